@@ -1,0 +1,71 @@
+# Sherlock: `make up` starts it, `make test` runs every test. Both install
+# what is missing first and are safe to run twice (file targets and stamps).
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+BUILD := build
+CLANG ?= clang
+LLVM_STRIP ?= llvm-strip
+BPFTOOL ?= bpftool
+ARCH := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
+
+BPF_SOURCES := $(wildcard bpf/*/*.bpf.c)
+BPF_OBJECTS := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SOURCES))
+# Fixtures for the binding's tests and benchmarks, built by `make bpf` too.
+TEST_BPF_SOURCES := $(wildcard test/bpf/*/*.bpf.c)
+TEST_BPF_OBJECTS := $(patsubst test/bpf/%.bpf.c,$(BUILD)/test-bpf/%.bpf.o,$(TEST_BPF_SOURCES))
+VMLINUX_H := $(BUILD)/vmlinux/vmlinux.h
+TS_SOURCES := $(shell find src bench -name '*.ts' 2>/dev/null)
+BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) \
+	-I$(BUILD)/vmlinux -Ibpf/common -I/usr/include/$(shell uname -m)-linux-gnu
+
+.PHONY: help up test bench build deps bpf clean
+help:
+	@echo "make up     install what is missing, build, start Sherlock"
+	@echo "make test   install what is missing, build, run the whole test suite"
+	@echo "make bench  build, run the benchmarks (figures and ratios)"
+
+up: build
+	node bin/sherlock.js up
+
+test: build
+	npx vitest run
+
+bench: build
+	node --expose-gc dist/bench/run.js
+
+build: deps node_modules/.package-lock.json bpf dist/.built
+
+# Debian packages, installed only when one is missing.
+deps:
+	@scripts/install-deps.sh
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+
+bpf: $(BPF_OBJECTS) $(TEST_BPF_OBJECTS)
+
+# vmlinux.h is generated from the running kernel's BTF; CO-RE relocates at load.
+$(VMLINUX_H):
+	@mkdir -p $(@D)
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
+
+# -g keeps BTF for CO-RE; strip only the DWARF afterwards.
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(VMLINUX_H)
+	@mkdir -p $(@D)
+	$(CLANG) $(BPF_CFLAGS) -MMD -MP -MF $(@:.o=.d) -MT $@ -c $< -o $@.tmp
+	$(LLVM_STRIP) -g $@.tmp && mv $@.tmp $@
+
+$(BUILD)/test-bpf/%.bpf.o: test/bpf/%.bpf.c $(VMLINUX_H)
+	@mkdir -p $(@D)
+	$(CLANG) $(BPF_CFLAGS) -MMD -MP -MF $(@:.o=.d) -MT $@ -c $< -o $@.tmp
+	$(LLVM_STRIP) -g $@.tmp && mv $@.tmp $@
+
+-include $(BPF_OBJECTS:.o=.d) $(TEST_BPF_OBJECTS:.o=.d)
+
+dist/.built: $(TS_SOURCES) tsconfig.json tsconfig.build.json node_modules/.package-lock.json
+	npx tsc -p tsconfig.build.json
+	@touch $@
+
+clean:
+	rm -rf $(BUILD) dist

@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Kernel-side helpers every capture includes once: the standard filters
+ * (tgid set, cgroup id, uid) and the drop counters. The names here are a
+ * contract with src/captures/contract.ts, which sets and reads them
+ * generically, so a capture never writes filter or drop code of its own. */
+#ifndef SHERLOCK_BPF_H
+#define SHERLOCK_BPF_H
+
+#include "sherlock.h"
+
+/* Set between open and load by the capture runner. */
+const volatile bool filter_by_tgid = false;  /* only tgids in sherlock_tgids */
+const volatile bool follow_forks = false;    /* children of selected tgids join the set */
+const volatile __u64 filter_cgroup_id = 0;   /* 0: any cgroup (v2 id otherwise) */
+const volatile __u32 filter_uid = (__u32)-1; /* -1: any uid */
+const volatile char filter_comm[TASK_COMM_LEN] = {}; /* "": any command */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SHERLOCK_MAX_TGIDS);
+	__type(key, __u32);
+	__type(value, __u8);
+} sherlock_tgids SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SHERLOCK_DROP_REASONS);
+	__type(key, __u32);
+	__type(value, __u64);
+} sherlock_drops SEC(".maps");
+
+static __always_inline void sherlock_count_drop(enum sherlock_drop_reason reason)
+{
+	__u32 key = reason;
+	__u64 *count = bpf_map_lookup_elem(&sherlock_drops, &key);
+
+	if (count)
+		*count += 1; /* per-CPU slot: no atomic needed */
+}
+
+static __always_inline bool sherlock_tgid_selected(__u32 tgid)
+{
+	return !filter_by_tgid || bpf_map_lookup_elem(&sherlock_tgids, &tgid);
+}
+
+static __always_inline bool sherlock_comm_selected(const char *comm)
+{
+	if (!filter_comm[0])
+		return true;
+	for (int i = 0; i < TASK_COMM_LEN; i++) {
+		if (comm[i] != filter_comm[i])
+			return false;
+		if (!comm[i])
+			break;
+	}
+	return true;
+}
+
+/* The filters on the current task's ids: tgid set, cgroup, uid. */
+static __always_inline bool sherlock_current_ids_selected(void)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+
+	if (!sherlock_tgid_selected(tgid))
+		return false;
+	if (filter_cgroup_id && bpf_get_current_cgroup_id() != filter_cgroup_id)
+		return false;
+	if (filter_uid != (__u32)-1 && (__u32)bpf_get_current_uid_gid() != filter_uid)
+		return false;
+	return true;
+}
+
+/* Every filter for the current task: its ids, then its command name. The
+ * comm check also catches processes that exec into the name later. */
+static __always_inline bool sherlock_current_selected(void)
+{
+	char comm[TASK_COMM_LEN];
+
+	if (!sherlock_current_ids_selected())
+		return false;
+	if (!filter_comm[0])
+		return true;
+	bpf_get_current_comm(comm, sizeof(comm));
+	return sherlock_comm_selected(comm);
+}
+
+/* Call from sched:sched_process_fork: a selected parent's child is selected too. */
+static __always_inline void sherlock_follow_fork(__u32 parent_tgid, __u32 child_tgid)
+{
+	__u8 one = 1;
+
+	if (!filter_by_tgid || !follow_forks || parent_tgid == child_tgid)
+		return;
+	if (!bpf_map_lookup_elem(&sherlock_tgids, &parent_tgid))
+		return;
+	if (bpf_map_update_elem(&sherlock_tgids, &child_tgid, &one, BPF_ANY))
+		sherlock_count_drop(SHERLOCK_DROP_TGIDS_FULL);
+}
+
+/* Call when a process is gone: followed children must not fill the set. */
+static __always_inline void sherlock_forget_tgid(__u32 tgid)
+{
+	if (filter_by_tgid && follow_forks)
+		bpf_map_delete_elem(&sherlock_tgids, &tgid);
+}
+
+#endif

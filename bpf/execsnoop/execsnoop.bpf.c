@@ -1,0 +1,348 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* execsnoop: every execve/execveat of a selected task (path, argv, result)
+ * and, for the processes that exec'd inside the window, their exit status
+ * and lifetime. Records are laid out in execsnoop.h.
+ *
+ * Only classic tracepoints are used (no kprobes, no fentry/tp_btf), and the
+ * tracepoint contexts whose layout changed across kernels are read through
+ * local CO-RE flavors. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+#include "sherlock.bpf.h"
+#include "execsnoop.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+#ifndef EEXIST
+#define EEXIST 17
+#endif
+/* include/linux/sched/signal.h; a #define, so absent from BTF. Unchanged
+ * since 2.6. */
+#define SHERLOCK_SIGNAL_GROUP_EXIT 0x00000004
+
+/* Only the fields we read: CO-RE finds them wherever the kernel puts them
+ * (the comm fields around them became __data_loc in 6.x). */
+struct trace_event_raw_sched_process_exec___sherlock {
+	pid_t pid;
+	pid_t old_pid;
+} __attribute__((preserve_access_index));
+
+struct trace_event_raw_sched_process_fork___sherlock {
+	pid_t parent_pid;
+	pid_t child_pid;
+} __attribute__((preserve_access_index));
+
+/* group_dead was added to this tracepoint in 6.16. */
+struct trace_event_raw_sched_process_exit___sherlock {
+	bool group_dead;
+} __attribute__((preserve_access_index));
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 20); /* user space may resize before load */
+} events SEC(".maps");
+
+/* Execs between syscall entry and exit, by the calling thread's tid. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, struct execsnoop_exec);
+} execs SEC(".maps");
+
+/* A zeroed record to seed execs: the record is too big for the stack. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct execsnoop_exec);
+} exec_zero SEC(".maps");
+
+/* When each process that exec'd inside the window did so, by tgid. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 10240);
+	__type(key, __u32);
+	__type(value, __u64);
+} exec_start SEC(".maps");
+
+/* argv into e->args as NUL-separated strings. */
+static __always_inline void read_args(struct execsnoop_exec *e, const char *const *argv)
+{
+	const char *arg = NULL;
+	__u32 size = 0, count = 0, cut = 0;
+	long ret;
+	int i;
+
+	if (!argv) /* execve(path, NULL, envp) is legal: no arguments */
+		return;
+
+#pragma clang loop unroll(disable)
+	for (i = 0; i < EXECSNOOP_MAX_ARGS; i++) {
+		if (bpf_probe_read_user(&arg, sizeof(arg), &argv[i]))
+			goto read_failed;
+		if (!arg)
+			goto out;
+		/* Keeps &args[size] + ARG_LEN inside args for the verifier; with
+		 * MAX_ARGS slots of ARG_LEN this never cuts a real argument. */
+		if (size > EXECSNOOP_ARGS_SIZE - EXECSNOOP_ARG_LEN) {
+			cut = 1;
+			goto out;
+		}
+		ret = bpf_probe_read_user_str(&e->args[size], EXECSNOOP_ARG_LEN, arg);
+		if (ret < 0)
+			goto read_failed;
+		/* ret is 1..ARG_LEN: 1 iff the argument filled its slot (probably
+		 * cut). Branch-free on purpose: an if here splits size's range and
+		 * the verifier's states double at every iteration. */
+		cut |= (__u32)ret / EXECSNOOP_ARG_LEN;
+		size += ret;
+		count++;
+	}
+	/* All slots used: is there one more? */
+	if (bpf_probe_read_user(&arg, sizeof(arg), &argv[EXECSNOOP_MAX_ARGS]) || arg)
+		cut = 1;
+	goto out;
+
+read_failed:
+	/* User memory not paged in yet: keep what we have, say it is partial. */
+	sherlock_count_drop(SHERLOCK_DROP_READ_FAILED);
+	cut = 1;
+out:
+	e->args_size = size;
+	e->args_count = count;
+	e->args_truncated = cut;
+}
+
+static __always_inline int exec_enter(const char *filename, const char *const *argv)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)id, zero = 0;
+	struct execsnoop_exec *e, *tmpl;
+	struct task_struct *task;
+	long err;
+
+	/* The comm filter waits for sys_exit: it may match the new image. */
+	if (!sherlock_current_ids_selected())
+		return 0;
+
+	tmpl = bpf_map_lookup_elem(&exec_zero, &zero);
+	if (!tmpl)
+		return 0;
+	err = bpf_map_update_elem(&execs, &tid, tmpl, BPF_NOEXIST);
+	/* A stale entry: an earlier execve of this tid never reached its exit. */
+	if (err == -EEXIST)
+		err = bpf_map_update_elem(&execs, &tid, tmpl, BPF_ANY);
+	if (err) {
+		sherlock_count_drop(SHERLOCK_DROP_MAP_FULL);
+		return 0;
+	}
+	e = bpf_map_lookup_elem(&execs, &tid);
+	if (!e)
+		return 0;
+
+	task = (struct task_struct *)bpf_get_current_task();
+	e->hdr.kind = EXECSNOOP_EXEC;
+	e->hdr.pid = id >> 32;
+	/* Not the record's time (that is set at exit): the entry time, kept so
+	 * a failed exec can tell whether exec_start was made by this exec. */
+	e->hdr.ts_ns = bpf_ktime_get_ns();
+	e->tid = tid;
+	e->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	e->uid = (__u32)bpf_get_current_uid_gid();
+	e->cgroup_id = bpf_get_current_cgroup_id();
+	bpf_get_current_comm(e->pcomm, sizeof(e->pcomm));
+	if (bpf_probe_read_user_str(e->filename, sizeof(e->filename), filename) < 0)
+		sherlock_count_drop(SHERLOCK_DROP_READ_FAILED);
+	read_args(e, argv);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_execve")
+int tp_sys_enter_execve(struct trace_event_raw_sys_enter *ctx)
+{
+	return exec_enter((const char *)ctx->args[0], (const char *const *)ctx->args[1]);
+}
+
+SEC("tracepoint/syscalls/sys_enter_execveat")
+int tp_sys_enter_execveat(struct trace_event_raw_sys_enter *ctx)
+{
+	return exec_enter((const char *)ctx->args[1], (const char *const *)ctx->args[2]);
+}
+
+/* The exec succeeded: the new image is in place, the syscall not yet returned. */
+SEC("tracepoint/sched/sched_process_exec")
+int tp_sched_process_exec(struct trace_event_raw_sched_process_exec___sherlock *ctx)
+{
+	__u32 pid = ctx->pid, old_pid = ctx->old_pid;
+	struct execsnoop_exec *e;
+	__u64 now;
+
+	e = bpf_map_lookup_elem(&execs, &old_pid);
+	if (!e)
+		return 0; /* not selected at entry */
+
+	/* A non-leader thread exec'd: de_thread gave it the tgid as its tid,
+	 * and sys_exit will look it up under that. */
+	if (old_pid != pid) {
+		if (bpf_map_update_elem(&execs, &pid, e, BPF_ANY)) {
+			sherlock_count_drop(SHERLOCK_DROP_MAP_FULL);
+			bpf_map_delete_elem(&execs, &old_pid);
+			return 0;
+		}
+		bpf_map_delete_elem(&execs, &old_pid);
+	}
+
+	/* After de_thread pid is the tgid. The latest exec wins: the exit
+	 * belongs to the image that exec installed. */
+	now = bpf_ktime_get_ns();
+	if (bpf_map_update_elem(&exec_start, &pid, &now, BPF_ANY))
+		sherlock_count_drop(SHERLOCK_DROP_MAP_FULL);
+	return 0;
+}
+
+static __always_inline int exec_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct execsnoop_exec *e;
+	__u64 len, *start;
+
+	e = bpf_map_lookup_elem(&execs, &tid);
+	if (!e)
+		return 0;
+
+	e->retval = (__s32)ctx->ret;
+	if (e->retval < 0) {
+		/* Cannot happen (sched_process_exec only fires once the exec can
+		 * no longer fail) but never report an exit for an image that did
+		 * not run; keep an older exec's entry. */
+		__u32 tgid = e->hdr.pid;
+
+		start = bpf_map_lookup_elem(&exec_start, &tgid);
+		if (start && *start >= e->hdr.ts_ns)
+			bpf_map_delete_elem(&exec_start, &tgid);
+	}
+	e->hdr.ts_ns = bpf_ktime_get_ns();
+	/* The new image's comm after a success, the caller's after a failure. */
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+
+	/* --comm NAME: execs of NAME, and the execs NAME launches. */
+	if (!sherlock_comm_selected(e->comm) && !sherlock_comm_selected(e->pcomm)) {
+		__u32 tgid = e->hdr.pid;
+
+		if (e->retval == 0)
+			bpf_map_delete_elem(&exec_start, &tgid);
+		bpf_map_delete_elem(&execs, &tid);
+		return 0;
+	}
+
+	/* Send only the argument bytes in use. */
+	len = offsetof(struct execsnoop_exec, args) + e->args_size;
+	if (len > sizeof(*e))
+		len = sizeof(*e);
+	if (bpf_ringbuf_output(&events, e, len, BPF_RB_NO_WAKEUP))
+		sherlock_count_drop(SHERLOCK_DROP_RINGBUF_FULL);
+	bpf_map_delete_elem(&execs, &tid);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_execve")
+int tp_sys_exit_execve(struct trace_event_raw_sys_exit *ctx)
+{
+	return exec_exit(ctx);
+}
+
+SEC("tracepoint/syscalls/sys_exit_execveat")
+int tp_sys_exit_execveat(struct trace_event_raw_sys_exit *ctx)
+{
+	return exec_exit(ctx);
+}
+
+/* Is the exiting task the last live thread of its group? */
+static __always_inline bool group_dead(struct trace_event_raw_sched_process_exit___sherlock *ctx,
+				       struct task_struct *task)
+{
+	if (bpf_core_field_exists(ctx->group_dead))
+		return ctx->group_dead;
+	/* Older kernels: do_exit decremented signal->live before the
+	 * tracepoint; two threads may both read 0, the delete below settles it. */
+	return BPF_CORE_READ(task, signal, live.counter) == 0;
+}
+
+/* The status wait(2) reports: the group's code once the group is exiting
+ * (exit_group, a fatal signal, or since 6.1 the last thread's exit),
+ * otherwise the task's own. Both are wait-status encoded. */
+static __always_inline int wait_status(struct task_struct *task)
+{
+	struct signal_struct *signal = BPF_CORE_READ(task, signal);
+
+	if (BPF_CORE_READ(signal, flags) & SHERLOCK_SIGNAL_GROUP_EXIT)
+		return BPF_CORE_READ(signal, group_exit_code);
+	return BPF_CORE_READ(task, exit_code);
+}
+
+SEC("tracepoint/sched/sched_process_exit")
+int tp_sched_process_exit(struct trace_event_raw_sched_process_exit___sherlock *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid(), *start, now;
+	__u32 tgid = id >> 32, tid = (__u32)id;
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct execsnoop_exit rec = {};
+	int status;
+
+	/* A thread killed inside execve never reaches sys_exit: drop its entry. */
+	bpf_map_delete_elem(&execs, &tid);
+
+	/* Report the process once, when its last thread goes: the leader may
+	 * exit (pthread_exit) long before the process does. */
+	if (!group_dead(ctx, task))
+		return 0;
+	sherlock_forget_tgid(tgid);
+	start = bpf_map_lookup_elem(&exec_start, &tgid);
+	if (!start)
+		return 0; /* did not exec inside the window */
+	now = bpf_ktime_get_ns();
+	rec.lifetime_ns = now - *start;
+	if (bpf_map_delete_elem(&exec_start, &tgid))
+		return 0; /* another thread already reported it */
+
+	status = wait_status(task);
+	rec.hdr.kind = EXECSNOOP_EXIT;
+	rec.hdr.pid = tgid;
+	rec.hdr.ts_ns = now;
+	rec.exit_code = (status >> 8) & 0xff;
+	rec.exit_signal = status & 0x7f;
+	if (bpf_ringbuf_output(&events, &rec, sizeof(rec), BPF_RB_NO_WAKEUP))
+		sherlock_count_drop(SHERLOCK_DROP_RINGBUF_FULL);
+	return 0;
+}
+
+/* A new thread shares the parent's tgid: true if child is the newest thread
+ * of the parent's group (copy_process appends it to signal->thread_head). A
+ * miss only costs a harmless extra tid in the tgid set. */
+static __always_inline bool is_new_thread(__u32 child_pid)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct list_head *last = BPF_CORE_READ(task, signal, thread_head.prev);
+	struct task_struct *newest;
+
+	newest = (void *)last - bpf_core_field_offset(struct task_struct, thread_node);
+	return BPF_CORE_READ(newest, pid) == child_pid;
+}
+
+SEC("tracepoint/sched/sched_process_fork")
+int tp_sched_process_fork(struct trace_event_raw_sched_process_fork___sherlock *ctx)
+{
+	/* The tracepoint runs in the parent; parent_pid is its tid, not tgid. */
+	__u32 parent_tgid = bpf_get_current_pid_tgid() >> 32;
+	__u32 child_pid = ctx->child_pid; /* a new process: its tgid */
+
+	if (!filter_by_tgid || !follow_forks || !sherlock_tgid_selected(parent_tgid))
+		return 0;
+	if (is_new_thread(child_pid))
+		return 0; /* keep the tgid set for processes */
+	sherlock_follow_fork(parent_tgid, child_pid);
+	return 0;
+}

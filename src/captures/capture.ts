@@ -1,0 +1,77 @@
+// The shape of every capture. A capture is its BPF object (bpf/<name>/) plus
+// one of these (src/captures/<name>/), registered in registry.ts; the runner,
+// CLI, API and reports work from this interface alone.
+import type { z } from 'zod';
+import type { BpfObject, PerfEventSpec } from '../libbpf/index.js';
+import type { DropCounts } from './contract.js';
+import type { ResolvedTarget } from './target.js';
+
+/** The few result shapes analysis and reports understand. */
+export type ResultKind = 'events' | 'histogram' | 'counters' | 'stacks';
+
+export interface CaptureContext<P> {
+  object: BpfObject;
+  params: P;
+  target: ResolvedTarget;
+}
+
+/** Per-run state: reads ring buffers while running, maps at the end. */
+export interface Collector<D> {
+  /** Every drain tick (10 ms) while attached. */
+  poll?(): void;
+  /** Once, after detach: everything left, as the capture's data. */
+  finish(): D;
+  /** Always, on every path: free what collect() took (mappings). */
+  close?(): void;
+  /** Drops counted in user space (e.g. past the event cap). */
+  drops?(): DropCounts;
+}
+
+export interface Column<Row> {
+  header: string;
+  value(row: Row): string;
+  /** Right-align (numbers). */
+  numeric?: boolean;
+}
+
+export interface CaptureDefinition<P = unknown, D = unknown> {
+  name: string;
+  /** One line for `sherlock capture --help`. */
+  summary: string;
+  kind: ResultKind;
+  /** Capture-specific settings; defaults fill in what the caller left out. */
+  params: z.ZodType<P>;
+  /** Children of targeted processes join the target (exec is about children). */
+  followForks?: boolean;
+  /** Rodata, map sizes, autoload choices: between open and load. */
+  configure?(object: BpfObject, params: P, target: ResolvedTarget): void;
+  /** The perf event its SEC("perf_event") programs sample on. */
+  perfEvent?(params: P): PerfEventSpec;
+  collect(context: CaptureContext<P>): Collector<D>;
+  /** Rows and columns for the human table. */
+  table(data: D): { columns: Column<any>[]; rows: unknown[] };
+  /** How many records or rows the data holds, for summaries and progress. */
+  count(data: D): number;
+}
+
+/** What every capture run reports besides its data. */
+export interface CaptureMeta {
+  capture: string;
+  kind: ResultKind;
+  target: string;
+  startedAt: string;
+  durationMs: number;
+  requestedDurationMs: number;
+  cancelled: boolean;
+  /** Events lost, all reasons together; `drops` splits them by reason. */
+  dropped: number;
+  drops: DropCounts;
+  /** CPU time the kernel spent in this capture's programs, and how many runs. */
+  bpfCpuNs: number;
+  bpfRunCount: number;
+  /** Map sizes the capture ran with: its bounds. */
+  bounds: Record<string, number>;
+  timings: { openMs: number; loadMs: number; attachMs: number };
+}
+
+export type CaptureResult<D = unknown> = CaptureMeta & D;

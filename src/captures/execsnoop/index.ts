@@ -1,0 +1,128 @@
+// execsnoop: every exec inside the window (failed ones too), with argv, and
+// the exit code and lifetime of the processes that end inside it.
+import { z } from 'zod';
+import { errnoName, RingBufferReader } from '../../libbpf/index.js';
+import { kernelClock } from '../../util/clock.js';
+import type { CaptureDefinition, Column } from '../capture.js';
+import { decodeRecord, EXECSNOOP_EXEC, type ExecRecord } from './decode.js';
+
+export const execsnoopParams = z
+  .object({
+    maxEvents: z.number().int().min(1).max(1_000_000).default(100_000)
+      .describe('events kept; later ones are counted as dropped (event_cap)'),
+    ringBufferMiB: z.number().int().min(1).max(256).default(4)
+      .describe('kernel ring buffer size, rounded up to a power of two'),
+  })
+  .strict();
+
+export type ExecsnoopParams = z.infer<typeof execsnoopParams>;
+
+export interface ExecEvent {
+  time: string;
+  pid: number;
+  tid: number;
+  ppid: number;
+  uid: number;
+  comm: string;
+  /** The caller's comm before exec (the parent program, usually). */
+  pcomm: string;
+  filename: string;
+  argv: string[];
+  argsTruncated: boolean;
+  /** 0, or -errno when the exec failed; `error` names it. */
+  retval: number;
+  error?: string;
+  cgroupId: string;
+  /** Set when the process ended inside the window. */
+  exitCode?: number;
+  exitSignal?: number;
+  lifetimeMs?: number;
+}
+
+export interface ExecsnoopData {
+  events: ExecEvent[];
+}
+
+const pow2 = (n: number) => 2 ** Math.ceil(Math.log2(n));
+
+export const execsnoop: CaptureDefinition<ExecsnoopParams, ExecsnoopData> = {
+  name: 'execsnoop',
+  summary: 'process execs with argv, exit codes and lifetimes',
+  kind: 'events',
+  params: execsnoopParams,
+  followForks: true,
+
+  configure(object, params) {
+    object.setMaxEntries('events', pow2(params.ringBufferMiB) * 1024 * 1024);
+  },
+
+  collect({ object, params }) {
+    const reader = new RingBufferReader(object.map('events'));
+    const toWallMs = kernelClock();
+    const events: ExecEvent[] = [];
+    const lastExecOfPid = new Map<number, ExecEvent>();
+    let overCap = 0;
+
+    const onRecord = (data: Buffer) => {
+      const record = decodeRecord(data);
+      if (!record) return;
+      if (record.kind === EXECSNOOP_EXEC) {
+        if (events.length >= params.maxEvents) return void overCap++;
+        const event = toEvent(record, toWallMs);
+        events.push(event);
+        lastExecOfPid.set(event.pid, event);
+        return;
+      }
+      const event = lastExecOfPid.get(record.pid);
+      if (!event) return; // its exec was past the cap
+      event.exitCode = record.exitCode;
+      event.exitSignal = record.exitSignal;
+      event.lifetimeMs = Number(record.lifetimeNs) / 1e6;
+      lastExecOfPid.delete(record.pid);
+    };
+
+    return {
+      poll: () => void reader.drain(onRecord),
+      finish: () => ({ events }),
+      drops: () => (overCap ? { event_cap: overCap } : {}),
+      close: () => reader.close(),
+    };
+  },
+
+  table: ({ events }) => ({ columns, rows: events }),
+  count: ({ events }) => events.length,
+};
+
+function toEvent(r: ExecRecord, toWallMs: (ns: bigint) => number): ExecEvent {
+  return {
+    time: new Date(toWallMs(r.tsNs)).toISOString(),
+    pid: r.pid,
+    tid: r.tid,
+    ppid: r.ppid,
+    uid: r.uid,
+    comm: r.comm,
+    pcomm: r.pcomm,
+    filename: r.filename,
+    argv: r.argv,
+    argsTruncated: r.argsTruncated,
+    retval: r.retval,
+    ...(r.retval < 0 ? { error: errnoName(r.retval) } : {}),
+    cgroupId: r.cgroupId.toString(),
+  };
+}
+
+const exitText = (e: ExecEvent) =>
+  e.exitSignal ? `sig${e.exitSignal}` : e.exitCode === undefined ? '-' : String(e.exitCode);
+
+const columns: Column<ExecEvent>[] = [
+  { header: 'TIME', value: (e) => e.time.slice(11, 23) },
+  { header: 'COMM', value: (e) => e.comm },
+  { header: 'PID', value: (e) => String(e.pid), numeric: true },
+  { header: 'PPID', value: (e) => String(e.ppid), numeric: true },
+  { header: 'UID', value: (e) => String(e.uid), numeric: true },
+  { header: 'RET', value: (e) => (e.error ?? String(e.retval)) },
+  { header: 'EXIT', value: exitText },
+  { header: 'LIFETIME', value: (e) => (e.lifetimeMs === undefined ? '-' : `${e.lifetimeMs.toFixed(1)}ms`), numeric: true },
+  { header: 'ARGS', value: (e) => (e.argv.length ? e.argv.join(' ') : e.filename) + (e.argsTruncated ? ' ...' : '') },
+];
+

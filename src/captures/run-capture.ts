@@ -1,0 +1,140 @@
+// Runs one capture against the kernel: resolve the target → open → settings →
+// load → attach → drain until the duration ends or the signal aborts → read →
+// detach and close. One exit path: everything taken is released in `finally`.
+import { z } from 'zod';
+import { BpfObject, enableRunTimeStats, programStats, tracingRoot } from '../libbpf/index.js';
+import { closeFd } from '../libbpf/perf-event.js';
+import { elapsedMs, monoNow } from '../util/clock.js';
+import { bpfObjectPath } from '../util/paths.js';
+import type { CaptureDefinition, CaptureResult, Collector } from './capture.js';
+import { applyFilterSettings, fillTgidFilter, readDropCounts } from './contract.js';
+import { resolveTarget, type TargetSpec } from './target.js';
+
+export const DRAIN_INTERVAL_MS = 10;
+const PROGRESS_INTERVAL_MS = 250;
+export const MAX_DURATION_MS = 60 * 60 * 1000;
+
+export interface CaptureProgress {
+  elapsedMs: number;
+  remainingMs: number;
+}
+
+export interface CaptureRequest {
+  durationMs: number;
+  params?: unknown;
+  target?: TargetSpec;
+  /** Ends the capture early; the result then holds what was seen so far. */
+  signal?: AbortSignal;
+  onProgress?(progress: CaptureProgress): void;
+  /** Called once the probes are live (the benchmark measures up to here). */
+  onLive?(): void;
+}
+
+/** Settings that do not fit the capture's schema; the message lists what is allowed. */
+export class CaptureParamsError extends Error {
+  override name = 'CaptureParamsError';
+}
+
+export async function runCapture<P, D>(def: CaptureDefinition<P, D>, request: CaptureRequest): Promise<CaptureResult<D>> {
+  if (!(request.durationMs > 0 && request.durationMs <= MAX_DURATION_MS)) {
+    throw new CaptureParamsError(`duration must be between 1ms and ${MAX_DURATION_MS / 60_000}m, got ${request.durationMs}ms`);
+  }
+  const params = parseParams(def, request.params);
+  const target = resolveTarget(request.target);
+  tracingRoot();
+
+  const startedAt = new Date();
+  const t0 = monoNow();
+  const object = BpfObject.open(bpfObjectPath(def.name));
+  let collector: Collector<D> | undefined;
+  let statsFd = -1;
+  try {
+    applyFilterSettings(object, target, def.followForks ?? false);
+    def.configure?.(object, params, target);
+    const openMs = elapsedMs(t0);
+    object.load();
+    fillTgidFilter(object, target);
+    const loadMs = elapsedMs(t0) - openMs;
+    statsFd = enableRunTimeStats();
+    collector = def.collect({ object, params, target });
+    object.attachAll(def.perfEvent ? { perfEvent: def.perfEvent(params) } : {});
+    const attachMs = elapsedMs(t0) - openMs - loadMs;
+    request.onLive?.();
+
+    const liveAt = monoNow();
+    const cancelled = await waitAndDrain(request, collector);
+    const durationMs = elapsedMs(liveAt);
+    const cost = programCost(object);
+    object.detachAll(); // first, so the last drain sees everything that was submitted
+    collector.poll?.();
+    const data = collector.finish();
+    const drops = { ...readDropCounts(object), ...collector.drops?.() };
+    const bounds = Object.fromEntries(object.spec.maps.map((m) => [m.name, m.maxEntries]));
+    return {
+      capture: def.name,
+      kind: def.kind,
+      target: target.description,
+      startedAt: startedAt.toISOString(),
+      durationMs: Math.round(durationMs),
+      requestedDurationMs: request.durationMs,
+      cancelled,
+      dropped: Object.values(drops).reduce((a, b) => a + (b ?? 0), 0),
+      drops,
+      ...cost,
+      bounds,
+      timings: { openMs: round2(openMs), loadMs: round2(loadMs), attachMs: round2(attachMs) },
+      ...data,
+    };
+  } finally {
+    collector?.close?.();
+    object.close();
+    closeFd(statsFd);
+  }
+}
+
+function parseParams<P>(def: CaptureDefinition<P, unknown>, input: unknown): P {
+  const parsed = def.params.safeParse(input ?? {});
+  if (parsed.success) return parsed.data;
+  throw new CaptureParamsError(`${def.name}: ${z.prettifyError(parsed.error).replace(/\n/g, '; ')}`);
+}
+
+/** Sleeps until the duration ends or the signal aborts, draining every tick. Returns cancelled. */
+function waitAndDrain(request: CaptureRequest, collector: Collector<unknown>): Promise<boolean> {
+  const { durationMs, signal, onProgress } = request;
+  const start = monoNow();
+  return new Promise((resolve) => {
+    let lastProgress = -Infinity;
+    const finish = (cancelled: boolean) => {
+      clearInterval(ticker);
+      clearTimeout(deadline);
+      signal?.removeEventListener('abort', onAbort);
+      resolve(cancelled);
+    };
+    const onAbort = () => finish(true);
+    const ticker = setInterval(() => {
+      collector.poll?.();
+      const elapsed = elapsedMs(start);
+      if (onProgress && elapsed - lastProgress >= PROGRESS_INTERVAL_MS) {
+        lastProgress = elapsed;
+        onProgress({ elapsedMs: elapsed, remainingMs: Math.max(0, durationMs - elapsed) });
+      }
+    }, DRAIN_INTERVAL_MS);
+    const deadline = setTimeout(() => finish(false), durationMs);
+    if (signal?.aborted) return finish(true);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** Kernel-measured run time and count of every program in the object. */
+function programCost(object: BpfObject): { bpfCpuNs: number; bpfRunCount: number } {
+  let ns = 0n;
+  let runs = 0n;
+  for (const program of object.spec.programs.filter((p) => p.autoload)) {
+    const stats = programStats(object.programFd(program.name));
+    ns += stats.runTimeNs;
+    runs += stats.runCount;
+  }
+  return { bpfCpuNs: Number(ns), bpfRunCount: Number(runs) };
+}
+
+const round2 = (n: number) => Math.round(n * 100) / 100;

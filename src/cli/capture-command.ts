@@ -1,0 +1,145 @@
+// `sherlock capture NAME --duration 5s [--pid N] [--comm NAME] [--json]`:
+// one capture on this host, no Redis; a table for people or JSON for tools.
+import { parseArgs } from 'node:util';
+import type { CaptureDefinition } from '../captures/capture.js';
+import { captureNames, captures } from '../captures/registry.js';
+import { runCapture, MAX_DURATION_MS, type CaptureProgress } from '../captures/run-capture.js';
+import type { TargetSpec } from '../captures/target.js';
+import { missingTracingCapabilities, PermissionError } from '../libbpf/index.js';
+import { formatDuration, parseDuration } from '../util/duration.js';
+import { paramFlags, paramsFromFlags, type ParamFlag } from './param-flags.js';
+import { renderTable } from './table.js';
+import { UsageError } from './usage-error.js';
+
+const commonOptions = {
+  duration: { type: 'string', default: '10s' },
+  pid: { type: 'string', multiple: true },
+  comm: { type: 'string' },
+  cgroup: { type: 'string' },
+  uid: { type: 'string' },
+  json: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+export function captureUsage(def?: CaptureDefinition): string {
+  if (!def) {
+    const list = captureNames().map((n) => `  ${n.padEnd(12)} ${captures.get(n)!.summary}`);
+    return ['usage: sherlock capture NAME [--duration 10s] [--pid N] [--comm NAME] [--json]', '', 'captures:', ...list].join('\n');
+  }
+  const extra = paramFlags(def.params).map((f) => `  --${f.flag} ${f.type === 'boolean' ? '' : `<${f.type}>`}  ${f.description}`);
+  return [
+    `usage: sherlock capture ${def.name} [options]   (${def.summary})`,
+    '  --duration 10s     how long to capture (ms, s, m, h; at most 1h); Ctrl-C ends it early',
+    '  --pid N            only these processes (repeat or comma-separate)',
+    '  --comm NAME        only processes with this command name',
+    '  --cgroup PATH      only this cgroup v2 (path under the cgroup2 mount)',
+    '  --uid N            only this user',
+    '  --json             one JSON document instead of a table',
+    ...extra,
+  ].join('\n');
+}
+
+export async function captureCommand(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h') {
+    process.stdout.write(captureUsage() + '\n');
+    return name ? 0 : 2;
+  }
+  const def = captures.get(name);
+  if (!def) throw new UsageError(`unknown capture "${name}"; available: ${captureNames().join(', ')}`);
+
+  const extra = paramFlags(def.params);
+  const { values } = parseFlags(def, extra, rest);
+  if (values.help) {
+    process.stdout.write(captureUsage(def) + '\n');
+    return 0;
+  }
+  const durationMs = parseDuration(String(values.duration));
+  if (durationMs === undefined || durationMs <= 0 || durationMs > MAX_DURATION_MS) {
+    throw new UsageError(`--duration takes a duration like 500ms, 5s, 2m (at most 1h), got "${String(values.duration)}"`);
+  }
+  const target = targetFromFlags(values);
+  const params = paramsFromFlags(extra, values);
+
+  const missing = missingTracingCapabilities();
+  if (missing.length) throw new PermissionError(`${missing.join(' and ')} (or root)`, `sherlock capture ${name}`);
+
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  const indicator = progressIndicator(def.name, Boolean(process.stderr.isTTY) && !values.json);
+  try {
+    const result = await runCapture(def, { durationMs, params, target, signal: controller.signal, onProgress: indicator.update });
+    indicator.clear();
+    if (values.json) {
+      process.stdout.write(JSON.stringify(result) + '\n');
+    } else {
+      const { columns, rows } = def.table(result);
+      process.stdout.write(renderTable(columns, rows) + '\n');
+      const drops = result.dropped ? `, ${result.dropped} DROPPED (${JSON.stringify(result.drops)})` : ', 0 dropped';
+      process.stderr.write(
+        `${def.count(result)} ${def.kind === 'events' ? 'events' : 'rows'} in ${formatDuration(result.durationMs)}` +
+          `${result.cancelled ? ' (stopped early)' : ''}${drops}, BPF CPU ${(result.bpfCpuNs / 1e6).toFixed(2)}ms\n`,
+      );
+    }
+    return 0;
+  } finally {
+    indicator.clear();
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  }
+}
+
+function parseFlags(def: CaptureDefinition, extra: ParamFlag[], args: string[]) {
+  const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean; default?: string | boolean; short?: string }> = { ...commonOptions };
+  for (const f of extra) options[f.flag] = { type: f.type === 'boolean' ? 'boolean' : 'string' };
+  try {
+    return parseArgs({ args, options, allowPositionals: false, strict: true });
+  } catch (err) {
+    const allowed = Object.keys(options).map((o) => `--${o}`).join(', ');
+    const what = (err as Error).message.split('\n')[0]!.replace(/\. To specify.*$/, '');
+    throw new UsageError(`${what} for capture ${def.name}; allowed: ${allowed}`);
+  }
+}
+
+function targetFromFlags(values: Record<string, unknown>): TargetSpec {
+  const target: TargetSpec = {};
+  const pids = (values.pid as string[] | undefined)?.flatMap((p) => p.split(',')).filter(Boolean);
+  if (pids?.length) {
+    target.pid = pids.map((p) => {
+      const n = Number(p);
+      if (!Number.isInteger(n) || n <= 0) throw new UsageError(`--pid takes positive process ids, got "${p}"`);
+      return n;
+    });
+  }
+  if (values.comm !== undefined) {
+    const comm = String(values.comm);
+    if (!comm || comm.length > 15) throw new UsageError(`--comm takes a command name of 1 to 15 characters, got "${comm}"`);
+    target.comm = comm;
+  }
+  if (values.cgroup !== undefined) target.cgroup = String(values.cgroup);
+  if (values.uid !== undefined) {
+    const uid = Number(values.uid);
+    if (!Number.isInteger(uid) || uid < 0) throw new UsageError(`--uid takes a numeric user id, got "${String(values.uid)}"`);
+    target.uid = uid;
+  }
+  return target;
+}
+
+/** "execsnoop 2.3s elapsed, 2.7s left" on one rewritten stderr line (TTY only). */
+function progressIndicator(name: string, enabled: boolean) {
+  let shown = false;
+  return {
+    update: enabled
+      ? (p: CaptureProgress) => {
+          shown = true;
+          process.stderr.write(`\r\x1b[K${name}: ${formatDuration(p.elapsedMs)} elapsed, ${formatDuration(p.remainingMs)} left (Ctrl-C to stop early)`);
+        }
+      : undefined,
+    clear() {
+      if (shown) process.stderr.write('\r\x1b[K');
+      shown = false;
+    },
+  };
+}

@@ -1,0 +1,61 @@
+// The `sherlock` command: dispatches subcommands and turns errors into one
+// clear line and an exit code (2 usage, 77 missing privilege, 1 otherwise).
+import { CaptureParamsError } from '../captures/run-capture.js';
+import { TargetError } from '../captures/target.js';
+import { BpfObject, NotSupportedError, ObjectFileError, PermissionError } from '../libbpf/index.js';
+import { captureCommand } from './capture-command.js';
+import { UsageError } from './usage-error.js';
+
+const EXIT_USAGE = 2;
+const EXIT_NOPERM = 77; // sysexits EX_NOPERM
+
+const usage = `usage: sherlock <command>
+
+commands:
+  capture NAME [options]   run one capture on this host (sherlock capture --help)
+  inspect FILE.bpf.o       what a BPF object contains (programs, maps, settings); no privileges needed
+`;
+
+export async function runCli(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'capture':
+        return await captureCommand(rest);
+      case 'inspect':
+        return inspectCommand(rest);
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        process.stdout.write(usage);
+        return command ? 0 : EXIT_USAGE;
+      default:
+        throw new UsageError(`unknown command "${command}"; commands: capture, inspect`);
+    }
+  } catch (err) {
+    return reportError(err);
+  }
+}
+
+function inspectCommand(args: string[]): number {
+  if (args.length !== 1) throw new UsageError('inspect takes one BPF object file: sherlock inspect build/bpf/execsnoop/execsnoop.bpf.o');
+  const object = BpfObject.open(args[0]!);
+  try {
+    process.stdout.write(JSON.stringify(object.spec, null, 2) + '\n');
+  } finally {
+    object.close();
+  }
+  return 0;
+}
+
+function reportError(err: unknown): number {
+  const message = err instanceof Error ? err.message : String(err);
+  process.stderr.write(`sherlock: ${message}\n`);
+  if (err instanceof UsageError || err instanceof CaptureParamsError || err instanceof TargetError) return EXIT_USAGE;
+  if (err instanceof PermissionError) return EXIT_NOPERM;
+  if (!(err instanceof NotSupportedError || err instanceof ObjectFileError) && process.env.SHERLOCK_DEBUG) {
+    process.stderr.write(`${(err as Error).stack}\n`);
+  }
+  return 1;
+}

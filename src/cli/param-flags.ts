@@ -1,0 +1,50 @@
+// A capture's zod params become its CLI flags (maxEvents → --max-events), so a
+// new capture gets flags without touching the CLI.
+import { z } from 'zod';
+import { UsageError } from './usage-error.js';
+
+type FlagType = 'number' | 'boolean' | 'string';
+
+export interface ParamFlag {
+  flag: string;
+  key: string;
+  type: FlagType;
+  description: string;
+}
+
+const kebab = (key: string) => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
+function baseType(schema: z.ZodType): FlagType {
+  let s: z.ZodType = schema;
+  while (s instanceof z.ZodDefault || s instanceof z.ZodOptional) s = s.unwrap() as z.ZodType;
+  if (s instanceof z.ZodNumber) return 'number';
+  if (s instanceof z.ZodBoolean) return 'boolean';
+  return 'string';
+}
+
+export function paramFlags(schema: z.ZodType): ParamFlag[] {
+  if (!(schema instanceof z.ZodObject)) return [];
+  return Object.entries(schema.shape as Record<string, z.ZodType>).map(([key, s]) => ({
+    flag: kebab(key),
+    key,
+    type: baseType(s),
+    description: s.description ?? '',
+  }));
+}
+
+/** Raw flag values → the params object the schema then validates. */
+export function paramsFromFlags(flags: ParamFlag[], values: Record<string, unknown>): Record<string, unknown> {
+  const params: Record<string, unknown> = {};
+  for (const f of flags) {
+    const raw = values[f.flag];
+    if (raw === undefined) continue;
+    if (f.type === 'number') {
+      const n = Number(raw);
+      if (raw === '' || !Number.isFinite(n)) throw new UsageError(`--${f.flag} takes a number, got "${String(raw)}"`);
+      params[f.key] = n;
+    } else {
+      params[f.key] = raw;
+    }
+  }
+  return params;
+}

@@ -1,0 +1,13 @@
+// Plain aligned columns, like the bcc tools print; the last column runs free.
+import type { Column } from '../captures/capture.js';
+
+export function renderTable<Row>(columns: Column<Row>[], rows: Row[]): string {
+  const cells = rows.map((row) => columns.map((c) => c.value(row).replace(/[\r\n\t]/g, ' ')));
+  const widths = columns.map((c, i) => Math.max(c.header.length, ...cells.map((r) => r[i]!.length)));
+  const line = (values: string[]) =>
+    values
+      .map((v, i) => (i === columns.length - 1 ? v : columns[i]!.numeric ? v.padStart(widths[i]!) : v.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
+  return [line(columns.map((c) => c.header)), ...cells.map(line)].join('\n');
+}

@@ -1,0 +1,11 @@
+// The libbpf binding: parse, load, attach, read. See object.ts for the lifecycle.
+export { BpfObject, closeAllObjects, type ObjectSpec, type ProgramSpec, type RodataValue } from './object.js';
+export { BpfMap, BPF_ANY, BPF_EXIST, BPF_NOEXIST, possibleCpuCount, type MapSpec } from './map.js';
+export { RingBufferReader, type RecordHandler } from './ringbuf.js';
+export type { BpfLink, AttachOptions } from './link.js';
+export { PERF_COUNT_SW_CPU_CLOCK, PERF_TYPE_SOFTWARE, PERF_TYPE_HARDWARE, onlineCpus, type PerfEventSpec } from './perf-event.js';
+export { enableRunTimeStats, programStats, type ProgramStats } from './stats.js';
+export { tracingRoot, hasTracepoint, hasKprobes } from './tracefs.js';
+export { BpfError, NotSupportedError, PermissionError, ObjectFileError, errnoName } from './errors.js';
+export type { VariableSpec, VariableKind } from './btf.js';
+export { missingTracingCapabilities } from './privileges.js';

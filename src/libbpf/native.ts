@@ -1,0 +1,110 @@
+// koffi declarations for libbpf.so.1 (1.1 API) and the few libc calls the
+// binding needs. Loaded lazily so that importing the binding never fails on a
+// machine without libbpf; the first use raises NotSupportedError instead.
+import koffi from 'koffi';
+import type { LibraryHandle } from 'koffi';
+import { NotSupportedError } from './errors.js';
+
+/** An opaque libbpf pointer (struct bpf_object *, bpf_program *, ...). */
+export type Handle = unknown;
+
+function declare(libbpf: LibraryHandle, libc: LibraryHandle) {
+  koffi.opaque('bpf_object');
+  koffi.opaque('bpf_program');
+  koffi.opaque('bpf_map');
+  koffi.opaque('bpf_link');
+  koffi.opaque('btf');
+  const printFn = koffi.proto('int libbpf_print_fn(int level, const char *fmt, void *args)');
+
+  const f = (sig: string) => libbpf.func(sig);
+  const c = (sig: string) => libc.func(sig);
+  return {
+    printFn,
+    libbpf_set_print: f('void *libbpf_set_print(libbpf_print_fn *fn)'),
+    libbpf_num_possible_cpus: f('int libbpf_num_possible_cpus(void)'),
+    libbpf_major_version: f('uint32_t libbpf_major_version(void)'),
+    libbpf_minor_version: f('uint32_t libbpf_minor_version(void)'),
+    libbpf_probe_bpf_prog_type: f('int libbpf_probe_bpf_prog_type(int prog_type, void *opts)'),
+
+    bpf_object__open_file: f('bpf_object *bpf_object__open_file(const char *path, void *opts)'),
+    bpf_object__load: f('int bpf_object__load(bpf_object *obj)'),
+    bpf_object__close: f('void bpf_object__close(bpf_object *obj)'),
+    bpf_object__next_program: f('bpf_program *bpf_object__next_program(bpf_object *obj, bpf_program *prev)'),
+    bpf_object__next_map: f('bpf_map *bpf_object__next_map(bpf_object *obj, bpf_map *prev)'),
+    bpf_object__btf: f('btf *bpf_object__btf(bpf_object *obj)'),
+
+    bpf_program__name: f('const char *bpf_program__name(bpf_program *prog)'),
+    bpf_program__section_name: f('const char *bpf_program__section_name(bpf_program *prog)'),
+    bpf_program__type: f('int bpf_program__type(bpf_program *prog)'),
+    bpf_program__fd: f('int bpf_program__fd(bpf_program *prog)'),
+    bpf_program__autoload: f('bool bpf_program__autoload(bpf_program *prog)'),
+    bpf_program__set_autoload: f('int bpf_program__set_autoload(bpf_program *prog, bool autoload)'),
+    bpf_program__attach: f('bpf_link *bpf_program__attach(bpf_program *prog)'),
+    bpf_program__attach_tracepoint: f(
+      'bpf_link *bpf_program__attach_tracepoint(bpf_program *prog, const char *category, const char *name)',
+    ),
+    bpf_program__attach_perf_event: f('bpf_link *bpf_program__attach_perf_event(bpf_program *prog, int pfd)'),
+    bpf_link__destroy: f('int bpf_link__destroy(bpf_link *link)'),
+
+    bpf_map__name: f('const char *bpf_map__name(bpf_map *map)'),
+    bpf_map__fd: f('int bpf_map__fd(bpf_map *map)'),
+    bpf_map__type: f('int bpf_map__type(bpf_map *map)'),
+    bpf_map__key_size: f('uint32_t bpf_map__key_size(bpf_map *map)'),
+    bpf_map__value_size: f('uint32_t bpf_map__value_size(bpf_map *map)'),
+    bpf_map__max_entries: f('uint32_t bpf_map__max_entries(bpf_map *map)'),
+    bpf_map__set_max_entries: f('int bpf_map__set_max_entries(bpf_map *map, uint32_t max)'),
+    bpf_map__is_internal: f('bool bpf_map__is_internal(bpf_map *map)'),
+    bpf_map__initial_value: f('void *bpf_map__initial_value(bpf_map *map, _Out_ size_t *size)'),
+
+    btf__find_by_name_kind: f('int32_t btf__find_by_name_kind(btf *btf, const char *name, uint32_t kind)'),
+    btf__type_by_id: f('void *btf__type_by_id(btf *btf, uint32_t id)'),
+    btf__name_by_offset: f('const char *btf__name_by_offset(btf *btf, uint32_t offset)'),
+
+    bpf_map_lookup_elem: f('int bpf_map_lookup_elem(int fd, void *key, void *value)'),
+    bpf_map_update_elem: f('int bpf_map_update_elem(int fd, void *key, void *value, uint64_t flags)'),
+    bpf_map_delete_elem: f('int bpf_map_delete_elem(int fd, void *key)'),
+    bpf_map_get_next_key: f('int bpf_map_get_next_key(int fd, void *key, void *next_key)'),
+    bpf_map_lookup_batch: f(
+      'int bpf_map_lookup_batch(int fd, void *in_batch, void *out_batch, void *keys, void *values, _Inout_ uint32_t *count, void *opts)',
+    ),
+    bpf_enable_stats: f('int bpf_enable_stats(int type)'),
+    bpf_obj_get_info_by_fd: f('int bpf_obj_get_info_by_fd(int fd, void *info, _Inout_ uint32_t *len)'),
+
+    syscall: c('long syscall(long number, ...)'),
+    mmap: c('void *mmap(void *addr, size_t length, int prot, int flags, int fd, int64_t offset)'),
+    munmap: c('int munmap(void *addr, size_t length)'),
+    close: c('int close(int fd)'),
+    vsnprintf: c('int vsnprintf(_Out_ uint8_t *buf, size_t size, const char *fmt, void *args)'),
+    mount: c('int mount(const char *source, const char *target, const char *fstype, unsigned long flags, void *data)'),
+    sysconf: c('long sysconf(int name)'),
+  };
+}
+
+export type Native = ReturnType<typeof declare>;
+let native: Native | undefined;
+
+/** The bound functions; throws NotSupportedError when libbpf.so.1 is missing. */
+export function lib(): Native {
+  if (native) return native;
+  let libbpf: LibraryHandle;
+  try {
+    libbpf = koffi.load(process.env.SHERLOCK_LIBBPF ?? 'libbpf.so.1');
+  } catch (err) {
+    throw new NotSupportedError(
+      'libbpf.so.1',
+      `could not be loaded (${(err as Error).message}); on Debian: apt-get install libbpf1`,
+    );
+  }
+  native = declare(libbpf, koffi.load('libc.so.6'));
+  return native;
+}
+
+/** errno of the last failed native call; read it right after the call. */
+export const lastErrno = (): number => koffi.errno();
+
+/** libbpf 1.x returns -errno from int calls; normalize to a positive errno or 0. */
+export function errnoOf(ret: number): number {
+  return ret < 0 ? -ret : 0;
+}
+
+export { koffi };

@@ -1,0 +1,262 @@
+// A BPF object file through its life: open (parse only, no privileges) →
+// settings (rodata, map sizes, autoload) → load (verifier) → attach → close.
+import { accessSync, constants as fsConstants, statSync } from 'node:fs';
+import { sectionVariables, type VariableSpec } from './btf.js';
+import { BpfError, NotSupportedError, ObjectFileError, errnoName, privilegedCallError } from './errors.js';
+import { mapTypeName, programTypeName } from './kernel-types.js';
+import { attachProgram, type BpfLink, type AttachOptions } from './link.js';
+import { libbpfWarningsSince, routeLibbpfLog, warningsMark } from './log.js';
+import { BpfMap, type MapSpec } from './map.js';
+import { errnoOf, koffi, lastErrno, lib, type Handle } from './native.js';
+
+export interface ProgramSpec {
+  name: string;
+  section: string;
+  type: string;
+  autoload: boolean;
+}
+
+/** Everything an object contains, read without privileges or a kernel. */
+export interface ObjectSpec {
+  path: string;
+  programs: ProgramSpec[];
+  maps: MapSpec[];
+  rodata: VariableSpec[];
+}
+
+export type RodataValue = number | bigint | boolean | string;
+
+// Open objects, so that process exit closes whatever a crash path forgot.
+const openObjects = new Set<BpfObject>();
+let exitHookInstalled = false;
+
+export function closeAllObjects(): void {
+  for (const obj of openObjects) obj.close();
+}
+
+export class BpfObject {
+  readonly spec: ObjectSpec;
+  private handle: Handle;
+  private readonly programHandles = new Map<string, Handle>();
+  private readonly mapHandles = new Map<string, Handle>();
+  private readonly links: BpfLink[] = [];
+  private readonly maps = new Map<string, BpfMap>();
+  private loaded = false;
+
+  private constructor(path: string, handle: Handle) {
+    this.handle = handle;
+    const native = lib();
+    const programs: ProgramSpec[] = [];
+    for (let p = native.bpf_object__next_program(handle, null); p; p = native.bpf_object__next_program(handle, p)) {
+      const name = native.bpf_program__name(p);
+      this.programHandles.set(name, p);
+      programs.push({
+        name,
+        section: native.bpf_program__section_name(p),
+        type: programTypeName(native.bpf_program__type(p)),
+        autoload: native.bpf_program__autoload(p),
+      });
+    }
+    const maps: MapSpec[] = [];
+    for (let m = native.bpf_object__next_map(handle, null); m; m = native.bpf_object__next_map(handle, m)) {
+      const name = native.bpf_map__name(m);
+      this.mapHandles.set(name, m);
+      if (native.bpf_map__is_internal(m)) continue; // .rodata/.bss: described as variables
+      maps.push({
+        name,
+        type: mapTypeName(native.bpf_map__type(m)),
+        keySize: native.bpf_map__key_size(m),
+        valueSize: native.bpf_map__value_size(m),
+        maxEntries: native.bpf_map__max_entries(m),
+      });
+    }
+    const rodata = sectionVariables(native.bpf_object__btf(handle), '.rodata');
+    this.spec = { path, programs, maps, rodata };
+  }
+
+  /** Parses an object file. Needs no privileges: nothing reaches the kernel yet. */
+  static open(path: string): BpfObject {
+    checkReadableFile(path);
+    const native = lib();
+    routeLibbpfLog();
+    const mark = warningsMark();
+    const handle = native.bpf_object__open_file(path, null);
+    if (!handle) {
+      const errno = lastErrno();
+      const why = libbpfWarningsSince(mark).at(-1)?.replace(/^libbpf:\s*/, '');
+      throw new ObjectFileError(path, `${errnoName(errno)}${why ? `: ${why}` : ''}`);
+    }
+    const obj = new BpfObject(path, handle);
+    openObjects.add(obj);
+    if (!exitHookInstalled) {
+      exitHookInstalled = true;
+      process.once('exit', closeAllObjects);
+    }
+    return obj;
+  }
+
+  /** Writes `const volatile` settings by name; only before load. */
+  setRodata(values: Record<string, RodataValue | undefined>): void {
+    this.assertPhase('set rodata', false);
+    const native = lib();
+    const rodataMap = [...this.mapHandles.entries()].find(([name]) => name.endsWith('.rodata'))?.[1];
+    for (const [name, value] of Object.entries(values)) {
+      if (value === undefined) continue;
+      const variable = this.spec.rodata.find((v) => v.name === name);
+      if (!variable || !rodataMap) {
+        const known = this.spec.rodata.map((v) => v.name).join(', ') || 'none';
+        throw new TypeError(`${this.spec.path} has no rodata variable "${name}" (it has: ${known})`);
+      }
+      const size = [0];
+      const ptr = native.bpf_map__initial_value(rodataMap, size);
+      const section = Buffer.from(koffi.view(ptr, size[0] ?? 0));
+      encodeVariable(variable, value, section.subarray(variable.offset, variable.offset + variable.size));
+    }
+  }
+
+  setMaxEntries(mapName: string, maxEntries: number): void {
+    this.assertPhase('resize a map', false);
+    const ret = lib().bpf_map__set_max_entries(this.mapHandle(mapName), maxEntries);
+    if (ret !== 0) throw new BpfError(`resize of map ${mapName} to ${maxEntries}`, errnoOf(ret));
+    const spec = this.spec.maps.find((m) => m.name === mapName);
+    if (spec) spec.maxEntries = maxEntries;
+  }
+
+  /** Chooses whether a program is loaded (for attach-type fallbacks). */
+  setAutoload(programName: string, autoload: boolean): void {
+    this.assertPhase('change autoload', false);
+    lib().bpf_program__set_autoload(this.programHandle(programName), autoload);
+    const spec = this.spec.programs.find((p) => p.name === programName);
+    if (spec) spec.autoload = autoload;
+  }
+
+  /** Verifies and loads every autoload program and creates the maps. Privileged. */
+  load(): void {
+    this.assertPhase('load', false);
+    const mark = warningsMark();
+    const ret = lib().bpf_object__load(this.handle);
+    if (ret !== 0) {
+      const errno = errnoOf(ret);
+      const refused = this.spec.programs.find((p) => p.autoload && (p.type === 'tracing' || p.type === 'lsm'));
+      if (refused) throw new NotSupportedError(`${refused.type} programs (${refused.section})`, 'are refused by this kernel');
+      const err = privilegedCallError(`loading ${this.spec.path}`, errno, 'loading BPF programs');
+      if (err instanceof BpfError) (err as Error).message += `\n${libbpfWarningsSince(mark).join('\n')}`;
+      throw err;
+    }
+    this.loaded = true;
+    const native = lib();
+    for (const spec of this.spec.maps) this.maps.set(spec.name, new BpfMap(spec, native.bpf_map__fd(this.mapHandle(spec.name))));
+  }
+
+  map(name: string): BpfMap {
+    this.assertPhase('use a map', true);
+    const map = this.maps.get(name);
+    if (!map) throw new TypeError(`${this.spec.path} has no map "${name}"`);
+    return map;
+  }
+
+  programFd(name: string): number {
+    this.assertPhase('use a program', true);
+    return lib().bpf_program__fd(this.programHandle(name));
+  }
+
+  /** Attaches one program by its section (tracepoint/..., perf_event, ...). */
+  attach(programName: string, options: AttachOptions = {}): BpfLink {
+    this.assertPhase('attach', true);
+    const spec = this.spec.programs.find((p) => p.name === programName);
+    if (!spec?.autoload) throw new TypeError(`program "${programName}" is not loaded in ${this.spec.path}`);
+    const link = attachProgram(this.programHandle(programName), spec, options);
+    this.links.push(link);
+    return link;
+  }
+
+  /** Attaches every loaded program; returns the links. */
+  attachAll(options: AttachOptions = {}): BpfLink[] {
+    return this.spec.programs.filter((p) => p.autoload).map((p) => this.attach(p.name, options));
+  }
+
+  /** Detaches every program; maps stay readable until close(). */
+  detachAll(): void {
+    for (const link of this.links.splice(0)) link.destroy();
+  }
+
+  /** Detaches every link and frees the object; safe to call twice. */
+  close(): void {
+    if (!this.handle) return;
+    this.detachAll();
+    lib().bpf_object__close(this.handle);
+    this.handle = null;
+    this.maps.clear();
+    openObjects.delete(this);
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  get isOpen(): boolean {
+    return Boolean(this.handle);
+  }
+
+  private programHandle(name: string): Handle {
+    const handle = this.programHandles.get(name);
+    if (!handle) throw new TypeError(`${this.spec.path} has no program "${name}"`);
+    return handle;
+  }
+
+  private mapHandle(name: string): Handle {
+    const handle = this.mapHandles.get(name);
+    if (!handle) throw new TypeError(`${this.spec.path} has no map "${name}"`);
+    return handle;
+  }
+
+  private assertPhase(action: string, mustBeLoaded: boolean): void {
+    if (!this.handle) throw new Error(`cannot ${action}: ${this.spec.path} is closed`);
+    if (this.loaded !== mustBeLoaded) {
+      throw new Error(`cannot ${action} ${mustBeLoaded ? 'before' : 'after'} ${this.spec.path} is loaded`);
+    }
+  }
+}
+
+function checkReadableFile(path: string): void {
+  try {
+    if (!statSync(path).isFile()) throw new ObjectFileError(path, 'not a regular file');
+    accessSync(path, fsConstants.R_OK);
+  } catch (err) {
+    if (err instanceof ObjectFileError) throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new ObjectFileError(path, code === 'ENOENT' ? 'no such file (run `make bpf` to build the objects)' : String(code));
+  }
+}
+
+function encodeVariable(variable: VariableSpec, value: RodataValue, target: Buffer): void {
+  const fail = (allowed: string) =>
+    new TypeError(`rodata ${variable.name} (${variable.kind}, ${variable.size} bytes) takes ${allowed}, got ${JSON.stringify(String(value))}`);
+  switch (variable.kind) {
+    case 'bool':
+      if (typeof value !== 'boolean') throw fail('true or false');
+      target.writeUInt8(value ? 1 : 0, 0);
+      return;
+    case 'chars': {
+      if (typeof value !== 'string') throw fail('a string');
+      const bytes = Buffer.from(value, 'utf8');
+      if (bytes.length >= variable.size) throw fail(`a string of at most ${variable.size - 1} bytes`);
+      target.fill(0);
+      bytes.copy(target);
+      return;
+    }
+    case 'int':
+    case 'uint': {
+      if (typeof value !== 'number' && typeof value !== 'bigint') throw fail('an integer');
+      const bits = BigInt(variable.size * 8);
+      const n = BigInt(value);
+      const [min, max] = variable.kind === 'int' ? [-(1n << (bits - 1n)), (1n << (bits - 1n)) - 1n] : [0n, (1n << bits) - 1n];
+      if (n < min || n > max) throw fail(`an integer in [${min}, ${max}]`);
+      let u = BigInt.asUintN(Number(bits), n);
+      for (let i = 0; i < variable.size; i++, u >>= 8n) target[i] = Number(u & 0xffn);
+      return;
+    }
+    default:
+      throw fail('nothing settable from JS (not an integer, bool or char array)');
+  }
+}

@@ -1,0 +1,35 @@
+// The kernel's own accounting of BPF run time (kernel.bpf_stats_enabled),
+// which Sherlock reports as each capture's CPU cost.
+import { BpfError } from './errors.js';
+import { errnoOf, lib } from './native.js';
+
+const BPF_STATS_RUN_TIME = 0;
+const PROG_INFO_SIZE = 232; // struct bpf_prog_info on 6.x; the kernel fills what it has
+const OFFSET_ID = 4;
+const OFFSET_RUN_TIME_NS = 192;
+const OFFSET_RUN_CNT = 200;
+
+export interface ProgramStats {
+  id: number;
+  runTimeNs: bigint;
+  runCount: bigint;
+}
+
+/** Turns run-time stats on until the returned fd is closed (refcounted by the kernel). */
+export function enableRunTimeStats(): number {
+  const fd = lib().bpf_enable_stats(BPF_STATS_RUN_TIME);
+  if (fd < 0) throw new BpfError('bpf_enable_stats', errnoOf(fd));
+  return fd;
+}
+
+export function programStats(progFd: number): ProgramStats {
+  const info = Buffer.alloc(PROG_INFO_SIZE);
+  const len = [PROG_INFO_SIZE];
+  const ret = lib().bpf_obj_get_info_by_fd(progFd, info, len);
+  if (ret !== 0) throw new BpfError('bpf_obj_get_info_by_fd', errnoOf(ret));
+  return {
+    id: info.readUInt32LE(OFFSET_ID),
+    runTimeNs: info.readBigUInt64LE(OFFSET_RUN_TIME_NS),
+    runCount: info.readBigUInt64LE(OFFSET_RUN_CNT),
+  };
+}
