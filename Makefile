@@ -25,8 +25,10 @@ help:
 	@echo "make test   install what is missing, build, run the whole test suite"
 	@echo "make bench  build, run the benchmarks (figures and ratios)"
 
+# Until the server lands (issue 4: `sherlock up` with Redis, API and worker),
+# `up` checks this host end to end with a live capture.
 up: build
-	node bin/sherlock.js up
+	node bin/sherlock.js doctor
 
 test: build
 	npx vitest run

@@ -4,6 +4,7 @@ import { CaptureParamsError } from '../captures/run-capture.js';
 import { TargetError } from '../captures/target.js';
 import { BpfObject, NotSupportedError, ObjectFileError, PermissionError } from '../libbpf/index.js';
 import { captureCommand } from './capture-command.js';
+import { doctorCommand } from './doctor-command.js';
 import { UsageError } from './usage-error.js';
 
 const EXIT_USAGE = 2;
@@ -13,6 +14,7 @@ const usage = `usage: sherlock <command>
 
 commands:
   capture NAME [options]   run one capture on this host (sherlock capture --help)
+  doctor                   check that this host can run captures, with a live one
   inspect FILE.bpf.o       what a BPF object contains (programs, maps, settings); no privileges needed
 `;
 
@@ -24,6 +26,8 @@ export async function runCli(argv: string[]): Promise<number> {
         return await captureCommand(rest);
       case 'inspect':
         return inspectCommand(rest);
+      case 'doctor':
+        return await doctorCommand();
       case undefined:
       case 'help':
       case '--help':
@@ -31,7 +35,7 @@ export async function runCli(argv: string[]): Promise<number> {
         process.stdout.write(usage);
         return command ? 0 : EXIT_USAGE;
       default:
-        throw new UsageError(`unknown command "${command}"; commands: capture, inspect`);
+        throw new UsageError(`unknown command "${command}"; commands: capture, doctor, inspect`);
     }
   } catch (err) {
     return reportError(err);
