@@ -68,52 +68,69 @@ struct {
 	__type(value, __u64);
 } exec_start SEC(".maps");
 
+struct read_args_state {
+	struct execsnoop_exec *e;
+	const char *const *argv;
+	__u32 size;
+	__u32 count;
+	__u32 cut;
+	bool failed;
+};
+
+/* One argument per bpf_loop step: the verifier checks this body once, not
+ * once per argument as an open-coded loop would (load time is attach time). */
+static long read_one_arg(__u32 i, struct read_args_state *st)
+{
+	const char *arg = NULL;
+	__u32 size = st->size;
+	long ret;
+
+	if (bpf_probe_read_user(&arg, sizeof(arg), &st->argv[i])) {
+		st->failed = true;
+		return 1;
+	}
+	if (!arg)
+		return 1;
+	/* Keeps &args[size] + ARG_LEN inside args for the verifier; with
+	 * MAX_ARGS slots of ARG_LEN this never cuts a real argument. */
+	if (size > EXECSNOOP_ARGS_SIZE - EXECSNOOP_ARG_LEN) {
+		st->cut = 1;
+		return 1;
+	}
+	ret = bpf_probe_read_user_str(&st->e->args[size], EXECSNOOP_ARG_LEN, arg);
+	if (ret < 0) {
+		st->failed = true;
+		return 1;
+	}
+	/* ret is 1..ARG_LEN; equal to ARG_LEN iff the argument filled its slot. */
+	if (ret == EXECSNOOP_ARG_LEN)
+		st->cut = 1;
+	st->size = size + ret;
+	st->count++;
+	return 0;
+}
+
 /* argv into e->args as NUL-separated strings. */
 static __always_inline void read_args(struct execsnoop_exec *e, const char *const *argv)
 {
+	struct read_args_state st = { .e = e, .argv = argv };
 	const char *arg = NULL;
-	__u32 size = 0, count = 0, cut = 0;
-	long ret;
-	int i;
 
 	if (!argv) /* execve(path, NULL, envp) is legal: no arguments */
 		return;
-
-#pragma clang loop unroll(disable)
-	for (i = 0; i < EXECSNOOP_MAX_ARGS; i++) {
-		if (bpf_probe_read_user(&arg, sizeof(arg), &argv[i]))
-			goto read_failed;
-		if (!arg)
-			goto out;
-		/* Keeps &args[size] + ARG_LEN inside args for the verifier; with
-		 * MAX_ARGS slots of ARG_LEN this never cuts a real argument. */
-		if (size > EXECSNOOP_ARGS_SIZE - EXECSNOOP_ARG_LEN) {
-			cut = 1;
-			goto out;
-		}
-		ret = bpf_probe_read_user_str(&e->args[size], EXECSNOOP_ARG_LEN, arg);
-		if (ret < 0)
-			goto read_failed;
-		/* ret is 1..ARG_LEN: 1 iff the argument filled its slot (probably
-		 * cut). Branch-free on purpose: an if here splits size's range and
-		 * the verifier's states double at every iteration. */
-		cut |= (__u32)ret / EXECSNOOP_ARG_LEN;
-		size += ret;
-		count++;
-	}
+	bpf_loop(EXECSNOOP_MAX_ARGS, read_one_arg, &st, 0);
 	/* All slots used: is there one more? */
-	if (bpf_probe_read_user(&arg, sizeof(arg), &argv[EXECSNOOP_MAX_ARGS]) || arg)
-		cut = 1;
-	goto out;
-
-read_failed:
-	/* User memory not paged in yet: keep what we have, say it is partial. */
-	sherlock_count_drop(SHERLOCK_DROP_READ_FAILED);
-	cut = 1;
-out:
-	e->args_size = size;
-	e->args_count = count;
-	e->args_truncated = cut;
+	if (st.count == EXECSNOOP_MAX_ARGS &&
+	    (bpf_probe_read_user(&arg, sizeof(arg), &argv[EXECSNOOP_MAX_ARGS]) || arg))
+		st.cut = 1;
+	if (st.failed) {
+		/* User memory not paged in yet: keep what we have, say it is partial. */
+		sherlock_count_drop(SHERLOCK_DROP_READ_FAILED);
+		st.cut = 1;
+	}
+	e->args_size = st.size;
+	e->args_count = st.count;
+	e->args_truncated = st.cut;
 }
 
 static __always_inline int exec_enter(const char *filename, const char *const *argv)

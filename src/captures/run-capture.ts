@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { BpfObject, enableRunTimeStats, programStats, tracingRoot } from '../libbpf/index.js';
 import { closeFd } from '../libbpf/perf-event.js';
 import { elapsedMs, monoNow } from '../util/clock.js';
-import { bpfObjectPath } from '../util/paths.js';
+import { bpfObjectPath, minimalBtfPath } from '../util/paths.js';
 import type { CaptureDefinition, CaptureResult, Collector } from './capture.js';
 import { applyFilterSettings, fillTgidFilter, readDropCounts } from './contract.js';
 import { resolveTarget, type TargetSpec } from './target.js';
@@ -45,7 +45,7 @@ export async function runCapture<P, D>(def: CaptureDefinition<P, D>, request: Ca
 
   const startedAt = new Date();
   const t0 = monoNow();
-  const object = BpfObject.open(bpfObjectPath(def.name));
+  const object = BpfObject.open(bpfObjectPath(def.name), { btfCustomPath: minimalBtfPath(def.name) });
   let collector: Collector<D> | undefined;
   let statsFd = -1;
   try {

@@ -36,6 +36,7 @@ export class BpfMap implements MapSpec {
   readonly maxEntries: number;
   /** Bytes one lookup writes: valueSize, or per-CPU slots × CPUs. */
   readonly valueBufferSize: number;
+  private closed = false;
 
   constructor(spec: MapSpec, readonly fd: number) {
     ({ name: this.name, type: this.type, keySize: this.keySize, valueSize: this.valueSize, maxEntries: this.maxEntries } = spec);
@@ -46,22 +47,29 @@ export class BpfMap implements MapSpec {
     return PERCPU_MAP_TYPES.has(this.type);
   }
 
+  /** Called by BpfObject.close(): the fd is closed, and its number may soon name another map. */
+  markClosed(): void {
+    this.closed = true;
+  }
+
   lookup(key: Buffer): Buffer | undefined {
+    const fd = this.checkedFd(key);
     const value = Buffer.alloc(this.valueBufferSize);
-    const ret = lib().bpf_map_lookup_elem(this.fd, key, value);
+    const ret = lib().bpf_map_lookup_elem(fd, key, value);
     if (ret === 0) return value;
     if (errnoOf(ret) === ENOENT) return undefined;
     throw new BpfError(`lookup in map ${this.name}`, errnoOf(ret));
   }
 
   update(key: Buffer, value: Buffer, flags = BPF_ANY): void {
-    const ret = lib().bpf_map_update_elem(this.fd, key, value, flags);
+    const fd = this.checkedFd(key, value);
+    const ret = lib().bpf_map_update_elem(fd, key, value, flags);
     if (ret !== 0) throw new BpfError(`update of map ${this.name}`, errnoOf(ret));
   }
 
   /** Deletes a key; returns false when it was not there. */
   delete(key: Buffer): boolean {
-    const ret = lib().bpf_map_delete_elem(this.fd, key);
+    const ret = lib().bpf_map_delete_elem(this.checkedFd(key), key);
     if (ret === 0) return true;
     if (errnoOf(ret) === ENOENT) return false;
     throw new BpfError(`delete from map ${this.name}`, errnoOf(ret));
@@ -73,7 +81,7 @@ export class BpfMap implements MapSpec {
     let prev: Buffer | null = null;
     for (;;) {
       const next = Buffer.alloc(this.keySize);
-      const ret = native.bpf_map_get_next_key(this.fd, prev, next);
+      const ret = native.bpf_map_get_next_key(this.checkedFd(), prev, next);
       if (ret !== 0) {
         if (errnoOf(ret) === ENOENT) return;
         throw new BpfError(`iteration of map ${this.name}`, errnoOf(ret));
@@ -92,6 +100,19 @@ export class BpfMap implements MapSpec {
   perCpuValues(value: Buffer): Buffer[] {
     const stride = roundUp8(this.valueSize);
     return Array.from({ length: possibleCpuCount() }, (_, cpu) => value.subarray(cpu * stride, cpu * stride + this.valueSize));
+  }
+
+  // The kernel reads keySize / valueBufferSize bytes whatever the Buffer's
+  // length: a shorter one would hand it the JS heap beyond the Buffer.
+  private checkedFd(key?: Buffer, value?: Buffer): number {
+    if (this.closed) throw new Error(`cannot use map ${this.name}: its object is closed`);
+    if (key && key.length !== this.keySize) {
+      throw new TypeError(`map ${this.name} takes ${this.keySize}-byte keys, got ${key.length} bytes`);
+    }
+    if (value && value.length !== this.valueBufferSize) {
+      throw new TypeError(`map ${this.name} takes ${this.valueBufferSize}-byte values, got ${value.length} bytes`);
+    }
+    return this.fd;
   }
 
   private iteratedEntries(): Array<[Buffer, Buffer]> {
@@ -115,7 +136,7 @@ export class BpfMap implements MapSpec {
     const out: Array<[Buffer, Buffer]> = [];
     for (;;) {
       const count = [chunk];
-      const ret = native.bpf_map_lookup_batch(this.fd, inBatch, outBatch, keys, values, count, null);
+      const ret = native.bpf_map_lookup_batch(this.checkedFd(), inBatch, outBatch, keys, values, count, null);
       const errno = ret < 0 ? lastErrno() || errnoOf(ret) : 0;
       if (errno && errno !== ENOENT) {
         if (out.length === 0 && BATCH_UNSUPPORTED.has(errno)) return undefined;

@@ -15,18 +15,32 @@ function declare(libbpf: LibraryHandle, libc: LibraryHandle) {
   koffi.opaque('bpf_link');
   koffi.opaque('btf');
   const printFn = koffi.proto('int libbpf_print_fn(int level, const char *fmt, void *args)');
+  // libbpf 1.1's struct bpf_object_open_opts (sz = 80 on 64-bit).
+  const openOpts = koffi.struct('bpf_object_open_opts', {
+    sz: 'size_t',
+    object_name: 'const char *',
+    relaxed_maps: 'bool',
+    pin_root_path: 'const char *',
+    removed_attach_prog_fd: 'uint32_t',
+    kconfig: 'const char *',
+    btf_custom_path: 'const char *',
+    kernel_log_buf: 'void *',
+    kernel_log_size: 'size_t',
+    kernel_log_level: 'uint32_t',
+  });
 
   const f = (sig: string) => libbpf.func(sig);
   const c = (sig: string) => libc.func(sig);
   return {
     printFn,
+    openOptsSize: koffi.sizeof(openOpts),
     libbpf_set_print: f('void *libbpf_set_print(libbpf_print_fn *fn)'),
     libbpf_num_possible_cpus: f('int libbpf_num_possible_cpus(void)'),
     libbpf_major_version: f('uint32_t libbpf_major_version(void)'),
     libbpf_minor_version: f('uint32_t libbpf_minor_version(void)'),
     libbpf_probe_bpf_prog_type: f('int libbpf_probe_bpf_prog_type(int prog_type, void *opts)'),
 
-    bpf_object__open_file: f('bpf_object *bpf_object__open_file(const char *path, void *opts)'),
+    bpf_object__open_file: f('bpf_object *bpf_object__open_file(const char *path, bpf_object_open_opts *opts)'),
     bpf_object__load: f('int bpf_object__load(bpf_object *obj)'),
     bpf_object__close: f('void bpf_object__close(bpf_object *obj)'),
     bpf_object__next_program: f('bpf_program *bpf_object__next_program(bpf_object *obj, bpf_program *prev)'),
