@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /* Kernel-side helpers every capture includes once: the standard filters
- * (tgid set, cgroup id, uid) and the drop counters. The names here are a
+ * (tgid set, cgroup id, uid, comm) and the drop counters. The names here are a
  * contract with src/captures/contract.ts, which sets and reads them
  * generically, so a capture never writes filter or drop code of its own. */
 #ifndef SHERLOCK_BPF_H
@@ -24,15 +24,15 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, SHERLOCK_DROP_REASONS);
+	__uint(max_entries, SHERLOCK_COUNTERS);
 	__type(key, __u32);
 	__type(value, __u64);
-} sherlock_drops SEC(".maps");
+} sherlock_counters SEC(".maps");
 
-static __always_inline void sherlock_count_drop(enum sherlock_drop_reason reason)
+static __always_inline void sherlock_count(enum sherlock_counter counter)
 {
-	__u32 key = reason;
-	__u64 *count = bpf_map_lookup_elem(&sherlock_drops, &key);
+	__u32 key = counter;
+	__u64 *count = bpf_map_lookup_elem(&sherlock_counters, &key);
 
 	if (count)
 		*count += 1; /* per-CPU slot: no atomic needed */
@@ -94,7 +94,7 @@ static __always_inline void sherlock_follow_fork(__u32 parent_tgid, __u32 child_
 	if (!bpf_map_lookup_elem(&sherlock_tgids, &parent_tgid))
 		return;
 	if (bpf_map_update_elem(&sherlock_tgids, &child_tgid, &one, BPF_ANY))
-		sherlock_count_drop(SHERLOCK_DROP_TGIDS_FULL);
+		sherlock_count(SHERLOCK_DROP_TGIDS_FULL);
 }
 
 /* Call when a process is gone: followed children must not fill the set. */

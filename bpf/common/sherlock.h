@@ -8,13 +8,15 @@
 /* Bound of the in-kernel tgid filter set (map sherlock_tgids). */
 #define SHERLOCK_MAX_TGIDS 4096
 
-/* Index into the per-CPU array sherlock_drops: why an event was lost. */
-enum sherlock_drop_reason {
+/* Index into the per-CPU array sherlock_counters. DROP_* count events that
+ * were lost; PARTIAL_READ counts records sent with a field it could not read
+ * (marked so in the record), which are not lost. */
+enum sherlock_counter {
 	SHERLOCK_DROP_RINGBUF_FULL = 0, /* bpf_ringbuf_reserve/output failed */
 	SHERLOCK_DROP_MAP_FULL = 1,     /* a bounded hash map had no room */
-	SHERLOCK_DROP_READ_FAILED = 2,  /* a probe read of kernel/user memory failed */
+	SHERLOCK_PARTIAL_READ = 2,       /* a probe read of kernel/user memory failed */
 	SHERLOCK_DROP_TGIDS_FULL = 3,   /* a followed child could not join the tgid set */
-	SHERLOCK_DROP_REASONS = 8,
+	SHERLOCK_COUNTERS = 8,
 };
 
 #endif

@@ -125,7 +125,7 @@ static __always_inline void read_args(struct execsnoop_exec *e, const char *cons
 		st.cut = 1;
 	if (st.failed) {
 		/* User memory not paged in yet: keep what we have, say it is partial. */
-		sherlock_count_drop(SHERLOCK_DROP_READ_FAILED);
+		sherlock_count(SHERLOCK_PARTIAL_READ);
 		st.cut = 1;
 	}
 	e->args_size = st.size;
@@ -153,7 +153,7 @@ static __always_inline int exec_enter(const char *filename, const char *const *a
 	if (err == -EEXIST)
 		err = bpf_map_update_elem(&execs, &tid, tmpl, BPF_ANY);
 	if (err) {
-		sherlock_count_drop(SHERLOCK_DROP_MAP_FULL);
+		sherlock_count(SHERLOCK_DROP_MAP_FULL);
 		return 0;
 	}
 	e = bpf_map_lookup_elem(&execs, &tid);
@@ -172,7 +172,7 @@ static __always_inline int exec_enter(const char *filename, const char *const *a
 	e->cgroup_id = bpf_get_current_cgroup_id();
 	bpf_get_current_comm(e->pcomm, sizeof(e->pcomm));
 	if (bpf_probe_read_user_str(e->filename, sizeof(e->filename), filename) < 0)
-		sherlock_count_drop(SHERLOCK_DROP_READ_FAILED);
+		sherlock_count(SHERLOCK_PARTIAL_READ);
 	read_args(e, argv);
 	return 0;
 }
@@ -205,7 +205,7 @@ int tp_sched_process_exec(struct trace_event_raw_sched_process_exec___sherlock *
 	 * and sys_exit will look it up under that. */
 	if (old_pid != pid) {
 		if (bpf_map_update_elem(&execs, &pid, e, BPF_ANY)) {
-			sherlock_count_drop(SHERLOCK_DROP_MAP_FULL);
+			sherlock_count(SHERLOCK_DROP_MAP_FULL);
 			bpf_map_delete_elem(&execs, &old_pid);
 			return 0;
 		}
@@ -216,7 +216,7 @@ int tp_sched_process_exec(struct trace_event_raw_sched_process_exec___sherlock *
 	 * belongs to the image that exec installed. */
 	now = bpf_ktime_get_ns();
 	if (bpf_map_update_elem(&exec_start, &pid, &now, BPF_ANY))
-		sherlock_count_drop(SHERLOCK_DROP_MAP_FULL);
+		sherlock_count(SHERLOCK_DROP_MAP_FULL);
 	return 0;
 }
 
@@ -260,7 +260,7 @@ static __always_inline int exec_exit(struct trace_event_raw_sys_exit *ctx)
 	if (len > sizeof(*e))
 		len = sizeof(*e);
 	if (bpf_ringbuf_output(&events, e, len, BPF_RB_NO_WAKEUP))
-		sherlock_count_drop(SHERLOCK_DROP_RINGBUF_FULL);
+		sherlock_count(SHERLOCK_DROP_RINGBUF_FULL);
 	bpf_map_delete_elem(&execs, &tid);
 	return 0;
 }
@@ -332,7 +332,7 @@ int tp_sched_process_exit(struct trace_event_raw_sched_process_exit___sherlock *
 	rec.exit_code = (status >> 8) & 0xff;
 	rec.exit_signal = status & 0x7f;
 	if (bpf_ringbuf_output(&events, &rec, sizeof(rec), BPF_RB_NO_WAKEUP))
-		sherlock_count_drop(SHERLOCK_DROP_RINGBUF_FULL);
+		sherlock_count(SHERLOCK_DROP_RINGBUF_FULL);
 	return 0;
 }
 

@@ -66,6 +66,8 @@ export interface CaptureMeta {
   /** Events lost, all reasons together; `drops` splits them by reason. */
   dropped: number;
   drops: DropCounts;
+  /** Records kept although a field could not be read (they say which). */
+  partialReads: number;
   /** CPU time the kernel spent in this capture's programs, and how many runs. */
   bpfCpuNs: number;
   bpfRunCount: number;

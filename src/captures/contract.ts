@@ -4,13 +4,20 @@ import type { BpfObject } from '../libbpf/index.js';
 import type { ResolvedTarget } from './target.js';
 
 export const TGID_MAP = 'sherlock_tgids';
-export const DROPS_MAP = 'sherlock_drops';
+export const COUNTERS_MAP = 'sherlock_counters';
 export const MAX_TGIDS = 4096; // SHERLOCK_MAX_TGIDS
 
-/** enum sherlock_drop_reason, by index. */
-export const DROP_REASONS = ['ringbuf_full', 'map_full', 'read_failed', 'tgids_full'] as const;
-export type DropReason = (typeof DROP_REASONS)[number] | 'event_cap';
+/** enum sherlock_counter, by index: what each slot counts. */
+const COUNTERS = ['ringbuf_full', 'map_full', 'partial_read', 'tgids_full'] as const;
+export type DropReason = 'ringbuf_full' | 'map_full' | 'tgids_full' | 'event_cap';
 export type DropCounts = Partial<Record<DropReason, number>>;
+
+export interface KernelCounters {
+  /** Events lost, by reason. */
+  drops: DropCounts;
+  /** Records sent with a field the kernel could not read (marked in the record). */
+  partialReads: number;
+}
 
 /** Rodata for the standard filters; set before load. */
 export function applyFilterSettings(object: BpfObject, target: ResolvedTarget, followForks: boolean): void {
@@ -35,16 +42,17 @@ export function fillTgidFilter(object: BpfObject, target: ResolvedTarget): void 
   }
 }
 
-/** Sums the per-CPU drop counters by reason; zero reasons are left out. */
-export function readDropCounts(object: BpfObject): DropCounts {
-  const map = object.map(DROPS_MAP);
-  const counts: DropCounts = {};
-  DROP_REASONS.forEach((reason, index) => {
+/** Sums the per-CPU counters; zero drop reasons are left out. */
+export function readKernelCounters(object: BpfObject): KernelCounters {
+  const map = object.map(COUNTERS_MAP);
+  const counters: KernelCounters = { drops: {}, partialReads: 0 };
+  COUNTERS.forEach((name, index) => {
     const key = Buffer.alloc(4);
     key.writeUInt32LE(index);
     const value = map.lookup(key);
     const total = value ? map.perCpuValues(value).reduce((sum, v) => sum + Number(v.readBigUInt64LE(0)), 0) : 0;
-    if (total) counts[reason] = total;
+    if (name === 'partial_read') counters.partialReads = total;
+    else if (total) counters.drops[name] = total;
   });
-  return counts;
+  return counters;
 }

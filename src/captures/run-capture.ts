@@ -7,7 +7,7 @@ import { closeFd } from '../libbpf/perf-event.js';
 import { elapsedMs, monoNow } from '../util/clock.js';
 import { bpfObjectPath, minimalBtfPath } from '../util/paths.js';
 import type { CaptureDefinition, CaptureResult, Collector } from './capture.js';
-import { applyFilterSettings, fillTgidFilter, readDropCounts } from './contract.js';
+import { applyFilterSettings, fillTgidFilter, readKernelCounters } from './contract.js';
 import { resolveTarget, type TargetSpec } from './target.js';
 
 export const DRAIN_INTERVAL_MS = 10;
@@ -68,7 +68,8 @@ export async function runCapture<P, D>(def: CaptureDefinition<P, D>, request: Ca
     object.detachAll(); // first, so the last drain sees everything that was submitted
     collector.poll?.();
     const data = collector.finish();
-    const drops = { ...readDropCounts(object), ...collector.drops?.() };
+    const counters = readKernelCounters(object);
+    const drops = { ...counters.drops, ...collector.drops?.() };
     const bounds = Object.fromEntries(object.spec.maps.map((m) => [m.name, m.maxEntries]));
     return {
       capture: def.name,
@@ -80,6 +81,7 @@ export async function runCapture<P, D>(def: CaptureDefinition<P, D>, request: Ca
       cancelled,
       dropped: Object.values(drops).reduce((a, b) => a + (b ?? 0), 0),
       drops,
+      partialReads: counters.partialReads,
       ...cost,
       bounds,
       timings: { openMs: round2(openMs), loadMs: round2(loadMs), attachMs: round2(attachMs) },
