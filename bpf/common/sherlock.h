@@ -19,4 +19,15 @@ enum sherlock_counter {
 	SHERLOCK_COUNTERS = 8,
 };
 
+/* A log2 histogram: slot i counts values in [2^i, 2^(i+1)), slot 0 also
+ * counts 0; the last slot takes everything larger. Decoded by
+ * src/captures/histogram.ts. */
+#define SHERLOCK_HIST_SLOTS 32
+
+struct sherlock_hist {
+	__u64 slots[SHERLOCK_HIST_SLOTS];
+	__u64 count;
+	__u64 sum;
+};
+
 #endif

@@ -50,6 +50,8 @@ export interface CaptureDefinition<P = unknown, D = unknown> {
   collect(context: CaptureContext<P>): Collector<D>;
   /** Rows and columns for the human table. */
   table(data: D): { columns: Column<any>[]; rows: unknown[] };
+  /** Free text instead of the table (histograms print as bars). */
+  text?(data: D): string;
   /** How many records or rows the data holds, for summaries and progress. */
   count(data: D): number;
 }

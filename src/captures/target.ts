@@ -1,7 +1,8 @@
-// What a capture looks at, resolved on this node to the in-kernel filters
-// (tgid set, cgroup id, uid, comm). An unknown target fails here, before
-// anything is loaded or attached.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+// What a capture looks at (pid, comm, cgroup, systemd unit, TCP port, uid),
+// resolved on this node to the in-kernel filters: tgid set, cgroup id, uid,
+// comm. An unknown target fails here, before anything is loaded or attached.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, readlinkSync, statSync, type Dirent } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { z } from 'zod';
 import { MAX_TGIDS } from './contract.js';
@@ -13,6 +14,8 @@ export const targetSchema = z
     pid: z.array(z.number().int().positive()).min(1).max(MAX_TGIDS).optional(),
     comm: z.string().min(1).max(TASK_COMM_MAX, `comm is at most ${TASK_COMM_MAX} characters (the kernel's TASK_COMM_LEN)`).optional(),
     cgroup: z.string().min(1).optional(),
+    unit: z.string().regex(/^[\w@.:-]+$/, 'unit is a systemd unit name like nginx.service').optional(),
+    port: z.number().int().min(1).max(65535).optional(),
     uid: z.number().int().min(0).max(0xfffffffe).optional(),
   })
   .strict();
@@ -43,9 +46,20 @@ export function resolveTarget(spec: TargetSpec = {}): ResolvedTarget {
     resolved.comm = spec.comm;
     parts.push(`comm ${spec.comm}`);
   }
+  if (spec.cgroup && spec.unit) throw new TargetError('give a cgroup or a unit, not both: a unit is a cgroup');
   if (spec.cgroup) {
     resolved.cgroupId = cgroupIdOf(spec.cgroup);
     parts.push(`cgroup ${spec.cgroup}`);
+  }
+  if (spec.unit) {
+    resolved.cgroupId = cgroupIdOf(unitCgroup(spec.unit));
+    parts.push(`unit ${spec.unit}`);
+  }
+  if (spec.port) {
+    const listeners = listenersOn(spec.port);
+    resolved.tgids = resolved.tgids ? resolved.tgids.filter((t) => listeners.includes(t)) : listeners;
+    if (!resolved.tgids.length) throw new TargetError(`none of the given pids listens on TCP port ${spec.port}`);
+    parts.push(`port ${spec.port}`);
   }
   if (spec.uid !== undefined) {
     resolved.uid = spec.uid;
@@ -78,4 +92,73 @@ function cgroupIdOf(path: string): bigint {
   const dir = isAbsolute(path) && path.startsWith(root) ? path : join(root, path);
   if (!existsSync(dir)) throw new TargetError(`cgroup ${path} does not exist (looked for ${dir})`);
   return statSync(dir, { bigint: true }).ino;
+}
+
+/** A systemd unit's cgroup: from systemctl when systemd runs, else found in the cgroup2 tree. */
+function unitCgroup(unit: string): string {
+  const name = unit.includes('.') ? unit : `${unit}.service`;
+  const shown = spawnSync('systemctl', ['show', '--property=ControlGroup', '--value', name], { encoding: 'utf8' });
+  const path = shown.status === 0 ? shown.stdout.trim() : '';
+  if (path) return path;
+  const found = findDirectory(cgroup2Root(), name, 4);
+  if (!found) throw new TargetError(`unit ${name} has no cgroup on this host (is it running?)`);
+  return found;
+}
+
+function findDirectory(root: string, name: string, depth: number): string | undefined {
+  if (depth < 0) return undefined;
+  let entries: Dirent[];
+  try {
+    entries = readdirSync(root, { withFileTypes: true });
+  } catch {
+    return undefined;
+  }
+  for (const e of entries) if (e.isDirectory() && e.name === name) return join(root, e.name);
+  for (const e of entries) {
+    if (!e.isDirectory()) continue;
+    const found = findDirectory(join(root, e.name), name, depth - 1);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+const TCP_LISTEN = '0A';
+
+/** Processes with a socket listening on a TCP port (IPv4 or IPv6), from /proc. */
+function listenersOn(port: number): number[] {
+  const inodes = new Set<string>();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text = '';
+    try {
+      text = readFileSync(table, 'utf8');
+    } catch {
+      continue; // no IPv6
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      const local = cols[1];
+      if (!local || cols[3] !== TCP_LISTEN) continue;
+      if (parseInt(local.split(':')[1] ?? '', 16) === port) inodes.add(cols[9]!);
+    }
+  }
+  if (!inodes.size) throw new TargetError(`nothing listens on TCP port ${port} on this host`);
+  const tgids: number[] = [];
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    let fds: string[];
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue; // exited, or not ours to read
+    }
+    const owns = fds.some((fd) => {
+      try {
+        const link = readlinkSync(`/proc/${pid}/fd/${fd}`);
+        return link.startsWith('socket:[') && inodes.has(link.slice(8, -1));
+      } catch {
+        return false;
+      }
+    });
+    if (owns) tgids.push(Number(pid));
+  }
+  return tgids;
 }

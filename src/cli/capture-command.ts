@@ -16,6 +16,8 @@ const commonOptions = {
   pid: { type: 'string', multiple: true },
   comm: { type: 'string' },
   cgroup: { type: 'string' },
+  unit: { type: 'string' },
+  port: { type: 'string' },
   uid: { type: 'string' },
   json: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
@@ -33,6 +35,8 @@ export function captureUsage(def?: CaptureDefinition): string {
     '  --pid N            only these processes (repeat or comma-separate)',
     '  --comm NAME        only processes with this command name',
     '  --cgroup PATH      only this cgroup v2 (path under the cgroup2 mount)',
+    '  --unit NAME        only this systemd unit (its cgroup)',
+    '  --port N           only the processes listening on this TCP port',
     '  --uid N            only this user',
     '  --json             one JSON document instead of a table',
     ...extra,
@@ -76,7 +80,7 @@ export async function captureCommand(argv: string[]): Promise<number> {
       process.stdout.write(JSON.stringify(result) + '\n');
     } else {
       const { columns, rows } = def.table(result);
-      process.stdout.write(renderTable(columns, rows) + '\n');
+      process.stdout.write((def.text ? def.text(result) : renderTable(columns, rows)) + '\n');
       const drops = result.dropped ? `, ${result.dropped} DROPPED (${JSON.stringify(result.drops)})` : ', 0 dropped';
       process.stderr.write(
         `${def.count(result)} ${def.kind === 'events' ? 'events' : 'rows'} in ${formatDuration(result.durationMs)}` +
@@ -119,6 +123,12 @@ function targetFromFlags(values: Record<string, unknown>): TargetSpec {
     target.comm = comm;
   }
   if (values.cgroup !== undefined) target.cgroup = String(values.cgroup);
+  if (values.unit !== undefined) target.unit = String(values.unit);
+  if (values.port !== undefined) {
+    const port = Number(values.port);
+    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UsageError(`--port takes a TCP port 1-65535, got "${String(values.port)}"`);
+    target.port = port;
+  }
   if (values.uid !== undefined) {
     const uid = Number(values.uid);
     if (!Number.isInteger(uid) || uid < 0) throw new UsageError(`--uid takes a numeric user id, got "${String(values.uid)}"`);
