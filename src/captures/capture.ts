@@ -4,10 +4,24 @@
 import type { z } from 'zod';
 import type { BpfObject, PerfEventSpec } from '../libbpf/index.js';
 import type { DropCounts } from './contract.js';
+import type { Log2Histogram } from './histogram.js';
 import type { ResolvedTarget } from './target.js';
 
-/** The few result shapes analysis and reports understand. */
+/**
+ * The few result shapes analysis and reports understand; a capture's data is
+ * an object holding its kind's field (plus anything of its own beside it):
+ * - events:    { events: E[] }                  (execsnoop, opensnoop)
+ * - histogram: { histograms: LabeledHistogram[] } (tcpconnlat, runqlat, ...)
+ * - counters:  { rows: R[] }                     (filetop, tcpretrans, ...)
+ * - stacks:    { stacks: StackSample[] }         (profile, offcputime)
+ */
 export type ResultKind = 'events' | 'histogram' | 'counters' | 'stacks';
+
+/** One histogram of a histogram-kind result, e.g. { destination: '1.2.3.4:443' }. */
+export interface LabeledHistogram {
+  labels: Record<string, string | number>;
+  histogram: Log2Histogram;
+}
 
 export interface CaptureContext<P> {
   object: BpfObject;
