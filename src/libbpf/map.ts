@@ -52,6 +52,10 @@ export class BpfMap implements MapSpec {
     this.closed = true;
   }
 
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
   lookup(key: Buffer): Buffer | undefined {
     const fd = this.checkedFd(key);
     const value = Buffer.alloc(this.valueBufferSize);

@@ -1,6 +1,7 @@
 // A BPF object file through its life: open (parse only, no privileges) →
 // settings (rodata, map sizes, autoload) → load (verifier) → attach → close.
 import { accessSync, constants as fsConstants, statSync } from 'node:fs';
+import { constants } from 'node:os';
 import { sectionVariables, type VariableSpec } from './btf.js';
 import { BpfError, NotSupportedError, ObjectFileError, errnoName, privilegedCallError } from './errors.js';
 import { mapTypeName, programTypeName } from './kernel-types.js';
@@ -103,22 +104,26 @@ export class BpfObject {
   }
 
   /** Writes `const volatile` settings by name; only before load. */
+  /** Writes `const volatile` settings by name; only before load. All or nothing. */
   setRodata(values: Record<string, RodataValue | undefined>): void {
     this.assertPhase('set rodata', false);
-    const native = lib();
     const rodataMap = [...this.mapHandles.entries()].find(([name]) => name.endsWith('.rodata'))?.[1];
-    for (const [name, value] of Object.entries(values)) {
-      if (value === undefined) continue;
+    const writes = Object.entries(values).flatMap(([name, value]) => {
+      if (value === undefined) return [];
       const variable = this.spec.rodata.find((v) => v.name === name);
       if (!variable || !rodataMap) {
         const known = this.spec.rodata.map((v) => v.name).join(', ') || 'none';
         throw new TypeError(`${this.spec.path} has no rodata variable "${name}" (it has: ${known})`);
       }
-      const size = [0];
-      const ptr = native.bpf_map__initial_value(rodataMap, size);
-      const section = Buffer.from(koffi.view(ptr, size[0] ?? 0));
-      encodeVariable(variable, value, section.subarray(variable.offset, variable.offset + variable.size));
-    }
+      const bytes = Buffer.alloc(variable.size);
+      encodeVariable(variable, value, bytes); // throws before anything is written
+      return [{ variable, bytes }];
+    });
+    if (!writes.length) return;
+    const size = [0];
+    const ptr = lib().bpf_map__initial_value(rodataMap, size);
+    const section = Buffer.from(koffi.view(ptr, size[0] ?? 0));
+    for (const { variable, bytes } of writes) bytes.copy(section, variable.offset);
   }
 
   setMaxEntries(mapName: string, maxEntries: number): void {
@@ -144,7 +149,8 @@ export class BpfObject {
     const ret = lib().bpf_object__load(this.handle);
     if (ret !== 0) {
       const errno = errnoOf(ret);
-      const refused = this.spec.programs.find((p) => p.autoload && (p.type === 'tracing' || p.type === 'lsm'));
+      // Kernels that refuse tracing programs say EPERM even to root.
+      const refused = errno === constants.errno.EPERM && this.spec.programs.find((p) => p.autoload && (p.type === 'tracing' || p.type === 'lsm'));
       if (refused) throw new NotSupportedError(`${refused.type} programs (${refused.section})`, 'are refused by this kernel');
       const err = privilegedCallError(`loading ${this.spec.path}`, errno, 'loading BPF programs');
       if (err instanceof BpfError) (err as Error).message += `\n${libbpfWarningsSince(mark).join('\n')}`;

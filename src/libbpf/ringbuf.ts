@@ -34,6 +34,7 @@ export class RingBufferReader {
 
   constructor(readonly map: BpfMap) {
     if (map.type !== 'ringbuf') throw new TypeError(`map ${map.name} is a ${map.type}, not a ringbuf`);
+    if (map.isClosed) throw new Error(`cannot read ring buffer ${map.name}: its object is closed`);
     this.size = map.maxEntries;
     const native = lib();
     this.consumerPtr = mapOrThrow(native.mmap(null, this.pageSize, PROT_READ | PROT_WRITE, MAP_SHARED, map.fd, 0), map);
