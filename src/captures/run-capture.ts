@@ -65,7 +65,7 @@ export async function runCapture<P, D>(def: CaptureDefinition<P, D>, request: Ca
     const cancelled = await waitAndDrain(request, collector);
     const durationMs = elapsedMs(liveAt);
     const cost = programCost(object);
-    object.detachAll(); // first, so the last drain sees everything that was submitted
+    await object.detachAll(); // first, so the last drain sees everything that was submitted
     collector.poll?.();
     const data = collector.finish();
     const counters = readKernelCounters(object);

@@ -17,6 +17,8 @@ export interface BpfLink {
   readonly program: string;
   readonly target: string;
   destroy(): void;
+  /** The same off the event loop: a tracepoint detach waits ~60 ms in the kernel (RCU). */
+  destroyAsync(): Promise<void>;
 }
 
 export function attachProgram(prog: Handle, spec: ProgramSpec, options: AttachOptions): BpfLink {
@@ -58,6 +60,11 @@ function wrapLink(spec: ProgramSpec, target: string, link: Handle, action: strin
       if (live) lib().bpf_link__destroy(link);
       live = false;
     },
+    destroyAsync() {
+      if (!live) return Promise.resolve();
+      live = false;
+      return new Promise((resolve) => lib().bpf_link__destroy.async(link, () => resolve()));
+    },
   };
 }
 
@@ -65,6 +72,7 @@ function attachPerfEventEverywhere(prog: Handle, spec: ProgramSpec, event: PerfE
   if (!event) throw new TypeError(`program ${spec.name} is a perf_event program: pass options.perfEvent`);
   const links: BpfLink[] = [];
   const destroy = () => links.splice(0).forEach((l) => l.destroy());
+  const destroyAsync = async () => void (await Promise.all(links.splice(0).map((l) => l.destroyAsync())));
   try {
     for (const cpu of onlineCpus()) {
       const fd = openPerfEvent(event, cpu);
@@ -81,5 +89,5 @@ function attachPerfEventEverywhere(prog: Handle, spec: ProgramSpec, event: PerfE
     destroy();
     throw err;
   }
-  return { program: spec.name, target: `perf_event type ${event.type} config ${event.config}`, destroy };
+  return { program: spec.name, target: `perf_event type ${event.type} config ${event.config}`, destroy, destroyAsync };
 }

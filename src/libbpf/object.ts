@@ -189,14 +189,15 @@ export class BpfObject {
   }
 
   /** Detaches every program; maps stay readable until close(). */
-  detachAll(): void {
-    for (const link of this.links.splice(0)) link.destroy();
+  async detachAll(): Promise<void> {
+    // In parallel and off the event loop: each detach waits for an RCU grace period.
+    await Promise.all(this.links.splice(0).map((link) => link.destroyAsync()));
   }
 
   /** Detaches every link and frees the object; safe to call twice. */
   close(): void {
     if (!this.handle) return;
-    this.detachAll();
+    for (const link of this.links.splice(0)) link.destroy();
     lib().bpf_object__close(this.handle);
     this.handle = null;
     for (const map of this.maps.values()) map.markClosed();

@@ -82,12 +82,12 @@ describe.skipIf(kernelSkip)(kernelTitle('cleanup'), () => {
     links.forEach((l) => l.destroy()); // already destroyed by close: a no-op
   });
 
-  it('detachAll() stops the programs but keeps the maps readable until close', () => {
+  it('detachAll() stops the programs but keeps the maps readable until close', async () => {
     const obj = loadFixture({ skip: ['on_sample'] });
     obj.attachAll();
     triggerGetppid(5);
     triggerGetpgid(2);
-    obj.detachAll();
+    await obj.detachAll();
     triggerGetppid(5);
     triggerGetpgid(2);
     expect(readCount(obj)).toBe(5n);

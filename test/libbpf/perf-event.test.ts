@@ -10,7 +10,7 @@ describe.skipIf(kernelSkip)(kernelTitle('perf_event programs'), () => {
     expectNothingLeft();
   });
 
-  it('samples at 1000 Hz while we burn 300 ms of CPU, and stop after detachAll', () => {
+  it('samples at 1000 Hz while we burn 300 ms of CPU, and stop after detachAll', async () => {
     const obj = loadFixture({ skip: ['on_getppid', 'on_getpgid'] });
     const samples = obj.map('samples');
     expect(sumPerCpu(samples)).toBe(0n);
@@ -26,7 +26,7 @@ describe.skipIf(kernelSkip)(kernelTitle('perf_event programs'), () => {
     // And no more than every online CPU could produce in that time, with slack.
     expect(during).toBeLessThan(BigInt(Math.ceil(burnt * onlineCpus().length * 2)));
 
-    obj.detachAll();
+    await obj.detachAll();
     const atDetach = sumPerCpu(samples);
     burnCpu(200);
     expect(sumPerCpu(samples)).toBe(atDetach);

@@ -1,0 +1,104 @@
+// Sherlock's benchmarks: `make bench`, or `node --expose-gc dist/bench/run.js
+// [name...]` to run only some. They print figures and ratios for people to
+// read; nothing is asserted on time (the machine is shared and noisy).
+import { cpus, release } from 'node:os';
+import { closeAllObjects, missingTracingCapabilities } from '../src/libbpf/index.js';
+import { attachTime } from './attach-time.js';
+import { execOverhead } from './exec-overhead.js';
+import { killTrackedChildren, removeTempDirs } from './processes.js';
+import { header, msSince, fmtMs } from './report.js';
+import { ringbufDrain } from './ringbuf-drain.js';
+import { workerMemory } from './worker-memory.js';
+
+interface Benchmark {
+  name: string;
+  title: string;
+  target: string;
+  run(): Promise<void>;
+}
+
+const benchmarks: Benchmark[] = [
+  {
+    name: 'attach-time',
+    title: 'Attach time: from the call to probes live for execsnoop in an already-running process',
+    target: '≤10 ms warm',
+    run: attachTime,
+  },
+  {
+    name: 'ringbuf-drain',
+    title: 'Ring buffer drain: events/s consumed into JS with zero drops; produced vs consumed',
+    target: '≥100k events/s with 0 drops',
+    run: ringbufDrain,
+  },
+  {
+    name: 'exec-overhead',
+    title: 'Overhead: an exec storm (2000 fork+exec of /bin/true) traced vs untraced, alternating runs, as a ratio',
+    target: '≤1.03×',
+    run: execOverhead,
+  },
+  {
+    name: 'worker-memory',
+    title: 'Worker memory while capturing (RSS)',
+    target: '≤80 MB',
+    run: workerMemory,
+  },
+];
+
+function onSignal(signal: NodeJS.Signals): void {
+  process.stderr.write(`\ninterrupted by ${signal}: cleaning up\n`);
+  void killTrackedChildren().finally(() => {
+    closeAllObjects();
+    removeTempDirs();
+    process.exit(130);
+  });
+}
+
+async function main(): Promise<number> {
+  const names = process.argv.slice(2);
+  const unknown = names.filter((n) => !benchmarks.some((b) => b.name === n));
+  if (unknown.length) {
+    console.error(`unknown benchmark ${unknown.join(', ')}; known: ${benchmarks.map((b) => b.name).join(', ')}`);
+    return 2;
+  }
+  const missing = missingTracingCapabilities();
+  if (missing.length) {
+    console.error(`the benchmarks load BPF programs: they need ${missing.join(' and ')} (run as root)`);
+    return 2;
+  }
+  if (typeof (globalThis as { gc?: unknown }).gc !== 'function') {
+    console.error('run with node --expose-gc (npm run bench does)');
+    return 2;
+  }
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  const selected = names.length ? benchmarks.filter((b) => names.includes(b.name)) : benchmarks;
+  console.log(`Sherlock benchmarks — node ${process.version}, kernel ${release()}, ${cpus().length} CPUs, ${new Date().toISOString()}`);
+  console.log('Figures only: the machine is shared, nothing here is a timed assertion.');
+  let failed = 0;
+  for (const bench of selected) {
+    header(bench.name, bench.title, bench.target);
+    const t0 = process.hrtime.bigint();
+    try {
+      await bench.run();
+    } catch (err) {
+      failed++;
+      console.log(`  FAILED: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    } finally {
+      const killed = await killTrackedChildren(); // only what a failed benchmark left behind
+      if (killed) console.log(`  warning: ${killed} helper process(es) were still running and were killed`);
+    }
+    console.log(`  (${bench.name} took ${fmtMs(msSince(t0))})`);
+  }
+  return failed ? 1 : 0;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    console.error(err);
+    process.exitCode = 1;
+  },
+);
