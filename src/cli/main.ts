@@ -5,6 +5,7 @@ import { TargetError } from '../captures/target.js';
 import { BpfObject, NotSupportedError, ObjectFileError, PermissionError } from '../libbpf/index.js';
 import { captureCommand } from './capture-command.js';
 import { doctorCommand } from './doctor-command.js';
+import { apiCommand, upCommand, workerCommand } from './server-commands.js';
 import { UsageError } from './usage-error.js';
 
 const EXIT_USAGE = 2;
@@ -14,6 +15,12 @@ const usage = `usage: sherlock <command>
 
 commands:
   capture NAME [options]   run one capture on this host (sherlock capture --help)
+  up [--port 7070] [--state-dir DIR]
+                           all in one: embedded Redis, the API and a worker for this host
+  api [--port N] [--redis URL]
+                           the REST API alone (no root needed; REDIS_URL)
+  worker --node NAME [--label k=v]
+                           a worker for this host (root; REDIS_URL)
   doctor                   check that this host can run captures, with a live one
   inspect FILE.bpf.o       what a BPF object contains (programs, maps, settings); no privileges needed
 `;
@@ -28,6 +35,12 @@ export async function runCli(argv: string[]): Promise<number> {
         return inspectCommand(rest);
       case 'doctor':
         return await doctorCommand();
+      case 'up':
+        return await upCommand(rest);
+      case 'api':
+        return await apiCommand(rest);
+      case 'worker':
+        return await workerCommand(rest);
       case undefined:
       case 'help':
       case '--help':
@@ -35,7 +48,7 @@ export async function runCli(argv: string[]): Promise<number> {
         process.stdout.write(usage);
         return command ? 0 : EXIT_USAGE;
       default:
-        throw new UsageError(`unknown command "${command}"; commands: capture, doctor, inspect`);
+        throw new UsageError(`unknown command "${command}"; commands: up, api, worker, capture, doctor, inspect`);
     }
   } catch (err) {
     return reportError(err);

@@ -1,0 +1,33 @@
+// The hono app: routes by family, JSON errors everywhere, a body limit, and
+// latency metrics per route. Nothing here needs root or a local disk.
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import type { ApiDeps, ApiEnv } from './context.js';
+import { errorBody, handleError } from './errors.js';
+import { adminRoutes } from './routes/admin.js';
+import { runRoutes } from './routes/runs.js';
+import { systemRoutes } from './routes/system.js';
+
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+export function createApi(deps: ApiDeps) {
+  const app = new Hono<ApiEnv>();
+  app.use('*', async (c, next) => {
+    const start = performance.now();
+    await next();
+    deps.httpMetrics.observe(c.req.method, c.req.routePath, c.res.status, (performance.now() - start) / 1000);
+  });
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: (c) => c.json(errorBody('payload_too_large', `request body is larger than ${MAX_BODY_BYTES} bytes`), 413),
+    }),
+  );
+  app.route('/', systemRoutes(deps));
+  app.route('/v1/runs', runRoutes(deps));
+  app.route('/v1', adminRoutes(deps));
+  app.notFound((c) => c.json(errorBody('not_found', `no route ${c.req.method} ${c.req.path}; see /v1/openapi.json`), 404));
+  app.onError(handleError);
+  return app;
+}

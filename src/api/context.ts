@@ -1,0 +1,24 @@
+// What every route needs, passed in once by createApi (no globals), and the
+// hono environment type that carries the caller's token.
+import type { Redis } from 'ioredis';
+import type { RunSubmitter } from '../queue/run-flow.js';
+import type { RunStore } from '../runs/store.js';
+import type { HttpMetrics } from './metrics.js';
+import type { TokenRecord, TokenStore } from './tokens.js';
+
+export interface ApiDeps {
+  redis: Redis;
+  /** Opens a dedicated connection (for blocking reads, e.g. SSE). */
+  duplicateRedis(): Redis;
+  store: RunStore;
+  submitter: RunSubmitter;
+  tokens: TokenStore;
+  httpMetrics: HttpMetrics;
+  nodeQueueCounts(node: string): Promise<Record<string, number>>;
+  /** Removes a node job still waiting in its queue; false if it already started or is gone. */
+  removeWaitingNodeJob(runId: string, node: string): Promise<boolean>;
+  /** 1-based position of a waiting node job in its queue, if it is waiting. */
+  queuePosition(runId: string, node: string): Promise<number | undefined>;
+}
+
+export type ApiEnv = { Variables: { token: TokenRecord } };

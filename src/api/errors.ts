@@ -1,0 +1,53 @@
+// Every API error is JSON {error: {code, message, details}}: what was wrong
+// and what is allowed. Never a stack trace.
+import type { Context } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { z } from 'zod';
+import { createLogger } from '../util/logger.js';
+
+const log = createLogger({ component: 'api' });
+
+export class ApiError extends Error {
+  override name = 'ApiError';
+  constructor(
+    readonly status: ContentfulStatusCode,
+    readonly code: string,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+  }
+}
+
+export function errorBody(code: string, message: string, details?: unknown) {
+  return { error: { code, message, ...(details === undefined ? {} : { details }) } };
+}
+
+/** A zod failure as a 400 that names each bad field. */
+export function validationError(error: z.ZodError, what = 'request body'): ApiError {
+  const issues = error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
+  const message = `invalid ${what}: ${issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ')}`;
+  return new ApiError(400, 'invalid_request', message, issues);
+}
+
+export function handleError(err: Error, c: Context) {
+  if (err instanceof ApiError) return c.json(errorBody(err.code, err.message, err.details), err.status);
+  const status = (err as { status?: number }).status;
+  if (status === 413) return c.json(errorBody('payload_too_large', 'request body is larger than the limit (1 MiB)'), 413);
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    return c.json(errorBody('bad_request', err.message), status as ContentfulStatusCode);
+  }
+  log.error('request failed', { method: c.req.method, path: c.req.path, error: err.message });
+  return c.json(errorBody('internal', 'the server failed to handle this request; it is logged'), 500);
+}
+
+/** Parses a JSON body; non-JSON is a 400 that says so. */
+export async function readJson(c: Context): Promise<unknown> {
+  const type = c.req.header('content-type') ?? '';
+  if (!type.includes('application/json')) throw new ApiError(415, 'unsupported_media_type', 'send the body as JSON with Content-Type: application/json');
+  try {
+    return await c.req.json();
+  } catch {
+    throw new ApiError(400, 'invalid_json', 'the body is not valid JSON');
+  }
+}

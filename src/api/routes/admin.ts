@@ -1,0 +1,49 @@
+// /v1/tokens and /v1/audit: admin only.
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { audit, readAudit } from '../audit.js';
+import { requireScope } from '../auth.js';
+import type { ApiDeps, ApiEnv } from '../context.js';
+import { ApiError, readJson, validationError } from '../errors.js';
+import { SCOPES } from '../tokens.js';
+
+const newToken = z
+  .object({
+    name: z.string().min(1).max(100),
+    scopes: z.array(z.enum(SCOPES)).min(1),
+  })
+  .strict();
+
+const auditQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100), before: z.string().max(40).optional() }).strict();
+
+export function adminRoutes(deps: ApiDeps) {
+  const { tokens, redis } = deps;
+  const admin = requireScope(tokens, 'admin');
+  const app = new Hono<ApiEnv>();
+
+  app.post('/tokens', admin, async (c) => {
+    const parsed = newToken.safeParse(await readJson(c));
+    if (!parsed.success) throw validationError(parsed.error);
+    const actor = c.get('token').name;
+    const { secret, record } = await tokens.create(parsed.data.name, [...new Set(parsed.data.scopes)], actor);
+    await audit(redis, { actor, action: 'token.create', subject: record.id, details: { name: record.name, scopes: record.scopes } });
+    return c.json({ ...record, token: secret }, 201);
+  });
+
+  app.get('/tokens', admin, async (c) => c.json({ tokens: await tokens.list() }));
+
+  app.delete('/tokens/:id', admin, async (c) => {
+    const revoked = await tokens.revoke(c.req.param('id'));
+    if (!revoked) throw new ApiError(404, 'token_not_found', `no token with id ${c.req.param('id')}`);
+    await audit(redis, { actor: c.get('token').name, action: 'token.revoke', subject: revoked.id, details: { name: revoked.name } });
+    return c.json(revoked);
+  });
+
+  app.get('/audit', admin, async (c) => {
+    const parsed = auditQuery.safeParse(c.req.query());
+    if (!parsed.success) throw validationError(parsed.error, 'query');
+    return c.json({ entries: await readAudit(redis, parsed.data.limit, parsed.data.before) });
+  });
+
+  return app;
+}

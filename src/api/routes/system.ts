@@ -1,0 +1,63 @@
+// Health, metrics, the capture catalogue, live nodes and the OpenAPI document.
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { captures } from '../../captures/registry.js';
+import { liveNodes } from '../../nodes/registry.js';
+import { keys } from '../../redis/keys.js';
+import { requireScope } from '../auth.js';
+import type { ApiDeps, ApiEnv } from '../context.js';
+import { errorBody } from '../errors.js';
+import { openApiDocument } from '../openapi.js';
+
+export function systemRoutes(deps: ApiDeps) {
+  const { redis, tokens } = deps;
+  const read = requireScope(tokens, 'runs:read');
+  const app = new Hono<ApiEnv>();
+
+  app.get('/healthz', async (c) => {
+    try {
+      await redis.ping();
+      return c.json({ status: 'ok', redis: 'reachable' });
+    } catch (err) {
+      return c.json(errorBody('redis_unreachable', `Redis is unreachable: ${(err as Error).message}`), 503);
+    }
+  });
+
+  app.get('/metrics', async (c) => {
+    const counters = await redis.hgetall(keys.metrics);
+    const lines = ['# HELP sherlock_runs_total Runs that ended, by status', '# TYPE sherlock_runs_total counter'];
+    for (const [field, value] of Object.entries(counters)) {
+      if (field.startsWith('runs_')) lines.push(`sherlock_runs_total{status="${field.slice(5)}"} ${value}`);
+    }
+    lines.push('# HELP sherlock_capture_duration_seconds Capture windows run by workers', '# TYPE sherlock_capture_duration_seconds summary');
+    for (const [field, value] of Object.entries(counters)) {
+      const m = /^capture_(\w+)_(count|seconds)$/.exec(field);
+      if (m) lines.push(`sherlock_capture_duration_seconds_${m[2] === 'count' ? 'count' : 'sum'}{capture="${m[1]}"} ${value}`);
+    }
+    lines.push('# HELP sherlock_queue_jobs Jobs in each live node queue, by state', '# TYPE sherlock_queue_jobs gauge');
+    for (const node of await liveNodes(redis)) {
+      for (const [state, count] of Object.entries(await deps.nodeQueueCounts(node.name))) {
+        lines.push(`sherlock_queue_jobs{node="${node.name}",state="${state}"} ${count}`);
+      }
+    }
+    lines.push(...deps.httpMetrics.render());
+    return c.text(lines.join('\n') + '\n', 200, { 'content-type': 'text/plain; version=0.0.4' });
+  });
+
+  app.get('/v1/openapi.json', (c) => c.json(openApiDocument()));
+
+  app.get('/v1/captures', read, (c) =>
+    c.json({
+      captures: [...captures.values()].map((d) => ({
+        name: d.name,
+        summary: d.summary,
+        kind: d.kind,
+        params: z.toJSONSchema(d.params, { io: 'input', unrepresentable: 'any' }),
+      })),
+    }),
+  );
+
+  app.get('/v1/nodes', read, async (c) => c.json({ nodes: await liveNodes(redis) }));
+
+  return app;
+}

@@ -1,0 +1,121 @@
+// `sherlock up` (Redis + API + a worker for this host, in one process),
+// `sherlock api` and `sherlock worker`. Ctrl-C or SIGTERM stops what started.
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ConfigError, loadServerConfig, type ServerConfig } from '../config/server-config.js';
+import { missingTracingCapabilities, PermissionError } from '../libbpf/index.js';
+import { startEmbeddedRedis, type EmbeddedRedis } from '../redis/embedded.js';
+import { startApiServer, type ApiServer } from '../server/api-server.js';
+import { startNodeWorker } from '../worker/node-worker.js';
+import { UsageError } from './usage-error.js';
+
+const options = {
+  port: { type: 'string' },
+  host: { type: 'string' },
+  'state-dir': { type: 'string' },
+  redis: { type: 'string' },
+  'retention-days': { type: 'string' },
+  node: { type: 'string' },
+  label: { type: 'string', multiple: true },
+} as const;
+
+function config(command: string, argv: string[], allowed: (keyof typeof options)[]): ServerConfig {
+  let values: Record<string, unknown>;
+  try {
+    values = parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values;
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message.split('\n')[0]} for ${command}; allowed: ${allowed.map((o) => `--${o}`).join(', ')}`);
+  }
+  const extra = Object.keys(values).filter((k) => !allowed.includes(k as keyof typeof options));
+  if (extra.length) throw new UsageError(`${command} does not take --${extra[0]}; allowed: ${allowed.map((o) => `--${o}`).join(', ')}`);
+  try {
+    return loadServerConfig(values);
+  } catch (err) {
+    if (err instanceof ConfigError) throw new UsageError(err.message.replace(/\n/g, '; '));
+    throw err;
+  }
+}
+
+function requireTracing(what: string): void {
+  const missing = missingTracingCapabilities();
+  if (missing.length) throw new PermissionError(`${missing.join(' and ')} (or root)`, what);
+}
+
+/** Resolves when SIGINT or SIGTERM arrives. */
+const untilSignal = () =>
+  new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+  });
+
+/** The admin token: preset by env, else the stored one, else a new one (stored, shown once). */
+function adminToken(cfg: ServerConfig): { secret: string; isNew: boolean; file: string } {
+  const file = join(cfg.stateDir, 'admin-token');
+  if (cfg.adminToken) return { secret: cfg.adminToken, isNew: false, file };
+  if (existsSync(file)) return { secret: readFileSync(file, 'utf8').trim(), isNew: false, file };
+  const secret = `shk_${randomBytes(24).toString('base64url')}`;
+  writeFileSync(file, secret + '\n', { mode: 0o600 });
+  return { secret, isNew: true, file };
+}
+
+export async function upCommand(argv: string[]): Promise<number> {
+  const cfg = config('sherlock up', argv, ['port', 'host', 'state-dir', 'retention-days', 'node', 'label']);
+  requireTracing('sherlock up (its worker runs captures)');
+  mkdirSync(cfg.stateDir, { recursive: true, mode: 0o700 });
+  let redis: EmbeddedRedis | undefined;
+  let api: ApiServer | undefined;
+  let worker: Awaited<ReturnType<typeof startNodeWorker>> | undefined;
+  try {
+    const redisUrl = cfg.redisUrl ?? (redis = await startEmbeddedRedis({ dataDir: join(cfg.stateDir, 'redis') })).url;
+    api = await startApiServer({ redisUrl, port: cfg.port, host: cfg.host, retentionSeconds: cfg.retentionSeconds });
+    const token = adminToken(cfg);
+    await api.tokens.ensure(token.secret, 'admin', ['admin']);
+    worker = await startNodeWorker({ redisUrl, node: cfg.node, labels: cfg.labels, retentionSeconds: cfg.retentionSeconds });
+    process.stdout.write(
+      [
+        `sherlock is up: ${api.url}`,
+        `redis: ${redis ? `embedded, data in ${join(cfg.stateDir, 'redis')}` : redisUrl}`,
+        `worker: node ${cfg.node}`,
+        token.isNew ? `admin token: ${token.secret}  (stored in ${token.file}; shown only now)` : `admin token: in ${cfg.adminToken ? 'SHERLOCK_ADMIN_TOKEN' : token.file}`,
+        'Ctrl-C stops it.',
+      ].join('\n') + '\n',
+    );
+    const signal = await untilSignal();
+    process.stdout.write(`${signal}: stopping\n`);
+    return 0;
+  } finally {
+    await worker?.stop();
+    await api?.stop();
+    await redis?.stop();
+  }
+}
+
+export async function apiCommand(argv: string[]): Promise<number> {
+  const cfg = config('sherlock api', argv, ['port', 'host', 'redis', 'retention-days']);
+  if (!cfg.redisUrl) throw new UsageError('sherlock api needs REDIS_URL (or --redis redis://host:port)');
+  const api = await startApiServer({ redisUrl: cfg.redisUrl, port: cfg.port, host: cfg.host, retentionSeconds: cfg.retentionSeconds });
+  if (cfg.adminToken) await api.tokens.ensure(cfg.adminToken, 'admin', ['admin']);
+  process.stdout.write(`sherlock api listening on ${api.url}\n`);
+  try {
+    await untilSignal();
+    return 0;
+  } finally {
+    await api.stop();
+  }
+}
+
+export async function workerCommand(argv: string[]): Promise<number> {
+  const cfg = config('sherlock worker', argv, ['node', 'label', 'redis', 'retention-days']);
+  if (!cfg.redisUrl) throw new UsageError('sherlock worker needs REDIS_URL (or --redis redis://host:port)');
+  requireTracing('sherlock worker');
+  const worker = await startNodeWorker({ redisUrl: cfg.redisUrl, node: cfg.node, labels: cfg.labels, retentionSeconds: cfg.retentionSeconds });
+  process.stdout.write(`sherlock worker for node ${cfg.node} is waiting for runs\n`);
+  try {
+    await untilSignal();
+    return 0;
+  } finally {
+    await worker.stop();
+  }
+}

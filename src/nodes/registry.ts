@@ -1,0 +1,44 @@
+// Which workers are alive, from their heartbeats: a hash of the latest
+// heartbeat per node and a sorted set by time, so "live" is one range query
+// however many thousands of nodes share the Redis.
+import type { Redis } from 'ioredis';
+import { keys } from '../redis/keys.js';
+
+export const HEARTBEAT_INTERVAL_MS = 5_000;
+export const NODE_TTL_MS = 15_000;
+
+export interface NodeInfo {
+  name: string;
+  labels: Record<string, string>;
+  kernel: string;
+  btf: boolean;
+  captures: string[];
+  busy: boolean;
+  currentRun?: string;
+  lastSeen: string;
+  version: string;
+}
+
+export async function publishHeartbeat(redis: Redis, info: Omit<NodeInfo, 'lastSeen'>, now = Date.now()): Promise<void> {
+  const record: NodeInfo = { ...info, lastSeen: new Date(now).toISOString() };
+  await redis.multi().hset(keys.nodes, info.name, JSON.stringify(record)).zadd(keys.nodesSeen, now, info.name).exec();
+}
+
+/** Says a node is gone at once (clean shutdown), instead of waiting for its TTL. */
+export async function withdrawNode(redis: Redis, name: string): Promise<void> {
+  await redis.multi().hdel(keys.nodes, name).zrem(keys.nodesSeen, name).exec();
+}
+
+export async function liveNodes(redis: Redis, now = Date.now()): Promise<NodeInfo[]> {
+  const names = await redis.zrangebyscore(keys.nodesSeen, now - NODE_TTL_MS, '+inf');
+  if (!names.length) return [];
+  const records = await redis.hmget(keys.nodes, ...names);
+  return records.flatMap((r) => (r ? [JSON.parse(r) as NodeInfo] : [])).sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** Forgets nodes silent for longer than the TTL (their heartbeat hash entries too). */
+export async function pruneStaleNodes(redis: Redis, now = Date.now()): Promise<string[]> {
+  const stale = await redis.zrangebyscore(keys.nodesSeen, '-inf', `(${now - NODE_TTL_MS}`);
+  if (stale.length) await redis.multi().zrem(keys.nodesSeen, ...stale).hdel(keys.nodes, ...stale).exec();
+  return stale;
+}

@@ -1,0 +1,54 @@
+// POST /v1/runs as zod sees it. Everything is bounded; unknown fields are errors.
+import { z } from 'zod';
+import { captureNames } from '../captures/registry.js';
+import { targetSchema } from '../captures/target.js';
+import { NODE_NAME_RULE, isValidNodeName } from '../redis/keys.js';
+import { parseDuration } from '../util/duration.js';
+
+export const MAX_RUN_DURATION_MS = 10 * 60_000;
+export const DEFAULT_RUN_DURATION_MS = 10_000;
+const MAX_NODES = 10_000;
+
+const nodeName = z.string().refine(isValidNodeName, { message: `node names are ${NODE_NAME_RULE}` });
+
+const duration = z
+  .union([z.number().int(), z.string()])
+  .transform((value, ctx) => {
+    const ms = typeof value === 'number' ? value : parseDuration(value);
+    if (ms === undefined || ms < 1000 || ms > MAX_RUN_DURATION_MS) {
+      ctx.addIssue({ code: 'custom', message: `duration ${String(value)} is outside 1s..${MAX_RUN_DURATION_MS / 60_000}m (write 30s, 2m or milliseconds)` });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+export const runRequestSchema = z
+  .object({
+    runbook: z.string().min(1).max(100).optional(),
+    steps: z
+      .array(
+        z.object({
+          capture: z.string().refine((c) => captureNames().includes(c), { message: `capture must be one of: ${captureNames().join(', ')}` }),
+          params: z.record(z.string(), z.unknown()).default({}),
+        }).strict(),
+      )
+      .min(1)
+      .max(16)
+      .optional(),
+    params: z.record(z.string(), z.unknown()).optional(),
+    duration: duration.optional(),
+    target: targetSchema.default({}),
+    targets: z
+      .object({
+        nodes: z.array(nodeName).min(1).max(MAX_NODES).optional(),
+        labels: z.record(z.string().max(63), z.string().max(63)).optional(),
+        all: z.literal(true).optional(),
+      })
+      .strict()
+      .refine((t) => t.nodes || t.labels || t.all, { message: 'targets needs nodes, labels or all: true' }),
+    reason: z.string().max(500).optional(),
+  })
+  .strict()
+  .refine((r) => r.runbook || r.steps, { message: 'a run needs a runbook or steps' });
+
+export type RunRequest = z.infer<typeof runRequestSchema>;

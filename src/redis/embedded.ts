@@ -1,0 +1,72 @@
+// The all-in-one mode's Redis: a redis-server child on loopback with its data
+// (AOF on) under the state dir. Stopped with the process that started it.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { createLogger } from '../util/logger.js';
+
+const log = createLogger({ component: 'redis' });
+
+export interface EmbeddedRedis {
+  url: string;
+  port: number;
+  process: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** A TCP port free on loopback right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startEmbeddedRedis(options: { dataDir: string; port?: number; binary?: string }): Promise<EmbeddedRedis> {
+  mkdirSync(options.dataDir, { recursive: true });
+  const port = options.port ?? (await freePort());
+  const args = [
+    '--port', String(port), '--bind', '127.0.0.1', '--dir', options.dataDir,
+    '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '',
+    '--daemonize', 'no', '--protected-mode', 'yes', '--loglevel', 'warning',
+    '--logfile', join(options.dataDir, 'redis.log'),
+  ];
+  const child = spawn(options.binary ?? 'redis-server', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr += d));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  await waitForPort(port, child, () => stderr);
+  log.info('embedded redis started', { port, dataDir: options.dataDir });
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    process: child,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM'); // redis fsyncs the AOF on SIGTERM
+      await exited;
+    },
+  };
+}
+
+async function waitForPort(port: number, child: ChildProcess, stderr: () => string): Promise<void> {
+  const { connect } = await import('node:net');
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`redis-server exited at start (code ${child.exitCode}): ${stderr().trim() || 'see redis.log'}`);
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`redis-server did not listen on ${port} within 10s`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

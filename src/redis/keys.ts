@@ -1,0 +1,42 @@
+// Every Redis key and queue name Sherlock uses, built in one place. Keys of
+// one run share the {runId} hash tag so a Redis Cluster keeps them together.
+const PREFIX = 'sherlock';
+
+export const RUNS_QUEUE = 'sherlock-runs';
+const NODE_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
+
+/** Node names become queue names: BullMQ forbids ':'; we allow DNS-like names. */
+export function isValidNodeName(name: string): boolean {
+  return NODE_NAME.test(name);
+}
+
+export const NODE_NAME_RULE = 'lowercase letters, digits, ".", "_" and "-", starting with a letter or digit, at most 63 characters';
+
+export function nodeQueue(node: string): string {
+  if (!isValidNodeName(node)) throw new Error(`invalid node name "${node}": ${NODE_NAME_RULE}`);
+  return `sherlock-node-${node}`;
+}
+
+export const keys = {
+  /** Hash: the run record (status, request, per-node state). */
+  run: (runId: string) => `${PREFIX}:run:{${runId}}`,
+  /** Stream: progress events of a run, read by SSE clients. */
+  runEvents: (runId: string) => `${PREFIX}:run:{${runId}}:events`,
+  /** String (gzip): one stored artifact of a run. */
+  artifact: (runId: string, node: string, name: string) => `${PREFIX}:run:{${runId}}:artifact:${node}:${name}`,
+  /** Sorted set: run ids by creation time (ms), for listing newest first. */
+  runsByTime: `${PREFIX}:runs`,
+  /** Sorted set: unfinished run ids by deadline (ms), for the reaper. */
+  runDeadlines: `${PREFIX}:runs:deadlines`,
+  /** Hash: node name → heartbeat JSON. Sorted set: node name by last heartbeat (ms). */
+  nodes: `${PREFIX}:nodes`,
+  nodesSeen: `${PREFIX}:nodes:seen`,
+  /** Hash: sha256(token) → token record JSON. */
+  tokens: `${PREFIX}:tokens`,
+  /** Stream: the audit log, append-only. */
+  audit: `${PREFIX}:audit`,
+  /** Hash: counters for /metrics (runs by status, capture durations). */
+  metrics: `${PREFIX}:metrics`,
+  /** Pub/sub channel: run ids to cancel; every worker listens. */
+  cancelChannel: `${PREFIX}:cancel`,
+} as const;

@@ -1,0 +1,149 @@
+// Run records in Redis: one hash per run (per-node fields, so nodes update
+// their own state without read-modify-write races), an index by time, and a
+// progress stream per run. Every key of a run expires with the retention.
+import type { Redis } from 'ioredis';
+import { keys } from '../redis/keys.js';
+import * as scripts from './scripts.js';
+import { type NodeState, type RunPlan, type RunRecord, type RunStatus } from './types.js';
+
+const NODE_FIELD = 'node:';
+const EVENTS_MAX = 1000;
+
+export interface RunStoreOptions {
+  retentionSeconds: number;
+}
+
+export interface RunEvent {
+  type: string;
+  [field: string]: unknown;
+}
+
+export class RunStore {
+  constructor(
+    readonly redis: Redis,
+    readonly options: RunStoreOptions,
+  ) {}
+
+  async create(id: string, plan: RunPlan, requestedBy: string, now = new Date()): Promise<RunRecord> {
+    const record: RunRecord = {
+      id,
+      status: 'queued',
+      createdAt: now.toISOString(),
+      requestedBy,
+      plan,
+      nodes: Object.fromEntries(plan.nodes.map((n) => [n, { status: 'queued' }])),
+    };
+    const fields: Record<string, string> = {
+      id,
+      status: record.status,
+      createdAt: record.createdAt,
+      requestedBy,
+      plan: JSON.stringify(plan),
+    };
+    for (const [node, state] of Object.entries(record.nodes)) fields[NODE_FIELD + node] = JSON.stringify(state);
+    await this.redis
+      .multi()
+      .hset(keys.run(id), fields)
+      .expire(keys.run(id), this.options.retentionSeconds)
+      .zadd(keys.runsByTime, now.getTime(), id)
+      .exec();
+    return record;
+  }
+
+  async get(id: string): Promise<RunRecord | undefined> {
+    const hash = await this.redis.hgetall(keys.run(id));
+    return hash.id ? parseRecord(hash) : undefined;
+  }
+
+  /** Newest first; `before` is the createdAt (ms) cursor of the last page. */
+  async list(filter: { limit: number; before?: number; status?: RunStatus; node?: string; runbook?: string }) {
+    const runs: RunRecord[] = [];
+    let max = filter.before !== undefined ? `(${filter.before}` : '+inf';
+    // Filtered lists scan in batches; the index is by time only.
+    for (let scanned = 0; runs.length < filter.limit && scanned < 10_000; ) {
+      const ids = await this.redis.zrevrangebyscore(keys.runsByTime, max, '-inf', 'WITHSCORES', 'LIMIT', 0, 200);
+      if (!ids.length) break;
+      for (let i = 0; i < ids.length && runs.length < filter.limit; i += 2) {
+        const run = await this.get(ids[i]!);
+        max = `(${ids[i + 1]}`;
+        if (!run) {
+          await this.redis.zrem(keys.runsByTime, ids[i]!); // expired record: drop its index entry
+          continue;
+        }
+        if (filter.status && run.status !== filter.status) continue;
+        if (filter.node && !(filter.node in run.nodes)) continue;
+        if (filter.runbook && run.plan.runbook !== filter.runbook) continue;
+        runs.push(run);
+      }
+      scanned += ids.length / 2;
+    }
+    const last = runs.at(-1);
+    return { runs, next: runs.length === filter.limit && last ? Date.parse(last.createdAt) : undefined };
+  }
+
+  /** Records one node's state; the first node to start makes the run running. */
+  async setNodeState(id: string, node: string, state: NodeState): Promise<void> {
+    const key = keys.run(id);
+    await this.redis.hset(key, NODE_FIELD + node, JSON.stringify(state));
+    if (state.status === 'running') await this.redis.eval(scripts.markRunning, 1, key, state.startedAt ?? new Date().toISOString());
+  }
+
+  /** The latest time by which a started node must have finished; the reaper checks it. */
+  async extendDeadline(id: string, deadlineMs: number): Promise<void> {
+    await this.redis.zadd(keys.runDeadlines, 'GT', deadlineMs, id);
+  }
+
+  /** Runs whose deadline has passed. */
+  async overdue(now = Date.now()): Promise<string[]> {
+    return this.redis.zrangebyscore(keys.runDeadlines, '-inf', now, 'LIMIT', 0, 100);
+  }
+
+  async clearDeadline(id: string): Promise<void> {
+    await this.redis.zrem(keys.runDeadlines, id);
+  }
+
+  /** Marks the run cancelled-in-progress: workers stop, finalize settles the status. */
+  async requestCancel(id: string): Promise<void> {
+    await this.redis.hset(keys.run(id), 'cancelRequested', '1');
+  }
+
+  async cancelRequested(id: string): Promise<boolean> {
+    return (await this.redis.hget(keys.run(id), 'cancelRequested')) === '1';
+  }
+
+  /** Settles the run's status once every node is final; idempotent, so the finalize job and the reaper may race. */
+  async finalizeIfDone(id: string): Promise<RunRecord | undefined> {
+    const status = (await this.redis.eval(scripts.finalizeRun, 1, keys.run(id), new Date().toISOString(), this.options.retentionSeconds)) as RunStatus | null;
+    if (status) {
+      await this.redis.multi().zrem(keys.runDeadlines, id).hincrby(keys.metrics, `runs_${status}`, 1).exec();
+      await this.appendEvent(id, { type: 'run-finished', status });
+    }
+    return this.get(id);
+  }
+
+  async appendEvent(id: string, event: RunEvent): Promise<void> {
+    const key = keys.runEvents(id);
+    await this.redis
+      .multi()
+      .xadd(key, 'MAXLEN', '~', EVENTS_MAX, '*', 'event', JSON.stringify({ ...event, time: new Date().toISOString() }))
+      .expire(key, this.options.retentionSeconds)
+      .exec();
+  }
+}
+
+function parseRecord(hash: Record<string, string>): RunRecord {
+  const nodes: Record<string, NodeState> = {};
+  for (const [field, value] of Object.entries(hash)) {
+    if (field.startsWith(NODE_FIELD)) nodes[field.slice(NODE_FIELD.length)] = JSON.parse(value) as NodeState;
+  }
+  return {
+    id: hash.id!,
+    status: hash.status as RunStatus,
+    createdAt: hash.createdAt!,
+    ...(hash.startedAt ? { startedAt: hash.startedAt } : {}),
+    ...(hash.finishedAt ? { finishedAt: hash.finishedAt } : {}),
+    requestedBy: hash.requestedBy!,
+    plan: JSON.parse(hash.plan!) as RunPlan,
+    nodes,
+  };
+}

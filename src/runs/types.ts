@@ -1,0 +1,67 @@
+// A run as the API shows it: what was asked, where, and how each node fared.
+import type { TargetSpec } from '../captures/target.js';
+
+export const RUN_STATUSES = ['queued', 'running', 'completed', 'partial', 'failed', 'cancelled'] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+export const FINAL_STATUSES: ReadonlySet<RunStatus> = new Set(['completed', 'partial', 'failed', 'cancelled']);
+
+export type NodeStatus = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
+export const FINAL_NODE_STATUSES: ReadonlySet<NodeStatus> = new Set(['completed', 'failed', 'cancelled']);
+
+export interface RunStep {
+  capture: string;
+  params: Record<string, unknown>;
+}
+
+/** What a run does on every node: validated, defaults applied. */
+export interface RunPlan {
+  runbook?: string;
+  steps: RunStep[];
+  durationMs: number;
+  target: TargetSpec;
+  nodes: string[];
+  reason?: string;
+}
+
+export interface CaptureSummary {
+  capture: string;
+  kind: string;
+  /** Events or rows in the stored result. */
+  count: number;
+  dropped: number;
+  bpfCpuNs: number;
+  durationMs: number;
+  cancelled: boolean;
+  /** Name of the stored artifact (GET /v1/runs/:id/nodes/:node/artifacts/:name). */
+  artifact?: string;
+  bytes?: number;
+  error?: string;
+}
+
+export interface NodeState {
+  status: NodeStatus;
+  startedAt?: string;
+  finishedAt?: string;
+  error?: string;
+  captures?: CaptureSummary[];
+}
+
+export interface RunRecord {
+  id: string;
+  status: RunStatus;
+  createdAt: string;
+  startedAt?: string;
+  finishedAt?: string;
+  requestedBy: string;
+  plan: RunPlan;
+  nodes: Record<string, NodeState>;
+}
+
+/** The job data a node worker receives. */
+export interface NodeJobData {
+  runId: string;
+  node: string;
+  steps: RunStep[];
+  durationMs: number;
+  target: TargetSpec;
+}

@@ -1,0 +1,95 @@
+// The API process: hono on node's HTTP server, the run finalizer, and the
+// Redis connections they share. Any number of these may run side by side.
+import { serve, type ServerType } from '@hono/node-server';
+import { Job, Queue } from 'bullmq';
+import { createApi } from '../api/app.js';
+import { HttpMetrics } from '../api/metrics.js';
+import { TokenStore } from '../api/tokens.js';
+import { nodeJobId, RunSubmitter } from '../queue/run-flow.js';
+import { connectRedis } from '../redis/connection.js';
+import { nodeQueue } from '../redis/keys.js';
+import { startFinalizer } from '../runs/finalizer.js';
+import { RunStore } from '../runs/store.js';
+
+export interface ApiServerOptions {
+  redisUrl: string;
+  port: number;
+  host: string;
+  retentionSeconds: number;
+}
+
+export interface ApiServer {
+  url: string;
+  tokens: TokenStore;
+  stop(): Promise<void>;
+}
+
+const POSITION_SCAN_LIMIT = 1000;
+
+export async function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
+  const redis = connectRedis(options.redisUrl, 'sherlock-api');
+  const bullConnection = connectRedis(options.redisUrl, 'sherlock-api-bullmq');
+  const store = new RunStore(redis, { retentionSeconds: options.retentionSeconds });
+  const submitter = new RunSubmitter(bullConnection, store);
+  const tokens = new TokenStore(redis);
+  const finalizer = startFinalizer(bullConnection, store);
+  const queues = new Map<string, Queue>();
+  const queueOf = (node: string) => {
+    let queue = queues.get(node);
+    if (!queue) queues.set(node, (queue = new Queue(nodeQueue(node), { connection: bullConnection })));
+    return queue;
+  };
+  const duplicates = new Set<ReturnType<typeof connectRedis>>();
+
+  const app = createApi({
+    redis,
+    duplicateRedis() {
+      const dup = redis.duplicate();
+      duplicates.add(dup);
+      dup.once('end', () => duplicates.delete(dup));
+      return dup;
+    },
+    store,
+    submitter,
+    tokens,
+    httpMetrics: new HttpMetrics(),
+    nodeQueueCounts: (node) => queueOf(node).getJobCounts('waiting', 'active', 'failed'),
+    async removeWaitingNodeJob(runId, node) {
+      const job = await Job.fromId(queueOf(node), nodeJobId(runId, node));
+      if (!job || !(await job.isWaiting())) return false;
+      try {
+        await job.remove();
+        return true;
+      } catch {
+        return false; // picked up meanwhile: the worker sees the cancel
+      }
+    },
+    async queuePosition(runId, node) {
+      const queue = queueOf(node);
+      const total = await queue.getWaitingCount();
+      if (total > POSITION_SCAN_LIMIT) return undefined; // too long a queue to scan per request
+      // The wait list is newest first: the next job to run is the last one.
+      const index = (await queue.getWaiting(0, total - 1)).findIndex((j) => j.id === nodeJobId(runId, node));
+      return index < 0 ? undefined : total - index;
+    },
+  });
+
+  const server = await new Promise<ServerType>((resolve) => {
+    const s = serve({ fetch: app.fetch, port: options.port, hostname: options.host }, () => resolve(s));
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : options.port;
+  return {
+    url: `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`,
+    tokens,
+    async stop() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      (server as import('node:http').Server).closeAllConnections?.(); // SSE clients hold theirs open
+      await closed;
+      await finalizer.stop();
+      await submitter.close();
+      await Promise.all([...queues.values()].map((q) => q.close()));
+      for (const connection of [...duplicates, bullConnection, redis]) connection.disconnect();
+    },
+  };
+}

@@ -1,0 +1,84 @@
+// One node's part of a run: every step's capture at once, in one shared time
+// window, then each result stored as an artifact and summed up in the run
+// record. Cancellation (the job's AbortSignal) stops the window early and
+// keeps what was captured.
+import type { Redis } from 'ioredis';
+import { captures } from '../captures/registry.js';
+import { runCapture } from '../captures/run-capture.js';
+import { putArtifact } from '../runs/artifacts.js';
+import type { RunStore } from '../runs/store.js';
+import type { CaptureSummary, NodeJobData, NodeState } from '../runs/types.js';
+import { createLogger } from '../util/logger.js';
+
+const log = createLogger({ component: 'worker' });
+
+export interface NodeJobContext {
+  redis: Redis;
+  store: RunStore;
+  retentionSeconds: number;
+  signal?: AbortSignal;
+}
+
+/** Past the capture window, how long a node may take to store its results before it counts as lost. */
+export const RUN_GRACE_MS = 10_000;
+
+export async function runNodeJob(job: NodeJobData, ctx: NodeJobContext): Promise<NodeState> {
+  const { runId, node } = job;
+  const startedAt = new Date().toISOString();
+  await ctx.store.setNodeState(runId, node, { status: 'running', startedAt });
+  await ctx.store.extendDeadline(runId, Date.now() + job.durationMs + RUN_GRACE_MS);
+  await ctx.store.appendEvent(runId, { type: 'node-started', node, durationMs: job.durationMs });
+
+  const results = await Promise.all(
+    job.steps.map(async (step): Promise<CaptureSummary> => {
+      const def = captures.get(step.capture);
+      if (!def) return failedStep(step.capture, `this worker has no capture "${step.capture}"`);
+      try {
+        const result = await runCapture(def, {
+          durationMs: job.durationMs,
+          params: step.params,
+          target: job.target,
+          signal: ctx.signal,
+          onLive: () => void ctx.store.appendEvent(runId, { type: 'capture-live', node, capture: step.capture }).catch(() => {}),
+        });
+        const artifact = `${step.capture}.json`;
+        const meta = await putArtifact(
+          ctx.redis,
+          { runId, node, name: artifact, contentType: 'application/json', ttlSeconds: ctx.retentionSeconds },
+          JSON.stringify(result),
+        );
+        return {
+          capture: step.capture,
+          kind: result.kind,
+          count: def.count(result),
+          dropped: result.dropped,
+          bpfCpuNs: result.bpfCpuNs,
+          durationMs: result.durationMs,
+          cancelled: result.cancelled,
+          artifact,
+          bytes: meta.bytes,
+        };
+      } catch (err) {
+        log.warn('capture failed', { runId, node, capture: step.capture, error: (err as Error).message });
+        return failedStep(step.capture, (err as Error).message);
+      }
+    }),
+  );
+
+  const cancelled = ctx.signal?.aborted ?? false;
+  const anyCompleted = results.some((r) => !r.error);
+  const state: NodeState = {
+    status: cancelled ? 'cancelled' : anyCompleted ? 'completed' : 'failed',
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    captures: results,
+    ...(anyCompleted ? {} : { error: results.map((r) => `${r.capture}: ${r.error}`).join('; ') }),
+  };
+  await ctx.store.setNodeState(runId, node, state);
+  await ctx.store.appendEvent(runId, { type: 'node-finished', node, status: state.status });
+  return state;
+}
+
+function failedStep(capture: string, error: string): CaptureSummary {
+  return { capture, kind: captures.get(capture)?.kind ?? 'events', count: 0, dropped: 0, bpfCpuNs: 0, durationMs: 0, cancelled: false, error };
+}
