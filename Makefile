@@ -27,10 +27,9 @@ help:
 	@echo "make test   install what is missing, build, run the whole test suite"
 	@echo "make bench  build, run the benchmarks (figures and ratios)"
 
-# Until the server lands (issue 4: `sherlock up` with Redis, API and worker),
-# `up` checks this host end to end with a live capture.
+# All in one: embedded Redis, the API on :7070 and a worker for this host.
 up: build
-	node bin/sherlock.js doctor
+	node bin/sherlock.js up
 
 test: build
 	npx vitest run
