@@ -23,8 +23,11 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define SHERLOCK_SIGNAL_GROUP_EXIT 0x00000004
 
 /* Only the fields we read: CO-RE finds them wherever the kernel puts them
- * (the comm fields around them became __data_loc in 6.x). */
+ * (the comm fields around them became __data_loc in 6.x). filename is a
+ * __data_loc string: offset from the start of ctx in the low 16 bits, length
+ * in the high 16. */
 struct trace_event_raw_sched_process_exec___sherlock {
+	__u32 __data_loc_filename;
 	pid_t pid;
 	pid_t old_pid;
 } __attribute__((preserve_access_index));
@@ -124,8 +127,9 @@ static __always_inline void read_args(struct execsnoop_exec *e, const char *cons
 	    (bpf_probe_read_user(&arg, sizeof(arg), &argv[EXECSNOOP_MAX_ARGS]) || arg))
 		st.cut = 1;
 	if (st.failed) {
-		/* User memory not paged in yet: keep what we have, say it is partial. */
-		sherlock_count(SHERLOCK_PARTIAL_READ);
+		/* User memory not paged in yet: keep what we have, say it is partial
+		 * (counted when the record is sent, unless exec replaces it). */
+		e->partial |= EXECSNOOP_PARTIAL_ARGS;
 		st.cut = 1;
 	}
 	e->args_size = st.size;
@@ -171,8 +175,11 @@ static __always_inline int exec_enter(const char *filename, const char *const *a
 	e->uid = (__u32)bpf_get_current_uid_gid();
 	e->cgroup_id = bpf_get_current_cgroup_id();
 	bpf_get_current_comm(e->pcomm, sizeof(e->pcomm));
+	/* Read now for a failed exec, whose strings exist only here; a successful
+	 * one replaces both at sched_process_exec. A freshly forked child has
+	 * often not touched the (literal, file-backed) pages they sit in. */
 	if (bpf_probe_read_user_str(e->filename, sizeof(e->filename), filename) < 0)
-		sherlock_count(SHERLOCK_PARTIAL_READ);
+		e->partial |= EXECSNOOP_PARTIAL_FILENAME;
 	read_args(e, argv);
 	return 0;
 }
@@ -187,6 +194,41 @@ SEC("tracepoint/syscalls/sys_enter_execveat")
 int tp_sys_enter_execveat(struct trace_event_raw_sys_enter *ctx)
 {
 	return exec_enter((const char *)ctx->args[1], (const char *const *)ctx->args[2]);
+}
+
+/* Filename and argv of a successful exec, from where the kernel copied them,
+ * which is present (syscall entry may have found the caller's copy not paged
+ * in): the path from the tracepoint (kernel memory), argv from the new image's
+ * argument area (the NUL-separated strings of /proc/PID/cmdline), sent whole
+ * up to ARGS_SIZE bytes; user space splits it and keeps MAX_ARGS arguments. */
+static __always_inline void read_exec_strings(struct trace_event_raw_sched_process_exec___sherlock *ctx,
+					      struct execsnoop_exec *e)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct mm_struct *mm = BPF_CORE_READ(task, mm);
+	__u32 loc = ctx->__data_loc_filename;
+	unsigned long start = BPF_CORE_READ(mm, arg_start);
+	__u64 len = BPF_CORE_READ(mm, arg_end) - start;
+	__u8 cut = 0;
+
+	if (bpf_probe_read_kernel_str(e->filename, sizeof(e->filename), (void *)ctx + (loc & 0xffff)) > 0)
+		e->partial &= ~EXECSNOOP_PARTIAL_FILENAME;
+
+	if (len > EXECSNOOP_ARGS_SIZE) {
+		/* A long command line: the entry-time copy (MAX_ARGS arguments
+		 * of up to ARG_LEN) shows more of it than its first ARGS_SIZE
+		 * bytes would; keep that copy unless its read failed. */
+		if (!(e->partial & EXECSNOOP_PARTIAL_ARGS))
+			return;
+		len = EXECSNOOP_ARGS_SIZE;
+		cut = 1;
+	}
+	if (len && bpf_probe_read_user(e->args, len, (const void *)start))
+		return; /* keep the entry-time copy, and its partial mark */
+	e->args_size = len;
+	e->args_count = 0; /* user space counts the strings */
+	e->args_truncated = cut;
+	e->partial &= ~EXECSNOOP_PARTIAL_ARGS;
 }
 
 /* The exec succeeded: the new image is in place, the syscall not yet returned. */
@@ -210,7 +252,11 @@ int tp_sched_process_exec(struct trace_event_raw_sched_process_exec___sherlock *
 			return 0;
 		}
 		bpf_map_delete_elem(&execs, &old_pid);
+		e = bpf_map_lookup_elem(&execs, &pid);
+		if (!e)
+			return 0;
 	}
+	read_exec_strings(ctx, e);
 
 	/* After de_thread pid is the tgid. The latest exec wins: the exit
 	 * belongs to the image that exec installed. */
@@ -225,6 +271,7 @@ static __always_inline int exec_exit(struct trace_event_raw_sys_exit *ctx)
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct execsnoop_exec *e;
 	__u64 len, *start;
+	__u8 partial;
 
 	e = bpf_map_lookup_elem(&execs, &tid);
 	if (!e)
@@ -259,8 +306,11 @@ static __always_inline int exec_exit(struct trace_event_raw_sys_exit *ctx)
 	len = offsetof(struct execsnoop_exec, args) + e->args_size;
 	if (len > sizeof(*e))
 		len = sizeof(*e);
+	partial = e->partial;
 	if (bpf_ringbuf_output(&events, e, len, BPF_RB_NO_WAKEUP))
 		sherlock_count(SHERLOCK_DROP_RINGBUF_FULL);
+	else if (partial)
+		sherlock_count(SHERLOCK_PARTIAL_READ); /* sent with a field missing */
 	bpf_map_delete_elem(&execs, &tid);
 	return 0;
 }

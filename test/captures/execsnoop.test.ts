@@ -1,9 +1,12 @@
 // execsnoop against the real kernel: children this test spawns must show up
 // with their argv, parent, exit codes and failures; filters and cancellation
 // must hold; nothing may stay loaded afterwards.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { execsnoop, type ExecEvent } from '../../src/captures/execsnoop/index.js';
 import { runCapture, type CaptureRequest } from '../../src/captures/run-capture.js';
@@ -41,6 +44,49 @@ function run(file: string, args: string[]): Promise<number | null> {
 }
 
 const withMarker = (events: ExecEvent[], marker: string) => events.filter((e) => e.argv.some((a) => a.includes(marker)));
+
+/** Why a C compiler cannot be used here, or undefined when it can. */
+function ccSkipReason(): string | undefined {
+  try {
+    execFileSync('cc', ['--version'], { stdio: 'ignore' });
+    return undefined;
+  } catch {
+    return 'needs a C compiler (cc)';
+  }
+}
+const noCc = ccSkipReason();
+
+/**
+ * A program whose children exec with every string a literal: the strings sit
+ * in a read-only file-backed page that fork does not copy into the child's
+ * page table and that nothing touches before execve, so they are not paged in
+ * when sys_enter_execve runs (a BPF probe read cannot fault them in).
+ */
+function literalExecSource(children: number, marker: string): string {
+  return `#include <sys/wait.h>
+#include <unistd.h>
+extern char **environ;
+int main(void)
+{
+	int failed = 0;
+	for (int i = 0; i < ${children}; i++) {
+		pid_t pid = fork();
+		if (pid < 0)
+			return 2;
+		if (pid == 0) {
+			execve("/bin/true", (char *[]){ "/bin/true", "${marker}", 0 }, environ);
+			_exit(127);
+		}
+	}
+	for (int i = 0; i < ${children}; i++) {
+		int status;
+		if (wait(&status) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+			failed = 1;
+	}
+	return failed;
+}
+`;
+}
 
 describe.skipIf(skip)(`execsnoop on the real kernel${skip ? ` (skipped: ${skip})` : ''}`, () => {
   afterEach(() => {
@@ -83,6 +129,77 @@ describe.skipIf(skip)(`execsnoop on the real kernel${skip ? ` (skipped: ${skip})
     const failed = seen.find((e) => e.filename === `/nonexistent/${marker}`);
     expect(failed).toMatchObject({ retval: -2, error: 'ENOENT', ppid: process.pid });
     expect(failed?.exitCode).toBeUndefined();
+  });
+
+  it.skipIf(noCc)(`reads filename and argv of execs whose strings are not paged in yet${noCc ? ` (skipped: ${noCc})` : ''}`, async () => {
+    const children = 5;
+    const marker = `sherlock-literal-${randomUUID()}`;
+    const dir = mkdtempSync(join(tmpdir(), 'sherlock-execsnoop-'));
+    try {
+      writeFileSync(join(dir, 'literal-exec.c'), literalExecSource(children, marker));
+      execFileSync('cc', ['-O2', '-o', join(dir, 'literal-exec'), join(dir, 'literal-exec.c')]);
+      let parentPid = 0;
+      const { result } = await captureDuring(async () => {
+        const parent = spawn(join(dir, 'literal-exec'), [], { stdio: 'ignore' });
+        parentPid = parent.pid!;
+        const [code] = (await once(parent, 'exit')) as [number | null];
+        expect(code).toBe(0);
+      });
+      // By parent, not by marker: the bug this guards against loses argv.
+      const seen = result.events.filter((e) => e.ppid === parentPid);
+      expect(seen).toHaveLength(children);
+      for (const event of seen) {
+        expect(event).toMatchObject({ filename: '/bin/true', argv: ['/bin/true', marker], argsTruncated: false, retval: 0 });
+        expect(event.exitCode).toBe(0);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('keeps the first 20 arguments of a longer argv and says it cut', async () => {
+    const marker = `sherlock-${randomUUID()}`;
+    const args = Array.from({ length: 25 }, (_, i) => `${marker}-${i}`);
+    const { result } = await captureDuring(async () => {
+      expect(await run('/bin/echo', args)).toBe(0);
+    });
+    const seen = withMarker(result.events, marker);
+    expect(seen).toHaveLength(1);
+    expect(seen[0]!.argv).toEqual(['/bin/echo', ...args.slice(0, 19)]);
+    expect(seen[0]!.argsTruncated).toBe(true);
+  });
+
+  it('keeps a long argument whole when argv fits 2560 bytes, else cuts each at 127 and keeps those after', async () => {
+    const marker = `sherlock-${randomUUID()}`;
+    const fits = `${marker}-fits-${'y'.repeat(500)}`;
+    const huge = `${marker}-huge-${'x'.repeat(3000)}`;
+    const { result } = await captureDuring(async () => {
+      expect(await run('/bin/echo', [fits, `${marker}-after-fits`])).toBe(0);
+      expect(await run('/bin/echo', [huge, `${marker}-after-huge`])).toBe(0);
+    });
+    const seen = withMarker(result.events, marker);
+    expect(seen.map((e) => ({ argv: e.argv, argsTruncated: e.argsTruncated }))).toEqual([
+      { argv: ['/bin/echo', fits, `${marker}-after-fits`], argsTruncated: false },
+      { argv: ['/bin/echo', huge.slice(0, 127), `${marker}-after-huge`], argsTruncated: true },
+    ]);
+  });
+
+  it('shows a #! script’s argv as the new image sees it: interpreter, script, arguments', async () => {
+    const marker = `sherlock-${randomUUID()}`;
+    const dir = mkdtempSync(join(tmpdir(), 'sherlock-execsnoop-'));
+    try {
+      const script = join(dir, 'script.sh');
+      writeFileSync(script, '#!/bin/sh\nexit 0\n');
+      chmodSync(script, 0o755);
+      const { result } = await captureDuring(async () => {
+        expect(await run(script, [marker])).toBe(0);
+      });
+      const seen = withMarker(result.events, marker);
+      expect(seen).toHaveLength(1);
+      expect(seen[0]).toMatchObject({ filename: script, argv: ['/bin/sh', script, marker], argsTruncated: false, retval: 0 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('with a pid target, shows only that parent’s children', async () => {

@@ -1,8 +1,10 @@
 // Decodes the records of bpf/execsnoop/execsnoop.h. Offsets follow the C
 // structs field by field; test/captures/execsnoop-decode.test.ts checks them
-// against the object's BTF so a change on one side fails loudly.
+// against the header compiled with cc, so a change on one side fails loudly.
 export const EXECSNOOP_EXEC = 1;
 export const EXECSNOOP_EXIT = 2;
+/** EXECSNOOP_MAX_ARGS: arguments kept per exec. */
+export const EXECSNOOP_MAX_ARGS = 20;
 
 export const execLayout = {
   kind: 0, pid: 4, tsNs: 8, tid: 16, ppid: 20, uid: 24, retval: 28, cgroupId: 32,
@@ -58,8 +60,15 @@ export function decodeRecord(data: Buffer): ExecRecord | ExitRecord | undefined 
   if (kind !== EXECSNOOP_EXEC || data.length < execLayout.args) return undefined;
   const L = execLayout;
   const argsSize = Math.min(data.readUInt32LE(L.argsSize), data.length - L.args);
-  const argv = argsSize > 0 ? data.toString('utf8', L.args, L.args + argsSize).split('\0') : [];
+  // NUL-separated, from syscall entry (at most MAX_ARGS) or from the new
+  // image's argument area (any number; the kernel leaves counting to us).
+  let argv = argsSize > 0 ? data.toString('utf8', L.args, L.args + argsSize).split('\0') : [];
   if (argv.at(-1) === '') argv.pop(); // the last argument's NUL
+  let argsTruncated = data.readUInt8(L.argsTruncated) !== 0;
+  if (argv.length > EXECSNOOP_MAX_ARGS) {
+    argv = argv.slice(0, EXECSNOOP_MAX_ARGS);
+    argsTruncated = true;
+  }
   return {
     kind, pid, tsNs,
     tid: data.readUInt32LE(L.tid),
@@ -71,6 +80,6 @@ export function decodeRecord(data: Buffer): ExecRecord | ExitRecord | undefined 
     pcomm: cString(data, L.pcomm, L.commLen),
     filename: cString(data, L.filename, L.filenameLen),
     argv,
-    argsTruncated: data.readUInt8(L.argsTruncated) !== 0,
+    argsTruncated,
   };
 }

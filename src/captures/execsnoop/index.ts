@@ -26,8 +26,14 @@ export interface ExecEvent {
   comm: string;
   /** The caller's comm before exec (the parent program, usually). */
   pcomm: string;
+  /**
+   * filename and argv: after a successful exec, what the kernel used (argv as
+   * the new image sees it: for a #! script, interpreter, script, arguments);
+   * after a failed one, what execve was passed.
+   */
   filename: string;
   argv: string[];
+  /** More than 20 arguments, a long one cut, or a part that could not be read. */
   argsTruncated: boolean;
   /** 0, or -errno when the exec failed; `error` names it. */
   retval: number;
