@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* tcpretrans: TCP retransmits counted per flow, TCP state and owning process,
+ * in the kernel. Data, SYN and FIN retransmits come from
+ * tcp:tcp_retransmit_skb, a listener's SYN-ACK retransmits from
+ * tcp:tcp_retransmit_synack. Both run in timer or softirq context: the
+ * process is the socket's owner, remembered by tcp_owner.bpf.h. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include "sherlock.bpf.h"
+#include "tcp_owner.bpf.h"
+#include "tcpretrans.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+#ifndef EEXIST
+#define EEXIST 17
+#endif
+
+/* Sized by user space (param maxFlows). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 10240);
+	__type(key, struct tcpretrans_key);
+	__type(value, struct tcpretrans_value);
+} flows SEC(".maps");
+
+static __always_inline void count_retransmit(struct tcpretrans_key *key, const void *sk, bool failed)
+{
+	struct tcpretrans_value *value, fresh = {};
+	struct tcp_owner *owner;
+	bool selected;
+	__u64 now;
+	long err;
+
+	owner = tcp_owner_of(sk, &selected);
+	if (!selected)
+		return;
+	if (owner)
+		key->tgid = owner->tgid;
+
+	now = bpf_ktime_get_ns();
+	value = bpf_map_lookup_elem(&flows, key);
+	if (!value) {
+		fresh.first_ns = now;
+		if (owner) {
+			fresh.cgroup_id = owner->cgroup_id;
+			__builtin_memcpy(fresh.comm, owner->comm, sizeof(fresh.comm));
+		}
+		err = bpf_map_update_elem(&flows, key, &fresh, BPF_NOEXIST);
+		if (err && err != -EEXIST) { /* EEXIST: another CPU made it first */
+			sherlock_count(SHERLOCK_DROP_MAP_FULL);
+			return;
+		}
+		value = bpf_map_lookup_elem(&flows, key);
+		if (!value)
+			return;
+	}
+	if (failed)
+		__sync_fetch_and_add(&value->failed, 1);
+	else
+		__sync_fetch_and_add(&value->retransmits, 1);
+	value->last_ns = now;
+}
+
+SEC("tracepoint/tcp/tcp_retransmit_skb")
+int tp_tcp_retransmit_skb(struct trace_event_raw_tcp_retransmit_skb *ctx)
+{
+	struct tcpretrans_key key = {};
+	bool failed = false;
+
+	key.family = ctx->family;
+	key.sport = ctx->sport;
+	key.dport = ctx->dport;
+	key.state = ctx->state;
+	key.type = TCPRETRANS_SEGMENT;
+	tcp_copy_addr(key.saddr, key.family, ctx->saddr, ctx->saddr_v6);
+	tcp_copy_addr(key.daddr, key.family, ctx->daddr, ctx->daddr_v6);
+	/* err arrived in 6.13; before, the tracepoint fired on success only. */
+	if (bpf_core_field_exists(ctx->err))
+		failed = ctx->err != 0;
+	count_retransmit(&key, ctx->skaddr, failed);
+	return 0;
+}
+
+/* skaddr is the listener (the request sock is req); its owner is the
+ * process that called listen(). */
+SEC("tracepoint/tcp/tcp_retransmit_synack")
+int tp_tcp_retransmit_synack(struct trace_event_raw_tcp_retransmit_synack *ctx)
+{
+	struct tcpretrans_key key = {};
+
+	key.family = ctx->family;
+	key.sport = ctx->sport;
+	key.dport = ctx->dport;
+	key.state = TCP_SYN_RECV;
+	key.type = TCPRETRANS_SYNACK;
+	tcp_copy_addr(key.saddr, key.family, ctx->saddr, ctx->saddr_v6);
+	tcp_copy_addr(key.daddr, key.family, ctx->daddr, ctx->daddr_v6);
+	count_retransmit(&key, ctx->skaddr, false);
+	return 0;
+}

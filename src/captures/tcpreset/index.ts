@@ -1,0 +1,119 @@
+// tcpreset: TCP resets this host sent and received, per flow, direction, TCP
+// state, kernel reason and owning process, counted in the kernel. Most resets
+// are sent or taken in softirq context: the process is the socket's owner
+// (bpf/tcpretrans/tcp_owner.bpf.h). A reset answering a segment no socket
+// wanted (a closed port) has no owner.
+import { z } from 'zod';
+import { kernelClock } from '../../util/clock.js';
+import type { CaptureDefinition, Column } from '../capture.js';
+import { configureOwners } from '../tcpretrans/net.js';
+import { decodeKey, decodeValue, resetReasonNames, type SocketKind } from './decode.js';
+
+export const tcpresetParams = z
+  .object({
+    maxRows: z.number().int().min(1).max(1_000_000).default(100)
+      .describe('flow rows kept, the most resets first'),
+    maxFlows: z.number().int().min(16).max(1_000_000).default(10_240)
+      .describe('(flow, direction, state, owner) rows counted in the kernel; more are dropped (map_full)'),
+    maxSockets: z.number().int().min(16).max(1_000_000).default(16_384)
+      .describe('sockets whose owner is remembered; past it their resets lose the owner (map_full)'),
+  })
+  .strict();
+
+export type TcpresetParams = z.infer<typeof tcpresetParams>;
+
+export interface ResetRow {
+  /** sent: this host sent the RST; received: a socket here took one. */
+  direction: 'sent' | 'received';
+  /** "ip:port" of this host's end, and the peer's. */
+  local: string;
+  remote: string;
+  family: 'ipv4' | 'ipv6' | 'unknown';
+  /** The socket's TCP state ("-": no socket; SYN_SENT for a refused connect). */
+  state: string;
+  /** state CLOSE: the state the socket left (ESTABLISHED for an abortive close), when known. */
+  closedFrom?: string;
+  /** What the kernel had: a full socket, a request sock (handshake), a timewait sock, or none. */
+  socket: SocketKind;
+  /** Why the kernel sent it (enum sk_rst_reason, e.g. NO_SOCKET, TCP_ABORT_ON_CLOSE); sent resets only. */
+  reason?: string;
+  /** The socket's owner (tgid) and comm; 0 and "" when unknown or no socket. */
+  pid: number;
+  comm: string;
+  cgroupId: string;
+  count: number;
+  firstSeen: string;
+  lastSeen: string;
+}
+
+export interface TcpresetData {
+  rows: ResetRow[];
+  /** Totals over every row counted (not only those kept). */
+  sent: number;
+  received: number;
+  /** Rows counted in the kernel; `rows` keeps the first maxRows. */
+  totalRows: number;
+}
+
+const FAMILY = { 2: 'ipv4', 10: 'ipv6' } as Record<number, 'ipv4' | 'ipv6'>;
+
+export const tcpreset: CaptureDefinition<TcpresetParams, TcpresetData> = {
+  name: 'tcpreset',
+  summary: 'TCP resets sent and received per flow, with direction, state, reason and owning process',
+  kind: 'counters',
+  params: tcpresetParams,
+
+  configure(object, params) {
+    object.setMaxEntries('resets', params.maxFlows);
+    configureOwners(object, params.maxSockets);
+  },
+
+  collect({ object, params }) {
+    const toWallMs = kernelClock();
+    const reasons = resetReasonNames();
+    return {
+      finish: () => {
+        const rows: ResetRow[] = [];
+        for (const [k, v] of object.map('resets').entries()) {
+          const key = decodeKey(k);
+          const value = decodeValue(v);
+          rows.push({
+            direction: key.direction,
+            local: key.local,
+            remote: key.remote,
+            family: FAMILY[key.family] ?? 'unknown',
+            state: key.state,
+            ...(key.closedFrom ? { closedFrom: key.closedFrom } : {}),
+            socket: key.socket,
+            ...(key.reason !== undefined ? { reason: reasons.get(key.reason) ?? String(key.reason) } : {}),
+            pid: key.tgid,
+            comm: value.comm,
+            cgroupId: value.cgroupId.toString(),
+            count: value.count,
+            firstSeen: new Date(toWallMs(value.firstNs)).toISOString(),
+            lastSeen: new Date(toWallMs(value.lastNs)).toISOString(),
+          });
+        }
+        const total = (d: ResetRow['direction']) => rows.filter((r) => r.direction === d).reduce((a, r) => a + r.count, 0);
+        rows.sort((a, b) => b.count - a.count || a.direction.localeCompare(b.direction) || a.local.localeCompare(b.local));
+        return { rows: rows.slice(0, params.maxRows), sent: total('sent'), received: total('received'), totalRows: rows.length };
+      },
+    };
+  },
+
+  table: ({ rows }) => ({ columns, rows }),
+  count: ({ rows }) => rows.length,
+};
+
+const stateText = (r: ResetRow) => (r.closedFrom ? `${r.closedFrom}>${r.state}` : r.state);
+
+const columns: Column<ResetRow>[] = [
+  { header: 'DIR', value: (r) => (r.direction === 'sent' ? 'SENT' : 'RECV') },
+  { header: 'PID', value: (r) => (r.pid ? String(r.pid) : '-'), numeric: true },
+  { header: 'COMM', value: (r) => r.comm || '-' },
+  { header: 'LOCAL', value: (r) => r.local },
+  { header: 'REMOTE', value: (r) => r.remote },
+  { header: 'STATE', value: stateText },
+  { header: 'COUNT', value: (r) => String(r.count), numeric: true },
+  { header: 'REASON', value: (r) => r.reason ?? (r.socket === 'none' ? '(no socket)' : '-') },
+];

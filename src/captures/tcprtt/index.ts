@@ -1,0 +1,99 @@
+// tcprtt: the smoothed RTT (srtt) of TCP connections as log2 histograms in
+// microseconds, per remote endpoint (or remote address) and overall, built in
+// the kernel from tcp:tcp_probe. With a process, cgroup, uid or comm target,
+// only sockets owned by it count (owner tracking in
+// bpf/tcpretrans/tcp_owner.bpf.h, loaded only then).
+import { z } from 'zod';
+import type { CaptureDefinition, Column, LabeledHistogram } from '../capture.js';
+import { decodeHistogram, renderHistogram, type Log2Histogram } from '../histogram.js';
+import { configureOwners, endpointText, addressText, OWNER_PROGRAMS, targetFilters } from '../tcpretrans/net.js';
+
+export const tcprttParams = z
+  .object({
+    groupBy: z.enum(['remote', 'remoteAddr']).default('remote')
+      .describe('one histogram per remote ip:port (remote) or per remote ip (remoteAddr)'),
+    inFlightOnly: z.boolean().default(true)
+      .describe('sample only while the socket has unacknowledged data (a receive-only socket keeps its handshake srtt)'),
+    maxRows: z.number().int().min(1).max(100_000).default(20)
+      .describe('histograms kept, the most samples first'),
+    maxRemotes: z.number().int().min(16).max(1_000_000).default(4096)
+      .describe('remotes with a histogram in the kernel; samples of more count only overall (map_full)'),
+    maxSockets: z.number().int().min(16).max(1_000_000).default(16_384)
+      .describe('with a target: sockets whose owner is remembered; past it their samples are left out (map_full)'),
+  })
+  .strict();
+
+export type TcprttParams = z.infer<typeof tcprttParams>;
+
+export interface TcprttData {
+  /** labels { remote: "ip:port" } (or "ip" with groupBy remoteAddr); unit µs. */
+  histograms: LabeledHistogram[];
+  /** Every sample, also those of remotes past maxRows or maxRemotes. */
+  overall: Log2Histogram;
+  /** Remotes with a histogram in the kernel; `histograms` keeps the first maxRows. */
+  totalRemotes: number;
+}
+
+const UNIT = 'usecs';
+const KEY_SIZE = 24;
+
+export const tcprtt: CaptureDefinition<TcprttParams, TcprttData> = {
+  name: 'tcprtt',
+  summary: 'TCP smoothed RTT histograms (µs) per remote endpoint and overall',
+  kind: 'histogram',
+  params: tcprttParams,
+
+  configure(object, params, target) {
+    const filtering = targetFilters(target);
+    object.setMaxEntries('remotes', params.maxRemotes);
+    object.setRodata({ by_address: params.groupBy === 'remoteAddr', in_flight_only: params.inFlightOnly });
+    // Owners matter only to a filter: without one, tcp_probe is the only program.
+    configureOwners(object, filtering ? params.maxSockets : 1);
+    if (!filtering) for (const program of OWNER_PROGRAMS) object.setAutoload(program, false);
+  },
+
+  collect({ object, params }) {
+    return {
+      finish: () => {
+        const histograms: LabeledHistogram[] = [];
+        for (const [k, v] of object.map('remotes').entries()) {
+          histograms.push({ labels: { remote: remoteLabel(k, params.groupBy) }, histogram: decodeHistogram(UNIT, v) });
+        }
+        histograms.sort((a, b) => b.histogram.count - a.histogram.count);
+        const all = object.map('overall');
+        const zero = Buffer.alloc(4);
+        const value = all.lookup(zero);
+        const overall = value ? decodeHistogram(UNIT, ...all.perCpuValues(value)) : decodeHistogram(UNIT);
+        return { histograms: histograms.slice(0, params.maxRows), overall, totalRemotes: histograms.length };
+      },
+    };
+  },
+
+  table: ({ histograms }) => ({ columns, rows: histograms }),
+  text: ({ histograms, overall, totalRemotes }) => {
+    if (!overall.count) return '(no RTT samples)';
+    const parts = histograms.map((h) => `remote = ${h.labels.remote}\n${renderHistogram(h.histogram)}`);
+    if (totalRemotes > histograms.length) parts.push(`(${totalRemotes - histograms.length} more remotes)`);
+    parts.push(`all remotes (avg ${Math.round(overall.sum / overall.count)} ${UNIT})\n${renderHistogram(overall)}`);
+    return parts.join('\n\n');
+  },
+  count: ({ histograms }) => histograms.length,
+};
+
+/** struct tcprtt_key → "ip:port" or "ip". */
+function remoteLabel(key: Buffer, groupBy: TcprttParams['groupBy']): string {
+  if (key.length < KEY_SIZE) throw new Error(`tcprtt key of ${key.length} bytes, expected ${KEY_SIZE}`);
+  const family = key.readUInt16LE(18);
+  const addr = key.subarray(0, 16);
+  return groupBy === 'remoteAddr' ? addressText(family, addr) : endpointText(family, addr, key.readUInt16LE(16));
+}
+
+const us = (n: number) => (n >= 10_000 ? `${(n / 1000).toFixed(0)}ms` : `${n}us`);
+
+const columns: Column<LabeledHistogram>[] = [
+  { header: 'REMOTE', value: (h) => String(h.labels.remote) },
+  { header: 'SAMPLES', value: (h) => String(h.histogram.count), numeric: true },
+  { header: 'AVG', value: (h) => us(Math.round(h.histogram.sum / Math.max(1, h.histogram.count))), numeric: true },
+  { header: 'P50<', value: (h) => us(h.histogram.p50), numeric: true },
+  { header: 'P99<', value: (h) => us(h.histogram.p99), numeric: true },
+];
