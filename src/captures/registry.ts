@@ -2,9 +2,31 @@
 // reports find captures here and nowhere else.
 import type { CaptureDefinition } from './capture.js';
 import { execsnoop } from './execsnoop/index.js';
+import { profile } from './profile/index.js';
+import { offcputime } from './offcputime/index.js';
+import { runqlat } from './runqlat/index.js';
+import { tcpconnlat } from './tcpconnlat/index.js';
+import { tcplife } from './tcplife/index.js';
+import { filetop } from './filetop/index.js';
+import { opensnoop } from './opensnoop/index.js';
+import { biolatency } from './biolatency/index.js';
+import { tcpretrans } from './tcpretrans/index.js';
+import { tcpreset } from './tcpreset/index.js';
+import { tcprtt } from './tcprtt/index.js';
 
 const definitions: CaptureDefinition<any, any>[] = [
   execsnoop,
+  profile,
+  offcputime,
+  runqlat,
+  tcpconnlat,
+  tcplife,
+  filetop,
+  opensnoop,
+  biolatency,
+  tcpretrans,
+  tcpreset,
+  tcprtt,
 ];
 
 export const captures: ReadonlyMap<string, CaptureDefinition<any, any>> = new Map(definitions.map((d) => [d.name, d]));

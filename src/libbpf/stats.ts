@@ -8,11 +8,14 @@ const PROG_INFO_SIZE = 232; // struct bpf_prog_info on 6.x; the kernel fills wha
 const OFFSET_ID = 4;
 const OFFSET_RUN_TIME_NS = 192;
 const OFFSET_RUN_CNT = 200;
+const OFFSET_RECURSION_MISSES = 208;
 
 export interface ProgramStats {
   id: number;
   runTimeNs: bigint;
   runCount: bigint;
+  /** Runs the kernel skipped: another BPF program was running on that CPU (5.12+; 0 before). */
+  recursionMisses: bigint;
 }
 
 /** Turns run-time stats on until the returned fd is closed (refcounted by the kernel). */
@@ -31,5 +34,6 @@ export function programStats(progFd: number): ProgramStats {
     id: info.readUInt32LE(OFFSET_ID),
     runTimeNs: info.readBigUInt64LE(OFFSET_RUN_TIME_NS),
     runCount: info.readBigUInt64LE(OFFSET_RUN_CNT),
+    recursionMisses: info.readBigUInt64LE(OFFSET_RECURSION_MISSES),
   };
 }

@@ -13,6 +13,12 @@ export interface RunStoreOptions {
   retentionSeconds: number;
 }
 
+/** Where a page of the run list ended: createdAt (ms) and id of its last run. */
+export interface RunCursor {
+  ms: number;
+  id?: string;
+}
+
 export interface RunEvent {
   type: string;
   [field: string]: unknown;
@@ -55,30 +61,46 @@ export class RunStore {
     return hash.id ? parseRecord(hash) : undefined;
   }
 
-  /** Newest first; `before` is the createdAt (ms) cursor of the last page. */
-  async list(filter: { limit: number; before?: number; status?: RunStatus; node?: string; runbook?: string }) {
+  /**
+   * Newest first. `before` is the cursor of the last page: its last run's
+   * createdAt (ms) and id. Each batch starts just after the last run looked at
+   * (by its rank), so runs created in the same millisecond are neither skipped
+   * nor repeated; by time alone if that run has left the index.
+   */
+  async list(filter: { limit: number; before?: RunCursor; status?: RunStatus; node?: string; runbook?: string }) {
     const runs: RunRecord[] = [];
-    let max = filter.before !== undefined ? `(${filter.before}` : '+inf';
+    let anchor = filter.before;
     // Filtered lists scan in batches; the index is by time only.
     for (let scanned = 0; runs.length < filter.limit && scanned < 10_000; ) {
-      const ids = await this.redis.zrevrangebyscore(keys.runsByTime, max, '-inf', 'WITHSCORES', 'LIMIT', 0, 200);
+      const start = await this.rankAfter(anchor);
+      const ids = await this.redis.zrevrange(keys.runsByTime, start, start + 199, 'WITHSCORES');
       if (!ids.length) break;
+      const expired: string[] = [];
       for (let i = 0; i < ids.length && runs.length < filter.limit; i += 2) {
-        const run = await this.get(ids[i]!);
-        max = `(${ids[i + 1]}`;
+        const id = ids[i]!;
+        const run = await this.get(id);
         if (!run) {
-          await this.redis.zrem(keys.runsByTime, ids[i]!); // expired record: drop its index entry
+          expired.push(id); // expired record: drop its index entry
           continue;
         }
+        anchor = { ms: Number(ids[i + 1]), id };
         if (filter.status && run.status !== filter.status) continue;
         if (filter.node && !(filter.node in run.nodes)) continue;
         if (filter.runbook && run.plan.runbook !== filter.runbook) continue;
         runs.push(run);
       }
+      if (expired.length) await this.redis.zrem(keys.runsByTime, ...expired);
       scanned += ids.length / 2;
     }
     const last = runs.at(-1);
-    return { runs, next: runs.length === filter.limit && last ? Date.parse(last.createdAt) : undefined };
+    return { runs, next: runs.length === filter.limit && last ? `${Date.parse(last.createdAt)}:${last.id}` : undefined };
+  }
+
+  /** Rank (newest first) of the first run after the cursor. */
+  private async rankAfter(cursor: RunCursor | undefined): Promise<number> {
+    if (!cursor) return 0;
+    const rank = cursor.id ? await this.redis.zrevrank(keys.runsByTime, cursor.id) : null;
+    return rank !== null ? rank + 1 : this.redis.zcount(keys.runsByTime, cursor.ms, '+inf');
   }
 
   /** Records one node's state; the first node to start makes the run running. */

@@ -68,9 +68,9 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       const queue = queueOf(node);
       const total = await queue.getWaitingCount();
       if (total > POSITION_SCAN_LIMIT) return undefined; // too long a queue to scan per request
-      // The wait list is newest first: the next job to run is the last one.
+      // getWaiting lists oldest first (ascending): the next job to run is at index 0.
       const index = (await queue.getWaiting(0, total - 1)).findIndex((j) => j.id === nodeJobId(runId, node));
-      return index < 0 ? undefined : total - index;
+      return index < 0 ? undefined : index + 1;
     },
   });
 

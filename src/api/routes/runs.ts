@@ -17,7 +17,15 @@ import { ApiError, readJson, validationError } from '../errors.js';
 const listQuery = z
   .object({
     limit: z.coerce.number().int().min(1).max(200).default(50),
-    before: z.coerce.number().int().optional(),
+    // The `next` link's cursor: createdAt ms of the page's last run, then its id.
+    before: z
+      .string()
+      .regex(/^\d{1,15}(:[0-9a-f-]{36})?$/, 'before is the cursor from a page\'s next link (ms:run-id)')
+      .transform((text) => {
+        const [ms, id] = text.split(':');
+        return { ms: Number(ms), ...(id ? { id } : {}) };
+      })
+      .optional(),
     status: z.enum(RUN_STATUSES).optional(),
     node: z.string().max(63).optional(),
     runbook: z.string().max(100).optional(),

@@ -9,6 +9,18 @@ import type { ApiDeps, ApiEnv } from '../context.js';
 import { errorBody } from '../errors.js';
 import { openApiDocument } from '../openapi.js';
 
+const HEALTH_TIMEOUT_MS = 2_000;
+
+function pingWithin(redis: ApiDeps['redis'], ms: number): Promise<unknown> {
+  let timer: NodeJS.Timeout | undefined;
+  const ping = redis.ping();
+  ping.catch(() => {}); // may settle after the timeout answered
+  return Promise.race([
+    ping,
+    new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`no PING reply within ${ms} ms`)), ms))),
+  ]).finally(() => clearTimeout(timer));
+}
+
 export function systemRoutes(deps: ApiDeps) {
   const { redis, tokens } = deps;
   const read = requireScope(tokens, 'runs:read');
@@ -16,7 +28,10 @@ export function systemRoutes(deps: ApiDeps) {
 
   app.get('/healthz', async (c) => {
     try {
-      await redis.ping();
+      // The connection queues commands while it reconnects (maxRetriesPerRequest: null):
+      // a ping then would wait for Redis to come back instead of reporting it gone.
+      if (redis.status !== 'ready') throw new Error(`the connection is ${redis.status}`);
+      await pingWithin(redis, HEALTH_TIMEOUT_MS);
       return c.json({ status: 'ok', redis: 'reachable' });
     } catch (err) {
       return c.json(errorBody('redis_unreachable', `Redis is unreachable: ${(err as Error).message}`), 503);

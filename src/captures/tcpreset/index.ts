@@ -1,7 +1,7 @@
 // tcpreset: TCP resets this host sent and received, per flow, direction, TCP
 // state, kernel reason and owning process, counted in the kernel. Most resets
 // are sent or taken in softirq context: the process is the socket's owner
-// (bpf/tcpretrans/tcp_owner.bpf.h). A reset answering a segment no socket
+// (bpf/common/tcp_owner.bpf.h). A reset answering a segment no socket
 // wanted (a closed port) has no owner.
 import { z } from 'zod';
 import { kernelClock } from '../../util/clock.js';

@@ -2,7 +2,7 @@
 // retransmit and owning process, counted in the kernel; SYN-ACK retransmits of
 // listeners too. Retransmits run in timer/softirq context: the process is the
 // socket's owner, remembered where it connects, listens or sends
-// (bpf/tcpretrans/tcp_owner.bpf.h), never the interrupted task.
+// (bpf/common/tcp_owner.bpf.h), never the interrupted task.
 import { z } from 'zod';
 import { kernelClock } from '../../util/clock.js';
 import type { CaptureDefinition, Column } from '../capture.js';

@@ -1,6 +1,6 @@
 // What the TCP captures (tcpretrans, tcpreset, tcprtt) share in user space:
 // addresses as people write them, TCP state names, and the socket-owner map
-// their BPF objects share (bpf/tcpretrans/tcp_owner.bpf.h).
+// their BPF objects share (bpf/common/tcp_owner.bpf.h).
 import { isIPv4 } from 'node:net';
 import type { BpfObject } from '../../libbpf/index.js';
 import type { ResolvedTarget } from '../target.js';

@@ -2,7 +2,7 @@
 // microseconds, per remote endpoint (or remote address) and overall, built in
 // the kernel from tcp:tcp_probe. With a process, cgroup, uid or comm target,
 // only sockets owned by it count (owner tracking in
-// bpf/tcpretrans/tcp_owner.bpf.h, loaded only then).
+// bpf/common/tcp_owner.bpf.h, loaded only then).
 import { z } from 'zod';
 import type { CaptureDefinition, Column, LabeledHistogram } from '../capture.js';
 import { decodeHistogram, renderHistogram, type Log2Histogram } from '../histogram.js';
