@@ -1,0 +1,156 @@
+// offcputime: where threads wait off the CPU, and for how long: stacks
+// (kernel and user) weighted by microseconds blocked, from sched:sched_switch.
+// Same data shape and outputs as profile (src/captures/profile/outputs.ts
+// renders folded, pprof, SVG and speedscope from it), the values being µs.
+import { z } from 'zod';
+import type { StackSample } from '../../stacks/types.js';
+import type { CaptureDefinition, Column } from '../capture.js';
+import { collectStacks, columns, pct, sumValues, userLeafOf, type StackData } from '../profile/stack-capture.js';
+import type { Frame } from '../../symbolize/types.js';
+
+/** Task states as sched_switch reports them (prev_state), and the bit each has in the BPF filter. */
+const STATE_BITS: Record<string, number> = {
+  R: 0x100, // runnable: preempted or yielding
+  S: 0x1, // interruptible sleep
+  D: 0x2, // uninterruptible sleep (disk, locks)
+  T: 0x4, // stopped
+  t: 0x8, // traced
+  X: 0x10, // dead
+  Z: 0x20, // zombie
+  P: 0x40, // parked
+  I: 0x80, // idle kernel thread
+};
+
+export const offcputimeParams = z
+  .object({
+    states: z.string().regex(/^[RSDTtXZPI]+$/, 'states are letters of R S D T t X Z P I').default('SD')
+      .describe('task states counted as off-CPU, as letters: S sleeping, D uninterruptible, R preempted, I idle kernel threads, T stopped'),
+    minBlockUs: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(1)
+      .describe('shortest block counted, in µs'),
+    maxBlockUs: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0)
+      .describe('longest block counted, in µs (0: no limit)'),
+    stackMapEntries: z.number().int().min(1024).max(1_048_576).default(16_384)
+      .describe('distinct stacks kept in the kernel (~1 KiB each); past it stacks are lost (lostStacks)'),
+    maxStacks: z.number().int().min(1024).max(1_048_576).default(16_384)
+      .describe('distinct {process, thread name, stacks} counted; past it blocks are dropped (map_full)'),
+    maxThreads: z.number().int().min(1024).max(1_048_576).default(16_384)
+      .describe('threads off the CPU at once that can be timed; past it blocks are dropped (map_full)'),
+    maxProcesses: z.number().int().min(256).max(1_048_576).default(8192)
+      .describe('processes announced for symbolization while alive; later ones are read at the end'),
+    top: z.number().int().min(1).max(10_000).default(20)
+      .describe('stacks in the table and the text; the data keeps every stack'),
+  })
+  .strict();
+
+export type OffcputimeParams = z.infer<typeof offcputimeParams>;
+
+export interface OffcpuStack extends StackSample {
+  /** value: microseconds blocked; blocks: how many times. */
+  blocks: number;
+}
+
+export interface OffcputimeData extends StackData<OffcpuStack> {
+  /** The states counted (params.states). */
+  states: string;
+  /** Sum of blocks over every stack. */
+  blocks: number;
+}
+
+/** struct offcpu_value (bpf/offcputime/offcputime.h). */
+export const valueLayout = { totalUs: 0, count: 8, size: 16 } as const;
+
+export function stateMask(states: string): number {
+  return [...new Set(states)].reduce((mask, letter) => mask | (STATE_BITS[letter] ?? 0), 0);
+}
+
+export const offcputime: CaptureDefinition<OffcputimeParams, OffcputimeData> = {
+  name: 'offcputime',
+  summary: 'where threads block, as stacks weighted by time off the CPU (flame graph, pprof)',
+  kind: 'stacks',
+  params: offcputimeParams,
+
+  configure(object, params) {
+    object.setRodata({
+      min_block_us: params.minBlockUs,
+      max_block_us: params.maxBlockUs,
+      state_mask: stateMask(params.states),
+    });
+    object.setMaxEntries('stacks', params.stackMapEntries);
+    object.setMaxEntries('counts', params.maxStacks);
+    object.setMaxEntries('starts', params.maxThreads);
+    object.setMaxEntries('seen_tgids', params.maxProcesses);
+  },
+
+  collect({ object, params }) {
+    return collectStacks<{ us: number; count: number }, OffcpuStack, OffcputimeData>(object, {
+      decodeValue: (data) => ({ us: Number(data.readBigUInt64LE(valueLayout.totalUs)), count: Number(data.readBigUInt64LE(valueLayout.count)) }),
+      toSample: (key, frames, v) => ({ pid: key.tgid, comm: key.comm, frames, value: v.us, blocks: v.count }),
+      merge: (into, from) => {
+        into.value += from.value;
+        into.blocks += from.blocks;
+      },
+      finish: (stacks, lostStacks, problem) => ({
+        stacks,
+        sampleType: { type: 'off-cpu', unit: 'microseconds' },
+        total: sumValues(stacks),
+        lostStacks,
+        top: params.top,
+        ...(problem ? { kernelSymbolsProblem: problem } : {}),
+        states: params.states,
+        blocks: stacks.reduce((a, s) => a + s.blocks, 0),
+      }),
+    });
+  },
+
+  table: (data) => ({ columns: offcpuColumns(data.total), rows: data.stacks.slice(0, data.top) }),
+  text: offcputimeText,
+  count: (data) => data.stacks.length,
+};
+
+/** Scheduler internals every blocked stack ends in: the wait is the frame below them. */
+const SCHEDULER = /^(__schedule|schedule|schedule_\w+|__schedule_\w+|preempt_schedule\w*|io_schedule\w*|__cond_resched|finish_task_switch\S*|__switch_to\w*)$/;
+
+/** The innermost kernel frame that is not the scheduler: what the thread waited in. */
+export function waitFrame(s: StackSample): Frame | undefined {
+  for (let i = s.frames.length - 1; i >= 0; i--) {
+    const f = s.frames[i]!;
+    if (f.kind !== 'kernel') break;
+    if (!SCHEDULER.test(f.name)) return f;
+  }
+  return undefined;
+}
+
+const ms = (us: number) => (us / 1000).toFixed(us >= 100_000 ? 0 : us >= 1000 ? 1 : 3);
+
+function offcpuColumns(total: number): Column<OffcpuStack>[] {
+  return [
+    { header: 'PID', value: (s) => String(s.pid), numeric: true },
+    { header: 'COMM', value: (s) => s.comm },
+    { header: 'OFF-CPU ms', value: (s) => ms(s.value), numeric: true },
+    { header: '%', value: (s) => pct(s.value, total), numeric: true },
+    { header: 'BLOCKS', value: (s) => String(s.blocks), numeric: true },
+    { header: 'AVG ms', value: (s) => ms(s.value / Math.max(1, s.blocks)), numeric: true },
+    { header: 'WAITING IN', value: (s) => waitFrame(s)?.name ?? '-' },
+    { header: 'USER FRAME', value: (s) => userLeafOf(s)?.name ?? '-' },
+  ];
+}
+
+/** The heaviest stacks, leaf first as bcc's offcputime prints them, with their time. */
+export function offcputimeText(data: OffcputimeData): string {
+  const lost = data.lostStacks.kernel + data.lostStacks.user;
+  const head =
+    `${ms(data.total)} ms off-CPU in ${data.blocks} blocks (states ${data.states}), ${data.stacks.length} distinct stacks` +
+    (lost ? `, ${lost} stacks lost (raise --stack-map-entries)` : '') +
+    (data.kernelSymbolsProblem ? `\nkernel frames unnamed: ${data.kernelSymbolsProblem}` : '');
+  if (!data.total) return `${head}\n(no blocks)`;
+  const summary = columns(
+    ['OFF-CPU ms', '%', 'BLOCKS', 'PID', 'COMM', 'WAITING IN'],
+    data.stacks.slice(0, data.top).map((s) => [ms(s.value), pct(s.value, data.total), String(s.blocks), String(s.pid), s.comm, waitFrame(s)?.name ?? '-']),
+    new Set([0, 1, 2, 3]),
+  );
+  const detail = data.stacks.slice(0, Math.min(data.top, 10)).map((s) => {
+    const frames = [...s.frames].reverse().map((f) => `    ${f.name}${f.kind === 'kernel' ? '' : f.module ? ` (${f.module})` : ''}`);
+    return [...frames, `    -                ${s.comm} (${s.pid})`, `        ${ms(s.value)} ms in ${s.blocks} blocks`].join('\n');
+  });
+  return `${head}\n\n${summary}\n\n${detail.join('\n\n')}`;
+}

@@ -1,0 +1,103 @@
+// profile: on-CPU stacks (kernel and user) sampled at F Hz on every CPU,
+// counted in the kernel, symbolized at the end. The stack outputs (folded,
+// pprof, flame graph SVG, speedscope) are rendered on demand from the data by
+// ./outputs.ts (renderStackOutput): they can be large, and pprof is binary,
+// so the result holds only the stacks they are made from.
+import { z } from 'zod';
+import { PERF_COUNT_SW_CPU_CLOCK, PERF_TYPE_SOFTWARE } from '../../libbpf/index.js';
+import type { StackSample } from '../../stacks/types.js';
+import type { CaptureDefinition, Column } from '../capture.js';
+import { collectStacks, columns, leafOf, moduleLabel, pct, sumValues, topFunctions, type StackData } from './stack-capture.js';
+
+export const profileParams = z
+  .object({
+    frequency: z.number().int().min(1).max(10_000).default(99)
+      .describe('samples per second on each CPU'),
+    includeIdle: z.boolean().default(false)
+      .describe('sample the idle task (pid 0) too'),
+    stackMapEntries: z.number().int().min(1024).max(1_048_576).default(16_384)
+      .describe('distinct stacks kept in the kernel (~1 KiB each); past it stacks are lost (lostStacks)'),
+    maxStacks: z.number().int().min(1024).max(1_048_576).default(16_384)
+      .describe('distinct {process, thread name, stacks} counted; past it samples are dropped (map_full)'),
+    maxProcesses: z.number().int().min(256).max(1_048_576).default(8192)
+      .describe('processes announced for symbolization while alive; later ones are read at the end'),
+    top: z.number().int().min(1).max(10_000).default(20)
+      .describe('rows in the table (stacks) and the text (functions); the data keeps every stack'),
+  })
+  .strict();
+
+export type ProfileParams = z.infer<typeof profileParams>;
+
+export interface ProfileData extends StackData {
+  /** Samples per second on each CPU. */
+  frequency: number;
+  /** Distinct processes sampled. */
+  processes: number;
+}
+
+export const profile: CaptureDefinition<ProfileParams, ProfileData> = {
+  name: 'profile',
+  summary: 'on-CPU stacks sampled at a fixed frequency (flame graph, pprof, speedscope)',
+  kind: 'stacks',
+  params: profileParams,
+
+  configure(object, params) {
+    object.setRodata({ include_idle: params.includeIdle });
+    object.setMaxEntries('stacks', params.stackMapEntries);
+    object.setMaxEntries('counts', params.maxStacks);
+    object.setMaxEntries('seen_tgids', params.maxProcesses);
+  },
+
+  perfEvent: (params) => ({ type: PERF_TYPE_SOFTWARE, config: PERF_COUNT_SW_CPU_CLOCK, frequency: params.frequency }),
+
+  collect({ object, params }) {
+    return collectStacks<bigint, StackSample, ProfileData>(object, {
+      decodeValue: (data) => data.readBigUInt64LE(0),
+      toSample: (key, frames, count) => ({ pid: key.tgid, comm: key.comm, frames, value: Number(count) }),
+      merge: (into, from) => void (into.value += from.value),
+      finish: (stacks, lostStacks, problem) => ({
+        stacks,
+        sampleType: { type: 'samples', unit: 'count' },
+        periodNs: Math.round(1e9 / params.frequency),
+        total: sumValues(stacks),
+        lostStacks,
+        top: params.top,
+        ...(problem ? { kernelSymbolsProblem: problem } : {}),
+        frequency: params.frequency,
+        processes: new Set(stacks.map((s) => s.pid)).size,
+      }),
+    });
+  },
+
+  table: (data) => ({ columns: stackColumns(data.total), rows: data.stacks.slice(0, data.top) }),
+  text: profileText,
+  count: (data) => data.stacks.length,
+};
+
+function stackColumns(total: number): Column<StackSample>[] {
+  return [
+    { header: 'PID', value: (s) => String(s.pid), numeric: true },
+    { header: 'COMM', value: (s) => s.comm },
+    { header: 'SAMPLES', value: (s) => String(s.value), numeric: true },
+    { header: '%', value: (s) => pct(s.value, total), numeric: true },
+    { header: 'MODULE', value: (s) => moduleLabel(leafOf(s)) },
+    { header: 'LEAF', value: (s) => leafOf(s)?.name ?? '-' },
+  ];
+}
+
+/** Top functions by self samples (where the CPU was), with their inclusive share. */
+export function profileText(data: ProfileData): string {
+  const seconds = data.total / Math.max(1, data.frequency);
+  const lost = data.lostStacks.kernel + data.lostStacks.user;
+  const head =
+    `${data.total} samples at ${data.frequency} Hz (~${seconds.toFixed(2)} CPU-seconds), ${data.processes} processes, ` +
+    `${data.stacks.length} distinct stacks` +
+    (lost ? `, ${lost} stacks lost (raise --stack-map-entries)` : '') +
+    (data.kernelSymbolsProblem ? `\nkernel frames unnamed: ${data.kernelSymbolsProblem}` : '');
+  if (!data.total) return `${head}\n(no samples)`;
+  const rows = topFunctions(data.stacks)
+    .filter((r) => r.self > 0)
+    .slice(0, data.top)
+    .map((r) => [String(r.self), pct(r.self, data.total), String(r.total), pct(r.total, data.total), r.module || '-', r.name]);
+  return `${head}\n\n${columns(['SELF', '%', 'TOTAL', '%', 'MODULE', 'FUNCTION'], rows, new Set([0, 1, 2, 3]))}`;
+}

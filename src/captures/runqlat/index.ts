@@ -1,0 +1,159 @@
+// runqlat: how long runnable tasks waited for a CPU (wakeup or preemption →
+// on CPU), as log2 histograms in µs: one overall, and one per process
+// (tgid + thread name) or per cgroup. See bpf/runqlat/runqlat.bpf.c for how
+// the woken task is found and filtered.
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { cString } from '../execsnoop/decode.js';
+import type { CaptureDefinition, Column, LabeledHistogram } from '../capture.js';
+import { decodeHistogram, mergeHistograms, renderHistogram, type Log2Histogram } from '../histogram.js';
+
+export const runqlatParams = z
+  .object({
+    perProcess: z.boolean().default(true)
+      .describe('one histogram per process (pid + thread name) besides the overall one'),
+    perCgroup: z.boolean().default(false)
+      .describe('one histogram per cgroup (v2) instead of per process'),
+    maxGroups: z.number().int().min(16).max(65_536).default(4096)
+      .describe('processes (or cgroups) with a histogram; past it their waits count only overall (map_full)'),
+    maxThreads: z.number().int().min(1024).max(1_048_576).default(16_384)
+      .describe('runnable threads timed at once; past it waits are dropped (map_full)'),
+    top: z.number().int().min(1).max(10_000).default(10)
+      .describe('groups printed as histograms in the text (the table and data have all)'),
+  })
+  .strict();
+
+export type RunqlatParams = z.infer<typeof runqlatParams>;
+
+export interface RunqlatData {
+  /** The overall histogram first ({ scope: 'all' }), then one per group, most waits first. */
+  histograms: LabeledHistogram[];
+  /** How histograms are grouped besides the overall one. */
+  groupBy: 'process' | 'cgroup' | 'none';
+  top: number;
+}
+
+/** struct runqlat_key. */
+export const keyLayout = { cgroupId: 0, tgid: 8, comm: 16, commLen: 16, size: 32 } as const;
+const UNIT = 'usecs';
+
+export const runqlat: CaptureDefinition<RunqlatParams, RunqlatData> = {
+  name: 'runqlat',
+  summary: 'run-queue latency: wakeup or preemption to on-CPU, histograms overall and per process',
+  kind: 'histogram',
+  params: runqlatParams,
+
+  configure(object, params) {
+    object.setRodata({ per_process: params.perProcess && !params.perCgroup, per_cgroup: params.perCgroup });
+    object.setMaxEntries('hists', params.maxGroups);
+    object.setMaxEntries('starts', params.maxThreads);
+  },
+
+  collect({ object, params }) {
+    const groupBy = params.perCgroup ? 'cgroup' : params.perProcess ? 'process' : 'none';
+    return {
+      finish: () => {
+        const overallMap = object.map('overall');
+        const zero = Buffer.alloc(4);
+        const overallValue = overallMap.lookup(zero);
+        const overall = overallValue ? decodeHistogram(UNIT, ...overallMap.perCpuValues(overallValue)) : decodeHistogram(UNIT);
+        const hists = object.map('hists');
+        const groups: LabeledHistogram[] = [];
+        const cgroupPaths = groupBy === 'cgroup' ? cgroupPathsById() : new Map<bigint, string>();
+        for (const [key, value] of hists.entries()) {
+          const histogram = decodeHistogram(UNIT, ...hists.perCpuValues(value));
+          if (!histogram.count) continue;
+          if (groupBy === 'cgroup') {
+            const id = key.readBigUInt64LE(keyLayout.cgroupId);
+            groups.push({ labels: { cgroup: cgroupPaths.get(id) ?? `id ${id}`, cgroupId: id.toString() }, histogram });
+          } else {
+            groups.push({
+              labels: { pid: key.readUInt32LE(keyLayout.tgid), comm: cString(key, keyLayout.comm, keyLayout.commLen) },
+              histogram,
+            });
+          }
+        }
+        groups.sort((a, b) => b.histogram.count - a.histogram.count);
+        return { histograms: [{ labels: { scope: 'all' }, histogram: overall }, ...groups], groupBy, top: params.top };
+      },
+    };
+  },
+
+  table: (data) => ({ columns: tableColumns(data.groupBy), rows: data.histograms }),
+  text: runqlatText,
+  count: (data) => data.histograms.length,
+};
+
+const labelOf = (h: LabeledHistogram): string =>
+  h.labels.scope === 'all'
+    ? 'all tasks'
+    : h.labels.cgroup !== undefined
+      ? `cgroup ${h.labels.cgroup}`
+      : `pid ${h.labels.pid} (${h.labels.comm})`;
+
+const avg = (h: Log2Histogram) => (h.count ? (h.sum / h.count).toFixed(1) : '-');
+
+function tableColumns(groupBy: RunqlatData['groupBy']): Column<LabeledHistogram>[] {
+  const group: Column<LabeledHistogram>[] =
+    groupBy === 'cgroup'
+      ? [{ header: 'CGROUP', value: (h) => String(h.labels.cgroup ?? 'all') }]
+      : [
+          { header: 'PID', value: (h) => (h.labels.pid === undefined ? 'all' : String(h.labels.pid)), numeric: true },
+          { header: 'COMM', value: (h) => String(h.labels.comm ?? '-') },
+        ];
+  return [
+    ...group,
+    { header: 'WAITS', value: (h) => String(h.histogram.count), numeric: true },
+    { header: 'AVG µs', value: (h) => avg(h.histogram), numeric: true },
+    { header: 'P50 µs', value: (h) => `<${h.histogram.p50}`, numeric: true },
+    { header: 'P90 µs', value: (h) => `<${h.histogram.p90}`, numeric: true },
+    { header: 'P99 µs', value: (h) => `<${h.histogram.p99}`, numeric: true },
+    { header: 'TOTAL ms', value: (h) => (h.histogram.sum / 1000).toFixed(1), numeric: true },
+  ];
+}
+
+/** The overall histogram, then the groups with the most waits, bcc-style. */
+export function runqlatText(data: RunqlatData): string {
+  const [overall, ...groups] = data.histograms;
+  const part = (h: LabeledHistogram) =>
+    `${labelOf(h)}: ${h.histogram.count} waits, avg ${avg(h.histogram)} µs, p99 < ${h.histogram.p99} µs\n${renderHistogram(h.histogram)}`;
+  const parts = overall ? [part(overall)] : [];
+  for (const g of groups.slice(0, data.top)) parts.push(part(g));
+  if (groups.length > data.top) parts.push(`(${groups.length - data.top} more ${data.groupBy === 'cgroup' ? 'cgroups' : 'processes'} in the table and JSON)`);
+  return parts.join('\n\n');
+}
+
+/** The sum of some groups (e.g. every thread name of one pid). */
+export function mergedFor(data: RunqlatData, match: (labels: LabeledHistogram['labels']) => boolean): Log2Histogram {
+  return mergeHistograms(UNIT, data.histograms.slice(1).filter((h) => match(h.labels)).map((h) => h.histogram));
+}
+
+/** cgroup v2 id (the directory's inode) → path under the mount, for labels. Bounded walk. */
+function cgroupPathsById(maxDirs = 20_000): Map<bigint, string> {
+  const paths = new Map<bigint, string>();
+  const root = cgroup2Mount();
+  if (!root) return paths;
+  const queue: string[] = [''];
+  while (queue.length && paths.size < maxDirs) {
+    const rel = queue.shift()!;
+    const dir = join(root, rel);
+    try {
+      paths.set(statSync(dir, { bigint: true }).ino, rel ? `/${rel}` : '/');
+      for (const e of readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) queue.push(rel ? `${rel}/${e.name}` : e.name);
+    } catch {
+      // gone, or not a cgroup2 tree
+    }
+  }
+  return paths;
+}
+
+/** Where cgroup v2 is mounted (/sys/fs/cgroup, or /sys/fs/cgroup/unified on hybrid hosts). */
+export function cgroup2Mount(): string | undefined {
+  try {
+    const line = readFileSync('/proc/mounts', 'utf8').split('\n').find((l) => l.split(' ')[2] === 'cgroup2');
+    return line?.split(' ')[1];
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,178 @@
+// offcputime against the real kernel: a C child sleeping 20 × 50 ms in
+// nanosleep must show up with the nanosleep stack, weighted by the time it
+// measured itself asleep; states and thresholds must filter; nothing may stay
+// loaded.
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { Profile } from 'pprof-format';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { offcputime, stateMask, valueLayout, waitFrame, type OffcpuStack } from '../../src/captures/offcputime/index.js';
+import { stackKeyLayout } from '../../src/captures/profile/stack-maps.js';
+import { projectRoot } from '../../src/util/paths.js';
+import { cLayout } from '../helpers/c-layout.js';
+import { renderStackOutput } from '../../src/captures/profile/outputs.js';
+import { bpfHandlesOf, kernelSkipReason, stillLoaded } from '../helpers/kernel.js';
+import { captureDuring, killLeftovers, start, TempDir } from './sched-children.js';
+
+const skip = kernelSkipReason();
+
+/** argv[1] × usleep(argv[2] µs) in sherlock_nap_4b2e; prints the µs it measured asleep. */
+const SLEEPER_C = String.raw`
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+__attribute__((noinline)) void sherlock_nap_4b2e(useconds_t us)
+{
+	usleep(us);
+}
+
+int main(int argc, char **argv)
+{
+	int n = atoi(argv[1]);
+	useconds_t us = atoi(argv[2]);
+	double asleep = 0;
+
+	for (int i = 0; i < n; i++) {
+		double t0 = now_us();
+		sherlock_nap_4b2e(us);
+		asleep += now_us() - t0;
+	}
+	printf("%.0f\n", asleep);
+	return 0;
+}
+`;
+
+const NANOSLEEP = new Set(['do_nanosleep', 'hrtimer_nanosleep']);
+const isNanosleep = (s: OffcpuStack) => s.frames.some((f) => f.kind === 'kernel' && NANOSLEEP.has(f.name));
+
+describe('offcputime layout and states', () => {
+  it('shares profile.h\'s key layout, and its value matches bpf/offcputime/offcputime.h', () => {
+    const c = cLayout(join(projectRoot, 'bpf/offcputime/offcputime.h'), {
+      offcpu_key: ['tgid', 'kernel_stack_id', 'user_stack_id', 'comm'],
+      offcpu_value: ['total_us', 'count'],
+      offcpu_new_tgid: ['tgid'],
+    });
+    expect(stackKeyLayout).toEqual({
+      tgid: c['offcpu_key.tgid'], kernelStackId: c['offcpu_key.kernel_stack_id'], userStackId: c['offcpu_key.user_stack_id'],
+      comm: c['offcpu_key.comm'], commLen: 16, size: c['offcpu_key.sizeof'],
+    });
+    expect(valueLayout).toEqual({ totalUs: c['offcpu_value.total_us'], count: c['offcpu_value.count'], size: c['offcpu_value.sizeof'] });
+    expect(c['offcpu_new_tgid.tgid']).toBe(0);
+  });
+
+  it('maps state letters to sched_switch prev_state bits (R: none of the low 8 set)', () => {
+    expect(stateMask('SD')).toBe(0x3);
+    expect(stateMask('R')).toBe(0x100);
+    expect(stateMask('SSDI')).toBe(0x83);
+    expect(offcputime.params.safeParse({ states: 'SX' }).success).toBe(true);
+    expect(offcputime.params.safeParse({ states: 'Q' }).success).toBe(false);
+  });
+});
+
+describe.skipIf(skip)(`offcputime on the real kernel${skip ? ` (skipped: ${skip})` : ''}`, () => {
+  let tmp: TempDir;
+  let sleeper: string;
+
+  beforeAll(() => {
+    tmp = new TempDir();
+    sleeper = tmp.compileC('sherlock-sleeper', SLEEPER_C);
+  });
+  afterAll(() => tmp?.remove());
+  afterEach(() => {
+    killLeftovers();
+    expect(bpfHandlesOf()).toEqual({ programIds: [], links: 0, maps: 0 });
+  });
+
+  it('weights the nanosleep stack of a sleeping child by the time it slept', async () => {
+    let pid = 0;
+    let asleepUs = 0;
+    const { result, programIds } = await captureDuring(offcputime, async () => {
+      const child = start(sleeper, ['20', '50000']);
+      pid = child.pid;
+      const done = await child.done;
+      expect(done.code).toBe(0);
+      asleepUs = Number(done.stdout.trim());
+    });
+    expect(stillLoaded(programIds)).toEqual([]);
+    expect(result.kind).toBe('stacks');
+    expect(result.sampleType).toEqual({ type: 'off-cpu', unit: 'microseconds' });
+    expect(asleepUs).toBeGreaterThan(900_000);
+
+    const mine = result.stacks.filter((s) => s.pid === pid);
+    const naps = mine.filter(isNanosleep);
+    expect(naps.length).toBeGreaterThan(0);
+    const napUs = naps.reduce((a, s) => a + s.value, 0);
+    expect(napUs).toBeGreaterThan(asleepUs * 0.8);
+    expect(napUs).toBeLessThan(asleepUs * 1.2);
+    const blocks = naps.reduce((a, s) => a + s.blocks, 0);
+    expect(blocks).toBeGreaterThanOrEqual(20);
+    expect(blocks).toBeLessThanOrEqual(24);
+    // Root first: user frames, then the kernel path down to the scheduler.
+    const heaviest = naps.sort((a, b) => b.value - a.value)[0]!;
+    const firstKernel = heaviest.frames.findIndex((f) => f.kind === 'kernel');
+    expect(firstKernel).toBeGreaterThan(0);
+    expect(heaviest.frames.slice(firstKernel).every((f) => f.kind === 'kernel')).toBe(true);
+    expect(heaviest.frames.slice(0, firstKernel).map((f) => f.name)).toContain('main');
+    expect(heaviest.comm).toBe('sherlock-sleepe'); // TASK_COMM_LEN cuts it
+    expect(NANOSLEEP.has(waitFrame(heaviest)?.name ?? '') || waitFrame(heaviest)?.name === 'common_nsleep').toBe(true);
+
+    // Outputs carry the weights.
+    const folded = renderStackOutput(result, 'folded') as string;
+    expect(folded).toMatch(/do_nanosleep|hrtimer_nanosleep/);
+    const pprof = Profile.decode(gunzipSync(renderStackOutput(result, 'pprof') as Buffer));
+    expect(pprof.sample.reduce((a, s) => a + Number(s.value[0]), 0)).toBe(result.total);
+    expect(offcputime.text!(result)).toContain('sherlock-sleepe');
+    expect(offcputime.table(result).rows.length).toBe(Math.min(result.top, result.stacks.length));
+  });
+
+  it('counts only the states asked for, and blocks within the bounds', async () => {
+    let pid = 0;
+    // Only R (preempted): a sleeper's naps are state S, so none of them count.
+    const { result: preempted } = await captureDuring(
+      offcputime,
+      async () => {
+        const child = start(sleeper, ['5', '20000']);
+        pid = child.pid;
+        await child.done;
+      },
+      { params: { states: 'R' } },
+    );
+    expect(preempted.states).toBe('R');
+    expect(preempted.stacks.filter((s) => s.pid === pid).filter(isNanosleep)).toEqual([]);
+
+    // Naps of 20 ms, but only blocks of 1–5 ms counted.
+    const { result: short } = await captureDuring(
+      offcputime,
+      async () => {
+        const child = start(sleeper, ['5', '20000']);
+        pid = child.pid;
+        await child.done;
+      },
+      { params: { minBlockUs: 1000, maxBlockUs: 5000 } },
+    );
+    expect(short.stacks.filter((s) => s.pid === pid).filter(isNanosleep)).toEqual([]);
+
+    // Naps of 20 ms with a 10 ms minimum: all five counted.
+    const { result: long } = await captureDuring(
+      offcputime,
+      async () => {
+        const child = start(sleeper, ['5', '20000']);
+        pid = child.pid;
+        await child.done;
+      },
+      { params: { minBlockUs: 10_000 }, target: { comm: 'sherlock-sleepe' } },
+    );
+    const naps = long.stacks.filter((s) => s.pid === pid).filter(isNanosleep);
+    expect(naps.reduce((a, s) => a + s.blocks, 0)).toBe(5);
+    expect(long.stacks.every((s) => s.comm === 'sherlock-sleepe')).toBe(true);
+  });
+});

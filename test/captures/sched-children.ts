@@ -1,0 +1,91 @@
+// Children for the profile, offcputime and runqlat tests: small C programs
+// compiled at test time (cc -O0) into a temp dir, and a bounded capture
+// around a workload. Every child is bounded in time by its own arguments and
+// killed by pid if it outlives the test.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { CaptureDefinition } from '../../src/captures/capture.js';
+import { runCapture, type CaptureRequest } from '../../src/captures/run-capture.js';
+import { bpfHandlesOf } from '../helpers/kernel.js';
+
+export class TempDir {
+  readonly path = mkdtempSync(join(tmpdir(), 'sherlock-test-sched-'));
+
+  /** Writes NAME.c, compiles it with `cc -O0` (frame pointers, no inlining); returns the binary. */
+  compileC(name: string, source: string): string {
+    const src = join(this.path, `${name}.c`);
+    const bin = join(this.path, name);
+    writeFileSync(src, source);
+    execFileSync('cc', ['-O0', '-g', '-Wall', '-o', bin, src], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 60_000 });
+    return bin;
+  }
+
+  remove(): void {
+    rmSync(this.path, { recursive: true, force: true });
+  }
+}
+
+export interface Finished {
+  pid: number;
+  code: number | null;
+  stdout: string;
+}
+
+const live = new Set<ChildProcess>();
+
+/** Starts a child in its own temp dir (node --perf-basic-prof leaves v8 logs there); resolves with its exit. Killed (SIGKILL) after timeoutMs. */
+export function start(file: string, args: string[], timeoutMs = 20_000): { pid: number; done: Promise<Finished> } {
+  const cwd = mkdtempSync(join(tmpdir(), 'sherlock-child-'));
+  const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'inherit'], cwd });
+  child.once('close', () => rmSync(cwd, { recursive: true, force: true }));
+  live.add(child);
+  let stdout = '';
+  child.stdout!.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const done = new Promise<Finished>((resolve, reject) => {
+    child.once('error', (err) => {
+      clearTimeout(timer);
+      live.delete(child);
+      reject(err);
+    });
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      live.delete(child);
+      resolve({ pid: child.pid!, code, stdout });
+    });
+  });
+  if (child.pid === undefined) throw new Error(`${file} did not start`);
+  return { pid: child.pid, done };
+}
+
+/** SIGKILL whatever a test started and is still running. */
+export function killLeftovers(): void {
+  for (const child of live) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+}
+
+/** Runs a capture; `during` runs once it is live, the capture is stopped `settleMs` after. */
+export async function captureDuring<P, D>(
+  def: CaptureDefinition<P, D>,
+  during: () => Promise<void>,
+  request: Partial<CaptureRequest> = {},
+  settleMs = 100,
+) {
+  const controller = new AbortController();
+  let programIds: number[] = [];
+  let failure: unknown;
+  const result = await runCapture(def, {
+    durationMs: 30_000,
+    signal: controller.signal,
+    ...request,
+    onLive: () => {
+      programIds = bpfHandlesOf().programIds;
+      during()
+        .catch((err) => (failure = err))
+        .finally(() => setTimeout(() => controller.abort(), settleMs));
+    },
+  });
+  if (failure) throw failure;
+  return { result, programIds };
+}
