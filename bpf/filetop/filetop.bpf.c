@@ -1,0 +1,282 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* filetop: reads, writes and bytes per (process, file), from the syscall
+ * tracepoints of read, write, pread64, pwrite64, readv, writev, preadv,
+ * pwritev, preadv2 and pwritev2 (not counted: mmap, io_uring, sendfile,
+ * splice, copy_file_range, and 32-bit compat syscalls).
+ *
+ * Only sys_exit is traced: the fd comes from the saved user registers, and
+ * the result is added to the file's counters. A file is keyed by (tgid, dev,
+ * inode), found from the fd through current->files. The path is walked only
+ * when a key is new and sent once over the ring buffer "paths"; user space
+ * joins it to the counters. Layouts: filetop.h.
+ *
+ * Path limits: at most FILETOP_MAX_DEPTH names and FILETOP_MAX_STEPS steps
+ * (names plus mounts crossed); mounts are crossed as d_path() does, up to
+ * the root of the file's mount namespace (a chroot is not applied). Deeper
+ * paths come back marked truncated ("…/" in user space). */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+#include "sherlock.bpf.h"
+#include "filetop.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+#ifndef EEXIST
+#define EEXIST 17
+#endif
+
+/* The counters, per CPU (no atomics on the hot path). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 10240); /* user space may resize before load */
+	__type(key, struct filetop_key);
+	__type(value, struct filetop_stats);
+} files SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 20);
+} paths SEC(".maps");
+
+/* The last file counted on this CPU and its counts not yet in "files". */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct filetop_last);
+} last SEC(".maps");
+
+/* Scratch for one path record: too big for the stack. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct filetop_path);
+} path_scratch SEC(".maps");
+
+/* ---- The path walk, only for a new key ---------------------------------- */
+
+struct walk_state {
+	struct dentry *dentry;
+	struct mount *mnt;
+	__u32 off;
+	__u32 depth;
+	__u32 flags;
+	bool done;
+};
+
+static __always_inline struct mount *real_mount(struct vfsmount *vfsmnt)
+{
+	return (void *)vfsmnt - bpf_core_field_offset(struct mount, mnt);
+}
+
+/* One step up: a component, or a mount crossed. Mirrors the kernel's
+ * prepend_path(): at a mount's root, continue from its mountpoint in the
+ * parent mount; stop at a mount that is its own parent (the namespace root).
+ * A dentry that is its own parent but no mount's root has no path from a
+ * root: a pipe, socket, anon inode or memfd (pseudo). */
+static long walk_step(__u32 i, struct walk_state *st)
+{
+	/* Locals, not st->...: BPF_CORE_READ would relocate the state's fields too. */
+	struct dentry *d = st->dentry, *parent;
+	struct mount *mnt = st->mnt;
+	struct filetop_path *p;
+	__u32 zero = 0, off = st->off;
+	const unsigned char *name;
+	long len;
+
+	if (d == BPF_CORE_READ(mnt, mnt.mnt_root)) {
+		struct mount *up = BPF_CORE_READ(mnt, mnt_parent);
+
+		if (!up || up == mnt) {
+			st->done = true; /* the root of the namespace */
+			return 1;
+		}
+		st->dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
+		st->mnt = up;
+		return 0;
+	}
+	if (st->depth >= FILETOP_MAX_DEPTH || off > FILETOP_PATH_SIZE - FILETOP_NAME_LEN) {
+		st->flags |= FILETOP_PATH_TRUNCATED;
+		return 1;
+	}
+	p = bpf_map_lookup_elem(&path_scratch, &zero);
+	if (!p)
+		return 1;
+	name = BPF_CORE_READ(d, d_name.name);
+	len = bpf_probe_read_kernel_str(&p->names[off], FILETOP_NAME_LEN, name);
+	if (len <= 0) {
+		st->flags |= FILETOP_PATH_TRUNCATED;
+		return 1;
+	}
+	st->off = off + len;
+	st->depth++;
+	parent = BPF_CORE_READ(d, d_parent);
+	if (!parent || parent == d) {
+		st->flags |= FILETOP_PATH_PSEUDO;
+		st->done = true;
+		return 1;
+	}
+	st->dentry = parent;
+	return 0;
+}
+
+/* The first time a process touches a file: its path, walked up once. */
+static __noinline void send_path(const struct filetop_key *key, struct file *file, __u32 mode)
+{
+	struct walk_state st = {};
+	struct task_struct *leader;
+	struct dentry *dentry;
+	struct filetop_path *p;
+	__u32 zero = 0;
+	__u64 len;
+
+	p = bpf_map_lookup_elem(&path_scratch, &zero);
+	if (!p)
+		return;
+	p->key = *key;
+	p->mode = mode;
+	/* The process's name (its leader's), not the calling thread's. */
+	leader = BPF_CORE_READ((struct task_struct *)bpf_get_current_task(), group_leader);
+	if (bpf_core_read_str(p->comm, sizeof(p->comm), &leader->comm) < 0)
+		bpf_get_current_comm(p->comm, sizeof(p->comm));
+
+	dentry = BPF_CORE_READ(file, f_path.dentry);
+	st.dentry = dentry;
+	st.mnt = real_mount(BPF_CORE_READ(file, f_path.mnt));
+	/* d_unlinked(): unhashed and not a root. */
+	if (!BPF_CORE_READ(dentry, d_hash.pprev) && BPF_CORE_READ(dentry, d_parent) != dentry)
+		st.flags |= FILETOP_PATH_DELETED;
+	bpf_loop(FILETOP_MAX_STEPS, walk_step, &st, 0);
+	if (!st.done)
+		st.flags |= FILETOP_PATH_TRUNCATED;
+
+	p->depth = st.depth;
+	p->size = st.off;
+	p->flags = st.flags;
+	if (st.flags & FILETOP_PATH_TRUNCATED)
+		sherlock_count(SHERLOCK_PARTIAL_READ);
+	len = offsetof(struct filetop_path, names) + st.off;
+	if (len > sizeof(*p))
+		len = sizeof(*p);
+	if (bpf_ringbuf_output(&paths, p, len, BPF_RB_NO_WAKEUP))
+		sherlock_count(SHERLOCK_DROP_RINGBUF_FULL);
+}
+
+/* ---- The hot path ------------------------------------------------------- */
+
+/* Moves the counts gathered in the per-CPU slot to the key's entry. */
+static __always_inline void flush(struct filetop_last *l)
+{
+	struct filetop_stats *stats;
+
+	if (!l->pending.reads && !l->pending.writes)
+		return;
+	stats = bpf_map_lookup_elem(&files, &l->key);
+	if (stats) { /* always: a key is only cached once it is in the map */
+		stats->reads += l->pending.reads;
+		stats->writes += l->pending.writes;
+		stats->read_bytes += l->pending.read_bytes;
+		stats->write_bytes += l->pending.write_bytes;
+	}
+	__builtin_memset(&l->pending, 0, sizeof(l->pending));
+}
+
+/* Only sys_exit is traced: the fd is the syscall's first argument, still in
+ * the task's saved user registers (pt_regs) when the syscall returns. One
+ * program per call instead of two, and no per-thread map to update and
+ * delete (that enter side cost as much as the exit side).
+ *
+ * The same file read again and again (the common case) costs two probe
+ * reads and no hash lookup: the per-CPU slot "last" remembers the struct
+ * file, its inode and the inode number the key came from; all three must
+ * match (a freed file and inode can come back at the same addresses, the
+ * inode number tells them apart). */
+static __always_inline int count_io(struct trace_event_raw_sys_exit *ctx, bool write)
+{
+	__u32 zero = 0, tgid, fd;
+	struct filetop_stats *stats, fresh = {};
+	struct filetop_last *l;
+	struct task_struct *task;
+	struct filetop_key key;
+	struct file *file = NULL;
+	struct inode *inode;
+	struct fdtable *fdt;
+	long ret = ctx->ret;
+	__u64 ino;
+
+	if (ret < 0 || !sherlock_current_selected())
+		return 0;
+	task = bpf_get_current_task_btf();
+	fd = PT_REGS_PARM1_SYSCALL((struct pt_regs *)bpf_task_pt_regs(task));
+
+	/* current->files->fdt->fd[fd]: the fd is still open in the usual case
+	 * (closing it from another thread mid-call is a race we attribute to
+	 * whatever holds the fd now). */
+	fdt = task->files->fdt;
+	if (fd >= fdt->max_fds)
+		return 0;
+	if (bpf_probe_read_kernel(&file, sizeof(file), &fdt->fd[fd]) || !file)
+		return 0;
+	l = bpf_map_lookup_elem(&last, &zero);
+	if (!l)
+		return 0;
+	tgid = task->tgid;
+	inode = BPF_CORE_READ(file, f_inode);
+	ino = BPF_CORE_READ(inode, i_ino);
+	if (l->file == (__u64)file && l->inode == (__u64)inode && l->key.ino == ino && l->key.tgid == tgid)
+		goto add;
+
+	/* Another file: settle the previous one's counts, find this one's key. */
+	flush(l);
+	l->file = 0;
+	key.tgid = tgid;
+	key.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	key.ino = ino;
+	stats = bpf_map_lookup_elem(&files, &key);
+	if (!stats) {
+		long err = bpf_map_update_elem(&files, &key, &fresh, BPF_NOEXIST);
+
+		if (err == 0)
+			send_path(&key, file, BPF_CORE_READ(inode, i_mode));
+		else if (err != -EEXIST) {
+			sherlock_count(SHERLOCK_DROP_MAP_FULL);
+			return 0;
+		}
+	}
+	l->key = key;
+	l->file = (__u64)file;
+	l->inode = (__u64)inode;
+add:
+	if (write) {
+		l->pending.writes++;
+		l->pending.write_bytes += ret;
+	} else {
+		l->pending.reads++;
+		l->pending.read_bytes += ret;
+	}
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_read")
+int tp_exit_read(struct trace_event_raw_sys_exit *ctx) { return count_io(ctx, false); }
+SEC("tracepoint/syscalls/sys_exit_pread64")
+int tp_exit_pread64(struct trace_event_raw_sys_exit *ctx) { return count_io(ctx, false); }
+SEC("tracepoint/syscalls/sys_exit_readv")
+int tp_exit_readv(struct trace_event_raw_sys_exit *ctx) { return count_io(ctx, false); }
+SEC("tracepoint/syscalls/sys_exit_write")
+int tp_exit_write(struct trace_event_raw_sys_exit *ctx) { return count_io(ctx, true); }
+SEC("tracepoint/syscalls/sys_exit_pwrite64")
+int tp_exit_pwrite64(struct trace_event_raw_sys_exit *ctx) { return count_io(ctx, true); }
+SEC("tracepoint/syscalls/sys_exit_writev")
+int tp_exit_writev(struct trace_event_raw_sys_exit *ctx) { return count_io(ctx, true); }
+SEC("tracepoint/syscalls/sys_exit_preadv")
+int tp_exit_preadv(struct trace_event_raw_sys_exit *ctx) { return count_io(ctx, false); }
+SEC("tracepoint/syscalls/sys_exit_pwritev")
+int tp_exit_pwritev(struct trace_event_raw_sys_exit *ctx) { return count_io(ctx, true); }
+SEC("tracepoint/syscalls/sys_exit_preadv2")
+int tp_exit_preadv2(struct trace_event_raw_sys_exit *ctx) { return count_io(ctx, false); }
+SEC("tracepoint/syscalls/sys_exit_pwritev2")
+int tp_exit_pwritev2(struct trace_event_raw_sys_exit *ctx) { return count_io(ctx, true); }

@@ -1,0 +1,71 @@
+// biolatency: block I/O latency per disk (issue → completion), as log2
+// histograms in microseconds, like bcc biolatency -D. Usually whole-host:
+// completion runs in interrupt context, so a --pid/--comm/cgroup target
+// selects requests by the task that *issued* them (direct I/O: the process
+// itself; buffered writeback: flusher kworkers; a queue run asynchronously:
+// kblockd), not by whoever waits for them.
+import { z } from 'zod';
+import type { CaptureDefinition, Column, LabeledHistogram } from '../capture.js';
+import { decodeHistogram, renderHistogram } from '../histogram.js';
+import { devString, diskNames } from './disks.js';
+
+export const biolatencyParams = z
+  .object({
+    maxInflight: z.number().int().min(64).max(1_000_000).default(10_240)
+      .describe('requests in flight tracked at once; more are dropped (map_full)'),
+  })
+  .strict();
+
+export type BiolatencyParams = z.infer<typeof biolatencyParams>;
+
+export interface BiolatencyData {
+  /** One per disk, labels { disk }: "vda", or "major:minor" for a device no longer listed. */
+  histograms: LabeledHistogram[];
+}
+
+export const biolatency: CaptureDefinition<BiolatencyParams, BiolatencyData> = {
+  name: 'biolatency',
+  summary: 'block I/O latency per disk, issue to completion (µs histograms)',
+  kind: 'histogram',
+  params: biolatencyParams,
+
+  configure(object, params) {
+    object.setMaxEntries('starts', params.maxInflight);
+  },
+
+  collect({ object }) {
+    return {
+      finish: () => {
+        const names = diskNames();
+        const histograms = object
+          .map('hists')
+          .entries()
+          .map(([key, value]) => {
+            const dev = key.readUInt32LE(0);
+            return { labels: { disk: names.get(dev) ?? devString(dev) }, histogram: decodeHistogram('usecs', value) };
+          })
+          .filter((h) => h.histogram.count > 0)
+          .sort((a, b) => b.histogram.count - a.histogram.count);
+        return { histograms };
+      },
+    };
+  },
+
+  table: ({ histograms }) => ({ columns, rows: histograms }),
+  text: ({ histograms }) =>
+    histograms.length
+      ? histograms.map((h) => `disk = ${h.labels.disk}\n${renderHistogram(h.histogram)}`).join('\n\n')
+      : '(no block I/O completed)',
+  count: ({ histograms }) => histograms.reduce((n, h) => n + h.histogram.count, 0),
+};
+
+const avg = (h: LabeledHistogram) => (h.histogram.count ? h.histogram.sum / h.histogram.count : 0);
+
+const columns: Column<LabeledHistogram>[] = [
+  { header: 'DISK', value: (h) => String(h.labels.disk) },
+  { header: 'IOS', value: (h) => String(h.histogram.count), numeric: true },
+  { header: 'AVG_us', value: (h) => avg(h).toFixed(0), numeric: true },
+  { header: 'P50_us', value: (h) => `<${h.histogram.p50}`, numeric: true },
+  { header: 'P90_us', value: (h) => `<${h.histogram.p90}`, numeric: true },
+  { header: 'P99_us', value: (h) => `<${h.histogram.p99}`, numeric: true },
+];

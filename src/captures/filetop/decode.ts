@@ -1,0 +1,118 @@
+// Decodes bpf/filetop/filetop.h: the key and per-CPU counters of the map
+// "files", and the one-per-key path records of the ring buffer "paths".
+import { cString } from '../execsnoop/decode.js';
+
+export const keyLayout = { tgid: 0, dev: 4, ino: 8, size: 16 } as const;
+export const statsLayout = { reads: 0, writes: 8, readBytes: 16, writeBytes: 24, size: 32 } as const;
+/** struct filetop_last: the key, then file and inode pointers, then the pending counters. */
+export const lastLayout = { key: 0, pending: 32, size: 64 } as const;
+export const pathLayout = { mode: 16, depth: 20, size: 24, flags: 28, comm: 32, names: 48, commLen: 16, namesSize: 4096 } as const;
+
+export const PATH_TRUNCATED = 1;
+export const PATH_PSEUDO = 2;
+export const PATH_DELETED = 4;
+
+export type FileKind = 'file' | 'socket' | 'pipe' | 'other';
+
+export interface FileKey {
+  tgid: number;
+  /** The kernel's dev_t: major << 20 | minor. */
+  dev: number;
+  ino: bigint;
+}
+
+export interface FileStats {
+  reads: number;
+  writes: number;
+  readBytes: number;
+  writeBytes: number;
+}
+
+export interface PathRecord {
+  key: FileKey;
+  mode: number;
+  comm: string;
+  /** Components leaf first, as the kernel walked them. */
+  names: string[];
+  flags: number;
+}
+
+export const keyId = (k: FileKey): string => `${k.tgid}:${k.dev}:${k.ino}`;
+
+export function decodeKey(data: Buffer): FileKey {
+  return {
+    tgid: data.readUInt32LE(keyLayout.tgid),
+    dev: data.readUInt32LE(keyLayout.dev),
+    ino: data.readBigUInt64LE(keyLayout.ino),
+  };
+}
+
+/** Sums the per-CPU copies of struct filetop_stats. */
+export function sumStats(copies: Buffer[]): FileStats {
+  const s: FileStats = { reads: 0, writes: 0, readBytes: 0, writeBytes: 0 };
+  for (const c of copies) {
+    s.reads += Number(c.readBigUInt64LE(statsLayout.reads));
+    s.writes += Number(c.readBigUInt64LE(statsLayout.writes));
+    s.readBytes += Number(c.readBigUInt64LE(statsLayout.readBytes));
+    s.writeBytes += Number(c.readBigUInt64LE(statsLayout.writeBytes));
+  }
+  return s;
+}
+
+/** Counts still in the per-CPU slots of "last" (not yet added to "files"), by key. */
+export function pendingOf(copies: Buffer[]): Array<[FileKey, FileStats]> {
+  return copies
+    .map((c) => [decodeKey(c.subarray(lastLayout.key)), sumStats([c.subarray(lastLayout.pending)])] as [FileKey, FileStats])
+    .filter(([, s]) => s.reads || s.writes);
+}
+
+export function decodePath(data: Buffer): PathRecord | undefined {
+  const L = pathLayout;
+  if (data.length < L.names) return undefined;
+  const size = Math.min(data.readUInt32LE(L.size), data.length - L.names);
+  const names = size > 0 ? data.toString('utf8', L.names, L.names + size).split('\0') : [];
+  if (names.at(-1) === '') names.pop(); // the last name's NUL
+  return {
+    key: decodeKey(data),
+    mode: data.readUInt32LE(L.mode),
+    comm: cString(data, L.comm, L.commLen),
+    names,
+    flags: data.readUInt32LE(L.flags),
+  };
+}
+
+const S_IFMT = 0o170000;
+/** From the inode's mode: sockets and pipes (FIFOs, named or not) by type, regular files as file. */
+export function kindOfMode(mode: number): FileKind {
+  switch (mode & S_IFMT) {
+    case 0o100000:
+      return 'file';
+    case 0o140000:
+      return 'socket';
+    case 0o010000:
+      return 'pipe';
+    default:
+      return 'other';
+  }
+}
+
+export const devName = (dev: number): string => `${dev >>> 20}:${dev & 0xfffff}`;
+
+/**
+ * The path people know: "/a/b/c" for a file under a root, "socket:[ino]" and
+ * "pipe:[ino]" as /proc shows them, the kernel's name for other pseudo files
+ * ("[eventfd]", "memfd:x"); "…/" marks a cut walk, " (deleted)" an unlinked file.
+ */
+export function pathOf(record: PathRecord): string {
+  const { key, mode, names, flags } = record;
+  const kind = kindOfMode(mode);
+  if (flags & PATH_PSEUDO) {
+    if (kind === 'socket') return `socket:[${key.ino}]`;
+    if (kind === 'pipe') return `pipe:[${key.ino}]`;
+    const name = [...names].reverse().join('/');
+    return name || `anon:[${key.ino}]`;
+  }
+  const joined = [...names].reverse().join('/');
+  const path = flags & PATH_TRUNCATED ? `…/${joined}` : `/${joined}`;
+  return flags & PATH_DELETED ? `${path} (deleted)` : path;
+}

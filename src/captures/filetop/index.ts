@@ -1,0 +1,127 @@
+// filetop: reads, writes and bytes per process and file, like bcc filetop,
+// counted in the kernel from the read/write syscall family. Each file's path
+// is walked once, when a process first touches it.
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { RingBufferReader } from '../../libbpf/index.js';
+import type { CaptureDefinition, Column } from '../capture.js';
+import {
+  decodeKey, decodePath, devName, keyId, kindOfMode, pathOf, pendingOf, sumStats,
+  type FileKey, type FileKind, type FileStats, type PathRecord,
+} from './decode.js';
+
+export const filetopParams = z
+  .object({
+    maxRows: z.number().int().min(1).max(1_000_000).default(20)
+      .describe('rows kept, the most bytes first'),
+    maxFiles: z.number().int().min(16).max(1_000_000).default(10_240)
+      .describe('(process, file) pairs counted in the kernel; more are dropped (map_full)'),
+  })
+  .strict();
+
+export type FiletopParams = z.infer<typeof filetopParams>;
+
+export interface FileRow {
+  pid: number;
+  comm: string;
+  /** "/a/b", "socket:[ino]", "pipe:[ino]", or the kernel's name of a pseudo file. */
+  path: string;
+  kind: FileKind;
+  reads: number;
+  writes: number;
+  readBytes: number;
+  writeBytes: number;
+  /** The file's identity: device (major:minor) and inode. */
+  dev: string;
+  inode: string;
+}
+
+export interface FiletopData {
+  rows: FileRow[];
+  /** (process, file) pairs seen; rows keeps the first maxRows by bytes. */
+  totalFiles: number;
+}
+
+export const filetop: CaptureDefinition<FiletopParams, FiletopData> = {
+  name: 'filetop',
+  summary: 'reads, writes and bytes per process and file (read/write/pread/pwrite/readv/writev families)',
+  kind: 'counters',
+  params: filetopParams,
+
+  configure(object, params) {
+    object.setMaxEntries('files', params.maxFiles);
+  },
+
+  collect({ object, params }) {
+    const reader = new RingBufferReader(object.map('paths'));
+    const paths = new Map<string, PathRecord>();
+    // A process renames itself (process.title, prctl): every row of a pid shows its latest name.
+    const comms = new Map<number, string>();
+    const onRecord = (data: Buffer) => {
+      const record = decodePath(data);
+      if (!record) return;
+      paths.set(keyId(record.key), record);
+      comms.set(record.key.tgid, record.comm);
+    };
+    return {
+      poll: () => void reader.drain(onRecord),
+      finish: () => {
+        const map = object.map('files');
+        const counted = new Map<string, { key: FileKey; stats: FileStats }>();
+        for (const [k, v] of map.entries()) {
+          const key = decodeKey(k);
+          counted.set(keyId(key), { key, stats: sumStats(map.perCpuValues(v)) });
+        }
+        // Each CPU's last file: counts not yet moved into the map.
+        const last = object.map('last');
+        const slot = last.lookup(Buffer.alloc(4));
+        for (const [key, pending] of slot ? pendingOf(last.perCpuValues(slot)) : []) {
+          const entry = counted.get(keyId(key));
+          if (entry) for (const f of ['reads', 'writes', 'readBytes', 'writeBytes'] as const) entry.stats[f] += pending[f];
+        }
+        const rows: FileRow[] = [];
+        for (const { key, stats } of counted.values()) {
+          const record = paths.get(keyId(key));
+          rows.push({
+            pid: key.tgid,
+            comm: comms.get(key.tgid) ?? procComm(key.tgid),
+            path: record ? pathOf(record) : `?${devName(key.dev)}:${key.ino}`, // its path record was dropped
+            kind: record ? kindOfMode(record.mode) : 'other',
+            ...stats,
+            dev: devName(key.dev),
+            inode: key.ino.toString(),
+          });
+        }
+        const bytes = (r: FileRow) => r.readBytes + r.writeBytes;
+        rows.sort((a, b) => bytes(b) - bytes(a) || b.reads + b.writes - (a.reads + a.writes));
+        return { rows: rows.slice(0, params.maxRows), totalFiles: rows.length };
+      },
+      close: () => reader.close(),
+    };
+  },
+
+  table: ({ rows }) => ({ columns, rows }),
+  count: ({ rows }) => rows.length,
+};
+
+function procComm(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return '?';
+  }
+}
+
+const kb = (bytes: number) => (bytes / 1024).toFixed(bytes && bytes < 1024 ? 1 : 0);
+const kindLetter: Record<FileKind, string> = { file: 'R', socket: 'S', pipe: 'P', other: 'O' };
+
+const columns: Column<FileRow>[] = [
+  { header: 'PID', value: (r) => String(r.pid), numeric: true },
+  { header: 'COMM', value: (r) => r.comm },
+  { header: 'READS', value: (r) => String(r.reads), numeric: true },
+  { header: 'WRITES', value: (r) => String(r.writes), numeric: true },
+  { header: 'R_Kb', value: (r) => kb(r.readBytes), numeric: true },
+  { header: 'W_Kb', value: (r) => kb(r.writeBytes), numeric: true },
+  { header: 'T', value: (r) => kindLetter[r.kind] },
+  { header: 'FILE', value: (r) => r.path },
+];

@@ -1,0 +1,108 @@
+// Decodes bpf/opensnoop/opensnoop.h records and names open(2) flags.
+import { cString } from '../execsnoop/decode.js';
+
+export const eventLayout = {
+  tsNs: 0, flags: 8, cgroupId: 16, pid: 24, tid: 28, uid: 32, ret: 36, dirfd: 40, mode: 44, syscall: 48,
+  pathLen: 52, recFlags: 56, comm: 64, path: 80, commLen: 16, pathSize: 4096,
+} as const;
+
+export const PATH_PARTIAL = 1;
+export const HOW_PARTIAL = 2;
+export const AT_FDCWD = -100;
+
+const syscalls: Record<number, OpenSyscall> = { 1: 'open', 2: 'openat', 3: 'openat2' };
+export type OpenSyscall = 'open' | 'openat' | 'openat2';
+
+export interface OpenRecord {
+  tsNs: bigint;
+  flags: bigint;
+  cgroupId: bigint;
+  pid: number;
+  tid: number;
+  uid: number;
+  ret: number;
+  dirfd: number;
+  mode: number;
+  syscall: OpenSyscall;
+  comm: string;
+  path: string;
+  recFlags: number;
+}
+
+export function decodeEvent(data: Buffer): OpenRecord | undefined {
+  const L = eventLayout;
+  if (data.length < L.path) return undefined;
+  const pathLen = Math.min(data.readUInt32LE(L.pathLen), data.length - L.path, L.pathSize);
+  return {
+    tsNs: data.readBigUInt64LE(L.tsNs),
+    flags: data.readBigUInt64LE(L.flags),
+    cgroupId: data.readBigUInt64LE(L.cgroupId),
+    pid: data.readUInt32LE(L.pid),
+    tid: data.readUInt32LE(L.tid),
+    uid: data.readUInt32LE(L.uid),
+    ret: data.readInt32LE(L.ret),
+    dirfd: data.readInt32LE(L.dirfd),
+    mode: data.readUInt32LE(L.mode),
+    syscall: syscalls[data.readUInt32LE(L.syscall)] ?? 'openat',
+    comm: cString(data, L.comm, L.commLen),
+    path: cString(data, L.path, pathLen),
+    recFlags: data.readUInt32LE(L.recFlags),
+  };
+}
+
+// include/uapi/asm-generic/fcntl.h (x86, most others); arm64 moves four of them.
+const genericFlags: Array<[string, number]> = [
+  ['O_CREAT', 0o100],
+  ['O_EXCL', 0o200],
+  ['O_NOCTTY', 0o400],
+  ['O_TRUNC', 0o1000],
+  ['O_APPEND', 0o2000],
+  ['O_NONBLOCK', 0o4000],
+  ['O_DSYNC', 0o10000],
+  ['O_ASYNC', 0o20000],
+  ['O_DIRECT', 0o40000],
+  ['O_LARGEFILE', 0o100000],
+  ['O_DIRECTORY', 0o200000],
+  ['O_NOFOLLOW', 0o400000],
+  ['O_NOATIME', 0o1000000],
+  ['O_CLOEXEC', 0o2000000],
+  ['O_SYNC', 0o4000000], // __O_SYNC; O_SYNC is __O_SYNC|O_DSYNC
+  ['O_PATH', 0o10000000],
+  ['O_TMPFILE', 0o20000000], // __O_TMPFILE; O_TMPFILE is __O_TMPFILE|O_DIRECTORY
+];
+const arm64Moved: Record<string, number> = { O_DIRECTORY: 0o40000, O_NOFOLLOW: 0o100000, O_DIRECT: 0o200000, O_LARGEFILE: 0o400000 };
+
+const flagTable = (arch: string): Array<[string, number]> =>
+  arch === 'arm64' ? genericFlags.map(([name, bit]) => [name, arm64Moved[name] ?? bit]) : genericFlags;
+
+export const O_CREAT = 0o100;
+export const O_TMPFILE_BIT = 0o20000000;
+
+/** "O_RDONLY|O_CLOEXEC": the access mode, then each flag; unknown bits as hex. */
+export function flagNames(flags: number | bigint, arch: string = process.arch): string {
+  let rest = BigInt(flags);
+  const access = Number(rest & 3n);
+  const names = [['O_RDONLY', 'O_WRONLY', 'O_RDWR', 'O_ACCMODE'][access] as string];
+  rest &= ~3n;
+  const table = flagTable(arch);
+  const bit = (name: string) => BigInt(table.find(([n]) => n === name)![1]);
+  // Composite flags print once: O_SYNC hides its O_DSYNC, O_TMPFILE its O_DIRECTORY.
+  if (rest & bit('O_SYNC')) rest &= ~bit('O_DSYNC');
+  if (rest & bit('O_TMPFILE')) rest &= ~bit('O_DIRECTORY');
+  for (const [name, value] of table) {
+    const b = BigInt(value);
+    if (rest & b) {
+      names.push(name);
+      rest &= ~b;
+    }
+  }
+  if (rest) names.push(`0x${rest.toString(16)}`);
+  return names.join('|');
+}
+
+/** Does this open create a file (so its mode means something)? */
+export function createsFile(flags: number | bigint, arch: string = process.arch): boolean {
+  const f = BigInt(flags);
+  const tmpfile = BigInt(flagTable(arch).find(([n]) => n === 'O_TMPFILE')![1]);
+  return (f & BigInt(O_CREAT)) !== 0n || (f & tmpfile) !== 0n;
+}

@@ -1,0 +1,120 @@
+// opensnoop: every open/openat/openat2 inside the window, with its path,
+// decoded flags, mode and the fd it returned or the errno it failed with.
+import { z } from 'zod';
+import { errnoName, hasTracepoint, RingBufferReader } from '../../libbpf/index.js';
+import { kernelClock } from '../../util/clock.js';
+import type { CaptureDefinition, Column } from '../capture.js';
+import { AT_FDCWD, createsFile, decodeEvent, flagNames, HOW_PARTIAL, PATH_PARTIAL, type OpenRecord, type OpenSyscall } from './decode.js';
+
+export const opensnoopParams = z
+  .object({
+    maxEvents: z.number().int().min(1).max(1_000_000).default(100_000)
+      .describe('events kept; later ones are counted as dropped (event_cap)'),
+    ringBufferMiB: z.number().int().min(1).max(256).default(4)
+      .describe('kernel ring buffer size, rounded up to a power of two'),
+  })
+  .strict();
+
+export type OpensnoopParams = z.infer<typeof opensnoopParams>;
+
+export interface OpenEvent {
+  time: string;
+  pid: number;
+  tid: number;
+  uid: number;
+  comm: string;
+  syscall: OpenSyscall;
+  path: string;
+  /** The directory fd a relative path is resolved against; absent for AT_FDCWD. */
+  dirfd?: number;
+  flags: number;
+  /** "O_RDONLY|O_CLOEXEC". */
+  flagNames: string;
+  /** Octal creation mode ("0644"), only when the open may create (O_CREAT/O_TMPFILE). */
+  mode?: string;
+  /** The new fd, when the open succeeded. */
+  fd?: number;
+  /** -errno when it failed; `error` names it. */
+  retval: number;
+  error?: string;
+  cgroupId: string;
+  /** The path (or openat2's flags) could not be read in full. */
+  partial?: boolean;
+}
+
+export interface OpensnoopData {
+  events: OpenEvent[];
+}
+
+const pow2 = (n: number) => 2 ** Math.ceil(Math.log2(n));
+
+export const opensnoop: CaptureDefinition<OpensnoopParams, OpensnoopData> = {
+  name: 'opensnoop',
+  summary: 'file opens (open/openat/openat2): path, flags, mode, fd or errno',
+  kind: 'events',
+  params: opensnoopParams,
+
+  configure(object, params) {
+    object.setMaxEntries('events', pow2(params.ringBufferMiB) * 1024 * 1024);
+    // open(2) exists on x86_64, not on arm64 and newer ports.
+    for (const syscall of ['open', 'openat2']) {
+      if (hasTracepoint('syscalls', `sys_enter_${syscall}`)) continue;
+      object.setAutoload(`tp_enter_${syscall}`, false);
+      object.setAutoload(`tp_exit_${syscall}`, false);
+    }
+  },
+
+  collect({ object, params }) {
+    const reader = new RingBufferReader(object.map('events'));
+    const toWallMs = kernelClock();
+    const events: OpenEvent[] = [];
+    let overCap = 0;
+    const onRecord = (data: Buffer) => {
+      const record = decodeEvent(data);
+      if (!record) return;
+      if (events.length >= params.maxEvents) return void overCap++;
+      events.push(toEvent(record, toWallMs));
+    };
+    return {
+      poll: () => void reader.drain(onRecord),
+      finish: () => ({ events }),
+      drops: () => (overCap ? { event_cap: overCap } : {}),
+      close: () => reader.close(),
+    };
+  },
+
+  table: ({ events }) => ({ columns, rows: events }),
+  count: ({ events }) => events.length,
+};
+
+function toEvent(r: OpenRecord, toWallMs: (ns: bigint) => number): OpenEvent {
+  const flags = Number(r.flags);
+  return {
+    time: new Date(toWallMs(r.tsNs)).toISOString(),
+    pid: r.pid,
+    tid: r.tid,
+    uid: r.uid,
+    comm: r.comm,
+    syscall: r.syscall,
+    path: r.path,
+    ...(r.dirfd !== AT_FDCWD ? { dirfd: r.dirfd } : {}),
+    flags,
+    flagNames: flagNames(r.flags),
+    ...(createsFile(r.flags) ? { mode: `0${(r.mode & 0o7777).toString(8)}` } : {}),
+    ...(r.ret >= 0 ? { fd: r.ret } : { error: errnoName(r.ret) }),
+    retval: r.ret,
+    cgroupId: r.cgroupId.toString(),
+    ...(r.recFlags & (PATH_PARTIAL | HOW_PARTIAL) ? { partial: true } : {}),
+  };
+}
+
+const columns: Column<OpenEvent>[] = [
+  { header: 'TIME', value: (e) => e.time.slice(11, 23) },
+  { header: 'PID', value: (e) => String(e.pid), numeric: true },
+  { header: 'COMM', value: (e) => e.comm },
+  { header: 'UID', value: (e) => String(e.uid), numeric: true },
+  { header: 'FD', value: (e) => (e.fd !== undefined ? String(e.fd) : '-'), numeric: true },
+  { header: 'ERR', value: (e) => e.error ?? '' },
+  { header: 'FLAGS', value: (e) => e.flagNames + (e.mode ? ` ${e.mode}` : '') },
+  { header: 'PATH', value: (e) => (e.dirfd !== undefined && !e.path.startsWith('/') ? `[dirfd ${e.dirfd}] ` : '') + e.path + (e.partial ? ' ...' : '') },
+];
