@@ -1,0 +1,289 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* tcpconnlat: how long active TCP opens take, SYN_SENT -> ESTABLISHED, as a
+ * log2 histogram (microseconds) per destination, the slowest connects with
+ * who made them, and the connects that failed (SYN_SENT -> CLOSE) by error.
+ *
+ * One classic tracepoint, sock:inet_sock_set_state, read through a local
+ * CO-RE flavor of its context.
+ *
+ * Attribution: the ESTABLISHED (and CLOSE) transition often runs in softirq,
+ * where the current task is whoever the CPU was running (swapper, ksoftirqd,
+ * or an unrelated process). The SYN_SENT transition runs inside connect(),
+ * in the caller's context: that is where the owner (pid, tid, comm, cgroup)
+ * is taken and the standard filters applied, kept by socket address in the
+ * bounded hash `connects` until the connect completes or fails. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include "sherlock.bpf.h"
+#include "histogram.bpf.h"
+#include "tcpconnlat.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+#define SHERLOCK_AF_INET 2
+#define SHERLOCK_AF_INET6 10
+#define SHERLOCK_EEXIST 17
+
+/* How many slowest connects to keep (per CPU; user space merges): 0..MAX. */
+const volatile __u32 slowest_n = 20;
+
+/* The fields we read; in this layout since 4.16 (family, protocol and the
+ * v6 addresses came with the move from tcp:tcp_set_state). */
+struct trace_event_raw_inet_sock_set_state___sherlock {
+	const void *skaddr;
+	int oldstate;
+	int newstate;
+	__u16 sport;
+	__u16 dport;
+	__u16 family;
+	__u16 protocol;
+	__u8 saddr[4];
+	__u8 daddr[4];
+	__u8 saddr_v6[16];
+	__u8 daddr_v6[16];
+} __attribute__((preserve_access_index));
+
+/* Who started a connect, and when: taken at SYN_SENT. */
+struct connect_start {
+	__u64 ts_ns;
+	__u64 cgroup_id;
+	__u32 pid;
+	__u32 tid;
+	char comm[TASK_COMM_LEN];
+};
+
+/* Connects in flight, by socket address (user space may resize). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u64);
+	__type(value, struct connect_start);
+} connects SEC(".maps");
+
+/* Latency histogram (µs) per destination. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct tcpconnlat_dest);
+	__type(value, struct sherlock_hist);
+} dest_hists SEC(".maps");
+
+/* Failed connects per destination and error. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct tcpconnlat_fail_key);
+	__type(value, struct tcpconnlat_fail);
+} failures SEC(".maps");
+
+/* The slowest connects, per CPU.
+ *
+ * Why per-CPU top-N and not a ring buffer: a storm of 20k fast connects must
+ * cost next to nothing. Each completed connect is compared once against the
+ * fastest of this CPU's kept N (min_ns); only a slower one is written in
+ * that slot, and then the N slots are scanned (bpf_loop) for the new fastest.
+ * With latencies drawn at random that happens about N·ln(total/N) times in
+ * all (~160 of 20k for N = 20), so the common path is one per-CPU lookup and
+ * one compare, no atomics, no ring buffer record, nothing for user space to
+ * drain. The N slowest overall are among the per-CPU lists (user space takes
+ * the top N of their union), so the answer is exact, with no threshold to
+ * guess. Programs on one CPU never interleave here: a tracepoint program
+ * that would nest on a CPU is skipped by the kernel (bpf_prog_active). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tcpconnlat_slowest);
+} slowest SEC(".maps");
+
+static __always_inline bool is_tcp(struct trace_event_raw_inet_sock_set_state___sherlock *ctx)
+{
+	if (bpf_core_field_exists(ctx->protocol))
+		return ctx->protocol == IPPROTO_TCP;
+	return true; /* before the field existed the tracepoint was TCP only */
+}
+
+/* Family, port and address as found in the tracepoint; IPv4 addresses take
+ * the first 4 bytes of the 16. */
+/* Address bytes as found in the tracepoint (IPv4 in the first 4 of dst,
+ * which the caller has zeroed). A helper read: the verifier refuses loads
+ * through a ctx pointer moved by the CO-RE offset of an array field. */
+static __always_inline void read_addr(struct trace_event_raw_inet_sock_set_state___sherlock *ctx,
+				      __u8 *dst, bool local)
+{
+	if (ctx->family == SHERLOCK_AF_INET6)
+		bpf_probe_read_kernel(dst, 16, local ? (void *)ctx->saddr_v6 : (void *)ctx->daddr_v6);
+	else
+		bpf_probe_read_kernel(dst, 4, local ? (void *)ctx->saddr : (void *)ctx->daddr);
+}
+
+static __always_inline void read_dest(struct trace_event_raw_inet_sock_set_state___sherlock *ctx,
+				      struct tcpconnlat_dest *dest)
+{
+	dest->family = ctx->family;
+	dest->dport = ctx->dport;
+	read_addr(ctx, dest->daddr, false);
+}
+
+static __always_inline int on_syn_sent(struct trace_event_raw_inet_sock_set_state___sherlock *ctx)
+{
+	__u64 id, sk = (__u64)ctx->skaddr;
+	struct connect_start start;
+
+	if (!sherlock_current_selected())
+		return 0;
+	id = bpf_get_current_pid_tgid();
+	start.ts_ns = bpf_ktime_get_ns();
+	start.cgroup_id = bpf_get_current_cgroup_id();
+	start.pid = id >> 32;
+	start.tid = (__u32)id;
+	bpf_get_current_comm(start.comm, sizeof(start.comm));
+	if (bpf_map_update_elem(&connects, &sk, &start, BPF_ANY))
+		sherlock_count(SHERLOCK_DROP_MAP_FULL);
+	return 0;
+}
+
+struct scan_state {
+	struct tcpconnlat_slowest *top;
+	__u64 min_ns;
+	__u32 min_idx;
+};
+
+static long scan_slot(__u32 i, struct scan_state *st)
+{
+	__u64 ns;
+
+	if (i >= TCPCONNLAT_SLOWEST_MAX)
+		return 1;
+	ns = st->top->e[i].latency_ns;
+	if (ns < st->min_ns) {
+		st->min_ns = ns;
+		st->min_idx = i;
+	}
+	return 0;
+}
+
+static __always_inline void keep_if_slow(struct trace_event_raw_inet_sock_set_state___sherlock *ctx,
+					 struct connect_start *start, __u64 latency_ns, __u64 now)
+{
+	struct scan_state st = { .min_ns = ~0ULL };
+	struct tcpconnlat_connect *e;
+	__u32 zero = 0, idx, n = slowest_n;
+
+	if (n == 0)
+		return;
+	if (n > TCPCONNLAT_SLOWEST_MAX)
+		n = TCPCONNLAT_SLOWEST_MAX;
+	st.top = bpf_map_lookup_elem(&slowest, &zero);
+	if (!st.top || latency_ns <= st.top->min_ns)
+		return; /* the common path */
+	idx = st.top->min_idx;
+	if (idx >= TCPCONNLAT_SLOWEST_MAX)
+		return;
+	e = &st.top->e[idx];
+	e->latency_ns = latency_ns;
+	e->ts_ns = now;
+	e->cgroup_id = start->cgroup_id;
+	e->pid = start->pid;
+	e->tid = start->tid;
+	__builtin_memcpy(e->comm, start->comm, sizeof(e->comm));
+	e->family = ctx->family;
+	e->sport = ctx->sport;
+	e->dport = ctx->dport;
+	__builtin_memset(e->saddr, 0, sizeof(e->saddr));
+	__builtin_memset(e->daddr, 0, sizeof(e->daddr));
+	read_addr(ctx, e->saddr, true);
+	read_addr(ctx, e->daddr, false);
+	bpf_loop(n, scan_slot, &st, 0);
+	st.top->min_ns = st.min_ns;
+	st.top->min_idx = st.min_idx;
+}
+
+static __always_inline void on_established(struct trace_event_raw_inet_sock_set_state___sherlock *ctx,
+					   struct connect_start *start, __u64 now)
+{
+	struct tcpconnlat_dest dest = {};
+	struct sherlock_hist *hist;
+	__u64 latency_ns = now - start->ts_ns;
+
+	read_dest(ctx, &dest);
+	hist = bpf_map_lookup_elem(&dest_hists, &dest);
+	if (!hist) {
+		struct sherlock_hist zero = {};
+		long err = bpf_map_update_elem(&dest_hists, &dest, &zero, BPF_NOEXIST);
+
+		if (err && err != -SHERLOCK_EEXIST)
+			sherlock_count(SHERLOCK_DROP_MAP_FULL);
+		hist = bpf_map_lookup_elem(&dest_hists, &dest);
+	}
+	if (hist)
+		sherlock_hist_add(hist, latency_ns / 1000);
+	keep_if_slow(ctx, start, latency_ns, now);
+}
+
+static __always_inline void on_failed(struct trace_event_raw_inet_sock_set_state___sherlock *ctx,
+				      struct connect_start *start)
+{
+	struct sock *sk = (struct sock *)ctx->skaddr;
+	struct tcpconnlat_fail_key key = {};
+	struct tcpconnlat_fail *fail;
+
+	read_dest(ctx, &key.dest);
+	/* Set before the state change by tcp_reset (ECONNREFUSED), the
+	 * retransmit timer (ETIMEDOUT) and ICMP errors (EHOSTUNREACH, ...);
+	 * 0 when the owner closed the socket while it was connecting. */
+	key.err = BPF_CORE_READ(sk, sk_err);
+	fail = bpf_map_lookup_elem(&failures, &key);
+	if (!fail) {
+		struct tcpconnlat_fail zero = {};
+		long err = bpf_map_update_elem(&failures, &key, &zero, BPF_NOEXIST);
+
+		if (err && err != -SHERLOCK_EEXIST) {
+			sherlock_count(SHERLOCK_DROP_MAP_FULL);
+			return;
+		}
+		fail = bpf_map_lookup_elem(&failures, &key);
+		if (!fail)
+			return;
+	}
+	__sync_fetch_and_add(&fail->count, 1);
+	fail->pid = start->pid;
+	__builtin_memcpy(fail->comm, start->comm, sizeof(fail->comm));
+}
+
+SEC("tracepoint/sock/inet_sock_set_state")
+int tp_inet_sock_set_state(struct trace_event_raw_inet_sock_set_state___sherlock *ctx)
+{
+	int oldstate = ctx->oldstate, newstate = ctx->newstate;
+	struct connect_start *start;
+	__u64 sk, now;
+
+	/* Most transitions are none of ours: leave at once. */
+	if (newstate != TCP_SYN_SENT && oldstate != TCP_SYN_SENT)
+		return 0;
+	if (!is_tcp(ctx))
+		return 0;
+	if (newstate == TCP_SYN_SENT)
+		return on_syn_sent(ctx);
+
+	/* The kernel skips a tracepoint program that would run nested in
+	 * another BPF program on the same CPU (a softirq interrupting one;
+	 * counted in the program's recursion_misses, which user space
+	 * reports). A connect whose ESTABLISHED was skipped so keeps its
+	 * entry until its socket's memory is reused by a later connect, whose
+	 * SYN_SENT overwrites it: not worth a lookup on every transition. */
+	sk = (__u64)ctx->skaddr;
+	start = bpf_map_lookup_elem(&connects, &sk);
+	if (!start)
+		return 0; /* not selected, or started before the capture */
+	/* Read everything before the delete frees the entry for reuse. */
+	now = bpf_ktime_get_ns();
+	if (newstate == TCP_ESTABLISHED)
+		on_established(ctx, start, now);
+	else if (newstate == TCP_CLOSE)
+		on_failed(ctx, start);
+	/* SYN_SENT -> SYN_RECV (simultaneous open) is not measured. */
+	bpf_map_delete_elem(&connects, &sk);
+	return 0;
+}
