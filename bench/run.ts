@@ -9,6 +9,11 @@ import { killTrackedChildren, removeTempDirs } from './processes.js';
 import { header, msSince, fmtMs } from './report.js';
 import { ringbufDrain } from './ringbuf-drain.js';
 import { workerMemory } from './worker-memory.js';
+import { filetopOverhead } from './filetop-overhead.js';
+import { profileOverhead } from './profile-overhead.js';
+import { symbolizeSpeed } from './symbolize.js';
+import { tcpconnlatOverhead } from './tcpconnlat-overhead.js';
+import { tcpretransOverhead } from './tcpretrans-overhead.js';
 
 interface Benchmark {
   name: string;
@@ -41,6 +46,36 @@ const benchmarks: Benchmark[] = [
     title: 'Worker memory while capturing (RSS)',
     target: '≤80 MB',
     run: workerMemory,
+  },
+  {
+    name: 'filetop-overhead',
+    title: 'filetop: 5M one-byte reads, bytes per process+file, traced vs untraced',
+    target: '≤2.0× (bpftrace 3.9×, libbpf C 2.27×)',
+    run: filetopOverhead,
+  },
+  {
+    name: 'profile-overhead',
+    title: 'profile at 99 Hz on a CPU-bound workload, traced vs untraced',
+    target: '≤1.01×',
+    run: profileOverhead,
+  },
+  {
+    name: 'tcpconnlat-overhead',
+    title: 'Connect storm (20k loopback connects) with tcpconnlat+tcplife, traced vs untraced',
+    target: '≤1.05× (bpftrace 1.19×)',
+    run: tcpconnlatOverhead,
+  },
+  {
+    name: 'tcpretrans-overhead',
+    title: 'Loopback transfer with tcpretrans+tcprtt, traced vs untraced',
+    target: 'no target in the issue; ratio printed',
+    run: tcpretransOverhead,
+  },
+  {
+    name: 'symbolize',
+    title: 'Symbolizing 10k addresses of the node binary, cold vs warm',
+    target: 'no target in the issue; figures printed',
+    run: symbolizeSpeed,
   },
 ];
 
