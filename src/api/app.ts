@@ -17,6 +17,14 @@ export function createApi(deps: ApiDeps) {
     await next();
     deps.httpMetrics.observe(c.req.method, c.req.routePath, c.res.status, (performance.now() - start) / 1000);
   });
+  // A reply sent before the request body was read (401, 415, 413...) leaves
+  // the rest of the body on the socket; the node adapter drains it only
+  // briefly and then destroys the socket under whatever request the client
+  // sent next on it. So such replies close the connection instead.
+  app.use('*', async (c, next) => {
+    await next();
+    if (c.res.status === 413 || (c.req.raw.body && !c.req.raw.bodyUsed)) c.res.headers.set('connection', 'close');
+  });
   app.use(
     '*',
     bodyLimit({

@@ -66,8 +66,16 @@ export interface CaptureDefinition<P = unknown, D = unknown> {
   table(data: D): { columns: Column<any>[]; rows: unknown[] };
   /** Free text instead of the table (histograms print as bars). */
   text?(data: D): string;
+  /** Raw files beside the JSON result, for bundles and `--out` (flame graph, pprof, ndjson). */
+  files?(result: CaptureResult<D>): CaptureFile[];
   /** How many records or rows the data holds, for summaries and progress. */
   count(data: D): number;
+}
+
+export interface CaptureFile {
+  name: string;
+  contentType: string;
+  content: string | Buffer;
 }
 
 /** What every capture run reports besides its data. */

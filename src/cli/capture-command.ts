@@ -1,7 +1,9 @@
 // `sherlock capture NAME --duration 5s [--pid N] [--comm NAME] [--json]`:
 // one capture on this host, no Redis; a table for people or JSON for tools.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { CaptureDefinition } from '../captures/capture.js';
+import type { CaptureDefinition, CaptureResult } from '../captures/capture.js';
 import { captureNames, captures } from '../captures/registry.js';
 import { runCapture, MAX_DURATION_MS, type CaptureProgress } from '../captures/run-capture.js';
 import type { TargetSpec } from '../captures/target.js';
@@ -20,6 +22,7 @@ const commonOptions = {
   port: { type: 'string' },
   uid: { type: 'string' },
   json: { type: 'boolean', default: false },
+  out: { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -39,6 +42,7 @@ export function captureUsage(def?: CaptureDefinition): string {
     '  --port N           only the processes listening on this TCP port',
     '  --uid N            only this user',
     '  --json             one JSON document instead of a table',
+    '  --out DIR          also write the result and its files (flame graph, pprof, ndjson) into DIR',
     ...extra,
   ].join('\n');
 }
@@ -76,6 +80,7 @@ export async function captureCommand(argv: string[]): Promise<number> {
   try {
     const result = await runCapture(def, { durationMs, params, target, signal: controller.signal, onProgress: indicator.update });
     indicator.clear();
+    if (values.out !== undefined) writeOutputs(def, result, String(values.out));
     if (values.json) {
       process.stdout.write(JSON.stringify(result) + '\n');
     } else {
@@ -152,4 +157,14 @@ function progressIndicator(name: string, enabled: boolean) {
       shown = false;
     },
   };
+}
+
+/** The result as <capture>.json plus the capture's raw files; the paths go to stderr. */
+function writeOutputs(def: CaptureDefinition, result: CaptureResult, dir: string): void {
+  mkdirSync(dir, { recursive: true });
+  const files = [{ name: `${def.name}.json`, content: JSON.stringify(result, null, 2) + '\n' }, ...(def.files?.(result) ?? [])];
+  for (const file of files) {
+    writeFileSync(join(dir, file.name), file.content);
+    process.stderr.write(`wrote ${join(dir, file.name)}\n`);
+  }
 }

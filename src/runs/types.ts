@@ -35,6 +35,8 @@ export interface CaptureSummary {
   /** Name of the stored artifact (GET /v1/runs/:id/nodes/:node/artifacts/:name). */
   artifact?: string;
   bytes?: number;
+  /** Raw files stored beside it (flame graph, pprof, ndjson), same route. */
+  files?: string[];
   error?: string;
 }
 

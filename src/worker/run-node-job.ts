@@ -42,11 +42,11 @@ export async function runNodeJob(job: NodeJobData, ctx: NodeJobContext): Promise
           onLive: () => void ctx.store.appendEvent(runId, { type: 'capture-live', node, capture: step.capture }).catch(() => {}),
         });
         const artifact = `${step.capture}.json`;
-        const meta = await putArtifact(
-          ctx.redis,
-          { runId, node, name: artifact, contentType: 'application/json', ttlSeconds: ctx.retentionSeconds },
-          JSON.stringify(result),
-        );
+        const store = (name: string, contentType: string, content: string | Buffer) =>
+          putArtifact(ctx.redis, { runId, node, name, contentType, ttlSeconds: ctx.retentionSeconds }, content);
+        const meta = await store(artifact, 'application/json', JSON.stringify(result));
+        const files = def.files?.(result) ?? [];
+        for (const file of files) await store(file.name, file.contentType, file.content);
         return {
           capture: step.capture,
           kind: result.kind,
@@ -57,6 +57,7 @@ export async function runNodeJob(job: NodeJobData, ctx: NodeJobContext): Promise
           cancelled: result.cancelled,
           artifact,
           bytes: meta.bytes,
+          files: files.map((f) => f.name),
         };
       } catch (err) {
         log.warn('capture failed', { runId, node, capture: step.capture, error: (err as Error).message });

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { errnoName, RingBufferReader } from '../../libbpf/index.js';
 import { kernelClock } from '../../util/clock.js';
+import { eventFiles } from '../event-files.js';
 import type { CaptureDefinition, Column } from '../capture.js';
 import { decodeRecord, EXECSNOOP_EXEC, type ExecRecord } from './decode.js';
 
@@ -97,6 +98,7 @@ export const execsnoop: CaptureDefinition<ExecsnoopParams, ExecsnoopData> = {
 
   table: ({ events }) => ({ columns, rows: events }),
   count: ({ events }) => events.length,
+  files: eventFiles,
 };
 
 function toEvent(r: ExecRecord, toWallMs: (ns: bigint) => number): ExecEvent {

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import type { StackSample } from '../../stacks/types.js';
 import type { CaptureDefinition, Column } from '../capture.js';
 import { collectStacks, columns, pct, sumValues, userLeafOf, type StackData } from '../profile/stack-capture.js';
+import { stackFiles } from '../profile/outputs.js';
 import type { Frame } from '../../symbolize/types.js';
 
 /** Task states as sched_switch reports them (prev_state), and the bit each has in the BPF filter. */
@@ -105,6 +106,7 @@ export const offcputime: CaptureDefinition<OffcputimeParams, OffcputimeData> = {
   table: (data) => ({ columns: offcpuColumns(data.total), rows: data.stacks.slice(0, data.top) }),
   text: offcputimeText,
   count: (data) => data.stacks.length,
+  files: stackFiles,
 };
 
 /** Scheduler internals every blocked stack ends in: the wait is the frame below them. */

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { errnoName, hasTracepoint, RingBufferReader } from '../../libbpf/index.js';
 import { kernelClock } from '../../util/clock.js';
+import { eventFiles } from '../event-files.js';
 import type { CaptureDefinition, Column } from '../capture.js';
 import { AT_FDCWD, createsFile, decodeEvent, flagNames, HOW_PARTIAL, PATH_PARTIAL, type OpenRecord, type OpenSyscall } from './decode.js';
 
@@ -85,6 +86,7 @@ export const opensnoop: CaptureDefinition<OpensnoopParams, OpensnoopData> = {
 
   table: ({ events }) => ({ columns, rows: events }),
   count: ({ events }) => events.length,
+  files: eventFiles,
 };
 
 function toEvent(r: OpenRecord, toWallMs: (ns: bigint) => number): OpenEvent {

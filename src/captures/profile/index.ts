@@ -8,6 +8,7 @@ import { PERF_COUNT_SW_CPU_CLOCK, PERF_TYPE_SOFTWARE } from '../../libbpf/index.
 import type { StackSample } from '../../stacks/types.js';
 import type { CaptureDefinition, Column } from '../capture.js';
 import { collectStacks, columns, leafOf, moduleLabel, pct, sumValues, topFunctions, type StackData } from './stack-capture.js';
+import { stackFiles } from './outputs.js';
 
 export const profileParams = z
   .object({
@@ -72,6 +73,7 @@ export const profile: CaptureDefinition<ProfileParams, ProfileData> = {
   table: (data) => ({ columns: stackColumns(data.total), rows: data.stacks.slice(0, data.top) }),
   text: profileText,
   count: (data) => data.stacks.length,
+  files: stackFiles,
 };
 
 function stackColumns(total: number): Column<StackSample>[] {

@@ -8,6 +8,7 @@
 // renderStackOutputs(result) for all four — when it writes the bundle.
 import { toFlameGraphSvg, toFolded, toPprof, toSpeedscope } from '../../stacks/index.js';
 import type { StackProfile } from '../../stacks/types.js';
+import type { CaptureFile } from '../capture.js';
 import type { StackData } from './stack-capture.js';
 
 export type StackOutputFormat = 'folded' | 'pprof' | 'svg' | 'speedscope';
@@ -88,4 +89,14 @@ function pprofOptions(data: StackResult) {
     ...(data.durationMs !== undefined ? { durationNanos: Math.round(data.durationMs * 1e6) } : {}),
     comments: [data.capture, data.target && `target: ${data.target}`].filter((c): c is string => Boolean(c)),
   };
+}
+
+/** The four outputs as files named after the capture: profile.svg, profile.pb.gz, ... */
+export function stackFiles(result: StackResult & { capture: string }): CaptureFile[] {
+  const outputs = renderStackOutputs(result);
+  return STACK_OUTPUT_FORMATS.map((format) => ({
+    name: `${result.capture}.${stackOutputFiles[format].extension}`,
+    contentType: stackOutputFiles[format].contentType,
+    content: outputs[format],
+  }));
 }
