@@ -21,7 +21,6 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-#define SHERLOCK_AF_INET 2
 #define SHERLOCK_AF_INET6 10
 #define SHERLOCK_EEXIST 17
 
@@ -104,26 +103,70 @@ static __always_inline bool is_tcp(struct trace_event_raw_inet_sock_set_state___
 	return true; /* before the field existed the tracepoint was TCP only */
 }
 
-/* Family, port and address as found in the tracepoint; IPv4 addresses take
- * the first 4 bytes of the 16. */
-/* Address bytes as found in the tracepoint (IPv4 in the first 4 of dst,
- * which the caller has zeroed). A helper read: the verifier refuses loads
- * through a ctx pointer moved by the CO-RE offset of an array field. */
-static __always_inline void read_addr(struct trace_event_raw_inet_sock_set_state___sherlock *ctx,
-				      __u8 *dst, bool local)
+/* The same context as laid out since 4.16 (the format file of this kernel
+ * agrees), for the address arrays: a load through a CO-RE array field moves
+ * the ctx pointer by the relocated offset first, which the verifier refuses,
+ * and a helper read costs a call per address. CO-RE still checks the layout:
+ * the offsets compare as constants after relocation, so only one branch of
+ * read_addr() is kept at load. */
+struct inet_sock_set_state_fixed {
+	__u64 common;
+	__u64 skaddr;
+	__s32 oldstate;
+	__s32 newstate;
+	__u16 sport;
+	__u16 dport;
+	__u16 family;
+	__u16 protocol;
+	__u32 saddr;
+	__u32 daddr;
+	__u64 saddr_v6[2];
+	__u64 daddr_v6[2];
+};
+
+static __always_inline bool fixed_layout(struct trace_event_raw_inet_sock_set_state___sherlock *ctx)
 {
-	if (ctx->family == SHERLOCK_AF_INET6)
-		bpf_probe_read_kernel(dst, 16, local ? (void *)ctx->saddr_v6 : (void *)ctx->daddr_v6);
-	else
-		bpf_probe_read_kernel(dst, 4, local ? (void *)ctx->saddr : (void *)ctx->daddr);
+	return bpf_core_field_offset(ctx->saddr) == offsetof(struct inet_sock_set_state_fixed, saddr) &&
+	       bpf_core_field_offset(ctx->daddr) == offsetof(struct inet_sock_set_state_fixed, daddr) &&
+	       bpf_core_field_offset(ctx->saddr_v6) == offsetof(struct inet_sock_set_state_fixed, saddr_v6) &&
+	       bpf_core_field_offset(ctx->daddr_v6) == offsetof(struct inet_sock_set_state_fixed, daddr_v6);
+}
+
+/* Address bytes as found in the tracepoint: 16 for IPv6, the first 4 for
+ * IPv4 (the caller has zeroed the rest). */
+static __always_inline void read_addr(struct trace_event_raw_inet_sock_set_state___sherlock *ctx,
+				      __u16 family, __u8 *dst, bool local)
+{
+	struct inet_sock_set_state_fixed *f = (void *)ctx;
+
+	if (!fixed_layout(ctx)) {
+		if (family == SHERLOCK_AF_INET6)
+			bpf_probe_read_kernel(dst, 16, local ? (void *)ctx->saddr_v6 : (void *)ctx->daddr_v6);
+		else
+			bpf_probe_read_kernel(dst, 4, local ? (void *)ctx->saddr : (void *)ctx->daddr);
+		return;
+	}
+	if (family == SHERLOCK_AF_INET6) {
+		__u64 a = local ? f->saddr_v6[0] : f->daddr_v6[0];
+		__u64 b = local ? f->saddr_v6[1] : f->daddr_v6[1];
+
+		__builtin_memcpy(dst, &a, 8);
+		__builtin_memcpy(dst + 8, &b, 8);
+	} else {
+		__u32 a = local ? f->saddr : f->daddr;
+
+		__builtin_memcpy(dst, &a, 4);
+	}
 }
 
 static __always_inline void read_dest(struct trace_event_raw_inet_sock_set_state___sherlock *ctx,
 				      struct tcpconnlat_dest *dest)
 {
-	dest->family = ctx->family;
+	__u16 family = ctx->family;
+
+	dest->family = family;
 	dest->dport = ctx->dport;
-	read_addr(ctx, dest->daddr, false);
+	read_addr(ctx, family, dest->daddr, false);
 }
 
 static __always_inline int on_syn_sent(struct trace_event_raw_inet_sock_set_state___sherlock *ctx)
@@ -170,6 +213,7 @@ static __always_inline void keep_if_slow(struct trace_event_raw_inet_sock_set_st
 	struct scan_state st = { .min_ns = ~0ULL };
 	struct tcpconnlat_connect *e;
 	__u32 zero = 0, idx, n = slowest_n;
+	__u16 family;
 
 	if (n == 0)
 		return;
@@ -182,19 +226,20 @@ static __always_inline void keep_if_slow(struct trace_event_raw_inet_sock_set_st
 	if (idx >= TCPCONNLAT_SLOWEST_MAX)
 		return;
 	e = &st.top->e[idx];
+	family = ctx->family;
 	e->latency_ns = latency_ns;
 	e->ts_ns = now;
 	e->cgroup_id = start->cgroup_id;
 	e->pid = start->pid;
 	e->tid = start->tid;
 	__builtin_memcpy(e->comm, start->comm, sizeof(e->comm));
-	e->family = ctx->family;
+	e->family = family;
 	e->sport = ctx->sport;
 	e->dport = ctx->dport;
 	__builtin_memset(e->saddr, 0, sizeof(e->saddr));
 	__builtin_memset(e->daddr, 0, sizeof(e->daddr));
-	read_addr(ctx, e->saddr, true);
-	read_addr(ctx, e->daddr, false);
+	read_addr(ctx, family, e->saddr, true);
+	read_addr(ctx, family, e->daddr, false);
 	bpf_loop(n, scan_slot, &st, 0);
 	st.top->min_ns = st.min_ns;
 	st.top->min_idx = st.min_idx;

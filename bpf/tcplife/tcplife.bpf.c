@@ -110,16 +110,60 @@ static __always_inline bool in_owner_syscall(struct sock *sk, int newstate)
 	return sock && !BPF_CORE_READ(sock, sk);
 }
 
-/* Address bytes as found in the tracepoint (IPv4 in the first 4 of dst,
- * which the caller has zeroed). A helper read: the verifier refuses loads
- * through a ctx pointer moved by the CO-RE offset of an array field. */
-static __always_inline void read_addr(struct trace_event_raw_inet_sock_set_state___sherlock *ctx,
-				      __u8 *dst, bool local)
+/* The same context as laid out since 4.16 (the format file of this kernel
+ * agrees), for the address arrays: a load through a CO-RE array field moves
+ * the ctx pointer by the relocated offset first, which the verifier refuses,
+ * and a helper read costs a call per address. CO-RE still checks the layout:
+ * the offsets compare as constants after relocation, so only one branch of
+ * read_addr() is kept at load. */
+struct inet_sock_set_state_fixed {
+	__u64 common;
+	__u64 skaddr;
+	__s32 oldstate;
+	__s32 newstate;
+	__u16 sport;
+	__u16 dport;
+	__u16 family;
+	__u16 protocol;
+	__u32 saddr;
+	__u32 daddr;
+	__u64 saddr_v6[2];
+	__u64 daddr_v6[2];
+};
+
+static __always_inline bool fixed_layout(struct trace_event_raw_inet_sock_set_state___sherlock *ctx)
 {
-	if (ctx->family == SHERLOCK_AF_INET6)
-		bpf_probe_read_kernel(dst, 16, local ? (void *)ctx->saddr_v6 : (void *)ctx->daddr_v6);
-	else
-		bpf_probe_read_kernel(dst, 4, local ? (void *)ctx->saddr : (void *)ctx->daddr);
+	return bpf_core_field_offset(ctx->saddr) == offsetof(struct inet_sock_set_state_fixed, saddr) &&
+	       bpf_core_field_offset(ctx->daddr) == offsetof(struct inet_sock_set_state_fixed, daddr) &&
+	       bpf_core_field_offset(ctx->saddr_v6) == offsetof(struct inet_sock_set_state_fixed, saddr_v6) &&
+	       bpf_core_field_offset(ctx->daddr_v6) == offsetof(struct inet_sock_set_state_fixed, daddr_v6);
+}
+
+/* Address bytes as found in the tracepoint: 16 for IPv6, the first 4 for
+ * IPv4 (the caller has zeroed the rest). */
+static __always_inline void read_addr(struct trace_event_raw_inet_sock_set_state___sherlock *ctx,
+				      __u16 family, __u8 *dst, bool local)
+{
+	struct inet_sock_set_state_fixed *f = (void *)ctx;
+
+	if (!fixed_layout(ctx)) {
+		if (family == SHERLOCK_AF_INET6)
+			bpf_probe_read_kernel(dst, 16, local ? (void *)ctx->saddr_v6 : (void *)ctx->daddr_v6);
+		else
+			bpf_probe_read_kernel(dst, 4, local ? (void *)ctx->saddr : (void *)ctx->daddr);
+		return;
+	}
+	if (family == SHERLOCK_AF_INET6) {
+		__u64 a = local ? f->saddr_v6[0] : f->daddr_v6[0];
+		__u64 b = local ? f->saddr_v6[1] : f->daddr_v6[1];
+
+		__builtin_memcpy(dst, &a, 8);
+		__builtin_memcpy(dst + 8, &b, 8);
+	} else {
+		__u32 a = local ? f->saddr : f->daddr;
+
+		__builtin_memcpy(dst, &a, 4);
+	}
 }
 
 /* bytes_acked and bytes_received count sequence space, so they include
@@ -159,6 +203,7 @@ static __always_inline void emit(struct trace_event_raw_inet_sock_set_state___sh
 	struct tcp_sock *tp = (struct tcp_sock *)ctx->skaddr;
 	struct tcplife_event *e;
 	__u64 now = bpf_ktime_get_ns();
+	__u16 family;
 
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
@@ -173,7 +218,8 @@ static __always_inline void emit(struct trace_event_raw_inet_sock_set_state___sh
 	e->cgroup_id = c->cgroup_id;
 	e->pid = c->pid;
 	e->tid = c->tid;
-	e->family = ctx->family;
+	family = ctx->family;
+	e->family = family;
 	e->lport = ctx->sport;
 	e->rport = ctx->dport;
 	e->flags = c->flags;
@@ -182,8 +228,8 @@ static __always_inline void emit(struct trace_event_raw_inet_sock_set_state___sh
 	__builtin_memcpy(e->comm, c->comm, sizeof(e->comm));
 	__builtin_memset(e->laddr, 0, sizeof(e->laddr));
 	__builtin_memset(e->raddr, 0, sizeof(e->raddr));
-	read_addr(ctx, e->laddr, true);
-	read_addr(ctx, e->raddr, false);
+	read_addr(ctx, family, e->laddr, true);
+	read_addr(ctx, family, e->raddr, false);
 	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
 }
 

@@ -163,6 +163,44 @@ describe.skipIf(skip)(`tcplife on the real kernel${skip ? ` (skipped: ${skip})` 
     }
   });
 
+  it('a passive connection reset by its peer keeps pid 0, owner unknown, with ECONNRESET (no close() named its owner)', async () => {
+    const accepted: Array<import('node:net').Socket> = [];
+    const server = createServer((s) => {
+      s.on('error', () => {});
+      accepted.push(s); // held open: the server never calls close() or shutdown()
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const port = (server.address() as { port: number }).port;
+    try {
+      let localPort = 0;
+      const { result } = await captureDuring(async () => {
+        const client = connect({ host: '127.0.0.1', port });
+        await once(client, 'connect');
+        localPort = client.localPort!;
+        while (accepted.length === 0) await new Promise((r) => setTimeout(r, 5));
+        client.resetAndDestroy(); // SO_LINGER 0: a reset instead of a FIN
+        await once(client, 'close');
+      });
+      const clientEnd = `127.0.0.1:${localPort}`;
+      const serverEnd = `127.0.0.1:${port}`;
+      const passive = find(result.events, serverEnd, clientEnd);
+      const active = find(result.events, clientEnd, serverEnd);
+      if (!result.missedRuns) {
+        expect(passive).toHaveLength(1);
+        expect(active).toHaveLength(1);
+      }
+      for (const e of passive) {
+        expect(e).toMatchObject({ pid: 0, ownerKnown: false, comm: '', direction: 'passive', established: true, error: 'ECONNRESET' });
+        expect(tcplife.table(result).columns.find((c) => c.header === 'PID')!.value(e)).toBe('?');
+      }
+      for (const e of active) expect(e).toMatchObject({ pid: process.pid, ownerKnown: true, direction: 'active', established: true });
+    } finally {
+      for (const s of accepted) s.destroy();
+      server.close();
+    }
+  });
+
   it('with a pid target, reports that process’s connections, both ends, over IPv4 and IPv6 loopback, and not the namespace server’s', async () => {
     const net = createTestNetwork();
     const hosts = ['127.0.0.1', ...(readFileSync('/proc/net/if_inet6', 'utf8').includes(' lo') ? ['::1'] : [])];
