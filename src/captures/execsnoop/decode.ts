@@ -1,6 +1,8 @@
 // Decodes the records of bpf/execsnoop/execsnoop.h. Offsets follow the C
 // structs field by field; test/captures/execsnoop-decode.test.ts checks them
 // against the header compiled with cc, so a change on one side fails loudly.
+import { cString } from '../records.js';
+
 export const EXECSNOOP_EXEC = 1;
 export const EXECSNOOP_EXIT = 2;
 /** EXECSNOOP_MAX_ARGS: arguments kept per exec. */
@@ -37,12 +39,6 @@ export interface ExitRecord {
   exitCode: number;
   exitSignal: number;
   lifetimeNs: bigint;
-}
-
-/** A NUL-terminated C string inside a fixed-size field. */
-export function cString(data: Buffer, offset: number, max: number): string {
-  const end = data.indexOf(0, offset);
-  return data.toString('utf8', offset, end < 0 || end > offset + max ? offset + max : end);
 }
 
 export function decodeRecord(data: Buffer): ExecRecord | ExitRecord | undefined {

@@ -1,6 +1,6 @@
 // Decodes bpf/filetop/filetop.h: the key and per-CPU counters of the map
 // "files", and the one-per-key path records of the ring buffer "paths".
-import { cString } from '../execsnoop/decode.js';
+import { cString } from '../records.js';
 
 export const keyLayout = { tgid: 0, dev: 4, ino: 8, size: 16 } as const;
 export const statsLayout = { reads: 0, writes: 8, readBytes: 16, writeBytes: 24, size: 32 } as const;

@@ -1,5 +1,5 @@
 // Decodes bpf/opensnoop/opensnoop.h records and names open(2) flags.
-import { cString } from '../execsnoop/decode.js';
+import { cString } from '../records.js';
 
 export const eventLayout = {
   tsNs: 0, flags: 8, cgroupId: 16, pid: 24, tid: 28, uid: 32, ret: 36, dirfd: 40, mode: 44, syscall: 48,

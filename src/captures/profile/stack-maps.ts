@@ -9,7 +9,7 @@ import { RingBufferReader, type BpfMap, type BpfObject } from '../../libbpf/inde
 import type { StackSample } from '../../stacks/types.js';
 import { perfMapCandidates } from '../../symbolize/perf-map.js';
 import type { Frame, Symbolizer } from '../../symbolize/types.js';
-import { cString } from '../execsnoop/decode.js';
+import { cString } from '../records.js';
 
 /** struct profile_key / struct offcpu_key. */
 export const stackKeyLayout = { tgid: 0, kernelStackId: 4, userStackId: 8, comm: 16, commLen: 16, size: 32 } as const;

@@ -5,7 +5,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { cString } from '../execsnoop/decode.js';
+import { cString } from '../records.js';
 import type { CaptureDefinition, Column, LabeledHistogram } from '../capture.js';
 import { decodeHistogram, mergeHistograms, renderHistogram, type Log2Histogram } from '../histogram.js';
 

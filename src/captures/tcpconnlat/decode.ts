@@ -1,7 +1,7 @@
 // Decodes the maps of bpf/tcpconnlat/tcpconnlat.h. Offsets follow the C
 // structs field by field; keep the two in step.
-import { cString } from '../execsnoop/decode.js';
-import { endpointText } from './address.js';
+import { cString } from '../records.js';
+import { endpointText } from '../net-address.js';
 
 export const SLOWEST_MAX = 128; // TCPCONNLAT_SLOWEST_MAX
 

@@ -3,8 +3,8 @@
 // tens of thousands of records a second, so this stays cheap: u64 fields are
 // read as two u32 halves into numbers (exact below 2^53) and endpoint strings
 // are made once per distinct address and port.
-import { cString } from '../execsnoop/decode.js';
-import { AF_INET, endpointText } from '../tcpconnlat/address.js';
+import { cString } from '../records.js';
+import { AF_INET, endpointText } from '../net-address.js';
 
 export const TCPLIFE_ACTIVE = 1;
 export const TCPLIFE_PASSIVE = 2;

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { errnoName, programStats, RingBufferReader } from '../../libbpf/index.js';
 import { kernelClock } from '../../util/clock.js';
 import type { CaptureDefinition, Column } from '../capture.js';
-import { AF_INET6 } from '../tcpconnlat/address.js';
+import { AF_INET6 } from '../net-address.js';
 import {
   decodeConnection,
   EndpointCache,

@@ -2,7 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tracingRoot } from '../../libbpf/index.js';
-import { cString, endpointText, tcpStateName } from '../tcpretrans/net.js';
+import { endpointText, tcpStateName } from '../net-address.js';
+import { cString } from '../records.js';
 
 export const TCPRESET_SENT = 1;
 export const TCPRESET_RECEIVED = 2;

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { kernelClock } from '../../util/clock.js';
 import type { CaptureDefinition, Column } from '../capture.js';
-import { configureOwners } from '../tcpretrans/net.js';
+import { configureOwners } from '../tcp-owner.js';
 import { decodeKey, decodeValue, resetReasonNames, type SocketKind } from './decode.js';
 
 export const tcpresetParams = z

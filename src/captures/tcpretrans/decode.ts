@@ -1,5 +1,6 @@
 // The map of bpf/tcpretrans/tcpretrans.h in user space; keep the two in step.
-import { cString, endpointText, tcpStateName } from './net.js';
+import { endpointText, tcpStateName } from '../net-address.js';
+import { cString } from '../records.js';
 
 export const TCPRETRANS_SEGMENT = 1;
 export const TCPRETRANS_SYNACK = 2;

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { kernelClock } from '../../util/clock.js';
 import type { CaptureDefinition, Column } from '../capture.js';
 import { decodeKey, decodeValue } from './decode.js';
-import { configureOwners } from './net.js';
+import { configureOwners } from '../tcp-owner.js';
 
 export const tcpretransParams = z
   .object({

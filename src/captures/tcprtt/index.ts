@@ -6,7 +6,8 @@
 import { z } from 'zod';
 import type { CaptureDefinition, Column, LabeledHistogram } from '../capture.js';
 import { decodeHistogram, renderHistogram, type Log2Histogram } from '../histogram.js';
-import { configureOwners, endpointText, addressText, OWNER_PROGRAMS, targetFilters } from '../tcpretrans/net.js';
+import { addressText, endpointText } from '../net-address.js';
+import { configureOwners, OWNER_PROGRAMS, targetFilters } from '../tcp-owner.js';
 
 export const tcprttParams = z
   .object({

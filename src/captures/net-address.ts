@@ -1,9 +1,7 @@
-// What the TCP captures (tcpretrans, tcpreset, tcprtt) share in user space:
-// addresses as people write them, TCP state names, and the socket-owner map
-// their BPF objects share (bpf/common/tcp_owner.bpf.h).
+// Socket addresses and TCP states as people write them: 1.2.3.4:80,
+// [2001:db8::1]:443, ESTABLISHED. Kernel records carry the family and 16
+// address bytes (IPv4 in the first 4).
 import { isIPv4 } from 'node:net';
-import type { BpfObject } from '../../libbpf/index.js';
-import type { ResolvedTarget } from '../target.js';
 
 export const AF_INET = 2;
 export const AF_INET6 = 10;
@@ -49,30 +47,4 @@ export function addressText(family: number, addr: Buffer): string {
 export function endpointText(family: number, addr: Buffer, port: number): string {
   const host = addressText(family, addr);
   return isIPv4(host) || host === '?' ? `${host}:${port}` : `[${host}]:${port}`;
-}
-
-/** Sizes the socket-owner map (tcp_owners). */
-export function configureOwners(object: BpfObject, maxSockets: number): void {
-  object.setMaxEntries('tcp_owners', maxSockets);
-}
-
-/** Does the target filter by process, cgroup, uid or comm (then owners must be tracked)? */
-export function targetFilters(target: ResolvedTarget): boolean {
-  return target.tgids !== undefined || target.cgroupId !== undefined || target.uid !== undefined || target.comm !== undefined;
-}
-
-/** The programs that keep tcp_owners: off when nothing needs an owner. */
-export const OWNER_PROGRAMS = [
-  'tp_inet_sock_set_state',
-  'tp_sock_send_length',
-  'tp_sock_recv_length',
-  'tp_sys_enter_accept',
-  'tp_sys_enter_accept4',
-  'tp_tcp_destroy_sock',
-] as const;
-
-/** Kernel-side NUL-padded comm. */
-export function cString(buf: Buffer): string {
-  const end = buf.indexOf(0);
-  return buf.toString('utf8', 0, end < 0 ? buf.length : end);
 }
