@@ -36,7 +36,10 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const queues = new Map<string, Queue>();
   const queueOf = (node: string) => {
     let queue = queues.get(node);
-    if (!queue) queues.set(node, (queue = new Queue(nodeQueue(node), { connection: bullConnection })));
+    if (!queue) {
+      queues.set(node, (queue = new Queue(nodeQueue(node), { connection: bullConnection })));
+      queue.on('error', () => {}); // the shared connection reports outages (connectRedis); else BullMQ console.errors each
+    }
     return queue;
   };
   const duplicates = new Set<ReturnType<typeof connectRedis>>();
@@ -45,6 +48,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     redis,
     duplicateRedis() {
       const dup = redis.duplicate();
+      dup.on('error', () => {}); // a blocking SSE read; it retries after reconnecting, and `redis` reports the outage
       duplicates.add(dup);
       dup.once('end', () => duplicates.delete(dup));
       return dup;

@@ -1,20 +1,13 @@
 // execsnoop: every exec inside the window (failed ones too), with argv, and
 // the exit code and lifetime of the processes that end inside it.
 import { z } from 'zod';
-import { errnoName, RingBufferReader } from '../../libbpf/index.js';
+import { errnoName } from '../../libbpf/index.js';
 import { kernelClock } from '../../util/clock.js';
-import { eventFiles } from '../event-files.js';
+import { eventCollector, eventFiles, sizeRingBuffer, streamParams } from '../event-stream.js';
 import type { CaptureDefinition, Column } from '../capture.js';
 import { decodeRecord, EXECSNOOP_EXEC, type ExecRecord } from './decode.js';
 
-export const execsnoopParams = z
-  .object({
-    maxEvents: z.number().int().min(1).max(1_000_000).default(100_000)
-      .describe('events kept; later ones are counted as dropped (event_cap)'),
-    ringBufferMiB: z.number().int().min(1).max(256).default(4)
-      .describe('kernel ring buffer size, rounded up to a power of two'),
-  })
-  .strict();
+export const execsnoopParams = z.object(streamParams).strict();
 
 export type ExecsnoopParams = z.infer<typeof execsnoopParams>;
 
@@ -50,8 +43,6 @@ export interface ExecsnoopData {
   events: ExecEvent[];
 }
 
-const pow2 = (n: number) => 2 ** Math.ceil(Math.log2(n));
-
 export const execsnoop: CaptureDefinition<ExecsnoopParams, ExecsnoopData> = {
   name: 'execsnoop',
   summary: 'process execs with argv, exit codes and lifetimes',
@@ -60,24 +51,18 @@ export const execsnoop: CaptureDefinition<ExecsnoopParams, ExecsnoopData> = {
   followForks: true,
 
   configure(object, params) {
-    object.setMaxEntries('events', pow2(params.ringBufferMiB) * 1024 * 1024);
+    sizeRingBuffer(object, params.ringBufferMiB);
   },
 
   collect({ object, params }) {
-    const reader = new RingBufferReader(object.map('events'));
     const toWallMs = kernelClock();
-    const events: ExecEvent[] = [];
     const lastExecOfPid = new Map<number, ExecEvent>();
-    let overCap = 0;
-
-    const onRecord = (data: Buffer) => {
+    return eventCollector<ExecEvent>(object, params.maxEvents, (data, keep) => {
       const record = decodeRecord(data);
       if (!record) return;
       if (record.kind === EXECSNOOP_EXEC) {
-        if (events.length >= params.maxEvents) return void overCap++;
-        const event = toEvent(record, toWallMs);
-        events.push(event);
-        lastExecOfPid.set(event.pid, event);
+        const event = keep(toEvent(record, toWallMs));
+        if (event) lastExecOfPid.set(event.pid, event);
         return;
       }
       const event = lastExecOfPid.get(record.pid);
@@ -86,14 +71,7 @@ export const execsnoop: CaptureDefinition<ExecsnoopParams, ExecsnoopData> = {
       event.exitSignal = record.exitSignal;
       event.lifetimeMs = Number(record.lifetimeNs) / 1e6;
       lastExecOfPid.delete(record.pid);
-    };
-
-    return {
-      poll: () => void reader.drain(onRecord),
-      finish: () => ({ events }),
-      drops: () => (overCap ? { event_cap: overCap } : {}),
-      close: () => reader.close(),
-    };
+    });
   },
 
   table: ({ events }) => ({ columns, rows: events }),

@@ -1,20 +1,13 @@
 // opensnoop: every open/openat/openat2 inside the window, with its path,
 // decoded flags, mode and the fd it returned or the errno it failed with.
 import { z } from 'zod';
-import { errnoName, hasTracepoint, RingBufferReader } from '../../libbpf/index.js';
+import { errnoName, hasTracepoint } from '../../libbpf/index.js';
 import { kernelClock } from '../../util/clock.js';
-import { eventFiles } from '../event-files.js';
+import { eventCollector, eventFiles, sizeRingBuffer, streamParams } from '../event-stream.js';
 import type { CaptureDefinition, Column } from '../capture.js';
 import { AT_FDCWD, createsFile, decodeEvent, flagNames, HOW_PARTIAL, PATH_PARTIAL, type OpenRecord, type OpenSyscall } from './decode.js';
 
-export const opensnoopParams = z
-  .object({
-    maxEvents: z.number().int().min(1).max(1_000_000).default(100_000)
-      .describe('events kept; later ones are counted as dropped (event_cap)'),
-    ringBufferMiB: z.number().int().min(1).max(256).default(4)
-      .describe('kernel ring buffer size, rounded up to a power of two'),
-  })
-  .strict();
+export const opensnoopParams = z.object(streamParams).strict();
 
 export type OpensnoopParams = z.infer<typeof opensnoopParams>;
 
@@ -47,8 +40,6 @@ export interface OpensnoopData {
   events: OpenEvent[];
 }
 
-const pow2 = (n: number) => 2 ** Math.ceil(Math.log2(n));
-
 export const opensnoop: CaptureDefinition<OpensnoopParams, OpensnoopData> = {
   name: 'opensnoop',
   summary: 'file opens (open/openat/openat2): path, flags, mode, fd or errno',
@@ -56,7 +47,7 @@ export const opensnoop: CaptureDefinition<OpensnoopParams, OpensnoopData> = {
   params: opensnoopParams,
 
   configure(object, params) {
-    object.setMaxEntries('events', pow2(params.ringBufferMiB) * 1024 * 1024);
+    sizeRingBuffer(object, params.ringBufferMiB);
     // open(2) exists on x86_64, not on arm64 and newer ports.
     for (const syscall of ['open', 'openat2']) {
       if (hasTracepoint('syscalls', `sys_enter_${syscall}`)) continue;
@@ -66,22 +57,11 @@ export const opensnoop: CaptureDefinition<OpensnoopParams, OpensnoopData> = {
   },
 
   collect({ object, params }) {
-    const reader = new RingBufferReader(object.map('events'));
     const toWallMs = kernelClock();
-    const events: OpenEvent[] = [];
-    let overCap = 0;
-    const onRecord = (data: Buffer) => {
+    return eventCollector<OpenEvent>(object, params.maxEvents, (data, keep) => {
       const record = decodeEvent(data);
-      if (!record) return;
-      if (events.length >= params.maxEvents) return void overCap++;
-      events.push(toEvent(record, toWallMs));
-    };
-    return {
-      poll: () => void reader.drain(onRecord),
-      finish: () => ({ events }),
-      drops: () => (overCap ? { event_cap: overCap } : {}),
-      close: () => reader.close(),
-    };
+      if (record) keep(toEvent(record, toWallMs));
+    });
   },
 
   table: ({ events }) => ({ columns, rows: events }),

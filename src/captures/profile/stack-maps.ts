@@ -15,7 +15,7 @@ import { cString } from '../records.js';
 export const stackKeyLayout = { tgid: 0, kernelStackId: 4, userStackId: 8, comm: 16, commLen: 16, size: 32 } as const;
 
 /** bpf_get_stackid errors kept in a key instead of an id. */
-const EFAULT = -14; // no such stack (kernel thread's user stack, user-mode sample's kernel stack)
+// -EFAULT (-14): no such stack (a kernel thread's user stack, a user-mode sample's kernel stack): absent, not lost.
 const EEXIST = -17; // stack map bucket taken by another stack
 const ENOMEM = -12; // stack map full
 
