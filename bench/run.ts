@@ -11,6 +11,7 @@ import { ringbufDrain } from './ringbuf-drain.js';
 import { workerMemory } from './worker-memory.js';
 import { filetopOverhead } from './filetop-overhead.js';
 import { profileOverhead } from './profile-overhead.js';
+import { runbookAttach } from './runbook-attach.js';
 import { symbolizeSpeed } from './symbolize.js';
 import { tcpconnlatOverhead } from './tcpconnlat-overhead.js';
 import { tcpretransOverhead } from './tcpretrans-overhead.js';
@@ -46,6 +47,12 @@ const benchmarks: Benchmark[] = [
     title: 'Worker memory while capturing (RSS)',
     target: '≤80 MB',
     run: workerMemory,
+  },
+  {
+    name: 'runbook-attach',
+    title: 'All five captures of a latency runbook attached at once in a warm process',
+    target: '≤30 ms total',
+    run: runbookAttach,
   },
   {
     name: 'filetop-overhead',
