@@ -183,9 +183,10 @@ export class BpfObject {
     return link;
   }
 
-  /** Attaches every loaded program; returns the links. */
+  /** Attaches every loaded program; returns the links. A bare SEC("tracepoint") names no
+   * tracepoint: it is a tail-call target, loaded but not attached (as in libbpf's skeletons). */
   attachAll(options: AttachOptions = {}): BpfLink[] {
-    return this.spec.programs.filter((p) => p.autoload).map((p) => this.attach(p.name, options));
+    return this.spec.programs.filter((p) => p.autoload && p.section !== 'tracepoint').map((p) => this.attach(p.name, options));
   }
 
   /** Detaches every program; maps stay readable until close(). */
@@ -198,11 +199,29 @@ export class BpfObject {
   close(): void {
     if (!this.handle) return;
     for (const link of this.links.splice(0)) link.destroy();
+    this.emptyProgArrays();
     lib().bpf_object__close(this.handle);
     this.handle = null;
     for (const map of this.maps.values()) map.markClosed();
     this.maps.clear();
     openObjects.delete(this);
+  }
+
+  // A prog array and the programs in it hold each other: left full, the kernel
+  // empties it in a workqueue after close and those programs outlive us by ms.
+  private emptyProgArrays(): void {
+    for (const map of this.maps.values()) {
+      if (map.type !== 'prog_array') continue;
+      const key = Buffer.alloc(4);
+      for (let slot = 0; slot < map.maxEntries; slot++) {
+        key.writeUInt32LE(slot);
+        try {
+          map.delete(key);
+        } catch {
+          // close() must not throw; the kernel empties it later
+        }
+      }
+    }
   }
 
   [Symbol.dispose](): void {
