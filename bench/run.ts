@@ -12,6 +12,9 @@ import { workerMemory } from './worker-memory.js';
 import { filetopOverhead } from './filetop-overhead.js';
 import { profileOverhead } from './profile-overhead.js';
 import { runbookAttach } from './runbook-attach.js';
+import { serverFanout } from './server-fanout.js';
+import { serverLatency } from './server-latency.js';
+import { serverSubmit } from './server-submit.js';
 import { symbolizeSpeed } from './symbolize.js';
 import { tcpconnlatOverhead } from './tcpconnlat-overhead.js';
 import { tcpretransOverhead } from './tcpretrans-overhead.js';
@@ -53,6 +56,24 @@ const benchmarks: Benchmark[] = [
     title: 'All five captures of a latency runbook attached at once in a warm process',
     target: '≤30 ms total',
     run: runbookAttach,
+  },
+  {
+    name: 'server-submit',
+    title: 'Submissions/s: authenticated POST /v1/runs through the real API into Redis, queueing only, vs a plain hono route',
+    target: '≥5k runs/s',
+    run: serverSubmit,
+  },
+  {
+    name: 'server-latency',
+    title: 'Submission → probes live on an idle worker: median and p99',
+    target: 'p99 ≤ 20 ms + attach time',
+    run: serverLatency,
+  },
+  {
+    name: 'server-fanout',
+    title: 'Fan-out: one 1 s execsnoop run to 50 worker processes; submission → completed, minus the window',
+    target: '≤1 s',
+    run: serverFanout,
   },
   {
     name: 'filetop-overhead',

@@ -7,6 +7,36 @@ export type RedisClient = Redis;
 
 const log = createLogger({ component: 'redis' });
 
+/** What endBetweenAttempts() touches inside an ioredis client. */
+interface ClientInternals {
+  status: string;
+  reconnectTimeout?: NodeJS.Timeout | null;
+  manuallyClosing?: boolean;
+  setStatus(status: string): void;
+  flushQueue(error: Error): void;
+}
+
+// ioredis: disconnect() while waiting to reconnect (Redis down, or just back)
+// clears the retry timer but never ends the client: no 'end' event, queued
+// commands never settle. BullMQ's Worker.close() waits for that 'end', so
+// stopping a worker or the API then hung forever. End such a client at once,
+// as ioredis does for one that never connected. Applies to every client in
+// the process, BullMQ's own connections included.
+const disconnect = Redis.prototype.disconnect;
+if (!(disconnect as { sherlockPatched?: boolean }).sherlockPatched) {
+  const patched = function (this: Redis, reconnect = false) {
+    const client = this as unknown as ClientInternals;
+    const betweenAttempts = !reconnect && client.status === 'reconnecting' && Boolean(client.reconnectTimeout);
+    disconnect.call(this, reconnect);
+    if (betweenAttempts && client.status === 'reconnecting') {
+      client.manuallyClosing = false;
+      client.setStatus('end');
+      client.flushQueue(new Error('Connection is closed.'));
+    }
+  };
+  Redis.prototype.disconnect = Object.assign(patched, { sherlockPatched: true });
+}
+
 export function connectRedis(url: string, name = 'sherlock'): Redis {
   const redis = new Redis(url, { maxRetriesPerRequest: null, connectionName: name, lazyConnect: false });
   // Without a listener ioredis prints a stack trace for every failed reconnect
@@ -23,4 +53,19 @@ export function connectRedis(url: string, name = 'sherlock'): Redis {
     log.warn('Redis connection back', { connection: name });
   });
   return redis;
+}
+
+/** Waits for `promise` at most `ms`; true if it settled (either way) in time. Shutdown steps that need Redis use it. */
+export async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const settled = promise.then(
+    () => true,
+    () => true,
+  );
+  const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([settled, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -6,7 +6,7 @@ import { createApi } from '../api/app.js';
 import { HttpMetrics } from '../api/metrics.js';
 import { TokenStore } from '../api/tokens.js';
 import { nodeJobId, RunSubmitter } from '../queue/run-flow.js';
-import { connectRedis } from '../redis/connection.js';
+import { connectRedis, settlesWithin } from '../redis/connection.js';
 import { nodeQueue } from '../redis/keys.js';
 import { startFinalizer } from '../runs/finalizer.js';
 import { RunStore } from '../runs/store.js';
@@ -25,6 +25,8 @@ export interface ApiServer {
 }
 
 const POSITION_SCAN_LIMIT = 1000;
+/** How long stop() waits for the finalizer and queues to close while Redis is unreachable. */
+const STOP_GRACE_MS = 5_000;
 
 export async function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
   const redis = connectRedis(options.redisUrl, 'sherlock-api');
@@ -90,10 +92,17 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       (server as import('node:http').Server).closeAllConnections?.(); // SSE clients hold theirs open
       await closed;
-      await finalizer.stop();
-      await submitter.close();
-      await Promise.all([...queues.values()].map((q) => q.close()));
+      // Each needs Redis to finish cleanly; if it is away, stop anyway.
+      const done = await settlesWithin(
+        (async () => {
+          await finalizer.stop();
+          await submitter.close();
+          await Promise.all([...queues.values()].map((q) => q.close()));
+        })(),
+        STOP_GRACE_MS,
+      );
       for (const connection of [...duplicates, bullConnection, redis]) connection.disconnect();
+      if (!done) await settlesWithin(finalizer.stop(), 2_000);
     },
   };
 }

@@ -6,7 +6,7 @@ import { release } from 'node:os';
 import { Worker, type Job } from 'bullmq';
 import { captureNames } from '../captures/registry.js';
 import { nodeJobId } from '../queue/run-flow.js';
-import { connectRedis } from '../redis/connection.js';
+import { connectRedis, settlesWithin } from '../redis/connection.js';
 import { keys, nodeQueue } from '../redis/keys.js';
 import { HEARTBEAT_INTERVAL_MS, publishHeartbeat, withdrawNode } from '../nodes/registry.js';
 import { RunStore } from '../runs/store.js';
@@ -15,6 +15,8 @@ import { createLogger } from '../util/logger.js';
 import { runNodeJob } from './run-node-job.js';
 
 const VERSION = '0.1.0';
+/** How long stop() waits for a running job to store its results and report back. */
+const STOP_GRACE_MS = 10_000;
 
 export interface NodeWorkerOptions {
   redisUrl: string;
@@ -87,9 +89,15 @@ export async function startNodeWorker(options: NodeWorkerOptions): Promise<NodeW
     async stop() {
       clearInterval(beat);
       worker.cancelAllJobs('worker stopping'); // detach now; the run keeps what was captured
-      await worker.close();
-      await withdrawNode(redis, node).catch(() => {});
+      // Storing what was captured and reporting back need Redis: if it is away, stop anyway
+      // (disconnecting fails the commands still waiting for it, which ends the job).
+      const closed = await settlesWithin(worker.close(), STOP_GRACE_MS);
+      if (redis.status === 'ready') await settlesWithin(withdrawNode(redis, node), 2_000);
       for (const connection of [subscriber, bullConnection, redis]) connection.disconnect();
+      if (!closed) {
+        log.warn('stopped without reporting back: Redis is unreachable', { runId: currentRun });
+        await settlesWithin(worker.close(), 2_000);
+      }
     },
   };
 }

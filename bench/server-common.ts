@@ -1,0 +1,268 @@
+// What the server benchmarks share: a private Redis (temp data dir), the real
+// API on a loopback port, an admin token, heartbeats for nodes no worker
+// consumes, `sherlock worker` child processes, and a keep-alive HTTP load
+// loop. Every process started here is killed by pid when the benchmark ends,
+// and by an exit hook if the run is interrupted.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import { release, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Redis } from 'ioredis';
+import { captureNames } from '../src/captures/registry.js';
+import { HEARTBEAT_INTERVAL_MS, publishHeartbeat } from '../src/nodes/registry.js';
+import { connectRedis } from '../src/redis/connection.js';
+import { startEmbeddedRedis, type EmbeddedRedis } from '../src/redis/embedded.js';
+import { startApiServer, type ApiServer } from '../src/server/api-server.js';
+import { projectRoot } from '../src/util/paths.js';
+import { percentile } from './report.js';
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+// ---- child processes, killed by pid whatever happens ----
+
+const children = new Set<ChildProcess>();
+let exitHook = false;
+
+function killAllNow(): void {
+  for (const child of children) {
+    if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
+      try {
+        process.kill(child.pid, 'SIGKILL');
+      } catch {
+        // gone already
+      }
+    }
+  }
+}
+
+/** Tracks a child so an interrupted benchmark (process.exit) still kills it. */
+export function trackChild(child: ChildProcess): ChildProcess {
+  if (!exitHook) {
+    exitHook = true;
+    process.on('exit', killAllNow);
+  }
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  child.once('error', () => children.delete(child));
+  return child;
+}
+
+/** Stops children: `signal` first, SIGKILL after graceMs; resolves once all exited. */
+export async function stopChildren(list: ChildProcess[], signal: NodeJS.Signals = 'SIGTERM', graceMs = 5_000): Promise<void> {
+  const running = list.filter((c) => c.exitCode === null && c.signalCode === null);
+  const exits = running.map((c) => new Promise<void>((resolve) => c.once('exit', () => resolve())));
+  for (const c of running) c.kill(signal);
+  let timer: NodeJS.Timeout | undefined;
+  const late = await Promise.race([Promise.all(exits).then(() => false), new Promise<boolean>((r) => (timer = setTimeout(() => r(true), graceMs)))]);
+  clearTimeout(timer);
+  if (late) {
+    for (const c of running) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    await Promise.all(exits);
+  }
+}
+
+// ---- the stack ----
+
+export interface BenchStack {
+  redis: EmbeddedRedis;
+  api: ApiServer;
+  conn: Redis;
+  token: string;
+  /** Heartbeats for nodes that no worker consumes (their queues only fill). */
+  fakeNodes(names: string[]): void;
+  stop(): Promise<void>;
+}
+
+export async function startBenchStack(label: string): Promise<BenchStack> {
+  const dataDir = mkdtempSync(join(tmpdir(), `sherlock-bench-${label}-`));
+  const redis = await startEmbeddedRedis({ dataDir });
+  trackChild(redis.process);
+  let api: ApiServer | undefined;
+  let conn: Redis | undefined;
+  const timers: NodeJS.Timeout[] = [];
+  const stop = async () => {
+    for (const t of timers) clearInterval(t);
+    await api?.stop();
+    conn?.disconnect();
+    await redis.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+  try {
+    api = await startApiServer({ redisUrl: redis.url, port: 0, host: '127.0.0.1', retentionSeconds: 3600 });
+    conn = connectRedis(redis.url, 'sherlock-bench');
+    const { secret } = await api.tokens.create('bench', ['admin'], 'bench');
+    const c = conn;
+    return {
+      redis,
+      api,
+      conn: c,
+      token: secret,
+      fakeNodes(names) {
+        const beat = () =>
+          Promise.all(
+            names.map((name) =>
+              publishHeartbeat(c, { name, labels: {}, kernel: release(), btf: true, captures: captureNames(), busy: false, version: '0.1.0' }),
+            ),
+          ).catch(() => {});
+        void beat();
+        timers.push(setInterval(beat, HEARTBEAT_INTERVAL_MS));
+      },
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/** `node bin/sherlock.js worker --node NAME` with REDIS_URL, tracked. */
+export function spawnWorker(node: string, redisUrl: string): ChildProcess {
+  const env: NodeJS.ProcessEnv = { ...process.env, REDIS_URL: redisUrl, SHERLOCK_LOG: 'error' };
+  delete env.SHERLOCK_NODE;
+  return trackChild(spawn(process.execPath, [join(projectRoot, 'bin', 'sherlock.js'), 'worker', '--node', node], { env, stdio: ['ignore', 'ignore', 'inherit'] }));
+}
+
+// ---- HTTP ----
+
+export interface JsonReply {
+  status: number;
+  body: any;
+}
+
+/** One JSON request (no keep-alive pooling concerns: for setup and polling). */
+export async function requestJson(url: string, token: string, method = 'GET', body?: unknown): Promise<JsonReply> {
+  const res = await fetch(url, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(10_000),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : undefined };
+}
+
+export interface LoadConfig {
+  url: string;
+  token?: string;
+  body: string;
+  concurrency: number;
+  warmupMs: number;
+  durationMs: number;
+}
+
+export interface LoadReport {
+  /** Requests answered inside the measured window, by status. */
+  statuses: Record<string, number>;
+  errors: number;
+  measuredMs: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  /** CPU time of the load generator itself over the window. */
+  clientCpuMs: number;
+}
+
+/** N keep-alive clients, each sending the next POST when the last is answered; bounded by time. */
+export async function runLoad(cfg: LoadConfig): Promise<LoadReport> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: cfg.concurrency });
+  const url = new URL(cfg.url);
+  const headers: Record<string, string> = { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(cfg.body)) };
+  if (cfg.token) headers.authorization = `Bearer ${cfg.token}`;
+  const statuses: Record<string, number> = {};
+  const latencies: number[] = [];
+  let errors = 0;
+  const t0 = performance.now();
+  const measureFrom = t0 + cfg.warmupMs;
+  const measureTo = measureFrom + cfg.durationMs;
+  let cpuStart: NodeJS.CpuUsage | undefined;
+  const one = () =>
+    new Promise<number>((resolve, reject) => {
+      const req = http.request(url, { method: 'POST', agent, headers }, (res) => {
+        res.resume();
+        res.once('end', () => resolve(res.statusCode ?? 0));
+        res.once('error', reject);
+      });
+      req.setTimeout(10_000, () => req.destroy(new Error('timeout')));
+      req.once('error', reject);
+      req.end(cfg.body);
+    });
+  const client = async () => {
+    for (let i = 0; i < 10_000_000; i++) {
+      const start = performance.now();
+      if (start >= measureTo) return;
+      if (start >= measureFrom && !cpuStart) cpuStart = process.cpuUsage();
+      try {
+        const status = await one();
+        const end = performance.now();
+        if (start >= measureFrom && end <= measureTo) {
+          statuses[status] = (statuses[status] ?? 0) + 1;
+          latencies.push(end - start);
+        }
+      } catch {
+        errors++;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: cfg.concurrency }, client));
+  const cpu = process.cpuUsage(cpuStart);
+  agent.destroy();
+  return {
+    statuses,
+    errors,
+    measuredMs: cfg.durationMs,
+    p50Ms: percentile(latencies, 50),
+    p99Ms: percentile(latencies, 99),
+    maxMs: latencies.length ? Math.max(...latencies) : Number.NaN,
+    clientCpuMs: (cpu.user + cpu.system) / 1000,
+  };
+}
+
+/** CPU time (ms) a process has used so far, from /proc. */
+export function processCpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime
+  return (ticks * 1000) / 100; // USER_HZ is 100 on Linux
+}
+
+/** RSS (bytes) of a process, from /proc. */
+export function processRss(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? 0) * 1024;
+}
+
+export interface StreamEvent {
+  type: string;
+  time: string;
+  node?: string;
+  status?: string;
+  [field: string]: unknown;
+}
+
+/**
+ * Follows a run's SSE stream until the server closes it (the run ended) or
+ * timeoutMs; calls onEvent with each event and performance.now() at arrival.
+ */
+export async function followRun(
+  baseUrl: string,
+  token: string,
+  runId: string,
+  onEvent: (event: StreamEvent, arrivedAt: number) => void,
+  timeoutMs: number,
+): Promise<void> {
+  const res = await fetch(`${baseUrl}/v1/runs/${runId}/events`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(timeoutMs) });
+  if (res.status !== 200 || !res.body) throw new Error(`events of ${runId}: HTTP ${res.status}`);
+  const decoder = new TextDecoder();
+  let buffered = '';
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    const arrivedAt = performance.now();
+    buffered += decoder.decode(chunk, { stream: true });
+    for (let end = buffered.indexOf('\n\n'); end >= 0; end = buffered.indexOf('\n\n')) {
+      const block = buffered.slice(0, end);
+      buffered = buffered.slice(end + 2);
+      const data = block.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trimStart()).join('\n');
+      if (data) onEvent(JSON.parse(data) as StreamEvent, arrivedAt);
+    }
+  }
+}

@@ -1,0 +1,108 @@
+// Fan-out: one run to 50 workers. 50 `sherlock worker` processes on this host
+// with distinct node names share one Redis and the API; each run is a 1 s
+// execsnoop on all of them. The figure is submission → run completed minus
+// the capture window: queueing, 50 attaches at once, storing 50 artifacts,
+// and settling the run. Every worker is stopped (SIGTERM, then SIGKILL) after.
+import type { ChildProcess } from 'node:child_process';
+import { fmtCount, fmtMiB, fmtMs, kv, max, median, min, note, numericColumns, section, table, verdict } from './report.js';
+import { followRun, processRss, requestJson, sleep, spawnWorker, startBenchStack, stopChildren, type StreamEvent } from './server-common.js';
+
+const WORKERS = 50;
+const CAPTURE_MS = 1000;
+const RUNS = 3;
+const START_TIMEOUT_MS = 180_000;
+const TARGET_MS = 1000;
+
+interface Timeline {
+  /** From POST sent, ms: first and last node-started, last capture-live, last node-finished, run-finished read. */
+  firstStarted: number;
+  lastStarted: number;
+  lastLive: number;
+  lastNodeFinished: number;
+  finishedSeen: number;
+  status: string;
+  completedNodes: number;
+}
+
+const wallNow = () => performance.timeOrigin + performance.now();
+
+async function fanOutRun(url: string, token: string, nodes: string[]): Promise<Timeline> {
+  const sentAt = wallNow();
+  const t0 = performance.now();
+  const reply = await requestJson(`${url}/v1/runs`, token, 'POST', { steps: [{ capture: 'execsnoop' }], duration: CAPTURE_MS, targets: { nodes } });
+  if (reply.status !== 202) throw new Error(`POST /v1/runs answered ${reply.status}: ${JSON.stringify(reply.body)}`);
+  const id = reply.body.id as string;
+  const at = (e: StreamEvent) => Date.parse(e.time) - sentAt;
+  const started: number[] = [];
+  const live: number[] = [];
+  const nodeFinished: number[] = [];
+  let finishedSeen = Number.NaN;
+  let status = '';
+  await followRun(url, token, id, (event, arrivedAt) => {
+    if (event.type === 'node-started') started.push(at(event));
+    if (event.type === 'capture-live') live.push(at(event));
+    if (event.type === 'node-finished') nodeFinished.push(at(event));
+    if (event.type === 'run-finished') {
+      finishedSeen = arrivedAt - t0;
+      status = String(event.status);
+    }
+  }, CAPTURE_MS + 60_000);
+  const run = await requestJson(`${url}/v1/runs/${id}`, token);
+  const completedNodes = Object.values(run.body.nodes as Record<string, { status: string }>).filter((n) => n.status === 'completed').length;
+  return { firstStarted: min(started), lastStarted: max(started), lastLive: max(live), lastNodeFinished: max(nodeFinished), finishedSeen, status, completedNodes };
+}
+
+export async function serverFanout(): Promise<void> {
+  const stack = await startBenchStack('fanout');
+  const workers: ChildProcess[] = [];
+  try {
+    const nodes = Array.from({ length: WORKERS }, (_, i) => `fan-${i}`);
+    const t0 = performance.now();
+    for (const node of nodes) workers.push(spawnWorker(node, stack.redis.url));
+    let live = 0;
+    for (let i = 0; live < WORKERS; i++) {
+      const dead = workers.find((w) => w.exitCode !== null || w.signalCode !== null);
+      if (dead) throw new Error(`a worker exited during start-up (${dead.exitCode ?? dead.signalCode})`);
+      if (performance.now() - t0 > START_TIMEOUT_MS) throw new Error(`only ${live}/${WORKERS} workers live after ${START_TIMEOUT_MS / 1000} s`);
+      await sleep(i === 0 ? 500 : 250);
+      live = ((await requestJson(`${stack.api.url}/v1/nodes`, stack.token)).body.nodes as { name: string }[]).filter((n) => n.name.startsWith('fan-')).length;
+    }
+    const startMs = performance.now() - t0;
+    const rss = workers.map((w) => processRss(w.pid!));
+    note(`${WORKERS} worker processes (node bin/sherlock.js worker --node fan-N), one Redis, the API in this process`);
+    kv('all workers live after', fmtMs(startMs));
+    kv('worker RSS idle (each)', `median ${fmtMiB(median(rss))}, max ${fmtMiB(max(rss))}; all ${fmtMiB(rss.reduce((a, b) => a + b, 0))}`);
+
+    const warm = await fanOutRun(stack.api.url, stack.token, nodes); // first capture in every worker: cold
+    const runs: Timeline[] = [];
+    for (let i = 0; i < RUNS; i++) runs.push(await fanOutRun(stack.api.url, stack.token, nodes));
+
+    section(`${RUNS} runs of a ${CAPTURE_MS} ms execsnoop on ${WORKERS} nodes (after one cold run), ms from POST sent`);
+    const row = (label: string, r: Timeline) => [
+      label,
+      r.status,
+      `${r.completedNodes}/${WORKERS}`,
+      fmtMs(r.firstStarted),
+      fmtMs(r.lastStarted),
+      fmtMs(r.lastLive),
+      fmtMs(r.lastNodeFinished),
+      fmtMs(r.finishedSeen),
+      fmtMs(r.finishedSeen - CAPTURE_MS),
+    ];
+    table(
+      ['run', 'status', 'nodes ok', '1st started', 'last started', 'last live', 'last node done', 'run done (SSE)', 'minus window'],
+      [row('cold', warm), ...runs.map((r, i) => row(`#${i + 1}`, r))],
+      numericColumns(9),
+    );
+    const over = runs.map((r) => r.finishedSeen - CAPTURE_MS);
+    const peak = workers.map((w) => processRss(w.pid!));
+    kv('worker RSS after the runs (each)', `median ${fmtMiB(median(peak))}, max ${fmtMiB(max(peak))}`);
+    kv('nodes completed, all runs', `${fmtCount(runs.reduce((a, r) => a + r.completedNodes, 0))}/${fmtCount(RUNS * WORKERS)}`);
+    note('“last live” − “1st started” is mostly 50 BPF loads (verifier) contending for 2 CPUs');
+    const allOk = runs.every((r) => r.status === 'completed' && r.completedNodes === WORKERS);
+    verdict(allOk && median(over) <= TARGET_MS, `median ${fmtMs(median(over))} (worst ${fmtMs(max(over))}) over the window vs ≤${TARGET_MS} ms${allOk ? '' : '; NOT all nodes completed'}`);
+  } finally {
+    await stopChildren(workers, 'SIGTERM', 10_000);
+    await stack.stop();
+  }
+}

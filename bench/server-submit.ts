@@ -1,0 +1,120 @@
+// Submissions/s: authenticated POST /v1/runs through the real API into real
+// Redis (run record, BullMQ flow, event, audit), queueing only: the target
+// node is live by heartbeat but no worker consumes its queue. Beside it, a
+// plain hono route on a second server in this process (parse the JSON, answer
+// 202) is the baseline. The load comes from a separate node process: N
+// keep-alive clients, each sending its next request when the last is answered.
+import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { serve, type ServerType } from '@hono/node-server';
+import { Hono } from 'hono';
+import { Queue } from 'bullmq';
+import { keys, nodeQueue } from '../src/redis/keys.js';
+import { runTimed } from './processes.js';
+import { fmtCount, fmtMs, fmtRate, fmtRatio, kv, note, numericColumns, section, table, verdict } from './report.js';
+import { processCpuMs, runLoad, startBenchStack, type LoadConfig, type LoadReport } from './server-common.js';
+
+const LOAD_FLAG = '--server-submit-load';
+const SINK = 'bench-sink';
+const CONCURRENCY = [1, 16, 64];
+const WARMUP_MS = 500;
+const MEASURE_MS = 3000;
+const TARGET_PER_S = 5000;
+const body = JSON.stringify({ steps: [{ capture: 'execsnoop' }], duration: '10s', targets: { nodes: [SINK] }, reason: 'benchmark' });
+
+async function loadFromChild(cfg: LoadConfig): Promise<LoadReport> {
+  const run = await runTimed(process.execPath, [fileURLToPath(import.meta.url), LOAD_FLAG, JSON.stringify(cfg)], { timeoutMs: cfg.warmupMs + cfg.durationMs + 30_000 });
+  const line = run.stdout.trim().split('\n').at(-1) ?? '';
+  if (run.code !== 0 || !line.startsWith('{')) throw new Error(`load generator failed: exit ${run.code ?? run.signal}`);
+  return JSON.parse(line) as LoadReport;
+}
+
+function baselineServer(): Promise<{ url: string; server: ServerType }> {
+  const app = new Hono();
+  app.post('/v1/runs', async (c) => {
+    const request = (await c.req.json()) as { targets: { nodes: string[] } };
+    const id = randomUUID();
+    return c.json({ id, status: 'queued', nodes: request.targets.nodes, links: { self: `/v1/runs/${id}`, events: `/v1/runs/${id}/events` } }, 202);
+  });
+  return new Promise((resolve) => {
+    const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info) => resolve({ url: `http://127.0.0.1:${info.port}`, server }));
+  });
+}
+
+const ok = (r: LoadReport) => r.statuses['202'] ?? 0;
+const rate = (r: LoadReport) => (ok(r) * 1000) / r.measuredMs;
+
+export async function serverSubmit(): Promise<void> {
+  const stack = await startBenchStack('submit');
+  const baseline = await baselineServer();
+  const queue = new Queue(nodeQueue(SINK), { connection: stack.conn });
+  try {
+    stack.fakeNodes([SINK]);
+    await new Promise((r) => setTimeout(r, 100));
+    const probe = await fetch(`${stack.api.url}/v1/runs`, { method: 'POST', headers: { authorization: `Bearer ${stack.token}`, 'content-type': 'application/json' }, body });
+    if (probe.status !== 202) throw new Error(`POST /v1/runs answered ${probe.status}: ${await probe.text()}`);
+
+    note(`load: a separate node process, N keep-alive clients, ${WARMUP_MS} ms warm-up then ${MEASURE_MS} ms measured per row`);
+    note(`API: token check, zod, live nodes, run record + BullMQ flow (finalize parent + 1 child) + event + audit in Redis`);
+    const rows: string[][] = [];
+    let best = 0;
+    let accepted = 1; // the probe
+    let bad = 0;
+    const apiCpu: number[] = [];
+    const redisCpu: number[] = [];
+    for (const concurrency of CONCURRENCY) {
+      const cpu0 = process.cpuUsage();
+      const redis0 = processCpuMs(stack.redis.process.pid!);
+      const api = await loadFromChild({ url: `${stack.api.url}/v1/runs`, token: stack.token, body, concurrency, warmupMs: WARMUP_MS, durationMs: MEASURE_MS });
+      const cpu = process.cpuUsage(cpu0);
+      const redisMs = processCpuMs(stack.redis.process.pid!) - redis0;
+      const base = await loadFromChild({ url: `${baseline.url}/v1/runs`, body, concurrency, warmupMs: WARMUP_MS, durationMs: MEASURE_MS });
+      // Every request of the window counts once; the warm-up's too, for the Redis cross-check below.
+      const sent = Object.values(api.statuses).reduce((a, b) => a + b, 0);
+      bad += sent - ok(api) + api.errors + base.errors + (Object.values(base.statuses).reduce((a, b) => a + b, 0) - ok(base));
+      best = Math.max(best, rate(api));
+      const perRunApiUs = (((cpu.user + cpu.system) / 1000) * 1000) / Math.max(1, ok(api));
+      const perRunRedisUs = (redisMs * 1000) / Math.max(1, ok(api));
+      apiCpu.push(perRunApiUs);
+      redisCpu.push(perRunRedisUs);
+      rows.push([
+        String(concurrency),
+        fmtRate(rate(api)),
+        fmtMs(api.p50Ms),
+        fmtMs(api.p99Ms),
+        fmtRate(rate(base)),
+        fmtMs(base.p50Ms),
+        fmtMs(base.p99Ms),
+        fmtRatio(rate(api) / rate(base)),
+      ]);
+      accepted += ok(api);
+    }
+    section('authenticated POST /v1/runs (real API, real Redis) vs a plain hono route in the same process');
+    table(['clients', 'runs/s', 'p50', 'p99', 'plain req/s', 'p50', 'p99', 'runs/plain'], rows, numericColumns(8));
+    kv('API process CPU per run', CONCURRENCY.map((c, i) => `${c}: ${apiCpu[i]!.toFixed(0)} µs`).join(', ') + ' (includes the baseline server idle)');
+    kv('redis-server CPU per run', CONCURRENCY.map((c, i) => `${c}: ${redisCpu[i]!.toFixed(0)} µs`).join(', '));
+    kv('non-202 answers or socket errors', fmtCount(bad));
+
+    // Nothing accepted may be missing: one run record and one waiting job per 202 (warm-up ones included).
+    const runs = await stack.conn.zcard(keys.runsByTime);
+    const waiting = await queue.getWaitingCount();
+    kv('runs stored / jobs waiting for the sink', `${fmtCount(runs)} / ${fmtCount(waiting)} (≥ ${fmtCount(accepted)} accepted in measured windows)`);
+    if (runs !== waiting) note(`MISMATCH: ${runs} run records but ${waiting} waiting jobs`);
+    note('2 CPUs shared by the API, redis-server and the load generator: the figures are a floor for a real deployment');
+    verdict(best >= TARGET_PER_S, `best ${fmtRate(best)} vs ≥${fmtRate(TARGET_PER_S)}`);
+  } finally {
+    await queue.close();
+    await new Promise<void>((resolve) => baseline.server.close(() => resolve()));
+    await stack.stop();
+  }
+}
+
+if (process.argv[2] === LOAD_FLAG && process.argv[1] === fileURLToPath(import.meta.url)) {
+  runLoad(JSON.parse(process.argv[3] ?? '{}') as LoadConfig).then(
+    (report) => process.stdout.write(`${JSON.stringify(report)}\n`),
+    (err: unknown) => {
+      console.error(err);
+      process.exitCode = 1;
+    },
+  );
+}

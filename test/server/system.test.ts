@@ -1,0 +1,117 @@
+// /healthz, /metrics, /v1/openapi.json and /v1/captures.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { captureNames } from '../../src/captures/registry.js';
+import { bpfHandlesOf, kernelSkipReason } from '../helpers/kernel.js';
+import { redisServerChildren } from '../helpers/redis.js';
+import { startStack, type Stack } from './harness.js';
+
+const skip = kernelSkipReason();
+const NODE = 'metrics-node';
+
+/** Metric lines as name{labels} → value. */
+function parseMetrics(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (!line || line.startsWith('#')) continue;
+    const m = /^(\S+?(?:\{.*\})?) (\S+)$/.exec(line);
+    if (!m) throw new Error(`not a metric line: ${line}`);
+    out.set(m[1]!, Number(m[2]));
+  }
+  return out;
+}
+
+describe('health, metrics and the API description', () => {
+  let stack: Stack;
+
+  beforeAll(async () => {
+    stack = await startStack([NODE]);
+  });
+
+  afterAll(async () => {
+    await stack?.stop();
+    expect(redisServerChildren()).toEqual([]);
+    expect(bpfHandlesOf()).toEqual({ programIds: [], links: 0, maps: 0 });
+  });
+
+  it('answers /healthz 200 while Redis is up, without a token', async () => {
+    const reply = await stack.admin.withToken(undefined).get('/healthz');
+    expect(reply.status).toBe(200);
+    expect(reply.body).toEqual({ status: 'ok', redis: 'reachable' });
+  });
+
+  it.skipIf(skip)(`counts completed runs, shows queue depths of live nodes and request latency per route${skip ? ` (skipped: ${skip})` : ''}`, async () => {
+    const { admin } = stack;
+    const id = await admin.submit({ steps: [{ capture: 'execsnoop' }], duration: '1s', targets: { nodes: [NODE] } });
+    expect((await admin.waitFinal(id, 10_000)).status).toBe('completed');
+    await admin.get(`/v1/runs/${id}`);
+    await admin.get('/v1/no-such-route');
+
+    const reply = await admin.withToken(undefined).get('/metrics');
+    expect(reply.status).toBe(200);
+    expect(reply.headers.get('content-type')).toContain('text/plain');
+    const metrics = parseMetrics(reply.text);
+    expect(reply.text).toContain('# TYPE sherlock_runs_total counter');
+    expect(metrics.get('sherlock_runs_total{status="completed"}')).toBe(1);
+    expect(metrics.get(`sherlock_queue_jobs{node="${NODE}",state="waiting"}`)).toBe(0);
+    expect(metrics.get(`sherlock_queue_jobs{node="${NODE}",state="active"}`)).toBe(0);
+    expect(metrics.get(`sherlock_queue_jobs{node="${NODE}",state="failed"}`)).toBe(0);
+
+    expect(reply.text).toContain('# TYPE sherlock_http_request_duration_seconds histogram');
+    const post = 'method="POST",route="/v1/runs",status="202"';
+    expect(metrics.get(`sherlock_http_request_duration_seconds_count{${post}}`)).toBe(1);
+    expect(metrics.get(`sherlock_http_request_duration_seconds_bucket{${post},le="+Inf"}`)).toBe(1);
+    expect(metrics.get(`sherlock_http_request_duration_seconds_sum{${post}}`)).toBeGreaterThan(0);
+    // Routes are labelled by pattern, not by path: one series for every run id.
+    const byId = [...metrics.keys()].filter((k) => k.startsWith('sherlock_http_request_duration_seconds_count{method="GET",route="/v1/runs/:id",status="200"}'));
+    expect(byId).toHaveLength(1);
+    expect(metrics.get(byId[0]!)).toBeGreaterThanOrEqual(2);
+    expect([...metrics.keys()].some((k) => k.includes(id))).toBe(false);
+    // Buckets are cumulative.
+    const buckets = [...metrics.entries()].filter(([k]) => k.startsWith(`sherlock_http_request_duration_seconds_bucket{${post}`)).map(([, v]) => v);
+    expect([...buckets].sort((a, b) => a - b)).toEqual(buckets);
+  }, 20_000);
+
+  it('shows queued jobs of a live node in sherlock_queue_jobs', async () => {
+    const { admin } = stack;
+    await stack.stopWorker(NODE);
+    const { fakeNode } = await import('./harness.js');
+    const beat = fakeNode(stack.conn, 'idle-node');
+    try {
+      await beat.ready;
+      await admin.submit({ steps: [{ capture: 'execsnoop' }], duration: '1s', targets: { nodes: ['idle-node'] } });
+      await admin.submit({ steps: [{ capture: 'execsnoop' }], duration: '1s', targets: { nodes: ['idle-node'] } });
+      const metrics = parseMetrics((await admin.get('/metrics')).text);
+      expect(metrics.get('sherlock_queue_jobs{node="idle-node",state="waiting"}')).toBe(2);
+      expect([...metrics.keys()].some((k) => k.includes(`node="${NODE}"`))).toBe(false); // withdrawn: not live
+    } finally {
+      beat.stop();
+    }
+  });
+
+  it('serves the OpenAPI document with the run routes and the RunRequest schema', async () => {
+    const reply = await stack.admin.withToken(undefined).get('/v1/openapi.json');
+    expect(reply.status).toBe(200);
+    const doc = JSON.parse(reply.text);
+    expect(doc.openapi).toMatch(/^3\.1/);
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/v1/runs', '/v1/runs/{id}', '/v1/runs/{id}/events', '/v1/nodes', '/v1/captures', '/healthz', '/metrics']));
+    expect(doc.paths['/v1/runs'].post.requestBody.content['application/json'].schema).toEqual({ $ref: '#/components/schemas/RunRequest' });
+    const schema = doc.components.schemas.RunRequest;
+    expect(schema.type).toBe('object');
+    expect(Object.keys(schema.properties)).toEqual(expect.arrayContaining(['steps', 'duration', 'targets', 'runbook', 'target']));
+    expect(schema.required).toContain('targets');
+    expect(schema.additionalProperties).toBe(false);
+    expect(schema.properties.targets.additionalProperties).toBe(false);
+    expect(doc.components.schemas.Error.properties.error.required).toEqual(['code', 'message']);
+  });
+
+  it('lists the captures with their parameter schemas', async () => {
+    const reply = await stack.admin.get('/v1/captures');
+    expect(reply.status).toBe(200);
+    const list = reply.body.captures as { name: string; summary: string; kind: string; params: { properties: Record<string, unknown> } }[];
+    expect(list.map((c) => c.name)).toEqual(captureNames());
+    const exec = list.find((c) => c.name === 'execsnoop')!;
+    expect(exec.kind).toBe('events');
+    expect(exec.summary).toEqual(expect.any(String));
+    expect(Object.keys(exec.params.properties)).toEqual(expect.arrayContaining(['maxEvents', 'ringBufferMiB']));
+  });
+});
