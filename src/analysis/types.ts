@@ -23,10 +23,14 @@ export interface Finding {
 /** Threshold overrides a runbook may set (analysis has defaults for each). */
 export interface Thresholds {
   connectP99Ms?: number;
+  /** Failed connects (refused, timed out, unreachable) to one destination. */
+  connectFailures?: number;
   retransmitsPerFlow?: number;
   resetsPerFlow?: number;
   rttP99Ms?: number;
   cpuHotFunctionPct?: number;
+  /** A process on CPU this many CPUs' worth on average over the window is busy. */
+  cpuBusyCores?: number;
   offcpuHotStackPct?: number;
   runqP99Ms?: number;
   execsPerSecondPerParent?: number;

@@ -5,12 +5,14 @@ import { bodyLimit } from 'hono/body-limit';
 import type { ApiDeps, ApiEnv } from './context.js';
 import { errorBody, handleError } from './errors.js';
 import { adminRoutes } from './routes/admin.js';
+import { reportRoutes } from './routes/report.js';
+import { runbookRoutes, type RunbookDeps } from './routes/runbooks.js';
 import { runRoutes } from './routes/runs.js';
 import { systemRoutes } from './routes/system.js';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
-export function createApi(deps: ApiDeps) {
+export function createApi(deps: ApiDeps & RunbookDeps) {
   const app = new Hono<ApiEnv>();
   app.use('*', async (c, next) => {
     const start = performance.now();
@@ -34,6 +36,8 @@ export function createApi(deps: ApiDeps) {
   );
   app.route('/', systemRoutes(deps));
   app.route('/v1/runs', runRoutes(deps));
+  app.route('/v1/runbooks', runbookRoutes(deps));
+  app.route('/v1/runs', reportRoutes(deps));
   app.route('/v1', adminRoutes(deps));
   app.notFound((c) => c.json(errorBody('not_found', `no route ${c.req.method} ${c.req.path}; see /v1/openapi.json`), 404));
   app.onError(handleError);

@@ -5,6 +5,8 @@ import { TargetError } from '../captures/target.js';
 import { BpfObject, NotSupportedError, ObjectFileError, PermissionError } from '../libbpf/index.js';
 import { captureCommand } from './capture-command.js';
 import { doctorCommand } from './doctor-command.js';
+import { runbooksCommand } from './runbooks-command.js';
+import { runCommand } from './run-command.js';
 import { apiCommand, upCommand, workerCommand } from './server-commands.js';
 import { UsageError } from './usage-error.js';
 
@@ -14,6 +16,9 @@ const EXIT_NOPERM = 77; // sysexits EX_NOPERM
 const usage = `usage: sherlock <command>
 
 commands:
+  run RUNBOOK [--wait] [options]
+                           run a runbook (or --steps a,b) on the live nodes through the API (sherlock run --help)
+  runbooks [NAME]          the runbooks: name, title, description; or one's params and steps (reads runbooks/, no API)
   capture NAME [options]   run one capture on this host (sherlock capture --help)
   up [--port 7070] [--state-dir DIR]
                            all in one: embedded Redis, the API and a worker for this host
@@ -29,6 +34,10 @@ export async function runCli(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
     switch (command) {
+      case 'run':
+        return await runCommand(rest);
+      case 'runbooks':
+        return await runbooksCommand(rest);
       case 'capture':
         return await captureCommand(rest);
       case 'inspect':
@@ -48,7 +57,7 @@ export async function runCli(argv: string[]): Promise<number> {
         process.stdout.write(usage);
         return command ? 0 : EXIT_USAGE;
       default:
-        throw new UsageError(`unknown command "${command}"; commands: up, api, worker, capture, doctor, inspect`);
+        throw new UsageError(`unknown command "${command}"; commands: runbooks, up, api, worker, capture, doctor, inspect`);
     }
   } catch (err) {
     return reportError(err);

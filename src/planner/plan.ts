@@ -3,6 +3,8 @@
 import { z } from 'zod';
 import { captures } from '../captures/registry.js';
 import type { NodeInfo } from '../nodes/registry.js';
+import type { RunbookSource } from '../runbooks/catalog.js';
+import { expandRunbook, RunbookRequestError } from '../runbooks/expand.js';
 import type { RunPlan } from '../runs/types.js';
 import { DEFAULT_RUN_DURATION_MS, type RunRequest } from './run-request.js';
 
@@ -19,9 +21,18 @@ export class PlanError extends Error {
   }
 }
 
-export function planRun(request: RunRequest, live: NodeInfo[]): RunPlan {
+/** A runbook run takes its steps, window, target, params, thresholds and rules from the runbook (`runbooks`). */
+export function planRun(request: RunRequest, live: NodeInfo[], runbooks?: RunbookSource): RunPlan {
   if (request.runbook) {
-    throw new PlanError(404, 'unknown_runbook', `unknown runbook "${request.runbook}"; no runbooks are installed yet, name captures in "steps" instead`);
+    let expanded;
+    try {
+      expanded = expandRunbook(runbooks, { runbook: request.runbook, params: request.params, duration: request.duration, target: request.target });
+    } catch (err) {
+      if (err instanceof RunbookRequestError) throw new PlanError(err.status, err.code, err.message, err.details);
+      throw err;
+    }
+    const { durationMs, target, ...rest } = expanded;
+    return { ...rest, durationMs, target, nodes: chooseNodes(request.targets, live), ...(request.reason ? { reason: request.reason } : {}) };
   }
   const steps = (request.steps ?? []).map((step, index) => {
     const def = captures.get(step.capture)!;

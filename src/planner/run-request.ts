@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { captureNames } from '../captures/registry.js';
 import { targetSchema } from '../captures/target.js';
 import { NODE_NAME_RULE, isValidNodeName } from '../redis/keys.js';
-import { parseDuration } from '../util/duration.js';
+import { formatDuration, parseDuration } from '../util/duration.js';
 
 export const MAX_RUN_DURATION_MS = 10 * 60_000;
 export const DEFAULT_RUN_DURATION_MS = 10_000;
@@ -11,12 +11,18 @@ const MAX_NODES = 10_000;
 
 const nodeName = z.string().refine(isValidNodeName, { message: `node names are ${NODE_NAME_RULE}` });
 
+const outsideRange = (value: unknown) => `duration ${String(value)} is outside 1s..${MAX_RUN_DURATION_MS / 60_000}m (write 30s, 2m or milliseconds)`;
+
+const PARSE_LIMIT_MS = 24 * 3_600_000;
+
+// The upper bound is checked on the whole request: a runbook has a limit of its
+// own (the planner says which), an ad-hoc run the server's.
 const duration = z
   .union([z.number().int(), z.string()])
   .transform((value, ctx) => {
     const ms = typeof value === 'number' ? value : parseDuration(value);
-    if (ms === undefined || ms < 1000 || ms > MAX_RUN_DURATION_MS) {
-      ctx.addIssue({ code: 'custom', message: `duration ${String(value)} is outside 1s..${MAX_RUN_DURATION_MS / 60_000}m (write 30s, 2m or milliseconds)` });
+    if (ms === undefined || ms < 1000 || ms > PARSE_LIMIT_MS) {
+      ctx.addIssue({ code: 'custom', message: outsideRange(value) });
       return z.NEVER;
     }
     return ms;
@@ -49,6 +55,13 @@ export const runRequestSchema = z
     reason: z.string().max(500).optional(),
   })
   .strict()
-  .refine((r) => r.runbook || r.steps, { message: 'a run needs a runbook or steps' });
+  .refine((r) => r.runbook || r.steps, { message: 'a run needs a runbook or steps' })
+  .superRefine((r, ctx) => {
+    if (r.runbook && r.steps) ctx.addIssue({ code: 'custom', path: ['steps'], message: 'give a runbook or steps, not both (steps are for ad-hoc runs)' });
+    if (r.params && !r.runbook) ctx.addIssue({ code: 'custom', path: ['params'], message: 'params go with a runbook; for ad-hoc steps, set each step\'s params' });
+    if (!r.runbook && r.duration !== undefined && r.duration > MAX_RUN_DURATION_MS) {
+      ctx.addIssue({ code: 'custom', path: ['duration'], message: outsideRange(formatDuration(r.duration)) });
+    }
+  });
 
 export type RunRequest = z.infer<typeof runRequestSchema>;

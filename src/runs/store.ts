@@ -4,7 +4,9 @@
 import type { Redis } from 'ioredis';
 import { keys } from '../redis/keys.js';
 import * as scripts from './scripts.js';
-import { type NodeState, type RunPlan, type RunRecord, type RunStatus } from './types.js';
+import type { Finding } from '../analysis/types.js';
+import { readFindings, settleFindings } from './findings.js';
+import { FINAL_NODE_STATUSES, FINAL_STATUSES, type NodeState, type RunPlan, type RunRecord, type RunStatus } from './types.js';
 
 const NODE_FIELD = 'node:';
 const EVENTS_MAX = 1000;
@@ -133,14 +135,26 @@ export class RunStore {
     return (await this.redis.hget(keys.run(id), 'cancelRequested')) === '1';
   }
 
-  /** Settles the run's status once every node is final; idempotent, so the finalize job and the reaper may race. */
+  /**
+   * Settles the run's status once every node is final; idempotent, so the finalize job and the reaper may race.
+   * The findings are stored first, so a run that reads as final has them (GET /v1/runs/:id/findings).
+   */
   async finalizeIfDone(id: string): Promise<RunRecord | undefined> {
+    const before = await this.get(id);
+    if (before && !FINAL_STATUSES.has(before.status) && Object.values(before.nodes).every((n) => FINAL_NODE_STATUSES.has(n.status))) {
+      await settleFindings(this.redis, before, this.options.retentionSeconds);
+    }
     const status = (await this.redis.eval(scripts.finalizeRun, 1, keys.run(id), new Date().toISOString(), this.options.retentionSeconds)) as RunStatus | null;
     if (status) {
       await this.redis.multi().zrem(keys.runDeadlines, id).hincrby(keys.metrics, `runs_${status}`, 1).exec();
       await this.appendEvent(id, { type: 'run-finished', status });
     }
     return this.get(id);
+  }
+
+  /** The run's findings once it is final; undefined before (or after they expired). */
+  async getFindings(id: string): Promise<Finding[] | undefined> {
+    return readFindings(this.redis, id);
   }
 
   async appendEvent(id: string, event: RunEvent): Promise<void> {

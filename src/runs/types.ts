@@ -1,4 +1,6 @@
 // A run as the API shows it: what was asked, where, and how each node fared.
+import type { Rule } from '../analysis/rules.js';
+import type { Thresholds } from '../analysis/types.js';
 import type { TargetSpec } from '../captures/target.js';
 
 export const RUN_STATUSES = ['queued', 'running', 'completed', 'partial', 'failed', 'cancelled'] as const;
@@ -16,6 +18,14 @@ export interface RunStep {
 /** What a run does on every node: validated, defaults applied. */
 export interface RunPlan {
   runbook?: string;
+  /** The runbook's title, for people (set with runbook). */
+  runbookTitle?: string;
+  /** The runbook's params as checked: given values and defaults, typed (durations in ms). */
+  params?: Record<string, unknown>;
+  /** The runbook's threshold overrides for its findings. */
+  thresholds?: Thresholds;
+  /** The runbook's rules (suspicious-activity), params filled in. */
+  rules?: Rule[];
   steps: RunStep[];
   durationMs: number;
   target: TargetSpec;
@@ -42,6 +52,8 @@ export interface CaptureSummary {
 
 export interface NodeState {
   status: NodeStatus;
+  /** Kernel release the worker ran the captures on (uname -r), recorded when it starts. */
+  kernel?: string;
   startedAt?: string;
   finishedAt?: string;
   error?: string;

@@ -8,19 +8,28 @@ import { TokenStore } from '../api/tokens.js';
 import { nodeJobId, RunSubmitter } from '../queue/run-flow.js';
 import { connectRedis, settlesWithin } from '../redis/connection.js';
 import { nodeQueue } from '../redis/keys.js';
+import { RunbookCatalog, defaultRunbooksDir } from '../runbooks/catalog.js';
+import { formatLoadError } from '../runbooks/loader.js';
 import { startFinalizer } from '../runs/finalizer.js';
 import { RunStore } from '../runs/store.js';
+import { createLogger } from '../util/logger.js';
+
+const log = createLogger({ component: 'api' });
 
 export interface ApiServerOptions {
   redisUrl: string;
   port: number;
   host: string;
   retentionSeconds: number;
+  /** Where runbooks/*.yaml are read from: SHERLOCK_RUNBOOKS_DIR, else the project's runbooks/. */
+  runbooksDir?: string;
 }
 
 export interface ApiServer {
   url: string;
   tokens: TokenStore;
+  /** The runbooks this process loaded (POST /v1/runbooks/reload rereads them). */
+  runbooks: RunbookCatalog;
   stop(): Promise<void>;
 }
 
@@ -34,6 +43,8 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const store = new RunStore(redis, { retentionSeconds: options.retentionSeconds });
   const submitter = new RunSubmitter(bullConnection, store);
   const tokens = new TokenStore(redis);
+  const runbooks = RunbookCatalog.load(options.runbooksDir ?? defaultRunbooksDir());
+  for (const error of runbooks.errors) log.warn('runbook not loaded', { error: formatLoadError(error) });
   const finalizer = startFinalizer(bullConnection, store);
   const queues = new Map<string, Queue>();
   const queueOf = (node: string) => {
@@ -58,6 +69,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     store,
     submitter,
     tokens,
+    runbooks,
     httpMetrics: new HttpMetrics(),
     nodeQueueCounts: (node) => queueOf(node).getJobCounts('waiting', 'active', 'failed'),
     async removeWaitingNodeJob(runId, node) {
@@ -88,6 +100,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   return {
     url: `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`,
     tokens,
+    runbooks,
     async stop() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       (server as import('node:http').Server).closeAllConnections?.(); // SSE clients hold theirs open

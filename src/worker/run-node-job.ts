@@ -2,6 +2,7 @@
 // window, then each result stored as an artifact and summed up in the run
 // record. Cancellation (the job's AbortSignal) stops the window early and
 // keeps what was captured.
+import { release } from 'node:os';
 import type { Redis } from 'ioredis';
 import { captures } from '../captures/registry.js';
 import { runCapture } from '../captures/run-capture.js';
@@ -25,7 +26,8 @@ export const RUN_GRACE_MS = 10_000;
 export async function runNodeJob(job: NodeJobData, ctx: NodeJobContext): Promise<NodeState> {
   const { runId, node } = job;
   const startedAt = new Date().toISOString();
-  await ctx.store.setNodeState(runId, node, { status: 'running', startedAt });
+  const kernel = release();
+  await ctx.store.setNodeState(runId, node, { status: 'running', startedAt, kernel });
   await ctx.store.extendDeadline(runId, Date.now() + job.durationMs + RUN_GRACE_MS);
   await ctx.store.appendEvent(runId, { type: 'node-started', node, durationMs: job.durationMs });
 
@@ -70,6 +72,7 @@ export async function runNodeJob(job: NodeJobData, ctx: NodeJobContext): Promise
   const anyCompleted = results.some((r) => !r.error);
   const state: NodeState = {
     status: cancelled ? 'cancelled' : anyCompleted ? 'completed' : 'failed',
+    kernel,
     startedAt,
     finishedAt: new Date().toISOString(),
     captures: results,

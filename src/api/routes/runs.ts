@@ -12,6 +12,7 @@ import { FINAL_STATUSES, RUN_STATUSES, type RunRecord } from '../../runs/types.j
 import { audit } from '../audit.js';
 import { requireScope } from '../auth.js';
 import type { ApiDeps, ApiEnv } from '../context.js';
+import type { RunbookDeps } from './runbooks.js';
 import { ApiError, readJson, validationError } from '../errors.js';
 
 const listQuery = z
@@ -35,9 +36,10 @@ const listQuery = z
 const links = (id: string) => ({
   self: `/v1/runs/${id}`,
   events: `/v1/runs/${id}/events`,
+  findings: `/v1/runs/${id}/findings`,
 });
 
-export function runRoutes(deps: ApiDeps) {
+export function runRoutes(deps: ApiDeps & RunbookDeps) {
   const { store, tokens, redis } = deps;
   const read = requireScope(tokens, 'runs:read');
   const write = requireScope(tokens, 'runs:write');
@@ -54,14 +56,14 @@ export function runRoutes(deps: ApiDeps) {
     if (!parsed.success) throw validationError(parsed.error);
     let plan;
     try {
-      plan = planRun(parsed.data, await liveNodes(redis));
+      plan = planRun(parsed.data, await liveNodes(redis), deps.runbooks);
     } catch (err) {
       if (err instanceof PlanError) throw new ApiError(err.status, err.code, err.message, err.details);
       throw err;
     }
     const token = c.get('token');
     const run = await deps.submitter.submit(plan, token.name);
-    await audit(redis, { actor: token.name, action: 'run.create', subject: run.id, details: { nodes: plan.nodes, steps: plan.steps.map((s) => s.capture) } });
+    await audit(redis, { actor: token.name, action: 'run.create', subject: run.id, details: { nodes: plan.nodes, steps: plan.steps.map((s) => s.capture), ...(plan.runbook ? { runbook: plan.runbook, params: plan.params } : {}) } });
     return c.json({ id: run.id, status: run.status, nodes: plan.nodes, links: links(run.id) }, 202);
   });
 
@@ -121,6 +123,18 @@ export function runRoutes(deps: ApiDeps) {
         reader.disconnect();
       }
     });
+  });
+
+  app.get('/:id/findings', read, async (c) => {
+    const run = await findRun(c.req.param('id'));
+    if (!FINAL_STATUSES.has(run.status)) {
+      throw new ApiError(404, 'findings_not_ready', `run ${run.id} is ${run.status}; its findings are computed when it ends (follow ${links(run.id).events})`, { status: run.status });
+    }
+    const findings = await store.getFindings(run.id);
+    if (!findings) throw new ApiError(404, 'findings_not_found', `run ${run.id} has no stored findings (it ended before analysis existed, or they expired)`);
+    const counts = { critical: 0, warning: 0, info: 0 };
+    for (const f of findings) if (f.severity in counts) counts[f.severity]++;
+    return c.json({ runId: run.id, status: run.status, ...(run.plan.runbook ? { runbook: run.plan.runbook } : {}), counts, findings });
   });
 
   app.get('/:id/nodes/:node/artifacts/:name', read, async (c) => {

@@ -1,0 +1,321 @@
+// analyzeRun: a run's capture results on every node → ranked findings. Pure
+// (no I/O), and it never throws: odd data reads as empty, an analyzer that
+// fails anyway becomes an info finding naming it, and a capture file that
+// could not be read is one too. A run with nothing wrong gets one finding
+// saying so and listing what was checked.
+import type { CaptureResult } from '../captures/capture.js';
+import type { RunRecord } from '../runs/types.js';
+import {
+  fileOf, isObj, mergeThresholds, num, str,
+  type CaptureAnalysis, type CaptureAnalyzer, type CaptureContext, type Obj,
+} from './common.js';
+import { analyzeOffcputime, analyzeProfile, analyzeRunqlat } from './cpu.js';
+import { analyzeExecsnoop } from './exec.js';
+import { analyzeBiolatency, analyzeFiletop, analyzeOpensnoop, analyzeTcplife } from './files.js';
+import { fmtCount, listText, plural } from './format.js';
+import { analyzeTcpconnlat, analyzeTcpreset, analyzeTcpretrans, analyzeTcprtt } from './network.js';
+import { connectRecords, execRecords, matchRules, openRecords, ruleSchema, type NodeRecords, type Rule } from './rules.js';
+import type { Finding, Severity, Thresholds } from './types.js';
+
+/** The analyzer of each capture; a capture missing here is listed as checked without findings. */
+export const ANALYZERS: Record<string, CaptureAnalyzer> = {
+  tcpconnlat: analyzeTcpconnlat,
+  tcpretrans: analyzeTcpretrans,
+  tcpreset: analyzeTcpreset,
+  tcprtt: analyzeTcprtt,
+  profile: analyzeProfile,
+  offcputime: analyzeOffcputime,
+  runqlat: analyzeRunqlat,
+  execsnoop: analyzeExecsnoop,
+  filetop: analyzeFiletop,
+  biolatency: analyzeBiolatency,
+  opensnoop: (data) => analyzeOpensnoop(data),
+  tcplife: (data) => analyzeTcplife(data),
+};
+
+/** What each capture checks, for "No problems found: checked ...". */
+const CHECK_NAMES: Record<string, string> = {
+  tcpconnlat: 'connect latency',
+  tcpretrans: 'retransmits',
+  tcpreset: 'resets',
+  tcprtt: 'RTT',
+  profile: 'CPU profile',
+  offcputime: 'off-CPU time',
+  runqlat: 'run-queue latency',
+  execsnoop: 'execs',
+  filetop: 'file I/O',
+  opensnoop: 'file opens',
+  biolatency: 'block I/O latency',
+  tcplife: 'TCP connections',
+};
+
+/** A node's result of one capture, or why its capture file could not be read. */
+export type NodeResult =
+  | { node: string; result: CaptureResult }
+  | { node: string; capture: string; error: string; result?: undefined };
+
+export interface AnalyzeInput {
+  run: RunRecord;
+  results: NodeResult[];
+  /** Overrides the run's own (run.plan.thresholds), which override the defaults. */
+  thresholds?: Thresholds;
+  /** The suspicious-activity rules; the run's own (run.plan.rules) when absent. */
+  rules?: Rule[];
+}
+
+const SEVERITY_RANK: Record<Severity, number> = { critical: 0, warning: 1, info: 2 };
+
+/** Severity first (critical, warning, info), then score (worst first), then id for a stable order. */
+export function sortFindings(findings: Finding[]): Finding[] {
+  return findings.sort(
+    (a, b) => (SEVERITY_RANK[a.severity] ?? 3) - (SEVERITY_RANK[b.severity] ?? 3) || b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
+  );
+}
+
+/** Whom the run looked at, for sentences whose data names no process. */
+function targetLabel(run: RunRecord): string | undefined {
+  const plan = (isObj(run?.plan) ? run.plan : {}) as Partial<RunRecord['plan']> & { params?: Record<string, unknown> };
+  const params = isObj(plan.params) ? plan.params : {};
+  const target = isObj(plan.target) ? (plan.target as Obj) : {};
+  if (typeof params.service === 'string' && params.service) return params.service;
+  if (str(target.comm)) return str(target.comm);
+  if (str(target.unit)) return str(target.unit);
+  if (Array.isArray(target.pid) && target.pid.length) return `pid ${target.pid.join(',')}`;
+  if (num(target.port)) return `the listener on port ${num(target.port)}`;
+  if (str(target.cgroup)) return `cgroup ${str(target.cgroup)}`;
+  return undefined;
+}
+
+function validRules(rules: unknown): Rule[] {
+  if (!Array.isArray(rules)) return [];
+  return rules.flatMap((r) => {
+    const parsed = ruleSchema.safeParse(r);
+    return parsed.success ? [parsed.data] : [];
+  });
+}
+
+const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
+export function analyzeRun(input: AnalyzeInput): Finding[] {
+  const analysis = new RunAnalysis(input);
+  const byNode = new Map<string, NodeResult[]>();
+  for (const item of Array.isArray(input.results) ? input.results : []) {
+    const node = isObj(item) ? str(item.node) || '?' : '?';
+    byNode.set(node, [...(byNode.get(node) ?? []), item]);
+  }
+  for (const results of byNode.values()) analysis.addNode(results);
+  return analysis.finish();
+}
+
+/**
+ * The same analysis, one node at a time: addNode() with each node's results
+ * (all of them, so its rules see its execs, opens and connects together),
+ * then finish(). A caller that reads results from storage keeps one node's
+ * data in memory at a time.
+ */
+export class RunAnalysis {
+  private readonly findings: Finding[] = [];
+  private readonly checked: { node: string; capture: string; what: string }[] = [];
+  /** Captures that were not checked: their file could not be read, or their analysis failed. */
+  private readonly unchecked: string[] = [];
+  private readonly run: RunRecord;
+  private readonly thresholds: Required<Thresholds>;
+  private readonly rules: Rule[];
+  private readonly planWindow: number;
+  private readonly label: string | undefined;
+
+  constructor(input: Omit<AnalyzeInput, 'results'>) {
+    this.run = input.run;
+    const plan = this.plan();
+    this.thresholds = mergeThresholds(plan.thresholds, input.thresholds);
+    this.rules = input.rules ?? validRules(plan.rules);
+    this.planWindow = num(plan.durationMs) / 1000;
+    this.label = safely(() => targetLabel(this.run), undefined);
+  }
+
+  private plan(): Partial<RunRecord['plan']> {
+    return (isObj(this.run) && isObj(this.run.plan) ? this.run.plan : {}) as Partial<RunRecord['plan']>;
+  }
+
+  addNode(results: NodeResult[]): void {
+    try {
+      this.analyzeNode(results);
+    } catch (err) {
+      this.stoppedEarly(err);
+    }
+  }
+
+  finish(): Finding[] {
+    try {
+      this.nodeStates();
+      this.summary();
+    } catch (err) {
+      this.stoppedEarly(err);
+    }
+    return sortFindings(this.findings);
+  }
+
+  private stoppedEarly(err: unknown): void {
+    // Only a bug gets here (each part is guarded); say so rather than lose the rest.
+    if (this.findings.some((f) => f.id === 'analysis:*:failed')) return;
+    this.findings.push({
+      id: 'analysis:*:failed',
+      severity: 'info',
+      title: `Analysis stopped early (${errorText(err)}); the other findings are partial.`,
+      node: '*',
+      capture: '*',
+      evidence: {},
+      file: '',
+      score: 0,
+    });
+  }
+
+  private analyzeNode(results: NodeResult[]): void {
+    const { findings, checked, unchecked, thresholds, rules } = this;
+    const records = new Map<string, NodeRecords & { tcplife?: Obj; tcpconnlat?: Obj }>();
+    const recordsOf = (node: string) => {
+      let r = records.get(node);
+      if (!r) records.set(node, (r = { node }));
+      return r;
+    };
+
+    for (const item of results) {
+      if (!isObj(item)) continue;
+      const node = str(item.node) || '?';
+      const result = (item as { result?: unknown }).result;
+      const declared = str((item as { capture?: unknown }).capture);
+      const capture = str(isObj(result) ? result.capture : '') || declared || '?';
+      const file = fileOf(node, capture);
+      const info = (key: string, title: string, evidence: Record<string, unknown> = {}) =>
+        findings.push({ id: `${capture}:${node}:${key}`, severity: 'info', title, node, capture, evidence, file, score: 0 });
+
+      if (!isObj(result)) {
+        const error = str((item as { error?: unknown }).error) || 'it holds no capture result';
+        unchecked.push(`${capture} on ${node}`);
+        info('unreadable', `The capture file ${file} could not be read (${error}); ${CHECK_NAMES[capture] ?? capture} on ${node} was not checked.`, { error });
+        continue;
+      }
+      const data = result as Obj;
+      const ctx: CaptureContext = {
+        node,
+        capture,
+        file,
+        thresholds,
+        windowSeconds: num(data.durationMs) / 1000 || this.planWindow || 1,
+        ...(this.label ? { targetLabel: this.label } : {}),
+      };
+      const analyzer = ANALYZERS[capture];
+      let analysis: CaptureAnalysis | undefined = { findings: [], checked: CHECK_NAMES[capture] ?? capture };
+      if (analyzer) {
+        try {
+          analysis = analyzer(data, ctx);
+        } catch (err) {
+          analysis = undefined;
+          unchecked.push(`${capture} on ${node}`);
+          info('analysis-failed', `Analysis of ${capture} on ${node} failed (${errorText(err)}); see ${file} for the raw data.`, { error: errorText(err) });
+        }
+      }
+      if (analysis) {
+        findings.push(...analysis.findings);
+        checked.push({ node, capture, what: analysis.checked });
+      }
+
+      const dropped = num(data.dropped);
+      if (dropped > 0) {
+        const drops = isObj(data.drops) ? data.drops : {};
+        const reasons = Object.entries(drops).filter(([, n]) => num(n) > 0).map(([r, n]) => `${r} ${fmtCount(num(n))}`);
+        info('dropped', `${capture} on ${node} dropped ${plural(dropped, 'event')}${reasons.length ? ` (${reasons.join(', ')})` : ''}: its counts are lower bounds; raise its limits for the full picture.`, { dropped, drops });
+      }
+
+      if (!rules.length) continue;
+      try {
+        if (capture === 'execsnoop') recordsOf(node).execs = execRecords(data);
+        else if (capture === 'opensnoop') recordsOf(node).opens = openRecords(data);
+        else if (capture === 'tcplife') recordsOf(node).tcplife = data;
+        else if (capture === 'tcpconnlat') recordsOf(node).tcpconnlat = data;
+      } catch {
+        // records for rules only; the analyzers above already reported on this data
+      }
+    }
+
+    // Rules (suspicious-activity), per node.
+    for (const r of records.values()) {
+      try {
+        if (r.tcplife || r.tcpconnlat) {
+          r.connects = connectRecords(r.tcplife, r.tcpconnlat);
+          r.connectCapture = r.tcplife ? 'tcplife' : 'tcpconnlat';
+        }
+        findings.push(...matchRules(rules, r));
+      } catch (err) {
+        findings.push({ id: `rules:${r.node}:failed`, severity: 'info', title: `Matching the runbook's rules on ${r.node} failed (${errorText(err)}).`, node: r.node, capture: '*', evidence: { error: errorText(err) }, file: '', score: 0 });
+      }
+    }
+  }
+
+  /** Nodes and captures that returned nothing. */
+  private nodeStates(): void {
+    const { findings, checked } = this;
+    const nodes = isObj(this.run) && isObj(this.run.nodes) ? this.run.nodes : {};
+    for (const [node, state] of Object.entries(nodes)) {
+      if (!isObj(state)) continue;
+      if (state.status === 'failed' && !checked.some((c) => c.node === node)) {
+        findings.push({
+          id: `node:${node}:failed`,
+          severity: 'warning',
+          title: `Node ${node} returned no results (${str(state.error) || 'its worker failed'}): nothing there was checked.`,
+          node,
+          capture: '*',
+          evidence: { status: state.status, ...(state.error ? { error: state.error } : {}) },
+          file: '',
+          score: 1,
+        });
+        continue;
+      }
+      for (const c of Array.isArray(state.captures) ? state.captures : []) {
+        if (!isObj(c) || !c.error) continue;
+        const capture = str(c.capture) || '?';
+        findings.push({
+          id: `${capture}:${node}:did-not-run`,
+          severity: 'info',
+          title: `${capture} did not run on ${node} (${str(c.error)}): ${CHECK_NAMES[capture] ?? capture} there was not checked.`,
+          node,
+          capture,
+          evidence: { error: c.error },
+          file: '',
+          score: 0,
+        });
+      }
+    }
+  }
+
+  /** "No problems found", when nothing is a warning or worse. */
+  private summary(): void {
+    const { findings, checked, unchecked, rules, thresholds } = this;
+    if (findings.some((f) => f.severity === 'critical' || f.severity === 'warning')) return;
+    const nodeNames = [...new Set(checked.map((c) => c.node))];
+    const what = [...new Set(checked.map((c) => CHECK_NAMES[c.capture] ?? c.capture))];
+    if (rules.length) what.push(`${plural(rules.length, 'rule')}`);
+    const title = checked.length
+      ? `No problems found on ${nodeNames.length === 1 ? nodeNames[0] : plural(nodeNames.length, 'node')}: checked ${listText(what, what.length)}` +
+        (unchecked.length ? `; ${listText(unchecked)} could not be checked` : '') + '.'
+      : `No problems found, but nothing was checked: no capture result could be analyzed${unchecked.length ? ` (${listText(unchecked)})` : ''}.`;
+    findings.push({
+      id: 'run:*:no-problems',
+      severity: 'info',
+      title,
+      node: nodeNames.length === 1 ? nodeNames[0]! : '*',
+      capture: '*',
+      evidence: { checked, thresholds, ...(rules.length ? { rules: rules.map((r) => r.name) } : {}), ...(unchecked.length ? { unchecked } : {}) },
+      file: '',
+      score: 0,
+    });
+  }
+}
+
+function safely<T>(fn: () => T, fallback: T): T {
+  try {
+    return fn();
+  } catch {
+    return fallback;
+  }
+}

@@ -1,0 +1,122 @@
+// What every analyzer shares: the default thresholds, the context it runs in,
+// the Finding it builds, and readers that take stored JSON as untrusted (a
+// field of the wrong type reads as empty, never throws).
+import type { Finding, Severity, Thresholds } from './types.js';
+
+export const DEFAULT_THRESHOLDS: Required<Thresholds> = {
+  connectP99Ms: 100,
+  connectFailures: 3,
+  retransmitsPerFlow: 5,
+  resetsPerFlow: 5,
+  rttP99Ms: 200,
+  cpuHotFunctionPct: 20,
+  cpuBusyCores: 0.9,
+  offcpuHotStackPct: 30,
+  runqP99Ms: 10,
+  execsPerSecondPerParent: 20,
+  failedExecs: 3,
+  hotFileBytesPerSecond: 20 * 1024 * 1024,
+  bioP99Ms: 50,
+};
+
+/** A latency this many times over its threshold is critical, not a warning. */
+export const CRITICAL_FACTOR = 5;
+
+export const THRESHOLD_NAMES = Object.keys(DEFAULT_THRESHOLDS) as (keyof Thresholds)[];
+
+/** Defaults, then each override in turn; non-numbers and negatives are ignored. */
+export function mergeThresholds(...overrides: (Thresholds | undefined)[]): Required<Thresholds> {
+  const merged = { ...DEFAULT_THRESHOLDS };
+  for (const o of overrides) {
+    if (!o || typeof o !== 'object') continue;
+    for (const name of THRESHOLD_NAMES) {
+      const v = (o as Record<string, unknown>)[name];
+      if (typeof v === 'number' && Number.isFinite(v) && v >= 0) merged[name] = v;
+    }
+  }
+  return merged;
+}
+
+export interface CaptureContext {
+  node: string;
+  capture: string;
+  /** Bundle path of the capture file: nodes/<node>/<capture>.json. */
+  file: string;
+  thresholds: Required<Thresholds>;
+  /** Length of the capture window. */
+  windowSeconds: number;
+  /** Who the run looked at, for sentences whose data names no process ("checkout", "pid 42"). */
+  targetLabel?: string;
+}
+
+export interface CaptureAnalysis {
+  findings: Finding[];
+  /** What was looked at, for "No problems found": "connect latency (9 connects to 1 destination)". */
+  checked: string;
+}
+
+export type CaptureAnalyzer = (data: Record<string, unknown>, ctx: CaptureContext) => CaptureAnalysis;
+
+export const fileOf = (node: string, capture: string) => `nodes/${node}/${capture}.json`;
+
+export function makeFinding(
+  ctx: Pick<CaptureContext, 'node' | 'capture' | 'file'>,
+  key: string,
+  severity: Severity,
+  title: string,
+  evidence: Record<string, unknown>,
+  score: number,
+): Finding {
+  return {
+    id: `${ctx.capture}:${ctx.node}:${key}`,
+    severity,
+    title,
+    node: ctx.node,
+    capture: ctx.capture,
+    evidence,
+    file: ctx.file,
+    score: scoreOf(score),
+  };
+}
+
+/** Finite, 3 decimals, capped: a score from absurd data must still sort. */
+function scoreOf(score: number): number {
+  if (!Number.isFinite(score) || score <= 0) return 0;
+  return score >= 1e9 ? 1e9 : Math.round(score * 1000) / 1000;
+}
+
+/** Warning over the threshold, critical at CRITICAL_FACTOR times it. */
+export const latencySeverity = (value: number, threshold: number): Severity =>
+  value >= threshold * CRITICAL_FACTOR ? 'critical' : 'warning';
+
+// ---- reading untrusted JSON ----------------------------------------------
+
+export type Obj = Record<string, unknown>;
+
+export const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+export const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+export const objs = (v: unknown): Obj[] => arr(v).filter(isObj);
+export const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
+export const str = (v: unknown): string => (typeof v === 'string' ? v : typeof v === 'number' ? String(v) : '');
+
+/** Adds `value` under `key` in a map of sums. */
+export function addTo<K>(map: Map<K, number>, key: K, value: number): void {
+  map.set(key, (map.get(key) ?? 0) + value);
+}
+
+/** Keys by value, largest first. */
+export const topKeys = <K>(map: Map<K, number>, n = 3): K[] => [...map].sort((a, b) => b[1] - a[1]).slice(0, n).map(([k]) => k);
+
+/** "ip:port" → "ip" (IPv6 "[::1]:80" → "::1"). */
+export function addressOf(endpoint: string): string {
+  const m = /^\[(.*)\]:\d+$/.exec(endpoint);
+  if (m) return m[1]!;
+  const i = endpoint.lastIndexOf(':');
+  return i > 0 && endpoint.indexOf(':') === i ? endpoint.slice(0, i) : endpoint;
+}
+
+/** "ip:port" → port, or undefined. */
+export function portOf(endpoint: string): number | undefined {
+  const m = /:(\d+)$/.exec(endpoint);
+  return m ? Number(m[1]) : undefined;
+}

@@ -1,0 +1,329 @@
+// Rules for the suspicious-activity runbook: patterns matched against the
+// execs (execsnoop), opens (opensnoop) and outbound connects (tcplife,
+// tcpconnlat) of a run. A rule has exactly one of `exec`, `open`, `connect`;
+// every field given must match (patterns are globs: `*` is any run of
+// characters, `/` included, `?` one character), and an event that matches one
+// of the rule's `not` patterns is left out. The runbook schema
+// (src/runbooks/schema.ts) embeds ruleSchema.
+import { z } from 'zod';
+import { addTo, makeFinding, num, objs, str, topKeys, type Obj } from './common.js';
+import { listText, plural, processLabel } from './format.js';
+import type { Finding, Severity } from './types.js';
+
+const patterns = z
+  .union([z.string().min(1), z.array(z.string().min(1)).min(1)])
+  .transform((v) => (Array.isArray(v) ? v : [v]));
+
+const PORT_LIST = /^\s*\d+(\s*,\s*\d+)*\s*$/;
+const ports = z
+  .union([
+    z.number().int().min(1).max(65535),
+    z.array(z.number().int().min(1).max(65535)).min(1),
+    z.string().regex(PORT_LIST, 'ports are numbers 1-65535, as a list or "80,443"'),
+  ])
+  .transform((v, ctx) => {
+    const list = typeof v === 'number' ? [v] : Array.isArray(v) ? v : v.split(',').map((p) => Number(p.trim()));
+    const bad = list.find((p) => !(p >= 1 && p <= 65535));
+    if (bad !== undefined) {
+      ctx.addIssue({ code: 'custom', message: `port ${bad} is not 1-65535` });
+      return z.NEVER;
+    }
+    return list;
+  });
+
+const uids = z.union([z.number().int().min(0), z.array(z.number().int().min(0)).min(1)]).transform((v) => (Array.isArray(v) ? v : [v]));
+
+const execFields = {
+  /** The new program's name (comm after exec). */
+  comm: patterns.optional(),
+  /** The caller's name before exec: the parent program, for fork + exec. */
+  parentComm: patterns.optional(),
+  /** The executed file's path. */
+  filename: patterns.optional(),
+  /** The command line, arguments joined by spaces. */
+  args: patterns.optional(),
+  uid: uids.optional(),
+  /** true: only failed execs; false: only successful ones. */
+  failed: z.boolean().optional(),
+};
+const openFields = {
+  path: patterns.optional(),
+  comm: patterns.optional(),
+  /** write: opened for writing (O_WRONLY, O_RDWR, O_CREAT, O_TRUNC); read: not. */
+  access: z.enum(['read', 'write', 'any']).optional(),
+  failed: z.boolean().optional(),
+};
+const connectFields = {
+  /** "ip:port" of the destination. */
+  destination: patterns.optional(),
+  /** The destination's address alone. */
+  address: patterns.optional(),
+  port: ports.optional(),
+  comm: patterns.optional(),
+};
+
+const withNot = <T extends z.ZodRawShape>(fields: T) => {
+  const base = z.object(fields).strict();
+  return z.object({ ...fields, not: z.union([base, z.array(base).min(1)]).transform((v) => (Array.isArray(v) ? v : [v])).optional() }).strict();
+};
+
+export const execMatchSchema = withNot(execFields);
+export const openMatchSchema = withNot(openFields);
+export const connectMatchSchema = withNot(connectFields);
+
+export const ruleSchema = z
+  .object({
+    name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'rule names are lowercase letters, digits and "-"'),
+    /** What a hit means, as the start of the finding's sentence: "A web server started a shell". */
+    title: z.string().min(1).max(200),
+    severity: z.enum(['critical', 'warning', 'info']).default('warning'),
+    exec: execMatchSchema.optional(),
+    open: openMatchSchema.optional(),
+    connect: connectMatchSchema.optional(),
+  })
+  .strict()
+  .superRefine((rule, ctx) => {
+    const kinds = (['exec', 'open', 'connect'] as const).filter((k) => rule[k] !== undefined);
+    if (kinds.length !== 1) {
+      ctx.addIssue({ code: 'custom', message: `a rule matches exactly one of exec, open or connect${kinds.length ? ` (this one has ${kinds.join(' and ')})` : ''}` });
+    }
+  });
+
+export type Rule = z.output<typeof ruleSchema>;
+export type RuleInput = z.input<typeof ruleSchema>;
+type ExecMatch = z.output<typeof execMatchSchema>;
+type OpenMatch = z.output<typeof openMatchSchema>;
+type ConnectMatch = z.output<typeof connectMatchSchema>;
+
+// ---- matching -------------------------------------------------------------
+
+const globCache = new Map<string, RegExp>();
+function glob(pattern: string): RegExp {
+  let re = globCache.get(pattern);
+  if (!re) {
+    const body = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+    re = new RegExp(`^${body}$`, 's');
+    if (globCache.size > 10_000) globCache.clear();
+    globCache.set(pattern, re);
+  }
+  return re;
+}
+const anyGlob = (list: string[] | undefined, value: string) => !list || list.some((p) => glob(p).test(value));
+
+export interface ExecHit {
+  kind: 'exec';
+  time: string;
+  pid: number;
+  ppid: number;
+  uid: number;
+  comm: string;
+  parentComm: string;
+  filename: string;
+  args: string;
+  error?: string;
+}
+export interface OpenHit {
+  kind: 'open';
+  time: string;
+  pid: number;
+  comm: string;
+  path: string;
+  flags: string;
+  write: boolean;
+  error?: string;
+}
+export interface ConnectHit {
+  kind: 'connect';
+  destination: string;
+  address: string;
+  port: number;
+  /** The connecting process when known ("" otherwise: tcpconnlat counts destinations only). */
+  comm: string;
+  pid: number;
+  count: number;
+  from: string;
+}
+type Hit = ExecHit | OpenHit | ConnectHit;
+
+const WRITE_FLAGS = /\b(O_WRONLY|O_RDWR|O_CREAT|O_TRUNC|O_APPEND|O_TMPFILE)\b/;
+
+export function execRecords(data: Obj): ExecHit[] {
+  return objs(data.events).map((e) => ({
+    kind: 'exec',
+    time: str(e.time),
+    pid: num(e.pid),
+    ppid: num(e.ppid),
+    uid: num(e.uid),
+    comm: str(e.comm),
+    parentComm: str(e.pcomm),
+    filename: str(e.filename),
+    args: Array.isArray(e.argv) ? e.argv.map(str).join(' ') : '',
+    ...(num(e.retval) < 0 ? { error: str(e.error) || String(num(e.retval)) } : {}),
+  }));
+}
+
+export function openRecords(data: Obj): OpenHit[] {
+  return objs(data.events).map((e) => {
+    const flags = str(e.flagNames);
+    return {
+      kind: 'open',
+      time: str(e.time),
+      pid: num(e.pid),
+      comm: str(e.comm),
+      path: str(e.path),
+      flags,
+      write: WRITE_FLAGS.test(flags),
+      ...(num(e.retval) < 0 ? { error: str(e.error) || String(num(e.retval)) } : {}),
+    };
+  });
+}
+
+function splitEndpoint(endpoint: string): { address: string; port: number } {
+  const m = /^\[?(.*?)\]?:(\d+)$/.exec(endpoint);
+  return m ? { address: m[1]!, port: Number(m[2]) } : { address: endpoint, port: 0 };
+}
+
+/**
+ * Outbound connects: tcplife's active connections (with their process), then
+ * tcpconnlat's destinations not seen there (its slowest and failed connects
+ * name a process; the rest only count).
+ */
+export function connectRecords(tcplife: Obj | undefined, tcpconnlat: Obj | undefined): ConnectHit[] {
+  const byKey = new Map<string, ConnectHit>();
+  const add = (destination: string, comm: string, pid: number, count: number, from: string) => {
+    if (!destination) return;
+    const key = `${destination}\0${comm}\0${pid}`;
+    const hit = byKey.get(key);
+    if (hit) hit.count += count;
+    else byKey.set(key, { kind: 'connect', destination, ...splitEndpoint(destination), comm, pid, count, from });
+  };
+  const seen = new Set<string>();
+  for (const e of objs(tcplife?.events)) {
+    if (e.direction !== 'active') continue;
+    const d = str(e.remote);
+    seen.add(d);
+    add(d, str(e.comm), num(e.pid), 1, 'tcplife');
+  }
+  if (tcpconnlat) {
+    const named = new Set<string>();
+    for (const s of [...objs(tcpconnlat.slowest), ...objs(tcpconnlat.failures)]) {
+      const d = str(s.destination);
+      if (seen.has(d)) continue;
+      named.add(d);
+      add(d, str(s.comm), num(s.pid), Math.max(1, num(s.count)), 'tcpconnlat');
+    }
+    for (const h of objs(tcpconnlat.histograms)) {
+      const d = str((h.labels as Obj | undefined)?.destination);
+      if (seen.has(d) || named.has(d)) continue;
+      add(d, '', 0, num((h.histogram as Obj | undefined)?.count) || 1, 'tcpconnlat');
+    }
+  }
+  return [...byKey.values()];
+}
+
+function execMatches(m: Omit<ExecMatch, 'not'>, e: ExecHit): boolean {
+  return (
+    anyGlob(m.comm, e.comm) &&
+    anyGlob(m.parentComm, e.parentComm) &&
+    anyGlob(m.filename, e.filename) &&
+    anyGlob(m.args, e.args) &&
+    (!m.uid || m.uid.includes(e.uid)) &&
+    (m.failed === undefined || m.failed === (e.error !== undefined))
+  );
+}
+
+function openMatches(m: Omit<OpenMatch, 'not'>, e: OpenHit): boolean {
+  return (
+    anyGlob(m.path, e.path) &&
+    anyGlob(m.comm, e.comm) &&
+    (!m.access || m.access === 'any' || (m.access === 'write') === e.write) &&
+    (m.failed === undefined || m.failed === (e.error !== undefined))
+  );
+}
+
+function connectMatches(m: Omit<ConnectMatch, 'not'>, e: ConnectHit): boolean {
+  // A rule about the process cannot match a connect whose process is unknown.
+  if (m.comm && !e.comm) return false;
+  return (
+    anyGlob(m.destination, e.destination) &&
+    anyGlob(m.address, e.address) &&
+    (!m.port || m.port.includes(e.port)) &&
+    anyGlob(m.comm, e.comm)
+  );
+}
+
+/** The hits of one rule among a node's records. */
+export function ruleHits(rule: Rule, records: { execs: ExecHit[]; opens: OpenHit[]; connects: ConnectHit[] }): Hit[] {
+  if (rule.exec) {
+    const m = rule.exec;
+    return records.execs.filter((e) => execMatches(m, e) && !m.not?.some((n) => execMatches(n, e)));
+  }
+  if (rule.open) {
+    const m = rule.open;
+    return records.opens.filter((e) => openMatches(m, e) && !m.not?.some((n) => openMatches(n, e)));
+  }
+  if (rule.connect) {
+    const m = rule.connect;
+    return records.connects.filter((e) => connectMatches(m, e) && !m.not?.some((n) => connectMatches(n, e)));
+  }
+  return [];
+}
+
+const clip = (s: string, max = 120) => (s.length > max ? `${s.slice(0, max - 1)}…` : s);
+
+function hitText(hit: Hit): string {
+  switch (hit.kind) {
+    case 'exec':
+      return `${processLabel(hit.parentComm, hit.ppid)} ran ${clip(hit.args || hit.filename)}${hit.error ? ` (failed: ${hit.error})` : ''}`;
+    case 'open':
+      return `${processLabel(hit.comm, hit.pid)} opened ${hit.path} for ${hit.write ? 'writing' : 'reading'}${hit.error ? ` (failed: ${hit.error})` : ''}`;
+    case 'connect':
+      return `${hit.comm ? processLabel(hit.comm, hit.pid) : 'a process'} connected to ${hit.destination}${hit.count > 1 ? ` ${hit.count} times` : ''}`;
+  }
+}
+
+const hitWeight = (hit: Hit) => (hit.kind === 'connect' ? hit.count : 1);
+const hitWho = (hit: Hit) =>
+  hit.kind === 'exec' ? processLabel(hit.parentComm, hit.ppid) : hit.comm ? processLabel(hit.comm, hit.pid) : 'unknown process';
+
+/** Which capture backs a rule's hits, for the finding's file. */
+const CAPTURE_OF = { exec: 'execsnoop', open: 'opensnoop', connect: 'tcplife' } as const;
+
+export interface NodeRecords {
+  node: string;
+  execs?: ExecHit[];
+  opens?: OpenHit[];
+  connects?: ConnectHit[];
+  /** Which capture the connects came from mostly (for the finding's file). */
+  connectCapture?: string;
+}
+
+/** One finding per rule with hits on the node, ranked by the rule's severity and how often it hit. */
+export function matchRules(rules: Rule[], records: NodeRecords): Finding[] {
+  const findings: Finding[] = [];
+  const execs = records.execs ?? [];
+  const opens = records.opens ?? [];
+  const connects = records.connects ?? [];
+  for (const rule of rules) {
+    const kind = rule.exec ? 'exec' : rule.open ? 'open' : 'connect';
+    if ((kind === 'exec' && !records.execs) || (kind === 'open' && !records.opens) || (kind === 'connect' && !records.connects)) continue;
+    const hits = ruleHits(rule, { execs, opens, connects });
+    if (!hits.length) continue;
+    const count = hits.reduce((n, h) => n + hitWeight(h), 0);
+    const who = new Map<string, number>();
+    for (const h of hits) addTo(who, hitWho(h), hitWeight(h));
+    const capture = kind === 'connect' ? (records.connectCapture ?? CAPTURE_OF.connect) : CAPTURE_OF[kind];
+    const more = count > 1 ? ` (${plural(count, 'hit')}${who.size > 1 ? ` by ${listText(topKeys(who, 3))}` : ''})` : '';
+    const title = `${rule.title}: ${hitText(hits[0]!)}${more} [rule ${rule.name}].`;
+    findings.push(
+      makeFinding({ node: records.node, capture, file: `nodes/${records.node}/${capture}.json` }, `rule:${rule.name}`, rule.severity as Severity, title, {
+        rule: rule.name,
+        ruleTitle: rule.title,
+        matches: kind,
+        hits: count,
+        examples: hits.slice(0, 20),
+      }, count),
+    );
+  }
+  return findings;
+}

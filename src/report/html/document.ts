@@ -1,0 +1,170 @@
+// report.html as a stream of string chunks: head, run header, findings, the
+// node overview, then one collapsible section per node with a section per
+// capture, each capture result loaded, drawn and let go in turn (memory holds
+// one capture's result at a time, whatever the run's size). The output is a
+// function of the context alone (no clock, no randomness), so rendering it
+// twice gives the same bytes: the bundle measures it once, then writes it.
+import type { Finding } from '../../analysis/types.js';
+import { describeTarget, fmtCpuNs, fmtDurationMs, fmtInt } from '../format.js';
+import type { ReportContext, ReportNode } from '../model.js';
+import { CSP, CSS, SCRIPT } from './assets.js';
+import { esc, idToken, scriptSafe } from './escape.js';
+import { captureSection, captureTable, findingsSection, nodeAnchor, nodesOverview, nodeTotals, type HtmlOptions } from './sections.js';
+
+export interface HtmlRenderOptions extends Partial<HtmlOptions> {
+  /** Runs with at most this many nodes open every node section at load; larger ones open the nodes of the top findings (default 6). */
+  openNodes?: number;
+}
+
+function statusPill(status: string): string {
+  return `<span class="pill status-${idToken(status)}">${esc(status)}</span>`;
+}
+
+function header(ctx: ReportContext): string {
+  const { run } = ctx;
+  const plan = run.plan as typeof run.plan & { params?: Record<string, unknown> };
+  const rows: [string, string][] = [];
+  rows.push(['Run', `<code>${esc(run.id)}</code> ${statusPill(run.status)}`]);
+  rows.push(plan.runbook ? ['Runbook', `<b>${esc(plan.runbook)}</b>`] : ['Captures', esc(plan.steps.map((s) => s.capture).join(', '))]);
+  if (plan.params && Object.keys(plan.params).length) {
+    rows.push(['Params', esc(Object.entries(plan.params).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(', '))]);
+  }
+  if (plan.runbook) rows.push(['Captures', esc(plan.steps.map((s) => s.capture).join(', '))]);
+  rows.push(['Target', esc(describeTarget(plan.target as Record<string, unknown>))]);
+  rows.push(['Window', esc(fmtDurationMs(plan.durationMs))]);
+  rows.push(['Requested by', esc(run.requestedBy)]);
+  if (plan.reason) rows.push(['Reason', esc(plan.reason)]);
+  const times = [`created ${run.createdAt}`, run.startedAt && `started ${run.startedAt}`, run.finishedAt && `finished ${run.finishedAt}`].filter(Boolean).join(' · ');
+  rows.push(['When', esc(times)]);
+
+  let events = 0;
+  let dropped = 0;
+  let cpu = 0;
+  for (const n of ctx.nodes) {
+    const t = nodeTotals(n);
+    events += t.events;
+    dropped += t.dropped;
+    cpu += t.cpu;
+  }
+  const done = ctx.nodes.filter((n) => n.state.status === 'completed').length;
+  const bad = ctx.nodes.length - done;
+  const sev = (s: string) => (ctx.findings ?? []).filter((f) => f.severity === s).length;
+  const findingsCard =
+    ctx.findings === undefined ? '<b>–</b>not analyzed' : `<b>${ctx.findings.length}</b>${sev('critical')} critical · ${sev('warning')} warning`;
+  const cards = [
+    `<div><b>${ctx.nodes.length}</b>nodes${bad ? ` (${done} completed)` : ''}</div>`,
+    `<div>${findingsCard}</div>`,
+    `<div><b>${esc(fmtInt(events))}</b>events / rows</div>`,
+    `<div><b>${esc(fmtInt(dropped))}</b>dropped</div>`,
+    `<div><b>${esc(fmtCpuNs(cpu))}</b>BPF CPU</div>`,
+  ];
+  return (
+    '<header class="run">' +
+    `<h1>Sherlock report${plan.runbook ? `: ${esc(plan.runbook)}` : ''}</h1>` +
+    `<p class="subtitle">Run ${esc(run.id)} · ${esc(run.status)} · ${ctx.nodes.length} node${ctx.nodes.length === 1 ? '' : 's'}</p>` +
+    `<dl class="grid">${rows.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${v}</dd>`).join('')}</dl>` +
+    `<div class="totals">${cards.join('')}</div>` +
+    '</header>'
+  );
+}
+
+/** Which node sections start open. */
+function openSet(ctx: ReportContext, limit: number): Set<string> {
+  if (ctx.nodes.length <= limit) return new Set(ctx.nodes.map((n) => n.name));
+  const open = new Set<string>();
+  for (const f of ctx.findings ?? []) {
+    if (open.size >= Math.min(3, limit)) break;
+    if (f.severity !== 'info' && ctx.nodes.some((n) => n.name === f.node)) open.add(f.node);
+  }
+  if (!open.size && ctx.nodes[0]) open.add(ctx.nodes[0].name);
+  return open;
+}
+
+function nodeSummary(node: ReportNode, findings: Finding[]): string {
+  const t = nodeTotals(node);
+  const facts = [
+    node.kernel ? `kernel ${node.kernel}` : 'kernel unknown',
+    `${node.captures.length} capture${node.captures.length === 1 ? '' : 's'}${t.failed ? ` (${t.failed} failed)` : ''}`,
+    `${fmtInt(t.events)} events`,
+    `${fmtInt(t.dropped)} dropped`,
+    `BPF CPU ${fmtCpuNs(t.cpu)}`,
+  ];
+  if (findings.length) facts.push(`${findings.length} finding${findings.length === 1 ? '' : 's'}`);
+  return `<summary><span class="node-name">${esc(node.name)}</span> ${statusPill(node.state.status)} <span class="node-facts">${esc(facts.join(' · '))}</span></summary>`;
+}
+
+function nodeIntro(node: ReportNode, findings: Finding[]): string {
+  const s = node.state;
+  const parts: string[] = [];
+  const wall = s.startedAt && s.finishedAt ? Date.parse(s.finishedAt) - Date.parse(s.startedAt) : NaN;
+  const when = [s.startedAt && `started ${s.startedAt}`, s.finishedAt && `finished ${s.finishedAt}`, Number.isFinite(wall) && `wall ${fmtDurationMs(wall)}`]
+    .filter(Boolean)
+    .join(' · ');
+  const kernel = node.kernel ? `kernel ${node.kernel}${node.kernelSource === 'heartbeat' ? ' (from its latest heartbeat)' : ''}` : '';
+  parts.push(`<p class="meta">${esc([kernel, when].filter(Boolean).join(' · ') || 'never started')}</p>`);
+  if (s.error) parts.push(`<p class="error">${esc(s.error)}</p>`);
+  if (findings.length) {
+    parts.push(
+      `<p class="meta">Findings here: ${findings.map((f) => `<span class="sev sev-${idToken(String(f.severity))}">${esc(f.severity)}</span> ${esc(f.title)}`).join('; ')}</p>`,
+    );
+  }
+  if (node.captures.length) parts.push(captureTable(node));
+  else parts.push(`<p class="muted">No capture results from this node (${esc(s.status)}).</p>`);
+  return parts.join('');
+}
+
+const DOC_HEAD = (title: string) =>
+  '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">' +
+  `<meta http-equiv="Content-Security-Policy" content="${esc(CSP)}">` +
+  '<meta name="viewport" content="width=device-width, initial-scale=1">' +
+  '<meta name="referrer" content="no-referrer">' +
+  `<title>${esc(title)}</title><style>${CSS}</style></head><body>`;
+
+export async function* reportHtmlChunks(ctx: ReportContext, options: HtmlRenderOptions = {}): AsyncGenerator<string> {
+  const html: HtmlOptions = { linkFiles: options.linkFiles ?? true };
+  const { run } = ctx;
+  const findingsByNode = new Map<string, Finding[]>();
+  for (const f of ctx.findings ?? []) findingsByNode.set(f.node, [...(findingsByNode.get(f.node) ?? []), f]);
+
+  yield DOC_HEAD(`Sherlock ${run.plan.runbook ?? 'run'} ${run.id} (${run.status})`);
+  yield header(ctx);
+  yield findingsSection(ctx);
+  yield '<section id="overview"><h2>Nodes</h2>';
+  yield '<div class="toolbar"><button type="button" id="expand-all">Expand all nodes</button><button type="button" id="collapse-all">Collapse all</button></div>';
+  yield nodesOverview(ctx, findingsByNode);
+  yield '</section><section id="nodes"><h2>Per node</h2>';
+  yield '<noscript><p class="warn">The node sections below are built by the page script; with scripts off, read the files under nodes/ instead.</p></noscript>';
+
+  const open = openSet(ctx, options.openNodes ?? 6);
+  for (const node of ctx.nodes) {
+    const anchor = nodeAnchor(node);
+    const findings = findingsByNode.get(node.name) ?? [];
+    yield `<details class="node" id="${anchor}" data-body="${anchor}-body"${open.has(node.name) ? ' open' : ''}>${nodeSummary(node, findings)}<div class="node-body"></div>`;
+    // The body is inert markup in a raw-text element until the section is opened.
+    yield `<script type="text/x-sherlock-node" id="${anchor}-body">`;
+    yield scriptSafe(nodeIntro(node, findings));
+    for (const capture of node.captures) {
+      let result: Record<string, unknown> | undefined;
+      let problem: string | undefined;
+      try {
+        result = await ctx.loadResult(node, capture);
+      } catch (err) {
+        problem = (err as Error).message;
+      }
+      let section = captureSection(node, capture, result, html);
+      if (problem) section = section.replace('</h3>', `</h3><p class="error">The stored result could not be read: ${esc(problem)}</p>`);
+      yield scriptSafe(section);
+    }
+    yield '</script></details>';
+  }
+  yield '</section>';
+  yield `<footer>Sherlock report for run ${esc(run.id)}, generated ${esc(ctx.generatedAt.toISOString())}. Files beside this page: manifest.json, findings.json, summary.md, nodes/&lt;node&gt;/.</footer>`;
+  yield `<script>${SCRIPT}</script></body></html>\n`;
+}
+
+/** The whole page as one string (tests, small runs). */
+export async function renderReportHtml(ctx: ReportContext, options: HtmlRenderOptions = {}): Promise<string> {
+  let out = '';
+  for await (const chunk of reportHtmlChunks(ctx, options)) out += chunk;
+  return out;
+}

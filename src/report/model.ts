@@ -1,0 +1,139 @@
+// What every part of a report (manifest, summary, HTML, raw files) works from:
+// the run record, its nodes in a stable order with their bundle directories,
+// kernels, findings, and capture results loaded one at a time on demand. The
+// meta of each capture (drops by reason, BPF run counts, timings; no data) is
+// remembered as results are loaded, for the manifest.
+import type { Finding, Severity } from '../analysis/types.js';
+import type { CaptureMeta, CaptureResult } from '../captures/capture.js';
+import type { CaptureSummary, NodeState, RunRecord } from '../runs/types.js';
+import { SegmentAllocator, safeSegment } from './names.js';
+import { readArtifact, type ArtifactSource, type FindingsLoader } from './source.js';
+
+export interface ReportNode {
+  name: string;
+  /** Its directory in the bundle: nodes/<dir>/ (the name itself when it is a valid node name). */
+  dir: string;
+  state: NodeState;
+  kernel?: string;
+  /** Where the kernel came from: the worker's own record of the run, or the latest heartbeat. */
+  kernelSource?: 'worker' | 'heartbeat';
+  captures: CaptureSummary[];
+}
+
+/** A capture result's meta, without its data. */
+export type CaptureDigest = Partial<CaptureMeta>;
+
+export interface ReportContext {
+  run: RunRecord;
+  /** The bundle's top directory: sherlock-<runId>. */
+  root: string;
+  nodes: ReportNode[];
+  /** Sorted: severity, then score (worst first). Undefined: analysis has not run. */
+  findings: Finding[] | undefined;
+  generatedAt: Date;
+  source: ArtifactSource;
+  /** Meta of every capture result loaded so far, by node then capture. */
+  digests: Map<string, Map<string, CaptureDigest>>;
+  /** A capture's stored result, parsed; undefined if it failed or its artifact is gone. */
+  loadResult(node: ReportNode, capture: CaptureSummary): Promise<CaptureResult<Record<string, unknown>> | undefined>;
+}
+
+export const SEVERITY_ORDER: Record<Severity, number> = { critical: 0, warning: 1, info: 2 };
+
+export function sortFindings(findings: Finding[]): Finding[] {
+  return [...findings].sort(
+    (a, b) =>
+      (SEVERITY_ORDER[a.severity] ?? 3) - (SEVERITY_ORDER[b.severity] ?? 3) ||
+      (b.score ?? 0) - (a.score ?? 0) ||
+      String(a.node).localeCompare(String(b.node)) ||
+      String(a.id).localeCompare(String(b.id)),
+  );
+}
+
+const META_FIELDS: (keyof CaptureMeta)[] = [
+  'capture',
+  'kind',
+  'target',
+  'startedAt',
+  'durationMs',
+  'requestedDurationMs',
+  'cancelled',
+  'dropped',
+  'drops',
+  'partialReads',
+  'bpfCpuNs',
+  'bpfRunCount',
+  'bounds',
+  'timings',
+];
+
+export function digestOf(result: CaptureResult<unknown>): CaptureDigest {
+  const digest: Record<string, unknown> = {};
+  for (const field of META_FIELDS) if (field in (result as object)) digest[field] = (result as unknown as Record<string, unknown>)[field];
+  return digest as CaptureDigest;
+}
+
+export interface PrepareOptions {
+  run: RunRecord;
+  source: ArtifactSource;
+  loadFindings?: FindingsLoader;
+  now?: Date;
+}
+
+/** Gathers what the report needs besides capture data: nodes, kernels, findings. */
+export async function prepareReport(options: PrepareOptions): Promise<ReportContext> {
+  const { run, source } = options;
+  const dirs = new SegmentAllocator();
+  const names = [...new Set([...(run.plan.nodes ?? []), ...Object.keys(run.nodes)])].sort((a, b) => a.localeCompare(b));
+  const nodes: ReportNode[] = [];
+  for (const name of names) {
+    const state: NodeState = run.nodes[name] ?? { status: 'queued' };
+    const recorded = (state as NodeState & { kernel?: unknown }).kernel;
+    let kernel: string | undefined;
+    let kernelSource: ReportNode['kernelSource'];
+    if (typeof recorded === 'string' && recorded) {
+      kernel = recorded;
+      kernelSource = 'worker';
+    } else {
+      kernel = await source.heartbeatKernel(name).catch(() => undefined);
+      if (kernel) kernelSource = 'heartbeat';
+    }
+    nodes.push({
+      name,
+      dir: dirs.get(name),
+      state,
+      ...(kernel ? { kernel, kernelSource } : {}),
+      captures: Array.isArray(state.captures) ? state.captures : [],
+    });
+  }
+  const loaded = options.loadFindings ? await options.loadFindings(run.id) : undefined;
+  const digests = new Map<string, Map<string, CaptureDigest>>();
+  const context: ReportContext = {
+    run,
+    root: `sherlock-${safeSegment(run.id)}`,
+    nodes,
+    findings: loaded ? sortFindings(loaded) : undefined,
+    generatedAt: options.now ?? new Date(),
+    source,
+    digests,
+    async loadResult(node, capture) {
+      if (capture.error || !capture.artifact) return undefined;
+      const meta = await source.meta(node.name, capture.artifact);
+      if (!meta) return undefined;
+      const result = JSON.parse((await readArtifact(source, node.name, meta)).toString('utf8')) as CaptureResult<Record<string, unknown>>;
+      recordDigest(context, node, capture.capture, result);
+      return result;
+    },
+  };
+  return context;
+}
+
+/** Remembers a loaded result's meta (the first time) for the manifest. */
+export function recordDigest(ctx: ReportContext, node: ReportNode, capture: string, result: CaptureResult<unknown>): void {
+  let byCapture = ctx.digests.get(node.name);
+  if (!byCapture) ctx.digests.set(node.name, (byCapture = new Map()));
+  if (!byCapture.has(capture)) byCapture.set(capture, digestOf(result));
+}
+
+/** Bundle path (inside the top directory) of a node's file. */
+export const nodeFilePath = (node: ReportNode, file: string): string => `nodes/${node.dir}/${safeSegment(file)}`;

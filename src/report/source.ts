@@ -1,0 +1,72 @@
+// Where a report reads from: the run's artifacts in Redis (gzip, chunked;
+// src/runs/artifacts.ts), node heartbeats for kernels the run record lacks,
+// and findings through a loader (analysis owns them). Artifacts are read as
+// streams of gunzipped chunks, or parsed whole one capture at a time.
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip, gunzip } from 'node:zlib';
+import { promisify } from 'node:util';
+import type { Redis } from 'ioredis';
+import type { Finding } from '../analysis/types.js';
+import { keys } from '../redis/keys.js';
+import { artifactChunks, artifactMeta, type ArtifactMeta } from '../runs/artifacts.js';
+
+const gunzipAsync = promisify(gunzip);
+
+/** Findings of a run: undefined when analysis has not (yet) produced any. */
+export type FindingsLoader = (runId: string) => Promise<Finding[] | undefined>;
+
+/** The artifacts of one run. */
+export interface ArtifactSource {
+  meta(node: string, name: string): Promise<ArtifactMeta | undefined>;
+  /** The stored (gzip) bytes, chunk by chunk. */
+  chunks(node: string, meta: ArtifactMeta): AsyncIterable<Buffer>;
+  /** The node's kernel release from its latest heartbeat, if Redis still has one. */
+  heartbeatKernel(node: string): Promise<string | undefined>;
+}
+
+export function redisArtifactSource(redis: Redis, runId: string): ArtifactSource {
+  return {
+    meta: (node, name) => artifactMeta(redis, runId, node, name),
+    chunks: (node, meta) => artifactChunks(redis, runId, node, meta),
+    async heartbeatKernel(node) {
+      const text = await redis.hget(keys.nodes, node);
+      if (!text) return undefined;
+      try {
+        const kernel = (JSON.parse(text) as { kernel?: unknown }).kernel;
+        return typeof kernel === 'string' ? kernel : undefined;
+      } catch {
+        return undefined;
+      }
+    },
+  };
+}
+
+/**
+ * Feeds an artifact's uncompressed bytes to `consume`, chunk by chunk, with
+ * backpressure (the next Redis chunk is read when the consumer is ready);
+ * memory stays at a chunk or two whatever the artifact's size.
+ */
+export async function streamArtifact(
+  source: ArtifactSource,
+  node: string,
+  meta: ArtifactMeta,
+  consume: (chunk: Buffer) => Promise<void> | void,
+  signal?: AbortSignal,
+): Promise<void> {
+  await pipeline(
+    Readable.from(source.chunks(node, meta), { objectMode: false }),
+    createGunzip({ chunkSize: 64 * 1024 }),
+    async function (gunzipped: AsyncIterable<Buffer>) {
+      for await (const chunk of gunzipped) await consume(chunk);
+    },
+    ...(signal ? [{ signal }] : []),
+  );
+}
+
+/** A whole artifact, uncompressed (for the capture JSON a report section parses). */
+export async function readArtifact(source: ArtifactSource, node: string, meta: ArtifactMeta): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const chunk of source.chunks(node, meta)) parts.push(chunk);
+  return gunzipAsync(parts.length === 1 ? parts[0]! : Buffer.concat(parts));
+}

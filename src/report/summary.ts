@@ -1,0 +1,77 @@
+// summary.md: a few lines to paste into an incident channel or a postmortem —
+// what ran where and how it ended, the top findings, and one table of every
+// node's captures (events, drops, BPF CPU cost).
+import type { Finding } from '../analysis/types.js';
+import { describeTarget, fmtCpuNs, fmtDurationMs, fmtInt } from './format.js';
+import type { ReportContext } from './model.js';
+
+export const SUMMARY_TOP_FINDINGS = 10;
+
+/**
+ * Markdown inline text: one line; pipes (tables), backticks, '*', brackets and
+ * angle brackets escaped. '_' stays (intraword it is not emphasis, and node
+ * names are full of it; Slack shows backslashes literally).
+ */
+export function mdText(text: unknown): string {
+  return String(text ?? '')
+    // eslint-disable-next-line no-control-regex
+    .replace(/[\u0000-\u001f\u007f]+/g, ' ')
+    .replace(/([\\`*[\]|<>])/g, '\\$1')
+    .trim();
+}
+
+const SEVERITY_LABEL: Record<string, string> = { critical: 'CRITICAL', warning: 'WARNING', info: 'info' };
+
+function findingLine(f: Finding, i: number): string {
+  return `${i + 1}. **${SEVERITY_LABEL[f.severity] ?? mdText(f.severity)}** ${mdText(f.node)} · ${mdText(f.capture)} — ${mdText(f.title)}`;
+}
+
+export function renderSummary(ctx: ReportContext): string {
+  const { run } = ctx;
+  const plan = run.plan as typeof run.plan & { params?: Record<string, unknown> };
+  const what = plan.runbook ? `runbook \`${mdText(plan.runbook)}\`` : `captures ${plan.steps.map((s) => `\`${mdText(s.capture)}\``).join(', ')}`;
+  const out: string[] = [];
+  out.push(`# Sherlock run ${mdText(run.id)}: ${mdText(run.status)}`, '');
+  out.push(`- **What:** ${what} for ${fmtDurationMs(plan.durationMs)} on ${describeTarget(plan.target as Record<string, unknown>)}`);
+  if (plan.params && Object.keys(plan.params).length) {
+    out.push(`- **Params:** ${Object.entries(plan.params).map(([k, v]) => `${mdText(k)}=${mdText(typeof v === 'string' ? v : JSON.stringify(v))}`).join(', ')}`);
+  }
+  out.push(`- **Requested by:** ${mdText(run.requestedBy)}${plan.reason ? ` — ${mdText(plan.reason)}` : ''}`);
+  const wall = run.startedAt && run.finishedAt ? Date.parse(run.finishedAt) - Date.parse(run.startedAt) : NaN;
+  out.push(
+    `- **When:** created ${run.createdAt}${run.startedAt ? `, started ${run.startedAt}` : ''}${run.finishedAt ? `, finished ${run.finishedAt}` : ''}${Number.isFinite(wall) ? ` (${fmtDurationMs(wall)})` : ''}`,
+  );
+  const byStatus = new Map<string, number>();
+  for (const n of ctx.nodes) byStatus.set(n.state.status, (byStatus.get(n.state.status) ?? 0) + 1);
+  out.push(`- **Nodes:** ${ctx.nodes.length} (${[...byStatus].map(([s, n]) => `${n} ${s}`).join(', ') || 'none'})`);
+  out.push('');
+
+  out.push('## Top findings', '');
+  if (ctx.findings === undefined) out.push('_No analysis for this run (yet): see the capture table below and report.html._');
+  else if (!ctx.findings.length) out.push('No findings: nothing crossed a threshold.');
+  else {
+    ctx.findings.slice(0, SUMMARY_TOP_FINDINGS).forEach((f, i) => out.push(findingLine(f, i)));
+    if (ctx.findings.length > SUMMARY_TOP_FINDINGS) out.push('', `(${ctx.findings.length - SUMMARY_TOP_FINDINGS} more in findings.json and report.html)`);
+  }
+  out.push('');
+
+  out.push('## Captures per node', '');
+  out.push('| node | kernel | capture | events | dropped | BPF CPU | duration | status |');
+  out.push('|---|---|---|---:|---:|---:|---:|---|');
+  for (const node of ctx.nodes) {
+    const nodeCell = `${mdText(node.name)} (${mdText(node.state.status)})`;
+    if (!node.captures.length) {
+      out.push(`| ${nodeCell} | ${mdText(node.kernel ?? '-')} | - | - | - | - | - | ${mdText(node.state.error ?? node.state.status)} |`);
+      continue;
+    }
+    node.captures.forEach((c, i) => {
+      const status = c.error ? `failed: ${mdText(c.error)}` : c.cancelled ? 'cancelled' : 'ok';
+      out.push(
+        `| ${i === 0 ? nodeCell : ''} | ${i === 0 ? mdText(node.kernel ?? '-') : ''} | ${mdText(c.capture)} | ${fmtInt(c.count)} | ${fmtInt(c.dropped)} | ${fmtCpuNs(c.bpfCpuNs)} | ${fmtDurationMs(c.durationMs)} | ${status} |`,
+      );
+    });
+  }
+  out.push('');
+  out.push(`Bundle: \`${ctx.root}.tar.gz\` — report.html (open in a browser), manifest.json, findings.json, nodes/<node>/<capture>.json and raw files.`);
+  return `${out.join('\n')}\n`;
+}

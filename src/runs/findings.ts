@@ -1,0 +1,161 @@
+// A run's findings: computed once every node is final (before the run's status
+// says so, so a final run always has them), from each node's stored capture
+// results, and stored as the artifact findings.json of the pseudo node "_run"
+// with the run's retention. Reading is batched: one round trip for every
+// artifact's meta, one for every chunk, gunzip in parallel.
+import { promisify } from 'node:util';
+import { gunzip } from 'node:zlib';
+import type { Redis } from 'ioredis';
+import { RunAnalysis, type NodeResult } from '../analysis/analyze.js';
+import type { Finding } from '../analysis/types.js';
+import type { CaptureResult } from '../captures/capture.js';
+import { keys } from '../redis/keys.js';
+import { createLogger } from '../util/logger.js';
+import { putArtifact, type ArtifactMeta } from './artifacts.js';
+import type { RunRecord } from './types.js';
+
+const gunzipAsync = promisify(gunzip);
+const log = createLogger({ component: 'findings' });
+
+/** The pseudo node and artifact name findings are stored under. */
+export const FINDINGS_NODE = '_run';
+export const FINDINGS_ARTIFACT = 'findings.json';
+
+/** Capture results bigger than this are not analyzed (a finding says so); keeps finalization bounded. */
+export const MAX_ANALYZED_BYTES = 256 * 1024 * 1024;
+
+interface Wanted {
+  node: string;
+  capture: string;
+  artifact: string;
+}
+
+/** A node's stored result of one capture, still compressed, or why it cannot be read. */
+type Fetched = Wanted & ({ gz: Buffer[] } | { error: string });
+
+/** Every stored capture result of the run, compressed (small): one round trip for the metas, one for the chunks. */
+async function fetchResults(redis: Redis, run: RunRecord): Promise<Fetched[]> {
+  const wanted: Wanted[] = [];
+  for (const [node, state] of Object.entries(run.nodes)) {
+    for (const c of state.captures ?? []) if (c.artifact && !c.error) wanted.push({ node, capture: c.capture, artifact: c.artifact });
+  }
+  if (!wanted.length) return [];
+  const metaTexts = await redis.mget(wanted.map((w) => keys.artifact(run.id, w.node, w.artifact)));
+  const metas = wanted.map((_, i): ArtifactMeta | string => {
+    const text = metaTexts[i];
+    if (!text) return 'it is missing (expired, or never stored)';
+    try {
+      const meta = JSON.parse(text) as ArtifactMeta;
+      if (!(meta.chunks >= 1)) return 'its metadata is corrupt';
+      if (meta.bytes > MAX_ANALYZED_BYTES) return `it is ${Math.round(meta.bytes / 1048576)} MiB, over the ${MAX_ANALYZED_BYTES / 1048576} MiB analysis limit`;
+      return meta;
+    } catch {
+      return 'its metadata is corrupt';
+    }
+  });
+  const pipeline = redis.pipeline();
+  metas.forEach((meta, i) => {
+    if (typeof meta === 'string') return;
+    const w = wanted[i]!;
+    for (let c = 0; c < meta.chunks; c++) pipeline.getBuffer(`${keys.artifact(run.id, w.node, w.artifact)}:${c}`);
+  });
+  const replies = metas.some((m) => typeof m !== 'string') ? ((await pipeline.exec()) ?? []) : [];
+  let next = 0;
+  return metas.map((meta, i): Fetched => {
+    const w = wanted[i]!;
+    if (typeof meta === 'string') return { ...w, error: meta };
+    const chunks = replies.slice(next, (next += meta.chunks));
+    const gz: Buffer[] = [];
+    for (const [err, value] of chunks) {
+      if (err) return { ...w, error: `reading it failed: ${err.message}` };
+      if (!Buffer.isBuffer(value)) return { ...w, error: 'a chunk of it is missing (expired)' };
+      gz.push(value);
+    }
+    return { ...w, gz };
+  });
+}
+
+async function decode(f: Fetched): Promise<NodeResult> {
+  if ('error' in f) return { node: f.node, capture: f.capture, error: f.error };
+  try {
+    const result = JSON.parse((await gunzipAsync(Buffer.concat(f.gz))).toString('utf8')) as unknown;
+    if (!result || typeof result !== 'object' || Array.isArray(result)) return { node: f.node, capture: f.capture, error: 'it is not a capture result (not a JSON object)' };
+    return { node: f.node, result: result as CaptureResult };
+  } catch (err) {
+    return { node: f.node, capture: f.capture, error: `it is corrupt: ${(err as Error).message}` };
+  }
+}
+
+/** Every stored capture result of the run, parsed; the ones that cannot be read say why. */
+export async function loadRunResults(redis: Redis, run: RunRecord): Promise<NodeResult[]> {
+  return Promise.all((await fetchResults(redis, run)).map(decode));
+}
+
+/**
+ * Reads the run's results and analyzes them, one node at a time (only one
+ * node's parsed results are in memory at once); never throws for bad data,
+ * only when Redis fails.
+ */
+export async function computeFindings(redis: Redis, run: RunRecord): Promise<Finding[]> {
+  const started = performance.now();
+  const fetched = await fetchResults(redis, run);
+  const analysis = new RunAnalysis({ run });
+  const byNode = new Map<string, Fetched[]>();
+  for (const f of fetched) byNode.set(f.node, [...(byNode.get(f.node) ?? []), f]);
+  for (const [node, list] of byNode) {
+    analysis.addNode(await Promise.all(list.map(decode)));
+    byNode.set(node, []); // let the compressed bytes go too
+  }
+  const findings = analysis.finish();
+  log.debug('findings computed', { runId: run.id, results: fetched.length, findings: findings.length, ms: Math.round(performance.now() - started) });
+  return findings;
+}
+
+export async function storeFindings(redis: Redis, runId: string, findings: Finding[], ttlSeconds: number): Promise<void> {
+  await putArtifact(redis, { runId, node: FINDINGS_NODE, name: FINDINGS_ARTIFACT, contentType: 'application/json', ttlSeconds }, JSON.stringify(findings));
+}
+
+/** The stored findings, or undefined when there are none (not final yet, or expired). */
+export async function readFindings(redis: Redis, runId: string): Promise<Finding[] | undefined> {
+  const key = keys.artifact(runId, FINDINGS_NODE, FINDINGS_ARTIFACT);
+  const metaText = await redis.get(key);
+  if (!metaText) return undefined;
+  try {
+    const meta = JSON.parse(metaText) as ArtifactMeta;
+    const chunks: Buffer[] = [];
+    for (let i = 0; i < meta.chunks; i++) {
+      const chunk = await redis.getBuffer(`${key}:${i}`);
+      if (!chunk) return undefined;
+      chunks.push(chunk);
+    }
+    const findings = JSON.parse((await gunzipAsync(Buffer.concat(chunks))).toString('utf8')) as unknown;
+    return Array.isArray(findings) ? (findings as Finding[]) : undefined;
+  } catch (err) {
+    log.warn('stored findings unreadable', { runId, error: (err as Error).message });
+    return undefined;
+  }
+}
+
+/**
+ * Computes and stores the findings of a run whose nodes are all final. Any
+ * failure is logged and stored as one info finding: finalization goes on.
+ */
+export async function settleFindings(redis: Redis, run: RunRecord, ttlSeconds: number): Promise<void> {
+  let findings: Finding[];
+  try {
+    findings = await computeFindings(redis, run);
+  } catch (err) {
+    log.warn('analysis failed', { runId: run.id, error: (err as Error).message });
+    findings = [{
+      id: 'analysis:*:failed',
+      severity: 'info',
+      title: `The run's results could not be analyzed (${(err as Error).message}); see each node's capture files.`,
+      node: '*',
+      capture: '*',
+      evidence: { error: (err as Error).message },
+      file: '',
+      score: 0,
+    }];
+  }
+  await storeFindings(redis, run.id, findings, ttlSeconds);
+}

@@ -1,0 +1,109 @@
+// CPU findings from results built here: hot functions with their process and
+// share of samples, busy processes, off-CPU waits outside ordinary idle waits,
+// run-queue latency p99.
+import { describe, expect, it } from 'vitest';
+import { analyzeRun } from '../../src/analysis/analyze.js';
+import { fmtUs } from '../../src/analysis/format.js';
+import { expectedQuantile, histogram, kernel, on, result, run, stack, user, WINDOW_MS } from './fixtures.js';
+
+const HZ = 99;
+const seconds = WINDOW_MS / 1000;
+
+function profile(stacks: ReturnType<typeof stack>[]) {
+  const total = stacks.reduce((n, s) => n + s.value, 0);
+  return result('profile', { stacks, sampleType: { type: 'samples', unit: 'count' }, periodNs: 1e9 / HZ, total, lostStacks: { kernel: 0, user: 0 }, top: 20, frequency: HZ, processes: new Set(stacks.map((s) => s.pid)).size });
+}
+
+describe('profile', () => {
+  it('a hot function: its share of all samples, its process and the CPUs that process used', () => {
+    // gzip: 450 samples in crc32, 100 elsewhere; another process 200.
+    const stacks = [
+      stack(100, 'gzip', 450, [user('main', 'gzip'), user('deflate', 'gzip'), user('crc32', 'libz.so.1')]),
+      stack(100, 'gzip', 100, [user('main', 'gzip'), user('fill_window', 'gzip')]),
+      stack(200, 'nginx', 200, [user('main', 'nginx'), kernel('do_syscall_64'), kernel('tcp_sendmsg')]),
+    ];
+    const findings = analyzeRun({ run: run(), results: [on(profile(stacks))] });
+    const hot = findings.find((f) => f.evidence.pid === 100)!;
+    const share = 450 / 750;
+    const cpus = 550 / HZ / seconds;
+    expect(hot.severity).toBe('warning');
+    expect(hot.title).toBe(`${Math.round(share * 100)}% of the CPU samples are in crc32 (libz.so.1) in gzip (pid 100) (threshold 20%); the process used ${cpus.toFixed(2)} CPUs over 6 s.`);
+    expect(hot.evidence.topFunctions).toEqual([
+      expect.objectContaining({ function: 'crc32', module: 'libz.so.1', samples: 450 }),
+      expect.objectContaining({ function: 'fill_window', samples: 100 }),
+    ]);
+    expect((hot.evidence.hotStacks as { frames: string[] }[])[0]!.frames[0]).toBe('crc32 (libz.so.1)');
+    // nginx: 27% in tcp_sendmsg, 0.34 CPUs: worth knowing, not a problem.
+    const light = findings.find((f) => f.evidence.pid === 200)!;
+    expect(light.severity).toBe('info');
+    expect(light.title).toContain('tcp_sendmsg [kernel]');
+  });
+
+  it('a busy process without one hot function', () => {
+    const fns = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j'];
+    const stacks = fns.map((f) => stack(300, 'java', 60, [user('main', 'java'), user(f, 'libjvm.so')]));
+    const [top] = analyzeRun({ run: run(), results: [on(profile(stacks))] });
+    expect(top!.severity).toBe('warning');
+    expect(top!.title).toBe(`java (pid 300) used ${(600 / HZ / seconds).toFixed(2)} CPUs on average over 6 s (threshold 0.9), spread over many functions: a 10%, b 10%, c 10%.`);
+  });
+
+  it('too few samples to say anything', () => {
+    const findings = analyzeRun({ run: run(), results: [on(profile([stack(1, 'x', 30, [user('spin')])]))] });
+    expect(findings.map((f) => f.title)).toEqual(['No problems found on web-1: checked CPU profile.']);
+  });
+});
+
+describe('offcputime', () => {
+  function offcpu(stacks: ReturnType<typeof stack>[]) {
+    return result('offcputime', { stacks, sampleType: { type: 'off-cpu', unit: 'microseconds' }, total: stacks.reduce((n, s) => n + s.value, 0), lostStacks: { kernel: 0, user: 0 }, top: 20, states: 'SD', blocks: stacks.reduce((n, s) => n + (s.blocks ?? 0), 0) });
+  }
+
+  it('time blocked on disk I/O, with idle waits (epoll, parked futexes) left out', () => {
+    const stacks = [
+      // An event loop idling all window on 4 threads, and a parked pool: normal.
+      stack(7, 'postgres', 4 * 6_000_000, [user('WaitEventSetWait', 'postgres'), kernel('do_epoll_wait'), kernel('schedule_hrtimeout_range'), kernel('schedule'), kernel('__schedule')], 40),
+      stack(7, 'postgres', 6_000_000, [user('pthread_cond_wait', 'libc.so.6'), kernel('futex_wait'), kernel('schedule'), kernel('__schedule')], 3),
+      // The problem: 3 s waiting for pages from disk, in 600 waits.
+      stack(7, 'postgres', 3_000_000, [user('FileRead', 'postgres'), kernel('filemap_fault'), kernel('folio_wait_bit_common'), kernel('io_schedule'), kernel('schedule'), kernel('__schedule')], 600),
+      stack(7, 'postgres', 200_000, [user('LWLockAcquire', 'postgres'), kernel('futex_wait'), kernel('schedule')], 400),
+    ];
+    const findings = analyzeRun({ run: run(), results: [on(offcpu(stacks))] });
+    const top = findings[0]!;
+    expect(top.capture).toBe('offcputime');
+    expect(top.severity).toBe('warning');
+    expect(top.evidence).toMatchObject({ pid: 7, waitingIn: 'folio_wait_bit_common', userFrame: 'FileRead', kind: 'waiting for disk I/O', blocks: 600 });
+    expect(top.evidence.shareOfWork).toBeCloseTo(3_000_000 / 3_200_000, 3);
+    expect(top.title).toBe(
+      `postgres (pid 7) spent 3.00 s (50% of the 6 s window, summed over threads) waiting for disk I/O in folio_wait_bit_common called from FileRead: 94% of its non-idle off-CPU time (threshold 30%), 600 waits of 5 ms on average.`,
+    );
+    expect(findings.filter((f) => f.capture === 'offcputime')).toHaveLength(1);
+  });
+
+  it('only idle waits: nothing', () => {
+    const stacks = [stack(9, 'node', 24_000_000, [user('uv_run', 'node'), kernel('do_epoll_wait'), kernel('schedule')], 100)];
+    expect(analyzeRun({ run: run(), results: [on(offcpu(stacks))] }).map((f) => f.severity)).toEqual(['info']);
+  });
+});
+
+describe('runqlat', () => {
+  it('run-queue latency p99 over the threshold, overall and for the worst process', () => {
+    const all = { 3: 900, 15: 100 }; // 10% of waits at 32..65 ms
+    const mine = { 3: 50, 15: 50 };
+    const r = result('runqlat', {
+      histograms: [
+        { labels: { scope: 'all' }, histogram: histogram(all) },
+        { labels: { pid: 55, comm: 'worker' }, histogram: histogram(mine) },
+        { labels: { pid: 56, comm: 'quiet' }, histogram: histogram({ 3: 500 }) },
+      ],
+      groupBy: 'process',
+      top: 10,
+    });
+    const findings = analyzeRun({ run: run(), results: [on(r)] });
+    const overall = findings.find((f) => f.evidence.scope === 'all')!;
+    expect(overall.severity).toBe('critical'); // ~65 ms ≥ 5 × 10 ms
+    expect(overall.title).toBe(`Runnable tasks waited ${fmtUs(expectedQuantile(all, 0.99))} for a CPU at p99 (threshold 10 ms) over 1,000 wakeups: the CPUs are saturated or something hogs them.`);
+    const worker = findings.find((f) => f.evidence.pid === 55)!;
+    expect(worker.title).toBe(`worker (pid 55) waited ${fmtUs(expectedQuantile(mine, 0.99))} for a CPU at p99 (threshold 10 ms) over 100 wakeups.`);
+    expect(findings.some((f) => f.evidence.pid === 56)).toBe(false);
+  });
+});

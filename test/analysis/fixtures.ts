@@ -1,0 +1,90 @@
+// Capture results and runs built in the tests: the same shapes the captures
+// store (CaptureMeta + data), with histograms from log2 slot counts.
+import type { NodeResult } from '../../src/analysis/analyze.js';
+import type { CaptureResult, ResultKind } from '../../src/captures/capture.js';
+import { fromSlots, HIST_SLOTS, type Log2Histogram } from '../../src/captures/histogram.js';
+import type { Frame } from '../../src/symbolize/types.js';
+import type { RunPlan, RunRecord } from '../../src/runs/types.js';
+
+export const NODE = 'web-1';
+export const WINDOW_MS = 6000;
+
+/** A histogram from {slot: count}: slot i holds [2^i, 2^(i+1)) (slot 0: [0, 2)). */
+export function histogram(slots: Record<number, number>, unit = 'usecs'): Log2Histogram {
+  const counts = new Array<number>(HIST_SLOTS).fill(0);
+  let sum = 0;
+  for (const [slot, n] of Object.entries(slots)) {
+    counts[Number(slot)] = n;
+    sum += n * 1.5 * 2 ** Number(slot);
+  }
+  const total = counts.reduce((a, b) => a + b, 0);
+  return fromSlots(unit, counts, total, sum);
+}
+
+const KINDS: Record<string, ResultKind> = {
+  execsnoop: 'events', opensnoop: 'events', tcplife: 'events',
+  tcpconnlat: 'histogram', runqlat: 'histogram', tcprtt: 'histogram', biolatency: 'histogram',
+  tcpretrans: 'counters', tcpreset: 'counters', filetop: 'counters',
+  profile: 'stacks', offcputime: 'stacks',
+};
+
+export function result(capture: string, data: Record<string, unknown>, meta: Partial<CaptureResult> = {}): CaptureResult {
+  return {
+    capture,
+    kind: KINDS[capture] ?? 'events',
+    target: 'all processes',
+    startedAt: '2026-01-01T00:00:00.000Z',
+    durationMs: WINDOW_MS,
+    requestedDurationMs: WINDOW_MS,
+    cancelled: false,
+    dropped: 0,
+    drops: {},
+    partialReads: 0,
+    bpfCpuNs: 1000,
+    bpfRunCount: 10,
+    bounds: {},
+    timings: { openMs: 1, loadMs: 1, attachMs: 1 },
+    ...meta,
+    ...data,
+  } as CaptureResult;
+}
+
+export const on = (r: CaptureResult, node = NODE): NodeResult => ({ node, result: r });
+
+export function run(plan: Partial<RunPlan> = {}, nodes: string[] = [NODE]): RunRecord {
+  return {
+    id: '00000000-0000-4000-8000-000000000001',
+    status: 'running',
+    createdAt: '2026-01-01T00:00:00.000Z',
+    requestedBy: 'test',
+    plan: { steps: [], durationMs: WINDOW_MS, target: {}, nodes, ...plan },
+    nodes: Object.fromEntries(nodes.map((n) => [n, { status: 'completed' }])),
+  };
+}
+
+export const kernel = (name: string): Frame => ({ name, kind: 'kernel', module: '[kernel]' });
+export const user = (name: string, module = 'app'): Frame => ({ name, kind: 'user', module });
+
+/** Root first, leaf last, as the captures store them. */
+export const stack = (pid: number, comm: string, value: number, frames: Frame[], blocks?: number) => ({
+  pid,
+  comm,
+  value,
+  frames,
+  ...(blocks !== undefined ? { blocks } : {}),
+});
+
+/** The q-quantile of slot counts, interpolated inside the bucket: what the tests expect analysis to compute. */
+export function expectedQuantile(slots: Record<number, number>, q: number): number {
+  const entries = Object.entries(slots).map(([s, n]) => [Number(s), n] as const).sort((a, b) => a[0] - b[0]);
+  const total = entries.reduce((a, [, n]) => a + n, 0);
+  const rank = q * total;
+  let seen = 0;
+  for (const [slot, n] of entries) {
+    const low = slot === 0 ? 0 : 2 ** slot;
+    const high = 2 ** (slot + 1);
+    if (seen + n >= rank) return low + ((rank - seen) / n) * (high - low);
+    seen += n;
+  }
+  return 0;
+}

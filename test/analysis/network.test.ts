@@ -1,0 +1,135 @@
+// Network findings from results built here, with expectations computed from
+// the same numbers: slow and failed connects per destination, retransmit and
+// reset hot spots, high RTT; and the "No problems found" finding of a quiet run.
+import { describe, expect, it } from 'vitest';
+import { analyzeRun } from '../../src/analysis/analyze.js';
+import { fmtUs } from '../../src/analysis/format.js';
+import { expectedQuantile, histogram, NODE, on, result, run } from './fixtures.js';
+
+const DEST = '10.0.3.7:5432';
+const FAST_SLOT = 6; // 64..128 µs
+const SYN_SLOT = 19; // 524288..1048576 µs: a dropped SYN, retried after 1 s
+
+function connlat(histograms: { destination: string; slots: Record<number, number> }[], extra: Record<string, unknown> = {}) {
+  return result('tcpconnlat', {
+    histograms: histograms.map((h) => ({ labels: { destination: h.destination }, histogram: histogram(h.slots) })),
+    slowest: [],
+    failures: [],
+    missedRuns: 0,
+    ...extra,
+  });
+}
+
+describe('tcpconnlat', () => {
+  it('a third of the connects to one destination in the 2^19..2^20 µs bucket: p99 ≈ 1 s, the share slow, the rest fast', () => {
+    const slots = { [FAST_SLOT]: 6, [SYN_SLOT]: 3 };
+    const slowest = [0, 1, 2].map((i) => ({ time: '', pid: 4242, tid: 4242, comm: 'checkout', cgroupId: '1', source: `10.0.0.1:4000${i}`, destination: DEST, latencyUs: 1_003_000 + i * 1000 }));
+    const findings = analyzeRun({ run: run(), results: [on(connlat([{ destination: DEST, slots }, { destination: '10.0.0.9:80', slots: { 7: 40 } }], { slowest }))] });
+
+    const top = findings[0]!;
+    const p99 = expectedQuantile(slots, 0.99);
+    expect(p99).toBeGreaterThan(900_000);
+    expect(p99).toBeLessThan(1_048_576);
+    expect(top.severity).toBe('critical'); // ~1 s is over 5 × the 100 ms default
+    expect(top.capture).toBe('tcpconnlat');
+    expect(top.node).toBe(NODE);
+    expect(top.file).toBe(`nodes/${NODE}/tcpconnlat.json`);
+    expect(top.title).toContain(`to ${DEST}`);
+    expect(top.title).toContain(`from checkout (pid 4242)`);
+    expect(top.title).toContain(`take ${fmtUs(p99)} at p99 (threshold 100 ms)`);
+    expect(top.title).toContain('3 of 9 (33%)');
+    expect(top.title).toContain('the rest were fast (the other 6 under 128 µs)');
+    expect(top.title).toMatch(/dropped SYN/);
+    expect(top.evidence).toMatchObject({ destination: DEST, connects: 9, slowConnects: 3, fastConnects: 6, restWereFast: true, thresholdMs: 100 });
+    expect(top.evidence.p99Ms).toBeCloseTo(p99 / 1000, 2);
+    expect(top.evidence.slowShare).toBeCloseTo(1 / 3, 2);
+    // The healthy destination has no finding, and no "No problems found" with a problem present.
+    expect(findings.filter((f) => f.capture === 'tcpconnlat')).toHaveLength(1);
+    expect(findings.some((f) => f.title.startsWith('No problems found'))).toBe(false);
+  });
+
+  it('without slowest records it still names the destination and the bucket range, and the target from the plan', () => {
+    const slots = { [FAST_SLOT]: 6, [SYN_SLOT]: 3 };
+    const [top] = analyzeRun({ run: run({ params: { service: 'checkout' } }), results: [on(connlat([{ destination: DEST, slots }]))] });
+    expect(top!.title).toContain('Connects from checkout to 10.0.3.7:5432');
+    expect(top!.title).toContain(`${fmtUs(524288)}–${fmtUs(1048576)}`);
+  });
+
+  it('every connect slow: warning under 5× the threshold, "all were slow"', () => {
+    const slots = { 17: 20 }; // 131..262 ms
+    const [top] = analyzeRun({ run: run(), results: [on(connlat([{ destination: DEST, slots }]))] });
+    expect(top!.severity).toBe('warning');
+    expect(top!.title).toContain('all 20 were slow');
+    expect(top!.title).toContain(fmtUs(expectedQuantile(slots, 0.99)));
+  });
+
+  it('runbook thresholds apply: the same data under a 2 s threshold is quiet', () => {
+    const r = connlat([{ destination: DEST, slots: { [FAST_SLOT]: 6, [SYN_SLOT]: 3 } }]);
+    const findings = analyzeRun({ run: run({ thresholds: { connectP99Ms: 2000 } }), results: [on(r)] });
+    expect(findings.map((f) => f.title)).toEqual([expect.stringMatching(/^No problems found on web-1: checked connect latency/)]);
+    // An explicit argument wins over the plan's.
+    expect(analyzeRun({ run: run({ thresholds: { connectP99Ms: 2000 } }), results: [on(r)], thresholds: { connectP99Ms: 100 } })[0]!.severity).toBe('critical');
+  });
+
+  it('failed connects per destination, with what the error means', () => {
+    const failures = [
+      { destination: '10.0.0.5:6379', error: 'ECONNREFUSED', errno: 111, count: 7, pid: 10, comm: 'worker' },
+      { destination: '10.0.0.5:6379', error: 'ETIMEDOUT', errno: 110, count: 2, pid: 10, comm: 'worker' },
+    ];
+    const [top] = analyzeRun({ run: run(), results: [on(connlat([], { failures }))] });
+    expect(top!.severity).toBe('critical'); // none connected, 9 ≥ 3 × 3
+    expect(top!.title).toContain('9 connects from worker (pid 10) to 10.0.0.5:6379 failed (ECONNREFUSED ×7, ETIMEDOUT ×2)');
+    expect(top!.title).toContain('nothing listens there');
+  });
+
+  it('a quiet result: one info finding, "No problems found", listing what was checked', () => {
+    const findings = analyzeRun({ run: run(), results: [on(connlat([{ destination: DEST, slots: { [FAST_SLOT]: 30 } }]))] });
+    expect(findings).toHaveLength(1);
+    expect(findings[0]!.severity).toBe('info');
+    expect(findings[0]!.title).toBe('No problems found on web-1: checked connect latency.');
+    expect(findings[0]!.evidence.checked).toEqual([{ node: NODE, capture: 'tcpconnlat', what: 'connect latency (30 connects to 1 destination)' }]);
+  });
+});
+
+describe('tcpretrans and tcpreset', () => {
+  const flow = (i: number, retransmits: number, state = 'SYN_SENT') => ({
+    local: `10.0.0.1:${40000 + i}`, remote: DEST, family: 'ipv4', state, type: 'segment', pid: 7, comm: 'checkout', cgroupId: '1', retransmits, failed: 0, firstSeen: '', lastSeen: '',
+  });
+
+  it('retransmits summed per remote over short flows: a SYN hot spot', () => {
+    const rows = [flow(1, 2), flow(2, 2), flow(3, 1), flow(4, 1), flow(5, 1, 'ESTABLISHED')];
+    const [top] = analyzeRun({ run: run(), results: [on(result('tcpretrans', { rows, processes: [], totalRows: rows.length }))] });
+    expect(top!.severity).toBe('warning');
+    expect(top!.title).toContain(`TCP from checkout (pid 7) to ${DEST} was retransmitted 7 times over 5 connections`);
+    expect(top!.title).toContain('mostly SYNs');
+    expect(top!.evidence).toMatchObject({ retransmits: 7, flows: 5, maxPerFlow: 2, states: { SYN_SENT: 6, ESTABLISHED: 1 } });
+  });
+
+  it('under the threshold per remote: nothing', () => {
+    const rows = [flow(1, 1), flow(2, 1)];
+    const findings = analyzeRun({ run: run(), results: [on(result('tcpretrans', { rows, processes: [], totalRows: 2 }))] });
+    expect(findings.map((f) => f.severity)).toEqual(['info']);
+  });
+
+  it('resets received from a peer, and sent for a closed port', () => {
+    const rows = [
+      { direction: 'received', local: '10.0.0.1:40001', remote: DEST, family: 'ipv4', state: 'ESTABLISHED', socket: 'full', pid: 7, comm: 'checkout', cgroupId: '1', count: 12, firstSeen: '', lastSeen: '' },
+      ...[1, 2, 3].map((i) => ({ direction: 'sent', local: '10.0.0.1:9999', remote: `10.0.0.8:5000${i}`, family: 'ipv4', state: '-', socket: 'none', reason: 'NO_SOCKET', pid: 0, comm: '', cgroupId: '0', count: 4, firstSeen: '', lastSeen: '' })),
+    ];
+    const findings = analyzeRun({ run: run(), results: [on(result('tcpreset', { rows, sent: 12, received: 12, totalRows: rows.length }))] });
+    const received = findings.find((f) => f.evidence.direction === 'received')!;
+    expect(received.title).toBe(`Checkout (pid 7) got 12 TCP resets from ${DEST} in 6 s (threshold 5), in ESTABLISHED: the peer aborted the connections.`);
+    const sent = findings.find((f) => f.evidence.direction === 'sent')!;
+    expect(sent.title).toContain('This host sent 12 TCP resets from 10.0.0.1:9999 to 10.0.0.8');
+    expect(sent.title).toContain('NO_SOCKET: nothing listens on that port here');
+  });
+});
+
+describe('tcprtt', () => {
+  it('p99 RTT per remote over the threshold', () => {
+    const slots = { 13: 90, 18: 10 }; // 8..16 ms mostly, 10% at 262..524 ms
+    const [top] = analyzeRun({ run: run(), results: [on(result('tcprtt', { histograms: [{ labels: { remote: DEST }, histogram: histogram(slots) }], overall: histogram(slots), totalRemotes: 1 }))] });
+    expect(top!.severity).toBe('warning');
+    expect(top!.title).toContain(`Round-trip time to ${DEST} is ${fmtUs(expectedQuantile(slots, 0.99))} at p99 (threshold 200 ms) over 100 samples`);
+  });
+});

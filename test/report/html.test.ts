@@ -1,0 +1,185 @@
+// report.html opened from disk in headless Chromium (Debian's, through
+// playwright-core; no browser is downloaded): the bundle of a real run is
+// extracted under test-artifacts/report/, the page loads with no console
+// errors and no network, the findings come first and are visible, a flame
+// graph frame grows when clicked (zoom), search marks frames, tables sort,
+// links to a capture open its node. Screenshots stay in test-artifacts/.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Finding } from '../../src/analysis/types.js';
+import { createReportBundle } from '../../src/report/bundle.js';
+import { RunStore } from '../../src/runs/store.js';
+import { bpfHandlesOf, kernelSkipReason } from '../helpers/kernel.js';
+import { redisServerChildren } from '../helpers/redis.js';
+import { RETENTION_SECONDS, startStack, type Stack } from '../server/harness.js';
+import { realRun, type RealRun } from './real-run.js';
+import { artifactsDir, extractTo, unpack } from './unpack.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const NODE = 'html-node';
+const skip = kernelSkipReason();
+
+function findingsFor(runId: string): Finding[] {
+  return [
+    {
+      id: `tcpconnlat:${NODE}:127.0.0.1`,
+      severity: 'warning',
+      title: 'Connects from node to 127.0.0.1 take 2 ms at p99 (threshold 1 ms)',
+      node: NODE,
+      capture: 'tcpconnlat',
+      evidence: { p99Ms: 2, thresholdMs: 1, connects: 40, slowest: [{ pid: 1, comm: 'node', latencyMs: 2.1 }] },
+      file: `nodes/${NODE}/tcpconnlat.json`,
+      score: 2,
+    },
+    {
+      id: `profile:${NODE}:sh`,
+      severity: 'critical',
+      title: 'sh spends 41% of sampled CPU in its own loop <busy & "quoted">',
+      node: NODE,
+      capture: 'profile',
+      evidence: { process: 'sh', pct: 41 },
+      file: `nodes/${NODE}/profile.json`,
+      score: 41,
+    },
+    { id: `execsnoop:${runId}`, severity: 'info', title: '5 short-lived echo processes', node: NODE, capture: 'execsnoop', evidence: {}, file: `nodes/${NODE}/execsnoop.json`, score: 1 },
+  ];
+}
+
+describe.skipIf(skip)(`report.html in headless Chromium${skip ? ` (skipped: ${skip})` : ''}`, () => {
+  let stack: Stack;
+  let run: RealRun;
+  let context: BrowserContext;
+  let page: Page;
+  let profileDir: string;
+  const consoleErrors: string[] = [];
+  const requests: string[] = [];
+  let pagePath: string;
+
+  beforeAll(async () => {
+    stack = await startStack([NODE]);
+    run = await realRun(stack, NODE);
+    const record = await new RunStore(stack.conn, { retentionSeconds: RETENTION_SECONDS }).get(run.id);
+    const bundle = await createReportBundle({ redis: stack.conn, run: record!, loadFindings: async (id) => findingsFor(id) });
+    const entries = await unpack(bundle.stream);
+    await bundle.done;
+    const dir = join(artifactsDir, 'bundle');
+    rmSync(dir, { recursive: true, force: true });
+    extractTo(entries, dir);
+    pagePath = join(dir, `sherlock-${run.id}`, 'report.html');
+
+    profileDir = mkdtempSync(join(tmpdir(), 'sherlock-chromium-'));
+    context = await chromium.launchPersistentContext(profileDir, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      viewport: { width: 1360, height: 900 },
+    });
+    page = context.pages()[0] ?? (await context.newPage());
+    page.on('console', (msg) => {
+      if (msg.type() === 'error') consoleErrors.push(msg.text());
+    });
+    page.on('pageerror', (err) => consoleErrors.push(`pageerror: ${err.message}`));
+    page.on('request', (req) => requests.push(req.url()));
+    await page.goto(pathToFileURL(pagePath).href);
+    await page.waitForSelector('html[data-ready="1"]', { timeout: 10_000 });
+  }, 90_000);
+
+  afterAll(async () => {
+    await context?.close();
+    if (profileDir) rmSync(profileDir, { recursive: true, force: true });
+    await stack?.stop();
+    expect(redisServerChildren()).toEqual([]);
+    expect(bpfHandlesOf()).toEqual({ programIds: [], links: 0, maps: 0 });
+  });
+
+  it('loads from disk with no console errors and asks the network for nothing', async () => {
+    await page.screenshot({ path: join(artifactsDir, 'report-top.png') });
+    await page.screenshot({ path: join(artifactsDir, 'report-full.png'), fullPage: true });
+    expect(consoleErrors).toEqual([]);
+    expect(requests.filter((u) => !u.startsWith('file:') && !u.startsWith('data:'))).toEqual([]);
+  });
+
+  it('shows the findings first, worst first, escaped, with links to their captures', async () => {
+    const order = (await page.evaluate(
+      `Array.from(document.querySelectorAll('body > header, body > section')).map(function (e) { return e.id || e.tagName.toLowerCase(); })`,
+    )) as string[];
+    expect(order.slice(0, 2)).toEqual(['header', 'findings']);
+    const titles = page.locator('#findings .finding-title');
+    expect(await titles.count()).toBe(3);
+    expect(await titles.first().isVisible()).toBe(true);
+    expect(await titles.allTextContents()).toEqual([
+      'sh spends 41% of sampled CPU in its own loop <busy & "quoted">',
+      'Connects from node to 127.0.0.1 take 2 ms at p99 (threshold 1 ms)',
+      '5 short-lived echo processes',
+    ]);
+    expect(await page.locator('#findings .sev').first().textContent()).toBe('Critical');
+    // Collapse every node, then follow a finding's link: its node opens at the capture.
+    await page.click('#collapse-all');
+    expect(await page.locator('details.node[open]').count()).toBe(0);
+    await page.locator('#findings a.goto').nth(1).click();
+    expect(await page.locator('details.node[open]').count()).toBe(1);
+    expect(await page.locator(`#cap-${NODE}-tcpconnlat`).isVisible()).toBe(true);
+    expect(await page.locator(`#cap-${NODE}-tcpconnlat svg.hist`).count()).toBeGreaterThan(0);
+  });
+
+  it('zooms the flame graph on a click: the frame widens to the full width, others hide; reset and search work', async () => {
+    await page.locator(`#cap-${NODE}-profile`).scrollIntoViewIfNeeded();
+    const pick = (await page.evaluate(`(function () {
+      var frames = Array.from(document.querySelectorAll('#cap-${NODE}-profile svg.flamegraph g.f'));
+      var scale = document.querySelector('#cap-${NODE}-profile svg.flamegraph').getBoundingClientRect().width / 1200;
+      var best = -1, bestW = 0;
+      frames.forEach(function (g, i) {
+        var w = parseFloat(g.getAttribute('data-w')) * scale;
+        if (g.getAttribute('data-d') !== '0' && w > 12 && w < 600 && w > bestW) { best = i; bestW = w; }
+      });
+      return { index: best, total: frames.length };
+    })()`)) as { index: number; total: number };
+    expect(pick.total).toBeGreaterThan(1);
+    expect(pick.index).toBeGreaterThan(0);
+    const frame = page.locator(`#cap-${NODE}-profile svg.flamegraph g.f`).nth(pick.index);
+    const before = Number(await frame.locator('rect').getAttribute('width'));
+    const boxBefore = (await frame.boundingBox())!;
+    await page.screenshot({ path: join(artifactsDir, 'flame-before.png'), clip: { x: 0, y: Math.max(0, boxBefore.y - 300), width: 1360, height: 420 } });
+    await frame.click();
+    const after = Number(await frame.locator('rect').getAttribute('width'));
+    expect(after).toBeGreaterThan(before);
+    expect(after).toBeCloseTo(1180, 0); // the plot width: the clicked frame fills it
+    expect((await frame.boundingBox())!.width).toBeGreaterThan(boxBefore.width);
+    const hidden = (await page.evaluate(
+      `Array.from(document.querySelectorAll('#cap-${NODE}-profile svg.flamegraph g.f')).filter(function (g) { return g.style.display === 'none'; }).length`,
+    )) as number;
+    expect(hidden).toBeGreaterThanOrEqual(0);
+    await page.locator(`#cap-${NODE}-profile .flame`).screenshot({ path: join(artifactsDir, 'flame-zoomed.png') });
+
+    await page.locator(`#cap-${NODE}-profile .fg-reset`).click();
+    expect(Number(await frame.locator('rect').getAttribute('width'))).toBeCloseTo(before, 1);
+
+    const name = (await frame.getAttribute('data-n'))!;
+    await page.locator(`#cap-${NODE}-profile .fg-search`).fill(name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+    expect(await frame.locator('rect').getAttribute('fill')).toBe('#d050e0');
+    expect(await page.locator(`#cap-${NODE}-profile .fg-status`).textContent()).toMatch(/^\d+ frames matched, [\d.]+% of the total$/);
+    await page.locator(`#cap-${NODE}-profile .fg-search`).fill('');
+    expect(await frame.locator('rect').getAttribute('fill')).not.toBe('#d050e0');
+    expect(consoleErrors).toEqual([]);
+  });
+
+  it('sorts tables by a header click, numbers as numbers', async () => {
+    const table = page.locator(`#cap-${NODE}-execsnoop table.sortable`).first();
+    const header = table.locator('th', { hasText: /^PID$/ });
+    await header.click();
+    expect(await header.getAttribute('aria-sort')).toBe('descending');
+    const pids = (await table.locator('tbody tr td:nth-child(3)').allTextContents()).map(Number);
+    expect(pids.length).toBeGreaterThan(1);
+    expect(pids).toEqual([...pids].sort((a, b) => b - a));
+    await header.click();
+    expect(await header.getAttribute('aria-sort')).toBe('ascending');
+    const up = (await table.locator('tbody tr td:nth-child(3)').allTextContents()).map(Number);
+    expect(up).toEqual([...pids].sort((a, b) => a - b));
+    expect(consoleErrors).toEqual([]);
+    await page.screenshot({ path: join(artifactsDir, 'report-end.png'), fullPage: true });
+  });
+});
