@@ -14,6 +14,9 @@ import { requireScope } from '../auth.js';
 import type { ApiDeps, ApiEnv } from '../context.js';
 import type { RunbookDeps } from './runbooks.js';
 import { ApiError, readJson, validationError } from '../errors.js';
+import { createLogger } from '../../util/logger.js';
+
+const log = createLogger({ component: 'api' });
 
 const listQuery = z
   .object({
@@ -101,11 +104,13 @@ export function runRoutes(deps: ApiDeps & RunbookDeps) {
 
   app.get('/:id/events', read, async (c) => {
     const run = await findRun(c.req.param('id'));
+    // A reconnecting client resumes after the last event it saw.
+    const resumeFrom = c.req.header('last-event-id') ?? '';
     return streamSSE(c, async (stream) => {
       const reader = deps.duplicateRedis();
       stream.onAbort(() => reader.disconnect());
       try {
-        let last = '0';
+        let last = /^\d+-\d+$/.test(resumeFrom) ? resumeFrom : '0';
         for (let finished = FINAL_STATUSES.has(run.status); !stream.aborted; ) {
           const reply = (await reader.xread('COUNT', 100, 'BLOCK', finished ? 1 : 5000, 'STREAMS', keys.runEvents(run.id), last)) as
             | [string, [string, string[]][]][]
@@ -122,6 +127,9 @@ export function runRoutes(deps: ApiDeps & RunbookDeps) {
       } finally {
         reader.disconnect();
       }
+    }, async (err, stream) => {
+      // A client that went away mid-read closes the reader under it: not an error.
+      if (!stream.aborted) log.warn('event stream failed', { runId: run.id, error: err.message });
     });
   });
 
