@@ -295,10 +295,15 @@ export class RunAnalysis {
     const nodeNames = [...new Set(checked.map((c) => c.node))];
     const what = [...new Set(checked.map((c) => CHECK_NAMES[c.capture] ?? c.capture))];
     if (rules.length) what.push(`${plural(rules.length, 'rule')}`);
+    const states = isObj(this.run) && isObj(this.run.nodes) ? Object.values(this.run.nodes).filter(isObj) : [];
+    const cancelled = states.filter((n) => n.status === 'cancelled').length;
     const title = checked.length
       ? `No problems found on ${nodeNames.length === 1 ? nodeNames[0] : plural(nodeNames.length, 'node')}: checked ${listText(what, what.length)}` +
-        (unchecked.length ? `; ${listText(unchecked)} could not be checked` : '') + '.'
-      : `No problems found, but nothing was checked: no capture result could be analyzed${unchecked.length ? ` (${listText(unchecked)})` : ''}.`;
+        (unchecked.length ? `; ${listText(unchecked)} could not be checked` : '') +
+        (cancelled ? `; the run was cancelled, so the window was cut short on ${plural(cancelled, 'node')}` : '') + '.'
+      : cancelled && cancelled === states.length && !unchecked.length
+        ? 'Nothing was checked: the run was cancelled before its captures ran.'
+        : `No problems found, but nothing was checked: no capture result could be analyzed${unchecked.length ? ` (${listText(unchecked)})` : ''}.`;
     findings.push({
       id: 'run:*:no-problems',
       severity: 'info',

@@ -57,7 +57,7 @@ export async function runCli(argv: string[]): Promise<number> {
         process.stdout.write(usage);
         return command ? 0 : EXIT_USAGE;
       default:
-        throw new UsageError(`unknown command "${command}"; commands: runbooks, up, api, worker, capture, doctor, inspect`);
+        throw new UsageError(`unknown command "${command}"; commands: up, api, worker, capture, doctor, inspect, runbooks`);
     }
   } catch (err) {
     return reportError(err);

@@ -63,6 +63,16 @@ describe('analyzeRun', () => {
     ]);
   });
 
+  it('a cancelled run says so: cut short, or cancelled before anything ran', () => {
+    const r = run({}, ['a', 'b']);
+    r.nodes.b = { status: 'cancelled' };
+    expect(analyzeRun({ run: r, results: [on(result('execsnoop', { events: [] }), 'a')] })[0]!.title).toBe(
+      'No problems found on a: checked execs; the run was cancelled, so the window was cut short on 1 node.',
+    );
+    r.nodes.a = { status: 'cancelled' };
+    expect(analyzeRun({ run: r, results: [] }).map((f) => f.title)).toEqual(['Nothing was checked: the run was cancelled before its captures ran.']);
+  });
+
   it('a failed node is a warning; a capture that did not run is an info', () => {
     const r = run({}, ['a', 'b']);
     r.nodes.a = { status: 'failed', error: 'the worker did not report back' };

@@ -3,6 +3,7 @@
 // the params the runbook names, settings filled from params, event caps; and
 // POST /v1/runs's schema and planner around it.
 import { release } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PlanError, planRun } from '../../src/planner/plan.js';
 import { runRequestSchema } from '../../src/planner/run-request.js';
@@ -13,7 +14,6 @@ import { paramsJsonSchema, validateParams } from '../../src/runbooks/params.js';
 import type { Runbook } from '../../src/runbooks/schema.js';
 import type { NodeInfo } from '../../src/nodes/registry.js';
 import { projectRoot } from '../../src/util/paths.js';
-import { join } from 'node:path';
 
 const TEST_RUNBOOK = `name: svc
 title: Service check
@@ -159,13 +159,13 @@ describe('expandRunbook', () => {
     expectError(() => expandRunbook(source(book.runbook), { runbook: 'wide', params: { hz: 50_000 } }), 'invalid_params', 'hz=50000', 'steps[0] (profile)', 'frequency');
   });
 
-  it('a target param against an explicit target says which wins nothing', () => {
+  it('a target param that contradicts the request\'s own target is refused, naming the param', () => {
     expectError(() => expandRunbook(books, { runbook: 'svc', params: { comm: 'nginx' }, target: { comm: 'httpd' } }), 'target_conflict', 'param comm');
   });
 });
 
 describe('POST /v1/runs schema and planner', () => {
-  const live: NodeInfo[] = [{ name: 'n1', labels: {}, kernel: release(), btf: true, captures: [], busy: false, version: '0.1.0', lastSeen: new Date().toISOString() } as unknown as NodeInfo];
+  const live: NodeInfo[] = [{ name: 'n1', labels: {}, kernel: release(), btf: true, captures: [], busy: false, version: '0.1.0', lastSeen: new Date().toISOString() }];
   const catalog = RunbookCatalog.load(join(projectRoot, 'runbooks'));
   const plan = (body: Record<string, unknown>) => {
     const parsed = runRequestSchema.safeParse(body);
