@@ -300,7 +300,7 @@ export async function writeFixtureRun(redis: Redis, size: FixtureSize = FULL_SIZ
   };
   for (let i = 0; i < nodes.length; i += 4) await Promise.all(nodes.slice(i, i + 4).map((n, k) => storeNode(n, i + k)));
   const finishedAt = new Date(Date.parse(startedAt) + DURATION_MS + 1500).toISOString();
-  await redis.hset(keys.run(id), { status: 'completed', finishedAt });
+  await redis.hset(keys.run(id), { status: 'completed', startedAt, finishedAt });
   const run = await store.get(id);
   if (!run) throw new Error('the fixture run was not stored');
   return { run, rawBytes, storedBytes, files };

@@ -11,6 +11,7 @@ import { ringbufDrain } from './ringbuf-drain.js';
 import { workerMemory } from './worker-memory.js';
 import { filetopOverhead } from './filetop-overhead.js';
 import { profileOverhead } from './profile-overhead.js';
+import { reportBundle } from './report-bundle.js';
 import { runbookAttach } from './runbook-attach.js';
 import { serverFanout } from './server-fanout.js';
 import { serverLatency } from './server-latency.js';
@@ -74,6 +75,12 @@ const benchmarks: Benchmark[] = [
     title: 'Fan-out: one 1 s execsnoop run to 50 worker processes; submission → completed, minus the window',
     target: '≤1 s',
     run: serverFanout,
+  },
+  {
+    name: 'report-bundle',
+    title: 'Report bundle streaming: 50 nodes × intermittent-latency results, throughput and peak RSS',
+    target: '≥50 MB/s, RSS flat',
+    run: reportBundle,
   },
   {
     name: 'filetop-overhead',

@@ -87,7 +87,7 @@ function captureEntry(capture: CaptureSummary, digest: CaptureDigest | undefined
 
 export function buildManifest(ctx: ReportContext, files: PlannedFile[], entries: { findings: string; summary: string; html: string }) {
   const { run } = ctx;
-  const plan = run.plan as typeof run.plan & { params?: Record<string, unknown>; runbookTitle?: string };
+  const plan = run.plan;
   let events = 0;
   let dropped = 0;
   let bpfCpuNs = 0;
@@ -124,6 +124,7 @@ export function buildManifest(ctx: ReportContext, files: PlannedFile[], entries:
       id: run.id,
       status: run.status,
       runbook: plan.runbook ?? null,
+      ...(plan.runbookTitle ? { runbookTitle: plan.runbookTitle } : {}),
       params: plan.params ?? {},
       steps: plan.steps,
       target: plan.target,

@@ -23,13 +23,14 @@ export function mdText(text: unknown): string {
 const SEVERITY_LABEL: Record<string, string> = { critical: 'CRITICAL', warning: 'WARNING', info: 'info' };
 
 function findingLine(f: Finding, i: number): string {
-  return `${i + 1}. **${SEVERITY_LABEL[f.severity] ?? mdText(f.severity)}** ${mdText(f.node)} · ${mdText(f.capture)} — ${mdText(f.title)}`;
+  const where = `${f.node === '*' ? 'all nodes' : mdText(f.node)}${f.capture === '*' ? '' : ` · ${mdText(f.capture)}`}`;
+  return `${i + 1}. **${SEVERITY_LABEL[f.severity] ?? mdText(f.severity)}** ${where} — ${mdText(f.title)}`;
 }
 
 export function renderSummary(ctx: ReportContext): string {
   const { run } = ctx;
-  const plan = run.plan as typeof run.plan & { params?: Record<string, unknown> };
-  const what = plan.runbook ? `runbook \`${mdText(plan.runbook)}\`` : `captures ${plan.steps.map((s) => `\`${mdText(s.capture)}\``).join(', ')}`;
+  const plan = run.plan;
+  const what = plan.runbook ? `runbook \`${mdText(plan.runbook)}\`${plan.runbookTitle ? ` (${mdText(plan.runbookTitle)})` : ''}` : `captures ${plan.steps.map((s) => `\`${mdText(s.capture)}\``).join(', ')}`;
   const out: string[] = [];
   out.push(`# Sherlock run ${mdText(run.id)}: ${mdText(run.status)}`, '');
   out.push(`- **What:** ${what} for ${fmtDurationMs(plan.durationMs)} on ${describeTarget(plan.target as Record<string, unknown>)}`);

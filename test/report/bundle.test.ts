@@ -144,9 +144,17 @@ describe.skipIf(skip)(`the report bundle of a real run${skip ? ` (skipped: ${ski
   });
 
   it('writes findings.json, a summary.md to paste, and a report.html whose SVGs are well-formed', async () => {
+    // The findings analysis stored when the run ended, as GET /v1/runs/:id/findings gives them.
     const findings = JSON.parse(entries.get(`${root}/findings.json`)!.data.toString('utf8'));
-    expect(findings).toMatchObject({ runId: run.id, analyzed: expect.any(Boolean), findings: expect.any(Array) });
-    for (const f of findings.findings) expect(f).toMatchObject({ id: expect.any(String), severity: expect.stringMatching(/^(critical|warning|info)$/), title: expect.any(String) });
+    const stored = await stack.admin.get(`/v1/runs/${run.id}/findings`);
+    expect(stored.status).toBe(200);
+    expect(findings).toEqual({ runId: run.id, analyzed: true, findings: stored.body.findings });
+    expect(findings.findings.length).toBeGreaterThan(0); // a quiet run still says what was checked
+    for (const f of findings.findings) {
+      expect(f).toMatchObject({ id: expect.any(String), severity: expect.stringMatching(/^(critical|warning|info)$/), title: expect.any(String), node: NODE });
+    }
+    const manifest = JSON.parse(entries.get(`${root}/manifest.json`)!.data.toString('utf8'));
+    expect(manifest.findings).toMatchObject({ analyzed: true, count: findings.findings.length });
 
     const summary = entries.get(`${root}/summary.md`)!.data.toString('utf8');
     expect(summary).toMatch(new RegExp(`^# Sherlock run ${run.id}: completed\n`));
@@ -154,9 +162,17 @@ describe.skipIf(skip)(`the report bundle of a real run${skip ? ` (skipped: ${ski
     expect(summary).toContain('| node | kernel | capture | events | dropped | BPF CPU | duration | status |');
     for (const capture of REPORT_CAPTURES) expect(summary).toMatch(new RegExp(`\\| ${capture} \\| [\\d,]+ \\| [\\d,]+ \\| [\\d.]+ m?s \\|`));
 
+    expect(summary).toContain('## Top findings');
+    const top = findings.findings[0];
+    const label = ({ critical: 'CRITICAL', warning: 'WARNING', info: 'info' } as Record<string, string>)[top.severity];
+    expect(summary).toContain(`1. **${label}** ${NODE}${top.capture === '*' ? '' : ` · ${top.capture}`} — `);
+
     const html = entries.get(`${root}/report.html`)!.data.toString('utf8');
     expect(html.startsWith('<!DOCTYPE html>')).toBe(true);
     expect(html).toContain(run.id);
+    const escapeHtml = (t: string) => t.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+    for (const f of findings.findings) expect(html).toContain(`<span class="finding-title">${escapeHtml(f.title)}</span>`);
+    expect(html.indexOf('id="findings"')).toBeLessThan(html.indexOf('id="overview"')); // findings first
     expect(html).not.toMatch(/<(script|link|img|iframe)[^>]+(src|href)=["']?(https?:)?\/\//i); // nothing from the network
     expect(html).toContain(`href="nodes/${NODE}/profile.svg"`); // raw files linked beside the page
     const hists = svgFragments(html, 'hist');
@@ -197,6 +213,25 @@ describe.skipIf(skip)(`the report bundle of a real run${skip ? ` (skipped: ${ski
     expect(early.status).toBe(409);
     expect(early.body.error.code).toBe('run_not_finished');
     expect((await stack.admin.delete(`/v1/runs/${waiting}`)).status).toBe(202);
+  });
+
+  it('names the runbook, its title and params in a runbook run\'s manifest, summary and page', async () => {
+    const id = await stack.admin.submit({ runbook: 'high-cpu', params: { frequency: 49 }, duration: '1s', targets: { nodes: [NODE] } });
+    const view = await stack.admin.waitFinal(id, 20_000);
+    expect(view.status).toBe('completed');
+    const { res, body } = await download(stack, `/v1/runs/${id}/report`);
+    expect(res.status).toBe(200);
+    const bundle = await unpack(body);
+    const top = `sherlock-${id}`;
+    const manifest = JSON.parse(bundle.get(`${top}/manifest.json`)!.data.toString('utf8'));
+    expect(manifest.run).toMatchObject({ id, runbook: 'high-cpu', runbookTitle: 'High CPU', params: { frequency: 49 } });
+    const steps = manifest.run.steps.map((s: { capture: string }) => s.capture);
+    expect(manifest.nodes[0].captures.map((c: { capture: string }) => c.capture)).toEqual(steps);
+    for (const capture of steps) expect(bundle.has(`${top}/nodes/${NODE}/${capture}.json`), capture).toBe(true);
+    expect(bundle.get(`${top}/summary.md`)!.data.toString('utf8')).toContain('**What:** runbook `high-cpu` (High CPU) for 1.00 s');
+    const html = bundle.get(`${top}/report.html`)!.data.toString('utf8');
+    expect(html).toContain('<h1>Sherlock report: high-cpu</h1>');
+    expect(html).toContain('<dt>Params</dt><dd>frequency=49</dd>');
   });
 
   it('stops reading when the client goes away mid-download, and serves the next download whole', async () => {

@@ -4,7 +4,11 @@
 // must not trust that. Also: a chunked artifact streams whole, an expired one
 // is listed as missing, report.html is the same drawn once or twice, and a
 // reader that leaves stops the bundle.
+import { execFileSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Finding } from '../../src/analysis/types.js';
@@ -190,6 +194,30 @@ describe('a report from a hand-made run record with hostile names', () => {
     expect(summaryMd).toContain('why \\| not \\*bold\\*');
     expect(summaryMd.split('\n').filter((l) => l.startsWith('| ')).every((l) => !l.includes('\n'))).toBe(true);
     expect(summaryMd).toContain('new line'); // a newline in a node name does not break the table row
+  });
+
+  it('extracts with GNU tar into its one directory, nothing outside it', async () => {
+    const bundle = await createReportBundle({ redis: conn, run, now: NOW });
+    const chunks: Buffer[] = [];
+    for await (const chunk of bundle.stream) chunks.push(chunk as Buffer);
+    await bundle.done;
+    const dir = mkdtempSync(join(tmpdir(), 'sherlock-report-tar-'));
+    try {
+      const file = join(dir, 'bundle.tar.gz');
+      writeFileSync(file, Buffer.concat(chunks));
+      const out = join(dir, 'out');
+      mkdirSync(out);
+      execFileSync('tar', ['-xzf', file, '-C', out], { stdio: ['ignore', 'ignore', 'pipe'] });
+      expect(readdirSync(dir).sort()).toEqual(['bundle.tar.gz', 'out']);
+      expect(readdirSync(out)).toEqual([`sherlock-${run.id}`]);
+      const listed = execFileSync('tar', ['-tzf', file], { encoding: 'utf8' }).trim().split('\n');
+      expect(listed.every((name) => name.startsWith(`sherlock-${run.id}`))).toBe(true);
+      expect(readdirSync(join(out, `sherlock-${run.id}`, 'nodes')).sort()).toEqual(
+        ['.._x', '__', '_abs', '_script_alert_1___script_', 'C__evil', 'a_b', 'a_b~2', 'a_b~3', 'new_line', 'web-1'].sort(),
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('writes the same report.html whether it fits the spool or is drawn twice', async () => {

@@ -5,13 +5,11 @@
 import { Readable } from 'node:stream';
 import { Hono } from 'hono';
 import { z } from 'zod';
-import type { Finding } from '../../analysis/types.js';
 import { createReportBundle } from '../../report/bundle.js';
 import { reportHtmlChunks } from '../../report/html/document.js';
 import { CSP } from '../../report/html/assets.js';
 import { prepareReport } from '../../report/model.js';
 import { redisArtifactSource, type FindingsLoader } from '../../report/source.js';
-import type { RunStore } from '../../runs/store.js';
 import { FINAL_STATUSES, type RunRecord } from '../../runs/types.js';
 import { audit } from '../audit.js';
 import { requireScope } from '../auth.js';
@@ -19,22 +17,14 @@ import type { ApiDeps, ApiEnv } from '../context.js';
 import { ApiError } from '../errors.js';
 
 export interface ReportRouteOptions {
-  /** Findings of a run; by default the run store's getFindings once analysis provides it. */
+  /** Findings of a run; by default the run store's (stored by analysis when the run ended). */
   loadFindings?: FindingsLoader;
-}
-
-/** The store's findings reader, when the store has one (analysis adds it). */
-export function storeFindingsLoader(store: RunStore): FindingsLoader {
-  return async (runId) => {
-    const get = (store as unknown as { getFindings?: (id: string) => Promise<Finding[] | undefined> | Finding[] | undefined }).getFindings;
-    return typeof get === 'function' ? await get.call(store, runId) : undefined;
-  };
 }
 
 export function reportRoutes(deps: ApiDeps, options: ReportRouteOptions = {}) {
   const { store, tokens, redis } = deps;
   const read = requireScope(tokens, 'runs:read');
-  const loadFindings = options.loadFindings ?? storeFindingsLoader(store);
+  const loadFindings = options.loadFindings ?? ((id: string) => store.getFindings(id));
   const app = new Hono<ApiEnv>();
 
   const finishedRun = async (id: string): Promise<RunRecord> => {

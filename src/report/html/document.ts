@@ -9,6 +9,7 @@ import { describeTarget, fmtCpuNs, fmtDurationMs, fmtInt } from '../format.js';
 import type { ReportContext, ReportNode } from '../model.js';
 import { CSP, CSS, SCRIPT } from './assets.js';
 import { esc, idToken, scriptSafe } from './escape.js';
+import { graphFrameBudget } from './flame.js';
 import { captureSection, captureTable, findingsSection, nodeAnchor, nodesOverview, nodeTotals, type HtmlOptions } from './sections.js';
 
 export interface HtmlRenderOptions extends Partial<HtmlOptions> {
@@ -22,10 +23,14 @@ function statusPill(status: string): string {
 
 function header(ctx: ReportContext): string {
   const { run } = ctx;
-  const plan = run.plan as typeof run.plan & { params?: Record<string, unknown> };
+  const plan = run.plan;
   const rows: [string, string][] = [];
   rows.push(['Run', `<code>${esc(run.id)}</code> ${statusPill(run.status)}`]);
-  rows.push(plan.runbook ? ['Runbook', `<b>${esc(plan.runbook)}</b>`] : ['Captures', esc(plan.steps.map((s) => s.capture).join(', '))]);
+  rows.push(
+    plan.runbook
+      ? ['Runbook', `<b>${esc(plan.runbook)}</b>${plan.runbookTitle ? ` — ${esc(plan.runbookTitle)}` : ''}`]
+      : ['Captures', esc(plan.steps.map((s) => s.capture).join(', '))],
+  );
   if (plan.params && Object.keys(plan.params).length) {
     rows.push(['Params', esc(Object.entries(plan.params).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(', '))]);
   }
@@ -121,7 +126,8 @@ const DOC_HEAD = (title: string) =>
   `<title>${esc(title)}</title><style>${CSS}</style></head><body>`;
 
 export async function* reportHtmlChunks(ctx: ReportContext, options: HtmlRenderOptions = {}): AsyncGenerator<string> {
-  const html: HtmlOptions = { linkFiles: options.linkFiles ?? true };
+  const graphs = ctx.nodes.reduce((n, node) => n + node.captures.filter((c) => c.kind === 'stacks' && !c.error).length, 0);
+  const html: HtmlOptions = { linkFiles: options.linkFiles ?? true, frameBudget: options.frameBudget ?? graphFrameBudget(graphs) };
   const { run } = ctx;
   const findingsByNode = new Map<string, Finding[]>();
   for (const f of ctx.findings ?? []) findingsByNode.set(f.node, [...(findingsByNode.get(f.node) ?? []), f]);

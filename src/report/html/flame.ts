@@ -10,32 +10,47 @@ import { fmtInt } from '../format.js';
 import { sortableTable } from './tables.js';
 
 /**
- * At most about this many frames per graph in the page (~400 bytes of SVG
- * each): a profile with thousands of one-sample stacks would otherwise put
- * megabytes per node into report.html. The narrowest frames go first; the
- * bundle's own flame graph SVG and pprof keep every one.
+ * Frames of all the flame graphs of one page together (~400 bytes of SVG
+ * each): a 1-node run draws every frame, a 50-node run a few thousand per
+ * graph. The narrowest frames go first; the bundle's own flame graph SVG and
+ * pprof keep every one.
  */
-export const FRAME_BUDGET = 3000;
-/** Minimum frame widths tried, in px of the 1200 px graph: the first that fits the budget wins. */
-const MIN_WIDTHS = [0.1, 0.25, 0.5, 1, 2, 4, 8];
+export const PAGE_FRAME_BUDGET = 150_000;
+/** Whatever the run's size, a graph may keep this many frames, and needs no more than the most. */
+export const MIN_GRAPH_FRAMES = 3000;
+export const MAX_GRAPH_FRAMES = 30_000;
+/** The narrowest frame drawn when nothing has to go (as the flame graph SVG itself). */
+const BASE_MIN_WIDTH = 0.1;
 const PLOT_WIDTH = 1180;
 export const TOP_FUNCTIONS = 30;
 
-/** The smallest minimum frame width (px) that keeps the graph within `budget` frames. */
-export function minFrameWidthFor(data: StackData, budget = FRAME_BUDGET): number {
+/** Frames each of `graphs` flame graphs on one page may keep. */
+export function graphFrameBudget(graphs: number): number {
+  return Math.round(Math.min(MAX_GRAPH_FRAMES, Math.max(MIN_GRAPH_FRAMES, PAGE_FRAME_BUDGET / Math.max(1, graphs))));
+}
+
+/**
+ * The minimum frame width (px of the 1200 px graph) that keeps at most
+ * `budget` frames: 0.1 when all fit, else just over the width of the first
+ * frame that does not (ties at the boundary go together).
+ */
+export function minFrameWidthFor(data: StackData, budget = MIN_GRAPH_FRAMES): number {
   const root = buildFlameTree(stackProfileOf(data), { includePid: true });
-  if (!(root.value > 0)) return MIN_WIDTHS[0]!;
+  if (!(root.value > 0)) return BASE_MIN_WIDTH;
   const scale = PLOT_WIDTH / root.value;
-  const counts = MIN_WIDTHS.map(() => 0);
+  const widths: number[] = [];
   const stack: FlameNode[] = [root];
   while (stack.length) {
     const node = stack.pop()!;
     const w = node.value * scale;
-    for (let i = 0; i < MIN_WIDTHS.length && w >= MIN_WIDTHS[i]!; i++) counts[i]!++;
-    if (w >= MIN_WIDTHS[0]!) for (const c of node.children.values()) stack.push(c);
+    if (w < BASE_MIN_WIDTH) continue; // neither drawn nor anything above it
+    widths.push(w);
+    for (const c of node.children.values()) stack.push(c);
   }
-  const fit = counts.findIndex((n) => n <= budget);
-  return MIN_WIDTHS[fit < 0 ? MIN_WIDTHS.length - 1 : fit]!;
+  if (widths.length <= budget) return BASE_MIN_WIDTH;
+  widths.sort((a, b) => b - a);
+  const cut = widths[budget]!; // the widest frame that does not fit
+  return Math.round(cut * 1.0001 * 1e4 + 1) / 1e4;
 }
 
 function titleOf(data: StackData & { capture?: string; target?: string }): string {
@@ -59,7 +74,7 @@ export function inlineFlameSvg(data: StackData & { capture?: string; target?: st
     .replace('<text id="details"', '<text class="fg-details"');
 }
 
-export function flameSection(data: StackData & { capture?: string; target?: string }): string {
+export function flameSection(data: StackData & { capture?: string; target?: string }, frameBudget = MIN_GRAPH_FRAMES): string {
   const samples = Array.isArray(data.stacks) ? data.stacks : [];
   if (!samples.length) return '<p class="muted">No stacks were sampled in the window.</p>';
   const out: string[] = [];
@@ -69,11 +84,11 @@ export function flameSection(data: StackData & { capture?: string; target?: stri
       '<input type="search" class="fg-search" placeholder="Search frames (regex)" aria-label="Search frames">' +
       '<span class="fg-status muted">Click a frame to zoom; hover for details.</span></div>',
   );
-  const minWidth = minFrameWidthFor(data);
+  const minWidth = minFrameWidthFor(data, frameBudget);
   out.push(`<div class="fg-graph">${inlineFlameSvg(data, minWidth)}</div>`);
-  if (minWidth > MIN_WIDTHS[0]!) {
+  if (minWidth > BASE_MIN_WIDTH) {
     out.push(
-      `<p class="note">Frames narrower than ${minWidth} px (under ${((minWidth / PLOT_WIDTH) * 100).toFixed(2)}% of the total) are left out of this graph to keep the page light; the flame graph SVG and pprof files beside it have every frame.</p>`,
+      `<p class="note">Frames under ${((minWidth / PLOT_WIDTH) * 100).toFixed(3)}% of the total are left out of this graph to keep the page light (${frameBudget.toLocaleString('en-US')} frames at most); the flame graph SVG and pprof files beside it have every frame.</p>`,
     );
   }
   out.push('</div>');

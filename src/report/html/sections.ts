@@ -25,6 +25,8 @@ export const MAX_EXTRA_ROWS = 200;
 export interface HtmlOptions {
   /** Link raw files relative to the page (true in the bundle, where they sit beside it). */
   linkFiles: boolean;
+  /** Frames each flame graph may keep (flame.ts, graphFrameBudget). */
+  frameBudget?: number;
 }
 
 const MAIN_FIELD: Record<string, string> = { events: 'events', histogram: 'histograms', counters: 'rows', stacks: 'stacks' };
@@ -85,10 +87,17 @@ export function findingsSection(ctx: ReportContext): string {
   return out.join('');
 }
 
+/** Where a finding points: its capture's section, its node's (capture "*": the node as a whole), or all nodes ("*"). */
+function findingWhere(f: Finding, node: ReportNode | undefined): string {
+  const wholeNode = f.capture === '*' || !node?.captures.some((c) => c.capture === f.capture);
+  const label = `${f.node === '*' ? 'all nodes' : f.node}${f.capture === '*' ? '' : ` · ${f.capture}`}`;
+  if (!node) return esc(label);
+  const href = wholeNode ? nodeAnchor(node) : captureAnchor(node, String(f.capture));
+  return `<a class="goto" href="#${href}" data-node="${nodeAnchor(node)}">${esc(label)}</a>`;
+}
+
 function findingItem(f: Finding, node: ReportNode | undefined): string {
-  const where = node
-    ? `<a class="goto" href="#${captureAnchor(node, String(f.capture))}" data-node="${nodeAnchor(node)}">${esc(f.node)} · ${esc(f.capture)}</a>`
-    : `${esc(f.node)} · ${esc(f.capture)}`;
+  const where = findingWhere(f, node);
   const evidence = evidenceHtml(f.evidence);
   return (
     `<li class="finding finding-${idToken(String(f.severity))}">` +
@@ -287,7 +296,7 @@ export function captureSection(node: ReportNode, summary: CaptureSummary, result
   const fullData = nodeFilePath(node, summary.kind === 'events' && summary.files?.some((f) => f.endsWith('.ndjson')) ? summary.files.find((f) => f.endsWith('.ndjson'))! : (summary.artifact ?? `${summary.capture}.json`));
   try {
     if (summary.kind === 'histogram') out.push(histogramsHtml(result));
-    if (summary.kind === 'stacks') out.push(flameSection(result as unknown as StackData & { capture?: string; target?: string }));
+    if (summary.kind === 'stacks') out.push(flameSection(result as unknown as StackData & { capture?: string; target?: string }, options.frameBudget));
     out.push(factsHtml(result, summary.kind));
     out.push(mainTable(summary.capture, summary.kind, result, fullData));
     out.push(extrasHtml(result, summary.kind, nodeFilePath(node, summary.artifact ?? `${summary.capture}.json`)));
