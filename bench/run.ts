@@ -11,6 +11,7 @@ import { ringbufDrain } from './ringbuf-drain.js';
 import { workerMemory } from './worker-memory.js';
 import { filetopOverhead } from './filetop-overhead.js';
 import { profileOverhead } from './profile-overhead.js';
+import { finalizeTime } from './finalize.js';
 import { reportBundle } from './report-bundle.js';
 import { runbookAttach } from './runbook-attach.js';
 import { serverFanout } from './server-fanout.js';
@@ -81,6 +82,12 @@ const benchmarks: Benchmark[] = [
     title: 'Report bundle streaming: 50 nodes × intermittent-latency results, throughput and peak RSS',
     target: '≥50 MB/s, RSS flat',
     run: reportBundle,
+  },
+  {
+    name: 'finalize',
+    title: 'From the last node finishing to the run completed with findings ready, 50 nodes',
+    target: '≤500 ms',
+    run: finalizeTime,
   },
   {
     name: 'filetop-overhead',
