@@ -6,13 +6,13 @@ import type { ApiDeps, ApiEnv } from './context.js';
 import { errorBody, handleError } from './errors.js';
 import { adminRoutes } from './routes/admin.js';
 import { reportRoutes } from './routes/report.js';
-import { runbookRoutes, type RunbookDeps } from './routes/runbooks.js';
+import { runbookRoutes } from './routes/runbooks.js';
 import { runRoutes } from './routes/runs.js';
 import { systemRoutes } from './routes/system.js';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
-export function createApi(deps: ApiDeps & RunbookDeps) {
+export function createApi(deps: ApiDeps) {
   const app = new Hono<ApiEnv>();
   app.use('*', async (c, next) => {
     const start = performance.now();

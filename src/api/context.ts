@@ -2,6 +2,7 @@
 // hono environment type that carries the caller's token.
 import type { Redis } from 'ioredis';
 import type { RunSubmitter } from '../queue/run-flow.js';
+import type { RunbookCatalog } from '../runbooks/catalog.js';
 import type { RunStore } from '../runs/store.js';
 import type { HttpMetrics } from './metrics.js';
 import type { TokenRecord, TokenStore } from './tokens.js';
@@ -11,6 +12,8 @@ export interface ApiDeps {
   /** Opens a dedicated connection (for blocking reads, e.g. SSE). */
   duplicateRedis(): Redis;
   store: RunStore;
+  /** The runbooks this replica loaded (absent: runs name captures in steps only). */
+  runbooks?: RunbookCatalog;
   submitter: RunSubmitter;
   tokens: TokenStore;
   httpMetrics: HttpMetrics;

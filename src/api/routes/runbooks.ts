@@ -3,7 +3,6 @@
 import { relative } from 'node:path';
 import { Hono } from 'hono';
 import { paramsJsonSchema } from '../../runbooks/params.js';
-import type { RunbookCatalog } from '../../runbooks/catalog.js';
 import type { RunbookLoadError } from '../../runbooks/loader.js';
 import type { Runbook } from '../../runbooks/schema.js';
 import { formatDuration } from '../../util/duration.js';
@@ -13,10 +12,6 @@ import type { ApiDeps, ApiEnv } from '../context.js';
 import { ApiError } from '../errors.js';
 
 /** What the runbook routes and the planner need besides ApiDeps. */
-export interface RunbookDeps {
-  runbooks?: RunbookCatalog;
-}
-
 function summary(r: Runbook) {
   return {
     name: r.name,
@@ -48,7 +43,7 @@ export function runbookDetail(r: Runbook) {
   };
 }
 
-export function runbookRoutes(deps: ApiDeps & RunbookDeps) {
+export function runbookRoutes(deps: ApiDeps) {
   const { tokens, redis } = deps;
   const read = requireScope(tokens, 'runs:read');
   const admin = requireScope(tokens, 'admin');

@@ -3,17 +3,14 @@ import { Readable } from 'node:stream';
 import { Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
-import { liveNodes } from '../../nodes/registry.js';
-import { PlanError, planRun } from '../../planner/plan.js';
-import { runRequestSchema } from '../../planner/run-request.js';
 import { keys } from '../../redis/keys.js';
 import { artifactChunks, artifactMeta } from '../../runs/artifacts.js';
 import { FINAL_STATUSES, RUN_STATUSES, type RunRecord } from '../../runs/types.js';
 import { audit } from '../audit.js';
 import { requireScope } from '../auth.js';
 import type { ApiDeps, ApiEnv } from '../context.js';
-import type { RunbookDeps } from './runbooks.js';
 import { ApiError, readJson, validationError } from '../errors.js';
+import { startRun } from '../start-run.js';
 import { createLogger } from '../../util/logger.js';
 
 const log = createLogger({ component: 'api' });
@@ -42,7 +39,7 @@ const links = (id: string) => ({
   findings: `/v1/runs/${id}/findings`,
 });
 
-export function runRoutes(deps: ApiDeps & RunbookDeps) {
+export function runRoutes(deps: ApiDeps) {
   const { store, tokens, redis } = deps;
   const read = requireScope(tokens, 'runs:read');
   const write = requireScope(tokens, 'runs:write');
@@ -55,19 +52,8 @@ export function runRoutes(deps: ApiDeps & RunbookDeps) {
   };
 
   app.post('/', write, async (c) => {
-    const parsed = runRequestSchema.safeParse(await readJson(c));
-    if (!parsed.success) throw validationError(parsed.error);
-    let plan;
-    try {
-      plan = planRun(parsed.data, await liveNodes(redis), deps.runbooks);
-    } catch (err) {
-      if (err instanceof PlanError) throw new ApiError(err.status, err.code, err.message, err.details);
-      throw err;
-    }
-    const token = c.get('token');
-    const run = await deps.submitter.submit(plan, token.name);
-    await audit(redis, { actor: token.name, action: 'run.create', subject: run.id, details: { nodes: plan.nodes, steps: plan.steps.map((s) => s.capture), ...(plan.runbook ? { runbook: plan.runbook, params: plan.params } : {}) } });
-    return c.json({ id: run.id, status: run.status, nodes: plan.nodes, links: links(run.id) }, 202);
+    const run = await startRun(deps, await readJson(c), { actor: c.get('token').name });
+    return c.json({ id: run.id, status: run.status, nodes: run.plan.nodes, links: links(run.id) }, 202);
   });
 
   app.get('/', read, async (c) => {
