@@ -6,7 +6,7 @@
 import { runCapture } from '../src/captures/run-capture.js';
 import { execsnoop } from '../src/captures/execsnoop/index.js';
 import { EXEC_STORM_C, runTimed, TempDir, type TimedRun } from './processes.js';
-import { fmtCount, fmtMs, fmtRatio, kv, median, note, numericColumns, section, table, verdict } from './report.js';
+import { fmtCount, fmtMs, fmtRatio, kv, median, note, numericColumns, section, table, verdict, alternatingPairs } from './report.js';
 
 const STORM = 2000;
 const WARMUP_STORM = 200;
@@ -77,22 +77,14 @@ export async function execOverhead(): Promise<void> {
     const ratios: number[] = [];
     const plain: number[] = [];
     const withCapture: Traced[] = [];
-    for (let i = 0; i < PAIRS; i++) {
-      let u: number;
-      let t: Traced;
-      if (i % 2 === 0) {
-        u = await untraced(storm);
-        t = await traced(storm);
-      } else {
-        t = await traced(storm);
-        u = await untraced(storm);
-      }
+    const pairs = await alternatingPairs(PAIRS, () => untraced(storm), () => traced(storm));
+    for (const { index: i, order, untraced: u, traced: t } of pairs) {
       plain.push(u);
       withCapture.push(t);
       ratios.push(t.ms / u);
       rows.push([
         String(i + 1),
-        i % 2 === 0 ? 'U,T' : 'T,U',
+        order,
         fmtMs(u),
         fmtMs(t.ms),
         fmtRatio(t.ms / u),

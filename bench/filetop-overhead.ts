@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { runCapture } from '../src/captures/run-capture.js';
 import { filetop } from '../src/captures/filetop/index.js';
 import { runTimed, TempDir, type TimedRun } from './processes.js';
-import { fmtCount, fmtRatio, kv, median, note, numericColumns, section, table, verdict } from './report.js';
+import { fmtCount, fmtRatio, kv, median, note, numericColumns, section, table, verdict, alternatingPairs } from './report.js';
 
 const READS = 5_000_000;
 const WARMUP_READS = 200_000;
@@ -159,22 +159,14 @@ export async function filetopOverhead(): Promise<void> {
     const ratios: number[] = [];
     const plain: LoopRun[] = [];
     const withCapture: Traced[] = [];
-    for (let i = 0; i < PAIRS; i++) {
-      let u: LoopRun;
-      let t: Traced;
-      if (i % 2 === 0) {
-        u = await untraced(helper, file);
-        t = await traced(helper, file);
-      } else {
-        t = await traced(helper, file);
-        u = await untraced(helper, file);
-      }
+    const pairs = await alternatingPairs(PAIRS, () => untraced(helper, file), () => traced(helper, file));
+    for (const { index: i, order, untraced: u, traced: t } of pairs) {
       plain.push(u);
       withCapture.push(t);
       ratios.push(t.nsPerRead / u.nsPerRead);
       rows.push([
         String(i + 1),
-        i % 2 === 0 ? 'U,T' : 'T,U',
+        order,
         `${u.nsPerRead.toFixed(0)} ns`,
         `${t.nsPerRead.toFixed(0)} ns`,
         fmtRatio(t.nsPerRead / u.nsPerRead),

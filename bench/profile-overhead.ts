@@ -10,7 +10,7 @@
 import { runCapture } from '../src/captures/run-capture.js';
 import { profile } from '../src/captures/profile/index.js';
 import { runTimed, TempDir, type TimedRun } from './processes.js';
-import { fmtCount, fmtMs, fmtRatio, kv, median, note, numericColumns, section, table, verdict } from './report.js';
+import { fmtCount, fmtMs, fmtRatio, kv, median, note, numericColumns, section, table, verdict, alternatingPairs } from './report.js';
 
 const FREQUENCY = 99;
 const PAIRS = 8;
@@ -131,16 +131,8 @@ export async function profileOverhead(): Promise<void> {
     const wallRatios: number[] = [];
     const plain: Timing[] = [];
     const withCapture: Traced[] = [];
-    for (let i = 0; i < PAIRS; i++) {
-      let u: Timing;
-      let t: Traced;
-      if (i % 2 === 0) {
-        u = await untraced(work);
-        t = await traced(work);
-      } else {
-        t = await traced(work);
-        u = await untraced(work);
-      }
+    const pairs = await alternatingPairs(PAIRS, () => untraced(work), () => traced(work));
+    for (const { index: i, order, untraced: u, traced: t } of pairs) {
       plain.push(u);
       withCapture.push(t);
       cpuRatios.push(t.cpuMs / u.cpuMs);
@@ -148,7 +140,7 @@ export async function profileOverhead(): Promise<void> {
       const expected = (t.cpuMs / 1000) * FREQUENCY;
       rows.push([
         String(i + 1),
-        i % 2 === 0 ? 'U,T' : 'T,U',
+        order,
         fmtMs(u.cpuMs),
         fmtMs(t.cpuMs),
         fmtRatio(t.cpuMs / u.cpuMs),

@@ -93,3 +93,26 @@ export const numericColumns = (count: number): Set<number> => new Set(Array.from
 export function verdict(met: boolean, detail: string): void {
   kv('target met (informational)', `${met ? 'YES' : 'NO'} — ${detail}`);
 }
+
+/** One traced/untraced pair; `order` says which ran first. */
+export interface Pair<U, T> {
+  index: number;
+  order: 'U,T' | 'T,U';
+  untraced: U;
+  traced: T;
+}
+
+/** Runs `count` pairs, alternating which side goes first, so drift on a shared machine hits both. */
+export async function alternatingPairs<U, T>(count: number, untraced: () => Promise<U>, traced: () => Promise<T>): Promise<Pair<U, T>[]> {
+  const pairs: Pair<U, T>[] = [];
+  for (let index = 0; index < count; index++) {
+    if (index % 2 === 0) {
+      const u = await untraced();
+      pairs.push({ index, order: 'U,T', untraced: u, traced: await traced() });
+    } else {
+      const t = await traced();
+      pairs.push({ index, order: 'T,U', untraced: await untraced(), traced: t });
+    }
+  }
+  return pairs;
+}

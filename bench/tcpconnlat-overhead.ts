@@ -10,7 +10,7 @@ import { tcpconnlat } from '../src/captures/tcpconnlat/index.js';
 import { tcplife } from '../src/captures/tcplife/index.js';
 import type { CaptureDefinition, CaptureResult } from '../src/captures/capture.js';
 import { runTimed, TempDir, type TimedRun } from './processes.js';
-import { fmtCount, fmtMs, fmtRatio, kv, median, note, numericColumns, section, table, verdict } from './report.js';
+import { fmtCount, fmtMs, fmtRatio, kv, median, note, numericColumns, section, table, verdict, alternatingPairs } from './report.js';
 
 const STORM = 20_000;
 const WARMUP_STORM = 2000;
@@ -187,16 +187,8 @@ export async function tcpconnlatOverhead(): Promise<void> {
     const plain: number[] = [];
     const plainCpu: number[] = [];
     const withCaptures: Traced[] = [];
-    for (let i = 0; i < PAIRS; i++) {
-      let u: Storm;
-      let t: Traced;
-      if (i % 2 === 0) {
-        u = await untraced(storm);
-        t = await traced(storm);
-      } else {
-        t = await traced(storm);
-        u = await untraced(storm);
-      }
+    const pairs = await alternatingPairs(PAIRS, () => untraced(storm), () => traced(storm));
+    for (const { index: i, order, untraced: u, traced: t } of pairs) {
       plain.push(u.ms);
       plainCpu.push(u.cpuMs);
       withCaptures.push(t);
@@ -204,7 +196,7 @@ export async function tcpconnlatOverhead(): Promise<void> {
       cpuRatios.push(t.cpuMs / u.cpuMs);
       rows.push([
         String(i + 1),
-        i % 2 === 0 ? 'U,T' : 'T,U',
+        order,
         fmtMs(u.ms),
         fmtMs(t.ms),
         fmtRatio(t.ms / u.ms),

@@ -10,7 +10,7 @@ import { runCapture } from '../src/captures/run-capture.js';
 import { tcpretrans } from '../src/captures/tcpretrans/index.js';
 import { tcprtt } from '../src/captures/tcprtt/index.js';
 import { runTimed, TempDir, type TimedRun } from './processes.js';
-import { fmtCount, fmtMB, fmtMs, fmtRatio, kv, median, note, numericColumns, section, table, verdict } from './report.js';
+import { fmtCount, fmtMB, fmtMs, fmtRatio, kv, median, note, numericColumns, section, table, verdict, alternatingPairs } from './report.js';
 
 const TRANSFER = 200_000_000;
 const WRITE_SIZE = 16 * 1024;
@@ -143,22 +143,14 @@ export async function tcpretransOverhead(): Promise<void> {
     const ratios: number[] = [];
     const plain: number[] = [];
     const withCapture: Traced[] = [];
-    for (let i = 0; i < PAIRS; i++) {
-      let u: number;
-      let t: Traced;
-      if (i % 2 === 0) {
-        u = await untraced(helper);
-        t = await traced(helper);
-      } else {
-        t = await traced(helper);
-        u = await untraced(helper);
-      }
+    const pairs = await alternatingPairs(PAIRS, () => untraced(helper), () => traced(helper));
+    for (const { index: i, order, untraced: u, traced: t } of pairs) {
       plain.push(u);
       withCapture.push(t);
       ratios.push(t.ms / u);
       rows.push([
         String(i + 1),
-        i % 2 === 0 ? 'U,T' : 'T,U',
+        order,
         fmtMs(u),
         fmtMs(t.ms),
         fmtRatio(t.ms / u),
