@@ -9,6 +9,9 @@ import { reportRoutes } from './routes/report.js';
 import { runbookRoutes } from './routes/runbooks.js';
 import { runRoutes } from './routes/runs.js';
 import { systemRoutes } from './routes/system.js';
+import { hookRoutes } from '../triggers/hooks/routes.js';
+import { chatopsRoutes } from '../triggers/chatops/routes.js';
+import { scheduleRoutes } from '../schedules/routes.js';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -38,7 +41,10 @@ export function createApi(deps: ApiDeps) {
   app.route('/v1/runs', runRoutes(deps));
   app.route('/v1/runbooks', runbookRoutes(deps));
   app.route('/v1/runs', reportRoutes(deps));
+  app.route('/v1/chatops', chatopsRoutes(deps));
   app.route('/v1', adminRoutes(deps));
+  app.route('/v1/hooks', hookRoutes(deps));
+  app.route('/v1', scheduleRoutes(deps));
   app.notFound((c) => c.json(errorBody('not_found', `no route ${c.req.method} ${c.req.path}; see /v1/openapi.json`), 404));
   app.onError(handleError);
   return app;

@@ -4,6 +4,8 @@ import type { Redis } from 'ioredis';
 import type { RunSubmitter } from '../queue/run-flow.js';
 import type { RunbookCatalog } from '../runbooks/catalog.js';
 import type { RunStore } from '../runs/store.js';
+import type { HooksSettings } from '../triggers/hooks/settings.js';
+import type { Schedules } from '../schedules/scheduler.js';
 import type { HttpMetrics } from './metrics.js';
 import type { TokenRecord, TokenStore } from './tokens.js';
 
@@ -22,6 +24,10 @@ export interface ApiDeps {
   removeWaitingNodeJob(runId: string, node: string): Promise<boolean>;
   /** 1-based position of a waiting node job in its queue, if it is waiting. */
   queuePosition(runId: string, node: string): Promise<number | undefined>;
+  /** Incident-tool webhooks (absent: every /v1/hooks receiver answers 404). */
+  hooks?: HooksSettings;
+  /** The schedules (absent: /v1/schedules answers 404). */
+  schedules?: Schedules;
 }
 
 export type ApiEnv = { Variables: { token: TokenRecord } };

@@ -6,6 +6,7 @@ import { keys } from '../redis/keys.js';
 import * as scripts from './scripts.js';
 import type { Finding } from '../analysis/types.js';
 import { readFindings, settleFindings } from './findings.js';
+import { isBaselineRun, recordBaseline } from '../schedules/baseline.js';
 import { FINAL_NODE_STATUSES, FINAL_STATUSES, type NodeState, type RunPlan, type RunRecord, type RunStatus } from './types.js';
 
 const NODE_FIELD = 'node:';
@@ -149,7 +150,9 @@ export class RunStore {
       await this.redis.multi().zrem(keys.runDeadlines, id).hincrby(keys.metrics, `runs_${status}`, 1).exec();
       await this.appendEvent(id, { type: 'run-finished', status });
     }
-    return this.get(id);
+    const after = await this.get(id);
+    if (status === 'completed' && after && isBaselineRun(after)) await recordBaseline(this.redis, after);
+    return after;
   }
 
   /** The run's findings once it is final; undefined before (or after they expired). */

@@ -3,6 +3,7 @@
 import { serve, type ServerType } from '@hono/node-server';
 import { Job, Queue } from 'bullmq';
 import { createApi } from '../api/app.js';
+import type { ApiDeps } from '../api/context.js';
 import { HttpMetrics } from '../api/metrics.js';
 import { TokenStore } from '../api/tokens.js';
 import { nodeJobId, RunSubmitter } from '../queue/run-flow.js';
@@ -12,6 +13,8 @@ import { RunbookCatalog, defaultRunbooksDir } from '../runbooks/catalog.js';
 import { formatLoadError } from '../runbooks/loader.js';
 import { startFinalizer } from '../runs/finalizer.js';
 import { RunStore } from '../runs/store.js';
+import { Schedules } from '../schedules/scheduler.js';
+import { hooksFromEnv } from '../triggers/hooks/settings.js';
 import { createLogger } from '../util/logger.js';
 
 const log = createLogger({ component: 'api' });
@@ -56,8 +59,10 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     return queue;
   };
   const duplicates = new Set<ReturnType<typeof connectRedis>>();
+  const schedules = new Schedules(bullConnection);
 
-  const app = createApi({
+  const deps: ApiDeps = {
+    schedules,
     redis,
     duplicateRedis() {
       const dup = redis.duplicate();
@@ -70,6 +75,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     submitter,
     tokens,
     runbooks,
+    hooks: hooksFromEnv(),
     httpMetrics: new HttpMetrics(),
     nodeQueueCounts: (node) => queueOf(node).getJobCounts('waiting', 'active', 'failed'),
     async removeWaitingNodeJob(runId, node) {
@@ -90,7 +96,9 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       const index = (await queue.getWaiting(0, total - 1)).findIndex((j) => j.id === nodeJobId(runId, node));
       return index < 0 ? undefined : index + 1;
     },
-  });
+  };
+  const app = createApi(deps);
+  schedules.startWorker(deps);
 
   const server = await new Promise<ServerType>((resolve) => {
     const s = serve({ fetch: app.fetch, port: options.port, hostname: options.host }, () => resolve(s));
@@ -109,6 +117,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       const done = await settlesWithin(
         (async () => {
           await finalizer.stop();
+          await schedules.close();
           await submitter.close();
           await Promise.all([...queues.values()].map((q) => q.close()));
         })(),
