@@ -50,7 +50,8 @@ export function sortFindings(findings: Finding[]): Finding[] {
   );
 }
 
-const META_FIELDS: (keyof CaptureMeta)[] = [
+/** The fields every capture result carries besides its data (CaptureMeta). */
+export const META_FIELDS: readonly (keyof CaptureMeta)[] = [
   'capture',
   'kind',
   'target',

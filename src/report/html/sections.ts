@@ -10,7 +10,7 @@ import type { StackData } from '../../captures/profile/stack-capture.js';
 import { captures as registry } from '../../captures/registry.js';
 import type { CaptureSummary } from '../../runs/types.js';
 import { fmtBytes, fmtCpuNs, fmtDurationMs, fmtInt } from '../format.js';
-import { nodeFilePath, type ReportContext, type ReportNode } from '../model.js';
+import { META_FIELDS, nodeFilePath, type ReportContext, type ReportNode } from '../model.js';
 import { histogramSvg, histogramStats } from './charts.js';
 import { esc, idToken } from './escape.js';
 import { flameSection } from './flame.js';
@@ -30,22 +30,7 @@ export interface HtmlOptions {
 }
 
 const MAIN_FIELD: Record<string, string> = { events: 'events', histogram: 'histograms', counters: 'rows', stacks: 'stacks' };
-const META_KEYS = new Set([
-  'capture',
-  'kind',
-  'target',
-  'startedAt',
-  'durationMs',
-  'requestedDurationMs',
-  'cancelled',
-  'dropped',
-  'drops',
-  'partialReads',
-  'bpfCpuNs',
-  'bpfRunCount',
-  'bounds',
-  'timings',
-]);
+const META_KEYS: ReadonlySet<string> = new Set(META_FIELDS);
 /** Fields a kind's renderer already shows. */
 const SHOWN_BY_KIND: Record<string, string[]> = { stacks: ['sampleType', 'periodNs', 'top'], histogram: [], events: [], counters: [] };
 
