@@ -53,7 +53,7 @@ export function openApiDocument(): unknown {
         get: { summary: 'Schedules with their next fire times', security: secured, responses: { 200: { description: 'schedules' } } },
       },
       '/v1/schedules/{name}': { delete: { summary: 'Delete a schedule; it stops firing', security: secured, responses: { 200: { description: 'deleted' }, 404: error } } },
-      '/v1/runs/{id}/baseline': { get: { summary: 'This run against the latest scheduled health-check baseline of each node', security: secured, responses: { 200: { description: 'comparison rows' }, 404: error } } },
+      '/v1/runs/{id}/baseline': { get: { summary: 'This run beside the latest scheduled baseline of each node (its runbook, else health-check; same target), stored when the run ended', security: secured, responses: { 200: { description: 'comparison rows' }, 404: error } } },
       '/v1/chatops/slack': { post: { summary: 'Slack/Mattermost slash command (signed form body; 404 when not configured)', responses: { 200: { description: 'slash command reply' }, 401: error, 404: error } } },
       '/v1/hooks/alertmanager': { post: { summary: 'Alertmanager webhook v4 (bearer token)', responses: { 202: { description: 'runs started, or matched: false' }, 401: error, 404: error } } },
       '/v1/hooks/pagerduty': { post: { summary: 'PagerDuty webhook v3 (X-PagerDuty-Signature)', responses: { 202: { description: 'runs started' }, 401: error, 404: error } } },

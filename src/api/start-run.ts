@@ -12,7 +12,7 @@ import { ApiError, validationError } from './errors.js';
 export interface RunStarter {
   /** Who asked, as the run and the audit log record it ("admin", "slack:U123 in #ops"). */
   actor: string;
-  /** Extra audit details: the alert, the chat channel, the schedule. */
+  /** The alert, the chat channel, the schedule: kept in the run's plan (so its report links back) and the audit. */
   origin?: Record<string, unknown>;
 }
 
@@ -27,7 +27,7 @@ export async function startRun(deps: ApiDeps, body: unknown, starter: RunStarter
     if (err instanceof PlanError) throw new ApiError(err.status, err.code, err.message, err.details);
     throw err;
   }
-  const run = await deps.submitter.submit(plan, starter.actor);
+  const run = await deps.submitter.submit(starter.origin ? { ...plan, origin: starter.origin } : plan, starter.actor);
   await audit(deps.redis, {
     actor: starter.actor,
     action: 'run.create',

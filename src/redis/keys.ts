@@ -37,6 +37,8 @@ export const keys = {
   audit: `${PREFIX}:audit`,
   /** Hash: counters for /metrics (runs by status, capture durations). */
   metrics: `${PREFIX}:metrics`,
+  /** List (newest first): JSON baselines of one node for one runbook and target (src/baselines). */
+  baseline: (node: string, runbook: string, target: string) => `${PREFIX}:baseline:${node}:${runbook}:${target}`,
   /** Pub/sub channel: run ids to cancel; every worker listens. */
   cancelChannel: `${PREFIX}:cancel`,
 } as const;

@@ -2,7 +2,9 @@
 // piped through gzip (level 1 by default) to whoever reads the stream, with
 // backpressure all the way back to Redis. Nothing is built whole in memory:
 //
-//   sherlock-<id>/findings.json, summary.md     first: from the run record and findings
+//   sherlock-<id>/findings.json, baseline.json, summary.md
+//                                  first: from the run record, findings and the
+//                                  baseline comparison (when there is one)
 //   sherlock-<id>/nodes/<node>/<capture>.json + raw files
 //                                  gunzipped from their Redis chunks as they go;
 //                                  each capture JSON is also parsed (one at a
@@ -28,14 +30,14 @@ import { reportHtmlChunks, type HtmlRenderOptions } from './html/document.js';
 import { buildManifest, planNodeFiles, type PlannedFile } from './manifest.js';
 import { prepareReport, recordDigest, type ReportContext, type ReportNode } from './model.js';
 import { staysInside } from './names.js';
-import { redisArtifactSource, streamArtifact, type ArtifactSource, type FindingsLoader } from './source.js';
+import { redisArtifactSource, streamArtifact, type ArtifactSource, type BaselineLoader, type FindingsLoader } from './source.js';
 import { renderSummary } from './summary.js';
 
 const log = createLogger({ component: 'report' });
 const deflateRawAsync = promisify(deflateRaw);
 const inflateRawAsync = promisify(inflateRaw);
 
-export const BUNDLE_FILES = { manifest: 'manifest.json', findings: 'findings.json', summary: 'summary.md', html: 'report.html' } as const;
+export const BUNDLE_FILES = { manifest: 'manifest.json', findings: 'findings.json', baseline: 'baseline.json', summary: 'summary.md', html: 'report.html' } as const;
 /** Compressed report.html kept in memory between measuring and writing it. */
 export const DEFAULT_HTML_SPOOL_BYTES = 16 * 1024 * 1024;
 
@@ -45,6 +47,7 @@ export interface ReportBundleOptions {
   redis?: Redis;
   source?: ArtifactSource;
   loadFindings?: FindingsLoader;
+  loadBaseline?: BaselineLoader;
   /** gzip level of the bundle (default 1: the bundle's big parts are already dense). */
   gzipLevel?: number;
   htmlSpoolBytes?: number;
@@ -221,7 +224,7 @@ class EntryWriter {
 export async function createReportBundle(options: ReportBundleOptions): Promise<ReportBundle> {
   const source = options.source ?? (options.redis ? redisArtifactSource(options.redis, options.run.id) : undefined);
   if (!source) throw new Error('createReportBundle needs redis or a source');
-  const ctx = await prepareReport({ run: options.run, source, ...(options.loadFindings ? { loadFindings: options.loadFindings } : {}), ...(options.now ? { now: options.now } : {}) });
+  const ctx = await prepareReport({ ...options, source });
   const files = await planNodeFiles(ctx);
 
   const pack = tar.pack();
@@ -263,8 +266,9 @@ async function writeBundle(ctx: ReportContext, files: PlannedFile[], writer: Ent
   const htmlOptions: HtmlRenderOptions = { linkFiles: true, ...options.html };
   await writer.directory('');
   // What needs no capture data goes first, so the reader gets bytes at once.
-  const findings = { runId: ctx.run.id, analyzed: ctx.findings !== undefined, findings: ctx.findings ?? [] };
+  const findings = { runId: ctx.run.id, origin: ctx.run.plan.origin ?? null, analyzed: ctx.findings !== undefined, findings: ctx.findings ?? [] };
   await writer.buffer(BUNDLE_FILES.findings, `${JSON.stringify(findings, null, 2)}\n`);
+  if (ctx.baseline) await writer.buffer(BUNDLE_FILES.baseline, `${JSON.stringify(ctx.baseline, null, 2)}\n`);
   await writer.buffer(BUNDLE_FILES.summary, renderSummary(ctx));
 
   // One pass over the nodes: report.html is drawn into the spool while each
@@ -337,7 +341,7 @@ async function writeBundle(ctx: ReportContext, files: PlannedFile[], writer: Ent
   await spool.flush();
   for (const f of files) if (!written.has(f)) await writeFile(f); // listed by no capture the page drew
 
-  const manifest = buildManifest(ctx, files, { findings: BUNDLE_FILES.findings, summary: BUNDLE_FILES.summary, html: BUNDLE_FILES.html });
+  const manifest = buildManifest(ctx, files, BUNDLE_FILES);
   await writer.buffer(BUNDLE_FILES.manifest, `${JSON.stringify(manifest, null, 2)}\n`);
   await writer.stream(BUNDLE_FILES.html, spool.bytes, async (write) => {
     if (!spool.overflowed) {

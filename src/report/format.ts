@@ -51,6 +51,24 @@ function compact(v: number): string {
   return v.toFixed(2).replace(/\.?0+$/, '');
 }
 
+/** Where a run came from (RunPlan.origin): "alertmanager alert 4f2a…", "chat #ops", "schedule nightly"; its link, if any. */
+export function describeOrigin(origin: Record<string, unknown> | undefined): { text: string; url?: string } | undefined {
+  if (!origin || typeof origin !== 'object') return undefined;
+  const str = (v: unknown) => (typeof v === 'string' || typeof v === 'number' ? String(v) : undefined);
+  const url = str(origin.url);
+  const link = url && /^https?:\/\//i.test(url) ? { url } : {};
+  if (str(origin.tool)) return { text: `${str(origin.tool)} alert ${str(origin.alert) ?? '?'}${str(origin.rule) ? ` (rule ${str(origin.rule)})` : ''}`, ...link };
+  if (str(origin.schedule)) return { text: `schedule ${str(origin.schedule)}` };
+  if (str(origin.channel) !== undefined || str(origin.user) !== undefined) return { text: `chat: ${str(origin.user) ?? '?'} in #${str(origin.channel) ?? '?'}: ${str(origin.command) ?? ''}`.trim() };
+  return undefined;
+}
+
+/** "03:00 UTC" on the day of `relativeTo`, "2026-11-23 03:00 UTC" otherwise. */
+export function fmtClock(iso: string, relativeTo: string): string {
+  const day = iso.slice(0, 10);
+  return `${day === relativeTo.slice(0, 10) ? '' : `${day} `}${iso.slice(11, 16)} UTC`;
+}
+
 /** A target spec for people: "comm checkout, port 8080", or "all processes". */
 export function describeTarget(target: Record<string, unknown> | undefined): string {
   const parts = Object.entries(target ?? {})

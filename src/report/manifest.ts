@@ -85,7 +85,7 @@ function captureEntry(capture: CaptureSummary, digest: CaptureDigest | undefined
   };
 }
 
-export function buildManifest(ctx: ReportContext, files: PlannedFile[], entries: { findings: string; summary: string; html: string }) {
+export function buildManifest(ctx: ReportContext, files: PlannedFile[], entries: { findings: string; baseline: string; summary: string; html: string }) {
   const { run } = ctx;
   const plan = run.plan;
   let events = 0;
@@ -130,6 +130,7 @@ export function buildManifest(ctx: ReportContext, files: PlannedFile[], entries:
       target: plan.target,
       requestedBy: run.requestedBy,
       reason: plan.reason ?? null,
+      origin: plan.origin ?? null,
       durationMs: plan.durationMs,
     },
     timings: {
@@ -153,7 +154,15 @@ export function buildManifest(ctx: ReportContext, files: PlannedFile[], entries:
       bySeverity: countBy((findings ?? []).map((f) => f.severity)),
       file: entries.findings,
     },
-    files: { findings: entries.findings, summary: entries.summary, html: entries.html },
+    baseline: ctx.baseline
+      ? {
+          file: entries.baseline,
+          rows: ctx.baseline.rows.length,
+          regressions: ctx.baseline.rows.filter((r) => r.regression).length,
+          ...(ctx.baseline.missing.length ? { nodesWithout: ctx.baseline.missing } : {}),
+        }
+      : null,
+    files: { findings: entries.findings, summary: entries.summary, html: entries.html, ...(ctx.baseline ? { baseline: entries.baseline } : {}) },
     nodes,
   };
 }

@@ -1,13 +1,15 @@
 // What every part of a report (manifest, summary, HTML, raw files) works from:
 // the run record, its nodes in a stable order with their bundle directories,
-// kernels, findings, and capture results loaded one at a time on demand. The
+// kernels, findings, the baseline comparison, and capture results loaded one
+// at a time on demand. The
 // meta of each capture (drops by reason, BPF run counts, timings; no data) is
 // remembered as results are loaded, for the manifest.
 import type { Finding, Severity } from '../analysis/types.js';
+import type { BaselineComparison } from '../baselines/compare.js';
 import type { CaptureMeta, CaptureResult } from '../captures/capture.js';
 import type { CaptureSummary, NodeState, RunRecord } from '../runs/types.js';
 import { SegmentAllocator, safeSegment } from './names.js';
-import { readArtifact, type ArtifactSource, type FindingsLoader } from './source.js';
+import { readArtifact, type ArtifactSource, type BaselineLoader, type FindingsLoader } from './source.js';
 
 export interface ReportNode {
   name: string;
@@ -30,6 +32,8 @@ export interface ReportContext {
   nodes: ReportNode[];
   /** Sorted: severity, then score (worst first). Undefined: analysis has not run. */
   findings: Finding[] | undefined;
+  /** The run beside its nodes' latest baselines; undefined when none was stored. */
+  baseline: BaselineComparison | undefined;
   generatedAt: Date;
   source: ArtifactSource;
   /** Meta of every capture result loaded so far, by node then capture. */
@@ -78,6 +82,7 @@ export interface PrepareOptions {
   run: RunRecord;
   source: ArtifactSource;
   loadFindings?: FindingsLoader;
+  loadBaseline?: BaselineLoader;
   now?: Date;
 }
 
@@ -108,12 +113,14 @@ export async function prepareReport(options: PrepareOptions): Promise<ReportCont
     });
   }
   const loaded = options.loadFindings ? await options.loadFindings(run.id) : undefined;
+  const baseline = options.loadBaseline ? await options.loadBaseline(run.id) : undefined;
   const digests = new Map<string, Map<string, CaptureDigest>>();
   const context: ReportContext = {
     run,
     root: `sherlock-${safeSegment(run.id)}`,
     nodes,
     findings: loaded ? sortFindings(loaded) : undefined,
+    baseline,
     generatedAt: options.now ?? new Date(),
     source,
     digests,

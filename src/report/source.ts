@@ -1,6 +1,6 @@
 // Where a report reads from: the run's artifacts in Redis (gzip, chunked;
 // src/runs/artifacts.ts), node heartbeats for kernels the run record lacks,
-// and findings through a loader (analysis owns them). Artifacts are read as
+// and findings and the baseline comparison through loaders (analysis owns them). Artifacts are read as
 // streams of gunzipped chunks, or parsed whole one capture at a time.
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -8,6 +8,7 @@ import { createGunzip, gunzip } from 'node:zlib';
 import { promisify } from 'node:util';
 import type { Redis } from 'ioredis';
 import type { Finding } from '../analysis/types.js';
+import type { BaselineComparison } from '../baselines/compare.js';
 import { keys } from '../redis/keys.js';
 import { artifactChunks, artifactMeta, type ArtifactMeta } from '../runs/artifacts.js';
 
@@ -15,6 +16,8 @@ const gunzipAsync = promisify(gunzip);
 
 /** Findings of a run: undefined when analysis has not (yet) produced any. */
 export type FindingsLoader = (runId: string) => Promise<Finding[] | undefined>;
+/** A run's comparison with its baselines: undefined when none was stored. */
+export type BaselineLoader = (runId: string) => Promise<BaselineComparison | undefined>;
 
 /** The artifacts of one run. */
 export interface ArtifactSource {

@@ -2,7 +2,7 @@
 // what ran where and how it ended, the top findings, and one table of every
 // node's captures (events, drops, BPF CPU cost).
 import type { Finding } from '../analysis/types.js';
-import { describeTarget, fmtCpuNs, fmtDurationMs, fmtInt } from './format.js';
+import { describeOrigin, describeTarget, fmtClock, fmtCpuNs, fmtDurationMs, fmtInt } from './format.js';
 import type { ReportContext } from './model.js';
 
 export const SUMMARY_TOP_FINDINGS = 10;
@@ -27,6 +27,27 @@ function findingLine(f: Finding, i: number): string {
   return `${i + 1}. **${SEVERITY_LABEL[f.severity] ?? mdText(f.severity)}** ${where} — ${mdText(f.title)}`;
 }
 
+/** Rows of the baseline table in summary.md (report.html and baseline.json have all). */
+export const SUMMARY_BASELINE_ROWS = 20;
+
+function baselineSection(ctx: ReportContext): string[] {
+  const cmp = ctx.baseline;
+  const out = ['## Compared with baseline', ''];
+  if (!cmp) return [...out, '_No baseline comparison for this run._'];
+  if (!cmp.rows.length) {
+    const none = cmp.missing.length ? `no scheduled baseline yet for ${cmp.missing.map(mdText).join(', ')} (target ${mdText(cmp.target)}).` : 'no comparable numbers on either side.';
+    return [...out, `_Nothing to compare: ${none}_`];
+  }
+  out.push('| node | metric | baseline | now | change |', '|---|---|---:|---:|---|');
+  for (const r of cmp.rows.slice(0, SUMMARY_BASELINE_ROWS)) {
+    const change = r.regression ? `**${mdText(r.change)}** (${r.regression})` : mdText(r.change);
+    out.push(`| ${mdText(r.node)} | ${mdText(r.metric)} | ${mdText(r.baseline)} (${fmtClock(r.baselineAt, ctx.run.createdAt)}) | ${mdText(r.now)} | ${change} |`);
+  }
+  if (cmp.rows.length > SUMMARY_BASELINE_ROWS) out.push('', `(${cmp.rows.length - SUMMARY_BASELINE_ROWS} more rows in baseline.json and report.html)`);
+  if (cmp.missing.length) out.push('', `No baseline yet for: ${cmp.missing.map(mdText).join(', ')}.`);
+  return out;
+}
+
 export function renderSummary(ctx: ReportContext): string {
   const { run } = ctx;
   const plan = run.plan;
@@ -38,6 +59,8 @@ export function renderSummary(ctx: ReportContext): string {
     out.push(`- **Params:** ${Object.entries(plan.params).map(([k, v]) => `${mdText(k)}=${mdText(typeof v === 'string' ? v : JSON.stringify(v))}`).join(', ')}`);
   }
   out.push(`- **Requested by:** ${mdText(run.requestedBy)}${plan.reason ? ` — ${mdText(plan.reason)}` : ''}`);
+  const origin = describeOrigin(plan.origin);
+  if (origin) out.push(`- **Origin:** ${mdText(origin.text)}${origin.url ? ` — <${origin.url.replace(/[<>\s]/g, encodeURIComponent)}>` : ''}`);
   const wall = run.startedAt && run.finishedAt ? Date.parse(run.finishedAt) - Date.parse(run.startedAt) : NaN;
   out.push(
     `- **When:** created ${run.createdAt}${run.startedAt ? `, started ${run.startedAt}` : ''}${run.finishedAt ? `, finished ${run.finishedAt}` : ''}${Number.isFinite(wall) ? ` (${fmtDurationMs(wall)})` : ''}`,
@@ -55,6 +78,8 @@ export function renderSummary(ctx: ReportContext): string {
     if (ctx.findings.length > SUMMARY_TOP_FINDINGS) out.push('', `(${ctx.findings.length - SUMMARY_TOP_FINDINGS} more in findings.json and report.html)`);
   }
   out.push('');
+
+  out.push(...baselineSection(ctx), '');
 
   out.push('## Captures per node', '');
   out.push('| node | kernel | capture | events | dropped | BPF CPU | duration | status |');

@@ -1,13 +1,16 @@
 // A run's findings: computed once every node is final (before the run's status
 // says so, so a final run always has them), from each node's stored capture
 // results, and stored as the artifact findings.json of the pseudo node "_run"
-// with the run's retention. Reading is batched: one round trip for every
+// with the run's retention; beside it baseline.json, the run's numbers against
+// its nodes' latest baselines. Reading is batched: one round trip for every
 // artifact's meta, one for every chunk, gunzip in parallel.
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 import type { Redis } from 'ioredis';
-import { RunAnalysis, type NodeResult } from '../analysis/analyze.js';
+import { RunAnalysis, sortFindings, type NodeResult } from '../analysis/analyze.js';
 import type { Finding } from '../analysis/types.js';
+import { compareRun, regressionFindings, type BaselineComparison } from '../baselines/compare.js';
+import { summarize, type BaselineMetric } from '../baselines/metrics.js';
 import type { CaptureResult } from '../captures/capture.js';
 import { keys } from '../redis/keys.js';
 import { createLogger } from '../util/logger.js';
@@ -20,6 +23,7 @@ const log = createLogger({ component: 'findings' });
 /** The pseudo node and artifact name findings are stored under. */
 export const FINDINGS_NODE = '_run';
 export const FINDINGS_ARTIFACT = 'findings.json';
+export const BASELINE_ARTIFACT = 'baseline.json';
 
 /** Capture results bigger than this are not analyzed (a finding says so); keeps finalization bounded. */
 export const MAX_ANALYZED_BYTES = 256 * 1024 * 1024;
@@ -86,9 +90,10 @@ async function decode(f: Fetched): Promise<NodeResult> {
   }
 }
 
-/** Every stored capture result of the run, parsed; the ones that cannot be read say why. */
-export async function loadRunResults(redis: Redis, run: RunRecord): Promise<NodeResult[]> {
-  return Promise.all((await fetchResults(redis, run)).map(decode));
+export interface RunConclusions {
+  findings: Finding[];
+  /** Each node's baseline numbers (src/baselines/metrics.ts). */
+  metrics: Map<string, BaselineMetric[]>;
 }
 
 /**
@@ -96,28 +101,31 @@ export async function loadRunResults(redis: Redis, run: RunRecord): Promise<Node
  * node's parsed results are in memory at once); never throws for bad data,
  * only when Redis fails.
  */
-export async function computeFindings(redis: Redis, run: RunRecord): Promise<Finding[]> {
+export async function analyzeStoredRun(redis: Redis, run: RunRecord): Promise<RunConclusions> {
   const started = performance.now();
   const fetched = await fetchResults(redis, run);
   const analysis = new RunAnalysis({ run });
+  const metrics = new Map<string, BaselineMetric[]>();
   const byNode = new Map<string, Fetched[]>();
   for (const f of fetched) byNode.set(f.node, [...(byNode.get(f.node) ?? []), f]);
   for (const [node, list] of byNode) {
-    analysis.addNode(await Promise.all(list.map(decode)));
+    const results = await Promise.all(list.map(decode));
+    analysis.addNode(results);
+    metrics.set(node, summarize(results));
     byNode.set(node, []); // let the compressed bytes go too
   }
   const findings = analysis.finish();
   log.debug('findings computed', { runId: run.id, results: fetched.length, findings: findings.length, ms: Math.round(performance.now() - started) });
-  return findings;
+  return { findings, metrics };
 }
 
 export async function storeFindings(redis: Redis, runId: string, findings: Finding[], ttlSeconds: number): Promise<void> {
   await putArtifact(redis, { runId, node: FINDINGS_NODE, name: FINDINGS_ARTIFACT, contentType: 'application/json', ttlSeconds }, JSON.stringify(findings));
 }
 
-/** The stored findings, or undefined when there are none (not final yet, or expired). */
-export async function readFindings(redis: Redis, runId: string): Promise<Finding[] | undefined> {
-  const key = keys.artifact(runId, FINDINGS_NODE, FINDINGS_ARTIFACT);
+/** A JSON artifact of the run itself (_run/<name>), parsed; undefined when absent or unreadable. */
+async function readRunJson(redis: Redis, runId: string, name: string): Promise<unknown> {
+  const key = keys.artifact(runId, FINDINGS_NODE, name);
   const metaText = await redis.get(key);
   if (!metaText) return undefined;
   try {
@@ -128,22 +136,39 @@ export async function readFindings(redis: Redis, runId: string): Promise<Finding
       if (!chunk) return undefined;
       chunks.push(chunk);
     }
-    const findings = JSON.parse((await gunzipAsync(Buffer.concat(chunks))).toString('utf8')) as unknown;
-    return Array.isArray(findings) ? (findings as Finding[]) : undefined;
+    return JSON.parse((await gunzipAsync(Buffer.concat(chunks))).toString('utf8')) as unknown;
   } catch (err) {
-    log.warn('stored findings unreadable', { runId, error: (err as Error).message });
+    log.warn(`stored ${name} unreadable`, { runId, error: (err as Error).message });
     return undefined;
   }
 }
 
+/** The stored findings, or undefined when there are none (not final yet, or expired). */
+export async function readFindings(redis: Redis, runId: string): Promise<Finding[] | undefined> {
+  const findings = await readRunJson(redis, runId, FINDINGS_ARTIFACT);
+  return Array.isArray(findings) ? (findings as Finding[]) : undefined;
+}
+
+/** The run's stored comparison with its baselines; undefined before it ended (or when it expired). */
+export async function readBaselineComparison(redis: Redis, runId: string): Promise<BaselineComparison | undefined> {
+  const cmp = (await readRunJson(redis, runId, BASELINE_ARTIFACT)) as BaselineComparison | undefined;
+  return cmp && Array.isArray(cmp.rows) ? cmp : undefined;
+}
+
 /**
- * Computes and stores the findings of a run whose nodes are all final. Any
+ * Computes and stores the findings of a run whose nodes are all final, with
+ * its comparison with the baselines (regressions become findings too). Any
  * failure is logged and stored as one info finding: finalization goes on.
+ * Returns each node's baseline numbers (for a run that is itself a baseline).
  */
-export async function settleFindings(redis: Redis, run: RunRecord, ttlSeconds: number): Promise<void> {
+export async function settleFindings(redis: Redis, run: RunRecord, ttlSeconds: number): Promise<Map<string, BaselineMetric[]>> {
   let findings: Finding[];
+  let metrics = new Map<string, BaselineMetric[]>();
   try {
-    findings = await computeFindings(redis, run);
+    ({ findings, metrics } = await analyzeStoredRun(redis, run));
+    const comparison = await compareRun(redis, run, metrics);
+    await putArtifact(redis, { runId: run.id, node: FINDINGS_NODE, name: BASELINE_ARTIFACT, contentType: 'application/json', ttlSeconds }, JSON.stringify(comparison));
+    findings = sortFindings([...findings, ...regressionFindings(comparison, run)]);
   } catch (err) {
     log.warn('analysis failed', { runId: run.id, error: (err as Error).message });
     findings = [{
@@ -158,4 +183,5 @@ export async function settleFindings(redis: Redis, run: RunRecord, ttlSeconds: n
     }];
   }
   await storeFindings(redis, run.id, findings, ttlSeconds);
+  return metrics;
 }

@@ -5,8 +5,10 @@ import type { Redis } from 'ioredis';
 import { keys } from '../redis/keys.js';
 import * as scripts from './scripts.js';
 import type { Finding } from '../analysis/types.js';
-import { readFindings, settleFindings } from './findings.js';
-import { isBaselineRun, recordBaseline } from '../schedules/baseline.js';
+import { readBaselineComparison, readFindings, settleFindings } from './findings.js';
+import type { BaselineComparison } from '../baselines/compare.js';
+import { isBaselineRun, recordBaseline } from '../baselines/store.js';
+import type { BaselineMetric } from '../baselines/metrics.js';
 import { FINAL_NODE_STATUSES, FINAL_STATUSES, type NodeState, type RunPlan, type RunRecord, type RunStatus } from './types.js';
 
 const NODE_FIELD = 'node:';
@@ -142,8 +144,9 @@ export class RunStore {
    */
   async finalizeIfDone(id: string): Promise<RunRecord | undefined> {
     const before = await this.get(id);
+    let metrics: Map<string, BaselineMetric[]> | undefined;
     if (before && !FINAL_STATUSES.has(before.status) && Object.values(before.nodes).every((n) => FINAL_NODE_STATUSES.has(n.status))) {
-      await settleFindings(this.redis, before, this.options.retentionSeconds);
+      metrics = await settleFindings(this.redis, before, this.options.retentionSeconds);
     }
     const status = (await this.redis.eval(scripts.finalizeRun, 1, keys.run(id), new Date().toISOString(), this.options.retentionSeconds)) as RunStatus | null;
     if (status) {
@@ -151,13 +154,19 @@ export class RunStore {
       await this.appendEvent(id, { type: 'run-finished', status });
     }
     const after = await this.get(id);
-    if (status === 'completed' && after && isBaselineRun(after)) await recordBaseline(this.redis, after);
+    // Only the call that settled the run records it (metrics come from its analysis).
+    if (status === 'completed' && after && metrics && isBaselineRun(after)) await recordBaseline(this.redis, after, metrics);
     return after;
   }
 
   /** The run's findings once it is final; undefined before (or after they expired). */
   async getFindings(id: string): Promise<Finding[] | undefined> {
     return readFindings(this.redis, id);
+  }
+
+  /** The run's comparison with its nodes' baselines once it is final. */
+  async getBaselineComparison(id: string): Promise<BaselineComparison | undefined> {
+    return readBaselineComparison(this.redis, id);
   }
 
   async appendEvent(id: string, event: RunEvent): Promise<void> {

@@ -31,6 +31,8 @@ export interface RunPlan {
   target: TargetSpec;
   nodes: string[];
   reason?: string;
+  /** Where the run came from, besides who asked: the alert (tool, id, url), the chat command, the schedule. */
+  origin?: Record<string, unknown>;
 }
 
 export interface CaptureSummary {

@@ -1,6 +1,6 @@
 // /v1/schedules (create and delete: runs:write; list: runs:read) and
 // /v1/runs/:id/baseline (runs:read): a run's numbers beside its nodes' latest
-// scheduled health-check baseline.
+// scheduled baseline (stored when the run ended).
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { audit } from '../api/audit.js';
@@ -10,7 +10,6 @@ import { ApiError, readJson, validationError } from '../api/errors.js';
 import { runRequestSchema } from '../planner/run-request.js';
 import { NODE_NAME_RULE, isValidNodeName } from '../redis/keys.js';
 import { FINAL_STATUSES } from '../runs/types.js';
-import { compareWithBaseline, targetKey } from './baseline.js';
 import { checkCron } from './cron.js';
 
 const scheduleBody = z
@@ -84,8 +83,10 @@ export function scheduleRoutes(deps: ApiDeps) {
     const run = await deps.store.get(id);
     if (!run) throw new ApiError(404, 'run_not_found', `no run ${id} (unknown, or expired)`);
     if (!FINAL_STATUSES.has(run.status)) throw new ApiError(404, 'baseline_not_ready', `run ${id} is ${run.status}; its comparison with the baseline is computed once it ends`);
-    const { rows, missing } = await compareWithBaseline(deps.redis, run);
-    return c.json({ runId: run.id, target: targetKey(run), rows, ...(missing.length ? { missing, note: 'no scheduled health-check baseline yet for these nodes and this target' } : {}) });
+    const cmp = await deps.store.getBaselineComparison(run.id);
+    if (!cmp) throw new ApiError(404, 'baseline_not_found', `run ${id} has no stored comparison with a baseline (it expired, or the run's analysis failed)`);
+    const { missing, ...rest } = cmp;
+    return c.json({ ...rest, ...(missing.length ? { missing, note: `no scheduled baseline yet for these nodes with runbook ${run.plan.runbook ?? 'ad-hoc'} or health-check and target ${cmp.target}` } : {}) });
   });
 
   return app;

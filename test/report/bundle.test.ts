@@ -88,7 +88,9 @@ describe.skipIf(skip)(`the report bundle of a real run${skip ? ` (skipped: ${ski
     expect(manifest.run.steps.map((s: { capture: string }) => s.capture)).toEqual([...REPORT_CAPTURES]);
     expect(manifest.timings).toMatchObject({ createdAt: view.createdAt, startedAt: view.startedAt, finishedAt: view.finishedAt, requestedDurationMs: 2000 });
     expect(manifest.timings.wallMs).toBeGreaterThanOrEqual(1900);
-    expect(manifest.files).toEqual({ findings: 'findings.json', summary: 'summary.md', html: 'report.html' });
+    // The run ended with a (here empty) comparison with the baseline, stored and bundled.
+    expect(manifest.files).toEqual({ findings: 'findings.json', baseline: 'baseline.json', summary: 'summary.md', html: 'report.html' });
+    expect(manifest.baseline).toEqual({ file: 'baseline.json', rows: 0, regressions: 0, nodesWithout: [NODE] });
     expect(manifest.nodes).toHaveLength(1);
     const node = manifest.nodes[0];
     expect(node).toMatchObject({ name: NODE, dir: `nodes/${NODE}`, status: 'completed', kernel: release(), kernelSource: 'worker' });
@@ -148,7 +150,7 @@ describe.skipIf(skip)(`the report bundle of a real run${skip ? ` (skipped: ${ski
     const findings = JSON.parse(entries.get(`${root}/findings.json`)!.data.toString('utf8'));
     const stored = await stack.admin.get(`/v1/runs/${run.id}/findings`);
     expect(stored.status).toBe(200);
-    expect(findings).toEqual({ runId: run.id, analyzed: true, findings: stored.body.findings });
+    expect(findings).toEqual({ runId: run.id, origin: null, analyzed: true, findings: stored.body.findings });
     expect(findings.findings.length).toBeGreaterThan(0); // a quiet run still says what was checked
     for (const f of findings.findings) {
       expect(f).toMatchObject({ id: expect.any(String), severity: expect.stringMatching(/^(critical|warning|info)$/), title: expect.any(String), node: NODE });
@@ -163,6 +165,7 @@ describe.skipIf(skip)(`the report bundle of a real run${skip ? ` (skipped: ${ski
     for (const capture of REPORT_CAPTURES) expect(summary).toMatch(new RegExp(`\\| ${capture} \\| [\\d,]+ \\| [\\d,]+ \\| [\\d.]+ m?s \\|`));
 
     expect(summary).toContain('## Top findings');
+    expect(summary).toContain(`## Compared with baseline\n\n_Nothing to compare: no scheduled baseline yet for ${NODE} (target all)._`);
     const top = findings.findings[0];
     const label = ({ critical: 'CRITICAL', warning: 'WARNING', info: 'info' } as Record<string, string>)[top.severity];
     expect(summary).toContain(`1. **${label}** ${NODE}${top.capture === '*' ? '' : ` · ${top.capture}`} — `);

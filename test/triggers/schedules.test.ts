@@ -166,6 +166,16 @@ describe('schedules and baselines', () => {
     expect(row!.now).toBe('260 ms');
     expect(rows.find((r) => r.metric === 'p99 run-queue latency')).toMatchObject({ baseline: fmtUs(expectedQuantile({ 3: 50 }, 0.99)) });
     expect(reply.body.missing).toBeUndefined();
+    // ×64 and 256 ms more: a critical finding that reads like the table row, and a row in the page.
+    const findings = (await stack.admin.get(`/v1/runs/${laterId}/findings`)).body.findings as { id: string; severity: string; title: string }[];
+    expect(findings.find((f) => f.id === `baseline:${BASE_NODE}:p99 connect latency to ${DEST}`)).toMatchObject({
+      severity: 'critical',
+      title: expect.stringMatching(new RegExp(`^p99 connect latency to ${DEST}: 4\\.1 ms \\(baseline, (\\d{4}-\\d\\d-\\d\\d )?\\d\\d:\\d\\d UTC\\) → 260 ms \\(now\\), ×64\\.$`)),
+    });
+    const page = await stack.admin.get(`/v1/runs/${laterId}/report.html`);
+    expect(page.status).toBe(200);
+    expect(page.text).toContain('<section id="baseline"><h2>Compared with baseline</h2>');
+    expect(page.text).toContain('<span class="sev sev-critical">×64</span>');
 
     // A later run that was not scheduled (requestedBy admin) is not a baseline: a third run still compares with the first.
     const thirdId = '00000000-0000-4000-8000-0000000000b3';

@@ -25,6 +25,7 @@ export function reportRoutes(deps: ApiDeps, options: ReportRouteOptions = {}) {
   const { store, tokens, redis } = deps;
   const read = requireScope(tokens, 'runs:read');
   const loadFindings = options.loadFindings ?? ((id: string) => store.getFindings(id));
+  const loadBaseline = (id: string) => store.getBaselineComparison(id);
   const app = new Hono<ApiEnv>();
 
   const finishedRun = async (id: string): Promise<RunRecord> => {
@@ -38,7 +39,7 @@ export function reportRoutes(deps: ApiDeps, options: ReportRouteOptions = {}) {
 
   app.get('/:id/report', read, async (c) => {
     const run = await finishedRun(c.req.param('id'));
-    const bundle = await createReportBundle({ redis, run, loadFindings });
+    const bundle = await createReportBundle({ redis, run, loadFindings, loadBaseline });
     await audit(redis, { actor: c.get('token').name, action: 'report.download', subject: run.id, details: { file: bundle.filename } });
     const body = Readable.toWeb(bundle.stream) as ReadableStream;
     return new Response(body, {
@@ -53,7 +54,7 @@ export function reportRoutes(deps: ApiDeps, options: ReportRouteOptions = {}) {
 
   app.get('/:id/report.html', read, async (c) => {
     const run = await finishedRun(c.req.param('id'));
-    const ctx = await prepareReport({ run, source: redisArtifactSource(redis, run.id), loadFindings });
+    const ctx = await prepareReport({ run, source: redisArtifactSource(redis, run.id), loadFindings, loadBaseline });
     await audit(redis, { actor: c.get('token').name, action: 'report.download', subject: run.id, details: { file: 'report.html' } });
     const chunks = reportHtmlChunks(ctx, { linkFiles: false });
     const stream = Readable.from((async function* () {

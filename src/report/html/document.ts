@@ -1,13 +1,14 @@
 // report.html as a stream of string chunks: head, run header, findings, the
-// node overview, then one collapsible section per node with a section per
+// comparison with the baseline, the node overview, then one collapsible section per node with a section per
 // capture, each capture result loaded, drawn and let go in turn (memory holds
 // one capture's result at a time, whatever the run's size). The output is a
 // function of the context alone (no clock, no randomness), so rendering it
 // twice gives the same bytes: the bundle measures it once, then writes it.
 import type { Finding } from '../../analysis/types.js';
-import { describeTarget, fmtCpuNs, fmtDurationMs, fmtInt } from '../format.js';
+import { describeOrigin, describeTarget, fmtCpuNs, fmtDurationMs, fmtInt } from '../format.js';
 import type { ReportContext, ReportNode } from '../model.js';
 import { CSP, CSS, SCRIPT } from './assets.js';
+import { baselineSection } from './baseline.js';
 import { esc, idToken, scriptSafe } from './escape.js';
 import { graphFrameBudget } from './flame.js';
 import { captureSection, captureTable, findingsSection, nodeAnchor, nodesOverview, nodeTotals, type HtmlOptions } from './sections.js';
@@ -39,6 +40,8 @@ function header(ctx: ReportContext): string {
   rows.push(['Window', esc(fmtDurationMs(plan.durationMs))]);
   rows.push(['Requested by', esc(run.requestedBy)]);
   if (plan.reason) rows.push(['Reason', esc(plan.reason)]);
+  const origin = describeOrigin(plan.origin);
+  if (origin) rows.push(['Origin', origin.url ? `${esc(origin.text)} · <a href="${esc(origin.url)}" rel="noreferrer noopener">${esc(origin.url)}</a>` : esc(origin.text)]);
   const times = [`created ${run.createdAt}`, run.startedAt && `started ${run.startedAt}`, run.finishedAt && `finished ${run.finishedAt}`].filter(Boolean).join(' · ');
   rows.push(['When', esc(times)]);
 
@@ -135,6 +138,7 @@ export async function* reportHtmlChunks(ctx: ReportContext, options: HtmlRenderO
   yield DOC_HEAD(`Sherlock ${run.plan.runbook ?? 'run'} ${run.id} (${run.status})`);
   yield header(ctx);
   yield findingsSection(ctx);
+  yield baselineSection(ctx);
   yield '<section id="overview"><h2>Nodes</h2>';
   yield '<div class="toolbar"><button type="button" id="expand-all">Expand all nodes</button><button type="button" id="collapse-all">Collapse all</button></div>';
   yield nodesOverview(ctx, findingsByNode);
