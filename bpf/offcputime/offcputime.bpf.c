@@ -10,12 +10,10 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
 #include "sherlock.bpf.h"
+#include "stacks.bpf.h"
 #include "offcputime.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
-
-#define EEXIST 17
-#define ENOMEM 12
 
 const volatile __u64 min_block_us = 1;
 const volatile __u64 max_block_us = 0; /* 0: no limit */
@@ -32,15 +30,8 @@ struct trace_event_raw_sched_switch___sherlock {
 
 struct offcpu_start {
 	__u64 ts;
-	struct offcpu_key key;
+	struct stack_key key;
 };
-
-struct {
-	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
-	__uint(max_entries, 16384); /* params.stackMapEntries */
-	__uint(key_size, sizeof(__u32));
-	__uint(value_size, OFFCPU_MAX_STACK_DEPTH * sizeof(__u64));
-} stacks SEC(".maps");
 
 /* Threads off the CPU now, by tid. */
 struct {
@@ -53,61 +44,9 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 16384); /* params.maxStacks */
-	__type(key, struct offcpu_key);
+	__type(key, struct stack_key);
 	__type(value, struct offcpu_value);
 } counts SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 8192); /* params.maxProcesses */
-	__type(key, __u32);
-	__type(value, __u8);
-} seen_tgids SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 64 * 1024);
-} new_tgids SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, OFFCPU_STACK_ERRORS);
-	__type(key, __u32);
-	__type(value, __u64);
-} stack_errors SEC(".maps");
-
-static __always_inline __s32 stack_id(void *ctx, __u64 flags, __u32 lost_slot)
-{
-	long id = bpf_get_stackid(ctx, &stacks, flags);
-
-	if (id == -EEXIST || id == -ENOMEM) {
-		__u64 *lost = bpf_map_lookup_elem(&stack_errors, &lost_slot);
-
-		if (lost)
-			*lost += 1;
-		sherlock_count(SHERLOCK_PARTIAL_READ);
-	}
-	return id;
-}
-
-static __always_inline void announce(__u32 tgid)
-{
-	struct offcpu_new_tgid *rec;
-	__u8 one = 1;
-
-	if (bpf_map_lookup_elem(&seen_tgids, &tgid))
-		return;
-	if (bpf_map_update_elem(&seen_tgids, &tgid, &one, BPF_NOEXIST))
-		return;
-	rec = bpf_ringbuf_reserve(&new_tgids, sizeof(*rec), 0);
-	if (!rec) {
-		bpf_map_delete_elem(&seen_tgids, &tgid);
-		return;
-	}
-	rec->tgid = tgid;
-	rec->pad = 0;
-	bpf_ringbuf_submit(rec, BPF_RB_NO_WAKEUP);
-}
 
 static __always_inline bool state_selected(long prev_state)
 {
@@ -125,8 +64,8 @@ static __always_inline void switch_out(void *ctx, __u32 tid, __u64 now)
 	start.ts = now;
 	start.key.tgid = id >> 32;
 	bpf_get_current_comm(start.key.comm, sizeof(start.key.comm));
-	start.key.kernel_stack_id = stack_id(ctx, 0, OFFCPU_KERNEL_STACK_LOST);
-	start.key.user_stack_id = stack_id(ctx, BPF_F_USER_STACK, OFFCPU_USER_STACK_LOST);
+	start.key.kernel_stack_id = stack_id(ctx, 0, STACK_KERNEL_LOST);
+	start.key.user_stack_id = stack_id(ctx, BPF_F_USER_STACK, STACK_USER_LOST);
 	if (bpf_map_update_elem(&starts, &tid, &start, BPF_ANY))
 		sherlock_count(SHERLOCK_DROP_MAP_FULL);
 }
@@ -135,7 +74,7 @@ static __always_inline void switch_in(__u32 tid, __u64 now)
 {
 	struct offcpu_start *found = bpf_map_lookup_elem(&starts, &tid);
 	struct offcpu_value zero = {}, *value;
-	struct offcpu_key key;
+	struct stack_key key;
 	__u64 delta_us;
 
 	if (!found)
@@ -160,7 +99,7 @@ static __always_inline void switch_in(__u32 tid, __u64 now)
 	__sync_fetch_and_add(&value->total_us, delta_us);
 	__sync_fetch_and_add(&value->count, 1);
 	if (key.user_stack_id >= 0)
-		announce(key.tgid);
+		announce_tgid(key.tgid);
 }
 
 SEC("tracepoint/sched/sched_switch")
@@ -173,14 +112,5 @@ int tp_sched_switch(struct trace_event_raw_sched_switch___sherlock *ctx)
 		switch_out(ctx, prev, now);
 	if (next)
 		switch_in(next, now);
-	return 0;
-}
-
-SEC("tracepoint/sched/sched_process_exec")
-int tp_sched_process_exec(void *ctx)
-{
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-
-	bpf_map_delete_elem(&seen_tgids, &tgid);
 	return 0;
 }

@@ -90,16 +90,16 @@ const ofPid = (stacks: StackSample[], pid: number) => stacks.filter((s) => s.pid
 const sum = (stacks: StackSample[]) => stacks.reduce((a, s) => a + s.value, 0);
 
 describe('profile key layout', () => {
-  it('matches bpf/profile/profile.h', () => {
-    const c = cLayout(join(projectRoot, 'bpf/profile/profile.h'), {
-      profile_key: ['tgid', 'kernel_stack_id', 'user_stack_id', 'comm'],
-      profile_new_tgid: ['tgid'],
+  it('matches bpf/common/stacks.h (shared with offcputime)', () => {
+    const c = cLayout(join(projectRoot, 'bpf/common/stacks.h'), {
+      stack_key: ['tgid', 'kernel_stack_id', 'user_stack_id', 'comm'],
+      stack_new_tgid: ['tgid'],
     });
     expect(stackKeyLayout).toEqual({
-      tgid: c['profile_key.tgid'], kernelStackId: c['profile_key.kernel_stack_id'], userStackId: c['profile_key.user_stack_id'],
-      comm: c['profile_key.comm'], commLen: 16, size: c['profile_key.sizeof'],
+      tgid: c['stack_key.tgid'], kernelStackId: c['stack_key.kernel_stack_id'], userStackId: c['stack_key.user_stack_id'],
+      comm: c['stack_key.comm'], commLen: 16, size: c['stack_key.sizeof'],
     });
-    expect(c['profile_new_tgid.tgid']).toBe(0);
+    expect(c['stack_new_tgid.tgid']).toBe(0);
   });
 });
 

@@ -1,6 +1,6 @@
 // The user-space half of the stack captures (profile, offcputime): both
 // count in a hash keyed by {tgid, kernel stack id, user stack id, comm}
-// (bpf/profile/profile.h, bpf/offcputime/offcputime.h: one layout), keep
+// (bpf/common/stacks.h, with the maps in bpf/common/stacks.bpf.h), keep
 // the stacks in a stack-trace map "stacks", and announce each process with a
 // user stack on the ring buffer "new_tgids" so its mappings are read while
 // it lives. This file reads those maps and turns them into StackSamples.
@@ -11,7 +11,7 @@ import { perfMapCandidates } from '../../symbolize/perf-map.js';
 import type { Frame, Symbolizer } from '../../symbolize/types.js';
 import { cString } from '../records.js';
 
-/** struct profile_key / struct offcpu_key. */
+/** struct stack_key (bpf/common/stacks.h). */
 export const stackKeyLayout = { tgid: 0, kernelStackId: 4, userStackId: 8, comm: 16, commLen: 16, size: 32 } as const;
 
 /** bpf_get_stackid errors kept in a key instead of an id. */
