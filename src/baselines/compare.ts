@@ -74,8 +74,11 @@ function severityOf(before: BaselineMetric, now: BaselineMetric): Severity | und
 export async function compareRun(redis: Redis, run: RunRecord, metricsByNode: Map<string, BaselineMetric[]>): Promise<BaselineComparison> {
   const rows: BaselineRow[] = [];
   const missing: string[] = [];
-  for (const node of Object.keys(run.nodes).sort()) {
-    const baseline = await latestBaseline(redis, run, node);
+  const nodes = Object.keys(run.nodes).sort();
+  // Looked up together: one round trip's wait for a run over many nodes, not one per node.
+  const baselines = await Promise.all(nodes.map((node) => latestBaseline(redis, run, node)));
+  for (const [i, node] of nodes.entries()) {
+    const baseline = baselines[i];
     if (!baseline) {
       missing.push(node);
       continue;
