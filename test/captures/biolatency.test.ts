@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { biolatency } from '../../src/captures/biolatency/index.js';
-import { runCapture, type CaptureRequest } from '../../src/captures/run-capture.js';
+import { captureAround, type CaptureAroundOptions } from '../helpers/capture-around.js';
 import { bpfHandlesOf, kernelSkipReason, stillLoaded } from '../helpers/kernel.js';
 
 const BLOCK = 4096;
@@ -60,24 +60,7 @@ function dd(args: string[]): Promise<{ pid: number; code: number | null }> {
   });
 }
 
-async function captureDuring(during: () => Promise<void>, request: Partial<CaptureRequest> = {}) {
-  const controller = new AbortController();
-  let programIds: number[] = [];
-  let failure: unknown;
-  const result = await runCapture(biolatency, {
-    durationMs: 30_000,
-    signal: controller.signal,
-    ...request,
-    onLive: () => {
-      programIds = bpfHandlesOf().programIds;
-      during()
-        .catch((err) => (failure = err))
-        .finally(() => setTimeout(() => controller.abort(), 100)); // completions of the last requests
-    },
-  });
-  if (failure) throw failure;
-  return { result, programIds };
-}
+const captureDuring = (during: () => Promise<void>, request: CaptureAroundOptions = {}) => captureAround(biolatency, during, { settleMs: 100, ...request });
 
 describe.skipIf(skip)(`biolatency on the real kernel${skip ? ` (skipped: ${skip})` : ''}`, () => {
   const disks = 'disks' in found ? found.disks : [];

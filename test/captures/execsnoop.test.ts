@@ -9,31 +9,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { execsnoop, type ExecEvent } from '../../src/captures/execsnoop/index.js';
-import { runCapture, type CaptureRequest } from '../../src/captures/run-capture.js';
+import { runCapture } from '../../src/captures/run-capture.js';
+import { captureAround, type CaptureAroundOptions } from '../helpers/capture-around.js';
 import { bpfHandlesOf, kernelSkipReason, stillLoaded } from '../helpers/kernel.js';
 
 const skip = kernelSkipReason();
 
-/** Runs a capture; `during` runs once probes are live, then the capture is stopped. */
-async function captureDuring(during: () => Promise<void>, request: Partial<CaptureRequest> = {}) {
-  const controller = new AbortController();
-  let programIds: number[] = [];
-  let failure: unknown;
-  const result = runCapture(execsnoop, {
-    durationMs: 20_000,
-    signal: controller.signal,
-    ...request,
-    onLive: () => {
-      programIds = bpfHandlesOf().programIds;
-      during()
-        .catch((err) => (failure = err))
-        .finally(() => setTimeout(() => controller.abort(), 50)); // let the last exits drain
-    },
-  });
-  const value = await result;
-  if (failure) throw failure;
-  return { result: value, programIds };
-}
+const captureDuring = (during: () => Promise<void>, request: CaptureAroundOptions = {}) => captureAround(execsnoop, during, { durationMs: 20_000, ...request });
 
 function run(file: string, args: string[]): Promise<number | null> {
   const child = spawn(file, args, { stdio: 'ignore' });

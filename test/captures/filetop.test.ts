@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { filetop, type FileRow } from '../../src/captures/filetop/index.js';
-import { runCapture, type CaptureRequest } from '../../src/captures/run-capture.js';
+import { runCapture } from '../../src/captures/run-capture.js';
+import { captureAround, type CaptureAroundOptions } from '../helpers/capture-around.js';
 import { bpfHandlesOf, kernelSkipReason, stillLoaded } from '../helpers/kernel.js';
 
 const skip = kernelSkipReason();
@@ -68,27 +69,7 @@ function runChild(dir: string, file: string, bytes: number): Promise<ChildReport
   });
 }
 
-async function captureDuring<T>(during: () => Promise<T>, request: Partial<CaptureRequest> = {}) {
-  const controller = new AbortController();
-  let programIds: number[] = [];
-  let value: T | undefined;
-  let failure: unknown;
-  const result = await runCapture(filetop, {
-    durationMs: 30_000,
-    signal: controller.signal,
-    params: { maxRows: 1_000_000 },
-    ...request,
-    onLive: () => {
-      programIds = bpfHandlesOf().programIds;
-      during()
-        .then((v) => (value = v))
-        .catch((err) => (failure = err))
-        .finally(() => setTimeout(() => controller.abort(), 50));
-    },
-  });
-  if (failure) throw failure;
-  return { result, programIds, value: value as T };
-}
+const captureDuring = <T>(during: () => Promise<T>, request: CaptureAroundOptions = {}) => captureAround(filetop, during, { params: { maxRows: 1_000_000 }, ...request });
 
 const within1pct = (actual: number, expected: number) => {
   expect(Math.abs(actual - expected)).toBeLessThanOrEqual(expected * 0.01);

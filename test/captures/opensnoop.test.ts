@@ -8,29 +8,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { opensnoop, type OpenEvent } from '../../src/captures/opensnoop/index.js';
-import { runCapture, type CaptureRequest } from '../../src/captures/run-capture.js';
+import { runCapture } from '../../src/captures/run-capture.js';
+import { captureAround, type CaptureAroundOptions } from '../helpers/capture-around.js';
 import { bpfHandlesOf, kernelSkipReason, stillLoaded } from '../helpers/kernel.js';
 
 const skip = kernelSkipReason();
 
-async function captureDuring(during: () => Promise<void>, request: Partial<CaptureRequest> = {}) {
-  const controller = new AbortController();
-  let programIds: number[] = [];
-  let failure: unknown;
-  const result = await runCapture(opensnoop, {
-    durationMs: 20_000,
-    signal: controller.signal,
-    ...request,
-    onLive: () => {
-      programIds = bpfHandlesOf().programIds;
-      during()
-        .catch((err) => (failure = err))
-        .finally(() => setTimeout(() => controller.abort(), 50));
-    },
-  });
-  if (failure) throw failure;
-  return { result, programIds };
-}
+const captureDuring = (during: () => Promise<void>, request: CaptureAroundOptions = {}) => captureAround(opensnoop, during, { durationMs: 20_000, ...request });
 
 /** Runs a program to its exit; resolves with its pid, exit code and stdout. */
 function run(file: string, args: string[], stdin?: string): Promise<{ pid: number; code: number | null; stdout: string }> {

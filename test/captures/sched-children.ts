@@ -7,8 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CaptureDefinition } from '../../src/captures/capture.js';
-import { runCapture, type CaptureRequest } from '../../src/captures/run-capture.js';
-import { bpfHandlesOf } from '../helpers/kernel.js';
+import { captureAround, type CaptureAroundOptions } from '../helpers/capture-around.js';
 
 export class TempDir {
   readonly path = mkdtempSync(join(tmpdir(), 'sherlock-test-sched-'));
@@ -65,27 +64,6 @@ export function killLeftovers(): void {
   for (const child of live) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
 }
 
-/** Runs a capture; `during` runs once it is live, the capture is stopped `settleMs` after. */
-export async function captureDuring<P, D>(
-  def: CaptureDefinition<P, D>,
-  during: () => Promise<void>,
-  request: Partial<CaptureRequest> = {},
-  settleMs = 100,
-) {
-  const controller = new AbortController();
-  let programIds: number[] = [];
-  let failure: unknown;
-  const result = await runCapture(def, {
-    durationMs: 30_000,
-    signal: controller.signal,
-    ...request,
-    onLive: () => {
-      programIds = bpfHandlesOf().programIds;
-      during()
-        .catch((err) => (failure = err))
-        .finally(() => setTimeout(() => controller.abort(), settleMs));
-    },
-  });
-  if (failure) throw failure;
-  return { result, programIds };
-}
+/** A capture around `during`, stopped 100 ms after it (the last switches and samples drain). */
+export const captureDuring = <P, D>(def: CaptureDefinition<P, D>, during: () => Promise<void>, request: CaptureAroundOptions = {}) =>
+  captureAround(def, during, { settleMs: 100, ...request });

@@ -7,33 +7,15 @@ import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { runCapture, type CaptureRequest } from '../../src/captures/run-capture.js';
 import { tcpretrans, type RetransRow } from '../../src/captures/tcpretrans/index.js';
+import { captureAround, type CaptureAroundOptions } from '../helpers/capture-around.js';
 import { bpfHandlesOf, kernelSkipReason, stillLoaded } from '../helpers/kernel.js';
 import { createTestNetwork, type TestNetwork } from '../helpers/netns.js';
 
 const skip = kernelSkipReason();
 const myComm = readFileSync('/proc/self/comm', 'utf8').trim();
 
-/** Runs tcpretrans; `during` runs once probes are live, then the capture is stopped. */
-async function captureDuring(during: () => Promise<void>, request: Partial<CaptureRequest> = {}) {
-  const controller = new AbortController();
-  let programIds: number[] = [];
-  let failure: unknown;
-  const result = await runCapture(tcpretrans, {
-    durationMs: 40_000,
-    signal: controller.signal,
-    ...request,
-    onLive: () => {
-      programIds = bpfHandlesOf().programIds;
-      during()
-        .catch((err) => (failure = err))
-        .finally(() => setTimeout(() => controller.abort(), 50));
-    },
-  });
-  if (failure) throw failure;
-  return { result, programIds };
-}
+const captureDuring = (during: () => Promise<void>, request: CaptureAroundOptions = {}) => captureAround(tcpretrans, during, { durationMs: 40_000, ...request });
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

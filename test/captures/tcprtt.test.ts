@@ -6,32 +6,14 @@ import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LabeledHistogram } from '../../src/captures/capture.js';
-import { runCapture, type CaptureRequest } from '../../src/captures/run-capture.js';
 import { tcprtt } from '../../src/captures/tcprtt/index.js';
+import { captureAround, type CaptureAroundOptions } from '../helpers/capture-around.js';
 import { bpfHandlesOf, kernelSkipReason, stillLoaded } from '../helpers/kernel.js';
 import { createTestNetwork, type TestNetwork } from '../helpers/netns.js';
 
 const skip = kernelSkipReason();
 
-/** Runs tcprtt; `during` runs once probes are live, then the capture is stopped. */
-async function captureDuring(during: () => Promise<void>, request: Partial<CaptureRequest> = {}) {
-  const controller = new AbortController();
-  let programIds: number[] = [];
-  let failure: unknown;
-  const result = await runCapture(tcprtt, {
-    durationMs: 30_000,
-    signal: controller.signal,
-    ...request,
-    onLive: () => {
-      programIds = bpfHandlesOf().programIds;
-      during()
-        .catch((err) => (failure = err))
-        .finally(() => setTimeout(() => controller.abort(), 50));
-    },
-  });
-  if (failure) throw failure;
-  return { result, programIds };
-}
+const captureDuring = (during: () => Promise<void>, request: CaptureAroundOptions = {}) => captureAround(tcprtt, during, request);
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
