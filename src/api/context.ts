@@ -4,8 +4,10 @@ import type { Redis } from 'ioredis';
 import type { RunSubmitter } from '../queue/run-flow.js';
 import type { RunbookCatalog } from '../runbooks/catalog.js';
 import type { RunStore } from '../runs/store.js';
+import type { ChatopsConfig } from '../triggers/chatops/config.js';
 import type { HooksSettings } from '../triggers/hooks/settings.js';
 import type { Schedules } from '../schedules/scheduler.js';
+import type { ChatFollowers } from '../triggers/chatops/followers.js';
 import type { HttpMetrics } from './metrics.js';
 import type { TokenRecord, TokenStore } from './tokens.js';
 
@@ -24,10 +26,14 @@ export interface ApiDeps {
   removeWaitingNodeJob(runId: string, node: string): Promise<boolean>;
   /** 1-based position of a waiting node job in its queue, if it is waiting. */
   queuePosition(runId: string, node: string): Promise<number | undefined>;
+  /** Slack/Mattermost slash commands (absent, or no secret: /v1/chatops/slack answers 404). */
+  chatops?: ChatopsConfig;
   /** Incident-tool webhooks (absent: every /v1/hooks receiver answers 404). */
   hooks?: HooksSettings;
   /** The schedules (absent: /v1/schedules answers 404). */
   schedules?: Schedules;
+  /** Chat follow-ups running in the background; the API's shutdown stops them (absent: chatops keeps its own). */
+  chatFollowers?: ChatFollowers;
 }
 
 export type ApiEnv = { Variables: { token: TokenRecord } };

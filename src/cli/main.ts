@@ -1,7 +1,8 @@
 // The `sherlock` command: dispatches subcommands and turns errors into one
-// clear line and an exit code (2 usage, 77 missing privilege, 1 otherwise).
+// clear message and an exit code (2 usage, 77 missing privilege, 78 bad config, 1 otherwise).
 import { CaptureParamsError } from '../captures/run-capture.js';
 import { TargetError } from '../captures/target.js';
+import { ConfigError } from '../config/server-config.js';
 import { BpfObject, NotSupportedError, ObjectFileError, PermissionError } from '../libbpf/index.js';
 import { captureCommand } from './capture-command.js';
 import { doctorCommand } from './doctor-command.js';
@@ -12,6 +13,7 @@ import { UsageError } from './usage-error.js';
 
 const EXIT_USAGE = 2;
 const EXIT_NOPERM = 77; // sysexits EX_NOPERM
+const EXIT_CONFIG = 78; // sysexits EX_CONFIG
 
 const usage = `usage: sherlock <command>
 
@@ -20,10 +22,11 @@ commands:
                            run a runbook (or --steps a,b) on the live nodes through the API (sherlock run --help)
   runbooks [NAME]          the runbooks: name, title, description; or one's params and steps (reads runbooks/, no API)
   capture NAME [options]   run one capture on this host (sherlock capture --help)
-  up [--port 7070] [--state-dir DIR]
+  up [--port 7070] [--state-dir DIR] [--config FILE]
                            all in one: embedded Redis, the API and a worker for this host
-  api [--port N] [--redis URL]
-                           the REST API alone (no root needed; REDIS_URL)
+  api [--port N] [--redis URL] [--config FILE]
+                           the REST API alone (no root needed; REDIS_URL); FILE (or SHERLOCK_CONFIG)
+                           holds the trigger settings: Slack, Alertmanager, PagerDuty, hook rules
   worker --node NAME [--label k=v]
                            a worker for this host (root; REDIS_URL)
   doctor                   check that this host can run captures, with a live one
@@ -80,6 +83,7 @@ function reportError(err: unknown): number {
   process.stderr.write(`sherlock: ${message}\n`);
   if (err instanceof UsageError || err instanceof CaptureParamsError || err instanceof TargetError) return EXIT_USAGE;
   if (err instanceof PermissionError) return EXIT_NOPERM;
+  if (err instanceof ConfigError) return EXIT_CONFIG;
   if (!(err instanceof NotSupportedError || err instanceof ObjectFileError) && process.env.SHERLOCK_DEBUG) {
     process.stderr.write(`${(err as Error).stack}\n`);
   }

@@ -5,8 +5,10 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadServerConfig, type ServerConfig } from '../config/server-config.js';
+import { loadTriggerSettings } from '../config/triggers.js';
 import { missingTracingCapabilities, PermissionError } from '../libbpf/index.js';
 import { startEmbeddedRedis, type EmbeddedRedis } from '../redis/embedded.js';
+import { RunbookCatalog, defaultRunbooksDir } from '../runbooks/catalog.js';
 import { startApiServer, type ApiServer } from '../server/api-server.js';
 import { startNodeWorker } from '../worker/node-worker.js';
 import { UsageError } from './usage-error.js';
@@ -19,6 +21,7 @@ const options = {
   'retention-days': { type: 'string' },
   node: { type: 'string' },
   label: { type: 'string', multiple: true },
+  config: { type: 'string' },
 } as const;
 
 function config(command: string, argv: string[], allowed: (keyof typeof options)[]): ServerConfig {
@@ -61,7 +64,9 @@ function adminToken(cfg: ServerConfig): { secret: string; isNew: boolean; file: 
 }
 
 export async function upCommand(argv: string[]): Promise<number> {
-  const cfg = config('sherlock up', argv, ['port', 'host', 'state-dir', 'retention-days', 'node', 'label']);
+  const cfg = config('sherlock up', argv, ['port', 'host', 'state-dir', 'retention-days', 'node', 'label', 'config']);
+  // Checked before Redis, the API or the worker start: a bad config file starts nothing.
+  const triggers = loadTriggerSettings({ configFile: cfg.configFile }, RunbookCatalog.load(defaultRunbooksDir()));
   requireTracing('sherlock up (its worker runs captures)');
   mkdirSync(cfg.stateDir, { recursive: true, mode: 0o700 });
   let redis: EmbeddedRedis | undefined;
@@ -69,7 +74,7 @@ export async function upCommand(argv: string[]): Promise<number> {
   let worker: Awaited<ReturnType<typeof startNodeWorker>> | undefined;
   try {
     const redisUrl = cfg.redisUrl ?? (redis = await startEmbeddedRedis({ dataDir: join(cfg.stateDir, 'redis') })).url;
-    api = await startApiServer({ redisUrl, port: cfg.port, host: cfg.host, retentionSeconds: cfg.retentionSeconds });
+    api = await startApiServer({ redisUrl, port: cfg.port, host: cfg.host, retentionSeconds: cfg.retentionSeconds, triggers });
     const token = adminToken(cfg);
     await api.tokens.ensure(token.secret, 'admin', ['admin']);
     worker = await startNodeWorker({ redisUrl, node: cfg.node, labels: cfg.labels, retentionSeconds: cfg.retentionSeconds });
@@ -93,9 +98,9 @@ export async function upCommand(argv: string[]): Promise<number> {
 }
 
 export async function apiCommand(argv: string[]): Promise<number> {
-  const cfg = config('sherlock api', argv, ['port', 'host', 'redis', 'retention-days']);
+  const cfg = config('sherlock api', argv, ['port', 'host', 'redis', 'retention-days', 'config']);
   if (!cfg.redisUrl) throw new UsageError('sherlock api needs REDIS_URL (or --redis redis://host:port)');
-  const api = await startApiServer({ redisUrl: cfg.redisUrl, port: cfg.port, host: cfg.host, retentionSeconds: cfg.retentionSeconds });
+  const api = await startApiServer({ redisUrl: cfg.redisUrl, port: cfg.port, host: cfg.host, retentionSeconds: cfg.retentionSeconds, configFile: cfg.configFile });
   if (cfg.adminToken) await api.tokens.ensure(cfg.adminToken, 'admin', ['admin']);
   process.stdout.write(`sherlock api listening on ${api.url}\n`);
   try {

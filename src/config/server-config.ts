@@ -17,6 +17,8 @@ export const serverConfigSchema = z.object({
   retentionDays: z.coerce.number().min(1).max(90, 'retention is 1-90 days').default(7),
   node: z.string().refine(isValidNodeName, { message: `node names are ${NODE_NAME_RULE}` }).default(defaultNodeName),
   labels: z.record(z.string(), z.string()).default({}),
+  /** The Sherlock config file (YAML: trigger secrets, aliases, hook rules); read by the API at start. */
+  configFile: z.string().trim().min(1, 'the config file path is empty').optional(),
 });
 
 export type ServerConfig = z.infer<typeof serverConfigSchema> & { retentionSeconds: number };
@@ -36,6 +38,7 @@ export function loadServerConfig(flags: Record<string, unknown>, env: NodeJS.Pro
     retentionDays: flags['retention-days'] ?? env.SHERLOCK_RETENTION_DAYS,
     node: flags.node ?? env.SHERLOCK_NODE,
     labels: parseLabels((flags.label as string[] | undefined) ?? env.SHERLOCK_LABELS?.split(',').filter(Boolean) ?? []),
+    configFile: flags.config ?? (env.SHERLOCK_CONFIG || undefined),
   };
   const parsed = serverConfigSchema.safeParse(input);
   if (!parsed.success) {

@@ -6,6 +6,7 @@ import { createApi } from '../api/app.js';
 import type { ApiDeps } from '../api/context.js';
 import { HttpMetrics } from '../api/metrics.js';
 import { TokenStore } from '../api/tokens.js';
+import { loadTriggerSettings, type TriggerSettings } from '../config/triggers.js';
 import { nodeJobId, RunSubmitter } from '../queue/run-flow.js';
 import { connectRedis, settlesWithin } from '../redis/connection.js';
 import { nodeQueue } from '../redis/keys.js';
@@ -14,7 +15,7 @@ import { formatLoadError } from '../runbooks/loader.js';
 import { startFinalizer } from '../runs/finalizer.js';
 import { RunStore } from '../runs/store.js';
 import { Schedules } from '../schedules/scheduler.js';
-import { hooksFromEnv } from '../triggers/hooks/settings.js';
+import { ChatFollowers } from '../triggers/chatops/followers.js';
 import { createLogger } from '../util/logger.js';
 
 const log = createLogger({ component: 'api' });
@@ -26,6 +27,11 @@ export interface ApiServerOptions {
   retentionSeconds: number;
   /** Where runbooks/*.yaml are read from: SHERLOCK_RUNBOOKS_DIR, else the project's runbooks/. */
   runbooksDir?: string;
+  /** Trigger settings already read and checked (the CLI does so before starting anything). */
+  triggers?: TriggerSettings;
+  /** Else they are read here: the Sherlock config file, and the environment (default process.env) over it. */
+  configFile?: string;
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface ApiServer {
@@ -33,6 +39,8 @@ export interface ApiServer {
   tokens: TokenStore;
   /** The runbooks this process loaded (POST /v1/runbooks/reload rereads them). */
   runbooks: RunbookCatalog;
+  /** Chat commands' follow-ups (late answers, run followers) running now; stop() ends them. */
+  chatFollowers: ChatFollowers;
   stop(): Promise<void>;
 }
 
@@ -41,13 +49,15 @@ const POSITION_SCAN_LIMIT = 1000;
 const STOP_GRACE_MS = 5_000;
 
 export async function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
+  const runbooks = RunbookCatalog.load(options.runbooksDir ?? defaultRunbooksDir());
+  for (const error of runbooks.errors) log.warn('runbook not loaded', { error: formatLoadError(error) });
+  // Checked before anything opens: bad trigger settings refuse the start (TriggerConfigError).
+  const triggers = options.triggers ?? loadTriggerSettings({ configFile: options.configFile, env: options.env }, runbooks);
   const redis = connectRedis(options.redisUrl, 'sherlock-api');
   const bullConnection = connectRedis(options.redisUrl, 'sherlock-api-bullmq');
   const store = new RunStore(redis, { retentionSeconds: options.retentionSeconds });
   const submitter = new RunSubmitter(bullConnection, store);
   const tokens = new TokenStore(redis);
-  const runbooks = RunbookCatalog.load(options.runbooksDir ?? defaultRunbooksDir());
-  for (const error of runbooks.errors) log.warn('runbook not loaded', { error: formatLoadError(error) });
   const finalizer = startFinalizer(bullConnection, store);
   const queues = new Map<string, Queue>();
   const queueOf = (node: string) => {
@@ -60,9 +70,11 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   };
   const duplicates = new Set<ReturnType<typeof connectRedis>>();
   const schedules = new Schedules(bullConnection);
+  const chatFollowers = new ChatFollowers();
 
   const deps: ApiDeps = {
     schedules,
+    chatFollowers,
     redis,
     duplicateRedis() {
       const dup = redis.duplicate();
@@ -75,7 +87,8 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     submitter,
     tokens,
     runbooks,
-    hooks: hooksFromEnv(),
+    chatops: triggers.chatops,
+    hooks: triggers.hooks,
     httpMetrics: new HttpMetrics(),
     nodeQueueCounts: (node) => queueOf(node).getJobCounts('waiting', 'active', 'failed'),
     async removeWaitingNodeJob(runId, node) {
@@ -109,10 +122,13 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     url: `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`,
     tokens,
     runbooks,
+    chatFollowers,
     async stop() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       (server as import('node:http').Server).closeAllConnections?.(); // SSE clients hold theirs open
       await closed;
+      // Before the connections go: a follower's poll may be waiting on a slow Redis. Bounded.
+      if (!(await chatFollowers.stop())) log.warn('chat followers did not stop in time; stopping anyway');
       // Each needs Redis to finish cleanly; if it is away, stop anyway.
       const done = await settlesWithin(
         (async () => {

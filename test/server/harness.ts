@@ -10,7 +10,7 @@ import type { Redis } from 'ioredis';
 import { captureNames } from '../../src/captures/registry.js';
 import { publishHeartbeat, HEARTBEAT_INTERVAL_MS } from '../../src/nodes/registry.js';
 import { connectRedis } from '../../src/redis/connection.js';
-import { startApiServer, type ApiServer } from '../../src/server/api-server.js';
+import { startApiServer, type ApiServer, type ApiServerOptions } from '../../src/server/api-server.js';
 import { setLogLevel } from '../../src/util/logger.js';
 import { projectRoot } from '../../src/util/paths.js';
 import { startNodeWorker, type NodeWorker } from '../../src/worker/node-worker.js';
@@ -307,8 +307,11 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
+/** Settings a test may give the API: its config file, environment or ready trigger settings. */
+export type StackApiOptions = Pick<ApiServerOptions, 'configFile' | 'env' | 'triggers'>;
+
 /** Redis, the API on a free loopback port, an admin token, and in-process workers for `nodes`. */
-export async function startStack(nodes: string[] = []): Promise<Stack> {
+export async function startStack(nodes: string[] = [], apiOptions: StackApiOptions = {}): Promise<Stack> {
   const redis = await startTestRedis();
   let api: ApiServer | undefined;
   let conn: Redis | undefined;
@@ -326,7 +329,7 @@ export async function startStack(nodes: string[] = []): Promise<Stack> {
     await redis.dispose();
   };
   try {
-    api = await startApiServer({ redisUrl: redis.url, port: 0, host: '127.0.0.1', retentionSeconds: RETENTION_SECONDS });
+    api = await startApiServer({ redisUrl: redis.url, port: 0, host: '127.0.0.1', retentionSeconds: RETENTION_SECONDS, ...apiOptions });
     conn = connectRedis(redis.url, 'sherlock-test');
     const { secret } = await api.tokens.create('test-admin', ['admin'], 'test');
     const startWorker = async (node: string) => {

@@ -68,10 +68,16 @@ describe('POST /v1/chatops/slack', () => {
   let hookUrl: string;
   const posts: Posted[] = [];
   let busy: ChildProcess | undefined;
-  const saved = { ...process.env };
+  // Read once at API start, as in production (a config file works the same: test/triggers/settings.test.ts).
+  const env = {
+    SHERLOCK_SLACK_SIGNING_SECRET: SECRET,
+    SHERLOCK_MATTERMOST_TOKEN: 'mm-token',
+    SHERLOCK_CHATOPS_ALLOW: JSON.stringify({ 'disk-io': { users: ['bob'] } }),
+    SHERLOCK_PUBLIC_URL: 'https://sherlock.example.test/',
+  };
 
   beforeAll(async () => {
-    stack = await startStack([NODE]);
+    stack = await startStack([NODE], { env });
     hook = createServer((req, res) => {
       let data = '';
       req.setEncoding('utf8').on('data', (d: string) => (data += d));
@@ -85,10 +91,6 @@ describe('POST /v1/chatops/slack', () => {
   }, 30_000);
 
   afterAll(async () => {
-    for (const k of ['SHERLOCK_SLACK_SIGNING_SECRET', 'SHERLOCK_MATTERMOST_TOKEN', 'SHERLOCK_CHATOPS_ALLOW', 'SHERLOCK_PUBLIC_URL']) {
-      if (saved[k] === undefined) delete process.env[k];
-      else process.env[k] = saved[k];
-    }
     if (busy && busy.exitCode === null) busy.kill('SIGKILL');
     await new Promise<void>((resolve) => (hook ? hook.close(() => resolve()) : resolve()));
     await stack?.stop();
@@ -109,8 +111,8 @@ describe('POST /v1/chatops/slack', () => {
       ...extra,
     }).toString();
 
-  const send = (body: string, headers: Record<string, string>): Promise<{ status: number; json(): Promise<any> }> =>
-    fetch(`${stack.api.url}/v1/chatops/slack`, {
+  const send = (body: string, headers: Record<string, string>, url = stack.api.url): Promise<{ status: number; json(): Promise<any> }> =>
+    fetch(`${url}/v1/chatops/slack`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
       body,
@@ -123,16 +125,20 @@ describe('POST /v1/chatops/slack', () => {
   });
 
   it('is disabled (404) while no secret is configured', async () => {
-    delete process.env.SHERLOCK_SLACK_SIGNING_SECRET;
-    delete process.env.SHERLOCK_MATTERMOST_TOKEN;
-    const body = form('help');
-    const res = await send(body, signed(body));
-    expect(res.status).toBe(404);
-    expect((await res.json()).error.code).toBe('not_found');
-  });
+    const bare = await startStack([], { env: {} });
+    try {
+      const body = form('help');
+      const res = await send(body, signed(body), bare.api.url);
+      expect(res.status).toBe(404);
+      const reply = await res.json();
+      expect(reply.error.code).toBe('not_found');
+      expect(reply.error.message).toContain('SHERLOCK_SLACK_SIGNING_SECRET');
+    } finally {
+      await bare.stop();
+    }
+  }, 30_000);
 
   it('a valid signature is accepted; a wrong one, a stale timestamp and a replay are 401', async () => {
-    process.env.SHERLOCK_SLACK_SIGNING_SECRET = SECRET;
     const body = form('help');
     const headers = signed(body);
     const ok = await send(body, headers);
@@ -162,12 +168,10 @@ describe('POST /v1/chatops/slack', () => {
   });
 
   it('Mattermost: the token form field (constant-time), instead of a signature', async () => {
-    process.env.SHERLOCK_MATTERMOST_TOKEN = 'mm-token';
     const good = await send(form('runbooks', { token: 'mm-token' }), {});
     expect(good.status).toBe(200);
     expect((await good.json()).text).toContain('high-cpu');
     expect((await send(form('runbooks', { token: 'mm-tokeX' }), {})).status).toBe(401);
-    delete process.env.SHERLOCK_MATTERMOST_TOKEN;
   });
 
   it('a command that does not parse: 200, ephemeral help with the closest runbook', async () => {
@@ -181,17 +185,14 @@ describe('POST /v1/chatops/slack', () => {
   });
 
   it('who may run what: a refusal message, 200', async () => {
-    process.env.SHERLOCK_CHATOPS_ALLOW = JSON.stringify({ 'high-cpu': { users: ['bob'] } });
-    const body = form(`run high-cpu 2s on ${NODE}`);
+    const body = form(`run disk-io 2s on ${NODE}`);
     const res = await send(body, signed(body));
     expect(res.status).toBe(200);
     const reply = await res.json();
-    expect(reply).toMatchObject({ response_type: 'ephemeral', text: expect.stringContaining('may not run high-cpu') });
-    delete process.env.SHERLOCK_CHATOPS_ALLOW;
+    expect(reply).toMatchObject({ response_type: 'ephemeral', text: expect.stringContaining('may not run disk-io') });
   });
 
   it('run high-cpu 2s: ack within 3 s, then progress and findings posted to response_url (≤ 5, in order), audited as the slack user', async () => {
-    process.env.SHERLOCK_PUBLIC_URL = 'https://sherlock.example.test/';
     // Something busy to find: one process spinning for a few seconds.
     busy = spawn(process.execPath, ['-e', 'const end = Date.now() + 8000; while (Date.now() < end) {}'], { stdio: 'ignore' });
     const body = form(`run high-cpu pid=${busy.pid} 2s on ${NODE}`);

@@ -1,9 +1,9 @@
-// ChatOps settings from the environment, read per request so a restart is not
-// needed in tests; bad JSON is ignored with the defaults (and logged once).
-import { createLogger } from '../../util/logger.js';
+// ChatOps settings: the schema of their part of the config file (and of the
+// JSON env vars), and who may run what. Built once at API start by
+// src/config/triggers.ts; a receiver with no secret is disabled.
+import { z } from 'zod';
+import { strictObject } from '../../config/zod-text.js';
 import { DEFAULT_ALIASES } from './parse.js';
-
-const log = createLogger({ component: 'chatops' });
 
 export interface AllowRule {
   users?: string[];
@@ -18,45 +18,36 @@ export interface ChatopsConfig {
   publicUrl?: string;
 }
 
-const warned = new Set<string>();
-function json(env: NodeJS.ProcessEnv, name: string): unknown {
-  const text = env[name];
-  if (!text) return undefined;
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    if (!warned.has(name)) log.warn(`${name} is not valid JSON; ignored`);
-    warned.add(name);
-    return undefined;
-  }
-}
+/** No secrets: the receiver answers 404. */
+export const DISABLED_CHATOPS: ChatopsConfig = { aliases: { ...DEFAULT_ALIASES } };
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const strings = (v: unknown) => (Array.isArray(v) ? v.filter((s): s is string => typeof s === 'string') : undefined);
+/** Words the grammar reads itself; an alias named so would never be reached. */
+export const COMMAND_WORDS = ['run', 'status', 'cancel', 'runbooks', 'help'];
 
-export function chatopsConfig(env: NodeJS.ProcessEnv = process.env): ChatopsConfig {
-  const aliases: Record<string, string> = { ...DEFAULT_ALIASES };
-  const extra = json(env, 'SHERLOCK_CHATOPS_ALIASES');
-  if (isObject(extra)) for (const [k, v] of Object.entries(extra)) if (typeof v === 'string') aliases[k.toLowerCase()] = v;
-  const rawAllow = json(env, 'SHERLOCK_CHATOPS_ALLOW');
-  let allow: Record<string, AllowRule> | undefined;
-  if (isObject(rawAllow)) {
-    allow = {};
-    for (const [runbook, rule] of Object.entries(rawAllow)) {
-      if (!isObject(rule)) continue;
-      const users = strings(rule.users);
-      const channels = strings(rule.channels);
-      allow[runbook] = { ...(users ? { users } : {}), ...(channels ? { channels } : {}) };
-    }
-  }
-  return {
-    ...(env.SHERLOCK_SLACK_SIGNING_SECRET ? { signingSecret: env.SHERLOCK_SLACK_SIGNING_SECRET } : {}),
-    ...(env.SHERLOCK_MATTERMOST_TOKEN ? { mattermostToken: env.SHERLOCK_MATTERMOST_TOKEN } : {}),
-    aliases,
-    ...(allow ? { allow } : {}),
-    ...(env.SHERLOCK_PUBLIC_URL ? { publicUrl: env.SHERLOCK_PUBLIC_URL.replace(/\/+$/, '') } : {}),
-  };
-}
+/** A secret is text (quote numbers in YAML); blanks around it are dropped. */
+export const secretSchema = z.string({ error: 'must be text (quote it in YAML)' }).trim().min(1, 'must not be empty').max(1000);
+
+export const publicUrlSchema = z
+  .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL (where people open reports)' })
+  .transform((url) => url.replace(/\/+$/, ''));
+
+const aliasName = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/i, 'an alias is one word: letters, digits, "-" and "_"')
+  .refine((word) => !COMMAND_WORDS.includes(word.toLowerCase()), { message: `an alias may not be a command word (${COMMAND_WORDS.join(', ')})` });
+
+export const aliasesSchema = z.record(aliasName, z.string({ error: 'must be a runbook name' }).min(1).max(100));
+
+const names = z.array(z.string().min(1).max(200)).max(1000);
+export const allowSchema = z.record(z.string().min(1).max(100), strictObject({ users: names.optional(), channels: names.optional() }));
+
+export const chatopsFileSchema = strictObject({
+  signingSecret: secretSchema.optional(),
+  mattermostToken: secretSchema.optional(),
+  publicUrl: publicUrlSchema.optional(),
+  aliases: aliasesSchema.optional(),
+  allow: allowSchema.optional(),
+});
 
 export interface Caller {
   userId: string;

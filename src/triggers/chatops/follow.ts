@@ -1,45 +1,28 @@
 // Follows a chat-started run from the API process and posts its progress to
-// the command's response_url: at most 5 posts (Slack's limit), the last with
-// the top findings and links to the report. Never blocks the ack.
+// the command's response_url (the poster's budget: at most 5 posts in all),
+// the last with the top findings and links to the report. Stops, posting
+// nothing more, when its signal aborts (API shutdown).
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Finding } from '../../analysis/types.js';
 import type { RunStore } from '../../runs/store.js';
 import { FINAL_STATUSES, type RunRecord } from '../../runs/types.js';
 import { createLogger } from '../../util/logger.js';
+import { unlessAborted } from './ack-budget.js';
+import type { ResponsePoster } from './response-poster.js';
 
 const log = createLogger({ component: 'chatops' });
 
-export const MAX_POSTS = 5;
 export const POLL_MS = 500;
 const GRACE_MS = 60_000;
-const POST_TIMEOUT_MS = 5_000;
 
 export interface FollowOptions {
   store: RunStore;
   runId: string;
-  responseUrl: string;
   baseUrl: string;
   durationMs: number;
-  /** Posts a JSON message; injectable for tests. */
-  post?: (url: string, message: ChatMessage) => Promise<void>;
-}
-
-export interface ChatMessage {
-  response_type: 'ephemeral' | 'in_channel';
-  text: string;
-  replace_original?: boolean;
-}
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
-
-async function postJson(url: string, message: ChatMessage): Promise<void> {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(message),
-    signal: AbortSignal.timeout(POST_TIMEOUT_MS),
-  });
-  await res.body?.cancel();
-  if (!res.ok) throw new Error(`response_url answered ${res.status}`);
+  poster: ResponsePoster;
+  /** Aborted when the API stops: the follower returns at once. */
+  signal: AbortSignal;
 }
 
 export function reportLinks(baseUrl: string, runId: string) {
@@ -64,39 +47,34 @@ export function finalText(run: RunRecord, findings: Finding[] | undefined, baseU
   return lines.join('\n');
 }
 
-/** Resolves when the run ended (or the bound passed); never rejects. */
+/** Resolves when the run ended, the bound passed or the signal aborted; never rejects. */
 export async function followRun(options: FollowOptions): Promise<void> {
-  const post = options.post ?? postJson;
-  let posts = 0;
-  const send = async (text: string) => {
-    if (posts >= MAX_POSTS) return;
-    posts++;
-    try {
-      await post(options.responseUrl, { response_type: 'in_channel', replace_original: false, text });
-    } catch (err) {
-      log.warn('response_url post failed', { run: options.runId, error: (err as Error).message });
-    }
-  };
+  const { store, runId, poster, signal } = options;
+  const say = (text: string, final = true) => poster.send({ response_type: 'in_channel', text }, { final });
   const deadline = Date.now() + options.durationMs + GRACE_MS;
   const maxPolls = Math.ceil((options.durationMs + GRACE_MS) / POLL_MS) + 10;
   let announcedRunning = false;
   try {
     for (let i = 0; i < maxPolls && Date.now() < deadline; i++) {
-      const run = await options.store.get(options.runId);
-      if (!run) return void (await send(`Run ${options.runId} is gone (expired or removed).`));
+      // A read stuck on a slow Redis must not hold the shutdown: stop waiting for it.
+      const run = await unlessAborted(store.get(runId), signal);
+      if (signal.aborted) return;
+      if (!run) return void (await say(`Run ${runId} is gone (expired or removed).`));
       if (FINAL_STATUSES.has(run.status)) {
-        const findings = await options.store.getFindings(run.id);
-        return void (await send(finalText(run, findings, options.baseUrl)));
+        const findings = await unlessAborted(store.getFindings(run.id), signal);
+        if (signal.aborted) return;
+        return void (await say(finalText(run, findings, options.baseUrl)));
       }
       if (!announcedRunning && run.status === 'running') {
         announcedRunning = true;
         const running = Object.values(run.nodes).filter((s) => s.status === 'running').length;
-        await send(`Run ${run.id} is running on ${running} of ${Object.keys(run.nodes).length} node(s).`);
+        await say(`Run ${run.id} is running on ${running} of ${Object.keys(run.nodes).length} node(s).`, false);
       }
-      await sleep(POLL_MS);
+      await sleep(POLL_MS, undefined, { signal, ref: false }).catch(() => {});
+      if (signal.aborted) return;
     }
-    await send(`Run ${options.runId} has not finished within its window + 60 s; see ${reportLinks(options.baseUrl, options.runId).html} later.`);
+    await say(`Run ${runId} has not finished within its window + 60 s; see ${reportLinks(options.baseUrl, runId).html} later.`);
   } catch (err) {
-    log.warn('following a chat run failed', { run: options.runId, error: (err as Error).message });
+    if (!signal.aborted) log.warn('following a chat run failed', { run: runId, error: (err as Error).message });
   }
 }

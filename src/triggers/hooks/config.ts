@@ -1,9 +1,9 @@
-// The hook mapping rules (SHERLOCK_HOOKS_CONFIG, YAML): which alert starts
-// which runbook on which nodes. Validated once at start; a bad file disables
-// the hooks (503 hooks_misconfigured) and the log names the path and field.
-import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
+// The hook mapping rules (triggers.hooks in the Sherlock config file, or a
+// file of their own named by SHERLOCK_HOOKS_CONFIG): which alert starts which
+// runbook on which nodes. Checked once at start; a bad file refuses the start.
 import { z } from 'zod';
+import { readYamlFile, parseYamlText } from '../../config/config-file.js';
+import { issueLines, strictObject } from '../../config/zod-text.js';
 
 export const HOOK_TOOLS = ['alertmanager', 'pagerduty', 'generic'] as const;
 export type HookTool = (typeof HOOK_TOOLS)[number];
@@ -44,54 +44,40 @@ const template = z
     }
   });
 
-const ruleSchema = z
-  .object({
-    name: z.string().min(1).max(100).optional(),
-    match: z
-      .object({
-        tool: z.enum(HOOK_TOOLS).optional(),
-        labels: matchers.optional(),
-        annotations: matchers.optional(),
-        fields: matchers.optional(),
-      })
-      .strict()
-      .default({}),
-    runbook: z.string().min(1).max(100),
-    params: z.record(z.string().min(1).max(100), z.union([template, z.number(), z.boolean()])).default({}),
-    nodes: z.union([z.literal('all'), template, z.array(template).min(1).max(100)]),
-    duration: z.union([z.string().max(20), z.number().int()]).optional(),
-  })
-  .strict();
+const ruleSchema = strictObject({
+  name: z.string().min(1).max(100).optional(),
+  match: strictObject({
+    tool: z.enum(HOOK_TOOLS).optional(),
+    labels: matchers.optional(),
+    annotations: matchers.optional(),
+    fields: matchers.optional(),
+  }).default({}),
+  runbook: z.string().min(1).max(100),
+  params: z.record(z.string().min(1).max(100), z.union([template, z.number(), z.boolean()])).default({}),
+  nodes: z.union([z.literal('all'), template, z.array(template).min(1).max(100)]),
+  /** Milliseconds, or text like "30s". */
+  duration: z.union([z.string().max(20), z.number().int()]).optional(),
+});
 
-export const hooksConfigSchema = z.object({ rules: z.array(ruleSchema).max(1000).default([]) }).strict();
+export const hooksConfigSchema = strictObject({ rules: z.array(ruleSchema).max(1000).default([]) });
 
 export type HookRule = z.infer<typeof ruleSchema>;
 export type HooksConfig = z.infer<typeof hooksConfigSchema>;
 
-export type ConfigResult = { ok: true; config: HooksConfig } | { ok: false; error: string };
+export type ConfigResult = { ok: true; config: HooksConfig } | { ok: false; problems: string[] };
 
-/** Reads and validates the file; the error names the file and each bad field (rules.0.nodes). */
+/** Reads and validates a rules file; each problem names the file and the field (rules.0.nodes). */
 export function loadHooksConfig(path: string): ConfigResult {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    return { ok: false, error: `${path}: cannot read: ${(err as Error).message}` };
-  }
-  return parseHooksConfig(text, path);
+  const file = readYamlFile(path);
+  return file.ok ? checkHooksConfig(file.doc, path) : { ok: false, problems: [file.problem] };
 }
 
-export function parseHooksConfig(text: string, path = '<hooks config>'): ConfigResult {
-  let doc: unknown;
-  try {
-    doc = parseYaml(text);
-  } catch (err) {
-    return { ok: false, error: `${path}: invalid YAML: ${(err as Error).message}` };
-  }
-  const parsed = hooksConfigSchema.safeParse(doc ?? {});
-  if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(top level)'}: ${i.message}`);
-    return { ok: false, error: `${path}: ${issues.join('; ')}` };
-  }
-  return { ok: true, config: parsed.data };
+export function parseHooksConfig(text: string, where = '<hooks config>'): ConfigResult {
+  const yaml = parseYamlText(text, where);
+  return yaml.ok ? checkHooksConfig(yaml.doc, where) : { ok: false, problems: [yaml.problem] };
+}
+
+function checkHooksConfig(doc: unknown, where: string): ConfigResult {
+  const parsed = hooksConfigSchema.safeParse(doc);
+  return parsed.success ? { ok: true, config: parsed.data } : { ok: false, problems: issueLines(where, parsed.error) };
 }

@@ -6,20 +6,13 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { z } from 'zod';
 import type { ApiDeps, ApiEnv } from '../../api/context.js';
 import { ApiError, errorBody, validationError } from '../../api/errors.js';
-import type { HooksConfig } from './config.js';
 import { handleAlert, type AlertResult } from './dispatch.js';
 import { alertmanagerAlerts, alertmanagerSchema, genericAlert, genericSchema, pagerdutyAlert, pagerdutySchema } from './payloads.js';
-import type { HooksSettings } from './settings.js';
 import { bearerMatches, pagerDutySignatureMatches, safeEqual } from './verify.js';
 
-const disabled = (name: string, variable: string) =>
-  new ApiError(404, 'not_found', `the ${name} hook is not enabled on this server (set ${variable})`);
+const disabled = (name: string, variable: string, field: string) =>
+  new ApiError(404, 'not_found', `the ${name} hook is not enabled on this server (set ${variable}, or ${field} in the config file)`);
 const unauthorized = (message: string) => new ApiError(401, 'unauthorized', message);
-
-function rulesOf(settings: HooksSettings): HooksConfig {
-  if (!settings.config.ok) throw new ApiError(503, 'hooks_misconfigured', 'the hooks mapping config was refused at start; the server log names the field');
-  return settings.config.config;
-}
 
 async function rawBody(c: Context): Promise<Buffer> {
   return Buffer.from(await c.req.arrayBuffer());
@@ -60,11 +53,11 @@ export function hookRoutes(deps: ApiDeps) {
 
   app.post('/alertmanager', async (c) => {
     const s = settings();
-    if (!s?.alertmanagerToken) throw disabled('Alertmanager', 'SHERLOCK_ALERTMANAGER_TOKEN');
+    if (!s?.alertmanagerToken) throw disabled('Alertmanager', 'SHERLOCK_ALERTMANAGER_TOKEN', 'triggers.alertmanager.token');
     if (!bearerMatches(c.req.header('authorization'), s.alertmanagerToken)) {
       throw unauthorized('send the configured token: Authorization: Bearer <SHERLOCK_ALERTMANAGER_TOKEN>');
     }
-    const config = rulesOf(s);
+    const config = s.config;
     const body = parse(alertmanagerSchema, await rawBody(c), 'Alertmanager webhook (version 4)');
     const actor = `alertmanager:${body.groupKey}`;
     const results: AlertResult[] = [];
@@ -78,12 +71,12 @@ export function hookRoutes(deps: ApiDeps) {
 
   app.post('/pagerduty', async (c) => {
     const s = settings();
-    if (!s?.pagerdutySecret) throw disabled('PagerDuty', 'SHERLOCK_PAGERDUTY_WEBHOOK_SECRET');
+    if (!s?.pagerdutySecret) throw disabled('PagerDuty', 'SHERLOCK_PAGERDUTY_WEBHOOK_SECRET', 'triggers.pagerduty.webhookSecret');
     const raw = await rawBody(c);
     if (!pagerDutySignatureMatches(c.req.header('x-pagerduty-signature'), s.pagerdutySecret, raw)) {
       throw unauthorized('X-PagerDuty-Signature does not match the configured webhook secret');
     }
-    const config = rulesOf(s);
+    const config = s.config;
     const body = parse(pagerdutySchema, raw, 'PagerDuty webhook (v3)');
     const alert = pagerdutyAlert(body);
     const result = await handleAlert(deps, config, alert, { key: body.event.id, actor: `pagerduty:${alert.id}`, ttlSeconds: s.dedupTtlSeconds });
@@ -92,11 +85,11 @@ export function hookRoutes(deps: ApiDeps) {
 
   app.post('/generic', async (c) => {
     const s = settings();
-    if (!s?.genericSecret) throw disabled('generic', 'SHERLOCK_GENERIC_HOOK_SECRET');
+    if (!s?.genericSecret) throw disabled('generic', 'SHERLOCK_GENERIC_HOOK_SECRET', 'triggers.generic.secret');
     if (!safeEqual(c.req.header('x-sherlock-secret') ?? '', s.genericSecret)) {
       throw unauthorized('send the configured secret in X-Sherlock-Secret');
     }
-    const config = rulesOf(s);
+    const config = s.config;
     const body = parse(genericSchema, await rawBody(c), 'hook body');
     const alert = genericAlert(body);
     const result = await handleAlert(deps, config, alert, { key: body.id, actor: `hook:${body.id}`, ttlSeconds: s.dedupTtlSeconds });
