@@ -2,8 +2,6 @@
 // redis-server): 200 within 3 s, a replay still refused at once, the outcome
 // posted to response_url when Redis is back; and chat followers stop with the
 // API process that runs them.
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectRedis } from '../../src/redis/connection.js';
@@ -13,32 +11,9 @@ import { SeenSignatures } from '../../src/triggers/chatops/seen-signatures.js';
 import { slackSignature } from '../../src/triggers/chatops/verify.js';
 import { redisServerChildren } from '../helpers/redis.js';
 import { RETENTION_SECONDS, sleep, startStack, waitFor, type Stack } from '../server/harness.js';
-
-interface Posted {
-  at: number;
-  body: { response_type: string; text: string };
-}
+import { startResponseUrl, type Posted } from './response-url.js';
 
 const PAUSE_MS = 4000;
-
-/** A local stand-in for Slack's response_url: records each JSON post. */
-async function startHook(): Promise<{ url: string; posts: Posted[]; close(): Promise<void> }> {
-  const posts: Posted[] = [];
-  const server = createServer((req, res) => {
-    let data = '';
-    req.setEncoding('utf8').on('data', (d: string) => (data += d));
-    req.on('end', () => {
-      posts.push({ at: Date.now(), body: JSON.parse(data) as Posted['body'] });
-      res.writeHead(200).end('ok');
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    posts,
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-}
 
 describe('the in-process replay cache', () => {
   it('refuses a signature seen within 5 minutes, forgets it after, and stays bounded', () => {
@@ -55,7 +30,7 @@ describe('the in-process replay cache', () => {
 
 describe('one response_url budget per command', () => {
   it('at most 5 posts, the last kept for the outcome, none once aborted', async () => {
-    const hook = await startHook();
+    const hook = await startResponseUrl();
     try {
       const controller = new AbortController();
       const poster = new ResponsePoster(hook.url, controller.signal);
@@ -81,7 +56,7 @@ describe('POST /v1/chatops/slack while Redis is slow', () => {
   const NODE = 'slow-chat-node';
   const SECRET = 'slow-redis-signing-secret';
   let stack: Stack;
-  let hook: Awaited<ReturnType<typeof startHook>> | undefined;
+  let hook: Awaited<ReturnType<typeof startResponseUrl>> | undefined;
   let hookUrl: string;
   let posts: Posted[] = [];
   const saved = process.env.SHERLOCK_SLACK_SIGNING_SECRET;
@@ -89,7 +64,7 @@ describe('POST /v1/chatops/slack while Redis is slow', () => {
   beforeAll(async () => {
     process.env.SHERLOCK_SLACK_SIGNING_SECRET = SECRET; // startStack's API reads its trigger settings from the environment at start
     stack = await startStack([NODE]);
-    hook = await startHook();
+    hook = await startResponseUrl();
     ({ url: hookUrl, posts } = hook);
   }, 30_000);
 

@@ -2,14 +2,13 @@
 // receiver through the real API, Redis and an in-process worker, with a local
 // HTTP server standing in for Slack's response_url.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunStore } from '../../src/runs/store.js';
 import { editDistance, parseCommand } from '../../src/triggers/chatops/parse.js';
 import { slackSignature } from '../../src/triggers/chatops/verify.js';
 import { redisServerChildren } from '../helpers/redis.js';
 import { RETENTION_SECONDS, fakeNode, startStack, waitFor, type Stack } from '../server/harness.js';
+import { startResponseUrl, type Posted, type ResponseUrl } from './response-url.js';
 
 const RUNBOOKS = ['disk-io', 'health-check', 'high-cpu', 'intermittent-latency', 'suspicious-activity'];
 
@@ -55,18 +54,13 @@ describe('chatops grammar', () => {
   });
 });
 
-interface Posted {
-  at: number;
-  body: { response_type: string; text: string };
-}
-
 describe('POST /v1/chatops/slack', () => {
   const NODE = 'chat-node';
   const SECRET = 'test-signing-secret';
   let stack: Stack;
-  let hook: Server;
+  let hook: ResponseUrl;
   let hookUrl: string;
-  const posts: Posted[] = [];
+  let posts: Posted[] = [];
   let busy: ChildProcess | undefined;
   // Read once at API start, as in production (a config file works the same: test/triggers/settings.test.ts).
   const env = {
@@ -78,21 +72,13 @@ describe('POST /v1/chatops/slack', () => {
 
   beforeAll(async () => {
     stack = await startStack([NODE], { env });
-    hook = createServer((req, res) => {
-      let data = '';
-      req.setEncoding('utf8').on('data', (d: string) => (data += d));
-      req.on('end', () => {
-        posts.push({ at: Date.now(), body: JSON.parse(data) as Posted['body'] });
-        res.writeHead(200).end('ok');
-      });
-    });
-    await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
-    hookUrl = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`;
+    hook = await startResponseUrl();
+    ({ url: hookUrl, posts } = hook);
   }, 30_000);
 
   afterAll(async () => {
     if (busy && busy.exitCode === null) busy.kill('SIGKILL');
-    await new Promise<void>((resolve) => (hook ? hook.close(() => resolve()) : resolve()));
+    await hook?.close();
     await stack?.stop();
     expect(redisServerChildren()).toEqual([]);
   }, 30_000);
