@@ -12,6 +12,7 @@ import type { StackSample } from '../src/stacks/types.js';
 import type { Frame } from '../src/symbolize/types.js';
 import { keys } from '../src/redis/keys.js';
 import { putArtifact } from '../src/runs/artifacts.js';
+import { analyzeNodeResults, storeNodeAnalysis } from '../src/runs/node-analysis.js';
 import { RunStore } from '../src/runs/store.js';
 import type { CaptureSummary, RunPlan, RunRecord } from '../src/runs/types.js';
 
@@ -235,14 +236,23 @@ export interface FixtureRun {
   rawBytes: number;
   storedBytes: number;
   files: number;
+  /** With `nodeAnalysis`: how long each node's analysis took (what its worker spends on it). */
+  analysisMs: number[];
 }
 
 /**
  * Stores a completed run over `size.nodes` nodes. `variants` distinct node
  * results are generated and reused round-robin (rendering flame graphs for
- * fifty nodes would make the setup slower than the benchmark).
+ * fifty nodes would make the setup slower than the benchmark). With
+ * `nodeAnalysis`, each node's analysis.json is stored too, as its worker does.
  */
-export async function writeFixtureRun(redis: Redis, size: FixtureSize = FULL_SIZE, variants = 5, ttlSeconds = 3600): Promise<FixtureRun> {
+export async function writeFixtureRun(
+  redis: Redis,
+  size: FixtureSize = FULL_SIZE,
+  variants = 5,
+  ttlSeconds = 3600,
+  { nodeAnalysis = false }: { nodeAnalysis?: boolean } = {},
+): Promise<FixtureRun> {
   const store = new RunStore(redis, { retentionSeconds: ttlSeconds });
   const id = randomUUID();
   const nodes = Array.from({ length: size.nodes }, (_, i) => `web-${String(i + 1).padStart(3, '0')}`);
@@ -261,6 +271,8 @@ export async function writeFixtureRun(redis: Redis, size: FixtureSize = FULL_SIZ
   let rawBytes = 0;
   let storedBytes = 0;
   let files = 0;
+  const analysisMs: number[] = [];
+  const planned = await store.get(id);
   const storeNode = async (node: string, i: number) => {
     const { results } = made[i % variants]!;
     const summaries: CaptureSummary[] = [];
@@ -290,6 +302,12 @@ export async function writeFixtureRun(redis: Redis, size: FixtureSize = FULL_SIZ
         files: r.files.map((f) => f.name),
       });
     }
+    if (nodeAnalysis && planned) {
+      const t0 = performance.now();
+      const analysis = analyzeNodeResults(planned, node, results.map((r, k) => ({ artifact: summaries[k]!.artifact!, bytes: summaries[k]!.bytes!, result: r.result })));
+      analysisMs.push(performance.now() - t0);
+      await storeNodeAnalysis(redis, id, analysis, ttlSeconds);
+    }
     await store.setNodeState(id, node, {
       status: 'completed',
       kernel: '6.1.0-28-amd64',
@@ -303,5 +321,5 @@ export async function writeFixtureRun(redis: Redis, size: FixtureSize = FULL_SIZ
   await redis.hset(keys.run(id), { status: 'completed', startedAt, finishedAt });
   const run = await store.get(id);
   if (!run) throw new Error('the fixture run was not stored');
-  return { run, rawBytes, storedBytes, files };
+  return { run, rawBytes, storedBytes, files, analysisMs };
 }

@@ -2,7 +2,9 @@
 // (no I/O), and it never throws: odd data reads as empty, an analyzer that
 // fails anyway becomes an info finding naming it, and a capture file that
 // could not be read is one too. A run with nothing wrong gets one finding
-// saying so and listing what was checked.
+// saying so and listing what was checked. Each node's part can be made apart
+// (on its worker) and merged later: RunAnalysis.analyzeNode / addPart.
+import { createHash } from 'node:crypto';
 import type { CaptureResult } from '../captures/capture.js';
 import type { RunRecord } from '../runs/types.js';
 import {
@@ -53,6 +55,26 @@ const CHECK_NAMES: Record<string, string> = {
 export type NodeResult =
   | { node: string; result: CaptureResult }
   | { node: string; capture: string; error: string; result?: undefined };
+
+/** A capture that was analyzed: on which node, and what was looked at. */
+export interface CheckedCapture {
+  node: string;
+  capture: string;
+  what: string;
+}
+
+/**
+ * One node's share of a run's analysis, made from that node's results alone
+ * and merged into the run's with addPart; plain JSON, so a worker can store it.
+ */
+export interface NodeAnalysisPart {
+  findings: Finding[];
+  checked: CheckedCapture[];
+  /** Captures not checked: their file could not be read, or their analysis failed ("profile on web-1"). */
+  unchecked: string[];
+  /** Why the node's analysis stopped half-way (a bug); merged as the run's "stopped early" finding. */
+  stoppedEarly?: string;
+}
 
 export interface AnalyzeInput {
   run: RunRecord;
@@ -111,11 +133,13 @@ export function analyzeRun(input: AnalyzeInput): Finding[] {
  * The same analysis, one node at a time: addNode() with each node's results
  * (all of them, so its rules see its execs, opens and connects together),
  * then finish(). A caller that reads results from storage keeps one node's
- * data in memory at a time.
+ * data in memory at a time. addNode is analyzeNode + addPart: a node's part
+ * may be made elsewhere (its worker) by a RunAnalysis of the same run, and
+ * merged here if settingsKey() matches.
  */
 export class RunAnalysis {
   private readonly findings: Finding[] = [];
-  private readonly checked: { node: string; capture: string; what: string }[] = [];
+  private readonly checked: CheckedCapture[] = [];
   /** Captures that were not checked: their file could not be read, or their analysis failed. */
   private readonly unchecked: string[] = [];
   private readonly run: RunRecord;
@@ -138,11 +162,35 @@ export class RunAnalysis {
   }
 
   addNode(results: NodeResult[]): void {
+    this.addPart(this.analyzeNode(results));
+  }
+
+  /** One node's part alone, from all of its results; never throws (a bug is kept as stoppedEarly). */
+  analyzeNode(results: NodeResult[]): NodeAnalysisPart {
+    const part: NodeAnalysisPart = { findings: [], checked: [], unchecked: [] };
     try {
-      this.analyzeNode(results);
+      this.analyzeNodeInto(results, part);
     } catch (err) {
-      this.stoppedEarly(err);
+      part.stoppedEarly = errorText(err);
     }
+    return part;
+  }
+
+  /** Merges one node's part, in the order the nodes would have been added. */
+  addPart(part: NodeAnalysisPart): void {
+    for (const f of part.findings) this.findings.push(f);
+    for (const c of part.checked) this.checked.push(c);
+    for (const u of part.unchecked) this.unchecked.push(u);
+    if (part.stoppedEarly !== undefined) this.stoppedEarly(part.stoppedEarly);
+  }
+
+  /**
+   * What a node's part depends on besides its results (thresholds, rules,
+   * window, target label): a part made under another key must not be merged.
+   */
+  settingsKey(): string {
+    const settings = { thresholds: this.thresholds, rules: this.rules, window: this.planWindow, label: this.label ?? null };
+    return createHash('sha256').update(JSON.stringify(settings)).digest('base64url');
   }
 
   finish(): Finding[] {
@@ -170,8 +218,9 @@ export class RunAnalysis {
     });
   }
 
-  private analyzeNode(results: NodeResult[]): void {
-    const { findings, checked, unchecked, thresholds, rules } = this;
+  private analyzeNodeInto(results: NodeResult[], part: NodeAnalysisPart): void {
+    const { thresholds, rules } = this;
+    const { findings, checked, unchecked } = part;
     const records = new Map<string, NodeRecords & { tcplife?: Obj; tcpconnlat?: Obj }>();
     const recordsOf = (node: string) => {
       let r = records.get(node);

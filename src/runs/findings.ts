@@ -1,9 +1,11 @@
 // A run's findings: computed once every node is final (before the run's status
-// says so, so a final run always has them), from each node's stored capture
-// results, and stored as the artifact findings.json of the pseudo node "_run"
-// with the run's retention; beside it baseline.json, the run's numbers against
-// its nodes' latest baselines. Reading is batched: one round trip for every
-// artifact's meta, one for every chunk, gunzip in parallel.
+// says so, so a final run always has them) and stored as the artifact
+// findings.json of the pseudo node "_run" with the run's retention; beside it
+// baseline.json, the run's numbers against its nodes' latest baselines. Each
+// node's part comes from the analysis.json its worker stored (one batched
+// read for all nodes, node-analysis.ts); only nodes without a usable one have
+// their capture results read back and analyzed here: one round trip for their
+// metas, one for their chunks, gunzip in parallel.
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 import type { Redis } from 'ioredis';
@@ -15,7 +17,10 @@ import type { CaptureResult } from '../captures/capture.js';
 import { keys } from '../redis/keys.js';
 import { createLogger } from '../util/logger.js';
 import { putArtifact, type ArtifactMeta } from './artifacts.js';
+import { analyzedArtifacts, readNodeAnalyses, tooLargeToAnalyze, unusableReason, type NodeAnalysis } from './node-analysis.js';
 import type { RunRecord } from './types.js';
+
+export { MAX_ANALYZED_BYTES } from './node-analysis.js';
 
 const gunzipAsync = promisify(gunzip);
 const log = createLogger({ component: 'findings' });
@@ -24,9 +29,6 @@ const log = createLogger({ component: 'findings' });
 export const FINDINGS_NODE = '_run';
 export const FINDINGS_ARTIFACT = 'findings.json';
 export const BASELINE_ARTIFACT = 'baseline.json';
-
-/** Capture results bigger than this are not analyzed (a finding says so); keeps finalization bounded. */
-export const MAX_ANALYZED_BYTES = 256 * 1024 * 1024;
 
 interface Wanted {
   node: string;
@@ -37,22 +39,17 @@ interface Wanted {
 /** A node's stored result of one capture, still compressed, or why it cannot be read. */
 type Fetched = Wanted & ({ gz: Buffer[] } | { error: string });
 
-/** Every stored capture result of the run, compressed (small): one round trip for the metas, one for the chunks. */
-async function fetchResults(redis: Redis, run: RunRecord): Promise<Fetched[]> {
-  const wanted: Wanted[] = [];
-  for (const [node, state] of Object.entries(run.nodes)) {
-    for (const c of state.captures ?? []) if (c.artifact && !c.error) wanted.push({ node, capture: c.capture, artifact: c.artifact });
-  }
+/** These stored capture results, compressed (small): one round trip for the metas, one for the chunks. */
+async function fetchResults(redis: Redis, runId: string, wanted: Wanted[]): Promise<Fetched[]> {
   if (!wanted.length) return [];
-  const metaTexts = await redis.mget(wanted.map((w) => keys.artifact(run.id, w.node, w.artifact)));
+  const metaTexts = await redis.mget(wanted.map((w) => keys.artifact(runId, w.node, w.artifact)));
   const metas = wanted.map((_, i): ArtifactMeta | string => {
     const text = metaTexts[i];
     if (!text) return 'it is missing (expired, or never stored)';
     try {
       const meta = JSON.parse(text) as ArtifactMeta;
       if (!(meta.chunks >= 1)) return 'its metadata is corrupt';
-      if (meta.bytes > MAX_ANALYZED_BYTES) return `it is ${Math.round(meta.bytes / 1048576)} MiB, over the ${MAX_ANALYZED_BYTES / 1048576} MiB analysis limit`;
-      return meta;
+      return tooLargeToAnalyze(meta.bytes) ?? meta;
     } catch {
       return 'its metadata is corrupt';
     }
@@ -61,7 +58,7 @@ async function fetchResults(redis: Redis, run: RunRecord): Promise<Fetched[]> {
   metas.forEach((meta, i) => {
     if (typeof meta === 'string') return;
     const w = wanted[i]!;
-    for (let c = 0; c < meta.chunks; c++) pipeline.getBuffer(`${keys.artifact(run.id, w.node, w.artifact)}:${c}`);
+    for (let c = 0; c < meta.chunks; c++) pipeline.getBuffer(`${keys.artifact(runId, w.node, w.artifact)}:${c}`);
   });
   const replies = metas.some((m) => typeof m !== 'string') ? ((await pipeline.exec()) ?? []) : [];
   let next = 0;
@@ -94,29 +91,63 @@ export interface RunConclusions {
   findings: Finding[];
   /** Each node's baseline numbers (src/baselines/metrics.ts). */
   metrics: Map<string, BaselineMetric[]>;
+  /** Nodes whose results were read back and analyzed here, with why their worker's analysis.json was not used. */
+  analyzedHere: Map<string, string>;
 }
 
 /**
- * Reads the run's results and analyzes them, one node at a time (only one
- * node's parsed results are in memory at once); never throws for bad data,
- * only when Redis fails.
+ * The run's findings from each node's stored analysis.json, or, for nodes
+ * without a usable one, from their capture results, read and analyzed one
+ * node at a time (only one node's parsed results in memory at once). Nodes
+ * are merged in the run's order either way, so the findings are those a
+ * central analysis of every result gives. Never throws for bad data, only
+ * when Redis fails.
  */
 export async function analyzeStoredRun(redis: Redis, run: RunRecord): Promise<RunConclusions> {
   const started = performance.now();
-  const fetched = await fetchResults(redis, run);
   const analysis = new RunAnalysis({ run });
-  const metrics = new Map<string, BaselineMetric[]>();
+  const wanted = new Map<string, Wanted[]>();
+  for (const [node, state] of Object.entries(run.nodes)) {
+    const list = analyzedArtifacts(state).map((a) => ({ node, ...a }));
+    if (list.length) wanted.set(node, list);
+  }
+  const stored = await readNodeAnalyses(redis, run.id, [...wanted.keys()]);
+  const settings = analysis.settingsKey();
+  const parts = new Map<string, NodeAnalysis>();
+  const analyzedHere = new Map<string, string>();
+  for (const [node, list] of wanted) {
+    const part = stored.get(node);
+    const why = unusableReason(part, node, list.map((w) => w.artifact), settings);
+    if (why) analyzedHere.set(node, why);
+    else parts.set(node, part as NodeAnalysis);
+  }
+
+  const fetched = await fetchResults(redis, run.id, [...analyzedHere.keys()].flatMap((node) => wanted.get(node)!));
   const byNode = new Map<string, Fetched[]>();
   for (const f of fetched) byNode.set(f.node, [...(byNode.get(f.node) ?? []), f]);
-  for (const [node, list] of byNode) {
-    const results = await Promise.all(list.map(decode));
+  const metrics = new Map<string, BaselineMetric[]>();
+  for (const node of wanted.keys()) {
+    const part = parts.get(node);
+    if (part) {
+      analysis.addPart(part.part);
+      metrics.set(node, part.metrics);
+      continue;
+    }
+    const results = await Promise.all((byNode.get(node) ?? []).map(decode));
+    byNode.delete(node); // let the compressed bytes go too
     analysis.addNode(results);
     metrics.set(node, summarize(results));
-    byNode.set(node, []); // let the compressed bytes go too
   }
   const findings = analysis.finish();
-  log.debug('findings computed', { runId: run.id, results: fetched.length, findings: findings.length, ms: Math.round(performance.now() - started) });
-  return { findings, metrics };
+  log.debug('findings computed', {
+    runId: run.id,
+    nodes: wanted.size,
+    fromWorkers: parts.size,
+    ...(analyzedHere.size ? { analyzedHere: Object.fromEntries(analyzedHere) } : {}),
+    findings: findings.length,
+    ms: Math.round(performance.now() - started),
+  });
+  return { findings, metrics, analyzedHere };
 }
 
 export async function storeFindings(redis: Redis, runId: string, findings: Finding[], ttlSeconds: number): Promise<void> {

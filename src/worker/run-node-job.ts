@@ -1,15 +1,19 @@
 // One node's part of a run: every step's capture at once, in one shared time
 // window, then each result stored as an artifact and summed up in the run
-// record. Cancellation (the job's AbortSignal) stops the window early and
-// keeps what was captured.
+// record, and the node's share of the analysis stored beside them (while the
+// results are still in memory, so finalize need not read them back).
+// Cancellation (the job's AbortSignal) stops the window early and keeps what
+// was captured.
 import { release } from 'node:os';
 import type { Redis } from 'ioredis';
 import { captures } from '../captures/registry.js';
 import { runCapture } from '../captures/run-capture.js';
 import { putArtifact } from '../runs/artifacts.js';
+import type { StoredResult } from '../runs/node-analysis.js';
 import type { RunStore } from '../runs/store.js';
 import type { CaptureSummary, NodeJobData, NodeState } from '../runs/types.js';
 import { createLogger } from '../util/logger.js';
+import { analyzeOwnResults } from './analyze-own-results.js';
 
 const log = createLogger({ component: 'worker' });
 
@@ -31,10 +35,10 @@ export async function runNodeJob(job: NodeJobData, ctx: NodeJobContext): Promise
   await ctx.store.extendDeadline(runId, Date.now() + job.durationMs + RUN_GRACE_MS);
   await ctx.store.appendEvent(runId, { type: 'node-started', node, durationMs: job.durationMs });
 
-  const results = await Promise.all(
-    job.steps.map(async (step): Promise<CaptureSummary> => {
+  const outcomes = await Promise.all(
+    job.steps.map(async (step): Promise<{ summary: CaptureSummary; stored?: StoredResult }> => {
       const def = captures.get(step.capture);
-      if (!def) return failedStep(step.capture, `this worker has no capture "${step.capture}"`);
+      if (!def) return { summary: failedStep(step.capture, `this worker has no capture "${step.capture}"`) };
       try {
         const result = await runCapture(def, {
           durationMs: job.durationMs,
@@ -49,7 +53,7 @@ export async function runNodeJob(job: NodeJobData, ctx: NodeJobContext): Promise
         const meta = await store(artifact, 'application/json', JSON.stringify(result));
         const files = def.files?.(result) ?? [];
         for (const file of files) await store(file.name, file.contentType, file.content);
-        return {
+        const summary: CaptureSummary = {
           capture: step.capture,
           kind: result.kind,
           count: def.count(result),
@@ -61,12 +65,16 @@ export async function runNodeJob(job: NodeJobData, ctx: NodeJobContext): Promise
           bytes: meta.bytes,
           files: files.map((f) => f.name),
         };
+        return { summary, stored: { artifact, bytes: meta.bytes, result } };
       } catch (err) {
         log.warn('capture failed', { runId, node, capture: step.capture, error: (err as Error).message });
-        return failedStep(step.capture, (err as Error).message);
+        return { summary: failedStep(step.capture, (err as Error).message) };
       }
     }),
   );
+  const results = outcomes.map((o) => o.summary);
+  // In step order, as finalize would read them; never fails the node.
+  await analyzeOwnResults(ctx, runId, node, outcomes.flatMap((o) => (o.stored ? [o.stored] : [])));
 
   const cancelled = ctx.signal?.aborted ?? false;
   const anyCompleted = results.some((r) => !r.error);
