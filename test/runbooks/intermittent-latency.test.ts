@@ -6,10 +6,10 @@
 // fast. The top network finding must name that destination, put its p99 near
 // 1 s, and say the rest were fast. Everything started is stopped: the
 // namespace, the client, the worker, the API, Redis, and no BPF handle stays.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Finding } from '../../src/analysis/types.js';
 import { keys } from '../../src/redis/keys.js';
+import { startConnectClient, type ConnectClient } from '../helpers/connect-client.js';
 import { bpfHandlesOf, kernelSkipReason } from '../helpers/kernel.js';
 import { createTestNetwork, type TestNetwork } from '../helpers/netns.js';
 import { redisServerChildren } from '../helpers/redis.js';
@@ -22,31 +22,10 @@ const CONNECTS = 9;
 const DROP_EVERY = 4; // SYNs; with the retransmits counted, one connect in three is slow
 const NETWORK_CAPTURES = new Set(['tcpconnlat', 'tcpretrans', 'tcpreset', 'tcprtt']);
 
-/** A client that connects CONNECTS times, one after the other, once told "go"; prints each connect's ms as JSON. */
-function startClient(host: string): ChildProcess {
-  const script = `
-    const net = require('net');
-    const once = () => new Promise((resolve) => {
-      const start = process.hrtime.bigint();
-      const s = net.connect({ host: '${host}', port: ${PORT} });
-      const done = (error) => { clearTimeout(t); s.destroy(); resolve({ ms: Number(process.hrtime.bigint() - start) / 1e6, error }); };
-      const t = setTimeout(() => done('timeout'), 5000);
-      s.once('connect', () => done());
-      s.once('error', (e) => done(e.code || 'error'));
-    });
-    process.stdin.once('data', async () => {
-      const results = [];
-      for (let i = 0; i < ${CONNECTS}; i++) results.push(await once());
-      process.stdout.write(JSON.stringify(results) + '\\n');
-      process.exit(0);
-    });`;
-  return spawn(process.execPath, ['-e', script], { stdio: ['pipe', 'pipe', 'pipe'] });
-}
-
 describe.skipIf(skip)(`intermittent-latency end to end${skip ? ` (skipped: ${skip})` : ''}`, () => {
   let stack: RunbookStack | undefined;
   let net: TestNetwork | undefined;
-  let client: ChildProcess | undefined;
+  let client: ConnectClient | undefined;
 
   beforeAll(async () => {
     net = createTestNetwork();
@@ -61,7 +40,7 @@ describe.skipIf(skip)(`intermittent-latency end to end${skip ? ` (skipped: ${ski
   });
 
   afterAll(async () => {
-    if (client && client.exitCode === null && client.signalCode === null) client.kill('SIGKILL');
+    client?.kill();
     net?.destroy();
     await stack?.stop();
     expect(bpfHandlesOf()).toEqual({ programIds: [], links: 0, maps: 0 });
@@ -70,18 +49,10 @@ describe.skipIf(skip)(`intermittent-latency end to end${skip ? ` (skipped: ${ski
 
   it('names the destination whose connects lose SYNs, its p99 near 1 s, and that the rest were fast', async () => {
     const s = stack!;
-    client = startClient(net!.peerAddress);
-    const output = new Promise<string>((resolve, reject) => {
-      let text = '';
-      client!.stdout!.setEncoding('utf8').on('data', (d: string) => {
-        text += d;
-        if (text.includes('\n')) resolve(text);
-      });
-      client!.once('exit', (code) => (text.includes('\n') ? resolve(text) : reject(new Error(`the client exited (${code}) without results`))));
-    });
+    client = startConnectClient(net!.peerAddress, PORT, CONNECTS);
 
     const submitted = await s.call('POST', '/v1/runs', {
-      body: { runbook: 'intermittent-latency', params: { pid: client.pid }, duration: '6s', targets: { nodes: [NODE] }, reason: 'e2e' },
+      body: { runbook: 'intermittent-latency', params: { pid: client.child.pid }, duration: '6s', targets: { nodes: [NODE] }, reason: 'e2e' },
     });
     expect(submitted.status, submitted.text).toBe(202);
     const id = submitted.body.id as string;
@@ -95,8 +66,7 @@ describe.skipIf(skip)(`intermittent-latency end to end${skip ? ` (skipped: ${ski
       if (events.some((e) => e.type === 'run-finished' || (e.type === 'node-finished' && e.status === 'failed'))) throw new Error(`the run ended early: ${JSON.stringify(events)}`);
       return events.filter((e) => e.type === 'capture-live').length >= steps;
     }, 20_000);
-    client.stdin!.write('go\n');
-    const connects = JSON.parse((await output).trim()) as { ms: number; error?: string }[];
+    const connects = await client.batch();
     expect(connects.filter((c) => c.error)).toEqual([]);
     const slow = connects.filter((c) => c.ms > 500);
     // The SYN drops, as the client saw them: a third of the connects, each ~1 s.

@@ -7,14 +7,13 @@
 // ~1 s. Both runs target the client's pid: one baseline key, and the host's
 // other connects (other tests) cannot crowd its destination out of the top 20.
 // The comparison, its finding, summary.md and report.html show both numbers.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BaselineRow } from '../../src/baselines/compare.js';
 import type { Baseline } from '../../src/baselines/store.js';
 import type { Finding } from '../../src/analysis/types.js';
 import { keys } from '../../src/redis/keys.js';
 import { fmtClock } from '../../src/report/format.js';
+import { startConnectClient, type ConnectClient } from '../helpers/connect-client.js';
 import { bpfHandlesOf, kernelSkipReason } from '../helpers/kernel.js';
 import { createTestNetwork, type TestNetwork } from '../helpers/netns.js';
 import { redisServerChildren } from '../helpers/redis.js';
@@ -29,72 +28,21 @@ const CONNECTS = 9;
 const DROP_EVERY = 4; // SYNs; with the retransmits counted, one connect in three loses its first SYN
 const FINAL = ['completed', 'partial', 'failed', 'cancelled'];
 
-interface Connect {
-  ms: number;
-  error?: string;
-}
-
-interface Client {
-  child: ChildProcess;
-  /** Makes CONNECTS connects, one after the other; resolves with each one's time. */
-  batch(): Promise<Connect[]>;
-}
-
-/**
- * One child process for both runs (both are scoped to its pid, so they share a
- * baseline target): each line on its stdin starts CONNECTS connects to
- * host:PORT, one after the other, and it prints their ms as one JSON line.
- */
-function startClient(host: string): Client {
-  const script = `
-    const net = require('net');
-    const readline = require('readline');
-    const once = () => new Promise((resolve) => {
-      const start = process.hrtime.bigint();
-      const s = net.connect({ host: '${host}', port: ${PORT} });
-      const done = (error) => { clearTimeout(t); s.destroy(); resolve({ ms: Number(process.hrtime.bigint() - start) / 1e6, error }); };
-      const t = setTimeout(() => done('timeout'), 5000);
-      s.once('connect', () => done());
-      s.once('error', (e) => done(e.code || 'error'));
-    });
-    readline.createInterface({ input: process.stdin }).on('line', async () => {
-      const results = [];
-      for (let i = 0; i < ${CONNECTS}; i++) results.push(await once());
-      process.stdout.write(JSON.stringify(results) + '\\n');
-    }).on('close', () => process.exit(0));`;
-  const child = spawn(process.execPath, ['-e', script], { stdio: ['pipe', 'pipe', 'pipe'] });
-  const lines = createInterface({ input: child.stdout! });
-  return {
-    child,
-    batch: () =>
-      new Promise<Connect[]>((resolve, reject) => {
-        const onExit = (code: number | null) => reject(new Error(`the client exited (${code}) before its results`));
-        child.once('exit', onExit);
-        lines.once('line', (line) => {
-          child.off('exit', onExit);
-          resolve(JSON.parse(line) as Connect[]);
-        });
-        child.stdin!.write('go\n');
-      }),
-  };
-}
-
 describe.skipIf(skip)(`baseline diff with injected latency, end to end${skip ? ` (skipped: ${skip})` : ''}`, () => {
   let stack: RunbookStack | undefined;
   let net: TestNetwork | undefined;
-  let client: Client | undefined;
+  let client: ConnectClient | undefined;
   let baselineRunId = '';
 
   beforeAll(async () => {
     net = createTestNetwork();
     await net.listen(PORT);
-    client = startClient(net.peerAddress);
+    client = startConnectClient(net.peerAddress, PORT, CONNECTS);
     stack = await startRunbookStack({ nodes: [NODE] });
   });
 
   afterAll(async () => {
-    const child = client?.child;
-    if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    client?.kill();
     net?.destroy();
     // A test that failed half way may leave the schedule firing: remove it before the API goes.
     await stack?.call('DELETE', `/v1/schedules/${SCHEDULE}`).catch(() => undefined);
