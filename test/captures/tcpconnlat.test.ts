@@ -9,8 +9,9 @@ import { once } from 'node:events';
 import { execFileSync } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { tcpconnlat, type TcpconnlatData } from '../../src/captures/tcpconnlat/index.js';
-import { runCapture, type CaptureRequest } from '../../src/captures/run-capture.js';
+import { runCapture } from '../../src/captures/run-capture.js';
 import type { CaptureResult } from '../../src/captures/capture.js';
+import { captureAround, type CaptureAroundOptions } from '../helpers/capture-around.js';
 import { bpfHandlesOf, kernelSkipReason, stillLoaded } from '../helpers/kernel.js';
 import { createTestNetwork } from '../helpers/netns.js';
 
@@ -20,25 +21,7 @@ const CLOSED_PORT = 8444;
 const SLOW_CONNECTS = 6;
 const FAST_CONNECTS = 20;
 
-/** Runs the capture; `during` runs once probes are live, then the capture is stopped. */
-async function captureDuring(during: () => Promise<void>, request: Partial<CaptureRequest> = {}) {
-  const controller = new AbortController();
-  let programIds: number[] = [];
-  let failure: unknown;
-  const result = await runCapture(tcpconnlat, {
-    durationMs: 60_000,
-    signal: controller.signal,
-    ...request,
-    onLive: () => {
-      programIds = bpfHandlesOf().programIds;
-      during()
-        .catch((err) => (failure = err))
-        .finally(() => setTimeout(() => controller.abort(), 50));
-    },
-  });
-  if (failure) throw failure;
-  return { result, programIds };
-}
+const captureDuring = (during: () => Promise<void>, request: CaptureAroundOptions = {}) => captureAround(tcpconnlat, during, { durationMs: 60_000, ...request });
 
 /** One connect from this process: resolves with its time (ms) or its error code. */
 function connectOnce(host: string, port: number, timeoutMs = 5000): Promise<{ ms: number; error?: string }> {

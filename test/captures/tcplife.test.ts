@@ -9,7 +9,8 @@ import { connect, createServer, type Server } from 'node:net';
 import { once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import { tcplife, type TcpConnection } from '../../src/captures/tcplife/index.js';
-import { runCapture, type CaptureRequest } from '../../src/captures/run-capture.js';
+import { runCapture } from '../../src/captures/run-capture.js';
+import { captureAround, type CaptureAroundOptions } from '../helpers/capture-around.js';
 import { bpfHandlesOf, kernelSkipReason, stillLoaded } from '../helpers/kernel.js';
 import { createTestNetwork } from '../helpers/netns.js';
 
@@ -20,24 +21,7 @@ const SERVER_BYTES = 1_000_000;
 const CLIENT_BYTES = 123_457;
 const myComm = readFileSync('/proc/self/comm', 'utf8').trim();
 
-async function captureDuring(during: () => Promise<void>, request: Partial<CaptureRequest> = {}) {
-  const controller = new AbortController();
-  let programIds: number[] = [];
-  let failure: unknown;
-  const result = await runCapture(tcplife, {
-    durationMs: 60_000,
-    signal: controller.signal,
-    ...request,
-    onLive: () => {
-      programIds = bpfHandlesOf().programIds;
-      during()
-        .catch((err) => (failure = err))
-        .finally(() => setTimeout(() => controller.abort(), 100)); // let the last closes drain
-    },
-  });
-  if (failure) throw failure;
-  return { result, programIds };
-}
+const captureDuring = (during: () => Promise<void>, request: CaptureAroundOptions = {}) => captureAround(tcplife, during, { durationMs: 60_000, settleMs: 100, ...request });
 
 /** Connects, sends `send` bytes, reads until the server closes; resolves once the socket is closed. */
 function exchange(host: string, port: number, send: number): Promise<{ localPort: number; localAddress: string; received: number }> {
