@@ -194,6 +194,35 @@ int tp_tcp_destroy_sock(struct trace_event_raw_tcp_event_sk *ctx)
 	return 0;
 }
 
+#ifndef EEXIST
+#define EEXIST 17
+#endif
+
+/* A flow's row in the hash `map`, whose value type has first_ns, cgroup_id
+ * and comm: looked up, or made on first use (first_ns = now, the owner's
+ * cgroup and comm when known). NULL when the map is full (counted). A macro
+ * because each capture's value type differs around those fields. */
+#define tcp_flow_row(map, key, owner, now)                                             \
+	({                                                                             \
+		__typeof__(*(map).value) __fresh = {}, *__row;                         \
+		long __err;                                                            \
+		__row = bpf_map_lookup_elem(&(map), key);                              \
+		if (!__row) {                                                          \
+			__fresh.first_ns = (now);                                      \
+			if (owner) {                                                   \
+				__fresh.cgroup_id = (owner)->cgroup_id;                \
+				__builtin_memcpy(__fresh.comm, (owner)->comm, sizeof(__fresh.comm)); \
+			}                                                              \
+			/* EEXIST: another CPU made it first */                        \
+			__err = bpf_map_update_elem(&(map), key, &__fresh, BPF_NOEXIST); \
+			if (__err && __err != -EEXIST)                                 \
+				sherlock_count(SHERLOCK_DROP_MAP_FULL);                \
+			else                                                           \
+				__row = bpf_map_lookup_elem(&(map), key);              \
+		}                                                              \
+		__row;                                                                 \
+	})
+
 /* Copies an address from a tracepoint's fixed fields into a 16-byte slot:
  * IPv4 into the first 4 bytes. */
 static __always_inline void tcp_copy_addr(__u8 *dst, __u16 family, const __u8 *v4, const __u8 *v6)

@@ -14,10 +14,6 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-#ifndef EEXIST
-#define EEXIST 17
-#endif
-
 /* Sized by user space (param maxFlows). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -33,11 +29,10 @@ struct trace_event_raw_tcp_send_reset___sherlock {
 
 static __always_inline void count_reset(struct tcpreset_key *key, const void *owner_sk)
 {
-	struct tcpreset_value *value, fresh = {};
+	struct tcpreset_value *value;
 	struct tcp_owner *owner;
 	bool selected;
 	__u64 now;
-	long err;
 
 	owner = tcp_owner_of(owner_sk, &selected);
 	if (!selected)
@@ -49,22 +44,9 @@ static __always_inline void count_reset(struct tcpreset_key *key, const void *ow
 	}
 
 	now = bpf_ktime_get_ns();
-	value = bpf_map_lookup_elem(&resets, key);
-	if (!value) {
-		fresh.first_ns = now;
-		if (owner) {
-			fresh.cgroup_id = owner->cgroup_id;
-			__builtin_memcpy(fresh.comm, owner->comm, sizeof(fresh.comm));
-		}
-		err = bpf_map_update_elem(&resets, key, &fresh, BPF_NOEXIST);
-		if (err && err != -EEXIST) { /* EEXIST: another CPU made it first */
-			sherlock_count(SHERLOCK_DROP_MAP_FULL);
-			return;
-		}
-		value = bpf_map_lookup_elem(&resets, key);
-		if (!value)
-			return;
-	}
+	value = tcp_flow_row(resets, key, owner, now);
+	if (!value)
+		return;
 	__sync_fetch_and_add(&value->count, 1);
 	value->last_ns = now;
 }

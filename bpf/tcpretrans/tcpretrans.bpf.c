@@ -13,10 +13,6 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-#ifndef EEXIST
-#define EEXIST 17
-#endif
-
 /* Sized by user space (param maxFlows). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -27,11 +23,10 @@ struct {
 
 static __always_inline void count_retransmit(struct tcpretrans_key *key, const void *sk, bool failed)
 {
-	struct tcpretrans_value *value, fresh = {};
+	struct tcpretrans_value *value;
 	struct tcp_owner *owner;
 	bool selected;
 	__u64 now;
-	long err;
 
 	owner = tcp_owner_of(sk, &selected);
 	if (!selected)
@@ -40,22 +35,9 @@ static __always_inline void count_retransmit(struct tcpretrans_key *key, const v
 		key->tgid = owner->tgid;
 
 	now = bpf_ktime_get_ns();
-	value = bpf_map_lookup_elem(&flows, key);
-	if (!value) {
-		fresh.first_ns = now;
-		if (owner) {
-			fresh.cgroup_id = owner->cgroup_id;
-			__builtin_memcpy(fresh.comm, owner->comm, sizeof(fresh.comm));
-		}
-		err = bpf_map_update_elem(&flows, key, &fresh, BPF_NOEXIST);
-		if (err && err != -EEXIST) { /* EEXIST: another CPU made it first */
-			sherlock_count(SHERLOCK_DROP_MAP_FULL);
-			return;
-		}
-		value = bpf_map_lookup_elem(&flows, key);
-		if (!value)
-			return;
-	}
+	value = tcp_flow_row(flows, key, owner, now);
+	if (!value)
+		return;
 	if (failed)
 		__sync_fetch_and_add(&value->failed, 1);
 	else

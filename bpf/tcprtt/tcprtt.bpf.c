@@ -15,10 +15,6 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-#ifndef EEXIST
-#define EEXIST 17
-#endif
-
 /* Set by user space before load. */
 const volatile bool by_address = false;    /* group by remote address, without the port */
 const volatile bool in_flight_only = true; /* only while the socket has unacknowledged data */
