@@ -66,7 +66,8 @@ function adminToken(cfg: ServerConfig): { secret: string; isNew: boolean; file: 
 export async function upCommand(argv: string[]): Promise<number> {
   const cfg = config('sherlock up', argv, ['port', 'host', 'state-dir', 'retention-days', 'node', 'label', 'config']);
   // Checked before Redis, the API or the worker start: a bad config file starts nothing.
-  const triggers = loadTriggerSettings({ configFile: cfg.configFile }, RunbookCatalog.load(defaultRunbooksDir()));
+  const runbooks = RunbookCatalog.load(defaultRunbooksDir());
+  const triggers = loadTriggerSettings({ configFile: cfg.configFile }, runbooks);
   requireTracing('sherlock up (its worker runs captures)');
   mkdirSync(cfg.stateDir, { recursive: true, mode: 0o700 });
   let redis: EmbeddedRedis | undefined;
@@ -74,7 +75,7 @@ export async function upCommand(argv: string[]): Promise<number> {
   let worker: Awaited<ReturnType<typeof startNodeWorker>> | undefined;
   try {
     const redisUrl = cfg.redisUrl ?? (redis = await startEmbeddedRedis({ dataDir: join(cfg.stateDir, 'redis') })).url;
-    api = await startApiServer({ redisUrl, port: cfg.port, host: cfg.host, retentionSeconds: cfg.retentionSeconds, triggers });
+    api = await startApiServer({ redisUrl, port: cfg.port, host: cfg.host, retentionSeconds: cfg.retentionSeconds, runbooks, triggers });
     const token = adminToken(cfg);
     await api.tokens.ensure(token.secret, 'admin', ['admin']);
     worker = await startNodeWorker({ redisUrl, node: cfg.node, labels: cfg.labels, retentionSeconds: cfg.retentionSeconds });

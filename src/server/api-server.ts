@@ -27,6 +27,8 @@ export interface ApiServerOptions {
   retentionSeconds: number;
   /** Where runbooks/*.yaml are read from: SHERLOCK_RUNBOOKS_DIR, else the project's runbooks/. */
   runbooksDir?: string;
+  /** The catalog already loaded (the CLI loads it to check `triggers` against it); else loaded from runbooksDir. */
+  runbooks?: RunbookCatalog;
   /** Trigger settings already read and checked (the CLI does so before starting anything). */
   triggers?: TriggerSettings;
   /** Else they are read here: the Sherlock config file, and the environment (default process.env) over it. */
@@ -49,7 +51,7 @@ const POSITION_SCAN_LIMIT = 1000;
 const STOP_GRACE_MS = 5_000;
 
 export async function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
-  const runbooks = RunbookCatalog.load(options.runbooksDir ?? defaultRunbooksDir());
+  const runbooks = options.runbooks ?? RunbookCatalog.load(options.runbooksDir ?? defaultRunbooksDir());
   for (const error of runbooks.errors) log.warn('runbook not loaded', { error: formatLoadError(error) });
   // Checked before anything opens: bad trigger settings refuse the start (TriggerConfigError).
   const triggers = options.triggers ?? loadTriggerSettings({ configFile: options.configFile, env: options.env }, runbooks);
