@@ -2,6 +2,8 @@
 // one of these (src/captures/<name>/), registered in registry.ts; the runner,
 // CLI, API and reports work from this interface alone.
 import type { z } from 'zod';
+import type { CaptureAnalyzer } from '../analysis/common.js';
+import type { BaselineMetric } from '../baselines/metrics.js';
 import type { BpfObject, PerfEventSpec } from '../libbpf/index.js';
 import type { DropCounts } from './contract.js';
 import type { Log2Histogram } from './histogram.js';
@@ -70,7 +72,15 @@ export interface CaptureDefinition<P = unknown, D = unknown> {
   files?(result: CaptureResult<D>): CaptureFile[];
   /** How many records or rows the data holds, for summaries and progress. */
   count(data: D): number;
+  /** Its checks: findings from one node's result, and their human name ("connect latency"). */
+  analysis?: { checks: string; analyze: CaptureAnalyzer };
+  /** The numbers a baseline keeps from one node's result (comparable between runs). */
+  baseline?(data: Record<string, unknown>): BaselineMetric[];
+  /** The runbook rule kinds its events feed (suspicious-activity: exec, open, connect). */
+  ruleEvents?: RuleEventKind[];
 }
+
+export type RuleEventKind = 'exec' | 'open' | 'connect';
 
 export interface CaptureFile {
   name: string;
