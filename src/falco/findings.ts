@@ -19,7 +19,8 @@ export const SEVERITY_OF: Record<Priority, Severity> = {
 
 const PRIORITY_WEIGHT: Record<Priority, number> = { emergency: 8, alert: 7, critical: 6, error: 5, warning: 4, notice: 3, informational: 2, debug: 1 };
 
-export const ALERTS_FILE = 'falco-alerts.json';
+/** Falco's json_output: one alert a line, what Falcosidekick and log shippers read. */
+export const ALERTS_FILE = 'falco-alerts.ndjson';
 
 export function ruleFindings(matcher: RuleMatcher, node: string): Finding[] {
   const findings: Finding[] = [];

@@ -6,7 +6,7 @@
 import type { Problem, RawItem } from './rule-file.js';
 
 /** The engine version Sherlock's loader stands for (Falco's semantics up to it); a file requiring more is refused. */
-export const ENGINE_VERSION = '0.50.0';
+export const ENGINE_VERSION = '0.57.0';
 
 export const PRIORITIES = ['emergency', 'alert', 'critical', 'error', 'warning', 'notice', 'informational', 'debug'] as const;
 export type Priority = (typeof PRIORITIES)[number];
@@ -83,7 +83,7 @@ export function addItems(set: RuleSet, items: RawItem[]): void {
     const at = (kind: string, name: unknown) => ({ file: item.file, line: item.line, item: `${kind} ${String(name)}` });
     if ('required_engine_version' in d) {
       const wanted = versionParts(d.required_engine_version);
-      if (!wanted) set.errors.push({ file: item.file, line: item.line, message: `required_engine_version ${JSON.stringify(d.required_engine_version)} is not a version (0.50.0, or an integer)` });
+      if (!wanted) set.errors.push({ file: item.file, line: item.line, message: `required_engine_version ${JSON.stringify(d.required_engine_version)} is not a version (0.57.0, or an integer)` });
       else if (compareVersions(wanted, versionParts(ENGINE_VERSION)!) > 0) {
         set.errors.push({ file: item.file, line: item.line, message: `the file requires engine version ${String(d.required_engine_version)}; Sherlock reads Falco rules up to ${ENGINE_VERSION}` });
       }

@@ -26,7 +26,7 @@ export function planRun(request: RunRequest, live: NodeInfo[], runbooks?: Runboo
   if (request.runbook) {
     let expanded;
     try {
-      expanded = expandRunbook(runbooks, { runbook: request.runbook, params: request.params, duration: request.duration, target: request.target });
+      expanded = expandRunbook(runbooks, { runbook: request.runbook, params: request.params, duration: request.duration, target: request.target, ...(request.falcoRules ? { falcoRules: request.falcoRules } : {}) });
     } catch (err) {
       if (err instanceof RunbookRequestError) throw new PlanError(err.status, err.code, err.message, err.details);
       throw err;
@@ -48,6 +48,7 @@ export function planRun(request: RunRequest, live: NodeInfo[], runbooks?: Runboo
     target: request.target,
     nodes: chooseNodes(request.targets, live),
     ...(request.reason ? { reason: request.reason } : {}),
+    ...(request.falcoRules?.length ? { falco: { requested: request.falcoRules } } : {}),
   };
 }
 

@@ -1,5 +1,6 @@
 // A run as the API shows it: what was asked, where, and how each node fared.
 import type { Rule } from '../analysis/rules.js';
+import type { FalcoNodeSummary } from '../falco/analyze-node.js';
 import type { Thresholds } from '../analysis/types.js';
 import type { TargetSpec } from '../captures/target.js';
 
@@ -26,6 +27,8 @@ export interface RunPlan {
   thresholds?: Thresholds;
   /** The runbook's rules (suspicious-activity), params filled in. */
   rules?: Rule[];
+  /** Falco rule files: the runbook's (under the runbooks directory) and operator files the request named. */
+  falco?: { files?: string[]; requested?: string[] };
   steps: RunStep[];
   durationMs: number;
   target: TargetSpec;
@@ -60,6 +63,8 @@ export interface NodeState {
   finishedAt?: string;
   error?: string;
   captures?: CaptureSummary[];
+  /** What its Falco rules did: rules loaded, those not (with why), matches, the alerts file. */
+  falco?: FalcoNodeSummary;
 }
 
 export interface RunRecord {

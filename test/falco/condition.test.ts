@@ -125,7 +125,7 @@ describe('transformers and val()', () => {
     const ex = execEvent({ pid: 20, ppid: 1, comm: 'bash', pcomm: 'bash' });
     const host = fixedHost([{ pid: 1, name: 'bash', argv: ['bash'] }]);
     expect(holds('proc.name = val(proc.pname)', ex, '', host)).toBe(true);
-    expect(holds('proc.name != val(proc.pname)', ex, '', host)).toBe(true === false);
+    expect(holds('proc.name != val(proc.pname)', ex, '', host)).toBe(false);
     expect(holds('toupper(proc.name) = toupper(proc.pname)', ex, '', host)).toBe(true);
   });
   it('refuses a transformer on a number', () => {
