@@ -18,6 +18,9 @@ export interface FalcoRuleState {
   reason?: string;
 }
 
+/** Findings kept per node (one per rule that matched; the alerts file has every match). */
+export const MAX_FINDINGS = 200;
+
 /** Rules listed by name in the summary (disabled and in error); the rest are counted. */
 export const MAX_LISTED_RULES = 500;
 
@@ -36,6 +39,8 @@ export interface FalcoNodeSummary {
   /** Alerts past the cap: counted in matches, not in the file. */
   alertsDropped: number;
   alertsFile?: string;
+  /** One per rule that matched (finalize merges them into the run's findings). */
+  findings: Finding[];
 }
 
 export interface FalcoNodeResult {
@@ -60,8 +65,9 @@ export function analyzeNodeWithRules(loaded: LoadedRules, results: readonly unkn
     return { rule: s.rule, file: s.file, state: s.state === 'loaded' && needs.has(s.rule) ? 'disabled' : s.state, ...(reason ? { reason } : {}) };
   });
   const matches = [...matcher.hits.values()].reduce((n, h) => n + h.count, 0);
+  const findings = ruleFindings(matcher, node).slice(0, MAX_FINDINGS);
   return {
-    findings: ruleFindings(matcher, node),
+    findings,
     alerts: matcher.alerts,
     summary: {
       files: loaded.files,
@@ -73,6 +79,7 @@ export function analyzeNodeWithRules(loaded: LoadedRules, results: readonly unkn
       alerts: matcher.alerts.length,
       alertsDropped: matcher.alertsDropped,
       ...(matcher.alerts.length ? { alertsFile: ALERTS_FILE } : {}),
+      findings,
     },
   };
 }

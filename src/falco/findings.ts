@@ -20,6 +20,8 @@ export const SEVERITY_OF: Record<Priority, Severity> = {
 const PRIORITY_WEIGHT: Record<Priority, number> = { emergency: 8, alert: 7, critical: 6, error: 5, warning: 4, notice: 3, informational: 2, debug: 1 };
 
 /** Falco's json_output: one alert a line, what Falcosidekick and log shippers read. */
+const EXAMPLES_IN_FINDING = 5;
+
 export const ALERTS_FILE = 'falco-alerts.ndjson';
 
 export function ruleFindings(matcher: RuleMatcher, node: string): Finding[] {
@@ -41,7 +43,8 @@ export function ruleFindings(matcher: RuleMatcher, node: string): Finding[] {
         tags: def.tags,
         ruleFile: def.file,
         matches: hits.count,
-        examples: hits.examples.map((a) => ({ time: a.time, output: a.output, output_fields: a.output_fields })),
+        // A few; every match is in the node's alerts file.
+        examples: hits.examples.slice(0, EXAMPLES_IN_FINDING).map((a) => ({ time: a.time, output: a.output, output_fields: a.output_fields })),
       },
       file: `nodes/${node}/${ALERTS_FILE}`,
       score: hits.count * PRIORITY_WEIGHT[def.priority],

@@ -117,7 +117,7 @@ export function buildManifest(ctx: ReportContext, files: PlannedFile[], entries:
       ...(msBetween(node.state.startedAt, node.state.finishedAt) !== undefined ? { wallMs: msBetween(node.state.startedAt, node.state.finishedAt) } : {}),
       ...(node.state.error ? { error: node.state.error } : {}),
       captures,
-      ...(node.state.falco ? { falcoRules: node.state.falco } : {}),
+      ...(node.state.falco ? { falcoRules: { ...node.state.falco, findings: node.state.falco.findings?.length ?? 0 } } : {}),
     };
   });
   const findings = ctx.findings;

@@ -28,7 +28,7 @@ const skip = kernelSkipReason();
 const BAD_PORT = 4444;
 const GOOD_PORT = 8443;
 
-const rules = (dir: string, etcFile: string) => `
+const rules = (dir: string) => `
 - required_engine_version: 0.31.0
 - macro: open_write
   condition: (evt.type in (open,openat,openat2) and evt.is_open_write=true and fd.typechar='f' and fd.num>=0)
@@ -160,7 +160,7 @@ describe.skipIf(skip)(`Falco rules over real captures${skip ? ` (skipped: ${skip
       results.push(open.result);
     }, { settleMs: 100 });
     results.push(exec.result);
-    const loaded = loadRules([{ path: 'test-rules.yaml', text: rules(dir, etcFile) }], PRODUCED_TYPES);
+    const loaded = loadRules([{ path: 'test-rules.yaml', text: rules(dir) }], PRODUCED_TYPES);
     expect(loaded.errors).toEqual([]);
     falco = analyzeNodeWithRules(loaded, results, 'test-node', liveHostInfo(hostname()));
   }, 120_000);
