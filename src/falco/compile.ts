@@ -60,14 +60,42 @@ export function expandListItems(items: readonly string[], lists: ReadonlyMap<str
   return out;
 }
 
-export function compileCondition(expr: Expr, where: string, env: CompileEnv): CompiledCondition {
+/**
+ * Shared by every rule of a set: each distinct sub-expression (a check, or a
+ * macro's whole and/or) gets a slot, so one event computes it once however
+ * many rules contain it (open_read, spawned_process, outbound, lists of
+ * binaries repeat across a rule set).
+ */
+export class SubexpressionSlots {
+  private readonly ids = new Map<string, number>();
+  get count(): number {
+    return this.ids.size;
+  }
+  slot(key: string): number {
+    let id = this.ids.get(key);
+    if (id === undefined) this.ids.set(key, (id = this.ids.size));
+    return id;
+  }
+}
+
+/** Per-event results of sub-expressions: valid where stamp[slot] is the event's number. */
+export interface EventMemo {
+  stamp: Float64Array;
+  value: Uint8Array;
+}
+
+export function newEventMemo(slots: SubexpressionSlots): EventMemo {
+  return { stamp: new Float64Array(slots.count).fill(-1), value: new Uint8Array(slots.count) };
+}
+
+export function compileCondition(expr: Expr, where: string, env: CompileEnv, slots: SubexpressionSlots = new SubexpressionSlots()): CompiledCondition {
   const resolved = resolve(expr, where, env, []);
   const unavailable = new Set<string>();
   collectUnavailable(resolved, unavailable);
   const never = resolved.k === 'const' && !resolved.v;
   if (unavailable.size || never) return { test: () => false, unavailable: [...unavailable], never };
   const eventTypes = typesOf(resolved, env.producedTypes);
-  return { test: build(resolved), unavailable: [], never: eventTypes?.size === 0, ...(eventTypes ? { eventTypes } : {}) };
+  return { test: build(resolved, slots).fn, unavailable: [], never: eventTypes?.size === 0, ...(eventTypes ? { eventTypes } : {}) };
 }
 
 function resolve(e: Expr, where: string, env: CompileEnv, macroStack: string[]): Resolved {
@@ -206,33 +234,53 @@ const TRANSFORM: Record<'tolower' | 'toupper' | 'b64' | 'basename', (s: string) 
   },
 };
 
-function build(r: Resolved): Predicate {
+/** A node's predicate and its structural key (equal keys compute the same thing). */
+function build(r: Resolved, slots: SubexpressionSlots): { fn: Predicate; key: string } {
   switch (r.k) {
     case 'const': {
       const v = r.v;
-      return () => v;
+      return { fn: () => v, key: String(v) };
     }
     case 'not': {
-      const c = build(r.c);
-      return (x) => !c(x);
+      const c = build(r.c, slots);
+      const fn = c.fn;
+      return { fn: (x) => !fn(x), key: `not(${c.key})` };
     }
-    case 'and': {
-      const cs = r.c.map(build);
-      return (x) => {
-        for (const c of cs) if (!c(x)) return false;
-        return true;
-      };
-    }
+    case 'and':
     case 'or': {
-      const cs = r.c.map(build);
-      return (x) => {
-        for (const c of cs) if (c(x)) return true;
-        return false;
-      };
+      const built = r.c.map((c) => build(c, slots));
+      const cs = built.map((b) => b.fn);
+      const key = `${r.k}(${built.map((b) => b.key).join(',')})`;
+      const fn: Predicate =
+        r.k === 'and'
+          ? (x) => {
+              for (const c of cs) if (!c(x)) return false;
+              return true;
+            }
+          : (x) => {
+              for (const c of cs) if (c(x)) return true;
+              return false;
+            };
+      return { fn: memoized(fn, slots.slot(key)), key };
     }
-    case 'check':
-      return buildCheck(r);
+    case 'check': {
+      const key = `${fieldText(r.field)} ${r.op} ${r.rhsField ? `val(${fieldText(r.rhsField)})` : JSON.stringify(r.values ?? [])}`;
+      return { fn: memoized(buildCheck(r), slots.slot(key)), key };
+    }
   }
+}
+
+/** Computes once per event (FieldContext.num) when the context carries a memo. */
+function memoized(fn: Predicate, slot: number): Predicate {
+  return (c) => {
+    const memo = c.memo;
+    if (!memo) return fn(c);
+    if (memo.stamp[slot] === c.num) return memo.value[slot] === 1;
+    const v = fn(c);
+    memo.stamp[slot] = c.num;
+    memo.value[slot] = v ? 1 : 0;
+    return v;
+  };
 }
 
 const anyOf = (v: FieldValue, test: ScalarTest) => (Array.isArray(v) ? (v as Scalar[]).some(test) : test(v as Scalar));

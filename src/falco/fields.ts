@@ -16,6 +16,8 @@ export interface FieldContext {
   table: ProcessTable;
   /** evt.num: the event's number in this run, from 1. */
   num: number;
+  /** Sub-expression results already computed for this event (compile.ts). */
+  memo?: import('./compile.js').EventMemo;
 }
 
 export interface FieldDef {

@@ -4,7 +4,7 @@
 // Each rule ends loaded, disabled (with the reason) or in error (with the
 // file, line, rule and position).
 import type { Expr } from './ast.js';
-import { CompileError, compileCondition, type CompiledCondition } from './compile.js';
+import { CompileError, compileCondition, SubexpressionSlots, type CompiledCondition } from './compile.js';
 import { ConditionSyntaxError, parseCondition } from './condition-parser.js';
 import { exceptionsExpr } from './exceptions.js';
 import { compileOutput, type OutputFormat } from './output.js';
@@ -41,6 +41,8 @@ export interface LoadedRules {
   /** Problems that are not one rule's (YAML, lists, macros, versions), and rules' errors. */
   errors: Problem[];
   warnings: Problem[];
+  /** The sub-expression slots the rules share (a matcher sizes its per-event memo by it). */
+  slots: SubexpressionSlots;
 }
 
 /** "line 2, column 14" of an offset in a condition. */
@@ -77,6 +79,7 @@ export function loadRules(files: RuleFile[], producedTypes: ReadonlySet<string>)
   const env = { macros, lists, producedTypes };
   const textOf = (where: string, rule: RuleDef) => (where.startsWith('macro ') ? set.macros.get(where.slice(6))?.condition ?? '' : rule.condition);
 
+  const slots = new SubexpressionSlots();
   const rules: LoadedRule[] = [];
   const statuses: RuleStatus[] = [];
   for (const def of set.rules.values()) {
@@ -99,7 +102,7 @@ export function loadRules(files: RuleFile[], producedTypes: ReadonlySet<string>)
     try {
       const exceptions = exceptionsExpr(def.name, def.exceptions);
       const full: Expr = exceptions ? { kind: 'and', children: [expr, exceptions], pos: { offset: 0 } } : expr;
-      compiled = compileCondition(full, `rule ${def.name}`, env);
+      compiled = compileCondition(full, `rule ${def.name}`, env, slots);
     } catch (err) {
       if (!(err instanceof CompileError)) throw err;
       const undefinedMacro = /^undefined macro "(.*)"$/.exec(err.message)?.[1];
@@ -125,5 +128,5 @@ export function loadRules(files: RuleFile[], producedTypes: ReadonlySet<string>)
     }
     if (status.state === 'loaded') rules.push({ def, test: compiled.test, ...(compiled.eventTypes ? { eventTypes: compiled.eventTypes } : {}), output });
   }
-  return { files: files.map((f) => f.path), rules, statuses, errors, warnings };
+  return { files: files.map((f) => f.path), rules, statuses, errors, warnings, slots };
 }

@@ -3,6 +3,7 @@
 // can match the event's type is tried. Each match is an alert in Falco's JSON
 // shape; alerts are kept up to a cap, counts are kept for all.
 import { posix } from 'node:path';
+import { newEventMemo, type EventMemo } from './compile.js';
 import type { SyscallEvent } from './events.js';
 import type { FieldContext } from './fields.js';
 import type { HostInfo } from './host-info.js';
@@ -49,11 +50,13 @@ export class RuleMatcher {
   events = 0;
   private readonly byType = new Map<string, LoadedRule[]>();
   private readonly anyType: LoadedRule[] = [];
+  private readonly memo: EventMemo;
   private readonly maxAlerts: number;
   private readonly examplesPerRule: number;
 
   constructor(readonly loaded: LoadedRules, host: HostInfo, options: MatcherOptions = {}) {
     this.table = new ProcessTable(host);
+    this.memo = newEventMemo(loaded.slots);
     this.maxAlerts = options.maxAlerts ?? 10_000;
     this.examplesPerRule = options.examplesPerRule ?? 20;
     for (const rule of loaded.rules) {
@@ -72,7 +75,7 @@ export class RuleMatcher {
     }
     const typed = this.byType.get(ev.type);
     if (!typed && !this.anyType.length) return;
-    const c: FieldContext = { ev, proc, table: this.table, num: this.events };
+    const c: FieldContext = { ev, proc, table: this.table, num: this.events, memo: this.memo };
     if (typed) for (const rule of typed) this.tryRule(rule, c);
     for (const rule of this.anyType) this.tryRule(rule, c);
   }

@@ -1,7 +1,7 @@
 // Comparison operators over one field value and the right side, prepared
 // once when a rule is compiled. A check on a field without a value is false,
 // whatever the operator (as in Falco); `not` turns that into true.
-import { BlockList, isIP } from 'node:net';
+import { isIP } from 'node:net';
 import type { Operator } from './ast.js';
 import type { FieldType } from './fields.js';
 
@@ -49,37 +49,72 @@ export function parseNumber(v: string): number | undefined {
   return v.trim() !== '' && Number.isFinite(n) ? n : undefined;
 }
 
-function normalizeIp(v: string): string | undefined {
-  const family = isIP(v);
-  if (family === 4) return v;
-  if (family === 6) {
-    try {
-      return new URL(`http://[${v}]`).hostname.slice(1, -1);
-    } catch {
-      return undefined;
-    }
+/** An address as a number (v4) or bigint (v6), parsed once per distinct text; undefined when it is none. */
+type ParsedIp = { v: 4; n: number } | { v: 6; n: bigint };
+const parsedIps = new Map<string, ParsedIp | null>();
+
+export function parseIp(text: string): ParsedIp | undefined {
+  let p = parsedIps.get(text);
+  if (p === undefined) {
+    p = parseIpUncached(text) ?? null;
+    if (parsedIps.size > 50_000) parsedIps.clear();
+    parsedIps.set(text, p);
   }
-  return undefined;
+  return p ?? undefined;
 }
 
-function network(v: string): BlockList {
-  const list = new BlockList();
-  const [addr, bits] = v.split('/');
-  const family = isIP(addr ?? '');
-  if (!family) throw new OperatorError(`"${v}" is not an address or network (a.b.c.d/N)`);
-  const type = family === 4 ? 'ipv4' : 'ipv6';
-  if (bits === undefined) list.addAddress(addr!, type);
-  else {
-    const prefix = Number(bits);
-    if (!Number.isInteger(prefix) || prefix < 0 || prefix > (family === 4 ? 32 : 128)) throw new OperatorError(`"${v}": the prefix length must be 0-${family === 4 ? 32 : 128}`);
-    list.addSubnet(addr!, prefix, type);
-  }
-  return list;
+function parseIpUncached(text: string): ParsedIp | undefined {
+  const family = isIP(text);
+  if (family === 4) return { v: 4, n: text.split('.').reduce((acc, o) => acc * 256 + Number(o), 0) };
+  if (family !== 6) return undefined;
+  // IPv4-mapped (::ffff:a.b.c.d) compares as IPv4, as the kernel's addresses do.
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(text);
+  if (mapped) return parseIpUncached(mapped[1]!);
+  let [head, tail] = text.split('::') as [string, string | undefined];
+  const groups = (part: string | undefined) => (part ? part.split(':') : []);
+  let h = groups(head);
+  let t = groups(tail);
+  // A trailing dotted quad is two groups.
+  const quad = (g: string[]) => {
+    const last = g.at(-1);
+    if (last?.includes('.')) {
+      const n = parseIpUncached(last)!.n as number;
+      g.splice(-1, 1, (n >>> 16).toString(16), (n & 0xffff).toString(16));
+    }
+    return g;
+  };
+  if (tail === undefined) h = quad(h);
+  else t = quad(t);
+  const all = tail === undefined ? h : [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
+  return { v: 6, n: all.reduce((acc, g) => (acc << 16n) | BigInt(parseInt(g || '0', 16)), 0n) };
 }
-const inNetwork = (list: BlockList, ip: string) => {
-  const family = isIP(ip);
-  return family !== 0 && list.check(ip, family === 4 ? 'ipv4' : 'ipv6');
-};
+
+const sameIp = (a: ParsedIp | undefined, b: ParsedIp) => a !== undefined && a.v === b.v && a.n === b.n;
+
+/** A network: address and prefix length ("10.0.0.0/8"; an address alone is its own /32 or /128). */
+type Network = { v: 4; n: number; bits: number } | { v: 6; n: bigint; bits: number };
+
+function network(text: string): Network {
+  const [addr, bits] = text.split('/');
+  const ip = parseIp(addr ?? '');
+  if (!ip) throw new OperatorError(`"${text}" is not an address or network (a.b.c.d/N)`);
+  const max = ip.v === 4 ? 32 : 128;
+  const prefix = bits === undefined ? max : Number(bits);
+  if (!Number.isInteger(prefix) || prefix < 0 || prefix > max) throw new OperatorError(`"${text}": the prefix length must be 0-${max}`);
+  return { ...ip, bits: prefix } as Network;
+}
+
+function inNetwork(net: Network, text: string): boolean {
+  const ip = parseIp(text);
+  if (!ip || ip.v !== net.v) return false;
+  if (net.bits === 0) return true;
+  if (ip.v === 4) {
+    const shift = 32 - net.bits;
+    return Math.floor(ip.n / 2 ** shift) === Math.floor((net.n as number) / 2 ** shift);
+  }
+  const shift = BigInt(128 - net.bits);
+  return ip.n >> shift === (net.n as bigint) >> shift;
+}
 
 /** pmatch: the value is one of the paths or below one (globs allowed in the paths). */
 function pathMatcher(paths: string[]): ScalarTest {
@@ -147,14 +182,16 @@ export function prepareTest(op: Operator, type: FieldType, values: string[], fie
     }
     case 'ip': {
       const ips = values.map((v) => {
-        const ip = normalizeIp(v);
+        const ip = parseIp(v);
         if (ip === undefined) throw new OperatorError(`"${v}" is not an IP address (${fieldName})`);
         return ip;
       });
-      if (op === '!=') return (v) => normalizeIp(String(v)) !== ips[0];
-      if (op === '=' || op === '==') return (v) => normalizeIp(String(v)) === ips[0];
-      const set = new Set(ips);
-      return (v) => set.has(normalizeIp(String(v)) ?? '');
+      if (op === '!=') return (v) => !sameIp(parseIp(String(v)), ips[0]!);
+      if (op === '=' || op === '==') return (v) => sameIp(parseIp(String(v)), ips[0]!);
+      return (v) => {
+        const ip = parseIp(String(v));
+        return ips.some((x) => sameIp(ip, x));
+      };
     }
     case 'ipnet': {
       const nets = values.map(network);
