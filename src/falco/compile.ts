@@ -68,6 +68,8 @@ export function expandListItems(items: readonly string[], lists: ReadonlyMap<str
  */
 export class SubexpressionSlots {
   private readonly ids = new Map<string, number>();
+  /** Built predicates by key: a sub-expression repeated across rules is built once. */
+  readonly built = new Map<string, Predicate>();
   get count(): number {
     return this.ids.size;
   }
@@ -86,6 +88,17 @@ export interface EventMemo {
 
 export function newEventMemo(slots: SubexpressionSlots): EventMemo {
   return { stamp: new Float64Array(slots.count).fill(-1), value: new Uint8Array(slots.count) };
+}
+
+const expansions = new WeakMap<ReadonlyMap<string, readonly string[]>, Map<string, string[]>>();
+
+/** A list by name, expanded once per set of lists. */
+function expandedList(name: string, env: CompileEnv): string[] {
+  let cache = expansions.get(env.lists);
+  if (!cache) expansions.set(env.lists, (cache = new Map()));
+  let items = cache.get(name);
+  if (!items) cache.set(name, (items = expandListItems([name], env.lists)));
+  return items;
 }
 
 export function compileCondition(expr: Expr, where: string, env: CompileEnv, slots: SubexpressionSlots = new SubexpressionSlots()): CompiledCondition {
@@ -131,11 +144,10 @@ function resolveCheck(e: Expr & { kind: 'check' }, where: string, env: CompileEn
   const check: Resolved & { k: 'check' } = { k: 'check', field: e.field, op: e.op, where, pos: e.pos };
   const v: ValueExpr | undefined = e.value;
   if (v?.kind === 'value') check.values = [v.value];
-  else if (v?.kind === 'list') check.values = expandListItems(v.items.map((i) => i.value), env.lists);
+  else if (v?.kind === 'list') check.values = v.items.length === 1 && env.lists.has(v.items[0]!.value) ? expandedList(v.items[0]!.value, env) : expandListItems(v.items.map((i) => i.value), env.lists);
   else if (v?.kind === 'listref') {
-    const items = env.lists.get(v.name);
-    if (!items) throw new CompileError(`undefined list "${v.name}"`, where, v.pos.offset);
-    check.values = expandListItems(items, env.lists);
+    if (!env.lists.has(v.name)) throw new CompileError(`undefined list "${v.name}"`, where, v.pos.offset);
+    check.values = expandedList(v.name, env);
   } else if (v?.kind === 'fieldvalue') check.rhsField = v.field;
   // What Sherlock's events can never be, decided now.
   if (e.field.kind === 'field' && check.values) {
@@ -261,13 +273,20 @@ function build(r: Resolved, slots: SubexpressionSlots): { fn: Predicate; key: st
               for (const c of cs) if (c(x)) return true;
               return false;
             };
-      return { fn: memoized(fn, slots.slot(key)), key };
+      return { fn: reuse(slots, key, () => fn), key };
     }
     case 'check': {
       const key = `${fieldText(r.field)} ${r.op} ${r.rhsField ? `val(${fieldText(r.rhsField)})` : JSON.stringify(r.values ?? [])}`;
-      return { fn: memoized(buildCheck(r), slots.slot(key)), key };
+      return { fn: reuse(slots, key, () => buildCheck(r)), key };
     }
   }
+}
+
+/** The memoized predicate of `key`, built the first time it is met. */
+function reuse(slots: SubexpressionSlots, key: string, make: () => Predicate): Predicate {
+  let fn = slots.built.get(key);
+  if (!fn) slots.built.set(key, (fn = memoized(make(), slots.slot(key))));
+  return fn;
 }
 
 /** Computes once per event (FieldContext.num) when the context carries a memo. */
