@@ -14,7 +14,7 @@ import { keys } from '../src/redis/keys.js';
 import { putArtifact } from '../src/runs/artifacts.js';
 import { analyzeNodeResults, storeNodeAnalysis } from '../src/runs/node-analysis.js';
 import { RunStore } from '../src/runs/store.js';
-import type { CaptureSummary, RunPlan, RunRecord } from '../src/runs/types.js';
+import type { CaptureSummary, RunPlan, RunRecord } from '../src/model/run.js';
 
 export const LATENCY_CAPTURES = ['tcpconnlat', 'tcpretrans', 'profile', 'execsnoop', 'filetop'] as const;
 

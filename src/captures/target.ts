@@ -4,23 +4,9 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, readlinkSync, statSync, type Dirent } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
-import { z } from 'zod';
-import { MAX_TGIDS } from './contract.js';
+import type { TargetSpec } from '../model/target.js';
 
-const TASK_COMM_MAX = 15; // TASK_COMM_LEN 16, NUL included
-
-export const targetSchema = z
-  .object({
-    pid: z.array(z.number().int().positive()).min(1).max(MAX_TGIDS).optional(),
-    comm: z.string().min(1).max(TASK_COMM_MAX, `comm is at most ${TASK_COMM_MAX} characters (the kernel's TASK_COMM_LEN)`).optional(),
-    cgroup: z.string().min(1).optional(),
-    unit: z.string().regex(/^[\w@.:-]+$/, 'unit is a systemd unit name like nginx.service').optional(),
-    port: z.number().int().min(1).max(65535).optional(),
-    uid: z.number().int().min(0).max(0xfffffffe).optional(),
-  })
-  .strict();
-
-export type TargetSpec = z.infer<typeof targetSchema>;
+export { targetSchema, type TargetSpec } from '../model/target.js';
 
 export interface ResolvedTarget {
   tgids?: number[];

@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import type { Column } from '../captures/capture.js';
 import type { TargetSpec } from '../captures/target.js';
 import { PermissionError } from '../libbpf/index.js';
-import { FINAL_NODE_STATUSES, FINAL_STATUSES, type CaptureSummary, type NodeState, type NodeStatus, type RunRecord } from '../runs/types.js';
+import { FINAL_NODE_STATUSES, FINAL_STATUSES, type CaptureSummary, type NodeState, type NodeStatus, type RunRecord } from '../model/run.js';
 import { formatDuration, parseDuration } from '../util/duration.js';
 import { ApiClient, ApiRequestError, normalizeApiUrl, type SseEvent } from './api-client.js';
 import { renderTable } from './table.js';

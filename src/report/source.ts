@@ -7,8 +7,8 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip, gunzip } from 'node:zlib';
 import { promisify } from 'node:util';
 import type { Redis } from 'ioredis';
-import type { Finding } from '../analysis/types.js';
-import type { BaselineComparison } from '../baselines/compare.js';
+import type { Finding } from '../model/findings.js';
+import type { BaselineComparison } from '../model/baseline.js';
 import { keys } from '../redis/keys.js';
 import { artifactChunks, artifactMeta, type ArtifactMeta } from '../runs/artifacts.js';
 

@@ -11,7 +11,7 @@ import { runCapture } from '../captures/run-capture.js';
 import { putArtifact } from '../runs/artifacts.js';
 import type { StoredResult } from '../runs/node-analysis.js';
 import type { RunStore } from '../runs/store.js';
-import type { CaptureSummary, NodeJobData, NodeState } from '../runs/types.js';
+import type { CaptureSummary, NodeJobData, NodeState } from '../model/run.js';
 import { createLogger } from '../util/logger.js';
 import { analyzeOwnResults } from './analyze-own-results.js';
 

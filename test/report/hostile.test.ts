@@ -17,7 +17,7 @@ import { staysInside } from '../../src/report/names.js';
 import { publishHeartbeat } from '../../src/nodes/registry.js';
 import { connectRedis } from '../../src/redis/connection.js';
 import { CHUNK_BYTES, putArtifact } from '../../src/runs/artifacts.js';
-import type { CaptureSummary, RunRecord } from '../../src/runs/types.js';
+import type { CaptureSummary, RunRecord } from '../../src/model/run.js';
 import { setLogLevel } from '../../src/util/logger.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis.js';
 import { checkWellFormed } from '../stacks/xml.js';
