@@ -11,7 +11,7 @@ import { PermissionError } from '../libbpf/index.js';
 import { FINAL_NODE_STATUSES, FINAL_STATUSES, type CaptureSummary, type NodeState, type NodeStatus, type RunRecord } from '../model/run.js';
 import { formatDuration, parseDuration } from '../util/duration.js';
 import { ApiClient, ApiRequestError, normalizeApiUrl, type SseEvent } from './api-client.js';
-import { renderTable } from './table.js';
+import { renderTable } from '../util/table.js';
 import { UsageError } from './usage-error.js';
 
 export const DEFAULT_API_URL = 'http://127.0.0.1:7070';

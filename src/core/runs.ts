@@ -14,7 +14,7 @@ import type { NodeQueues } from '../queue/node-queues.js';
 import type { RunSubmitter } from '../queue/run-flow.js';
 import { keys } from '../redis/keys.js';
 import type { RunbookSource } from '../runbooks/catalog.js';
-import { artifactChunks, artifactMeta, type ArtifactMeta } from '../runs/artifacts.js';
+import { artifactChunks, artifactMeta, type ArtifactMeta } from '../redis/artifacts.js';
 import type { RunStore } from '../runs/store.js';
 import type { AuditLog } from './audit.js';
 

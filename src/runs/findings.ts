@@ -17,7 +17,7 @@ import { summarize } from '../baselines/metrics.js';
 import type { CaptureResult } from '../captures/capture.js';
 import { keys } from '../redis/keys.js';
 import { createLogger } from '../util/logger.js';
-import { putArtifact, type ArtifactMeta } from './artifacts.js';
+import { putArtifact, type ArtifactMeta } from '../redis/artifacts.js';
 import { analyzedArtifacts, readNodeAnalyses, tooLargeToAnalyze, unusableReason, type NodeAnalysis } from './node-analysis.js';
 import type { RunRecord } from '../model/run.js';
 

@@ -12,7 +12,7 @@ import type { BaselineMetric } from '../model/findings.js';
 import { summarize } from '../baselines/metrics.js';
 import type { CaptureResult } from '../captures/capture.js';
 import { keys } from '../redis/keys.js';
-import { putArtifact, type ArtifactMeta } from './artifacts.js';
+import { putArtifact, type ArtifactMeta } from '../redis/artifacts.js';
 import type { NodeState, RunRecord } from '../model/run.js';
 
 const gunzipAsync = promisify(gunzip);

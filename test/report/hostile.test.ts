@@ -16,7 +16,7 @@ import { createReportBundle } from '../../src/report/bundle.js';
 import { staysInside } from '../../src/report/names.js';
 import { publishHeartbeat } from '../../src/nodes/registry.js';
 import { connectRedis } from '../../src/redis/connection.js';
-import { CHUNK_BYTES, putArtifact } from '../../src/runs/artifacts.js';
+import { CHUNK_BYTES, putArtifact } from '../../src/redis/artifacts.js';
 import type { CaptureSummary, RunRecord } from '../../src/model/run.js';
 import { setLogLevel } from '../../src/util/logger.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis.js';

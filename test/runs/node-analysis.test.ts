@@ -10,7 +10,7 @@ import type { Finding } from '../../src/analysis/types.js';
 import type { CaptureResult } from '../../src/captures/capture.js';
 import { connectRedis } from '../../src/redis/connection.js';
 import { keys } from '../../src/redis/keys.js';
-import { putArtifact } from '../../src/runs/artifacts.js';
+import { putArtifact } from '../../src/redis/artifacts.js';
 import { analyzeStoredRun } from '../../src/runs/findings.js';
 import { analyzeNodeResults, NODE_ANALYSIS_ARTIFACT, storeNodeAnalysis, type NodeAnalysis, type StoredResult } from '../../src/runs/node-analysis.js';
 import { RunStore } from '../../src/runs/store.js';
