@@ -64,7 +64,9 @@ export function createScheduleService({ store, audit, runbooks }: ScheduleServic
       return { name, cron, ...(timezone ? { timezone } : {}), request, next: stored?.next ?? next.toISOString() };
     },
 
-    list: (): Promise<ScheduleView[]> => enabled().list(),
+    async list(): Promise<ScheduleView[]> {
+      return enabled().list();
+    },
 
     async get(name: string): Promise<ScheduleView> {
       checkName(name);
