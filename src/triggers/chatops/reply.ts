@@ -32,8 +32,8 @@ export interface ReplyContext {
 
 /**
  * The ack for `cmd`. `signature` (a verified Slack request's) is checked
- * against Redis for a replay first; a replay known in time is a 401, one
- * found late starts nothing and is logged.
+ * against Redis for a replay first; a replay known in time is refused
+ * (Unauthenticated), one found late starts nothing and is logged.
  */
 export async function replyWithinBudget(ctx: ReplyContext, cmd: RedisCommand, req: ChatRequest, signature: string | undefined): Promise<ChatMessage> {
   const { deps, redis, followers } = ctx;
