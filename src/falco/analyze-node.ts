@@ -2,7 +2,9 @@
 // events, the rules that can see them are matched, and what came out is
 // findings, Falco JSON alerts (for nodes/<node>/falco-alerts.json) and a
 // summary of every rule's state for the manifest.
-import type { Finding } from '../analysis/types.js';
+export type { FalcoNodeSummary, FalcoRuleState } from '../model/falco.js';
+import type { FalcoNodeSummary, FalcoRuleState } from '../model/falco.js';
+import type { Finding } from '../model/findings.js';
 import type { HostInfo } from './host-info.js';
 import type { LoadedRules } from './load-rules.js';
 import { matchEvents, type FalcoAlert } from './matcher.js';
@@ -11,37 +13,11 @@ import { nodeEvents } from './node-events.js';
 import { problemText } from './rule-file.js';
 import { capturesFor, EVENT_SOURCES } from './sources/index.js';
 
-export interface FalcoRuleState {
-  rule: string;
-  file: string;
-  state: 'loaded' | 'disabled' | 'error';
-  reason?: string;
-}
-
 /** Findings kept per node (one per rule that matched; the alerts file has every match). */
 export const MAX_FINDINGS = 200;
 
 /** Rules listed by name in the summary (disabled and in error); the rest are counted. */
 export const MAX_LISTED_RULES = 500;
-
-/** What the manifest shows of a node's rules. */
-export interface FalcoNodeSummary {
-  files: string[];
-  /** Rules matched against this node's events. */
-  loaded: number;
-  /** Rules not matched, each with why (a field Sherlock cannot fill, enabled: false, an error, events not captured). */
-  notLoaded: FalcoRuleState[];
-  /** Problems with files, lists, macros and rules (file:line: item: message). */
-  errors: string[];
-  events: number;
-  matches: number;
-  alerts: number;
-  /** Alerts past the cap: counted in matches, not in the file. */
-  alertsDropped: number;
-  alertsFile?: string;
-  /** One per rule that matched (finalize merges them into the run's findings). */
-  findings: Finding[];
-}
 
 export interface FalcoNodeResult {
   findings: Finding[];

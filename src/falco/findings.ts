@@ -1,7 +1,7 @@
 // Rule matches as findings: one per rule and node (same cause, one finding),
 // Falco's priority mapped to a severity, the first output line as the
 // sentence, the count and example alerts as the evidence.
-import type { Finding, Severity } from '../analysis/types.js';
+import type { Finding, Severity } from '../model/findings.js';
 import type { RuleMatcher } from './matcher.js';
 import type { Priority } from './rule-set.js';
 

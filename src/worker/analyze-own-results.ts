@@ -6,17 +6,28 @@
 // files): their alerts are stored beside the results, their findings and
 // rule states returned for the node's state, where finalize and the manifest
 // find them.
-import type { FalcoNodeSummary } from '../falco/analyze-node.js';
-import { putArtifact } from '../runs/artifacts.js';
+import type { Redis } from 'ioredis';
+import type { FalcoNodeSummary } from '../model/falco.js';
+import type { RunRecord } from '../model/run.js';
+import { putArtifact } from '../redis/artifacts.js';
 import { analyzeNodeResults, storeNodeAnalysis, type StoredResult } from '../runs/node-analysis.js';
-import type { RunRecord } from '../runs/types.js';
+import type { RunStore } from '../runs/store.js';
 import { createLogger } from '../util/logger.js';
 import { runFalcoRules } from './falco-rules.js';
-import type { NodeJobContext } from './run-node-job.js';
 
 const log = createLogger({ component: 'worker' });
 
-export async function analyzeOwnResults(ctx: NodeJobContext, runId: string, node: string, stored: StoredResult[]): Promise<FalcoNodeSummary | undefined> {
+/** What the analysis needs of the node job's context (src/worker/run-node-job.ts). */
+export interface OwnAnalysisContext {
+  redis: Redis;
+  store: Pick<RunStore, 'get'>;
+  retentionSeconds: number;
+  /** Operator Falco rule files and directories (SHERLOCK_FALCO_RULES). */
+  falcoRules?: string[];
+}
+
+/** Returns what the node's Falco rules did, for its state (the manifest shows it). */
+export async function analyzeOwnResults(ctx: OwnAnalysisContext, runId: string, node: string, stored: StoredResult[]): Promise<FalcoNodeSummary | undefined> {
   if (!stored.length) return undefined;
   let run: RunRecord | undefined;
   try {
@@ -32,7 +43,7 @@ export async function analyzeOwnResults(ctx: NodeJobContext, runId: string, node
   return run ? matchFalcoRules(ctx, run, node, stored) : undefined;
 }
 
-async function matchFalcoRules(ctx: NodeJobContext, run: RunRecord, node: string, stored: StoredResult[]): Promise<FalcoNodeSummary | undefined> {
+async function matchFalcoRules(ctx: OwnAnalysisContext, run: RunRecord, node: string, stored: StoredResult[]): Promise<FalcoNodeSummary | undefined> {
   try {
     const falco = runFalcoRules(run, node, stored, { operatorPaths: ctx.falcoRules ?? [] });
     if (!falco) return undefined;

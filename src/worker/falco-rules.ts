@@ -9,7 +9,7 @@ import { filesKey, operatorRules, readRuleFiles, runRulePaths } from '../falco/r
 import { EVENT_SOURCES, PRODUCED_TYPES } from '../falco/sources/index.js';
 import { defaultRunbooksDir } from '../runbooks/catalog.js';
 import type { StoredResult } from '../runs/node-analysis.js';
-import type { RunRecord } from '../runs/types.js';
+import type { RunRecord } from '../model/run.js';
 
 export interface FalcoSettings {
   /** Operator rule files and directories (SHERLOCK_FALCO_RULES, --falco-rules). */
