@@ -6,7 +6,7 @@
 // Sherlock cannot fill makes the rule unavailable, with the reason.
 import { baseField, fieldText, type Expr, type FieldExpr, type Operator, type Pos, type ValueExpr } from './ast.js';
 import { unquote } from './condition-parser.js';
-import { lookupField, type FieldContext, type FieldType, type FieldValue } from './fields.js';
+import { lookupField, type EventMemo, type FieldContext, type FieldType, type FieldValue } from './fields.js';
 import { dynamicTest, OperatorError, prepareTest, type Scalar, type ScalarTest } from './operators.js';
 
 export type Predicate = (c: FieldContext) => boolean;
@@ -78,12 +78,6 @@ export class SubexpressionSlots {
     if (id === undefined) this.ids.set(key, (id = this.ids.size));
     return id;
   }
-}
-
-/** Per-event results of sub-expressions: valid where stamp[slot] is the event's number. */
-export interface EventMemo {
-  stamp: Float64Array;
-  value: Uint8Array;
 }
 
 export function newEventMemo(slots: SubexpressionSlots): EventMemo {

@@ -17,7 +17,13 @@ export interface FieldContext {
   /** evt.num: the event's number in this run, from 1. */
   num: number;
   /** Sub-expression results already computed for this event (compile.ts). */
-  memo?: import('./compile.js').EventMemo;
+  memo?: EventMemo;
+}
+
+/** Per-event results of sub-expressions: valid where stamp[slot] is the event's number. */
+export interface EventMemo {
+  stamp: Float64Array;
+  value: Uint8Array;
 }
 
 export interface FieldDef {

@@ -3,9 +3,9 @@
 // can match the event's type is tried. Each match is an alert in Falco's JSON
 // shape; alerts are kept up to a cap, counts are kept for all.
 import { posix } from 'node:path';
-import { newEventMemo, type EventMemo } from './compile.js';
+import { newEventMemo } from './compile.js';
 import type { SyscallEvent } from './events.js';
-import type { FieldContext } from './fields.js';
+import type { EventMemo, FieldContext } from './fields.js';
 import type { HostInfo } from './host-info.js';
 import type { LoadedRule, LoadedRules } from './load-rules.js';
 import { ProcessTable } from './process-table.js';
