@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
-import type { ProcessInfo, SyscallEvent } from '../src/falco/events.js';
+import type { ProcessInfo, SyscallEvent } from '../src/model/syscall-event.js';
 import type { HostInfo } from '../src/falco/host-info.js';
 import { loadRules } from '../src/falco/load-rules.js';
 import { readRuleFile } from '../src/falco/rule-file.js';

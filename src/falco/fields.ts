@@ -4,7 +4,7 @@
 // an event (fd.name of an exec, user.loginuid of a process that is gone)
 // reads as undefined, and a check on it is false, as in Falco.
 import { posix } from 'node:path';
-import type { ProcessInfo, SocketFd, SyscallEvent } from './events.js';
+import type { ProcessInfo, SocketFd, SyscallEvent } from '../model/syscall-event.js';
 import type { ProcessTable } from './process-table.js';
 
 export type FieldType = 'string' | 'number' | 'bool' | 'ip' | 'ipnet';

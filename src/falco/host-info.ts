@@ -2,7 +2,7 @@
 // read at match time, for processes still alive, each pid and uid once.
 // A process that is gone reads as undefined (its fields read as <NA>).
 import { readFileSync, readlinkSync } from 'node:fs';
-import type { ProcessInfo } from './events.js';
+import type { ProcessInfo } from '../model/syscall-event.js';
 
 export interface HostInfo {
   process(pid: number): ProcessInfo | undefined;

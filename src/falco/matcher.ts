@@ -4,7 +4,7 @@
 // shape; alerts are kept up to a cap, counts are kept for all.
 import { posix } from 'node:path';
 import { newEventMemo } from './compile.js';
-import type { SyscallEvent } from './events.js';
+import type { SyscallEvent } from '../model/syscall-event.js';
 import type { EventMemo, FieldContext } from './fields.js';
 import type { HostInfo } from './host-info.js';
 import type { LoadedRule, LoadedRules } from './load-rules.js';

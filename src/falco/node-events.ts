@@ -1,9 +1,9 @@
 // A node's capture results → its syscall events for the rules: each capture
-// with a source maps its own result; a connect tcpconnlat saw that tcplife
-// also recorded (same process and destination) is kept once, tcplife's.
-import type { SyscallEvent } from './events.js';
+// with a source maps its own result. Where a complete source (every event of
+// its kind) and a summary overlap, an event the summary has for a process and
+// destination (or file) the complete one also has is kept once, the complete one's.
+import type { SyscallEvent } from '../model/syscall-event.js';
 import { EVENT_SOURCES } from './sources/index.js';
-import { isObj, str } from './sources/read.js';
 
 export interface NodeEvents {
   events: SyscallEvent[];
@@ -11,24 +11,33 @@ export interface NodeEvents {
   captures: string[];
 }
 
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
 export function nodeEvents(results: readonly unknown[]): NodeEvents {
-  const byCapture = new Map<string, SyscallEvent[]>();
+  const complete: SyscallEvent[][] = [];
+  const partial: SyscallEvent[][] = [];
+  const captures: string[] = [];
   for (const result of results) {
-    if (!isObj(result)) continue;
-    const capture = str(result.capture);
-    const source = EVENT_SOURCES[capture];
+    if (!isObj(result) || typeof result.capture !== 'string') continue;
+    const source = EVENT_SOURCES[result.capture];
     if (!source) continue;
-    byCapture.set(capture, source.events(result));
+    const capture = result.capture;
+    const events = source.events(result).map((e): SyscallEvent => ({ ...e, capture }));
+    (source.complete ? complete : partial).push(events);
+    captures.push(capture);
   }
-  const tcplife = byCapture.get('tcplife');
-  const connlat = byCapture.get('tcpconnlat');
-  if (tcplife && connlat) {
-    const seen = new Set(tcplife.filter((e) => e.type === 'connect' && e.fd?.kind === 'socket').map((e) => connectKey(e)));
-    const seenDest = new Set(tcplife.filter((e) => e.fd?.kind === 'socket').map((e) => destinationOf(e)));
-    byCapture.set('tcpconnlat', connlat.filter((e) => !seen.has(connectKey(e)) && !(e.pid === 0 && seenDest.has(destinationOf(e)))));
-  }
-  return { events: [...byCapture.values()].flat(), captures: [...byCapture.keys()] };
+  const full = complete.flat();
+  const seen = new Set(full.map(eventKey));
+  const seenObject = new Set(full.map(objectKey));
+  // A summary's event without a process (pid 0) gives way to any complete one on the same object.
+  const rest = partial.flat().filter((e) => !seen.has(eventKey(e)) && !(e.pid === 0 && seenObject.has(objectKey(e))));
+  return { events: [...full, ...rest], captures };
 }
 
-const destinationOf = (e: SyscallEvent) => (e.fd?.kind === 'socket' ? `${e.fd.remote.ip}|${e.fd.remote.port}` : '');
-const connectKey = (e: SyscallEvent) => `${e.pid}|${destinationOf(e)}`;
+function objectKey(e: SyscallEvent): string {
+  const fd = e.fd;
+  if (!fd) return `${e.type}|`;
+  return fd.kind === 'socket' ? `${e.type}|${fd.remote.ip}|${fd.remote.port}` : `${e.type}|${fd.path}`;
+}
+
+const eventKey = (e: SyscallEvent) => `${e.pid}|${objectKey(e)}`;

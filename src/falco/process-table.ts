@@ -2,7 +2,7 @@
 // events in time order (a process is what its last exec made it), filled in
 // from /proc for processes that were already running and are still alive.
 import { containerIdOf, type HostInfo } from './host-info.js';
-import type { ProcessInfo, SyscallEvent } from './events.js';
+import type { ProcessInfo, SyscallEvent } from '../model/syscall-event.js';
 
 /** Ancestors looked at for proc.aname and proc.apid without an index, as Falco bounds its walk. */
 export const MAX_ANCESTORS = 32;

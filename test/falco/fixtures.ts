@@ -1,6 +1,6 @@
 // Events and a host of our own for the rule engine's unit tests: what the
 // sources would make from captures, without /proc (processes are given).
-import type { ProcessInfo, SyscallEvent } from '../../src/falco/events.js';
+import type { ProcessInfo, SyscallEvent } from '../../src/model/syscall-event.js';
 import type { HostInfo } from '../../src/falco/host-info.js';
 import { loadRules } from '../../src/falco/load-rules.js';
 import { matchEvents } from '../../src/falco/matcher.js';

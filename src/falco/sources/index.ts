@@ -1,23 +1,13 @@
-// Which captures feed the rules, and the event types each makes. A new event
-// source (signals, syscall errors) is one mapper file and one line here.
-import type { EventSource } from '../events.js';
-import { execsnoopEvents } from './execsnoop.js';
-import { opensnoopEvents } from './opensnoop.js';
-import { tcpconnlatEvents } from './tcpconnlat.js';
-import { tcplifeEvents } from './tcplife.js';
+// Which captures feed the rules, and the event types each makes: every
+// capture whose definition has syscallEvents (src/captures/<name>/). A new
+// event source (signals, syscall errors) is a mapper in its capture's folder
+// and one field in its definition; nothing here changes.
+import { captures } from '../../captures/registry.js';
+import type { SyscallEventSource } from '../../model/syscall-event.js';
 
-export interface SourceDef {
-  events: EventSource;
-  /** evt.type values it produces. */
-  types: string[];
-}
-
-export const EVENT_SOURCES: Record<string, SourceDef> = {
-  execsnoop: { events: execsnoopEvents, types: ['execve'] },
-  opensnoop: { events: opensnoopEvents, types: ['open', 'openat', 'openat2'] },
-  tcplife: { events: tcplifeEvents, types: ['connect', 'accept'] },
-  tcpconnlat: { events: tcpconnlatEvents, types: ['connect'] },
-};
+export const EVENT_SOURCES: Readonly<Record<string, SyscallEventSource>> = Object.fromEntries(
+  [...captures.values()].flatMap((d) => (d.syscallEvents ? [[d.name, d.syscallEvents] as const] : [])),
+);
 
 /** Every event type some source produces: what rules are compiled against. */
 export const PRODUCED_TYPES: ReadonlySet<string> = new Set(Object.values(EVENT_SOURCES).flatMap((s) => s.types));

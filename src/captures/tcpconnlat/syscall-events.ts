@@ -3,14 +3,14 @@
 // destination it only counted becomes one connect with no process (proc.*
 // read as <NA>), at the window's start.
 import { constants } from 'node:os';
-import type { EventSource, SyscallEvent } from '../events.js';
-import { endpoint, isObj, num, objs, str, timeMs } from './read.js';
+import type { EventSource, SyscallEventInput } from '../../model/syscall-event.js';
+import { endpoint, isObj, num, objs, str, timeMs } from '../syscall-events.js';
 
 export const tcpconnlatEvents: EventSource = (data) => {
   const start = timeMs(data.startedAt);
-  const out: SyscallEvent[] = [];
+  const out: SyscallEventInput[] = [];
   const named = new Set<string>();
-  const connect = (source: string, destination: string, time: number, pid: number, comm: string, res: number, error?: string): SyscallEvent => {
+  const connect = (source: string, destination: string, time: number, pid: number, comm: string, res: number, error?: string): SyscallEventInput => {
     const remote = endpoint(destination);
     const local = source ? endpoint(source) : { ip: remote.ip.includes(':') ? '::' : '0.0.0.0', port: 0 };
     return {
@@ -22,7 +22,6 @@ export const tcpconnlatEvents: EventSource = (data) => {
       ...(error ? { errorName: error } : {}),
       fd: { kind: 'socket', family: remote.ip.includes(':') ? 6 : 4, l4proto: 'tcp', local, remote, role: 'client' },
       args: { res: error ?? res, tuple: `${source || '?'}->${destination}` },
-      capture: 'tcpconnlat',
     };
   };
   for (const s of objs(data.slowest)) {

@@ -1,6 +1,6 @@
-// The syscall events rules are matched against: one shape for every capture
-// (a source in sources/ maps its result into these), close to what Falco's
-// libs see at a syscall's exit (evt.dir "<").
+// The syscall events Falco rules are matched against (src/falco/): one shape
+// for every capture (a capture that makes them says so in its definition,
+// syscallEvents), close to what Falco's libs see at a syscall's exit (evt.dir "<").
 
 /** A process as far as Sherlock knows it: from exec events, else from /proc while it lives. */
 export interface ProcessInfo {
@@ -71,5 +71,17 @@ export interface SyscallEvent {
   capture: string;
 }
 
-/** A source: one capture's stored result → its events, in any order (the engine sorts by time). */
-export type EventSource = (data: Record<string, unknown>) => SyscallEvent[];
+/** An event as a capture makes it; the matcher adds which capture. */
+export type SyscallEventInput = Omit<SyscallEvent, 'capture'>;
+
+/** One capture's stored result → its events, in any order (the matcher sorts by time). */
+export type EventSource = (data: Record<string, unknown>) => SyscallEventInput[];
+
+/** What a capture declares to feed Falco rules (CaptureDefinition.syscallEvents). */
+export interface SyscallEventSource {
+  /** evt.type values it makes. */
+  types: readonly string[];
+  events: EventSource;
+  /** Its events are every one of their kind in the window; a source without it (a summary) gives way where they overlap. */
+  complete?: boolean;
+}

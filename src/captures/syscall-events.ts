@@ -1,4 +1,6 @@
-// Reading stored capture results as untrusted JSON (a field of the wrong type reads as empty).
+// What the captures' syscall event makers (src/captures/<name>/syscall-events.ts)
+// share: reading stored results as untrusted JSON (a field of the wrong type
+// reads as empty), times, errno values and endpoints.
 import { constants } from 'node:os';
 
 export type Obj = Record<string, unknown>;

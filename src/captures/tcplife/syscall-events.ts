@@ -1,11 +1,11 @@
 // tcplife's connections as the syscalls that made them: an active one as
 // connect (at its start: close time minus duration), a passive one as
 // accept. A connect that never completed carries its error (evt.res).
-import type { EventSource, SyscallEvent } from '../events.js';
-import { endpoint, num, objs, rawErrno, str, timeMs } from './read.js';
+import type { EventSource, SyscallEventInput } from '../../model/syscall-event.js';
+import { endpoint, num, objs, rawErrno, str, timeMs } from '../syscall-events.js';
 
 export const tcplifeEvents: EventSource = (data) =>
-  objs(data.events).flatMap((e): SyscallEvent[] => {
+  objs(data.events).flatMap((e): SyscallEventInput[] => {
     const local = endpoint(str(e.local));
     const remote = endpoint(str(e.remote));
     if (!local.port && !remote.port) return [];
@@ -26,7 +26,6 @@ export const tcplifeEvents: EventSource = (data) =>
         ...(res < 0 ? { errorName: error } : {}),
         fd: { kind: 'socket', family: num(e.ipVersion) === 6 ? 6 : 4, l4proto: 'tcp', local, remote, role: active ? 'client' : 'server' },
         args: { res: res < 0 ? error : res, tuple },
-        capture: 'tcplife',
       },
     ];
   });

@@ -1,11 +1,11 @@
 // opensnoop's opens as Falco's open/openat/openat2 exit events: fd.num is
 // the fd returned or -1, fd.name the path as passed (made absolute against
 // the process's cwd by the matcher when it is relative and the cwd is known).
-import type { EventSource, SyscallEvent } from '../events.js';
-import { num, objs, str, timeMs } from './read.js';
+import type { EventSource, SyscallEventInput } from '../../model/syscall-event.js';
+import { num, objs, str, timeMs } from '../syscall-events.js';
 
 export const opensnoopEvents: EventSource = (data) =>
-  objs(data.events).map((e): SyscallEvent => {
+  objs(data.events).map((e): SyscallEventInput => {
     const res = num(e.retval);
     const path = str(e.path);
     const flagNames = str(e.flagNames);
@@ -29,6 +29,5 @@ export const opensnoopEvents: EventSource = (data) =>
         ...(typeof e.dirfd === 'number' ? { dirfd: e.dirfd } : { dirfd: 'AT_FDCWD' }),
         res: res >= 0 ? fd : str(e.error) || res,
       },
-      capture: 'opensnoop',
     };
   });

@@ -1,10 +1,10 @@
 // execsnoop's exec events as Falco's execve exit events (evt.dir "<"):
 // proc.* is the program after exec, the caller's comm is the parent's name.
-import type { EventSource, SyscallEvent } from '../events.js';
-import { arr, num, objs, str, timeMs } from './read.js';
+import type { EventSource, SyscallEventInput } from '../../model/syscall-event.js';
+import { arr, num, objs, str, timeMs } from '../syscall-events.js';
 
 export const execsnoopEvents: EventSource = (data) =>
-  objs(data.events).map((e): SyscallEvent => {
+  objs(data.events).map((e): SyscallEventInput => {
     const argv = arr(e.argv).map(str);
     const res = num(e.retval);
     const filename = str(e.filename);
@@ -29,6 +29,5 @@ export const execsnoopEvents: EventSource = (data) =>
         comm: str(e.comm),
         uid: num(e.uid),
       },
-      capture: 'execsnoop',
     };
   });
