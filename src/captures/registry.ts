@@ -13,6 +13,7 @@ import { biolatency } from './biolatency/index.js';
 import { tcpretrans } from './tcpretrans/index.js';
 import { tcpreset } from './tcpreset/index.js';
 import { tcprtt } from './tcprtt/index.js';
+import { cputhrottle } from './cputhrottle/index.js';
 
 const definitions: CaptureDefinition<any, any>[] = [
   execsnoop,
@@ -27,6 +28,7 @@ const definitions: CaptureDefinition<any, any>[] = [
   tcpretrans,
   tcpreset,
   tcprtt,
+  cputhrottle,
 ];
 
 export const captures: ReadonlyMap<string, CaptureDefinition<any, any>> = new Map(definitions.map((d) => [d.name, d]));
