@@ -14,6 +14,7 @@ import { tcpretrans } from './tcpretrans/index.js';
 import { tcpreset } from './tcpreset/index.js';
 import { tcprtt } from './tcprtt/index.js';
 import { cputhrottle } from './cputhrottle/index.js';
+import { lockwait } from './lockwait/index.js';
 
 const definitions: CaptureDefinition<any, any>[] = [
   execsnoop,
@@ -29,6 +30,7 @@ const definitions: CaptureDefinition<any, any>[] = [
   tcpreset,
   tcprtt,
   cputhrottle,
+  lockwait,
 ];
 
 export const captures: ReadonlyMap<string, CaptureDefinition<any, any>> = new Map(definitions.map((d) => [d.name, d]));
