@@ -6,6 +6,7 @@
 // (on its worker) and merged later: RunAnalysis.analyzeNode / addPart.
 import { createHash } from 'node:crypto';
 import type { CaptureResult } from '../captures/capture.js';
+import { captures } from '../captures/registry.js';
 import type { RunRecord } from '../runs/types.js';
 import {
   fileOf, isObj, mergeThresholds, num, str,
@@ -19,7 +20,7 @@ import { analyzeTcpconnlat, analyzeTcpreset, analyzeTcpretrans, analyzeTcprtt } 
 import { connectRecords, execRecords, matchRules, openRecords, ruleSchema, type NodeRecords, type Rule } from './rules.js';
 import type { Finding, Severity, Thresholds } from './types.js';
 
-/** The analyzer of each capture; a capture missing here is listed as checked without findings. */
+/** The analyzer of each capture not carrying its own (CaptureDefinition.analysis); one with neither is listed as checked without findings. */
 export const ANALYZERS: Record<string, CaptureAnalyzer> = {
   tcpconnlat: analyzeTcpconnlat,
   tcpretrans: analyzeTcpretrans,
@@ -50,6 +51,8 @@ const CHECK_NAMES: Record<string, string> = {
   biolatency: 'block I/O latency',
   tcplife: 'TCP connections',
 };
+
+const checkName = (capture: string): string => CHECK_NAMES[capture] ?? captures.get(capture)?.analysis?.checks ?? capture;
 
 /** A node's result of one capture, or why its capture file could not be read. */
 export type NodeResult =
@@ -241,7 +244,7 @@ export class RunAnalysis {
       if (!isObj(result)) {
         const error = str((item as { error?: unknown }).error) || 'it holds no capture result';
         unchecked.push(`${capture} on ${node}`);
-        info('unreadable', `The capture file ${file} could not be read (${error}); ${CHECK_NAMES[capture] ?? capture} on ${node} was not checked.`, { error });
+        info('unreadable', `The capture file ${file} could not be read (${error}); ${checkName(capture)} on ${node} was not checked.`, { error });
         continue;
       }
       const data = result as Obj;
@@ -253,8 +256,8 @@ export class RunAnalysis {
         windowSeconds: num(data.durationMs) / 1000 || this.planWindow || 1,
         ...(this.label ? { targetLabel: this.label } : {}),
       };
-      const analyzer = ANALYZERS[capture];
-      let analysis: CaptureAnalysis | undefined = { findings: [], checked: CHECK_NAMES[capture] ?? capture };
+      const analyzer = ANALYZERS[capture] ?? captures.get(capture)?.analysis?.analyze;
+      let analysis: CaptureAnalysis | undefined = { findings: [], checked: checkName(capture) };
       if (analyzer) {
         try {
           analysis = analyzer(data, ctx);
@@ -326,7 +329,7 @@ export class RunAnalysis {
         findings.push({
           id: `${capture}:${node}:did-not-run`,
           severity: 'info',
-          title: `${capture} did not run on ${node} (${str(c.error)}): ${CHECK_NAMES[capture] ?? capture} there was not checked.`,
+          title: `${capture} did not run on ${node} (${str(c.error)}): ${checkName(capture)} there was not checked.`,
           node,
           capture,
           evidence: { error: c.error },
@@ -342,7 +345,7 @@ export class RunAnalysis {
     const { findings, checked, unchecked, rules, thresholds } = this;
     if (findings.some((f) => f.severity === 'critical' || f.severity === 'warning')) return;
     const nodeNames = [...new Set(checked.map((c) => c.node))];
-    const what = [...new Set(checked.map((c) => CHECK_NAMES[c.capture] ?? c.capture))];
+    const what = [...new Set(checked.map((c) => checkName(c.capture)))];
     if (rules.length) what.push(`${plural(rules.length, 'rule')}`);
     const states = isObj(this.run) && isObj(this.run.nodes) ? Object.values(this.run.nodes).filter(isObj) : [];
     const cancelled = states.filter((n) => n.status === 'cancelled').length;

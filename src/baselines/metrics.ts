@@ -5,6 +5,7 @@
 import type { NodeResult } from '../analysis/analyze.js';
 import { bucketsOf, quantile, totalOf } from '../analysis/histogram.js';
 import type { Log2Histogram } from '../captures/histogram.js';
+import { captures } from '../captures/registry.js';
 
 const MAX_DESTINATIONS = 20;
 const TOP_FUNCTIONS = 5;
@@ -12,7 +13,8 @@ const TOP_FUNCTIONS = 5;
 export interface BaselineMetric {
   metric: string;
   value: number;
-  unit: 'us' | 'pct';
+  /** us: latency; pct: a share (of CPU, of the window); rate: events per second. */
+  unit: 'us' | 'pct' | 'rate';
   /** The capture it comes from (for links to its section and file). */
   capture: string;
   /** Samples behind the value (histogram entries, profile samples): few make a noisy number. */
@@ -77,6 +79,9 @@ export function summarize(results: NodeResult[]): BaselineMetric[] {
         }
         break;
       }
+      default:
+        // A capture that carries its own baseline numbers.
+        metrics.push(...(captures.get(r.result.capture)?.baseline?.(data) ?? []));
     }
   }
   return metrics;

@@ -15,6 +15,7 @@ import { tcpreset } from './tcpreset/index.js';
 import { tcprtt } from './tcprtt/index.js';
 import { cputhrottle } from './cputhrottle/index.js';
 import { lockwait } from './lockwait/index.js';
+import { tcpdrop } from './tcpdrop/index.js';
 
 const definitions: CaptureDefinition<any, any>[] = [
   execsnoop,
@@ -31,6 +32,7 @@ const definitions: CaptureDefinition<any, any>[] = [
   tcprtt,
   cputhrottle,
   lockwait,
+  tcpdrop,
 ];
 
 export const captures: ReadonlyMap<string, CaptureDefinition<any, any>> = new Map(definitions.map((d) => [d.name, d]));

@@ -1,13 +1,10 @@
 // Which cgroups cputhrottle reads: the target's (each selected process's cpu
 // cgroup and its ancestors up to the root: a quota on a parent throttles the
 // children), or, with no target, every cgroup with a quota or throttling.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import type { ResolvedTarget } from '../target.js';
+import { targetPids } from '../target-processes.js';
 import { cgroupDirOf, readCpuLimit, readCpuStat, walkCgroups, type CpuHierarchy } from './cgroup-cpu.js';
-
-/** Bound of the /proc scan for comm/uid/cgroup targets. */
-const MAX_PROC_SCAN = 65_536;
 
 export interface Scope {
   /** cgroup directories, each with its hierarchy. */
@@ -41,51 +38,4 @@ export function resolveScope(hierarchies: CpuHierarchy[], target: ResolvedTarget
     }
   }
   return { cgroups, truncated };
-}
-
-/** The target's processes now: its tgids, or those matching its comm, uid and v2 cgroup id. */
-export function targetPids(target: ResolvedTarget): number[] {
-  const candidates = target.tgids ?? allPids();
-  return candidates.filter((pid) => {
-    if (target.comm !== undefined && readOr(`/proc/${pid}/comm`).trim() !== target.comm) return false;
-    if (target.uid !== undefined && uidOf(pid) !== target.uid) return false;
-    if (target.cgroupId !== undefined && v2CgroupIdOf(pid) !== target.cgroupId) return false;
-    return true;
-  });
-}
-
-function allPids(): number[] {
-  try {
-    return readdirSync('/proc').filter((n) => /^\d+$/.test(n)).slice(0, MAX_PROC_SCAN).map(Number);
-  } catch {
-    return [];
-  }
-}
-
-const readOr = (path: string): string => {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return '';
-  }
-};
-
-function uidOf(pid: number): number | undefined {
-  const m = /^Uid:\s+(\d+)/m.exec(readOr(`/proc/${pid}/status`));
-  return m ? Number(m[1]) : undefined;
-}
-
-/** The v2 cgroup id (its directory's inode) of pid's "0::" cgroup, on whichever cgroup2 mount exists. */
-function v2CgroupIdOf(pid: number): bigint | undefined {
-  const m = /^0::(.*)$/m.exec(readOr(`/proc/${pid}/cgroup`));
-  if (!m) return undefined;
-  for (const root of ['/sys/fs/cgroup/unified', '/sys/fs/cgroup']) {
-    try {
-      const st = statSync(join(root, m[1]!), { bigint: true });
-      if (st.isDirectory()) return st.ino;
-    } catch {
-      // not this mount
-    }
-  }
-  return undefined;
 }
