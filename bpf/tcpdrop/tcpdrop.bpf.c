@@ -40,7 +40,7 @@ struct trace_event_raw_kfree_skb___sherlock {
 	void *location;
 	void *rx_sk;
 	unsigned short protocol;
-	int reason;
+	enum skb_drop_reason reason;
 } __attribute__((preserve_access_index));
 
 struct {
@@ -158,5 +158,46 @@ int tp_kfree_skb(struct trace_event_raw_kfree_skb___sherlock *ctx)
 		value->max_ack_backlog = max_backlog;
 		value->ack_backlog = backlog;
 	}
+	return 0;
+}
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096); /* params.maxListeners */
+	__type(key, __u64); /* socket inode */
+	__type(value, struct listener_seen);
+} listeners SEC(".maps");
+
+/* sk_data_ready on a listener: a connection joined its accept queue. Other
+ * sockets (every segment with data) return after the record's family and
+ * protocol and one state read. */
+SEC("tracepoint/sock/sk_data_ready")
+int tp_sk_data_ready(struct trace_event_raw_sk_data_ready *ctx)
+{
+	const struct sock *sk = ctx->skaddr;
+	struct listener_seen fresh = {}, *seen;
+	__u32 queue;
+	__u64 inode;
+
+	if (ctx->protocol != IPPROTO_TCP || (ctx->family != AF_INET && ctx->family != AF_INET6))
+		return 0;
+	if (BPF_CORE_READ(sk, __sk_common.skc_state) != TCP_LISTEN_STATE)
+		return 0;
+	inode = BPF_CORE_READ(sk, sk_socket, file, f_inode, i_ino);
+	if (!inode)
+		return 0;
+	queue = BPF_CORE_READ(sk, sk_ack_backlog);
+	seen = bpf_map_lookup_elem(&listeners, &inode);
+	if (!seen) {
+		fresh.max_ack_backlog = BPF_CORE_READ(sk, sk_max_ack_backlog);
+		fresh.max_queue = queue;
+		fresh.port = BPF_CORE_READ(sk, __sk_common.skc_num);
+		if (bpf_map_update_elem(&listeners, &inode, &fresh, BPF_ANY))
+			sherlock_count(SHERLOCK_DROP_MAP_FULL);
+		return 0;
+	}
+	seen->max_ack_backlog = BPF_CORE_READ(sk, sk_max_ack_backlog);
+	if (queue > seen->max_queue)
+		seen->max_queue = queue;
 	return 0;
 }

@@ -34,4 +34,15 @@ struct drop_value {
 	__u32 ack_backlog;     /* listener: its accept queue at the last drop */
 };
 
+/* Value of "listeners", by socket inode: what sock:sk_data_ready saw of a
+ * listener when a connection joined its accept queue. /proc/net/tcp shows
+ * a listener's queue but not its backlog; this gives the backlog. */
+struct listener_seen {
+	__u32 max_ack_backlog;
+	__u32 max_queue;  /* longest accept queue seen */
+	__u16 port;
+	__u16 pad;
+	__u32 pad2;
+};
+
 #endif

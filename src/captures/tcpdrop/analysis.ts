@@ -54,16 +54,57 @@ export function analyzeTcpdrop(data: Obj, ctx: CaptureContext): CaptureAnalysis 
     g.listener ||= listener;
   }
   const findings: Finding[] = [];
+  // Listeners seen at their limit with overflows in their namespace; packet drops of the same listener join them.
+  for (const l of objs(data.listeners)) {
+    if (num(l.namespaceOverflows) <= 0 || findings.length >= MAX_FINDINGS) continue;
+    const joined = [...groups.values()].filter((g) => g.listener && num(g.rows[0]!.port) === num(l.port) && num(g.rows[0]!.pid) === num(l.pid));
+    for (const g of joined) groups.delete(g.key);
+    findings.push(sampledListenerFinding(l, joined, ctx, seconds));
+  }
   for (const g of [...groups.values()].sort((a, b) => b.drops - a.drops)) {
     if (findings.length >= MAX_FINDINGS) break;
     const min = g.listener || g.reason === 'TCP_LISTEN_OVERFLOW' ? 1 : BACKGROUND.has(g.reason) ? MIN_BACKGROUND_DROPS : MIN_DROPS;
     if (g.drops < min) continue;
     findings.push(g.listener ? listenerFinding(g, ctx, seconds) : packetFinding(g, ctx, seconds));
   }
-  const total = rows.reduce((n, r) => n + num(r.drops), 0);
+  const overflows = objs(data.listeners).reduce((n, l) => Math.max(n, num(l.namespaceOverflows)), 0);
+  const total = rows.reduce((n, r) => n + num(r.drops), 0) + overflows;
   const reasons = [...new Set(rows.map((r) => str(r.reason)))];
   const checked = `packet drops (${plural(total, 'drop')}${reasons.length ? `: ${listText(reasons, 4)}` : ''})`;
   return { findings, checked };
+}
+
+function sampledListenerFinding(l: Obj, joined: Group[], ctx: CaptureContext, seconds: number): Finding {
+  const port = num(l.port);
+  const pid = num(l.pid);
+  const overflows = num(l.namespaceOverflows);
+  const packetDrops = joined.reduce((n, g) => n + g.drops, 0);
+  // Both count the same refusals where they overlap (an overflow on the handshake's last ACK is a drop and an overflow).
+  const drops = Math.max(overflows, packetDrops);
+  const owner = pid ? `${str(l.comm) || '?'} (pid ${pid})` : 'an owner Sherlock could not find';
+  const rate = drops / seconds;
+  const shared = num(l.sharedWith);
+  const sources = [...new Set(joined.flatMap((g) => g.rows.map((r) => addressOf(str(r.source)))).filter(Boolean))];
+  const what = port
+    ? `The listener on port ${port} of ${owner} on ${ctx.node} refused ${plural(drops, 'connection attempt')} (accept queue full: ${num(l.maxAcceptQueue)} waiting, backlog ${l.backlog !== undefined ? num(l.backlog) : 'unknown'})`
+    : `A listener on ${ctx.node} refused ${plural(drops, 'connection attempt')} (accept queue full; its queue drained between samples, so which one is not known)`;
+  const title =
+    `${what}, ${fmtRate(rate)} over the ${fmtSeconds(seconds)} window${sources.length ? ` from ${listText(sources, 3)}` : ''}` +
+    `${shared ? ` (its network namespace's count, shared with ${plural(shared, 'other listener')} at their limit)` : ''}: ${ADVICE.TCP_LISTEN_OVERFLOW}.`;
+  return makeFinding(ctx, `listener:${port}:${pid}:overflow`, severityOf(drops, 10), title, {
+    port,
+    pid,
+    comm: str(l.comm),
+    reason: 'TCP_LISTEN_OVERFLOW',
+    drops,
+    ...(l.backlog !== undefined ? { backlog: num(l.backlog) } : {}),
+    acceptQueue: num(l.maxAcceptQueue),
+    namespaceOverflows: overflows,
+    packetDrops,
+    sharedWith: shared,
+    netns: str(l.netns),
+    impact: { dropsPerSecond: round(rate), drops },
+  }, rate * 10);
 }
 
 const severityOf = (drops: number, critical: number): Severity => (drops >= critical ? 'critical' : 'warning');

@@ -8,16 +8,27 @@ import { kernelClock } from '../../util/clock.js';
 import type { Collector } from '../capture.js';
 import type { ResolvedTarget } from '../target.js';
 import { socketOwners, targetPids, targetSelects } from '../target-processes.js';
-import { decodeDropKey, decodeDropValue } from './decode.js';
+import { decodeDropKey, decodeDropValue, decodeListener } from './decode.js';
+import { ListenerTracker } from './listener-tracker.js';
 import type { DropReasons } from './reasons.js';
 import type { DropRow, TcpdropData } from './types.js';
 
 export function collectDrops(object: BpfObject, target: ResolvedTarget, reasons: DropReasons, options: { maxRows: number; allProtocols: boolean }): Collector<TcpdropData> {
+  const wanted = targetSelects(target) ? new Set(targetPids(target)) : undefined;
+  const tracker = new ListenerTracker(wanted ? [...wanted] : undefined);
   return {
+    poll: () => tracker.poll(),
     finish() {
       const entries = object.map('drops').entries().map(([k, v]) => ({ key: decodeDropKey(k), value: decodeDropValue(v) }));
-      const owners = socketOwners(new Set(entries.map((e) => e.key.skInode).filter((i) => i > 0n)));
-      const wanted = targetSelects(target) ? new Set(targetPids(target)) : undefined;
+      const backlogs = new Map(object.map('listeners').entries().map(([k, v]) => {
+        const l = decodeListener(k, v);
+        return [l.inode, l] as const;
+      }));
+      const sampled = tracker.finish(backlogs);
+      const owners = socketOwners(new Set([...entries.map((e) => e.key.skInode).filter((i) => i > 0n), ...sampled.inodes]));
+      const listeners = sampled.listeners
+        .map((l) => ({ ...l, pid: owners.get(BigInt(l.inode))?.pid ?? 0, comm: owners.get(BigInt(l.inode))?.comm ?? '' }))
+        .filter((l) => !wanted || wanted.has(l.pid));
       const locations = locationNames([...new Set(entries.map((e) => e.key.location))]);
       const toMs = kernelClock();
       let notTarget = 0;
@@ -48,6 +59,7 @@ export function collectDrops(object: BpfObject, target: ResolvedTarget, reasons:
       }
       rows.sort((a, b) => b.drops - a.drops);
       return {
+        listeners,
         rows: rows.slice(0, options.maxRows),
         totalRows: entries.length,
         totalDrops: rows.reduce((n, r) => n + r.drops, 0),

@@ -71,3 +71,18 @@ export function decodeDropValue(data: Buffer): DropValue {
     ackBacklog: data.readUInt32LE(L.ackBacklog),
   };
 }
+
+/** struct listener_seen, value of "listeners" (key: socket inode, u64). */
+export const listenerLayout = { maxAckBacklog: 0, maxQueue: 4, port: 8, size: 16 } as const;
+
+export interface ListenerSeen {
+  inode: bigint;
+  backlog: number;
+  maxQueue: number;
+  port: number;
+}
+
+export function decodeListener(key: Buffer, value: Buffer): ListenerSeen {
+  const L = listenerLayout;
+  return { inode: key.readBigUInt64LE(0), backlog: value.readUInt32LE(L.maxAckBacklog), maxQueue: value.readUInt32LE(L.maxQueue), port: value.readUInt16LE(L.port) };
+}

@@ -3,6 +3,7 @@
 // function, counted in the kernel; the socket's owner and, for a listener,
 // its backlog: an accept-queue overflow names its port, owner and backlog.
 import { z } from 'zod';
+import { hasTracepoint } from '../../libbpf/index.js';
 import type { CaptureDefinition, Column } from '../capture.js';
 import { analyzeTcpdrop } from './analysis.js';
 import { tcpdropBaseline } from './baseline.js';
@@ -16,6 +17,8 @@ export const tcpdropParams = z
       .describe('kinds of drop (reason, endpoints, socket, function) counted in the kernel; more are dropped (map_full)'),
     allProtocols: z.boolean().default(false)
       .describe('count drops of every protocol, not only TCP'),
+    maxListeners: z.number().int().min(16).max(1_000_000).default(4096)
+      .describe('listening sockets whose backlog is remembered (seen when a connection joins their queue)'),
     unspecified: z.boolean().default(false)
       .describe('count drops whose reason is NOT_SPECIFIED too (frees without a stated reason: mostly noise)'),
   })
@@ -41,6 +44,9 @@ export const tcpdrop: CaptureDefinition<TcpdropParams, TcpdropData> = {
     const [a, b] = params.unspecified ? [] : UNSPECIFIED.map((name) => reasons().number(name));
     object.setRodata({ skip_reason_a: a ?? NONE, skip_reason_b: b ?? NONE, tcp_only: !params.allProtocols });
     object.setMaxEntries('drops', params.maxRows);
+    object.setMaxEntries('listeners', params.maxListeners);
+    // Listener backlogs come from sock:sk_data_ready (6.10+); without it they are unknown, drops still count.
+    if (!hasTracepoint('sock', 'sk_data_ready')) object.setAutoload('tp_sk_data_ready', false);
   },
 
   collect: ({ object, params, target }) => collectDrops(object, target, reasons(), params),

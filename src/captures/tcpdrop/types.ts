@@ -25,7 +25,34 @@ export interface DropRow {
   lastSeen: string;
 }
 
+/**
+ * A listener whose accept queue was seen at its limit (sampled from /proc),
+ * with its network namespace's listen overflows in the window: SYNs refused
+ * for a full accept queue are counted only there (they are not freed as drops).
+ */
+export interface ListenerOverflow {
+  netns: string;
+  /** 0: overflows in a namespace where no listener was seen at its limit (between samples). */
+  port: number;
+  inode: string;
+  pid: number;
+  comm: string;
+  /** Its backlog (sk_max_ack_backlog), when a connection joined its queue in the window (sock:sk_data_ready). */
+  backlog?: number;
+  maxAcceptQueue: number;
+  /** Samples that found its queue at its limit, of all samples. */
+  atLimitSamples: number;
+  samples: number;
+  /** TcpExt ListenOverflows / ListenDrops of its namespace during the window. */
+  namespaceOverflows: number;
+  namespaceListenDrops: number;
+  /** Other listeners of the namespace seen at their limit too (the overflows are theirs together). */
+  sharedWith: number;
+}
+
 export interface TcpdropData {
+  /** Listeners at their accept queue's limit and their namespace's overflows. */
+  listeners: ListenerOverflow[];
   rows: DropRow[];
   /** Rows counted in the kernel (rows keeps maxRows of them, after the target filter). */
   totalRows: number;
