@@ -21,9 +21,10 @@ const PAIRS = 8;
 const RUN_TIMEOUT_MS = 120_000;
 const CAPTURE_BOUND_MS = 300_000;
 
-/** argv[1] threads × argv[2] lock/unlock rounds on one mutex, a little work inside. */
+/** argv[1] threads × argv[2] lock/unlock rounds on one mutex, yielding the CPU inside (so the others block on it). */
 const MUTEX_STORM_C = String.raw`
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static long rounds;
@@ -32,7 +33,8 @@ static void *worker(void *arg) {
 	(void)arg;
 	for (long r = 0; r < rounds; r++) {
 		pthread_mutex_lock(&lock);
-		for (int i = 0; i < 200; i++) shared++;
+		shared++;
+		sched_yield();
 		pthread_mutex_unlock(&lock);
 	}
 	return NULL;
@@ -136,8 +138,8 @@ export async function lockwaitOverhead(): Promise<void> {
   const tmp = new TempDir('lockwait');
   try {
     const helper = tmp.compileC('mutex-storm', MUTEX_STORM_C);
-    const args = ['4', '200000'];
-    const ratio = await stormPairs(`${PAIRS} pairs: 4 threads × 200k lock/unlock of one mutex, lockwait live (every futex wait timed, stacks kept)`, lockwait, {}, helper, args, (r) => {
+    const args = ['4', '50000'];
+    const ratio = await stormPairs(`${PAIRS} pairs: 4 threads × 50k lock/yield/unlock of one mutex, lockwait live (every futex wait timed, stacks kept)`, lockwait, {}, helper, args, (r) => {
       const mine = r.locks.filter((l) => l.comm === 'mutex-storm' && l.kind === 'mutex');
       return `${fmtCount(mine.reduce((n, l) => n + l.waits, 0))} waits on ${mine.length} lock(s)`;
     });

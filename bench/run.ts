@@ -116,7 +116,7 @@ const benchmarks: Benchmark[] = [
   },
   {
     name: 'lockwait-overhead',
-    title: 'lockwait on a mutex storm (4 threads × 200k lock/unlock), traced vs untraced',
+    title: 'lockwait on a mutex storm (4 threads × 50k lock/yield/unlock), traced vs untraced',
     target: '≤1.10× on this worst case; ratio printed',
     run: lockwaitOverhead,
   },

@@ -80,10 +80,17 @@ static __always_inline void read_packet(struct sk_buff *skb, __u16 ethertype, st
 	}
 	if (key->protocol == IPPROTO_TCP || key->protocol == IPPROTO_UDP) {
 		__be16 ports[2] = {};
+		__u16 sport, dport;
 
 		bpf_probe_read_kernel(ports, sizeof(ports), head + th);
-		key->sport = bpf_ntohs(ports[0]);
-		key->dport = bpf_ntohs(ports[1]);
+		sport = bpf_ntohs(ports[0]);
+		dport = bpf_ntohs(ports[1]);
+		/* Only the service's port, taken to be the lower one: the other is
+		 * ephemeral, and keeping it would make one row per connection. */
+		if (sport && dport && sport < dport)
+			key->sport = sport;
+		else
+			key->dport = dport ? dport : sport;
 	}
 }
 

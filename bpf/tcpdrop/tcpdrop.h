@@ -14,8 +14,8 @@ struct drop_key {
 	__u16 family;    /* AF_INET / AF_INET6 of the packet (or the socket), 0 unknown */
 	__u8 protocol;   /* IPPROTO_* of the packet (or the socket) */
 	__u8 sk_state;   /* TCP state of the socket, 0 without one */
-	__u16 sport;     /* packet source port, host order */
-	__u16 dport;     /* packet destination port */
+	__u16 sport;     /* packet ports, host order: only the lower (the service's) is kept, the */
+	__u16 dport;     /* other (ephemeral) is 0, so a storm of connections is one row */
 	__u16 sk_port;   /* the socket's local port */
 	__u16 pad;
 	__u32 pad2;

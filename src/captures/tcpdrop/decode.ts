@@ -35,9 +35,11 @@ export interface DropValue {
   ackBacklog: number;
 }
 
+/** "ip:port", or "ip" when the port is not kept (the ephemeral side). */
 function endpoint(family: number, addr: Buffer, port: number): string {
   if (addr.every((b) => b === 0)) return '';
   const ip = addressText(family, addr);
+  if (!port) return ip;
   return family === 10 && ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
 }
 

@@ -5,7 +5,8 @@
 import type { ListenerOverflow } from './types.js';
 import { listenersOf, namespaceCounters, namespaces, type NamespaceCounters } from './listeners.js';
 
-const SAMPLE_EVERY_MS = 250;
+/** /proc/net/tcp is a walk of every socket: often enough to see a queue at its limit, rarely enough not to compete with a connection storm. */
+const SAMPLE_EVERY_MS = 1000;
 const MAX_NAMESPACES = 256;
 
 interface Seen {

@@ -5,7 +5,7 @@ export interface DropRow {
   reason: string;
   reasonCode: number;
   protocol: string;
-  /** From the packet's headers, "ip:port"; "" when the kernel had not parsed them. */
+  /** From the packet's headers: "ip:port" for the service's side (the lower port), "ip" for the other; "" when not parsed. */
   source: string;
   destination: string;
   /** The socket the kernel had matched the packet to: its local port (0: none) and TCP state. */
