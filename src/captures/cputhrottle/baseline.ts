@@ -2,7 +2,7 @@
 // throttled cgroup lost, and the host's total (kept even when it is zero, so
 // throttling that starts later shows as a regression against a quiet baseline).
 import { num, objs, str, type Obj } from '../../analysis/common.js';
-import type { BaselineMetric } from '../../baselines/metrics.js';
+import type { BaselineMetric } from '../../analysis/types.js';
 
 const MAX_CGROUPS = 10;
 

@@ -2,7 +2,7 @@
 // the window, all processes (kept at zero too) and per command name (lock
 // addresses move between runs; command names do not).
 import { num, objs, str, type Obj } from '../../analysis/common.js';
-import type { BaselineMetric } from '../../baselines/metrics.js';
+import type { BaselineMetric } from '../../analysis/types.js';
 
 const MAX_COMMANDS = 5;
 

@@ -1,7 +1,7 @@
 // What a baseline keeps from tcpdrop: drops per second, all together (kept at
 // zero too, so drops that start later are a regression) and per reason.
 import { num, objs, str, type Obj } from '../../analysis/common.js';
-import type { BaselineMetric } from '../../baselines/metrics.js';
+import type { BaselineMetric } from '../../analysis/types.js';
 
 const MAX_REASONS = 5;
 
