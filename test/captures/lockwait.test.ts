@@ -15,7 +15,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { mergeThresholds } from '../../src/analysis/common.js';
 import { keyLayout, valueLayout } from '../../src/captures/lockwait/decode.js';
 import { lockwait, lockwaitText } from '../../src/captures/lockwait/index.js';
-import { callerFrame } from '../../src/captures/lockwait/analysis.js';
+import { callerFrame } from '../../src/captures/lockwait/analyze.js';
 import { projectRoot } from '../../src/util/paths.js';
 import { cLayout } from '../helpers/c-layout.js';
 import { bpfHandlesOf, kernelSkipReason, stillLoaded } from '../helpers/kernel.js';

@@ -7,7 +7,7 @@ import { relative } from 'node:path';
 import { z } from 'zod';
 import { NotSupportedError } from '../../libbpf/index.js';
 import type { CaptureDefinition, Column } from '../capture.js';
-import { analyzeCputhrottle } from './analysis.js';
+import { analyzeCputhrottle } from './analyze.js';
 import { cputhrottleBaseline } from './baseline.js';
 import { commOf, cpuHierarchies, processesIn, readCpuLimit, readCpuStat, walkCgroups, type CpuHierarchy, type CpuStat } from './cgroup-cpu.js';
 import { resolveScope } from './scope.js';

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import type { CaptureDefinition, Column } from '../capture.js';
 import { stackFiles } from '../profile/outputs.js';
 import { columns } from '../profile/stack-capture.js';
-import { analyzeLockwait, callerFrame } from './analysis.js';
+import { analyzeLockwait, callerFrame } from './analyze.js';
 import { lockwaitBaseline } from './baseline.js';
 import { collectLockWaits } from './collect.js';
 import type { LockWaitLock, LockwaitData } from './types.js';

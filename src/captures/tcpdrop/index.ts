@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { hasTracepoint } from '../../libbpf/index.js';
 import type { CaptureDefinition, Column } from '../capture.js';
-import { analyzeTcpdrop } from './analysis.js';
+import { analyzeTcpdrop } from './analyze.js';
 import { tcpdropBaseline } from './baseline.js';
 import { collectDrops } from './collect.js';
 import { dropReasons, type DropReasons } from './reasons.js';
