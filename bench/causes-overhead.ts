@@ -50,24 +50,28 @@ int main(int argc, char **argv) {
 }
 `;
 
-/** argv[1] connects to 127.0.0.1:argv[2] (nothing listens: refused, one dropped SYN each). */
+/** argv[1] connects to 127.0.0.1:argv[2] (nothing listens: refused, one dropped SYN each); prints how many were refused. */
 const REFUSED_STORM_C = String.raw`
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
 int main(int argc, char **argv) {
 	long n = atol(argv[1]);
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(atoi(argv[2])), .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	long refused = 0;
 	for (long i = 0; i < n; i++) {
 		int s = socket(AF_INET, SOCK_STREAM, 0);
 		if (s < 0) return 3;
-		if (connect(s, (struct sockaddr *)&a, sizeof(a)) == 0 || errno != ECONNREFUSED) return 4;
+		if (connect(s, (struct sockaddr *)&a, sizeof(a)) == 0) return 4; /* someone listens there */
+		refused += errno == ECONNREFUSED;
 		close(s);
 	}
-	return 0;
+	printf("%ld\n", refused);
+	return refused ? 0 : 5;
 }
 `;
 

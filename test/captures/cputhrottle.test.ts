@@ -114,8 +114,8 @@ describe.skipIf(skip)(`cputhrottle on a real cgroup${skip ? ` (skipped: ${skip})
     expect(f.title).toContain('quota of 10 ms per 100 ms (0.1 CPU)');
     expect(f.title).toContain(`sherlock-burn (pid ${child.pid})`);
     expect(f.title).toMatch(/throttled in the 1\.5 s window \(\d+%/);
-    const impact = f.evidence.impact as { throttledShareOfWindow: number };
-    expect(impact.throttledShareOfWindow).toBeGreaterThan(0.6);
+    const impact = f.evidence.impact as { windowShareLost: number };
+    expect(impact.windowShareLost).toBeGreaterThan(0.6);
 
     const metrics = cputhrottle.baseline!(targeted as never);
     expect(metrics[0]).toMatchObject({ metric: 'CPU throttled time, all cgroups (share of the window)', unit: 'pct', capture: 'cputhrottle' });

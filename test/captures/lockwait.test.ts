@@ -157,7 +157,7 @@ describe.skipIf(skip)(`lockwait on the real kernel${skip ? ` (skipped: ${skip})`
     expect(f!.title).toContain(`on lock ${lock}`);
     expect(f!.title).toMatch(/\(\d+% of the [\d.]+ s window, summed over threads\)/);
     expect(f!.title).toContain('waiting in sherlock_contend_7f3a');
-    expect((f!.evidence.impact as { waitShareOfWindow: number }).waitShareOfWindow).toBeCloseTo(row.totalUs / (windowSeconds * 1e6), 2);
+    expect((f!.evidence.impact as { windowShareLost: number }).windowShareLost).toBeCloseTo(row.totalUs / (windowSeconds * 1e6), 2);
 
     const metrics = lockwait.baseline!(result as never);
     expect(metrics.find((m) => m.metric === 'lock wait time of sherlock-conten (share of the window)')!.value).toBeGreaterThan(5);

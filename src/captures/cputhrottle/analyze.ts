@@ -53,7 +53,7 @@ export function analyzeCputhrottle(data: Obj, ctx: CaptureContext): CaptureAnaly
         ...(r.usageUs !== undefined ? { usageMs: round(num(r.usageUs) / 1000) } : {}),
         processes: objs(r.processes).slice(0, 10),
         processCount: count,
-        impact: { throttledShareOfWindow: round(windowShare), throttledShareOfPeriods: round(periodShare), lostMs: round(throttledUs / 1000) },
+        impact: { windowShareLost: round(windowShare), throttledShareOfPeriods: round(periodShare), lostMs: round(throttledUs / 1000) },
       }, periodShare * 100),
     );
   }

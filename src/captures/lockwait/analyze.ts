@@ -67,7 +67,7 @@ export function analyzeLockwait(data: Obj, ctx: CaptureContext): CaptureAnalysis
         maxMs: round(num(l.maxUs) / 1000),
         callers,
         stacks: mine.slice(0, 3).map((s) => ({ waitMs: round(num(s.value) / 1000), waits: num(s.waits), frames: framesOf(s).map((f) => f.name).reverse() })),
-        impact: { waitShareOfWindow: round(share), lostMs: round(us / 1000) },
+        impact: { windowShareLost: round(share), lostMs: round(us / 1000) },
       }, share * 100),
     );
   }
