@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { mergeThresholds } from '../../src/analysis/common.js';
 import { cpuHierarchies } from '../../src/captures/cputhrottle/cgroup-cpu.js';
-import { cputhrottle } from '../../src/captures/cputhrottle/index.js';
+import { cputhrottle, requireCpuHierarchies } from '../../src/captures/cputhrottle/index.js';
+import { NotSupportedError } from '../../src/libbpf/index.js';
 import { runCapture } from '../../src/captures/run-capture.js';
 import { killLeftovers, start, TempDir } from './sched-children.js';
 
@@ -40,6 +41,13 @@ describe('cputhrottle: reading cgroup files', () => {
     ].join('\n');
     expect(cpuHierarchies(mountinfo)).toEqual([{ version: 1, mount: '/sys/fs/cgroup/cpu' }]);
     expect(cpuHierarchies('')).toEqual([]);
+  });
+
+  it('without a cpu controller it cannot run, and says why (a NotSupportedError: the run goes on without it)', () => {
+    expect(() => requireCpuHierarchies([])).toThrow(NotSupportedError);
+    expect(() => requireCpuHierarchies([])).toThrow(/cgroup cpu controller is not mounted here.*throttling cannot be read/);
+    const v1 = [{ version: 1 as const, mount: '/sys/fs/cgroup/cpu' }];
+    expect(requireCpuHierarchies(v1)).toBe(v1);
   });
 
   it('refuses unknown settings with what is allowed', async () => {
@@ -90,11 +98,12 @@ describe.skipIf(skip)(`cputhrottle on a real cgroup${skip ? ` (skipped: ${skip})
       expect(row!.quotaUs).toBe(10_000);
       expect(row!.periodUs).toBe(100_000);
       expect(row!.limitCpus).toBeCloseTo(0.1);
-      // 1.5 s of 100 ms periods, all but the odd one throttled; ~90 ms of each throttled.
+      // 1.5 s of 100 ms periods, all but the odd one throttled; ~90 ms of each throttled on an idle
+      // machine, less when other work delays the child's 10 ms (it is throttled from when it has used them).
       expect(row!.periods).toBeGreaterThanOrEqual(12);
       expect(row!.periods).toBeLessThanOrEqual(17);
       expect(row!.throttledPeriods).toBeGreaterThanOrEqual(row!.periods - 3);
-      expect(row!.throttledUs).toBeGreaterThan(windowMs * 1000 * 0.6);
+      expect(row!.throttledUs).toBeGreaterThan(windowMs * 1000 * 0.4);
       expect(row!.throttledUs).toBeLessThan(windowMs * 1000 * 1.1);
       expect(row!.processes).toContainEqual({ pid: child.pid, comm: 'sherlock-burn' });
       expect(result.bpfCpuNs).toBe(0);
@@ -115,11 +124,11 @@ describe.skipIf(skip)(`cputhrottle on a real cgroup${skip ? ` (skipped: ${skip})
     expect(f.title).toContain(`sherlock-burn (pid ${child.pid})`);
     expect(f.title).toMatch(/throttled in the 1\.5 s window \(\d+%/);
     const impact = f.evidence.impact as { windowShareLost: number };
-    expect(impact.windowShareLost).toBeGreaterThan(0.6);
+    expect(impact.windowShareLost).toBeGreaterThan(0.4);
 
     const metrics = cputhrottle.baseline!(targeted as never);
     expect(metrics[0]).toMatchObject({ metric: 'CPU throttled time, all cgroups (share of the window)', unit: 'pct', capture: 'cputhrottle' });
-    expect(metrics[0]!.value).toBeGreaterThan(60);
+    expect(metrics[0]!.value).toBeGreaterThan(40);
     expect(metrics.some((m) => m.metric.includes(name))).toBe(true);
   });
 });

@@ -81,6 +81,12 @@ function processesUnder(h: CpuHierarchy, dir: string, max: number): { processes:
   return { processes: [...pids].slice(0, max).map((pid) => ({ pid, comm: commOf(pid) })), count: pids.size };
 }
 
+/** The hierarchies, or the reason the capture cannot run here (the run's other captures go on). */
+export function requireCpuHierarchies(found: CpuHierarchy[]): CpuHierarchy[] {
+  if (found.length) return found;
+  throw new NotSupportedError('the cgroup cpu controller', 'is not mounted here (no cgroup v1 "cpu" hierarchy, and cgroup v2 has no cpu controller): throttling cannot be read');
+}
+
 export const cputhrottle: CaptureDefinition<CputhrottleParams, CputhrottleData> = {
   name: 'cputhrottle',
   summary: 'CPU throttling by cgroup quota: periods and time throttled in the window, the quota, the processes',
@@ -88,10 +94,7 @@ export const cputhrottle: CaptureDefinition<CputhrottleParams, CputhrottleData> 
   params: cputhrottleParams,
 
   sample({ params, target }) {
-    const hierarchies = cpuHierarchies();
-    if (!hierarchies.length) {
-      throw new NotSupportedError('the cgroup cpu controller', 'is not mounted here (no cgroup v1 "cpu" hierarchy, and cgroup v2 has no cpu controller): throttling cannot be read');
-    }
+    const hierarchies = requireCpuHierarchies(cpuHierarchies());
     const targeted = target.tgids !== undefined || target.comm !== undefined || target.uid !== undefined || target.cgroupId !== undefined;
     const first = resolveScope(hierarchies, target, params.maxCgroups);
     const start = snapshot(first.cgroups);
