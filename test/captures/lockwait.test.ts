@@ -136,8 +136,9 @@ describe.skipIf(skip)(`lockwait on the real kernel${skip ? ` (skipped: ${skip})`
     expect(mine.map((l) => l.lock)).toEqual([lock]);
     const row = mine[0]!;
     expect(row.comm).toBe('sherlock-conten');
-    // The kernel's time blocked is a little under what the threads measured around the lock call.
-    expect(row.totalUs).toBeGreaterThan(measuredUs * 0.7);
+    // The kernel's time blocked is under what the threads measured around the lock call (which adds
+    // the spin before the wait and, on a busy machine, the run-queue wait after a failed retry).
+    expect(row.totalUs).toBeGreaterThan(measuredUs * 0.5);
     expect(row.totalUs).toBeLessThan(measuredUs * 1.1);
     expect(row.waits).toBeGreaterThan(20);
 
