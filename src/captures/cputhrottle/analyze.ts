@@ -36,8 +36,10 @@ export function analyzeCputhrottle(data: Obj, ctx: CaptureContext): CaptureAnaly
     const who = processes.length ? `; in it: ${listText(processes, 3)}${count > 3 && processes.length <= 3 ? ` and ${count - processes.length} more` : ''}` : '';
     const windowShare = throttledUs / windowUs;
     const severity = periodShare >= CRITICAL_PERIOD_SHARE ? 'critical' : 'warning';
+    const service = str(r.service);
+    const named = service && service !== '/' && !cgroup.endsWith(`/${service}`) ? ` (${service})` : '';
     const title =
-      `cgroup ${cgroup} (${str(r.hierarchy) || 'cgroup'}) on ${ctx.node} was throttled by ${quota} in ${fmtCount(throttled)} of ${plural(periods, 'period')} (${fmtPct(periodShare)}), ` +
+      `cgroup ${cgroup}${named} (${str(r.hierarchy) || 'cgroup'}) on ${ctx.node} was throttled by ${quota} in ${fmtCount(throttled)} of ${plural(periods, 'period')} (${fmtPct(periodShare)}), ` +
       `${fmtUs(throttledUs)} throttled in the ${fmtSeconds(windowUs / 1e6)} window (${fmtPct(windowShare)}, summed over CPUs)${who}: ` +
       `raise its quota or profile its processes (high-cpu) to see what spends it.`;
     findings.push(

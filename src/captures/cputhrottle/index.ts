@@ -5,6 +5,7 @@
 // (CaptureDefinition.sample).
 import { relative } from 'node:path';
 import { z } from 'zod';
+import { identifyCgroup } from '../../cgroups/container.js';
 import { NotSupportedError } from '../../libbpf/index.js';
 import type { CaptureDefinition, Column } from '../capture.js';
 import { analyzeCputhrottle } from './analyze.js';
@@ -32,8 +33,10 @@ export interface ThrottleRow {
   /** Path in its hierarchy, "/" for the root. */
   cgroup: string;
   hierarchy: 'v1' | 'v2';
-  /** Its last path element, e.g. "checkout.service". */
+  /** Who it is, from its path: the systemd unit, else the container (runtime:short id) or pod, else its last element. */
   service: string;
+  containerId?: string;
+  podUid?: string;
   /** undefined: no quota on this cgroup itself (an ancestor may have one). */
   quotaUs?: number;
   periodUs: number;
@@ -120,7 +123,7 @@ export const cputhrottle: CaptureDefinition<CputhrottleParams, CputhrottleData> 
           rows.push({
             cgroup: path,
             hierarchy: h.version === 1 ? 'v1' : 'v2',
-            service: path === '/' ? '/' : path.split('/').at(-1)!,
+            ...serviceOf(path),
             ...(limit?.quotaUs !== undefined ? { quotaUs: limit.quotaUs, limitCpus: limit.quotaUs / limit.periodUs } : {}),
             periodUs: limit?.periodUs ?? 100_000,
             periods: delta('periods'),
@@ -148,6 +151,13 @@ export const cputhrottle: CaptureDefinition<CputhrottleParams, CputhrottleData> 
   analysis: { checks: 'CPU throttling', analyze: analyzeCputhrottle },
   baseline: cputhrottleBaseline,
 };
+
+function serviceOf(path: string): Pick<ThrottleRow, 'service' | 'containerId' | 'podUid'> {
+  const id = identifyCgroup(path);
+  const container = id.containerId !== 'host' ? id.containerId : undefined;
+  const service = id.unit ?? (container ? `${id.runtime ?? 'container'}:${container.slice(0, 12)}` : id.podUid ? `pod ${id.podUid}` : path === '/' ? '/' : path.split('/').at(-1)!);
+  return { service, ...(container ? { containerId: container } : {}), ...(id.podUid ? { podUid: id.podUid } : {}) };
+}
 
 const ms = (us: number) => (us / 1000).toFixed(us >= 100_000 ? 0 : 1);
 

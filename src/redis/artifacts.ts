@@ -4,7 +4,7 @@
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import type { Redis } from 'ioredis';
-import { keys } from '../redis/keys.js';
+import { keys } from './keys.js';
 
 const gzipAsync = promisify(gzip);
 export const CHUNK_BYTES = 4 * 1024 * 1024;
