@@ -42,7 +42,7 @@ describe('sherlock rules check', () => {
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('prints each rule as loaded or disabled with why, and exits 0', () => {
+  it('prints each rule as loaded or disabled with why, and exits 0', { timeout: 60_000 }, () => {
     const r = sherlock('rules', 'check', join(dir, 'base.yaml'));
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^loaded   Editor run  \(.*base\.yaml:4, informational\)$/m);
@@ -50,14 +50,14 @@ describe('sherlock rules check', () => {
     expect(r.stdout).toMatch(/2 rules: 1 loaded, 1 disabled, 0 with errors/);
   });
 
-  it('applies later files over earlier ones', () => {
+  it('applies later files over earlier ones', { timeout: 60_000 }, () => {
     const r = sherlock('rules', 'check', join(dir, 'base.yaml'), join(dir, 'local.yaml'), '--json');
     expect(r.status).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out.rules.find((s: { rule: string }) => s.rule === 'Editor run')).toMatchObject({ state: 'disabled', reason: 'enabled: false in the rules file' });
   });
 
-  it('exits 1 naming file, line, rule and column on a syntax error; 2 on bad usage', () => {
+  it('exits 1 naming file, line, rule and column on a syntax error; 2 on bad usage', { timeout: 120_000 }, () => {
     const r = sherlock('rules', 'check', join(dir, 'broken.yaml'));
     expect(r.status).toBe(1);
     expect(r.stdout).toContain(`${join(dir, 'broken.yaml')}:2: rule Broken: condition, column 38: expected ")" to close the "(" at 23`);
