@@ -13,6 +13,7 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
 #include "sherlock.bpf.h"
+#include "maps.bpf.h"
 #include "histogram.bpf.h"
 #include "biolatency.h"
 
@@ -75,11 +76,9 @@ int tp_block_rq_complete(struct trace_event_raw_block_rq_completion___sherlock *
 
 	hist = bpf_map_lookup_elem(&hists, &dev);
 	if (!hist) {
-		struct sherlock_hist zero = {};
+		struct sherlock_hist zero = {}; /* zeroed only on a miss */
 
-		/* Another CPU may add it first (EEXIST): either way, look again. */
-		bpf_map_update_elem(&hists, &dev, &zero, BPF_NOEXIST);
-		hist = bpf_map_lookup_elem(&hists, &dev);
+		hist = bpf_map_lookup_or_try_init(&hists, &dev, &zero);
 		if (!hist) {
 			sherlock_count(SHERLOCK_DROP_MAP_FULL);
 			return 0;

@@ -6,9 +6,9 @@
 #ifndef SHERLOCK_STACKS_BPF_H
 #define SHERLOCK_STACKS_BPF_H
 
+#include "maps.bpf.h"
 #include "stacks.h"
 
-#define EEXIST 17
 #define ENOMEM 12
 
 struct {
