@@ -19,6 +19,15 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
+/* A request between issue and completion. The classic block tracepoints
+ * give no request pointer, so a request is its disk and start sector.
+ * Kernel-only: user space never reads it, so it is not in biolatency.h. */
+struct biolatency_rq {
+	__u32 dev;
+	__u32 pad;
+	__u64 sector;
+};
+
 /* Only the fields we read, found by name (CO-RE) wherever the kernel puts them. */
 struct trace_event_raw_block_rq___sherlock {
 	dev_t dev;

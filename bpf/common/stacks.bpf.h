@@ -30,6 +30,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 64 * 1024);
 } new_tgids SEC(".maps");
+SHERLOCK_RECORD(stack_new_tgid);
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -16,6 +16,8 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
+SHERLOCK_RECORD(execsnoop_exit);
+
 /* include/linux/sched/signal.h; a #define, so absent from BTF. Unchanged
  * since 2.6. */
 #define SHERLOCK_SIGNAL_GROUP_EXIT 0x00000004

@@ -26,6 +26,8 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
+SHERLOCK_RECORD(filetop_path);
+
 
 /* The counters, per CPU (no atomics on the hot path). Not preallocated:
  * creating 10240 per-CPU values up front took 8 ms of the load; an entry is

@@ -8,6 +8,7 @@ import type { BaselineMetric } from '../analysis/types.js';
 import type { BpfObject, PerfEventSpec } from '../libbpf/index.js';
 import type { DropCounts } from './contract.js';
 import type { Log2Histogram } from './histogram.js';
+import type { RecordLayout } from './records.js';
 import type { ResolvedTarget } from './target.js';
 
 /**
@@ -65,6 +66,12 @@ export interface CaptureDefinition<P = unknown, D = unknown> {
   /** The perf event its SEC("perf_event") programs sample on. */
   perfEvent?(params: P): PerfEventSpec;
   collect(context: CaptureContext<P>): Collector<D>;
+  /**
+   * Every C struct its user space reads from the object (map keys and values,
+   * ring buffer records), at the offsets its decoder uses: checked against the
+   * object's BTF. A struct in bpf/<name>/<name>.h must be among them.
+   */
+  records?: readonly RecordLayout[];
   /** Rows and columns for the human table. */
   table(data: D): { columns: Column<any>[]; rows: unknown[] };
   /** Free text instead of the table (histograms print as bars). */

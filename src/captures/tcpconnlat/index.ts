@@ -5,9 +5,12 @@ import { z } from 'zod';
 import { errnoName, programStats } from '../../libbpf/index.js';
 import { kernelClock } from '../../util/clock.js';
 import type { CaptureDefinition, Column, LabeledHistogram } from '../capture.js';
-import { decodeHistogram, renderHistogram } from '../histogram.js';
+import { decodeHistogram, histLayout, renderHistogram } from '../histogram.js';
 import { renderTable } from '../../cli/table.js';
-import { decodeDestination, decodeFailure, decodeSlowest, SLOWEST_MAX, type ConnectRecord } from './decode.js';
+import {
+  connectLayout, decodeDestination, decodeFailure, decodeSlowest, destLayout, failKeyLayout, failLayout, slowestLayout, SLOWEST_MAX,
+  type ConnectRecord,
+} from './decode.js';
 import { tcpconnlatAnalysis, tcpconnlatConnects } from './analyze.js';
 import { tcpconnlatBaseline } from './baseline.js';
 
@@ -89,6 +92,8 @@ export const tcpconnlat: CaptureDefinition<TcpconnlatParams, TcpconnlatData> = {
     object.setMaxEntries('failures', params.maxDestinations);
     object.setMaxEntries('connects', params.maxInFlight);
   },
+
+  records: [destLayout, histLayout, failKeyLayout, failLayout, connectLayout, slowestLayout],
 
   collect({ object, params }) {
     const toWallMs = kernelClock();
