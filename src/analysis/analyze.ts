@@ -9,7 +9,7 @@ import type { CaptureResult } from '../captures/capture.js';
 import type { RunRecord } from '../runs/types.js';
 import {
   fileOf, isObj, mergeThresholds, num, str,
-  type CaptureAnalysis, type CaptureContext, type Obj,
+  type CaptureAnalysis, type AnalysisContext, type Obj,
 } from './common.js';
 import { captures } from '../captures/registry.js';
 import { fmtCount, listText, plural } from './format.js';
@@ -208,7 +208,7 @@ export class RunAnalysis {
         continue;
       }
       const data = result as Obj;
-      const ctx: CaptureContext = {
+      const ctx: AnalysisContext = {
         node,
         capture,
         file,

@@ -27,7 +27,8 @@ export interface LabeledHistogram {
   histogram: Log2Histogram;
 }
 
-export interface CaptureContext<P> {
+/** What a capture's collector works with while its programs run (not AnalysisContext, which its analyzer gets later). */
+export interface CollectContext<P> {
   object: BpfObject;
   params: P;
   target: ResolvedTarget;
@@ -65,7 +66,7 @@ export interface CaptureDefinition<P = unknown, D = unknown> {
   configure?(object: BpfObject, params: P, target: ResolvedTarget): void;
   /** The perf event its SEC("perf_event") programs sample on. */
   perfEvent?(params: P): PerfEventSpec;
-  collect(context: CaptureContext<P>): Collector<D>;
+  collect(context: CollectContext<P>): Collector<D>;
   /**
    * Every C struct its user space reads from the object (map keys and values,
    * ring buffer records), at the offsets its decoder uses: checked against the
