@@ -12,7 +12,7 @@ import {
   type CaptureAnalysis, type AnalysisContext, type Obj,
 } from './common.js';
 import { captures } from '../captures/registry.js';
-import { fmtCount, listText, plural } from './format.js';
+import { fmtCount, listText, plural } from '../format/index.js';
 import { matchRules, nodeRecords, ruleSchema, type RuleEventSource, type Rule } from './rules.js';
 import type { Finding, Severity, Thresholds } from './types.js';
 

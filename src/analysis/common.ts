@@ -1,7 +1,7 @@
 // What every analyzer shares: the default thresholds, the context it runs in,
 // the Finding it builds, and readers that take stored JSON as untrusted (a
 // field of the wrong type reads as empty, never throws).
-import { listText, processLabel } from './format.js';
+import { listText, processLabel } from '../format/index.js';
 import type { Finding, Severity, Thresholds } from './types.js';
 
 export const DEFAULT_THRESHOLDS: Required<Thresholds> = {

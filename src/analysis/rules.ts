@@ -7,7 +7,7 @@
 // (src/runbooks/schema.ts) embeds ruleSchema.
 import { z } from 'zod';
 import { addTo, makeFinding, topKeys, type Obj } from './common.js';
-import { listText, plural, processLabel } from './format.js';
+import { listText, plural, processLabel } from '../format/index.js';
 import type { Finding, Severity } from './types.js';
 
 /** The kinds of events runbook rules match. */

@@ -3,9 +3,8 @@
 // 212 ms (now)"), and a finding for each clear regression. Computed once at
 // finalize and stored with the run as _run/baseline.json.
 import type { Redis } from 'ioredis';
-import { fmtUs } from '../analysis/format.js';
+import { fmtClock, fmtUs } from '../format/index.js';
 import type { Finding, Severity } from '../analysis/types.js';
-import { fmtClock } from '../report/format.js';
 import type { RunRecord } from '../runs/types.js';
 import type { BaselineMetric } from '../analysis/types.js';
 import { latestBaseline, targetKey } from './store.js';

@@ -5,6 +5,7 @@ import type { z } from 'zod';
 import type { CaptureAnalyzer } from '../analysis/common.js';
 import type { RuleEventSource } from '../analysis/rules.js';
 import type { BaselineMetric } from '../analysis/types.js';
+import type { TableColumn } from '../format/table.js';
 import type { BpfObject, PerfEventSpec } from '../libbpf/index.js';
 import type { DropCounts } from './contract.js';
 import type { Log2Histogram } from './histogram.js';
@@ -46,12 +47,8 @@ export interface Collector<D> {
   drops?(): DropCounts;
 }
 
-export interface Column<Row> {
-  header: string;
-  value(row: Row): string;
-  /** Right-align (numbers). */
-  numeric?: boolean;
-}
+/** A column of the human table (rendered by src/format/table.ts). */
+export type Column<Row> = TableColumn<Row>;
 
 export interface CaptureDefinition<P = unknown, D = unknown> {
   name: string;

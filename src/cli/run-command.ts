@@ -11,7 +11,7 @@ import { PermissionError } from '../libbpf/index.js';
 import { FINAL_NODE_STATUSES, FINAL_STATUSES, type CaptureSummary, type NodeState, type NodeStatus, type RunRecord } from '../runs/types.js';
 import { formatDuration, parseDuration } from '../util/duration.js';
 import { ApiClient, ApiRequestError, normalizeApiUrl, type SseEvent } from './api-client.js';
-import { renderTable } from './table.js';
+import { describeTarget, renderTable } from '../format/index.js';
 import { UsageError } from './usage-error.js';
 
 export const DEFAULT_API_URL = 'http://127.0.0.1:7070';
@@ -621,11 +621,6 @@ export function progressLine(name: string, state: NodeProgress, now: number, nam
 const clock = (ms: number) => (ms < 60_000 ? `${(Math.max(0, ms) / 1000).toFixed(1)}s` : formatDuration(ms));
 
 // ---- the outcome ------------------------------------------------------------
-
-function describeTarget(target: TargetSpec): string {
-  const parts = Object.entries(target).map(([k, v]) => `${k} ${Array.isArray(v) ? v.join(',') : String(v)}`);
-  return parts.length ? parts.join(', ') : 'all processes';
-}
 
 function nodeLines(run: RunView): string[] {
   const names = Object.keys(run.nodes);

@@ -1,6 +1,6 @@
 // biolatency's checks: Block I/O latency per disk.
 import { latencySeverity, makeFinding, objs, str, type CaptureAnalysis, type AnalysisContext, type Obj } from '../../analysis/common.js';
-import { fmtMs, fmtUs, plural } from '../../analysis/format.js';
+import { fmtMs, fmtUs, plural } from '../../format/index.js';
 import { bucketsOf, quantile, totalOf } from '../../analysis/histogram.js';
 import type { Finding } from '../../analysis/types.js';
 

@@ -1,6 +1,6 @@
 // execsnoop's checks: Exec storms per parent, failing execs, short-lived processes exiting with an error.
 import { addTo, makeFinding, num, objs, str, topKeys, type CaptureAnalysis, type AnalysisContext, type Obj } from '../../analysis/common.js';
-import { fmtMs, fmtSeconds, fmtRate, listText, plural, processLabel } from '../../analysis/format.js';
+import { fmtMs, fmtSeconds, fmtRate, listText, plural, processLabel } from '../../format/index.js';
 import type { Finding } from '../../analysis/types.js';
 import type { ExecHit } from '../../analysis/rules.js';
 

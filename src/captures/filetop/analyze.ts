@@ -1,6 +1,6 @@
 // filetop's checks: Hot files per process.
 import { makeFinding, num, objs, str, type CaptureAnalysis, type AnalysisContext, type Obj } from '../../analysis/common.js';
-import { fmtSeconds, fmtBytes, plural, processLabel } from '../../analysis/format.js';
+import { fmtSeconds, fmtBytes, plural, processLabel } from '../../format/index.js';
 import type { Finding } from '../../analysis/types.js';
 
 const MAX_HOT_FILES = 5;

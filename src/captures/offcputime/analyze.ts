@@ -1,6 +1,6 @@
 // offcputime's checks: Where threads block off the CPU outside ordinary idle waits.
 import { makeFinding, num, objs, str, isObj, type CaptureAnalysis, type AnalysisContext, type Obj } from '../../analysis/common.js';
-import { fmtPct, fmtSeconds, fmtUs, plural, processLabel, round } from '../../analysis/format.js';
+import { fmtPct, fmtSeconds, fmtUs, plural, processLabel, round } from '../../format/index.js';
 import { framesOf, stackText, type FrameLike } from '../../analysis/stack-frames.js';
 import type { Finding } from '../../analysis/types.js';
 

@@ -1,6 +1,6 @@
 // profile's checks: Hot functions and busy processes.
 import { makeFinding, num, objs, str, type CaptureAnalysis, type AnalysisContext, type Obj } from '../../analysis/common.js';
-import { fmtPct, fmtSeconds, plural, processLabel, round } from '../../analysis/format.js';
+import { fmtPct, fmtSeconds, plural, processLabel, round } from '../../format/index.js';
 import { framesOf, leafOf, functionLabel, stackText, type FrameLike } from '../../analysis/stack-frames.js';
 import type { Finding } from '../../analysis/types.js';
 

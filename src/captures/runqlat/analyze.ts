@@ -1,6 +1,6 @@
 // runqlat's checks: Run-queue latency per process or cgroup.
 import { latencySeverity, makeFinding, num, objs, str, type CaptureAnalysis, type AnalysisContext, type Obj } from '../../analysis/common.js';
-import { fmtMs, fmtUs, plural, processLabel, round } from '../../analysis/format.js';
+import { fmtMs, fmtUs, plural, processLabel, round } from '../../format/index.js';
 import { bucketsOf, quantile, totalOf } from '../../analysis/histogram.js';
 import type { Finding } from '../../analysis/types.js';
 

@@ -6,7 +6,7 @@ import { errnoName, programStats } from '../../libbpf/index.js';
 import { kernelClock } from '../../util/clock.js';
 import type { CaptureDefinition, Column, LabeledHistogram } from '../capture.js';
 import { decodeHistogram, histLayout, renderHistogram } from '../histogram.js';
-import { renderTable } from '../../cli/table.js';
+import { fmtUs, renderTable } from '../../format/index.js';
 import {
   connectLayout, decodeDestination, decodeFailure, decodeSlowest, destLayout, failKeyLayout, failLayout, slowestLayout, SLOWEST_MAX,
   type ConnectRecord,
@@ -165,12 +165,6 @@ function destinationRows(data: TcpconnlatData): DestinationRow[] {
     rows.set(f.destination, row);
   }
   return [...rows.values()];
-}
-
-function fmtUs(us: number): string {
-  if (us >= 1_000_000) return `${(us / 1_000_000).toFixed(2)}s`;
-  if (us >= 1000) return `${(us / 1000).toFixed(2)}ms`;
-  return `${us.toFixed(0)}us`;
 }
 
 const destinationColumns: Column<DestinationRow>[] = [

@@ -1,6 +1,6 @@
 // tcpreset's checks: Reset hot spots per remote.
 import { addTo, addressOf, makeFinding, num, objs, str, topKeys, whoOf, type CaptureAnalysis, type AnalysisContext, type Obj } from '../../analysis/common.js';
-import { fmtCount, fmtSeconds, plural, capitalize } from '../../analysis/format.js';
+import { fmtCount, fmtSeconds, plural, capitalize } from '../../format/index.js';
 import type { Finding } from '../../analysis/types.js';
 
 const RESET_REASON_MEANING: Record<string, string> = {

@@ -1,6 +1,6 @@
 // tcprtt's checks: High smoothed RTT per remote.
 import { latencySeverity, makeFinding, num, objs, str, type CaptureAnalysis, type AnalysisContext, type Obj } from '../../analysis/common.js';
-import { fmtMs, fmtUs, plural, round } from '../../analysis/format.js';
+import { fmtMs, fmtUs, plural, round } from '../../format/index.js';
 import { bucketsOf, quantile, totalOf } from '../../analysis/histogram.js';
 import type { Finding } from '../../analysis/types.js';
 

@@ -8,6 +8,7 @@ import type { CaptureDefinition, Column, LabeledHistogram } from '../capture.js'
 import { decodeHistogram, histLayout, renderHistogram, type Log2Histogram } from '../histogram.js';
 import { addressText, endpointText } from '../net-address.js';
 import { recordLayout } from '../records.js';
+import { fmtUs } from '../../format/index.js';
 import { configureOwners, OWNER_PROGRAMS, targetFilters } from '../tcp-owner.js';
 import { tcprttAnalysis } from './analyze.js';
 
@@ -96,12 +97,10 @@ function remoteLabel(key: Buffer, groupBy: TcprttParams['groupBy']): string {
   return groupBy === 'remoteAddr' ? addressText(family, addr) : endpointText(family, addr, key.readUInt16LE(O.port));
 }
 
-const us = (n: number) => (n >= 10_000 ? `${(n / 1000).toFixed(0)}ms` : `${n}us`);
-
 const columns: Column<LabeledHistogram>[] = [
   { header: 'REMOTE', value: (h) => String(h.labels.remote) },
   { header: 'SAMPLES', value: (h) => String(h.histogram.count), numeric: true },
-  { header: 'AVG', value: (h) => us(Math.round(h.histogram.sum / Math.max(1, h.histogram.count))), numeric: true },
-  { header: 'P50<', value: (h) => us(h.histogram.p50), numeric: true },
-  { header: 'P99<', value: (h) => us(h.histogram.p99), numeric: true },
+  { header: 'AVG', value: (h) => fmtUs(Math.round(h.histogram.sum / Math.max(1, h.histogram.count))), numeric: true },
+  { header: 'P50<', value: (h) => fmtUs(h.histogram.p50), numeric: true },
+  { header: 'P99<', value: (h) => fmtUs(h.histogram.p99), numeric: true },
 ];

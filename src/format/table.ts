@@ -1,7 +1,13 @@
 // Plain aligned columns, like the bcc tools print; the last column runs free.
-import type { Column } from '../captures/capture.js';
 
-export function renderTable<Row>(columns: Column<Row>[], rows: Row[]): string {
+export interface TableColumn<Row> {
+  header: string;
+  value(row: Row): string;
+  /** Right-align (numbers). */
+  numeric?: boolean;
+}
+
+export function renderTable<Row>(columns: TableColumn<Row>[], rows: Row[]): string {
   const cells = rows.map((row) => columns.map((c) => c.value(row).replace(/[\r\n\t]/g, ' ')));
   const widths = columns.map((c, i) => Math.max(c.header.length, ...cells.map((r) => r[i]!.length)));
   const line = (values: string[]) =>
