@@ -5,7 +5,7 @@ import type { z } from 'zod';
 import type { CaptureAnalyzer } from '../analysis/common.js';
 import type { RuleEventSource } from '../analysis/rules.js';
 import type { BaselineMetric } from '../analysis/types.js';
-import type { TableColumn } from '../format/table.js';
+import type { TableColumn } from '../format/index.js';
 import type { BpfObject, PerfEventSpec } from '../libbpf/index.js';
 import type { DropCounts } from './contract.js';
 import type { Log2Histogram } from './histogram.js';

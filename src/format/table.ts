@@ -1,5 +1,6 @@
 // Plain aligned columns, like the bcc tools print; the last column runs free.
 
+/** One column: its header and how a row shows in it (captures declare theirs). */
 export interface TableColumn<Row> {
   header: string;
   value(row: Row): string;

@@ -1,13 +1,13 @@
 // Where a report reads from: the run's artifacts in Redis (gzip, chunked;
-// src/runs/artifacts.ts reads and writes that format), node heartbeats for
+// src/redis/artifacts.ts reads and writes that format), node heartbeats for
 // kernels the run record lacks, and findings and the baseline comparison
 // through loaders (analysis owns them). Artifacts are read as streams of
 // gunzipped chunks, or parsed whole one capture at a time.
 import type { Redis } from 'ioredis';
-import type { Finding } from '../analysis/types.js';
-import type { BaselineComparison } from '../baselines/compare.js';
+import type { Finding } from '../model/findings.js';
+import type { BaselineComparison } from '../model/baseline.js';
 import { keys } from '../redis/keys.js';
-import { artifactChunks, artifactMeta, gunzipArtifact, gunzipChunks, type ArtifactMeta } from '../runs/artifacts.js';
+import { artifactChunks, artifactMeta, gunzipArtifact, gunzipChunks, type ArtifactMeta } from '../redis/artifacts.js';
 
 /** Findings of a run: undefined when analysis has not (yet) produced any. */
 export type FindingsLoader = (runId: string) => Promise<Finding[] | undefined>;

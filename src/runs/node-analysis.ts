@@ -6,11 +6,11 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { RunAnalysis, type NodeAnalysisPart, type NodeResult } from '../analysis/analyze.js';
-import type { BaselineMetric } from '../analysis/types.js';
+import type { BaselineMetric } from '../model/findings.js';
 import { summarize } from '../baselines/metrics.js';
 import type { CaptureResult } from '../captures/capture.js';
-import { gunzipArtifact, putArtifact, readStoredArtifacts, type ArtifactMeta, type StoredArtifact } from './artifacts.js';
-import type { NodeState, RunRecord } from './types.js';
+import { gunzipArtifact, putArtifact, readStoredArtifacts, type ArtifactMeta, type StoredArtifact } from '../redis/artifacts.js';
+import type { NodeState, RunRecord } from '../model/run.js';
 
 /** Not among the node's captures (the report never lists it), but served like any artifact. */
 export const NODE_ANALYSIS_ARTIFACT = 'analysis.json';

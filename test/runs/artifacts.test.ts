@@ -1,5 +1,5 @@
 // The one artifact format (gzip, chunked past CHUNK_BYTES) written and read
-// back through src/runs/artifacts.ts against a real Redis: whole, in batches,
+// back through src/redis/artifacts.ts against a real Redis: whole, in batches,
 // streamed, and every way a stored artifact can be unreadable.
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
@@ -8,7 +8,7 @@ import { connectRedis } from '../../src/redis/connection.js';
 import { keys } from '../../src/redis/keys.js';
 import {
   artifactChunks, artifactMeta, CHUNK_BYTES, gunzipArtifact, gunzipChunks, putArtifact, readArtifact, readStoredArtifacts,
-} from '../../src/runs/artifacts.js';
+} from '../../src/redis/artifacts.js';
 import { redisServerChildren, startTestRedis, type TestRedis } from '../helpers/redis.js';
 
 describe('stored artifacts', () => {

@@ -3,6 +3,7 @@
 // not ask Redis on every request; revocation reaches every replica within it.
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { Forbidden, Unauthenticated } from '../model/errors.js';
 import { keys } from '../redis/keys.js';
 
 export const SCOPES = ['runs:write', 'runs:read', 'admin'] as const;
@@ -16,6 +17,13 @@ export interface TokenRecord {
   createdBy: string;
   revokedAt?: string;
 }
+
+/** `admin` can do everything; `runs:write` may also read runs. */
+const implied: Record<Scope, Scope[]> = {
+  admin: ['admin', 'runs:write', 'runs:read'],
+  'runs:write': ['runs:write', 'runs:read'],
+  'runs:read': ['runs:read'],
+};
 
 const CACHE_MS = 2_000;
 const hash = (secret: string) => createHash('sha256').update(secret).digest('hex');
@@ -49,6 +57,17 @@ export class TokenStore {
     if (this.cache.size > 10_000) this.cache.clear();
     this.cache.set(key, { record, until: Date.now() + CACHE_MS });
     return record;
+  }
+
+  /** The token behind `secret` if it grants `scope`; Unauthenticated or Forbidden saying why not. */
+  async authorize(secret: string | undefined, scope: Scope): Promise<TokenRecord> {
+    if (!secret) throw new Unauthenticated('unauthorized', 'send an API token: Authorization: Bearer <token>');
+    const token = await this.verify(secret);
+    if (!token) throw new Unauthenticated('unauthorized', 'the API token is unknown or revoked');
+    if (!token.scopes.some((s) => implied[s].includes(scope))) {
+      throw new Forbidden('forbidden', `this token lacks the ${scope} scope (it has: ${token.scopes.join(', ')})`);
+    }
+    return token;
   }
 
   async list(): Promise<TokenRecord[]> {

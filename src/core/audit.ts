@@ -13,14 +13,24 @@ export interface AuditEntry {
   details?: unknown;
 }
 
-export async function audit(redis: Redis, entry: Omit<AuditEntry, 'id' | 'time'>): Promise<void> {
-  const fields = ['time', new Date().toISOString(), 'actor', entry.actor, 'action', entry.action, 'subject', entry.subject];
-  if (entry.details !== undefined) fields.push('details', JSON.stringify(entry.details));
-  await redis.xadd(keys.audit, 'MAXLEN', '~', AUDIT_MAX, '*', ...fields);
+export type AuditRecord = Omit<AuditEntry, 'id' | 'time'>;
+
+export class AuditLog {
+  constructor(private readonly redis: Redis) {}
+
+  async record(entry: AuditRecord): Promise<void> {
+    const fields = ['time', new Date().toISOString(), 'actor', entry.actor, 'action', entry.action, 'subject', entry.subject];
+    if (entry.details !== undefined) fields.push('details', JSON.stringify(entry.details));
+    await this.redis.xadd(keys.audit, 'MAXLEN', '~', AUDIT_MAX, '*', ...fields);
+  }
+
+  /** Newest first; `before` is the id of the last entry of the previous page. */
+  read(limit: number, before?: string): Promise<AuditEntry[]> {
+    return readAudit(this.redis, limit, before);
+  }
 }
 
-/** Newest first. */
-export async function readAudit(redis: Redis, limit: number, before?: string): Promise<AuditEntry[]> {
+async function readAudit(redis: Redis, limit: number, before?: string): Promise<AuditEntry[]> {
   const end = before ? `(${before}` : '+';
   const rows = await redis.xrevrange(keys.audit, end, '-', 'COUNT', limit);
   return rows.map(([id, flat]) => {

@@ -3,15 +3,15 @@
 // field. Read and checked once at API start: any problem refuses the start.
 import { z } from 'zod';
 import type { RunbookSource } from '../runbooks/catalog.js';
-import { aliasesSchema, allowSchema, chatopsFileSchema, publicUrlSchema, secretSchema, type ChatopsConfig } from '../triggers/chatops/config.js';
-import { DEFAULT_ALIASES } from '../triggers/chatops/parse.js';
-import { hooksConfigSchema, loadHooksConfig, type HooksConfig } from '../triggers/hooks/config.js';
-import { DEFAULT_DEDUP_TTL_SECONDS, type HooksSettings } from '../triggers/hooks/settings.js';
+import { aliasesSchema, allowSchema, chatopsFileSchema, publicUrlSchema, secretSchema, type ChatopsConfig } from './chatops/config.js';
+import { DEFAULT_ALIASES } from './chatops/parse.js';
+import { hooksConfigSchema, loadHooksConfig, type HooksConfig } from './hooks/config.js';
+import { DEFAULT_DEDUP_TTL_SECONDS, type HooksSettings } from './hooks/settings.js';
 import { createLogger } from '../util/logger.js';
-import { readableByOthers, readYamlFile } from './config-file.js';
-import { ConfigError } from './server-config.js';
-import { checkAliases, checkAllow, checkHookRules, type Origin } from './trigger-checks.js';
-import { issueLines, strictObject } from './zod-text.js';
+import { readableByOthers, readYamlFile } from '../config/config-file.js';
+import { ConfigError } from '../config/server-config.js';
+import { checkAliases, checkAllow, checkHookRules, type Origin } from './checks.js';
+import { issueLines, strictObject } from '../config/zod-text.js';
 
 const log = createLogger({ component: 'config' });
 

@@ -8,7 +8,7 @@ import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { createGunzip, gunzip, gzip } from 'node:zlib';
 import type { Redis } from 'ioredis';
-import { keys } from '../redis/keys.js';
+import { keys } from './keys.js';
 
 const gzipAsync = promisify(gzip);
 const gunzipAsync = promisify(gunzip);

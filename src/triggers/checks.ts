@@ -3,11 +3,11 @@
 // fires and every run fails.
 import type { RunbookSource } from '../runbooks/catalog.js';
 import { checkParam } from '../runbooks/params.js';
-import type { HooksConfig } from '../triggers/hooks/config.js';
-import type { AllowRule } from '../triggers/chatops/config.js';
-import { closestName } from '../triggers/chatops/parse.js';
+import type { HooksConfig } from './hooks/config.js';
+import type { AllowRule } from './chatops/config.js';
+import { closestName } from '../util/closest-name.js';
 import { formatDuration, parseDuration } from '../util/duration.js';
-import { problem, type FieldPath } from './zod-text.js';
+import { problem, type FieldPath } from '../config/zod-text.js';
 
 /** Where a value came from: the file or env var a problem names, and the value's path in it. */
 export interface Origin {

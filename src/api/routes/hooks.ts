@@ -2,17 +2,18 @@
 // runbook runs. Each receiver is off (404) until its secret is configured;
 // the sender is authenticated before the body is parsed.
 import { Hono, type Context } from 'hono';
-import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { z } from 'zod';
-import type { ApiDeps, ApiEnv } from '../../api/context.js';
-import { ApiError, errorBody, validationError } from '../../api/errors.js';
-import { handleAlert, type AlertResult } from './dispatch.js';
-import { alertmanagerAlerts, alertmanagerSchema, genericAlert, genericSchema, pagerdutyAlert, pagerdutySchema } from './payloads.js';
-import { bearerMatches, pagerDutySignatureMatches, safeEqual } from './verify.js';
+import { Invalid, NotFound, Unauthenticated } from '../../core/errors.js';
+import { handleAlert, type AlertDeps, type AlertResult } from '../../triggers/hooks/dispatch.js';
+import { alertmanagerAlerts, alertmanagerSchema, genericAlert, genericSchema, pagerdutyAlert, pagerdutySchema } from '../../triggers/hooks/payloads.js';
+import type { HooksSettings } from '../../triggers/hooks/settings.js';
+import { bearerMatches, pagerDutySignatureMatches, safeEqual } from '../../triggers/hooks/verify.js';
+import type { ApiEnv } from '../env.js';
+import { errorBody, statusOf, validationError } from '../errors.js';
 
 const disabled = (name: string, variable: string, field: string) =>
-  new ApiError(404, 'not_found', `the ${name} hook is not enabled on this server (set ${variable}, or ${field} in the config file)`);
-const unauthorized = (message: string) => new ApiError(401, 'unauthorized', message);
+  new NotFound('not_found', `the ${name} hook is not enabled on this server (set ${variable}, or ${field} in the config file)`);
+const unauthorized = (message: string) => new Unauthenticated('unauthorized', message);
 
 async function rawBody(c: Context): Promise<Buffer> {
   return Buffer.from(await c.req.arrayBuffer());
@@ -23,7 +24,7 @@ function parse<S extends z.ZodType>(schema: S, raw: Buffer, what: string): z.inf
   try {
     json = JSON.parse(raw.toString('utf8'));
   } catch {
-    throw new ApiError(400, 'invalid_json', 'the body is not valid JSON');
+    throw new Invalid('invalid_json', 'the body is not valid JSON');
   }
   const parsed = schema.safeParse(json);
   if (!parsed.success) throw validationError(parsed.error, what);
@@ -37,19 +38,24 @@ function answer(c: Context, results: AlertResult[]) {
     started: results.filter((r) => r.status === 'started').length,
     matched: results.some((r) => r.matched),
     ...(runIds.length === 1 ? { runId: runIds[0] } : {}),
-    results,
+    results: results.map(({ error, ...r }) => (error ? { ...r, error: { status: statusOf(error), code: error.code, message: error.message } } : r)),
   };
   const failed = results.filter((r) => r.status === 'failed');
   if (failed.length && failed.length === results.length) {
     const e = failed[0]!.error!;
-    return c.json(errorBody(e.code, e.message, body), e.status as ContentfulStatusCode);
+    return c.json(errorBody(e.code, e.message, body), statusOf(e));
   }
   return c.json(body, 202);
 }
 
-export function hookRoutes(deps: ApiDeps) {
+export interface HookRoutesOptions extends AlertDeps {
+  /** Incident-tool webhooks (absent: every receiver answers 404). */
+  hooks?: HooksSettings;
+}
+
+export function hookRoutes({ hooks, ...deps }: HookRoutesOptions) {
   const app = new Hono<ApiEnv>();
-  const settings = () => deps.hooks;
+  const settings = () => hooks;
 
   app.post('/alertmanager', async (c) => {
     const s = settings();

@@ -1,7 +1,8 @@
 // A run as the API shows it: what was asked, where, and how each node fared.
-import type { Rule } from '../analysis/rules.js';
-import type { Thresholds } from '../analysis/types.js';
-import type { TargetSpec } from '../captures/target.js';
+// Value types only: every layer that handles runs looks down to them.
+import type { Thresholds } from './findings.js';
+import type { Rule } from './rule.js';
+import type { TargetSpec } from './target.js';
 
 export const RUN_STATUSES = ['queued', 'running', 'completed', 'partial', 'failed', 'cancelled'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
