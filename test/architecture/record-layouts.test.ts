@@ -26,7 +26,8 @@ function objectBtf(d: CaptureDefinition): ObjectBtf {
 }
 
 describe('record layouts against the objects\' BTF', () => {
-  for (const d of captures.values()) {
+  // A sampled capture (no collect) has no BPF object, so nothing crosses.
+  for (const d of [...captures.values()].filter((c) => c.collect)) {
     describe(d.name, () => {
       it('every record its decoder reads matches the struct in the object (size, offsets, array lengths)', () => {
         const btf = objectBtf(d);
