@@ -92,6 +92,8 @@ export const tcplife: CaptureDefinition<TcplifeParams, TcplifeData> = {
     object.setMaxEntries('conns', params.maxConnections);
   },
 
+  records: [eventLayout],
+
   collect({ object, params }) {
     const reader = new RingBufferReader(object.map('events'));
     const clockBaseMs = kernelClock()(0n); // wall-clock ms at kernel time 0
