@@ -1,12 +1,12 @@
 // offcputime: where threads wait off the CPU, and for how long: stacks
 // (kernel and user) weighted by microseconds blocked, from sched:sched_switch.
-// Same data shape and outputs as profile (src/captures/profile/outputs.ts
+// Same data shape and outputs as profile (src/captures/stack-family/outputs.ts
 // renders folded, pprof, SVG and speedscope from it), the values being µs.
 import { z } from 'zod';
 import type { StackSample } from '../../stacks/types.js';
 import type { CaptureDefinition, Column } from '../capture.js';
-import { collectStacks, columns, pct, sumValues, userLeafOf, type StackData } from '../profile/stack-capture.js';
-import { stackFiles } from '../profile/outputs.js';
+import { collectStacks, columns, pct, sumValues, userLeafOf, type StackData } from '../stack-family/stack-capture.js';
+import { stackFiles } from '../stack-family/outputs.js';
 import type { Frame } from '../../symbolize/types.js';
 import { offcputimeAnalysis } from './analyze.js';
 

@@ -7,8 +7,8 @@ import { z } from 'zod';
 import { PERF_COUNT_SW_CPU_CLOCK, PERF_TYPE_SOFTWARE } from '../../libbpf/index.js';
 import type { StackSample } from '../../stacks/types.js';
 import type { CaptureDefinition, Column } from '../capture.js';
-import { collectStacks, columns, leafOf, moduleLabel, pct, sumValues, topFunctions, type StackData } from './stack-capture.js';
-import { stackFiles } from './outputs.js';
+import { collectStacks, columns, leafOf, moduleLabel, pct, sumValues, topFunctions, type StackData } from '../stack-family/stack-capture.js';
+import { stackFiles } from '../stack-family/outputs.js';
 import { profileAnalysis } from './analyze.js';
 import { profileBaseline } from './baseline.js';
 
