@@ -7,6 +7,7 @@
 import { existsSync } from 'node:fs';
 import { RingBufferReader, type BpfMap, type BpfObject } from '../../libbpf/index.js';
 import type { StackSample } from '../../stacks/types.js';
+import { demangleAll } from '../../symbolize/demangle.js';
 import { perfMapCandidates } from '../../symbolize/perf-map.js';
 import type { Frame, Symbolizer } from '../../symbolize/types.js';
 import type { UnwindEnd } from '../../unwind/index.js';
@@ -277,7 +278,20 @@ export function symbolizeStacks<V>(
     if (existing) merge(existing, sample);
     else merged.set(id, sample);
   }
-  return [...merged.values()];
+  return demangled([...merged.values()]);
+}
+
+/** C++ and Rust names demangled, in one batch (frames are shared with caches: replaced, not changed). */
+function demangled(samples: StackSample[]): StackSample[] {
+  const names = demangleAll(samples.flatMap((s) => s.frames.filter((f) => f.kind !== 'kernel').map((f) => f.name)));
+  for (const s of samples) {
+    if (!s.frames.some((f) => names.get(f.name) !== f.name)) continue;
+    s.frames = s.frames.map((f) => {
+      const name = names.get(f.name);
+      return name && name !== f.name ? { ...f, name } : f;
+    });
+  }
+  return samples;
 }
 
 const frameId = (f: Frame) => `${f.kind}|${f.module ?? ''}|${f.name}`;
