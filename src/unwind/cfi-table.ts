@@ -42,11 +42,24 @@ export class CfiTable {
    * `section`: the section's bytes; `address`: its virtual address (eh_frame pointers are
    * pc-relative to it). debug_frame uses absolute addresses and another CIE id.
    */
+  /** .eh_frame_hdr's sorted table, when usable: lookups search it and nothing is parsed up front. */
+  private readonly header: { buf: Buffer; table: number; count: number; address: number } | undefined;
+
   constructor(
     readonly section: Buffer,
     readonly address: number,
     readonly flavour: CfiFlavour,
+    /** .eh_frame_hdr and its address, for .eh_frame. */
+    hdr?: { data: Buffer; address: number },
   ) {
+    this.header = hdr ? searchTable(hdr.data, hdr.address) : undefined;
+    if (this.header) {
+      this.starts = new Float64Array(0);
+      this.ends = new Float64Array(0);
+      this.offsets = new Uint32Array(0);
+      this.malformed = 0;
+      return;
+    }
     const found: { start: number; end: number; offset: number }[] = [];
     let malformed = 0;
     let pos = 0;
@@ -85,12 +98,12 @@ export class CfiTable {
   }
 
   get size(): number {
-    return this.starts.length;
+    return this.header ? this.header.count : this.starts.length;
   }
 
   /** Bytes held (the section plus the index). */
   get bytes(): number {
-    return this.section.length + this.starts.length * 20;
+    return this.section.length + (this.header ? this.header.buf.length : this.starts.length * 20);
   }
 
   private isCie(id: number): boolean {
@@ -99,6 +112,7 @@ export class CfiTable {
 
   /** The FDE covering a virtual address of this file, if any. */
   find(vaddr: number): Fde | undefined {
+    if (this.header) return this.findByHeader(vaddr);
     let lo = 0;
     let hi = this.starts.length - 1;
     while (lo <= hi) {
@@ -109,6 +123,23 @@ export class CfiTable {
     // hi: the last FDE starting at or before vaddr; nested ranges do not occur in practice.
     if (hi < 0 || vaddr >= this.ends[hi]!) return undefined;
     return this.parseFde(this.offsets[hi]!);
+  }
+
+  private findByHeader(vaddr: number): Fde | undefined {
+    const { buf, table, count, address } = this.header!;
+    // Entries: (initial location, FDE address), both sdata4 relative to the header's start.
+    let lo = 0;
+    let hi = count - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      if (buf.readInt32LE(table + mid * 8) + address > vaddr) hi = mid - 1;
+      else lo = mid + 1;
+    }
+    if (hi < 0) return undefined;
+    const offset = buf.readInt32LE(table + hi * 8 + 4) + address - this.address;
+    if (offset < 0 || offset >= this.section.length) return undefined;
+    const fde = this.parseFde(offset);
+    return fde && vaddr >= fde.start && vaddr < fde.end ? fde : undefined;
   }
 
   private parseFde(entry: number): Fde | undefined {
@@ -177,5 +208,21 @@ export class CfiTable {
     const cie: Cie = { codeAlign, dataAlign, raRegister, fdeEncoding, hasAugmentationData, signalFrame, initial: [r.pos, end] };
     this.cies.set(offset, cie);
     return cie;
+  }
+}
+
+/** The binary-search table of .eh_frame_hdr, when it has the layout every linker writes (datarel sdata4 pairs). */
+function searchTable(buf: Buffer, address: number): { buf: Buffer; table: number; count: number; address: number } | undefined {
+  if (buf.length < 12 || buf[0] !== 1) return undefined;
+  const [ehFramePtrEnc, countEnc, tableEnc] = [buf[1]!, buf[2]!, buf[3]!];
+  if (tableEnc !== 0x3b || countEnc === DW_EH_PE_omit) return undefined;
+  try {
+    const r = new DwarfReader(buf, 4, address);
+    r.encoded(ehFramePtrEnc);
+    const count = r.encoded(countEnc);
+    if (r.pos + count * 8 > buf.length) return undefined;
+    return { buf, table: r.pos, count, address };
+  } catch {
+    return undefined;
   }
 }

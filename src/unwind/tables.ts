@@ -59,7 +59,10 @@ export function moduleCfi(elf: ElfFile): ModuleCfi | undefined {
     const section = elf.sections.find((s) => s.name === name);
     if (!data || !section) continue;
     try {
-      const table = new CfiTable(data, flavour === 'eh_frame' ? section.addr : 0, flavour);
+      const hdrSection = flavour === 'eh_frame' ? elf.sections.find((s) => s.name === '.eh_frame_hdr') : undefined;
+      const hdrData = hdrSection ? elf.sectionData('.eh_frame_hdr') : undefined;
+      const hdr = hdrSection && hdrData ? { data: hdrData, address: hdrSection.addr } : undefined;
+      const table = new CfiTable(data, flavour === 'eh_frame' ? section.addr : 0, flavour, hdr);
       if (table.size) found.push(table);
     } catch {
       // unreadable section: the other one, or frame pointers

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ElfFile } from '../../src/symbolize/elf.js';
-import { moduleCfi } from '../../src/unwind/index.js';
+import { CfiTable, moduleCfi } from '../../src/unwind/index.js';
 import type { RegRule } from '../../src/unwind/cfa-program.js';
 
 const REG_NAMES = ['rax', 'rdx', 'rcx', 'rbx', 'rsi', 'rdi', 'rbp', 'rsp', 'r8', 'r9', 'r10', 'r11', 'r12', 'r13', 'r14', 'r15', 'ra'];
@@ -86,6 +86,17 @@ describe('CFI tables against readelf', () => {
         compared++;
       }
       expect(compared).toBe(expected.length);
+
+      // The full parse (what .debug_frame and files without .eh_frame_hdr use) finds the same FDEs as the header's table.
+      const section = elf.sections.find((x) => x.name === '.eh_frame')!;
+      const parsed = new CfiTable(elf.sectionData('.eh_frame')!, section.addr, 'eh_frame');
+      expect(parsed.size).toBe(cfi!.fdeCount);
+      for (const e of expected.filter((_, i) => i % 7 === 0)) {
+        const fde = parsed.find(e.loc);
+        expect(fde, `parsed FDE at 0x${e.loc.toString(16)}`).toBeDefined();
+        expect(fde!.start).toBeLessThanOrEqual(e.loc);
+        expect(fde!.end).toBeGreaterThan(e.loc);
+      }
     } finally {
       elf.close();
     }

@@ -35,6 +35,8 @@ export interface UnwindSummary {
   framePointerFrames: number;
   /** Frames unwound in all. */
   frames: number;
+  /** Snapshots dropped because too many waited to be unwound. */
+  queueDropped: number;
   /** Ends whose start was never seen (its snapshot was lost). */
   unmatched: number;
   /** Blocks still open when the capture ended (not counted, as without snapshots). */
@@ -49,8 +51,15 @@ interface Unwound {
   unwound: UnwoundStack;
 }
 
+/** Snapshots waiting to be unwound, at most (past it they are dropped and counted). */
+const MAX_QUEUED_BYTES = 256 << 20;
+/** Unwinding time per poll tick; the rest waits for the next tick (or the end). */
+const POLL_BUDGET_MS = 25;
+
 export interface SnapshotCounter<V> {
   poll(): void;
+  /** Unwinds everything still queued. */
+  finish(): void;
   /** Counted stacks so far, each with its unwound user addresses. */
   counted(): CountedStack<V>[];
   summary(): UnwindSummary;
@@ -72,7 +81,7 @@ export function countSnapshots<V>(object: BpfObject, symbolizer: SherlockSymboli
   const counts = new Map<string, { key: StackKey; ips: bigint[]; end: UnwindEnd; endModule?: string; value: V }>();
   const pending = new Map<number, Unwound>();
   const summary: UnwindSummary = {
-    snapshots: 0, ends: {}, noUnwindInfo: {}, unmappedDropped: 0, framePointerFrames: 0, frames: 0, unmatched: 0, openAtEnd: 0,
+    snapshots: 0, ends: {}, noUnwindInfo: {}, unmappedDropped: 0, framePointerFrames: 0, frames: 0, queueDropped: 0, unmatched: 0, openAtEnd: 0,
     snapshotBytes: options.snapshotBytes, maxDepth: options.maxDepth,
   };
 
@@ -142,8 +151,39 @@ export function countSnapshots<V>(object: BpfObject, symbolizer: SherlockSymboli
     }
   };
 
+  // The ring buffer is drained whole every tick (copies), and unwound within a time budget:
+  // a first sight of a large binary (parsing its CFI) must not let the ring buffer overflow.
+  const queue: Buffer[] = [];
+  let queuedBytes = 0;
+  const drain = () =>
+    reader.drain((data) => {
+      if (queuedBytes + data.length > MAX_QUEUED_BYTES) {
+        summary.queueDropped++;
+        return;
+      }
+      queue.push(Buffer.from(data));
+      queuedBytes += data.length;
+    });
+  const work = (budgetMs: number) => {
+    const until = Date.now() + budgetMs;
+    let i = 0;
+    while (i < queue.length && Date.now() < until) {
+      const data = queue[i++]!;
+      queuedBytes -= data.length;
+      handle(data);
+    }
+    queue.splice(0, i);
+  };
+
   return {
-    poll: () => void reader.drain(handle),
+    poll: () => {
+      drain();
+      work(POLL_BUDGET_MS);
+    },
+    finish: () => {
+      drain();
+      work(Infinity);
+    },
     counted: () =>
       [...counts.values()].map((c) => ({
         key: c.key,

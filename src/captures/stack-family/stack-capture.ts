@@ -69,7 +69,8 @@ export function collectStacks<V, S extends StackSample, D>(object: BpfObject, sp
   return {
     poll,
     finish: () => {
-      poll();
+      announcer.poll();
+      snapshots?.finish();
       const counted = readCounts(object, spec.decodeValue);
       // Processes the kernel could not announce (its set was full): now, if still alive.
       for (const { key } of counted) if (key.userStackId >= 0) announcer.note(key.tgid);
@@ -112,6 +113,7 @@ export function describeGaps(data: StackData): string[] {
         `${u.ends['no-unwind-info']} stopped without unwind info (${Object.entries(u.noUnwindInfo).sort((a, b) => b[1] - a[1]).slice(0, 3).map(([m, n]) => `${m}: ${n}`).join(', ')})`,
       u.ends.unmapped && `${u.ends.unmapped} stopped at an address outside every mapping`,
       u.ends['bad-frame'] && `${u.ends['bad-frame']} stopped at a bad frame`,
+      u.queueDropped && `${u.queueDropped} snapshots dropped waiting to be unwound`,
     ].filter(Boolean);
     lines.push(
       `user stacks unwound by CFI from ${Math.round(u.snapshotBytes / 1024)} KiB copies: ${pct(root, u.snapshots)} reached the thread's entry` +
