@@ -143,6 +143,7 @@ describe.skipIf(skip)(`profile on the real kernel${skip ? ` (skipped: ${skip})` 
 
     expect(stillLoaded(programIds)).toEqual([]);
     expect(result.kind).toBe('stacks');
+    expect(result.drops).toEqual({});
     expect(result.dropped).toBe(0);
     expect(result.periodNs).toBe(Math.round(1e9 / frequency));
     expect(result.total).toBe(sum(result.stacks));

@@ -27,7 +27,7 @@ export const profileParams = z
       .describe('processes announced for symbolization while alive; later ones are read at the end'),
     top: z.number().int().min(1).max(10_000).default(20)
       .describe('rows in the table (stacks) and the text (functions); the data keeps every stack'),
-    ...unwindParams({ userStackBytes: 16 * 1024, snapshotBufferBytes: 4 * 1024 * 1024 }),
+    ...unwindParams({ userStackBytes: 16 * 1024, snapshotBufferBytes: 16 * 1024 * 1024 }),
   })
   .strict();
 
