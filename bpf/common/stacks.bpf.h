@@ -66,7 +66,7 @@ const volatile __u32 user_snapshot_bytes = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 16 * 1024 * 1024); /* params.snapshotBufferBytes */
+	__uint(max_entries, 4096); /* params.snapshotBufferBytes (configureUnwinding); tiny while unused */
 } snapshots SEC(".maps");
 
 /* One scratch record per CPU (too large for the stack or a per-CPU map). */
