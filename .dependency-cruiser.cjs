@@ -5,14 +5,14 @@
 //   entry points   cli, server, api, triggers, schedules
 //   core           core                     (the application: runs, tokens, audit, schedules...)
 //   flow           planner, queue, worker   (a request becomes jobs on nodes)
-//   domain         captures, analysis, report, runbooks, baselines, runs, nodes, config
+//   domain         captures, analysis, falco, report, runbooks, baselines, runs, nodes, config
 //   ground floors  libbpf, symbolize, unwind, stacks, cgroups, redis, util, model
 const layer = (...folders) => `^src/(${folders.join('|')})/`;
 
 const ENTRY = ['cli', 'server', 'api', 'triggers', 'schedules'];
 const CORE = ['core'];
 const FLOW = ['planner', 'queue', 'worker'];
-const DOMAIN = ['captures', 'analysis', 'report', 'runbooks', 'baselines', 'runs', 'nodes', 'config'];
+const DOMAIN = ['captures', 'analysis', 'falco', 'report', 'runbooks', 'baselines', 'runs', 'nodes', 'config'];
 const GROUND = ['libbpf', 'symbolize', 'unwind', 'stacks', 'cgroups', 'redis', 'util', 'model'];
 
 /** @type {import('dependency-cruiser').IConfiguration} */

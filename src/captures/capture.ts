@@ -6,6 +6,7 @@ import type { CaptureAnalyzer } from '../analysis/common.js';
 import type { RuleEventSource } from '../analysis/rules.js';
 import type { BaselineMetric } from '../analysis/types.js';
 import type { BpfObject, PerfEventSpec } from '../libbpf/index.js';
+import type { SyscallEventSource } from '../model/syscall-event.js';
 import type { DropCounts } from './contract.js';
 import type { Log2Histogram } from './histogram.js';
 import type { ResolvedTarget } from './target.js';
@@ -89,6 +90,8 @@ export interface CaptureDefinition<P = unknown, D = unknown> {
   baseline?(data: Record<string, unknown>): BaselineMetric[];
   /** What its events feed to runbook rules (suspicious-activity). */
   ruleEvents?: RuleEventSource;
+  /** Its events as syscall events for Falco rules (src/falco/): the evt.type values and the mapper. */
+  syscallEvents?: SyscallEventSource;
 }
 
 export interface CaptureFile {

@@ -132,12 +132,15 @@ export async function analyzeStoredRun(redis: Redis, run: RunRecord): Promise<Ru
     if (part) {
       analysis.addPart(part.part);
       metrics.set(node, part.metrics);
-      continue;
+    } else {
+      const results = await Promise.all((byNode.get(node) ?? []).map(decode));
+      byNode.delete(node); // let the compressed bytes go too
+      analysis.addNode(results);
+      metrics.set(node, summarize(results));
     }
-    const results = await Promise.all((byNode.get(node) ?? []).map(decode));
-    byNode.delete(node); // let the compressed bytes go too
-    analysis.addNode(results);
-    metrics.set(node, summarize(results));
+    // Its Falco rules' findings, made by its worker (which has the rule files) and kept in its state.
+    const falco = run.nodes[node]?.falco?.findings;
+    if (Array.isArray(falco) && falco.length) analysis.addPart({ findings: falco, checked: [], unchecked: [] });
   }
   const findings = analysis.finish();
   log.debug('findings computed', {

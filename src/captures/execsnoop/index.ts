@@ -6,6 +6,7 @@ import { kernelClock } from '../../util/clock.js';
 import { eventCollector, eventFiles, sizeRingBuffer, streamParams } from '../event-stream.js';
 import type { CaptureDefinition, Column } from '../capture.js';
 import { decodeRecord, EXECSNOOP_EXEC, type ExecRecord } from './decode.js';
+import { execsnoopEvents } from './syscall-events.js';
 import { execsnoopAnalysis, execRecords } from './analyze.js';
 
 export const execsnoopParams = z.object(streamParams).strict();
@@ -50,6 +51,7 @@ export const execsnoop: CaptureDefinition<ExecsnoopParams, ExecsnoopData> = {
   kind: 'events',
   analysis: execsnoopAnalysis,
   ruleEvents: { kind: 'exec', records: execRecords },
+  syscallEvents: { types: ['execve'], events: execsnoopEvents },
   params: execsnoopParams,
   followForks: true,
 

@@ -8,6 +8,7 @@ import type { CaptureDefinition, Column, LabeledHistogram } from '../capture.js'
 import { decodeHistogram, renderHistogram } from '../histogram.js';
 import { renderTable } from '../../util/table.js';
 import { decodeDestination, decodeFailure, decodeSlowest, SLOWEST_MAX, type ConnectRecord } from './decode.js';
+import { tcpconnlatEvents } from './syscall-events.js';
 import { tcpconnlatAnalysis, tcpconnlatConnects } from './analyze.js';
 import { tcpconnlatBaseline } from './baseline.js';
 
@@ -81,6 +82,7 @@ export const tcpconnlat: CaptureDefinition<TcpconnlatParams, TcpconnlatData> = {
   analysis: tcpconnlatAnalysis,
   baseline: tcpconnlatBaseline,
   ruleEvents: { kind: 'connect', records: tcpconnlatConnects },
+  syscallEvents: { types: ['connect'], events: tcpconnlatEvents },
   params: tcpconnlatParams,
 
   configure(object, params) {
