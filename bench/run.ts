@@ -12,6 +12,7 @@ import { workerMemory } from './worker-memory.js';
 import { falcoRulesBench } from './falco-rules.js';
 import { filetopOverhead } from './filetop-overhead.js';
 import { profileOverhead } from './profile-overhead.js';
+import { unwindBench } from './unwind.js';
 import { finalizeTime } from './finalize.js';
 import { reportBundle } from './report-bundle.js';
 import { runbookAttach } from './runbook-attach.js';
@@ -102,6 +103,12 @@ const benchmarks: Benchmark[] = [
     title: 'profile at 99 Hz on a CPU-bound workload, traced vs untraced',
     target: '≤1.01×',
     run: profileOverhead,
+  },
+  {
+    name: 'unwind',
+    title: 'User stacks by CFI from stack copies: overhead at 99 Hz on -O2 -fomit-frame-pointer, share reaching the thread entry, table memory',
+    target: '≤1.02×, ≥95% reached, tables in MB',
+    run: unwindBench,
   },
   {
     name: 'tcpconnlat-overhead',
