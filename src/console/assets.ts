@@ -15,6 +15,7 @@ header.top .brand{font-weight:700;margin-right:8px}
 header.top nav ul{display:flex;flex-wrap:wrap;gap:4px 14px;list-style:none;margin:0;padding:0}
 header.top .who{margin-left:auto;display:flex;gap:10px;align-items:center;font-size:14px}
 header.top .who button{background:none;border:1px solid #9cb0d6;color:#fff}
+header.top .muted{color:#d0daf0}
 main{max-width:1200px;margin:0 auto;padding:16px}
 h1{font-size:22px;margin:8px 0 12px}h2{font-size:18px;margin:22px 0 8px}
 table{border-collapse:collapse;width:100%}

@@ -30,6 +30,7 @@ export function Layout({ title, nonce, session, current, children }: LayoutProps
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <title>{`${title} · Sherlock`}</title>
+        <link rel="icon" href="data:," />
         <style nonce={nonce} dangerouslySetInnerHTML={{ __html: CSS }} />
       </head>
       <body>

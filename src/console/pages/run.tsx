@@ -34,8 +34,10 @@ export interface RunPageOptions {
 function Findings({ findings }: { findings: Finding[] | undefined }) {
   if (!findings) return <p class="muted">No findings were stored for this run (its analysis failed, or they expired).</p>;
   if (!findings.length) return <p class="banner good">No findings: nothing in this run crossed a threshold.</p>;
+  const count = (severity: string) => findings.filter((f) => f.severity === severity).length;
   return (
     <div>
+      <p>{`${findings.length} finding${findings.length === 1 ? '' : 's'}: ${count('critical')} critical, ${count('warning')} warning, ${count('info')} info; worst first.`}</p>
       {findings.map((f) => (
         <article class={`finding ${f.severity}`}>
           <h3>
@@ -149,7 +151,7 @@ export function runPage({ runs, reports, sessions, openReader }: RunPageOptions)
         {ended && (
           <section aria-labelledby="report-h">
             <h2 id="report-h">Report</h2>
-            <iframe class="report" title={`Report of run ${run.id}`} src={`/runs/${run.id}/report.html`} sandbox="allow-scripts" loading="lazy" />
+            <iframe class="report" title={`Report of run ${run.id}`} src={`/runs/${run.id}/report.html`} sandbox="allow-scripts" />
           </section>
         )}
       </div>,
