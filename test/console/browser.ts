@@ -25,10 +25,12 @@ export interface Browser {
 
 export async function openBrowser(viewport = { width: 1280, height: 900 }): Promise<Browser> {
   const profile = mkdtempSync(join(tmpdir(), 'sherlock-console-'));
+  // IsolateSandboxedIframes off: headless screenshots paint a sandboxed frame in
+  // its own process blank (the report frame is sandboxed); the page is the same.
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-features=IsolateSandboxedIframes'],
     viewport,
   });
   const page = context.pages()[0] ?? (await context.newPage());

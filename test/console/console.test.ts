@@ -4,11 +4,12 @@
 // end without touching the page, open its findings and report, cancel another
 // run, and a read-only token that sees no start or cancel control and gets 403
 // posting anyway. Every page is screenshot and scanned with axe-core.
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bpfHandlesOf, kernelSkipReason } from '../helpers/kernel.js';
 import { redisServerChildren } from '../helpers/redis.js';
 import { startStack, type Stack } from '../server/harness.js';
-import { chromiumSkipReason, openBrowser, screenshot, seriousViolations, type Browser } from './browser.js';
+import { chromiumSkipReason, openBrowser, screenshot, screenshotsDir, seriousViolations, type Browser } from './browser.js';
 
 const NODE = 'console-node';
 const skip = kernelSkipReason() ?? chromiumSkipReason();
@@ -94,6 +95,9 @@ describe.skipIf(skip)(`the web console in headless Chromium${skip ? ` (skipped: 
     expect(order).toEqual(['findings-h', 'facts-h', 'nodes-h', 'report-h']);
     const frame = page.frameLocator('iframe.report');
     await frame.locator('html[data-ready="1"]').waitFor({ timeout: 15_000 });
+    expect(await frame.locator('body').innerText()).toContain(finishedRun);
+    await page.locator('iframe.report').scrollIntoViewIfNeeded();
+    await page.screenshot({ path: join(screenshotsDir, 'run-report-frame.png') });
     const download = await page.request.get(`${base}/runs/${finishedRun}/report`);
     expect(download.status()).toBe(200);
     expect(download.headers()['content-disposition']).toContain(`sherlock-${finishedRun}.tar.gz`);
