@@ -56,6 +56,7 @@ dl.facts dt{font-weight:600}dl.facts dd{margin:0}
 .runbooks{list-style:none;padding:0}.runbooks li{border:1px solid var(--line);border-radius:6px;padding:10px 12px;margin:8px 0}
 .login{max-width:420px;margin:40px auto}
 .pager{display:flex;gap:14px;margin:12px 0}
+td time{white-space:nowrap}
 code{font-size:13px;background:var(--panel);padding:0 3px;border-radius:3px}
 @media (max-width:700px){
  main{padding:10px}

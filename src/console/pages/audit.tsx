@@ -44,7 +44,7 @@ export function auditPage({ audit, sessions }: { audit: AuditLog; sessions: Sess
                   </td>
                   <td data-label="Who">{e.actor}</td>
                   <td data-label="Action">{e.action}</td>
-                  <td data-label="Subject">{/^[0-9a-f-]{36}$/.test(e.subject) && e.action.startsWith('run') ? <a href={`/runs/${e.subject}`}>{e.subject}</a> : e.subject}</td>
+                  <td data-label="Subject">{/^[0-9a-f-]{36}$/.test(e.subject) && /^(run|report|artifact)\./.test(e.action) ? <a href={`/runs/${e.subject}`}>{e.subject}</a> : e.subject}</td>
                   <td data-label="Details">{e.details !== undefined && <code>{JSON.stringify(e.details).slice(0, 300)}</code>}</td>
                 </tr>
               ))}
