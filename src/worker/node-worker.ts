@@ -23,6 +23,8 @@ export interface NodeWorkerOptions {
   node: string;
   labels: Record<string, string>;
   retentionSeconds: number;
+  /** Operator Falco rule files and directories (SHERLOCK_FALCO_RULES). */
+  falcoRules?: string[];
 }
 
 export interface NodeWorker {
@@ -62,7 +64,7 @@ export async function startNodeWorker(options: NodeWorkerOptions): Promise<NodeW
           await store.setNodeState(runId, node, { status: 'cancelled', finishedAt: new Date().toISOString() });
           return { node, status: 'cancelled' };
         }
-        const state = await runNodeJob(job.data, { redis, store, retentionSeconds: options.retentionSeconds, signal });
+        const state = await runNodeJob(job.data, { redis, store, retentionSeconds: options.retentionSeconds, signal, falcoRules: options.falcoRules ?? [] });
         if (state.status === 'failed') throw new Error(state.error ?? 'every capture failed');
         return { node, status: state.status };
       } finally {

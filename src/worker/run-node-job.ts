@@ -22,6 +22,8 @@ export interface NodeJobContext {
   store: RunStore;
   retentionSeconds: number;
   signal?: AbortSignal;
+  /** Operator Falco rule files and directories (SHERLOCK_FALCO_RULES). */
+  falcoRules?: string[];
 }
 
 /** Past the capture window, how long a node may take to store its results before it counts as lost. */
@@ -74,7 +76,7 @@ export async function runNodeJob(job: NodeJobData, ctx: NodeJobContext): Promise
   );
   const results = outcomes.map((o) => o.summary);
   // In step order, as finalize would read them; never fails the node.
-  await analyzeOwnResults(ctx, runId, node, outcomes.flatMap((o) => (o.stored ? [o.stored] : [])));
+  const falco = await analyzeOwnResults(ctx, runId, node, outcomes.flatMap((o) => (o.stored ? [o.stored] : [])));
 
   const cancelled = ctx.signal?.aborted ?? false;
   const anyCompleted = results.some((r) => !r.error);
@@ -84,6 +86,7 @@ export async function runNodeJob(job: NodeJobData, ctx: NodeJobContext): Promise
     startedAt,
     finishedAt: new Date().toISOString(),
     captures: results,
+    ...(falco ? { falco } : {}),
     ...(anyCompleted ? {} : { error: results.map((r) => `${r.capture}: ${r.error}`).join('; ') }),
   };
   await ctx.store.setNodeState(runId, node, state);

@@ -12,7 +12,7 @@ import type { BaselineRow } from '../../src/baselines/compare.js';
 import type { Baseline } from '../../src/baselines/store.js';
 import type { Finding } from '../../src/analysis/types.js';
 import { keys } from '../../src/redis/keys.js';
-import { fmtClock } from '../../src/report/format.js';
+import { fmtClock } from '../../src/format/index.js';
 import { startConnectClient, type ConnectClient } from '../helpers/connect-client.js';
 import { bpfHandlesOf, kernelSkipReason } from '../helpers/kernel.js';
 import { createTestNetwork, type TestNetwork } from '../helpers/netns.js';
