@@ -115,6 +115,29 @@ describe('console sessions and CSRF', () => {
     expect(text).not.toMatch(/\n\s+at /);
   });
 
+  it('shows the runbook\'s own refusal of a param beside its field, the form kept as typed', async () => {
+    const { cookie } = await signIn(base, stack.adminToken);
+    const form = await (await fetch(`${base}/start/high-cpu`, { headers: { cookie } })).text();
+    expect(form).toMatch(/<input[^>]*name="p.frequency"[^>]*min="1"[^>]*max="999"|<input[^>]*max="999"[^>]*name="p.frequency"/);
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(form)![1]!;
+    const post = (fields: Record<string, string>) =>
+      fetch(`${base}/start/high-cpu`, {
+        method: 'POST',
+        headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ _csrf: csrf, where: 'all', ...fields }),
+      });
+    const param = await post({ 'p.frequency': '5000' });
+    expect(param.status).toBe(400);
+    const page = await param.text();
+    expect(page).toMatch(/id="f-p-frequency-error">[^<]*5000 is above the maximum 999/);
+    expect(page).toMatch(/name="p.frequency"[^>]*value="5000"|value="5000"[^>]*name="p.frequency"/);
+    // The request's own schema (src/model/target.ts) speaks for the target fields.
+    const target = await post({ 'target.port': 'eighty' });
+    expect(target.status).toBe(400);
+    expect(await target.text()).toMatch(/id="f-target-port-error">[^<]*number/);
+    expect(await stack.conn.zcard('sherlock:runs')).toBe(0);
+  });
+
   it('sends a small, compressed first page with a strict CSP', async () => {
     const { cookie } = await signIn(base, stack.adminToken);
     const res = await fetch(`${base}/runs`, { headers: { cookie, 'accept-encoding': 'gzip' } });
