@@ -4,6 +4,7 @@
 import { cpus, release } from 'node:os';
 import { closeAllObjects, missingTracingCapabilities } from '../src/libbpf/index.js';
 import { attachTime } from './attach-time.js';
+import { consolePage } from './console-page.js';
 import { execOverhead } from './exec-overhead.js';
 import { killTrackedChildren, removeTempDirs } from './processes.js';
 import { header, msSince, fmtMs } from './report.js';
@@ -32,6 +33,12 @@ interface Benchmark {
 }
 
 const benchmarks: Benchmark[] = [
+  {
+    name: 'console-page',
+    title: 'Console pages on loopback: time to the last byte and bytes sent (gzip), beside GET /healthz',
+    target: '<300 ms and <200 KiB per page',
+    run: consolePage,
+  },
   {
     name: 'attach-time',
     title: 'Attach time: from the call to probes live for execsnoop in an already-running process',
