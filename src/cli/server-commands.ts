@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadServerConfig, type ServerConfig } from '../config/server-config.js';
+import { loadRedactionPatterns } from '../config/redaction.js';
 import { loadTriggerSettings } from '../config/triggers.js';
 import { missingTracingCapabilities, PermissionError } from '../libbpf/index.js';
 import { startEmbeddedRedis, type EmbeddedRedis } from '../redis/embedded.js';
@@ -68,6 +69,7 @@ export async function upCommand(argv: string[]): Promise<number> {
   // Checked before Redis, the API or the worker start: a bad config file starts nothing.
   const runbooks = RunbookCatalog.load(defaultRunbooksDir());
   const triggers = loadTriggerSettings({ configFile: cfg.configFile }, runbooks);
+  const redaction = loadRedactionPatterns(cfg.configFile);
   requireTracing('sherlock up (its worker runs captures)');
   mkdirSync(cfg.stateDir, { recursive: true, mode: 0o700 });
   let redis: EmbeddedRedis | undefined;
@@ -78,7 +80,7 @@ export async function upCommand(argv: string[]): Promise<number> {
     api = await startApiServer({ redisUrl, port: cfg.port, host: cfg.host, retentionSeconds: cfg.retentionSeconds, runbooks, triggers });
     const token = adminToken(cfg);
     await api.tokens.ensure(token.secret, 'admin', ['admin']);
-    worker = await startNodeWorker({ redisUrl, node: cfg.node, labels: cfg.labels, retentionSeconds: cfg.retentionSeconds });
+    worker = await startNodeWorker({ redisUrl, node: cfg.node, labels: cfg.labels, retentionSeconds: cfg.retentionSeconds, redaction });
     process.stdout.write(
       [
         `sherlock is up: ${api.url}`,
@@ -113,10 +115,11 @@ export async function apiCommand(argv: string[]): Promise<number> {
 }
 
 export async function workerCommand(argv: string[]): Promise<number> {
-  const cfg = config('sherlock worker', argv, ['node', 'label', 'redis', 'retention-days']);
+  const cfg = config('sherlock worker', argv, ['node', 'label', 'redis', 'retention-days', 'config']);
   if (!cfg.redisUrl) throw new UsageError('sherlock worker needs REDIS_URL (or --redis redis://host:port)');
+  const redaction = loadRedactionPatterns(cfg.configFile);
   requireTracing('sherlock worker');
-  const worker = await startNodeWorker({ redisUrl: cfg.redisUrl, node: cfg.node, labels: cfg.labels, retentionSeconds: cfg.retentionSeconds });
+  const worker = await startNodeWorker({ redisUrl: cfg.redisUrl, node: cfg.node, labels: cfg.labels, retentionSeconds: cfg.retentionSeconds, redaction });
   process.stdout.write(`sherlock worker for node ${cfg.node} is waiting for runs\n`);
   try {
     await untilSignal();

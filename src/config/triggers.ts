@@ -2,6 +2,7 @@
 // (--config, SHERLOCK_CONFIG) and the environment, the env var winning field by
 // field. Read and checked once at API start: any problem refuses the start.
 import { z } from 'zod';
+import { redactionConfigSchema } from '../redact/index.js';
 import type { RunbookSource } from '../runbooks/catalog.js';
 import { aliasesSchema, allowSchema, chatopsFileSchema, publicUrlSchema, secretSchema, type ChatopsConfig } from '../triggers/chatops/config.js';
 import { DEFAULT_ALIASES } from '../triggers/chatops/parse.js';
@@ -31,6 +32,8 @@ export const configFileSchema = strictObject({
     generic: sections.generic.optional(),
     hooks: sections.hooks.optional(),
   }).default({}),
+  /** Read by the worker (src/config/redaction.ts); checked here so a bad pattern refuses the API's start too. */
+  redaction: redactionConfigSchema.optional(),
 });
 
 type FileTriggers = z.output<typeof configFileSchema>['triggers'];

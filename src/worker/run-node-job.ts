@@ -8,6 +8,7 @@ import { release } from 'node:os';
 import type { Redis } from 'ioredis';
 import { captures } from '../captures/registry.js';
 import { runCapture } from '../captures/run-capture.js';
+import type { SecretPattern } from '../redact/index.js';
 import { putArtifact } from '../runs/artifacts.js';
 import type { StoredResult } from '../runs/node-analysis.js';
 import type { RunStore } from '../runs/store.js';
@@ -22,6 +23,8 @@ export interface NodeJobContext {
   store: RunStore;
   retentionSeconds: number;
   signal?: AbortSignal;
+  /** The operator's secret patterns (config `redaction.patterns`), besides the built-in ones. */
+  redaction?: readonly SecretPattern[];
 }
 
 /** Past the capture window, how long a node may take to store its results before it counts as lost. */
@@ -45,6 +48,7 @@ export async function runNodeJob(job: NodeJobData, ctx: NodeJobContext): Promise
           params: step.params,
           target: job.target,
           signal: ctx.signal,
+          redaction: ctx.redaction,
           onLive: () => void ctx.store.appendEvent(runId, { type: 'capture-live', node, capture: step.capture }).catch(() => {}),
         });
         const artifact = `${step.capture}.json`;
@@ -61,6 +65,7 @@ export async function runNodeJob(job: NodeJobData, ctx: NodeJobContext): Promise
           bpfCpuNs: result.bpfCpuNs,
           durationMs: result.durationMs,
           cancelled: result.cancelled,
+          redactions: result.redactions ?? 0,
           artifact,
           bytes: meta.bytes,
           files: files.map((f) => f.name),
