@@ -8,6 +8,8 @@ import { ConfigError, loadServerConfig, type ServerConfig } from '../config/serv
 import { loadRedactionPatterns } from '../config/redaction.js';
 import { loadTriggerSettings } from '../config/triggers.js';
 import { missingTracingCapabilities, PermissionError } from '../libbpf/index.js';
+import { aclFileLines, printableRedisUrl, urlWithUser } from '../redis/acl.js';
+import { loadOrCreateRedisCredentials } from '../redis/credentials.js';
 import { startEmbeddedRedis, type EmbeddedRedis } from '../redis/embedded.js';
 import { RunbookCatalog, defaultRunbooksDir } from '../runbooks/catalog.js';
 import { startApiServer, type ApiServer } from '../server/api-server.js';
@@ -76,15 +78,24 @@ export async function upCommand(argv: string[]): Promise<number> {
   let api: ApiServer | undefined;
   let worker: Awaited<ReturnType<typeof startNodeWorker>> | undefined;
   try {
-    const redisUrl = cfg.redisUrl ?? (redis = await startEmbeddedRedis({ dataDir: join(cfg.stateDir, 'redis') })).url;
+    // Embedded: authenticated, an ACL user each for the API and the worker (src/redis/acl.ts).
+    let apiRedisUrl = cfg.redisUrl;
+    let workerRedisUrl = cfg.redisUrl;
+    if (!cfg.redisUrl) {
+      const { credentials } = loadOrCreateRedisCredentials(cfg.stateDir);
+      redis = await startEmbeddedRedis({ dataDir: join(cfg.stateDir, 'redis'), acl: (sha256) => aclFileLines(credentials, sha256) });
+      apiRedisUrl = urlWithUser(redis.url, 'api', credentials);
+      workerRedisUrl = urlWithUser(redis.url, 'worker', credentials);
+    }
+    const redisUrl = apiRedisUrl!;
     api = await startApiServer({ redisUrl, port: cfg.port, host: cfg.host, retentionSeconds: cfg.retentionSeconds, runbooks, triggers });
     const token = adminToken(cfg);
     await api.tokens.ensure(token.secret, 'admin', ['admin']);
-    worker = await startNodeWorker({ redisUrl, node: cfg.node, labels: cfg.labels, retentionSeconds: cfg.retentionSeconds, redaction });
+    worker = await startNodeWorker({ redisUrl: workerRedisUrl!, node: cfg.node, labels: cfg.labels, retentionSeconds: cfg.retentionSeconds, redaction });
     process.stdout.write(
       [
         `sherlock is up: ${api.url}`,
-        `redis: ${redis ? `embedded, data in ${join(cfg.stateDir, 'redis')}` : redisUrl}`,
+        `redis: ${redis ? `embedded, data in ${join(cfg.stateDir, 'redis')}, credentials in ${join(cfg.stateDir, 'redis-credentials.json')}` : printableRedisUrl(redisUrl)}`,
         `worker: node ${cfg.node}`,
         token.isNew ? `admin token: ${token.secret}  (stored in ${token.file}; shown only now)` : `admin token: in ${cfg.adminToken ? 'SHERLOCK_ADMIN_TOKEN' : token.file}`,
         'Ctrl-C stops it.',
