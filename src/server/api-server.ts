@@ -5,6 +5,7 @@ import { Job, Queue } from 'bullmq';
 import { createApi } from '../api/app.js';
 import type { ApiDeps } from '../api/context.js';
 import { HttpMetrics } from '../api/metrics.js';
+import { followTokenRevocations } from '../api/token-revocations.js';
 import { TokenStore } from '../api/tokens.js';
 import { loadTriggerSettings, type TriggerSettings } from '../config/triggers.js';
 import { nodeJobId, RunSubmitter } from '../queue/run-flow.js';
@@ -60,6 +61,8 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const store = new RunStore(redis, { retentionSeconds: options.retentionSeconds });
   const submitter = new RunSubmitter(bullConnection, store);
   const tokens = new TokenStore(redis);
+  const revocations = connectRedis(options.redisUrl, 'sherlock-api-revocations');
+  const stopFollowingRevocations = await followTokenRevocations(revocations, tokens);
   const finalizer = startFinalizer(bullConnection, store);
   const queues = new Map<string, Queue>();
   const queueOf = (node: string) => {
@@ -141,7 +144,8 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
         })(),
         STOP_GRACE_MS,
       );
-      for (const connection of [...duplicates, bullConnection, redis]) connection.disconnect();
+      stopFollowingRevocations();
+      for (const connection of [...duplicates, revocations, bullConnection, redis]) connection.disconnect();
       if (!done) await settlesWithin(finalizer.stop(), 2_000);
     },
   };
