@@ -9,6 +9,7 @@ import { DEFAULT_ALIASES } from '../triggers/chatops/parse.js';
 import { hooksConfigSchema, loadHooksConfig, type HooksConfig } from '../triggers/hooks/config.js';
 import { DEFAULT_DEDUP_TTL_SECONDS, type HooksSettings } from '../triggers/hooks/settings.js';
 import { createLogger } from '../util/logger.js';
+import { nullProtoRecord } from '../util/own.js';
 import { readableByOthers, readYamlFile } from './config-file.js';
 import { ConfigError } from './server-config.js';
 import { checkAliases, checkAllow, checkHookRules, type Origin } from './trigger-checks.js';
@@ -129,13 +130,13 @@ export function loadTriggerSettings(sources: TriggerSources, runbooks: RunbookSo
   if (allow) problems.push(...checkAllow(allow.value, allow.origin, runbooks));
   if (problems.length) throw new TriggerConfigError(problems);
 
-  const lowerAliases = Object.fromEntries(Object.entries(aliases?.value ?? {}).map(([alias, runbook]) => [alias.toLowerCase(), runbook]));
+  const lowerAliases = nullProtoRecord(Object.entries(aliases?.value ?? {}).map(([alias, runbook]) => [alias.toLowerCase(), runbook] as const));
   const settings: TriggerSettings = {
     chatops: {
       ...(signingSecret ? { signingSecret: signingSecret.value } : {}),
       ...(mattermostToken ? { mattermostToken: mattermostToken.value } : {}),
-      aliases: { ...DEFAULT_ALIASES, ...lowerAliases },
-      ...(allow ? { allow: allow.value } : {}),
+      aliases: nullProtoRecord([...Object.entries(DEFAULT_ALIASES), ...Object.entries(lowerAliases)]),
+      ...(allow ? { allow: nullProtoRecord(Object.entries(allow.value)) } : {}),
       ...(publicUrl ? { publicUrl: publicUrl.value } : {}),
     },
     hooks: {

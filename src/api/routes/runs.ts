@@ -10,6 +10,7 @@ import { audit } from '../audit.js';
 import { requireScope } from '../auth.js';
 import type { ApiDeps, ApiEnv } from '../context.js';
 import { ApiError, readJson, validationError } from '../errors.js';
+import { checkArtifactName, checkNodeName } from '../names.js';
 import { startRun } from '../start-run.js';
 import { createLogger } from '../../util/logger.js';
 
@@ -133,9 +134,9 @@ export function runRoutes(deps: ApiDeps) {
 
   app.get('/:id/nodes/:node/artifacts/:name', read, async (c) => {
     const run = await findRun(c.req.param('id'));
-    const node = c.req.param('node');
-    const name = c.req.param('name');
-    if (!(node in run.nodes)) throw new ApiError(404, 'node_not_in_run', `run ${run.id} did not run on ${node}; nodes: ${Object.keys(run.nodes).join(', ')}`);
+    const node = checkNodeName(c.req.param('node'));
+    const name = checkArtifactName(c.req.param('name'));
+    if (!Object.hasOwn(run.nodes, node)) throw new ApiError(404, 'node_not_in_run', `run ${run.id} did not run on ${node}; nodes: ${Object.keys(run.nodes).join(', ')}`);
     const meta = await artifactMeta(redis, run.id, node, name);
     if (!meta) throw new ApiError(404, 'artifact_not_found', `no artifact ${name} for node ${node} (see the run's captures for names)`);
     await audit(redis, { actor: c.get('token').name, action: 'artifact.download', subject: run.id, details: { node, name } });

@@ -2,6 +2,7 @@
 // from memory, status/cancel/run through Redis. Kept apart from the route so
 // the route can race the Redis-bound ones against the ack budget.
 import { audit } from '../../api/audit.js';
+import { own } from '../../util/own.js';
 import type { ApiDeps } from '../../api/context.js';
 import { ApiError } from '../../api/errors.js';
 import { startRun } from '../../api/start-run.js';
@@ -132,7 +133,7 @@ function typedParams(deps: ApiDeps, runbook: string, params: Record<string, stri
   const specs = deps.runbooks?.get(runbook)?.params ?? {};
   const out: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(params)) {
-    const type = specs[name]?.type;
+    const type = own(specs, name)?.type;
     if (type === 'int' && /^-?\d{1,15}$/.test(value)) out[name] = Number(value);
     else if (type === 'bool' && /^(true|false)$/i.test(value)) out[name] = value.toLowerCase() === 'true';
     else out[name] = value;

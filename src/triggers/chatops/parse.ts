@@ -4,6 +4,7 @@
 //   /sherlock run high-cpu pid=4242 30s on web-1
 //   /sherlock status <run> | cancel <run> | runbooks | help
 import { parseDuration } from '../../util/duration.js';
+import { own } from '../../util/own.js';
 
 export type ChatCommand =
   | { kind: 'run'; runbook: string; params: Record<string, string>; duration?: string; nodes?: string[] }
@@ -77,12 +78,12 @@ export function parseCommand(text: string, runbooks: string[], aliases: Record<s
   if (lower === 'run') {
     const name = rest[0];
     if (!name) return help('"run" needs a runbook name', undefined, known);
-    const resolved = runbooks.includes(name) ? name : aliases[name.toLowerCase()];
+    const resolved = runbooks.includes(name) ? name : own(aliases, name.toLowerCase());
     if (!resolved) return help(`unknown runbook "${name}"`, name, known);
     runbook = resolved;
     args = rest.slice(1);
   } else {
-    const resolved = aliases[lower] ?? (runbooks.includes(lower) ? lower : undefined);
+    const resolved = own(aliases, lower) ?? (runbooks.includes(lower) ? lower : undefined);
     if (!resolved) return help(`unknown command "${verb}"`, verb, known);
     runbook = resolved;
     args = rest;
