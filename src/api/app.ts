@@ -1,8 +1,8 @@
 // The hono app: routes by family, JSON errors everywhere, a body limit, and
 // latency metrics per route. Nothing here needs root or a local disk.
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import type { ApiDeps, ApiEnv } from './context.js';
+import { limitBody } from './body-limit.js';
 import { errorBody, handleError } from './errors.js';
 import { adminRoutes } from './routes/admin.js';
 import { reportRoutes } from './routes/report.js';
@@ -28,15 +28,9 @@ export function createApi(deps: ApiDeps) {
   // sent next on it. So such replies close the connection instead.
   app.use('*', async (c, next) => {
     await next();
-    if (c.res.status === 413 || (c.req.raw.body && !c.req.raw.bodyUsed)) c.res.headers.set('connection', 'close');
+    if (c.res.status === 413 || c.res.status === 408 || (c.req.raw.body && !c.req.raw.bodyUsed)) c.res.headers.set('connection', 'close');
   });
-  app.use(
-    '*',
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: (c) => c.json(errorBody('payload_too_large', `request body is larger than ${MAX_BODY_BYTES} bytes`), 413),
-    }),
-  );
+  app.use('*', limitBody(MAX_BODY_BYTES));
   app.route('/', systemRoutes(deps));
   app.route('/v1/runs', runRoutes(deps));
   app.route('/v1/runbooks', runbookRoutes(deps));

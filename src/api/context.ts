@@ -6,6 +6,7 @@ import type { RunbookCatalog } from '../runbooks/catalog.js';
 import type { RunStore } from '../runs/store.js';
 import type { ChatopsConfig } from '../triggers/chatops/config.js';
 import type { HooksSettings } from '../triggers/hooks/settings.js';
+import type { BodyLimits } from './read-body.js';
 import type { Schedules } from '../schedules/scheduler.js';
 import type { ChatFollowers } from '../triggers/chatops/followers.js';
 import type { HttpMetrics } from './metrics.js';
@@ -30,6 +31,8 @@ export interface ApiDeps {
   chatops?: ChatopsConfig;
   /** Incident-tool webhooks (absent: every /v1/hooks receiver answers 404). */
   hooks?: HooksSettings;
+  /** Size and time limits of the bodies signed routes read (absent: DEFAULT_BODY_LIMITS). */
+  bodyLimits?: BodyLimits;
   /** The schedules (absent: /v1/schedules answers 404). */
   schedules?: Schedules;
   /** Chat follow-ups running in the background; the API's shutdown stops them (absent: chatops keeps its own). */

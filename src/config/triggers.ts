@@ -2,6 +2,8 @@
 // (--config, SHERLOCK_CONFIG) and the environment, the env var winning field by
 // field. Read and checked once at API start: any problem refuses the start.
 import { z } from 'zod';
+import type { BodyLimits } from '../api/read-body.js';
+import { bodyLimitsFrom, limitsSchema } from './body-limits.js';
 import { redactionConfigSchema } from '../redact/index.js';
 import type { RunbookSource } from '../runbooks/catalog.js';
 import { aliasesSchema, allowSchema, chatopsFileSchema, publicUrlSchema, secretSchema, type ChatopsConfig } from '../triggers/chatops/config.js';
@@ -35,6 +37,8 @@ export const configFileSchema = strictObject({
   }).default({}),
   /** Read by the worker (src/config/redaction.ts); checked here so a bad pattern refuses the API's start too. */
   redaction: redactionConfigSchema.optional(),
+  /** What signed routes (chat commands, webhooks) read before they can check a signature. */
+  limits: limitsSchema.optional(),
 });
 
 type FileTriggers = z.output<typeof configFileSchema>['triggers'];
@@ -42,6 +46,7 @@ type FileTriggers = z.output<typeof configFileSchema>['triggers'];
 export interface TriggerSettings {
   chatops: ChatopsConfig;
   hooks: HooksSettings;
+  bodyLimits: BodyLimits;
 }
 
 export interface TriggerSources {
@@ -146,6 +151,7 @@ export function loadTriggerSettings(sources: TriggerSources, runbooks: RunbookSo
       config: hooks?.value ?? { rules: [] },
       dedupTtlSeconds: DEFAULT_DEDUP_TTL_SECONDS,
     },
+    bodyLimits: bodyLimitsFrom(file),
   };
   const whence = (s: Sourced<unknown> | undefined) => (s ? s.origin.where : 'off');
   log.info('trigger settings', {

@@ -94,6 +94,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     runbooks,
     chatops: triggers.chatops,
     hooks: triggers.hooks,
+    bodyLimits: triggers.bodyLimits,
     httpMetrics: new HttpMetrics(),
     nodeQueueCounts: (node) => queueOf(node).getJobCounts('waiting', 'active', 'failed'),
     async removeWaitingNodeJob(runId, node) {

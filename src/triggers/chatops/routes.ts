@@ -5,6 +5,7 @@
 import { Hono } from 'hono';
 import type { ApiDeps } from '../../api/context.js';
 import { ApiError, errorBody } from '../../api/errors.js';
+import { readBodyWithin } from '../../api/read-body.js';
 import { answerFromMemory, type ChatRequest } from './answer.js';
 import { DISABLED_CHATOPS, type Caller } from './config.js';
 import { ChatFollowers } from './followers.js';
@@ -24,7 +25,7 @@ export function chatopsRoutes(deps: ApiDeps) {
     if (!config.signingSecret && !config.mattermostToken) {
       return c.json(errorBody('not_found', 'the Slack/Mattermost receiver is disabled: set SHERLOCK_SLACK_SIGNING_SECRET or SHERLOCK_MATTERMOST_TOKEN (or triggers.slack.signingSecret / mattermostToken in the config file)'), 404);
     }
-    const raw = await c.req.text();
+    const raw = (await readBodyWithin(c, deps.bodyLimits)).toString('utf8');
     const signature = c.req.header('x-slack-signature');
     if (signature !== undefined || !config.mattermostToken) {
       if (!config.signingSecret) throw new ApiError(401, 'unauthorized', 'Slack signatures are not accepted here (no signing secret is configured)');

@@ -8,15 +8,14 @@ import type { ApiDeps, ApiEnv } from '../../api/context.js';
 import { ApiError, errorBody, validationError } from '../../api/errors.js';
 import { handleAlert, type AlertResult } from './dispatch.js';
 import { alertmanagerAlerts, alertmanagerSchema, genericAlert, genericSchema, pagerdutyAlert, pagerdutySchema } from './payloads.js';
+import { readBodyWithin, type BodyLimits } from '../../api/read-body.js';
 import { bearerMatches, pagerDutySignatureMatches, safeEqual } from './verify.js';
 
 const disabled = (name: string, variable: string, field: string) =>
   new ApiError(404, 'not_found', `the ${name} hook is not enabled on this server (set ${variable}, or ${field} in the config file)`);
 const unauthorized = (message: string) => new ApiError(401, 'unauthorized', message);
 
-async function rawBody(c: Context): Promise<Buffer> {
-  return Buffer.from(await c.req.arrayBuffer());
-}
+const rawBody = (c: Context, limits?: BodyLimits): Promise<Buffer> => readBodyWithin(c, limits);
 
 function parse<S extends z.ZodType>(schema: S, raw: Buffer, what: string): z.infer<S> {
   let json: unknown;
@@ -58,7 +57,7 @@ export function hookRoutes(deps: ApiDeps) {
       throw unauthorized('send the configured token: Authorization: Bearer <SHERLOCK_ALERTMANAGER_TOKEN>');
     }
     const config = s.config;
-    const body = parse(alertmanagerSchema, await rawBody(c), 'Alertmanager webhook (version 4)');
+    const body = parse(alertmanagerSchema, await rawBody(c, deps.bodyLimits), 'Alertmanager webhook (version 4)');
     const actor = `alertmanager:${body.groupKey}`;
     const results: AlertResult[] = [];
     for (const alert of alertmanagerAlerts(body)) {
@@ -72,7 +71,7 @@ export function hookRoutes(deps: ApiDeps) {
   app.post('/pagerduty', async (c) => {
     const s = settings();
     if (!s?.pagerdutySecret) throw disabled('PagerDuty', 'SHERLOCK_PAGERDUTY_WEBHOOK_SECRET', 'triggers.pagerduty.webhookSecret');
-    const raw = await rawBody(c);
+    const raw = await rawBody(c, deps.bodyLimits);
     if (!pagerDutySignatureMatches(c.req.header('x-pagerduty-signature'), s.pagerdutySecret, raw)) {
       throw unauthorized('X-PagerDuty-Signature does not match the configured webhook secret');
     }
@@ -90,7 +89,7 @@ export function hookRoutes(deps: ApiDeps) {
       throw unauthorized('send the configured secret in X-Sherlock-Secret');
     }
     const config = s.config;
-    const body = parse(genericSchema, await rawBody(c), 'hook body');
+    const body = parse(genericSchema, await rawBody(c, deps.bodyLimits), 'hook body');
     const alert = genericAlert(body);
     const result = await handleAlert(deps, config, alert, { key: body.id, actor: `hook:${body.id}`, ttlSeconds: s.dedupTtlSeconds });
     return answer(c, [result]);
