@@ -5,14 +5,9 @@
 import type { Context } from 'hono';
 import { ApiError } from './errors.js';
 
-export interface BodyLimits {
-  /** Largest body a signed route reads (bytes). */
-  signedBodyBytes: number;
-  /** How long a signed route waits for the whole body (ms). */
-  bodyDeadlineMs: number;
-}
+import { DEFAULT_BODY_LIMITS, type BodyLimits } from '../config/body-limits.js';
 
-export const DEFAULT_BODY_LIMITS: BodyLimits = { signedBodyBytes: 256 * 1024, bodyDeadlineMs: 10_000 };
+export type { BodyLimits };
 
 export async function readBodyWithin(c: Context, limits: BodyLimits = DEFAULT_BODY_LIMITS): Promise<Buffer> {
   const { signedBodyBytes: maxBytes, bodyDeadlineMs } = limits;

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadServerConfig, type ServerConfig } from '../config/server-config.js';
 import { loadRedactionPatterns } from '../config/redaction.js';
-import { loadTriggerSettings } from '../config/triggers.js';
+import { loadTriggerSettings } from '../triggers/settings.js';
 import { missingTracingCapabilities, PermissionError } from '../libbpf/index.js';
 import { aclFileLines, printableRedisUrl, urlWithUser } from '../redis/acl.js';
 import { loadOrCreateRedisCredentials } from '../redis/credentials.js';

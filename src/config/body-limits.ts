@@ -2,9 +2,17 @@
 // (chat commands, webhooks) the API reads, and for how long, before it can
 // check the signature. Defaults: 256 KiB within 10 s.
 import { z } from 'zod';
-import { DEFAULT_BODY_LIMITS, type BodyLimits } from '../api/read-body.js';
 import { readYamlFile } from './config-file.js';
 import { strictObject } from './zod-text.js';
+
+export interface BodyLimits {
+  /** Largest body a signed route reads (bytes). */
+  signedBodyBytes: number;
+  /** How long a signed route waits for the whole body (ms). */
+  bodyDeadlineMs: number;
+}
+
+export const DEFAULT_BODY_LIMITS: BodyLimits = { signedBodyBytes: 256 * 1024, bodyDeadlineMs: 10_000 };
 
 export const limitsSchema = strictObject({
   signedBodyBytes: z.number().int().min(1024, 'at least 1024 bytes').max(10 * 1024 * 1024, 'at most 10 MiB').default(DEFAULT_BODY_LIMITS.signedBodyBytes),

@@ -2,7 +2,7 @@
 // clear 4xx (or matches nothing), and the server stays usable afterwards.
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadTriggerSettings } from '../../src/config/triggers.js';
+import { loadTriggerSettings } from '../../src/triggers/settings.js';
 import { RunbookCatalog } from '../../src/runbooks/catalog.js';
 import { validateParams } from '../../src/runbooks/params.js';
 import { parseCommand } from '../../src/triggers/chatops/parse.js';

@@ -1,0 +1,52 @@
+// Findings: what analysis concludes from a run's capture results, ranked.
+// Produced by src/analysis (analyzeRun), stored with the run, shown in the
+// API, summary.md and report.html.
+
+export type Severity = 'critical' | 'warning' | 'info';
+
+export interface Finding {
+  /** Stable within a run, e.g. "tcpconnlat:web-1:10.0.3.7:5432". */
+  id: string;
+  severity: Severity;
+  /** One sentence a human can act on: "Connects from checkout to 10.0.3.7:5432 take 212 ms at p99 (threshold 100 ms)". */
+  title: string;
+  node: string;
+  capture: string;
+  /** The numbers and top rows behind it. */
+  evidence: Record<string, unknown>;
+  /** Bundle path of the capture file that backs it, e.g. "nodes/web-1/tcpconnlat.json". */
+  file: string;
+  /** For ranking among equal severities: larger is worse. */
+  score: number;
+}
+
+/** Threshold overrides a runbook may set (analysis has defaults for each). */
+export interface Thresholds {
+  connectP99Ms?: number;
+  /** Failed connects (refused, timed out, unreachable) to one destination. */
+  connectFailures?: number;
+  retransmitsPerFlow?: number;
+  resetsPerFlow?: number;
+  rttP99Ms?: number;
+  cpuHotFunctionPct?: number;
+  /** A process on CPU this many CPUs' worth on average over the window is busy. */
+  cpuBusyCores?: number;
+  offcpuHotStackPct?: number;
+  runqP99Ms?: number;
+  execsPerSecondPerParent?: number;
+  failedExecs?: number;
+  hotFileBytesPerSecond?: number;
+  bioP99Ms?: number;
+}
+
+/** One number a baseline keeps from a node's capture result, comparable between runs. */
+export interface BaselineMetric {
+  metric: string;
+  value: number;
+  /** us: latency; pct: a share (of CPU, of the window); rate: events per second. */
+  unit: 'us' | 'pct' | 'rate';
+  /** The capture it comes from (for links to its section and file). */
+  capture: string;
+  /** Samples behind the value (histogram entries, profile samples): few make a noisy number. */
+  samples: number;
+}
