@@ -81,7 +81,7 @@ describe.skipIf(Boolean(skip))(`secrets in argv are redacted before they leave t
     const marker = `sherlock-redact-${randomUUID()}`;
     const body = new URLSearchParams({
       team_id: 'T1', channel_id: 'C1', channel_name: 'ops', user_id: 'U1', user_name: 'alice', command: '/sherlock',
-      text: `run suspicious-activity 3s on ${NODE}`, response_url: hook.url,
+      text: `run suspicious-activity 10s on ${NODE}`, response_url: hook.url,
     }).toString();
     const ts = String(Math.floor(Date.now() / 1000));
     const ack = await fetch(`${stack.api.url}/v1/chatops/slack`, {
