@@ -1,5 +1,5 @@
 // Redis ACL users for Sherlock: the API and the workers each get the commands
-// and keys they need and no more. The default (password-less) user is off.
+// and keys they need and no more. Nothing works without a password.
 //   API:    its keys (sherlock:*) and BullMQ's (bull:*), the sherlock:* channels.
 //   worker: run records, events and artifacts (sherlock:run:*), run deadlines,
 //           node heartbeats, its node queues and the runs queue (BullMQ moves
@@ -30,7 +30,9 @@ export const API_CHANNELS = ['sherlock:*'];
 export function aclFileLines(credentials: RedisCredentials, sha256: (text: string) => string): string[] {
   const user = (name: string, password: string, rest: string) => `user ${name} on #${sha256(password)} resetkeys resetchannels ${rest}`;
   return [
-    'user default off resetkeys resetchannels -@all',
+    // Not `off`: Redis 7.0 replays the AOF as the default user and would refuse its own
+    // transactions at start. On, but only with the admin password: unauthenticated clients get NOAUTH.
+    user('default', credentials.admin, '~* &* +@all'),
     user(REDIS_USERS.admin, credentials.admin, '~* &* +@all'),
     user(REDIS_USERS.api, credentials.api, `${API_KEYS.map((k) => `~${k}`).join(' ')} ${API_CHANNELS.map((c) => `&${c}`).join(' ')} ${COMMANDS}`),
     user(REDIS_USERS.worker, credentials.worker, `${WORKER_KEYS.map((k) => `~${k}`).join(' ')} ${WORKER_CHANNELS.map((c) => `&${c}`).join(' ')} ${COMMANDS}`),

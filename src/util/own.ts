@@ -23,14 +23,14 @@ export function nullProtoRecord<V>(entries: Iterable<readonly [string, V]>): Rec
 export function ownRecord<K extends z.ZodType<string>, V extends z.ZodType>(key: K, value: V) {
   return z.unknown().transform((input, ctx) => {
     if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-      ctx.addIssue({ code: 'custom', message: 'must be an object of names to values' });
+      ctx.addIssue({ code: 'custom', message: 'Invalid input: expected record' });
       return z.NEVER;
     }
     const out: [string, z.output<V>][] = [];
     for (const name of Object.keys(input)) {
       const k = key.safeParse(name);
       if (!k.success) {
-        for (const issue of k.error.issues) ctx.addIssue({ code: 'custom', path: [name], message: `key "${name.slice(0, 100)}": ${issue.message}` });
+        for (const issue of k.error.issues) ctx.addIssue({ code: 'custom', path: [name], message: issue.message });
         continue;
       }
       const v = value.safeParse((input as Record<string, unknown>)[name]);
