@@ -22,6 +22,8 @@ export interface RunbookRequest {
   /** The window asked for, ms (already 1s or more). */
   duration?: number;
   target?: TargetSpec;
+  /** Operator Falco rule files to add, by name. */
+  falcoRules?: string[];
 }
 
 export interface ExpandedRunbook {
@@ -33,6 +35,7 @@ export interface ExpandedRunbook {
   target: TargetSpec;
   thresholds?: Thresholds;
   rules?: Rule[];
+  falco?: { files?: string[]; requested?: string[] };
 }
 
 const WINDOW_PARAM = { type: 'duration', required: false, min: 1000 } as const;
@@ -85,6 +88,9 @@ export function expandRunbook(source: RunbookSource | undefined, request: Runboo
     target,
     ...(Object.keys(runbook.thresholds).length ? { thresholds: runbook.thresholds } : {}),
     ...(rules.length ? { rules } : {}),
+    ...(runbook.falcoRules.length || request.falcoRules?.length
+      ? { falco: { ...(runbook.falcoRules.length ? { files: runbook.falcoRules } : {}), ...(request.falcoRules?.length ? { requested: request.falcoRules } : {}) } }
+      : {}),
   };
 }
 

@@ -26,6 +26,8 @@ export interface NodeWorkerOptions {
   retentionSeconds: number;
   /** The operator's secret patterns (config `redaction.patterns`), besides the built-in ones. */
   redaction?: readonly SecretPattern[];
+  /** Operator Falco rule files and directories (SHERLOCK_FALCO_RULES). */
+  falcoRules?: string[];
 }
 
 export interface NodeWorker {
@@ -65,7 +67,7 @@ export async function startNodeWorker(options: NodeWorkerOptions): Promise<NodeW
           await store.setNodeState(runId, node, { status: 'cancelled', finishedAt: new Date().toISOString() });
           return { node, status: 'cancelled' };
         }
-        const state = await runNodeJob(job.data, { redis, store, retentionSeconds: options.retentionSeconds, signal, redaction: options.redaction });
+        const state = await runNodeJob(job.data, { redis, store, retentionSeconds: options.retentionSeconds, signal, falcoRules: options.falcoRules ?? [], redaction: options.redaction });
         if (state.status === 'failed') throw new Error(state.error ?? 'every capture failed');
         return { node, status: state.status };
       } finally {

@@ -25,6 +25,8 @@ export interface NodeJobContext {
   signal?: AbortSignal;
   /** The operator's secret patterns (config `redaction.patterns`), besides the built-in ones. */
   redaction?: readonly SecretPattern[];
+  /** Operator Falco rule files and directories (SHERLOCK_FALCO_RULES). */
+  falcoRules?: string[];
 }
 
 /** Past the capture window, how long a node may take to store its results before it counts as lost. */
@@ -79,7 +81,7 @@ export async function runNodeJob(job: NodeJobData, ctx: NodeJobContext): Promise
   );
   const results = outcomes.map((o) => o.summary);
   // In step order, as finalize would read them; never fails the node.
-  await analyzeOwnResults(ctx, runId, node, outcomes.flatMap((o) => (o.stored ? [o.stored] : [])));
+  const falco = await analyzeOwnResults(ctx, runId, node, outcomes.flatMap((o) => (o.stored ? [o.stored] : [])));
 
   const cancelled = ctx.signal?.aborted ?? false;
   const anyCompleted = results.some((r) => !r.error);
@@ -89,6 +91,7 @@ export async function runNodeJob(job: NodeJobData, ctx: NodeJobContext): Promise
     startedAt,
     finishedAt: new Date().toISOString(),
     captures: results,
+    ...(falco ? { falco } : {}),
     ...(anyCompleted ? {} : { error: results.map((r) => `${r.capture}: ${r.error}`).join('; ') }),
   };
   await ctx.store.setNodeState(runId, node, state);
