@@ -6,14 +6,14 @@
 //   core           core                     (the application: runs, tokens, audit, schedules...)
 //   flow           planner, queue, worker   (a request becomes jobs on nodes)
 //   domain         captures, analysis, falco, report, runbooks, baselines, runs, nodes, config
-//   ground floors  libbpf, symbolize, unwind, stacks, cgroups, redis, format, util, model
+//   ground floors  libbpf, symbolize, unwind, stacks, cgroups, redis, format, util, model, redact
 const layer = (...folders) => `^src/(${folders.join('|')})/`;
 
 const ENTRY = ['cli', 'server', 'api', 'triggers', 'schedules', 'console'];
 const CORE = ['core'];
 const FLOW = ['planner', 'queue', 'worker'];
 const DOMAIN = ['captures', 'analysis', 'falco', 'report', 'runbooks', 'baselines', 'runs', 'nodes', 'config'];
-const GROUND = ['libbpf', 'symbolize', 'unwind', 'stacks', 'cgroups', 'redis', 'format', 'util', 'model'];
+const GROUND = ['libbpf', 'symbolize', 'unwind', 'stacks', 'cgroups', 'redis', 'format', 'util', 'model', 'redact'];
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {

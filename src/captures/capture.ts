@@ -119,6 +119,8 @@ export interface CaptureMeta {
   drops: DropCounts;
   /** Records kept although a field could not be read (they say which). */
   partialReads: number;
+  /** Secrets replaced by [REDACTED] in the data (src/redact), before it left the collector. */
+  redactions?: number;
   /** CPU time the kernel spent in this capture's programs, and how many runs. */
   bpfCpuNs: number;
   bpfRunCount: number;

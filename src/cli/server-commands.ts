@@ -5,8 +5,11 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadServerConfig, type ServerConfig } from '../config/server-config.js';
+import { loadRedactionPatterns } from '../config/redaction.js';
 import { loadTriggerSettings } from '../triggers/settings.js';
 import { missingTracingCapabilities, PermissionError } from '../libbpf/index.js';
+import { aclFileLines, printableRedisUrl, urlWithUser } from '../redis/acl.js';
+import { loadOrCreateRedisCredentials } from '../redis/credentials.js';
 import { startEmbeddedRedis, type EmbeddedRedis } from '../redis/embedded.js';
 import { RunbookCatalog, defaultRunbooksDir } from '../runbooks/catalog.js';
 import { startApiServer, type ApiServer } from '../server/api-server.js';
@@ -80,6 +83,7 @@ export async function upCommand(argv: string[]): Promise<number> {
   // Checked before Redis, the API or the worker start: a bad config file starts nothing.
   const runbooks = RunbookCatalog.load(defaultRunbooksDir());
   const triggers = loadTriggerSettings({ configFile: cfg.configFile }, runbooks);
+  const redaction = loadRedactionPatterns(cfg.configFile);
   const falcoLine = checkFalcoRules(cfg.falcoRules);
   requireTracing('sherlock up (its worker runs captures)');
   mkdirSync(cfg.stateDir, { recursive: true, mode: 0o700 });
@@ -87,15 +91,24 @@ export async function upCommand(argv: string[]): Promise<number> {
   let api: ApiServer | undefined;
   let worker: Awaited<ReturnType<typeof startNodeWorker>> | undefined;
   try {
-    const redisUrl = cfg.redisUrl ?? (redis = await startEmbeddedRedis({ dataDir: join(cfg.stateDir, 'redis') })).url;
+    // Embedded: authenticated, an ACL user each for the API and the worker (src/redis/acl.ts).
+    let apiRedisUrl = cfg.redisUrl;
+    let workerRedisUrl = cfg.redisUrl;
+    if (!cfg.redisUrl) {
+      const { credentials } = loadOrCreateRedisCredentials(cfg.stateDir);
+      redis = await startEmbeddedRedis({ dataDir: join(cfg.stateDir, 'redis'), acl: (sha256) => aclFileLines(credentials, sha256) });
+      apiRedisUrl = urlWithUser(redis.url, 'api', credentials);
+      workerRedisUrl = urlWithUser(redis.url, 'worker', credentials);
+    }
+    const redisUrl = apiRedisUrl!;
     api = await startApiServer({ redisUrl, port: cfg.port, host: cfg.host, retentionSeconds: cfg.retentionSeconds, runbooks, triggers });
     const token = adminToken(cfg);
     await api.tokens.ensure(token.secret, 'admin', ['admin']);
-    worker = await startNodeWorker({ redisUrl, node: cfg.node, labels: cfg.labels, retentionSeconds: cfg.retentionSeconds, falcoRules: cfg.falcoRules });
+    worker = await startNodeWorker({ redisUrl: workerRedisUrl!, node: cfg.node, labels: cfg.labels, retentionSeconds: cfg.retentionSeconds, falcoRules: cfg.falcoRules, redaction });
     process.stdout.write(
       [
         `sherlock is up: ${api.url}`,
-        `redis: ${redis ? `embedded, data in ${join(cfg.stateDir, 'redis')}` : redisUrl}`,
+        `redis: ${redis ? `embedded, data in ${join(cfg.stateDir, 'redis')}, credentials in ${join(cfg.stateDir, 'redis-credentials.json')}` : printableRedisUrl(redisUrl)}`,
         `worker: node ${cfg.node}`,
         ...(falcoLine ? [falcoLine] : []),
         token.isNew ? `admin token: ${token.secret}  (stored in ${token.file}; shown only now)` : `admin token: in ${cfg.adminToken ? 'SHERLOCK_ADMIN_TOKEN' : token.file}`,
@@ -127,11 +140,12 @@ export async function apiCommand(argv: string[]): Promise<number> {
 }
 
 export async function workerCommand(argv: string[]): Promise<number> {
-  const cfg = config('sherlock worker', argv, ['node', 'label', 'redis', 'retention-days', 'falco-rules']);
+  const cfg = config('sherlock worker', argv, ['node', 'label', 'redis', 'retention-days', 'falco-rules', 'config']);
   if (!cfg.redisUrl) throw new UsageError('sherlock worker needs REDIS_URL (or --redis redis://host:port)');
   const falcoLine = checkFalcoRules(cfg.falcoRules);
+  const redaction = loadRedactionPatterns(cfg.configFile);
   requireTracing('sherlock worker');
-  const worker = await startNodeWorker({ redisUrl: cfg.redisUrl, node: cfg.node, labels: cfg.labels, retentionSeconds: cfg.retentionSeconds, falcoRules: cfg.falcoRules });
+  const worker = await startNodeWorker({ redisUrl: cfg.redisUrl, node: cfg.node, labels: cfg.labels, retentionSeconds: cfg.retentionSeconds, falcoRules: cfg.falcoRules, redaction });
   process.stdout.write(`sherlock worker for node ${cfg.node} is waiting for runs\n${falcoLine ? `${falcoLine}\n` : ''}`);
   try {
     await untilSignal();

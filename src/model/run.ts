@@ -48,6 +48,8 @@ export interface CaptureSummary {
   bpfCpuNs: number;
   durationMs: number;
   cancelled: boolean;
+  /** Secrets hidden from the result before it was stored (src/redact). */
+  redactions?: number;
   /** Name of the stored artifact (GET /v1/runs/:id/nodes/:node/artifacts/:name). */
   artifact?: string;
   bytes?: number;

@@ -1,6 +1,7 @@
 // From a valid request to a plan: capture settings checked against each
 // capture's own schema, and the target nodes chosen among the live ones.
 import { z } from 'zod';
+import { own } from '../util/own.js';
 import { captures } from '../captures/registry.js';
 import type { NodeInfo } from '../nodes/registry.js';
 import type { RunbookSource } from '../runbooks/catalog.js';
@@ -48,7 +49,7 @@ function chooseNodes(targets: RunRequest['targets'], live: NodeInfo[]): string[]
     chosen = [...new Set(targets.nodes)];
   } else if (targets.labels) {
     const wanted = Object.entries(targets.labels);
-    chosen = live.filter((n) => wanted.every(([k, v]) => n.labels[k] === v)).map((n) => n.name);
+    chosen = live.filter((n) => wanted.every(([k, v]) => own(n.labels, k) === v)).map((n) => n.name);
   } else {
     chosen = liveNames;
   }

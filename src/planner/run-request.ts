@@ -1,5 +1,6 @@
 // POST /v1/runs as zod sees it. Everything is bounded; unknown fields are errors.
 import { z } from 'zod';
+import { ownRecord } from '../util/own.js';
 import { captureNames } from '../captures/registry.js';
 import { MAX_RUN_DURATION_MS } from '../model/limits.js';
 import { targetSchema } from '../model/target.js';
@@ -40,13 +41,13 @@ export const runRequestSchema = z
       .min(1)
       .max(16)
       .optional(),
-    params: z.record(z.string(), z.unknown()).optional(),
+    params: ownRecord(z.string().max(100), z.unknown()).optional(),
     duration: duration.optional(),
     target: targetSchema.default({}),
     targets: z
       .object({
         nodes: z.array(nodeName).min(1).max(MAX_NODES).optional(),
-        labels: z.record(z.string().max(63), z.string().max(63)).optional(),
+        labels: ownRecord(z.string().min(1).max(63), z.string().max(63)).optional(),
         all: z.literal(true).optional(),
       })
       .strict()

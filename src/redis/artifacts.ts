@@ -66,7 +66,12 @@ function parseMeta(text: unknown): ArtifactMeta | string {
 
 export async function artifactMeta(redis: Redis, runId: string, node: string, name: string): Promise<ArtifactMeta | undefined> {
   const text = await redis.get(metaKey(runId, node, name));
-  return text ? (JSON.parse(text) as ArtifactMeta) : undefined;
+  if (!text) return undefined;
+  try {
+    return JSON.parse(text) as ArtifactMeta;
+  } catch {
+    return undefined; // not a meta record (a chunk's key): no such artifact
+  }
 }
 
 /** The gzip bytes of an artifact, chunk by chunk (constant memory per chunk). */

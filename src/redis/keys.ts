@@ -41,6 +41,8 @@ export const keys = {
   metrics: `${PREFIX}:metrics`,
   /** List (newest first): JSON baselines of one node for one runbook and target (src/baselines). */
   baseline: (node: string, runbook: string, target: string) => `${PREFIX}:baseline:${node}:${runbook}:${target}`,
+  /** Pub/sub channel: ids of revoked tokens; every API replica drops its token cache. */
+  tokenRevocations: `${PREFIX}:tokens:revoked`,
   /** Pub/sub channel: run ids to cancel; every worker listens. */
   cancelChannel: `${PREFIX}:cancel`,
 } as const;

@@ -75,6 +75,7 @@ function captureEntry(capture: CaptureSummary, digest: CaptureDigest | undefined
     durationMs: capture.durationMs,
     ...(digest?.requestedDurationMs !== undefined ? { requestedDurationMs: digest.requestedDurationMs } : {}),
     cancelled: capture.cancelled,
+    redactions: capture.redactions ?? 0,
     ...(digest?.target !== undefined ? { target: digest.target } : {}),
     ...(digest?.startedAt !== undefined ? { startedAt: digest.startedAt } : {}),
     ...(digest?.partialReads !== undefined ? { partialReads: digest.partialReads } : {}),

@@ -10,6 +10,7 @@ import { createRunService } from '../core/runs.js';
 import { createScheduleService } from '../core/schedules.js';
 import { SessionStore } from '../core/sessions.js';
 import { createConsole } from '../console/index.js';
+import { followTokenRevocations } from '../core/token-revocations.js';
 import { TokenStore } from '../core/tokens.js';
 import { NodeQueues } from '../queue/node-queues.js';
 import { RunSubmitter } from '../queue/run-flow.js';
@@ -65,6 +66,8 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const store = new RunStore(redis, { retentionSeconds: options.retentionSeconds });
   const submitter = new RunSubmitter(bullConnection, store);
   const tokens = new TokenStore(redis);
+  const revocations = connectRedis(options.redisUrl, 'sherlock-api-revocations');
+  const stopFollowingRevocations = await followTokenRevocations(revocations, tokens);
   const audit = new AuditLog(redis);
   const finalizer = startFinalizer(bullConnection, store);
   const queues = new NodeQueues(bullConnection);
@@ -96,6 +99,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     runbooks,
     chatops: triggers.chatops,
     hooks: triggers.hooks,
+    bodyLimits: triggers.bodyLimits,
     chatFollowers,
   });
   app.route('/', createConsole({ sessions: new SessionStore(redis, tokens), runs, reports, schedules, nodes, audit, runbooks, openReader }));
@@ -128,7 +132,8 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
         })(),
         STOP_GRACE_MS,
       );
-      for (const connection of [...duplicates, bullConnection, redis]) connection.disconnect();
+      stopFollowingRevocations();
+      for (const connection of [...duplicates, revocations, bullConnection, redis]) connection.disconnect();
       if (!done) await settlesWithin(finalizer.stop(), 2_000);
     },
   };

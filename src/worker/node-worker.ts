@@ -9,6 +9,7 @@ import { nodeJobId } from '../queue/run-flow.js';
 import { connectRedis, settlesWithin } from '../redis/connection.js';
 import { keys, nodeQueue } from '../redis/keys.js';
 import { HEARTBEAT_INTERVAL_MS, publishHeartbeat, withdrawNode } from '../nodes/registry.js';
+import type { SecretPattern } from '../redact/index.js';
 import { RunStore } from '../runs/store.js';
 import type { NodeJobData } from '../model/run.js';
 import { createLogger } from '../util/logger.js';
@@ -23,6 +24,8 @@ export interface NodeWorkerOptions {
   node: string;
   labels: Record<string, string>;
   retentionSeconds: number;
+  /** The operator's secret patterns (config `redaction.patterns`), besides the built-in ones. */
+  redaction?: readonly SecretPattern[];
   /** Operator Falco rule files and directories (SHERLOCK_FALCO_RULES). */
   falcoRules?: string[];
 }
@@ -64,7 +67,7 @@ export async function startNodeWorker(options: NodeWorkerOptions): Promise<NodeW
           await store.setNodeState(runId, node, { status: 'cancelled', finishedAt: new Date().toISOString() });
           return { node, status: 'cancelled' };
         }
-        const state = await runNodeJob(job.data, { redis, store, retentionSeconds: options.retentionSeconds, signal, falcoRules: options.falcoRules ?? [] });
+        const state = await runNodeJob(job.data, { redis, store, retentionSeconds: options.retentionSeconds, signal, falcoRules: options.falcoRules ?? [], redaction: options.redaction });
         if (state.status === 'failed') throw new Error(state.error ?? 'every capture failed');
         return { node, status: state.status };
       } finally {

@@ -8,6 +8,7 @@ import { release } from 'node:os';
 import type { Redis } from 'ioredis';
 import { captures } from '../captures/registry.js';
 import { runCapture } from '../captures/run-capture.js';
+import type { SecretPattern } from '../redact/index.js';
 import { putArtifact } from '../redis/artifacts.js';
 import type { StoredResult } from '../runs/node-analysis.js';
 import type { RunStore } from '../runs/store.js';
@@ -22,6 +23,8 @@ export interface NodeJobContext {
   store: RunStore;
   retentionSeconds: number;
   signal?: AbortSignal;
+  /** The operator's secret patterns (config `redaction.patterns`), besides the built-in ones. */
+  redaction?: readonly SecretPattern[];
   /** Operator Falco rule files and directories (SHERLOCK_FALCO_RULES). */
   falcoRules?: string[];
 }
@@ -47,6 +50,7 @@ export async function runNodeJob(job: NodeJobData, ctx: NodeJobContext): Promise
           params: step.params,
           target: job.target,
           signal: ctx.signal,
+          redaction: ctx.redaction,
           onLive: () => void ctx.store.appendEvent(runId, { type: 'capture-live', node, capture: step.capture }).catch(() => {}),
         });
         const artifact = `${step.capture}.json`;
@@ -63,6 +67,7 @@ export async function runNodeJob(job: NodeJobData, ctx: NodeJobContext): Promise
           bpfCpuNs: result.bpfCpuNs,
           durationMs: result.durationMs,
           cancelled: result.cancelled,
+          redactions: result.redactions ?? 0,
           artifact,
           bytes: meta.bytes,
           files: files.map((f) => f.name),
