@@ -11,6 +11,7 @@ import { startEmbeddedRedis, type EmbeddedRedis } from '../redis/embedded.js';
 import { RunbookCatalog, defaultRunbooksDir } from '../runbooks/catalog.js';
 import { startApiServer, type ApiServer } from '../server/api-server.js';
 import { startNodeWorker } from '../worker/node-worker.js';
+import { enterOwnCgroup } from '../worker/own-cgroup.js';
 import { UsageError } from './usage-error.js';
 
 const options = {
@@ -70,6 +71,8 @@ export async function upCommand(argv: string[]): Promise<number> {
   const triggers = loadTriggerSettings({ configFile: cfg.configFile }, runbooks);
   requireTracing('sherlock up (its worker runs captures)');
   mkdirSync(cfg.stateDir, { recursive: true, mode: 0o700 });
+  // Before Redis starts, so it and everything else Sherlock starts inherit the cgroup.
+  const own = enterOwnCgroup((why) => process.stderr.write(`${why}\n`));
   let redis: EmbeddedRedis | undefined;
   let api: ApiServer | undefined;
   let worker: Awaited<ReturnType<typeof startNodeWorker>> | undefined;
@@ -78,12 +81,12 @@ export async function upCommand(argv: string[]): Promise<number> {
     api = await startApiServer({ redisUrl, port: cfg.port, host: cfg.host, retentionSeconds: cfg.retentionSeconds, runbooks, triggers });
     const token = adminToken(cfg);
     await api.tokens.ensure(token.secret, 'admin', ['admin']);
-    worker = await startNodeWorker({ redisUrl, node: cfg.node, labels: cfg.labels, retentionSeconds: cfg.retentionSeconds });
+    worker = await startNodeWorker({ redisUrl, node: cfg.node, labels: cfg.labels, retentionSeconds: cfg.retentionSeconds, ...(own ? { own } : {}) });
     process.stdout.write(
       [
         `sherlock is up: ${api.url}`,
         `redis: ${redis ? `embedded, data in ${join(cfg.stateDir, 'redis')}` : redisUrl}`,
-        `worker: node ${cfg.node}`,
+        `worker: node ${cfg.node}${own ? ` (its own processes, cgroup ${own.path}, are left out of host-wide captures)` : ''}`,
         token.isNew ? `admin token: ${token.secret}  (stored in ${token.file}; shown only now)` : `admin token: in ${cfg.adminToken ? 'SHERLOCK_ADMIN_TOKEN' : token.file}`,
         'Ctrl-C stops it.',
       ].join('\n') + '\n',
@@ -95,6 +98,7 @@ export async function upCommand(argv: string[]): Promise<number> {
     await worker?.stop();
     await api?.stop();
     await redis?.stop();
+    own?.leave();
   }
 }
 
@@ -116,12 +120,17 @@ export async function workerCommand(argv: string[]): Promise<number> {
   const cfg = config('sherlock worker', argv, ['node', 'label', 'redis', 'retention-days']);
   if (!cfg.redisUrl) throw new UsageError('sherlock worker needs REDIS_URL (or --redis redis://host:port)');
   requireTracing('sherlock worker');
-  const worker = await startNodeWorker({ redisUrl: cfg.redisUrl, node: cfg.node, labels: cfg.labels, retentionSeconds: cfg.retentionSeconds });
-  process.stdout.write(`sherlock worker for node ${cfg.node} is waiting for runs\n`);
+  const own = enterOwnCgroup((why) => process.stderr.write(`${why}\n`));
   try {
-    await untilSignal();
-    return 0;
+    const worker = await startNodeWorker({ redisUrl: cfg.redisUrl, node: cfg.node, labels: cfg.labels, retentionSeconds: cfg.retentionSeconds, ...(own ? { own } : {}) });
+    process.stdout.write(`sherlock worker for node ${cfg.node} is waiting for runs\n`);
+    try {
+      await untilSignal();
+      return 0;
+    } finally {
+      await worker.stop();
+    }
   } finally {
-    await worker.stop();
+    own?.leave();
   }
 }

@@ -48,6 +48,18 @@ function baselineSection(ctx: ReportContext): string[] {
   return out;
 }
 
+/** Sherlock's own share of each node: left out of the captures, shown here. */
+function sherlockSection(ctx: ReportContext): string[] {
+  const rows = ctx.nodes.filter((n) => n.state.sherlock);
+  if (!rows.length) return [];
+  const out = ["## Sherlock's own cost", '', '| node | CPU | of | over | BPF CPU | left out of captures |', '|---|---:|---|---:|---:|---|'];
+  for (const n of rows) {
+    const c = n.state.sherlock!;
+    out.push(`| ${mdText(n.name)} | ${fmtDurationMs(c.cpuMs)} | ${mdText(c.cpuScope)} | ${fmtDurationMs(c.wallMs)} | ${fmtDurationMs(c.bpfCpuMs)} | ${c.cgroup ? `cgroup ${mdText(c.cgroup)}` : 'no (no cgroup of its own)'} |`);
+  }
+  return out;
+}
+
 export function renderSummary(ctx: ReportContext): string {
   const { run } = ctx;
   const plan = run.plan;
@@ -80,6 +92,8 @@ export function renderSummary(ctx: ReportContext): string {
   out.push('');
 
   out.push(...baselineSection(ctx), '');
+
+  out.push(...sherlockSection(ctx), '');
 
   out.push('## Captures per node', '');
   out.push('| node | kernel | capture | events | dropped | BPF CPU | duration | status |');

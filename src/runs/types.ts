@@ -60,6 +60,22 @@ export interface NodeState {
   finishedAt?: string;
   error?: string;
   captures?: CaptureSummary[];
+  /** What Sherlock itself cost on this node during the run (its own processes are left out of the captures). */
+  sherlock?: SherlockCost;
+}
+
+/** Sherlock's own share of a node while its captures ran. */
+export interface SherlockCost {
+  /** Its cgroup, left out of host-wide captures; absent when it could not make one. */
+  cgroup?: string;
+  /** CPU time of everything in that cgroup (worker, API, embedded Redis, their children), else of the worker process alone. */
+  cpuMs: number;
+  /** What cpuMs covers: "cgroup" or "worker process". */
+  cpuScope: 'cgroup' | 'worker process';
+  /** Wall time the measurement covers (the capture window plus storing results). */
+  wallMs: number;
+  /** The kernel's own count of time in Sherlock's BPF programs, all captures summed. */
+  bpfCpuMs: number;
 }
 
 export interface RunRecord {

@@ -12,6 +12,7 @@ import { HEARTBEAT_INTERVAL_MS, publishHeartbeat, withdrawNode } from '../nodes/
 import { RunStore } from '../runs/store.js';
 import type { NodeJobData } from '../runs/types.js';
 import { createLogger } from '../util/logger.js';
+import type { OwnCgroup } from './own-cgroup.js';
 import { runNodeJob } from './run-node-job.js';
 
 const VERSION = '0.1.0';
@@ -23,6 +24,8 @@ export interface NodeWorkerOptions {
   node: string;
   labels: Record<string, string>;
   retentionSeconds: number;
+  /** Sherlock's own cgroup (enterOwnCgroup): left out of this worker's host-wide captures. */
+  own?: OwnCgroup;
 }
 
 export interface NodeWorker {
@@ -62,7 +65,7 @@ export async function startNodeWorker(options: NodeWorkerOptions): Promise<NodeW
           await store.setNodeState(runId, node, { status: 'cancelled', finishedAt: new Date().toISOString() });
           return { node, status: 'cancelled' };
         }
-        const state = await runNodeJob(job.data, { redis, store, retentionSeconds: options.retentionSeconds, signal });
+        const state = await runNodeJob(job.data, { redis, store, retentionSeconds: options.retentionSeconds, signal, ...(options.own ? { own: options.own } : {}) });
         if (state.status === 'failed') throw new Error(state.error ?? 'every capture failed');
         return { node, status: state.status };
       } finally {

@@ -14,6 +14,8 @@ import type { RunStore } from '../runs/store.js';
 import type { CaptureSummary, NodeJobData, NodeState } from '../runs/types.js';
 import { createLogger } from '../util/logger.js';
 import { analyzeOwnResults } from './analyze-own-results.js';
+import type { OwnCgroup } from './own-cgroup.js';
+import { startCostMeter } from './sherlock-cost.js';
 
 const log = createLogger({ component: 'worker' });
 
@@ -22,6 +24,8 @@ export interface NodeJobContext {
   store: RunStore;
   retentionSeconds: number;
   signal?: AbortSignal;
+  /** Sherlock's own cgroup: left out of host-wide captures, its CPU reported as the node's `sherlock` cost. */
+  own?: OwnCgroup;
 }
 
 /** Past the capture window, how long a node may take to store its results before it counts as lost. */
@@ -35,6 +39,7 @@ export async function runNodeJob(job: NodeJobData, ctx: NodeJobContext): Promise
   await ctx.store.extendDeadline(runId, Date.now() + job.durationMs + RUN_GRACE_MS);
   await ctx.store.appendEvent(runId, { type: 'node-started', node, durationMs: job.durationMs });
 
+  const cost = startCostMeter(ctx.own);
   const outcomes = await Promise.all(
     job.steps.map(async (step): Promise<{ summary: CaptureSummary; stored?: StoredResult }> => {
       const def = captures.get(step.capture);
@@ -45,6 +50,7 @@ export async function runNodeJob(job: NodeJobData, ctx: NodeJobContext): Promise
           params: step.params,
           target: job.target,
           signal: ctx.signal,
+          ...(ctx.own ? { excludeCgroupId: ctx.own.id } : {}),
           onLive: () => void ctx.store.appendEvent(runId, { type: 'capture-live', node, capture: step.capture }).catch(() => {}),
         });
         const artifact = `${step.capture}.json`;
@@ -84,6 +90,7 @@ export async function runNodeJob(job: NodeJobData, ctx: NodeJobContext): Promise
     startedAt,
     finishedAt: new Date().toISOString(),
     captures: results,
+    sherlock: cost.stop(results),
     ...(anyCompleted ? {} : { error: results.map((r) => `${r.capture}: ${r.error}`).join('; ') }),
   };
   await ctx.store.setNodeState(runId, node, state);
