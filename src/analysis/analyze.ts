@@ -9,47 +9,15 @@ import type { CaptureResult } from '../captures/capture.js';
 import type { RunRecord } from '../runs/types.js';
 import {
   fileOf, isObj, mergeThresholds, num, str,
-  type CaptureAnalysis, type CaptureAnalyzer, type CaptureContext, type Obj,
+  type CaptureAnalysis, type CaptureContext, type Obj,
 } from './common.js';
-import { analyzeOffcputime, analyzeProfile, analyzeRunqlat } from './cpu.js';
-import { analyzeExecsnoop } from './exec.js';
-import { analyzeBiolatency, analyzeFiletop, analyzeOpensnoop, analyzeTcplife } from './files.js';
+import { captures } from '../captures/registry.js';
 import { fmtCount, listText, plural } from './format.js';
-import { analyzeTcpconnlat, analyzeTcpreset, analyzeTcpretrans, analyzeTcprtt } from './network.js';
-import { connectRecords, execRecords, matchRules, openRecords, ruleSchema, type NodeRecords, type Rule } from './rules.js';
+import { matchRules, nodeRecords, ruleSchema, type RuleEventSource, type Rule } from './rules.js';
 import type { Finding, Severity, Thresholds } from './types.js';
 
-/** The analyzer of each capture; a capture missing here is listed as checked without findings. */
-export const ANALYZERS: Record<string, CaptureAnalyzer> = {
-  tcpconnlat: analyzeTcpconnlat,
-  tcpretrans: analyzeTcpretrans,
-  tcpreset: analyzeTcpreset,
-  tcprtt: analyzeTcprtt,
-  profile: analyzeProfile,
-  offcputime: analyzeOffcputime,
-  runqlat: analyzeRunqlat,
-  execsnoop: analyzeExecsnoop,
-  filetop: analyzeFiletop,
-  biolatency: analyzeBiolatency,
-  opensnoop: (data) => analyzeOpensnoop(data),
-  tcplife: (data) => analyzeTcplife(data),
-};
-
-/** What each capture checks, for "No problems found: checked ...". */
-const CHECK_NAMES: Record<string, string> = {
-  tcpconnlat: 'connect latency',
-  tcpretrans: 'retransmits',
-  tcpreset: 'resets',
-  tcprtt: 'RTT',
-  profile: 'CPU profile',
-  offcputime: 'off-CPU time',
-  runqlat: 'run-queue latency',
-  execsnoop: 'execs',
-  filetop: 'file I/O',
-  opensnoop: 'file opens',
-  biolatency: 'block I/O latency',
-  tcplife: 'TCP connections',
-};
+/** What a capture checks, for "No problems found: checked ...". */
+const checksOf = (capture: string) => captures.get(capture)?.analysis?.checks ?? capture;
 
 /** A node's result of one capture, or why its capture file could not be read. */
 export type NodeResult =
@@ -221,12 +189,7 @@ export class RunAnalysis {
   private analyzeNodeInto(results: NodeResult[], part: NodeAnalysisPart): void {
     const { thresholds, rules } = this;
     const { findings, checked, unchecked } = part;
-    const records = new Map<string, NodeRecords & { tcplife?: Obj; tcpconnlat?: Obj }>();
-    const recordsOf = (node: string) => {
-      let r = records.get(node);
-      if (!r) records.set(node, (r = { node }));
-      return r;
-    };
+    const ruleSources = new Map<string, { capture: string; source: RuleEventSource; data: Obj }[]>();
 
     for (const item of results) {
       if (!isObj(item)) continue;
@@ -241,7 +204,7 @@ export class RunAnalysis {
       if (!isObj(result)) {
         const error = str((item as { error?: unknown }).error) || 'it holds no capture result';
         unchecked.push(`${capture} on ${node}`);
-        info('unreadable', `The capture file ${file} could not be read (${error}); ${CHECK_NAMES[capture] ?? capture} on ${node} was not checked.`, { error });
+        info('unreadable', `The capture file ${file} could not be read (${error}); ${checksOf(capture)} on ${node} was not checked.`, { error });
         continue;
       }
       const data = result as Obj;
@@ -253,8 +216,8 @@ export class RunAnalysis {
         windowSeconds: num(data.durationMs) / 1000 || this.planWindow || 1,
         ...(this.label ? { targetLabel: this.label } : {}),
       };
-      const analyzer = ANALYZERS[capture];
-      let analysis: CaptureAnalysis | undefined = { findings: [], checked: CHECK_NAMES[capture] ?? capture };
+      const analyzer = captures.get(capture)?.analysis?.analyze;
+      let analysis: CaptureAnalysis | undefined = { findings: [], checked: checksOf(capture) };
       if (analyzer) {
         try {
           analysis = analyzer(data, ctx);
@@ -276,27 +239,16 @@ export class RunAnalysis {
         info('dropped', `${capture} on ${node} dropped ${plural(dropped, 'event')}${reasons.length ? ` (${reasons.join(', ')})` : ''}: its counts are lower bounds; raise its limits for the full picture.`, { dropped, drops });
       }
 
-      if (!rules.length) continue;
-      try {
-        if (capture === 'execsnoop') recordsOf(node).execs = execRecords(data);
-        else if (capture === 'opensnoop') recordsOf(node).opens = openRecords(data);
-        else if (capture === 'tcplife') recordsOf(node).tcplife = data;
-        else if (capture === 'tcpconnlat') recordsOf(node).tcpconnlat = data;
-      } catch {
-        // records for rules only; the analyzers above already reported on this data
-      }
+      const source = captures.get(capture)?.ruleEvents;
+      if (rules.length && source) ruleSources.set(node, [...(ruleSources.get(node) ?? []), { capture, source, data }]);
     }
 
     // Rules (suspicious-activity), per node.
-    for (const r of records.values()) {
+    for (const [node, sources] of ruleSources) {
       try {
-        if (r.tcplife || r.tcpconnlat) {
-          r.connects = connectRecords(r.tcplife, r.tcpconnlat);
-          r.connectCapture = r.tcplife ? 'tcplife' : 'tcpconnlat';
-        }
-        findings.push(...matchRules(rules, r));
+        findings.push(...matchRules(rules, nodeRecords(node, sources)));
       } catch (err) {
-        findings.push({ id: `rules:${r.node}:failed`, severity: 'info', title: `Matching the runbook's rules on ${r.node} failed (${errorText(err)}).`, node: r.node, capture: '*', evidence: { error: errorText(err) }, file: '', score: 0 });
+        findings.push({ id: `rules:${node}:failed`, severity: 'info', title: `Matching the runbook's rules on ${node} failed (${errorText(err)}).`, node, capture: '*', evidence: { error: errorText(err) }, file: '', score: 0 });
       }
     }
   }
@@ -326,7 +278,7 @@ export class RunAnalysis {
         findings.push({
           id: `${capture}:${node}:did-not-run`,
           severity: 'info',
-          title: `${capture} did not run on ${node} (${str(c.error)}): ${CHECK_NAMES[capture] ?? capture} there was not checked.`,
+          title: `${capture} did not run on ${node} (${str(c.error)}): ${checksOf(capture)} there was not checked.`,
           node,
           capture,
           evidence: { error: c.error },
@@ -342,7 +294,7 @@ export class RunAnalysis {
     const { findings, checked, unchecked, rules, thresholds } = this;
     if (findings.some((f) => f.severity === 'critical' || f.severity === 'warning')) return;
     const nodeNames = [...new Set(checked.map((c) => c.node))];
-    const what = [...new Set(checked.map((c) => CHECK_NAMES[c.capture] ?? c.capture))];
+    const what = [...new Set(checked.map((c) => checksOf(c.capture)))];
     if (rules.length) what.push(`${plural(rules.length, 'rule')}`);
     const states = isObj(this.run) && isObj(this.run.nodes) ? Object.values(this.run.nodes).filter(isObj) : [];
     const cancelled = states.filter((n) => n.status === 'cancelled').length;

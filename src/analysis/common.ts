@@ -1,6 +1,7 @@
 // What every analyzer shares: the default thresholds, the context it runs in,
 // the Finding it builds, and readers that take stored JSON as untrusted (a
 // field of the wrong type reads as empty, never throws).
+import { listText, processLabel } from './format.js';
 import type { Finding, Severity, Thresholds } from './types.js';
 
 export const DEFAULT_THRESHOLDS: Required<Thresholds> = {
@@ -119,4 +120,16 @@ export function addressOf(endpoint: string): string {
 export function portOf(endpoint: string): number | undefined {
   const m = /:(\d+)$/.exec(endpoint);
   return m ? Number(m[1]) : undefined;
+}
+
+/** Processes named in rows (comm + pid), most frequent first: "nginx (pid 12)". */
+export function whoOf(rows: Obj[], fallback: string | undefined, weight: (r: Obj) => number = () => 1): string {
+  const counts = new Map<string, number>();
+  for (const r of rows) {
+    if (!str(r.comm) && !num(r.pid)) continue;
+    addTo(counts, processLabel(r.comm, r.pid), weight(r));
+  }
+  const names = topKeys(counts, 3);
+  if (!names.length) return fallback ?? 'this host';
+  return listText(names);
 }

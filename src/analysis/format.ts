@@ -56,3 +56,8 @@ export function listText(items: string[], max = 3): string {
 }
 
 export const plural = (n: number, one: string, many = `${one}s`): string => `${fmtCount(n)} ${n === 1 ? one : many}`;
+
+/** Three decimals, for evidence numbers. */
+export const round = (n: number) => Math.round(n * 1000) / 1000;
+
+export const capitalize = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);

@@ -55,3 +55,10 @@ export function rangeAbove(buckets: HistogramBucket[], threshold: number): { low
   if (!above.length) return undefined;
   return { low: Math.max(threshold, above[0]!.low), high: above.at(-1)!.high };
 }
+
+/** p99 and the sample count of a stored histogram; undefined when it is empty. */
+export function p99Sample(h: unknown): { value: number; samples: number } | undefined {
+  const b = bucketsOf(h as Partial<Log2Histogram>);
+  const samples = totalOf(b);
+  return samples ? { value: quantile(b, 0.99), samples } : undefined;
+}

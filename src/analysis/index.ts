@@ -1,5 +1,5 @@
 // Findings from capture results: analyzeRun is the entry point.
-export { analyzeRun, sortFindings, ANALYZERS, type AnalyzeInput, type NodeResult } from './analyze.js';
+export { analyzeRun, sortFindings, type AnalyzeInput, type NodeResult } from './analyze.js';
 export { DEFAULT_THRESHOLDS, mergeThresholds } from './common.js';
 export { ruleSchema, type Rule, type RuleInput } from './rules.js';
 export type { Finding, Severity, Thresholds } from './types.js';

@@ -6,9 +6,20 @@
 // of the rule's `not` patterns is left out. The runbook schema
 // (src/runbooks/schema.ts) embeds ruleSchema.
 import { z } from 'zod';
-import { addTo, makeFinding, num, objs, str, topKeys, type Obj } from './common.js';
+import { addTo, makeFinding, topKeys, type Obj } from './common.js';
 import { listText, plural, processLabel } from './format.js';
 import type { Finding, Severity } from './types.js';
+
+/** The kinds of events runbook rules match. */
+export type RuleEventKind = 'exec' | 'open' | 'connect';
+
+/** What a capture feeds the rules: its result as records of one kind. */
+export interface RuleEventSource {
+  kind: RuleEventKind;
+  records(data: Obj): RuleHit[];
+  /** Sees every event of its kind; a sampling source only adds what no complete one saw. */
+  complete?: boolean;
+}
 
 const patterns = z
   .union([z.string().min(1), z.array(z.string().min(1)).min(1)])
@@ -143,40 +154,11 @@ export interface ConnectHit {
   count: number;
   from: string;
 }
-type Hit = ExecHit | OpenHit | ConnectHit;
+export type RuleHit = ExecHit | OpenHit | ConnectHit;
+type Hit = RuleHit;
 
-const WRITE_FLAGS = /\b(O_WRONLY|O_RDWR|O_CREAT|O_TRUNC|O_APPEND|O_TMPFILE)\b/;
 
-export function execRecords(data: Obj): ExecHit[] {
-  return objs(data.events).map((e) => ({
-    kind: 'exec',
-    time: str(e.time),
-    pid: num(e.pid),
-    ppid: num(e.ppid),
-    uid: num(e.uid),
-    comm: str(e.comm),
-    parentComm: str(e.pcomm),
-    filename: str(e.filename),
-    args: Array.isArray(e.argv) ? e.argv.map(str).join(' ') : '',
-    ...(num(e.retval) < 0 ? { error: str(e.error) || String(num(e.retval)) } : {}),
-  }));
-}
 
-export function openRecords(data: Obj): OpenHit[] {
-  return objs(data.events).map((e) => {
-    const flags = str(e.flagNames);
-    return {
-      kind: 'open',
-      time: str(e.time),
-      pid: num(e.pid),
-      comm: str(e.comm),
-      path: str(e.path),
-      flags,
-      write: WRITE_FLAGS.test(flags),
-      ...(num(e.retval) < 0 ? { error: str(e.error) || String(num(e.retval)) } : {}),
-    };
-  });
-}
 
 function splitEndpoint(endpoint: string): { address: string; port: number } {
   const m = /^\[?(.*?)\]?:(\d+)$/.exec(endpoint);
@@ -188,37 +170,38 @@ function splitEndpoint(endpoint: string): { address: string; port: number } {
  * tcpconnlat's destinations not seen there (its slowest and failed connects
  * name a process; the rest only count).
  */
-export function connectRecords(tcplife: Obj | undefined, tcpconnlat: Obj | undefined): ConnectHit[] {
-  const byKey = new Map<string, ConnectHit>();
-  const add = (destination: string, comm: string, pid: number, count: number, from: string) => {
-    if (!destination) return;
-    const key = `${destination}\0${comm}\0${pid}`;
-    const hit = byKey.get(key);
-    if (hit) hit.count += count;
-    else byKey.set(key, { kind: 'connect', destination, ...splitEndpoint(destination), comm, pid, count, from });
-  };
-  const seen = new Set<string>();
-  for (const e of objs(tcplife?.events)) {
-    if (e.direction !== 'active') continue;
-    const d = str(e.remote);
-    seen.add(d);
-    add(d, str(e.comm), num(e.pid), 1, 'tcplife');
-  }
-  if (tcpconnlat) {
-    const named = new Set<string>();
-    for (const s of [...objs(tcpconnlat.slowest), ...objs(tcpconnlat.failures)]) {
-      const d = str(s.destination);
-      if (seen.has(d)) continue;
-      named.add(d);
-      add(d, str(s.comm), num(s.pid), Math.max(1, num(s.count)), 'tcpconnlat');
+
+
+export const connectHit = (destination: string, comm: string, pid: number, count: number, from: string): ConnectHit =>
+  ({ kind: 'connect', destination, ...splitEndpoint(destination), comm, pid, count, from });
+
+/** One node's rule records from the captures that feed rules; complete sources (every event) first. */
+export function nodeRecords(node: string, sources: { capture: string; source: RuleEventSource; data: Obj }[]): NodeRecords {
+  const records: NodeRecords = { node, captureOf: {} };
+  const connects = new Map<string, ConnectHit>();
+  // A sampling source adds only destinations no complete source saw.
+  const seenComplete = new Set<string>();
+  const ordered = [...sources].sort((a, b) => Number(!!b.source.complete) - Number(!!a.source.complete));
+  for (const { capture, source, data } of ordered) {
+    const hits = source.records(data);
+    const kind = source.kind;
+    records.captureOf[kind] ??= capture;
+    if (kind === 'exec') (records.execs ??= []).push(...(hits as ExecHit[]));
+    else if (kind === 'open') (records.opens ??= []).push(...(hits as OpenHit[]));
+    else {
+      records.connects ??= [];
+      for (const h of hits as ConnectHit[]) {
+        if (!source.complete && seenComplete.has(h.destination)) continue;
+        if (source.complete) seenComplete.add(h.destination);
+        const key = `${h.destination}\0${h.comm}\0${h.pid}`;
+        const same = connects.get(key);
+        if (same) same.count += h.count;
+        else connects.set(key, { ...h });
+      }
     }
-    for (const h of objs(tcpconnlat.histograms)) {
-      const d = str((h.labels as Obj | undefined)?.destination);
-      if (seen.has(d) || named.has(d)) continue;
-      add(d, '', 0, num((h.histogram as Obj | undefined)?.count) || 1, 'tcpconnlat');
-    }
   }
-  return [...byKey.values()];
+  if (records.connects) records.connects = [...connects.values()];
+  return records;
 }
 
 function execMatches(m: Omit<ExecMatch, 'not'>, e: ExecHit): boolean {
@@ -286,16 +269,13 @@ const hitWeight = (hit: Hit) => (hit.kind === 'connect' ? hit.count : 1);
 const hitWho = (hit: Hit) =>
   hit.kind === 'exec' ? processLabel(hit.parentComm, hit.ppid) : hit.comm ? processLabel(hit.comm, hit.pid) : 'unknown process';
 
-/** Which capture backs a rule's hits, for the finding's file. */
-const CAPTURE_OF = { exec: 'execsnoop', open: 'opensnoop', connect: 'tcplife' } as const;
-
 export interface NodeRecords {
   node: string;
   execs?: ExecHit[];
   opens?: OpenHit[];
   connects?: ConnectHit[];
-  /** Which capture the connects came from mostly (for the finding's file). */
-  connectCapture?: string;
+  /** Which capture each kind's records came from (mostly), for the finding's file. */
+  captureOf: Partial<Record<RuleEventKind, string>>;
 }
 
 /** One finding per rule with hits on the node, ranked by the rule's severity and how often it hit. */
@@ -312,7 +292,7 @@ export function matchRules(rules: Rule[], records: NodeRecords): Finding[] {
     const count = hits.reduce((n, h) => n + hitWeight(h), 0);
     const who = new Map<string, number>();
     for (const h of hits) addTo(who, hitWho(h), hitWeight(h));
-    const capture = kind === 'connect' ? (records.connectCapture ?? CAPTURE_OF.connect) : CAPTURE_OF[kind];
+    const capture = records.captureOf[kind] ?? kind;
     const more = count > 1 ? ` (${plural(count, 'hit')}${who.size > 1 ? ` by ${listText(topKeys(who, 3))}` : ''})` : '';
     const title = `${rule.title}: ${hitText(hits[0]!)}${more} [rule ${rule.name}].`;
     findings.push(

@@ -38,3 +38,14 @@ export interface Thresholds {
   hotFileBytesPerSecond?: number;
   bioP99Ms?: number;
 }
+
+/** One number a baseline keeps from a node's capture result, comparable between runs. */
+export interface BaselineMetric {
+  metric: string;
+  value: number;
+  unit: 'us' | 'pct';
+  /** The capture it comes from (for links to its section and file). */
+  capture: string;
+  /** Samples behind the value (histogram entries, profile samples): few make a noisy number. */
+  samples: number;
+}

@@ -7,7 +7,7 @@ import { fmtUs } from '../analysis/format.js';
 import type { Finding, Severity } from '../analysis/types.js';
 import { fmtClock } from '../report/format.js';
 import type { RunRecord } from '../runs/types.js';
-import type { BaselineMetric } from './metrics.js';
+import type { BaselineMetric } from '../analysis/types.js';
 import { latestBaseline, targetKey } from './store.js';
 
 export interface BaselineRow {

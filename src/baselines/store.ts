@@ -5,7 +5,7 @@ import type { Redis } from 'ioredis';
 import { keys } from '../redis/keys.js';
 import type { RunRecord } from '../runs/types.js';
 import { createLogger } from '../util/logger.js';
-import type { BaselineMetric } from './metrics.js';
+import type { BaselineMetric } from '../analysis/types.js';
 
 const log = createLogger({ component: 'baselines' });
 

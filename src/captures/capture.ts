@@ -3,7 +3,8 @@
 // CLI, API and reports work from this interface alone.
 import type { z } from 'zod';
 import type { CaptureAnalyzer } from '../analysis/common.js';
-import type { BaselineMetric } from '../baselines/metrics.js';
+import type { RuleEventSource } from '../analysis/rules.js';
+import type { BaselineMetric } from '../analysis/types.js';
 import type { BpfObject, PerfEventSpec } from '../libbpf/index.js';
 import type { DropCounts } from './contract.js';
 import type { Log2Histogram } from './histogram.js';
@@ -76,11 +77,9 @@ export interface CaptureDefinition<P = unknown, D = unknown> {
   analysis?: { checks: string; analyze: CaptureAnalyzer };
   /** The numbers a baseline keeps from one node's result (comparable between runs). */
   baseline?(data: Record<string, unknown>): BaselineMetric[];
-  /** The runbook rule kinds its events feed (suspicious-activity: exec, open, connect). */
-  ruleEvents?: RuleEventKind[];
+  /** What its events feed to runbook rules (suspicious-activity). */
+  ruleEvents?: RuleEventSource;
 }
-
-export type RuleEventKind = 'exec' | 'open' | 'connect';
 
 export interface CaptureFile {
   name: string;

@@ -5,7 +5,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
-import { ruleSchema } from '../analysis/rules.js';
+import { ruleSchema, type RuleEventKind } from '../analysis/rules.js';
 import { captures } from '../captures/registry.js';
 import { DEFAULT_RUN_DURATION_MS, MAX_RUN_DURATION_MS } from '../planner/run-request.js';
 import { runbookSchema, TARGET_FIELDS, type Runbook, type RunbookFile, type TargetField } from './schema.js';
@@ -105,7 +105,8 @@ export function parseRunbook(text: string, file: string): LoadResult {
   };
 }
 
-const RULE_NEEDS: Record<string, string[]> = { exec: ['execsnoop'], open: ['opensnoop'], connect: ['tcplife', 'tcpconnlat'] };
+/** The captures whose events feed rules of this kind. */
+const ruleSourcesOf = (kind: RuleEventKind) => [...captures.values()].filter((d) => d.ruleEvents?.kind === kind).map((d) => d.name);
 
 /** What zod cannot see: names, template references, capture settings and rules with params filled in. */
 function crossCheck(book: RunbookFile, file: string): LoadIssue[] {
@@ -158,8 +159,9 @@ function crossCheck(book: RunbookFile, file: string): LoadIssue[] {
     if (names.has(checked.data.name)) issues.push({ field: `rules.${i}.name`, message: `rule "${checked.data.name}" is defined twice` });
     names.add(checked.data.name);
     const kind = checked.data.exec ? 'exec' : checked.data.open ? 'open' : 'connect';
-    if (!RULE_NEEDS[kind]!.some((c) => stepCaptures.has(c))) {
-      issues.push({ field: `rules.${i}.${kind}`, message: `${kind} rules need a ${RULE_NEEDS[kind]!.join(' or ')} step` });
+    const sources = ruleSourcesOf(kind);
+    if (!sources.some((c) => stepCaptures.has(c))) {
+      issues.push({ field: `rules.${i}.${kind}`, message: `${kind} rules need a ${sources.join(' or ')} step` });
     }
   });
   return issues;

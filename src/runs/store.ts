@@ -8,7 +8,7 @@ import type { Finding } from '../analysis/types.js';
 import { readBaselineComparison, readFindings, settleFindings } from './findings.js';
 import type { BaselineComparison } from '../baselines/compare.js';
 import { isBaselineRun, recordBaseline } from '../baselines/store.js';
-import type { BaselineMetric } from '../baselines/metrics.js';
+import type { BaselineMetric } from '../analysis/types.js';
 import { FINAL_NODE_STATUSES, FINAL_STATUSES, type NodeState, type RunPlan, type RunRecord, type RunStatus } from './types.js';
 
 const NODE_FIELD = 'node:';

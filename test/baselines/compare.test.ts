@@ -5,7 +5,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { compareRun, regressionFindings } from '../../src/baselines/compare.js';
-import type { BaselineMetric } from '../../src/baselines/metrics.js';
+import type { BaselineMetric } from '../../src/analysis/types.js';
 import { isBaselineRun, recordBaseline } from '../../src/baselines/store.js';
 import type { RunRecord } from '../../src/runs/types.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis.js';

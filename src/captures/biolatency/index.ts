@@ -8,6 +8,8 @@ import { z } from 'zod';
 import type { CaptureDefinition, Column, LabeledHistogram } from '../capture.js';
 import { decodeHistogram, renderHistogram } from '../histogram.js';
 import { devString, diskNames } from './disks.js';
+import { biolatencyAnalysis } from './analyze.js';
+import { biolatencyBaseline } from './baseline.js';
 
 export const biolatencyParams = z
   .object({
@@ -27,6 +29,8 @@ export const biolatency: CaptureDefinition<BiolatencyParams, BiolatencyData> = {
   name: 'biolatency',
   summary: 'block I/O latency per disk, issue to completion (µs histograms)',
   kind: 'histogram',
+  analysis: biolatencyAnalysis,
+  baseline: biolatencyBaseline,
   params: biolatencyParams,
 
   configure(object, params) {

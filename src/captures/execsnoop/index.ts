@@ -6,6 +6,7 @@ import { kernelClock } from '../../util/clock.js';
 import { eventCollector, eventFiles, sizeRingBuffer, streamParams } from '../event-stream.js';
 import type { CaptureDefinition, Column } from '../capture.js';
 import { decodeRecord, EXECSNOOP_EXEC, type ExecRecord } from './decode.js';
+import { execsnoopAnalysis, execRecords } from './analyze.js';
 import { PathSearchFolder } from './path-search.js';
 
 export const execsnoopParams = z.object(streamParams).strict();
@@ -56,6 +57,8 @@ export const execsnoop: CaptureDefinition<ExecsnoopParams, ExecsnoopData> = {
   name: 'execsnoop',
   summary: 'process execs with argv, exit codes and lifetimes',
   kind: 'events',
+  analysis: execsnoopAnalysis,
+  ruleEvents: { kind: 'exec', records: execRecords },
   params: execsnoopParams,
   followForks: true,
 

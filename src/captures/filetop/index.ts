@@ -9,6 +9,7 @@ import {
   decodeKey, decodePath, devName, keyId, kindOfMode, pathOf, pendingOf, sumStats,
   type FileKey, type FileKind, type FileStats, type PathRecord,
 } from './decode.js';
+import { filetopAnalysis } from './analyze.js';
 
 export const filetopParams = z
   .object({
@@ -46,6 +47,7 @@ export const filetop: CaptureDefinition<FiletopParams, FiletopData> = {
   name: 'filetop',
   summary: 'reads, writes and bytes per process and file (read/write/pread/pwrite/readv/writev families)',
   kind: 'counters',
+  analysis: filetopAnalysis,
   params: filetopParams,
 
   configure(object, params) {

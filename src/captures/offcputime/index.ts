@@ -8,6 +8,7 @@ import type { CaptureDefinition, Column } from '../capture.js';
 import { collectStacks, columns, pct, sumValues, userLeafOf, type StackData } from '../profile/stack-capture.js';
 import { stackFiles } from '../profile/outputs.js';
 import type { Frame } from '../../symbolize/types.js';
+import { offcputimeAnalysis } from './analyze.js';
 
 /** Task states as sched_switch reports them (prev_state), and the bit each has in the BPF filter. */
 const STATE_BITS: Record<string, number> = {
@@ -68,6 +69,7 @@ export const offcputime: CaptureDefinition<OffcputimeParams, OffcputimeData> = {
   name: 'offcputime',
   summary: 'where threads block, as stacks weighted by time off the CPU (flame graph, pprof)',
   kind: 'stacks',
+  analysis: offcputimeAnalysis,
   params: offcputimeParams,
 
   configure(object, params) {

@@ -6,6 +6,7 @@ import { kernelClock } from '../../util/clock.js';
 import { eventCollector, eventFiles, sizeRingBuffer, streamParams } from '../event-stream.js';
 import type { CaptureDefinition, Column } from '../capture.js';
 import { AT_FDCWD, createsFile, decodeEvent, flagNames, HOW_PARTIAL, PATH_PARTIAL, type OpenRecord, type OpenSyscall } from './decode.js';
+import { opensnoopAnalysis, openRecords } from './analyze.js';
 
 export const opensnoopParams = z.object(streamParams).strict();
 
@@ -44,6 +45,8 @@ export const opensnoop: CaptureDefinition<OpensnoopParams, OpensnoopData> = {
   name: 'opensnoop',
   summary: 'file opens (open/openat/openat2): path, flags, mode, fd or errno',
   kind: 'events',
+  analysis: opensnoopAnalysis,
+  ruleEvents: { kind: 'open', records: openRecords },
   params: opensnoopParams,
 
   configure(object, params) {

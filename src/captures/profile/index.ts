@@ -9,6 +9,8 @@ import type { StackSample } from '../../stacks/types.js';
 import type { CaptureDefinition, Column } from '../capture.js';
 import { collectStacks, columns, leafOf, moduleLabel, pct, sumValues, topFunctions, type StackData } from './stack-capture.js';
 import { stackFiles } from './outputs.js';
+import { profileAnalysis } from './analyze.js';
+import { profileBaseline } from './baseline.js';
 
 export const profileParams = z
   .object({
@@ -40,6 +42,8 @@ export const profile: CaptureDefinition<ProfileParams, ProfileData> = {
   name: 'profile',
   summary: 'on-CPU stacks sampled at a fixed frequency (flame graph, pprof, speedscope)',
   kind: 'stacks',
+  analysis: profileAnalysis,
+  baseline: profileBaseline,
   params: profileParams,
 
   configure(object, params) {

@@ -8,6 +8,8 @@ import { z } from 'zod';
 import { cString } from '../records.js';
 import type { CaptureDefinition, Column, LabeledHistogram } from '../capture.js';
 import { decodeHistogram, mergeHistograms, renderHistogram, type Log2Histogram } from '../histogram.js';
+import { runqlatAnalysis } from './analyze.js';
+import { runqlatBaseline } from './baseline.js';
 
 export const runqlatParams = z
   .object({
@@ -42,6 +44,8 @@ export const runqlat: CaptureDefinition<RunqlatParams, RunqlatData> = {
   name: 'runqlat',
   summary: 'run-queue latency: wakeup or preemption to on-CPU, histograms overall and per process',
   kind: 'histogram',
+  analysis: runqlatAnalysis,
+  baseline: runqlatBaseline,
   params: runqlatParams,
 
   configure(object, params) {

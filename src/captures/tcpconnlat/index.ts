@@ -8,6 +8,8 @@ import type { CaptureDefinition, Column, LabeledHistogram } from '../capture.js'
 import { decodeHistogram, renderHistogram } from '../histogram.js';
 import { renderTable } from '../../cli/table.js';
 import { decodeDestination, decodeFailure, decodeSlowest, SLOWEST_MAX, type ConnectRecord } from './decode.js';
+import { tcpconnlatAnalysis, tcpconnlatConnects } from './analyze.js';
+import { tcpconnlatBaseline } from './baseline.js';
 
 export const tcpconnlatParams = z
   .object({
@@ -76,6 +78,9 @@ export const tcpconnlat: CaptureDefinition<TcpconnlatParams, TcpconnlatData> = {
   name: 'tcpconnlat',
   summary: 'TCP connect latency per destination (histograms), slowest connects, failed connects by error',
   kind: 'histogram',
+  analysis: tcpconnlatAnalysis,
+  baseline: tcpconnlatBaseline,
+  ruleEvents: { kind: 'connect', records: tcpconnlatConnects },
   params: tcpconnlatParams,
 
   configure(object, params) {

@@ -15,6 +15,7 @@ import {
   TCPLIFE_OWNER_UNKNOWN,
   type ConnectionRecord,
 } from './decode.js';
+import { tcplifeAnalysis, tcplifeConnects } from './analyze.js';
 
 export const tcplifeParams = z
   .object({
@@ -80,6 +81,8 @@ export const tcplife: CaptureDefinition<TcplifeParams, TcplifeData> = {
   name: 'tcplife',
   summary: 'TCP connections that closed: owner, endpoints, duration, bytes sent and received',
   kind: 'events',
+  analysis: tcplifeAnalysis,
+  ruleEvents: { kind: 'connect', records: tcplifeConnects, complete: true },
   params: tcplifeParams,
 
   configure(object, params) {

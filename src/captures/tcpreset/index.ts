@@ -8,6 +8,7 @@ import { kernelClock } from '../../util/clock.js';
 import type { CaptureDefinition, Column } from '../capture.js';
 import { configureOwners } from '../tcp-owner.js';
 import { decodeKey, decodeValue, resetReasonNames, type SocketKind } from './decode.js';
+import { tcpresetAnalysis } from './analyze.js';
 
 export const tcpresetParams = z
   .object({
@@ -61,6 +62,7 @@ export const tcpreset: CaptureDefinition<TcpresetParams, TcpresetData> = {
   name: 'tcpreset',
   summary: 'TCP resets sent and received per flow, with direction, state, reason and owning process',
   kind: 'counters',
+  analysis: tcpresetAnalysis,
   params: tcpresetParams,
 
   configure(object, params) {

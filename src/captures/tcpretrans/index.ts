@@ -8,6 +8,7 @@ import { kernelClock } from '../../util/clock.js';
 import type { CaptureDefinition, Column } from '../capture.js';
 import { decodeKey, decodeValue } from './decode.js';
 import { configureOwners } from '../tcp-owner.js';
+import { tcpretransAnalysis } from './analyze.js';
 
 export const tcpretransParams = z
   .object({
@@ -63,6 +64,7 @@ export const tcpretrans: CaptureDefinition<TcpretransParams, TcpretransData> = {
   name: 'tcpretrans',
   summary: 'TCP retransmits (data, SYN, FIN, SYN-ACK) per flow, TCP state and owning process',
   kind: 'counters',
+  analysis: tcpretransAnalysis,
   params: tcpretransParams,
 
   configure(object, params) {

@@ -8,6 +8,7 @@ import type { CaptureDefinition, Column, LabeledHistogram } from '../capture.js'
 import { decodeHistogram, renderHistogram, type Log2Histogram } from '../histogram.js';
 import { addressText, endpointText } from '../net-address.js';
 import { configureOwners, OWNER_PROGRAMS, targetFilters } from '../tcp-owner.js';
+import { tcprttAnalysis } from './analyze.js';
 
 export const tcprttParams = z
   .object({
@@ -42,6 +43,7 @@ export const tcprtt: CaptureDefinition<TcprttParams, TcprttData> = {
   name: 'tcprtt',
   summary: 'TCP smoothed RTT histograms (µs) per remote endpoint and overall',
   kind: 'histogram',
+  analysis: tcprttAnalysis,
   params: tcprttParams,
 
   configure(object, params, target) {

@@ -1,8 +1,8 @@
-// Exec findings (execsnoop): exec storms per parent, execs that fail, and
-// short-lived processes that keep exiting with an error.
-import { addTo, makeFinding, num, objs, str, topKeys, type CaptureAnalysis, type CaptureContext, type Obj } from './common.js';
-import { fmtMs, fmtRate, fmtSeconds, listText, plural, processLabel } from './format.js';
-import type { Finding } from './types.js';
+// execsnoop's checks: Exec storms per parent, failing execs, short-lived processes exiting with an error.
+import { addTo, makeFinding, num, objs, str, topKeys, type CaptureAnalysis, type CaptureContext, type Obj } from '../../analysis/common.js';
+import { fmtMs, fmtSeconds, fmtRate, listText, plural, processLabel } from '../../analysis/format.js';
+import type { Finding } from '../../analysis/types.js';
+import type { ExecHit } from '../../analysis/rules.js';
 
 const MAX_FINDINGS_EACH = 5;
 
@@ -26,7 +26,7 @@ const eventRow = (e: Obj) => ({
   ...(e.lifetimeMs !== undefined ? { lifetimeMs: num(e.lifetimeMs) } : {}),
 });
 
-export function analyzeExecsnoop(data: Obj, ctx: CaptureContext): CaptureAnalysis {
+function analyzeExecsnoop(data: Obj, ctx: CaptureContext): CaptureAnalysis {
   const events = objs(data.events);
   const window = Math.max(0.001, ctx.windowSeconds);
   const t = ctx.thresholds;
@@ -124,3 +124,20 @@ export function analyzeExecsnoop(data: Obj, ctx: CaptureContext): CaptureAnalysi
     checked: `execs (${plural(events.length, 'exec')}, ${events.filter((e) => num(e.retval) < 0).length} failed)`,
   };
 }
+
+export function execRecords(data: Obj): ExecHit[] {
+  return objs(data.events).map((e) => ({
+    kind: 'exec',
+    time: str(e.time),
+    pid: num(e.pid),
+    ppid: num(e.ppid),
+    uid: num(e.uid),
+    comm: str(e.comm),
+    parentComm: str(e.pcomm),
+    filename: str(e.filename),
+    args: Array.isArray(e.argv) ? e.argv.map(str).join(' ') : '',
+    ...(num(e.retval) < 0 ? { error: str(e.error) || String(num(e.retval)) } : {}),
+  }));
+}
+
+export const execsnoopAnalysis = { checks: 'execs', analyze: analyzeExecsnoop };

@@ -1,0 +1,118 @@
+// offcputime's checks: Where threads block off the CPU outside ordinary idle waits.
+import { makeFinding, num, objs, str, isObj, type CaptureAnalysis, type CaptureContext, type Obj } from '../../analysis/common.js';
+import { fmtPct, fmtSeconds, fmtUs, plural, processLabel, round } from '../../analysis/format.js';
+import { framesOf, stackText, type FrameLike } from '../../analysis/stack-frames.js';
+import type { Finding } from '../../analysis/types.js';
+
+const SCHEDULER = /^(__schedule|schedule|schedule_\w+|__schedule_\w+|preempt_schedule\w*|io_schedule\w*|__cond_resched|finish_task_switch\S*|__switch_to\w*)$/;
+const IDLE_WAITS = new RegExp(
+  '^(' +
+    [
+      'do_epoll_wait', 'ep_poll', 'do_sys_poll', 'do_poll', 'do_select', 'core_sys_select', 'do_nanosleep', 'hrtimer_nanosleep',
+      'common_nsleep', 'clock_nanosleep', 'inet_csk_accept', 'inet_csk_wait_for_connect', 'do_wait', 'kernel_wait4', 'do_sigtimedwait',
+      'sigsuspend', 'sys_pause', '__x64_sys_pause', '__arm64_sys_pause', 'pipe_read', 'pipe_wait_readable', 'sk_wait_data', 'wait_woken',
+      'unix_stream_read_generic', 'unix_stream_data_wait', '__skb_wait_for_more_packets', 'n_tty_read', 'tty_read', 'inotify_read',
+      'signalfd_dequeue', 'eventfd_read', 'io_cqring_wait', 'kthread', 'worker_thread', 'smpboot_thread_fn', 'rcu_gp_kthread',
+      'do_idle', 'rescuer_thread', 'kthreadd', 'ksoftirqd_should_run', 'rcu_tasks_kthread', 'watchdog', 'kcompactd', 'khugepaged', 'kswapd',
+    ].join('|') +
+    ')$',
+);
+const FUTEX = /^(futex_wait\w*|__futex_wait\w*|futex_do_wait)$/;
+/** A futex wait this long on average is a parked thread (a pool's condition variable), not contention. */
+const PARKED_FUTEX_US = 100_000;
+const KERNEL_THREAD = /^(kworker|ksoftirqd|rcu_|migration|cpuhp|idle_inject|irq\/|kthreadd|watchdog|khugepaged|kcompactd|kswapd|jbd2|scsi_|card\d|ext4-)/;
+
+/** The innermost kernel frame that is not the scheduler: what the thread waited in. Reads raw frames from the leaf up. */
+function waitFrameOf(frames: unknown[]): string | undefined {
+  for (let i = frames.length - 1; i >= 0; i--) {
+    const f = frames[i];
+    if (!isObj(f) || f.kind !== 'kernel') break;
+    const name = str(f.name);
+    if (!SCHEDULER.test(name)) return name || '?';
+  }
+  return undefined;
+}
+
+function userLeafOf(frames: unknown[]): string | undefined {
+  for (let i = frames.length - 1; i >= 0; i--) {
+    const f = frames[i];
+    if (isObj(f) && (f.kind === 'user' || f.kind === 'jit' || f.kind === 'unknown')) return str(f.name) || '?';
+  }
+  return undefined;
+}
+
+function waitKind(frames: FrameLike[]): string {
+  const names = frames.map((f) => f.name).join(' ');
+  if (/\b(io_schedule|blk_mq|bio_|folio_wait|wait_on_page|__lock_page|bit_wait_io|submit_bio|filemap_fault|jbd2)/.test(names)) return 'waiting for disk I/O';
+  if (/\bfutex/.test(names)) return 'waiting for a lock (futex)';
+  if (/\b(mutex_lock|rwsem|down_read|down_write|__down)/.test(names)) return 'waiting for a kernel lock';
+  if (/\b(sk_stream_wait_memory|tcp_sendmsg)/.test(names)) return 'waiting for socket send buffer space';
+  if (/\b(handle_mm_fault|do_page_fault|exc_page_fault|swap)/.test(names)) return 'waiting on memory (page faults)';
+  return 'blocked';
+}
+
+const MIN_OFFCPU_WINDOW_SHARE = 0.1;
+
+function analyzeOffcputime(data: Obj, ctx: CaptureContext): CaptureAnalysis {
+  const findings: Finding[] = [];
+  const stacks = objs(data.stacks);
+  const totalUs = num(data.total) || stacks.reduce((n, s) => n + num(s.value), 0);
+  const blocks = num(data.blocks) || stacks.reduce((n, s) => n + num(s.blocks), 0);
+  const checked = `off-CPU time (${fmtUs(totalUs)} in ${plural(blocks, 'wait')})`;
+  const windowUs = Math.max(1, ctx.windowSeconds * 1e6);
+
+  // Work waits, grouped by process, what they waited in and the user frame that called.
+  const groups = new Map<string, { pid: number; comm: string; wait: string; user?: string; us: number; blocks: number; stacks: Obj[] }>();
+  let workUs = 0;
+  for (const s of stacks) {
+    const us = num(s.value);
+    const n = Math.max(1, num(s.blocks));
+    if (us <= 0) continue;
+    const comm = str(s.comm);
+    if (KERNEL_THREAD.test(comm)) continue;
+    const frames = Array.isArray(s.frames) ? s.frames : [];
+    const waitName = waitFrameOf(frames) ?? '?';
+    if (IDLE_WAITS.test(waitName)) continue;
+    if (FUTEX.test(waitName) && us / n >= PARKED_FUTEX_US) continue;
+    const user = userLeafOf(frames);
+    const key = `${num(s.pid)}\0${waitName}\0${user ?? ''}`;
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = { pid: num(s.pid), comm, wait: waitName, ...(user ? { user } : {}), us: 0, blocks: 0, stacks: [] }));
+    g.us += us;
+    g.blocks += n;
+    if (g.stacks.length < 3) g.stacks.push(s);
+    workUs += us;
+  }
+  const threshold = ctx.thresholds.offcpuHotStackPct;
+  const ranked = [...groups.values()].sort((a, b) => b.us - a.us);
+  for (const g of ranked.slice(0, 3)) {
+    const share = workUs ? g.us / workUs : 0;
+    const windowShare = g.us / windowUs;
+    if (share * 100 < threshold || windowShare < MIN_OFFCPU_WINDOW_SHARE) continue;
+    const who = processLabel(g.comm, g.pid);
+    const kind = waitKind(framesOf(g.stacks[0]!));
+    const title =
+      `${who} spent ${fmtUs(g.us)} (${fmtPct(windowShare)} of the ${fmtSeconds(ctx.windowSeconds)} window, summed over threads) ${kind} in ${g.wait}` +
+      (g.user ? ` called from ${g.user}` : '') +
+      `: ${fmtPct(share)} of its non-idle off-CPU time (threshold ${threshold}%), ${plural(g.blocks, 'wait')} of ${fmtUs(g.us / Math.max(1, g.blocks))} on average.`;
+    findings.push(
+      makeFinding(ctx, `wait:${g.pid}:${g.wait}:${g.user ?? ''}`, 'warning', title, {
+        pid: g.pid,
+        comm: g.comm,
+        waitingIn: g.wait,
+        ...(g.user ? { userFrame: g.user } : {}),
+        kind,
+        offCpuMs: round(g.us / 1000),
+        blocks: g.blocks,
+        avgMs: round(g.us / Math.max(1, g.blocks) / 1000),
+        shareOfWork: round(share),
+        shareOfWindow: round(windowShare),
+        thresholdPct: threshold,
+        stacks: g.stacks.map((s) => ({ offCpuMs: round(num(s.value) / 1000), blocks: num(s.blocks), frames: stackText(framesOf(s)) })),
+      }, share / Math.max(0.01, threshold / 100)),
+    );
+  }
+  return { findings, checked };
+}
+
+export const offcputimeAnalysis = { checks: 'off-CPU time', analyze: analyzeOffcputime };

@@ -1,0 +1,29 @@
+// opensnoop's checks: Opens feed the runbook rules; alone they only count as checked.
+import { num, objs, str, type CaptureAnalysis, type Obj } from '../../analysis/common.js';
+import { plural } from '../../analysis/format.js';
+import type { OpenHit } from '../../analysis/rules.js';
+
+function analyzeOpensnoop(data: Obj): CaptureAnalysis {
+  const events = objs(data.events);
+  return { findings: [], checked: `file opens (${plural(events.length, 'open')}, ${events.filter((e) => num(e.retval) < 0).length} failed)` };
+}
+
+export function openRecords(data: Obj): OpenHit[] {
+  return objs(data.events).map((e) => {
+    const flags = str(e.flagNames);
+    return {
+      kind: 'open',
+      time: str(e.time),
+      pid: num(e.pid),
+      comm: str(e.comm),
+      path: str(e.path),
+      flags,
+      write: WRITE_FLAGS.test(flags),
+      ...(num(e.retval) < 0 ? { error: str(e.error) || String(num(e.retval)) } : {}),
+    };
+  });
+}
+
+const WRITE_FLAGS = /\b(O_WRONLY|O_RDWR|O_CREAT|O_TRUNC|O_APPEND|O_TMPFILE)\b/;
+
+export const opensnoopAnalysis = { checks: 'file opens', analyze: analyzeOpensnoop };

@@ -1,0 +1,91 @@
+// profile's checks: Hot functions and busy processes.
+import { makeFinding, num, objs, str, type CaptureAnalysis, type CaptureContext, type Obj } from '../../analysis/common.js';
+import { fmtPct, fmtSeconds, plural, processLabel, round } from '../../analysis/format.js';
+import { framesOf, leafOf, functionLabel, stackText, type FrameLike } from '../../analysis/stack-frames.js';
+import type { Finding } from '../../analysis/types.js';
+
+const MIN_PROFILE_SAMPLES = 50;
+const MIN_FUNCTION_SAMPLES = 20;
+const MAX_PROCESS_FINDINGS = 5;
+
+function analyzeProfile(data: Obj, ctx: CaptureContext): CaptureAnalysis {
+  const findings: Finding[] = [];
+  const stacks = objs(data.stacks);
+  const total = num(data.total) || stacks.reduce((n, s) => n + num(s.value), 0);
+  const frequency = num(data.frequency) || 99;
+  const cpuSeconds = total / frequency;
+  const checked = `CPU profile (${plural(total, 'sample')}, ~${+cpuSeconds.toFixed(1)} CPU-seconds)`;
+  if (total < MIN_PROFILE_SAMPLES) return { findings, checked };
+
+  // Per process: its samples, and its functions by self samples (where the CPU was).
+  const processes = new Map<number, { pid: number; comm: string; samples: number; functions: Map<string, { frame: FrameLike; self: number; stacks: Obj[] }> }>();
+  for (const s of stacks) {
+    const pid = num(s.pid);
+    const value = num(s.value);
+    if (value <= 0) continue;
+    let p = processes.get(pid);
+    if (!p) processes.set(pid, (p = { pid, comm: str(s.comm), samples: 0, functions: new Map() }));
+    p.samples += value;
+    const leaf = leafOf(s);
+    if (!leaf) continue;
+    const id = `${leaf.name}\0${leaf.module ?? ''}`;
+    let f = p.functions.get(id);
+    if (!f) p.functions.set(id, (f = { frame: leaf, self: 0, stacks: [] }));
+    f.self += value;
+    if (f.stacks.length < 3) f.stacks.push(s);
+  }
+
+  const hotPct = ctx.thresholds.cpuHotFunctionPct;
+  const busyCores = ctx.thresholds.cpuBusyCores;
+  const window = Math.max(0.001, ctx.windowSeconds);
+  const candidates: Finding[] = [];
+  for (const p of processes.values()) {
+    const cpus = p.samples / frequency / window;
+    const functions = [...p.functions.values()].sort((a, b) => b.self - a.self);
+    const hot = functions.filter((f) => f.self >= MIN_FUNCTION_SAMPLES && (f.self / total) * 100 >= hotPct);
+    const busy = cpus >= busyCores;
+    if (!hot.length && !busy) continue;
+    const who = processLabel(p.comm, p.pid);
+    const top = functions.slice(0, 5).map((f) => ({
+      function: f.frame.name,
+      ...(f.frame.module ? { module: f.frame.module } : {}),
+      kind: f.frame.kind,
+      samples: f.self,
+      pctOfProfile: round((f.self / total) * 100),
+      pctOfProcess: round((f.self / p.samples) * 100),
+    }));
+    const evidence = {
+      pid: p.pid,
+      comm: p.comm,
+      samples: p.samples,
+      profileSamples: total,
+      cpus: round(cpus),
+      frequency,
+      thresholdPct: hotPct,
+      busyCores,
+      topFunctions: top,
+      hotStacks: (hot[0] ?? functions[0])?.stacks.map((s) => ({ samples: num(s.value), frames: stackText(framesOf(s)) })) ?? [],
+    };
+    let title: string;
+    if (hot.length) {
+      const f = hot[0]!;
+      title =
+        `${fmtPct(f.self / total)} of the CPU samples are in ${functionLabel(f.frame)} in ${who} (threshold ${hotPct}%)` +
+        (hot.length > 1 ? `, then ${hot.slice(1, 3).map((h) => `${h.frame.name} ${fmtPct(h.self / total)}`).join(', ')}` : '') +
+        `; the process used ${cpus.toFixed(2)} CPUs over ${fmtSeconds(window)}.`;
+    } else {
+      title =
+        `${who} used ${cpus.toFixed(2)} CPUs on average over ${fmtSeconds(window)} (threshold ${busyCores}), spread over many functions: ` +
+        `${functions.slice(0, 3).map((f) => `${f.frame.name} ${fmtPct(f.self / p.samples)}`).join(', ')}.`;
+    }
+    // A hot function of a nearly idle process is worth knowing, not a problem.
+    const severity = busy || cpus >= 0.5 ? 'warning' : 'info';
+    const score = Math.max(hot.length ? hot[0]!.self / total / (hotPct / 100) : 0, cpus / Math.max(0.01, busyCores));
+    candidates.push(makeFinding(ctx, `process:${p.pid}`, severity, title, evidence, score));
+  }
+  candidates.sort((a, b) => b.score - a.score);
+  findings.push(...candidates.slice(0, MAX_PROCESS_FINDINGS));
+  return { findings, checked };
+}
+
+export const profileAnalysis = { checks: 'CPU profile', analyze: analyzeProfile };

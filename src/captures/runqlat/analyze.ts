@@ -1,0 +1,51 @@
+// runqlat's checks: Run-queue latency per process or cgroup.
+import { latencySeverity, makeFinding, num, objs, str, type CaptureAnalysis, type CaptureContext, type Obj } from '../../analysis/common.js';
+import { fmtMs, fmtUs, plural, processLabel, round } from '../../analysis/format.js';
+import { bucketsOf, quantile, totalOf } from '../../analysis/histogram.js';
+import type { Finding } from '../../analysis/types.js';
+
+const MIN_RUNQ_WAITS_ALL = 100;
+const MIN_RUNQ_WAITS_GROUP = 50;
+
+function analyzeRunqlat(data: Obj, ctx: CaptureContext): CaptureAnalysis {
+  const findings: Finding[] = [];
+  const thresholdMs = ctx.thresholds.runqP99Ms;
+  const thresholdUs = thresholdMs * 1000;
+  const histograms = objs(data.histograms);
+  const overall = histograms.find((h) => (h.labels as Obj | undefined)?.scope === 'all');
+  const overallBuckets = bucketsOf(overall?.histogram as Obj);
+  const waits = totalOf(overallBuckets);
+  if (waits >= MIN_RUNQ_WAITS_ALL) {
+    const p99 = quantile(overallBuckets, 0.99);
+    if (p99 > thresholdUs) {
+      findings.push(
+        makeFinding(ctx, 'all', latencySeverity(p99, thresholdUs),
+          `Runnable tasks waited ${fmtUs(p99)} for a CPU at p99 (threshold ${fmtMs(thresholdMs)}) over ${plural(waits, 'wakeup')}: the CPUs are saturated or something hogs them.`,
+          { scope: 'all', waits, p50Ms: round(quantile(overallBuckets, 0.5) / 1000), p99Ms: round(p99 / 1000), thresholdMs, buckets: overallBuckets.map((b) => ({ lowUs: b.low, highUs: b.high, count: b.count })) },
+          p99 / thresholdUs),
+      );
+    }
+  }
+  const groups: Finding[] = [];
+  for (const h of histograms) {
+    const labels = (h.labels as Obj | undefined) ?? {};
+    if (labels.scope === 'all') continue;
+    const buckets = bucketsOf(h.histogram as Obj);
+    const n = totalOf(buckets);
+    if (n < MIN_RUNQ_WAITS_GROUP) continue;
+    const p99 = quantile(buckets, 0.99);
+    if (p99 <= thresholdUs) continue;
+    const who = labels.cgroup !== undefined ? `cgroup ${str(labels.cgroup)}` : processLabel(labels.comm, labels.pid);
+    groups.push(
+      makeFinding(ctx, `group:${labels.cgroup !== undefined ? str(labels.cgroup) : `${num(labels.pid)}:${str(labels.comm)}`}`, latencySeverity(p99, thresholdUs),
+        `${who} waited ${fmtUs(p99)} for a CPU at p99 (threshold ${fmtMs(thresholdMs)}) over ${plural(n, 'wakeup')}.`,
+        { ...labels, waits: n, p50Ms: round(quantile(buckets, 0.5) / 1000), p99Ms: round(p99 / 1000), thresholdMs, buckets: buckets.map((b) => ({ lowUs: b.low, highUs: b.high, count: b.count })) },
+        p99 / thresholdUs),
+    );
+  }
+  groups.sort((a, b) => b.score - a.score);
+  findings.push(...groups.slice(0, 3));
+  return { findings, checked: `run-queue latency (${plural(waits || histograms.reduce((s, h) => s + totalOf(bucketsOf(h.histogram as Obj)), 0), 'wait')})` };
+}
+
+export const runqlatAnalysis = { checks: 'run-queue latency', analyze: analyzeRunqlat };
