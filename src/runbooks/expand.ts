@@ -2,6 +2,7 @@
 // holds: params checked and typed, the window within the runbook's limit, the
 // target from the params the runbook names, each step's settings with params
 // filled in and checked by its capture, the rules and thresholds for findings.
+import type { Symptom } from '../analysis/types.js';
 import { z } from 'zod';
 import { ruleSchema, type Rule } from '../analysis/rules.js';
 import type { Thresholds } from '../analysis/types.js';
@@ -44,6 +45,7 @@ export interface ExpandedRunbook {
   target: TargetSpec;
   thresholds?: Thresholds;
   rules?: Rule[];
+  symptom: Symptom;
 }
 
 const WINDOW_PARAM = { type: 'duration', required: false, min: 1000 } as const;
@@ -99,6 +101,7 @@ export function expandRunbook(source: RunbookSource | undefined, request: Runboo
     target,
     ...(Object.keys(runbook.thresholds).length ? { thresholds: runbook.thresholds } : {}),
     ...(rules.length ? { rules } : {}),
+    symptom: runbook.symptom,
   };
 }
 

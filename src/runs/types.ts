@@ -1,6 +1,6 @@
 // A run as the API shows it: what was asked, where, and how each node fared.
 import type { Rule } from '../analysis/rules.js';
-import type { Thresholds } from '../analysis/types.js';
+import type { Symptom, Thresholds } from '../analysis/types.js';
 import type { TargetSpec } from '../captures/target.js';
 
 export const RUN_STATUSES = ['queued', 'running', 'completed', 'partial', 'failed', 'cancelled'] as const;
@@ -26,6 +26,8 @@ export interface RunPlan {
   thresholds?: Thresholds;
   /** The runbook's rules (suspicious-activity), params filled in. */
   rules?: Rule[];
+  /** What the runbook is about; findings are ranked by their impact on it (ad-hoc runs: health, all alike). */
+  symptom?: Symptom;
   steps: RunStep[];
   durationMs: number;
   target: TargetSpec;

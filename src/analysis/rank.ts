@@ -1,0 +1,59 @@
+// The one order of findings: by severity, then by impact on the symptom the
+// runbook is about (Finding.score), then node and id. Severity is capped by
+// impact: a finding whose impact on the symptom is under MIN_WARNING_IMPACT
+// (2% of a thread or CPU over the window) is info, however many events it
+// counts. Security rule hits keep their rule's severity.
+import type { Finding, Impact, Severity, Symptom } from './types.js';
+
+export const SEVERITY_ORDER: Record<Severity, number> = { critical: 0, warning: 1, info: 2 };
+
+/** Below this many seconds per second on the symptom a finding is info. */
+export const MIN_WARNING_IMPACT = 0.02;
+/** How much a finding counts on a symptom it does not bear on directly. */
+export const INDIRECT_WEIGHT = 0.25;
+/** A rule hit's weight in s/s, by the rule's severity (security runbooks rank rules first). */
+const HIT_WEIGHT: Record<Severity, number> = { critical: 10, warning: 1, info: 0.05 };
+
+const isImpact = (v: unknown): v is Impact =>
+  typeof v === 'object' && v !== null && typeof (v as Impact).value === 'number' && Number.isFinite((v as Impact).value) && typeof (v as Impact).unit === 'string';
+
+/** The finding's impact: its own field, or `evidence.impact` (captures that only fill evidence). */
+export function impactOf(f: Finding): Impact | undefined {
+  if (isImpact(f.impact)) return f.impact;
+  const fromEvidence = (f.evidence as { impact?: unknown } | undefined)?.impact;
+  return isImpact(fromEvidence) ? { ...fromEvidence, bears: Array.isArray(fromEvidence.bears) ? fromEvidence.bears : [] } : undefined;
+}
+
+/** Impact on `symptom`, in s/s (rule hits weighed by severity). */
+export function impactOn(f: Finding, symptom: Symptom): number | undefined {
+  const impact = impactOf(f);
+  if (!impact) return undefined;
+  const direct = symptom === 'health' || impact.bears.includes(symptom);
+  const weight = direct ? 1 : INDIRECT_WEIGHT;
+  const value = impact.unit === 'hits' ? Math.min(impact.value, 10) * (HIT_WEIGHT[f.severity] ?? 0) : impact.value;
+  return Math.max(0, value) * weight;
+}
+
+/** Scores every finding by its impact on `symptom`, caps severities by it, and sorts (in place, returned). */
+export function rankFindings(findings: Finding[], symptom: Symptom = 'health'): Finding[] {
+  for (const f of findings) {
+    const on = impactOn(f, symptom);
+    if (on === undefined) continue;
+    f.score = round(on);
+    if (impactOf(f)!.unit === 's/s' && on < MIN_WARNING_IMPACT) f.severity = 'info';
+  }
+  return sortFindings(findings);
+}
+
+/** The order alone, for findings already scored (merging stored parts, adding regressions). */
+export function sortFindings(findings: Finding[]): Finding[] {
+  return findings.sort(
+    (a, b) =>
+      (SEVERITY_ORDER[a.severity] ?? 3) - (SEVERITY_ORDER[b.severity] ?? 3) ||
+      (b.score ?? 0) - (a.score ?? 0) ||
+      String(a.node).localeCompare(String(b.node)) ||
+      String(a.id).localeCompare(String(b.id)),
+  );
+}
+
+const round = (n: number) => (Number.isFinite(n) ? Math.round(n * 1e4) / 1e4 : 0);
