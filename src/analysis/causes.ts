@@ -1,9 +1,9 @@
 // One cause, one finding. Two passes over a node's findings:
 // - cause chains: a finding that `shows` a link key (slow connects to D, tasks
 //   waiting for a CPU) and one that `explains` it (SYN retransmits to D, a
-//   process burning CPUs) become one finding; the one that names a process
-//   stays (else the symptom) and the other is its step, in `evidence.steps`
-//   and in the sentence;
+//   process burning CPUs) become one finding: a cause that names a process
+//   leads and takes every symptom it explains as an effect; otherwise the
+//   symptom leads with its cause as a step (`evidence.steps`, the sentence);
 // - same cause: findings with one `cause.key` merge into the one with the
 //   largest impact, with every subject's numbers in `evidence.sameCause`.
 // Knows nothing of capture names: the analyzers declare keys and links.
@@ -39,7 +39,8 @@ function chains(list: Finding[]): Finding[] {
         .filter((c) => c !== symptom && !gone.has(c) && c.links?.explains?.includes(key))
         .sort((a, b) => impactValue(b) - impactValue(a))[0];
       if (!cause) continue;
-      const causeLeads = namesProcess(cause) && !namesProcess(symptom);
+      // A process that explains it leads (it may explain several symptoms); else the symptom, with its cause as a step.
+      const causeLeads = namesProcess(cause);
       const [lead, step] = causeLeads ? [cause, symptom] : [symptom, cause];
       absorb(lead, step, causeLeads ? 'effect' : 'cause', key);
       gone.add(step);

@@ -1,14 +1,17 @@
 // The one order of findings: by severity, then by impact on the symptom the
-// runbook is about (Finding.score), then node and id. Severity is capped by
-// impact: a finding whose impact on the symptom is under MIN_WARNING_IMPACT
-// (2% of a thread or CPU over the window) is info, however many events it
-// counts. Security rule hits keep their rule's severity.
+// runbook is about (Finding.score), then node and id. A finding with a time
+// impact is at most as severe as that impact on the symptom makes it, however
+// many events it counts: critical needs CRITICAL_IMPACT (half a thread or CPU
+// over the window), warning WARNING_IMPACT (2%), below that it is info.
+// Security rule hits keep their rule's severity; findings without an impact
+// (a node that failed, a baseline regression) keep theirs.
 import type { Finding, Impact, Severity, Symptom } from './types.js';
 
 export const SEVERITY_ORDER: Record<Severity, number> = { critical: 0, warning: 1, info: 2 };
 
-/** Below this many seconds per second on the symptom a finding is info. */
-export const MIN_WARNING_IMPACT = 0.02;
+/** Seconds per second on the symptom from which a finding is critical, and a warning. */
+export const CRITICAL_IMPACT = 0.5;
+export const WARNING_IMPACT = 0.02;
 /** How much a finding counts on a symptom it does not bear on directly. */
 export const INDIRECT_WEIGHT = 0.25;
 /** A rule hit's weight in s/s, by the rule's severity (security runbooks rank rules first). */
@@ -40,7 +43,9 @@ export function rankFindings(findings: Finding[], symptom: Symptom = 'health'): 
     const on = impactOn(f, symptom);
     if (on === undefined) continue;
     f.score = round(on);
-    if (impactOf(f)!.unit === 's/s' && on < MIN_WARNING_IMPACT) f.severity = 'info';
+    if (impactOf(f)!.unit !== 's/s') continue;
+    const allowed: Severity = on >= CRITICAL_IMPACT ? 'critical' : on >= WARNING_IMPACT ? 'warning' : 'info';
+    if ((SEVERITY_ORDER[f.severity] ?? 3) < SEVERITY_ORDER[allowed]) f.severity = allowed;
   }
   return sortFindings(findings);
 }

@@ -67,7 +67,7 @@ describe.skipIf(skip)(`evaluation: the top finding names the culprit${skip ? ` (
   /** A positive case: `check` judges the top finding; the case fails unless it hits. */
   async function positive(name: string, outcome: RunOutcome, ours: Set<number>, check: (top: Finding) => string | undefined): Promise<void> {
     const { top, foreign } = topOf(outcome, ours);
-    const miss = top ? check(top) : 'no finding';
+    const miss = top ? check(top) : `no finding about the incident (${outcome.findings.length} about other processes)`;
     const aside = foreign.length ? `\n  set aside (other processes): ${foreign.slice(0, 3).map((f) => f.title).join(' | ')}` : '';
     record(name, !miss, miss ? `${miss}\n${titles(outcome.findings)}${aside}` : `${top!.title}${aside}`);
     expect(miss, `${name}: ${miss}\n${titles(outcome.findings)}`).toBeUndefined();
