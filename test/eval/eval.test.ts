@@ -17,7 +17,7 @@ import { kernelSkipReason } from '../helpers/kernel.js';
 import { createTestNetwork, type TestNetwork } from '../helpers/netns.js';
 import { distSkipReason } from '../server/harness.js';
 import {
-  compileC, counterIn, cpuSeconds, isForeign, killChildren, pidsOf, programsDir, sleep, startChild, startNodeScript, within,
+  captureWindow, compileC, counterIn, cpuSeconds, isForeign, killChildren, pidsOf, programsDir, sampler, sleep, startChild, startNodeScript, within,
 } from './incidents.js';
 import { startSherlockUp, type RunOutcome, type SherlockUp } from './sherlock-up.js';
 
@@ -53,7 +53,9 @@ describe.skipIf(skip)(`evaluation: the top finding names the culprit${skip ? ` (
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'sherlock-eval-cases-'));
     up = await startSherlockUp();
-  }, 60_000);
+    // One short run first: the worker's first profile symbolizes every process on the host from cold caches.
+    await up.runRunbook('high-cpu', { durationS: 1, during: () => sleep(800) }).catch(() => undefined);
+  }, 90_000);
 
   afterAll(async () => {
     killChildren();
@@ -63,6 +65,13 @@ describe.skipIf(skip)(`evaluation: the top finding names the culprit${skip ? ` (
     const hits = scores.filter((s) => s.hit).length;
     process.stdout.write(`\neval top-1 ${hits}/${scores.length}${scores.some((s) => !s.hit) ? ` (missed: ${scores.filter((s) => !s.hit).map((s) => s.name).join(', ')})` : ''}\n`);
   }, 60_000);
+
+  /** When the run's `capture` was live: the span the injected number is measured over. */
+  async function windowOf(outcome: RunOutcome, capture: string): Promise<[number, number]> {
+    const reply = await up!.client.artifact(outcome.id, up!.node, `${capture}.json`);
+    expect(reply.status, reply.text.slice(0, 200)).toBe(200);
+    return captureWindow(reply.body);
+  }
 
   /** A positive case: `check` judges the top finding; the case fails unless it hits. */
   async function positive(name: string, outcome: RunOutcome, ours: Set<number>, check: (top: Finding) => string | undefined): Promise<void> {
@@ -85,16 +94,10 @@ describe.skipIf(skip)(`evaluation: the top finding names the culprit${skip ? ` (
     compileC('hog.c', bin);
     const hog = startChild(bin, ['60']);
     const pid = hog.pid!;
-    let used = 0;
-    const outcome = await up!.runRunbook('high-cpu', {
-      durationS: WINDOW_S,
-      during: async () => {
-        const t0 = Date.now();
-        const c0 = cpuSeconds(pid);
-        await sleep(WINDOW_S * 1000 - 200);
-        used = (cpuSeconds(pid) - c0) / ((Date.now() - t0) / 1000);
-      },
-    });
+    const cpu = sampler(() => cpuSeconds(pid));
+    const outcome = await up!.runRunbook('high-cpu', { durationS: WINDOW_S, during: () => sleep(WINDOW_S * 1000 - 200) });
+    const used = cpu.rate(...(await windowOf(outcome, 'profile')));
+    cpu.stop();
     hog.kill('SIGKILL');
     await positive('cpu-hog', outcome, new Set([pid]), (top) => {
       if (!top.title.includes('checksum_spin')) return `the top finding does not name checksum_spin`;
@@ -109,16 +112,10 @@ describe.skipIf(skip)(`evaluation: the top finding names the culprit${skip ? ` (
     const counter = join(dir, 'storm.count');
     const storm = startChild(join(programsDir, 'exec-storm.sh'), [counter, '60']);
     const pid = storm.pid!;
-    let rate = 0;
-    const outcome = await up!.runRunbook('high-cpu', {
-      durationS: WINDOW_S,
-      during: async () => {
-        const t0 = Date.now();
-        const n0 = counterIn(counter);
-        await sleep(WINDOW_S * 1000 - 200);
-        rate = (counterIn(counter) - n0) / ((Date.now() - t0) / 1000);
-      },
-    });
+    const execs = sampler(() => counterIn(counter));
+    const outcome = await up!.runRunbook('high-cpu', { durationS: WINDOW_S, during: () => sleep(WINDOW_S * 1000 - 200) });
+    const rate = execs.rate(...(await windowOf(outcome, 'execsnoop')));
+    execs.stop();
     storm.kill('SIGKILL');
     await positive('exec-storm', outcome, new Set([pid]), (top) => {
       if (!top.title.includes('exec-storm.sh')) return 'the top finding does not name exec-storm.sh';
@@ -204,16 +201,10 @@ describe.skipIf(skip)(`evaluation: the top finding names the culprit${skip ? ` (
     const file = join(dir, 'storm.dat');
     const counter = join(dir, 'storm.bytes');
     const writer = startChild(PYTHON, [join(programsDir, 'file-storm.py'), file, '40', '60', counter]);
-    let rate = 0;
-    const outcome = await up!.runRunbook('disk-io', {
-      durationS: WINDOW_S,
-      during: async () => {
-        const t0 = Date.now();
-        const b0 = counterIn(counter);
-        await sleep(WINDOW_S * 1000 - 200);
-        rate = (counterIn(counter) - b0) / ((Date.now() - t0) / 1000);
-      },
-    });
+    const bytes = sampler(() => counterIn(counter));
+    const outcome = await up!.runRunbook('disk-io', { durationS: WINDOW_S, during: () => sleep(WINDOW_S * 1000 - 200) });
+    const rate = bytes.rate(...(await windowOf(outcome, 'filetop')));
+    bytes.stop();
     writer.kill('SIGKILL');
     await positive('file-storm', outcome, new Set([writer.pid!]), (top) => {
       if (!top.title.includes(file)) return `the top finding does not name ${file}`;

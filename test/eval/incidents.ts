@@ -55,13 +55,14 @@ export function compileC(source: string, out: string): void {
 
 // ---- reading findings ----------------------------------------------------
 
-/** Every pid/ppid a finding's evidence names (its rows and examples too). */
+/** Every pid/ppid a finding's evidence names (its rows and examples too; not the steps it absorbed: those are other processes). */
 export function pidsOf(f: Finding): Set<number> {
   const out = new Set<number>();
   const walk = (v: unknown, depth: number) => {
     if (depth > 3 || !v || typeof v !== 'object') return;
     if (Array.isArray(v)) return v.forEach((x) => walk(x, depth + 1));
     for (const [k, x] of Object.entries(v)) {
+      if (k === 'steps' || k === 'sameCause') continue;
       if ((k === 'pid' || k === 'ppid') && typeof x === 'number' && x > 0) out.add(x);
       else walk(x, depth + 1);
     }
@@ -74,6 +75,38 @@ export function pidsOf(f: Finding): Set<number> {
 export function isForeign(f: Finding, ours: Set<number>): boolean {
   const pids = pidsOf(f);
   return pids.size > 0 && ![...pids].some((p) => ours.has(p));
+}
+
+/** Samples a growing number (CPU seconds, a counter) every 100 ms; rate() over any span, interpolated. */
+export function sampler(read: () => number) {
+  const points: [number, number][] = [[Date.now(), read()]];
+  const timer = setInterval(() => {
+    try {
+      points.push([Date.now(), read()]);
+    } catch {
+      // the process is gone: keep what was sampled
+    }
+  }, 100);
+  const at = (t: number): number => {
+    let i = points.findIndex(([pt]) => pt >= t);
+    if (i < 0) return points.at(-1)![1];
+    if (i === 0) return points[0]![1];
+    const [t0, v0] = points[i - 1]!;
+    const [t1, v1] = points[i]!;
+    return v0 + ((v1 - v0) * (t - t0)) / Math.max(1, t1 - t0);
+  };
+  return {
+    stop: () => clearInterval(timer),
+    /** Growth per second between two Date.now() times. */
+    rate: (from: number, to: number) => (at(to) - at(from)) / Math.max(0.001, (to - from) / 1000),
+  };
+}
+
+/** When a capture was live (Date.now() times), from its stored result: startedAt + open/load/attach, then durationMs. */
+export function captureWindow(result: { startedAt: string; durationMs: number; timings?: { openMs?: number; loadMs?: number; attachMs?: number } }): [number, number] {
+  const t = result.timings ?? {};
+  const live = Date.parse(result.startedAt) + (t.openMs ?? 0) + (t.loadMs ?? 0) + (t.attachMs ?? 0);
+  return [live, live + result.durationMs];
 }
 
 export const within = (value: number, expected: number, share = 0.2) => Math.abs(value - expected) <= expected * share;
