@@ -4,38 +4,13 @@
 // finalize and stored with the run as _run/baseline.json.
 import type { Redis } from 'ioredis';
 import { fmtUs } from '../analysis/format.js';
-import type { Finding, Severity } from '../analysis/types.js';
+import type { BaselineComparison, BaselineRow } from '../model/baseline.js';
+import type { BaselineMetric, Finding, Severity } from '../model/findings.js';
+import type { RunRecord } from '../model/run.js';
 import { fmtClock } from '../report/format.js';
-import type { RunRecord } from '../runs/types.js';
-import type { BaselineMetric } from '../analysis/types.js';
 import { latestBaseline, targetKey } from './store.js';
 
-export interface BaselineRow {
-  node: string;
-  metric: string;
-  capture: string;
-  unit: BaselineMetric['unit'];
-  /** Display text: "2.1 ms", "4%", or "none". */
-  baseline: string;
-  now: string;
-  /** "×101", "+34 pts", "new", "gone". */
-  change: string;
-  baselineValue?: number;
-  nowValue?: number;
-  baselineAt: string;
-  baselineRunId: string;
-  baselineRunbook: string;
-  /** How bad the regression is, when the run is clearly worse than the baseline (severityOf). */
-  regression?: Severity;
-}
-
-export interface BaselineComparison {
-  runId: string;
-  target: string;
-  rows: BaselineRow[];
-  /** Nodes with no baseline for this runbook (or health-check) and target. */
-  missing: string[];
-}
+export type { BaselineComparison, BaselineRow } from '../model/baseline.js';
 
 /** Latency: at least twice the baseline and 1 ms more, from enough samples to trust a p99. */
 const LATENCY_FACTOR = 2;

@@ -1,5 +1,6 @@
 // The libbpf binding: parse, load, attach, read. See object.ts for the lifecycle.
-export { BpfObject, closeAllObjects, type OpenOptions, type ObjectSpec, type ProgramSpec, type RodataValue } from './object.js';
+export { BpfObject, closeAllObjects, type OpenOptions, type RodataValue } from './object.js';
+export type { ObjectSpec, ProgramSpec } from './spec.js';
 export { BpfMap, BPF_ANY, BPF_EXIST, BPF_NOEXIST, possibleCpuCount, type MapSpec } from './map.js';
 export { RingBufferReader, type RecordHandler } from './ringbuf.js';
 export type { BpfLink, AttachOptions } from './link.js';

@@ -4,11 +4,11 @@
 // at a time on demand. The
 // meta of each capture (drops by reason, BPF run counts, timings; no data) is
 // remembered as results are loaded, for the manifest.
-import type { Finding } from '../analysis/types.js';
+import type { Finding } from '../model/findings.js';
 import { sortFindings as sortByRank } from '../analysis/rank.js';
-import type { BaselineComparison } from '../baselines/compare.js';
+import type { BaselineComparison } from '../model/baseline.js';
 import type { CaptureMeta, CaptureResult } from '../captures/capture.js';
-import type { CaptureSummary, NodeState, RunRecord } from '../runs/types.js';
+import type { CaptureSummary, NodeState, RunRecord } from '../model/run.js';
 import { SegmentAllocator, safeSegment } from './names.js';
 import { readArtifact, type ArtifactSource, type BaselineLoader, type FindingsLoader } from './source.js';
 

@@ -8,12 +8,12 @@ import { gunzip } from 'node:zlib';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { RunAnalysis, type NodeAnalysisPart, type NodeResult } from '../analysis/analyze.js';
-import { SYMPTOMS, type BaselineMetric } from '../analysis/types.js';
+import { SYMPTOMS, type BaselineMetric } from '../model/findings.js';
 import { summarize } from '../baselines/metrics.js';
 import type { CaptureResult } from '../captures/capture.js';
 import { keys } from '../redis/keys.js';
-import { putArtifact, type ArtifactMeta } from './artifacts.js';
-import type { NodeState, RunRecord } from './types.js';
+import { putArtifact, type ArtifactMeta } from '../redis/artifacts.js';
+import type { NodeState, RunRecord } from '../model/run.js';
 
 const gunzipAsync = promisify(gunzip);
 

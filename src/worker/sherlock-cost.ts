@@ -3,7 +3,7 @@
 // the worker process where it has no cgroup of its own, plus the kernel's
 // count of time spent in its BPF programs. Reported beside the findings,
 // never among them.
-import type { CaptureSummary, SherlockCost } from '../runs/types.js';
+import type { CaptureSummary, SherlockCost } from '../model/run.js';
 import { elapsedMs, monoNow } from '../util/clock.js';
 import type { OwnCgroup } from './own-cgroup.js';
 

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { compareRun, regressionFindings } from '../../src/baselines/compare.js';
 import type { BaselineMetric } from '../../src/analysis/types.js';
 import { isBaselineRun, recordBaseline } from '../../src/baselines/store.js';
-import type { RunRecord } from '../../src/runs/types.js';
+import type { RunRecord } from '../../src/model/run.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis.js';
 
 const NODE = 'web-1';

@@ -1,0 +1,102 @@
+// A run as the API shows it: what was asked, where, and how each node fared.
+// Value types only: every layer that handles runs looks down to them.
+import type { Symptom, Thresholds } from './findings.js';
+import type { Rule } from './rule.js';
+import type { TargetSpec } from './target.js';
+
+export const RUN_STATUSES = ['queued', 'running', 'completed', 'partial', 'failed', 'cancelled'] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+export const FINAL_STATUSES: ReadonlySet<RunStatus> = new Set(['completed', 'partial', 'failed', 'cancelled']);
+
+export type NodeStatus = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
+export const FINAL_NODE_STATUSES: ReadonlySet<NodeStatus> = new Set(['completed', 'failed', 'cancelled']);
+
+export interface RunStep {
+  capture: string;
+  params: Record<string, unknown>;
+}
+
+/** What a run does on every node: validated, defaults applied. */
+export interface RunPlan {
+  runbook?: string;
+  /** The runbook's title, for people (set with runbook). */
+  runbookTitle?: string;
+  /** The runbook's params as checked: given values and defaults, typed (durations in ms). */
+  params?: Record<string, unknown>;
+  /** The runbook's threshold overrides for its findings. */
+  thresholds?: Thresholds;
+  /** The runbook's rules (suspicious-activity), params filled in. */
+  rules?: Rule[];
+  /** What the runbook is about; findings are ranked by their impact on it (ad-hoc runs: health, all alike). */
+  symptom?: Symptom;
+  steps: RunStep[];
+  durationMs: number;
+  target: TargetSpec;
+  nodes: string[];
+  reason?: string;
+  /** Where the run came from, besides who asked: the alert (tool, id, url), the chat command, the schedule. */
+  origin?: Record<string, unknown>;
+}
+
+export interface CaptureSummary {
+  capture: string;
+  kind: string;
+  /** Events or rows in the stored result. */
+  count: number;
+  dropped: number;
+  bpfCpuNs: number;
+  durationMs: number;
+  cancelled: boolean;
+  /** Name of the stored artifact (GET /v1/runs/:id/nodes/:node/artifacts/:name). */
+  artifact?: string;
+  bytes?: number;
+  /** Raw files stored beside it (flame graph, pprof, ndjson), same route. */
+  files?: string[];
+  error?: string;
+}
+
+export interface NodeState {
+  status: NodeStatus;
+  /** Kernel release the worker ran the captures on (uname -r), recorded when it starts. */
+  kernel?: string;
+  startedAt?: string;
+  finishedAt?: string;
+  error?: string;
+  captures?: CaptureSummary[];
+  /** What Sherlock itself cost on this node during the run (its own processes are left out of the captures). */
+  sherlock?: SherlockCost;
+}
+
+/** Sherlock's own share of a node while its captures ran. */
+export interface SherlockCost {
+  /** Its cgroup, left out of host-wide captures; absent when it could not make one. */
+  cgroup?: string;
+  /** CPU time of everything in that cgroup (worker, API, embedded Redis, their children), else of the worker process alone. */
+  cpuMs: number;
+  /** What cpuMs covers: "cgroup" or "worker process". */
+  cpuScope: 'cgroup' | 'worker process';
+  /** Wall time the measurement covers (the capture window plus storing results). */
+  wallMs: number;
+  /** The kernel's own count of time in Sherlock's BPF programs, all captures summed. */
+  bpfCpuMs: number;
+}
+
+export interface RunRecord {
+  id: string;
+  status: RunStatus;
+  createdAt: string;
+  startedAt?: string;
+  finishedAt?: string;
+  requestedBy: string;
+  plan: RunPlan;
+  nodes: Record<string, NodeState>;
+}
+
+/** The job data a node worker receives. */
+export interface NodeJobData {
+  runId: string;
+  node: string;
+  steps: RunStep[];
+  durationMs: number;
+  target: TargetSpec;
+}
