@@ -82,7 +82,8 @@ export function sampler(read: () => number) {
   const points: [number, number][] = [[Date.now(), read()]];
   const timer = setInterval(() => {
     try {
-      points.push([Date.now(), read()]);
+      // Monotone: a counter file caught mid-rewrite reads as 0.
+      points.push([Date.now(), Math.max(read(), points.at(-1)![1])]);
     } catch {
       // the process is gone: keep what was sampled
     }
