@@ -20,11 +20,31 @@ const HIT_WEIGHT: Record<Severity, number> = { critical: 10, warning: 1, info: 0
 const isImpact = (v: unknown): v is Impact =>
   typeof v === 'object' && v !== null && typeof (v as Impact).value === 'number' && Number.isFinite((v as Impact).value) && typeof (v as Impact).unit === 'string';
 
-/** The finding's impact: its own field, or `evidence.impact` (captures that only fill evidence). */
+/** A dropped SYN costs its sender the 1 s SYN timeout; another dropped packet at least the 200 ms minimum RTO. */
+const DROPPED_SYN_S = 1;
+const DROPPED_PACKET_S = 0.2;
+
+/**
+ * The finding's impact: its own field, or `evidence.impact` (captures that
+ * only fill evidence): an Impact, or the shapes the cause captures use,
+ * `{windowShareLost, lostMs}` (time lost, summed over threads or CPUs: s/s as
+ * is) and `{dropsPerSecond, drops}` (each drop a retransmit's wait).
+ */
 export function impactOf(f: Finding): Impact | undefined {
   if (isImpact(f.impact)) return f.impact;
-  const fromEvidence = (f.evidence as { impact?: unknown } | undefined)?.impact;
-  return isImpact(fromEvidence) ? { ...fromEvidence, bears: Array.isArray(fromEvidence.bears) ? fromEvidence.bears : [] } : undefined;
+  const raw = (f.evidence as { impact?: unknown } | undefined)?.impact as Record<string, unknown> | undefined;
+  if (isImpact(raw)) return { ...raw, bears: Array.isArray(raw.bears) ? raw.bears : [] };
+  if (!raw || typeof raw !== 'object') return undefined;
+  const n = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : 0);
+  if (typeof raw.windowShareLost === 'number') {
+    return { value: round(n(raw.windowShareLost)), unit: 's/s', basis: `${round(n(raw.lostMs))} ms lost over the window, summed over threads or CPUs`, bears: ['latency', 'cpu'] };
+  }
+  if (typeof raw.dropsPerSecond === 'number') {
+    const syn = /LISTEN|SYN/.test(String(f.evidence.reason ?? ''));
+    const each = syn ? DROPPED_SYN_S : DROPPED_PACKET_S;
+    return { value: round(n(raw.dropsPerSecond) * each), unit: 's/s', basis: `${n(raw.drops)} drops × ${syn ? '1 s (a SYN retried)' : '200 ms (a retransmit)'}`, bears: ['latency'] };
+  }
+  return undefined;
 }
 
 /** Impact on `symptom`, in s/s (rule hits weighed by severity). */

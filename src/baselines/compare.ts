@@ -3,7 +3,7 @@
 // 212 ms (now)"), and a finding for each clear regression. Computed once at
 // finalize and stored with the run as _run/baseline.json.
 import type { Redis } from 'ioredis';
-import { fmtUs } from '../analysis/format.js';
+import { fmtRate, fmtUs } from '../analysis/format.js';
 import type { BaselineComparison, BaselineRow } from '../model/baseline.js';
 import type { BaselineMetric, Finding, Severity } from '../model/findings.js';
 import type { RunRecord } from '../model/run.js';
@@ -21,9 +21,12 @@ const CRITICAL_FACTOR = 10;
 const CRITICAL_DELTA_US = 100_000;
 /** CPU share: at least twice the baseline and 15 points more. */
 const SHARE_MIN_DELTA_PTS = 15;
+/** Rates (drops/s): at least twice the baseline and 1/s more; critical at ten times and 100/s more. */
+const RATE_MIN_DELTA = 1;
+const RATE_CRITICAL_DELTA = 100;
 
 export const showMetric = (value: number | undefined, unit: BaselineMetric['unit']) =>
-  value === undefined ? 'none' : unit === 'us' ? fmtUs(value) : `${+value.toFixed(value >= 10 ? 0 : 1)}%`;
+  value === undefined ? 'none' : unit === 'us' ? fmtUs(value) : unit === 'rate' ? fmtRate(value) : `${+value.toFixed(value >= 10 ? 0 : 1)}%`;
 
 function change(before: number | undefined, now: number | undefined, unit: BaselineMetric['unit']): string {
   if (before === undefined) return 'new';
@@ -40,6 +43,11 @@ function change(before: number | undefined, now: number | undefined, unit: Basel
 function severityOf(before: BaselineMetric, now: BaselineMetric): Severity | undefined {
   if (now.samples < MIN_SAMPLES) return undefined;
   if (now.unit === 'pct') return now.value - before.value >= SHARE_MIN_DELTA_PTS && now.value >= LATENCY_FACTOR * before.value ? 'warning' : undefined;
+  if (now.unit === 'rate') {
+    const more = now.value - before.value;
+    if (now.value >= CRITICAL_FACTOR * before.value && more >= RATE_CRITICAL_DELTA) return 'critical';
+    return now.value >= LATENCY_FACTOR * before.value && more >= RATE_MIN_DELTA ? 'warning' : undefined;
+  }
   const delta = now.value - before.value;
   if (now.value >= CRITICAL_FACTOR * before.value && delta >= CRITICAL_DELTA_US) return 'critical';
   return now.value >= LATENCY_FACTOR * before.value && delta >= LATENCY_MIN_DELTA_US ? 'warning' : undefined;

@@ -13,6 +13,9 @@ import { biolatency } from './biolatency/index.js';
 import { tcpretrans } from './tcpretrans/index.js';
 import { tcpreset } from './tcpreset/index.js';
 import { tcprtt } from './tcprtt/index.js';
+import { cputhrottle } from './cputhrottle/index.js';
+import { lockwait } from './lockwait/index.js';
+import { tcpdrop } from './tcpdrop/index.js';
 
 const definitions: CaptureDefinition<any, any>[] = [
   execsnoop,
@@ -27,6 +30,9 @@ const definitions: CaptureDefinition<any, any>[] = [
   tcpretrans,
   tcpreset,
   tcprtt,
+  cputhrottle,
+  lockwait,
+  tcpdrop,
 ];
 
 export const captures: ReadonlyMap<string, CaptureDefinition<any, any>> = new Map(definitions.map((d) => [d.name, d]));

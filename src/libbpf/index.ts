@@ -8,5 +8,5 @@ export { PERF_COUNT_SW_CPU_CLOCK, PERF_TYPE_SOFTWARE, PERF_TYPE_HARDWARE, online
 export { enableRunTimeStats, programStats, type ProgramStats } from './stats.js';
 export { tracingRoot, hasTracepoint, hasKprobes } from './tracefs.js';
 export { BpfError, NotSupportedError, PermissionError, ObjectFileError, errnoName } from './errors.js';
-export type { VariableSpec, VariableKind } from './btf.js';
+export { btfEnum, KERNEL_BTF_PATH, type VariableSpec, type VariableKind } from './btf.js';
 export { missingTracingCapabilities } from './privileges.js';

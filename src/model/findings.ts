@@ -89,7 +89,8 @@ export interface Thresholds {
 export interface BaselineMetric {
   metric: string;
   value: number;
-  unit: 'us' | 'pct';
+  /** us: latency; pct: a share (of CPU, of the window); rate: events per second. */
+  unit: 'us' | 'pct' | 'rate';
   /** The capture it comes from (for links to its section and file). */
   capture: string;
   /** Samples behind the value (histogram entries, profile samples): few make a noisy number. */

@@ -58,11 +58,13 @@ describe('built-in runbooks', () => {
   it('intermittent-latency covers the four families in one window', () => {
     const captures = catalog.get('intermittent-latency')!.steps.map((s) => s.capture);
     expect(captures).toEqual(expect.arrayContaining(['tcpconnlat', 'tcpretrans', 'tcpreset', 'tcprtt', 'profile', 'offcputime', 'runqlat', 'execsnoop', 'filetop']));
+    // and the causes behind latency: drops, throttling, lock waits
+    expect(captures).toEqual(expect.arrayContaining(['tcpdrop', 'cputhrottle', 'lockwait']));
   });
 
   it('the families of the other built-ins', () => {
     const of = (name: string) => catalog.get(name)!.steps.map((s) => s.capture).sort();
-    expect(of('high-cpu')).toEqual(['execsnoop', 'profile', 'runqlat']);
+    expect(of('high-cpu')).toEqual(['cputhrottle', 'execsnoop', 'lockwait', 'profile', 'runqlat', 'tcpdrop']);
     expect(of('disk-io')).toEqual(['biolatency', 'filetop', 'offcputime']);
     expect(of('suspicious-activity')).toEqual(expect.arrayContaining(['execsnoop', 'opensnoop', 'tcpconnlat']));
     // exec, network, CPU and file I/O, all cheap ones
