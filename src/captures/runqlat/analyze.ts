@@ -26,6 +26,13 @@ function analyzeRunqlat(data: Obj, ctx: CaptureContext): CaptureAnalysis {
       );
     }
   }
+  // Who waited most, for the host-wide finding: the per-process or per-cgroup histograms.
+  const waitedMost = histograms
+    .filter((h) => (h.labels as Obj | undefined)?.scope !== 'all')
+    .map((h) => ({ ...((h.labels as Obj | undefined) ?? {}), waitedMs: round(sumOf(h.histogram as Obj) / 1000) }))
+    .sort((a, b) => b.waitedMs - a.waitedMs)
+    .slice(0, 3);
+  if (findings[0] && waitedMost.length) findings[0].evidence = { ...findings[0].evidence, waitedMost };
   const groups: Finding[] = [];
   for (const h of histograms) {
     const labels = (h.labels as Obj | undefined) ?? {};

@@ -153,7 +153,8 @@ function packetFinding(g: Group, ctx: CaptureContext, seconds: number): Finding 
     `${fmtRate(rate)} over the ${fmtSeconds(seconds)} window${sources.length ? `, from ${listText(sources, 3)}` : ''}: ` +
     `${ADVICE[g.reason] ?? `the kernel's reason is ${g.reason}`}.`;
   const destPort = portOf(destination);
-  return makeFinding(ctx, `drop:${g.reason}:${destination || port}`, severityOf(g.drops, 100), title, {
+  const dropped = (f: Finding): Finding => (destination ? { ...f, links: { explains: [`loss:${destination}`] } } : f);
+  return dropped(makeFinding(ctx, `drop:${g.reason}:${destination || port}`, severityOf(g.drops, 100), title, {
     reason: g.reason,
     protocol: str(first.protocol),
     destination,
@@ -163,5 +164,5 @@ function packetFinding(g: Group, ctx: CaptureContext, seconds: number): Finding 
     locations,
     sources: sources.slice(0, 10),
     impact: { dropsPerSecond: round(rate), drops: g.drops },
-  }, rate);
+  }, rate));
 }

@@ -41,7 +41,8 @@ function analyzeTcpretrans(data: Obj, ctx: CaptureContext): CaptureAnalysis {
     const tagged = (f: Finding): Finding => ({
       ...f,
       cause: { key: `${g.synack ? 'SYN-ACK' : synShare >= 0.5 ? 'SYN' : 'data'} retransmits ${g.synack ? 'from' : 'to'} port ${port}`, subject: g.endpoint },
-      ...(explains.length ? { links: { explains } } : {}),
+      // Lost segments to the endpoint: a drop seen on this host (tcpdrop) explains them.
+      links: { ...(explains.length ? { explains } : {}), ...(g.synack ? {} : { shows: [`loss:${g.endpoint}`] }) },
     });
     findings.push(
       tagged(makeFinding(ctx, `${g.synack ? 'synack' : 'remote'}:${g.endpoint}`, g.retransmits >= threshold * 10 ? 'critical' : 'warning', title, {
