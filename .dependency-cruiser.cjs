@@ -5,15 +5,15 @@
 //   entry points   cli, server, api, triggers, schedules
 //   core           core                     (the application: runs, tokens, audit, schedules...)
 //   flow           planner, queue, worker   (a request becomes jobs on nodes)
-//   domain         captures, analysis, report, runbooks, baselines, runs, nodes, config
-//   ground floors  libbpf, symbolize, stacks, cgroups, redis, util, model
+//   domain         captures, analysis, falco, report, runbooks, baselines, runs, nodes, config
+//   ground floors  libbpf, symbolize, stacks, cgroups, redis, format, util, model
 const layer = (...folders) => `^src/(${folders.join('|')})/`;
 
 const ENTRY = ['cli', 'server', 'api', 'triggers', 'schedules'];
 const CORE = ['core'];
 const FLOW = ['planner', 'queue', 'worker'];
-const DOMAIN = ['captures', 'analysis', 'report', 'runbooks', 'baselines', 'runs', 'nodes', 'config'];
-const GROUND = ['libbpf', 'symbolize', 'stacks', 'cgroups', 'redis', 'util', 'model'];
+const DOMAIN = ['captures', 'analysis', 'falco', 'report', 'runbooks', 'baselines', 'runs', 'nodes', 'config'];
+const GROUND = ['libbpf', 'symbolize', 'stacks', 'cgroups', 'redis', 'format', 'util', 'model'];
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
@@ -28,7 +28,7 @@ module.exports = {
     {
       name: 'ground-looks-down',
       severity: 'error',
-      comment: 'ground floors (libbpf, symbolize, stacks, redis, util, model) import only each other',
+      comment: 'ground floors (libbpf, symbolize, stacks, cgroups, redis, format, util, model) import only each other',
       from: { path: layer(...GROUND) },
       to: { path: layer(...ENTRY, ...CORE, ...FLOW, ...DOMAIN) },
     },

@@ -9,6 +9,7 @@ import { killTrackedChildren, removeTempDirs } from './processes.js';
 import { header, msSince, fmtMs } from './report.js';
 import { ringbufDrain } from './ringbuf-drain.js';
 import { workerMemory } from './worker-memory.js';
+import { falcoRulesBench } from './falco-rules.js';
 import { filetopOverhead } from './filetop-overhead.js';
 import { profileOverhead } from './profile-overhead.js';
 import { finalizeTime } from './finalize.js';
@@ -137,6 +138,12 @@ const benchmarks: Benchmark[] = [
     title: 'Symbolizing 10k addresses of the node binary, cold vs warm',
     target: 'no target in the issue; figures printed',
     run: symbolizeSpeed,
+  },
+  {
+    name: 'falco-rules',
+    title: 'Falco rules: load time of hundreds of rules; events/s through ~120 rules vs none',
+    target: 'load < 1 s; events/s printed',
+    run: falcoRulesBench,
   },
 ];
 

@@ -6,9 +6,9 @@
 #ifndef SHERLOCK_STACKS_BPF_H
 #define SHERLOCK_STACKS_BPF_H
 
+#include "maps.bpf.h"
 #include "stacks.h"
 
-#define EEXIST 17
 #define ENOMEM 12
 
 struct {
@@ -30,6 +30,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 64 * 1024);
 } new_tgids SEC(".maps");
+SHERLOCK_RECORD(stack_new_tgid);
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -10,6 +10,7 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
 #include "sherlock.bpf.h"
+#include "maps.bpf.h"
 #include "stacks.bpf.h"
 #include "offcputime.h"
 
@@ -85,16 +86,10 @@ static __always_inline void switch_in(__u32 tid, __u64 now)
 	if (delta_us < min_block_us || (max_block_us && delta_us > max_block_us))
 		return;
 
-	value = bpf_map_lookup_elem(&counts, &key);
+	value = bpf_map_lookup_or_try_init(&counts, &key, &zero);
 	if (!value) {
-		if (bpf_map_update_elem(&counts, &key, &zero, BPF_NOEXIST) &&
-		    !bpf_map_lookup_elem(&counts, &key)) {
-			sherlock_count(SHERLOCK_DROP_MAP_FULL);
-			return;
-		}
-		value = bpf_map_lookup_elem(&counts, &key);
-		if (!value)
-			return;
+		sherlock_count(SHERLOCK_DROP_MAP_FULL);
+		return;
 	}
 	__sync_fetch_and_add(&value->total_us, delta_us);
 	__sync_fetch_and_add(&value->count, 1);

@@ -12,6 +12,7 @@ import { RunbookCatalog, defaultRunbooksDir } from '../runbooks/catalog.js';
 import { startApiServer, type ApiServer } from '../server/api-server.js';
 import { startNodeWorker } from '../worker/node-worker.js';
 import { enterOwnCgroup } from '../worker/own-cgroup.js';
+import { checkOperatorRules } from '../falco/check-rules.js';
 import { UsageError } from './usage-error.js';
 
 const options = {
@@ -23,6 +24,7 @@ const options = {
   node: { type: 'string' },
   label: { type: 'string', multiple: true },
   config: { type: 'string' },
+  'falco-rules': { type: 'string' },
 } as const;
 
 function config(command: string, argv: string[], allowed: (keyof typeof options)[]): ServerConfig {
@@ -40,6 +42,16 @@ function config(command: string, argv: string[], allowed: (keyof typeof options)
     if (err instanceof ConfigError) throw new UsageError(err.message.replace(/\n/g, '; '));
     throw err;
   }
+}
+
+/** The operator's Falco rules, checked before anything starts: a file that is missing or does not load starts nothing. */
+function checkFalcoRules(paths: string[]): string | undefined {
+  if (!paths.length) return undefined;
+  const check = checkOperatorRules(paths);
+  if (check.problems.length) {
+    throw new ConfigError(`Falco rules (SHERLOCK_FALCO_RULES / --falco-rules) do not load:\n${check.problems.slice(0, 10).join('\n')}${check.problems.length > 10 ? `\n... and ${check.problems.length - 10} more (sherlock rules check FILE shows all)` : ''}`);
+  }
+  return `falco rules: ${check.summary}`;
 }
 
 function requireTracing(what: string): void {
@@ -65,10 +77,11 @@ function adminToken(cfg: ServerConfig): { secret: string; isNew: boolean; file: 
 }
 
 export async function upCommand(argv: string[]): Promise<number> {
-  const cfg = config('sherlock up', argv, ['port', 'host', 'state-dir', 'retention-days', 'node', 'label', 'config']);
+  const cfg = config('sherlock up', argv, ['port', 'host', 'state-dir', 'retention-days', 'node', 'label', 'config', 'falco-rules']);
   // Checked before Redis, the API or the worker start: a bad config file starts nothing.
   const runbooks = RunbookCatalog.load(defaultRunbooksDir());
   const triggers = loadTriggerSettings({ configFile: cfg.configFile }, runbooks);
+  const falcoLine = checkFalcoRules(cfg.falcoRules);
   requireTracing('sherlock up (its worker runs captures)');
   mkdirSync(cfg.stateDir, { recursive: true, mode: 0o700 });
   // Before Redis starts, so it and everything else Sherlock starts inherit the cgroup.
@@ -81,12 +94,13 @@ export async function upCommand(argv: string[]): Promise<number> {
     api = await startApiServer({ redisUrl, port: cfg.port, host: cfg.host, retentionSeconds: cfg.retentionSeconds, runbooks, triggers });
     const token = adminToken(cfg);
     await api.tokens.ensure(token.secret, 'admin', ['admin']);
-    worker = await startNodeWorker({ redisUrl, node: cfg.node, labels: cfg.labels, retentionSeconds: cfg.retentionSeconds, ...(own ? { own } : {}) });
+    worker = await startNodeWorker({ redisUrl, node: cfg.node, labels: cfg.labels, retentionSeconds: cfg.retentionSeconds, falcoRules: cfg.falcoRules, ...(own ? { own } : {}) });
     process.stdout.write(
       [
         `sherlock is up: ${api.url}`,
         `redis: ${redis ? `embedded, data in ${join(cfg.stateDir, 'redis')}` : redisUrl}`,
         `worker: node ${cfg.node}${own ? ` (its own processes, cgroup ${own.path}, are left out of host-wide captures)` : ''}`,
+        ...(falcoLine ? [falcoLine] : []),
         token.isNew ? `admin token: ${token.secret}  (stored in ${token.file}; shown only now)` : `admin token: in ${cfg.adminToken ? 'SHERLOCK_ADMIN_TOKEN' : token.file}`,
         'Ctrl-C stops it.',
       ].join('\n') + '\n',
@@ -117,13 +131,14 @@ export async function apiCommand(argv: string[]): Promise<number> {
 }
 
 export async function workerCommand(argv: string[]): Promise<number> {
-  const cfg = config('sherlock worker', argv, ['node', 'label', 'redis', 'retention-days']);
+  const cfg = config('sherlock worker', argv, ['node', 'label', 'redis', 'retention-days', 'falco-rules']);
   if (!cfg.redisUrl) throw new UsageError('sherlock worker needs REDIS_URL (or --redis redis://host:port)');
+  const falcoLine = checkFalcoRules(cfg.falcoRules);
   requireTracing('sherlock worker');
   const own = enterOwnCgroup((why) => process.stderr.write(`${why}\n`));
   try {
-    const worker = await startNodeWorker({ redisUrl: cfg.redisUrl, node: cfg.node, labels: cfg.labels, retentionSeconds: cfg.retentionSeconds, ...(own ? { own } : {}) });
-    process.stdout.write(`sherlock worker for node ${cfg.node} is waiting for runs\n`);
+    const worker = await startNodeWorker({ redisUrl: cfg.redisUrl, node: cfg.node, labels: cfg.labels, retentionSeconds: cfg.retentionSeconds, falcoRules: cfg.falcoRules, ...(own ? { own } : {}) });
+    process.stdout.write(`sherlock worker for node ${cfg.node} is waiting for runs\n${falcoLine ? `${falcoLine}\n` : ''}`);
     try {
       await untilSignal();
       return 0;

@@ -3,6 +3,7 @@
 import type { Symptom, Thresholds } from './findings.js';
 import type { Rule } from './rule.js';
 import type { TargetSpec } from './target.js';
+import type { FalcoNodeSummary } from './falco.js';
 
 export const RUN_STATUSES = ['queued', 'running', 'completed', 'partial', 'failed', 'cancelled'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
@@ -29,6 +30,8 @@ export interface RunPlan {
   rules?: Rule[];
   /** What the runbook is about; findings are ranked by their impact on it (ad-hoc runs: health, all alike). */
   symptom?: Symptom;
+  /** Falco rule files: the runbook's (under the runbooks directory) and operator files the request named. */
+  falco?: { files?: string[]; requested?: string[] };
   steps: RunStep[];
   durationMs: number;
   target: TargetSpec;
@@ -63,6 +66,8 @@ export interface NodeState {
   finishedAt?: string;
   error?: string;
   captures?: CaptureSummary[];
+  /** What its Falco rules did: rules loaded, those not (with why), matches, the alerts file. */
+  falco?: FalcoNodeSummary;
   /** What Sherlock itself cost on this node during the run (its own processes are left out of the captures). */
   sherlock?: SherlockCost;
 }

@@ -14,7 +14,7 @@ import type { RunRequest } from './run-request.js';
 export function planRun(request: RunRequest, live: NodeInfo[], runbooks?: RunbookSource): RunPlan {
   if (request.runbook) {
     // Throws Invalid or NotFound (src/model/errors.ts) for a request the runbook refuses.
-    const expanded = expandRunbook(runbooks, { runbook: request.runbook, params: request.params, duration: request.duration, target: request.target });
+    const expanded = expandRunbook(runbooks, { runbook: request.runbook, params: request.params, duration: request.duration, target: request.target, ...(request.falcoRules ? { falcoRules: request.falcoRules } : {}) });
     const { durationMs, target, ...rest } = expanded;
     return { ...rest, durationMs, target, nodes: chooseNodes(request.targets, live), ...(request.reason ? { reason: request.reason } : {}) };
   }
@@ -32,6 +32,7 @@ export function planRun(request: RunRequest, live: NodeInfo[], runbooks?: Runboo
     target: request.target,
     nodes: chooseNodes(request.targets, live),
     ...(request.reason ? { reason: request.reason } : {}),
+    ...(request.falcoRules?.length ? { falco: { requested: request.falcoRules } } : {}),
   };
 }
 

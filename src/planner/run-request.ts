@@ -52,6 +52,8 @@ export const runRequestSchema = z
       .strict()
       .refine((t) => t.nodes || t.labels || t.all, { message: 'targets needs nodes, labels or all: true' }),
     reason: z.string().max(500).optional(),
+    /** Operator Falco rule files to add to the run, by name (file name without .yaml; SHERLOCK_FALCO_RULES on the workers). */
+    falcoRules: z.array(z.string().regex(/^[\w.-]{1,100}$/, 'rule file names are letters, digits, ".", "_" and "-"')).max(16).optional(),
   })
   .strict()
   .refine((r) => r.runbook || r.steps, { message: 'a run needs a runbook or steps' })

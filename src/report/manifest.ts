@@ -34,6 +34,9 @@ export async function planNodeFiles(ctx: ReportContext): Promise<PlannedFile[]> 
         planned.push({ node, name, path: nodeFilePath(node, name), capture: capture.capture, meta: undefined });
       }
     }
+    // The Falco alerts of the node's rules (falco-alerts.ndjson), beside its captures.
+    const alerts = node.state.falco?.alertsFile;
+    if (alerts && !seen.has(alerts)) planned.push({ node, name: alerts, path: nodeFilePath(node, alerts), capture: 'falco', meta: undefined });
   }
   // Metas in parallel batches: one round trip each, thousands for big runs.
   for (let i = 0; i < planned.length; i += 64) {
@@ -114,6 +117,7 @@ export function buildManifest(ctx: ReportContext, files: PlannedFile[], entries:
       ...(msBetween(node.state.startedAt, node.state.finishedAt) !== undefined ? { wallMs: msBetween(node.state.startedAt, node.state.finishedAt) } : {}),
       ...(node.state.error ? { error: node.state.error } : {}),
       captures,
+      ...(node.state.falco ? { falcoRules: { ...node.state.falco, findings: node.state.falco.findings?.length ?? 0 } } : {}),
     };
   });
   const findings = ctx.findings;

@@ -3,7 +3,7 @@
 // node's captures (events, drops, BPF CPU cost).
 import type { Finding } from '../model/findings.js';
 import { impactOf } from '../analysis/rank.js';
-import { describeOrigin, describeTarget, fmtClock, fmtCpuNs, fmtDurationMs, fmtInt } from './format.js';
+import { describeOrigin, describeTarget, fmtClock, fmtCpuNs, fmtDurationMs, fmtInt } from '../format/index.js';
 import type { ReportContext } from './model.js';
 
 export const SUMMARY_TOP_FINDINGS = 10;

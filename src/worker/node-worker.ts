@@ -26,6 +26,8 @@ export interface NodeWorkerOptions {
   retentionSeconds: number;
   /** Sherlock's own cgroup (enterOwnCgroup): left out of this worker's host-wide captures. */
   own?: OwnCgroup;
+  /** Operator Falco rule files and directories (SHERLOCK_FALCO_RULES). */
+  falcoRules?: string[];
 }
 
 export interface NodeWorker {
@@ -65,7 +67,7 @@ export async function startNodeWorker(options: NodeWorkerOptions): Promise<NodeW
           await store.setNodeState(runId, node, { status: 'cancelled', finishedAt: new Date().toISOString() });
           return { node, status: 'cancelled' };
         }
-        const state = await runNodeJob(job.data, { redis, store, retentionSeconds: options.retentionSeconds, signal, ...(options.own ? { own: options.own } : {}) });
+        const state = await runNodeJob(job.data, { redis, store, retentionSeconds: options.retentionSeconds, signal, falcoRules: options.falcoRules ?? [], ...(options.own ? { own: options.own } : {}) });
         if (state.status === 'failed') throw new Error(state.error ?? 'every capture failed');
         return { node, status: state.status };
       } finally {

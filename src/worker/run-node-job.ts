@@ -26,6 +26,8 @@ export interface NodeJobContext {
   signal?: AbortSignal;
   /** Sherlock's own cgroup: left out of host-wide captures, its CPU reported as the node's `sherlock` cost. */
   own?: OwnCgroup;
+  /** Operator Falco rule files and directories (SHERLOCK_FALCO_RULES). */
+  falcoRules?: string[];
 }
 
 /** Past the capture window, how long a node may take to store its results before it counts as lost. */
@@ -80,7 +82,7 @@ export async function runNodeJob(job: NodeJobData, ctx: NodeJobContext): Promise
   );
   const results = outcomes.map((o) => o.summary);
   // In step order, as finalize would read them; never fails the node.
-  await analyzeOwnResults(ctx, runId, node, outcomes.flatMap((o) => (o.stored ? [o.stored] : [])));
+  const falco = await analyzeOwnResults(ctx, runId, node, outcomes.flatMap((o) => (o.stored ? [o.stored] : [])));
 
   const cancelled = ctx.signal?.aborted ?? false;
   const anyCompleted = results.some((r) => !r.error);
@@ -91,6 +93,7 @@ export async function runNodeJob(job: NodeJobData, ctx: NodeJobContext): Promise
     finishedAt: new Date().toISOString(),
     captures: results,
     sherlock: cost.stop(results),
+    ...(falco ? { falco } : {}),
     ...(anyCompleted ? {} : { error: results.map((r) => `${r.capture}: ${r.error}`).join('; ') }),
   };
   await ctx.store.setNodeState(runId, node, state);

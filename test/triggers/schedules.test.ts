@@ -5,7 +5,7 @@
 // the baseline a later run's numbers are compared with (results stored as a
 // worker would store them).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fmtUs } from '../../src/analysis/format.js';
+import { fmtUs } from '../../src/format/index.js';
 import { putArtifact } from '../../src/redis/artifacts.js';
 import { RunStore } from '../../src/runs/store.js';
 import type { RunPlan } from '../../src/model/run.js';

@@ -1,6 +1,6 @@
 // filetop's checks: Hot files per process.
-import { makeFinding, num, objs, str, timeImpact, type CaptureAnalysis, type CaptureContext, type Obj } from '../../analysis/common.js';
-import { fmtSeconds, fmtBytes, plural, processLabel } from '../../analysis/format.js';
+import { makeFinding, num, objs, str, timeImpact, type CaptureAnalysis, type AnalysisContext, type Obj } from '../../analysis/common.js';
+import { fmtSeconds, fmtBytes, plural, processLabel } from '../../format/index.js';
 import type { Finding } from '../../analysis/types.js';
 
 /** Disk time the bytes would take at a common SSD's sustained rate: what turns bytes into seconds. */
@@ -8,7 +8,7 @@ const NOMINAL_DISK_BYTES_PER_SECOND = 100 * 1024 * 1024;
 
 const MAX_HOT_FILES = 5;
 
-function analyzeFiletop(data: Obj, ctx: CaptureContext): CaptureAnalysis {
+function analyzeFiletop(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
   const rows = objs(data.rows);
   const window = Math.max(0.001, ctx.windowSeconds);
   const threshold = ctx.thresholds.hotFileBytesPerSecond;

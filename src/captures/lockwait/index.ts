@@ -9,6 +9,8 @@ import { columns } from '../profile/stack-capture.js';
 import { analyzeLockwait, callerFrame } from './analyze.js';
 import { lockwaitBaseline } from './baseline.js';
 import { collectLockWaits } from './collect.js';
+import { keyLayout, valueLayout } from './decode.js';
+import { newTgidLayout, stackKeyLayout } from '../profile/stack-maps.js';
 import type { LockWaitLock, LockwaitData } from './types.js';
 
 export const lockwaitParams = z
@@ -46,6 +48,7 @@ export const lockwait: CaptureDefinition<LockwaitParams, LockwaitData> = {
     object.setMaxEntries('seen_tgids', params.maxProcesses);
   },
 
+  records: [keyLayout, valueLayout, stackKeyLayout, newTgidLayout],
   collect: ({ object, params }) => collectLockWaits(object, params.top),
   table: (data) => ({ columns: lockColumns, rows: data.locks.slice(0, data.top) }),
   text: lockwaitText,

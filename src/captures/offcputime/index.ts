@@ -5,8 +5,10 @@
 import { z } from 'zod';
 import type { StackSample } from '../../stacks/types.js';
 import type { CaptureDefinition, Column } from '../capture.js';
+import { recordLayout } from '../records.js';
 import { collectStacks, columns, pct, sumValues, userLeafOf, type StackData } from '../profile/stack-capture.js';
 import { stackFiles } from '../profile/outputs.js';
+import { newTgidLayout, stackKeyLayout } from '../profile/stack-maps.js';
 import type { Frame } from '../../symbolize/types.js';
 import { offcputimeAnalysis } from './analyze.js';
 
@@ -59,7 +61,7 @@ export interface OffcputimeData extends StackData<OffcpuStack> {
 }
 
 /** struct offcpu_value (bpf/offcputime/offcputime.h). */
-export const valueLayout = { totalUs: 0, count: 8, size: 16 } as const;
+export const valueLayout = recordLayout('offcpu_value', 16, { total_us: 0, count: 8 });
 
 export function stateMask(states: string): number {
   return [...new Set(states)].reduce((mask, letter) => mask | (STATE_BITS[letter] ?? 0), 0);
@@ -84,9 +86,11 @@ export const offcputime: CaptureDefinition<OffcputimeParams, OffcputimeData> = {
     object.setMaxEntries('seen_tgids', params.maxProcesses);
   },
 
+  records: [stackKeyLayout, valueLayout, newTgidLayout],
+
   collect({ object, params }) {
     return collectStacks<{ us: number; count: number }, OffcpuStack, OffcputimeData>(object, {
-      decodeValue: (data) => ({ us: Number(data.readBigUInt64LE(valueLayout.totalUs)), count: Number(data.readBigUInt64LE(valueLayout.count)) }),
+      decodeValue: (data) => ({ us: Number(data.readBigUInt64LE(valueLayout.offsets.total_us)), count: Number(data.readBigUInt64LE(valueLayout.offsets.count)) }),
       toSample: (key, frames, v) => ({ pid: key.tgid, comm: key.comm, frames, value: v.us, blocks: v.count }),
       merge: (into, from) => {
         into.value += from.value;

@@ -1,6 +1,6 @@
 // profile's checks: Hot functions and busy processes.
-import { makeFinding, num, objs, str, timeImpact, type CaptureAnalysis, type CaptureContext, type Obj } from '../../analysis/common.js';
-import { fmtPct, fmtSeconds, plural, processLabel, round } from '../../analysis/format.js';
+import { makeFinding, num, objs, str, timeImpact, type CaptureAnalysis, type AnalysisContext, type Obj } from '../../analysis/common.js';
+import { fmtPct, fmtSeconds, plural, processLabel, round } from '../../format/index.js';
 import { framesOf, leafOf, functionLabel, stackText, type FrameLike } from '../../analysis/stack-frames.js';
 import type { Finding } from '../../analysis/types.js';
 
@@ -10,7 +10,7 @@ const MAX_PROCESS_FINDINGS = 5;
 /** A process on CPU this much (in CPUs) is a candidate cause when runnable tasks wait for a CPU. */
 const CPU_SATURATION_SHARE = 0.25;
 
-function analyzeProfile(data: Obj, ctx: CaptureContext): CaptureAnalysis {
+function analyzeProfile(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
   const findings: Finding[] = [];
   const stacks = objs(data.stacks);
   const total = num(data.total) || stacks.reduce((n, s) => n + num(s.value), 0);

@@ -9,6 +9,7 @@ import type { StackSample } from '../../stacks/types.js';
 import type { CaptureDefinition, Column } from '../capture.js';
 import { collectStacks, columns, leafOf, moduleLabel, pct, sumValues, topFunctions, type StackData } from './stack-capture.js';
 import { stackFiles } from './outputs.js';
+import { newTgidLayout, stackKeyLayout } from './stack-maps.js';
 import { profileAnalysis } from './analyze.js';
 import { profileBaseline } from './baseline.js';
 
@@ -54,6 +55,8 @@ export const profile: CaptureDefinition<ProfileParams, ProfileData> = {
   },
 
   perfEvent: (params) => ({ type: PERF_TYPE_SOFTWARE, config: PERF_COUNT_SW_CPU_CLOCK, frequency: params.frequency }),
+
+  records: [stackKeyLayout, newTgidLayout],
 
   collect({ object, params }) {
     return collectStacks<bigint, StackSample, ProfileData>(object, {

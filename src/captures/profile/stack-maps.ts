@@ -9,10 +9,12 @@ import { RingBufferReader, type BpfMap, type BpfObject } from '../../libbpf/inde
 import type { StackSample } from '../../stacks/types.js';
 import { perfMapCandidates } from '../../symbolize/perf-map.js';
 import type { Frame, Symbolizer } from '../../symbolize/types.js';
-import { cString } from '../records.js';
+import { cString, recordLayout } from '../records.js';
 
 /** struct stack_key (bpf/common/stacks.h). */
-export const stackKeyLayout = { tgid: 0, kernelStackId: 4, userStackId: 8, comm: 16, commLen: 16, size: 32 } as const;
+export const stackKeyLayout = recordLayout('stack_key', 32, { tgid: 0, kernel_stack_id: 4, user_stack_id: 8, comm: 16 }, { comm: 16 });
+/** struct stack_new_tgid: a process to read the mappings of (ring buffer "new_tgids"). */
+export const newTgidLayout = recordLayout('stack_new_tgid', 8, { tgid: 0 });
 
 /** bpf_get_stackid errors kept in a key instead of an id. */
 // -EFAULT (-14): no such stack (a kernel thread's user stack, a user-mode sample's kernel stack): absent, not lost.
@@ -27,12 +29,12 @@ export interface StackKey {
 }
 
 export function decodeStackKey(data: Buffer): StackKey {
-  const L = stackKeyLayout;
+  const O = stackKeyLayout.offsets;
   return {
-    tgid: data.readUInt32LE(L.tgid),
-    kernelStackId: data.readInt32LE(L.kernelStackId),
-    userStackId: data.readInt32LE(L.userStackId),
-    comm: cString(data, L.comm, L.commLen),
+    tgid: data.readUInt32LE(O.tgid),
+    kernelStackId: data.readInt32LE(O.kernel_stack_id),
+    userStackId: data.readInt32LE(O.user_stack_id),
+    comm: cString(data, O.comm, stackKeyLayout.lengths.comm),
   };
 }
 
@@ -102,7 +104,7 @@ export class ProcessAnnouncer {
   }
 
   poll(): void {
-    this.reader.drain((data) => this.announced(data.readUInt32LE(0)));
+    this.reader.drain((data) => this.announced(data.readUInt32LE(newTgidLayout.offsets.tgid)));
     const now = Date.now();
     for (const [pid, due] of this.renoteDue) {
       if (due > now) continue;

@@ -6,7 +6,7 @@ import { stackProfileOf } from '../../captures/profile/outputs.js';
 import { topFunctions, type StackData } from '../../captures/profile/stack-capture.js';
 import { toFlameGraphSvg } from '../../stacks/flamegraph.js';
 import { buildFlameTree, type FlameNode } from '../../stacks/tree.js';
-import { fmtInt } from '../format.js';
+import { fmtInt } from '../../format/index.js';
 import { sortableTable } from './tables.js';
 
 /**
