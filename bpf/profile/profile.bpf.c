@@ -40,6 +40,12 @@ int do_sample(struct bpf_perf_event_data *ctx)
 	key.tgid = tgid;
 	bpf_get_current_comm(key.comm, sizeof(key.comm));
 	key.kernel_stack_id = stack_id(ctx, 0, STACK_KERNEL_LOST);
+	/* A user thread's stack is unwound in user space from a snapshot: the
+	 * sample is counted there. Kernel threads are counted here. */
+	if (user_snapshot_bytes && tid && send_snapshot(STACK_RECORD_SAMPLE, tgid, tid, key.kernel_stack_id, 1)) {
+		announce_tgid(tgid);
+		return 0;
+	}
 	key.user_stack_id = tid ? stack_id(ctx, BPF_F_USER_STACK, STACK_USER_LOST) : -14;
 
 	count = bpf_map_lookup_or_try_init(&counts, &key, &zero);

@@ -25,6 +25,9 @@ const implied: Record<Scope, Scope[]> = {
   'runs:read': ['runs:read'],
 };
 
+/** Whether tokens with `scopes` may do what `scope` allows. */
+export const grants = (scopes: readonly Scope[], scope: Scope): boolean => scopes.some((s) => implied[s].includes(scope));
+
 const CACHE_MS = 2_000;
 const hash = (secret: string) => createHash('sha256').update(secret).digest('hex');
 
@@ -64,7 +67,7 @@ export class TokenStore {
     if (!secret) throw new Unauthenticated('unauthorized', 'send an API token: Authorization: Bearer <token>');
     const token = await this.verify(secret);
     if (!token) throw new Unauthenticated('unauthorized', 'the API token is unknown or revoked');
-    if (!token.scopes.some((s) => implied[s].includes(scope))) {
+    if (!grants(token.scopes, scope)) {
       throw new Forbidden('forbidden', `this token lacks the ${scope} scope (it has: ${token.scopes.join(', ')})`);
     }
     return token;

@@ -36,6 +36,12 @@ export async function liveNodes(redis: Redis, now = Date.now()): Promise<NodeInf
   return records.flatMap((r) => (r ? [JSON.parse(r) as NodeInfo] : [])).sort((a, b) => a.name.localeCompare(b.name));
 }
 
+/** Every node with a heartbeat still kept, live or not (silent ones stay until pruned), by name. */
+export async function knownNodes(redis: Redis, now = Date.now()): Promise<(NodeInfo & { live: boolean })[]> {
+  const all = Object.values(await redis.hgetall(keys.nodes)).map((r) => JSON.parse(r) as NodeInfo);
+  return all.map((n) => ({ ...n, live: Date.parse(n.lastSeen) >= now - NODE_TTL_MS })).sort((a, b) => a.name.localeCompare(b.name));
+}
+
 /** Forgets nodes silent for longer than the TTL (their heartbeat hash entries too). */
 export async function pruneStaleNodes(redis: Redis, now = Date.now()): Promise<string[]> {
   const stale = await redis.zrangebyscore(keys.nodesSeen, '-inf', `(${now - NODE_TTL_MS}`);

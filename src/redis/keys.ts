@@ -33,6 +33,8 @@ export const keys = {
   nodesSeen: `${PREFIX}:nodes:seen`,
   /** Hash: sha256(token) → token record JSON. */
   tokens: `${PREFIX}:tokens`,
+  /** String (JSON, TTL = the session's life): a console session, by sha256 of its cookie. */
+  consoleSession: (idHash: string) => `${PREFIX}:console-session:${idHash}`,
   /** Stream: the audit log, append-only. */
   audit: `${PREFIX}:audit`,
   /** Hash: counters for /metrics (runs by status, capture durations). */

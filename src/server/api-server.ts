@@ -8,6 +8,8 @@ import { createNodeService } from '../core/nodes.js';
 import { createReportService } from '../core/reports.js';
 import { createRunService } from '../core/runs.js';
 import { createScheduleService } from '../core/schedules.js';
+import { SessionStore } from '../core/sessions.js';
+import { createConsole } from '../console/index.js';
 import { TokenStore } from '../core/tokens.js';
 import { NodeQueues } from '../queue/node-queues.js';
 import { RunSubmitter } from '../queue/run-flow.js';
@@ -71,19 +73,23 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const chatFollowers = new ChatFollowers();
 
   const runs = createRunService({ redis, store, submitter, audit, queues, runbooks });
+  const openReader = () => {
+    const dup = redis.duplicate();
+    dup.on('error', () => {}); // a blocking SSE read; it retries after reconnecting, and `redis` reports the outage
+    duplicates.add(dup);
+    dup.once('end', () => duplicates.delete(dup));
+    return dup;
+  };
+  const reports = createReportService({ redis, store, runs, audit });
+  const schedules = createScheduleService({ store: scheduleStore, audit, runbooks });
+  const nodes = createNodeService({ redis, queues });
   const app = createApi({
     redis,
-    openReader() {
-      const dup = redis.duplicate();
-      dup.on('error', () => {}); // a blocking SSE read; it retries after reconnecting, and `redis` reports the outage
-      duplicates.add(dup);
-      dup.once('end', () => duplicates.delete(dup));
-      return dup;
-    },
+    openReader,
     runs,
-    reports: createReportService({ redis, store, runs, audit }),
-    schedules: createScheduleService({ store: scheduleStore, audit, runbooks }),
-    nodes: createNodeService({ redis, queues }),
+    reports,
+    schedules,
+    nodes,
     tokens,
     audit,
     httpMetrics: new HttpMetrics(),
@@ -92,6 +98,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     hooks: triggers.hooks,
     chatFollowers,
   });
+  app.route('/', createConsole({ sessions: new SessionStore(redis, tokens), runs, reports, schedules, nodes, audit, runbooks, openReader }));
   const scheduler = startScheduler({ connection: bullConnection, runs });
 
   const server = await new Promise<ServerType>((resolve) => {

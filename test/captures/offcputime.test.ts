@@ -7,10 +7,10 @@ import { gunzipSync } from 'node:zlib';
 import { Profile } from 'pprof-format';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { offcputime, stateMask, valueLayout, waitFrame, type OffcpuStack } from '../../src/captures/offcputime/index.js';
-import { stackKeyLayout } from '../../src/captures/profile/stack-maps.js';
+import { stackKeyLayout } from '../../src/captures/stack-family/stack-maps.js';
 import { projectRoot } from '../../src/util/paths.js';
 import { cRecordLayout } from '../helpers/c-layout.js';
-import { renderStackOutput } from '../../src/captures/profile/outputs.js';
+import { renderStackOutput } from '../../src/captures/stack-family/outputs.js';
 import { bpfHandlesOf, kernelSkipReason, stillLoaded } from '../helpers/kernel.js';
 import { captureDuring, killLeftovers, start, TempDir } from './sched-children.js';
 

@@ -10,9 +10,9 @@ import { gunzipSync } from 'node:zlib';
 import { Profile } from 'pprof-format';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { profile } from '../../src/captures/profile/index.js';
-import { renderStackOutput, stackProfileOf } from '../../src/captures/profile/outputs.js';
-import { topFunctions } from '../../src/captures/profile/stack-capture.js';
-import { newTgidLayout, stackKeyLayout } from '../../src/captures/profile/stack-maps.js';
+import { renderStackOutput, stackProfileOf } from '../../src/captures/stack-family/outputs.js';
+import { topFunctions } from '../../src/captures/stack-family/stack-capture.js';
+import { newTgidLayout, stackKeyLayout } from '../../src/captures/stack-family/stack-maps.js';
 import { projectRoot } from '../../src/util/paths.js';
 import { cRecordLayout } from '../helpers/c-layout.js';
 import type { StackSample } from '../../src/stacks/types.js';
@@ -138,6 +138,7 @@ describe.skipIf(skip)(`profile on the real kernel${skip ? ` (skipped: ${skip})` 
 
     expect(stillLoaded(programIds)).toEqual([]);
     expect(result.kind).toBe('stacks');
+    expect(result.drops).toEqual({});
     expect(result.dropped).toBe(0);
     expect(result.periodNs).toBe(Math.round(1e9 / frequency));
     expect(result.total).toBe(sum(result.stacks));

@@ -1,7 +1,7 @@
 // The records of bpf/lockwait/lockwait.h: the "waits" map's key (the shared
 // stack_key, then the futex word and what kind of wait) and value.
 // Offsets checked against the object's BTF by test/architecture/record-layouts.test.ts.
-import { decodeStackKey, stackKeyLayout, type StackKey } from '../profile/stack-maps.js';
+import { decodeStackKey, stackKeyLayout, type StackKey } from '../stack-family/stack-maps.js';
 import { recordLayout } from '../records.js';
 
 /** struct lockwait_key. */
