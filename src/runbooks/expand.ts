@@ -2,6 +2,7 @@
 // holds: params checked and typed, the window within the runbook's limit, the
 // target from the params the runbook names, each step's settings with params
 // filled in and checked by its capture, the rules and thresholds for findings.
+import type { Symptom } from '../analysis/types.js';
 import { z } from 'zod';
 import { Invalid, NotFound } from '../model/errors.js';
 import { ruleSchema, type Rule } from '../model/rule.js';
@@ -35,6 +36,7 @@ export interface ExpandedRunbook {
   target: TargetSpec;
   thresholds?: Thresholds;
   rules?: Rule[];
+  symptom: Symptom;
   falco?: { files?: string[]; requested?: string[] };
 }
 
@@ -88,6 +90,7 @@ export function expandRunbook(source: RunbookSource | undefined, request: Runboo
     target,
     ...(Object.keys(runbook.thresholds).length ? { thresholds: runbook.thresholds } : {}),
     ...(rules.length ? { rules } : {}),
+    symptom: runbook.symptom,
     ...(runbook.falcoRules.length || request.falcoRules?.length
       ? { falco: { ...(runbook.falcoRules.length ? { files: runbook.falcoRules } : {}), ...(request.falcoRules?.length ? { requested: request.falcoRules } : {}) } }
       : {}),

@@ -15,6 +15,8 @@ import type { RunStore } from '../runs/store.js';
 import type { CaptureSummary, NodeJobData, NodeState } from '../model/run.js';
 import { createLogger } from '../util/logger.js';
 import { analyzeOwnResults } from './analyze-own-results.js';
+import type { OwnCgroup } from './own-cgroup.js';
+import { startCostMeter } from './sherlock-cost.js';
 
 const log = createLogger({ component: 'worker' });
 
@@ -25,6 +27,8 @@ export interface NodeJobContext {
   signal?: AbortSignal;
   /** The operator's secret patterns (config `redaction.patterns`), besides the built-in ones. */
   redaction?: readonly SecretPattern[];
+  /** Sherlock's own cgroup: left out of host-wide captures, its CPU reported as the node's `sherlock` cost. */
+  own?: OwnCgroup;
   /** Operator Falco rule files and directories (SHERLOCK_FALCO_RULES). */
   falcoRules?: string[];
 }
@@ -40,6 +44,7 @@ export async function runNodeJob(job: NodeJobData, ctx: NodeJobContext): Promise
   await ctx.store.extendDeadline(runId, Date.now() + job.durationMs + RUN_GRACE_MS);
   await ctx.store.appendEvent(runId, { type: 'node-started', node, durationMs: job.durationMs });
 
+  const cost = startCostMeter(ctx.own);
   const outcomes = await Promise.all(
     job.steps.map(async (step): Promise<{ summary: CaptureSummary; stored?: StoredResult }> => {
       const def = captures.get(step.capture);
@@ -51,6 +56,7 @@ export async function runNodeJob(job: NodeJobData, ctx: NodeJobContext): Promise
           target: job.target,
           signal: ctx.signal,
           redaction: ctx.redaction,
+          ...(ctx.own ? { excludeCgroupId: ctx.own.id } : {}),
           onLive: () => void ctx.store.appendEvent(runId, { type: 'capture-live', node, capture: step.capture }).catch(() => {}),
         });
         const artifact = `${step.capture}.json`;
@@ -91,6 +97,7 @@ export async function runNodeJob(job: NodeJobData, ctx: NodeJobContext): Promise
     startedAt,
     finishedAt: new Date().toISOString(),
     captures: results,
+    sherlock: cost.stop(results),
     ...(falco ? { falco } : {}),
     ...(anyCompleted ? {} : { error: results.map((r) => `${r.capture}: ${r.error}`).join('; ') }),
   };
