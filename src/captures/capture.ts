@@ -82,6 +82,7 @@ export interface CaptureDefinition<P = unknown, D = unknown> {
    */
   records?: readonly RecordLayout[];
   /** Rows and columns for the human table. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each column reads its own row type
   table(data: D): { columns: Column<any>[]; rows: unknown[] };
   /** Free text instead of the table (histograms print as bars). */
   text?(data: D): string;
