@@ -102,7 +102,7 @@ export function createRunService({ redis, store, submitter, audit, queues, runbo
       await redis.publish(keys.cancelChannel, run.id);
       for (const [node, state] of Object.entries(run.nodes)) {
         if (state.status === 'queued' && (await queues.removeWaiting(run.id, node))) {
-          await store.setNodeState(run.id, node, { status: 'cancelled', finishedAt: new Date().toISOString() });
+          await store.cancelQueuedNode(run.id, node);
         }
       }
       await audit.record({ actor: by.actor, action: 'run.cancel', subject: run.id, ...(by.details ? { details: by.details } : {}) });

@@ -31,6 +31,10 @@ export const keys = {
   /** Hash: node name → heartbeat JSON. Sorted set: node name by last heartbeat (ms). */
   nodes: `${PREFIX}:nodes`,
   nodesSeen: `${PREFIX}:nodes:seen`,
+  /** String (lease, src/redis/lease.ts): the API replica whose reaper runs now. */
+  reaperLease: `${PREFIX}:lease:reaper`,
+  /** String (lease): the worker process that holds a node name. */
+  nodeLease: (node: string) => `${PREFIX}:nodes:lease:${node}`,
   /** Hash: sha256(token) → token record JSON. */
   tokens: `${PREFIX}:tokens`,
   /** Stream: the audit log, append-only. */

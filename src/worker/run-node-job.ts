@@ -31,9 +31,14 @@ export async function runNodeJob(job: NodeJobData, ctx: NodeJobContext): Promise
   const { runId, node } = job;
   const startedAt = new Date().toISOString();
   const kernel = release();
-  await ctx.store.setNodeState(runId, node, { status: 'running', startedAt, kernel });
+  // The deadline goes first: a node that is running always has one for the reaper.
   await ctx.store.extendDeadline(runId, Date.now() + job.durationMs + RUN_GRACE_MS);
-  await ctx.store.appendEvent(runId, { type: 'node-started', node, durationMs: job.durationMs });
+  const started = await ctx.store.startNode(runId, node, { status: 'running', startedAt, kernel }, { durationMs: job.durationMs });
+  if (!started.moved) {
+    // Cancelled while waiting, or the run expired: nothing to capture.
+    log.info('node job not started', { runId, node, status: started.status });
+    return { status: started.status === 'missing' ? 'cancelled' : started.status, startedAt, kernel };
+  }
 
   const outcomes = await Promise.all(
     job.steps.map(async (step): Promise<{ summary: CaptureSummary; stored?: StoredResult }> => {
@@ -86,8 +91,13 @@ export async function runNodeJob(job: NodeJobData, ctx: NodeJobContext): Promise
     captures: results,
     ...(anyCompleted ? {} : { error: results.map((r) => `${r.capture}: ${r.error}`).join('; ') }),
   };
-  await ctx.store.setNodeState(runId, node, state);
-  await ctx.store.appendEvent(runId, { type: 'node-finished', node, status: state.status });
+  const finished = await ctx.store.finishNode(runId, node, state);
+  // The reaper (or a cancel) settled this node first: its verdict stands, and the node says so.
+  if (!finished.moved) {
+    log.warn('node result arrived after the node was settled; its status stays', { runId, node, status: finished.status, reported: state.status });
+    if (finished.status === 'missing') return state;
+    return { ...state, status: finished.status, error: `settled as ${finished.status} before this worker reported back (${state.status})` };
+  }
   return state;
 }
 
