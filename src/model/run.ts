@@ -36,6 +36,17 @@ export interface RunPlan {
   origin?: Record<string, unknown>;
 }
 
+/** Why a capture was detached before its window ended (and the run went on without it). */
+export interface CaptureStop {
+  reason: 'cpu-budget';
+  /** What its programs cost over the last sample, in percent of one CPU. */
+  cpuPercent: number;
+  budgetPercent: number;
+  /** Time from attach to detach. */
+  afterMs: number;
+  message: string;
+}
+
 export interface CaptureSummary {
   capture: string;
   kind: string;
@@ -45,6 +56,8 @@ export interface CaptureSummary {
   bpfCpuNs: number;
   durationMs: number;
   cancelled: boolean;
+  /** Set when the capture was detached early for a budget (its data up to then is kept). */
+  stopped?: CaptureStop;
   /** Name of the stored artifact (GET /v1/runs/:id/nodes/:node/artifacts/:name). */
   artifact?: string;
   bytes?: number;
@@ -81,4 +94,6 @@ export interface NodeJobData {
   steps: RunStep[];
   durationMs: number;
   target: TargetSpec;
+  /** Each capture's BPF CPU budget, percent of one CPU; DEFAULT_CPU_BUDGET_PERCENT when absent. */
+  cpuBudgetPercent?: number;
 }

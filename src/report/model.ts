@@ -63,6 +63,7 @@ export const META_FIELDS: readonly (keyof CaptureMeta)[] = [
   'durationMs',
   'requestedDurationMs',
   'cancelled',
+  'stopped',
   'dropped',
   'drops',
   'partialReads',

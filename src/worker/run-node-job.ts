@@ -13,6 +13,7 @@ import type { StoredResult } from '../runs/node-analysis.js';
 import type { RunStore } from '../runs/store.js';
 import type { CaptureSummary, NodeJobData, NodeState } from '../model/run.js';
 import { createLogger } from '../util/logger.js';
+import { DEFAULT_CPU_BUDGET_PERCENT } from '../model/limits.js';
 import { analyzeOwnResults } from './analyze-own-results.js';
 
 const log = createLogger({ component: 'worker' });
@@ -50,8 +51,13 @@ export async function runNodeJob(job: NodeJobData, ctx: NodeJobContext): Promise
           params: step.params,
           target: job.target,
           signal: ctx.signal,
+          cpuBudgetPercent: job.cpuBudgetPercent ?? DEFAULT_CPU_BUDGET_PERCENT,
           onLive: () => void ctx.store.appendEvent(runId, { type: 'capture-live', node, capture: step.capture }).catch(() => {}),
         });
+        if (result.stopped) {
+          log.warn('capture stopped over its BPF CPU budget', { runId, node, capture: step.capture, ...result.stopped });
+          void ctx.store.appendEvent(runId, { type: 'capture-stopped', node, capture: step.capture, ...result.stopped }).catch(() => {});
+        }
         const artifact = `${step.capture}.json`;
         const store = (name: string, contentType: string, content: string | Buffer) =>
           putArtifact(ctx.redis, { runId, node, name, contentType, ttlSeconds: ctx.retentionSeconds }, content);
@@ -66,6 +72,7 @@ export async function runNodeJob(job: NodeJobData, ctx: NodeJobContext): Promise
           bpfCpuNs: result.bpfCpuNs,
           durationMs: result.durationMs,
           cancelled: result.cancelled,
+          ...(result.stopped ? { stopped: result.stopped } : {}),
           artifact,
           bytes: meta.bytes,
           files: files.map((f) => f.name),
