@@ -17,6 +17,7 @@ import type { RunbookSource } from '../runbooks/catalog.js';
 import { artifactChunks, artifactMeta, type ArtifactMeta } from '../redis/artifacts.js';
 import type { RunStore } from '../runs/store.js';
 import type { AuditLog } from './audit.js';
+import { DEFAULT_LOAD_LIMITS, type LoadLimits } from '../config/load-limits.js';
 
 export interface RunStarter {
   /** Who asked, as the run and the audit log record it ("admin", "slack:U123 in #ops"). */
@@ -33,6 +34,8 @@ export interface RunServiceOptions {
   queues: Pick<NodeQueues, 'removeWaiting' | 'position'>;
   /** The runbooks this replica loaded (absent: runs name captures in steps only). */
   runbooks?: RunbookSource;
+  /** The operator's load limits (config file `load`); absent: the defaults. */
+  limits?: LoadLimits;
 }
 
 export type RunListFilter = Parameters<RunStore['list']>[0];
@@ -45,7 +48,7 @@ export const runLinks = (id: string) => ({
 
 export type RunService = ReturnType<typeof createRunService>;
 
-export function createRunService({ redis, store, submitter, audit, queues, runbooks }: RunServiceOptions) {
+export function createRunService({ redis, store, submitter, audit, queues, runbooks, limits = DEFAULT_LOAD_LIMITS }: RunServiceOptions) {
   /** The run, or NotFound (ids are UUIDs: anything else is not looked up). */
   const get = async (id: string): Promise<RunRecord> => {
     const run = z.uuid().safeParse(id).success ? await store.get(id) : undefined;
@@ -65,7 +68,7 @@ export function createRunService({ redis, store, submitter, audit, queues, runbo
     async start(body: unknown, starter: RunStarter): Promise<RunRecord> {
       const parsed = runRequestSchema.safeParse(body);
       if (!parsed.success) throw invalidInput(parsed.error);
-      const plan = planRun(parsed.data, await liveNodes(redis), runbooks);
+      const plan = planRun(parsed.data, await liveNodes(redis), runbooks, limits);
       const run = await submitter.submit(starter.origin ? { ...plan, origin: starter.origin } : plan, starter.actor);
       await audit.record({
         actor: starter.actor,

@@ -32,6 +32,8 @@ export interface RunPlan {
   target: TargetSpec;
   nodes: string[];
   reason?: string;
+  /** Each capture's BPF CPU budget, percent of one CPU (the run's, else its runbook's, else the server default). */
+  cpuBudgetPercent?: number;
   /** Where the run came from, besides who asked: the alert (tool, id, url), the chat command, the schedule. */
   origin?: Record<string, unknown>;
 }

@@ -52,6 +52,8 @@ export const runRequestSchema = z
       .strict()
       .refine((t) => t.nodes || t.labels || t.all, { message: 'targets needs nodes, labels or all: true' }),
     reason: z.string().max(500).optional(),
+    /** Each capture's BPF CPU budget, percent of one CPU (up to the operator's load.maxCpuBudgetPercent). */
+    cpuBudget: z.number().gt(0, 'cpuBudget is a percent of one CPU above 0').max(100, 'cpuBudget is a percent of one CPU, at most 100').optional(),
   })
   .strict()
   .refine((r) => r.runbook || r.steps, { message: 'a run needs a runbook or steps' })

@@ -33,6 +33,8 @@ export interface ExpandedRunbook {
   target: TargetSpec;
   thresholds?: Thresholds;
   rules?: Rule[];
+  /** The runbook's BPF CPU budget per capture (percent of one CPU), if it sets one. */
+  cpuBudgetPercent?: number;
 }
 
 const WINDOW_PARAM = { type: 'duration', required: false, min: 1000 } as const;
@@ -85,6 +87,7 @@ export function expandRunbook(source: RunbookSource | undefined, request: Runboo
     target,
     ...(Object.keys(runbook.thresholds).length ? { thresholds: runbook.thresholds } : {}),
     ...(rules.length ? { rules } : {}),
+    ...(runbook.limits.cpuBudget !== undefined ? { cpuBudgetPercent: runbook.limits.cpuBudget } : {}),
   };
 }
 

@@ -21,6 +21,7 @@ import { startScheduler } from '../schedules/scheduler.js';
 import { ChatFollowers } from '../triggers/chatops/followers.js';
 import { loadTriggerSettings, type TriggerSettings } from '../triggers/settings.js';
 import { createLogger } from '../util/logger.js';
+import { loadLimitsFrom } from '../config/load-limits.js';
 
 const log = createLogger({ component: 'api' });
 
@@ -70,7 +71,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const scheduleStore = new ScheduleStore(bullConnection);
   const chatFollowers = new ChatFollowers();
 
-  const runs = createRunService({ redis, store, submitter, audit, queues, runbooks });
+  const runs = createRunService({ redis, store, submitter, audit, queues, runbooks, limits: loadLimitsFrom(options.configFile) });
   const app = createApi({
     redis,
     openReader() {

@@ -12,6 +12,7 @@ import { readableByOthers, readYamlFile } from '../config/config-file.js';
 import { ConfigError } from '../config/server-config.js';
 import { checkAliases, checkAllow, checkHookRules, type Origin } from './checks.js';
 import { issueLines, strictObject } from '../config/zod-text.js';
+import { loadLimitsSchema } from '../config/load-limits.js';
 
 const log = createLogger({ component: 'config' });
 
@@ -31,6 +32,8 @@ export const configFileSchema = strictObject({
     generic: sections.generic.optional(),
     hooks: sections.hooks.optional(),
   }).default({}),
+  /** Load limits (src/config/load-limits.ts); read by the API, checked here with the rest of the file. */
+  load: loadLimitsSchema.optional(),
 });
 
 type FileTriggers = z.output<typeof configFileSchema>['triggers'];
