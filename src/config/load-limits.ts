@@ -10,15 +10,30 @@ export interface LoadLimits {
   cpuBudgetPercent: number;
   /** The most a run or runbook may set (percent of one CPU). */
   maxCpuBudgetPercent: number;
+  /** Runs waiting in one node's queue (behind its running one) before new runs for it are refused (429). */
+  maxQueuedRunsPerNode: number;
+  /** Runs not yet finished (queued or running), over all nodes, before new runs are refused (429). */
+  maxQueuedRuns: number;
+  /** The shortest interval between two fires of a cron schedule (s); a cron firing more often is refused (400). */
+  minScheduleIntervalSeconds: number;
 }
 
-export const DEFAULT_LOAD_LIMITS: LoadLimits = { cpuBudgetPercent: DEFAULT_CPU_BUDGET_PERCENT, maxCpuBudgetPercent: 25 };
+export const DEFAULT_LOAD_LIMITS: LoadLimits = {
+  cpuBudgetPercent: DEFAULT_CPU_BUDGET_PERCENT,
+  maxCpuBudgetPercent: 25,
+  maxQueuedRunsPerNode: 100,
+  maxQueuedRuns: 2000,
+  minScheduleIntervalSeconds: 60,
+};
 
 const percent = (what: string) => z.number().gt(0, `${what} must be above 0`).max(100, `${what} is at most 100 (one whole CPU)`);
 
 export const loadLimitsSchema = strictObject({
   cpuBudgetPercent: percent('cpuBudgetPercent').default(DEFAULT_LOAD_LIMITS.cpuBudgetPercent),
   maxCpuBudgetPercent: percent('maxCpuBudgetPercent').default(DEFAULT_LOAD_LIMITS.maxCpuBudgetPercent),
+  maxQueuedRunsPerNode: z.number().int().min(1).max(100_000).default(DEFAULT_LOAD_LIMITS.maxQueuedRunsPerNode),
+  maxQueuedRuns: z.number().int().min(1).max(1_000_000).default(DEFAULT_LOAD_LIMITS.maxQueuedRuns),
+  minScheduleIntervalSeconds: z.number().int().min(1).max(86_400).default(DEFAULT_LOAD_LIMITS.minScheduleIntervalSeconds),
 }).superRefine((l, ctx) => {
   if (l.cpuBudgetPercent > l.maxCpuBudgetPercent) {
     ctx.addIssue({ code: 'custom', path: ['cpuBudgetPercent'], message: `cpuBudgetPercent ${l.cpuBudgetPercent} is above maxCpuBudgetPercent ${l.maxCpuBudgetPercent}` });

@@ -4,7 +4,10 @@
 // Refusals are domain errors (src/model/errors.ts).
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { Conflict, invalidInput, NotFound } from '../model/errors.js';
+import { Conflict, invalidInput, NotFound, TooBusy } from '../model/errors.js';
+
+/** What a refused start suggests waiting: about a short run's window. */
+const RETRY_AFTER_SECONDS = 30;
 import type { Finding } from '../model/findings.js';
 import { FINAL_STATUSES, type RunRecord } from '../model/run.js';
 import { liveNodes } from '../nodes/registry.js';
@@ -31,7 +34,7 @@ export interface RunServiceOptions {
   store: RunStore;
   submitter: RunSubmitter;
   audit: AuditLog;
-  queues: Pick<NodeQueues, 'removeWaiting' | 'position'>;
+  queues: Pick<NodeQueues, 'removeWaiting' | 'position' | 'waitingCounts' | 'unfinishedRuns'>;
   /** The runbooks this replica loaded (absent: runs name captures in steps only). */
   runbooks?: RunbookSource;
   /** The operator's load limits (config file `load`); absent: the defaults. */
@@ -56,6 +59,24 @@ export function createRunService({ redis, store, submitter, audit, queues, runbo
     return run;
   };
 
+  /** TooBusy (429) when the queues are at their configured caps (config file `load`). */
+  const refuseOverLoad = async (nodes: string[]) => {
+    const unfinished = await queues.unfinishedRuns();
+    if (unfinished >= limits.maxQueuedRuns) {
+      throw new TooBusy('too_many_runs', `${unfinished} runs are queued or running, the most this server takes (load.maxQueuedRuns = ${limits.maxQueuedRuns}); try again when some have finished`, RETRY_AFTER_SECONDS, { unfinished, maxQueuedRuns: limits.maxQueuedRuns });
+    }
+    const full = [...(await queues.waitingCounts(nodes))].filter(([, waiting]) => waiting >= limits.maxQueuedRunsPerNode);
+    if (full.length) {
+      const [node, waiting] = full[0]!;
+      throw new TooBusy(
+        'node_queue_full',
+        `node ${node}${full.length > 1 ? ` (and ${full.length - 1} more)` : ''} already has ${waiting} runs waiting, the most a node takes (load.maxQueuedRunsPerNode = ${limits.maxQueuedRunsPerNode}); try again later or target other nodes`,
+        RETRY_AFTER_SECONDS,
+        { nodes: full.map(([n]) => n), maxQueuedRunsPerNode: limits.maxQueuedRunsPerNode },
+      );
+    }
+  };
+
   return {
     get,
 
@@ -69,6 +90,7 @@ export function createRunService({ redis, store, submitter, audit, queues, runbo
       const parsed = runRequestSchema.safeParse(body);
       if (!parsed.success) throw invalidInput(parsed.error);
       const plan = planRun(parsed.data, await liveNodes(redis), runbooks, limits);
+      await refuseOverLoad(plan.nodes);
       const run = await submitter.submit(starter.origin ? { ...plan, origin: starter.origin } : plan, starter.actor);
       await audit.record({
         actor: starter.actor,

@@ -71,7 +71,8 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const scheduleStore = new ScheduleStore(bullConnection);
   const chatFollowers = new ChatFollowers();
 
-  const runs = createRunService({ redis, store, submitter, audit, queues, runbooks, limits: loadLimitsFrom(options.configFile) });
+  const limits = loadLimitsFrom(options.configFile);
+  const runs = createRunService({ redis, store, submitter, audit, queues, runbooks, limits });
   const app = createApi({
     redis,
     openReader() {
@@ -83,7 +84,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     },
     runs,
     reports: createReportService({ redis, store, runs, audit }),
-    schedules: createScheduleService({ store: scheduleStore, audit, runbooks }),
+    schedules: createScheduleService({ store: scheduleStore, audit, runbooks, minIntervalSeconds: limits.minScheduleIntervalSeconds }),
     nodes: createNodeService({ redis, queues }),
     tokens,
     audit,
