@@ -11,6 +11,7 @@ import { startEmbeddedRedis, type EmbeddedRedis } from '../redis/embedded.js';
 import { RunbookCatalog, defaultRunbooksDir } from '../runbooks/catalog.js';
 import { startApiServer, type ApiServer } from '../server/api-server.js';
 import { startNodeWorker } from '../worker/node-worker.js';
+import { loadLimitsFrom } from '../config/load-limits.js';
 import { UsageError } from './usage-error.js';
 
 const options = {
@@ -74,8 +75,8 @@ export async function upCommand(argv: string[]): Promise<number> {
   let api: ApiServer | undefined;
   let worker: Awaited<ReturnType<typeof startNodeWorker>> | undefined;
   try {
-    const redisUrl = cfg.redisUrl ?? (redis = await startEmbeddedRedis({ dataDir: join(cfg.stateDir, 'redis') })).url;
-    api = await startApiServer({ redisUrl, port: cfg.port, host: cfg.host, retentionSeconds: cfg.retentionSeconds, runbooks, triggers });
+    const redisUrl = cfg.redisUrl ?? (redis = await startEmbeddedRedis({ dataDir: join(cfg.stateDir, 'redis'), appendfsync: loadLimitsFrom(cfg.configFile).appendfsync })).url;
+    api = await startApiServer({ redisUrl, port: cfg.port, host: cfg.host, retentionSeconds: cfg.retentionSeconds, runbooks, triggers, configFile: cfg.configFile });
     const token = adminToken(cfg);
     await api.tokens.ensure(token.secret, 'admin', ['admin']);
     worker = await startNodeWorker({ redisUrl, node: cfg.node, labels: cfg.labels, retentionSeconds: cfg.retentionSeconds });

@@ -16,6 +16,11 @@ export interface LoadLimits {
   maxQueuedRuns: number;
   /** The shortest interval between two fires of a cron schedule (s); a cron firing more often is refused (400). */
   minScheduleIntervalSeconds: number;
+  /**
+   * How the embedded Redis (`sherlock up`) syncs its append-only file: `always` (no acknowledged write is
+   * lost, slowest), `everysec` (up to ~1 s of writes lost on a host crash), `no` (the kernel's ~30 s).
+   */
+  appendfsync: 'always' | 'everysec' | 'no';
 }
 
 export const DEFAULT_LOAD_LIMITS: LoadLimits = {
@@ -24,6 +29,7 @@ export const DEFAULT_LOAD_LIMITS: LoadLimits = {
   maxQueuedRunsPerNode: 100,
   maxQueuedRuns: 2000,
   minScheduleIntervalSeconds: 60,
+  appendfsync: 'everysec',
 };
 
 const percent = (what: string) => z.number().gt(0, `${what} must be above 0`).max(100, `${what} is at most 100 (one whole CPU)`);
@@ -34,6 +40,7 @@ export const loadLimitsSchema = strictObject({
   maxQueuedRunsPerNode: z.number().int().min(1).max(100_000).default(DEFAULT_LOAD_LIMITS.maxQueuedRunsPerNode),
   maxQueuedRuns: z.number().int().min(1).max(1_000_000).default(DEFAULT_LOAD_LIMITS.maxQueuedRuns),
   minScheduleIntervalSeconds: z.number().int().min(1).max(86_400).default(DEFAULT_LOAD_LIMITS.minScheduleIntervalSeconds),
+  appendfsync: z.enum(['always', 'everysec', 'no']).default(DEFAULT_LOAD_LIMITS.appendfsync),
 }).superRefine((l, ctx) => {
   if (l.cpuBudgetPercent > l.maxCpuBudgetPercent) {
     ctx.addIssue({ code: 'custom', path: ['cpuBudgetPercent'], message: `cpuBudgetPercent ${l.cpuBudgetPercent} is above maxCpuBudgetPercent ${l.maxCpuBudgetPercent}` });

@@ -27,12 +27,12 @@ export function freePort(): Promise<number> {
   });
 }
 
-export async function startEmbeddedRedis(options: { dataDir: string; port?: number; binary?: string }): Promise<EmbeddedRedis> {
+export async function startEmbeddedRedis(options: { dataDir: string; port?: number; binary?: string; appendfsync?: 'always' | 'everysec' | 'no' }): Promise<EmbeddedRedis> {
   mkdirSync(options.dataDir, { recursive: true });
   const port = options.port ?? (await freePort());
   const args = [
     '--port', String(port), '--bind', '127.0.0.1', '--dir', options.dataDir,
-    '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '',
+    '--appendonly', 'yes', '--appendfsync', options.appendfsync ?? 'everysec', '--save', '',
     '--daemonize', 'no', '--protected-mode', 'yes', '--loglevel', 'warning',
     '--logfile', join(options.dataDir, 'redis.log'),
   ];
