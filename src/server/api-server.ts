@@ -16,6 +16,7 @@ import { connectRedis, settlesWithin } from '../redis/connection.js';
 import { RunbookCatalog, defaultRunbooksDir } from '../runbooks/catalog.js';
 import { formatLoadError } from '../runbooks/loader.js';
 import { startFinalizer } from '../runs/finalizer.js';
+import { RunEventHub } from '../core/run-event-hub.js';
 import { RunStore } from '../runs/store.js';
 import { startScheduler } from '../schedules/scheduler.js';
 import { ChatFollowers } from '../triggers/chatops/followers.js';
@@ -73,15 +74,17 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
 
   const limits = loadLimitsFrom(options.configFile);
   const runs = createRunService({ redis, store, submitter, audit, queues, runbooks, limits });
+  // Every SSE client of this process shares one blocking reader (src/core/run-event-hub.ts).
+  const eventHub = new RunEventHub(() => {
+    const dup = redis.duplicate({ connectionName: 'sherlock-api-events' });
+    dup.on('error', () => {}); // the blocking read retries after reconnecting; `redis` reports the outage
+    duplicates.add(dup);
+    dup.once('end', () => duplicates.delete(dup));
+    return dup;
+  }, redis);
   const app = createApi({
     redis,
-    openReader() {
-      const dup = redis.duplicate();
-      dup.on('error', () => {}); // a blocking SSE read; it retries after reconnecting, and `redis` reports the outage
-      duplicates.add(dup);
-      dup.once('end', () => duplicates.delete(dup));
-      return dup;
-    },
+    runEvents: { hub: eventHub, redis },
     runs,
     reports: createReportService({ redis, store, runs, audit }),
     schedules: createScheduleService({ store: scheduleStore, audit, runbooks, minIntervalSeconds: limits.minScheduleIntervalSeconds }),
@@ -123,6 +126,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
         })(),
         STOP_GRACE_MS,
       );
+      eventHub.close();
       for (const connection of [...duplicates, bullConnection, redis]) connection.disconnect();
       if (!done) await settlesWithin(finalizer.stop(), 2_000);
     },
