@@ -2,18 +2,18 @@
 // within a layer, never in a cycle). test/architecture/layers.test.ts runs
 // these rules in `make test`; `npx depcruise src` shows the same.
 //
-//   entry points   cli, server, api, triggers, schedules
+//   entry points   cli, server, api, triggers, schedules, console
 //   core           core                     (the application: runs, tokens, audit, schedules...)
 //   flow           planner, queue, worker   (a request becomes jobs on nodes)
-//   domain         captures, analysis, report, runbooks, baselines, runs, nodes, config
-//   ground floors  libbpf, symbolize, stacks, cgroups, redis, util, model
+//   domain         captures, analysis, falco, report, runbooks, baselines, runs, nodes, config
+//   ground floors  libbpf, symbolize, unwind, stacks, cgroups, redis, format, util, model, redact
 const layer = (...folders) => `^src/(${folders.join('|')})/`;
 
-const ENTRY = ['cli', 'server', 'api', 'triggers', 'schedules'];
+const ENTRY = ['cli', 'server', 'api', 'triggers', 'schedules', 'console'];
 const CORE = ['core'];
 const FLOW = ['planner', 'queue', 'worker'];
-const DOMAIN = ['captures', 'analysis', 'report', 'runbooks', 'baselines', 'runs', 'nodes', 'config'];
-const GROUND = ['libbpf', 'symbolize', 'stacks', 'cgroups', 'redis', 'util', 'model'];
+const DOMAIN = ['captures', 'analysis', 'falco', 'report', 'runbooks', 'baselines', 'runs', 'nodes', 'config'];
+const GROUND = ['libbpf', 'symbolize', 'unwind', 'stacks', 'cgroups', 'redis', 'format', 'util', 'model', 'redact'];
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
@@ -28,7 +28,7 @@ module.exports = {
     {
       name: 'ground-looks-down',
       severity: 'error',
-      comment: 'ground floors (libbpf, symbolize, stacks, redis, util, model) import only each other',
+      comment: 'ground floors (libbpf, symbolize, unwind, stacks, cgroups, redis, format, util, model) import only each other',
       from: { path: layer(...GROUND) },
       to: { path: layer(...ENTRY, ...CORE, ...FLOW, ...DOMAIN) },
     },
@@ -63,8 +63,8 @@ module.exports = {
     {
       name: 'http-only-in-api',
       severity: 'error',
-      comment: 'HTTP (hono) is the API layer\'s; the server only serves it',
-      from: { path: '^src/', pathNot: layer('api', 'server') },
+      comment: 'HTTP (hono) is the API\'s and the console\'s; the server only serves them',
+      from: { path: '^src/', pathNot: layer('api', 'console', 'server') },
       to: { path: '(^|/)node_modules/(hono|@hono/)' },
     },
     {
@@ -79,7 +79,7 @@ module.exports = {
     doNotFollow: { path: 'node_modules' },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
-    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default', 'types'], extensions: ['.ts', '.js', '.d.ts'] },
+    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default', 'types'], extensions: ['.ts', '.tsx', '.js', '.d.ts'] },
     exclude: { path: '^(test|bench|dist|node_modules)/' },
   },
 };

@@ -17,7 +17,7 @@ KERNEL_ID := $(BUILD)/kernel.id
 TEST_BPF_SOURCES := $(wildcard test/bpf/*/*.bpf.c)
 TEST_BPF_OBJECTS := $(patsubst test/bpf/%.bpf.c,$(BUILD)/test-bpf/%.bpf.o,$(TEST_BPF_SOURCES))
 VMLINUX_H := $(BUILD)/vmlinux/vmlinux.h
-TS_SOURCES := $(shell find src bench -name '*.ts' 2>/dev/null)
+TS_SOURCES := $(shell find src bench -name '*.ts' -o -name '*.tsx' 2>/dev/null)
 BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) \
 	-I$(BUILD)/vmlinux -Ibpf/common -I/usr/include/$(shell uname -m)-linux-gnu
 

@@ -4,13 +4,16 @@
 import { cpus, release } from 'node:os';
 import { closeAllObjects, missingTracingCapabilities } from '../src/libbpf/index.js';
 import { attachTime } from './attach-time.js';
+import { consolePage } from './console-page.js';
 import { execOverhead } from './exec-overhead.js';
 import { killTrackedChildren, removeTempDirs } from './processes.js';
 import { header, msSince, fmtMs } from './report.js';
 import { ringbufDrain } from './ringbuf-drain.js';
 import { workerMemory } from './worker-memory.js';
+import { falcoRulesBench } from './falco-rules.js';
 import { filetopOverhead } from './filetop-overhead.js';
 import { profileOverhead } from './profile-overhead.js';
+import { unwindBench } from './unwind.js';
 import { finalizeTime } from './finalize.js';
 import { reportBundle } from './report-bundle.js';
 import { runbookAttach } from './runbook-attach.js';
@@ -30,6 +33,12 @@ interface Benchmark {
 }
 
 const benchmarks: Benchmark[] = [
+  {
+    name: 'console-page',
+    title: 'Console pages on loopback: time to the last byte and bytes sent (gzip), beside GET /healthz',
+    target: '<300 ms and <200 KiB per page',
+    run: consolePage,
+  },
   {
     name: 'attach-time',
     title: 'Attach time: from the call to probes live for execsnoop in an already-running process',
@@ -103,6 +112,12 @@ const benchmarks: Benchmark[] = [
     run: profileOverhead,
   },
   {
+    name: 'unwind',
+    title: 'User stacks by CFI from stack copies: overhead at 99 Hz on -O2 -fomit-frame-pointer, share reaching the thread entry, table memory',
+    target: '≤1.02×, ≥95% reached, tables in MB',
+    run: unwindBench,
+  },
+  {
     name: 'tcpconnlat-overhead',
     title: 'Connect storm (20k loopback connects) with tcpconnlat+tcplife, traced vs untraced',
     target: '≤1.05× (bpftrace 1.19×)',
@@ -137,6 +152,12 @@ const benchmarks: Benchmark[] = [
     title: 'Symbolizing 10k addresses of the node binary, cold vs warm',
     target: 'no target in the issue; figures printed',
     run: symbolizeSpeed,
+  },
+  {
+    name: 'falco-rules',
+    title: 'Falco rules: load time of hundreds of rules; events/s through ~120 rules vs none',
+    target: 'load < 1 s; events/s printed',
+    run: falcoRulesBench,
   },
 ];
 

@@ -3,7 +3,7 @@
 # so a second run does nothing. Needs root (apt-get).
 set -euo pipefail
 
-packages=(clang llvm libbpf-dev libbpf1 bpftool redis-server iproute2 nftables chromium)
+packages=(clang llvm binutils gcc g++ libbpf-dev libbpf1 bpftool redis-server iproute2 nftables chromium)
 
 missing=()
 for pkg in "${packages[@]}"; do

@@ -13,10 +13,20 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
 #include "sherlock.bpf.h"
+#include "maps.bpf.h"
 #include "histogram.bpf.h"
 #include "biolatency.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* A request between issue and completion. The classic block tracepoints
+ * give no request pointer, so a request is its disk and start sector.
+ * Kernel-only: user space never reads it, so it is not in biolatency.h. */
+struct biolatency_rq {
+	__u32 dev;
+	__u32 pad;
+	__u64 sector;
+};
 
 /* Only the fields we read, found by name (CO-RE) wherever the kernel puts them. */
 struct trace_event_raw_block_rq___sherlock {
@@ -75,11 +85,9 @@ int tp_block_rq_complete(struct trace_event_raw_block_rq_completion___sherlock *
 
 	hist = bpf_map_lookup_elem(&hists, &dev);
 	if (!hist) {
-		struct sherlock_hist zero = {};
+		struct sherlock_hist zero = {}; /* zeroed only on a miss */
 
-		/* Another CPU may add it first (EEXIST): either way, look again. */
-		bpf_map_update_elem(&hists, &dev, &zero, BPF_NOEXIST);
-		hist = bpf_map_lookup_elem(&hists, &dev);
+		hist = bpf_map_lookup_or_try_init(&hists, &dev, &zero);
 		if (!hist) {
 			sherlock_count(SHERLOCK_DROP_MAP_FULL);
 			return 0;

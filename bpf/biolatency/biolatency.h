@@ -7,12 +7,4 @@
 
 #include "../common/sherlock.h"
 
-/* A request between issue and completion. The classic block tracepoints
- * give no request pointer, so a request is its disk and start sector. */
-struct biolatency_rq {
-	__u32 dev;
-	__u32 pad;
-	__u64 sector;
-};
-
 #endif

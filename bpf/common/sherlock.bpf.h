@@ -8,6 +8,11 @@
 
 #include "sherlock.h"
 
+/* Puts a record no map names (a ring buffer's) into the object's BTF, where
+ * test/architecture/record-layouts.test.ts checks its TypeScript decoder
+ * against it: a const pointer in .rodata (8 bytes, never read, no new map). */
+#define SHERLOCK_RECORD(name) struct name *const volatile sherlock_record_##name = 0
+
 /* Set between open and load by the capture runner. */
 const volatile bool filter_by_tgid = false;  /* only tgids in sherlock_tgids */
 const volatile bool follow_forks = false;    /* children of selected tgids join the set */

@@ -6,9 +6,9 @@
 #ifndef SHERLOCK_STACKS_BPF_H
 #define SHERLOCK_STACKS_BPF_H
 
+#include "maps.bpf.h"
 #include "stacks.h"
 
-#define EEXIST 17
 #define ENOMEM 12
 
 struct {
@@ -30,6 +30,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 64 * 1024);
 } new_tgids SEC(".maps");
+SHERLOCK_RECORD(stack_new_tgid);
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -38,20 +39,120 @@ struct {
 	__type(value, __u64);
 } stack_errors SEC(".maps");
 
-/* The stack's id in "stacks"; a stack the map has no room for is counted
- * lost (the sample is kept without it). */
+static __always_inline void stack_error(__u32 slot)
+{
+	__u64 *n = bpf_map_lookup_elem(&stack_errors, &slot);
+
+	if (n)
+		*n += 1;
+}
+
+/* The stack's id in "stacks"; a stack the map has no room for (full, or
+ * its hash bucket taken by another stack) is counted lost, by reason (the
+ * sample is kept without it). lost_slot: STACK_KERNEL_LOST or _USER_LOST. */
 static __always_inline __s32 stack_id(void *ctx, __u64 flags, __u32 lost_slot)
 {
 	long id = bpf_get_stackid(ctx, &stacks, flags);
 
 	if (id == -EEXIST || id == -ENOMEM) {
-		__u64 *lost = bpf_map_lookup_elem(&stack_errors, &lost_slot);
-
-		if (lost)
-			*lost += 1;
+		stack_error(id == -EEXIST ? lost_slot + 2 : lost_slot);
 		sherlock_count(SHERLOCK_PARTIAL_READ);
 	}
 	return id;
+}
+
+/* Bytes of user stack copied per sample; 0: user stacks by frame pointers
+ * in the kernel (stack map) instead. Set from the run's options. */
+const volatile __u32 user_snapshot_bytes = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4096); /* params.snapshotBufferBytes (configureUnwinding); tiny while unused */
+} snapshots SEC(".maps");
+
+/* One scratch record per CPU (too large for the stack or a per-CPU map). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1); /* set to the number of possible CPUs */
+	__type(key, __u32);
+	__type(value, struct stack_snapshot);
+} snapshot_scratch SEC(".maps");
+
+/* Sends the current thread's user registers and the top of its user stack
+ * (from sp up, page by page until user_snapshot_bytes or an unmapped page)
+ * on "snapshots". Returns whether it was sent. */
+static __always_inline bool send_snapshot(__u32 type, __u32 tgid, __u32 tid, __s32 kernel_stack_id, __u64 value)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u32 cpu = bpf_get_smp_processor_id();
+	struct stack_snapshot *rec;
+	struct pt_regs *regs;
+	__u64 sp, first, off;
+
+	if (!task->mm)
+		return false; /* a kernel thread: no user stack */
+	rec = bpf_map_lookup_elem(&snapshot_scratch, &cpu);
+	if (!rec)
+		return false;
+	regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	if (!regs)
+		return false;
+	rec->type = type;
+	rec->tgid = tgid;
+	rec->tid = tid;
+	rec->kernel_stack_id = kernel_stack_id;
+	rec->value = value;
+	rec->ip = BPF_CORE_READ(regs, ip);
+	rec->sp = sp = BPF_CORE_READ(regs, sp);
+	rec->bp = BPF_CORE_READ(regs, bp);
+	rec->flags = 0;
+	bpf_get_current_comm(rec->comm, sizeof(rec->comm));
+
+	/* The rest of sp's page, then whole pages: the stack's top is a page
+	 * boundary, and a read that crosses into an unmapped page fails whole. */
+	first = STACK_PAGE - (sp & (STACK_PAGE - 1));
+	if (first > STACK_PAGE)
+		first = STACK_PAGE;
+	if (bpf_probe_read_user(rec->data, first, (void *)sp)) {
+		stack_error(STACK_SNAPSHOT_FAULT);
+		off = 0;
+	} else {
+		off = first;
+	}
+	for (int i = 0; i < STACK_SNAPSHOT_MAX / STACK_PAGE; i++) {
+		__u64 at = off;
+
+		if (at == 0 || at >= user_snapshot_bytes || at >= STACK_SNAPSHOT_MAX)
+			break;
+		/* at < STACK_SNAPSHOT_MAX (a power of two): the mask changes nothing
+		 * but shows the verifier the bound; the barriers keep the compiler
+		 * from folding it away into the pointer arithmetic. */
+		asm volatile("" : "+r"(at));
+		at &= STACK_SNAPSHOT_MAX - 1;
+		asm volatile("" : "+r"(at));
+		if (bpf_probe_read_user(&rec->data[at], STACK_PAGE, (void *)(sp + at)))
+			break;
+		off = at + STACK_PAGE;
+	}
+	if (off > user_snapshot_bytes)
+		off = user_snapshot_bytes;
+	if (off > STACK_SNAPSHOT_MAX)
+		off = STACK_SNAPSHOT_MAX;
+	rec->size = off;
+	if (bpf_ringbuf_output(&snapshots, rec, STACK_SNAPSHOT_HEADER + off, 0)) {
+		stack_error(STACK_SNAPSHOT_LOST);
+		sherlock_count(SHERLOCK_DROP_RINGBUF_FULL);
+		return false;
+	}
+	return true;
+}
+
+static __always_inline void send_stack_end(__u32 tid, __u64 value)
+{
+	struct stack_end end = { .type = STACK_RECORD_END, .tid = tid, .value = value };
+
+	if (bpf_ringbuf_output(&snapshots, &end, sizeof(end), 0))
+		sherlock_count(SHERLOCK_DROP_RINGBUF_FULL);
 }
 
 /* Tells user space about a process the first time it has a user stack here.

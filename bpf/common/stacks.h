@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /* Stack captures (profile, offcputime): what crosses to user space. One
- * layout for both, decoded by src/captures/profile/stack-maps.ts; keep the
- * two in step. */
+ * layout for both, decoded by src/captures/stack-family/ (stack-maps.ts,
+ * snapshots.ts); keep them in step. */
 #ifndef SHERLOCK_STACKS_H
 #define SHERLOCK_STACKS_H
 
@@ -29,12 +29,55 @@ struct stack_new_tgid {
 	__u32 pad;
 };
 
-/* Per-CPU array "stack_errors": stacks lost because the stack map had no
- * room for them (the sample is kept, without that half of its stack). */
+/* Per-CPU array "stack_errors": stacks lost, by half and reason (the
+ * sample is kept, without that half of its stack). -EEXIST is a hash
+ * collision in the stack map (its bucket holds another stack), -ENOMEM a
+ * full map; a snapshot the ring buffer had no room for is lost whole. */
 enum stack_error {
-	STACK_KERNEL_LOST = 0,
-	STACK_USER_LOST = 1,
-	STACK_ERRORS = 2,
+	STACK_KERNEL_LOST = 0,      /* -ENOMEM: map full */
+	STACK_USER_LOST = 1,        /* -ENOMEM: map full */
+	STACK_KERNEL_COLLISION = 2, /* -EEXIST */
+	STACK_USER_COLLISION = 3,   /* -EEXIST */
+	STACK_SNAPSHOT_LOST = 4,    /* ring buffer "snapshots" full: the sample is lost */
+	STACK_SNAPSHOT_FAULT = 5,   /* the user stack could not be read at all */
+	STACK_ERRORS = 8,
+};
+
+/* User stacks unwound in user space (by CFI, perf --call-graph=dwarf
+ * style): the sampled thread's user registers and a copy of its stack from
+ * sp up, sent on the ring buffer "snapshots". STACK_SNAPSHOT_MAX bounds the
+ * copy (user_snapshot_bytes, a per-run option, is at most this). */
+#define STACK_SNAPSHOT_MAX (64 * 1024)
+#define STACK_PAGE 4096
+
+enum stack_record_type {
+	STACK_RECORD_SAMPLE = 1, /* a snapshot with its value (profile: 1 sample) */
+	STACK_RECORD_START = 2,  /* a snapshot whose value comes later (offcputime: switch-out) */
+	STACK_RECORD_END = 3,    /* struct stack_end: the value of the last START of tid */
+};
+
+struct stack_snapshot {
+	__u32 type; /* STACK_RECORD_SAMPLE or _START */
+	__u32 tgid;
+	__u32 tid;
+	__s32 kernel_stack_id; /* as in struct stack_key */
+	__u64 value;
+	__u64 ip, sp, bp;
+	__u32 size;  /* bytes of data: the stack from sp up */
+	__u32 flags;
+	char comm[TASK_COMM_LEN];
+	__u8 data[STACK_SNAPSHOT_MAX + STACK_PAGE];
+};
+
+#define STACK_SNAPSHOT_HEADER 72 /* offsetof(struct stack_snapshot, data) */
+
+/* user_stack_id of a key whose user stack went out as a snapshot. */
+#define STACK_ID_SNAPSHOT (-1000)
+
+struct stack_end {
+	__u32 type; /* STACK_RECORD_END */
+	__u32 tid;
+	__u64 value; /* offcputime: microseconds blocked */
 };
 
 #endif

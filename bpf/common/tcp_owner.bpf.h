@@ -30,6 +30,7 @@
 #define TCP_OWNER_BPF_H
 
 #include "sherlock.bpf.h"
+#include "maps.bpf.h"
 
 /* include/linux/socket.h; #defines, so absent from BTF. */
 #define TCP_AF_INET 2
@@ -194,10 +195,6 @@ int tp_tcp_destroy_sock(struct trace_event_raw_tcp_event_sk *ctx)
 	return 0;
 }
 
-#ifndef EEXIST
-#define EEXIST 17
-#endif
-
 /* A flow's row in the hash `map`, whose value type has first_ns, cgroup_id
  * and comm: looked up, or made on first use (first_ns = now, the owner's
  * cgroup and comm when known). NULL when the map is full (counted). A macro
@@ -205,7 +202,6 @@ int tp_tcp_destroy_sock(struct trace_event_raw_tcp_event_sk *ctx)
 #define tcp_flow_row(map, key, owner, now)                                             \
 	({                                                                             \
 		__typeof__(*(map).value) __fresh = {}, *__row;                         \
-		long __err;                                                            \
 		__row = bpf_map_lookup_elem(&(map), key);                              \
 		if (!__row) {                                                          \
 			__fresh.first_ns = (now);                                      \
@@ -213,13 +209,10 @@ int tp_tcp_destroy_sock(struct trace_event_raw_tcp_event_sk *ctx)
 				__fresh.cgroup_id = (owner)->cgroup_id;                \
 				__builtin_memcpy(__fresh.comm, (owner)->comm, sizeof(__fresh.comm)); \
 			}                                                              \
-			/* EEXIST: another CPU made it first */                        \
-			__err = bpf_map_update_elem(&(map), key, &__fresh, BPF_NOEXIST); \
-			if (__err && __err != -EEXIST)                                 \
+			__row = bpf_map_lookup_or_try_init(&(map), key, &__fresh);     \
+			if (!__row)                                                    \
 				sherlock_count(SHERLOCK_DROP_MAP_FULL);                \
-			else                                                           \
-				__row = bpf_map_lookup_elem(&(map), key);              \
-		}                                                              \
+		}                                                                      \
 		__row;                                                                 \
 	})
 

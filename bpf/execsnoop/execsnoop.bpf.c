@@ -11,13 +11,13 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
 #include "sherlock.bpf.h"
+#include "maps.bpf.h"
 #include "execsnoop.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-#ifndef EEXIST
-#define EEXIST 17
-#endif
+SHERLOCK_RECORD(execsnoop_exit);
+
 /* include/linux/sched/signal.h; a #define, so absent from BTF. Unchanged
  * since 2.6. */
 #define SHERLOCK_SIGNAL_GROUP_EXIT 0x00000004

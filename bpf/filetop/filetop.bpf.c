@@ -21,13 +21,13 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
 #include "sherlock.bpf.h"
+#include "maps.bpf.h"
 #include "filetop.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-#ifndef EEXIST
-#define EEXIST 17
-#endif
+SHERLOCK_RECORD(filetop_path);
+
 
 /* The counters, per CPU (no atomics on the hot path). Not preallocated:
  * creating 10240 per-CPU values up front took 8 ms of the load; an entry is

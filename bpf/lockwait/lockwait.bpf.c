@@ -11,6 +11,7 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
 #include "sherlock.bpf.h"
+#include "maps.bpf.h"
 #include "stacks.bpf.h"
 #include "lockwait.h"
 
@@ -118,15 +119,10 @@ int tp_sys_exit_futex(struct trace_event_raw_sys_exit *ctx)
 	key.stack.user_stack_id = stack_id(ctx, BPF_F_USER_STACK, STACK_USER_LOST);
 	bpf_get_current_comm(key.stack.comm, sizeof(key.stack.comm));
 
-	value = bpf_map_lookup_elem(&waits, &key);
+	value = bpf_map_lookup_or_try_init(&waits, &key, &zero);
 	if (!value) {
-		if (bpf_map_update_elem(&waits, &key, &zero, BPF_NOEXIST) && !bpf_map_lookup_elem(&waits, &key)) {
-			sherlock_count(SHERLOCK_DROP_MAP_FULL);
-			return 0;
-		}
-		value = bpf_map_lookup_elem(&waits, &key);
-		if (!value)
-			return 0;
+		sherlock_count(SHERLOCK_DROP_MAP_FULL);
+		return 0;
 	}
 	__sync_fetch_and_add(&value->total_ns, delta);
 	__sync_fetch_and_add(&value->count, 1);

@@ -10,6 +10,7 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
 #include "sherlock.bpf.h"
+#include "maps.bpf.h"
 #include "stacks.bpf.h"
 #include "offcputime.h"
 
@@ -65,7 +66,12 @@ static __always_inline void switch_out(void *ctx, __u32 tid, __u64 now)
 	start.key.tgid = id >> 32;
 	bpf_get_current_comm(start.key.comm, sizeof(start.key.comm));
 	start.key.kernel_stack_id = stack_id(ctx, 0, STACK_KERNEL_LOST);
-	start.key.user_stack_id = stack_id(ctx, BPF_F_USER_STACK, STACK_USER_LOST);
+	/* With snapshots the user stack goes to user space now, and the time
+	 * follows at switch-in (STACK_RECORD_END by tid). */
+	if (user_snapshot_bytes && send_snapshot(STACK_RECORD_START, start.key.tgid, tid, start.key.kernel_stack_id, 0))
+		start.key.user_stack_id = STACK_ID_SNAPSHOT;
+	else
+		start.key.user_stack_id = stack_id(ctx, BPF_F_USER_STACK, STACK_USER_LOST);
 	if (bpf_map_update_elem(&starts, &tid, &start, BPF_ANY))
 		sherlock_count(SHERLOCK_DROP_MAP_FULL);
 }
@@ -84,17 +90,15 @@ static __always_inline void switch_in(__u32 tid, __u64 now)
 	bpf_map_delete_elem(&starts, &tid);
 	if (delta_us < min_block_us || (max_block_us && delta_us > max_block_us))
 		return;
+	if (key.user_stack_id == STACK_ID_SNAPSHOT) {
+		send_stack_end(tid, delta_us);
+		return;
+	}
 
-	value = bpf_map_lookup_elem(&counts, &key);
+	value = bpf_map_lookup_or_try_init(&counts, &key, &zero);
 	if (!value) {
-		if (bpf_map_update_elem(&counts, &key, &zero, BPF_NOEXIST) &&
-		    !bpf_map_lookup_elem(&counts, &key)) {
-			sherlock_count(SHERLOCK_DROP_MAP_FULL);
-			return;
-		}
-		value = bpf_map_lookup_elem(&counts, &key);
-		if (!value)
-			return;
+		sherlock_count(SHERLOCK_DROP_MAP_FULL);
+		return;
 	}
 	__sync_fetch_and_add(&value->total_us, delta_us);
 	__sync_fetch_and_add(&value->count, 1);

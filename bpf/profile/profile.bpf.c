@@ -9,6 +9,7 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
 #include "sherlock.bpf.h"
+#include "maps.bpf.h"
 #include "stacks.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -27,7 +28,7 @@ struct {
 SEC("perf_event")
 int do_sample(struct bpf_perf_event_data *ctx)
 {
-	__u64 id = bpf_get_current_pid_tgid(), one = 1, *count;
+	__u64 id = bpf_get_current_pid_tgid(), zero = 0, *count;
 	__u32 tgid = id >> 32, tid = (__u32)id;
 	struct stack_key key = {};
 
@@ -39,18 +40,19 @@ int do_sample(struct bpf_perf_event_data *ctx)
 	key.tgid = tgid;
 	bpf_get_current_comm(key.comm, sizeof(key.comm));
 	key.kernel_stack_id = stack_id(ctx, 0, STACK_KERNEL_LOST);
+	/* A user thread's stack is unwound in user space from a snapshot: the
+	 * sample is counted there. Kernel threads are counted here. */
+	if (user_snapshot_bytes && tid && send_snapshot(STACK_RECORD_SAMPLE, tgid, tid, key.kernel_stack_id, 1)) {
+		announce_tgid(tgid);
+		return 0;
+	}
 	key.user_stack_id = tid ? stack_id(ctx, BPF_F_USER_STACK, STACK_USER_LOST) : -14;
 
-	count = bpf_map_lookup_elem(&counts, &key);
-	if (count) {
+	count = bpf_map_lookup_or_try_init(&counts, &key, &zero);
+	if (count)
 		__sync_fetch_and_add(count, 1);
-	} else if (bpf_map_update_elem(&counts, &key, &one, BPF_NOEXIST)) {
-		count = bpf_map_lookup_elem(&counts, &key); /* another CPU inserted it */
-		if (count)
-			__sync_fetch_and_add(count, 1);
-		else
-			sherlock_count(SHERLOCK_DROP_MAP_FULL);
-	}
+	else
+		sherlock_count(SHERLOCK_DROP_MAP_FULL);
 	if (key.user_stack_id >= 0)
 		announce_tgid(tgid);
 	return 0;

@@ -21,6 +21,7 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
 #include "sherlock.bpf.h"
+#include "maps.bpf.h"
 #include "histogram.bpf.h"
 #include "runqlat.h"
 
@@ -156,15 +157,11 @@ static __always_inline void record(struct runqlat_key *key, __u64 delta_us)
 
 		if (!empty)
 			return;
-		/* -EEXIST: another CPU's copy was just made; ours is zeroed too. */
-		if (bpf_map_update_elem(&hists, key, empty, BPF_NOEXIST) &&
-		    !bpf_map_lookup_elem(&hists, key)) {
+		hist = bpf_map_lookup_or_try_init(&hists, key, empty);
+		if (!hist) {
 			sherlock_count(SHERLOCK_DROP_MAP_FULL);
 			return;
 		}
-		hist = bpf_map_lookup_elem(&hists, key);
-		if (!hist)
-			return;
 	}
 	sherlock_hist_add(hist, delta_us);
 }

@@ -16,13 +16,12 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
 #include "sherlock.bpf.h"
+#include "maps.bpf.h"
 #include "histogram.bpf.h"
 #include "inet_sock_state.bpf.h"
 #include "tcpconnlat.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
-
-#define SHERLOCK_EEXIST 17
 
 /* How many slowest connects to keep (per CPU; user space merges): 0..MAX. */
 const volatile __u32 slowest_n = 20;
@@ -183,12 +182,11 @@ static __always_inline void on_established(struct trace_event_raw_inet_sock_set_
 	read_dest(ctx, &dest);
 	hist = bpf_map_lookup_elem(&dest_hists, &dest);
 	if (!hist) {
-		struct sherlock_hist zero = {};
-		long err = bpf_map_update_elem(&dest_hists, &dest, &zero, BPF_NOEXIST);
+		struct sherlock_hist zero = {}; /* zeroed only on a miss */
 
-		if (err && err != -SHERLOCK_EEXIST)
+		hist = bpf_map_lookup_or_try_init(&dest_hists, &dest, &zero);
+		if (!hist)
 			sherlock_count(SHERLOCK_DROP_MAP_FULL);
-		hist = bpf_map_lookup_elem(&dest_hists, &dest);
 	}
 	if (hist)
 		sherlock_hist_add(hist, latency_ns / 1000);
@@ -200,25 +198,17 @@ static __always_inline void on_failed(struct trace_event_raw_inet_sock_set_state
 {
 	struct sock *sk = (struct sock *)ctx->skaddr;
 	struct tcpconnlat_fail_key key = {};
-	struct tcpconnlat_fail *fail;
+	struct tcpconnlat_fail *fail, zero = {};
 
 	read_dest(ctx, &key.dest);
 	/* Set before the state change by tcp_reset (ECONNREFUSED), the
 	 * retransmit timer (ETIMEDOUT) and ICMP errors (EHOSTUNREACH, ...);
 	 * 0 when the owner closed the socket while it was connecting. */
 	key.err = BPF_CORE_READ(sk, sk_err);
-	fail = bpf_map_lookup_elem(&failures, &key);
+	fail = bpf_map_lookup_or_try_init(&failures, &key, &zero);
 	if (!fail) {
-		struct tcpconnlat_fail zero = {};
-		long err = bpf_map_update_elem(&failures, &key, &zero, BPF_NOEXIST);
-
-		if (err && err != -SHERLOCK_EEXIST) {
-			sherlock_count(SHERLOCK_DROP_MAP_FULL);
-			return;
-		}
-		fail = bpf_map_lookup_elem(&failures, &key);
-		if (!fail)
-			return;
+		sherlock_count(SHERLOCK_DROP_MAP_FULL);
+		return;
 	}
 	__sync_fetch_and_add(&fail->count, 1);
 	fail->pid = start->pid;

@@ -15,6 +15,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_endian.h>
 #include "sherlock.bpf.h"
+#include "maps.bpf.h"
 #include "tcpdrop.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -150,13 +151,11 @@ int tp_kfree_skb(struct trace_event_raw_kfree_skb___sherlock *ctx)
 	value = bpf_map_lookup_elem(&drops, &key);
 	if (!value) {
 		fresh.first_ns = now;
-		if (bpf_map_update_elem(&drops, &key, &fresh, BPF_NOEXIST) && !bpf_map_lookup_elem(&drops, &key)) {
+		value = bpf_map_lookup_or_try_init(&drops, &key, &fresh);
+		if (!value) {
 			sherlock_count(SHERLOCK_DROP_MAP_FULL);
 			return 0;
 		}
-		value = bpf_map_lookup_elem(&drops, &key);
-		if (!value)
-			return 0;
 	}
 	__sync_fetch_and_add(&value->count, 1);
 	__sync_fetch_and_add(&value->bytes, BPF_CORE_READ(skb, len));

@@ -35,6 +35,8 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
+SHERLOCK_RECORD(tcplife_event);
+
 
 struct conn {
 	__u64 start_ns;

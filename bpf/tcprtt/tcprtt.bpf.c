@@ -9,6 +9,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
 #include "sherlock.bpf.h"
+#include "maps.bpf.h"
 #include "histogram.bpf.h"
 #include "tcp_owner.bpf.h"
 #include "tcprtt.h"
@@ -55,7 +56,6 @@ int tp_tcp_probe(struct trace_event_raw_tcp_probe *ctx)
 	struct sherlock_hist *hist;
 	__u32 srtt = ctx->srtt, zero = 0;
 	__u8 sa[28] = {};
-	long err;
 
 	if (!srtt)
 		return 0; /* no RTT measured yet */
@@ -94,14 +94,11 @@ int tp_tcp_probe(struct trace_event_raw_tcp_probe *ctx)
 
 		if (!fresh)
 			return 0;
-		err = bpf_map_update_elem(&remotes, &key, fresh, BPF_NOEXIST);
-		if (err && err != -EEXIST) { /* EEXIST: another CPU made it first */
+		hist = bpf_map_lookup_or_try_init(&remotes, &key, fresh);
+		if (!hist) {
 			sherlock_count(SHERLOCK_DROP_MAP_FULL);
 			return 0;
 		}
-		hist = bpf_map_lookup_elem(&remotes, &key);
-		if (!hist)
-			return 0;
 	}
 	sherlock_hist_add(hist, srtt);
 	return 0;

@@ -9,10 +9,10 @@ import type { CaptureResult } from '../captures/capture.js';
 import type { RunRecord } from '../model/run.js';
 import {
   fileOf, isObj, mergeThresholds, num, str,
-  type CaptureAnalysis, type CaptureContext, type Obj,
+  type CaptureAnalysis, type AnalysisContext, type Obj,
 } from './common.js';
 import { captures } from '../captures/registry.js';
-import { fmtCount, listText, plural } from './format.js';
+import { fmtCount, listText, plural } from '../format/index.js';
 import { matchRules, nodeRecords, ruleSchema, type RuleEventSource, type Rule } from './rules.js';
 import type { Finding, Severity, Thresholds } from './types.js';
 
@@ -208,7 +208,7 @@ export class RunAnalysis {
         continue;
       }
       const data = result as Obj;
-      const ctx: CaptureContext = {
+      const ctx: AnalysisContext = {
         node,
         capture,
         file,

@@ -1,7 +1,7 @@
 // What every analyzer shares: the default thresholds, the context it runs in,
 // the Finding it builds, and readers that take stored JSON as untrusted (a
 // field of the wrong type reads as empty, never throws).
-import { listText, processLabel } from './format.js';
+import { listText, processLabel } from '../format/index.js';
 import type { Finding, Severity, Thresholds } from './types.js';
 
 export const DEFAULT_THRESHOLDS: Required<Thresholds> = {
@@ -38,7 +38,8 @@ export function mergeThresholds(...overrides: (Thresholds | undefined)[]): Requi
   return merged;
 }
 
-export interface CaptureContext {
+/** Where and how one capture result is analyzed (not CollectContext, which its collector gets while running). */
+export interface AnalysisContext {
   node: string;
   capture: string;
   /** Bundle path of the capture file: nodes/<node>/<capture>.json. */
@@ -56,12 +57,12 @@ export interface CaptureAnalysis {
   checked: string;
 }
 
-export type CaptureAnalyzer = (data: Record<string, unknown>, ctx: CaptureContext) => CaptureAnalysis;
+export type CaptureAnalyzer = (data: Record<string, unknown>, ctx: AnalysisContext) => CaptureAnalysis;
 
 export const fileOf = (node: string, capture: string) => `nodes/${node}/${capture}.json`;
 
 export function makeFinding(
-  ctx: Pick<CaptureContext, 'node' | 'capture' | 'file'>,
+  ctx: Pick<AnalysisContext, 'node' | 'capture' | 'file'>,
   key: string,
   severity: Severity,
   title: string,

@@ -8,7 +8,7 @@
 import type { z } from 'zod';
 import { connectMatchSchema, execMatchSchema, openMatchSchema, type Rule } from '../model/rule.js';
 import { addTo, makeFinding, topKeys, type Obj } from './common.js';
-import { listText, plural, processLabel } from './format.js';
+import { listText, plural, processLabel } from '../format/index.js';
 import type { Finding, Severity } from './types.js';
 
 /** The kinds of events runbook rules match. */

@@ -2,7 +2,6 @@
 // latency metrics per route. Nothing here needs root or a local disk.
 import { Hono } from 'hono';
 import type { RunEventSources } from '../core/run-events.js';
-import { bodyLimit } from 'hono/body-limit';
 import type { Redis } from 'ioredis';
 import type { AuditLog } from '../core/audit.js';
 import type { NodeService } from '../core/nodes.js';
@@ -15,7 +14,9 @@ import type { ChatopsConfig } from '../triggers/chatops/config.js';
 import type { ChatFollowers } from '../triggers/chatops/followers.js';
 import type { HooksSettings } from '../triggers/hooks/settings.js';
 import type { ApiEnv } from './env.js';
+import { limitBody } from './body-limit.js';
 import { errorBody, handleError } from './errors.js';
+import type { BodyLimits } from './read-body.js';
 import type { HttpMetrics } from './metrics.js';
 import { adminRoutes } from './routes/admin.js';
 import { chatopsRoutes } from './routes/chatops.js';
@@ -49,6 +50,8 @@ export interface ApiOptions {
   hooks?: HooksSettings;
   /** Chat follow-ups running in the background; the API's shutdown stops them. */
   chatFollowers?: ChatFollowers;
+  /** Size and time limits of the bodies signed routes read (absent: DEFAULT_BODY_LIMITS). */
+  bodyLimits?: BodyLimits;
 }
 
 export function createApi(o: ApiOptions) {
@@ -64,23 +67,17 @@ export function createApi(o: ApiOptions) {
   // sent next on it. So such replies close the connection instead.
   app.use('*', async (c, next) => {
     await next();
-    if (c.res.status === 413 || (c.req.raw.body && !c.req.raw.bodyUsed)) c.res.headers.set('connection', 'close');
+    if (c.res.status === 413 || c.res.status === 408 || (c.req.raw.body && !c.req.raw.bodyUsed)) c.res.headers.set('connection', 'close');
   });
-  app.use(
-    '*',
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: (c) => c.json(errorBody('payload_too_large', `request body is larger than ${MAX_BODY_BYTES} bytes`), 413),
-    }),
-  );
+  app.use('*', limitBody(MAX_BODY_BYTES));
   const { tokens, runs, audit, runbooks } = o;
   app.route('/', systemRoutes({ redis: o.redis, nodes: o.nodes, tokens, httpMetrics: o.httpMetrics }));
   app.route('/v1/runs', runRoutes({ runs, tokens, runEvents: o.runEvents }));
   app.route('/v1/runbooks', runbookRoutes({ runbooks, tokens, audit }));
   app.route('/v1/runs', reportRoutes({ reports: o.reports, tokens }));
-  app.route('/v1/chatops', chatopsRoutes({ redis: o.redis, runs, runbooks, chatops: o.chatops, chatFollowers: o.chatFollowers }));
+  app.route('/v1/chatops', chatopsRoutes({ redis: o.redis, runs, runbooks, chatops: o.chatops, chatFollowers: o.chatFollowers, bodyLimits: o.bodyLimits }));
   app.route('/v1', adminRoutes({ tokens, audit }));
-  app.route('/v1/hooks', hookRoutes({ redis: o.redis, runs, audit, hooks: o.hooks }));
+  app.route('/v1/hooks', hookRoutes({ redis: o.redis, runs, audit, hooks: o.hooks, bodyLimits: o.bodyLimits }));
   app.route('/v1', scheduleRoutes({ schedules: o.schedules, runs, tokens }));
   app.notFound((c) => c.json(errorBody('not_found', `no route ${c.req.method} ${c.req.path}; see /v1/openapi.json`), 404));
   app.onError(handleError);

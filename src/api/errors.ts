@@ -62,7 +62,8 @@ export async function readJson(c: Context): Promise<unknown> {
   if (!type.includes('application/json')) throw new ApiError(415, 'unsupported_media_type', 'send the body as JSON with Content-Type: application/json');
   try {
     return await c.req.json();
-  } catch {
+  } catch (err) {
+    if ((err as { status?: number }).status === 413) throw err; // over the body limit (body-limit.ts)
     throw new ApiError(400, 'invalid_json', 'the body is not valid JSON');
   }
 }

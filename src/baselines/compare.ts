@@ -3,11 +3,10 @@
 // 212 ms (now)"), and a finding for each clear regression. Computed once at
 // finalize and stored with the run as _run/baseline.json.
 import type { Redis } from 'ioredis';
-import { fmtRate, fmtUs } from '../analysis/format.js';
+import { fmtClock, fmtRate, fmtUs } from '../format/index.js';
 import type { BaselineComparison, BaselineRow } from '../model/baseline.js';
 import type { BaselineMetric, Finding, Severity } from '../model/findings.js';
 import type { RunRecord } from '../model/run.js';
-import { fmtClock } from '../report/format.js';
 import { latestBaseline, targetKey } from './store.js';
 
 export type { BaselineComparison, BaselineRow } from '../model/baseline.js';

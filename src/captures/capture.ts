@@ -5,9 +5,12 @@ import type { z } from 'zod';
 import type { CaptureAnalyzer } from '../analysis/common.js';
 import type { RuleEventSource } from '../analysis/rules.js';
 import type { BaselineMetric } from '../analysis/types.js';
+import type { TableColumn } from '../format/index.js';
 import type { BpfObject, PerfEventSpec } from '../libbpf/index.js';
+import type { SyscallEventSource } from '../model/syscall-event.js';
 import type { DropCounts } from './contract.js';
 import type { Log2Histogram } from './histogram.js';
+import type { RecordLayout } from './records.js';
 import type { ResolvedTarget } from './target.js';
 import type { CaptureStop } from '../model/run.js';
 
@@ -27,14 +30,15 @@ export interface LabeledHistogram {
   histogram: Log2Histogram;
 }
 
-export interface CaptureContext<P> {
+/** What a capture's collector works with while its programs run (not AnalysisContext, which its analyzer gets later). */
+export interface CollectContext<P> {
   object: BpfObject;
   params: P;
   target: ResolvedTarget;
 }
 
 /** What a capture without a BPF object gets (see CaptureDefinition.sample). */
-export type SampleContext<P> = Omit<CaptureContext<P>, 'object'>;
+export type SampleContext<P> = Omit<CollectContext<P>, 'object'>;
 
 /** Per-run state: reads ring buffers while running, maps at the end. */
 export interface Collector<D> {
@@ -48,12 +52,8 @@ export interface Collector<D> {
   drops?(): DropCounts;
 }
 
-export interface Column<Row> {
-  header: string;
-  value(row: Row): string;
-  /** Right-align (numbers). */
-  numeric?: boolean;
-}
+/** A column of the human table (rendered by src/format/table.ts). */
+export type Column<Row> = TableColumn<Row>;
 
 export interface CaptureDefinition<P = unknown, D = unknown> {
   name: string;
@@ -69,13 +69,19 @@ export interface CaptureDefinition<P = unknown, D = unknown> {
   /** The perf event its SEC("perf_event") programs sample on. */
   perfEvent?(params: P): PerfEventSpec;
   /** Reads its BPF object's maps and ring buffers (every capture but a sampled one). */
-  collect?(context: CaptureContext<P>): Collector<D>;
+  collect?(context: CollectContext<P>): Collector<D>;
   /**
    * Instead of collect, for a capture with no BPF object: reads the system
    * when called (the window's start) and again in finish (its end), e.g.
    * cgroup cpu.stat. Nothing is loaded or attached; its BPF cost is zero.
    */
   sample?(context: SampleContext<P>): Collector<D>;
+  /**
+   * Every C struct its user space reads from the object (map keys and values,
+   * ring buffer records), at the offsets its decoder uses: checked against the
+   * object's BTF. A struct in bpf/<name>/<name>.h must be among them.
+   */
+  records?: readonly RecordLayout[];
   /** Rows and columns for the human table. */
   table(data: D): { columns: Column<any>[]; rows: unknown[] };
   /** Free text instead of the table (histograms print as bars). */
@@ -90,6 +96,8 @@ export interface CaptureDefinition<P = unknown, D = unknown> {
   baseline?(data: Record<string, unknown>): BaselineMetric[];
   /** What its events feed to runbook rules (suspicious-activity). */
   ruleEvents?: RuleEventSource;
+  /** Its events as syscall events for Falco rules (src/falco/): the evt.type values and the mapper. */
+  syscallEvents?: SyscallEventSource;
 }
 
 export interface CaptureFile {
@@ -114,6 +122,8 @@ export interface CaptureMeta {
   drops: DropCounts;
   /** Records kept although a field could not be read (they say which). */
   partialReads: number;
+  /** Secrets replaced by [REDACTED] in the data (src/redact), before it left the collector. */
+  redactions?: number;
   /** CPU time the kernel spent in this capture's programs, and how many runs. */
   bpfCpuNs: number;
   bpfRunCount: number;

@@ -1,7 +1,11 @@
 // struct sherlock_hist (bpf/common/sherlock.h) in user space: decode,
 // merge, percentiles, and the bcc-style text rendering people know.
+import { recordLayout } from './records.js';
+
 export const HIST_SLOTS = 32;
-export const HIST_SIZE = (HIST_SLOTS + 2) * 8;
+/** struct sherlock_hist: SHERLOCK_HIST_SLOTS u64 slots, then count and sum. */
+export const histLayout = recordLayout('sherlock_hist', (HIST_SLOTS + 2) * 8, { slots: 0, count: HIST_SLOTS * 8, sum: HIST_SLOTS * 8 + 8 }, { slots: HIST_SLOTS });
+export const HIST_SIZE = histLayout.size;
 
 export interface HistogramBucket {
   /** Inclusive lower and exclusive upper bound, in the histogram's unit. */
@@ -28,9 +32,10 @@ export function decodeHistogram(unit: string, ...copies: Buffer[]): Log2Histogra
   let count = 0;
   let sum = 0;
   for (const data of copies) {
-    for (let i = 0; i < HIST_SLOTS; i++) slots[i]! += Number(data.readBigUInt64LE(i * 8));
-    count += Number(data.readBigUInt64LE(HIST_SLOTS * 8));
-    sum += Number(data.readBigUInt64LE(HIST_SLOTS * 8 + 8));
+    const O = histLayout.offsets;
+    for (let i = 0; i < HIST_SLOTS; i++) slots[i]! += Number(data.readBigUInt64LE(O.slots + i * 8));
+    count += Number(data.readBigUInt64LE(O.count));
+    sum += Number(data.readBigUInt64LE(O.sum));
   }
   return fromSlots(unit, slots, count, sum);
 }

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { BpfObject, enableRunTimeStats, programStats, tracingRoot } from '../libbpf/index.js';
 import { closeFd } from '../libbpf/perf-event.js';
 import { elapsedMs, monoNow } from '../util/clock.js';
+import { redactCaptureData, type SecretPattern } from '../redact/index.js';
 import { bpfObjectPath, minimalBtfPath } from '../util/paths.js';
 import type { CaptureDefinition, CaptureResult, Collector } from './capture.js';
 import { applyFilterSettings, fillTgidFilter, readKernelCounters } from './contract.js';
@@ -37,6 +38,8 @@ export interface CaptureRequest {
   cpuBudgetPercent?: number;
   /** Called once the probes are live (the benchmark measures up to here). */
   onLive?(): void;
+  /** The operator's secret patterns, besides the built-in ones (config `redaction.patterns`). */
+  redaction?: readonly SecretPattern[];
 }
 
 /** Settings that do not fit the capture's schema; the message lists what is allowed. */
@@ -81,7 +84,9 @@ export async function runCapture<P, D>(def: CaptureDefinition<P, D>, request: Ca
     const cost = programCost(object);
     await object.detachAll(); // first, so the last drain sees everything that was submitted
     collector.poll?.();
-    const data = collector.finish();
+    // The one seam every capture's data leaves through: secrets are hidden here,
+    // before anything stores, analyzes, prints or posts it.
+    const { data, redactions } = redactCaptureData(collector.finish(), request.redaction);
     const counters = readKernelCounters(object);
     const drops = { ...counters.drops, ...collector.drops?.() };
     const bounds = Object.fromEntries(object.spec.maps.map((m) => [m.name, m.maxEntries]));
@@ -97,6 +102,7 @@ export async function runCapture<P, D>(def: CaptureDefinition<P, D>, request: Ca
       dropped: Object.values(drops).reduce((a, b) => a + (b ?? 0), 0),
       drops,
       partialReads: counters.partialReads,
+      redactions,
       ...cost,
       bounds,
       timings: { openMs: round2(openMs), loadMs: round2(loadMs), attachMs: round2(attachMs) },

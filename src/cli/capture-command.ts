@@ -10,7 +10,7 @@ import { missingTracingCapabilities, PermissionError } from '../libbpf/index.js'
 import { formatDuration, parseDuration } from '../util/duration.js';
 import { paramFlags, paramsFromFlags, type ParamFlag } from './param-flags.js';
 import { targetFromFlags } from './target-flags.js';
-import { renderTable } from '../util/table.js';
+import { renderTable } from '../format/index.js';
 import { UsageError } from './usage-error.js';
 
 const commonOptions = {

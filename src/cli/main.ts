@@ -6,6 +6,7 @@ import { ConfigError } from '../config/server-config.js';
 import { BpfObject, NotSupportedError, ObjectFileError, PermissionError } from '../libbpf/index.js';
 import { captureCommand } from './capture-command.js';
 import { doctorCommand } from './doctor-command.js';
+import { rulesCommand } from './rules-command.js';
 import { runbooksCommand } from './runbooks-command.js';
 import { runCommand } from './run-command.js';
 import { apiCommand, upCommand, workerCommand } from './server-commands.js';
@@ -22,13 +23,15 @@ commands:
                            run a runbook (or --steps a,b) on the live nodes through the API (sherlock run --help)
   runbooks [NAME]          the runbooks: name, title, description; or one's params and steps (reads runbooks/, no API)
   capture NAME [options]   run one capture on this host (sherlock capture --help)
+  rules check FILE...      load Falco rule files: each rule loaded, or disabled with why; exit 1 on errors
   up [--port 7070] [--state-dir DIR] [--config FILE]
                            all in one: embedded Redis, the API and a worker for this host
   api [--port N] [--redis URL] [--config FILE]
                            the REST API alone (no root needed; REDIS_URL); FILE (or SHERLOCK_CONFIG)
                            holds the trigger settings: Slack, Alertmanager, PagerDuty, hook rules
-  worker --node NAME [--label k=v]
-                           a worker for this host (root; REDIS_URL)
+  worker --node NAME [--label k=v] [--falco-rules PATHS]
+                           a worker for this host (root; REDIS_URL); PATHS (or SHERLOCK_FALCO_RULES):
+                           operator Falco rule files and directories, colon-separated (also for up)
   doctor                   check that this host can run captures, with a live one
   inspect FILE.bpf.o       what a BPF object contains (programs, maps, settings); no privileges needed
 `;
@@ -43,6 +46,8 @@ export async function runCli(argv: string[]): Promise<number> {
         return await runbooksCommand(rest);
       case 'capture':
         return await captureCommand(rest);
+      case 'rules':
+        return await rulesCommand(rest);
       case 'inspect':
         return inspectCommand(rest);
       case 'doctor':
@@ -60,7 +65,7 @@ export async function runCli(argv: string[]): Promise<number> {
         process.stdout.write(usage);
         return command ? 0 : EXIT_USAGE;
       default:
-        throw new UsageError(`unknown command "${command}"; commands: up, api, worker, capture, doctor, inspect, runbooks`);
+        throw new UsageError(`unknown command "${command}"; commands: up, api, worker, capture, doctor, inspect, runbooks, rules`);
     }
   } catch (err) {
     return reportError(err);

@@ -5,13 +5,17 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadServerConfig, type ServerConfig } from '../config/server-config.js';
+import { loadRedactionPatterns } from '../config/redaction.js';
 import { loadTriggerSettings } from '../triggers/settings.js';
 import { missingTracingCapabilities, PermissionError } from '../libbpf/index.js';
+import { aclFileLines, printableRedisUrl, urlWithUser } from '../redis/acl.js';
+import { loadOrCreateRedisCredentials } from '../redis/credentials.js';
 import { startEmbeddedRedis, type EmbeddedRedis } from '../redis/embedded.js';
 import { RunbookCatalog, defaultRunbooksDir } from '../runbooks/catalog.js';
 import { startApiServer, type ApiServer } from '../server/api-server.js';
 import { startNodeWorker } from '../worker/node-worker.js';
 import { loadLimitsFrom } from '../config/load-limits.js';
+import { checkOperatorRules } from '../falco/check-rules.js';
 import { UsageError } from './usage-error.js';
 
 const options = {
@@ -23,6 +27,7 @@ const options = {
   node: { type: 'string' },
   label: { type: 'string', multiple: true },
   config: { type: 'string' },
+  'falco-rules': { type: 'string' },
 } as const;
 
 function config(command: string, argv: string[], allowed: (keyof typeof options)[]): ServerConfig {
@@ -40,6 +45,16 @@ function config(command: string, argv: string[], allowed: (keyof typeof options)
     if (err instanceof ConfigError) throw new UsageError(err.message.replace(/\n/g, '; '));
     throw err;
   }
+}
+
+/** The operator's Falco rules, checked before anything starts: a file that is missing or does not load starts nothing. */
+function checkFalcoRules(paths: string[]): string | undefined {
+  if (!paths.length) return undefined;
+  const check = checkOperatorRules(paths);
+  if (check.problems.length) {
+    throw new ConfigError(`Falco rules (SHERLOCK_FALCO_RULES / --falco-rules) do not load:\n${check.problems.slice(0, 10).join('\n')}${check.problems.length > 10 ? `\n... and ${check.problems.length - 10} more (sherlock rules check FILE shows all)` : ''}`);
+  }
+  return `falco rules: ${check.summary}`;
 }
 
 function requireTracing(what: string): void {
@@ -65,26 +80,38 @@ function adminToken(cfg: ServerConfig): { secret: string; isNew: boolean; file: 
 }
 
 export async function upCommand(argv: string[]): Promise<number> {
-  const cfg = config('sherlock up', argv, ['port', 'host', 'state-dir', 'retention-days', 'node', 'label', 'config']);
+  const cfg = config('sherlock up', argv, ['port', 'host', 'state-dir', 'retention-days', 'node', 'label', 'config', 'falco-rules']);
   // Checked before Redis, the API or the worker start: a bad config file starts nothing.
   const runbooks = RunbookCatalog.load(defaultRunbooksDir());
   const triggers = loadTriggerSettings({ configFile: cfg.configFile }, runbooks);
+  const redaction = loadRedactionPatterns(cfg.configFile);
+  const falcoLine = checkFalcoRules(cfg.falcoRules);
   requireTracing('sherlock up (its worker runs captures)');
   mkdirSync(cfg.stateDir, { recursive: true, mode: 0o700 });
   let redis: EmbeddedRedis | undefined;
   let api: ApiServer | undefined;
   let worker: Awaited<ReturnType<typeof startNodeWorker>> | undefined;
   try {
-    const redisUrl = cfg.redisUrl ?? (redis = await startEmbeddedRedis({ dataDir: join(cfg.stateDir, 'redis'), appendfsync: loadLimitsFrom(cfg.configFile).appendfsync })).url;
+    // Embedded: authenticated, an ACL user each for the API and the worker (src/redis/acl.ts).
+    let apiRedisUrl = cfg.redisUrl;
+    let workerRedisUrl = cfg.redisUrl;
+    if (!cfg.redisUrl) {
+      const { credentials } = loadOrCreateRedisCredentials(cfg.stateDir);
+      redis = await startEmbeddedRedis({ dataDir: join(cfg.stateDir, 'redis'), acl: (sha256) => aclFileLines(credentials, sha256), appendfsync: loadLimitsFrom(cfg.configFile).appendfsync });
+      apiRedisUrl = urlWithUser(redis.url, 'api', credentials);
+      workerRedisUrl = urlWithUser(redis.url, 'worker', credentials);
+    }
+    const redisUrl = apiRedisUrl!;
     api = await startApiServer({ redisUrl, port: cfg.port, host: cfg.host, retentionSeconds: cfg.retentionSeconds, runbooks, triggers, configFile: cfg.configFile });
     const token = adminToken(cfg);
     await api.tokens.ensure(token.secret, 'admin', ['admin']);
-    worker = await startNodeWorker({ redisUrl, node: cfg.node, labels: cfg.labels, retentionSeconds: cfg.retentionSeconds });
+    worker = await startNodeWorker({ redisUrl: workerRedisUrl!, node: cfg.node, labels: cfg.labels, retentionSeconds: cfg.retentionSeconds, falcoRules: cfg.falcoRules, redaction });
     process.stdout.write(
       [
         `sherlock is up: ${api.url}`,
-        `redis: ${redis ? `embedded, data in ${join(cfg.stateDir, 'redis')}` : redisUrl}`,
+        `redis: ${redis ? `embedded, data in ${join(cfg.stateDir, 'redis')}, credentials in ${join(cfg.stateDir, 'redis-credentials.json')}` : printableRedisUrl(redisUrl)}`,
         `worker: node ${cfg.node}`,
+        ...(falcoLine ? [falcoLine] : []),
         token.isNew ? `admin token: ${token.secret}  (stored in ${token.file}; shown only now)` : `admin token: in ${cfg.adminToken ? 'SHERLOCK_ADMIN_TOKEN' : token.file}`,
         'Ctrl-C stops it.',
       ].join('\n') + '\n',
@@ -114,11 +141,13 @@ export async function apiCommand(argv: string[]): Promise<number> {
 }
 
 export async function workerCommand(argv: string[]): Promise<number> {
-  const cfg = config('sherlock worker', argv, ['node', 'label', 'redis', 'retention-days']);
+  const cfg = config('sherlock worker', argv, ['node', 'label', 'redis', 'retention-days', 'falco-rules', 'config']);
   if (!cfg.redisUrl) throw new UsageError('sherlock worker needs REDIS_URL (or --redis redis://host:port)');
+  const falcoLine = checkFalcoRules(cfg.falcoRules);
+  const redaction = loadRedactionPatterns(cfg.configFile);
   requireTracing('sherlock worker');
-  const worker = await startNodeWorker({ redisUrl: cfg.redisUrl, node: cfg.node, labels: cfg.labels, retentionSeconds: cfg.retentionSeconds });
-  process.stdout.write(`sherlock worker for node ${cfg.node} is waiting for runs\n`);
+  const worker = await startNodeWorker({ redisUrl: cfg.redisUrl, node: cfg.node, labels: cfg.labels, retentionSeconds: cfg.retentionSeconds, falcoRules: cfg.falcoRules, redaction });
+  process.stdout.write(`sherlock worker for node ${cfg.node} is waiting for runs\n${falcoLine ? `${falcoLine}\n` : ''}`);
   try {
     await untilSignal();
     return 0;

@@ -19,6 +19,8 @@ export const serverConfigSchema = z.object({
   labels: z.record(z.string(), z.string()).default({}),
   /** The Sherlock config file (YAML: trigger secrets, aliases, hook rules); read by the API at start. */
   configFile: z.string().trim().min(1, 'the config file path is empty').optional(),
+  /** Operator Falco rule files and directories (SHERLOCK_FALCO_RULES, colon-separated); read by the worker. */
+  falcoRules: z.array(z.string().min(1)).default([]),
 });
 
 export type ServerConfig = z.infer<typeof serverConfigSchema> & { retentionSeconds: number };
@@ -39,6 +41,7 @@ export function loadServerConfig(flags: Record<string, unknown>, env: NodeJS.Pro
     node: flags.node ?? env.SHERLOCK_NODE,
     labels: parseLabels((flags.label as string[] | undefined) ?? env.SHERLOCK_LABELS?.split(',').filter(Boolean) ?? []),
     configFile: flags.config ?? (env.SHERLOCK_CONFIG || undefined),
+    falcoRules: splitPaths((flags['falco-rules'] as string | undefined) ?? env.SHERLOCK_FALCO_RULES),
   };
   const parsed = serverConfigSchema.safeParse(input);
   if (!parsed.success) {
@@ -46,6 +49,8 @@ export function loadServerConfig(flags: Record<string, unknown>, env: NodeJS.Pro
   }
   return { ...parsed.data, retentionSeconds: Math.round(parsed.data.retentionDays * DAY_SECONDS) };
 }
+
+const splitPaths = (text: string | undefined): string[] => (text ?? '').split(':').map((p) => p.trim()).filter(Boolean);
 
 function parseLabels(pairs: string[]): Record<string, string> {
   const labels: Record<string, string> = {};

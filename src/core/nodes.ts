@@ -1,7 +1,7 @@
 // The live nodes and the figures /metrics shows: run outcomes and capture
 // time shared through Redis (every replica agrees), and each node's queue.
 import type { Redis } from 'ioredis';
-import { liveNodes, type NodeInfo } from '../nodes/registry.js';
+import { knownNodes, liveNodes, type NodeInfo } from '../nodes/registry.js';
 import type { NodeQueues } from '../queue/node-queues.js';
 import { keys } from '../redis/keys.js';
 
@@ -15,6 +15,8 @@ export type NodeService = ReturnType<typeof createNodeService>;
 export function createNodeService({ redis, queues }: NodeServiceOptions) {
   return {
     live: (): Promise<NodeInfo[]> => liveNodes(redis),
+    /** Live nodes and those gone silent whose last heartbeat is still kept (`live: false`). */
+    known: () => knownNodes(redis),
     /** Jobs in a node's queue by state (waiting, active, failed). */
     queueCounts: (node: string) => queues.counts(node),
     /** Counters the finalizer and workers keep: runs_<status>, capture_<name>_{count,seconds}. */

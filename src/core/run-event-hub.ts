@@ -1,8 +1,10 @@
 // Every SSE client of one API process shares one blocking Redis reader: the
 // hub follows the streams of the runs someone watches with one XREAD over all
 // of them and hands each entry to that run's listeners. A new run to follow
-// wakes the blocked read (CLIENT UNBLOCK on the process's ordinary connection),
-// so 1,000 clients cost one connection, not 1,000.
+// wakes the blocked read through a wake stream of this process's own (which
+// the read includes; no admin command needed under an ACL), so 1,000 clients
+// cost one connection, not 1,000.
+import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { keys } from '../redis/keys.js';
 import { createLogger } from '../util/logger.js';
@@ -29,7 +31,8 @@ interface Followed {
 export class RunEventHub {
   private readonly followed = new Map<string, Followed>();
   private reader: Redis | undefined;
-  private readerId: number | undefined;
+  private readonly wakeKey = keys.eventsWake(randomUUID());
+  private wakeLast = '0';
   private loop: Promise<void> | undefined;
   private blocked = false;
   private closed = false;
@@ -46,9 +49,7 @@ export class RunEventHub {
     if (!run) {
       this.followed.set(runId, (run = { last: after, listeners: new Set() }));
       this.wake();
-    } else if (compareIds(after, run.last) < 0) {
-      // Older than where the hub is: the subscriber catches up itself (XRANGE), the hub goes on.
-    }
+    } // else: an older `after` than the hub's is caught up by the subscriber itself (XRANGE)
     run.listeners.add(listener);
     this.start();
     return () => {
@@ -64,6 +65,7 @@ export class RunEventHub {
 
   close(): void {
     this.closed = true;
+    void this.control.del(this.wakeKey).catch(() => {});
     this.reader?.disconnect();
     this.reader = undefined;
   }
@@ -75,13 +77,10 @@ export class RunEventHub {
 
   private async read(): Promise<void> {
     while (this.followed.size && !this.closed) {
-      if (!this.reader) {
-        this.reader = this.openReader();
-        this.readerId = Number(await this.reader.client('ID'));
-      }
+      this.reader ??= this.openReader();
       const runs = [...this.followed.keys()];
-      const streams = runs.map((id) => keys.runEvents(id));
-      const lasts = runs.map((id) => this.followed.get(id)!.last);
+      const streams = [this.wakeKey, ...runs.map((id) => keys.runEvents(id))];
+      const lasts = [this.wakeLast, ...runs.map((id) => this.followed.get(id)!.last)];
       let reply: [string, [string, string[]][]][] | null;
       try {
         this.blocked = true;
@@ -95,7 +94,11 @@ export class RunEventHub {
         this.blocked = false;
       }
       for (const [stream, entries] of reply ?? []) {
-        const run = this.followed.get(runs[streams.indexOf(stream)]!);
+        if (stream === this.wakeKey) {
+          this.wakeLast = entries.at(-1)?.[0] ?? this.wakeLast;
+          continue;
+        }
+        const run = this.followed.get(runs[streams.indexOf(stream) - 1]!);
         if (!run) continue;
         for (const [id, fields] of entries) {
           run.last = id;
@@ -107,7 +110,13 @@ export class RunEventHub {
 
   /** Ends the blocked read so the next one includes a newly followed run. */
   private wake(): void {
-    if (this.blocked && this.readerId !== undefined) void this.control.client('UNBLOCK', this.readerId).catch(() => {});
+    if (!this.blocked) return; // the next read includes it anyway
+    void this.control
+      .multi()
+      .xadd(this.wakeKey, 'MAXLEN', '1', '*', 'wake', '1')
+      .expire(this.wakeKey, 3600)
+      .exec()
+      .catch(() => {});
   }
 }
 

@@ -172,7 +172,7 @@ export function createRunService({ redis, store, submitter, audit, queues, runbo
     /** A stored capture result as gzip chunks, audited as a download by `actor`. */
     async artifact(id: string, node: string, name: string, actor: string): Promise<{ meta: ArtifactMeta; chunks: AsyncGenerator<Buffer> }> {
       const run = await get(id);
-      if (!(node in run.nodes)) throw new NotFound('node_not_in_run', `run ${run.id} did not run on ${node}; nodes: ${Object.keys(run.nodes).join(', ')}`);
+      if (!Object.hasOwn(run.nodes, node)) throw new NotFound('node_not_in_run', `run ${run.id} did not run on ${node}; nodes: ${Object.keys(run.nodes).join(', ')}`);
       const meta = await artifactMeta(redis, run.id, node, name);
       if (!meta) throw new NotFound('artifact_not_found', `no artifact ${name} for node ${node} (see the run's captures for names)`);
       await audit.record({ actor, action: 'artifact.download', subject: run.id, details: { node, name } });

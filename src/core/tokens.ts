@@ -1,6 +1,7 @@
 // API tokens: random secrets shown once, stored only as SHA-256 hashes, each
 // with scopes. Verification is cached briefly in memory so a busy API does
-// not ask Redis on every request; revocation reaches every replica within it.
+// not ask Redis on every request; a revocation is published and every replica
+// drops its cache at once (token-revocations.ts).
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { Forbidden, Unauthenticated } from '../model/errors.js';
@@ -25,11 +26,16 @@ const implied: Record<Scope, Scope[]> = {
   'runs:read': ['runs:read'],
 };
 
+/** Whether tokens with `scopes` may do what `scope` allows. */
+export const grants = (scopes: readonly Scope[], scope: Scope): boolean => scopes.some((s) => implied[s].includes(scope));
+
 const CACHE_MS = 2_000;
 const hash = (secret: string) => createHash('sha256').update(secret).digest('hex');
 
 export class TokenStore {
   private readonly cache = new Map<string, { record: TokenRecord | undefined; until: number }>();
+  /** Only while revocations are followed (token-revocations.ts): else every check asks Redis. */
+  cacheEnabled = false;
 
   constructor(private readonly redis: Redis) {}
 
@@ -50,13 +56,18 @@ export class TokenStore {
   async verify(secret: string): Promise<TokenRecord | undefined> {
     const key = hash(secret);
     const cached = this.cache.get(key);
-    if (cached && cached.until > Date.now()) return cached.record;
+    if (this.cacheEnabled && cached && cached.until > Date.now()) return cached.record;
     const text = await this.redis.hget(keys.tokens, key);
     const parsed = text ? (JSON.parse(text) as TokenRecord) : undefined;
     const record = parsed && !parsed.revokedAt ? parsed : undefined;
     if (this.cache.size > 10_000) this.cache.clear();
-    this.cache.set(key, { record, until: Date.now() + CACHE_MS });
+    if (this.cacheEnabled) this.cache.set(key, { record, until: Date.now() + CACHE_MS });
     return record;
+  }
+
+  /** Forgets every cached verification (a revocation elsewhere, or a missed one). */
+  forgetCached(): void {
+    this.cache.clear();
   }
 
   /** The token behind `secret` if it grants `scope`; Unauthenticated or Forbidden saying why not. */
@@ -64,7 +75,7 @@ export class TokenStore {
     if (!secret) throw new Unauthenticated('unauthorized', 'send an API token: Authorization: Bearer <token>');
     const token = await this.verify(secret);
     if (!token) throw new Unauthenticated('unauthorized', 'the API token is unknown or revoked');
-    if (!token.scopes.some((s) => implied[s].includes(scope))) {
+    if (!grants(token.scopes, scope)) {
       throw new Forbidden('forbidden', `this token lacks the ${scope} scope (it has: ${token.scopes.join(', ')})`);
     }
     return token;
@@ -84,6 +95,7 @@ export class TokenStore {
       const revoked = { ...record, revokedAt: record.revokedAt ?? new Date().toISOString() };
       await this.redis.hset(keys.tokens, field, JSON.stringify(revoked));
       this.cache.clear();
+      await this.redis.publish(keys.tokenRevocations, revoked.id);
       return revoked;
     }
     return undefined;

@@ -3,6 +3,7 @@
 import type { Thresholds } from './findings.js';
 import type { Rule } from './rule.js';
 import type { TargetSpec } from './target.js';
+import type { FalcoNodeSummary } from './falco.js';
 
 export const RUN_STATUSES = ['queued', 'running', 'completed', 'partial', 'failed', 'cancelled'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
@@ -27,6 +28,8 @@ export interface RunPlan {
   thresholds?: Thresholds;
   /** The runbook's rules (suspicious-activity), params filled in. */
   rules?: Rule[];
+  /** Falco rule files: the runbook's (under the runbooks directory) and operator files the request named. */
+  falco?: { files?: string[]; requested?: string[] };
   steps: RunStep[];
   durationMs: number;
   target: TargetSpec;
@@ -60,6 +63,8 @@ export interface CaptureSummary {
   cancelled: boolean;
   /** Set when the capture was detached early for a budget (its data up to then is kept). */
   stopped?: CaptureStop;
+  /** Secrets hidden from the result before it was stored (src/redact). */
+  redactions?: number;
   /** Name of the stored artifact (GET /v1/runs/:id/nodes/:node/artifacts/:name). */
   artifact?: string;
   bytes?: number;
@@ -76,6 +81,8 @@ export interface NodeState {
   finishedAt?: string;
   error?: string;
   captures?: CaptureSummary[];
+  /** What its Falco rules did: rules loaded, those not (with why), matches, the alerts file. */
+  falco?: FalcoNodeSummary;
 }
 
 export interface RunRecord {

@@ -2,7 +2,7 @@
 // heartbeat per node and a sorted set by time, so "live" is one range query
 // however many thousands of nodes share the Redis.
 import type { Redis } from 'ioredis';
-import { keys } from '../redis/keys.js';
+import { isValidNodeName, keys, NODE_NAME_RULE } from '../redis/keys.js';
 
 export const HEARTBEAT_INTERVAL_MS = 5_000;
 export const NODE_TTL_MS = 15_000;
@@ -20,6 +20,7 @@ export interface NodeInfo {
 }
 
 export async function publishHeartbeat(redis: Redis, info: Omit<NodeInfo, 'lastSeen'>, now = Date.now()): Promise<void> {
+  if (!isValidNodeName(info.name)) throw new Error(`invalid node name "${info.name}": ${NODE_NAME_RULE}`);
   const record: NodeInfo = { ...info, lastSeen: new Date(now).toISOString() };
   await redis.multi().hset(keys.nodes, info.name, JSON.stringify(record)).zadd(keys.nodesSeen, now, info.name).exec();
 }
@@ -33,7 +34,14 @@ export async function liveNodes(redis: Redis, now = Date.now()): Promise<NodeInf
   const names = await redis.zrangebyscore(keys.nodesSeen, now - NODE_TTL_MS, '+inf');
   if (!names.length) return [];
   const records = await redis.hmget(keys.nodes, ...names);
-  return records.flatMap((r) => (r ? [JSON.parse(r) as NodeInfo] : [])).sort((a, b) => a.name.localeCompare(b.name));
+  // A heartbeat with a name no queue can have (written by hand, or by an old worker) is not a node.
+  return records.flatMap((r) => parseHeartbeat(r)).sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** Every node with a heartbeat still kept, live or not (silent ones stay until pruned), by name. */
+export async function knownNodes(redis: Redis, now = Date.now()): Promise<(NodeInfo & { live: boolean })[]> {
+  const all = Object.values(await redis.hgetall(keys.nodes)).map((r) => JSON.parse(r) as NodeInfo);
+  return all.map((n) => ({ ...n, live: Date.parse(n.lastSeen) >= now - NODE_TTL_MS })).sort((a, b) => a.name.localeCompare(b.name));
 }
 
 /** Forgets nodes silent for longer than the TTL (their heartbeat hash entries too). */
@@ -41,4 +49,15 @@ export async function pruneStaleNodes(redis: Redis, now = Date.now()): Promise<s
   const stale = await redis.zrangebyscore(keys.nodesSeen, '-inf', `(${now - NODE_TTL_MS}`);
   if (stale.length) await redis.multi().zrem(keys.nodesSeen, ...stale).hdel(keys.nodes, ...stale).exec();
   return stale;
+}
+
+function parseHeartbeat(text: string | null): NodeInfo[] {
+  if (!text) return [];
+  try {
+    const info = JSON.parse(text) as NodeInfo;
+    if (typeof info?.name !== 'string' || !isValidNodeName(info.name)) return [];
+    return [{ ...info, labels: typeof info.labels === 'object' && info.labels ? info.labels : {}, captures: Array.isArray(info.captures) ? info.captures : [] }];
+  } catch {
+    return [];
+  }
 }

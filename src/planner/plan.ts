@@ -1,6 +1,7 @@
 // From a valid request to a plan: capture settings checked against each
 // capture's own schema, and the target nodes chosen among the live ones.
 import { z } from 'zod';
+import { own } from '../util/own.js';
 import { captures } from '../captures/registry.js';
 import type { NodeInfo } from '../nodes/registry.js';
 import type { RunbookSource } from '../runbooks/catalog.js';
@@ -34,7 +35,7 @@ export function planRun(request: RunRequest, live: NodeInfo[], runbooks?: Runboo
 function planSteps(request: RunRequest, live: NodeInfo[], runbooks?: RunbookSource): RunPlan {
   if (request.runbook) {
     // Throws Invalid or NotFound (src/model/errors.ts) for a request the runbook refuses.
-    const expanded = expandRunbook(runbooks, { runbook: request.runbook, params: request.params, duration: request.duration, target: request.target });
+    const expanded = expandRunbook(runbooks, { runbook: request.runbook, params: request.params, duration: request.duration, target: request.target, ...(request.falcoRules ? { falcoRules: request.falcoRules } : {}) });
     const { durationMs, target, ...rest } = expanded;
     return { ...rest, durationMs, target, nodes: chooseNodes(request.targets, live), ...(request.reason ? { reason: request.reason } : {}) };
   }
@@ -52,6 +53,7 @@ function planSteps(request: RunRequest, live: NodeInfo[], runbooks?: RunbookSour
     target: request.target,
     nodes: chooseNodes(request.targets, live),
     ...(request.reason ? { reason: request.reason } : {}),
+    ...(request.falcoRules?.length ? { falco: { requested: request.falcoRules } } : {}),
   };
 }
 
@@ -67,7 +69,7 @@ function chooseNodes(targets: RunRequest['targets'], live: NodeInfo[]): string[]
     chosen = [...new Set(targets.nodes)];
   } else if (targets.labels) {
     const wanted = Object.entries(targets.labels);
-    chosen = live.filter((n) => wanted.every(([k, v]) => n.labels[k] === v)).map((n) => n.name);
+    chosen = live.filter((n) => wanted.every(([k, v]) => own(n.labels, k) === v)).map((n) => n.name);
   } else {
     chosen = liveNames;
   }

@@ -1,5 +1,6 @@
 // POST /v1/runs as zod sees it. Everything is bounded; unknown fields are errors.
 import { z } from 'zod';
+import { ownRecord } from '../util/own.js';
 import { captureNames } from '../captures/registry.js';
 import { MAX_RUN_DURATION_MS } from '../model/limits.js';
 import { targetSchema } from '../model/target.js';
@@ -40,13 +41,13 @@ export const runRequestSchema = z
       .min(1)
       .max(16)
       .optional(),
-    params: z.record(z.string(), z.unknown()).optional(),
+    params: ownRecord(z.string().max(100), z.unknown()).optional(),
     duration: duration.optional(),
     target: targetSchema.default({}),
     targets: z
       .object({
         nodes: z.array(nodeName).min(1).max(MAX_NODES).optional(),
-        labels: z.record(z.string().max(63), z.string().max(63)).optional(),
+        labels: ownRecord(z.string().min(1).max(63), z.string().max(63)).optional(),
         all: z.literal(true).optional(),
       })
       .strict()
@@ -54,6 +55,8 @@ export const runRequestSchema = z
     reason: z.string().max(500).optional(),
     /** Each capture's BPF CPU budget, percent of one CPU (up to the operator's load.maxCpuBudgetPercent). */
     cpuBudget: z.number().gt(0, 'cpuBudget is a percent of one CPU above 0').max(100, 'cpuBudget is a percent of one CPU, at most 100').optional(),
+    /** Operator Falco rule files to add to the run, by name (file name without .yaml; SHERLOCK_FALCO_RULES on the workers). */
+    falcoRules: z.array(z.string().regex(/^[\w.-]{1,100}$/, 'rule file names are letters, digits, ".", "_" and "-"')).max(16).optional(),
   })
   .strict()
   .refine((r) => r.runbook || r.steps, { message: 'a run needs a runbook or steps' })

@@ -1,12 +1,17 @@
-// Capture results stored gzip-compressed under the run's keys, with the run's
+// The one reader and writer of stored artifacts: capture results (and a run's
+// own findings) gzip-compressed under the run's keys, with the run's
 // retention. Large artifacts are split into chunks so no single Redis value
-// (or reply) grows past a few MB; readers stream them back chunk by chunk.
+// (or reply) grows past a few MB. Readers take them back whole and in batches
+// (analysis) or as a stream of gunzipped chunks (reports, downloads).
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
-import { gzip } from 'node:zlib';
+import { createGunzip, gunzip, gzip } from 'node:zlib';
 import type { Redis } from 'ioredis';
 import { keys } from './keys.js';
 
 const gzipAsync = promisify(gzip);
+const gunzipAsync = promisify(gunzip);
 export const CHUNK_BYTES = 4 * 1024 * 1024;
 
 export interface ArtifactMeta {
@@ -17,6 +22,15 @@ export interface ArtifactMeta {
   storedBytes: number;
   chunks: number;
 }
+
+/** One stored artifact of a run: the node (or pseudo node) and its name. */
+export interface ArtifactRef {
+  node: string;
+  name: string;
+}
+
+/** An artifact read back still compressed, or why it could not be (`missing`: no meta at all). */
+export type StoredArtifact = { meta: ArtifactMeta; gz: Buffer[] } | { why: string; missing?: true };
 
 const metaKey = (runId: string, node: string, name: string) => keys.artifact(runId, node, name);
 const chunkKey = (runId: string, node: string, name: string, i: number) => `${keys.artifact(runId, node, name)}:${i}`;
@@ -39,9 +53,25 @@ export async function putArtifact(
   return meta;
 }
 
+/** A stored meta, checked; a string says why it cannot be used. */
+function parseMeta(text: unknown): ArtifactMeta | string {
+  if (typeof text !== 'string') return 'it is missing (expired, or never stored)';
+  try {
+    const meta = JSON.parse(text) as ArtifactMeta;
+    return meta && Number.isInteger(meta.chunks) && meta.chunks >= 1 ? meta : 'its metadata is corrupt';
+  } catch {
+    return 'its metadata is corrupt';
+  }
+}
+
 export async function artifactMeta(redis: Redis, runId: string, node: string, name: string): Promise<ArtifactMeta | undefined> {
   const text = await redis.get(metaKey(runId, node, name));
-  return text ? (JSON.parse(text) as ArtifactMeta) : undefined;
+  if (!text) return undefined;
+  try {
+    return JSON.parse(text) as ArtifactMeta;
+  } catch {
+    return undefined; // not a meta record (a chunk's key): no such artifact
+  }
 }
 
 /** The gzip bytes of an artifact, chunk by chunk (constant memory per chunk). */
@@ -51,4 +81,82 @@ export async function* artifactChunks(redis: Redis, runId: string, node: string,
     if (!chunk) throw new Error(`artifact ${meta.name} of node ${node} expired while being read`);
     yield chunk;
   }
+}
+
+/**
+ * These artifacts, still compressed, in at most two round trips: every meta
+ * with its first chunk, then the other chunks of those stored in several.
+ * `skip` may refuse one by its meta (a string says why; its later chunks are
+ * not read). Never throws for bad data, only when Redis fails.
+ */
+export async function readStoredArtifacts(
+  redis: Redis,
+  runId: string,
+  refs: ArtifactRef[],
+  skip: (meta: ArtifactMeta) => string | undefined = () => undefined,
+): Promise<StoredArtifact[]> {
+  if (!refs.length) return [];
+  const first = redis.pipeline();
+  for (const r of refs) first.get(metaKey(runId, r.node, r.name)).getBuffer(chunkKey(runId, r.node, r.name, 0));
+  const firstReplies = (await first.exec()) ?? [];
+  const out = refs.map((_, i): StoredArtifact => {
+    const [metaErr, metaText] = firstReplies[2 * i] ?? [new Error('no reply')];
+    const [chunkErr, chunk] = firstReplies[2 * i + 1] ?? [new Error('no reply')];
+    const err = metaErr ?? chunkErr;
+    if (err) return { why: `reading it failed: ${err.message}` };
+    if (typeof metaText !== 'string') return { why: 'it is missing (expired, or never stored)', missing: true };
+    const meta = parseMeta(metaText);
+    if (typeof meta === 'string') return { why: meta };
+    const skipped = skip(meta);
+    if (skipped) return { why: skipped };
+    if (!Buffer.isBuffer(chunk)) return { why: 'a chunk of it is missing (expired)' };
+    return { meta, gz: [chunk] };
+  });
+  const rest = redis.pipeline();
+  out.forEach((a, i) => {
+    if (!('meta' in a)) return;
+    for (let c = 1; c < a.meta.chunks; c++) rest.getBuffer(chunkKey(runId, refs[i]!.node, refs[i]!.name, c));
+  });
+  if (!rest.length) return out;
+  const replies = (await rest.exec()) ?? [];
+  let next = 0;
+  return out.map((a) => {
+    if (!('meta' in a)) return a;
+    for (const [err, value] of replies.slice(next, (next += a.meta.chunks - 1))) {
+      if (err) return { why: `reading it failed: ${err.message}` };
+      if (!Buffer.isBuffer(value)) return { why: 'a chunk of it is missing (expired)' };
+      a.gz.push(value);
+    }
+    return a;
+  });
+}
+
+/** An artifact's stored chunks, uncompressed whole. */
+export const gunzipArtifact = (gz: Buffer[]): Promise<Buffer> => gunzipAsync(gz.length === 1 ? gz[0]! : Buffer.concat(gz));
+
+/** One artifact, uncompressed whole; a string says why it cannot be read. */
+export async function readArtifact(redis: Redis, runId: string, ref: ArtifactRef): Promise<Buffer | string> {
+  const [stored] = await readStoredArtifacts(redis, runId, [ref]);
+  if (!stored || !('meta' in stored)) return stored?.why ?? 'no reply';
+  return gunzipArtifact(stored.gz);
+}
+
+/**
+ * Feeds an artifact's uncompressed bytes to `consume` from its stored chunks,
+ * with backpressure (the next chunk is read when the consumer is ready);
+ * memory stays at a chunk or two whatever the artifact's size.
+ */
+export async function gunzipChunks(
+  chunks: AsyncIterable<Buffer>,
+  consume: (chunk: Buffer) => Promise<void> | void,
+  signal?: AbortSignal,
+): Promise<void> {
+  await pipeline(
+    Readable.from(chunks, { objectMode: false }),
+    createGunzip({ chunkSize: 64 * 1024 }),
+    async function (gunzipped: AsyncIterable<Buffer>) {
+      for await (const chunk of gunzipped) await consume(chunk);
+    },
+    ...(signal ? [{ signal }] : []),
+  );
 }

@@ -1,6 +1,7 @@
 // ioredis connections as BullMQ wants them (no per-request retry limit, so
 // blocking commands survive a Redis restart and reconnect).
-import { Redis } from 'ioredis';
+import { readFileSync } from 'node:fs';
+import { Redis, type RedisOptions } from 'ioredis';
 import { createLogger } from '../util/logger.js';
 
 export type RedisClient = Redis;
@@ -38,7 +39,7 @@ if (!(disconnect as { sherlockPatched?: boolean }).sherlockPatched) {
 }
 
 export function connectRedis(url: string, name = 'sherlock'): Redis {
-  const redis = new Redis(url, { maxRetriesPerRequest: null, connectionName: name, lazyConnect: false });
+  const redis = new Redis(url, { maxRetriesPerRequest: null, connectionName: name, lazyConnect: false, ...tlsOptions(url) });
   // Without a listener ioredis prints a stack trace for every failed reconnect
   // attempt: say it once per outage instead.
   let down = false;
@@ -53,6 +54,16 @@ export function connectRedis(url: string, name = 'sherlock'): Redis {
     log.warn('Redis connection back', { connection: name });
   });
   return redis;
+}
+
+/**
+ * rediss:// is TLS; SHERLOCK_REDIS_CA_FILE names the CA that signed the
+ * server's certificate (else the system's CAs). The host name is verified.
+ */
+export function tlsOptions(url: string, env: NodeJS.ProcessEnv = process.env): Pick<RedisOptions, 'tls'> {
+  if (!url.startsWith('rediss://')) return {};
+  const caFile = env.SHERLOCK_REDIS_CA_FILE?.trim();
+  return { tls: { ...(caFile ? { ca: readFileSync(caFile) } : {}), servername: new URL(url).hostname } };
 }
 
 /** Waits for `promise` at most `ms`; true if it settled (either way) in time. Shutdown steps that need Redis use it. */

@@ -1,7 +1,8 @@
 // The all-in-one mode's Redis: a redis-server child on loopback with its data
 // (AOF on) under the state dir. Stopped with the process that started it.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createLogger } from '../util/logger.js';
@@ -27,8 +28,18 @@ export function freePort(): Promise<number> {
   });
 }
 
-export async function startEmbeddedRedis(options: { dataDir: string; port?: number; binary?: string; appendfsync?: 'always' | 'everysec' | 'no' }): Promise<EmbeddedRedis> {
-  mkdirSync(options.dataDir, { recursive: true });
+export interface EmbeddedRedisOptions {
+  dataDir: string;
+  port?: number;
+  binary?: string;
+  /** ACL file lines (src/redis/acl.ts); written 0600 beside the data and loaded with --aclfile. */
+  acl?: (sha256: (text: string) => string) => string[];
+  /** How the AOF is synced (config file load.appendfsync): the loss window on a host crash. */
+  appendfsync?: 'always' | 'everysec' | 'no';
+}
+
+export async function startEmbeddedRedis(options: EmbeddedRedisOptions): Promise<EmbeddedRedis> {
+  mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
   const port = options.port ?? (await freePort());
   const args = [
     '--port', String(port), '--bind', '127.0.0.1', '--dir', options.dataDir,
@@ -36,6 +47,13 @@ export async function startEmbeddedRedis(options: { dataDir: string; port?: numb
     '--daemonize', 'no', '--protected-mode', 'yes', '--loglevel', 'warning',
     '--logfile', join(options.dataDir, 'redis.log'),
   ];
+  if (options.acl) {
+    const aclFile = join(options.dataDir, 'users.acl');
+    const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+    writeFileSync(aclFile, options.acl(sha256).join('\n') + '\n', { mode: 0o600 });
+    chmodSync(aclFile, 0o600);
+    args.push('--aclfile', aclFile);
+  }
   const child = spawn(options.binary ?? 'redis-server', args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));

@@ -31,18 +31,24 @@ export const keys = {
   /** Hash: node name → heartbeat JSON. Sorted set: node name by last heartbeat (ms). */
   nodes: `${PREFIX}:nodes`,
   nodesSeen: `${PREFIX}:nodes:seen`,
+  /** Stream (one entry): wakes one API process's shared run-event reader when it follows a new run. */
+  eventsWake: (processId: string) => `${PREFIX}:events:wake:${processId}`,
   /** String (lease, src/redis/lease.ts): the API replica whose reaper runs now. */
   reaperLease: `${PREFIX}:lease:reaper`,
   /** String (lease): the worker process that holds a node name. */
   nodeLease: (node: string) => `${PREFIX}:nodes:lease:${node}`,
   /** Hash: sha256(token) → token record JSON. */
   tokens: `${PREFIX}:tokens`,
+  /** String (JSON, TTL = the session's life): a console session, by sha256 of its cookie. */
+  consoleSession: (idHash: string) => `${PREFIX}:console-session:${idHash}`,
   /** Stream: the audit log, append-only. */
   audit: `${PREFIX}:audit`,
   /** Hash: counters for /metrics (runs by status, capture durations). */
   metrics: `${PREFIX}:metrics`,
   /** List (newest first): JSON baselines of one node for one runbook and target (src/baselines). */
   baseline: (node: string, runbook: string, target: string) => `${PREFIX}:baseline:${node}:${runbook}:${target}`,
+  /** Pub/sub channel: ids of revoked tokens; every API replica drops its token cache. */
+  tokenRevocations: `${PREFIX}:tokens:revoked`,
   /** Pub/sub channel: run ids to cancel; every worker listens. */
   cancelChannel: `${PREFIX}:cancel`,
 } as const;

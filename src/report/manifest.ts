@@ -34,6 +34,9 @@ export async function planNodeFiles(ctx: ReportContext): Promise<PlannedFile[]> 
         planned.push({ node, name, path: nodeFilePath(node, name), capture: capture.capture, meta: undefined });
       }
     }
+    // The Falco alerts of the node's rules (falco-alerts.ndjson), beside its captures.
+    const alerts = node.state.falco?.alertsFile;
+    if (alerts && !seen.has(alerts)) planned.push({ node, name: alerts, path: nodeFilePath(node, alerts), capture: 'falco', meta: undefined });
   }
   // Metas in parallel batches: one round trip each, thousands for big runs.
   for (let i = 0; i < planned.length; i += 64) {
@@ -74,6 +77,7 @@ function captureEntry(capture: CaptureSummary, digest: CaptureDigest | undefined
     cancelled: capture.cancelled,
     // Detached early over its BPF CPU budget: which, at what cost, after how long.
     ...(capture.stopped ? { stopped: capture.stopped } : {}),
+    redactions: capture.redactions ?? 0,
     ...(digest?.target !== undefined ? { target: digest.target } : {}),
     ...(digest?.startedAt !== undefined ? { startedAt: digest.startedAt } : {}),
     ...(digest?.partialReads !== undefined ? { partialReads: digest.partialReads } : {}),
@@ -116,6 +120,7 @@ export function buildManifest(ctx: ReportContext, files: PlannedFile[], entries:
       ...(msBetween(node.state.startedAt, node.state.finishedAt) !== undefined ? { wallMs: msBetween(node.state.startedAt, node.state.finishedAt) } : {}),
       ...(node.state.error ? { error: node.state.error } : {}),
       captures,
+      ...(node.state.falco ? { falcoRules: { ...node.state.falco, findings: node.state.falco.findings?.length ?? 0 } } : {}),
     };
   });
   const findings = ctx.findings;

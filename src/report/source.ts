@@ -1,18 +1,13 @@
 // Where a report reads from: the run's artifacts in Redis (gzip, chunked;
-// src/redis/artifacts.ts), node heartbeats for kernels the run record lacks,
-// and findings and the baseline comparison through loaders (analysis owns them). Artifacts are read as
-// streams of gunzipped chunks, or parsed whole one capture at a time.
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { createGunzip, gunzip } from 'node:zlib';
-import { promisify } from 'node:util';
+// src/redis/artifacts.ts reads and writes that format), node heartbeats for
+// kernels the run record lacks, and findings and the baseline comparison
+// through loaders (analysis owns them). Artifacts are read as streams of
+// gunzipped chunks, or parsed whole one capture at a time.
 import type { Redis } from 'ioredis';
 import type { Finding } from '../model/findings.js';
 import type { BaselineComparison } from '../model/baseline.js';
 import { keys } from '../redis/keys.js';
-import { artifactChunks, artifactMeta, type ArtifactMeta } from '../redis/artifacts.js';
-
-const gunzipAsync = promisify(gunzip);
+import { artifactChunks, artifactMeta, gunzipArtifact, gunzipChunks, type ArtifactMeta } from '../redis/artifacts.js';
 
 /** Findings of a run: undefined when analysis has not (yet) produced any. */
 export type FindingsLoader = (runId: string) => Promise<Finding[] | undefined>;
@@ -45,11 +40,7 @@ export function redisArtifactSource(redis: Redis, runId: string): ArtifactSource
   };
 }
 
-/**
- * Feeds an artifact's uncompressed bytes to `consume`, chunk by chunk, with
- * backpressure (the next Redis chunk is read when the consumer is ready);
- * memory stays at a chunk or two whatever the artifact's size.
- */
+/** Feeds an artifact's uncompressed bytes to `consume`, chunk by chunk, with backpressure (gunzipChunks). */
 export async function streamArtifact(
   source: ArtifactSource,
   node: string,
@@ -57,19 +48,12 @@ export async function streamArtifact(
   consume: (chunk: Buffer) => Promise<void> | void,
   signal?: AbortSignal,
 ): Promise<void> {
-  await pipeline(
-    Readable.from(source.chunks(node, meta), { objectMode: false }),
-    createGunzip({ chunkSize: 64 * 1024 }),
-    async function (gunzipped: AsyncIterable<Buffer>) {
-      for await (const chunk of gunzipped) await consume(chunk);
-    },
-    ...(signal ? [{ signal }] : []),
-  );
+  await gunzipChunks(source.chunks(node, meta), consume, signal);
 }
 
 /** A whole artifact, uncompressed (for the capture JSON a report section parses). */
 export async function readArtifact(source: ArtifactSource, node: string, meta: ArtifactMeta): Promise<Buffer> {
   const parts: Buffer[] = [];
   for await (const chunk of source.chunks(node, meta)) parts.push(chunk);
-  return gunzipAsync(parts.length === 1 ? parts[0]! : Buffer.concat(parts));
+  return gunzipArtifact(parts);
 }

@@ -2,7 +2,7 @@
 // what ran where and how it ended, the top findings, and one table of every
 // node's captures (events, drops, BPF CPU cost).
 import type { Finding } from '../model/findings.js';
-import { describeOrigin, describeTarget, fmtClock, fmtCpuNs, fmtDurationMs, fmtInt } from './format.js';
+import { describeOrigin, describeTarget, fmtClock, fmtCpuNs, fmtDurationMs, fmtInt } from '../format/index.js';
 import type { ReportContext } from './model.js';
 
 export const SUMMARY_TOP_FINDINGS = 10;

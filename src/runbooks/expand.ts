@@ -22,6 +22,8 @@ export interface RunbookRequest {
   /** The window asked for, ms (already 1s or more). */
   duration?: number;
   target?: TargetSpec;
+  /** Operator Falco rule files to add, by name. */
+  falcoRules?: string[];
 }
 
 export interface ExpandedRunbook {
@@ -35,6 +37,7 @@ export interface ExpandedRunbook {
   rules?: Rule[];
   /** The runbook's BPF CPU budget per capture (percent of one CPU), if it sets one. */
   cpuBudgetPercent?: number;
+  falco?: { files?: string[]; requested?: string[] };
 }
 
 const WINDOW_PARAM = { type: 'duration', required: false, min: 1000 } as const;
@@ -88,6 +91,9 @@ export function expandRunbook(source: RunbookSource | undefined, request: Runboo
     ...(Object.keys(runbook.thresholds).length ? { thresholds: runbook.thresholds } : {}),
     ...(rules.length ? { rules } : {}),
     ...(runbook.limits.cpuBudget !== undefined ? { cpuBudgetPercent: runbook.limits.cpuBudget } : {}),
+    ...(runbook.falcoRules.length || request.falcoRules?.length
+      ? { falco: { ...(runbook.falcoRules.length ? { files: runbook.falcoRules } : {}), ...(request.falcoRules?.length ? { requested: request.falcoRules } : {}) } }
+      : {}),
   };
 }
 

@@ -2,11 +2,15 @@
 // a broken one (bad YAML, a bad field) becomes a load error naming its path
 // and the field, and never stops the others from loading.
 import { readdirSync, readFileSync } from 'node:fs';
-import { basename, extname, join } from 'node:path';
+import { basename, dirname, extname, join, relative } from 'node:path';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { ruleSchema, type RuleEventKind } from '../analysis/rules.js';
 import { captures } from '../captures/registry.js';
+import { checkRuleFiles } from '../falco/check-rules.js';
+import { problemText } from '../falco/rule-file.js';
+import { runbookRulePath } from '../falco/rule-sources.js';
+import { EVENT_SOURCES } from '../falco/sources/index.js';
 import { DEFAULT_RUN_DURATION_MS, MAX_RUN_DURATION_MS } from '../model/limits.js';
 import { runbookSchema, TARGET_FIELDS, type Runbook, type RunbookFile, type TargetField } from './schema.js';
 import { fillTemplates, findTemplates } from './templates.js';
@@ -165,5 +169,26 @@ function crossCheck(book: RunbookFile, file: string): LoadIssue[] {
       issues.push({ field: `rules.${i}.${kind}`, message: `${kind} rules need a ${sources.join(' or ')} step` });
     }
   });
+  issues.push(...falcoRuleIssues(book, file));
+  return issues;
+}
+
+/** The runbook's Falco rule files: under its directory, and loading without errors. */
+function falcoRuleIssues(book: RunbookFile, file: string): LoadIssue[] {
+  const issues: LoadIssue[] = [];
+  const dir = dirname(file);
+  const paths: string[] = [];
+  book.falcoRules.forEach((f, i) => {
+    const path = runbookRulePath(dir, f);
+    if (!path) issues.push({ field: `falcoRules.${i}`, message: `${f} is outside the runbooks directory` });
+    else paths.push(path);
+  });
+  if (!paths.length || issues.length) return issues;
+  if (!book.steps.some((s) => EVENT_SOURCES[s.capture])) {
+    issues.push({ field: 'falcoRules', message: `Falco rules need a step that captures events: ${Object.keys(EVENT_SOURCES).join(', ')}` });
+  }
+  const { loaded, readProblems } = checkRuleFiles(paths);
+  for (const p of readProblems) issues.push({ field: 'falcoRules', message: p });
+  for (const e of loaded.errors) issues.push({ field: 'falcoRules', message: problemText({ ...e, file: relative(dir, e.file) || e.file }) });
   return issues;
 }

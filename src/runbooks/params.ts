@@ -3,6 +3,7 @@
 // and say what is allowed. Values may come as JSON types or as text (ChatOps,
 // `sherlock run --param k=v`): "5432" is an int, "true" a bool.
 import { formatDuration, parseDuration } from '../util/duration.js';
+import { own } from '../util/own.js';
 import type { ParamSpec, Runbook } from './schema.js';
 
 export interface ParamError {
@@ -84,12 +85,12 @@ export function validateParams(runbook: Pick<Runbook, 'name' | 'params'>, given:
   const errors: ParamError[] = [];
   const declared = Object.keys(runbook.params);
   for (const name of Object.keys(given)) {
-    if (!(name in runbook.params)) {
+    if (!Object.hasOwn(runbook.params, name)) {
       errors.push({ param: name, message: `unknown param ${name}; runbook ${runbook.name} takes ${declared.length ? declared.join(', ') : 'no params'}` });
     }
   }
   for (const [name, spec] of Object.entries(runbook.params)) {
-    const value = given[name];
+    const value = own(given, name);
     if (value === undefined || value === null || value === '') {
       if (spec.default !== undefined) values[name] = spec.default;
       else if (spec.required) errors.push({ param: name, message: `param ${name} is required${spec.description ? ` (${spec.description})` : ''}; allowed: ${allowedText(spec)}` });

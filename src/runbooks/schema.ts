@@ -176,6 +176,8 @@ export const runbookSchema = z
     thresholds: thresholdsSchema.default({}),
     /** Rules for the findings (src/analysis/rules.ts), checked once params are filled in. */
     rules: z.array(z.unknown()).max(200).default([]),
+    /** Falco rule files (paths under the runbooks directory), matched against the run's events on each worker. */
+    falcoRules: z.array(z.string().min(1).max(255)).max(32).default([]),
   })
   .strict();
 

@@ -5,6 +5,8 @@
 // has no value (optional, not given, no default) removes its setting, so the
 // capture's own default applies.
 
+import { own } from '../util/own.js';
+
 const NAME = '[A-Za-z][A-Za-z0-9_]*';
 const EXACT = new RegExp(`^\\$\\{(${NAME})(?::(ms|us|s))?\\}$`);
 const ANY = new RegExp(`\\$\\{(${NAME})(?::(ms|us|s))?\\}`, 'g');
@@ -51,12 +53,12 @@ export function fillTemplates<T>(value: T, params: Record<string, unknown>): T {
     if (typeof v === 'string') {
       const exact = EXACT.exec(v);
       if (exact) {
-        const p = params[exact[1]!];
+        const p = own(params, exact[1]!);
         return p === undefined ? MISSING : convert(p, exact[2] as DurationUnit | undefined);
       }
       let missing = false;
       const text = v.replace(ANY, (_, name: string, unit?: string) => {
-        const p = params[name];
+        const p = own(params, name);
         if (p === undefined) missing = true;
         return String(convert(p, unit as DurationUnit | undefined));
       });

@@ -4,10 +4,8 @@
 // baseline.json, the run's numbers against its nodes' latest baselines. Each
 // node's part comes from the analysis.json its worker stored (one batched
 // read for all nodes, node-analysis.ts); only nodes without a usable one have
-// their capture results read back and analyzed here: one round trip for their
-// metas, one for their chunks, gunzip in parallel.
-import { promisify } from 'node:util';
-import { gunzip } from 'node:zlib';
+// their capture results read back and analyzed here (artifacts.ts: at most two
+// round trips), gunzip in parallel.
 import type { Redis } from 'ioredis';
 import { RunAnalysis, sortFindings, type NodeResult } from '../analysis/analyze.js';
 import type { Finding } from '../model/findings.js';
@@ -15,15 +13,13 @@ import { compareRun, regressionFindings, type BaselineComparison } from '../base
 import type { BaselineMetric } from '../model/findings.js';
 import { summarize } from '../baselines/metrics.js';
 import type { CaptureResult } from '../captures/capture.js';
-import { keys } from '../redis/keys.js';
 import { createLogger } from '../util/logger.js';
-import { putArtifact, type ArtifactMeta } from '../redis/artifacts.js';
+import { gunzipArtifact, putArtifact, readArtifact, readStoredArtifacts } from '../redis/artifacts.js';
 import { analyzedArtifacts, readNodeAnalyses, tooLargeToAnalyze, unusableReason, type NodeAnalysis } from './node-analysis.js';
 import type { RunRecord } from '../model/run.js';
 
 export { MAX_ANALYZED_BYTES } from './node-analysis.js';
 
-const gunzipAsync = promisify(gunzip);
 const log = createLogger({ component: 'findings' });
 
 /** The pseudo node and artifact name findings are stored under. */
@@ -40,47 +36,16 @@ interface Wanted {
 /** A node's stored result of one capture, still compressed, or why it cannot be read. */
 type Fetched = Wanted & ({ gz: Buffer[] } | { error: string });
 
-/** These stored capture results, compressed (small): one round trip for the metas, one for the chunks. */
+/** These stored capture results, compressed (small); those too large to analyze are not read. */
 async function fetchResults(redis: Redis, runId: string, wanted: Wanted[]): Promise<Fetched[]> {
-  if (!wanted.length) return [];
-  const metaTexts = await redis.mget(wanted.map((w) => keys.artifact(runId, w.node, w.artifact)));
-  const metas = wanted.map((_, i): ArtifactMeta | string => {
-    const text = metaTexts[i];
-    if (!text) return 'it is missing (expired, or never stored)';
-    try {
-      const meta = JSON.parse(text) as ArtifactMeta;
-      if (!(meta.chunks >= 1)) return 'its metadata is corrupt';
-      return tooLargeToAnalyze(meta.bytes) ?? meta;
-    } catch {
-      return 'its metadata is corrupt';
-    }
-  });
-  const pipeline = redis.pipeline();
-  metas.forEach((meta, i) => {
-    if (typeof meta === 'string') return;
-    const w = wanted[i]!;
-    for (let c = 0; c < meta.chunks; c++) pipeline.getBuffer(`${keys.artifact(runId, w.node, w.artifact)}:${c}`);
-  });
-  const replies = metas.some((m) => typeof m !== 'string') ? ((await pipeline.exec()) ?? []) : [];
-  let next = 0;
-  return metas.map((meta, i): Fetched => {
-    const w = wanted[i]!;
-    if (typeof meta === 'string') return { ...w, error: meta };
-    const chunks = replies.slice(next, (next += meta.chunks));
-    const gz: Buffer[] = [];
-    for (const [err, value] of chunks) {
-      if (err) return { ...w, error: `reading it failed: ${err.message}` };
-      if (!Buffer.isBuffer(value)) return { ...w, error: 'a chunk of it is missing (expired)' };
-      gz.push(value);
-    }
-    return { ...w, gz };
-  });
+  const stored = await readStoredArtifacts(redis, runId, wanted.map((w) => ({ node: w.node, name: w.artifact })), (meta) => tooLargeToAnalyze(meta.bytes));
+  return stored.map((s, i): Fetched => ('meta' in s ? { ...wanted[i]!, gz: s.gz } : { ...wanted[i]!, error: s.why }));
 }
 
 async function decode(f: Fetched): Promise<NodeResult> {
   if ('error' in f) return { node: f.node, capture: f.capture, error: f.error };
   try {
-    const result = JSON.parse((await gunzipAsync(Buffer.concat(f.gz))).toString('utf8')) as unknown;
+    const result = JSON.parse((await gunzipArtifact(f.gz)).toString('utf8')) as unknown;
     if (!result || typeof result !== 'object' || Array.isArray(result)) return { node: f.node, capture: f.capture, error: 'it is not a capture result (not a JSON object)' };
     return { node: f.node, result: result as CaptureResult };
   } catch (err) {
@@ -132,12 +97,15 @@ export async function analyzeStoredRun(redis: Redis, run: RunRecord): Promise<Ru
     if (part) {
       analysis.addPart(part.part);
       metrics.set(node, part.metrics);
-      continue;
+    } else {
+      const results = await Promise.all((byNode.get(node) ?? []).map(decode));
+      byNode.delete(node); // let the compressed bytes go too
+      analysis.addNode(results);
+      metrics.set(node, summarize(results));
     }
-    const results = await Promise.all((byNode.get(node) ?? []).map(decode));
-    byNode.delete(node); // let the compressed bytes go too
-    analysis.addNode(results);
-    metrics.set(node, summarize(results));
+    // Its Falco rules' findings, made by its worker (which has the rule files) and kept in its state.
+    const falco = run.nodes[node]?.falco?.findings;
+    if (Array.isArray(falco) && falco.length) analysis.addPart({ findings: falco, checked: [], unchecked: [] });
   }
   const findings = analysis.finish();
   log.debug('findings computed', {
@@ -157,18 +125,9 @@ export async function storeFindings(redis: Redis, runId: string, findings: Findi
 
 /** A JSON artifact of the run itself (_run/<name>), parsed; undefined when absent or unreadable. */
 async function readRunJson(redis: Redis, runId: string, name: string): Promise<unknown> {
-  const key = keys.artifact(runId, FINDINGS_NODE, name);
-  const metaText = await redis.get(key);
-  if (!metaText) return undefined;
   try {
-    const meta = JSON.parse(metaText) as ArtifactMeta;
-    const chunks: Buffer[] = [];
-    for (let i = 0; i < meta.chunks; i++) {
-      const chunk = await redis.getBuffer(`${key}:${i}`);
-      if (!chunk) return undefined;
-      chunks.push(chunk);
-    }
-    return JSON.parse((await gunzipAsync(Buffer.concat(chunks))).toString('utf8')) as unknown;
+    const content = await readArtifact(redis, runId, { node: FINDINGS_NODE, name });
+    return typeof content === 'string' ? undefined : (JSON.parse(content.toString('utf8')) as unknown);
   } catch (err) {
     log.warn(`stored ${name} unreadable`, { runId, error: (err as Error).message });
     return undefined;

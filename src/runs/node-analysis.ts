@@ -3,19 +3,14 @@
 // beside them as analysis.json; finalize merges these instead of reading every
 // result back, and falls back to the results for a node whose file is missing,
 // unreadable, of another format, or made for other captures or settings.
-import { promisify } from 'node:util';
-import { gunzip } from 'node:zlib';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { RunAnalysis, type NodeAnalysisPart, type NodeResult } from '../analysis/analyze.js';
 import type { BaselineMetric } from '../model/findings.js';
 import { summarize } from '../baselines/metrics.js';
 import type { CaptureResult } from '../captures/capture.js';
-import { keys } from '../redis/keys.js';
-import { putArtifact, type ArtifactMeta } from '../redis/artifacts.js';
+import { gunzipArtifact, putArtifact, readStoredArtifacts, type ArtifactMeta, type StoredArtifact } from '../redis/artifacts.js';
 import type { NodeState, RunRecord } from '../model/run.js';
-
-const gunzipAsync = promisify(gunzip);
 
 /** Not among the node's captures (the report never lists it), but served like any artifact. */
 export const NODE_ANALYSIS_ARTIFACT = 'analysis.json';
@@ -105,42 +100,21 @@ export function parseNodeAnalysis(value: unknown): NodeAnalysis | string {
 }
 
 /**
- * Every listed node's analysis.json in one round trip (its meta and its one
- * chunk: it is small), decompressed and checked; a string says why a node's
+ * Every listed node's analysis.json (one round trip while each fits in a
+ * chunk, as they do), decompressed and checked; a string says why a node's
  * cannot be used.
  */
 export async function readNodeAnalyses(redis: Redis, runId: string, nodes: string[]): Promise<Map<string, NodeAnalysis | string>> {
-  const out = new Map<string, NodeAnalysis | string>();
-  if (!nodes.length) return out;
-  const pipeline = redis.pipeline();
-  for (const node of nodes) {
-    const key = keys.artifact(runId, node, NODE_ANALYSIS_ARTIFACT);
-    pipeline.get(key).getBuffer(`${key}:0`);
-  }
-  const replies = (await pipeline.exec()) ?? [];
-  await Promise.all(
-    nodes.map(async (node, i) => {
-      const [metaErr, metaText] = replies[2 * i] ?? [new Error('no reply')];
-      const [chunkErr, chunk] = replies[2 * i + 1] ?? [new Error('no reply')];
-      out.set(node, await decodeNodeAnalysis(metaErr ?? chunkErr, metaText, chunk));
-    }),
-  );
-  return out;
+  const stored = await readStoredArtifacts(redis, runId, nodes.map((node) => ({ node, name: NODE_ANALYSIS_ARTIFACT })));
+  const decoded = await Promise.all(stored.map(decodeNodeAnalysis));
+  return new Map(nodes.map((node, i) => [node, decoded[i]!]));
 }
 
-async function decodeNodeAnalysis(err: Error | null | undefined, metaText: unknown, chunk: unknown): Promise<NodeAnalysis | string> {
-  if (err) return `reading it failed: ${err.message}`;
-  if (typeof metaText !== 'string') return 'there is none (the worker did not store one)';
-  let meta: ArtifactMeta;
+async function decodeNodeAnalysis(stored: StoredArtifact): Promise<NodeAnalysis | string> {
+  if ('missing' in stored) return 'there is none (the worker did not store one)';
+  if (!('meta' in stored)) return stored.why;
   try {
-    meta = JSON.parse(metaText) as ArtifactMeta;
-  } catch {
-    return 'its metadata is corrupt';
-  }
-  if (meta?.chunks !== 1) return `it is stored in ${String(meta?.chunks)} chunks, not 1`;
-  if (!Buffer.isBuffer(chunk)) return 'its content is missing (expired)';
-  try {
-    return parseNodeAnalysis(JSON.parse((await gunzipAsync(chunk)).toString('utf8')) as unknown);
+    return parseNodeAnalysis(JSON.parse((await gunzipArtifact(stored.gz)).toString('utf8')) as unknown);
   } catch (e) {
     return `it is corrupt: ${(e as Error).message}`;
   }

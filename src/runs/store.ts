@@ -97,7 +97,7 @@ export class RunStore {
         }
         anchor = { ms: Number(ids[i + 1]), id };
         if (filter.status && run.status !== filter.status) continue;
-        if (filter.node && !(filter.node in run.nodes)) continue;
+        if (filter.node && !Object.hasOwn(run.nodes, filter.node)) continue;
         if (filter.runbook && run.plan.runbook !== filter.runbook) continue;
         runs.push(run);
       }

@@ -8,6 +8,9 @@ import { createNodeService } from '../core/nodes.js';
 import { createReportService } from '../core/reports.js';
 import { createRunService } from '../core/runs.js';
 import { createScheduleService } from '../core/schedules.js';
+import { SessionStore } from '../core/sessions.js';
+import { createConsole } from '../console/index.js';
+import { followTokenRevocations } from '../core/token-revocations.js';
 import { TokenStore } from '../core/tokens.js';
 import { NodeQueues } from '../queue/node-queues.js';
 import { RunSubmitter } from '../queue/run-flow.js';
@@ -65,6 +68,8 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const store = new RunStore(redis, { retentionSeconds: options.retentionSeconds });
   const submitter = new RunSubmitter(bullConnection, store);
   const tokens = new TokenStore(redis);
+  const revocations = connectRedis(options.redisUrl, 'sherlock-api-revocations');
+  const stopFollowingRevocations = await followTokenRevocations(revocations, tokens);
   const audit = new AuditLog(redis);
   const finalizer = startFinalizer(bullConnection, store);
   const queues = new NodeQueues(bullConnection);
@@ -82,21 +87,26 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     dup.once('end', () => duplicates.delete(dup));
     return dup;
   }, redis);
+  const reports = createReportService({ redis, store, runs, audit });
+  const schedules = createScheduleService({ store: scheduleStore, audit, runbooks, minIntervalSeconds: limits.minScheduleIntervalSeconds });
+  const nodes = createNodeService({ redis, queues });
   const app = createApi({
     redis,
     runEvents: { hub: eventHub, redis },
     runs,
-    reports: createReportService({ redis, store, runs, audit }),
-    schedules: createScheduleService({ store: scheduleStore, audit, runbooks, minIntervalSeconds: limits.minScheduleIntervalSeconds }),
-    nodes: createNodeService({ redis, queues }),
+    reports,
+    schedules,
+    nodes,
     tokens,
     audit,
     httpMetrics: new HttpMetrics(),
     runbooks,
     chatops: triggers.chatops,
     hooks: triggers.hooks,
+    bodyLimits: triggers.bodyLimits,
     chatFollowers,
   });
+  app.route('/', createConsole({ sessions: new SessionStore(redis, tokens), runs, reports, schedules, nodes, audit, runbooks, runEvents: { hub: eventHub, redis } }));
   const scheduler = startScheduler({ connection: bullConnection, runs });
 
   const server = await new Promise<ServerType>((resolve) => {
@@ -127,7 +137,8 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
         STOP_GRACE_MS,
       );
       eventHub.close();
-      for (const connection of [...duplicates, bullConnection, redis]) connection.disconnect();
+      stopFollowingRevocations();
+      for (const connection of [...duplicates, revocations, bullConnection, redis]) connection.disconnect();
       if (!done) await settlesWithin(finalizer.stop(), 2_000);
     },
   };

@@ -140,6 +140,8 @@ export function vdsoElf(pid: number, m: MapEntry): ElfResult {
         done += n;
       }
       const elf = ElfFile.fromSource('[vdso]', bufferSource(image.subarray(0, done)));
+      elf.sectionData('.eh_frame'); // kept for unwinding: the image is released with the symbols
+      elf.sectionData('.eh_frame_hdr');
       elf.loadSymbols();
       vdso = elf;
     } catch (err) {

@@ -384,6 +384,32 @@ export class ElfFile {
     return null;
   }
 
+  private readonly sectionCache = new Map<string, Buffer | null>();
+
+  /**
+   * A section's bytes (remembered): read from the file, reopened if it was released.
+   * Undefined when the file has no such section or can no longer be read.
+   */
+  sectionData(name: string, maxBytes = 64 << 20): Buffer | undefined {
+    const cached = this.sectionCache.get(name);
+    if (cached !== undefined) return cached ?? undefined;
+    const section = this.sections.find((s) => s.name === name && s.type !== SHT_NOBITS && s.size > 0);
+    let data: Buffer | null = null;
+    if (section && section.size <= maxBytes) {
+      const reopened = this.source ? undefined : this.options.reopen?.();
+      const source = this.source ?? reopened;
+      try {
+        if (source) data = readExact(source, section.offset, section.size);
+      } catch {
+        data = null;
+      } finally {
+        reopened?.close();
+      }
+    }
+    this.sectionCache.set(name, data);
+    return data ?? undefined;
+  }
+
   /** Releases the file; symbols already loaded stay usable. */
   close(): void {
     this.source?.close();

@@ -35,6 +35,10 @@ export interface SherlockSymbolizer extends Symbolizer {
   close(): void;
   /** Why kernel frames are named by address, when they are (no root, kptr_restrict). */
   kernelProblem(): string | undefined;
+  /** Where a code address of a process is (module, ELF file, ELF address), for unwinding; undefined outside its code. */
+  codeAt(pid: number, addr: number): ReturnType<ProcessImage['codeAt']>;
+  /** Modules of a noted process that could not be read (no symbols, no unwind info), with why. */
+  unreadableModules(pid: number): string[];
   /** What notePid learnt about a pid: undefined if never noted. */
   processInfo(pid: number): { alive: boolean; mappings: number; problem?: string } | undefined;
 }
@@ -117,6 +121,18 @@ export function createSymbolizer(): SherlockSymbolizer {
     },
 
     kernelProblem: kallsymsProblem,
+
+    codeAt(pid, addr) {
+      const p = image(pid);
+      let retried = false;
+      return p.codeAt(addr, () => {
+        if (retried || !p.alive || Date.now() - p.lastRefreshMs < USER_REFRESH_MS) return false;
+        retried = true;
+        return p.refresh();
+      });
+    },
+
+    unreadableModules: (pid) => processes.get(pid)?.unreadableModules() ?? [],
 
     processInfo(pid) {
       const p = processes.get(pid);

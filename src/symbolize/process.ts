@@ -141,6 +141,26 @@ export class ProcessImage {
     return undefined;
   }
 
+  /**
+   * Where a code address is, for unwinding: its module and, for a readable ELF file, the
+   * file and the ELF virtual address. Undefined outside every executable mapping (the
+   * address is not code: a bad unwind or a stale return address).
+   */
+  codeAt(addr: number, retry: () => boolean): { module: string; fileBacked: boolean; elf?: ElfFile; vaddr?: number } | undefined {
+    let m = findMapping(this.maps, addr);
+    if (!m && retry()) m = findMapping(this.maps, addr);
+    if (!m || !m.perms.includes('x')) return undefined;
+    const info = this.infoOf(m);
+    const elf = info.resolved?.elf;
+    const vaddr = elf ? vaddrOfFileOffset(elf.segments, fileOffsetOf(m, addr)) : undefined;
+    return { module: info.module, fileBacked: isFileMapping(m), ...(elf ? { elf } : {}), ...(vaddr !== undefined ? { vaddr } : {}) };
+  }
+
+  /** Why a file mapping has no ELF to read (process gone, permissions), by module. */
+  unreadableModules(): string[] {
+    return [...this.elfs.values()].flatMap((r) => (r.error ? [r.error] : []));
+  }
+
   private infoOf(m: MapEntry): { resolved: Resolved | null; module: string } {
     let info = this.info.get(m);
     if (!info) {

@@ -2,12 +2,15 @@
 // (--config, SHERLOCK_CONFIG) and the environment, the env var winning field by
 // field. Read and checked once at API start: any problem refuses the start.
 import { z } from 'zod';
+import { bodyLimitsFrom, limitsSchema, type BodyLimits } from '../config/body-limits.js';
+import { redactionConfigSchema } from '../redact/index.js';
 import type { RunbookSource } from '../runbooks/catalog.js';
 import { aliasesSchema, allowSchema, chatopsFileSchema, publicUrlSchema, secretSchema, type ChatopsConfig } from './chatops/config.js';
 import { DEFAULT_ALIASES } from './chatops/parse.js';
 import { hooksConfigSchema, loadHooksConfig, type HooksConfig } from './hooks/config.js';
 import { DEFAULT_DEDUP_TTL_SECONDS, type HooksSettings } from './hooks/settings.js';
 import { createLogger } from '../util/logger.js';
+import { nullProtoRecord } from '../util/own.js';
 import { readableByOthers, readYamlFile } from '../config/config-file.js';
 import { ConfigError } from '../config/server-config.js';
 import { checkAliases, checkAllow, checkHookRules, type Origin } from './checks.js';
@@ -34,6 +37,10 @@ export const configFileSchema = strictObject({
   }).default({}),
   /** Load limits (src/config/load-limits.ts); read by the API, checked here with the rest of the file. */
   load: loadLimitsSchema.optional(),
+  /** Read by the worker (src/config/redaction.ts); checked here so a bad pattern refuses the API's start too. */
+  redaction: redactionConfigSchema.optional(),
+  /** What signed routes (chat commands, webhooks) read before they can check a signature. */
+  limits: limitsSchema.optional(),
 });
 
 type FileTriggers = z.output<typeof configFileSchema>['triggers'];
@@ -41,6 +48,7 @@ type FileTriggers = z.output<typeof configFileSchema>['triggers'];
 export interface TriggerSettings {
   chatops: ChatopsConfig;
   hooks: HooksSettings;
+  bodyLimits: BodyLimits;
 }
 
 export interface TriggerSources {
@@ -129,13 +137,13 @@ export function loadTriggerSettings(sources: TriggerSources, runbooks: RunbookSo
   if (allow) problems.push(...checkAllow(allow.value, allow.origin, runbooks));
   if (problems.length) throw new TriggerConfigError(problems);
 
-  const lowerAliases = Object.fromEntries(Object.entries(aliases?.value ?? {}).map(([alias, runbook]) => [alias.toLowerCase(), runbook]));
+  const lowerAliases = nullProtoRecord(Object.entries(aliases?.value ?? {}).map(([alias, runbook]) => [alias.toLowerCase(), runbook] as const));
   const settings: TriggerSettings = {
     chatops: {
       ...(signingSecret ? { signingSecret: signingSecret.value } : {}),
       ...(mattermostToken ? { mattermostToken: mattermostToken.value } : {}),
-      aliases: { ...DEFAULT_ALIASES, ...lowerAliases },
-      ...(allow ? { allow: allow.value } : {}),
+      aliases: nullProtoRecord([...Object.entries(DEFAULT_ALIASES), ...Object.entries(lowerAliases)]),
+      ...(allow ? { allow: nullProtoRecord(Object.entries(allow.value)) } : {}),
       ...(publicUrl ? { publicUrl: publicUrl.value } : {}),
     },
     hooks: {
@@ -145,6 +153,7 @@ export function loadTriggerSettings(sources: TriggerSources, runbooks: RunbookSo
       config: hooks?.value ?? { rules: [] },
       dedupTtlSeconds: DEFAULT_DEDUP_TTL_SECONDS,
     },
+    bodyLimits: bodyLimitsFrom(file),
   };
   const whence = (s: Sourced<unknown> | undefined) => (s ? s.origin.where : 'off');
   log.info('trigger settings', {

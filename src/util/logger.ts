@@ -1,6 +1,8 @@
 // The project logger: one line per record on stderr, so stdout stays free for
 // results (tables, --json). SHERLOCK_LOG sets the level; SHERLOCK_LOG_FORMAT=json
 // switches to JSON lines for log shippers.
+import { createRedactor } from '../redact/redactor.js';
+
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 export type LogFields = Record<string, unknown>;
 
@@ -45,7 +47,7 @@ export function setLogLevel(level: LogLevel): void {
 
 export function createLogger(bindings: LogFields = {}): Logger {
   const emit = (level: LogLevel) => (msg: string, fields: LogFields = {}) => {
-    if (ranks[level] >= ranks[state.level]) state.sink(level, msg, { ...bindings, ...fields });
+    if (ranks[level] >= ranks[state.level]) state.sink(level, redactLogText(msg), redactLogFields({ ...bindings, ...fields }));
   };
   return {
     debug: emit('debug'),
@@ -57,3 +59,14 @@ export function createLogger(bindings: LogFields = {}): Logger {
 }
 
 export const logger = createLogger();
+
+// Error messages may quote a command line or a URL: logs get the same redaction as results.
+const logRedactor = createRedactor();
+const redactLogText = (text: string) => logRedactor.text(text);
+function redactLogFields(fields: LogFields): LogFields {
+  const out: LogFields = {};
+  for (const [key, value] of Object.entries(fields)) {
+    out[key] = typeof value === 'string' ? redactLogText(value) : value && typeof value === 'object' ? JSON.parse(redactLogText(JSON.stringify(value)) || 'null') : value;
+  }
+  return out;
+}

@@ -10,6 +10,7 @@ import { connectRedis, settlesWithin } from '../redis/connection.js';
 import { keys, nodeQueue } from '../redis/keys.js';
 import { describeHolder, Lease, type LeaseHolder } from '../redis/lease.js';
 import { HEARTBEAT_INTERVAL_MS, NODE_TTL_MS, publishHeartbeat, withdrawNode } from '../nodes/registry.js';
+import type { SecretPattern } from '../redact/index.js';
 import { RunStore } from '../runs/store.js';
 import type { NodeJobData } from '../model/run.js';
 import { createLogger } from '../util/logger.js';
@@ -24,6 +25,10 @@ export interface NodeWorkerOptions {
   node: string;
   labels: Record<string, string>;
   retentionSeconds: number;
+  /** The operator's secret patterns (config `redaction.patterns`), besides the built-in ones. */
+  redaction?: readonly SecretPattern[];
+  /** Operator Falco rule files and directories (SHERLOCK_FALCO_RULES). */
+  falcoRules?: string[];
 }
 
 export interface NodeWorker {
@@ -105,7 +110,7 @@ export async function startNodeWorker(options: NodeWorkerOptions): Promise<NodeW
           await store.cancelQueuedNode(runId, node);
           return { node, status: 'cancelled' };
         }
-        const state = await runNodeJob(job.data, { redis, store, retentionSeconds: options.retentionSeconds, signal });
+        const state = await runNodeJob(job.data, { redis, store, retentionSeconds: options.retentionSeconds, signal, falcoRules: options.falcoRules ?? [], redaction: options.redaction });
         if (state.status === 'failed') throw new Error(state.error ?? 'every capture failed');
         return { node, status: state.status };
       } finally {

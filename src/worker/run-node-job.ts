@@ -8,6 +8,7 @@ import { release } from 'node:os';
 import type { Redis } from 'ioredis';
 import { captures } from '../captures/registry.js';
 import { runCapture } from '../captures/run-capture.js';
+import type { SecretPattern } from '../redact/index.js';
 import { putArtifact } from '../redis/artifacts.js';
 import type { StoredResult } from '../runs/node-analysis.js';
 import type { RunStore } from '../runs/store.js';
@@ -23,6 +24,10 @@ export interface NodeJobContext {
   store: RunStore;
   retentionSeconds: number;
   signal?: AbortSignal;
+  /** The operator's secret patterns (config `redaction.patterns`), besides the built-in ones. */
+  redaction?: readonly SecretPattern[];
+  /** Operator Falco rule files and directories (SHERLOCK_FALCO_RULES). */
+  falcoRules?: string[];
 }
 
 /** Past the capture window, how long a node may take to store its results before it counts as lost. */
@@ -52,6 +57,7 @@ export async function runNodeJob(job: NodeJobData, ctx: NodeJobContext): Promise
           target: job.target,
           signal: ctx.signal,
           cpuBudgetPercent: job.cpuBudgetPercent ?? DEFAULT_CPU_BUDGET_PERCENT,
+          redaction: ctx.redaction,
           onLive: () => void ctx.store.appendEvent(runId, { type: 'capture-live', node, capture: step.capture }).catch(() => {}),
         });
         if (result.stopped) {
@@ -73,6 +79,7 @@ export async function runNodeJob(job: NodeJobData, ctx: NodeJobContext): Promise
           durationMs: result.durationMs,
           cancelled: result.cancelled,
           ...(result.stopped ? { stopped: result.stopped } : {}),
+          redactions: result.redactions ?? 0,
           artifact,
           bytes: meta.bytes,
           files: files.map((f) => f.name),
@@ -86,7 +93,7 @@ export async function runNodeJob(job: NodeJobData, ctx: NodeJobContext): Promise
   );
   const results = outcomes.map((o) => o.summary);
   // In step order, as finalize would read them; never fails the node.
-  await analyzeOwnResults(ctx, runId, node, outcomes.flatMap((o) => (o.stored ? [o.stored] : [])));
+  const falco = await analyzeOwnResults(ctx, runId, node, outcomes.flatMap((o) => (o.stored ? [o.stored] : [])));
 
   const cancelled = ctx.signal?.aborted ?? false;
   const anyCompleted = results.some((r) => !r.error);
@@ -96,6 +103,7 @@ export async function runNodeJob(job: NodeJobData, ctx: NodeJobContext): Promise
     startedAt,
     finishedAt: new Date().toISOString(),
     captures: results,
+    ...(falco ? { falco } : {}),
     ...(anyCompleted ? {} : { error: results.map((r) => `${r.capture}: ${r.error}`).join('; ') }),
   };
   const finished = await ctx.store.finishNode(runId, node, state);

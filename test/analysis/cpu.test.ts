@@ -3,7 +3,7 @@
 // run-queue latency p99.
 import { describe, expect, it } from 'vitest';
 import { analyzeRun } from '../../src/analysis/analyze.js';
-import { fmtUs } from '../../src/analysis/format.js';
+import { fmtUs } from '../../src/format/index.js';
 import { expectedQuantile, histogram, kernel, on, result, run, stack, user, WINDOW_MS } from './fixtures.js';
 
 const HZ = 99;

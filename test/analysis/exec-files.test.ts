@@ -2,7 +2,7 @@
 // failed execs, short-lived failing processes, hot files, block I/O p99.
 import { describe, expect, it } from 'vitest';
 import { analyzeRun } from '../../src/analysis/analyze.js';
-import { fmtUs } from '../../src/analysis/format.js';
+import { fmtUs } from '../../src/format/index.js';
 import { expectedQuantile, histogram, on, result, run } from './fixtures.js';
 
 let nextPid = 1000;

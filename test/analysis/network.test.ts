@@ -3,7 +3,7 @@
 // reset hot spots, high RTT; and the "No problems found" finding of a quiet run.
 import { describe, expect, it } from 'vitest';
 import { analyzeRun } from '../../src/analysis/analyze.js';
-import { fmtUs } from '../../src/analysis/format.js';
+import { fmtUs } from '../../src/format/index.js';
 import { expectedQuantile, histogram, NODE, on, result, run } from './fixtures.js';
 
 const DEST = '10.0.3.7:5432';

@@ -17,7 +17,7 @@ import { keyLayout, valueLayout } from '../../src/captures/lockwait/decode.js';
 import { lockwait, lockwaitText } from '../../src/captures/lockwait/index.js';
 import { callerFrame } from '../../src/captures/lockwait/analyze.js';
 import { projectRoot } from '../../src/util/paths.js';
-import { cLayout } from '../helpers/c-layout.js';
+import { cRecordLayout } from '../helpers/c-layout.js';
 import { bpfHandlesOf, kernelSkipReason, stillLoaded } from '../helpers/kernel.js';
 import { captureDuring, killLeftovers, start, TempDir } from './sched-children.js';
 
@@ -81,9 +81,10 @@ int main(int argc, char **argv)
 
 describe('lockwait records', () => {
   it('match bpf/lockwait/lockwait.h', () => {
-    const c = cLayout(join(projectRoot, 'bpf/lockwait/lockwait.h'), { lockwait_key: ['stack', 'uaddr', 'kind'], lockwait_value: ['total_ns', 'count', 'max_ns'] });
-    expect(keyLayout).toEqual({ stack: c['lockwait_key.stack'], uaddr: c['lockwait_key.uaddr'], kind: c['lockwait_key.kind'], size: c['lockwait_key.sizeof'] });
-    expect(valueLayout).toEqual({ totalNs: c['lockwait_value.total_ns'], count: c['lockwait_value.count'], maxNs: c['lockwait_value.max_ns'], size: c['lockwait_value.sizeof'] });
+    const header = join(projectRoot, 'bpf/lockwait/lockwait.h');
+    for (const layout of [keyLayout, valueLayout]) {
+      expect(cRecordLayout(header, layout)).toEqual({ struct: layout.struct, size: layout.size, offsets: layout.offsets });
+    }
   });
 
   it('finds the caller below the lock implementation', () => {

@@ -7,10 +7,10 @@ import { gunzipSync } from 'node:zlib';
 import { Profile } from 'pprof-format';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { offcputime, stateMask, valueLayout, waitFrame, type OffcpuStack } from '../../src/captures/offcputime/index.js';
-import { stackKeyLayout } from '../../src/captures/profile/stack-maps.js';
+import { stackKeyLayout } from '../../src/captures/stack-family/stack-maps.js';
 import { projectRoot } from '../../src/util/paths.js';
-import { cLayout } from '../helpers/c-layout.js';
-import { renderStackOutput } from '../../src/captures/profile/outputs.js';
+import { cRecordLayout } from '../helpers/c-layout.js';
+import { renderStackOutput } from '../../src/captures/stack-family/outputs.js';
 import { bpfHandlesOf, kernelSkipReason, stillLoaded } from '../helpers/kernel.js';
 import { captureDuring, killLeftovers, start, TempDir } from './sched-children.js';
 
@@ -56,9 +56,9 @@ const isNanosleep = (s: OffcpuStack) => s.frames.some((f) => f.kind === 'kernel'
 
 describe('offcputime layout and states', () => {
   it('its value matches bpf/offcputime/offcputime.h (the key is bpf/common/stacks.h, checked with profile)', () => {
-    const c = cLayout(join(projectRoot, 'bpf/offcputime/offcputime.h'), { offcpu_value: ['total_us', 'count'], stack_key: ['tgid'] });
-    expect(valueLayout).toEqual({ totalUs: c['offcpu_value.total_us'], count: c['offcpu_value.count'], size: c['offcpu_value.sizeof'] });
-    expect(c['stack_key.sizeof']).toBe(stackKeyLayout.size);
+    const header = join(projectRoot, 'bpf/offcputime/offcputime.h');
+    expect(cRecordLayout(header, valueLayout)).toEqual({ struct: valueLayout.struct, size: valueLayout.size, offsets: valueLayout.offsets });
+    expect(cRecordLayout(join(projectRoot, 'bpf/common/stacks.h'), stackKeyLayout).size).toBe(stackKeyLayout.size);
   });
 
   it('maps state letters to sched_switch prev_state bits (R: none of the low 8 set)', () => {

@@ -10,11 +10,11 @@ import { gunzipSync } from 'node:zlib';
 import { Profile } from 'pprof-format';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { profile } from '../../src/captures/profile/index.js';
-import { renderStackOutput, stackProfileOf } from '../../src/captures/profile/outputs.js';
-import { topFunctions } from '../../src/captures/profile/stack-capture.js';
-import { stackKeyLayout } from '../../src/captures/profile/stack-maps.js';
+import { renderStackOutput, stackProfileOf } from '../../src/captures/stack-family/outputs.js';
+import { topFunctions } from '../../src/captures/stack-family/stack-capture.js';
+import { newTgidLayout, stackKeyLayout } from '../../src/captures/stack-family/stack-maps.js';
 import { projectRoot } from '../../src/util/paths.js';
-import { cLayout } from '../helpers/c-layout.js';
+import { cRecordLayout } from '../helpers/c-layout.js';
 import type { StackSample } from '../../src/stacks/types.js';
 import { bpfHandlesOf, kernelSkipReason, stillLoaded } from '../helpers/kernel.js';
 import { captureDuring, killLeftovers, start, TempDir } from './sched-children.js';
@@ -91,15 +91,10 @@ const sum = (stacks: StackSample[]) => stacks.reduce((a, s) => a + s.value, 0);
 
 describe('profile key layout', () => {
   it('matches bpf/common/stacks.h (shared with offcputime)', () => {
-    const c = cLayout(join(projectRoot, 'bpf/common/stacks.h'), {
-      stack_key: ['tgid', 'kernel_stack_id', 'user_stack_id', 'comm'],
-      stack_new_tgid: ['tgid'],
-    });
-    expect(stackKeyLayout).toEqual({
-      tgid: c['stack_key.tgid'], kernelStackId: c['stack_key.kernel_stack_id'], userStackId: c['stack_key.user_stack_id'],
-      comm: c['stack_key.comm'], commLen: 16, size: c['stack_key.sizeof'],
-    });
-    expect(c['stack_new_tgid.tgid']).toBe(0);
+    const header = join(projectRoot, 'bpf/common/stacks.h');
+    for (const layout of [stackKeyLayout, newTgidLayout]) {
+      expect(cRecordLayout(header, layout)).toEqual({ struct: layout.struct, size: layout.size, offsets: layout.offsets });
+    }
   });
 });
 
@@ -143,6 +138,7 @@ describe.skipIf(skip)(`profile on the real kernel${skip ? ` (skipped: ${skip})` 
 
     expect(stillLoaded(programIds)).toEqual([]);
     expect(result.kind).toBe('stacks');
+    expect(result.drops).toEqual({});
     expect(result.dropped).toBe(0);
     expect(result.periodNs).toBe(Math.round(1e9 / frequency));
     expect(result.total).toBe(sum(result.stacks));

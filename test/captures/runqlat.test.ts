@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { cgroup2Mount, keyLayout, runqlat, runqlatText, type RunqlatData } from '../../src/captures/runqlat/index.js';
 import { projectRoot } from '../../src/util/paths.js';
-import { cLayout } from '../helpers/c-layout.js';
+import { cRecordLayout } from '../helpers/c-layout.js';
 import { bpfHandlesOf, kernelSkipReason, stillLoaded } from '../helpers/kernel.js';
 import { captureDuring, killLeftovers, start, TempDir } from './sched-children.js';
 
@@ -48,10 +48,7 @@ const groupsOf = (data: RunqlatData, pid: number) => data.histograms.filter((h) 
 
 describe('runqlat key layout', () => {
   it('matches bpf/runqlat/runqlat.h', () => {
-    const c = cLayout(join(projectRoot, 'bpf/runqlat/runqlat.h'), { runqlat_key: ['cgroup_id', 'tgid', 'comm'] });
-    expect(keyLayout).toEqual({
-      cgroupId: c['runqlat_key.cgroup_id'], tgid: c['runqlat_key.tgid'], comm: c['runqlat_key.comm'], commLen: 16, size: c['runqlat_key.sizeof'],
-    });
+    expect(cRecordLayout(join(projectRoot, 'bpf/runqlat/runqlat.h'), keyLayout)).toEqual({ struct: 'runqlat_key', size: keyLayout.size, offsets: keyLayout.offsets });
   });
 });
 

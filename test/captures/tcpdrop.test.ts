@@ -14,7 +14,7 @@ import { dropReasons } from '../../src/captures/tcpdrop/reasons.js';
 import { hasTracepoint } from '../../src/libbpf/index.js';
 import { projectRoot } from '../../src/util/paths.js';
 import { captureAround } from '../helpers/capture-around.js';
-import { cLayout } from '../helpers/c-layout.js';
+import { cRecordLayout } from '../helpers/c-layout.js';
 import { bpfHandlesOf, kernelSkipReason, stillLoaded } from '../helpers/kernel.js';
 import { createTestNetwork, type TestNetwork } from '../helpers/netns.js';
 
@@ -39,21 +39,10 @@ async function hammer(host: string, port: number, count: number, timeoutMs: numb
 
 describe('tcpdrop records and reasons', () => {
   it('match bpf/tcpdrop/tcpdrop.h', () => {
-    const c = cLayout(join(projectRoot, 'bpf/tcpdrop/tcpdrop.h'), {
-      drop_key: ['reason', 'family', 'protocol', 'sk_state', 'sport', 'dport', 'sk_port', 'saddr', 'daddr', 'sk_inode', 'location'],
-      drop_value: ['count', 'bytes', 'first_ns', 'last_ns', 'max_ack_backlog', 'ack_backlog'],
-      listener_seen: ['max_ack_backlog', 'max_queue', 'port'],
-    });
-    expect(listenerLayout).toEqual({ maxAckBacklog: c['listener_seen.max_ack_backlog'], maxQueue: c['listener_seen.max_queue'], port: c['listener_seen.port'], size: c['listener_seen.sizeof'] });
-    expect(keyLayout).toEqual({
-      reason: c['drop_key.reason'], family: c['drop_key.family'], protocol: c['drop_key.protocol'], skState: c['drop_key.sk_state'],
-      sport: c['drop_key.sport'], dport: c['drop_key.dport'], skPort: c['drop_key.sk_port'], saddr: c['drop_key.saddr'], daddr: c['drop_key.daddr'],
-      skInode: c['drop_key.sk_inode'], location: c['drop_key.location'], size: c['drop_key.sizeof'],
-    });
-    expect(valueLayout).toEqual({
-      count: c['drop_value.count'], bytes: c['drop_value.bytes'], firstNs: c['drop_value.first_ns'], lastNs: c['drop_value.last_ns'],
-      maxAckBacklog: c['drop_value.max_ack_backlog'], ackBacklog: c['drop_value.ack_backlog'], size: c['drop_value.sizeof'],
-    });
+    const header = join(projectRoot, 'bpf/tcpdrop/tcpdrop.h');
+    for (const layout of [keyLayout, valueLayout, listenerLayout]) {
+      expect(cRecordLayout(header, layout)).toEqual({ struct: layout.struct, size: layout.size, offsets: layout.offsets });
+    }
   });
 
   it.skipIf(skip)('names reasons from the kernel BTF as the tracepoint prints them', async () => {

@@ -1,9 +1,12 @@
 // Member offsets of C structs as the compiler lays them out, so a TS decoder
-// can be checked against the header that crosses the kernel boundary.
+// can be checked against the header that crosses the kernel boundary (as the
+// host's cc lays it out; test/architecture/record-layouts.test.ts checks the
+// same layouts against the BPF objects' BTF).
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { RecordLayout } from '../../src/captures/records.js';
 
 /** offsetof() of each `struct.member` (and sizeof of each struct as `struct.sizeof`), compiled from `header`. */
 export function cLayout(header: string, fields: Record<string, string[]>): Record<string, number> {
@@ -21,4 +24,11 @@ export function cLayout(header: string, fields: Record<string, string[]>): Recor
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** `layout`'s size and offsets as cc lays its struct out from `header` (equal to the layout's when they agree). */
+export function cRecordLayout(header: string, layout: RecordLayout): { struct: string; size: number; offsets: Record<string, number> } {
+  const c = cLayout(header, { [layout.struct]: Object.keys(layout.offsets) });
+  const offsets = Object.fromEntries(Object.keys(layout.offsets).map((m) => [m, c[`${layout.struct}.${m}`]!]));
+  return { struct: layout.struct, size: c[`${layout.struct}.sizeof`]!, offsets };
 }

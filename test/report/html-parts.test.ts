@@ -6,7 +6,7 @@ import { histogramSvg } from '../../src/report/html/charts.js';
 import { esc, scriptSafe } from '../../src/report/html/escape.js';
 import { graphFrameBudget, inlineFlameSvg, MAX_GRAPH_FRAMES, MIN_GRAPH_FRAMES, minFrameWidthFor } from '../../src/report/html/flame.js';
 import { objectTable, sortableTable, sortKey } from '../../src/report/html/tables.js';
-import type { StackData } from '../../src/captures/profile/stack-capture.js';
+import type { StackData } from '../../src/captures/stack-family/stack-capture.js';
 import { fixture } from '../stacks/fixture.js';
 import { checkWellFormed } from '../stacks/xml.js';
 

@@ -2,7 +2,7 @@
 // needed: the node is a heartbeat, its results are written as a worker would):
 // list, show with the params' JSON Schema, reload (admin) with a broken file,
 // runbook runs planned from params, and findings stored at finalization.
-import { copyFileSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -27,6 +27,7 @@ describe('runbook and findings routes', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'sherlock-runbooks-api-'));
     for (const f of readdirSync(join(projectRoot, 'runbooks'))) if (f.endsWith('.yaml')) copyFileSync(join(projectRoot, 'runbooks', f), join(dir, f));
+    cpSync(join(projectRoot, 'runbooks', 'falco'), join(dir, 'falco'), { recursive: true }); // the Falco rule files runbooks name
     stack = await startRunbookStack({ runbooksDir: dir });
     await beat();
   });

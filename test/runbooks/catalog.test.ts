@@ -2,7 +2,7 @@
 // broken file (bad YAML, an unknown capture, a default out of bounds, bad
 // settings, templates or rules) is rejected with its path and the failing
 // field while the others load; reload() picks up fixes and new files.
-import { copyFileSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -86,6 +86,7 @@ describe('broken runbook files', () => {
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'sherlock-runbooks-'));
     for (const f of readdirSync(projectDir)) if (f.endsWith('.yaml')) copyFileSync(join(projectDir, f), join(dir, f));
+    cpSync(join(projectDir, 'falco'), join(dir, 'falco'), { recursive: true }); // the Falco rule files runbooks name
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -12,7 +12,7 @@ import type { BaselineRow } from '../../src/baselines/compare.js';
 import type { Baseline } from '../../src/baselines/store.js';
 import type { Finding } from '../../src/analysis/types.js';
 import { keys } from '../../src/redis/keys.js';
-import { fmtClock } from '../../src/report/format.js';
+import { fmtClock } from '../../src/format/index.js';
 import { startConnectClient, type ConnectClient } from '../helpers/connect-client.js';
 import { bpfHandlesOf, kernelSkipReason } from '../helpers/kernel.js';
 import { createTestNetwork, type TestNetwork } from '../helpers/netns.js';
@@ -149,7 +149,8 @@ describe.skipIf(skip)(`baseline diff with injected latency, end to end${skip ? `
     });
     expect(submitted.status, submitted.text).toBe(202);
     const id = submitted.body.id as string;
-    expect(await waitForLive(id)).toBe(9);
+    const runbook = await s.call('GET', '/v1/runbooks/intermittent-latency');
+    expect(await waitForLive(id)).toBe((runbook.body.steps as unknown[]).length);
     const connects = await client!.batch();
     expect(connects.filter((c) => c.error)).toEqual([]);
     const slow = connects.filter((c) => c.ms > 500);

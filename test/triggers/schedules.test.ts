@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fmtUs } from '../../src/analysis/format.js';
+import { fmtUs } from '../../src/format/index.js';
 import { putArtifact } from '../../src/redis/artifacts.js';
 import { RunStore } from '../../src/runs/store.js';
 import type { RunPlan } from '../../src/model/run.js';

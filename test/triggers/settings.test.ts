@@ -415,6 +415,9 @@ describe.skipIf(distSkip)(`sherlock api|up --config${distSkip ? ` (skipped: ${di
     const missing = cli(['api', '--config', join(dir, 'missing.yaml'), '--redis', 'redis://127.0.0.1:1']);
     expect(missing.status).toBe(78);
     expect(missing.stderr).toContain(`${join(dir, 'missing.yaml')}: cannot read`);
-    expect(cli(['worker', '--config', bad]).stderr).toContain('sherlock worker does not take --config');
+    // The worker reads the file's redaction patterns: an unreadable file refuses its start too.
+    const worker = cli(['worker', '--config', join(dir, 'missing.yaml'), '--redis', 'redis://127.0.0.1:1']);
+    expect(worker.status).toBe(78);
+    expect(worker.stderr).toContain(`${join(dir, 'missing.yaml')}: cannot read`);
   });
 });

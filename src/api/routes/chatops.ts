@@ -12,6 +12,7 @@ import { parseCommand } from '../../triggers/chatops/parse.js';
 import { replyWithinBudget } from '../../triggers/chatops/reply.js';
 import { SeenSignatures } from '../../triggers/chatops/seen-signatures.js';
 import { constantTimeEqual, verifySlack } from '../../triggers/chatops/verify.js';
+import { readBodyWithin, type BodyLimits } from '../read-body.js';
 
 export interface ChatopsRoutesOptions extends ChatDeps {
   /** Where replays are remembered across replicas. */
@@ -20,9 +21,11 @@ export interface ChatopsRoutesOptions extends ChatDeps {
   chatops?: ChatopsConfig;
   /** Chat follow-ups running in the background; the API's shutdown stops them (absent: kept here). */
   chatFollowers?: ChatFollowers;
+  /** Size and time limits of a signed body (absent: DEFAULT_BODY_LIMITS). */
+  bodyLimits?: BodyLimits;
 }
 
-export function chatopsRoutes({ redis, chatops, chatFollowers, ...deps }: ChatopsRoutesOptions) {
+export function chatopsRoutes({ redis, chatops, chatFollowers, bodyLimits, ...deps }: ChatopsRoutesOptions) {
   const app = new Hono();
   // Replays to this process are refused from memory, so a slow Redis cannot delay the 401.
   const seen = new SeenSignatures();
@@ -33,7 +36,7 @@ export function chatopsRoutes({ redis, chatops, chatFollowers, ...deps }: Chatop
     if (!config.signingSecret && !config.mattermostToken) {
       throw new NotFound('not_found', 'the Slack/Mattermost receiver is disabled: set SHERLOCK_SLACK_SIGNING_SECRET or SHERLOCK_MATTERMOST_TOKEN (or triggers.slack.signingSecret / mattermostToken in the config file)');
     }
-    const raw = await c.req.text();
+    const raw = (await readBodyWithin(c, bodyLimits)).toString('utf8');
     const signature = c.req.header('x-slack-signature');
     if (signature !== undefined || !config.mattermostToken) {
       if (!config.signingSecret) throw new Unauthenticated('unauthorized', 'Slack signatures are not accepted here (no signing secret is configured)');

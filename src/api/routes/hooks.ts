@@ -10,14 +10,13 @@ import type { HooksSettings } from '../../triggers/hooks/settings.js';
 import { bearerMatches, pagerDutySignatureMatches, safeEqual } from '../../triggers/hooks/verify.js';
 import type { ApiEnv } from '../env.js';
 import { errorBody, statusOf, validationError } from '../errors.js';
+import { readBodyWithin, type BodyLimits } from '../read-body.js';
 
 const disabled = (name: string, variable: string, field: string) =>
   new NotFound('not_found', `the ${name} hook is not enabled on this server (set ${variable}, or ${field} in the config file)`);
 const unauthorized = (message: string) => new Unauthenticated('unauthorized', message);
 
-async function rawBody(c: Context): Promise<Buffer> {
-  return Buffer.from(await c.req.arrayBuffer());
-}
+const rawBody = (c: Context, limits?: BodyLimits): Promise<Buffer> => readBodyWithin(c, limits);
 
 function parse<S extends z.ZodType>(schema: S, raw: Buffer, what: string): z.infer<S> {
   let json: unknown;
@@ -49,6 +48,8 @@ function answer(c: Context, results: AlertResult[]) {
 }
 
 export interface HookRoutesOptions extends AlertDeps {
+  /** Size and time limits of a signed body (absent: DEFAULT_BODY_LIMITS). */
+  bodyLimits?: BodyLimits;
   /** Incident-tool webhooks (absent: every receiver answers 404). */
   hooks?: HooksSettings;
 }
@@ -64,7 +65,7 @@ export function hookRoutes({ hooks, ...deps }: HookRoutesOptions) {
       throw unauthorized('send the configured token: Authorization: Bearer <SHERLOCK_ALERTMANAGER_TOKEN>');
     }
     const config = s.config;
-    const body = parse(alertmanagerSchema, await rawBody(c), 'Alertmanager webhook (version 4)');
+    const body = parse(alertmanagerSchema, await rawBody(c, deps.bodyLimits), 'Alertmanager webhook (version 4)');
     const actor = `alertmanager:${body.groupKey}`;
     const results: AlertResult[] = [];
     for (const alert of alertmanagerAlerts(body)) {
@@ -78,7 +79,7 @@ export function hookRoutes({ hooks, ...deps }: HookRoutesOptions) {
   app.post('/pagerduty', async (c) => {
     const s = settings();
     if (!s?.pagerdutySecret) throw disabled('PagerDuty', 'SHERLOCK_PAGERDUTY_WEBHOOK_SECRET', 'triggers.pagerduty.webhookSecret');
-    const raw = await rawBody(c);
+    const raw = await rawBody(c, deps.bodyLimits);
     if (!pagerDutySignatureMatches(c.req.header('x-pagerduty-signature'), s.pagerdutySecret, raw)) {
       throw unauthorized('X-PagerDuty-Signature does not match the configured webhook secret');
     }
@@ -96,7 +97,7 @@ export function hookRoutes({ hooks, ...deps }: HookRoutesOptions) {
       throw unauthorized('send the configured secret in X-Sherlock-Secret');
     }
     const config = s.config;
-    const body = parse(genericSchema, await rawBody(c), 'hook body');
+    const body = parse(genericSchema, await rawBody(c, deps.bodyLimits), 'hook body');
     const alert = genericAlert(body);
     const result = await handleAlert(deps, config, alert, { key: body.id, actor: `hook:${body.id}`, ttlSeconds: s.dedupTtlSeconds });
     return answer(c, [result]);

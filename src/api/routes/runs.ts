@@ -12,6 +12,7 @@ import { createLogger } from '../../util/logger.js';
 import { requireScope } from '../auth.js';
 import type { ApiEnv } from '../env.js';
 import { readJson, validationError } from '../errors.js';
+import { checkArtifactName, checkNodeName } from '../names.js';
 
 const log = createLogger({ component: 'api' });
 
@@ -90,7 +91,7 @@ export function runRoutes({ runs, tokens, runEvents }: RunRoutesOptions) {
   });
 
   app.get('/:id/nodes/:node/artifacts/:name', read, async (c) => {
-    const { meta, chunks } = await runs.artifact(c.req.param('id'), c.req.param('node'), c.req.param('name'), c.get('token').name);
+    const { meta, chunks } = await runs.artifact(c.req.param('id'), checkNodeName(c.req.param('node')), checkArtifactName(c.req.param('name')), c.get('token').name);
     const body = Readable.toWeb(Readable.from(chunks)) as ReadableStream;
     return new Response(body, { headers: { 'content-type': meta.contentType, 'content-encoding': 'gzip' } });
   });

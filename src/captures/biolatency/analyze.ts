@@ -1,12 +1,12 @@
 // biolatency's checks: Block I/O latency per disk.
-import { latencySeverity, makeFinding, objs, str, type CaptureAnalysis, type CaptureContext, type Obj } from '../../analysis/common.js';
-import { fmtMs, fmtUs, plural } from '../../analysis/format.js';
+import { latencySeverity, makeFinding, objs, str, type CaptureAnalysis, type AnalysisContext, type Obj } from '../../analysis/common.js';
+import { fmtMs, fmtUs, plural } from '../../format/index.js';
 import { bucketsOf, quantile, totalOf } from '../../analysis/histogram.js';
 import type { Finding } from '../../analysis/types.js';
 
 const MIN_IOS = 10;
 
-function analyzeBiolatency(data: Obj, ctx: CaptureContext): CaptureAnalysis {
+function analyzeBiolatency(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
   const findings: Finding[] = [];
   const thresholdMs = ctx.thresholds.bioP99Ms;
   const thresholdUs = thresholdMs * 1000;

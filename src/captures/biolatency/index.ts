@@ -6,7 +6,7 @@
 // kblockd), not by whoever waits for them.
 import { z } from 'zod';
 import type { CaptureDefinition, Column, LabeledHistogram } from '../capture.js';
-import { decodeHistogram, renderHistogram } from '../histogram.js';
+import { decodeHistogram, histLayout, renderHistogram } from '../histogram.js';
 import { devString, diskNames } from './disks.js';
 import { biolatencyAnalysis } from './analyze.js';
 import { biolatencyBaseline } from './baseline.js';
@@ -36,6 +36,8 @@ export const biolatency: CaptureDefinition<BiolatencyParams, BiolatencyData> = {
   configure(object, params) {
     object.setMaxEntries('starts', params.maxInflight);
   },
+
+  records: [histLayout],
 
   collect({ object }) {
     return {

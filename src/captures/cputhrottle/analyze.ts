@@ -1,8 +1,8 @@
 // cputhrottle's checks: a cgroup throttled by its CPU quota in a real share of
 // its periods is a cause of latency (every throttled period stalls all its
 // threads until the next one). One finding per cgroup, its processes named.
-import { isObj, makeFinding, num, objs, str, type CaptureAnalysis, type CaptureContext, type Obj } from '../../analysis/common.js';
-import { fmtCount, fmtPct, fmtSeconds, fmtUs, listText, plural } from '../../analysis/format.js';
+import { isObj, makeFinding, num, objs, str, type CaptureAnalysis, type AnalysisContext, type Obj } from '../../analysis/common.js';
+import { fmtCount, fmtPct, fmtSeconds, fmtUs, listText, plural } from '../../format/index.js';
 import type { Finding } from '../../analysis/types.js';
 
 /** Throttled in at least this share of its periods (and MIN_THROTTLED of them): a finding. */
@@ -12,7 +12,7 @@ const MIN_THROTTLED = 3;
 
 const round = (n: number) => Math.round(n * 1000) / 1000;
 
-export function analyzeCputhrottle(data: Obj, ctx: CaptureContext): CaptureAnalysis {
+export function analyzeCputhrottle(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
   const rows = objs(data.rows);
   const windowUs = num(data.windowUs) || Math.max(1, ctx.windowSeconds * 1e6);
   const findings: Finding[] = [];

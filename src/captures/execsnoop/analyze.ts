@@ -1,6 +1,6 @@
 // execsnoop's checks: Exec storms per parent, failing execs, short-lived processes exiting with an error.
-import { addTo, makeFinding, num, objs, str, topKeys, type CaptureAnalysis, type CaptureContext, type Obj } from '../../analysis/common.js';
-import { fmtMs, fmtSeconds, fmtRate, listText, plural, processLabel } from '../../analysis/format.js';
+import { addTo, makeFinding, num, objs, str, topKeys, type CaptureAnalysis, type AnalysisContext, type Obj } from '../../analysis/common.js';
+import { fmtMs, fmtSeconds, fmtRate, listText, plural, processLabel } from '../../format/index.js';
 import type { Finding } from '../../analysis/types.js';
 import type { ExecHit } from '../../analysis/rules.js';
 
@@ -26,7 +26,7 @@ const eventRow = (e: Obj) => ({
   ...(e.lifetimeMs !== undefined ? { lifetimeMs: num(e.lifetimeMs) } : {}),
 });
 
-function analyzeExecsnoop(data: Obj, ctx: CaptureContext): CaptureAnalysis {
+function analyzeExecsnoop(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
   const events = objs(data.events);
   const window = Math.max(0.001, ctx.windowSeconds);
   const t = ctx.thresholds;

@@ -5,7 +5,8 @@ import { errnoName } from '../../libbpf/index.js';
 import { kernelClock } from '../../util/clock.js';
 import { eventCollector, eventFiles, sizeRingBuffer, streamParams } from '../event-stream.js';
 import type { CaptureDefinition, Column } from '../capture.js';
-import { decodeRecord, EXECSNOOP_EXEC, type ExecRecord } from './decode.js';
+import { decodeRecord, EXECSNOOP_EXEC, execLayout, exitLayout, headerLayout, type ExecRecord } from './decode.js';
+import { execsnoopEvents } from './syscall-events.js';
 import { execsnoopAnalysis, execRecords } from './analyze.js';
 
 export const execsnoopParams = z.object(streamParams).strict();
@@ -50,12 +51,15 @@ export const execsnoop: CaptureDefinition<ExecsnoopParams, ExecsnoopData> = {
   kind: 'events',
   analysis: execsnoopAnalysis,
   ruleEvents: { kind: 'exec', records: execRecords },
+  syscallEvents: { types: ['execve'], events: execsnoopEvents },
   params: execsnoopParams,
   followForks: true,
 
   configure(object, params) {
     sizeRingBuffer(object, params.ringBufferMiB);
   },
+
+  records: [headerLayout, execLayout, exitLayout],
 
   collect({ object, params }) {
     const toWallMs = kernelClock();

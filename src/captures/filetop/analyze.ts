@@ -1,11 +1,11 @@
 // filetop's checks: Hot files per process.
-import { makeFinding, num, objs, str, type CaptureAnalysis, type CaptureContext, type Obj } from '../../analysis/common.js';
-import { fmtSeconds, fmtBytes, plural, processLabel } from '../../analysis/format.js';
+import { makeFinding, num, objs, str, type CaptureAnalysis, type AnalysisContext, type Obj } from '../../analysis/common.js';
+import { fmtSeconds, fmtBytes, plural, processLabel } from '../../format/index.js';
 import type { Finding } from '../../analysis/types.js';
 
 const MAX_HOT_FILES = 5;
 
-function analyzeFiletop(data: Obj, ctx: CaptureContext): CaptureAnalysis {
+function analyzeFiletop(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
   const rows = objs(data.rows);
   const window = Math.max(0.001, ctx.windowSeconds);
   const threshold = ctx.thresholds.hotFileBytesPerSecond;

@@ -1,12 +1,17 @@
 // Decodes bpf/filetop/filetop.h: the key and per-CPU counters of the map
-// "files", and the one-per-key path records of the ring buffer "paths".
-import { cString } from '../records.js';
+// "files", and the one-per-key path records of the ring buffer "paths", at
+// the offsets below (checked against the object's BTF by
+// test/architecture/record-layouts.test.ts).
+import { cString, recordLayout } from '../records.js';
 
-export const keyLayout = { tgid: 0, dev: 4, ino: 8, size: 16 } as const;
-export const statsLayout = { reads: 0, writes: 8, readBytes: 16, writeBytes: 24, size: 32 } as const;
+export const keyLayout = recordLayout('filetop_key', 16, { tgid: 0, dev: 4, ino: 8 });
+export const statsLayout = recordLayout('filetop_stats', 32, { reads: 0, writes: 8, read_bytes: 16, write_bytes: 24 });
 /** struct filetop_last: the key, then file and inode pointers, then the pending counters. */
-export const lastLayout = { key: 0, pending: 32, size: 64 } as const;
-export const pathLayout = { mode: 16, depth: 20, size: 24, flags: 28, comm: 32, names: 48, commLen: 16, namesSize: 4096 } as const;
+export const lastLayout = recordLayout('filetop_last', 64, { key: 0, file: 16, inode: 24, pending: 32 });
+/** struct filetop_path; only `size` bytes of names are sent. */
+export const pathLayout = recordLayout('filetop_path', 4144, {
+  key: 0, mode: 16, depth: 20, size: 24, flags: 28, comm: 32, names: 48,
+}, { comm: 16, names: 4096 });
 
 export const PATH_TRUNCATED = 1;
 export const PATH_PSEUDO = 2;
@@ -41,20 +46,21 @@ export const keyId = (k: FileKey): string => `${k.tgid}:${k.dev}:${k.ino}`;
 
 export function decodeKey(data: Buffer): FileKey {
   return {
-    tgid: data.readUInt32LE(keyLayout.tgid),
-    dev: data.readUInt32LE(keyLayout.dev),
-    ino: data.readBigUInt64LE(keyLayout.ino),
+    tgid: data.readUInt32LE(keyLayout.offsets.tgid),
+    dev: data.readUInt32LE(keyLayout.offsets.dev),
+    ino: data.readBigUInt64LE(keyLayout.offsets.ino),
   };
 }
 
 /** Sums the per-CPU copies of struct filetop_stats. */
 export function sumStats(copies: Buffer[]): FileStats {
   const s: FileStats = { reads: 0, writes: 0, readBytes: 0, writeBytes: 0 };
+  const O = statsLayout.offsets;
   for (const c of copies) {
-    s.reads += Number(c.readBigUInt64LE(statsLayout.reads));
-    s.writes += Number(c.readBigUInt64LE(statsLayout.writes));
-    s.readBytes += Number(c.readBigUInt64LE(statsLayout.readBytes));
-    s.writeBytes += Number(c.readBigUInt64LE(statsLayout.writeBytes));
+    s.reads += Number(c.readBigUInt64LE(O.reads));
+    s.writes += Number(c.readBigUInt64LE(O.writes));
+    s.readBytes += Number(c.readBigUInt64LE(O.read_bytes));
+    s.writeBytes += Number(c.readBigUInt64LE(O.write_bytes));
   }
   return s;
 }
@@ -62,20 +68,20 @@ export function sumStats(copies: Buffer[]): FileStats {
 /** Counts still in the per-CPU slots of "last" (not yet added to "files"), by key. */
 export function pendingOf(copies: Buffer[]): Array<[FileKey, FileStats]> {
   return copies
-    .map((c) => [decodeKey(c.subarray(lastLayout.key)), sumStats([c.subarray(lastLayout.pending)])] as [FileKey, FileStats])
+    .map((c) => [decodeKey(c.subarray(lastLayout.offsets.key)), sumStats([c.subarray(lastLayout.offsets.pending)])] as [FileKey, FileStats])
     .filter(([, s]) => s.reads || s.writes);
 }
 
 export function decodePath(data: Buffer): PathRecord | undefined {
-  const L = pathLayout;
+  const L = pathLayout.offsets;
   if (data.length < L.names) return undefined;
   const size = Math.min(data.readUInt32LE(L.size), data.length - L.names);
   const names = size > 0 ? data.toString('utf8', L.names, L.names + size).split('\0') : [];
   if (names.at(-1) === '') names.pop(); // the last name's NUL
   return {
-    key: decodeKey(data),
+    key: decodeKey(data.subarray(L.key)),
     mode: data.readUInt32LE(L.mode),
-    comm: cString(data, L.comm, L.commLen),
+    comm: cString(data, L.comm, pathLayout.lengths.comm),
     names,
     flags: data.readUInt32LE(L.flags),
   };

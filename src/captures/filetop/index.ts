@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { RingBufferReader } from '../../libbpf/index.js';
 import type { CaptureDefinition, Column } from '../capture.js';
 import {
-  decodeKey, decodePath, devName, keyId, kindOfMode, pathOf, pendingOf, sumStats,
+  decodeKey, decodePath, devName, keyId, keyLayout, kindOfMode, lastLayout, pathLayout, pathOf, pendingOf, statsLayout, sumStats,
   type FileKey, type FileKind, type FileStats, type PathRecord,
 } from './decode.js';
 import { filetopAnalysis } from './analyze.js';
@@ -53,6 +53,8 @@ export const filetop: CaptureDefinition<FiletopParams, FiletopData> = {
   configure(object, params) {
     object.setMaxEntries('files', params.maxFiles);
   },
+
+  records: [keyLayout, statsLayout, lastLayout, pathLayout],
 
   collect({ object, params }) {
     const reader = new RingBufferReader(object.map('paths'));

@@ -3,8 +3,8 @@
 // CPUs. One finding per {process, lock}, naming the code that waited.
 // Waits of kind "other" (condition variables, idle pools) are normal: they
 // are counted in `checked`, never a finding.
-import { makeFinding, num, objs, str, type CaptureAnalysis, type CaptureContext, type Obj } from '../../analysis/common.js';
-import { fmtPct, fmtSeconds, fmtUs, listText, plural } from '../../analysis/format.js';
+import { makeFinding, num, objs, str, type CaptureAnalysis, type AnalysisContext, type Obj } from '../../analysis/common.js';
+import { fmtPct, fmtSeconds, fmtUs, listText, plural } from '../../format/index.js';
 import type { Finding } from '../../analysis/types.js';
 import type { Frame } from '../../symbolize/types.js';
 
@@ -34,7 +34,7 @@ export function callerFrame(frames: Frame[]): Frame | undefined {
 const round = (n: number) => Math.round(n * 1000) / 1000;
 const framesOf = (s: Obj): Frame[] => objs(s.frames).map((f) => ({ name: str(f.name), kind: str(f.kind) as Frame['kind'], ...(f.module ? { module: str(f.module) } : {}) }));
 
-export function analyzeLockwait(data: Obj, ctx: CaptureContext): CaptureAnalysis {
+export function analyzeLockwait(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
   const windowUs = Math.max(1, ctx.windowSeconds * 1e6);
   const locks = objs(data.locks);
   const stacks = objs(data.stacks);

@@ -1,12 +1,12 @@
 // Reads lockwait's maps at the end: every {process, stack, futex word} row,
-// symbolized with the stack family's code (src/captures/profile/stack-maps.ts),
+// symbolized with the stack family's code (src/captures/stack-family/stack-maps.ts),
 // one futex word at a time so stacks that look alike on different locks stay
 // apart; then the per-lock totals.
 import type { BpfObject } from '../../libbpf/index.js';
 import { createSymbolizer } from '../../symbolize/index.js';
 import type { Collector } from '../capture.js';
-import { sumValues } from '../profile/stack-capture.js';
-import { ProcessAnnouncer, readLostStacks, symbolizeStacks, type CountedStack } from '../profile/stack-maps.js';
+import { sumValues } from '../stack-family/stack-capture.js';
+import { ProcessAnnouncer, readLostStacks, symbolizeStacks, type CountedStack } from '../stack-family/stack-maps.js';
 import { decodeWaitKey, decodeWaitValue, type WaitKind, type WaitValue } from './decode.js';
 import type { LockWaitLock, LockWaitStack, LockwaitData } from './types.js';
 

@@ -1,11 +1,13 @@
 // The records of bpf/lockwait/lockwait.h: the "waits" map's key (the shared
 // stack_key, then the futex word and what kind of wait) and value.
-import { decodeStackKey, stackKeyLayout, type StackKey } from '../profile/stack-maps.js';
+// Offsets checked against the object's BTF by test/architecture/record-layouts.test.ts.
+import { decodeStackKey, stackKeyLayout, type StackKey } from '../stack-family/stack-maps.js';
+import { recordLayout } from '../records.js';
 
 /** struct lockwait_key. */
-export const keyLayout = { stack: 0, uaddr: stackKeyLayout.size, kind: stackKeyLayout.size + 8, size: stackKeyLayout.size + 16 } as const;
+export const keyLayout = recordLayout('lockwait_key', stackKeyLayout.size + 16, { stack: 0, uaddr: stackKeyLayout.size, kind: stackKeyLayout.size + 8 });
 /** struct lockwait_value. */
-export const valueLayout = { totalNs: 0, count: 8, maxNs: 16, size: 24 } as const;
+export const valueLayout = recordLayout('lockwait_value', 24, { total_ns: 0, count: 8, max_ns: 16 });
 
 /** enum lockwait_kind. */
 export type WaitKind = 'mutex' | 'other';
@@ -25,16 +27,16 @@ export interface WaitValue {
 
 export function decodeWaitKey(data: Buffer): WaitKey {
   return {
-    stack: decodeStackKey(data.subarray(keyLayout.stack, keyLayout.stack + stackKeyLayout.size)),
-    uaddr: data.readBigUInt64LE(keyLayout.uaddr),
-    kind: KINDS[data.readUInt32LE(keyLayout.kind)] ?? 'other',
+    stack: decodeStackKey(data.subarray(keyLayout.offsets.stack, keyLayout.offsets.stack + stackKeyLayout.size)),
+    uaddr: data.readBigUInt64LE(keyLayout.offsets.uaddr),
+    kind: KINDS[data.readUInt32LE(keyLayout.offsets.kind)] ?? 'other',
   };
 }
 
 export function decodeWaitValue(data: Buffer): WaitValue {
   return {
-    totalNs: Number(data.readBigUInt64LE(valueLayout.totalNs)),
-    count: Number(data.readBigUInt64LE(valueLayout.count)),
-    maxNs: Number(data.readBigUInt64LE(valueLayout.maxNs)),
+    totalNs: Number(data.readBigUInt64LE(valueLayout.offsets.total_ns)),
+    count: Number(data.readBigUInt64LE(valueLayout.offsets.count)),
+    maxNs: Number(data.readBigUInt64LE(valueLayout.offsets.max_ns)),
   };
 }

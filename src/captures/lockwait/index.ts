@@ -4,11 +4,13 @@
 // pprof outputs of profile and offcputime, weighted by µs waited.
 import { z } from 'zod';
 import type { CaptureDefinition, Column } from '../capture.js';
-import { stackFiles } from '../profile/outputs.js';
-import { columns } from '../profile/stack-capture.js';
+import { stackFiles } from '../stack-family/outputs.js';
+import { columns } from '../stack-family/stack-capture.js';
 import { analyzeLockwait, callerFrame } from './analyze.js';
 import { lockwaitBaseline } from './baseline.js';
 import { collectLockWaits } from './collect.js';
+import { keyLayout, valueLayout } from './decode.js';
+import { newTgidLayout, stackKeyLayout } from '../stack-family/stack-maps.js';
 import type { LockWaitLock, LockwaitData } from './types.js';
 
 export const lockwaitParams = z
@@ -46,6 +48,7 @@ export const lockwait: CaptureDefinition<LockwaitParams, LockwaitData> = {
     object.setMaxEntries('seen_tgids', params.maxProcesses);
   },
 
+  records: [keyLayout, valueLayout, stackKeyLayout, newTgidLayout],
   collect: ({ object, params }) => collectLockWaits(object, params.top),
   table: (data) => ({ columns: lockColumns, rows: data.locks.slice(0, data.top) }),
   text: lockwaitText,

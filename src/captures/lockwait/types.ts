@@ -1,7 +1,7 @@
 // lockwait's data: the stacks-kind shape (flame graph of wait time) plus a
 // row per lock (futex word) per process.
 import type { StackSample } from '../../stacks/types.js';
-import type { StackData } from '../profile/stack-capture.js';
+import type { StackData } from '../stack-family/stack-capture.js';
 import type { WaitKind } from './decode.js';
 
 export interface LockWaitStack extends StackSample {

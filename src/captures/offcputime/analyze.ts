@@ -1,6 +1,6 @@
 // offcputime's checks: Where threads block off the CPU outside ordinary idle waits.
-import { makeFinding, num, objs, str, isObj, type CaptureAnalysis, type CaptureContext, type Obj } from '../../analysis/common.js';
-import { fmtPct, fmtSeconds, fmtUs, plural, processLabel, round } from '../../analysis/format.js';
+import { makeFinding, num, objs, str, isObj, type CaptureAnalysis, type AnalysisContext, type Obj } from '../../analysis/common.js';
+import { fmtPct, fmtSeconds, fmtUs, plural, processLabel, round } from '../../format/index.js';
 import { framesOf, stackText, type FrameLike } from '../../analysis/stack-frames.js';
 import type { Finding } from '../../analysis/types.js';
 
@@ -53,7 +53,7 @@ function waitKind(frames: FrameLike[]): string {
 
 const MIN_OFFCPU_WINDOW_SHARE = 0.1;
 
-function analyzeOffcputime(data: Obj, ctx: CaptureContext): CaptureAnalysis {
+function analyzeOffcputime(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
   const findings: Finding[] = [];
   const stacks = objs(data.stacks);
   const totalUs = num(data.total) || stacks.reduce((n, s) => n + num(s.value), 0);

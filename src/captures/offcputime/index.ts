@@ -1,12 +1,15 @@
 // offcputime: where threads wait off the CPU, and for how long: stacks
 // (kernel and user) weighted by microseconds blocked, from sched:sched_switch.
-// Same data shape and outputs as profile (src/captures/profile/outputs.ts
+// Same data shape and outputs as profile (src/captures/stack-family/outputs.ts
 // renders folded, pprof, SVG and speedscope from it), the values being µs.
 import { z } from 'zod';
 import type { StackSample } from '../../stacks/types.js';
 import type { CaptureDefinition, Column } from '../capture.js';
-import { collectStacks, columns, pct, sumValues, userLeafOf, type StackData } from '../profile/stack-capture.js';
-import { stackFiles } from '../profile/outputs.js';
+import { recordLayout } from '../records.js';
+import { collectStacks, columns, describeGaps, pct, sumValues, userLeafOf, type StackData } from '../stack-family/stack-capture.js';
+import { configureUnwinding, unwindParams } from '../stack-family/params.js';
+import { stackFiles } from '../stack-family/outputs.js';
+import { newTgidLayout, stackKeyLayout } from '../stack-family/stack-maps.js';
 import type { Frame } from '../../symbolize/types.js';
 import { offcputimeAnalysis } from './analyze.js';
 
@@ -41,6 +44,8 @@ export const offcputimeParams = z
       .describe('processes announced for symbolization while alive; later ones are read at the end'),
     top: z.number().int().min(1).max(10_000).default(20)
       .describe('stacks in the table and the text; the data keeps every stack'),
+    // Copied at every switch-out of a targeted thread: smaller than profile's by default.
+    ...unwindParams({ userStackBytes: 8 * 1024, snapshotBufferBytes: 8 * 1024 * 1024 }),
   })
   .strict();
 
@@ -59,7 +64,7 @@ export interface OffcputimeData extends StackData<OffcpuStack> {
 }
 
 /** struct offcpu_value (bpf/offcputime/offcputime.h). */
-export const valueLayout = { totalUs: 0, count: 8, size: 16 } as const;
+export const valueLayout = recordLayout('offcpu_value', 16, { total_us: 0, count: 8 });
 
 export function stateMask(states: string): number {
   return [...new Set(states)].reduce((mask, letter) => mask | (STATE_BITS[letter] ?? 0), 0);
@@ -82,17 +87,32 @@ export const offcputime: CaptureDefinition<OffcputimeParams, OffcputimeData> = {
     object.setMaxEntries('counts', params.maxStacks);
     object.setMaxEntries('starts', params.maxThreads);
     object.setMaxEntries('seen_tgids', params.maxProcesses);
+    configureUnwinding(object, params);
   },
+
+  records: [stackKeyLayout, valueLayout, newTgidLayout],
 
   collect({ object, params }) {
     return collectStacks<{ us: number; count: number }, OffcpuStack, OffcputimeData>(object, {
-      decodeValue: (data) => ({ us: Number(data.readBigUInt64LE(valueLayout.totalUs)), count: Number(data.readBigUInt64LE(valueLayout.count)) }),
+      decodeValue: (data) => ({ us: Number(data.readBigUInt64LE(valueLayout.offsets.total_us)), count: Number(data.readBigUInt64LE(valueLayout.offsets.count)) }),
       toSample: (key, frames, v) => ({ pid: key.tgid, comm: key.comm, frames, value: v.us, blocks: v.count }),
       merge: (into, from) => {
         into.value += from.value;
         into.blocks += from.blocks;
       },
-      finish: (stacks, lostStacks, problem) => ({
+      ...(params.userStackBytes
+        ? {
+            snapshots: {
+              snapshotBytes: params.userStackBytes,
+              maxDepth: params.maxDepth,
+              maxPending: params.maxThreads,
+              valueOf: (us: number) => ({ us, count: 1 }),
+              add: (a: { us: number; count: number }, b: { us: number; count: number }) => ({ us: a.us + b.us, count: a.count + b.count }),
+            },
+          }
+        : {}),
+      finish: (stacks, lostStacks, problem, gaps) => ({
+        ...gaps,
         stacks,
         sampleType: { type: 'off-cpu', unit: 'microseconds' },
         total: sumValues(stacks),
@@ -141,10 +161,9 @@ function offcpuColumns(total: number): Column<OffcpuStack>[] {
 
 /** The heaviest stacks, leaf first as bcc's offcputime prints them, with their time. */
 export function offcputimeText(data: OffcputimeData): string {
-  const lost = data.lostStacks.kernel + data.lostStacks.user;
   const head =
     `${ms(data.total)} ms off-CPU in ${data.blocks} blocks (states ${data.states}), ${data.stacks.length} distinct stacks` +
-    (lost ? `, ${lost} stacks lost (raise --stack-map-entries)` : '') +
+    describeGaps(data).map((line) => `\n${line}`).join('') +
     (data.kernelSymbolsProblem ? `\nkernel frames unnamed: ${data.kernelSymbolsProblem}` : '');
   if (!data.total) return `${head}\n(no blocks)`;
   const summary = columns(

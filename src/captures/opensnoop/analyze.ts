@@ -1,6 +1,6 @@
 // opensnoop's checks: Opens feed the runbook rules; alone they only count as checked.
 import { num, objs, str, type CaptureAnalysis, type Obj } from '../../analysis/common.js';
-import { plural } from '../../analysis/format.js';
+import { plural } from '../../format/index.js';
 import type { OpenHit } from '../../analysis/rules.js';
 
 function analyzeOpensnoop(data: Obj): CaptureAnalysis {

@@ -1,10 +1,12 @@
-// Decodes bpf/opensnoop/opensnoop.h records and names open(2) flags.
-import { cString } from '../records.js';
+// Decodes bpf/opensnoop/opensnoop.h records (at eventLayout's offsets, checked
+// against the object's BTF) and names open(2) flags.
+import { cString, recordLayout } from '../records.js';
 
-export const eventLayout = {
-  tsNs: 0, flags: 8, cgroupId: 16, pid: 24, tid: 28, uid: 32, ret: 36, dirfd: 40, mode: 44, syscall: 48,
-  pathLen: 52, recFlags: 56, comm: 64, path: 80, commLen: 16, pathSize: 4096,
-} as const;
+/** struct opensnoop_event; only path_len bytes of path are sent. */
+export const eventLayout = recordLayout('opensnoop_event', 4176, {
+  ts_ns: 0, flags: 8, cgroup_id: 16, pid: 24, tid: 28, uid: 32, ret: 36, dirfd: 40, mode: 44, syscall: 48,
+  path_len: 52, rec_flags: 56, comm: 64, path: 80,
+}, { comm: 16, path: 4096 });
 
 export const PATH_PARTIAL = 1;
 export const HOW_PARTIAL = 2;
@@ -30,13 +32,13 @@ export interface OpenRecord {
 }
 
 export function decodeEvent(data: Buffer): OpenRecord | undefined {
-  const L = eventLayout;
+  const L = eventLayout.offsets;
   if (data.length < L.path) return undefined;
-  const pathLen = Math.min(data.readUInt32LE(L.pathLen), data.length - L.path, L.pathSize);
+  const pathLen = Math.min(data.readUInt32LE(L.path_len), data.length - L.path, eventLayout.lengths.path);
   return {
-    tsNs: data.readBigUInt64LE(L.tsNs),
+    tsNs: data.readBigUInt64LE(L.ts_ns),
     flags: data.readBigUInt64LE(L.flags),
-    cgroupId: data.readBigUInt64LE(L.cgroupId),
+    cgroupId: data.readBigUInt64LE(L.cgroup_id),
     pid: data.readUInt32LE(L.pid),
     tid: data.readUInt32LE(L.tid),
     uid: data.readUInt32LE(L.uid),
@@ -44,9 +46,9 @@ export function decodeEvent(data: Buffer): OpenRecord | undefined {
     dirfd: data.readInt32LE(L.dirfd),
     mode: data.readUInt32LE(L.mode),
     syscall: syscalls[data.readUInt32LE(L.syscall)] ?? 'openat',
-    comm: cString(data, L.comm, L.commLen),
+    comm: cString(data, L.comm, eventLayout.lengths.comm),
     path: cString(data, L.path, pathLen),
-    recFlags: data.readUInt32LE(L.recFlags),
+    recFlags: data.readUInt32LE(L.rec_flags),
   };
 }
 

@@ -5,7 +5,8 @@ import { errnoName, hasTracepoint } from '../../libbpf/index.js';
 import { kernelClock } from '../../util/clock.js';
 import { eventCollector, eventFiles, sizeRingBuffer, streamParams } from '../event-stream.js';
 import type { CaptureDefinition, Column } from '../capture.js';
-import { AT_FDCWD, createsFile, decodeEvent, flagNames, HOW_PARTIAL, PATH_PARTIAL, type OpenRecord, type OpenSyscall } from './decode.js';
+import { AT_FDCWD, createsFile, decodeEvent, eventLayout, flagNames, HOW_PARTIAL, PATH_PARTIAL, type OpenRecord, type OpenSyscall } from './decode.js';
+import { opensnoopEvents } from './syscall-events.js';
 import { opensnoopAnalysis, openRecords } from './analyze.js';
 
 export const opensnoopParams = z.object(streamParams).strict();
@@ -47,6 +48,7 @@ export const opensnoop: CaptureDefinition<OpensnoopParams, OpensnoopData> = {
   kind: 'events',
   analysis: opensnoopAnalysis,
   ruleEvents: { kind: 'open', records: openRecords },
+  syscallEvents: { types: ['open', 'openat', 'openat2'], events: opensnoopEvents },
   params: opensnoopParams,
 
   configure(object, params) {
@@ -58,6 +60,8 @@ export const opensnoop: CaptureDefinition<OpensnoopParams, OpensnoopData> = {
       object.setAutoload(`tp_exit_${syscall}`, false);
     }
   },
+
+  records: [eventLayout],
 
   collect({ object, params }) {
     const toWallMs = kernelClock();

@@ -1,6 +1,6 @@
 // profile's checks: Hot functions and busy processes.
-import { makeFinding, num, objs, str, type CaptureAnalysis, type CaptureContext, type Obj } from '../../analysis/common.js';
-import { fmtPct, fmtSeconds, plural, processLabel, round } from '../../analysis/format.js';
+import { makeFinding, num, objs, str, type CaptureAnalysis, type AnalysisContext, type Obj } from '../../analysis/common.js';
+import { fmtPct, fmtSeconds, plural, processLabel, round } from '../../format/index.js';
 import { framesOf, leafOf, functionLabel, stackText, type FrameLike } from '../../analysis/stack-frames.js';
 import type { Finding } from '../../analysis/types.js';
 
@@ -8,7 +8,7 @@ const MIN_PROFILE_SAMPLES = 50;
 const MIN_FUNCTION_SAMPLES = 20;
 const MAX_PROCESS_FINDINGS = 5;
 
-function analyzeProfile(data: Obj, ctx: CaptureContext): CaptureAnalysis {
+function analyzeProfile(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
   const findings: Finding[] = [];
   const stacks = objs(data.stacks);
   const total = num(data.total) || stacks.reduce((n, s) => n + num(s.value), 0);

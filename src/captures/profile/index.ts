@@ -7,8 +7,10 @@ import { z } from 'zod';
 import { PERF_COUNT_SW_CPU_CLOCK, PERF_TYPE_SOFTWARE } from '../../libbpf/index.js';
 import type { StackSample } from '../../stacks/types.js';
 import type { CaptureDefinition, Column } from '../capture.js';
-import { collectStacks, columns, leafOf, moduleLabel, pct, sumValues, topFunctions, type StackData } from './stack-capture.js';
-import { stackFiles } from './outputs.js';
+import { collectStacks, columns, describeGaps, leafOf, moduleLabel, pct, sumValues, topFunctions, type StackData } from '../stack-family/stack-capture.js';
+import { configureUnwinding, unwindParams } from '../stack-family/params.js';
+import { stackFiles } from '../stack-family/outputs.js';
+import { newTgidLayout, stackKeyLayout } from '../stack-family/stack-maps.js';
 import { profileAnalysis } from './analyze.js';
 import { profileBaseline } from './baseline.js';
 
@@ -26,6 +28,7 @@ export const profileParams = z
       .describe('processes announced for symbolization while alive; later ones are read at the end'),
     top: z.number().int().min(1).max(10_000).default(20)
       .describe('rows in the table (stacks) and the text (functions); the data keeps every stack'),
+    ...unwindParams({ userStackBytes: 16 * 1024, snapshotBufferBytes: 16 * 1024 * 1024 }),
   })
   .strict();
 
@@ -51,16 +54,23 @@ export const profile: CaptureDefinition<ProfileParams, ProfileData> = {
     object.setMaxEntries('stacks', params.stackMapEntries);
     object.setMaxEntries('counts', params.maxStacks);
     object.setMaxEntries('seen_tgids', params.maxProcesses);
+    configureUnwinding(object, params);
   },
 
   perfEvent: (params) => ({ type: PERF_TYPE_SOFTWARE, config: PERF_COUNT_SW_CPU_CLOCK, frequency: params.frequency }),
+
+  records: [stackKeyLayout, newTgidLayout],
 
   collect({ object, params }) {
     return collectStacks<bigint, StackSample, ProfileData>(object, {
       decodeValue: (data) => data.readBigUInt64LE(0),
       toSample: (key, frames, count) => ({ pid: key.tgid, comm: key.comm, frames, value: Number(count) }),
       merge: (into, from) => void (into.value += from.value),
-      finish: (stacks, lostStacks, problem) => ({
+      ...(params.userStackBytes
+        ? { snapshots: { snapshotBytes: params.userStackBytes, maxDepth: params.maxDepth, maxPending: 0, valueOf: BigInt, add: (a: bigint, b: bigint) => a + b } }
+        : {}),
+      finish: (stacks, lostStacks, problem, gaps) => ({
+        ...gaps,
         stacks,
         sampleType: { type: 'samples', unit: 'count' },
         periodNs: Math.round(1e9 / params.frequency),
@@ -94,11 +104,10 @@ function stackColumns(total: number): Column<StackSample>[] {
 /** Top functions by self samples (where the CPU was), with their inclusive share. */
 export function profileText(data: ProfileData): string {
   const seconds = data.total / Math.max(1, data.frequency);
-  const lost = data.lostStacks.kernel + data.lostStacks.user;
   const head =
     `${data.total} samples at ${data.frequency} Hz (~${seconds.toFixed(2)} CPU-seconds), ${data.processes} processes, ` +
     `${data.stacks.length} distinct stacks` +
-    (lost ? `, ${lost} stacks lost (raise --stack-map-entries)` : '') +
+    describeGaps(data).map((line) => `\n${line}`).join('') +
     (data.kernelSymbolsProblem ? `\nkernel frames unnamed: ${data.kernelSymbolsProblem}` : '');
   if (!data.total) return `${head}\n(no samples)`;
   const rows = topFunctions(data.stacks)

@@ -1,13 +1,13 @@
 // runqlat's checks: Run-queue latency per process or cgroup.
-import { latencySeverity, makeFinding, num, objs, str, type CaptureAnalysis, type CaptureContext, type Obj } from '../../analysis/common.js';
-import { fmtMs, fmtUs, plural, processLabel, round } from '../../analysis/format.js';
+import { latencySeverity, makeFinding, num, objs, str, type CaptureAnalysis, type AnalysisContext, type Obj } from '../../analysis/common.js';
+import { fmtMs, fmtUs, plural, processLabel, round } from '../../format/index.js';
 import { bucketsOf, quantile, totalOf } from '../../analysis/histogram.js';
 import type { Finding } from '../../analysis/types.js';
 
 const MIN_RUNQ_WAITS_ALL = 100;
 const MIN_RUNQ_WAITS_GROUP = 50;
 
-function analyzeRunqlat(data: Obj, ctx: CaptureContext): CaptureAnalysis {
+function analyzeRunqlat(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
   const findings: Finding[] = [];
   const thresholdMs = ctx.thresholds.runqP99Ms;
   const thresholdUs = thresholdMs * 1000;

@@ -5,9 +5,9 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { cString } from '../records.js';
+import { cString, recordLayout } from '../records.js';
 import type { CaptureDefinition, Column, LabeledHistogram } from '../capture.js';
-import { decodeHistogram, mergeHistograms, renderHistogram, type Log2Histogram } from '../histogram.js';
+import { decodeHistogram, histLayout, mergeHistograms, renderHistogram, type Log2Histogram } from '../histogram.js';
 import { runqlatAnalysis } from './analyze.js';
 import { runqlatBaseline } from './baseline.js';
 
@@ -37,7 +37,7 @@ export interface RunqlatData {
 }
 
 /** struct runqlat_key. */
-export const keyLayout = { cgroupId: 0, tgid: 8, comm: 16, commLen: 16, size: 32 } as const;
+export const keyLayout = recordLayout('runqlat_key', 32, { cgroup_id: 0, tgid: 8, comm: 16 }, { comm: 16 });
 const UNIT = 'usecs';
 
 export const runqlat: CaptureDefinition<RunqlatParams, RunqlatData> = {
@@ -54,6 +54,8 @@ export const runqlat: CaptureDefinition<RunqlatParams, RunqlatData> = {
     object.setMaxEntries('starts', params.maxThreads);
   },
 
+  records: [keyLayout, histLayout],
+
   collect({ object, params }) {
     const groupBy = params.perCgroup ? 'cgroup' : params.perProcess ? 'process' : 'none';
     return {
@@ -69,11 +71,11 @@ export const runqlat: CaptureDefinition<RunqlatParams, RunqlatData> = {
           const histogram = decodeHistogram(UNIT, ...hists.perCpuValues(value));
           if (!histogram.count) continue;
           if (groupBy === 'cgroup') {
-            const id = key.readBigUInt64LE(keyLayout.cgroupId);
+            const id = key.readBigUInt64LE(keyLayout.offsets.cgroup_id);
             groups.push({ labels: { cgroup: cgroupPaths.get(id) ?? `id ${id}`, cgroupId: id.toString() }, histogram });
           } else {
             groups.push({
-              labels: { pid: key.readUInt32LE(keyLayout.tgid), comm: cString(key, keyLayout.comm, keyLayout.commLen) },
+              labels: { pid: key.readUInt32LE(keyLayout.offsets.tgid), comm: cString(key, keyLayout.offsets.comm, keyLayout.lengths.comm) },
               histogram,
             });
           }

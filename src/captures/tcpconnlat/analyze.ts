@@ -1,6 +1,6 @@
 // tcpconnlat's checks: Slow and failed connects per destination.
-import { addTo, latencySeverity, makeFinding, num, objs, str, whoOf, type CaptureAnalysis, type CaptureContext, type Obj } from '../../analysis/common.js';
-import { fmtCount, fmtMs, fmtPct, fmtUs, plural, round } from '../../analysis/format.js';
+import { addTo, latencySeverity, makeFinding, num, objs, str, whoOf, type CaptureAnalysis, type AnalysisContext, type Obj } from '../../analysis/common.js';
+import { fmtCount, fmtMs, fmtPct, fmtUs, plural, round } from '../../format/index.js';
 import { bucketsOf, countAbove, quantile, rangeAbove, restUpperBound, totalOf } from '../../analysis/histogram.js';
 import type { Finding } from '../../analysis/types.js';
 import { connectHit, type ConnectHit } from '../../analysis/rules.js';
@@ -32,7 +32,7 @@ function synRetryHint(latenciesUs: number[], bucketRange: { low: number; high: n
   return undefined;
 }
 
-function analyzeTcpconnlat(data: Obj, ctx: CaptureContext): CaptureAnalysis {
+function analyzeTcpconnlat(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
   const findings: Finding[] = [];
   const thresholdMs = ctx.thresholds.connectP99Ms;
   const thresholdUs = thresholdMs * 1000;

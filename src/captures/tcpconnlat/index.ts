@@ -5,9 +5,13 @@ import { z } from 'zod';
 import { errnoName, programStats } from '../../libbpf/index.js';
 import { kernelClock } from '../../util/clock.js';
 import type { CaptureDefinition, Column, LabeledHistogram } from '../capture.js';
-import { decodeHistogram, renderHistogram } from '../histogram.js';
-import { renderTable } from '../../util/table.js';
-import { decodeDestination, decodeFailure, decodeSlowest, SLOWEST_MAX, type ConnectRecord } from './decode.js';
+import { decodeHistogram, histLayout, renderHistogram } from '../histogram.js';
+import { fmtUs, renderTable } from '../../format/index.js';
+import {
+  connectLayout, decodeDestination, decodeFailure, decodeSlowest, destLayout, failKeyLayout, failLayout, slowestLayout, SLOWEST_MAX,
+  type ConnectRecord,
+} from './decode.js';
+import { tcpconnlatEvents } from './syscall-events.js';
 import { tcpconnlatAnalysis, tcpconnlatConnects } from './analyze.js';
 import { tcpconnlatBaseline } from './baseline.js';
 
@@ -81,6 +85,7 @@ export const tcpconnlat: CaptureDefinition<TcpconnlatParams, TcpconnlatData> = {
   analysis: tcpconnlatAnalysis,
   baseline: tcpconnlatBaseline,
   ruleEvents: { kind: 'connect', records: tcpconnlatConnects },
+  syscallEvents: { types: ['connect'], events: tcpconnlatEvents },
   params: tcpconnlatParams,
 
   configure(object, params) {
@@ -89,6 +94,8 @@ export const tcpconnlat: CaptureDefinition<TcpconnlatParams, TcpconnlatData> = {
     object.setMaxEntries('failures', params.maxDestinations);
     object.setMaxEntries('connects', params.maxInFlight);
   },
+
+  records: [destLayout, histLayout, failKeyLayout, failLayout, connectLayout, slowestLayout],
 
   collect({ object, params }) {
     const toWallMs = kernelClock();
@@ -160,12 +167,6 @@ function destinationRows(data: TcpconnlatData): DestinationRow[] {
     rows.set(f.destination, row);
   }
   return [...rows.values()];
-}
-
-function fmtUs(us: number): string {
-  if (us >= 1_000_000) return `${(us / 1_000_000).toFixed(2)}s`;
-  if (us >= 1000) return `${(us / 1000).toFixed(2)}ms`;
-  return `${us.toFixed(0)}us`;
 }
 
 const destinationColumns: Column<DestinationRow>[] = [

@@ -2,8 +2,8 @@
 // queue or backlog full) are one cause per listener, named with its port,
 // owner and backlog; drops without a socket (a firewall, no listener) are one
 // cause per reason and destination. Each finding says what to look at next.
-import { addressOf, makeFinding, num, objs, portOf, str, type CaptureAnalysis, type CaptureContext, type Obj } from '../../analysis/common.js';
-import { fmtCount, fmtRate, fmtSeconds, listText, plural } from '../../analysis/format.js';
+import { addressOf, makeFinding, num, objs, portOf, str, type CaptureAnalysis, type AnalysisContext, type Obj } from '../../analysis/common.js';
+import { fmtCount, fmtRate, fmtSeconds, listText, plural } from '../../format/index.js';
 import type { Finding, Severity } from '../../analysis/types.js';
 
 /** What a reason means and what to do, for the reasons seen in incidents; others get the kernel's name only. */
@@ -37,7 +37,7 @@ interface Group {
   listener: boolean;
 }
 
-export function analyzeTcpdrop(data: Obj, ctx: CaptureContext): CaptureAnalysis {
+export function analyzeTcpdrop(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
   const rows = objs(data.rows);
   const seconds = Math.max(0.001, ctx.windowSeconds);
   const groups = new Map<string, Group>();
@@ -74,7 +74,7 @@ export function analyzeTcpdrop(data: Obj, ctx: CaptureContext): CaptureAnalysis 
   return { findings, checked };
 }
 
-function sampledListenerFinding(l: Obj, joined: Group[], ctx: CaptureContext, seconds: number): Finding {
+function sampledListenerFinding(l: Obj, joined: Group[], ctx: AnalysisContext, seconds: number): Finding {
   const port = num(l.port);
   const pid = num(l.pid);
   const overflows = num(l.namespaceOverflows);
@@ -109,7 +109,7 @@ function sampledListenerFinding(l: Obj, joined: Group[], ctx: CaptureContext, se
 
 const severityOf = (drops: number, critical: number): Severity => (drops >= critical ? 'critical' : 'warning');
 
-function listenerFinding(g: Group, ctx: CaptureContext, seconds: number): Finding {
+function listenerFinding(g: Group, ctx: AnalysisContext, seconds: number): Finding {
   const first = g.rows[0]!;
   const port = num(first.port);
   const pid = num(first.pid);
@@ -135,7 +135,7 @@ function listenerFinding(g: Group, ctx: CaptureContext, seconds: number): Findin
   }, rate * 10);
 }
 
-function packetFinding(g: Group, ctx: CaptureContext, seconds: number): Finding {
+function packetFinding(g: Group, ctx: AnalysisContext, seconds: number): Finding {
   const first = g.rows[0]!;
   const destination = str(first.destination);
   const port = num(first.port);

@@ -8,6 +8,7 @@ import type { CaptureDefinition, Column } from '../capture.js';
 import { analyzeTcpdrop } from './analyze.js';
 import { tcpdropBaseline } from './baseline.js';
 import { collectDrops } from './collect.js';
+import { keyLayout, listenerLayout, valueLayout } from './decode.js';
 import { dropReasons, type DropReasons } from './reasons.js';
 import type { DropRow, TcpdropData } from './types.js';
 
@@ -49,6 +50,7 @@ export const tcpdrop: CaptureDefinition<TcpdropParams, TcpdropData> = {
     if (!hasTracepoint('sock', 'sk_data_ready')) object.setAutoload('tp_sk_data_ready', false);
   },
 
+  records: [keyLayout, valueLayout, listenerLayout],
   collect: ({ object, params, target }) => collectDrops(object, target, reasons(), params),
   table: (data) => ({ columns: dropColumns, rows: data.rows }),
   count: (data) => data.rows.length,

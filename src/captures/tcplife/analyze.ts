@@ -1,6 +1,6 @@
 // tcplife's checks: Connections feed the runbook rules; alone they only count as checked.
 import { num, objs, str, type CaptureAnalysis, type Obj } from '../../analysis/common.js';
-import { plural } from '../../analysis/format.js';
+import { plural } from '../../format/index.js';
 import { connectHit, type ConnectHit } from '../../analysis/rules.js';
 
 function analyzeTcplife(data: Obj): CaptureAnalysis {

@@ -1,9 +1,10 @@
-// Decodes the records of bpf/tcplife/tcplife.h. Offsets follow the C struct
-// field by field; keep the two in step. A storm of short connections makes
+// Decodes the records of bpf/tcplife/tcplife.h, at the offsets of
+// eventLayout (checked against the object's BTF by
+// test/architecture/record-layouts.test.ts). A storm of short connections makes
 // tens of thousands of records a second, so this stays cheap: u64 fields are
 // read as two u32 halves into numbers (exact below 2^53) and endpoint strings
 // are made once per distinct address and port.
-import { cString } from '../records.js';
+import { cString, recordLayout } from '../records.js';
 import { AF_INET, endpointText } from '../net-address.js';
 
 export const TCPLIFE_ACTIVE = 1;
@@ -11,10 +12,11 @@ export const TCPLIFE_PASSIVE = 2;
 export const TCPLIFE_ESTABLISHED = 4;
 export const TCPLIFE_OWNER_UNKNOWN = 8;
 
-export const eventLayout = {
-  tsNs: 0, durationNs: 8, bytesSent: 16, bytesReceived: 24, cgroupId: 32, pid: 40, tid: 44, err: 48,
-  family: 52, lport: 54, rport: 56, flags: 58, oldstate: 59, comm: 64, laddr: 80, raddr: 96, size: 112,
-} as const;
+/** struct tcplife_event: one closed connection (ring buffer "events"). */
+export const eventLayout = recordLayout('tcplife_event', 112, {
+  ts_ns: 0, duration_ns: 8, bytes_sent: 16, bytes_received: 24, cgroup_id: 32, pid: 40, tid: 44, err: 48,
+  family: 52, lport: 54, rport: 56, flags: 58, oldstate: 59, comm: 64, laddr: 80, raddr: 96,
+}, { comm: 16, laddr: 16, raddr: 16 });
 
 /** include/net/tcp_states.h */
 export const TCP_STATES = [
@@ -67,15 +69,15 @@ export class EndpointCache {
 }
 
 export function decodeConnection(data: Buffer, endpoints = new EndpointCache()): ConnectionRecord | undefined {
-  const L = eventLayout;
-  if (data.length < L.size) return undefined;
+  const L = eventLayout.offsets;
+  if (data.length < eventLayout.size) return undefined;
   const family = data.readUInt16LE(L.family);
   return {
-    tsNs: u64(data, L.tsNs),
-    durationNs: u64(data, L.durationNs),
-    bytesSent: u64(data, L.bytesSent),
-    bytesReceived: u64(data, L.bytesReceived),
-    cgroupId: data.readBigUInt64LE(L.cgroupId),
+    tsNs: u64(data, L.ts_ns),
+    durationNs: u64(data, L.duration_ns),
+    bytesSent: u64(data, L.bytes_sent),
+    bytesReceived: u64(data, L.bytes_received),
+    cgroupId: data.readBigUInt64LE(L.cgroup_id),
     pid: data.readUInt32LE(L.pid),
     tid: data.readUInt32LE(L.tid),
     err: data.readInt32LE(L.err),
@@ -84,6 +86,6 @@ export function decodeConnection(data: Buffer, endpoints = new EndpointCache()):
     remote: endpoints.text(data, L.raddr, family, data.readUInt16LE(L.rport)),
     flags: data.readUInt8(L.flags),
     oldstate: data.readUInt8(L.oldstate),
-    comm: cString(data, L.comm, 16),
+    comm: cString(data, L.comm, eventLayout.lengths.comm),
   };
 }

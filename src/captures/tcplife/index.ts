@@ -16,6 +16,7 @@ import {
   type ConnectionRecord,
 } from './decode.js';
 import { tcplifeAnalysis, tcplifeConnects } from './analyze.js';
+import { tcplifeEvents } from './syscall-events.js';
 
 export const tcplifeParams = z
   .object({
@@ -83,12 +84,15 @@ export const tcplife: CaptureDefinition<TcplifeParams, TcplifeData> = {
   kind: 'events',
   analysis: tcplifeAnalysis,
   ruleEvents: { kind: 'connect', records: tcplifeConnects, complete: true },
+  syscallEvents: { types: ['connect', 'accept'], events: tcplifeEvents, complete: true },
   params: tcplifeParams,
 
   configure(object, params) {
     object.setMaxEntries('events', pow2(params.ringBufferMiB) * 1024 * 1024);
     object.setMaxEntries('conns', params.maxConnections);
   },
+
+  records: [eventLayout],
 
   collect({ object, params }) {
     const reader = new RingBufferReader(object.map('events'));

@@ -1,6 +1,6 @@
 // tcpreset's checks: Reset hot spots per remote.
-import { addTo, addressOf, makeFinding, num, objs, str, topKeys, whoOf, type CaptureAnalysis, type CaptureContext, type Obj } from '../../analysis/common.js';
-import { fmtCount, fmtSeconds, plural, capitalize } from '../../analysis/format.js';
+import { addTo, addressOf, makeFinding, num, objs, str, topKeys, whoOf, type CaptureAnalysis, type AnalysisContext, type Obj } from '../../analysis/common.js';
+import { fmtCount, fmtSeconds, plural, capitalize } from '../../format/index.js';
 import type { Finding } from '../../analysis/types.js';
 
 const RESET_REASON_MEANING: Record<string, string> = {
@@ -11,7 +11,7 @@ const RESET_REASON_MEANING: Record<string, string> = {
   TCP_ABORT_ON_DATA: 'data after close',
 };
 
-function analyzeTcpreset(data: Obj, ctx: CaptureContext): CaptureAnalysis {
+function analyzeTcpreset(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
   const findings: Finding[] = [];
   const threshold = ctx.thresholds.resetsPerFlow;
   const rows = objs(data.rows);

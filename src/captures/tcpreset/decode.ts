@@ -1,9 +1,10 @@
-// The map of bpf/tcpreset/tcpreset.h in user space; keep the two in step.
+// The map of bpf/tcpreset/tcpreset.h in user space, at the offsets below
+// (checked against the object's BTF by test/architecture/record-layouts.test.ts).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tracingRoot } from '../../libbpf/index.js';
 import { endpointText, tcpStateName } from '../net-address.js';
-import { cString } from '../records.js';
+import { cString, recordLayout } from '../records.js';
 
 export const TCPRESET_SENT = 1;
 export const TCPRESET_RECEIVED = 2;
@@ -11,8 +12,11 @@ const NO_REASON = 0xffff;
 const TCP_TIME_WAIT = 6;
 const TCP_NEW_SYN_RECV = 12;
 
-const KEY_SIZE = 48;
-const VALUE_SIZE = 48;
+export const keyLayout = recordLayout('tcpreset_key', 48, {
+  saddr: 0, daddr: 16, sport: 32, dport: 34, family: 36, direction: 38, state: 39, closed_from: 40,
+  full_socket: 41, reason: 42, tgid: 44,
+}, { saddr: 16, daddr: 16 });
+export const valueLayout = recordLayout('tcpreset_value', 48, { count: 0, first_ns: 8, last_ns: 16, cgroup_id: 24, comm: 32 }, { comm: 16 });
 
 export type SocketKind = 'full' | 'request' | 'timewait' | 'none';
 
@@ -47,33 +51,35 @@ function socketKind(full: boolean, state: number): SocketKind {
 
 /** struct tcpreset_key. */
 export function decodeKey(data: Buffer): ResetKey {
-  if (data.length < KEY_SIZE) throw new Error(`tcpreset key of ${data.length} bytes, expected ${KEY_SIZE}`);
-  const family = data.readUInt16LE(36);
-  const state = data.readUInt8(39);
-  const closedFrom = data.readUInt8(40);
-  const reason = data.readUInt16LE(42);
+  const K = keyLayout.offsets;
+  if (data.length < keyLayout.size) throw new Error(`tcpreset key of ${data.length} bytes, expected ${keyLayout.size}`);
+  const family = data.readUInt16LE(K.family);
+  const state = data.readUInt8(K.state);
+  const closedFrom = data.readUInt8(K.closed_from);
+  const reason = data.readUInt16LE(K.reason);
   return {
-    direction: data.readUInt8(38) === TCPRESET_RECEIVED ? 'received' : 'sent',
-    local: endpointText(family, data.subarray(0, 16), data.readUInt16LE(32)),
-    remote: endpointText(family, data.subarray(16, 32), data.readUInt16LE(34)),
+    direction: data.readUInt8(K.direction) === TCPRESET_RECEIVED ? 'received' : 'sent',
+    local: endpointText(family, data.subarray(K.saddr, K.saddr + keyLayout.lengths.saddr), data.readUInt16LE(K.sport)),
+    remote: endpointText(family, data.subarray(K.daddr, K.daddr + keyLayout.lengths.daddr), data.readUInt16LE(K.dport)),
     family,
     state: tcpStateName(state),
     ...(closedFrom ? { closedFrom: tcpStateName(closedFrom) } : {}),
-    socket: socketKind(data.readUInt8(41) === 1, state),
+    socket: socketKind(data.readUInt8(K.full_socket) === 1, state),
     ...(reason !== NO_REASON ? { reason } : {}),
-    tgid: data.readUInt32LE(44),
+    tgid: data.readUInt32LE(K.tgid),
   };
 }
 
 /** struct tcpreset_value. */
 export function decodeValue(data: Buffer): ResetValue {
-  if (data.length < VALUE_SIZE) throw new Error(`tcpreset value of ${data.length} bytes, expected ${VALUE_SIZE}`);
+  const V = valueLayout.offsets;
+  if (data.length < valueLayout.size) throw new Error(`tcpreset value of ${data.length} bytes, expected ${valueLayout.size}`);
   return {
-    count: Number(data.readBigUInt64LE(0)),
-    firstNs: data.readBigUInt64LE(8),
-    lastNs: data.readBigUInt64LE(16),
-    cgroupId: data.readBigUInt64LE(24),
-    comm: cString(data.subarray(32, 48)),
+    count: Number(data.readBigUInt64LE(V.count)),
+    firstNs: data.readBigUInt64LE(V.first_ns),
+    lastNs: data.readBigUInt64LE(V.last_ns),
+    cgroupId: data.readBigUInt64LE(V.cgroup_id),
+    comm: cString(data, V.comm, valueLayout.lengths.comm),
   };
 }
 

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { kernelClock } from '../../util/clock.js';
 import type { CaptureDefinition, Column } from '../capture.js';
 import { configureOwners } from '../tcp-owner.js';
-import { decodeKey, decodeValue, resetReasonNames, type SocketKind } from './decode.js';
+import { decodeKey, decodeValue, keyLayout, resetReasonNames, valueLayout, type SocketKind } from './decode.js';
 import { tcpresetAnalysis } from './analyze.js';
 
 export const tcpresetParams = z
@@ -69,6 +69,8 @@ export const tcpreset: CaptureDefinition<TcpresetParams, TcpresetData> = {
     object.setMaxEntries('resets', params.maxFlows);
     configureOwners(object, params.maxSockets);
   },
+
+  records: [keyLayout, valueLayout],
 
   collect({ object, params }) {
     const toWallMs = kernelClock();

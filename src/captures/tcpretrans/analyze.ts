@@ -1,9 +1,9 @@
 // tcpretrans's checks: Retransmit hot spots per flow.
-import { addTo, makeFinding, num, objs, str, whoOf, type CaptureAnalysis, type CaptureContext, type Obj } from '../../analysis/common.js';
-import { fmtCount, fmtSeconds, plural } from '../../analysis/format.js';
+import { addTo, makeFinding, num, objs, str, whoOf, type CaptureAnalysis, type AnalysisContext, type Obj } from '../../analysis/common.js';
+import { fmtCount, fmtSeconds, plural } from '../../format/index.js';
 import type { Finding } from '../../analysis/types.js';
 
-function analyzeTcpretrans(data: Obj, ctx: CaptureContext): CaptureAnalysis {
+function analyzeTcpretrans(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
   const findings: Finding[] = [];
   const threshold = ctx.thresholds.retransmitsPerFlow;
   const rows = objs(data.rows);

@@ -1,12 +1,17 @@
-// The map of bpf/tcpretrans/tcpretrans.h in user space; keep the two in step.
+// The map of bpf/tcpretrans/tcpretrans.h in user space, at the offsets below
+// (checked against the object's BTF by test/architecture/record-layouts.test.ts).
 import { endpointText, tcpStateName } from '../net-address.js';
-import { cString } from '../records.js';
+import { cString, recordLayout } from '../records.js';
 
 export const TCPRETRANS_SEGMENT = 1;
 export const TCPRETRANS_SYNACK = 2;
 
-const KEY_SIZE = 48;
-const VALUE_SIZE = 56;
+export const keyLayout = recordLayout('tcpretrans_key', 48, {
+  saddr: 0, daddr: 16, sport: 32, dport: 34, family: 36, state: 38, type: 39, tgid: 40,
+}, { saddr: 16, daddr: 16 });
+export const valueLayout = recordLayout('tcpretrans_value', 56, {
+  retransmits: 0, failed: 8, first_ns: 16, last_ns: 24, cgroup_id: 32, comm: 40,
+}, { comm: 16 });
 
 export interface FlowKey {
   local: string;
@@ -29,27 +34,29 @@ export interface FlowValue {
 
 /** struct tcpretrans_key. */
 export function decodeKey(data: Buffer): FlowKey {
-  if (data.length < KEY_SIZE) throw new Error(`tcpretrans key of ${data.length} bytes, expected ${KEY_SIZE}`);
-  const family = data.readUInt16LE(36);
+  const K = keyLayout.offsets;
+  if (data.length < keyLayout.size) throw new Error(`tcpretrans key of ${data.length} bytes, expected ${keyLayout.size}`);
+  const family = data.readUInt16LE(K.family);
   return {
-    local: endpointText(family, data.subarray(0, 16), data.readUInt16LE(32)),
-    remote: endpointText(family, data.subarray(16, 32), data.readUInt16LE(34)),
+    local: endpointText(family, data.subarray(K.saddr, K.saddr + keyLayout.lengths.saddr), data.readUInt16LE(K.sport)),
+    remote: endpointText(family, data.subarray(K.daddr, K.daddr + keyLayout.lengths.daddr), data.readUInt16LE(K.dport)),
     family,
-    state: tcpStateName(data.readUInt8(38)),
-    type: data.readUInt8(39) === TCPRETRANS_SYNACK ? 'synack' : 'segment',
-    tgid: data.readUInt32LE(40),
+    state: tcpStateName(data.readUInt8(K.state)),
+    type: data.readUInt8(K.type) === TCPRETRANS_SYNACK ? 'synack' : 'segment',
+    tgid: data.readUInt32LE(K.tgid),
   };
 }
 
 /** struct tcpretrans_value. */
 export function decodeValue(data: Buffer): FlowValue {
-  if (data.length < VALUE_SIZE) throw new Error(`tcpretrans value of ${data.length} bytes, expected ${VALUE_SIZE}`);
+  const V = valueLayout.offsets;
+  if (data.length < valueLayout.size) throw new Error(`tcpretrans value of ${data.length} bytes, expected ${valueLayout.size}`);
   return {
-    retransmits: Number(data.readBigUInt64LE(0)),
-    failed: Number(data.readBigUInt64LE(8)),
-    firstNs: data.readBigUInt64LE(16),
-    lastNs: data.readBigUInt64LE(24),
-    cgroupId: data.readBigUInt64LE(32),
-    comm: cString(data.subarray(40, 56)),
+    retransmits: Number(data.readBigUInt64LE(V.retransmits)),
+    failed: Number(data.readBigUInt64LE(V.failed)),
+    firstNs: data.readBigUInt64LE(V.first_ns),
+    lastNs: data.readBigUInt64LE(V.last_ns),
+    cgroupId: data.readBigUInt64LE(V.cgroup_id),
+    comm: cString(data, V.comm, valueLayout.lengths.comm),
   };
 }

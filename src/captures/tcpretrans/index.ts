@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { kernelClock } from '../../util/clock.js';
 import type { CaptureDefinition, Column } from '../capture.js';
-import { decodeKey, decodeValue } from './decode.js';
+import { decodeKey, decodeValue, keyLayout, valueLayout } from './decode.js';
 import { configureOwners } from '../tcp-owner.js';
 import { tcpretransAnalysis } from './analyze.js';
 
@@ -71,6 +71,8 @@ export const tcpretrans: CaptureDefinition<TcpretransParams, TcpretransData> = {
     object.setMaxEntries('flows', params.maxFlows);
     configureOwners(object, params.maxSockets);
   },
+
+  records: [keyLayout, valueLayout],
 
   collect({ object, params }) {
     const toWallMs = kernelClock();

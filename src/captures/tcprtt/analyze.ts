@@ -1,12 +1,12 @@
 // tcprtt's checks: High smoothed RTT per remote.
-import { latencySeverity, makeFinding, num, objs, str, type CaptureAnalysis, type CaptureContext, type Obj } from '../../analysis/common.js';
-import { fmtMs, fmtUs, plural, round } from '../../analysis/format.js';
+import { latencySeverity, makeFinding, num, objs, str, type CaptureAnalysis, type AnalysisContext, type Obj } from '../../analysis/common.js';
+import { fmtMs, fmtUs, plural, round } from '../../format/index.js';
 import { bucketsOf, quantile, totalOf } from '../../analysis/histogram.js';
 import type { Finding } from '../../analysis/types.js';
 
 const MIN_RTT_SAMPLES = 10;
 
-function analyzeTcprtt(data: Obj, ctx: CaptureContext): CaptureAnalysis {
+function analyzeTcprtt(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
   const findings: Finding[] = [];
   const thresholdMs = ctx.thresholds.rttP99Ms;
   let samples = 0;

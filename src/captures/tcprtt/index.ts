@@ -5,8 +5,10 @@
 // bpf/common/tcp_owner.bpf.h, loaded only then).
 import { z } from 'zod';
 import type { CaptureDefinition, Column, LabeledHistogram } from '../capture.js';
-import { decodeHistogram, renderHistogram, type Log2Histogram } from '../histogram.js';
+import { decodeHistogram, histLayout, renderHistogram, type Log2Histogram } from '../histogram.js';
 import { addressText, endpointText } from '../net-address.js';
+import { recordLayout } from '../records.js';
+import { fmtUs } from '../../format/index.js';
 import { configureOwners, OWNER_PROGRAMS, targetFilters } from '../tcp-owner.js';
 import { tcprttAnalysis } from './analyze.js';
 
@@ -37,7 +39,8 @@ export interface TcprttData {
 }
 
 const UNIT = 'usecs';
-const KEY_SIZE = 24;
+/** struct tcprtt_key (bpf/tcprtt/tcprtt.h). */
+export const keyLayout = recordLayout('tcprtt_key', 24, { addr: 0, port: 16, family: 18 }, { addr: 16 });
 
 export const tcprtt: CaptureDefinition<TcprttParams, TcprttData> = {
   name: 'tcprtt',
@@ -54,6 +57,8 @@ export const tcprtt: CaptureDefinition<TcprttParams, TcprttData> = {
     configureOwners(object, filtering ? params.maxSockets : 1);
     if (!filtering) for (const program of OWNER_PROGRAMS) object.setAutoload(program, false);
   },
+
+  records: [keyLayout, histLayout],
 
   collect({ object, params }) {
     return {
@@ -85,18 +90,17 @@ export const tcprtt: CaptureDefinition<TcprttParams, TcprttData> = {
 
 /** struct tcprtt_key → "ip:port" or "ip". */
 function remoteLabel(key: Buffer, groupBy: TcprttParams['groupBy']): string {
-  if (key.length < KEY_SIZE) throw new Error(`tcprtt key of ${key.length} bytes, expected ${KEY_SIZE}`);
-  const family = key.readUInt16LE(18);
-  const addr = key.subarray(0, 16);
-  return groupBy === 'remoteAddr' ? addressText(family, addr) : endpointText(family, addr, key.readUInt16LE(16));
+  const O = keyLayout.offsets;
+  if (key.length < keyLayout.size) throw new Error(`tcprtt key of ${key.length} bytes, expected ${keyLayout.size}`);
+  const family = key.readUInt16LE(O.family);
+  const addr = key.subarray(O.addr, O.addr + keyLayout.lengths.addr);
+  return groupBy === 'remoteAddr' ? addressText(family, addr) : endpointText(family, addr, key.readUInt16LE(O.port));
 }
-
-const us = (n: number) => (n >= 10_000 ? `${(n / 1000).toFixed(0)}ms` : `${n}us`);
 
 const columns: Column<LabeledHistogram>[] = [
   { header: 'REMOTE', value: (h) => String(h.labels.remote) },
   { header: 'SAMPLES', value: (h) => String(h.histogram.count), numeric: true },
-  { header: 'AVG', value: (h) => us(Math.round(h.histogram.sum / Math.max(1, h.histogram.count))), numeric: true },
-  { header: 'P50<', value: (h) => us(h.histogram.p50), numeric: true },
-  { header: 'P99<', value: (h) => us(h.histogram.p99), numeric: true },
+  { header: 'AVG', value: (h) => fmtUs(Math.round(h.histogram.sum / Math.max(1, h.histogram.count))), numeric: true },
+  { header: 'P50<', value: (h) => fmtUs(h.histogram.p50), numeric: true },
+  { header: 'P99<', value: (h) => fmtUs(h.histogram.p99), numeric: true },
 ];

@@ -1,15 +1,9 @@
 // How a run ended, as text: per node, the captures table, the findings.
-import type { TargetSpec } from '../../model/target.js';
 import type { CaptureSummary } from '../../model/run.js';
 import { formatDuration } from '../../util/duration.js';
-import { renderTable, type TableColumn } from '../../util/table.js';
+import { renderTable, type TableColumn } from '../../format/index.js';
 import { ApiRequestError, type ApiClient } from '../api-client.js';
 import type { RunView } from './view.js';
-
-export function describeTarget(target: TargetSpec): string {
-  const parts = Object.entries(target).map(([k, v]) => `${k} ${Array.isArray(v) ? v.join(',') : String(v)}`);
-  return parts.length ? parts.join(', ') : 'all processes';
-}
 
 export function nodeLines(run: RunView): string[] {
   const names = Object.keys(run.nodes);

@@ -3,7 +3,8 @@
 import { FINAL_STATUSES } from '../../model/run.js';
 import { formatDuration } from '../../util/duration.js';
 import type { ApiClient } from '../api-client.js';
-import { captureTable, describeTarget, nodeLines } from './outcome.js';
+import { describeTarget } from '../../format/index.js';
+import { captureTable, nodeLines } from './outcome.js';
 import { apiFlag, type RunView, type Submitted } from './view.js';
 
 export async function statusCommand(client: ApiClient, id: string, base: string): Promise<number> {

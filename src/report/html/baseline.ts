@@ -1,6 +1,6 @@
 // The "Compared with baseline" section of report.html: each node's numbers
 // now beside its latest scheduled baseline, regressions first and marked.
-import { fmtClock } from '../format.js';
+import { fmtClock } from '../../format/index.js';
 import type { ReportContext } from '../model.js';
 import { esc } from './escape.js';
 import { sortableTable, type Cell } from './tables.js';

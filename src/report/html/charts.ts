@@ -4,7 +4,7 @@
 // buckets holding p50/p90/p99 marked. Buckets past p90 are drawn in the tail
 // colour so a bimodal or long-tailed latency stands out at a glance.
 import type { Log2Histogram } from '../../captures/histogram.js';
-import { fmtInt, fmtUnit } from '../format.js';
+import { fmtInt, fmtUnit } from '../../format/index.js';
 import { esc } from './escape.js';
 
 const WIDTH = 600;

@@ -5,7 +5,7 @@
 // function of the context alone (no clock, no randomness), so rendering it
 // twice gives the same bytes: the bundle measures it once, then writes it.
 import type { Finding } from '../../model/findings.js';
-import { describeOrigin, describeTarget, fmtCpuNs, fmtDurationMs, fmtInt } from '../format.js';
+import { describeOrigin, describeTarget, fmtCpuNs, fmtDurationMs, fmtInt } from '../../format/index.js';
 import type { ReportContext, ReportNode } from '../model.js';
 import { CSP, CSS, SCRIPT } from './assets.js';
 import { baselineSection } from './baseline.js';

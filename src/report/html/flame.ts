@@ -2,11 +2,11 @@
 // src/stacks/flamegraph.ts without its own script (the page script zooms,
 // searches and shows details, once per graph), the heaviest functions, and
 // the capture's own stack table.
-import { stackProfileOf } from '../../captures/profile/outputs.js';
-import { topFunctions, type StackData } from '../../captures/profile/stack-capture.js';
+import { stackProfileOf } from '../../captures/stack-family/outputs.js';
+import { topFunctions, type StackData } from '../../captures/stack-family/stack-capture.js';
 import { toFlameGraphSvg } from '../../stacks/flamegraph.js';
 import { buildFlameTree, type FlameNode } from '../../stacks/tree.js';
-import { fmtInt } from '../format.js';
+import { fmtInt } from '../../format/index.js';
 import { sortableTable } from './tables.js';
 
 /**

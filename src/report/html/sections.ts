@@ -6,10 +6,10 @@
 import type { Finding } from '../../model/findings.js';
 import type { CaptureResult, Column, LabeledHistogram } from '../../captures/capture.js';
 import type { Log2Histogram } from '../../captures/histogram.js';
-import type { StackData } from '../../captures/profile/stack-capture.js';
+import type { StackData } from '../../captures/stack-family/stack-capture.js';
 import { captures as registry } from '../../captures/registry.js';
 import type { CaptureSummary } from '../../model/run.js';
-import { fmtBytes, fmtCpuNs, fmtDurationMs, fmtInt } from '../format.js';
+import { fmtBytes, fmtCpuNs, fmtDurationMs, fmtInt } from '../../format/index.js';
 import { META_FIELDS, nodeFilePath, type ReportContext, type ReportNode } from '../model.js';
 import { histogramSvg, histogramStats } from './charts.js';
 import { esc, idToken } from './escape.js';

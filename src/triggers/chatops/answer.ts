@@ -5,6 +5,7 @@ import { DomainError } from '../../core/errors.js';
 import type { RunService } from '../../core/runs.js';
 import { FINAL_STATUSES } from '../../model/run.js';
 import type { RunbookCatalog } from '../../runbooks/catalog.js';
+import { own } from '../../util/own.js';
 import { allowed, type Caller, type ChatopsConfig } from './config.js';
 import { reportLinks } from './follow.js';
 import { helpText, type ChatCommand } from './parse.js';
@@ -129,7 +130,7 @@ function typedParams(deps: Pick<ChatDeps, 'runbooks'>, runbook: string, params: 
   const specs = deps.runbooks?.get(runbook)?.params ?? {};
   const out: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(params)) {
-    const type = specs[name]?.type;
+    const type = own(specs, name)?.type;
     if (type === 'int' && /^-?\d{1,15}$/.test(value)) out[name] = Number(value);
     else if (type === 'bool' && /^(true|false)$/i.test(value)) out[name] = value.toLowerCase() === 'true';
     else out[name] = value;

@@ -2,6 +2,7 @@
 // JSON env vars), and who may run what. Built once at API start by
 // src/config/triggers.ts; a receiver with no secret is disabled.
 import { z } from 'zod';
+import { own, ownRecord } from '../../util/own.js';
 import { strictObject } from '../../config/zod-text.js';
 import { DEFAULT_ALIASES } from './parse.js';
 
@@ -36,10 +37,10 @@ const aliasName = z
   .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/i, 'an alias is one word: letters, digits, "-" and "_"')
   .refine((word) => !COMMAND_WORDS.includes(word.toLowerCase()), { message: `an alias may not be a command word (${COMMAND_WORDS.join(', ')})` });
 
-export const aliasesSchema = z.record(aliasName, z.string({ error: 'must be a runbook name' }).min(1).max(100));
+export const aliasesSchema = ownRecord(aliasName, z.string({ error: 'must be a runbook name' }).min(1).max(100));
 
 const names = z.array(z.string().min(1).max(200)).max(1000);
-export const allowSchema = z.record(z.string().min(1).max(100), strictObject({ users: names.optional(), channels: names.optional() }));
+export const allowSchema = ownRecord(z.string().min(1).max(100), strictObject({ users: names.optional(), channels: names.optional() }));
 
 export const chatopsFileSchema = strictObject({
   signingSecret: secretSchema.optional(),
@@ -58,7 +59,7 @@ export interface Caller {
 
 /** Whether `caller` may start `runbook`: no rule for it means everyone. */
 export function allowed(config: ChatopsConfig, runbook: string, caller: Caller): boolean {
-  const rule = config.allow?.[runbook];
+  const rule = own(config.allow, runbook);
   if (!rule) return true;
   const userOk = !rule.users || rule.users.includes(caller.userName) || rule.users.includes(caller.userId);
   const channelOk = !rule.channels || rule.channels.includes(caller.channelName) || rule.channels.includes(caller.channelId);

@@ -5,6 +5,7 @@
 //   /sherlock status <run> | cancel <run> | runbooks | help
 import { closestName } from '../../util/closest-name.js';
 import { parseDuration } from '../../util/duration.js';
+import { own } from '../../util/own.js';
 
 export type ChatCommand =
   | { kind: 'run'; runbook: string; params: Record<string, string>; duration?: string; nodes?: string[] }
@@ -52,12 +53,12 @@ export function parseCommand(text: string, runbooks: string[], aliases: Record<s
   if (lower === 'run') {
     const name = rest[0];
     if (!name) return help('"run" needs a runbook name', undefined, known);
-    const resolved = runbooks.includes(name) ? name : aliases[name.toLowerCase()];
+    const resolved = runbooks.includes(name) ? name : own(aliases, name.toLowerCase());
     if (!resolved) return help(`unknown runbook "${name}"`, name, known);
     runbook = resolved;
     args = rest.slice(1);
   } else {
-    const resolved = aliases[lower] ?? (runbooks.includes(lower) ? lower : undefined);
+    const resolved = own(aliases, lower) ?? (runbooks.includes(lower) ? lower : undefined);
     if (!resolved) return help(`unknown command "${verb}"`, verb, known);
     runbook = resolved;
     args = rest;

@@ -11,7 +11,7 @@ import type { ChatopsConfig } from './config.js';
 import type { ChatFollowers } from './followers.js';
 import { followRun } from './follow.js';
 import { postableUrl, ResponsePoster, type ChatMessage } from './response-poster.js';
-import { MAX_SKEW_SECONDS } from './verify.js';
+import { REPLAY_MEMORY_SECONDS } from './verify.js';
 
 const log = createLogger({ component: 'chatops' });
 
@@ -19,7 +19,7 @@ const seenKey = (signature: string) => `sherlock:chatops:seen:${signature}`;
 
 /** Redis's say on a replay, shared by every API replica: true the first time a signature is seen. */
 async function firstTimeInRedis(redis: Redis, signature: string): Promise<boolean> {
-  return (await redis.set(seenKey(signature), '1', 'EX', MAX_SKEW_SECONDS, 'NX')) === 'OK';
+  return (await redis.set(seenKey(signature), '1', 'EX', REPLAY_MEMORY_SECONDS, 'NX')) === 'OK';
 }
 
 export interface ReplyContext {

@@ -1,7 +1,7 @@
 // Slack signatures this process already accepted, kept as long as a timestamp
-// is valid (5 min): a replay to the same replica is refused without asking
+// may still be valid (10 min, REPLAY_MEMORY_SECONDS): a replay to the same replica is refused without asking
 // Redis, which may be slow. Bounded; the oldest are dropped first.
-import { MAX_SKEW_SECONDS } from './verify.js';
+import { REPLAY_MEMORY_SECONDS } from './verify.js';
 
 export const SEEN_MAX_ENTRIES = 10_000;
 
@@ -10,7 +10,7 @@ export class SeenSignatures {
   private readonly seen = new Map<string, number>();
 
   constructor(
-    private readonly ttlMs = MAX_SKEW_SECONDS * 1000,
+    private readonly ttlMs = REPLAY_MEMORY_SECONDS * 1000,
     private readonly maxEntries = SEEN_MAX_ENTRIES,
   ) {}
 

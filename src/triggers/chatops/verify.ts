@@ -4,6 +4,11 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 
 /** How far a request's timestamp may be from now (Slack's own rule). */
 export const MAX_SKEW_SECONDS = 5 * 60;
+/**
+ * How long an accepted signature is remembered: a timestamp up to 5 min ahead
+ * stays valid until 5 min after it, so 10 min from acceptance covers both sides.
+ */
+export const REPLAY_MEMORY_SECONDS = 2 * MAX_SKEW_SECONDS;
 
 export function constantTimeEqual(a: string, b: string): boolean {
   const x = Buffer.from(a, 'utf8');

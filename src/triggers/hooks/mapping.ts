@@ -1,6 +1,7 @@
 // One alert, as every tool's payload is reduced to, and the first rule that
 // matches it turned into a POST /v1/runs body.
 import type { HookRule, HookTool, HooksConfig, Matcher } from './config.js';
+import { own } from '../../util/own.js';
 
 export interface HookAlert {
   tool: HookTool;
@@ -23,7 +24,7 @@ const matches = (m: Matcher, value: string | undefined) =>
   value !== undefined && ('exact' in m ? m.exact === value : m.regex.test(value));
 
 function matchAll(wanted: Record<string, Matcher> | undefined, have: Record<string, string>): boolean {
-  return Object.entries(wanted ?? {}).every(([key, m]) => matches(m, have[key]));
+  return Object.entries(wanted ?? {}).every(([key, m]) => matches(m, own(have, key)));
 }
 
 /** The first rule whose match holds (tool, labels, annotations and fields all), if any. */
@@ -44,7 +45,7 @@ export function render(text: string, alert: HookAlert, where: string): string {
     const path = ref.trim();
     const dot = path.indexOf('.');
     const scope = path.slice(0, dot) as 'labels' | 'annotations' | 'fields';
-    const value = alert[scope]?.[path.slice(dot + 1)];
+    const value = own(alert[scope] as Record<string, string> | undefined, path.slice(dot + 1));
     if (value === undefined) throw new MappingError(`${where}: the alert has no ${path}`);
     return value;
   });

@@ -6,7 +6,9 @@ import type { StackSample } from '../../stacks/types.js';
 import { createSymbolizer } from '../../symbolize/index.js';
 import type { Frame } from '../../symbolize/types.js';
 import type { Collector } from '../capture.js';
+import { countSnapshots, type SnapshotOptions, type UnwindSummary } from './snapshots.js';
 import {
+  describeLost,
   innermost,
   ProcessAnnouncer,
   readCounts,
@@ -26,8 +28,12 @@ export interface StackData<S extends StackSample = StackSample> {
   periodNs?: number;
   /** Sum of every stack's value. */
   total: number;
-  /** Stacks lost because the stack map had no room (the samples are kept without them). */
+  /** Stacks lost, by reason (map full, hash collision, snapshot ring buffer full). */
   lostStacks: LostStacks;
+  /** How user stacks were unwound from snapshots (absent: frame pointers in the kernel). */
+  unwind?: UnwindSummary;
+  /** Addresses outside every mapping, dropped from frame-pointer stacks (never drawn). */
+  unmappedDropped?: number;
   /** Rows in the table and text (all stacks stay in `stacks`). */
   top: number;
   /** Why kernel frames are named by address, when they are. */
@@ -40,35 +46,82 @@ export interface StackCaptureSpec<V, S extends StackSample, D> {
   toSample(key: StackKey, frames: Frame[], value: V): S;
   /** Adds `from` into `into` (two stack ids that symbolize to the same frames). */
   merge(into: S, from: S): void;
-  /** The capture's data from its stacks, heaviest first. */
-  finish(stacks: S[], lostStacks: LostStacks, kernelSymbolsProblem: string | undefined): D;
+  /** The capture's data from its stacks, heaviest first; `gaps` goes into StackData as is. */
+  finish(stacks: S[], lostStacks: LostStacks, kernelSymbolsProblem: string | undefined, gaps: StackGaps): D;
+  /** User stacks come as snapshots unwound here (the run's userStackBytes > 0). */
+  snapshots?: SnapshotOptions<V>;
+}
+
+/** What a stack capture says about stacks it could not walk whole (spread into its data). */
+export interface StackGaps {
+  unwind?: UnwindSummary;
+  unmappedDropped: number;
 }
 
 export function collectStacks<V, S extends StackSample, D>(object: BpfObject, spec: StackCaptureSpec<V, S, D>): Collector<D> {
   const symbolizer = createSymbolizer();
   const announcer = new ProcessAnnouncer(object, symbolizer);
+  const snapshots = spec.snapshots ? countSnapshots(object, symbolizer, spec.snapshots) : undefined;
+  const poll = () => {
+    announcer.poll(); // first: a process's maps are read before its snapshots are unwound
+    snapshots?.poll();
+  };
   return {
-    poll: () => announcer.poll(),
+    poll,
     finish: () => {
       announcer.poll();
+      snapshots?.finish();
       const counted = readCounts(object, spec.decodeValue);
       // Processes the kernel could not announce (its set was full): now, if still alive.
       for (const { key } of counted) if (key.userStackId >= 0) announcer.note(key.tgid);
+      const gaps = { snapshotBytes: spec.snapshots?.snapshotBytes ?? 0, maxDepth: spec.snapshots?.maxDepth ?? 0, unmappedDropped: 0 };
       const stacks = symbolizeStacks(
         object.map('stacks'),
         symbolizer,
-        counted,
+        [...counted, ...(snapshots?.counted() ?? [])],
         spec.toSample,
         spec.merge as (into: StackSample, from: StackSample) => void,
+        gaps,
       ) as S[];
       stacks.sort((a, b) => b.value - a.value);
-      return spec.finish(stacks, readLostStacks(object), symbolizer.kernelProblem());
+      const unwind = snapshots?.summary();
+      return spec.finish(stacks, readLostStacks(object), symbolizer.kernelProblem(), {
+        ...(unwind ? { unwind } : {}),
+        unmappedDropped: gaps.unmappedDropped + (unwind?.unmappedDropped ?? 0),
+      });
     },
     close: () => {
+      snapshots?.close();
       announcer.close();
       symbolizer.close();
     },
   };
+}
+
+/** The capture text's lines on stacks not walked whole: lost stacks, truncated walks, missing unwind info. */
+export function describeGaps(data: StackData): string[] {
+  const lines: string[] = [];
+  const lost = describeLost(data.lostStacks);
+  if (lost) lines.push(lost);
+  const u = data.unwind;
+  if (u && u.snapshots) {
+    const root = u.ends.root ?? 0;
+    const parts = [
+      u.ends.snapshot && `${u.ends.snapshot} truncated by the ${Math.round(u.snapshotBytes / 1024)} KiB stack copy (raise --user-stack-bytes)`,
+      u.ends.depth && `${u.ends.depth} truncated at depth ${u.maxDepth}`,
+      u.ends['no-unwind-info'] &&
+        `${u.ends['no-unwind-info']} stopped without unwind info (${Object.entries(u.noUnwindInfo).sort((a, b) => b[1] - a[1]).slice(0, 3).map(([m, n]) => `${m}: ${n}`).join(', ')})`,
+      u.ends.unmapped && `${u.ends.unmapped} stopped at an address outside every mapping`,
+      u.ends['bad-frame'] && `${u.ends['bad-frame']} stopped at a bad frame`,
+      u.queueDropped && `${u.queueDropped} snapshots dropped waiting to be unwound`,
+    ].filter(Boolean);
+    lines.push(
+      `user stacks unwound by CFI from ${Math.round(u.snapshotBytes / 1024)} KiB copies: ${pct(root, u.snapshots)} reached the thread's entry` +
+        (parts.length ? `; ${parts.join(', ')}` : ''),
+    );
+  }
+  if (data.unmappedDropped) lines.push(`${data.unmappedDropped} addresses outside every mapping dropped`);
+  return lines;
 }
 
 export const sumValues = (stacks: StackSample[]): number => stacks.reduce((a, s) => a + s.value, 0);

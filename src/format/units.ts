@@ -1,4 +1,44 @@
-// Number and time formatting shared by summary.md and report.html.
+// Numbers with units, as people read them at a glance: one set for findings,
+// reports, the CLI and capture tables. A ground floor: imports nothing of Sherlock's.
+
+/** Microseconds as "850 µs", "212 ms", "1.03 s". */
+export function fmtUs(us: number): string {
+  if (!Number.isFinite(us)) return '?';
+  if (us >= 10_000_000) return `${(us / 1e6).toFixed(0)} s`;
+  if (us >= 1_000_000) return `${(us / 1e6).toFixed(2)} s`;
+  if (us >= 100_000) return `${(us / 1000).toFixed(0)} ms`;
+  if (us >= 1000) return `${+(us / 1000).toFixed(1)} ms`;
+  return `${Math.round(us)} µs`;
+}
+
+/** Milliseconds as fmtUs does. */
+export const fmtMs = (ms: number): string => fmtUs(ms * 1000);
+
+/** Seconds of a window: "6 s", "2.5 s", "2 min". */
+export function fmtSeconds(seconds: number): string {
+  if (seconds >= 120) return `${+(seconds / 60).toFixed(1)} min`;
+  return `${+seconds.toFixed(seconds >= 10 ? 0 : 1)} s`;
+}
+
+/** Bytes as "512 B", "1.5 KiB", "300 MiB". */
+export function fmtBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${unit ? +value.toFixed(value >= 100 ? 0 : 1) : Math.round(value)} ${units[unit]}`;
+}
+
+export const fmtPct = (share: number): string => `${+(share * 100).toFixed(share >= 0.1 ? 0 : 1)}%`;
+
+/** 1234567 → "1,234,567". */
+export const fmtCount = (n: number): string => Math.round(n).toLocaleString('en-US');
+
+/** A rate per second: "80/s", "0.5/s". */
+export const fmtRate = (perSecond: number): string => `${+perSecond.toFixed(perSecond >= 10 ? 0 : 1)}/s`;
 
 export function fmtInt(n: number | undefined): string {
   return typeof n === 'number' && Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '-';
@@ -18,14 +58,6 @@ export function fmtDurationMs(ms: number | undefined): string {
   if (ms < 1000) return `${Math.round(ms)} ms`;
   if (ms < 120_000) return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
   return `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
-}
-
-export function fmtBytes(n: number | undefined): string {
-  if (typeof n !== 'number' || !Number.isFinite(n)) return '-';
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
-  if (n < 1024 ** 3) return `${(n / 1024 ** 2).toFixed(1)} MiB`;
-  return `${(n / 1024 ** 3).toFixed(2)} GiB`;
 }
 
 /** A value in a histogram unit, scaled for people: 1536 µs → "1.5 ms". */
@@ -51,28 +83,8 @@ function compact(v: number): string {
   return v.toFixed(2).replace(/\.?0+$/, '');
 }
 
-/** Where a run came from (RunPlan.origin): "alertmanager alert 4f2a…", "chat #ops", "schedule nightly"; its link, if any. */
-export function describeOrigin(origin: Record<string, unknown> | undefined): { text: string; url?: string } | undefined {
-  if (!origin || typeof origin !== 'object') return undefined;
-  const str = (v: unknown) => (typeof v === 'string' || typeof v === 'number' ? String(v) : undefined);
-  const url = str(origin.url);
-  const link = url && /^https?:\/\//i.test(url) ? { url } : {};
-  if (str(origin.tool)) return { text: `${str(origin.tool)} alert ${str(origin.alert) ?? '?'}${str(origin.rule) ? ` (rule ${str(origin.rule)})` : ''}`, ...link };
-  if (str(origin.schedule)) return { text: `schedule ${str(origin.schedule)}` };
-  if (str(origin.channel) !== undefined || str(origin.user) !== undefined) return { text: `chat: ${str(origin.user) ?? '?'} in #${str(origin.channel) ?? '?'}: ${str(origin.command) ?? ''}`.trim() };
-  return undefined;
-}
-
 /** "03:00 UTC" on the day of `relativeTo`, "2026-11-23 03:00 UTC" otherwise. */
 export function fmtClock(iso: string, relativeTo: string): string {
   const day = iso.slice(0, 10);
   return `${day === relativeTo.slice(0, 10) ? '' : `${day} `}${iso.slice(11, 16)} UTC`;
-}
-
-/** A target spec for people: "comm checkout, port 8080", or "all processes". */
-export function describeTarget(target: Record<string, unknown> | undefined): string {
-  const parts = Object.entries(target ?? {})
-    .filter(([, v]) => v !== undefined)
-    .map(([k, v]) => `${k} ${Array.isArray(v) ? v.join(',') : String(v)}`);
-  return parts.length ? parts.join(', ') : 'all processes';
 }

@@ -7,12 +7,16 @@
 import { existsSync } from 'node:fs';
 import { RingBufferReader, type BpfMap, type BpfObject } from '../../libbpf/index.js';
 import type { StackSample } from '../../stacks/types.js';
+import { demangleAll } from '../../symbolize/demangle.js';
 import { perfMapCandidates } from '../../symbolize/perf-map.js';
 import type { Frame, Symbolizer } from '../../symbolize/types.js';
-import { cString } from '../records.js';
+import type { UnwindEnd } from '../../unwind/index.js';
+import { cString, recordLayout } from '../records.js';
 
 /** struct stack_key (bpf/common/stacks.h). */
-export const stackKeyLayout = { tgid: 0, kernelStackId: 4, userStackId: 8, comm: 16, commLen: 16, size: 32 } as const;
+export const stackKeyLayout = recordLayout('stack_key', 32, { tgid: 0, kernel_stack_id: 4, user_stack_id: 8, comm: 16 }, { comm: 16 });
+/** struct stack_new_tgid: a process to read the mappings of (ring buffer "new_tgids"). */
+export const newTgidLayout = recordLayout('stack_new_tgid', 8, { tgid: 0 });
 
 /** bpf_get_stackid errors kept in a key instead of an id. */
 // -EFAULT (-14): no such stack (a kernel thread's user stack, a user-mode sample's kernel stack): absent, not lost.
@@ -27,23 +31,34 @@ export interface StackKey {
 }
 
 export function decodeStackKey(data: Buffer): StackKey {
-  const L = stackKeyLayout;
+  const O = stackKeyLayout.offsets;
   return {
-    tgid: data.readUInt32LE(L.tgid),
-    kernelStackId: data.readInt32LE(L.kernelStackId),
-    userStackId: data.readInt32LE(L.userStackId),
-    comm: cString(data, L.comm, L.commLen),
+    tgid: data.readUInt32LE(O.tgid),
+    kernelStackId: data.readInt32LE(O.kernel_stack_id),
+    userStackId: data.readInt32LE(O.user_stack_id),
+    comm: cString(data, O.comm, stackKeyLayout.lengths.comm),
   };
 }
 
 /** A stack id that is an error the stack map could not store (the stack was lost). */
 export const isLostStack = (id: number): boolean => id === EEXIST || id === ENOMEM;
 
-/** Stacks lost because the stack map had no room, by half (map "stack_errors"). */
+/** Stacks lost, by half and reason (map "stack_errors", enum stack_error in bpf/common/stacks.h). */
 export interface LostStacks {
+  /** The stack map was full (-ENOMEM). */
   kernel: number;
   user: number;
+  /** The stack's hash bucket held another stack (-EEXIST): raise stackMapEntries to make this rarer. */
+  kernelCollisions?: number;
+  userCollisions?: number;
+  /** Snapshots the ring buffer had no room for (the sample or block is lost whole). */
+  snapshots?: number;
+  /** Snapshots whose user stack could not be read at all (sent without stack). */
+  snapshotFaults?: number;
 }
+
+export const lostStackTotal = (l: LostStacks): number =>
+  l.kernel + l.user + (l.kernelCollisions ?? 0) + (l.userCollisions ?? 0) + (l.snapshots ?? 0);
 
 export function readLostStacks(object: BpfObject): LostStacks {
   const map = object.map('stack_errors');
@@ -53,7 +68,19 @@ export function readLostStacks(object: BpfObject): LostStacks {
     const value = map.lookup(key);
     return value ? map.perCpuValues(value).reduce((a, v) => a + Number(v.readBigUInt64LE(0)), 0) : 0;
   };
-  return { kernel: sum(0), user: sum(1) };
+  return { kernel: sum(0), user: sum(1), kernelCollisions: sum(2), userCollisions: sum(3), snapshots: sum(4), snapshotFaults: sum(5) };
+}
+
+/** What lost stacks cost, for a capture's text: "3 stacks lost (2 stack map full, 1 hash collision)". */
+export function describeLost(l: LostStacks): string {
+  const full = l.kernel + l.user;
+  const collisions = (l.kernelCollisions ?? 0) + (l.userCollisions ?? 0);
+  const parts = [
+    full && `${full} stack map full (raise --stack-map-entries)`,
+    collisions && `${collisions} hash collisions in the stack map`,
+    l.snapshots && `${l.snapshots} snapshots lost: ring buffer full (raise --snapshot-buffer-bytes)`,
+  ].filter(Boolean);
+  return parts.length ? `${lostStackTotal(l)} stacks lost (${parts.join(', ')})` : '';
 }
 
 /** One stack-trace map entry: addresses, leaf first (the map zero-fills past the last). */
@@ -102,7 +129,7 @@ export class ProcessAnnouncer {
   }
 
   poll(): void {
-    this.reader.drain((data) => this.announced(data.readUInt32LE(0)));
+    this.reader.drain((data) => this.announced(data.readUInt32LE(newTgidLayout.offsets.tgid)));
     const now = Date.now();
     for (const [pid, due] of this.renoteDue) {
       if (due > now) continue;
@@ -159,6 +186,8 @@ export class ProcessAnnouncer {
 export interface CountedStack<V> {
   key: StackKey;
   value: V;
+  /** The user stack unwound in user space from a snapshot (instead of key.userStackId). */
+  user?: { ips: bigint[]; end: UnwindEnd; endModule?: string };
 }
 
 /** Reads the counts map whole (batch) and decodes keys and values. */
@@ -166,7 +195,24 @@ export function readCounts<V>(object: BpfObject, decodeValue: (data: Buffer) => 
   return object.map('counts').entries().map(([k, v]) => ({ key: decodeStackKey(k), value: decodeValue(v) }));
 }
 
-const lostFrame = (half: 'kernel' | 'user'): Frame => ({ name: `[${half} stack lost: stack map full]`, kind: 'unknown' });
+const lostFrame = (half: 'kernel' | 'user', id: number): Frame => ({
+  name: `[${half} stack lost: ${id === EEXIST ? 'hash collision in the stack map' : 'stack map full'}]`,
+  kind: 'unknown',
+});
+
+/** Where a walk that did not reach the thread's entry stopped, drawn as the stack's root. */
+function gapFrame(end: UnwindEnd, endModule: string | undefined, snapshotBytes: number, maxDepth: number): Frame | undefined {
+  const name: Record<UnwindEnd, string | undefined> = {
+    root: undefined,
+    depth: `[truncated at depth ${maxDepth}]`,
+    snapshot: `[truncated: stack copy of ${Math.round(snapshotBytes / 1024)} KiB too small]`,
+    unmapped: `[stopped: address outside every mapping]`,
+    'no-unwind-info': `[no unwind info for ${endModule ?? 'a module'}]`,
+    'bad-frame': `[stopped: bad frame${endModule ? ` in ${endModule}` : ''}]`,
+  };
+  const label = name[end];
+  return label ? { name: label, kind: 'unknown' } : undefined;
+}
 
 /**
  * Symbolizes counted stacks into samples, root first (user outermost … user
@@ -180,12 +226,13 @@ export function symbolizeStacks<V>(
   counted: CountedStack<V>[],
   toSample: (key: StackKey, frames: Frame[], value: V) => StackSample,
   merge: (into: StackSample, from: StackSample) => void,
+  gaps: { snapshotBytes: number; maxDepth: number; unmappedDropped: number } = { snapshotBytes: 0, maxDepth: 0, unmappedDropped: 0 },
 ): StackSample[] {
   const kernelFrames = new Map<number, Frame[]>();
   const userFrames = new Map<string, Frame[]>(); // `${tgid}:${id}`: one id may be shared by processes
 
   const kernelStack = (id: number): Frame[] => {
-    if (id < 0) return isLostStack(id) ? [lostFrame('kernel')] : [];
+    if (id < 0) return isLostStack(id) ? [lostFrame('kernel', id)] : [];
     let frames = kernelFrames.get(id);
     if (!frames) {
       const ips = readStack(stacksMap, id) ?? [];
@@ -195,27 +242,58 @@ export function symbolizeStacks<V>(
     return frames;
   };
   const userStack = (tgid: number, id: number): Frame[] => {
-    if (id < 0) return isLostStack(id) ? [lostFrame('user')] : [];
+    if (id < 0) return isLostStack(id) ? [lostFrame('user', id)] : [];
     const cacheKey = `${tgid}:${id}`;
     let frames = userFrames.get(cacheKey);
     if (!frames) {
       const ips = readStack(stacksMap, id) ?? [];
+      frames = ips.length ? dropUnmapped(safe(() => symbolizer.symbolizeUser(tgid, ips), ips, 'user')).reverse() : [];
+      userFrames.set(cacheKey, frames);
+    }
+    return frames;
+  };
+  // Frame-pointer walks can run into garbage: an address outside every mapping is dropped, and counted.
+  const dropUnmapped = (frames: Frame[]): Frame[] => {
+    const kept = frames.filter((f) => f.module !== '[unmapped]');
+    gaps.unmappedDropped += frames.length - kept.length;
+    return kept;
+  };
+  const unwoundStack = (tgid: number, user: NonNullable<CountedStack<V>['user']>): Frame[] => {
+    const cacheKey = `${tgid}:${user.end}:${user.endModule ?? ''}:${user.ips.join(',')}`;
+    let frames = userFrames.get(cacheKey);
+    if (!frames) {
+      const ips = user.ips;
       frames = ips.length ? safe(() => symbolizer.symbolizeUser(tgid, ips), ips, 'user').reverse() : [];
+      const gap = gapFrame(user.end, user.endModule, gaps.snapshotBytes, gaps.maxDepth);
+      if (gap) frames.unshift(gap);
       userFrames.set(cacheKey, frames);
     }
     return frames;
   };
 
   const merged = new Map<string, StackSample>();
-  for (const { key, value } of counted) {
-    const frames = [...userStack(key.tgid, key.userStackId), ...kernelStack(key.kernelStackId)];
+  for (const { key, value, user } of counted) {
+    const frames = [...(user ? unwoundStack(key.tgid, user) : userStack(key.tgid, key.userStackId)), ...kernelStack(key.kernelStackId)];
     const sample = toSample(key, frames, value);
     const id = `${key.tgid}\0${key.comm}\0${frames.map(frameId).join('\0')}`;
     const existing = merged.get(id);
     if (existing) merge(existing, sample);
     else merged.set(id, sample);
   }
-  return [...merged.values()];
+  return demangled([...merged.values()]);
+}
+
+/** C++ and Rust names demangled, in one batch (frames are shared with caches: replaced, not changed). */
+function demangled(samples: StackSample[]): StackSample[] {
+  const names = demangleAll(samples.flatMap((s) => s.frames.filter((f) => f.kind !== 'kernel').map((f) => f.name)));
+  for (const s of samples) {
+    if (!s.frames.some((f) => names.get(f.name) !== f.name)) continue;
+    s.frames = s.frames.map((f) => {
+      const name = names.get(f.name);
+      return name && name !== f.name ? { ...f, name } : f;
+    });
+  }
+  return samples;
 }
 
 const frameId = (f: Frame) => `${f.kind}|${f.module ?? ''}|${f.name}`;

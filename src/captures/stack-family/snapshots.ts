@@ -1,0 +1,196 @@
+// User stacks sent as snapshots (registers + a copy of the stack, ring buffer
+// "snapshots", struct stack_snapshot in bpf/common/stacks.h) are unwound here
+// as they arrive, while the process lives, and counted by the frames they
+// unwind to: stacks dedup by their unwound addresses, not by a kernel hash.
+// A START record (offcputime's switch-out) waits for its END (switch-in) by
+// thread id; a thread has at most one block open, so pending is bounded by
+// the threads seen.
+import { RingBufferReader, type BpfObject } from '../../libbpf/index.js';
+import type { SherlockSymbolizer } from '../../symbolize/index.js';
+import { moduleCfi, unwindStack, type CodeLocation, type UnwindEnd, type UnwoundStack } from '../../unwind/index.js';
+import { cString } from '../records.js';
+import type { CountedStack, StackKey } from './stack-maps.js';
+
+/** struct stack_snapshot / struct stack_end (bpf/common/stacks.h). */
+export const snapshotLayout = {
+  type: 0, tgid: 4, tid: 8, kernelStackId: 12, value: 16, ip: 24, sp: 32, bp: 40, size: 48, flags: 52, comm: 56, commLen: 16, data: 72,
+} as const;
+export const endLayout = { type: 0, tid: 4, value: 8, size: 16 } as const;
+
+const RECORD_SAMPLE = 1;
+const RECORD_START = 2;
+const RECORD_END = 3;
+
+/** How the user stacks of a capture were walked: samples by how their walk ended, and why some could not be. */
+export interface UnwindSummary {
+  /** Samples (or blocks) whose user stack was unwound from a snapshot. */
+  snapshots: number;
+  /** By how the walk ended: root (reached the thread's entry), depth, snapshot (copy too small), unmapped, no-unwind-info, bad-frame. */
+  ends: Partial<Record<UnwindEnd, number>>;
+  /** Walks stopped in a module without unwind information (or unreadable), by module. */
+  noUnwindInfo: Record<string, number>;
+  /** Addresses outside every mapping, dropped (never drawn). */
+  unmappedDropped: number;
+  /** Frames unwound by frame pointers (no CFI for them: JIT code, modules without CFI). */
+  framePointerFrames: number;
+  /** Frames unwound in all. */
+  frames: number;
+  /** Snapshots dropped because too many waited to be unwound. */
+  queueDropped: number;
+  /** Ends whose start was never seen (its snapshot was lost). */
+  unmatched: number;
+  /** Blocks still open when the capture ended (not counted, as without snapshots). */
+  openAtEnd: number;
+  /** Bytes of the stack copy asked per sample, and the unwind depth bound. */
+  snapshotBytes: number;
+  maxDepth: number;
+}
+
+interface Unwound {
+  key: StackKey;
+  unwound: UnwoundStack;
+}
+
+/** Snapshots waiting to be unwound, at most (past it they are dropped and counted). */
+const MAX_QUEUED_BYTES = 256 << 20;
+/** Unwinding time per poll tick; the rest waits for the next tick (or the end). */
+const POLL_BUDGET_MS = 25;
+
+export interface SnapshotCounter<V> {
+  poll(): void;
+  /** Unwinds everything still queued. */
+  finish(): void;
+  /** Counted stacks so far, each with its unwound user addresses. */
+  counted(): CountedStack<V>[];
+  summary(): UnwindSummary;
+  close(): void;
+}
+
+export interface SnapshotOptions<V> {
+  snapshotBytes: number;
+  maxDepth: number;
+  /** The value of one SAMPLE, or of one END (the record's value field). */
+  valueOf(recordValue: number): V;
+  add(into: V, from: V): V;
+  /** Most threads with a block open at once (offcputime's maxThreads). */
+  maxPending: number;
+}
+
+export function countSnapshots<V>(object: BpfObject, symbolizer: SherlockSymbolizer, options: SnapshotOptions<V>): SnapshotCounter<V> {
+  const reader = new RingBufferReader(object.map('snapshots'));
+  const counts = new Map<string, { key: StackKey; ips: bigint[]; end: UnwindEnd; endModule?: string; value: V }>();
+  const pending = new Map<number, Unwound>();
+  const summary: UnwindSummary = {
+    snapshots: 0, ends: {}, noUnwindInfo: {}, unmappedDropped: 0, framePointerFrames: 0, frames: 0, queueDropped: 0, unmatched: 0, openAtEnd: 0,
+    snapshotBytes: options.snapshotBytes, maxDepth: options.maxDepth,
+  };
+
+  const locate = (pid: number) => (pc: number): CodeLocation | undefined => {
+    const code = symbolizer.codeAt(pid, pc);
+    if (!code) return undefined;
+    const cfi = code.elf ? moduleCfi(code.elf) : undefined;
+    return { module: code.module, fileBacked: code.fileBacked, ...(code.vaddr !== undefined ? { vaddr: code.vaddr } : {}), ...(cfi ? { cfi } : {}) };
+  };
+
+  const unwind = (data: Buffer): Unwound => {
+    const L = snapshotLayout;
+    const size = Math.min(data.readUInt32LE(L.size), data.length - L.data);
+    const key: StackKey = {
+      tgid: data.readUInt32LE(L.tgid),
+      kernelStackId: data.readInt32LE(L.kernelStackId),
+      userStackId: -1,
+      comm: cString(data, L.comm, L.commLen),
+    };
+    let unwound: UnwoundStack;
+    try {
+      unwound = unwindStack(
+        { ip: data.readBigUInt64LE(L.ip), sp: data.readBigUInt64LE(L.sp), bp: data.readBigUInt64LE(L.bp), data: data.subarray(L.data, L.data + size) },
+        locate(key.tgid),
+        options.maxDepth,
+      );
+    } catch {
+      unwound = { ips: [], end: 'bad-frame', framePointerFrames: 0 };
+    }
+    return { key, unwound };
+  };
+
+  const count = ({ key, unwound }: Unwound, value: V) => {
+    summary.snapshots++;
+    summary.ends[unwound.end] = (summary.ends[unwound.end] ?? 0) + 1;
+    if (unwound.end === 'no-unwind-info' && unwound.endModule) summary.noUnwindInfo[unwound.endModule] = (summary.noUnwindInfo[unwound.endModule] ?? 0) + 1;
+    if (unwound.end === 'unmapped') summary.unmappedDropped++;
+    summary.framePointerFrames += unwound.framePointerFrames;
+    summary.frames += unwound.ips.length;
+    const id = `${key.tgid}\0${key.comm}\0${key.kernelStackId}\0${unwound.end}\0${unwound.endModule ?? ''}\0${unwound.ips.join(',')}`;
+    const existing = counts.get(id);
+    if (existing) existing.value = options.add(existing.value, value);
+    else counts.set(id, { key, ips: unwound.ips, end: unwound.end, ...(unwound.endModule ? { endModule: unwound.endModule } : {}), value });
+  };
+
+  const handle = (data: Buffer) => {
+    const type = data.readUInt32LE(0);
+    if (type === RECORD_SAMPLE) {
+      count(unwind(data), options.valueOf(Number(data.readBigUInt64LE(snapshotLayout.value))));
+    } else if (type === RECORD_START) {
+      const tid = data.readUInt32LE(snapshotLayout.tid);
+      pending.delete(tid); // an earlier block of this thread was too short to count
+      if (pending.size >= options.maxPending) {
+        summary.unmatched++;
+        return;
+      }
+      pending.set(tid, unwind(data));
+    } else if (type === RECORD_END && data.length >= endLayout.size) {
+      const tid = data.readUInt32LE(endLayout.tid);
+      const started = pending.get(tid);
+      if (!started) {
+        summary.unmatched++;
+        return;
+      }
+      pending.delete(tid);
+      count(started, options.valueOf(Number(data.readBigUInt64LE(endLayout.value))));
+    }
+  };
+
+  // The ring buffer is drained whole every tick (copies), and unwound within a time budget:
+  // a first sight of a large binary (parsing its CFI) must not let the ring buffer overflow.
+  const queue: Buffer[] = [];
+  let queuedBytes = 0;
+  const drain = () =>
+    reader.drain((data) => {
+      if (queuedBytes + data.length > MAX_QUEUED_BYTES) {
+        summary.queueDropped++;
+        return;
+      }
+      queue.push(Buffer.from(data));
+      queuedBytes += data.length;
+    });
+  const work = (budgetMs: number) => {
+    const until = Date.now() + budgetMs;
+    let i = 0;
+    while (i < queue.length && Date.now() < until) {
+      const data = queue[i++]!;
+      queuedBytes -= data.length;
+      handle(data);
+    }
+    queue.splice(0, i);
+  };
+
+  return {
+    poll: () => {
+      drain();
+      work(POLL_BUDGET_MS);
+    },
+    finish: () => {
+      drain();
+      work(Infinity);
+    },
+    counted: () =>
+      [...counts.values()].map((c) => ({
+        key: c.key,
+        value: c.value,
+        user: { ips: c.ips, end: c.end, ...(c.endModule ? { endModule: c.endModule } : {}) },
+      })),
+    summary: () => ({ ...summary, openAtEnd: pending.size }),
+    close: () => reader.close(),
+  };
+}

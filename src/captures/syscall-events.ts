@@ -1,0 +1,24 @@
+// What the captures' syscall event makers (src/captures/<name>/syscall-events.ts)
+// share: reading stored results as untrusted JSON (a field of the wrong type
+// reads as empty), times, errno values and endpoints.
+import { constants } from 'node:os';
+
+export type Obj = Record<string, unknown>;
+export const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+export const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+export const objs = (v: unknown): Obj[] => arr(v).filter(isObj);
+export const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
+export const str = (v: unknown): string => (typeof v === 'string' ? v : typeof v === 'number' ? String(v) : '');
+export const timeMs = (v: unknown): number => {
+  const t = Date.parse(str(v));
+  return Number.isFinite(t) ? t : 0;
+};
+
+/** -errno for an errno name ("ECONNREFUSED" → -111); -1 when the name is unknown. */
+export const rawErrno = (name: string): number => -((constants.errno as Record<string, number>)[name] ?? 1);
+
+/** "1.2.3.4:80" / "[::1]:443" → address and port. */
+export function endpoint(text: string): { ip: string; port: number } {
+  const m = /^\[?(.*?)\]?:(\d+)$/.exec(text);
+  return m ? { ip: m[1]!, port: Number(m[2]) } : { ip: text, port: 0 };
+}
