@@ -19,6 +19,10 @@ const volatile bool follow_forks = false;    /* children of selected tgids join 
 const volatile __u64 filter_cgroup_id = 0;   /* 0: any cgroup (v2 id otherwise) */
 const volatile __u32 filter_uid = (__u32)-1; /* -1: any uid */
 const volatile char filter_comm[TASK_COMM_LEN] = {}; /* "": any command */
+/* Sherlock's own cgroup (v2 id; 0: none): its worker, API, embedded Redis and
+ * whatever they start are left out of what a capture sees. Children inherit
+ * the cgroup, so forks are followed for free. */
+const volatile __u64 exclude_cgroup_id = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -61,15 +65,26 @@ static __always_inline bool sherlock_comm_selected(const char *comm)
 	return true;
 }
 
+static __always_inline bool sherlock_cgroup_excluded(__u64 cgroup_id)
+{
+	return exclude_cgroup_id && cgroup_id == exclude_cgroup_id;
+}
+
 /* The filters on the current task's ids: tgid set, cgroup, uid. */
 static __always_inline bool sherlock_current_ids_selected(void)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u64 cgroup_id;
 
 	if (!sherlock_tgid_selected(tgid))
 		return false;
-	if (filter_cgroup_id && bpf_get_current_cgroup_id() != filter_cgroup_id)
-		return false;
+	if (filter_cgroup_id || exclude_cgroup_id) {
+		cgroup_id = bpf_get_current_cgroup_id();
+		if (filter_cgroup_id && cgroup_id != filter_cgroup_id)
+			return false;
+		if (sherlock_cgroup_excluded(cgroup_id))
+			return false;
+	}
 	if (filter_uid != (__u32)-1 && (__u32)bpf_get_current_uid_gid() != filter_uid)
 		return false;
 	return true;

@@ -70,7 +70,8 @@ static __always_inline struct tcp_owner *tcp_owner_of(const void *sk, bool *sele
 		return NULL;
 	}
 	*selected = sherlock_tgid_selected(owner->tgid) &&
-		    (!filter_cgroup_id || owner->cgroup_id == filter_cgroup_id);
+		    (!filter_cgroup_id || owner->cgroup_id == filter_cgroup_id) &&
+		    !sherlock_cgroup_excluded(owner->cgroup_id);
 	return owner;
 }
 

@@ -134,8 +134,14 @@ static __always_inline bool task_selected(struct task_struct *task, __u32 tgid, 
 {
 	if (!sherlock_tgid_selected(tgid))
 		return false;
-	if (filter_cgroup_id && cgroup_id_of(task) != filter_cgroup_id)
-		return false;
+	if (filter_cgroup_id || exclude_cgroup_id) {
+		__u64 cgroup_id = cgroup_id_of(task);
+
+		if (filter_cgroup_id && cgroup_id != filter_cgroup_id)
+			return false;
+		if (sherlock_cgroup_excluded(cgroup_id))
+			return false;
+	}
 	if (filter_uid != (__u32)-1 && BPF_CORE_READ(task, cred, uid.val) != filter_uid)
 		return false;
 	return sherlock_comm_selected(comm);

@@ -14,7 +14,9 @@ import {
 import { captures } from '../captures/registry.js';
 import { fmtCount, listText, plural } from '../format/index.js';
 import { matchRules, nodeRecords, ruleSchema, type RuleEventSource, type Rule } from './rules.js';
-import type { Finding, Severity, Thresholds } from './types.js';
+import { linkCauses } from './causes.js';
+import { rankFindings, sortFindings } from './rank.js';
+import { SYMPTOMS, type Finding, type Symptom, type Thresholds } from './types.js';
 
 /** What a capture checks, for "No problems found: checked ...". */
 const checksOf = (capture: string) => captures.get(capture)?.analysis?.checks ?? capture;
@@ -53,14 +55,7 @@ export interface AnalyzeInput {
   rules?: Rule[];
 }
 
-const SEVERITY_RANK: Record<Severity, number> = { critical: 0, warning: 1, info: 2 };
-
-/** Severity first (critical, warning, info), then score (worst first), then id for a stable order. */
-export function sortFindings(findings: Finding[]): Finding[] {
-  return findings.sort(
-    (a, b) => (SEVERITY_RANK[a.severity] ?? 3) - (SEVERITY_RANK[b.severity] ?? 3) || b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
-  );
-}
+export { sortFindings };
 
 /** Whom the run looked at, for sentences whose data names no process. */
 function targetLabel(run: RunRecord): string | undefined {
@@ -114,6 +109,8 @@ export class RunAnalysis {
   private readonly thresholds: Required<Thresholds>;
   private readonly rules: Rule[];
   private readonly planWindow: number;
+  /** What the runbook is about: findings are ranked by their impact on it. */
+  private readonly symptom: Symptom;
   private readonly label: string | undefined;
 
   constructor(input: Omit<AnalyzeInput, 'results'>) {
@@ -122,6 +119,7 @@ export class RunAnalysis {
     this.thresholds = mergeThresholds(plan.thresholds, input.thresholds);
     this.rules = input.rules ?? validRules(plan.rules);
     this.planWindow = num(plan.durationMs) / 1000;
+    this.symptom = (SYMPTOMS as readonly string[]).includes(str(plan.symptom)) ? (plan.symptom as Symptom) : 'health';
     this.label = safely(() => targetLabel(this.run), undefined);
   }
 
@@ -164,6 +162,8 @@ export class RunAnalysis {
   finish(): Finding[] {
     try {
       this.nodeStates();
+      linkCauses(this.findings);
+      rankFindings(this.findings, this.symptom); // scores, and caps severities by impact, before "No problems found" looks
       this.summary();
     } catch (err) {
       this.stoppedEarly(err);

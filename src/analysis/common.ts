@@ -2,7 +2,7 @@
 // the Finding it builds, and readers that take stored JSON as untrusted (a
 // field of the wrong type reads as empty, never throws).
 import { listText, processLabel } from '../format/index.js';
-import type { Finding, Severity, Thresholds } from './types.js';
+import type { Finding, Impact, Severity, Symptom, Thresholds } from './types.js';
 
 export const DEFAULT_THRESHOLDS: Required<Thresholds> = {
   connectP99Ms: 100,
@@ -68,6 +68,7 @@ export function makeFinding(
   title: string,
   evidence: Record<string, unknown>,
   score: number,
+  impact?: Impact,
 ): Finding {
   return {
     id: `${ctx.capture}:${ctx.node}:${key}`,
@@ -78,7 +79,14 @@ export function makeFinding(
     evidence,
     file: ctx.file,
     score: scoreOf(score),
+    ...(impact ? { impact } : {}),
   };
+}
+
+/** An impact in seconds per second of window (see Impact): `seconds` lost or used over `windowSeconds`. */
+export function timeImpact(seconds: number, windowSeconds: number, basis: string, bears: Symptom[]): Impact {
+  const value = seconds / Math.max(0.001, windowSeconds);
+  return { value: Number.isFinite(value) && value > 0 ? Math.round(value * 1e4) / 1e4 : 0, unit: 's/s', basis, bears };
 }
 
 /** Finite, 3 decimals, capped: a score from absurd data must still sort. */

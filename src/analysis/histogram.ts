@@ -62,3 +62,10 @@ export function p99Sample(h: unknown): { value: number; samples: number } | unde
   const samples = totalOf(b);
   return samples ? { value: quantile(b, 0.99), samples } : undefined;
 }
+
+/** The sum of all values of a stored histogram (its `sum`), else estimated from bucket midpoints. */
+export function sumOf(histogram: Partial<Log2Histogram> | undefined): number {
+  const sum = finite(histogram?.sum);
+  if (sum > 0) return sum;
+  return bucketsOf(histogram).reduce((n, b) => n + ((b.low + b.high) / 2) * b.count, 0);
+}

@@ -199,6 +199,13 @@ export interface NodeRecords {
   captureOf: Partial<Record<RuleEventKind, string>>;
 }
 
+/** What a responder looks at next after a rule hit, by what it matched. */
+const NEXT_STEP = {
+  exec: 'who started it (the parent chain in execsnoop.ndjson) and whether that is expected on this host',
+  open: 'which program opened it and what it did next (its execs and connects in this run)',
+  connect: 'which program connected and whether that destination is expected',
+} as const;
+
 /** One finding per rule with hits on the node, ranked by the rule's severity and how often it hit. */
 export function matchRules(rules: Rule[], records: NodeRecords): Finding[] {
   const findings: Finding[] = [];
@@ -215,7 +222,7 @@ export function matchRules(rules: Rule[], records: NodeRecords): Finding[] {
     for (const h of hits) addTo(who, hitWho(h), hitWeight(h));
     const capture = records.captureOf[kind] ?? kind;
     const more = count > 1 ? ` (${plural(count, 'hit')}${who.size > 1 ? ` by ${listText(topKeys(who, 3))}` : ''})` : '';
-    const title = `${rule.title}: ${hitText(hits[0]!)}${more} [rule ${rule.name}].`;
+    const title = `${rule.title}: ${hitText(hits[0]!)}${more} [rule ${rule.name}]; next: ${NEXT_STEP[kind]}.`;
     findings.push(
       makeFinding({ node: records.node, capture, file: `nodes/${records.node}/${capture}.json` }, `rule:${rule.name}`, rule.severity as Severity, title, {
         rule: rule.name,
@@ -223,7 +230,7 @@ export function matchRules(rules: Rule[], records: NodeRecords): Finding[] {
         matches: kind,
         hits: count,
         examples: hits.slice(0, 20),
-      }, count),
+      }, count, { value: count, unit: 'hits', basis: `${plural(count, 'hit')} of a ${rule.severity} rule`, bears: ['security'] }),
     );
   }
   return findings;

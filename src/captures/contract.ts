@@ -19,9 +19,15 @@ export interface KernelCounters {
   partialReads: number;
 }
 
-/** Rodata for the standard filters; set before load. */
-export function applyFilterSettings(object: BpfObject, target: ResolvedTarget, followForks: boolean): void {
+/**
+ * Rodata for the standard filters; set before load. `excludeCgroupId` (Sherlock's
+ * own cgroup) is left out of captures that do not select processes by pid or
+ * cgroup: host-wide, by comm or by uid.
+ */
+export function applyFilterSettings(object: BpfObject, target: ResolvedTarget, followForks: boolean, excludeCgroupId?: bigint): void {
+  const selectsProcesses = target.tgids !== undefined || target.cgroupId !== undefined;
   object.setRodata({
+    exclude_cgroup_id: selectsProcesses ? 0n : (excludeCgroupId ?? 0n),
     filter_by_tgid: target.tgids !== undefined,
     follow_forks: followForks,
     filter_cgroup_id: target.cgroupId ?? 0n,

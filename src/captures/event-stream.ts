@@ -21,7 +21,17 @@ export function sizeRingBuffer(object: BpfObject, mib: number): void {
 /** `keep` stores an event unless the cap is reached (then it is counted and undefined is returned). */
 export type RecordHandler<E> = (record: Buffer, keep: (event: E) => E | undefined) => void;
 
-export function eventCollector<E>(object: BpfObject, maxEvents: number, handle: RecordHandler<E>): Collector<{ events: E[] }> {
+/**
+ * Drains the ring buffer "events" into a capped list. `settle`, when given,
+ * runs once the window is over, for events a handler held back (it keeps them
+ * with the same `keep`).
+ */
+export function eventCollector<E>(
+  object: BpfObject,
+  maxEvents: number,
+  handle: RecordHandler<E>,
+  settle?: (keep: (event: E) => E | undefined) => void,
+): Collector<{ events: E[] }> {
   const reader = new RingBufferReader(object.map('events'));
   const events: E[] = [];
   let overCap = 0;
@@ -34,7 +44,10 @@ export function eventCollector<E>(object: BpfObject, maxEvents: number, handle: 
   const onRecord = (record: Buffer) => handle(record, keep);
   return {
     poll: () => void reader.drain(onRecord),
-    finish: () => ({ events }),
+    finish: () => {
+      settle?.(keep);
+      return { events };
+    },
     drops: () => (overCap ? { event_cap: overCap } : {}),
     close: () => reader.close(),
   };

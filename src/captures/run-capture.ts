@@ -27,6 +27,8 @@ export interface CaptureRequest {
   durationMs: number;
   params?: unknown;
   target?: TargetSpec;
+  /** Sherlock's own cgroup (v2 id): left out of host-wide captures (src/captures/own-cgroup.ts). */
+  excludeCgroupId?: bigint;
   /** Ends the capture early; the result then holds what was seen so far. */
   signal?: AbortSignal;
   onProgress?(progress: CaptureProgress): void;
@@ -63,7 +65,7 @@ export async function runCapture<P, D>(def: CaptureDefinition<P, D>, request: Ca
   let collector: Collector<D> | undefined;
   let statsFd = -1;
   try {
-    applyFilterSettings(object, target, def.followForks ?? false);
+    applyFilterSettings(object, target, def.followForks ?? false, request.excludeCgroupId);
     def.configure?.(object, params, target);
     const openMs = elapsedMs(t0);
     object.load();

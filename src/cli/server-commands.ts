@@ -15,6 +15,7 @@ import { RunbookCatalog, defaultRunbooksDir } from '../runbooks/catalog.js';
 import { startApiServer, type ApiServer } from '../server/api-server.js';
 import { startNodeWorker } from '../worker/node-worker.js';
 import { loadLimitsFrom } from '../config/load-limits.js';
+import { enterOwnCgroup } from '../worker/own-cgroup.js';
 import { checkOperatorRules } from '../falco/check-rules.js';
 import { UsageError } from './usage-error.js';
 
@@ -88,6 +89,8 @@ export async function upCommand(argv: string[]): Promise<number> {
   const falcoLine = checkFalcoRules(cfg.falcoRules);
   requireTracing('sherlock up (its worker runs captures)');
   mkdirSync(cfg.stateDir, { recursive: true, mode: 0o700 });
+  // Before Redis starts, so it and everything else Sherlock starts inherit the cgroup.
+  const own = enterOwnCgroup((why) => process.stderr.write(`${why}\n`));
   let redis: EmbeddedRedis | undefined;
   let api: ApiServer | undefined;
   let worker: Awaited<ReturnType<typeof startNodeWorker>> | undefined;
@@ -105,12 +108,12 @@ export async function upCommand(argv: string[]): Promise<number> {
     api = await startApiServer({ redisUrl, port: cfg.port, host: cfg.host, retentionSeconds: cfg.retentionSeconds, runbooks, triggers, configFile: cfg.configFile });
     const token = adminToken(cfg);
     await api.tokens.ensure(token.secret, 'admin', ['admin']);
-    worker = await startNodeWorker({ redisUrl: workerRedisUrl!, node: cfg.node, labels: cfg.labels, retentionSeconds: cfg.retentionSeconds, falcoRules: cfg.falcoRules, redaction });
+    worker = await startNodeWorker({ redisUrl: workerRedisUrl!, node: cfg.node, labels: cfg.labels, retentionSeconds: cfg.retentionSeconds, falcoRules: cfg.falcoRules, redaction, ...(own ? { own } : {}) });
     process.stdout.write(
       [
         `sherlock is up: ${api.url}`,
         `redis: ${redis ? `embedded, data in ${join(cfg.stateDir, 'redis')}, credentials in ${join(cfg.stateDir, 'redis-credentials.json')}` : printableRedisUrl(redisUrl)}`,
-        `worker: node ${cfg.node}`,
+        `worker: node ${cfg.node}${own ? ` (its own processes, cgroup ${own.path}, are left out of host-wide captures)` : ''}`,
         ...(falcoLine ? [falcoLine] : []),
         token.isNew ? `admin token: ${token.secret}  (stored in ${token.file}; shown only now)` : `admin token: in ${cfg.adminToken ? 'SHERLOCK_ADMIN_TOKEN' : token.file}`,
         'Ctrl-C stops it.',
@@ -123,6 +126,7 @@ export async function upCommand(argv: string[]): Promise<number> {
     await worker?.stop();
     await api?.stop();
     await redis?.stop();
+    own?.leave();
   }
 }
 
@@ -146,12 +150,17 @@ export async function workerCommand(argv: string[]): Promise<number> {
   const falcoLine = checkFalcoRules(cfg.falcoRules);
   const redaction = loadRedactionPatterns(cfg.configFile);
   requireTracing('sherlock worker');
-  const worker = await startNodeWorker({ redisUrl: cfg.redisUrl, node: cfg.node, labels: cfg.labels, retentionSeconds: cfg.retentionSeconds, falcoRules: cfg.falcoRules, redaction });
-  process.stdout.write(`sherlock worker for node ${cfg.node} is waiting for runs\n${falcoLine ? `${falcoLine}\n` : ''}`);
+  const own = enterOwnCgroup((why) => process.stderr.write(`${why}\n`));
   try {
-    await untilSignal();
-    return 0;
+    const worker = await startNodeWorker({ redisUrl: cfg.redisUrl, node: cfg.node, labels: cfg.labels, retentionSeconds: cfg.retentionSeconds, falcoRules: cfg.falcoRules, redaction, ...(own ? { own } : {}) });
+    process.stdout.write(`sherlock worker for node ${cfg.node} is waiting for runs\n${falcoLine ? `${falcoLine}\n` : ''}`);
+    try {
+      await untilSignal();
+      return 0;
+    } finally {
+      await worker.stop();
+    }
   } finally {
-    await worker.stop();
+    own?.leave();
   }
 }

@@ -16,8 +16,54 @@ export interface Finding {
   evidence: Record<string, unknown>;
   /** Bundle path of the capture file that backs it, e.g. "nodes/web-1/tcpconnlat.json". */
   file: string;
-  /** For ranking among equal severities: larger is worse. */
+  /** Its impact on the run's symptom (impact.value weighed by how directly it bears on it); the order of findings. */
   score: number;
+  /** How much it costs, in a unit every kind shares, and why that number; absent for findings about the run itself. */
+  impact?: Impact;
+  /** Findings of one node with the same cause key are one finding (src/analysis/causes.ts). */
+  cause?: SameCause;
+  /** What it shows or explains, for cause chains across captures (src/analysis/causes.ts). */
+  links?: Links;
+}
+
+/** "The same on N more": findings with one key merge, each kept as a subject with its numbers. */
+export interface SameCause {
+  /** What makes two findings the same cause: "python3 wrote under /var/log/app". */
+  key: string;
+  /** What differs between them: the file, the destination, the pid. */
+  subject: string;
+}
+
+/**
+ * Link keys ("syn-loss:10.0.3.7:5432", "cpu-saturation"): a finding that
+ * `shows` a key is a symptom, one that `explains` it a cause; on the same node
+ * they become one finding with the other as a step. `onlyAsCause`: a candidate
+ * cause that is dropped when nothing it explains was found.
+ */
+export interface Links {
+  shows?: string[];
+  explains?: string[];
+  onlyAsCause?: boolean;
+}
+
+/** What a runbook is about: the symptom its findings are ranked against. */
+export const SYMPTOMS = ['latency', 'cpu', 'security', 'disk', 'health'] as const;
+export type Symptom = (typeof SYMPTOMS)[number];
+
+/**
+ * A finding's impact. `s/s` is seconds per second of window, summed over the
+ * affected processes: time they lost (waiting for a CPU, a SYN retransmit,
+ * the disk, a lock) or CPU they used; 1 is one thread stalled, or one CPU
+ * busy, for the whole window. `hits` counts matches of a security rule (their
+ * weight is the rule's severity).
+ */
+export interface Impact {
+  value: number;
+  unit: 's/s' | 'hits';
+  /** The arithmetic in words: "2 connects × ~1.03 s over a 3 s window". */
+  basis: string;
+  /** The symptoms it bears on directly; on others it counts a quarter. */
+  bears: Symptom[];
 }
 
 /** Threshold overrides a runbook may set (analysis has defaults for each). */

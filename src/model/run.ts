@@ -1,6 +1,6 @@
 // A run as the API shows it: what was asked, where, and how each node fared.
 // Value types only: every layer that handles runs looks down to them.
-import type { Thresholds } from './findings.js';
+import type { Symptom, Thresholds } from './findings.js';
 import type { Rule } from './rule.js';
 import type { TargetSpec } from './target.js';
 import type { FalcoNodeSummary } from './falco.js';
@@ -28,6 +28,8 @@ export interface RunPlan {
   thresholds?: Thresholds;
   /** The runbook's rules (suspicious-activity), params filled in. */
   rules?: Rule[];
+  /** What the runbook is about; findings are ranked by their impact on it (ad-hoc runs: health, all alike). */
+  symptom?: Symptom;
   /** Falco rule files: the runbook's (under the runbooks directory) and operator files the request named. */
   falco?: { files?: string[]; requested?: string[] };
   steps: RunStep[];
@@ -83,6 +85,22 @@ export interface NodeState {
   captures?: CaptureSummary[];
   /** What its Falco rules did: rules loaded, those not (with why), matches, the alerts file. */
   falco?: FalcoNodeSummary;
+  /** What Sherlock itself cost on this node during the run (its own processes are left out of the captures). */
+  sherlock?: SherlockCost;
+}
+
+/** Sherlock's own share of a node while its captures ran. */
+export interface SherlockCost {
+  /** Its cgroup, left out of host-wide captures; absent when it could not make one. */
+  cgroup?: string;
+  /** CPU time of everything in that cgroup (worker, API, embedded Redis, their children), else of the worker process alone. */
+  cpuMs: number;
+  /** What cpuMs covers: "cgroup" or "worker process". */
+  cpuScope: 'cgroup' | 'worker process';
+  /** Wall time the measurement covers (the capture window plus storing results). */
+  wallMs: number;
+  /** The kernel's own count of time in Sherlock's BPF programs, all captures summed. */
+  bpfCpuMs: number;
 }
 
 export interface RunRecord {

@@ -170,6 +170,8 @@ export function buildManifest(ctx: ReportContext, files: PlannedFile[], entries:
         }
       : null,
     files: { findings: entries.findings, summary: entries.summary, html: entries.html, ...(ctx.baseline ? { baseline: entries.baseline } : {}) },
+    // Sherlock's own processes are left out of the captures; what they cost is here instead.
+    sherlock: ctx.nodes.flatMap((node) => (node.state.sherlock ? [{ node: node.name, ...node.state.sherlock }] : [])),
     nodes,
   };
 }

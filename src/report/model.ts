@@ -4,7 +4,8 @@
 // at a time on demand. The
 // meta of each capture (drops by reason, BPF run counts, timings; no data) is
 // remembered as results are loaded, for the manifest.
-import type { Finding, Severity } from '../model/findings.js';
+import type { Finding } from '../model/findings.js';
+import { sortFindings as sortByRank } from '../analysis/rank.js';
 import type { BaselineComparison } from '../model/baseline.js';
 import type { CaptureMeta, CaptureResult } from '../captures/capture.js';
 import type { CaptureSummary, NodeState, RunRecord } from '../model/run.js';
@@ -42,17 +43,8 @@ export interface ReportContext {
   loadResult(node: ReportNode, capture: CaptureSummary): Promise<CaptureResult<Record<string, unknown>> | undefined>;
 }
 
-export const SEVERITY_ORDER: Record<Severity, number> = { critical: 0, warning: 1, info: 2 };
-
-export function sortFindings(findings: Finding[]): Finding[] {
-  return [...findings].sort(
-    (a, b) =>
-      (SEVERITY_ORDER[a.severity] ?? 3) - (SEVERITY_ORDER[b.severity] ?? 3) ||
-      (b.score ?? 0) - (a.score ?? 0) ||
-      String(a.node).localeCompare(String(b.node)) ||
-      String(a.id).localeCompare(String(b.id)),
-  );
-}
+/** Findings in the one order analysis gave them (src/analysis/rank.ts); a stored list is shown as stored. */
+export const sortFindings = (findings: Finding[]): Finding[] => sortByRank([...findings]);
 
 /** The fields every capture result carries besides its data (CaptureMeta). */
 export const META_FIELDS: readonly (keyof CaptureMeta)[] = [

@@ -2,6 +2,7 @@
 // what ran where and how it ended, the top findings, and one table of every
 // node's captures (events, drops, BPF CPU cost).
 import type { Finding } from '../model/findings.js';
+import { impactOf } from '../analysis/rank.js';
 import { describeOrigin, describeTarget, fmtClock, fmtCpuNs, fmtDurationMs, fmtInt } from '../format/index.js';
 import type { ReportContext } from './model.js';
 
@@ -24,7 +25,27 @@ const SEVERITY_LABEL: Record<string, string> = { critical: 'CRITICAL', warning: 
 
 function findingLine(f: Finding, i: number): string {
   const where = `${f.node === '*' ? 'all nodes' : mdText(f.node)}${f.capture === '*' ? '' : ` · ${mdText(f.capture)}`}`;
-  return `${i + 1}. **${SEVERITY_LABEL[f.severity] ?? mdText(f.severity)}** ${where} — ${mdText(f.title)}`;
+  const impact = impactText(f);
+  return `${i + 1}. **${SEVERITY_LABEL[f.severity] ?? mdText(f.severity)}** ${where} — ${mdText(f.title)}${impact ? ` _(impact ${mdText(impact)})_` : ''}`;
+}
+
+/** "0.99 s/s: 0.99 CPUs: 297 samples at 99 Hz over 3 s" */
+export function impactText(f: Finding): string | undefined {
+  const impact = impactOf(f);
+  if (!impact) return undefined;
+  return `${fmtImpact(impact.value)} ${impact.unit}: ${impact.basis}`;
+}
+
+const fmtImpact = (v: number) => (v >= 10 ? v.toFixed(0) : v >= 1 ? v.toFixed(1) : v.toFixed(2));
+
+/** Why the first finding is first: its impact on the runbook's symptom beside the next ones'. */
+export function whyFirst(findings: Finding[], symptom: string | undefined): string | undefined {
+  const ranked = findings.filter((f) => impactOf(f));
+  if (ranked.length < 1 || findings[0] !== ranked[0]) return undefined;
+  const on = `on ${symptom ?? 'health'}`;
+  const next = ranked.slice(1, 3).map((f) => `#${findings.indexOf(f) + 1} ${fmtImpact(f.score)}`);
+  return `Ranked by impact ${on} (s/s: seconds lost or CPU used per second of window; hits: rule matches by severity): #1 ${fmtImpact(ranked[0]!.score)}` +
+    (next.length ? `, then ${next.join(', ')}` : ', nothing else had an impact') + '.';
 }
 
 /** Rows of the baseline table in summary.md (report.html and baseline.json have all). */
@@ -45,6 +66,18 @@ function baselineSection(ctx: ReportContext): string[] {
   }
   if (cmp.rows.length > SUMMARY_BASELINE_ROWS) out.push('', `(${cmp.rows.length - SUMMARY_BASELINE_ROWS} more rows in baseline.json and report.html)`);
   if (cmp.missing.length) out.push('', `No baseline yet for: ${cmp.missing.map(mdText).join(', ')}.`);
+  return out;
+}
+
+/** Sherlock's own share of each node: left out of the captures, shown here. */
+function sherlockSection(ctx: ReportContext): string[] {
+  const rows = ctx.nodes.filter((n) => n.state.sherlock);
+  if (!rows.length) return [];
+  const out = ["## Sherlock's own cost", '', '| node | CPU | of | over | BPF CPU | left out of captures |', '|---|---:|---|---:|---:|---|'];
+  for (const n of rows) {
+    const c = n.state.sherlock!;
+    out.push(`| ${mdText(n.name)} | ${fmtDurationMs(c.cpuMs)} | ${mdText(c.cpuScope)} | ${fmtDurationMs(c.wallMs)} | ${fmtDurationMs(c.bpfCpuMs)} | ${c.cgroup ? `cgroup ${mdText(c.cgroup)}` : 'no (no cgroup of its own)'} |`);
+  }
   return out;
 }
 
@@ -74,12 +107,16 @@ export function renderSummary(ctx: ReportContext): string {
   if (ctx.findings === undefined) out.push('_No analysis for this run (yet): see the capture table below and report.html._');
   else if (!ctx.findings.length) out.push('No findings: nothing crossed a threshold.');
   else {
+    const why = whyFirst(ctx.findings, ctx.run.plan.symptom);
+    if (why) out.push(mdText(why), '');
     ctx.findings.slice(0, SUMMARY_TOP_FINDINGS).forEach((f, i) => out.push(findingLine(f, i)));
     if (ctx.findings.length > SUMMARY_TOP_FINDINGS) out.push('', `(${ctx.findings.length - SUMMARY_TOP_FINDINGS} more in findings.json and report.html)`);
   }
   out.push('');
 
   out.push(...baselineSection(ctx), '');
+
+  out.push(...sherlockSection(ctx), '');
 
   out.push('## Captures per node', '');
   out.push('| node | kernel | capture | events | dropped | BPF CPU | duration | status |');

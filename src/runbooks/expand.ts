@@ -2,6 +2,7 @@
 // holds: params checked and typed, the window within the runbook's limit, the
 // target from the params the runbook names, each step's settings with params
 // filled in and checked by its capture, the rules and thresholds for findings.
+import type { Symptom } from '../analysis/types.js';
 import { z } from 'zod';
 import { Invalid, NotFound } from '../model/errors.js';
 import { ruleSchema, type Rule } from '../model/rule.js';
@@ -37,6 +38,7 @@ export interface ExpandedRunbook {
   rules?: Rule[];
   /** The runbook's BPF CPU budget per capture (percent of one CPU), if it sets one. */
   cpuBudgetPercent?: number;
+  symptom: Symptom;
   falco?: { files?: string[]; requested?: string[] };
 }
 
@@ -91,6 +93,7 @@ export function expandRunbook(source: RunbookSource | undefined, request: Runboo
     ...(Object.keys(runbook.thresholds).length ? { thresholds: runbook.thresholds } : {}),
     ...(rules.length ? { rules } : {}),
     ...(runbook.limits.cpuBudget !== undefined ? { cpuBudgetPercent: runbook.limits.cpuBudget } : {}),
+    symptom: runbook.symptom,
     ...(runbook.falcoRules.length || request.falcoRules?.length
       ? { falco: { ...(runbook.falcoRules.length ? { files: runbook.falcoRules } : {}), ...(request.falcoRules?.length ? { requested: request.falcoRules } : {}) } }
       : {}),

@@ -4,7 +4,7 @@
 // by the loader (loader.ts) with the same field paths.
 import { z } from 'zod';
 import { THRESHOLD_NAMES } from '../analysis/common.js';
-import type { Thresholds } from '../model/findings.js';
+import { SYMPTOMS, type Thresholds } from '../model/findings.js';
 import type { Rule } from '../analysis/rules.js';
 import { captureNames } from '../captures/registry.js';
 import { MAX_RUN_DURATION_MS } from '../model/limits.js';
@@ -174,6 +174,8 @@ export const runbookSchema = z
     steps: z.array(stepSchema).min(1).max(16),
     limits: limitsSchema.default({}),
     thresholds: thresholdsSchema.default({}),
+    /** What the runbook is about: its findings are ranked by their impact on this. */
+    symptom: z.enum(SYMPTOMS).default('health'),
     /** Rules for the findings (src/analysis/rules.ts), checked once params are filled in. */
     rules: z.array(z.unknown()).max(200).default([]),
     /** Falco rule files (paths under the runbooks directory), matched against the run's events on each worker. */

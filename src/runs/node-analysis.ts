@@ -6,7 +6,7 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { RunAnalysis, type NodeAnalysisPart, type NodeResult } from '../analysis/analyze.js';
-import type { BaselineMetric } from '../model/findings.js';
+import { SYMPTOMS, type BaselineMetric } from '../model/findings.js';
 import { summarize } from '../baselines/metrics.js';
 import type { CaptureResult } from '../captures/capture.js';
 import { gunzipArtifact, putArtifact, readStoredArtifacts, type ArtifactMeta, type StoredArtifact } from '../redis/artifacts.js';
@@ -15,7 +15,7 @@ import type { NodeState, RunRecord } from '../model/run.js';
 /** Not among the node's captures (the report never lists it), but served like any artifact. */
 export const NODE_ANALYSIS_ARTIFACT = 'analysis.json';
 /** Bumped whenever the stored shape or meaning changes; another number falls back to the results. */
-export const NODE_ANALYSIS_FORMAT = 1;
+export const NODE_ANALYSIS_FORMAT = 2; // 2: findings carry impact, cause and links
 
 /** Capture results bigger than this are not analyzed (a finding says so); keeps finalization bounded. */
 export const MAX_ANALYZED_BYTES = 256 * 1024 * 1024;
@@ -71,6 +71,9 @@ const findingSchema = z.object({
   evidence: z.record(z.string(), z.unknown()),
   file: z.string(),
   score: z.number(),
+  impact: z.object({ value: z.number(), unit: z.enum(['s/s', 'hits']), basis: z.string(), bears: z.array(z.enum(SYMPTOMS)) }).optional(),
+  cause: z.object({ key: z.string(), subject: z.string() }).optional(),
+  links: z.object({ shows: z.array(z.string()).optional(), explains: z.array(z.string()).optional(), onlyAsCause: z.boolean().optional() }).optional(),
 });
 
 const nodeAnalysisSchema = z.object({

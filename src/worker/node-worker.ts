@@ -14,6 +14,7 @@ import type { SecretPattern } from '../redact/index.js';
 import { RunStore } from '../runs/store.js';
 import type { NodeJobData } from '../model/run.js';
 import { createLogger } from '../util/logger.js';
+import type { OwnCgroup } from './own-cgroup.js';
 import { runNodeJob } from './run-node-job.js';
 
 const VERSION = '0.1.0';
@@ -27,6 +28,8 @@ export interface NodeWorkerOptions {
   retentionSeconds: number;
   /** The operator's secret patterns (config `redaction.patterns`), besides the built-in ones. */
   redaction?: readonly SecretPattern[];
+  /** Sherlock's own cgroup (enterOwnCgroup): left out of this worker's host-wide captures. */
+  own?: OwnCgroup;
   /** Operator Falco rule files and directories (SHERLOCK_FALCO_RULES). */
   falcoRules?: string[];
 }
@@ -110,7 +113,7 @@ export async function startNodeWorker(options: NodeWorkerOptions): Promise<NodeW
           await store.cancelQueuedNode(runId, node);
           return { node, status: 'cancelled' };
         }
-        const state = await runNodeJob(job.data, { redis, store, retentionSeconds: options.retentionSeconds, signal, falcoRules: options.falcoRules ?? [], redaction: options.redaction });
+        const state = await runNodeJob(job.data, { redis, store, retentionSeconds: options.retentionSeconds, signal, falcoRules: options.falcoRules ?? [], redaction: options.redaction, ...(options.own ? { own: options.own } : {}) });
         if (state.status === 'failed') throw new Error(state.error ?? 'every capture failed');
         return { node, status: state.status };
       } finally {

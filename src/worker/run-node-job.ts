@@ -16,6 +16,8 @@ import type { CaptureSummary, NodeJobData, NodeState } from '../model/run.js';
 import { createLogger } from '../util/logger.js';
 import { DEFAULT_CPU_BUDGET_PERCENT } from '../model/limits.js';
 import { analyzeOwnResults } from './analyze-own-results.js';
+import type { OwnCgroup } from './own-cgroup.js';
+import { startCostMeter } from './sherlock-cost.js';
 
 const log = createLogger({ component: 'worker' });
 
@@ -26,6 +28,8 @@ export interface NodeJobContext {
   signal?: AbortSignal;
   /** The operator's secret patterns (config `redaction.patterns`), besides the built-in ones. */
   redaction?: readonly SecretPattern[];
+  /** Sherlock's own cgroup: left out of host-wide captures, its CPU reported as the node's `sherlock` cost. */
+  own?: OwnCgroup;
   /** Operator Falco rule files and directories (SHERLOCK_FALCO_RULES). */
   falcoRules?: string[];
 }
@@ -46,6 +50,7 @@ export async function runNodeJob(job: NodeJobData, ctx: NodeJobContext): Promise
     return { status: started.status === 'missing' ? 'cancelled' : started.status, startedAt, kernel };
   }
 
+  const cost = startCostMeter(ctx.own);
   const outcomes = await Promise.all(
     job.steps.map(async (step): Promise<{ summary: CaptureSummary; stored?: StoredResult }> => {
       const def = captures.get(step.capture);
@@ -58,6 +63,7 @@ export async function runNodeJob(job: NodeJobData, ctx: NodeJobContext): Promise
           signal: ctx.signal,
           cpuBudgetPercent: job.cpuBudgetPercent ?? DEFAULT_CPU_BUDGET_PERCENT,
           redaction: ctx.redaction,
+          ...(ctx.own ? { excludeCgroupId: ctx.own.id } : {}),
           onLive: () => void ctx.store.appendEvent(runId, { type: 'capture-live', node, capture: step.capture }).catch(() => {}),
         });
         if (result.stopped) {
@@ -103,6 +109,7 @@ export async function runNodeJob(job: NodeJobData, ctx: NodeJobContext): Promise
     startedAt,
     finishedAt: new Date().toISOString(),
     captures: results,
+    sherlock: cost.stop(results),
     ...(falco ? { falco } : {}),
     ...(anyCompleted ? {} : { error: results.map((r) => `${r.capture}: ${r.error}`).join('; ') }),
   };

@@ -9,19 +9,19 @@ const slowConnects = (destination: string, slot: number) =>
   result('tcpconnlat', { histograms: [{ labels: { destination }, histogram: histogram({ 6: 6, [slot]: 3 }) }], slowest: [], failures: [] });
 
 describe('analyzeRun', () => {
-  it('ranks by severity, then score, across nodes and captures', () => {
+  it('ranks by severity, then impact, across nodes and captures; severity follows the time lost', () => {
     const findings = analyzeRun({
       run: run({}, ['a', 'b']),
       results: [
-        on(slowConnects('10.0.0.1:1', 17), 'a'), // ~250 ms: warning, score ~2.5
-        on(slowConnects('10.0.0.2:2', 21), 'b'), // ~4 s: critical, score ~40
-        on(slowConnects('10.0.0.3:3', 19), 'a'), // ~1 s: critical, score ~10
+        on(slowConnects('10.0.0.1:1', 17), 'a'), // 3 × ~200 ms lost over 6 s: 0.1 s/s, warning
+        on(slowConnects('10.0.0.2:2', 21), 'b'), // 3 × ~3 s: 1.5 s/s, critical
+        on(slowConnects('10.0.0.3:3', 19), 'a'), // 3 × ~800 ms: 0.4 s/s, warning
         on(result('execsnoop', { events: [] }, { dropped: 12, drops: { event_cap: 12 } }), 'b'),
       ],
     });
     expect(findings.map((f) => [f.severity, f.node, f.evidence.destination ?? f.capture])).toEqual([
       ['critical', 'b', '10.0.0.2:2'],
-      ['critical', 'a', '10.0.0.3:3'],
+      ['warning', 'a', '10.0.0.3:3'],
       ['warning', 'a', '10.0.0.1:1'],
       ['info', 'b', 'execsnoop'],
     ]);
@@ -52,7 +52,7 @@ describe('analyzeRun', () => {
     const broken = findings.find((f) => f.capture === 'profile')!;
     expect(broken).toMatchObject({ severity: 'info', file: `nodes/${NODE}/profile.json` });
     expect(broken.title).toBe(`The capture file nodes/${NODE}/profile.json could not be read (it is corrupt: incorrect header check); CPU profile on ${NODE} was not checked.`);
-    expect(findings[0]!.severity).toBe('critical');
+    expect(findings[0]!.severity).toBe('warning'); // 3 connects × ~800 ms over 6 s: 0.4 s/s
   });
 
   it('only unreadable files: it says nothing was checked', () => {

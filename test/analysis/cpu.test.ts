@@ -27,7 +27,10 @@ describe('profile', () => {
     const share = 450 / 750;
     const cpus = 550 / HZ / seconds;
     expect(hot.severity).toBe('warning');
-    expect(hot.title).toBe(`${Math.round(share * 100)}% of the CPU samples are in crc32 (libz.so.1) in gzip (pid 100) (threshold 20%); the process used ${cpus.toFixed(2)} CPUs over 6 s.`);
+    expect(hot.title).toBe(`${Math.round(share * 100)}% of the CPU samples are in crc32 (libz.so.1) in gzip (pid 100) (threshold 20%); the process used ${cpus.toFixed(2)} CPUs over 6 s; next: its stacks under crc32 in the flame graph (flamegraph.svg).`);
+    // Its impact: the CPU it used, in seconds per second of window.
+    expect(hot.impact).toMatchObject({ unit: 's/s', value: Math.round(cpus * 1e4) / 1e4, bears: ['cpu', 'latency'] });
+    expect(hot.impact!.basis).toContain(`${cpus.toFixed(2)} CPUs: 550 samples at ${HZ} Hz`);
     expect(hot.evidence.topFunctions).toEqual([
       expect.objectContaining({ function: 'crc32', module: 'libz.so.1', samples: 450 }),
       expect.objectContaining({ function: 'fill_window', samples: 100 }),
@@ -44,7 +47,7 @@ describe('profile', () => {
     const stacks = fns.map((f) => stack(300, 'java', 60, [user('main', 'java'), user(f, 'libjvm.so')]));
     const [top] = analyzeRun({ run: run(), results: [on(profile(stacks))] });
     expect(top!.severity).toBe('warning');
-    expect(top!.title).toBe(`java (pid 300) used ${(600 / HZ / seconds).toFixed(2)} CPUs on average over 6 s (threshold 0.9), spread over many functions: a 10%, b 10%, c 10%.`);
+    expect(top!.title).toBe(`java (pid 300) used ${(600 / HZ / seconds).toFixed(2)} CPUs on average over 6 s (threshold 0.9), spread over many functions: a 10%, b 10%, c 10%; next: its part of the flame graph (flamegraph.svg).`);
   });
 
   it('too few samples to say anything', () => {

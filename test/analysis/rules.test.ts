@@ -36,7 +36,7 @@ describe('suspicious-activity rules', () => {
     const findings = analyze({ execs: [exec({}), exec({ pid: 4001, comm: 'ls', filename: '/bin/ls', argv: ['ls'], pcomm: 'sh', ppid: 4000 })] });
     const hit = byRule(findings, 'shell-from-web-server')!;
     expect(hit.severity).toBe('critical');
-    expect(hit.title).toBe('A web server started a shell: nginx (pid 812) ran sh -c id [rule shell-from-web-server].');
+    expect(hit.title).toBe('A web server started a shell: nginx (pid 812) ran sh -c id [rule shell-from-web-server]; next: who started it (the parent chain in execsnoop.ndjson) and whether that is expected on this host.');
     expect(hit.capture).toBe('execsnoop');
     expect(hit.file).toBe(`nodes/${NODE}/execsnoop.json`);
     expect(hit.evidence.hits).toBe(1);
@@ -51,7 +51,7 @@ describe('suspicious-activity rules', () => {
     const findings = analyze({ opens: [open({}), open({ pid: 4101, comm: 'sshd' }), open({ pid: 4102, comm: 'python3', path: '/etc/gshadow', retval: -13, error: 'EACCES', fd: undefined })] });
     const hit = byRule(findings, 'shadow-read')!;
     expect(hit.severity).toBe('critical');
-    expect(hit.title).toBe('The password hashes were opened: cat (pid 4100) opened /etc/shadow for reading (2 hits by cat (pid 4100) and python3 (pid 4102)) [rule shadow-read].');
+    expect(hit.title).toBe('The password hashes were opened: cat (pid 4100) opened /etc/shadow for reading (2 hits by cat (pid 4100) and python3 (pid 4102)) [rule shadow-read]; next: which program opened it and what it did next (its execs and connects in this run).');
     expect((hit.evidence.examples as { comm: string }[]).map((e) => e.comm)).toEqual(['cat', 'python3']);
   });
 
@@ -79,7 +79,7 @@ describe('suspicious-activity rules', () => {
     expect(hit.severity).toBe('warning');
     expect(hit.capture).toBe('tcplife');
     expect(hit.evidence.hits).toBe(3); // curl → 4444, and two connects to 6667 whose process tcpconnlat did not record
-    expect(hit.title).toBe('An outbound connect went to an unexpected port: curl (pid 4200) connected to 203.0.113.9:4444 (3 hits by unknown process and curl (pid 4200)) [rule unexpected-port].');
+    expect(hit.title).toBe('An outbound connect went to an unexpected port: curl (pid 4200) connected to 203.0.113.9:4444 (3 hits by unknown process and curl (pid 4200)) [rule unexpected-port]; next: which program connected and whether that destination is expected.');
   });
 
   it('the allowed ports come from the run\'s params', () => {

@@ -113,6 +113,35 @@ describe.skipIf(skip)(`execsnoop on the real kernel${skip ? ` (skipped: ${skip})
     expect(failed?.exitCode).toBeUndefined();
   });
 
+  it('folds a PATH search into the exec it ends in (attempts), and a command not found into one failed exec', async () => {
+    const marker = `sherlock-path-${randomUUID()}`;
+    const dir = mkdtempSync(join(tmpdir(), 'sherlock-path-'));
+    try {
+      // env (execvp) looks a command up by trying execve in each PATH directory.
+      const missing = Array.from({ length: 30 }, (_, i) => join(dir, `missing-${i}`));
+      const path = [...missing, '/usr/bin', '/bin'].join(':');
+      const { result } = await captureDuring(async () => {
+        const code = await new Promise<number | null>((resolve) => {
+          const child = spawn('/bin/sh', ['-c', `env ${marker}-no-such-command; env true ${marker}; true`], { stdio: 'ignore', env: { PATH: path } });
+          child.once('exit', (c) => resolve(c));
+        });
+        expect(code).toBe(0);
+      });
+      // env itself (sh found it after 30 misses), then env → true (30 misses again).
+      const found = result.events.find((e) => e.argv.join(' ') === `true ${marker}`);
+      expect(found).toMatchObject({ retval: 0, attempts: 31, filename: '/usr/bin/true' });
+      expect(found!.triedPaths).toEqual(missing.slice(0, 3).map((d) => `${d}/true`));
+      // The command that does not exist: every directory missed, one failed exec.
+      const notFound = result.events.filter((e) => e.filename.endsWith(`/${marker}-no-such-command`));
+      expect(notFound).toHaveLength(1);
+      expect(notFound[0]).toMatchObject({ retval: -2, error: 'ENOENT', attempts: 32, comm: 'env' });
+      // No miss of this shell is left as an exec of its own.
+      expect(result.events.filter((e) => e.filename.startsWith(dir) && e.attempts === undefined)).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it.skipIf(noCc)(`reads filename and argv of execs whose strings are not paged in yet${noCc ? ` (skipped: ${noCc})` : ''}`, async () => {
     const children = 5;
     const marker = `sherlock-literal-${randomUUID()}`;

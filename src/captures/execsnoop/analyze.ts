@@ -1,10 +1,17 @@
 // execsnoop's checks: Exec storms per parent, failing execs, short-lived processes exiting with an error.
-import { addTo, makeFinding, num, objs, str, topKeys, type CaptureAnalysis, type AnalysisContext, type Obj } from '../../analysis/common.js';
+import { addTo, makeFinding, num, objs, str, timeImpact, topKeys, type CaptureAnalysis, type AnalysisContext, type Obj } from '../../analysis/common.js';
 import { fmtMs, fmtSeconds, fmtRate, listText, plural, processLabel } from '../../format/index.js';
 import type { Finding } from '../../analysis/types.js';
 import type { ExecHit } from '../../analysis/rules.js';
 
 const MAX_FINDINGS_EACH = 5;
+/** What a fork + exec costs the caller and the kernel, for processes whose lifetime is not known (still running). */
+const EXEC_COST_S = 0.001;
+
+/** Time the processes of these execs took: their lifetimes where they ended in the window, else the cost of the exec. */
+function processSeconds(events: Obj[], window: number): number {
+  return events.reduce((n, e) => n + (e.lifetimeMs !== undefined ? Math.min(num(e.lifetimeMs) / 1000, window) : EXEC_COST_S), 0);
+}
 
 /** What ran: argv[0]'s file, else the comm. */
 const programOf = (e: Obj) => str(e.filename) || str((Array.isArray(e.argv) ? e.argv[0] : '') as unknown) || str(e.comm) || '?';
@@ -47,9 +54,11 @@ function analyzeExecsnoop(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
     const who = processLabel(p.pcomm, p.ppid);
     const title =
       `${who} started ${plural(p.events.length, 'process', 'processes')} in ${fmtSeconds(window)} (${fmtRate(rate)}, threshold ${fmtRate(t.execsPerSecondPerParent)}), ` +
-      `mostly ${listText(topKeys(p.programs, 3))}: an exec storm costs CPU and fork/exec latency.`;
-    storms.push(
-      makeFinding(ctx, `storm:${p.ppid}`, rate >= t.execsPerSecondPerParent * 5 ? 'critical' : 'warning', title, {
+      `mostly ${listText(topKeys(p.programs, 3))}: an exec storm costs CPU and fork/exec latency; next: what ${p.pcomm || 'it'} loops over (its execsnoop.ndjson rows with ppid ${p.ppid}).`;
+    const spent = processSeconds(p.events, window);
+    const impact = timeImpact(spent, window, `${fmtRate(rate)}; the processes it started ran ${spent.toFixed(2)} s in all over ${fmtSeconds(window)}`, ['cpu', 'latency']);
+    storms.push({
+      ...makeFinding(ctx, `storm:${p.ppid}`, impact.value >= 0.5 ? 'critical' : 'warning', title, {
         ppid: p.ppid,
         pcomm: p.pcomm,
         execs: p.events.length,
@@ -57,8 +66,9 @@ function analyzeExecsnoop(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
         threshold: t.execsPerSecondPerParent,
         programs: Object.fromEntries([...p.programs].sort((a, b) => b[1] - a[1]).slice(0, 10)),
         examples: p.events.slice(0, 5).map(eventRow),
-      }, rate / Math.max(0.001, t.execsPerSecondPerParent)),
-    );
+      }, rate / Math.max(0.001, t.execsPerSecondPerParent), impact),
+      cause: { key: `exec storm from ${p.pcomm || '?'}`, subject: `pid ${p.ppid} ${fmtRate(rate)}` },
+    });
   }
 
   // Execs that failed (ENOENT, EACCES, ...), per program and error.
@@ -82,7 +92,7 @@ function analyzeExecsnoop(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
         count: list.length,
         threshold: t.failedExecs,
         examples: list.slice(0, 5).map(eventRow),
-      }, list.length / Math.max(1, t.failedExecs)),
+      }, list.length / Math.max(1, t.failedExecs), timeImpact(list.length * EXEC_COST_S, window, `${plural(list.length, 'failed exec')} of ~${EXEC_COST_S * 1000} ms each`, ['health'])),
     );
   }
 
@@ -114,7 +124,7 @@ function analyzeExecsnoop(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
         longestLifetimeMs: longest,
         threshold: t.failedExecs,
         examples: list.slice(0, 5).map(eventRow),
-      }, list.length / Math.max(1, t.failedExecs)),
+      }, list.length / Math.max(1, t.failedExecs), timeImpact(processSeconds(list, window), window, `${plural(list.length, 'process', 'processes')} that failed ran ${processSeconds(list, window).toFixed(2)} s in all`, ['health'])),
     );
   }
 

@@ -8,6 +8,7 @@ import type { CaptureDefinition, Column } from '../capture.js';
 import { decodeRecord, EXECSNOOP_EXEC, execLayout, exitLayout, headerLayout, type ExecRecord } from './decode.js';
 import { execsnoopEvents } from './syscall-events.js';
 import { execsnoopAnalysis, execRecords } from './analyze.js';
+import { PathSearchFolder } from './path-search.js';
 
 export const execsnoopParams = z.object(streamParams).strict();
 
@@ -34,6 +35,14 @@ export interface ExecEvent {
   /** 0, or -errno when the exec failed; `error` names it. */
   retval: number;
   error?: string;
+  /**
+   * execve calls this event stands for, when more than one: a PATH search
+   * (execvp, env, dash) that missed attempts - 1 directories first, folded
+   * into its successful exec, or into one failed exec if nothing was found.
+   */
+  attempts?: number;
+  /** Up to 3 of the paths tried before, when folded. */
+  triedPaths?: string[];
   cgroupId: string;
   /** Set when the process ended inside the window. */
   exitCode?: number;
@@ -64,12 +73,15 @@ export const execsnoop: CaptureDefinition<ExecsnoopParams, ExecsnoopData> = {
   collect({ object, params }) {
     const toWallMs = kernelClock();
     const lastExecOfPid = new Map<number, ExecEvent>();
+    const pathSearches = new PathSearchFolder<ExecEvent>();
     return eventCollector<ExecEvent>(object, params.maxEvents, (data, keep) => {
       const record = decodeRecord(data);
       if (!record) return;
       if (record.kind === EXECSNOOP_EXEC) {
-        const event = keep(toEvent(record, toWallMs));
-        if (event) lastExecOfPid.set(event.pid, event);
+        for (const settled of pathSearches.add(toEvent(record, toWallMs))) {
+          const event = keep(settled);
+          if (event && event.retval === 0) lastExecOfPid.set(event.pid, event);
+        }
         return;
       }
       const event = lastExecOfPid.get(record.pid);
@@ -78,6 +90,9 @@ export const execsnoop: CaptureDefinition<ExecsnoopParams, ExecsnoopData> = {
       event.exitSignal = record.exitSignal;
       event.lifetimeMs = Number(record.lifetimeNs) / 1e6;
       lastExecOfPid.delete(record.pid);
+    }, (keep) => {
+      // Misses still waiting for their thread's next exec: each becomes one failed exec.
+      for (const settled of pathSearches.flush()) keep(settled);
     });
   },
 

@@ -1,7 +1,10 @@
 // filetop's checks: Hot files per process.
-import { makeFinding, num, objs, str, type CaptureAnalysis, type AnalysisContext, type Obj } from '../../analysis/common.js';
+import { makeFinding, num, objs, str, timeImpact, type CaptureAnalysis, type AnalysisContext, type Obj } from '../../analysis/common.js';
 import { fmtSeconds, fmtBytes, plural, processLabel } from '../../format/index.js';
 import type { Finding } from '../../analysis/types.js';
+
+/** Disk time the bytes would take at a common SSD's sustained rate: what turns bytes into seconds. */
+const NOMINAL_DISK_BYTES_PER_SECOND = 100 * 1024 * 1024;
 
 const MAX_HOT_FILES = 5;
 
@@ -21,9 +24,13 @@ function analyzeFiletop(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
     const verb = written > read * 4 ? 'wrote' : read > written * 4 ? 'read' : 'read and wrote';
     const title =
       `${processLabel(r.comm, r.pid)} ${verb} ${path} at ${fmtBytes(rate)}/s (threshold ${fmtBytes(threshold)}/s): ` +
-      `${fmtBytes(read)} read in ${plural(num(r.reads), 'call')}, ${fmtBytes(written)} written in ${plural(num(r.writes), 'call')} over ${fmtSeconds(window)}.`;
-    hot.push(
-      makeFinding(ctx, `file:${num(r.pid)}:${path}`, rate >= threshold * 5 ? 'critical' : 'warning', title, {
+      `${fmtBytes(read)} read in ${plural(num(r.reads), 'call')}, ${fmtBytes(written)} written in ${plural(num(r.writes), 'call')} over ${fmtSeconds(window)}; ` +
+      `next: why ${str(r.comm) || 'it'} ${verb === 'read' ? 'reads' : 'writes'} it this fast (its code path, or a loop), and the disk's latency (disk-io).`;
+    const busy = (read + written) / NOMINAL_DISK_BYTES_PER_SECOND;
+    const impact = timeImpact(busy, window, `${fmtBytes(rate)}/s is ${(busy / window).toFixed(2)} s/s of a disk at a nominal ${fmtBytes(NOMINAL_DISK_BYTES_PER_SECOND)}/s`, ['disk']);
+    const dir = path.includes('/') ? path.slice(0, path.lastIndexOf('/')) || '/' : path;
+    hot.push({
+      ...makeFinding(ctx, `file:${num(r.pid)}:${path}`, impact.value >= 0.5 ? 'critical' : 'warning', title, {
         pid: num(r.pid),
         comm: str(r.comm),
         path,
@@ -34,8 +41,9 @@ function analyzeFiletop(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
         reads: num(r.reads),
         writes: num(r.writes),
         thresholdBytesPerSecond: threshold,
-      }, rate / Math.max(1, threshold)),
-    );
+      }, rate / Math.max(1, threshold), impact),
+      cause: { key: `${str(r.comm) || '?'} ${verb} files under ${dir}`, subject: `${path} (pid ${num(r.pid)})` },
+    });
   }
   hot.sort((a, b) => b.score - a.score);
   const bytes = rows.reduce((n, r) => n + num(r.readBytes) + num(r.writeBytes), 0);

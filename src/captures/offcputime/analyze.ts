@@ -1,5 +1,5 @@
 // offcputime's checks: Where threads block off the CPU outside ordinary idle waits.
-import { makeFinding, num, objs, str, isObj, type CaptureAnalysis, type AnalysisContext, type Obj } from '../../analysis/common.js';
+import { makeFinding, num, objs, str, timeImpact, isObj, type CaptureAnalysis, type AnalysisContext, type Obj } from '../../analysis/common.js';
 import { fmtPct, fmtSeconds, fmtUs, plural, processLabel, round } from '../../format/index.js';
 import { framesOf, stackText, type FrameLike } from '../../analysis/stack-frames.js';
 import type { Finding } from '../../analysis/types.js';
@@ -95,8 +95,8 @@ function analyzeOffcputime(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
       `${who} spent ${fmtUs(g.us)} (${fmtPct(windowShare)} of the ${fmtSeconds(ctx.windowSeconds)} window, summed over threads) ${kind} in ${g.wait}` +
       (g.user ? ` called from ${g.user}` : '') +
       `: ${fmtPct(share)} of its non-idle off-CPU time (threshold ${threshold}%), ${plural(g.blocks, 'wait')} of ${fmtUs(g.us / Math.max(1, g.blocks))} on average.`;
-    findings.push(
-      makeFinding(ctx, `wait:${g.pid}:${g.wait}:${g.user ?? ''}`, 'warning', title, {
+    findings.push({
+      ...makeFinding(ctx, `wait:${g.pid}:${g.wait}:${g.user ?? ''}`, 'warning', title, {
         pid: g.pid,
         comm: g.comm,
         waitingIn: g.wait,
@@ -109,8 +109,9 @@ function analyzeOffcputime(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
         shareOfWindow: round(windowShare),
         thresholdPct: threshold,
         stacks: g.stacks.map((s) => ({ offCpuMs: round(num(s.value) / 1000), blocks: num(s.blocks), frames: stackText(framesOf(s)) })),
-      }, share / Math.max(0.01, threshold / 100)),
-    );
+      }, share / Math.max(0.01, threshold / 100), timeImpact(g.us / 1e6, ctx.windowSeconds, `${plural(g.blocks, 'wait')} summed over its threads: ${fmtUs(g.us)} over ${fmtSeconds(ctx.windowSeconds)}`, kind === 'waiting for disk I/O' ? ['latency', 'disk'] : ['latency'])),
+      cause: { key: `${g.comm} ${kind} in ${g.wait}${g.user ? ` from ${g.user}` : ''}`, subject: `pid ${g.pid}` },
+    });
   }
   return { findings, checked };
 }

@@ -1,5 +1,5 @@
 // profile's checks: Hot functions and busy processes.
-import { makeFinding, num, objs, str, type CaptureAnalysis, type AnalysisContext, type Obj } from '../../analysis/common.js';
+import { makeFinding, num, objs, str, timeImpact, type CaptureAnalysis, type AnalysisContext, type Obj } from '../../analysis/common.js';
 import { fmtPct, fmtSeconds, plural, processLabel, round } from '../../format/index.js';
 import { framesOf, leafOf, functionLabel, stackText, type FrameLike } from '../../analysis/stack-frames.js';
 import type { Finding } from '../../analysis/types.js';
@@ -7,6 +7,8 @@ import type { Finding } from '../../analysis/types.js';
 const MIN_PROFILE_SAMPLES = 50;
 const MIN_FUNCTION_SAMPLES = 20;
 const MAX_PROCESS_FINDINGS = 5;
+/** A process on CPU this much (in CPUs) is a candidate cause when runnable tasks wait for a CPU. */
+const CPU_SATURATION_SHARE = 0.25;
 
 function analyzeProfile(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
   const findings: Finding[] = [];
@@ -39,12 +41,17 @@ function analyzeProfile(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
   const busyCores = ctx.thresholds.cpuBusyCores;
   const window = Math.max(0.001, ctx.windowSeconds);
   const candidates: Finding[] = [];
+  const users: { p: { pid: number; comm: string; samples: number }; cpus: number; top: string }[] = [];
   for (const p of processes.values()) {
     const cpus = p.samples / frequency / window;
     const functions = [...p.functions.values()].sort((a, b) => b.self - a.self);
     const hot = functions.filter((f) => f.self >= MIN_FUNCTION_SAMPLES && (f.self / total) * 100 >= hotPct);
     const busy = cpus >= busyCores;
-    if (!hot.length && !busy) continue;
+    if (!hot.length && !busy) {
+      // Not a problem alone, but a candidate cause when tasks wait for a CPU.
+      if (cpus >= CPU_SATURATION_SHARE) users.push({ p, cpus, top: functions[0]?.frame.name ?? '?' });
+      continue;
+    }
     const who = processLabel(p.comm, p.pid);
     const top = functions.slice(0, 5).map((f) => ({
       function: f.frame.name,
@@ -72,19 +79,32 @@ function analyzeProfile(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
       title =
         `${fmtPct(f.self / total)} of the CPU samples are in ${functionLabel(f.frame)} in ${who} (threshold ${hotPct}%)` +
         (hot.length > 1 ? `, then ${hot.slice(1, 3).map((h) => `${h.frame.name} ${fmtPct(h.self / total)}`).join(', ')}` : '') +
-        `; the process used ${cpus.toFixed(2)} CPUs over ${fmtSeconds(window)}.`;
+        `; the process used ${cpus.toFixed(2)} CPUs over ${fmtSeconds(window)}; next: its stacks under ${f.frame.name} in the flame graph (flamegraph.svg).`;
     } else {
       title =
         `${who} used ${cpus.toFixed(2)} CPUs on average over ${fmtSeconds(window)} (threshold ${busyCores}), spread over many functions: ` +
-        `${functions.slice(0, 3).map((f) => `${f.frame.name} ${fmtPct(f.self / p.samples)}`).join(', ')}.`;
+        `${functions.slice(0, 3).map((f) => `${f.frame.name} ${fmtPct(f.self / p.samples)}`).join(', ')}; next: its part of the flame graph (flamegraph.svg).`;
     }
     // A hot function of a nearly idle process is worth knowing, not a problem.
     const severity = busy || cpus >= 0.5 ? 'warning' : 'info';
     const score = Math.max(hot.length ? hot[0]!.self / total / (hotPct / 100) : 0, cpus / Math.max(0.01, busyCores));
-    candidates.push(makeFinding(ctx, `process:${p.pid}`, severity, title, evidence, score));
+    const impact = timeImpact(p.samples / frequency, window, `${cpus.toFixed(2)} CPUs: ${p.samples} samples at ${frequency} Hz over ${fmtSeconds(window)}`, ['cpu', 'latency']);
+    const finding = makeFinding(ctx, `process:${p.pid}`, severity, title, evidence, score, impact);
+    finding.cause = { key: hot.length ? `${p.comm} spends its CPU in ${hot[0]!.frame.name}` : `${p.comm} is busy`, subject: `pid ${p.pid} ${cpus.toFixed(2)} CPUs` };
+    if (cpus >= CPU_SATURATION_SHARE) finding.links = { explains: ['cpu-saturation'] };
+    candidates.push(finding);
   }
   candidates.sort((a, b) => b.score - a.score);
   findings.push(...candidates.slice(0, MAX_PROCESS_FINDINGS));
+  for (const { p, cpus, top } of users.sort((a, b) => b.cpus - a.cpus).slice(0, 3)) {
+    const who = processLabel(p.comm, p.pid);
+    const finding = makeFinding(ctx, `cpu-user:${p.pid}`, 'info',
+      `${who} was on CPU ${cpus.toFixed(2)} CPUs' worth over ${fmtSeconds(window)}, mostly in ${top}; next: its part of the flame graph (flamegraph.svg).`,
+      { pid: p.pid, comm: p.comm, samples: p.samples, cpus: round(cpus), frequency },
+      cpus, timeImpact(p.samples / frequency, window, `${cpus.toFixed(2)} CPUs: ${p.samples} samples at ${frequency} Hz`, ['cpu', 'latency']));
+    finding.links = { explains: ['cpu-saturation'], onlyAsCause: true };
+    findings.push(finding);
+  }
   return { findings, checked };
 }
 

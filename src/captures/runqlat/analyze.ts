@@ -1,7 +1,7 @@
 // runqlat's checks: Run-queue latency per process or cgroup.
-import { latencySeverity, makeFinding, num, objs, str, type CaptureAnalysis, type AnalysisContext, type Obj } from '../../analysis/common.js';
+import { latencySeverity, makeFinding, num, objs, str, timeImpact, type CaptureAnalysis, type AnalysisContext, type Obj } from '../../analysis/common.js';
 import { fmtMs, fmtUs, plural, processLabel, round } from '../../format/index.js';
-import { bucketsOf, quantile, totalOf } from '../../analysis/histogram.js';
+import { bucketsOf, quantile, sumOf, totalOf } from '../../analysis/histogram.js';
 import type { Finding } from '../../analysis/types.js';
 
 const MIN_RUNQ_WAITS_ALL = 100;
@@ -19,13 +19,20 @@ function analyzeRunqlat(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
     const p99 = quantile(overallBuckets, 0.99);
     if (p99 > thresholdUs) {
       findings.push(
-        makeFinding(ctx, 'all', latencySeverity(p99, thresholdUs),
+        linked(makeFinding(ctx, 'all', latencySeverity(p99, thresholdUs),
           `Runnable tasks waited ${fmtUs(p99)} for a CPU at p99 (threshold ${fmtMs(thresholdMs)}) over ${plural(waits, 'wakeup')}: the CPUs are saturated or something hogs them.`,
-          { scope: 'all', waits, p50Ms: round(quantile(overallBuckets, 0.5) / 1000), p99Ms: round(p99 / 1000), thresholdMs, buckets: overallBuckets.map((b) => ({ lowUs: b.low, highUs: b.high, count: b.count })) },
-          p99 / thresholdUs),
+          { scope: 'all', waits, waitedMs: round(sumOf(overall?.histogram as Obj) / 1000), p50Ms: round(quantile(overallBuckets, 0.5) / 1000), p99Ms: round(p99 / 1000), thresholdMs, buckets: overallBuckets.map((b) => ({ lowUs: b.low, highUs: b.high, count: b.count })) },
+          p99 / thresholdUs, waitImpact(overall?.histogram as Obj, waits, ctx.windowSeconds))),
       );
     }
   }
+  // Who waited most, for the host-wide finding: the per-process or per-cgroup histograms.
+  const waitedMost = histograms
+    .filter((h) => (h.labels as Obj | undefined)?.scope !== 'all')
+    .map((h) => ({ ...((h.labels as Obj | undefined) ?? {}), waitedMs: round(sumOf(h.histogram as Obj) / 1000) }))
+    .sort((a, b) => b.waitedMs - a.waitedMs)
+    .slice(0, 3);
+  if (findings[0] && waitedMost.length) findings[0].evidence = { ...findings[0].evidence, waitedMost };
   const groups: Finding[] = [];
   for (const h of histograms) {
     const labels = (h.labels as Obj | undefined) ?? {};
@@ -37,15 +44,24 @@ function analyzeRunqlat(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
     if (p99 <= thresholdUs) continue;
     const who = labels.cgroup !== undefined ? `cgroup ${str(labels.cgroup)}` : processLabel(labels.comm, labels.pid);
     groups.push(
-      makeFinding(ctx, `group:${labels.cgroup !== undefined ? str(labels.cgroup) : `${num(labels.pid)}:${str(labels.comm)}`}`, latencySeverity(p99, thresholdUs),
+      linked(makeFinding(ctx, `group:${labels.cgroup !== undefined ? str(labels.cgroup) : `${num(labels.pid)}:${str(labels.comm)}`}`, latencySeverity(p99, thresholdUs),
         `${who} waited ${fmtUs(p99)} for a CPU at p99 (threshold ${fmtMs(thresholdMs)}) over ${plural(n, 'wakeup')}.`,
-        { ...labels, waits: n, p50Ms: round(quantile(buckets, 0.5) / 1000), p99Ms: round(p99 / 1000), thresholdMs, buckets: buckets.map((b) => ({ lowUs: b.low, highUs: b.high, count: b.count })) },
-        p99 / thresholdUs),
+        { ...labels, waits: n, waitedMs: round(sumOf(h.histogram as Obj) / 1000), p50Ms: round(quantile(buckets, 0.5) / 1000), p99Ms: round(p99 / 1000), thresholdMs, buckets: buckets.map((b) => ({ lowUs: b.low, highUs: b.high, count: b.count })) },
+        p99 / thresholdUs, waitImpact(h.histogram as Obj, n, ctx.windowSeconds))),
     );
   }
   groups.sort((a, b) => b.score - a.score);
   findings.push(...groups.slice(0, 3));
   return { findings, checked: `run-queue latency (${plural(waits || histograms.reduce((s, h) => s + totalOf(bucketsOf(h.histogram as Obj)), 0), 'wait')})` };
+}
+
+/** Tasks waiting for a CPU: the processes on CPU most (profile) explain it. */
+const linked = (f: Finding): Finding => ({ ...f, links: { shows: ['cpu-saturation'] } });
+
+/** Time runnable tasks spent waiting for a CPU, per second of window. */
+function waitImpact(histogram: Obj | undefined, waits: number, windowSeconds: number) {
+  const seconds = sumOf(histogram) / 1e6;
+  return timeImpact(seconds, windowSeconds, `${plural(waits, 'wakeup')} waited ${seconds.toFixed(2)} s for a CPU in all over ${windowSeconds.toFixed(1)} s`, ['cpu', 'latency']);
 }
 
 export const runqlatAnalysis = { checks: 'run-queue latency', analyze: analyzeRunqlat };

@@ -1,9 +1,23 @@
 // tcpconnlat's checks: Slow and failed connects per destination.
-import { addTo, latencySeverity, makeFinding, num, objs, str, whoOf, type CaptureAnalysis, type AnalysisContext, type Obj } from '../../analysis/common.js';
+import { addTo, latencySeverity, makeFinding, num, objs, str, timeImpact, whoOf, type CaptureAnalysis, type AnalysisContext, type Obj } from '../../analysis/common.js';
 import { fmtCount, fmtMs, fmtPct, fmtUs, plural, round } from '../../format/index.js';
 import { bucketsOf, countAbove, quantile, rangeAbove, restUpperBound, totalOf } from '../../analysis/histogram.js';
 import type { Finding } from '../../analysis/types.js';
 import { connectHit, type ConnectHit } from '../../analysis/rules.js';
+
+/** What a failed connect costs its caller: a timed-out one its SYN timeouts (at least 1 s), a refused one a round trip and a retry (10 ms). */
+const TIMED_OUT_COST_S = 1;
+const REFUSED_COST_S = 0.01;
+
+/** Time failed connects cost, at most every calling process busy with them the whole window. */
+function failureImpact(byError: Map<string, number>, rows: Obj[], windowSeconds: number) {
+  let seconds = 0;
+  for (const [error, n] of byError) seconds += n * (error === 'ETIMEDOUT' || error === 'closed' ? TIMED_OUT_COST_S : REFUSED_COST_S);
+  const callers = Math.max(1, new Set(rows.map((r) => num(r.pid)).filter(Boolean)).size);
+  const capped = Math.min(seconds, callers * windowSeconds);
+  const parts = [...byError].map(([e, n]) => `${fmtCount(n)} ${e} × ${e === 'ETIMEDOUT' || e === 'closed' ? '1 s' : '10 ms'}`).join(' + ');
+  return timeImpact(capped, windowSeconds, `${parts}${capped < seconds ? `, at most ${plural(callers, 'caller')} busy the whole window` : ''}`, ['latency', 'health']);
+}
 
 const ERRNO_MEANING: Record<string, string> = {
   ECONNREFUSED: 'refused: nothing listens there, or a firewall rejects',
@@ -71,9 +85,20 @@ function analyzeTcpconnlat(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
     }
     const title =
       `Connects from ${who} to ${destination} take ${fmtUs(p99)} at p99 (threshold ${fmtMs(thresholdMs)}): ${detail}` +
-      (hint ? `; ${hint}.` : '.');
+      (hint ? `; ${hint}` : '') +
+      `; next: ${hint ? `where SYNs to port ${destination.split(':').pop()} are dropped (the listener's accept backlog, a firewall, packet loss on the path)` : `the server at ${destination} and the path to it`}.`;
+    // Time lost: the slow connects' own latencies where each was recorded, else their count × a typical one.
+    const typicalUs = slowLatencies.length ? slowLatencies.reduce((a, b) => a + b, 0) / slowLatencies.length : range ? (range.low + range.high) / 2 : p99;
+    const lostUs = slowLatencies.length >= slow ? slowLatencies.reduce((a, b) => a + b, 0) : slow * typicalUs;
+    const impact = timeImpact(lostUs / 1e6, ctx.windowSeconds, `${fmtCount(slow)} slow ${slow === 1 ? 'connect' : 'connects'} × ~${fmtUs(typicalUs)} = ${fmtUs(lostUs)} waited, ${fmtPct(slow / total)} of the connects`, ['latency']);
+    const port = destination.split(':').pop() ?? '?';
+    const slowFinding = (f: Finding): Finding => ({
+      ...f,
+      cause: { key: `slow connects to port ${port}${hint ? ' (SYN retries)' : ''}`, subject: destination },
+      ...(hint ? { links: { shows: [`syn-loss:${destination}`, `syn-loss-port:${port}`] } } : {}),
+    });
     findings.push(
-      makeFinding(ctx, `slow:${destination}`, latencySeverity(p99, thresholdUs), title, {
+      slowFinding(makeFinding(ctx, `slow:${destination}`, latencySeverity(p99, thresholdUs), title, {
         destination,
         connects: total,
         p50Ms: round(quantile(buckets, 0.5) / 1000),
@@ -89,7 +114,7 @@ function analyzeTcpconnlat(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
         buckets: buckets.map((b) => ({ lowUs: b.low, highUs: b.high, count: b.count })),
         slowest: slowRows.slice(0, 5),
         failures: failures.filter((f) => f.destination === destination),
-      }, p99 / thresholdUs),
+      }, p99 / thresholdUs, impact)),
     );
   }
 
@@ -122,7 +147,7 @@ function analyzeTcpconnlat(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
         errors: Object.fromEntries(errors),
         threshold: ctx.thresholds.connectFailures,
         rows: rows.slice(0, 10),
-      }, count / Math.max(1, ctx.thresholds.connectFailures)),
+      }, count / Math.max(1, ctx.thresholds.connectFailures), failureImpact(byError, rows, ctx.windowSeconds)),
     );
   }
 

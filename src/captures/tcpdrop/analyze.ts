@@ -91,7 +91,7 @@ function sampledListenerFinding(l: Obj, joined: Group[], ctx: AnalysisContext, s
   const title =
     `${what}, ${fmtRate(rate)} over the ${fmtSeconds(seconds)} window${sources.length ? ` from ${listText(sources, 3)}` : ''}` +
     `${shared ? ` (its network namespace's count, shared with ${plural(shared, 'other listener')} at their limit)` : ''}: ${ADVICE.TCP_LISTEN_OVERFLOW}.`;
-  return makeFinding(ctx, `listener:${port}:${pid}:overflow`, severityOf(drops, 10), title, {
+  return explainsSynLoss(port, makeFinding(ctx, `listener:${port}:${pid}:overflow`, severityOf(drops, 10), title, {
     port,
     pid,
     comm: str(l.comm),
@@ -104,8 +104,11 @@ function sampledListenerFinding(l: Obj, joined: Group[], ctx: AnalysisContext, s
     sharedWith: shared,
     netns: str(l.netns),
     impact: { dropsPerSecond: round(rate), drops },
-  }, rate * 10);
+  }, rate * 10));
 }
+
+/** A listener dropping SYNs on port P explains slow connects to P (tcpconnlat): one finding with it as the cause (src/analysis/causes.ts). */
+const explainsSynLoss = (port: number, f: Finding): Finding => ({ ...f, links: { explains: [`syn-loss-port:${port}`] } });
 
 const severityOf = (drops: number, critical: number): Severity => (drops >= critical ? 'critical' : 'warning');
 
@@ -122,7 +125,7 @@ function listenerFinding(g: Group, ctx: AnalysisContext, seconds: number): Findi
     `The listener on port ${port} of ${owner} on ${ctx.node} dropped ${plural(g.drops, 'packet')} (${g.reason}${backlog !== undefined ? `, backlog ${backlog}` : ''}), ` +
     `${fmtRate(rate)} over the ${fmtSeconds(seconds)} window${sources.length ? ` from ${listText(sources, 3)}` : ''}: ` +
     `${ADVICE[g.reason] ?? ADVICE.TCP_LISTEN_OVERFLOW}.`;
-  return makeFinding(ctx, `listener:${port}:${pid}:${g.reason}`, severityOf(g.drops, 10), title, {
+  return explainsSynLoss(port, makeFinding(ctx, `listener:${port}:${pid}:${g.reason}`, severityOf(g.drops, 10), title, {
     port,
     pid,
     comm: str(first.comm),
@@ -132,7 +135,7 @@ function listenerFinding(g: Group, ctx: AnalysisContext, seconds: number): Findi
     location: str(first.location),
     sources: sources.slice(0, 10),
     impact: { dropsPerSecond: round(rate), drops: g.drops },
-  }, rate * 10);
+  }, rate * 10));
 }
 
 function packetFinding(g: Group, ctx: AnalysisContext, seconds: number): Finding {
@@ -150,7 +153,8 @@ function packetFinding(g: Group, ctx: AnalysisContext, seconds: number): Finding
     `${fmtRate(rate)} over the ${fmtSeconds(seconds)} window${sources.length ? `, from ${listText(sources, 3)}` : ''}: ` +
     `${ADVICE[g.reason] ?? `the kernel's reason is ${g.reason}`}.`;
   const destPort = portOf(destination);
-  return makeFinding(ctx, `drop:${g.reason}:${destination || port}`, severityOf(g.drops, 100), title, {
+  const dropped = (f: Finding): Finding => (destination ? { ...f, links: { explains: [`loss:${destination}`] } } : f);
+  return dropped(makeFinding(ctx, `drop:${g.reason}:${destination || port}`, severityOf(g.drops, 100), title, {
     reason: g.reason,
     protocol: str(first.protocol),
     destination,
@@ -160,5 +164,5 @@ function packetFinding(g: Group, ctx: AnalysisContext, seconds: number): Finding
     locations,
     sources: sources.slice(0, 10),
     impact: { dropsPerSecond: round(rate), drops: g.drops },
-  }, rate);
+  }, rate));
 }

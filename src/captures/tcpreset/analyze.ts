@@ -1,5 +1,5 @@
 // tcpreset's checks: Reset hot spots per remote.
-import { addTo, addressOf, makeFinding, num, objs, str, topKeys, whoOf, type CaptureAnalysis, type AnalysisContext, type Obj } from '../../analysis/common.js';
+import { addTo, addressOf, makeFinding, num, objs, str, timeImpact, topKeys, whoOf, type CaptureAnalysis, type AnalysisContext, type Obj } from '../../analysis/common.js';
 import { fmtCount, fmtSeconds, plural, capitalize } from '../../format/index.js';
 import type { Finding } from '../../analysis/types.js';
 
@@ -50,7 +50,7 @@ function analyzeTcpreset(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
         ...(g.reasons.size ? { reasons: Object.fromEntries(g.reasons) } : {}),
         threshold,
         rows: [...g.rows].sort((a, b) => num(b.count) - num(a.count)).slice(0, 10),
-      }, g.count / Math.max(1, threshold)),
+      }, g.count / Math.max(1, threshold), timeImpact(Math.min(g.count * 0.01, ctx.windowSeconds), ctx.windowSeconds, `${plural(g.count, 'reset')}, each an aborted connection and a retry (10 ms each)`, ['latency', 'health'])),
     );
   }
   return { findings, checked: `resets (${fmtCount(num(data.sent))} sent, ${fmtCount(num(data.received))} received)` };

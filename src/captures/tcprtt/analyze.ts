@@ -1,5 +1,5 @@
 // tcprtt's checks: High smoothed RTT per remote.
-import { latencySeverity, makeFinding, num, objs, str, type CaptureAnalysis, type AnalysisContext, type Obj } from '../../analysis/common.js';
+import { latencySeverity, makeFinding, num, objs, str, timeImpact, type CaptureAnalysis, type AnalysisContext, type Obj } from '../../analysis/common.js';
 import { fmtMs, fmtUs, plural, round } from '../../format/index.js';
 import { bucketsOf, quantile, totalOf } from '../../analysis/histogram.js';
 import type { Finding } from '../../analysis/types.js';
@@ -28,7 +28,7 @@ function analyzeTcprtt(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
         p99Ms: round(p99 / 1000),
         thresholdMs,
         buckets: buckets.map((b) => ({ lowUs: b.low, highUs: b.high, count: b.count })),
-      }, p99 / (thresholdMs * 1000)),
+      }, p99 / (thresholdMs * 1000), timeImpact((total * 0.01 * p99) / 1e6, ctx.windowSeconds, `the slowest 1% of ${plural(total, 'round trip')} at ~${fmtUs(p99)} each`, ['latency'])),
     );
   }
   const overall = bucketsOf((data.overall as Obj | undefined) ?? undefined);

@@ -4,6 +4,7 @@
 // own table columns (CaptureDefinition.table), plus whatever else its data
 // holds (other row lists as tables, scalars as facts).
 import type { Finding } from '../../model/findings.js';
+import { impactText, whyFirst } from '../summary.js';
 import type { CaptureResult, Column, LabeledHistogram } from '../../captures/capture.js';
 import type { Log2Histogram } from '../../captures/histogram.js';
 import type { StackData } from '../../captures/stack-family/stack-capture.js';
@@ -64,6 +65,8 @@ export function findingsSection(ctx: ReportContext): string {
     out.push('<p class="ok-note">No findings: nothing crossed a threshold on any node.</p>');
   } else {
     const nodesByName = new Map(ctx.nodes.map((n) => [n.name, n]));
+    const why = whyFirst(findings, ctx.run.plan.symptom);
+    if (why) out.push(`<p class="muted why-first">${esc(why)}</p>`);
     out.push('<ol class="findings">');
     for (const f of findings) out.push(findingItem(f, nodesByName.get(f.node)));
     out.push('</ol>');
@@ -88,7 +91,7 @@ function findingItem(f: Finding, node: ReportNode | undefined): string {
     `<li class="finding finding-${idToken(String(f.severity))}">` +
     `<div class="finding-head"><span class="${sevClass(f.severity)}">${esc(SEVERITY_LABEL[f.severity] ?? f.severity)}</span>` +
     `<span class="finding-title">${esc(f.title)}</span></div>` +
-    `<div class="finding-where">${where}${f.file ? ` · <code>${esc(f.file)}</code>` : ''}</div>` +
+    `<div class="finding-where">${where}${f.file ? ` · <code>${esc(f.file)}</code>` : ''}${impactText(f) ? ` · impact ${esc(impactText(f)!)}` : ''}</div>` +
     (evidence ? `<details class="evidence-box"><summary>Evidence</summary>${evidence}</details>` : '') +
     '</li>'
   );

@@ -1,0 +1,115 @@
+// One cause, one finding. Two passes over a node's findings:
+// - cause chains: a finding that `shows` a link key (slow connects to D, tasks
+//   waiting for a CPU) and one that `explains` it (SYN retransmits to D, a
+//   process burning CPUs) become one finding: a cause that names a process
+//   leads and takes every symptom it explains as an effect; otherwise the
+//   symptom leads with its cause as a step (`evidence.steps`, the sentence);
+// - same cause: findings with one `cause.key` merge into the one with the
+//   largest impact, with every subject's numbers in `evidence.sameCause`.
+// Knows nothing of capture names: the analyzers declare keys and links.
+import { impactOf } from './rank.js';
+import type { Finding, Impact, Severity } from './types.js';
+
+const SEVERITY_ORDER: Record<Severity, number> = { critical: 0, warning: 1, info: 2 };
+const MAX_SUBJECTS = 10;
+
+const impactValue = (f: Finding) => impactOf(f)?.value ?? 0;
+const namesProcess = (f: Finding) => typeof f.evidence?.pid === 'number' && (f.evidence.pid as number) > 0;
+const worse = (a: Severity, b: Severity): Severity => ((SEVERITY_ORDER[a] ?? 3) <= (SEVERITY_ORDER[b] ?? 3) ? a : b);
+const sentence = (title: string) => title.replace(/[.\s]+$/, '');
+
+/** Links and merges findings in place (each node apart); returns the array. */
+export function linkCauses(findings: Finding[]): Finding[] {
+  const byNode = new Map<string, Finding[]>();
+  for (const f of findings) byNode.set(f.node, [...(byNode.get(f.node) ?? []), f]);
+  const kept: Finding[] = [];
+  for (const list of byNode.values()) kept.push(...sameCause(chains(list)));
+  findings.splice(0, findings.length, ...kept);
+  return findings;
+}
+
+function chains(list: Finding[]): Finding[] {
+  const gone = new Set<Finding>();
+  const linked = new Set<Finding>();
+  for (const symptom of list) {
+    for (const key of symptom.links?.shows ?? []) {
+      if (gone.has(symptom)) break;
+      // The cause with the most impact that explains it.
+      const cause = list
+        .filter((c) => c !== symptom && !gone.has(c) && c.links?.explains?.includes(key))
+        .sort((a, b) => impactValue(b) - impactValue(a))[0];
+      if (!cause) continue;
+      // A process that explains it leads (it may explain several symptoms); else the symptom, with its cause as a step.
+      const causeLeads = namesProcess(cause);
+      const [lead, step] = causeLeads ? [cause, symptom] : [symptom, cause];
+      absorb(lead, step, causeLeads ? 'effect' : 'cause', key);
+      gone.add(step);
+      linked.add(lead);
+    }
+  }
+  return list.filter((f) => !gone.has(f) && !(f.links?.onlyAsCause && !linked.has(f)));
+}
+
+/** `step` becomes a step of `lead`: its sentence, numbers and severity, one impact (the larger: the same time, seen twice). */
+function absorb(lead: Finding, step: Finding, role: 'cause' | 'effect', key: string): void {
+  const steps = Array.isArray(lead.evidence.steps) ? (lead.evidence.steps as unknown[]) : [];
+  lead.evidence = { ...lead.evidence, steps: [...steps, { role, link: key, capture: step.capture, title: step.title, ...(step.impact ? { impact: step.impact } : {}), evidence: step.evidence }] };
+  const body = sentence(lead.title).replace(/; next: .*$/, '');
+  const next = /; next: (.*)$/.exec(sentence(lead.title))?.[1] ?? /; next: (.*)$/.exec(sentence(step.title))?.[1];
+  const stepText = sentence(step.title).replace(/; next: .*$/, '');
+  lead.title = `${body}. ${role === 'cause' ? 'Cause' : 'Effect'}: ${stepText}${next ? `; next: ${next}` : ''}.`;
+  const a = impactOf(lead);
+  const b = impactOf(step);
+  if (role === 'cause') {
+    // The symptom leads: the time it lost is what its cause cost, counted once.
+    lead.severity = worse(lead.severity, step.severity);
+    if (b && (!a || b.value > a.value)) lead.impact = { ...b, bears: [...new Set([...(a?.bears ?? []), ...b.bears])] };
+    else if (a && b) lead.impact = { ...a, bears: [...new Set([...a.bears, ...b.bears])] };
+  } else {
+    // A process leads: its own cost is its impact (others' waits may have more causes); an effect makes it a warning at least.
+    lead.severity = worse(lead.severity, step.severity === 'info' ? 'info' : 'warning');
+    if (a && b) lead.impact = { ...a, bears: [...new Set([...a.bears, ...b.bears])] };
+  }
+  if (lead.links?.onlyAsCause) lead.links = { ...lead.links, onlyAsCause: false };
+}
+
+function sameCause(list: Finding[]): Finding[] {
+  const groups = new Map<string, Finding[]>();
+  const out: Finding[] = [];
+  for (const f of list) {
+    if (!f.cause?.key) {
+      out.push(f);
+      continue;
+    }
+    const group = groups.get(f.cause.key);
+    if (group) group.push(f);
+    else {
+      groups.set(f.cause.key, [f]);
+      out.push(f); // holds the group's place
+    }
+  }
+  return out.map((f) => {
+    const group = f.cause?.key ? groups.get(f.cause.key)! : [f];
+    return group.length > 1 ? merge(group) : f;
+  });
+}
+
+function merge(group: Finding[]): Finding {
+  const sorted = [...group].sort((a, b) => impactValue(b) - impactValue(a));
+  const lead = sorted[0]!;
+  const others = sorted.slice(1);
+  const impacts = sorted.map(impactOf).filter((i): i is Impact => !!i);
+  const total = impacts.reduce((n, i) => n + i.value, 0);
+  const subjects = sorted.map((f) => ({ subject: f.cause!.subject, id: f.id, title: f.title, ...(f.impact ? { impact: f.impact.value } : {}) }));
+  const shown = others.slice(0, 3).map((f) => f.cause!.subject);
+  const more = others.length > shown.length ? ` and ${others.length - shown.length} more` : '';
+  const body = sentence(lead.title).replace(/; next: .*$/, '');
+  const next = /; next: (.*)$/.exec(sentence(lead.title))?.[1];
+  return {
+    ...lead,
+    title: `${body}. The same on ${others.length} more (${shown.join(', ')}${more})${impacts.length ? `, ${total.toFixed(2)} ${impacts[0]!.unit} in all` : ''}${next ? `; next: ${next}` : ''}.`,
+    severity: sorted.map((f) => f.severity).reduce(worse),
+    evidence: { ...lead.evidence, sameCause: { key: lead.cause!.key, count: sorted.length, subjects: subjects.slice(0, MAX_SUBJECTS) } },
+    ...(impacts.length ? { impact: { ...impacts[0]!, value: Math.round(total * 1e4) / 1e4, basis: `${sorted.length} alike: ${impacts[0]!.basis}, and the others` } } : {}),
+  };
+}

@@ -1,0 +1,83 @@
+// One cause, one finding, ranked by impact on the runbook's symptom: a symptom
+// and the cause the data links it to become one finding with the other as a
+// step; findings of one pattern merge with every subject kept; a process on
+// CPU leads the waits it explains; severity never outruns the impact.
+import { describe, expect, it } from 'vitest';
+import { analyzeRun } from '../../src/analysis/analyze.js';
+import { histogram, kernel, on, result, run, stack, user } from './fixtures.js';
+
+const DEST = '10.0.3.7:5432';
+const connlat = (destination: string, slots: Record<number, number>) =>
+  result('tcpconnlat', { histograms: [{ labels: { destination }, histogram: histogram(slots) }], slowest: [], failures: [] });
+const synRetransmits = (destination: string, n: number) =>
+  result('tcpretrans', {
+    rows: Array.from({ length: n }, (_, i) => ({ local: `10.0.0.1:${40000 + i}`, remote: destination, family: 'ipv4', state: 'SYN_SENT', type: 'segment', pid: 7, comm: 'checkout', cgroupId: '1', retransmits: 1, failed: 0, firstSeen: '', lastSeen: '' })),
+    processes: [],
+    totalRows: n,
+  });
+
+describe('cause chains and same-cause merges', () => {
+  it('slow connects to D and SYN retransmits to D are one finding: the slow connects, with the retransmits as their cause', () => {
+    const findings = analyzeRun({ run: run({ symptom: 'latency' }), results: [on(connlat(DEST, { 6: 6, 19: 3 })), on(synRetransmits(DEST, 6))] });
+    const network = findings.filter((f) => f.capture === 'tcpconnlat' || f.capture === 'tcpretrans');
+    expect(network).toHaveLength(1);
+    const [top] = network;
+    expect(top!.capture).toBe('tcpconnlat');
+    expect(top!.title).toContain(`to ${DEST} take`);
+    expect(top!.title).toContain(`Cause: TCP from checkout (pid 7) to ${DEST} was retransmitted 6 times`);
+    expect(top!.evidence.steps).toEqual([expect.objectContaining({ role: 'cause', link: `syn-loss:${DEST}`, capture: 'tcpretrans' })]);
+    // One impact: the time the connects lost (the retransmits are the same seconds).
+    expect(top!.impact!.unit).toBe('s/s');
+    expect(top!.impact!.value).toBeCloseTo(1, 0); // 6 SYNs × 1 s over 6 s
+  });
+
+  it('slow connects to three backends of one port with the same SYN retries are one finding naming all three', () => {
+    const findings = analyzeRun({
+      run: run({ symptom: 'latency' }),
+      results: [on(result('tcpconnlat', {
+        histograms: ['10.0.0.1:5432', '10.0.0.2:5432', '10.0.0.3:5432'].map((destination, i) => ({ labels: { destination }, histogram: histogram({ 6: 6, 19: 1 + i }) })),
+        slowest: [],
+        failures: [],
+      }))],
+    });
+    const slow = findings.filter((f) => f.capture === 'tcpconnlat');
+    expect(slow).toHaveLength(1);
+    expect(slow[0]!.evidence.destination).toBe('10.0.0.3:5432'); // the one that lost most leads
+    expect(slow[0]!.title).toMatch(/The same on 2 more \(10\.0\.0\.2:5432, 10\.0\.0\.1:5432\)/);
+    expect((slow[0]!.evidence.sameCause as { count: number; subjects: unknown[] }).count).toBe(3);
+    expect((slow[0]!.evidence.sameCause as { subjects: unknown[] }).subjects).toHaveLength(3);
+  });
+
+  it('tasks waiting for a CPU: the process on CPU most leads, with the waits as its effect', () => {
+    const HZ = 99;
+    const findings = analyzeRun({
+      run: run({ symptom: 'cpu' }),
+      results: [
+        on(result('profile', { stacks: [stack(100, 'hog', 550, [user('main', 'hog'), user('checksum_spin', 'hog')]), stack(200, 'nginx', 50, [user('main', 'nginx'), kernel('tcp_sendmsg')])], total: 600, frequency: HZ })),
+        on(result('runqlat', { histograms: [{ labels: { scope: 'all' }, histogram: histogram({ 3: 500, 15: 40 }) }], groupBy: 'process', top: 10 })),
+      ],
+    });
+    const [top] = findings;
+    expect(top!.evidence.pid).toBe(100);
+    expect(top!.title).toContain('checksum_spin');
+    expect(top!.title).toContain('Effect: Runnable tasks waited');
+    expect(findings.filter((f) => f.capture === 'runqlat')).toEqual([]);
+    // Its impact is its own CPU, not the others' waits.
+    expect(top!.impact!.value).toBeCloseTo(550 / HZ / 6, 2);
+  });
+
+  it('a frequent harmless event does not outrank a rare expensive one: the CPU hog ranks above 40 failed execs', () => {
+    const execs = Array.from({ length: 40 }, (_, i) => ({ time: '', pid: 1000 + i, tid: 1000 + i, ppid: 9, uid: 0, comm: 'cron', pcomm: 'cron', filename: '/opt/missing.sh', argv: ['/opt/missing.sh'], argsTruncated: false, retval: -2, error: 'ENOENT', cgroupId: '1' }));
+    const findings = analyzeRun({
+      run: run({ symptom: 'cpu' }),
+      results: [
+        on(result('execsnoop', { events: execs })),
+        on(result('profile', { stacks: [stack(100, 'hog', 590, [user('main', 'hog'), user('checksum_spin', 'hog')])], total: 590, frequency: 99 })),
+      ],
+    });
+    expect(findings[0]!.title).toContain('checksum_spin');
+    const failed = findings.find((f) => f.id.includes('failed-exec'))!;
+    expect(failed.severity).toBe('info'); // 40 × ~1 ms over 6 s
+    expect(failed.score).toBeLessThan(findings[0]!.score);
+  });
+});
