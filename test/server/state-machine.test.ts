@@ -74,10 +74,14 @@ describe.skipIf(skip)(`run and node state under killed and frozen workers, two A
     })();
 
     await waitFor('every capture live', async () => {
+      for (const c of children) if (c.child.exitCode !== null) throw new Error(`worker ${c.node} exited: ${c.output()}`);
       const entries = await conn.xrange(keys.runEvents(id), '-', '+');
       const live = new Set(entries.map(([, f]) => JSON.parse(f[1]!)).filter((e) => e.type === 'capture-live').map((e) => e.node));
       return NODES.every((n) => live.has(n));
-    }, { timeoutMs: 10_000, intervalMs: 20 });
+    }, { timeoutMs: 10_000, intervalMs: 20 }).catch(async (err: Error) => {
+      const seen = (await conn.xrange(keys.runEvents(id), '-', '+')).map(([, f]) => f[1]).join('\n');
+      throw new Error(`${err.message}; events so far:\n${seen}\nworkers: ${children.map((c) => c.output()).join(' | ')}`);
+    });
     killed.child.kill('SIGKILL');
     frozen.child.kill('SIGSTOP');
 
