@@ -12,6 +12,7 @@ import type { DropCounts } from './contract.js';
 import type { Log2Histogram } from './histogram.js';
 import type { RecordLayout } from './records.js';
 import type { ResolvedTarget } from './target.js';
+import type { CaptureStop } from '../model/run.js';
 
 /**
  * The few result shapes analysis and reports understand; a capture's data is
@@ -115,6 +116,8 @@ export interface CaptureMeta {
   durationMs: number;
   requestedDurationMs: number;
   cancelled: boolean;
+  /** Detached early, over its BPF CPU budget; what it saw until then is kept. */
+  stopped?: CaptureStop;
   /** Events lost, all reasons together; `drops` splits them by reason. */
   dropped: number;
   drops: DropCounts;
