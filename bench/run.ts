@@ -4,6 +4,7 @@
 import { cpus, release } from 'node:os';
 import { closeAllObjects, missingTracingCapabilities } from '../src/libbpf/index.js';
 import { attachTime } from './attach-time.js';
+import { cliStartup } from './cli-startup.js';
 import { consolePage } from './console-page.js';
 import { execOverhead } from './exec-overhead.js';
 import { killTrackedChildren, removeTempDirs } from './processes.js';
@@ -56,6 +57,12 @@ const benchmarks: Benchmark[] = [
     title: 'Overhead: an exec storm (2000 fork+exec of /bin/true) traced vs untraced, alternating runs, as a ratio',
     target: '≤1.03×',
     run: execOverhead,
+  },
+  {
+    name: 'cli-startup',
+    title: 'A light CLI and agent: sherlock --help wall time and max RSS beside bare node, idle worker RSS',
+    target: '--help ≤0.15 s and ≤50 MB; idle worker ≤60 MiB',
+    run: cliStartup,
   },
   {
     name: 'worker-memory',

@@ -1,15 +1,6 @@
 // The `sherlock` command: dispatches subcommands and turns errors into one
 // clear message and an exit code (2 usage, 77 missing privilege, 78 bad config, 1 otherwise).
-import { CaptureParamsError } from '../captures/run-capture.js';
-import { TargetError } from '../captures/target.js';
-import { ConfigError } from '../config/server-config.js';
-import { BpfObject, NotSupportedError, ObjectFileError, PermissionError } from '../libbpf/index.js';
-import { captureCommand } from './capture-command.js';
-import { doctorCommand } from './doctor-command.js';
-import { rulesCommand } from './rules-command.js';
-import { runbooksCommand } from './runbooks-command.js';
-import { runCommand } from './run-command.js';
-import { apiCommand, upCommand, workerCommand } from './server-commands.js';
+// Each subcommand is imported when it runs, so `--help` loads no BPF, Redis or HTTP code.
 import { UsageError } from './usage-error.js';
 
 const EXIT_USAGE = 2;
@@ -41,23 +32,23 @@ export async function runCli(argv: string[]): Promise<number> {
   try {
     switch (command) {
       case 'run':
-        return await runCommand(rest);
+        return await (await import('./run-command.js')).runCommand(rest);
       case 'runbooks':
-        return await runbooksCommand(rest);
+        return await (await import('./runbooks-command.js')).runbooksCommand(rest);
       case 'capture':
-        return await captureCommand(rest);
+        return await (await import('./capture-command.js')).captureCommand(rest);
       case 'rules':
-        return await rulesCommand(rest);
+        return await (await import('./rules-command.js')).rulesCommand(rest);
       case 'inspect':
-        return inspectCommand(rest);
+        return await inspectCommand(rest);
       case 'doctor':
-        return await doctorCommand();
+        return await (await import('./doctor-command.js')).doctorCommand();
       case 'up':
-        return await upCommand(rest);
+        return await (await import('./server-commands.js')).upCommand(rest);
       case 'api':
-        return await apiCommand(rest);
+        return await (await import('./server-commands.js')).apiCommand(rest);
       case 'worker':
-        return await workerCommand(rest);
+        return await (await import('./server-commands.js')).workerCommand(rest);
       case undefined:
       case 'help':
       case '--help':
@@ -68,12 +59,13 @@ export async function runCli(argv: string[]): Promise<number> {
         throw new UsageError(`unknown command "${command}"; commands: up, api, worker, capture, doctor, inspect, runbooks, rules`);
     }
   } catch (err) {
-    return reportError(err);
+    return await reportError(err);
   }
 }
 
-function inspectCommand(args: string[]): number {
+async function inspectCommand(args: string[]): Promise<number> {
   if (args.length !== 1) throw new UsageError('inspect takes one BPF object file: sherlock inspect build/bpf/execsnoop/execsnoop.bpf.o');
+  const { BpfObject } = await import('../libbpf/index.js');
   const object = BpfObject.open(args[0]!);
   try {
     process.stdout.write(JSON.stringify(object.spec, null, 2) + '\n');
@@ -83,9 +75,14 @@ function inspectCommand(args: string[]): number {
   return 0;
 }
 
-function reportError(err: unknown): number {
+async function reportError(err: unknown): Promise<number> {
   const message = err instanceof Error ? err.message : String(err);
   process.stderr.write(`sherlock: ${message}\n`);
+  if (err instanceof UsageError) return EXIT_USAGE;
+  // Only on errors: the classes that tell the exit code (these modules load libbpf).
+  const [{ CaptureParamsError }, { TargetError }, { ConfigError }, { NotSupportedError, ObjectFileError, PermissionError }] = await Promise.all([
+    import('../captures/run-capture.js'), import('../captures/target.js'), import('../config/server-config.js'), import('../libbpf/index.js'),
+  ]);
   if (err instanceof UsageError || err instanceof CaptureParamsError || err instanceof TargetError) return EXIT_USAGE;
   if (err instanceof PermissionError) return EXIT_NOPERM;
   if (err instanceof ConfigError) return EXIT_CONFIG;

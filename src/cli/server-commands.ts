@@ -6,14 +6,11 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadServerConfig, type ServerConfig } from '../config/server-config.js';
 import { loadRedactionPatterns } from '../config/redaction.js';
-import { loadTriggerSettings } from '../triggers/settings.js';
 import { missingTracingCapabilities, PermissionError } from '../libbpf/index.js';
 import { aclFileLines, printableRedisUrl, urlWithUser } from '../redis/acl.js';
 import { loadOrCreateRedisCredentials } from '../redis/credentials.js';
 import { startEmbeddedRedis, type EmbeddedRedis } from '../redis/embedded.js';
-import { RunbookCatalog, defaultRunbooksDir } from '../runbooks/catalog.js';
-import { startApiServer, type ApiServer } from '../server/api-server.js';
-import { startNodeWorker } from '../worker/node-worker.js';
+import type { ApiServer } from '../server/api-server.js';
 import { loadLimitsFrom } from '../config/load-limits.js';
 import { enterOwnCgroup } from '../worker/own-cgroup.js';
 import { checkOperatorRules } from '../falco/check-rules.js';
@@ -82,6 +79,10 @@ function adminToken(cfg: ServerConfig): { secret: string; isNew: boolean; file: 
 
 export async function upCommand(argv: string[]): Promise<number> {
   const cfg = config('sherlock up', argv, ['port', 'host', 'state-dir', 'retention-days', 'node', 'label', 'config', 'falco-rules']);
+  // Loaded per command, so `sherlock worker` never loads the HTTP server or chat code (issue 17).
+  const [{ RunbookCatalog, defaultRunbooksDir }, { loadTriggerSettings }, { startApiServer }, { startNodeWorker }] = await Promise.all([
+    import('../runbooks/catalog.js'), import('../triggers/settings.js'), import('../server/api-server.js'), import('../worker/node-worker.js'),
+  ]);
   // Checked before Redis, the API or the worker start: a bad config file starts nothing.
   const runbooks = RunbookCatalog.load(defaultRunbooksDir());
   const triggers = loadTriggerSettings({ configFile: cfg.configFile }, runbooks);
@@ -133,6 +134,7 @@ export async function upCommand(argv: string[]): Promise<number> {
 export async function apiCommand(argv: string[]): Promise<number> {
   const cfg = config('sherlock api', argv, ['port', 'host', 'redis', 'retention-days', 'config']);
   if (!cfg.redisUrl) throw new UsageError('sherlock api needs REDIS_URL (or --redis redis://host:port)');
+  const { startApiServer } = await import('../server/api-server.js');
   const api = await startApiServer({ redisUrl: cfg.redisUrl, port: cfg.port, host: cfg.host, retentionSeconds: cfg.retentionSeconds, configFile: cfg.configFile });
   if (cfg.adminToken) await api.tokens.ensure(cfg.adminToken, 'admin', ['admin']);
   process.stdout.write(`sherlock api listening on ${api.url}\n`);
@@ -152,6 +154,7 @@ export async function workerCommand(argv: string[]): Promise<number> {
   requireTracing('sherlock worker');
   const own = enterOwnCgroup((why) => process.stderr.write(`${why}\n`));
   try {
+    const { startNodeWorker } = await import('../worker/node-worker.js');
     const worker = await startNodeWorker({ redisUrl: cfg.redisUrl, node: cfg.node, labels: cfg.labels, retentionSeconds: cfg.retentionSeconds, falcoRules: cfg.falcoRules, redaction, ...(own ? { own } : {}) });
     process.stdout.write(`sherlock worker for node ${cfg.node} is waiting for runs\n${falcoLine ? `${falcoLine}\n` : ''}`);
     try {
