@@ -21,7 +21,7 @@ TS_SOURCES := $(shell find src bench -name '*.ts' -o -name '*.tsx' 2>/dev/null)
 BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) \
 	-I$(BUILD)/vmlinux -Ibpf/common -I/usr/include/$(shell uname -m)-linux-gnu
 
-.PHONY: help up test bench build deps bpf dist clean FORCE
+.PHONY: help up test lint bench build deps bpf dist clean FORCE
 help:
 	@echo "make up     install what is missing, build, start Sherlock"
 	@echo "make test   install what is missing, build, run the whole test suite"
@@ -32,8 +32,12 @@ help:
 up: build
 	node bin/sherlock.js up
 
-test: build
+test: build lint
 	npx vitest run
+
+# Rules that catch bugs (unhandled promises, unused values, unsafe regexes), typed with the tsconfig.
+lint: node_modules/.package-lock.json
+	npx eslint --max-warnings=0 src test bench
 
 bench: build
 	node --expose-gc dist/bench/run.js

@@ -199,7 +199,6 @@ export async function ringbufDrain(): Promise<void> {
       let busyMs = 0;
       let maxDrainMs = 0;
       let maxFill = 0;
-      let drains = 0;
       const drainOnce = () => {
         maxFill = Math.max(maxFill, ring.pending() / RING_BYTES);
         const t = process.hrtime.bigint();
@@ -207,7 +206,6 @@ export async function ringbufDrain(): Promise<void> {
         const ms = msSince(t);
         busyMs += ms;
         maxDrainMs = Math.max(maxDrainMs, ms);
-        drains++;
       };
       const callsPerSecond = Math.ceil(rate / BURST);
       const calls = rate ? Math.ceil((callsPerSecond * PHASE_MS) / 1000) : UNPACED_MAX_CALLS;

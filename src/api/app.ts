@@ -1,6 +1,7 @@
 // The hono app: routes by family, JSON errors everywhere, a body limit, and
 // latency metrics per route. Nothing here needs root or a local disk.
 import { Hono } from 'hono';
+import type { RunEventSources } from '../core/run-events.js';
 import type { Redis } from 'ioredis';
 import type { AuditLog } from '../core/audit.js';
 import type { NodeService } from '../core/nodes.js';
@@ -32,8 +33,8 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 export interface ApiOptions {
   /** The API's own connection (health, trigger dedup and replay keys). */
   redis: Redis;
-  /** Opens a dedicated connection for one blocking read (an SSE follower). */
-  openReader(): Redis;
+  /** Where SSE followers read run events: the process's shared reader and a non-blocking connection. */
+  runEvents: RunEventSources;
   runs: RunService;
   reports: ReportService;
   schedules: ScheduleService;
@@ -71,7 +72,7 @@ export function createApi(o: ApiOptions) {
   app.use('*', limitBody(MAX_BODY_BYTES));
   const { tokens, runs, audit, runbooks } = o;
   app.route('/', systemRoutes({ redis: o.redis, nodes: o.nodes, tokens, httpMetrics: o.httpMetrics }));
-  app.route('/v1/runs', runRoutes({ runs, tokens, openReader: o.openReader }));
+  app.route('/v1/runs', runRoutes({ runs, tokens, runEvents: o.runEvents }));
   app.route('/v1/runbooks', runbookRoutes({ runbooks, tokens, audit }));
   app.route('/v1/runs', reportRoutes({ reports: o.reports, tokens }));
   app.route('/v1/chatops', chatopsRoutes({ redis: o.redis, runs, runbooks, chatops: o.chatops, chatFollowers: o.chatFollowers, bodyLimits: o.bodyLimits }));

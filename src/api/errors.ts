@@ -4,7 +4,7 @@
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { z } from 'zod';
-import { Conflict, DomainError, Forbidden, invalidInput, Invalid, NotFound, Unauthenticated, Unavailable, Unprocessable } from '../core/errors.js';
+import { Conflict, DomainError, Forbidden, invalidInput, Invalid, NotFound, Unauthenticated, Unavailable, Unprocessable, TooBusy } from '../core/errors.js';
 import { createLogger } from '../util/logger.js';
 
 const log = createLogger({ component: 'api' });
@@ -34,6 +34,7 @@ export function statusOf(err: DomainError): ContentfulStatusCode {
   if (err instanceof Conflict) return 409;
   if (err instanceof Unprocessable) return 422;
   if (err instanceof Unavailable) return 503;
+  if (err instanceof TooBusy) return 429;
   return 500;
 }
 
@@ -44,6 +45,7 @@ export function validationError(error: z.ZodError, what = 'request body'): Inval
 
 export function handleError(err: Error, c: Context) {
   if (err instanceof ApiError) return c.json(errorBody(err.code, err.message, err.details), err.status);
+  if (err instanceof TooBusy) c.header('Retry-After', String(err.retryAfterSeconds));
   if (err instanceof DomainError) return c.json(errorBody(err.code, err.message, err.details), statusOf(err));
   const status = (err as { status?: number }).status;
   if (status === 413) return c.json(errorBody('payload_too_large', 'request body is larger than the limit (1 MiB)'), 413);

@@ -37,9 +37,8 @@ export async function readBodyWithin(c: Context, limits: BodyLimits = DEFAULT_BO
     return Buffer.concat(parts);
   } catch (err) {
     void reader.cancel().catch(() => {});
-    if ((err as { status?: number }).status === 413 && !(err instanceof ApiError)) err = tooLarge(maxBytes);
     c.header('connection', 'close');
-    throw err;
+    throw (err as { status?: number }).status === 413 && !(err instanceof ApiError) ? tooLarge(maxBytes) : err;
   } finally {
     clearTimeout(timer);
   }

@@ -12,6 +12,7 @@ import type { DropCounts } from './contract.js';
 import type { Log2Histogram } from './histogram.js';
 import type { RecordLayout } from './records.js';
 import type { ResolvedTarget } from './target.js';
+import type { CaptureStop } from '../model/run.js';
 
 /**
  * The few result shapes analysis and reports understand; a capture's data is
@@ -82,6 +83,7 @@ export interface CaptureDefinition<P = unknown, D = unknown> {
    */
   records?: readonly RecordLayout[];
   /** Rows and columns for the human table. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each column reads its own row type
   table(data: D): { columns: Column<any>[]; rows: unknown[] };
   /** Free text instead of the table (histograms print as bars). */
   text?(data: D): string;
@@ -114,6 +116,8 @@ export interface CaptureMeta {
   durationMs: number;
   requestedDurationMs: number;
   cancelled: boolean;
+  /** Detached early, over its BPF CPU budget; what it saw until then is kept. */
+  stopped?: CaptureStop;
   /** Events lost, all reasons together; `drops` splits them by reason. */
   dropped: number;
   drops: DropCounts;

@@ -17,6 +17,8 @@ import { cputhrottle } from './cputhrottle/index.js';
 import { lockwait } from './lockwait/index.js';
 import { tcpdrop } from './tcpdrop/index.js';
 
+// Each capture has its own params and data types; the registry holds them side by side.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 const definitions: CaptureDefinition<any, any>[] = [
   execsnoop,
   profile,
@@ -35,6 +37,7 @@ const definitions: CaptureDefinition<any, any>[] = [
   tcpdrop,
 ];
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const captures: ReadonlyMap<string, CaptureDefinition<any, any>> = new Map(definitions.map((d) => [d.name, d]));
 
 export function captureNames(): string[] {

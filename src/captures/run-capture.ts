@@ -10,6 +10,9 @@ import { bpfObjectPath, minimalBtfPath } from '../util/paths.js';
 import type { CaptureDefinition, CaptureResult, Collector } from './capture.js';
 import { applyFilterSettings, fillTgidFilter, readKernelCounters } from './contract.js';
 import { resolveTarget, type ResolvedTarget, type TargetSpec } from './target.js';
+import { CpuBudgetMeter } from './cpu-budget.js';
+import { CPU_BUDGET_SAMPLE_MS } from '../model/limits.js';
+import type { CaptureStop } from '../model/run.js';
 
 export const DRAIN_INTERVAL_MS = 10;
 const PROGRESS_INTERVAL_MS = 250;
@@ -29,6 +32,12 @@ export interface CaptureRequest {
   /** Ends the capture early; the result then holds what was seen so far. */
   signal?: AbortSignal;
   onProgress?(progress: CaptureProgress): void;
+  /**
+   * Share of one CPU (percent) the capture's BPF programs may cost, sampled every
+   * second; over it, the capture is detached at once and says so (`stopped`).
+   * Absent: no budget (the local `sherlock capture`).
+   */
+  cpuBudgetPercent?: number;
   /** Called once the probes are live (the benchmark measures up to here). */
   onLive?(): void;
   /** The operator's secret patterns, besides the built-in ones (config `redaction.patterns`). */
@@ -69,7 +78,10 @@ export async function runCapture<P, D>(def: CaptureDefinition<P, D>, request: Ca
     request.onLive?.();
 
     const liveAt = monoNow();
-    const cancelled = await waitAndDrain(request, collector);
+    const meter = request.cpuBudgetPercent !== undefined ? new CpuBudgetMeter(object, request.cpuBudgetPercent) : undefined;
+    const ended = await waitAndDrain(request, collector, meter);
+    const cancelled = ended === 'cancelled';
+    const stopped = typeof ended === 'object' ? ended : undefined;
     const durationMs = elapsedMs(liveAt);
     const cost = programCost(object);
     await object.detachAll(); // first, so the last drain sees everything that was submitted
@@ -88,6 +100,7 @@ export async function runCapture<P, D>(def: CaptureDefinition<P, D>, request: Ca
       durationMs: Math.round(durationMs),
       requestedDurationMs: request.durationMs,
       cancelled,
+      ...(stopped ? { stopped } : {}),
       dropped: Object.values(drops).reduce((a, b) => a + (b ?? 0), 0),
       drops,
       partialReads: counters.partialReads,
@@ -119,7 +132,7 @@ async function runSampled<P, D>(
     const openMs = elapsedMs(t0);
     request.onLive?.();
     const liveAt = monoNow();
-    const cancelled = await waitAndDrain(request, collector);
+    const cancelled = (await waitAndDrain(request, collector)) === 'cancelled';
     const durationMs = elapsedMs(liveAt);
     const data = collector.finish();
     const drops = { ...collector.drops?.() };
@@ -151,19 +164,28 @@ function parseParams<P>(def: CaptureDefinition<P, unknown>, input: unknown): P {
   throw new CaptureParamsError(`${def.name}: ${z.prettifyError(parsed.error).replace(/\n/g, '; ')}`);
 }
 
-/** Sleeps until the duration ends or the signal aborts, draining every tick. Returns cancelled. */
-function waitAndDrain(request: CaptureRequest, collector: Collector<unknown>): Promise<boolean> {
+/**
+ * Sleeps until the duration ends, the signal aborts or the BPF cost goes over
+ * its budget, draining every tick. Returns how it ended.
+ */
+function waitAndDrain(request: CaptureRequest, collector: Collector<unknown>, meter?: CpuBudgetMeter): Promise<'done' | 'cancelled' | CaptureStop> {
   const { durationMs, signal, onProgress } = request;
   const start = monoNow();
   return new Promise((resolve) => {
     let lastProgress = -Infinity;
-    const finish = (cancelled: boolean) => {
+    const finish = (how: 'done' | 'cancelled' | CaptureStop) => {
       clearInterval(ticker);
+      clearInterval(sampler);
       clearTimeout(deadline);
       signal?.removeEventListener('abort', onAbort);
-      resolve(cancelled);
+      resolve(how);
     };
-    const onAbort = () => finish(true);
+    const onAbort = () => finish('cancelled');
+    const sampler = setInterval(() => {
+      const stop = meter?.sample();
+      if (stop) finish(stop);
+    }, CPU_BUDGET_SAMPLE_MS);
+    if (!meter) clearInterval(sampler);
     const ticker = setInterval(() => {
       collector.poll?.();
       const elapsed = elapsedMs(start);
@@ -172,8 +194,8 @@ function waitAndDrain(request: CaptureRequest, collector: Collector<unknown>): P
         onProgress({ elapsedMs: elapsed, remainingMs: Math.max(0, durationMs - elapsed) });
       }
     }, DRAIN_INTERVAL_MS);
-    const deadline = setTimeout(() => finish(false), durationMs);
-    if (signal?.aborted) return finish(true);
+    const deadline = setTimeout(() => finish('done'), durationMs);
+    if (signal?.aborted) return finish('cancelled');
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }

@@ -14,6 +14,7 @@ import { startEmbeddedRedis, type EmbeddedRedis } from '../redis/embedded.js';
 import { RunbookCatalog, defaultRunbooksDir } from '../runbooks/catalog.js';
 import { startApiServer, type ApiServer } from '../server/api-server.js';
 import { startNodeWorker } from '../worker/node-worker.js';
+import { loadLimitsFrom } from '../config/load-limits.js';
 import { enterOwnCgroup } from '../worker/own-cgroup.js';
 import { checkOperatorRules } from '../falco/check-rules.js';
 import { UsageError } from './usage-error.js';
@@ -99,12 +100,12 @@ export async function upCommand(argv: string[]): Promise<number> {
     let workerRedisUrl = cfg.redisUrl;
     if (!cfg.redisUrl) {
       const { credentials } = loadOrCreateRedisCredentials(cfg.stateDir);
-      redis = await startEmbeddedRedis({ dataDir: join(cfg.stateDir, 'redis'), acl: (sha256) => aclFileLines(credentials, sha256) });
+      redis = await startEmbeddedRedis({ dataDir: join(cfg.stateDir, 'redis'), acl: (sha256) => aclFileLines(credentials, sha256), appendfsync: loadLimitsFrom(cfg.configFile).appendfsync });
       apiRedisUrl = urlWithUser(redis.url, 'api', credentials);
       workerRedisUrl = urlWithUser(redis.url, 'worker', credentials);
     }
     const redisUrl = apiRedisUrl!;
-    api = await startApiServer({ redisUrl, port: cfg.port, host: cfg.host, retentionSeconds: cfg.retentionSeconds, runbooks, triggers });
+    api = await startApiServer({ redisUrl, port: cfg.port, host: cfg.host, retentionSeconds: cfg.retentionSeconds, runbooks, triggers, configFile: cfg.configFile });
     const token = adminToken(cfg);
     await api.tokens.ensure(token.secret, 'admin', ['admin']);
     worker = await startNodeWorker({ redisUrl: workerRedisUrl!, node: cfg.node, labels: cfg.labels, retentionSeconds: cfg.retentionSeconds, falcoRules: cfg.falcoRules, redaction, ...(own ? { own } : {}) });

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { Hono } from 'hono';
 import { compress } from 'hono/compress';
-import type { Redis } from 'ioredis';
+import type { RunEventSources } from '../core/run-events.js';
 import type { AuditLog } from '../core/audit.js';
 import type { NodeService } from '../core/nodes.js';
 import type { ReportService } from '../core/reports.js';
@@ -32,8 +32,8 @@ export interface ConsoleOptions {
   nodes: NodeService;
   audit: AuditLog;
   runbooks?: RunbookCatalog;
-  /** A dedicated Redis connection for one live page's blocking reads. */
-  openReader(): Redis;
+  /** The process's shared run-event reader (src/core/run-event-hub.ts), as SSE uses. */
+  runEvents: RunEventSources;
 }
 
 const PAGE_PATHS = ['/', '/login', '/logout', '/runs', '/runs/*', '/start', '/start/*', '/nodes', '/schedules', '/audit'];
@@ -51,7 +51,7 @@ export function createConsole(o: ConsoleOptions) {
   app.route('/', loginPage({ sessions: o.sessions, audit: o.audit }));
   app.route('/', runsPage({ runs: o.runs, sessions: o.sessions, runbooks: o.runbooks }));
   app.route('/', startPage({ runs: o.runs, nodes: o.nodes, sessions: o.sessions, runbooks: o.runbooks }));
-  app.route('/', runPage({ runs: o.runs, reports: o.reports, sessions: o.sessions, openReader: o.openReader }));
+  app.route('/', runPage({ runs: o.runs, reports: o.reports, sessions: o.sessions, runEvents: o.runEvents }));
   app.route('/', nodesPage({ nodes: o.nodes, sessions: o.sessions }));
   app.route('/', schedulesPage({ schedules: o.schedules, runs: o.runs, sessions: o.sessions }));
   app.route('/', auditPage({ audit: o.audit, sessions: o.sessions }));

@@ -21,11 +21,13 @@ export async function page(
   c.header('x-content-type-options', 'nosniff');
   c.header('x-frame-options', 'DENY');
   c.header('referrer-policy', 'same-origin');
-  const html = await (
+  // toString() is a promise at run time when a component is async; its type does not say so.
+  const layout = (
     <Layout {...props} nonce={nonce} session={c.get('session')}>
       {body}
     </Layout>
-  ).toString();
+  );
+  const html = await Promise.resolve(layout.toString());
   return c.html(`<!doctype html>${html}`, status);
 }
 

@@ -4,7 +4,10 @@
 // Refusals are domain errors (src/model/errors.ts).
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { Conflict, invalidInput, NotFound } from '../model/errors.js';
+import { Conflict, invalidInput, NotFound, TooBusy } from '../model/errors.js';
+
+/** What a refused start suggests waiting: about a short run's window. */
+const RETRY_AFTER_SECONDS = 30;
 import type { Finding } from '../model/findings.js';
 import { FINAL_STATUSES, type RunRecord } from '../model/run.js';
 import { liveNodes } from '../nodes/registry.js';
@@ -17,6 +20,7 @@ import type { RunbookSource } from '../runbooks/catalog.js';
 import { artifactChunks, artifactMeta, type ArtifactMeta } from '../redis/artifacts.js';
 import type { RunStore } from '../runs/store.js';
 import type { AuditLog } from './audit.js';
+import { DEFAULT_LOAD_LIMITS, type LoadLimits } from '../config/load-limits.js';
 
 export interface RunStarter {
   /** Who asked, as the run and the audit log record it ("admin", "slack:U123 in #ops"). */
@@ -30,9 +34,11 @@ export interface RunServiceOptions {
   store: RunStore;
   submitter: RunSubmitter;
   audit: AuditLog;
-  queues: Pick<NodeQueues, 'removeWaiting' | 'position'>;
+  queues: Pick<NodeQueues, 'removeWaiting' | 'position' | 'waitingCounts' | 'unfinishedRuns'>;
   /** The runbooks this replica loaded (absent: runs name captures in steps only). */
   runbooks?: RunbookSource;
+  /** The operator's load limits (config file `load`); absent: the defaults. */
+  limits?: LoadLimits;
 }
 
 export type RunListFilter = Parameters<RunStore['list']>[0];
@@ -45,12 +51,30 @@ export const runLinks = (id: string) => ({
 
 export type RunService = ReturnType<typeof createRunService>;
 
-export function createRunService({ redis, store, submitter, audit, queues, runbooks }: RunServiceOptions) {
+export function createRunService({ redis, store, submitter, audit, queues, runbooks, limits = DEFAULT_LOAD_LIMITS }: RunServiceOptions) {
   /** The run, or NotFound (ids are UUIDs: anything else is not looked up). */
   const get = async (id: string): Promise<RunRecord> => {
     const run = z.uuid().safeParse(id).success ? await store.get(id) : undefined;
     if (!run) throw new NotFound('run_not_found', `no run ${id} (it may have expired after the retention period)`);
     return run;
+  };
+
+  /** TooBusy (429) when the queues are at their configured caps (config file `load`). */
+  const refuseOverLoad = async (nodes: string[]) => {
+    const unfinished = await queues.unfinishedRuns();
+    if (unfinished >= limits.maxQueuedRuns) {
+      throw new TooBusy('too_many_runs', `${unfinished} runs are queued or running, the most this server takes (load.maxQueuedRuns = ${limits.maxQueuedRuns}); try again when some have finished`, RETRY_AFTER_SECONDS, { unfinished, maxQueuedRuns: limits.maxQueuedRuns });
+    }
+    const full = [...(await queues.waitingCounts(nodes))].filter(([, waiting]) => waiting >= limits.maxQueuedRunsPerNode);
+    if (full.length) {
+      const [node, waiting] = full[0]!;
+      throw new TooBusy(
+        'node_queue_full',
+        `node ${node}${full.length > 1 ? ` (and ${full.length - 1} more)` : ''} already has ${waiting} runs waiting, the most a node takes (load.maxQueuedRunsPerNode = ${limits.maxQueuedRunsPerNode}); try again later or target other nodes`,
+        RETRY_AFTER_SECONDS,
+        { nodes: full.map(([n]) => n), maxQueuedRunsPerNode: limits.maxQueuedRunsPerNode },
+      );
+    }
   };
 
   return {
@@ -65,7 +89,8 @@ export function createRunService({ redis, store, submitter, audit, queues, runbo
     async start(body: unknown, starter: RunStarter): Promise<RunRecord> {
       const parsed = runRequestSchema.safeParse(body);
       if (!parsed.success) throw invalidInput(parsed.error);
-      const plan = planRun(parsed.data, await liveNodes(redis), runbooks);
+      const plan = planRun(parsed.data, await liveNodes(redis), runbooks, limits);
+      await refuseOverLoad(plan.nodes);
       const run = await submitter.submit(starter.origin ? { ...plan, origin: starter.origin } : plan, starter.actor);
       await audit.record({
         actor: starter.actor,
@@ -102,7 +127,7 @@ export function createRunService({ redis, store, submitter, audit, queues, runbo
       await redis.publish(keys.cancelChannel, run.id);
       for (const [node, state] of Object.entries(run.nodes)) {
         if (state.status === 'queued' && (await queues.removeWaiting(run.id, node))) {
-          await store.setNodeState(run.id, node, { status: 'cancelled', finishedAt: new Date().toISOString() });
+          await store.cancelQueuedNode(run.id, node);
         }
       }
       await audit.record({ actor: by.actor, action: 'run.cancel', subject: run.id, ...(by.details ? { details: by.details } : {}) });

@@ -9,6 +9,7 @@ import { runRequestSchema } from '../planner/run-request.js';
 import { NODE_NAME_RULE, isValidNodeName } from '../redis/keys.js';
 import type { RunbookSource } from '../runbooks/catalog.js';
 import type { AuditLog } from './audit.js';
+import { DEFAULT_LOAD_LIMITS } from '../config/load-limits.js';
 
 /** POST /v1/schedules: a name, when, and the run request each fire submits. */
 export const scheduleInputSchema = z
@@ -30,11 +31,13 @@ export interface ScheduleServiceOptions {
   store?: ScheduleStore;
   audit: AuditLog;
   runbooks?: RunbookSource;
+  /** Schedules firing more often than this are refused (config file load.minScheduleIntervalSeconds). */
+  minIntervalSeconds?: number;
 }
 
 export type ScheduleService = ReturnType<typeof createScheduleService>;
 
-export function createScheduleService({ store, audit, runbooks }: ScheduleServiceOptions) {
+export function createScheduleService({ store, audit, runbooks, minIntervalSeconds = DEFAULT_LOAD_LIMITS.minScheduleIntervalSeconds }: ScheduleServiceOptions) {
   const enabled = (): ScheduleStore => {
     if (!store) throw new NotFound('schedules_disabled', 'schedules are not enabled on this server');
     return store;
@@ -50,7 +53,7 @@ export function createScheduleService({ store, audit, runbooks }: ScheduleServic
       const parsed = scheduleInputSchema.safeParse(input);
       if (!parsed.success) throw invalidInput(parsed.error);
       const { name, cron, timezone, ...rest } = parsed.data;
-      const next = checkCron(cron, timezone);
+      const next = checkCron(cron, timezone, minIntervalSeconds);
       const request = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
       const checked = runRequestSchema.safeParse(request);
       if (!checked.success) throw invalidInput(checked.error, 'run request');

@@ -70,7 +70,7 @@ function parseIpUncached(text: string): ParsedIp | undefined {
   // IPv4-mapped (::ffff:a.b.c.d) compares as IPv4, as the kernel's addresses do.
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(text);
   if (mapped) return parseIpUncached(mapped[1]!);
-  let [head, tail] = text.split('::') as [string, string | undefined];
+  const [head, tail] = text.split('::') as [string, string | undefined];
   const groups = (part: string | undefined) => (part ? part.split(':') : []);
   let h = groups(head);
   let t = groups(tail);

@@ -49,6 +49,19 @@ export class Unavailable extends DomainError {
   override name = 'Unavailable';
 }
 
+/** Over a load limit now (too many queued runs, downloads); trying again after `retryAfterSeconds` may work. */
+export class TooBusy extends DomainError {
+  override name = 'TooBusy';
+  constructor(
+    code: string,
+    message: string,
+    readonly retryAfterSeconds: number,
+    details?: unknown,
+  ) {
+    super(code, message, details);
+  }
+}
+
 /** A zod failure as Invalid, naming each bad field. */
 export function invalidInput(error: z.ZodError, what = 'request body'): Invalid {
   const issues = error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));

@@ -2,3 +2,8 @@
 // CLI. A runbook may set its own limit (runbooks/loader.ts), up to this.
 export const MAX_RUN_DURATION_MS = 10 * 60_000;
 export const DEFAULT_RUN_DURATION_MS = 10_000;
+
+/** A capture's BPF programs may cost this share of one CPU (measured each second) before they are detached. */
+export const DEFAULT_CPU_BUDGET_PERCENT = 5;
+/** How often the live BPF cost is sampled against the budget. */
+export const CPU_BUDGET_SAMPLE_MS = 1000;

@@ -37,8 +37,21 @@ export interface RunPlan {
   target: TargetSpec;
   nodes: string[];
   reason?: string;
+  /** Each capture's BPF CPU budget, percent of one CPU (the run's, else its runbook's, else the server default). */
+  cpuBudgetPercent?: number;
   /** Where the run came from, besides who asked: the alert (tool, id, url), the chat command, the schedule. */
   origin?: Record<string, unknown>;
+}
+
+/** Why a capture was detached before its window ended (and the run went on without it). */
+export interface CaptureStop {
+  reason: 'cpu-budget';
+  /** What its programs cost over the last sample, in percent of one CPU. */
+  cpuPercent: number;
+  budgetPercent: number;
+  /** Time from attach to detach. */
+  afterMs: number;
+  message: string;
 }
 
 export interface CaptureSummary {
@@ -50,6 +63,8 @@ export interface CaptureSummary {
   bpfCpuNs: number;
   durationMs: number;
   cancelled: boolean;
+  /** Set when the capture was detached early for a budget (its data up to then is kept). */
+  stopped?: CaptureStop;
   /** Secrets hidden from the result before it was stored (src/redact). */
   redactions?: number;
   /** Name of the stored artifact (GET /v1/runs/:id/nodes/:node/artifacts/:name). */
@@ -106,4 +121,6 @@ export interface NodeJobData {
   steps: RunStep[];
   durationMs: number;
   target: TargetSpec;
+  /** Each capture's BPF CPU budget, percent of one CPU; DEFAULT_CPU_BUDGET_PERCENT when absent. */
+  cpuBudgetPercent?: number;
 }

@@ -12,7 +12,27 @@ import { DEFAULT_RUN_DURATION_MS } from '../model/limits.js';
 import type { RunRequest } from './run-request.js';
 
 /** A runbook run takes its steps, window, target, params, thresholds and rules from the runbook (`runbooks`). */
-export function planRun(request: RunRequest, live: NodeInfo[], runbooks?: RunbookSource): RunPlan {
+/** The operator's bounds on a run's BPF CPU budget (config file, `load`). */
+export interface CpuBudgetLimits {
+  cpuBudgetPercent: number;
+  maxCpuBudgetPercent: number;
+}
+
+export function planRun(request: RunRequest, live: NodeInfo[], runbooks?: RunbookSource, limits?: CpuBudgetLimits): RunPlan {
+  const plan = planSteps(request, live, runbooks);
+  if (!limits) return plan;
+  // The run's own budget must be within the operator's maximum; a runbook's is capped by it.
+  if (request.cpuBudget !== undefined && request.cpuBudget > limits.maxCpuBudgetPercent) {
+    throw new Invalid('cpu_budget_over_limit', `cpuBudget ${request.cpuBudget}% exceeds this server's maximum of ${limits.maxCpuBudgetPercent}% of one CPU (load.maxCpuBudgetPercent)`, {
+      cpuBudget: request.cpuBudget,
+      maxCpuBudgetPercent: limits.maxCpuBudgetPercent,
+    });
+  }
+  const budget = request.cpuBudget ?? Math.min(plan.cpuBudgetPercent ?? limits.cpuBudgetPercent, limits.maxCpuBudgetPercent);
+  return { ...plan, cpuBudgetPercent: budget };
+}
+
+function planSteps(request: RunRequest, live: NodeInfo[], runbooks?: RunbookSource): RunPlan {
   if (request.runbook) {
     // Throws Invalid or NotFound (src/model/errors.ts) for a request the runbook refuses.
     const expanded = expandRunbook(runbooks, { runbook: request.runbook, params: request.params, duration: request.duration, target: request.target, ...(request.falcoRules ? { falcoRules: request.falcoRules } : {}) });

@@ -53,6 +53,8 @@ export const runRequestSchema = z
       .strict()
       .refine((t) => t.nodes || t.labels || t.all, { message: 'targets needs nodes, labels or all: true' }),
     reason: z.string().max(500).optional(),
+    /** Each capture's BPF CPU budget, percent of one CPU (up to the operator's load.maxCpuBudgetPercent). */
+    cpuBudget: z.number().gt(0, 'cpuBudget is a percent of one CPU above 0').max(100, 'cpuBudget is a percent of one CPU, at most 100').optional(),
     /** Operator Falco rule files to add to the run, by name (file name without .yaml; SHERLOCK_FALCO_RULES on the workers). */
     falcoRules: z.array(z.string().regex(/^[\w.-]{1,100}$/, 'rule file names are letters, digits, ".", "_" and "-"')).max(16).optional(),
   })

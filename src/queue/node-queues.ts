@@ -2,7 +2,7 @@
 // /metrics, a waiting job's place in line, and taking a waiting job back when
 // its run is cancelled. Queues open lazily, one per node asked about.
 import { Job, Queue, type ConnectionOptions } from 'bullmq';
-import { nodeQueue } from '../redis/keys.js';
+import { nodeQueue, RUNS_QUEUE } from '../redis/keys.js';
 import { nodeJobId } from './run-flow.js';
 
 /** A queue longer than this is not scanned for one job's position on each request. */
@@ -10,6 +10,7 @@ const POSITION_SCAN_LIMIT = 1000;
 
 export class NodeQueues {
   private readonly queues = new Map<string, Queue>();
+  private runs: Queue | undefined;
 
   constructor(private readonly connection: ConnectionOptions) {}
 
@@ -20,6 +21,26 @@ export class NodeQueues {
       queue.on('error', () => {}); // the shared connection reports outages (connectRedis); else BullMQ console.errors each
     }
     return queue;
+  }
+
+  /** Node jobs waiting (not yet started) in each node's queue. */
+  async waitingCounts(nodes: string[]): Promise<Map<string, number>> {
+    const counts = new Map<string, number>();
+    for (let i = 0; i < nodes.length; i += 100) {
+      const batch = nodes.slice(i, i + 100);
+      const waiting = await Promise.all(batch.map((n) => this.queueOf(n).getWaitingCount()));
+      batch.forEach((n, j) => counts.set(n, waiting[j]!));
+    }
+    return counts;
+  }
+
+  /** Runs not yet finished: their finalize jobs still wait for node jobs. */
+  unfinishedRuns(): Promise<number> {
+    if (!this.runs) {
+      this.runs = new Queue(RUNS_QUEUE, { connection: this.connection });
+      this.runs.on('error', () => {});
+    }
+    return this.runs.getWaitingChildrenCount();
   }
 
   counts(node: string): Promise<Record<string, number>> {
@@ -49,6 +70,6 @@ export class NodeQueues {
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.queues.values()].map((q) => q.close()));
+    await Promise.all([...this.queues.values(), ...(this.runs ? [this.runs] : [])].map((q) => q.close()));
   }
 }

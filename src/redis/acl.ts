@@ -2,7 +2,7 @@
 // and keys they need and no more. Nothing works without a password.
 //   API:    its keys (sherlock:*) and BullMQ's (bull:*), the sherlock:* channels.
 //   worker: run records, events and artifacts (sherlock:run:*), run deadlines,
-//           node heartbeats, its node queues and the runs queue (BullMQ moves
+//           node heartbeats and its node name's lease, its node queues and the runs queue (BullMQ moves
 //           a finished child's parent job, so a worker's scripts touch it too),
 //           and the cancel channel. Never tokens, the audit log or metrics.
 // Commands: everything but the dangerous ones (FLUSHALL, CONFIG, KEYS, DEBUG,
@@ -19,6 +19,7 @@ export const WORKER_KEYS = [
   'sherlock:runs:deadlines',
   'sherlock:nodes',
   'sherlock:nodes:seen',
+  'sherlock:nodes:lease:*',
   'bull:sherlock-node-*',
   'bull:sherlock-runs:*',
 ];

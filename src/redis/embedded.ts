@@ -34,6 +34,8 @@ export interface EmbeddedRedisOptions {
   binary?: string;
   /** ACL file lines (src/redis/acl.ts); written 0600 beside the data and loaded with --aclfile. */
   acl?: (sha256: (text: string) => string) => string[];
+  /** How the AOF is synced (config file load.appendfsync): the loss window on a host crash. */
+  appendfsync?: 'always' | 'everysec' | 'no';
 }
 
 export async function startEmbeddedRedis(options: EmbeddedRedisOptions): Promise<EmbeddedRedis> {
@@ -41,7 +43,7 @@ export async function startEmbeddedRedis(options: EmbeddedRedisOptions): Promise
   const port = options.port ?? (await freePort());
   const args = [
     '--port', String(port), '--bind', '127.0.0.1', '--dir', options.dataDir,
-    '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '',
+    '--appendonly', 'yes', '--appendfsync', options.appendfsync ?? 'everysec', '--save', '',
     '--daemonize', 'no', '--protected-mode', 'yes', '--loglevel', 'warning',
     '--logfile', join(options.dataDir, 'redis.log'),
   ];

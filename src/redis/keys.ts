@@ -31,6 +31,12 @@ export const keys = {
   /** Hash: node name → heartbeat JSON. Sorted set: node name by last heartbeat (ms). */
   nodes: `${PREFIX}:nodes`,
   nodesSeen: `${PREFIX}:nodes:seen`,
+  /** Stream (one entry): wakes one API process's shared run-event reader when it follows a new run. */
+  eventsWake: (processId: string) => `${PREFIX}:events:wake:${processId}`,
+  /** String (lease, src/redis/lease.ts): the API replica whose reaper runs now. */
+  reaperLease: `${PREFIX}:lease:reaper`,
+  /** String (lease): the worker process that holds a node name. */
+  nodeLease: (node: string) => `${PREFIX}:nodes:lease:${node}`,
   /** Hash: sha256(token) → token record JSON. */
   tokens: `${PREFIX}:tokens`,
   /** String (JSON, TTL = the session's life): a console session, by sha256 of its cookie. */

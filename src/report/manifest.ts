@@ -75,6 +75,8 @@ function captureEntry(capture: CaptureSummary, digest: CaptureDigest | undefined
     durationMs: capture.durationMs,
     ...(digest?.requestedDurationMs !== undefined ? { requestedDurationMs: digest.requestedDurationMs } : {}),
     cancelled: capture.cancelled,
+    // Detached early over its BPF CPU budget: which, at what cost, after how long.
+    ...(capture.stopped ? { stopped: capture.stopped } : {}),
     redactions: capture.redactions ?? 0,
     ...(digest?.target !== undefined ? { target: digest.target } : {}),
     ...(digest?.startedAt !== undefined ? { startedAt: digest.startedAt } : {}),

@@ -55,6 +55,7 @@ export const META_FIELDS: readonly (keyof CaptureMeta)[] = [
   'durationMs',
   'requestedDurationMs',
   'cancelled',
+  'stopped',
   'dropped',
   'drops',
   'partialReads',

@@ -36,6 +36,8 @@ export interface ExpandedRunbook {
   target: TargetSpec;
   thresholds?: Thresholds;
   rules?: Rule[];
+  /** The runbook's BPF CPU budget per capture (percent of one CPU), if it sets one. */
+  cpuBudgetPercent?: number;
   symptom: Symptom;
   falco?: { files?: string[]; requested?: string[] };
 }
@@ -90,6 +92,7 @@ export function expandRunbook(source: RunbookSource | undefined, request: Runboo
     target,
     ...(Object.keys(runbook.thresholds).length ? { thresholds: runbook.thresholds } : {}),
     ...(rules.length ? { rules } : {}),
+    ...(runbook.limits.cpuBudget !== undefined ? { cpuBudgetPercent: runbook.limits.cpuBudget } : {}),
     symptom: runbook.symptom,
     ...(runbook.falcoRules.length || request.falcoRules?.length
       ? { falco: { ...(runbook.falcoRules.length ? { files: runbook.falcoRules } : {}), ...(request.falcoRules?.length ? { requested: request.falcoRules } : {}) } }

@@ -103,6 +103,7 @@ export function parseRunbook(text: string, file: string): LoadResult {
         maxDuration,
         defaultDuration: book.limits.defaultDuration ?? Math.min(DEFAULT_RUN_DURATION_MS, maxDuration),
         ...(book.limits.maxEvents !== undefined ? { maxEvents: book.limits.maxEvents } : {}),
+        ...(book.limits.cpuBudget !== undefined ? { cpuBudget: book.limits.cpuBudget } : {}),
       },
       file,
     },

@@ -142,6 +142,8 @@ const limitsSchema = z
     maxDuration: durationText.optional(),
     /** Caps every streaming capture's maxEvents (execsnoop, opensnoop, tcplife). */
     maxEvents: z.number().int().min(1).max(1_000_000).optional(),
+    /** Each capture's BPF CPU budget for this runbook, percent of one CPU (the operator's maximum caps it). */
+    cpuBudget: z.number().gt(0).max(100).optional(),
   })
   .strict()
   .superRefine((l, ctx) => {
@@ -185,7 +187,7 @@ export type RunbookFile = z.output<typeof runbookSchema>;
 
 /** A runbook that loaded: the file's content, checked, with where it came from. */
 export interface Runbook extends Omit<RunbookFile, 'limits' | 'rules'> {
-  limits: { defaultDuration: number; maxDuration: number; maxEvents?: number };
+  limits: { defaultDuration: number; maxDuration: number; maxEvents?: number; cpuBudget?: number };
   /** As written (templates unfilled); each is a valid Rule once params are filled in. */
   rules: unknown[];
   /** The file it was loaded from. */

@@ -3,12 +3,16 @@
 // died mid-capture (its job stays active with nobody to fail it), by failing
 // that node once the run's deadline has passed.
 import { Worker, type ConnectionOptions } from 'bullmq';
-import { RUNS_QUEUE } from '../redis/keys.js';
+import { keys, RUNS_QUEUE } from '../redis/keys.js';
+import { Lease } from '../redis/lease.js';
+import { settlesWithin } from '../redis/connection.js';
 import { createLogger } from '../util/logger.js';
 import type { RunStore } from './store.js';
 
 const log = createLogger({ component: 'finalizer' });
 const REAP_INTERVAL_MS = 1000;
+/** A replica that stops renewing (it died, or lost Redis) hands the reaper on after this. */
+const REAPER_LEASE_MS = 5000;
 
 export interface Finalizer {
   stop(): Promise<void>;
@@ -21,11 +25,17 @@ export function startFinalizer(connection: ConnectionOptions, store: RunStore): 
   }, { connection, concurrency: 50 });
   worker.on('error', (err) => log.warn('finalizer error', { error: err.message }));
 
+  // One reaper at a time across every API replica: whoever holds the lease
+  // (renewed every pass). Transitions are compare-and-set anyway, so a pass
+  // that overlaps a lease hand-over settles nothing twice.
+  const lease = new Lease(store.redis, keys.reaperLease, REAPER_LEASE_MS);
   let reaping = false;
   const reaper = setInterval(() => {
     if (reaping) return;
     reaping = true;
-    reapOverdueRuns(store)
+    lease
+      .acquire()
+      .then((attempt) => (attempt.held ? reapOverdueRuns(store) : undefined))
       .catch((err) => log.warn('reaper failed', { error: (err as Error).message }))
       .finally(() => (reaping = false));
   }, REAP_INTERVAL_MS);
@@ -34,6 +44,8 @@ export function startFinalizer(connection: ConnectionOptions, store: RunStore): 
     async stop() {
       clearInterval(reaper);
       await worker.close();
+      // Hands the reaper on at once; with Redis away, its expiry does that instead.
+      if (store.redis.status === 'ready') await settlesWithin(lease.release().catch(() => false), 1_000);
     },
   };
 }
@@ -47,14 +59,19 @@ export async function reapOverdueRuns(store: RunStore, now = Date.now()): Promis
     }
     for (const [node, state] of Object.entries(run.nodes)) {
       if (state.status !== 'running') continue;
-      await store.setNodeState(id, node, {
-        ...state,
-        status: 'failed',
-        finishedAt: new Date(now).toISOString(),
-        error: 'the worker did not report back within the capture window plus grace (it crashed, or its host is unreachable)',
-      });
-      await store.appendEvent(id, { type: 'node-finished', node, status: 'failed', reason: 'timeout' });
-      log.warn('node timed out', { runId: id, node });
+      // Refused if the worker reported back since the read above: its result stands.
+      const reaped = await store.finishNode(
+        id,
+        node,
+        {
+          ...state,
+          status: 'failed',
+          finishedAt: new Date(now).toISOString(),
+          error: 'the worker did not report back within the capture window plus grace (it crashed, or its host is unreachable)',
+        },
+        { reason: 'timeout' },
+      );
+      if (reaped.moved) log.warn('node timed out', { runId: id, node });
     }
     const after = await store.finalizeIfDone(id);
     // Nodes still queued behind another run get a new deadline when they start.

@@ -1,22 +1,46 @@
-// The atomic updates of a run record, one Lua script each (as BullMQ does).
-// Each touches only the run's own hash, so they work on Redis Cluster too.
+// The state machine of a run and its nodes, one Lua script per transition
+// family (as BullMQ does): each compares the current status before it writes
+// and appends the transition's event to the run's stream in the same step, so
+// a late or repeated writer (a worker reporting after the reaper failed its
+// node, two reapers, two finalizers) changes nothing and emits nothing.
+// Each touches only keys with the run's {runId} hash tag: fine on Redis Cluster.
 
 /**
- * Marks a run running when its first node starts.
- * KEYS[1] run hash. ARGV[1] startedAt (ISO). Returns 1 if it changed the status.
+ * Moves one node from one of the allowed statuses to a new state; the first
+ * node to start makes a queued run running.
+ * KEYS[1] run hash, KEYS[2] run events stream.
+ * ARGV[1] node name, ARGV[2] new node state (JSON), ARGV[3] allowed current
+ * statuses (comma-separated), ARGV[4] event (JSON) or '' for none,
+ * ARGV[5] events MAXLEN (approximate), ARGV[6] retention seconds, ARGV[7] now (ISO).
+ * Returns {1, previous status} when it moved, {0, current status} when refused
+ * ('missing' when the run or node is unknown).
  */
-export const markRunning = `
-if redis.call('HGET', KEYS[1], 'status') == 'queued' then
-  redis.call('HSET', KEYS[1], 'status', 'running', 'startedAt', ARGV[1])
-  return 1
+export const nodeTransition = `
+local field = 'node:' .. ARGV[1]
+local current = redis.call('HGET', KEYS[1], field)
+if not current then return {0, 'missing'} end
+local status = cjson.decode(current).status
+local allowed = false
+for s in string.gmatch(ARGV[3], '[^,]+') do
+  if s == status then allowed = true end
 end
-return 0`;
+if not allowed then return {0, status} end
+redis.call('HSET', KEYS[1], field, ARGV[2])
+if cjson.decode(ARGV[2]).status == 'running' and redis.call('HGET', KEYS[1], 'status') == 'queued' then
+  redis.call('HSET', KEYS[1], 'status', 'running', 'startedAt', ARGV[7])
+end
+if ARGV[4] ~= '' then
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], '*', 'event', ARGV[4])
+  redis.call('EXPIRE', KEYS[2], ARGV[6])
+end
+return {1, status}`;
 
 /**
  * Settles a run's final status once every node is final: cancelled if a cancel
  * was requested, completed if all nodes completed, partial if some did (or were
- * cancelled), failed otherwise.
- * KEYS[1] run hash. ARGV[1] finishedAt (ISO), ARGV[2] retention seconds.
+ * cancelled), failed otherwise; emits run-finished with it. Final is final.
+ * KEYS[1] run hash, KEYS[2] run events stream.
+ * ARGV[1] finishedAt (ISO), ARGV[2] retention seconds, ARGV[3] events MAXLEN.
  * Returns the final status, or false when the run is already final or a node is not.
  */
 export const finalizeRun = `
@@ -41,4 +65,6 @@ elseif completed == total then final = 'completed'
 elseif completed > 0 or cancelled > 0 then final = 'partial' end
 redis.call('HSET', KEYS[1], 'status', final, 'finishedAt', ARGV[1])
 redis.call('EXPIRE', KEYS[1], ARGV[2])
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', 'event', cjson.encode({type = 'run-finished', status = final, time = ARGV[1]}))
+redis.call('EXPIRE', KEYS[2], ARGV[2])
 return final`;

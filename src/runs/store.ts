@@ -9,7 +9,7 @@ import { readBaselineComparison, readFindings, settleFindings } from './findings
 import type { BaselineComparison } from '../model/baseline.js';
 import { isBaselineRun, recordBaseline } from '../baselines/store.js';
 import type { BaselineMetric } from '../model/findings.js';
-import { FINAL_NODE_STATUSES, FINAL_STATUSES, type NodeState, type RunPlan, type RunRecord, type RunStatus } from '../model/run.js';
+import { FINAL_NODE_STATUSES, FINAL_STATUSES, type NodeState, type NodeStatus, type RunPlan, type RunRecord, type RunStatus } from '../model/run.js';
 
 const NODE_FIELD = 'node:';
 const EVENTS_MAX = 1000;
@@ -22,6 +22,13 @@ export interface RunStoreOptions {
 export interface RunCursor {
   ms: number;
   id?: string;
+}
+
+export interface NodeTransitionResult {
+  /** Whether this call moved the node (and emitted its event). */
+  moved: boolean;
+  /** The status it moved from, or the one that refused the move. */
+  status: NodeStatus | 'missing';
 }
 
 export interface RunEvent {
@@ -108,11 +115,49 @@ export class RunStore {
     return rank !== null ? rank + 1 : this.redis.zcount(keys.runsByTime, cursor.ms, '+inf');
   }
 
-  /** Records one node's state; the first node to start makes the run running. */
-  async setNodeState(id: string, node: string, state: NodeState): Promise<void> {
-    const key = keys.run(id);
-    await this.redis.hset(key, NODE_FIELD + node, JSON.stringify(state));
-    if (state.status === 'running') await this.redis.eval(scripts.markRunning, 1, key, state.startedAt ?? new Date().toISOString());
+  /**
+   * Moves a node from one of `from` to `state` and emits `event` with it, in
+   * one compare-and-set (scripts.nodeTransition): a node in a final status never
+   * moves again, so a late worker cannot overwrite the reaper's verdict.
+   */
+  async transitionNode(id: string, node: string, state: NodeState, from: readonly NodeStatus[], event?: RunEvent): Promise<NodeTransitionResult> {
+    const now = new Date().toISOString();
+    const [moved, status] = (await this.redis.eval(
+      scripts.nodeTransition,
+      2,
+      keys.run(id),
+      keys.runEvents(id),
+      node,
+      JSON.stringify(state),
+      from.join(','),
+      event ? JSON.stringify({ ...event, time: now }) : '',
+      EVENTS_MAX,
+      this.options.retentionSeconds,
+      state.startedAt ?? now,
+    )) as [number, string];
+    return { moved: moved === 1, status: status as NodeStatus | 'missing' };
+  }
+
+  /** queued → running, emitting node-started; refused if the node was cancelled or reaped meanwhile. */
+  startNode(id: string, node: string, state: NodeState, event: Omit<RunEvent, 'type'> = {}): Promise<NodeTransitionResult> {
+    return this.transitionNode(id, node, state, ['queued'], { ...event, type: 'node-started', node });
+  }
+
+  /** running → a final status, emitting node-finished once. */
+  finishNode(id: string, node: string, state: NodeState, event: Omit<RunEvent, 'type'> = {}): Promise<NodeTransitionResult> {
+    return this.transitionNode(id, node, state, ['running'], { ...event, type: 'node-finished', node, status: state.status });
+  }
+
+  /** queued → cancelled (a job taken back before a worker started it). */
+  cancelQueuedNode(id: string, node: string): Promise<NodeTransitionResult> {
+    const state: NodeState = { status: 'cancelled', finishedAt: new Date().toISOString() };
+    return this.transitionNode(id, node, state, ['queued'], { type: 'node-finished', node, status: 'cancelled' });
+  }
+
+  /** Any unfinished node → `state` (records made by tools and tests); final nodes stay as they are. */
+  setNodeState(id: string, node: string, state: NodeState): Promise<NodeTransitionResult> {
+    const event: RunEvent = FINAL_NODE_STATUSES.has(state.status) ? { type: 'node-finished', node, status: state.status } : { type: 'node-started', node };
+    return this.transitionNode(id, node, state, state.status === 'running' ? ['queued'] : ['queued', 'running'], event);
   }
 
   /** The latest time by which a started node must have finished; the reaper checks it. */
@@ -148,11 +193,17 @@ export class RunStore {
     if (before && !FINAL_STATUSES.has(before.status) && Object.values(before.nodes).every((n) => FINAL_NODE_STATUSES.has(n.status))) {
       metrics = await settleFindings(this.redis, before, this.options.retentionSeconds);
     }
-    const status = (await this.redis.eval(scripts.finalizeRun, 1, keys.run(id), new Date().toISOString(), this.options.retentionSeconds)) as RunStatus | null;
-    if (status) {
-      await this.redis.multi().zrem(keys.runDeadlines, id).hincrby(keys.metrics, `runs_${status}`, 1).exec();
-      await this.appendEvent(id, { type: 'run-finished', status });
-    }
+    const status = (await this.redis.eval(
+      scripts.finalizeRun,
+      2,
+      keys.run(id),
+      keys.runEvents(id),
+      new Date().toISOString(),
+      this.options.retentionSeconds,
+      EVENTS_MAX,
+    )) as RunStatus | null;
+    // Only the call that settled the run gets a status back: counted once.
+    if (status) await this.redis.multi().zrem(keys.runDeadlines, id).hincrby(keys.metrics, `runs_${status}`, 1).exec();
     const after = await this.get(id);
     // Only the call that settled the run records it (metrics come from its analysis).
     if (status === 'completed' && after && metrics && isBaselineRun(after)) await recordBaseline(this.redis, after, metrics);

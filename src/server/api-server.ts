@@ -19,11 +19,13 @@ import { connectRedis, settlesWithin } from '../redis/connection.js';
 import { RunbookCatalog, defaultRunbooksDir } from '../runbooks/catalog.js';
 import { formatLoadError } from '../runbooks/loader.js';
 import { startFinalizer } from '../runs/finalizer.js';
+import { RunEventHub } from '../core/run-event-hub.js';
 import { RunStore } from '../runs/store.js';
 import { startScheduler } from '../schedules/scheduler.js';
 import { ChatFollowers } from '../triggers/chatops/followers.js';
 import { loadTriggerSettings, type TriggerSettings } from '../triggers/settings.js';
 import { createLogger } from '../util/logger.js';
+import { loadLimitsFrom } from '../config/load-limits.js';
 
 const log = createLogger({ component: 'api' });
 
@@ -75,20 +77,22 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const scheduleStore = new ScheduleStore(bullConnection);
   const chatFollowers = new ChatFollowers();
 
-  const runs = createRunService({ redis, store, submitter, audit, queues, runbooks });
-  const openReader = () => {
-    const dup = redis.duplicate();
-    dup.on('error', () => {}); // a blocking SSE read; it retries after reconnecting, and `redis` reports the outage
+  const limits = loadLimitsFrom(options.configFile);
+  const runs = createRunService({ redis, store, submitter, audit, queues, runbooks, limits });
+  // Every SSE client of this process shares one blocking reader (src/core/run-event-hub.ts).
+  const eventHub = new RunEventHub(() => {
+    const dup = redis.duplicate({ connectionName: 'sherlock-api-events' });
+    dup.on('error', () => {}); // the blocking read retries after reconnecting; `redis` reports the outage
     duplicates.add(dup);
     dup.once('end', () => duplicates.delete(dup));
     return dup;
-  };
+  }, redis);
   const reports = createReportService({ redis, store, runs, audit });
-  const schedules = createScheduleService({ store: scheduleStore, audit, runbooks });
+  const schedules = createScheduleService({ store: scheduleStore, audit, runbooks, minIntervalSeconds: limits.minScheduleIntervalSeconds });
   const nodes = createNodeService({ redis, queues });
   const app = createApi({
     redis,
-    openReader,
+    runEvents: { hub: eventHub, redis },
     runs,
     reports,
     schedules,
@@ -102,7 +106,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     bodyLimits: triggers.bodyLimits,
     chatFollowers,
   });
-  app.route('/', createConsole({ sessions: new SessionStore(redis, tokens), runs, reports, schedules, nodes, audit, runbooks, openReader }));
+  app.route('/', createConsole({ sessions: new SessionStore(redis, tokens), runs, reports, schedules, nodes, audit, runbooks, runEvents: { hub: eventHub, redis } }));
   const scheduler = startScheduler({ connection: bullConnection, runs });
 
   const server = await new Promise<ServerType>((resolve) => {
@@ -132,6 +136,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
         })(),
         STOP_GRACE_MS,
       );
+      eventHub.close();
       stopFollowingRevocations();
       for (const connection of [...duplicates, revocations, bullConnection, redis]) connection.disconnect();
       if (!done) await settlesWithin(finalizer.stop(), 2_000);

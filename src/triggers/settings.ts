@@ -15,6 +15,7 @@ import { readableByOthers, readYamlFile } from '../config/config-file.js';
 import { ConfigError } from '../config/server-config.js';
 import { checkAliases, checkAllow, checkHookRules, type Origin } from './checks.js';
 import { issueLines, strictObject } from '../config/zod-text.js';
+import { loadLimitsSchema } from '../config/load-limits.js';
 
 const log = createLogger({ component: 'config' });
 
@@ -34,6 +35,8 @@ export const configFileSchema = strictObject({
     generic: sections.generic.optional(),
     hooks: sections.hooks.optional(),
   }).default({}),
+  /** Load limits (src/config/load-limits.ts); read by the API, checked here with the rest of the file. */
+  load: loadLimitsSchema.optional(),
   /** Read by the worker (src/config/redaction.ts); checked here so a bad pattern refuses the API's start too. */
   redaction: redactionConfigSchema.optional(),
   /** What signed routes (chat commands, webhooks) read before they can check a signature. */

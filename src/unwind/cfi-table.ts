@@ -5,6 +5,9 @@
 // maps it (./tables.ts caches by file).
 import { DwarfReader, DW_EH_PE_omit } from './dwarf-reader.js';
 
+/** .debug_frame's 64-bit CIE id, 0xffffffffffffffff, as the number a 64-bit read turns into (2^64). */
+const DWARF64_CIE_ID = Number(0xffffffffffffffffn);
+
 export interface Cie {
   codeAlign: number;
   dataAlign: number;
@@ -107,7 +110,7 @@ export class CfiTable {
   }
 
   private isCie(id: number): boolean {
-    return this.flavour === 'eh_frame' ? id === 0 : id === 0xffffffff || id === 0xffffffffffffffff;
+    return this.flavour === 'eh_frame' ? id === 0 : id === 0xffffffff || id === DWARF64_CIE_ID;
   }
 
   /** The FDE covering a virtual address of this file, if any. */

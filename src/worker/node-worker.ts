@@ -8,7 +8,8 @@ import { captureNames } from '../captures/registry.js';
 import { nodeJobId } from '../queue/run-flow.js';
 import { connectRedis, settlesWithin } from '../redis/connection.js';
 import { keys, nodeQueue } from '../redis/keys.js';
-import { HEARTBEAT_INTERVAL_MS, publishHeartbeat, withdrawNode } from '../nodes/registry.js';
+import { describeHolder, Lease, type LeaseHolder } from '../redis/lease.js';
+import { HEARTBEAT_INTERVAL_MS, NODE_TTL_MS, publishHeartbeat, withdrawNode } from '../nodes/registry.js';
 import type { SecretPattern } from '../redact/index.js';
 import { RunStore } from '../runs/store.js';
 import type { NodeJobData } from '../model/run.js';
@@ -38,6 +39,20 @@ export interface NodeWorker {
   stop(): Promise<void>;
 }
 
+/** Another live worker process holds this node name. */
+export class NodeNameInUseError extends Error {
+  constructor(
+    readonly node: string,
+    readonly holder: LeaseHolder | undefined,
+    readonly expiresInMs: number,
+  ) {
+    super(
+      `node name "${node}" is held by another worker, ${describeHolder(holder)}; ` +
+        `stop that worker or pick another --node (if it died, its hold expires within ${Math.ceil(expiresInMs / 1000)} s)`,
+    );
+  }
+}
+
 export async function startNodeWorker(options: NodeWorkerOptions): Promise<NodeWorker> {
   const { node } = options;
   const log = createLogger({ component: 'worker', node });
@@ -47,8 +62,36 @@ export async function startNodeWorker(options: NodeWorkerOptions): Promise<NodeW
   const store = new RunStore(redis, { retentionSeconds: options.retentionSeconds });
   let currentRun: string | undefined;
 
+  // One worker per node name: a lease renewed with every heartbeat, free once
+  // its holder stops renewing (NODE_TTL_MS, as long as a node counts as live).
+  const lease = new Lease(redis, keys.nodeLease(node), NODE_TTL_MS);
+  const first = await lease.acquire().catch((err: Error) => err);
+  if (first instanceof Error || !first.held) {
+    for (const connection of [subscriber, bullConnection, redis]) connection.disconnect();
+    if (first instanceof Error) throw first;
+    throw new NodeNameInUseError(node, first.holder, first.expiresInMs);
+  }
+  let holding = true;
+  let worker: Worker<NodeJobData> | undefined;
+  const renew = async (): Promise<boolean> => {
+    const attempt = await lease.acquire();
+    if (attempt.held !== holding) {
+      holding = attempt.held;
+      // Lost (our hold expired while Redis was away and another worker took the name):
+      // stop taking runs, as a standby, until the name is ours again.
+      if (!attempt.held) {
+        log.error('node name taken over by another worker; not taking runs', { holder: describeHolder(attempt.holder) });
+        await worker?.pause(true);
+      } else {
+        log.info('node name held again; taking runs');
+        worker?.resume();
+      }
+    }
+    return holding;
+  };
+
   const heartbeat = () =>
-    publishHeartbeat(redis, {
+    renew().then((held) => held ? publishHeartbeat(redis, {
       name: node,
       labels: options.labels,
       kernel: release(),
@@ -57,9 +100,9 @@ export async function startNodeWorker(options: NodeWorkerOptions): Promise<NodeW
       busy: currentRun !== undefined,
       ...(currentRun ? { currentRun } : {}),
       version: VERSION,
-    }).catch((err) => log.warn('heartbeat failed', { error: (err as Error).message }));
+    }) : undefined).catch((err) => log.warn('heartbeat failed', { error: (err as Error).message }));
 
-  const worker = new Worker<NodeJobData>(
+  const jobs = new Worker<NodeJobData>(
     nodeQueue(node),
     async (job: Job<NodeJobData>, _token: string | undefined, signal: AbortSignal | undefined) => {
       const { runId } = job.data;
@@ -67,7 +110,7 @@ export async function startNodeWorker(options: NodeWorkerOptions): Promise<NodeW
       void heartbeat();
       try {
         if (await store.cancelRequested(runId)) {
-          await store.setNodeState(runId, node, { status: 'cancelled', finishedAt: new Date().toISOString() });
+          await store.cancelQueuedNode(runId, node);
           return { node, status: 'cancelled' };
         }
         const state = await runNodeJob(job.data, { redis, store, retentionSeconds: options.retentionSeconds, signal, falcoRules: options.falcoRules ?? [], redaction: options.redaction, ...(options.own ? { own: options.own } : {}) });
@@ -81,11 +124,12 @@ export async function startNodeWorker(options: NodeWorkerOptions): Promise<NodeW
     // One run at a time per host; a crashed worker's job fails instead of re-running.
     { connection: bullConnection, concurrency: 1, maxStalledCount: 0 },
   );
-  worker.on('error', (err) => log.warn('worker error', { error: err.message }));
+  worker = jobs;
+  jobs.on('error', (err) => log.warn('worker error', { error: err.message }));
 
   await subscriber.subscribe(keys.cancelChannel);
   subscriber.on('message', (_channel, runId: string) => {
-    if (runId === currentRun) worker.cancelJob(nodeJobId(runId, node), 'cancelled through the API');
+    if (runId === currentRun) jobs.cancelJob(nodeJobId(runId, node), 'cancelled through the API');
   });
 
   await heartbeat();
@@ -96,15 +140,16 @@ export async function startNodeWorker(options: NodeWorkerOptions): Promise<NodeW
     node,
     async stop() {
       clearInterval(beat);
-      worker.cancelAllJobs('worker stopping'); // detach now; the run keeps what was captured
+      jobs.cancelAllJobs('worker stopping'); // detach now; the run keeps what was captured
       // Storing what was captured and reporting back need Redis: if it is away, stop anyway
       // (disconnecting fails the commands still waiting for it, which ends the job).
-      const closed = await settlesWithin(worker.close(), STOP_GRACE_MS);
-      if (redis.status === 'ready') await settlesWithin(withdrawNode(redis, node), 2_000);
+      const closed = await settlesWithin(jobs.close(), STOP_GRACE_MS);
+      if (redis.status === 'ready' && holding) await settlesWithin(withdrawNode(redis, node), 2_000);
+      if (redis.status === 'ready') await settlesWithin(lease.release(), 2_000);
       for (const connection of [subscriber, bullConnection, redis]) connection.disconnect();
       if (!closed) {
         log.warn('stopped without reporting back: Redis is unreachable', { runId: currentRun });
-        await settlesWithin(worker.close(), 2_000);
+        await settlesWithin(jobs.close(), 2_000);
       }
     },
   };

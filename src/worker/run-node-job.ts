@@ -14,6 +14,7 @@ import type { StoredResult } from '../runs/node-analysis.js';
 import type { RunStore } from '../runs/store.js';
 import type { CaptureSummary, NodeJobData, NodeState } from '../model/run.js';
 import { createLogger } from '../util/logger.js';
+import { DEFAULT_CPU_BUDGET_PERCENT } from '../model/limits.js';
 import { analyzeOwnResults } from './analyze-own-results.js';
 import type { OwnCgroup } from './own-cgroup.js';
 import { startCostMeter } from './sherlock-cost.js';
@@ -40,9 +41,14 @@ export async function runNodeJob(job: NodeJobData, ctx: NodeJobContext): Promise
   const { runId, node } = job;
   const startedAt = new Date().toISOString();
   const kernel = release();
-  await ctx.store.setNodeState(runId, node, { status: 'running', startedAt, kernel });
+  // The deadline goes first: a node that is running always has one for the reaper.
   await ctx.store.extendDeadline(runId, Date.now() + job.durationMs + RUN_GRACE_MS);
-  await ctx.store.appendEvent(runId, { type: 'node-started', node, durationMs: job.durationMs });
+  const started = await ctx.store.startNode(runId, node, { status: 'running', startedAt, kernel }, { durationMs: job.durationMs });
+  if (!started.moved) {
+    // Cancelled while waiting, or the run expired: nothing to capture.
+    log.info('node job not started', { runId, node, status: started.status });
+    return { status: started.status === 'missing' ? 'cancelled' : started.status, startedAt, kernel };
+  }
 
   const cost = startCostMeter(ctx.own);
   const outcomes = await Promise.all(
@@ -55,10 +61,15 @@ export async function runNodeJob(job: NodeJobData, ctx: NodeJobContext): Promise
           params: step.params,
           target: job.target,
           signal: ctx.signal,
+          cpuBudgetPercent: job.cpuBudgetPercent ?? DEFAULT_CPU_BUDGET_PERCENT,
           redaction: ctx.redaction,
           ...(ctx.own ? { excludeCgroupId: ctx.own.id } : {}),
           onLive: () => void ctx.store.appendEvent(runId, { type: 'capture-live', node, capture: step.capture }).catch(() => {}),
         });
+        if (result.stopped) {
+          log.warn('capture stopped over its BPF CPU budget', { runId, node, capture: step.capture, ...result.stopped });
+          void ctx.store.appendEvent(runId, { type: 'capture-stopped', node, capture: step.capture, ...result.stopped }).catch(() => {});
+        }
         const artifact = `${step.capture}.json`;
         const store = (name: string, contentType: string, content: string | Buffer) =>
           putArtifact(ctx.redis, { runId, node, name, contentType, ttlSeconds: ctx.retentionSeconds }, content);
@@ -73,6 +84,7 @@ export async function runNodeJob(job: NodeJobData, ctx: NodeJobContext): Promise
           bpfCpuNs: result.bpfCpuNs,
           durationMs: result.durationMs,
           cancelled: result.cancelled,
+          ...(result.stopped ? { stopped: result.stopped } : {}),
           redactions: result.redactions ?? 0,
           artifact,
           bytes: meta.bytes,
@@ -101,8 +113,13 @@ export async function runNodeJob(job: NodeJobData, ctx: NodeJobContext): Promise
     ...(falco ? { falco } : {}),
     ...(anyCompleted ? {} : { error: results.map((r) => `${r.capture}: ${r.error}`).join('; ') }),
   };
-  await ctx.store.setNodeState(runId, node, state);
-  await ctx.store.appendEvent(runId, { type: 'node-finished', node, status: state.status });
+  const finished = await ctx.store.finishNode(runId, node, state);
+  // The reaper (or a cancel) settled this node first: its verdict stands, and the node says so.
+  if (!finished.moved) {
+    log.warn('node result arrived after the node was settled; its status stays', { runId, node, status: finished.status, reported: state.status });
+    if (finished.status === 'missing') return state;
+    return { ...state, status: finished.status, error: `settled as ${finished.status} before this worker reported back (${state.status})` };
+  }
   return state;
 }
 

@@ -10,7 +10,6 @@ import { execFileSync } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { tcpconnlat, type TcpconnlatData } from '../../src/captures/tcpconnlat/index.js';
 import { runCapture } from '../../src/captures/run-capture.js';
-import type { CaptureResult } from '../../src/captures/capture.js';
 import { captureAround, type CaptureAroundOptions } from '../helpers/capture-around.js';
 import { bpfHandlesOf, kernelSkipReason, stillLoaded } from '../helpers/kernel.js';
 import { createTestNetwork } from '../helpers/netns.js';
@@ -77,9 +76,7 @@ describe.skipIf(skip)(`tcpconnlat on the real kernel${skip ? ` (skipped: ${skip}
       }`);
       const slow: number[] = [];
       let refused: { ms: number; error?: string } | undefined;
-      let result!: CaptureResult<TcpconnlatData>;
-      let programIds: number[] = [];
-      ({ result, programIds } = await captureDuring(
+      const { result, programIds } = await captureDuring(
         async () => {
           for (let i = 0; i < SLOW_CONNECTS; i++) {
             const r = await connectOnce(net.peerAddress, DROP_PORT);
@@ -94,7 +91,7 @@ describe.skipIf(skip)(`tcpconnlat on the real kernel${skip ? ` (skipped: ${skip}
         },
         // Only this process: other tests on the machine make connects too.
         { target: { pid: [process.pid] } },
-      ));
+      );
 
       expect(stillLoaded(programIds)).toEqual([]);
       expect(result.dropped).toBe(0);

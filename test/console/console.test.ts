@@ -61,7 +61,7 @@ describe.skipIf(skip)(`the web console in headless Chromium${skip ? ` (skipped: 
   it('starts a runbook from its form, shows a refused value beside its field, and follows the run live to its findings', async () => {
     const { page } = admin;
     await page.getByRole('link', { name: 'Start a run' }).click();
-    await expect(page.getByRole('heading', { name: 'High CPU' })).toBeTruthy();
+    await page.getByRole('link', { name: 'High CPU' }).waitFor();
     await scan(admin, 'start');
     await page.getByRole('link', { name: 'High CPU' }).click();
     await page.getByLabel('Duration').fill('20m');

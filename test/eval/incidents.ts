@@ -89,7 +89,7 @@ export function sampler(read: () => number) {
     }
   }, 100);
   const at = (t: number): number => {
-    let i = points.findIndex(([pt]) => pt >= t);
+    const i = points.findIndex(([pt]) => pt >= t);
     if (i < 0) return points.at(-1)![1];
     if (i === 0) return points[0]![1];
     const [t0, v0] = points[i - 1]!;

@@ -45,7 +45,7 @@ describe('sherlock rules check', () => {
   it('prints each rule as loaded or disabled with why, and exits 0', { timeout: 60_000 }, () => {
     const r = sherlock('rules', 'check', join(dir, 'base.yaml'));
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/^loaded   Editor run  \(.*base\.yaml:4, informational\)$/m);
+    expect(r.stdout).toMatch(/^loaded {3}Editor run {2}\(.*base\.yaml:4, informational\)$/m);
     expect(r.stdout).toMatch(/^disabled Pod exec — field k8s\.ns\.name is not available/m);
     expect(r.stdout).toMatch(/2 rules: 1 loaded, 1 disabled, 0 with errors/);
   });

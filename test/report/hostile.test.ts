@@ -145,6 +145,7 @@ describe('a report from a hand-made run record with hostile names', () => {
     const stats = await bundle.done;
     for (const name of entries.keys()) {
       expect(staysInside(name.replace(/\/$/, ''), root), JSON.stringify(name)).toBe(true);
+      // eslint-disable-next-line no-control-regex -- control characters are what must not be in a name
       expect(name).not.toMatch(/[\u0000-\u001f\\]/);
     }
     const manifest = JSON.parse(entries.get(`${root}/manifest.json`)!.data.toString('utf8'));

@@ -84,7 +84,7 @@ describe('finalize from the nodes\' analysis.json', () => {
       expect([...analyzedHere.keys()].sort()).toEqual(NODES);
       return json(findings);
     } finally {
-      await Promise.all(hidden.map((k, i) => (saved[i] ? conn.set(k, saved[i]!, 'EX', TTL) : undefined)));
+      await Promise.all(hidden.flatMap((k, i) => (saved[i] ? [conn.set(k, saved[i]!, 'EX', TTL)] : [])));
     }
   }
 

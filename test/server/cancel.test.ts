@@ -93,8 +93,9 @@ describe.skipIf(skip)(`cancelling runs${skip ? ` (skipped: ${skip})` : ''}`, () 
     const after = await admin.run(queued);
     expect(after.nodes[NODE]).toMatchObject({ status: 'cancelled' });
     expect(after.nodes[NODE]!.startedAt).toBeUndefined();
-    const events = (await conn.xrange(`sherlock:run:{${queued}}:events`, '-', '+')).map(([, f]) => JSON.parse(f[1]!).type);
-    expect(events).toEqual(['run-queued', 'run-finished']);
+    // Never started: its one node transition is queued → cancelled.
+    const events = (await conn.xrange(`sherlock:run:{${queued}}:events`, '-', '+')).map(([, f]) => JSON.parse(f[1]!)).map((e) => e.type + (e.status ? `:${e.status}` : ''));
+    expect(events).toEqual(['run-queued', 'node-finished:cancelled', 'run-finished:cancelled']);
     expect((await admin.artifact(queued, NODE, 'execsnoop.json')).status).toBe(404);
 
     // A completed run cannot be cancelled either.

@@ -4,6 +4,9 @@
 // a 400 that says why; and a scheduled health-check run that completes becomes
 // the baseline a later run's numbers are compared with (results stored as a
 // worker would store them).
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fmtUs } from '../../src/format/index.js';
 import { putArtifact } from '../../src/redis/artifacts.js';
@@ -20,9 +23,14 @@ describe('schedules and baselines', () => {
   let stack: Stack;
   let node: ReturnType<typeof fakeNode>;
   let readToken: string;
+  let configDir: string | undefined;
 
   beforeAll(async () => {
-    stack = await startStack();
+    // Fires every 2 s: allowed by this server's config (the default minimum is 60 s).
+    configDir = mkdtempSync(join(tmpdir(), 'sherlock-sched-'));
+    const configFile = join(configDir, 'sherlock.yaml');
+    writeFileSync(configFile, 'load:\n  minScheduleIntervalSeconds: 1\n', { mode: 0o600 });
+    stack = await startStack([], { configFile });
     node = fakeNode(stack.conn, NODE);
     await node.ready;
     readToken = (await stack.api.tokens.create('reader', ['runs:read'], 'test')).secret;
@@ -31,6 +39,7 @@ describe('schedules and baselines', () => {
   afterAll(async () => {
     node?.stop();
     await stack?.stop();
+    if (configDir) rmSync(configDir, { recursive: true, force: true });
     expect(redisServerChildren()).toEqual([]);
   });
 

@@ -3,9 +3,8 @@
 import { Readable } from 'node:stream';
 import { Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
-import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { followRunEvents } from '../../core/run-events.js';
+import { followRunEvents, type RunEventSources } from '../../core/run-events.js';
 import { runLinks as links, type RunService } from '../../core/runs.js';
 import type { TokenStore } from '../../core/tokens.js';
 import { RUN_STATUSES } from '../../model/run.js';
@@ -38,11 +37,11 @@ export const listQuery = z
 export interface RunRoutesOptions {
   runs: RunService;
   tokens: TokenStore;
-  /** Opens a dedicated Redis connection for one event stream (its reads block). */
-  openReader(): Redis;
+  /** The process's shared event reader (one Redis connection for every SSE client). */
+  runEvents: RunEventSources;
 }
 
-export function runRoutes({ runs, tokens, openReader }: RunRoutesOptions) {
+export function runRoutes({ runs, tokens, runEvents }: RunRoutesOptions) {
   const read = requireScope(tokens, 'runs:read');
   const write = requireScope(tokens, 'runs:write');
   const app = new Hono<ApiEnv>();
@@ -77,7 +76,7 @@ export function runRoutes({ runs, tokens, openReader }: RunRoutesOptions) {
     return streamSSE(c, async (stream) => {
       const aborted = new AbortController();
       stream.onAbort(() => aborted.abort());
-      for await (const entry of followRunEvents(openReader, run, resumeFrom, aborted.signal)) {
+      for await (const entry of followRunEvents(runEvents, run, resumeFrom, aborted.signal)) {
         await stream.writeSSE({ id: entry.id, event: entry.type, data: JSON.stringify(entry.event) });
       }
     }, async (err, stream) => {

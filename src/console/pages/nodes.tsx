@@ -19,7 +19,7 @@ export function nodesPage({ nodes, sessions }: NodesPageOptions) {
 
   app.get('/nodes', needScope(sessions, 'runs:read'), async (c) => {
     const known = await nodes.known();
-    const queues = await Promise.all(known.map((n) => (n.live ? nodes.queueCounts(n.name).catch(() => undefined) : undefined)));
+    const queues = await Promise.all(known.map((n) => (n.live ? nodes.queueCounts(n.name).catch(() => undefined) : Promise.resolve(undefined))));
     const all = captureNames();
     return page(
       c,

@@ -4,8 +4,7 @@
 import { Readable } from 'node:stream';
 import { Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
-import type { Redis } from 'ioredis';
-import { followRunEvents } from '../../core/run-events.js';
+import { followRunEvents, type RunEventSources } from '../../core/run-events.js';
 import type { ReportService } from '../../core/reports.js';
 import type { RunService } from '../../core/runs.js';
 import type { SessionStore } from '../../core/sessions.js';
@@ -28,7 +27,7 @@ export interface RunPageOptions {
   runs: RunService;
   reports: ReportService;
   sessions: SessionStore;
-  openReader(): Redis;
+  runEvents: RunEventSources;
 }
 
 function Findings({ findings }: { findings: Finding[] | undefined }) {
@@ -99,7 +98,7 @@ function Facts({ run }: { run: RunRecord }) {
   );
 }
 
-export function runPage({ runs, reports, sessions, openReader }: RunPageOptions) {
+export function runPage({ runs, reports, sessions, runEvents }: RunPageOptions) {
   const app = new Hono<ConsoleEnv>();
   const read = needScope(sessions, 'runs:read');
   const write = needScope(sessions, 'runs:write');
@@ -172,7 +171,7 @@ export function runPage({ runs, reports, sessions, openReader }: RunPageOptions)
           await stream.writeSSE({ event: 'fragment', data: JSON.stringify({ id: 'run-nodes', html: await fragment(<NodeProgress run={current} live={live} />) }) });
         };
         await send(await runs.withQueuePositions(run.id));
-        for await (const entry of followRunEvents(openReader, run, '', aborted.signal)) {
+        for await (const entry of followRunEvents(runEvents, run, '', aborted.signal)) {
           const event = entry.event as { node?: string; capture?: string };
           if (entry.type === 'capture-live' && event.node && event.capture) live.set(event.node, (live.get(event.node) ?? new Set()).add(event.capture));
           if (entry.type === 'run-finished') break;

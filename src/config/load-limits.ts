@@ -1,0 +1,56 @@
+// `load` in the Sherlock config file: what one run may cost and how much the
+// API takes on, each a named setting with its default (README, "Limits").
+import { z } from 'zod';
+import { DEFAULT_CPU_BUDGET_PERCENT } from '../model/limits.js';
+import { readYamlFile } from './config-file.js';
+import { strictObject } from './zod-text.js';
+
+export interface LoadLimits {
+  /** Each capture's BPF CPU budget when neither the run nor its runbook sets one (percent of one CPU). */
+  cpuBudgetPercent: number;
+  /** The most a run or runbook may set (percent of one CPU). */
+  maxCpuBudgetPercent: number;
+  /** Runs waiting in one node's queue (behind its running one) before new runs for it are refused (429). */
+  maxQueuedRunsPerNode: number;
+  /** Runs not yet finished (queued or running), over all nodes, before new runs are refused (429). */
+  maxQueuedRuns: number;
+  /** The shortest interval between two fires of a cron schedule (s); a cron firing more often is refused (400). */
+  minScheduleIntervalSeconds: number;
+  /**
+   * How the embedded Redis (`sherlock up`) syncs its append-only file: `always` (no acknowledged write is
+   * lost, slowest), `everysec` (up to ~1 s of writes lost on a host crash), `no` (the kernel's ~30 s).
+   */
+  appendfsync: 'always' | 'everysec' | 'no';
+}
+
+export const DEFAULT_LOAD_LIMITS: LoadLimits = {
+  cpuBudgetPercent: DEFAULT_CPU_BUDGET_PERCENT,
+  maxCpuBudgetPercent: 25,
+  maxQueuedRunsPerNode: 100,
+  maxQueuedRuns: 2000,
+  minScheduleIntervalSeconds: 60,
+  appendfsync: 'everysec',
+};
+
+const percent = (what: string) => z.number().gt(0, `${what} must be above 0`).max(100, `${what} is at most 100 (one whole CPU)`);
+
+export const loadLimitsSchema = strictObject({
+  cpuBudgetPercent: percent('cpuBudgetPercent').default(DEFAULT_LOAD_LIMITS.cpuBudgetPercent),
+  maxCpuBudgetPercent: percent('maxCpuBudgetPercent').default(DEFAULT_LOAD_LIMITS.maxCpuBudgetPercent),
+  maxQueuedRunsPerNode: z.number().int().min(1).max(100_000).default(DEFAULT_LOAD_LIMITS.maxQueuedRunsPerNode),
+  maxQueuedRuns: z.number().int().min(1).max(1_000_000).default(DEFAULT_LOAD_LIMITS.maxQueuedRuns),
+  minScheduleIntervalSeconds: z.number().int().min(1).max(86_400).default(DEFAULT_LOAD_LIMITS.minScheduleIntervalSeconds),
+  appendfsync: z.enum(['always', 'everysec', 'no']).default(DEFAULT_LOAD_LIMITS.appendfsync),
+}).superRefine((l, ctx) => {
+  if (l.cpuBudgetPercent > l.maxCpuBudgetPercent) {
+    ctx.addIssue({ code: 'custom', path: ['cpuBudgetPercent'], message: `cpuBudgetPercent ${l.cpuBudgetPercent} is above maxCpuBudgetPercent ${l.maxCpuBudgetPercent}` });
+  }
+});
+
+/** The file's `load` section (checked with the rest of the file at start), else the defaults. */
+export function loadLimitsFrom(file: string | undefined): LoadLimits {
+  const read = file ? readYamlFile(file) : undefined;
+  const section = read?.ok ? (read.doc as { load?: unknown } | null)?.load : undefined;
+  const parsed = loadLimitsSchema.safeParse(section ?? {});
+  return parsed.success ? parsed.data : DEFAULT_LOAD_LIMITS;
+}
