@@ -43,9 +43,12 @@ export interface Thresholds {
 export interface BaselineMetric {
   metric: string;
   value: number;
-  unit: 'us' | 'pct';
+  /** us: a latency; pct: a share; per_min: events per minute of the window (0 included). */
+  unit: 'us' | 'pct' | 'per_min';
   /** The capture it comes from (for links to its section and file). */
   capture: string;
-  /** Samples behind the value (histogram entries, profile samples): few make a noisy number. */
+  /** Samples behind the value (histogram entries, profile samples, events): few make a noisy number. */
   samples: number;
+  /** Fewest samples that make a regression (default 5); 1 where one event matters, e.g. an OOM kill. */
+  minSamples?: number;
 }

@@ -46,9 +46,11 @@ const CRITICAL_FACTOR = 10;
 const CRITICAL_DELTA_US = 100_000;
 /** CPU share: at least twice the baseline and 15 points more. */
 const SHARE_MIN_DELTA_PTS = 15;
+/** Events per minute: at least twice the baseline (so 0 → any is one). */
+const RATE_FACTOR = 2;
 
 export const showMetric = (value: number | undefined, unit: BaselineMetric['unit']) =>
-  value === undefined ? 'none' : unit === 'us' ? fmtUs(value) : `${+value.toFixed(value >= 10 ? 0 : 1)}%`;
+  value === undefined ? 'none' : unit === 'us' ? fmtUs(value) : unit === 'per_min' ? `${+value.toFixed(value >= 10 ? 0 : 1)}/min` : `${+value.toFixed(value >= 10 ? 0 : 1)}%`;
 
 function change(before: number | undefined, now: number | undefined, unit: BaselineMetric['unit']): string {
   if (before === undefined) return 'new';
@@ -63,7 +65,8 @@ function change(before: number | undefined, now: number | undefined, unit: Basel
 }
 
 function severityOf(before: BaselineMetric, now: BaselineMetric): Severity | undefined {
-  if (now.samples < MIN_SAMPLES) return undefined;
+  if (now.samples < (now.minSamples ?? MIN_SAMPLES)) return undefined;
+  if (now.unit === 'per_min') return now.value > 0 && now.value >= RATE_FACTOR * before.value ? 'warning' : undefined;
   if (now.unit === 'pct') return now.value - before.value >= SHARE_MIN_DELTA_PTS && now.value >= LATENCY_FACTOR * before.value ? 'warning' : undefined;
   const delta = now.value - before.value;
   if (now.value >= CRITICAL_FACTOR * before.value && delta >= CRITICAL_DELTA_US) return 'critical';
