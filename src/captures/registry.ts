@@ -10,6 +10,7 @@ import { tcplife } from './tcplife/index.js';
 import { filetop } from './filetop/index.js';
 import { opensnoop } from './opensnoop/index.js';
 import { biolatency } from './biolatency/index.js';
+import { oomkill } from './oomkill/index.js';
 import { tcpretrans } from './tcpretrans/index.js';
 import { tcpreset } from './tcpreset/index.js';
 import { tcprtt } from './tcprtt/index.js';
@@ -27,6 +28,7 @@ const definitions: CaptureDefinition<any, any>[] = [
   tcpretrans,
   tcpreset,
   tcprtt,
+  oomkill,
 ];
 
 export const captures: ReadonlyMap<string, CaptureDefinition<any, any>> = new Map(definitions.map((d) => [d.name, d]));
