@@ -37,6 +37,10 @@ export interface Thresholds {
   failedExecs?: number;
   hotFileBytesPerSecond?: number;
   bioP99Ms?: number;
+  /** Ends of one program by the same signal (or exit code) in a window that make a crash loop. */
+  crashLoopExits?: number;
+  /** Failures of one (process, syscall, errno, path) per second that are a finding, not noise. */
+  failedCallsPerSecond?: number;
 }
 
 /** One number a baseline keeps from a node's capture result, comparable between runs. */

@@ -11,6 +11,7 @@ import { filetop } from './filetop/index.js';
 import { opensnoop } from './opensnoop/index.js';
 import { biolatency } from './biolatency/index.js';
 import { oomkill } from './oomkill/index.js';
+import { signals } from './signals/index.js';
 import { tcpretrans } from './tcpretrans/index.js';
 import { tcpreset } from './tcpreset/index.js';
 import { tcprtt } from './tcprtt/index.js';
@@ -29,6 +30,7 @@ const definitions: CaptureDefinition<any, any>[] = [
   tcpreset,
   tcprtt,
   oomkill,
+  signals,
 ];
 
 export const captures: ReadonlyMap<string, CaptureDefinition<any, any>> = new Map(definitions.map((d) => [d.name, d]));
