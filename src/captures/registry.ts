@@ -12,6 +12,7 @@ import { opensnoop } from './opensnoop/index.js';
 import { biolatency } from './biolatency/index.js';
 import { oomkill } from './oomkill/index.js';
 import { signals } from './signals/index.js';
+import { syscallerrors } from './syscallerrors/index.js';
 import { tcpretrans } from './tcpretrans/index.js';
 import { tcpreset } from './tcpreset/index.js';
 import { tcprtt } from './tcprtt/index.js';
@@ -31,6 +32,7 @@ const definitions: CaptureDefinition<any, any>[] = [
   tcprtt,
   oomkill,
   signals,
+  syscallerrors,
 ];
 
 export const captures: ReadonlyMap<string, CaptureDefinition<any, any>> = new Map(definitions.map((d) => [d.name, d]));

@@ -5,7 +5,9 @@
  *   faults exit CODE          exit with CODE
  *   faults sleep SECONDS      sleep (a target for kill)
  *   faults failopen PATH N    try to open PATH N times (fails when it is missing)
- *   faults okopen PATH N      open and close PATH N times */
+ *   faults okopen PATH N      open and close PATH N times
+ *   faults eagain N           read an empty non-blocking pipe N times (EAGAIN) */
+#define _GNU_SOURCE
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,6 +64,17 @@ int main(int argc, char **argv)
 		}
 		return 0;
 	}
-	fprintf(stderr, "usage: faults hog|alloc|segv|exit|sleep|failopen|okopen ...\n");
+	if (!strcmp(mode, "eagain")) {
+		int fds[2];
+		char c;
+
+		if (pipe2(fds, O_NONBLOCK))
+			return 2;
+		for (long i = 0; i < n; i++)
+			if (read(fds[0], &c, 1) >= 0)
+				return 3;
+		return 0;
+	}
+	fprintf(stderr, "usage: faults hog|alloc|segv|exit|sleep|failopen|okopen|eagain ...\n");
 	return 64;
 }
