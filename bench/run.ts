@@ -20,6 +20,9 @@ import { serverSubmit } from './server-submit.js';
 import { symbolizeSpeed } from './symbolize.js';
 import { tcpconnlatOverhead } from './tcpconnlat-overhead.js';
 import { tcpretransOverhead } from './tcpretrans-overhead.js';
+import { syscallerrorsOverhead } from './syscallerrors-overhead.js';
+import { signalsOverhead } from './signals-overhead.js';
+import { oomkillOverhead } from './oomkill-overhead.js';
 
 interface Benchmark {
   name: string;
@@ -112,6 +115,24 @@ const benchmarks: Benchmark[] = [
     title: 'Loopback transfer with tcpretrans+tcprtt, traced vs untraced',
     target: 'no target in the issue; ratio printed',
     run: tcpretransOverhead,
+  },
+  {
+    name: 'syscallerrors-overhead',
+    title: 'syscallerrors: a storm of failing (ENOENT with a path, EAGAIN) and succeeding syscalls, traced vs untraced',
+    target: '≤1.10× (a tracepoint on every syscall exit)',
+    run: syscallerrorsOverhead,
+  },
+  {
+    name: 'signals-overhead',
+    title: 'signals: 10k handled signals + 1k fork/exit(1), traced vs untraced',
+    target: '≤1.10×',
+    run: signalsOverhead,
+  },
+  {
+    name: 'oomkill-overhead',
+    title: 'oomkill: 40 OOM kills in a 16 MiB memory cgroup, traced vs untraced',
+    target: '≤1.05×',
+    run: oomkillOverhead,
   },
   {
     name: 'symbolize',

@@ -9,6 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { mergeThresholds } from '../../src/analysis/common.js';
+import { matchRules, nodeRecords } from '../../src/analysis/rules.js';
+import { RunbookCatalog } from '../../src/runbooks/catalog.js';
+import { expandRunbook } from '../../src/runbooks/expand.js';
 import { syscallerrors, type SyscallerrorsData } from '../../src/captures/syscallerrors/index.js';
 import { keyLayout, valueLayout, PATH_LEN, MAX_NR } from '../../src/captures/syscallerrors/decode.js';
 import { pathArgumentTable, syscallNames } from '../../src/captures/syscallerrors/file-calls.js';
@@ -139,5 +142,28 @@ describe.skipIf(skip)(`syscallerrors on the real kernel${skip ? ` (skipped: ${sk
     } finally {
       child.kill('SIGKILL');
     }
+  }, 30_000);
+
+  it('a refused open of an SSH key by an unprivileged process is the suspicious-activity rule sensitive-open-refused', async () => {
+    const faults = faultsBinary();
+    let pid = 0;
+    const { result } = await captureAround(syscallerrors, async () => {
+      pid = await run(['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', faults, 'failopen', '/root/.ssh/id_ed25519', '3']);
+    }, { settleMs: 50 });
+    const refused = result.rows.filter((r) => r.pid === pid && r.path === '/root/.ssh/id_ed25519');
+    expect(refused).toMatchObject([{ syscall: 'openat', errno: 'EACCES', count: 3, uid: 65534 }]);
+
+    const rules = expandRunbook(RunbookCatalog.load(join(projectRoot, 'runbooks')), { runbook: 'suspicious-activity' }).rules!;
+    const mine = { ...result, rows: refused };
+    const records = nodeRecords('n1', [{ capture: 'syscallerrors', source: syscallerrors.ruleEvents!, data: mine as never }]);
+    const findings = matchRules(rules as never, records);
+    expect(findings.map((f) => f.id)).toEqual(['syscallerrors:n1:rule:sensitive-open-refused']);
+    expect(findings[0]!.title).toContain('/root/.ssh/id_ed25519');
+    // A refusal opensnoop (complete) also saw counts once.
+    const both = nodeRecords('n1', [
+      { capture: 'syscallerrors', source: syscallerrors.ruleEvents!, data: mine as never },
+      { capture: 'opensnoop', source: { kind: 'open', complete: true, records: () => [{ kind: 'open', time: '', pid, comm: 'faults', path: '/root/.ssh/id_ed25519', flags: 'O_RDONLY', write: false, error: 'EACCES' }] }, data: {} },
+    ]);
+    expect(both.opens).toHaveLength(1);
   }, 30_000);
 });

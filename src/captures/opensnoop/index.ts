@@ -46,7 +46,7 @@ export const opensnoop: CaptureDefinition<OpensnoopParams, OpensnoopData> = {
   summary: 'file opens (open/openat/openat2): path, flags, mode, fd or errno',
   kind: 'events',
   analysis: opensnoopAnalysis,
-  ruleEvents: { kind: 'open', records: openRecords },
+  ruleEvents: { kind: 'open', records: openRecords, complete: true },
   params: opensnoopParams,
 
   configure(object, params) {
