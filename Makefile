@@ -21,11 +21,12 @@ TS_SOURCES := $(shell find src bench -name '*.ts' 2>/dev/null)
 BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) \
 	-I$(BUILD)/vmlinux -Ibpf/common -I/usr/include/$(shell uname -m)-linux-gnu
 
-.PHONY: help up test bench build deps bpf clean FORCE
+.PHONY: help up test bench build deps bpf dist clean FORCE
 help:
 	@echo "make up     install what is missing, build, start Sherlock"
 	@echo "make test   install what is missing, build, run the whole test suite"
 	@echo "make bench  build, run the benchmarks (figures and ratios)"
+	@echo "make dist   build the release tarball (build/release/): no compiler needed where it runs"
 
 # All in one: embedded Redis, the API on :7070 and a worker for this host.
 up: build
@@ -36,6 +37,10 @@ test: build
 
 bench: build
 	node --expose-gc dist/bench/run.js
+
+# The release: compiled JS, CO-RE objects, runbooks, production deps, launcher.
+dist: build
+	@scripts/make-dist.sh
 
 build: deps node_modules/.package-lock.json bpf dist/.built
 

@@ -3,6 +3,7 @@
 // and counts what is past the cap as dropped, and the NDJSON file.
 import { z } from 'zod';
 import { RingBufferReader, type BpfObject } from '../libbpf/index.js';
+import { eventIdentities } from '../cgroups/process-cgroup.js';
 import type { CaptureFile, CaptureResult, Collector } from './capture.js';
 
 export const streamParams = {
@@ -24,9 +25,10 @@ export function eventCollector<E>(object: BpfObject, maxEvents: number, handle: 
   const reader = new RingBufferReader(object.map('events'));
   const events: E[] = [];
   let overCap = 0;
+  const identityOf = eventIdentities();
   const keep = (event: E) => {
     if (events.length >= maxEvents) return void overCap++;
-    events.push(event);
+    events.push(withContainer(event, identityOf));
     return event;
   };
   const onRecord = (record: Buffer) => handle(record, keep);
@@ -36,6 +38,22 @@ export function eventCollector<E>(object: BpfObject, maxEvents: number, handle: 
     drops: () => (overCap ? { event_cap: overCap } : {}),
     close: () => reader.close(),
   };
+}
+
+/**
+ * The event with its process's cgroup and container (`host` outside any)
+ * and pod UID where the cgroup path shows one, looked up while the process
+ * most likely still runs (the ring buffer is drained every 10 ms).
+ */
+function withContainer<E>(event: E, identityOf: ReturnType<typeof eventIdentities>): E {
+  if (!event || typeof event !== 'object' || !('pid' in event)) return event;
+  const identity = identityOf(event as { pid?: unknown });
+  if (!identity) return event;
+  const e = event as E & { cgroup?: string; container?: string; pod?: string };
+  e.cgroup = identity.cgroup;
+  e.container = identity.containerId;
+  if (identity.podUid) e.pod = identity.podUid;
+  return e;
 }
 
 /** Events as NDJSON, one record a line: what log tools and `jq -c` take. */

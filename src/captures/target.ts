@@ -5,6 +5,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, readlinkSync, statSync, type Dirent } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { z } from 'zod';
+import { identifyCgroup, matchesContainer, type CgroupIdentity } from '../cgroups/container.js';
+import { processCgroupPath } from '../cgroups/process-cgroup.js';
 import { MAX_TGIDS } from './contract.js';
 
 const TASK_COMM_MAX = 15; // TASK_COMM_LEN 16, NUL included
@@ -17,6 +19,8 @@ export const targetSchema = z
     unit: z.string().regex(/^[\w@.:-]+$/, 'unit is a systemd unit name like nginx.service').optional(),
     port: z.number().int().min(1).max(65535).optional(),
     uid: z.number().int().min(0).max(0xfffffffe).optional(),
+    container: z.string().regex(/^[0-9a-fA-F]{12,64}$/, 'container is a container id (12 to 64 hex digits, as `docker ps` or `crictl ps` show it)').optional(),
+    pod: z.string().regex(/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/, 'pod is a Kubernetes pod UID like 0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b').optional(),
   })
   .strict();
 
@@ -52,8 +56,23 @@ export function resolveTarget(spec: TargetSpec = {}): ResolvedTarget {
     parts.push(`cgroup ${spec.cgroup}`);
   }
   if (spec.unit) {
-    resolved.cgroupId = cgroupIdOf(unitCgroup(spec.unit));
+    const name = spec.unit.includes('.') ? spec.unit : `${spec.unit}.service`;
+    const path = hasCgroup2() ? unitCgroup(name) : undefined;
+    // A hybrid host may keep units in the v1 name=systemd tree only: then their processes now.
+    if (path) resolved.cgroupId = cgroupIdOf(path);
+    else resolved.tgids = narrow(resolved.tgids, processesWhere((id) => id.unit === name), `unit ${name} has no cgroup on this host (is it running?)`);
     parts.push(`unit ${spec.unit}`);
+  }
+  // Containers and pods: their processes now (children join on exec-following captures).
+  if (spec.container) {
+    const id = spec.container.toLowerCase();
+    resolved.tgids = narrow(resolved.tgids, processesWhere((c) => matchesContainer(c, id)), `no running process is in container ${id} on this host`);
+    parts.push(`container ${id.slice(0, 12)}`);
+  }
+  if (spec.pod) {
+    const uid = spec.pod.toLowerCase();
+    resolved.tgids = narrow(resolved.tgids, processesWhere((c) => c.podUid === uid), `no running process is in pod ${uid} on this host`);
+    parts.push(`pod ${uid}`);
   }
   if (spec.port) {
     const listeners = listenersOn(spec.port);
@@ -79,6 +98,27 @@ function tgidOf(pid: number): number {
   }
 }
 
+/** The given pids narrowed to `found`, or `found` alone; empty is an error saying why. */
+function narrow(given: number[] | undefined, found: number[], none: string): number[] {
+  const tgids = given ? given.filter((t) => found.includes(t)) : found;
+  if (!tgids.length) throw new TargetError(given ? `${none} among the given pids` : none);
+  if (tgids.length > MAX_TGIDS) throw new TargetError(`${tgids.length} processes match, more than the ${MAX_TGIDS} a target may hold`);
+  return tgids;
+}
+
+/** Live processes whose cgroup identity passes `test`. */
+function processesWhere(test: (identity: CgroupIdentity) => boolean): number[] {
+  return readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .filter((pid) => {
+      const path = processCgroupPath(Number(pid));
+      return path !== undefined && test(identifyCgroup(path));
+    })
+    .map(Number);
+}
+
+const hasCgroup2 = () => readFileSync('/proc/mounts', 'utf8').split('\n').some((l) => l.split(' ')[2] === 'cgroup2');
+
 function cgroup2Root(): string {
   const mounts = readFileSync('/proc/mounts', 'utf8').split('\n');
   const line = mounts.find((l) => l.split(' ')[2] === 'cgroup2');
@@ -94,15 +134,12 @@ function cgroupIdOf(path: string): bigint {
   return statSync(dir, { bigint: true }).ino;
 }
 
-/** A systemd unit's cgroup: from systemctl when systemd runs, else found in the cgroup2 tree. */
-function unitCgroup(unit: string): string {
-  const name = unit.includes('.') ? unit : `${unit}.service`;
+/** A systemd unit's cgroup: from systemctl when systemd runs, else found in the cgroup2 tree, else undefined. */
+function unitCgroup(name: string): string | undefined {
   const shown = spawnSync('systemctl', ['show', '--property=ControlGroup', '--value', name], { encoding: 'utf8' });
   const path = shown.status === 0 ? shown.stdout.trim() : '';
   if (path) return path;
-  const found = findDirectory(cgroup2Root(), name, 4);
-  if (!found) throw new TargetError(`unit ${name} has no cgroup on this host (is it running?)`);
-  return found;
+  return findDirectory(cgroup2Root(), name, 4);
 }
 
 function findDirectory(root: string, name: string, depth: number): string | undefined {

@@ -117,6 +117,8 @@ export const TARGET_FIELDS = {
   pid: ['int'],
   port: ['int'],
   uid: ['int'],
+  container: ['string'],
+  pod: ['string'],
 } as const satisfies Record<string, readonly ParamType[]>;
 export type TargetField = keyof typeof TARGET_FIELDS;
 

@@ -6,7 +6,8 @@ import { fileURLToPath } from 'node:url';
 
 function findRoot(start: string): string {
   for (let dir = start; dir !== dirname(dir); dir = dirname(dir)) {
-    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'bpf'))) return dir;
+    // A checkout has bpf/ sources; a release tarball has only build/bpf objects. Both ship runbooks/.
+    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'runbooks'))) return dir;
   }
   throw new Error(`cannot find the Sherlock project root above ${start}`);
 }
