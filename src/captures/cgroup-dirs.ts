@@ -27,11 +27,6 @@ export function controllerHierarchy(controller: string): CgroupHierarchy | undef
   return v2 ? { root: v2[1]!, version: 2 } : undefined;
 }
 
-/** Where cgroup v2 is mounted (/sys/fs/cgroup, or /sys/fs/cgroup/unified on hybrid hosts). */
-export function cgroup2Root(): string | undefined {
-  return mounts().find((m) => m[2] === 'cgroup2')?.[1];
-}
-
 /** id → path under the hierarchy ("/" for its root) for the wanted ids; a bounded breadth-first walk. */
 export function cgroupPaths(root: string, wanted: Set<bigint>, maxDirs = 20_000): Map<bigint, string> {
   const found = new Map<bigint, string>();

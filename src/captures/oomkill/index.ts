@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { hasTracepoint, NotSupportedError, RingBufferReader, tracingRoot } from '../../libbpf/index.js';
+import { identifyCgroup } from '../../cgroups/container.js';
 import { kernelClock } from '../../util/clock.js';
 import type { CaptureDefinition, Column } from '../capture.js';
 import { eventFiles } from '../event-stream.js';
@@ -30,8 +31,10 @@ export interface OomKill {
   comm: string;
   uid?: number;
   oomScoreAdj?: number;
-  /** The victim's memory cgroup (path on the memory hierarchy). */
+  /** The victim's memory cgroup (path on the memory hierarchy) and the container it names ("host" outside any). */
   cgroup?: string;
+  container?: string;
+  pod?: string;
   /** Its memory at the kill (bytes); absent on kernels whose tracepoint gives only the pid. */
   rssBytes?: number;
   anonBytes?: number;
@@ -113,7 +116,7 @@ function toKill(r: OomkillRecord, toWallMs: (ns: bigint) => number, names: Retur
     time: new Date(toWallMs(r.tsNs)).toISOString(),
     pid: r.victimPid,
     comm: r.victimComm || readComm(r.victimPid),
-    ...(cgroup ? { cgroup } : {}),
+    ...(cgroup ? containerOf(cgroup) : {}),
     triggerPid: r.triggerPid,
     triggerComm: r.triggerComm,
     ...(triggerCgroup ? { triggerCgroup } : {}),
@@ -132,6 +135,11 @@ function toKill(r: OomkillRecord, toWallMs: (ns: bigint) => number, names: Retur
     pageTablesBytes: Number(r.pgtablesBytes),
     limit: limitReached(r, names, page),
   };
+}
+
+function containerOf(cgroup: string): Pick<OomKill, 'cgroup' | 'container' | 'pod'> {
+  const identity = identifyCgroup(cgroup);
+  return { cgroup, container: identity.containerId, ...(identity.podUid ? { pod: identity.podUid } : {}) };
 }
 
 /** Older kernels give the pid alone: its name, if it is still around. */

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { hasTracepoint, NotSupportedError, type BpfObject } from '../../libbpf/index.js';
 import { kernelClock } from '../../util/clock.js';
 import type { CaptureDefinition, Column } from '../capture.js';
-import { cgroup2Root, cgroupPaths } from '../cgroup-dirs.js';
+import { eventIdentities } from '../../cgroups/process-cgroup.js';
 import { eventCollector, eventFiles, sizeRingBuffer } from '../event-stream.js';
 import { decodeSignals, resultName, signalName, signalNumber, signalSource, SIGNALS_SIGNAL, TOTALS, type SignalsRecord } from './decode.js';
 import { signalsAnalysis } from './analyze.js';
@@ -54,13 +54,15 @@ export interface SignalEvent {
   uid: number;
   comm: string;
   cgroupId: string;
-  /** The cgroup v2 path, when it could be found. */
+  /** The sender's cgroup and container (set by eventCollector). */
   cgroup?: string;
+  container?: string;
   targetPid: number;
   targetTid: number;
   targetComm: string;
   targetCgroupId: string;
   targetCgroup?: string;
+  targetContainer?: string;
 }
 
 export interface ExitEvent {
@@ -71,7 +73,9 @@ export interface ExitEvent {
   uid: number;
   comm: string;
   cgroupId: string;
+  /** Its cgroup and container (set by eventCollector). */
   cgroup?: string;
+  container?: string;
   /** exit(N); 0 when a signal ended it. */
   exitCode: number;
   /** The signal that ended it ("SIGSEGV"), when one did. */
@@ -109,23 +113,15 @@ function toEvent(r: SignalsRecord, toWallMs: (ns: bigint) => number): SignalsEve
   };
 }
 
-/** cgroup v2 paths beside the ids, found in one walk of the tree. */
-function withCgroupPaths(events: SignalsEvent[]): SignalsEvent[] {
-  const root = cgroup2Root();
-  if (!root || !events.length) return events;
-  const ids = new Set<bigint>();
+/** The target's cgroup and container, found as eventCollector finds the sender's (cgroup v2 id, else /proc). */
+function withTargetCgroups(events: SignalsEvent[]): SignalsEvent[] {
+  const identityOf = eventIdentities();
   for (const e of events) {
-    ids.add(BigInt(e.cgroupId));
-    if (e.kind === 'signal') ids.add(BigInt(e.targetCgroupId));
-  }
-  const paths = cgroupPaths(root, ids);
-  for (const e of events) {
-    const path = paths.get(BigInt(e.cgroupId));
-    if (path) e.cgroup = path;
-    if (e.kind === 'signal') {
-      const target = paths.get(BigInt(e.targetCgroupId));
-      if (target) e.targetCgroup = target;
-    }
+    if (e.kind !== 'signal') continue;
+    const identity = identityOf({ pid: e.targetPid, cgroupId: e.targetCgroupId });
+    if (!identity) continue;
+    e.targetCgroup = identity.cgroup;
+    e.targetContainer = identity.containerId;
   }
   return events;
 }
@@ -171,7 +167,7 @@ export const signals: CaptureDefinition<SignalsParams, SignalsData> = {
       }
       keep(toEvent(r, toWallMs));
     });
-    return { ...events, finish: () => ({ events: withCgroupPaths(events.finish().events), ...readTotals(object) }) };
+    return { ...events, finish: () => ({ events: withTargetCgroups(events.finish().events), ...readTotals(object) }) };
   },
 
   table: ({ events }) => ({ columns, rows: events }),

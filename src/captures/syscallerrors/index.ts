@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { hasTracepoint, NotSupportedError } from '../../libbpf/index.js';
 import { kernelClock } from '../../util/clock.js';
 import type { CaptureDefinition, Column } from '../capture.js';
-import { cgroup2Root, cgroupPaths } from '../cgroup-dirs.js';
+import { eventIdentities } from '../../cgroups/process-cgroup.js';
 import { decodeKey, decodeValue, MAX_NR } from './decode.js';
 import { errnoText, normalReason } from './errnos.js';
 import { pathArgumentTable, syscallNames } from './file-calls.js';
@@ -29,6 +29,7 @@ export interface SyscallErrorRow {
   uid: number;
   cgroupId: string;
   cgroup?: string;
+  container?: string;
   syscall: string;
   nr: number;
   errno: string;
@@ -110,13 +111,14 @@ export const syscallerrors: CaptureDefinition<SyscallerrorsParams, Syscallerrors
   count: ({ rows }) => rows.length,
 };
 
+/** Each row's cgroup and container: by cgroup v2 id, else from /proc while the process runs. */
 function withCgroupPaths(rows: SyscallErrorRow[]): SyscallErrorRow[] {
-  const root = cgroup2Root();
-  if (!root || !rows.length) return rows;
-  const paths = cgroupPaths(root, new Set(rows.map((r) => BigInt(r.cgroupId))));
+  const identityOf = eventIdentities();
   for (const r of rows) {
-    const path = paths.get(BigInt(r.cgroupId));
-    if (path) r.cgroup = path;
+    const identity = identityOf({ pid: r.pid, cgroupId: r.cgroupId });
+    if (!identity) continue;
+    r.cgroup = identity.cgroup;
+    r.container = identity.containerId;
   }
   return rows;
 }
