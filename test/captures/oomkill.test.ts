@@ -96,7 +96,7 @@ describe.skipIf(skip)(`oomkill on the real kernel${skip ? ` (skipped: ${skip})` 
       expect(analysis.findings).toHaveLength(1); // one cause: the cgroup's limit
       const f = analysis.findings[0]!;
       expect(f.severity).toBe('warning');
-      expect(f.title).toContain(`faults (pid ${hogPid})`);
+      expect(f.title).toContain(`faults (pids ${hogPid} and ${allocPid}) were OOM-killed 2 times`);
       expect(f.title).toContain('2 times');
       expect(f.title).toContain(`32 MiB limit of memory cgroup /${memcg.name} (memory.limit_in_bytes)`);
       expect(f.title).toContain(`came from faults (pid ${allocPid})`);

@@ -56,6 +56,9 @@ describe('signals record layout and params', () => {
   it('refuses a name that is no signal, saying what is allowed', async () => {
     await expect(runCapture(signals, { durationMs: 100, params: { signals: ['SIGKILL', 'SIGNOPE'] } })).rejects.toThrow(CaptureParamsError);
     await expect(runCapture(signals, { durationMs: 100, params: { signals: ['SIGNOPE'] } })).rejects.toThrow(/"SIGNOPE" is not a signal \(use names like SIGKILL/);
+    // The CLI and runbooks may give a comma-separated string.
+    await expect(runCapture(signals, { durationMs: 100, params: { signals: 'KILL,SIGNOPE' } })).rejects.toThrow(/"SIGNOPE" is not a signal/);
+    expect(signals.params.parse({ signals: 'KILL, 15,SIGSEGV' })).toMatchObject({ signals: [9, 15, 11] });
   });
 });
 

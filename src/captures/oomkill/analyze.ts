@@ -40,11 +40,17 @@ function analyzeOomkill(data: Obj, ctx: CaptureContext): CaptureAnalysis {
   const window = Math.max(ctx.windowSeconds, 1e-3);
   for (const [key, c] of causes) {
     const victims = new Map<string, number>();
+    const victimPids = new Map<string, number[]>(); // by program: "java (pids 1, 2 and 3)"
     const triggers = new Map<string, number>();
     for (const k of c.kills) {
       addTo(victims, processLabel(k.comm, k.pid), 1);
+      const pids = victimPids.get(str(k.comm)) ?? [];
+      if (!pids.includes(num(k.pid))) pids.push(num(k.pid));
+      victimPids.set(str(k.comm), pids);
       if (num(k.triggerPid) !== num(k.pid)) addTo(triggers, processLabel(k.triggerComm, k.triggerPid), 1);
     }
+    const victimText = listText([...victimPids].sort((a, b) => b[1].length - a[1].length).map(([comm, pids]) =>
+      `${comm || 'a process'} (pid${pids.length > 1 ? 's' : ''} ${listText(pids.map(String), 4)})`));
     const n = c.kills.length;
     const biggest = [...c.kills].sort((a, b) => num(b.rssBytes) - num(a.rssBytes))[0]!;
     const rss = num(biggest.rssBytes);
@@ -53,7 +59,7 @@ function analyzeOomkill(data: Obj, ctx: CaptureContext): CaptureAnalysis {
     const next = str(c.limit?.scope) === 'host'
       ? 'look at what grew on the host (memory per process) before raising anything'
       : 'look at the memory growth of what runs in that cgroup, or raise its limit';
-    const title = `${listText(topKeys(victims, 3))} ${n === 1 ? 'was' : 'were'} OOM-killed ${n === 1 ? 'once' : `${n} times`} in ${fmtSeconds(ctx.windowSeconds)} ` +
+    const title = `${victimText} ${n === 1 ? 'was' : 'were'} OOM-killed ${n === 1 ? 'once' : `${n} times`} in ${fmtSeconds(ctx.windowSeconds)} ` +
       `on ${ctx.node}, for ${limitText(c.limit)}${memory}${trigger}: ${next}.`;
     findings.push(
       makeFinding(ctx, key, n >= CRITICAL_KILLS ? 'critical' : 'warning', title, {

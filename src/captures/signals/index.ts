@@ -16,8 +16,8 @@ import { signalsBaseline } from './baseline.js';
 export const DEFAULT_SIGNALS = ['SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGILL', 'SIGTRAP', 'SIGABRT', 'SIGBUS', 'SIGFPE', 'SIGKILL', 'SIGSEGV', 'SIGPIPE', 'SIGTERM', 'SIGXCPU', 'SIGXFSZ', 'SIGSYS'];
 
 const signalList = z
-  .array(z.union([z.string(), z.number()]))
-  .min(1)
+  .union([z.string().transform((s) => s.split(',').filter((x) => x.trim())), z.array(z.union([z.string(), z.number()]))])
+  .pipe(z.array(z.union([z.string(), z.number()])).min(1, 'name at least one signal'))
   .transform((list, ctx) => {
     const numbers: number[] = [];
     for (const s of list) {
@@ -30,7 +30,7 @@ const signalList = z
 
 export const signalsParams = z
   .object({
-    signals: signalList.default(() => DEFAULT_SIGNALS.map((s) => signalNumber(s)!)).describe('signals recorded when sent (names or numbers); the fatal ones by default'),
+    signals: signalList.default(() => DEFAULT_SIGNALS.map((s) => signalNumber(s)!)).describe('signals recorded when sent: names or numbers, a list or "SIGKILL,SIGTERM"; the fatal ones by default'),
     allExits: z.boolean().default(false).describe('record clean ends (status 0) too, not only count them'),
     maxEvents: z.number().int().min(1).max(1_000_000).default(20_000).describe('records kept; later ones are counted as dropped (event_cap)'),
     ringBufferMiB: z.number().int().min(1).max(64).default(1).describe('kernel ring buffer size, rounded up to a power of two'),
