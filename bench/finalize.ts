@@ -14,7 +14,7 @@ import { keys } from '../src/redis/keys.js';
 import { analyzeStoredRun } from '../src/runs/findings.js';
 import { NODE_ANALYSIS_ARTIFACT } from '../src/runs/node-analysis.js';
 import { RunStore } from '../src/runs/store.js';
-import type { RunRecord } from '../src/runs/types.js';
+import type { RunRecord } from '../src/model/run.js';
 import { FULL_SIZE, writeFixtureRun, type FixtureSize } from './report-fixture.js';
 import { fmtMB, fmtMs, median, note, section, table, verdict } from './report.js';
 

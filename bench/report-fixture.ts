@@ -11,10 +11,10 @@ import { captures } from '../src/captures/registry.js';
 import type { StackSample } from '../src/stacks/types.js';
 import type { Frame } from '../src/symbolize/types.js';
 import { keys } from '../src/redis/keys.js';
-import { putArtifact } from '../src/runs/artifacts.js';
+import { putArtifact } from '../src/redis/artifacts.js';
 import { analyzeNodeResults, storeNodeAnalysis } from '../src/runs/node-analysis.js';
 import { RunStore } from '../src/runs/store.js';
-import type { CaptureSummary, RunPlan, RunRecord } from '../src/runs/types.js';
+import type { CaptureSummary, RunPlan, RunRecord } from '../src/model/run.js';
 
 export const LATENCY_CAPTURES = ['tcpconnlat', 'tcpretrans', 'profile', 'execsnoop', 'filetop'] as const;
 

@@ -20,6 +20,7 @@ import { serverSubmit } from './server-submit.js';
 import { symbolizeSpeed } from './symbolize.js';
 import { tcpconnlatOverhead } from './tcpconnlat-overhead.js';
 import { tcpretransOverhead } from './tcpretrans-overhead.js';
+import { cputhrottleCost, lockwaitOverhead, tcpdropOverhead } from './causes-overhead.js';
 import { syscallerrorsOverhead } from './syscallerrors-overhead.js';
 import { signalsOverhead } from './signals-overhead.js';
 import { oomkillOverhead } from './oomkill-overhead.js';
@@ -115,6 +116,24 @@ const benchmarks: Benchmark[] = [
     title: 'Loopback transfer with tcpretrans+tcprtt, traced vs untraced',
     target: 'no target in the issue; ratio printed',
     run: tcpretransOverhead,
+  },
+  {
+    name: 'lockwait-overhead',
+    title: 'lockwait on a mutex storm (4 threads × 50k lock/yield/unlock), traced vs untraced',
+    target: '≤1.10× on this worst case; ratio printed',
+    run: lockwaitOverhead,
+  },
+  {
+    name: 'tcpdrop-overhead',
+    title: 'tcpdrop on a drop storm (20k refused loopback connects), traced vs untraced',
+    target: '≤1.05×',
+    run: tcpdropOverhead,
+  },
+  {
+    name: 'cputhrottle-cost',
+    title: 'cputhrottle: cost of reading 200 quota cgroups at both window ends (no BPF)',
+    target: 'no target in the issue; figures printed',
+    run: cputhrottleCost,
   },
   {
     name: 'syscallerrors-overhead',

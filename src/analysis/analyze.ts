@@ -6,7 +6,7 @@
 // (on its worker) and merged later: RunAnalysis.analyzeNode / addPart.
 import { createHash } from 'node:crypto';
 import type { CaptureResult } from '../captures/capture.js';
-import type { RunRecord } from '../runs/types.js';
+import type { RunRecord } from '../model/run.js';
 import {
   fileOf, isObj, mergeThresholds, num, str,
   type CaptureAnalysis, type CaptureContext, type Obj,

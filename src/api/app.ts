@@ -2,25 +2,60 @@
 // latency metrics per route. Nothing here needs root or a local disk.
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import type { ApiDeps, ApiEnv } from './context.js';
+import type { Redis } from 'ioredis';
+import type { AuditLog } from '../core/audit.js';
+import type { NodeService } from '../core/nodes.js';
+import type { ReportService } from '../core/reports.js';
+import type { RunService } from '../core/runs.js';
+import type { ScheduleService } from '../core/schedules.js';
+import type { TokenStore } from '../core/tokens.js';
+import type { RunbookCatalog } from '../runbooks/catalog.js';
+import type { ChatopsConfig } from '../triggers/chatops/config.js';
+import type { ChatFollowers } from '../triggers/chatops/followers.js';
+import type { HooksSettings } from '../triggers/hooks/settings.js';
+import type { ApiEnv } from './env.js';
 import { errorBody, handleError } from './errors.js';
+import type { HttpMetrics } from './metrics.js';
 import { adminRoutes } from './routes/admin.js';
+import { chatopsRoutes } from './routes/chatops.js';
+import { hookRoutes } from './routes/hooks.js';
 import { reportRoutes } from './routes/report.js';
 import { runbookRoutes } from './routes/runbooks.js';
 import { runRoutes } from './routes/runs.js';
+import { scheduleRoutes } from './routes/schedules.js';
 import { systemRoutes } from './routes/system.js';
-import { hookRoutes } from '../triggers/hooks/routes.js';
-import { chatopsRoutes } from '../triggers/chatops/routes.js';
-import { scheduleRoutes } from '../schedules/routes.js';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
-export function createApi(deps: ApiDeps) {
+/** The services the routes are made of (the server builds them); each route takes the few it uses. */
+export interface ApiOptions {
+  /** The API's own connection (health, trigger dedup and replay keys). */
+  redis: Redis;
+  /** Opens a dedicated connection for one blocking read (an SSE follower). */
+  openReader(): Redis;
+  runs: RunService;
+  reports: ReportService;
+  schedules: ScheduleService;
+  nodes: NodeService;
+  tokens: TokenStore;
+  audit: AuditLog;
+  httpMetrics: HttpMetrics;
+  /** The runbooks this replica loaded (absent: runs name captures in steps only). */
+  runbooks?: RunbookCatalog;
+  /** Slack/Mattermost slash commands (absent, or no secret: /v1/chatops/slack answers 404). */
+  chatops?: ChatopsConfig;
+  /** Incident-tool webhooks (absent: every /v1/hooks receiver answers 404). */
+  hooks?: HooksSettings;
+  /** Chat follow-ups running in the background; the API's shutdown stops them. */
+  chatFollowers?: ChatFollowers;
+}
+
+export function createApi(o: ApiOptions) {
   const app = new Hono<ApiEnv>();
   app.use('*', async (c, next) => {
     const start = performance.now();
     await next();
-    deps.httpMetrics.observe(c.req.method, c.req.routePath, c.res.status, (performance.now() - start) / 1000);
+    o.httpMetrics.observe(c.req.method, c.req.routePath, c.res.status, (performance.now() - start) / 1000);
   });
   // A reply sent before the request body was read (401, 415, 413...) leaves
   // the rest of the body on the socket; the node adapter drains it only
@@ -37,14 +72,15 @@ export function createApi(deps: ApiDeps) {
       onError: (c) => c.json(errorBody('payload_too_large', `request body is larger than ${MAX_BODY_BYTES} bytes`), 413),
     }),
   );
-  app.route('/', systemRoutes(deps));
-  app.route('/v1/runs', runRoutes(deps));
-  app.route('/v1/runbooks', runbookRoutes(deps));
-  app.route('/v1/runs', reportRoutes(deps));
-  app.route('/v1/chatops', chatopsRoutes(deps));
-  app.route('/v1', adminRoutes(deps));
-  app.route('/v1/hooks', hookRoutes(deps));
-  app.route('/v1', scheduleRoutes(deps));
+  const { tokens, runs, audit, runbooks } = o;
+  app.route('/', systemRoutes({ redis: o.redis, nodes: o.nodes, tokens, httpMetrics: o.httpMetrics }));
+  app.route('/v1/runs', runRoutes({ runs, tokens, openReader: o.openReader }));
+  app.route('/v1/runbooks', runbookRoutes({ runbooks, tokens, audit }));
+  app.route('/v1/runs', reportRoutes({ reports: o.reports, tokens }));
+  app.route('/v1/chatops', chatopsRoutes({ redis: o.redis, runs, runbooks, chatops: o.chatops, chatFollowers: o.chatFollowers }));
+  app.route('/v1', adminRoutes({ tokens, audit }));
+  app.route('/v1/hooks', hookRoutes({ redis: o.redis, runs, audit, hooks: o.hooks }));
+  app.route('/v1', scheduleRoutes({ schedules: o.schedules, runs, tokens }));
   app.notFound((c) => c.json(errorBody('not_found', `no route ${c.req.method} ${c.req.path}; see /v1/openapi.json`), 404));
   app.onError(handleError);
   return app;

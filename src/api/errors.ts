@@ -1,8 +1,10 @@
 // Every API error is JSON {error: {code, message, details}}: what was wrong
-// and what is allowed. Never a stack trace.
+// and what is allowed. Never a stack trace. The one place domain errors
+// (src/model/errors.ts) become HTTP statuses.
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { z } from 'zod';
+import { Conflict, DomainError, Forbidden, invalidInput, Invalid, NotFound, Unauthenticated, Unavailable, Unprocessable } from '../core/errors.js';
 import { createLogger } from '../util/logger.js';
 
 const log = createLogger({ component: 'api' });
@@ -23,15 +25,26 @@ export function errorBody(code: string, message: string, details?: unknown) {
   return { error: { code, message, ...(details === undefined ? {} : { details }) } };
 }
 
+/** The HTTP status of each kind of domain error. */
+export function statusOf(err: DomainError): ContentfulStatusCode {
+  if (err instanceof Invalid) return 400;
+  if (err instanceof Unauthenticated) return 401;
+  if (err instanceof Forbidden) return 403;
+  if (err instanceof NotFound) return 404;
+  if (err instanceof Conflict) return 409;
+  if (err instanceof Unprocessable) return 422;
+  if (err instanceof Unavailable) return 503;
+  return 500;
+}
+
 /** A zod failure as a 400 that names each bad field. */
-export function validationError(error: z.ZodError, what = 'request body'): ApiError {
-  const issues = error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
-  const message = `invalid ${what}: ${issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ')}`;
-  return new ApiError(400, 'invalid_request', message, issues);
+export function validationError(error: z.ZodError, what = 'request body'): Invalid {
+  return invalidInput(error, what);
 }
 
 export function handleError(err: Error, c: Context) {
   if (err instanceof ApiError) return c.json(errorBody(err.code, err.message, err.details), err.status);
+  if (err instanceof DomainError) return c.json(errorBody(err.code, err.message, err.details), statusOf(err));
   const status = (err as { status?: number }).status;
   if (status === 413) return c.json(errorBody('payload_too_large', 'request body is larger than the limit (1 MiB)'), 413);
   if (typeof status === 'number' && status >= 400 && status < 500) {

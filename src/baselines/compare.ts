@@ -3,39 +3,14 @@
 // 212 ms (now)"), and a finding for each clear regression. Computed once at
 // finalize and stored with the run as _run/baseline.json.
 import type { Redis } from 'ioredis';
-import { fmtUs } from '../analysis/format.js';
-import type { Finding, Severity } from '../analysis/types.js';
+import { fmtRate, fmtUs } from '../analysis/format.js';
+import type { BaselineComparison, BaselineRow } from '../model/baseline.js';
+import type { BaselineMetric, Finding, Severity } from '../model/findings.js';
+import type { RunRecord } from '../model/run.js';
 import { fmtClock } from '../report/format.js';
-import type { RunRecord } from '../runs/types.js';
-import type { BaselineMetric } from '../analysis/types.js';
 import { latestBaseline, targetKey } from './store.js';
 
-export interface BaselineRow {
-  node: string;
-  metric: string;
-  capture: string;
-  unit: BaselineMetric['unit'];
-  /** Display text: "2.1 ms", "4%", or "none". */
-  baseline: string;
-  now: string;
-  /** "×101", "+34 pts", "new", "gone". */
-  change: string;
-  baselineValue?: number;
-  nowValue?: number;
-  baselineAt: string;
-  baselineRunId: string;
-  baselineRunbook: string;
-  /** How bad the regression is, when the run is clearly worse than the baseline (severityOf). */
-  regression?: Severity;
-}
-
-export interface BaselineComparison {
-  runId: string;
-  target: string;
-  rows: BaselineRow[];
-  /** Nodes with no baseline for this runbook (or health-check) and target. */
-  missing: string[];
-}
+export type { BaselineComparison, BaselineRow } from '../model/baseline.js';
 
 /** Latency: at least twice the baseline and 1 ms more, from enough samples to trust a p99. */
 const LATENCY_FACTOR = 2;
@@ -46,11 +21,18 @@ const CRITICAL_FACTOR = 10;
 const CRITICAL_DELTA_US = 100_000;
 /** CPU share: at least twice the baseline and 15 points more. */
 const SHARE_MIN_DELTA_PTS = 15;
-/** Events per minute: at least twice the baseline (so 0 → any is one). */
-const RATE_FACTOR = 2;
+/** Rates (drops/s): at least twice the baseline and 1/s more; critical at ten times and 100/s more. */
+const RATE_MIN_DELTA = 1;
+const RATE_CRITICAL_DELTA = 100;
+/** Events per minute (rare events): at least twice the baseline, so 0 → any is one. */
+const PER_MIN_FACTOR = 2;
 
 export const showMetric = (value: number | undefined, unit: BaselineMetric['unit']) =>
-  value === undefined ? 'none' : unit === 'us' ? fmtUs(value) : unit === 'per_min' ? `${+value.toFixed(value >= 10 ? 0 : 1)}/min` : `${+value.toFixed(value >= 10 ? 0 : 1)}%`;
+  value === undefined ? 'none'
+  : unit === 'us' ? fmtUs(value)
+  : unit === 'rate' ? fmtRate(value)
+  : unit === 'per_min' ? `${+value.toFixed(value >= 10 ? 0 : 1)}/min`
+  : `${+value.toFixed(value >= 10 ? 0 : 1)}%`;
 
 function change(before: number | undefined, now: number | undefined, unit: BaselineMetric['unit']): string {
   if (before === undefined) return 'new';
@@ -66,8 +48,13 @@ function change(before: number | undefined, now: number | undefined, unit: Basel
 
 function severityOf(before: BaselineMetric, now: BaselineMetric): Severity | undefined {
   if (now.samples < (now.minSamples ?? MIN_SAMPLES)) return undefined;
-  if (now.unit === 'per_min') return now.value > 0 && now.value >= RATE_FACTOR * before.value ? 'warning' : undefined;
+  if (now.unit === 'per_min') return now.value > 0 && now.value >= PER_MIN_FACTOR * before.value ? 'warning' : undefined;
   if (now.unit === 'pct') return now.value - before.value >= SHARE_MIN_DELTA_PTS && now.value >= LATENCY_FACTOR * before.value ? 'warning' : undefined;
+  if (now.unit === 'rate') {
+    const more = now.value - before.value;
+    if (now.value >= CRITICAL_FACTOR * before.value && more >= RATE_CRITICAL_DELTA) return 'critical';
+    return now.value >= LATENCY_FACTOR * before.value && more >= RATE_MIN_DELTA ? 'warning' : undefined;
+  }
   const delta = now.value - before.value;
   if (now.value >= CRITICAL_FACTOR * before.value && delta >= CRITICAL_DELTA_US) return 'critical';
   return now.value >= LATENCY_FACTOR * before.value && delta >= LATENCY_MIN_DELTA_US ? 'warning' : undefined;

@@ -2,7 +2,7 @@
 // comparable between runs. Each capture says which (its `baseline`); small on
 // purpose: one list of named values per node, kept for weeks in Redis.
 import type { NodeResult } from '../analysis/analyze.js';
-import type { BaselineMetric } from '../analysis/types.js';
+import type { BaselineMetric } from '../model/findings.js';
 import { captures } from '../captures/registry.js';
 
 /** The numbers a baseline keeps, from one node's capture results. */

@@ -3,9 +3,9 @@
 // kept for a month. Later runs look theirs up by the same key.
 import type { Redis } from 'ioredis';
 import { keys } from '../redis/keys.js';
-import type { RunRecord } from '../runs/types.js';
+import type { RunRecord } from '../model/run.js';
 import { createLogger } from '../util/logger.js';
-import type { BaselineMetric } from '../analysis/types.js';
+import type { BaselineMetric } from '../model/findings.js';
 
 const log = createLogger({ component: 'baselines' });
 

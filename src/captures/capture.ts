@@ -32,6 +32,9 @@ export interface CaptureContext<P> {
   target: ResolvedTarget;
 }
 
+/** What a capture without a BPF object gets (see CaptureDefinition.sample). */
+export type SampleContext<P> = Omit<CaptureContext<P>, 'object'>;
+
 /** Per-run state: reads ring buffers while running, maps at the end. */
 export interface Collector<D> {
   /** Every drain tick (10 ms) while attached. */
@@ -64,7 +67,14 @@ export interface CaptureDefinition<P = unknown, D = unknown> {
   configure?(object: BpfObject, params: P, target: ResolvedTarget): void;
   /** The perf event its SEC("perf_event") programs sample on. */
   perfEvent?(params: P): PerfEventSpec;
-  collect(context: CaptureContext<P>): Collector<D>;
+  /** Reads its BPF object's maps and ring buffers (every capture but a sampled one). */
+  collect?(context: CaptureContext<P>): Collector<D>;
+  /**
+   * Instead of collect, for a capture with no BPF object: reads the system
+   * when called (the window's start) and again in finish (its end), e.g.
+   * cgroup cpu.stat. Nothing is loaded or attached; its BPF cost is zero.
+   */
+  sample?(context: SampleContext<P>): Collector<D>;
   /** Rows and columns for the human table. */
   table(data: D): { columns: Column<any>[]; rows: unknown[] };
   /** Free text instead of the table (histograms print as bars). */

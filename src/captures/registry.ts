@@ -16,6 +16,9 @@ import { syscallerrors } from './syscallerrors/index.js';
 import { tcpretrans } from './tcpretrans/index.js';
 import { tcpreset } from './tcpreset/index.js';
 import { tcprtt } from './tcprtt/index.js';
+import { cputhrottle } from './cputhrottle/index.js';
+import { lockwait } from './lockwait/index.js';
+import { tcpdrop } from './tcpdrop/index.js';
 
 const definitions: CaptureDefinition<any, any>[] = [
   execsnoop,
@@ -30,6 +33,9 @@ const definitions: CaptureDefinition<any, any>[] = [
   tcpretrans,
   tcpreset,
   tcprtt,
+  cputhrottle,
+  lockwait,
+  tcpdrop,
   oomkill,
   signals,
   syscallerrors,

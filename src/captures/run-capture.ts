@@ -8,7 +8,7 @@ import { elapsedMs, monoNow } from '../util/clock.js';
 import { bpfObjectPath, minimalBtfPath } from '../util/paths.js';
 import type { CaptureDefinition, CaptureResult, Collector } from './capture.js';
 import { applyFilterSettings, fillTgidFilter, readKernelCounters } from './contract.js';
-import { resolveTarget, type TargetSpec } from './target.js';
+import { resolveTarget, type ResolvedTarget, type TargetSpec } from './target.js';
 
 export const DRAIN_INTERVAL_MS = 10;
 const PROGRESS_INTERVAL_MS = 250;
@@ -41,6 +41,8 @@ export async function runCapture<P, D>(def: CaptureDefinition<P, D>, request: Ca
   }
   const params = parseParams(def, request.params);
   const target = resolveTarget(request.target);
+  if (def.sample) return runSampled(def, def.sample, params, target, request);
+  if (!def.collect) throw new CaptureParamsError(`${def.name} has neither collect nor sample: it cannot run`);
   tracingRoot();
 
   const startedAt = new Date();
@@ -91,6 +93,47 @@ export async function runCapture<P, D>(def: CaptureDefinition<P, D>, request: Ca
     collector?.close?.();
     object.close();
     closeFd(statsFd);
+  }
+}
+
+/** A capture without a BPF object: sample at the start, wait out the window, finish at the end. */
+async function runSampled<P, D>(
+  def: CaptureDefinition<P, D>,
+  sample: NonNullable<CaptureDefinition<P, D>['sample']>,
+  params: P,
+  target: ResolvedTarget,
+  request: CaptureRequest,
+): Promise<CaptureResult<D>> {
+  const startedAt = new Date();
+  const t0 = monoNow();
+  const collector = sample({ params, target });
+  try {
+    const openMs = elapsedMs(t0);
+    request.onLive?.();
+    const liveAt = monoNow();
+    const cancelled = await waitAndDrain(request, collector);
+    const durationMs = elapsedMs(liveAt);
+    const data = collector.finish();
+    const drops = { ...collector.drops?.() };
+    return {
+      capture: def.name,
+      kind: def.kind,
+      target: target.description,
+      startedAt: startedAt.toISOString(),
+      durationMs: Math.round(durationMs),
+      requestedDurationMs: request.durationMs,
+      cancelled,
+      dropped: Object.values(drops).reduce((a, b) => a + (b ?? 0), 0),
+      drops,
+      partialReads: 0,
+      bpfCpuNs: 0,
+      bpfRunCount: 0,
+      bounds: {},
+      timings: { openMs: round2(openMs), loadMs: 0, attachMs: 0 },
+      ...data,
+    };
+  } finally {
+    collector.close?.();
   }
 }
 

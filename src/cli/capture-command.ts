@@ -6,11 +6,11 @@ import { parseArgs } from 'node:util';
 import type { CaptureDefinition, CaptureResult } from '../captures/capture.js';
 import { captureNames, captures } from '../captures/registry.js';
 import { runCapture, MAX_DURATION_MS, type CaptureProgress } from '../captures/run-capture.js';
-import type { TargetSpec } from '../captures/target.js';
 import { missingTracingCapabilities, PermissionError } from '../libbpf/index.js';
 import { formatDuration, parseDuration } from '../util/duration.js';
 import { paramFlags, paramsFromFlags, type ParamFlag } from './param-flags.js';
-import { renderTable } from './table.js';
+import { targetFromFlags } from './target-flags.js';
+import { renderTable } from '../util/table.js';
 import { UsageError } from './usage-error.js';
 
 const commonOptions = {
@@ -110,36 +110,6 @@ function parseFlags(def: CaptureDefinition, extra: ParamFlag[], args: string[]) 
     const what = (err as Error).message.split('\n')[0]!.replace(/\. To specify.*$/, '');
     throw new UsageError(`${what} for capture ${def.name}; allowed: ${allowed}`);
   }
-}
-
-function targetFromFlags(values: Record<string, unknown>): TargetSpec {
-  const target: TargetSpec = {};
-  const pids = (values.pid as string[] | undefined)?.flatMap((p) => p.split(',')).filter(Boolean);
-  if (pids?.length) {
-    target.pid = pids.map((p) => {
-      const n = Number(p);
-      if (!Number.isInteger(n) || n <= 0) throw new UsageError(`--pid takes positive process ids, got "${p}"`);
-      return n;
-    });
-  }
-  if (values.comm !== undefined) {
-    const comm = String(values.comm);
-    if (!comm || comm.length > 15) throw new UsageError(`--comm takes a command name of 1 to 15 characters, got "${comm}"`);
-    target.comm = comm;
-  }
-  if (values.cgroup !== undefined) target.cgroup = String(values.cgroup);
-  if (values.unit !== undefined) target.unit = String(values.unit);
-  if (values.port !== undefined) {
-    const port = Number(values.port);
-    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UsageError(`--port takes a TCP port 1-65535, got "${String(values.port)}"`);
-    target.port = port;
-  }
-  if (values.uid !== undefined) {
-    const uid = Number(values.uid);
-    if (!Number.isInteger(uid) || uid < 0) throw new UsageError(`--uid takes a numeric user id, got "${String(values.uid)}"`);
-    target.uid = uid;
-  }
-  return target;
 }
 
 /** "execsnoop 2.3s elapsed, 2.7s left" on one rewritten stderr line (TTY only). */

@@ -8,7 +8,7 @@ import { RunbookCatalog, defaultRunbooksDir } from '../runbooks/catalog.js';
 import { formatLoadError } from '../runbooks/loader.js';
 import type { Runbook } from '../runbooks/schema.js';
 import { formatDuration } from '../util/duration.js';
-import { renderTable } from './table.js';
+import { renderTable } from '../util/table.js';
 import { UsageError } from './usage-error.js';
 
 export const runbooksUsage = `usage: sherlock runbooks [NAME] [--json] [--dir DIR]

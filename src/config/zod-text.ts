@@ -1,7 +1,7 @@
 // Config problems as the lines a person reads: "where: field.path: what is
 // wrong", and strict objects whose unknown keys say which keys are allowed.
 import { z } from 'zod';
-import { closestName } from '../triggers/chatops/parse.js';
+import { closestName } from '../util/closest-name.js';
 
 /** A z.strictObject whose unknown-key error names the allowed keys (and the closest one). */
 export function strictObject<S extends z.ZodRawShape>(shape: S) {

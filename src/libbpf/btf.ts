@@ -88,3 +88,38 @@ export function sectionVariables(btf: Handle, section: string): VariableSpec[] {
   }
   return vars;
 }
+
+const BTF_ENUM_SIZE = 8; // struct btf_enum: name_off, val
+const BTF_KIND_ENUM64 = 19;
+const BTF_ENUM64_SIZE = 12; // struct btf_enum64: name_off, val_lo32, val_hi32
+
+/** The kernel's BTF (vmlinux): where CO-RE reads its types from. */
+export const KERNEL_BTF_PATH = '/sys/kernel/btf/vmlinux';
+
+/**
+ * An enum's values by number, read from a BTF file (the kernel's by default),
+ * e.g. enum skb_drop_reason → 2: "SKB_DROP_REASON_NOT_SPECIFIED". Undefined
+ * when the file or the enum is missing: names then fall back to numbers.
+ */
+export function btfEnum(name: string, path = KERNEL_BTF_PATH): Map<number, string> | undefined {
+  const native = lib();
+  const btf = native.btf__parse(path, null) as Handle;
+  if (!btf) return undefined;
+  try {
+    for (const kind of [BTF_KIND_ENUM, BTF_KIND_ENUM64]) {
+      const id = native.btf__find_by_name_kind(btf, name, kind);
+      if (id < 0) continue;
+      const t = readType(btf, id);
+      const values = new Map<number, string>();
+      const size = kind === BTF_KIND_ENUM ? BTF_ENUM_SIZE : BTF_ENUM64_SIZE;
+      for (let i = 0; i < t.vlen; i++) {
+        const at = BTF_TYPE_SIZE + i * size;
+        values.set(koffi.decode(t.ptr, at + 4, 'int32_t') as number, native.btf__name_by_offset(btf, u32At(t.ptr, at)));
+      }
+      return values;
+    }
+    return undefined;
+  } finally {
+    native.btf__free(btf);
+  }
+}

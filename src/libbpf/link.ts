@@ -2,7 +2,7 @@
 // naming what the kernel lacks. Kprobes and fentry are absent on some kernels
 // (this project's own among them), so they get NotSupportedError, not errno.
 import { BpfError, NotSupportedError, privilegedCallError } from './errors.js';
-import type { ProgramSpec } from './object.js';
+import type { ProgramSpec } from './spec.js';
 import { lastErrno, lib, type Handle } from './native.js';
 import { closeFd, onlineCpus, openPerfEvent, type PerfEventSpec } from './perf-event.js';
 import { hasKprobes, hasTracepoint } from './tracefs.js';

@@ -73,6 +73,8 @@ function declare(libbpf: LibraryHandle, libc: LibraryHandle) {
     btf__find_by_name_kind: f('int32_t btf__find_by_name_kind(btf *btf, const char *name, uint32_t kind)'),
     btf__type_by_id: f('void *btf__type_by_id(btf *btf, uint32_t id)'),
     btf__name_by_offset: f('const char *btf__name_by_offset(btf *btf, uint32_t offset)'),
+    btf__parse: f('btf *btf__parse(const char *path, void *btf_ext)'),
+    btf__free: f('void btf__free(btf *btf)'),
 
     bpf_map_lookup_elem: f('int bpf_map_lookup_elem(int fd, void *key, void *value)'),
     bpf_map_update_elem: f('int bpf_map_update_elem(int fd, void *key, void *value, uint64_t flags)'),

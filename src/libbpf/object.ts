@@ -2,28 +2,16 @@
 // settings (rodata, map sizes, autoload) → load (verifier) → attach → close.
 import { accessSync, constants as fsConstants, statSync } from 'node:fs';
 import { constants } from 'node:os';
-import { sectionVariables, type VariableSpec } from './btf.js';
+import { sectionVariables } from './btf.js';
 import { BpfError, NotSupportedError, ObjectFileError, errnoName, privilegedCallError } from './errors.js';
 import { mapTypeName, programTypeName } from './kernel-types.js';
 import { attachProgram, type BpfLink, type AttachOptions } from './link.js';
 import { libbpfWarningsSince, routeLibbpfLog, warningsMark } from './log.js';
-import { BpfMap, type MapSpec } from './map.js';
+import { BpfMap } from './map.js';
 import { errnoOf, koffi, lastErrno, lib, type Handle } from './native.js';
-
-export interface ProgramSpec {
-  name: string;
-  section: string;
-  type: string;
-  autoload: boolean;
-}
-
-/** Everything an object contains, read without privileges or a kernel. */
-export interface ObjectSpec {
-  path: string;
-  programs: ProgramSpec[];
-  maps: MapSpec[];
-  rodata: VariableSpec[];
-}
+import type { MapSpec } from './map.js';
+import type { ObjectSpec, ProgramSpec } from './spec.js';
+import type { VariableSpec } from './btf.js';
 
 export type RodataValue = number | bigint | boolean | string;
 

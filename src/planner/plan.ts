@@ -4,33 +4,17 @@ import { z } from 'zod';
 import { captures } from '../captures/registry.js';
 import type { NodeInfo } from '../nodes/registry.js';
 import type { RunbookSource } from '../runbooks/catalog.js';
-import { expandRunbook, RunbookRequestError } from '../runbooks/expand.js';
-import type { RunPlan } from '../runs/types.js';
-import { DEFAULT_RUN_DURATION_MS, type RunRequest } from './run-request.js';
-
-/** A request that cannot run; `status` is the HTTP status it maps to. */
-export class PlanError extends Error {
-  override name = 'PlanError';
-  constructor(
-    readonly status: 400 | 404 | 409,
-    readonly code: string,
-    message: string,
-    readonly details?: unknown,
-  ) {
-    super(message);
-  }
-}
+import { expandRunbook } from '../runbooks/expand.js';
+import { Conflict, Invalid } from '../model/errors.js';
+import type { RunPlan } from '../model/run.js';
+import { DEFAULT_RUN_DURATION_MS } from '../model/limits.js';
+import type { RunRequest } from './run-request.js';
 
 /** A runbook run takes its steps, window, target, params, thresholds and rules from the runbook (`runbooks`). */
 export function planRun(request: RunRequest, live: NodeInfo[], runbooks?: RunbookSource): RunPlan {
   if (request.runbook) {
-    let expanded;
-    try {
-      expanded = expandRunbook(runbooks, { runbook: request.runbook, params: request.params, duration: request.duration, target: request.target });
-    } catch (err) {
-      if (err instanceof RunbookRequestError) throw new PlanError(err.status, err.code, err.message, err.details);
-      throw err;
-    }
+    // Throws Invalid or NotFound (src/model/errors.ts) for a request the runbook refuses.
+    const expanded = expandRunbook(runbooks, { runbook: request.runbook, params: request.params, duration: request.duration, target: request.target });
     const { durationMs, target, ...rest } = expanded;
     return { ...rest, durationMs, target, nodes: chooseNodes(request.targets, live), ...(request.reason ? { reason: request.reason } : {}) };
   }
@@ -38,7 +22,7 @@ export function planRun(request: RunRequest, live: NodeInfo[], runbooks?: Runboo
     const def = captures.get(step.capture)!;
     const parsed = def.params.safeParse(step.params);
     if (!parsed.success) {
-      throw new PlanError(400, 'invalid_params', `steps[${index}] (${step.capture}): ${z.prettifyError(parsed.error).replace(/\n/g, '; ')}`, parsed.error.issues);
+      throw new Invalid('invalid_params', `steps[${index}] (${step.capture}): ${z.prettifyError(parsed.error).replace(/\n/g, '; ')}`, parsed.error.issues);
     }
     return { capture: step.capture, params: parsed.data as Record<string, unknown> };
   });
@@ -58,7 +42,7 @@ function chooseNodes(targets: RunRequest['targets'], live: NodeInfo[]): string[]
   if (targets.nodes) {
     const missing = targets.nodes.filter((n) => !liveNames.includes(n));
     if (missing.length) {
-      throw new PlanError(409, 'node_not_live', `node ${missing.join(', ')} ${missing.length > 1 ? 'are' : 'is'} not live; live nodes: ${available}`);
+      throw new Conflict('node_not_live', `node ${missing.join(', ')} ${missing.length > 1 ? 'are' : 'is'} not live; live nodes: ${available}`);
     }
     chosen = [...new Set(targets.nodes)];
   } else if (targets.labels) {
@@ -67,6 +51,6 @@ function chooseNodes(targets: RunRequest['targets'], live: NodeInfo[]): string[]
   } else {
     chosen = liveNames;
   }
-  if (!chosen.length) throw new PlanError(409, 'no_live_node', `no live node matches the targets; live nodes: ${available}`);
+  if (!chosen.length) throw new Conflict('no_live_node', `no live node matches the targets; live nodes: ${available}`);
   return chosen;
 }

@@ -1,12 +1,11 @@
 // POST /v1/runs as zod sees it. Everything is bounded; unknown fields are errors.
 import { z } from 'zod';
 import { captureNames } from '../captures/registry.js';
-import { targetSchema } from '../captures/target.js';
+import { MAX_RUN_DURATION_MS } from '../model/limits.js';
+import { targetSchema } from '../model/target.js';
 import { NODE_NAME_RULE, isValidNodeName } from '../redis/keys.js';
 import { formatDuration, parseDuration } from '../util/duration.js';
 
-export const MAX_RUN_DURATION_MS = 10 * 60_000;
-export const DEFAULT_RUN_DURATION_MS = 10_000;
 const MAX_NODES = 10_000;
 
 const nodeName = z.string().refine(isValidNodeName, { message: `node names are ${NODE_NAME_RULE}` });

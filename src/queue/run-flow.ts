@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { FlowProducer, type ConnectionOptions } from 'bullmq';
 import { RUNS_QUEUE, nodeQueue } from '../redis/keys.js';
 import type { RunStore } from '../runs/store.js';
-import type { NodeJobData, RunPlan, RunRecord } from '../runs/types.js';
+import type { NodeJobData, RunPlan, RunRecord } from '../model/run.js';
 
 const KEEP_FINISHED = { age: 24 * 3600, count: 1000 };
 

@@ -24,7 +24,7 @@ import { createGzip, deflateRaw, inflateRaw, type Gzip } from 'node:zlib';
 import { promisify } from 'node:util';
 import type { Redis } from 'ioredis';
 import tar from 'tar-stream';
-import type { RunRecord } from '../runs/types.js';
+import type { RunRecord } from '../model/run.js';
 import { createLogger } from '../util/logger.js';
 import { reportHtmlChunks, type HtmlRenderOptions } from './html/document.js';
 import { buildManifest, planNodeFiles, type PlannedFile } from './manifest.js';

@@ -2,8 +2,8 @@
 // asked, why, what, where, when), every node with its kernel and timings, and
 // per capture its events, drops and the kernel-measured BPF CPU cost, plus the
 // bundle path and size of every file.
-import type { ArtifactMeta } from '../runs/artifacts.js';
-import type { CaptureSummary } from '../runs/types.js';
+import type { ArtifactMeta } from '../redis/artifacts.js';
+import type { CaptureSummary } from '../model/run.js';
 import type { CaptureDigest, ReportContext, ReportNode } from './model.js';
 import { nodeFilePath } from './model.js';
 

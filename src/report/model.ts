@@ -4,10 +4,10 @@
 // at a time on demand. The
 // meta of each capture (drops by reason, BPF run counts, timings; no data) is
 // remembered as results are loaded, for the manifest.
-import type { Finding, Severity } from '../analysis/types.js';
-import type { BaselineComparison } from '../baselines/compare.js';
+import type { Finding, Severity } from '../model/findings.js';
+import type { BaselineComparison } from '../model/baseline.js';
 import type { CaptureMeta, CaptureResult } from '../captures/capture.js';
-import type { CaptureSummary, NodeState, RunRecord } from '../runs/types.js';
+import type { CaptureSummary, NodeState, RunRecord } from '../model/run.js';
 import { SegmentAllocator, safeSegment } from './names.js';
 import { readArtifact, type ArtifactSource, type BaselineLoader, type FindingsLoader } from './source.js';
 

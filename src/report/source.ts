@@ -1,5 +1,5 @@
 // Where a report reads from: the run's artifacts in Redis (gzip, chunked;
-// src/runs/artifacts.ts), node heartbeats for kernels the run record lacks,
+// src/redis/artifacts.ts), node heartbeats for kernels the run record lacks,
 // and findings and the baseline comparison through loaders (analysis owns them). Artifacts are read as
 // streams of gunzipped chunks, or parsed whole one capture at a time.
 import { Readable } from 'node:stream';
@@ -7,10 +7,10 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip, gunzip } from 'node:zlib';
 import { promisify } from 'node:util';
 import type { Redis } from 'ioredis';
-import type { Finding } from '../analysis/types.js';
-import type { BaselineComparison } from '../baselines/compare.js';
+import type { Finding } from '../model/findings.js';
+import type { BaselineComparison } from '../model/baseline.js';
 import { keys } from '../redis/keys.js';
-import { artifactChunks, artifactMeta, type ArtifactMeta } from '../runs/artifacts.js';
+import { artifactChunks, artifactMeta, type ArtifactMeta } from '../redis/artifacts.js';
 
 const gunzipAsync = promisify(gunzip);
 

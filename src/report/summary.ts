@@ -1,7 +1,7 @@
 // summary.md: a few lines to paste into an incident channel or a postmortem —
 // what ran where and how it ended, the top findings, and one table of every
 // node's captures (events, drops, BPF CPU cost).
-import type { Finding } from '../analysis/types.js';
+import type { Finding } from '../model/findings.js';
 import { describeOrigin, describeTarget, fmtClock, fmtCpuNs, fmtDurationMs, fmtInt } from './format.js';
 import type { ReportContext } from './model.js';
 

@@ -3,29 +3,18 @@
 // target from the params the runbook names, each step's settings with params
 // filled in and checked by its capture, the rules and thresholds for findings.
 import { z } from 'zod';
-import { ruleSchema, type Rule } from '../analysis/rules.js';
-import type { Thresholds } from '../analysis/types.js';
+import { Invalid, NotFound } from '../model/errors.js';
+import { ruleSchema, type Rule } from '../model/rule.js';
+import type { Thresholds } from '../model/findings.js';
 import { captures } from '../captures/registry.js';
-import { targetSchema, type TargetSpec } from '../captures/target.js';
-import type { RunStep } from '../runs/types.js';
+import { targetSchema, type TargetSpec } from '../model/target.js';
+import type { RunStep } from '../model/run.js';
 import { formatDuration } from '../util/duration.js';
 import type { RunbookSource } from './catalog.js';
 import { checkParam, validateParams, type ParamError } from './params.js';
 import type { Runbook, TargetField } from './schema.js';
 import { fillTemplates, findTemplates } from './templates.js';
 
-/** A runbook request that cannot run; `status` is its HTTP status. */
-export class RunbookRequestError extends Error {
-  override name = 'RunbookRequestError';
-  constructor(
-    readonly status: 400 | 404,
-    readonly code: string,
-    message: string,
-    readonly details?: unknown,
-  ) {
-    super(message);
-  }
-}
 
 export interface RunbookRequest {
   runbook: string;
@@ -48,10 +37,9 @@ export interface ExpandedRunbook {
 
 const WINDOW_PARAM = { type: 'duration', required: false, min: 1000 } as const;
 
-export function unknownRunbook(name: string, source: RunbookSource | undefined): RunbookRequestError {
+export function unknownRunbook(name: string, source: RunbookSource | undefined): NotFound {
   const available = source?.names() ?? [];
-  return new RunbookRequestError(
-    404,
+  return new NotFound(
     'unknown_runbook',
     `unknown runbook "${name}"; runbooks: ${available.length ? available.join(', ') : 'none installed'} (or name captures in "steps" for an ad-hoc run)`,
     { available },
@@ -75,13 +63,11 @@ export function expandRunbook(source: RunbookSource | undefined, request: Runboo
   }
   const { values, errors: paramErrors } = validateParams(runbook, given);
   errors.push(...paramErrors);
-  if (errors.length) throw new RunbookRequestError(400, 'invalid_params', `runbook ${runbook.name}: ${errors.map((e) => e.message).join('; ')}`, errors);
+  if (errors.length) throw new Invalid('invalid_params', `runbook ${runbook.name}: ${errors.map((e) => e.message).join('; ')}`, errors);
 
   durationMs ??= runbook.limits.defaultDuration;
   if (durationMs > runbook.limits.maxDuration) {
-    throw new RunbookRequestError(
-      400,
-      'duration_over_limit',
+    throw new Invalid('duration_over_limit',
       `duration ${formatDuration(durationMs)} exceeds the ${formatDuration(runbook.limits.maxDuration)} limit for this runbook (${runbook.name})`,
       { durationMs, maxDurationMs: runbook.limits.maxDuration },
     );
@@ -117,19 +103,17 @@ function targetOf(runbook: Runbook, values: Record<string, unknown>, explicit: T
       const param = paramOf[String(i.path[0])] ?? String(i.path[0]);
       return { param, message: `param ${param} (target.${String(i.path[0])}): ${i.message}` };
     });
-    throw new RunbookRequestError(400, 'invalid_params', `runbook ${runbook.name}: ${errors.map((e) => e.message).join('; ')}`, errors);
+    throw new Invalid('invalid_params', `runbook ${runbook.name}: ${errors.map((e) => e.message).join('; ')}`, errors);
   }
   const conflicts = Object.entries(explicit).filter(([field, value]) => field in checked.data && JSON.stringify((checked.data as Record<string, unknown>)[field]) !== JSON.stringify(value));
   if (conflicts.length) {
     const [field] = conflicts[0]!;
-    throw new RunbookRequestError(
-      400,
-      'target_conflict',
+    throw new Invalid('target_conflict',
       `target.${field} ${JSON.stringify((explicit as Record<string, unknown>)[field])} contradicts param ${paramOf[field]} (${JSON.stringify((checked.data as Record<string, unknown>)[field])}); give one of them`,
     );
   }
   const target = { ...checked.data, ...explicit };
-  if (target.unit && target.cgroup) throw new RunbookRequestError(400, 'invalid_params', 'give a cgroup or a unit, not both: a unit is a cgroup');
+  if (target.unit && target.cgroup) throw new Invalid('invalid_params', 'give a cgroup or a unit, not both: a unit is a cgroup');
   return target;
 }
 
@@ -138,13 +122,11 @@ const paramsIn = (value: unknown) => [...new Set(findTemplates(value).refs.map((
 function stepsOf(runbook: Runbook, values: Record<string, unknown>): RunStep[] {
   return runbook.steps.map((step, index) => {
     const def = captures.get(step.capture);
-    if (!def) throw new RunbookRequestError(400, 'invalid_runbook', `runbook ${runbook.name}: steps[${index}] names capture ${step.capture}, which this server does not have`);
+    if (!def) throw new Invalid('invalid_runbook', `runbook ${runbook.name}: steps[${index}] names capture ${step.capture}, which this server does not have`);
     const parsed = def.params.safeParse(fillTemplates(step.params, values));
     if (!parsed.success) {
       const used = paramsIn(step.params);
-      throw new RunbookRequestError(
-        400,
-        'invalid_params',
+      throw new Invalid('invalid_params',
         `runbook ${runbook.name}: ${used.length ? `with ${used.map((p) => `${p}=${JSON.stringify(values[p])}`).join(', ')}, ` : ''}` +
           `steps[${index}] (${step.capture}) is invalid: ${z.prettifyError(parsed.error).replace(/\n/g, '; ')}`,
         parsed.error.issues,
@@ -162,9 +144,7 @@ function rulesOf(runbook: Runbook, values: Record<string, unknown>): Rule[] {
     const parsed = ruleSchema.safeParse(fillTemplates(rule, values));
     if (!parsed.success) {
       const used = paramsIn(rule);
-      throw new RunbookRequestError(
-        400,
-        'invalid_params',
+      throw new Invalid('invalid_params',
         `runbook ${runbook.name}: ${used.length ? `with ${used.map((p) => `${p}=${JSON.stringify(values[p])}`).join(', ')}, ` : ''}` +
           `rules[${index}] is invalid: ${z.prettifyError(parsed.error).replace(/\n/g, '; ')}`,
         parsed.error.issues,

@@ -7,7 +7,7 @@ import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { ruleSchema, type RuleEventKind } from '../analysis/rules.js';
 import { captures } from '../captures/registry.js';
-import { DEFAULT_RUN_DURATION_MS, MAX_RUN_DURATION_MS } from '../planner/run-request.js';
+import { DEFAULT_RUN_DURATION_MS, MAX_RUN_DURATION_MS } from '../model/limits.js';
 import { runbookSchema, TARGET_FIELDS, type Runbook, type RunbookFile, type TargetField } from './schema.js';
 import { fillTemplates, findTemplates } from './templates.js';
 

@@ -4,10 +4,10 @@
 // by the loader (loader.ts) with the same field paths.
 import { z } from 'zod';
 import { THRESHOLD_NAMES } from '../analysis/common.js';
-import type { Thresholds } from '../analysis/types.js';
+import type { Thresholds } from '../model/findings.js';
 import type { Rule } from '../analysis/rules.js';
 import { captureNames } from '../captures/registry.js';
-import { MAX_RUN_DURATION_MS } from '../planner/run-request.js';
+import { MAX_RUN_DURATION_MS } from '../model/limits.js';
 import { formatDuration, parseDuration } from '../util/duration.js';
 
 export const PARAM_TYPES = ['string', 'int', 'duration', 'enum', 'bool'] as const;

@@ -10,16 +10,16 @@ import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 import type { Redis } from 'ioredis';
 import { RunAnalysis, sortFindings, type NodeResult } from '../analysis/analyze.js';
-import type { Finding } from '../analysis/types.js';
+import type { Finding } from '../model/findings.js';
 import { compareRun, regressionFindings, type BaselineComparison } from '../baselines/compare.js';
-import type { BaselineMetric } from '../analysis/types.js';
+import type { BaselineMetric } from '../model/findings.js';
 import { summarize } from '../baselines/metrics.js';
 import type { CaptureResult } from '../captures/capture.js';
 import { keys } from '../redis/keys.js';
 import { createLogger } from '../util/logger.js';
-import { putArtifact, type ArtifactMeta } from './artifacts.js';
+import { putArtifact, type ArtifactMeta } from '../redis/artifacts.js';
 import { analyzedArtifacts, readNodeAnalyses, tooLargeToAnalyze, unusableReason, type NodeAnalysis } from './node-analysis.js';
-import type { RunRecord } from './types.js';
+import type { RunRecord } from '../model/run.js';
 
 export { MAX_ANALYZED_BYTES } from './node-analysis.js';
 

@@ -8,12 +8,12 @@ import { gunzip } from 'node:zlib';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { RunAnalysis, type NodeAnalysisPart, type NodeResult } from '../analysis/analyze.js';
-import type { BaselineMetric } from '../analysis/types.js';
+import type { BaselineMetric } from '../model/findings.js';
 import { summarize } from '../baselines/metrics.js';
 import type { CaptureResult } from '../captures/capture.js';
 import { keys } from '../redis/keys.js';
-import { putArtifact, type ArtifactMeta } from './artifacts.js';
-import type { NodeState, RunRecord } from './types.js';
+import { putArtifact, type ArtifactMeta } from '../redis/artifacts.js';
+import type { NodeState, RunRecord } from '../model/run.js';
 
 const gunzipAsync = promisify(gunzip);
 
@@ -89,7 +89,7 @@ const nodeAnalysisSchema = z.object({
     unchecked: z.array(z.string()),
     stoppedEarly: z.string().optional(),
   }),
-  metrics: z.array(z.object({ metric: z.string(), value: z.number(), unit: z.enum(['us', 'pct', 'per_min']), capture: z.string(), samples: z.number(), minSamples: z.number().optional() })),
+  metrics: z.array(z.object({ metric: z.string(), value: z.number(), unit: z.enum(['us', 'pct', 'rate', 'per_min']), capture: z.string(), samples: z.number(), minSamples: z.number().optional() })),
 });
 
 /** A stored analysis.json, checked; a string says why it cannot be used. */

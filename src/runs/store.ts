@@ -4,12 +4,12 @@
 import type { Redis } from 'ioredis';
 import { keys } from '../redis/keys.js';
 import * as scripts from './scripts.js';
-import type { Finding } from '../analysis/types.js';
+import type { Finding } from '../model/findings.js';
 import { readBaselineComparison, readFindings, settleFindings } from './findings.js';
-import type { BaselineComparison } from '../baselines/compare.js';
+import type { BaselineComparison } from '../model/baseline.js';
 import { isBaselineRun, recordBaseline } from '../baselines/store.js';
-import type { BaselineMetric } from '../analysis/types.js';
-import { FINAL_NODE_STATUSES, FINAL_STATUSES, type NodeState, type RunPlan, type RunRecord, type RunStatus } from './types.js';
+import type { BaselineMetric } from '../model/findings.js';
+import { FINAL_NODE_STATUSES, FINAL_STATUSES, type NodeState, type RunPlan, type RunRecord, type RunStatus } from '../model/run.js';
 
 const NODE_FIELD = 'node:';
 const EVENTS_MAX = 1000;

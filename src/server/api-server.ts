@@ -1,21 +1,25 @@
 // The API process: hono on node's HTTP server, the run finalizer, and the
 // Redis connections they share. Any number of these may run side by side.
 import { serve, type ServerType } from '@hono/node-server';
-import { Job, Queue } from 'bullmq';
 import { createApi } from '../api/app.js';
-import type { ApiDeps } from '../api/context.js';
 import { HttpMetrics } from '../api/metrics.js';
-import { TokenStore } from '../api/tokens.js';
-import { loadTriggerSettings, type TriggerSettings } from '../config/triggers.js';
-import { nodeJobId, RunSubmitter } from '../queue/run-flow.js';
+import { AuditLog } from '../core/audit.js';
+import { createNodeService } from '../core/nodes.js';
+import { createReportService } from '../core/reports.js';
+import { createRunService } from '../core/runs.js';
+import { createScheduleService } from '../core/schedules.js';
+import { TokenStore } from '../core/tokens.js';
+import { NodeQueues } from '../queue/node-queues.js';
+import { RunSubmitter } from '../queue/run-flow.js';
+import { ScheduleStore } from '../queue/schedules.js';
 import { connectRedis, settlesWithin } from '../redis/connection.js';
-import { nodeQueue } from '../redis/keys.js';
 import { RunbookCatalog, defaultRunbooksDir } from '../runbooks/catalog.js';
 import { formatLoadError } from '../runbooks/loader.js';
 import { startFinalizer } from '../runs/finalizer.js';
 import { RunStore } from '../runs/store.js';
-import { Schedules } from '../schedules/scheduler.js';
+import { startScheduler } from '../schedules/scheduler.js';
 import { ChatFollowers } from '../triggers/chatops/followers.js';
+import { loadTriggerSettings, type TriggerSettings } from '../triggers/settings.js';
 import { createLogger } from '../util/logger.js';
 
 const log = createLogger({ component: 'api' });
@@ -46,7 +50,6 @@ export interface ApiServer {
   stop(): Promise<void>;
 }
 
-const POSITION_SCAN_LIMIT = 1000;
 /** How long stop() waits for the finalizer and queues to close while Redis is unreachable. */
 const STOP_GRACE_MS = 5_000;
 
@@ -60,60 +63,36 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const store = new RunStore(redis, { retentionSeconds: options.retentionSeconds });
   const submitter = new RunSubmitter(bullConnection, store);
   const tokens = new TokenStore(redis);
+  const audit = new AuditLog(redis);
   const finalizer = startFinalizer(bullConnection, store);
-  const queues = new Map<string, Queue>();
-  const queueOf = (node: string) => {
-    let queue = queues.get(node);
-    if (!queue) {
-      queues.set(node, (queue = new Queue(nodeQueue(node), { connection: bullConnection })));
-      queue.on('error', () => {}); // the shared connection reports outages (connectRedis); else BullMQ console.errors each
-    }
-    return queue;
-  };
+  const queues = new NodeQueues(bullConnection);
   const duplicates = new Set<ReturnType<typeof connectRedis>>();
-  const schedules = new Schedules(bullConnection);
+  const scheduleStore = new ScheduleStore(bullConnection);
   const chatFollowers = new ChatFollowers();
 
-  const deps: ApiDeps = {
-    schedules,
-    chatFollowers,
+  const runs = createRunService({ redis, store, submitter, audit, queues, runbooks });
+  const app = createApi({
     redis,
-    duplicateRedis() {
+    openReader() {
       const dup = redis.duplicate();
       dup.on('error', () => {}); // a blocking SSE read; it retries after reconnecting, and `redis` reports the outage
       duplicates.add(dup);
       dup.once('end', () => duplicates.delete(dup));
       return dup;
     },
-    store,
-    submitter,
+    runs,
+    reports: createReportService({ redis, store, runs, audit }),
+    schedules: createScheduleService({ store: scheduleStore, audit, runbooks }),
+    nodes: createNodeService({ redis, queues }),
     tokens,
+    audit,
+    httpMetrics: new HttpMetrics(),
     runbooks,
     chatops: triggers.chatops,
     hooks: triggers.hooks,
-    httpMetrics: new HttpMetrics(),
-    nodeQueueCounts: (node) => queueOf(node).getJobCounts('waiting', 'active', 'failed'),
-    async removeWaitingNodeJob(runId, node) {
-      const job = await Job.fromId(queueOf(node), nodeJobId(runId, node));
-      if (!job || !(await job.isWaiting())) return false;
-      try {
-        await job.remove();
-        return true;
-      } catch {
-        return false; // picked up meanwhile: the worker sees the cancel
-      }
-    },
-    async queuePosition(runId, node) {
-      const queue = queueOf(node);
-      const total = await queue.getWaitingCount();
-      if (total > POSITION_SCAN_LIMIT) return undefined; // too long a queue to scan per request
-      // getWaiting lists oldest first (ascending): the next job to run is at index 0.
-      const index = (await queue.getWaiting(0, total - 1)).findIndex((j) => j.id === nodeJobId(runId, node));
-      return index < 0 ? undefined : index + 1;
-    },
-  };
-  const app = createApi(deps);
-  schedules.startWorker(deps);
+    chatFollowers,
+  });
+  const scheduler = startScheduler({ connection: bullConnection, runs });
 
   const server = await new Promise<ServerType>((resolve) => {
     const s = serve({ fetch: app.fetch, port: options.port, hostname: options.host }, () => resolve(s));
@@ -135,9 +114,10 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       const done = await settlesWithin(
         (async () => {
           await finalizer.stop();
-          await schedules.close();
+          await scheduler.close();
+          await scheduleStore.close();
           await submitter.close();
-          await Promise.all([...queues.values()].map((q) => q.close()));
+          await queues.close();
         })(),
         STOP_GRACE_MS,
       );

@@ -2,13 +2,21 @@
 // numbers from the results it just stored, kept as analysis.json so finalize
 // merges small parts instead of parsing every node's results. A failure here
 // stores nothing and never fails the node: finalize then analyzes the results.
+import type { Redis } from 'ioredis';
 import { analyzeNodeResults, storeNodeAnalysis, type StoredResult } from '../runs/node-analysis.js';
+import type { RunStore } from '../runs/store.js';
 import { createLogger } from '../util/logger.js';
-import type { NodeJobContext } from './run-node-job.js';
 
 const log = createLogger({ component: 'worker' });
 
-export async function analyzeOwnResults(ctx: NodeJobContext, runId: string, node: string, stored: StoredResult[]): Promise<void> {
+/** What the analysis needs of the node job's context (src/worker/run-node-job.ts). */
+export interface OwnAnalysisContext {
+  redis: Redis;
+  store: Pick<RunStore, 'get'>;
+  retentionSeconds: number;
+}
+
+export async function analyzeOwnResults(ctx: OwnAnalysisContext, runId: string, node: string, stored: StoredResult[]): Promise<void> {
   if (!stored.length) return;
   try {
     const started = performance.now();

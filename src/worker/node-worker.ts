@@ -10,7 +10,7 @@ import { connectRedis, settlesWithin } from '../redis/connection.js';
 import { keys, nodeQueue } from '../redis/keys.js';
 import { HEARTBEAT_INTERVAL_MS, publishHeartbeat, withdrawNode } from '../nodes/registry.js';
 import { RunStore } from '../runs/store.js';
-import type { NodeJobData } from '../runs/types.js';
+import type { NodeJobData } from '../model/run.js';
 import { createLogger } from '../util/logger.js';
 import { runNodeJob } from './run-node-job.js';
 

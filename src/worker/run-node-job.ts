@@ -9,10 +9,10 @@ import type { Redis } from 'ioredis';
 import { captures } from '../captures/registry.js';
 import { NotSupportedError } from '../libbpf/index.js';
 import { runCapture } from '../captures/run-capture.js';
-import { putArtifact } from '../runs/artifacts.js';
+import { putArtifact } from '../redis/artifacts.js';
 import type { StoredResult } from '../runs/node-analysis.js';
 import type { RunStore } from '../runs/store.js';
-import type { CaptureSummary, NodeJobData, NodeState } from '../runs/types.js';
+import type { CaptureSummary, NodeJobData, NodeState } from '../model/run.js';
 import { createLogger } from '../util/logger.js';
 import { analyzeOwnResults } from './analyze-own-results.js';
 

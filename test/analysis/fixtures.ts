@@ -4,7 +4,7 @@ import type { NodeResult } from '../../src/analysis/analyze.js';
 import type { CaptureResult, ResultKind } from '../../src/captures/capture.js';
 import { fromSlots, HIST_SLOTS, type Log2Histogram } from '../../src/captures/histogram.js';
 import type { Frame } from '../../src/symbolize/types.js';
-import type { RunPlan, RunRecord } from '../../src/runs/types.js';
+import type { RunPlan, RunRecord } from '../../src/model/run.js';
 
 export const NODE = 'web-1';
 export const WINDOW_MS = 6000;

@@ -7,7 +7,7 @@ import { analyzeRun, RunAnalysis, type NodeResult } from '../../src/analysis/ana
 import type { CaptureResult } from '../../src/captures/capture.js';
 import { expandRunbook } from '../../src/runbooks/expand.js';
 import { RunbookCatalog } from '../../src/runbooks/catalog.js';
-import type { RunRecord } from '../../src/runs/types.js';
+import type { RunRecord } from '../../src/model/run.js';
 import { projectRoot } from '../../src/util/paths.js';
 import { histogram, on, result, run } from './fixtures.js';
 

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { compareRun, regressionFindings } from '../../src/baselines/compare.js';
 import type { BaselineMetric } from '../../src/analysis/types.js';
 import { isBaselineRun, recordBaseline } from '../../src/baselines/store.js';
-import type { RunRecord } from '../../src/runs/types.js';
+import type { RunRecord } from '../../src/model/run.js';
 import { oomkillBaseline } from '../../src/captures/oomkill/baseline.js';
 import { syscallerrorsBaseline } from '../../src/captures/syscallerrors/baseline.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis.js';
@@ -83,6 +83,31 @@ describe('baseline comparison', () => {
       ['warning', 'profile', `nodes/${NODE}/profile.json`],
     ]);
     expect(findings[0]!.title).toBe(`${DEST}: 2.1 ms (baseline, 03:00 UTC) → 212 ms (now), ×101.`);
+  });
+
+  it('judges rates (drops/s) and shares that were zero: a quiet baseline makes drops, throttling and lock waits now regressions', async () => {
+    const rate = (metric: string, value: number, samples: number): BaselineMetric => ({ metric, value, unit: 'rate', capture: 'tcpdrop', samples });
+    const share = (metric: string, value: number, capture: string): BaselineMetric => ({ metric, value, unit: 'pct', capture, samples: 30 });
+    const base = run('quiet', 'health-check', '2026-11-24T03:00:00.000Z', 'schedule:nightly');
+    await recordBaseline(redis, base, metrics(
+      rate('packet drops per second', 0, 0), rate('packet drops per second (NO_SOCKET)', 2, 20), rate('packet drops per second (QDISC_DROP)', 1, 10),
+      share('CPU throttled time, all cgroups (share of the window)', 0, 'cputhrottle'), share('lock wait time, all processes (share of the window)', 0, 'lockwait'),
+    ));
+    const now = run('busy', 'intermittent-latency', '2026-11-24T09:30:00.000Z');
+    const cmp = await compareRun(redis, now, metrics(
+      rate('packet drops per second', 250, 1500), // from 0: critical (≥10× and ≥100/s more)
+      rate('packet drops per second (NO_SOCKET)', 2.5, 25), // ×1.25: not twice
+      rate('packet drops per second (QDISC_DROP)', 3, 2), // ×3 but from 2 drops
+      share('CPU throttled time, all cgroups (share of the window)', 82, 'cputhrottle'),
+      share('lock wait time, all processes (share of the window)', 9, 'lockwait'), // +9 pts: not 15
+    ));
+    const row = (metric: string) => cmp.rows.find((r) => r.metric === metric)!;
+    expect(row('packet drops per second')).toMatchObject({ baseline: '0/s', now: '250/s', change: 'new', regression: 'critical' });
+    expect(row('packet drops per second (NO_SOCKET)').regression).toBeUndefined();
+    expect(row('packet drops per second (QDISC_DROP)').regression).toBeUndefined();
+    expect(row('CPU throttled time, all cgroups (share of the window)')).toMatchObject({ baseline: '0%', now: '82%', regression: 'warning' });
+    expect(row('lock wait time, all processes (share of the window)').regression).toBeUndefined();
+    expect(regressionFindings(cmp, now).map((f) => [f.severity, f.capture])).toEqual([['critical', 'tcpdrop'], ['warning', 'cputhrottle']]);
   });
 
   it("prefers the run's own runbook's baseline, then health-check's; same target; recorded before the run", async () => {

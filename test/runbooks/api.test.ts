@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { captureNames } from '../../src/captures/registry.js';
 import { publishHeartbeat } from '../../src/nodes/registry.js';
 import { keys } from '../../src/redis/keys.js';
-import { putArtifact } from '../../src/runs/artifacts.js';
+import { putArtifact } from '../../src/redis/artifacts.js';
 import { RunStore } from '../../src/runs/store.js';
 import { projectRoot } from '../../src/util/paths.js';
 import { histogram, result } from '../analysis/fixtures.js';

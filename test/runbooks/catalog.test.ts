@@ -58,13 +58,15 @@ describe('built-in runbooks', () => {
   it('intermittent-latency covers the four families in one window', () => {
     const captures = catalog.get('intermittent-latency')!.steps.map((s) => s.capture);
     expect(captures).toEqual(expect.arrayContaining(['tcpconnlat', 'tcpretrans', 'tcpreset', 'tcprtt', 'profile', 'offcputime', 'runqlat', 'execsnoop', 'filetop']));
+    // and the causes behind latency: drops, throttling, lock waits
+    expect(captures).toEqual(expect.arrayContaining(['tcpdrop', 'cputhrottle', 'lockwait']));
     // and the causes: failing calls and process ends
     expect(captures).toEqual(expect.arrayContaining(['syscallerrors', 'signals']));
   });
 
   it('the families of the other built-ins', () => {
     const of = (name: string) => catalog.get(name)!.steps.map((s) => s.capture).sort();
-    expect(of('high-cpu')).toEqual(['execsnoop', 'profile', 'runqlat', 'signals', 'syscallerrors']);
+    expect(of('high-cpu')).toEqual(['cputhrottle', 'execsnoop', 'lockwait', 'profile', 'runqlat', 'signals', 'syscallerrors', 'tcpdrop']);
     expect(of('disk-io')).toEqual(['biolatency', 'filetop', 'offcputime']);
     expect(of('suspicious-activity')).toEqual(expect.arrayContaining(['execsnoop', 'opensnoop', 'tcpconnlat', 'signals', 'syscallerrors']));
     // exec, network, CPU and file I/O, all cheap ones

@@ -5,10 +5,11 @@
 import { release } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { PlanError, planRun } from '../../src/planner/plan.js';
+import { planRun } from '../../src/planner/plan.js';
+import { DomainError, Invalid, NotFound } from '../../src/model/errors.js';
 import { runRequestSchema } from '../../src/planner/run-request.js';
 import { RunbookCatalog } from '../../src/runbooks/catalog.js';
-import { expandRunbook, RunbookRequestError } from '../../src/runbooks/expand.js';
+import { expandRunbook } from '../../src/runbooks/expand.js';
 import { parseRunbook } from '../../src/runbooks/loader.js';
 import { paramsJsonSchema, validateParams } from '../../src/runbooks/params.js';
 import type { Runbook } from '../../src/runbooks/schema.js';
@@ -68,7 +69,8 @@ function expectError(fn: () => unknown, code: string, ...mentions: string[]) {
     error = err;
   }
   expect(error, 'it should throw').toBeInstanceOf(Error);
-  const e = error as RunbookRequestError | PlanError;
+  expect(error, 'a domain error (the API maps its kind to a status)').toBeInstanceOf(DomainError);
+  const e = error as DomainError;
   expect(e.code).toBe(code);
   for (const m of mentions) expect(e.message).toContain(m);
   return e;
@@ -146,10 +148,10 @@ describe('expandRunbook', () => {
 
   it('rejects bad params with every error at once, and an unknown runbook listing the known ones', () => {
     const e = expectError(() => expandRunbook(books, { runbook: 'svc', params: { port: 0, mode: 'x' } }), 'invalid_params', 'param port', 'param mode');
-    expect(e.status).toBe(400);
+    expect(e).toBeInstanceOf(Invalid); // 400
     expect((e.details as { param: string }[]).map((d) => d.param)).toEqual(['port', 'mode']);
     const unknown = expectError(() => expandRunbook(books, { runbook: 'nope' }), 'unknown_runbook', '"nope"', 'runbooks: svc');
-    expect(unknown.status).toBe(404);
+    expect(unknown).toBeInstanceOf(NotFound); // 404
     expect(unknown.details).toEqual({ available: ['svc'] });
   });
 
@@ -169,7 +171,7 @@ describe('POST /v1/runs schema and planner', () => {
   const catalog = RunbookCatalog.load(join(projectRoot, 'runbooks'));
   const plan = (body: Record<string, unknown>) => {
     const parsed = runRequestSchema.safeParse(body);
-    if (!parsed.success) throw new PlanError(400, 'invalid_request', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+    if (!parsed.success) throw new Invalid('invalid_request', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
     return planRun(parsed.data, live, catalog);
   };
 
@@ -201,6 +203,6 @@ describe('POST /v1/runs schema and planner', () => {
 
   it('an unknown runbook is a 404 listing the built-in ones', () => {
     const e = expectError(() => plan({ runbook: 'no-such', targets: { all: true } }), 'unknown_runbook', 'intermittent-latency', 'high-cpu', 'steps');
-    expect(e.status).toBe(404);
+    expect(e).toBeInstanceOf(NotFound); // 404
   });
 });

@@ -10,11 +10,11 @@ import type { Finding } from '../../src/analysis/types.js';
 import type { CaptureResult } from '../../src/captures/capture.js';
 import { connectRedis } from '../../src/redis/connection.js';
 import { keys } from '../../src/redis/keys.js';
-import { putArtifact } from '../../src/runs/artifacts.js';
+import { putArtifact } from '../../src/redis/artifacts.js';
 import { analyzeStoredRun } from '../../src/runs/findings.js';
 import { analyzeNodeResults, NODE_ANALYSIS_ARTIFACT, storeNodeAnalysis, type NodeAnalysis, type StoredResult } from '../../src/runs/node-analysis.js';
 import { RunStore } from '../../src/runs/store.js';
-import type { CaptureSummary, RunRecord } from '../../src/runs/types.js';
+import type { CaptureSummary, RunRecord } from '../../src/model/run.js';
 import { histogram, result } from '../analysis/fixtures.js';
 import { redisServerChildren, startTestRedis, type TestRedis } from '../helpers/redis.js';
 

@@ -6,7 +6,7 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectRedis } from '../../src/redis/connection.js';
 import { keys } from '../../src/redis/keys.js';
-import { CHUNK_BYTES, putArtifact } from '../../src/runs/artifacts.js';
+import { CHUNK_BYTES, putArtifact } from '../../src/redis/artifacts.js';
 import { bpfHandlesOf } from '../helpers/kernel.js';
 import { redisServerChildren } from '../helpers/redis.js';
 import { fakeNode, RETENTION_SECONDS, startStack, type Stack } from './harness.js';

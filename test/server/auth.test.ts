@@ -145,7 +145,7 @@ describe('API tokens, scopes and the audit log', () => {
     const runId = await actor.submit(run);
     expect((await actor.delete(`/v1/runs/${runId}`)).status).toBe(202);
     // An artifact download is audited: store one for the (cancelled) run as a worker would.
-    const { putArtifact } = await import('../../src/runs/artifacts.js');
+    const { putArtifact } = await import('../../src/redis/artifacts.js');
     await putArtifact(conn, { runId, node: NODE, name: 'execsnoop.json', contentType: 'application/json', ttlSeconds: 60 }, JSON.stringify({ events: [] }));
     const artifact = await actor.artifact(runId, NODE, 'execsnoop.json');
     expect(artifact.status).toBe(200);

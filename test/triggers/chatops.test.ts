@@ -4,7 +4,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunStore } from '../../src/runs/store.js';
-import { editDistance, parseCommand } from '../../src/triggers/chatops/parse.js';
+import { parseCommand } from '../../src/triggers/chatops/parse.js';
+import { editDistance } from '../../src/util/closest-name.js';
 import { slackSignature } from '../../src/triggers/chatops/verify.js';
 import { redisServerChildren } from '../helpers/redis.js';
 import { RETENTION_SECONDS, fakeNode, startStack, waitFor, type Stack } from '../server/harness.js';

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TriggerConfigError } from '../../src/config/triggers.js';
+import { TriggerConfigError } from '../../src/triggers/settings.js';
 import { parseHooksConfig } from '../../src/triggers/hooks/config.js';
 import { hostPart } from '../../src/triggers/hooks/mapping.js';
 import { Client, fakeNode, isJsonError, startStack, type Stack } from '../server/harness.js';

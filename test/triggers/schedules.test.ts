@@ -6,9 +6,9 @@
 // worker would store them).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fmtUs } from '../../src/analysis/format.js';
-import { putArtifact } from '../../src/runs/artifacts.js';
+import { putArtifact } from '../../src/redis/artifacts.js';
 import { RunStore } from '../../src/runs/store.js';
-import type { RunPlan } from '../../src/runs/types.js';
+import type { RunPlan } from '../../src/model/run.js';
 import { expectedQuantile, histogram, result } from '../analysis/fixtures.js';
 import { redisServerChildren } from '../helpers/redis.js';
 import { RETENTION_SECONDS, fakeNode, isJsonError, sleep, startStack, waitFor, type Stack } from '../server/harness.js';

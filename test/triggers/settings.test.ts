@@ -7,7 +7,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadTriggerSettings, TRIGGER_ENV, TriggerConfigError, type TriggerSources } from '../../src/config/triggers.js';
+import { loadTriggerSettings, TRIGGER_ENV, TriggerConfigError, type TriggerSources } from '../../src/triggers/settings.js';
 import { RunbookCatalog } from '../../src/runbooks/catalog.js';
 import { slackSignature } from '../../src/triggers/chatops/verify.js';
 import { setLogLevel, setLogSink, type LogLevel } from '../../src/util/logger.js';

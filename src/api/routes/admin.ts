@@ -1,11 +1,12 @@
 // /v1/tokens and /v1/audit: admin only.
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { audit, readAudit } from '../audit.js';
+import type { AuditLog } from '../../core/audit.js';
+import { NotFound } from '../../core/errors.js';
+import { SCOPES, type TokenStore } from '../../core/tokens.js';
 import { requireScope } from '../auth.js';
-import type { ApiDeps, ApiEnv } from '../context.js';
-import { ApiError, readJson, validationError } from '../errors.js';
-import { SCOPES } from '../tokens.js';
+import type { ApiEnv } from '../env.js';
+import { readJson, validationError } from '../errors.js';
 
 const newToken = z
   .object({
@@ -16,8 +17,12 @@ const newToken = z
 
 const auditQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100), before: z.string().max(40).optional() }).strict();
 
-export function adminRoutes(deps: ApiDeps) {
-  const { tokens, redis } = deps;
+export interface AdminRoutesOptions {
+  tokens: TokenStore;
+  audit: AuditLog;
+}
+
+export function adminRoutes({ tokens, audit }: AdminRoutesOptions) {
   const admin = requireScope(tokens, 'admin');
   const app = new Hono<ApiEnv>();
 
@@ -26,7 +31,7 @@ export function adminRoutes(deps: ApiDeps) {
     if (!parsed.success) throw validationError(parsed.error);
     const actor = c.get('token').name;
     const { secret, record } = await tokens.create(parsed.data.name, [...new Set(parsed.data.scopes)], actor);
-    await audit(redis, { actor, action: 'token.create', subject: record.id, details: { name: record.name, scopes: record.scopes } });
+    await audit.record({ actor, action: 'token.create', subject: record.id, details: { name: record.name, scopes: record.scopes } });
     return c.json({ ...record, token: secret }, 201);
   });
 
@@ -34,15 +39,15 @@ export function adminRoutes(deps: ApiDeps) {
 
   app.delete('/tokens/:id', admin, async (c) => {
     const revoked = await tokens.revoke(c.req.param('id'));
-    if (!revoked) throw new ApiError(404, 'token_not_found', `no token with id ${c.req.param('id')}`);
-    await audit(redis, { actor: c.get('token').name, action: 'token.revoke', subject: revoked.id, details: { name: revoked.name } });
+    if (!revoked) throw new NotFound('token_not_found', `no token with id ${c.req.param('id')}`);
+    await audit.record({ actor: c.get('token').name, action: 'token.revoke', subject: revoked.id, details: { name: revoked.name } });
     return c.json(revoked);
   });
 
   app.get('/audit', admin, async (c) => {
     const parsed = auditQuery.safeParse(c.req.query());
     if (!parsed.success) throw validationError(parsed.error, 'query');
-    return c.json({ entries: await readAudit(redis, parsed.data.limit, parsed.data.before) });
+    return c.json({ entries: await audit.read(parsed.data.limit, parsed.data.before) });
   });
 
   return app;

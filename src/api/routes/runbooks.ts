@@ -6,12 +6,13 @@ import { paramsJsonSchema } from '../../runbooks/params.js';
 import type { RunbookLoadError } from '../../runbooks/loader.js';
 import type { Runbook } from '../../runbooks/schema.js';
 import { formatDuration } from '../../util/duration.js';
-import { audit } from '../audit.js';
+import type { AuditLog } from '../../core/audit.js';
+import { Conflict, NotFound } from '../../core/errors.js';
+import type { TokenStore } from '../../core/tokens.js';
+import type { RunbookCatalog } from '../../runbooks/catalog.js';
 import { requireScope } from '../auth.js';
-import type { ApiDeps, ApiEnv } from '../context.js';
-import { ApiError } from '../errors.js';
+import type { ApiEnv } from '../env.js';
 
-/** What the runbook routes and the planner need besides ApiDeps. */
 function summary(r: Runbook) {
   return {
     name: r.name,
@@ -43,15 +44,21 @@ export function runbookDetail(r: Runbook) {
   };
 }
 
-export function runbookRoutes(deps: ApiDeps) {
-  const { tokens, redis } = deps;
+export interface RunbookRoutesOptions {
+  /** The runbooks this API process loaded (absent: none, and reload is refused). */
+  runbooks?: RunbookCatalog;
+  tokens: TokenStore;
+  audit: AuditLog;
+}
+
+export function runbookRoutes({ runbooks: loaded, tokens, audit }: RunbookRoutesOptions) {
   const read = requireScope(tokens, 'runs:read');
   const admin = requireScope(tokens, 'admin');
   const app = new Hono<ApiEnv>();
-  const catalog = () => deps.runbooks;
+  const catalog = () => loaded;
   // Paths relative to the runbooks directory: what an operator edits, without the server's layout.
   const errorsOf = (errors: readonly RunbookLoadError[]) =>
-    errors.map((e) => ({ file: deps.runbooks ? relative(deps.runbooks.dir, e.file) || e.file : e.file, field: e.field, message: e.message, issues: e.issues }));
+    errors.map((e) => ({ file: loaded ? relative(loaded.dir, e.file) || e.file : e.file, field: e.field, message: e.message, issues: e.issues }));
 
   app.get('/', read, (c) => {
     const runbooks = catalog();
@@ -63,16 +70,16 @@ export function runbookRoutes(deps: ApiDeps) {
     const runbook = catalog()?.get(name);
     if (!runbook) {
       const available = catalog()?.names() ?? [];
-      throw new ApiError(404, 'unknown_runbook', `unknown runbook "${name}"; runbooks: ${available.length ? available.join(', ') : 'none installed'}`, { available });
+      throw new NotFound('unknown_runbook', `unknown runbook "${name}"; runbooks: ${available.length ? available.join(', ') : 'none installed'}`, { available });
     }
     return c.json(runbookDetail(runbook));
   });
 
   app.post('/reload', admin, async (c) => {
     const runbooks = catalog();
-    if (!runbooks) throw new ApiError(409, 'no_runbooks_dir', 'this API process was started without a runbooks directory');
+    if (!runbooks) throw new Conflict('no_runbooks_dir', 'this API process was started without a runbooks directory');
     const result = runbooks.reload();
-    await audit(redis, { actor: c.get('token').name, action: 'runbooks.reload', subject: runbooks.dir, details: { runbooks: result.runbooks, errors: result.errors.length } });
+    await audit.record({ actor: c.get('token').name, action: 'runbooks.reload', subject: runbooks.dir, details: { runbooks: result.runbooks, errors: result.errors.length } });
     return c.json({ runbooks: result.runbooks, errors: errorsOf(result.errors), loadedAt: runbooks.loadedAt?.toISOString() });
   });
 

@@ -1,17 +1,18 @@
 // /v1/runs: submit, list, read, follow (SSE), cancel, and download artifacts.
+// The run service (src/core/runs.ts) does the work; this is HTTP around it.
 import { Readable } from 'node:stream';
 import { Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
+import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { keys } from '../../redis/keys.js';
-import { artifactChunks, artifactMeta } from '../../runs/artifacts.js';
-import { FINAL_STATUSES, RUN_STATUSES, type RunRecord } from '../../runs/types.js';
-import { audit } from '../audit.js';
-import { requireScope } from '../auth.js';
-import type { ApiDeps, ApiEnv } from '../context.js';
-import { ApiError, readJson, validationError } from '../errors.js';
-import { startRun } from '../start-run.js';
+import { followRunEvents } from '../../core/run-events.js';
+import { runLinks as links, type RunService } from '../../core/runs.js';
+import type { TokenStore } from '../../core/tokens.js';
+import { RUN_STATUSES } from '../../model/run.js';
 import { createLogger } from '../../util/logger.js';
+import { requireScope } from '../auth.js';
+import type { ApiEnv } from '../env.js';
+import { readJson, validationError } from '../errors.js';
 
 const log = createLogger({ component: 'api' });
 
@@ -33,85 +34,50 @@ const listQuery = z
   })
   .strict();
 
-const links = (id: string) => ({
-  self: `/v1/runs/${id}`,
-  events: `/v1/runs/${id}/events`,
-  findings: `/v1/runs/${id}/findings`,
-});
+export interface RunRoutesOptions {
+  runs: RunService;
+  tokens: TokenStore;
+  /** Opens a dedicated Redis connection for one event stream (its reads block). */
+  openReader(): Redis;
+}
 
-export function runRoutes(deps: ApiDeps) {
-  const { store, tokens, redis } = deps;
+export function runRoutes({ runs, tokens, openReader }: RunRoutesOptions) {
   const read = requireScope(tokens, 'runs:read');
   const write = requireScope(tokens, 'runs:write');
   const app = new Hono<ApiEnv>();
 
-  const findRun = async (id: string): Promise<RunRecord> => {
-    const run = z.uuid().safeParse(id).success ? await store.get(id) : undefined;
-    if (!run) throw new ApiError(404, 'run_not_found', `no run ${id} (it may have expired after the retention period)`);
-    return run;
-  };
-
   app.post('/', write, async (c) => {
-    const run = await startRun(deps, await readJson(c), { actor: c.get('token').name });
+    const run = await runs.start(await readJson(c), { actor: c.get('token').name });
     return c.json({ id: run.id, status: run.status, nodes: run.plan.nodes, links: links(run.id) }, 202);
   });
 
   app.get('/', read, async (c) => {
     const parsed = listQuery.safeParse(c.req.query());
     if (!parsed.success) throw validationError(parsed.error, 'query');
-    const { runs, next } = await store.list(parsed.data);
-    return c.json({ runs, ...(next !== undefined ? { next: `/v1/runs?${new URLSearchParams({ ...stringify(c.req.query()), before: String(next) })}` } : {}) });
+    const { runs: page, next } = await runs.list(parsed.data);
+    return c.json({ runs: page, ...(next !== undefined ? { next: `/v1/runs?${new URLSearchParams({ ...stringify(c.req.query()), before: String(next) })}` } : {}) });
   });
 
   app.get('/:id', read, async (c) => {
-    const run = await findRun(c.req.param('id'));
-    for (const [node, state] of Object.entries(run.nodes)) {
-      if (state.status !== 'queued') continue;
-      const position = await deps.queuePosition(run.id, node);
-      if (position !== undefined) Object.assign(state, { position });
-    }
+    const run = await runs.withQueuePositions(c.req.param('id'));
     return c.json({ ...run, links: links(run.id) });
   });
 
   app.delete('/:id', write, async (c) => {
-    const run = await findRun(c.req.param('id'));
-    if (FINAL_STATUSES.has(run.status)) throw new ApiError(409, 'run_finished', `run ${run.id} already ended (${run.status})`);
-    await store.requestCancel(run.id);
-    await redis.publish(keys.cancelChannel, run.id);
-    for (const [node, state] of Object.entries(run.nodes)) {
-      if (state.status === 'queued' && (await deps.removeWaitingNodeJob(run.id, node))) {
-        await store.setNodeState(run.id, node, { status: 'cancelled', finishedAt: new Date().toISOString() });
-      }
-    }
-    await audit(redis, { actor: c.get('token').name, action: 'run.cancel', subject: run.id });
-    const after = await store.finalizeIfDone(run.id);
-    return c.json({ id: run.id, status: after?.status ?? run.status, cancelRequested: true }, 202);
+    const run = await runs.get(c.req.param('id'));
+    const after = await runs.cancel(run, { actor: c.get('token').name });
+    return c.json({ id: run.id, status: after.status, cancelRequested: true }, 202);
   });
 
   app.get('/:id/events', read, async (c) => {
-    const run = await findRun(c.req.param('id'));
+    const run = await runs.get(c.req.param('id'));
     // A reconnecting client resumes after the last event it saw.
     const resumeFrom = c.req.header('last-event-id') ?? '';
     return streamSSE(c, async (stream) => {
-      const reader = deps.duplicateRedis();
-      stream.onAbort(() => reader.disconnect());
-      try {
-        let last = /^\d+-\d+$/.test(resumeFrom) ? resumeFrom : '0';
-        for (let finished = FINAL_STATUSES.has(run.status); !stream.aborted; ) {
-          const reply = (await reader.xread('COUNT', 100, 'BLOCK', finished ? 1 : 5000, 'STREAMS', keys.runEvents(run.id), last)) as
-            | [string, [string, string[]][]][]
-            | null;
-          const entries = reply?.[0]?.[1] ?? [];
-          for (const [id, fields] of entries) {
-            last = id;
-            const event = JSON.parse(fields[1] ?? '{}') as { type: string };
-            await stream.writeSSE({ id, event: event.type, data: JSON.stringify(event) });
-            if (event.type === 'run-finished') finished = true;
-          }
-          if (finished && !entries.length) break; // everything sent, the run is over
-        }
-      } finally {
-        reader.disconnect();
+      const aborted = new AbortController();
+      stream.onAbort(() => aborted.abort());
+      for await (const entry of followRunEvents(openReader, run, resumeFrom, aborted.signal)) {
+        await stream.writeSSE({ id: entry.id, event: entry.type, data: JSON.stringify(entry.event) });
       }
     }, async (err, stream) => {
       // A client that went away mid-read closes the reader under it: not an error.
@@ -120,26 +86,13 @@ export function runRoutes(deps: ApiDeps) {
   });
 
   app.get('/:id/findings', read, async (c) => {
-    const run = await findRun(c.req.param('id'));
-    if (!FINAL_STATUSES.has(run.status)) {
-      throw new ApiError(404, 'findings_not_ready', `run ${run.id} is ${run.status}; its findings are computed when it ends (follow ${links(run.id).events})`, { status: run.status });
-    }
-    const findings = await store.getFindings(run.id);
-    if (!findings) throw new ApiError(404, 'findings_not_found', `run ${run.id} has no stored findings (it ended before analysis existed, or they expired)`);
-    const counts = { critical: 0, warning: 0, info: 0 };
-    for (const f of findings) if (f.severity in counts) counts[f.severity]++;
+    const { run, findings, counts } = await runs.findings(c.req.param('id'));
     return c.json({ runId: run.id, status: run.status, ...(run.plan.runbook ? { runbook: run.plan.runbook } : {}), counts, findings });
   });
 
   app.get('/:id/nodes/:node/artifacts/:name', read, async (c) => {
-    const run = await findRun(c.req.param('id'));
-    const node = c.req.param('node');
-    const name = c.req.param('name');
-    if (!(node in run.nodes)) throw new ApiError(404, 'node_not_in_run', `run ${run.id} did not run on ${node}; nodes: ${Object.keys(run.nodes).join(', ')}`);
-    const meta = await artifactMeta(redis, run.id, node, name);
-    if (!meta) throw new ApiError(404, 'artifact_not_found', `no artifact ${name} for node ${node} (see the run's captures for names)`);
-    await audit(redis, { actor: c.get('token').name, action: 'artifact.download', subject: run.id, details: { node, name } });
-    const body = Readable.toWeb(Readable.from(artifactChunks(redis, run.id, node, meta))) as ReadableStream;
+    const { meta, chunks } = await runs.artifact(c.req.param('id'), c.req.param('node'), c.req.param('name'), c.get('token').name);
+    const body = Readable.toWeb(Readable.from(chunks)) as ReadableStream;
     return new Response(body, { headers: { 'content-type': meta.contentType, 'content-encoding': 'gzip' } });
   });
 

@@ -1,17 +1,19 @@
 // Health, metrics, the capture catalogue, live nodes and the OpenAPI document.
 import { Hono } from 'hono';
+import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { captures } from '../../captures/registry.js';
-import { liveNodes } from '../../nodes/registry.js';
-import { keys } from '../../redis/keys.js';
+import type { NodeService } from '../../core/nodes.js';
+import type { TokenStore } from '../../core/tokens.js';
 import { requireScope } from '../auth.js';
-import type { ApiDeps, ApiEnv } from '../context.js';
+import type { ApiEnv } from '../env.js';
 import { errorBody } from '../errors.js';
+import type { HttpMetrics } from '../metrics.js';
 import { openApiDocument } from '../openapi.js';
 
 const HEALTH_TIMEOUT_MS = 2_000;
 
-function pingWithin(redis: ApiDeps['redis'], ms: number): Promise<unknown> {
+function pingWithin(redis: Redis, ms: number): Promise<unknown> {
   let timer: NodeJS.Timeout | undefined;
   const ping = redis.ping();
   ping.catch(() => {}); // may settle after the timeout answered
@@ -21,8 +23,15 @@ function pingWithin(redis: ApiDeps['redis'], ms: number): Promise<unknown> {
   ]).finally(() => clearTimeout(timer));
 }
 
-export function systemRoutes(deps: ApiDeps) {
-  const { redis, tokens } = deps;
+export interface SystemRoutesOptions {
+  /** The API's own connection: /healthz reports whether it is up. */
+  redis: Redis;
+  nodes: NodeService;
+  tokens: TokenStore;
+  httpMetrics: HttpMetrics;
+}
+
+export function systemRoutes({ redis, nodes, tokens, httpMetrics }: SystemRoutesOptions) {
   const read = requireScope(tokens, 'runs:read');
   const app = new Hono<ApiEnv>();
 
@@ -39,7 +48,7 @@ export function systemRoutes(deps: ApiDeps) {
   });
 
   app.get('/metrics', async (c) => {
-    const counters = await redis.hgetall(keys.metrics);
+    const counters = await nodes.counters();
     const lines = ['# HELP sherlock_runs_total Runs that ended, by status', '# TYPE sherlock_runs_total counter'];
     for (const [field, value] of Object.entries(counters)) {
       if (field.startsWith('runs_')) lines.push(`sherlock_runs_total{status="${field.slice(5)}"} ${value}`);
@@ -50,12 +59,12 @@ export function systemRoutes(deps: ApiDeps) {
       if (m) lines.push(`sherlock_capture_duration_seconds_${m[2] === 'count' ? 'count' : 'sum'}{capture="${m[1]}"} ${value}`);
     }
     lines.push('# HELP sherlock_queue_jobs Jobs in each live node queue, by state', '# TYPE sherlock_queue_jobs gauge');
-    for (const node of await liveNodes(redis)) {
-      for (const [state, count] of Object.entries(await deps.nodeQueueCounts(node.name))) {
+    for (const node of await nodes.live()) {
+      for (const [state, count] of Object.entries(await nodes.queueCounts(node.name))) {
         lines.push(`sherlock_queue_jobs{node="${node.name}",state="${state}"} ${count}`);
       }
     }
-    lines.push(...deps.httpMetrics.render());
+    lines.push(...httpMetrics.render());
     return c.text(lines.join('\n') + '\n', 200, { 'content-type': 'text/plain; version=0.0.4' });
   });
 
@@ -72,7 +81,7 @@ export function systemRoutes(deps: ApiDeps) {
     }),
   );
 
-  app.get('/v1/nodes', read, async (c) => c.json({ nodes: await liveNodes(redis) }));
+  app.get('/v1/nodes', read, async (c) => c.json({ nodes: await nodes.live() }));
 
   return app;
 }

@@ -6,7 +6,7 @@ import { errnoName, programStats } from '../../libbpf/index.js';
 import { kernelClock } from '../../util/clock.js';
 import type { CaptureDefinition, Column, LabeledHistogram } from '../capture.js';
 import { decodeHistogram, renderHistogram } from '../histogram.js';
-import { renderTable } from '../../cli/table.js';
+import { renderTable } from '../../util/table.js';
 import { decodeDestination, decodeFailure, decodeSlowest, SLOWEST_MAX, type ConnectRecord } from './decode.js';
 import { tcpconnlatAnalysis, tcpconnlatConnects } from './analyze.js';
 import { tcpconnlatBaseline } from './baseline.js';

@@ -4,7 +4,7 @@
 // one capture's result at a time, whatever the run's size). The output is a
 // function of the context alone (no clock, no randomness), so rendering it
 // twice gives the same bytes: the bundle measures it once, then writes it.
-import type { Finding } from '../../analysis/types.js';
+import type { Finding } from '../../model/findings.js';
 import { describeOrigin, describeTarget, fmtCpuNs, fmtDurationMs, fmtInt } from '../format.js';
 import type { ReportContext, ReportNode } from '../model.js';
 import { CSP, CSS, SCRIPT } from './assets.js';

@@ -3,12 +3,12 @@
 // flame graph, events and counters as sortable tables) from the capture's
 // own table columns (CaptureDefinition.table), plus whatever else its data
 // holds (other row lists as tables, scalars as facts).
-import type { Finding } from '../../analysis/types.js';
+import type { Finding } from '../../model/findings.js';
 import type { CaptureResult, Column, LabeledHistogram } from '../../captures/capture.js';
 import type { Log2Histogram } from '../../captures/histogram.js';
 import type { StackData } from '../../captures/profile/stack-capture.js';
 import { captures as registry } from '../../captures/registry.js';
-import type { CaptureSummary } from '../../runs/types.js';
+import type { CaptureSummary } from '../../model/run.js';
 import { fmtBytes, fmtCpuNs, fmtDurationMs, fmtInt } from '../format.js';
 import { META_FIELDS, nodeFilePath, type ReportContext, type ReportNode } from '../model.js';
 import { histogramSvg, histogramStats } from './charts.js';

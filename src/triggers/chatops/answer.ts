@@ -1,12 +1,10 @@
 // What a parsed slash command does and what it answers: help and runbooks
 // from memory, status/cancel/run through Redis. Kept apart from the route so
 // the route can race the Redis-bound ones against the ack budget.
-import { audit } from '../../api/audit.js';
-import type { ApiDeps } from '../../api/context.js';
-import { ApiError } from '../../api/errors.js';
-import { startRun } from '../../api/start-run.js';
-import { keys } from '../../redis/keys.js';
-import { FINAL_STATUSES } from '../../runs/types.js';
+import { DomainError } from '../../core/errors.js';
+import type { RunService } from '../../core/runs.js';
+import { FINAL_STATUSES } from '../../model/run.js';
+import type { RunbookCatalog } from '../../runbooks/catalog.js';
 import { allowed, type Caller, type ChatopsConfig } from './config.js';
 import { reportLinks } from './follow.js';
 import { helpText, type ChatCommand } from './parse.js';
@@ -27,6 +25,13 @@ export interface ChatReply {
   follow?: { runId: string; durationMs: number };
 }
 
+/** What answering chat commands needs. */
+export interface ChatDeps {
+  runs: Pick<RunService, 'start' | 'find' | 'cancel' | 'storedFindings'>;
+  /** The runbooks this replica loaded (absent: none to list or run). */
+  runbooks?: Pick<RunbookCatalog, 'get' | 'names' | 'list'>;
+}
+
 export const ephemeral = (text: string): ChatMessage => ({ response_type: 'ephemeral', text });
 
 export type RedisCommand = Extract<ChatCommand, { kind: 'status' | 'cancel' | 'run' }>;
@@ -34,7 +39,7 @@ export type RedisCommand = Extract<ChatCommand, { kind: 'status' | 'cancel' | 'r
 const actorOf = (caller: Caller) => `slack:${caller.userName} (${caller.userId}) in #${caller.channelName}`;
 
 /** help, runbooks and a run the caller may not start are answered from memory; the other commands need Redis. */
-export function answerFromMemory(deps: ApiDeps, config: ChatopsConfig, cmd: ChatCommand, req: ChatRequest): { reply: ChatReply } | { needsRedis: RedisCommand } {
+export function answerFromMemory(deps: Pick<ChatDeps, 'runbooks'>, config: ChatopsConfig, cmd: ChatCommand, req: ChatRequest): { reply: ChatReply } | { needsRedis: RedisCommand } {
   const runbooks = deps.runbooks?.names() ?? [];
   switch (cmd.kind) {
     case 'help': {
@@ -57,29 +62,21 @@ const refusal = (runbook: string, caller: Caller): ChatReply => ({
 });
 
 /** status, cancel and run: they read or write the run store (Redis). */
-export async function answerWithRedis(deps: ApiDeps, config: ChatopsConfig, cmd: RedisCommand, req: ChatRequest): Promise<ChatReply> {
+export async function answerWithRedis(deps: ChatDeps, config: ChatopsConfig, cmd: RedisCommand, req: ChatRequest): Promise<ChatReply> {
   const actor = actorOf(req.caller);
   switch (cmd.kind) {
     case 'status': {
-      const run = await deps.store.get(cmd.run);
+      const run = await deps.runs.find(cmd.run);
       if (!run) return { message: ephemeral(`No run ${cmd.run}.`) };
       const nodes = Object.entries(run.nodes).map(([n, s]) => `${n}: ${s.status}`).join(', ');
       return { message: ephemeral(`Run ${run.id} (${run.plan.runbook ?? 'ad-hoc'}): *${run.status}*; ${nodes}. Report: ${reportLinks(req.baseUrl, run.id).html}`) };
     }
     case 'cancel': {
-      const run = await deps.store.get(cmd.run);
+      const run = await deps.runs.find(cmd.run);
       if (!run) return { message: ephemeral(`No run ${cmd.run}.`) };
       if (run.plan.runbook && !allowed(config, run.plan.runbook, req.caller)) return { message: ephemeral(`You may not cancel ${run.plan.runbook} runs here.`) };
       if (FINAL_STATUSES.has(run.status)) return { message: ephemeral(`Run ${run.id} already ended (${run.status}).`) };
-      await deps.store.requestCancel(run.id);
-      await deps.redis.publish(keys.cancelChannel, run.id);
-      for (const [node, state] of Object.entries(run.nodes)) {
-        if (state.status === 'queued' && (await deps.removeWaitingNodeJob(run.id, node))) {
-          await deps.store.setNodeState(run.id, node, { status: 'cancelled', finishedAt: new Date().toISOString() });
-        }
-      }
-      await audit(deps.redis, { actor, action: 'run.cancel', subject: run.id, details: { origin: { user: req.caller.userName, channel: req.caller.channelName, command: req.text } } });
-      await deps.store.finalizeIfDone(run.id);
+      await deps.runs.cancel(run, { actor, details: { origin: { user: req.caller.userName, channel: req.caller.channelName, command: req.text } } });
       return { message: { response_type: 'in_channel', text: `Cancel requested for run ${run.id} by ${req.caller.userName}.` } };
     }
     case 'run': {
@@ -93,9 +90,9 @@ export async function answerWithRedis(deps: ApiDeps, config: ChatopsConfig, cmd:
       };
       let run;
       try {
-        run = await startRun(deps, body, { actor, origin: { user: req.caller.userName, channel: req.caller.channelName, command: `${req.command} ${req.text}` } });
+        run = await deps.runs.start(body, { actor, origin: { user: req.caller.userName, channel: req.caller.channelName, command: `${req.command} ${req.text}` } });
       } catch (err) {
-        if (err instanceof ApiError) return { message: ephemeral(`Could not start ${cmd.runbook}: ${err.message}`) };
+        if (err instanceof DomainError) return { message: ephemeral(`Could not start ${cmd.runbook}: ${err.message}`) };
         throw err;
       }
       const seconds = Math.round(run.plan.durationMs / 1000);
@@ -128,7 +125,7 @@ export function slowAck(cmd: RedisCommand, req: ChatRequest, willPost: boolean):
 }
 
 /** Form values are text; a runbook's int and bool params get numbers and booleans. */
-function typedParams(deps: ApiDeps, runbook: string, params: Record<string, string>): Record<string, unknown> {
+function typedParams(deps: Pick<ChatDeps, 'runbooks'>, runbook: string, params: Record<string, string>): Record<string, unknown> {
   const specs = deps.runbooks?.get(runbook)?.params ?? {};
   const out: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(params)) {

@@ -3,9 +3,9 @@
 // the last with the top findings and links to the report. Stops, posting
 // nothing more, when its signal aborts (API shutdown).
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Finding } from '../../analysis/types.js';
-import type { RunStore } from '../../runs/store.js';
-import { FINAL_STATUSES, type RunRecord } from '../../runs/types.js';
+import type { Finding } from '../../model/findings.js';
+import type { RunService } from '../../core/runs.js';
+import { FINAL_STATUSES, type RunRecord } from '../../model/run.js';
 import { createLogger } from '../../util/logger.js';
 import { unlessAborted } from './ack-budget.js';
 import type { ResponsePoster } from './response-poster.js';
@@ -16,7 +16,7 @@ export const POLL_MS = 500;
 const GRACE_MS = 60_000;
 
 export interface FollowOptions {
-  store: RunStore;
+  runs: Pick<RunService, 'find' | 'storedFindings'>;
   runId: string;
   baseUrl: string;
   durationMs: number;
@@ -49,7 +49,7 @@ export function finalText(run: RunRecord, findings: Finding[] | undefined, baseU
 
 /** Resolves when the run ended, the bound passed or the signal aborted; never rejects. */
 export async function followRun(options: FollowOptions): Promise<void> {
-  const { store, runId, poster, signal } = options;
+  const { runs, runId, poster, signal } = options;
   const say = (text: string, final = true) => poster.send({ response_type: 'in_channel', text }, { final });
   const deadline = Date.now() + options.durationMs + GRACE_MS;
   const maxPolls = Math.ceil((options.durationMs + GRACE_MS) / POLL_MS) + 10;
@@ -57,11 +57,11 @@ export async function followRun(options: FollowOptions): Promise<void> {
   try {
     for (let i = 0; i < maxPolls && Date.now() < deadline; i++) {
       // A read stuck on a slow Redis must not hold the shutdown: stop waiting for it.
-      const run = await unlessAborted(store.get(runId), signal);
+      const run = await unlessAborted(runs.find(runId), signal);
       if (signal.aborted) return;
       if (!run) return void (await say(`Run ${runId} is gone (expired or removed).`));
       if (FINAL_STATUSES.has(run.status)) {
-        const findings = await unlessAborted(store.getFindings(run.id), signal);
+        const findings = await unlessAborted(runs.storedFindings(run.id), signal);
         if (signal.aborted) return;
         return void (await say(finalText(run, findings, options.baseUrl)));
       }

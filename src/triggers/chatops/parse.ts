@@ -3,6 +3,7 @@
 //   /sherlock latency checkout 30s on web-1,web-2   (alias → runbook, bare word → service)
 //   /sherlock run high-cpu pid=4242 30s on web-1
 //   /sherlock status <run> | cancel <run> | runbooks | help
+import { closestName } from '../../util/closest-name.js';
 import { parseDuration } from '../../util/duration.js';
 
 export type ChatCommand =
@@ -23,32 +24,6 @@ export const DEFAULT_ALIASES: Readonly<Record<string, string>> = {
 const MAX_TOKENS = 64;
 const PARAM = /^([a-zA-Z][a-zA-Z0-9_]{0,62})=(.{1,500})$/;
 const RUN_ID = /^[A-Za-z0-9_-]{1,100}$/;
-
-/** Levenshtein distance, bounded inputs (names of at most 100 characters). */
-export function editDistance(a: string, b: string): number {
-  a = a.slice(0, 100);
-  b = b.slice(0, 100);
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    prev = cur;
-  }
-  return prev[b.length]!;
-}
-
-/** The known name nearest to `word` (runbook names and aliases), if any is reasonably close. */
-export function closestName(word: string, names: string[]): string | undefined {
-  let best: { name: string; d: number } | undefined;
-  for (const name of names) {
-    const d = editDistance(word.toLowerCase(), name);
-    if (!best || d < best.d) best = { name, d };
-  }
-  if (!best) return undefined;
-  return best.d <= Math.max(2, Math.ceil(best.name.length / 2)) ? best.name : undefined;
-}
 
 function help(problem: string, word: string | undefined, names: string[]): ChatCommand {
   const suggestion = word ? closestName(word, names) : undefined;

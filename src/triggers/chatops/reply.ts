@@ -2,11 +2,11 @@
 // 3 s: in time, its answer is the ack; late, the ack says what is under way and
 // the outcome is posted to response_url, in the same 5-post budget as the
 // run's follower.
-import type { ApiDeps } from '../../api/context.js';
-import { ApiError } from '../../api/errors.js';
+import type { Redis } from 'ioredis';
+import { Unauthenticated } from '../../core/errors.js';
 import { createLogger } from '../../util/logger.js';
 import { ACK_BUDGET_MS, unlessAborted, withinBudget } from './ack-budget.js';
-import { answerWithRedis, ephemeral, slowAck, type ChatReply, type ChatRequest, type RedisCommand } from './answer.js';
+import { answerWithRedis, ephemeral, slowAck, type ChatDeps, type ChatReply, type ChatRequest, type RedisCommand } from './answer.js';
 import type { ChatopsConfig } from './config.js';
 import type { ChatFollowers } from './followers.js';
 import { followRun } from './follow.js';
@@ -18,30 +18,32 @@ const log = createLogger({ component: 'chatops' });
 const seenKey = (signature: string) => `sherlock:chatops:seen:${signature}`;
 
 /** Redis's say on a replay, shared by every API replica: true the first time a signature is seen. */
-async function firstTimeInRedis(deps: ApiDeps, signature: string): Promise<boolean> {
-  return (await deps.redis.set(seenKey(signature), '1', 'EX', MAX_SKEW_SECONDS, 'NX')) === 'OK';
+async function firstTimeInRedis(redis: Redis, signature: string): Promise<boolean> {
+  return (await redis.set(seenKey(signature), '1', 'EX', MAX_SKEW_SECONDS, 'NX')) === 'OK';
 }
 
 export interface ReplyContext {
-  deps: ApiDeps;
+  deps: ChatDeps;
+  /** Where signatures already seen are kept, shared by every API replica. */
+  redis: Redis;
   config: ChatopsConfig;
   followers: ChatFollowers;
 }
 
 /**
  * The ack for `cmd`. `signature` (a verified Slack request's) is checked
- * against Redis for a replay first; a replay known in time is a 401, one
- * found late starts nothing and is logged.
+ * against Redis for a replay first; a replay known in time is refused
+ * (Unauthenticated), one found late starts nothing and is logged.
  */
 export async function replyWithinBudget(ctx: ReplyContext, cmd: RedisCommand, req: ChatRequest, signature: string | undefined): Promise<ChatMessage> {
-  const { deps, followers } = ctx;
+  const { deps, redis, followers } = ctx;
   const work = (async (): Promise<ChatReply | 'replay'> => {
-    if (signature !== undefined && !(await firstTimeInRedis(deps, signature))) return 'replay';
+    if (signature !== undefined && !(await firstTimeInRedis(redis, signature))) return 'replay';
     return answerWithRedis(deps, ctx.config, cmd, req);
   })();
   const responseUrl = postableUrl(req.responseUrl) ? req.responseUrl : undefined;
   const follow = (reply: ChatReply, poster: ResponsePoster, signal: AbortSignal) =>
-    reply.follow ? followRun({ store: deps.store, runId: reply.follow.runId, baseUrl: req.baseUrl, durationMs: reply.follow.durationMs, poster, signal }) : undefined;
+    reply.follow ? followRun({ runs: deps.runs, runId: reply.follow.runId, baseUrl: req.baseUrl, durationMs: reply.follow.durationMs, poster, signal }) : undefined;
 
   const failed = (err: Error) => {
     log.warn('a chat command failed', { command: req.text, error: err.message });
@@ -55,7 +57,7 @@ export async function replyWithinBudget(ctx: ReplyContext, cmd: RedisCommand, re
   }
   if (raced.inTime) {
     const reply = raced.value;
-    if (reply === 'replay') throw new ApiError(401, 'unauthorized', 'this request was already received (replay)');
+    if (reply === 'replay') throw new Unauthenticated('unauthorized', 'this request was already received (replay)');
     if (reply.follow && responseUrl) {
       followers.start(`run ${reply.follow.runId}`, async (signal) => void (await follow(reply, new ResponsePoster(responseUrl, signal), signal)));
     }

@@ -2,10 +2,10 @@
 // are audited, and a delivery the sender retries finds its idempotency key
 // (SET NX in Redis, holding the run id) and gets the same run back.
 import { createHash } from 'node:crypto';
-import { audit } from '../../api/audit.js';
-import type { ApiDeps } from '../../api/context.js';
-import { ApiError } from '../../api/errors.js';
-import { startRun } from '../../api/start-run.js';
+import type { Redis } from 'ioredis';
+import type { AuditLog } from '../../core/audit.js';
+import { DomainError, Unprocessable } from '../../core/errors.js';
+import type { RunService } from '../../core/runs.js';
 import type { HooksConfig } from './config.js';
 import { buildRunRequest, findRule, MappingError, type HookAlert } from './mapping.js';
 
@@ -15,7 +15,16 @@ export interface AlertResult {
   matched: boolean;
   rule?: string;
   runId?: string;
-  error?: { status: number; code: string; message: string };
+  /** Why the run did not start: the core's refusal, or the rule's mapping (Unprocessable). */
+  error?: DomainError;
+}
+
+/** What turning alerts into runs needs. */
+export interface AlertDeps {
+  /** Holds the delivery keys that make a retried delivery find its run. */
+  redis: Redis;
+  runs: Pick<RunService, 'start'>;
+  audit: AuditLog;
 }
 
 const PENDING = 'pending';
@@ -28,7 +37,7 @@ export const dedupKey = (tool: string, key: string) => `sherlock:hooks:delivery:
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export async function handleAlert(
-  deps: ApiDeps,
+  deps: AlertDeps,
   config: HooksConfig,
   alert: HookAlert,
   delivery: { key: string; actor: string; ttlSeconds: number },
@@ -37,7 +46,7 @@ export async function handleAlert(
   if (!alert.firing) return { alert: alert.id, status: 'resolved', matched: false };
   const found = findRule(config, alert);
   if (!found) {
-    await audit(deps.redis, {
+    await deps.audit.record({
       actor: delivery.actor,
       action: 'hook.unmatched',
       subject: alert.id,
@@ -61,17 +70,19 @@ export async function handleAlert(
   }
   try {
     const body = buildRunRequest(found.rule, alert);
-    const run = await startRun(deps, body, { actor: delivery.actor, origin: { ...origin, rule } });
+    const run = await deps.runs.start(body, { actor: delivery.actor, origin: { ...origin, rule } });
     await deps.redis.set(key, run.id, 'EX', delivery.ttlSeconds);
     return { alert: alert.id, status: 'started', matched: true, rule, runId: run.id };
   } catch (err) {
     await deps.redis.del(key); // so the sender's retry can try again
-    if (!(err instanceof ApiError) && !(err instanceof MappingError)) throw err;
-    const error =
-      err instanceof ApiError
-        ? { status: err.status as number, code: err.code, message: err.message }
-        : { status: 422, code: 'mapping_failed', message: `rule ${rule}: ${err.message}` };
-    await audit(deps.redis, { actor: delivery.actor, action: 'hook.failed', subject: alert.id, details: { ...origin, rule, error } });
+    if (!(err instanceof DomainError) && !(err instanceof MappingError)) throw err;
+    const error = err instanceof DomainError ? err : new Unprocessable('mapping_failed', `rule ${rule}: ${err.message}`);
+    await deps.audit.record({
+      actor: delivery.actor,
+      action: 'hook.failed',
+      subject: alert.id,
+      details: { ...origin, rule, error: { kind: error.name, code: error.code, message: error.message } },
+    });
     return { alert: alert.id, status: 'failed', matched: true, rule, error };
   }
 }

@@ -1,0 +1,64 @@
+// cputhrottle's checks: a cgroup throttled by its CPU quota in a real share of
+// its periods is a cause of latency (every throttled period stalls all its
+// threads until the next one). One finding per cgroup, its processes named.
+import { isObj, makeFinding, num, objs, str, type CaptureAnalysis, type CaptureContext, type Obj } from '../../analysis/common.js';
+import { fmtCount, fmtPct, fmtSeconds, fmtUs, listText, plural } from '../../analysis/format.js';
+import type { Finding } from '../../analysis/types.js';
+
+/** Throttled in at least this share of its periods (and MIN_THROTTLED of them): a finding. */
+const WARN_PERIOD_SHARE = 0.05;
+const CRITICAL_PERIOD_SHARE = 0.5;
+const MIN_THROTTLED = 3;
+
+const round = (n: number) => Math.round(n * 1000) / 1000;
+
+export function analyzeCputhrottle(data: Obj, ctx: CaptureContext): CaptureAnalysis {
+  const rows = objs(data.rows);
+  const windowUs = num(data.windowUs) || Math.max(1, ctx.windowSeconds * 1e6);
+  const findings: Finding[] = [];
+  let throttledCgroups = 0;
+  for (const r of rows) {
+    const periods = num(r.periods);
+    const throttled = num(r.throttledPeriods);
+    const throttledUs = num(r.throttledUs);
+    if (throttled <= 0) continue;
+    throttledCgroups++;
+    const periodShare = periods ? throttled / periods : 0;
+    if (throttled < MIN_THROTTLED || periodShare < WARN_PERIOD_SHARE) continue;
+    const cgroup = str(r.cgroup) || '?';
+    const quotaUs = isObj(r) && r.quotaUs !== undefined ? num(r.quotaUs) : undefined;
+    const periodUs = num(r.periodUs) || 100_000;
+    const quota = quotaUs !== undefined
+      ? `its quota of ${fmtUs(quotaUs)} per ${fmtUs(periodUs)} (${+(quotaUs / periodUs).toFixed(2)} CPU)`
+      : 'the quota of a parent cgroup';
+    const processes = objs(r.processes).map((p) => `${str(p.comm) || '?'} (pid ${num(p.pid)})`);
+    const count = num(r.processCount) || processes.length;
+    const who = processes.length ? `; in it: ${listText(processes, 3)}${count > 3 && processes.length <= 3 ? ` and ${count - processes.length} more` : ''}` : '';
+    const windowShare = throttledUs / windowUs;
+    const severity = periodShare >= CRITICAL_PERIOD_SHARE ? 'critical' : 'warning';
+    const service = str(r.service);
+    const named = service && service !== '/' && !cgroup.endsWith(`/${service}`) ? ` (${service})` : '';
+    const title =
+      `cgroup ${cgroup}${named} (${str(r.hierarchy) || 'cgroup'}) on ${ctx.node} was throttled by ${quota} in ${fmtCount(throttled)} of ${plural(periods, 'period')} (${fmtPct(periodShare)}), ` +
+      `${fmtUs(throttledUs)} throttled in the ${fmtSeconds(windowUs / 1e6)} window (${fmtPct(windowShare)}, summed over CPUs)${who}: ` +
+      `raise its quota or profile its processes (high-cpu) to see what spends it.`;
+    findings.push(
+      makeFinding(ctx, `throttled:${cgroup}`, severity, title, {
+        cgroup,
+        hierarchy: str(r.hierarchy),
+        service: str(r.service),
+        ...(quotaUs !== undefined ? { quotaUs, limitCpus: round(quotaUs / periodUs) } : {}),
+        periodUs,
+        periods,
+        throttledPeriods: throttled,
+        throttledMs: round(throttledUs / 1000),
+        ...(r.usageUs !== undefined ? { usageMs: round(num(r.usageUs) / 1000) } : {}),
+        processes: objs(r.processes).slice(0, 10),
+        processCount: count,
+        impact: { windowShareLost: round(windowShare), throttledShareOfPeriods: round(periodShare), lostMs: round(throttledUs / 1000) },
+      }, periodShare * 100),
+    );
+  }
+  const checked = `CPU throttling (${plural(rows.length, 'cgroup')} read${throttledCgroups ? `, ${fmtCount(throttledCgroups)} throttled` : ''})`;
+  return { findings, checked };
+}

@@ -1,0 +1,171 @@
+// cputhrottle: CPU bandwidth throttling per cgroup (service, container):
+// periods throttled, time throttled and the quota, read from the cgroup
+// files at the window's start and end (cpu.stat deltas, v1 and v2), with the
+// processes in each. No BPF object: the kernel already counts this exactly
+// (CaptureDefinition.sample).
+import { relative } from 'node:path';
+import { z } from 'zod';
+import { identifyCgroup } from '../../cgroups/container.js';
+import { NotSupportedError } from '../../libbpf/index.js';
+import type { CaptureDefinition, Column } from '../capture.js';
+import { analyzeCputhrottle } from './analyze.js';
+import { cputhrottleBaseline } from './baseline.js';
+import { commOf, cpuHierarchies, processesIn, readCpuLimit, readCpuStat, walkCgroups, type CpuHierarchy, type CpuStat } from './cgroup-cpu.js';
+import { resolveScope } from './scope.js';
+
+export const cputhrottleParams = z
+  .object({
+    maxCgroups: z.number().int().min(1).max(100_000).default(4096)
+      .describe('cgroups read, per window end; past it the rest are left out (truncated)'),
+    maxProcesses: z.number().int().min(1).max(1000).default(20)
+      .describe('processes listed per cgroup (its whole subtree); processCount has them all'),
+  })
+  .strict();
+
+export type CputhrottleParams = z.infer<typeof cputhrottleParams>;
+
+export interface ThrottleProcess {
+  pid: number;
+  comm: string;
+}
+
+export interface ThrottleRow {
+  /** Path in its hierarchy, "/" for the root. */
+  cgroup: string;
+  hierarchy: 'v1' | 'v2';
+  /** Who it is, from its path: the systemd unit, else the container (runtime:short id) or pod, else its last element. */
+  service: string;
+  containerId?: string;
+  podUid?: string;
+  /** undefined: no quota on this cgroup itself (an ancestor may have one). */
+  quotaUs?: number;
+  periodUs: number;
+  /** quota ÷ period: the CPUs' worth it may use. */
+  limitCpus?: number;
+  /** During the window (end − start). */
+  periods: number;
+  throttledPeriods: number;
+  throttledUs: number;
+  /** CPU time used in the window, where the kernel reports it. */
+  usageUs?: number;
+  processes: ThrottleProcess[];
+  processCount: number;
+}
+
+export interface CputhrottleData {
+  rows: ThrottleRow[];
+  /** What was read: the target's cgroups and their ancestors, or every cgroup with a quota. */
+  scope: 'target' | 'quota';
+  /** Window length as sampled (µs between the two reads). */
+  windowUs: number;
+  /** cgroups left out at maxCgroups. */
+  truncated: boolean;
+  /** cgroups that went away during the window (not in rows). */
+  vanished: number;
+}
+
+interface Snapshot {
+  at: number;
+  stats: Map<string, { h: CpuHierarchy; stat: CpuStat }>;
+}
+
+function snapshot(scope: Map<string, CpuHierarchy>): Snapshot {
+  const stats = new Map<string, { h: CpuHierarchy; stat: CpuStat }>();
+  for (const [dir, h] of scope) {
+    const stat = readCpuStat(h, dir);
+    if (stat) stats.set(dir, { h, stat });
+  }
+  return { at: performance.now(), stats };
+}
+
+function processesUnder(h: CpuHierarchy, dir: string, max: number): { processes: ThrottleProcess[]; count: number } {
+  const pids = new Set<number>();
+  for (const d of walkCgroups({ ...h, mount: dir }, 1024).dirs) for (const pid of processesIn(d, 100_000)) pids.add(pid);
+  return { processes: [...pids].slice(0, max).map((pid) => ({ pid, comm: commOf(pid) })), count: pids.size };
+}
+
+/** The hierarchies, or the reason the capture cannot run here (the run's other captures go on). */
+export function requireCpuHierarchies(found: CpuHierarchy[]): CpuHierarchy[] {
+  if (found.length) return found;
+  throw new NotSupportedError('the cgroup cpu controller', 'is not mounted here (no cgroup v1 "cpu" hierarchy, and cgroup v2 has no cpu controller): throttling cannot be read');
+}
+
+export const cputhrottle: CaptureDefinition<CputhrottleParams, CputhrottleData> = {
+  name: 'cputhrottle',
+  summary: 'CPU throttling by cgroup quota: periods and time throttled in the window, the quota, the processes',
+  kind: 'counters',
+  params: cputhrottleParams,
+
+  sample({ params, target }) {
+    const hierarchies = requireCpuHierarchies(cpuHierarchies());
+    const targeted = target.tgids !== undefined || target.comm !== undefined || target.uid !== undefined || target.cgroupId !== undefined;
+    const first = resolveScope(hierarchies, target, params.maxCgroups);
+    const start = snapshot(first.cgroups);
+    return {
+      finish() {
+        // Again at the end: cgroups (and target processes) that appeared during the window count from zero.
+        const last = resolveScope(hierarchies, target, params.maxCgroups);
+        const scope = new Map([...first.cgroups, ...last.cgroups]);
+        const end = snapshot(scope);
+        const rows: ThrottleRow[] = [];
+        let vanished = 0;
+        for (const [dir, h] of scope) {
+          const now = end.stats.get(dir);
+          if (!now) {
+            if (start.stats.has(dir)) vanished++;
+            continue;
+          }
+          const before = start.stats.get(dir)?.stat;
+          const limit = readCpuLimit(h, dir);
+          const delta = (k: keyof CpuStat) => Math.max(0, (now.stat[k] ?? 0) - (before?.[k] ?? 0));
+          const { processes, count } = processesUnder(h, dir, params.maxProcesses);
+          const path = `/${relative(h.mount, dir)}`;
+          rows.push({
+            cgroup: path,
+            hierarchy: h.version === 1 ? 'v1' : 'v2',
+            ...serviceOf(path),
+            ...(limit?.quotaUs !== undefined ? { quotaUs: limit.quotaUs, limitCpus: limit.quotaUs / limit.periodUs } : {}),
+            periodUs: limit?.periodUs ?? 100_000,
+            periods: delta('periods'),
+            throttledPeriods: delta('throttledPeriods'),
+            throttledUs: delta('throttledUs'),
+            ...(now.stat.usageUs !== undefined ? { usageUs: delta('usageUs') } : {}),
+            processes,
+            processCount: count,
+          });
+        }
+        rows.sort((a, b) => b.throttledUs - a.throttledUs || b.throttledPeriods - a.throttledPeriods || (a.cgroup < b.cgroup ? -1 : 1));
+        return {
+          rows,
+          scope: targeted ? 'target' : 'quota',
+          windowUs: Math.round((end.at - start.at) * 1000),
+          truncated: first.truncated || last.truncated,
+          vanished,
+        };
+      },
+    };
+  },
+
+  table: (data) => ({ columns: throttleColumns, rows: data.rows }),
+  count: (data) => data.rows.length,
+  analysis: { checks: 'CPU throttling', analyze: analyzeCputhrottle },
+  baseline: cputhrottleBaseline,
+};
+
+function serviceOf(path: string): Pick<ThrottleRow, 'service' | 'containerId' | 'podUid'> {
+  const id = identifyCgroup(path);
+  const container = id.containerId !== 'host' ? id.containerId : undefined;
+  const service = id.unit ?? (container ? `${id.runtime ?? 'container'}:${container.slice(0, 12)}` : id.podUid ? `pod ${id.podUid}` : path === '/' ? '/' : path.split('/').at(-1)!);
+  return { service, ...(container ? { containerId: container } : {}), ...(id.podUid ? { podUid: id.podUid } : {}) };
+}
+
+const ms = (us: number) => (us / 1000).toFixed(us >= 100_000 ? 0 : 1);
+
+const throttleColumns: Column<ThrottleRow>[] = [
+  { header: 'CGROUP', value: (r) => `${r.cgroup} (${r.hierarchy})` },
+  { header: 'QUOTA', value: (r) => (r.quotaUs !== undefined ? `${ms(r.quotaUs)}/${ms(r.periodUs)} ms` : '-'), numeric: true },
+  { header: 'PERIODS', value: (r) => String(r.periods), numeric: true },
+  { header: 'THROTTLED', value: (r) => String(r.throttledPeriods), numeric: true },
+  { header: 'THROTTLED ms', value: (r) => ms(r.throttledUs), numeric: true },
+  { header: 'PROCESSES', value: (r) => r.processes.slice(0, 3).map((p) => `${p.comm}(${p.pid})`).join(' ') + (r.processCount > 3 ? ` +${r.processCount - 3}` : '') },
+];

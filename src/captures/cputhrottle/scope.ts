@@ -1,0 +1,41 @@
+// Which cgroups cputhrottle reads: the target's (each selected process's cpu
+// cgroup and its ancestors up to the root: a quota on a parent throttles the
+// children), or, with no target, every cgroup with a quota or throttling.
+import { dirname } from 'node:path';
+import type { ResolvedTarget } from '../target.js';
+import { targetPids } from '../target-processes.js';
+import { cgroupDirOf, readCpuLimit, readCpuStat, walkCgroups, type CpuHierarchy } from './cgroup-cpu.js';
+
+export interface Scope {
+  /** cgroup directories, each with its hierarchy. */
+  cgroups: Map<string, CpuHierarchy>;
+  /** The walk stopped at maxCgroups. */
+  truncated: boolean;
+}
+
+const hasTarget = (t: ResolvedTarget) => t.tgids !== undefined || t.comm !== undefined || t.uid !== undefined || t.cgroupId !== undefined;
+
+export function resolveScope(hierarchies: CpuHierarchy[], target: ResolvedTarget, maxCgroups: number): Scope {
+  const cgroups = new Map<string, CpuHierarchy>();
+  let truncated = false;
+  if (hasTarget(target)) {
+    for (const pid of targetPids(target)) {
+      for (const h of hierarchies) {
+        for (let dir = cgroupDirOf(h, pid); dir && dir.startsWith(h.mount); dir = dir === h.mount ? undefined : dirname(dir)) {
+          if (cgroups.size >= maxCgroups) truncated = true;
+          else cgroups.set(dir, h);
+        }
+      }
+    }
+    return { cgroups, truncated };
+  }
+  for (const h of hierarchies) {
+    const walk = walkCgroups(h, maxCgroups - cgroups.size);
+    truncated ||= walk.truncated;
+    for (const dir of walk.dirs) {
+      const limit = readCpuLimit(h, dir);
+      if (limit?.quotaUs !== undefined || (readCpuStat(h, dir)?.throttledPeriods ?? 0) > 0) cgroups.set(dir, h);
+    }
+  }
+  return { cgroups, truncated };
+}

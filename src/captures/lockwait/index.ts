@@ -1,0 +1,87 @@
+// lockwait: time threads spend blocked on user-space locks (futex waits), per
+// process, per lock (futex word) and per waiting user stack, summed in the
+// kernel (bpf/lockwait). A stacks-kind result, so it has the flame graph and
+// pprof outputs of profile and offcputime, weighted by µs waited.
+import { z } from 'zod';
+import type { CaptureDefinition, Column } from '../capture.js';
+import { stackFiles } from '../profile/outputs.js';
+import { columns } from '../profile/stack-capture.js';
+import { analyzeLockwait, callerFrame } from './analyze.js';
+import { lockwaitBaseline } from './baseline.js';
+import { collectLockWaits } from './collect.js';
+import type { LockWaitLock, LockwaitData } from './types.js';
+
+export const lockwaitParams = z
+  .object({
+    minWaitUs: z.number().int().min(0).max(60_000_000).default(1)
+      .describe('shortest wait counted, in µs (shorter ones cost no stack)'),
+    otherWaits: z.boolean().default(true)
+      .describe('also count futex waits that are not a contended lock (condition variables, semaphores, idle pools)'),
+    stackMapEntries: z.number().int().min(1024).max(1_048_576).default(16_384)
+      .describe('distinct stacks kept in the kernel; past it stacks are lost (lostStacks)'),
+    maxStacks: z.number().int().min(1024).max(1_048_576).default(16_384)
+      .describe('distinct {process, stack, lock} rows counted; past it waits are dropped (map_full)'),
+    maxThreads: z.number().int().min(1024).max(1_048_576).default(16_384)
+      .describe('threads in a futex wait at once that can be timed; past it waits are dropped (map_full)'),
+    maxProcesses: z.number().int().min(256).max(1_048_576).default(8192)
+      .describe('processes announced for symbolization while alive'),
+    top: z.number().int().min(1).max(10_000).default(20)
+      .describe('locks in the table and stacks in the text'),
+  })
+  .strict();
+
+export type LockwaitParams = z.infer<typeof lockwaitParams>;
+
+export const lockwait: CaptureDefinition<LockwaitParams, LockwaitData> = {
+  name: 'lockwait',
+  summary: 'time blocked on user-space locks (futex waits) per process, lock and waiting stack',
+  kind: 'stacks',
+  params: lockwaitParams,
+
+  configure(object, params) {
+    object.setRodata({ min_wait_ns: BigInt(params.minWaitUs) * 1000n, count_other_waits: params.otherWaits });
+    object.setMaxEntries('stacks', params.stackMapEntries);
+    object.setMaxEntries('waits', params.maxStacks);
+    object.setMaxEntries('starts', params.maxThreads);
+    object.setMaxEntries('seen_tgids', params.maxProcesses);
+  },
+
+  collect: ({ object, params }) => collectLockWaits(object, params.top),
+  table: (data) => ({ columns: lockColumns, rows: data.locks.slice(0, data.top) }),
+  text: lockwaitText,
+  count: (data) => data.locks.length,
+  files: stackFiles,
+  analysis: { checks: 'lock waits', analyze: analyzeLockwait },
+  baseline: lockwaitBaseline,
+};
+
+const ms = (us: number) => (us / 1000).toFixed(us >= 100_000 ? 0 : us >= 1000 ? 1 : 3);
+
+const lockColumns: Column<LockWaitLock>[] = [
+  { header: 'PID', value: (l) => String(l.pid), numeric: true },
+  { header: 'COMM', value: (l) => l.comm },
+  { header: 'LOCK', value: (l) => l.lock },
+  { header: 'KIND', value: (l) => l.kind },
+  { header: 'WAIT ms', value: (l) => ms(l.totalUs), numeric: true },
+  { header: 'WAITS', value: (l) => String(l.waits), numeric: true },
+  { header: 'MAX ms', value: (l) => ms(l.maxUs), numeric: true },
+  { header: 'STACKS', value: (l) => String(l.stacks), numeric: true },
+];
+
+export function lockwaitText(data: LockwaitData): string {
+  const head = `${ms(data.total)} ms waited in ${data.waits} futex waits (${ms(data.mutexUs)} ms on contended locks), ${data.locks.length} locks`;
+  if (!data.locks.length) return `${head}\n(no waits)`;
+  const table = columns(
+    ['WAIT ms', 'WAITS', 'MAX ms', 'PID', 'COMM', 'LOCK', 'KIND', 'FROM'],
+    data.locks.slice(0, data.top).map((l) => {
+      const heaviest = data.stacks.find((s) => s.pid === l.pid && s.lock === l.lock && s.kind === l.kind);
+      return [ms(l.totalUs), String(l.waits), ms(l.maxUs), String(l.pid), l.comm, l.lock, l.kind, (heaviest && callerFrame(heaviest.frames)?.name) ?? '-'];
+    }),
+    new Set([0, 1, 2, 3]),
+  );
+  const detail = data.stacks.slice(0, Math.min(data.top, 5)).map((s) => {
+    const frames = [...s.frames].reverse().map((f) => `    ${f.name}${f.module ? ` (${f.module})` : ''}`);
+    return [...frames, `    -                ${s.comm} (${s.pid}) on ${s.lock} [${s.kind}]`, `        ${ms(s.value)} ms in ${s.waits} waits`].join('\n');
+  });
+  return `${head}\n\n${table}\n\n${detail.join('\n\n')}`;
+}

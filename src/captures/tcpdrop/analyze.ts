@@ -1,0 +1,164 @@
+// tcpdrop's checks: drops grouped by cause. A listener's drops (its accept
+// queue or backlog full) are one cause per listener, named with its port,
+// owner and backlog; drops without a socket (a firewall, no listener) are one
+// cause per reason and destination. Each finding says what to look at next.
+import { addressOf, makeFinding, num, objs, portOf, str, type CaptureAnalysis, type CaptureContext, type Obj } from '../../analysis/common.js';
+import { fmtCount, fmtRate, fmtSeconds, listText, plural } from '../../analysis/format.js';
+import type { Finding, Severity } from '../../analysis/types.js';
+
+/** What a reason means and what to do, for the reasons seen in incidents; others get the kernel's name only. */
+const ADVICE: Record<string, string> = {
+  TCP_LISTEN_OVERFLOW: 'its accept queue was full: the process accepts too slowly (see what it does between accepts: offcputime, lockwait) or its backlog is too small (listen() backlog, net.core.somaxconn)',
+  SOCKET_BACKLOG: 'the socket backlog was full while the process held the socket: it is too slow to read (offcputime, lockwait)',
+  SOCKET_RCVBUFF: 'its receive buffer was full: the process reads too slowly, or the buffer is too small (SO_RCVBUF, net.ipv4.tcp_rmem)',
+  PROTO_MEM: 'TCP memory was exhausted (net.ipv4.tcp_mem): see which sockets hold buffered data (ss -tm)',
+  NETFILTER_DROP: 'a firewall rule dropped them: check the rules there (nft list ruleset, iptables-save)',
+  NO_SOCKET: 'nothing was listening or connected there: a service down, or a client using a closed connection',
+  QDISC_DROP: 'the egress queue (qdisc) was full: shaping or a saturated link (tc -s qdisc)',
+  QDISC_OVERLIMIT: 'the egress queue (qdisc) was over its limit: shaping or a saturated link (tc -s qdisc)',
+  TCP_ZEROWINDOW: 'the receiver advertised a zero window: its reader is too slow',
+  CPU_BACKLOG: 'the per-CPU input backlog was full: the host receives faster than it processes (net.core.netdev_max_backlog, softirq load)',
+  FULL_RING: 'a device ring was full',
+  NOMEM: 'memory allocation failed',
+};
+/** Listener drops matter from the first; others from this many. */
+const MIN_DROPS = 5;
+/** Reasons a healthy host sees now and then (late or stray packets): only many of them are a finding. */
+const BACKGROUND = new Set(['NO_SOCKET', 'TCP_OLD_DATA', 'TCP_OLD_SEQUENCE', 'TCP_INVALID_SEQUENCE', 'TCP_OLD_ACK', 'TCP_CLOSE', 'TCP_RESET', 'TCP_FLAGS', 'OTHERHOST', 'TCP_RFC7323_PAWS', 'TCP_OFOMERGE']);
+const MIN_BACKGROUND_DROPS = 20;
+const MAX_FINDINGS = 10;
+const round = (n: number) => Math.round(n * 1000) / 1000;
+
+interface Group {
+  key: string;
+  reason: string;
+  rows: Obj[];
+  drops: number;
+  listener: boolean;
+}
+
+export function analyzeTcpdrop(data: Obj, ctx: CaptureContext): CaptureAnalysis {
+  const rows = objs(data.rows);
+  const seconds = Math.max(0.001, ctx.windowSeconds);
+  const groups = new Map<string, Group>();
+  for (const r of rows) {
+    const reason = str(r.reason) || '?';
+    const port = num(r.port);
+    const listener = r.backlog !== undefined || str(r.state) === 'LISTEN';
+    // A socket's drops: per socket (port, owner) and reason. Without one: per reason and destination.
+    const key = port ? `sock:${reason}:${port}:${num(r.pid)}` : `pkt:${reason}:${str(r.protocol)}:${str(r.destination)}`;
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = { key, reason, rows: [], drops: 0, listener: false }));
+    g.rows.push(r);
+    g.drops += num(r.drops);
+    g.listener ||= listener;
+  }
+  const findings: Finding[] = [];
+  // Listeners seen at their limit with overflows in their namespace; packet drops of the same listener join them.
+  for (const l of objs(data.listeners)) {
+    if (num(l.namespaceOverflows) <= 0 || findings.length >= MAX_FINDINGS) continue;
+    const joined = [...groups.values()].filter((g) => g.listener && num(g.rows[0]!.port) === num(l.port) && num(g.rows[0]!.pid) === num(l.pid));
+    for (const g of joined) groups.delete(g.key);
+    findings.push(sampledListenerFinding(l, joined, ctx, seconds));
+  }
+  for (const g of [...groups.values()].sort((a, b) => b.drops - a.drops)) {
+    if (findings.length >= MAX_FINDINGS) break;
+    const min = g.listener || g.reason === 'TCP_LISTEN_OVERFLOW' ? 1 : BACKGROUND.has(g.reason) ? MIN_BACKGROUND_DROPS : MIN_DROPS;
+    if (g.drops < min) continue;
+    findings.push(g.listener ? listenerFinding(g, ctx, seconds) : packetFinding(g, ctx, seconds));
+  }
+  const overflows = objs(data.listeners).reduce((n, l) => Math.max(n, num(l.namespaceOverflows)), 0);
+  const total = rows.reduce((n, r) => n + num(r.drops), 0) + overflows;
+  const reasons = [...new Set(rows.map((r) => str(r.reason)))];
+  const checked = `packet drops (${plural(total, 'drop')}${reasons.length ? `: ${listText(reasons, 4)}` : ''})`;
+  return { findings, checked };
+}
+
+function sampledListenerFinding(l: Obj, joined: Group[], ctx: CaptureContext, seconds: number): Finding {
+  const port = num(l.port);
+  const pid = num(l.pid);
+  const overflows = num(l.namespaceOverflows);
+  const packetDrops = joined.reduce((n, g) => n + g.drops, 0);
+  // Both count the same refusals where they overlap (an overflow on the handshake's last ACK is a drop and an overflow).
+  const drops = Math.max(overflows, packetDrops);
+  const owner = pid ? `${str(l.comm) || '?'} (pid ${pid})` : 'an owner Sherlock could not find';
+  const rate = drops / seconds;
+  const shared = num(l.sharedWith);
+  const sources = [...new Set(joined.flatMap((g) => g.rows.map((r) => addressOf(str(r.source)))).filter(Boolean))];
+  const what = port
+    ? `The listener on port ${port} of ${owner} on ${ctx.node} refused ${plural(drops, 'connection attempt')} (accept queue full: ${num(l.maxAcceptQueue)} waiting, backlog ${l.backlog !== undefined ? num(l.backlog) : 'unknown'})`
+    : `A listener on ${ctx.node} refused ${plural(drops, 'connection attempt')} (accept queue full; its queue drained between samples, so which one is not known)`;
+  const title =
+    `${what}, ${fmtRate(rate)} over the ${fmtSeconds(seconds)} window${sources.length ? ` from ${listText(sources, 3)}` : ''}` +
+    `${shared ? ` (its network namespace's count, shared with ${plural(shared, 'other listener')} at their limit)` : ''}: ${ADVICE.TCP_LISTEN_OVERFLOW}.`;
+  return makeFinding(ctx, `listener:${port}:${pid}:overflow`, severityOf(drops, 10), title, {
+    port,
+    pid,
+    comm: str(l.comm),
+    reason: 'TCP_LISTEN_OVERFLOW',
+    drops,
+    ...(l.backlog !== undefined ? { backlog: num(l.backlog) } : {}),
+    acceptQueue: num(l.maxAcceptQueue),
+    namespaceOverflows: overflows,
+    packetDrops,
+    sharedWith: shared,
+    netns: str(l.netns),
+    impact: { dropsPerSecond: round(rate), drops },
+  }, rate * 10);
+}
+
+const severityOf = (drops: number, critical: number): Severity => (drops >= critical ? 'critical' : 'warning');
+
+function listenerFinding(g: Group, ctx: CaptureContext, seconds: number): Finding {
+  const first = g.rows[0]!;
+  const port = num(first.port);
+  const pid = num(first.pid);
+  const owner = pid ? `${str(first.comm) || '?'} (pid ${pid})` : 'an owner Sherlock could not find (its socket is not open in any process now)';
+  const withBacklog = g.rows.find((r) => r.backlog !== undefined);
+  const backlog = withBacklog ? num(withBacklog.backlog) : undefined;
+  const sources = [...new Set(g.rows.map((r) => addressOf(str(r.source))).filter(Boolean))];
+  const rate = g.drops / seconds;
+  const title =
+    `The listener on port ${port} of ${owner} on ${ctx.node} dropped ${plural(g.drops, 'packet')} (${g.reason}${backlog !== undefined ? `, backlog ${backlog}` : ''}), ` +
+    `${fmtRate(rate)} over the ${fmtSeconds(seconds)} window${sources.length ? ` from ${listText(sources, 3)}` : ''}: ` +
+    `${ADVICE[g.reason] ?? ADVICE.TCP_LISTEN_OVERFLOW}.`;
+  return makeFinding(ctx, `listener:${port}:${pid}:${g.reason}`, severityOf(g.drops, 10), title, {
+    port,
+    pid,
+    comm: str(first.comm),
+    reason: g.reason,
+    drops: g.drops,
+    ...(backlog !== undefined ? { backlog, acceptQueue: num(withBacklog!.acceptQueue) } : {}),
+    location: str(first.location),
+    sources: sources.slice(0, 10),
+    impact: { dropsPerSecond: round(rate), drops: g.drops },
+  }, rate * 10);
+}
+
+function packetFinding(g: Group, ctx: CaptureContext, seconds: number): Finding {
+  const first = g.rows[0]!;
+  const destination = str(first.destination);
+  const port = num(first.port);
+  const pid = num(first.pid);
+  const sources = [...new Set(g.rows.map((r) => str(r.source)).filter(Boolean))];
+  const where = destination ? ` to ${destination}` : port ? ` on port ${port}` : '';
+  const owner = pid ? ` (socket of ${str(first.comm) || '?'}, pid ${pid})` : '';
+  const locations = [...new Set(g.rows.map((r) => str(r.location)).filter(Boolean))];
+  const rate = g.drops / seconds;
+  const title =
+    `${fmtCount(g.drops)} ${str(first.protocol).toUpperCase()} packets${where}${owner} were dropped on ${ctx.node} (${g.reason}, in ${listText(locations, 2)}), ` +
+    `${fmtRate(rate)} over the ${fmtSeconds(seconds)} window${sources.length ? `, from ${listText(sources, 3)}` : ''}: ` +
+    `${ADVICE[g.reason] ?? `the kernel's reason is ${g.reason}`}.`;
+  const destPort = portOf(destination);
+  return makeFinding(ctx, `drop:${g.reason}:${destination || port}`, severityOf(g.drops, 100), title, {
+    reason: g.reason,
+    protocol: str(first.protocol),
+    destination,
+    ...(destPort !== undefined ? { port: destPort } : {}),
+    ...(pid ? { pid, comm: str(first.comm) } : {}),
+    drops: g.drops,
+    locations,
+    sources: sources.slice(0, 10),
+    impact: { dropsPerSecond: round(rate), drops: g.drops },
+  }, rate);
+}

@@ -1,0 +1,93 @@
+// How a run ended, as text: per node, the captures table, the findings.
+import type { TargetSpec } from '../../model/target.js';
+import type { CaptureSummary } from '../../model/run.js';
+import { formatDuration } from '../../util/duration.js';
+import { renderTable, type TableColumn } from '../../util/table.js';
+import { ApiRequestError, type ApiClient } from '../api-client.js';
+import type { RunView } from './view.js';
+
+export function describeTarget(target: TargetSpec): string {
+  const parts = Object.entries(target).map(([k, v]) => `${k} ${Array.isArray(v) ? v.join(',') : String(v)}`);
+  return parts.length ? parts.join(', ') : 'all processes';
+}
+
+export function nodeLines(run: RunView): string[] {
+  const names = Object.keys(run.nodes);
+  const width = Math.min(32, Math.max(4, ...names.map((n) => n.length)));
+  return Object.entries(run.nodes).map(([name, state]) => {
+    const took = state.startedAt && state.finishedAt ? ` in ${formatDuration(Date.parse(state.finishedAt) - Date.parse(state.startedAt))}` : '';
+    const position = state.status === 'queued' && state.position !== undefined ? ` (position ${state.position})` : '';
+    const dropped = (state.captures ?? []).reduce((sum, c) => sum + c.dropped, 0);
+    const failed = (state.captures ?? []).filter((c) => c.error);
+    const notes = [
+      ...(dropped ? [`${dropped} events DROPPED`] : []),
+      ...(state.error ? [state.error] : failed.map((c) => `${c.capture} failed: ${c.error}`)),
+    ];
+    return `    ${name.padEnd(width)}  ${state.status}${took}${position}${notes.length ? `  (${notes.join('; ')})` : ''}`;
+  });
+}
+
+export function outcome(run: RunView): string {
+  const took = run.finishedAt ? ` in ${formatDuration(Date.parse(run.finishedAt) - Date.parse(run.startedAt ?? run.createdAt))}` : '';
+  const counts = new Map<string, number>();
+  for (const s of Object.values(run.nodes)) counts.set(s.status, (counts.get(s.status) ?? 0) + 1);
+  return [`run ${run.id} ${run.status}${took}: ${[...counts].map(([s, n]) => `${n} ${s}`).join(', ')}`, ...nodeLines(run)].join('\n');
+}
+
+type CaptureRow = CaptureSummary & { node: string };
+
+const captureColumns: TableColumn<CaptureRow>[] = [
+  { header: 'NODE', value: (r) => r.node },
+  { header: 'CAPTURE', value: (r) => r.capture },
+  { header: 'COUNT', value: (r) => String(r.count), numeric: true },
+  { header: 'DROPPED', value: (r) => String(r.dropped), numeric: true },
+  { header: 'BPF-CPU', value: (r) => `${(r.bpfCpuNs / 1e6).toFixed(2)}ms`, numeric: true },
+  { header: 'TIME', value: (r) => formatDuration(r.durationMs), numeric: true },
+  { header: 'RESULT', value: (r) => (r.error ? `failed: ${r.error}` : `${r.artifact ?? ''}${r.cancelled ? ' (stopped early)' : ''}`) },
+];
+
+export function captureTable(run: RunView): string {
+  const rows = Object.entries(run.nodes).flatMap(([node, s]) => (s.captures ?? []).map((c) => ({ ...c, node })));
+  return renderTable(captureColumns, rows);
+}
+
+interface FindingView {
+  severity?: string;
+  title?: string;
+  node?: string;
+  capture?: string;
+}
+
+/** The findings, or (on an API without the findings route) the per-node capture summaries. False if the API refused. */
+export async function printFindings(client: ApiClient, run: RunView): Promise<boolean> {
+  let body: unknown;
+  try {
+    body = await client.jsonIfRouted<unknown>(`/v1/runs/${run.id}/findings`);
+  } catch (err) {
+    if (!(err instanceof ApiRequestError)) throw err;
+    if (err.code === 'findings_not_found') {
+      // A run that ended before analysis existed, or whose findings expired: not an error of this run.
+      process.stdout.write(`\nfindings: ${err.message}; what each node captured:\n${captureTable(run)}\n`);
+      return true;
+    }
+    process.stderr.write(`sherlock: findings: ${err.message}\n`);
+    process.stdout.write(`\ncaptures:\n${captureTable(run)}\n`);
+    return false;
+  }
+  const findings = Array.isArray(body) ? body : (body as { findings?: unknown } | undefined)?.findings;
+  if (!Array.isArray(findings)) {
+    process.stdout.write(`\nfindings: not available from this API yet; what each node captured:\n${captureTable(run)}\n`);
+    return true;
+  }
+  if (!findings.length) {
+    process.stdout.write('\nfindings: none (nothing crossed a threshold)\n');
+    return true;
+  }
+  const list = findings as FindingView[];
+  const width = Math.max(4, ...list.map((f) => (f.node ?? '').length));
+  const lines = list.map((f) => `  ${(f.severity ?? 'info').toUpperCase().padEnd(8)}  ${(f.node ?? '').padEnd(width)}  ${oneLine(f.title ?? '')}${f.capture && f.capture !== '*' ? `  [${f.capture}]` : ''}`);
+  process.stdout.write(`\nfindings (${list.length}):\n${lines.join('\n')}\n`);
+  return true;
+}
+
+const oneLine = (text: string) => text.replace(/\s*\n\s*/g, ' ');

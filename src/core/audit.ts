@@ -1,0 +1,48 @@
+// The audit log: an append-only Redis stream of who did what to which run.
+import type { Redis } from 'ioredis';
+import { keys } from '../redis/keys.js';
+
+const AUDIT_MAX = 100_000;
+
+export interface AuditEntry {
+  id: string;
+  time: string;
+  actor: string;
+  action: string;
+  subject: string;
+  details?: unknown;
+}
+
+export type AuditRecord = Omit<AuditEntry, 'id' | 'time'>;
+
+export class AuditLog {
+  constructor(private readonly redis: Redis) {}
+
+  async record(entry: AuditRecord): Promise<void> {
+    const fields = ['time', new Date().toISOString(), 'actor', entry.actor, 'action', entry.action, 'subject', entry.subject];
+    if (entry.details !== undefined) fields.push('details', JSON.stringify(entry.details));
+    await this.redis.xadd(keys.audit, 'MAXLEN', '~', AUDIT_MAX, '*', ...fields);
+  }
+
+  /** Newest first; `before` is the id of the last entry of the previous page. */
+  read(limit: number, before?: string): Promise<AuditEntry[]> {
+    return readAudit(this.redis, limit, before);
+  }
+}
+
+async function readAudit(redis: Redis, limit: number, before?: string): Promise<AuditEntry[]> {
+  const end = before ? `(${before}` : '+';
+  const rows = await redis.xrevrange(keys.audit, end, '-', 'COUNT', limit);
+  return rows.map(([id, flat]) => {
+    const f: Record<string, string> = {};
+    for (let i = 0; i < flat.length; i += 2) f[flat[i]!] = flat[i + 1]!;
+    return {
+      id,
+      time: f.time!,
+      actor: f.actor!,
+      action: f.action!,
+      subject: f.subject!,
+      ...(f.details ? { details: JSON.parse(f.details) as unknown } : {}),
+    };
+  });
+}

@@ -1,0 +1,23 @@
+// The live nodes and the figures /metrics shows: run outcomes and capture
+// time shared through Redis (every replica agrees), and each node's queue.
+import type { Redis } from 'ioredis';
+import { liveNodes, type NodeInfo } from '../nodes/registry.js';
+import type { NodeQueues } from '../queue/node-queues.js';
+import { keys } from '../redis/keys.js';
+
+export interface NodeServiceOptions {
+  redis: Redis;
+  queues: Pick<NodeQueues, 'counts'>;
+}
+
+export type NodeService = ReturnType<typeof createNodeService>;
+
+export function createNodeService({ redis, queues }: NodeServiceOptions) {
+  return {
+    live: (): Promise<NodeInfo[]> => liveNodes(redis),
+    /** Jobs in a node's queue by state (waiting, active, failed). */
+    queueCounts: (node: string) => queues.counts(node),
+    /** Counters the finalizer and workers keep: runs_<status>, capture_<name>_{count,seconds}. */
+    counters: (): Promise<Record<string, string>> => redis.hgetall(keys.metrics),
+  };
+}

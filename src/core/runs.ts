@@ -1,0 +1,157 @@
+// Runs, whoever asks: the REST API, a chat command, an incident webhook, a
+// schedule. One path to start (validated, planned on the live nodes, queued,
+// audited), cancel, read and download, so every trigger behaves the same.
+// Refusals are domain errors (src/model/errors.ts).
+import type { Redis } from 'ioredis';
+import { z } from 'zod';
+import { Conflict, invalidInput, NotFound } from '../model/errors.js';
+import type { Finding } from '../model/findings.js';
+import { FINAL_STATUSES, type RunRecord } from '../model/run.js';
+import { liveNodes } from '../nodes/registry.js';
+import { planRun } from '../planner/plan.js';
+import { runRequestSchema } from '../planner/run-request.js';
+import type { NodeQueues } from '../queue/node-queues.js';
+import type { RunSubmitter } from '../queue/run-flow.js';
+import { keys } from '../redis/keys.js';
+import type { RunbookSource } from '../runbooks/catalog.js';
+import { artifactChunks, artifactMeta, type ArtifactMeta } from '../redis/artifacts.js';
+import type { RunStore } from '../runs/store.js';
+import type { AuditLog } from './audit.js';
+
+export interface RunStarter {
+  /** Who asked, as the run and the audit log record it ("admin", "slack:U123 in #ops"). */
+  actor: string;
+  /** The alert, the chat channel, the schedule: kept in the run's plan (so its report links back) and the audit. */
+  origin?: Record<string, unknown>;
+}
+
+export interface RunServiceOptions {
+  redis: Redis;
+  store: RunStore;
+  submitter: RunSubmitter;
+  audit: AuditLog;
+  queues: Pick<NodeQueues, 'removeWaiting' | 'position'>;
+  /** The runbooks this replica loaded (absent: runs name captures in steps only). */
+  runbooks?: RunbookSource;
+}
+
+export type RunListFilter = Parameters<RunStore['list']>[0];
+
+export const runLinks = (id: string) => ({
+  self: `/v1/runs/${id}`,
+  events: `/v1/runs/${id}/events`,
+  findings: `/v1/runs/${id}/findings`,
+});
+
+export type RunService = ReturnType<typeof createRunService>;
+
+export function createRunService({ redis, store, submitter, audit, queues, runbooks }: RunServiceOptions) {
+  /** The run, or NotFound (ids are UUIDs: anything else is not looked up). */
+  const get = async (id: string): Promise<RunRecord> => {
+    const run = z.uuid().safeParse(id).success ? await store.get(id) : undefined;
+    if (!run) throw new NotFound('run_not_found', `no run ${id} (it may have expired after the retention period)`);
+    return run;
+  };
+
+  return {
+    get,
+
+    /** The run if it exists; undefined, not an error, for callers that answer in words (chat). */
+    find: (id: string): Promise<RunRecord | undefined> => store.get(id),
+
+    list: (filter: RunListFilter) => store.list(filter),
+
+    /** Validates `body` as a run request, plans it on the live nodes, queues it and audits it. */
+    async start(body: unknown, starter: RunStarter): Promise<RunRecord> {
+      const parsed = runRequestSchema.safeParse(body);
+      if (!parsed.success) throw invalidInput(parsed.error);
+      const plan = planRun(parsed.data, await liveNodes(redis), runbooks);
+      const run = await submitter.submit(starter.origin ? { ...plan, origin: starter.origin } : plan, starter.actor);
+      await audit.record({
+        actor: starter.actor,
+        action: 'run.create',
+        subject: run.id,
+        details: {
+          nodes: plan.nodes,
+          steps: plan.steps.map((s) => s.capture),
+          ...(plan.runbook ? { runbook: plan.runbook, params: plan.params } : {}),
+          ...(starter.origin ? { origin: starter.origin } : {}),
+        },
+      });
+      return run;
+    },
+
+    /** The run with each still-queued node's place in its queue. */
+    async withQueuePositions(id: string): Promise<RunRecord> {
+      const run = await get(id);
+      for (const [node, state] of Object.entries(run.nodes)) {
+        if (state.status !== 'queued') continue;
+        const position = await queues.position(run.id, node);
+        if (position !== undefined) Object.assign(state, { position });
+      }
+      return run;
+    },
+
+    /**
+     * Asks every node of `run` to stop (captured data is kept), takes back node
+     * jobs still waiting, audits. Conflict if the run already ended.
+     */
+    async cancel(run: RunRecord, by: { actor: string; details?: Record<string, unknown> }): Promise<RunRecord> {
+      if (FINAL_STATUSES.has(run.status)) throw new Conflict('run_finished', `run ${run.id} already ended (${run.status})`);
+      await store.requestCancel(run.id);
+      await redis.publish(keys.cancelChannel, run.id);
+      for (const [node, state] of Object.entries(run.nodes)) {
+        if (state.status === 'queued' && (await queues.removeWaiting(run.id, node))) {
+          await store.setNodeState(run.id, node, { status: 'cancelled', finishedAt: new Date().toISOString() });
+        }
+      }
+      await audit.record({ actor: by.actor, action: 'run.cancel', subject: run.id, ...(by.details ? { details: by.details } : {}) });
+      return (await store.finalizeIfDone(run.id)) ?? run;
+    },
+
+    /** The findings stored when the run ended, if any (no error: chat reports their absence). */
+    storedFindings: (id: string): Promise<Finding[] | undefined> => store.getFindings(id),
+
+    /** A finished run's ranked findings with counts by severity. */
+    async findings(id: string) {
+      const run = await get(id);
+      if (!FINAL_STATUSES.has(run.status)) {
+        throw new NotFound('findings_not_ready', `run ${run.id} is ${run.status}; its findings are computed when it ends (follow ${runLinks(run.id).events})`, { status: run.status });
+      }
+      const findings = await store.getFindings(run.id);
+      if (!findings) throw new NotFound('findings_not_found', `run ${run.id} has no stored findings (it ended before analysis existed, or they expired)`);
+      const counts = { critical: 0, warning: 0, info: 0 };
+      for (const f of findings) if (f.severity in counts) counts[f.severity]++;
+      return { run, findings, counts };
+    },
+
+    /** A finished run's numbers beside its nodes' latest scheduled baselines. */
+    async baseline(id: string) {
+      const run = await store.get(id);
+      if (!run) throw new NotFound('run_not_found', `no run ${id} (unknown, or expired)`);
+      if (!FINAL_STATUSES.has(run.status)) throw new NotFound('baseline_not_ready', `run ${id} is ${run.status}; its comparison with the baseline is computed once it ends`);
+      const comparison = await store.getBaselineComparison(run.id);
+      if (!comparison) throw new NotFound('baseline_not_found', `run ${id} has no stored comparison with a baseline (it expired, or the run's analysis failed)`);
+      return { run, comparison };
+    },
+
+    /** The run if it ended: reports are for ended runs (a running one's results are still coming). */
+    async finished(id: string): Promise<RunRecord> {
+      const run = await get(id);
+      if (!FINAL_STATUSES.has(run.status)) {
+        throw new Conflict('run_not_finished', `run ${run.id} is ${run.status}: its report is ready when it ends (follow /v1/runs/${run.id}/events)`);
+      }
+      return run;
+    },
+
+    /** A stored capture result as gzip chunks, audited as a download by `actor`. */
+    async artifact(id: string, node: string, name: string, actor: string): Promise<{ meta: ArtifactMeta; chunks: AsyncGenerator<Buffer> }> {
+      const run = await get(id);
+      if (!(node in run.nodes)) throw new NotFound('node_not_in_run', `run ${run.id} did not run on ${node}; nodes: ${Object.keys(run.nodes).join(', ')}`);
+      const meta = await artifactMeta(redis, run.id, node, name);
+      if (!meta) throw new NotFound('artifact_not_found', `no artifact ${name} for node ${node} (see the run's captures for names)`);
+      await audit.record({ actor, action: 'artifact.download', subject: run.id, details: { node, name } });
+      return { meta, chunks: artifactChunks(redis, run.id, node, meta) };
+    },
+  };
+}

@@ -1,0 +1,54 @@
+// The per-node BullMQ queues as the API process sees them: counts for
+// /metrics, a waiting job's place in line, and taking a waiting job back when
+// its run is cancelled. Queues open lazily, one per node asked about.
+import { Job, Queue, type ConnectionOptions } from 'bullmq';
+import { nodeQueue } from '../redis/keys.js';
+import { nodeJobId } from './run-flow.js';
+
+/** A queue longer than this is not scanned for one job's position on each request. */
+const POSITION_SCAN_LIMIT = 1000;
+
+export class NodeQueues {
+  private readonly queues = new Map<string, Queue>();
+
+  constructor(private readonly connection: ConnectionOptions) {}
+
+  private queueOf(node: string): Queue {
+    let queue = this.queues.get(node);
+    if (!queue) {
+      this.queues.set(node, (queue = new Queue(nodeQueue(node), { connection: this.connection })));
+      queue.on('error', () => {}); // the shared connection reports outages (connectRedis); else BullMQ console.errors each
+    }
+    return queue;
+  }
+
+  counts(node: string): Promise<Record<string, number>> {
+    return this.queueOf(node).getJobCounts('waiting', 'active', 'failed');
+  }
+
+  /** Removes a node job still waiting in its queue; false if it already started or is gone. */
+  async removeWaiting(runId: string, node: string): Promise<boolean> {
+    const job = await Job.fromId(this.queueOf(node), nodeJobId(runId, node));
+    if (!job || !(await job.isWaiting())) return false;
+    try {
+      await job.remove();
+      return true;
+    } catch {
+      return false; // picked up meanwhile: the worker sees the cancel
+    }
+  }
+
+  /** 1-based position of a waiting node job in its queue, if it is waiting. */
+  async position(runId: string, node: string): Promise<number | undefined> {
+    const queue = this.queueOf(node);
+    const total = await queue.getWaitingCount();
+    if (total > POSITION_SCAN_LIMIT) return undefined; // too long a queue to scan per request
+    // getWaiting lists oldest first (ascending): the next job to run is at index 0.
+    const index = (await queue.getWaiting(0, total - 1)).findIndex((j) => j.id === nodeJobId(runId, node));
+    return index < 0 ? undefined : index + 1;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.queues.values()].map((q) => q.close()));
+  }
+}

@@ -1,0 +1,202 @@
+// The trigger settings (ChatOps, incident hooks) from the Sherlock config file
+// (--config, SHERLOCK_CONFIG) and the environment, the env var winning field by
+// field. Read and checked once at API start: any problem refuses the start.
+import { z } from 'zod';
+import type { RunbookSource } from '../runbooks/catalog.js';
+import { aliasesSchema, allowSchema, chatopsFileSchema, publicUrlSchema, secretSchema, type ChatopsConfig } from './chatops/config.js';
+import { DEFAULT_ALIASES } from './chatops/parse.js';
+import { hooksConfigSchema, loadHooksConfig, type HooksConfig } from './hooks/config.js';
+import { DEFAULT_DEDUP_TTL_SECONDS, type HooksSettings } from './hooks/settings.js';
+import { createLogger } from '../util/logger.js';
+import { readableByOthers, readYamlFile } from '../config/config-file.js';
+import { ConfigError } from '../config/server-config.js';
+import { checkAliases, checkAllow, checkHookRules, type Origin } from './checks.js';
+import { issueLines, strictObject } from '../config/zod-text.js';
+
+const log = createLogger({ component: 'config' });
+
+const sections = {
+  slack: chatopsFileSchema,
+  alertmanager: strictObject({ token: secretSchema.optional() }),
+  pagerduty: strictObject({ webhookSecret: secretSchema.optional() }),
+  generic: strictObject({ secret: secretSchema.optional() }),
+  hooks: hooksConfigSchema,
+};
+
+export const configFileSchema = strictObject({
+  triggers: strictObject({
+    slack: sections.slack.optional(),
+    alertmanager: sections.alertmanager.optional(),
+    pagerduty: sections.pagerduty.optional(),
+    generic: sections.generic.optional(),
+    hooks: sections.hooks.optional(),
+  }).default({}),
+});
+
+type FileTriggers = z.output<typeof configFileSchema>['triggers'];
+
+export interface TriggerSettings {
+  chatops: ChatopsConfig;
+  hooks: HooksSettings;
+}
+
+export interface TriggerSources {
+  /** The Sherlock config file; absent: the environment alone. */
+  configFile?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Each env var and the config file field it overrides. */
+export const TRIGGER_ENV = {
+  SHERLOCK_SLACK_SIGNING_SECRET: 'triggers.slack.signingSecret',
+  SHERLOCK_MATTERMOST_TOKEN: 'triggers.slack.mattermostToken',
+  SHERLOCK_PUBLIC_URL: 'triggers.slack.publicUrl',
+  SHERLOCK_CHATOPS_ALIASES: 'triggers.slack.aliases',
+  SHERLOCK_CHATOPS_ALLOW: 'triggers.slack.allow',
+  SHERLOCK_ALERTMANAGER_TOKEN: 'triggers.alertmanager.token',
+  SHERLOCK_PAGERDUTY_WEBHOOK_SECRET: 'triggers.pagerduty.webhookSecret',
+  SHERLOCK_GENERIC_HOOK_SECRET: 'triggers.generic.secret',
+  SHERLOCK_HOOKS_CONFIG: 'triggers.hooks',
+} as const;
+type TriggerVariable = keyof typeof TRIGGER_ENV;
+
+const JSON_EXAMPLES: Partial<Record<TriggerVariable, string>> = {
+  SHERLOCK_CHATOPS_ALIASES: '{"lat": "intermittent-latency"}',
+  SHERLOCK_CHATOPS_ALLOW: '{"high-cpu": {"users": ["alice"], "channels": ["ops"]}}',
+};
+
+export class TriggerConfigError extends ConfigError {
+  override name = 'TriggerConfigError';
+  constructor(readonly problems: string[]) {
+    const count = problems.length === 1 ? 'a problem' : `${problems.length} problems`;
+    super([`refusing to start: ${count} in the trigger settings:`, ...problems.map((p) => `  ${p}`)].join('\n'));
+  }
+}
+
+interface Sourced<T> {
+  value: T;
+  origin: Origin;
+}
+
+/** Reads, checks and merges; throws TriggerConfigError listing every problem found. */
+export function loadTriggerSettings(sources: TriggerSources, runbooks: RunbookSource): TriggerSettings {
+  const env = sources.env ?? process.env;
+  const file = sources.configFile;
+  const problems: string[] = [];
+  const fromFile = file ? readConfigFile(file, problems) : {};
+
+  /** The env var's value when set (it wins), else the file's. */
+  function pick<T>(variable: TriggerVariable, schema: z.ZodType<T>, fileValue: T | undefined): Sourced<T> | undefined {
+    const text = env[variable]?.trim();
+    if (!text) {
+      if (fileValue === undefined) return undefined;
+      return { value: fileValue, origin: { where: file!, path: TRIGGER_ENV[variable].split('.') } };
+    }
+    let input: unknown = text;
+    const example = JSON_EXAMPLES[variable];
+    if (example) {
+      try {
+        input = JSON.parse(text);
+      } catch (err) {
+        problems.push(`${variable}: not valid JSON (${(err as Error).message}); write it like ${example}`);
+        return undefined;
+      }
+    }
+    const parsed = schema.safeParse(input);
+    if (!parsed.success) {
+      problems.push(...issueLines(variable, parsed.error));
+      return undefined;
+    }
+    return { value: parsed.data, origin: { where: variable, path: [] } };
+  }
+
+  const slack = fromFile.slack ?? {};
+  const signingSecret = pick('SHERLOCK_SLACK_SIGNING_SECRET', secretSchema, slack.signingSecret);
+  const mattermostToken = pick('SHERLOCK_MATTERMOST_TOKEN', secretSchema, slack.mattermostToken);
+  const publicUrl = pick('SHERLOCK_PUBLIC_URL', publicUrlSchema, slack.publicUrl);
+  const aliases = pick('SHERLOCK_CHATOPS_ALIASES', aliasesSchema, slack.aliases);
+  const allow = pick('SHERLOCK_CHATOPS_ALLOW', allowSchema, slack.allow);
+  const alertmanagerToken = pick('SHERLOCK_ALERTMANAGER_TOKEN', secretSchema, fromFile.alertmanager?.token);
+  const pagerdutySecret = pick('SHERLOCK_PAGERDUTY_WEBHOOK_SECRET', secretSchema, fromFile.pagerduty?.webhookSecret);
+  const genericSecret = pick('SHERLOCK_GENERIC_HOOK_SECRET', secretSchema, fromFile.generic?.secret);
+  const hooks = hookRules(env, file, fromFile.hooks, problems);
+
+  if (hooks) problems.push(...checkHookRules(hooks.value, hooks.origin, runbooks));
+  if (aliases) problems.push(...checkAliases(aliases.value, aliases.origin, runbooks));
+  if (allow) problems.push(...checkAllow(allow.value, allow.origin, runbooks));
+  if (problems.length) throw new TriggerConfigError(problems);
+
+  const lowerAliases = Object.fromEntries(Object.entries(aliases?.value ?? {}).map(([alias, runbook]) => [alias.toLowerCase(), runbook]));
+  const settings: TriggerSettings = {
+    chatops: {
+      ...(signingSecret ? { signingSecret: signingSecret.value } : {}),
+      ...(mattermostToken ? { mattermostToken: mattermostToken.value } : {}),
+      aliases: { ...DEFAULT_ALIASES, ...lowerAliases },
+      ...(allow ? { allow: allow.value } : {}),
+      ...(publicUrl ? { publicUrl: publicUrl.value } : {}),
+    },
+    hooks: {
+      ...(alertmanagerToken ? { alertmanagerToken: alertmanagerToken.value } : {}),
+      ...(pagerdutySecret ? { pagerdutySecret: pagerdutySecret.value } : {}),
+      ...(genericSecret ? { genericSecret: genericSecret.value } : {}),
+      config: hooks?.value ?? { rules: [] },
+      dedupTtlSeconds: DEFAULT_DEDUP_TTL_SECONDS,
+    },
+  };
+  const whence = (s: Sourced<unknown> | undefined) => (s ? s.origin.where : 'off');
+  log.info('trigger settings', {
+    slack: whence(signingSecret),
+    mattermost: whence(mattermostToken),
+    alertmanager: whence(alertmanagerToken),
+    pagerduty: whence(pagerdutySecret),
+    generic: whence(genericSecret),
+    hookRules: settings.hooks.config.rules.length,
+  });
+  return settings;
+}
+
+/** The file's triggers section, or {} with its problems added; warns when it holds secrets others can read. */
+function readConfigFile(file: string, problems: string[]): FileTriggers {
+  const read = readYamlFile(file);
+  if (!read.ok) {
+    problems.push(read.problem);
+    return {};
+  }
+  const parsed = configFileSchema.safeParse(read.doc);
+  if (!parsed.success) {
+    problems.push(...issueLines(file, parsed.error));
+    return validSections(read.doc);
+  }
+  const t = parsed.data.triggers;
+  const holdsSecrets = [t.slack?.signingSecret, t.slack?.mattermostToken, t.alertmanager?.token, t.pagerduty?.webhookSecret, t.generic?.secret].some(Boolean);
+  const mode = readableByOthers(read.mode);
+  if (holdsSecrets && mode) {
+    log.warn(`${file} holds secrets and is readable by group or others (mode ${mode}); make it readable by the API's user only (chmod 600)`, { file, mode });
+  }
+  return t;
+}
+
+/** The sections that are valid on their own, so their runbook references are checked in the same round. */
+function validSections(doc: unknown): FileTriggers {
+  const triggers = (doc as { triggers?: unknown } | null)?.triggers;
+  if (typeof triggers !== 'object' || triggers === null) return {};
+  const valid: Record<string, unknown> = {};
+  for (const [name, schema] of Object.entries(sections)) {
+    const value = (triggers as Record<string, unknown>)[name];
+    const parsed = value === undefined ? undefined : schema.safeParse(value);
+    if (parsed?.success) valid[name] = parsed.data;
+  }
+  return valid as FileTriggers;
+}
+
+/** SHERLOCK_HOOKS_CONFIG (a rules file of its own) wins over triggers.hooks. */
+function hookRules(env: NodeJS.ProcessEnv, file: string | undefined, fileRules: HooksConfig | undefined, problems: string[]): Sourced<HooksConfig> | undefined {
+  const path = env.SHERLOCK_HOOKS_CONFIG?.trim();
+  if (!path) return fileRules ? { value: fileRules, origin: { where: file!, path: ['triggers', 'hooks'] } } : undefined;
+  const loaded = loadHooksConfig(path);
+  if (!loaded.ok) {
+    problems.push(...loaded.problems);
+    return undefined;
+  }
+  return { value: loaded.config, origin: { where: path, path: [] } };
+}

@@ -1,0 +1,120 @@
+// The application core without HTTP: the run and schedule services on a real
+// Redis and BullMQ, refusing with domain errors (no status codes), auditing
+// what they do, and the same start path for every trigger.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Redis } from 'ioredis';
+import { AuditLog } from '../../src/core/audit.js';
+import { Conflict, DomainError, Forbidden, Invalid, NotFound, Unauthenticated } from '../../src/core/errors.js';
+import { createRunService, type RunService } from '../../src/core/runs.js';
+import { createScheduleService } from '../../src/core/schedules.js';
+import { TokenStore } from '../../src/core/tokens.js';
+import { NodeQueues } from '../../src/queue/node-queues.js';
+import { RunSubmitter } from '../../src/queue/run-flow.js';
+import { ScheduleStore } from '../../src/queue/schedules.js';
+import { connectRedis } from '../../src/redis/connection.js';
+import { RunStore } from '../../src/runs/store.js';
+import { redisServerChildren, startTestRedis, type TestRedis } from '../helpers/redis.js';
+import { fakeNode } from '../server/harness.js';
+
+const NODE = 'core-node';
+
+/** The error `promise` rejects with (the test fails if it resolves). */
+async function rejection(promise: Promise<unknown>): Promise<DomainError> {
+  const outcome = await promise.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+  expect(outcome, 'it should be refused').toBeInstanceOf(DomainError);
+  return outcome as DomainError;
+}
+
+describe('the application core', () => {
+  let redisServer: TestRedis;
+  let redis: Redis;
+  let bull: Redis;
+  let submitter: RunSubmitter;
+  let queues: NodeQueues;
+  let scheduleStore: ScheduleStore;
+  let runs: RunService;
+  let audit: AuditLog;
+  let node: ReturnType<typeof fakeNode>;
+
+  beforeAll(async () => {
+    redisServer = await startTestRedis();
+    redis = connectRedis(redisServer.url, 'core-test');
+    bull = connectRedis(redisServer.url, 'core-test-bullmq');
+    const store = new RunStore(redis, { retentionSeconds: 600 });
+    submitter = new RunSubmitter(bull, store);
+    queues = new NodeQueues(bull);
+    scheduleStore = new ScheduleStore(bull);
+    audit = new AuditLog(redis);
+    runs = createRunService({ redis, store, submitter, audit, queues });
+    node = fakeNode(redis, NODE);
+    await node.ready;
+  });
+
+  afterAll(async () => {
+    node?.stop();
+    await Promise.all([submitter?.close(), queues?.close(), scheduleStore?.close()]);
+    redis?.disconnect();
+    bull?.disconnect();
+    await redisServer?.dispose();
+    expect(redisServerChildren()).toEqual([]);
+  });
+
+  it('starts a run on the live node, audited with who asked and where from', async () => {
+    const run = await runs.start({ steps: [{ capture: 'execsnoop' }], targets: { nodes: [NODE] }, duration: '2s' }, { actor: 'chat:ana', origin: { channel: 'ops' } });
+    expect(run.status).toBe('queued');
+    expect(run.plan.nodes).toEqual([NODE]);
+    expect(run.plan.origin).toEqual({ channel: 'ops' });
+    const [entry] = await audit.read(1);
+    expect(entry).toMatchObject({ actor: 'chat:ana', action: 'run.create', subject: run.id, details: { nodes: [NODE], steps: ['execsnoop'], origin: { channel: 'ops' } } });
+    const withPositions = await runs.withQueuePositions(run.id);
+    expect((withPositions.nodes[NODE] as { position?: number }).position).toBe(1);
+  });
+
+  it('refuses bad requests with domain errors that say what was wrong', async () => {
+    const invalid = await rejection(runs.start({ steps: [{ capture: 'nosuch' }], targets: { all: true } }, { actor: 't' }));
+    expect(invalid).toBeInstanceOf(Invalid);
+    expect(invalid.message).toContain('capture must be one of');
+    const notLive = await rejection(runs.start({ steps: [{ capture: 'execsnoop' }], targets: { nodes: ['gone-node'] } }, { actor: 't' }));
+    expect(notLive).toBeInstanceOf(Conflict);
+    expect(notLive.code).toBe('node_not_live');
+    const unknown = await rejection(runs.get('00000000-0000-4000-8000-000000000000'));
+    expect(unknown).toBeInstanceOf(NotFound);
+    expect(await runs.find('00000000-0000-4000-8000-000000000000')).toBeUndefined();
+  });
+
+  it('cancels a queued run (its waiting job taken back) once, then says it ended', async () => {
+    const run = await runs.start({ steps: [{ capture: 'execsnoop' }], targets: { nodes: [NODE] } }, { actor: 'admin' });
+    const after = await runs.cancel(await runs.get(run.id), { actor: 'admin' });
+    expect(after.status).toBe('cancelled');
+    expect((await runs.get(run.id)).nodes[NODE]!.status).toBe('cancelled');
+    const again = await rejection(runs.cancel(await runs.get(run.id), { actor: 'admin' }));
+    expect(again).toBeInstanceOf(Conflict);
+    expect(again.message).toContain('already ended (cancelled)');
+    expect((await audit.read(5)).some((e) => e.action === 'run.cancel' && e.subject === run.id)).toBe(true);
+  });
+
+  it('checks a schedule before storing it, and refuses a second with the same name', async () => {
+    const schedules = createScheduleService({ store: scheduleStore, audit });
+    const badCron = await rejection(schedules.create({ name: 'nightly', cron: '* *', runbook: 'health-check', targets: { all: true } }, 'admin'));
+    expect(badCron).toBeInstanceOf(Invalid);
+    expect(badCron.message).toContain('write 5 (minute hour day month weekday) or 6');
+    const created = await schedules.create({ name: 'nightly', cron: '0 3 * * *', runbook: 'health-check', targets: { all: true } }, 'admin');
+    expect(Date.parse(created.next)).toBeGreaterThan(Date.now());
+    expect(await rejection(schedules.create({ name: 'nightly', cron: '0 4 * * *', runbook: 'health-check', targets: { all: true } }, 'admin'))).toBeInstanceOf(Conflict);
+    await schedules.remove('nightly', 'admin');
+    expect(await rejection(schedules.get('nightly'))).toBeInstanceOf(NotFound);
+    expect(await rejection(createScheduleService({ audit }).list())).toBeInstanceOf(NotFound);
+  });
+
+  it('authorizes tokens by scope: unknown is Unauthenticated, too weak is Forbidden', async () => {
+    const tokens = new TokenStore(redis);
+    const { secret } = await tokens.create('reader', ['runs:read'], 'test');
+    expect((await tokens.authorize(secret, 'runs:read')).name).toBe('reader');
+    expect(await rejection(tokens.authorize(secret, 'runs:write'))).toBeInstanceOf(Forbidden);
+    expect(await rejection(tokens.authorize('shk_nope', 'runs:read'))).toBeInstanceOf(Unauthenticated);
+    expect(await rejection(tokens.authorize(undefined, 'runs:read'))).toBeInstanceOf(Unauthenticated);
+  });
+});
