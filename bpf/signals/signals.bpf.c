@@ -14,6 +14,8 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
+SHERLOCK_RECORD(signals_event);
+
 /* Bit N: signal N is recorded. */
 const volatile __u64 targ_sigmask = 0;
 /* Record clean ends (status 0) too, not only count them. */

@@ -1,7 +1,7 @@
 // oomkill's checks: one finding per limit that ran out (a memory cgroup, or
 // the host), naming the processes it killed, how often, their memory at the
 // kill and who was allocating.
-import { addTo, makeFinding, num, objs, str, topKeys, type CaptureAnalysis, type CaptureContext, type Obj } from '../../analysis/common.js';
+import { addTo, makeFinding, num, objs, str, topKeys, type CaptureAnalysis, type AnalysisContext, type Obj } from '../../analysis/common.js';
 import { fmtBytes, fmtRate, fmtSeconds, listText, plural, processLabel } from '../../analysis/format.js';
 import type { Finding } from '../../analysis/types.js';
 
@@ -27,7 +27,7 @@ function limitText(limit: Obj | undefined): string {
   return `the ${size} limit of ${where} (${str(limit.source)})`;
 }
 
-function analyzeOomkill(data: Obj, ctx: CaptureContext): CaptureAnalysis {
+function analyzeOomkill(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
   const kills = objs(data.events);
   const causes = new Map<string, Cause>();
   for (const k of kills) {

@@ -1,7 +1,7 @@
 // Decodes struct oomkill_event of bpf/oomkill/oomkill.h. Offsets follow the C
 // struct; test/captures/oomkill.test.ts checks them against the header
 // compiled with cc.
-import { cString } from '../records.js';
+import { cString, recordLayout } from '../records.js';
 
 export const OOMKILL_MAX_LEVELS = 6;
 
@@ -72,3 +72,14 @@ export function decodeOomkill(data: Buffer): OomkillRecord | undefined {
     triggerComm: cString(data, L.triggerComm, 16),
   };
 }
+
+/** The same offsets under the C member names, checked against the object's BTF (test/architecture/record-layouts.test.ts). */
+export const memcgRecord = recordLayout('oomkill_memcg', oomkillLayout.memcgSize, { cgroup_id: 0, max_pages: 8, usage_pages: 16 });
+export const eventRecord = recordLayout('oomkill_event', oomkillLayout.size, {
+  ts_ns: oomkillLayout.tsNs, victim_pid: oomkillLayout.victimPid, victim_tid: oomkillLayout.victimTid, trigger_pid: oomkillLayout.triggerPid,
+  trigger_tid: oomkillLayout.triggerTid, victim_uid: oomkillLayout.victimUid, oom_score_adj: oomkillLayout.oomScoreAdj, levels: oomkillLayout.levels,
+  has_task: oomkillLayout.hasTask, total_vm_pages: oomkillLayout.totalVmPages, anon_pages: oomkillLayout.anonPages, file_pages: oomkillLayout.filePages,
+  shmem_pages: oomkillLayout.shmemPages, swap_pages: oomkillLayout.swapPages, pgtables_bytes: oomkillLayout.pgtablesBytes,
+  victim_cgroup_id: oomkillLayout.victimCgroupId, trigger_memcg_id: oomkillLayout.triggerMemcgId, memcg: oomkillLayout.memcg,
+  victim_comm: oomkillLayout.victimComm, trigger_comm: oomkillLayout.triggerComm,
+}, { memcg: OOMKILL_MAX_LEVELS, victim_comm: 16, trigger_comm: 16 });

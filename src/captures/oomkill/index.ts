@@ -10,7 +10,7 @@ import { identifyCgroup } from '../../cgroups/container.js';
 import { kernelClock } from '../../util/clock.js';
 import type { CaptureDefinition, Column } from '../capture.js';
 import { eventFiles } from '../event-stream.js';
-import { decodeOomkill, type OomkillRecord } from './decode.js';
+import { decodeOomkill, eventRecord, memcgRecord, type OomkillRecord } from './decode.js';
 import { limitReached, memcgNames, pageSize, type MemoryLimit } from './memcg.js';
 import { oomkillAnalysis } from './analyze.js';
 import { oomkillBaseline } from './baseline.js';
@@ -69,6 +69,7 @@ export const oomkill: CaptureDefinition<OomkillParams, OomkillData> = {
   name: 'oomkill',
   summary: 'OOM kills: victim, its memory, the cgroup limit that ran out, the allocating task',
   kind: 'events',
+  records: [eventRecord, memcgRecord],
   analysis: oomkillAnalysis,
   baseline: oomkillBaseline,
   params: oomkillParams,

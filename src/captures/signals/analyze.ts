@@ -2,7 +2,7 @@
 // signal, target), a program ending by a fault signal (a crash, or a crash
 // loop when it repeats), a program exiting with the same non-zero code again
 // and again (a restart loop). A kill and the end it caused are one finding.
-import { addTo, makeFinding, num, objs, str, topKeys, type CaptureAnalysis, type CaptureContext, type Obj } from '../../analysis/common.js';
+import { addTo, makeFinding, num, objs, str, topKeys, type CaptureAnalysis, type AnalysisContext, type Obj } from '../../analysis/common.js';
 import { fmtMs, fmtRate, fmtSeconds, listText, plural, processLabel } from '../../analysis/format.js';
 import type { Finding, Severity } from '../../analysis/types.js';
 
@@ -34,12 +34,12 @@ const pidList = (pids: Iterable<number>) => {
   return `pid${list.length > 1 ? 's' : ''} ${listText(list.map(String), 4)}`;
 };
 
-function impact(n: number, ctx: CaptureContext) {
+function impact(n: number, ctx: AnalysisContext) {
   const window = Math.max(ctx.windowSeconds, 1e-3);
   return { events: n, perSecond: n / window, perMinute: (n * 60) / window, windowSeconds: ctx.windowSeconds };
 }
 
-function analyzeSignals(data: Obj, ctx: CaptureContext): CaptureAnalysis {
+function analyzeSignals(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
   const events = objs(data.events);
   const signals = events.filter((e) => e.kind === 'signal');
   const exits = events.filter((e) => e.kind === 'exit');

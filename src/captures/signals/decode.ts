@@ -2,7 +2,7 @@
 // struct; test/captures/signals.test.ts checks them against the header
 // compiled with cc.
 import { constants } from 'node:os';
-import { cString } from '../records.js';
+import { cString, recordLayout } from '../records.js';
 
 export const SIGNALS_SIGNAL = 1;
 export const SIGNALS_EXIT = 2;
@@ -96,3 +96,11 @@ export function signalSource(code: number): 'user' | 'kernel' | 'fault' | 'queue
 
 const RESULTS = ['delivered', 'ignored', 'already pending', 'overflow', 'lost info'];
 export const resultName = (n: number): string => RESULTS[n] ?? `result ${n}`;
+
+/** The same offsets under the C member names, checked against the object's BTF (test/architecture/record-layouts.test.ts). */
+const L = signalsLayout;
+export const eventRecord = recordLayout('signals_event', L.size, {
+  ts_ns: L.tsNs, kind: L.kind, pid: L.pid, tid: L.tid, uid: L.uid, cgroup_id: L.cgroupId, comm: L.comm, target_pid: L.targetPid,
+  target_tid: L.targetTid, target_cgroup_id: L.targetCgroupId, target_comm: L.targetComm, sig: L.sig, code: L.code, result: L.result,
+  group: L.group, core_dumped: L.coreDumped, pad: L.coreDumped + 1, exit_code: L.exitCode, exit_signal: L.exitSignal, ppid: L.ppid, lifetime_ns: L.lifetimeNs,
+}, { comm: 16, target_comm: 16 });

@@ -8,7 +8,7 @@ import { kernelClock } from '../../util/clock.js';
 import type { CaptureDefinition, Column } from '../capture.js';
 import { eventIdentities } from '../../cgroups/process-cgroup.js';
 import { eventCollector, eventFiles, sizeRingBuffer } from '../event-stream.js';
-import { decodeSignals, resultName, signalName, signalNumber, signalSource, SIGNALS_SIGNAL, TOTALS, type SignalsRecord } from './decode.js';
+import { decodeSignals, eventRecord, resultName, signalName, signalNumber, signalSource, SIGNALS_SIGNAL, TOTALS, type SignalsRecord } from './decode.js';
 import { signalsAnalysis } from './analyze.js';
 import { signalsBaseline } from './baseline.js';
 
@@ -141,6 +141,7 @@ export const signals: CaptureDefinition<SignalsParams, SignalsData> = {
   name: 'signals',
   summary: 'signals sent (who to whom) and how processes ended: exit codes, fatal signals, core dumps',
   kind: 'events',
+  records: [eventRecord],
   analysis: signalsAnalysis,
   baseline: signalsBaseline,
   params: signalsParams,

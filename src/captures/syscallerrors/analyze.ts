@@ -3,7 +3,7 @@
 // across the program's processes is one finding. Normal behaviour (EAGAIN, PATH
 // searches, probes: errnos.ts) is never a warning: when it is hot it is one
 // info finding, said to be normal.
-import { addTo, makeFinding, num, objs, str, topKeys, type CaptureAnalysis, type CaptureContext, type Obj } from '../../analysis/common.js';
+import { addTo, makeFinding, num, objs, str, topKeys, type CaptureAnalysis, type AnalysisContext, type Obj } from '../../analysis/common.js';
 import { fmtRate, fmtSeconds, listText, plural } from '../../analysis/format.js';
 import type { OpenHit, RuleEventSource } from '../../analysis/rules.js';
 import type { Finding } from '../../analysis/types.js';
@@ -72,7 +72,7 @@ function examples(g: Group): Obj[] {
   return [byTime[0]!, ...(last && last !== byTime[0] ? [last] : [])];
 }
 
-function analyzeSyscallerrors(data: Obj, ctx: CaptureContext): CaptureAnalysis {
+function analyzeSyscallerrors(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
   const rows = objs(data.rows);
   const window = Math.max(ctx.windowSeconds, 1e-3);
   const threshold = ctx.thresholds.failedCallsPerSecond;

@@ -1,6 +1,6 @@
 // The map of bpf/syscallerrors/syscallerrors.h in user space; keep the two
 // in step (test/captures/syscallerrors.test.ts checks the offsets with cc).
-import { cString } from '../records.js';
+import { cString, recordLayout } from '../records.js';
 
 export const PATH_LEN = 128; // SYSCALLERRORS_PATH_LEN
 export const MAX_NR = 512; // SYSCALLERRORS_MAX_NR
@@ -42,3 +42,10 @@ export function decodeValue(data: Buffer): ErrorValue {
     comm: cString(data, valueLayout.comm, 16),
   };
 }
+
+/** The same offsets under the C member names, checked against the object's BTF (test/architecture/record-layouts.test.ts). */
+export const keyRecord = recordLayout('syscallerrors_key', keyLayout.size, { tgid: keyLayout.tgid, nr: keyLayout.nr, err: keyLayout.err, pad: keyLayout.err + 4, path: keyLayout.path }, { path: PATH_LEN });
+export const valueRecord = recordLayout('syscallerrors_value', valueLayout.size, {
+  count: valueLayout.count, first_ns: valueLayout.firstNs, last_ns: valueLayout.lastNs, cgroup_id: valueLayout.cgroupId,
+  tid: valueLayout.tid, uid: valueLayout.uid, comm: valueLayout.comm,
+}, { comm: 16 });

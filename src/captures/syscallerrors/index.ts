@@ -7,7 +7,7 @@ import { hasTracepoint, NotSupportedError } from '../../libbpf/index.js';
 import { kernelClock } from '../../util/clock.js';
 import type { CaptureDefinition, Column } from '../capture.js';
 import { eventIdentities } from '../../cgroups/process-cgroup.js';
-import { decodeKey, decodeValue, MAX_NR } from './decode.js';
+import { decodeKey, decodeValue, keyRecord, MAX_NR, valueRecord } from './decode.js';
 import { errnoText, normalReason } from './errnos.js';
 import { pathArgumentTable, syscallNames } from './file-calls.js';
 import { syscallerrorsAnalysis, syscallerrorsRuleEvents } from './analyze.js';
@@ -59,6 +59,7 @@ export const syscallerrors: CaptureDefinition<SyscallerrorsParams, Syscallerrors
   name: 'syscallerrors',
   summary: 'failing system calls per process, syscall, errno and path, counted in the kernel',
   kind: 'counters',
+  records: [keyRecord, valueRecord],
   analysis: syscallerrorsAnalysis,
   baseline: syscallerrorsBaseline,
   ruleEvents: syscallerrorsRuleEvents,
