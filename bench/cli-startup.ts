@@ -38,7 +38,10 @@ async function idleWorkerRss(): Promise<number> {
       const timer = setTimeout(() => reject(new Error(`worker not ready in ${WORKER_READY_MS} ms: ${out}`)), WORKER_READY_MS);
       child.stdout!.on('data', (d: Buffer) => {
         out += d;
-        if (out.includes('is waiting for runs')) (clearTimeout(timer), resolve());
+        if (out.includes('is waiting for runs')) {
+          clearTimeout(timer);
+          resolve();
+        }
       });
       child.stderr!.on('data', (d: Buffer) => (out += d));
       child.on('exit', (code) => (clearTimeout(timer), reject(new Error(`worker exited ${code}: ${out}`))));

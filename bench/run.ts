@@ -26,6 +26,9 @@ import { symbolizeSpeed } from './symbolize.js';
 import { tcpconnlatOverhead } from './tcpconnlat-overhead.js';
 import { tcpretransOverhead } from './tcpretrans-overhead.js';
 import { cputhrottleCost, lockwaitOverhead, tcpdropOverhead } from './causes-overhead.js';
+import { syscallerrorsOverhead } from './syscallerrors-overhead.js';
+import { signalsOverhead } from './signals-overhead.js';
+import { oomkillOverhead } from './oomkill-overhead.js';
 
 interface Benchmark {
   name: string;
@@ -160,6 +163,24 @@ const benchmarks: Benchmark[] = [
     title: 'cputhrottle: cost of reading 200 quota cgroups at both window ends (no BPF)',
     target: 'no target in the issue; figures printed',
     run: cputhrottleCost,
+  },
+  {
+    name: 'syscallerrors-overhead',
+    title: 'syscallerrors: a storm of failing (ENOENT with a path, EAGAIN) and succeeding syscalls, traced vs untraced',
+    target: '≤1.10× (a tracepoint on every syscall exit)',
+    run: syscallerrorsOverhead,
+  },
+  {
+    name: 'signals-overhead',
+    title: 'signals: 10k handled signals + 1k fork/exit(1), traced vs untraced',
+    target: '≤1.10×',
+    run: signalsOverhead,
+  },
+  {
+    name: 'oomkill-overhead',
+    title: 'oomkill: 40 OOM kills in a 16 MiB memory cgroup, traced vs untraced',
+    target: '≤1.05×',
+    run: oomkillOverhead,
   },
   {
     name: 'symbolize',

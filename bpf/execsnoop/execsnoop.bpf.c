@@ -12,15 +12,12 @@
 #include <bpf/bpf_tracing.h>
 #include "sherlock.bpf.h"
 #include "maps.bpf.h"
+#include "task_exit.bpf.h"
 #include "execsnoop.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 SHERLOCK_RECORD(execsnoop_exit);
-
-/* include/linux/sched/signal.h; a #define, so absent from BTF. Unchanged
- * since 2.6. */
-#define SHERLOCK_SIGNAL_GROUP_EXIT 0x00000004
 
 /* Only the fields we read: CO-RE finds them wherever the kernel puts them
  * (the comm fields around them became __data_loc in 6.x). filename is a
@@ -35,11 +32,6 @@ struct trace_event_raw_sched_process_exec___sherlock {
 struct trace_event_raw_sched_process_fork___sherlock {
 	pid_t parent_pid;
 	pid_t child_pid;
-} __attribute__((preserve_access_index));
-
-/* group_dead was added to this tracepoint in 6.16. */
-struct trace_event_raw_sched_process_exit___sherlock {
-	bool group_dead;
 } __attribute__((preserve_access_index));
 
 struct {
@@ -325,29 +317,6 @@ SEC("tracepoint/syscalls/sys_exit_execveat")
 int tp_sys_exit_execveat(struct trace_event_raw_sys_exit *ctx)
 {
 	return exec_exit(ctx);
-}
-
-/* Is the exiting task the last live thread of its group? */
-static __always_inline bool group_dead(struct trace_event_raw_sched_process_exit___sherlock *ctx,
-				       struct task_struct *task)
-{
-	if (bpf_core_field_exists(ctx->group_dead))
-		return ctx->group_dead;
-	/* Older kernels: do_exit decremented signal->live before the
-	 * tracepoint; two threads may both read 0, the delete below settles it. */
-	return BPF_CORE_READ(task, signal, live.counter) == 0;
-}
-
-/* The status wait(2) reports: the group's code once the group is exiting
- * (exit_group, a fatal signal, or since 6.1 the last thread's exit),
- * otherwise the task's own. Both are wait-status encoded. */
-static __always_inline int wait_status(struct task_struct *task)
-{
-	struct signal_struct *signal = BPF_CORE_READ(task, signal);
-
-	if (BPF_CORE_READ(signal, flags) & SHERLOCK_SIGNAL_GROUP_EXIT)
-		return BPF_CORE_READ(signal, group_exit_code);
-	return BPF_CORE_READ(task, exit_code);
 }
 
 SEC("tracepoint/sched/sched_process_exit")

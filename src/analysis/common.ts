@@ -18,6 +18,8 @@ export const DEFAULT_THRESHOLDS: Required<Thresholds> = {
   failedExecs: 3,
   hotFileBytesPerSecond: 20 * 1024 * 1024,
   bioP99Ms: 50,
+  crashLoopExits: 3,
+  failedCallsPerSecond: 10,
 };
 
 /** A latency this many times over its threshold is critical, not a warning. */

@@ -100,15 +100,21 @@ export const connectHit = (destination: string, comm: string, pid: number, count
 export function nodeRecords(node: string, sources: { capture: string; source: RuleEventSource; data: Obj }[]): NodeRecords {
   const records: NodeRecords = { node, captureOf: {} };
   const connects = new Map<string, ConnectHit>();
-  // A sampling source adds only destinations no complete source saw.
+  // A sampling source adds only destinations (and opens) no complete source saw.
   const seenComplete = new Set<string>();
+  const seenOpens = new Set<string>();
+  const openKey = (h: OpenHit) => `${h.pid}\0${h.path}\0${h.error ?? ''}`;
   const ordered = [...sources].sort((a, b) => Number(!!b.source.complete) - Number(!!a.source.complete));
   for (const { capture, source, data } of ordered) {
     const hits = source.records(data);
     const kind = source.kind;
     records.captureOf[kind] ??= capture;
     if (kind === 'exec') (records.execs ??= []).push(...(hits as ExecHit[]));
-    else if (kind === 'open') (records.opens ??= []).push(...(hits as OpenHit[]));
+    else if (kind === 'open') {
+      const opens = (hits as OpenHit[]).filter((h) => source.complete || !seenOpens.has(openKey(h)));
+      if (source.complete) for (const h of opens) seenOpens.add(openKey(h));
+      (records.opens ??= []).push(...opens);
+    }
     else {
       records.connects ??= [];
       for (const h of hits as ConnectHit[]) {

@@ -23,9 +23,15 @@ const SHARE_MIN_DELTA_PTS = 15;
 /** Rates (drops/s): at least twice the baseline and 1/s more; critical at ten times and 100/s more. */
 const RATE_MIN_DELTA = 1;
 const RATE_CRITICAL_DELTA = 100;
+/** Events per minute (rare events): at least twice the baseline, so 0 → any is one. */
+const PER_MIN_FACTOR = 2;
 
 export const showMetric = (value: number | undefined, unit: BaselineMetric['unit']) =>
-  value === undefined ? 'none' : unit === 'us' ? fmtUs(value) : unit === 'rate' ? fmtRate(value) : `${+value.toFixed(value >= 10 ? 0 : 1)}%`;
+  value === undefined ? 'none'
+  : unit === 'us' ? fmtUs(value)
+  : unit === 'rate' ? fmtRate(value)
+  : unit === 'per_min' ? `${+value.toFixed(value >= 10 ? 0 : 1)}/min`
+  : `${+value.toFixed(value >= 10 ? 0 : 1)}%`;
 
 function change(before: number | undefined, now: number | undefined, unit: BaselineMetric['unit']): string {
   if (before === undefined) return 'new';
@@ -40,7 +46,8 @@ function change(before: number | undefined, now: number | undefined, unit: Basel
 }
 
 function severityOf(before: BaselineMetric, now: BaselineMetric): Severity | undefined {
-  if (now.samples < MIN_SAMPLES) return undefined;
+  if (now.samples < (now.minSamples ?? MIN_SAMPLES)) return undefined;
+  if (now.unit === 'per_min') return now.value > 0 && now.value >= PER_MIN_FACTOR * before.value ? 'warning' : undefined;
   if (now.unit === 'pct') return now.value - before.value >= SHARE_MIN_DELTA_PTS && now.value >= LATENCY_FACTOR * before.value ? 'warning' : undefined;
   if (now.unit === 'rate') {
     const more = now.value - before.value;

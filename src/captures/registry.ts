@@ -10,6 +10,9 @@ import { tcplife } from './tcplife/index.js';
 import { filetop } from './filetop/index.js';
 import { opensnoop } from './opensnoop/index.js';
 import { biolatency } from './biolatency/index.js';
+import { oomkill } from './oomkill/index.js';
+import { signals } from './signals/index.js';
+import { syscallerrors } from './syscallerrors/index.js';
 import { tcpretrans } from './tcpretrans/index.js';
 import { tcpreset } from './tcpreset/index.js';
 import { tcprtt } from './tcprtt/index.js';
@@ -35,6 +38,9 @@ const definitions: CaptureDefinition<any, any>[] = [
   cputhrottle,
   lockwait,
   tcpdrop,
+  oomkill,
+  signals,
+  syscallerrors,
 ];
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

@@ -102,7 +102,7 @@ export async function captureCommand(argv: string[]): Promise<number> {
 
 function parseFlags(def: CaptureDefinition, extra: ParamFlag[], args: string[]) {
   const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean; default?: string | boolean; short?: string }> = { ...commonOptions };
-  for (const f of extra) options[f.flag] = { type: f.type === 'boolean' ? 'boolean' : 'string' };
+  for (const f of extra) for (const name of [f.flag, ...f.aliases]) options[name] = { type: f.type === 'boolean' ? 'boolean' : 'string' };
   try {
     return parseArgs({ args, options, allowPositionals: false, strict: true });
   } catch (err) {

@@ -7,12 +7,16 @@ type FlagType = 'number' | 'boolean' | 'string';
 
 export interface ParamFlag {
   flag: string;
+  /** Older spellings still accepted, never shown in --help (ringBufferMiB was --ring-buffer-mi-b). */
+  aliases: string[];
   key: string;
   type: FlagType;
   description: string;
 }
 
-const kebab = (key: string) => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+const legacyKebab = (key: string) => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+// Binary units are one word as people type them: ringBufferMiB → --ring-buffer-mib.
+const kebab = (key: string) => legacyKebab(key.replace(/([KMGTP]i)B(?=[A-Z]|$)/g, (_, unit: string) => `${unit}b`));
 
 function baseType(schema: z.ZodType): FlagType {
   let s: z.ZodType = schema;
@@ -26,6 +30,7 @@ export function paramFlags(schema: z.ZodType): ParamFlag[] {
   if (!(schema instanceof z.ZodObject)) return [];
   return Object.entries(schema.shape as Record<string, z.ZodType>).map(([key, s]) => ({
     flag: kebab(key),
+    aliases: kebab(key) === legacyKebab(key) ? [] : [legacyKebab(key)],
     key,
     type: baseType(s),
     description: s.description ?? '',
@@ -36,7 +41,7 @@ export function paramFlags(schema: z.ZodType): ParamFlag[] {
 export function paramsFromFlags(flags: ParamFlag[], values: Record<string, unknown>): Record<string, unknown> {
   const params: Record<string, unknown> = {};
   for (const f of flags) {
-    const raw = values[f.flag];
+    const raw = [f.flag, ...f.aliases].map((name) => values[name]).find((v) => v !== undefined);
     if (raw === undefined) continue;
     if (f.type === 'number') {
       const n = Number(raw);

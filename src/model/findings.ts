@@ -83,16 +83,25 @@ export interface Thresholds {
   failedExecs?: number;
   hotFileBytesPerSecond?: number;
   bioP99Ms?: number;
+  /** Ends of one program by the same signal (or exit code) in a window that make a crash loop. */
+  crashLoopExits?: number;
+  /** Failures of one (process, syscall, errno, path) per second that are a finding, not noise. */
+  failedCallsPerSecond?: number;
 }
 
 /** One number a baseline keeps from a node's capture result, comparable between runs. */
 export interface BaselineMetric {
   metric: string;
   value: number;
-  /** us: latency; pct: a share (of CPU, of the window); rate: events per second. */
-  unit: 'us' | 'pct' | 'rate';
+  /**
+   * us: latency; pct: a share (of CPU, of the window); rate: events per second;
+   * per_min: events per minute of the window, 0 included (rare events: OOM kills, crashes).
+   */
+  unit: 'us' | 'pct' | 'rate' | 'per_min';
   /** The capture it comes from (for links to its section and file). */
   capture: string;
-  /** Samples behind the value (histogram entries, profile samples): few make a noisy number. */
+  /** Samples behind the value (histogram entries, profile samples, events): few make a noisy number. */
   samples: number;
+  /** Fewest samples that make a regression (default 5); 1 where one event matters, e.g. an OOM kill. */
+  minSamples?: number;
 }

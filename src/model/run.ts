@@ -73,6 +73,8 @@ export interface CaptureSummary {
   /** Raw files stored beside it (flame graph, pprof, ndjson), same route. */
   files?: string[];
   error?: string;
+  /** The host lacks what the capture needs (a tracepoint, a cgroup file): `error` says what; the run went on without it. */
+  skipped?: boolean;
 }
 
 export interface NodeState {

@@ -61,12 +61,12 @@ const msBetween = (a?: string, b?: string): number | undefined => {
 };
 
 function captureEntry(capture: CaptureSummary, digest: CaptureDigest | undefined, files: PlannedFile[]) {
-  const status = capture.error ? 'failed' : files.some((f) => f.name === capture.artifact && f.meta) ? 'ok' : 'missing';
+  const status = capture.skipped ? 'skipped' : capture.error ? 'failed' : files.some((f) => f.name === capture.artifact && f.meta) ? 'ok' : 'missing';
   return {
     capture: capture.capture,
     kind: capture.kind,
     status,
-    ...(capture.error ? { error: capture.error } : {}),
+    ...(capture.skipped ? { reason: capture.error } : capture.error ? { error: capture.error } : {}),
     events: capture.count,
     dropped: capture.dropped,
     ...(digest?.drops ? { drops: digest.drops } : {}),

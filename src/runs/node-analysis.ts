@@ -87,7 +87,7 @@ const nodeAnalysisSchema = z.object({
     unchecked: z.array(z.string()),
     stoppedEarly: z.string().optional(),
   }),
-  metrics: z.array(z.object({ metric: z.string(), value: z.number(), unit: z.enum(['us', 'pct']), capture: z.string(), samples: z.number() })),
+  metrics: z.array(z.object({ metric: z.string(), value: z.number(), unit: z.enum(['us', 'pct', 'rate', 'per_min']), capture: z.string(), samples: z.number(), minSamples: z.number().optional() })),
 });
 
 /** A stored analysis.json, checked; a string says why it cannot be used. */

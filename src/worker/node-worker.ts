@@ -72,7 +72,8 @@ export async function startNodeWorker(options: NodeWorkerOptions): Promise<NodeW
     throw new NodeNameInUseError(node, first.holder, first.expiresInMs);
   }
   let holding = true;
-  let worker: Worker<NodeJobData> | undefined;
+  // Set once the queue worker exists; the lease renewal below may run before that.
+  const workerRef: { current?: Worker<NodeJobData> } = {};
   const renew = async (): Promise<boolean> => {
     const attempt = await lease.acquire();
     if (attempt.held !== holding) {
@@ -81,10 +82,10 @@ export async function startNodeWorker(options: NodeWorkerOptions): Promise<NodeW
       // stop taking runs, as a standby, until the name is ours again.
       if (!attempt.held) {
         log.error('node name taken over by another worker; not taking runs', { holder: describeHolder(attempt.holder) });
-        await worker?.pause(true);
+        await workerRef.current?.pause(true);
       } else {
         log.info('node name held again; taking runs');
-        worker?.resume();
+        await workerRef.current?.resume();
       }
     }
     return holding;
@@ -124,7 +125,7 @@ export async function startNodeWorker(options: NodeWorkerOptions): Promise<NodeW
     // One run at a time per host; a crashed worker's job fails instead of re-running.
     { connection: bullConnection, concurrency: 1, maxStalledCount: 0 },
   );
-  worker = jobs;
+  workerRef.current = jobs;
   jobs.on('error', (err) => log.warn('worker error', { error: err.message }));
 
   await subscriber.subscribe(keys.cancelChannel);

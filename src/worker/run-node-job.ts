@@ -7,6 +7,7 @@
 import { release } from 'node:os';
 import type { Redis } from 'ioredis';
 import { captures } from '../captures/registry.js';
+import { NotSupportedError } from '../libbpf/index.js';
 import { runCapture } from '../captures/run-capture.js';
 import type { SecretPattern } from '../redact/index.js';
 import { putArtifact } from '../redis/artifacts.js';
@@ -92,6 +93,10 @@ export async function runNodeJob(job: NodeJobData, ctx: NodeJobContext): Promise
         };
         return { summary, stored: { artifact, bytes: meta.bytes, result } };
       } catch (err) {
+        if (err instanceof NotSupportedError) {
+          log.info('capture skipped: not supported on this host', { runId, node, capture: step.capture, reason: err.message });
+          return { summary: { ...failedStep(step.capture, err.message), skipped: true } };
+        }
         log.warn('capture failed', { runId, node, capture: step.capture, error: (err as Error).message });
         return { summary: failedStep(step.capture, (err as Error).message) };
       }

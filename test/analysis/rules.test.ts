@@ -85,7 +85,7 @@ describe('suspicious-activity rules', () => {
   it('the allowed ports come from the run\'s params', () => {
     const mine = expandRunbook(catalog, { runbook: 'suspicious-activity', params: { allowedPorts: '4444' } });
     const findings = analyzeRun({ run: run({ rules: mine.rules }), results: [on(result('tcplife', { events: [conn({})], missedRuns: 0 }))] });
-    expect(findings.map((f) => f.title)).toEqual([expect.stringMatching(/^No problems found on web-1: checked TCP connections and 6 rules\.$/)]);
+    expect(findings.map((f) => f.title)).toEqual([expect.stringMatching(/^No problems found on web-1: checked TCP connections and 7 rules\.$/)]);
   });
 
   it('rules given to analyzeRun win over the plan\'s', () => {

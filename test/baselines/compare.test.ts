@@ -8,6 +8,8 @@ import { compareRun, regressionFindings } from '../../src/baselines/compare.js';
 import type { BaselineMetric } from '../../src/analysis/types.js';
 import { isBaselineRun, recordBaseline } from '../../src/baselines/store.js';
 import type { RunRecord } from '../../src/model/run.js';
+import { oomkillBaseline } from '../../src/captures/oomkill/baseline.js';
+import { syscallerrorsBaseline } from '../../src/captures/syscallerrors/baseline.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis.js';
 
 const NODE = 'web-1';
@@ -124,5 +126,30 @@ describe('baseline comparison', () => {
     // Another target has none.
     const other = run('svc', 'intermittent-latency', at(5), 'admin', { unit: 'checkout' });
     expect(await compareRun(redis, other, metrics(us(DEST, 1000)))).toMatchObject({ rows: [], missing: [NODE], target: 'unit="checkout"' });
+  });
+
+  it('a count going from 0 to N is a regression: an OOM kill after a baseline that saw none; few failing calls are not', async () => {
+    const base = run('base', 'health-check', '2026-11-24T03:00:00.000Z', 'schedule:nightly');
+    const quiet = [...oomkillBaseline({ events: [], durationMs: 10_000 }), ...syscallerrorsBaseline({ rows: [], failures: 0, normalFailures: 0, durationMs: 10_000 })];
+    await recordBaseline(redis, base, new Map([[NODE, quiet]]));
+    const kill = { pid: 42, comm: 'java' };
+    const now = run('now', 'health-check', '2026-11-24T09:30:00.000Z', 'schedule:nightly');
+    const cmp = await compareRun(redis, now, new Map([[NODE, [
+      ...oomkillBaseline({ events: [kill], durationMs: 60_000 }),
+      ...syscallerrorsBaseline({ rows: [], failures: 3, normalFailures: 0, durationMs: 60_000 }),
+    ]]]));
+    const row = (metric: string) => cmp.rows.find((r) => r.metric === metric)!;
+    expect(row('OOM kills')).toMatchObject({ baseline: '0/min', now: '1/min', change: 'new', regression: 'warning' });
+    // 3 failures: fewer than the 5 samples a noisy count needs.
+    expect(row('failing system calls (not normal behaviour)')).toMatchObject({ baseline: '0/min', now: '3/min' });
+    expect(row('failing system calls (not normal behaviour)').regression).toBeUndefined();
+    const findings = regressionFindings(cmp, now);
+    expect(findings.map((f) => [f.severity, f.capture])).toEqual([['warning', 'oomkill']]);
+    expect(findings[0]!.title).toBe('OOM kills: 0/min (baseline, 03:00 UTC) → 1/min (now), new.');
+
+    // The same number of kills as the baseline saw is no regression.
+    await recordBaseline(redis, run('base2', 'health-check', '2026-11-24T09:00:00.000Z', 'schedule:nightly'), new Map([[NODE, oomkillBaseline({ events: [kill], durationMs: 60_000 })]]));
+    const again = await compareRun(redis, now, new Map([[NODE, oomkillBaseline({ events: [kill], durationMs: 60_000 })]]));
+    expect(again.rows[0]!.regression).toBeUndefined();
   });
 });

@@ -43,7 +43,10 @@ describe.skipIf(!built)('modules an entry point loads', () => {
         const timer = setTimeout(() => reject(new Error(`worker not ready in 30 s: ${out}`)), 30_000);
         child.stdout.on('data', (d: Buffer) => {
           out += d;
-          if (out.includes('is waiting for runs')) (clearTimeout(timer), resolve());
+          if (out.includes('is waiting for runs')) {
+            clearTimeout(timer);
+            resolve();
+          }
         });
         child.stderr.on('data', (d: Buffer) => (out += d));
         child.on('exit', (code) => (clearTimeout(timer), reject(new Error(`worker exited ${code}: ${out}`))));

@@ -23,6 +23,7 @@ import { startTestRedis, type TestRedis } from '../helpers/redis.js';
 import { checkWellFormed } from '../stacks/xml.js';
 import { unpack } from './unpack.js';
 
+const SKIP_REASON = 'tracepoint oom:mark_victim is not available in this kernel: OOM kills cannot be seen here';
 setLogLevel('error'); // the expiry test makes the bundle log a warning by design
 
 const HOSTILE_NODES = ['../x', '/abs', 'a\u0000b', 'a/b', 'a_b', '..', 'C:\\evil', 'new\nline', '<script>alert(1)</script>'];
@@ -124,6 +125,8 @@ describe('a report from a hand-made run record with hostile names', () => {
       captures: [
         summary('runqlat', 'histogram', 1, 'runqlat.json', ['big.ndjson', 'gone.svg'], Buffer.byteLength(hist)),
         { capture: 'profile', kind: 'stacks', count: 0, dropped: 0, bpfCpuNs: 0, durationMs: 0, cancelled: false, error: 'perf_event_open: no such device' },
+        // What the worker records for a NotSupportedError: skipped, with the reason.
+        { capture: 'oomkill', kind: 'events', count: 0, dropped: 0, bpfCpuNs: 0, durationMs: 0, cancelled: false, error: SKIP_REASON, skipped: true },
       ],
     };
   });
@@ -173,6 +176,8 @@ describe('a report from a hand-made run record with hostile names', () => {
     const web = manifest.nodes.find((n: { name: string }) => n.name === 'web-1');
     expect(web.captures[0].files.find((f: { name: string }) => f.name === 'gone.svg')).toEqual({ name: 'gone.svg', path: 'nodes/web-1/gone.svg', missing: true });
     expect(web.captures[1]).toMatchObject({ capture: 'profile', status: 'failed', error: 'perf_event_open: no such device', files: [] });
+    expect(web.captures[2]).toMatchObject({ capture: 'oomkill', status: 'skipped', reason: SKIP_REASON, files: [] });
+    expect(web.captures[2].error).toBeUndefined();
     expect(web).toMatchObject({ kernel: '6.9.9-heartbeat', kernelSource: 'heartbeat' });
     expect(manifest.nodes.find((n: { name: string }) => n.name === '/abs')).toMatchObject({ kernel: '6.1.0-/abs', kernelSource: 'worker' });
     expect(manifest.captures).toBeUndefined();
@@ -180,6 +185,7 @@ describe('a report from a hand-made run record with hostile names', () => {
     expect(manifest.findings).toMatchObject({ analyzed: true, count: 1, bySeverity: { critical: 1 } });
 
     const html = entries.get(`${root}/report.html`)!.data.toString('utf8');
+    expect(html).toContain(`Skipped on this host: ${SKIP_REASON}`);
     expect(html).not.toContain('<script>alert(1)</script>');
     expect(html).not.toContain('<img src=x>');
     expect(html).not.toContain('<b>title</b>');

@@ -60,22 +60,26 @@ describe('built-in runbooks', () => {
     expect(captures).toEqual(expect.arrayContaining(['tcpconnlat', 'tcpretrans', 'tcpreset', 'tcprtt', 'profile', 'offcputime', 'runqlat', 'execsnoop', 'filetop']));
     // and the causes behind latency: drops, throttling, lock waits
     expect(captures).toEqual(expect.arrayContaining(['tcpdrop', 'cputhrottle', 'lockwait']));
+    // and the causes: failing calls and process ends
+    expect(captures).toEqual(expect.arrayContaining(['syscallerrors', 'signals']));
   });
 
   it('the families of the other built-ins', () => {
     const of = (name: string) => catalog.get(name)!.steps.map((s) => s.capture).sort();
-    expect(of('high-cpu')).toEqual(['cputhrottle', 'execsnoop', 'lockwait', 'profile', 'runqlat', 'tcpdrop']);
+    expect(of('high-cpu')).toEqual(['cputhrottle', 'execsnoop', 'lockwait', 'profile', 'runqlat', 'signals', 'syscallerrors', 'tcpdrop']);
     expect(of('disk-io')).toEqual(['biolatency', 'filetop', 'offcputime']);
-    expect(of('suspicious-activity')).toEqual(expect.arrayContaining(['execsnoop', 'opensnoop', 'tcpconnlat']));
+    expect(of('suspicious-activity')).toEqual(expect.arrayContaining(['execsnoop', 'opensnoop', 'tcpconnlat', 'signals', 'syscallerrors']));
     // exec, network, CPU and file I/O, all cheap ones
     expect(of('health-check')).toEqual(expect.arrayContaining(['execsnoop', 'tcpconnlat', 'profile', 'filetop']));
     expect(of('health-check')).not.toContain('opensnoop');
+    // OOM kills and fatal signals, for baselines to learn
+    expect(of('health-check')).toEqual(expect.arrayContaining(['oomkill', 'signals']));
   });
 
   it('suspicious-activity carries its rules with params filled in', () => {
     const expanded = expandRunbook(catalog, { runbook: 'suspicious-activity', params: { allowedPorts: '443, 8080' } });
     const names = expanded.rules!.map((r) => r.name);
-    expect(names).toEqual(expect.arrayContaining(['shell-from-web-server', 'shadow-read', 'system-write', 'unexpected-port']));
+    expect(names).toEqual(expect.arrayContaining(['shell-from-web-server', 'shadow-read', 'sensitive-open-refused', 'system-write', 'unexpected-port']));
     const port = expanded.rules!.find((r) => r.name === 'unexpected-port')!;
     expect(port.connect!.not![0]!.port).toEqual([443, 8080]);
   });

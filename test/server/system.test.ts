@@ -15,9 +15,30 @@ function parseMetrics(text: string): Map<string, number> {
     if (!line || line.startsWith('#')) continue;
     const m = /^(\S+?(?:\{.*\})?) (\S+)$/.exec(line);
     if (!m) throw new Error(`not a metric line: ${line}`);
-    out.set(m[1]!, Number(m[2]));
+    // le last, as the expectations below spell it (prom-client writes it first).
+    const key = m[1]!.replace(/\{le="([^"]*)",(.*)\}$/, '{$2,le="$1"}');
+    out.set(key, Number(m[2]));
   }
   return out;
+}
+
+/** Exposition-format problems: a sample without its family's # TYPE before it, a family declared twice, a bad name. */
+function exposition(text: string): string[] {
+  const problems: string[] = [];
+  const typed = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const type = /^# TYPE (\S+) (counter|gauge|histogram|summary|untyped)$/.exec(line);
+    if (type) {
+      if (typed.has(type[1]!)) problems.push(`declared twice: ${type[1]}`);
+      typed.set(type[1]!, type[2]!);
+      continue;
+    }
+    if (!line || line.startsWith('#')) continue;
+    const name = /^[a-zA-Z_:][a-zA-Z0-9_:]*/.exec(line)?.[0] ?? '';
+    const family = [name, name.replace(/_(bucket|sum|count)$/, ''), name.replace(/_total$/, '')].find((n) => typed.has(n));
+    if (!family) problems.push(`no # TYPE before: ${line}`);
+  }
+  return problems;
 }
 
 describe('health, metrics and the API description', () => {
@@ -69,6 +90,18 @@ describe('health, metrics and the API description', () => {
     // Buckets are cumulative.
     const buckets = [...metrics.entries()].filter(([k]) => k.startsWith(`sherlock_http_request_duration_seconds_bucket{${post}`)).map(([, v]) => v);
     expect([...buckets].sort((a, b) => a - b)).toEqual(buckets);
+
+    // Requests by status, process and Node defaults, and the fleet.
+    expect(metrics.get(`sherlock_http_requests_total{${post}}`)).toBe(1);
+    expect([...metrics.keys()].filter((k) => k.startsWith('sherlock_http_requests_total{method="GET"') && k.endsWith('status="404"}'))).toHaveLength(1);
+    expect(metrics.get('process_cpu_seconds_total')).toBeGreaterThan(0);
+    expect(metrics.get('nodejs_heap_size_used_bytes')).toBeGreaterThan(0);
+    expect(metrics.get('sherlock_nodes_known')).toBeGreaterThanOrEqual(1);
+    expect(metrics.get('sherlock_nodes_up')).toBeGreaterThanOrEqual(1);
+    const age = metrics.get(`sherlock_node_heartbeat_age_seconds{node="${NODE}"}`);
+    expect(age).toBeGreaterThanOrEqual(0);
+    expect(age).toBeLessThan(60);
+    expect(exposition(reply.text)).toEqual([]);
   }, 20_000);
 
   it('shows queued jobs of a live node in sherlock_queue_jobs', async () => {

@@ -8,14 +8,14 @@ import { requireScope } from '../auth.js';
 import type { ApiEnv } from '../env.js';
 import { readJson, validationError } from '../errors.js';
 
-const newToken = z
+export const newToken = z
   .object({
     name: z.string().min(1).max(100),
     scopes: z.array(z.enum(SCOPES)).min(1),
   })
   .strict();
 
-const auditQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100), before: z.string().regex(/^\d{1,20}-\d{1,20}$/, 'before is an audit entry id such as 1733300000000-0 (from a previous page)').optional() }).strict();
+export const auditQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100), before: z.string().regex(/^\d{1,20}-\d{1,20}$/, 'before is an audit entry id such as 1733300000000-0 (from a previous page)').optional() }).strict();
 
 export interface AdminRoutesOptions {
   tokens: TokenStore;

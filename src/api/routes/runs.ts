@@ -16,7 +16,7 @@ import { checkArtifactName, checkNodeName } from '../names.js';
 
 const log = createLogger({ component: 'api' });
 
-const listQuery = z
+export const listQuery = z
   .object({
     limit: z.coerce.number().int().min(1).max(200).default(50),
     // The `next` link's cursor: createdAt ms of the page's last run, then its id.

@@ -10,6 +10,7 @@ import type { ApiEnv } from '../env.js';
 import { errorBody } from '../errors.js';
 import type { HttpMetrics } from '../metrics.js';
 import { openApiDocument } from '../openapi.js';
+import { nodeLines } from './node-metrics.js';
 
 const HEALTH_TIMEOUT_MS = 2_000;
 
@@ -64,8 +65,8 @@ export function systemRoutes({ redis, nodes, tokens, httpMetrics }: SystemRoutes
         lines.push(`sherlock_queue_jobs{node="${node.name}",state="${state}"} ${count}`);
       }
     }
-    lines.push(...httpMetrics.render());
-    return c.text(lines.join('\n') + '\n', 200, { 'content-type': 'text/plain; version=0.0.4' });
+    lines.push(...(await nodeLines(nodes)));
+    return c.text(lines.join('\n') + '\n' + (await httpMetrics.render()), 200, { 'content-type': 'text/plain; version=0.0.4' });
   });
 
   app.get('/v1/openapi.json', (c) => c.json(openApiDocument()));

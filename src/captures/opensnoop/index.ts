@@ -47,7 +47,7 @@ export const opensnoop: CaptureDefinition<OpensnoopParams, OpensnoopData> = {
   summary: 'file opens (open/openat/openat2): path, flags, mode, fd or errno',
   kind: 'events',
   analysis: opensnoopAnalysis,
-  ruleEvents: { kind: 'open', records: openRecords },
+  ruleEvents: { kind: 'open', records: openRecords, complete: true },
   syscallEvents: { types: ['open', 'openat', 'openat2'], events: opensnoopEvents },
   params: opensnoopParams,
 

@@ -260,7 +260,7 @@ export function captureSection(node: ReportNode, summary: CaptureSummary, result
   out.push(`<section class="capture" id="${captureAnchor(node, summary.capture)}">`);
   out.push(`<h3>${esc(summary.capture)} <span class="kind">${esc(summary.kind)}</span></h3>`);
   if (summary.error) {
-    out.push(`<p class="error">This capture failed: ${esc(summary.error)}</p></section>`);
+    out.push(summary.skipped ? `<p>Skipped on this host: ${esc(summary.error)}</p></section>` : `<p class="error">This capture failed: ${esc(summary.error)}</p></section>`);
     return out.join('');
   }
   const r = (result ?? {}) as Partial<CaptureResult<unknown>> & Record<string, unknown>;

@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* syscallerrors: failing system calls, counted in the kernel per process,
+ * syscall, errno and (for file calls) path. One program on the raw
+ * tracepoint sys_exit, which hands over the syscall's saved registers: a
+ * success costs one comparison; only a failure reads its number, its path
+ * argument (still in the registers saved at entry) and updates the map.
+ * Which syscalls take a path, and where, is the array path_args, filled by
+ * user space from the architecture's syscall table. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+#include "sherlock.bpf.h"
+#include "syscallerrors.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* The tracing process itself (its own EAGAINs are not the host's). */
+const volatile __u32 targ_exclude_tgid = 0;
+
+#define MAX_ERRNO 4095
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 10240); /* user space sizes it (param maxKeys) */
+	__type(key, struct syscallerrors_key);
+	__type(value, struct syscallerrors_value);
+} errors SEC(".maps");
+
+/* Syscall number → 1 + index of its path argument; 0: no path. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SYSCALLERRORS_MAX_NR);
+	__type(key, __u32);
+	__type(value, __u8);
+} path_args SEC(".maps");
+
+/* The key is too big to build on the stack beside the value. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct syscallerrors_key);
+} scratch SEC(".maps");
+
+static __always_inline long syscall_nr(struct pt_regs *regs)
+{
+#if defined(__TARGET_ARCH_x86)
+	return BPF_CORE_READ(regs, orig_ax);
+#elif defined(__TARGET_ARCH_arm64)
+	return BPF_CORE_READ(regs, syscallno);
+#else
+	return -1;
+#endif
+}
+
+static __always_inline const char *path_arg(struct pt_regs *regs, __u8 which)
+{
+	switch (which) {
+	case 1:
+		return (const char *)PT_REGS_PARM1_CORE_SYSCALL(regs);
+	case 2:
+		return (const char *)PT_REGS_PARM2_CORE_SYSCALL(regs);
+	case 3:
+		return (const char *)PT_REGS_PARM3_CORE_SYSCALL(regs);
+	}
+	return NULL;
+}
+
+SEC("raw_tp/sys_exit")
+int BPF_PROG(raw_sys_exit, struct pt_regs *regs, long ret)
+{
+	struct syscallerrors_value *value, fresh = {};
+	struct syscallerrors_key *key;
+	__u64 id, now;
+	__u32 zero = 0, nr;
+	__u8 *which;
+	long n;
+
+	if (ret >= 0 || ret < -MAX_ERRNO)
+		return 0; /* the common case: a success */
+	id = bpf_get_current_pid_tgid();
+	if ((__u32)(id >> 32) == targ_exclude_tgid || !sherlock_current_selected())
+		return 0;
+	n = syscall_nr(regs);
+	if (n < 0)
+		return 0; /* a syscall number of -1: the call never ran (seccomp, ptrace) */
+	key = bpf_map_lookup_elem(&scratch, &zero);
+	if (!key)
+		return 0;
+	nr = n;
+	key->tgid = id >> 32;
+	key->nr = nr;
+	key->err = -ret;
+	key->pad = 0;
+	/* Bytes past a shorter path are part of the key: clear them all. */
+	__builtin_memset(key->path, 0, sizeof(key->path));
+	which = bpf_map_lookup_elem(&path_args, &nr);
+	if (which && *which) {
+		const char *path = path_arg(regs, *which);
+		if (path && bpf_probe_read_user_str(key->path, sizeof(key->path), path) < 0)
+			sherlock_count(SHERLOCK_PARTIAL_READ);
+	}
+
+	now = bpf_ktime_get_ns();
+	value = bpf_map_lookup_elem(&errors, key);
+	if (!value) {
+		fresh.first_ns = now;
+		fresh.cgroup_id = bpf_get_current_cgroup_id();
+		fresh.uid = (__u32)bpf_get_current_uid_gid();
+		bpf_get_current_comm(fresh.comm, sizeof(fresh.comm));
+		/* Fails with -EEXIST when another CPU made the row first: the lookup finds it. */
+		bpf_map_update_elem(&errors, key, &fresh, BPF_NOEXIST);
+		value = bpf_map_lookup_elem(&errors, key);
+		if (!value) {
+			sherlock_count(SHERLOCK_DROP_MAP_FULL);
+			return 0;
+		}
+	}
+	__sync_fetch_and_add(&value->count, 1);
+	value->last_ns = now;
+	value->tid = (__u32)id;
+	return 0;
+}

@@ -1,0 +1,56 @@
+// Cgroup directories by id: the kernel names a cgroup by its kernfs id, which
+// is the inode of its directory on that controller's hierarchy. Used to turn
+// ids from BPF records into paths and into the files beside them (limits).
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+export interface CgroupHierarchy {
+  /** Mount point: /sys/fs/cgroup/memory (v1), /sys/fs/cgroup or /sys/fs/cgroup/unified (v2). */
+  root: string;
+  version: 1 | 2;
+}
+
+function mounts(): string[][] {
+  try {
+    return readFileSync('/proc/mounts', 'utf8').split('\n').map((l) => l.split(' '));
+  } catch {
+    return [];
+  }
+}
+
+/** Where a controller lives: its v1 hierarchy when one has it, else the v2 tree. */
+export function controllerHierarchy(controller: string): CgroupHierarchy | undefined {
+  const all = mounts();
+  const v1 = all.find((m) => m[2] === 'cgroup' && (m[3] ?? '').split(',').includes(controller));
+  if (v1) return { root: v1[1]!, version: 1 };
+  const v2 = all.find((m) => m[2] === 'cgroup2');
+  return v2 ? { root: v2[1]!, version: 2 } : undefined;
+}
+
+/** id → path under the hierarchy ("/" for its root) for the wanted ids; a bounded breadth-first walk. */
+export function cgroupPaths(root: string, wanted: Set<bigint>, maxDirs = 20_000): Map<bigint, string> {
+  const found = new Map<bigint, string>();
+  const queue: string[] = [''];
+  let seen = 0;
+  while (queue.length && seen++ < maxDirs && found.size < wanted.size) {
+    const rel = queue.shift()!;
+    const dir = join(root, rel);
+    try {
+      const ino = statSync(dir, { bigint: true }).ino;
+      if (wanted.has(ino)) found.set(ino, rel ? `/${rel}` : '/');
+      for (const e of readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) queue.push(rel ? `${rel}/${e.name}` : e.name);
+    } catch {
+      // removed while we walked
+    }
+  }
+  return found;
+}
+
+/** A cgroup file's first line, or undefined when it is not there. */
+export function readCgroupFile(root: string, path: string, file: string): string | undefined {
+  try {
+    return readFileSync(join(root, path, file), 'utf8').split('\n')[0]!.trim();
+  } catch {
+    return undefined;
+  }
+}

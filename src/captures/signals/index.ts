@@ -1,0 +1,188 @@
+// signals: who sent which signal to whom, and how processes ended (exit
+// code, or the signal and whether it dumped core). Records go through a ring
+// buffer (bpf/signals/signals.bpf.c): the signals asked for (the fatal ones
+// by default) and the ends with a non-zero status; clean ends are counted.
+import { z } from 'zod';
+import { hasTracepoint, NotSupportedError, type BpfObject } from '../../libbpf/index.js';
+import { kernelClock } from '../../util/clock.js';
+import type { CaptureDefinition, Column } from '../capture.js';
+import { eventIdentities } from '../../cgroups/process-cgroup.js';
+import { eventCollector, eventFiles, sizeRingBuffer } from '../event-stream.js';
+import { decodeSignals, resultName, signalName, signalNumber, signalSource, SIGNALS_SIGNAL, TOTALS, type SignalsRecord } from './decode.js';
+import { signalsAnalysis } from './analyze.js';
+import { signalsBaseline } from './baseline.js';
+
+/** Signals whose default action ends the process, minus the timer and user ones programs use for themselves. */
+export const DEFAULT_SIGNALS = ['SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGILL', 'SIGTRAP', 'SIGABRT', 'SIGBUS', 'SIGFPE', 'SIGKILL', 'SIGSEGV', 'SIGPIPE', 'SIGTERM', 'SIGXCPU', 'SIGXFSZ', 'SIGSYS'];
+
+const signalList = z
+  .union([z.string().transform((s) => s.split(',').filter((x) => x.trim())), z.array(z.union([z.string(), z.number()]))])
+  .pipe(z.array(z.union([z.string(), z.number()])).min(1, 'name at least one signal'))
+  .transform((list, ctx) => {
+    const numbers: number[] = [];
+    for (const s of list) {
+      const n = signalNumber(s);
+      if (n === undefined) ctx.addIssue({ code: 'custom', message: `${JSON.stringify(s)} is not a signal (use names like SIGKILL or KILL, or numbers 1-63)` });
+      else numbers.push(n);
+    }
+    return numbers;
+  });
+
+export const signalsParams = z
+  .object({
+    signals: signalList.default(() => DEFAULT_SIGNALS.map((s) => signalNumber(s)!)).describe('signals recorded when sent: names or numbers, a list or "SIGKILL,SIGTERM"; the fatal ones by default'),
+    allExits: z.boolean().default(false).describe('record clean ends (status 0) too, not only count them'),
+    maxEvents: z.number().int().min(1).max(1_000_000).default(20_000).describe('records kept; later ones are counted as dropped (event_cap)'),
+    ringBufferMiB: z.number().int().min(1).max(64).default(1).describe('kernel ring buffer size, rounded up to a power of two'),
+  })
+  .strict();
+
+export type SignalsParams = z.infer<typeof signalsParams>;
+
+export interface SignalEvent {
+  kind: 'signal';
+  time: string;
+  signal: string;
+  /** kill: a process called kill/tgkill; kernel: the kernel sent it (OOM killer, rlimit, ...); fault: the target's own fault (SIGSEGV, SIGBUS, ...). */
+  source: ReturnType<typeof signalSource>;
+  code: number;
+  /** delivered, ignored, already pending, ... */
+  result: string;
+  /** The sender (the current task when it was generated). */
+  pid: number;
+  tid: number;
+  uid: number;
+  comm: string;
+  cgroupId: string;
+  /** The sender's cgroup and container (set by eventCollector). */
+  cgroup?: string;
+  container?: string;
+  targetPid: number;
+  targetTid: number;
+  targetComm: string;
+  targetCgroupId: string;
+  targetCgroup?: string;
+  targetContainer?: string;
+}
+
+export interface ExitEvent {
+  kind: 'exit';
+  time: string;
+  pid: number;
+  ppid: number;
+  uid: number;
+  comm: string;
+  cgroupId: string;
+  /** Its cgroup and container (set by eventCollector). */
+  cgroup?: string;
+  container?: string;
+  /** exit(N); 0 when a signal ended it. */
+  exitCode: number;
+  /** The signal that ended it ("SIGSEGV"), when one did. */
+  signal?: string;
+  coreDumped: boolean;
+  lifetimeMs: number;
+}
+
+export type SignalsEvent = SignalEvent | ExitEvent;
+
+export interface SignalsData {
+  events: SignalsEvent[];
+  /** Processes that ended in the window; clean ones (status 0) are only counted unless allExits. */
+  exits: number;
+  cleanExits: number;
+  /** Selected signals the target ignored (not recorded). */
+  ignoredSignals: number;
+}
+
+function toEvent(r: SignalsRecord, toWallMs: (ns: bigint) => number): SignalsEvent {
+  const time = new Date(toWallMs(r.tsNs)).toISOString();
+  if (r.kind === SIGNALS_SIGNAL) {
+    return {
+      kind: 'signal', time, signal: signalName(r.sig), source: signalSource(r.code), code: r.code, result: resultName(r.result),
+      pid: r.pid, tid: r.tid, uid: r.uid, comm: r.comm, cgroupId: r.cgroupId.toString(),
+      targetPid: r.targetPid, targetTid: r.targetTid, targetComm: r.targetComm, targetCgroupId: r.targetCgroupId.toString(),
+    };
+  }
+  return {
+    kind: 'exit', time, pid: r.pid, ppid: r.ppid, uid: r.uid, comm: r.comm, cgroupId: r.cgroupId.toString(),
+    exitCode: r.exitSignal ? 0 : r.exitCode,
+    ...(r.exitSignal ? { signal: signalName(r.exitSignal) } : {}),
+    coreDumped: r.coreDumped,
+    lifetimeMs: Number(r.lifetimeNs) / 1e6,
+  };
+}
+
+/** The target's cgroup and container, found as eventCollector finds the sender's (cgroup v2 id, else /proc). */
+function withTargetCgroups(events: SignalsEvent[]): SignalsEvent[] {
+  const identityOf = eventIdentities();
+  for (const e of events) {
+    if (e.kind !== 'signal') continue;
+    const identity = identityOf({ pid: e.targetPid, cgroupId: e.targetCgroupId });
+    if (!identity) continue;
+    e.targetCgroup = identity.cgroup;
+    e.targetContainer = identity.containerId;
+  }
+  return events;
+}
+
+function readTotals(object: BpfObject): Pick<SignalsData, 'exits' | 'cleanExits' | 'ignoredSignals'> {
+  const map = object.map('totals');
+  const read = (index: number) => {
+    const key = Buffer.alloc(4);
+    key.writeUInt32LE(index);
+    const value = map.lookup(key);
+    return value ? map.perCpuValues(value).reduce((sum, v) => sum + Number(v.readBigUInt64LE(0)), 0) : 0;
+  };
+  return { exits: read(TOTALS.exits), cleanExits: read(TOTALS.cleanExits), ignoredSignals: read(TOTALS.ignoredSignals) };
+}
+
+export const signals: CaptureDefinition<SignalsParams, SignalsData> = {
+  name: 'signals',
+  summary: 'signals sent (who to whom) and how processes ended: exit codes, fatal signals, core dumps',
+  kind: 'events',
+  analysis: signalsAnalysis,
+  baseline: signalsBaseline,
+  params: signalsParams,
+  followForks: true,
+
+  configure(object, params) {
+    for (const [category, name] of [['signal', 'signal_generate'], ['sched', 'sched_process_exit']] as const) {
+      if (!hasTracepoint(category, name)) throw new NotSupportedError(`tracepoint ${category}:${name}`, 'is not available in this kernel: signals and process ends cannot be seen here');
+    }
+    const mask = params.signals.reduce((m, n) => m | (1n << BigInt(n)), 0n);
+    object.setRodata({ targ_sigmask: mask, targ_all_exits: params.allExits });
+    sizeRingBuffer(object, params.ringBufferMiB);
+  },
+
+  collect({ object, params }) {
+    const toWallMs = kernelClock();
+    const ended = new Set<number>(); // older kernels may report one end twice (two threads both last)
+    const events = eventCollector<SignalsEvent>(object, params.maxEvents, (data, keep) => {
+      const r = decodeSignals(data);
+      if (!r) return;
+      if (r.kind !== SIGNALS_SIGNAL) {
+        if (ended.has(r.pid)) return;
+        ended.add(r.pid);
+      }
+      keep(toEvent(r, toWallMs));
+    });
+    return { ...events, finish: () => ({ events: withTargetCgroups(events.finish().events), ...readTotals(object) }) };
+  },
+
+  table: ({ events }) => ({ columns, rows: events }),
+  files: eventFiles,
+  count: ({ events }) => events.length,
+};
+
+const how = (e: SignalsEvent) =>
+  e.kind === 'signal'
+    ? `${e.signal} → ${e.targetComm} (${e.targetPid}) [${e.source}${e.result === 'delivered' ? '' : `, ${e.result}`}]`
+    : e.signal ? `ended by ${e.signal}${e.coreDumped ? ' (core dumped)' : ''}` : `exit ${e.exitCode}`;
+
+const columns: Column<SignalsEvent>[] = [
+  { header: 'TIME', value: (e) => e.time.slice(11, 23) },
+  { header: 'PID', value: (e) => String(e.pid), numeric: true },
+  { header: 'COMM', value: (e) => e.comm || '-' },
+  { header: 'EVENT', value: how },
+];

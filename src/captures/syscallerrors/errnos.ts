@@ -1,0 +1,48 @@
+// errno names, and which failures are the normal behaviour of healthy
+// programs (a non-blocking read with nothing to read, a PATH search, a probe
+// for an optional file or feature): these are counted and shown apart, never
+// a warning.
+import { constants } from 'node:os';
+
+const NAMES = new Map<number, string>(Object.entries(constants.errno).map(([name, n]) => [n, name]));
+NAMES.set(11, 'EAGAIN'); // EWOULDBLOCK shares it
+NAMES.set(95, 'EOPNOTSUPP');
+// include/linux/errno.h: never seen by programs, but seen at sys_exit before the kernel restarts the call.
+const KERNEL_INTERNAL: Record<number, string> = { 512: 'ERESTARTSYS', 513: 'ERESTARTNOINTR', 514: 'ERESTARTNOHAND', 515: 'ENOIOCTLCMD', 516: 'ERESTART_RESTARTBLOCK', 524: 'ENOTSUPP' };
+
+export const errnoText = (n: number): string => NAMES.get(n) ?? KERNEL_INTERNAL[n] ?? `errno ${n}`;
+
+/** Errors that say "not now" or "interrupted", on any call. */
+const TRANSIENT = new Set(['EAGAIN', 'EINTR', 'EINPROGRESS', 'EALREADY', 'ERESTARTSYS', 'ERESTARTNOINTR', 'ERESTARTNOHAND', 'ERESTART_RESTARTBLOCK', 'ETIMEDOUT', 'ECHILD']);
+/** Calls that look something up, where "not there" is an answer (PATH search, stat before create, access checks). */
+const LOOKUPS = new Set(['execve', 'execveat', 'access', 'faccessat', 'faccessat2', 'stat', 'lstat', 'newfstatat', 'statx', 'readlink', 'readlinkat', 'getxattr', 'lgetxattr', 'fgetxattr', 'listxattr', 'llistxattr']);
+const NOT_THERE = new Set(['ENOENT', 'ENOTDIR', 'ENODATA', 'EOPNOTSUPP', 'ENOTSUPP']);
+/** Per call: answers that probe a feature or a kind of file descriptor. */
+const PROBES: Record<string, Set<string>> = {
+  ioctl: new Set(['ENOTTY', 'EINVAL', 'ENOIOCTLCMD', 'EOPNOTSUPP']),
+  lseek: new Set(['ESPIPE']),
+  futex: new Set(['EAGAIN', 'ETIMEDOUT', 'EINTR']),
+  mkdir: new Set(['EEXIST']),
+  mkdirat: new Set(['EEXIST']),
+  wait4: new Set(['ECHILD']),
+  waitid: new Set(['ECHILD']),
+  rt_sigreturn: new Set(['EINTR']),
+  prctl: new Set(['EINVAL']),
+  recvfrom: new Set(['EAGAIN']),
+  recvmsg: new Set(['EAGAIN']),
+  accept: new Set(['EAGAIN']),
+  accept4: new Set(['EAGAIN']),
+  connect: new Set(['EINPROGRESS']),
+  readlink: new Set(['EINVAL']), // not a symlink
+  readlinkat: new Set(['EINVAL']),
+};
+
+/** Why a failure is normal behaviour ("EAGAIN: nothing ready yet"), or undefined when it is not. */
+export function normalReason(syscall: string, errno: string): string | undefined {
+  if (errno === 'EAGAIN') return 'EAGAIN on a non-blocking call: nothing ready yet';
+  if (TRANSIENT.has(errno)) return `${errno}: interrupted or not finished yet`;
+  if (LOOKUPS.has(syscall) && NOT_THERE.has(errno)) return `${errno} from ${syscall}: a lookup (PATH search, existence check)`;
+  if (PROBES[syscall]?.has(errno)) return `${errno} from ${syscall}: a probe`;
+  if (errno === 'ENOSYS') return 'ENOSYS: a probe for a newer syscall';
+  return undefined;
+}

@@ -1,0 +1,34 @@
+// The syscalls whose failure is about a path, and which argument holds it
+// (0-based): the kernel side reads that argument only for these (map path_args).
+import { SYSCALL_NAMES } from './syscall-names.generated.js';
+
+export const PATH_ARGUMENT: Record<string, number> = {
+  open: 0, creat: 0, openat: 1, openat2: 1, open_tree: 1, name_to_handle_at: 1,
+  stat: 0, lstat: 0, newfstatat: 1, statx: 1, statfs: 0,
+  access: 0, faccessat: 1, faccessat2: 1,
+  execve: 0, execveat: 1, uselib: 0, chdir: 0, chroot: 0,
+  unlink: 0, unlinkat: 1, rmdir: 0, mkdir: 0, mkdirat: 1, mknod: 0, mknodat: 1,
+  rename: 0, renameat: 1, renameat2: 1, link: 0, linkat: 1, symlink: 1, symlinkat: 2,
+  readlink: 0, readlinkat: 1, truncate: 0,
+  chmod: 0, fchmodat: 1, fchmodat2: 1, chown: 0, lchown: 0, fchownat: 1, utimes: 0, utimensat: 1, futimesat: 1,
+  getxattr: 0, lgetxattr: 0, setxattr: 0, lsetxattr: 0, listxattr: 0, llistxattr: 0, removexattr: 0, lremovexattr: 0,
+  mount: 1, umount2: 0, swapon: 0, swapoff: 0, inotify_add_watch: 1,
+};
+
+/** Syscall names of this machine's architecture, by number. */
+export function syscallNames(arch: string = process.arch): Record<number, string> {
+  return SYSCALL_NAMES[arch] ?? {};
+}
+
+/** nr → 1 + path argument index, for the map path_args (numbers below maxNr). */
+export function pathArgumentTable(maxNr: number, arch: string = process.arch): Map<number, number> {
+  const table = new Map<number, number>();
+  for (const [nr, name] of Object.entries(syscallNames(arch))) {
+    const arg = PATH_ARGUMENT[name];
+    if (arg !== undefined && Number(nr) < maxNr) table.set(Number(nr), arg + 1);
+  }
+  return table;
+}
+
+/** Syscalls that open a file (for the runbook rules' open events). */
+export const OPEN_CALLS = new Set(['open', 'creat', 'openat', 'openat2']);

@@ -1,0 +1,135 @@
+// syscallerrors: failing system calls per process, syscall, errno and (for
+// file calls) path, counted in the kernel from the raw sys_exit tracepoint
+// (bpf/syscallerrors/syscallerrors.bpf.c): successes cost one comparison,
+// nothing crosses to user space until the end.
+import { z } from 'zod';
+import { hasTracepoint, NotSupportedError } from '../../libbpf/index.js';
+import { kernelClock } from '../../util/clock.js';
+import type { CaptureDefinition, Column } from '../capture.js';
+import { eventIdentities } from '../../cgroups/process-cgroup.js';
+import { decodeKey, decodeValue, MAX_NR } from './decode.js';
+import { errnoText, normalReason } from './errnos.js';
+import { pathArgumentTable, syscallNames } from './file-calls.js';
+import { syscallerrorsAnalysis, syscallerrorsRuleEvents } from './analyze.js';
+import { syscallerrorsBaseline } from './baseline.js';
+
+export const syscallerrorsParams = z
+  .object({
+    maxRows: z.number().int().min(1).max(1_000_000).default(500).describe('rows kept, the most failures first'),
+    maxKeys: z.number().int().min(64).max(1_000_000).default(16_384)
+      .describe('(process, syscall, errno, path) rows counted in the kernel; more are dropped (map_full)'),
+  })
+  .strict();
+
+export type SyscallerrorsParams = z.infer<typeof syscallerrorsParams>;
+
+export interface SyscallErrorRow {
+  pid: number;
+  comm: string;
+  uid: number;
+  cgroupId: string;
+  cgroup?: string;
+  container?: string;
+  syscall: string;
+  nr: number;
+  errno: string;
+  /** File calls only: the path the call was given (cut at 127 bytes). */
+  path?: string;
+  count: number;
+  perSecond: number;
+  /** Why this is normal behaviour, when it is (EAGAIN, a PATH search, a probe). */
+  normal?: string;
+  firstSeen: string;
+  lastSeen: string;
+  /** The thread that failed last. */
+  tid: number;
+}
+
+export interface SyscallerrorsData {
+  rows: SyscallErrorRow[];
+  /** Over every row counted, not only those kept. */
+  failures: number;
+  normalFailures: number;
+  totalRows: number;
+}
+
+const ARCHES = new Set(['x64', 'arm64']);
+
+export const syscallerrors: CaptureDefinition<SyscallerrorsParams, SyscallerrorsData> = {
+  name: 'syscallerrors',
+  summary: 'failing system calls per process, syscall, errno and path, counted in the kernel',
+  kind: 'counters',
+  analysis: syscallerrorsAnalysis,
+  baseline: syscallerrorsBaseline,
+  ruleEvents: syscallerrorsRuleEvents,
+  params: syscallerrorsParams,
+
+  configure(object, params) {
+    if (!ARCHES.has(process.arch)) throw new NotSupportedError(`syscallerrors on ${process.arch}`, 'has no syscall table (x86_64 and arm64 only)');
+    if (!hasTracepoint('raw_syscalls', 'sys_exit')) throw new NotSupportedError('tracepoint raw_syscalls:sys_exit', 'is not available in this kernel (CONFIG_FTRACE_SYSCALLS)');
+    object.setMaxEntries('errors', params.maxKeys);
+    object.setRodata({ targ_exclude_tgid: process.pid });
+  },
+
+  collect({ object, params }) {
+    const pathArgs = object.map('path_args');
+    for (const [nr, arg] of pathArgumentTable(MAX_NR)) {
+      const key = Buffer.alloc(4);
+      key.writeUInt32LE(nr);
+      pathArgs.update(key, Buffer.from([arg]));
+    }
+    const toWallMs = kernelClock();
+    const startMs = Date.now();
+    return {
+      finish: () => {
+        const names = syscallNames();
+        const windowSeconds = Math.max((Date.now() - startMs) / 1000, 1e-3);
+        const rows: SyscallErrorRow[] = [];
+        for (const [k, v] of object.map('errors').entries()) {
+          const key = decodeKey(k);
+          const value = decodeValue(v);
+          const syscall = names[key.nr] ?? `syscall_${key.nr}`;
+          const errno = errnoText(key.errno);
+          const normal = normalReason(syscall, errno);
+          rows.push({
+            pid: key.tgid, comm: value.comm, uid: value.uid, cgroupId: value.cgroupId.toString(),
+            syscall, nr: key.nr, errno, ...(key.path ? { path: key.path } : {}),
+            count: value.count, perSecond: value.count / windowSeconds, ...(normal ? { normal } : {}),
+            firstSeen: new Date(toWallMs(value.firstNs)).toISOString(), lastSeen: new Date(toWallMs(value.lastNs)).toISOString(), tid: value.tid,
+          });
+        }
+        const failures = rows.reduce((a, r) => a + r.count, 0);
+        const normalFailures = rows.filter((r) => r.normal).reduce((a, r) => a + r.count, 0);
+        rows.sort((a, b) => b.count - a.count || a.pid - b.pid);
+        const kept = withCgroupPaths(rows.slice(0, params.maxRows));
+        return { rows: kept, failures, normalFailures, totalRows: rows.length };
+      },
+    };
+  },
+
+  table: ({ rows }) => ({ columns, rows }),
+  count: ({ rows }) => rows.length,
+};
+
+/** Each row's cgroup and container: by cgroup v2 id, else from /proc while the process runs. */
+function withCgroupPaths(rows: SyscallErrorRow[]): SyscallErrorRow[] {
+  const identityOf = eventIdentities();
+  for (const r of rows) {
+    const identity = identityOf({ pid: r.pid, cgroupId: r.cgroupId });
+    if (!identity) continue;
+    r.cgroup = identity.cgroup;
+    r.container = identity.containerId;
+  }
+  return rows;
+}
+
+const columns: Column<SyscallErrorRow>[] = [
+  { header: 'PID', value: (r) => String(r.pid), numeric: true },
+  { header: 'COMM', value: (r) => r.comm || '-' },
+  { header: 'SYSCALL', value: (r) => r.syscall },
+  { header: 'ERRNO', value: (r) => r.errno },
+  { header: 'COUNT', value: (r) => String(r.count), numeric: true },
+  { header: 'RATE', value: (r) => `${+r.perSecond.toFixed(r.perSecond >= 10 ? 0 : 1)}/s`, numeric: true },
+  { header: 'PATH', value: (r) => r.path ?? '-' },
+  { header: 'NORMAL', value: (r) => (r.normal ? 'yes' : '') },
+];

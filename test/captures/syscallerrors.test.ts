@@ -1,0 +1,169 @@
+// syscallerrors against the real kernel: a program failing to open a named
+// missing config file 2000 times is one warning naming program, syscall,
+// errno, path and rate; successful opens leave nothing; EAGAIN storms and
+// PATH searches are counted as normal behaviour, never a warning.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { mergeThresholds } from '../../src/analysis/common.js';
+import { matchRules, nodeRecords } from '../../src/analysis/rules.js';
+import { RunbookCatalog } from '../../src/runbooks/catalog.js';
+import { expandRunbook } from '../../src/runbooks/expand.js';
+import { syscallerrors, type SyscallerrorsData } from '../../src/captures/syscallerrors/index.js';
+import { keyLayout, valueLayout, PATH_LEN, MAX_NR } from '../../src/captures/syscallerrors/decode.js';
+import { pathArgumentTable, syscallNames } from '../../src/captures/syscallerrors/file-calls.js';
+import { syscallerrorsBaseline } from '../../src/captures/syscallerrors/baseline.js';
+import { projectRoot } from '../../src/util/paths.js';
+import { captureAround } from '../helpers/capture-around.js';
+import { cLayout } from '../helpers/c-layout.js';
+import { faultsBinary } from '../helpers/faults.js';
+import { bpfHandlesOf, kernelSkipReason, stillLoaded } from '../helpers/kernel.js';
+
+const skip = kernelSkipReason();
+
+async function run(argv: string[]): Promise<number> {
+  const child = spawn(argv[0]!, argv.slice(1), { stdio: 'ignore' });
+  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+  if (child.exitCode === null && child.signalCode === null) await once(child, 'exit');
+  clearTimeout(timer);
+  return child.pid!;
+}
+
+/** The kernel frees a program after an RCU grace period (raw_tp on sys_exit: once no syscall is in it): wait for that, bounded. */
+async function goneWithin(programIds: number[], ms: number): Promise<number[]> {
+  const until = Date.now() + ms;
+  let left = stillLoaded(programIds);
+  while (left.length && Date.now() < until) {
+    await new Promise((r) => setTimeout(r, 50));
+    left = stillLoaded(programIds);
+  }
+  return left;
+}
+
+const analyze = (result: SyscallerrorsData & { durationMs: number }) =>
+  syscallerrors.analysis!.analyze(result as never, {
+    node: 'n1', capture: 'syscallerrors', file: 'nodes/n1/syscallerrors.json', thresholds: mergeThresholds(), windowSeconds: result.durationMs / 1000,
+  });
+
+describe('syscallerrors tables and layout', () => {
+  it('matches bpf/syscallerrors/syscallerrors.h', () => {
+    const c = cLayout(join(projectRoot, 'bpf/syscallerrors/syscallerrors.h'), {
+      syscallerrors_key: ['tgid', 'nr', 'err', 'path'],
+      syscallerrors_value: ['count', 'first_ns', 'last_ns', 'cgroup_id', 'tid', 'uid', 'comm'],
+    });
+    expect(keyLayout).toEqual({ tgid: c['syscallerrors_key.tgid'], nr: c['syscallerrors_key.nr'], err: c['syscallerrors_key.err'], path: c['syscallerrors_key.path'], size: c['syscallerrors_key.sizeof'] });
+    expect(keyLayout.size - keyLayout.path).toBe(PATH_LEN);
+    const v = (m: string) => c[`syscallerrors_value.${m}`];
+    expect(valueLayout).toEqual({ count: v('count'), firstNs: v('first_ns'), lastNs: v('last_ns'), cgroupId: v('cgroup_id'), tid: v('tid'), uid: v('uid'), comm: v('comm'), size: v('sizeof') });
+  });
+
+  it('knows the syscall numbers of x86_64 and arm64, and where file calls keep their path', () => {
+    expect(syscallNames('x64')).toMatchObject({ 0: 'read', 2: 'open', 59: 'execve', 257: 'openat', 437: 'openat2', 262: 'newfstatat' });
+    expect(syscallNames('arm64')).toMatchObject({ 56: 'openat', 63: 'read', 79: 'newfstatat', 221: 'execve', 437: 'openat2' });
+    const x64 = pathArgumentTable(MAX_NR, 'x64');
+    expect([x64.get(2), x64.get(257), x64.get(59), x64.get(0)]).toEqual([1, 2, 1, undefined]);
+    expect(pathArgumentTable(MAX_NR, 'arm64').get(56)).toBe(2);
+  });
+});
+
+describe.skipIf(skip)(`syscallerrors on the real kernel${skip ? ` (skipped: ${skip})` : ''}`, () => {
+  afterEach(() => {
+    expect(bpfHandlesOf()).toEqual({ programIds: [], links: 0, maps: 0 });
+  });
+
+  it('a config file missing 2000 times is one warning; successes leave nothing; EAGAIN and PATH searches are normal', async () => {
+    const faults = faultsBinary();
+    const dir = mkdtempSync(join(tmpdir(), 'sherlock-syserr-'));
+    const config = join(dir, 'etc', 'myservice', 'config.yaml');
+    try {
+      let failPid = 0;
+      let okPid = 0;
+      let eagainPid = 0;
+      let shellPid = 0;
+      const { result, programIds } = await captureAround(syscallerrors, async () => {
+        failPid = await run([faults, 'failopen', config, '2000']);
+        okPid = await run([faults, 'okopen', '/etc/hostname', '2000']);
+        eagainPid = await run([faults, 'eagain', '5000']);
+        shellPid = await run(['sh', '-c', 'sherlock-no-such-program-7z 2>/dev/null; true']);
+      }, { settleMs: 50 });
+      expect(await goneWithin(programIds, 2000)).toEqual([]);
+
+      const of = (pid: number) => result.rows.filter((r) => r.pid === pid);
+      const failing = of(failPid).filter((r) => r.path === config);
+      expect(failing).toHaveLength(1);
+      expect(failing[0]).toMatchObject({ comm: 'faults', syscall: 'openat', errno: 'ENOENT', count: 2000 });
+      expect(failing[0]!.normal).toBeUndefined();
+      expect(of(okPid).filter((r) => r.path === '/etc/hostname')).toEqual([]);
+      const eagain = of(eagainPid).filter((r) => r.syscall === 'read');
+      expect(eagain).toMatchObject([{ errno: 'EAGAIN', count: 5000 }]);
+      expect(eagain[0]!.normal).toContain('EAGAIN');
+      const search = of(shellPid).filter((r) => r.syscall === 'execve' || r.syscall === 'newfstatat' || r.syscall === 'stat');
+      expect(search.length).toBeGreaterThan(0);
+      // The shell's PATH search for the missing program (and the spawn's own for sh): lookups, all normal.
+      expect(search.filter((r) => !(r.errno === 'ENOENT' && r.normal))).toEqual([]);
+      expect(search.some((r) => r.path?.endsWith('/sherlock-no-such-program-7z'))).toBe(true);
+
+      const mine = { ...result, rows: result.rows.filter((r) => [failPid, okPid, eagainPid, shellPid].includes(r.pid)) };
+      const { findings } = analyze(mine);
+      const warnings = findings.filter((f) => f.severity !== 'info');
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]!.severity).toBe('warning');
+      expect(warnings[0]!.title).toMatch(new RegExp(`^faults \\(pid ${failPid}\\) failed openat\\(${JSON.stringify(config).replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}\\) with ENOENT 2,000 times in .* \\(\\d+/s, threshold 10/s\\): the path does not exist`));
+      expect(warnings[0]!.evidence).toMatchObject({ syscall: 'openat', errno: 'ENOENT', path: config, failures: 2000, impact: { events: 2000 } });
+      const normal = findings.filter((f) => f.severity === 'info');
+      expect(normal).toHaveLength(1);
+      expect(normal[0]!.title).toContain('normal behaviour');
+      expect(normal[0]!.title).toContain('EAGAIN');
+
+      expect(syscallerrors.ruleEvents!.records(mine as never)).toContainEqual(
+        expect.objectContaining({ kind: 'open', pid: failPid, comm: 'faults', path: config, error: 'ENOENT' }));
+      const [metric] = syscallerrorsBaseline({ rows: mine.rows, durationMs: result.durationMs });
+      expect(metric!.samples).toBeGreaterThanOrEqual(2000);
+      expect(metric!.samples).toBeLessThan(2000 + 50);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it('with a pid target: only that process’s failures', async () => {
+    const faults = faultsBinary();
+    const child = spawn('sh', ['-c', `read x; exec ${faults} failopen /nonexistent/sherlock/a.conf 50`], { stdio: ['pipe', 'ignore', 'ignore'] });
+    try {
+      const { result } = await captureAround(syscallerrors, async () => {
+        await run([faults, 'failopen', '/nonexistent/sherlock/b.conf', '50']);
+        child.stdin!.end('go\n');
+        if (child.exitCode === null) await once(child, 'exit');
+      }, { target: { pid: [child.pid!] }, settleMs: 50 });
+      expect(result.rows.every((r) => r.pid === child.pid)).toBe(true);
+      expect(result.rows.find((r) => r.path === '/nonexistent/sherlock/a.conf')).toMatchObject({ count: 50, errno: 'ENOENT' });
+    } finally {
+      child.kill('SIGKILL');
+    }
+  }, 30_000);
+
+  it('a refused open of an SSH key by an unprivileged process is the suspicious-activity rule sensitive-open-refused', async () => {
+    const faults = faultsBinary();
+    let pid = 0;
+    const { result } = await captureAround(syscallerrors, async () => {
+      pid = await run(['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', faults, 'failopen', '/root/.ssh/id_ed25519', '3']);
+    }, { settleMs: 50 });
+    const refused = result.rows.filter((r) => r.pid === pid && r.path === '/root/.ssh/id_ed25519');
+    expect(refused).toMatchObject([{ syscall: 'openat', errno: 'EACCES', count: 3, uid: 65534 }]);
+
+    const rules = expandRunbook(RunbookCatalog.load(join(projectRoot, 'runbooks')), { runbook: 'suspicious-activity' }).rules!;
+    const mine = { ...result, rows: refused };
+    const records = nodeRecords('n1', [{ capture: 'syscallerrors', source: syscallerrors.ruleEvents!, data: mine as never }]);
+    const findings = matchRules(rules as never, records);
+    expect(findings.map((f) => f.id)).toEqual(['syscallerrors:n1:rule:sensitive-open-refused']);
+    expect(findings[0]!.title).toContain('/root/.ssh/id_ed25519');
+    // A refusal opensnoop (complete) also saw counts once.
+    const both = nodeRecords('n1', [
+      { capture: 'syscallerrors', source: syscallerrors.ruleEvents!, data: mine as never },
+      { capture: 'opensnoop', source: { kind: 'open', complete: true, records: () => [{ kind: 'open', time: '', pid, comm: 'faults', path: '/root/.ssh/id_ed25519', flags: 'O_RDONLY', write: false, error: 'EACCES' }] }, data: {} },
+    ]);
+    expect(both.opens).toHaveLength(1);
+  }, 30_000);
+});

@@ -1,0 +1,67 @@
+// A cgroup v1 memory cgroup with a small limit for a test, and programs run
+// inside it. Everything is gone after remove(): processes killed, directory removed.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export const MEMCG_V1_ROOT = '/sys/fs/cgroup/memory';
+
+/** Why a test cannot make a v1 memory cgroup here, or undefined. */
+export function memcgSkipReason(): string | undefined {
+  if (!existsSync(join(MEMCG_V1_ROOT, 'memory.limit_in_bytes'))) return `no cgroup v1 memory controller at ${MEMCG_V1_ROOT}`;
+  if (process.getuid?.() !== 0) return 'needs root to create a memory cgroup';
+  return undefined;
+}
+
+export interface TestMemcg {
+  name: string;
+  dir: string;
+  /** Runs argv inside the cgroup (the shell joins it, then execs). */
+  spawn(argv: string[]): ChildProcess;
+  remove(): Promise<void>;
+}
+
+const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+export function createMemcg(limitBytes: number): TestMemcg {
+  const name = `sherlock-test-oom-${process.pid}-${Date.now() % 100000}`;
+  const dir = join(MEMCG_V1_ROOT, name);
+  mkdirSync(dir);
+  writeFileSync(join(dir, 'memory.limit_in_bytes'), String(limitBytes));
+  const children: ChildProcess[] = [];
+  return {
+    name,
+    dir,
+    spawn(argv) {
+      const child = spawn('sh', ['-c', `echo $$ > ${quote(join(dir, 'cgroup.procs'))} && exec ${argv.map(quote).join(' ')}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+      children.push(child);
+      return child;
+    },
+    async remove() {
+      for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+      const until = Date.now() + 5000;
+      for (;;) {
+        const procs = readFileSync(join(dir, 'cgroup.procs'), 'utf8').trim();
+        if (!procs) break;
+        for (const pid of procs.split('\n')) {
+          try {
+            process.kill(Number(pid), 'SIGKILL');
+          } catch {
+            // already gone
+          }
+        }
+        if (Date.now() > until) throw new Error(`processes ${procs} stay in ${dir}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      for (let i = 0; ; i++) {
+        try {
+          rmdirSync(dir);
+          return;
+        } catch (err) {
+          if (i > 50) throw err; // EBUSY while the last charges drain
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      }
+    },
+  };
+}
