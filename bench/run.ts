@@ -12,6 +12,7 @@ import { header, msSince, fmtMs } from './report.js';
 import { ringbufDrain } from './ringbuf-drain.js';
 import { workerMemory } from './worker-memory.js';
 import { falcoRulesBench } from './falco-rules.js';
+import { fleetSim } from './fleet-sim.js';
 import { filetopOverhead } from './filetop-overhead.js';
 import { profileOverhead } from './profile-overhead.js';
 import { unwindBench } from './unwind.js';
@@ -37,6 +38,12 @@ interface Benchmark {
 }
 
 const benchmarks: Benchmark[] = [
+  {
+    name: 'fleet-sim',
+    title: 'Fleet simulation, no BPF: idle node workers (Sherlock\'s worker code) on one Redis; Redis/API cost and fan-out',
+    target: 'idle Redis ≤5% of a core; all started ≤0.6 s; run done ≤1 s after the last node',
+    run: fleetSim,
+  },
   {
     name: 'console-page',
     title: 'Console pages on loopback: time to the last byte and bytes sent (gzip), beside GET /healthz',

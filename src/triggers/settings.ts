@@ -7,7 +7,7 @@ import { redactionConfigSchema } from '../redact/index.js';
 import type { RunbookSource } from '../runbooks/catalog.js';
 import { aliasesSchema, allowSchema, chatopsFileSchema, publicUrlSchema, secretSchema, type ChatopsConfig } from './chatops/config.js';
 import { DEFAULT_ALIASES } from './chatops/parse.js';
-import { hooksConfigSchema, loadHooksConfig, type HooksConfig } from './hooks/config.js';
+import { DEFAULT_NODE_LABELS, hooksConfigSchema, loadHooksConfig, type HooksConfig } from './hooks/config.js';
 import { DEFAULT_DEDUP_TTL_SECONDS, type HooksSettings } from './hooks/settings.js';
 import { createLogger } from '../util/logger.js';
 import { nullProtoRecord } from '../util/own.js';
@@ -150,7 +150,7 @@ export function loadTriggerSettings(sources: TriggerSources, runbooks: RunbookSo
       ...(alertmanagerToken ? { alertmanagerToken: alertmanagerToken.value } : {}),
       ...(pagerdutySecret ? { pagerdutySecret: pagerdutySecret.value } : {}),
       ...(genericSecret ? { genericSecret: genericSecret.value } : {}),
-      config: hooks?.value ?? { rules: [] },
+      config: hooks?.value ?? { rules: [], nodeLabels: DEFAULT_NODE_LABELS },
       dedupTtlSeconds: DEFAULT_DEDUP_TTL_SECONDS,
     },
     bodyLimits: bodyLimitsFrom(file),

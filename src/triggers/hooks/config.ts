@@ -54,12 +54,19 @@ const ruleSchema = strictObject({
   }).default({}),
   runbook: z.string().min(1).max(100),
   params: z.record(z.string().min(1).max(100), z.union([template, z.number(), z.boolean()])).default({}),
-  nodes: z.union([z.literal('all'), template, z.array(template).min(1).max(100)]),
+  /** Absent: the node is named by the alert's first label in nodeLabels (node-labels.ts). */
+  nodes: z.union([z.literal('all'), template, z.array(template).min(1).max(100)]).optional(),
   /** Milliseconds, or text like "30s". */
   duration: z.union([z.string().max(20), z.number().int()]).optional(),
 });
 
-export const hooksConfigSchema = strictObject({ rules: z.array(ruleSchema).max(1000).default([]) });
+/** Labels that name an alert's node when a rule gives no `nodes`, tried in order. */
+export const DEFAULT_NODE_LABELS = ['node', 'kubernetes_node', 'instance', 'hostname', 'host'];
+
+export const hooksConfigSchema = strictObject({
+  rules: z.array(ruleSchema).max(1000).default([]),
+  nodeLabels: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a label name').max(100)).min(1).max(20).default(DEFAULT_NODE_LABELS),
+});
 
 export type HookRule = z.infer<typeof ruleSchema>;
 export type HooksConfig = z.infer<typeof hooksConfigSchema>;

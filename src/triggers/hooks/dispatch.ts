@@ -8,6 +8,8 @@ import { DomainError, Unprocessable } from '../../core/errors.js';
 import type { RunService } from '../../core/runs.js';
 import type { HooksConfig } from './config.js';
 import { buildRunRequest, findRule, MappingError, type HookAlert } from './mapping.js';
+import { nodeFromLabels } from './node-labels.js';
+import { liveNodes } from '../../nodes/registry.js';
 
 export interface AlertResult {
   alert: string;
@@ -69,7 +71,8 @@ export async function handleAlert(
     if ((await deps.redis.set(key, PENDING, 'EX', delivery.ttlSeconds, 'NX')) !== 'OK') return { alert: alert.id, status: 'duplicate', matched: true, rule };
   }
   try {
-    const body = buildRunRequest(found.rule, alert);
+    const live = found.rule.nodes === undefined ? (await liveNodes(deps.redis)).map((n) => n.name) : [];
+    const body = buildRunRequest(found.rule, alert, () => nodeFromLabels(alert, config.nodeLabels, live));
     const run = await deps.runs.start(body, { actor: delivery.actor, origin: { ...origin, rule } });
     await deps.redis.set(key, run.id, 'EX', delivery.ttlSeconds);
     return { alert: alert.id, status: 'started', matched: true, rule, runId: run.id };

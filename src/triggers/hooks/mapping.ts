@@ -62,14 +62,17 @@ export function hostPart(instance: string): string {
 const REASON_MAX = 500;
 
 /** The POST /v1/runs body the rule makes of the alert; its reason links back to the alert. */
-export function buildRunRequest(rule: HookRule, alert: HookAlert): Record<string, unknown> {
+export function buildRunRequest(rule: HookRule, alert: HookAlert, labelNode?: () => string): Record<string, unknown> {
   const params: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(rule.params)) {
     params[name] = typeof value === 'string' ? render(value, alert, `params.${name}`) : value;
   }
   let targets: Record<string, unknown>;
   if (rule.nodes === 'all') targets = { all: true };
-  else {
+  else if (rule.nodes === undefined) {
+    if (!labelNode) throw new MappingError('nodes: the rule gives none and no node labels are configured');
+    targets = { nodes: [labelNode()] };
+  } else {
     const list = (Array.isArray(rule.nodes) ? rule.nodes : [rule.nodes]).map((t) => hostPart(render(t, alert, 'nodes')));
     if (list.some((n) => !n)) throw new MappingError('nodes: rendered to an empty node name');
     targets = { nodes: [...new Set(list)] };
