@@ -40,7 +40,8 @@ export async function liveNodes(redis: Redis, now = Date.now()): Promise<NodeInf
 
 /** Every node with a heartbeat still kept, live or not (silent ones stay until pruned), by name. */
 export async function knownNodes(redis: Redis, now = Date.now()): Promise<(NodeInfo & { live: boolean })[]> {
-  const all = Object.values(await redis.hgetall(keys.nodes)).map((r) => JSON.parse(r) as NodeInfo);
+  // Same guard as liveNodes: a heartbeat that does not parse, or names no valid node, is no node.
+  const all = Object.values(await redis.hgetall(keys.nodes)).flatMap((r) => parseHeartbeat(r));
   return all.map((n) => ({ ...n, live: Date.parse(n.lastSeen) >= now - NODE_TTL_MS })).sort((a, b) => a.name.localeCompare(b.name));
 }
 

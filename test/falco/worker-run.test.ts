@@ -67,9 +67,10 @@ describe.skipIf(skip)(`Falco rules in a run${skip ? ` (skipped: ${skip})` : ''}`
   it('matches the runbook\'s, the operator\'s and the requested rule files, and shows them in findings, state, alerts and manifest', async () => {
     const hidden = `/tmp/.sherlock-falco-hidden-${process.pid}`;
     const id = await stack.admin.submit({ runbook: 'suspicious-activity', duration: '2s', targets: { nodes: [NODE] }, falcoRules: ['extra'] });
+    const steps = ((await stack.admin.get(`/v1/runs/${id}`)).body.plan.steps as unknown[]).length;
     await waitFor('every capture live', async () => {
       const entries = await stack.conn.xrange(keys.runEvents(id), '-', '+');
-      return entries.map(([, f]) => JSON.parse(f[1]!) as { type: string }).filter((e) => e.type === 'capture-live').length === 4 ? true : undefined;
+      return entries.map(([, f]) => JSON.parse(f[1]!) as { type: string }).filter((e) => e.type === 'capture-live').length === steps ? true : undefined;
     }, { timeoutMs: 10_000, intervalMs: 10 });
     try {
       spawnSync(join(dir, 'falco-marker'));

@@ -91,9 +91,10 @@ describe.skipIf(Boolean(skip))(`secrets in argv are redacted before they leave t
     });
     expect(ack.status).toBe(200);
     const id = await waitFor('the chat run', async () => (await stack.admin.get('/v1/runs?limit=1')).body.runs?.[0]?.id as string | undefined);
+    const steps = ((await stack.admin.get(`/v1/runs/${id}`)).body.plan.steps as unknown[]).length;
     await waitFor('every capture live', async () => {
       const entries = await stack.conn.xrange(`sherlock:run:{${id}}:events`, '-', '+');
-      return entries.filter(([, f]) => JSON.parse(f[1]!).type === 'capture-live').length === 4;
+      return entries.filter(([, f]) => JSON.parse(f[1]!).type === 'capture-live').length === steps;
     }, { timeoutMs: 15_000, intervalMs: 20 });
 
     const t = join(dir, 'true');

@@ -41,7 +41,7 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
   }
 }
 
-export async function startRunbookStack(options: { runbooksDir?: string; nodes?: string[] } = {}): Promise<RunbookStack> {
+export async function startRunbookStack(options: { runbooksDir?: string; nodes?: string[]; configFile?: string } = {}): Promise<RunbookStack> {
   const redis = await startTestRedis();
   let api: ApiServer | undefined;
   let conn: Redis | undefined;
@@ -55,7 +55,7 @@ export async function startRunbookStack(options: { runbooksDir?: string; nodes?:
     await redis.dispose();
   };
   try {
-    api = await startApiServer({ redisUrl: redis.url, port: 0, host: '127.0.0.1', retentionSeconds: RETENTION_SECONDS, ...(options.runbooksDir ? { runbooksDir: options.runbooksDir } : {}) });
+    api = await startApiServer({ redisUrl: redis.url, port: 0, host: '127.0.0.1', retentionSeconds: RETENTION_SECONDS, ...(options.runbooksDir ? { runbooksDir: options.runbooksDir } : {}), ...(options.configFile ? { configFile: options.configFile } : {}) });
     conn = connectRedis(redis.url, 'runbook-test');
     const admin = await api.tokens.create('runbook-admin', ['admin'], 'test');
     const reader = await api.tokens.create('runbook-reader', ['runs:read'], 'test');

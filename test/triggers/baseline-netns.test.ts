@@ -7,6 +7,9 @@
 // ~1 s. Both runs target the client's pid: one baseline key, and the host's
 // other connects (other tests) cannot crowd its destination out of the top 20.
 // The comparison, its finding, summary.md and report.html show both numbers.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BaselineRow } from '../../src/baselines/compare.js';
 import type { Baseline } from '../../src/baselines/store.js';
@@ -31,6 +34,7 @@ const FINAL = ['completed', 'partial', 'failed', 'cancelled'];
 describe.skipIf(skip)(`baseline diff with injected latency, end to end${skip ? ` (skipped: ${skip})` : ''}`, () => {
   let stack: RunbookStack | undefined;
   let net: TestNetwork | undefined;
+  let configDir: string | undefined;
   let client: ConnectClient | undefined;
   let baselineRunId = '';
 
@@ -38,7 +42,11 @@ describe.skipIf(skip)(`baseline diff with injected latency, end to end${skip ? `
     net = createTestNetwork();
     await net.listen(PORT);
     client = startConnectClient(net.peerAddress, PORT, CONNECTS);
-    stack = await startRunbookStack({ nodes: [NODE] });
+    // The schedule fires every 2 s: allowed by this server's config (the default minimum is 60 s).
+    configDir = mkdtempSync(join(tmpdir(), 'sherlock-baseline-'));
+    const configFile = join(configDir, 'sherlock.yaml');
+    writeFileSync(configFile, 'load:\n  minScheduleIntervalSeconds: 1\n', { mode: 0o600 });
+    stack = await startRunbookStack({ nodes: [NODE], configFile });
   });
 
   afterAll(async () => {
@@ -47,6 +55,7 @@ describe.skipIf(skip)(`baseline diff with injected latency, end to end${skip ? `
     // A test that failed half way may leave the schedule firing: remove it before the API goes.
     await stack?.call('DELETE', `/v1/schedules/${SCHEDULE}`).catch(() => undefined);
     await stack?.stop();
+    if (configDir) rmSync(configDir, { recursive: true, force: true });
     expect(bpfHandlesOf()).toEqual({ programIds: [], links: 0, maps: 0 });
     expect(redisServerChildren()).toEqual([]);
   });
@@ -98,7 +107,8 @@ describe.skipIf(skip)(`baseline diff with injected latency, end to end${skip ? `
     expect((await s.call('GET', '/v1/schedules')).body.schedules).toEqual([]);
     baselineRunId = first.id;
 
-    expect(await waitForLive(baselineRunId)).toBe(8);
+    const healthCheck = await s.call('GET', '/v1/runbooks/health-check');
+    expect(await waitForLive(baselineRunId)).toBe((healthCheck.body.steps as unknown[]).length);
     const connects = await client!.batch();
     expect(connects.filter((c) => c.error)).toEqual([]);
     expect(Math.max(...connects.map((c) => c.ms))).toBeLessThan(100);
