@@ -37,6 +37,7 @@ test: build lint
 
 # Rules that catch bugs (unhandled promises, unused values, unsafe regexes), typed with the tsconfig.
 lint: node_modules/.package-lock.json
+	npx prettier --check --log-level warn "src/**/*.{ts,tsx}" "test/**/*.{ts,mjs}" "bench/**/*.ts"
 	npx eslint --max-warnings=0 src test bench
 
 bench: build

@@ -48,9 +48,18 @@ export async function attachTime(): Promise<void> {
     ['phase', 'median', 'p90', 'min', 'max'],
     [
       row('call → onLive (total)', live),
-      row('  open + settings', samples.map((s) => s.openMs)),
-      row('  load (verifier) + filter', samples.map((s) => s.loadMs)),
-      row('  stats + collect + attach', samples.map((s) => s.attachMs)),
+      row(
+        '  open + settings',
+        samples.map((s) => s.openMs),
+      ),
+      row(
+        '  load (verifier) + filter',
+        samples.map((s) => s.loadMs),
+      ),
+      row(
+        '  stats + collect + attach',
+        samples.map((s) => s.attachMs),
+      ),
     ],
     numericColumns(5),
   );

@@ -56,8 +56,17 @@ export async function stormPairs<D>(report: StormReport<D>): Promise<void> {
     plain.push(u);
     traced.push(t);
     ratios.push(t.run.ms / u);
-    rows.push([String(index + 1), order, fmtMs(u), fmtMs(t.run.ms), fmtRatio(t.run.ms / u), fmtCount(t.result.bpfRunCount),
-      `${(t.result.bpfCpuNs / 1e6).toFixed(2)} ms`, report.seen(t.result, t.run), fmtCount(t.result.dropped)]);
+    rows.push([
+      String(index + 1),
+      order,
+      fmtMs(u),
+      fmtMs(t.run.ms),
+      fmtRatio(t.run.ms / u),
+      fmtCount(t.result.bpfRunCount),
+      `${(t.result.bpfCpuNs / 1e6).toFixed(2)} ms`,
+      report.seen(t.result, t.run),
+      fmtCount(t.result.dropped),
+    ]);
   }
   table(['pair', 'order', 'untraced', 'traced', 'ratio', 'BPF runs', 'BPF time', 'seen', 'drops'], rows, numericColumns(9));
   const tracedMs = traced.map((t) => t.run.ms);
@@ -65,10 +74,13 @@ export async function stormPairs<D>(report: StormReport<D>): Promise<void> {
   const runs = median(traced.map((t) => t.result.bpfRunCount));
   kv('median untraced / traced', `${fmtMs(median(plain))} / ${fmtMs(median(tracedMs))}`);
   kv('BPF time per program run (kernel, median)', runs ? `${(bpfNs / runs).toFixed(0)} ns over ${fmtCount(runs)} runs` : 'no runs');
-  kv('estimate from kernel accounting', `${fmtRatio(1 + bpfNs / 1e6 / median(plain))} (1 + BPF time ÷ untraced time: a lower bound, without tracepoint dispatch)`);
+  kv(
+    'estimate from kernel accounting',
+    `${fmtRatio(1 + bpfNs / 1e6 / median(plain))} (1 + BPF time ÷ untraced time: a lower bound, without tracepoint dispatch)`,
+  );
   kv('ratio of medians', fmtRatio(median(tracedMs) / median(plain)));
   kv('ratio of minimums', fmtRatio(Math.min(...tracedMs) / Math.min(...plain)));
   kv('median of pair ratios', `${fmtRatio(median(ratios))} (pairs ranged ${fmtRatio(Math.min(...ratios))} – ${fmtRatio(Math.max(...ratios))})`);
-  note('BPF runs/time: kernel run-time stats of the capture\'s programs, whole machine, for the capture\'s lifetime');
+  note("BPF runs/time: kernel run-time stats of the capture's programs, whole machine, for the capture's lifetime");
   verdict(median(ratios) <= report.target, `median pair ratio ${fmtRatio(median(ratios))} vs ≤${fmtRatio(report.target)}`);
 }

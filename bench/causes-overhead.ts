@@ -121,13 +121,27 @@ async function stormPairs<P, D>(
   const plain: number[] = [];
   const traced: number[] = [];
   const bpf: number[] = [];
-  const pairs = await alternatingPairs(PAIRS, () => timed(helper, args), () => tracedRun(def, params, helper, args));
+  const pairs = await alternatingPairs(
+    PAIRS,
+    () => timed(helper, args),
+    () => tracedRun(def, params, helper, args),
+  );
   for (const { index, order, untraced: u, traced: t } of pairs) {
     plain.push(u);
     traced.push(t.ms);
     ratios.push(t.ms / u);
     bpf.push(t.result.bpfCpuNs);
-    rows.push([String(index + 1), order, fmtMs(u), fmtMs(t.ms), fmtRatio(t.ms / u), fmtCount(t.result.bpfRunCount), `${(t.result.bpfCpuNs / 1e6).toFixed(2)} ms`, fmtCount(t.result.dropped), seen(t.result)]);
+    rows.push([
+      String(index + 1),
+      order,
+      fmtMs(u),
+      fmtMs(t.ms),
+      fmtRatio(t.ms / u),
+      fmtCount(t.result.bpfRunCount),
+      `${(t.result.bpfCpuNs / 1e6).toFixed(2)} ms`,
+      fmtCount(t.result.dropped),
+      seen(t.result),
+    ]);
   }
   section(label);
   table(['pair', 'order', 'untraced', 'traced', 'ratio', 'BPF runs', 'BPF time', 'drops', 'seen'], rows, numericColumns(9));
@@ -143,10 +157,17 @@ export async function lockwaitOverhead(): Promise<void> {
   try {
     const helper = tmp.compileC('mutex-storm', MUTEX_STORM_C);
     const args = ['4', '50000'];
-    const ratio = await stormPairs(`${PAIRS} pairs: 4 threads × 50k lock/yield/unlock of one mutex, lockwait live (every futex wait timed, stacks kept)`, lockwait, {}, helper, args, (r) => {
-      const mine = r.locks.filter((l) => l.comm === 'mutex-storm' && l.kind === 'mutex');
-      return `${fmtCount(mine.reduce((n, l) => n + l.waits, 0))} waits on ${mine.length} lock(s)`;
-    });
+    const ratio = await stormPairs(
+      `${PAIRS} pairs: 4 threads × 50k lock/yield/unlock of one mutex, lockwait live (every futex wait timed, stacks kept)`,
+      lockwait,
+      {},
+      helper,
+      args,
+      (r) => {
+        const mine = r.locks.filter((l) => l.comm === 'mutex-storm' && l.kind === 'mutex');
+        return `${fmtCount(mine.reduce((n, l) => n + l.waits, 0))} waits on ${mine.length} lock(s)`;
+      },
+    );
     note('seen = contended-lock waits lockwait counted for the helper (each one a FUTEX_WAIT that blocked)');
     verdict(ratio <= 1.1, `median pair ratio ${fmtRatio(ratio)} vs ≤1.10× (a futex storm is the worst case: every wait is a syscall pair)`);
   } finally {
@@ -165,7 +186,7 @@ export async function tcpdropOverhead(): Promise<void> {
       const mine = r.rows.filter((row) => row.destination === `127.0.0.1:${port}`);
       return `${fmtCount(mine.reduce((n, row) => n + row.drops, 0))} drops (${[...new Set(mine.map((row) => row.reason))].join(', ')})`;
     });
-    note('seen = drops tcpdrop counted to the helper\'s port');
+    note("seen = drops tcpdrop counted to the helper's port");
     verdict(ratio <= 1.05, `median pair ratio ${fmtRatio(ratio)} vs ≤1.05×`);
   } finally {
     tmp.remove();
@@ -199,7 +220,7 @@ export async function cputhrottleCost(): Promise<void> {
     section(`cputhrottle: both window ends (start + end reads) with ${CGROUPS} quota cgroups made for it`);
     kv('cgroups in the result', fmtCount(rows));
     kv('time outside the window, median of 10', `${fmtMs(median(windows))} (both reads, all cgroups; no cost while the window runs)`);
-    kv('per cgroup', `${(median(windows) / Math.max(1, rows) * 1000).toFixed(1)} µs`);
+    kv('per cgroup', `${((median(windows) / Math.max(1, rows)) * 1000).toFixed(1)} µs`);
     note('no BPF programs: its overhead on a throttled workload is zero by construction; the kernel counts throttling itself');
   } finally {
     for (const dir of made.reverse()) rmdirSync(dir);

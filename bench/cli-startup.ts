@@ -30,7 +30,10 @@ async function idleWorkerRss(): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'sherlock-bench-worker-'));
   const redis = await startEmbeddedRedis({ dataDir: join(dir, 'redis') });
   trackChild(redis.process);
-  const child = spawn('node', [sherlockBin, 'worker', '--node', `bench-${process.pid}`], { env: { ...process.env, REDIS_URL: redis.url }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('node', [sherlockBin, 'worker', '--node', `bench-${process.pid}`], {
+    env: { ...process.env, REDIS_URL: redis.url },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   trackChild(child);
   try {
     let out = '';
@@ -63,7 +66,10 @@ export async function cliStartup(): Promise<void> {
   const help: { ms: number; rssBytes: number }[] = [];
   for (let i = 0; i < RUNS; i++) {
     // Alternate which goes first so a burst of load hits both alike.
-    const pair = i % 2 === 0 ? [() => bare.push(timed(['node', '-e', '0'])), () => help.push(timed(['node', sherlockBin, '--help']))] : [() => help.push(timed(['node', sherlockBin, '--help'])), () => bare.push(timed(['node', '-e', '0']))];
+    const pair =
+      i % 2 === 0
+        ? [() => bare.push(timed(['node', '-e', '0'])), () => help.push(timed(['node', sherlockBin, '--help']))]
+        : [() => help.push(timed(['node', sherlockBin, '--help'])), () => bare.push(timed(['node', '-e', '0']))];
     for (const run of pair) run();
   }
   section(`${RUNS} alternating runs each`);

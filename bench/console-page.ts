@@ -12,7 +12,10 @@ const TARGET_MS = 300;
 const TARGET_BYTES = 200 * 1024;
 
 /** One GET with raw bytes counted (no decoding): [ms to the last byte, bytes on the wire, status]. */
-function get(url: string, headers: Record<string, string>): Promise<{ ms: number; bytes: number; status: number; headers: http.IncomingHttpHeaders; body: string }> {
+function get(
+  url: string,
+  headers: Record<string, string>,
+): Promise<{ ms: number; bytes: number; status: number; headers: http.IncomingHttpHeaders; body: string }> {
   const t0 = process.hrtime.bigint();
   return new Promise((resolve, reject) => {
     http
@@ -21,7 +24,13 @@ function get(url: string, headers: Record<string, string>): Promise<{ ms: number
         res.on('data', (d: Buffer) => parts.push(d));
         res.on('end', () => {
           const body = Buffer.concat(parts);
-          resolve({ ms: Number(process.hrtime.bigint() - t0) / 1e6, bytes: body.length, status: res.statusCode ?? 0, headers: res.headers, body: body.toString('latin1') });
+          resolve({
+            ms: Number(process.hrtime.bigint() - t0) / 1e6,
+            bytes: body.length,
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: body.toString('latin1'),
+          });
         });
       })
       .on('error', reject);
@@ -78,7 +87,14 @@ export async function consolePage(): Promise<void> {
         worstP99 = Math.max(worstP99, percentile(times, 99), cold.ms);
         worstBytes = Math.max(worstBytes, cold.bytes);
       }
-      rows.push([label, fmtMs(cold.ms), fmtMs(median(times)), fmtMs(percentile(times, 99)), `${(cold.bytes / 1024).toFixed(1)} KiB`, String(cold.headers['content-encoding'] ?? 'none')]);
+      rows.push([
+        label,
+        fmtMs(cold.ms),
+        fmtMs(median(times)),
+        fmtMs(percentile(times, 99)),
+        `${(cold.bytes / 1024).toFixed(1)} KiB`,
+        String(cold.headers['content-encoding'] ?? 'none'),
+      ]);
     }
     section('console pages');
     table(['page', 'cold', 'median', 'p99', 'sent', 'encoding'], rows, numericColumns(5));

@@ -77,7 +77,11 @@ export async function execOverhead(): Promise<void> {
     const ratios: number[] = [];
     const plain: number[] = [];
     const withCapture: Traced[] = [];
-    const pairs = await alternatingPairs(PAIRS, () => untraced(storm), () => traced(storm));
+    const pairs = await alternatingPairs(
+      PAIRS,
+      () => untraced(storm),
+      () => traced(storm),
+    );
     for (const { index: i, order, untraced: u, traced: t } of pairs) {
       plain.push(u);
       withCapture.push(t);
@@ -95,28 +99,32 @@ export async function execOverhead(): Promise<void> {
         fmtCount(t.partialReads),
       ]);
     }
-    table(
-      ['pair', 'order', 'untraced', 'traced', 'ratio', 'execs seen', 'complete', 'failed', 'drops', 'partial'],
-      rows,
-      numericColumns(10),
-    );
+    table(['pair', 'order', 'untraced', 'traced', 'ratio', 'execs seen', 'complete', 'failed', 'drops', 'partial'], rows, numericColumns(10));
     const tracedMs = withCapture.map((t) => t.ms);
     kv('median untraced / traced', `${fmtMs(median(plain))} / ${fmtMs(median(tracedMs))}`);
     kv('per exec (untraced, median)', `${((median(plain) * 1000) / STORM).toFixed(1)} µs`);
     kv('added per exec (median difference)', `${(((median(tracedMs) - median(plain)) * 1000) / STORM).toFixed(1)} µs`);
-    kv('BPF program time per exec (kernel)', `${(median(withCapture.map((t) => t.bpfCpuNs)) / STORM / 1000).toFixed(2)} µs (all execsnoop programs, whole machine, ÷ ${STORM})`);
+    kv(
+      'BPF program time per exec (kernel)',
+      `${(median(withCapture.map((t) => t.bpfCpuNs)) / STORM / 1000).toFixed(2)} µs (all execsnoop programs, whole machine, ÷ ${STORM})`,
+    );
     const bpfPerExecMs = median(withCapture.map((t) => t.bpfCpuNs)) / STORM / 1e6;
-    kv('estimate from kernel accounting', `${fmtRatio(1 + bpfPerExecMs / (median(plain) / STORM))} (1 + BPF run time per exec ÷ untraced time per exec: a lower bound, without tracepoint dispatch; low noise)`);
+    kv(
+      'estimate from kernel accounting',
+      `${fmtRatio(1 + bpfPerExecMs / (median(plain) / STORM))} (1 + BPF run time per exec ÷ untraced time per exec: a lower bound, without tracepoint dispatch; low noise)`,
+    );
     kv('ratio of medians', fmtRatio(median(tracedMs) / median(plain)));
     kv('ratio of minimums', `${fmtRatio(Math.min(...tracedMs) / Math.min(...plain))} (each side's least-disturbed run)`);
     kv('median of pair ratios', `${fmtRatio(median(ratios))} (pairs ranged ${fmtRatio(Math.min(...ratios))} – ${fmtRatio(Math.max(...ratios))})`);
     const allSeen = withCapture.every((t) => t.seen === STORM && t.complete === STORM);
     kv(
       'capture saw every exec, complete',
-      allSeen ? 'yes, in every traced run' : `NO: seen ${withCapture.map((t) => t.seen).join(', ')}; complete ${withCapture.map((t) => t.complete).join(', ')} of ${STORM}`,
+      allSeen
+        ? 'yes, in every traced run'
+        : `NO: seen ${withCapture.map((t) => t.seen).join(', ')}; complete ${withCapture.map((t) => t.complete).join(', ')} of ${STORM}`,
     );
     note('execs seen = successful exec records of comm "true" whose parent is the storm helper; complete = of those, with');
-    note('filename and argv read; drops = the capture\'s dropped count; partial = its partial-read counter (whole machine)');
+    note("filename and argv read; drops = the capture's dropped count; partial = its partial-read counter (whole machine)");
     verdict(median(ratios) <= TARGET_RATIO, `median pair ratio ${fmtRatio(median(ratios))} vs ≤${fmtRatio(TARGET_RATIO)}`);
   } finally {
     tmp.remove();

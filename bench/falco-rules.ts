@@ -29,7 +29,9 @@ export function generatedRules(count: number): string {
   const words = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
   for (let i = 0; i < count; i++) {
     out.push(`- list: bench_binaries_${i}\n  items: [${words(`prog${i}-`, 30).join(', ')}, shell_binaries]\n`);
-    out.push(`- macro: bench_allowed_${i}\n  condition: (proc.pname in (bench_binaries_${i}) or proc.aname[2] in (bench_binaries_${i}) or package_mgmt_ancestor_procs)\n`);
+    out.push(
+      `- macro: bench_allowed_${i}\n  condition: (proc.pname in (bench_binaries_${i}) or proc.aname[2] in (bench_binaries_${i}) or package_mgmt_ancestor_procs)\n`,
+    );
     const shape = i % 4;
     const condition =
       shape === 0
@@ -59,18 +61,43 @@ export function generatedRules(count: number): string {
 }
 
 function fixedHost(processes: Map<number, ProcessInfo>): HostInfo {
-  return { hostname: 'bench', process: (pid) => processes.get(pid), userName: (uid) => (uid === 0 ? 'root' : `user${uid}`), groupName: () => 'root', cgroupPath: () => '/' };
+  return {
+    hostname: 'bench',
+    process: (pid) => processes.get(pid),
+    userName: (uid) => (uid === 0 ? 'root' : `user${uid}`),
+    groupName: () => 'root',
+    cgroupPath: () => '/',
+  };
 }
 
 /** A mix of opens (60%), execs (30%) and connects (10%) over 500 processes. */
 export function benchEvents(count: number): { events: SyscallEvent[]; host: HostInfo } {
   const processes = new Map<number, ProcessInfo>();
   const names = ['nginx', 'bash', 'python3', 'java', 'node', 'sshd', 'cron', 'postgres', 'curl', 'prog3-1', 'sh', 'apt-get'];
-  for (let pid = 100; pid < 600; pid++) processes.set(pid, { pid, ppid: pid > 100 ? 100 + ((pid * 7) % (pid - 100)) : 1, name: names[pid % names.length]!, argv: [names[pid % names.length]!, '--serve'], exepath: `/usr/bin/${names[pid % names.length]}`, uid: pid % 3 === 0 ? 0 : 1000 });
-  const paths = ['/etc/passwd', '/etc/ld.so.cache', '/usr/lib/x86_64-linux-gnu/libc.so.6', '/proc/self/stat', '/var/lib/bench7/data', '/etc/bench12/conf', '/tmp/x', '/usr/bin/tool', '/home/a/.bashrc', '/var/log/syslog'];
+  for (let pid = 100; pid < 600; pid++)
+    processes.set(pid, {
+      pid,
+      ppid: pid > 100 ? 100 + ((pid * 7) % (pid - 100)) : 1,
+      name: names[pid % names.length]!,
+      argv: [names[pid % names.length]!, '--serve'],
+      exepath: `/usr/bin/${names[pid % names.length]}`,
+      uid: pid % 3 === 0 ? 0 : 1000,
+    });
+  const paths = [
+    '/etc/passwd',
+    '/etc/ld.so.cache',
+    '/usr/lib/x86_64-linux-gnu/libc.so.6',
+    '/proc/self/stat',
+    '/var/lib/bench7/data',
+    '/etc/bench12/conf',
+    '/tmp/x',
+    '/usr/bin/tool',
+    '/home/a/.bashrc',
+    '/var/log/syslog',
+  ];
   const out: SyscallEvent[] = [];
   let x = 12345;
-  const rand = (n: number) => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) % n);
+  const rand = (n: number) => (x = (Math.imul(x, 1103515245) + 12345) >>> 0) % n;
   for (let i = 0; i < count; i++) {
     const pid = 100 + rand(500);
     const timeMs = 1_700_000_000_000 + i;
@@ -78,13 +105,47 @@ export function benchEvents(count: number): { events: SyscallEvent[]; host: Host
     if (kind < 6) {
       const path = paths[rand(paths.length)]!;
       const flags = rand(4) === 0 ? 0o1101 : 0;
-      out.push({ type: 'openat', timeMs, pid, res: 3, comm: processes.get(pid)!.name, fd: { kind: 'file', path, flags, flagNames: flags ? 'O_WRONLY|O_CREAT|O_TRUNC' : 'O_RDONLY', num: 3, directory: false }, args: { name: path, flags: flags ? 'O_WRONLY|O_CREAT|O_TRUNC' : 'O_RDONLY' }, capture: 'opensnoop' });
+      out.push({
+        type: 'openat',
+        timeMs,
+        pid,
+        res: 3,
+        comm: processes.get(pid)!.name,
+        fd: { kind: 'file', path, flags, flagNames: flags ? 'O_WRONLY|O_CREAT|O_TRUNC' : 'O_RDONLY', num: 3, directory: false },
+        args: { name: path, flags: flags ? 'O_WRONLY|O_CREAT|O_TRUNC' : 'O_RDONLY' },
+        capture: 'opensnoop',
+      });
     } else if (kind < 9) {
       const comm = names[rand(names.length)]!;
       const child = 1000 + i;
-      out.push({ type: 'execve', timeMs, pid: child, res: 0, comm, uid: 0, exec: { filename: `/usr/bin/${comm}`, argv: [comm, '-c', 'echo hi'], ppid: pid, pcomm: processes.get(pid)!.name }, args: {}, capture: 'execsnoop' });
+      out.push({
+        type: 'execve',
+        timeMs,
+        pid: child,
+        res: 0,
+        comm,
+        uid: 0,
+        exec: { filename: `/usr/bin/${comm}`, argv: [comm, '-c', 'echo hi'], ppid: pid, pcomm: processes.get(pid)!.name },
+        args: {},
+        capture: 'execsnoop',
+      });
     } else {
-      out.push({ type: 'connect', timeMs, pid, res: 0, fd: { kind: 'socket', family: 4, l4proto: 'tcp', local: { ip: '10.0.0.5', port: 40000 + rand(1000) }, remote: { ip: `93.184.${rand(255)}.${rand(255)}`, port: [443, 80, 4444, 10003, 5432][rand(5)]! }, role: 'client' }, args: {}, capture: 'tcplife' });
+      out.push({
+        type: 'connect',
+        timeMs,
+        pid,
+        res: 0,
+        fd: {
+          kind: 'socket',
+          family: 4,
+          l4proto: 'tcp',
+          local: { ip: '10.0.0.5', port: 40000 + rand(1000) },
+          remote: { ip: `93.184.${rand(255)}.${rand(255)}`, port: [443, 80, 4444, 10003, 5432][rand(5)]! },
+          role: 'client',
+        },
+        args: {},
+        capture: 'tcplife',
+      });
     }
   }
   return { events: out, host: fixedHost(processes) };
@@ -117,7 +178,15 @@ export async function falcoRulesBench(): Promise<void> {
   const without: number[] = [];
   let alerts = 0;
   for (let r = 0; r < RUNS; r++) {
-    for (const [set, times] of (r % 2 ? [[none, without], [ruleSet, withRules]] : [[ruleSet, withRules], [none, without]]) as [typeof none, number[]][]) {
+    for (const [set, times] of (r % 2
+      ? [
+          [none, without],
+          [ruleSet, withRules],
+        ]
+      : [
+          [ruleSet, withRules],
+          [none, without],
+        ]) as [typeof none, number[]][]) {
       const { events: evs, host } = benchEvents(EVENTS);
       const t0 = process.hrtime.bigint();
       const m = matchEvents(set, evs, host);
@@ -132,6 +201,12 @@ export async function falcoRulesBench(): Promise<void> {
   kv('with rules', `${fmtMs(ms)} → ${fmtRate((EVENTS / ms) * 1000)} events/s`);
   kv('no rules (table and sorting alone)', `${fmtMs(base)} → ${fmtRate((EVENTS / base) * 1000)} events/s`);
   kv('ratio', fmtRatio(ms / base));
-  note(`execsnoop and opensnoop keep at most 100k events each per run by default: matching a full 200k-event run would take ~${fmtMs((200_000 / EVENTS) * ms)} at this rate.`);
-  note(`load average while measuring: ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${cpus().length} CPUs (a shared machine: figures scale with it).`);
+  note(
+    `execsnoop and opensnoop keep at most 100k events each per run by default: matching a full 200k-event run would take ~${fmtMs((200_000 / EVENTS) * ms)} at this rate.`,
+  );
+  note(
+    `load average while measuring: ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')} on ${cpus().length} CPUs (a shared machine: figures scale with it).`,
+  );
 }

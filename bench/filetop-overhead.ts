@@ -159,7 +159,11 @@ export async function filetopOverhead(): Promise<void> {
     const ratios: number[] = [];
     const plain: LoopRun[] = [];
     const withCapture: Traced[] = [];
-    const pairs = await alternatingPairs(PAIRS, () => untraced(helper, file), () => traced(helper, file));
+    const pairs = await alternatingPairs(
+      PAIRS,
+      () => untraced(helper, file),
+      () => traced(helper, file),
+    );
     for (const { index: i, order, untraced: u, traced: t } of pairs) {
       plain.push(u);
       withCapture.push(t);
@@ -179,14 +183,17 @@ export async function filetopOverhead(): Promise<void> {
     const uNs = median(plain.map((r) => r.nsPerRead));
     const tNs = median(withCapture.map((r) => r.nsPerRead));
     kv('median per read untraced / traced', `${uNs.toFixed(0)} ns / ${tNs.toFixed(0)} ns (added ${(tNs - uNs).toFixed(0)} ns)`);
-    kv('BPF program time per read (kernel)', `${median(withCapture.map((t) => t.bpfNsPerRead)).toFixed(0)} ns (sys_exit programs, whole machine ÷ reads; includes ~45 ns of run-time accounting)`);
+    kv(
+      'BPF program time per read (kernel)',
+      `${median(withCapture.map((t) => t.bpfNsPerRead)).toFixed(0)} ns (sys_exit programs, whole machine ÷ reads; includes ~45 ns of run-time accounting)`,
+    );
     kv('ratio of medians', fmtRatio(tNs / uNs));
     kv('median of pair ratios', `${fmtRatio(median(ratios))} (pairs ranged ${fmtRatio(Math.min(...ratios))} – ${fmtRatio(Math.max(...ratios))})`);
     const exact = withCapture.every((t) => t.counted === t.reads);
     kv('capture counted every read', exact ? 'yes, in every traced run' : `NO: ${withCapture.map((t) => `${t.counted}/${t.reads}`).join(', ')}`);
     const bt = await underBpftrace(helper, file);
     kv('bpftrace (fd at enter, sum per pid+fd)', bt === undefined ? 'skipped: bpftrace is not installed' : `${bt.toFixed(0)} ns/read, ${fmtRatio(bt / uNs)}`);
-    note('reads counted = filetop\'s read count on the helper\'s (pid, file) row vs the helper\'s read() calls (EOF reads included)');
+    note("reads counted = filetop's read count on the helper's (pid, file) row vs the helper's read() calls (EOF reads included)");
     note('reference: bpftrace 3.9×, libbpf-tools C 2.27×, C with fd→path per call 4.9×');
     verdict(median(ratios) <= TARGET_RATIO, `median pair ratio ${fmtRatio(median(ratios))} vs ≤${fmtRatio(TARGET_RATIO)}`);
   } finally {

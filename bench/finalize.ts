@@ -58,7 +58,10 @@ export async function finalizeTime(): Promise<void> {
   try {
     const rows: string[][] = [];
     const workerMedians: number[] = [];
-    for (const [label, size] of [['small results', SMALL], ['full results', FULL_SIZE]] as const) {
+    for (const [label, size] of [
+      ['small results', SMALL],
+      ['full results', FULL_SIZE],
+    ] as const) {
       const fixture = await writeFixtureRun(redis, size, 5, 3600, { nodeAnalysis: true });
       const { run } = fixture;
       const check = await analyzeStoredRun(redis, run);
@@ -97,7 +100,9 @@ export async function finalizeTime(): Promise<void> {
     }
     section(`finalizeIfDone (findings computed and stored) over ${FULL_SIZE.nodes} nodes, ${REPEATS} times each path, same findings both ways`);
     table(['results', 'nodes', 'per node', 'analysis.json', 'max', 'fallback', 'fallback/json', 'worker analysis/node'], rows, new Set([1, 2, 3, 4, 5, 6, 7]));
-    note('analysis.json: each worker stored its node\'s analysis; finalize merges them. fallback: none stored (crashed or older workers), every result is read back and analyzed in the API.');
+    note(
+      "analysis.json: each worker stored its node's analysis; finalize merges them. fallback: none stored (crashed or older workers), every result is read back and analyzed in the API.",
+    );
     note('worker analysis/node: what each worker spends analyzing its own results after storing them (before it reports done).');
     const worst = Math.max(...workerMedians);
     verdict(worst <= TARGET_MS, `median ${fmtMs(worst)} at worst with workers' analysis.json vs ≤${TARGET_MS} ms; the fallback path is listed beside it`);

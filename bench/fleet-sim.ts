@@ -15,7 +15,12 @@ const WINDOW_MS = 1_000;
 const START_TIMEOUT_MS = 240_000;
 
 const info = async (conn: { info(section: string): Promise<string> }, part: string) =>
-  Object.fromEntries((await conn.info(part)).split('\r\n').filter((l) => l.includes(':')).map((l) => l.split(':') as [string, string]));
+  Object.fromEntries(
+    (await conn.info(part))
+      .split('\r\n')
+      .filter((l) => l.includes(':'))
+      .map((l) => l.split(':') as [string, string]),
+  );
 const redisCpuS = async (conn: any) => {
   const i = await info(conn, 'cpu');
   return Number(i.used_cpu_user) + Number(i.used_cpu_sys);
@@ -81,18 +86,25 @@ export async function fleetSim(): Promise<void> {
     const mem = Number((await info(stack.conn, 'memory')).used_memory) - mem0;
     const clients = Number((await info(stack.conn, 'clients')).connected_clients) - clients0;
     section(`idle, ${IDLE_MS / 1000} s window`);
-    table(['figure', 'total', 'per worker'], [
-      ['Redis used_memory', `${(mem / 2 ** 20).toFixed(2)} MiB`, `${(mem / WORKERS / 1024).toFixed(1)} KiB`],
-      ['Redis CPU', `${(redisCpu * 100).toFixed(2)}% of a core`, `${((redisCpu * 100) / WORKERS).toFixed(4)}%`],
-      ['Redis connections', String(clients), (clients / WORKERS).toFixed(1)],
-      ['API process CPU', `${(apiCpu * 100).toFixed(2)}% of a core`, '-'],
-    ]);
+    table(
+      ['figure', 'total', 'per worker'],
+      [
+        ['Redis used_memory', `${(mem / 2 ** 20).toFixed(2)} MiB`, `${(mem / WORKERS / 1024).toFixed(1)} KiB`],
+        ['Redis CPU', `${(redisCpu * 100).toFixed(2)}% of a core`, `${((redisCpu * 100) / WORKERS).toFixed(4)}%`],
+        ['Redis connections', String(clients), (clients / WORKERS).toFixed(1)],
+        ['API process CPU', `${(apiCpu * 100).toFixed(2)}% of a core`, '-'],
+      ],
+    );
     section(`fan-out of a ${WINDOW_MS} ms cputhrottle run, ms`);
     const rows: string[][] = [];
     const sizes = [10, 100, WORKERS].filter((n, i, a) => n <= WORKERS && a.indexOf(n) === i);
     let allOk = true;
     for (const n of sizes) {
-      const r = await fanOut(stack.api.url, stack.token, Array.from({ length: n }, (_, i) => `sim-${i}`));
+      const r = await fanOut(
+        stack.api.url,
+        stack.token,
+        Array.from({ length: n }, (_, i) => `sim-${i}`),
+      );
       allOk &&= r.status === 'completed' && r.ok === n;
       rows.push([String(n), r.status, `${r.ok}/${n}`, fmtMs(r.lastStarted), fmtMs(r.settle)]);
     }

@@ -131,7 +131,11 @@ export async function profileOverhead(): Promise<void> {
     const wallRatios: number[] = [];
     const plain: Timing[] = [];
     const withCapture: Traced[] = [];
-    const pairs = await alternatingPairs(PAIRS, () => untraced(work), () => traced(work));
+    const pairs = await alternatingPairs(
+      PAIRS,
+      () => untraced(work),
+      () => traced(work),
+    );
     for (const { index: i, order, untraced: u, traced: t } of pairs) {
       plain.push(u);
       withCapture.push(t);
@@ -169,11 +173,17 @@ export async function profileOverhead(): Promise<void> {
       `${fmtRatio(1 + (perSampleUs * FREQUENCY) / 1e6)} (1 + BPF time per sample × ${FREQUENCY} samples per CPU-second; low noise)`,
     );
     kv('CPU time: ratio of medians', fmtRatio(median(cpu(withCapture)) / median(cpu(plain))));
-    kv('CPU time: median of pair ratios', `${fmtRatio(median(cpuRatios))} (pairs ranged ${fmtRatio(Math.min(...cpuRatios))} – ${fmtRatio(Math.max(...cpuRatios))})`);
-    kv('wall time: median of pair ratios', `${fmtRatio(median(wallRatios))} (pairs ranged ${fmtRatio(Math.min(...wallRatios))} – ${fmtRatio(Math.max(...wallRatios))}; noisy when others use the CPUs)`);
-    note('cpu = the workload\'s own user+system time (getrusage), which carries the sampling interrupts on its CPU; wall = spawn→exit');
+    kv(
+      'CPU time: median of pair ratios',
+      `${fmtRatio(median(cpuRatios))} (pairs ranged ${fmtRatio(Math.min(...cpuRatios))} – ${fmtRatio(Math.max(...cpuRatios))})`,
+    );
+    kv(
+      'wall time: median of pair ratios',
+      `${fmtRatio(median(wallRatios))} (pairs ranged ${fmtRatio(Math.min(...wallRatios))} – ${fmtRatio(Math.max(...wallRatios))}; noisy when others use the CPUs)`,
+    );
+    note("cpu = the workload's own user+system time (getrusage), which carries the sampling interrupts on its CPU; wall = spawn→exit");
     note('samples/expected = samples counted for the workload pid / (its CPU time × frequency): near 1 means every tick was seen;');
-    note('in mix() = share of those whose leaf is the workload\'s mix() (symbolized); drops, lost stacks: whole-machine counts');
+    note("in mix() = share of those whose leaf is the workload's mix() (symbolized); drops, lost stacks: whole-machine counts");
     verdict(median(cpuRatios) <= TARGET_RATIO, `median CPU-time pair ratio ${fmtRatio(median(cpuRatios))} vs ≤${fmtRatio(TARGET_RATIO)}`);
   } finally {
     tmp.remove();

@@ -166,7 +166,9 @@ async function measureSize(redisUrl: string, conn: ReturnType<typeof connectRedi
   const size = { ...FULL_SIZE, nodes };
   const t0 = performance.now();
   const fixture = await writeFixtureRun(conn, size);
-  note(`${nodes} nodes: ${fixture.files} artifacts, ${fmtMB(fixture.rawBytes)} raw, ${fmtMB(fixture.storedBytes)} stored gzip in Redis (${fmtMs(performance.now() - t0)} to make)`);
+  note(
+    `${nodes} nodes: ${fixture.files} artifacts, ${fmtMB(fixture.rawBytes)} raw, ${fmtMB(fixture.storedBytes)} stored gzip in Redis (${fmtMs(performance.now() - t0)} to make)`,
+  );
   const child = new LineChild(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url), CHILD_FLAG, redisUrl]);
   try {
     const info = JSON.parse(await child.request('info', 30_000)) as { url: string; token: string };
@@ -218,7 +220,10 @@ export async function reportBundle(): Promise<void> {
     const full = sizes.at(-1)!;
     const small = sizes[0]!;
     const first = full.downloads[0]!;
-    kv('full bundle (first download, untarred)', `${first.entries} entries; report.html ${fmtMB(first.htmlBytes)}; gzip ratio ${(first.tarBytes / first.gzBytes).toFixed(2)}×`);
+    kv(
+      'full bundle (first download, untarred)',
+      `${first.entries} entries; report.html ${fmtMB(first.htmlBytes)}; gzip ratio ${(first.tarBytes / first.gzBytes).toFixed(2)}×`,
+    );
     const rss = full.memories.at(-1)!.rss;
     if (rss.length >= 10) {
       const tenths = Array.from({ length: 10 }, (_, k) => rss[Math.min(rss.length - 1, Math.round(((k + 1) * rss.length) / 10) - 1)]!);
@@ -229,10 +234,16 @@ export async function reportBundle(): Promise<void> {
     const typicalOf = (r: SizeResult) => median(r.memories.flatMap((m) => m.rss));
     const growth = typicalOf(full) - typicalOf(small);
     const smallTar = small.downloads[0]!.tarBytes;
-    kv(`median throughput, ${full.nodes} nodes`, `${throughput.toFixed(1)} MB/s of tar (${median(full.downloads.map((d) => mbps(d.gzBytes, d.ms))).toFixed(1)} MB/s gzip on the wire)`);
-    kv('API RSS while streaming (median of samples)', `${fmtMiB(typicalOf(small))} for ${fmtMB(smallTar)}, ${fmtMiB(typicalOf(full))} for ${fmtMB(first.tarBytes)}`);
+    kv(
+      `median throughput, ${full.nodes} nodes`,
+      `${throughput.toFixed(1)} MB/s of tar (${median(full.downloads.map((d) => mbps(d.gzBytes, d.ms))).toFixed(1)} MB/s gzip on the wire)`,
+    );
+    kv(
+      'API RSS while streaming (median of samples)',
+      `${fmtMiB(typicalOf(small))} for ${fmtMB(smallTar)}, ${fmtMiB(typicalOf(full))} for ${fmtMB(first.tarBytes)}`,
+    );
     kv('API RSS peak', `${fmtMiB(peakOf(small))} for ${fmtMB(smallTar)}, ${fmtMiB(peakOf(full))} for ${fmtMB(first.tarBytes)}`);
-    note('memory is set by the largest single capture result parsed for report.html (here an 11 MB profile JSON) and by V8\'s');
+    note("memory is set by the largest single capture result parsed for report.html (here an 11 MB profile JSON) and by V8's");
     note('heap sizing around it, not by the bundle: the nodes are streamed one file at a time, the page spooled compressed');
     note('anchor: tar-stream + gzip level 1 did 62 MB/s with flat ~80 MB RSS on this machine (no report.html to draw)');
     verdict(

@@ -72,10 +72,63 @@ function meta(capture: string, startedAt: string, extra: Partial<CaptureMeta> = 
 
 const COMMS = ['checkout', 'envoy', 'node', 'postgres', 'redis-server', 'kworker/u8:2', 'java'];
 const LIBS = ['libc.so.6', 'libssl.so.3', 'libcrypto.so.3', 'checkout', 'envoy', 'libstdc++.so.6', 'node'];
-const KERNEL = ['do_syscall_64', 'entry_SYSCALL_64_after_hwframe', '__x64_sys_epoll_wait', 'do_epoll_wait', 'ep_poll', 'schedule_hrtimeout_range', 'tcp_sendmsg', 'tcp_sendmsg_locked', 'tcp_push', '__tcp_transmit_skb', 'ip_queue_xmit', 'ip_output', '__dev_queue_xmit', 'copy_user_enhanced_fast_string', 'ksys_read', 'vfs_read', 'ext4_file_read_iter', 'filemap_read', 'clear_page_erms', 'exc_page_fault', 'handle_mm_fault'];
+const KERNEL = [
+  'do_syscall_64',
+  'entry_SYSCALL_64_after_hwframe',
+  '__x64_sys_epoll_wait',
+  'do_epoll_wait',
+  'ep_poll',
+  'schedule_hrtimeout_range',
+  'tcp_sendmsg',
+  'tcp_sendmsg_locked',
+  'tcp_push',
+  '__tcp_transmit_skb',
+  'ip_queue_xmit',
+  'ip_output',
+  '__dev_queue_xmit',
+  'copy_user_enhanced_fast_string',
+  'ksys_read',
+  'vfs_read',
+  'ext4_file_read_iter',
+  'filemap_read',
+  'clear_page_erms',
+  'exc_page_fault',
+  'handle_mm_fault',
+];
 
 function functionPool(r: ReturnType<typeof rng>, n: number): Frame[] {
-  const words = ['Handle', 'Request', 'Checkout', 'Cart', 'Price', 'Tax', 'Db', 'Query', 'Pool', 'Conn', 'Json', 'Encode', 'Decode', 'Http', 'Router', 'Middleware', 'Cache', 'Lookup', 'Hash', 'Map', 'Vector', 'Alloc', 'Free', 'Lock', 'Wait', 'Poll', 'Tls', 'Read', 'Write', 'Flush'];
+  const words = [
+    'Handle',
+    'Request',
+    'Checkout',
+    'Cart',
+    'Price',
+    'Tax',
+    'Db',
+    'Query',
+    'Pool',
+    'Conn',
+    'Json',
+    'Encode',
+    'Decode',
+    'Http',
+    'Router',
+    'Middleware',
+    'Cache',
+    'Lookup',
+    'Hash',
+    'Map',
+    'Vector',
+    'Alloc',
+    'Free',
+    'Lock',
+    'Wait',
+    'Poll',
+    'Tls',
+    'Read',
+    'Write',
+    'Flush',
+  ];
   const out: Frame[] = [];
   for (let i = 0; i < n; i++) {
     const name = `${r.pick(['app', 'net', 'std', 'grpc', 'absl', 'v8::internal'])}::${r.pick(words)}${r.pick(words)}${r.pick(words)}<${r.pick(words)}>::operator()`;
@@ -91,7 +144,11 @@ export function profileResult(seed: number, startedAt: string, size: FixtureSize
   // Stacks share prefixes, as real ones do: a few roots per process, branching below.
   const stacks: StackSample[] = [];
   const prefixes = new Map<string, Frame[][]>();
-  for (const comm of COMMS) prefixes.set(comm, Array.from({ length: 6 }, () => Array.from({ length: 4 + r.int(8) }, () => r.pick(pool))));
+  for (const comm of COMMS)
+    prefixes.set(
+      comm,
+      Array.from({ length: 6 }, () => Array.from({ length: 4 + r.int(8) }, () => r.pick(pool))),
+    );
   for (let i = 0; i < size.stacks; i++) {
     const comm = COMMS[Math.min(COMMS.length - 1, Math.floor(-Math.log(1 - r.next()) * 1.5))]!;
     const frames = [...r.pick(prefixes.get(comm)!)];
@@ -121,7 +178,23 @@ export function execsnoopResult(seed: number, startedAt: string, size: FixtureSi
   const t0 = Date.parse(startedAt);
   const events = Array.from({ length: size.execs }, (_, i) => {
     const tool = r.pick(['/usr/bin/curl', '/bin/sh', '/usr/bin/python3', '/usr/local/bin/healthcheck', '/usr/bin/openssl']);
-    const argv = [tool, ...Array.from({ length: 1 + r.int(8) }, () => r.pick(['-s', '-o', '/dev/null', '--max-time', '2', 'https://payments.internal:8443/v1/authorize', '-c', 'echo ok', '/opt/checkout/bin/probe.py', '--verbose']))];
+    const argv = [
+      tool,
+      ...Array.from({ length: 1 + r.int(8) }, () =>
+        r.pick([
+          '-s',
+          '-o',
+          '/dev/null',
+          '--max-time',
+          '2',
+          'https://payments.internal:8443/v1/authorize',
+          '-c',
+          'echo ok',
+          '/opt/checkout/bin/probe.py',
+          '--verbose',
+        ]),
+      ),
+    ];
     return {
       time: new Date(t0 + Math.floor((i / size.execs) * DURATION_MS)).toISOString(),
       pid: 20_000 + i,
@@ -167,7 +240,14 @@ export function tcpconnlatResult(seed: number, startedAt: string, size: FixtureS
     destination: `10.0.0.${r.int(16)}:5432`,
     latencyUs: 300_000 - i * 2000,
   }));
-  const failures = Array.from({ length: 8 }, (_, i) => ({ destination: `10.0.9.${i}:443`, error: 'ECONNREFUSED', errno: 111, count: 1 + r.int(30), pid: 1000, comm: 'checkout' }));
+  const failures = Array.from({ length: 8 }, (_, i) => ({
+    destination: `10.0.9.${i}:443`,
+    error: 'ECONNREFUSED',
+    errno: 111,
+    count: 1 + r.int(30),
+    pid: 1000,
+    comm: 'checkout',
+  }));
   return { ...meta('tcpconnlat', startedAt), histograms, slowest, failures, missedRuns: 0 };
 }
 
@@ -187,7 +267,12 @@ export function tcpretransResult(seed: number, startedAt: string, size: FixtureS
     firstSeen: startedAt,
     lastSeen: startedAt,
   }));
-  return { ...meta('tcpretrans', startedAt), rows, processes: [{ pid: 1000, comm: 'checkout', retransmits: rows.reduce((a, x) => a + x.retransmits, 0), failed: 0, flows: rows.length }], totalRows: rows.length };
+  return {
+    ...meta('tcpretrans', startedAt),
+    rows,
+    processes: [{ pid: 1000, comm: 'checkout', retransmits: rows.reduce((a, x) => a + x.retransmits, 0), failed: 0, flows: rows.length }],
+    totalRows: rows.length,
+  };
 }
 
 export function filetopResult(seed: number, startedAt: string, size: FixtureSize): CaptureResult<Record<string, unknown>> {
@@ -304,7 +389,11 @@ export async function writeFixtureRun(
     }
     if (nodeAnalysis && planned) {
       const t0 = performance.now();
-      const analysis = analyzeNodeResults(planned, node, results.map((r, k) => ({ artifact: summaries[k]!.artifact!, bytes: summaries[k]!.bytes!, result: r.result })));
+      const analysis = analyzeNodeResults(
+        planned,
+        node,
+        results.map((r, k) => ({ artifact: summaries[k]!.artifact!, bytes: summaries[k]!.bytes!, result: r.result })),
+      );
       analysisMs.push(performance.now() - t0);
       await storeNodeAnalysis(redis, id, analysis, ttlSeconds);
     }

@@ -81,7 +81,11 @@ export function note(text: string): void {
 export function table(headers: string[], rows: string[][], right: ReadonlySet<number> = new Set()): void {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const fmt = (cells: string[]) =>
-    '  ' + cells.map((c, i) => (right.has(i) ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd();
+    '  ' +
+    cells
+      .map((c, i) => (right.has(i) ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
   console.log(fmt(headers));
   console.log(fmt(widths.map((w) => '-'.repeat(w))));
   for (const row of rows) console.log(fmt(row));

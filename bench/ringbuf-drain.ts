@@ -15,9 +15,7 @@ import type { TypeObject } from 'koffi';
 import { koffi } from '../src/libbpf/native.js';
 import { projectRoot } from '../src/util/paths.js';
 import { LineChild, TempDir } from './processes.js';
-import {
-  fmtCount, fmtMiB, fmtMs, fmtPct, fmtRate, fmtRatio, kv, median, msSince, note, numericColumns, section, table, verdict,
-} from './report.js';
+import { fmtCount, fmtMiB, fmtMs, fmtPct, fmtRate, fmtRatio, kv, median, msSince, note, numericColumns, section, table, verdict } from './report.js';
 
 const FIXTURE = join(projectRoot, 'build', 'test-bpf', 'fixture', 'fixture.bpf.o');
 const BURST = 64; // records per getppid()
@@ -185,7 +183,9 @@ export async function ringbufDrain(): Promise<void> {
     const ring = reader;
 
     // --- sustained drain at a few producer rates ---------------------------
-    note(`fixture: burst ${BURST} records/getppid, ring ${fmtMiB(RING_BYTES)} (${fmtCount(RING_BYTES / SLOT_BYTES)} records), drain every ${DRAIN_INTERVAL_MS} ms, producer pid ${tgid}`);
+    note(
+      `fixture: burst ${BURST} records/getppid, ring ${fmtMiB(RING_BYTES)} (${fmtCount(RING_BYTES / SLOT_BYTES)} records), drain every ${DRAIN_INTERVAL_MS} ms, producer pid ${tgid}`,
+    );
     section(`sustained drain, ${PHASE_MS} ms per producer rate`);
     const rows: string[][] = [];
     const cleanRates: number[] = [];
@@ -243,16 +243,18 @@ export async function ringbufDrain(): Promise<void> {
         fmtPct(maxFill),
       ]);
     }
-    table(
-      ['asked', 'produced', 'consumed', 'drops', 'lost', 'produced/s', 'consumed/s', 'JS busy', 'max drain', 'max fill'],
-      rows,
-      numericColumns(10),
-    );
+    table(['asked', 'produced', 'consumed', 'drops', 'lost', 'produced/s', 'consumed/s', 'JS busy', 'max drain', 'max fill'], rows, numericColumns(10));
     note('produced = seq counter delta (= getppid calls × burst); drops = rb_drops delta; lost = produced − consumed − drops');
     note('consumed/s = records handed to JS ÷ wall time of the phase; JS busy = time inside drain() ÷ wall time');
     note('max fill = largest unconsumed share of the ring seen at a drain tick');
     kv('records from another tgid / reordered', `${s.foreign} / ${s.reordered}`);
-    kv('per-CPU records (producer migrations)', [...s.cpus].map((n, cpu) => (n ? `cpu${cpu}: ${fmtCount(n)}` : '')).filter(Boolean).join(', '));
+    kv(
+      'per-CPU records (producer migrations)',
+      [...s.cpus]
+        .map((n, cpu) => (n ? `cpu${cpu}: ${fmtCount(n)}` : ''))
+        .filter(Boolean)
+        .join(', '),
+    );
     for (const c of checks) note(`CHECK FAILED: ${c}`);
     const best = Math.max(0, ...cleanRates);
     verdict(best >= TARGET_RATE, `best zero-drop phase consumed ${fmtRate(best)} (≥${fmtRate(TARGET_RATE)} asked)`);

@@ -40,7 +40,7 @@ interface Benchmark {
 const benchmarks: Benchmark[] = [
   {
     name: 'fleet-sim',
-    title: 'Fleet simulation, no BPF: idle node workers (Sherlock\'s worker code) on one Redis; Redis/API cost and fan-out',
+    title: "Fleet simulation, no BPF: idle node workers (Sherlock's worker code) on one Redis; Redis/API cost and fan-out",
     target: 'idle Redis ≤5% of a core; all started ≤0.6 s; run done ≤1 s after the last node',
     run: fleetSim,
   },

@@ -120,7 +120,9 @@ export async function startBenchStack(label: string): Promise<BenchStack> {
 export function spawnWorker(node: string, redisUrl: string): ChildProcess {
   const env: NodeJS.ProcessEnv = { ...process.env, REDIS_URL: redisUrl, SHERLOCK_LOG: 'error' };
   delete env.SHERLOCK_NODE;
-  return trackChild(spawn(process.execPath, [join(projectRoot, 'bin', 'sherlock.js'), 'worker', '--node', node], { env, stdio: ['ignore', 'ignore', 'inherit'] }));
+  return trackChild(
+    spawn(process.execPath, [join(projectRoot, 'bin', 'sherlock.js'), 'worker', '--node', node], { env, stdio: ['ignore', 'ignore', 'inherit'] }),
+  );
 }
 
 // ---- HTTP ----
@@ -261,7 +263,11 @@ export async function followRun(
     for (let end = buffered.indexOf('\n\n'); end >= 0; end = buffered.indexOf('\n\n')) {
       const block = buffered.slice(0, end);
       buffered = buffered.slice(end + 2);
-      const data = block.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trimStart()).join('\n');
+      const data = block
+        .split('\n')
+        .filter((l) => l.startsWith('data:'))
+        .map((l) => l.slice(5).trimStart())
+        .join('\n');
       if (data) onEvent(JSON.parse(data) as StreamEvent, arrivedAt);
     }
   }

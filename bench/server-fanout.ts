@@ -38,18 +38,32 @@ async function fanOutRun(url: string, token: string, nodes: string[]): Promise<T
   const nodeFinished: number[] = [];
   let finishedSeen = Number.NaN;
   let status = '';
-  await followRun(url, token, id, (event, arrivedAt) => {
-    if (event.type === 'node-started') started.push(at(event));
-    if (event.type === 'capture-live') live.push(at(event));
-    if (event.type === 'node-finished') nodeFinished.push(at(event));
-    if (event.type === 'run-finished') {
-      finishedSeen = arrivedAt - t0;
-      status = String(event.status);
-    }
-  }, CAPTURE_MS + 60_000);
+  await followRun(
+    url,
+    token,
+    id,
+    (event, arrivedAt) => {
+      if (event.type === 'node-started') started.push(at(event));
+      if (event.type === 'capture-live') live.push(at(event));
+      if (event.type === 'node-finished') nodeFinished.push(at(event));
+      if (event.type === 'run-finished') {
+        finishedSeen = arrivedAt - t0;
+        status = String(event.status);
+      }
+    },
+    CAPTURE_MS + 60_000,
+  );
   const run = await requestJson(`${url}/v1/runs/${id}`, token);
   const completedNodes = Object.values(run.body.nodes as Record<string, { status: string }>).filter((n) => n.status === 'completed').length;
-  return { firstStarted: min(started), lastStarted: max(started), lastLive: max(live), lastNodeFinished: max(nodeFinished), finishedSeen, status, completedNodes };
+  return {
+    firstStarted: min(started),
+    lastStarted: max(started),
+    lastLive: max(live),
+    lastNodeFinished: max(nodeFinished),
+    finishedSeen,
+    status,
+    completedNodes,
+  };
 }
 
 export async function serverFanout(): Promise<void> {
@@ -100,7 +114,10 @@ export async function serverFanout(): Promise<void> {
     kv('nodes completed, all runs', `${fmtCount(runs.reduce((a, r) => a + r.completedNodes, 0))}/${fmtCount(RUNS * WORKERS)}`);
     note('“last live” − “1st started” is mostly 50 BPF loads (verifier) contending for 2 CPUs');
     const allOk = runs.every((r) => r.status === 'completed' && r.completedNodes === WORKERS);
-    verdict(allOk && median(over) <= TARGET_MS, `median ${fmtMs(median(over))} (worst ${fmtMs(max(over))}) over the window vs ≤${TARGET_MS} ms${allOk ? '' : '; NOT all nodes completed'}`);
+    verdict(
+      allOk && median(over) <= TARGET_MS,
+      `median ${fmtMs(median(over))} (worst ${fmtMs(max(over))}) over the window vs ≤${TARGET_MS} ms${allOk ? '' : '; NOT all nodes completed'}`,
+    );
   } finally {
     await stopChildren(workers, 'SIGTERM', 10_000);
     await stack.stop();

@@ -37,16 +37,23 @@ async function oneRun(url: string, token: string): Promise<Sample> {
   let liveSeenMs = Number.NaN;
   let cancel: Promise<unknown> | undefined;
   let finished: StreamEvent | undefined;
-  await followRun(url, token, id, (event, arrivedAt) => {
-    if (!times.has(event.type)) times.set(event.type, Date.parse(event.time));
-    if (event.type === 'capture-live' && !cancel) {
-      liveSeenMs = arrivedAt - t0;
-      cancel = requestJson(`${url}/v1/runs/${id}`, token, 'DELETE');
-    }
-    if (event.type === 'run-finished') finished = event;
-  }, 20_000);
+  await followRun(
+    url,
+    token,
+    id,
+    (event, arrivedAt) => {
+      if (!times.has(event.type)) times.set(event.type, Date.parse(event.time));
+      if (event.type === 'capture-live' && !cancel) {
+        liveSeenMs = arrivedAt - t0;
+        cancel = requestJson(`${url}/v1/runs/${id}`, token, 'DELETE');
+      }
+      if (event.type === 'run-finished') finished = event;
+    },
+    20_000,
+  );
   const cancelled = await cancel;
-  if (!finished || (cancelled as { status: number } | undefined)?.status !== 202) throw new Error(`run ${id} did not go live and end by cancel: ${JSON.stringify(finished)}`);
+  if (!finished || (cancelled as { status: number } | undefined)?.status !== 202)
+    throw new Error(`run ${id} did not go live and end by cancel: ${JSON.stringify(finished)}`);
   const started = times.get('node-started');
   const live = times.get('capture-live');
   if (started === undefined || live === undefined) throw new Error(`run ${id}: missing node-started or capture-live`);
@@ -67,11 +74,26 @@ export async function serverLatency(): Promise<void> {
     table(
       ['from POST sent to', 'median', 'p99', 'min', 'max'],
       [
-        row('202 read by the client', col((s) => s.acceptMs)),
-        row('node-started (worker picked it up)', col((s) => s.pickupMs)),
-        row('capture-live (probes attached)', col((s) => s.liveMs)),
-        row('capture-live read over SSE', col((s) => s.liveSeenMs)),
-        row('  of which attach (started → live)', col((s) => s.attachMs)),
+        row(
+          '202 read by the client',
+          col((s) => s.acceptMs),
+        ),
+        row(
+          'node-started (worker picked it up)',
+          col((s) => s.pickupMs),
+        ),
+        row(
+          'capture-live (probes attached)',
+          col((s) => s.liveMs),
+        ),
+        row(
+          'capture-live read over SSE',
+          col((s) => s.liveSeenMs),
+        ),
+        row(
+          '  of which attach (started → live)',
+          col((s) => s.attachMs),
+        ),
       ],
       numericColumns(5),
     );
@@ -79,9 +101,18 @@ export async function serverLatency(): Promise<void> {
     kv('first run in this process (cold)', `${fmtMs(warm.liveMs)} to live, of which ${fmtMs(warm.attachMs)} attach`);
     const overhead = col((s) => s.liveMs - s.attachMs);
     kv('submission overhead (live − attach)', `median ${fmtMs(median(overhead))}, p99 ${fmtMs(percentile(overhead, 99))}`);
-    const p99 = percentile(col((s) => s.liveMs), 99);
-    const attachP99 = percentile(col((s) => s.attachMs), 99);
-    verdict(percentile(overhead, 99) <= TARGET_OVER_ATTACH_MS, `p99 to live ${fmtMs(p99)}; p99 of (live − attach) ${fmtMs(percentile(overhead, 99))} vs ≤${TARGET_OVER_ATTACH_MS} ms (attach p99 ${fmtMs(attachP99)})`);
+    const p99 = percentile(
+      col((s) => s.liveMs),
+      99,
+    );
+    const attachP99 = percentile(
+      col((s) => s.attachMs),
+      99,
+    );
+    verdict(
+      percentile(overhead, 99) <= TARGET_OVER_ATTACH_MS,
+      `p99 to live ${fmtMs(p99)}; p99 of (live − attach) ${fmtMs(percentile(overhead, 99))} vs ≤${TARGET_OVER_ATTACH_MS} ms (attach p99 ${fmtMs(attachP99)})`,
+    );
   } finally {
     await worker.stop();
     await stack.stop();

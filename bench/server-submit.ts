@@ -23,7 +23,9 @@ const TARGET_PER_S = 5000;
 const body = JSON.stringify({ steps: [{ capture: 'execsnoop' }], duration: '10s', targets: { nodes: [SINK] }, reason: 'benchmark' });
 
 async function loadFromChild(cfg: LoadConfig): Promise<LoadReport> {
-  const run = await runTimed(process.execPath, [fileURLToPath(import.meta.url), LOAD_FLAG, JSON.stringify(cfg)], { timeoutMs: cfg.warmupMs + cfg.durationMs + 30_000 });
+  const run = await runTimed(process.execPath, [fileURLToPath(import.meta.url), LOAD_FLAG, JSON.stringify(cfg)], {
+    timeoutMs: cfg.warmupMs + cfg.durationMs + 30_000,
+  });
   const line = run.stdout.trim().split('\n').at(-1) ?? '';
   if (run.code !== 0 || !line.startsWith('{')) throw new Error(`load generator failed: exit ${run.code ?? run.signal}`);
   return JSON.parse(line) as LoadReport;
@@ -51,7 +53,11 @@ export async function serverSubmit(): Promise<void> {
   try {
     stack.fakeNodes([SINK]);
     await new Promise((r) => setTimeout(r, 100));
-    const probe = await fetch(`${stack.api.url}/v1/runs`, { method: 'POST', headers: { authorization: `Bearer ${stack.token}`, 'content-type': 'application/json' }, body });
+    const probe = await fetch(`${stack.api.url}/v1/runs`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${stack.token}`, 'content-type': 'application/json' },
+      body,
+    });
     if (probe.status !== 202) throw new Error(`POST /v1/runs answered ${probe.status}: ${await probe.text()}`);
 
     note(`load: a separate node process, N keep-alive clients, ${WARMUP_MS} ms warm-up then ${MEASURE_MS} ms measured per row`);

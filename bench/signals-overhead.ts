@@ -54,7 +54,8 @@ export async function signalsOverhead(): Promise<void> {
       pairs: PAIRS,
       untraced,
       traced: () => runTraced(signals, helper, [...args], TIMEOUT_MS),
-      seen: (result) => `${fmtCount(result.events.filter((e) => e.kind === 'signal').length)} signals, ${fmtCount(result.events.filter((e) => e.kind === 'exit').length)} ends`,
+      seen: (result) =>
+        `${fmtCount(result.events.filter((e) => e.kind === 'signal').length)} signals, ${fmtCount(result.events.filter((e) => e.kind === 'exit').length)} ends`,
       target: 1.1,
     });
   } finally {

@@ -111,7 +111,12 @@ export async function symbolizeSpeed(): Promise<void> {
     [
       ['user cold (caches cleared)', fmtMs(cold[0] as number), fmtMs(median(cold.slice(1))), `${((median(cold.slice(1)) * 1000) / ADDRESSES).toFixed(2)} µs`],
       ['user warm (same symbolizer)', fmtMs(warmSame[0] as number), fmtMs(median(warmSame)), `${((median(warmSame) * 1000) / ADDRESSES).toFixed(2)} µs`],
-      ['user warm (new symbolizer, ELF cached)', fmtMs(warmNew[0] as number), fmtMs(median(warmNew)), `${((median(warmNew) * 1000) / ADDRESSES).toFixed(2)} µs`],
+      [
+        'user warm (new symbolizer, ELF cached)',
+        fmtMs(warmNew[0] as number),
+        fmtMs(median(warmNew)),
+        `${((median(warmNew) * 1000) / ADDRESSES).toFixed(2)} µs`,
+      ],
       ['kallsyms read + sort', fmtMs(kernelLoad[0] as number), fmtMs(median(kernelLoad)), '-'],
       ['kernel warm', '-', fmtMs(kernelLookupMs), `${((kernelLookupMs * 1000) / ADDRESSES).toFixed(2)} µs`],
     ],

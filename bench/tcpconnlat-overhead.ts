@@ -187,7 +187,11 @@ export async function tcpconnlatOverhead(): Promise<void> {
     const plain: number[] = [];
     const plainCpu: number[] = [];
     const withCaptures: Traced[] = [];
-    const pairs = await alternatingPairs(PAIRS, () => untraced(storm), () => traced(storm));
+    const pairs = await alternatingPairs(
+      PAIRS,
+      () => untraced(storm),
+      () => traced(storm),
+    );
     for (const { index: i, order, untraced: u, traced: t } of pairs) {
       plain.push(u.ms);
       plainCpu.push(u.cpuMs);
@@ -220,10 +224,16 @@ export async function tcpconnlatOverhead(): Promise<void> {
     kv('added per connect (median difference)', `${(((median(tracedMs) - median(plain)) * 1000) / STORM).toFixed(2)} µs`);
     const bpfPerConnectMs = median(withCaptures.map((t) => t.bpfCpuNs)) / STORM / 1e6;
     kv('BPF program time per connect (kernel)', `${(bpfPerConnectMs * 1000).toFixed(2)} µs (both captures, whole machine, ÷ ${STORM})`);
-    kv('estimate from kernel accounting', `${fmtRatio(1 + bpfPerConnectMs / (median(plain) / STORM))} (1 + BPF time per connect ÷ untraced time per connect; low noise)`);
+    kv(
+      'estimate from kernel accounting',
+      `${fmtRatio(1 + bpfPerConnectMs / (median(plain) / STORM))} (1 + BPF time per connect ÷ untraced time per connect; low noise)`,
+    );
     kv('ratio of medians', fmtRatio(median(tracedMs) / median(plain)));
     kv('median of pair ratios', `${fmtRatio(median(ratios))} (pairs ranged ${fmtRatio(Math.min(...ratios))} – ${fmtRatio(Math.max(...ratios))})`);
-    kv('median of pair CPU ratios', `${fmtRatio(median(cpuRatios))} (the helper's own CPU time; pairs ranged ${fmtRatio(Math.min(...cpuRatios))} – ${fmtRatio(Math.max(...cpuRatios))})`);
+    kv(
+      'median of pair CPU ratios',
+      `${fmtRatio(median(cpuRatios))} (the helper's own CPU time; pairs ranged ${fmtRatio(Math.min(...cpuRatios))} – ${fmtRatio(Math.max(...cpuRatios))})`,
+    );
     const allSeen = withCaptures.every((t) => t.timed === STORM && t.lives === 2 * STORM);
     kv(
       'captures saw every connect',
@@ -231,10 +241,10 @@ export async function tcpconnlatOverhead(): Promise<void> {
         ? 'yes, in every traced run'
         : `NO: timed ${withCaptures.map((t) => t.timed).join(', ')} of ${STORM}; ends ${withCaptures.map((t) => t.lives).join(', ')} of ${2 * STORM}`,
     );
-    note('timed = connects in tcpconnlat\'s histogram for the storm\'s listener; ends = tcplife records of the storm\'s');
-    note('connections owned by the storm process (client and server end each); drops = both captures\' dropped counts;');
+    note("timed = connects in tcpconnlat's histogram for the storm's listener; ends = tcplife records of the storm's");
+    note("connections owned by the storm process (client and server end each); drops = both captures' dropped counts;");
     note('missed = runs the kernel skipped (recursion_misses: nested in another BPF program on that CPU)');
-    note('CPU = the helper\'s CLOCK_PROCESS_CPUTIME_ID: its syscalls, the loopback softirqs and BPF runs in its context');
+    note("CPU = the helper's CLOCK_PROCESS_CPUTIME_ID: its syscalls, the loopback softirqs and BPF runs in its context");
     note('bpftrace (tcpconnlat.bt + tcplife.bt) measured 1.19× on this storm');
     verdict(median(ratios) <= TARGET_RATIO, `median pair ratio ${fmtRatio(median(ratios))} vs ≤${fmtRatio(TARGET_RATIO)}`);
   } finally {

@@ -143,7 +143,11 @@ export async function tcpretransOverhead(): Promise<void> {
     const ratios: number[] = [];
     const plain: number[] = [];
     const withCapture: Traced[] = [];
-    const pairs = await alternatingPairs(PAIRS, () => untraced(helper), () => traced(helper));
+    const pairs = await alternatingPairs(
+      PAIRS,
+      () => untraced(helper),
+      () => traced(helper),
+    );
     for (const { index: i, order, untraced: u, traced: t } of pairs) {
       plain.push(u);
       withCapture.push(t);
@@ -162,24 +166,29 @@ export async function tcpretransOverhead(): Promise<void> {
         fmtCount(t.dropped),
       ]);
     }
-    table(
-      ['pair', 'order', 'untraced', 'traced', 'ratio', 'BPF runs', 'BPF time', 'rtt samples', 'mean srtt', 'retrans', 'drops'],
-      rows,
-      numericColumns(11),
-    );
+    table(['pair', 'order', 'untraced', 'traced', 'ratio', 'BPF runs', 'BPF time', 'rtt samples', 'mean srtt', 'retrans', 'drops'], rows, numericColumns(11));
     const tracedMs = withCapture.map((t) => t.ms);
     kv('median untraced / traced', `${fmtMs(median(plain))} / ${fmtMs(median(tracedMs))}`);
-    kv('throughput untraced (median)', `${((TRANSFER / (median(plain) / 1000)) / 1e9).toFixed(2)} GB/s`);
-    kv('BPF time per run (kernel, median)', `${(median(withCapture.map((t) => t.bpfCpuNs)) / 1e6).toFixed(2)} ms over ${fmtCount(median(withCapture.map((t) => t.bpfRuns)))} program runs (both captures, whole machine)`);
+    kv('throughput untraced (median)', `${(TRANSFER / (median(plain) / 1000) / 1e9).toFixed(2)} GB/s`);
+    kv(
+      'BPF time per run (kernel, median)',
+      `${(median(withCapture.map((t) => t.bpfCpuNs)) / 1e6).toFixed(2)} ms over ${fmtCount(median(withCapture.map((t) => t.bpfRuns)))} program runs (both captures, whole machine)`,
+    );
     const bpfMs = median(withCapture.map((t) => t.bpfCpuNs)) / 1e6;
-    kv('estimate from kernel accounting', `${fmtRatio(1 + bpfMs / median(plain))} (1 + BPF time per run ÷ untraced time: a lower bound, without tracepoint dispatch; low noise)`);
+    kv(
+      'estimate from kernel accounting',
+      `${fmtRatio(1 + bpfMs / median(plain))} (1 + BPF time per run ÷ untraced time: a lower bound, without tracepoint dispatch; low noise)`,
+    );
     kv('ratio of medians', fmtRatio(median(tracedMs) / median(plain)));
     kv('ratio of minimums', `${fmtRatio(Math.min(...tracedMs) / Math.min(...plain))} (each side's least-disturbed run)`);
     kv('median of pair ratios', `${fmtRatio(median(ratios))} (pairs ranged ${fmtRatio(Math.min(...ratios))} – ${fmtRatio(Math.max(...ratios))})`);
-    kv('tcprtt saw the transfer', withCapture.every((t) => t.rttSamples > 0) ? 'yes, in every traced run' : `NO: samples ${withCapture.map((t) => t.rttSamples).join(', ')}`);
+    kv(
+      'tcprtt saw the transfer',
+      withCapture.every((t) => t.rttSamples > 0) ? 'yes, in every traced run' : `NO: samples ${withCapture.map((t) => t.rttSamples).join(', ')}`,
+    );
     note('BPF runs/time = kernel run-time stats of every program of both captures (sock_send_length, sock_recv_length,');
-    note('inet_sock_set_state, tcp_destroy_sock, tcp_retransmit_*, tcp_probe), whole machine, for the capture\'s lifetime;');
-    note('rtt samples = tcprtt samples under the helper\'s 127.0.0.1:port; retrans = tcpretrans rows on that port');
+    note("inet_sock_set_state, tcp_destroy_sock, tcp_retransmit_*, tcp_probe), whole machine, for the capture's lifetime;");
+    note("rtt samples = tcprtt samples under the helper's 127.0.0.1:port; retrans = tcpretrans rows on that port");
     verdict(median(ratios) <= TARGET_RATIO, `median pair ratio ${fmtRatio(median(ratios))} vs ≤${fmtRatio(TARGET_RATIO)}`);
   } finally {
     tmp.remove();

@@ -91,7 +91,13 @@ const cpuMsOf = (run: TimedRun) => {
 };
 
 /** A capture around a child; returns the data for the child's pid only. */
-async function around<D extends StackData>(def: typeof profile | typeof offcputime, file: string, args: string[], params: Record<string, unknown>, pidOnly = true) {
+async function around<D extends StackData>(
+  def: typeof profile | typeof offcputime,
+  file: string,
+  args: string[],
+  params: Record<string, unknown>,
+  pidOnly = true,
+) {
   const abort = new AbortController();
   let markLive = () => {};
   const live = new Promise<void>((r) => (markLive = r));
@@ -120,9 +126,14 @@ function reach(stacks: StackData['stacks']): { total: number; rooted: number; cl
     if (ROOTS.test(outer)) rooted += s.value;
     if (!outer.startsWith('[')) clean += s.value;
     else reasons.set(outer, (reasons.get(outer) ?? 0) + s.value);
-    if (!ROOTS.test(outer) && !outer.startsWith('[')) reasons.set(`outermost ${outer.slice(0, 40)}`, (reasons.get(`outermost ${outer.slice(0, 40)}`) ?? 0) + s.value);
+    if (!ROOTS.test(outer) && !outer.startsWith('['))
+      reasons.set(`outermost ${outer.slice(0, 40)}`, (reasons.get(`outermost ${outer.slice(0, 40)}`) ?? 0) + s.value);
   }
-  const why = [...reasons].sort((a, b) => b[1] - a[1]).slice(0, 2).map(([r, n]) => `${r} ×${n}`).join('; ');
+  const why = [...reasons]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 2)
+    .map(([r, n]) => `${r} ×${n}`)
+    .join('; ');
   return { total, rooted, clean, why };
 }
 
@@ -136,7 +147,9 @@ export async function unwindBench(): Promise<void> {
     writeFileSync(js, NODE_JS);
     const rssBefore = process.memoryUsage().rss;
 
-    section(`1. Overhead: ${PAIRS} pairs, -O2 -fomit-frame-pointer chain (${ROUNDS} × 1M rounds), profile at ${FREQUENCY} Hz (16 KiB copies, every process), order alternating`);
+    section(
+      `1. Overhead: ${PAIRS} pairs, -O2 -fomit-frame-pointer chain (${ROUNDS} × 1M rounds), profile at ${FREQUENCY} Hz (16 KiB copies, every process), order alternating`,
+    );
     const params = { frequency: FREQUENCY };
     await around(profile, chain, ['30'], params); // warm-up
     const pairs = await alternatingPairs(
@@ -150,7 +163,16 @@ export async function unwindBench(): Promise<void> {
     const ratios = pairs.map((p) => p.traced.cpuMs / p.untraced);
     table(
       ['pair', 'order', 'cpu U', 'cpu T', 'ratio', 'samples', 'reached root', 'drops'],
-      pairs.map((p, i) => [String(i + 1), p.order, fmtMs(p.untraced), fmtMs(p.traced.cpuMs), fmtRatio(ratios[i]!), String(p.traced.samples), `${((p.traced.rooted / Math.max(1, p.traced.total)) * 100).toFixed(1)}%`, String(p.traced.dropped)]),
+      pairs.map((p, i) => [
+        String(i + 1),
+        p.order,
+        fmtMs(p.untraced),
+        fmtMs(p.traced.cpuMs),
+        fmtRatio(ratios[i]!),
+        String(p.traced.samples),
+        `${((p.traced.rooted / Math.max(1, p.traced.total)) * 100).toFixed(1)}%`,
+        String(p.traced.dropped),
+      ]),
       numericColumns(8),
     );
     kv('CPU time: median of pair ratios', `${fmtRatio(median(ratios))} (pairs ranged ${fmtRatio(Math.min(...ratios))} – ${fmtRatio(Math.max(...ratios))})`);
@@ -176,7 +198,7 @@ export async function unwindBench(): Promise<void> {
     section('3. Memory');
     kv('unwind tables parsed (CFI sections + search tables, every module seen)', `${(unwindTableBytes() / 1e6).toFixed(1)} MB`);
     kv('worker RSS growth over this benchmark', `${((process.memoryUsage().rss - rssBefore) / 1e6).toFixed(1)} MB`);
-    note('tables are the mapped files\' own .eh_frame + .eh_frame_hdr bytes (node: ~3.4 MB, libc: ~0.2 MB), parsed lazily per FDE; rows cached');
+    note("tables are the mapped files' own .eh_frame + .eh_frame_hdr bytes (node: ~3.4 MB, libc: ~0.2 MB), parsed lazily per FDE; rows cached");
   } finally {
     tmp.remove();
   }

@@ -7,10 +7,7 @@
 import { createHash } from 'node:crypto';
 import type { CaptureResult } from '../captures/capture.js';
 import type { RunRecord } from '../model/run.js';
-import {
-  fileOf, isObj, mergeThresholds, num, str,
-  type CaptureAnalysis, type AnalysisContext, type Obj,
-} from './common.js';
+import { fileOf, isObj, mergeThresholds, num, str, type CaptureAnalysis, type AnalysisContext, type Obj } from './common.js';
 import { captures } from '../captures/registry.js';
 import { fmtCount, listText, plural } from '../format/index.js';
 import { matchRules, nodeRecords, ruleSchema, type RuleEventSource, type Rule } from './rules.js';
@@ -22,9 +19,7 @@ import { SYMPTOMS, type Finding, type Symptom, type Thresholds } from './types.j
 const checksOf = (capture: string) => captures.get(capture)?.analysis?.checks ?? capture;
 
 /** A node's result of one capture, or why its capture file could not be read. */
-export type NodeResult =
-  | { node: string; result: CaptureResult }
-  | { node: string; capture: string; error: string; result?: undefined };
+export type NodeResult = { node: string; result: CaptureResult } | { node: string; capture: string; error: string; result?: undefined };
 
 /** A capture that was analyzed: on which node, and what was looked at. */
 export interface CheckedCapture {
@@ -235,8 +230,14 @@ export class RunAnalysis {
       const dropped = num(data.dropped);
       if (dropped > 0) {
         const drops = isObj(data.drops) ? data.drops : {};
-        const reasons = Object.entries(drops).filter(([, n]) => num(n) > 0).map(([r, n]) => `${r} ${fmtCount(num(n))}`);
-        info('dropped', `${capture} on ${node} dropped ${plural(dropped, 'event')}${reasons.length ? ` (${reasons.join(', ')})` : ''}: its counts are lower bounds; raise its limits for the full picture.`, { dropped, drops });
+        const reasons = Object.entries(drops)
+          .filter(([, n]) => num(n) > 0)
+          .map(([r, n]) => `${r} ${fmtCount(num(n))}`);
+        info(
+          'dropped',
+          `${capture} on ${node} dropped ${plural(dropped, 'event')}${reasons.length ? ` (${reasons.join(', ')})` : ''}: its counts are lower bounds; raise its limits for the full picture.`,
+          { dropped, drops },
+        );
       }
 
       const source = captures.get(capture)?.ruleEvents;
@@ -248,7 +249,16 @@ export class RunAnalysis {
       try {
         findings.push(...matchRules(rules, nodeRecords(node, sources)));
       } catch (err) {
-        findings.push({ id: `rules:${node}:failed`, severity: 'info', title: `Matching the runbook's rules on ${node} failed (${errorText(err)}).`, node, capture: '*', evidence: { error: errorText(err) }, file: '', score: 0 });
+        findings.push({
+          id: `rules:${node}:failed`,
+          severity: 'info',
+          title: `Matching the runbook's rules on ${node} failed (${errorText(err)}).`,
+          node,
+          capture: '*',
+          evidence: { error: errorText(err) },
+          file: '',
+          score: 0,
+        });
       }
     }
   }
@@ -301,7 +311,8 @@ export class RunAnalysis {
     const title = checked.length
       ? `No problems found on ${nodeNames.length === 1 ? nodeNames[0] : plural(nodeNames.length, 'node')}: checked ${listText(what, what.length)}` +
         (unchecked.length ? `; ${listText(unchecked)} could not be checked` : '') +
-        (cancelled ? `; the run was cancelled, so the window was cut short on ${plural(cancelled, 'node')}` : '') + '.'
+        (cancelled ? `; the run was cancelled, so the window was cut short on ${plural(cancelled, 'node')}` : '') +
+        '.'
       : cancelled && cancelled === states.length && !unchecked.length
         ? 'Nothing was checked: the run was cancelled before its captures ran.'
         : `No problems found, but nothing was checked: no capture result could be analyzed${unchecked.length ? ` (${listText(unchecked)})` : ''}.`;

@@ -35,9 +35,7 @@ function chains(list: Finding[]): Finding[] {
     for (const key of symptom.links?.shows ?? []) {
       if (gone.has(symptom)) break;
       // The cause with the most impact that explains it.
-      const cause = list
-        .filter((c) => c !== symptom && !gone.has(c) && c.links?.explains?.includes(key))
-        .sort((a, b) => impactValue(b) - impactValue(a))[0];
+      const cause = list.filter((c) => c !== symptom && !gone.has(c) && c.links?.explains?.includes(key)).sort((a, b) => impactValue(b) - impactValue(a))[0];
       if (!cause) continue;
       // A process that explains it leads (it may explain several symptoms); else the symptom, with its cause as a step.
       const causeLeads = namesProcess(cause);
@@ -53,7 +51,10 @@ function chains(list: Finding[]): Finding[] {
 /** `step` becomes a step of `lead`: its sentence, numbers and severity, one impact (the larger: the same time, seen twice). */
 function absorb(lead: Finding, step: Finding, role: 'cause' | 'effect', key: string): void {
   const steps = Array.isArray(lead.evidence.steps) ? (lead.evidence.steps as unknown[]) : [];
-  lead.evidence = { ...lead.evidence, steps: [...steps, { role, link: key, capture: step.capture, title: step.title, ...(step.impact ? { impact: step.impact } : {}), evidence: step.evidence }] };
+  lead.evidence = {
+    ...lead.evidence,
+    steps: [...steps, { role, link: key, capture: step.capture, title: step.title, ...(step.impact ? { impact: step.impact } : {}), evidence: step.evidence }],
+  };
   const body = sentence(lead.title).replace(/; next: .*$/, '');
   const next = /; next: (.*)$/.exec(sentence(lead.title))?.[1] ?? /; next: (.*)$/.exec(sentence(step.title))?.[1];
   const stepText = sentence(step.title).replace(/; next: .*$/, '');
@@ -110,6 +111,8 @@ function merge(group: Finding[]): Finding {
     title: `${body}. The same on ${others.length} more (${shown.join(', ')}${more})${impacts.length ? `, ${total.toFixed(2)} ${impacts[0]!.unit} in all` : ''}${next ? `; next: ${next}` : ''}.`,
     severity: sorted.map((f) => f.severity).reduce(worse),
     evidence: { ...lead.evidence, sameCause: { key: lead.cause!.key, count: sorted.length, subjects: subjects.slice(0, MAX_SUBJECTS) } },
-    ...(impacts.length ? { impact: { ...impacts[0]!, value: Math.round(total * 1e4) / 1e4, basis: `${sorted.length} alike: ${impacts[0]!.basis}, and the others` } } : {}),
+    ...(impacts.length
+      ? { impact: { ...impacts[0]!, value: Math.round(total * 1e4) / 1e4, basis: `${sorted.length} alike: ${impacts[0]!.basis}, and the others` } }
+      : {}),
   };
 }

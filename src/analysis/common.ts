@@ -98,8 +98,7 @@ function scoreOf(score: number): number {
 }
 
 /** Warning over the threshold, critical at CRITICAL_FACTOR times it. */
-export const latencySeverity = (value: number, threshold: number): Severity =>
-  value >= threshold * CRITICAL_FACTOR ? 'critical' : 'warning';
+export const latencySeverity = (value: number, threshold: number): Severity => (value >= threshold * CRITICAL_FACTOR ? 'critical' : 'warning');
 
 // ---- reading untrusted JSON ----------------------------------------------
 
@@ -117,7 +116,11 @@ export function addTo<K>(map: Map<K, number>, key: K, value: number): void {
 }
 
 /** Keys by value, largest first. */
-export const topKeys = <K>(map: Map<K, number>, n = 3): K[] => [...map].sort((a, b) => b[1] - a[1]).slice(0, n).map(([k]) => k);
+export const topKeys = <K>(map: Map<K, number>, n = 3): K[] =>
+  [...map]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, n)
+    .map(([k]) => k);
 
 /** "ip:port" → "ip" (IPv6 "[::1]:80" → "::1"). */
 export function addressOf(endpoint: string): string {

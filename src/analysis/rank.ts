@@ -18,7 +18,11 @@ export const INDIRECT_WEIGHT = 0.25;
 const HIT_WEIGHT: Record<Severity, number> = { critical: 10, warning: 1, info: 0.05 };
 
 const isImpact = (v: unknown): v is Impact =>
-  typeof v === 'object' && v !== null && typeof (v as Impact).value === 'number' && Number.isFinite((v as Impact).value) && typeof (v as Impact).unit === 'string';
+  typeof v === 'object' &&
+  v !== null &&
+  typeof (v as Impact).value === 'number' &&
+  Number.isFinite((v as Impact).value) &&
+  typeof (v as Impact).unit === 'string';
 
 /** A dropped SYN costs its sender the 1 s SYN timeout; another dropped packet at least the 200 ms minimum RTO. */
 const DROPPED_SYN_S = 1;
@@ -37,12 +41,22 @@ export function impactOf(f: Finding): Impact | undefined {
   if (!raw || typeof raw !== 'object') return undefined;
   const n = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : 0);
   if (typeof raw.windowShareLost === 'number') {
-    return { value: round(n(raw.windowShareLost)), unit: 's/s', basis: `${round(n(raw.lostMs))} ms lost over the window, summed over threads or CPUs`, bears: ['latency', 'cpu'] };
+    return {
+      value: round(n(raw.windowShareLost)),
+      unit: 's/s',
+      basis: `${round(n(raw.lostMs))} ms lost over the window, summed over threads or CPUs`,
+      bears: ['latency', 'cpu'],
+    };
   }
   if (typeof raw.dropsPerSecond === 'number') {
     const syn = /LISTEN|SYN/.test(String(f.evidence.reason ?? ''));
     const each = syn ? DROPPED_SYN_S : DROPPED_PACKET_S;
-    return { value: round(n(raw.dropsPerSecond) * each), unit: 's/s', basis: `${n(raw.drops)} drops × ${syn ? '1 s (a SYN retried)' : '200 ms (a retransmit)'}`, bears: ['latency'] };
+    return {
+      value: round(n(raw.dropsPerSecond) * each),
+      unit: 's/s',
+      basis: `${n(raw.drops)} drops × ${syn ? '1 s (a SYN retried)' : '200 ms (a retransmit)'}`,
+      bears: ['latency'],
+    };
   }
   return undefined;
 }

@@ -33,7 +33,10 @@ const globCache = new Map<string, RegExp>();
 function glob(pattern: string): RegExp {
   let re = globCache.get(pattern);
   if (!re) {
-    const body = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+    const body = pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.');
     re = new RegExp(`^${body}$`, 's');
     if (globCache.size > 10_000) globCache.clear();
     globCache.set(pattern, re);
@@ -78,9 +81,6 @@ export interface ConnectHit {
 export type RuleHit = ExecHit | OpenHit | ConnectHit;
 type Hit = RuleHit;
 
-
-
-
 function splitEndpoint(endpoint: string): { address: string; port: number } {
   const m = /^\[?(.*?)\]?:(\d+)$/.exec(endpoint);
   return m ? { address: m[1]!, port: Number(m[2]) } : { address: endpoint, port: 0 };
@@ -92,9 +92,15 @@ function splitEndpoint(endpoint: string): { address: string; port: number } {
  * name a process; the rest only count).
  */
 
-
-export const connectHit = (destination: string, comm: string, pid: number, count: number, from: string): ConnectHit =>
-  ({ kind: 'connect', destination, ...splitEndpoint(destination), comm, pid, count, from });
+export const connectHit = (destination: string, comm: string, pid: number, count: number, from: string): ConnectHit => ({
+  kind: 'connect',
+  destination,
+  ...splitEndpoint(destination),
+  comm,
+  pid,
+  count,
+  from,
+});
 
 /** One node's rule records from the captures that feed rules; complete sources (every event) first. */
 export function nodeRecords(node: string, sources: { capture: string; source: RuleEventSource; data: Obj }[]): NodeRecords {
@@ -114,8 +120,7 @@ export function nodeRecords(node: string, sources: { capture: string; source: Ru
       const opens = (hits as OpenHit[]).filter((h) => source.complete || !seenOpens.has(openKey(h)));
       if (source.complete) for (const h of opens) seenOpens.add(openKey(h));
       (records.opens ??= []).push(...opens);
-    }
-    else {
+    } else {
       records.connects ??= [];
       for (const h of hits as ConnectHit[]) {
         if (!source.complete && seenComplete.has(h.destination)) continue;
@@ -154,12 +159,7 @@ function openMatches(m: Omit<OpenMatch, 'not'>, e: OpenHit): boolean {
 function connectMatches(m: Omit<ConnectMatch, 'not'>, e: ConnectHit): boolean {
   // A rule about the process cannot match a connect whose process is unknown.
   if (m.comm && !e.comm) return false;
-  return (
-    anyGlob(m.destination, e.destination) &&
-    anyGlob(m.address, e.address) &&
-    (!m.port || m.port.includes(e.port)) &&
-    anyGlob(m.comm, e.comm)
-  );
+  return anyGlob(m.destination, e.destination) && anyGlob(m.address, e.address) && (!m.port || m.port.includes(e.port)) && anyGlob(m.comm, e.comm);
 }
 
 /** The hits of one rule among a node's records. */
@@ -193,8 +193,7 @@ function hitText(hit: Hit): string {
 }
 
 const hitWeight = (hit: Hit) => (hit.kind === 'connect' ? hit.count : 1);
-const hitWho = (hit: Hit) =>
-  hit.kind === 'exec' ? processLabel(hit.parentComm, hit.ppid) : hit.comm ? processLabel(hit.comm, hit.pid) : 'unknown process';
+const hitWho = (hit: Hit) => (hit.kind === 'exec' ? processLabel(hit.parentComm, hit.ppid) : hit.comm ? processLabel(hit.comm, hit.pid) : 'unknown process');
 
 export interface NodeRecords {
   node: string;
@@ -230,13 +229,21 @@ export function matchRules(rules: Rule[], records: NodeRecords): Finding[] {
     const more = count > 1 ? ` (${plural(count, 'hit')}${who.size > 1 ? ` by ${listText(topKeys(who, 3))}` : ''})` : '';
     const title = `${rule.title}: ${hitText(hits[0]!)}${more} [rule ${rule.name}]; next: ${NEXT_STEP[kind]}.`;
     findings.push(
-      makeFinding({ node: records.node, capture, file: `nodes/${records.node}/${capture}.json` }, `rule:${rule.name}`, rule.severity as Severity, title, {
-        rule: rule.name,
-        ruleTitle: rule.title,
-        matches: kind,
-        hits: count,
-        examples: hits.slice(0, 20),
-      }, count, { value: count, unit: 'hits', basis: `${plural(count, 'hit')} of a ${rule.severity} rule`, bears: ['security'] }),
+      makeFinding(
+        { node: records.node, capture, file: `nodes/${records.node}/${capture}.json` },
+        `rule:${rule.name}`,
+        rule.severity as Severity,
+        title,
+        {
+          rule: rule.name,
+          ruleTitle: rule.title,
+          matches: kind,
+          hits: count,
+          examples: hits.slice(0, 20),
+        },
+        count,
+        { value: count, unit: 'hits', basis: `${plural(count, 'hit')} of a ${rule.severity} rule`, bears: ['security'] },
+      ),
     );
   }
   return findings;

@@ -21,7 +21,8 @@ export function leafOf(stack: Obj): FrameLike | undefined {
   return undefined;
 }
 
-export const functionLabel = (f: FrameLike) => (f.module && f.kind !== 'kernel' ? `${f.name} (${f.module})` : f.kind === 'kernel' ? `${f.name} [kernel]` : f.name);
+export const functionLabel = (f: FrameLike) =>
+  f.module && f.kind !== 'kernel' ? `${f.name} (${f.module})` : f.kind === 'kernel' ? `${f.name} [kernel]` : f.name;
 
 /** Leaf-first frame names, shortened, for evidence. */
 export const stackText = (frames: FrameLike[], max = 12) => [...frames].reverse().slice(0, max).map(functionLabel);

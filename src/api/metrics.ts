@@ -8,8 +8,19 @@ export const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.
 export class HttpMetrics {
   // One registry per API instance: tests and embedders may run several in one process.
   readonly registry = new Registry();
-  private readonly requests = new Counter({ name: 'sherlock_http_requests_total', help: 'API requests by method, route pattern and status', labelNames: ['method', 'route', 'status'], registers: [this.registry] });
-  private readonly latency = new Histogram({ name: 'sherlock_http_request_duration_seconds', help: 'API request latency', labelNames: ['method', 'route', 'status'], buckets: LATENCY_BUCKETS, registers: [this.registry] });
+  private readonly requests = new Counter({
+    name: 'sherlock_http_requests_total',
+    help: 'API requests by method, route pattern and status',
+    labelNames: ['method', 'route', 'status'],
+    registers: [this.registry],
+  });
+  private readonly latency = new Histogram({
+    name: 'sherlock_http_request_duration_seconds',
+    help: 'API request latency',
+    labelNames: ['method', 'route', 'status'],
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });

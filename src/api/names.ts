@@ -12,6 +12,7 @@ export function checkNodeName(name: string): string {
 }
 
 export function checkArtifactName(name: string): string {
-  if (!ARTIFACT_NAME.test(name)) throw new ApiError(400, 'invalid_artifact_name', `invalid artifact name "${name.slice(0, 100)}": artifact names are ${ARTIFACT_NAME_RULE}`);
+  if (!ARTIFACT_NAME.test(name))
+    throw new ApiError(400, 'invalid_artifact_name', `invalid artifact name "${name.slice(0, 100)}": artifact names are ${ARTIFACT_NAME_RULE}`);
   return name;
 }

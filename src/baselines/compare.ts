@@ -27,11 +27,15 @@ const RATE_CRITICAL_DELTA = 100;
 const PER_MIN_FACTOR = 2;
 
 export const showMetric = (value: number | undefined, unit: BaselineMetric['unit']) =>
-  value === undefined ? 'none'
-  : unit === 'us' ? fmtUs(value)
-  : unit === 'rate' ? fmtRate(value)
-  : unit === 'per_min' ? `${+value.toFixed(value >= 10 ? 0 : 1)}/min`
-  : `${+value.toFixed(value >= 10 ? 0 : 1)}%`;
+  value === undefined
+    ? 'none'
+    : unit === 'us'
+      ? fmtUs(value)
+      : unit === 'rate'
+        ? fmtRate(value)
+        : unit === 'per_min'
+          ? `${+value.toFixed(value >= 10 ? 0 : 1)}/min`
+          : `${+value.toFixed(value >= 10 ? 0 : 1)}%`;
 
 function change(before: number | undefined, now: number | undefined, unit: BaselineMetric['unit']): string {
   if (before === undefined) return 'new';
@@ -115,7 +119,14 @@ export function regressionFindings(cmp: BaselineComparison, run: RunRecord): Fin
       title: `${row.metric}: ${row.baseline} (baseline, ${fmtClock(row.baselineAt, run.createdAt)}) → ${row.now} (now), ${row.change}.`,
       node: row.node,
       capture: row.capture,
-      evidence: { baseline: row.baseline, now: row.now, change: row.change, baselineRun: row.baselineRunId, baselineRunbook: row.baselineRunbook, baselineAt: row.baselineAt },
+      evidence: {
+        baseline: row.baseline,
+        now: row.now,
+        change: row.change,
+        baselineRun: row.baselineRunId,
+        baselineRunbook: row.baselineRunbook,
+        baselineAt: row.baselineAt,
+      },
       file: `nodes/${row.node}/${row.capture}.json`,
       score: Math.min(1e6, Math.round(ratio * 1000) / 1000),
     });

@@ -27,7 +27,10 @@ export interface Baseline {
 /** The run's target as a key part: "all" or its fields, sorted. */
 export function targetKey(run: RunRecord): string {
   const t = (run.plan.target ?? {}) as Record<string, unknown>;
-  const parts = Object.keys(t).sort().filter((k) => t[k] !== undefined).map((k) => `${k}=${JSON.stringify(t[k])}`);
+  const parts = Object.keys(t)
+    .sort()
+    .filter((k) => t[k] !== undefined)
+    .map((k) => `${k}=${JSON.stringify(t[k])}`);
   return parts.length ? parts.join(',') : 'all';
 }
 
@@ -49,7 +52,10 @@ export async function recordBaseline(redis: Redis, run: RunRecord, metricsByNode
       if (run.nodes[node]?.status !== 'completed') continue;
       const baseline: Baseline = { runId: run.id, node, runbook, target, at, metrics };
       const key = keys.baseline(node, runbook, target);
-      multi.lpush(key, JSON.stringify(baseline)).ltrim(key, 0, KEEP - 1).expire(key, TTL_SECONDS);
+      multi
+        .lpush(key, JSON.stringify(baseline))
+        .ltrim(key, 0, KEEP - 1)
+        .expire(key, TTL_SECONDS);
     }
     await multi.exec();
   } catch (err) {

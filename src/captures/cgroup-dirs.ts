@@ -12,7 +12,9 @@ export interface CgroupHierarchy {
 
 function mounts(): string[][] {
   try {
-    return readFileSync('/proc/mounts', 'utf8').split('\n').map((l) => l.split(' '));
+    return readFileSync('/proc/mounts', 'utf8')
+      .split('\n')
+      .map((l) => l.split(' '));
   } catch {
     return [];
   }
@@ -49,7 +51,9 @@ export function cgroupPaths(root: string, wanted: Set<bigint>, maxDirs = 20_000)
 /** A cgroup file's first line, or undefined when it is not there. */
 export function readCgroupFile(root: string, path: string, file: string): string | undefined {
   try {
-    return readFileSync(join(root, path, file), 'utf8').split('\n')[0]!.trim();
+    return readFileSync(join(root, path, file), 'utf8')
+      .split('\n')[0]!
+      .trim();
   } catch {
     return undefined;
   }

@@ -7,10 +7,8 @@ import { eventIdentities } from '../cgroups/process-cgroup.js';
 import type { CaptureFile, CaptureResult, Collector } from './capture.js';
 
 export const streamParams = {
-  maxEvents: z.number().int().min(1).max(1_000_000).default(100_000)
-    .describe('events kept; later ones are counted as dropped (event_cap)'),
-  ringBufferMiB: z.number().int().min(1).max(256).default(4)
-    .describe('kernel ring buffer size, rounded up to a power of two'),
+  maxEvents: z.number().int().min(1).max(1_000_000).default(100_000).describe('events kept; later ones are counted as dropped (event_cap)'),
+  ringBufferMiB: z.number().int().min(1).max(256).default(4).describe('kernel ring buffer size, rounded up to a power of two'),
 };
 
 /** Sizes the ring buffer "events"; call from configure(). */

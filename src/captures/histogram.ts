@@ -4,7 +4,12 @@ import { recordLayout } from './records.js';
 
 export const HIST_SLOTS = 32;
 /** struct sherlock_hist: SHERLOCK_HIST_SLOTS u64 slots, then count and sum. */
-export const histLayout = recordLayout('sherlock_hist', (HIST_SLOTS + 2) * 8, { slots: 0, count: HIST_SLOTS * 8, sum: HIST_SLOTS * 8 + 8 }, { slots: HIST_SLOTS });
+export const histLayout = recordLayout(
+  'sherlock_hist',
+  (HIST_SLOTS + 2) * 8,
+  { slots: 0, count: HIST_SLOTS * 8, sum: HIST_SLOTS * 8 + 8 },
+  { slots: HIST_SLOTS },
+);
 export const HIST_SIZE = histLayout.size;
 
 export interface HistogramBucket {
@@ -58,7 +63,12 @@ export function fromSlots(unit: string, slots: number[], count: number, sum: num
 export function mergeHistograms(unit: string, histograms: Log2Histogram[]): Log2Histogram {
   const slots = new Array<number>(HIST_SLOTS).fill(0);
   for (const h of histograms) for (const b of h.buckets) slots[Math.round(Math.log2(b.high)) - 1]! += b.count;
-  return fromSlots(unit, slots, histograms.reduce((a, h) => a + h.count, 0), histograms.reduce((a, h) => a + h.sum, 0));
+  return fromSlots(
+    unit,
+    slots,
+    histograms.reduce((a, h) => a + h.count, 0),
+    histograms.reduce((a, h) => a + h.sum, 0),
+  );
 }
 
 /** The classic text form: `low -> high : count |*****|`. */

@@ -24,7 +24,10 @@ export function targetPids(target: ResolvedTarget): number[] {
 
 function allPids(): number[] {
   try {
-    return readdirSync('/proc').filter((n) => /^\d+$/.test(n)).slice(0, MAX_PROC_SCAN).map(Number);
+    return readdirSync('/proc')
+      .filter((n) => /^\d+$/.test(n))
+      .slice(0, MAX_PROC_SCAN)
+      .map(Number);
   } catch {
     return [];
   }

@@ -44,18 +44,31 @@ export function resolveTarget(spec: TargetSpec = {}): ResolvedTarget {
     const path = hasCgroup2() ? unitCgroup(name) : undefined;
     // A hybrid host may keep units in the v1 name=systemd tree only: then their processes now.
     if (path) resolved.cgroupId = cgroupIdOf(path);
-    else resolved.tgids = narrow(resolved.tgids, processesWhere((id) => id.unit === name), `unit ${name} has no cgroup on this host (is it running?)`);
+    else
+      resolved.tgids = narrow(
+        resolved.tgids,
+        processesWhere((id) => id.unit === name),
+        `unit ${name} has no cgroup on this host (is it running?)`,
+      );
     parts.push(`unit ${spec.unit}`);
   }
   // Containers and pods: their processes now (children join on exec-following captures).
   if (spec.container) {
     const id = spec.container.toLowerCase();
-    resolved.tgids = narrow(resolved.tgids, processesWhere((c) => matchesContainer(c, id)), `no running process is in container ${id} on this host`);
+    resolved.tgids = narrow(
+      resolved.tgids,
+      processesWhere((c) => matchesContainer(c, id)),
+      `no running process is in container ${id} on this host`,
+    );
     parts.push(`container ${id.slice(0, 12)}`);
   }
   if (spec.pod) {
     const uid = spec.pod.toLowerCase();
-    resolved.tgids = narrow(resolved.tgids, processesWhere((c) => c.podUid === uid), `no running process is in pod ${uid} on this host`);
+    resolved.tgids = narrow(
+      resolved.tgids,
+      processesWhere((c) => c.podUid === uid),
+      `no running process is in pod ${uid} on this host`,
+    );
     parts.push(`pod ${uid}`);
   }
   if (spec.port) {
@@ -101,7 +114,10 @@ function processesWhere(test: (identity: CgroupIdentity) => boolean): number[] {
     .map(Number);
 }
 
-const hasCgroup2 = () => readFileSync('/proc/mounts', 'utf8').split('\n').some((l) => l.split(' ')[2] === 'cgroup2');
+const hasCgroup2 = () =>
+  readFileSync('/proc/mounts', 'utf8')
+    .split('\n')
+    .some((l) => l.split(' ')[2] === 'cgroup2');
 
 function cgroup2Root(): string {
   const mounts = readFileSync('/proc/mounts', 'utf8').split('\n');

@@ -46,7 +46,10 @@ export function processIdentities(): (pid: number) => CgroupIdentity | undefined
 
 /** cgroup v2 ids (directory inodes) → paths, from one walk of the cgroup2 tree; undefined without cgroup v2. */
 function cgroup2Paths(): Map<string, string> | undefined {
-  const root = readFileSync('/proc/mounts', 'utf8').split('\n').map((l) => l.split(' ')).find((f) => f[2] === 'cgroup2')?.[1];
+  const root = readFileSync('/proc/mounts', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' '))
+    .find((f) => f[2] === 'cgroup2')?.[1];
   if (!root) return undefined;
   const paths = new Map<string, string>();
   const walk = (dir: string, rel: string, depth: number) => {

@@ -106,7 +106,9 @@ function parseFlags(def: CaptureDefinition, extra: ParamFlag[], args: string[]) 
   try {
     return parseArgs({ args, options, allowPositionals: false, strict: true });
   } catch (err) {
-    const allowed = Object.keys(options).map((o) => `--${o}`).join(', ');
+    const allowed = Object.keys(options)
+      .map((o) => `--${o}`)
+      .join(', ');
     const what = (err as Error).message.split('\n')[0]!.replace(/\. To specify.*$/, '');
     throw new UsageError(`${what} for capture ${def.name}; allowed: ${allowed}`);
   }

@@ -81,7 +81,10 @@ async function reportError(err: unknown): Promise<number> {
   if (err instanceof UsageError) return EXIT_USAGE;
   // Only on errors: the classes that tell the exit code (these modules load libbpf).
   const [{ CaptureParamsError }, { TargetError }, { ConfigError }, { NotSupportedError, ObjectFileError, PermissionError }] = await Promise.all([
-    import('../captures/run-capture.js'), import('../captures/target.js'), import('../config/server-config.js'), import('../libbpf/index.js'),
+    import('../captures/run-capture.js'),
+    import('../captures/target.js'),
+    import('../config/server-config.js'),
+    import('../libbpf/index.js'),
   ]);
   if (err instanceof UsageError || err instanceof CaptureParamsError || err instanceof TargetError) return EXIT_USAGE;
   if (err instanceof PermissionError) return EXIT_NOPERM;

@@ -45,7 +45,10 @@ export async function rulesCommand(argv: string[]): Promise<number> {
   if (warnings.length) out.push('', 'warnings:', ...warnings.map((w) => `  ${w}`));
   if (errors.length) out.push('', 'errors:', ...errors.map((e) => `  ${e}`));
   const count = (state: string) => loaded.statuses.filter((s) => s.state === state).length;
-  out.push('', `${loaded.statuses.length} rules: ${count('loaded')} loaded, ${count('disabled')} disabled, ${count('error')} with errors; ${errors.length} error(s) in ${Math.round(ms)} ms`);
+  out.push(
+    '',
+    `${loaded.statuses.length} rules: ${count('loaded')} loaded, ${count('disabled')} disabled, ${count('error')} with errors; ${errors.length} error(s) in ${Math.round(ms)} ms`,
+  );
   process.stdout.write(out.join('\n') + '\n');
   return errors.length ? 1 : 0;
 }

@@ -24,7 +24,9 @@ export async function runCommand(argv: string[]): Promise<number> {
     const id = values[flag]!;
     const others = Object.keys(values).filter((k) => !['status', 'cancel', 'api', 'token', 'help', 'wait'].includes(k) && k !== flag);
     if (positionals.length || others.length || values.wait || (flag === 'status' ? values.cancel : values.status) !== undefined) {
-      throw new UsageError(`--${flag} ID takes only --api and --token${others.length ? `, not --${others[0]}` : positionals.length ? `, not "${positionals[0]}"` : ''}`);
+      throw new UsageError(
+        `--${flag} ID takes only --api and --token${others.length ? `, not --${others[0]}` : positionals.length ? `, not "${positionals[0]}"` : ''}`,
+      );
     }
     if (!/^[0-9a-f-]{36}$/i.test(id)) throw new UsageError(`--${flag} takes a run id (a UUID from \`sherlock run\`), got "${id}"`);
     return id;

@@ -47,7 +47,10 @@ function detailText(r: Runbook, width: number): string {
         [
           { header: '  NAME', value: ([name]) => `  ${name}` },
           { header: 'TYPE', value: ([, p]) => p.type + (p.required ? ' (required)' : '') },
-          { header: 'DEFAULT', value: ([, p]) => (p.default === undefined ? '-' : p.type === 'duration' ? formatDuration(p.default as number) : String(p.default)) },
+          {
+            header: 'DEFAULT',
+            value: ([, p]) => (p.default === undefined ? '-' : p.type === 'duration' ? formatDuration(p.default as number) : String(p.default)),
+          },
           { header: 'ALLOWED', value: ([, p]) => allowedText(p) },
           { header: 'WHAT', value: ([, p]) => p.description ?? '' },
         ],
@@ -59,7 +62,10 @@ function detailText(r: Runbook, width: number): string {
   out.push('', `target: ${target.length ? target.map(([field, param]) => `params.${param} → target.${field}`).join(', ') : 'the whole host'}`);
   out.push('', 'steps (one shared window):');
   for (const s of r.steps) out.push(`  ${s.capture}${Object.keys(s.params).length ? `  ${JSON.stringify(s.params)}` : ''}`);
-  out.push('', `window: ${formatDuration(r.limits.defaultDuration)} by default, at most ${formatDuration(r.limits.maxDuration)}${r.limits.maxEvents !== undefined ? `; at most ${r.limits.maxEvents} events per streaming capture` : ''}`);
+  out.push(
+    '',
+    `window: ${formatDuration(r.limits.defaultDuration)} by default, at most ${formatDuration(r.limits.maxDuration)}${r.limits.maxEvents !== undefined ? `; at most ${r.limits.maxEvents} events per streaming capture` : ''}`,
+  );
   const thresholds = Object.entries(r.thresholds);
   if (thresholds.length) out.push(`thresholds: ${thresholds.map(([k, v]) => `${k} ${v}`).join(', ')}`);
   if (r.rules.length) out.push(`rules: ${r.rules.map((rule) => (rule as { name?: string }).name ?? '?').join(', ')}`);
@@ -70,7 +76,12 @@ function detailText(r: Runbook, width: number): string {
 export async function runbooksCommand(args: string[]): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({ args, options: { json: { type: 'boolean' }, dir: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+    parsed = parseArgs({
+      args,
+      options: { json: { type: 'boolean' }, dir: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: true,
+      strict: true,
+    });
   } catch (err) {
     throw new UsageError(`${(err as Error).message.split('\n')[0]} for sherlock runbooks; allowed: --json, --dir DIR`);
   }

@@ -50,7 +50,9 @@ function checkFalcoRules(paths: string[]): string | undefined {
   if (!paths.length) return undefined;
   const check = checkOperatorRules(paths);
   if (check.problems.length) {
-    throw new ConfigError(`Falco rules (SHERLOCK_FALCO_RULES / --falco-rules) do not load:\n${check.problems.slice(0, 10).join('\n')}${check.problems.length > 10 ? `\n... and ${check.problems.length - 10} more (sherlock rules check FILE shows all)` : ''}`);
+    throw new ConfigError(
+      `Falco rules (SHERLOCK_FALCO_RULES / --falco-rules) do not load:\n${check.problems.slice(0, 10).join('\n')}${check.problems.length > 10 ? `\n... and ${check.problems.length - 10} more (sherlock rules check FILE shows all)` : ''}`,
+    );
   }
   return `falco rules: ${check.summary}`;
 }
@@ -81,7 +83,10 @@ export async function upCommand(argv: string[]): Promise<number> {
   const cfg = config('sherlock up', argv, ['port', 'host', 'state-dir', 'retention-days', 'node', 'label', 'config', 'falco-rules']);
   // Loaded per command, so `sherlock worker` never loads the HTTP server or chat code (issue 17).
   const [{ RunbookCatalog, defaultRunbooksDir }, { loadTriggerSettings }, { startApiServer }, { startNodeWorker }] = await Promise.all([
-    import('../runbooks/catalog.js'), import('../triggers/settings.js'), import('../server/api-server.js'), import('../worker/node-worker.js'),
+    import('../runbooks/catalog.js'),
+    import('../triggers/settings.js'),
+    import('../server/api-server.js'),
+    import('../worker/node-worker.js'),
   ]);
   // Checked before Redis, the API or the worker start: a bad config file starts nothing.
   const runbooks = RunbookCatalog.load(defaultRunbooksDir());
@@ -101,22 +106,44 @@ export async function upCommand(argv: string[]): Promise<number> {
     let workerRedisUrl = cfg.redisUrl;
     if (!cfg.redisUrl) {
       const { credentials } = loadOrCreateRedisCredentials(cfg.stateDir);
-      redis = await startEmbeddedRedis({ dataDir: join(cfg.stateDir, 'redis'), acl: (sha256) => aclFileLines(credentials, sha256), appendfsync: loadLimitsFrom(cfg.configFile).appendfsync });
+      redis = await startEmbeddedRedis({
+        dataDir: join(cfg.stateDir, 'redis'),
+        acl: (sha256) => aclFileLines(credentials, sha256),
+        appendfsync: loadLimitsFrom(cfg.configFile).appendfsync,
+      });
       apiRedisUrl = urlWithUser(redis.url, 'api', credentials);
       workerRedisUrl = urlWithUser(redis.url, 'worker', credentials);
     }
     const redisUrl = apiRedisUrl!;
-    api = await startApiServer({ redisUrl, port: cfg.port, host: cfg.host, retentionSeconds: cfg.retentionSeconds, runbooks, triggers, configFile: cfg.configFile });
+    api = await startApiServer({
+      redisUrl,
+      port: cfg.port,
+      host: cfg.host,
+      retentionSeconds: cfg.retentionSeconds,
+      runbooks,
+      triggers,
+      configFile: cfg.configFile,
+    });
     const token = adminToken(cfg);
     await api.tokens.ensure(token.secret, 'admin', ['admin']);
-    worker = await startNodeWorker({ redisUrl: workerRedisUrl!, node: cfg.node, labels: cfg.labels, retentionSeconds: cfg.retentionSeconds, falcoRules: cfg.falcoRules, redaction, ...(own ? { own } : {}) });
+    worker = await startNodeWorker({
+      redisUrl: workerRedisUrl!,
+      node: cfg.node,
+      labels: cfg.labels,
+      retentionSeconds: cfg.retentionSeconds,
+      falcoRules: cfg.falcoRules,
+      redaction,
+      ...(own ? { own } : {}),
+    });
     process.stdout.write(
       [
         `sherlock is up: ${api.url}`,
         `redis: ${redis ? `embedded, data in ${join(cfg.stateDir, 'redis')}, credentials in ${join(cfg.stateDir, 'redis-credentials.json')}` : printableRedisUrl(redisUrl)}`,
         `worker: node ${cfg.node}${own ? ` (its own processes, cgroup ${own.path}, are left out of host-wide captures)` : ''}`,
         ...(falcoLine ? [falcoLine] : []),
-        token.isNew ? `admin token: ${token.secret}  (stored in ${token.file}; shown only now)` : `admin token: in ${cfg.adminToken ? 'SHERLOCK_ADMIN_TOKEN' : token.file}`,
+        token.isNew
+          ? `admin token: ${token.secret}  (stored in ${token.file}; shown only now)`
+          : `admin token: in ${cfg.adminToken ? 'SHERLOCK_ADMIN_TOKEN' : token.file}`,
         'Ctrl-C stops it.',
       ].join('\n') + '\n',
     );
@@ -135,7 +162,13 @@ export async function apiCommand(argv: string[]): Promise<number> {
   const cfg = config('sherlock api', argv, ['port', 'host', 'redis', 'retention-days', 'config']);
   if (!cfg.redisUrl) throw new UsageError('sherlock api needs REDIS_URL (or --redis redis://host:port)');
   const { startApiServer } = await import('../server/api-server.js');
-  const api = await startApiServer({ redisUrl: cfg.redisUrl, port: cfg.port, host: cfg.host, retentionSeconds: cfg.retentionSeconds, configFile: cfg.configFile });
+  const api = await startApiServer({
+    redisUrl: cfg.redisUrl,
+    port: cfg.port,
+    host: cfg.host,
+    retentionSeconds: cfg.retentionSeconds,
+    configFile: cfg.configFile,
+  });
   if (cfg.adminToken) await api.tokens.ensure(cfg.adminToken, 'admin', ['admin']);
   process.stdout.write(`sherlock api listening on ${api.url}\n`);
   try {
@@ -155,7 +188,15 @@ export async function workerCommand(argv: string[]): Promise<number> {
   const own = enterOwnCgroup((why) => process.stderr.write(`${why}\n`));
   try {
     const { startNodeWorker } = await import('../worker/node-worker.js');
-    const worker = await startNodeWorker({ redisUrl: cfg.redisUrl, node: cfg.node, labels: cfg.labels, retentionSeconds: cfg.retentionSeconds, falcoRules: cfg.falcoRules, redaction, ...(own ? { own } : {}) });
+    const worker = await startNodeWorker({
+      redisUrl: cfg.redisUrl,
+      node: cfg.node,
+      labels: cfg.labels,
+      retentionSeconds: cfg.retentionSeconds,
+      falcoRules: cfg.falcoRules,
+      redaction,
+      ...(own ? { own } : {}),
+    });
     process.stdout.write(`sherlock worker for node ${cfg.node} is waiting for runs\n${falcoLine ? `${falcoLine}\n` : ''}`);
     try {
       await untilSignal();

@@ -9,7 +9,11 @@ import { UsageError } from './usage-error.js';
 export const TARGET_FLAGS = ['pid', 'comm', 'cgroup', 'unit', 'port', 'uid'] as const;
 
 /** Repeated and comma-separated values as one list. */
-export const flagList = (values: string[] | undefined) => (values ?? []).flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
+export const flagList = (values: string[] | undefined) =>
+  (values ?? [])
+    .flatMap((v) => v.split(','))
+    .map((v) => v.trim())
+    .filter(Boolean);
 
 /** The target from `values[prefix + flag]`; every mistake is a UsageError naming the flag as typed. */
 export function targetFromFlags(values: Record<string, unknown>, prefix = ''): TargetSpec {

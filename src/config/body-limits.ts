@@ -15,8 +15,17 @@ export interface BodyLimits {
 export const DEFAULT_BODY_LIMITS: BodyLimits = { signedBodyBytes: 256 * 1024, bodyDeadlineMs: 10_000 };
 
 export const limitsSchema = strictObject({
-  signedBodyBytes: z.number().int().min(1024, 'at least 1024 bytes').max(10 * 1024 * 1024, 'at most 10 MiB').default(DEFAULT_BODY_LIMITS.signedBodyBytes),
-  bodyDeadlineSeconds: z.number().min(0.1, 'at least 0.1 s').max(300, 'at most 300 s').default(DEFAULT_BODY_LIMITS.bodyDeadlineMs / 1000),
+  signedBodyBytes: z
+    .number()
+    .int()
+    .min(1024, 'at least 1024 bytes')
+    .max(10 * 1024 * 1024, 'at most 10 MiB')
+    .default(DEFAULT_BODY_LIMITS.signedBodyBytes),
+  bodyDeadlineSeconds: z
+    .number()
+    .min(0.1, 'at least 0.1 s')
+    .max(300, 'at most 300 s')
+    .default(DEFAULT_BODY_LIMITS.bodyDeadlineMs / 1000),
 });
 
 /** The file's limits (already checked with the rest of the file), else the defaults. */

@@ -43,7 +43,11 @@ export const loadLimitsSchema = strictObject({
   appendfsync: z.enum(['always', 'everysec', 'no']).default(DEFAULT_LOAD_LIMITS.appendfsync),
 }).superRefine((l, ctx) => {
   if (l.cpuBudgetPercent > l.maxCpuBudgetPercent) {
-    ctx.addIssue({ code: 'custom', path: ['cpuBudgetPercent'], message: `cpuBudgetPercent ${l.cpuBudgetPercent} is above maxCpuBudgetPercent ${l.maxCpuBudgetPercent}` });
+    ctx.addIssue({
+      code: 'custom',
+      path: ['cpuBudgetPercent'],
+      message: `cpuBudgetPercent ${l.cpuBudgetPercent} is above maxCpuBudgetPercent ${l.maxCpuBudgetPercent}`,
+    });
   }
 });
 

@@ -6,7 +6,12 @@ import { NODE_NAME_RULE, isValidNodeName } from '../redis/keys.js';
 
 const DAY_SECONDS = 86_400;
 
-const defaultNodeName = () => hostname().toLowerCase().replace(/[^a-z0-9._-]/g, '-').replace(/^[^a-z0-9]+/, '').slice(0, 63) || 'node';
+const defaultNodeName = () =>
+  hostname()
+    .toLowerCase()
+    .replace(/[^a-z0-9._-]/g, '-')
+    .replace(/^[^a-z0-9]+/, '')
+    .slice(0, 63) || 'node';
 
 export const serverConfigSchema = z.object({
   redisUrl: z.url({ protocol: /^rediss?$/, error: 'REDIS_URL must be a redis:// or rediss:// URL' }).optional(),
@@ -15,7 +20,10 @@ export const serverConfigSchema = z.object({
   stateDir: z.string().min(1).default('/var/lib/sherlock'),
   adminToken: z.string().min(16, 'SHERLOCK_ADMIN_TOKEN must be at least 16 characters').optional(),
   retentionDays: z.coerce.number().min(1).max(90, 'retention is 1-90 days').default(7),
-  node: z.string().refine(isValidNodeName, { message: `node names are ${NODE_NAME_RULE}` }).default(defaultNodeName),
+  node: z
+    .string()
+    .refine(isValidNodeName, { message: `node names are ${NODE_NAME_RULE}` })
+    .default(defaultNodeName),
   labels: z.record(z.string(), z.string()).default({}),
   /** The Sherlock config file (YAML: trigger secrets, aliases, hook rules); read by the API at start. */
   configFile: z.string().trim().min(1, 'the config file path is empty').optional(),
@@ -50,7 +58,11 @@ export function loadServerConfig(flags: Record<string, unknown>, env: NodeJS.Pro
   return { ...parsed.data, retentionSeconds: Math.round(parsed.data.retentionDays * DAY_SECONDS) };
 }
 
-const splitPaths = (text: string | undefined): string[] => (text ?? '').split(':').map((p) => p.trim()).filter(Boolean);
+const splitPaths = (text: string | undefined): string[] =>
+  (text ?? '')
+    .split(':')
+    .map((p) => p.trim())
+    .filter(Boolean);
 
 function parseLabels(pairs: string[]): Record<string, string> {
   const labels: Record<string, string> = {};

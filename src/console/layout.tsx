@@ -34,7 +34,9 @@ export function Layout({ title, nonce, session, current, children }: LayoutProps
         <style nonce={nonce} dangerouslySetInnerHTML={{ __html: CSS }} />
       </head>
       <body>
-        <a class="skip" href="#main">Skip to content</a>
+        <a class="skip" href="#main">
+          Skip to content
+        </a>
         <header class="top">
           <span class="brand">Sherlock</span>
           {session && (

@@ -21,7 +21,11 @@ export function triggerOf(run: RunRecord): Trigger {
 const blank = (v: unknown) => (v === '' ? undefined : v);
 const utcTime = z.preprocess(
   blank,
-  z.string().regex(/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2})?)?$/, 'times are YYYY-MM-DDTHH:MM (UTC)').transform((t) => Date.parse(t.length === 10 ? `${t}T00:00Z` : `${t}Z`)).optional(),
+  z
+    .string()
+    .regex(/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2})?)?$/, 'times are YYYY-MM-DDTHH:MM (UTC)')
+    .transform((t) => Date.parse(t.length === 10 ? `${t}T00:00Z` : `${t}Z`))
+    .optional(),
 );
 
 export const runFilterSchema = z.object({
@@ -31,14 +35,24 @@ export const runFilterSchema = z.object({
   trigger: z.preprocess(blank, z.enum(TRIGGERS).optional()),
   since: utcTime,
   until: utcTime,
-  before: z.preprocess(blank, z.string().regex(/^\d{1,15}:[0-9a-f-]{36}$/, 'before is the cursor of the next-page link').optional()),
+  before: z.preprocess(
+    blank,
+    z
+      .string()
+      .regex(/^\d{1,15}:[0-9a-f-]{36}$/, 'before is the cursor of the next-page link')
+      .optional(),
+  ),
 });
 
 export type RunFilter = z.infer<typeof runFilterSchema>;
 
 export async function findRuns(runs: Pick<RunService, 'list'>, f: RunFilter, limit: number): Promise<{ runs: RunRecord[]; next?: string }> {
   const found: RunRecord[] = [];
-  let cursor: { ms: number; id?: string } | undefined = f.before ? { ms: Number(f.before.split(':')[0]), id: f.before.split(':')[1] } : f.until ? { ms: f.until } : undefined;
+  let cursor: { ms: number; id?: string } | undefined = f.before
+    ? { ms: Number(f.before.split(':')[0]), id: f.before.split(':')[1] }
+    : f.until
+      ? { ms: f.until }
+      : undefined;
   for (let pages = 0; found.length < limit && pages < 20; pages++) {
     const page = await runs.list({ limit, ...(cursor ? { before: cursor } : {}), status: f.status, node: f.node, runbook: f.runbook });
     let older = false;

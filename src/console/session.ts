@@ -42,7 +42,7 @@ export function loadSession(sessions: SessionStore): MiddlewareHandler<ConsoleEn
 export function needScope(sessions: SessionStore, scope: Scope): MiddlewareHandler<ConsoleEnv> {
   return async function authorize(c, next) {
     const id = c.get('sessionId');
-    if (!id && c.req.method === 'GET') return c.redirect(`/login?next=${encodeURIComponent(c.req.path + (new URL(c.req.url).search))}`, 303);
+    if (!id && c.req.method === 'GET') return c.redirect(`/login?next=${encodeURIComponent(c.req.path + new URL(c.req.url).search)}`, 303);
     await sessions.authorize(id, scope);
     await next();
   };

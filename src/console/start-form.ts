@@ -25,7 +25,15 @@ export function runRequestFrom(runbook: Runbook, form: Form): Record<string, unk
   for (const field of TARGET_INPUTS) {
     const v = text(form, `target.${field}`);
     if (v === '') continue;
-    target[field] = field === 'pid' ? v.split(/[\s,]+/).filter(Boolean).map(number) : NUMERIC.has(field) ? number(v) : v;
+    target[field] =
+      field === 'pid'
+        ? v
+            .split(/[\s,]+/)
+            .filter(Boolean)
+            .map(number)
+        : NUMERIC.has(field)
+          ? number(v)
+          : v;
   }
   const where = text(form, 'where');
   const nodes = [form.nodes ?? []].flat().filter(Boolean);

@@ -28,7 +28,12 @@ const WAIT_MS = 5000;
  * returns once the run-finished event was sent and nothing is left, or when
  * `signal` aborts.
  */
-export async function* followRunEvents({ hub, redis }: RunEventSources, run: RunRecord, resumeFrom: string, signal: AbortSignal): AsyncGenerator<RunEventEntry> {
+export async function* followRunEvents(
+  { hub, redis }: RunEventSources,
+  run: RunRecord,
+  resumeFrom: string,
+  signal: AbortSignal,
+): AsyncGenerator<RunEventEntry> {
   let last = /^\d+-\d+$/.test(resumeFrom) ? resumeFrom : '0';
   const pending: StreamEntry[] = [];
   let wakeUp: (() => void) | undefined;

@@ -63,7 +63,12 @@ export function createRunService({ redis, store, submitter, audit, queues, runbo
   const refuseOverLoad = async (nodes: string[]) => {
     const unfinished = await queues.unfinishedRuns();
     if (unfinished >= limits.maxQueuedRuns) {
-      throw new TooBusy('too_many_runs', `${unfinished} runs are queued or running, the most this server takes (load.maxQueuedRuns = ${limits.maxQueuedRuns}); try again when some have finished`, RETRY_AFTER_SECONDS, { unfinished, maxQueuedRuns: limits.maxQueuedRuns });
+      throw new TooBusy(
+        'too_many_runs',
+        `${unfinished} runs are queued or running, the most this server takes (load.maxQueuedRuns = ${limits.maxQueuedRuns}); try again when some have finished`,
+        RETRY_AFTER_SECONDS,
+        { unfinished, maxQueuedRuns: limits.maxQueuedRuns },
+      );
     }
     const full = [...(await queues.waitingCounts(nodes))].filter(([, waiting]) => waiting >= limits.maxQueuedRunsPerNode);
     if (full.length) {
@@ -141,7 +146,9 @@ export function createRunService({ redis, store, submitter, audit, queues, runbo
     async findings(id: string) {
       const run = await get(id);
       if (!FINAL_STATUSES.has(run.status)) {
-        throw new NotFound('findings_not_ready', `run ${run.id} is ${run.status}; its findings are computed when it ends (follow ${runLinks(run.id).events})`, { status: run.status });
+        throw new NotFound('findings_not_ready', `run ${run.id} is ${run.status}; its findings are computed when it ends (follow ${runLinks(run.id).events})`, {
+          status: run.status,
+        });
       }
       const findings = await store.getFindings(run.id);
       if (!findings) throw new NotFound('findings_not_found', `run ${run.id} has no stored findings (it ended before analysis existed, or they expired)`);
@@ -154,9 +161,11 @@ export function createRunService({ redis, store, submitter, audit, queues, runbo
     async baseline(id: string) {
       const run = await store.get(id);
       if (!run) throw new NotFound('run_not_found', `no run ${id} (unknown, or expired)`);
-      if (!FINAL_STATUSES.has(run.status)) throw new NotFound('baseline_not_ready', `run ${id} is ${run.status}; its comparison with the baseline is computed once it ends`);
+      if (!FINAL_STATUSES.has(run.status))
+        throw new NotFound('baseline_not_ready', `run ${id} is ${run.status}; its comparison with the baseline is computed once it ends`);
       const comparison = await store.getBaselineComparison(run.id);
-      if (!comparison) throw new NotFound('baseline_not_found', `run ${id} has no stored comparison with a baseline (it expired, or the run's analysis failed)`);
+      if (!comparison)
+        throw new NotFound('baseline_not_found', `run ${id} has no stored comparison with a baseline (it expired, or the run's analysis failed)`);
       return { run, comparison };
     },
 
@@ -172,7 +181,8 @@ export function createRunService({ redis, store, submitter, audit, queues, runbo
     /** A stored capture result as gzip chunks, audited as a download by `actor`. */
     async artifact(id: string, node: string, name: string, actor: string): Promise<{ meta: ArtifactMeta; chunks: AsyncGenerator<Buffer> }> {
       const run = await get(id);
-      if (!Object.hasOwn(run.nodes, node)) throw new NotFound('node_not_in_run', `run ${run.id} did not run on ${node}; nodes: ${Object.keys(run.nodes).join(', ')}`);
+      if (!Object.hasOwn(run.nodes, node))
+        throw new NotFound('node_not_in_run', `run ${run.id} did not run on ${node}; nodes: ${Object.keys(run.nodes).join(', ')}`);
       const meta = await artifactMeta(redis, run.id, node, name);
       if (!meta) throw new NotFound('artifact_not_found', `no artifact ${name} for node ${node} (see the run's captures for names)`);
       await audit.record({ actor, action: 'artifact.download', subject: run.id, details: { node, name } });

@@ -25,7 +25,13 @@ export interface FalcoNodeResult {
   summary: FalcoNodeSummary;
 }
 
-export function analyzeNodeWithRules(loaded: LoadedRules, results: readonly unknown[], node: string, host: HostInfo, extraProblems: string[] = []): FalcoNodeResult {
+export function analyzeNodeWithRules(
+  loaded: LoadedRules,
+  results: readonly unknown[],
+  node: string,
+  host: HostInfo,
+  extraProblems: string[] = [],
+): FalcoNodeResult {
   const { events, captures } = nodeEvents(results);
   const runTypes = new Set(captures.flatMap((c) => EVENT_SOURCES[c]?.types ?? []));
   // A rule whose event types this run did not capture is not matched, and says which capture it needs.

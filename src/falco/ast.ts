@@ -8,9 +8,7 @@ export interface Pos {
 }
 
 /** A field, possibly with an argument (`proc.aname[2]`, `evt.arg.flags`) or wrapped in transformers. */
-export type FieldExpr =
-  | { kind: 'field'; name: string; arg?: string; pos: Pos }
-  | { kind: 'transform'; fn: Transformer; arg: FieldExpr; pos: Pos };
+export type FieldExpr = { kind: 'field'; name: string; arg?: string; pos: Pos } | { kind: 'transform'; fn: Transformer; arg: FieldExpr; pos: Pos };
 
 export type Transformer = 'tolower' | 'toupper' | 'b64' | 'basename' | 'len';
 export const TRANSFORMERS: readonly Transformer[] = ['tolower', 'toupper', 'b64', 'basename', 'len'];
@@ -26,9 +24,26 @@ export type ValueExpr =
   | { kind: 'fieldvalue'; field: FieldExpr; pos: Pos };
 
 export type Operator =
-  | '=' | '==' | '!=' | '<' | '<=' | '>' | '>='
-  | 'contains' | 'icontains' | 'bcontains' | 'startswith' | 'bstartswith' | 'endswith'
-  | 'glob' | 'iglob' | 'regex' | 'in' | 'intersects' | 'pmatch' | 'exists';
+  | '='
+  | '=='
+  | '!='
+  | '<'
+  | '<='
+  | '>'
+  | '>='
+  | 'contains'
+  | 'icontains'
+  | 'bcontains'
+  | 'startswith'
+  | 'bstartswith'
+  | 'endswith'
+  | 'glob'
+  | 'iglob'
+  | 'regex'
+  | 'in'
+  | 'intersects'
+  | 'pmatch'
+  | 'exists';
 
 export type Expr =
   | { kind: 'and'; children: Expr[]; pos: Pos }

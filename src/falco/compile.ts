@@ -14,7 +14,11 @@ export type Predicate = (c: FieldContext) => boolean;
 /** A problem in a condition, at an offset of the text it was found in (`where`: "rule X", "macro Y"). */
 export class CompileError extends Error {
   override name = 'CompileError';
-  constructor(message: string, readonly where: string, readonly offset: number) {
+  constructor(
+    message: string,
+    readonly where: string,
+    readonly offset: number,
+  ) {
     super(message);
   }
 }
@@ -126,7 +130,8 @@ function resolve(e: Expr, where: string, env: CompileEnv, macroStack: string[]):
     case 'macro': {
       const macro = env.macros.get(e.name);
       if (!macro) throw new CompileError(`undefined macro "${e.name}"`, where, e.pos.offset);
-      if (macroStack.includes(e.name)) throw new CompileError(`macro "${e.name}" refers to itself (${[...macroStack, e.name].join(' → ')})`, where, e.pos.offset);
+      if (macroStack.includes(e.name))
+        throw new CompileError(`macro "${e.name}" refers to itself (${[...macroStack, e.name].join(' → ')})`, where, e.pos.offset);
       return resolve(macro.expr, `macro ${e.name}`, env, [...macroStack, e.name]);
     }
     case 'check':
@@ -138,7 +143,14 @@ function resolveCheck(e: Expr & { kind: 'check' }, where: string, env: CompileEn
   const check: Resolved & { k: 'check' } = { k: 'check', field: e.field, op: e.op, where, pos: e.pos };
   const v: ValueExpr | undefined = e.value;
   if (v?.kind === 'value') check.values = [v.value];
-  else if (v?.kind === 'list') check.values = v.items.length === 1 && env.lists.has(v.items[0]!.value) ? expandedList(v.items[0]!.value, env) : expandListItems(v.items.map((i) => i.value), env.lists);
+  else if (v?.kind === 'list')
+    check.values =
+      v.items.length === 1 && env.lists.has(v.items[0]!.value)
+        ? expandedList(v.items[0]!.value, env)
+        : expandListItems(
+            v.items.map((i) => i.value),
+            env.lists,
+          );
   else if (v?.kind === 'listref') {
     if (!env.lists.has(v.name)) throw new CompileError(`undefined list "${v.name}"`, where, v.pos.offset);
     check.values = expandedList(v.name, env);
@@ -174,7 +186,12 @@ function typesOf(r: Resolved, produced: ReadonlySet<string>): Set<string> | unde
     case 'const':
       return r.v ? undefined : new Set();
     case 'check':
-      if (r.field.kind === 'field' && (r.field.name === 'evt.type' || r.field.name === 'syscall.type') && r.values && ['=', '==', 'in', 'intersects'].includes(r.op)) {
+      if (
+        r.field.kind === 'field' &&
+        (r.field.name === 'evt.type' || r.field.name === 'syscall.type') &&
+        r.values &&
+        ['=', '==', 'in', 'intersects'].includes(r.op)
+      ) {
         return new Set(r.values.filter((t) => produced.has(t)));
       }
       return undefined;
@@ -215,7 +232,14 @@ function getter(f: FieldExpr, where: string): { get: Getter; type: FieldType; na
   const inner = getter(f.arg, where);
   if (f.fn === 'len') {
     if (inner.type !== 'string') throw new CompileError(`len() takes a string or list field, not ${inner.name}`, where, f.pos.offset);
-    return { get: (c) => { const v = inner.get(c); return v === undefined ? undefined : Array.isArray(v) ? v.length : String(v).length; }, type: 'number', name: fieldText(f) };
+    return {
+      get: (c) => {
+        const v = inner.get(c);
+        return v === undefined ? undefined : Array.isArray(v) ? v.length : String(v).length;
+      },
+      type: 'number',
+      name: fieldText(f),
+    };
   }
   if (inner.type !== 'string') throw new CompileError(`${f.fn}() takes a string field, not ${inner.name}`, where, f.pos.offset);
   const fn = TRANSFORM[f.fn];
@@ -300,7 +324,11 @@ const anyOf = (v: FieldValue, test: ScalarTest) => (Array.isArray(v) ? (v as Sca
 
 function buildCheck(r: Resolved & { k: 'check' }): Predicate {
   const { get, type, name } = getter(r.field, r.where);
-  if (r.op === 'exists') return (c) => { const v = get(c); return v !== undefined && (!Array.isArray(v) || v.length > 0); };
+  if (r.op === 'exists')
+    return (c) => {
+      const v = get(c);
+      return v !== undefined && (!Array.isArray(v) || v.length > 0);
+    };
   if (r.rhsField) {
     const rhs = getter(r.rhsField, r.where);
     return (c) => {

@@ -7,7 +7,10 @@ import { TRANSFORMERS, type Expr, type FieldExpr, type Operator, type Transforme
 
 export class ConditionSyntaxError extends Error {
   override name = 'ConditionSyntaxError';
-  constructor(message: string, readonly offset: number) {
+  constructor(
+    message: string,
+    readonly offset: number,
+  ) {
     super(message);
   }
 }
@@ -36,13 +39,22 @@ export function unquote(quoted: string): string {
   const body = quoted.slice(1, -1);
   return body.replace(/\\(.)/gs, (m, c: string) => {
     switch (c) {
-      case 'n': return '\n';
-      case 't': return '\t';
-      case 'r': return '\r';
-      case 'b': return '\b';
-      case 'f': return '\f';
-      case '"': case "'": case '\\': return c;
-      default: return m;
+      case 'n':
+        return '\n';
+      case 't':
+        return '\t';
+      case 'r':
+        return '\r';
+      case 'b':
+        return '\b';
+      case 'f':
+        return '\f';
+      case '"':
+      case "'":
+      case '\\':
+        return c;
+      default:
+        return m;
     }
   });
 }
@@ -116,7 +128,11 @@ class ConditionParser {
       }
       return { kind: 'macro', name: ident, pos: { offset: start } };
     }
-    throw this.error(this.pos >= this.text.length ? 'the condition ends where a check was expected' : `unexpected "${this.preview()}" where a field, a macro or "(" was expected`);
+    throw this.error(
+      this.pos >= this.text.length
+        ? 'the condition ends where a check was expected'
+        : `unexpected "${this.preview()}" where a field, a macro or "(" was expected`,
+    );
   }
 
   private fieldRest(name: string, start: number): FieldExpr {
@@ -225,7 +241,8 @@ class ConditionParser {
     this.blank();
     const start = this.pos;
     const v = this.quoted() ?? this.match(BARE_STR);
-    if (v === undefined) throw this.error(this.pos >= this.text.length ? 'the condition ends where a value was expected' : `expected a value, got "${this.preview()}"`);
+    if (v === undefined)
+      throw this.error(this.pos >= this.text.length ? 'the condition ends where a value was expected' : `expected a value, got "${this.preview()}"`);
     return { kind: 'value', value: v, pos: { offset: start } };
   }
 

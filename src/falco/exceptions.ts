@@ -7,7 +7,27 @@ import { CompileError } from './compile.js';
 import { ConditionSyntaxError, parseCondition } from './condition-parser.js';
 import type { ExceptionDef } from './rule-set.js';
 
-const COMPS: Operator[] = ['=', '==', '!=', '<', '<=', '>', '>=', 'contains', 'icontains', 'bcontains', 'startswith', 'bstartswith', 'endswith', 'glob', 'iglob', 'regex', 'in', 'intersects', 'pmatch'];
+const COMPS: Operator[] = [
+  '=',
+  '==',
+  '!=',
+  '<',
+  '<=',
+  '>',
+  '>=',
+  'contains',
+  'icontains',
+  'bcontains',
+  'startswith',
+  'bstartswith',
+  'endswith',
+  'glob',
+  'iglob',
+  'regex',
+  'in',
+  'intersects',
+  'pmatch',
+];
 const LIST_COMPS: Operator[] = ['in', 'intersects', 'pmatch'];
 const at = { offset: 0 };
 
@@ -22,7 +42,8 @@ function fieldOf(text: string, where: string): FieldExpr {
 }
 
 function comp(v: unknown, where: string): Operator {
-  if (typeof v !== 'string' || !(COMPS as string[]).includes(v)) throw new CompileError(`comp ${JSON.stringify(v)} is not one of ${COMPS.join(', ')}`, where, 0);
+  if (typeof v !== 'string' || !(COMPS as string[]).includes(v))
+    throw new CompileError(`comp ${JSON.stringify(v)} is not one of ${COMPS.join(', ')}`, where, 0);
   return v as Operator;
 }
 
@@ -54,7 +75,11 @@ export function exceptionsExpr(rule: string, exceptions: ExceptionDef[]): Expr |
     if (!comps || comps.length !== fields.length) throw new CompileError(`comps must be a list as long as fields (${fields.length})`, where, 0);
     for (const tuple of e.values) {
       if (!Array.isArray(tuple) || tuple.length !== fields.length) {
-        throw new CompileError(`each value is a list of ${fields.length} (one per field: ${(e.fields as string[]).join(', ')}), got ${JSON.stringify(tuple)}`, where, 0);
+        throw new CompileError(
+          `each value is a list of ${fields.length} (one per field: ${(e.fields as string[]).join(', ')}), got ${JSON.stringify(tuple)}`,
+          where,
+          0,
+        );
       }
       const checks: Expr[] = fields.map((field, i) => ({ kind: 'check', field, op: comps[i]!, value: value(comps[i]!, tuple[i], where), pos: at }));
       alternatives.push(checks.length === 1 ? checks[0]! : { kind: 'and', children: checks, pos: at });

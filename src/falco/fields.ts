@@ -69,7 +69,10 @@ function ancestry(pick: (p: ProcessInfo) => string | number | undefined, type: '
     multiWithoutArg: true,
     extract(c, arg) {
       if (arg === undefined) {
-        const values = c.table.ancestors(c.proc).map(pick).filter((v) => v !== undefined && v !== '');
+        const values = c.table
+          .ancestors(c.proc)
+          .map(pick)
+          .filter((v) => v !== undefined && v !== '');
         return values as string[] | number[];
       }
       const p = c.table.ancestor(c.proc, index(arg) ?? -1);
@@ -115,39 +118,141 @@ export const FIELDS: Record<string, FieldDef> = {
   'evt.res': { type: 'string', extract: (c) => (c.ev.res < 0 ? (c.ev.errorName ?? String(c.ev.res)) : 'SUCCESS') },
   'evt.rawres': { type: 'number', extract: (c) => c.ev.res },
   'evt.failed': { type: 'bool', extract: (c) => c.ev.res < 0 },
-  'evt.is_open_read': { type: 'bool', extract: (c) => { const f = file(c); return f ? (f.flags & 3) !== 1 : undefined; } },
-  'evt.is_open_write': { type: 'bool', extract: (c) => { const f = file(c); return f ? (f.flags & 3) !== 0 : undefined; } },
+  'evt.is_open_read': {
+    type: 'bool',
+    extract: (c) => {
+      const f = file(c);
+      return f ? (f.flags & 3) !== 1 : undefined;
+    },
+  },
+  'evt.is_open_write': {
+    type: 'bool',
+    extract: (c) => {
+      const f = file(c);
+      return f ? (f.flags & 3) !== 0 : undefined;
+    },
+  },
   'evt.is_open_exec': { type: 'bool', extract: (c) => (file(c) ? false : undefined) },
   'evt.arg': evtArg,
   'evt.rawarg': { ...evtArg, extract: (c, arg) => (arg === 'flags' ? file(c)?.flags : evtArg.extract(c, arg)) },
 
   'fd.num': { type: 'number', extract: (c) => c.ev.fd?.num },
-  'fd.type': { type: 'string', extract: (c) => (c.ev.fd ? (c.ev.fd.kind === 'file' ? (c.ev.fd.directory ? 'directory' : 'file') : `ipv${c.ev.fd.family}`) : undefined) },
-  'fd.typechar': { type: 'string', extract: (c) => (c.ev.fd ? (c.ev.fd.kind === 'file' ? (c.ev.fd.directory ? 'd' : 'f') : String(c.ev.fd.family)) : undefined) },
-  'fd.name': { type: 'string', extract: (c) => { const f = c.ev.fd; return f ? (f.kind === 'file' ? f.path : tuple(f)) : undefined; } },
+  'fd.type': {
+    type: 'string',
+    extract: (c) => (c.ev.fd ? (c.ev.fd.kind === 'file' ? (c.ev.fd.directory ? 'directory' : 'file') : `ipv${c.ev.fd.family}`) : undefined),
+  },
+  'fd.typechar': {
+    type: 'string',
+    extract: (c) => (c.ev.fd ? (c.ev.fd.kind === 'file' ? (c.ev.fd.directory ? 'd' : 'f') : String(c.ev.fd.family)) : undefined),
+  },
+  'fd.name': {
+    type: 'string',
+    extract: (c) => {
+      const f = c.ev.fd;
+      return f ? (f.kind === 'file' ? f.path : tuple(f)) : undefined;
+    },
+  },
   'fd.nameraw': { type: 'string', extract: (c) => file(c)?.path },
-  'fd.directory': { type: 'string', extract: (c) => { const f = file(c); return f ? (f.directory ? f.path : posix.dirname(f.path)) : undefined; } },
-  'fd.filename': { type: 'string', extract: (c) => { const f = file(c); return f && !f.directory ? posix.basename(f.path) : undefined; } },
+  'fd.directory': {
+    type: 'string',
+    extract: (c) => {
+      const f = file(c);
+      return f ? (f.directory ? f.path : posix.dirname(f.path)) : undefined;
+    },
+  },
+  'fd.filename': {
+    type: 'string',
+    extract: (c) => {
+      const f = file(c);
+      return f && !f.directory ? posix.basename(f.path) : undefined;
+    },
+  },
   'fd.l4proto': { type: 'string', extract: (c) => sock(c)?.l4proto },
   'fd.sockfamily': { type: 'string', extract: (c) => (sock(c) ? 'ip' : undefined) },
-  'fd.is_server': { type: 'bool', extract: (c) => { const s = sock(c); return s ? s.role === 'server' : undefined; } },
-  'fd.cip': { type: 'ip', extract: (c) => { const s = sock(c); return s && client(s).ip; } },
-  'fd.sip': { type: 'ip', extract: (c) => { const s = sock(c); return s && server(s).ip; } },
+  'fd.is_server': {
+    type: 'bool',
+    extract: (c) => {
+      const s = sock(c);
+      return s ? s.role === 'server' : undefined;
+    },
+  },
+  'fd.cip': {
+    type: 'ip',
+    extract: (c) => {
+      const s = sock(c);
+      return s && client(s).ip;
+    },
+  },
+  'fd.sip': {
+    type: 'ip',
+    extract: (c) => {
+      const s = sock(c);
+      return s && server(s).ip;
+    },
+  },
   // Not a Falco field: the destination (server) address, named as the issue asks.
-  'fd.dip': { type: 'ip', extract: (c) => { const s = sock(c); return s && server(s).ip; } },
+  'fd.dip': {
+    type: 'ip',
+    extract: (c) => {
+      const s = sock(c);
+      return s && server(s).ip;
+    },
+  },
   'fd.lip': { type: 'ip', extract: (c) => sock(c)?.local.ip },
   'fd.rip': { type: 'ip', extract: (c) => sock(c)?.remote.ip },
-  'fd.ip': { type: 'ip', extract: (c) => { const s = sock(c); return s ? [client(s).ip, server(s).ip] : undefined; } },
-  'fd.cport': { type: 'number', extract: (c) => { const s = sock(c); return s && client(s).port; } },
-  'fd.sport': { type: 'number', extract: (c) => { const s = sock(c); return s && server(s).port; } },
+  'fd.ip': {
+    type: 'ip',
+    extract: (c) => {
+      const s = sock(c);
+      return s ? [client(s).ip, server(s).ip] : undefined;
+    },
+  },
+  'fd.cport': {
+    type: 'number',
+    extract: (c) => {
+      const s = sock(c);
+      return s && client(s).port;
+    },
+  },
+  'fd.sport': {
+    type: 'number',
+    extract: (c) => {
+      const s = sock(c);
+      return s && server(s).port;
+    },
+  },
   'fd.lport': { type: 'number', extract: (c) => sock(c)?.local.port },
   'fd.rport': { type: 'number', extract: (c) => sock(c)?.remote.port },
-  'fd.port': { type: 'number', extract: (c) => { const s = sock(c); return s ? [client(s).port, server(s).port] : undefined; } },
-  'fd.cnet': { type: 'ipnet', extract: (c) => { const s = sock(c); return s && client(s).ip; } },
-  'fd.snet': { type: 'ipnet', extract: (c) => { const s = sock(c); return s && server(s).ip; } },
+  'fd.port': {
+    type: 'number',
+    extract: (c) => {
+      const s = sock(c);
+      return s ? [client(s).port, server(s).port] : undefined;
+    },
+  },
+  'fd.cnet': {
+    type: 'ipnet',
+    extract: (c) => {
+      const s = sock(c);
+      return s && client(s).ip;
+    },
+  },
+  'fd.snet': {
+    type: 'ipnet',
+    extract: (c) => {
+      const s = sock(c);
+      return s && server(s).ip;
+    },
+  },
   'fd.lnet': { type: 'ipnet', extract: (c) => sock(c)?.local.ip },
   'fd.rnet': { type: 'ipnet', extract: (c) => sock(c)?.remote.ip },
-  'fd.net': { type: 'ipnet', extract: (c) => { const s = sock(c); return s ? [client(s).ip, server(s).ip] : undefined; } },
+  'fd.net': {
+    type: 'ipnet',
+    extract: (c) => {
+      const s = sock(c);
+      return s ? [client(s).ip, server(s).ip] : undefined;
+    },
+  },
 
   'proc.pid': { type: 'number', extract: (c) => c.proc?.pid },
   'proc.vpid': { type: 'number', extract: (c) => (host(c) ? c.proc?.pid : undefined) },
@@ -164,7 +269,10 @@ export const FIELDS: Record<string, FieldDef> = {
   'proc.tty': { type: 'number', extract: (c) => c.proc?.tty },
   'proc.cwd': { type: 'string', extract: (c) => (c.proc?.cwd === undefined ? undefined : c.proc.cwd.endsWith('/') ? c.proc.cwd : `${c.proc.cwd}/`) },
   'proc.sid': { type: 'number', extract: (c) => c.proc?.sid },
-  'proc.duration': { type: 'number', extract: (c) => (c.proc?.startMs === undefined ? undefined : Math.max(0, Math.round((c.ev.timeMs - c.proc.startMs) * 1e6))) },
+  'proc.duration': {
+    type: 'number',
+    extract: (c) => (c.proc?.startMs === undefined ? undefined : Math.max(0, Math.round((c.ev.timeMs - c.proc.startMs) * 1e6))),
+  },
   'proc.pname': { type: 'string', extract: (c) => nameOf(parent(c)) },
   'proc.pexe': { type: 'string', extract: (c) => exeOf(parent(c)) },
   'proc.pexepath': { type: 'string', extract: (c) => parent(c)?.exepath },
@@ -176,11 +284,29 @@ export const FIELDS: Record<string, FieldDef> = {
   'proc.acmdline': ancestry((p) => cmdlineOf(p), 'string'),
 
   'user.uid': { type: 'number', extract: (c) => c.proc?.uid ?? c.ev.uid },
-  'user.name': { type: 'string', extract: (c) => { const uid = c.proc?.uid ?? c.ev.uid; return uid === undefined ? undefined : (c.table.host.userName(uid) ?? String(uid)); } },
+  'user.name': {
+    type: 'string',
+    extract: (c) => {
+      const uid = c.proc?.uid ?? c.ev.uid;
+      return uid === undefined ? undefined : (c.table.host.userName(uid) ?? String(uid));
+    },
+  },
   'user.loginuid': { type: 'number', extract: (c) => c.proc?.loginuid },
-  'user.loginname': { type: 'string', extract: (c) => { const l = c.proc?.loginuid; return l === undefined ? undefined : l < 0 ? '' : c.table.host.userName(l) ?? String(l); } },
+  'user.loginname': {
+    type: 'string',
+    extract: (c) => {
+      const l = c.proc?.loginuid;
+      return l === undefined ? undefined : l < 0 ? '' : (c.table.host.userName(l) ?? String(l));
+    },
+  },
   'group.gid': { type: 'number', extract: (c) => c.proc?.gid },
-  'group.name': { type: 'string', extract: (c) => { const g = c.proc?.gid; return g === undefined ? undefined : c.table.host.groupName(g) ?? String(g); } },
+  'group.name': {
+    type: 'string',
+    extract: (c) => {
+      const g = c.proc?.gid;
+      return g === undefined ? undefined : (c.table.host.groupName(g) ?? String(g));
+    },
+  },
 
   // Host processes take Falco's values (id and name "host", image fields empty);
   // for a container Sherlock knows the id from the cgroup, nothing else.
@@ -216,11 +342,20 @@ export function lookupField(name: string, arg: string | undefined): { def: Field
   }
   if (!def) return { error: `field ${name} is not available` };
   if (fieldArg !== undefined && !def.arg) return { error: `field ${name} takes no argument ([${fieldArg}])` };
-  if (fieldArg === undefined && def.arg && !def.argOptional) return { error: `field ${name} needs an argument (${name}[${def.arg === 'index' ? 'N' : 'name'}])` };
-  if (def.arg === 'index' && fieldArg !== undefined && index(fieldArg) === undefined) return { error: `field ${name}[${fieldArg}]: the argument must be a number` };
-  if (def.arg === 'name' && base.startsWith('evt.') && fieldArg !== undefined && !(KNOWN_ARGS as readonly string[]).includes(fieldArg) && !/^\d+$/.test(fieldArg)) {
+  if (fieldArg === undefined && def.arg && !def.argOptional)
+    return { error: `field ${name} needs an argument (${name}[${def.arg === 'index' ? 'N' : 'name'}])` };
+  if (def.arg === 'index' && fieldArg !== undefined && index(fieldArg) === undefined)
+    return { error: `field ${name}[${fieldArg}]: the argument must be a number` };
+  if (
+    def.arg === 'name' &&
+    base.startsWith('evt.') &&
+    fieldArg !== undefined &&
+    !(KNOWN_ARGS as readonly string[]).includes(fieldArg) &&
+    !/^\d+$/.test(fieldArg)
+  ) {
     return { error: `field ${base}.${fieldArg} is not available (Sherlock fills evt.arg.${KNOWN_ARGS.join(', .')})` };
   }
-  if (def.arg === 'name' && fieldArg !== undefined && /^\d+$/.test(fieldArg)) return { error: `field ${base}[${fieldArg}] is not available (arguments by position)` };
+  if (def.arg === 'name' && fieldArg !== undefined && /^\d+$/.test(fieldArg))
+    return { error: `field ${base}[${fieldArg}] is not available (arguments by position)` };
   return { def, name: base, ...(fieldArg !== undefined ? { arg: fieldArg } : {}) };
 }

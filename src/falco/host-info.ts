@@ -102,6 +102,8 @@ function readProcess(procRoot: string, pid: number): ProcessInfo | undefined {
  * a host cgroup.
  */
 export function containerIdOf(cgroupPath: string): string | undefined {
-  const m = /(?:docker|cri-containerd|crio|libpod|containerd)[-/]([0-9a-f]{64})(?:\.scope)?/.exec(cgroupPath) ?? /\/(?:kubepods|docker|lxc)[^\n]*\/([0-9a-f]{64})/.exec(cgroupPath);
+  const m =
+    /(?:docker|cri-containerd|crio|libpod|containerd)[-/]([0-9a-f]{64})(?:\.scope)?/.exec(cgroupPath) ??
+    /\/(?:kubepods|docker|lxc)[^\n]*\/([0-9a-f]{64})/.exec(cgroupPath);
   return m ? m[1]!.slice(0, 12) : undefined;
 }

@@ -77,7 +77,7 @@ export function loadRules(files: RuleFile[], producedTypes: ReadonlySet<string>)
   }
   const lists = new Map([...set.lists.values()].map((l) => [l.name, l.items] as const));
   const env = { macros, lists, producedTypes };
-  const textOf = (where: string, rule: RuleDef) => (where.startsWith('macro ') ? set.macros.get(where.slice(6))?.condition ?? '' : rule.condition);
+  const textOf = (where: string, rule: RuleDef) => (where.startsWith('macro ') ? (set.macros.get(where.slice(6))?.condition ?? '') : rule.condition);
 
   const slots = new SubexpressionSlots();
   const rules: LoadedRule[] = [];
@@ -112,7 +112,13 @@ export function loadRules(files: RuleFile[], producedTypes: ReadonlySet<string>)
       continue;
     }
     const output = compileOutput(def.output);
-    if (output.unavailable.length) warnings.push({ file: def.file, line: def.line, item: `rule ${def.name}`, message: `output fields ${output.unavailable.join(', ')} are not available and print <NA>` });
+    if (output.unavailable.length)
+      warnings.push({
+        file: def.file,
+        line: def.line,
+        item: `rule ${def.name}`,
+        message: `output fields ${output.unavailable.join(', ')} are not available and print <NA>`,
+      });
     if (def.source !== 'syscall') {
       status.state = 'disabled';
       status.reason = `source ${def.source} is not captured by Sherlock (syscall events only)`;

@@ -54,7 +54,11 @@ export class RuleMatcher {
   private readonly maxAlerts: number;
   private readonly examplesPerRule: number;
 
-  constructor(readonly loaded: LoadedRules, host: HostInfo, options: MatcherOptions = {}) {
+  constructor(
+    readonly loaded: LoadedRules,
+    host: HostInfo,
+    options: MatcherOptions = {},
+  ) {
     this.table = new ProcessTable(host);
     this.memo = newEventMemo(loaded.slots);
     this.maxAlerts = options.maxAlerts ?? 10_000;

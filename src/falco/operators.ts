@@ -147,7 +147,10 @@ export function prepareTest(op: Operator, type: FieldType, values: string[], fie
   const listOp = op === 'in' || op === 'intersects' || op === 'pmatch';
   if (!listOp && values.length !== 1 && op !== 'exists') throw new OperatorError(`${op} takes one value`);
   if (type !== 'string' && STRING_ONLY.includes(op)) throw new OperatorError(`operator ${op} is not supported on ${fieldName} (a ${typeName(type)} field)`);
-  if (ORDERING.includes(op) && type !== 'number') throw new OperatorError(`operator ${op} is not supported on ${fieldName} (a ${typeName(type)} field; it takes =, !=, in${type === 'string' ? ', contains, startswith, glob, ...' : ''})`);
+  if (ORDERING.includes(op) && type !== 'number')
+    throw new OperatorError(
+      `operator ${op} is not supported on ${fieldName} (a ${typeName(type)} field; it takes =, !=, in${type === 'string' ? ', contains, startswith, glob, ...' : ''})`,
+    );
   const one = values[0] ?? '';
   switch (type) {
     case 'number': {
@@ -158,12 +161,19 @@ export function prepareTest(op: Operator, type: FieldType, values: string[], fie
       });
       const n = nums[0]!;
       switch (op) {
-        case '=': case '==': return (v) => v === n;
-        case '!=': return (v) => v !== n;
-        case '<': return (v) => (v as number) < n;
-        case '<=': return (v) => (v as number) <= n;
-        case '>': return (v) => (v as number) > n;
-        case '>=': return (v) => (v as number) >= n;
+        case '=':
+        case '==':
+          return (v) => v === n;
+        case '!=':
+          return (v) => v !== n;
+        case '<':
+          return (v) => (v as number) < n;
+        case '<=':
+          return (v) => (v as number) <= n;
+        case '>':
+          return (v) => (v as number) > n;
+        case '>=':
+          return (v) => (v as number) >= n;
         default: {
           const set = new Set(nums);
           return (v) => set.has(v as number);
@@ -206,9 +216,13 @@ export function prepareTest(op: Operator, type: FieldType, values: string[], fie
 
 function stringTest(op: Operator, values: string[], one: string): ScalarTest {
   switch (op) {
-    case '=': case '==': return (v) => v === one;
-    case '!=': return (v) => v !== one;
-    case 'contains': return (v) => (v as string).includes(one);
+    case '=':
+    case '==':
+      return (v) => v === one;
+    case '!=':
+      return (v) => v !== one;
+    case 'contains':
+      return (v) => (v as string).includes(one);
     case 'icontains': {
       const lower = one.toLowerCase();
       return (v) => (v as string).toLowerCase().includes(lower);
@@ -219,11 +233,17 @@ function stringTest(op: Operator, values: string[], one: string): ScalarTest {
     }
     case 'bstartswith': {
       const bytes = hexBytes(one);
-      return (v) => Buffer.from(v as string).subarray(0, bytes.length).equals(bytes);
+      return (v) =>
+        Buffer.from(v as string)
+          .subarray(0, bytes.length)
+          .equals(bytes);
     }
-    case 'startswith': return (v) => (v as string).startsWith(one);
-    case 'endswith': return (v) => (v as string).endsWith(one);
-    case 'glob': case 'iglob': {
+    case 'startswith':
+      return (v) => (v as string).startsWith(one);
+    case 'endswith':
+      return (v) => (v as string).endsWith(one);
+    case 'glob':
+    case 'iglob': {
       const re = globRegExp(one, op === 'iglob');
       return (v) => re.test(v as string);
     }
@@ -236,12 +256,15 @@ function stringTest(op: Operator, values: string[], one: string): ScalarTest {
       }
       return (v) => re.test(v as string);
     }
-    case 'in': case 'intersects': {
+    case 'in':
+    case 'intersects': {
       const set = new Set(values);
       return (v) => set.has(v as string);
     }
-    case 'pmatch': return pathMatcher(values);
-    default: throw new OperatorError(`operator ${op} is not supported on strings`);
+    case 'pmatch':
+      return pathMatcher(values);
+    default:
+      throw new OperatorError(`operator ${op} is not supported on strings`);
   }
 }
 

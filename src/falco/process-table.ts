@@ -44,7 +44,12 @@ export class ProcessTable {
     const known = this.get(ev.pid);
     if (known) return known;
     if (!ev.pid) return undefined;
-    const stub: ProcessInfo = { pid: ev.pid, name: ev.comm ?? '', ...(ev.uid !== undefined ? { uid: ev.uid } : {}), ...(ev.cgroupId ? { cgroupId: ev.cgroupId } : {}) };
+    const stub: ProcessInfo = {
+      pid: ev.pid,
+      name: ev.comm ?? '',
+      ...(ev.uid !== undefined ? { uid: ev.uid } : {}),
+      ...(ev.cgroupId ? { cgroupId: ev.cgroupId } : {}),
+    };
     this.byPid.set(ev.pid, stub);
     return stub;
   }
@@ -87,7 +92,8 @@ export class ProcessTable {
     let found: string | undefined;
     let p: ProcessInfo | undefined = proc;
     for (let depth = 0; p && depth < 8; depth++, p = this.ancestor(p, 1)) {
-      const sameCgroup = p === proc || (p.cgroupId !== undefined && p.cgroupId === proc.cgroupId) || (depth === 1 && (p.cgroupId === undefined || proc.cgroupId === undefined));
+      const sameCgroup =
+        p === proc || (p.cgroupId !== undefined && p.cgroupId === proc.cgroupId) || (depth === 1 && (p.cgroupId === undefined || proc.cgroupId === undefined));
       if (!sameCgroup) break;
       const path = this.host.cgroupPath(p.pid);
       if (path === undefined) continue;

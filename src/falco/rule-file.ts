@@ -35,7 +35,11 @@ export function readRuleFile(file: string, text: string): { items: RawItem[]; er
     const root = doc.contents;
     if (root === null || root === undefined) continue;
     if (!isSeq(root)) {
-      errors.push({ file, line: lines.linePos(root.range?.[0] ?? 0).line, message: 'a rules file is a YAML list of items (- rule: ..., - macro: ..., - list: ...)' });
+      errors.push({
+        file,
+        line: lines.linePos(root.range?.[0] ?? 0).line,
+        message: 'a rules file is a YAML list of items (- rule: ..., - macro: ..., - list: ...)',
+      });
       continue;
     }
     for (const node of root.items) {

@@ -55,9 +55,38 @@ export interface RuleSet {
   warnings: Problem[];
 }
 
-const RULE_KEYS = ['rule', 'desc', 'condition', 'output', 'priority', 'enabled', 'tags', 'source', 'exceptions', 'append', 'override', 'warn_evttypes', 'skip-if-unknown-filter', 'capture', 'capture_duration'];
+const RULE_KEYS = [
+  'rule',
+  'desc',
+  'condition',
+  'output',
+  'priority',
+  'enabled',
+  'tags',
+  'source',
+  'exceptions',
+  'append',
+  'override',
+  'warn_evttypes',
+  'skip-if-unknown-filter',
+  'capture',
+  'capture_duration',
+];
 const APPENDABLE_RULE_KEYS = ['condition', 'output', 'desc', 'tags', 'exceptions'];
-const REPLACEABLE_RULE_KEYS = ['condition', 'output', 'desc', 'priority', 'tags', 'exceptions', 'enabled', 'source', 'warn_evttypes', 'skip-if-unknown-filter', 'capture', 'capture_duration'];
+const REPLACEABLE_RULE_KEYS = [
+  'condition',
+  'output',
+  'desc',
+  'priority',
+  'tags',
+  'exceptions',
+  'enabled',
+  'source',
+  'warn_evttypes',
+  'skip-if-unknown-filter',
+  'capture',
+  'capture_duration',
+];
 
 export function emptyRuleSet(): RuleSet {
   return { lists: new Map(), macros: new Map(), rules: new Map(), errors: [], warnings: [] };
@@ -83,9 +112,18 @@ export function addItems(set: RuleSet, items: RawItem[]): void {
     const at = (kind: string, name: unknown) => ({ file: item.file, line: item.line, item: `${kind} ${String(name)}` });
     if ('required_engine_version' in d) {
       const wanted = versionParts(d.required_engine_version);
-      if (!wanted) set.errors.push({ file: item.file, line: item.line, message: `required_engine_version ${JSON.stringify(d.required_engine_version)} is not a version (0.57.0, or an integer)` });
+      if (!wanted)
+        set.errors.push({
+          file: item.file,
+          line: item.line,
+          message: `required_engine_version ${JSON.stringify(d.required_engine_version)} is not a version (0.57.0, or an integer)`,
+        });
       else if (compareVersions(wanted, versionParts(ENGINE_VERSION)!) > 0) {
-        set.errors.push({ file: item.file, line: item.line, message: `the file requires engine version ${String(d.required_engine_version)}; Sherlock reads Falco rules up to ${ENGINE_VERSION}` });
+        set.errors.push({
+          file: item.file,
+          line: item.line,
+          message: `the file requires engine version ${String(d.required_engine_version)}; Sherlock reads Falco rules up to ${ENGINE_VERSION}`,
+        });
       }
       continue;
     }
@@ -93,7 +131,12 @@ export function addItems(set: RuleSet, items: RawItem[]): void {
     if ('list' in d) addList(set, d, item, at('list', d.list));
     else if ('macro' in d) addMacro(set, d, item, at('macro', d.macro));
     else if ('rule' in d) addRule(set, d, item, at('rule', d.rule));
-    else set.warnings.push({ file: item.file, line: item.line, message: `unknown item (keys ${Object.keys(d).join(', ')}); Falco items are rule, macro, list, required_engine_version` });
+    else
+      set.warnings.push({
+        file: item.file,
+        line: item.line,
+        message: `unknown item (keys ${Object.keys(d).join(', ')}); Falco items are rule, macro, list, required_engine_version`,
+      });
   }
 }
 
@@ -114,7 +157,8 @@ function changeMode(d: Record<string, unknown>, where: Where, set: RuleSet, keys
       modes.set(key, mode);
     }
     for (const key of Object.keys(d)) {
-      if (!['rule', 'macro', 'list', 'override'].includes(key) && !modes.has(key)) return fail(`${key} is given without an override for it (override: { ${key}: append | replace })`);
+      if (!['rule', 'macro', 'list', 'override'].includes(key) && !modes.has(key))
+        return fail(`${key} is given without an override for it (override: { ${key}: append | replace })`);
     }
     return modes;
   }
@@ -166,7 +210,7 @@ function parsePriority(v: unknown): Priority | undefined {
 
 function parseExceptions(v: unknown, where: Where, set: RuleSet): ExceptionDef[] | undefined {
   if (v === undefined || v === null) return [];
-  if (!Array.isArray(v)) return void set.errors.push({ ...where, message: 'exceptions must be a list' }), undefined;
+  if (!Array.isArray(v)) return (void set.errors.push({ ...where, message: 'exceptions must be a list' }), undefined);
   const out: ExceptionDef[] = [];
   for (const [i, e] of v.entries()) {
     if (typeof e !== 'object' || e === null || typeof (e as { name?: unknown }).name !== 'string') {
@@ -175,13 +219,18 @@ function parseExceptions(v: unknown, where: Where, set: RuleSet): ExceptionDef[]
     }
     const x = e as Record<string, unknown>;
     const values = x.values === undefined || x.values === null ? [] : x.values;
-    if (!Array.isArray(values)) return void set.errors.push({ ...where, message: `exception ${String(x.name)}: values must be a list` }), undefined;
+    if (!Array.isArray(values)) return (void set.errors.push({ ...where, message: `exception ${String(x.name)}: values must be a list` }), undefined);
     const fields = x.fields as string | string[] | undefined;
     if (fields !== undefined && typeof fields !== 'string' && !(Array.isArray(fields) && fields.every((f) => typeof f === 'string'))) {
       set.errors.push({ ...where, message: `exception ${String(x.name)}: fields is a field name or a list of them` });
       return undefined;
     }
-    out.push({ name: x.name as string, ...(fields !== undefined ? { fields } : {}), ...(x.comps !== undefined ? { comps: x.comps as string | string[] } : {}), values });
+    out.push({
+      name: x.name as string,
+      ...(fields !== undefined ? { fields } : {}),
+      ...(x.comps !== undefined ? { comps: x.comps as string | string[] } : {}),
+      values,
+    });
   }
   return out;
 }
@@ -204,7 +253,8 @@ function addRule(set: RuleSet, d: Record<string, unknown>, item: RawItem, where:
   if (mode) {
     if (!existing) return void set.errors.push({ ...where, message: `rule has append or override but no rule "${d.rule}" was defined before` });
     for (const [key, how] of mode) {
-      if (how === 'append' && !APPENDABLE_RULE_KEYS.includes(key)) return void set.errors.push({ ...where, message: `${key} can only be replaced, not appended` });
+      if (how === 'append' && !APPENDABLE_RULE_KEYS.includes(key))
+        return void set.errors.push({ ...where, message: `${key} can only be replaced, not appended` });
     }
     applyRuleChange(existing, d, mode, exceptions, where, set);
     return;
@@ -234,7 +284,14 @@ function addRule(set: RuleSet, d: Record<string, unknown>, item: RawItem, where:
   set.rules.set(d.rule, rule);
 }
 
-function applyRuleChange(rule: RuleDef, d: Record<string, unknown>, mode: Map<string, 'append' | 'replace'>, exceptions: ExceptionDef[], where: Where, set: RuleSet): void {
+function applyRuleChange(
+  rule: RuleDef,
+  d: Record<string, unknown>,
+  mode: Map<string, 'append' | 'replace'>,
+  exceptions: ExceptionDef[],
+  where: Where,
+  set: RuleSet,
+): void {
   for (const [key, how] of mode) {
     const v = d[key];
     switch (key) {

@@ -22,7 +22,11 @@ export interface OperatorRules {
 }
 
 /** "a.yaml:/etc/sherlock/rules.d" → its paths. */
-export const splitRulePaths = (text: string | undefined): string[] => (text ?? '').split(':').map((p) => p.trim()).filter(Boolean);
+export const splitRulePaths = (text: string | undefined): string[] =>
+  (text ?? '')
+    .split(':')
+    .map((p) => p.trim())
+    .filter(Boolean);
 
 export const ruleFileName = (path: string) => basename(path, extname(path));
 
@@ -74,7 +78,10 @@ export function runRulePaths(spec: RunRuleSpec | undefined, runbooksDir: string,
   paths.push(...operator.always);
   for (const name of spec?.requested ?? []) {
     const path = operator.named.get(name);
-    if (!path) problems.push(`rule file "${name}" is not among this node's operator rule files (${[...operator.named.keys()].join(', ') || 'none: set SHERLOCK_FALCO_RULES'})`);
+    if (!path)
+      problems.push(
+        `rule file "${name}" is not among this node's operator rule files (${[...operator.named.keys()].join(', ') || 'none: set SHERLOCK_FALCO_RULES'})`,
+      );
     else if (!paths.includes(path)) paths.push(path);
   }
   return { paths: [...new Set(paths)], problems };

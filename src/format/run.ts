@@ -14,8 +14,10 @@ export function describeOrigin(origin: Record<string, unknown> | undefined): { t
   const str = (v: unknown) => (typeof v === 'string' || typeof v === 'number' ? String(v) : undefined);
   const url = str(origin.url);
   const link = url && /^https?:\/\//i.test(url) ? { url } : {};
-  if (str(origin.tool)) return { text: `${str(origin.tool)} alert ${str(origin.alert) ?? '?'}${str(origin.rule) ? ` (rule ${str(origin.rule)})` : ''}`, ...link };
+  if (str(origin.tool))
+    return { text: `${str(origin.tool)} alert ${str(origin.alert) ?? '?'}${str(origin.rule) ? ` (rule ${str(origin.rule)})` : ''}`, ...link };
   if (str(origin.schedule)) return { text: `schedule ${str(origin.schedule)}` };
-  if (str(origin.channel) !== undefined || str(origin.user) !== undefined) return { text: `chat: ${str(origin.user) ?? '?'} in #${str(origin.channel) ?? '?'}: ${str(origin.command) ?? ''}`.trim() };
+  if (str(origin.channel) !== undefined || str(origin.user) !== undefined)
+    return { text: `chat: ${str(origin.user) ?? '?'} in #${str(origin.channel) ?? '?'}: ${str(origin.command) ?? ''}`.trim() };
   return undefined;
 }

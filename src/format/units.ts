@@ -62,11 +62,30 @@ export function fmtDurationMs(ms: number | undefined): string {
 
 /** A value in a histogram unit, scaled for people: 1536 µs → "1.5 ms". */
 export function fmtUnit(value: number, unit: string): string {
-  const u = unit === 'us' || unit === 'usecs' || unit === 'microseconds' ? 'µs' : unit === 'nsecs' || unit === 'nanoseconds' ? 'ns' : unit === 'msecs' || unit === 'milliseconds' ? 'ms' : unit;
+  const u =
+    unit === 'us' || unit === 'usecs' || unit === 'microseconds'
+      ? 'µs'
+      : unit === 'nsecs' || unit === 'nanoseconds'
+        ? 'ns'
+        : unit === 'msecs' || unit === 'milliseconds'
+          ? 'ms'
+          : unit;
   const scales: Record<string, [number, string][]> = {
-    ns: [[1e9, 's'], [1e6, 'ms'], [1e3, 'µs'], [1, 'ns']],
-    'µs': [[1e6, 's'], [1e3, 'ms'], [1, 'µs']],
-    ms: [[1e3, 's'], [1, 'ms']],
+    ns: [
+      [1e9, 's'],
+      [1e6, 'ms'],
+      [1e3, 'µs'],
+      [1, 'ns'],
+    ],
+    µs: [
+      [1e6, 's'],
+      [1e3, 'ms'],
+      [1, 'µs'],
+    ],
+    ms: [
+      [1e3, 's'],
+      [1, 'ms'],
+    ],
   };
   const table = scales[u];
   if (!table) return `${compact(value)} ${unit}`;

@@ -1,8 +1,6 @@
 import { constants } from 'node:os';
 
-const errnoNames = new Map<number, string>(
-  Object.entries(constants.errno).map(([name, code]) => [code, name]),
-);
+const errnoNames = new Map<number, string>(Object.entries(constants.errno).map(([name, code]) => [code, name]));
 
 export function errnoName(errno: number): string {
   const code = Math.abs(errno);
@@ -24,7 +22,10 @@ export class BpfError extends Error {
 /** The kernel or the machine lacks a feature: `feature` says which. Tests skip on it. */
 export class NotSupportedError extends Error {
   override name = 'NotSupportedError';
-  constructor(readonly feature: string, detail?: string) {
+  constructor(
+    readonly feature: string,
+    detail?: string,
+  ) {
     super(`${feature} ${detail ?? 'is not available on this machine'}`);
   }
 }
@@ -32,7 +33,10 @@ export class NotSupportedError extends Error {
 /** The caller lacks a privilege; `capability` says which (CAP_BPF, root, ...). */
 export class PermissionError extends Error {
   override name = 'PermissionError';
-  constructor(readonly capability: string, action: string) {
+  constructor(
+    readonly capability: string,
+    action: string,
+  ) {
     super(`${action} needs ${capability}: run as root, or grant it to the worker`);
   }
 }
@@ -40,7 +44,10 @@ export class PermissionError extends Error {
 /** An object file that is missing, unreadable or not BPF ELF. */
 export class ObjectFileError extends Error {
   override name = 'ObjectFileError';
-  constructor(readonly path: string, reason: string) {
+  constructor(
+    readonly path: string,
+    reason: string,
+  ) {
     super(`cannot open BPF object ${path}: ${reason}`);
   }
 }

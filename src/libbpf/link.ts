@@ -80,7 +80,9 @@ function attachPerfEventEverywhere(prog: Handle, spec: ProgramSpec, event: PerfE
       if (!link) {
         const errno = lastErrno();
         closeFd(fd);
-        throw errno ? privilegedCallError(`attach of ${spec.name} to perf event on CPU ${cpu}`, errno, 'attaching a perf event program') : new BpfError('bpf_program__attach_perf_event', errno);
+        throw errno
+          ? privilegedCallError(`attach of ${spec.name} to perf event on CPU ${cpu}`, errno, 'attaching a perf event program')
+          : new BpfError('bpf_program__attach_perf_event', errno);
       }
       // libbpf's perf-event link owns the fd and closes it on destroy.
       links.push(wrapLink(spec, `perf_event cpu ${cpu}`, link, 'attaching a perf event program'));

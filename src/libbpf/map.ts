@@ -38,7 +38,10 @@ export class BpfMap implements MapSpec {
   readonly valueBufferSize: number;
   private closed = false;
 
-  constructor(spec: MapSpec, readonly fd: number) {
+  constructor(
+    spec: MapSpec,
+    readonly fd: number,
+  ) {
     ({ name: this.name, type: this.type, keySize: this.keySize, valueSize: this.valueSize, maxEntries: this.maxEntries } = spec);
     this.valueBufferSize = this.perCpu ? roundUp8(this.valueSize) * possibleCpuCount() : this.valueSize;
   }

@@ -54,9 +54,7 @@ function declare(libbpf: LibraryHandle, libc: LibraryHandle) {
     bpf_program__autoload: f('bool bpf_program__autoload(bpf_program *prog)'),
     bpf_program__set_autoload: f('int bpf_program__set_autoload(bpf_program *prog, bool autoload)'),
     bpf_program__attach: f('bpf_link *bpf_program__attach(bpf_program *prog)'),
-    bpf_program__attach_tracepoint: f(
-      'bpf_link *bpf_program__attach_tracepoint(bpf_program *prog, const char *category, const char *name)',
-    ),
+    bpf_program__attach_tracepoint: f('bpf_link *bpf_program__attach_tracepoint(bpf_program *prog, const char *category, const char *name)'),
     bpf_program__attach_perf_event: f('bpf_link *bpf_program__attach_perf_event(bpf_program *prog, int pfd)'),
     bpf_link__destroy: f('int bpf_link__destroy(bpf_link *link)'),
 
@@ -80,9 +78,7 @@ function declare(libbpf: LibraryHandle, libc: LibraryHandle) {
     bpf_map_update_elem: f('int bpf_map_update_elem(int fd, void *key, void *value, uint64_t flags)'),
     bpf_map_delete_elem: f('int bpf_map_delete_elem(int fd, void *key)'),
     bpf_map_get_next_key: f('int bpf_map_get_next_key(int fd, void *key, void *next_key)'),
-    bpf_map_lookup_batch: f(
-      'int bpf_map_lookup_batch(int fd, void *in_batch, void *out_batch, void *keys, void *values, _Inout_ uint32_t *count, void *opts)',
-    ),
+    bpf_map_lookup_batch: f('int bpf_map_lookup_batch(int fd, void *in_batch, void *out_batch, void *keys, void *values, _Inout_ uint32_t *count, void *opts)'),
     bpf_enable_stats: f('int bpf_enable_stats(int type)'),
     bpf_obj_get_info_by_fd: f('int bpf_obj_get_info_by_fd(int fd, void *info, _Inout_ uint32_t *len)'),
 
@@ -106,10 +102,7 @@ export function lib(): Native {
   try {
     libbpf = koffi.load(process.env.SHERLOCK_LIBBPF ?? 'libbpf.so.1');
   } catch (err) {
-    throw new NotSupportedError(
-      'libbpf.so.1',
-      `could not be loaded (${(err as Error).message}); on Debian: apt-get install libbpf1`,
-    );
+    throw new NotSupportedError('libbpf.so.1', `could not be loaded (${(err as Error).message}); on Debian: apt-get install libbpf1`);
   }
   native = declare(libbpf, koffi.load('libc.so.6'));
   return native;

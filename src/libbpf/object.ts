@@ -79,7 +79,9 @@ export class BpfObject {
     const handle = native.bpf_object__open_file(path, opts);
     if (!handle) {
       const errno = lastErrno();
-      const why = libbpfWarningsSince(mark).at(-1)?.replace(/^libbpf:\s*/, '');
+      const why = libbpfWarningsSince(mark)
+        .at(-1)
+        ?.replace(/^libbpf:\s*/, '');
       throw new ObjectFileError(path, `${errnoName(errno)}${why ? `: ${why}` : ''}`);
     }
     const obj = new BpfObject(path, handle);

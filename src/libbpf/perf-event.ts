@@ -35,9 +35,7 @@ export function openPerfEvent(spec: PerfEventSpec, cpu: number): number {
   attr.writeBigUInt64LE(BigInt(spec.frequency ?? spec.period ?? 1), 16);
   // Created disabled; libbpf enables it once the program is attached.
   attr.writeBigUInt64LE(FLAG_DISABLED | (spec.frequency ? FLAG_FREQ : 0n), 40);
-  const fd = Number(
-    lib().syscall(nr, 'void *', attr, 'int', -1, 'int', cpu, 'int', -1, 'unsigned long', PERF_FLAG_FD_CLOEXEC),
-  );
+  const fd = Number(lib().syscall(nr, 'void *', attr, 'int', -1, 'int', cpu, 'int', -1, 'unsigned long', PERF_FLAG_FD_CLOEXEC));
   if (fd >= 0) return fd;
   const errno = lastErrno();
   if (errno === constants.errno.EACCES || errno === constants.errno.EPERM) {

@@ -18,8 +18,5 @@ const has = (caps: bigint, cap: bigint) => (caps & (1n << cap)) !== 0n;
 export function missingTracingCapabilities(): string[] {
   const caps = effectiveCapabilities();
   if (has(caps, CAP_SYS_ADMIN)) return [];
-  return [
-    ...(has(caps, CAP_BPF) ? [] : ['CAP_BPF']),
-    ...(has(caps, CAP_PERFMON) ? [] : ['CAP_PERFMON']),
-  ];
+  return [...(has(caps, CAP_BPF) ? [] : ['CAP_BPF']), ...(has(caps, CAP_PERFMON) ? [] : ['CAP_PERFMON'])];
 }

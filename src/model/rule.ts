@@ -3,9 +3,7 @@
 // plans carry and analysis (src/analysis/rules.ts) evaluates.
 import { z } from 'zod';
 
-const patterns = z
-  .union([z.string().min(1), z.array(z.string().min(1)).min(1)])
-  .transform((v) => (Array.isArray(v) ? v : [v]));
+const patterns = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).transform((v) => (Array.isArray(v) ? v : [v]));
 
 const PORT_LIST = /^\s*\d+(\s*,\s*\d+)*\s*$/;
 const ports = z
@@ -57,7 +55,15 @@ const connectFields = {
 
 const withNot = <T extends z.ZodRawShape>(fields: T) => {
   const base = z.object(fields).strict();
-  return z.object({ ...fields, not: z.union([base, z.array(base).min(1)]).transform((v) => (Array.isArray(v) ? v : [v])).optional() }).strict();
+  return z
+    .object({
+      ...fields,
+      not: z
+        .union([base, z.array(base).min(1)])
+        .transform((v) => (Array.isArray(v) ? v : [v]))
+        .optional(),
+    })
+    .strict();
 };
 
 export const execMatchSchema = withNot(execFields);
@@ -78,7 +84,10 @@ export const ruleSchema = z
   .superRefine((rule, ctx) => {
     const kinds = (['exec', 'open', 'connect'] as const).filter((k) => rule[k] !== undefined);
     if (kinds.length !== 1) {
-      ctx.addIssue({ code: 'custom', message: `a rule matches exactly one of exec, open or connect${kinds.length ? ` (this one has ${kinds.join(' and ')})` : ''}` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `a rule matches exactly one of exec, open or connect${kinds.length ? ` (this one has ${kinds.join(' and ')})` : ''}`,
+      });
     }
   });
 

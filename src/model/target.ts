@@ -12,13 +12,24 @@ export const targetSchema = z
     pid: z.array(z.number().int().positive()).min(1).max(MAX_TGIDS).optional(),
     comm: z.string().min(1).max(TASK_COMM_MAX, `comm is at most ${TASK_COMM_MAX} characters (the kernel's TASK_COMM_LEN)`).optional(),
     cgroup: z.string().min(1).optional(),
-    unit: z.string().regex(/^[\w@.:-]+$/, 'unit is a systemd unit name like nginx.service').optional(),
+    unit: z
+      .string()
+      .regex(/^[\w@.:-]+$/, 'unit is a systemd unit name like nginx.service')
+      .optional(),
     port: z.number().int().min(1).max(65535).optional(),
     uid: z.number().int().min(0).max(0xfffffffe).optional(),
-    container: z.string().regex(/^[0-9a-fA-F]{12,64}$/, 'container is a container id (12 to 64 hex digits, as `docker ps` or `crictl ps` show it)').optional(),
-    pod: z.string().regex(/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/, 'pod is a Kubernetes pod UID like 0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b').optional(),
+    container: z
+      .string()
+      .regex(/^[0-9a-fA-F]{12,64}$/, 'container is a container id (12 to 64 hex digits, as `docker ps` or `crictl ps` show it)')
+      .optional(),
+    pod: z
+      .string()
+      .regex(
+        /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/,
+        'pod is a Kubernetes pod UID like 0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b',
+      )
+      .optional(),
   })
   .strict();
 
 export type TargetSpec = z.infer<typeof targetSchema>;
-

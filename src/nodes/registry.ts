@@ -48,7 +48,12 @@ export async function knownNodes(redis: Redis, now = Date.now()): Promise<(NodeI
 /** Forgets nodes silent for longer than the TTL (their heartbeat hash entries too). */
 export async function pruneStaleNodes(redis: Redis, now = Date.now()): Promise<string[]> {
   const stale = await redis.zrangebyscore(keys.nodesSeen, '-inf', `(${now - NODE_TTL_MS}`);
-  if (stale.length) await redis.multi().zrem(keys.nodesSeen, ...stale).hdel(keys.nodes, ...stale).exec();
+  if (stale.length)
+    await redis
+      .multi()
+      .zrem(keys.nodesSeen, ...stale)
+      .hdel(keys.nodes, ...stale)
+      .exec();
   return stale;
 }
 
@@ -57,7 +62,9 @@ function parseHeartbeat(text: string | null): NodeInfo[] {
   try {
     const info = JSON.parse(text) as NodeInfo;
     if (typeof info?.name !== 'string' || !isValidNodeName(info.name)) return [];
-    return [{ ...info, labels: typeof info.labels === 'object' && info.labels ? info.labels : {}, captures: Array.isArray(info.captures) ? info.captures : [] }];
+    return [
+      { ...info, labels: typeof info.labels === 'object' && info.labels ? info.labels : {}, captures: Array.isArray(info.captures) ? info.captures : [] },
+    ];
   } catch {
     return [];
   }

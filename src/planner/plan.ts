@@ -23,10 +23,14 @@ export function planRun(request: RunRequest, live: NodeInfo[], runbooks?: Runboo
   if (!limits) return plan;
   // The run's own budget must be within the operator's maximum; a runbook's is capped by it.
   if (request.cpuBudget !== undefined && request.cpuBudget > limits.maxCpuBudgetPercent) {
-    throw new Invalid('cpu_budget_over_limit', `cpuBudget ${request.cpuBudget}% exceeds this server's maximum of ${limits.maxCpuBudgetPercent}% of one CPU (load.maxCpuBudgetPercent)`, {
-      cpuBudget: request.cpuBudget,
-      maxCpuBudgetPercent: limits.maxCpuBudgetPercent,
-    });
+    throw new Invalid(
+      'cpu_budget_over_limit',
+      `cpuBudget ${request.cpuBudget}% exceeds this server's maximum of ${limits.maxCpuBudgetPercent}% of one CPU (load.maxCpuBudgetPercent)`,
+      {
+        cpuBudget: request.cpuBudget,
+        maxCpuBudgetPercent: limits.maxCpuBudgetPercent,
+      },
+    );
   }
   const budget = request.cpuBudget ?? Math.min(plan.cpuBudgetPercent ?? limits.cpuBudgetPercent, limits.maxCpuBudgetPercent);
   return { ...plan, cpuBudgetPercent: budget };
@@ -35,7 +39,13 @@ export function planRun(request: RunRequest, live: NodeInfo[], runbooks?: Runboo
 function planSteps(request: RunRequest, live: NodeInfo[], runbooks?: RunbookSource): RunPlan {
   if (request.runbook) {
     // Throws Invalid or NotFound (src/model/errors.ts) for a request the runbook refuses.
-    const expanded = expandRunbook(runbooks, { runbook: request.runbook, params: request.params, duration: request.duration, target: request.target, ...(request.falcoRules ? { falcoRules: request.falcoRules } : {}) });
+    const expanded = expandRunbook(runbooks, {
+      runbook: request.runbook,
+      params: request.params,
+      duration: request.duration,
+      target: request.target,
+      ...(request.falcoRules ? { falcoRules: request.falcoRules } : {}),
+    });
     const { durationMs, target, ...rest } = expanded;
     return { ...rest, durationMs, target, nodes: chooseNodes(request.targets, live), ...(request.reason ? { reason: request.reason } : {}) };
   }

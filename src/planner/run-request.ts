@@ -17,26 +17,26 @@ const PARSE_LIMIT_MS = 24 * 3_600_000;
 
 // The upper bound is checked on the whole request: a runbook has a limit of its
 // own (the planner says which), an ad-hoc run the server's.
-const duration = z
-  .union([z.number().int(), z.string()])
-  .transform((value, ctx) => {
-    const ms = typeof value === 'number' ? value : parseDuration(value);
-    if (ms === undefined || ms < 1000 || ms > PARSE_LIMIT_MS) {
-      ctx.addIssue({ code: 'custom', message: outsideRange(value) });
-      return z.NEVER;
-    }
-    return ms;
-  });
+const duration = z.union([z.number().int(), z.string()]).transform((value, ctx) => {
+  const ms = typeof value === 'number' ? value : parseDuration(value);
+  if (ms === undefined || ms < 1000 || ms > PARSE_LIMIT_MS) {
+    ctx.addIssue({ code: 'custom', message: outsideRange(value) });
+    return z.NEVER;
+  }
+  return ms;
+});
 
 export const runRequestSchema = z
   .object({
     runbook: z.string().min(1).max(100).optional(),
     steps: z
       .array(
-        z.object({
-          capture: z.string().refine((c) => captureNames().includes(c), { message: `capture must be one of: ${captureNames().join(', ')}` }),
-          params: z.record(z.string(), z.unknown()).default({}),
-        }).strict(),
+        z
+          .object({
+            capture: z.string().refine((c) => captureNames().includes(c), { message: `capture must be one of: ${captureNames().join(', ')}` }),
+            params: z.record(z.string(), z.unknown()).default({}),
+          })
+          .strict(),
       )
       .min(1)
       .max(16)
@@ -56,13 +56,17 @@ export const runRequestSchema = z
     /** Each capture's BPF CPU budget, percent of one CPU (up to the operator's load.maxCpuBudgetPercent). */
     cpuBudget: z.number().gt(0, 'cpuBudget is a percent of one CPU above 0').max(100, 'cpuBudget is a percent of one CPU, at most 100').optional(),
     /** Operator Falco rule files to add to the run, by name (file name without .yaml; SHERLOCK_FALCO_RULES on the workers). */
-    falcoRules: z.array(z.string().regex(/^[\w.-]{1,100}$/, 'rule file names are letters, digits, ".", "_" and "-"')).max(16).optional(),
+    falcoRules: z
+      .array(z.string().regex(/^[\w.-]{1,100}$/, 'rule file names are letters, digits, ".", "_" and "-"'))
+      .max(16)
+      .optional(),
   })
   .strict()
   .refine((r) => r.runbook || r.steps, { message: 'a run needs a runbook or steps' })
   .superRefine((r, ctx) => {
     if (r.runbook && r.steps) ctx.addIssue({ code: 'custom', path: ['steps'], message: 'give a runbook or steps, not both (steps are for ad-hoc runs)' });
-    if (r.params && !r.runbook) ctx.addIssue({ code: 'custom', path: ['params'], message: 'params go with a runbook; for ad-hoc steps, set each step\'s params' });
+    if (r.params && !r.runbook)
+      ctx.addIssue({ code: 'custom', path: ['params'], message: "params go with a runbook; for ad-hoc steps, set each step's params" });
     if (!r.runbook && r.duration !== undefined && r.duration > MAX_RUN_DURATION_MS) {
       ctx.addIssue({ code: 'custom', path: ['duration'], message: outsideRange(formatDuration(r.duration)) });
     }

@@ -33,7 +33,14 @@ export class RunSubmitter {
       children: plan.nodes.map((node) => ({
         name: 'capture',
         queueName: nodeQueue(node),
-        data: { runId: id, node, steps: plan.steps, durationMs: plan.durationMs, target: plan.target, ...(plan.cpuBudgetPercent !== undefined ? { cpuBudgetPercent: plan.cpuBudgetPercent } : {}) } satisfies NodeJobData,
+        data: {
+          runId: id,
+          node,
+          steps: plan.steps,
+          durationMs: plan.durationMs,
+          target: plan.target,
+          ...(plan.cpuBudgetPercent !== undefined ? { cpuBudgetPercent: plan.cpuBudgetPercent } : {}),
+        } satisfies NodeJobData,
         opts: {
           jobId: nodeJobId(id, node),
           attempts: 1,

@@ -12,11 +12,18 @@ export interface SecretPattern {
 const KEYWORD = String.raw`(?:password|passwd|passphrase|pwd|pass|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|client[_-]?secret|credentials?|auth)`;
 
 export const BUILT_IN_PATTERNS: readonly SecretPattern[] = [
-  { name: 'private key block', regex: /-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----(?<secret>[\s\S]*?)(?:-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|$)/g },
+  {
+    name: 'private key block',
+    regex: /-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----(?<secret>[\s\S]*?)(?:-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|$)/g,
+  },
   // user:pass@host in any URL-like string (https, postgres, redis, amqp...).
   { name: 'url credentials', regex: /\b[a-z][a-z0-9+.-]*:\/\/[^\s/:@]*:(?<secret>[^\s@/]+)@/gi },
   // A header line: Authorization, Proxy-Authorization, X-Api-Key, Cookie, X-Auth-Token...
-  { name: 'header', regex: /(?:^|[\s"'])(?:proxy-)?(?:authorization|cookie|set-cookie|x-[a-z0-9-]*(?:token|key|secret|auth)[a-z0-9-]*)\s*:\s*(?:(?:bearer|basic|token|digest|negotiate)\s+)?(?<secret>[^\s"']+(?:[^\n"']*)?)/gim },
+  {
+    name: 'header',
+    regex:
+      /(?:^|[\s"'])(?:proxy-)?(?:authorization|cookie|set-cookie|x-[a-z0-9-]*(?:token|key|secret|auth)[a-z0-9-]*)\s*:\s*(?:(?:bearer|basic|token|digest|negotiate)\s+)?(?<secret>[^\s"']+(?:[^\n"']*)?)/gim,
+  },
   { name: 'bearer/basic credentials', regex: /\b(?:bearer|basic)\s+(?<secret>[A-Za-z0-9._~+/-]{8,}=*)/gi },
   // KEY=value, --key=value, key: "value" (env assignments, flags, query strings, JSON).
   { name: 'assignment', regex: new RegExp(String.raw`[\w.-]*${KEYWORD}[\w.-]*(?:=|:=)(?<secret>[^\s&;,'"]+)`, 'gi') },
@@ -48,8 +55,23 @@ const MYSQL: ClientFlags = { attached: ['-p'] };
 const MONGO: ClientFlags = { next: ['-p'], attached: ['-p'] };
 const LDAP: ClientFlags = { next: ['-w'] };
 export const CLIENT_FLAGS: ReadonlyMap<string, ClientFlags> = new Map<string, ClientFlags>([
-  ...['mysql', 'mysqldump', 'mysqladmin', 'mysqlimport', 'mysqlshow', 'mysqlcheck', 'mysqlslap', 'mysqlpump', 'mysqlbinlog',
-    'mariadb', 'mariadb-dump', 'mariadb-admin', 'mariadb-import', 'mariadb-show', 'mariadb-check'].map((c) => [c, MYSQL] as const),
+  ...[
+    'mysql',
+    'mysqldump',
+    'mysqladmin',
+    'mysqlimport',
+    'mysqlshow',
+    'mysqlcheck',
+    'mysqlslap',
+    'mysqlpump',
+    'mysqlbinlog',
+    'mariadb',
+    'mariadb-dump',
+    'mariadb-admin',
+    'mariadb-import',
+    'mariadb-show',
+    'mariadb-check',
+  ].map((c) => [c, MYSQL] as const),
   ...['mongo', 'mongosh', 'mongodump', 'mongorestore', 'mongoexport', 'mongoimport', 'mongostat', 'mongotop'].map((c) => [c, MONGO] as const),
   ...['ldapsearch', 'ldapadd', 'ldapmodify', 'ldapdelete', 'ldapwhoami', 'ldappasswd', 'ldapcompare', 'ldapmodrdn'].map((c) => [c, LDAP] as const),
   ['sshpass', { next: ['-p'], attached: ['-p'] }],

@@ -63,7 +63,7 @@ export function createRedactor(extra: readonly SecretPattern[] = []): Redactor {
       }
       const next = out[i + 1];
       const hideNext = () => {
-        if (next === undefined || next === REDACTED || next.startsWith('-') && next.length > 1 && !client?.next?.includes(word)) return;
+        if (next === undefined || next === REDACTED || (next.startsWith('-') && next.length > 1 && !client?.next?.includes(word))) return;
         out[i + 1] = REDACTED;
         count++;
         i++;

@@ -146,11 +146,7 @@ export async function readArtifact(redis: Redis, runId: string, ref: ArtifactRef
  * with backpressure (the next chunk is read when the consumer is ready);
  * memory stays at a chunk or two whatever the artifact's size.
  */
-export async function gunzipChunks(
-  chunks: AsyncIterable<Buffer>,
-  consume: (chunk: Buffer) => Promise<void> | void,
-  signal?: AbortSignal,
-): Promise<void> {
+export async function gunzipChunks(chunks: AsyncIterable<Buffer>, consume: (chunk: Buffer) => Promise<void> | void, signal?: AbortSignal): Promise<void> {
   await pipeline(
     Readable.from(chunks, { objectMode: false }),
     createGunzip({ chunkSize: 64 * 1024 }),

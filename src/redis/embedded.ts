@@ -42,10 +42,26 @@ export async function startEmbeddedRedis(options: EmbeddedRedisOptions): Promise
   mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
   const port = options.port ?? (await freePort());
   const args = [
-    '--port', String(port), '--bind', '127.0.0.1', '--dir', options.dataDir,
-    '--appendonly', 'yes', '--appendfsync', options.appendfsync ?? 'everysec', '--save', '',
-    '--daemonize', 'no', '--protected-mode', 'yes', '--loglevel', 'warning',
-    '--logfile', join(options.dataDir, 'redis.log'),
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--dir',
+    options.dataDir,
+    '--appendonly',
+    'yes',
+    '--appendfsync',
+    options.appendfsync ?? 'everysec',
+    '--save',
+    '',
+    '--daemonize',
+    'no',
+    '--protected-mode',
+    'yes',
+    '--loglevel',
+    'warning',
+    '--logfile',
+    join(options.dataDir, 'redis.log'),
   ];
   if (options.acl) {
     const aclFile = join(options.dataDir, 'users.acl');

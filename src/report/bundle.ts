@@ -37,7 +37,13 @@ const log = createLogger({ component: 'report' });
 const deflateRawAsync = promisify(deflateRaw);
 const inflateRawAsync = promisify(inflateRaw);
 
-export const BUNDLE_FILES = { manifest: 'manifest.json', findings: 'findings.json', baseline: 'baseline.json', summary: 'summary.md', html: 'report.html' } as const;
+export const BUNDLE_FILES = {
+  manifest: 'manifest.json',
+  findings: 'findings.json',
+  baseline: 'baseline.json',
+  summary: 'summary.md',
+  html: 'report.html',
+} as const;
 /** Compressed report.html kept in memory between measuring and writing it. */
 export const DEFAULT_HTML_SPOOL_BYTES = 16 * 1024 * 1024;
 
@@ -290,10 +296,16 @@ async function writeBundle(ctx: ReportContext, files: PlannedFile[], writer: Ent
     }
     const meta = file.meta;
     await writer.stream(file.path, meta.bytes, (write) =>
-      streamArtifact(ctx.source, file.node.name, meta, async (chunk) => {
-        tee?.(chunk);
-        await write(chunk);
-      }, writer.signal),
+      streamArtifact(
+        ctx.source,
+        file.node.name,
+        meta,
+        async (chunk) => {
+          tee?.(chunk);
+          await write(chunk);
+        },
+        writer.signal,
+      ),
     );
   };
   // The page notes a capture it could not load and goes on; a file that could

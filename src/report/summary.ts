@@ -14,11 +14,13 @@ export const SUMMARY_TOP_FINDINGS = 10;
  * names are full of it; Slack shows backslashes literally).
  */
 export function mdText(text: unknown): string {
-  return String(text ?? '')
-    // eslint-disable-next-line no-control-regex
-    .replace(/[\u0000-\u001f\u007f]+/g, ' ')
-    .replace(/([\\`*[\]|<>])/g, '\\$1')
-    .trim();
+  return (
+    String(text ?? '')
+      // eslint-disable-next-line no-control-regex
+      .replace(/[\u0000-\u001f\u007f]+/g, ' ')
+      .replace(/([\\`*[\]|<>])/g, '\\$1')
+      .trim()
+  );
 }
 
 const SEVERITY_LABEL: Record<string, string> = { critical: 'CRITICAL', warning: 'WARNING', info: 'info' };
@@ -44,8 +46,11 @@ export function whyFirst(findings: Finding[], symptom: string | undefined): stri
   if (ranked.length < 1 || findings[0] !== ranked[0]) return undefined;
   const on = `on ${symptom ?? 'health'}`;
   const next = ranked.slice(1, 3).map((f) => `#${findings.indexOf(f) + 1} ${fmtImpact(f.score)}`);
-  return `Ranked by impact ${on} (s/s: seconds lost or CPU used per second of window; hits: rule matches by severity): #1 ${fmtImpact(ranked[0]!.score)}` +
-    (next.length ? `, then ${next.join(', ')}` : ', nothing else had an impact') + '.';
+  return (
+    `Ranked by impact ${on} (s/s: seconds lost or CPU used per second of window; hits: rule matches by severity): #1 ${fmtImpact(ranked[0]!.score)}` +
+    (next.length ? `, then ${next.join(', ')}` : ', nothing else had an impact') +
+    '.'
+  );
 }
 
 /** Rows of the baseline table in summary.md (report.html and baseline.json have all). */
@@ -56,13 +61,17 @@ function baselineSection(ctx: ReportContext): string[] {
   const out = ['## Compared with baseline', ''];
   if (!cmp) return [...out, '_No baseline comparison for this run._'];
   if (!cmp.rows.length) {
-    const none = cmp.missing.length ? `no scheduled baseline yet for ${cmp.missing.map(mdText).join(', ')} (target ${mdText(cmp.target)}).` : 'no comparable numbers on either side.';
+    const none = cmp.missing.length
+      ? `no scheduled baseline yet for ${cmp.missing.map(mdText).join(', ')} (target ${mdText(cmp.target)}).`
+      : 'no comparable numbers on either side.';
     return [...out, `_Nothing to compare: ${none}_`];
   }
   out.push('| node | metric | baseline | now | change |', '|---|---|---:|---:|---|');
   for (const r of cmp.rows.slice(0, SUMMARY_BASELINE_ROWS)) {
     const change = r.regression ? `**${mdText(r.change)}** (${r.regression})` : mdText(r.change);
-    out.push(`| ${mdText(r.node)} | ${mdText(r.metric)} | ${mdText(r.baseline)} (${fmtClock(r.baselineAt, ctx.run.createdAt)}) | ${mdText(r.now)} | ${change} |`);
+    out.push(
+      `| ${mdText(r.node)} | ${mdText(r.metric)} | ${mdText(r.baseline)} (${fmtClock(r.baselineAt, ctx.run.createdAt)}) | ${mdText(r.now)} | ${change} |`,
+    );
   }
   if (cmp.rows.length > SUMMARY_BASELINE_ROWS) out.push('', `(${cmp.rows.length - SUMMARY_BASELINE_ROWS} more rows in baseline.json and report.html)`);
   if (cmp.missing.length) out.push('', `No baseline yet for: ${cmp.missing.map(mdText).join(', ')}.`);
@@ -76,7 +85,9 @@ function sherlockSection(ctx: ReportContext): string[] {
   const out = ["## Sherlock's own cost", '', '| node | CPU | of | over | BPF CPU | left out of captures |', '|---|---:|---|---:|---:|---|'];
   for (const n of rows) {
     const c = n.state.sherlock!;
-    out.push(`| ${mdText(n.name)} | ${fmtDurationMs(c.cpuMs)} | ${mdText(c.cpuScope)} | ${fmtDurationMs(c.wallMs)} | ${fmtDurationMs(c.bpfCpuMs)} | ${c.cgroup ? `cgroup ${mdText(c.cgroup)}` : 'no (no cgroup of its own)'} |`);
+    out.push(
+      `| ${mdText(n.name)} | ${fmtDurationMs(c.cpuMs)} | ${mdText(c.cpuScope)} | ${fmtDurationMs(c.wallMs)} | ${fmtDurationMs(c.bpfCpuMs)} | ${c.cgroup ? `cgroup ${mdText(c.cgroup)}` : 'no (no cgroup of its own)'} |`,
+    );
   }
   return out;
 }
@@ -84,12 +95,18 @@ function sherlockSection(ctx: ReportContext): string[] {
 export function renderSummary(ctx: ReportContext): string {
   const { run } = ctx;
   const plan = run.plan;
-  const what = plan.runbook ? `runbook \`${mdText(plan.runbook)}\`${plan.runbookTitle ? ` (${mdText(plan.runbookTitle)})` : ''}` : `captures ${plan.steps.map((s) => `\`${mdText(s.capture)}\``).join(', ')}`;
+  const what = plan.runbook
+    ? `runbook \`${mdText(plan.runbook)}\`${plan.runbookTitle ? ` (${mdText(plan.runbookTitle)})` : ''}`
+    : `captures ${plan.steps.map((s) => `\`${mdText(s.capture)}\``).join(', ')}`;
   const out: string[] = [];
   out.push(`# Sherlock run ${mdText(run.id)}: ${mdText(run.status)}`, '');
   out.push(`- **What:** ${what} for ${fmtDurationMs(plan.durationMs)} on ${describeTarget(plan.target as Record<string, unknown>)}`);
   if (plan.params && Object.keys(plan.params).length) {
-    out.push(`- **Params:** ${Object.entries(plan.params).map(([k, v]) => `${mdText(k)}=${mdText(typeof v === 'string' ? v : JSON.stringify(v))}`).join(', ')}`);
+    out.push(
+      `- **Params:** ${Object.entries(plan.params)
+        .map(([k, v]) => `${mdText(k)}=${mdText(typeof v === 'string' ? v : JSON.stringify(v))}`)
+        .join(', ')}`,
+    );
   }
   out.push(`- **Requested by:** ${mdText(run.requestedBy)}${plan.reason ? ` — ${mdText(plan.reason)}` : ''}`);
   const origin = describeOrigin(plan.origin);

@@ -16,7 +16,6 @@ import { checkParam, validateParams, type ParamError } from './params.js';
 import type { Runbook, TargetField } from './schema.js';
 import { fillTemplates, findTemplates } from './templates.js';
 
-
 export interface RunbookRequest {
   runbook: string;
   params?: Record<string, unknown>;
@@ -65,7 +64,10 @@ export function expandRunbook(source: RunbookSource | undefined, request: Runboo
     const checked = checkParam({ ...WINDOW_PARAM, max: runbook.limits.maxDuration }, windowParam);
     if ('error' in checked) errors.push({ param: 'duration', message: `param duration (the run window): ${checked.error}` });
     else if (durationMs !== undefined && durationMs !== checked.value) {
-      errors.push({ param: 'duration', message: `duration is given twice (${formatDuration(durationMs)} and params.duration ${formatDuration(checked.value as number)}); give one` });
+      errors.push({
+        param: 'duration',
+        message: `duration is given twice (${formatDuration(durationMs)} and params.duration ${formatDuration(checked.value as number)}); give one`,
+      });
     } else durationMs = checked.value as number;
   }
   const { values, errors: paramErrors } = validateParams(runbook, given);
@@ -74,7 +76,8 @@ export function expandRunbook(source: RunbookSource | undefined, request: Runboo
 
   durationMs ??= runbook.limits.defaultDuration;
   if (durationMs > runbook.limits.maxDuration) {
-    throw new Invalid('duration_over_limit',
+    throw new Invalid(
+      'duration_over_limit',
       `duration ${formatDuration(durationMs)} exceeds the ${formatDuration(runbook.limits.maxDuration)} limit for this runbook (${runbook.name})`,
       { durationMs, maxDurationMs: runbook.limits.maxDuration },
     );
@@ -95,7 +98,12 @@ export function expandRunbook(source: RunbookSource | undefined, request: Runboo
     ...(runbook.limits.cpuBudget !== undefined ? { cpuBudgetPercent: runbook.limits.cpuBudget } : {}),
     symptom: runbook.symptom,
     ...(runbook.falcoRules.length || request.falcoRules?.length
-      ? { falco: { ...(runbook.falcoRules.length ? { files: runbook.falcoRules } : {}), ...(request.falcoRules?.length ? { requested: request.falcoRules } : {}) } }
+      ? {
+          falco: {
+            ...(runbook.falcoRules.length ? { files: runbook.falcoRules } : {}),
+            ...(request.falcoRules?.length ? { requested: request.falcoRules } : {}),
+          },
+        }
       : {}),
   };
 }
@@ -117,10 +125,13 @@ function targetOf(runbook: Runbook, values: Record<string, unknown>, explicit: T
     });
     throw new Invalid('invalid_params', `runbook ${runbook.name}: ${errors.map((e) => e.message).join('; ')}`, errors);
   }
-  const conflicts = Object.entries(explicit).filter(([field, value]) => field in checked.data && JSON.stringify((checked.data as Record<string, unknown>)[field]) !== JSON.stringify(value));
+  const conflicts = Object.entries(explicit).filter(
+    ([field, value]) => field in checked.data && JSON.stringify((checked.data as Record<string, unknown>)[field]) !== JSON.stringify(value),
+  );
   if (conflicts.length) {
     const [field] = conflicts[0]!;
-    throw new Invalid('target_conflict',
+    throw new Invalid(
+      'target_conflict',
       `target.${field} ${JSON.stringify((explicit as Record<string, unknown>)[field])} contradicts param ${paramOf[field]} (${JSON.stringify((checked.data as Record<string, unknown>)[field])}); give one of them`,
     );
   }
@@ -138,7 +149,8 @@ function stepsOf(runbook: Runbook, values: Record<string, unknown>): RunStep[] {
     const parsed = def.params.safeParse(fillTemplates(step.params, values));
     if (!parsed.success) {
       const used = paramsIn(step.params);
-      throw new Invalid('invalid_params',
+      throw new Invalid(
+        'invalid_params',
         `runbook ${runbook.name}: ${used.length ? `with ${used.map((p) => `${p}=${JSON.stringify(values[p])}`).join(', ')}, ` : ''}` +
           `steps[${index}] (${step.capture}) is invalid: ${z.prettifyError(parsed.error).replace(/\n/g, '; ')}`,
         parsed.error.issues,
@@ -156,7 +168,8 @@ function rulesOf(runbook: Runbook, values: Record<string, unknown>): Rule[] {
     const parsed = ruleSchema.safeParse(fillTemplates(rule, values));
     if (!parsed.success) {
       const used = paramsIn(rule);
-      throw new Invalid('invalid_params',
+      throw new Invalid(
+        'invalid_params',
         `runbook ${runbook.name}: ${used.length ? `with ${used.map((p) => `${p}=${JSON.stringify(values[p])}`).join(', ')}, ` : ''}` +
           `rules[${index}] is invalid: ${z.prettifyError(parsed.error).replace(/\n/g, '; ')}`,
         parsed.error.issues,

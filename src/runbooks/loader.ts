@@ -79,7 +79,10 @@ export function loadRunbookFile(file: string): LoadResult {
 export function parseRunbook(text: string, file: string): LoadResult {
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length) {
-    return fail(file, doc.errors.map((e) => ({ field: '(yaml)', message: e.message.split('\n')[0]!.trim().replace(/:$/, '') })));
+    return fail(
+      file,
+      doc.errors.map((e) => ({ field: '(yaml)', message: e.message.split('\n')[0]!.trim().replace(/:$/, '') })),
+    );
   }
   let raw: unknown;
   try {
@@ -117,7 +120,8 @@ const ruleSourcesOf = (kind: RuleEventKind) => [...captures.values()].filter((d)
 function crossCheck(book: RunbookFile, file: string): LoadIssue[] {
   const issues: LoadIssue[] = [];
   const stem = basename(file, extname(file));
-  if (book.name !== stem) issues.push({ field: 'name', message: `name "${book.name}" does not match the file name ${basename(file)} (call it ${book.name}.yaml)` });
+  if (book.name !== stem)
+    issues.push({ field: 'name', message: `name "${book.name}" does not match the file name ${basename(file)} (call it ${book.name}.yaml)` });
 
   const declared = Object.keys(book.params);
   const declaredText = declared.length ? declared.join(', ') : 'none';
@@ -130,13 +134,17 @@ function crossCheck(book: RunbookFile, file: string): LoadIssue[] {
     }
   }
 
-  for (const [where, value] of [['steps', book.steps], ['rules', book.rules]] as const) {
+  for (const [where, value] of [
+    ['steps', book.steps],
+    ['rules', book.rules],
+  ] as const) {
     const { refs, malformed } = findTemplates(value, [where]);
     for (const path of malformed) issues.push({ field: pathText(path), message: 'templates are ${param}, or ${param:ms|us|s} for a duration' });
     for (const ref of refs) {
       const spec = book.params[ref.name];
       if (!spec) issues.push({ field: pathText(ref.path), message: `\${${ref.name}} names no declared param; params: ${declaredText}` });
-      else if (ref.unit && spec.type !== 'duration') issues.push({ field: pathText(ref.path), message: `\${${ref.name}:${ref.unit}}: only duration params take a unit (${ref.name} is ${spec.type})` });
+      else if (ref.unit && spec.type !== 'duration')
+        issues.push({ field: pathText(ref.path), message: `\${${ref.name}:${ref.unit}}: only duration params take a unit (${ref.name} is ${spec.type})` });
     }
   }
   if (issues.length) return issues;

@@ -39,7 +39,7 @@ export function allowedText(spec: ParamSpec): string {
   }
 }
 
-const show = (v: unknown) => (typeof v === 'string' ? `"${v.length > 60 ? `${v.slice(0, 57)}...` : v}"` : JSON.stringify(v) ?? String(v));
+const show = (v: unknown) => (typeof v === 'string' ? `"${v.length > 60 ? `${v.slice(0, 57)}...` : v}"` : (JSON.stringify(v) ?? String(v)));
 
 /** One value → its typed form, or what is wrong with it. */
 export function checkParam(spec: ParamSpec, value: unknown): { value: unknown } | { error: string } {
@@ -80,7 +80,10 @@ export function checkParam(spec: ParamSpec, value: unknown): { value: unknown } 
 }
 
 /** Every param of the runbook: given, else its default; unknown and missing required params are errors. */
-export function validateParams(runbook: Pick<Runbook, 'name' | 'params'>, given: Record<string, unknown> = {}): { values: Record<string, unknown>; errors: ParamError[] } {
+export function validateParams(
+  runbook: Pick<Runbook, 'name' | 'params'>,
+  given: Record<string, unknown> = {},
+): { values: Record<string, unknown>; errors: ParamError[] } {
   const values: Record<string, unknown> = {};
   const errors: ParamError[] = [];
   const declared = Object.keys(runbook.params);
@@ -93,7 +96,8 @@ export function validateParams(runbook: Pick<Runbook, 'name' | 'params'>, given:
     const value = own(given, name);
     if (value === undefined || value === null || value === '') {
       if (spec.default !== undefined) values[name] = spec.default;
-      else if (spec.required) errors.push({ param: name, message: `param ${name} is required${spec.description ? ` (${spec.description})` : ''}; allowed: ${allowedText(spec)}` });
+      else if (spec.required)
+        errors.push({ param: name, message: `param ${name} is required${spec.description ? ` (${spec.description})` : ''}; allowed: ${allowedText(spec)}` });
       continue;
     }
     const checked = checkParam(spec, value);

@@ -100,7 +100,8 @@ export const paramSchema = z
     if (p.type === 'string' && p.default !== undefined) {
       if (p.minLength !== undefined && p.default.length < p.minLength) at('default', `default is shorter than minLength ${p.minLength}`);
       if (p.maxLength !== undefined && p.default.length > p.maxLength) at('default', `default is longer than maxLength ${p.maxLength}`);
-      if (p.pattern && validRegex(p.pattern) && !new RegExp(p.pattern).test(p.default)) at('default', `default "${p.default}" does not match pattern ${p.pattern}`);
+      if (p.pattern && validRegex(p.pattern) && !new RegExp(p.pattern).test(p.default))
+        at('default', `default "${p.default}" does not match pattern ${p.pattern}`);
     }
     if (p.type === 'enum' && p.default !== undefined && !p.values.includes(p.default)) {
       at('default', `default "${p.default}" is not one of ${p.values.join(', ')}`);
@@ -124,7 +125,9 @@ export type TargetField = keyof typeof TARGET_FIELDS;
 
 const stepSchema = z
   .object({
-    capture: z.string().refine((c) => captureNames().includes(c), { error: (issue) => `unknown capture "${String(issue.input)}"; captures: ${captureNames().join(', ')}` }),
+    capture: z
+      .string()
+      .refine((c) => captureNames().includes(c), { error: (issue) => `unknown capture "${String(issue.input)}"; captures: ${captureNames().join(', ')}` }),
     /** The capture's settings; strings may hold ${param} (see templates.ts). */
     params: z.record(z.string(), z.unknown()).default({}),
   })
@@ -149,10 +152,18 @@ const limitsSchema = z
   .superRefine((l, ctx) => {
     const max = l.maxDuration ?? MAX_RUN_DURATION_MS;
     if (l.maxDuration !== undefined && (l.maxDuration < 1000 || l.maxDuration > MAX_RUN_DURATION_MS)) {
-      ctx.addIssue({ code: 'custom', path: ['maxDuration'], message: `maxDuration ${formatDuration(l.maxDuration)} is outside 1s..${formatDuration(MAX_RUN_DURATION_MS)}` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['maxDuration'],
+        message: `maxDuration ${formatDuration(l.maxDuration)} is outside 1s..${formatDuration(MAX_RUN_DURATION_MS)}`,
+      });
     }
     if (l.defaultDuration !== undefined && (l.defaultDuration < 1000 || l.defaultDuration > max)) {
-      ctx.addIssue({ code: 'custom', path: ['defaultDuration'], message: `defaultDuration ${formatDuration(l.defaultDuration)} is outside 1s..${formatDuration(max)} (maxDuration)` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['defaultDuration'],
+        message: `defaultDuration ${formatDuration(l.defaultDuration)} is outside 1s..${formatDuration(max)} (maxDuration)`,
+      });
     }
   });
 
@@ -166,11 +177,23 @@ export const runbookSchema = z
       .default({})
       .superRefine((params, ctx) => {
         if ('duration' in params) {
-          ctx.addIssue({ code: 'custom', path: ['duration'], message: 'duration is the run window, not a param: set limits.defaultDuration and limits.maxDuration' });
+          ctx.addIssue({
+            code: 'custom',
+            path: ['duration'],
+            message: 'duration is the run window, not a param: set limits.defaultDuration and limits.maxDuration',
+          });
         }
       }),
     /** Target field → the param that selects it, e.g. { unit: service, pid: pid }. */
-    target: z.object(Object.fromEntries(Object.keys(TARGET_FIELDS).map((f) => [f, paramNameSchema.optional()])) as Record<TargetField, z.ZodOptional<typeof paramNameSchema>>).strict().default({}),
+    target: z
+      .object(
+        Object.fromEntries(Object.keys(TARGET_FIELDS).map((f) => [f, paramNameSchema.optional()])) as Record<
+          TargetField,
+          z.ZodOptional<typeof paramNameSchema>
+        >,
+      )
+      .strict()
+      .default({}),
     steps: z.array(stepSchema).min(1).max(16),
     limits: limitsSchema.default({}),
     thresholds: thresholdsSchema.default({}),

@@ -19,10 +19,14 @@ export interface Finalizer {
 }
 
 export function startFinalizer(connection: ConnectionOptions, store: RunStore): Finalizer {
-  const worker = new Worker<{ runId: string }>(RUNS_QUEUE, async (job) => {
-    const run = await store.finalizeIfDone(job.data.runId);
-    return { status: run?.status };
-  }, { connection, concurrency: 50 });
+  const worker = new Worker<{ runId: string }>(
+    RUNS_QUEUE,
+    async (job) => {
+      const run = await store.finalizeIfDone(job.data.runId);
+      return { status: run?.status };
+    },
+    { connection, concurrency: 50 },
+  );
   worker.on('error', (err) => log.warn('finalizer error', { error: err.message }));
 
   // One reaper at a time across every API replica: whoever holds the lease
@@ -45,7 +49,11 @@ export function startFinalizer(connection: ConnectionOptions, store: RunStore): 
       clearInterval(reaper);
       await worker.close();
       // Hands the reaper on at once; with Redis away, its expiry does that instead.
-      if (store.redis.status === 'ready') await settlesWithin(lease.release().catch(() => false), 1_000);
+      if (store.redis.status === 'ready')
+        await settlesWithin(
+          lease.release().catch(() => false),
+          1_000,
+        );
     },
   };
 }

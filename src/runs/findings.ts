@@ -38,7 +38,12 @@ type Fetched = Wanted & ({ gz: Buffer[] } | { error: string });
 
 /** These stored capture results, compressed (small); those too large to analyze are not read. */
 async function fetchResults(redis: Redis, runId: string, wanted: Wanted[]): Promise<Fetched[]> {
-  const stored = await readStoredArtifacts(redis, runId, wanted.map((w) => ({ node: w.node, name: w.artifact })), (meta) => tooLargeToAnalyze(meta.bytes));
+  const stored = await readStoredArtifacts(
+    redis,
+    runId,
+    wanted.map((w) => ({ node: w.node, name: w.artifact })),
+    (meta) => tooLargeToAnalyze(meta.bytes),
+  );
   return stored.map((s, i): Fetched => ('meta' in s ? { ...wanted[i]!, gz: s.gz } : { ...wanted[i]!, error: s.why }));
 }
 
@@ -46,7 +51,8 @@ async function decode(f: Fetched): Promise<NodeResult> {
   if ('error' in f) return { node: f.node, capture: f.capture, error: f.error };
   try {
     const result = JSON.parse((await gunzipArtifact(f.gz)).toString('utf8')) as unknown;
-    if (!result || typeof result !== 'object' || Array.isArray(result)) return { node: f.node, capture: f.capture, error: 'it is not a capture result (not a JSON object)' };
+    if (!result || typeof result !== 'object' || Array.isArray(result))
+      return { node: f.node, capture: f.capture, error: 'it is not a capture result (not a JSON object)' };
     return { node: f.node, result: result as CaptureResult };
   } catch (err) {
     return { node: f.node, capture: f.capture, error: `it is corrupt: ${(err as Error).message}` };
@@ -83,12 +89,21 @@ export async function analyzeStoredRun(redis: Redis, run: RunRecord): Promise<Ru
   const analyzedHere = new Map<string, string>();
   for (const [node, list] of wanted) {
     const part = stored.get(node);
-    const why = unusableReason(part, node, list.map((w) => w.artifact), settings);
+    const why = unusableReason(
+      part,
+      node,
+      list.map((w) => w.artifact),
+      settings,
+    );
     if (why) analyzedHere.set(node, why);
     else parts.set(node, part as NodeAnalysis);
   }
 
-  const fetched = await fetchResults(redis, run.id, [...analyzedHere.keys()].flatMap((node) => wanted.get(node)!));
+  const fetched = await fetchResults(
+    redis,
+    run.id,
+    [...analyzedHere.keys()].flatMap((node) => wanted.get(node)!),
+  );
   const byNode = new Map<string, Fetched[]>();
   for (const f of fetched) byNode.set(f.node, [...(byNode.get(f.node) ?? []), f]);
   const metrics = new Map<string, BaselineMetric[]>();
@@ -158,20 +173,26 @@ export async function settleFindings(redis: Redis, run: RunRecord, ttlSeconds: n
   try {
     ({ findings, metrics } = await analyzeStoredRun(redis, run));
     const comparison = await compareRun(redis, run, metrics);
-    await putArtifact(redis, { runId: run.id, node: FINDINGS_NODE, name: BASELINE_ARTIFACT, contentType: 'application/json', ttlSeconds }, JSON.stringify(comparison));
+    await putArtifact(
+      redis,
+      { runId: run.id, node: FINDINGS_NODE, name: BASELINE_ARTIFACT, contentType: 'application/json', ttlSeconds },
+      JSON.stringify(comparison),
+    );
     findings = sortFindings([...findings, ...regressionFindings(comparison, run)]);
   } catch (err) {
     log.warn('analysis failed', { runId: run.id, error: (err as Error).message });
-    findings = [{
-      id: 'analysis:*:failed',
-      severity: 'info',
-      title: `The run's results could not be analyzed (${(err as Error).message}); see each node's capture files.`,
-      node: '*',
-      capture: '*',
-      evidence: { error: (err as Error).message },
-      file: '',
-      score: 0,
-    }];
+    findings = [
+      {
+        id: 'analysis:*:failed',
+        severity: 'info',
+        title: `The run's results could not be analyzed (${(err as Error).message}); see each node's capture files.`,
+        node: '*',
+        capture: '*',
+        evidence: { error: (err as Error).message },
+        file: '',
+        score: 0,
+      },
+    ];
   }
   await storeFindings(redis, run.id, findings, ttlSeconds);
   return metrics;

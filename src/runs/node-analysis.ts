@@ -59,7 +59,11 @@ export function analyzeNodeResults(run: RunRecord, node: string, stored: StoredR
 }
 
 export async function storeNodeAnalysis(redis: Redis, runId: string, analysis: NodeAnalysis, ttlSeconds: number): Promise<ArtifactMeta> {
-  return putArtifact(redis, { runId, node: analysis.node, name: NODE_ANALYSIS_ARTIFACT, contentType: 'application/json', ttlSeconds }, JSON.stringify(analysis));
+  return putArtifact(
+    redis,
+    { runId, node: analysis.node, name: NODE_ANALYSIS_ARTIFACT, contentType: 'application/json', ttlSeconds },
+    JSON.stringify(analysis),
+  );
 }
 
 const findingSchema = z.object({
@@ -87,7 +91,16 @@ const nodeAnalysisSchema = z.object({
     unchecked: z.array(z.string()),
     stoppedEarly: z.string().optional(),
   }),
-  metrics: z.array(z.object({ metric: z.string(), value: z.number(), unit: z.enum(['us', 'pct', 'rate', 'per_min']), capture: z.string(), samples: z.number(), minSamples: z.number().optional() })),
+  metrics: z.array(
+    z.object({
+      metric: z.string(),
+      value: z.number(),
+      unit: z.enum(['us', 'pct', 'rate', 'per_min']),
+      capture: z.string(),
+      samples: z.number(),
+      minSamples: z.number().optional(),
+    }),
+  ),
 });
 
 /** A stored analysis.json, checked; a string says why it cannot be used. */
@@ -108,7 +121,11 @@ export function parseNodeAnalysis(value: unknown): NodeAnalysis | string {
  * cannot be used.
  */
 export async function readNodeAnalyses(redis: Redis, runId: string, nodes: string[]): Promise<Map<string, NodeAnalysis | string>> {
-  const stored = await readStoredArtifacts(redis, runId, nodes.map((node) => ({ node, name: NODE_ANALYSIS_ARTIFACT })));
+  const stored = await readStoredArtifacts(
+    redis,
+    runId,
+    nodes.map((node) => ({ node, name: NODE_ANALYSIS_ARTIFACT })),
+  );
   const decoded = await Promise.all(stored.map(decodeNodeAnalysis));
   return new Map(nodes.map((node, i) => [node, decoded[i]!]));
 }
@@ -128,7 +145,8 @@ export function unusableReason(stored: NodeAnalysis | string | undefined, node: 
   if (stored === undefined) return 'there is none';
   if (typeof stored === 'string') return stored;
   if (stored.node !== node) return `it is node ${stored.node}'s`;
-  if (stored.artifacts.length !== artifacts.length || stored.artifacts.some((a, i) => a !== artifacts[i])) return 'it was made from other captures than the node lists';
+  if (stored.artifacts.length !== artifacts.length || stored.artifacts.some((a, i) => a !== artifacts[i]))
+    return 'it was made from other captures than the node lists';
   if (stored.settings !== settings) return 'it was made with other thresholds, rules or window';
   return undefined;
 }

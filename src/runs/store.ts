@@ -59,12 +59,7 @@ export class RunStore {
       plan: JSON.stringify(plan),
     };
     for (const [node, state] of Object.entries(record.nodes)) fields[NODE_FIELD + node] = JSON.stringify(state);
-    await this.redis
-      .multi()
-      .hset(keys.run(id), fields)
-      .expire(keys.run(id), this.options.retentionSeconds)
-      .zadd(keys.runsByTime, now.getTime(), id)
-      .exec();
+    await this.redis.multi().hset(keys.run(id), fields).expire(keys.run(id), this.options.retentionSeconds).zadd(keys.runsByTime, now.getTime(), id).exec();
     return record;
   }
 

@@ -106,7 +106,10 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     bodyLimits: triggers.bodyLimits,
     chatFollowers,
   });
-  app.route('/', createConsole({ sessions: new SessionStore(redis, tokens), runs, reports, schedules, nodes, audit, runbooks, runEvents: { hub: eventHub, redis } }));
+  app.route(
+    '/',
+    createConsole({ sessions: new SessionStore(redis, tokens), runs, reports, schedules, nodes, audit, runbooks, runEvents: { hub: eventHub, redis } }),
+  );
   const scheduler = startScheduler({ connection: bullConnection, runs });
 
   const server = await new Promise<ServerType>((resolve) => {

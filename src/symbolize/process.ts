@@ -5,16 +5,7 @@
 import type { ElfFile } from './elf.js';
 import { elfForMapping, vdsoElf } from './elf-cache.js';
 import { PerfMap, namespacePid, perfMapCandidates, processStartMs } from './perf-map.js';
-import {
-  fileOffsetOf,
-  findMapping,
-  isFileMapping,
-  mergeMaps,
-  moduleName,
-  readMaps,
-  vaddrOfFileOffset,
-  type MapEntry,
-} from './process-maps.js';
+import { fileOffsetOf, findMapping, isFileMapping, mergeMaps, moduleName, readMaps, vaddrOfFileOffset, type MapEntry } from './process-maps.js';
 import type { Frame } from './types.js';
 
 /** Leeway for comparing a perf map's mtime with the process start (btime has 1 s resolution). */

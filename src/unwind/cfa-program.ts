@@ -82,32 +82,101 @@ function run(
       continue;
     }
     switch (op) {
-      case 0x00: break; // nop
-      case 0x01: loc = r.encoded(cie.fdeEncoding); if (loc > target) return; break; // set_loc
-      case 0x02: if (advance(r.u8())) return; break;
-      case 0x03: if (advance(r.u16())) return; break;
-      case 0x04: if (advance(r.u32())) return; break;
-      case 0x05: set(r.uleb(), { kind: 'offset', offset: r.uleb() * cie.dataAlign }); break;
-      case 0x06: restore(r.uleb()); break;
-      case 0x07: set(r.uleb(), { kind: 'undefined' }); break;
-      case 0x08: set(r.uleb(), SAME); break;
-      case 0x09: { const reg = r.uleb(); set(reg, { kind: 'register', reg: r.uleb() }); break; }
-      case 0x0a: stack.push({ cfa: state.cfa, regs: [...state.regs] }); break; // remember_state
-      case 0x0b: { const s = stack.pop(); if (s) { state.cfa = s.cfa; state.regs = s.regs; } break; } // restore_state
-      case 0x0c: state.cfa = { kind: 'reg', reg: r.uleb(), offset: r.uleb() }; break;
-      case 0x0d: state.cfa = { kind: 'reg', reg: r.uleb(), offset: state.cfa.kind === 'reg' ? state.cfa.offset : 0 }; break;
-      case 0x0e: state.cfa = { kind: 'reg', reg: state.cfa.kind === 'reg' ? state.cfa.reg : REG_RSP, offset: r.uleb() }; break;
-      case 0x0f: { const n = r.uleb(); state.cfa = { kind: 'expr', expr: section.subarray(r.pos, r.pos + n) }; r.pos += n; break; }
-      case 0x10: { const reg = r.uleb(); const n = r.uleb(); set(reg, { kind: 'expr', expr: section.subarray(r.pos, r.pos + n) }); r.pos += n; break; }
-      case 0x11: set(r.uleb(), { kind: 'offset', offset: r.sleb() * cie.dataAlign }); break;
-      case 0x12: state.cfa = { kind: 'reg', reg: r.uleb(), offset: r.sleb() * cie.dataAlign }; break;
-      case 0x13: state.cfa = { kind: 'reg', reg: state.cfa.kind === 'reg' ? state.cfa.reg : REG_RSP, offset: r.sleb() * cie.dataAlign }; break;
-      case 0x14: set(r.uleb(), { kind: 'val_offset', offset: r.uleb() * cie.dataAlign }); break;
-      case 0x15: set(r.uleb(), { kind: 'val_offset', offset: r.sleb() * cie.dataAlign }); break;
-      case 0x16: { const reg = r.uleb(); const n = r.uleb(); set(reg, { kind: 'val_expr', expr: section.subarray(r.pos, r.pos + n) }); r.pos += n; break; }
-      case 0x2e: r.uleb(); break; // GNU_args_size
-      case 0x2f: set(r.uleb(), { kind: 'offset', offset: -r.uleb() * cie.dataAlign }); break;
-      default: throw new Error(`unknown call-frame instruction 0x${op.toString(16)}`);
+      case 0x00:
+        break; // nop
+      case 0x01:
+        loc = r.encoded(cie.fdeEncoding);
+        if (loc > target) return;
+        break; // set_loc
+      case 0x02:
+        if (advance(r.u8())) return;
+        break;
+      case 0x03:
+        if (advance(r.u16())) return;
+        break;
+      case 0x04:
+        if (advance(r.u32())) return;
+        break;
+      case 0x05:
+        set(r.uleb(), { kind: 'offset', offset: r.uleb() * cie.dataAlign });
+        break;
+      case 0x06:
+        restore(r.uleb());
+        break;
+      case 0x07:
+        set(r.uleb(), { kind: 'undefined' });
+        break;
+      case 0x08:
+        set(r.uleb(), SAME);
+        break;
+      case 0x09: {
+        const reg = r.uleb();
+        set(reg, { kind: 'register', reg: r.uleb() });
+        break;
+      }
+      case 0x0a:
+        stack.push({ cfa: state.cfa, regs: [...state.regs] });
+        break; // remember_state
+      case 0x0b: {
+        const s = stack.pop();
+        if (s) {
+          state.cfa = s.cfa;
+          state.regs = s.regs;
+        }
+        break;
+      } // restore_state
+      case 0x0c:
+        state.cfa = { kind: 'reg', reg: r.uleb(), offset: r.uleb() };
+        break;
+      case 0x0d:
+        state.cfa = { kind: 'reg', reg: r.uleb(), offset: state.cfa.kind === 'reg' ? state.cfa.offset : 0 };
+        break;
+      case 0x0e:
+        state.cfa = { kind: 'reg', reg: state.cfa.kind === 'reg' ? state.cfa.reg : REG_RSP, offset: r.uleb() };
+        break;
+      case 0x0f: {
+        const n = r.uleb();
+        state.cfa = { kind: 'expr', expr: section.subarray(r.pos, r.pos + n) };
+        r.pos += n;
+        break;
+      }
+      case 0x10: {
+        const reg = r.uleb();
+        const n = r.uleb();
+        set(reg, { kind: 'expr', expr: section.subarray(r.pos, r.pos + n) });
+        r.pos += n;
+        break;
+      }
+      case 0x11:
+        set(r.uleb(), { kind: 'offset', offset: r.sleb() * cie.dataAlign });
+        break;
+      case 0x12:
+        state.cfa = { kind: 'reg', reg: r.uleb(), offset: r.sleb() * cie.dataAlign };
+        break;
+      case 0x13:
+        state.cfa = { kind: 'reg', reg: state.cfa.kind === 'reg' ? state.cfa.reg : REG_RSP, offset: r.sleb() * cie.dataAlign };
+        break;
+      case 0x14:
+        set(r.uleb(), { kind: 'val_offset', offset: r.uleb() * cie.dataAlign });
+        break;
+      case 0x15:
+        set(r.uleb(), { kind: 'val_offset', offset: r.sleb() * cie.dataAlign });
+        break;
+      case 0x16: {
+        const reg = r.uleb();
+        const n = r.uleb();
+        set(reg, { kind: 'val_expr', expr: section.subarray(r.pos, r.pos + n) });
+        r.pos += n;
+        break;
+      }
+      case 0x2e:
+        r.uleb();
+        break; // GNU_args_size
+      case 0x2f:
+        set(r.uleb(), { kind: 'offset', offset: -r.uleb() * cie.dataAlign });
+        break;
+      default:
+        throw new Error(`unknown call-frame instruction 0x${op.toString(16)}`);
     }
   }
 }

@@ -81,22 +81,48 @@ export class DwarfReader {
     const fieldAddress = this.baseAddress + this.pos;
     let v: number;
     switch (enc & 0x0f) {
-      case 0x00: v = this.u64(); break; // absptr
-      case 0x01: v = this.uleb(); break;
-      case 0x02: v = this.u16(); break;
-      case 0x03: v = this.u32(); break;
-      case 0x04: v = this.u64(); break;
-      case 0x09: v = this.sleb(); break;
-      case 0x0a: v = this.buf.readInt16LE(this.pos); this.pos += 2; break;
-      case 0x0b: v = this.i32(); break;
-      case 0x0c: v = this.i64(); break;
-      default: throw new Error(`unsupported pointer encoding 0x${enc.toString(16)}`);
+      case 0x00:
+        v = this.u64();
+        break; // absptr
+      case 0x01:
+        v = this.uleb();
+        break;
+      case 0x02:
+        v = this.u16();
+        break;
+      case 0x03:
+        v = this.u32();
+        break;
+      case 0x04:
+        v = this.u64();
+        break;
+      case 0x09:
+        v = this.sleb();
+        break;
+      case 0x0a:
+        v = this.buf.readInt16LE(this.pos);
+        this.pos += 2;
+        break;
+      case 0x0b:
+        v = this.i32();
+        break;
+      case 0x0c:
+        v = this.i64();
+        break;
+      default:
+        throw new Error(`unsupported pointer encoding 0x${enc.toString(16)}`);
     }
     switch (enc & 0x70) {
-      case 0: break;
-      case DW_EH_PE_pcrel: v += fieldAddress; break;
-      case DW_EH_PE_datarel: v += dataBase; break;
-      default: throw new Error(`unsupported pointer application 0x${(enc & 0x70).toString(16)}`);
+      case 0:
+        break;
+      case DW_EH_PE_pcrel:
+        v += fieldAddress;
+        break;
+      case DW_EH_PE_datarel:
+        v += dataBase;
+        break;
+      default:
+        throw new Error(`unsupported pointer application 0x${(enc & 0x70).toString(16)}`);
     }
     if (enc & DW_EH_PE_indirect) throw new Error('indirect pointers are not supported');
     return v;

@@ -54,7 +54,10 @@ export function moduleCfi(elf: ElfFile): ModuleCfi | undefined {
   const cached = tables.get(elf);
   if (cached !== undefined) return cached ?? undefined;
   const found: CfiTable[] = [];
-  for (const [name, flavour] of [['.eh_frame', 'eh_frame'], ['.debug_frame', 'debug_frame']] as const) {
+  for (const [name, flavour] of [
+    ['.eh_frame', 'eh_frame'],
+    ['.debug_frame', 'debug_frame'],
+  ] as const) {
     const data = elf.sectionData(name);
     const section = elf.sections.find((s) => s.name === name);
     if (!data || !section) continue;

@@ -46,9 +46,11 @@ export function setLogLevel(level: LogLevel): void {
 }
 
 export function createLogger(bindings: LogFields = {}): Logger {
-  const emit = (level: LogLevel) => (msg: string, fields: LogFields = {}) => {
-    if (ranks[level] >= ranks[state.level]) state.sink(level, redactLogText(msg), redactLogFields({ ...bindings, ...fields }));
-  };
+  const emit =
+    (level: LogLevel) =>
+    (msg: string, fields: LogFields = {}) => {
+      if (ranks[level] >= ranks[state.level]) state.sink(level, redactLogText(msg), redactLogFields({ ...bindings, ...fields }));
+    };
   return {
     debug: emit('debug'),
     info: emit('info'),
@@ -66,7 +68,12 @@ const redactLogText = (text: string) => logRedactor.text(text);
 function redactLogFields(fields: LogFields): LogFields {
   const out: LogFields = {};
   for (const [key, value] of Object.entries(fields)) {
-    out[key] = typeof value === 'string' ? redactLogText(value) : value && typeof value === 'object' ? JSON.parse(redactLogText(JSON.stringify(value)) || 'null') : value;
+    out[key] =
+      typeof value === 'string'
+        ? redactLogText(value)
+        : value && typeof value === 'object'
+          ? JSON.parse(redactLogText(JSON.stringify(value)) || 'null')
+          : value;
   }
   return out;
 }

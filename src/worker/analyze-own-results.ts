@@ -49,15 +49,37 @@ async function matchFalcoRules(ctx: OwnAnalysisContext, run: RunRecord, node: st
     if (!falco) return undefined;
     if (falco.alerts.length) {
       const ndjson = falco.alerts.map((a) => JSON.stringify(a)).join('\n') + '\n';
-      await putArtifact(ctx.redis, { runId: run.id, node, name: falco.summary.alertsFile!, contentType: 'application/x-ndjson', ttlSeconds: ctx.retentionSeconds }, ndjson);
+      await putArtifact(
+        ctx.redis,
+        { runId: run.id, node, name: falco.summary.alertsFile!, contentType: 'application/x-ndjson', ttlSeconds: ctx.retentionSeconds },
+        ndjson,
+      );
     }
     return falco.summary;
   } catch (err) {
     const message = (err as Error).message;
     log.warn('Falco rules failed on this node', { runId: run.id, node, error: message });
     return {
-      files: [], loaded: 0, notLoaded: [], errors: [`matching failed: ${message}`], events: 0, matches: 0, alerts: 0, alertsDropped: 0,
-      findings: [{ id: `falco:${node}:failed`, severity: 'info', title: `Matching the Falco rules on ${node} failed (${message}); their alerts are missing.`, node, capture: 'falco', evidence: { error: message }, file: '', score: 0 }],
+      files: [],
+      loaded: 0,
+      notLoaded: [],
+      errors: [`matching failed: ${message}`],
+      events: 0,
+      matches: 0,
+      alerts: 0,
+      alertsDropped: 0,
+      findings: [
+        {
+          id: `falco:${node}:failed`,
+          severity: 'info',
+          title: `Matching the Falco rules on ${node} failed (${message}); their alerts are missing.`,
+          node,
+          capture: 'falco',
+          evidence: { error: message },
+          file: '',
+          score: 0,
+        },
+      ],
     };
   }
 }

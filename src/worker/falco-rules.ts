@@ -35,5 +35,11 @@ export function runFalcoRules(run: RunRecord, node: string, stored: StoredResult
   const { paths, problems } = runRulePaths(spec, settings.runbooksDir ?? defaultRunbooksDir(), operator);
   if (!paths.length && !problems.length) return undefined;
   const { loaded, problems: readProblems } = loadCached(paths);
-  return analyzeNodeWithRules(loaded, stored.map((s) => s.result), node, liveHostInfo(hostname()), [...problems, ...readProblems]);
+  return analyzeNodeWithRules(
+    loaded,
+    stored.map((s) => s.result),
+    node,
+    liveHostInfo(hostname()),
+    [...problems, ...readProblems],
+  );
 }

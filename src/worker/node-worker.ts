@@ -92,16 +92,22 @@ export async function startNodeWorker(options: NodeWorkerOptions): Promise<NodeW
   };
 
   const heartbeat = () =>
-    renew().then((held) => held ? publishHeartbeat(redis, {
-      name: node,
-      labels: options.labels,
-      kernel: release(),
-      btf: existsSync('/sys/kernel/btf/vmlinux'),
-      captures: captureNames(),
-      busy: currentRun !== undefined,
-      ...(currentRun ? { currentRun } : {}),
-      version: VERSION,
-    }) : undefined).catch((err) => log.warn('heartbeat failed', { error: (err as Error).message }));
+    renew()
+      .then((held) =>
+        held
+          ? publishHeartbeat(redis, {
+              name: node,
+              labels: options.labels,
+              kernel: release(),
+              btf: existsSync('/sys/kernel/btf/vmlinux'),
+              captures: captureNames(),
+              busy: currentRun !== undefined,
+              ...(currentRun ? { currentRun } : {}),
+              version: VERSION,
+            })
+          : undefined,
+      )
+      .catch((err) => log.warn('heartbeat failed', { error: (err as Error).message }));
 
   const jobs = new Worker<NodeJobData>(
     nodeQueue(node),
@@ -114,7 +120,15 @@ export async function startNodeWorker(options: NodeWorkerOptions): Promise<NodeW
           await store.cancelQueuedNode(runId, node);
           return { node, status: 'cancelled' };
         }
-        const state = await runNodeJob(job.data, { redis, store, retentionSeconds: options.retentionSeconds, signal, falcoRules: options.falcoRules ?? [], redaction: options.redaction, ...(options.own ? { own: options.own } : {}) });
+        const state = await runNodeJob(job.data, {
+          redis,
+          store,
+          retentionSeconds: options.retentionSeconds,
+          signal,
+          falcoRules: options.falcoRules ?? [],
+          redaction: options.redaction,
+          ...(options.own ? { own: options.own } : {}),
+        });
         if (state.status === 'failed') throw new Error(state.error ?? 'every capture failed');
         return { node, status: state.status };
       } finally {

@@ -19,13 +19,17 @@ export interface OwnCgroup {
 }
 
 function cgroup2Mount(): string | undefined {
-  const line = readFileSync('/proc/mounts', 'utf8').split('\n').find((l) => l.split(' ')[2] === 'cgroup2');
+  const line = readFileSync('/proc/mounts', 'utf8')
+    .split('\n')
+    .find((l) => l.split(' ')[2] === 'cgroup2');
   return line?.split(' ')[1];
 }
 
 /** This process's cgroup v2 path ("0::/a/b" in /proc/self/cgroup). */
 function currentPath(): string | undefined {
-  const line = readFileSync('/proc/self/cgroup', 'utf8').split('\n').find((l) => l.startsWith('0::'));
+  const line = readFileSync('/proc/self/cgroup', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('0::'));
   return line?.slice(3);
 }
 
@@ -81,4 +85,3 @@ function usageUs(dir: string): number {
     return 0;
   }
 }
-

@@ -104,7 +104,12 @@ export async function runNodeJob(job: NodeJobData, ctx: NodeJobContext): Promise
   );
   const results = outcomes.map((o) => o.summary);
   // In step order, as finalize would read them; never fails the node.
-  const falco = await analyzeOwnResults(ctx, runId, node, outcomes.flatMap((o) => (o.stored ? [o.stored] : [])));
+  const falco = await analyzeOwnResults(
+    ctx,
+    runId,
+    node,
+    outcomes.flatMap((o) => (o.stored ? [o.stored] : [])),
+  );
 
   const cancelled = ctx.signal?.aborted ?? false;
   const anyCompleted = results.some((r) => !r.error);

@@ -16,7 +16,13 @@ export function startCostMeter(own: OwnCgroup | undefined) {
       const wallMs = elapsedMs(t0);
       const bpfCpuMs = captures.reduce((n, c) => n + (c.bpfCpuNs || 0), 0) / 1e6;
       if (own) {
-        return { cgroup: own.path, cpuMs: round((own.cpuUsageUs() - cgroupStart) / 1000), cpuScope: 'cgroup', wallMs: round(wallMs), bpfCpuMs: round(bpfCpuMs) };
+        return {
+          cgroup: own.path,
+          cpuMs: round((own.cpuUsageUs() - cgroupStart) / 1000),
+          cpuScope: 'cgroup',
+          wallMs: round(wallMs),
+          bpfCpuMs: round(bpfCpuMs),
+        };
       }
       const used = process.cpuUsage(processStart);
       return { cpuMs: round((used.user + used.system) / 1000), cpuScope: 'worker process', wallMs: round(wallMs), bpfCpuMs: round(bpfCpuMs) };

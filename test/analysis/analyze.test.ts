@@ -37,21 +37,25 @@ describe('analyzeRun', () => {
     ];
     const findings = analyzeRun({ run: run({}, ['a', 'b']), results: [...quiet('a'), ...quiet('b')] });
     expect(findings).toHaveLength(1);
-    expect(findings[0]).toMatchObject({ severity: 'info', node: '*', capture: '*', title: 'No problems found on 2 nodes: checked connect latency, run-queue latency and execs.' });
+    expect(findings[0]).toMatchObject({
+      severity: 'info',
+      node: '*',
+      capture: '*',
+      title: 'No problems found on 2 nodes: checked connect latency, run-queue latency and execs.',
+    });
     expect(findings[0]!.evidence.checked).toHaveLength(6);
   });
 
   it('a capture file that could not be read is an info finding naming it; the rest is analyzed', () => {
     const findings = analyzeRun({
       run: run(),
-      results: [
-        { node: NODE, capture: 'profile', error: 'it is corrupt: incorrect header check' },
-        on(slowConnects('10.0.0.3:3', 19)),
-      ],
+      results: [{ node: NODE, capture: 'profile', error: 'it is corrupt: incorrect header check' }, on(slowConnects('10.0.0.3:3', 19))],
     });
     const broken = findings.find((f) => f.capture === 'profile')!;
     expect(broken).toMatchObject({ severity: 'info', file: `nodes/${NODE}/profile.json` });
-    expect(broken.title).toBe(`The capture file nodes/${NODE}/profile.json could not be read (it is corrupt: incorrect header check); CPU profile on ${NODE} was not checked.`);
+    expect(broken.title).toBe(
+      `The capture file nodes/${NODE}/profile.json could not be read (it is corrupt: incorrect header check); CPU profile on ${NODE} was not checked.`,
+    );
     expect(findings[0]!.severity).toBe('warning'); // 3 connects × ~800 ms over 6 s: 0.4 s/s
   });
 
@@ -76,7 +80,10 @@ describe('analyzeRun', () => {
   it('a failed node is a warning; a capture that did not run is an info', () => {
     const r = run({}, ['a', 'b']);
     r.nodes.a = { status: 'failed', error: 'the worker did not report back' };
-    r.nodes.b = { status: 'completed', captures: [{ capture: 'biolatency', kind: 'histogram', count: 0, dropped: 0, bpfCpuNs: 0, durationMs: 0, cancelled: false, error: 'no block devices' }] };
+    r.nodes.b = {
+      status: 'completed',
+      captures: [{ capture: 'biolatency', kind: 'histogram', count: 0, dropped: 0, bpfCpuNs: 0, durationMs: 0, cancelled: false, error: 'no block devices' }],
+    };
     const findings = analyzeRun({ run: r, results: [on(result('execsnoop', { events: [] }), 'b')] });
     expect(findings.map((f) => [f.severity, f.title])).toEqual([
       ['warning', 'Node a returned no results (the worker did not report back): nothing there was checked.'],
@@ -87,10 +94,43 @@ describe('analyzeRun', () => {
   const odd: [string, unknown][] = [
     ['null data fields', { histograms: null, slowest: null, failures: null, events: null, rows: null, stacks: null }],
     ['strings where lists belong', { histograms: 'x', slowest: 'y', failures: 'z', events: 'e', rows: 'r', stacks: 's' }],
-    ['lists of junk', { histograms: [null, 1, 'a', { labels: null, histogram: { buckets: [null, { low: 'a', high: NaN, count: Infinity }] } }], events: [null, 3, { argv: 'not-a-list', retval: 'x' }], rows: [[], { retransmits: 'many' }], stacks: [{ frames: 'x', value: -5 }, { frames: [null, 7], value: 1e308 }] }],
-    ['huge and negative numbers', { durationMs: -1, dropped: 'lots', histograms: [{ labels: { destination: 'x' }, histogram: { buckets: [{ low: 0, high: 2 ** 40, count: 2 ** 53 }] } }], total: -1 }],
+    [
+      'lists of junk',
+      {
+        histograms: [null, 1, 'a', { labels: null, histogram: { buckets: [null, { low: 'a', high: NaN, count: Infinity }] } }],
+        events: [null, 3, { argv: 'not-a-list', retval: 'x' }],
+        rows: [[], { retransmits: 'many' }],
+        stacks: [
+          { frames: 'x', value: -5 },
+          { frames: [null, 7], value: 1e308 },
+        ],
+      },
+    ],
+    [
+      'huge and negative numbers',
+      {
+        durationMs: -1,
+        dropped: 'lots',
+        histograms: [{ labels: { destination: 'x' }, histogram: { buckets: [{ low: 0, high: 2 ** 40, count: 2 ** 53 }] } }],
+        total: -1,
+      },
+    ],
   ];
-  const captures = ['tcpconnlat', 'tcpretrans', 'tcpreset', 'tcprtt', 'profile', 'offcputime', 'runqlat', 'execsnoop', 'filetop', 'opensnoop', 'biolatency', 'tcplife', 'mystery'];
+  const captures = [
+    'tcpconnlat',
+    'tcpretrans',
+    'tcpreset',
+    'tcprtt',
+    'profile',
+    'offcputime',
+    'runqlat',
+    'execsnoop',
+    'filetop',
+    'opensnoop',
+    'biolatency',
+    'tcplife',
+    'mystery',
+  ];
 
   it.each(odd)('never throws on %s, for any capture', (_, data) => {
     for (const capture of captures) {
@@ -115,9 +155,18 @@ describe('analyzeRun', () => {
 
   it('an analyzer that fails anyway becomes an info finding', () => {
     const trap = result('tcpconnlat', {});
-    Object.defineProperty(trap, 'histograms', { get: () => { throw new Error('boom'); }, enumerable: true });
+    Object.defineProperty(trap, 'histograms', {
+      get: () => {
+        throw new Error('boom');
+      },
+      enumerable: true,
+    });
     const findings = analyzeRun({ run: run(), results: [on(trap)] });
-    expect(findings.find((f) => f.id.startsWith('run:'))!.title).toBe(`No problems found, but nothing was checked: no capture result could be analyzed (tcpconnlat on ${NODE}).`);
-    expect(findings.find((f) => f.id.endsWith('analysis-failed'))!.title).toBe(`Analysis of tcpconnlat on ${NODE} failed (boom); see nodes/${NODE}/tcpconnlat.json for the raw data.`);
+    expect(findings.find((f) => f.id.startsWith('run:'))!.title).toBe(
+      `No problems found, but nothing was checked: no capture result could be analyzed (tcpconnlat on ${NODE}).`,
+    );
+    expect(findings.find((f) => f.id.endsWith('analysis-failed'))!.title).toBe(
+      `Analysis of tcpconnlat on ${NODE} failed (boom); see nodes/${NODE}/tcpconnlat.json for the raw data.`,
+    );
   });
 });

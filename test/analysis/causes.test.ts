@@ -11,7 +11,20 @@ const connlat = (destination: string, slots: Record<number, number>) =>
   result('tcpconnlat', { histograms: [{ labels: { destination }, histogram: histogram(slots) }], slowest: [], failures: [] });
 const synRetransmits = (destination: string, n: number) =>
   result('tcpretrans', {
-    rows: Array.from({ length: n }, (_, i) => ({ local: `10.0.0.1:${40000 + i}`, remote: destination, family: 'ipv4', state: 'SYN_SENT', type: 'segment', pid: 7, comm: 'checkout', cgroupId: '1', retransmits: 1, failed: 0, firstSeen: '', lastSeen: '' })),
+    rows: Array.from({ length: n }, (_, i) => ({
+      local: `10.0.0.1:${40000 + i}`,
+      remote: destination,
+      family: 'ipv4',
+      state: 'SYN_SENT',
+      type: 'segment',
+      pid: 7,
+      comm: 'checkout',
+      cgroupId: '1',
+      retransmits: 1,
+      failed: 0,
+      firstSeen: '',
+      lastSeen: '',
+    })),
     processes: [],
     totalRows: n,
   });
@@ -34,11 +47,18 @@ describe('cause chains and same-cause merges', () => {
   it('slow connects to three backends of one port with the same SYN retries are one finding naming all three', () => {
     const findings = analyzeRun({
       run: run({ symptom: 'latency' }),
-      results: [on(result('tcpconnlat', {
-        histograms: ['10.0.0.1:5432', '10.0.0.2:5432', '10.0.0.3:5432'].map((destination, i) => ({ labels: { destination }, histogram: histogram({ 6: 6, 19: 1 + i }) })),
-        slowest: [],
-        failures: [],
-      }))],
+      results: [
+        on(
+          result('tcpconnlat', {
+            histograms: ['10.0.0.1:5432', '10.0.0.2:5432', '10.0.0.3:5432'].map((destination, i) => ({
+              labels: { destination },
+              histogram: histogram({ 6: 6, 19: 1 + i }),
+            })),
+            slowest: [],
+            failures: [],
+          }),
+        ),
+      ],
     });
     const slow = findings.filter((f) => f.capture === 'tcpconnlat');
     expect(slow).toHaveLength(1);
@@ -53,7 +73,16 @@ describe('cause chains and same-cause merges', () => {
     const findings = analyzeRun({
       run: run({ symptom: 'cpu' }),
       results: [
-        on(result('profile', { stacks: [stack(100, 'hog', 550, [user('main', 'hog'), user('checksum_spin', 'hog')]), stack(200, 'nginx', 50, [user('main', 'nginx'), kernel('tcp_sendmsg')])], total: 600, frequency: HZ })),
+        on(
+          result('profile', {
+            stacks: [
+              stack(100, 'hog', 550, [user('main', 'hog'), user('checksum_spin', 'hog')]),
+              stack(200, 'nginx', 50, [user('main', 'nginx'), kernel('tcp_sendmsg')]),
+            ],
+            total: 600,
+            frequency: HZ,
+          }),
+        ),
         on(result('runqlat', { histograms: [{ labels: { scope: 'all' }, histogram: histogram({ 3: 500, 15: 40 }) }], groupBy: 'process', top: 10 })),
       ],
     });
@@ -67,7 +96,21 @@ describe('cause chains and same-cause merges', () => {
   });
 
   it('a frequent harmless event does not outrank a rare expensive one: the CPU hog ranks above 40 failed execs', () => {
-    const execs = Array.from({ length: 40 }, (_, i) => ({ time: '', pid: 1000 + i, tid: 1000 + i, ppid: 9, uid: 0, comm: 'cron', pcomm: 'cron', filename: '/opt/missing.sh', argv: ['/opt/missing.sh'], argsTruncated: false, retval: -2, error: 'ENOENT', cgroupId: '1' }));
+    const execs = Array.from({ length: 40 }, (_, i) => ({
+      time: '',
+      pid: 1000 + i,
+      tid: 1000 + i,
+      ppid: 9,
+      uid: 0,
+      comm: 'cron',
+      pcomm: 'cron',
+      filename: '/opt/missing.sh',
+      argv: ['/opt/missing.sh'],
+      argsTruncated: false,
+      retval: -2,
+      error: 'ENOENT',
+      cgroupId: '1',
+    }));
     const findings = analyzeRun({
       run: run({ symptom: 'cpu' }),
       results: [

@@ -11,7 +11,16 @@ const seconds = WINDOW_MS / 1000;
 
 function profile(stacks: ReturnType<typeof stack>[]) {
   const total = stacks.reduce((n, s) => n + s.value, 0);
-  return result('profile', { stacks, sampleType: { type: 'samples', unit: 'count' }, periodNs: 1e9 / HZ, total, lostStacks: { kernel: 0, user: 0 }, top: 20, frequency: HZ, processes: new Set(stacks.map((s) => s.pid)).size });
+  return result('profile', {
+    stacks,
+    sampleType: { type: 'samples', unit: 'count' },
+    periodNs: 1e9 / HZ,
+    total,
+    lostStacks: { kernel: 0, user: 0 },
+    top: 20,
+    frequency: HZ,
+    processes: new Set(stacks.map((s) => s.pid)).size,
+  });
 }
 
 describe('profile', () => {
@@ -27,7 +36,9 @@ describe('profile', () => {
     const share = 450 / 750;
     const cpus = 550 / HZ / seconds;
     expect(hot.severity).toBe('warning');
-    expect(hot.title).toBe(`${Math.round(share * 100)}% of the CPU samples are in crc32 (libz.so.1) in gzip (pid 100) (threshold 20%); the process used ${cpus.toFixed(2)} CPUs over 6 s; next: its stacks under crc32 in the flame graph (flamegraph.svg).`);
+    expect(hot.title).toBe(
+      `${Math.round(share * 100)}% of the CPU samples are in crc32 (libz.so.1) in gzip (pid 100) (threshold 20%); the process used ${cpus.toFixed(2)} CPUs over 6 s; next: its stacks under crc32 in the flame graph (flamegraph.svg).`,
+    );
     // Its impact: the CPU it used, in seconds per second of window.
     expect(hot.impact).toMatchObject({ unit: 's/s', value: Math.round(cpus * 1e4) / 1e4, bears: ['cpu', 'latency'] });
     expect(hot.impact!.basis).toContain(`${cpus.toFixed(2)} CPUs: 550 samples at ${HZ} Hz`);
@@ -47,7 +58,9 @@ describe('profile', () => {
     const stacks = fns.map((f) => stack(300, 'java', 60, [user('main', 'java'), user(f, 'libjvm.so')]));
     const [top] = analyzeRun({ run: run(), results: [on(profile(stacks))] });
     expect(top!.severity).toBe('warning');
-    expect(top!.title).toBe(`java (pid 300) used ${(600 / HZ / seconds).toFixed(2)} CPUs on average over 6 s (threshold 0.9), spread over many functions: a 10%, b 10%, c 10%; next: its part of the flame graph (flamegraph.svg).`);
+    expect(top!.title).toBe(
+      `java (pid 300) used ${(600 / HZ / seconds).toFixed(2)} CPUs on average over 6 s (threshold 0.9), spread over many functions: a 10%, b 10%, c 10%; next: its part of the flame graph (flamegraph.svg).`,
+    );
   });
 
   it('too few samples to say anything', () => {
@@ -58,16 +71,43 @@ describe('profile', () => {
 
 describe('offcputime', () => {
   function offcpu(stacks: ReturnType<typeof stack>[]) {
-    return result('offcputime', { stacks, sampleType: { type: 'off-cpu', unit: 'microseconds' }, total: stacks.reduce((n, s) => n + s.value, 0), lostStacks: { kernel: 0, user: 0 }, top: 20, states: 'SD', blocks: stacks.reduce((n, s) => n + (s.blocks ?? 0), 0) });
+    return result('offcputime', {
+      stacks,
+      sampleType: { type: 'off-cpu', unit: 'microseconds' },
+      total: stacks.reduce((n, s) => n + s.value, 0),
+      lostStacks: { kernel: 0, user: 0 },
+      top: 20,
+      states: 'SD',
+      blocks: stacks.reduce((n, s) => n + (s.blocks ?? 0), 0),
+    });
   }
 
   it('time blocked on disk I/O, with idle waits (epoll, parked futexes) left out', () => {
     const stacks = [
       // An event loop idling all window on 4 threads, and a parked pool: normal.
-      stack(7, 'postgres', 4 * 6_000_000, [user('WaitEventSetWait', 'postgres'), kernel('do_epoll_wait'), kernel('schedule_hrtimeout_range'), kernel('schedule'), kernel('__schedule')], 40),
+      stack(
+        7,
+        'postgres',
+        4 * 6_000_000,
+        [user('WaitEventSetWait', 'postgres'), kernel('do_epoll_wait'), kernel('schedule_hrtimeout_range'), kernel('schedule'), kernel('__schedule')],
+        40,
+      ),
       stack(7, 'postgres', 6_000_000, [user('pthread_cond_wait', 'libc.so.6'), kernel('futex_wait'), kernel('schedule'), kernel('__schedule')], 3),
       // The problem: 3 s waiting for pages from disk, in 600 waits.
-      stack(7, 'postgres', 3_000_000, [user('FileRead', 'postgres'), kernel('filemap_fault'), kernel('folio_wait_bit_common'), kernel('io_schedule'), kernel('schedule'), kernel('__schedule')], 600),
+      stack(
+        7,
+        'postgres',
+        3_000_000,
+        [
+          user('FileRead', 'postgres'),
+          kernel('filemap_fault'),
+          kernel('folio_wait_bit_common'),
+          kernel('io_schedule'),
+          kernel('schedule'),
+          kernel('__schedule'),
+        ],
+        600,
+      ),
       stack(7, 'postgres', 200_000, [user('LWLockAcquire', 'postgres'), kernel('futex_wait'), kernel('schedule')], 400),
     ];
     const findings = analyzeRun({ run: run(), results: [on(offcpu(stacks))] });
@@ -104,7 +144,9 @@ describe('runqlat', () => {
     const findings = analyzeRun({ run: run(), results: [on(r)] });
     const overall = findings.find((f) => f.evidence.scope === 'all')!;
     expect(overall.severity).toBe('critical'); // ~65 ms ≥ 5 × 10 ms
-    expect(overall.title).toBe(`Runnable tasks waited ${fmtUs(expectedQuantile(all, 0.99))} for a CPU at p99 (threshold 10 ms) over 1,000 wakeups: the CPUs are saturated or something hogs them.`);
+    expect(overall.title).toBe(
+      `Runnable tasks waited ${fmtUs(expectedQuantile(all, 0.99))} for a CPU at p99 (threshold 10 ms) over 1,000 wakeups: the CPUs are saturated or something hogs them.`,
+    );
     const worker = findings.find((f) => f.evidence.pid === 55)!;
     expect(worker.title).toBe(`worker (pid 55) waited ${fmtUs(expectedQuantile(mine, 0.99))} for a CPU at p99 (threshold 10 ms) over 100 wakeups.`);
     expect(findings.some((f) => f.evidence.pid === 56)).toBe(false);

@@ -8,7 +8,21 @@ import { expectedQuantile, histogram, on, result, run } from './fixtures.js';
 let nextPid = 1000;
 function exec(fields: Record<string, unknown>) {
   const pid = nextPid++;
-  return { time: '2026-01-01T00:00:01.000Z', pid, tid: pid, ppid: 50, uid: 0, comm: 'true', pcomm: 'bash', filename: '/usr/bin/true', argv: ['true'], argsTruncated: false, retval: 0, cgroupId: '1', ...fields };
+  return {
+    time: '2026-01-01T00:00:01.000Z',
+    pid,
+    tid: pid,
+    ppid: 50,
+    uid: 0,
+    comm: 'true',
+    pcomm: 'bash',
+    filename: '/usr/bin/true',
+    argv: ['true'],
+    argsTruncated: false,
+    retval: 0,
+    cgroupId: '1',
+    ...fields,
+  };
 }
 const execsnoop = (events: unknown[]) => result('execsnoop', { events });
 
@@ -21,15 +35,21 @@ describe('execsnoop', () => {
     ];
     const [top] = analyzeRun({ run: run(), results: [on(execsnoop(events))] });
     expect(top!.severity).toBe('warning'); // 240 × ~1 ms of fork + exec in 6 s: 0.04 s/s, under 0.5
-    expect(top!.title).toBe('bash (pid 50) started 240 processes in 6 s (40/s, threshold 20/s), mostly curl and true: an exec storm costs CPU and fork/exec latency; next: what bash loops over (its execsnoop.ndjson rows with ppid 50).');
+    expect(top!.title).toBe(
+      'bash (pid 50) started 240 processes in 6 s (40/s, threshold 20/s), mostly curl and true: an exec storm costs CPU and fork/exec latency; next: what bash loops over (its execsnoop.ndjson rows with ppid 50).',
+    );
     expect(top!.impact).toMatchObject({ unit: 's/s', value: 0.04, bears: ['cpu', 'latency'] });
     expect(top!.evidence).toMatchObject({ ppid: 50, execs: 240, perSecond: 40, programs: { curl: 180, true: 60 } });
   });
 
   it('failed execs, and processes that keep exiting with an error', () => {
     const events = [
-      ...Array.from({ length: 4 }, () => exec({ comm: 'cron', pcomm: 'cron', ppid: 9, filename: '/opt/job.sh', argv: ['/opt/job.sh'], retval: -2, error: 'ENOENT' })),
-      ...Array.from({ length: 5 }, () => exec({ comm: 'check', pcomm: 'bash', filename: '/usr/local/bin/check', argv: ['check', '--db'], exitCode: 1, lifetimeMs: 12.5 })),
+      ...Array.from({ length: 4 }, () =>
+        exec({ comm: 'cron', pcomm: 'cron', ppid: 9, filename: '/opt/job.sh', argv: ['/opt/job.sh'], retval: -2, error: 'ENOENT' }),
+      ),
+      ...Array.from({ length: 5 }, () =>
+        exec({ comm: 'check', pcomm: 'bash', filename: '/usr/local/bin/check', argv: ['check', '--db'], exitCode: 1, lifetimeMs: 12.5 }),
+      ),
       exec({ comm: 'ok', filename: '/usr/bin/ok', exitCode: 0, lifetimeMs: 3 }),
     ];
     const findings = analyzeRun({ run: run(), results: [on(execsnoop(events))] });
@@ -54,23 +74,43 @@ describe('filetop and biolatency', () => {
   it('a hot file per process in bytes per second; sockets are left to the network captures', () => {
     const MiB = 1024 * 1024;
     const rows = [
-      { pid: 7, comm: 'postgres', path: '/var/lib/pg/base/1', kind: 'file', reads: 5000, writes: 0, readBytes: 300 * MiB, writeBytes: 0, dev: '8:1', inode: '1' },
+      {
+        pid: 7,
+        comm: 'postgres',
+        path: '/var/lib/pg/base/1',
+        kind: 'file',
+        reads: 5000,
+        writes: 0,
+        readBytes: 300 * MiB,
+        writeBytes: 0,
+        dev: '8:1',
+        inode: '1',
+      },
       { pid: 8, comm: 'nginx', path: 'socket:[123]', kind: 'socket', reads: 1, writes: 9, readBytes: 0, writeBytes: 900 * MiB, dev: '0:8', inode: '123' },
       { pid: 9, comm: 'logger', path: '/var/log/app.log', kind: 'file', reads: 0, writes: 10, readBytes: 0, writeBytes: MiB, dev: '8:1', inode: '2' },
     ];
     const findings = analyzeRun({ run: run(), results: [on(result('filetop', { rows, totalFiles: 3 }))] });
     expect(findings).toHaveLength(1);
     expect(findings[0]!.severity).toBe('critical'); // 50 MiB/s: half a nominal 100 MiB/s disk's time
-    expect(findings[0]!.title).toBe('postgres (pid 7) read /var/lib/pg/base/1 at 50 MiB/s (threshold 20 MiB/s): 300 MiB read in 5,000 calls, 0 B written in 0 calls over 6 s; next: why postgres reads it this fast (its code path, or a loop), and the disk\'s latency (disk-io).');
+    expect(findings[0]!.title).toBe(
+      "postgres (pid 7) read /var/lib/pg/base/1 at 50 MiB/s (threshold 20 MiB/s): 300 MiB read in 5,000 calls, 0 B written in 0 calls over 6 s; next: why postgres reads it this fast (its code path, or a loop), and the disk's latency (disk-io).",
+    );
     expect(findings[0]!.impact).toMatchObject({ unit: 's/s', value: 0.5, bears: ['disk'] });
   });
 
   it('block I/O p99 per disk', () => {
     const slots = { 9: 95, 17: 5 }; // 5% at 131..262 ms
-    const r = result('biolatency', { histograms: [{ labels: { disk: 'vda' }, histogram: histogram(slots) }, { labels: { disk: 'vdb' }, histogram: histogram({ 9: 50 }) }] });
+    const r = result('biolatency', {
+      histograms: [
+        { labels: { disk: 'vda' }, histogram: histogram(slots) },
+        { labels: { disk: 'vdb' }, histogram: histogram({ 9: 50 }) },
+      ],
+    });
     const findings = analyzeRun({ run: run(), results: [on(r)] });
     expect(findings).toHaveLength(1);
-    expect(findings[0]!.title).toBe(`Block I/O on vda takes ${fmtUs(expectedQuantile(slots, 0.99))} at p99 (threshold 50 ms) over 100 I/Os, median ${fmtUs(expectedQuantile(slots, 0.5))}: the disk is slow or saturated.`);
+    expect(findings[0]!.title).toBe(
+      `Block I/O on vda takes ${fmtUs(expectedQuantile(slots, 0.99))} at p99 (threshold 50 ms) over 100 I/Os, median ${fmtUs(expectedQuantile(slots, 0.5))}: the disk is slow or saturated.`,
+    );
   });
 });
 

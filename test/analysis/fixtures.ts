@@ -22,10 +22,18 @@ export function histogram(slots: Record<number, number>, unit = 'usecs'): Log2Hi
 }
 
 const KINDS: Record<string, ResultKind> = {
-  execsnoop: 'events', opensnoop: 'events', tcplife: 'events',
-  tcpconnlat: 'histogram', runqlat: 'histogram', tcprtt: 'histogram', biolatency: 'histogram',
-  tcpretrans: 'counters', tcpreset: 'counters', filetop: 'counters',
-  profile: 'stacks', offcputime: 'stacks',
+  execsnoop: 'events',
+  opensnoop: 'events',
+  tcplife: 'events',
+  tcpconnlat: 'histogram',
+  runqlat: 'histogram',
+  tcprtt: 'histogram',
+  biolatency: 'histogram',
+  tcpretrans: 'counters',
+  tcpreset: 'counters',
+  filetop: 'counters',
+  profile: 'stacks',
+  offcputime: 'stacks',
 };
 
 export function result(capture: string, data: Record<string, unknown>, meta: Partial<CaptureResult> = {}): CaptureResult {
@@ -76,7 +84,9 @@ export const stack = (pid: number, comm: string, value: number, frames: Frame[],
 
 /** The q-quantile of slot counts, interpolated inside the bucket: what the tests expect analysis to compute. */
 export function expectedQuantile(slots: Record<number, number>, q: number): number {
-  const entries = Object.entries(slots).map(([s, n]) => [Number(s), n] as const).sort((a, b) => a[0] - b[0]);
+  const entries = Object.entries(slots)
+    .map(([s, n]) => [Number(s), n] as const)
+    .sort((a, b) => a[0] - b[0]);
   const total = entries.reduce((a, [, n]) => a + n, 0);
   const rank = q * total;
   let seen = 0;

@@ -23,8 +23,30 @@ function connlat(histograms: { destination: string; slots: Record<number, number
 describe('tcpconnlat', () => {
   it('a third of the connects to one destination in the 2^19..2^20 µs bucket: p99 ≈ 1 s, the share slow, the rest fast', () => {
     const slots = { [FAST_SLOT]: 6, [SYN_SLOT]: 3 };
-    const slowest = [0, 1, 2].map((i) => ({ time: '', pid: 4242, tid: 4242, comm: 'checkout', cgroupId: '1', source: `10.0.0.1:4000${i}`, destination: DEST, latencyUs: 1_003_000 + i * 1000 }));
-    const findings = analyzeRun({ run: run(), results: [on(connlat([{ destination: DEST, slots }, { destination: '10.0.0.9:80', slots: { 7: 40 } }], { slowest }))] });
+    const slowest = [0, 1, 2].map((i) => ({
+      time: '',
+      pid: 4242,
+      tid: 4242,
+      comm: 'checkout',
+      cgroupId: '1',
+      source: `10.0.0.1:4000${i}`,
+      destination: DEST,
+      latencyUs: 1_003_000 + i * 1000,
+    }));
+    const findings = analyzeRun({
+      run: run(),
+      results: [
+        on(
+          connlat(
+            [
+              { destination: DEST, slots },
+              { destination: '10.0.0.9:80', slots: { 7: 40 } },
+            ],
+            { slowest },
+          ),
+        ),
+      ],
+    });
 
     const top = findings[0]!;
     const p99 = expectedQuantile(slots, 0.99);
@@ -93,7 +115,18 @@ describe('tcpconnlat', () => {
 
 describe('tcpretrans and tcpreset', () => {
   const flow = (i: number, retransmits: number, state = 'SYN_SENT') => ({
-    local: `10.0.0.1:${40000 + i}`, remote: DEST, family: 'ipv4', state, type: 'segment', pid: 7, comm: 'checkout', cgroupId: '1', retransmits, failed: 0, firstSeen: '', lastSeen: '',
+    local: `10.0.0.1:${40000 + i}`,
+    remote: DEST,
+    family: 'ipv4',
+    state,
+    type: 'segment',
+    pid: 7,
+    comm: 'checkout',
+    cgroupId: '1',
+    retransmits,
+    failed: 0,
+    firstSeen: '',
+    lastSeen: '',
   });
 
   it('retransmits summed per remote over short flows: a SYN hot spot', () => {
@@ -113,8 +146,35 @@ describe('tcpretrans and tcpreset', () => {
 
   it('resets received from a peer, and sent for a closed port', () => {
     const rows = [
-      { direction: 'received', local: '10.0.0.1:40001', remote: DEST, family: 'ipv4', state: 'ESTABLISHED', socket: 'full', pid: 7, comm: 'checkout', cgroupId: '1', count: 12, firstSeen: '', lastSeen: '' },
-      ...[1, 2, 3].map((i) => ({ direction: 'sent', local: '10.0.0.1:9999', remote: `10.0.0.8:5000${i}`, family: 'ipv4', state: '-', socket: 'none', reason: 'NO_SOCKET', pid: 0, comm: '', cgroupId: '0', count: 4, firstSeen: '', lastSeen: '' })),
+      {
+        direction: 'received',
+        local: '10.0.0.1:40001',
+        remote: DEST,
+        family: 'ipv4',
+        state: 'ESTABLISHED',
+        socket: 'full',
+        pid: 7,
+        comm: 'checkout',
+        cgroupId: '1',
+        count: 12,
+        firstSeen: '',
+        lastSeen: '',
+      },
+      ...[1, 2, 3].map((i) => ({
+        direction: 'sent',
+        local: '10.0.0.1:9999',
+        remote: `10.0.0.8:5000${i}`,
+        family: 'ipv4',
+        state: '-',
+        socket: 'none',
+        reason: 'NO_SOCKET',
+        pid: 0,
+        comm: '',
+        cgroupId: '0',
+        count: 4,
+        firstSeen: '',
+        lastSeen: '',
+      })),
     ];
     const findings = analyzeRun({ run: run(), results: [on(result('tcpreset', { rows, sent: 12, received: 12, totalRows: rows.length }))] });
     const received = findings.find((f) => f.evidence.direction === 'received')!;
@@ -128,7 +188,10 @@ describe('tcpretrans and tcpreset', () => {
 describe('tcprtt', () => {
   it('p99 RTT per remote over the threshold', () => {
     const slots = { 13: 90, 18: 10 }; // 8..16 ms mostly, 10% at 262..524 ms
-    const [top] = analyzeRun({ run: run(), results: [on(result('tcprtt', { histograms: [{ labels: { remote: DEST }, histogram: histogram(slots) }], overall: histogram(slots), totalRemotes: 1 }))] });
+    const [top] = analyzeRun({
+      run: run(),
+      results: [on(result('tcprtt', { histograms: [{ labels: { remote: DEST }, histogram: histogram(slots) }], overall: histogram(slots), totalRemotes: 1 }))],
+    });
     expect(top!.severity).toBe('warning');
     expect(top!.title).toContain(`Round-trip time to ${DEST} is ${fmtUs(expectedQuantile(slots, 0.99))} at p99 (threshold 200 ms) over 100 samples`);
   });

@@ -55,28 +55,65 @@ describe('a run analyzed node by node, then merged', () => {
     expect(json(mergedParts(r, results))).toBe(json(central));
   });
 
-  it('the rules of suspicious-activity see each node\'s execs, opens and connects together', () => {
+  it("the rules of suspicious-activity see each node's execs, opens and connects together", () => {
     const catalog = RunbookCatalog.load(join(projectRoot, 'runbooks'));
     const plan = expandRunbook(catalog, { runbook: 'suspicious-activity' });
     const r = run({ runbook: 'suspicious-activity', params: plan.params, rules: plan.rules, steps: plan.steps }, ['a', 'b']);
-    const exec = { time: '2026-01-01T00:00:01.000Z', pid: 4000, tid: 4000, ppid: 812, uid: 33, comm: 'sh', pcomm: 'nginx', filename: '/tmp/x', argv: ['sh', '-c', 'id'], argsTruncated: false, retval: 0, cgroupId: '1' };
-    const conn = { time: '', pid: 4200, tid: 4200, comm: 'curl', ownerKnown: true, cgroupId: '1', local: '10.0.0.1:40000', remote: '203.0.113.9:4444', ipVersion: 4, direction: 'active', established: true, durationMs: 5, bytesSent: 10, bytesReceived: 10, closedFrom: 'FIN_WAIT2' };
+    const exec = {
+      time: '2026-01-01T00:00:01.000Z',
+      pid: 4000,
+      tid: 4000,
+      ppid: 812,
+      uid: 33,
+      comm: 'sh',
+      pcomm: 'nginx',
+      filename: '/tmp/x',
+      argv: ['sh', '-c', 'id'],
+      argsTruncated: false,
+      retval: 0,
+      cgroupId: '1',
+    };
+    const conn = {
+      time: '',
+      pid: 4200,
+      tid: 4200,
+      comm: 'curl',
+      ownerKnown: true,
+      cgroupId: '1',
+      local: '10.0.0.1:40000',
+      remote: '203.0.113.9:4444',
+      ipVersion: 4,
+      direction: 'active',
+      established: true,
+      durationMs: 5,
+      bytesSent: 10,
+      bytesReceived: 10,
+      closedFrom: 'FIN_WAIT2',
+    };
     const results = ['a', 'b'].flatMap((node) => [
       on(result('execsnoop', { events: [exec] }), node),
       on(result('opensnoop', { events: [] }), node),
       on(result('tcplife', { events: node === 'b' ? [conn] : [], missedRuns: 0 }), node),
     ]);
     const central = analyzeRun({ run: r, results });
-    expect(central.filter((f) => f.evidence.rule).map((f) => `${f.node} ${f.evidence.rule}`).sort()).toEqual([
-      'a exec-from-tmp', 'a shell-from-web-server', 'b exec-from-tmp', 'b shell-from-web-server', 'b unexpected-port',
-    ]);
+    expect(
+      central
+        .filter((f) => f.evidence.rule)
+        .map((f) => `${f.node} ${f.evidence.rule}`)
+        .sort(),
+    ).toEqual(['a exec-from-tmp', 'a shell-from-web-server', 'b exec-from-tmp', 'b shell-from-web-server', 'b unexpected-port']);
     expect(json(mergedParts(r, results))).toBe(json(central));
   });
 
   it('a node whose analysis stops on a bug: its part carries why, and the merge says so once', () => {
     const r = run({}, ['a', 'b']);
     const trap = { node: 'b' } as NodeResult;
-    Object.defineProperty(trap, 'result', { get: () => { throw new Error('boom'); }, enumerable: true });
+    Object.defineProperty(trap, 'result', {
+      get: () => {
+        throw new Error('boom');
+      },
+      enumerable: true,
+    });
     const results = [on(slow('10.0.0.1:1', 17), 'a'), trap, trap];
     const part = new RunAnalysis({ run: r }).analyzeNode([trap]);
     expect(part).toEqual({ findings: [], checked: [], unchecked: [], stoppedEarly: 'boom' });

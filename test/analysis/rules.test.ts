@@ -13,9 +13,54 @@ import { histogram, NODE, on, result, run } from './fixtures.js';
 const catalog = RunbookCatalog.load(join(projectRoot, 'runbooks'));
 const plan = expandRunbook(catalog, { runbook: 'suspicious-activity' });
 
-const exec = (f: Record<string, unknown>) => ({ time: '2026-01-01T00:00:01.000Z', pid: 4000, tid: 4000, ppid: 812, uid: 33, comm: 'sh', pcomm: 'nginx', filename: '/bin/sh', argv: ['sh', '-c', 'id'], argsTruncated: false, retval: 0, cgroupId: '1', ...f });
-const open = (f: Record<string, unknown>) => ({ time: '2026-01-01T00:00:02.000Z', pid: 4100, tid: 4100, uid: 0, comm: 'cat', syscall: 'openat', path: '/etc/shadow', flags: 0, flagNames: 'O_RDONLY', fd: 3, retval: 3, cgroupId: '1', ...f });
-const conn = (f: Record<string, unknown>) => ({ time: '', pid: 4200, tid: 4200, comm: 'curl', ownerKnown: true, cgroupId: '1', local: '10.0.0.1:40000', remote: '203.0.113.9:4444', ipVersion: 4, direction: 'active', established: true, durationMs: 5, bytesSent: 10, bytesReceived: 10, closedFrom: 'FIN_WAIT2', ...f });
+const exec = (f: Record<string, unknown>) => ({
+  time: '2026-01-01T00:00:01.000Z',
+  pid: 4000,
+  tid: 4000,
+  ppid: 812,
+  uid: 33,
+  comm: 'sh',
+  pcomm: 'nginx',
+  filename: '/bin/sh',
+  argv: ['sh', '-c', 'id'],
+  argsTruncated: false,
+  retval: 0,
+  cgroupId: '1',
+  ...f,
+});
+const open = (f: Record<string, unknown>) => ({
+  time: '2026-01-01T00:00:02.000Z',
+  pid: 4100,
+  tid: 4100,
+  uid: 0,
+  comm: 'cat',
+  syscall: 'openat',
+  path: '/etc/shadow',
+  flags: 0,
+  flagNames: 'O_RDONLY',
+  fd: 3,
+  retval: 3,
+  cgroupId: '1',
+  ...f,
+});
+const conn = (f: Record<string, unknown>) => ({
+  time: '',
+  pid: 4200,
+  tid: 4200,
+  comm: 'curl',
+  ownerKnown: true,
+  cgroupId: '1',
+  local: '10.0.0.1:40000',
+  remote: '203.0.113.9:4444',
+  ipVersion: 4,
+  direction: 'active',
+  established: true,
+  durationMs: 5,
+  bytesSent: 10,
+  bytesReceived: 10,
+  closedFrom: 'FIN_WAIT2',
+  ...f,
+});
 
 function analyze(events: { execs?: unknown[]; opens?: unknown[]; conns?: unknown[]; connlat?: unknown[] }) {
   return analyzeRun({
@@ -36,7 +81,9 @@ describe('suspicious-activity rules', () => {
     const findings = analyze({ execs: [exec({}), exec({ pid: 4001, comm: 'ls', filename: '/bin/ls', argv: ['ls'], pcomm: 'sh', ppid: 4000 })] });
     const hit = byRule(findings, 'shell-from-web-server')!;
     expect(hit.severity).toBe('critical');
-    expect(hit.title).toBe('A web server started a shell: nginx (pid 812) ran sh -c id [rule shell-from-web-server]; next: who started it (the parent chain in execsnoop.ndjson) and whether that is expected on this host.');
+    expect(hit.title).toBe(
+      'A web server started a shell: nginx (pid 812) ran sh -c id [rule shell-from-web-server]; next: who started it (the parent chain in execsnoop.ndjson) and whether that is expected on this host.',
+    );
     expect(hit.capture).toBe('execsnoop');
     expect(hit.file).toBe(`nodes/${NODE}/execsnoop.json`);
     expect(hit.evidence.hits).toBe(1);
@@ -48,10 +95,18 @@ describe('suspicious-activity rules', () => {
   });
 
   it('an open of /etc/shadow: critical, unless by a program that reads it for a living', () => {
-    const findings = analyze({ opens: [open({}), open({ pid: 4101, comm: 'sshd' }), open({ pid: 4102, comm: 'python3', path: '/etc/gshadow', retval: -13, error: 'EACCES', fd: undefined })] });
+    const findings = analyze({
+      opens: [
+        open({}),
+        open({ pid: 4101, comm: 'sshd' }),
+        open({ pid: 4102, comm: 'python3', path: '/etc/gshadow', retval: -13, error: 'EACCES', fd: undefined }),
+      ],
+    });
     const hit = byRule(findings, 'shadow-read')!;
     expect(hit.severity).toBe('critical');
-    expect(hit.title).toBe('The password hashes were opened: cat (pid 4100) opened /etc/shadow for reading (2 hits by cat (pid 4100) and python3 (pid 4102)) [rule shadow-read]; next: which program opened it and what it did next (its execs and connects in this run).');
+    expect(hit.title).toBe(
+      'The password hashes were opened: cat (pid 4100) opened /etc/shadow for reading (2 hits by cat (pid 4100) and python3 (pid 4102)) [rule shadow-read]; next: which program opened it and what it did next (its execs and connects in this run).',
+    );
     expect((hit.evidence.examples as { comm: string }[]).map((e) => e.comm)).toEqual(['cat', 'python3']);
   });
 
@@ -79,16 +134,18 @@ describe('suspicious-activity rules', () => {
     expect(hit.severity).toBe('warning');
     expect(hit.capture).toBe('tcplife');
     expect(hit.evidence.hits).toBe(3); // curl → 4444, and two connects to 6667 whose process tcpconnlat did not record
-    expect(hit.title).toBe('An outbound connect went to an unexpected port: curl (pid 4200) connected to 203.0.113.9:4444 (3 hits by unknown process and curl (pid 4200)) [rule unexpected-port]; next: which program connected and whether that destination is expected.');
+    expect(hit.title).toBe(
+      'An outbound connect went to an unexpected port: curl (pid 4200) connected to 203.0.113.9:4444 (3 hits by unknown process and curl (pid 4200)) [rule unexpected-port]; next: which program connected and whether that destination is expected.',
+    );
   });
 
-  it('the allowed ports come from the run\'s params', () => {
+  it("the allowed ports come from the run's params", () => {
     const mine = expandRunbook(catalog, { runbook: 'suspicious-activity', params: { allowedPorts: '4444' } });
     const findings = analyzeRun({ run: run({ rules: mine.rules }), results: [on(result('tcplife', { events: [conn({})], missedRuns: 0 }))] });
     expect(findings.map((f) => f.title)).toEqual([expect.stringMatching(/^No problems found on web-1: checked TCP connections and 7 rules\.$/)]);
   });
 
-  it('rules given to analyzeRun win over the plan\'s', () => {
+  it("rules given to analyzeRun win over the plan's", () => {
     const rule = ruleSchema.parse({ name: 'any-exec', title: 'Something ran', severity: 'info', exec: { comm: '*' } });
     const findings = analyzeRun({ run: run({ rules: plan.rules }), results: [on(result('execsnoop', { events: [exec({ pcomm: 'sshd' })] }))], rules: [rule] });
     expect(findings.map((f) => f.evidence.rule).filter(Boolean)).toEqual(['any-exec']);
@@ -115,7 +172,13 @@ describe('rule schema', () => {
     const findings = analyzeRun({
       run: run(),
       rules: [rule],
-      results: [on(result('opensnoop', { events: [open({ comm: 'apt', path: '/usr/bin/x/y' }), open({ comm: 'c', path: '/usr/bin/z' }), open({ comm: 'b', path: '/usr/lib/z' })] }))],
+      results: [
+        on(
+          result('opensnoop', {
+            events: [open({ comm: 'apt', path: '/usr/bin/x/y' }), open({ comm: 'c', path: '/usr/bin/z' }), open({ comm: 'b', path: '/usr/lib/z' })],
+          }),
+        ),
+      ],
     });
     expect(findings[0]!.evidence.hits).toBe(1);
   });

@@ -18,7 +18,9 @@ const config = join(projectRoot, '.dependency-cruiser.cjs');
 /** dependency-cruiser's JSON for `src` under `cwd` (it exits non-zero on violations; the JSON says which). */
 function cruise(cwd: string): Cruise {
   try {
-    return JSON.parse(execFileSync(depcruise, ['src', '--config', config, '--output-type', 'json'], { cwd, encoding: 'utf8', maxBuffer: 64 << 20, timeout: 60_000 })) as Cruise;
+    return JSON.parse(
+      execFileSync(depcruise, ['src', '--config', config, '--output-type', 'json'], { cwd, encoding: 'utf8', maxBuffer: 64 << 20, timeout: 60_000 }),
+    ) as Cruise;
   } catch (err) {
     const stdout = (err as { stdout?: string }).stdout;
     if (stdout?.startsWith('{')) return JSON.parse(stdout) as Cruise;
@@ -60,15 +62,27 @@ describe('layers', () => {
   it('every import in src/ obeys the layer rules', () => {
     const known = new Set(KNOWN_RULE_VIOLATIONS.map((v) => `${v.rule}: ${v.from} → ${v.to}`));
     const found = result.summary.violations.map(violationText);
-    expect(found.filter((v) => !known.has(v)), 'imports that break a layer rule (.dependency-cruiser.cjs)').toEqual([]);
-    expect([...known].filter((v) => !found.includes(v)), 'known violations that are gone: delete them from known-violations.ts').toEqual([]);
+    expect(
+      found.filter((v) => !known.has(v)),
+      'imports that break a layer rule (.dependency-cruiser.cjs)',
+    ).toEqual([]);
+    expect(
+      [...known].filter((v) => !found.includes(v)),
+      'known violations that are gone: delete them from known-violations.ts',
+    ).toEqual([]);
   });
 
   it('no two folders of src/ import each other, directly or round a loop', () => {
     const known = new Set(KNOWN_FOLDER_CYCLES.map((c) => c.folders.join()));
     const found = folderCycles(result).map((c) => c.join());
-    expect(found.filter((c) => !known.has(c)), 'folder cycles').toEqual([]);
-    expect([...known].filter((c) => !found.includes(c)), 'known folder cycles that are gone: delete them from known-violations.ts').toEqual([]);
+    expect(
+      found.filter((c) => !known.has(c)),
+      'folder cycles',
+    ).toEqual([]);
+    expect(
+      [...known].filter((c) => !found.includes(c)),
+      'known folder cycles that are gone: delete them from known-violations.ts',
+    ).toEqual([]);
   });
 
   it('the rules catch each kind of break (fixture tree)', () => {

@@ -25,7 +25,7 @@ function objectBtf(d: CaptureDefinition): ObjectBtf {
   return new ObjectBtf(path);
 }
 
-describe('record layouts against the objects\' BTF', () => {
+describe("record layouts against the objects' BTF", () => {
   // A sampled capture (no collect) has no BPF object, so nothing crosses.
   for (const d of [...captures.values()].filter((c) => c.collect)) {
     describe(d.name, () => {

@@ -19,9 +19,10 @@ function findDisk(dir: string): { disks: string[] } | { skip: string } {
   const dev = statSync(dir, { bigint: true }).dev;
   const major = Number(((dev >> 8n) & 0xfffn) | ((dev >> 32n) & ~0xfffn));
   const minor = Number((dev & 0xffn) | ((dev >> 12n) & ~0xffn));
-  const mounts = readFileSync('/proc/mounts', 'utf8').split('\n').map((l) => l.split(' '));
-  const mount = mounts.filter((m) => m[1] && (dir === m[1] || dir.startsWith(m[1] === '/' ? '/' : `${m[1]}/`)))
-    .sort((a, b) => b[1]!.length - a[1]!.length)[0];
+  const mounts = readFileSync('/proc/mounts', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' '));
+  const mount = mounts.filter((m) => m[1] && (dir === m[1] || dir.startsWith(m[1] === '/' ? '/' : `${m[1]}/`))).sort((a, b) => b[1]!.length - a[1]!.length)[0];
   const where = `${dir} is on ${mount?.[2] ?? 'an unknown filesystem'} (${mount?.[0] ?? '?'}, device ${major}:${minor})`;
   const sysdev = `/sys/dev/block/${major}:${minor}`;
   if (!existsSync(sysdev)) return { skip: `${where}, not a block device` };

@@ -13,11 +13,12 @@ import { runCapture } from '../../src/captures/run-capture.js';
 import { killLeftovers, start, TempDir } from './sched-children.js';
 
 const V1_CPU = '/sys/fs/cgroup/cpu';
-const skip = process.getuid?.() !== 0
-  ? 'needs root to make a cgroup'
-  : !existsSync(join(V1_CPU, 'cpu.cfs_quota_us'))
-    ? `no cgroup v1 cpu hierarchy with CFS bandwidth control at ${V1_CPU}`
-    : undefined;
+const skip =
+  process.getuid?.() !== 0
+    ? 'needs root to make a cgroup'
+    : !existsSync(join(V1_CPU, 'cpu.cfs_quota_us'))
+      ? `no cgroup v1 cpu hierarchy with CFS bandwidth control at ${V1_CPU}`
+      : undefined;
 
 /** Spins on the CPU for argv[1] ms (bounded), in a named function. */
 const BURN_C = String.raw`

@@ -14,7 +14,11 @@ describe('execsnoop record layout', () => {
     // Both records start with the header the decoder reads first.
     const c = cLayout(header, { execsnoop_exec: ['hdr.kind', 'hdr.pid', 'hdr.ts_ns'], execsnoop_exit: ['hdr.kind', 'hdr.pid', 'hdr.ts_ns'] });
     for (const record of ['execsnoop_exec', 'execsnoop_exit']) {
-      expect([c[`${record}.hdr.kind`], c[`${record}.hdr.pid`], c[`${record}.hdr.ts_ns`]]).toEqual([headerLayout.offsets.kind, headerLayout.offsets.pid, headerLayout.offsets.ts_ns]);
+      expect([c[`${record}.hdr.kind`], c[`${record}.hdr.pid`], c[`${record}.hdr.ts_ns`]]).toEqual([
+        headerLayout.offsets.kind,
+        headerLayout.offsets.pid,
+        headerLayout.offsets.ts_ns,
+      ]);
     }
   });
 });

@@ -271,9 +271,7 @@ describe.skipIf(skip)(`execsnoop on the real kernel${skip ? ` (skipped: ${skip})
     await expect(runCapture(execsnoop, { durationMs: 1000, params: { maxEvents: 0 } })).rejects.toThrow(/maxEvents/);
     await expect(runCapture(execsnoop, { durationMs: 1000, params: { bogus: 1 } })).rejects.toThrow(/bogus/);
     await expect(runCapture(execsnoop, { durationMs: 0 })).rejects.toThrow(/duration must be between/);
-    await expect(runCapture(execsnoop, { durationMs: 1000, target: { pid: [0x7ffffffe] } })).rejects.toThrow(
-      /no process with pid 2147483646/,
-    );
+    await expect(runCapture(execsnoop, { durationMs: 1000, target: { pid: [0x7ffffffe] } })).rejects.toThrow(/no process with pid 2147483646/);
   });
 
   it('counts events past maxEvents as dropped, never silently', async () => {

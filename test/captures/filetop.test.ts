@@ -69,7 +69,8 @@ function runChild(dir: string, file: string, bytes: number): Promise<ChildReport
   });
 }
 
-const captureDuring = <T>(during: () => Promise<T>, request: CaptureAroundOptions = {}) => captureAround(filetop, during, { params: { maxRows: 1_000_000 }, ...request });
+const captureDuring = <T>(during: () => Promise<T>, request: CaptureAroundOptions = {}) =>
+  captureAround(filetop, during, { params: { maxRows: 1_000_000 }, ...request });
 
 const within1pct = (actual: number, expected: number) => {
   expect(Math.abs(actual - expected)).toBeLessThanOrEqual(expected * 0.01);

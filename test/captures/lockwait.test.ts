@@ -108,7 +108,10 @@ describe.skipIf(skip)(`lockwait on the real kernel${skip ? ` (skipped: ${skip})`
     contend = join(tmp.path, 'sherlock-contend');
     const src = join(tmp.path, 'contend.c');
     writeFileSync(src, CONTEND_C);
-    execFileSync('cc', ['-O2', '-g', '-pthread', '-fno-omit-frame-pointer', '-fno-optimize-sibling-calls', '-o', contend, src], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 60_000 });
+    execFileSync('cc', ['-O2', '-g', '-pthread', '-fno-omit-frame-pointer', '-fno-optimize-sibling-calls', '-o', contend, src], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+      timeout: 60_000,
+    });
   });
   afterAll(() => tmp?.remove());
   afterEach(() => {

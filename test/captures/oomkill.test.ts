@@ -21,8 +21,7 @@ import { createMemcg, memcgSkipReason } from '../helpers/memcg.js';
 const skip = kernelSkipReason() ?? memcgSkipReason();
 const MiB = 1024 * 1024;
 
-const exited = (child: ChildProcess) =>
-  child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : once(child, 'exit').then(() => undefined);
+const exited = (child: ChildProcess) => (child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : once(child, 'exit').then(() => undefined));
 
 function readyLine(child: ChildProcess): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -35,18 +34,54 @@ function readyLine(child: ChildProcess): Promise<void> {
 describe('oomkill record layout', () => {
   it('matches bpf/oomkill/oomkill.h', () => {
     const c = cLayout(join(projectRoot, 'bpf/oomkill/oomkill.h'), {
-      oomkill_event: ['ts_ns', 'victim_pid', 'victim_tid', 'trigger_pid', 'trigger_tid', 'victim_uid', 'oom_score_adj', 'levels', 'has_task',
-        'total_vm_pages', 'anon_pages', 'file_pages', 'shmem_pages', 'swap_pages', 'pgtables_bytes', 'victim_cgroup_id', 'trigger_memcg_id',
-        'memcg', 'victim_comm', 'trigger_comm'],
+      oomkill_event: [
+        'ts_ns',
+        'victim_pid',
+        'victim_tid',
+        'trigger_pid',
+        'trigger_tid',
+        'victim_uid',
+        'oom_score_adj',
+        'levels',
+        'has_task',
+        'total_vm_pages',
+        'anon_pages',
+        'file_pages',
+        'shmem_pages',
+        'swap_pages',
+        'pgtables_bytes',
+        'victim_cgroup_id',
+        'trigger_memcg_id',
+        'memcg',
+        'victim_comm',
+        'trigger_comm',
+      ],
       oomkill_memcg: ['cgroup_id', 'max_pages', 'usage_pages'],
     });
     const e = (m: string) => c[`oomkill_event.${m}`];
     expect(oomkillLayout).toEqual({
-      tsNs: e('ts_ns'), victimPid: e('victim_pid'), victimTid: e('victim_tid'), triggerPid: e('trigger_pid'), triggerTid: e('trigger_tid'),
-      victimUid: e('victim_uid'), oomScoreAdj: e('oom_score_adj'), levels: e('levels'), hasTask: e('has_task'),
-      totalVmPages: e('total_vm_pages'), anonPages: e('anon_pages'), filePages: e('file_pages'), shmemPages: e('shmem_pages'),
-      swapPages: e('swap_pages'), pgtablesBytes: e('pgtables_bytes'), victimCgroupId: e('victim_cgroup_id'), triggerMemcgId: e('trigger_memcg_id'),
-      memcg: e('memcg'), memcgSize: c['oomkill_memcg.sizeof'], victimComm: e('victim_comm'), triggerComm: e('trigger_comm'), size: e('sizeof'),
+      tsNs: e('ts_ns'),
+      victimPid: e('victim_pid'),
+      victimTid: e('victim_tid'),
+      triggerPid: e('trigger_pid'),
+      triggerTid: e('trigger_tid'),
+      victimUid: e('victim_uid'),
+      oomScoreAdj: e('oom_score_adj'),
+      levels: e('levels'),
+      hasTask: e('has_task'),
+      totalVmPages: e('total_vm_pages'),
+      anonPages: e('anon_pages'),
+      filePages: e('file_pages'),
+      shmemPages: e('shmem_pages'),
+      swapPages: e('swap_pages'),
+      pgtablesBytes: e('pgtables_bytes'),
+      victimCgroupId: e('victim_cgroup_id'),
+      triggerMemcgId: e('trigger_memcg_id'),
+      memcg: e('memcg'),
+      memcgSize: c['oomkill_memcg.sizeof'],
+      victimComm: e('victim_comm'),
+      triggerComm: e('trigger_comm'),
+      size: e('sizeof'),
     });
     expect([c['oomkill_memcg.cgroup_id'], c['oomkill_memcg.max_pages'], c['oomkill_memcg.usage_pages']]).toEqual([0, 8, 16]);
   });
@@ -63,17 +98,21 @@ describe.skipIf(skip)(`oomkill on the real kernel${skip ? ` (skipped: ${skip})` 
     try {
       let hogPid = 0;
       let allocPid = 0;
-      const { result, programIds } = await captureAround(oomkill, async () => {
-        const hog = memcg.spawn([faults, 'hog', '12']);
-        await readyLine(hog);
-        hogPid = hog.pid!;
-        writeFileSync(`/proc/${hogPid}/oom_score_adj`, '1000');
-        const alloc = memcg.spawn([faults, 'alloc', '512']);
-        allocPid = alloc.pid!;
-        await Promise.race([Promise.all([exited(hog), exited(alloc)]), new Promise((r) => setTimeout(r, 20_000))]);
-        expect(hog.signalCode).toBe('SIGKILL');
-        expect(alloc.signalCode).toBe('SIGKILL');
-      }, { settleMs: 100 });
+      const { result, programIds } = await captureAround(
+        oomkill,
+        async () => {
+          const hog = memcg.spawn([faults, 'hog', '12']);
+          await readyLine(hog);
+          hogPid = hog.pid!;
+          writeFileSync(`/proc/${hogPid}/oom_score_adj`, '1000');
+          const alloc = memcg.spawn([faults, 'alloc', '512']);
+          allocPid = alloc.pid!;
+          await Promise.race([Promise.all([exited(hog), exited(alloc)]), new Promise((r) => setTimeout(r, 20_000))]);
+          expect(hog.signalCode).toBe('SIGKILL');
+          expect(alloc.signalCode).toBe('SIGKILL');
+        },
+        { settleMs: 100 },
+      );
       expect(stillLoaded(programIds)).toEqual([]);
 
       const mine = result.events.filter((e) => e.pid === hogPid || e.pid === allocPid);
@@ -91,7 +130,11 @@ describe.skipIf(skip)(`oomkill on the real kernel${skip ? ` (skipped: ${skip})` 
 
       const window = result.durationMs / 1000;
       const analysis = oomkill.analysis!.analyze({ ...result, events: mine } as never, {
-        node: 'n1', capture: 'oomkill', file: 'nodes/n1/oomkill.json', thresholds: mergeThresholds(), windowSeconds: window,
+        node: 'n1',
+        capture: 'oomkill',
+        file: 'nodes/n1/oomkill.json',
+        thresholds: mergeThresholds(),
+        windowSeconds: window,
       });
       expect(analysis.findings).toHaveLength(1); // one cause: the cgroup's limit
       const f = analysis.findings[0]!;

@@ -148,9 +148,11 @@ describe.skipIf(skip)(`profile on the real kernel${skip ? ` (skipped: ${skip})` 
     const c = ofPid(result.stacks, cPid);
     const cSamples = sum(c);
     // Samples ≈ CPU time × frequency (the child measured its own CPU time).
-    expect(cSamples).toBeGreaterThan(((cCpuMs / 1000) * frequency) * 0.7);
-    expect(cSamples).toBeLessThan(((cCpuMs / 1000) * frequency) * 1.3);
-    const cTop = topFunctions(c).slice(0, 3).map((f) => f.name);
+    expect(cSamples).toBeGreaterThan((cCpuMs / 1000) * frequency * 0.7);
+    expect(cSamples).toBeLessThan((cCpuMs / 1000) * frequency * 1.3);
+    const cTop = topFunctions(c)
+      .slice(0, 3)
+      .map((f) => f.name);
     expect(cTop).toContain('sherlock_spin_7d1c');
     const spin = topFunctions(c).find((f) => f.name === 'sherlock_spin_7d1c')!;
     expect(spin.module).toBe('sherlock-burn');
@@ -172,7 +174,7 @@ describe.skipIf(skip)(`profile on the real kernel${skip ? ` (skipped: ${skip})` 
     // The Node child: its JS function, from the perf map, leads its samples.
     const js = ofPid(result.stacks, jsPid);
     const jsSamples = sum(js);
-    expect(jsSamples).toBeGreaterThan(((jsCpuMs / 1000) * frequency) * 0.6);
+    expect(jsSamples).toBeGreaterThan((jsCpuMs / 1000) * frequency * 0.6);
     const jsTop = topFunctions(js).slice(0, 3);
     expect(jsTop.some((f) => f.name.includes('sherlockJsBurn'))).toBe(true);
     const inBurn = sum(js.filter((s) => s.frames.some((f) => f.kind === 'jit' && f.name.includes('sherlockJsBurn'))));
@@ -180,7 +182,10 @@ describe.skipIf(skip)(`profile on the real kernel${skip ? ` (skipped: ${skip})` 
 
     // Outputs: folded lines add up, pprof decodes, the SVG is balanced XML, speedscope parses.
     const folded = renderStackOutput(result, 'folded') as string;
-    const foldedTotal = folded.trim().split('\n').reduce((a, line) => a + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
+    const foldedTotal = folded
+      .trim()
+      .split('\n')
+      .reduce((a, line) => a + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
     expect(foldedTotal).toBe(result.total);
     expect(folded).toContain('sherlock_spin_7d1c');
 
@@ -230,7 +235,11 @@ describe.skipIf(skip)(`profile on the real kernel${skip ? ` (skipped: ${skip})` 
 function unbalancedTags(xml: string): string[] {
   const stack: string[] = [];
   const problems: string[] = [];
-  const body = xml.replace(/<\?[\s\S]*?\?>/g, '').replace(/<!--[\s\S]*?-->/g, '').replace(/<!\[CDATA\[[\s\S]*?\]\]>/g, '').replace(/<!DOCTYPE[^>]*>/gi, '');
+  const body = xml
+    .replace(/<\?[\s\S]*?\?>/g, '')
+    .replace(/<!--[\s\S]*?-->/g, '')
+    .replace(/<!\[CDATA\[[\s\S]*?\]\]>/g, '')
+    .replace(/<!DOCTYPE[^>]*>/gi, '');
   for (const m of body.matchAll(/<(\/?)([A-Za-z][\w:.-]*)((?:[^>"']|"[^"]*"|'[^']*')*?)(\/?)>/g)) {
     const [, closing, name, , selfClosing] = m;
     if (selfClosing) continue;

@@ -48,7 +48,11 @@ const groupsOf = (data: RunqlatData, pid: number) => data.histograms.filter((h) 
 
 describe('runqlat key layout', () => {
   it('matches bpf/runqlat/runqlat.h', () => {
-    expect(cRecordLayout(join(projectRoot, 'bpf/runqlat/runqlat.h'), keyLayout)).toEqual({ struct: 'runqlat_key', size: keyLayout.size, offsets: keyLayout.offsets });
+    expect(cRecordLayout(join(projectRoot, 'bpf/runqlat/runqlat.h'), keyLayout)).toEqual({
+      struct: 'runqlat_key',
+      size: keyLayout.size,
+      offsets: keyLayout.offsets,
+    });
   });
 });
 

@@ -30,32 +30,74 @@ async function run(argv: string[], cwd?: string): Promise<number> {
   return child.pid!;
 }
 
-const exited = (child: ChildProcess) =>
-  child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : once(child, 'exit').then(() => undefined);
+const exited = (child: ChildProcess) => (child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : once(child, 'exit').then(() => undefined));
 
 const analyze = (result: SignalsData & { durationMs: number }) =>
   signals.analysis!.analyze(result as never, {
-    node: 'n1', capture: 'signals', file: 'nodes/n1/signals.json', thresholds: mergeThresholds(), windowSeconds: result.durationMs / 1000,
+    node: 'n1',
+    capture: 'signals',
+    file: 'nodes/n1/signals.json',
+    thresholds: mergeThresholds(),
+    windowSeconds: result.durationMs / 1000,
   });
 
 describe('signals record layout and params', () => {
   it('matches bpf/signals/signals.h', () => {
     const c = cLayout(join(projectRoot, 'bpf/signals/signals.h'), {
-      signals_event: ['ts_ns', 'kind', 'pid', 'tid', 'uid', 'cgroup_id', 'comm', 'target_pid', 'target_tid', 'target_cgroup_id', 'target_comm',
-        'sig', 'code', 'result', 'group', 'core_dumped', 'exit_code', 'exit_signal', 'ppid', 'lifetime_ns'],
+      signals_event: [
+        'ts_ns',
+        'kind',
+        'pid',
+        'tid',
+        'uid',
+        'cgroup_id',
+        'comm',
+        'target_pid',
+        'target_tid',
+        'target_cgroup_id',
+        'target_comm',
+        'sig',
+        'code',
+        'result',
+        'group',
+        'core_dumped',
+        'exit_code',
+        'exit_signal',
+        'ppid',
+        'lifetime_ns',
+      ],
     });
     const e = (m: string) => c[`signals_event.${m}`];
     expect(signalsLayout).toEqual({
-      tsNs: e('ts_ns'), kind: e('kind'), pid: e('pid'), tid: e('tid'), uid: e('uid'), cgroupId: e('cgroup_id'), comm: e('comm'),
-      targetPid: e('target_pid'), targetTid: e('target_tid'), targetCgroupId: e('target_cgroup_id'), targetComm: e('target_comm'),
-      sig: e('sig'), code: e('code'), result: e('result'), group: e('group'), coreDumped: e('core_dumped'), exitCode: e('exit_code'),
-      exitSignal: e('exit_signal'), ppid: e('ppid'), lifetimeNs: e('lifetime_ns'), size: e('sizeof'),
+      tsNs: e('ts_ns'),
+      kind: e('kind'),
+      pid: e('pid'),
+      tid: e('tid'),
+      uid: e('uid'),
+      cgroupId: e('cgroup_id'),
+      comm: e('comm'),
+      targetPid: e('target_pid'),
+      targetTid: e('target_tid'),
+      targetCgroupId: e('target_cgroup_id'),
+      targetComm: e('target_comm'),
+      sig: e('sig'),
+      code: e('code'),
+      result: e('result'),
+      group: e('group'),
+      coreDumped: e('core_dumped'),
+      exitCode: e('exit_code'),
+      exitSignal: e('exit_signal'),
+      ppid: e('ppid'),
+      lifetimeNs: e('lifetime_ns'),
+      size: e('sizeof'),
     });
   });
 
   it('refuses a name that is no signal, saying what is allowed', async () => {
     await expect(runCapture(signals, { durationMs: 100, params: { signals: ['SIGKILL', 'SIGNOPE'] } })).rejects.toThrow(CaptureParamsError);
-    await expect(runCapture(signals, { durationMs: 100, params: { signals: ['SIGNOPE'] } })).rejects.toThrow(/"SIGNOPE" is not a signal \(use names like SIGKILL/);
+    await expect(runCapture(signals, { durationMs: 100, params: { signals: ['SIGNOPE'] } })).rejects.toThrow(
+      /"SIGNOPE" is not a signal \(use names like SIGKILL/,
+    );
     // The CLI and runbooks may give a comma-separated string.
     await expect(runCapture(signals, { durationMs: 100, params: { signals: 'KILL,SIGNOPE' } })).rejects.toThrow(/"SIGNOPE" is not a signal/);
     expect(signals.params.parse({ signals: 'KILL, 15,SIGSEGV' })).toMatchObject({ signals: [9, 15, 11] });
@@ -76,16 +118,20 @@ describe.skipIf(skip)(`signals on the real kernel${skip ? ` (skipped: ${skip})` 
       const crashPids: number[] = [];
       const exit3Pids: number[] = [];
       let cleanPid = 0;
-      const { result, programIds } = await captureAround(signals, async () => {
-        victim = spawn(faults, ['sleep', '30'], { stdio: 'ignore' });
-        await new Promise((r) => setTimeout(r, 50));
-        killerPid = await run(['/usr/bin/kill', '-KILL', String(victim.pid)]);
-        await exited(victim);
-        // ulimit in the shell that execs it: the core lands in cwd (core_pattern "core") or wherever the host sends it.
-        for (let i = 0; i < 3; i++) crashPids.push(await run(['sh', '-c', `ulimit -c unlimited; exec ${faults} segv`], cwd));
-        for (let i = 0; i < 3; i++) exit3Pids.push(await run([faults, 'exit', '3']));
-        cleanPid = await run([faults, 'exit', '0']);
-      }, { settleMs: 100 });
+      const { result, programIds } = await captureAround(
+        signals,
+        async () => {
+          victim = spawn(faults, ['sleep', '30'], { stdio: 'ignore' });
+          await new Promise((r) => setTimeout(r, 50));
+          killerPid = await run(['/usr/bin/kill', '-KILL', String(victim.pid)]);
+          await exited(victim);
+          // ulimit in the shell that execs it: the core lands in cwd (core_pattern "core") or wherever the host sends it.
+          for (let i = 0; i < 3; i++) crashPids.push(await run(['sh', '-c', `ulimit -c unlimited; exec ${faults} segv`], cwd));
+          for (let i = 0; i < 3; i++) exit3Pids.push(await run([faults, 'exit', '3']));
+          cleanPid = await run([faults, 'exit', '0']);
+        },
+        { settleMs: 100 },
+      );
       expect(stillLoaded(programIds)).toEqual([]);
 
       const sent = result.events.filter((e): e is SignalEvent => e.kind === 'signal' && e.targetPid === victim!.pid);
@@ -125,7 +171,10 @@ describe.skipIf(skip)(`signals on the real kernel${skip ? ` (skipped: ${skip})` 
       expect(exits?.title).toContain('exited with code 3 3 times');
 
       const metrics = signalsBaseline(mine as never);
-      expect(metrics.map((m) => [m.metric, m.samples])).toEqual([['crashes (ends by a fault signal)', 3], ['SIGKILLs sent to other processes', 1]]);
+      expect(metrics.map((m) => [m.metric, m.samples])).toEqual([
+        ['crashes (ends by a fault signal)', 3],
+        ['SIGKILLs sent to other processes', 1],
+      ]);
     } finally {
       victim?.kill('SIGKILL');
       rmSync(cwd, { recursive: true, force: true });
@@ -137,11 +186,15 @@ describe.skipIf(skip)(`signals on the real kernel${skip ? ` (skipped: ${skip})` 
     const victim = spawn(faults, ['sleep', '30'], { stdio: 'ignore' });
     try {
       await new Promise((r) => setTimeout(r, 50));
-      const { result } = await captureAround(signals, async () => {
-        await run(['/usr/bin/kill', '-TERM', String(victim.pid)]);
-        await exited(victim);
-        await run([faults, 'exit', '4']); // not the target
-      }, { target: { pid: [victim.pid!] }, settleMs: 100 });
+      const { result } = await captureAround(
+        signals,
+        async () => {
+          await run(['/usr/bin/kill', '-TERM', String(victim.pid)]);
+          await exited(victim);
+          await run([faults, 'exit', '4']); // not the target
+        },
+        { target: { pid: [victim.pid!] }, settleMs: 100 },
+      );
       expect(result.events.every((e) => e.pid === victim.pid || (e.kind === 'signal' && e.targetPid === victim.pid))).toBe(true);
       const { findings } = analyze(result);
       expect(findings).toHaveLength(1);

@@ -45,7 +45,11 @@ async function goneWithin(programIds: number[], ms: number): Promise<number[]> {
 
 const analyze = (result: SyscallerrorsData & { durationMs: number }) =>
   syscallerrors.analysis!.analyze(result as never, {
-    node: 'n1', capture: 'syscallerrors', file: 'nodes/n1/syscallerrors.json', thresholds: mergeThresholds(), windowSeconds: result.durationMs / 1000,
+    node: 'n1',
+    capture: 'syscallerrors',
+    file: 'nodes/n1/syscallerrors.json',
+    thresholds: mergeThresholds(),
+    windowSeconds: result.durationMs / 1000,
   });
 
 describe('syscallerrors tables and layout', () => {
@@ -54,10 +58,25 @@ describe('syscallerrors tables and layout', () => {
       syscallerrors_key: ['tgid', 'nr', 'err', 'path'],
       syscallerrors_value: ['count', 'first_ns', 'last_ns', 'cgroup_id', 'tid', 'uid', 'comm'],
     });
-    expect(keyLayout).toEqual({ tgid: c['syscallerrors_key.tgid'], nr: c['syscallerrors_key.nr'], err: c['syscallerrors_key.err'], path: c['syscallerrors_key.path'], size: c['syscallerrors_key.sizeof'] });
+    expect(keyLayout).toEqual({
+      tgid: c['syscallerrors_key.tgid'],
+      nr: c['syscallerrors_key.nr'],
+      err: c['syscallerrors_key.err'],
+      path: c['syscallerrors_key.path'],
+      size: c['syscallerrors_key.sizeof'],
+    });
     expect(keyLayout.size - keyLayout.path).toBe(PATH_LEN);
     const v = (m: string) => c[`syscallerrors_value.${m}`];
-    expect(valueLayout).toEqual({ count: v('count'), firstNs: v('first_ns'), lastNs: v('last_ns'), cgroupId: v('cgroup_id'), tid: v('tid'), uid: v('uid'), comm: v('comm'), size: v('sizeof') });
+    expect(valueLayout).toEqual({
+      count: v('count'),
+      firstNs: v('first_ns'),
+      lastNs: v('last_ns'),
+      cgroupId: v('cgroup_id'),
+      tid: v('tid'),
+      uid: v('uid'),
+      comm: v('comm'),
+      size: v('sizeof'),
+    });
   });
 
   it('knows the syscall numbers of x86_64 and arm64, and where file calls keep their path', () => {
@@ -83,12 +102,16 @@ describe.skipIf(skip)(`syscallerrors on the real kernel${skip ? ` (skipped: ${sk
       let okPid = 0;
       let eagainPid = 0;
       let shellPid = 0;
-      const { result, programIds } = await captureAround(syscallerrors, async () => {
-        failPid = await run([faults, 'failopen', config, '2000']);
-        okPid = await run([faults, 'okopen', '/etc/hostname', '2000']);
-        eagainPid = await run([faults, 'eagain', '5000']);
-        shellPid = await run(['sh', '-c', 'sherlock-no-such-program-7z 2>/dev/null; true']);
-      }, { settleMs: 50 });
+      const { result, programIds } = await captureAround(
+        syscallerrors,
+        async () => {
+          failPid = await run([faults, 'failopen', config, '2000']);
+          okPid = await run([faults, 'okopen', '/etc/hostname', '2000']);
+          eagainPid = await run([faults, 'eagain', '5000']);
+          shellPid = await run(['sh', '-c', 'sherlock-no-such-program-7z 2>/dev/null; true']);
+        },
+        { settleMs: 50 },
+      );
       expect(await goneWithin(programIds, 2000)).toEqual([]);
 
       const of = (pid: number) => result.rows.filter((r) => r.pid === pid);
@@ -111,7 +134,11 @@ describe.skipIf(skip)(`syscallerrors on the real kernel${skip ? ` (skipped: ${sk
       const warnings = findings.filter((f) => f.severity !== 'info');
       expect(warnings).toHaveLength(1);
       expect(warnings[0]!.severity).toBe('warning');
-      expect(warnings[0]!.title).toMatch(new RegExp(`^faults \\(pid ${failPid}\\) failed openat\\(${JSON.stringify(config).replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}\\) with ENOENT 2,000 times in .* \\(\\d+/s, threshold 10/s\\): the path does not exist`));
+      expect(warnings[0]!.title).toMatch(
+        new RegExp(
+          `^faults \\(pid ${failPid}\\) failed openat\\(${JSON.stringify(config).replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}\\) with ENOENT 2,000 times in .* \\(\\d+/s, threshold 10/s\\): the path does not exist`,
+        ),
+      );
       expect(warnings[0]!.evidence).toMatchObject({ syscall: 'openat', errno: 'ENOENT', path: config, failures: 2000, impact: { events: 2000 } });
       const normal = findings.filter((f) => f.severity === 'info');
       expect(normal).toHaveLength(1);
@@ -119,7 +146,8 @@ describe.skipIf(skip)(`syscallerrors on the real kernel${skip ? ` (skipped: ${sk
       expect(normal[0]!.title).toContain('EAGAIN');
 
       expect(syscallerrors.ruleEvents!.records(mine as never)).toContainEqual(
-        expect.objectContaining({ kind: 'open', pid: failPid, comm: 'faults', path: config, error: 'ENOENT' }));
+        expect.objectContaining({ kind: 'open', pid: failPid, comm: 'faults', path: config, error: 'ENOENT' }),
+      );
       const [metric] = syscallerrorsBaseline({ rows: mine.rows, durationMs: result.durationMs });
       expect(metric!.samples).toBeGreaterThanOrEqual(2000);
       expect(metric!.samples).toBeLessThan(2000 + 50);
@@ -132,11 +160,15 @@ describe.skipIf(skip)(`syscallerrors on the real kernel${skip ? ` (skipped: ${sk
     const faults = faultsBinary();
     const child = spawn('sh', ['-c', `read x; exec ${faults} failopen /nonexistent/sherlock/a.conf 50`], { stdio: ['pipe', 'ignore', 'ignore'] });
     try {
-      const { result } = await captureAround(syscallerrors, async () => {
-        await run([faults, 'failopen', '/nonexistent/sherlock/b.conf', '50']);
-        child.stdin!.end('go\n');
-        if (child.exitCode === null) await once(child, 'exit');
-      }, { target: { pid: [child.pid!] }, settleMs: 50 });
+      const { result } = await captureAround(
+        syscallerrors,
+        async () => {
+          await run([faults, 'failopen', '/nonexistent/sherlock/b.conf', '50']);
+          child.stdin!.end('go\n');
+          if (child.exitCode === null) await once(child, 'exit');
+        },
+        { target: { pid: [child.pid!] }, settleMs: 50 },
+      );
       expect(result.rows.every((r) => r.pid === child.pid)).toBe(true);
       expect(result.rows.find((r) => r.path === '/nonexistent/sherlock/a.conf')).toMatchObject({ count: 50, errno: 'ENOENT' });
     } finally {
@@ -147,9 +179,13 @@ describe.skipIf(skip)(`syscallerrors on the real kernel${skip ? ` (skipped: ${sk
   it('a refused open of an SSH key by an unprivileged process is the suspicious-activity rule sensitive-open-refused', async () => {
     const faults = faultsBinary();
     let pid = 0;
-    const { result } = await captureAround(syscallerrors, async () => {
-      pid = await run(['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', faults, 'failopen', '/root/.ssh/id_ed25519', '3']);
-    }, { settleMs: 50 });
+    const { result } = await captureAround(
+      syscallerrors,
+      async () => {
+        pid = await run(['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', faults, 'failopen', '/root/.ssh/id_ed25519', '3']);
+      },
+      { settleMs: 50 },
+    );
     const refused = result.rows.filter((r) => r.pid === pid && r.path === '/root/.ssh/id_ed25519');
     expect(refused).toMatchObject([{ syscall: 'openat', errno: 'EACCES', count: 3, uid: 65534 }]);
 
@@ -162,7 +198,15 @@ describe.skipIf(skip)(`syscallerrors on the real kernel${skip ? ` (skipped: ${sk
     // A refusal opensnoop (complete) also saw counts once.
     const both = nodeRecords('n1', [
       { capture: 'syscallerrors', source: syscallerrors.ruleEvents!, data: mine as never },
-      { capture: 'opensnoop', source: { kind: 'open', complete: true, records: () => [{ kind: 'open', time: '', pid, comm: 'faults', path: '/root/.ssh/id_ed25519', flags: 'O_RDONLY', write: false, error: 'EACCES' }] }, data: {} },
+      {
+        capture: 'opensnoop',
+        source: {
+          kind: 'open',
+          complete: true,
+          records: () => [{ kind: 'open', time: '', pid, comm: 'faults', path: '/root/.ssh/id_ed25519', flags: 'O_RDONLY', write: false, error: 'EACCES' }],
+        },
+        data: {},
+      },
     ]);
     expect(both.opens).toHaveLength(1);
   }, 30_000);

@@ -50,7 +50,10 @@ describe('resolveTarget', () => {
   });
 
   it('maps a cgroup v2 path to the directory inode, the kernel cgroup id', () => {
-    const root = readFileSync('/proc/mounts', 'utf8').split('\n').find((l) => l.split(' ')[2] === 'cgroup2')?.split(' ')[1];
+    const root = readFileSync('/proc/mounts', 'utf8')
+      .split('\n')
+      .find((l) => l.split(' ')[2] === 'cgroup2')
+      ?.split(' ')[1];
     if (!root) return expect(() => resolveTarget({ cgroup: '/' })).toThrow(/cgroup v2/);
     expect(resolveTarget({ cgroup: '/' }).cgroupId).toBe(statSync(root, { bigint: true }).ino);
     expect(() => resolveTarget({ cgroup: 'no/such/group' })).toThrow(/cgroup no\/such\/group does not exist/);

@@ -20,7 +20,8 @@ const CLOSED_PORT = 8444;
 const SLOW_CONNECTS = 6;
 const FAST_CONNECTS = 20;
 
-const captureDuring = (during: () => Promise<void>, request: CaptureAroundOptions = {}) => captureAround(tcpconnlat, during, { durationMs: 60_000, ...request });
+const captureDuring = (during: () => Promise<void>, request: CaptureAroundOptions = {}) =>
+  captureAround(tcpconnlat, during, { durationMs: 60_000, ...request });
 
 /** One connect from this process: resolves with its time (ms) or its error code. */
 function connectOnce(host: string, port: number, timeoutMs = 5000): Promise<{ ms: number; error?: string }> {
@@ -46,8 +47,7 @@ async function listenLocal(host: string): Promise<Server> {
 }
 
 const portOf = (server: Server) => (server.address() as { port: number }).port;
-const histogramOf = (result: TcpconnlatData, destination: string) =>
-  result.histograms.find((h) => h.labels.destination === destination)?.histogram;
+const histogramOf = (result: TcpconnlatData, destination: string) => result.histograms.find((h) => h.labels.destination === destination)?.histogram;
 
 function hasIpv6Loopback(): boolean {
   try {

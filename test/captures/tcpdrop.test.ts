@@ -27,12 +27,16 @@ const CONNECTS = 12;
 async function hammer(host: string, port: number, count: number, timeoutMs: number): Promise<void> {
   const sockets: Socket[] = [];
   await Promise.all(
-    Array.from({ length: count }, () => new Promise<void>((resolve) => {
-      const s = connect({ host, port });
-      sockets.push(s);
-      const t = setTimeout(() => resolve(), timeoutMs);
-      s.once('error', () => (clearTimeout(t), resolve()));
-    })),
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<void>((resolve) => {
+          const s = connect({ host, port });
+          sockets.push(s);
+          const t = setTimeout(() => resolve(), timeoutMs);
+          s.once('error', () => (clearTimeout(t), resolve()));
+        }),
+    ),
   );
   for (const s of sockets) s.destroy();
 }
@@ -75,14 +79,18 @@ describe.skipIf(skip)(`tcpdrop on the real kernel${skip ? ` (skipped: ${skip})` 
 
   it('names an overflowing listener by port, owner, backlog and drop count', async () => {
     // backlog 1, never accepts: the accept queue is full after two connects.
-    const listener = net.spawn(['python3', '-c', [
-      'import socket, sys, time',
-      's = socket.socket()',
-      `s.bind(("${net.peerAddress}", ${LISTEN_PORT}))`,
-      's.listen(1)',
-      'print("listening", flush=True)',
-      'time.sleep(30)',
-    ].join('\n')]);
+    const listener = net.spawn([
+      'python3',
+      '-c',
+      [
+        'import socket, sys, time',
+        's = socket.socket()',
+        `s.bind(("${net.peerAddress}", ${LISTEN_PORT}))`,
+        's.listen(1)',
+        'print("listening", flush=True)',
+        'time.sleep(30)',
+      ].join('\n'),
+    ]);
     await once(listener.stdout!, 'data');
 
     const { result, programIds } = await captureAround(tcpdrop, () => hammer(net.peerAddress, LISTEN_PORT, CONNECTS, 1500), { settleMs: 100 });
@@ -103,7 +111,9 @@ describe.skipIf(skip)(`tcpdrop on the real kernel${skip ? ` (skipped: ${skip})` 
     const { findings } = tcpdrop.analysis!.analyze(result as never, ctx);
     const f = findings.find((x) => x.id === `tcpdrop:web-1:listener:${LISTEN_PORT}:${listener.pid}:overflow`);
     expect(f, findings.map((x) => x.title).join('\n')).toBeDefined();
-    expect(f!.title).toContain(`The listener on port ${LISTEN_PORT} of python3 (pid ${listener.pid}) on web-1 refused ${l.namespaceOverflows} connection attempts (accept queue full: 2 waiting, backlog 1)`);
+    expect(f!.title).toContain(
+      `The listener on port ${LISTEN_PORT} of python3 (pid ${listener.pid}) on web-1 refused ${l.namespaceOverflows} connection attempts (accept queue full: 2 waiting, backlog 1)`,
+    );
     expect(f!.title).toContain('accepts too slowly');
     expect(f!.severity).toBe('critical');
     expect(f!.evidence).toMatchObject({ port: LISTEN_PORT, pid: listener.pid, backlog: 1, drops: l.namespaceOverflows });

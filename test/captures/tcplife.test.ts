@@ -21,7 +21,8 @@ const SERVER_BYTES = 1_000_000;
 const CLIENT_BYTES = 123_457;
 const myComm = readFileSync('/proc/self/comm', 'utf8').trim();
 
-const captureDuring = (during: () => Promise<void>, request: CaptureAroundOptions = {}) => captureAround(tcplife, during, { durationMs: 60_000, settleMs: 100, ...request });
+const captureDuring = (during: () => Promise<void>, request: CaptureAroundOptions = {}) =>
+  captureAround(tcplife, during, { durationMs: 60_000, settleMs: 100, ...request });
 
 /** Connects, sends `send` bytes, reads until the server closes; resolves once the socket is closed. */
 function exchange(host: string, port: number, send: number): Promise<{ localPort: number; localAddress: string; received: number }> {
@@ -70,8 +71,7 @@ async function localServer(host: string, bytes: number): Promise<Server> {
   return server;
 }
 
-const find = (events: TcpConnection[], local: string, remote: string) =>
-  events.filter((e) => e.local === local && e.remote === remote);
+const find = (events: TcpConnection[], local: string, remote: string) => events.filter((e) => e.local === local && e.remote === remote);
 
 /** Payload within 2 bytes of truth (it should be exact; SYN and FIN are taken out). */
 const near = (actual: number | undefined, expected: number) => {
@@ -110,7 +110,12 @@ describe.skipIf(skip)(`tcplife on the real kernel${skip ? ` (skipped: ${skip})` 
       if (active.length || !missed) {
         expect(active).toHaveLength(1);
         expect(active[0]).toMatchObject({
-          pid: process.pid, comm: myComm, ownerKnown: true, direction: 'active', established: true, ipVersion: 4,
+          pid: process.pid,
+          comm: myComm,
+          ownerKnown: true,
+          direction: 'active',
+          established: true,
+          ipVersion: 4,
         });
         expect(active[0]!.error).toBeUndefined();
         near(active[0]!.bytesReceived, client.received);
@@ -125,7 +130,12 @@ describe.skipIf(skip)(`tcplife on the real kernel${skip ? ` (skipped: ${skip})` 
       if (passive.length || !missed) {
         expect(passive).toHaveLength(1);
         expect(passive[0]).toMatchObject({
-          pid: listener.pid, comm: 'node', ownerKnown: true, direction: 'passive', established: true, ipVersion: 4,
+          pid: listener.pid,
+          comm: 'node',
+          ownerKnown: true,
+          direction: 'passive',
+          established: true,
+          ipVersion: 4,
         });
         near(passive[0]!.bytesSent, SERVER_BYTES);
         near(passive[0]!.bytesReceived, CLIENT_BYTES);
@@ -137,8 +147,13 @@ describe.skipIf(skip)(`tcplife on the real kernel${skip ? ` (skipped: ${skip})` 
       if (failed.length || !missed) {
         expect(failed).toHaveLength(1);
         expect(failed[0]).toMatchObject({
-          pid: process.pid, direction: 'active', established: false, closedFrom: 'SYN_SENT', error: 'ECONNREFUSED',
-          bytesSent: 0, bytesReceived: 0,
+          pid: process.pid,
+          direction: 'active',
+          established: false,
+          closedFrom: 'SYN_SENT',
+          error: 'ECONNREFUSED',
+          bytesSent: 0,
+          bytesReceived: 0,
         });
         expect(failed[0]!.local).toMatch(new RegExp(`^${net.hostAddress.replace(/\./g, '\\.')}:\\d+$`));
       }
@@ -176,7 +191,12 @@ describe.skipIf(skip)(`tcplife on the real kernel${skip ? ` (skipped: ${skip})` 
       }
       for (const e of passive) {
         expect(e).toMatchObject({ pid: 0, ownerKnown: false, comm: '', direction: 'passive', established: true, error: 'ECONNRESET' });
-        expect(tcplife.table(result).columns.find((c) => c.header === 'PID')!.value(e)).toBe('?');
+        expect(
+          tcplife
+            .table(result)
+            .columns.find((c) => c.header === 'PID')!
+            .value(e),
+        ).toBe('?');
       }
       for (const e of active) expect(e).toMatchObject({ pid: process.pid, ownerKnown: true, direction: 'active', established: true });
     } finally {

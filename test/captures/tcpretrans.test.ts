@@ -15,7 +15,8 @@ import { createTestNetwork, type TestNetwork } from '../helpers/netns.js';
 const skip = kernelSkipReason();
 const myComm = readFileSync('/proc/self/comm', 'utf8').trim();
 
-const captureDuring = (during: () => Promise<void>, request: CaptureAroundOptions = {}) => captureAround(tcpretrans, during, { durationMs: 40_000, ...request });
+const captureDuring = (during: () => Promise<void>, request: CaptureAroundOptions = {}) =>
+  captureAround(tcpretrans, during, { durationMs: 40_000, ...request });
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -69,8 +70,7 @@ async function upload(socket: Socket, bytes: number, deadlineMs: number): Promis
   return written;
 }
 
-const flowRows = (rows: RetransRow[], local: string, remote: string) =>
-  rows.filter((r) => r.local === local && r.remote === remote);
+const flowRows = (rows: RetransRow[], local: string, remote: string) => rows.filter((r) => r.local === local && r.remote === remote);
 const sum = (rows: RetransRow[], field: 'retransmits' | 'failed') => rows.reduce((a, r) => a + r[field], 0);
 
 describe.skipIf(skip)(`tcpretrans on the real kernel${skip ? ` (skipped: ${skip})` : ''}`, () => {
@@ -192,7 +192,8 @@ describe.skipIf(skip)(`tcpretrans on the real kernel${skip ? ` (skipped: ${skip}
       await once(server, 'listening');
       const nsConnect = () => {
         const client = net.spawn([
-          'node', '-e',
+          'node',
+          '-e',
           `const s = require('net').connect(${listenPort}, '${net.hostAddress}', () => console.log(s.localAddress + ':' + s.localPort)); s.on('error', () => {});`,
         ]);
         return once(client.stdout!, 'data').then(([chunk]) => String(chunk).trim());
@@ -216,11 +217,15 @@ describe.skipIf(skip)(`tcpretrans on the real kernel${skip ? ` (skipped: ${skip}
 
           // Another process (not in the target) through the same kind of rule.
           const started = Date.now();
-          const child = spawn(process.execPath, [
-            '-e',
-            `const s = require('net').connect(${otherPort}, '${net.peerAddress}', () => { console.log(s.localAddress + ':' + s.localPort); s.destroy(); });
+          const child = spawn(
+            process.execPath,
+            [
+              '-e',
+              `const s = require('net').connect(${otherPort}, '${net.peerAddress}', () => { console.log(s.localAddress + ':' + s.localPort); s.destroy(); });
              s.on('error', () => process.exit(2)); setTimeout(() => process.exit(3), 5000).unref();`,
-          ], { stdio: ['ignore', 'pipe', 'ignore'] });
+            ],
+            { stdio: ['ignore', 'pipe', 'ignore'] },
+          );
           const childDone = (async () => {
             const [chunk] = (await once(child.stdout!, 'data')) as [Buffer];
             other.local = chunk.toString().trim();

@@ -133,8 +133,7 @@ function pprofStacks(data: StackResult): string[][] {
   return p.sample.map((s) => s.locationId.map((id) => loc.get(Number(id))!).reverse());
 }
 
-const hasPprofChain = (stacks: string[][], chain: (string | RegExp)[]) =>
-  stacks.some((n) => n.some((_, i) => chain.every((c, j) => matches(n[i + j], c))));
+const hasPprofChain = (stacks: string[][], chain: (string | RegExp)[]) => stacks.some((n) => n.some((_, i) => chain.every((c, j) => matches(n[i + j], c))));
 
 const ROOTS = new Set(['_start', '__clone3', '__clone', 'clone3', 'clone', 'start_thread']);
 
@@ -145,9 +144,18 @@ describe('stack snapshot layout', () => {
     });
     const { commLen: _commLen, ...offsets } = snapshotLayout;
     expect(offsets).toEqual({
-      type: c['stack_snapshot.type'], tgid: c['stack_snapshot.tgid'], tid: c['stack_snapshot.tid'], kernelStackId: c['stack_snapshot.kernel_stack_id'],
-      value: c['stack_snapshot.value'], ip: c['stack_snapshot.ip'], sp: c['stack_snapshot.sp'], bp: c['stack_snapshot.bp'],
-      size: c['stack_snapshot.size'], flags: c['stack_snapshot.flags'], comm: c['stack_snapshot.comm'], data: c['stack_snapshot.data'],
+      type: c['stack_snapshot.type'],
+      tgid: c['stack_snapshot.tgid'],
+      tid: c['stack_snapshot.tid'],
+      kernelStackId: c['stack_snapshot.kernel_stack_id'],
+      value: c['stack_snapshot.value'],
+      ip: c['stack_snapshot.ip'],
+      sp: c['stack_snapshot.sp'],
+      bp: c['stack_snapshot.bp'],
+      size: c['stack_snapshot.size'],
+      flags: c['stack_snapshot.flags'],
+      comm: c['stack_snapshot.comm'],
+      data: c['stack_snapshot.data'],
     });
   });
 });

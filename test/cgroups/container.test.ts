@@ -23,8 +23,14 @@ describe('cgroup paths as the runtimes name them', () => {
     ['/docker/' + id, { containerId: id, runtime: 'docker' }],
     ['/system.slice/docker-' + id + '.scope', { containerId: id, runtime: 'docker', unit: `docker-${id}.scope` }],
     ['/kubepods/burstable/pod' + pod + '/' + id, { containerId: id, runtime: 'containerd', podUid: pod }],
-    [`/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${pod.replace(/-/g, '_')}.slice/cri-containerd-${id}.scope`, { containerId: id, runtime: 'containerd', podUid: pod }],
-    [`/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod${pod.replace(/-/g, '_')}.slice/crio-${id}.scope`, { containerId: id, runtime: 'cri-o', podUid: pod }],
+    [
+      `/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${pod.replace(/-/g, '_')}.slice/cri-containerd-${id}.scope`,
+      { containerId: id, runtime: 'containerd', podUid: pod },
+    ],
+    [
+      `/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod${pod.replace(/-/g, '_')}.slice/crio-${id}.scope`,
+      { containerId: id, runtime: 'cri-o', podUid: pod },
+    ],
     ['/kubepods/pod' + pod + '/crio-' + id, { containerId: id, runtime: 'cri-o', podUid: pod }],
     ['/machine.slice/libpod-' + id + '.scope', { containerId: id, runtime: 'podman' }],
     ['/system.slice/nginx.service', { containerId: 'host', unit: 'nginx.service' }],
@@ -38,7 +44,8 @@ describe('cgroup paths as the runtimes name them', () => {
   });
 });
 
-const skip = kernelSkipReason() ?? (existsSync('/sys/fs/cgroup/memory/cgroup.procs') ? undefined : 'needs the cgroup v1 memory hierarchy at /sys/fs/cgroup/memory');
+const skip =
+  kernelSkipReason() ?? (existsSync('/sys/fs/cgroup/memory/cgroup.procs') ? undefined : 'needs the cgroup v1 memory hierarchy at /sys/fs/cgroup/memory');
 
 describe.skipIf(skip)(`real cgroups named like a kubelet's${skip ? ` (skipped: ${skip})` : ''}`, () => {
   const made: string[] = [];
@@ -55,7 +62,9 @@ describe.skipIf(skip)(`real cgroups named like a kubelet's${skip ? ` (skipped: $
         made.unshift(dir);
       }
     }
-    const child = spawn('/bin/sh', ['-c', 'read go; i=0; while [ $i -lt 400 ]; do /bin/true; i=$((i+1)); sleep 0.05; done'], { stdio: ['pipe', 'ignore', 'ignore'] });
+    const child = spawn('/bin/sh', ['-c', 'read go; i=0; while [ $i -lt 400 ]; do /bin/true; i=$((i+1)); sleep 0.05; done'], {
+      stdio: ['pipe', 'ignore', 'ignore'],
+    });
     children.push(child);
     writeFileSync(join(containerDir, 'cgroup.procs'), String(child.pid));
     child.stdin!.write('go\n');
@@ -108,10 +117,11 @@ describe.skipIf(skip)(`real cgroups named like a kubelet's${skip ? ` (skipped: $
   });
 });
 
-const unitSkip = kernelSkipReason() ?? (existsSync('/sys/fs/cgroup/systemd/cgroup.procs') ? undefined : 'needs a cgroup v1 host with the name=systemd hierarchy');
+const unitSkip =
+  kernelSkipReason() ?? (existsSync('/sys/fs/cgroup/systemd/cgroup.procs') ? undefined : 'needs a cgroup v1 host with the name=systemd hierarchy');
 
 describe.skipIf(unitSkip)(`a systemd unit on a cgroup v1 host${unitSkip ? ` (skipped: ${unitSkip})` : ''}`, () => {
-  it('resolves to the processes in the unit\'s cgroup (no cgroup v2 needed)', async () => {
+  it("resolves to the processes in the unit's cgroup (no cgroup v2 needed)", async () => {
     const unit = `sherlock-test-${process.pid}.service`;
     const dir = join('/sys/fs/cgroup/systemd/system.slice', unit);
     const madeSlice = !existsSync('/sys/fs/cgroup/systemd/system.slice');

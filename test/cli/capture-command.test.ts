@@ -102,14 +102,17 @@ async function waitFor(condition: () => boolean, timeoutMs: number): Promise<voi
 }
 
 describe.skipIf(skip)('sherlock capture --out', () => {
-  it('writes the JSON result and the capture\'s raw files', () => {
+  it("writes the JSON result and the capture's raw files", () => {
     const dir = mkdtempSync(join(tmpdir(), 'sherlock-out-'));
     try {
       const { code, stderr } = sherlock(['capture', 'profile', '--duration', '1s', '--out', dir]);
       expect(code).toBe(0);
       expect(readdirSync(dir).sort()).toEqual(['profile.folded.txt', 'profile.json', 'profile.pb.gz', 'profile.speedscope.json', 'profile.svg']);
       const result = JSON.parse(readFileSync(join(dir, 'profile.json'), 'utf8'));
-      const foldedTotal = readFileSync(join(dir, 'profile.folded.txt'), 'utf8').trim().split('\n').reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0);
+      const foldedTotal = readFileSync(join(dir, 'profile.folded.txt'), 'utf8')
+        .trim()
+        .split('\n')
+        .reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0);
       expect(foldedTotal).toBe(result.stacks.reduce((sum: number, s: { value: number }) => sum + s.value, 0));
       expect(readFileSync(join(dir, 'profile.svg'), 'utf8')).toMatch(/^<\?xml|^<svg/);
       expect(stderr).toContain(`wrote ${join(dir, 'profile.svg')}`);

@@ -16,13 +16,20 @@ const dir = mkdtempSync(join(tmpdir(), 'sherlock-modules-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function loaded(file: string): string[] {
-  return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((url) => url.replace(/^file:\/\/.*?\/(dist|node_modules)\//, '$1/'));
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((url) => url.replace(/^file:\/\/.*?\/(dist|node_modules)\//, '$1/'));
 }
 
 describe.skipIf(!built)('modules an entry point loads', () => {
   it('sherlock --help loads no BPF, Redis, HTTP, zod or capture code', () => {
     const trace = join(dir, 'help.txt');
-    const result = spawnSync('node', ['--import', hook, sherlockBin, '--help'], { encoding: 'utf8', timeout: 20_000, env: { ...process.env, SHERLOCK_MODULE_TRACE: trace } });
+    const result = spawnSync('node', ['--import', hook, sherlockBin, '--help'], {
+      encoding: 'utf8',
+      timeout: 20_000,
+      env: { ...process.env, SHERLOCK_MODULE_TRACE: trace },
+    });
     expect(result.status).toBe(0);
     expect(result.stdout).toMatch(/usage: sherlock <command>/);
     const modules = loaded(trace);
@@ -30,35 +37,39 @@ describe.skipIf(!built)('modules an entry point loads', () => {
     expect(modules.filter((m) => /node_modules\/|src\/(libbpf|redis|server|api|captures|worker|queue)\/|node:(http|net)$/.test(m))).toEqual([]);
   });
 
-  it.skipIf(kernelSkipReason())('sherlock worker loads no HTTP server, report rendering or chat code', async () => {
-    const redis = await startTestRedis();
-    const trace = join(dir, 'worker.txt');
-    const child = spawn('node', ['--import', hook, sherlockBin, 'worker', '--node', `modules-${process.pid}`], {
-      env: { ...process.env, REDIS_URL: redis.url, SHERLOCK_MODULE_TRACE: trace },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    try {
-      let out = '';
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`worker not ready in 30 s: ${out}`)), 30_000);
-        child.stdout.on('data', (d: Buffer) => {
-          out += d;
-          if (out.includes('is waiting for runs')) {
-            clearTimeout(timer);
-            resolve();
-          }
-        });
-        child.stderr.on('data', (d: Buffer) => (out += d));
-        child.on('exit', (code) => (clearTimeout(timer), reject(new Error(`worker exited ${code}: ${out}`))));
+  it.skipIf(kernelSkipReason())(
+    'sherlock worker loads no HTTP server, report rendering or chat code',
+    async () => {
+      const redis = await startTestRedis();
+      const trace = join(dir, 'worker.txt');
+      const child = spawn('node', ['--import', hook, sherlockBin, 'worker', '--node', `modules-${process.pid}`], {
+        env: { ...process.env, REDIS_URL: redis.url, SHERLOCK_MODULE_TRACE: trace },
+        stdio: ['ignore', 'pipe', 'pipe'],
       });
-      const modules = loaded(trace);
-      expect(modules).toContain('dist/src/worker/node-worker.js');
-      const forbidden = modules.filter((m) => /src\/(server|api|console|triggers|report)\/|node_modules\/(hono|@hono)\//.test(m));
-      expect(forbidden).toEqual([]);
-    } finally {
-      child.kill('SIGTERM');
-      await new Promise((r) => (child.exitCode !== null ? r(undefined) : child.once('exit', r)));
-      await redis.dispose();
-    }
-  }, 60_000);
+      try {
+        let out = '';
+        await new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error(`worker not ready in 30 s: ${out}`)), 30_000);
+          child.stdout.on('data', (d: Buffer) => {
+            out += d;
+            if (out.includes('is waiting for runs')) {
+              clearTimeout(timer);
+              resolve();
+            }
+          });
+          child.stderr.on('data', (d: Buffer) => (out += d));
+          child.on('exit', (code) => (clearTimeout(timer), reject(new Error(`worker exited ${code}: ${out}`))));
+        });
+        const modules = loaded(trace);
+        expect(modules).toContain('dist/src/worker/node-worker.js');
+        const forbidden = modules.filter((m) => /src\/(server|api|console|triggers|report)\/|node_modules\/(hono|@hono)\//.test(m));
+        expect(forbidden).toEqual([]);
+      } finally {
+        child.kill('SIGTERM');
+        await new Promise((r) => (child.exitCode !== null ? r(undefined) : child.once('exit', r)));
+        await redis.dispose();
+      }
+    },
+    60_000,
+  );
 });

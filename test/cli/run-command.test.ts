@@ -89,7 +89,14 @@ describe('sherlock run: building the request', () => {
     });
     expect(
       runRequest(
-        flags({ param: ['service=checkout', 'threshold=100', 'verbose=true'], node: ['web-1,web-2', 'web-3'], duration: '30s', 'target-comm': 'nginx', 'target-pid': ['1,2'], reason: 'INC-42' }),
+        flags({
+          param: ['service=checkout', 'threshold=100', 'verbose=true'],
+          node: ['web-1,web-2', 'web-3'],
+          duration: '30s',
+          'target-comm': 'nginx',
+          'target-pid': ['1,2'],
+          reason: 'INC-42',
+        }),
         ['intermittent-latency'],
       ),
     ).toEqual({
@@ -103,8 +110,16 @@ describe('sherlock run: building the request', () => {
     expect(runRequest(flags({ steps: ['runqlat'], label: ['role=db', 'zone=a'] }), []).targets).toEqual({ labels: { role: 'db', zone: 'a' } });
   });
 
-  it('sends --param to every step, or with capture. to one, in the captures\' own key names', () => {
-    expect(stepsWithParams(['execsnoop', 'profile'], [['max-events', '5'], ['profile.frequency', '49']])).toEqual([
+  it("sends --param to every step, or with capture. to one, in the captures' own key names", () => {
+    expect(
+      stepsWithParams(
+        ['execsnoop', 'profile'],
+        [
+          ['max-events', '5'],
+          ['profile.frequency', '49'],
+        ],
+      ),
+    ).toEqual([
       { capture: 'execsnoop', params: { maxEvents: 5 } },
       { capture: 'profile', params: { maxEvents: 5, frequency: 49 } },
     ]);
@@ -132,7 +147,7 @@ describe('sherlock run: building the request', () => {
     expect(compareStreamIds('1700000000001-0', '1700000000000-10')).toBeGreaterThan(0);
   });
 
-  it('draws a node\'s bar from the run duration: elapsed, remaining, then the outcome', () => {
+  it("draws a node's bar from the run duration: elapsed, remaining, then the outcome", () => {
     const live = { status: 'running' as const, startedAt: 0, liveAt: 1000, durationMs: 4000, live: ['execsnoop'] };
     expect(progressLine('web-1', live, 2000, 6)).toBe('web-1   [######------------------]  1.0s of 4s, 3.0s left · execsnoop live');
     expect(progressLine('web-1', live, 9000, 6)).toBe('web-1   [########################]  storing results');
@@ -207,7 +222,23 @@ describe.skipIf(distSkip)(`sherlock run against an older API whose event stream 
     nodes: {
       [node]:
         status === 'completed'
-          ? { status: 'completed', startedAt: at(10), finishedAt: at(1400), captures: [{ capture: 'execsnoop', kind: 'events', count: 7, dropped: 2, bpfCpuNs: 1_500_000, durationMs: 1000, cancelled: false, artifact: 'execsnoop.json' }] }
+          ? {
+              status: 'completed',
+              startedAt: at(10),
+              finishedAt: at(1400),
+              captures: [
+                {
+                  capture: 'execsnoop',
+                  kind: 'events',
+                  count: 7,
+                  dropped: 2,
+                  bpfCpuNs: 1_500_000,
+                  durationMs: 1000,
+                  cancelled: false,
+                  artifact: 'execsnoop.json',
+                },
+              ],
+            }
           : { status: 'running', startedAt: at(10) },
     },
   });
@@ -228,7 +259,8 @@ describe.skipIf(distSkip)(`sherlock run against an older API whose event stream 
       sent.push(`${req.method} ${req.url}`);
       const json = (status: number, body: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
       if (req.headers.authorization !== 'Bearer shk_old') return json(401, { error: { code: 'unauthorized', message: 'the API token is unknown or revoked' } });
-      if (req.method === 'POST' && req.url === '/v1/runs') return json(202, { id, status: 'queued', nodes: [node], links: { self: `/v1/runs/${id}`, events: `/v1/runs/${id}/events` } });
+      if (req.method === 'POST' && req.url === '/v1/runs')
+        return json(202, { id, status: 'queued', nodes: [node], links: { self: `/v1/runs/${id}`, events: `/v1/runs/${id}/events` } });
       if (req.url === `/v1/runs/${id}`) return json(200, record(connections >= 2 ? 'completed' : 'running'));
       if (req.url === `/v1/runs/${id}/events`) {
         connections++;
@@ -250,15 +282,21 @@ describe.skipIf(distSkip)(`sherlock run against an older API whose event stream 
 
   it('reconnects without repeating what it showed, then shows the capture summaries and skips the bundle with a note', async () => {
     const out = tempDir('out-old');
-    const { code, stdout, stderr } = await cli(['run', '--steps', 'execsnoop', '--duration', '1s', '--wait', '--out', out, '--api', url], { SHERLOCK_TOKEN: 'shk_old' });
+    const { code, stdout, stderr } = await cli(['run', '--steps', 'execsnoop', '--duration', '1s', '--wait', '--out', out, '--api', url], {
+      SHERLOCK_TOKEN: 'shk_old',
+    });
     expect(stderr).not.toMatch(/sherlock: /);
     expect(code).toBe(0);
     expect(connections).toBe(2);
     expect(stderr.split('\n').filter((l) => l.startsWith(`${node}: started`))).toHaveLength(1);
     expect(stderr).toMatch(new RegExp(`${node}: started, capturing for 1s\n${node}: execsnoop live\n${node}: completed after [\\d.]+m?s\nrun completed\n$`));
     expect(stdout).toMatch(new RegExp(`^run ${id} completed in 1.5s: 1 completed\n    ${node}  completed in 1.4s  \\(2 events DROPPED\\)\n`));
-    expect(stdout).toMatch(/findings: not available from this API yet; what each node captured:\nNODE\s+CAPTURE\s+COUNT\s+DROPPED\s+BPF-CPU\s+TIME\s+RESULT\nold-node\s+execsnoop\s+7\s+2\s+1.50ms\s+1s\s+execsnoop.json\n/);
-    expect(stdout).toContain(`report: skipped, this API has no report bundle yet (GET /v1/runs/${id}/report); raw results are per node, e.g. ${url}/v1/runs/${id}/nodes/${node}/artifacts/execsnoop.json`);
+    expect(stdout).toMatch(
+      /findings: not available from this API yet; what each node captured:\nNODE\s+CAPTURE\s+COUNT\s+DROPPED\s+BPF-CPU\s+TIME\s+RESULT\nold-node\s+execsnoop\s+7\s+2\s+1.50ms\s+1s\s+execsnoop.json\n/,
+    );
+    expect(stdout).toContain(
+      `report: skipped, this API has no report bundle yet (GET /v1/runs/${id}/report); raw results are per node, e.g. ${url}/v1/runs/${id}/nodes/${node}/artifacts/execsnoop.json`,
+    );
     expect(readdirSync(out)).toEqual([]);
     expect(sent).toContain(`GET /v1/runs/${id}/findings`);
   });
@@ -283,7 +321,7 @@ describe.skipIf(distSkip)(`sherlock run against the API: errors, --status, --can
     expect(redisServerChildren()).toEqual([]);
   });
 
-  it('an unknown runbook prints the API\'s message and exits 1', async () => {
+  it("an unknown runbook prints the API's message and exits 1", async () => {
     const { code, stdout, stderr } = await cli(withToken(['nosuch-runbook']));
     expectOneLine(stderr, /^sherlock: unknown runbook "nosuch-runbook"/);
     expect(stdout).toBe('');
@@ -295,7 +333,7 @@ describe.skipIf(distSkip)(`sherlock run against the API: errors, --status, --can
     ['an unknown capture', ['--steps', 'nosuchcapture'], /^sherlock: invalid request body: steps\.0\.capture: capture must be one of: .*execsnoop/],
     ['a bad capture setting', ['--steps', 'execsnoop', '--param', 'maxEvents=0'], /^sherlock: steps\[0\] \(execsnoop\): .*maxEvents/],
     ['an unknown run', ['--status', randomUUID()], /^sherlock: no run [0-9a-f-]{36} \(it may have expired after the retention period\)/],
-  ])('%s: the API\'s one-line message, exit 1', async (_what, args, message) => {
+  ])("%s: the API's one-line message, exit 1", async (_what, args, message) => {
     const { code, stderr } = await cli(withToken(args));
     expectOneLine(stderr, message);
     expect(code).toBe(1);
@@ -413,7 +451,7 @@ describe.skipIf(kernelSkip)(`sherlock run --wait on real workers${kernelSkip ? `
     }
   });
 
-  it('sends --node, --param, --target-* and --duration as the run\'s plan; --out FILE names the bundle', async () => {
+  it("sends --node, --param, --target-* and --duration as the run's plan; --out FILE names the bundle", async () => {
     const out = tempDir('out-file');
     const file = join(out, 'incident.tar.gz');
     const { code, stdout, stderr } = await cli(
@@ -423,7 +461,12 @@ describe.skipIf(kernelSkip)(`sherlock run --wait on real workers${kernelSkip ? `
     expect(code).toBe(0);
     const id = UUID.exec(stdout)![0];
     const run = await stack.admin.run(id);
-    expect(run.plan).toMatchObject({ durationMs: 1000, nodes: ['cli-b'], target: { comm: 'echo' }, steps: [{ capture: 'execsnoop', params: { maxEvents: 50 } }] });
+    expect(run.plan).toMatchObject({
+      durationMs: 1000,
+      nodes: ['cli-b'],
+      target: { comm: 'echo' },
+      steps: [{ capture: 'execsnoop', params: { maxEvents: 50 } }],
+    });
     expect(Object.keys(run.nodes)).toEqual(['cli-b']);
     expect(stderr).not.toMatch(/cli-a/);
     expectBundleOrNote(stdout, file);
@@ -450,7 +493,9 @@ describe.skipIf(kernelSkip)(`sherlock run --wait on real workers${kernelSkip ? `
   it('runs a runbook with --param (as text; the server types it) and prints its findings', async (ctx) => {
     const listed = await stack.admin.get('/v1/runbooks');
     if (listed.status !== 200 || !listed.body.runbooks?.some((r: { name: string }) => r.name === 'high-cpu')) return ctx.skip();
-    const { code, stdout, stderr } = await cli(withApi(['high-cpu', '--param', 'frequency=49', '--node', 'cli-a', '--duration', '2s', '--wait', '--out', tempDir('out-runbook')]));
+    const { code, stdout, stderr } = await cli(
+      withApi(['high-cpu', '--param', 'frequency=49', '--node', 'cli-a', '--duration', '2s', '--wait', '--out', tempDir('out-runbook')]),
+    );
     expect(stderr).not.toMatch(/sherlock: /);
     expect(code).toBe(0);
     const id = UUID.exec(stdout)![0];
@@ -488,7 +533,10 @@ describe.skipIf(kernelSkip)(`sherlock run --wait on real workers${kernelSkip ? `
       .join(' ');
     // script(1) gives the CLI a pseudo-terminal; the output is what a person would see.
     const { code, stdout } = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
-      const child = spawn('script', ['-qec', command, '/dev/null'], { env: { ...process.env, LANG: 'C', SHERLOCK_STATE_DIR: emptyStateDir }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn('script', ['-qec', command, '/dev/null'], {
+        env: { ...process.env, LANG: 'C', SHERLOCK_STATE_DIR: emptyStateDir },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       children.add(child);
       let text = '';
       child.stdout.setEncoding('utf8').on('data', (d: string) => (text += d));

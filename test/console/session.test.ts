@@ -60,7 +60,7 @@ describe('console sessions and CSRF', () => {
     expect(await stack.conn.ttl(`sherlock:console-session:${createHash('sha256').update(id).digest('hex')}`)).toBeGreaterThan(8 * 3600 - 60);
   });
 
-  it('refuses a sign-in without the form\'s CSRF cookie', async () => {
+  it("refuses a sign-in without the form's CSRF cookie", async () => {
     const res = await fetch(`${base}/login`, {
       method: 'POST',
       redirect: 'manual',
@@ -115,7 +115,7 @@ describe('console sessions and CSRF', () => {
     expect(text).not.toMatch(/\n\s+at /);
   });
 
-  it('shows the runbook\'s own refusal of a param beside its field, the form kept as typed', async () => {
+  it("shows the runbook's own refusal of a param beside its field, the form kept as typed", async () => {
     const { cookie } = await signIn(base, stack.adminToken);
     const form = await (await fetch(`${base}/start/high-cpu`, { headers: { cookie } })).text();
     expect(form).toMatch(/<input[^>]*name="p.frequency"[^>]*min="1"[^>]*max="999"|<input[^>]*max="999"[^>]*name="p.frequency"/);

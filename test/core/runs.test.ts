@@ -63,12 +63,20 @@ describe('the application core', () => {
   });
 
   it('starts a run on the live node, audited with who asked and where from', async () => {
-    const run = await runs.start({ steps: [{ capture: 'execsnoop' }], targets: { nodes: [NODE] }, duration: '2s' }, { actor: 'chat:ana', origin: { channel: 'ops' } });
+    const run = await runs.start(
+      { steps: [{ capture: 'execsnoop' }], targets: { nodes: [NODE] }, duration: '2s' },
+      { actor: 'chat:ana', origin: { channel: 'ops' } },
+    );
     expect(run.status).toBe('queued');
     expect(run.plan.nodes).toEqual([NODE]);
     expect(run.plan.origin).toEqual({ channel: 'ops' });
     const [entry] = await audit.read(1);
-    expect(entry).toMatchObject({ actor: 'chat:ana', action: 'run.create', subject: run.id, details: { nodes: [NODE], steps: ['execsnoop'], origin: { channel: 'ops' } } });
+    expect(entry).toMatchObject({
+      actor: 'chat:ana',
+      action: 'run.create',
+      subject: run.id,
+      details: { nodes: [NODE], steps: ['execsnoop'], origin: { channel: 'ops' } },
+    });
     const withPositions = await runs.withQueuePositions(run.id);
     expect((withPositions.nodes[NODE] as { position?: number }).position).toBe(1);
   });
@@ -103,7 +111,9 @@ describe('the application core', () => {
     expect(badCron.message).toContain('write 5 (minute hour day month weekday) or 6');
     const created = await schedules.create({ name: 'nightly', cron: '0 3 * * *', runbook: 'health-check', targets: { all: true } }, 'admin');
     expect(Date.parse(created.next)).toBeGreaterThan(Date.now());
-    expect(await rejection(schedules.create({ name: 'nightly', cron: '0 4 * * *', runbook: 'health-check', targets: { all: true } }, 'admin'))).toBeInstanceOf(Conflict);
+    expect(await rejection(schedules.create({ name: 'nightly', cron: '0 4 * * *', runbook: 'health-check', targets: { all: true } }, 'admin'))).toBeInstanceOf(
+      Conflict,
+    );
     await schedules.remove('nightly', 'admin');
     expect(await rejection(schedules.get('nightly'))).toBeInstanceOf(NotFound);
     expect(await rejection(createScheduleService({ audit }).list())).toBeInstanceOf(NotFound);

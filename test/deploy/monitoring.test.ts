@@ -8,12 +8,16 @@ import { parse } from 'yaml';
 const root = join(import.meta.dirname, '..', '..');
 const families = (text: string) => new Set([...text.matchAll(/sherlock_[a-z_]+/g)].map(([m]) => m.replace(/_(bucket|sum|count)$/, '')));
 const exposed = new Set(
-  ['src/api/metrics.ts', ...readdirSync(join(root, 'src/api/routes')).map((f) => `src/api/routes/${f}`)].flatMap((f) => [...families(readFileSync(join(root, f), 'utf8'))]),
+  ['src/api/metrics.ts', ...readdirSync(join(root, 'src/api/routes')).map((f) => `src/api/routes/${f}`)].flatMap((f) => [
+    ...families(readFileSync(join(root, f), 'utf8')),
+  ]),
 );
 
 describe('monitoring examples', () => {
   it('alert rules: every rule named, with an expression on exposed series, a severity and a summary', () => {
-    const rules = parse(readFileSync(join(root, 'deploy/prometheus/sherlock-alerts.yaml'), 'utf8')) as { groups: Array<{ name: string; rules: Array<{ alert: string; expr: string; labels: { severity: string }; annotations: { summary: string } }> }> };
+    const rules = parse(readFileSync(join(root, 'deploy/prometheus/sherlock-alerts.yaml'), 'utf8')) as {
+      groups: Array<{ name: string; rules: Array<{ alert: string; expr: string; labels: { severity: string }; annotations: { summary: string } }> }>;
+    };
     const all = rules.groups.flatMap((g) => g.rules);
     expect(all.length).toBeGreaterThan(3);
     for (const rule of all) {
@@ -25,7 +29,10 @@ describe('monitoring examples', () => {
   });
 
   it('dashboard: every panel queries exposed series', () => {
-    const dashboard = JSON.parse(readFileSync(join(root, 'deploy/grafana/sherlock-dashboard.json'), 'utf8')) as { uid: string; panels: Array<{ title: string; targets: Array<{ expr: string }> }> };
+    const dashboard = JSON.parse(readFileSync(join(root, 'deploy/grafana/sherlock-dashboard.json'), 'utf8')) as {
+      uid: string;
+      panels: Array<{ title: string; targets: Array<{ expr: string }> }>;
+    };
     expect(dashboard.uid).toBe('sherlock');
     for (const panel of dashboard.panels) {
       expect(panel.targets.length).toBeGreaterThan(0);

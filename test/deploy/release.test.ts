@@ -52,7 +52,8 @@ describe.skipIf(skip)(`the release tarball${skip ? ` (skipped: ${skip})` : ''}`,
     expect(existsSync(join(root, 'node_modules', 'koffi'))).toBe(true);
     for (const dev of ['typescript', 'vitest', 'playwright-core', '@types/node']) expect(existsSync(join(root, 'node_modules', dev)), dev).toBe(false);
     // No sources, tests or kernel-specific leftovers.
-    for (const absent of ['src', 'test', 'bpf', 'bench', join('build', 'vmlinux'), join('build', 'kernel.id')]) expect(existsSync(join(root, absent)), absent).toBe(false);
+    for (const absent of ['src', 'test', 'bpf', 'bench', join('build', 'vmlinux'), join('build', 'kernel.id')])
+      expect(existsSync(join(root, absent)), absent).toBe(false);
   });
 
   it('runs `sherlock up` without a compiler on PATH and completes an execsnoop capture', async () => {
@@ -62,16 +63,30 @@ describe.skipIf(skip)(`the release tarball${skip ? ` (skipped: ${skip})` : ''}`,
     symlinkSync(which('redis-server'), join(bin, 'redis-server'));
     const port = await freePort();
     const stateDir = join(work, 'state');
-    const env: NodeJS.ProcessEnv = { PATH: bin, HOME: work, SHERLOCK_LOG: 'error', SHERLOCK_ADMIN_TOKEN: 'shk_release-test-token', SHERLOCK_NODE: 'release-node' };
-    up = spawn(join(bin, 'node'), [join(root, 'bin', 'sherlock.js'), 'up', '--port', String(port), '--state-dir', stateDir], { cwd: work, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const env: NodeJS.ProcessEnv = {
+      PATH: bin,
+      HOME: work,
+      SHERLOCK_LOG: 'error',
+      SHERLOCK_ADMIN_TOKEN: 'shk_release-test-token',
+      SHERLOCK_NODE: 'release-node',
+    };
+    up = spawn(join(bin, 'node'), [join(root, 'bin', 'sherlock.js'), 'up', '--port', String(port), '--state-dir', stateDir], {
+      cwd: work,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     up.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
     up.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
-    await waitFor('sherlock up from the release', () => {
-      if (up!.exitCode !== null) throw new Error(`sherlock up exited ${up!.exitCode}: ${err}`);
-      return out.includes('Ctrl-C stops it.');
-    }, { timeoutMs: 30_000, intervalMs: 100 });
+    await waitFor(
+      'sherlock up from the release',
+      () => {
+        if (up!.exitCode !== null) throw new Error(`sherlock up exited ${up!.exitCode}: ${err}`);
+        return out.includes('Ctrl-C stops it.');
+      },
+      { timeoutMs: 30_000, intervalMs: 100 },
+    );
     redisPids = redisServerChildren(up.pid!);
 
     const client = new Client(`http://127.0.0.1:${port}`, 'shk_release-test-token');

@@ -17,7 +17,19 @@ import { kernelSkipReason } from '../helpers/kernel.js';
 import { createTestNetwork, type TestNetwork } from '../helpers/netns.js';
 import { distSkipReason } from '../server/harness.js';
 import {
-  captureWindow, compileC, counterIn, cpuSeconds, isForeign, killChildren, pidsOf, programsDir, sampler, sleep, startChild, startNodeScript, within,
+  captureWindow,
+  compileC,
+  counterIn,
+  cpuSeconds,
+  isForeign,
+  killChildren,
+  pidsOf,
+  programsDir,
+  sampler,
+  sleep,
+  startChild,
+  startNodeScript,
+  within,
 } from './incidents.js';
 import { startSherlockUp, type RunOutcome, type SherlockUp } from './sherlock-up.js';
 
@@ -32,7 +44,11 @@ interface Score {
 }
 const scores: Score[] = [];
 
-const titles = (findings: Finding[]) => findings.slice(0, 4).map((f, i) => `  ${i + 1}. [${f.severity}] ${f.title}`).join('\n');
+const titles = (findings: Finding[]) =>
+  findings
+    .slice(0, 4)
+    .map((f, i) => `  ${i + 1}. [${f.severity}] ${f.title}`)
+    .join('\n');
 
 /** The first finding not about another tenant's processes. */
 function topOf(outcome: RunOutcome, ours: Set<number>): { top: Finding | undefined; foreign: Finding[] } {
@@ -63,7 +79,16 @@ describe.skipIf(skip)(`evaluation: the top finding names the culprit${skip ? ` (
     await up?.stop();
     rmSync(dir, { recursive: true, force: true });
     const hits = scores.filter((s) => s.hit).length;
-    process.stdout.write(`\neval top-1 ${hits}/${scores.length}${scores.some((s) => !s.hit) ? ` (missed: ${scores.filter((s) => !s.hit).map((s) => s.name).join(', ')})` : ''}\n`);
+    process.stdout.write(
+      `\neval top-1 ${hits}/${scores.length}${
+        scores.some((s) => !s.hit)
+          ? ` (missed: ${scores
+              .filter((s) => !s.hit)
+              .map((s) => s.name)
+              .join(', ')})`
+          : ''
+      }\n`,
+    );
   }, 60_000);
 
   /** When the run's `capture` was live: the span the injected number is measured over. */
@@ -77,7 +102,12 @@ describe.skipIf(skip)(`evaluation: the top finding names the culprit${skip ? ` (
   async function positive(name: string, outcome: RunOutcome, ours: Set<number>, check: (top: Finding) => string | undefined): Promise<void> {
     const { top, foreign } = topOf(outcome, ours);
     const miss = top ? check(top) : `no finding about the incident (${outcome.findings.length} about other processes)`;
-    const aside = foreign.length ? `\n  set aside (other processes): ${foreign.slice(0, 3).map((f) => f.title).join(' | ')}` : '';
+    const aside = foreign.length
+      ? `\n  set aside (other processes): ${foreign
+          .slice(0, 3)
+          .map((f) => f.title)
+          .join(' | ')}`
+      : '';
     record(name, !miss, miss ? `${miss}\n${titles(outcome.findings)}${aside}` : `${top!.title}${aside}`);
     expect(miss, `${name}: ${miss}\n${titles(outcome.findings)}`).toBeUndefined();
   }
@@ -85,7 +115,13 @@ describe.skipIf(skip)(`evaluation: the top finding names the culprit${skip ? ` (
   /** A negative case: nothing above info about `ours` (or with no process named at all). */
   async function negative(name: string, outcome: RunOutcome, ours: Set<number>): Promise<void> {
     const loud = outcome.findings.filter((f) => f.severity !== 'info' && !isForeign(f, ours));
-    record(name, !loud.length, loud.length ? `above info:\n${titles(loud)}` : `nothing above info (${outcome.findings.length} findings: ${outcome.findings.map((f) => f.severity).join(', ')})`);
+    record(
+      name,
+      !loud.length,
+      loud.length
+        ? `above info:\n${titles(loud)}`
+        : `nothing above info (${outcome.findings.length} findings: ${outcome.findings.map((f) => f.severity).join(', ')})`,
+    );
     expect(loud.map((f) => f.title)).toEqual([]);
   }
 
@@ -193,7 +229,9 @@ describe.skipIf(skip)(`evaluation: the top finding names the culprit${skip ? ` (
       if (!top.title.includes(destination)) return `the top finding does not name ${destination}`;
       // Retransmits, or the drops themselves when the drop capture explains them (one finding).
       const steps = (top.evidence.steps ?? []) as { evidence?: { retransmits?: number } }[];
-      const counts = [top.evidence.retransmits, top.evidence.drops, ...steps.map((st) => st.evidence?.retransmits)].filter((n): n is number => typeof n === 'number');
+      const counts = [top.evidence.retransmits, top.evidence.drops, ...steps.map((st) => st.evidence?.retransmits)].filter(
+        (n): n is number => typeof n === 'number',
+      );
       if (!counts.some((n) => within(n, dropped))) return `it says ${counts.join(' / ')} (retransmits / drops), nftables dropped ${dropped} segments`;
       return undefined;
     });
@@ -261,12 +299,14 @@ describe.skipIf(skip)(`evaluation: the top finding names the culprit${skip ? ` (
       durationS: WINDOW_S,
       during: async () => {
         const end = Date.now() + WINDOW_S * 1000 - 300;
-        await Promise.all(Array.from({ length: 4 }, async () => {
-          while (Date.now() < end) {
-            await up!.client.get('/v1/runs?limit=50');
-            requests++;
-          }
-        }));
+        await Promise.all(
+          Array.from({ length: 4 }, async () => {
+            while (Date.now() < end) {
+              await up!.client.get('/v1/runs?limit=50');
+              requests++;
+            }
+          }),
+        );
       },
     });
     expect(requests).toBeGreaterThan(10);
@@ -282,8 +322,14 @@ describe.skipIf(skip)(`evaluation: the top finding names the culprit${skip ? ` (
     const cost = outcome.run.nodes[up!.node]?.sherlock;
     expect(cost?.cgroup).toBe(up!.cgroup());
     expect(cost?.cpuMs).toBeGreaterThan(0);
-    const aboutSherlock = outcome.findings.filter((f) => f.severity !== 'info' && ([...pidsOf(f)].some((p) => own.has(p)) || /redis-server|sherlock/.test(f.title)));
-    record('sherlock-itself', !aboutSherlock.length, aboutSherlock.length ? `about Sherlock:\n${titles(aboutSherlock)}` : `nothing about Sherlock; it used ${cost?.cpuMs} ms of CPU (reported apart)`);
+    const aboutSherlock = outcome.findings.filter(
+      (f) => f.severity !== 'info' && ([...pidsOf(f)].some((p) => own.has(p)) || /redis-server|sherlock/.test(f.title)),
+    );
+    record(
+      'sherlock-itself',
+      !aboutSherlock.length,
+      aboutSherlock.length ? `about Sherlock:\n${titles(aboutSherlock)}` : `nothing about Sherlock; it used ${cost?.cpuMs} ms of CPU (reported apart)`,
+    );
     expect(aboutSherlock.map((f) => f.title)).toEqual([]);
   }, 60_000);
 });

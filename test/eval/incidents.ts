@@ -104,7 +104,11 @@ export function sampler(read: () => number) {
 }
 
 /** When a capture was live (Date.now() times), from its stored result: startedAt + open/load/attach, then durationMs. */
-export function captureWindow(result: { startedAt: string; durationMs: number; timings?: { openMs?: number; loadMs?: number; attachMs?: number } }): [number, number] {
+export function captureWindow(result: {
+  startedAt: string;
+  durationMs: number;
+  timings?: { openMs?: number; loadMs?: number; attachMs?: number };
+}): [number, number] {
   const t = result.timings ?? {};
   const live = Date.parse(result.startedAt) + (t.openMs ?? 0) + (t.loadMs ?? 0) + (t.attachMs ?? 0);
   return [live, live + result.durationMs];

@@ -29,7 +29,10 @@ export interface SherlockUp {
   pids(): number[];
   /** Sherlock's own cgroup (path under the cgroup2 mount), read from /proc. */
   cgroup(): string | undefined;
-  runRunbook<T>(runbook: string, options: { params?: Record<string, unknown>; durationS: number; during: () => Promise<T> }): Promise<RunOutcome & { value: T }>;
+  runRunbook<T>(
+    runbook: string,
+    options: { params?: Record<string, unknown>; durationS: number; during: () => Promise<T> },
+  ): Promise<RunOutcome & { value: T }>;
   stop(): Promise<void>;
 }
 
@@ -40,7 +43,10 @@ export async function startSherlockUp(): Promise<SherlockUp> {
   const node = `eval-${process.pid}`;
   const env: NodeJS.ProcessEnv = { ...process.env, SHERLOCK_LOG: 'error', SHERLOCK_ADMIN_TOKEN: token, SHERLOCK_NODE: node };
   for (const name of ['SHERLOCK_PORT', 'SHERLOCK_STATE_DIR', 'REDIS_URL', 'SHERLOCK_LABELS']) delete env[name];
-  const child: ChildProcess = spawn(process.execPath, [sherlockBin, 'up', '--port', String(port), '--state-dir', stateDir], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(process.execPath, [sherlockBin, 'up', '--port', String(port), '--state-dir', stateDir], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
@@ -50,7 +56,10 @@ export async function startSherlockUp(): Promise<SherlockUp> {
 
   const cgroupOf = (pid: number) => {
     try {
-      return readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n').find((l) => l.startsWith('0::'))?.slice(3);
+      return readFileSync(`/proc/${pid}/cgroup`, 'utf8')
+        .split('\n')
+        .find((l) => l.startsWith('0::'))
+        ?.slice(3);
     } catch {
       return undefined;
     }
@@ -66,7 +75,10 @@ export async function startSherlockUp(): Promise<SherlockUp> {
     }
     for (const pid of redis) if (processExists(pid)) process.kill(pid, 'SIGKILL');
     // sherlock up removes its cgroup when it stops; after a SIGKILL the test does.
-    const mount = readFileSync('/proc/mounts', 'utf8').split('\n').find((l) => l.split(' ')[2] === 'cgroup2')?.split(' ')[1];
+    const mount = readFileSync('/proc/mounts', 'utf8')
+      .split('\n')
+      .find((l) => l.split(' ')[2] === 'cgroup2')
+      ?.split(' ')[1];
     if (mount && cgroup && /\/sherlock-\d+$/.test(cgroup) && existsSync(join(mount, cgroup))) {
       try {
         rmdirSync(join(mount, cgroup));
@@ -78,15 +90,23 @@ export async function startSherlockUp(): Promise<SherlockUp> {
   };
 
   try {
-    await waitFor('sherlock up to be ready', () => {
-      if (child.exitCode !== null) throw new Error(`sherlock up exited ${child.exitCode}: ${err}`);
-      return out.includes('Ctrl-C stops it.');
-    }, { timeoutMs: 30_000 });
-    await waitFor('its worker to heartbeat', async () => {
-      const nodes = (await client.get('/v1/nodes')).body as { nodes?: { name: string }[] } | { name: string }[];
-      const list = Array.isArray(nodes) ? nodes : (nodes.nodes ?? []);
-      return list.some((n) => n.name === node);
-    }, { timeoutMs: 20_000 });
+    await waitFor(
+      'sherlock up to be ready',
+      () => {
+        if (child.exitCode !== null) throw new Error(`sherlock up exited ${child.exitCode}: ${err}`);
+        return out.includes('Ctrl-C stops it.');
+      },
+      { timeoutMs: 30_000 },
+    );
+    await waitFor(
+      'its worker to heartbeat',
+      async () => {
+        const nodes = (await client.get('/v1/nodes')).body as { nodes?: { name: string }[] } | { name: string }[];
+        const list = Array.isArray(nodes) ? nodes : (nodes.nodes ?? []);
+        return list.some((n) => n.name === node);
+      },
+      { timeoutMs: 20_000 },
+    );
   } catch (e) {
     await stop();
     throw e;
@@ -108,27 +128,30 @@ export async function startSherlockUp(): Promise<SherlockUp> {
     stop,
   };
 
-  async function runOnce<T>(runbook: string, { params = {}, durationS, during }: { params?: Record<string, unknown>; durationS: number; during: () => Promise<T> }): Promise<RunOutcome & { value: T }> {
-      const id = await client.submit({ runbook, params, duration: `${durationS}s`, targets: { nodes: [node] }, reason: 'eval' });
-      const steps = (await client.run(id)).plan.steps.length;
-      let live = 0;
-      let resolveLive: () => void = () => {};
-      const allLive = new Promise<void>((resolve) => (resolveLive = resolve));
-      const stream = readEvents(client, id, {
-        timeoutMs: (durationS + 60) * 1000,
-        onEvent: (e) => {
-          const type = (e.data as { type?: string }).type ?? e.event;
-          if (type === 'capture-live' && ++live >= steps) resolveLive();
-        },
-      });
-      await Promise.race([allLive, stream.then(() => Promise.reject(new Error(`run ${id} ended before its captures were live`)))]);
-      const liveAt = Date.now();
-      const value = await during();
-      const doneAt = Date.now();
-      await stream;
-      const run = (await client.waitFinal(id, 30_000)) as RunOutcome['run'];
-      const reply = await client.get(`/v1/runs/${id}/findings`);
-      if (reply.status !== 200) throw new Error(`GET findings answered ${reply.status}: ${reply.text}`);
-      return { id, run, findings: (reply.body as { findings: Finding[] }).findings, liveAt, doneAt, value };
+  async function runOnce<T>(
+    runbook: string,
+    { params = {}, durationS, during }: { params?: Record<string, unknown>; durationS: number; during: () => Promise<T> },
+  ): Promise<RunOutcome & { value: T }> {
+    const id = await client.submit({ runbook, params, duration: `${durationS}s`, targets: { nodes: [node] }, reason: 'eval' });
+    const steps = (await client.run(id)).plan.steps.length;
+    let live = 0;
+    let resolveLive: () => void = () => {};
+    const allLive = new Promise<void>((resolve) => (resolveLive = resolve));
+    const stream = readEvents(client, id, {
+      timeoutMs: (durationS + 60) * 1000,
+      onEvent: (e) => {
+        const type = (e.data as { type?: string }).type ?? e.event;
+        if (type === 'capture-live' && ++live >= steps) resolveLive();
+      },
+    });
+    await Promise.race([allLive, stream.then(() => Promise.reject(new Error(`run ${id} ended before its captures were live`)))]);
+    const liveAt = Date.now();
+    const value = await during();
+    const doneAt = Date.now();
+    await stream;
+    const run = (await client.waitFinal(id, 30_000)) as RunOutcome['run'];
+    const reply = await client.get(`/v1/runs/${id}/findings`);
+    if (reply.status !== 200) throw new Error(`GET findings answered ${reply.status}: ${reply.text}`);
+    return { id, run, findings: (reply.body as { findings: Finding[] }).findings, liveAt, doneAt, value };
   }
 }

@@ -21,8 +21,25 @@ describe('precedence and grammar', () => {
 
   it('parses the AST shapes Falco does', () => {
     const ast = parseCondition('a or b and not c');
-    expect(ast).toMatchObject({ kind: 'or', children: [{ kind: 'macro', name: 'a' }, { kind: 'and', children: [{ kind: 'macro', name: 'b' }, { kind: 'not', child: { kind: 'macro', name: 'c' } }] }] });
-    expect(parseCondition('proc.aname[2] in (a, "b c")')).toMatchObject({ kind: 'check', field: { name: 'proc.aname', arg: '2' }, op: 'in', value: { kind: 'list', items: [{ value: 'a' }, { value: 'b c' }] } });
+    expect(ast).toMatchObject({
+      kind: 'or',
+      children: [
+        { kind: 'macro', name: 'a' },
+        {
+          kind: 'and',
+          children: [
+            { kind: 'macro', name: 'b' },
+            { kind: 'not', child: { kind: 'macro', name: 'c' } },
+          ],
+        },
+      ],
+    });
+    expect(parseCondition('proc.aname[2] in (a, "b c")')).toMatchObject({
+      kind: 'check',
+      field: { name: 'proc.aname', arg: '2' },
+      op: 'in',
+      value: { kind: 'list', items: [{ value: 'a' }, { value: 'b c' }] },
+    });
     expect(parseCondition("fd.name = 'it''s'".replace("''", "\\'"))).toMatchObject({ value: { value: "it's" } });
     // `inbound` is a macro, not the operator `in` followed by "bound".
     expect(parseCondition('inbound and outbound')).toMatchObject({ kind: 'and' });

@@ -19,11 +19,26 @@ export function fixedHost(processes: ProcessInfo[] = [], cgroups: Record<number,
 
 let clock = Date.parse('2026-01-01T00:00:00Z');
 
-export function execEvent(o: { pid: number; ppid: number; comm: string; pcomm?: string; filename?: string; argv?: string[]; uid?: number; res?: number }): SyscallEvent {
+export function execEvent(o: {
+  pid: number;
+  ppid: number;
+  comm: string;
+  pcomm?: string;
+  filename?: string;
+  argv?: string[];
+  uid?: number;
+  res?: number;
+}): SyscallEvent {
   const filename = o.filename ?? `/usr/bin/${o.comm}`;
   const argv = o.argv ?? [o.comm];
   return {
-    type: 'execve', timeMs: clock++, pid: o.pid, tid: o.pid, uid: o.uid ?? 0, comm: o.comm, res: o.res ?? 0,
+    type: 'execve',
+    timeMs: clock++,
+    pid: o.pid,
+    tid: o.pid,
+    uid: o.uid ?? 0,
+    comm: o.comm,
+    res: o.res ?? 0,
     exec: { filename, argv, ppid: o.ppid, pcomm: o.pcomm ?? 'bash' },
     args: { res: o.res ?? 0, exe: argv[0]!, args: argv.slice(1).join(' '), filename },
     capture: 'execsnoop',
@@ -34,22 +49,55 @@ export function openEvent(o: { pid: number; comm: string; path: string; flags?: 
   const flags = o.flags ?? 0;
   const res = o.res ?? 3;
   return {
-    type: 'openat', timeMs: clock++, pid: o.pid, tid: o.pid, uid: o.uid ?? 0, comm: o.comm, res,
+    type: 'openat',
+    timeMs: clock++,
+    pid: o.pid,
+    tid: o.pid,
+    uid: o.uid ?? 0,
+    comm: o.comm,
+    res,
     ...(res < 0 ? { errorName: 'ENOENT' } : {}),
-    fd: { kind: 'file', path: o.path, flags, flagNames: o.flagNames ?? (flags & 1 ? 'O_WRONLY' : flags & 2 ? 'O_RDWR' : 'O_RDONLY'), num: res >= 0 ? res : -1, directory: false },
+    fd: {
+      kind: 'file',
+      path: o.path,
+      flags,
+      flagNames: o.flagNames ?? (flags & 1 ? 'O_WRONLY' : flags & 2 ? 'O_RDWR' : 'O_RDONLY'),
+      num: res >= 0 ? res : -1,
+      directory: false,
+    },
     args: { name: o.path, flags: o.flagNames ?? '', fd: res, dirfd: 'AT_FDCWD' },
     capture: 'opensnoop',
   };
 }
 
-export function connectEvent(o: { pid: number; comm: string; remote: string; port: number; local?: string; res?: number; type?: 'connect' | 'accept' }): SyscallEvent {
+export function connectEvent(o: {
+  pid: number;
+  comm: string;
+  remote: string;
+  port: number;
+  local?: string;
+  res?: number;
+  type?: 'connect' | 'accept';
+}): SyscallEvent {
   const local = { ip: o.local ?? '10.1.1.1', port: 40000 };
   const remote = { ip: o.remote, port: o.port };
   const accept = o.type === 'accept';
   return {
-    type: o.type ?? 'connect', timeMs: clock++, pid: o.pid, tid: o.pid, comm: o.comm, res: o.res ?? 0,
+    type: o.type ?? 'connect',
+    timeMs: clock++,
+    pid: o.pid,
+    tid: o.pid,
+    comm: o.comm,
+    res: o.res ?? 0,
     ...(o.res && o.res < 0 ? { errorName: 'ECONNREFUSED' } : {}),
-    fd: { kind: 'socket', family: o.remote.includes(':') ? 6 : 4, l4proto: 'tcp', local: accept ? { ip: local.ip, port: o.port } : local, remote: accept ? { ip: o.remote, port: 50000 } : remote, role: accept ? 'server' : 'client' },
+    fd: {
+      kind: 'socket',
+      family: o.remote.includes(':') ? 6 : 4,
+      l4proto: 'tcp',
+      local: accept ? { ip: local.ip, port: o.port } : local,
+      remote: accept ? { ip: o.remote, port: 50000 } : remote,
+      role: accept ? 'server' : 'client',
+    },
     args: {},
     capture: 'tcplife',
   };
@@ -57,7 +105,10 @@ export function connectEvent(o: { pid: number; comm: string; remote: string; por
 
 /** Loads rule text (one or more files) and returns the names of rules each event matched. */
 export function run(files: string | string[], events: SyscallEvent[] = [], host = fixedHost()) {
-  const loaded = loadRules((Array.isArray(files) ? files : [files]).map((text, i) => ({ path: `rules-${i}.yaml`, text })), PRODUCED_TYPES);
+  const loaded = loadRules(
+    (Array.isArray(files) ? files : [files]).map((text, i) => ({ path: `rules-${i}.yaml`, text })),
+    PRODUCED_TYPES,
+  );
   const matcher = matchEvents(loaded, events, host);
   return { loaded, matcher, alerts: matcher.alerts, rules: matcher.alerts.map((a) => a.rule) };
 }

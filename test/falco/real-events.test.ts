@@ -132,7 +132,13 @@ describe.skipIf(skip)(`Falco rules over real captures${skip ? ` (skipped: ${skip
     dir = mkdtempSync('/tmp/sherlock-falco-');
     etcFile = `/etc/sherlock-falco-${process.pid}.conf`;
     writeFileSync(join(dir, 'vault.key'), 'secret\n');
-    for (const [name, from] of [['secret-peek', '/bin/cat'], ['trusted-reader', '/bin/cat'], ['fake-httpd', '/bin/bash'], ['writer', '/usr/bin/touch']] as const) copyFileSync(from, join(dir, name));
+    for (const [name, from] of [
+      ['secret-peek', '/bin/cat'],
+      ['trusted-reader', '/bin/cat'],
+      ['fake-httpd', '/bin/bash'],
+      ['writer', '/usr/bin/touch'],
+    ] as const)
+      copyFileSync(from, join(dir, name));
     net = createTestNetwork();
     await net.listen(BAD_PORT, { sendBytes: 10 });
     await net.listen(GOOD_PORT, { sendBytes: 10 });
@@ -152,13 +158,21 @@ describe.skipIf(skip)(`Falco rules over real captures${skip ? ` (skipped: ${skip
       await exchange(net!.peerAddress, BAD_PORT);
       await exchange(net!.peerAddress, GOOD_PORT);
     };
-    const exec = await captureAround(execsnoop, async () => {
-      const open = await captureAround(opensnoop, async () => {
-        const tcp = await captureAround(tcplife, doAll, { settleMs: 200 });
-        results.push(tcp.result);
-      }, { settleMs: 100 });
-      results.push(open.result);
-    }, { settleMs: 100 });
+    const exec = await captureAround(
+      execsnoop,
+      async () => {
+        const open = await captureAround(
+          opensnoop,
+          async () => {
+            const tcp = await captureAround(tcplife, doAll, { settleMs: 200 });
+            results.push(tcp.result);
+          },
+          { settleMs: 100 },
+        );
+        results.push(open.result);
+      },
+      { settleMs: 100 },
+    );
     results.push(exec.result);
     const loaded = loadRules([{ path: 'test-rules.yaml', text: rules(dir) }], PRODUCED_TYPES);
     expect(loaded.errors).toEqual([]);
@@ -177,14 +191,28 @@ describe.skipIf(skip)(`Falco rules over real captures${skip ? ` (skipped: ${skip
   it('alerts on a sensitive file read by an unexpected program, not by the excepted one', () => {
     const alerts = alertsOf('Read sensitive file untrusted');
     expect(alerts.map((a) => a.output_fields['proc.pid'])).toEqual([pids.peek]);
-    expect(alerts[0]!.output_fields).toMatchObject({ 'fd.name': join(dir, 'vault.key'), 'proc.name': 'secret-peek', 'proc.pname': 'node', 'user.uid': 0, 'user.name': 'root' });
-    expect(alerts[0]!.output).toMatch(/: Warning Sensitive file opened for reading by non-trusted program \(file=\/tmp\/sherlock-falco-\w+\/vault.key process=secret-peek/);
+    expect(alerts[0]!.output_fields).toMatchObject({
+      'fd.name': join(dir, 'vault.key'),
+      'proc.name': 'secret-peek',
+      'proc.pname': 'node',
+      'user.uid': 0,
+      'user.name': 'root',
+    });
+    expect(alerts[0]!.output).toMatch(
+      /: Warning Sensitive file opened for reading by non-trusted program \(file=\/tmp\/sherlock-falco-\w+\/vault.key process=secret-peek/,
+    );
   });
 
   it('alerts on a shell spawned by a server process, with its ancestry, and not on a shell from an ordinary parent', () => {
     const alerts = alertsOf('Shell spawned by a server process');
     expect(alerts).toHaveLength(1);
-    expect(alerts[0]!.output_fields).toMatchObject({ 'proc.name': 'sh', 'proc.pname': 'fake-httpd', 'proc.ppid': pids.httpd, 'proc.apid[2]': process.pid, 'proc.exepath': expect.stringMatching(/\/sh$/) });
+    expect(alerts[0]!.output_fields).toMatchObject({
+      'proc.name': 'sh',
+      'proc.pname': 'fake-httpd',
+      'proc.ppid': pids.httpd,
+      'proc.apid[2]': process.pid,
+      'proc.exepath': expect.stringMatching(/\/sh$/),
+    });
     expect(alerts[0]!.output_fields['proc.cmdline']).toBe('sh -c exit 0');
     expect(falco.alerts.some((a) => a.output_fields['proc.ppid'] === process.pid && a.output_fields['proc.name'] === 'sh')).toBe(false);
   });
@@ -214,6 +242,10 @@ describe.skipIf(skip)(`Falco rules over real captures${skip ? ` (skipped: ${skip
       expect(a.hostname).toBe(hostname());
       expect(Number.isNaN(Date.parse(a.time))).toBe(false);
     }
-    expect(falco.summary).toMatchObject({ loaded: 4, notLoaded: [{ rule: 'Unavailable', state: 'disabled', reason: 'field k8s.ns.name is not available' }], alertsFile: 'falco-alerts.ndjson' });
+    expect(falco.summary).toMatchObject({
+      loaded: 4,
+      notLoaded: [{ rule: 'Unavailable', state: 'disabled', reason: 'field k8s.ns.name is not available' }],
+      alertsFile: 'falco-alerts.ndjson',
+    });
   });
 });

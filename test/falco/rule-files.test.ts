@@ -38,7 +38,15 @@ describe('several files in order', () => {
   condition: or fd.name startswith /etc/ssh/
   append: true
 `;
-    const r = run([base, later], [shadowBy('backup-agent'), shadowBy('cat', 101), openEvent({ pid: 102, comm: 'cat', path: '/etc/gshadow' }), openEvent({ pid: 103, comm: 'cat', path: '/etc/ssh/ssh_host_rsa_key' })]);
+    const r = run(
+      [base, later],
+      [
+        shadowBy('backup-agent'),
+        shadowBy('cat', 101),
+        openEvent({ pid: 102, comm: 'cat', path: '/etc/gshadow' }),
+        openEvent({ pid: 103, comm: 'cat', path: '/etc/ssh/ssh_host_rsa_key' }),
+      ],
+    );
     expect(r.loaded.errors).toEqual([]);
     expect(r.alerts.map((a) => a.output_fields['fd.name'])).toEqual(['/etc/shadow', '/etc/gshadow', '/etc/ssh/ssh_host_rsa_key']);
   });
@@ -72,7 +80,10 @@ describe('several files in order', () => {
     output: append
     tags: append
 `;
-    const r = run([base, later], [openEvent({ pid: 1, comm: 'cat', path: '/etc/shadow', uid: 0 }), openEvent({ pid: 2, comm: 'cat', path: '/etc/shadow', uid: 1000 })]);
+    const r = run(
+      [base, later],
+      [openEvent({ pid: 1, comm: 'cat', path: '/etc/shadow', uid: 0 }), openEvent({ pid: 2, comm: 'cat', path: '/etc/shadow', uid: 1000 })],
+    );
     expect(r.loaded.errors).toEqual([]);
     expect(r.alerts).toHaveLength(1);
     expect(r.alerts[0]!.output).toMatch(/uid=1000\) \(appended\)$/);
@@ -146,7 +157,10 @@ describe('exceptions', () => {
       fields: proc.args
       values: [-c uptime]
 `;
-  const host = fixedHost([{ pid: 1, name: 'nginx', argv: ['nginx'] }, { pid: 2, name: 'node', argv: ['node'] }]);
+  const host = fixedHost([
+    { pid: 1, name: 'nginx', argv: ['nginx'] },
+    { pid: 2, name: 'node', argv: ['node'] },
+  ]);
   const shell = (ppid: number, argv: string[], pid: number) => execEvent({ pid, ppid, comm: 'bash', argv });
 
   it('leaves out events matching a value tuple, keeps the rest', () => {
@@ -179,7 +193,10 @@ describe('exceptions', () => {
 
   it('says when a value tuple does not fit the fields', () => {
     const bad = withExceptions.replace('- [nginx, bash /opt/healthcheck]', '- [nginx]');
-    expect(run(bad).loaded.errors[0]).toMatchObject({ item: 'rule Shell from server', message: expect.stringMatching(/exception known_scripts: each value is a list of 2/) });
+    expect(run(bad).loaded.errors[0]).toMatchObject({
+      item: 'rule Shell from server',
+      message: expect.stringMatching(/exception known_scripts: each value is a list of 2/),
+    });
   });
 });
 

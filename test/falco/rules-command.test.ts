@@ -14,7 +14,9 @@ describe('sherlock rules check', () => {
   let dir = '';
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'sherlock-rules-check-'));
-    writeFileSync(join(dir, 'base.yaml'), `
+    writeFileSync(
+      join(dir, 'base.yaml'),
+      `
 - list: editors
   items: [vi, nano]
 - rule: Editor run
@@ -27,18 +29,25 @@ describe('sherlock rules check', () => {
   condition: evt.type = execve and k8s.ns.name = prod
   output: x
   priority: NOTICE
-`);
-    writeFileSync(join(dir, 'local.yaml'), `
+`,
+    );
+    writeFileSync(
+      join(dir, 'local.yaml'),
+      `
 - rule: Editor run
   enabled: false
-`);
-    writeFileSync(join(dir, 'broken.yaml'), `
+`,
+    );
+    writeFileSync(
+      join(dir, 'broken.yaml'),
+      `
 - rule: Broken
   desc: x
   condition: evt.type = execve and (proc.name = vi
   output: x
   priority: WARNING
-`);
+`,
+    );
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

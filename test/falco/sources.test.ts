@@ -10,20 +10,117 @@ const t = '2026-01-01T00:00:01.000Z';
 describe('syscall events from capture results', () => {
   it('maps execs, opens, connects and accepts', () => {
     const { events, captures } = nodeEvents([
-      { capture: 'execsnoop', events: [{ time: t, pid: 5, tid: 5, ppid: 1, uid: 0, comm: 'sh', pcomm: 'nginx', filename: '/bin/sh', argv: ['sh', '-c', 'id'], retval: 0, cgroupId: '1' }] },
-      { capture: 'opensnoop', events: [{ time: t, pid: 5, tid: 5, uid: 0, comm: 'cat', syscall: 'openat', path: '/etc/shadow', flags: 0, flagNames: 'O_RDONLY', fd: 3, retval: 3, cgroupId: '1' }, { time: t, pid: 5, tid: 5, uid: 0, comm: 'cat', syscall: 'open', path: '/nope', flags: 0, flagNames: 'O_RDONLY', retval: -2, error: 'ENOENT', cgroupId: '1' }] },
-      { capture: 'tcplife', events: [
-        { time: t, pid: 7, tid: 7, comm: 'curl', ownerKnown: true, cgroupId: '1', local: '10.0.0.1:40000', remote: '93.184.216.34:443', ipVersion: 4, direction: 'active', established: true, durationMs: 500 },
-        { time: t, pid: 9, tid: 9, comm: 'nginx', ownerKnown: true, cgroupId: '1', local: '10.0.0.1:80', remote: '198.51.100.7:50000', ipVersion: 4, direction: 'passive', established: true, durationMs: 5 },
-        { time: t, pid: 7, tid: 7, comm: 'curl', ownerKnown: true, cgroupId: '1', local: '10.0.0.1:40001', remote: '93.184.216.34:4444', ipVersion: 4, direction: 'active', established: false, durationMs: 1, error: 'ECONNREFUSED' },
-      ] },
-      { capture: 'tcpconnlat', startedAt: t, histograms: [{ labels: { destination: '93.184.216.34:443' }, histogram: { count: 2 } }, { labels: { destination: '8.8.8.8:53' }, histogram: { count: 1 } }], slowest: [{ time: t, pid: 7, comm: 'curl', source: '10.0.0.1:40000', destination: '93.184.216.34:443', latencyUs: 900 }], failures: [] },
+      {
+        capture: 'execsnoop',
+        events: [
+          { time: t, pid: 5, tid: 5, ppid: 1, uid: 0, comm: 'sh', pcomm: 'nginx', filename: '/bin/sh', argv: ['sh', '-c', 'id'], retval: 0, cgroupId: '1' },
+        ],
+      },
+      {
+        capture: 'opensnoop',
+        events: [
+          {
+            time: t,
+            pid: 5,
+            tid: 5,
+            uid: 0,
+            comm: 'cat',
+            syscall: 'openat',
+            path: '/etc/shadow',
+            flags: 0,
+            flagNames: 'O_RDONLY',
+            fd: 3,
+            retval: 3,
+            cgroupId: '1',
+          },
+          {
+            time: t,
+            pid: 5,
+            tid: 5,
+            uid: 0,
+            comm: 'cat',
+            syscall: 'open',
+            path: '/nope',
+            flags: 0,
+            flagNames: 'O_RDONLY',
+            retval: -2,
+            error: 'ENOENT',
+            cgroupId: '1',
+          },
+        ],
+      },
+      {
+        capture: 'tcplife',
+        events: [
+          {
+            time: t,
+            pid: 7,
+            tid: 7,
+            comm: 'curl',
+            ownerKnown: true,
+            cgroupId: '1',
+            local: '10.0.0.1:40000',
+            remote: '93.184.216.34:443',
+            ipVersion: 4,
+            direction: 'active',
+            established: true,
+            durationMs: 500,
+          },
+          {
+            time: t,
+            pid: 9,
+            tid: 9,
+            comm: 'nginx',
+            ownerKnown: true,
+            cgroupId: '1',
+            local: '10.0.0.1:80',
+            remote: '198.51.100.7:50000',
+            ipVersion: 4,
+            direction: 'passive',
+            established: true,
+            durationMs: 5,
+          },
+          {
+            time: t,
+            pid: 7,
+            tid: 7,
+            comm: 'curl',
+            ownerKnown: true,
+            cgroupId: '1',
+            local: '10.0.0.1:40001',
+            remote: '93.184.216.34:4444',
+            ipVersion: 4,
+            direction: 'active',
+            established: false,
+            durationMs: 1,
+            error: 'ECONNREFUSED',
+          },
+        ],
+      },
+      {
+        capture: 'tcpconnlat',
+        startedAt: t,
+        histograms: [
+          { labels: { destination: '93.184.216.34:443' }, histogram: { count: 2 } },
+          { labels: { destination: '8.8.8.8:53' }, histogram: { count: 1 } },
+        ],
+        slowest: [{ time: t, pid: 7, comm: 'curl', source: '10.0.0.1:40000', destination: '93.184.216.34:443', latencyUs: 900 }],
+        failures: [],
+      },
       { capture: 'profile', stacks: [] },
     ]);
     expect(captures).toEqual(['execsnoop', 'opensnoop', 'tcplife', 'tcpconnlat']);
     const exec = events.find((e) => e.type === 'execve')!;
-    expect(exec).toMatchObject({ pid: 5, capture: 'execsnoop', exec: { filename: '/bin/sh', argv: ['sh', '-c', 'id'], ppid: 1, pcomm: 'nginx' }, args: { exe: 'sh', args: '-c id' } });
-    expect(events.filter((e) => e.capture === 'opensnoop').map((e) => [e.type, e.res, e.fd?.kind === 'file' && e.fd.num, e.errorName])).toEqual([['openat', 3, 3, undefined], ['open', -2, -1, 'ENOENT']]);
+    expect(exec).toMatchObject({
+      pid: 5,
+      capture: 'execsnoop',
+      exec: { filename: '/bin/sh', argv: ['sh', '-c', 'id'], ppid: 1, pcomm: 'nginx' },
+      args: { exe: 'sh', args: '-c id' },
+    });
+    expect(events.filter((e) => e.capture === 'opensnoop').map((e) => [e.type, e.res, e.fd?.kind === 'file' && e.fd.num, e.errorName])).toEqual([
+      ['openat', 3, 3, undefined],
+      ['open', -2, -1, 'ENOENT'],
+    ]);
     const tcp = events.filter((e) => e.capture === 'tcplife');
     expect(tcp.map((e) => [e.type, e.pid, e.res, e.errorName, e.timeMs])).toEqual([
       ['connect', 7, 0, undefined, Date.parse(t) - 500],
@@ -32,7 +129,9 @@ describe('syscall events from capture results', () => {
     ]);
     expect(tcp[1]!.fd).toMatchObject({ kind: 'socket', role: 'server', local: { ip: '10.0.0.1', port: 80 }, remote: { ip: '198.51.100.7', port: 50000 } });
     // tcpconnlat's connect by curl to :443 and its count of it are tcplife's already; only 8.8.8.8:53 is new.
-    expect(events.filter((e) => e.capture === 'tcpconnlat').map((e) => [e.pid, e.fd?.kind === 'socket' && `${e.fd.remote.ip}:${e.fd.remote.port}`])).toEqual([[0, '8.8.8.8:53']]);
+    expect(events.filter((e) => e.capture === 'tcpconnlat').map((e) => [e.pid, e.fd?.kind === 'socket' && `${e.fd.remote.ip}:${e.fd.remote.port}`])).toEqual([
+      [0, '8.8.8.8:53'],
+    ]);
   });
 
   it('reads the container id from the cgroup paths of docker, containerd, podman and kubepods; none for the host', () => {

@@ -28,7 +28,9 @@ describe.skipIf(skip)(`Falco rules in a run${skip ? ` (skipped: ${skip})` : ''}`
   beforeAll(async () => {
     dir = mkdtempSync('/tmp/sherlock-falco-run-');
     mkdirSync(join(dir, 'on-request'));
-    writeFileSync(join(dir, 'always.yaml'), `
+    writeFileSync(
+      join(dir, 'always.yaml'),
+      `
 - rule: Marker file read
   desc: the test's marker file was read
   condition: evt.type in (open, openat, openat2) and evt.is_open_read = true and fd.name = "${dir}/marker"
@@ -40,20 +42,33 @@ describe.skipIf(skip)(`Falco rules in a run${skip ? ` (skipped: ${skip})` : ''}`
   condition: evt.type = execve and k8s.pod.name exists
   output: x
   priority: NOTICE
-`);
-    writeFileSync(join(dir, 'on-request', 'extra.yaml'), `
+`,
+    );
+    writeFileSync(
+      join(dir, 'on-request', 'extra.yaml'),
+      `
 - rule: Marker program ran
   desc: the test's marker program ran
   condition: evt.type = execve and proc.name = falco-marker
   output: marker program ran (cmdline=%proc.cmdline parent=%proc.pname)
   priority: ERROR
   tags: [test]
-`);
+`,
+    );
     copyFileSync('/bin/true', join(dir, 'falco-marker'));
     writeFileSync(join(dir, 'marker'), 'x');
     stack = await startStack([]);
-    worker = await startNodeWorker({ redisUrl: stack.redis.url, node: NODE, labels: {}, retentionSeconds: RETENTION_SECONDS, falcoRules: [join(dir, 'always.yaml'), join(dir, 'on-request')] });
-    await waitFor('the worker heartbeat', async () => ((await stack.admin.get('/v1/nodes')).text.includes(NODE) ? true : undefined), { timeoutMs: 10_000, intervalMs: 50 });
+    worker = await startNodeWorker({
+      redisUrl: stack.redis.url,
+      node: NODE,
+      labels: {},
+      retentionSeconds: RETENTION_SECONDS,
+      falcoRules: [join(dir, 'always.yaml'), join(dir, 'on-request')],
+    });
+    await waitFor('the worker heartbeat', async () => ((await stack.admin.get('/v1/nodes')).text.includes(NODE) ? true : undefined), {
+      timeoutMs: 10_000,
+      intervalMs: 50,
+    });
   });
 
   afterAll(async () => {
@@ -64,14 +79,18 @@ describe.skipIf(skip)(`Falco rules in a run${skip ? ` (skipped: ${skip})` : ''}`
     expect(bpfHandlesOf()).toEqual({ programIds: [], links: 0, maps: 0 });
   });
 
-  it('matches the runbook\'s, the operator\'s and the requested rule files, and shows them in findings, state, alerts and manifest', async () => {
+  it("matches the runbook's, the operator's and the requested rule files, and shows them in findings, state, alerts and manifest", async () => {
     const hidden = `/tmp/.sherlock-falco-hidden-${process.pid}`;
     const id = await stack.admin.submit({ runbook: 'suspicious-activity', duration: '2s', targets: { nodes: [NODE] }, falcoRules: ['extra'] });
     const steps = ((await stack.admin.get(`/v1/runs/${id}`)).body.plan.steps as unknown[]).length;
-    await waitFor('every capture live', async () => {
-      const entries = await stack.conn.xrange(keys.runEvents(id), '-', '+');
-      return entries.map(([, f]) => JSON.parse(f[1]!) as { type: string }).filter((e) => e.type === 'capture-live').length === steps ? true : undefined;
-    }, { timeoutMs: 10_000, intervalMs: 10 });
+    await waitFor(
+      'every capture live',
+      async () => {
+        const entries = await stack.conn.xrange(keys.runEvents(id), '-', '+');
+        return entries.map(([, f]) => JSON.parse(f[1]!) as { type: string }).filter((e) => e.type === 'capture-live').length === steps ? true : undefined;
+      },
+      { timeoutMs: 10_000, intervalMs: 10 },
+    );
     try {
       spawnSync(join(dir, 'falco-marker'));
       spawnSync('/bin/cat', [join(dir, 'marker')]);
@@ -85,9 +104,18 @@ describe.skipIf(skip)(`Falco rules in a run${skip ? ` (skipped: ${skip})` : ''}`
     const store = new RunStore(stack.conn, { retentionSeconds: RETENTION_SECONDS });
     const run = (await store.get(id))!;
     const falco = run.nodes[NODE]!.falco!;
-    expect(falco.files.map((f) => f.replace(dir, 'DIR'))).toEqual([expect.stringMatching(/runbooks\/falco\/sherlock_rules\.yaml$/), 'DIR/always.yaml', 'DIR/on-request/extra.yaml']);
+    expect(falco.files.map((f) => f.replace(dir, 'DIR'))).toEqual([
+      expect.stringMatching(/runbooks\/falco\/sherlock_rules\.yaml$/),
+      'DIR/always.yaml',
+      'DIR/on-request/extra.yaml',
+    ]);
     expect(falco.errors).toEqual([]);
-    expect(falco.notLoaded).toContainEqual({ rule: 'Needs kubernetes', file: join(dir, 'always.yaml'), state: 'disabled', reason: 'field k8s.pod.name is not available' });
+    expect(falco.notLoaded).toContainEqual({
+      rule: 'Needs kubernetes',
+      file: join(dir, 'always.yaml'),
+      state: 'disabled',
+      reason: 'field k8s.pod.name is not available',
+    });
     expect(falco.alertsFile).toBe('falco-alerts.ndjson');
 
     const findings = (await store.getFindings(id))!;
@@ -101,9 +129,17 @@ describe.skipIf(skip)(`Falco rules in a run${skip ? ` (skipped: ${skip})` : ''}`
     await stack.conn.del(keys.artifact(id, NODE, 'analysis.json'));
     expect(JSON.stringify((await analyzeStoredRun(stack.conn, run)).findings)).toBe(JSON.stringify(findings));
 
-    const alerts = (await stack.admin.artifact(id, NODE, 'falco-alerts.ndjson')).text.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const alerts = (await stack.admin.artifact(id, NODE, 'falco-alerts.ndjson')).text
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     const marker = alerts.find((a) => a.rule === 'Marker program ran')!;
-    expect(marker).toMatchObject({ priority: 'Error', tags: ['test'], source: 'syscall', output_fields: { 'proc.cmdline': 'falco-marker', 'proc.pname': 'node' } });
+    expect(marker).toMatchObject({
+      priority: 'Error',
+      tags: ['test'],
+      source: 'syscall',
+      output_fields: { 'proc.cmdline': 'falco-marker', 'proc.pname': 'node' },
+    });
 
     const res = await fetch(`${stack.admin.baseUrl}/v1/runs/${id}/report`, { headers: { authorization: `Bearer ${stack.admin.token}` } });
     expect(res.status).toBe(200);
@@ -111,12 +147,15 @@ describe.skipIf(skip)(`Falco rules in a run${skip ? ` (skipped: ${skip})` : ''}`
     const name = (suffix: string) => [...entries.keys()].find((k) => k.endsWith(suffix));
     const manifest = JSON.parse(entries.get(name('/manifest.json')!)!.data.toString('utf8'));
     const nodeEntry = manifest.nodes.find((n: { name: string }) => n.name === NODE);
-    expect(nodeEntry.falcoRules).toMatchObject({ alertsFile: 'falco-alerts.ndjson', notLoaded: expect.arrayContaining([expect.objectContaining({ rule: 'Needs kubernetes' })]) });
+    expect(nodeEntry.falcoRules).toMatchObject({
+      alertsFile: 'falco-alerts.ndjson',
+      notLoaded: expect.arrayContaining([expect.objectContaining({ rule: 'Needs kubernetes' })]),
+    });
     const bundled = entries.get(name(`/nodes/${NODE}/falco-alerts.ndjson`)!)!.data.toString('utf8');
     expect(bundled.trim().split('\n').length).toBe(alerts.length);
   }, 60_000);
 
-  it('says when a requested rule file is not among the operator\'s', async () => {
+  it("says when a requested rule file is not among the operator's", async () => {
     const id = await stack.admin.submit({ runbook: 'suspicious-activity', duration: '1s', targets: { nodes: [NODE] }, falcoRules: ['nope'] });
     await stack.admin.waitFinal(id, 20_000);
     const run = (await new RunStore(stack.conn, { retentionSeconds: RETENTION_SECONDS }).get(id))!;

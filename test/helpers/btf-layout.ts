@@ -81,7 +81,8 @@ export function layoutMismatches(btf: ObjectBtf, layout: RecordLayout): string[]
   }
   // Every field's offset: a member the decoder does not list is one it may read wrong, or not know of.
   for (const m of struct.members ?? []) {
-    if (!isPadding(m.name) && !(m.name in layout.offsets)) out.push(`${layout.struct}.${m.name} (at ${m.bits_offset / 8}) is missing from the decoder's layout`);
+    if (!isPadding(m.name) && !(m.name in layout.offsets))
+      out.push(`${layout.struct}.${m.name} (at ${m.bits_offset / 8}) is missing from the decoder's layout`);
   }
   return out;
 }

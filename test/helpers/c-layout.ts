@@ -20,7 +20,13 @@ export function cLayout(header: string, fields: Record<string, string[]>): Recor
     writeFileSync(join(dir, 'layout.c'), source);
     execFileSync('cc', ['-o', join(dir, 'layout'), join(dir, 'layout.c')]);
     const out = execFileSync(join(dir, 'layout'), { encoding: 'utf8' });
-    return Object.fromEntries(out.trim().split('\n').map((l) => l.split(' ')).map(([k, v]) => [k!, Number(v)]));
+    return Object.fromEntries(
+      out
+        .trim()
+        .split('\n')
+        .map((l) => l.split(' '))
+        .map(([k, v]) => [k!, Number(v)]),
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -33,7 +33,9 @@ export function createMemcg(limitBytes: number): TestMemcg {
     name,
     dir,
     spawn(argv) {
-      const child = spawn('sh', ['-c', `echo $$ > ${quote(join(dir, 'cgroup.procs'))} && exec ${argv.map(quote).join(' ')}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn('sh', ['-c', `echo $$ > ${quote(join(dir, 'cgroup.procs'))} && exec ${argv.map(quote).join(' ')}`], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       children.push(child);
       return child;
     },

@@ -1,17 +1,7 @@
 // setAutoload(name, false) keeps a program out of the kernel: not loaded, not
 // attached by attachAll, and its tracepoint does nothing.
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  closeFixtures,
-  cpuClock,
-  expectNothingLeft,
-  kernelSkip,
-  kernelTitle,
-  loadFixture,
-  readCount,
-  triggerGetpgid,
-  triggerGetppid,
-} from './fixture.js';
+import { closeFixtures, cpuClock, expectNothingLeft, kernelSkip, kernelTitle, loadFixture, readCount, triggerGetpgid, triggerGetppid } from './fixture.js';
 
 describe.skipIf(kernelSkip)(kernelTitle('autoload'), () => {
   afterEach(() => {

@@ -52,7 +52,11 @@ describe.skipIf(kernelSkip)(kernelTitle('cleanup'), () => {
     const obj = loadFixture();
     const ids = idsOf(obj);
     expect(ids).toHaveLength(3);
-    expect(listedWithIds(ids).map((p) => p.name).sort()).toEqual(FIXTURE_PROGRAMS.slice().sort());
+    expect(
+      listedWithIds(ids)
+        .map((p) => p.name)
+        .sort(),
+    ).toEqual(FIXTURE_PROGRAMS.slice().sort());
     expect(bpfHandlesOf().programIds.sort()).toEqual(ids.slice().sort());
     obj.close();
     expect(obj.isOpen).toBe(false);

@@ -5,13 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  BpfObject,
-  hasKprobes,
-  NotSupportedError,
-  ObjectFileError,
-  type RodataValue,
-} from '../../src/libbpf/index.js';
+import { BpfObject, hasKprobes, NotSupportedError, ObjectFileError, type RodataValue } from '../../src/libbpf/index.js';
 import { setLogSink } from '../../src/util/logger.js';
 import { loadedProgramsNamed } from '../helpers/kernel.js';
 import {
@@ -73,21 +67,16 @@ describe('object files that are not BPF objects', () => {
     expect(err.message).toContain('make bpf');
   });
 
-  it.each([
-    'random bytes',
-    'empty file',
-    'ELF magic only',
-    'first 64 bytes',
-    'first half',
-    'all but the last byte',
-    'a directory',
-  ])('%s: ObjectFileError naming the path', (kind) => {
-    const path = corrupt[kind]!;
-    const err = thrown(() => BpfObject.open(path));
-    expect(err).toBeInstanceOf(ObjectFileError);
-    expect((err as ObjectFileError).path).toBe(path);
-    expect(err.message).toMatch(new RegExp(`^cannot open BPF object ${path}: \\S`));
-  });
+  it.each(['random bytes', 'empty file', 'ELF magic only', 'first 64 bytes', 'first half', 'all but the last byte', 'a directory'])(
+    '%s: ObjectFileError naming the path',
+    (kind) => {
+      const path = corrupt[kind]!;
+      const err = thrown(() => BpfObject.open(path));
+      expect(err).toBeInstanceOf(ObjectFileError);
+      expect((err as ObjectFileError).path).toBe(path);
+      expect(err.message).toMatch(new RegExp(`^cannot open BPF object ${path}: \\S`));
+    },
+  );
 
   it('a good copy of the object opens (the corrupt ones fail for their content, not their place)', () => {
     const copy = join(dir, 'good.bpf.o');
@@ -134,9 +123,7 @@ describe('setRodata: names and values checked before anything is written', () =>
 
   it('accepts the limits of each kind', () => {
     const obj = openFixture();
-    expect(() =>
-      obj.setRodata({ rd_u32: 2 ** 32 - 1, rd_u64: 2n ** 64n - 1n, rd_comm: 'fifteen-bytes!!', rd_bool: false }),
-    ).not.toThrow();
+    expect(() => obj.setRodata({ rd_u32: 2 ** 32 - 1, rd_u64: 2n ** 64n - 1n, rd_comm: 'fifteen-bytes!!', rd_bool: false })).not.toThrow();
     expect(() => obj.setRodata({ rd_u32: 0, rd_u64: 0, rd_comm: '' })).not.toThrow();
   });
 });

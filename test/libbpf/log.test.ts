@@ -112,7 +112,10 @@ describe.skipIf(distSkip)(`libbpf messages and stderr, in a child process${distS
       expect(silent.stderr).toBe('');
       const loud = childOpening(unsupportedObject, { SHERLOCK_LOG: 'warn', SHERLOCK_LOG_FORMAT: 'json' }, true);
       expect(loud.stdout).toBe('NotSupportedError');
-      const lines = loud.stderr.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+      const lines = loud.stderr
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
       expect(lines.some((r) => String(r.msg).includes('on_fentry'))).toBe(true);
     },
   );

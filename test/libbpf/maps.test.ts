@@ -30,8 +30,7 @@ function thrownBy(fn: () => unknown): unknown {
 }
 
 /** Entries as "key hex → value hex", for order-free comparison. */
-const asRecord = (entries: Iterable<[Buffer, Buffer]>) =>
-  Object.fromEntries([...entries].map(([k, v]) => [k.toString('hex'), v.toString('hex')]));
+const asRecord = (entries: Iterable<[Buffer, Buffer]>) => Object.fromEntries([...entries].map(([k, v]) => [k.toString('hex'), v.toString('hex')]));
 
 describe.skipIf(kernelSkip)(kernelTitle('maps the programs write'), () => {
   afterEach(() => {

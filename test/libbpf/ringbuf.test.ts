@@ -56,7 +56,8 @@ describe.skipIf(kernelSkip)(kernelTitle('ring buffer'), () => {
     expect(records.length + dropped).toBe(total);
     const seqs = records.map((r) => r.seq);
     expect(new Set(seqs).size).toBe(records.length); // no record twice
-    if (dropped === 0) expect(seqs).toEqual(seqRange(0, total)); // in order, no gap
+    if (dropped === 0)
+      expect(seqs).toEqual(seqRange(0, total)); // in order, no gap
     else expect(seqs.every((s) => s >= 0n && s < BigInt(total))).toBe(true);
     expect(records.every((r) => r.tgid === process.pid)).toBe(true);
     expect(records.every((r) => r.cpu < possibleCpuCount())).toBe(true);
@@ -92,7 +93,10 @@ describe.skipIf(kernelSkip)(kernelTitle('ring buffer'), () => {
     for (let call = 0; call < 60; call++) {
       triggerGetppid(1);
       const records = drain();
-      expect(records.map((r) => r.seq), `call ${call}`).toEqual(seqRange(next, next + 64));
+      expect(
+        records.map((r) => r.seq),
+        `call ${call}`,
+      ).toEqual(seqRange(next, next + 64));
       expect(records.every((r) => r.tgid === process.pid)).toBe(true);
       next += 64;
     }

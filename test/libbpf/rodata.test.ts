@@ -2,17 +2,7 @@
 // every rd_* variable into map "seen" (struct fixture_seen) when triggered.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { BpfObject, RodataValue } from '../../src/libbpf/index.js';
-import {
-  closeFixtures,
-  expectNothingLeft,
-  kernelSkip,
-  kernelTitle,
-  loadFixture,
-  loadOpened,
-  openFixture,
-  readSeen,
-  triggerGetppid,
-} from './fixture.js';
+import { closeFixtures, expectNothingLeft, kernelSkip, kernelTitle, loadFixture, loadOpened, openFixture, readSeen, triggerGetppid } from './fixture.js';
 
 const onlyGetppid = ['on_sample', 'on_getpgid'];
 

@@ -16,13 +16,18 @@ import { loadTriggerSettings, TriggerConfigError } from '../../src/triggers/sett
 const dir = mkdtempSync(join(tmpdir(), 'sherlock-cpu-budget-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const live: NodeInfo[] = [{ name: 'n1', labels: {}, kernel: 'k', btf: true, captures: ['execsnoop'], busy: false, lastSeen: new Date().toISOString(), version: '0' }];
+const live: NodeInfo[] = [
+  { name: 'n1', labels: {}, kernel: 'k', btf: true, captures: ['execsnoop'], busy: false, lastSeen: new Date().toISOString(), version: '0' },
+];
 const request = (extra: Record<string, unknown>) => runRequestSchema.parse({ steps: [{ capture: 'execsnoop' }], targets: { all: true }, ...extra });
 
 function catalogWith(cpuBudget: number): RunbookCatalog {
   const books = join(dir, `books-${cpuBudget}`);
   mkdirSync(books);
-  writeFileSync(join(books, 'cheap.yaml'), `name: cheap\ntitle: Cheap\ndescription: a runbook with its own CPU budget\nsteps:\n  - capture: execsnoop\nlimits:\n  cpuBudget: ${cpuBudget}\n`);
+  writeFileSync(
+    join(books, 'cheap.yaml'),
+    `name: cheap\ntitle: Cheap\ndescription: a runbook with its own CPU budget\nsteps:\n  - capture: execsnoop\nlimits:\n  cpuBudget: ${cpuBudget}\n`,
+  );
   const catalog = RunbookCatalog.load(books);
   expect(catalog.errors).toEqual([]);
   return catalog;

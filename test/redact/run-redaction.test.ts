@@ -52,7 +52,10 @@ describe.skipIf(Boolean(skip))(`secrets in argv are redacted before they leave t
     setLogSink((level, msg, fields) => logs.push(`${level} ${msg} ${JSON.stringify(fields)}`));
     stack = await startStack([], { env: { SHERLOCK_SLACK_SIGNING_SECRET: SIGNING } });
     worker = await startNodeWorker({
-      redisUrl: stack.redis.url, node: NODE, labels: {}, retentionSeconds: RETENTION_SECONDS,
+      redisUrl: stack.redis.url,
+      node: NODE,
+      labels: {},
+      retentionSeconds: RETENTION_SECONDS,
       redaction: compilePatterns(['acme-(?<secret>INTERNAL-[A-Za-z0-9]+)']),
     });
     hook = await startResponseUrl();
@@ -80,8 +83,14 @@ describe.skipIf(Boolean(skip))(`secrets in argv are redacted before they leave t
   it('a chat-started run: no secret value anywhere it could go', async () => {
     const marker = `sherlock-redact-${randomUUID()}`;
     const body = new URLSearchParams({
-      team_id: 'T1', channel_id: 'C1', channel_name: 'ops', user_id: 'U1', user_name: 'alice', command: '/sherlock',
-      text: `run suspicious-activity 10s on ${NODE}`, response_url: hook.url,
+      team_id: 'T1',
+      channel_id: 'C1',
+      channel_name: 'ops',
+      user_id: 'U1',
+      user_name: 'alice',
+      command: '/sherlock',
+      text: `run suspicious-activity 10s on ${NODE}`,
+      response_url: hook.url,
     }).toString();
     const ts = String(Math.floor(Date.now() / 1000));
     const ack = await fetch(`${stack.api.url}/v1/chatops/slack`, {
@@ -92,10 +101,14 @@ describe.skipIf(Boolean(skip))(`secrets in argv are redacted before they leave t
     expect(ack.status).toBe(200);
     const id = await waitFor('the chat run', async () => (await stack.admin.get('/v1/runs?limit=1')).body.runs?.[0]?.id as string | undefined);
     const steps = ((await stack.admin.get(`/v1/runs/${id}`)).body.plan.steps as unknown[]).length;
-    await waitFor('every capture live', async () => {
-      const entries = await stack.conn.xrange(`sherlock:run:{${id}}:events`, '-', '+');
-      return entries.filter(([, f]) => JSON.parse(f[1]!).type === 'capture-live').length === steps;
-    }, { timeoutMs: 15_000, intervalMs: 20 });
+    await waitFor(
+      'every capture live',
+      async () => {
+        const entries = await stack.conn.xrange(`sherlock:run:{${id}}:events`, '-', '+');
+        return entries.filter(([, f]) => JSON.parse(f[1]!).type === 'capture-live').length === steps;
+      },
+      { timeoutMs: 15_000, intervalMs: 20 },
+    );
 
     const t = join(dir, 'true');
     await run(t, [marker, `--password=${SECRETS.passwordFlag}`]);

@@ -18,7 +18,8 @@ import { startNodeWorker, type NodeWorker } from '../../src/worker/node-worker.j
 import { kernelSkipReason } from '../helpers/kernel.js';
 import { Client, RETENTION_SECONDS } from '../server/harness.js';
 
-const asNobody = (args: string[]) => spawnSync('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', ...args], { encoding: 'utf8', timeout: 10_000 });
+const asNobody = (args: string[]) =>
+  spawnSync('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', ...args], { encoding: 'utf8', timeout: 10_000 });
 const rootSkip = process.getuid?.() === 0 ? undefined : 'needs root to act as another local user';
 
 describe('Redis as sherlock up runs it: authenticated, least privilege', () => {
@@ -56,17 +57,25 @@ describe('Redis as sherlock up runs it: authenticated, least privilege', () => {
     for (const secret of Object.values(credentials)) expect(text).not.toContain(secret);
   });
 
-  it.skipIf(Boolean(rootSkip))(`a local non-root user without the credential can neither read nor write a Sherlock key${rootSkip ? ` (skipped: ${rootSkip})` : ''}`, () => {
-    expect(asNobody(['cat', credentialsFile]).status).not.toBe(0);
-    const cli = (...args: string[]) => asNobody(['redis-cli', '--no-auth-warning', '-h', '127.0.0.1', '-p', String(redis.port), ...args]);
-    for (const command of [['HGETALL', 'sherlock:tokens'], ['HSET', 'sherlock:tokens', 'x', '{"scopes":["admin"]}'], ['GET', 'sherlock:run:{x}'], ['KEYS', '*']]) {
-      const out = cli(...command);
-      expect(out.stdout + out.stderr).toMatch(/NOAUTH|NOPERM|WRONGPASS/);
-    }
-    // Guessing a user without its password does not help either.
-    const guess = cli('--user', REDIS_USERS.api, '--pass', 'guess', 'HGETALL', 'sherlock:tokens');
-    expect(guess.stdout + guess.stderr).toMatch(/WRONGPASS|invalid username-password/);
-  });
+  it.skipIf(Boolean(rootSkip))(
+    `a local non-root user without the credential can neither read nor write a Sherlock key${rootSkip ? ` (skipped: ${rootSkip})` : ''}`,
+    () => {
+      expect(asNobody(['cat', credentialsFile]).status).not.toBe(0);
+      const cli = (...args: string[]) => asNobody(['redis-cli', '--no-auth-warning', '-h', '127.0.0.1', '-p', String(redis.port), ...args]);
+      for (const command of [
+        ['HGETALL', 'sherlock:tokens'],
+        ['HSET', 'sherlock:tokens', 'x', '{"scopes":["admin"]}'],
+        ['GET', 'sherlock:run:{x}'],
+        ['KEYS', '*'],
+      ]) {
+        const out = cli(...command);
+        expect(out.stdout + out.stderr).toMatch(/NOAUTH|NOPERM|WRONGPASS/);
+      }
+      // Guessing a user without its password does not help either.
+      const guess = cli('--user', REDIS_USERS.api, '--pass', 'guess', 'HGETALL', 'sherlock:tokens');
+      expect(guess.stdout + guess.stderr).toMatch(/WRONGPASS|invalid username-password/);
+    },
+  );
 
   it('a worker credential cannot create a token, read tokens or touch the audit log', async () => {
     const worker = as('worker');
@@ -84,31 +93,46 @@ describe('Redis as sherlock up runs it: authenticated, least privilege', () => {
   });
 
   const kernelSkip = kernelSkipReason();
-  it.skipIf(Boolean(kernelSkip))(`the API and a worker on their own credentials run a capture end to end, with no command refused${kernelSkip ? ` (skipped: ${kernelSkip})` : ''}`, async () => {
-    const admin = as('admin');
-    await admin.call('ACL', 'LOG', 'RESET');
-    let api: ApiServer | undefined;
-    let worker: NodeWorker | undefined;
-    try {
-      api = await startApiServer({ redisUrl: urlWithUser(redis.url, 'api', credentials), port: 0, host: '127.0.0.1', retentionSeconds: RETENTION_SECONDS, env: {} });
-      worker = await startNodeWorker({ redisUrl: urlWithUser(redis.url, 'worker', credentials), node: 'acl-node', labels: {}, retentionSeconds: RETENTION_SECONDS });
-      const { secret } = await api.tokens.create('acl-admin', ['admin'], 'test');
-      const client = new Client(api.url, secret);
-      expect((await client.post('/v1/tokens', { name: 'reader', scopes: ['runs:read'] })).status).toBe(201);
-      const id = await client.submit({ steps: [{ capture: 'execsnoop' }], duration: '1s', targets: { nodes: ['acl-node'] } });
-      const run = await client.waitFinal(id, 20_000);
-      expect(run.status).toBe('completed');
-      expect((await client.artifact(id, 'acl-node', 'execsnoop.json')).status).toBe(200);
-      const cancelled = await client.submit({ steps: [{ capture: 'execsnoop' }], duration: '30s', targets: { nodes: ['acl-node'] } });
-      await client.waitRun(cancelled, (r) => r.status === 'running', 'running');
-      expect((await client.delete(`/v1/runs/${cancelled}`)).status).toBe(202);
-      expect((await client.waitFinal(cancelled, 15_000)).status).toBe('cancelled');
-      expect((await client.get('/v1/audit')).status).toBe(200);
-    } finally {
-      await worker?.stop();
-      await api?.stop();
-    }
-    const refused = (await admin.call('ACL', 'LOG')) as unknown[];
-    expect(refused).toEqual([]);
-  }, 60_000);
+  it.skipIf(Boolean(kernelSkip))(
+    `the API and a worker on their own credentials run a capture end to end, with no command refused${kernelSkip ? ` (skipped: ${kernelSkip})` : ''}`,
+    async () => {
+      const admin = as('admin');
+      await admin.call('ACL', 'LOG', 'RESET');
+      let api: ApiServer | undefined;
+      let worker: NodeWorker | undefined;
+      try {
+        api = await startApiServer({
+          redisUrl: urlWithUser(redis.url, 'api', credentials),
+          port: 0,
+          host: '127.0.0.1',
+          retentionSeconds: RETENTION_SECONDS,
+          env: {},
+        });
+        worker = await startNodeWorker({
+          redisUrl: urlWithUser(redis.url, 'worker', credentials),
+          node: 'acl-node',
+          labels: {},
+          retentionSeconds: RETENTION_SECONDS,
+        });
+        const { secret } = await api.tokens.create('acl-admin', ['admin'], 'test');
+        const client = new Client(api.url, secret);
+        expect((await client.post('/v1/tokens', { name: 'reader', scopes: ['runs:read'] })).status).toBe(201);
+        const id = await client.submit({ steps: [{ capture: 'execsnoop' }], duration: '1s', targets: { nodes: ['acl-node'] } });
+        const run = await client.waitFinal(id, 20_000);
+        expect(run.status).toBe('completed');
+        expect((await client.artifact(id, 'acl-node', 'execsnoop.json')).status).toBe(200);
+        const cancelled = await client.submit({ steps: [{ capture: 'execsnoop' }], duration: '30s', targets: { nodes: ['acl-node'] } });
+        await client.waitRun(cancelled, (r) => r.status === 'running', 'running');
+        expect((await client.delete(`/v1/runs/${cancelled}`)).status).toBe(202);
+        expect((await client.waitFinal(cancelled, 15_000)).status).toBe('cancelled');
+        expect((await client.get('/v1/audit')).status).toBe(200);
+      } finally {
+        await worker?.stop();
+        await api?.stop();
+      }
+      const refused = (await admin.call('ACL', 'LOG')) as unknown[];
+      expect(refused).toEqual([]);
+    },
+    60_000,
+  );
 });

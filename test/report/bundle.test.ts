@@ -84,7 +84,14 @@ describe.skipIf(skip)(`the report bundle of a real run${skip ? ` (skipped: ${ski
     const view = await stack.admin.run(run.id);
     const manifest = JSON.parse(entries.get(`${root}/manifest.json`)!.data.toString('utf8'));
     expect(manifest.format).toBe(MANIFEST_FORMAT);
-    expect(manifest.run).toMatchObject({ id: run.id, status: 'completed', requestedBy: 'test-admin', reason: `report test ${run.marker}`, durationMs: 2000, runbook: null });
+    expect(manifest.run).toMatchObject({
+      id: run.id,
+      status: 'completed',
+      requestedBy: 'test-admin',
+      reason: `report test ${run.marker}`,
+      durationMs: 2000,
+      runbook: null,
+    });
     expect(manifest.run.steps.map((s: { capture: string }) => s.capture)).toEqual([...REPORT_CAPTURES]);
     expect(manifest.timings).toMatchObject({ createdAt: view.createdAt, startedAt: view.startedAt, finishedAt: view.finishedAt, requestedDurationMs: 2000 });
     expect(manifest.timings.wallMs).toBeGreaterThanOrEqual(1900);
@@ -124,7 +131,11 @@ describe.skipIf(skip)(`the report bundle of a real run${skip ? ` (skipped: ${ski
       expect(result).toMatchObject({ capture, cancelled: false, dropped: expect.any(Number), bpfCpuNs: expect.any(Number) });
     }
     // execsnoop saw the marker execs; its NDJSON holds the same events.
-    const execs = file('execsnoop.ndjson').toString('utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const execs = file('execsnoop.ndjson')
+      .toString('utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(execs.filter((e) => e.argv?.[1]?.startsWith(run.marker))).toHaveLength(5);
     expect(execs).toHaveLength(JSON.parse(file('execsnoop.json').toString('utf8')).events.length);
     for (const line of file('opensnoop.ndjson').toString('utf8').trim().split('\n').filter(Boolean)) JSON.parse(line);
@@ -218,7 +229,7 @@ describe.skipIf(skip)(`the report bundle of a real run${skip ? ` (skipped: ${ski
     expect((await stack.admin.delete(`/v1/runs/${waiting}`)).status).toBe(202);
   });
 
-  it('names the runbook, its title and params in a runbook run\'s manifest, summary and page', async () => {
+  it("names the runbook, its title and params in a runbook run's manifest, summary and page", async () => {
     const id = await stack.admin.submit({ runbook: 'high-cpu', params: { frequency: 49 }, duration: '1s', targets: { nodes: [NODE] } });
     const view = await stack.admin.waitFinal(id, 20_000);
     expect(view.status).toBe('completed');
@@ -239,7 +250,10 @@ describe.skipIf(skip)(`the report bundle of a real run${skip ? ` (skipped: ${ski
 
   it('stops reading when the client goes away mid-download, and serves the next download whole', async () => {
     const controller = new AbortController();
-    const res = await fetch(`${stack.admin.baseUrl}/v1/runs/${run.id}/report`, { headers: { authorization: `Bearer ${stack.adminToken}` }, signal: controller.signal });
+    const res = await fetch(`${stack.admin.baseUrl}/v1/runs/${run.id}/report`, {
+      headers: { authorization: `Bearer ${stack.adminToken}` },
+      signal: controller.signal,
+    });
     const reader = res.body!.getReader();
     await reader.read();
     controller.abort();

@@ -51,7 +51,20 @@ function meta(capture: string, kind: string) {
 const execResult = (marker: string) => ({
   ...meta('execsnoop', 'events'),
   events: [
-    { time: '2026-01-02T03:00:00.100Z', pid: 10, tid: 10, ppid: 1, uid: 0, comm: 'sh</script><!--', pcomm: 'init', filename: '/bin/sh', argv: ['/bin/sh', '-c', marker], argsTruncated: false, retval: 0, cgroupId: '1' },
+    {
+      time: '2026-01-02T03:00:00.100Z',
+      pid: 10,
+      tid: 10,
+      ppid: 1,
+      uid: 0,
+      comm: 'sh</script><!--',
+      pcomm: 'init',
+      filename: '/bin/sh',
+      argv: ['/bin/sh', '-c', marker],
+      argsTruncated: false,
+      retval: 0,
+      cgroupId: '1',
+    },
   ],
 });
 
@@ -60,7 +73,18 @@ const histResult = () => ({
   histograms: [
     {
       labels: { scope: 'all' },
-      histogram: { unit: 'us', count: 7, sum: 300, buckets: [{ low: 2, high: 4, count: 4 }, { low: 64, high: 128, count: 3 }], p50: 4, p90: 128, p99: 128 },
+      histogram: {
+        unit: 'us',
+        count: 7,
+        sum: 300,
+        buckets: [
+          { low: 2, high: 4, count: 4 },
+          { low: 64, high: 128, count: 3 },
+        ],
+        p50: 4,
+        p90: 128,
+        p99: 128,
+      },
     },
   ],
   groupBy: 'process',
@@ -94,7 +118,13 @@ describe('a report from a hand-made run record with hostile names', () => {
       startedAt: '2026-01-02T03:00:00.000Z',
       finishedAt: '2026-01-02T03:00:03.000Z',
       requestedBy: 'alice <script>',
-      plan: { steps: [{ capture: 'execsnoop', params: {} }], durationMs: 2000, target: { comm: 'x' }, nodes: [...HOSTILE_NODES, 'web-1'], reason: 'why | not *bold*' },
+      plan: {
+        steps: [{ capture: 'execsnoop', params: {} }],
+        durationMs: 2000,
+        target: { comm: 'x' },
+        nodes: [...HOSTILE_NODES, 'web-1'],
+        reason: 'why | not *bold*',
+      },
       nodes: {},
     };
     for (const node of HOSTILE_NODES) {
@@ -115,7 +145,7 @@ describe('a report from a hand-made run record with hostile names', () => {
     await put('web-1', 'runqlat.json', hist);
     const big = Buffer.from(randomBytes(4.5 * 1024 * 1024).toString('hex'));
     const bigMeta = await put('web-1', 'big.ndjson', big, 'application/x-ndjson');
-    expect(bigMeta.chunks).toBeGreaterThanOrEqual(Math.ceil((big.length / 2) / CHUNK_BYTES));
+    expect(bigMeta.chunks).toBeGreaterThanOrEqual(Math.ceil(big.length / 2 / CHUNK_BYTES));
     // web-1's record has no kernel: the report falls back to its latest heartbeat.
     await publishHeartbeat(conn, { name: 'web-1', labels: {}, kernel: '6.9.9-heartbeat', btf: true, captures: [], busy: false, version: '0.1.0' });
     run.nodes['web-1'] = {
@@ -137,7 +167,16 @@ describe('a report from a hand-made run record with hostile names', () => {
   });
 
   const findings = async (): Promise<Finding[]> => [
-    { id: 'f1', severity: 'critical', title: 'Hostile <b>title</b> & more', node: '../x', capture: 'execsnoop', evidence: { rows: [{ comm: '<img src=x>' }] }, file: 'nodes/.._x/execsnoop.json', score: 9 },
+    {
+      id: 'f1',
+      severity: 'critical',
+      title: 'Hostile <b>title</b> & more',
+      node: '../x',
+      capture: 'execsnoop',
+      evidence: { rows: [{ comm: '<img src=x>' }] },
+      file: 'nodes/.._x/execsnoop.json',
+      score: 9,
+    },
   ];
 
   it('keeps every entry inside the bundle directory, each node apart, each file as stored', async () => {
@@ -174,7 +213,11 @@ describe('a report from a hand-made run record with hostile names', () => {
     expect(entries.get(`${root}/nodes/web-1/big.ndjson`)!.data.length).toBe(9 * 1024 * 1024);
     expect(stats.missing).toEqual(['nodes/web-1/gone.svg']);
     const web = manifest.nodes.find((n: { name: string }) => n.name === 'web-1');
-    expect(web.captures[0].files.find((f: { name: string }) => f.name === 'gone.svg')).toEqual({ name: 'gone.svg', path: 'nodes/web-1/gone.svg', missing: true });
+    expect(web.captures[0].files.find((f: { name: string }) => f.name === 'gone.svg')).toEqual({
+      name: 'gone.svg',
+      path: 'nodes/web-1/gone.svg',
+      missing: true,
+    });
     expect(web.captures[1]).toMatchObject({ capture: 'profile', status: 'failed', error: 'perf_event_open: no such device', files: [] });
     expect(web.captures[2]).toMatchObject({ capture: 'oomkill', status: 'skipped', reason: SKIP_REASON, files: [] });
     expect(web.captures[2].error).toBeUndefined();
@@ -199,7 +242,12 @@ describe('a report from a hand-made run record with hostile names', () => {
 
     const summaryMd = entries.get(`${root}/summary.md`)!.data.toString('utf8');
     expect(summaryMd).toContain('why \\| not \\*bold\\*');
-    expect(summaryMd.split('\n').filter((l) => l.startsWith('| ')).every((l) => !l.includes('\n'))).toBe(true);
+    expect(
+      summaryMd
+        .split('\n')
+        .filter((l) => l.startsWith('| '))
+        .every((l) => !l.includes('\n')),
+    ).toBe(true);
     expect(summaryMd).toContain('new line'); // a newline in a node name does not break the table row
   });
 

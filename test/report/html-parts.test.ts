@@ -57,7 +57,14 @@ describe('report.html parts', () => {
     expect(sortKey('-')).toBeNaN();
     expect(sortKey('?')).toBeNaN();
     expect(sortKey('-3')).toBe(-3);
-    const table = sortableTable([{ header: 'A' }, { header: 'N', numeric: true }], [['x<y', '1.5ms'], [{ html: '<a href="#n">n</a>', text: 'n' }, '-']], { total: 5, fullData: 'nodes/a/b.ndjson' });
+    const table = sortableTable(
+      [{ header: 'A' }, { header: 'N', numeric: true }],
+      [
+        ['x<y', '1.5ms'],
+        [{ html: '<a href="#n">n</a>', text: 'n' }, '-'],
+      ],
+      { total: 5, fullData: 'nodes/a/b.ndjson' },
+    );
     expect(table).toContain('<td>x&lt;y</td><td class="num" data-v="1500">1.5ms</td>');
     expect(table).toContain('<td><a href="#n">n</a></td><td class="num">-</td>');
     expect(table).toContain('Showing the first 2 of 5 rows; all of them are in <code>nodes/a/b.ndjson</code>');

@@ -33,14 +33,19 @@ describe('bundle entry names', () => {
     ] as const) {
       const path = `${root}/${safePath('nodes', node, file)}`;
       expect(staysInside(path, root), path).toBe(true);
-      expect(path.split('/').slice(1).every((s) => SEGMENT.test(s) && s !== '.' && s !== '..')).toBe(true);
+      expect(
+        path
+          .split('/')
+          .slice(1)
+          .every((s) => SEGMENT.test(s) && s !== '.' && s !== '..'),
+      ).toBe(true);
     }
   });
 
   it('keeps random hostile names inside, every time', () => {
     const alphabet = ['.', '..', '/', '\\', '\u0000', '\n', ':', 'a', 'Z', '9', '-', '_', ' ', 'é', '\u202e', '~', '%2e', '\ud800'];
     let seed = 42;
-    const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n);
+    const rand = (n: number) => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n;
     for (let i = 0; i < 2000; i++) {
       const name = Array.from({ length: rand(12) }, () => alphabet[rand(alphabet.length)]).join('');
       const segment = safeSegment(name);

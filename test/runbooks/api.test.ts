@@ -22,7 +22,8 @@ const BUILT_IN = ['disk-io', 'health-check', 'high-cpu', 'intermittent-latency',
 describe('runbook and findings routes', () => {
   let stack: RunbookStack;
   let dir: string;
-  const beat = () => publishHeartbeat(stack.conn, { name: NODE, labels: {}, kernel: release(), btf: true, captures: captureNames(), busy: false, version: '0.1.0' });
+  const beat = () =>
+    publishHeartbeat(stack.conn, { name: NODE, labels: {}, kernel: release(), btf: true, captures: captureNames(), busy: false, version: '0.1.0' });
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'sherlock-runbooks-api-'));
@@ -42,7 +43,8 @@ describe('runbook and findings routes', () => {
     const reply = await stack.call('GET', '/v1/runbooks', { token: stack.readToken });
     expect(reply.status).toBe(200);
     expect(reply.body.runbooks.map((r: { name: string }) => r.name)).toEqual(BUILT_IN);
-    for (const r of reply.body.runbooks) expect(r).toMatchObject({ title: expect.any(String), description: expect.any(String), links: { self: `/v1/runbooks/${r.name}` } });
+    for (const r of reply.body.runbooks)
+      expect(r).toMatchObject({ title: expect.any(String), description: expect.any(String), links: { self: `/v1/runbooks/${r.name}` } });
     expect(reply.body.errors).toEqual([]);
   });
 
@@ -88,7 +90,10 @@ describe('runbook and findings routes', () => {
     expect(bad.body.error.message).toContain('unknown param colour; runbook intermittent-latency takes service, comm, pid, port, frequency');
     const long = await post({ runbook: 'intermittent-latency', duration: '20m' });
     expect(long.status).toBe(400);
-    expect(long.body.error).toMatchObject({ code: 'duration_over_limit', message: 'duration 20m exceeds the 5m limit for this runbook (intermittent-latency)' });
+    expect(long.body.error).toMatchObject({
+      code: 'duration_over_limit',
+      message: 'duration 20m exceeds the 5m limit for this runbook (intermittent-latency)',
+    });
     const unknown = await post({ runbook: 'slow-disk' });
     expect(unknown.status).toBe(404);
     expect(unknown.body.error.message).toContain('runbooks: disk-io, extra, health-check');
@@ -96,12 +101,21 @@ describe('runbook and findings routes', () => {
 
   it('a runbook run carries its params, target and thresholds; findings are 404 until it ends, then stored with it', async () => {
     await beat();
-    const submitted = await stack.call('POST', '/v1/runs', { body: { runbook: 'intermittent-latency', params: { service: 'checkout', frequency: '49' }, duration: '7s', targets: { nodes: [NODE] } } });
+    const submitted = await stack.call('POST', '/v1/runs', {
+      body: { runbook: 'intermittent-latency', params: { service: 'checkout', frequency: '49' }, duration: '7s', targets: { nodes: [NODE] } },
+    });
     expect(submitted.status).toBe(202);
     const id = submitted.body.id as string;
     expect(submitted.body.links.findings).toBe(`/v1/runs/${id}/findings`);
     const run = (await stack.call('GET', `/v1/runs/${id}`)).body;
-    expect(run.plan).toMatchObject({ runbook: 'intermittent-latency', runbookTitle: 'Intermittent latency', params: { service: 'checkout', frequency: 49 }, target: { unit: 'checkout' }, durationMs: 7000, thresholds: { connectP99Ms: 100 } });
+    expect(run.plan).toMatchObject({
+      runbook: 'intermittent-latency',
+      runbookTitle: 'Intermittent latency',
+      params: { service: 'checkout', frequency: 49 },
+      target: { unit: 'checkout' },
+      durationMs: 7000,
+      thresholds: { connectP99Ms: 100 },
+    });
     expect(run.plan.steps.find((s: { capture: string }) => s.capture === 'profile').params.frequency).toBe(49);
     expect((await stack.call('GET', '/v1/runs?runbook=intermittent-latency')).body.runs.map((r: { id: string }) => r.id)).toContain(id);
 
@@ -112,13 +126,32 @@ describe('runbook and findings routes', () => {
 
     // What a worker leaves: a tcpconnlat result, and a profile whose stored bytes are corrupt.
     const where = (name: string) => ({ runId: id, node: NODE, name, contentType: 'application/json', ttlSeconds: RETENTION_SECONDS });
-    const connlat = result('tcpconnlat', { histograms: [{ labels: { destination: '10.9.8.7:5432' }, histogram: histogram({ 6: 6, 19: 3 }) }], slowest: [], failures: [], missedRuns: 0 });
+    const connlat = result('tcpconnlat', {
+      histograms: [{ labels: { destination: '10.9.8.7:5432' }, histogram: histogram({ 6: 6, 19: 3 }) }],
+      slowest: [],
+      failures: [],
+      missedRuns: 0,
+    });
     await putArtifact(stack.conn, where('tcpconnlat.json'), JSON.stringify(connlat));
     await putArtifact(stack.conn, where('profile.json'), JSON.stringify({}));
     await stack.conn.set(`${keys.artifact(id, NODE, 'profile.json')}:0`, 'not gzip at all');
     const store = new RunStore(stack.conn, { retentionSeconds: RETENTION_SECONDS });
-    const summary = (capture: string) => ({ capture, kind: 'histogram', count: 1, dropped: 0, bpfCpuNs: 0, durationMs: 7000, cancelled: false, artifact: `${capture}.json` });
-    await store.setNodeState(id, NODE, { status: 'completed', startedAt: new Date().toISOString(), finishedAt: new Date().toISOString(), captures: [summary('tcpconnlat'), summary('profile')] });
+    const summary = (capture: string) => ({
+      capture,
+      kind: 'histogram',
+      count: 1,
+      dropped: 0,
+      bpfCpuNs: 0,
+      durationMs: 7000,
+      cancelled: false,
+      artifact: `${capture}.json`,
+    });
+    await store.setNodeState(id, NODE, {
+      status: 'completed',
+      startedAt: new Date().toISOString(),
+      finishedAt: new Date().toISOString(),
+      captures: [summary('tcpconnlat'), summary('profile')],
+    });
     const final = await store.finalizeIfDone(id);
     expect(final!.status).toBe('completed');
 

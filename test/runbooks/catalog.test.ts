@@ -57,7 +57,9 @@ describe('built-in runbooks', () => {
 
   it('intermittent-latency covers the four families in one window', () => {
     const captures = catalog.get('intermittent-latency')!.steps.map((s) => s.capture);
-    expect(captures).toEqual(expect.arrayContaining(['tcpconnlat', 'tcpretrans', 'tcpreset', 'tcprtt', 'profile', 'offcputime', 'runqlat', 'execsnoop', 'filetop']));
+    expect(captures).toEqual(
+      expect.arrayContaining(['tcpconnlat', 'tcpretrans', 'tcpreset', 'tcprtt', 'profile', 'offcputime', 'runqlat', 'execsnoop', 'filetop']),
+    );
     // and the causes behind latency: drops, throttling, lock waits
     expect(captures).toEqual(expect.arrayContaining(['tcpdrop', 'cputhrottle', 'lockwait']));
     // and the causes: failing calls and process ends
@@ -65,7 +67,11 @@ describe('built-in runbooks', () => {
   });
 
   it('the families of the other built-ins', () => {
-    const of = (name: string) => catalog.get(name)!.steps.map((s) => s.capture).sort();
+    const of = (name: string) =>
+      catalog
+        .get(name)!
+        .steps.map((s) => s.capture)
+        .sort();
     expect(of('high-cpu')).toEqual(['cputhrottle', 'execsnoop', 'lockwait', 'profile', 'runqlat', 'signals', 'syscallerrors', 'tcpdrop']);
     expect(of('disk-io')).toEqual(['biolatency', 'filetop', 'offcputime']);
     expect(of('suspicious-activity')).toEqual(expect.arrayContaining(['execsnoop', 'opensnoop', 'tcpconnlat', 'signals', 'syscallerrors']));
@@ -99,8 +105,20 @@ describe('broken runbook files', () => {
 
   const cases: { name: string; file: string; text: string; field: string | RegExp; mentions: (string | RegExp)[] }[] = [
     { name: 'bad YAML syntax', file: 'syntax.yaml', text: 'name: syntax\ntitle: [unclosed\n  description: x\n', field: '(yaml)', mentions: [/line \d+/] },
-    { name: 'a duplicated key', file: 'dupkey.yaml', text: runbookText('dupkey', `${validBody}title: again\n`), field: '(yaml)', mentions: [/unique|duplicate/i] },
-    { name: 'an unknown capture', file: 'unknown-capture.yaml', text: runbookText('unknown-capture', 'steps:\n  - capture: keylogger\n'), field: 'steps.0.capture', mentions: ['keylogger', 'execsnoop'] },
+    {
+      name: 'a duplicated key',
+      file: 'dupkey.yaml',
+      text: runbookText('dupkey', `${validBody}title: again\n`),
+      field: '(yaml)',
+      mentions: [/unique|duplicate/i],
+    },
+    {
+      name: 'an unknown capture',
+      file: 'unknown-capture.yaml',
+      text: runbookText('unknown-capture', 'steps:\n  - capture: keylogger\n'),
+      field: 'steps.0.capture',
+      mentions: ['keylogger', 'execsnoop'],
+    },
     {
       name: 'a param default above its max',
       file: 'bad-default.yaml',
@@ -160,7 +178,10 @@ describe('broken runbook files', () => {
     {
       name: 'a rule with two kinds',
       file: 'bad-rule.yaml',
-      text: runbookText('bad-rule', 'steps:\n  - capture: execsnoop\n  - capture: opensnoop\nrules:\n  - name: both\n    title: Both\n    exec: { comm: sh }\n    open: { path: /etc/shadow }\n'),
+      text: runbookText(
+        'bad-rule',
+        'steps:\n  - capture: execsnoop\n  - capture: opensnoop\nrules:\n  - name: both\n    title: Both\n    exec: { comm: sh }\n    open: { path: /etc/shadow }\n',
+      ),
       field: 'rules.0',
       mentions: ['exactly one of exec, open or connect'],
     },
@@ -220,7 +241,13 @@ describe('broken runbook files', () => {
   });
 
   it('a file with several problems lists each', () => {
-    write('many.yaml', runbookText('many', 'params:\n  p:\n    type: int\n    min: 5\n    max: 1\nsteps:\n  - capture: nope\n  - capture: profile\n    params: { frequency: 0 }\n'));
+    write(
+      'many.yaml',
+      runbookText(
+        'many',
+        'params:\n  p:\n    type: int\n    min: 5\n    max: 1\nsteps:\n  - capture: nope\n  - capture: profile\n    params: { frequency: 0 }\n',
+      ),
+    );
     const catalog = RunbookCatalog.load(dir);
     const error = errorOf(catalog, 'many.yaml')!;
     expect(error.issues.map((i) => i.field)).toEqual(expect.arrayContaining(['params.p.min', 'steps.0.capture']));

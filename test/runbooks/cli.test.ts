@@ -12,7 +12,11 @@ import { sherlockBin } from '../helpers/kernel.js';
 const built = existsSync(join(projectRoot, 'dist', 'src', 'cli', 'main.js'));
 
 function sherlock(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const result = spawnSync(process.execPath, [sherlockBin, ...args], { encoding: 'utf8', timeout: 20_000, env: { ...process.env, ...env, SHERLOCK_RUNBOOKS_DIR: env.SHERLOCK_RUNBOOKS_DIR ?? '' } });
+  const result = spawnSync(process.execPath, [sherlockBin, ...args], {
+    encoding: 'utf8',
+    timeout: 20_000,
+    env: { ...process.env, ...env, SHERLOCK_RUNBOOKS_DIR: env.SHERLOCK_RUNBOOKS_DIR ?? '' },
+  });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
@@ -27,7 +31,8 @@ describe.skipIf(!built)(`sherlock runbooks${built ? '' : ' (skipped: dist/ is no
       ['suspicious-activity', 'Suspicious activity'],
       ['disk-io', 'Disk I/O'],
       ['health-check', 'Health check (baseline)'],
-    ]) expect(stdout).toContain(`${name} — ${title}\n`);
+    ])
+      expect(stdout).toContain(`${name} — ${title}\n`);
     expect(stdout).toContain('Requests to a service are sometimes slow.');
   });
 
@@ -52,7 +57,10 @@ describe.skipIf(!built)(`sherlock runbooks${built ? '' : ' (skipped: dist/ is no
     const dir = mkdtempSync(join(tmpdir(), 'sherlock-cli-runbooks-'));
     try {
       writeFileSync(join(dir, 'good.yaml'), 'name: good\ntitle: Good one\ndescription: fine\nsteps:\n  - capture: execsnoop\n');
-      writeFileSync(join(dir, 'bad.yaml'), 'name: bad\ntitle: Bad\ndescription: x\nparams:\n  p: { type: int, max: 5, default: 9 }\nsteps:\n  - capture: execsnoop\n');
+      writeFileSync(
+        join(dir, 'bad.yaml'),
+        'name: bad\ntitle: Bad\ndescription: x\nparams:\n  p: { type: int, max: 5, default: 9 }\nsteps:\n  - capture: execsnoop\n',
+      );
       const { code, stdout, stderr } = sherlock(['runbooks'], { SHERLOCK_RUNBOOKS_DIR: dir });
       expect(code).toBe(1);
       expect(stdout).toContain('good — Good one');

@@ -60,12 +60,17 @@ describe.skipIf(skip)(`intermittent-latency end to end${skip ? ` (skipped: ${ski
     expect(steps).toBe(14); // the four families, drops, throttling, lock waits, failing syscalls and process ends
 
     // Every capture attached (one shared window): then the client starts.
-    await waitFor('every capture of the run to be live', async () => {
-      const entries = await s.conn.xrange(keys.runEvents(id), '-', '+');
-      const events = entries.map(([, fields]) => JSON.parse(fields[1] ?? '{}') as { type: string; status?: string });
-      if (events.some((e) => e.type === 'run-finished' || (e.type === 'node-finished' && e.status === 'failed'))) throw new Error(`the run ended early: ${JSON.stringify(events)}`);
-      return events.filter((e) => e.type === 'capture-live').length >= steps;
-    }, 20_000);
+    await waitFor(
+      'every capture of the run to be live',
+      async () => {
+        const entries = await s.conn.xrange(keys.runEvents(id), '-', '+');
+        const events = entries.map(([, fields]) => JSON.parse(fields[1] ?? '{}') as { type: string; status?: string });
+        if (events.some((e) => e.type === 'run-finished' || (e.type === 'node-finished' && e.status === 'failed')))
+          throw new Error(`the run ended early: ${JSON.stringify(events)}`);
+        return events.filter((e) => e.type === 'capture-live').length >= steps;
+      },
+      20_000,
+    );
     const connects = await client.batch();
     expect(connects.filter((c) => c.error)).toEqual([]);
     const slow = connects.filter((c) => c.ms > 500);
@@ -75,10 +80,14 @@ describe.skipIf(skip)(`intermittent-latency end to end${skip ? ` (skipped: ${ski
     for (const c of slow) expect(c.ms).toBeLessThan(1500);
     const fastest = Math.max(...connects.filter((c) => c.ms <= 500).map((c) => c.ms));
 
-    const run = await waitFor('the run to end', async () => {
-      const r = (await s.call('GET', `/v1/runs/${id}`)).body;
-      return ['completed', 'partial', 'failed', 'cancelled'].includes(r.status) ? r : undefined;
-    }, 30_000);
+    const run = await waitFor(
+      'the run to end',
+      async () => {
+        const r = (await s.call('GET', `/v1/runs/${id}`)).body;
+        return ['completed', 'partial', 'failed', 'cancelled'].includes(r.status) ? r : undefined;
+      },
+      30_000,
+    );
     expect(run.status, JSON.stringify(run.nodes)).toBe('completed');
     expect(run.nodes[NODE].captures.filter((c: { error?: string }) => c.error)).toEqual([]);
 
@@ -88,7 +97,14 @@ describe.skipIf(skip)(`intermittent-latency end to end${skip ? ` (skipped: ${ski
     const network = findings.filter((f) => NETWORK_CAPTURES.has(f.capture));
     const top = network[0]!;
     const destination = `${net!.peerAddress}:${PORT}`;
-    expect(top, JSON.stringify(findings.map((f) => f.title), null, 1)).toBeDefined();
+    expect(
+      top,
+      JSON.stringify(
+        findings.map((f) => f.title),
+        null,
+        1,
+      ),
+    ).toBeDefined();
     expect(top.capture).toBe('tcpconnlat');
     expect(top.node).toBe(NODE);
     expect(top.file).toBe(`nodes/${NODE}/tcpconnlat.json`);
@@ -96,7 +112,13 @@ describe.skipIf(skip)(`intermittent-latency end to end${skip ? ` (skipped: ${ski
     expect(top.title).toContain(`to ${destination}`);
     expect(top.title).toContain('at p99');
     expect(top.title).toContain('the rest were fast');
-    expect(top.evidence).toMatchObject({ destination, connects: CONNECTS, slowConnects: slow.length, fastConnects: CONNECTS - slow.length, restWereFast: true });
+    expect(top.evidence).toMatchObject({
+      destination,
+      connects: CONNECTS,
+      slowConnects: slow.length,
+      fastConnects: CONNECTS - slow.length,
+      restWereFast: true,
+    });
     const p99Ms = top.evidence.p99Ms as number;
     expect(p99Ms).toBeGreaterThan(900);
     expect(p99Ms).toBeLessThan(1100);
@@ -109,9 +131,13 @@ describe.skipIf(skip)(`intermittent-latency end to end${skip ? ` (skipped: ${ski
     expect(findings.some((f) => f.title.startsWith('No problems found'))).toBe(false);
 
     // The worker let go of every BPF program, link and map once the run ended.
-    await waitFor('no BPF handles left', async () => {
-      const h = bpfHandlesOf();
-      return h.programIds.length === 0 && h.links === 0 && h.maps === 0;
-    }, 5_000);
+    await waitFor(
+      'no BPF handles left',
+      async () => {
+        const h = bpfHandlesOf();
+        return h.programIds.length === 0 && h.links === 0 && h.maps === 0;
+      },
+      5_000,
+    );
   }, 90_000);
 });

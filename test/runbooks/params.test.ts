@@ -102,7 +102,10 @@ describe('params', () => {
   });
 
   it('a required param without a value', () => {
-    const book = parseRunbook(TEST_RUNBOOK.replace("maxLength: 30, description: the unit", "maxLength: 30, required: true, description: the unit").replace('name: svc', 'name: req'), '/rb/req.yaml');
+    const book = parseRunbook(
+      TEST_RUNBOOK.replace('maxLength: 30, description: the unit', 'maxLength: 30, required: true, description: the unit').replace('name: svc', 'name: req'),
+      '/rb/req.yaml',
+    );
     if (!('runbook' in book)) throw new Error('did not load');
     const { errors } = validateParams(book.runbook, {});
     expect(errors[0]!.message).toContain('param service is required (the unit)');
@@ -139,7 +142,11 @@ describe('expandRunbook', () => {
   });
 
   it('bounds the window by the runbook limit', () => {
-    expectError(() => expandRunbook(books, { runbook: 'svc', duration: 20 * 60_000 }), 'duration_over_limit', 'duration 20m exceeds the 5m limit for this runbook (svc)');
+    expectError(
+      () => expandRunbook(books, { runbook: 'svc', duration: 20 * 60_000 }),
+      'duration_over_limit',
+      'duration 20m exceeds the 5m limit for this runbook (svc)',
+    );
     expect(expandRunbook(books, { runbook: 'svc', duration: 5 * 60_000 }).durationMs).toBe(300_000);
     expect(expandRunbook(books, { runbook: 'svc', params: { duration: '45s' } }).durationMs).toBe(45_000);
     expectError(() => expandRunbook(books, { runbook: 'svc', params: { duration: '6m' } }), 'invalid_params', 'duration', 'maximum 5m');
@@ -158,16 +165,24 @@ describe('expandRunbook', () => {
   it('a param whose value makes a setting invalid names the param', () => {
     const book = parseRunbook(TEST_RUNBOOK.replace('max: 999, default: 49', 'max: 99999, default: 49').replace('name: svc', 'name: wide'), '/rb/wide.yaml');
     if (!('runbook' in book)) throw new Error('did not load');
-    expectError(() => expandRunbook(source(book.runbook), { runbook: 'wide', params: { hz: 50_000 } }), 'invalid_params', 'hz=50000', 'steps[0] (profile)', 'frequency');
+    expectError(
+      () => expandRunbook(source(book.runbook), { runbook: 'wide', params: { hz: 50_000 } }),
+      'invalid_params',
+      'hz=50000',
+      'steps[0] (profile)',
+      'frequency',
+    );
   });
 
-  it('a target param that contradicts the request\'s own target is refused, naming the param', () => {
+  it("a target param that contradicts the request's own target is refused, naming the param", () => {
     expectError(() => expandRunbook(books, { runbook: 'svc', params: { comm: 'nginx' }, target: { comm: 'httpd' } }), 'target_conflict', 'param comm');
   });
 });
 
 describe('POST /v1/runs schema and planner', () => {
-  const live: NodeInfo[] = [{ name: 'n1', labels: {}, kernel: release(), btf: true, captures: [], busy: false, version: '0.1.0', lastSeen: new Date().toISOString() }];
+  const live: NodeInfo[] = [
+    { name: 'n1', labels: {}, kernel: release(), btf: true, captures: [], busy: false, version: '0.1.0', lastSeen: new Date().toISOString() },
+  ];
   const catalog = RunbookCatalog.load(join(projectRoot, 'runbooks'));
   const plan = (body: Record<string, unknown>) => {
     const parsed = runRequestSchema.safeParse(body);
@@ -188,7 +203,11 @@ describe('POST /v1/runs schema and planner', () => {
   });
 
   it('a window over the runbook limit, though under nothing else the API checks first', () => {
-    expectError(() => plan({ runbook: 'intermittent-latency', duration: '20m', targets: { all: true } }), 'duration_over_limit', 'duration 20m exceeds the 5m limit for this runbook');
+    expectError(
+      () => plan({ runbook: 'intermittent-latency', duration: '20m', targets: { all: true } }),
+      'duration_over_limit',
+      'duration 20m exceeds the 5m limit for this runbook',
+    );
   });
 
   it('ad-hoc runs keep the server limit and their steps', () => {

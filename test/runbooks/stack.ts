@@ -55,7 +55,14 @@ export async function startRunbookStack(options: { runbooksDir?: string; nodes?:
     await redis.dispose();
   };
   try {
-    api = await startApiServer({ redisUrl: redis.url, port: 0, host: '127.0.0.1', retentionSeconds: RETENTION_SECONDS, ...(options.runbooksDir ? { runbooksDir: options.runbooksDir } : {}), ...(options.configFile ? { configFile: options.configFile } : {}) });
+    api = await startApiServer({
+      redisUrl: redis.url,
+      port: 0,
+      host: '127.0.0.1',
+      retentionSeconds: RETENTION_SECONDS,
+      ...(options.runbooksDir ? { runbooksDir: options.runbooksDir } : {}),
+      ...(options.configFile ? { configFile: options.configFile } : {}),
+    });
     conn = connectRedis(redis.url, 'runbook-test');
     const admin = await api.tokens.create('runbook-admin', ['admin'], 'test');
     const reader = await api.tokens.create('runbook-reader', ['runs:read'], 'test');

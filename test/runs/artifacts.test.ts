@@ -7,7 +7,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectRedis } from '../../src/redis/connection.js';
 import { keys } from '../../src/redis/keys.js';
 import {
-  artifactChunks, artifactMeta, CHUNK_BYTES, gunzipArtifact, gunzipChunks, putArtifact, readArtifact, readStoredArtifacts,
+  artifactChunks,
+  artifactMeta,
+  CHUNK_BYTES,
+  gunzipArtifact,
+  gunzipChunks,
+  putArtifact,
+  readArtifact,
+  readStoredArtifacts,
 } from '../../src/redis/artifacts.js';
 import { redisServerChildren, startTestRedis, type TestRedis } from '../helpers/redis.js';
 
@@ -41,7 +48,11 @@ describe('stored artifacts', () => {
     expect(meta.chunks).toBeGreaterThanOrEqual(2); // chunk 0 in the first round trip, the rest in the second
     expect((await readArtifact(conn, runId, { node: 'n1', name: 'big.json' })).toString()).toBe(big);
 
-    const batch = await readStoredArtifacts(conn, runId, [{ node: 'n2', name: 'small.json' }, { node: 'n1', name: 'big.json' }, { node: 'n1', name: 'small.json' }]);
+    const batch = await readStoredArtifacts(conn, runId, [
+      { node: 'n2', name: 'small.json' },
+      { node: 'n1', name: 'big.json' },
+      { node: 'n1', name: 'small.json' },
+    ]);
     const texts = await Promise.all(batch.map(async (s) => ('meta' in s ? (await gunzipArtifact(s.gz)).toString() : s.why)));
     expect(texts).toEqual([small, big, small]);
 
@@ -63,7 +74,11 @@ describe('stored artifacts', () => {
     await conn.set(keys.artifact(runId, 'n3', 'corrupt.json'), '{{');
     await conn.del(`${keys.artifact(runId, 'n3', 'gone.json')}:0`);
     const names = ['big.json', 'corrupt.json', 'gone.json', 'never.json', 'small.json'];
-    const stored = await readStoredArtifacts(conn, runId, names.map((name) => ({ node: name === 'small.json' ? 'n2' : 'n3', name })));
+    const stored = await readStoredArtifacts(
+      conn,
+      runId,
+      names.map((name) => ({ node: name === 'small.json' ? 'n2' : 'n3', name })),
+    );
     expect(stored.map((s) => ('meta' in s ? 'ok' : s.why))).toEqual([
       'a chunk of it is missing (expired)',
       'its metadata is corrupt',
@@ -76,8 +91,14 @@ describe('stored artifacts', () => {
   }, 30_000);
 
   it('skips an artifact by its meta without reading the rest of it', async () => {
-    const stored = await readStoredArtifacts(conn, runId, [{ node: 'n1', name: 'big.json' }, { node: 'n1', name: 'small.json' }], (meta) =>
-      meta.chunks > 1 ? `it is in ${meta.chunks} chunks` : undefined,
+    const stored = await readStoredArtifacts(
+      conn,
+      runId,
+      [
+        { node: 'n1', name: 'big.json' },
+        { node: 'n1', name: 'small.json' },
+      ],
+      (meta) => (meta.chunks > 1 ? `it is in ${meta.chunks} chunks` : undefined),
     );
     expect('meta' in stored[0]! ? 'read' : stored[0]!.why).toMatch(/^it is in \d+ chunks$/);
     expect('meta' in stored[1]!).toBe(true);

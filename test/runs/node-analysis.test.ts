@@ -24,13 +24,20 @@ const NODES = ['a', 'b', 'c'];
 /** Each node's results: a slow destination, a quiet one, dropped execs on b, a profile with a hot function. */
 function resultsOf(node: string, i: number): CaptureResult[] {
   return [
-    result('tcpconnlat', { histograms: [{ labels: { destination: `10.0.0.${i}:5432` }, histogram: histogram({ 6: 6, [17 + i]: 3 }) }, { labels: { destination: '10.0.9.9:80' }, histogram: histogram({ 6: 40 }) }], slowest: [], failures: [] }),
+    result('tcpconnlat', {
+      histograms: [
+        { labels: { destination: `10.0.0.${i}:5432` }, histogram: histogram({ 6: 6, [17 + i]: 3 }) },
+        { labels: { destination: '10.0.9.9:80' }, histogram: histogram({ 6: 40 }) },
+      ],
+      slowest: [],
+      failures: [],
+    }),
     result('execsnoop', { events: [] }, node === 'b' ? { dropped: 12, drops: { event_cap: 12 } } : {}),
     result('runqlat', { histograms: [{ labels: { scope: 'all' }, histogram: histogram({ 3: 500, [12 + i]: 20 }) }], groupBy: 'process', top: 10 }),
   ];
 }
 
-describe('finalize from the nodes\' analysis.json', () => {
+describe("finalize from the nodes' analysis.json", () => {
   let redis: TestRedis;
   let conn: Redis;
   let store: RunStore;
@@ -60,10 +67,29 @@ describe('finalize from the nodes\' analysis.json', () => {
         const artifact = `${r.capture}.json`;
         const meta = await putArtifact(conn, { runId: id, node, name: artifact, contentType: 'application/json', ttlSeconds: TTL }, JSON.stringify(r));
         stored.push({ artifact, bytes: meta.bytes, result: r });
-        captures.push({ capture: r.capture, kind: r.kind, count: 0, dropped: r.dropped, bpfCpuNs: 0, durationMs: r.durationMs, cancelled: false, artifact, bytes: meta.bytes });
+        captures.push({
+          capture: r.capture,
+          kind: r.kind,
+          count: 0,
+          dropped: r.dropped,
+          bpfCpuNs: 0,
+          durationMs: r.durationMs,
+          cancelled: false,
+          artifact,
+          bytes: meta.bytes,
+        });
       }
       // A capture that failed has no artifact: neither path reads it.
-      captures.push({ capture: 'biolatency', kind: 'histogram', count: 0, dropped: 0, bpfCpuNs: 0, durationMs: 0, cancelled: false, error: 'no block devices' });
+      captures.push({
+        capture: 'biolatency',
+        kind: 'histogram',
+        count: 0,
+        dropped: 0,
+        bpfCpuNs: 0,
+        durationMs: 0,
+        cancelled: false,
+        error: 'no block devices',
+      });
       const analysis = analyzeNodeResults(planned, node, stored);
       analyses.set(node, analysis);
       if (withAnalysis.includes(node)) await storeNodeAnalysis(conn, id, analysis, TTL);
@@ -88,21 +114,30 @@ describe('finalize from the nodes\' analysis.json', () => {
     }
   }
 
-  it('every node stored its analysis: nothing is read back, and the findings and baseline numbers equal the fallback\'s', async () => {
+  it("every node stored its analysis: nothing is read back, and the findings and baseline numbers equal the fallback's", async () => {
     const { run } = await storedRun();
     const fromWorkers = await analyzeStoredRun(conn, run);
     expect(fromWorkers.analyzedHere.size).toBe(0);
     const fallback = await fallbackFindings(run);
     expect(json(fromWorkers.findings)).toBe(fallback);
     // Something to compare: slow connects on every node, b's dropped execs, the failed biolatency.
-    expect(fromWorkers.findings.filter((f) => f.capture === 'tcpconnlat' && f.severity !== 'info').map((f) => f.node).sort()).toEqual(NODES);
+    expect(
+      fromWorkers.findings
+        .filter((f) => f.capture === 'tcpconnlat' && f.severity !== 'info')
+        .map((f) => f.node)
+        .sort(),
+    ).toEqual(NODES);
     expect(fromWorkers.findings.some((f) => f.id === 'execsnoop:b:dropped')).toBe(true);
     expect(fromWorkers.findings.some((f) => f.id === 'biolatency:a:did-not-run')).toBe(true);
 
     await conn.del(...NODES.map((n) => keys.artifact(run.id, n, NODE_ANALYSIS_ARTIFACT)));
     const central = await analyzeStoredRun(conn, run);
     expect([...central.metrics]).toEqual([...fromWorkers.metrics]);
-    expect(fromWorkers.metrics.get('a')!.map((m) => m.metric)).toEqual(['p99 connect latency to 10.0.9.9:80', 'p99 connect latency to 10.0.0.0:5432', 'p99 run-queue latency']);
+    expect(fromWorkers.metrics.get('a')!.map((m) => m.metric)).toEqual([
+      'p99 connect latency to 10.0.9.9:80',
+      'p99 connect latency to 10.0.0.0:5432',
+      'p99 run-queue latency',
+    ]);
   });
 
   it('a stored analysis is what finalize merges (a marker finding in it comes through)', async () => {
@@ -127,7 +162,11 @@ describe('finalize from the nodes\' analysis.json', () => {
     ['of another format', (run, a) => putAsB(run, { ...a, format: 1 }), /its format is 1, this server reads 2/],
     ['without a format', (run, a) => putAsB(run, { ...a, format: undefined }), /its format is undefined/],
     ['not an object', (run) => putAsB(run, null), /its format is undefined/],
-    ['of the right format but the wrong shape', (run, a) => putAsB(run, { ...a, part: { ...a.part, findings: [{ id: 1 }] } }), /malformed \(part\.findings\.0\.id: /],
+    [
+      'of the right format but the wrong shape',
+      (run, a) => putAsB(run, { ...a, part: { ...a.part, findings: [{ id: 1 }] } }),
+      /malformed \(part\.findings\.0\.id: /,
+    ],
     ['of another node', (run, a) => putAsB(run, { ...a, node: 'a' }), /node a's/],
     ['made from other captures', (run, a) => putAsB(run, { ...a, artifacts: a.artifacts.slice(1) }), /other captures/],
     ['made with other settings', (run, a) => putAsB(run, { ...a, settings: 'other' }), /other thresholds, rules or window/],

@@ -67,16 +67,20 @@ describe.skipIf(skip)(`a worker's own analysis${skip ? ` (skipped: ${skip})` : '
     expect(stored.metrics.some((m) => m.metric === 'p99 run-queue latency')).toBe(true);
   });
 
-  it('suspicious-activity: the worker\'s rules see its execs, and finalize equals the fallback', async () => {
+  it("suspicious-activity: the worker's rules see its execs, and finalize equals the fallback", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sherlock-analysis-'));
     try {
       const program = join(dir, 'from-tmp');
       copyFileSync('/bin/true', program);
       const id = await stack.admin.submit({ runbook: 'suspicious-activity', duration: '2s', targets: { nodes: [NODE] } });
-      await waitFor('every capture live', async () => {
-        const entries = await stack.conn.xrange(keys.runEvents(id), '-', '+');
-        return entries.map(([, f]) => JSON.parse(f[1]!) as { type: string }).filter((e) => e.type === 'capture-live').length === 6; // one per step of suspicious-activity
-      }, { timeoutMs: 10_000, intervalMs: 10 });
+      await waitFor(
+        'every capture live',
+        async () => {
+          const entries = await stack.conn.xrange(keys.runEvents(id), '-', '+');
+          return entries.map(([, f]) => JSON.parse(f[1]!) as { type: string }).filter((e) => e.type === 'capture-live').length === 6; // one per step of suspicious-activity
+        },
+        { timeoutMs: 10_000, intervalMs: 10 },
+      );
       for (let i = 0; i < 3; i++) spawnSync(program);
       const run = await stack.admin.waitFinal(id, 20_000);
       expect(run.status).toBe('completed');

@@ -83,7 +83,12 @@ describe('API tokens, scopes and the audit log', () => {
     expect(write.body.error.message).toContain('runs:write');
     expect((await reader.delete(`/v1/runs/${id}`)).status).toBe(403);
 
-    for (const [method, path] of [['GET', '/v1/audit'], ['GET', '/v1/tokens'], ['POST', '/v1/tokens'], ['DELETE', `/v1/tokens/${randomUUID()}`]] as const) {
+    for (const [method, path] of [
+      ['GET', '/v1/audit'],
+      ['GET', '/v1/tokens'],
+      ['POST', '/v1/tokens'],
+      ['DELETE', `/v1/tokens/${randomUUID()}`],
+    ] as const) {
       const reply = await reader.call(method, path, method === 'POST' ? { body: { name: 'x', scopes: ['admin'] } } : {});
       expect(reply.status, `${method} ${path}`).toBe(403);
       expect(reply.body.error.message).toContain('admin');
@@ -183,7 +188,10 @@ describe('API tokens, scopes and the audit log', () => {
       expect((await viaReplica.get('/v1/nodes')).status).toBe(200);
       expect((await stack.admin.delete(`/v1/tokens/${id}`)).status).toBe(200);
       const t0 = Date.now();
-      await waitFor('the replica refusing the revoked token', async () => (await viaReplica.get('/v1/nodes')).status === 401, { timeoutMs: 5_000, intervalMs: 100 });
+      await waitFor('the replica refusing the revoked token', async () => (await viaReplica.get('/v1/nodes')).status === 401, {
+        timeoutMs: 5_000,
+        intervalMs: 100,
+      });
       expect(Date.now() - t0).toBeLessThan(3_000); // the 2 s verification cache, plus slack
     } finally {
       await replica.stop();

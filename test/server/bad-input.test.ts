@@ -42,29 +42,97 @@ const cases: Case[] = [
   { name: "node '-x'", options: post({ ...good, targets: { nodes: ['-x'] } }), status: 400, mentions: ['targets.nodes.0', 'starting with a letter or digit'] },
   { name: 'node of 64 characters', options: post({ ...good, targets: { nodes: ['a'.repeat(64)] } }), status: 400, mentions: ['targets.nodes.0', '63'] },
   { name: 'empty node list', options: post({ ...good, targets: { nodes: [] } }), status: 400, mentions: ['targets.nodes'] },
-  { name: 'unknown capture', options: post({ ...good, steps: [{ capture: 'keylogger' }] }), status: 400, code: 'invalid_request', mentions: ['steps.0.capture', 'execsnoop'] },
+  {
+    name: 'unknown capture',
+    options: post({ ...good, steps: [{ capture: 'keylogger' }] }),
+    status: 400,
+    code: 'invalid_request',
+    mentions: ['steps.0.capture', 'execsnoop'],
+  },
   { name: 'no steps and no runbook', options: post({ duration: '2s', targets: { nodes: [NODE] } }), status: 400, mentions: ['runbook or steps'] },
   { name: 'empty steps', options: post({ ...good, steps: [] }), status: 400, mentions: ['steps'] },
-  { name: 'maxEvents: 0', options: post({ ...good, steps: [{ capture: 'execsnoop', params: { maxEvents: 0 } }] }), status: 400, code: 'invalid_params', mentions: ['maxEvents', 'steps[0]'] },
-  { name: "maxEvents: 'many'", options: post({ ...good, steps: [{ capture: 'execsnoop', params: { maxEvents: 'many' } }] }), status: 400, code: 'invalid_params', mentions: ['maxEvents'] },
-  { name: 'unknown capture param', options: post({ ...good, steps: [{ capture: 'execsnoop', params: { verbose: true } }] }), status: 400, code: 'invalid_params', mentions: ['verbose'] },
+  {
+    name: 'maxEvents: 0',
+    options: post({ ...good, steps: [{ capture: 'execsnoop', params: { maxEvents: 0 } }] }),
+    status: 400,
+    code: 'invalid_params',
+    mentions: ['maxEvents', 'steps[0]'],
+  },
+  {
+    name: "maxEvents: 'many'",
+    options: post({ ...good, steps: [{ capture: 'execsnoop', params: { maxEvents: 'many' } }] }),
+    status: 400,
+    code: 'invalid_params',
+    mentions: ['maxEvents'],
+  },
+  {
+    name: 'unknown capture param',
+    options: post({ ...good, steps: [{ capture: 'execsnoop', params: { verbose: true } }] }),
+    status: 400,
+    code: 'invalid_params',
+    mentions: ['verbose'],
+  },
   { name: 'bad target', options: post({ ...good, target: { pid: [-1] } }), status: 400, mentions: ['target.pid'] },
-  { name: 'missing targets', options: post({ steps: [{ capture: 'execsnoop' }], duration: '2s' }), status: 400, code: 'invalid_request', mentions: ['targets'] },
+  {
+    name: 'missing targets',
+    options: post({ steps: [{ capture: 'execsnoop' }], duration: '2s' }),
+    status: 400,
+    code: 'invalid_request',
+    mentions: ['targets'],
+  },
   { name: 'reason too long', options: post({ ...good, reason: 'x'.repeat(501) }), status: 400, mentions: ['reason'] },
   { name: 'body is null', options: { rawBody: 'null', contentType: 'application/json' }, status: 400, code: 'invalid_request', mentions: [/object/] },
   { name: 'body is an array', options: { rawBody: '[1,2]', contentType: 'application/json' }, status: 400, code: 'invalid_request', mentions: [/object/] },
   { name: 'non-JSON body', options: { rawBody: '{"steps": [', contentType: 'application/json' }, status: 400, code: 'invalid_json', mentions: ['JSON'] },
   { name: 'empty body', options: { rawBody: '', contentType: 'application/json' }, status: 400, code: 'invalid_json', mentions: ['JSON'] },
-  { name: 'wrong content type', options: { rawBody: JSON.stringify(good), contentType: 'text/plain' }, status: 415, code: 'unsupported_media_type', mentions: ['application/json'] },
+  {
+    name: 'wrong content type',
+    options: { rawBody: JSON.stringify(good), contentType: 'text/plain' },
+    status: 415,
+    code: 'unsupported_media_type',
+    mentions: ['application/json'],
+  },
   { name: 'no content type', options: { rawBody: JSON.stringify(good) }, status: 415, code: 'unsupported_media_type', mentions: ['application/json'] },
-  { name: 'body over 1 MiB', options: { rawBody: JSON.stringify({ ...good, reason: 'x'.repeat(MiB) }), contentType: 'application/json' }, status: 413, code: 'payload_too_large', mentions: ['1048576'] },
-  { name: 'node not live', options: post({ ...good, targets: { nodes: [NODE, 'ghost-node'] } }), status: 409, code: 'node_not_live', mentions: ['ghost-node', `live nodes: ${NODE}`] },
-  { name: 'no live node with the labels', options: post({ ...good, targets: { labels: { rack: 'r9' } } }), status: 409, code: 'no_live_node', mentions: [NODE] },
-  { name: 'unknown runbook', options: post({ runbook: 'no-such-runbook', targets: { all: true } }), status: 404, code: 'unknown_runbook', mentions: ['no-such-runbook', 'steps'] },
+  {
+    name: 'body over 1 MiB',
+    options: { rawBody: JSON.stringify({ ...good, reason: 'x'.repeat(MiB) }), contentType: 'application/json' },
+    status: 413,
+    code: 'payload_too_large',
+    mentions: ['1048576'],
+  },
+  {
+    name: 'node not live',
+    options: post({ ...good, targets: { nodes: [NODE, 'ghost-node'] } }),
+    status: 409,
+    code: 'node_not_live',
+    mentions: ['ghost-node', `live nodes: ${NODE}`],
+  },
+  {
+    name: 'no live node with the labels',
+    options: post({ ...good, targets: { labels: { rack: 'r9' } } }),
+    status: 409,
+    code: 'no_live_node',
+    mentions: [NODE],
+  },
+  {
+    name: 'unknown runbook',
+    options: post({ runbook: 'no-such-runbook', targets: { all: true } }),
+    status: 404,
+    code: 'unknown_runbook',
+    mentions: ['no-such-runbook', 'steps'],
+  },
   { name: 'unknown route', method: 'GET', path: '/v1/nope', options: {}, status: 404, code: 'not_found', mentions: ['/v1/nope', 'openapi'] },
   { name: 'unversioned route', method: 'POST', path: '/runs', options: post(good), status: 404, code: 'not_found', mentions: ['/runs'] },
   { name: 'GET /v1/runs/not-a-uuid', method: 'GET', path: '/v1/runs/not-a-uuid', options: {}, status: 404, code: 'run_not_found', mentions: ['not-a-uuid'] },
-  { name: 'GET an unknown run', method: 'GET', path: '/v1/runs/00000000-0000-4000-8000-000000000000', options: {}, status: 404, code: 'run_not_found', mentions: ['00000000-0000-4000-8000-000000000000'] },
+  {
+    name: 'GET an unknown run',
+    method: 'GET',
+    path: '/v1/runs/00000000-0000-4000-8000-000000000000',
+    options: {},
+    status: 404,
+    code: 'run_not_found',
+    mentions: ['00000000-0000-4000-8000-000000000000'],
+  },
   { name: 'events of a bad id', method: 'GET', path: '/v1/runs/../../etc/events', options: {}, status: 404, mentions: [] },
   { name: 'list limit=0', method: 'GET', path: '/v1/runs?limit=0', options: {}, status: 400, code: 'invalid_request', mentions: ['limit'] },
   { name: 'list limit=abc', method: 'GET', path: '/v1/runs?limit=abc', options: {}, status: 400, mentions: ['limit'] },
@@ -121,10 +189,15 @@ describe('bad input', () => {
     const reply = await new Promise<{ status: number; body: string }>((resolve, reject) => {
       const req = http.request(url, { method: 'POST', headers: { authorization: `Bearer ${stack.adminToken}`, 'content-type': 'application/json' } }, (res) => {
         let body = '';
-        res.setEncoding('utf8').on('data', (d: string) => (body += d)).on('end', () => resolve({ status: res.statusCode!, body }));
+        res
+          .setEncoding('utf8')
+          .on('data', (d: string) => (body += d))
+          .on('end', () => resolve({ status: res.statusCode!, body }));
       });
       req.setTimeout(10_000, () => req.destroy(new Error('no answer within 10 s')));
-      req.on('error', (err) => ((err as NodeJS.ErrnoException).code === 'EPIPE' || (err as NodeJS.ErrnoException).code === 'ECONNRESET' ? undefined : reject(err)));
+      req.on('error', (err) =>
+        (err as NodeJS.ErrnoException).code === 'EPIPE' || (err as NodeJS.ErrnoException).code === 'ECONNRESET' ? undefined : reject(err),
+      );
       const chunk = 'x'.repeat(64 * 1024);
       req.write(`{"reason":"`);
       for (let i = 0; i < 20; i++) req.write(chunk); // 1.25 MiB in chunks
@@ -185,7 +258,12 @@ describe('bad input', () => {
 
   it('answers a request for an unknown run id with a uuid path segment on every run route', async () => {
     const id = randomUUID();
-    for (const [method, path] of [['GET', `/v1/runs/${id}`], ['DELETE', `/v1/runs/${id}`], ['GET', `/v1/runs/${id}/events`], ['GET', `/v1/runs/${id}/nodes/${NODE}/artifacts/execsnoop.json`]] as const) {
+    for (const [method, path] of [
+      ['GET', `/v1/runs/${id}`],
+      ['DELETE', `/v1/runs/${id}`],
+      ['GET', `/v1/runs/${id}/events`],
+      ['GET', `/v1/runs/${id}/nodes/${NODE}/artifacts/execsnoop.json`],
+    ] as const) {
       const reply = await stack.admin.call(method, path);
       expect(reply.status, `${method} ${path}`).toBe(404);
       expect(isJsonError(reply)).toBe(true);

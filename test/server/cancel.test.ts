@@ -24,10 +24,14 @@ describe.skipIf(skip)(`cancelling runs${skip ? ` (skipped: ${skip})` : ''}`, () 
 
   /** Waits until the run's capture reported its probes attached (capture-live). */
   const waitLive = (id: string) =>
-    waitFor('capture-live', async () => {
-      const entries = await stack.conn.xrange(`sherlock:run:{${id}}:events`, '-', '+');
-      return entries.some(([, f]) => JSON.parse(f[1]!).type === 'capture-live');
-    }, { timeoutMs: 5_000, intervalMs: 10 });
+    waitFor(
+      'capture-live',
+      async () => {
+        const entries = await stack.conn.xrange(`sherlock:run:{${id}}:events`, '-', '+');
+        return entries.some(([, f]) => JSON.parse(f[1]!).type === 'capture-live');
+      },
+      { timeoutMs: 5_000, intervalMs: 10 },
+    );
 
   it('stops a running capture within a few seconds, keeping the events captured so far', async () => {
     const { admin } = stack;
@@ -94,7 +98,9 @@ describe.skipIf(skip)(`cancelling runs${skip ? ` (skipped: ${skip})` : ''}`, () 
     expect(after.nodes[NODE]).toMatchObject({ status: 'cancelled' });
     expect(after.nodes[NODE]!.startedAt).toBeUndefined();
     // Never started: its one node transition is queued → cancelled.
-    const events = (await conn.xrange(`sherlock:run:{${queued}}:events`, '-', '+')).map(([, f]) => JSON.parse(f[1]!)).map((e) => e.type + (e.status ? `:${e.status}` : ''));
+    const events = (await conn.xrange(`sherlock:run:{${queued}}:events`, '-', '+'))
+      .map(([, f]) => JSON.parse(f[1]!))
+      .map((e) => e.type + (e.status ? `:${e.status}` : ''));
     expect(events).toEqual(['run-queued', 'node-finished:cancelled', 'run-finished:cancelled']);
     expect((await admin.artifact(queued, NODE, 'execsnoop.json')).status).toBe(404);
 

@@ -28,16 +28,25 @@ describe.skipIf(skip)(`fan-out to two workers${skip ? ` (skipped: ${skip})` : ''
     const submitted = await admin.post('/v1/runs', { steps: [{ capture: 'execsnoop' }], duration: '2s', targets: { nodes: ['node-a', 'node-b'] } });
     expect(submitted.status).toBe(202);
     const id = submitted.body.id as string;
-    expect(submitted.body).toMatchObject({ id, status: 'queued', nodes: ['node-a', 'node-b'], links: { self: `/v1/runs/${id}`, events: `/v1/runs/${id}/events` } });
+    expect(submitted.body).toMatchObject({
+      id,
+      status: 'queued',
+      nodes: ['node-a', 'node-b'],
+      links: { self: `/v1/runs/${id}`, events: `/v1/runs/${id}/events` },
+    });
 
     const sse = readEvents(admin, id, { timeoutMs: 20_000 });
     // Both probes live (capture-live from each node), then the exec.
-    await waitFor('both captures live', async () => {
-      const { conn } = stack;
-      const entries = await conn.xrange(`sherlock:run:{${id}}:events`, '-', '+');
-      const live = entries.map(([, f]) => JSON.parse(f[1]!)).filter((e) => e.type === 'capture-live');
-      return live.length === 2;
-    }, { timeoutMs: 5_000, intervalMs: 10 });
+    await waitFor(
+      'both captures live',
+      async () => {
+        const { conn } = stack;
+        const entries = await conn.xrange(`sherlock:run:{${id}}:events`, '-', '+');
+        const live = entries.map(([, f]) => JSON.parse(f[1]!)).filter((e) => e.type === 'capture-live');
+        return live.length === 2;
+      },
+      { timeoutMs: 5_000, intervalMs: 10 },
+    );
     expect(await execMarker(marker)).toBe(0);
 
     const run = await admin.waitFinal(id, 15_000);
@@ -82,10 +91,19 @@ describe.skipIf(skip)(`fan-out to two workers${skip ? ` (skipped: ${skip})` : ''
     expect(types.at(-1)).toBe('run-finished');
     expect(events.at(-1)!.data).toMatchObject({ type: 'run-finished', status: 'completed' });
     expect(events[0]!.data.nodes).toEqual(['node-a', 'node-b']);
-    const started = events.filter((e) => e.event === 'node-started').map((e) => e.data.node).sort();
-    const finished = events.filter((e) => e.event === 'node-finished').map((e) => [e.data.node, e.data.status]).sort();
+    const started = events
+      .filter((e) => e.event === 'node-started')
+      .map((e) => e.data.node)
+      .sort();
+    const finished = events
+      .filter((e) => e.event === 'node-finished')
+      .map((e) => [e.data.node, e.data.status])
+      .sort();
     expect(started).toEqual(['node-a', 'node-b']);
-    expect(finished).toEqual([['node-a', 'completed'], ['node-b', 'completed']]);
+    expect(finished).toEqual([
+      ['node-a', 'completed'],
+      ['node-b', 'completed'],
+    ]);
     // Each node starts before it finishes; ids are the stream's, increasing.
     for (const node of ['node-a', 'node-b']) {
       expect(types.indexOf('node-started')).toBeLessThan(events.findIndex((e) => e.event === 'node-finished' && e.data.node === node));

@@ -16,7 +16,27 @@ const skip = kernelSkipReason();
 
 const PROTO = ['__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty'];
 const word = fc.oneof(
-  fc.constantFrom(...PROTO, '..', '.', ':', 'a:b', 'abc', '%', '%00', 'execsnoop.json', 'fuzz-node', 'high-cpu', '-1', '0', '1e309', 'NaN', 'null', '[]', '{}', '1733300000000-0'),
+  fc.constantFrom(
+    ...PROTO,
+    '..',
+    '.',
+    ':',
+    'a:b',
+    'abc',
+    '%',
+    '%00',
+    'execsnoop.json',
+    'fuzz-node',
+    'high-cpu',
+    '-1',
+    '0',
+    '1e309',
+    'NaN',
+    'null',
+    '[]',
+    '{}',
+    '1733300000000-0',
+  ),
   fc.string({ maxLength: 40 }),
   fc.string({ unit: 'binary', maxLength: 20 }),
   fc.string({ maxLength: 300 }),
@@ -26,20 +46,31 @@ const headerValue = fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((
 
 const jsonBody = fc.oneof(
   fc.jsonValue({ maxDepth: 4 }),
-  fc.record({
-    runbook: fc.oneof(word, fc.constant('high-cpu')),
-    params: fc.dictionary(word, fc.oneof(word, fc.integer(), fc.boolean()), { maxKeys: 4 }),
-    steps: fc.array(fc.record({ capture: fc.oneof(word, fc.constant('execsnoop')), params: fc.jsonValue({ maxDepth: 2 }) }, { requiredKeys: ['capture'] }), { maxLength: 3 }),
-    duration: fc.oneof(word, fc.constant('1s')),
-    target: fc.dictionary(fc.constantFrom('pid', 'comm', 'unit', 'cgroup', 'port', 'uid', 'container', 'pod', ...PROTO), fc.oneof(word, fc.integer())),
-    targets: fc.record({ nodes: fc.array(word, { maxLength: 3 }), labels: fc.dictionary(word, word, { maxKeys: 3 }), all: fc.oneof(fc.constant(true), fc.jsonValue()) }, { requiredKeys: [] }),
-    name: word,
-    cron: fc.oneof(word, fc.constant('*/5 * * * *')),
-    timezone: word,
-    scopes: fc.array(fc.oneof(word, fc.constantFrom('admin', 'runs:read')), { maxLength: 3 }),
-  }, { requiredKeys: [] }),
+  fc.record(
+    {
+      runbook: fc.oneof(word, fc.constant('high-cpu')),
+      params: fc.dictionary(word, fc.oneof(word, fc.integer(), fc.boolean()), { maxKeys: 4 }),
+      steps: fc.array(fc.record({ capture: fc.oneof(word, fc.constant('execsnoop')), params: fc.jsonValue({ maxDepth: 2 }) }, { requiredKeys: ['capture'] }), {
+        maxLength: 3,
+      }),
+      duration: fc.oneof(word, fc.constant('1s')),
+      target: fc.dictionary(fc.constantFrom('pid', 'comm', 'unit', 'cgroup', 'port', 'uid', 'container', 'pod', ...PROTO), fc.oneof(word, fc.integer())),
+      targets: fc.record(
+        { nodes: fc.array(word, { maxLength: 3 }), labels: fc.dictionary(word, word, { maxKeys: 3 }), all: fc.oneof(fc.constant(true), fc.jsonValue()) },
+        { requiredKeys: [] },
+      ),
+      name: word,
+      cron: fc.oneof(word, fc.constant('*/5 * * * *')),
+      timezone: word,
+      scopes: fc.array(fc.oneof(word, fc.constantFrom('admin', 'runs:read')), { maxLength: 3 }),
+    },
+    { requiredKeys: [] },
+  ),
 );
-const rawBody = fc.oneof(jsonBody.map((v) => JSON.stringify(v)), word);
+const rawBody = fc.oneof(
+  jsonBody.map((v) => JSON.stringify(v)),
+  word,
+);
 
 type Route = { method: string; path: (s: string[]) => string; query?: string[] };
 const ROUTES: Route[] = [
@@ -74,7 +105,14 @@ const ROUTES: Route[] = [
 ];
 
 const chatText = fc
-  .array(fc.oneof(fc.constantFrom('run', 'status', 'cancel', 'help', 'runbooks', 'latency', 'cpu', 'disk', 'on', 'high-cpu', '2s', '10m', 'pid=1', 'comm=x', ...PROTO), word.map((w) => w.replace(/\s/g, '')), fc.tuple(word, word).map(([k, v]) => `${k}=${v}`)), { maxLength: 8 })
+  .array(
+    fc.oneof(
+      fc.constantFrom('run', 'status', 'cancel', 'help', 'runbooks', 'latency', 'cpu', 'disk', 'on', 'high-cpu', '2s', '10m', 'pid=1', 'comm=x', ...PROTO),
+      word.map((w) => w.replace(/\s/g, '')),
+      fc.tuple(word, word).map(([k, v]) => `${k}=${v}`),
+    ),
+    { maxLength: 8 },
+  )
   .map((ws) => ws.join(' '));
 
 describe.skipIf(Boolean(skip))(`fuzzing every route${skip ? ` (skipped: ${skip})` : ''}`, () => {
@@ -115,16 +153,44 @@ describe.skipIf(Boolean(skip))(`fuzzing every route${skip ? ` (skipped: ${skip})
         fc.constantFrom(...ROUTES).chain((route) =>
           fc.tuple(
             fc.constant(route),
-            fc.tuple(
-              fc.subarray(route.query ?? []).chain((names) => fc.tuple(...names.map((n) => fc.tuple(fc.constant(n), fc.oneof(word, fc.constantFrom('5', '50', 'completed'))))) as fc.Arbitrary<[string, string][]>),
-              fc.oneof({ weight: 3, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: fc.tuple(fc.oneof(fc.constantFrom(...PROTO), word), word) }),
-            ).map(([known, extra]) => (extra ? [...known, extra] : known)),
+            fc
+              .tuple(
+                fc
+                  .subarray(route.query ?? [])
+                  .chain(
+                    (names) =>
+                      fc.tuple(...names.map((n) => fc.tuple(fc.constant(n), fc.oneof(word, fc.constantFrom('5', '50', 'completed'))))) as fc.Arbitrary<
+                        [string, string][]
+                      >,
+                  ),
+                fc.oneof({ weight: 3, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: fc.tuple(fc.oneof(fc.constantFrom(...PROTO), word), word) }),
+              )
+              .map(([known, extra]) => (extra ? [...known, extra] : known)),
           ),
         ),
         fc.array(seg, { minLength: 3, maxLength: 3 }),
         fc.constantFrom('admin', 'admin', 'admin', 'none', 'garbage', 'valid-hook'),
-        fc.dictionary(fc.constantFrom('content-type', 'accept', 'x-slack-signature', 'x-slack-request-timestamp', 'x-pagerduty-signature', 'x-sherlock-secret', 'x-forwarded-for', 'if-none-match', 'range'), headerValue, { maxKeys: 3 }),
-        fc.oneof(rawBody, chatText.map((t) => new URLSearchParams({ text: t, user_id: 'U1', user_name: 'fuzz', channel_id: 'C1', channel_name: 'ops', command: '/sherlock' }).toString())),
+        fc.dictionary(
+          fc.constantFrom(
+            'content-type',
+            'accept',
+            'x-slack-signature',
+            'x-slack-request-timestamp',
+            'x-pagerduty-signature',
+            'x-sherlock-secret',
+            'x-forwarded-for',
+            'if-none-match',
+            'range',
+          ),
+          headerValue,
+          { maxKeys: 3 },
+        ),
+        fc.oneof(
+          rawBody,
+          chatText.map((t) =>
+            new URLSearchParams({ text: t, user_id: 'U1', user_name: 'fuzz', channel_id: 'C1', channel_name: 'ops', command: '/sherlock' }).toString(),
+          ),
+        ),
         async ([route, query], segs, auth, headers, body) => {
           const qs = new URLSearchParams(query.map(([k, v]) => [k, v] as [string, string])).toString();
           const path = route.path(segs) + (qs ? `?${qs}` : '');
@@ -146,7 +212,12 @@ describe.skipIf(Boolean(skip))(`fuzzing every route${skip ? ` (skipped: ${skip})
             if (res.status >= 500) failures.push(`${route.method} ${path} → ${res.status}`);
             return res.status < 500;
           }
-          const res = await fetch(stack.api.url + path, { method: route.method, headers: { 'content-type': 'application/json', ...h }, body, signal: AbortSignal.timeout(10_000) });
+          const res = await fetch(stack.api.url + path, {
+            method: route.method,
+            headers: { 'content-type': 'application/json', ...h },
+            body,
+            signal: AbortSignal.timeout(10_000),
+          });
           const text = await res.text();
           if (res.status >= 500) failures.push(`${route.method} ${path} ${body.slice(0, 200)} → ${res.status} ${text.slice(0, 200)}`);
           return res.status < 500;

@@ -130,10 +130,14 @@ export class Client {
 
   /** Polls the run until `done(run)` holds. */
   waitRun(id: string, done: (run: RunView) => boolean, what: string, timeoutMs = 15_000): Promise<RunView> {
-    return waitFor(`run ${id}: ${what}`, async () => {
-      const run = await this.run(id);
-      return done(run) ? run : undefined;
-    }, { timeoutMs, intervalMs: 50 });
+    return waitFor(
+      `run ${id}: ${what}`,
+      async () => {
+        const run = await this.run(id);
+        return done(run) ? run : undefined;
+      },
+      { timeoutMs, intervalMs: 50 },
+    );
   }
 
   waitFinal(id: string, timeoutMs = 15_000): Promise<RunView> {

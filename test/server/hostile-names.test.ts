@@ -58,8 +58,23 @@ describe('hostile names through the API', () => {
   });
 
   it('a heartbeat with an invalid node name is no node: /metrics, /v1/nodes, targets and cancel still work', async () => {
-    const record = JSON.stringify({ name: 'Bad Name:1', labels: {}, kernel: 'x', btf: true, captures: ['execsnoop'], busy: false, lastSeen: new Date().toISOString(), version: '0' });
-    await stack.conn.multi().hset('sherlock:nodes', 'Bad Name:1', record).zadd('sherlock:nodes:seen', Date.now(), 'Bad Name:1').hset('sherlock:nodes', 'garbage', '{nope').zadd('sherlock:nodes:seen', Date.now(), 'garbage').exec();
+    const record = JSON.stringify({
+      name: 'Bad Name:1',
+      labels: {},
+      kernel: 'x',
+      btf: true,
+      captures: ['execsnoop'],
+      busy: false,
+      lastSeen: new Date().toISOString(),
+      version: '0',
+    });
+    await stack.conn
+      .multi()
+      .hset('sherlock:nodes', 'Bad Name:1', record)
+      .zadd('sherlock:nodes:seen', Date.now(), 'Bad Name:1')
+      .hset('sherlock:nodes', 'garbage', '{nope')
+      .zadd('sherlock:nodes:seen', Date.now(), 'garbage')
+      .exec();
     try {
       expect((await stack.admin.get('/metrics')).status).toBe(200);
       const nodes = await stack.admin.get('/v1/nodes');
@@ -95,14 +110,18 @@ describe('hostile names through the API', () => {
     expect((await stack.admin.delete(`/v1/runs/${id}`)).status).toBe(202);
   });
 
-  it('/sherlock constructor (and friends) is an unknown command, not a function\'s source', async () => {
+  it("/sherlock constructor (and friends) is an unknown command, not a function's source", async () => {
     for (const word of PROTO_WORDS) {
       for (const text of [word, `run ${word}`]) {
         const body = new URLSearchParams({ user_id: 'U1', user_name: 'a', channel_id: 'C1', channel_name: 'ops', command: '/sherlock', text }).toString();
         const ts = String(Math.floor(Date.now() / 1000));
         const res = await fetch(`${stack.api.url}/v1/chatops/slack`, {
           method: 'POST',
-          headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-slack-request-timestamp': ts, 'x-slack-signature': slackSignature(SIGNING, ts, body) },
+          headers: {
+            'content-type': 'application/x-www-form-urlencoded',
+            'x-slack-request-timestamp': ts,
+            'x-slack-signature': slackSignature(SIGNING, ts, body),
+          },
           body,
         });
         expect(res.status).toBe(200);
@@ -127,13 +146,16 @@ describe('prototype words in pure lookups', () => {
   });
 
   it('config: an alias or allow rule named like a prototype key is an ordinary key', () => {
-    const settings = loadTriggerSettings({
-      env: {
-        SHERLOCK_SLACK_SIGNING_SECRET: 'x'.repeat(20),
-        SHERLOCK_CHATOPS_ALIASES: '{"constructor": "high-cpu", "prototype": "disk-io"}',
-        SHERLOCK_CHATOPS_ALLOW: '{"high-cpu": {"users": ["alice"]}}',
+    const settings = loadTriggerSettings(
+      {
+        env: {
+          SHERLOCK_SLACK_SIGNING_SECRET: 'x'.repeat(20),
+          SHERLOCK_CHATOPS_ALIASES: '{"constructor": "high-cpu", "prototype": "disk-io"}',
+          SHERLOCK_CHATOPS_ALLOW: '{"high-cpu": {"users": ["alice"]}}',
+        },
       },
-    }, runbooks);
+      runbooks,
+    );
     expect(parseCommand('constructor', runbooks.names(), settings.chatops.aliases)).toMatchObject({ kind: 'run', runbook: 'high-cpu' });
     expect(parseCommand('prototype', runbooks.names(), settings.chatops.aliases)).toMatchObject({ kind: 'run', runbook: 'disk-io' });
     expect(parseCommand('__proto__', runbooks.names(), settings.chatops.aliases)).toMatchObject({ kind: 'help' });

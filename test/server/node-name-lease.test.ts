@@ -36,10 +36,14 @@ describe.skipIf(skip)(`one worker process per node name${skip ? ` (skipped: ${sk
 
   it('refuses a second worker naming the holder, and lets one take over after the holder died', async () => {
     const first = spawn();
-    await waitFor('the first worker listed', async () => {
-      if (first.child.exitCode !== null) throw new Error(`first worker exited: ${first.output()}`);
-      return listed();
-    }, { timeoutMs: 20_000, intervalMs: 100 });
+    await waitFor(
+      'the first worker listed',
+      async () => {
+        if (first.child.exitCode !== null) throw new Error(`first worker exited: ${first.output()}`);
+        return listed();
+      },
+      { timeoutMs: 20_000, intervalMs: 100 },
+    );
 
     const second = spawn();
     const [code] = await second.exited;
@@ -56,13 +60,20 @@ describe.skipIf(skip)(`one worker process per node name${skip ? ` (skipped: ${sk
     expect((await early.exited)[0]).toBe(1);
     expect(early.output()).toMatch(new RegExp(`pid ${first.pid} .*if it died, its hold expires within \\d+ s`));
 
-    await waitFor('the dead holder’s lease to expire', async () => (await stack.conn.exists(keys.nodeLease(NODE))) === 0, { timeoutMs: NODE_TTL_MS + 2_000, intervalMs: 200 });
+    await waitFor('the dead holder’s lease to expire', async () => (await stack.conn.exists(keys.nodeLease(NODE))) === 0, {
+      timeoutMs: NODE_TTL_MS + 2_000,
+      intervalMs: 200,
+    });
     const next = spawn();
-    await waitFor('the new worker to hold the name', async () => {
-      if (next.child.exitCode !== null) throw new Error(`new worker exited: ${next.output()}`);
-      const value = await stack.conn.get(keys.nodeLease(NODE));
-      return value !== null && (JSON.parse(value) as { pid: number }).pid === next.pid && (await listed());
-    }, { timeoutMs: 20_000, intervalMs: 100 });
+    await waitFor(
+      'the new worker to hold the name',
+      async () => {
+        if (next.child.exitCode !== null) throw new Error(`new worker exited: ${next.output()}`);
+        const value = await stack.conn.get(keys.nodeLease(NODE));
+        return value !== null && (JSON.parse(value) as { pid: number }).pid === next.pid && (await listed());
+      },
+      { timeoutMs: 20_000, intervalMs: 100 },
+    );
 
     // A clean stop gives the name back at once.
     expect(await next.stop('SIGTERM')).toEqual([0, null]);

@@ -71,8 +71,16 @@ describe('live nodes', () => {
     expect((await liveNodes(conn, now + 16_000)).map((n) => n.name)).not.toContain('web-2');
 
     // A node whose last heartbeat is 16 s old (its worker was killed: no withdrawal) is not listed.
-    await publishHeartbeat(conn, { name: 'silent', labels: {}, kernel: release(), btf: true, captures: ['execsnoop'], busy: false, version: '0.1.0' }, Date.now() - 16_000);
-    await publishHeartbeat(conn, { name: 'recent', labels: {}, kernel: release(), btf: true, captures: ['execsnoop'], busy: false, version: '0.1.0' }, Date.now() - 14_000);
+    await publishHeartbeat(
+      conn,
+      { name: 'silent', labels: {}, kernel: release(), btf: true, captures: ['execsnoop'], busy: false, version: '0.1.0' },
+      Date.now() - 16_000,
+    );
+    await publishHeartbeat(
+      conn,
+      { name: 'recent', labels: {}, kernel: release(), btf: true, captures: ['execsnoop'], busy: false, version: '0.1.0' },
+      Date.now() - 14_000,
+    );
     const names = (await listed()).map((n) => n.name);
     expect(names).not.toContain('silent');
     expect(names).toContain('recent');

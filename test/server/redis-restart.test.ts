@@ -49,7 +49,10 @@ describe.skipIf(skip)(`a Redis restart${skip ? ` (skipped: ${skip})` : ''}`, () 
 
     await redis.start();
     expect(redis.pid).not.toBe(oldPid);
-    const healthy = await waitFor('/healthz 200 after the restart', async () => (await admin.get('/healthz')).status === 200, { timeoutMs: 10_000, intervalMs: 100 });
+    const healthy = await waitFor('/healthz 200 after the restart', async () => (await admin.get('/healthz')).status === 200, {
+      timeoutMs: 10_000,
+      intervalMs: 100,
+    });
     expect(healthy).toBe(true);
 
     // The run and its place in the queue came back from the AOF.
@@ -93,35 +96,46 @@ describe.skipIf(skip)(`a Redis restart${skip ? ` (skipped: ${skip})` : ''}`, () 
     expect(Date.now() - t0).toBeLessThan(5_000);
   }, 40_000);
 
-  it.skipIf(distSkipReason())('stops a worker process on SIGTERM while Redis is down, mid-capture, releasing its programs', async () => {
-    const { admin, redis } = stack;
-    const child = spawnWorker('down-node', redis.url);
-    try {
-      await waitFor('down-node live', async () => (await admin.get('/v1/nodes')).body.nodes.some((n: { name: string }) => n.name === 'down-node'), { timeoutMs: 20_000, intervalMs: 100 });
-      // An idle in-process worker and API, stopped while Redis is down.
-      const api = await startApiServer({ redisUrl: redis.url, port: 0, host: '127.0.0.1', retentionSeconds: 60 });
-      const idle = await startNodeWorker({ redisUrl: redis.url, node: 'idle-node', labels: {}, retentionSeconds: 60 });
+  it.skipIf(distSkipReason())(
+    'stops a worker process on SIGTERM while Redis is down, mid-capture, releasing its programs',
+    async () => {
+      const { admin, redis } = stack;
+      const child = spawnWorker('down-node', redis.url);
+      try {
+        await waitFor('down-node live', async () => (await admin.get('/v1/nodes')).body.nodes.some((n: { name: string }) => n.name === 'down-node'), {
+          timeoutMs: 20_000,
+          intervalMs: 100,
+        });
+        // An idle in-process worker and API, stopped while Redis is down.
+        const api = await startApiServer({ redisUrl: redis.url, port: 0, host: '127.0.0.1', retentionSeconds: 60 });
+        const idle = await startNodeWorker({ redisUrl: redis.url, node: 'idle-node', labels: {}, retentionSeconds: 60 });
 
-      const id = await admin.submit({ steps: [{ capture: 'execsnoop' }], duration: '30s', targets: { nodes: ['down-node'] } });
-      await admin.waitRun(id, (r) => r.nodes['down-node']?.status === 'running', 'down-node running', 10_000);
-      const programIds = await waitFor('down-node holding programs', () => {
-        const ids = bpfHandlesOf(child.pid).programIds;
-        return ids.length ? ids : undefined;
-      }, { timeoutMs: 5_000, intervalMs: 10 });
+        const id = await admin.submit({ steps: [{ capture: 'execsnoop' }], duration: '30s', targets: { nodes: ['down-node'] } });
+        await admin.waitRun(id, (r) => r.nodes['down-node']?.status === 'running', 'down-node running', 10_000);
+        const programIds = await waitFor(
+          'down-node holding programs',
+          () => {
+            const ids = bpfHandlesOf(child.pid).programIds;
+            return ids.length ? ids : undefined;
+          },
+          { timeoutMs: 5_000, intervalMs: 10 },
+        );
 
-      await redis.stop();
-      const t0 = Date.now();
-      await idle.stop();
-      await api.stop();
-      expect(Date.now() - t0).toBeLessThan(5_000);
+        await redis.stop();
+        const t0 = Date.now();
+        await idle.stop();
+        await api.stop();
+        expect(Date.now() - t0).toBeLessThan(5_000);
 
-      const t1 = Date.now();
-      expect(await child.stop('SIGTERM', 20_000)).toEqual([0, null]);
-      expect(Date.now() - t1).toBeLessThan(15_000); // the 10 s grace for reporting back, then it gives up
-      await waitFor('down-node’s programs unloaded', () => stillLoaded(programIds).length === 0, { timeoutMs: 5_000 });
-    } finally {
-      await child.stop('SIGKILL', 5_000);
-      if (redis.pid === undefined) await redis.start();
-    }
-  }, 60_000);
+        const t1 = Date.now();
+        expect(await child.stop('SIGTERM', 20_000)).toEqual([0, null]);
+        expect(Date.now() - t1).toBeLessThan(15_000); // the 10 s grace for reporting back, then it gives up
+        await waitFor('down-node’s programs unloaded', () => stillLoaded(programIds).length === 0, { timeoutMs: 5_000 });
+      } finally {
+        await child.stop('SIGKILL', 5_000);
+        if (redis.pid === undefined) await redis.start();
+      }
+    },
+    60_000,
+  );
 });

@@ -32,7 +32,10 @@ describe('SSE clients sharing one Redis reader', () => {
     expect(redisServerChildren()).toEqual([]);
   });
 
-  const connections = async () => String(await stack.conn.client('LIST')).trim().split('\n').length;
+  const connections = async () =>
+    String(await stack.conn.client('LIST'))
+      .trim()
+      .split('\n').length;
 
   it(`serves ${CLIENTS} clients with at most 2 more Redis connections, each seeing every transition once`, async () => {
     const id = await stack.admin.submit({ steps: [{ capture: 'execsnoop' }], duration: '5s', targets: { nodes: ['sse-node'] } });
@@ -40,16 +43,22 @@ describe('SSE clients sharing one Redis reader', () => {
     const url = new URL(`${stack.api.url}/v1/runs/${id}/events`);
     for (let i = 0; i < CLIENTS; i++) {
       const client: SseClient = { text: '', ended: false, req: undefined as unknown as ClientRequest };
-      client.req = request({ host: url.hostname, port: url.port, path: url.pathname, agent: false, headers: { authorization: `Bearer ${stack.adminToken}` } }, (res) => {
-        res.setEncoding('utf8');
-        res.on('data', (d: string) => (client.text += d));
-        res.on('end', () => (client.ended = true));
-      });
+      client.req = request(
+        { host: url.hostname, port: url.port, path: url.pathname, agent: false, headers: { authorization: `Bearer ${stack.adminToken}` } },
+        (res) => {
+          res.setEncoding('utf8');
+          res.on('data', (d: string) => (client.text += d));
+          res.on('end', () => (client.ended = true));
+        },
+      );
       client.req.on('error', () => (client.ended = true));
       client.req.end();
       clients.push(client);
     }
-    await waitFor('every client to have the run-queued event', () => clients.every((c) => c.text.includes('event: run-queued')), { timeoutMs: 60_000, intervalMs: 100 });
+    await waitFor('every client to have the run-queued event', () => clients.every((c) => c.text.includes('event: run-queued')), {
+      timeoutMs: 60_000,
+      intervalMs: 100,
+    });
     expect(clients.filter((c) => c.ended)).toHaveLength(0);
     const during = await connections();
     expect(during - before).toBeLessThanOrEqual(2);

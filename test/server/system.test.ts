@@ -60,49 +60,55 @@ describe('health, metrics and the API description', () => {
     expect(reply.body).toEqual({ status: 'ok', redis: 'reachable' });
   });
 
-  it.skipIf(skip)(`counts completed runs, shows queue depths of live nodes and request latency per route${skip ? ` (skipped: ${skip})` : ''}`, async () => {
-    const { admin } = stack;
-    const id = await admin.submit({ steps: [{ capture: 'execsnoop' }], duration: '1s', targets: { nodes: [NODE] } });
-    expect((await admin.waitFinal(id, 10_000)).status).toBe('completed');
-    await admin.get(`/v1/runs/${id}`);
-    await admin.get('/v1/no-such-route');
+  it.skipIf(skip)(
+    `counts completed runs, shows queue depths of live nodes and request latency per route${skip ? ` (skipped: ${skip})` : ''}`,
+    async () => {
+      const { admin } = stack;
+      const id = await admin.submit({ steps: [{ capture: 'execsnoop' }], duration: '1s', targets: { nodes: [NODE] } });
+      expect((await admin.waitFinal(id, 10_000)).status).toBe('completed');
+      await admin.get(`/v1/runs/${id}`);
+      await admin.get('/v1/no-such-route');
 
-    const reply = await admin.withToken(undefined).get('/metrics');
-    expect(reply.status).toBe(200);
-    expect(reply.headers.get('content-type')).toContain('text/plain');
-    const metrics = parseMetrics(reply.text);
-    expect(reply.text).toContain('# TYPE sherlock_runs_total counter');
-    expect(metrics.get('sherlock_runs_total{status="completed"}')).toBe(1);
-    expect(metrics.get(`sherlock_queue_jobs{node="${NODE}",state="waiting"}`)).toBe(0);
-    expect(metrics.get(`sherlock_queue_jobs{node="${NODE}",state="active"}`)).toBe(0);
-    expect(metrics.get(`sherlock_queue_jobs{node="${NODE}",state="failed"}`)).toBe(0);
+      const reply = await admin.withToken(undefined).get('/metrics');
+      expect(reply.status).toBe(200);
+      expect(reply.headers.get('content-type')).toContain('text/plain');
+      const metrics = parseMetrics(reply.text);
+      expect(reply.text).toContain('# TYPE sherlock_runs_total counter');
+      expect(metrics.get('sherlock_runs_total{status="completed"}')).toBe(1);
+      expect(metrics.get(`sherlock_queue_jobs{node="${NODE}",state="waiting"}`)).toBe(0);
+      expect(metrics.get(`sherlock_queue_jobs{node="${NODE}",state="active"}`)).toBe(0);
+      expect(metrics.get(`sherlock_queue_jobs{node="${NODE}",state="failed"}`)).toBe(0);
 
-    expect(reply.text).toContain('# TYPE sherlock_http_request_duration_seconds histogram');
-    const post = 'method="POST",route="/v1/runs",status="202"';
-    expect(metrics.get(`sherlock_http_request_duration_seconds_count{${post}}`)).toBe(1);
-    expect(metrics.get(`sherlock_http_request_duration_seconds_bucket{${post},le="+Inf"}`)).toBe(1);
-    expect(metrics.get(`sherlock_http_request_duration_seconds_sum{${post}}`)).toBeGreaterThan(0);
-    // Routes are labelled by pattern, not by path: one series for every run id.
-    const byId = [...metrics.keys()].filter((k) => k.startsWith('sherlock_http_request_duration_seconds_count{method="GET",route="/v1/runs/:id",status="200"}'));
-    expect(byId).toHaveLength(1);
-    expect(metrics.get(byId[0]!)).toBeGreaterThanOrEqual(2);
-    expect([...metrics.keys()].some((k) => k.includes(id))).toBe(false);
-    // Buckets are cumulative.
-    const buckets = [...metrics.entries()].filter(([k]) => k.startsWith(`sherlock_http_request_duration_seconds_bucket{${post}`)).map(([, v]) => v);
-    expect([...buckets].sort((a, b) => a - b)).toEqual(buckets);
+      expect(reply.text).toContain('# TYPE sherlock_http_request_duration_seconds histogram');
+      const post = 'method="POST",route="/v1/runs",status="202"';
+      expect(metrics.get(`sherlock_http_request_duration_seconds_count{${post}}`)).toBe(1);
+      expect(metrics.get(`sherlock_http_request_duration_seconds_bucket{${post},le="+Inf"}`)).toBe(1);
+      expect(metrics.get(`sherlock_http_request_duration_seconds_sum{${post}}`)).toBeGreaterThan(0);
+      // Routes are labelled by pattern, not by path: one series for every run id.
+      const byId = [...metrics.keys()].filter((k) =>
+        k.startsWith('sherlock_http_request_duration_seconds_count{method="GET",route="/v1/runs/:id",status="200"}'),
+      );
+      expect(byId).toHaveLength(1);
+      expect(metrics.get(byId[0]!)).toBeGreaterThanOrEqual(2);
+      expect([...metrics.keys()].some((k) => k.includes(id))).toBe(false);
+      // Buckets are cumulative.
+      const buckets = [...metrics.entries()].filter(([k]) => k.startsWith(`sherlock_http_request_duration_seconds_bucket{${post}`)).map(([, v]) => v);
+      expect([...buckets].sort((a, b) => a - b)).toEqual(buckets);
 
-    // Requests by status, process and Node defaults, and the fleet.
-    expect(metrics.get(`sherlock_http_requests_total{${post}}`)).toBe(1);
-    expect([...metrics.keys()].filter((k) => k.startsWith('sherlock_http_requests_total{method="GET"') && k.endsWith('status="404"}'))).toHaveLength(1);
-    expect(metrics.get('process_cpu_seconds_total')).toBeGreaterThan(0);
-    expect(metrics.get('nodejs_heap_size_used_bytes')).toBeGreaterThan(0);
-    expect(metrics.get('sherlock_nodes_known')).toBeGreaterThanOrEqual(1);
-    expect(metrics.get('sherlock_nodes_up')).toBeGreaterThanOrEqual(1);
-    const age = metrics.get(`sherlock_node_heartbeat_age_seconds{node="${NODE}"}`);
-    expect(age).toBeGreaterThanOrEqual(0);
-    expect(age).toBeLessThan(60);
-    expect(exposition(reply.text)).toEqual([]);
-  }, 20_000);
+      // Requests by status, process and Node defaults, and the fleet.
+      expect(metrics.get(`sherlock_http_requests_total{${post}}`)).toBe(1);
+      expect([...metrics.keys()].filter((k) => k.startsWith('sherlock_http_requests_total{method="GET"') && k.endsWith('status="404"}'))).toHaveLength(1);
+      expect(metrics.get('process_cpu_seconds_total')).toBeGreaterThan(0);
+      expect(metrics.get('nodejs_heap_size_used_bytes')).toBeGreaterThan(0);
+      expect(metrics.get('sherlock_nodes_known')).toBeGreaterThanOrEqual(1);
+      expect(metrics.get('sherlock_nodes_up')).toBeGreaterThanOrEqual(1);
+      const age = metrics.get(`sherlock_node_heartbeat_age_seconds{node="${NODE}"}`);
+      expect(age).toBeGreaterThanOrEqual(0);
+      expect(age).toBeLessThan(60);
+      expect(exposition(reply.text)).toEqual([]);
+    },
+    20_000,
+  );
 
   it('shows queued jobs of a live node in sherlock_queue_jobs', async () => {
     const { admin } = stack;
@@ -126,7 +132,9 @@ describe('health, metrics and the API description', () => {
     expect(reply.status).toBe(200);
     const doc = JSON.parse(reply.text);
     expect(doc.openapi).toMatch(/^3\.1/);
-    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/v1/runs', '/v1/runs/{id}', '/v1/runs/{id}/events', '/v1/nodes', '/v1/captures', '/healthz', '/metrics']));
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining(['/v1/runs', '/v1/runs/{id}', '/v1/runs/{id}/events', '/v1/nodes', '/v1/captures', '/healthz', '/metrics']),
+    );
     expect(doc.paths['/v1/runs'].post.requestBody.content['application/json'].schema).toEqual({ $ref: '#/components/schemas/RunRequest' });
     const schema = doc.components.schemas.RunRequest;
     expect(schema.type).toBe('object');

@@ -33,10 +33,14 @@ function startUp(port: number, stateDir: string): Up {
 }
 
 async function ready(up: Up): Promise<void> {
-  await waitFor('sherlock up to print "Ctrl-C stops it."', () => {
-    if (up.child.exitCode !== null) throw new Error(`sherlock up exited ${up.child.exitCode}: ${up.stderr()}`);
-    return up.stdout().includes('Ctrl-C stops it.');
-  }, { timeoutMs: 20_000, intervalMs: 50 });
+  await waitFor(
+    'sherlock up to print "Ctrl-C stops it."',
+    () => {
+      if (up.child.exitCode !== null) throw new Error(`sherlock up exited ${up.child.exitCode}: ${up.stderr()}`);
+      return up.stdout().includes('Ctrl-C stops it.');
+    },
+    { timeoutMs: 20_000, intervalMs: 50 },
+  );
 }
 
 /** SIGINT, then the exit (bounded); the embedded redis-server must be gone with it. */

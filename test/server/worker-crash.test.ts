@@ -18,11 +18,15 @@ describe.skipIf(skip)(`a worker process killed during a run${skip ? ` (skipped: 
   beforeAll(async () => {
     stack = await startStack();
     children.push(spawnWorker('crash-a', stack.redis.url), spawnWorker('crash-b', stack.redis.url));
-    await waitFor('both worker processes listed by GET /v1/nodes', async () => {
-      for (const c of children) if (c.child.exitCode !== null) throw new Error(`worker ${c.node} exited: ${c.output()}`);
-      const names = (await stack.admin.get('/v1/nodes')).body.nodes.map((n: { name: string }) => n.name);
-      return names.includes('crash-a') && names.includes('crash-b');
-    }, { timeoutMs: 20_000, intervalMs: 100 });
+    await waitFor(
+      'both worker processes listed by GET /v1/nodes',
+      async () => {
+        for (const c of children) if (c.child.exitCode !== null) throw new Error(`worker ${c.node} exited: ${c.output()}`);
+        const names = (await stack.admin.get('/v1/nodes')).body.nodes.map((n: { name: string }) => n.name);
+        return names.includes('crash-a') && names.includes('crash-b');
+      },
+      { timeoutMs: 20_000, intervalMs: 100 },
+    );
   }, 30_000);
 
   afterAll(async () => {
@@ -42,11 +46,18 @@ describe.skipIf(skip)(`a worker process killed during a run${skip ? ` (skipped: 
 
     await admin.waitRun(id, (r) => r.nodes['crash-a']?.status === 'running', 'crash-a running', 10_000);
     // Running is recorded before the load: wait until both nodes' probes are attached (capture-live).
-    await waitFor('capture-live from crash-a and crash-b', async () => {
-      const entries = await stack.conn.xrange(`sherlock:run:{${id}}:events`, '-', '+');
-      const live = entries.map(([, f]) => JSON.parse(f[1]!)).filter((e) => e.type === 'capture-live').map((e) => e.node);
-      return live.includes('crash-a') && live.includes('crash-b');
-    }, { timeoutMs: DURATION_MS, intervalMs: 10 });
+    await waitFor(
+      'capture-live from crash-a and crash-b',
+      async () => {
+        const entries = await stack.conn.xrange(`sherlock:run:{${id}}:events`, '-', '+');
+        const live = entries
+          .map(([, f]) => JSON.parse(f[1]!))
+          .filter((e) => e.type === 'capture-live')
+          .map((e) => e.node);
+        return live.includes('crash-a') && live.includes('crash-b');
+      },
+      { timeoutMs: DURATION_MS, intervalMs: 10 },
+    );
     const programIds = bpfHandlesOf(a.pid).programIds;
     expect(programIds.length).toBeGreaterThan(0);
     expect(stillLoaded(programIds)).toEqual(programIds);

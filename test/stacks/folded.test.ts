@@ -4,9 +4,7 @@ import { fixture } from './fixture.js';
 
 describe('folded stacks', () => {
   it('one line per distinct stack, root first, identical stacks merged, ";" escaped', () => {
-    expect(toFolded(fixture())).toBe(
-      ['app;main;idle 1', `app;main;work;do_sys:weird<&>"name' 3`, 'node;JS:*handler /srv/app.js:10 2', ''].join('\n'),
-    );
+    expect(toFolded(fixture())).toBe(['app;main;idle 1', `app;main;work;do_sys:weird<&>"name' 3`, 'node;JS:*handler /srv/app.js:10 2', ''].join('\n'));
   });
 
   it('comm-pid roots and kernel/JIT annotations on request', () => {

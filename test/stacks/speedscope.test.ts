@@ -21,9 +21,7 @@ describe('speedscope JSON', () => {
   });
 
   it('per process: one profile per pid, largest first; time units carried over', () => {
-    const file = JSON.parse(
-      toSpeedscope({ ...fixture(), sampleType: { type: 'off-cpu', unit: 'microseconds' } }, { perProcess: true }),
-    ) as SpeedscopeFile;
+    const file = JSON.parse(toSpeedscope({ ...fixture(), sampleType: { type: 'off-cpu', unit: 'microseconds' } }, { perProcess: true })) as SpeedscopeFile;
     expect(file.profiles.map((p) => [p.name, p.endValue, p.unit])).toEqual([
       ['app (pid 100)', 4, 'microseconds'],
       ['node (pid 200)', 2, 'microseconds'],

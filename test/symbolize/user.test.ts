@@ -8,17 +8,7 @@ import { basename } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clearElfCache, createSymbolizer } from '../../src/symbolize/index.js';
 import { ElfFile } from '../../src/symbolize/elf.js';
-import {
-  ccSkipReason,
-  LIB_C,
-  LIB_FN,
-  MAIN_FN,
-  mapsOf,
-  PROGRAM_C,
-  readelfBuildId,
-  STRIPPED_C,
-  Workdir,
-} from './programs.js';
+import { ccSkipReason, LIB_C, LIB_FN, MAIN_FN, mapsOf, PROGRAM_C, readelfBuildId, STRIPPED_C, Workdir } from './programs.js';
 
 const noCc = ccSkipReason();
 

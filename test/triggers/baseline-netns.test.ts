@@ -77,26 +77,43 @@ describe.skipIf(skip)(`baseline diff with injected latency, end to end${skip ? `
   const waitForLive = async (id: string) => {
     const s = stack!;
     const steps = (await s.call('GET', `/v1/runs/${id}`)).body.plan.steps.length as number;
-    const seen = await waitFor(`every capture of run ${id} to be live`, async () => {
-      const entries = await s.conn.xrange(keys.runEvents(id), '-', '+');
-      const events = entries.map(([, fields]) => JSON.parse(fields[1] ?? '{}') as { type: string; status?: string });
-      const ended = events.some((e) => e.type === 'run-finished' || (e.type === 'node-finished' && e.status === 'failed'));
-      return ended || events.filter((e) => e.type === 'capture-live').length >= steps ? { ended, events } : undefined;
-    }, 20_000);
+    const seen = await waitFor(
+      `every capture of run ${id} to be live`,
+      async () => {
+        const entries = await s.conn.xrange(keys.runEvents(id), '-', '+');
+        const events = entries.map(([, fields]) => JSON.parse(fields[1] ?? '{}') as { type: string; status?: string });
+        const ended = events.some((e) => e.type === 'run-finished' || (e.type === 'node-finished' && e.status === 'failed'));
+        return ended || events.filter((e) => e.type === 'capture-live').length >= steps ? { ended, events } : undefined;
+      },
+      20_000,
+    );
     if (seen.ended) throw new Error(`run ${id} ended before its captures were all live: ${JSON.stringify(seen.events)}`);
     return steps;
   };
 
   const waitForEnd = (id: string, timeoutMs = 30_000) =>
-    waitFor(`run ${id} to end`, async () => {
-      const r = (await stack!.call('GET', `/v1/runs/${id}`)).body;
-      return FINAL.includes(r.status) ? r : undefined;
-    }, timeoutMs);
+    waitFor(
+      `run ${id} to end`,
+      async () => {
+        const r = (await stack!.call('GET', `/v1/runs/${id}`)).body;
+        return FINAL.includes(r.status) ? r : undefined;
+      },
+      timeoutMs,
+    );
 
   it('one scheduled health-check run, with fast connects to the namespace, becomes the node baseline', async () => {
     const s = stack!;
     const created = await s.call('POST', '/v1/schedules', {
-      body: { name: SCHEDULE, cron: '*/2 * * * * *', timezone: 'UTC', runbook: 'health-check', duration: '6s', target: { pid: [clientPid()] }, targets: { nodes: [NODE] }, reason: 'baseline e2e' },
+      body: {
+        name: SCHEDULE,
+        cron: '*/2 * * * * *',
+        timezone: 'UTC',
+        runbook: 'health-check',
+        duration: '6s',
+        target: { pid: [clientPid()] },
+        targets: { nodes: [NODE] },
+        reason: 'baseline e2e',
+      },
     });
     expect(created.status, created.text).toBe(201);
 
@@ -131,10 +148,14 @@ describe.skipIf(skip)(`baseline diff with injected latency, end to end${skip ? `
     expect(runs.filter((r) => !FINAL.includes(r.status))).toEqual([]);
 
     // The baseline is recorded just after the run reads as completed.
-    const stored = await waitFor('the baseline to be recorded', async () => {
-      const list = await s.conn.lrange(keys.baseline(NODE, 'health-check', `pid=[${clientPid()}]`), 0, -1);
-      return list.length ? list.map((t) => JSON.parse(t) as Baseline) : undefined;
-    }, 5_000);
+    const stored = await waitFor(
+      'the baseline to be recorded',
+      async () => {
+        const list = await s.conn.lrange(keys.baseline(NODE, 'health-check', `pid=[${clientPid()}]`), 0, -1);
+        return list.length ? list.map((t) => JSON.parse(t) as Baseline) : undefined;
+      },
+      5_000,
+    );
     expect(stored.map((b) => b.runId)).toEqual([baselineRunId]);
     const metric = stored[0]!.metrics.find((m) => m.metric === `p99 connect latency to ${destination()}`);
     expect(metric, JSON.stringify(stored[0]!.metrics.map((m) => m.metric))).toMatchObject({ capture: 'tcpconnlat', unit: 'us', samples: CONNECTS });
@@ -200,11 +221,22 @@ describe.skipIf(skip)(`baseline diff with injected latency, end to end${skip ? `
     // The finding reads like the row: both numbers, when the baseline was taken, the change.
     const findings = (await s.call('GET', `/v1/runs/${id}/findings`, { token: s.readToken })).body.findings as Finding[];
     const finding = findings.find((f) => f.id === `baseline:${NODE}:${metric}`);
-    expect(finding, JSON.stringify(findings.map((f) => f.id))).toMatchObject({ severity: 'critical', node: NODE, capture: 'tcpconnlat', file: `nodes/${NODE}/tcpconnlat.json` });
+    expect(finding, JSON.stringify(findings.map((f) => f.id))).toMatchObject({
+      severity: 'critical',
+      node: NODE,
+      capture: 'tcpconnlat',
+      file: `nodes/${NODE}/tcpconnlat.json`,
+    });
     const clock = fmtClock(r.baselineAt, run.createdAt); // "03:00 UTC", with the day when it was another
     expect(clock).toContain(`${r.baselineAt.slice(11, 16)} UTC`);
     expect(finding!.title).toBe(`${metric}: ${r.baseline} (baseline, ${clock}) → ${r.now} (now), ${r.change}.`);
-    expect(finding!.evidence).toMatchObject({ baseline: r.baseline, now: r.now, change: r.change, baselineRun: baselineRunId, baselineRunbook: 'health-check' });
+    expect(finding!.evidence).toMatchObject({
+      baseline: r.baseline,
+      now: r.now,
+      change: r.change,
+      baselineRun: baselineRunId,
+      baselineRunbook: 'health-check',
+    });
 
     // The bundle: baseline.json as served, the row in summary.md and in report.html.
     const res = await fetch(`${s.api.url}/v1/runs/${id}/report`, { headers: { authorization: `Bearer ${s.readToken}` }, signal: AbortSignal.timeout(30_000) });
@@ -227,9 +259,13 @@ describe.skipIf(skip)(`baseline diff with injected latency, end to end${skip ? `
     expect(tr).toContain(`>${r.now}</td><td><span class="sev sev-critical">${r.change}</span></td></tr>`);
 
     // The worker let go of every BPF program, link and map once the runs ended.
-    await waitFor('no BPF handles left', async () => {
-      const h = bpfHandlesOf();
-      return h.programIds.length === 0 && h.links === 0 && h.maps === 0;
-    }, 5_000);
+    await waitFor(
+      'no BPF handles left',
+      async () => {
+        const h = bpfHandlesOf();
+        return h.programIds.length === 0 && h.links === 0 && h.maps === 0;
+      },
+      5_000,
+    );
   }, 60_000);
 });

@@ -190,7 +190,10 @@ describe('POST /v1/chatops/slack while Redis is slow', () => {
       const ack = (await res.json()) as Posted['body'];
       runId = /\(run (\S+)\)/.exec(ack.text)?.[1];
       expect(runId, ack.text).toBeTruthy();
-      await waitFor('the running post', () => posts.slice(before).some((p) => p.body.text.startsWith(`Run ${runId} is running`)), { timeoutMs: 30_000, intervalMs: 100 });
+      await waitFor('the running post', () => posts.slice(before).some((p) => p.body.text.startsWith(`Run ${runId} is running`)), {
+        timeoutMs: 30_000,
+        intervalMs: 100,
+      });
       expect(api.chatFollowers.size).toBe(1);
 
       await api.stop();

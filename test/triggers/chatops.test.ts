@@ -26,7 +26,13 @@ describe('chatops grammar', () => {
 
   it('run <runbook> with name=value params; window and nodes optional', () => {
     expect(parseCommand('run high-cpu pid=4242', RUNBOOKS)).toEqual({ kind: 'run', runbook: 'high-cpu', params: { pid: '4242' } });
-    expect(parseCommand('run high-cpu pid=4242 2s on n1', RUNBOOKS)).toEqual({ kind: 'run', runbook: 'high-cpu', params: { pid: '4242' }, duration: '2s', nodes: ['n1'] });
+    expect(parseCommand('run high-cpu pid=4242 2s on n1', RUNBOOKS)).toEqual({
+      kind: 'run',
+      runbook: 'high-cpu',
+      params: { pid: '4242' },
+      duration: '2s',
+      nodes: ['n1'],
+    });
     expect(parseCommand('cpu', RUNBOOKS)).toEqual({ kind: 'run', runbook: 'high-cpu', params: {} });
   });
 

@@ -34,15 +34,17 @@ function amPayload(fingerprint: string, labels: Record<string, string>) {
     commonLabels: { alertname: 'HighCPU' },
     commonAnnotations: {},
     externalURL: 'http://alertmanager.example:9093',
-    alerts: [{
-      status: 'firing',
-      labels: { alertname: 'HighCPU', job: 'node', ...labels },
-      annotations: { summary: 'CPU above 90% for 5m' },
-      startsAt: '2026-11-24T17:00:00.000Z',
-      endsAt: '0001-01-01T00:00:00Z',
-      generatorURL: 'http://prometheus.example:9090/graph?g0.expr=HighCPU',
-      fingerprint,
-    }],
+    alerts: [
+      {
+        status: 'firing',
+        labels: { alertname: 'HighCPU', job: 'node', ...labels },
+        annotations: { summary: 'CPU above 90% for 5m' },
+        startsAt: '2026-11-24T17:00:00.000Z',
+        endsAt: '0001-01-01T00:00:00Z',
+        generatorURL: 'http://prometheus.example:9090/graph?g0.expr=HighCPU',
+        fingerprint,
+      },
+    ],
   };
 }
 
@@ -93,7 +95,10 @@ describe('alerts name their node by label rules', () => {
   });
 
   it('no label names a live node: refused, audited as hook.failed naming the labels tried', async () => {
-    for (const [fp, labels] of [['nl00000000000005', { instance: 'db-9:9100' }], ['nl00000000000006', { node: 'web-1' }]] as const) {
+    for (const [fp, labels] of [
+      ['nl00000000000005', { instance: 'db-9:9100' }],
+      ['nl00000000000006', { node: 'web-1' }],
+    ] as const) {
       const reply = await am(amPayload(fp, labels));
       expect(reply.status).toBeGreaterThanOrEqual(400);
       expect(reply.status).toBeLessThan(500);

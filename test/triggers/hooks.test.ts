@@ -80,7 +80,13 @@ function pdPayload(eventId: string, eventType: string, incident = 'PGR0VU2', ser
       event_type: eventType,
       resource_type: 'incident',
       occurred_at: '2026-11-24T17:45:22.169Z',
-      agent: { html_url: 'https://acme.pagerduty.com/users/PLH1HKV', id: 'PLH1HKV', self: 'https://api.pagerduty.com/users/PLH1HKV', summary: 'Tenex Engineer', type: 'user_reference' },
+      agent: {
+        html_url: 'https://acme.pagerduty.com/users/PLH1HKV',
+        id: 'PLH1HKV',
+        self: 'https://api.pagerduty.com/users/PLH1HKV',
+        summary: 'Tenex Engineer',
+        type: 'user_reference',
+      },
       client: null,
       data: {
         id: incident,
@@ -92,7 +98,13 @@ function pdPayload(eventId: string, eventType: string, incident = 'PGR0VU2', ser
         incident_key: 'd3640fbd41094207a1c11e58e46b1662',
         created_at: '2026-11-24T17:40:27Z',
         title: 'A little bump in the road',
-        service: { html_url: 'https://acme.pagerduty.com/services/PF9KMXH', id: 'PF9KMXH', self: 'https://api.pagerduty.com/services/PF9KMXH', summary: service, type: 'service_reference' },
+        service: {
+          html_url: 'https://acme.pagerduty.com/services/PF9KMXH',
+          id: 'PF9KMXH',
+          self: 'https://api.pagerduty.com/services/PF9KMXH',
+          summary: service,
+          type: 'service_reference',
+        },
         assignees: [],
         escalation_policy: { id: 'PE1U9CH', summary: 'Default', type: 'escalation_policy_reference' },
         teams: [],
@@ -145,7 +157,7 @@ describe('incident webhooks (enabled)', () => {
 
   const am = (body: unknown, token: string | null = AM_TOKEN) => anon.post('/v1/hooks/alertmanager', body, { token });
 
-  it('Alertmanager firing: one run of the mapped runbook on the alert\'s node, linked back to the alert', async () => {
+  it("Alertmanager firing: one run of the mapped runbook on the alert's node, linked back to the alert", async () => {
     const reply = await am(amPayload('firing', [{ alertname: 'HighCPU', fingerprint: 'a1b2c3d4e5f60001' }]));
     expect(reply.status).toBe(202);
     expect(reply.body).toMatchObject({ started: 1, matched: true, results: [{ alert: 'a1b2c3d4e5f60001', status: 'started', rule: 'cpu' }] });
@@ -159,7 +171,11 @@ describe('incident webhooks (enabled)', () => {
     expect(run.plan.reason).toContain('http://prometheus.example:9090/graph?g0.expr=HighCPU');
     const created = (await auditEntries(stack.admin, 'run.create')).filter((e) => e.subject === reply.body.runId);
     expect(created).toHaveLength(1);
-    expect(created[0]!.details.origin).toMatchObject({ tool: 'alertmanager', alert: 'a1b2c3d4e5f60001', url: 'http://prometheus.example:9090/graph?g0.expr=HighCPU' });
+    expect(created[0]!.details.origin).toMatchObject({
+      tool: 'alertmanager',
+      alert: 'a1b2c3d4e5f60001',
+      url: 'http://prometheus.example:9090/graph?g0.expr=HighCPU',
+    });
   });
 
   it('the same delivery twice (and three at once) starts one run; duplicates answer 202 with its id', async () => {
@@ -221,7 +237,7 @@ describe('incident webhooks (enabled)', () => {
     expect(unmatched[0]!.details).toMatchObject({ tool: 'alertmanager', labels: { alertname: 'DiskFull' } });
   });
 
-  it('a matched alert whose node is not live fails to start with the planner\'s error, audited, and can be retried', async () => {
+  it("a matched alert whose node is not live fails to start with the planner's error, audited, and can be retried", async () => {
     const payload = amPayload('firing', [{ alertname: 'HighCPU', fingerprint: 'off0000000000001', instance: 'web-9:9100' }]);
     const reply = await am(payload);
     expect(reply.status).toBeGreaterThanOrEqual(400);
@@ -240,7 +256,12 @@ describe('incident webhooks (enabled)', () => {
   });
 
   const pd = (body: string, signature: string | undefined) =>
-    anon.call('POST', '/v1/hooks/pagerduty', { rawBody: body, contentType: 'application/json', token: null, headers: signature ? { 'x-pagerduty-signature': signature } : {} });
+    anon.call('POST', '/v1/hooks/pagerduty', {
+      rawBody: body,
+      contentType: 'application/json',
+      token: null,
+      headers: signature ? { 'x-pagerduty-signature': signature } : {},
+    });
 
   it('PagerDuty incident.triggered: signature rotation (second signature valid) accepted; one run per event id', async () => {
     const body = JSON.stringify(pdPayload('01DEN1HJTF1NGBA2QH2NP8YK3B', 'incident.triggered'));
@@ -267,7 +288,10 @@ describe('incident webhooks (enabled)', () => {
     expect((await pd(`${body} `, sign(PD_SECRET, body))).status).toBe(401); // the body changed after signing
     expect((await pd('{not json', sign(PD_OLD_SECRET, '{not json'))).status).toBe(401); // verified before parsing
 
-    for (const [id, type] of [['01DEN1HJTF1NGBA2QH2NP8YK3D', 'incident.resolved'], ['01DEN1HJTF1NGBA2QH2NP8YK3E', 'incident.acknowledged']] as const) {
+    for (const [id, type] of [
+      ['01DEN1HJTF1NGBA2QH2NP8YK3D', 'incident.resolved'],
+      ['01DEN1HJTF1NGBA2QH2NP8YK3E', 'incident.acknowledged'],
+    ] as const) {
       const b = JSON.stringify(pdPayload(id, type));
       const reply = await pd(b, sign(PD_SECRET, b));
       expect(reply.status).toBe(202);
@@ -278,7 +302,13 @@ describe('incident webhooks (enabled)', () => {
   const generic = (body: unknown, secret = GENERIC_SECRET) => anon.post('/v1/hooks/generic', body, { token: null, headers: { 'x-sherlock-secret': secret } });
 
   it('generic hook: shared secret, firing starts the mapped run once, resolved starts none', async () => {
-    const alert = { id: 'opsgenie-70413a06', status: 'firing', labels: { kind: 'disk', host: 'web-1' }, url: 'https://acme.app.opsgenie.com/alert/detail/70413a06', title: 'Disk latency' };
+    const alert = {
+      id: 'opsgenie-70413a06',
+      status: 'firing',
+      labels: { kind: 'disk', host: 'web-1' },
+      url: 'https://acme.app.opsgenie.com/alert/detail/70413a06',
+      title: 'Disk latency',
+    };
     expect((await generic(alert, 'nope')).status).toBe(401);
     const reply = await generic(alert);
     expect(reply.status).toBe(202);

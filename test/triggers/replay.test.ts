@@ -41,11 +41,28 @@ describe('signed chat requests and time', () => {
   it('across replicas: a second API process refuses a signature the first accepted, and Redis keeps it ≥ 10 minutes', async () => {
     const stack = await startStack([], { env: { SHERLOCK_SLACK_SIGNING_SECRET: SECRET } });
     const { startApiServer } = await import('../../src/server/api-server.js');
-    const second = await startApiServer({ redisUrl: stack.redis.url, port: 0, host: '127.0.0.1', retentionSeconds: 3600, env: { SHERLOCK_SLACK_SIGNING_SECRET: SECRET } });
+    const second = await startApiServer({
+      redisUrl: stack.redis.url,
+      port: 0,
+      host: '127.0.0.1',
+      retentionSeconds: 3600,
+      env: { SHERLOCK_SLACK_SIGNING_SECRET: SECRET },
+    });
     try {
-      const body = new URLSearchParams({ user_id: 'U1', user_name: 'a', channel_id: 'C1', channel_name: 'ops', command: '/sherlock', text: 'status no-such-run' }).toString();
+      const body = new URLSearchParams({
+        user_id: 'U1',
+        user_name: 'a',
+        channel_id: 'C1',
+        channel_name: 'ops',
+        command: '/sherlock',
+        text: 'status no-such-run',
+      }).toString();
       const ts = String(Math.floor(Date.now() / 1000) + 290);
-      const headers = { 'content-type': 'application/x-www-form-urlencoded', 'x-slack-request-timestamp': ts, 'x-slack-signature': slackSignature(SECRET, ts, body) };
+      const headers = {
+        'content-type': 'application/x-www-form-urlencoded',
+        'x-slack-request-timestamp': ts,
+        'x-slack-signature': slackSignature(SECRET, ts, body),
+      };
       const first = await fetch(`${stack.api.url}/v1/chatops/slack`, { method: 'POST', headers, body });
       expect(first.status).toBe(200);
       const replay = await fetch(`${second.url}/v1/chatops/slack`, { method: 'POST', headers, body });

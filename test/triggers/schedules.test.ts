@@ -90,7 +90,12 @@ describe('schedules and baselines', () => {
       targets: { nodes: [NODE] },
     });
     expect(created.status).toBe(201);
-    expect(created.body).toMatchObject({ name: SCHEDULE, cron: '*/2 * * * * *', timezone: 'UTC', request: { runbook: 'health-check', params: { frequency: 9 } } });
+    expect(created.body).toMatchObject({
+      name: SCHEDULE,
+      cron: '*/2 * * * * *',
+      timezone: 'UTC',
+      request: { runbook: 'health-check', params: { frequency: 9 } },
+    });
     expect(Date.parse(created.body.next)).toBeGreaterThan(Date.now() - 2000);
     const again = await stack.admin.post('/v1/schedules', { name: SCHEDULE, cron: '0 3 * * *', runbook: 'health-check', targets: { nodes: [NODE] } });
     expect(again.status).toBe(409);
@@ -100,17 +105,28 @@ describe('schedules and baselines', () => {
     expect(list.body.schedules).toEqual([expect.objectContaining({ name: SCHEDULE, cron: '*/2 * * * * *', timezone: 'UTC', next: expect.any(String) })]);
     expect(Date.parse(list.body.schedules[0].next)).toBeLessThanOrEqual(Date.now() + 2500);
 
-    const runs = await waitFor('two scheduled runs', async () => {
-      const found = await scheduledRuns(SCHEDULE);
-      return found.length >= 2 ? found : undefined;
-    }, { timeoutMs: 6500, intervalMs: 200 });
+    const runs = await waitFor(
+      'two scheduled runs',
+      async () => {
+        const found = await scheduledRuns(SCHEDULE);
+        return found.length >= 2 ? found : undefined;
+      },
+      { timeoutMs: 6500, intervalMs: 200 },
+    );
     const run = await stack.admin.run(runs[0]!.id);
     expect(run.plan).toMatchObject({ nodes: [NODE], durationMs: 2000 });
     expect((run.plan as unknown as { runbook: string }).runbook).toBe('health-check');
 
-    const audit = (await stack.admin.get('/v1/audit?limit=50')).body.entries as { actor: string; action: string; subject: string; details?: { origin?: unknown } }[];
+    const audit = (await stack.admin.get('/v1/audit?limit=50')).body.entries as {
+      actor: string;
+      action: string;
+      subject: string;
+      details?: { origin?: unknown };
+    }[];
     expect(audit).toContainEqual(expect.objectContaining({ action: 'schedule.create', subject: SCHEDULE, actor: 'test-admin' }));
-    expect(audit).toContainEqual(expect.objectContaining({ action: 'run.create', actor: `schedule:${SCHEDULE}`, details: expect.objectContaining({ origin: { schedule: SCHEDULE } }) }));
+    expect(audit).toContainEqual(
+      expect.objectContaining({ action: 'run.create', actor: `schedule:${SCHEDULE}`, details: expect.objectContaining({ origin: { schedule: SCHEDULE } }) }),
+    );
 
     expect((await stack.admin.withToken(readToken).delete(`/v1/schedules/${SCHEDULE}`)).status).toBe(403);
     const deleted = await stack.admin.delete(`/v1/schedules/${SCHEDULE}`);
@@ -135,9 +151,28 @@ describe('schedules and baselines', () => {
     const plan = (runbook: string): RunPlan => ({ runbook, steps: [], durationMs: 2000, target: {}, nodes: [BASE_NODE] });
     const finish = async (id: string, slots: Record<number, number>, runq: Record<number, number>) => {
       const where = (name: string) => ({ runId: id, node: BASE_NODE, name, contentType: 'application/json', ttlSeconds: RETENTION_SECONDS });
-      await putArtifact(stack.conn, where('tcpconnlat.json'), JSON.stringify(result('tcpconnlat', { histograms: [{ labels: { destination: DEST }, histogram: histogram(slots) }], slowest: [], failures: [], missedRuns: 0 })));
-      await putArtifact(stack.conn, where('runqlat.json'), JSON.stringify(result('runqlat', { histograms: [{ labels: { scope: 'all' }, histogram: histogram(runq) }] })));
-      const summary = (capture: string) => ({ capture, kind: 'histogram', count: 1, dropped: 0, bpfCpuNs: 0, durationMs: 2000, cancelled: false, artifact: `${capture}.json` });
+      await putArtifact(
+        stack.conn,
+        where('tcpconnlat.json'),
+        JSON.stringify(
+          result('tcpconnlat', { histograms: [{ labels: { destination: DEST }, histogram: histogram(slots) }], slowest: [], failures: [], missedRuns: 0 }),
+        ),
+      );
+      await putArtifact(
+        stack.conn,
+        where('runqlat.json'),
+        JSON.stringify(result('runqlat', { histograms: [{ labels: { scope: 'all' }, histogram: histogram(runq) }] })),
+      );
+      const summary = (capture: string) => ({
+        capture,
+        kind: 'histogram',
+        count: 1,
+        dropped: 0,
+        bpfCpuNs: 0,
+        durationMs: 2000,
+        cancelled: false,
+        artifact: `${capture}.json`,
+      });
       const now = new Date().toISOString();
       await store.setNodeState(id, BASE_NODE, { status: 'completed', startedAt: now, finishedAt: now, captures: [summary('tcpconnlat'), summary('runqlat')] });
       expect((await store.finalizeIfDone(id))!.status).toBe('completed');
@@ -179,7 +214,9 @@ describe('schedules and baselines', () => {
     const findings = (await stack.admin.get(`/v1/runs/${laterId}/findings`)).body.findings as { id: string; severity: string; title: string }[];
     expect(findings.find((f) => f.id === `baseline:${BASE_NODE}:p99 connect latency to ${DEST}`)).toMatchObject({
       severity: 'critical',
-      title: expect.stringMatching(new RegExp(`^p99 connect latency to ${DEST}: 4\\.1 ms \\(baseline, (\\d{4}-\\d\\d-\\d\\d )?\\d\\d:\\d\\d UTC\\) → 260 ms \\(now\\), ×64\\.$`)),
+      title: expect.stringMatching(
+        new RegExp(`^p99 connect latency to ${DEST}: 4\\.1 ms \\(baseline, (\\d{4}-\\d\\d-\\d\\d )?\\d\\d:\\d\\d UTC\\) → 260 ms \\(now\\), ×64\\.$`),
+      ),
     });
     const page = await stack.admin.get(`/v1/runs/${laterId}/report.html`);
     expect(page.status).toBe(200);

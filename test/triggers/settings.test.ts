@@ -147,7 +147,9 @@ describe('trigger settings: a bad config refuses the start', () => {
     const file = configFile('trigers: {}\n');
     expect(refusal({ configFile: file })).toContain(`${file}: unknown key "trigers" (did you mean "triggers"?); allowed: triggers`);
     const slack = configFile('triggers:\n  slack:\n    signingsecret: abc\n');
-    expect(refusal({ configFile: slack })).toContain(`${slack}: triggers.slack: unknown key "signingsecret" (did you mean "signingSecret"?); allowed: signingSecret, mattermostToken, publicUrl, aliases, allow`);
+    expect(refusal({ configFile: slack })).toContain(
+      `${slack}: triggers.slack: unknown key "signingsecret" (did you mean "signingSecret"?); allowed: signingSecret, mattermostToken, publicUrl, aliases, allow`,
+    );
     const rule = configFile('triggers:\n  hooks:\n    rules:\n      - runbook: high-cpu\n        nodes: all\n        node: web-1\n');
     expect(refusal({ configFile: rule })).toContain(`${rule}: triggers.hooks.rules.0: unknown key "node" (did you mean "nodes"?)`);
     const section = configFile('triggers:\n  opsgenie: {secret: x}\n');
@@ -178,7 +180,9 @@ describe('trigger settings: a bad config refuses the start', () => {
       /SHERLOCK_CHATOPS_ALIASES: not valid JSON \(.+\); write it like \{"lat": "intermittent-latency"\}/,
     );
     expect(refusal({ env: { SHERLOCK_CHATOPS_ALLOW: "{'high-cpu': {}}" } })).toMatch(/SHERLOCK_CHATOPS_ALLOW: not valid JSON/);
-    expect(refusal({ env: { SHERLOCK_CHATOPS_ALLOW: '{"high-cpu": {"users": "alice"}}' } })).toContain('SHERLOCK_CHATOPS_ALLOW: high-cpu.users: Invalid input: expected array');
+    expect(refusal({ env: { SHERLOCK_CHATOPS_ALLOW: '{"high-cpu": {"users": "alice"}}' } })).toContain(
+      'SHERLOCK_CHATOPS_ALLOW: high-cpu.users: Invalid input: expected array',
+    );
     expect(refusal({ env: { SHERLOCK_CHATOPS_ALLOW: '["high-cpu"]' } })).toContain('SHERLOCK_CHATOPS_ALLOW: Invalid input: expected record');
     expect(refusal({ env: { SHERLOCK_PUBLIC_URL: 'ftp://x.example' } })).toContain('SHERLOCK_PUBLIC_URL: must be an http:// or https:// URL');
   });
@@ -198,7 +202,9 @@ triggers:
     const message = refusal({ configFile: file });
     expect(message).toContain('refusing to start: 5 problems in the trigger settings:');
     expect(message).toContain(`${file}: triggers.hooks.rules.1.params.sevice: runbook disk-io has no param "sevice" (its params: service, comm, pid)`);
-    expect(message).toContain(`${file}: triggers.hooks.rules.2.runbook: no runbook "hgih-cpu" (did you mean "high-cpu"? known: disk-io, health-check, high-cpu, intermittent-latency, suspicious-activity)`);
+    expect(message).toContain(
+      `${file}: triggers.hooks.rules.2.runbook: no runbook "hgih-cpu" (did you mean "high-cpu"? known: disk-io, health-check, high-cpu, intermittent-latency, suspicious-activity)`,
+    );
     expect(message).toContain(`${file}: triggers.hooks.rules.3.params.frequency: 5000 is above the maximum 999`);
     expect(message).toContain(`${file}: triggers.hooks.rules.4.duration: 10m is outside 1s..1m (runbook health-check's maxDuration)`);
     expect(message).toContain(`${file}: triggers.hooks.rules.5.duration: "soon" is not a duration`);
@@ -218,7 +224,9 @@ triggers:
     );
     const catalog = RunbookCatalog.load(books);
     expect(catalog.errors).toEqual([]);
-    const file = configFile('triggers:\n  hooks:\n    rules:\n      - {runbook: one-pid, nodes: all}\n      - {runbook: one-pid, nodes: all, params: {pid: "${labels.pid}"}}\n');
+    const file = configFile(
+      'triggers:\n  hooks:\n    rules:\n      - {runbook: one-pid, nodes: all}\n      - {runbook: one-pid, nodes: all, params: {pid: "${labels.pid}"}}\n',
+    );
     let message = '';
     try {
       loadTriggerSettings({ configFile: file, env: {} }, catalog);
@@ -336,7 +344,7 @@ triggers:
     expect((await slack('runbooks', 'some-other-secret')).status).toBe(401);
   });
 
-  it('Alertmanager: the bearer token comes from the env over the file; the file\'s rules map the alert', async () => {
+  it("Alertmanager: the bearer token comes from the env over the file; the file's rules map the alert", async () => {
     const anon = stack.admin.withToken(undefined);
     const payload = {
       version: '4',
@@ -386,7 +394,8 @@ describe.skipIf(distSkip)(`sherlock api|up --config${distSkip ? ` (skipped: ${di
     return spawnSync(process.execPath, [sherlockBin, ...args], { encoding: 'utf8', timeout: 20_000, killSignal: 'SIGKILL', env: { ...base, ...env } });
   }
 
-  const BAD = 'triggers:\n  hooks:\n    rules:\n      - {runbook: high-cpu, nodes: all}\n      - {runbook: hgih-cpu, nodes: all}\n  slack: {allow: {nope: {}}}\n';
+  const BAD =
+    'triggers:\n  hooks:\n    rules:\n      - {runbook: high-cpu, nodes: all}\n      - {runbook: hgih-cpu, nodes: all}\n  slack: {allow: {nope: {}}}\n';
 
   it('sherlock api --config bad.yaml exits 78 printing every problem, no stack trace', () => {
     const bad = configFile(BAD);

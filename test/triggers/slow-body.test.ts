@@ -45,7 +45,11 @@ describe('request bodies and authentication', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'sherlock-slow-body-'));
     const file = join(dir, 'sherlock.yaml');
-    writeFileSync(file, 'triggers:\n  slack: {signingSecret: slow-body-signing-secret}\n  generic: {secret: slow-body-generic}\nlimits: {signedBodyBytes: 2048, bodyDeadlineSeconds: 0.5}\n', { mode: 0o600 });
+    writeFileSync(
+      file,
+      'triggers:\n  slack: {signingSecret: slow-body-signing-secret}\n  generic: {secret: slow-body-generic}\nlimits: {signedBodyBytes: 2048, bodyDeadlineSeconds: 0.5}\n',
+      { mode: 0o600 },
+    );
     stack = await startStack([], { configFile: file, env: {} });
   }, 30_000);
 
@@ -66,7 +70,11 @@ describe('request bodies and authentication', () => {
 
   for (const path of ['/v1/chatops/slack', '/v1/hooks/generic']) {
     it(`${path}: a slow sender gets 408 after the deadline and its connection is closed`, async () => {
-      const headers = { 'content-type': path.includes('slack') ? 'application/x-www-form-urlencoded' : 'application/json', 'content-length': '1000', 'x-sherlock-secret': 'slow-body-generic' };
+      const headers = {
+        'content-type': path.includes('slack') ? 'application/x-www-form-urlencoded' : 'application/json',
+        'content-length': '1000',
+        'x-sherlock-secret': 'slow-body-generic',
+      };
       const reply = await slowRequest(stack.api.url, path, headers, 'text=he');
       expect(reply.head).toMatch(/^HTTP\/1\.1 408/);
       expect(reply.head).toContain('did not arrive within 0.5 s');
@@ -75,10 +83,20 @@ describe('request bodies and authentication', () => {
     });
 
     it(`${path}: a body over the limit is a 413, declared or streamed`, async () => {
-      const declared = await slowRequest(stack.api.url, path, { 'content-type': 'application/json', 'content-length': '5000', 'x-sherlock-secret': 'slow-body-generic' }, 'a');
+      const declared = await slowRequest(
+        stack.api.url,
+        path,
+        { 'content-type': 'application/json', 'content-length': '5000', 'x-sherlock-secret': 'slow-body-generic' },
+        'a',
+      );
       expect(declared.head).toMatch(/^HTTP\/1\.1 413/);
       const chunk = 'x'.repeat(3000);
-      const streamed = await slowRequest(stack.api.url, path, { 'content-type': 'application/json', 'transfer-encoding': 'chunked', 'x-sherlock-secret': 'slow-body-generic' }, `${chunk.length.toString(16)}\r\n${chunk}\r\n`);
+      const streamed = await slowRequest(
+        stack.api.url,
+        path,
+        { 'content-type': 'application/json', 'transfer-encoding': 'chunked', 'x-sherlock-secret': 'slow-body-generic' },
+        `${chunk.length.toString(16)}\r\n${chunk}\r\n`,
+      );
       expect(streamed.head).toMatch(/^HTTP\/1\.1 413/);
     });
   }

@@ -78,7 +78,10 @@ describe('CFI tables against readelf', () => {
         expect(row, `row at 0x${e.loc.toString(16)}`).toBeDefined();
         const cfa = row!.cfa.kind === 'expr' ? 'exp' : `${REG_NAMES[row!.cfa.reg]}${row!.cfa.offset >= 0 ? '+' : ''}${row!.cfa.offset}`;
         expect(cfa, `CFA at 0x${e.loc.toString(16)}`).toBe(e.cfa);
-        for (const [name, reg] of [['rbp', 6], ['ra', 16]] as const) {
+        for (const [name, reg] of [
+          ['rbp', 6],
+          ['ra', 16],
+        ] as const) {
           const want = e.rules.get(name);
           if (want === undefined || want === '') continue;
           expect(describeRule(row!.regs[reg]!), `${name} at 0x${e.loc.toString(16)}`).toBe(want === 's' ? 'u' : want);

@@ -15,7 +15,15 @@ export const newToken = z
   })
   .strict();
 
-export const auditQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100), before: z.string().regex(/^\d{1,20}-\d{1,20}$/, 'before is an audit entry id such as 1733300000000-0 (from a previous page)').optional() }).strict();
+export const auditQuery = z
+  .object({
+    limit: z.coerce.number().int().min(1).max(1000).default(100),
+    before: z
+      .string()
+      .regex(/^\d{1,20}-\d{1,20}$/, 'before is an audit entry id such as 1733300000000-0 (from a previous page)')
+      .optional(),
+  })
+  .strict();
 
 export interface AdminRoutesOptions {
   tokens: TokenStore;

@@ -34,7 +34,10 @@ export function chatopsRoutes({ redis, chatops, chatFollowers, bodyLimits, ...de
   app.post('/slack', async (c) => {
     const config = chatops ?? DISABLED_CHATOPS; // read and checked once at start (src/config/triggers.ts)
     if (!config.signingSecret && !config.mattermostToken) {
-      throw new NotFound('not_found', 'the Slack/Mattermost receiver is disabled: set SHERLOCK_SLACK_SIGNING_SECRET or SHERLOCK_MATTERMOST_TOKEN (or triggers.slack.signingSecret / mattermostToken in the config file)');
+      throw new NotFound(
+        'not_found',
+        'the Slack/Mattermost receiver is disabled: set SHERLOCK_SLACK_SIGNING_SECRET or SHERLOCK_MATTERMOST_TOKEN (or triggers.slack.signingSecret / mattermostToken in the config file)',
+      );
     }
     const raw = (await readBodyWithin(c, bodyLimits)).toString('utf8');
     const signature = c.req.header('x-slack-signature');

@@ -70,7 +70,9 @@ export function runbookRoutes({ runbooks: loaded, tokens, audit }: RunbookRoutes
     const runbook = catalog()?.get(name);
     if (!runbook) {
       const available = catalog()?.names() ?? [];
-      throw new NotFound('unknown_runbook', `unknown runbook "${name}"; runbooks: ${available.length ? available.join(', ') : 'none installed'}`, { available });
+      throw new NotFound('unknown_runbook', `unknown runbook "${name}"; runbooks: ${available.length ? available.join(', ') : 'none installed'}`, {
+        available,
+      });
     }
     return c.json(runbookDetail(runbook));
   });
@@ -79,7 +81,12 @@ export function runbookRoutes({ runbooks: loaded, tokens, audit }: RunbookRoutes
     const runbooks = catalog();
     if (!runbooks) throw new Conflict('no_runbooks_dir', 'this API process was started without a runbooks directory');
     const result = runbooks.reload();
-    await audit.record({ actor: c.get('token').name, action: 'runbooks.reload', subject: runbooks.dir, details: { runbooks: result.runbooks, errors: result.errors.length } });
+    await audit.record({
+      actor: c.get('token').name,
+      action: 'runbooks.reload',
+      subject: runbooks.dir,
+      details: { runbooks: result.runbooks, errors: result.errors.length },
+    });
     return c.json({ runbooks: result.runbooks, errors: errorsOf(result.errors), loadedAt: runbooks.loadedAt?.toISOString() });
   });
 

@@ -22,7 +22,7 @@ export const listQuery = z
     // The `next` link's cursor: createdAt ms of the page's last run, then its id.
     before: z
       .string()
-      .regex(/^\d{1,15}(:[0-9a-f-]{36})?$/, 'before is the cursor from a page\'s next link (ms:run-id)')
+      .regex(/^\d{1,15}(:[0-9a-f-]{36})?$/, "before is the cursor from a page's next link (ms:run-id)")
       .transform((text) => {
         const [ms, id] = text.split(':');
         return { ms: Number(ms), ...(id ? { id } : {}) };
@@ -55,7 +55,10 @@ export function runRoutes({ runs, tokens, runEvents }: RunRoutesOptions) {
     const parsed = listQuery.safeParse(c.req.query());
     if (!parsed.success) throw validationError(parsed.error, 'query');
     const { runs: page, next } = await runs.list(parsed.data);
-    return c.json({ runs: page, ...(next !== undefined ? { next: `/v1/runs?${new URLSearchParams({ ...stringify(c.req.query()), before: String(next) })}` } : {}) });
+    return c.json({
+      runs: page,
+      ...(next !== undefined ? { next: `/v1/runs?${new URLSearchParams({ ...stringify(c.req.query()), before: String(next) })}` } : {}),
+    });
   });
 
   app.get('/:id', read, async (c) => {
@@ -73,16 +76,20 @@ export function runRoutes({ runs, tokens, runEvents }: RunRoutesOptions) {
     const run = await runs.get(c.req.param('id'));
     // A reconnecting client resumes after the last event it saw.
     const resumeFrom = c.req.header('last-event-id') ?? '';
-    return streamSSE(c, async (stream) => {
-      const aborted = new AbortController();
-      stream.onAbort(() => aborted.abort());
-      for await (const entry of followRunEvents(runEvents, run, resumeFrom, aborted.signal)) {
-        await stream.writeSSE({ id: entry.id, event: entry.type, data: JSON.stringify(entry.event) });
-      }
-    }, async (err, stream) => {
-      // A client that went away mid-read closes the reader under it: not an error.
-      if (!stream.aborted) log.warn('event stream failed', { runId: run.id, error: err.message });
-    });
+    return streamSSE(
+      c,
+      async (stream) => {
+        const aborted = new AbortController();
+        stream.onAbort(() => aborted.abort());
+        for await (const entry of followRunEvents(runEvents, run, resumeFrom, aborted.signal)) {
+          await stream.writeSSE({ id: entry.id, event: entry.type, data: JSON.stringify(entry.event) });
+        }
+      },
+      async (err, stream) => {
+        // A client that went away mid-read closes the reader under it: not an error.
+        if (!stream.aborted) log.warn('event stream failed', { runId: run.id, error: err.message });
+      },
+    );
   });
 
   app.get('/:id/findings', read, async (c) => {
@@ -91,7 +98,12 @@ export function runRoutes({ runs, tokens, runEvents }: RunRoutesOptions) {
   });
 
   app.get('/:id/nodes/:node/artifacts/:name', read, async (c) => {
-    const { meta, chunks } = await runs.artifact(c.req.param('id'), checkNodeName(c.req.param('node')), checkArtifactName(c.req.param('name')), c.get('token').name);
+    const { meta, chunks } = await runs.artifact(
+      c.req.param('id'),
+      checkNodeName(c.req.param('node')),
+      checkArtifactName(c.req.param('name')),
+      c.get('token').name,
+    );
     const body = Readable.toWeb(Readable.from(chunks)) as ReadableStream;
     return new Response(body, { headers: { 'content-type': meta.contentType, 'content-encoding': 'gzip' } });
   });

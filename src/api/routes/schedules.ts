@@ -38,7 +38,15 @@ export function scheduleRoutes({ schedules, runs, tokens }: ScheduleRoutesOption
   app.get('/runs/:id/baseline', read, async (c) => {
     const { run, comparison } = await runs.baseline(c.req.param('id'));
     const { missing, ...rest } = comparison;
-    return c.json({ ...rest, ...(missing.length ? { missing, note: `no scheduled baseline yet for these nodes with runbook ${run.plan.runbook ?? 'ad-hoc'} or health-check and target ${comparison.target}` } : {}) });
+    return c.json({
+      ...rest,
+      ...(missing.length
+        ? {
+            missing,
+            note: `no scheduled baseline yet for these nodes with runbook ${run.plan.runbook ?? 'ad-hoc'} or health-check and target ${comparison.target}`,
+          }
+        : {}),
+    });
   });
 
   return app;

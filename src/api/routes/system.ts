@@ -18,10 +18,9 @@ function pingWithin(redis: Redis, ms: number): Promise<unknown> {
   let timer: NodeJS.Timeout | undefined;
   const ping = redis.ping();
   ping.catch(() => {}); // may settle after the timeout answered
-  return Promise.race([
-    ping,
-    new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`no PING reply within ${ms} ms`)), ms))),
-  ]).finally(() => clearTimeout(timer));
+  return Promise.race([ping, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`no PING reply within ${ms} ms`)), ms)))]).finally(() =>
+    clearTimeout(timer),
+  );
 }
 
 export interface SystemRoutesOptions {

@@ -21,11 +21,27 @@ function analyzeBiolatency(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
     const p99 = quantile(buckets, 0.99);
     if (p99 <= thresholdUs) continue;
     findings.push(
-      makeFinding(ctx, `disk:${disk}`, latencySeverity(p99, thresholdUs),
+      makeFinding(
+        ctx,
+        `disk:${disk}`,
+        latencySeverity(p99, thresholdUs),
         `Block I/O on ${disk} takes ${fmtUs(p99)} at p99 (threshold ${fmtMs(thresholdMs)}) over ${plural(n, 'I/O')}, median ${fmtUs(quantile(buckets, 0.5))}: the disk is slow or saturated.`,
-        { disk, ios: n, p50Ms: Math.round(quantile(buckets, 0.5)) / 1000, p99Ms: Math.round(p99) / 1000, thresholdMs, buckets: buckets.map((b) => ({ lowUs: b.low, highUs: b.high, count: b.count })) },
+        {
+          disk,
+          ios: n,
+          p50Ms: Math.round(quantile(buckets, 0.5)) / 1000,
+          p99Ms: Math.round(p99) / 1000,
+          thresholdMs,
+          buckets: buckets.map((b) => ({ lowUs: b.low, highUs: b.high, count: b.count })),
+        },
         p99 / thresholdUs,
-        timeImpact(sumOf(h.histogram as Obj) / 1e6, ctx.windowSeconds, `${plural(n, 'I/O')} in flight ${(sumOf(h.histogram as Obj) / 1e6).toFixed(2)} s in all`, ['disk', 'latency'])),
+        timeImpact(
+          sumOf(h.histogram as Obj) / 1e6,
+          ctx.windowSeconds,
+          `${plural(n, 'I/O')} in flight ${(sumOf(h.histogram as Obj) / 1e6).toFixed(2)} s in all`,
+          ['disk', 'latency'],
+        ),
+      ),
     );
   }
   return { findings, checked: `block I/O latency (${plural(ios, 'I/O')} on ${plural(histograms.length, 'disk')})` };

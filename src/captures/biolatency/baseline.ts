@@ -6,6 +6,8 @@ import type { BaselineMetric } from '../../analysis/types.js';
 export function biolatencyBaseline(data: Obj): BaselineMetric[] {
   return objs(data.histograms).flatMap((h) => {
     const v = p99Sample(h.histogram);
-    return v ? [{ metric: `p99 block I/O latency on ${String((h.labels as Obj | undefined)?.disk ?? '?')}`, unit: 'us' as const, capture: 'biolatency', ...v }] : [];
+    return v
+      ? [{ metric: `p99 block I/O latency on ${String((h.labels as Obj | undefined)?.disk ?? '?')}`, unit: 'us' as const, capture: 'biolatency', ...v }]
+      : [];
   });
 }

@@ -13,8 +13,7 @@ import { biolatencyBaseline } from './baseline.js';
 
 export const biolatencyParams = z
   .object({
-    maxInflight: z.number().int().min(64).max(1_000_000).default(10_240)
-      .describe('requests in flight tracked at once; more are dropped (map_full)'),
+    maxInflight: z.number().int().min(64).max(1_000_000).default(10_240).describe('requests in flight tracked at once; more are dropped (map_full)'),
   })
   .strict();
 
@@ -59,9 +58,7 @@ export const biolatency: CaptureDefinition<BiolatencyParams, BiolatencyData> = {
 
   table: ({ histograms }) => ({ columns, rows: histograms }),
   text: ({ histograms }) =>
-    histograms.length
-      ? histograms.map((h) => `disk = ${h.labels.disk}\n${renderHistogram(h.histogram)}`).join('\n\n')
-      : '(no block I/O completed)',
+    histograms.length ? histograms.map((h) => `disk = ${h.labels.disk}\n${renderHistogram(h.histogram)}`).join('\n\n') : '(no block I/O completed)',
   count: ({ histograms }) => histograms.reduce((n, h) => n + h.histogram.count, 0),
 };
 

@@ -28,12 +28,15 @@ export function analyzeCputhrottle(data: Obj, ctx: AnalysisContext): CaptureAnal
     const cgroup = str(r.cgroup) || '?';
     const quotaUs = isObj(r) && r.quotaUs !== undefined ? num(r.quotaUs) : undefined;
     const periodUs = num(r.periodUs) || 100_000;
-    const quota = quotaUs !== undefined
-      ? `its quota of ${fmtUs(quotaUs)} per ${fmtUs(periodUs)} (${+(quotaUs / periodUs).toFixed(2)} CPU)`
-      : 'the quota of a parent cgroup';
+    const quota =
+      quotaUs !== undefined
+        ? `its quota of ${fmtUs(quotaUs)} per ${fmtUs(periodUs)} (${+(quotaUs / periodUs).toFixed(2)} CPU)`
+        : 'the quota of a parent cgroup';
     const processes = objs(r.processes).map((p) => `${str(p.comm) || '?'} (pid ${num(p.pid)})`);
     const count = num(r.processCount) || processes.length;
-    const who = processes.length ? `; in it: ${listText(processes, 3)}${count > 3 && processes.length <= 3 ? ` and ${count - processes.length} more` : ''}` : '';
+    const who = processes.length
+      ? `; in it: ${listText(processes, 3)}${count > 3 && processes.length <= 3 ? ` and ${count - processes.length} more` : ''}`
+      : '';
     const windowShare = throttledUs / windowUs;
     const severity = periodShare >= CRITICAL_PERIOD_SHARE ? 'critical' : 'warning';
     const service = str(r.service);
@@ -43,20 +46,27 @@ export function analyzeCputhrottle(data: Obj, ctx: AnalysisContext): CaptureAnal
       `${fmtUs(throttledUs)} throttled in the ${fmtSeconds(windowUs / 1e6)} window (${fmtPct(windowShare)}, summed over CPUs)${who}: ` +
       `raise its quota or profile its processes (high-cpu) to see what spends it.`;
     findings.push(
-      makeFinding(ctx, `throttled:${cgroup}`, severity, title, {
-        cgroup,
-        hierarchy: str(r.hierarchy),
-        service: str(r.service),
-        ...(quotaUs !== undefined ? { quotaUs, limitCpus: round(quotaUs / periodUs) } : {}),
-        periodUs,
-        periods,
-        throttledPeriods: throttled,
-        throttledMs: round(throttledUs / 1000),
-        ...(r.usageUs !== undefined ? { usageMs: round(num(r.usageUs) / 1000) } : {}),
-        processes: objs(r.processes).slice(0, 10),
-        processCount: count,
-        impact: { windowShareLost: round(windowShare), throttledShareOfPeriods: round(periodShare), lostMs: round(throttledUs / 1000) },
-      }, periodShare * 100),
+      makeFinding(
+        ctx,
+        `throttled:${cgroup}`,
+        severity,
+        title,
+        {
+          cgroup,
+          hierarchy: str(r.hierarchy),
+          service: str(r.service),
+          ...(quotaUs !== undefined ? { quotaUs, limitCpus: round(quotaUs / periodUs) } : {}),
+          periodUs,
+          periods,
+          throttledPeriods: throttled,
+          throttledMs: round(throttledUs / 1000),
+          ...(r.usageUs !== undefined ? { usageMs: round(num(r.usageUs) / 1000) } : {}),
+          processes: objs(r.processes).slice(0, 10),
+          processCount: count,
+          impact: { windowShareLost: round(windowShare), throttledShareOfPeriods: round(periodShare), lostMs: round(throttledUs / 1000) },
+        },
+        periodShare * 100,
+      ),
     );
   }
   const checked = `CPU throttling (${plural(rows.length, 'cgroup')} read${throttledCgroups ? `, ${fmtCount(throttledCgroups)} throttled` : ''})`;

@@ -12,10 +12,22 @@ export function cputhrottleBaseline(data: Obj): BaselineMetric[] {
   if (!windowUs) return [];
   const periods = rows.reduce((n, r) => n + num(r.periods), 0);
   const metrics: BaselineMetric[] = [
-    { metric: 'CPU throttled time, all cgroups (share of the window)', value: (rows.reduce((n, r) => n + num(r.throttledUs), 0) / windowUs) * 100, unit: 'pct', capture: 'cputhrottle', samples: periods },
+    {
+      metric: 'CPU throttled time, all cgroups (share of the window)',
+      value: (rows.reduce((n, r) => n + num(r.throttledUs), 0) / windowUs) * 100,
+      unit: 'pct',
+      capture: 'cputhrottle',
+      samples: periods,
+    },
   ];
   for (const r of rows.filter((r) => num(r.throttledUs) > 0).slice(0, MAX_CGROUPS)) {
-    metrics.push({ metric: `CPU throttled time of cgroup ${str(r.cgroup)} (share of the window)`, value: (num(r.throttledUs) / windowUs) * 100, unit: 'pct', capture: 'cputhrottle', samples: num(r.periods) });
+    metrics.push({
+      metric: `CPU throttled time of cgroup ${str(r.cgroup)} (share of the window)`,
+      value: (num(r.throttledUs) / windowUs) * 100,
+      unit: 'pct',
+      capture: 'cputhrottle',
+      samples: num(r.periods),
+    });
   }
   return metrics;
 }

@@ -113,7 +113,9 @@ export function walkCgroups(h: CpuHierarchy, max: number): { dirs: string[]; tru
     dirs.push(dir);
     let entries: string[] = [];
     try {
-      entries = readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => join(dir, e.name));
+      entries = readdirSync(dir, { withFileTypes: true })
+        .filter((e) => e.isDirectory())
+        .map((e) => join(dir, e.name));
     } catch {
       // removed while walking
     }

@@ -15,10 +15,8 @@ import { resolveScope } from './scope.js';
 
 export const cputhrottleParams = z
   .object({
-    maxCgroups: z.number().int().min(1).max(100_000).default(4096)
-      .describe('cgroups read, per window end; past it the rest are left out (truncated)'),
-    maxProcesses: z.number().int().min(1).max(1000).default(20)
-      .describe('processes listed per cgroup (its whole subtree); processCount has them all'),
+    maxCgroups: z.number().int().min(1).max(100_000).default(4096).describe('cgroups read, per window end; past it the rest are left out (truncated)'),
+    maxProcesses: z.number().int().min(1).max(1000).default(20).describe('processes listed per cgroup (its whole subtree); processCount has them all'),
   })
   .strict();
 
@@ -87,7 +85,10 @@ function processesUnder(h: CpuHierarchy, dir: string, max: number): { processes:
 /** The hierarchies, or the reason the capture cannot run here (the run's other captures go on). */
 export function requireCpuHierarchies(found: CpuHierarchy[]): CpuHierarchy[] {
   if (found.length) return found;
-  throw new NotSupportedError('the cgroup cpu controller', 'is not mounted here (no cgroup v1 "cpu" hierarchy, and cgroup v2 has no cpu controller): throttling cannot be read');
+  throw new NotSupportedError(
+    'the cgroup cpu controller',
+    'is not mounted here (no cgroup v1 "cpu" hierarchy, and cgroup v2 has no cpu controller): throttling cannot be read',
+  );
 }
 
 export const cputhrottle: CaptureDefinition<CputhrottleParams, CputhrottleData> = {
@@ -155,7 +156,9 @@ export const cputhrottle: CaptureDefinition<CputhrottleParams, CputhrottleData> 
 function serviceOf(path: string): Pick<ThrottleRow, 'service' | 'containerId' | 'podUid'> {
   const id = identifyCgroup(path);
   const container = id.containerId !== 'host' ? id.containerId : undefined;
-  const service = id.unit ?? (container ? `${id.runtime ?? 'container'}:${container.slice(0, 12)}` : id.podUid ? `pod ${id.podUid}` : path === '/' ? '/' : path.split('/').at(-1)!);
+  const service =
+    id.unit ??
+    (container ? `${id.runtime ?? 'container'}:${container.slice(0, 12)}` : id.podUid ? `pod ${id.podUid}` : path === '/' ? '/' : path.split('/').at(-1)!);
   return { service, ...(container ? { containerId: container } : {}), ...(id.podUid ? { podUid: id.podUid } : {}) };
 }
 
@@ -167,5 +170,12 @@ const throttleColumns: Column<ThrottleRow>[] = [
   { header: 'PERIODS', value: (r) => String(r.periods), numeric: true },
   { header: 'THROTTLED', value: (r) => String(r.throttledPeriods), numeric: true },
   { header: 'THROTTLED ms', value: (r) => ms(r.throttledUs), numeric: true },
-  { header: 'PROCESSES', value: (r) => r.processes.slice(0, 3).map((p) => `${p.comm}(${p.pid})`).join(' ') + (r.processCount > 3 ? ` +${r.processCount - 3}` : '') },
+  {
+    header: 'PROCESSES',
+    value: (r) =>
+      r.processes
+        .slice(0, 3)
+        .map((p) => `${p.comm}(${p.pid})`)
+        .join(' ') + (r.processCount > 3 ? ` +${r.processCount - 3}` : ''),
+  },
 ];

@@ -56,17 +56,28 @@ function analyzeExecsnoop(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
       `${who} started ${plural(p.events.length, 'process', 'processes')} in ${fmtSeconds(window)} (${fmtRate(rate)}, threshold ${fmtRate(t.execsPerSecondPerParent)}), ` +
       `mostly ${listText(topKeys(p.programs, 3))}: an exec storm costs CPU and fork/exec latency; next: what ${p.pcomm || 'it'} loops over (its execsnoop.ndjson rows with ppid ${p.ppid}).`;
     const spent = processSeconds(p.events, window);
-    const impact = timeImpact(spent, window, `${fmtRate(rate)}; the processes it started ran ${spent.toFixed(2)} s in all over ${fmtSeconds(window)}`, ['cpu', 'latency']);
+    const impact = timeImpact(spent, window, `${fmtRate(rate)}; the processes it started ran ${spent.toFixed(2)} s in all over ${fmtSeconds(window)}`, [
+      'cpu',
+      'latency',
+    ]);
     storms.push({
-      ...makeFinding(ctx, `storm:${p.ppid}`, impact.value >= 0.5 ? 'critical' : 'warning', title, {
-        ppid: p.ppid,
-        pcomm: p.pcomm,
-        execs: p.events.length,
-        perSecond: Math.round(rate * 100) / 100,
-        threshold: t.execsPerSecondPerParent,
-        programs: Object.fromEntries([...p.programs].sort((a, b) => b[1] - a[1]).slice(0, 10)),
-        examples: p.events.slice(0, 5).map(eventRow),
-      }, rate / Math.max(0.001, t.execsPerSecondPerParent), impact),
+      ...makeFinding(
+        ctx,
+        `storm:${p.ppid}`,
+        impact.value >= 0.5 ? 'critical' : 'warning',
+        title,
+        {
+          ppid: p.ppid,
+          pcomm: p.pcomm,
+          execs: p.events.length,
+          perSecond: Math.round(rate * 100) / 100,
+          threshold: t.execsPerSecondPerParent,
+          programs: Object.fromEntries([...p.programs].sort((a, b) => b[1] - a[1]).slice(0, 10)),
+          examples: p.events.slice(0, 5).map(eventRow),
+        },
+        rate / Math.max(0.001, t.execsPerSecondPerParent),
+        impact,
+      ),
       cause: { key: `exec storm from ${p.pcomm || '?'}`, subject: `pid ${p.ppid} ${fmtRate(rate)}` },
     });
   }
@@ -86,13 +97,21 @@ function analyzeExecsnoop(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
     for (const e of list) addTo(callers, processLabel(str(e.pcomm) || str(e.comm), e.ppid), 1);
     const title = `${plural(list.length, 'exec')} of ${program} failed with ${error} in ${fmtSeconds(window)} (threshold ${t.failedExecs}), from ${listText(topKeys(callers, 3))}.`;
     failures.push(
-      makeFinding(ctx, `failed-exec:${program}:${error}`, 'warning', title, {
-        program,
-        error,
-        count: list.length,
-        threshold: t.failedExecs,
-        examples: list.slice(0, 5).map(eventRow),
-      }, list.length / Math.max(1, t.failedExecs), timeImpact(list.length * EXEC_COST_S, window, `${plural(list.length, 'failed exec')} of ~${EXEC_COST_S * 1000} ms each`, ['health'])),
+      makeFinding(
+        ctx,
+        `failed-exec:${program}:${error}`,
+        'warning',
+        title,
+        {
+          program,
+          error,
+          count: list.length,
+          threshold: t.failedExecs,
+          examples: list.slice(0, 5).map(eventRow),
+        },
+        list.length / Math.max(1, t.failedExecs),
+        timeImpact(list.length * EXEC_COST_S, window, `${plural(list.length, 'failed exec')} of ~${EXEC_COST_S * 1000} ms each`, ['health']),
+      ),
     );
   }
 
@@ -117,14 +136,27 @@ function analyzeExecsnoop(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
       `${program} exited with ${listText(topKeys(codes, 3))} ${plural(list.length, 'time')} in ${fmtSeconds(window)} (threshold ${t.failedExecs}), ` +
       `each after ${fmtMs(longest)} or less, started by ${listText(topKeys(parentsOf, 2))}.`;
     failures.push(
-      makeFinding(ctx, `failing:${program}`, 'warning', title, {
-        program,
-        count: list.length,
-        exits: Object.fromEntries(codes),
-        longestLifetimeMs: longest,
-        threshold: t.failedExecs,
-        examples: list.slice(0, 5).map(eventRow),
-      }, list.length / Math.max(1, t.failedExecs), timeImpact(processSeconds(list, window), window, `${plural(list.length, 'process', 'processes')} that failed ran ${processSeconds(list, window).toFixed(2)} s in all`, ['health'])),
+      makeFinding(
+        ctx,
+        `failing:${program}`,
+        'warning',
+        title,
+        {
+          program,
+          count: list.length,
+          exits: Object.fromEntries(codes),
+          longestLifetimeMs: longest,
+          threshold: t.failedExecs,
+          examples: list.slice(0, 5).map(eventRow),
+        },
+        list.length / Math.max(1, t.failedExecs),
+        timeImpact(
+          processSeconds(list, window),
+          window,
+          `${plural(list.length, 'process', 'processes')} that failed ran ${processSeconds(list, window).toFixed(2)} s in all`,
+          ['health'],
+        ),
+      ),
     );
   }
 

@@ -12,10 +12,27 @@ export const EXECSNOOP_MAX_ARGS = 20;
 export const headerLayout = recordLayout('execsnoop_header', 16, { kind: 0, pid: 4, ts_ns: 8 });
 
 /** struct execsnoop_exec; only args_size bytes of args are sent, so records are shorter than its size. */
-export const execLayout = recordLayout('execsnoop_exec', 2904, {
-  hdr: 0, tid: 16, ppid: 20, uid: 24, retval: 28, cgroup_id: 32,
-  args_count: 40, args_size: 44, args_truncated: 48, partial: 49, comm: 56, pcomm: 72, filename: 88, args: 344,
-}, { comm: 16, pcomm: 16, filename: 256 });
+export const execLayout = recordLayout(
+  'execsnoop_exec',
+  2904,
+  {
+    hdr: 0,
+    tid: 16,
+    ppid: 20,
+    uid: 24,
+    retval: 28,
+    cgroup_id: 32,
+    args_count: 40,
+    args_size: 44,
+    args_truncated: 48,
+    partial: 49,
+    comm: 56,
+    pcomm: 72,
+    filename: 88,
+    args: 344,
+  },
+  { comm: 16, pcomm: 16, filename: 256 },
+);
 
 /** struct execsnoop_exit. */
 export const exitLayout = recordLayout('execsnoop_exit', 32, { hdr: 0, exit_code: 16, exit_signal: 20, lifetime_ns: 24 });
@@ -53,7 +70,9 @@ export function decodeRecord(data: Buffer): ExecRecord | ExitRecord | undefined 
   if (kind === EXECSNOOP_EXIT && data.length >= exitLayout.size) {
     const X = exitLayout.offsets;
     return {
-      kind, pid, tsNs,
+      kind,
+      pid,
+      tsNs,
       exitCode: data.readInt32LE(X.exit_code),
       exitSignal: data.readInt32LE(X.exit_signal),
       lifetimeNs: data.readBigUInt64LE(X.lifetime_ns),
@@ -72,7 +91,9 @@ export function decodeRecord(data: Buffer): ExecRecord | ExitRecord | undefined 
     argsTruncated = true;
   }
   return {
-    kind, pid, tsNs,
+    kind,
+    pid,
+    tsNs,
     tid: data.readUInt32LE(L.tid),
     ppid: data.readUInt32LE(L.ppid),
     uid: data.readUInt32LE(L.uid),

@@ -74,26 +74,31 @@ export const execsnoop: CaptureDefinition<ExecsnoopParams, ExecsnoopData> = {
     const toWallMs = kernelClock();
     const lastExecOfPid = new Map<number, ExecEvent>();
     const pathSearches = new PathSearchFolder<ExecEvent>();
-    return eventCollector<ExecEvent>(object, params.maxEvents, (data, keep) => {
-      const record = decodeRecord(data);
-      if (!record) return;
-      if (record.kind === EXECSNOOP_EXEC) {
-        for (const settled of pathSearches.add(toEvent(record, toWallMs))) {
-          const event = keep(settled);
-          if (event && event.retval === 0) lastExecOfPid.set(event.pid, event);
+    return eventCollector<ExecEvent>(
+      object,
+      params.maxEvents,
+      (data, keep) => {
+        const record = decodeRecord(data);
+        if (!record) return;
+        if (record.kind === EXECSNOOP_EXEC) {
+          for (const settled of pathSearches.add(toEvent(record, toWallMs))) {
+            const event = keep(settled);
+            if (event && event.retval === 0) lastExecOfPid.set(event.pid, event);
+          }
+          return;
         }
-        return;
-      }
-      const event = lastExecOfPid.get(record.pid);
-      if (!event) return; // its exec was past the cap
-      event.exitCode = record.exitCode;
-      event.exitSignal = record.exitSignal;
-      event.lifetimeMs = Number(record.lifetimeNs) / 1e6;
-      lastExecOfPid.delete(record.pid);
-    }, (keep) => {
-      // Misses still waiting for their thread's next exec: each becomes one failed exec.
-      for (const settled of pathSearches.flush()) keep(settled);
-    });
+        const event = lastExecOfPid.get(record.pid);
+        if (!event) return; // its exec was past the cap
+        event.exitCode = record.exitCode;
+        event.exitSignal = record.exitSignal;
+        event.lifetimeMs = Number(record.lifetimeNs) / 1e6;
+        lastExecOfPid.delete(record.pid);
+      },
+      (keep) => {
+        // Misses still waiting for their thread's next exec: each becomes one failed exec.
+        for (const settled of pathSearches.flush()) keep(settled);
+      },
+    );
   },
 
   table: ({ events }) => ({ columns, rows: events }),
@@ -119,8 +124,7 @@ function toEvent(r: ExecRecord, toWallMs: (ns: bigint) => number): ExecEvent {
   };
 }
 
-const exitText = (e: ExecEvent) =>
-  e.exitSignal ? `sig${e.exitSignal}` : e.exitCode === undefined ? '-' : String(e.exitCode);
+const exitText = (e: ExecEvent) => (e.exitSignal ? `sig${e.exitSignal}` : e.exitCode === undefined ? '-' : String(e.exitCode));
 
 const columns: Column<ExecEvent>[] = [
   { header: 'TIME', value: (e) => e.time.slice(11, 23) },
@@ -128,9 +132,8 @@ const columns: Column<ExecEvent>[] = [
   { header: 'PID', value: (e) => String(e.pid), numeric: true },
   { header: 'PPID', value: (e) => String(e.ppid), numeric: true },
   { header: 'UID', value: (e) => String(e.uid), numeric: true },
-  { header: 'RET', value: (e) => (e.error ?? String(e.retval)) },
+  { header: 'RET', value: (e) => e.error ?? String(e.retval) },
   { header: 'EXIT', value: exitText },
   { header: 'LIFETIME', value: (e) => (e.lifetimeMs === undefined ? '-' : `${e.lifetimeMs.toFixed(1)}ms`), numeric: true },
   { header: 'ARGS', value: (e) => (e.argv.length ? e.argv.join(' ') : e.filename) + (e.argsTruncated ? ' ...' : '') },
 ];
-

@@ -27,21 +27,34 @@ function analyzeFiletop(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
       `${fmtBytes(read)} read in ${plural(num(r.reads), 'call')}, ${fmtBytes(written)} written in ${plural(num(r.writes), 'call')} over ${fmtSeconds(window)}; ` +
       `next: why ${str(r.comm) || 'it'} ${verb === 'read' ? 'reads' : 'writes'} it this fast (its code path, or a loop), and the disk's latency (disk-io).`;
     const busy = (read + written) / NOMINAL_DISK_BYTES_PER_SECOND;
-    const impact = timeImpact(busy, window, `${fmtBytes(rate)}/s is ${(busy / window).toFixed(2)} s/s of a disk at a nominal ${fmtBytes(NOMINAL_DISK_BYTES_PER_SECOND)}/s`, ['disk']);
+    const impact = timeImpact(
+      busy,
+      window,
+      `${fmtBytes(rate)}/s is ${(busy / window).toFixed(2)} s/s of a disk at a nominal ${fmtBytes(NOMINAL_DISK_BYTES_PER_SECOND)}/s`,
+      ['disk'],
+    );
     const dir = path.includes('/') ? path.slice(0, path.lastIndexOf('/')) || '/' : path;
     hot.push({
-      ...makeFinding(ctx, `file:${num(r.pid)}:${path}`, impact.value >= 0.5 ? 'critical' : 'warning', title, {
-        pid: num(r.pid),
-        comm: str(r.comm),
-        path,
-        kind: str(r.kind),
-        bytesPerSecond: Math.round(rate),
-        readBytes: read,
-        writeBytes: written,
-        reads: num(r.reads),
-        writes: num(r.writes),
-        thresholdBytesPerSecond: threshold,
-      }, rate / Math.max(1, threshold), impact),
+      ...makeFinding(
+        ctx,
+        `file:${num(r.pid)}:${path}`,
+        impact.value >= 0.5 ? 'critical' : 'warning',
+        title,
+        {
+          pid: num(r.pid),
+          comm: str(r.comm),
+          path,
+          kind: str(r.kind),
+          bytesPerSecond: Math.round(rate),
+          readBytes: read,
+          writeBytes: written,
+          reads: num(r.reads),
+          writes: num(r.writes),
+          thresholdBytesPerSecond: threshold,
+        },
+        rate / Math.max(1, threshold),
+        impact,
+      ),
       cause: { key: `${str(r.comm) || '?'} ${verb} files under ${dir}`, subject: `${path} (pid ${num(r.pid)})` },
     });
   }

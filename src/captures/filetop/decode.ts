@@ -9,9 +9,20 @@ export const statsLayout = recordLayout('filetop_stats', 32, { reads: 0, writes:
 /** struct filetop_last: the key, then file and inode pointers, then the pending counters. */
 export const lastLayout = recordLayout('filetop_last', 64, { key: 0, file: 16, inode: 24, pending: 32 });
 /** struct filetop_path; only `size` bytes of names are sent. */
-export const pathLayout = recordLayout('filetop_path', 4144, {
-  key: 0, mode: 16, depth: 20, size: 24, flags: 28, comm: 32, names: 48,
-}, { comm: 16, names: 4096 });
+export const pathLayout = recordLayout(
+  'filetop_path',
+  4144,
+  {
+    key: 0,
+    mode: 16,
+    depth: 20,
+    size: 24,
+    flags: 28,
+    comm: 32,
+    names: 48,
+  },
+  { comm: 16, names: 4096 },
+);
 
 export const PATH_TRUNCATED = 1;
 export const PATH_PSEUDO = 2;

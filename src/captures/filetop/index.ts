@@ -6,17 +6,29 @@ import { z } from 'zod';
 import { RingBufferReader } from '../../libbpf/index.js';
 import type { CaptureDefinition, Column } from '../capture.js';
 import {
-  decodeKey, decodePath, devName, keyId, keyLayout, kindOfMode, lastLayout, pathLayout, pathOf, pendingOf, statsLayout, sumStats,
-  type FileKey, type FileKind, type FileStats, type PathRecord,
+  decodeKey,
+  decodePath,
+  devName,
+  keyId,
+  keyLayout,
+  kindOfMode,
+  lastLayout,
+  pathLayout,
+  pathOf,
+  pendingOf,
+  statsLayout,
+  sumStats,
+  type FileKey,
+  type FileKind,
+  type FileStats,
+  type PathRecord,
 } from './decode.js';
 import { filetopAnalysis } from './analyze.js';
 
 export const filetopParams = z
   .object({
-    maxRows: z.number().int().min(1).max(1_000_000).default(20)
-      .describe('rows kept, the most bytes first'),
-    maxFiles: z.number().int().min(16).max(1_000_000).default(10_240)
-      .describe('(process, file) pairs counted in the kernel; more are dropped (map_full)'),
+    maxRows: z.number().int().min(1).max(1_000_000).default(20).describe('rows kept, the most bytes first'),
+    maxFiles: z.number().int().min(16).max(1_000_000).default(10_240).describe('(process, file) pairs counted in the kernel; more are dropped (map_full)'),
   })
   .strict();
 

@@ -17,7 +17,8 @@ const MIN_WAITS = 5;
 const MAX_FINDINGS = 5;
 
 /** Frames of the lock implementation itself (glibc, the futex wrappers): the caller is below them. */
-const LOCK_IMPL = /^(__lll_\w+|lll_\w+|__pthread_mutex_\w+|pthread_mutex_\w+|___pthread_mutex_\w+|__pthread_rwlock_\w+|pthread_rwlock_\w+|__futex\w*|futex\w*|syscall|__GI_\w+|__new_sem_wait\w*|sem_wait\w*|do_futex_wait\w*|std::__\w+|_ZNSt\w*mutex\w*)$/;
+const LOCK_IMPL =
+  /^(__lll_\w+|lll_\w+|__pthread_mutex_\w+|pthread_mutex_\w+|___pthread_mutex_\w+|__pthread_rwlock_\w+|pthread_rwlock_\w+|__futex\w*|futex\w*|syscall|__GI_\w+|__new_sem_wait\w*|sem_wait\w*|do_futex_wait\w*|std::__\w+|_ZNSt\w*mutex\w*)$/;
 const LOCK_MODULE = /^(libc|libpthread|ld-linux)[.-]/;
 
 /** The innermost user frame that is not the lock implementation: the code that wanted the lock. */
@@ -32,7 +33,8 @@ export function callerFrame(frames: Frame[]): Frame | undefined {
 }
 
 const round = (n: number) => Math.round(n * 1000) / 1000;
-const framesOf = (s: Obj): Frame[] => objs(s.frames).map((f) => ({ name: str(f.name), kind: str(f.kind) as Frame['kind'], ...(f.module ? { module: str(f.module) } : {}) }));
+const framesOf = (s: Obj): Frame[] =>
+  objs(s.frames).map((f) => ({ name: str(f.name), kind: str(f.kind) as Frame['kind'], ...(f.module ? { module: str(f.module) } : {}) }));
 
 export function analyzeLockwait(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
   const windowUs = Math.max(1, ctx.windowSeconds * 1e6);
@@ -57,18 +59,31 @@ export function analyzeLockwait(data: Obj, ctx: AnalysisContext): CaptureAnalysi
       `in ${plural(waits, 'wait')} of ${fmtUs(us / Math.max(1, waits))} on average, at most ${fmtUs(num(l.maxUs))}${from}: ` +
       `find what holds it and for how long (profile or offcputime of ${who}), or split the lock.`;
     findings.push(
-      makeFinding(ctx, `lock:${pid}:${lock}`, share >= CRITICAL_WINDOW_SHARE ? 'critical' : 'warning', title, {
-        pid,
-        comm: str(l.comm),
-        lock,
-        waitMs: round(us / 1000),
-        waits,
-        avgMs: round(us / Math.max(1, waits) / 1000),
-        maxMs: round(num(l.maxUs) / 1000),
-        callers,
-        stacks: mine.slice(0, 3).map((s) => ({ waitMs: round(num(s.value) / 1000), waits: num(s.waits), frames: framesOf(s).map((f) => f.name).reverse() })),
-        impact: { windowShareLost: round(share), lostMs: round(us / 1000) },
-      }, share * 100),
+      makeFinding(
+        ctx,
+        `lock:${pid}:${lock}`,
+        share >= CRITICAL_WINDOW_SHARE ? 'critical' : 'warning',
+        title,
+        {
+          pid,
+          comm: str(l.comm),
+          lock,
+          waitMs: round(us / 1000),
+          waits,
+          avgMs: round(us / Math.max(1, waits) / 1000),
+          maxMs: round(num(l.maxUs) / 1000),
+          callers,
+          stacks: mine.slice(0, 3).map((s) => ({
+            waitMs: round(num(s.value) / 1000),
+            waits: num(s.waits),
+            frames: framesOf(s)
+              .map((f) => f.name)
+              .reverse(),
+          })),
+          impact: { windowShareLost: round(share), lostMs: round(us / 1000) },
+        },
+        share * 100,
+      ),
     );
   }
   const mutexUs = mutex.reduce((n, l) => n + num(l.totalUs), 0);

@@ -19,8 +19,24 @@ export function lockwaitBaseline(data: Obj): BaselineMetric[] {
   }
   const total = [...byComm.values()].reduce((a, c) => ({ us: a.us + c.us, waits: a.waits + c.waits }), { us: 0, waits: 0 });
   return [
-    { metric: 'lock wait time, all processes (share of the window)', value: (total.us / windowUs) * 100, unit: 'pct', capture: 'lockwait', samples: total.waits },
-    ...[...byComm].sort((a, b) => b[1].us - a[1].us).slice(0, MAX_COMMANDS)
-      .map(([comm, c]): BaselineMetric => ({ metric: `lock wait time of ${comm} (share of the window)`, value: (c.us / windowUs) * 100, unit: 'pct', capture: 'lockwait', samples: c.waits })),
+    {
+      metric: 'lock wait time, all processes (share of the window)',
+      value: (total.us / windowUs) * 100,
+      unit: 'pct',
+      capture: 'lockwait',
+      samples: total.waits,
+    },
+    ...[...byComm]
+      .sort((a, b) => b[1].us - a[1].us)
+      .slice(0, MAX_COMMANDS)
+      .map(
+        ([comm, c]): BaselineMetric => ({
+          metric: `lock wait time of ${comm} (share of the window)`,
+          value: (c.us / windowUs) * 100,
+          unit: 'pct',
+          capture: 'lockwait',
+          samples: c.waits,
+        }),
+      ),
   ];
 }

@@ -36,7 +36,16 @@ export function collectLockWaits(object: BpfObject, top: number): Collector<Lock
           object.map('stacks'),
           symbolizer,
           g.rows,
-          (key, frames, v): LockWaitStack => ({ pid: key.tgid, comm: key.comm, frames, value: Math.round(v.totalNs / 1000), waits: v.count, maxUs: Math.round(v.maxNs / 1000), lock, kind: g.kind }),
+          (key, frames, v): LockWaitStack => ({
+            pid: key.tgid,
+            comm: key.comm,
+            frames,
+            value: Math.round(v.totalNs / 1000),
+            waits: v.count,
+            maxUs: Math.round(v.maxNs / 1000),
+            lock,
+            kind: g.kind,
+          }),
           (into, from) => {
             const a = into as LockWaitStack;
             const b = from as LockWaitStack;

@@ -15,20 +15,31 @@ import type { LockWaitLock, LockwaitData } from './types.js';
 
 export const lockwaitParams = z
   .object({
-    minWaitUs: z.number().int().min(0).max(60_000_000).default(1)
-      .describe('shortest wait counted, in µs (shorter ones cost no stack)'),
-    otherWaits: z.boolean().default(true)
-      .describe('also count futex waits that are not a contended lock (condition variables, semaphores, idle pools)'),
-    stackMapEntries: z.number().int().min(1024).max(1_048_576).default(16_384)
+    minWaitUs: z.number().int().min(0).max(60_000_000).default(1).describe('shortest wait counted, in µs (shorter ones cost no stack)'),
+    otherWaits: z.boolean().default(true).describe('also count futex waits that are not a contended lock (condition variables, semaphores, idle pools)'),
+    stackMapEntries: z
+      .number()
+      .int()
+      .min(1024)
+      .max(1_048_576)
+      .default(16_384)
       .describe('distinct stacks kept in the kernel; past it stacks are lost (lostStacks)'),
-    maxStacks: z.number().int().min(1024).max(1_048_576).default(16_384)
+    maxStacks: z
+      .number()
+      .int()
+      .min(1024)
+      .max(1_048_576)
+      .default(16_384)
       .describe('distinct {process, stack, lock} rows counted; past it waits are dropped (map_full)'),
-    maxThreads: z.number().int().min(1024).max(1_048_576).default(16_384)
+    maxThreads: z
+      .number()
+      .int()
+      .min(1024)
+      .max(1_048_576)
+      .default(16_384)
       .describe('threads in a futex wait at once that can be timed; past it waits are dropped (map_full)'),
-    maxProcesses: z.number().int().min(256).max(1_048_576).default(8192)
-      .describe('processes announced for symbolization while alive'),
-    top: z.number().int().min(1).max(10_000).default(20)
-      .describe('locks in the table and stacks in the text'),
+    maxProcesses: z.number().int().min(256).max(1_048_576).default(8192).describe('processes announced for symbolization while alive'),
+    top: z.number().int().min(1).max(10_000).default(20).describe('locks in the table and stacks in the text'),
   })
   .strict();
 

@@ -28,22 +28,42 @@ const STATE_BITS: Record<string, number> = {
 
 export const offcputimeParams = z
   .object({
-    states: z.string().regex(/^[RSDTtXZPI]+$/, 'states are letters of R S D T t X Z P I').default('SD')
+    states: z
+      .string()
+      .regex(/^[RSDTtXZPI]+$/, 'states are letters of R S D T t X Z P I')
+      .default('SD')
       .describe('task states counted as off-CPU, as letters: S sleeping, D uninterruptible, R preempted, I idle kernel threads, T stopped'),
-    minBlockUs: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(1)
-      .describe('shortest block counted, in µs'),
-    maxBlockUs: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0)
-      .describe('longest block counted, in µs (0: no limit)'),
-    stackMapEntries: z.number().int().min(1024).max(1_048_576).default(16_384)
+    minBlockUs: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(1).describe('shortest block counted, in µs'),
+    maxBlockUs: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0).describe('longest block counted, in µs (0: no limit)'),
+    stackMapEntries: z
+      .number()
+      .int()
+      .min(1024)
+      .max(1_048_576)
+      .default(16_384)
       .describe('distinct stacks kept in the kernel (~1 KiB each); past it stacks are lost (lostStacks)'),
-    maxStacks: z.number().int().min(1024).max(1_048_576).default(16_384)
+    maxStacks: z
+      .number()
+      .int()
+      .min(1024)
+      .max(1_048_576)
+      .default(16_384)
       .describe('distinct {process, thread name, stacks} counted; past it blocks are dropped (map_full)'),
-    maxThreads: z.number().int().min(1024).max(1_048_576).default(16_384)
+    maxThreads: z
+      .number()
+      .int()
+      .min(1024)
+      .max(1_048_576)
+      .default(16_384)
       .describe('threads off the CPU at once that can be timed; past it blocks are dropped (map_full)'),
-    maxProcesses: z.number().int().min(256).max(1_048_576).default(8192)
+    maxProcesses: z
+      .number()
+      .int()
+      .min(256)
+      .max(1_048_576)
+      .default(8192)
       .describe('processes announced for symbolization while alive; later ones are read at the end'),
-    top: z.number().int().min(1).max(10_000).default(20)
-      .describe('stacks in the table and the text; the data keeps every stack'),
+    top: z.number().int().min(1).max(10_000).default(20).describe('stacks in the table and the text; the data keeps every stack'),
     // Copied at every switch-out of a targeted thread: smaller than profile's by default.
     ...unwindParams({ userStackBytes: 8 * 1024, snapshotBufferBytes: 8 * 1024 * 1024 }),
   })
@@ -94,7 +114,10 @@ export const offcputime: CaptureDefinition<OffcputimeParams, OffcputimeData> = {
 
   collect({ object, params }) {
     return collectStacks<{ us: number; count: number }, OffcpuStack, OffcputimeData>(object, {
-      decodeValue: (data) => ({ us: Number(data.readBigUInt64LE(valueLayout.offsets.total_us)), count: Number(data.readBigUInt64LE(valueLayout.offsets.count)) }),
+      decodeValue: (data) => ({
+        us: Number(data.readBigUInt64LE(valueLayout.offsets.total_us)),
+        count: Number(data.readBigUInt64LE(valueLayout.offsets.count)),
+      }),
       toSample: (key, frames, v) => ({ pid: key.tgid, comm: key.comm, frames, value: v.us, blocks: v.count }),
       merge: (into, from) => {
         into.value += from.value;
@@ -163,7 +186,9 @@ function offcpuColumns(total: number): Column<OffcpuStack>[] {
 export function offcputimeText(data: OffcputimeData): string {
   const head =
     `${ms(data.total)} ms off-CPU in ${data.blocks} blocks (states ${data.states}), ${data.stacks.length} distinct stacks` +
-    describeGaps(data).map((line) => `\n${line}`).join('') +
+    describeGaps(data)
+      .map((line) => `\n${line}`)
+      .join('') +
     (data.kernelSymbolsProblem ? `\nkernel frames unnamed: ${data.kernelSymbolsProblem}` : '');
   if (!data.total) return `${head}\n(no blocks)`;
   const summary = columns(

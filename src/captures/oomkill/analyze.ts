@@ -49,27 +49,41 @@ function analyzeOomkill(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
       victimPids.set(str(k.comm), pids);
       if (num(k.triggerPid) !== num(k.pid)) addTo(triggers, processLabel(k.triggerComm, k.triggerPid), 1);
     }
-    const victimText = listText([...victimPids].sort((a, b) => b[1].length - a[1].length).map(([comm, pids]) =>
-      `${comm || 'a process'} (pid${pids.length > 1 ? 's' : ''} ${listText(pids.map(String), 4)})`));
+    const victimText = listText(
+      [...victimPids]
+        .sort((a, b) => b[1].length - a[1].length)
+        .map(([comm, pids]) => `${comm || 'a process'} (pid${pids.length > 1 ? 's' : ''} ${listText(pids.map(String), 4)})`),
+    );
     const n = c.kills.length;
     const biggest = [...c.kills].sort((a, b) => num(b.rssBytes) - num(a.rssBytes))[0]!;
     const rss = num(biggest.rssBytes);
-    const memory = rss ? `; ${processLabel(biggest.comm, biggest.pid)} held ${fmtBytes(rss)} resident (${fmtBytes(num(biggest.anonBytes))} anonymous) at the kill` : '';
+    const memory = rss
+      ? `; ${processLabel(biggest.comm, biggest.pid)} held ${fmtBytes(rss)} resident (${fmtBytes(num(biggest.anonBytes))} anonymous) at the kill`
+      : '';
     const trigger = triggers.size ? `; the allocation that ran out came from ${listText(topKeys(triggers, 3))}` : '';
-    const next = str(c.limit?.scope) === 'host'
-      ? 'look at what grew on the host (memory per process) before raising anything'
-      : 'look at the memory growth of what runs in that cgroup, or raise its limit';
-    const title = `${victimText} ${n === 1 ? 'was' : 'were'} OOM-killed ${n === 1 ? 'once' : `${n} times`} in ${fmtSeconds(ctx.windowSeconds)} ` +
+    const next =
+      str(c.limit?.scope) === 'host'
+        ? 'look at what grew on the host (memory per process) before raising anything'
+        : 'look at the memory growth of what runs in that cgroup, or raise its limit';
+    const title =
+      `${victimText} ${n === 1 ? 'was' : 'were'} OOM-killed ${n === 1 ? 'once' : `${n} times`} in ${fmtSeconds(ctx.windowSeconds)} ` +
       `on ${ctx.node}, for ${limitText(c.limit)}${memory}${trigger}: ${next}.`;
     findings.push(
-      makeFinding(ctx, key, n >= CRITICAL_KILLS ? 'critical' : 'warning', title, {
-        kills: n,
-        limit: c.limit ?? null,
-        victims: Object.fromEntries(victims),
-        ...(triggers.size ? { triggers: Object.fromEntries(triggers) } : {}),
-        impact: { events: n, perSecond: n / window, perMinute: (n * 60) / window, windowSeconds: ctx.windowSeconds },
-        examples: [c.kills[0], ...(n > 1 ? [c.kills[n - 1]] : [])],
-      }, 100 * n),
+      makeFinding(
+        ctx,
+        key,
+        n >= CRITICAL_KILLS ? 'critical' : 'warning',
+        title,
+        {
+          kills: n,
+          limit: c.limit ?? null,
+          victims: Object.fromEntries(victims),
+          ...(triggers.size ? { triggers: Object.fromEntries(triggers) } : {}),
+          impact: { events: n, perSecond: n / window, perMinute: (n * 60) / window, windowSeconds: ctx.windowSeconds },
+          examples: [c.kills[0], ...(n > 1 ? [c.kills[n - 1]] : [])],
+        },
+        100 * n,
+      ),
     );
   }
   return { findings, checked: `OOM kills (${plural(kills.length, 'kill')}${kills.length ? `, ${fmtRate(kills.length / window)}` : ''})` };

@@ -6,9 +6,28 @@ import { cString, recordLayout } from '../records.js';
 export const OOMKILL_MAX_LEVELS = 6;
 
 export const oomkillLayout = {
-  tsNs: 0, victimPid: 8, victimTid: 12, triggerPid: 16, triggerTid: 20, victimUid: 24, oomScoreAdj: 28, levels: 30, hasTask: 31,
-  totalVmPages: 32, anonPages: 40, filePages: 48, shmemPages: 56, swapPages: 64, pgtablesBytes: 72,
-  victimCgroupId: 80, triggerMemcgId: 88, memcg: 96, memcgSize: 24, victimComm: 240, triggerComm: 256, size: 272,
+  tsNs: 0,
+  victimPid: 8,
+  victimTid: 12,
+  triggerPid: 16,
+  triggerTid: 20,
+  victimUid: 24,
+  oomScoreAdj: 28,
+  levels: 30,
+  hasTask: 31,
+  totalVmPages: 32,
+  anonPages: 40,
+  filePages: 48,
+  shmemPages: 56,
+  swapPages: 64,
+  pgtablesBytes: 72,
+  victimCgroupId: 80,
+  triggerMemcgId: 88,
+  memcg: 96,
+  memcgSize: 24,
+  victimComm: 240,
+  triggerComm: 256,
+  size: 272,
 } as const;
 
 export interface MemcgLevel {
@@ -75,11 +94,30 @@ export function decodeOomkill(data: Buffer): OomkillRecord | undefined {
 
 /** The same offsets under the C member names, checked against the object's BTF (test/architecture/record-layouts.test.ts). */
 export const memcgRecord = recordLayout('oomkill_memcg', oomkillLayout.memcgSize, { cgroup_id: 0, max_pages: 8, usage_pages: 16 });
-export const eventRecord = recordLayout('oomkill_event', oomkillLayout.size, {
-  ts_ns: oomkillLayout.tsNs, victim_pid: oomkillLayout.victimPid, victim_tid: oomkillLayout.victimTid, trigger_pid: oomkillLayout.triggerPid,
-  trigger_tid: oomkillLayout.triggerTid, victim_uid: oomkillLayout.victimUid, oom_score_adj: oomkillLayout.oomScoreAdj, levels: oomkillLayout.levels,
-  has_task: oomkillLayout.hasTask, total_vm_pages: oomkillLayout.totalVmPages, anon_pages: oomkillLayout.anonPages, file_pages: oomkillLayout.filePages,
-  shmem_pages: oomkillLayout.shmemPages, swap_pages: oomkillLayout.swapPages, pgtables_bytes: oomkillLayout.pgtablesBytes,
-  victim_cgroup_id: oomkillLayout.victimCgroupId, trigger_memcg_id: oomkillLayout.triggerMemcgId, memcg: oomkillLayout.memcg,
-  victim_comm: oomkillLayout.victimComm, trigger_comm: oomkillLayout.triggerComm,
-}, { memcg: OOMKILL_MAX_LEVELS, victim_comm: 16, trigger_comm: 16 });
+export const eventRecord = recordLayout(
+  'oomkill_event',
+  oomkillLayout.size,
+  {
+    ts_ns: oomkillLayout.tsNs,
+    victim_pid: oomkillLayout.victimPid,
+    victim_tid: oomkillLayout.victimTid,
+    trigger_pid: oomkillLayout.triggerPid,
+    trigger_tid: oomkillLayout.triggerTid,
+    victim_uid: oomkillLayout.victimUid,
+    oom_score_adj: oomkillLayout.oomScoreAdj,
+    levels: oomkillLayout.levels,
+    has_task: oomkillLayout.hasTask,
+    total_vm_pages: oomkillLayout.totalVmPages,
+    anon_pages: oomkillLayout.anonPages,
+    file_pages: oomkillLayout.filePages,
+    shmem_pages: oomkillLayout.shmemPages,
+    swap_pages: oomkillLayout.swapPages,
+    pgtables_bytes: oomkillLayout.pgtablesBytes,
+    victim_cgroup_id: oomkillLayout.victimCgroupId,
+    trigger_memcg_id: oomkillLayout.triggerMemcgId,
+    memcg: oomkillLayout.memcg,
+    victim_comm: oomkillLayout.victimComm,
+    trigger_comm: oomkillLayout.triggerComm,
+  },
+  { memcg: OOMKILL_MAX_LEVELS, victim_comm: 16, trigger_comm: 16 },
+);

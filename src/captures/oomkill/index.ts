@@ -17,8 +17,7 @@ import { oomkillBaseline } from './baseline.js';
 
 export const oomkillParams = z
   .object({
-    maxEvents: z.number().int().min(1).max(100_000).default(1000)
-      .describe('kills kept; later ones are counted as dropped (event_cap)'),
+    maxEvents: z.number().int().min(1).max(100_000).default(1000).describe('kills kept; later ones are counted as dropped (event_cap)'),
   })
   .strict();
 
@@ -75,7 +74,8 @@ export const oomkill: CaptureDefinition<OomkillParams, OomkillData> = {
   params: oomkillParams,
 
   configure(object) {
-    if (!hasTracepoint('oom', 'mark_victim')) throw new NotSupportedError('tracepoint oom:mark_victim', 'is not available in this kernel: OOM kills cannot be seen here');
+    if (!hasTracepoint('oom', 'mark_victim'))
+      throw new NotSupportedError('tracepoint oom:mark_victim', 'is not available in this kernel: OOM kills cannot be seen here');
     const withTask = tracepointHasTask();
     object.setAutoload('raw_mark_victim', withTask);
     object.setAutoload('tp_mark_victim', !withTask);
@@ -159,6 +159,9 @@ const columns: Column<OomKill>[] = [
   { header: 'PID', value: (e) => String(e.pid), numeric: true },
   { header: 'COMM', value: (e) => e.comm || '-' },
   { header: 'RSS', value: (e) => mib(e.rssBytes), numeric: true },
-  { header: 'LIMIT', value: (e) => (e.limit ? `${mib(e.limit.limitBytes)} ${e.limit.scope === 'host' ? '(host)' : e.limit.cgroup ?? `cgroup ${e.limit.cgroupId}`}` : '-') },
+  {
+    header: 'LIMIT',
+    value: (e) => (e.limit ? `${mib(e.limit.limitBytes)} ${e.limit.scope === 'host' ? '(host)' : (e.limit.cgroup ?? `cgroup ${e.limit.cgroupId}`)}` : '-'),
+  },
   { header: 'TRIGGER', value: (e) => `${e.triggerComm} (${e.triggerPid})` },
 ];

@@ -3,10 +3,27 @@
 import { cString, recordLayout } from '../records.js';
 
 /** struct opensnoop_event; only path_len bytes of path are sent. */
-export const eventLayout = recordLayout('opensnoop_event', 4176, {
-  ts_ns: 0, flags: 8, cgroup_id: 16, pid: 24, tid: 28, uid: 32, ret: 36, dirfd: 40, mode: 44, syscall: 48,
-  path_len: 52, rec_flags: 56, comm: 64, path: 80,
-}, { comm: 16, path: 4096 });
+export const eventLayout = recordLayout(
+  'opensnoop_event',
+  4176,
+  {
+    ts_ns: 0,
+    flags: 8,
+    cgroup_id: 16,
+    pid: 24,
+    tid: 28,
+    uid: 32,
+    ret: 36,
+    dirfd: 40,
+    mode: 44,
+    syscall: 48,
+    path_len: 52,
+    rec_flags: 56,
+    comm: 64,
+    path: 80,
+  },
+  { comm: 16, path: 4096 },
+);
 
 export const PATH_PARTIAL = 1;
 export const HOW_PARTIAL = 2;

@@ -20,7 +20,15 @@ export const opensnoopEvents: EventSource = (data) =>
       cgroupId: str(e.cgroupId) || undefined,
       res: res >= 0 ? fd : res,
       ...(res < 0 ? { errorName: str(e.error) || String(res) } : {}),
-      fd: { kind: 'file', path, flags: num(e.flags), flagNames, num: fd, directory: /\bO_DIRECTORY\b/.test(flagNames), ...(e.mode ? { mode: str(e.mode) } : {}) },
+      fd: {
+        kind: 'file',
+        path,
+        flags: num(e.flags),
+        flagNames,
+        num: fd,
+        directory: /\bO_DIRECTORY\b/.test(flagNames),
+        ...(e.mode ? { mode: str(e.mode) } : {}),
+      },
       args: {
         fd,
         name: path,

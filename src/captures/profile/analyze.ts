@@ -20,7 +20,10 @@ function analyzeProfile(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
   if (total < MIN_PROFILE_SAMPLES) return { findings, checked };
 
   // Per process: its samples, and its functions by self samples (where the CPU was).
-  const processes = new Map<number, { pid: number; comm: string; samples: number; functions: Map<string, { frame: FrameLike; self: number; stacks: Obj[] }> }>();
+  const processes = new Map<
+    number,
+    { pid: number; comm: string; samples: number; functions: Map<string, { frame: FrameLike; self: number; stacks: Obj[] }> }
+  >();
   for (const s of stacks) {
     const pid = num(s.pid);
     const value = num(s.value);
@@ -78,19 +81,33 @@ function analyzeProfile(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
       const f = hot[0]!;
       title =
         `${fmtPct(f.self / total)} of the CPU samples are in ${functionLabel(f.frame)} in ${who} (threshold ${hotPct}%)` +
-        (hot.length > 1 ? `, then ${hot.slice(1, 3).map((h) => `${h.frame.name} ${fmtPct(h.self / total)}`).join(', ')}` : '') +
+        (hot.length > 1
+          ? `, then ${hot
+              .slice(1, 3)
+              .map((h) => `${h.frame.name} ${fmtPct(h.self / total)}`)
+              .join(', ')}`
+          : '') +
         `; the process used ${cpus.toFixed(2)} CPUs over ${fmtSeconds(window)}; next: its stacks under ${f.frame.name} in the flame graph (flamegraph.svg).`;
     } else {
       title =
         `${who} used ${cpus.toFixed(2)} CPUs on average over ${fmtSeconds(window)} (threshold ${busyCores}), spread over many functions: ` +
-        `${functions.slice(0, 3).map((f) => `${f.frame.name} ${fmtPct(f.self / p.samples)}`).join(', ')}; next: its part of the flame graph (flamegraph.svg).`;
+        `${functions
+          .slice(0, 3)
+          .map((f) => `${f.frame.name} ${fmtPct(f.self / p.samples)}`)
+          .join(', ')}; next: its part of the flame graph (flamegraph.svg).`;
     }
     // A hot function of a nearly idle process is worth knowing, not a problem.
     const severity = busy || cpus >= 0.5 ? 'warning' : 'info';
     const score = Math.max(hot.length ? hot[0]!.self / total / (hotPct / 100) : 0, cpus / Math.max(0.01, busyCores));
-    const impact = timeImpact(p.samples / frequency, window, `${cpus.toFixed(2)} CPUs: ${p.samples} samples at ${frequency} Hz over ${fmtSeconds(window)}`, ['cpu', 'latency']);
+    const impact = timeImpact(p.samples / frequency, window, `${cpus.toFixed(2)} CPUs: ${p.samples} samples at ${frequency} Hz over ${fmtSeconds(window)}`, [
+      'cpu',
+      'latency',
+    ]);
     const finding = makeFinding(ctx, `process:${p.pid}`, severity, title, evidence, score, impact);
-    finding.cause = { key: hot.length ? `${p.comm} spends its CPU in ${hot[0]!.frame.name}` : `${p.comm} is busy`, subject: `pid ${p.pid} ${cpus.toFixed(2)} CPUs` };
+    finding.cause = {
+      key: hot.length ? `${p.comm} spends its CPU in ${hot[0]!.frame.name}` : `${p.comm} is busy`,
+      subject: `pid ${p.pid} ${cpus.toFixed(2)} CPUs`,
+    };
     if (cpus >= CPU_SATURATION_SHARE) finding.links = { explains: ['cpu-saturation'] };
     candidates.push(finding);
   }
@@ -98,10 +115,15 @@ function analyzeProfile(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
   findings.push(...candidates.slice(0, MAX_PROCESS_FINDINGS));
   for (const { p, cpus, top } of users.sort((a, b) => b.cpus - a.cpus).slice(0, 3)) {
     const who = processLabel(p.comm, p.pid);
-    const finding = makeFinding(ctx, `cpu-user:${p.pid}`, 'info',
+    const finding = makeFinding(
+      ctx,
+      `cpu-user:${p.pid}`,
+      'info',
       `${who} was on CPU ${cpus.toFixed(2)} CPUs' worth over ${fmtSeconds(window)}, mostly in ${top}; next: its part of the flame graph (flamegraph.svg).`,
       { pid: p.pid, comm: p.comm, samples: p.samples, cpus: round(cpus), frequency },
-      cpus, timeImpact(p.samples / frequency, window, `${cpus.toFixed(2)} CPUs: ${p.samples} samples at ${frequency} Hz`, ['cpu', 'latency']));
+      cpus,
+      timeImpact(p.samples / frequency, window, `${cpus.toFixed(2)} CPUs: ${p.samples} samples at ${frequency} Hz`, ['cpu', 'latency']),
+    );
     finding.links = { explains: ['cpu-saturation'], onlyAsCause: true };
     findings.push(finding);
   }

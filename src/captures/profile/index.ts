@@ -16,18 +16,30 @@ import { profileBaseline } from './baseline.js';
 
 export const profileParams = z
   .object({
-    frequency: z.number().int().min(1).max(10_000).default(99)
-      .describe('samples per second on each CPU'),
-    includeIdle: z.boolean().default(false)
-      .describe('sample the idle task (pid 0) too'),
-    stackMapEntries: z.number().int().min(1024).max(1_048_576).default(16_384)
+    frequency: z.number().int().min(1).max(10_000).default(99).describe('samples per second on each CPU'),
+    includeIdle: z.boolean().default(false).describe('sample the idle task (pid 0) too'),
+    stackMapEntries: z
+      .number()
+      .int()
+      .min(1024)
+      .max(1_048_576)
+      .default(16_384)
       .describe('distinct stacks kept in the kernel (~1 KiB each); past it stacks are lost (lostStacks)'),
-    maxStacks: z.number().int().min(1024).max(1_048_576).default(16_384)
+    maxStacks: z
+      .number()
+      .int()
+      .min(1024)
+      .max(1_048_576)
+      .default(16_384)
       .describe('distinct {process, thread name, stacks} counted; past it samples are dropped (map_full)'),
-    maxProcesses: z.number().int().min(256).max(1_048_576).default(8192)
+    maxProcesses: z
+      .number()
+      .int()
+      .min(256)
+      .max(1_048_576)
+      .default(8192)
       .describe('processes announced for symbolization while alive; later ones are read at the end'),
-    top: z.number().int().min(1).max(10_000).default(20)
-      .describe('rows in the table (stacks) and the text (functions); the data keeps every stack'),
+    top: z.number().int().min(1).max(10_000).default(20).describe('rows in the table (stacks) and the text (functions); the data keeps every stack'),
     ...unwindParams({ userStackBytes: 16 * 1024, snapshotBufferBytes: 16 * 1024 * 1024 }),
   })
   .strict();
@@ -67,7 +79,15 @@ export const profile: CaptureDefinition<ProfileParams, ProfileData> = {
       toSample: (key, frames, count) => ({ pid: key.tgid, comm: key.comm, frames, value: Number(count) }),
       merge: (into, from) => void (into.value += from.value),
       ...(params.userStackBytes
-        ? { snapshots: { snapshotBytes: params.userStackBytes, maxDepth: params.maxDepth, maxPending: 0, valueOf: BigInt, add: (a: bigint, b: bigint) => a + b } }
+        ? {
+            snapshots: {
+              snapshotBytes: params.userStackBytes,
+              maxDepth: params.maxDepth,
+              maxPending: 0,
+              valueOf: BigInt,
+              add: (a: bigint, b: bigint) => a + b,
+            },
+          }
         : {}),
       finish: (stacks, lostStacks, problem, gaps) => ({
         ...gaps,
@@ -107,7 +127,9 @@ export function profileText(data: ProfileData): string {
   const head =
     `${data.total} samples at ${data.frequency} Hz (~${seconds.toFixed(2)} CPU-seconds), ${data.processes} processes, ` +
     `${data.stacks.length} distinct stacks` +
-    describeGaps(data).map((line) => `\n${line}`).join('') +
+    describeGaps(data)
+      .map((line) => `\n${line}`)
+      .join('') +
     (data.kernelSymbolsProblem ? `\nkernel frames unnamed: ${data.kernelSymbolsProblem}` : '');
   if (!data.total) return `${head}\n(no samples)`;
   const rows = topFunctions(data.stacks)

@@ -19,10 +19,25 @@ function analyzeRunqlat(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
     const p99 = quantile(overallBuckets, 0.99);
     if (p99 > thresholdUs) {
       findings.push(
-        linked(makeFinding(ctx, 'all', latencySeverity(p99, thresholdUs),
-          `Runnable tasks waited ${fmtUs(p99)} for a CPU at p99 (threshold ${fmtMs(thresholdMs)}) over ${plural(waits, 'wakeup')}: the CPUs are saturated or something hogs them.`,
-          { scope: 'all', waits, waitedMs: round(sumOf(overall?.histogram as Obj) / 1000), p50Ms: round(quantile(overallBuckets, 0.5) / 1000), p99Ms: round(p99 / 1000), thresholdMs, buckets: overallBuckets.map((b) => ({ lowUs: b.low, highUs: b.high, count: b.count })) },
-          p99 / thresholdUs, waitImpact(overall?.histogram as Obj, waits, ctx.windowSeconds))),
+        linked(
+          makeFinding(
+            ctx,
+            'all',
+            latencySeverity(p99, thresholdUs),
+            `Runnable tasks waited ${fmtUs(p99)} for a CPU at p99 (threshold ${fmtMs(thresholdMs)}) over ${plural(waits, 'wakeup')}: the CPUs are saturated or something hogs them.`,
+            {
+              scope: 'all',
+              waits,
+              waitedMs: round(sumOf(overall?.histogram as Obj) / 1000),
+              p50Ms: round(quantile(overallBuckets, 0.5) / 1000),
+              p99Ms: round(p99 / 1000),
+              thresholdMs,
+              buckets: overallBuckets.map((b) => ({ lowUs: b.low, highUs: b.high, count: b.count })),
+            },
+            p99 / thresholdUs,
+            waitImpact(overall?.histogram as Obj, waits, ctx.windowSeconds),
+          ),
+        ),
       );
     }
   }
@@ -44,10 +59,25 @@ function analyzeRunqlat(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
     if (p99 <= thresholdUs) continue;
     const who = labels.cgroup !== undefined ? `cgroup ${str(labels.cgroup)}` : processLabel(labels.comm, labels.pid);
     groups.push(
-      linked(makeFinding(ctx, `group:${labels.cgroup !== undefined ? str(labels.cgroup) : `${num(labels.pid)}:${str(labels.comm)}`}`, latencySeverity(p99, thresholdUs),
-        `${who} waited ${fmtUs(p99)} for a CPU at p99 (threshold ${fmtMs(thresholdMs)}) over ${plural(n, 'wakeup')}.`,
-        { ...labels, waits: n, waitedMs: round(sumOf(h.histogram as Obj) / 1000), p50Ms: round(quantile(buckets, 0.5) / 1000), p99Ms: round(p99 / 1000), thresholdMs, buckets: buckets.map((b) => ({ lowUs: b.low, highUs: b.high, count: b.count })) },
-        p99 / thresholdUs, waitImpact(h.histogram as Obj, n, ctx.windowSeconds))),
+      linked(
+        makeFinding(
+          ctx,
+          `group:${labels.cgroup !== undefined ? str(labels.cgroup) : `${num(labels.pid)}:${str(labels.comm)}`}`,
+          latencySeverity(p99, thresholdUs),
+          `${who} waited ${fmtUs(p99)} for a CPU at p99 (threshold ${fmtMs(thresholdMs)}) over ${plural(n, 'wakeup')}.`,
+          {
+            ...labels,
+            waits: n,
+            waitedMs: round(sumOf(h.histogram as Obj) / 1000),
+            p50Ms: round(quantile(buckets, 0.5) / 1000),
+            p99Ms: round(p99 / 1000),
+            thresholdMs,
+            buckets: buckets.map((b) => ({ lowUs: b.low, highUs: b.high, count: b.count })),
+          },
+          p99 / thresholdUs,
+          waitImpact(h.histogram as Obj, n, ctx.windowSeconds),
+        ),
+      ),
     );
   }
   groups.sort((a, b) => b.score - a.score);
@@ -61,7 +91,10 @@ const linked = (f: Finding): Finding => ({ ...f, links: { shows: ['cpu-saturatio
 /** Time runnable tasks spent waiting for a CPU, per second of window. */
 function waitImpact(histogram: Obj | undefined, waits: number, windowSeconds: number) {
   const seconds = sumOf(histogram) / 1e6;
-  return timeImpact(seconds, windowSeconds, `${plural(waits, 'wakeup')} waited ${seconds.toFixed(2)} s for a CPU in all over ${windowSeconds.toFixed(1)} s`, ['cpu', 'latency']);
+  return timeImpact(seconds, windowSeconds, `${plural(waits, 'wakeup')} waited ${seconds.toFixed(2)} s for a CPU in all over ${windowSeconds.toFixed(1)} s`, [
+    'cpu',
+    'latency',
+  ]);
 }
 
 export const runqlatAnalysis = { checks: 'run-queue latency', analyze: analyzeRunqlat };

@@ -13,16 +13,17 @@ import { runqlatBaseline } from './baseline.js';
 
 export const runqlatParams = z
   .object({
-    perProcess: z.boolean().default(true)
-      .describe('one histogram per process (pid + thread name) besides the overall one'),
-    perCgroup: z.boolean().default(false)
-      .describe('one histogram per cgroup (v2) instead of per process'),
-    maxGroups: z.number().int().min(16).max(65_536).default(4096)
+    perProcess: z.boolean().default(true).describe('one histogram per process (pid + thread name) besides the overall one'),
+    perCgroup: z.boolean().default(false).describe('one histogram per cgroup (v2) instead of per process'),
+    maxGroups: z
+      .number()
+      .int()
+      .min(16)
+      .max(65_536)
+      .default(4096)
       .describe('processes (or cgroups) with a histogram; past it their waits count only overall (map_full)'),
-    maxThreads: z.number().int().min(1024).max(1_048_576).default(16_384)
-      .describe('runnable threads timed at once; past it waits are dropped (map_full)'),
-    top: z.number().int().min(1).max(10_000).default(10)
-      .describe('groups printed as histograms in the text (the table and data have all)'),
+    maxThreads: z.number().int().min(1024).max(1_048_576).default(16_384).describe('runnable threads timed at once; past it waits are dropped (map_full)'),
+    top: z.number().int().min(1).max(10_000).default(10).describe('groups printed as histograms in the text (the table and data have all)'),
   })
   .strict();
 
@@ -92,11 +93,7 @@ export const runqlat: CaptureDefinition<RunqlatParams, RunqlatData> = {
 };
 
 const labelOf = (h: LabeledHistogram): string =>
-  h.labels.scope === 'all'
-    ? 'all tasks'
-    : h.labels.cgroup !== undefined
-      ? `cgroup ${h.labels.cgroup}`
-      : `pid ${h.labels.pid} (${h.labels.comm})`;
+  h.labels.scope === 'all' ? 'all tasks' : h.labels.cgroup !== undefined ? `cgroup ${h.labels.cgroup}` : `pid ${h.labels.pid} (${h.labels.comm})`;
 
 const avg = (h: Log2Histogram) => (h.count ? (h.sum / h.count).toFixed(1) : '-');
 
@@ -132,7 +129,13 @@ export function runqlatText(data: RunqlatData): string {
 
 /** The sum of some groups (e.g. every thread name of one pid). */
 export function mergedFor(data: RunqlatData, match: (labels: LabeledHistogram['labels']) => boolean): Log2Histogram {
-  return mergeHistograms(UNIT, data.histograms.slice(1).filter((h) => match(h.labels)).map((h) => h.histogram));
+  return mergeHistograms(
+    UNIT,
+    data.histograms
+      .slice(1)
+      .filter((h) => match(h.labels))
+      .map((h) => h.histogram),
+  );
 }
 
 /** cgroup v2 id (the directory's inode) → path under the mount, for labels. Bounded walk. */
@@ -157,7 +160,9 @@ function cgroupPathsById(maxDirs = 20_000): Map<bigint, string> {
 /** Where cgroup v2 is mounted (/sys/fs/cgroup, or /sys/fs/cgroup/unified on hybrid hosts). */
 export function cgroup2Mount(): string | undefined {
   try {
-    const line = readFileSync('/proc/mounts', 'utf8').split('\n').find((l) => l.split(' ')[2] === 'cgroup2');
+    const line = readFileSync('/proc/mounts', 'utf8')
+      .split('\n')
+      .find((l) => l.split(' ')[2] === 'cgroup2');
     return line?.split(' ')[1];
   } catch {
     return undefined;

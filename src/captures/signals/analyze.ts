@@ -66,19 +66,36 @@ function analyzeSignals(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
     const n = g.events.length;
     const target = `${str(first.targetComm) || 'a process'} (${pidList(targets)}${cgroupText(first.targetCgroup)})`;
     const outcome = died.length ? `; ${died.length === targets.size ? (targets.size === 1 ? 'it' : 'they') : `${died.length} of them`} ended by it` : '';
-    const next = kernel ? 'look at the OOM kills and resource limits of that cgroup' : `look at why ${str(first.comm) || 'the sender'} kills it (a supervisor's timeout, a script, a person)`;
+    const next = kernel
+      ? 'look at the OOM kills and resource limits of that cgroup'
+      : `look at why ${str(first.comm) || 'the sender'} kills it (a supervisor's timeout, a script, a person)`;
     const severity: Severity = STOP_SIGNALS.has(sig) ? 'info' : 'warning';
     findings.push(
-      makeFinding(ctx, `kill:${key}`, severity, `${who} sent ${sig} to ${target} ${times(n)} ${inWindow}${outcome}: ${next}.`, {
-        signal: sig, source: str(first.source), senders: Object.fromEntries(senders), targets: [...targets], ended: died,
-        impact: impact(n, ctx), examples: [first, ...(n > 1 ? [g.events[n - 1]] : [])],
-      }, (severity === 'warning' ? 50 : 5) * n),
+      makeFinding(
+        ctx,
+        `kill:${key}`,
+        severity,
+        `${who} sent ${sig} to ${target} ${times(n)} ${inWindow}${outcome}: ${next}.`,
+        {
+          signal: sig,
+          source: str(first.source),
+          senders: Object.fromEntries(senders),
+          targets: [...targets],
+          ended: died,
+          impact: impact(n, ctx),
+          examples: [first, ...(n > 1 ? [g.events[n - 1]] : [])],
+        },
+        (severity === 'warning' ? 50 : 5) * n,
+      ),
     );
   }
 
   // 2. Ends by a signal no kill above explains: crashes (fault signals), or kills whose sender was not seen.
   const threshold = ctx.thresholds.crashLoopExits;
-  const byEnd = groupBy(exits.filter((e) => str(e.signal) && !explained.has(num(e.pid))), (e) => `${str(e.comm)}>${str(e.signal)}`);
+  const byEnd = groupBy(
+    exits.filter((e) => str(e.signal) && !explained.has(num(e.pid))),
+    (e) => `${str(e.comm)}>${str(e.signal)}`,
+  );
   for (const [key, g] of byEnd) {
     const first = g.events[0]!;
     const sig = str(first.signal);
@@ -92,28 +109,52 @@ function analyzeSignals(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
       ? `${loop ? 'a crash loop: ' : ''}${str(first.comm) || 'a process'} (${pidList(g.pids)}${cgroupText(first.cgroup)}) crashed with ${sig} ${times(n)} ${inWindow}`
       : `${str(first.comm) || 'a process'} (${pidList(g.pids)}${cgroupText(first.cgroup)}) ended by ${sig} ${times(n)} ${inWindow}, sent from outside the window or the selection`;
     const detail = `${cores ? `, ${cores} of ${n} dumped core` : crash ? ', no core dump' : ''}, living ${fmtMs(median)} (median)`;
-    const next = crash ? (cores ? 'open the core dumps with gdb' : 'enable core dumps (ulimit -c) or look at its logs for the faulting code') : 'look at what stops it (supervisor, OOM killer, a person)';
+    const next = crash
+      ? cores
+        ? 'open the core dumps with gdb'
+        : 'enable core dumps (ulimit -c) or look at its logs for the faulting code'
+      : 'look at what stops it (supervisor, OOM killer, a person)';
     const severity: Severity = crash ? (loop ? 'critical' : 'warning') : STOP_SIGNALS.has(sig) && !loop ? 'info' : 'warning';
     findings.push(
-      makeFinding(ctx, `end:${key}`, severity, `${capital(what)}${detail}: ${next}.`, {
-        signal: sig, ends: n, pids: [...g.pids], coreDumps: cores, crashLoop: crash && loop, medianLifetimeMs: median,
-        impact: impact(n, ctx), examples: [first, ...(n > 1 ? [g.events[n - 1]] : [])],
-      }, (crash ? 100 : 20) * n),
+      makeFinding(
+        ctx,
+        `end:${key}`,
+        severity,
+        `${capital(what)}${detail}: ${next}.`,
+        {
+          signal: sig,
+          ends: n,
+          pids: [...g.pids],
+          coreDumps: cores,
+          crashLoop: crash && loop,
+          medianLifetimeMs: median,
+          impact: impact(n, ctx),
+          examples: [first, ...(n > 1 ? [g.events[n - 1]] : [])],
+        },
+        (crash ? 100 : 20) * n,
+      ),
     );
   }
 
   // 3. The same non-zero exit code again and again: a program failing at start and restarted.
-  for (const [key, g] of groupBy(exits.filter((e) => !str(e.signal) && num(e.exitCode) !== 0), (e) => `${str(e.comm)}>${num(e.exitCode)}`)) {
+  for (const [key, g] of groupBy(
+    exits.filter((e) => !str(e.signal) && num(e.exitCode) !== 0),
+    (e) => `${str(e.comm)}>${num(e.exitCode)}`,
+  )) {
     const n = g.events.length;
     if (n < threshold) continue;
     const first = g.events[0]!;
     const lifetimes = g.events.map((e) => num(e.lifetimeMs)).sort((a, b) => a - b);
     const median = lifetimes[Math.floor(lifetimes.length / 2)] ?? 0;
     findings.push(
-      makeFinding(ctx, `exit:${key}`, 'warning',
+      makeFinding(
+        ctx,
+        `exit:${key}`,
+        'warning',
         `${str(first.comm) || 'A process'} (${pidList(g.pids)}) exited with code ${num(first.exitCode)} ${times(n)} ${inWindow} (${fmtRate(n / Math.max(ctx.windowSeconds, 1e-3))}), living ${fmtMs(median)} (median): a restart loop? Look at its logs and at who starts it.`,
         { exitCode: num(first.exitCode), ends: n, pids: [...g.pids], medianLifetimeMs: median, impact: impact(n, ctx), examples: [first, g.events[n - 1]] },
-        10 * n),
+        10 * n,
+      ),
     );
   }
 

@@ -10,6 +10,13 @@ export function signalsBaseline(data: Obj): BaselineMetric[] {
   const minutes = Math.max(num(data.durationMs), 1) / 60_000;
   const crashes = events.filter((e) => e.kind === 'exit' && CRASH_SIGNALS.has(str(e.signal))).length;
   const kills = events.filter((e) => e.kind === 'signal' && str(e.signal) === 'SIGKILL' && num(e.pid) !== num(e.targetPid)).length;
-  const metric = (name: string, n: number): BaselineMetric => ({ metric: name, unit: 'per_min', capture: 'signals', value: n / minutes, samples: n, minSamples: 1 });
+  const metric = (name: string, n: number): BaselineMetric => ({
+    metric: name,
+    unit: 'per_min',
+    capture: 'signals',
+    value: n / minutes,
+    samples: n,
+    minSamples: 1,
+  });
   return [metric('crashes (ends by a fault signal)', crashes), metric('SIGKILLs sent to other processes', kills)];
 }

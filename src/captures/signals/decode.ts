@@ -8,9 +8,27 @@ export const SIGNALS_SIGNAL = 1;
 export const SIGNALS_EXIT = 2;
 
 export const signalsLayout = {
-  tsNs: 0, kind: 8, pid: 12, tid: 16, uid: 20, cgroupId: 24, comm: 32,
-  targetPid: 48, targetTid: 52, targetCgroupId: 56, targetComm: 64, sig: 80, code: 84, result: 88, group: 92,
-  coreDumped: 93, exitCode: 96, exitSignal: 100, ppid: 104, lifetimeNs: 112, size: 120,
+  tsNs: 0,
+  kind: 8,
+  pid: 12,
+  tid: 16,
+  uid: 20,
+  cgroupId: 24,
+  comm: 32,
+  targetPid: 48,
+  targetTid: 52,
+  targetCgroupId: 56,
+  targetComm: 64,
+  sig: 80,
+  code: 84,
+  result: 88,
+  group: 92,
+  coreDumped: 93,
+  exitCode: 96,
+  exitSignal: 100,
+  ppid: 104,
+  lifetimeNs: 112,
+  size: 120,
 } as const;
 
 /** enum signals_total: indexes of the map "totals". */
@@ -99,8 +117,31 @@ export const resultName = (n: number): string => RESULTS[n] ?? `result ${n}`;
 
 /** The same offsets under the C member names, checked against the object's BTF (test/architecture/record-layouts.test.ts). */
 const L = signalsLayout;
-export const eventRecord = recordLayout('signals_event', L.size, {
-  ts_ns: L.tsNs, kind: L.kind, pid: L.pid, tid: L.tid, uid: L.uid, cgroup_id: L.cgroupId, comm: L.comm, target_pid: L.targetPid,
-  target_tid: L.targetTid, target_cgroup_id: L.targetCgroupId, target_comm: L.targetComm, sig: L.sig, code: L.code, result: L.result,
-  group: L.group, core_dumped: L.coreDumped, pad: L.coreDumped + 1, exit_code: L.exitCode, exit_signal: L.exitSignal, ppid: L.ppid, lifetime_ns: L.lifetimeNs,
-}, { comm: 16, target_comm: 16 });
+export const eventRecord = recordLayout(
+  'signals_event',
+  L.size,
+  {
+    ts_ns: L.tsNs,
+    kind: L.kind,
+    pid: L.pid,
+    tid: L.tid,
+    uid: L.uid,
+    cgroup_id: L.cgroupId,
+    comm: L.comm,
+    target_pid: L.targetPid,
+    target_tid: L.targetTid,
+    target_cgroup_id: L.targetCgroupId,
+    target_comm: L.targetComm,
+    sig: L.sig,
+    code: L.code,
+    result: L.result,
+    group: L.group,
+    core_dumped: L.coreDumped,
+    pad: L.coreDumped + 1,
+    exit_code: L.exitCode,
+    exit_signal: L.exitSignal,
+    ppid: L.ppid,
+    lifetime_ns: L.lifetimeNs,
+  },
+  { comm: 16, target_comm: 16 },
+);

@@ -13,7 +13,23 @@ import { signalsAnalysis } from './analyze.js';
 import { signalsBaseline } from './baseline.js';
 
 /** Signals whose default action ends the process, minus the timer and user ones programs use for themselves. */
-export const DEFAULT_SIGNALS = ['SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGILL', 'SIGTRAP', 'SIGABRT', 'SIGBUS', 'SIGFPE', 'SIGKILL', 'SIGSEGV', 'SIGPIPE', 'SIGTERM', 'SIGXCPU', 'SIGXFSZ', 'SIGSYS'];
+export const DEFAULT_SIGNALS = [
+  'SIGHUP',
+  'SIGINT',
+  'SIGQUIT',
+  'SIGILL',
+  'SIGTRAP',
+  'SIGABRT',
+  'SIGBUS',
+  'SIGFPE',
+  'SIGKILL',
+  'SIGSEGV',
+  'SIGPIPE',
+  'SIGTERM',
+  'SIGXCPU',
+  'SIGXFSZ',
+  'SIGSYS',
+];
 
 const signalList = z
   .union([z.string().transform((s) => s.split(',').filter((x) => x.trim())), z.array(z.union([z.string(), z.number()]))])
@@ -30,7 +46,9 @@ const signalList = z
 
 export const signalsParams = z
   .object({
-    signals: signalList.default(() => DEFAULT_SIGNALS.map((s) => signalNumber(s)!)).describe('signals recorded when sent: names or numbers, a list or "SIGKILL,SIGTERM"; the fatal ones by default'),
+    signals: signalList
+      .default(() => DEFAULT_SIGNALS.map((s) => signalNumber(s)!))
+      .describe('signals recorded when sent: names or numbers, a list or "SIGKILL,SIGTERM"; the fatal ones by default'),
     allExits: z.boolean().default(false).describe('record clean ends (status 0) too, not only count them'),
     maxEvents: z.number().int().min(1).max(1_000_000).default(20_000).describe('records kept; later ones are counted as dropped (event_cap)'),
     ringBufferMiB: z.number().int().min(1).max(64).default(1).describe('kernel ring buffer size, rounded up to a power of two'),
@@ -99,13 +117,31 @@ function toEvent(r: SignalsRecord, toWallMs: (ns: bigint) => number): SignalsEve
   const time = new Date(toWallMs(r.tsNs)).toISOString();
   if (r.kind === SIGNALS_SIGNAL) {
     return {
-      kind: 'signal', time, signal: signalName(r.sig), source: signalSource(r.code), code: r.code, result: resultName(r.result),
-      pid: r.pid, tid: r.tid, uid: r.uid, comm: r.comm, cgroupId: r.cgroupId.toString(),
-      targetPid: r.targetPid, targetTid: r.targetTid, targetComm: r.targetComm, targetCgroupId: r.targetCgroupId.toString(),
+      kind: 'signal',
+      time,
+      signal: signalName(r.sig),
+      source: signalSource(r.code),
+      code: r.code,
+      result: resultName(r.result),
+      pid: r.pid,
+      tid: r.tid,
+      uid: r.uid,
+      comm: r.comm,
+      cgroupId: r.cgroupId.toString(),
+      targetPid: r.targetPid,
+      targetTid: r.targetTid,
+      targetComm: r.targetComm,
+      targetCgroupId: r.targetCgroupId.toString(),
     };
   }
   return {
-    kind: 'exit', time, pid: r.pid, ppid: r.ppid, uid: r.uid, comm: r.comm, cgroupId: r.cgroupId.toString(),
+    kind: 'exit',
+    time,
+    pid: r.pid,
+    ppid: r.ppid,
+    uid: r.uid,
+    comm: r.comm,
+    cgroupId: r.cgroupId.toString(),
     exitCode: r.exitSignal ? 0 : r.exitCode,
     ...(r.exitSignal ? { signal: signalName(r.exitSignal) } : {}),
     coreDumped: r.coreDumped,
@@ -148,8 +184,12 @@ export const signals: CaptureDefinition<SignalsParams, SignalsData> = {
   followForks: true,
 
   configure(object, params) {
-    for (const [category, name] of [['signal', 'signal_generate'], ['sched', 'sched_process_exit']] as const) {
-      if (!hasTracepoint(category, name)) throw new NotSupportedError(`tracepoint ${category}:${name}`, 'is not available in this kernel: signals and process ends cannot be seen here');
+    for (const [category, name] of [
+      ['signal', 'signal_generate'],
+      ['sched', 'sched_process_exit'],
+    ] as const) {
+      if (!hasTracepoint(category, name))
+        throw new NotSupportedError(`tracepoint ${category}:${name}`, 'is not available in this kernel: signals and process ends cannot be seen here');
     }
     const mask = params.signals.reduce((m, n) => m | (1n << BigInt(n)), 0n);
     object.setRodata({ targ_sigmask: mask, targ_all_exits: params.allExits });
@@ -179,7 +219,9 @@ export const signals: CaptureDefinition<SignalsParams, SignalsData> = {
 const how = (e: SignalsEvent) =>
   e.kind === 'signal'
     ? `${e.signal} → ${e.targetComm} (${e.targetPid}) [${e.source}${e.result === 'delivered' ? '' : `, ${e.result}`}]`
-    : e.signal ? `ended by ${e.signal}${e.coreDumped ? ' (core dumped)' : ''}` : `exit ${e.exitCode}`;
+    : e.signal
+      ? `ended by ${e.signal}${e.coreDumped ? ' (core dumped)' : ''}`
+      : `exit ${e.exitCode}`;
 
 const columns: Column<SignalsEvent>[] = [
   { header: 'TIME', value: (e) => e.time.slice(11, 23) },

@@ -11,12 +11,24 @@ export const SNAPSHOT_MAX_BYTES = 64 * 1024;
 /** The zod fields, with a capture's own defaults for what it copies per sample. */
 export function unwindParams(defaults: { userStackBytes: number; snapshotBufferBytes: number }) {
   return {
-    userStackBytes: z.number().int().min(0).max(SNAPSHOT_MAX_BYTES).multipleOf(1024).default(defaults.userStackBytes)
-      .describe('bytes of user stack copied per sample and unwound by CFI in user space (no frame pointers needed); 0: frame pointers only, walked in the kernel'),
-    maxDepth: z.number().int().min(8).max(1024).default(256)
-      .describe('most user frames unwound per stack'),
-    snapshotBufferBytes: z.number().int().min(64 * 1024).max(256 * 1024 * 1024)
-      .refine((n) => (n & (n - 1)) === 0, 'a power of two').default(defaults.snapshotBufferBytes)
+    userStackBytes: z
+      .number()
+      .int()
+      .min(0)
+      .max(SNAPSHOT_MAX_BYTES)
+      .multipleOf(1024)
+      .default(defaults.userStackBytes)
+      .describe(
+        'bytes of user stack copied per sample and unwound by CFI in user space (no frame pointers needed); 0: frame pointers only, walked in the kernel',
+      ),
+    maxDepth: z.number().int().min(8).max(1024).default(256).describe('most user frames unwound per stack'),
+    snapshotBufferBytes: z
+      .number()
+      .int()
+      .min(64 * 1024)
+      .max(256 * 1024 * 1024)
+      .refine((n) => (n & (n - 1)) === 0, 'a power of two')
+      .default(defaults.snapshotBufferBytes)
       .describe('ring buffer for the stack copies (a power of two); past it samples are lost, and counted'),
   };
 }

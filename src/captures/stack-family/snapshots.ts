@@ -13,7 +13,19 @@ import type { CountedStack, StackKey } from './stack-maps.js';
 
 /** struct stack_snapshot / struct stack_end (bpf/common/stacks.h). */
 export const snapshotLayout = {
-  type: 0, tgid: 4, tid: 8, kernelStackId: 12, value: 16, ip: 24, sp: 32, bp: 40, size: 48, flags: 52, comm: 56, commLen: 16, data: 72,
+  type: 0,
+  tgid: 4,
+  tid: 8,
+  kernelStackId: 12,
+  value: 16,
+  ip: 24,
+  sp: 32,
+  bp: 40,
+  size: 48,
+  flags: 52,
+  comm: 56,
+  commLen: 16,
+  data: 72,
 } as const;
 export const endLayout = { type: 0, tid: 4, value: 8, size: 16 } as const;
 
@@ -81,16 +93,27 @@ export function countSnapshots<V>(object: BpfObject, symbolizer: SherlockSymboli
   const counts = new Map<string, { key: StackKey; ips: bigint[]; end: UnwindEnd; endModule?: string; value: V }>();
   const pending = new Map<number, Unwound>();
   const summary: UnwindSummary = {
-    snapshots: 0, ends: {}, noUnwindInfo: {}, unmappedDropped: 0, framePointerFrames: 0, frames: 0, queueDropped: 0, unmatched: 0, openAtEnd: 0,
-    snapshotBytes: options.snapshotBytes, maxDepth: options.maxDepth,
+    snapshots: 0,
+    ends: {},
+    noUnwindInfo: {},
+    unmappedDropped: 0,
+    framePointerFrames: 0,
+    frames: 0,
+    queueDropped: 0,
+    unmatched: 0,
+    openAtEnd: 0,
+    snapshotBytes: options.snapshotBytes,
+    maxDepth: options.maxDepth,
   };
 
-  const locate = (pid: number) => (pc: number): CodeLocation | undefined => {
-    const code = symbolizer.codeAt(pid, pc);
-    if (!code) return undefined;
-    const cfi = code.elf ? moduleCfi(code.elf) : undefined;
-    return { module: code.module, fileBacked: code.fileBacked, ...(code.vaddr !== undefined ? { vaddr: code.vaddr } : {}), ...(cfi ? { cfi } : {}) };
-  };
+  const locate =
+    (pid: number) =>
+    (pc: number): CodeLocation | undefined => {
+      const code = symbolizer.codeAt(pid, pc);
+      if (!code) return undefined;
+      const cfi = code.elf ? moduleCfi(code.elf) : undefined;
+      return { module: code.module, fileBacked: code.fileBacked, ...(code.vaddr !== undefined ? { vaddr: code.vaddr } : {}), ...(cfi ? { cfi } : {}) };
+    };
 
   const unwind = (data: Buffer): Unwound => {
     const L = snapshotLayout;

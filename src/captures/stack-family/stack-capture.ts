@@ -7,16 +7,7 @@ import { createSymbolizer } from '../../symbolize/index.js';
 import type { Frame } from '../../symbolize/types.js';
 import type { Collector } from '../capture.js';
 import { countSnapshots, type SnapshotOptions, type UnwindSummary } from './snapshots.js';
-import {
-  describeLost,
-  innermost,
-  ProcessAnnouncer,
-  readCounts,
-  readLostStacks,
-  symbolizeStacks,
-  type LostStacks,
-  type StackKey,
-} from './stack-maps.js';
+import { describeLost, innermost, ProcessAnnouncer, readCounts, readLostStacks, symbolizeStacks, type LostStacks, type StackKey } from './stack-maps.js';
 
 /** What every stacks-kind result of these captures holds besides its own fields. */
 export interface StackData<S extends StackSample = StackSample> {
@@ -110,7 +101,11 @@ export function describeGaps(data: StackData): string[] {
       u.ends.snapshot && `${u.ends.snapshot} truncated by the ${Math.round(u.snapshotBytes / 1024)} KiB stack copy (raise --user-stack-bytes)`,
       u.ends.depth && `${u.ends.depth} truncated at depth ${u.maxDepth}`,
       u.ends['no-unwind-info'] &&
-        `${u.ends['no-unwind-info']} stopped without unwind info (${Object.entries(u.noUnwindInfo).sort((a, b) => b[1] - a[1]).slice(0, 3).map(([m, n]) => `${m}: ${n}`).join(', ')})`,
+        `${u.ends['no-unwind-info']} stopped without unwind info (${Object.entries(u.noUnwindInfo)
+          .sort((a, b) => b[1] - a[1])
+          .slice(0, 3)
+          .map(([m, n]) => `${m}: ${n}`)
+          .join(', ')})`,
       u.ends.unmapped && `${u.ends.unmapped} stopped at an address outside every mapping`,
       u.ends['bad-frame'] && `${u.ends['bad-frame']} stopped at a bad frame`,
       u.queueDropped && `${u.queueDropped} snapshots dropped waiting to be unwound`,

@@ -57,8 +57,7 @@ export interface LostStacks {
   snapshotFaults?: number;
 }
 
-export const lostStackTotal = (l: LostStacks): number =>
-  l.kernel + l.user + (l.kernelCollisions ?? 0) + (l.userCollisions ?? 0) + (l.snapshots ?? 0);
+export const lostStackTotal = (l: LostStacks): number => l.kernel + l.user + (l.kernelCollisions ?? 0) + (l.userCollisions ?? 0) + (l.snapshots ?? 0);
 
 export function readLostStacks(object: BpfObject): LostStacks {
   const map = object.map('stack_errors');
@@ -124,7 +123,10 @@ export class ProcessAnnouncer {
   private readonly perfMapPaths = new Map<number, string[]>();
   private lastJitRefresh = Date.now();
 
-  constructor(object: BpfObject, private readonly symbolizer: Symbolizer) {
+  constructor(
+    object: BpfObject,
+    private readonly symbolizer: Symbolizer,
+  ) {
     this.reader = new RingBufferReader(object.map('new_tgids'));
   }
 
@@ -192,7 +194,10 @@ export interface CountedStack<V> {
 
 /** Reads the counts map whole (batch) and decodes keys and values. */
 export function readCounts<V>(object: BpfObject, decodeValue: (data: Buffer) => V): CountedStack<V>[] {
-  return object.map('counts').entries().map(([k, v]) => ({ key: decodeStackKey(k), value: decodeValue(v) }));
+  return object
+    .map('counts')
+    .entries()
+    .map(([k, v]) => ({ key: decodeStackKey(k), value: decodeValue(v) }));
 }
 
 const lostFrame = (half: 'kernel' | 'user', id: number): Frame => ({

@@ -84,13 +84,29 @@ function analyzeSyscallerrors(data: Obj, ctx: AnalysisContext): CaptureAnalysis 
   for (const g of all.filter((x) => !x.normal && x.count / window >= threshold && x.count > 0)) {
     const rate = g.count / window;
     const cgroup = g.cgroups.size ? `, cgroup ${[...g.cgroups][0]}` : '';
-    const title = `${g.comm || 'A process'} (${pidText(g.pids)}${cgroup}) failed ${callText(g)} with ${g.errno} ${plural(g.count, 'time')} in ${fmtSeconds(ctx.windowSeconds)} on ${ctx.node} ` +
+    const title =
+      `${g.comm || 'A process'} (${pidText(g.pids)}${cgroup}) failed ${callText(g)} with ${g.errno} ${plural(g.count, 'time')} in ${fmtSeconds(ctx.windowSeconds)} on ${ctx.node} ` +
       `(${fmtRate(rate)}, threshold ${fmtRate(threshold)}): ${NEXT[g.errno] ?? `look at why ${g.comm || 'it'} keeps retrying it`}.`;
     findings.push(
-      makeFinding(ctx, `${g.comm}:${g.syscall}:${g.errno}:${g.path ?? ''}`, 'warning', title, {
-        comm: g.comm, pids: [...g.pids], syscall: g.syscall, errno: g.errno, ...(g.path ? { path: g.path } : {}),
-        failures: g.count, perSecond: rate, threshold, impact: impact(g.count), examples: examples(g),
-      }, rate / Math.max(threshold, 1e-3)),
+      makeFinding(
+        ctx,
+        `${g.comm}:${g.syscall}:${g.errno}:${g.path ?? ''}`,
+        'warning',
+        title,
+        {
+          comm: g.comm,
+          pids: [...g.pids],
+          syscall: g.syscall,
+          errno: g.errno,
+          ...(g.path ? { path: g.path } : {}),
+          failures: g.count,
+          perSecond: rate,
+          threshold,
+          impact: impact(g.count),
+          examples: examples(g),
+        },
+        rate / Math.max(threshold, 1e-3),
+      ),
     );
   }
 
@@ -102,10 +118,19 @@ function analyzeSyscallerrors(data: Obj, ctx: AnalysisContext): CaptureAnalysis 
     for (const g of hotNormal) addTo(reasons, g.normal!, g.count);
     const top = hotNormal.slice(0, 3).map((g) => `${g.comm} ${g.syscall} ${g.errno} (${fmtRate(g.count / window)})`);
     findings.push(
-      makeFinding(ctx, 'normal', 'info',
+      makeFinding(
+        ctx,
+        'normal',
+        'info',
         `${plural(n, 'failing call')} in ${fmtSeconds(ctx.windowSeconds)} on ${ctx.node} are normal behaviour (${listText(topKeys(reasons, 2))}), mostly ${listText(top)}: not a cause by themselves.`,
-        { failures: n, reasons: Object.fromEntries(reasons), impact: impact(n), top: hotNormal.slice(0, 10).map((g) => ({ comm: g.comm, syscall: g.syscall, errno: g.errno, path: g.path, failures: g.count, pids: [...g.pids] })) },
-        0),
+        {
+          failures: n,
+          reasons: Object.fromEntries(reasons),
+          impact: impact(n),
+          top: hotNormal.slice(0, 10).map((g) => ({ comm: g.comm, syscall: g.syscall, errno: g.errno, path: g.path, failures: g.count, pids: [...g.pids] })),
+        },
+        0,
+      ),
     );
   }
   const normal = num(data.normalFailures);

@@ -27,7 +27,12 @@ export interface ErrorValue {
 
 export function decodeKey(data: Buffer): ErrorKey {
   if (data.length < keyLayout.size) throw new Error(`syscallerrors key of ${data.length} bytes, expected ${keyLayout.size}`);
-  return { tgid: data.readUInt32LE(keyLayout.tgid), nr: data.readUInt32LE(keyLayout.nr), errno: data.readInt32LE(keyLayout.err), path: cString(data, keyLayout.path, PATH_LEN) };
+  return {
+    tgid: data.readUInt32LE(keyLayout.tgid),
+    nr: data.readUInt32LE(keyLayout.nr),
+    errno: data.readInt32LE(keyLayout.err),
+    path: cString(data, keyLayout.path, PATH_LEN),
+  };
 }
 
 export function decodeValue(data: Buffer): ErrorValue {
@@ -44,8 +49,23 @@ export function decodeValue(data: Buffer): ErrorValue {
 }
 
 /** The same offsets under the C member names, checked against the object's BTF (test/architecture/record-layouts.test.ts). */
-export const keyRecord = recordLayout('syscallerrors_key', keyLayout.size, { tgid: keyLayout.tgid, nr: keyLayout.nr, err: keyLayout.err, pad: keyLayout.err + 4, path: keyLayout.path }, { path: PATH_LEN });
-export const valueRecord = recordLayout('syscallerrors_value', valueLayout.size, {
-  count: valueLayout.count, first_ns: valueLayout.firstNs, last_ns: valueLayout.lastNs, cgroup_id: valueLayout.cgroupId,
-  tid: valueLayout.tid, uid: valueLayout.uid, comm: valueLayout.comm,
-}, { comm: 16 });
+export const keyRecord = recordLayout(
+  'syscallerrors_key',
+  keyLayout.size,
+  { tgid: keyLayout.tgid, nr: keyLayout.nr, err: keyLayout.err, pad: keyLayout.err + 4, path: keyLayout.path },
+  { path: PATH_LEN },
+);
+export const valueRecord = recordLayout(
+  'syscallerrors_value',
+  valueLayout.size,
+  {
+    count: valueLayout.count,
+    first_ns: valueLayout.firstNs,
+    last_ns: valueLayout.lastNs,
+    cgroup_id: valueLayout.cgroupId,
+    tid: valueLayout.tid,
+    uid: valueLayout.uid,
+    comm: valueLayout.comm,
+  },
+  { comm: 16 },
+);

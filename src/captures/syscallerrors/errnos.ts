@@ -8,14 +8,49 @@ const NAMES = new Map<number, string>(Object.entries(constants.errno).map(([name
 NAMES.set(11, 'EAGAIN'); // EWOULDBLOCK shares it
 NAMES.set(95, 'EOPNOTSUPP');
 // include/linux/errno.h: never seen by programs, but seen at sys_exit before the kernel restarts the call.
-const KERNEL_INTERNAL: Record<number, string> = { 512: 'ERESTARTSYS', 513: 'ERESTARTNOINTR', 514: 'ERESTARTNOHAND', 515: 'ENOIOCTLCMD', 516: 'ERESTART_RESTARTBLOCK', 524: 'ENOTSUPP' };
+const KERNEL_INTERNAL: Record<number, string> = {
+  512: 'ERESTARTSYS',
+  513: 'ERESTARTNOINTR',
+  514: 'ERESTARTNOHAND',
+  515: 'ENOIOCTLCMD',
+  516: 'ERESTART_RESTARTBLOCK',
+  524: 'ENOTSUPP',
+};
 
 export const errnoText = (n: number): string => NAMES.get(n) ?? KERNEL_INTERNAL[n] ?? `errno ${n}`;
 
 /** Errors that say "not now" or "interrupted", on any call. */
-const TRANSIENT = new Set(['EAGAIN', 'EINTR', 'EINPROGRESS', 'EALREADY', 'ERESTARTSYS', 'ERESTARTNOINTR', 'ERESTARTNOHAND', 'ERESTART_RESTARTBLOCK', 'ETIMEDOUT', 'ECHILD']);
+const TRANSIENT = new Set([
+  'EAGAIN',
+  'EINTR',
+  'EINPROGRESS',
+  'EALREADY',
+  'ERESTARTSYS',
+  'ERESTARTNOINTR',
+  'ERESTARTNOHAND',
+  'ERESTART_RESTARTBLOCK',
+  'ETIMEDOUT',
+  'ECHILD',
+]);
 /** Calls that look something up, where "not there" is an answer (PATH search, stat before create, access checks). */
-const LOOKUPS = new Set(['execve', 'execveat', 'access', 'faccessat', 'faccessat2', 'stat', 'lstat', 'newfstatat', 'statx', 'readlink', 'readlinkat', 'getxattr', 'lgetxattr', 'fgetxattr', 'listxattr', 'llistxattr']);
+const LOOKUPS = new Set([
+  'execve',
+  'execveat',
+  'access',
+  'faccessat',
+  'faccessat2',
+  'stat',
+  'lstat',
+  'newfstatat',
+  'statx',
+  'readlink',
+  'readlinkat',
+  'getxattr',
+  'lgetxattr',
+  'fgetxattr',
+  'listxattr',
+  'llistxattr',
+]);
 const NOT_THERE = new Set(['ENOENT', 'ENOTDIR', 'ENODATA', 'EOPNOTSUPP', 'ENOTSUPP']);
 /** Per call: answers that probe a feature or a kind of file descriptor. */
 const PROBES: Record<string, Set<string>> = {

@@ -16,7 +16,12 @@ import { syscallerrorsBaseline } from './baseline.js';
 export const syscallerrorsParams = z
   .object({
     maxRows: z.number().int().min(1).max(1_000_000).default(500).describe('rows kept, the most failures first'),
-    maxKeys: z.number().int().min(64).max(1_000_000).default(16_384)
+    maxKeys: z
+      .number()
+      .int()
+      .min(64)
+      .max(1_000_000)
+      .default(16_384)
       .describe('(process, syscall, errno, path) rows counted in the kernel; more are dropped (map_full)'),
   })
   .strict();
@@ -67,7 +72,8 @@ export const syscallerrors: CaptureDefinition<SyscallerrorsParams, Syscallerrors
 
   configure(object, params) {
     if (!ARCHES.has(process.arch)) throw new NotSupportedError(`syscallerrors on ${process.arch}`, 'has no syscall table (x86_64 and arm64 only)');
-    if (!hasTracepoint('raw_syscalls', 'sys_exit')) throw new NotSupportedError('tracepoint raw_syscalls:sys_exit', 'is not available in this kernel (CONFIG_FTRACE_SYSCALLS)');
+    if (!hasTracepoint('raw_syscalls', 'sys_exit'))
+      throw new NotSupportedError('tracepoint raw_syscalls:sys_exit', 'is not available in this kernel (CONFIG_FTRACE_SYSCALLS)');
     object.setMaxEntries('errors', params.maxKeys);
     object.setRodata({ targ_exclude_tgid: process.pid });
   },
@@ -93,10 +99,20 @@ export const syscallerrors: CaptureDefinition<SyscallerrorsParams, Syscallerrors
           const errno = errnoText(key.errno);
           const normal = normalReason(syscall, errno);
           rows.push({
-            pid: key.tgid, comm: value.comm, uid: value.uid, cgroupId: value.cgroupId.toString(),
-            syscall, nr: key.nr, errno, ...(key.path ? { path: key.path } : {}),
-            count: value.count, perSecond: value.count / windowSeconds, ...(normal ? { normal } : {}),
-            firstSeen: new Date(toWallMs(value.firstNs)).toISOString(), lastSeen: new Date(toWallMs(value.lastNs)).toISOString(), tid: value.tid,
+            pid: key.tgid,
+            comm: value.comm,
+            uid: value.uid,
+            cgroupId: value.cgroupId.toString(),
+            syscall,
+            nr: key.nr,
+            errno,
+            ...(key.path ? { path: key.path } : {}),
+            count: value.count,
+            perSecond: value.count / windowSeconds,
+            ...(normal ? { normal } : {}),
+            firstSeen: new Date(toWallMs(value.firstNs)).toISOString(),
+            lastSeen: new Date(toWallMs(value.lastNs)).toISOString(),
+            tid: value.tid,
           });
         }
         const failures = rows.reduce((a, r) => a + r.count, 0);

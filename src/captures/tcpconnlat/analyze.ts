@@ -1,5 +1,17 @@
 // tcpconnlat's checks: Slow and failed connects per destination.
-import { addTo, latencySeverity, makeFinding, num, objs, str, timeImpact, whoOf, type CaptureAnalysis, type AnalysisContext, type Obj } from '../../analysis/common.js';
+import {
+  addTo,
+  latencySeverity,
+  makeFinding,
+  num,
+  objs,
+  str,
+  timeImpact,
+  whoOf,
+  type CaptureAnalysis,
+  type AnalysisContext,
+  type Obj,
+} from '../../analysis/common.js';
 import { fmtCount, fmtMs, fmtPct, fmtUs, plural, round } from '../../format/index.js';
 import { bucketsOf, countAbove, quantile, rangeAbove, restUpperBound, totalOf } from '../../analysis/histogram.js';
 import type { Finding } from '../../analysis/types.js';
@@ -16,7 +28,10 @@ function failureImpact(byError: Map<string, number>, rows: Obj[], windowSeconds:
   const callers = Math.max(1, new Set(rows.map((r) => num(r.pid)).filter(Boolean)).size);
   const capped = Math.min(seconds, callers * windowSeconds);
   const parts = [...byError].map(([e, n]) => `${fmtCount(n)} ${e} × ${e === 'ETIMEDOUT' || e === 'closed' ? '1 s' : '10 ms'}`).join(' + ');
-  return timeImpact(capped, windowSeconds, `${parts}${capped < seconds ? `, at most ${plural(callers, 'caller')} busy the whole window` : ''}`, ['latency', 'health']);
+  return timeImpact(capped, windowSeconds, `${parts}${capped < seconds ? `, at most ${plural(callers, 'caller')} busy the whole window` : ''}`, [
+    'latency',
+    'health',
+  ]);
 }
 
 const ERRNO_MEANING: Record<string, string> = {
@@ -81,7 +96,9 @@ function analyzeTcpconnlat(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
       const took = tookText(slowLatencies, range);
       detail =
         `${fmtCount(slow)} of ${fmtCount(total)} (${fmtPct(slow / total)}) took ${took}, ` +
-        (restFast ? `the rest were fast (the other ${fmtCount(rest)} under ${fmtUs(restUnder)})` : `the other ${fmtCount(rest)} took up to ${fmtUs(restUnder)}`);
+        (restFast
+          ? `the rest were fast (the other ${fmtCount(rest)} under ${fmtUs(restUnder)})`
+          : `the other ${fmtCount(rest)} took up to ${fmtUs(restUnder)}`);
     }
     const title =
       `Connects from ${who} to ${destination} take ${fmtUs(p99)} at p99 (threshold ${fmtMs(thresholdMs)}): ${detail}` +
@@ -90,7 +107,12 @@ function analyzeTcpconnlat(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
     // Time lost: the slow connects' own latencies where each was recorded, else their count × a typical one.
     const typicalUs = slowLatencies.length ? slowLatencies.reduce((a, b) => a + b, 0) / slowLatencies.length : range ? (range.low + range.high) / 2 : p99;
     const lostUs = slowLatencies.length >= slow ? slowLatencies.reduce((a, b) => a + b, 0) : slow * typicalUs;
-    const impact = timeImpact(lostUs / 1e6, ctx.windowSeconds, `${fmtCount(slow)} slow ${slow === 1 ? 'connect' : 'connects'} × ~${fmtUs(typicalUs)} = ${fmtUs(lostUs)} waited, ${fmtPct(slow / total)} of the connects`, ['latency']);
+    const impact = timeImpact(
+      lostUs / 1e6,
+      ctx.windowSeconds,
+      `${fmtCount(slow)} slow ${slow === 1 ? 'connect' : 'connects'} × ~${fmtUs(typicalUs)} = ${fmtUs(lostUs)} waited, ${fmtPct(slow / total)} of the connects`,
+      ['latency'],
+    );
     const port = destination.split(':').pop() ?? '?';
     const slowFinding = (f: Finding): Finding => ({
       ...f,
@@ -98,23 +120,33 @@ function analyzeTcpconnlat(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
       ...(hint ? { links: { shows: [`syn-loss:${destination}`, `syn-loss-port:${port}`] } } : {}),
     });
     findings.push(
-      slowFinding(makeFinding(ctx, `slow:${destination}`, latencySeverity(p99, thresholdUs), title, {
-        destination,
-        connects: total,
-        p50Ms: round(quantile(buckets, 0.5) / 1000),
-        p99Ms: round(p99 / 1000),
-        thresholdMs,
-        slowConnects: slow,
-        slowShare: round(slow / total),
-        ...(range ? { slowRangeMs: [round(range.low / 1000), round(range.high / 1000)] } : {}),
-        fastConnects: rest,
-        ...(rest > 0 ? { fastUnderMs: round(restUnder / 1000), restWereFast: restFast } : {}),
-        processes: who,
-        ...(hint ? { hint } : {}),
-        buckets: buckets.map((b) => ({ lowUs: b.low, highUs: b.high, count: b.count })),
-        slowest: slowRows.slice(0, 5),
-        failures: failures.filter((f) => f.destination === destination),
-      }, p99 / thresholdUs, impact)),
+      slowFinding(
+        makeFinding(
+          ctx,
+          `slow:${destination}`,
+          latencySeverity(p99, thresholdUs),
+          title,
+          {
+            destination,
+            connects: total,
+            p50Ms: round(quantile(buckets, 0.5) / 1000),
+            p99Ms: round(p99 / 1000),
+            thresholdMs,
+            slowConnects: slow,
+            slowShare: round(slow / total),
+            ...(range ? { slowRangeMs: [round(range.low / 1000), round(range.high / 1000)] } : {}),
+            fastConnects: rest,
+            ...(rest > 0 ? { fastUnderMs: round(restUnder / 1000), restWereFast: restFast } : {}),
+            processes: who,
+            ...(hint ? { hint } : {}),
+            buckets: buckets.map((b) => ({ lowUs: b.low, highUs: b.high, count: b.count })),
+            slowest: slowRows.slice(0, 5),
+            failures: failures.filter((f) => f.destination === destination),
+          },
+          p99 / thresholdUs,
+          impact,
+        ),
+      ),
     );
   }
 
@@ -140,14 +172,22 @@ function analyzeTcpconnlat(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
       (completed ? `; ${fmtCount(completed)} others connected.` : '.');
     const allFailed = completed === 0;
     findings.push(
-      makeFinding(ctx, `failed:${destination}`, allFailed && count >= ctx.thresholds.connectFailures * 3 ? 'critical' : 'warning', title, {
-        destination,
-        failed: count,
-        connected: completed,
-        errors: Object.fromEntries(errors),
-        threshold: ctx.thresholds.connectFailures,
-        rows: rows.slice(0, 10),
-      }, count / Math.max(1, ctx.thresholds.connectFailures), failureImpact(byError, rows, ctx.windowSeconds)),
+      makeFinding(
+        ctx,
+        `failed:${destination}`,
+        allFailed && count >= ctx.thresholds.connectFailures * 3 ? 'critical' : 'warning',
+        title,
+        {
+          destination,
+          failed: count,
+          connected: completed,
+          errors: Object.fromEntries(errors),
+          threshold: ctx.thresholds.connectFailures,
+          rows: rows.slice(0, 10),
+        },
+        count / Math.max(1, ctx.thresholds.connectFailures),
+        failureImpact(byError, rows, ctx.windowSeconds),
+      ),
     );
   }
 

@@ -8,7 +8,11 @@ const MAX_DESTINATIONS = 20;
 
 export function tcpconnlatBaseline(data: Obj): BaselineMetric[] {
   return objs(data.histograms)
-    .map((h) => ({ dest: String((h.labels as Obj | undefined)?.destination ?? '?'), h: h.histogram, n: totalOf(bucketsOf(h.histogram as Partial<Log2Histogram>)) }))
+    .map((h) => ({
+      dest: String((h.labels as Obj | undefined)?.destination ?? '?'),
+      h: h.histogram,
+      n: totalOf(bucketsOf(h.histogram as Partial<Log2Histogram>)),
+    }))
     .sort((a, b) => b.n - a.n)
     .slice(0, MAX_DESTINATIONS)
     .flatMap(({ dest, h }) => {

@@ -11,10 +11,24 @@ export const destLayout = recordLayout('tcpconnlat_dest', 24, { family: 0, dport
 export const failKeyLayout = recordLayout('tcpconnlat_fail_key', 32, { dest: 0, err: 24 });
 export const failLayout = recordLayout('tcpconnlat_fail', 32, { count: 0, pid: 8, comm: 16 }, { comm: 16 });
 /** struct tcpconnlat_connect, and struct tcpconnlat_slowest (min_ns, min_idx, e[]): the map slowest. */
-export const connectLayout = recordLayout('tcpconnlat_connect', 88, {
-  latency_ns: 0, ts_ns: 8, cgroup_id: 16, pid: 24, tid: 28, comm: 32,
-  family: 48, sport: 50, dport: 52, saddr: 56, daddr: 72,
-}, { comm: 16, saddr: 16, daddr: 16 });
+export const connectLayout = recordLayout(
+  'tcpconnlat_connect',
+  88,
+  {
+    latency_ns: 0,
+    ts_ns: 8,
+    cgroup_id: 16,
+    pid: 24,
+    tid: 28,
+    comm: 32,
+    family: 48,
+    sport: 50,
+    dport: 52,
+    saddr: 56,
+    daddr: 72,
+  },
+  { comm: 16, saddr: 16, daddr: 16 },
+);
 export const slowestLayout = recordLayout('tcpconnlat_slowest', 16 + SLOWEST_MAX * connectLayout.size, { min_ns: 0, min_idx: 8, e: 16 }, { e: SLOWEST_MAX });
 
 export function decodeDestination(key: Buffer, offset = 0): string {

@@ -8,7 +8,15 @@ import type { CaptureDefinition, Column, LabeledHistogram } from '../capture.js'
 import { decodeHistogram, histLayout, renderHistogram } from '../histogram.js';
 import { fmtUs, renderTable } from '../../format/index.js';
 import {
-  connectLayout, decodeDestination, decodeFailure, decodeSlowest, destLayout, failKeyLayout, failLayout, slowestLayout, SLOWEST_MAX,
+  connectLayout,
+  decodeDestination,
+  decodeFailure,
+  decodeSlowest,
+  destLayout,
+  failKeyLayout,
+  failLayout,
+  slowestLayout,
+  SLOWEST_MAX,
   type ConnectRecord,
 } from './decode.js';
 import { tcpconnlatEvents } from './syscall-events.js';
@@ -17,12 +25,15 @@ import { tcpconnlatBaseline } from './baseline.js';
 
 export const tcpconnlatParams = z
   .object({
-    slowest: z.number().int().min(0).max(SLOWEST_MAX).default(20)
-      .describe(`slowest connects to list with their process (0: none, at most ${SLOWEST_MAX})`),
-    maxDestinations: z.number().int().min(1).max(65_536).default(1024)
+    slowest: z.number().int().min(0).max(SLOWEST_MAX).default(20).describe(`slowest connects to list with their process (0: none, at most ${SLOWEST_MAX})`),
+    maxDestinations: z
+      .number()
+      .int()
+      .min(1)
+      .max(65_536)
+      .default(1024)
       .describe('destinations (ip:port) with a histogram, and destination/error pairs with failures; more count as map_full'),
-    maxInFlight: z.number().int().min(64).max(1_048_576).default(8192)
-      .describe('connects in progress at once that can be timed; more count as map_full'),
+    maxInFlight: z.number().int().min(64).max(1_048_576).default(8192).describe('connects in progress at once that can be timed; more count as map_full'),
   })
   .strict();
 

@@ -8,7 +8,8 @@ import type { Finding, Severity } from '../../analysis/types.js';
 
 /** What a reason means and what to do, for the reasons seen in incidents; others get the kernel's name only. */
 const ADVICE: Record<string, string> = {
-  TCP_LISTEN_OVERFLOW: 'its accept queue was full: the process accepts too slowly (see what it does between accepts: offcputime, lockwait) or its backlog is too small (listen() backlog, net.core.somaxconn)',
+  TCP_LISTEN_OVERFLOW:
+    'its accept queue was full: the process accepts too slowly (see what it does between accepts: offcputime, lockwait) or its backlog is too small (listen() backlog, net.core.somaxconn)',
   SOCKET_BACKLOG: 'the socket backlog was full while the process held the socket: it is too slow to read (offcputime, lockwait)',
   SOCKET_RCVBUFF: 'its receive buffer was full: the process reads too slowly, or the buffer is too small (SO_RCVBUF, net.ipv4.tcp_rmem)',
   PROTO_MEM: 'TCP memory was exhausted (net.ipv4.tcp_mem): see which sockets hold buffered data (ss -tm)',
@@ -24,7 +25,19 @@ const ADVICE: Record<string, string> = {
 /** Listener drops matter from the first; others from this many. */
 const MIN_DROPS = 5;
 /** Reasons a healthy host sees now and then (late or stray packets): only many of them are a finding. */
-const BACKGROUND = new Set(['NO_SOCKET', 'TCP_OLD_DATA', 'TCP_OLD_SEQUENCE', 'TCP_INVALID_SEQUENCE', 'TCP_OLD_ACK', 'TCP_CLOSE', 'TCP_RESET', 'TCP_FLAGS', 'OTHERHOST', 'TCP_RFC7323_PAWS', 'TCP_OFOMERGE']);
+const BACKGROUND = new Set([
+  'NO_SOCKET',
+  'TCP_OLD_DATA',
+  'TCP_OLD_SEQUENCE',
+  'TCP_INVALID_SEQUENCE',
+  'TCP_OLD_ACK',
+  'TCP_CLOSE',
+  'TCP_RESET',
+  'TCP_FLAGS',
+  'OTHERHOST',
+  'TCP_RFC7323_PAWS',
+  'TCP_OFOMERGE',
+]);
 const MIN_BACKGROUND_DROPS = 20;
 const MAX_FINDINGS = 10;
 const round = (n: number) => Math.round(n * 1000) / 1000;
@@ -91,20 +104,30 @@ function sampledListenerFinding(l: Obj, joined: Group[], ctx: AnalysisContext, s
   const title =
     `${what}, ${fmtRate(rate)} over the ${fmtSeconds(seconds)} window${sources.length ? ` from ${listText(sources, 3)}` : ''}` +
     `${shared ? ` (its network namespace's count, shared with ${plural(shared, 'other listener')} at their limit)` : ''}: ${ADVICE.TCP_LISTEN_OVERFLOW}.`;
-  return explainsSynLoss(port, makeFinding(ctx, `listener:${port}:${pid}:overflow`, severityOf(drops, 10), title, {
+  return explainsSynLoss(
     port,
-    pid,
-    comm: str(l.comm),
-    reason: 'TCP_LISTEN_OVERFLOW',
-    drops,
-    ...(l.backlog !== undefined ? { backlog: num(l.backlog) } : {}),
-    acceptQueue: num(l.maxAcceptQueue),
-    namespaceOverflows: overflows,
-    packetDrops,
-    sharedWith: shared,
-    netns: str(l.netns),
-    impact: { dropsPerSecond: round(rate), drops },
-  }, rate * 10));
+    makeFinding(
+      ctx,
+      `listener:${port}:${pid}:overflow`,
+      severityOf(drops, 10),
+      title,
+      {
+        port,
+        pid,
+        comm: str(l.comm),
+        reason: 'TCP_LISTEN_OVERFLOW',
+        drops,
+        ...(l.backlog !== undefined ? { backlog: num(l.backlog) } : {}),
+        acceptQueue: num(l.maxAcceptQueue),
+        namespaceOverflows: overflows,
+        packetDrops,
+        sharedWith: shared,
+        netns: str(l.netns),
+        impact: { dropsPerSecond: round(rate), drops },
+      },
+      rate * 10,
+    ),
+  );
 }
 
 /** A listener dropping SYNs on port P explains slow connects to P (tcpconnlat): one finding with it as the cause (src/analysis/causes.ts). */
@@ -125,17 +148,27 @@ function listenerFinding(g: Group, ctx: AnalysisContext, seconds: number): Findi
     `The listener on port ${port} of ${owner} on ${ctx.node} dropped ${plural(g.drops, 'packet')} (${g.reason}${backlog !== undefined ? `, backlog ${backlog}` : ''}), ` +
     `${fmtRate(rate)} over the ${fmtSeconds(seconds)} window${sources.length ? ` from ${listText(sources, 3)}` : ''}: ` +
     `${ADVICE[g.reason] ?? ADVICE.TCP_LISTEN_OVERFLOW}.`;
-  return explainsSynLoss(port, makeFinding(ctx, `listener:${port}:${pid}:${g.reason}`, severityOf(g.drops, 10), title, {
+  return explainsSynLoss(
     port,
-    pid,
-    comm: str(first.comm),
-    reason: g.reason,
-    drops: g.drops,
-    ...(backlog !== undefined ? { backlog, acceptQueue: num(withBacklog!.acceptQueue) } : {}),
-    location: str(first.location),
-    sources: sources.slice(0, 10),
-    impact: { dropsPerSecond: round(rate), drops: g.drops },
-  }, rate * 10));
+    makeFinding(
+      ctx,
+      `listener:${port}:${pid}:${g.reason}`,
+      severityOf(g.drops, 10),
+      title,
+      {
+        port,
+        pid,
+        comm: str(first.comm),
+        reason: g.reason,
+        drops: g.drops,
+        ...(backlog !== undefined ? { backlog, acceptQueue: num(withBacklog!.acceptQueue) } : {}),
+        location: str(first.location),
+        sources: sources.slice(0, 10),
+        impact: { dropsPerSecond: round(rate), drops: g.drops },
+      },
+      rate * 10,
+    ),
+  );
 }
 
 function packetFinding(g: Group, ctx: AnalysisContext, seconds: number): Finding {
@@ -154,15 +187,24 @@ function packetFinding(g: Group, ctx: AnalysisContext, seconds: number): Finding
     `${ADVICE[g.reason] ?? `the kernel's reason is ${g.reason}`}.`;
   const destPort = portOf(destination);
   const dropped = (f: Finding): Finding => (destination ? { ...f, links: { explains: [`loss:${destination}`] } } : f);
-  return dropped(makeFinding(ctx, `drop:${g.reason}:${destination || port}`, severityOf(g.drops, 100), title, {
-    reason: g.reason,
-    protocol: str(first.protocol),
-    destination,
-    ...(destPort !== undefined ? { port: destPort } : {}),
-    ...(pid ? { pid, comm: str(first.comm) } : {}),
-    drops: g.drops,
-    locations,
-    sources: sources.slice(0, 10),
-    impact: { dropsPerSecond: round(rate), drops: g.drops },
-  }, rate));
+  return dropped(
+    makeFinding(
+      ctx,
+      `drop:${g.reason}:${destination || port}`,
+      severityOf(g.drops, 100),
+      title,
+      {
+        reason: g.reason,
+        protocol: str(first.protocol),
+        destination,
+        ...(destPort !== undefined ? { port: destPort } : {}),
+        ...(pid ? { pid, comm: str(first.comm) } : {}),
+        drops: g.drops,
+        locations,
+        sources: sources.slice(0, 10),
+        impact: { dropsPerSecond: round(rate), drops: g.drops },
+      },
+      rate,
+    ),
+  );
 }

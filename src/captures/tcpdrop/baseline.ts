@@ -14,7 +14,11 @@ export function tcpdropBaseline(data: Obj): BaselineMetric[] {
   // samples: the drops behind the rate (a rate from a handful is not judged).
   return [
     { metric: 'packet drops per second', value: total / seconds, unit: 'rate', capture: 'tcpdrop', samples: total },
-    ...[...byReason].sort((a, b) => b[1] - a[1]).slice(0, MAX_REASONS)
-      .map(([reason, n]): BaselineMetric => ({ metric: `packet drops per second (${reason})`, value: n / seconds, unit: 'rate', capture: 'tcpdrop', samples: n })),
+    ...[...byReason]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, MAX_REASONS)
+      .map(
+        ([reason, n]): BaselineMetric => ({ metric: `packet drops per second (${reason})`, value: n / seconds, unit: 'rate', capture: 'tcpdrop', samples: n }),
+      ),
   ];
 }

@@ -13,17 +13,30 @@ import { ListenerTracker } from './listener-tracker.js';
 import type { DropReasons } from './reasons.js';
 import type { DropRow, TcpdropData } from './types.js';
 
-export function collectDrops(object: BpfObject, target: ResolvedTarget, reasons: DropReasons, options: { maxRows: number; allProtocols: boolean }): Collector<TcpdropData> {
+export function collectDrops(
+  object: BpfObject,
+  target: ResolvedTarget,
+  reasons: DropReasons,
+  options: { maxRows: number; allProtocols: boolean },
+): Collector<TcpdropData> {
   const wanted = targetSelects(target) ? new Set(targetPids(target)) : undefined;
   const tracker = new ListenerTracker(wanted ? [...wanted] : undefined);
   return {
     poll: () => tracker.poll(),
     finish() {
-      const entries = object.map('drops').entries().map(([k, v]) => ({ key: decodeDropKey(k), value: decodeDropValue(v) }));
-      const backlogs = new Map(object.map('listeners').entries().map(([k, v]) => {
-        const l = decodeListener(k, v);
-        return [l.inode, l] as const;
-      }));
+      const entries = object
+        .map('drops')
+        .entries()
+        .map(([k, v]) => ({ key: decodeDropKey(k), value: decodeDropValue(v) }));
+      const backlogs = new Map(
+        object
+          .map('listeners')
+          .entries()
+          .map(([k, v]) => {
+            const l = decodeListener(k, v);
+            return [l.inode, l] as const;
+          }),
+      );
       const sampled = tracker.finish(backlogs);
       const owners = socketOwners(new Set([...entries.map((e) => e.key.skInode).filter((i) => i > 0n), ...sampled.inodes]));
       const listeners = sampled.listeners

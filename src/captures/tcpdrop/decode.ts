@@ -4,10 +4,24 @@ import { addressText, tcpStateName } from '../net-address.js';
 import { recordLayout } from '../records.js';
 
 /** struct drop_key. */
-export const keyLayout = recordLayout('drop_key', 72, {
-  reason: 0, family: 4, protocol: 6, sk_state: 7, sport: 8, dport: 10, sk_port: 12,
-  saddr: 20, daddr: 36, sk_inode: 56, location: 64,
-}, { saddr: 16, daddr: 16 });
+export const keyLayout = recordLayout(
+  'drop_key',
+  72,
+  {
+    reason: 0,
+    family: 4,
+    protocol: 6,
+    sk_state: 7,
+    sport: 8,
+    dport: 10,
+    sk_port: 12,
+    saddr: 20,
+    daddr: 36,
+    sk_inode: 56,
+    location: 64,
+  },
+  { saddr: 16, daddr: 16 },
+);
 /** struct drop_value. */
 export const valueLayout = recordLayout('drop_value', 40, { count: 0, bytes: 8, first_ns: 16, last_ns: 24, max_ack_backlog: 32, ack_backlog: 36 });
 
@@ -88,5 +102,10 @@ export interface ListenerSeen {
 
 export function decodeListener(key: Buffer, value: Buffer): ListenerSeen {
   const L = listenerLayout.offsets;
-  return { inode: key.readBigUInt64LE(0), backlog: value.readUInt32LE(L.max_ack_backlog), maxQueue: value.readUInt32LE(L.max_queue), port: value.readUInt16LE(L.port) };
+  return {
+    inode: key.readBigUInt64LE(0),
+    backlog: value.readUInt32LE(L.max_ack_backlog),
+    maxQueue: value.readUInt32LE(L.max_queue),
+    port: value.readUInt16LE(L.port),
+  };
 }

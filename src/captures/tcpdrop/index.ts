@@ -14,14 +14,22 @@ import type { DropRow, TcpdropData } from './types.js';
 
 export const tcpdropParams = z
   .object({
-    maxRows: z.number().int().min(16).max(1_000_000).default(10_240)
+    maxRows: z
+      .number()
+      .int()
+      .min(16)
+      .max(1_000_000)
+      .default(10_240)
       .describe('kinds of drop (reason, endpoints, socket, function) counted in the kernel; more are dropped (map_full)'),
-    allProtocols: z.boolean().default(false)
-      .describe('count drops of every protocol, not only TCP'),
-    maxListeners: z.number().int().min(16).max(1_000_000).default(4096)
+    allProtocols: z.boolean().default(false).describe('count drops of every protocol, not only TCP'),
+    maxListeners: z
+      .number()
+      .int()
+      .min(16)
+      .max(1_000_000)
+      .default(4096)
       .describe('listening sockets whose backlog is remembered (seen when a connection joins their queue)'),
-    unspecified: z.boolean().default(false)
-      .describe('count drops whose reason is NOT_SPECIFIED too (frees without a stated reason: mostly noise)'),
+    unspecified: z.boolean().default(false).describe('count drops whose reason is NOT_SPECIFIED too (frees without a stated reason: mostly noise)'),
   })
   .strict();
 

@@ -83,7 +83,17 @@ export class ListenerTracker {
         });
       }
       if (!full.length && overflows > 0) {
-        listeners.push({ netns: ns, port: 0, inode: '0', maxAcceptQueue: 0, atLimitSamples: 0, samples: 0, namespaceOverflows: overflows, namespaceListenDrops: drops, sharedWith: 0 });
+        listeners.push({
+          netns: ns,
+          port: 0,
+          inode: '0',
+          maxAcceptQueue: 0,
+          atLimitSamples: 0,
+          samples: 0,
+          namespaceOverflows: overflows,
+          namespaceListenDrops: drops,
+          sharedWith: 0,
+        });
       }
     }
     return { listeners, inodes: listeners.map((l) => BigInt(l.inode)).filter((i) => i > 0n) };

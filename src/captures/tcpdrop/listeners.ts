@@ -40,13 +40,18 @@ const read = (path: string): string => {
 /** One process per network namespace (of `pids`, or of every process). */
 export function namespaces(pids?: number[]): Map<string, number> {
   const found = new Map<string, number>();
-  const candidates = pids ?? (() => {
-    try {
-      return readdirSync('/proc').filter((n) => /^\d+$/.test(n)).slice(0, MAX_PROC_SCAN).map(Number);
-    } catch {
-      return [];
-    }
-  })();
+  const candidates =
+    pids ??
+    (() => {
+      try {
+        return readdirSync('/proc')
+          .filter((n) => /^\d+$/.test(n))
+          .slice(0, MAX_PROC_SCAN)
+          .map(Number);
+      } catch {
+        return [];
+      }
+    })();
   for (const pid of candidates) {
     try {
       const ns = readlinkSync(`/proc/${pid}/ns/net`);
@@ -60,7 +65,9 @@ export function namespaces(pids?: number[]): Map<string, number> {
 
 /** TcpExt ListenOverflows and ListenDrops of pid's namespace; undefined when unreadable. */
 export function namespaceCounters(pid: number): NamespaceCounters | undefined {
-  const lines = read(`/proc/${pid}/net/netstat`).split('\n').filter((l) => l.startsWith('TcpExt:'));
+  const lines = read(`/proc/${pid}/net/netstat`)
+    .split('\n')
+    .filter((l) => l.startsWith('TcpExt:'));
   if (lines.length < 2) return undefined;
   const names = lines[0]!.split(/\s+/).slice(1);
   const values = lines[1]!.split(/\s+/).slice(1).map(Number);

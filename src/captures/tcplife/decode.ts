@@ -13,15 +13,45 @@ export const TCPLIFE_ESTABLISHED = 4;
 export const TCPLIFE_OWNER_UNKNOWN = 8;
 
 /** struct tcplife_event: one closed connection (ring buffer "events"). */
-export const eventLayout = recordLayout('tcplife_event', 112, {
-  ts_ns: 0, duration_ns: 8, bytes_sent: 16, bytes_received: 24, cgroup_id: 32, pid: 40, tid: 44, err: 48,
-  family: 52, lport: 54, rport: 56, flags: 58, oldstate: 59, comm: 64, laddr: 80, raddr: 96,
-}, { comm: 16, laddr: 16, raddr: 16 });
+export const eventLayout = recordLayout(
+  'tcplife_event',
+  112,
+  {
+    ts_ns: 0,
+    duration_ns: 8,
+    bytes_sent: 16,
+    bytes_received: 24,
+    cgroup_id: 32,
+    pid: 40,
+    tid: 44,
+    err: 48,
+    family: 52,
+    lport: 54,
+    rport: 56,
+    flags: 58,
+    oldstate: 59,
+    comm: 64,
+    laddr: 80,
+    raddr: 96,
+  },
+  { comm: 16, laddr: 16, raddr: 16 },
+);
 
 /** include/net/tcp_states.h */
 export const TCP_STATES = [
-  '', 'ESTABLISHED', 'SYN_SENT', 'SYN_RECV', 'FIN_WAIT1', 'FIN_WAIT2', 'TIME_WAIT',
-  'CLOSE', 'CLOSE_WAIT', 'LAST_ACK', 'LISTEN', 'CLOSING', 'NEW_SYN_RECV',
+  '',
+  'ESTABLISHED',
+  'SYN_SENT',
+  'SYN_RECV',
+  'FIN_WAIT1',
+  'FIN_WAIT2',
+  'TIME_WAIT',
+  'CLOSE',
+  'CLOSE_WAIT',
+  'LAST_ACK',
+  'LISTEN',
+  'CLOSING',
+  'NEW_SYN_RECV',
 ] as const;
 
 export interface ConnectionRecord {

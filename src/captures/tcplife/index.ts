@@ -20,12 +20,9 @@ import { tcplifeEvents } from './syscall-events.js';
 
 export const tcplifeParams = z
   .object({
-    maxEvents: z.number().int().min(1).max(1_000_000).default(100_000)
-      .describe('connections kept; later ones are counted as dropped (event_cap)'),
-    ringBufferMiB: z.number().int().min(1).max(256).default(4)
-      .describe('kernel ring buffer size, rounded up to a power of two'),
-    maxConnections: z.number().int().min(64).max(4_194_304).default(16_384)
-      .describe('connections open at once that can be followed; more count as map_full'),
+    maxEvents: z.number().int().min(1).max(1_000_000).default(100_000).describe('connections kept; later ones are counted as dropped (event_cap)'),
+    ringBufferMiB: z.number().int().min(1).max(256).default(4).describe('kernel ring buffer size, rounded up to a power of two'),
+    maxConnections: z.number().int().min(64).max(4_194_304).default(16_384).describe('connections open at once that can be followed; more count as map_full'),
   })
   .strict();
 
@@ -176,5 +173,5 @@ const columns: Column<TcpConnection>[] = [
   { header: 'TX_KB', value: (c) => kb(c.bytesSent), numeric: true },
   { header: 'RX_KB', value: (c) => kb(c.bytesReceived), numeric: true },
   { header: 'MS', value: (c) => c.durationMs.toFixed(2), numeric: true },
-  { header: 'END', value: (c) => (c.error ?? (c.established ? `from ${c.closedFrom}` : 'not established')) },
+  { header: 'END', value: (c) => c.error ?? (c.established ? `from ${c.closedFrom}` : 'not established') },
 ];

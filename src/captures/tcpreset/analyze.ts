@@ -1,5 +1,18 @@
 // tcpreset's checks: Reset hot spots per remote.
-import { addTo, addressOf, makeFinding, num, objs, str, timeImpact, topKeys, whoOf, type CaptureAnalysis, type AnalysisContext, type Obj } from '../../analysis/common.js';
+import {
+  addTo,
+  addressOf,
+  makeFinding,
+  num,
+  objs,
+  str,
+  timeImpact,
+  topKeys,
+  whoOf,
+  type CaptureAnalysis,
+  type AnalysisContext,
+  type Obj,
+} from '../../analysis/common.js';
 import { fmtCount, fmtSeconds, plural, capitalize } from '../../format/index.js';
 import type { Finding } from '../../analysis/types.js';
 
@@ -16,7 +29,10 @@ function analyzeTcpreset(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
   const threshold = ctx.thresholds.resetsPerFlow;
   const rows = objs(data.rows);
   // Received: per peer (its port is the service's). Sent: per local end and peer address (its port is ephemeral).
-  const groups = new Map<string, { sent: boolean; local: string; remote: string; rows: Obj[]; count: number; states: Map<string, number>; reasons: Map<string, number> }>();
+  const groups = new Map<
+    string,
+    { sent: boolean; local: string; remote: string; rows: Obj[]; count: number; states: Map<string, number>; reasons: Map<string, number> }
+  >();
   for (const r of rows) {
     const sent = r.direction === 'sent';
     const local = str(r.local) || '?';
@@ -37,20 +53,34 @@ function analyzeTcpreset(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
     const who = whoOf(g.rows, ctx.targetLabel, (r) => num(r.count));
     const title = g.sent
       ? `This host sent ${plural(g.count, 'TCP reset')} from ${g.local} to ${g.remote} in ${fmtSeconds(ctx.windowSeconds)} (threshold ${threshold})` +
-        (reasons.length ? `, ${reasons.map((r) => (RESET_REASON_MEANING[r] ? `${r}: ${RESET_REASON_MEANING[r]}` : r)).join('; ')}` : '') + '.'
+        (reasons.length ? `, ${reasons.map((r) => (RESET_REASON_MEANING[r] ? `${r}: ${RESET_REASON_MEANING[r]}` : r)).join('; ')}` : '') +
+        '.'
       : `${capitalize(who)} got ${plural(g.count, 'TCP reset')} from ${g.remote} in ${fmtSeconds(ctx.windowSeconds)} (threshold ${threshold}), in ${states.join(' and ')}: ` +
         (states[0] === 'SYN_SENT' ? 'the peer refuses the connects.' : 'the peer aborted the connections.');
     findings.push(
-      makeFinding(ctx, key, g.count >= threshold * 10 ? 'critical' : 'warning', title, {
-        direction: g.sent ? 'sent' : 'received',
-        local: g.local,
-        remote: g.remote,
-        resets: g.count,
-        states: Object.fromEntries(g.states),
-        ...(g.reasons.size ? { reasons: Object.fromEntries(g.reasons) } : {}),
-        threshold,
-        rows: [...g.rows].sort((a, b) => num(b.count) - num(a.count)).slice(0, 10),
-      }, g.count / Math.max(1, threshold), timeImpact(Math.min(g.count * 0.01, ctx.windowSeconds), ctx.windowSeconds, `${plural(g.count, 'reset')}, each an aborted connection and a retry (10 ms each)`, ['latency', 'health'])),
+      makeFinding(
+        ctx,
+        key,
+        g.count >= threshold * 10 ? 'critical' : 'warning',
+        title,
+        {
+          direction: g.sent ? 'sent' : 'received',
+          local: g.local,
+          remote: g.remote,
+          resets: g.count,
+          states: Object.fromEntries(g.states),
+          ...(g.reasons.size ? { reasons: Object.fromEntries(g.reasons) } : {}),
+          threshold,
+          rows: [...g.rows].sort((a, b) => num(b.count) - num(a.count)).slice(0, 10),
+        },
+        g.count / Math.max(1, threshold),
+        timeImpact(
+          Math.min(g.count * 0.01, ctx.windowSeconds),
+          ctx.windowSeconds,
+          `${plural(g.count, 'reset')}, each an aborted connection and a retry (10 ms each)`,
+          ['latency', 'health'],
+        ),
+      ),
     );
   }
   return { findings, checked: `resets (${fmtCount(num(data.sent))} sent, ${fmtCount(num(data.received))} received)` };

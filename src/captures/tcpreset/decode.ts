@@ -12,10 +12,24 @@ const NO_REASON = 0xffff;
 const TCP_TIME_WAIT = 6;
 const TCP_NEW_SYN_RECV = 12;
 
-export const keyLayout = recordLayout('tcpreset_key', 48, {
-  saddr: 0, daddr: 16, sport: 32, dport: 34, family: 36, direction: 38, state: 39, closed_from: 40,
-  full_socket: 41, reason: 42, tgid: 44,
-}, { saddr: 16, daddr: 16 });
+export const keyLayout = recordLayout(
+  'tcpreset_key',
+  48,
+  {
+    saddr: 0,
+    daddr: 16,
+    sport: 32,
+    dport: 34,
+    family: 36,
+    direction: 38,
+    state: 39,
+    closed_from: 40,
+    full_socket: 41,
+    reason: 42,
+    tgid: 44,
+  },
+  { saddr: 16, daddr: 16 },
+);
 export const valueLayout = recordLayout('tcpreset_value', 48, { count: 0, first_ns: 8, last_ns: 16, cgroup_id: 24, comm: 32 }, { comm: 16 });
 
 export type SocketKind = 'full' | 'request' | 'timewait' | 'none';

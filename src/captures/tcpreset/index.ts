@@ -12,11 +12,20 @@ import { tcpresetAnalysis } from './analyze.js';
 
 export const tcpresetParams = z
   .object({
-    maxRows: z.number().int().min(1).max(1_000_000).default(100)
-      .describe('flow rows kept, the most resets first'),
-    maxFlows: z.number().int().min(16).max(1_000_000).default(10_240)
+    maxRows: z.number().int().min(1).max(1_000_000).default(100).describe('flow rows kept, the most resets first'),
+    maxFlows: z
+      .number()
+      .int()
+      .min(16)
+      .max(1_000_000)
+      .default(10_240)
       .describe('(flow, direction, state, owner) rows counted in the kernel; more are dropped (map_full)'),
-    maxSockets: z.number().int().min(16).max(1_000_000).default(16_384)
+    maxSockets: z
+      .number()
+      .int()
+      .min(16)
+      .max(1_000_000)
+      .default(16_384)
       .describe('sockets whose owner is remembered; past it their resets lose the owner (map_full)'),
   })
   .strict();

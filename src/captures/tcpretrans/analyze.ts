@@ -45,16 +45,26 @@ function analyzeTcpretrans(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
       links: { ...(explains.length ? { explains } : {}), ...(g.synack ? {} : { shows: [`loss:${g.endpoint}`] }) },
     });
     findings.push(
-      tagged(makeFinding(ctx, `${g.synack ? 'synack' : 'remote'}:${g.endpoint}`, g.retransmits >= threshold * 10 ? 'critical' : 'warning', title, {
-        endpoint: g.endpoint,
-        type: g.synack ? 'synack' : 'segment',
-        retransmits: g.retransmits,
-        flows: g.flows.size,
-        maxPerFlow: Math.max(...g.rows.map((r) => num(r.retransmits))),
-        states: Object.fromEntries(states),
-        threshold,
-        rows: [...g.rows].sort((a, b) => num(b.retransmits) - num(a.retransmits)).slice(0, 10),
-      }, g.retransmits / Math.max(1, threshold), retransmitImpact(g.retransmits, g.states.get('SYN_SENT') ?? 0, g.synack, ctx.windowSeconds))),
+      tagged(
+        makeFinding(
+          ctx,
+          `${g.synack ? 'synack' : 'remote'}:${g.endpoint}`,
+          g.retransmits >= threshold * 10 ? 'critical' : 'warning',
+          title,
+          {
+            endpoint: g.endpoint,
+            type: g.synack ? 'synack' : 'segment',
+            retransmits: g.retransmits,
+            flows: g.flows.size,
+            maxPerFlow: Math.max(...g.rows.map((r) => num(r.retransmits))),
+            states: Object.fromEntries(states),
+            threshold,
+            rows: [...g.rows].sort((a, b) => num(b.retransmits) - num(a.retransmits)).slice(0, 10),
+          },
+          g.retransmits / Math.max(1, threshold),
+          retransmitImpact(g.retransmits, g.states.get('SYN_SENT') ?? 0, g.synack, ctx.windowSeconds),
+        ),
+      ),
     );
   }
   return { findings, checked: `retransmits (${fmtCount(total)} on ${plural(rows.length, 'flow')})` };

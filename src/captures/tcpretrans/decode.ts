@@ -6,12 +6,34 @@ import { cString, recordLayout } from '../records.js';
 export const TCPRETRANS_SEGMENT = 1;
 export const TCPRETRANS_SYNACK = 2;
 
-export const keyLayout = recordLayout('tcpretrans_key', 48, {
-  saddr: 0, daddr: 16, sport: 32, dport: 34, family: 36, state: 38, type: 39, tgid: 40,
-}, { saddr: 16, daddr: 16 });
-export const valueLayout = recordLayout('tcpretrans_value', 56, {
-  retransmits: 0, failed: 8, first_ns: 16, last_ns: 24, cgroup_id: 32, comm: 40,
-}, { comm: 16 });
+export const keyLayout = recordLayout(
+  'tcpretrans_key',
+  48,
+  {
+    saddr: 0,
+    daddr: 16,
+    sport: 32,
+    dport: 34,
+    family: 36,
+    state: 38,
+    type: 39,
+    tgid: 40,
+  },
+  { saddr: 16, daddr: 16 },
+);
+export const valueLayout = recordLayout(
+  'tcpretrans_value',
+  56,
+  {
+    retransmits: 0,
+    failed: 8,
+    first_ns: 16,
+    last_ns: 24,
+    cgroup_id: 32,
+    comm: 40,
+  },
+  { comm: 16 },
+);
 
 export interface FlowKey {
   local: string;

@@ -12,11 +12,14 @@ import { tcpretransAnalysis } from './analyze.js';
 
 export const tcpretransParams = z
   .object({
-    maxRows: z.number().int().min(1).max(1_000_000).default(100)
-      .describe('flow rows kept, the most retransmits first'),
-    maxFlows: z.number().int().min(16).max(1_000_000).default(10_240)
-      .describe('(flow, state, owner) rows counted in the kernel; more are dropped (map_full)'),
-    maxSockets: z.number().int().min(16).max(1_000_000).default(16_384)
+    maxRows: z.number().int().min(1).max(1_000_000).default(100).describe('flow rows kept, the most retransmits first'),
+    maxFlows: z.number().int().min(16).max(1_000_000).default(10_240).describe('(flow, state, owner) rows counted in the kernel; more are dropped (map_full)'),
+    maxSockets: z
+      .number()
+      .int()
+      .min(16)
+      .max(1_000_000)
+      .default(16_384)
       .describe('sockets whose owner is remembered; past it their retransmits lose the owner (map_full)'),
   })
   .strict();
@@ -118,9 +121,7 @@ function summarize(rows: RetransRow[]): RetransProcess[] {
     p.flowSet.add(`${row.local} ${row.remote}`);
     if (!p.comm) p.comm = row.comm;
   }
-  return [...byPid.values()]
-    .map(({ flowSet, ...p }) => ({ ...p, flows: flowSet.size }))
-    .sort((a, b) => b.retransmits - a.retransmits || a.pid - b.pid);
+  return [...byPid.values()].map(({ flowSet, ...p }) => ({ ...p, flows: flowSet.size })).sort((a, b) => b.retransmits - a.retransmits || a.pid - b.pid);
 }
 
 const owner = (pid: number, comm: string) => (pid ? `${pid} ${comm}` : '- (unknown)');
@@ -142,7 +143,10 @@ function renderText(data: TcpretransData): string {
   const table = [columns.map((c) => c.header), ...data.rows.map((r) => columns.map((c) => c.value(r)))];
   const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
   const line = (row: string[]) =>
-    row.map((cell, i) => (columns[i]!.numeric ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join('  ').trimEnd();
+    row
+      .map((cell, i) => (columns[i]!.numeric ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   const out = table.map(line);
   if (data.totalRows > data.rows.length) out.push(`(${data.totalRows - data.rows.length} more rows)`);
   out.push('', 'per process:');

@@ -21,14 +21,22 @@ function analyzeTcprtt(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
     if (p99 <= thresholdMs * 1000) continue;
     const title = `Round-trip time to ${remote} is ${fmtUs(p99)} at p99 (threshold ${fmtMs(thresholdMs)}) over ${plural(total, 'sample')}, median ${fmtUs(quantile(buckets, 0.5))}: the path or the peer is slow.`;
     findings.push(
-      makeFinding(ctx, `rtt:${remote}`, latencySeverity(p99, thresholdMs * 1000), title, {
-        remote,
-        samples: total,
-        p50Ms: round(quantile(buckets, 0.5) / 1000),
-        p99Ms: round(p99 / 1000),
-        thresholdMs,
-        buckets: buckets.map((b) => ({ lowUs: b.low, highUs: b.high, count: b.count })),
-      }, p99 / (thresholdMs * 1000), timeImpact((total * 0.01 * p99) / 1e6, ctx.windowSeconds, `the slowest 1% of ${plural(total, 'round trip')} at ~${fmtUs(p99)} each`, ['latency'])),
+      makeFinding(
+        ctx,
+        `rtt:${remote}`,
+        latencySeverity(p99, thresholdMs * 1000),
+        title,
+        {
+          remote,
+          samples: total,
+          p50Ms: round(quantile(buckets, 0.5) / 1000),
+          p99Ms: round(p99 / 1000),
+          thresholdMs,
+          buckets: buckets.map((b) => ({ lowUs: b.low, highUs: b.high, count: b.count })),
+        },
+        p99 / (thresholdMs * 1000),
+        timeImpact((total * 0.01 * p99) / 1e6, ctx.windowSeconds, `the slowest 1% of ${plural(total, 'round trip')} at ~${fmtUs(p99)} each`, ['latency']),
+      ),
     );
   }
   const overall = bucketsOf((data.overall as Obj | undefined) ?? undefined);

@@ -14,15 +14,22 @@ import { tcprttAnalysis } from './analyze.js';
 
 export const tcprttParams = z
   .object({
-    groupBy: z.enum(['remote', 'remoteAddr']).default('remote')
-      .describe('one histogram per remote ip:port (remote) or per remote ip (remoteAddr)'),
-    inFlightOnly: z.boolean().default(true)
-      .describe('sample only while the socket has unacknowledged data (a receive-only socket keeps its handshake srtt)'),
-    maxRows: z.number().int().min(1).max(100_000).default(20)
-      .describe('histograms kept, the most samples first'),
-    maxRemotes: z.number().int().min(16).max(1_000_000).default(4096)
+    groupBy: z.enum(['remote', 'remoteAddr']).default('remote').describe('one histogram per remote ip:port (remote) or per remote ip (remoteAddr)'),
+    inFlightOnly: z.boolean().default(true).describe('sample only while the socket has unacknowledged data (a receive-only socket keeps its handshake srtt)'),
+    maxRows: z.number().int().min(1).max(100_000).default(20).describe('histograms kept, the most samples first'),
+    maxRemotes: z
+      .number()
+      .int()
+      .min(16)
+      .max(1_000_000)
+      .default(4096)
       .describe('remotes with a histogram in the kernel; samples of more count only overall (map_full)'),
-    maxSockets: z.number().int().min(16).max(1_000_000).default(16_384)
+    maxSockets: z
+      .number()
+      .int()
+      .min(16)
+      .max(1_000_000)
+      .default(16_384)
       .describe('with a target: sockets whose owner is remembered; past it their samples are left out (map_full)'),
   })
   .strict();

@@ -24,8 +24,12 @@ export async function downloadBundle(client: ApiClient, run: RunView, file: stri
   try {
     const bytes = await client.download(`/v1/runs/${run.id}/report`, file, signal);
     if (bytes === undefined) {
-      const example = Object.entries(run.nodes).flatMap(([node, s]) => (s.captures ?? []).filter((c) => c.artifact).map((c) => `${base}/v1/runs/${run.id}/nodes/${node}/artifacts/${c.artifact}`))[0];
-      process.stdout.write(`\nreport: skipped, this API has no report bundle yet (GET /v1/runs/${run.id}/report)${example ? `; raw results are per node, e.g. ${example}` : ''}\n`);
+      const example = Object.entries(run.nodes).flatMap(([node, s]) =>
+        (s.captures ?? []).filter((c) => c.artifact).map((c) => `${base}/v1/runs/${run.id}/nodes/${node}/artifacts/${c.artifact}`),
+      )[0];
+      process.stdout.write(
+        `\nreport: skipped, this API has no report bundle yet (GET /v1/runs/${run.id}/report)${example ? `; raw results are per node, e.g. ${example}` : ''}\n`,
+      );
       return true;
     }
     process.stdout.write(`\nreport: ${file} (${formatBytes(bytes)})\n`);

@@ -56,10 +56,13 @@ export function parseRunFlags(args: string[]) {
     return parseArgs({ args, options: runOptions, allowPositionals: true, strict: true });
   } catch (err) {
     const what = (err as Error).message.split('\n')[0]!.replace(/\. To specify.*$/, '');
-    throw new UsageError(`${what} for sherlock run; allowed: ${Object.keys(runOptions).map((o) => `--${o}`).join(', ')}`);
+    throw new UsageError(
+      `${what} for sherlock run; allowed: ${Object.keys(runOptions)
+        .map((o) => `--${o}`)
+        .join(', ')}`,
+    );
   }
 }
-
 
 /** The POST /v1/runs body from the flags; every mistake the CLI can see is a UsageError. */
 export function runRequest(values: RunFlags, positionals: string[]): Record<string, unknown> {
@@ -67,7 +70,8 @@ export function runRequest(values: RunFlags, positionals: string[]): Record<stri
   const runbook = positionals[0];
   const steps = list(values.steps);
   if (runbook && steps.length) throw new UsageError('give a runbook or --steps, not both');
-  if (!runbook && !steps.length) throw new UsageError('sherlock run needs a runbook (sherlock run intermittent-latency) or --steps execsnoop,profile; see sherlock run --help');
+  if (!runbook && !steps.length)
+    throw new UsageError('sherlock run needs a runbook (sherlock run intermittent-latency) or --steps execsnoop,profile; see sherlock run --help');
   for (const s of steps) if (!/^[a-z0-9_-]+$/.test(s)) throw new UsageError(`--steps takes capture names like execsnoop,profile, got "${s}"`);
   if (values.out !== undefined && !values.wait) throw new UsageError('--out needs --wait (the bundle exists once the run has ended)');
 
@@ -84,7 +88,9 @@ export function runRequest(values: RunFlags, positionals: string[]): Record<stri
     // A runbook has a limit of its own, which the API names; ad-hoc steps have the server's.
     const ms = parseDuration(values.duration);
     if (ms === undefined || ms < MIN_DURATION_MS || (!runbook && ms > MAX_RUN_DURATION_MS)) {
-      throw new UsageError(`--duration takes ${runbook ? 'at least 1s' : `1s to ${formatDuration(MAX_RUN_DURATION_MS)}`} (like 30s or 2m), got "${values.duration}"`);
+      throw new UsageError(
+        `--duration takes ${runbook ? 'at least 1s' : `1s to ${formatDuration(MAX_RUN_DURATION_MS)}`} (like 30s or 2m), got "${values.duration}"`,
+      );
     }
     body.duration = ms;
   }
@@ -125,4 +131,3 @@ export function stepsWithParams(steps: string[], params: [string, string][]): { 
   }
   return result;
 }
-

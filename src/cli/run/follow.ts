@@ -20,8 +20,15 @@ export async function followRun(client: ApiClient, submitted: Submitted, base: s
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   const tty = Boolean(process.stderr.isTTY);
-  const view = new RunProgress(submitted.nodes, { tty, write: (s) => process.stderr.write(s), columns: () => process.stderr.columns || 80, rows: () => process.stderr.rows || 24 });
-  process.stderr.write(`run ${id} submitted to ${submitted.nodes.length} node${submitted.nodes.length === 1 ? '' : 's'}; Ctrl-C stops following, not the run\n`);
+  const view = new RunProgress(submitted.nodes, {
+    tty,
+    write: (s) => process.stderr.write(s),
+    columns: () => process.stderr.columns || 80,
+    rows: () => process.stderr.rows || 24,
+  });
+  process.stderr.write(
+    `run ${id} submitted to ${submitted.nodes.length} node${submitted.nodes.length === 1 ? '' : 's'}; Ctrl-C stops following, not the run\n`,
+  );
   let run: RunView | undefined;
   try {
     run = await follow(client, id, view, interrupt.signal);
@@ -35,7 +42,9 @@ export async function followRun(client: ApiClient, submitted: Submitted, base: s
     view.close(run);
     const code = signalName === 'SIGTERM' ? 143 : 130;
     if (run) {
-      process.stderr.write(`\nstopped; run ${id} has ended (${run.status}). Its report: curl -fo sherlock-${id}.tar.gz -H "Authorization: Bearer $SHERLOCK_TOKEN" ${base}/v1/runs/${id}/report\n`);
+      process.stderr.write(
+        `\nstopped; run ${id} has ended (${run.status}). Its report: curl -fo sherlock-${id}.tar.gz -H "Authorization: Bearer $SHERLOCK_TOKEN" ${base}/v1/runs/${id}/report\n`,
+      );
     } else {
       process.stderr.write(`\nstopped following run ${id}; ${cancelHint(id, base)}\n`);
     }

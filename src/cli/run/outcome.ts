@@ -13,10 +13,7 @@ export function nodeLines(run: RunView): string[] {
     const position = state.status === 'queued' && state.position !== undefined ? ` (position ${state.position})` : '';
     const dropped = (state.captures ?? []).reduce((sum, c) => sum + c.dropped, 0);
     const failed = (state.captures ?? []).filter((c) => c.error);
-    const notes = [
-      ...(dropped ? [`${dropped} events DROPPED`] : []),
-      ...(state.error ? [state.error] : failed.map((c) => `${c.capture} failed: ${c.error}`)),
-    ];
+    const notes = [...(dropped ? [`${dropped} events DROPPED`] : []), ...(state.error ? [state.error] : failed.map((c) => `${c.capture} failed: ${c.error}`))];
     return `    ${name.padEnd(width)}  ${state.status}${took}${position}${notes.length ? `  (${notes.join('; ')})` : ''}`;
   });
 }
@@ -79,7 +76,10 @@ export async function printFindings(client: ApiClient, run: RunView): Promise<bo
   }
   const list = findings as FindingView[];
   const width = Math.max(4, ...list.map((f) => (f.node ?? '').length));
-  const lines = list.map((f) => `  ${(f.severity ?? 'info').toUpperCase().padEnd(8)}  ${(f.node ?? '').padEnd(width)}  ${oneLine(f.title ?? '')}${f.capture && f.capture !== '*' ? `  [${f.capture}]` : ''}`);
+  const lines = list.map(
+    (f) =>
+      `  ${(f.severity ?? 'info').toUpperCase().padEnd(8)}  ${(f.node ?? '').padEnd(width)}  ${oneLine(f.title ?? '')}${f.capture && f.capture !== '*' ? `  [${f.capture}]` : ''}`,
+  );
   process.stdout.write(`\nfindings (${list.length}):\n${lines.join('\n')}\n`);
   return true;
 }

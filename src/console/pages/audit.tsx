@@ -10,7 +10,12 @@ import { needScope } from '../session.js';
 import { Time } from '../view.js';
 
 const PAGE_SIZE = 50;
-const query = z.object({ before: z.string().regex(/^\d+-\d+$/, 'before is the cursor of the next-page link').optional() });
+const query = z.object({
+  before: z
+    .string()
+    .regex(/^\d+-\d+$/, 'before is the cursor of the next-page link')
+    .optional(),
+});
 
 export function auditPage({ audit, sessions }: { audit: AuditLog; sessions: SessionStore }) {
   const app = new Hono<ConsoleEnv>();
@@ -44,7 +49,13 @@ export function auditPage({ audit, sessions }: { audit: AuditLog; sessions: Sess
                   </td>
                   <td data-label="Who">{e.actor}</td>
                   <td data-label="Action">{e.action}</td>
-                  <td data-label="Subject">{/^[0-9a-f-]{36}$/.test(e.subject) && /^(run|report|artifact)\./.test(e.action) ? <a href={`/runs/${e.subject}`}>{e.subject}</a> : e.subject}</td>
+                  <td data-label="Subject">
+                    {/^[0-9a-f-]{36}$/.test(e.subject) && /^(run|report|artifact)\./.test(e.action) ? (
+                      <a href={`/runs/${e.subject}`}>{e.subject}</a>
+                    ) : (
+                      e.subject
+                    )}
+                  </td>
                   <td data-label="Details">{e.details !== undefined && <code>{JSON.stringify(e.details).slice(0, 300)}</code>}</td>
                 </tr>
               ))}

@@ -25,10 +25,21 @@ function LoginForm({ csrf, next, error }: { csrf: string; next: string; error?: 
           {error}
         </p>
       )}
-      <p>Sign in with an API token (<code>sherlock up</code> prints the admin token; an admin makes others with <code>POST /v1/tokens</code>).</p>
+      <p>
+        Sign in with an API token (<code>sherlock up</code> prints the admin token; an admin makes others with <code>POST /v1/tokens</code>).
+      </p>
       <div class="field">
         <label for="token">API token</label>
-        <input id="token" name="token" type="password" autocomplete="current-password" required size={40} aria-invalid={error ? 'true' : undefined} aria-describedby={error ? 'login-error' : undefined} />
+        <input
+          id="token"
+          name="token"
+          type="password"
+          autocomplete="current-password"
+          required
+          size={40}
+          aria-invalid={error ? 'true' : undefined}
+          aria-describedby={error ? 'login-error' : undefined}
+        />
       </div>
       <input type="hidden" name={CSRF_FIELD} value={csrf} />
       <input type="hidden" name="next" value={next} />

@@ -45,7 +45,11 @@ export function nodesPage({ nodes, sessions }: NodesPageOptions) {
                   <tr>
                     <th scope="row" data-label="Node">
                       {n.name}
-                      <div class="muted">{Object.entries(n.labels).map(([k, v]) => `${k}=${v}`).join(' ')}</div>
+                      <div class="muted">
+                        {Object.entries(n.labels)
+                          .map(([k, v]) => `${k}=${v}`)
+                          .join(' ')}
+                      </div>
                     </th>
                     <td data-label="State">
                       <Status status={n.live ? 'up' : 'down'} />
@@ -70,7 +74,9 @@ export function nodesPage({ nodes, sessions }: NodesPageOptions) {
           </table>
         </div>
       ) : (
-        <p>No worker has sent a heartbeat. Start one with <code>sherlock worker --node NAME</code>.</p>
+        <p>
+          No worker has sent a heartbeat. Start one with <code>sherlock worker --node NAME</code>.
+        </p>
       ),
     );
   });

@@ -44,12 +44,24 @@ export function NodeProgress({ run, live }: { run: RunRecord; live: LiveCaptures
                 <td data-label="Window">
                   {state.status === 'running' && state.startedAt ? (
                     <span>
-                      <progress id={`progress-${node}`} max={run.plan.durationMs} value={0} data-start={state.startedAt} data-duration={String(run.plan.durationMs)} aria-label={`Capture window on ${node}`} />{' '}
+                      <progress
+                        id={`progress-${node}`}
+                        max={run.plan.durationMs}
+                        value={0}
+                        data-start={state.startedAt}
+                        data-duration={String(run.plan.durationMs)}
+                        aria-label={`Capture window on ${node}`}
+                      />{' '}
                       <span id={`progress-${node}-left`} class="muted" />
                     </span>
                   ) : state.startedAt ? (
                     <span>
-                      <Time iso={state.startedAt} /> {state.finishedAt && <>→ <Time iso={state.finishedAt} /></>}
+                      <Time iso={state.startedAt} />{' '}
+                      {state.finishedAt && (
+                        <>
+                          → <Time iso={state.finishedAt} />
+                        </>
+                      )}
                     </span>
                   ) : (
                     <span class="muted">not started</span>

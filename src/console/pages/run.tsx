@@ -60,7 +60,9 @@ function Facts({ run }: { run: RunRecord }) {
         <RunStatus run={run} />
       </dd>
       <dt>Runbook</dt>
-      <dd>{run.plan.runbook ? `${run.plan.runbookTitle ?? run.plan.runbook} (${run.plan.runbook})` : `ad-hoc: ${run.plan.steps.map((s) => s.capture).join(', ')}`}</dd>
+      <dd>
+        {run.plan.runbook ? `${run.plan.runbookTitle ?? run.plan.runbook} (${run.plan.runbook})` : `ad-hoc: ${run.plan.steps.map((s) => s.capture).join(', ')}`}
+      </dd>
       {run.plan.params && Object.keys(run.plan.params).length > 0 && (
         <>
           <dt>Params</dt>
@@ -168,7 +170,10 @@ export function runPage({ runs, reports, sessions, runEvents }: RunPageOptions) 
         const live: LiveCaptures = new Map();
         const send = async (current: RunRecord) => {
           await stream.writeSSE({ event: 'fragment', data: JSON.stringify({ id: 'run-status', html: await fragment(<RunStatus run={current} />) }) });
-          await stream.writeSSE({ event: 'fragment', data: JSON.stringify({ id: 'run-nodes', html: await fragment(<NodeProgress run={current} live={live} />) }) });
+          await stream.writeSSE({
+            event: 'fragment',
+            data: JSON.stringify({ id: 'run-nodes', html: await fragment(<NodeProgress run={current} live={live} />) }),
+          });
         };
         await send(await runs.withQueuePositions(run.id));
         for await (const entry of followRunEvents(runEvents, run, '', aborted.signal)) {
@@ -196,19 +201,31 @@ export function runPage({ runs, reports, sessions, runEvents }: RunPageOptions) 
   app.get('/runs/:id/report', read, async (c) => {
     const bundle = await reports.bundle(c.req.param('id'), c.get('session')!.name);
     return new Response(Readable.toWeb(bundle.stream) as ReadableStream, {
-      headers: { 'content-type': 'application/gzip', 'content-disposition': `attachment; filename="${bundle.filename}"`, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' },
+      headers: {
+        'content-type': 'application/gzip',
+        'content-disposition': `attachment; filename="${bundle.filename}"`,
+        'cache-control': 'no-store',
+        'x-content-type-options': 'nosniff',
+      },
     });
   });
 
   // The report page in the run page's frame (same origin only; sandboxed there).
   app.get('/runs/:id/report.html', read, async (c) => {
     const chunks = await reports.page(c.req.param('id'), c.get('session')!.name);
-    const stream = Readable.from((async function* () {
-      for await (const chunk of chunks) yield Buffer.from(chunk);
-    })());
+    const stream = Readable.from(
+      (async function* () {
+        for await (const chunk of chunks) yield Buffer.from(chunk);
+      })(),
+    );
     stream.on('error', () => {}); // a client that hangs up destroys it
     return new Response(Readable.toWeb(stream) as ReadableStream, {
-      headers: { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': `${REPORT_CSP}; frame-ancestors 'self'`, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' },
+      headers: {
+        'content-type': 'text/html; charset=utf-8',
+        'content-security-policy': `${REPORT_CSP}; frame-ancestors 'self'`,
+        'cache-control': 'no-store',
+        'x-content-type-options': 'nosniff',
+      },
     });
   });
 

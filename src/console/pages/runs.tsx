@@ -96,7 +96,9 @@ export function runsPage({ runs, sessions, runbooks }: RunsPageOptions) {
     const filter: RunFilter = parsed.data;
     const { runs: found, next } = await findRuns(runs, filter, PAGE_SIZE);
     const going = found.filter((r) => !FINAL_STATUSES.has(r.status)).map((r) => r.id);
-    const nextQuery = next ? new URLSearchParams({ ...Object.fromEntries(Object.entries(query).filter(([k, v]) => k !== 'before' && v)), before: next }) : undefined;
+    const nextQuery = next
+      ? new URLSearchParams({ ...Object.fromEntries(Object.entries(query).filter(([k, v]) => k !== 'before' && v)), before: next })
+      : undefined;
     return page(
       c,
       { title: 'Runs', current: 'runs' },
@@ -135,7 +137,10 @@ export function runsPage({ runs, sessions, runbooks }: RunsPageOptions) {
 
   // The rows of runs still going: each change is sent as the row's new HTML.
   app.get('/runs/live', read, (c) => {
-    const ids = z.array(z.uuid()).max(PAGE_SIZE).safeParse((c.req.query('ids') ?? '').split(',').filter(Boolean));
+    const ids = z
+      .array(z.uuid())
+      .max(PAGE_SIZE)
+      .safeParse((c.req.query('ids') ?? '').split(',').filter(Boolean));
     if (!ids.success) throw invalidInput(ids.error, 'ids');
     return streamSSE(c, async (stream) => {
       const seen = new Map<string, string>();

@@ -43,7 +43,9 @@ export function schedulesPage({ schedules, runs, sessions }: SchedulesPageOption
       list.length ? (
         <div class="scroll">
           <table class="cards">
-            <caption class="muted">Cron schedules; each fire starts a run. A health-check schedule's runs are the baselines later runs are compared with.</caption>
+            <caption class="muted">
+              Cron schedules; each fire starts a run. A health-check schedule's runs are the baselines later runs are compared with.
+            </caption>
             <thead>
               <tr>
                 <th scope="col">Name</th>

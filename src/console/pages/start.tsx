@@ -41,7 +41,19 @@ const TARGET_HINTS: Record<(typeof TARGET_INPUTS)[number], string> = {
   pod: 'a Kubernetes pod UID',
 };
 
-function Field({ name, label, hint, errors, children }: { name: string; label: string; hint?: string; errors: Errors; children: (describedBy: string | undefined, invalid: boolean) => unknown }) {
+function Field({
+  name,
+  label,
+  hint,
+  errors,
+  children,
+}: {
+  name: string;
+  label: string;
+  hint?: string;
+  errors: Errors;
+  children: (describedBy: string | undefined, invalid: boolean) => unknown;
+}) {
   const id = idOf(name);
   const messages = errors.get(name) ?? [];
   const describedBy = [hint ? `${id}-hint` : '', messages.length ? `${id}-error` : ''].filter(Boolean).join(' ') || undefined;
@@ -64,7 +76,13 @@ function Field({ name, label, hint, errors, children }: { name: string; label: s
 }
 
 function ParamInput({ name, spec, value, describedBy, invalid }: { name: string; spec: ParamSpec; value: string; describedBy?: string; invalid: boolean }) {
-  const common = { id: idOf(`p.${name}`), name: `p.${name}`, 'aria-describedby': describedBy, 'aria-invalid': invalid ? 'true' : undefined, required: spec.required && spec.default === undefined };
+  const common = {
+    id: idOf(`p.${name}`),
+    name: `p.${name}`,
+    'aria-describedby': describedBy,
+    'aria-invalid': invalid ? 'true' : undefined,
+    required: spec.required && spec.default === undefined,
+  };
   const fallback = spec.default === undefined ? '' : spec.type === 'duration' ? formatDuration(spec.default as number) : String(spec.default);
   switch (spec.type) {
     case 'enum':
@@ -86,7 +104,17 @@ function ParamInput({ name, spec, value, describedBy, invalid }: { name: string;
     case 'duration':
       return <input {...common} type="text" value={value} placeholder={fallback || '30s'} pattern="\d+(\.\d+)?(ms|s|m|h)?" />;
     case 'string':
-      return <input {...common} type="text" value={value} placeholder={fallback} maxlength={spec.maxLength} minlength={spec.minLength} pattern={spec.pattern?.replace(/^\^|\$$/g, '')} />;
+      return (
+        <input
+          {...common}
+          type="text"
+          value={value}
+          placeholder={fallback}
+          maxlength={spec.maxLength}
+          minlength={spec.minLength}
+          pattern={spec.pattern?.replace(/^\^|\$$/g, '')}
+        />
+      );
   }
 }
 
@@ -112,7 +140,12 @@ function StartForm({ runbook, nodes, values, errors, csrf }: { runbook: Runbook;
         <fieldset>
           <legend>Parameters</legend>
           {Object.entries(runbook.params).map(([name, spec]) => (
-            <Field name={`p.${name}`} label={`${name}${spec.required ? ' (required)' : ''}`} hint={`${spec.description ? `${spec.description}; ` : ''}${allowedText(spec)}`} errors={errors}>
+            <Field
+              name={`p.${name}`}
+              label={`${name}${spec.required ? ' (required)' : ''}`}
+              hint={`${spec.description ? `${spec.description}; ` : ''}${allowedText(spec)}`}
+              errors={errors}
+            >
               {(d, invalid) => <ParamInput name={name} spec={spec} value={v(`p.${name}`)} describedBy={d} invalid={invalid} />}
             </Field>
           ))}
@@ -120,8 +153,23 @@ function StartForm({ runbook, nodes, values, errors, csrf }: { runbook: Runbook;
       )}
       <fieldset>
         <legend>Window</legend>
-        <Field name="duration" label="Duration" hint={`default ${formatDuration(runbook.limits.defaultDuration)}, at most ${formatDuration(runbook.limits.maxDuration)} (like 30s or 2m)`} errors={errors}>
-          {(d, invalid) => <input id={idOf('duration')} name="duration" type="text" value={v('duration')} placeholder={formatDuration(runbook.limits.defaultDuration)} aria-describedby={d} aria-invalid={invalid ? 'true' : undefined} />}
+        <Field
+          name="duration"
+          label="Duration"
+          hint={`default ${formatDuration(runbook.limits.defaultDuration)}, at most ${formatDuration(runbook.limits.maxDuration)} (like 30s or 2m)`}
+          errors={errors}
+        >
+          {(d, invalid) => (
+            <input
+              id={idOf('duration')}
+              name="duration"
+              type="text"
+              value={v('duration')}
+              placeholder={formatDuration(runbook.limits.defaultDuration)}
+              aria-describedby={d}
+              aria-invalid={invalid ? 'true' : undefined}
+            />
+          )}
         </Field>
       </fieldset>
       <fieldset>
@@ -129,7 +177,17 @@ function StartForm({ runbook, nodes, values, errors, csrf }: { runbook: Runbook;
         <div class="grid">
           {TARGET_INPUTS.filter((f) => !bound.has(f)).map((f) => (
             <Field name={`target.${f}`} label={f} hint={TARGET_HINTS[f]} errors={errors}>
-              {(d, invalid) => <input id={idOf(`target.${f}`)} name={`target.${f}`} type="text" inputmode={f === 'pid' || f === 'port' ? 'numeric' : undefined} value={v(`target.${f}`)} aria-describedby={d} aria-invalid={invalid ? 'true' : undefined} />}
+              {(d, invalid) => (
+                <input
+                  id={idOf(`target.${f}`)}
+                  name={`target.${f}`}
+                  type="text"
+                  inputmode={f === 'pid' || f === 'port' ? 'numeric' : undefined}
+                  value={v(`target.${f}`)}
+                  aria-describedby={d}
+                  aria-invalid={invalid ? 'true' : undefined}
+                />
+              )}
             </Field>
           ))}
         </div>
@@ -197,7 +255,8 @@ export function startPage({ runs, nodes, sessions, runbooks }: StartPageOptions)
               </h2>
               <p>{r.description}</p>
               <p class="muted">
-                Captures: {r.steps.map((s) => s.capture).join(', ')}; window {formatDuration(r.limits.defaultDuration)} by default, at most {formatDuration(r.limits.maxDuration)}.
+                Captures: {r.steps.map((s) => s.capture).join(', ')}; window {formatDuration(r.limits.defaultDuration)} by default, at most{' '}
+                {formatDuration(r.limits.maxDuration)}.
               </p>
             </li>
           ))}
@@ -211,7 +270,11 @@ export function startPage({ runs, nodes, sessions, runbooks }: StartPageOptions)
   app.get('/start/:name', write, async (c) => {
     const runbook = runbookNamed(c.req.param('name'));
     const session = c.get('session')!;
-    return page(c, { title: `Start: ${runbook.title}`, current: 'start' }, <StartForm runbook={runbook} nodes={await nodes.live()} values={{}} errors={new Map()} csrf={<CsrfField session={session} />} />);
+    return page(
+      c,
+      { title: `Start: ${runbook.title}`, current: 'start' },
+      <StartForm runbook={runbook} nodes={await nodes.live()} values={{}} errors={new Map()} csrf={<CsrfField session={session} />} />,
+    );
   });
 
   app.post('/start/:name', write, async (c) => {

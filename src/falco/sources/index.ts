@@ -15,5 +15,7 @@ export const PRODUCED_TYPES: ReadonlySet<string> = new Set(Object.values(EVENT_S
 /** The captures whose events a rule of these event types needs ("open" → opensnoop). */
 export function capturesFor(types: Iterable<string> | undefined): string[] {
   const wanted = types ? new Set(types) : undefined;
-  return Object.entries(EVENT_SOURCES).filter(([, s]) => !wanted || s.types.some((t) => wanted.has(t))).map(([name]) => name);
+  return Object.entries(EVENT_SOURCES)
+    .filter(([, s]) => !wanted || s.types.some((t) => wanted.has(t)))
+    .map(([name]) => name);
 }

@@ -16,17 +16,26 @@ export function baselineSection(ctx: ReportContext): string {
     return out.join('');
   }
   if (cmp.rows.length) {
-    const rows: Cell[][] = cmp.rows.slice(0, MAX_BASELINE_ROWS).map((r) => [
-      r.node,
-      r.metric,
-      r.baseline,
-      `${fmtClock(r.baselineAt, ctx.run.createdAt)} (${r.baselineRunbook})`,
-      r.now,
-      r.regression ? { html: `<span class="sev sev-${r.regression}">${esc(r.change)}</span>`, text: r.change } : r.change,
-    ]);
+    const rows: Cell[][] = cmp.rows
+      .slice(0, MAX_BASELINE_ROWS)
+      .map((r) => [
+        r.node,
+        r.metric,
+        r.baseline,
+        `${fmtClock(r.baselineAt, ctx.run.createdAt)} (${r.baselineRunbook})`,
+        r.now,
+        r.regression ? { html: `<span class="sev sev-${r.regression}">${esc(r.change)}</span>`, text: r.change } : r.change,
+      ]);
     out.push(
       sortableTable(
-        [{ header: 'node' }, { header: 'metric' }, { header: 'baseline', numeric: true }, { header: 'baseline taken' }, { header: 'now', numeric: true }, { header: 'change' }],
+        [
+          { header: 'node' },
+          { header: 'metric' },
+          { header: 'baseline', numeric: true },
+          { header: 'baseline taken' },
+          { header: 'now', numeric: true },
+          { header: 'change' },
+        ],
         rows,
         { total: cmp.rows.length, fullData: 'baseline.json', className: 'baseline' },
       ),
@@ -35,7 +44,9 @@ export function baselineSection(ctx: ReportContext): string {
     out.push('<p class="muted">Nothing to compare: no comparable numbers on either side.</p>');
   }
   if (cmp.missing.length) {
-    out.push(`<p class="note">No scheduled baseline yet for ${esc(cmp.missing.join(', '))} (target ${esc(cmp.target)}): schedule the health-check runbook to get one.</p>`);
+    out.push(
+      `<p class="note">No scheduled baseline yet for ${esc(cmp.missing.join(', '))} (target ${esc(cmp.target)}): schedule the health-check runbook to get one.</p>`,
+    );
   }
   out.push('</section>');
   return out.join('');

@@ -35,7 +35,11 @@ export function histogramSvg(h: Log2Histogram, title: string): string {
   const max = Math.max(...rows.map((r) => r.count), 1);
   const height = TOP * 2 + rows.length * ROW;
   const marks = new Map<number, string[]>();
-  for (const [name, value] of [['p50', h.p50], ['p90', h.p90], ['p99', h.p99]] as const) {
+  for (const [name, value] of [
+    ['p50', h.p50],
+    ['p90', h.p90],
+    ['p99', h.p99],
+  ] as const) {
     const row = rows.findIndex((r) => r.high === value);
     if (row >= 0) marks.set(row, [...(marks.get(row) ?? []), name]);
   }

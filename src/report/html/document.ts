@@ -33,7 +33,14 @@ function header(ctx: ReportContext): string {
       : ['Captures', esc(plan.steps.map((s) => s.capture).join(', '))],
   );
   if (plan.params && Object.keys(plan.params).length) {
-    rows.push(['Params', esc(Object.entries(plan.params).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(', '))]);
+    rows.push([
+      'Params',
+      esc(
+        Object.entries(plan.params)
+          .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+          .join(', '),
+      ),
+    ]);
   }
   if (plan.runbook) rows.push(['Captures', esc(plan.steps.map((s) => s.capture).join(', '))]);
   rows.push(['Target', esc(describeTarget(plan.target as Record<string, unknown>))]);
@@ -41,8 +48,14 @@ function header(ctx: ReportContext): string {
   rows.push(['Requested by', esc(run.requestedBy)]);
   if (plan.reason) rows.push(['Reason', esc(plan.reason)]);
   const origin = describeOrigin(plan.origin);
-  if (origin) rows.push(['Origin', origin.url ? `${esc(origin.text)} · <a href="${esc(origin.url)}" rel="noreferrer noopener">${esc(origin.url)}</a>` : esc(origin.text)]);
-  const times = [`created ${run.createdAt}`, run.startedAt && `started ${run.startedAt}`, run.finishedAt && `finished ${run.finishedAt}`].filter(Boolean).join(' · ');
+  if (origin)
+    rows.push([
+      'Origin',
+      origin.url ? `${esc(origin.text)} · <a href="${esc(origin.url)}" rel="noreferrer noopener">${esc(origin.url)}</a>` : esc(origin.text),
+    ]);
+  const times = [`created ${run.createdAt}`, run.startedAt && `started ${run.startedAt}`, run.finishedAt && `finished ${run.finishedAt}`]
+    .filter(Boolean)
+    .join(' · ');
   rows.push(['When', esc(times)]);
 
   let events = 0;

@@ -118,7 +118,17 @@ export function nodesOverview(ctx: ReportContext, findingsByNode: Map<string, Fi
     const t = nodeTotals(n);
     const f = findingsByNode.get(n.name) ?? [];
     const link = { html: `<a class="goto" href="#${nodeAnchor(n)}" data-node="${nodeAnchor(n)}">${esc(n.name)}</a>`, text: n.name };
-    return [link, n.state.status, n.kernel ?? '-', String(n.captures.length), fmtInt(t.events), fmtInt(t.dropped), fmtCpuNs(t.cpu), fmtDurationMs(wallOf(n.state.startedAt, n.state.finishedAt)), String(f.length)];
+    return [
+      link,
+      n.state.status,
+      n.kernel ?? '-',
+      String(n.captures.length),
+      fmtInt(t.events),
+      fmtInt(t.dropped),
+      fmtCpuNs(t.cpu),
+      fmtDurationMs(wallOf(n.state.startedAt, n.state.finishedAt)),
+      String(f.length),
+    ];
   });
   return sortableTable(
     [
@@ -184,7 +194,9 @@ function histogramsHtml(result: Record<string, unknown>): string {
   const limit = typeof result.top === 'number' && result.top >= 0 ? Math.min(MAX_HISTOGRAMS, result.top + 1) : MAX_HISTOGRAMS;
   out.push('<div class="hists">');
   for (const { title, h } of charts.slice(0, limit)) {
-    out.push(`<figure class="hist-fig"><figcaption><b>${esc(title)}</b> <span class="muted">${esc(histogramStats(h))}</span></figcaption>${histogramSvg(h, title)}</figure>`);
+    out.push(
+      `<figure class="hist-fig"><figcaption><b>${esc(title)}</b> <span class="muted">${esc(histogramStats(h))}</span></figcaption>${histogramSvg(h, title)}</figure>`,
+    );
   }
   out.push('</div>');
   if (charts.length > limit) out.push(`<p class="note">${charts.length - limit} more histograms are summed up in the table below.</p>`);
@@ -260,7 +272,11 @@ export function captureSection(node: ReportNode, summary: CaptureSummary, result
   out.push(`<section class="capture" id="${captureAnchor(node, summary.capture)}">`);
   out.push(`<h3>${esc(summary.capture)} <span class="kind">${esc(summary.kind)}</span></h3>`);
   if (summary.error) {
-    out.push(summary.skipped ? `<p>Skipped on this host: ${esc(summary.error)}</p></section>` : `<p class="error">This capture failed: ${esc(summary.error)}</p></section>`);
+    out.push(
+      summary.skipped
+        ? `<p>Skipped on this host: ${esc(summary.error)}</p></section>`
+        : `<p class="error">This capture failed: ${esc(summary.error)}</p></section>`,
+    );
     return out.join('');
   }
   const r = (result ?? {}) as Partial<CaptureResult<unknown>> & Record<string, unknown>;
@@ -281,7 +297,12 @@ export function captureSection(node: ReportNode, summary: CaptureSummary, result
     out.push('<p class="error">The stored result is no longer available (expired with the retention period).</p></section>');
     return out.join('');
   }
-  const fullData = nodeFilePath(node, summary.kind === 'events' && summary.files?.some((f) => f.endsWith('.ndjson')) ? summary.files.find((f) => f.endsWith('.ndjson'))! : (summary.artifact ?? `${summary.capture}.json`));
+  const fullData = nodeFilePath(
+    node,
+    summary.kind === 'events' && summary.files?.some((f) => f.endsWith('.ndjson'))
+      ? summary.files.find((f) => f.endsWith('.ndjson'))!
+      : (summary.artifact ?? `${summary.capture}.json`),
+  );
   try {
     if (summary.kind === 'histogram') out.push(histogramsHtml(result));
     if (summary.kind === 'stacks') out.push(flameSection(result as unknown as StackData & { capture?: string; target?: string }, options.frameBudget));

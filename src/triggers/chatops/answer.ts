@@ -40,7 +40,12 @@ export type RedisCommand = Extract<ChatCommand, { kind: 'status' | 'cancel' | 'r
 const actorOf = (caller: Caller) => `slack:${caller.userName} (${caller.userId}) in #${caller.channelName}`;
 
 /** help, runbooks and a run the caller may not start are answered from memory; the other commands need Redis. */
-export function answerFromMemory(deps: Pick<ChatDeps, 'runbooks'>, config: ChatopsConfig, cmd: ChatCommand, req: ChatRequest): { reply: ChatReply } | { needsRedis: RedisCommand } {
+export function answerFromMemory(
+  deps: Pick<ChatDeps, 'runbooks'>,
+  config: ChatopsConfig,
+  cmd: ChatCommand,
+  req: ChatRequest,
+): { reply: ChatReply } | { needsRedis: RedisCommand } {
   const runbooks = deps.runbooks?.names() ?? [];
   switch (cmd.kind) {
     case 'help': {
@@ -69,13 +74,18 @@ export async function answerWithRedis(deps: ChatDeps, config: ChatopsConfig, cmd
     case 'status': {
       const run = await deps.runs.find(cmd.run);
       if (!run) return { message: ephemeral(`No run ${cmd.run}.`) };
-      const nodes = Object.entries(run.nodes).map(([n, s]) => `${n}: ${s.status}`).join(', ');
-      return { message: ephemeral(`Run ${run.id} (${run.plan.runbook ?? 'ad-hoc'}): *${run.status}*; ${nodes}. Report: ${reportLinks(req.baseUrl, run.id).html}`) };
+      const nodes = Object.entries(run.nodes)
+        .map(([n, s]) => `${n}: ${s.status}`)
+        .join(', ');
+      return {
+        message: ephemeral(`Run ${run.id} (${run.plan.runbook ?? 'ad-hoc'}): *${run.status}*; ${nodes}. Report: ${reportLinks(req.baseUrl, run.id).html}`),
+      };
     }
     case 'cancel': {
       const run = await deps.runs.find(cmd.run);
       if (!run) return { message: ephemeral(`No run ${cmd.run}.`) };
-      if (run.plan.runbook && !allowed(config, run.plan.runbook, req.caller)) return { message: ephemeral(`You may not cancel ${run.plan.runbook} runs here.`) };
+      if (run.plan.runbook && !allowed(config, run.plan.runbook, req.caller))
+        return { message: ephemeral(`You may not cancel ${run.plan.runbook} runs here.`) };
       if (FINAL_STATUSES.has(run.status)) return { message: ephemeral(`Run ${run.id} already ended (${run.status}).`) };
       await deps.runs.cancel(run, { actor, details: { origin: { user: req.caller.userName, channel: req.caller.channelName, command: req.text } } });
       return { message: { response_type: 'in_channel', text: `Cancel requested for run ${run.id} by ${req.caller.userName}.` } };
@@ -91,7 +101,10 @@ export async function answerWithRedis(deps: ChatDeps, config: ChatopsConfig, cmd
       };
       let run;
       try {
-        run = await deps.runs.start(body, { actor, origin: { user: req.caller.userName, channel: req.caller.channelName, command: `${req.command} ${req.text}` } });
+        run = await deps.runs.start(body, {
+          actor,
+          origin: { user: req.caller.userName, channel: req.caller.channelName, command: `${req.command} ${req.text}` },
+        });
       } catch (err) {
         if (err instanceof DomainError) return { message: ephemeral(`Could not start ${cmd.runbook}: ${err.message}`) };
         throw err;

@@ -90,7 +90,9 @@ export function parseCommand(text: string, runbooks: string[], aliases: Record<s
 }
 
 export function helpText(runbooks: string[], aliases: Record<string, string>, command = '/sherlock'): string {
-  const aliasList = Object.entries(aliases).map(([a, r]) => `${a} → ${r}`).join(', ');
+  const aliasList = Object.entries(aliases)
+    .map(([a, r]) => `${a} → ${r}`)
+    .join(', ');
   return [
     `*${command}* usage:`,
     `• \`${command} run <runbook> [name=value ...] [30s] [on node1,node2]\` start a runbook (all live nodes without "on")`,

@@ -43,7 +43,9 @@ export async function replyWithinBudget(ctx: ReplyContext, cmd: RedisCommand, re
   })();
   const responseUrl = postableUrl(req.responseUrl) ? req.responseUrl : undefined;
   const follow = (reply: ChatReply, poster: ResponsePoster, signal: AbortSignal) =>
-    reply.follow ? followRun({ runs: deps.runs, runId: reply.follow.runId, baseUrl: req.baseUrl, durationMs: reply.follow.durationMs, poster, signal }) : undefined;
+    reply.follow
+      ? followRun({ runs: deps.runs, runId: reply.follow.runId, baseUrl: req.baseUrl, durationMs: reply.follow.durationMs, poster, signal })
+      : undefined;
 
   const failed = (err: Error) => {
     log.warn('a chat command failed', { command: req.text, error: err.message });

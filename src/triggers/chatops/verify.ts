@@ -27,13 +27,7 @@ export function slackSignature(secret: string, timestamp: string, rawBody: strin
 export type SlackCheck = { ok: true } | { ok: false; reason: string };
 
 /** Checks X-Slack-Signature and X-Slack-Request-Timestamp against the raw body. */
-export function verifySlack(
-  secret: string,
-  rawBody: string,
-  signature: string | undefined,
-  timestamp: string | undefined,
-  nowMs = Date.now(),
-): SlackCheck {
+export function verifySlack(secret: string, rawBody: string, signature: string | undefined, timestamp: string | undefined, nowMs = Date.now()): SlackCheck {
   if (!signature || !timestamp) return { ok: false, reason: 'missing X-Slack-Signature or X-Slack-Request-Timestamp' };
   if (!/^\d{1,12}$/.test(timestamp)) return { ok: false, reason: 'X-Slack-Request-Timestamp is not a unix time' };
   if (Math.abs(nowMs / 1000 - Number(timestamp)) > MAX_SKEW_SECONDS) {

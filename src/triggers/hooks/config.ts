@@ -13,19 +13,17 @@ const REGEX_LITERAL = /^\/(.+)\/([imsu]*)$/s;
 
 export type Matcher = { exact: string } | { regex: RegExp };
 
-const matcher = z
-  .union([z.string().max(1000), z.number(), z.boolean()])
-  .transform((value, ctx): Matcher => {
-    const text = String(value);
-    const m = typeof value === 'string' ? REGEX_LITERAL.exec(text) : null;
-    if (!m) return { exact: text };
-    try {
-      return { regex: new RegExp(m[1]!, m[2]) };
-    } catch (err) {
-      ctx.addIssue({ code: 'custom', message: `invalid regular expression ${text}: ${(err as Error).message}` });
-      return z.NEVER;
-    }
-  });
+const matcher = z.union([z.string().max(1000), z.number(), z.boolean()]).transform((value, ctx): Matcher => {
+  const text = String(value);
+  const m = typeof value === 'string' ? REGEX_LITERAL.exec(text) : null;
+  if (!m) return { exact: text };
+  try {
+    return { regex: new RegExp(m[1]!, m[2]) };
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: `invalid regular expression ${text}: ${(err as Error).message}` });
+    return z.NEVER;
+  }
+});
 
 const matchers = z.record(z.string().min(1).max(200), matcher);
 
@@ -65,7 +63,16 @@ export const DEFAULT_NODE_LABELS = ['node', 'kubernetes_node', 'instance', 'host
 
 export const hooksConfigSchema = strictObject({
   rules: z.array(ruleSchema).max(1000).default([]),
-  nodeLabels: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a label name').max(100)).min(1).max(20).default(DEFAULT_NODE_LABELS),
+  nodeLabels: z
+    .array(
+      z
+        .string()
+        .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a label name')
+        .max(100),
+    )
+    .min(1)
+    .max(20)
+    .default(DEFAULT_NODE_LABELS),
 });
 
 export type HookRule = z.infer<typeof ruleSchema>;

@@ -20,8 +20,7 @@ export class MappingError extends Error {
   override name = 'MappingError';
 }
 
-const matches = (m: Matcher, value: string | undefined) =>
-  value !== undefined && ('exact' in m ? m.exact === value : m.regex.test(value));
+const matches = (m: Matcher, value: string | undefined) => value !== undefined && ('exact' in m ? m.exact === value : m.regex.test(value));
 
 function matchAll(wanted: Record<string, Matcher> | undefined, have: Record<string, string>): boolean {
   return Object.entries(wanted ?? {}).every(([key, m]) => matches(m, own(have, key)));

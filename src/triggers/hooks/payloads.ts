@@ -66,7 +66,14 @@ export function alertmanagerAlerts(body: z.infer<typeof alertmanagerSchema>): Ho
     firing: a.status === 'firing',
     labels: a.labels,
     annotations: a.annotations,
-    fields: compact({ status: a.status, fingerprint: a.fingerprint, groupKey: body.groupKey, receiver: body.receiver, startsAt: a.startsAt, generatorURL: a.generatorURL }),
+    fields: compact({
+      status: a.status,
+      fingerprint: a.fingerprint,
+      groupKey: body.groupKey,
+      receiver: body.receiver,
+      startsAt: a.startsAt,
+      generatorURL: a.generatorURL,
+    }),
     ...(a.generatorURL ? { url: a.generatorURL } : {}),
     ...(a.annotations.summary || a.labels.alertname ? { title: a.annotations.summary ?? a.labels.alertname } : {}),
   }));
