@@ -7,7 +7,7 @@ export const AF_INET = 2;
 export const AF_INET6 = 10;
 
 /** include/net/tcp_states.h, by value. */
-const TCP_STATES = [
+export const TCP_STATES = [
   '',
   'ESTABLISHED',
   'SYN_SENT',

@@ -37,23 +37,6 @@ export const eventLayout = recordLayout(
   { comm: 16, laddr: 16, raddr: 16 },
 );
 
-/** include/net/tcp_states.h */
-export const TCP_STATES = [
-  '',
-  'ESTABLISHED',
-  'SYN_SENT',
-  'SYN_RECV',
-  'FIN_WAIT1',
-  'FIN_WAIT2',
-  'TIME_WAIT',
-  'CLOSE',
-  'CLOSE_WAIT',
-  'LAST_ACK',
-  'LISTEN',
-  'CLOSING',
-  'NEW_SYN_RECV',
-] as const;
-
 export interface ConnectionRecord {
   tsNs: number;
   durationNs: number;

@@ -4,17 +4,8 @@ import { z } from 'zod';
 import { errnoName, programStats, RingBufferReader } from '../../libbpf/index.js';
 import { kernelClock } from '../../util/clock.js';
 import type { CaptureDefinition, Column } from '../capture.js';
-import { AF_INET6 } from '../net-address.js';
-import {
-  decodeConnection,
-  EndpointCache,
-  eventLayout,
-  TCP_STATES,
-  TCPLIFE_ACTIVE,
-  TCPLIFE_ESTABLISHED,
-  TCPLIFE_OWNER_UNKNOWN,
-  type ConnectionRecord,
-} from './decode.js';
+import { AF_INET6, TCP_STATES } from '../net-address.js';
+import { decodeConnection, EndpointCache, eventLayout, TCPLIFE_ACTIVE, TCPLIFE_ESTABLISHED, TCPLIFE_OWNER_UNKNOWN, type ConnectionRecord } from './decode.js';
 import { tcplifeAnalysis, tcplifeConnects } from './analyze.js';
 import { tcplifeEvents } from './syscall-events.js';
 
