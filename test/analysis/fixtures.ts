@@ -1,6 +1,6 @@
 // Capture results and runs built in the tests: the same shapes the captures
 // store (CaptureMeta + data), with histograms from log2 slot counts.
-import type { NodeResult } from '../../src/analysis/analyze.js';
+import type { NodeResult } from '../../src/runs/analyze-run.js';
 import type { CaptureResult, ResultKind } from '../../src/captures/capture.js';
 import { fromSlots, HIST_SLOTS, type Log2Histogram } from '../../src/captures/histogram.js';
 import type { Frame } from '../../src/symbolize/types.js';

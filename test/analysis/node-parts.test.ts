@@ -3,7 +3,7 @@
 // over every result at once: same findings, same order, same wording.
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { analyzeRun, RunAnalysis, type NodeResult } from '../../src/analysis/analyze.js';
+import { analyzeRun, RunAnalysis, type NodeResult } from '../../src/runs/analyze-run.js';
 import type { CaptureResult } from '../../src/captures/capture.js';
 import { expandRunbook } from '../../src/runbooks/expand.js';
 import { RunbookCatalog } from '../../src/runbooks/catalog.js';

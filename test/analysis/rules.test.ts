@@ -3,7 +3,7 @@
 // a write under /etc, a connect to an unexpected port), and the rule schema.
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { analyzeRun } from '../../src/analysis/analyze.js';
+import { analyzeRun } from '../../src/runs/analyze-run.js';
 import { ruleSchema } from '../../src/analysis/rules.js';
 import { RunbookCatalog } from '../../src/runbooks/catalog.js';
 import { expandRunbook } from '../../src/runbooks/expand.js';
