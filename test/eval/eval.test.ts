@@ -1,7 +1,8 @@
 // The evaluation: real incidents made on this host, diagnosed the way a
 // responder would (the runbook for the symptom, through the API, with no
 // target or hint), and the TOP finding must name the culprit (process,
-// function, file or port) with a number within 20% of what was injected.
+// function, file or port) with a number within 20% of what was injected (up to
+// 35% where the truth is a handful of events, or is measured another way).
 // Negative cases must produce nothing above "info" about what they ran.
 // Prints `top-1 N/M`. One `sherlock up` (child process: embedded Redis, API,
 // worker) serves every case, one case at a time.
