@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* lockwait: time threads spend blocked in futex waits (user-space locks),
  * per {process, thread name, waiting user stack, futex word}, summed in the
- * kernel. sys_enter_futex notes the start of a wait by tid (only wait ops,
+ * kernel (in user space, with snapshots). sys_enter_futex notes the start of a wait by tid (only wait ops,
  * FUTEX_PRIVATE_FLAG and FUTEX_CLOCK_REALTIME masked off); sys_exit_futex
  * adds the time. The user stack is taken at the exit, still inside the
  * syscall (the thread's registers and stack are as they were at the enter),
