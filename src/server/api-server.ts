@@ -93,7 +93,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     dup.once('end', () => duplicates.delete(dup));
     return dup;
   }, redis);
-  const reports = createReportService({ redis, store, runs, audit });
+  const reports = createReportService({ redis, store, runs, audit, maxConcurrentDownloads: limits.maxConcurrentDownloads });
   const schedules = createScheduleService({ store: scheduleStore, audit, runbooks, minIntervalSeconds: limits.minScheduleIntervalSeconds });
   const nodes = createNodeService({ redis, queues });
   const app = createApi({
