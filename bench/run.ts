@@ -18,6 +18,7 @@ import { profileOverhead } from './profile-overhead.js';
 import { unwindBench } from './unwind.js';
 import { finalizeTime } from './finalize.js';
 import { reportBundle } from './report-bundle.js';
+import { reportDownloads } from './report-downloads.js';
 import { runbookAttach } from './runbook-attach.js';
 import { serverFanout } from './server-fanout.js';
 import { serverLatency } from './server-latency.js';
@@ -109,6 +110,12 @@ const benchmarks: Benchmark[] = [
     title: 'Report bundle streaming: 50 nodes × intermittent-latency results, throughput and peak RSS',
     target: '≥50 MB/s, RSS flat',
     run: reportBundle,
+  },
+  {
+    name: 'report-downloads',
+    title: 'Parallel report downloads: 8 at once of a run with ~200 MB of results, API RSS growth; a 9th refused',
+    target: 'API RSS growth ≤150 MB; 429 beyond the limit',
+    run: reportDownloads,
   },
   {
     name: 'finalize',

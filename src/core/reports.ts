@@ -11,6 +11,10 @@ import type { AuditLog } from './audit.js';
 import type { RunService } from './runs.js';
 import { DownloadSlots } from './download-slots.js';
 import { DEFAULT_MAX_CONCURRENT_DOWNLOADS } from '../model/limits.js';
+import { Semaphore } from '../util/semaphore.js';
+
+/** Capture results parsed at once for report pages, over all downloads of this process. */
+const RESULTS_PARSED_AT_ONCE = 2;
 
 export interface ReportServiceOptions {
   redis: Redis;
@@ -35,6 +39,8 @@ export function createReportService({
 }: ReportServiceOptions) {
   const loadBaseline = (id: string) => store.getBaselineComparison(id);
   const slots = new DownloadSlots(maxConcurrentDownloads);
+  // However many downloads stream, at most this many capture results are parsed at once (memory).
+  const resultGate = new Semaphore(RESULTS_PARSED_AT_ONCE);
   /** Runs `start` holding a slot until the stream it returns closes (ended, failed or abandoned by its reader). */
   const holdingSlot = async <T extends { stream: Readable }>(start: () => Promise<T>): Promise<T> => {
     const release = slots.take();
@@ -55,7 +61,7 @@ export function createReportService({
     bundle(id: string, actor: string): Promise<ReportBundle> {
       return holdingSlot(async () => {
         const run = await runs.finished(id);
-        const bundle = await createReportBundle({ redis, run, loadFindings, loadBaseline });
+        const bundle = await createReportBundle({ redis, run, loadFindings, loadBaseline, resultGate });
         await audit.record({ actor, action: 'report.download', subject: run.id, details: { file: bundle.filename } });
         return bundle;
       });
@@ -65,7 +71,7 @@ export function createReportService({
     page(id: string, actor: string): Promise<{ stream: Readable }> {
       return holdingSlot(async () => {
         const run = await runs.finished(id);
-        const ctx = await prepareReport({ run, source: redisArtifactSource(redis, run.id), loadFindings, loadBaseline });
+        const ctx = await prepareReport({ run, source: redisArtifactSource(redis, run.id), loadFindings, loadBaseline, resultGate });
         await audit.record({ actor, action: 'report.download', subject: run.id, details: { file: 'report.html' } });
         const chunks = reportHtmlChunks(ctx, { linkFiles: false });
         const stream = Readable.from(
