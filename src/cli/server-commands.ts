@@ -134,6 +134,7 @@ export async function upCommand(argv: string[]): Promise<number> {
       retentionSeconds: cfg.retentionSeconds,
       falcoRules: cfg.falcoRules,
       redaction,
+      eventMemoryMiB: loadLimitsFrom(cfg.configFile).workerEventMemoryMiB,
       ...(own ? { own } : {}),
     });
     process.stdout.write(
@@ -197,6 +198,7 @@ export async function workerCommand(argv: string[]): Promise<number> {
       retentionSeconds: cfg.retentionSeconds,
       falcoRules: cfg.falcoRules,
       redaction,
+      eventMemoryMiB: loadLimitsFrom(cfg.configFile).workerEventMemoryMiB,
       ...(own ? { own } : {}),
     });
     process.stdout.write(`sherlock worker for node ${cfg.node} is waiting for runs\n${falcoLine ? `${falcoLine}\n` : ''}`);
