@@ -11,6 +11,7 @@ import { killTrackedChildren, removeTempDirs } from './processes.js';
 import { header, msSince, fmtMs } from './report.js';
 import { ringbufDrain } from './ringbuf-drain.js';
 import { workerMemory } from './worker-memory.js';
+import { workerRunMemory } from './worker-run-memory.js';
 import { falcoRulesBench } from './falco-rules.js';
 import { fleetSim } from './fleet-sim.js';
 import { filetopOverhead } from './filetop-overhead.js';
@@ -80,6 +81,12 @@ const benchmarks: Benchmark[] = [
     title: 'Worker memory while capturing (RSS)',
     target: '≤80 MB',
     run: workerMemory,
+  },
+  {
+    name: 'worker-run-memory',
+    title: 'Worker memory over one big run: 16 opensnoop steps under an open storm, light vs heavy, with and without the event budget',
+    target: 'peak RSS ≤200 MB over the idle worker, whatever the event count',
+    run: workerRunMemory,
   },
   {
     name: 'runbook-attach',
