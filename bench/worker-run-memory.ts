@@ -3,7 +3,7 @@
 // worker's own code (runNodeJob: capture, store to Redis, analyze) in a fresh
 // process that samples its RSS every 50 ms, under an open storm from a C
 // helper (every step sees every open). Side by side, each in a fresh process:
-// a light and a heavy storm under the default load.workerEventMemoryMiB (64),
+// a light and a heavy storm under the default load.workerEventMemoryMiB (32),
 // and the light storm with no budget at all (what the worker did before).
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
