@@ -148,7 +148,17 @@ export async function reportDownloads(): Promise<void> {
     table(
       ['downloads', 'tar each', 'gz each', 'wall', 'RSS base', 'RSS peak', 'growth', 'heap peak', 'RSS after gc'],
       [
-        ['1 alone', fmtMB(alone.tarBytes ?? 0), fmtMB(alone.gzBytes), fmtMs(alone.ms), fmtMiB(aloneMem.baseline), fmtMiB(aloneMem.peak), fmtMiB(growth(aloneMem)), fmtMiB(aloneMem.peakHeap), fmtMiB(aloneMem.after)],
+        [
+          '1 alone',
+          fmtMB(alone.tarBytes ?? 0),
+          fmtMB(alone.gzBytes),
+          fmtMs(alone.ms),
+          fmtMiB(aloneMem.baseline),
+          fmtMiB(aloneMem.peak),
+          fmtMiB(growth(aloneMem)),
+          fmtMiB(aloneMem.peakHeap),
+          fmtMiB(aloneMem.after),
+        ],
         [
           `${PARALLEL} parallel`,
           fmtMB(parallel[0]!.tarBytes ?? 0),
@@ -166,10 +176,7 @@ export async function reportDownloads(): Promise<void> {
     // Timestamps in the manifest and page may differ by a few bytes between downloads.
     const whole = parallel.every((d) => Math.abs(d.gzBytes - alone.gzBytes) < 1024);
     kv('every parallel bundle as long as the one alone (±1 KB)', whole ? 'yes' : `no: ${parallel.map((d) => d.gzBytes).join(', ')} vs ${alone.gzBytes}`);
-    kv(
-      `download #${PARALLEL + 1} beside them`,
-      `${extra.status}, Retry-After ${extra.headers.get('retry-after') ?? '-'}: ${extraBody.slice(0, 140)}`,
-    );
+    kv(`download #${PARALLEL + 1} beside them`, `${extra.status}, Retry-After ${extra.headers.get('retry-after') ?? '-'}: ${extraBody.slice(0, 140)}`);
     kv(
       `RSS growth, ${PARALLEL} parallel vs 1`,
       `${fmtMiB(growth(parallelMem))} vs ${fmtMiB(growth(aloneMem))} (${(growth(parallelMem) / Math.max(1, growth(aloneMem))).toFixed(2)}×); per download ${fmtMiB(growth(parallelMem) / PARALLEL)}`,

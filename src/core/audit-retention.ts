@@ -59,7 +59,9 @@ export function startAuditRetention(redis: Redis, retention: AuditRetention, int
         const { archived, left } = await trimAuditLog(redis, retention);
         if (archived) log.info('audit entries archived and trimmed', { archived, left, file: retention.archiveFile });
       })
-      .catch((err) => log.warn('audit trimming failed; nothing was trimmed past what was archived', { error: (err as Error).message, file: retention.archiveFile }))
+      .catch((err) =>
+        log.warn('audit trimming failed; nothing was trimmed past what was archived', { error: (err as Error).message, file: retention.archiveFile }),
+      )
       .finally(() => (running = undefined));
   };
   const timer = setInterval(pass, intervalMs);

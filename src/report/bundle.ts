@@ -298,15 +298,7 @@ async function writeBundle(ctx: ReportContext, files: PlannedFile[], writer: Ent
       await writer.directory(dir);
     }
     const meta = file.meta;
-    await writer.stream(file.path, meta.bytes, (write) =>
-      streamArtifact(
-        ctx.source,
-        file.node.name,
-        meta,
-        write,
-        writer.signal,
-      ),
-    );
+    await writer.stream(file.path, meta.bytes, (write) => streamArtifact(ctx.source, file.node.name, meta, write, writer.signal));
   };
   // The page notes a capture it could not load and goes on; a file that could
   // not be written into the bundle ends the bundle.

@@ -80,7 +80,18 @@ describe('audit retention', () => {
       [0, 1],
     ] as const) {
       for (let i = 0; i < n; i++) {
-        await redis.xadd(keys.audit, `${now - ageDays * day}-${i}`, 'time', new Date(now - ageDays * day).toISOString(), 'actor', 'a', 'action', 'x', 'subject', `${ageDays}d-${i}`);
+        await redis.xadd(
+          keys.audit,
+          `${now - ageDays * day}-${i}`,
+          'time',
+          new Date(now - ageDays * day).toISOString(),
+          'actor',
+          'a',
+          'action',
+          'x',
+          'subject',
+          `${ageDays}d-${i}`,
+        );
       }
     }
     expect(await trimAuditLog(redis, r, now)).toEqual({ archived: 5, left: 3 });

@@ -112,7 +112,9 @@ describe('report download limit', () => {
         expect(isJsonError(refused)).toBe(true);
         expect(refused.headers.get('retry-after')).toBe('5');
         expect(refused.body.error.code).toBe('too_many_downloads');
-        expect(refused.body.error.message).toContain('2 report downloads are streaming from this server, the most it serves at once (load.maxConcurrentDownloads = 2)');
+        expect(refused.body.error.message).toContain(
+          '2 report downloads are streaming from this server, the most it serves at once (load.maxConcurrentDownloads = 2)',
+        );
       }
       // A client that hangs up gives its slot back.
       first.hangUp();
