@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../src/redis/connection.js';
 import { captureNames } from '../src/captures/registry.js';
 import { HEARTBEAT_INTERVAL_MS, publishHeartbeat } from '../src/nodes/registry.js';
 import { connectRedis } from '../src/redis/connection.js';
@@ -67,7 +67,7 @@ export async function stopChildren(list: ChildProcess[], signal: NodeJS.Signals 
 export interface BenchStack {
   redis: EmbeddedRedis;
   api: ApiServer;
-  conn: Redis;
+  conn: RedisClient;
   token: string;
   /** Heartbeats for nodes that no worker consumes (their queues only fill). */
   fakeNodes(names: string[]): void;
@@ -79,7 +79,7 @@ export async function startBenchStack(label: string): Promise<BenchStack> {
   const redis = await startEmbeddedRedis({ dataDir });
   trackChild(redis.process);
   let api: ApiServer | undefined;
-  let conn: Redis | undefined;
+  let conn: RedisClient | undefined;
   const timers: NodeJS.Timeout[] = [];
   const stop = async () => {
     for (const t of timers) clearInterval(t);

@@ -1,6 +1,6 @@
 // Reports of ended runs: the .tar.gz bundle and the HTML page alone, both
 // streamed, both audited as downloads like artifacts.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import { createReportBundle, type ReportBundle } from '../report/bundle.js';
 import { reportHtmlChunks } from '../report/html/document.js';
 import { prepareReport } from '../report/model.js';
@@ -10,7 +10,7 @@ import type { AuditLog } from './audit.js';
 import type { RunService } from './runs.js';
 
 export interface ReportServiceOptions {
-  redis: Redis;
+  redis: RedisClient;
   store: Pick<RunStore, 'getFindings' | 'getBaselineComparison'>;
   runs: Pick<RunService, 'finished'>;
   audit: AuditLog;

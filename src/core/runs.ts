@@ -2,7 +2,7 @@
 // schedule. One path to start (validated, planned on the live nodes, queued,
 // audited), cancel, read and download, so every trigger behaves the same.
 // Refusals are domain errors (src/model/errors.ts).
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import { z } from 'zod';
 import { Conflict, invalidInput, NotFound, TooBusy } from '../model/errors.js';
 
@@ -30,7 +30,7 @@ export interface RunStarter {
 }
 
 export interface RunServiceOptions {
-  redis: Redis;
+  redis: RedisClient;
   store: RunStore;
   submitter: RunSubmitter;
   audit: AuditLog;

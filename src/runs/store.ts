@@ -1,7 +1,7 @@
 // Run records in Redis: one hash per run (per-node fields, so nodes update
 // their own state without read-modify-write races), an index by time, and a
 // progress stream per run. Every key of a run expires with the retention.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import { keys } from '../redis/keys.js';
 import * as scripts from './scripts.js';
 import type { Finding } from '../model/findings.js';
@@ -38,7 +38,7 @@ export interface RunEvent {
 
 export class RunStore {
   constructor(
-    readonly redis: Redis,
+    readonly redis: RedisClient,
     readonly options: RunStoreOptions,
   ) {}
 

@@ -81,7 +81,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const runs = createRunService({ redis, store, submitter, audit, queues, runbooks, limits });
   // Every SSE client of this process shares one blocking reader (src/core/run-event-hub.ts).
   const eventHub = new RunEventHub(() => {
-    const dup = redis.duplicate({ connectionName: 'sherlock-api-events' });
+    const dup = connectRedis(options.redisUrl, 'sherlock-api-events');
     dup.on('error', () => {}); // the blocking read retries after reconnecting; `redis` reports the outage
     duplicates.add(dup);
     dup.once('end', () => duplicates.delete(dup));
