@@ -15,7 +15,9 @@ import { TokenStore } from '../core/tokens.js';
 import { NodeQueues } from '../queue/node-queues.js';
 import { RunSubmitter } from '../queue/run-flow.js';
 import { ScheduleStore } from '../queue/schedules.js';
-import { connectRedis, settlesWithin } from '../redis/connection.js';
+import { Redis } from 'ioredis';
+import { connectRedis, settlesWithin, type RedisClient } from '../redis/connection.js';
+import { migrateLegacyKeys } from '../redis/legacy-keys.js';
 import { RunbookCatalog, defaultRunbooksDir } from '../runbooks/catalog.js';
 import { formatLoadError } from '../runbooks/loader.js';
 import { startFinalizer } from '../runs/finalizer.js';
@@ -58,6 +60,19 @@ export interface ApiServer {
 /** How long stop() waits for the finalizer and queues to close while Redis is unreachable. */
 const STOP_GRACE_MS = 5_000;
 
+/** Renames keys from before the {sherlock} hash tag (single Redis only); a refusal is logged, not fatal. */
+async function moveLegacyKeys(redis: RedisClient): Promise<void> {
+  if (!(redis instanceof Redis)) return;
+  try {
+    const moved = await migrateLegacyKeys(redis);
+    if (moved) log.warn('renamed keys from before the {sherlock} hash tag', { keys: moved });
+  } catch (err) {
+    log.warn('could not rename keys from before the {sherlock} hash tag; their tokens, runs and schedules are not seen', {
+      error: (err as Error).message,
+    });
+  }
+}
+
 export async function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
   const runbooks = options.runbooks ?? RunbookCatalog.load(options.runbooksDir ?? defaultRunbooksDir());
   for (const error of runbooks.errors) log.warn('runbook not loaded', { error: formatLoadError(error) });
@@ -65,6 +80,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const triggers = options.triggers ?? loadTriggerSettings({ configFile: options.configFile, env: options.env }, runbooks);
   const redis = connectRedis(options.redisUrl, 'sherlock-api');
   const bullConnection = connectRedis(options.redisUrl, 'sherlock-api-bullmq');
+  await moveLegacyKeys(redis);
   const store = new RunStore(redis, { retentionSeconds: options.retentionSeconds });
   const submitter = new RunSubmitter(bullConnection, store);
   const tokens = new TokenStore(redis);
