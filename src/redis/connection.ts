@@ -118,7 +118,9 @@ export function isRedisUnavailable(err: unknown): boolean {
   const e = err as { name?: string; message?: string } | undefined;
   if (!e?.message) return false;
   if (e.name === 'ClusterAllFailedError' || e.name === 'MaxRetriesPerRequestError') return true;
-  return /^(CLUSTERDOWN|TRYAGAIN|MASTERDOWN|LOADING|READONLY)\b|Connection is closed|Too many Cluster redirections|ECONNREFUSED|ECONNRESET|Stream isn't writeable/.test(e.message);
+  return /^(CLUSTERDOWN|TRYAGAIN|MASTERDOWN|LOADING|READONLY)\b|Connection is closed|Too many Cluster redirections|ECONNREFUSED|ECONNRESET|Stream isn't writeable/.test(
+    e.message,
+  );
 }
 
 /** Waits for `promise` at most `ms`; true if it settled (either way) in time. Shutdown steps that need Redis use it. */

@@ -36,7 +36,15 @@ export class RedisTargetError extends Error {
 export function parseRedisTarget(text: string): RedisTarget {
   const m = SHAPE.exec(text.trim());
   if (!m) throw new RedisTargetError(`REDIS_URL "${printableRedisTarget(text)}" is not one of ${REDIS_URL_FORMS}`);
-  const [, scheme, mode, userinfo, hostList, path, query] = m as unknown as [string, string, string | undefined, string | undefined, string, string | undefined, string | undefined];
+  const [, scheme, mode, userinfo, hostList, path, query] = m as unknown as [
+    string,
+    string,
+    string | undefined,
+    string | undefined,
+    string,
+    string | undefined,
+    string | undefined,
+  ];
   const tls = scheme === 'rediss';
   const credentials = parseUserinfo(userinfo);
   if (!mode) {
@@ -55,10 +63,12 @@ export function parseRedisTarget(text: string): RedisTarget {
     return { kind: 'cluster', nodes: hosts, tls, ...credentials };
   }
   const masterName = decodeURIComponent((path ?? '').replace(/^\//, ''));
-  if (!masterName) throw new RedisTargetError('redis+sentinel:// needs the master name the sentinels watch: redis+sentinel://host:26379,host:26379/MASTER_NAME');
+  if (!masterName)
+    throw new RedisTargetError('redis+sentinel:// needs the master name the sentinels watch: redis+sentinel://host:26379,host:26379/MASTER_NAME');
   const params = new URLSearchParams(query ?? '');
   for (const key of params.keys()) {
-    if (key !== 'sentinelUsername' && key !== 'sentinelPassword') throw new RedisTargetError(`REDIS_URL: unknown option "${key}"; allowed: sentinelUsername, sentinelPassword`);
+    if (key !== 'sentinelUsername' && key !== 'sentinelPassword')
+      throw new RedisTargetError(`REDIS_URL: unknown option "${key}"; allowed: sentinelUsername, sentinelPassword`);
   }
   return {
     kind: 'sentinel',

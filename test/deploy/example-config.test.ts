@@ -78,7 +78,18 @@ describe('deploy/sherlock.example.yaml', () => {
     const header = text.split('\n').filter((l) => l.startsWith('#') && !l.startsWith('#= '));
     expect([...read].filter((name) => !header.some((l) => new RegExp(`\\b${name}\\b`).test(l)))).toEqual([]);
     // Each process setting (flags over environment) has its line too.
-    const flags: Record<string, string> = { redisUrl: '--redis', port: '--port', host: '--host', stateDir: '--state-dir', retentionDays: '--retention-days', node: '--node', labels: '--label', configFile: '--config', falcoRules: '--falco-rules', adminToken: 'SHERLOCK_ADMIN_TOKEN' };
+    const flags: Record<string, string> = {
+      redisUrl: '--redis',
+      port: '--port',
+      host: '--host',
+      stateDir: '--state-dir',
+      retentionDays: '--retention-days',
+      node: '--node',
+      labels: '--label',
+      configFile: '--config',
+      falcoRules: '--falco-rules',
+      adminToken: 'SHERLOCK_ADMIN_TOKEN',
+    };
     expect(settingPaths(serverConfigSchema).sort()).toEqual(Object.keys(flags).sort());
     for (const flag of Object.values(flags)) expect(header.join('\n')).toContain(flag);
   });

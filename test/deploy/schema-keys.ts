@@ -37,7 +37,8 @@ export function settingPaths(schema: z.ZodType, prefix = '', options: { intoArra
     const items = settingPaths(def.element!, prefix, options);
     return [...new Set([prefix, ...items])];
   }
-  const objects = def.type === 'object' ? [def] : def.type === 'union' ? (def.options ?? []).map((o) => defOf(unwrap(o))).filter((d) => d.type === 'object') : [];
+  const objects =
+    def.type === 'object' ? [def] : def.type === 'union' ? (def.options ?? []).map((o) => defOf(unwrap(o))).filter((d) => d.type === 'object') : [];
   if (def.type === 'intersection') return [...new Set([...settingPaths(def.left!, prefix, options), ...settingPaths(def.right!, prefix, options)])];
   if (!objects.length) return prefix ? [prefix] : [];
   const paths = new Set<string>();

@@ -62,7 +62,10 @@ export async function startTestRedisCluster(): Promise<TestRedisCluster> {
           port: Number(address!.split('@')[0]!.split(':')[1]),
           role: flags!.includes('master') ? 'master' : 'slave',
           failed: /fail(?!\?)/.test(flags!) || flags!.includes('fail?'),
-          slots: slots.filter((s) => /^\d/.test(s)).map((s) => s.split('-').map(Number) as [number, number]).map(([a, b]) => [a, b ?? a]),
+          slots: slots
+            .filter((s) => /^\d/.test(s))
+            .map((s) => s.split('-').map(Number) as [number, number])
+            .map(([a, b]) => [a, b ?? a]),
         };
       });
   };
@@ -71,11 +74,22 @@ export async function startTestRedisCluster(): Promise<TestRedisCluster> {
       const bus = await freePort();
       nodes.push(
         await startTestRedis({
-          extraArgs: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', String(NODE_TIMEOUT_MS), '--cluster-port', String(bus)],
+          extraArgs: [
+            '--cluster-enabled',
+            'yes',
+            '--cluster-config-file',
+            'nodes.conf',
+            '--cluster-node-timeout',
+            String(NODE_TIMEOUT_MS),
+            '--cluster-port',
+            String(bus),
+          ],
         }),
       );
     }
-    await run('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '1', '--cluster-yes'], { timeout: 30_000 });
+    await run('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '1', '--cluster-yes'], {
+      timeout: 30_000,
+    });
     const cluster: TestRedisCluster = {
       url: `redis+cluster://${nodes.map((n) => `127.0.0.1:${n.port}`).join(',')}`,
       nodes,

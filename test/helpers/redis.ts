@@ -67,7 +67,9 @@ export async function startTestRedis(options: { extraArgs?: string[]; port?: num
       const s = server;
       server = undefined;
       if (!s) return;
-      const exited = new Promise<void>((resolve) => (s.process.exitCode !== null || s.process.signalCode !== null ? resolve() : s.process.once('exit', () => resolve())));
+      const exited = new Promise<void>((resolve) =>
+        s.process.exitCode !== null || s.process.signalCode !== null ? resolve() : s.process.once('exit', () => resolve()),
+      );
       s.process.kill('SIGKILL');
       await exited;
     },

@@ -45,7 +45,7 @@ describe('keys from before the {sherlock} hash tag', () => {
       expect(await conn.get('unrelated:key')).toBe('1');
       const reply = await new Client(api.url, secret).get('/v1/runs');
       expect(reply.status).toBe(200);
-  
+
       // Once done, later starts do not scan again.
       await conn.set('sherlock:late', 'x');
       expect(await migrateLegacyKeys(conn as never)).toBe(0);

@@ -44,10 +44,14 @@ describe('behind Redis Sentinel', () => {
     expect([202, 503]).toContain(during.status);
     if (during.status !== 202) expect(during.body.error.message).toMatch(/redis/i);
 
-    const promoted = await waitFor('the sentinels to promote the replica', async () => {
-      const port = await group.masterPort();
-      return port !== old.port ? port : undefined;
-    }, { timeoutMs: 30_000, intervalMs: 200 });
+    const promoted = await waitFor(
+      'the sentinels to promote the replica',
+      async () => {
+        const port = await group.masterPort();
+        return port !== old.port ? port : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 200 },
+    );
     expect(group.servers.map((s) => s.port)).toContain(promoted);
 
     const first = await stack.admin.waitFinal(inFlight, 45_000);

@@ -6,7 +6,12 @@ import { parseRedisTarget, printableRedisTarget } from '../../src/redis/target.j
 describe('REDIS_URL', () => {
   it('takes one Redis, a Cluster (seed nodes) and a Sentinel group (master name), with credentials and TLS', () => {
     expect(parseRedisTarget('redis://127.0.0.1:6379')).toEqual({ kind: 'single', url: 'redis://127.0.0.1:6379', tls: false });
-    expect(parseRedisTarget('rediss://sherlock-api:p%40ss@redis.example:6380/2')).toMatchObject({ kind: 'single', tls: true, username: 'sherlock-api', password: 'p@ss' });
+    expect(parseRedisTarget('rediss://sherlock-api:p%40ss@redis.example:6380/2')).toMatchObject({
+      kind: 'single',
+      tls: true,
+      username: 'sherlock-api',
+      password: 'p@ss',
+    });
     expect(parseRedisTarget('redis+cluster://:secret@10.0.0.1:7000,10.0.0.2,[::1]:7002')).toEqual({
       kind: 'cluster',
       tls: false,
