@@ -61,7 +61,7 @@ export function createRunService({ redis, store, submitter, audit, queues, runbo
 
   /** TooBusy (429) when the queues are at their configured caps (config file `load`). */
   const refuseOverLoad = async (nodes: string[]) => {
-    const unfinished = await queues.unfinishedRuns();
+    const [unfinished, waitingCounts] = await Promise.all([queues.unfinishedRuns(), queues.waitingCounts(nodes)]);
     if (unfinished >= limits.maxQueuedRuns) {
       throw new TooBusy(
         'too_many_runs',
@@ -70,7 +70,7 @@ export function createRunService({ redis, store, submitter, audit, queues, runbo
         { unfinished, maxQueuedRuns: limits.maxQueuedRuns },
       );
     }
-    const full = [...(await queues.waitingCounts(nodes))].filter(([, waiting]) => waiting >= limits.maxQueuedRunsPerNode);
+    const full = [...waitingCounts].filter(([, waiting]) => waiting >= limits.maxQueuedRunsPerNode);
     if (full.length) {
       const [node, waiting] = full[0]!;
       throw new TooBusy(

@@ -78,8 +78,9 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   for (const error of runbooks.errors) log.warn('runbook not loaded', { error: formatLoadError(error) });
   // Checked before anything opens: bad trigger settings refuse the start (TriggerConfigError).
   const triggers = options.triggers ?? loadTriggerSettings({ configFile: options.configFile, env: options.env }, runbooks);
-  const redis = connectRedis(options.redisUrl, 'sherlock-api');
-  const bullConnection = connectRedis(options.redisUrl, 'sherlock-api-bullmq');
+  // Every request of this process shares these two: batch their writes.
+  const redis = connectRedis(options.redisUrl, 'sherlock-api', { autoPipelining: true });
+  const bullConnection = connectRedis(options.redisUrl, 'sherlock-api-bullmq', { autoPipelining: true });
   await moveLegacyKeys(redis);
   const store = new RunStore(redis, { retentionSeconds: options.retentionSeconds });
   const submitter = new RunSubmitter(bullConnection, store);
