@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { redisServerChildren } from '../helpers/redis.js';
 import { startTestRedisCluster, type TestRedisCluster } from '../helpers/redis-cluster.js';
 import { setLogLevel } from '../../src/util/logger.js';
-import { waitFor } from '../server/harness.js';
+import { readEvents, waitFor } from '../server/harness.js';
 import { cgroupRun, startHaStack, type HaStack } from './ha-stack.js';
 
 const NODES = ['c-1', 'c-2', 'c-3'];
@@ -29,8 +29,14 @@ describe('on a Redis Cluster', () => {
 
   it('keeps every key of Sherlock and BullMQ in the {sherlock} slot and fans a run out to 3 workers', async () => {
     const id = await stack.admin.submit(cgroupRun(NODES));
+    // The API's shared SSE reader (one XREAD over every followed run) works on a cluster too.
+    const sse = readEvents(stack.admin, id, { timeoutMs: 20_000 });
     const run = await stack.admin.waitFinal(id, 20_000);
     expect(run.status).toBe('completed');
+    const types = (await sse).events.map((e) => e.event);
+    expect(types[0]).toBe('run-queued');
+    expect(types.filter((t) => t === 'node-finished')).toHaveLength(3);
+    expect(types.at(-1)).toBe('run-finished');
     expect(Object.values(run.nodes).map((n) => n.status)).toEqual(['completed', 'completed', 'completed']);
 
     const home = await cluster.masterOf('{sherlock}');
@@ -53,6 +59,16 @@ describe('on a Redis Cluster', () => {
         conn.disconnect();
       }
     }
+  }, 40_000);
+
+  it('cancels a running run through the cancel channel (pub/sub on a cluster)', async () => {
+    const id = await stack.admin.submit(cgroupRun(NODES, '30s'));
+    await stack.admin.waitRun(id, (r) => Object.values(r.nodes).every((n) => n.status === 'running'), 'every node running', 15_000);
+    const cancelled = Date.now();
+    expect((await stack.admin.delete(`/v1/runs/${id}`)).status).toBe(202);
+    const run = await stack.admin.waitFinal(id, 15_000);
+    expect(run.status).toBe('cancelled');
+    expect(Date.now() - cancelled).toBeLessThan(10_000);
   }, 40_000);
 
   it('loses no accepted run when the master of the {sherlock} slot is killed mid-run', async () => {
