@@ -18,7 +18,9 @@ export interface BaselineIdle {
 
 export function spawnBaselineChild(redisUrl: string, from: number, count: number, windowMs: number, timeoutMs: number): Promise<ChildProcess> {
   const script = fileURLToPath(new URL('./fleet-sim-bullmq-worker.js', import.meta.url));
-  const child = trackChild(spawn(process.execPath, [script, redisUrl, String(from), String(count), String(windowMs)], { stdio: ['ignore', 'pipe', 'inherit'] }));
+  const child = trackChild(
+    spawn(process.execPath, [script, redisUrl, String(from), String(count), String(windowMs)], { stdio: ['ignore', 'pipe', 'inherit'] }),
+  );
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`baseline workers ${from}..${from + count - 1} not ready in ${timeoutMs / 1000} s`)), timeoutMs);
     child.stdout!.on('data', (d: Buffer) => {

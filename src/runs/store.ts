@@ -63,7 +63,10 @@ export class RunStore {
     const tx = this.redis.multi().hset(keys.run(id), fields).expire(keys.run(id), this.options.retentionSeconds).zadd(keys.runsByTime, now.getTime(), id);
     if (firstEvent) {
       const events = keys.runEvents(id);
-      tx.xadd(events, 'MAXLEN', '~', EVENTS_MAX, '*', 'event', JSON.stringify({ ...firstEvent, time: now.toISOString() })).expire(events, this.options.retentionSeconds);
+      tx.xadd(events, 'MAXLEN', '~', EVENTS_MAX, '*', 'event', JSON.stringify({ ...firstEvent, time: now.toISOString() })).expire(
+        events,
+        this.options.retentionSeconds,
+      );
     }
     await tx.exec();
     return record;
