@@ -135,7 +135,7 @@ async function measure(redisUrl: string, storm: string, opens: number, budgetMiB
     clearInterval(sampler);
     clearInterval(watcher);
     await load?.catch(() => undefined);
-    const keysLeft = await redis.keys(`sherlock:run:{${runId}}*`);
+    const keysLeft = await redis.keys(`${keys.run(runId)}*`);
     if (keysLeft.length) await redis.del(...keysLeft);
     redis.disconnect();
   }

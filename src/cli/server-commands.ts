@@ -8,6 +8,9 @@ import { ConfigError, loadServerConfig, type ServerConfig } from '../config/serv
 import { loadRedactionPatterns } from '../config/redaction.js';
 import { missingTracingCapabilities, PermissionError } from '../libbpf/index.js';
 import { aclFileLines, printableRedisUrl, urlWithUser } from '../redis/acl.js';
+import { Redis } from 'ioredis';
+import { connectRedis } from '../redis/connection.js';
+import { migrateLegacyKeys } from '../redis/legacy-keys.js';
 import { loadOrCreateRedisCredentials } from '../redis/credentials.js';
 import { startEmbeddedRedis, type EmbeddedRedis } from '../redis/embedded.js';
 import type { ApiServer } from '../server/api-server.js';
@@ -111,6 +114,13 @@ export async function upCommand(argv: string[]): Promise<number> {
         acl: (sha256) => aclFileLines(credentials, sha256),
         appendfsync: loadLimitsFrom(cfg.configFile).appendfsync,
       });
+      // Keys from before the {sherlock} hash tag are outside the API user's patterns: move them as admin.
+      const admin = connectRedis(urlWithUser(redis.url, 'admin', credentials), 'sherlock-up-migrate');
+      try {
+        if (admin instanceof Redis) await migrateLegacyKeys(admin);
+      } finally {
+        admin.disconnect();
+      }
       apiRedisUrl = urlWithUser(redis.url, 'api', credentials);
       workerRedisUrl = urlWithUser(redis.url, 'worker', credentials);
     }

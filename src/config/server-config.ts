@@ -3,6 +3,7 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { NODE_NAME_RULE, isValidNodeName } from '../redis/keys.js';
+import { parseRedisTarget } from '../redis/target.js';
 
 const DAY_SECONDS = 86_400;
 export const DEFAULT_STATE_DIR = '/var/lib/sherlock';
@@ -15,7 +16,16 @@ const defaultNodeName = () =>
     .slice(0, 63) || 'node';
 
 export const serverConfigSchema = z.object({
-  redisUrl: z.url({ protocol: /^rediss?$/, error: 'REDIS_URL must be a redis:// or rediss:// URL' }).optional(),
+  redisUrl: z
+    .string()
+    .superRefine((text, ctx) => {
+      try {
+        parseRedisTarget(text);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      }
+    })
+    .optional(),
   port: z.coerce.number().int().min(0).max(65535, 'port must be 0-65535').default(7070),
   host: z.string().min(1).default('127.0.0.1'),
   stateDir: z.string().min(1).default(DEFAULT_STATE_DIR),

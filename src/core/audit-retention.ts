@@ -4,7 +4,7 @@
 // failed append trims nothing and is retried on the next pass.
 import { mkdir, open } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import type { AuditRetention } from '../config/audit-retention.js';
 import { keys } from '../redis/keys.js';
 import { Lease } from '../redis/lease.js';
@@ -28,7 +28,7 @@ export interface TrimOutcome {
 }
 
 /** One pass: archives then trims every entry past the age or count limit (up to a bounded number). */
-export async function trimAuditLog(redis: Redis, retention: AuditRetention, now = Date.now()): Promise<TrimOutcome> {
+export async function trimAuditLog(redis: RedisClient, retention: AuditRetention, now = Date.now()): Promise<TrimOutcome> {
   const cutoffMs = now - retention.maxAgeDays * DAY_MS;
   let archived = 0;
   for (let batch = 0; batch < MAX_BATCHES_PER_PASS; batch++) {
@@ -47,7 +47,7 @@ export async function trimAuditLog(redis: Redis, retention: AuditRetention, now 
 }
 
 /** Trims every minute on whichever API replica holds the lease. */
-export function startAuditRetention(redis: Redis, retention: AuditRetention, intervalMs = TRIM_INTERVAL_MS): { stop(): Promise<void> } {
+export function startAuditRetention(redis: RedisClient, retention: AuditRetention, intervalMs = TRIM_INTERVAL_MS): { stop(): Promise<void> } {
   const lease = new Lease(redis, keys.auditTrimLease, Math.max(TRIM_LEASE_MS, 3 * intervalMs));
   let running: Promise<void> | undefined;
   const pass = () => {

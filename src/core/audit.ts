@@ -1,5 +1,5 @@
 // The audit log: an append-only Redis stream of who did what to which run.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import { keys } from '../redis/keys.js';
 
 export interface AuditEntry {
@@ -14,7 +14,7 @@ export interface AuditEntry {
 export type AuditRecord = Omit<AuditEntry, 'id' | 'time'>;
 
 export class AuditLog {
-  constructor(private readonly redis: Redis) {}
+  constructor(private readonly redis: RedisClient) {}
 
   async record(entry: AuditRecord): Promise<void> {
     const fields = ['time', new Date().toISOString(), 'actor', entry.actor, 'action', entry.action, 'subject', entry.subject];
@@ -29,7 +29,7 @@ export class AuditLog {
   }
 }
 
-async function readAudit(redis: Redis, limit: number, before?: string): Promise<AuditEntry[]> {
+async function readAudit(redis: RedisClient, limit: number, before?: string): Promise<AuditEntry[]> {
   const end = before ? `(${before}` : '+';
   const rows = await redis.xrevrange(keys.audit, end, '-', 'COUNT', limit);
   return rows.map(([id, flat]) => parseAuditRow(id, flat));

@@ -1,7 +1,7 @@
 // Reports of ended runs: the .tar.gz bundle and the HTML page alone, both
 // streamed, both audited as downloads like artifacts.
 import { Readable } from 'node:stream';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import { createReportBundle, type ReportBundle } from '../report/bundle.js';
 import { reportHtmlChunks } from '../report/html/document.js';
 import { prepareReport } from '../report/model.js';
@@ -17,7 +17,7 @@ import { Semaphore } from '../util/semaphore.js';
 const RESULTS_PARSED_AT_ONCE = 2;
 
 export interface ReportServiceOptions {
-  redis: Redis;
+  redis: RedisClient;
   store: Pick<RunStore, 'getFindings' | 'getBaselineComparison'>;
   runs: Pick<RunService, 'finished'>;
   audit: AuditLog;

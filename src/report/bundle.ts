@@ -22,7 +22,7 @@
 import { once } from 'node:events';
 import { createGzip, deflateRaw, inflateRaw, type Gzip } from 'node:zlib';
 import { promisify } from 'node:util';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import tar from 'tar-stream';
 import type { RunRecord } from '../model/run.js';
 import { createLogger } from '../util/logger.js';
@@ -50,8 +50,8 @@ export const DEFAULT_HTML_SPOOL_BYTES = 16 * 1024 * 1024;
 
 export interface ReportBundleOptions {
   run: RunRecord;
-  /** Where artifacts come from: Redis (the default source) or a source of your own. */
-  redis?: Redis;
+  /** Where artifacts come from: RedisClient (the default source) or a source of your own. */
+  redis?: RedisClient;
   source?: ArtifactSource;
   loadFindings?: FindingsLoader;
   loadBaseline?: BaselineLoader;

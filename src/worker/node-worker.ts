@@ -141,7 +141,11 @@ export async function startNodeWorker(options: NodeWorkerOptions): Promise<NodeW
       }
     },
     // One run at a time per host; a crashed worker's job fails instead of re-running.
-    { connection: bullConnection, concurrency: 1, maxStalledCount: 0 },
+    // Idle, a worker costs Redis one blocking pop per drainDelay and one stalled-job scan per
+    // stalledInterval: with thousands of idle nodes, 30 s and 60 s instead of BullMQ's 5 s and
+    // 30 s. A new run still wakes the pop at once (BullMQ's marker key). The reaper, not the
+    // stalled scan, fails the run of a worker that died (its queue has no other consumer).
+    { connection: bullConnection, concurrency: 1, maxStalledCount: 0, drainDelay: 30, stalledInterval: 60_000 },
   );
   workerRef.current = jobs;
   jobs.on('error', (err) => log.warn('worker error', { error: err.message }));

@@ -5,7 +5,7 @@
 // Cancellation (the job's AbortSignal) stops the window early and keeps what
 // was captured.
 import { release } from 'node:os';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import { captures } from '../captures/registry.js';
 import { NotSupportedError } from '../libbpf/index.js';
 import { runCapture } from '../captures/run-capture.js';
@@ -23,7 +23,7 @@ import { startCostMeter } from './sherlock-cost.js';
 const log = createLogger({ component: 'worker' });
 
 export interface NodeJobContext {
-  redis: Redis;
+  redis: RedisClient;
   store: RunStore;
   retentionSeconds: number;
   signal?: AbortSignal;

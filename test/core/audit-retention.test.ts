@@ -5,7 +5,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/redis/connection.js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { auditRetentionFrom, type AuditRetention } from '../../src/config/audit-retention.js';
 import { AuditLog, type AuditEntry } from '../../src/core/audit.js';
@@ -17,7 +17,7 @@ import { redisServerChildren, startTestRedis, type TestRedis } from '../helpers/
 
 describe('audit retention', () => {
   let server: TestRedis;
-  let redis: Redis;
+  let redis: RedisClient;
   let audit: AuditLog;
   let dir: string;
 
