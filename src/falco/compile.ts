@@ -28,6 +28,13 @@ export interface CompileEnv {
   lists: ReadonlyMap<string, readonly string[]>;
   /** Event types the sources produce (evt.type values). */
   producedTypes: ReadonlySet<string>;
+  /**
+   * Of those, the ones seen only as failures with no fd (syscallerrors): a
+   * branch of a condition that needs them and a field such events never
+   * carry is false, not a reason to disable the rule (Falco's outbound
+   * macro has a sendto branch on fd.connected).
+   */
+  failureOnlyTypes?: ReadonlySet<string>;
 }
 
 export interface CompiledCondition {
@@ -115,6 +122,11 @@ function resolve(e: Expr, where: string, env: CompileEnv, macroStack: string[]):
       const c = e.children.map((x) => resolve(x, where, env, macroStack));
       if (c.some((x) => x.k === 'const' && !x.v)) return FALSE;
       const rest = c.filter((x) => x.k !== 'const');
+      if (rest.some((x) => onlyFailureTypes(x, env))) {
+        const unavailable = new Set<string>();
+        rest.forEach((x) => collectUnavailable(x, unavailable));
+        if (unavailable.size) return FALSE;
+      }
       return rest.length === 0 ? TRUE : rest.length === 1 ? rest[0]! : { k: 'and', c: rest };
     }
     case 'or': {
@@ -163,9 +175,18 @@ function resolveCheck(e: Expr & { kind: 'check' }, where: string, env: CompileEn
       if (e.op === '!=') return produced ? check : TRUE;
       return produced ? check : FALSE;
     }
-    if (name === 'evt.dir' && ['=', '==', '!='].includes(e.op)) return (check.values[0] === '<') === (e.op !== '!=') ? TRUE : FALSE;
+    // Exits ("<") and Falco's enter-only events (">": signaldeliver, procexit) are decided per event; nothing else is a direction.
+    if (name === 'evt.dir' && ['=', '==', '!='].includes(e.op) && !['<', '>'].includes(String(check.values[0]))) return e.op === '!=' ? TRUE : FALSE;
   }
   return check;
+}
+
+/** An evt.type check whose types are all seen only as failures without an fd. */
+function onlyFailureTypes(r: Resolved, env: CompileEnv): boolean {
+  if (r.k !== 'check' || !env.failureOnlyTypes?.size || !r.values || !['=', '==', 'in'].includes(r.op)) return false;
+  if (r.field.kind !== 'field' || (r.field.name !== 'evt.type' && r.field.name !== 'syscall.type')) return false;
+  const produced = r.values.filter((t) => env.producedTypes.has(t));
+  return produced.length > 0 && produced.every((t) => env.failureOnlyTypes!.has(t));
 }
 
 function collectUnavailable(r: Resolved, out: Set<string>): void {

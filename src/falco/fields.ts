@@ -89,7 +89,36 @@ const inContainer = (c: FieldContext) => {
 };
 
 /** evt.arg names Sherlock fills, per event kind; others are not available. */
-export const KNOWN_ARGS = ['res', 'fd', 'name', 'flags', 'mode', 'dirfd', 'exe', 'args', 'filename', 'pid', 'ptid', 'comm', 'uid', 'tuple'] as const;
+export const KNOWN_ARGS = [
+  'res',
+  'fd',
+  'name',
+  'flags',
+  'mode',
+  'dirfd',
+  'exe',
+  'args',
+  'filename',
+  'pid',
+  'ptid',
+  'comm',
+  'uid',
+  'tuple',
+  // signals: kill/tgkill, signaldeliver, procexit
+  'sig',
+  'tid',
+  'spid',
+  'dpid',
+  'status',
+  'ret',
+  'core',
+  // syscallerrors: the path argument under Falco's name for it per syscall
+  'path',
+  'oldpath',
+  'linkpath',
+  'pathname',
+  'dir',
+] as const;
 
 const pad = (n: number, w = 2) => String(n).padStart(w, '0');
 function timeOfDay(ms: number): string {
@@ -106,7 +135,7 @@ const evtArg: FieldDef = {
 export const FIELDS: Record<string, FieldDef> = {
   'evt.type': { type: 'string', extract: (c) => c.ev.type },
   'syscall.type': { type: 'string', extract: (c) => c.ev.type },
-  'evt.dir': { type: 'string', extract: () => '<' },
+  'evt.dir': { type: 'string', extract: (c) => c.ev.dir ?? '<' },
   'evt.num': { type: 'number', extract: (c) => c.num },
   'evt.source': { type: 'string', extract: () => 'syscall' },
   'evt.time': { type: 'string', extract: (c) => timeOfDay(c.ev.timeMs) },
@@ -122,17 +151,17 @@ export const FIELDS: Record<string, FieldDef> = {
     type: 'bool',
     extract: (c) => {
       const f = file(c);
-      return f ? (f.flags & 3) !== 1 : undefined;
+      return f?.flags === undefined ? undefined : (f.flags & 3) !== 1;
     },
   },
   'evt.is_open_write': {
     type: 'bool',
     extract: (c) => {
       const f = file(c);
-      return f ? (f.flags & 3) !== 0 : undefined;
+      return f?.flags === undefined ? undefined : (f.flags & 3) !== 0;
     },
   },
-  'evt.is_open_exec': { type: 'bool', extract: (c) => (file(c) ? false : undefined) },
+  'evt.is_open_exec': { type: 'bool', extract: (c) => (file(c)?.flags === undefined ? undefined : false) },
   'evt.arg': evtArg,
   'evt.rawarg': { ...evtArg, extract: (c, arg) => (arg === 'flags' ? file(c)?.flags : evtArg.extract(c, arg)) },
 

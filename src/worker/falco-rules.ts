@@ -6,7 +6,7 @@ import { analyzeNodeWithRules, type FalcoNodeResult } from '../falco/analyze-nod
 import { liveHostInfo } from '../falco/host-info.js';
 import { loadRules, type LoadedRules } from '../falco/load-rules.js';
 import { filesKey, operatorRules, readRuleFiles, runRulePaths } from '../falco/rule-sources.js';
-import { EVENT_SOURCES, PRODUCED_TYPES } from '../falco/sources/index.js';
+import { EVENT_SOURCES, FAILURE_ONLY_TYPES, PRODUCED_TYPES } from '../falco/sources/index.js';
 import { defaultRunbooksDir } from '../runbooks/catalog.js';
 import type { StoredResult } from '../runs/node-analysis.js';
 import type { RunRecord } from '../model/run.js';
@@ -23,7 +23,7 @@ function loadCached(paths: string[]): { loaded: LoadedRules; problems: string[] 
   const key = filesKey(paths);
   if (cached?.key === key) return cached;
   const { files, problems } = readRuleFiles(paths);
-  cached = { key, loaded: loadRules(files, PRODUCED_TYPES), problems };
+  cached = { key, loaded: loadRules(files, PRODUCED_TYPES, FAILURE_ONLY_TYPES), problems };
   return cached;
 }
 

@@ -216,7 +216,7 @@ describe('what Sherlock cannot fill is said, never guessed', () => {
   source: k8s_audit
 - rule: Mount
   desc: x
-  condition: evt.type = mount and evt.dir = <
+  condition: evt.type = switch and evt.dir = <
   output: x
   priority: NOTICE
 `);
