@@ -40,8 +40,14 @@ export function eventCollector<E>(
     return event;
   };
   const onRecord = (record: Buffer) => handle(record, keep);
+  let taken = 0;
   return {
     poll: () => void reader.drain(onRecord),
+    take: () => {
+      const fresh = events.slice(taken);
+      taken = events.length;
+      return fresh;
+    },
     finish: () => {
       settle?.(keep);
       return { events };

@@ -17,6 +17,8 @@ import type { CaptureSummary, NodeJobData, NodeState } from '../model/run.js';
 import { createLogger } from '../util/logger.js';
 import { DEFAULT_CPU_BUDGET_PERCENT } from '../model/limits.js';
 import { analyzeOwnResults } from './analyze-own-results.js';
+import { startFalcoSession, type FalcoStart } from './falco-rules.js';
+import type { FalcoAlert } from '../falco/matcher.js';
 import type { OwnCgroup } from './own-cgroup.js';
 import { startCostMeter } from './sherlock-cost.js';
 
@@ -51,6 +53,7 @@ export async function runNodeJob(job: NodeJobData, ctx: NodeJobContext): Promise
     return { status: started.status === 'missing' ? 'cancelled' : started.status, startedAt, kernel };
   }
 
+  const falcoLive = await startLiveRules(ctx, job);
   const cost = startCostMeter(ctx.own);
   const outcomes = await Promise.all(
     job.steps.map(async (step): Promise<{ summary: CaptureSummary; stored?: StoredResult }> => {
@@ -66,6 +69,12 @@ export async function runNodeJob(job: NodeJobData, ctx: NodeJobContext): Promise
           redaction: ctx.redaction,
           ...(ctx.own ? { excludeCgroupId: ctx.own.id } : {}),
           onLive: () => void ctx.store.appendEvent(runId, { type: 'capture-live', node, capture: step.capture }).catch(() => {}),
+          ...(falcoLive
+            ? {
+                onRecords: (records: unknown[]) =>
+                  records.length ? falcoLive.session.add(step.capture, { events: records }) : falcoLive.session.streams(step.capture),
+              }
+            : {}),
         });
         if (result.stopped) {
           log.warn('capture stopped over its BPF CPU budget', { runId, node, capture: step.capture, ...result.stopped });
@@ -109,7 +118,8 @@ export async function runNodeJob(job: NodeJobData, ctx: NodeJobContext): Promise
     runId,
     node,
     outcomes.flatMap((o) => (o.stored ? [o.stored] : [])),
-  );
+    falcoLive,
+  ).finally(() => falcoLive?.session.close());
 
   const cancelled = ctx.signal?.aborted ?? false;
   const anyCompleted = results.some((r) => !r.error);
@@ -131,6 +141,39 @@ export async function runNodeJob(job: NodeJobData, ctx: NodeJobContext): Promise
     return { ...state, status: finished.status, error: `settled as ${finished.status} before this worker reported back (${state.status})` };
   }
   return state;
+}
+
+/** Live alerts posted to the run's events per node; the rest are in the node's alerts file. */
+export const MAX_LIVE_ALERTS = 100;
+
+/**
+ * The run's Falco rules, matched while the captures stream; each alert is
+ * posted to the run's events (SSE) as it is made. Undefined when the run has
+ * no rules for these captures, or they cannot be started (then the results
+ * are matched at the end, and the reason is logged).
+ */
+async function startLiveRules(ctx: NodeJobContext, job: NodeJobData): Promise<FalcoStart | undefined> {
+  const { runId, node } = job;
+  try {
+    const run = await ctx.store.get(runId);
+    if (!run) return undefined;
+    let posted = 0;
+    const onAlert = (alert: FalcoAlert) => {
+      if (posted++ >= MAX_LIVE_ALERTS) return;
+      const event = { type: 'falco-alert', node, rule: alert.rule, priority: alert.priority, output: alert.output, at: alert.time };
+      void ctx.store.appendEvent(runId, event).catch(() => {});
+    };
+    return startFalcoSession(
+      run,
+      node,
+      job.steps.map((s) => s.capture),
+      { operatorPaths: ctx.falcoRules ?? [] },
+      onAlert,
+    );
+  } catch (err) {
+    log.warn('Falco rules could not start; the results will be matched at the end', { runId, node, error: (err as Error).message });
+    return undefined;
+  }
 }
 
 function failedStep(capture: string, error: string): CaptureSummary {
