@@ -16,6 +16,8 @@ export function analyzeNodeWithRules(
   host: HostInfo,
   extraProblems: string[] = [],
 ): FalcoNodeResult {
-  const captures = results.flatMap((r) => (typeof r === 'object' && r !== null && typeof (r as { capture?: unknown }).capture === 'string' ? [(r as { capture: string }).capture] : []));
+  const captures = results.flatMap((r) =>
+    typeof r === 'object' && r !== null && typeof (r as { capture?: unknown }).capture === 'string' ? [(r as { capture: string }).capture] : [],
+  );
   return new NodeRuleSession(loaded, node, host, captures).finish(results, extraProblems);
 }

@@ -126,10 +126,16 @@ function timeOfDay(ms: number): string {
   return `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}.${pad(d.getUTCMilliseconds(), 3)}000000`;
 }
 
+const rawArg = (c: FieldContext, arg: string | undefined) => (arg === undefined ? undefined : (c.ev.args[arg] as string | number | undefined));
+
+/** Falco renders evt.arg.* as text (evt.arg.ret = 3 compares "3"); evt.rawarg.* keeps the value. */
 const evtArg: FieldDef = {
   type: 'string',
   arg: 'name',
-  extract: (c, arg) => (arg === undefined ? undefined : (c.ev.args[arg] as string | number | undefined)),
+  extract: (c, arg) => {
+    const v = rawArg(c, arg);
+    return v === undefined ? undefined : String(v);
+  },
 };
 
 export const FIELDS: Record<string, FieldDef> = {
@@ -163,7 +169,7 @@ export const FIELDS: Record<string, FieldDef> = {
   },
   'evt.is_open_exec': { type: 'bool', extract: (c) => (file(c)?.flags === undefined ? undefined : false) },
   'evt.arg': evtArg,
-  'evt.rawarg': { ...evtArg, extract: (c, arg) => (arg === 'flags' ? file(c)?.flags : evtArg.extract(c, arg)) },
+  'evt.rawarg': { ...evtArg, extract: (c, arg) => (arg === 'flags' ? file(c)?.flags : rawArg(c, arg)) },
 
   'fd.num': { type: 'number', extract: (c) => c.ev.fd?.num },
   'fd.type': {
