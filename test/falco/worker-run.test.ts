@@ -101,6 +101,18 @@ describe.skipIf(skip)(`Falco rules in a run${skip ? ` (skipped: ${skip})` : ''}`
     const view = await stack.admin.waitFinal(id, 20_000);
     expect(view.status).toBe('completed');
 
+    // Matched while the capture ran: the alert is in the run's live events (SSE) before the node finished.
+    const streamEntries = await stack.conn.xrange(keys.runEvents(id), '-', '+');
+    const events = streamEntries.map(([, f]) => JSON.parse(f[1]!) as Record<string, unknown>);
+    const alertAt = events.findIndex((e) => e.type === 'falco-alert' && e.rule === 'Marker program ran');
+    const finishedAt = events.findIndex((e) => e.type === 'node-finished');
+    expect(alertAt).toBeGreaterThan(-1);
+    expect(alertAt).toBeLessThan(finishedAt);
+    const posted = Number(streamEntries[alertAt]![0].split('-')[0]); // the stream entry's own time (ms)
+    const node = (await new RunStore(stack.conn, { retentionSeconds: RETENTION_SECONDS }).get(id))!.nodes[NODE]!;
+    expect(posted).toBeLessThan(Date.parse(node.startedAt!) + 2_000); // inside the 2 s window
+    expect(events[alertAt]).toMatchObject({ node: NODE, priority: 'Error', output: expect.stringContaining('marker program ran (cmdline=falco-marker') });
+
     const store = new RunStore(stack.conn, { retentionSeconds: RETENTION_SECONDS });
     const run = (await store.get(id))!;
     const falco = run.nodes[NODE]!.falco!;
