@@ -143,8 +143,9 @@ export async function runNodeJob(job: NodeJobData, ctx: NodeJobContext): Promise
   return state;
 }
 
-/** Live alerts posted to the run's events per node; the rest are in the node's alerts file. */
-export const MAX_LIVE_ALERTS = 100;
+/** Live alerts posted to the run's events per node, and per rule (a noisy rule leaves room for the others); all are in the node's alerts file. */
+export const MAX_LIVE_ALERTS = 200;
+export const MAX_LIVE_ALERTS_PER_RULE = 5;
 
 /**
  * The run's Falco rules, matched while the captures stream; each alert is
@@ -158,8 +159,12 @@ async function startLiveRules(ctx: NodeJobContext, job: NodeJobData): Promise<Fa
     const run = await ctx.store.get(runId);
     if (!run) return undefined;
     let posted = 0;
+    const perRule = new Map<string, number>();
     const onAlert = (alert: FalcoAlert) => {
-      if (posted++ >= MAX_LIVE_ALERTS) return;
+      const ofRule = perRule.get(alert.rule) ?? 0;
+      if (posted >= MAX_LIVE_ALERTS || ofRule >= MAX_LIVE_ALERTS_PER_RULE) return;
+      posted++;
+      perRule.set(alert.rule, ofRule + 1);
       const event = { type: 'falco-alert', node, rule: alert.rule, priority: alert.priority, output: alert.output, at: alert.time };
       void ctx.store.appendEvent(runId, event).catch(() => {});
     };
