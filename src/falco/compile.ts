@@ -116,6 +116,8 @@ export function compileCondition(expr: Expr, where: string, env: CompileEnv, slo
   return { test: build(resolved, slots).fn, unavailable: [], never: eventTypes?.size === 0, ...(eventTypes ? { eventTypes } : {}) };
 }
 
+const resolvedMacros = new WeakMap<CompileEnv, Map<string, Resolved>>();
+
 function resolve(e: Expr, where: string, env: CompileEnv, macroStack: string[]): Resolved {
   switch (e.kind) {
     case 'and': {
@@ -144,7 +146,12 @@ function resolve(e: Expr, where: string, env: CompileEnv, macroStack: string[]):
       if (!macro) throw new CompileError(`undefined macro "${e.name}"`, where, e.pos.offset);
       if (macroStack.includes(e.name))
         throw new CompileError(`macro "${e.name}" refers to itself (${[...macroStack, e.name].join(' → ')})`, where, e.pos.offset);
-      return resolve(macro.expr, `macro ${e.name}`, env, [...macroStack, e.name]);
+      // A macro resolves the same in every rule: once per rule set (its tree is then shared, and built once).
+      let cache = resolvedMacros.get(env);
+      if (!cache) resolvedMacros.set(env, (cache = new Map()));
+      let resolved = cache.get(e.name);
+      if (!resolved) cache.set(e.name, (resolved = resolve(macro.expr, `macro ${e.name}`, env, [...macroStack, e.name])));
+      return resolved;
     }
     case 'check':
       return resolveCheck(e, where, env);
@@ -189,6 +196,15 @@ function onlyFailureTypes(r: Resolved, env: CompileEnv): boolean {
   return produced.length > 0 && produced.every((t) => env.failureOnlyTypes!.has(t));
 }
 
+const lookedUp = new Map<string, ReturnType<typeof lookupField>>();
+/** lookupField is pure: each name and argument once per process. */
+function lookupFieldOnce(name: string, arg: string | undefined): ReturnType<typeof lookupField> {
+  const key = `${name}\0${arg ?? ''}`;
+  let found = lookedUp.get(key);
+  if (!found) lookedUp.set(key, (found = lookupField(name, arg)));
+  return found;
+}
+
 function collectUnavailable(r: Resolved, out: Set<string>): void {
   if (r.k === 'and' || r.k === 'or') r.c.forEach((x) => collectUnavailable(x, out));
   else if (r.k === 'not') collectUnavailable(r.c, out);
@@ -196,7 +212,7 @@ function collectUnavailable(r: Resolved, out: Set<string>): void {
     for (const f of [r.field, r.rhsField]) {
       if (!f) continue;
       const base = baseField(f);
-      const found = lookupField(base.name, base.arg);
+      const found = lookupFieldOnce(base.name, base.arg);
       if ('error' in found) out.add(found.error);
     }
   }
@@ -286,7 +302,19 @@ const TRANSFORM: Record<'tolower' | 'toupper' | 'b64' | 'basename', (s: string) 
 };
 
 /** A node's predicate and its structural key (equal keys compute the same thing). */
+const builtTrees = new WeakMap<SubexpressionSlots, WeakMap<Resolved, { fn: Predicate; key: string }>>();
+
+/** A shared (macro) tree is built once per slot set. */
 function build(r: Resolved, slots: SubexpressionSlots): { fn: Predicate; key: string } {
+  if (r.k === 'const') return buildTree(r, slots);
+  let trees = builtTrees.get(slots);
+  if (!trees) builtTrees.set(slots, (trees = new WeakMap()));
+  let built = trees.get(r);
+  if (!built) trees.set(r, (built = buildTree(r, slots)));
+  return built;
+}
+
+function buildTree(r: Resolved, slots: SubexpressionSlots): { fn: Predicate; key: string } {
   switch (r.k) {
     case 'const': {
       const v = r.v;

@@ -95,14 +95,21 @@ export class NodeRuleSession {
     const source = EVENT_SOURCES[capture];
     if (!source) return;
     this.streamed.add(capture);
-    this.guarded(() => {
-      for (const input of source.events(data)) {
-        const e: SyscallEvent = { ...input, capture };
-        if (source.complete) this.seen.add(e);
-        this.pending.push(e);
-      }
-      this.release(this.now() - REORDER_MS);
-    });
+    this.guarded(() =>
+      this.addEvents(
+        source.events(data).map((input): SyscallEvent => ({ ...input, capture })),
+        source.complete,
+      ),
+    );
+  }
+
+  /** Events already mapped (add does the mapping; the benchmark feeds these). */
+  addEvents(events: readonly SyscallEvent[], complete = false): void {
+    for (const e of events) {
+      if (complete) this.seen.add(e);
+      this.pending.push(e);
+    }
+    this.release(this.now() - REORDER_MS);
   }
 
   /** Events older than `before` (all when undefined) through the rules, oldest first. */
