@@ -50,6 +50,8 @@ export interface CaptureRequest {
    * is read only at the end.
    */
   onRecords?(records: unknown[]): void;
+  /** Memory its kept events may take (estimated bytes); past it an events capture keeps no more and says so. Absent: no budget. */
+  eventBudgetBytes?: number;
 }
 
 /** Settings that do not fit the capture's schema; the message lists what is allowed. */
@@ -80,7 +82,7 @@ export async function runCapture<P, D>(def: CaptureDefinition<P, D>, request: Ca
     fillTgidFilter(object, target);
     const loadMs = elapsedMs(t0) - openMs;
     statsFd = enableRunTimeStats();
-    collector = def.collect({ object, params, target });
+    collector = def.collect({ object, params, target, ...(request.eventBudgetBytes !== undefined ? { eventBudgetBytes: request.eventBudgetBytes } : {}) });
     const deliver = recordDelivery(collector, request);
     object.attachAll(def.perfEvent ? { perfEvent: def.perfEvent(params) } : {});
     const attachMs = elapsedMs(t0) - openMs - loadMs;
@@ -102,6 +104,7 @@ export async function runCapture<P, D>(def: CaptureDefinition<P, D>, request: Ca
     deliver?.(); // records a collector kept only in finish (held back until the window ended)
     const counters = readKernelCounters(object);
     const drops = { ...counters.drops, ...collector.drops?.() };
+    const truncated = collector.truncated?.();
     const bounds = Object.fromEntries(object.spec.maps.map((m) => [m.name, m.maxEntries]));
     return {
       capture: def.name,
@@ -112,6 +115,7 @@ export async function runCapture<P, D>(def: CaptureDefinition<P, D>, request: Ca
       requestedDurationMs: request.durationMs,
       cancelled,
       ...(stopped ? { stopped } : {}),
+      ...(truncated ? { truncated } : {}),
       dropped: Object.values(drops).reduce((a, b) => a + (b ?? 0), 0),
       drops,
       partialReads: counters.partialReads,
