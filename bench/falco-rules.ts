@@ -10,9 +10,10 @@ import { join } from 'node:path';
 import type { ProcessInfo, SyscallEvent } from '../src/model/syscall-event.js';
 import type { HostInfo } from '../src/falco/host-info.js';
 import { loadRules } from '../src/falco/load-rules.js';
-import { readRuleFile } from '../src/falco/rule-file.js';
+import { readRuleFile, readWithPositions } from '../src/falco/rule-file.js';
 import { matchEvents } from '../src/falco/matcher.js';
-import { PRODUCED_TYPES } from '../src/falco/sources/index.js';
+import { NodeRuleSession } from '../src/falco/node-session.js';
+import { FAILURE_ONLY_TYPES, PRODUCED_TYPES } from '../src/falco/sources/index.js';
 import { projectRoot } from '../src/util/paths.js';
 import { fmtCount, fmtMs, fmtRate, fmtRatio, kv, median, msSince, note, section, verdict } from './report.js';
 
@@ -158,7 +159,7 @@ export async function falcoRulesBench(): Promise<void> {
   let loadedCount = 0;
   for (let r = 0; r < RUNS; r++) {
     const t0 = process.hrtime.bigint();
-    const loaded = loadRules([{ path: 'bench.yaml', text }], PRODUCED_TYPES);
+    const loaded = loadRules([{ path: 'bench.yaml', text }], PRODUCED_TYPES, FAILURE_ONLY_TYPES);
     loadTimes.push(msSince(t0));
     loadedCount = loaded.rules.length;
     if (loaded.errors.length) throw new Error(`the generated file has errors: ${loaded.errors[0]!.message}`);
@@ -166,14 +167,32 @@ export async function falcoRulesBench(): Promise<void> {
   kv('file size', `${(text.length / 1024).toFixed(0)} KiB, ${loadedCount} rules loaded`);
   kv('load, first (cold JIT)', fmtMs(loadTimes[0]!));
   kv('load, median of the rest', fmtMs(median(loadTimes.slice(1))));
-  const t1 = process.hrtime.bigint();
-  readRuleFile('bench.yaml', text);
-  kv('of which YAML parsing (one more parse)', fmtMs(msSince(t1)));
+  // The YAML step alone, both parsers alternating: js-yaml (the path a well-formed file takes) and yaml's document model (kept for files it refuses).
+  const fast: number[] = [];
+  const positions: number[] = [];
+  for (let r = 0; r < RUNS; r++) {
+    for (const [read, times] of (r % 2
+      ? [
+          [readWithPositions, positions],
+          [readRuleFile, fast],
+        ]
+      : [
+          [readRuleFile, fast],
+          [readWithPositions, positions],
+        ]) as [typeof readRuleFile, number[]][]) {
+      const t1 = process.hrtime.bigint();
+      read('bench.yaml', text);
+      times.push(msSince(t1));
+    }
+  }
+  kv('of which YAML parsing, js-yaml (median)', fmtMs(median(fast)));
+  kv("YAML parsing with yaml's positions (median)", fmtMs(median(positions)));
+  kv('ratio', fmtRatio(median(positions) / median(fast)));
   verdict(median(loadTimes.slice(1)) < 1000, `hundreds of rules load in under a second (${fmtMs(median(loadTimes.slice(1)))})`);
 
   section(`match: ${fmtCount(EVENTS)} events through ${MATCH_RULES} generated rules + the shipped ones, vs no rules`);
-  const ruleSet = loadRules([{ path: 'bench.yaml', text: generatedRules(MATCH_RULES) }], PRODUCED_TYPES);
-  const none = loadRules([], PRODUCED_TYPES);
+  const ruleSet = loadRules([{ path: 'bench.yaml', text: generatedRules(MATCH_RULES) }], PRODUCED_TYPES, FAILURE_ONLY_TYPES);
+  const none = loadRules([], PRODUCED_TYPES, FAILURE_ONLY_TYPES);
   const withRules: number[] = [];
   const without: number[] = [];
   let alerts = 0;
@@ -194,6 +213,24 @@ export async function falcoRulesBench(): Promise<void> {
       if (set === ruleSet) alerts = [...m.hits.values()].reduce((n, h) => n + h.count, 0);
     }
   }
+  // The worker's path: the same events streamed in batches of 100 (a 10 ms drain at 10k events/s)
+  // through a node session (reordering across captures, bounded), alternating with the path above.
+  const streamed: number[] = [];
+  const atOnce: number[] = [];
+  for (let r = 0; r < RUNS; r++) {
+    for (const mode of r % 2 ? (['stream', 'once'] as const) : (['once', 'stream'] as const)) {
+      const { events: evs, host } = benchEvents(EVENTS);
+      const t0 = process.hrtime.bigint();
+      if (mode === 'once') matchEvents(ruleSet, evs, host);
+      else {
+        // Event times are in the past: each batch goes through as it arrives, as in a worker past its first 250 ms.
+        const session = new NodeRuleSession(ruleSet, 'bench', host, ['execsnoop', 'opensnoop', 'tcplife']);
+        for (let i = 0; i < evs.length; i += 100) session.addEvents(evs.slice(i, i + 100));
+        session.finish([]);
+      }
+      (mode === 'once' ? atOnce : streamed).push(msSince(t0));
+    }
+  }
   const ms = median(withRules);
   const base = median(without);
   kv('rules', `${ruleSet.rules.length} loaded`);
@@ -201,6 +238,9 @@ export async function falcoRulesBench(): Promise<void> {
   kv('with rules', `${fmtMs(ms)} → ${fmtRate((EVENTS / ms) * 1000)} events/s`);
   kv('no rules (table and sorting alone)', `${fmtMs(base)} → ${fmtRate((EVENTS / base) * 1000)} events/s`);
   kv('ratio', fmtRatio(ms / base));
+  kv('streamed through a node session (batches of 100)', `${fmtMs(median(streamed))} → ${fmtRate((EVENTS / median(streamed)) * 1000)} events/s`);
+  kv('the same, matched at the end', `${fmtMs(median(atOnce))} → ${fmtRate((EVENTS / median(atOnce)) * 1000)} events/s`);
+  kv('ratio streamed / at the end', fmtRatio(median(streamed) / median(atOnce)));
   note(
     `execsnoop and opensnoop keep at most 100k events each per run by default: matching a full 200k-event run would take ~${fmtMs((200_000 / EVENTS) * ms)} at this rate.`,
   );

@@ -52,6 +52,12 @@ export interface Collector<D> {
   close?(): void;
   /** Drops counted in user space (e.g. past the event cap). */
   drops?(): DropCounts;
+  /**
+   * The records kept since the last call, as finish() will store them (an
+   * events-kind capture's `events`), for consumers that act while the window
+   * is open (Falco rules); a collector without it is read only at the end.
+   */
+  take?(): unknown[];
   /** Set once it stopped keeping events at a budget (maxEvents, its memory share). */
   truncated?(): CaptureTruncation | undefined;
 }

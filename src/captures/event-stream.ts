@@ -52,8 +52,14 @@ export function eventCollector<E>(
   };
   // Once full, a record costs a count: no decoding, no allocation.
   const onRecord = (record: Buffer) => (full ? void overCap++ : handle(record, keep));
+  let taken = 0;
   return {
     poll: () => void reader.drain(onRecord),
+    take: () => {
+      const fresh = events.slice(taken);
+      taken = events.length;
+      return fresh;
+    },
     finish: () => {
       settle?.(keep);
       return { events };

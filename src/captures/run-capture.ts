@@ -42,6 +42,14 @@ export interface CaptureRequest {
   onLive?(): void;
   /** The operator's secret patterns, besides the built-in ones (config `redaction.patterns`). */
   redaction?: readonly SecretPattern[];
+  /**
+   * Records as they arrive, redacted, in the shape the result stores them
+   * ({ events } of an events-kind capture): called once with [] when the
+   * capture can stream (its collector has take), then with every new batch,
+   * the last ones before runCapture returns. Not called for a capture that
+   * is read only at the end.
+   */
+  onRecords?(records: unknown[]): void;
   /** Memory its kept events may take (estimated bytes); past it an events capture keeps no more and says so. Absent: no budget. */
   eventBudgetBytes?: number;
 }
@@ -75,22 +83,25 @@ export async function runCapture<P, D>(def: CaptureDefinition<P, D>, request: Ca
     const loadMs = elapsedMs(t0) - openMs;
     statsFd = enableRunTimeStats();
     collector = def.collect({ object, params, target, ...(request.eventBudgetBytes !== undefined ? { eventBudgetBytes: request.eventBudgetBytes } : {}) });
+    const deliver = recordDelivery(collector, request);
     object.attachAll(def.perfEvent ? { perfEvent: def.perfEvent(params) } : {});
     const attachMs = elapsedMs(t0) - openMs - loadMs;
     request.onLive?.();
 
     const liveAt = monoNow();
     const meter = request.cpuBudgetPercent !== undefined ? new CpuBudgetMeter(object, request.cpuBudgetPercent) : undefined;
-    const ended = await waitAndDrain(request, collector, meter);
+    const ended = await waitAndDrain(request, collector, meter, deliver);
     const cancelled = ended === 'cancelled';
     const stopped = typeof ended === 'object' ? ended : undefined;
     const durationMs = elapsedMs(liveAt);
     const cost = programCost(object);
     await object.detachAll(); // first, so the last drain sees everything that was submitted
     collector.poll?.();
+    deliver?.();
     // The one seam every capture's data leaves through: secrets are hidden here,
     // before anything stores, analyzes, prints or posts it.
     const { data, redactions } = redactCaptureData(collector.finish(), request.redaction);
+    deliver?.(); // records a collector kept only in finish (held back until the window ended)
     const counters = readKernelCounters(object);
     const drops = { ...counters.drops, ...collector.drops?.() };
     const truncated = collector.truncated?.();
@@ -172,7 +183,12 @@ function parseParams<P>(def: CaptureDefinition<P, unknown>, input: unknown): P {
  * Sleeps until the duration ends, the signal aborts or the BPF cost goes over
  * its budget, draining every tick. Returns how it ended.
  */
-function waitAndDrain(request: CaptureRequest, collector: Collector<unknown>, meter?: CpuBudgetMeter): Promise<'done' | 'cancelled' | CaptureStop> {
+function waitAndDrain(
+  request: CaptureRequest,
+  collector: Collector<unknown>,
+  meter?: CpuBudgetMeter,
+  deliver?: () => void,
+): Promise<'done' | 'cancelled' | CaptureStop> {
   const { durationMs, signal, onProgress } = request;
   const start = monoNow();
   return new Promise((resolve) => {
@@ -192,6 +208,7 @@ function waitAndDrain(request: CaptureRequest, collector: Collector<unknown>, me
     if (!meter) clearInterval(sampler);
     const ticker = setInterval(() => {
       collector.poll?.();
+      deliver?.();
       const elapsed = elapsedMs(start);
       if (onProgress && elapsed - lastProgress >= PROGRESS_INTERVAL_MS) {
         lastProgress = elapsed;
@@ -202,6 +219,31 @@ function waitAndDrain(request: CaptureRequest, collector: Collector<unknown>, me
     if (signal?.aborted) return finish('cancelled');
     signal?.addEventListener('abort', onAbort, { once: true });
   });
+}
+
+/**
+ * What hands a streaming collector's new records to request.onRecords:
+ * copies, redacted as the result will be (the collector's own records are
+ * redacted once, at the end, where the result's redaction count is made).
+ */
+function recordDelivery(collector: Collector<unknown>, request: CaptureRequest): (() => void) | undefined {
+  const { onRecords } = request;
+  const take = collector.take?.bind(collector);
+  if (!onRecords || !take) return undefined;
+  let failed = false;
+  const hand = (records: unknown[]) => {
+    if (failed) return;
+    try {
+      onRecords(records);
+    } catch {
+      failed = true; // the consumer's failure never ends the capture; it stops being fed
+    }
+  };
+  hand([]);
+  return () => {
+    const fresh = take();
+    if (fresh.length && !failed) hand(redactCaptureData(structuredClone(fresh), request.redaction).data);
+  };
 }
 
 /** Kernel-measured run time and count of every program in the object. */

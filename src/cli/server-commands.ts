@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadServerConfig, type ServerConfig } from '../config/server-config.js';
 import { loadRedactionPatterns } from '../config/redaction.js';
+import { operatorFalcoRules } from '../config/falco-rules.js';
 import { missingTracingCapabilities, PermissionError } from '../libbpf/index.js';
 import { aclFileLines, printableRedisUrl, urlWithUser } from '../redis/acl.js';
 import { Redis } from 'ioredis';
@@ -54,7 +55,7 @@ function checkFalcoRules(paths: string[]): string | undefined {
   const check = checkOperatorRules(paths);
   if (check.problems.length) {
     throw new ConfigError(
-      `Falco rules (SHERLOCK_FALCO_RULES / --falco-rules) do not load:\n${check.problems.slice(0, 10).join('\n')}${check.problems.length > 10 ? `\n... and ${check.problems.length - 10} more (sherlock rules check FILE shows all)` : ''}`,
+      `Falco rules (--falco-rules, SHERLOCK_FALCO_RULES or the config file's falco.rules) do not load:\n${check.problems.slice(0, 10).join('\n')}${check.problems.length > 10 ? `\n... and ${check.problems.length - 10} more (sherlock rules check FILE shows all)` : ''}`,
     );
   }
   return `falco rules: ${check.summary}`;
@@ -95,7 +96,8 @@ export async function upCommand(argv: string[]): Promise<number> {
   const runbooks = RunbookCatalog.load(defaultRunbooksDir());
   const triggers = loadTriggerSettings({ configFile: cfg.configFile }, runbooks);
   const redaction = loadRedactionPatterns(cfg.configFile);
-  const falcoLine = checkFalcoRules(cfg.falcoRules);
+  const falcoRules = operatorFalcoRules(cfg.falcoRules, cfg.configFile);
+  const falcoLine = checkFalcoRules(falcoRules);
   requireTracing('sherlock up (its worker runs captures)');
   mkdirSync(cfg.stateDir, { recursive: true, mode: 0o700 });
   // Before Redis starts, so it and everything else Sherlock starts inherit the cgroup.
@@ -142,7 +144,7 @@ export async function upCommand(argv: string[]): Promise<number> {
       node: cfg.node,
       labels: cfg.labels,
       retentionSeconds: cfg.retentionSeconds,
-      falcoRules: cfg.falcoRules,
+      falcoRules,
       redaction,
       eventMemoryMiB: loadLimitsFrom(cfg.configFile).workerEventMemoryMiB,
       ...(own ? { own } : {}),
@@ -195,7 +197,8 @@ export async function apiCommand(argv: string[]): Promise<number> {
 export async function workerCommand(argv: string[]): Promise<number> {
   const cfg = config('sherlock worker', argv, ['node', 'label', 'redis', 'retention-days', 'falco-rules', 'config']);
   if (!cfg.redisUrl) throw new UsageError('sherlock worker needs REDIS_URL (or --redis redis://host:port)');
-  const falcoLine = checkFalcoRules(cfg.falcoRules);
+  const falcoRules = operatorFalcoRules(cfg.falcoRules, cfg.configFile);
+  const falcoLine = checkFalcoRules(falcoRules);
   const redaction = loadRedactionPatterns(cfg.configFile);
   requireTracing('sherlock worker');
   const own = enterOwnCgroup((why) => process.stderr.write(`${why}\n`));
@@ -206,7 +209,7 @@ export async function workerCommand(argv: string[]): Promise<number> {
       node: cfg.node,
       labels: cfg.labels,
       retentionSeconds: cfg.retentionSeconds,
-      falcoRules: cfg.falcoRules,
+      falcoRules,
       redaction,
       eventMemoryMiB: loadLimitsFrom(cfg.configFile).workerEventMemoryMiB,
       ...(own ? { own } : {}),

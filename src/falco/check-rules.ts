@@ -3,11 +3,11 @@
 import { loadRules, type LoadedRules } from './load-rules.js';
 import { problemText } from './rule-file.js';
 import { operatorRules, readRuleFiles } from './rule-sources.js';
-import { PRODUCED_TYPES } from './sources/index.js';
+import { FAILURE_ONLY_TYPES, PRODUCED_TYPES } from './sources/index.js';
 
 export function checkRuleFiles(paths: readonly string[]): { loaded: LoadedRules; readProblems: string[] } {
   const { files, problems } = readRuleFiles(paths);
-  return { loaded: loadRules(files, PRODUCED_TYPES), readProblems: problems };
+  return { loaded: loadRules(files, PRODUCED_TYPES, FAILURE_ONLY_TYPES), readProblems: problems };
 }
 
 /** The operator's rule files (SHERLOCK_FALCO_RULES): every one that applies, and every one a request may name. */

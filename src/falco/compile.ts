@@ -28,6 +28,13 @@ export interface CompileEnv {
   lists: ReadonlyMap<string, readonly string[]>;
   /** Event types the sources produce (evt.type values). */
   producedTypes: ReadonlySet<string>;
+  /**
+   * Of those, the ones seen only as failures with no fd (syscallerrors): a
+   * branch of a condition that needs them and a field such events never
+   * carry is false, not a reason to disable the rule (Falco's outbound
+   * macro has a sendto branch on fd.connected).
+   */
+  failureOnlyTypes?: ReadonlySet<string>;
 }
 
 export interface CompiledCondition {
@@ -109,12 +116,19 @@ export function compileCondition(expr: Expr, where: string, env: CompileEnv, slo
   return { test: build(resolved, slots).fn, unavailable: [], never: eventTypes?.size === 0, ...(eventTypes ? { eventTypes } : {}) };
 }
 
+const resolvedMacros = new WeakMap<CompileEnv, Map<string, Resolved>>();
+
 function resolve(e: Expr, where: string, env: CompileEnv, macroStack: string[]): Resolved {
   switch (e.kind) {
     case 'and': {
       const c = e.children.map((x) => resolve(x, where, env, macroStack));
       if (c.some((x) => x.k === 'const' && !x.v)) return FALSE;
       const rest = c.filter((x) => x.k !== 'const');
+      if (rest.some((x) => onlyFailureTypes(x, env))) {
+        const unavailable = new Set<string>();
+        rest.forEach((x) => collectUnavailable(x, unavailable));
+        if (unavailable.size) return FALSE;
+      }
       return rest.length === 0 ? TRUE : rest.length === 1 ? rest[0]! : { k: 'and', c: rest };
     }
     case 'or': {
@@ -132,7 +146,12 @@ function resolve(e: Expr, where: string, env: CompileEnv, macroStack: string[]):
       if (!macro) throw new CompileError(`undefined macro "${e.name}"`, where, e.pos.offset);
       if (macroStack.includes(e.name))
         throw new CompileError(`macro "${e.name}" refers to itself (${[...macroStack, e.name].join(' → ')})`, where, e.pos.offset);
-      return resolve(macro.expr, `macro ${e.name}`, env, [...macroStack, e.name]);
+      // A macro resolves the same in every rule: once per rule set (its tree is then shared, and built once).
+      let cache = resolvedMacros.get(env);
+      if (!cache) resolvedMacros.set(env, (cache = new Map()));
+      let resolved = cache.get(e.name);
+      if (!resolved) cache.set(e.name, (resolved = resolve(macro.expr, `macro ${e.name}`, env, [...macroStack, e.name])));
+      return resolved;
     }
     case 'check':
       return resolveCheck(e, where, env);
@@ -163,9 +182,27 @@ function resolveCheck(e: Expr & { kind: 'check' }, where: string, env: CompileEn
       if (e.op === '!=') return produced ? check : TRUE;
       return produced ? check : FALSE;
     }
-    if (name === 'evt.dir' && ['=', '==', '!='].includes(e.op)) return (check.values[0] === '<') === (e.op !== '!=') ? TRUE : FALSE;
+    // Exits ("<") and Falco's enter-only events (">": signaldeliver, procexit) are decided per event; nothing else is a direction.
+    if (name === 'evt.dir' && ['=', '==', '!='].includes(e.op) && !['<', '>'].includes(String(check.values[0]))) return e.op === '!=' ? TRUE : FALSE;
   }
   return check;
+}
+
+/** An evt.type check whose types are all seen only as failures without an fd. */
+function onlyFailureTypes(r: Resolved, env: CompileEnv): boolean {
+  if (r.k !== 'check' || !env.failureOnlyTypes?.size || !r.values || !['=', '==', 'in'].includes(r.op)) return false;
+  if (r.field.kind !== 'field' || (r.field.name !== 'evt.type' && r.field.name !== 'syscall.type')) return false;
+  const produced = r.values.filter((t) => env.producedTypes.has(t));
+  return produced.length > 0 && produced.every((t) => env.failureOnlyTypes!.has(t));
+}
+
+const lookedUp = new Map<string, ReturnType<typeof lookupField>>();
+/** lookupField is pure: each name and argument once per process. */
+function lookupFieldOnce(name: string, arg: string | undefined): ReturnType<typeof lookupField> {
+  const key = `${name}\0${arg ?? ''}`;
+  let found = lookedUp.get(key);
+  if (!found) lookedUp.set(key, (found = lookupField(name, arg)));
+  return found;
 }
 
 function collectUnavailable(r: Resolved, out: Set<string>): void {
@@ -175,7 +212,7 @@ function collectUnavailable(r: Resolved, out: Set<string>): void {
     for (const f of [r.field, r.rhsField]) {
       if (!f) continue;
       const base = baseField(f);
-      const found = lookupField(base.name, base.arg);
+      const found = lookupFieldOnce(base.name, base.arg);
       if ('error' in found) out.add(found.error);
     }
   }
@@ -265,7 +302,19 @@ const TRANSFORM: Record<'tolower' | 'toupper' | 'b64' | 'basename', (s: string) 
 };
 
 /** A node's predicate and its structural key (equal keys compute the same thing). */
+const builtTrees = new WeakMap<SubexpressionSlots, WeakMap<Resolved, { fn: Predicate; key: string }>>();
+
+/** A shared (macro) tree is built once per slot set. */
 function build(r: Resolved, slots: SubexpressionSlots): { fn: Predicate; key: string } {
+  if (r.k === 'const') return buildTree(r, slots);
+  let trees = builtTrees.get(slots);
+  if (!trees) builtTrees.set(slots, (trees = new WeakMap()));
+  let built = trees.get(r);
+  if (!built) trees.set(r, (built = buildTree(r, slots)));
+  return built;
+}
+
+function buildTree(r: Resolved, slots: SubexpressionSlots): { fn: Predicate; key: string } {
   switch (r.k) {
     case 'const': {
       const v = r.v;

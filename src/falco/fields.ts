@@ -89,7 +89,36 @@ const inContainer = (c: FieldContext) => {
 };
 
 /** evt.arg names Sherlock fills, per event kind; others are not available. */
-export const KNOWN_ARGS = ['res', 'fd', 'name', 'flags', 'mode', 'dirfd', 'exe', 'args', 'filename', 'pid', 'ptid', 'comm', 'uid', 'tuple'] as const;
+export const KNOWN_ARGS = [
+  'res',
+  'fd',
+  'name',
+  'flags',
+  'mode',
+  'dirfd',
+  'exe',
+  'args',
+  'filename',
+  'pid',
+  'ptid',
+  'comm',
+  'uid',
+  'tuple',
+  // signals: kill/tgkill, signaldeliver, procexit
+  'sig',
+  'tid',
+  'spid',
+  'dpid',
+  'status',
+  'ret',
+  'core',
+  // syscallerrors: the path argument under Falco's name for it per syscall
+  'path',
+  'oldpath',
+  'linkpath',
+  'pathname',
+  'dir',
+] as const;
 
 const pad = (n: number, w = 2) => String(n).padStart(w, '0');
 function timeOfDay(ms: number): string {
@@ -97,16 +126,22 @@ function timeOfDay(ms: number): string {
   return `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}.${pad(d.getUTCMilliseconds(), 3)}000000`;
 }
 
+const rawArg = (c: FieldContext, arg: string | undefined) => (arg === undefined ? undefined : (c.ev.args[arg] as string | number | undefined));
+
+/** Falco renders evt.arg.* as text (evt.arg.ret = 3 compares "3"); evt.rawarg.* keeps the value. */
 const evtArg: FieldDef = {
   type: 'string',
   arg: 'name',
-  extract: (c, arg) => (arg === undefined ? undefined : (c.ev.args[arg] as string | number | undefined)),
+  extract: (c, arg) => {
+    const v = rawArg(c, arg);
+    return v === undefined ? undefined : String(v);
+  },
 };
 
 export const FIELDS: Record<string, FieldDef> = {
   'evt.type': { type: 'string', extract: (c) => c.ev.type },
   'syscall.type': { type: 'string', extract: (c) => c.ev.type },
-  'evt.dir': { type: 'string', extract: () => '<' },
+  'evt.dir': { type: 'string', extract: (c) => c.ev.dir ?? '<' },
   'evt.num': { type: 'number', extract: (c) => c.num },
   'evt.source': { type: 'string', extract: () => 'syscall' },
   'evt.time': { type: 'string', extract: (c) => timeOfDay(c.ev.timeMs) },
@@ -122,19 +157,19 @@ export const FIELDS: Record<string, FieldDef> = {
     type: 'bool',
     extract: (c) => {
       const f = file(c);
-      return f ? (f.flags & 3) !== 1 : undefined;
+      return f?.flags === undefined ? undefined : (f.flags & 3) !== 1;
     },
   },
   'evt.is_open_write': {
     type: 'bool',
     extract: (c) => {
       const f = file(c);
-      return f ? (f.flags & 3) !== 0 : undefined;
+      return f?.flags === undefined ? undefined : (f.flags & 3) !== 0;
     },
   },
-  'evt.is_open_exec': { type: 'bool', extract: (c) => (file(c) ? false : undefined) },
+  'evt.is_open_exec': { type: 'bool', extract: (c) => (file(c)?.flags === undefined ? undefined : false) },
   'evt.arg': evtArg,
-  'evt.rawarg': { ...evtArg, extract: (c, arg) => (arg === 'flags' ? file(c)?.flags : evtArg.extract(c, arg)) },
+  'evt.rawarg': { ...evtArg, extract: (c, arg) => (arg === 'flags' ? file(c)?.flags : rawArg(c, arg)) },
 
   'fd.num': { type: 'number', extract: (c) => c.ev.fd?.num },
   'fd.type': {

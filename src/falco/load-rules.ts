@@ -53,7 +53,7 @@ export function positionText(text: string, offset: number): string {
   return line > 1 ? `line ${line}, column ${column}` : `column ${column}`;
 }
 
-export function loadRules(files: RuleFile[], producedTypes: ReadonlySet<string>): LoadedRules {
+export function loadRules(files: RuleFile[], producedTypes: ReadonlySet<string>, failureOnlyTypes?: ReadonlySet<string>): LoadedRules {
   const set = emptyRuleSet();
   for (const f of files) {
     const { items, errors } = readRuleFile(f.path, f.text);
@@ -76,7 +76,7 @@ export function loadRules(files: RuleFile[], producedTypes: ReadonlySet<string>)
     }
   }
   const lists = new Map([...set.lists.values()].map((l) => [l.name, l.items] as const));
-  const env = { macros, lists, producedTypes };
+  const env = { macros, lists, producedTypes, ...(failureOnlyTypes ? { failureOnlyTypes } : {}) };
   const textOf = (where: string, rule: RuleDef) => (where.startsWith('macro ') ? (set.macros.get(where.slice(6))?.condition ?? '') : rule.condition);
 
   const slots = new SubexpressionSlots();
@@ -127,7 +127,7 @@ export function loadRules(files: RuleFile[], producedTypes: ReadonlySet<string>)
       status.reason = compiled.unavailable.join('; ');
     } else if (compiled.never) {
       status.state = 'disabled';
-      status.reason = `it matches none of the event types Sherlock captures (${[...producedTypes].sort().join(', ')})`;
+      status.reason = `it matches none of the event types Sherlock captures (${typesText(producedTypes)})`;
     } else if (!def.enabled) {
       status.state = 'disabled';
       status.reason = 'enabled: false in the rules file';
@@ -135,4 +135,10 @@ export function loadRules(files: RuleFile[], producedTypes: ReadonlySet<string>)
     if (status.state === 'loaded') rules.push({ def, test: compiled.test, ...(compiled.eventTypes ? { eventTypes: compiled.eventTypes } : {}), output });
   }
   return { files: files.map((f) => f.path), rules, statuses, errors, warnings, slots };
+}
+
+/** The produced types, shortened: syscallerrors makes every syscall name of the machine. */
+function typesText(types: ReadonlySet<string>): string {
+  const sorted = [...types].sort();
+  return sorted.length > 16 ? `${sorted.slice(0, 16).join(', ')} and ${sorted.length - 16} more` : sorted.join(', ');
 }

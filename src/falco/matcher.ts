@@ -40,6 +40,8 @@ export interface MatcherOptions {
   maxAlerts?: number;
   /** Examples kept per rule; default 20. */
   examplesPerRule?: number;
+  /** Each kept alert as it is made. */
+  onAlert?(alert: FalcoAlert): void;
 }
 
 export class RuleMatcher {
@@ -53,6 +55,7 @@ export class RuleMatcher {
   private readonly memo: EventMemo;
   private readonly maxAlerts: number;
   private readonly examplesPerRule: number;
+  private readonly onAlert?: (alert: FalcoAlert) => void;
 
   constructor(
     readonly loaded: LoadedRules,
@@ -63,6 +66,7 @@ export class RuleMatcher {
     this.memo = newEventMemo(loaded.slots);
     this.maxAlerts = options.maxAlerts ?? 10_000;
     this.examplesPerRule = options.examplesPerRule ?? 20;
+    this.onAlert = options.onAlert;
     for (const rule of loaded.rules) {
       if (!rule.eventTypes) this.anyType.push(rule);
       else for (const t of rule.eventTypes) this.byType.set(t, [...(this.byType.get(t) ?? []), rule]);
@@ -82,6 +86,8 @@ export class RuleMatcher {
     const c: FieldContext = { ev, proc, table: this.table, num: this.events, memo: this.memo };
     if (typed) for (const rule of typed) this.tryRule(rule, c);
     for (const rule of this.anyType) this.tryRule(rule, c);
+    // Falco forgets a process at its end; so does the table (it stays bounded on long runs).
+    if (ev.type === 'procexit') this.table.forget(ev.pid);
   }
 
   private tryRule(rule: LoadedRule, c: FieldContext): void {
@@ -94,7 +100,10 @@ export class RuleMatcher {
     if (!keepAlert) this.alertsDropped++;
     if (!keepAlert && hits.examples.length >= this.examplesPerRule) return;
     const alert = this.alertOf(rule, c);
-    if (keepAlert) this.alerts.push(alert);
+    if (keepAlert) {
+      this.alerts.push(alert);
+      this.onAlert?.(alert);
+    }
     if (hits.examples.length < this.examplesPerRule) hits.examples.push(alert);
   }
 

@@ -1,7 +1,9 @@
 // A node's capture results → its syscall events for the rules: each capture
 // with a source maps its own result. Where a complete source (every event of
 // its kind) and a summary overlap, an event the summary has for a process and
-// destination (or file) the complete one also has is kept once, the complete one's.
+// destination (or file) the complete one also has is kept once, the complete
+// one's. Events a complete source streamed earlier (node-session.ts) count as
+// seen through `Seen`.
 import type { SyscallEvent } from '../model/syscall-event.js';
 import { EVENT_SOURCES } from './sources/index.js';
 
@@ -11,9 +13,27 @@ export interface NodeEvents {
   captures: string[];
 }
 
+/** Keys of complete sources' events, so a summary's copy of one is dropped; bounded (past it, duplicates may pass). */
+export class Seen {
+  static readonly MAX_KEYS = 200_000;
+  private readonly events = new Set<string>();
+  private readonly objects = new Set<string>();
+
+  add(e: SyscallEvent): void {
+    if (this.events.size >= Seen.MAX_KEYS) return;
+    this.events.add(eventKey(e));
+    this.objects.add(objectKey(e));
+  }
+
+  /** A summary's event that a complete one already has; one without a process (pid 0) gives way to any on the same object. */
+  covers(e: SyscallEvent): boolean {
+    return this.events.has(eventKey(e)) || (e.pid === 0 && this.objects.has(objectKey(e)));
+  }
+}
+
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-export function nodeEvents(results: readonly unknown[]): NodeEvents {
+export function nodeEvents(results: readonly unknown[], seen = new Seen()): NodeEvents {
   const complete: SyscallEvent[][] = [];
   const partial: SyscallEvent[][] = [];
   const captures: string[] = [];
@@ -27,10 +47,8 @@ export function nodeEvents(results: readonly unknown[]): NodeEvents {
     captures.push(capture);
   }
   const full = complete.flat();
-  const seen = new Set(full.map(eventKey));
-  const seenObject = new Set(full.map(objectKey));
-  // A summary's event without a process (pid 0) gives way to any complete one on the same object.
-  const rest = partial.flat().filter((e) => !seen.has(eventKey(e)) && !(e.pid === 0 && seenObject.has(objectKey(e))));
+  for (const e of full) seen.add(e);
+  const rest = partial.flat().filter((e) => !seen.covers(e));
   return { events: [...full, ...rest], captures };
 }
 

@@ -7,11 +7,28 @@ import type { ProcessInfo, SyscallEvent } from '../model/syscall-event.js';
 /** Ancestors looked at for proc.aname and proc.apid without an index, as Falco bounds its walk. */
 export const MAX_ANCESTORS = 32;
 
+/** Processes remembered at most; past it the longest-unseen are forgotten (a long window with many short-lived ones). */
+export const MAX_PROCESSES = 50_000;
+
 export class ProcessTable {
   private readonly byPid = new Map<number, ProcessInfo>();
   private readonly containers = new Map<number, string | null>();
 
   constructor(readonly host: HostInfo) {}
+
+  /** A process that ended (procexit). */
+  forget(pid: number): void {
+    this.byPid.delete(pid);
+    this.containers.delete(pid);
+  }
+
+  private remember(info: ProcessInfo): void {
+    this.byPid.delete(info.pid); // re-inserted: Map order is then least recently set first
+    this.byPid.set(info.pid, info);
+    if (this.byPid.size <= MAX_PROCESSES) return;
+    const oldest = this.byPid.keys().next().value!;
+    this.forget(oldest);
+  }
 
   /** Takes in what an exec made (call before matching the exec's own event: proc.* is the new program). */
   noteExec(ev: SyscallEvent): ProcessInfo | undefined {
@@ -21,7 +38,7 @@ export class ProcessTable {
     const same = live && (!live.exepath || live.exepath === ev.exec.filename || live.name === ev.comm) ? live : undefined;
     if (!this.byPid.has(ev.exec.ppid) && !this.host.process(ev.exec.ppid) && ev.exec.ppid > 0) {
       // The forked child held its parent's comm until exec: the best name the parent has.
-      this.byPid.set(ev.exec.ppid, { pid: ev.exec.ppid, name: ev.exec.pcomm });
+      this.remember({ pid: ev.exec.ppid, name: ev.exec.pcomm });
     }
     const info: ProcessInfo = {
       ...(same ?? {}),
@@ -34,7 +51,7 @@ export class ProcessTable {
       startMs: ev.timeMs,
       ...(ev.cgroupId ? { cgroupId: ev.cgroupId } : {}),
     };
-    this.byPid.set(ev.pid, info);
+    this.remember(info);
     this.containers.delete(ev.pid);
     return info;
   }
@@ -50,7 +67,7 @@ export class ProcessTable {
       ...(ev.uid !== undefined ? { uid: ev.uid } : {}),
       ...(ev.cgroupId ? { cgroupId: ev.cgroupId } : {}),
     };
-    this.byPid.set(ev.pid, stub);
+    this.remember(stub);
     return stub;
   }
 
@@ -59,7 +76,7 @@ export class ProcessTable {
     const known = this.byPid.get(pid);
     if (known) return known;
     const live = this.host.process(pid);
-    if (live) this.byPid.set(pid, live);
+    if (live) this.remember(live);
     return live;
   }
 

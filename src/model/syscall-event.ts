@@ -26,10 +26,10 @@ export interface ProcessInfo {
 export interface FileFd {
   kind: 'file';
   path: string;
-  /** open(2) flags as passed. */
-  flags: number;
+  /** open(2) flags as passed; absent when the source does not know them (a failure counted in the kernel). */
+  flags?: number;
   /** "O_RDONLY|O_CLOEXEC". */
-  flagNames: string;
+  flagNames?: string;
   /** The fd returned, or -1 when the open failed (as Falco reports it). */
   num: number;
   mode?: string;
@@ -48,8 +48,10 @@ export interface SocketFd {
 }
 
 export interface SyscallEvent {
-  /** Falco's syscall name: execve, openat, connect, accept, ... */
+  /** Falco's syscall name: execve, openat, connect, accept, kill, ... (or event name: signaldeliver, procexit) */
   type: string;
+  /** evt.dir: "<" (a syscall's exit, with its enter's arguments; the default) or ">" (Falco's enter-only events: signaldeliver, procexit). */
+  dir?: '<' | '>';
   /** Wall time in ms since the epoch. */
   timeMs: number;
   pid: number;
@@ -84,4 +86,6 @@ export interface SyscallEventSource {
   events: EventSource;
   /** Its events are every one of their kind in the window; a source without it (a summary) gives way where they overlap. */
   complete?: boolean;
+  /** It sees calls only when they fail, and without their fd (syscallerrors): see CompileEnv.failureOnlyTypes. */
+  failuresOnly?: boolean;
 }

@@ -1,6 +1,7 @@
 // The trigger settings (ChatOps, incident hooks) from the Sherlock config file
 // (--config, SHERLOCK_CONFIG) and the environment, the env var winning field by
 // field. Read and checked once at API start: any problem refuses the start.
+import { falcoConfigSchema } from '../config/falco-rules.js';
 import { z } from 'zod';
 import { bodyLimitsFrom, limitsSchema, type BodyLimits } from '../config/body-limits.js';
 import { redactionConfigSchema } from '../redact/index.js';
@@ -48,6 +49,8 @@ export const configFileSchema = strictObject({
   audit: section(auditRetentionSchema),
   /** Read by the worker (src/config/redaction.ts); checked here so a bad pattern refuses the API's start too. */
   redaction: section(redactionConfigSchema),
+  /** Read by the worker (src/config/falco-rules.ts); checked here with the rest of the file. */
+  falco: section(falcoConfigSchema),
   /** What signed routes (chat commands, webhooks) read before they can check a signature. */
   limits: section(limitsSchema),
 });

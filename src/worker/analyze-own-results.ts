@@ -2,10 +2,11 @@
 // numbers from the results it just stored, kept as analysis.json so finalize
 // merges small parts instead of parsing every node's results. A failure here
 // stores nothing and never fails the node: finalize then analyzes the results.
-// The run's Falco rules are matched here too (only the worker has the rule
-// files): their alerts are stored beside the results, their findings and
-// rule states returned for the node's state, where finalize and the manifest
-// find them.
+// The run's Falco rules end here too (only the worker has the rule files):
+// the session that matched the streamed records takes the results read only
+// at the end; without one, every result is matched now. Their alerts are
+// stored beside the results, their findings and rule states returned for
+// the node's state, where finalize and the manifest find them.
 import type { RedisClient } from '../redis/connection.js';
 import type { FalcoNodeSummary } from '../model/falco.js';
 import type { RunRecord } from '../model/run.js';
@@ -13,7 +14,7 @@ import { putArtifact } from '../redis/artifacts.js';
 import { analyzeNodeResults, storeNodeAnalysis, type StoredResult } from '../runs/node-analysis.js';
 import type { RunStore } from '../runs/store.js';
 import { createLogger } from '../util/logger.js';
-import { runFalcoRules } from './falco-rules.js';
+import { runFalcoRules, type FalcoStart } from './falco-rules.js';
 
 const log = createLogger({ component: 'worker' });
 
@@ -27,7 +28,13 @@ export interface OwnAnalysisContext {
 }
 
 /** Returns what the node's Falco rules did, for its state (the manifest shows it). */
-export async function analyzeOwnResults(ctx: OwnAnalysisContext, runId: string, node: string, stored: StoredResult[]): Promise<FalcoNodeSummary | undefined> {
+export async function analyzeOwnResults(
+  ctx: OwnAnalysisContext,
+  runId: string,
+  node: string,
+  stored: StoredResult[],
+  live?: FalcoStart,
+): Promise<FalcoNodeSummary | undefined> {
   if (!stored.length) return undefined;
   let run: RunRecord | undefined;
   try {
@@ -40,12 +47,23 @@ export async function analyzeOwnResults(ctx: OwnAnalysisContext, runId: string, 
   } catch (err) {
     log.warn('analysis of this node failed; finalize will analyze its results', { runId, node, error: (err as Error).message });
   }
-  return run ? matchFalcoRules(ctx, run, node, stored) : undefined;
+  return run ? matchFalcoRules(ctx, run, node, stored, live) : undefined;
 }
 
-async function matchFalcoRules(ctx: OwnAnalysisContext, run: RunRecord, node: string, stored: StoredResult[]): Promise<FalcoNodeSummary | undefined> {
+async function matchFalcoRules(
+  ctx: OwnAnalysisContext,
+  run: RunRecord,
+  node: string,
+  stored: StoredResult[],
+  live: FalcoStart | undefined,
+): Promise<FalcoNodeSummary | undefined> {
   try {
-    const falco = runFalcoRules(run, node, stored, { operatorPaths: ctx.falcoRules ?? [] });
+    const falco = live
+      ? live.session.finish(
+          stored.map((s) => s.result),
+          live.problems,
+        )
+      : runFalcoRules(run, node, stored, { operatorPaths: ctx.falcoRules ?? [] });
     if (!falco) return undefined;
     if (falco.alerts.length) {
       const ndjson = falco.alerts.map((a) => JSON.stringify(a)).join('\n') + '\n';

@@ -17,6 +17,8 @@ import type { CaptureSummary, NodeJobData, NodeState } from '../model/run.js';
 import { createLogger } from '../util/logger.js';
 import { DEFAULT_CPU_BUDGET_PERCENT } from '../model/limits.js';
 import { analyzeOwnResults } from './analyze-own-results.js';
+import { startFalcoSession, type FalcoStart } from './falco-rules.js';
+import type { FalcoAlert } from '../falco/matcher.js';
 import type { OwnCgroup } from './own-cgroup.js';
 import { startCostMeter } from './sherlock-cost.js';
 
@@ -53,6 +55,7 @@ export async function runNodeJob(job: NodeJobData, ctx: NodeJobContext): Promise
     return { status: started.status === 'missing' ? 'cancelled' : started.status, startedAt, kernel };
   }
 
+  const falcoLive = await startLiveRules(ctx, job);
   const cost = startCostMeter(ctx.own);
   const eventSteps = job.steps.filter((s) => captures.get(s.capture)?.kind === 'events').length;
   const eventBudgetBytes = ctx.eventMemoryBytes !== undefined ? Math.floor(ctx.eventMemoryBytes / Math.max(1, eventSteps)) : undefined;
@@ -71,6 +74,12 @@ export async function runNodeJob(job: NodeJobData, ctx: NodeJobContext): Promise
           ...(ctx.own ? { excludeCgroupId: ctx.own.id } : {}),
           ...(eventBudgetBytes !== undefined ? { eventBudgetBytes } : {}),
           onLive: () => void ctx.store.appendEvent(runId, { type: 'capture-live', node, capture: step.capture }).catch(() => {}),
+          ...(falcoLive
+            ? {
+                onRecords: (records: unknown[]) =>
+                  records.length ? falcoLive.session.add(step.capture, { events: records }) : falcoLive.session.streams(step.capture),
+              }
+            : {}),
         });
         if (result.stopped) {
           log.warn('capture stopped over its BPF CPU budget', { runId, node, capture: step.capture, ...result.stopped });
@@ -116,7 +125,8 @@ export async function runNodeJob(job: NodeJobData, ctx: NodeJobContext): Promise
     runId,
     node,
     outcomes.flatMap((o) => (o.stored ? [o.stored] : [])),
-  );
+    falcoLive,
+  ).finally(() => falcoLive?.session.close());
 
   const cancelled = ctx.signal?.aborted ?? false;
   const anyCompleted = results.some((r) => !r.error);
@@ -138,6 +148,44 @@ export async function runNodeJob(job: NodeJobData, ctx: NodeJobContext): Promise
     return { ...state, status: finished.status, error: `settled as ${finished.status} before this worker reported back (${state.status})` };
   }
   return state;
+}
+
+/** Live alerts posted to the run's events per node, and per rule (a noisy rule leaves room for the others); all are in the node's alerts file. */
+export const MAX_LIVE_ALERTS = 200;
+export const MAX_LIVE_ALERTS_PER_RULE = 5;
+
+/**
+ * The run's Falco rules, matched while the captures stream; each alert is
+ * posted to the run's events (SSE) as it is made. Undefined when the run has
+ * no rules for these captures, or they cannot be started (then the results
+ * are matched at the end, and the reason is logged).
+ */
+async function startLiveRules(ctx: NodeJobContext, job: NodeJobData): Promise<FalcoStart | undefined> {
+  const { runId, node } = job;
+  try {
+    const run = await ctx.store.get(runId);
+    if (!run) return undefined;
+    let posted = 0;
+    const perRule = new Map<string, number>();
+    const onAlert = (alert: FalcoAlert) => {
+      const ofRule = perRule.get(alert.rule) ?? 0;
+      if (posted >= MAX_LIVE_ALERTS || ofRule >= MAX_LIVE_ALERTS_PER_RULE) return;
+      posted++;
+      perRule.set(alert.rule, ofRule + 1);
+      const event = { type: 'falco-alert', node, rule: alert.rule, priority: alert.priority, output: alert.output, at: alert.time };
+      void ctx.store.appendEvent(runId, event).catch(() => {});
+    };
+    return startFalcoSession(
+      run,
+      node,
+      job.steps.map((s) => s.capture),
+      { operatorPaths: ctx.falcoRules ?? [] },
+      onAlert,
+    );
+  } catch (err) {
+    log.warn('Falco rules could not start; the results will be matched at the end', { runId, node, error: (err as Error).message });
+    return undefined;
+  }
 }
 
 function failedStep(capture: string, error: string): CaptureSummary {

@@ -110,6 +110,15 @@ describe('sherlock run: building the request', () => {
     expect(runRequest(flags({ steps: ['runqlat'], label: ['role=db', 'zone=a'] }), []).targets).toEqual({ labels: { role: 'db', zone: 'a' } });
   });
 
+  it('--falco-rules names operator rule files (".yaml" optional); a path or a bad name is a usage error saying what is allowed', () => {
+    expect(runRequest(flags({ 'falco-rules': ['extra,more.yaml', 'third'] }), ['suspicious-activity']).falcoRules).toEqual(['extra', 'more', 'third']);
+    expect(runRequest(flags({}), ['suspicious-activity'])).not.toHaveProperty('falcoRules');
+    expect(() => runRequest(flags({ 'falco-rules': ['/etc/falco/rules.yaml'] }), ['suspicious-activity'])).toThrow(
+      /--falco-rules takes the name of an operator rule file on the workers .*not a path: "\/etc\/falco\/rules.yaml"/,
+    );
+    expect(() => runRequest(flags({ 'falco-rules': ['bad name'] }), ['suspicious-activity'])).toThrow(/letters, digits, "\.", "_" and "-", got "bad name"/);
+  });
+
   it("sends --param to every step, or with capture. to one, in the captures' own key names", () => {
     expect(
       stepsWithParams(

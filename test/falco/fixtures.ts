@@ -4,7 +4,7 @@ import type { ProcessInfo, SyscallEvent } from '../../src/model/syscall-event.js
 import type { HostInfo } from '../../src/falco/host-info.js';
 import { loadRules } from '../../src/falco/load-rules.js';
 import { matchEvents } from '../../src/falco/matcher.js';
-import { PRODUCED_TYPES } from '../../src/falco/sources/index.js';
+import { FAILURE_ONLY_TYPES, PRODUCED_TYPES } from '../../src/falco/sources/index.js';
 
 export function fixedHost(processes: ProcessInfo[] = [], cgroups: Record<number, string> = {}): HostInfo {
   const byPid = new Map(processes.map((p) => [p.pid, p]));
@@ -108,6 +108,7 @@ export function run(files: string | string[], events: SyscallEvent[] = [], host 
   const loaded = loadRules(
     (Array.isArray(files) ? files : [files]).map((text, i) => ({ path: `rules-${i}.yaml`, text })),
     PRODUCED_TYPES,
+    FAILURE_ONLY_TYPES,
   );
   const matcher = matchEvents(loaded, events, host);
   return { loaded, matcher, alerts: matcher.alerts, rules: matcher.alerts.map((a) => a.rule) };

@@ -18,7 +18,7 @@ import type { CaptureResult } from '../../src/captures/capture.js';
 import { analyzeNodeWithRules, type FalcoNodeResult } from '../../src/falco/analyze-node.js';
 import { liveHostInfo } from '../../src/falco/host-info.js';
 import { loadRules } from '../../src/falco/load-rules.js';
-import { PRODUCED_TYPES } from '../../src/falco/sources/index.js';
+import { FAILURE_ONLY_TYPES, PRODUCED_TYPES } from '../../src/falco/sources/index.js';
 import { captureAround } from '../helpers/capture-around.js';
 import { bpfHandlesOf, kernelSkipReason } from '../helpers/kernel.js';
 import { createTestNetwork, type TestNetwork } from '../helpers/netns.js';
@@ -174,7 +174,7 @@ describe.skipIf(skip)(`Falco rules over real captures${skip ? ` (skipped: ${skip
       { settleMs: 100 },
     );
     results.push(exec.result);
-    const loaded = loadRules([{ path: 'test-rules.yaml', text: rules(dir) }], PRODUCED_TYPES);
+    const loaded = loadRules([{ path: 'test-rules.yaml', text: rules(dir) }], PRODUCED_TYPES, FAILURE_ONLY_TYPES);
     expect(loaded.errors).toEqual([]);
     falco = analyzeNodeWithRules(loaded, results, 'test-node', liveHostInfo(hostname()));
   }, 120_000);

@@ -3,6 +3,7 @@
 // required_engine_version, sources, and fields Sherlock cannot fill.
 import { describe, expect, it } from 'vitest';
 import { execEvent, fixedHost, openEvent, run } from './fixtures.js';
+import { readRuleFile, readWithPositions } from '../../src/falco/rule-file.js';
 
 const base = `
 - required_engine_version: 0.31.0
@@ -216,7 +217,7 @@ describe('what Sherlock cannot fill is said, never guessed', () => {
   source: k8s_audit
 - rule: Mount
   desc: x
-  condition: evt.type = mount and evt.dir = <
+  condition: evt.type = switch and evt.dir = <
   output: x
   priority: NOTICE
 `);
@@ -249,5 +250,48 @@ describe('what Sherlock cannot fill is said, never guessed', () => {
 `);
     expect(r.loaded.statuses[0]).toMatchObject({ state: 'loaded' });
     expect(r.loaded.rules[0]!.eventTypes).toEqual(new Set(['connect']));
+  });
+});
+
+describe('the two YAML paths', () => {
+  it('give the same items and lines for a well-formed file (several documents, block scalars, comments, quotes)', () => {
+    const text = `# header comment
+- required_engine_version: 0.31.0
+- list: shells
+  items: [bash, "sh", 'zsh']
+- macro: m
+  condition: >
+    evt.type = execve
+    and proc.name in (shells)
+
+---
+- rule: R one
+  desc: |
+    - not an item: inside a block scalar
+  condition: m and not proc.name = "x#y"
+  output: "%proc.name"
+  priority: WARNING
+  priority: NOTICE
+- rule: R two
+  desc: x
+  condition: m
+  output: x
+  priority: INFO
+`;
+    const fast = readRuleFile('f.yaml', text);
+    const slow = readWithPositions('f.yaml', text);
+    expect(fast.errors).toEqual([]);
+    expect(fast).toEqual(slow);
+    expect(fast.items.map((i) => i.line)).toEqual([2, 3, 5, 11, 18]);
+    expect(fast.items[3]!.data.priority).toBe('NOTICE'); // duplicate keys: the last wins, as before
+  });
+
+  it('fall back to positions where the scan cannot place items, and for YAML errors', () => {
+    const indented = `  - rule: A\n    desc: x\n    condition: evt.type = execve\n    output: x\n    priority: INFO\n`;
+    expect(readRuleFile('i.yaml', indented).items.map((i) => [i.data.rule, i.line])).toEqual([['A', 1]]);
+    const broken = `- rule: A\n  desc: [unclosed\n`;
+    const read = readRuleFile('b.yaml', broken);
+    expect(read.items).toEqual([]);
+    expect(read.errors[0]).toMatchObject({ file: 'b.yaml', line: expect.any(Number), message: expect.stringMatching(/^invalid YAML: /) });
   });
 });

@@ -81,7 +81,7 @@ describe.skipIf(skip)(`Falco rules in a run${skip ? ` (skipped: ${skip})` : ''}`
 
   it("matches the runbook's, the operator's and the requested rule files, and shows them in findings, state, alerts and manifest", async () => {
     const hidden = `/tmp/.sherlock-falco-hidden-${process.pid}`;
-    const id = await stack.admin.submit({ runbook: 'suspicious-activity', duration: '2s', targets: { nodes: [NODE] }, falcoRules: ['extra'] });
+    const id = await stack.admin.submit({ runbook: 'suspicious-activity', duration: '4s', targets: { nodes: [NODE] }, falcoRules: ['extra'] });
     const steps = ((await stack.admin.get(`/v1/runs/${id}`)).body.plan.steps as unknown[]).length;
     await waitFor(
       'every capture live',
@@ -100,6 +100,19 @@ describe.skipIf(skip)(`Falco rules in a run${skip ? ` (skipped: ${skip})` : ''}`
     }
     const view = await stack.admin.waitFinal(id, 20_000);
     expect(view.status).toBe('completed');
+
+    // Matched while the capture ran: the alert is in the run's live events (SSE) before the node finished.
+    const streamEntries = await stack.conn.xrange(keys.runEvents(id), '-', '+');
+    const events = streamEntries.map(([, f]) => JSON.parse(f[1]!) as Record<string, unknown>);
+    const alertAt = events.findIndex((e) => e.type === 'falco-alert' && e.rule === 'Marker program ran');
+    const finishedAt = events.findIndex((e) => e.type === 'node-finished');
+    expect(alertAt).toBeGreaterThan(-1);
+    expect(alertAt).toBeLessThan(finishedAt);
+    // Stream entries' own times (ms): posted before execsnoop's 4 s window closed.
+    const entryMs = (i: number) => Number(streamEntries[i]![0].split('-')[0]);
+    const execLive = events.findIndex((e) => e.type === 'capture-live' && e.capture === 'execsnoop');
+    expect(entryMs(alertAt)).toBeLessThan(entryMs(execLive) + 4_000);
+    expect(events[alertAt]).toMatchObject({ node: NODE, priority: 'Error', output: expect.stringContaining('marker program ran (cmdline=falco-marker') });
 
     const store = new RunStore(stack.conn, { retentionSeconds: RETENTION_SECONDS });
     const run = (await store.get(id))!;

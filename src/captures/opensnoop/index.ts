@@ -48,7 +48,7 @@ export const opensnoop: CaptureDefinition<OpensnoopParams, OpensnoopData> = {
   kind: 'events',
   analysis: opensnoopAnalysis,
   ruleEvents: { kind: 'open', records: openRecords, complete: true },
-  syscallEvents: { types: ['open', 'openat', 'openat2'], events: opensnoopEvents },
+  syscallEvents: { types: ['open', 'openat', 'openat2'], events: opensnoopEvents, complete: true },
   params: opensnoopParams,
 
   configure(object, params) {

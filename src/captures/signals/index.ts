@@ -11,6 +11,7 @@ import { eventCollector, eventFiles, sizeRingBuffer } from '../event-stream.js';
 import { decodeSignals, eventRecord, resultName, signalName, signalNumber, signalSource, SIGNALS_SIGNAL, TOTALS, type SignalsRecord } from './decode.js';
 import { signalsAnalysis } from './analyze.js';
 import { signalsBaseline } from './baseline.js';
+import { SIGNAL_EVENT_TYPES, signalsEvents } from './syscall-events.js';
 
 /** Signals whose default action ends the process, minus the timer and user ones programs use for themselves. */
 export const DEFAULT_SIGNALS = [
@@ -180,6 +181,7 @@ export const signals: CaptureDefinition<SignalsParams, SignalsData> = {
   records: [eventRecord],
   analysis: signalsAnalysis,
   baseline: signalsBaseline,
+  syscallEvents: { types: SIGNAL_EVENT_TYPES, events: signalsEvents, complete: true },
   params: signalsParams,
   followForks: true,
 

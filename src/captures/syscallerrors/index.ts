@@ -12,6 +12,7 @@ import { errnoText, normalReason } from './errnos.js';
 import { pathArgumentTable, syscallNames } from './file-calls.js';
 import { syscallerrorsAnalysis, syscallerrorsRuleEvents } from './analyze.js';
 import { syscallerrorsBaseline } from './baseline.js';
+import { syscallerrorsEvents } from './syscall-events.js';
 
 export const syscallerrorsParams = z
   .object({
@@ -70,6 +71,8 @@ export const syscallerrors: CaptureDefinition<SyscallerrorsParams, Syscallerrors
   analysis: syscallerrorsAnalysis,
   baseline: syscallerrorsBaseline,
   ruleEvents: syscallerrorsRuleEvents,
+  // Any syscall can fail: every name of this architecture (a summary, giving way to opensnoop's opens).
+  syscallEvents: { types: Object.values(syscallNames()), events: syscallerrorsEvents, failuresOnly: true },
   params: syscallerrorsParams,
 
   configure(object, params) {

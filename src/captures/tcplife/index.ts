@@ -87,7 +87,8 @@ export const tcplife: CaptureDefinition<TcplifeParams, TcplifeData> = {
     const clockBaseMs = kernelClock()(0n); // wall-clock ms at kernel time 0
     // While the capture runs, records are only copied (a storm of short
     // connections makes tens of thousands a second, and this process shares
-    // the machine with the workload); they are decoded once, in finish().
+    // the machine with the workload); they are decoded once: in finish(), or
+    // as they come when a consumer takes them (Falco rules, take()).
     const chunks: Buffer[] = [];
     let chunk = Buffer.alloc(0);
     let used = 0;
@@ -105,21 +106,36 @@ export const tcplife: CaptureDefinition<TcplifeParams, TcplifeData> = {
       used += eventLayout.size;
       kept++;
     };
-    const finish = (): TcplifeData => {
-      const endpoints = new EndpointCache();
-      const events: TcpConnection[] = [];
-      for (const [i, c] of chunks.entries()) {
-        const end = i === chunks.length - 1 ? used : c.length;
-        for (let at = 0; at < end; at += eventLayout.size) {
-          const record = decodeConnection(c.subarray(at, at + eventLayout.size), endpoints);
+    const endpoints = new EndpointCache();
+    const events: TcpConnection[] = [];
+    // Decoded up to here: chunk index and byte offset in it.
+    let doneChunk = 0;
+    let doneAt = 0;
+    const decodeNew = () => {
+      for (; doneChunk < chunks.length; doneChunk++, doneAt = 0) {
+        const c = chunks[doneChunk]!;
+        const end = doneChunk === chunks.length - 1 ? used : c.length;
+        for (; doneAt < end; doneAt += eventLayout.size) {
+          const record = decodeConnection(c.subarray(doneAt, doneAt + eventLayout.size), endpoints);
           if (record) events.push(toConnection(record, clockBaseMs));
         }
+        if (doneChunk === chunks.length - 1) break; // the last chunk may still fill
       }
+    };
+    let taken = 0;
+    const finish = (): TcplifeData => {
+      decodeNew();
       const missedRuns = Number(programStats(object.programFd('tp_inet_sock_set_state')).recursionMisses);
       return { events, missedRuns };
     };
     return {
       poll: () => void reader.drain(onRecord),
+      take: () => {
+        decodeNew();
+        const fresh = events.slice(taken);
+        taken = events.length;
+        return fresh;
+      },
       finish,
       drops: () => (overCap ? { event_cap: overCap } : {}),
       close: () => reader.close(),

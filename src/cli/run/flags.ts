@@ -22,6 +22,7 @@ export const runOptions = {
   'target-port': { type: 'string' },
   'target-uid': { type: 'string' },
   reason: { type: 'string' },
+  'falco-rules': { type: 'string', multiple: true },
   wait: { type: 'boolean', default: false },
   out: { type: 'string' },
   api: { type: 'string' },
@@ -43,6 +44,8 @@ export const runUsage = `usage: sherlock run RUNBOOK [options]       run a runbo
   --target-pid N, --target-comm NAME, --target-cgroup PATH, --target-unit NAME, --target-port N, --target-uid N
                        which processes the captures look at on each node (default: all)
   --reason TEXT        why (kept with the run and in the audit log)
+  --falco-rules NAME   also match these operator Falco rule files (repeat or comma-separate): a file's name
+                       without .yaml, from the directories in the workers' SHERLOCK_FALCO_RULES or falco.rules
   --wait               follow the run, print its findings and download its report bundle
   --out DIR|FILE       where the bundle goes (FILE ending .tar.gz or .tgz; default: sherlock-ID.tar.gz here); needs --wait
   --api URL            the API (default: SHERLOCK_API_URL or ${DEFAULT_API_URL})
@@ -102,7 +105,18 @@ export function runRequest(values: RunFlags, positionals: string[]): Record<stri
   else if (values.label?.length) body.targets = { labels: Object.fromEntries(values.label.map((l) => keyValue('--label', l))) };
   else body.targets = { all: true };
   if (values.reason !== undefined) body.reason = values.reason;
+  const falcoRules = list(values['falco-rules']).map(falcoRuleName);
+  if (falcoRules.length) body.falcoRules = falcoRules;
   return body;
+}
+
+/** "extra" or "extra.yaml" → "extra"; a path is refused: the files live on the workers, a request only names them. */
+function falcoRuleName(text: string): string {
+  if (text.includes('/'))
+    throw new UsageError(`--falco-rules takes the name of an operator rule file on the workers (like "extra" for rules.d/extra.yaml), not a path: "${text}"`);
+  const name = text.replace(/\.ya?ml$/, '');
+  if (!/^[\w.-]{1,100}$/.test(name)) throw new UsageError(`--falco-rules names are letters, digits, ".", "_" and "-", got "${text}"`);
+  return name;
 }
 
 function keyValue(flag: string, text: string): [string, string] {

@@ -90,6 +90,9 @@ export class RunProgress {
         this.line(`${name}: ${state.status}${took}${state.reason ? ` (${state.reason})` : ''}`);
         break;
       }
+      case 'falco-alert':
+        if (name) this.line(`${name}: Falco ${String(e.data.priority)}: ${String(e.data.output)}`);
+        break;
       case 'run-finished':
         this.line(`run ${String(e.data.status)}`);
         break;

@@ -12,6 +12,11 @@ export const EVENT_SOURCES: Readonly<Record<string, SyscallEventSource>> = Objec
 /** Every event type some source produces: what rules are compiled against. */
 export const PRODUCED_TYPES: ReadonlySet<string> = new Set(Object.values(EVENT_SOURCES).flatMap((s) => s.types));
 
+/** Types no source but a failures-only one makes (CompileEnv.failureOnlyTypes). */
+export const FAILURE_ONLY_TYPES: ReadonlySet<string> = new Set(
+  [...PRODUCED_TYPES].filter((t) => Object.values(EVENT_SOURCES).every((s) => s.failuresOnly || !s.types.includes(t))),
+);
+
 /** The captures whose events a rule of these event types needs ("open" → opensnoop). */
 export function capturesFor(types: Iterable<string> | undefined): string[] {
   const wanted = types ? new Set(types) : undefined;
