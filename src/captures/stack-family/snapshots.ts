@@ -8,7 +8,9 @@
 import { RingBufferReader, type BpfObject } from '../../libbpf/index.js';
 import type { SherlockSymbolizer } from '../../symbolize/index.js';
 import { moduleCfi, unwindStack, type CodeLocation, type UnwindEnd, type UnwoundStack } from '../../unwind/index.js';
+import type { PythonFrame } from '../../symbolize/python/index.js';
 import { cString } from '../records.js';
+import type { PythonStacks, PythonSummary, RawPythonStack } from './python-stacks.js';
 import type { CountedStack, StackKey } from './stack-maps.js';
 
 /** struct stack_snapshot / struct stack_end (bpf/common/stacks.h). */
@@ -32,6 +34,7 @@ export const endLayout = { type: 0, tid: 4, value: 8, size: 16 } as const;
 const RECORD_SAMPLE = 1;
 const RECORD_START = 2;
 const RECORD_END = 3;
+const RECORD_PYTHON = 4;
 
 /** How the user stacks of a capture were walked: samples by how their walk ended, and why some could not be. */
 export interface UnwindSummary {
@@ -56,11 +59,15 @@ export interface UnwindSummary {
   /** Bytes of the stack copy asked per sample, and the unwind depth bound. */
   snapshotBytes: number;
   maxDepth: number;
+  /** Python processes and their frames (absent: no Python process was sampled). */
+  python?: PythonSummary;
 }
 
 interface Unwound {
   key: StackKey;
   unwound: UnwoundStack;
+  /** The thread's Python frames at the sample, innermost first. */
+  python?: PythonFrame[];
 }
 
 /** Snapshots waiting to be unwound, at most (past it they are dropped and counted). */
@@ -86,11 +93,15 @@ export interface SnapshotOptions<V> {
   add(into: V, from: V): V;
   /** Most threads with a block open at once (offcputime's maxThreads). */
   maxPending: number;
+  /** Names the Python frames the kernel sends with a snapshot. */
+  python?: PythonStacks;
 }
 
 export function countSnapshots<V>(object: BpfObject, symbolizer: SherlockSymbolizer, options: SnapshotOptions<V>): SnapshotCounter<V> {
   const reader = new RingBufferReader(object.map('snapshots'));
-  const counts = new Map<string, { key: StackKey; ips: bigint[]; end: UnwindEnd; endModule?: string; value: V }>();
+  const counts = new Map<string, { key: StackKey; ips: bigint[]; end: UnwindEnd; endModule?: string; python?: PythonFrame[]; value: V }>();
+  /** Python frames by thread, waiting for that thread's snapshot (sent just after them). */
+  const pythonByTid = new Map<number, RawPythonStack>();
   const pending = new Map<number, Unwound>();
   const summary: UnwindSummary = {
     snapshots: 0,
@@ -134,25 +145,43 @@ export function countSnapshots<V>(object: BpfObject, symbolizer: SherlockSymboli
     } catch {
       unwound = { ips: [], end: 'bad-frame', framePointerFrames: 0 };
     }
-    return { key, unwound };
+    const tid = data.readUInt32LE(L.tid);
+    const raw = pythonByTid.get(tid);
+    if (!raw || !options.python) return { key, unwound };
+    pythonByTid.delete(tid);
+    return { key, unwound, python: options.python.resolve(key.tgid, raw) };
   };
 
-  const count = ({ key, unwound }: Unwound, value: V) => {
+  const count = ({ key, unwound, python }: Unwound, value: V) => {
     summary.snapshots++;
     summary.ends[unwound.end] = (summary.ends[unwound.end] ?? 0) + 1;
     if (unwound.end === 'no-unwind-info' && unwound.endModule) summary.noUnwindInfo[unwound.endModule] = (summary.noUnwindInfo[unwound.endModule] ?? 0) + 1;
     if (unwound.end === 'unmapped') summary.unmappedDropped++;
     summary.framePointerFrames += unwound.framePointerFrames;
     summary.frames += unwound.ips.length;
-    const id = `${key.tgid}\0${key.comm}\0${key.kernelStackId}\0${unwound.end}\0${unwound.endModule ?? ''}\0${unwound.ips.join(',')}`;
+    const py = python?.map((f) => `${f.name}|${f.file}|${f.line ?? ''}|${f.entry ? 1 : 0}`).join(',') ?? '';
+    const id = `${key.tgid}\0${key.comm}\0${key.kernelStackId}\0${unwound.end}\0${unwound.endModule ?? ''}\0${unwound.ips.join(',')}\0${py}`;
     const existing = counts.get(id);
     if (existing) existing.value = options.add(existing.value, value);
-    else counts.set(id, { key, ips: unwound.ips, end: unwound.end, ...(unwound.endModule ? { endModule: unwound.endModule } : {}), value });
+    else
+      counts.set(id, {
+        key,
+        ips: unwound.ips,
+        end: unwound.end,
+        ...(unwound.endModule ? { endModule: unwound.endModule } : {}),
+        ...(python?.length ? { python } : {}),
+        value,
+      });
   };
 
   const handle = (data: Buffer) => {
     const type = data.readUInt32LE(0);
-    if (type === RECORD_SAMPLE) {
+    if (type === RECORD_PYTHON) {
+      if (!options.python) return;
+      const { tid, stack } = options.python.decode(data);
+      pythonByTid.set(tid, stack);
+      if (pythonByTid.size > 65_536) pythonByTid.clear(); // snapshots lost: nothing will claim them
+    } else if (type === RECORD_SAMPLE) {
       count(unwind(data), options.valueOf(Number(data.readBigUInt64LE(snapshotLayout.value))));
     } else if (type === RECORD_START) {
       const tid = data.readUInt32LE(snapshotLayout.tid);
@@ -211,9 +240,13 @@ export function countSnapshots<V>(object: BpfObject, symbolizer: SherlockSymboli
       [...counts.values()].map((c) => ({
         key: c.key,
         value: c.value,
-        user: { ips: c.ips, end: c.end, ...(c.endModule ? { endModule: c.endModule } : {}) },
+        user: { ips: c.ips, end: c.end, ...(c.endModule ? { endModule: c.endModule } : {}), ...(c.python ? { python: c.python } : {}) },
       })),
-    summary: () => ({ ...summary, openAtEnd: pending.size }),
+    summary: () => ({
+      ...summary,
+      openAtEnd: pending.size,
+      ...(options.python && (options.python.summary.samples || Object.keys(options.python.summary.unsupported).length) ? { python: options.python.summary } : {}),
+    }),
     close: () => reader.close(),
   };
 }
