@@ -11,6 +11,8 @@ import { offcputime } from '../../src/captures/offcputime/index.js';
 import { profile } from '../../src/captures/profile/index.js';
 import { renderStackOutput } from '../../src/captures/stack-family/outputs.js';
 import type { StackSample } from '../../src/stacks/types.js';
+import { analyzeRun } from '../../src/analysis/analyze.js';
+import { on, result as resultOf, run } from '../analysis/fixtures.js';
 import { bpfHandlesOf, kernelSkipReason, stillLoaded } from '../helpers/kernel.js';
 import { captureDuring, killLeftovers, start, TempDir } from './sched-children.js';
 
@@ -73,14 +75,14 @@ describe.skipIf(skip)(`Python frames${skip ? ` (skipped: ${skip})` : ''}`, () =>
     const child = start(PYTHON, [script, '2500']);
     // The process is announced by its first sample; its frames are walked from then on.
     const { result, programIds } = await captureDuring(profile, async () => void (await new Promise((r) => setTimeout(r, 1500))), {
-      params: { frequency: 199 },
+      params: { frequency: 499 },
       target: { pid: [child.pid] },
     });
     await child.done;
     expect(stillLoaded(programIds)).toEqual([]);
     const mine = result.stacks.filter((s) => s.pid === child.pid);
     const total = mine.reduce((a, s) => a + s.value, 0);
-    expect(total).toBeGreaterThan(10);
+    expect(total).toBeGreaterThan(50);
     const chain = ['<module>', 'Worker.run_z8', 'caller_m2', 'hot_inner_k4'];
     const withChain = mine.filter((s) => hasChain(s, chain)).reduce((a, s) => a + s.value, 0);
     expect(withChain / total).toBeGreaterThan(0.5);
@@ -100,6 +102,10 @@ describe.skipIf(skip)(`Python frames${skip ? ` (skipped: ${skip})` : ''}`, () =>
     const firstRow = text.split('\n').find((l) => /^\s*\d+\s+[\d.]+%/.test(l));
     expect(firstRow).toMatch(/sherlock_hot\.py\s+hot_inner_k4$/);
     expect(renderStackOutput(result, 'folded')).toContain(`;${chain.join(';')}`);
+
+    // The run's CPU finding names the Python function and its file.
+    const findings = analyzeRun({ run: run(), results: [on(resultOf('profile', { ...result, stacks: mine, total }))] });
+    expect(findings.find((f) => f.evidence.pid === child.pid)?.title).toMatch(/ in hot_inner_k4 \(sherlock_hot\.py\) in python3 /);
 
     // pprof: function name, file and line, read back.
     const p = Profile.decode(gunzipSync(renderStackOutput(result, 'pprof')));
