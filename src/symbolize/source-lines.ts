@@ -57,7 +57,7 @@ function symbolize(tool: string, path: string, vaddrs: number[]): DwarfFrame[][]
   const out: DwarfFrame[][] = [];
   for (let i = 0; i < vaddrs.length; i += BATCH) {
     const batch = vaddrs.slice(i, i + BATCH);
-    const text = execFileSync(tool, ['--output-style=JSON', '--inlining', '--relative-address=false', `--obj=${path}`], {
+    const text = execFileSync(tool, ['--output-style=JSON', '--inlining', `--obj=${path}`], {
       input: batch.map((v) => `0x${v.toString(16)}`).join('\n') + '\n',
       encoding: 'utf8',
       timeout: TIMEOUT_MS,

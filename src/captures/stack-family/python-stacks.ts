@@ -26,6 +26,9 @@ export const pythonProcessLayout = recordLayout('python_process', 40, {
 export const pythonStackLayout = recordLayout('python_stack', 16 + 128 * 24, { type: 0, tid: 4, count: 8, flags: 12, frames: 16 }, { frames: 128 });
 export const pythonFrameLayout = recordLayout('python_frame', 24, { code: 0, instr: 8, is_entry: 16, owner: 17 });
 
+/** What a stack capture with snapshots shares with the kernel for Python (its `records`). */
+export const pythonLayouts = [pythonProcessLayout, pythonStackLayout, pythonFrameLayout];
+
 const TRUNCATED = 1;
 const READ_FAULT = 2;
 
