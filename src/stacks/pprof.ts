@@ -68,7 +68,8 @@ export function buildPprof(profile: StackProfile, options: PprofOptions = {}): P
   }
 
   const lineOf = (frame: Frame) => new Line({ functionId: functionOf(frame).id, line: frame.line ?? 0 });
-  const frameKey = (frame: Frame) => `${frame.kind}\0${frame.module ?? ''}\0${frame.buildId ?? ''}\0${frame.offset ?? ''}\0${frame.name}\0${frame.file ?? ''}\0${frame.line ?? ''}`;
+  const frameKey = (frame: Frame) =>
+    `${frame.kind}\0${frame.module ?? ''}\0${frame.buildId ?? ''}\0${frame.offset ?? ''}\0${frame.name}\0${frame.file ?? ''}\0${frame.line ?? ''}`;
 
   /** One location: `frame` and the calls inlined into it at that address (innermost first). */
   function locationOf(frame: Frame, inlined: Frame[]): Location {

@@ -11,9 +11,9 @@ import type { ElfFile } from './elf.js';
 import { originOf } from './frame-origin.js';
 import type { Frame } from './types.js';
 
-/** Addresses per llvm-symbolizer run, and how long one may take. */
+/** Addresses per llvm-symbolizer run; and the time all runs of one capture may take (the collector waits for them). */
 const BATCH = 20_000;
-const TIMEOUT_MS = 30_000;
+const BUDGET_MS = 20_000;
 
 export interface SourceLinesSummary {
   /** Modules whose DWARF was read. */
@@ -53,14 +53,14 @@ function findSymbolizer(): string | undefined {
 }
 
 /** Inline chains of addresses in one DWARF file: innermost call first; [] where DWARF says nothing. */
-function symbolize(tool: string, path: string, vaddrs: number[]): DwarfFrame[][] {
+function symbolize(tool: string, path: string, vaddrs: number[], timeoutMs: number): DwarfFrame[][] {
   const out: DwarfFrame[][] = [];
   for (let i = 0; i < vaddrs.length; i += BATCH) {
     const batch = vaddrs.slice(i, i + BATCH);
     const text = execFileSync(tool, ['--output-style=JSON', '--inlining', `--obj=${path}`], {
       input: batch.map((v) => `0x${v.toString(16)}`).join('\n') + '\n',
       encoding: 'utf8',
-      timeout: TIMEOUT_MS,
+      timeout: timeoutMs,
       maxBuffer: 256 << 20,
       stdio: ['pipe', 'pipe', 'ignore'],
     });
@@ -117,9 +117,15 @@ export function addSourceLines(samples: { frames: Frame[] }[]): SourceLinesSumma
       set.add(f);
     }
   const replaced = new Map<Frame, Frame[]>();
+  const until = Date.now() + BUDGET_MS;
+  let skipped = 0;
   for (const [elf, frames] of byElf) {
     const path = elf.dwarfPath();
     if (!path) continue;
+    if (Date.now() >= until) {
+      skipped++;
+      continue;
+    }
     const tool = findSymbolizer();
     if (!tool) {
       summary.problem = 'llvm-symbolizer not found (install llvm): no file, line or inlined frames';
@@ -132,6 +138,7 @@ export function addSourceLines(samples: { frames: Frame[] }[]): SourceLinesSumma
         tool,
         path,
         list.map((f) => originOf(f)!.vaddr),
+        Math.max(1000, until - Date.now()),
       );
     } catch (err) {
       summary.problem = `llvm-symbolizer on ${elf.label}: ${(err as Error).message.split('\n')[0]}`;
@@ -146,6 +153,7 @@ export function addSourceLines(samples: { frames: Frame[] }[]): SourceLinesSumma
       replaced.set(f, expand(f, chain));
     });
   }
+  if (skipped) summary.problem = `${skipped} modules with DWARF not read: past the ${BUDGET_MS / 1000} s budget for source lines`;
   if (replaced.size) for (const s of samples) if (s.frames.some((f) => replaced.has(f))) s.frames = s.frames.flatMap((f) => replaced.get(f) ?? [f]);
   return summary;
 }

@@ -18,7 +18,8 @@ import type { StackSample } from '../../src/stacks/types.js';
 import { bpfHandlesOf, kernelSkipReason } from '../helpers/kernel.js';
 import { captureDuring, killLeftovers, start, TempDir } from './sched-children.js';
 
-const skip = kernelSkipReason() ?? (existsSync('/usr/bin/llvm-symbolizer') ? undefined : 'llvm-symbolizer is not installed (scripts/install-deps.sh installs llvm)');
+const skip =
+  kernelSkipReason() ?? (existsSync('/usr/bin/llvm-symbolizer') ? undefined : 'llvm-symbolizer is not installed (scripts/install-deps.sh installs llvm)');
 
 /** mix_i2 is always inlined into spin_o1 (lines 5-6 and 10); main calls spin_o1 for argv[1] ms. */
 const SOURCE = `#include <stdlib.h>
@@ -65,11 +66,17 @@ describe.skipIf(skip)(`file, line and inlined frames from DWARF${skip ? ` (skipp
     const src = join(tmp.path, 'sherlock_lines.c');
     writeFileSync(src, SOURCE);
     withDwarf = join(tmp.path, 'sherlock-lines');
-    execFileSync('cc', ['-O2', '-g', '-fomit-frame-pointer', '-Wl,--build-id', '-o', withDwarf, src], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 120_000 });
+    execFileSync('cc', ['-O2', '-g', '-fomit-frame-pointer', '-Wl,--build-id', '-o', withDwarf, src], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+      timeout: 120_000,
+    });
     // A second build with a build id of its own, stripped of DWARF: its DWARF only by build id.
     stripped = join(tmp.path, 'sherlock-lines-stripped');
     const buildId = `0x${randomBytes(20).toString('hex')}`;
-    execFileSync('cc', ['-O2', '-g', '-fomit-frame-pointer', `-Wl,--build-id=${buildId}`, '-o', stripped, src], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 120_000 });
+    execFileSync('cc', ['-O2', '-g', '-fomit-frame-pointer', `-Wl,--build-id=${buildId}`, '-o', stripped, src], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+      timeout: 120_000,
+    });
     const id = elfFacts(stripped).buildId!;
     debugFile = `/usr/lib/debug/.build-id/${id.slice(0, 2)}/${id.slice(2)}.debug`;
     mkdirSync(dirname(debugFile), { recursive: true });

@@ -78,7 +78,8 @@ describe.skipIf(skip)(`a module that cannot be read${skip ? ` (skipped: ${skip})
     writeFileSync(join(tmp.path, 'main.c'), MAIN_C);
     lib = join(libDir, LIB);
     bin = join(tmp.path, 'sherlock-hidden');
-    const cc = (args: string[]) => execFileSync('cc', ['-O2', '-fomit-frame-pointer', '-g0', ...args], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 120_000 });
+    const cc = (args: string[]) =>
+      execFileSync('cc', ['-O2', '-fomit-frame-pointer', '-g0', ...args], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 120_000 });
     cc(['-shared', '-fPIC', '-o', lib, join(tmp.path, 'lib.c')]);
     cc(['-o', bin, join(tmp.path, 'main.c'), `-L${libDir}`, '-lsherlock_hidden', `-Wl,-rpath,${libDir}`]);
     chmodSync(lib, 0o755);

@@ -245,7 +245,9 @@ export function countSnapshots<V>(object: BpfObject, symbolizer: SherlockSymboli
     summary: () => ({
       ...summary,
       openAtEnd: pending.size,
-      ...(options.python && (options.python.summary.samples || Object.keys(options.python.summary.unsupported).length) ? { python: options.python.summary } : {}),
+      ...(options.python && (options.python.summary.samples || Object.keys(options.python.summary.unsupported).length)
+        ? { python: options.python.summary }
+        : {}),
     }),
     close: () => reader.close(),
   };

@@ -136,7 +136,8 @@ export function describeGaps(data: StackData): string[] {
       py.truncated && `${py.truncated} stacks cut at 128 Python frames`,
       py.faults && `${py.faults} walks stopped at an unreadable frame`,
     ].filter(Boolean);
-    if (py.samples) lines.push(`Python frames (${versions.join(', ')}) in ${py.samples} of ${u.snapshots} user stacks` + (parts.length ? `; ${parts.join(', ')}` : ''));
+    if (py.samples)
+      lines.push(`Python frames (${versions.join(', ')}) in ${py.samples} of ${u.snapshots} user stacks` + (parts.length ? `; ${parts.join(', ')}` : ''));
     for (const [pid, problem] of Object.entries(py.unsupported).slice(0, 3)) lines.push(`Python frames not walked for pid ${pid}: ${problem}`);
   }
   if (data.sourceLines?.problem) lines.push(`source lines: ${data.sourceLines.problem}`);

@@ -32,7 +32,10 @@ export function findPythonRuntime(pid: number): PythonRuntime | undefined {
     const symbols = dynamicSymbols(elf, ['_PyRuntime', 'Py_Version']);
     const runtimeVaddr = symbols.get('_PyRuntime');
     if (runtimeVaddr === undefined) continue; // a python-named module that is not the interpreter
-    const bias = loadBias(elf, maps.filter((x) => x.path === m.path && x.inode === m.inode));
+    const bias = loadBias(
+      elf,
+      maps.filter((x) => x.path === m.path && x.inode === m.inode),
+    );
     if (bias === undefined) return { found: false, module: m.path, problem: `${m.path}: load address unknown` };
     const version = versionOf(pid, symbols.get('Py_Version'), bias) ?? `${named[1]}.${named[2]}`;
     const layout = pythonLayout(version);
