@@ -102,6 +102,8 @@ describe.skipIf(skip)(`Python frames${skip ? ` (skipped: ${skip})` : ''}`, () =>
     const firstRow = text.split('\n').find((l) => /^\s*\d+\s+[\d.]+%/.test(l));
     expect(firstRow).toMatch(/sherlock_hot\.py\s+hot_inner_k4$/);
     expect(renderStackOutput(result, 'folded')).toContain(`;${chain.join(';')}`);
+    // The flame graph draws it, its tooltip with the file.
+    expect(renderStackOutput(result, 'svg')).toContain(`<title>hot_inner_k4 [${script}]`);
 
     // The run's CPU finding names the Python function and its file.
     const findings = analyzeRun({ run: run(), results: [on(resultOf('profile', { ...result, stacks: mine, total }))] });
