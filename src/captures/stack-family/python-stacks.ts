@@ -30,6 +30,8 @@ export const pythonFrameLayout = recordLayout('python_frame', 24, { code: 0, ins
 export const pythonLayouts = [pythonProcessLayout, pythonStackLayout, pythonFrameLayout];
 
 const TRUNCATED = 1;
+const STACK_PYTHON_NO_THREAD = 6;
+const STACK_PYTHON_LOST = 7;
 const READ_FAULT = 2;
 
 /** How Python processes were walked (in UnwindSummary). */
@@ -46,6 +48,10 @@ export interface PythonSummary {
   /** Walks cut at the kernel's frame bound, or stopped at a frame it could not read. */
   truncated: number;
   faults: number;
+  /** Samples whose Python frames the ring buffer had no room for (their native frames kept). */
+  lost: number;
+  /** Samples of a Python process's thread with no thread state (a native thread, or not yet started). */
+  noThreadState: number;
 }
 
 /** The raw frames of one record: innermost first. */
@@ -57,16 +63,27 @@ export interface RawPythonStack {
 export class PythonStacks {
   private readonly readers = new Map<number, PythonCodeReader>();
   private readonly registered = new Map<number, bigint>();
-  readonly summary: PythonSummary = { processes: {}, unsupported: {}, samples: 0, frames: 0, unreadable: 0, truncated: 0, faults: 0 };
+  private readonly counts: PythonSummary = {
+    processes: {},
+    unsupported: {},
+    samples: 0,
+    frames: 0,
+    unreadable: 0,
+    truncated: 0,
+    faults: 0,
+    lost: 0,
+    noThreadState: 0,
+  };
 
   constructor(private readonly object: BpfObject) {}
 
   /** A process was announced (or again, after an exec): is it CPython, and which? */
   noted(pid: number): void {
     const found = findPythonRuntime(pid);
+    if (!found?.found && this.registered.has(pid)) this.forget(pid); // an exec into something else
     if (!found) return;
     if (!found.found) {
-      this.summary.unsupported[pid] = found.problem;
+      this.counts.unsupported[pid] = found.problem;
       return;
     }
     if (this.registered.get(pid) === found.runtime) return;
@@ -75,13 +92,38 @@ export class PythonStacks {
     try {
       this.object.map('python_procs').update(key, encodeWalk(found.runtime, found.layout.walk));
     } catch (err) {
-      this.summary.unsupported[pid] = `python_procs: ${(err as Error).message}`;
+      this.counts.unsupported[pid] = `python_procs: ${(err as Error).message}`;
       return;
     }
     this.registered.set(pid, found.runtime);
     this.readers.get(pid)?.close();
     this.readers.set(pid, new PythonCodeReader(pid, found.layout.code));
-    this.summary.processes[pid] = `${found.version} ${found.module}`;
+    this.counts.processes[pid] = `${found.version} ${found.module}`;
+  }
+
+  private forget(pid: number): void {
+    const key = Buffer.alloc(4);
+    key.writeUInt32LE(pid);
+    try {
+      this.object.map('python_procs').delete(key);
+    } catch {
+      // already gone
+    }
+    this.registered.delete(pid);
+    this.readers.get(pid)?.close();
+    this.readers.delete(pid);
+  }
+
+  /** The counts so far, with the kernel's (enum stack_error STACK_PYTHON_NO_THREAD, _LOST). */
+  get summary(): PythonSummary {
+    const map = this.object.map('stack_errors');
+    const sum = (slot: number) => {
+      const key = Buffer.alloc(4);
+      key.writeUInt32LE(slot);
+      const value = map.lookup(key);
+      return value ? map.perCpuValues(value).reduce((a, v) => a + Number(v.readBigUInt64LE(0)), 0) : 0;
+    };
+    return { ...this.counts, noThreadState: sum(STACK_PYTHON_NO_THREAD), lost: sum(STACK_PYTHON_LOST) };
   }
 
   /** A STACK_RECORD_PYTHON record: its thread and raw frames. */
@@ -104,13 +146,13 @@ export class PythonStacks {
   resolve(pid: number, raw: RawPythonStack): PythonFrame[] {
     const reader = this.readers.get(pid);
     if (!reader) return [];
-    this.summary.samples++;
-    if (raw.flags & TRUNCATED) this.summary.truncated++;
-    if (raw.flags & READ_FAULT) this.summary.faults++;
+    this.counts.samples++;
+    if (raw.flags & TRUNCATED) this.counts.truncated++;
+    if (raw.flags & READ_FAULT) this.counts.faults++;
     return raw.frames.map((f) => {
-      this.summary.frames++;
+      this.counts.frames++;
       const info = f.code ? reader.frame(f.code, f.instr) : undefined;
-      if (!info) this.summary.unreadable++;
+      if (!info) this.counts.unreadable++;
       return info
         ? { name: info.name, file: info.file, line: info.line, entry: f.entry }
         : { name: '[python code unreadable]', file: '?', line: undefined, entry: f.entry };

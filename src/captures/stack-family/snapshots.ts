@@ -97,6 +97,12 @@ export interface SnapshotOptions<V> {
   python?: PythonStacks;
 }
 
+/** The Python part of the summary, when a Python process was seen. */
+function pythonPart(python: PythonStacks | undefined): { python?: PythonSummary } {
+  const summary = python?.summary;
+  return summary && (summary.samples || Object.keys(summary.unsupported).length) ? { python: summary } : {};
+}
+
 export function countSnapshots<V>(object: BpfObject, symbolizer: SherlockSymbolizer, options: SnapshotOptions<V>): SnapshotCounter<V> {
   const reader = new RingBufferReader(object.map('snapshots'));
   const counts = new Map<string, { key: StackKey; ips: bigint[]; end: UnwindEnd; endModule?: string; python?: PythonFrame[]; value: V }>();
@@ -245,9 +251,7 @@ export function countSnapshots<V>(object: BpfObject, symbolizer: SherlockSymboli
     summary: () => ({
       ...summary,
       openAtEnd: pending.size,
-      ...(options.python && (options.python.summary.samples || Object.keys(options.python.summary.unsupported).length)
-        ? { python: options.python.summary }
-        : {}),
+      ...pythonPart(options.python),
     }),
     close: () => reader.close(),
   };

@@ -135,6 +135,7 @@ export function describeGaps(data: StackData): string[] {
       py.unreadable && `${py.unreadable} frames with an unreadable code object`,
       py.truncated && `${py.truncated} stacks cut at 128 Python frames`,
       py.faults && `${py.faults} walks stopped at an unreadable frame`,
+      py.lost && `${py.lost} samples' Python frames lost: ring buffer full`,
     ].filter(Boolean);
     if (py.samples)
       lines.push(`Python frames (${versions.join(', ')}) in ${py.samples} of ${u.snapshots} user stacks` + (parts.length ? `; ${parts.join(', ')}` : ''));
