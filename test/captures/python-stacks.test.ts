@@ -11,7 +11,7 @@ import { offcputime } from '../../src/captures/offcputime/index.js';
 import { profile } from '../../src/captures/profile/index.js';
 import { renderStackOutput } from '../../src/captures/stack-family/outputs.js';
 import type { StackSample } from '../../src/stacks/types.js';
-import { analyzeRun } from '../../src/analysis/analyze.js';
+import { analyzeRun } from '../../src/runs/analyze-run.js';
 import { on, result as resultOf, run } from '../analysis/fixtures.js';
 import { bpfHandlesOf, kernelSkipReason, stillLoaded } from '../helpers/kernel.js';
 import { captureDuring, killLeftovers, start, TempDir } from './sched-children.js';
