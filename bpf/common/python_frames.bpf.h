@@ -152,7 +152,9 @@ static __always_inline void send_python_frames(__u32 tgid, __u32 tid)
 	}
 	s->rec.type = STACK_RECORD_PYTHON;
 	s->rec.tid = tid;
+	s->rec.tgid = tgid;
 	s->rec.count = 0;
+	s->rec.pad = 0;
 	s->rec.flags = 0;
 	walk.py = py;
 	walk.s = s;

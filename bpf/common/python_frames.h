@@ -53,11 +53,13 @@ enum python_stack_flags {
 struct python_stack {
 	__u32 type; /* STACK_RECORD_PYTHON */
 	__u32 tid;
+	__u32 tgid;
 	__u32 count;
 	__u32 flags;
+	__u32 pad;
 	struct python_frame frames[PYTHON_MAX_FRAMES];
 };
 
-#define PYTHON_STACK_HEADER 16 /* offsetof(struct python_stack, frames) */
+#define PYTHON_STACK_HEADER 24 /* offsetof(struct python_stack, frames) */
 
 #endif

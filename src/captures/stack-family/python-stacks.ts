@@ -23,7 +23,12 @@ export const pythonProcessLayout = recordLayout('python_process', 40, {
   frame_is_entry: 28,
   frame_owner: 30,
 });
-export const pythonStackLayout = recordLayout('python_stack', 16 + 128 * 24, { type: 0, tid: 4, count: 8, flags: 12, frames: 16 }, { frames: 128 });
+export const pythonStackLayout = recordLayout(
+  'python_stack',
+  24 + 128 * 24,
+  { type: 0, tid: 4, tgid: 8, count: 12, flags: 16, frames: 24 },
+  { frames: 128 },
+);
 export const pythonFrameLayout = recordLayout('python_frame', 24, { code: 0, instr: 8, is_entry: 16, owner: 17 });
 
 /** What a stack capture with snapshots shares with the kernel for Python (its `records`). */
@@ -127,7 +132,7 @@ export class PythonStacks {
   }
 
   /** A STACK_RECORD_PYTHON record: its thread and raw frames. */
-  decode(data: Buffer): { tid: number; stack: RawPythonStack } {
+  decode(data: Buffer): { tid: number; tgid: number; stack: RawPythonStack } {
     const L = pythonStackLayout.offsets;
     const count = Math.min(data.readUInt32LE(L.count), pythonStackLayout.lengths.frames, Math.floor((data.length - L.frames) / pythonFrameLayout.size));
     const frames: RawPythonStack['frames'] = [];
@@ -139,7 +144,7 @@ export class PythonStacks {
         entry: data[at + pythonFrameLayout.offsets.is_entry] !== 0,
       });
     }
-    return { tid: data.readUInt32LE(L.tid), stack: { frames, flags: data.readUInt32LE(L.flags) } };
+    return { tid: data.readUInt32LE(L.tid), tgid: data.readUInt32LE(L.tgid), stack: { frames, flags: data.readUInt32LE(L.flags) } };
   }
 
   /** Names, files and lines of a sample's Python frames, read now from the process. */

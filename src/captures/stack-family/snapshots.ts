@@ -10,7 +10,7 @@ import type { SherlockSymbolizer } from '../../symbolize/index.js';
 import { moduleCfi, unwindStack, type CodeLocation, type UnwindEnd, type UnwoundStack } from '../../unwind/index.js';
 import type { PythonFrame } from '../../symbolize/python/index.js';
 import { cString } from '../records.js';
-import type { PythonStacks, PythonSummary, RawPythonStack } from './python-stacks.js';
+import type { PythonStacks, PythonSummary } from './python-stacks.js';
 import type { CountedStack, StackKey } from './stack-maps.js';
 
 /** struct stack_snapshot / struct stack_end (bpf/common/stacks.h). */
@@ -63,6 +63,12 @@ export interface UnwindSummary {
   python?: PythonSummary;
 }
 
+/** A record waiting to be unwound, with the Python frames named when it was drained. */
+interface Queued {
+  data: Buffer;
+  python?: PythonFrame[];
+}
+
 interface Unwound {
   key: StackKey;
   unwound: UnwoundStack;
@@ -106,8 +112,8 @@ function pythonPart(python: PythonStacks | undefined): { python?: PythonSummary 
 export function countSnapshots<V>(object: BpfObject, symbolizer: SherlockSymbolizer, options: SnapshotOptions<V>): SnapshotCounter<V> {
   const reader = new RingBufferReader(object.map('snapshots'));
   const counts = new Map<string, { key: StackKey; ips: bigint[]; end: UnwindEnd; endModule?: string; python?: PythonFrame[]; value: V }>();
-  /** Python frames by thread, waiting for that thread's snapshot (sent just after them). */
-  const pythonByTid = new Map<number, RawPythonStack>();
+  /** Python frames by thread, named as they are drained, waiting for that thread's snapshot (the next record of it). */
+  const pythonByTid = new Map<number, PythonFrame[]>();
   const pending = new Map<number, Unwound>();
   const summary: UnwindSummary = {
     snapshots: 0,
@@ -132,7 +138,7 @@ export function countSnapshots<V>(object: BpfObject, symbolizer: SherlockSymboli
       return { module: code.module, fileBacked: code.fileBacked, ...(code.vaddr !== undefined ? { vaddr: code.vaddr } : {}), ...(cfi ? { cfi } : {}) };
     };
 
-  const unwind = (data: Buffer): Unwound => {
+  const unwind = (data: Buffer, python: PythonFrame[] | undefined): Unwound => {
     const L = snapshotLayout;
     const size = Math.min(data.readUInt32LE(L.size), data.length - L.data);
     const key: StackKey = {
@@ -151,11 +157,7 @@ export function countSnapshots<V>(object: BpfObject, symbolizer: SherlockSymboli
     } catch {
       unwound = { ips: [], end: 'bad-frame', framePointerFrames: 0 };
     }
-    const tid = data.readUInt32LE(L.tid);
-    const raw = pythonByTid.get(tid);
-    if (!raw || !options.python) return { key, unwound };
-    pythonByTid.delete(tid);
-    return { key, unwound, python: options.python.resolve(key.tgid, raw) };
+    return python ? { key, unwound, python } : { key, unwound };
   };
 
   const count = ({ key, unwound, python }: Unwound, value: V) => {
@@ -180,15 +182,10 @@ export function countSnapshots<V>(object: BpfObject, symbolizer: SherlockSymboli
       });
   };
 
-  const handle = (data: Buffer) => {
+  const handle = ({ data, python }: Queued) => {
     const type = data.readUInt32LE(0);
-    if (type === RECORD_PYTHON) {
-      if (!options.python) return;
-      const { tid, stack } = options.python.decode(data);
-      pythonByTid.set(tid, stack);
-      if (pythonByTid.size > 65_536) pythonByTid.clear(); // snapshots lost: nothing will claim them
-    } else if (type === RECORD_SAMPLE) {
-      count(unwind(data), options.valueOf(Number(data.readBigUInt64LE(snapshotLayout.value))));
+    if (type === RECORD_SAMPLE) {
+      count(unwind(data, python), options.valueOf(Number(data.readBigUInt64LE(snapshotLayout.value))));
     } else if (type === RECORD_START) {
       const tid = data.readUInt32LE(snapshotLayout.tid);
       pending.delete(tid); // an earlier block of this thread was too short to count
@@ -196,7 +193,7 @@ export function countSnapshots<V>(object: BpfObject, symbolizer: SherlockSymboli
         summary.unmatched++;
         return;
       }
-      pending.set(tid, unwind(data));
+      pending.set(tid, unwind(data, python));
     } else if (type === RECORD_END && data.length >= endLayout.size) {
       const tid = data.readUInt32LE(endLayout.tid);
       const started = pending.get(tid);
@@ -211,24 +208,40 @@ export function countSnapshots<V>(object: BpfObject, symbolizer: SherlockSymboli
 
   // The ring buffer is drained whole every tick (copies), and unwound within a time budget:
   // a first sight of a large binary (parsing its CFI) must not let the ring buffer overflow.
-  const queue: Buffer[] = [];
+  // Python frames are named as they are drained, not when unwound: code objects are read from
+  // the process's memory, which must still be there.
+  const queue: Queued[] = [];
   let queuedBytes = 0;
   const drain = () =>
     reader.drain((data) => {
+      const type = data.readUInt32LE(0);
+      if (type === RECORD_PYTHON) {
+        if (!options.python) return;
+        const { tid, tgid, stack } = options.python.decode(data);
+        pythonByTid.set(tid, options.python.resolve(tgid, stack));
+        if (pythonByTid.size > 65_536) pythonByTid.clear(); // snapshots lost: nothing will claim them
+        return;
+      }
+      let python: PythonFrame[] | undefined;
+      if (type === RECORD_SAMPLE || type === RECORD_START) {
+        const tid = data.readUInt32LE(snapshotLayout.tid);
+        python = pythonByTid.get(tid);
+        pythonByTid.delete(tid);
+      }
       if (queuedBytes + data.length > MAX_QUEUED_BYTES) {
         summary.queueDropped++;
         return;
       }
-      queue.push(Buffer.from(data));
+      queue.push(python ? { data: Buffer.from(data), python } : { data: Buffer.from(data) });
       queuedBytes += data.length;
     });
   const work = (budgetMs: number) => {
     const until = Date.now() + budgetMs;
     let i = 0;
     while (i < queue.length && Date.now() < until) {
-      const data = queue[i++]!;
-      queuedBytes -= data.length;
-      handle(data);
+      const item = queue[i++]!;
+      queuedBytes -= item.data.length;
+      handle(item);
     }
     queue.splice(0, i);
   };

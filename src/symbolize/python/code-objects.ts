@@ -27,7 +27,7 @@ export interface PythonFrameInfo {
 
 export class PythonCodeReader {
   private readonly memory: ProcessMemory;
-  private readonly cache = new Map<bigint, PythonCode | null>();
+  private readonly cache = new Map<bigint, PythonCode>();
 
   constructor(
     readonly pid: number,
@@ -47,10 +47,11 @@ export class PythonCodeReader {
 
   code(addr: bigint): PythonCode | undefined {
     const cached = this.cache.get(addr);
-    if (cached !== undefined) return cached ?? undefined;
+    if (cached) return cached;
     const code = this.readCode(addr);
+    if (!code) return undefined; // not remembered: the read may work later (a page not there yet)
     if (this.cache.size >= MAX_CACHED) this.cache.clear();
-    this.cache.set(addr, code ?? null);
+    this.cache.set(addr, code);
     return code;
   }
 

@@ -5,21 +5,25 @@ import { closeSync, openSync, readSync } from 'node:fs';
 
 export class ProcessMemory {
   private fd: number | undefined;
-  private failed = false;
 
-  constructor(readonly pid: number) {}
+  /** Opens now: the process's memory stays readable through the descriptor while it lives. */
+  constructor(readonly pid: number) {
+    this.open();
+  }
+
+  private open(): void {
+    try {
+      this.fd = openSync(`/proc/${this.pid}/mem`, 'r');
+    } catch {
+      this.fd = undefined;
+    }
+  }
 
   /** `length` bytes at `addr`, or undefined when they cannot be read (unmapped, process gone). */
   read(addr: bigint, length: number): Buffer | undefined {
-    if (this.failed || addr <= 0n || addr > BigInt(Number.MAX_SAFE_INTEGER)) return undefined;
-    if (this.fd === undefined) {
-      try {
-        this.fd = openSync(`/proc/${this.pid}/mem`, 'r');
-      } catch {
-        this.failed = true;
-        return undefined;
-      }
-    }
+    if (addr <= 0n || addr > BigInt(Number.MAX_SAFE_INTEGER)) return undefined;
+    if (this.fd === undefined) this.open();
+    if (this.fd === undefined) return undefined;
     const out = Buffer.alloc(length);
     try {
       let done = 0;
