@@ -23,12 +23,7 @@ export const pythonProcessLayout = recordLayout('python_process', 40, {
   frame_is_entry: 28,
   frame_owner: 30,
 });
-export const pythonStackLayout = recordLayout(
-  'python_stack',
-  24 + 128 * 24,
-  { type: 0, tid: 4, tgid: 8, count: 12, flags: 16, frames: 24 },
-  { frames: 128 },
-);
+export const pythonStackLayout = recordLayout('python_stack', 24 + 128 * 24, { type: 0, tid: 4, tgid: 8, count: 12, flags: 16, frames: 24 }, { frames: 128 });
 export const pythonFrameLayout = recordLayout('python_frame', 24, { code: 0, instr: 8, is_entry: 16, owner: 17 });
 
 /** What a stack capture with snapshots shares with the kernel for Python (its `records`). */
