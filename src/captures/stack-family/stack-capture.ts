@@ -4,7 +4,7 @@
 import type { BpfObject } from '../../libbpf/index.js';
 import type { StackSample } from '../../stacks/types.js';
 import { createSymbolizer } from '../../symbolize/index.js';
-import type { SourceLinesSummary } from '../../symbolize/source-lines.js';
+import { addSourceLines, type SourceLinesSummary } from '../../symbolize/source-lines.js';
 import type { Frame } from '../../symbolize/types.js';
 import type { Collector } from '../capture.js';
 import { PythonStacks } from './python-stacks.js';
@@ -85,6 +85,7 @@ export function collectStacks<V, S extends StackSample, D>(object: BpfObject, sp
         spec.merge as (into: StackSample, from: StackSample) => void,
         gaps,
       ) as S[];
+      gaps.sourceLines = addSourceLines(stacks); // once for the capture: one llvm-symbolizer run per module
       stacks.sort((a, b) => b.value - a.value);
       const unwind = snapshots?.summary();
       return spec.finish(stacks, readLostStacks(object), symbolizer.kernelProblem(), {

@@ -9,7 +9,7 @@ import { RingBufferReader, type BpfMap, type BpfObject } from '../../libbpf/inde
 import type { StackSample } from '../../stacks/types.js';
 import { demangleAll } from '../../symbolize/demangle.js';
 import { perfMapCandidates } from '../../symbolize/perf-map.js';
-import { addSourceLines, type SourceLinesSummary } from '../../symbolize/source-lines.js';
+import { originOf, rememberOrigin } from '../../symbolize/frame-origin.js';
 import { interleavePython, type PythonFrame } from '../../symbolize/python/index.js';
 import type { Frame, Symbolizer } from '../../symbolize/types.js';
 import type { UnwindEnd } from '../../unwind/index.js';
@@ -236,7 +236,7 @@ export function symbolizeStacks<V>(
   counted: CountedStack<V>[],
   toSample: (key: StackKey, frames: Frame[], value: V) => StackSample,
   merge: (into: StackSample, from: StackSample) => void,
-  gaps: { snapshotBytes: number; maxDepth: number; unmappedDropped: number; sourceLines?: SourceLinesSummary } = {
+  gaps: { snapshotBytes: number; maxDepth: number; unmappedDropped: number } = {
     snapshotBytes: 0,
     maxDepth: 0,
     unmappedDropped: 0,
@@ -296,10 +296,7 @@ export function symbolizeStacks<V>(
     if (existing) merge(existing, sample);
     else merged.set(id, sample);
   }
-  const samples = [...merged.values()];
-  // Before demangling: the DWARF lookup finds frames by identity, and demangling copies renamed ones.
-  gaps.sourceLines = addSourceLines(samples);
-  return demangled(samples);
+  return demangled([...merged.values()]);
 }
 
 /** C++ and Rust names demangled, in one batch (frames are shared with caches: replaced, not changed). */
@@ -309,7 +306,11 @@ function demangled(samples: StackSample[]): StackSample[] {
     if (!s.frames.some((f) => names.get(f.name) !== f.name)) continue;
     s.frames = s.frames.map((f) => {
       const name = names.get(f.name);
-      return name && name !== f.name ? { ...f, name } : f;
+      if (!name || name === f.name) return f;
+      const renamed = { ...f, name };
+      const origin = originOf(f); // for source lines, looked up by frame
+      if (origin) rememberOrigin(renamed, origin);
+      return renamed;
     });
   }
   return samples;
