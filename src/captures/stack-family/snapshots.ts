@@ -27,7 +27,8 @@ export const snapshotLayout = {
   flags: 52,
   comm: 56,
   commLen: 16,
-  data: 72,
+  group: 72,
+  data: 80,
 } as const;
 export const endLayout = { type: 0, tid: 4, value: 8, size: 16 } as const;
 
@@ -74,6 +75,8 @@ interface Unwound {
   unwound: UnwoundStack;
   /** The thread's Python frames at the sample, innermost first. */
   python?: PythonFrame[];
+  /** The record's group (a capture's key besides the stack, 0n: none). */
+  group: bigint;
 }
 
 /** Snapshots waiting to be unwound, at most (past it they are dropped and counted). */
@@ -111,7 +114,7 @@ function pythonPart(python: PythonStacks | undefined): { python?: PythonSummary 
 
 export function countSnapshots<V>(object: BpfObject, symbolizer: SherlockSymbolizer, options: SnapshotOptions<V>): SnapshotCounter<V> {
   const reader = new RingBufferReader(object.map('snapshots'));
-  const counts = new Map<string, { key: StackKey; ips: bigint[]; end: UnwindEnd; endModule?: string; python?: PythonFrame[]; value: V }>();
+  const counts = new Map<string, { key: StackKey; group: bigint; ips: bigint[]; end: UnwindEnd; endModule?: string; python?: PythonFrame[]; value: V }>();
   /** Python frames by thread, named as they are drained, waiting for that thread's snapshot (the next record of it). */
   const pythonByTid = new Map<number, PythonFrame[]>();
   const pending = new Map<number, Unwound>();
@@ -157,10 +160,11 @@ export function countSnapshots<V>(object: BpfObject, symbolizer: SherlockSymboli
     } catch {
       unwound = { ips: [], end: 'bad-frame', framePointerFrames: 0 };
     }
-    return python ? { key, unwound, python } : { key, unwound };
+    const group = data.readBigUInt64LE(L.group);
+    return python ? { key, unwound, group, python } : { key, unwound, group };
   };
 
-  const count = ({ key, unwound, python }: Unwound, value: V) => {
+  const count = ({ key, unwound, group, python }: Unwound, value: V) => {
     summary.snapshots++;
     summary.ends[unwound.end] = (summary.ends[unwound.end] ?? 0) + 1;
     if (unwound.end === 'no-unwind-info' && unwound.endModule) summary.noUnwindInfo[unwound.endModule] = (summary.noUnwindInfo[unwound.endModule] ?? 0) + 1;
@@ -168,12 +172,13 @@ export function countSnapshots<V>(object: BpfObject, symbolizer: SherlockSymboli
     summary.framePointerFrames += unwound.framePointerFrames;
     summary.frames += unwound.ips.length;
     const py = python?.map((f) => `${f.name}|${f.file}|${f.line ?? ''}|${f.entry ? 1 : 0}`).join(',') ?? '';
-    const id = `${key.tgid}\0${key.comm}\0${key.kernelStackId}\0${unwound.end}\0${unwound.endModule ?? ''}\0${unwound.ips.join(',')}\0${py}`;
+    const id = `${key.tgid}\0${key.comm}\0${key.kernelStackId}\0${group}\0${unwound.end}\0${unwound.endModule ?? ''}\0${unwound.ips.join(',')}\0${py}`;
     const existing = counts.get(id);
     if (existing) existing.value = options.add(existing.value, value);
     else
       counts.set(id, {
         key,
+        group,
         ips: unwound.ips,
         end: unwound.end,
         ...(unwound.endModule ? { endModule: unwound.endModule } : {}),
@@ -259,6 +264,7 @@ export function countSnapshots<V>(object: BpfObject, symbolizer: SherlockSymboli
       [...counts.values()].map((c) => ({
         key: c.key,
         value: c.value,
+        ...(c.group ? { group: c.group } : {}),
         user: { ips: c.ips, end: c.end, ...(c.endModule ? { endModule: c.endModule } : {}), ...(c.python ? { python: c.python } : {}) },
       })),
     summary: () => ({
