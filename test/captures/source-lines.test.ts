@@ -111,7 +111,8 @@ describe.skipIf(skip)(`file, line and inlined frames from DWARF${skip ? ` (skipp
         const at = n.indexOf('spin_o1');
         return at > 0 && n[at - 1] === 'main' && n[at + 1] === 'mix_i2';
       });
-      expect(chain.length, `pid ${pid}`).toBeGreaterThan(0);
+      const which = `${pid === a.pid ? 'with DWARF' : 'stripped'}: ${mine.map((s) => names(s).join(';')).join(' | ')}`;
+      expect(chain.length, which).toBeGreaterThan(0);
       const frames = chain[0]!.frames;
       const outer = frames.find((f) => f.name === 'spin_o1')!;
       const inner = frames.find((f) => f.name === 'mix_i2')!;

@@ -10,7 +10,6 @@ import { createSymbolizer } from '../../symbolize/index.js';
 import type { Collector } from '../capture.js';
 import { countSnapshots } from '../stack-family/snapshots.js';
 import { sumValues } from '../stack-family/stack-capture.js';
-import { addSourceLines } from '../../symbolize/source-lines.js';
 import { ProcessAnnouncer, readLostStacks, symbolizeStacks, type CountedStack } from '../stack-family/stack-maps.js';
 import { decodeWaitGroup, decodeWaitKey, decodeWaitValue, type WaitKind, type WaitValue } from './decode.js';
 import type { LockWaitLock, LockWaitStack, LockwaitData } from './types.js';
@@ -102,7 +101,6 @@ export function collectLockWaits(object: BpfObject, options: LockwaitCollectOpti
           stacks: samples.length,
         });
       }
-      addSourceLines(stacks); // once for the capture: one llvm-symbolizer run per module
       stacks.sort((a, b) => b.value - a.value);
       locks.sort((a, b) => b.totalUs - a.totalUs);
       const mutex = locks.filter((l) => l.kind === 'mutex');
