@@ -78,6 +78,8 @@ struct {
 	__type(value, struct stack_snapshot);
 } snapshot_scratch SEC(".maps");
 
+#include "python_frames.bpf.h"
+
 /* Sends the current thread's user registers and the top of its user stack
  * (from sp up, page by page until user_snapshot_bytes or an unmapped page)
  * on "snapshots", with the capture's group (struct stack_snapshot). Returns
@@ -141,6 +143,7 @@ static __always_inline bool send_snapshot(__u32 type, __u32 tgid, __u32 tid, __s
 	if (off > STACK_SNAPSHOT_MAX)
 		off = STACK_SNAPSHOT_MAX;
 	rec->size = off;
+	send_python_frames(tgid, tid);
 	if (bpf_ringbuf_output(&snapshots, rec, STACK_SNAPSHOT_HEADER + off, 0)) {
 		stack_error(STACK_SNAPSHOT_LOST);
 		sherlock_count(SHERLOCK_DROP_RINGBUF_FULL);

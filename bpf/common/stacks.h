@@ -40,6 +40,8 @@ enum stack_error {
 	STACK_USER_COLLISION = 3,   /* -EEXIST */
 	STACK_SNAPSHOT_LOST = 4,    /* ring buffer "snapshots" full: the sample is lost */
 	STACK_SNAPSHOT_FAULT = 5,   /* the user stack could not be read at all */
+	STACK_PYTHON_NO_THREAD = 6, /* a Python process's thread without a thread state (running no Python) */
+	STACK_PYTHON_LOST = 7,      /* ring buffer full: a sample's Python frames are lost (its native frames kept) */
 	STACK_ERRORS = 8,
 };
 
@@ -54,6 +56,7 @@ enum stack_record_type {
 	STACK_RECORD_SAMPLE = 1, /* a snapshot with its value (profile: 1 sample) */
 	STACK_RECORD_START = 2,  /* a snapshot whose value comes later (offcputime: switch-out) */
 	STACK_RECORD_END = 3,    /* struct stack_end: the value of the last START of tid */
+	STACK_RECORD_PYTHON = 4, /* struct python_stack (python_frames.h): Python frames of the next snapshot of tid */
 };
 
 struct stack_snapshot {

@@ -215,7 +215,8 @@ export function toFlameGraphSvg(profile: StackProfile, options: FlameGraphOption
     const x = round(PAD_X + p.x);
     const w = round(p.w);
     const y = yOf(p.depth);
-    const tip = `${node.name} (${fmtAmount(node.value, units)}, ${total > 0 ? fmtPct(node.value, total) : '0%'})`;
+    const where = [node.inlined ? 'inlined' : '', node.file ?? ''].filter(Boolean).join(', ');
+    const tip = `${node.name}${where ? ` [${where}]` : ''} (${fmtAmount(node.value, units)}, ${total > 0 ? fmtPct(node.value, total) : '0%'})`;
     const name = escapeXml(node.name);
     out.push(
       `<g class="f" data-d="${p.depth}" data-x="${round(p.x)}" data-w="${w}" data-n="${name}">` +

@@ -6,7 +6,9 @@
 //
 // Frames carry file offsets, not runtime addresses, so every mapping starts at
 // 0 with file offset 0: a location's address is its offset in the file, which
-// is what a build-id based re-symbolizer needs. Functions are filled in already.
+// is what a build-id based re-symbolizer needs. Functions are filled in already,
+// with file and line where the frame has them (DWARF, Python code objects);
+// frames DWARF says were inlined are lines of their caller's location.
 import { gzipSync } from 'node:zlib';
 import { Function as PprofFunction, Label, Line, Location, Mapping, Profile, Sample, StringTable, ValueType } from 'pprof-format';
 import type { Frame } from '../symbolize/types.js';
@@ -55,17 +57,23 @@ export function buildPprof(profile: StackProfile, options: PprofOptions = {}): P
 
   function functionOf(frame: Frame): PprofFunction {
     const name = cleanName(frame.name);
-    const key = `${name}\0${frame.module ?? ''}\0${frame.kind}`;
+    const file = frame.file ?? frame.module ?? '';
+    const key = `${name}\0${frame.module ?? ''}\0${frame.kind}\0${file}`;
     let f = functions.get(key);
     if (!f) {
-      f = new PprofFunction({ id: functions.size + 1, name: str(name), systemName: str(name), filename: str(frame.module ?? '') });
+      f = new PprofFunction({ id: functions.size + 1, name: str(name), systemName: str(name), filename: str(file) });
       functions.set(key, f);
     }
     return f;
   }
 
-  function locationOf(frame: Frame): Location {
-    const key = `${frame.kind}\0${frame.module ?? ''}\0${frame.buildId ?? ''}\0${frame.offset ?? ''}\0${frame.name}`;
+  const lineOf = (frame: Frame) => new Line({ functionId: functionOf(frame).id, line: frame.line ?? 0 });
+  const frameKey = (frame: Frame) =>
+    `${frame.kind}\0${frame.module ?? ''}\0${frame.buildId ?? ''}\0${frame.offset ?? ''}\0${frame.name}\0${frame.file ?? ''}\0${frame.line ?? ''}`;
+
+  /** One location: `frame` and the calls inlined into it at that address (innermost first). */
+  function locationOf(frame: Frame, inlined: Frame[]): Location {
+    const key = [...inlined, frame].map(frameKey).join('\u0001');
     let loc = locations.get(key);
     if (!loc) {
       const mapping = mappingOf(frame);
@@ -73,11 +81,27 @@ export function buildPprof(profile: StackProfile, options: PprofOptions = {}): P
         id: locations.size + 1,
         mappingId: mapping?.id ?? 0,
         address: frame.offset ?? 0,
-        line: [new Line({ functionId: functionOf(frame).id })],
+        line: [...inlined.map(lineOf), lineOf(frame)],
       });
       locations.set(key, loc);
     }
     return loc;
+  }
+
+  /** Location ids leaf first; inlined frames join the location of the function they were inlined into. */
+  function locationIds(frames: Frame[]): number[] {
+    const ids: number[] = [];
+    let inlined: Frame[] = [];
+    for (let i = frames.length - 1; i >= 0; i--) {
+      const f = frames[i] as Frame;
+      if (f.inlined && i > 0) {
+        inlined.push(f);
+        continue;
+      }
+      ids.push(locationOf(f, inlined).id as number);
+      inlined = [];
+    }
+    return ids;
   }
 
   const cpu = profile.periodNs !== undefined && profile.periodNs > 0 && profile.sampleType.unit === 'count';
@@ -90,8 +114,7 @@ export function buildPprof(profile: StackProfile, options: PprofOptions = {}): P
   const commKey = str('comm');
   for (const s of profile.samples) {
     if (!(s.value > 0)) continue;
-    const ids: number[] = [];
-    for (let i = s.frames.length - 1; i >= 0; i--) ids.push(locationOf(s.frames[i] as Frame).id as number); // leaf first
+    const ids = locationIds(s.frames);
     const key = `${s.pid}\0${s.comm}\0${ids.join(',')}`;
     const existing = samples.get(key);
     if (existing) {

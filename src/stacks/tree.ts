@@ -13,6 +13,9 @@ export interface FlameNode {
   value: number;
   /** Stacks ending here. */
   self: number;
+  /** The source file of the frame (DWARF, Python), for the tooltip; "inlined" when DWARF says so. */
+  file?: string;
+  inlined?: boolean;
   children: Map<string, FlameNode>;
 }
 
@@ -32,7 +35,11 @@ export function buildFlameTree(profile: StackProfile, options: { includePid?: bo
     for (const frame of sample.frames) {
       const name = cleanName(frame.name);
       let next: FlameNode | undefined = at.children.get(name);
-      if (!next) at.children.set(name, (next = node(name, frame.kind)));
+      if (!next) {
+        at.children.set(name, (next = node(name, frame.kind)));
+        if (frame.file) next.file = frame.file;
+        if (frame.inlined) next.inlined = true;
+      }
       next.value += sample.value;
       at = next;
     }

@@ -110,7 +110,11 @@ export function elfForMapping(pid: number, m: MapEntry): ElfResult {
     }
     let entry: Entry;
     try {
-      const elf = ElfFile.fromSource(m.path, fileSource(fd), { reopen: reopener(paths, key), debugCandidates: (id) => debugPaths(pid, id) });
+      const elf = ElfFile.fromSource(m.path, fileSource(fd), {
+        reopen: reopener(paths, key),
+        debugCandidates: (id) => debugPaths(pid, id),
+        locate: () => paths.find((p) => identityOf(p) === key),
+      });
       hold(elf);
       entry = elf;
     } catch (err) {

@@ -6,7 +6,7 @@
 //
 // Addresses and offsets are JS numbers: exact below 2^53, which covers every
 // user-space virtual address and file offset on x86-64 and arm64.
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readSync } from 'node:fs';
 
 const ELF_MAGIC = 0x464c457f; // "\x7fELF" read as a little-endian u32
 const ELFCLASS64 = 2;
@@ -176,6 +176,8 @@ export interface ElfOpenOptions {
   reopen?: () => ByteSource | undefined;
   /** Where separate debug files for a build id may be, best first; used when the file has no .symtab. */
   debugCandidates?: (buildId: string) => string[];
+  /** A path that opens this same file now (identity checked), for tools that take a path. */
+  locate?: () => string | undefined;
 }
 
 export class ElfFile {
@@ -408,6 +410,21 @@ export class ElfFile {
     }
     this.sectionCache.set(name, data);
     return data ?? undefined;
+  }
+
+  private dwarf: string | null | undefined;
+
+  /**
+   * A path to read this file's DWARF line and inline information from: the file itself
+   * when it has .debug_line, else its separate debug file by build id; undefined if none.
+   */
+  dwarfPath(): string | undefined {
+    if (this.dwarf !== undefined) return this.dwarf ?? undefined;
+    let found: string | undefined;
+    if (this.sections.some((s) => s.name === '.debug_line' && s.type !== SHT_NOBITS && s.size > 0)) found = this.options.locate?.();
+    else if (this.buildId && this.options.debugCandidates) found = this.options.debugCandidates(this.buildId).find((p) => existsSync(p));
+    this.dwarf = found ?? null;
+    return found;
   }
 
   /** Releases the file; symbols already loaded stay usable. */

@@ -6,6 +6,7 @@ import type { ElfFile } from './elf.js';
 import { elfForMapping, vdsoElf } from './elf-cache.js';
 import { PerfMap, namespacePid, perfMapCandidates, processStartMs } from './perf-map.js';
 import { fileOffsetOf, findMapping, isFileMapping, mergeMaps, moduleName, readMaps, vaddrOfFileOffset, type MapEntry } from './process-maps.js';
+import { rememberOrigin } from './frame-origin.js';
 import type { Frame } from './types.js';
 
 /** Leeway for comparing a perf map's mtime with the process start (btime has 1 s resolution). */
@@ -122,6 +123,7 @@ export class ProcessImage {
         offset,
       };
       if (elf.buildId) frame.buildId = elf.buildId;
+      if (vaddr !== undefined) rememberOrigin(frame, { elf, vaddr });
       if (this.frames.size >= MAX_CACHED_FRAMES) this.frames.clear();
       this.frames.set(lookupAt === ip ? ip : -ip, frame);
       return frame;

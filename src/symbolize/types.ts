@@ -13,6 +13,11 @@ export interface Frame {
   offset?: number;
   /** GNU build-id of the module, hex, when it has one. */
   buildId?: string;
+  /** Source file and line (DWARF line info, or a Python code object), when known. */
+  file?: string;
+  line?: number;
+  /** DWARF says this call was inlined into its caller (the frame rootward of it): it has no address of its own. */
+  inlined?: boolean;
 }
 
 export interface Symbolizer {

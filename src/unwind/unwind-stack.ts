@@ -66,30 +66,36 @@ export function unwindStack(snapshot: StackSnapshot, locate: (pc: number) => Cod
   let framePointerFrames = 0;
   let afterSignal = false;
   const done = (end: UnwindEnd, endModule?: string): UnwoundStack => ({ ips, end, framePointerFrames, ...(endModule ? { endModule } : {}) });
+  // The module whose frame was guessed by frame pointer for want of CFI (a file we could not
+  // read): if that guess leads nowhere, the walk stopped for want of its unwind info.
+  let guessedIn: string | undefined;
 
   for (let depth = 0; depth < maxDepth; depth++) {
     // A return address points after the call: look up the call itself.
     const lookup = depth === 0 || afterSignal ? pc : pc - 1;
     const loc = locate(lookup);
-    if (!loc) return done('unmapped');
+    if (!loc) return guessedIn ? done('no-unwind-info', guessedIn) : done('unmapped');
     ips.push(BigInt(pc));
     const row = loc.vaddr !== undefined ? loc.cfi?.rowAt(loc.vaddr) : undefined;
     let next: { pc: number | undefined; sp: number | undefined; bp: number | undefined } | 'root';
+    guessedIn = undefined;
     if (row) {
       next = stepByCfi(row, pc, sp, bp, read);
       afterSignal = row.signalFrame;
     } else {
       // No FDE here: the frame-pointer chain (JIT code keeps one; so do -fno-omit-frame-pointer builds).
-      if (bp === undefined || bp === 0) return done(bp === 0 ? 'root' : 'no-unwind-info', loc.module);
+      // A zero bp ends a frame-pointer chain, but in a file we could not read it proves nothing.
+      if (bp === undefined || bp === 0) return done(bp === 0 && !(loc.fileBacked && !loc.cfi) ? 'root' : 'no-unwind-info', loc.module);
       if (bp < sp) return done(loc.fileBacked && !loc.cfi ? 'no-unwind-info' : 'bad-frame', loc.module);
       framePointerFrames++;
+      if (loc.fileBacked && !loc.cfi) guessedIn = loc.module;
       next = { pc: read(bp + 8), sp: bp + 16, bp: read(bp) };
       afterSignal = false;
     }
     if (next === 'root') return done('root');
     if (next.pc === undefined || next.sp === undefined) return done('snapshot');
     if (next.pc === 0) return done('root');
-    if (next.sp <= sp) return done('bad-frame', loc.module);
+    if (next.sp <= sp) return guessedIn ? done('no-unwind-info', guessedIn) : done('bad-frame', loc.module);
     pc = next.pc;
     sp = next.sp;
     bp = next.bp;

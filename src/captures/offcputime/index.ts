@@ -10,6 +10,7 @@ import { collectStacks, columns, describeGaps, pct, sumValues, userLeafOf, type 
 import { configureUnwinding, unwindParams } from '../stack-family/params.js';
 import { stackFiles } from '../stack-family/outputs.js';
 import { newTgidLayout, stackKeyLayout } from '../stack-family/stack-maps.js';
+import { pythonLayouts } from '../stack-family/python-stacks.js';
 import type { Frame } from '../../symbolize/types.js';
 import { offcputimeAnalysis } from './analyze.js';
 
@@ -110,7 +111,7 @@ export const offcputime: CaptureDefinition<OffcputimeParams, OffcputimeData> = {
     configureUnwinding(object, params);
   },
 
-  records: [stackKeyLayout, valueLayout, newTgidLayout],
+  records: [stackKeyLayout, valueLayout, newTgidLayout, ...pythonLayouts],
 
   collect({ object, params }) {
     return collectStacks<{ us: number; count: number }, OffcpuStack, OffcputimeData>(object, {

@@ -11,6 +11,7 @@ import { collectStacks, columns, describeGaps, leafOf, moduleLabel, pct, sumValu
 import { configureUnwinding, unwindParams } from '../stack-family/params.js';
 import { stackFiles } from '../stack-family/outputs.js';
 import { newTgidLayout, stackKeyLayout } from '../stack-family/stack-maps.js';
+import { pythonLayouts } from '../stack-family/python-stacks.js';
 import { profileAnalysis } from './analyze.js';
 import { profileBaseline } from './baseline.js';
 
@@ -71,7 +72,7 @@ export const profile: CaptureDefinition<ProfileParams, ProfileData> = {
 
   perfEvent: (params) => ({ type: PERF_TYPE_SOFTWARE, config: PERF_COUNT_SW_CPU_CLOCK, frequency: params.frequency }),
 
-  records: [stackKeyLayout, newTgidLayout],
+  records: [stackKeyLayout, newTgidLayout, ...pythonLayouts],
 
   collect({ object, params }) {
     return collectStacks<bigint, StackSample, ProfileData>(object, {

@@ -8,7 +8,9 @@
 import { RingBufferReader, type BpfObject } from '../../libbpf/index.js';
 import type { SherlockSymbolizer } from '../../symbolize/index.js';
 import { moduleCfi, unwindStack, type CodeLocation, type UnwindEnd, type UnwoundStack } from '../../unwind/index.js';
+import type { PythonFrame } from '../../symbolize/python/index.js';
 import { cString } from '../records.js';
+import type { PythonStacks, PythonSummary } from './python-stacks.js';
 import type { CountedStack, StackKey } from './stack-maps.js';
 
 /** struct stack_snapshot / struct stack_end (bpf/common/stacks.h). */
@@ -33,6 +35,7 @@ export const endLayout = { type: 0, tid: 4, value: 8, size: 16 } as const;
 const RECORD_SAMPLE = 1;
 const RECORD_START = 2;
 const RECORD_END = 3;
+const RECORD_PYTHON = 4;
 
 /** How the user stacks of a capture were walked: samples by how their walk ended, and why some could not be. */
 export interface UnwindSummary {
@@ -57,11 +60,21 @@ export interface UnwindSummary {
   /** Bytes of the stack copy asked per sample, and the unwind depth bound. */
   snapshotBytes: number;
   maxDepth: number;
+  /** Python processes and their frames (absent: no Python process was sampled). */
+  python?: PythonSummary;
+}
+
+/** A record waiting to be unwound, with the Python frames named when it was drained. */
+interface Queued {
+  data: Buffer;
+  python?: PythonFrame[];
 }
 
 interface Unwound {
   key: StackKey;
   unwound: UnwoundStack;
+  /** The thread's Python frames at the sample, innermost first. */
+  python?: PythonFrame[];
   /** The record's group (a capture's key besides the stack, 0n: none). */
   group: bigint;
 }
@@ -89,11 +102,21 @@ export interface SnapshotOptions<V> {
   add(into: V, from: V): V;
   /** Most threads with a block open at once (offcputime's maxThreads). */
   maxPending: number;
+  /** Names the Python frames the kernel sends with a snapshot. */
+  python?: PythonStacks;
+}
+
+/** The Python part of the summary, when a Python process was seen. */
+function pythonPart(python: PythonStacks | undefined): { python?: PythonSummary } {
+  const summary = python?.summary;
+  return summary && (summary.samples || Object.keys(summary.unsupported).length) ? { python: summary } : {};
 }
 
 export function countSnapshots<V>(object: BpfObject, symbolizer: SherlockSymbolizer, options: SnapshotOptions<V>): SnapshotCounter<V> {
   const reader = new RingBufferReader(object.map('snapshots'));
-  const counts = new Map<string, { key: StackKey; group: bigint; ips: bigint[]; end: UnwindEnd; endModule?: string; value: V }>();
+  const counts = new Map<string, { key: StackKey; group: bigint; ips: bigint[]; end: UnwindEnd; endModule?: string; python?: PythonFrame[]; value: V }>();
+  /** Python frames by thread, named as they are drained, waiting for that thread's snapshot (the next record of it). */
+  const pythonByTid = new Map<number, PythonFrame[]>();
   const pending = new Map<number, Unwound>();
   const summary: UnwindSummary = {
     snapshots: 0,
@@ -118,7 +141,7 @@ export function countSnapshots<V>(object: BpfObject, symbolizer: SherlockSymboli
       return { module: code.module, fileBacked: code.fileBacked, ...(code.vaddr !== undefined ? { vaddr: code.vaddr } : {}), ...(cfi ? { cfi } : {}) };
     };
 
-  const unwind = (data: Buffer): Unwound => {
+  const unwind = (data: Buffer, python: PythonFrame[] | undefined): Unwound => {
     const L = snapshotLayout;
     const size = Math.min(data.readUInt32LE(L.size), data.length - L.data);
     const key: StackKey = {
@@ -137,26 +160,37 @@ export function countSnapshots<V>(object: BpfObject, symbolizer: SherlockSymboli
     } catch {
       unwound = { ips: [], end: 'bad-frame', framePointerFrames: 0 };
     }
-    return { key, unwound, group: data.readBigUInt64LE(L.group) };
+    const group = data.readBigUInt64LE(L.group);
+    return python ? { key, unwound, group, python } : { key, unwound, group };
   };
 
-  const count = ({ key, unwound, group }: Unwound, value: V) => {
+  const count = ({ key, unwound, group, python }: Unwound, value: V) => {
     summary.snapshots++;
     summary.ends[unwound.end] = (summary.ends[unwound.end] ?? 0) + 1;
     if (unwound.end === 'no-unwind-info' && unwound.endModule) summary.noUnwindInfo[unwound.endModule] = (summary.noUnwindInfo[unwound.endModule] ?? 0) + 1;
     if (unwound.end === 'unmapped') summary.unmappedDropped++;
     summary.framePointerFrames += unwound.framePointerFrames;
     summary.frames += unwound.ips.length;
-    const id = `${key.tgid}\0${key.comm}\0${key.kernelStackId}\0${group}\0${unwound.end}\0${unwound.endModule ?? ''}\0${unwound.ips.join(',')}`;
+    const py = python?.map((f) => `${f.name}|${f.file}|${f.line ?? ''}|${f.entry ? 1 : 0}`).join(',') ?? '';
+    const id = `${key.tgid}\0${key.comm}\0${key.kernelStackId}\0${group}\0${unwound.end}\0${unwound.endModule ?? ''}\0${unwound.ips.join(',')}\0${py}`;
     const existing = counts.get(id);
     if (existing) existing.value = options.add(existing.value, value);
-    else counts.set(id, { key, group, ips: unwound.ips, end: unwound.end, ...(unwound.endModule ? { endModule: unwound.endModule } : {}), value });
+    else
+      counts.set(id, {
+        key,
+        group,
+        ips: unwound.ips,
+        end: unwound.end,
+        ...(unwound.endModule ? { endModule: unwound.endModule } : {}),
+        ...(python?.length ? { python } : {}),
+        value,
+      });
   };
 
-  const handle = (data: Buffer) => {
+  const handle = ({ data, python }: Queued) => {
     const type = data.readUInt32LE(0);
     if (type === RECORD_SAMPLE) {
-      count(unwind(data), options.valueOf(Number(data.readBigUInt64LE(snapshotLayout.value))));
+      count(unwind(data, python), options.valueOf(Number(data.readBigUInt64LE(snapshotLayout.value))));
     } else if (type === RECORD_START) {
       const tid = data.readUInt32LE(snapshotLayout.tid);
       pending.delete(tid); // an earlier block of this thread was too short to count
@@ -164,7 +198,7 @@ export function countSnapshots<V>(object: BpfObject, symbolizer: SherlockSymboli
         summary.unmatched++;
         return;
       }
-      pending.set(tid, unwind(data));
+      pending.set(tid, unwind(data, python));
     } else if (type === RECORD_END && data.length >= endLayout.size) {
       const tid = data.readUInt32LE(endLayout.tid);
       const started = pending.get(tid);
@@ -179,24 +213,40 @@ export function countSnapshots<V>(object: BpfObject, symbolizer: SherlockSymboli
 
   // The ring buffer is drained whole every tick (copies), and unwound within a time budget:
   // a first sight of a large binary (parsing its CFI) must not let the ring buffer overflow.
-  const queue: Buffer[] = [];
+  // Python frames are named as they are drained, not when unwound: code objects are read from
+  // the process's memory, which must still be there.
+  const queue: Queued[] = [];
   let queuedBytes = 0;
   const drain = () =>
     reader.drain((data) => {
+      const type = data.readUInt32LE(0);
+      if (type === RECORD_PYTHON) {
+        if (!options.python) return;
+        const { tid, tgid, stack } = options.python.decode(data);
+        pythonByTid.set(tid, options.python.resolve(tgid, stack));
+        if (pythonByTid.size > 65_536) pythonByTid.clear(); // snapshots lost: nothing will claim them
+        return;
+      }
+      let python: PythonFrame[] | undefined;
+      if (type === RECORD_SAMPLE || type === RECORD_START) {
+        const tid = data.readUInt32LE(snapshotLayout.tid);
+        python = pythonByTid.get(tid);
+        pythonByTid.delete(tid);
+      }
       if (queuedBytes + data.length > MAX_QUEUED_BYTES) {
         summary.queueDropped++;
         return;
       }
-      queue.push(Buffer.from(data));
+      queue.push(python ? { data: Buffer.from(data), python } : { data: Buffer.from(data) });
       queuedBytes += data.length;
     });
   const work = (budgetMs: number) => {
     const until = Date.now() + budgetMs;
     let i = 0;
     while (i < queue.length && Date.now() < until) {
-      const data = queue[i++]!;
-      queuedBytes -= data.length;
-      handle(data);
+      const item = queue[i++]!;
+      queuedBytes -= item.data.length;
+      handle(item);
     }
     queue.splice(0, i);
   };
@@ -215,9 +265,13 @@ export function countSnapshots<V>(object: BpfObject, symbolizer: SherlockSymboli
         key: c.key,
         value: c.value,
         ...(c.group ? { group: c.group } : {}),
-        user: { ips: c.ips, end: c.end, ...(c.endModule ? { endModule: c.endModule } : {}) },
+        user: { ips: c.ips, end: c.end, ...(c.endModule ? { endModule: c.endModule } : {}), ...(c.python ? { python: c.python } : {}) },
       })),
-    summary: () => ({ ...summary, openAtEnd: pending.size }),
+    summary: () => ({
+      ...summary,
+      openAtEnd: pending.size,
+      ...pythonPart(options.python),
+    }),
     close: () => reader.close(),
   };
 }

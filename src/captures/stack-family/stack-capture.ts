@@ -4,8 +4,10 @@
 import type { BpfObject } from '../../libbpf/index.js';
 import type { StackSample } from '../../stacks/types.js';
 import { createSymbolizer } from '../../symbolize/index.js';
+import { addSourceLines, type SourceLinesSummary } from '../../symbolize/source-lines.js';
 import type { Frame } from '../../symbolize/types.js';
 import type { Collector } from '../capture.js';
+import { PythonStacks } from './python-stacks.js';
 import { countSnapshots, type SnapshotOptions, type UnwindSummary } from './snapshots.js';
 import { describeLost, innermost, ProcessAnnouncer, readCounts, readLostStacks, symbolizeStacks, type LostStacks, type StackKey } from './stack-maps.js';
 
@@ -25,6 +27,8 @@ export interface StackData<S extends StackSample = StackSample> {
   unwind?: UnwindSummary;
   /** Addresses outside every mapping, dropped from frame-pointer stacks (never drawn). */
   unmappedDropped?: number;
+  /** File, line and inlined frames from DWARF: how many, and why none when none could be read. */
+  sourceLines?: SourceLinesSummary;
   /** Rows in the table and text (all stacks stay in `stacks`). */
   top: number;
   /** Why kernel frames are named by address, when they are. */
@@ -47,12 +51,15 @@ export interface StackCaptureSpec<V, S extends StackSample, D> {
 export interface StackGaps {
   unwind?: UnwindSummary;
   unmappedDropped: number;
+  sourceLines?: SourceLinesSummary;
 }
 
 export function collectStacks<V, S extends StackSample, D>(object: BpfObject, spec: StackCaptureSpec<V, S, D>): Collector<D> {
   const symbolizer = createSymbolizer();
-  const announcer = new ProcessAnnouncer(object, symbolizer);
-  const snapshots = spec.snapshots ? countSnapshots(object, symbolizer, spec.snapshots) : undefined;
+  // Python frames are walked in the kernel next to a snapshot: only with snapshots.
+  const python = spec.snapshots ? new PythonStacks(object) : undefined;
+  const announcer = new ProcessAnnouncer(object, symbolizer, python && ((pid) => python.noted(pid)));
+  const snapshots = spec.snapshots ? countSnapshots(object, symbolizer, { ...spec.snapshots, ...(python ? { python } : {}) }) : undefined;
   const poll = () => {
     announcer.poll(); // first: a process's maps are read before its snapshots are unwound
     snapshots?.poll();
@@ -65,7 +72,11 @@ export function collectStacks<V, S extends StackSample, D>(object: BpfObject, sp
       const counted = readCounts(object, spec.decodeValue);
       // Processes the kernel could not announce (its set was full): now, if still alive.
       for (const { key } of counted) if (key.userStackId >= 0) announcer.note(key.tgid);
-      const gaps = { snapshotBytes: spec.snapshots?.snapshotBytes ?? 0, maxDepth: spec.snapshots?.maxDepth ?? 0, unmappedDropped: 0 };
+      const gaps: { snapshotBytes: number; maxDepth: number; unmappedDropped: number; sourceLines?: SourceLinesSummary } = {
+        snapshotBytes: spec.snapshots?.snapshotBytes ?? 0,
+        maxDepth: spec.snapshots?.maxDepth ?? 0,
+        unmappedDropped: 0,
+      };
       const stacks = symbolizeStacks(
         object.map('stacks'),
         symbolizer,
@@ -74,15 +85,18 @@ export function collectStacks<V, S extends StackSample, D>(object: BpfObject, sp
         spec.merge as (into: StackSample, from: StackSample) => void,
         gaps,
       ) as S[];
+      gaps.sourceLines = addSourceLines(stacks); // once for the capture: one llvm-symbolizer run per module
       stacks.sort((a, b) => b.value - a.value);
       const unwind = snapshots?.summary();
       return spec.finish(stacks, readLostStacks(object), symbolizer.kernelProblem(), {
         ...(unwind ? { unwind } : {}),
         unmappedDropped: gaps.unmappedDropped + (unwind?.unmappedDropped ?? 0),
+        ...(gaps.sourceLines ? { sourceLines: gaps.sourceLines } : {}),
       });
     },
     close: () => {
       snapshots?.close();
+      python?.close();
       announcer.close();
       symbolizer.close();
     },
@@ -115,6 +129,20 @@ export function describeGaps(data: StackData): string[] {
         (parts.length ? `; ${parts.join(', ')}` : ''),
     );
   }
+  const py = u?.python;
+  if (py) {
+    const versions = [...new Set(Object.values(py.processes).map((p) => `CPython ${p.split(' ')[0]}`))];
+    const parts = [
+      py.unreadable && `${py.unreadable} frames with an unreadable code object`,
+      py.truncated && `${py.truncated} stacks cut at 128 Python frames`,
+      py.faults && `${py.faults} walks stopped at an unreadable frame`,
+      py.lost && `${py.lost} samples' Python frames lost: ring buffer full`,
+    ].filter(Boolean);
+    if (py.samples)
+      lines.push(`Python frames (${versions.join(', ')}) in ${py.samples} of ${u.snapshots} user stacks` + (parts.length ? `; ${parts.join(', ')}` : ''));
+    for (const [pid, problem] of Object.entries(py.unsupported).slice(0, 3)) lines.push(`Python frames not walked for pid ${pid}: ${problem}`);
+  }
+  if (data.sourceLines?.problem) lines.push(`source lines: ${data.sourceLines.problem}`);
   if (data.unmappedDropped) lines.push(`${data.unmappedDropped} addresses outside every mapping dropped`);
   return lines;
 }

@@ -9,6 +9,8 @@ import { RingBufferReader, type BpfMap, type BpfObject } from '../../libbpf/inde
 import type { StackSample } from '../../stacks/types.js';
 import { demangleAll } from '../../symbolize/demangle.js';
 import { perfMapCandidates } from '../../symbolize/perf-map.js';
+import { originOf, rememberOrigin } from '../../symbolize/frame-origin.js';
+import { interleavePython, type PythonFrame } from '../../symbolize/python/index.js';
 import type { Frame, Symbolizer } from '../../symbolize/types.js';
 import type { UnwindEnd } from '../../unwind/index.js';
 import { cString, recordLayout } from '../records.js';
@@ -126,6 +128,8 @@ export class ProcessAnnouncer {
   constructor(
     object: BpfObject,
     private readonly symbolizer: Symbolizer,
+    /** Told after each note (a Python process is registered for the kernel's frame walk). */
+    private readonly onNoted?: (pid: number) => void,
   ) {
     this.reader = new RingBufferReader(object.map('new_tgids'));
   }
@@ -160,6 +164,7 @@ export class ProcessAnnouncer {
     this.notedAt.set(pid, Date.now());
     try {
       this.symbolizer.notePid(pid);
+      this.onNoted?.(pid);
     } catch {
       // gone already: its frames show as module+offset
     }
@@ -189,7 +194,7 @@ export interface CountedStack<V> {
   key: StackKey;
   value: V;
   /** The user stack unwound in user space from a snapshot (instead of key.userStackId). */
-  user?: { ips: bigint[]; end: UnwindEnd; endModule?: string };
+  user?: { ips: bigint[]; end: UnwindEnd; endModule?: string; python?: PythonFrame[] };
   /** The snapshot's group (struct stack_snapshot.group: a capture's key besides the stack), when not 0. */
   group?: bigint;
 }
@@ -233,7 +238,11 @@ export function symbolizeStacks<V>(
   counted: CountedStack<V>[],
   toSample: (key: StackKey, frames: Frame[], value: V) => StackSample,
   merge: (into: StackSample, from: StackSample) => void,
-  gaps: { snapshotBytes: number; maxDepth: number; unmappedDropped: number } = { snapshotBytes: 0, maxDepth: 0, unmappedDropped: 0 },
+  gaps: { snapshotBytes: number; maxDepth: number; unmappedDropped: number } = {
+    snapshotBytes: 0,
+    maxDepth: 0,
+    unmappedDropped: 0,
+  },
 ): StackSample[] {
   const kernelFrames = new Map<number, Frame[]>();
   const userFrames = new Map<string, Frame[]>(); // `${tgid}:${id}`: one id may be shared by processes
@@ -266,13 +275,15 @@ export function symbolizeStacks<V>(
     return kept;
   };
   const unwoundStack = (tgid: number, user: NonNullable<CountedStack<V>['user']>): Frame[] => {
-    const cacheKey = `${tgid}:${user.end}:${user.endModule ?? ''}:${user.ips.join(',')}`;
+    const py = user.python?.map((f) => `${f.name}|${f.file}|${f.line ?? ''}|${f.entry ? 1 : 0}`).join(',') ?? '';
+    const cacheKey = `${tgid}:${user.end}:${user.endModule ?? ''}:${user.ips.join(',')}:${py}`;
     let frames = userFrames.get(cacheKey);
     if (!frames) {
       const ips = user.ips;
       frames = ips.length ? safe(() => symbolizer.symbolizeUser(tgid, ips), ips, 'user').reverse() : [];
       const gap = gapFrame(user.end, user.endModule, gaps.snapshotBytes, gaps.maxDepth);
       if (gap) frames.unshift(gap);
+      if (user.python?.length) frames = interleavePython(frames, user.python);
       userFrames.set(cacheKey, frames);
     }
     return frames;
@@ -297,13 +308,17 @@ function demangled(samples: StackSample[]): StackSample[] {
     if (!s.frames.some((f) => names.get(f.name) !== f.name)) continue;
     s.frames = s.frames.map((f) => {
       const name = names.get(f.name);
-      return name && name !== f.name ? { ...f, name } : f;
+      if (!name || name === f.name) return f;
+      const renamed = { ...f, name };
+      const origin = originOf(f); // for source lines, looked up by frame
+      if (origin) rememberOrigin(renamed, origin);
+      return renamed;
     });
   }
   return samples;
 }
 
-const frameId = (f: Frame) => `${f.kind}|${f.module ?? ''}|${f.name}`;
+const frameId = (f: Frame) => `${f.kind}|${f.module ?? ''}|${f.name}|${f.file ?? ''}|${f.line ?? ''}|${f.inlined ? 1 : 0}`;
 
 /** A symbolizer failure must not lose the sample: fall back to raw addresses. */
 function safe(symbolize: () => Frame[], ips: bigint[], kind: 'kernel' | 'user'): Frame[] {

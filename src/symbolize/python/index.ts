@@ -1,0 +1,5 @@
+export { findPythonRuntime, type PythonRuntime } from './runtime.js';
+export { encodeWalk, knownPythonVersions, pythonLayout, type PythonLayout } from './layouts.js';
+export { PythonCodeReader, type PythonFrameInfo } from './code-objects.js';
+export { interleavePython, pythonFrame, type PythonFrame } from './interleave.js';
+export { lineOfInstruction } from './line-table.js';

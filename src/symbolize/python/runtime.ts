@@ -1,0 +1,85 @@
+// Finds the CPython runtime in a process: the module (the python3.X
+// executable, or a libpython3.X.so an embedding program loads) that exports
+// _PyRuntime, its address in the process, and the version (Py_Version, 3.11+,
+// or the module's name) whose layout the walk needs.
+import type { ElfFile } from '../elf.js';
+import { elfForMapping } from '../elf-cache.js';
+import { isFileMapping, readMaps, type MapEntry } from '../process-maps.js';
+import { pythonLayout, type PythonLayout } from './layouts.js';
+import { ProcessMemory } from './memory.js';
+
+const PYTHON_MODULE = /(?:^|\/)(?:lib)?python(\d+)\.(\d+)[a-z]*(?:\.so[.\d]*)?$/;
+
+export type PythonRuntime =
+  | { found: true; version: string; module: string; runtime: bigint; layout: PythonLayout }
+  | { found: false; version?: string; module?: string; problem: string };
+
+/** undefined: not a Python process. */
+export function findPythonRuntime(pid: number): PythonRuntime | undefined {
+  let maps: MapEntry[];
+  try {
+    maps = readMaps(pid);
+  } catch {
+    return undefined;
+  }
+  const seen = new Set<string>();
+  for (const m of maps) {
+    const named = PYTHON_MODULE.exec(m.path);
+    if (!named || !isFileMapping(m) || seen.has(m.path)) continue;
+    seen.add(m.path);
+    const { elf } = elfForMapping(pid, m);
+    if (!elf) return { found: false, module: m.path, problem: `${m.path}: cannot be read` };
+    const symbols = dynamicSymbols(elf, ['_PyRuntime', 'Py_Version']);
+    const runtimeVaddr = symbols.get('_PyRuntime');
+    if (runtimeVaddr === undefined) continue; // a python-named module that is not the interpreter
+    const bias = loadBias(
+      elf,
+      maps.filter((x) => x.path === m.path && x.inode === m.inode),
+    );
+    if (bias === undefined) return { found: false, module: m.path, problem: `${m.path}: load address unknown` };
+    const version = versionOf(pid, symbols.get('Py_Version'), bias) ?? `${named[1]}.${named[2]}`;
+    const layout = pythonLayout(version);
+    if (!layout) return { found: false, version, module: m.path, problem: `CPython ${version}: no frame layout known (Python frames need 3.11)` };
+    return { found: true, version, module: m.path, runtime: BigInt(runtimeVaddr + bias), layout };
+  }
+  return undefined;
+}
+
+/** "3.11" from the interpreter's Py_Version (PY_VERSION_HEX), read from its memory. */
+function versionOf(pid: number, vaddr: number | undefined, bias: number): string | undefined {
+  if (vaddr === undefined) return undefined;
+  const memory = new ProcessMemory(pid);
+  try {
+    const hex = memory.read(BigInt(vaddr + bias), 4)?.readUInt32LE(0);
+    return hex === undefined ? undefined : `${hex >>> 24}.${(hex >>> 16) & 0xff}`;
+  } finally {
+    memory.close();
+  }
+}
+
+/** Process address minus ELF virtual address, from a mapping of the file's bytes. */
+function loadBias(elf: ElfFile, mappings: MapEntry[]): number | undefined {
+  for (const m of mappings) {
+    const seg = elf.segments.find((s) => m.offset >= s.offset && m.offset < s.offset + s.filesz);
+    if (seg) return m.start - m.offset - (seg.vaddr - seg.offset);
+  }
+  return undefined;
+}
+
+/** Values of the named symbols of .dynsym (the runtime is exported for extension modules). */
+function dynamicSymbols(elf: ElfFile, names: string[]): Map<string, number> {
+  const found = new Map<string, number>();
+  const symbols = elf.sectionData('.dynsym');
+  const strings = elf.sectionData('.dynstr');
+  if (!symbols || !strings) return found;
+  const wanted = new Set(names);
+  for (let off = 0; off + 24 <= symbols.length && found.size < wanted.size; off += 24) {
+    const nameAt = symbols.readUInt32LE(off);
+    const end = strings.indexOf(0, nameAt);
+    if (end < 0) continue;
+    const name = strings.toString('latin1', nameAt, end);
+    const value = Number(symbols.readBigUInt64LE(off + 8));
+    if (wanted.has(name) && value) found.set(name, value);
+  }
+  return found;
+}
