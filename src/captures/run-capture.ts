@@ -2,13 +2,14 @@
 // load → attach → drain until the duration ends or the signal aborts → read →
 // detach and close. One exit path: everything taken is released in `finally`.
 import { z } from 'zod';
-import { BpfObject, enableRunTimeStats, programStats, tracingRoot } from '../libbpf/index.js';
+import { enableRunTimeStats, programStats, tracingRoot, type BpfObject } from '../libbpf/index.js';
 import { closeFd } from '../libbpf/perf-event.js';
 import { elapsedMs, monoNow } from '../util/clock.js';
 import { redactCaptureData, type SecretPattern } from '../redact/index.js';
-import { bpfObjectPath, minimalBtfPath } from '../util/paths.js';
 import type { CaptureDefinition, CaptureResult, Collector } from './capture.js';
-import { applyFilterSettings, fillTgidFilter, readKernelCounters } from './contract.js';
+import { fillTgidFilter, readKernelCounters } from './contract.js';
+import { openConfigured, type ObjectSettings } from './open-configured.js';
+import type { WarmPool } from './warm-pool.js';
 import { resolveTarget, type ResolvedTarget, type TargetSpec } from './target.js';
 import { CpuBudgetMeter } from './cpu-budget.js';
 import { CPU_BUDGET_SAMPLE_MS } from '../model/limits.js';
@@ -42,6 +43,8 @@ export interface CaptureRequest {
   onLive?(): void;
   /** The operator's secret patterns, besides the built-in ones (config `redaction.patterns`). */
   redaction?: readonly SecretPattern[];
+  /** Objects loaded ahead of time (a worker's): with one for these settings, the run only attaches. */
+  pool?: WarmPool;
 }
 
 /** Settings that do not fit the capture's schema; the message lists what is allowed. */
@@ -61,14 +64,16 @@ export async function runCapture<P, D>(def: CaptureDefinition<P, D>, request: Ca
 
   const startedAt = new Date();
   const t0 = monoNow();
-  const object = BpfObject.open(bpfObjectPath(def.name), { btfCustomPath: minimalBtfPath(def.name) });
+  const settings: ObjectSettings<P> = { def, params, target, excludeCgroupId: request.excludeCgroupId };
+  const warmObject = request.pool?.take(settings as ObjectSettings);
+  const object = warmObject ?? openConfigured(settings);
+  if (!warmObject) request.pool?.remember(settings as ObjectSettings, object);
   let collector: Collector<D> | undefined;
   let statsFd = -1;
   try {
-    applyFilterSettings(object, target, def.followForks ?? false, request.excludeCgroupId);
-    def.configure?.(object, params, target);
     const openMs = elapsedMs(t0);
-    object.load();
+    // Off the event loop: other captures of the run start meanwhile.
+    if (!warmObject) await object.loadAsync();
     fillTgidFilter(object, target);
     const loadMs = elapsedMs(t0) - openMs;
     statsFd = enableRunTimeStats();
@@ -107,7 +112,7 @@ export async function runCapture<P, D>(def: CaptureDefinition<P, D>, request: Ca
       redactions,
       ...cost,
       bounds,
-      timings: { openMs: round2(openMs), loadMs: round2(loadMs), attachMs: round2(attachMs) },
+      timings: { openMs: round2(openMs), loadMs: round2(loadMs), attachMs: round2(attachMs), warm: Boolean(warmObject) },
       ...data,
     };
   } finally {
