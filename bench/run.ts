@@ -29,6 +29,7 @@ import { cputhrottleCost, lockwaitOverhead, tcpdropOverhead } from './causes-ove
 import { syscallerrorsOverhead } from './syscallerrors-overhead.js';
 import { signalsOverhead } from './signals-overhead.js';
 import { oomkillOverhead } from './oomkill-overhead.js';
+import { tracerComparison } from './tracer-comparison.js';
 
 interface Benchmark {
   name: string;
@@ -67,6 +68,12 @@ const benchmarks: Benchmark[] = [
     title: 'Overhead: an exec storm (2000 fork+exec of /bin/true) traced vs untraced, alternating runs, as a ratio',
     target: '≤1.03×',
     run: execOverhead,
+  },
+  {
+    name: 'tracer-comparison',
+    title: 'Exec, read and connect storms and a CPU loop: untraced, under Sherlock and under bpftrace on the same tracepoints',
+    target: 'exec ≤1.03×, reads ≤1.15×, connects ≤1.05×, CPU ≤1.01×, and ahead of bpftrace on each',
+    run: tracerComparison,
   },
   {
     name: 'cli-startup',

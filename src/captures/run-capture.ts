@@ -2,8 +2,7 @@
 // load → attach → drain until the duration ends or the signal aborts → read →
 // detach and close. One exit path: everything taken is released in `finally`.
 import { z } from 'zod';
-import { enableRunTimeStats, programStats, tracingRoot, type BpfObject } from '../libbpf/index.js';
-import { closeFd } from '../libbpf/perf-event.js';
+import { tracingRoot } from '../libbpf/index.js';
 import { elapsedMs, monoNow } from '../util/clock.js';
 import { redactCaptureData, type SecretPattern } from '../redact/index.js';
 import type { CaptureDefinition, CaptureResult, Collector } from './capture.js';
@@ -12,6 +11,7 @@ import { openConfigured, type ObjectSettings } from './open-configured.js';
 import type { WarmPool } from './warm-pool.js';
 import { resolveTarget, type ResolvedTarget, type TargetSpec } from './target.js';
 import { CpuBudgetMeter } from './cpu-budget.js';
+import { trackRunTime, type RunTimeMeter } from './run-time-sampler.js';
 import { CPU_BUDGET_SAMPLE_MS } from '../model/limits.js';
 import type { CaptureStop } from '../model/run.js';
 
@@ -69,26 +69,26 @@ export async function runCapture<P, D>(def: CaptureDefinition<P, D>, request: Ca
   const object = warmObject ?? openConfigured(settings);
   if (!warmObject) request.pool?.remember(settings as ObjectSettings, object);
   let collector: Collector<D> | undefined;
-  let statsFd = -1;
+  let runTime: RunTimeMeter | undefined;
   try {
     const openMs = elapsedMs(t0);
     // Off the event loop: other captures of the run start meanwhile.
     if (!warmObject) await object.loadAsync();
     fillTgidFilter(object, target);
     const loadMs = elapsedMs(t0) - openMs;
-    statsFd = enableRunTimeStats();
     collector = def.collect({ object, params, target });
     object.attachAll(def.perfEvent ? { perfEvent: def.perfEvent(params) } : {});
     const attachMs = elapsedMs(t0) - openMs - loadMs;
+    runTime = trackRunTime(object);
     request.onLive?.();
 
     const liveAt = monoNow();
-    const meter = request.cpuBudgetPercent !== undefined ? new CpuBudgetMeter(object, request.cpuBudgetPercent) : undefined;
+    const meter = request.cpuBudgetPercent !== undefined ? new CpuBudgetMeter(runTime, request.cpuBudgetPercent) : undefined;
     const ended = await waitAndDrain(request, collector, meter);
     const cancelled = ended === 'cancelled';
     const stopped = typeof ended === 'object' ? ended : undefined;
     const durationMs = elapsedMs(liveAt);
-    const cost = programCost(object);
+    const cost = runTime.stop();
     await object.detachAll(); // first, so the last drain sees everything that was submitted
     collector.poll?.();
     // The one seam every capture's data leaves through: secrets are hidden here,
@@ -110,15 +110,16 @@ export async function runCapture<P, D>(def: CaptureDefinition<P, D>, request: Ca
       drops,
       partialReads: counters.partialReads,
       redactions,
-      ...cost,
+      bpfCpuNs: Math.round(cost.ns),
+      bpfRunCount: Math.round(cost.runs),
       bounds,
       timings: { openMs: round2(openMs), loadMs: round2(loadMs), attachMs: round2(attachMs), warm: Boolean(warmObject) },
       ...data,
     };
   } finally {
+    runTime?.stop();
     collector?.close?.();
     object.close();
-    closeFd(statsFd);
   }
 }
 
@@ -203,18 +204,6 @@ function waitAndDrain(request: CaptureRequest, collector: Collector<unknown>, me
     if (signal?.aborted) return finish('cancelled');
     signal?.addEventListener('abort', onAbort, { once: true });
   });
-}
-
-/** Kernel-measured run time and count of every program in the object. */
-function programCost(object: BpfObject): { bpfCpuNs: number; bpfRunCount: number } {
-  let ns = 0n;
-  let runs = 0n;
-  for (const program of object.spec.programs.filter((p) => p.autoload)) {
-    const stats = programStats(object.programFd(program.name));
-    ns += stats.runTimeNs;
-    runs += stats.runCount;
-  }
-  return { bpfCpuNs: Number(ns), bpfRunCount: Number(runs) };
 }
 
 const round2 = (n: number) => Math.round(n * 100) / 100;
