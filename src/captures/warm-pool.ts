@@ -14,6 +14,8 @@ export interface WarmPoolOptions {
   maxObjects?: number;
   /** Wait after a take before loading the replacement (keeps the verifier off the run's start). */
   refillDelayMs?: number;
+  /** Kernel memory the loaded objects may hold together; an object that would go over it stays cold. */
+  maxKernelBytes?: number;
 }
 
 interface Slot {
@@ -38,10 +40,12 @@ export class WarmPool {
   private closed = false;
   private readonly maxObjects: number;
   private readonly refillDelayMs: number;
+  private readonly maxKernelBytes: number;
 
   constructor(options: WarmPoolOptions = {}) {
     this.maxObjects = options.maxObjects ?? 48;
     this.refillDelayMs = options.refillDelayMs ?? 1_000;
+    this.maxKernelBytes = options.maxKernelBytes ?? Number.POSITIVE_INFINITY;
   }
 
   /** Keeps objects with these settings loaded; resolves once each was tried (failures are logged). */
@@ -164,7 +168,14 @@ export class WarmPool {
     } finally {
       slot.filling = false;
     }
-    if (gone()) object.close();
-    else slot.object = object;
+    if (gone()) return object.close();
+    const bytes = object.kernelMemoryBytes();
+    if (this.memory().kernelBytes + bytes > this.maxKernelBytes) {
+      object.close();
+      for (const [fingerprint, s] of this.slots) if (s === slot) this.slots.delete(fingerprint);
+      log.info('not kept warm: over the memory budget', { capture: slot.settings.def.name, kernelMiB: Math.round(bytes / 2 ** 18) / 4 });
+      return;
+    }
+    slot.object = object;
   }
 }

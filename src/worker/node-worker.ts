@@ -17,7 +17,7 @@ import { createLogger } from '../util/logger.js';
 import type { OwnCgroup } from './own-cgroup.js';
 import { runNodeJob } from './run-node-job.js';
 import { WarmPool } from '../captures/warm-pool.js';
-import { warmSettings } from './warm-captures.js';
+import { WARM_POOL_MAX_MIB, warmSettings } from './warm-captures.js';
 
 const VERSION = '0.1.0';
 /** How long stop() waits for a running job to store its results and report back. */
@@ -65,7 +65,7 @@ export async function startNodeWorker(options: NodeWorkerOptions): Promise<NodeW
   const bullConnection = connectRedis(options.redisUrl, `sherlock-worker-${node}-bullmq`);
   const store = new RunStore(redis, { retentionSeconds: options.retentionSeconds });
   let currentRun: string | undefined;
-  const pool = options.warm?.length ? new WarmPool() : undefined;
+  const pool = options.warm?.length ? new WarmPool({ maxKernelBytes: WARM_POOL_MAX_MIB * 2 ** 20 }) : undefined;
 
   // One worker per node name: a lease renewed with every heartbeat, free once
   // its holder stops renewing (NODE_TTL_MS, as long as a node counts as live).
