@@ -3,7 +3,7 @@
 // step; findings of one pattern merge with every subject kept; a process on
 // CPU leads the waits it explains; severity never outruns the impact.
 import { describe, expect, it } from 'vitest';
-import { analyzeRun } from '../../src/analysis/analyze.js';
+import { analyzeRun } from '../../src/runs/analyze-run.js';
 import { histogram, kernel, on, result, run, stack, user } from './fixtures.js';
 
 const DEST = '10.0.3.7:5432';

@@ -117,3 +117,10 @@ export function captureWindow(result: {
 export const within = (value: number, expected: number, share = 0.2) => Math.abs(value - expected) <= expected * share;
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** The kernel's total retransmit count on this host's TCP connections to `destination` (ss's "retrans:now/total"). */
+export function socketRetransmits(destination: string): number {
+  const [address, port] = [destination.slice(0, destination.lastIndexOf(':')), destination.slice(destination.lastIndexOf(':') + 1)];
+  const out = execFileSync('ss', ['-tinH', 'dst', address, 'dport', '=', port], { encoding: 'utf8' });
+  return [...out.matchAll(/retrans:\d+\/(\d+)/g)].reduce((sum, m) => sum + Number(m[1]), 0);
+}
