@@ -106,14 +106,35 @@ export async function runbookAttach(): Promise<void> {
       ['until', 'median', 'p90', 'min', 'max'],
       [
         ...LATENCY_RUNBOOK.flatMap((name) => [
-          row(`${name} live, cold`, cold.map((s) => s.each[name]!)),
-          row(`${name} live, warm`, warm.map((s) => s.each[name]!)),
+          row(
+            `${name} live, cold`,
+            cold.map((s) => s.each[name]!),
+          ),
+          row(
+            `${name} live, warm`,
+            warm.map((s) => s.each[name]!),
+          ),
         ]),
-        row('all five live, cold', cold.map((s) => s.totalMs)),
-        row('all five live, warm', warm.map((s) => s.totalMs)),
-        row('longest loop stall, cold', cold.map((s) => s.stallMs)),
-        row('longest loop stall, warm', warm.map((s) => s.stallMs)),
-        row('execsnoop alone, warm', single.map((s) => s.totalMs)),
+        row(
+          'all five live, cold',
+          cold.map((s) => s.totalMs),
+        ),
+        row(
+          'all five live, warm',
+          warm.map((s) => s.totalMs),
+        ),
+        row(
+          'longest loop stall, cold',
+          cold.map((s) => s.stallMs),
+        ),
+        row(
+          'longest loop stall, warm',
+          warm.map((s) => s.stallMs),
+        ),
+        row(
+          'execsnoop alone, warm',
+          single.map((s) => s.totalMs),
+        ),
       ],
       numericColumns(5),
     );
@@ -121,7 +142,10 @@ export async function runbookAttach(): Promise<void> {
     const warmAll = median(warm.map((s) => s.totalMs));
     kv('cold / warm (all five)', `${(coldAll / warmAll).toFixed(1)}×`);
     kv('runs that found their objects warm', `${warm.reduce((n, s) => n + s.warm, 0)} of ${RUNS * LATENCY_RUNBOOK.length}`);
-    kv('warm pool', `${memory.objects} objects loaded in ${fmtMs(warmUpMs)}, kernel memory ${(memory.kernelBytes / 2 ** 20).toFixed(1)} MiB (no program attached: no CPU while idle)`);
+    kv(
+      'warm pool',
+      `${memory.objects} objects loaded in ${fmtMs(warmUpMs)}, kernel memory ${(memory.kernelBytes / 2 ** 20).toFixed(1)} MiB (no program attached: no CPU while idle)`,
+    );
     const stall = max(warm.map((s) => s.stallMs));
     verdict(warmAll <= TARGET_ALL_MS, `all five warm: median ${fmtMs(warmAll)} vs ≤${TARGET_ALL_MS} ms`);
     const one = median(single.map((s) => s.totalMs));

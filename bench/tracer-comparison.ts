@@ -29,7 +29,7 @@ interface Workload {
   /** What the figure is, e.g. "ms wall". */
   unit: string;
   target: number;
-  captures: CaptureDefinition<any, any>[]; // eslint-disable-line @typescript-eslint/no-explicit-any
+  captures: CaptureDefinition<any, any>[];
   /** The bpftrace script doing the same job on the same tracepoints. */
   bpftrace: string;
   /** One run of the workload: its figure (lower is better). */
@@ -217,5 +217,7 @@ export async function tracerComparison(): Promise<void> {
   }
   section(`medians of ${ROUNDS} rounds per side, rotating order; ratios to untraced`);
   table(['workload', 'untraced', 'Sherlock', 'bpftrace', 'target', 'met', 'ahead of bpftrace', 'Sherlock drops'], rows, numericColumns(4));
-  note('Sherlock: the same captures `sherlock capture` runs, whole host; connect storm: tcpconnlat + tcplife (bpftrace: the same histogram plus a per-process close count).');
+  note(
+    'Sherlock: the same captures `sherlock capture` runs, whole host; connect storm: tcpconnlat + tcplife (bpftrace: the same histogram plus a per-process close count).',
+  );
 }

@@ -13,7 +13,10 @@ export function warmCaptureNames(choice: string): string[] {
   const text = choice.trim();
   if (text === 'all' || text === '') return bpfCaptures;
   if (text === 'none') return [];
-  const names = text.split(',').map((n) => n.trim()).filter(Boolean);
+  const names = text
+    .split(',')
+    .map((n) => n.trim())
+    .filter(Boolean);
   const unknown = names.filter((n) => !bpfCaptures.includes(n));
   if (unknown.length) {
     throw new RangeError(`--warm takes all, none or capture names with a BPF object (${bpfCaptures.join(', ')}); unknown: ${unknown.join(', ')}`);
