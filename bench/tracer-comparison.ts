@@ -97,7 +97,7 @@ function workloads(dir: TempDir): Workload[] {
       captures: [tcpconnlat, tcplife],
       bpftrace: [
         'tracepoint:sock:inet_sock_set_state /args->newstate == 2/ { @start[args->skaddr] = nsecs; }',
-        'tracepoint:sock:inet_sock_set_state /args->oldstate == 2 && @start[args->skaddr]/ { @us[args->daddr] = hist((nsecs - @start[args->skaddr]) / 1000); delete(@start[args->skaddr]); }',
+        'tracepoint:sock:inet_sock_set_state /args->oldstate == 2 && @start[args->skaddr]/ { @us = hist((nsecs - @start[args->skaddr]) / 1000); delete(@start[args->skaddr]); }',
         'tracepoint:sock:inet_sock_set_state /args->newstate == 7/ { @life[pid, comm] = count(); }',
         'END { clear(@start); clear(@us); clear(@life); }',
       ].join('\n'),
