@@ -77,7 +77,7 @@ export async function runCapture<P, D>(def: CaptureDefinition<P, D>, request: Ca
     fillTgidFilter(object, target);
     const loadMs = elapsedMs(t0) - openMs;
     collector = def.collect({ object, params, target });
-    object.attachAll(def.perfEvent ? { perfEvent: def.perfEvent(params) } : {});
+    await object.attachAllAsync(def.perfEvent ? { perfEvent: def.perfEvent(params) } : {});
     const attachMs = elapsedMs(t0) - openMs - loadMs;
     runTime = trackRunTime(object);
     request.onLive?.();

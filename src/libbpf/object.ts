@@ -5,7 +5,7 @@ import { constants } from 'node:os';
 import { sectionVariables } from './btf.js';
 import { BpfError, NotSupportedError, ObjectFileError, errnoName, privilegedCallError } from './errors.js';
 import { mapTypeName, programTypeName } from './kernel-types.js';
-import { attachProgram, type BpfLink, type AttachOptions } from './link.js';
+import { attachProgram, attachProgramAsync, type BpfLink, type AttachOptions } from './link.js';
 import { libbpfWarningsSince, routeLibbpfLog, warningsMark } from './log.js';
 import { BpfMap } from './map.js';
 import { errnoOf, koffi, lastErrno, lib, type Handle } from './native.js';
@@ -225,6 +225,22 @@ export class BpfObject {
    * tracepoint: it is a tail-call target, loaded but not attached (as in libbpf's skeletons). */
   attachAll(options: AttachOptions = {}): BpfLink[] {
     return this.spec.programs.filter((p) => p.autoload && p.section !== 'tracepoint').map((p) => this.attach(p.name, options));
+  }
+
+  /** attachAll with tracepoint attaches on koffi's threads, all at once: the event loop goes on meanwhile. */
+  async attachAllAsync(options: AttachOptions = {}): Promise<BpfLink[]> {
+    this.assertPhase('attach', true);
+    const programs = this.spec.programs.filter((p) => p.autoload && p.section !== 'tracepoint');
+    const settled = await Promise.allSettled(programs.map((p) => attachProgramAsync(this.programHandle(p.name), p, options)));
+    // Kept even when one failed: close() or detachAll() then frees them with the rest.
+    for (const s of settled) if (s.status === 'fulfilled') this.links.push(s.value);
+    if (!this.handle) {
+      for (const link of this.links.splice(0)) link.destroy();
+      throw new Error(`${this.spec.path} was closed while it attached`);
+    }
+    const failed = settled.find((s) => s.status === 'rejected');
+    if (failed) throw (failed as PromiseRejectedResult).reason;
+    return settled.map((s) => (s as PromiseFulfilledResult<BpfLink>).value);
   }
 
   /** Detaches every program; maps stay readable until close(). */
