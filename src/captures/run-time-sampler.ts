@@ -6,8 +6,8 @@
 // is one refcount in the kernel, so captures sampling on their own phases
 // would see each other's windows.
 import type { BpfObject } from '../libbpf/index.js';
-import { enableRunTimeStats, programStats } from '../libbpf/index.js';
-import { closeFd } from '../libbpf/perf-event.js';
+import { closeStatsFdAsync, enableRunTimeStatsAsync, programStats } from '../libbpf/index.js';
+import { createLogger } from '../util/logger.js';
 const nowMs = () => performance.now();
 
 // Switching the stats costs ~10 ms of CPU and ~50 ms of wall time a pair (the
@@ -74,12 +74,38 @@ class Tracked {
   }
 }
 
+const log = createLogger({ component: 'run-time-stats' });
 const tracked = new Set<Tracked>();
 let statsFd = -1;
+let enabling = false;
+let phaseOn = false;
 let timer: NodeJS.Timeout | undefined;
 
+// Switched on koffi's threads: each switch waits on every CPU, never on the event loop.
+function statsOn(): void {
+  if (statsFd >= 0 || enabling) return;
+  enabling = true;
+  enableRunTimeStatsAsync().then(
+    (fd) => {
+      enabling = false;
+      if (tracked.size && phaseOn && statsFd < 0) statsFd = fd;
+      else void closeStatsFdAsync(fd);
+    },
+    (err: unknown) => {
+      enabling = false;
+      log.warn('BPF run-time stats could not be switched on: BPF CPU reads 0', { error: (err as Error).message });
+    },
+  );
+}
+
+function statsOff(): void {
+  void closeStatsFdAsync(statsFd);
+  statsFd = -1;
+}
+
 function switchOn(): void {
-  if (statsFd < 0) statsFd = enableRunTimeStats();
+  phaseOn = true;
+  statsOn();
   for (const t of tracked) t.switchedOn();
   clearTimeout(timer);
   timer = setTimeout(switchOff, STATS_ON_MS);
@@ -87,9 +113,9 @@ function switchOn(): void {
 }
 
 function switchOff(): void {
+  phaseOn = false;
   for (const t of tracked) t.switchedOff();
-  closeFd(statsFd);
-  statsFd = -1;
+  statsOff();
   timer = setTimeout(switchOn, STATS_PERIOD_MS - STATS_ON_MS);
   timer.unref();
 }
@@ -120,8 +146,8 @@ export function trackRunTime(object: BpfObject): RunTimeMeter {
       if (!tracked.size) {
         clearTimeout(timer);
         timer = undefined;
-        closeFd(statsFd);
-        statsFd = -1;
+        phaseOn = false;
+        statsOff();
       }
       return final;
     },
