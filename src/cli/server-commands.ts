@@ -135,6 +135,7 @@ export async function upCommand(argv: string[]): Promise<number> {
       runbooks,
       triggers,
       configFile: cfg.configFile,
+      stateDir: cfg.stateDir,
     });
     const token = adminToken(cfg);
     await api.tokens.ensure(token.secret, 'admin', ['admin']);
@@ -146,6 +147,7 @@ export async function upCommand(argv: string[]): Promise<number> {
       falcoRules: cfg.falcoRules,
       redaction,
       warm,
+      eventMemoryMiB: loadLimitsFrom(cfg.configFile).workerEventMemoryMiB,
       ...(own ? { own } : {}),
     });
     process.stdout.write(
@@ -172,7 +174,7 @@ export async function upCommand(argv: string[]): Promise<number> {
 }
 
 export async function apiCommand(argv: string[]): Promise<number> {
-  const cfg = config('sherlock api', argv, ['port', 'host', 'redis', 'retention-days', 'config']);
+  const cfg = config('sherlock api', argv, ['port', 'host', 'redis', 'retention-days', 'config', 'state-dir']);
   if (!cfg.redisUrl) throw new UsageError('sherlock api needs REDIS_URL (or --redis redis://host:port)');
   const { startApiServer } = await import('../server/api-server.js');
   const api = await startApiServer({
@@ -181,6 +183,7 @@ export async function apiCommand(argv: string[]): Promise<number> {
     host: cfg.host,
     retentionSeconds: cfg.retentionSeconds,
     configFile: cfg.configFile,
+    stateDir: cfg.stateDir,
   });
   if (cfg.adminToken) await api.tokens.ensure(cfg.adminToken, 'admin', ['admin']);
   process.stdout.write(`sherlock api listening on ${api.url}\n`);
@@ -210,6 +213,7 @@ export async function workerCommand(argv: string[]): Promise<number> {
       falcoRules: cfg.falcoRules,
       redaction,
       warm,
+      eventMemoryMiB: loadLimitsFrom(cfg.configFile).workerEventMemoryMiB,
       ...(own ? { own } : {}),
     });
     process.stdout.write(`sherlock worker for node ${cfg.node} is waiting for runs\n${falcoLine ? `${falcoLine}\n` : ''}`);

@@ -14,6 +14,7 @@ import type { SecretPattern } from '../redact/index.js';
 import { RunStore } from '../runs/store.js';
 import type { NodeJobData } from '../model/run.js';
 import { createLogger } from '../util/logger.js';
+import { DEFAULT_WORKER_EVENT_MEMORY_MIB } from '../model/limits.js';
 import type { OwnCgroup } from './own-cgroup.js';
 import { runNodeJob } from './run-node-job.js';
 import { WarmPool } from '../captures/warm-pool.js';
@@ -36,6 +37,8 @@ export interface NodeWorkerOptions {
   falcoRules?: string[];
   /** Captures whose objects are kept loaded between runs (warm-captures.ts); none when absent. */
   warm?: readonly string[];
+  /** load.workerEventMemoryMiB: what the event captures of one run may keep, shared among them. */
+  eventMemoryMiB?: number;
 }
 
 export interface NodeWorker {
@@ -135,6 +138,7 @@ export async function startNodeWorker(options: NodeWorkerOptions): Promise<NodeW
           redaction: options.redaction,
           ...(pool ? { pool } : {}),
           ...(options.own ? { own: options.own } : {}),
+          eventMemoryBytes: (options.eventMemoryMiB ?? DEFAULT_WORKER_EVENT_MEMORY_MIB) * 1024 * 1024,
         });
         if (state.status === 'failed') throw new Error(state.error ?? 'every capture failed');
         return { node, status: state.status };

@@ -36,6 +36,8 @@ export interface NodeJobContext {
   falcoRules?: string[];
   /** The worker's loaded objects: a step with their settings only attaches. */
   pool?: WarmPool;
+  /** What the job's event captures may keep in memory together (estimated bytes), shared equally; absent: no budget. */
+  eventMemoryBytes?: number;
 }
 
 /** Past the capture window, how long a node may take to store its results before it counts as lost. */
@@ -55,6 +57,8 @@ export async function runNodeJob(job: NodeJobData, ctx: NodeJobContext): Promise
   }
 
   const cost = startCostMeter(ctx.own);
+  const eventSteps = job.steps.filter((s) => captures.get(s.capture)?.kind === 'events').length;
+  const eventBudgetBytes = ctx.eventMemoryBytes !== undefined ? Math.floor(ctx.eventMemoryBytes / Math.max(1, eventSteps)) : undefined;
   const outcomes = await Promise.all(
     job.steps.map(async (step): Promise<{ summary: CaptureSummary; stored?: StoredResult }> => {
       const def = captures.get(step.capture);
@@ -69,12 +73,14 @@ export async function runNodeJob(job: NodeJobData, ctx: NodeJobContext): Promise
           redaction: ctx.redaction,
           ...(ctx.pool ? { pool: ctx.pool } : {}),
           ...(ctx.own ? { excludeCgroupId: ctx.own.id } : {}),
+          ...(eventBudgetBytes !== undefined ? { eventBudgetBytes } : {}),
           onLive: () => void ctx.store.appendEvent(runId, { type: 'capture-live', node, capture: step.capture }).catch(() => {}),
         });
         if (result.stopped) {
           log.warn('capture stopped over its BPF CPU budget', { runId, node, capture: step.capture, ...result.stopped });
           void ctx.store.appendEvent(runId, { type: 'capture-stopped', node, capture: step.capture, ...result.stopped }).catch(() => {});
         }
+        if (result.truncated) log.warn('capture truncated at a budget', { runId, node, capture: step.capture, ...result.truncated });
         const artifact = `${step.capture}.json`;
         const store = (name: string, contentType: string, content: string | Buffer) =>
           putArtifact(ctx.redis, { runId, node, name, contentType, ttlSeconds: ctx.retentionSeconds }, content);
@@ -90,6 +96,7 @@ export async function runNodeJob(job: NodeJobData, ctx: NodeJobContext): Promise
           durationMs: result.durationMs,
           cancelled: result.cancelled,
           ...(result.stopped ? { stopped: result.stopped } : {}),
+          ...(result.truncated ? { truncated: result.truncated } : {}),
           redactions: result.redactions ?? 0,
           artifact,
           bytes: meta.bytes,

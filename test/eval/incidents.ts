@@ -77,8 +77,8 @@ export function isForeign(f: Finding, ours: Set<number>): boolean {
   return pids.size > 0 && ![...pids].some((p) => ours.has(p));
 }
 
-/** Samples a growing number (CPU seconds, a counter) every 100 ms; rate() over any span, interpolated. */
-export function sampler(read: () => number) {
+/** Samples a growing number (CPU seconds, a counter) every `periodMs`; rate() over any span, interpolated. */
+export function sampler(read: () => number, periodMs = 100) {
   const points: [number, number][] = [[Date.now(), read()]];
   const timer = setInterval(() => {
     try {
@@ -87,7 +87,7 @@ export function sampler(read: () => number) {
     } catch {
       // the process is gone: keep what was sampled
     }
-  }, 100);
+  }, periodMs);
   const at = (t: number): number => {
     const i = points.findIndex(([pt]) => pt >= t);
     if (i < 0) return points.at(-1)![1];
