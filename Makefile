@@ -41,6 +41,7 @@ lint: node_modules/.package-lock.json
 	npx eslint --max-warnings=0 src test bench
 
 bench: build
+	@scripts/install-deps.sh --bench
 	node --expose-gc dist/bench/run.js
 
 # The release: compiled JS, CO-RE objects, runbooks, production deps, launcher.

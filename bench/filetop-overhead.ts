@@ -22,7 +22,7 @@ const FILE_BYTES = 1 << 20;
 const TARGET_RATIO = 2.0;
 
 /** N one-byte reads (lseek to 0 at EOF), at most max_ms; prints "<reads done> <loop ns>". */
-const ONE_BYTE_READS_C = String.raw`
+export const ONE_BYTE_READS_C = String.raw`
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <stdio.h>

@@ -22,7 +22,7 @@ const CAPTURE_BOUND_MS = 300_000; // the capture is aborted long before this
 const TARGET_RATIO = 1.01;
 
 /** ROUNDS × 1M rounds of an xorshift mix; prints its CPU time (µs) and the result. */
-const CPU_WORK_C = String.raw`
+export const CPU_WORK_C = String.raw`
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/resource.h>

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Sherlock needs, only those that are missing,
-# so a second run does nothing. Needs root (apt-get).
+# so a second run does nothing. Needs root (apt-get). `--bench` adds the
+# benchmarks' own (make bench passes it).
 set -euo pipefail
 
 packages=(clang llvm binutils gcc g++ libbpf-dev libbpf1 bpftool redis-server iproute2 nftables chromium)
+# `--bench`: also what only the benchmarks use (bpftrace, for the tracer comparison).
+[[ "${1:-}" == "--bench" ]] && packages+=(bpftrace time)
 
 missing=()
 for pkg in "${packages[@]}"; do

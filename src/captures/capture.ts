@@ -142,7 +142,8 @@ export interface CaptureMeta {
   bpfRunCount: number;
   /** Map sizes the capture ran with: its bounds. */
   bounds: Record<string, number>;
-  timings: { openMs: number; loadMs: number; attachMs: number };
+  /** warm: the object came loaded from the worker's warm pool (open and load were done before the run). */
+  timings: { openMs: number; loadMs: number; attachMs: number; warm?: boolean };
 }
 
 export type CaptureResult<D = unknown> = CaptureMeta & D;

@@ -25,15 +25,20 @@ export interface KernelCounters {
  * cgroup: host-wide, by comm or by uid.
  */
 export function applyFilterSettings(object: BpfObject, target: ResolvedTarget, followForks: boolean, excludeCgroupId?: bigint): void {
+  object.setRodata(filterSettings(target, followForks, excludeCgroupId));
+}
+
+/** The standard filters' rodata values for a target (the tgids themselves go in a map after load). */
+export function filterSettings(target: ResolvedTarget, followForks: boolean, excludeCgroupId?: bigint) {
   const selectsProcesses = target.tgids !== undefined || target.cgroupId !== undefined;
-  object.setRodata({
+  return {
     exclude_cgroup_id: selectsProcesses ? 0n : (excludeCgroupId ?? 0n),
     filter_by_tgid: target.tgids !== undefined,
     follow_forks: followForks,
     filter_cgroup_id: target.cgroupId ?? 0n,
     filter_uid: target.uid ?? 0xffffffff,
     filter_comm: target.comm ?? '',
-  });
+  };
 }
 
 /** Fills the tgid set; after load, before attach. */

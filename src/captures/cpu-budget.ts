@@ -1,10 +1,9 @@
-// The live BPF cost guard: the kernel's run time of a capture's programs,
-// sampled every second, as a share of one CPU over that second. A capture
+// The live BPF cost guard: the kernel's run time of a capture's programs
+// (sampled stats, run-time-sampler.ts), checked every second, as a share of one CPU over that second. A capture
 // over its budget is detached by run-capture at once; the others go on.
-import type { BpfObject } from '../libbpf/index.js';
-import { programStats } from '../libbpf/index.js';
 import type { CaptureStop } from '../model/run.js';
 import { elapsedMs, monoNow } from '../util/clock.js';
+import type { RunTimeMeter } from './run-time-sampler.js';
 
 export class CpuBudgetMeter {
   private lastNs = 0n;
@@ -12,7 +11,7 @@ export class CpuBudgetMeter {
   private readonly liveAt = monoNow();
 
   constructor(
-    private readonly object: BpfObject,
+    private readonly runTime: RunTimeMeter,
     readonly budgetPercent: number,
   ) {
     this.lastNs = this.runTimeNs();
@@ -40,8 +39,6 @@ export class CpuBudgetMeter {
   }
 
   private runTimeNs(): bigint {
-    let ns = 0n;
-    for (const program of this.object.spec.programs.filter((p) => p.autoload)) ns += programStats(this.object.programFd(program.name)).runTimeNs;
-    return ns;
+    return BigInt(Math.round(this.runTime.estimate().ns));
   }
 }

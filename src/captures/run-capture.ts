@@ -2,15 +2,16 @@
 // load → attach → drain until the duration ends or the signal aborts → read →
 // detach and close. One exit path: everything taken is released in `finally`.
 import { z } from 'zod';
-import { BpfObject, enableRunTimeStats, programStats, tracingRoot } from '../libbpf/index.js';
-import { closeFd } from '../libbpf/perf-event.js';
+import { tracingRoot } from '../libbpf/index.js';
 import { elapsedMs, monoNow } from '../util/clock.js';
 import { redactCaptureData, type SecretPattern } from '../redact/index.js';
-import { bpfObjectPath, minimalBtfPath } from '../util/paths.js';
 import type { CaptureDefinition, CaptureResult, Collector } from './capture.js';
-import { applyFilterSettings, fillTgidFilter, readKernelCounters } from './contract.js';
+import { fillTgidFilter, readKernelCounters } from './contract.js';
+import { openConfigured, type ObjectSettings } from './open-configured.js';
+import type { WarmPool } from './warm-pool.js';
 import { resolveTarget, type ResolvedTarget, type TargetSpec } from './target.js';
 import { CpuBudgetMeter } from './cpu-budget.js';
+import { trackRunTime, type RunTimeMeter } from './run-time-sampler.js';
 import { CPU_BUDGET_SAMPLE_MS } from '../model/limits.js';
 import type { CaptureStop } from '../model/run.js';
 
@@ -50,6 +51,8 @@ export interface CaptureRequest {
    * is read only at the end.
    */
   onRecords?(records: unknown[]): void;
+  /** Objects loaded ahead of time (a worker's): with one for these settings, the run only attaches. */
+  pool?: WarmPool;
   /** Memory its kept events may take (estimated bytes); past it an events capture keeps no more and says so. Absent: no budget. */
   eventBudgetBytes?: number;
 }
@@ -71,30 +74,32 @@ export async function runCapture<P, D>(def: CaptureDefinition<P, D>, request: Ca
 
   const startedAt = new Date();
   const t0 = monoNow();
-  const object = BpfObject.open(bpfObjectPath(def.name), { btfCustomPath: minimalBtfPath(def.name) });
+  const settings: ObjectSettings<P> = { def, params, target, excludeCgroupId: request.excludeCgroupId };
+  const warmObject = request.pool?.take(settings as ObjectSettings);
+  const object = warmObject ?? openConfigured(settings);
+  if (!warmObject) request.pool?.remember(settings as ObjectSettings, object);
   let collector: Collector<D> | undefined;
-  let statsFd = -1;
+  let runTime: RunTimeMeter | undefined;
   try {
-    applyFilterSettings(object, target, def.followForks ?? false, request.excludeCgroupId);
-    def.configure?.(object, params, target);
     const openMs = elapsedMs(t0);
-    object.load();
+    // Off the event loop: other captures of the run start meanwhile.
+    if (!warmObject) await object.loadAsync();
     fillTgidFilter(object, target);
     const loadMs = elapsedMs(t0) - openMs;
-    statsFd = enableRunTimeStats();
     collector = def.collect({ object, params, target, ...(request.eventBudgetBytes !== undefined ? { eventBudgetBytes: request.eventBudgetBytes } : {}) });
     const deliver = recordDelivery(collector, request);
-    object.attachAll(def.perfEvent ? { perfEvent: def.perfEvent(params) } : {});
+    await object.attachAllAsync(def.perfEvent ? { perfEvent: def.perfEvent(params) } : {});
     const attachMs = elapsedMs(t0) - openMs - loadMs;
+    runTime = trackRunTime(object);
     request.onLive?.();
 
     const liveAt = monoNow();
-    const meter = request.cpuBudgetPercent !== undefined ? new CpuBudgetMeter(object, request.cpuBudgetPercent) : undefined;
+    const meter = request.cpuBudgetPercent !== undefined ? new CpuBudgetMeter(runTime, request.cpuBudgetPercent) : undefined;
     const ended = await waitAndDrain(request, collector, meter, deliver);
     const cancelled = ended === 'cancelled';
     const stopped = typeof ended === 'object' ? ended : undefined;
     const durationMs = elapsedMs(liveAt);
-    const cost = programCost(object);
+    const cost = runTime.stop();
     await object.detachAll(); // first, so the last drain sees everything that was submitted
     collector.poll?.();
     deliver?.();
@@ -120,15 +125,16 @@ export async function runCapture<P, D>(def: CaptureDefinition<P, D>, request: Ca
       drops,
       partialReads: counters.partialReads,
       redactions,
-      ...cost,
+      bpfCpuNs: Math.round(cost.ns),
+      bpfRunCount: Math.round(cost.runs),
       bounds,
-      timings: { openMs: round2(openMs), loadMs: round2(loadMs), attachMs: round2(attachMs) },
+      timings: { openMs: round2(openMs), loadMs: round2(loadMs), attachMs: round2(attachMs), warm: Boolean(warmObject) },
       ...data,
     };
   } finally {
+    runTime?.stop();
     collector?.close?.();
     object.close();
-    closeFd(statsFd);
   }
 }
 
@@ -244,18 +250,6 @@ function recordDelivery(collector: Collector<unknown>, request: CaptureRequest):
     const fresh = take();
     if (fresh.length && !failed) hand(redactCaptureData(structuredClone(fresh), request.redaction).data);
   };
-}
-
-/** Kernel-measured run time and count of every program in the object. */
-function programCost(object: BpfObject): { bpfCpuNs: number; bpfRunCount: number } {
-  let ns = 0n;
-  let runs = 0n;
-  for (const program of object.spec.programs.filter((p) => p.autoload)) {
-    const stats = programStats(object.programFd(program.name));
-    ns += stats.runTimeNs;
-    runs += stats.runCount;
-  }
-  return { bpfCpuNs: Number(ns), bpfRunCount: Number(runs) };
 }
 
 const round2 = (n: number) => Math.round(n * 100) / 100;

@@ -20,9 +20,10 @@ commands:
   api [--port N] [--redis URL] [--config FILE]
                            the REST API alone (no root needed; REDIS_URL); FILE (or SHERLOCK_CONFIG)
                            holds the trigger settings: Slack, Alertmanager, PagerDuty, hook rules
-  worker --node NAME [--label k=v] [--falco-rules PATHS]
+  worker --node NAME [--label k=v] [--falco-rules PATHS] [--warm all|none|NAMES]
                            a worker for this host (root; REDIS_URL); PATHS (or SHERLOCK_FALCO_RULES):
-                           operator Falco rule files and directories, colon-separated (also for up)
+                           operator Falco rule files and directories, colon-separated (also for up);
+                           --warm (or SHERLOCK_WARM): captures kept loaded between runs (default all)
   doctor                   check that this host can run captures, with a live one
   inspect FILE.bpf.o       what a BPF object contains (programs, maps, settings); no privileges needed
 `;

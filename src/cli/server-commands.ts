@@ -30,6 +30,7 @@ const options = {
   label: { type: 'string', multiple: true },
   config: { type: 'string' },
   'falco-rules': { type: 'string' },
+  warm: { type: 'string' },
 } as const;
 
 function config(command: string, argv: string[], allowed: (keyof typeof options)[]): ServerConfig {
@@ -61,6 +62,16 @@ function checkFalcoRules(paths: string[]): string | undefined {
   return `falco rules: ${check.summary}`;
 }
 
+/** The captures the worker keeps loaded (--warm); a bad name starts nothing. */
+async function warmChoice(choice: string): Promise<string[]> {
+  const { warmCaptureNames } = await import('../worker/warm-captures.js');
+  try {
+    return warmCaptureNames(choice);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
 function requireTracing(what: string): void {
   const missing = missingTracingCapabilities();
   if (missing.length) throw new PermissionError(`${missing.join(' and ')} (or root)`, what);
@@ -84,7 +95,7 @@ function adminToken(cfg: ServerConfig): { secret: string; isNew: boolean; file: 
 }
 
 export async function upCommand(argv: string[]): Promise<number> {
-  const cfg = config('sherlock up', argv, ['port', 'host', 'state-dir', 'retention-days', 'node', 'label', 'config', 'falco-rules']);
+  const cfg = config('sherlock up', argv, ['port', 'host', 'state-dir', 'retention-days', 'node', 'label', 'config', 'falco-rules', 'warm']);
   // Loaded per command, so `sherlock worker` never loads the HTTP server or chat code (issue 17).
   const [{ RunbookCatalog, defaultRunbooksDir }, { loadTriggerSettings }, { startApiServer }, { startNodeWorker }] = await Promise.all([
     import('../runbooks/catalog.js'),
@@ -98,6 +109,7 @@ export async function upCommand(argv: string[]): Promise<number> {
   const redaction = loadRedactionPatterns(cfg.configFile);
   const falcoRules = operatorFalcoRules(cfg.falcoRules, cfg.configFile);
   const falcoLine = checkFalcoRules(falcoRules);
+  const warm = await warmChoice(cfg.warm);
   requireTracing('sherlock up (its worker runs captures)');
   mkdirSync(cfg.stateDir, { recursive: true, mode: 0o700 });
   // Before Redis starts, so it and everything else Sherlock starts inherit the cgroup.
@@ -146,6 +158,7 @@ export async function upCommand(argv: string[]): Promise<number> {
       retentionSeconds: cfg.retentionSeconds,
       falcoRules,
       redaction,
+      warm,
       eventMemoryMiB: loadLimitsFrom(cfg.configFile).workerEventMemoryMiB,
       ...(own ? { own } : {}),
     });
@@ -195,11 +208,12 @@ export async function apiCommand(argv: string[]): Promise<number> {
 }
 
 export async function workerCommand(argv: string[]): Promise<number> {
-  const cfg = config('sherlock worker', argv, ['node', 'label', 'redis', 'retention-days', 'falco-rules', 'config']);
+  const cfg = config('sherlock worker', argv, ['node', 'label', 'redis', 'retention-days', 'falco-rules', 'config', 'warm']);
   if (!cfg.redisUrl) throw new UsageError('sherlock worker needs REDIS_URL (or --redis redis://host:port)');
   const falcoRules = operatorFalcoRules(cfg.falcoRules, cfg.configFile);
   const falcoLine = checkFalcoRules(falcoRules);
   const redaction = loadRedactionPatterns(cfg.configFile);
+  const warm = await warmChoice(cfg.warm);
   requireTracing('sherlock worker');
   const own = enterOwnCgroup((why) => process.stderr.write(`${why}\n`));
   try {
@@ -211,6 +225,7 @@ export async function workerCommand(argv: string[]): Promise<number> {
       retentionSeconds: cfg.retentionSeconds,
       falcoRules,
       redaction,
+      warm,
       eventMemoryMiB: loadLimitsFrom(cfg.configFile).workerEventMemoryMiB,
       ...(own ? { own } : {}),
     });

@@ -40,6 +40,8 @@ export const serverConfigSchema = z.object({
   configFile: z.string().trim().min(1, 'the config file path is empty').optional(),
   /** Operator Falco rule files and directories (SHERLOCK_FALCO_RULES, colon-separated); read by the worker. */
   falcoRules: z.array(z.string().min(1)).default([]),
+  /** Captures whose objects the worker keeps loaded between runs: all, none, or names (SHERLOCK_WARM). */
+  warm: z.string().trim().default('all'),
 });
 
 export type ServerConfig = z.infer<typeof serverConfigSchema> & { retentionSeconds: number };
@@ -61,6 +63,7 @@ export function loadServerConfig(flags: Record<string, unknown>, env: NodeJS.Pro
     labels: parseLabels((flags.label as string[] | undefined) ?? env.SHERLOCK_LABELS?.split(',').filter(Boolean) ?? []),
     configFile: flags.config ?? (env.SHERLOCK_CONFIG || undefined),
     falcoRules: splitPaths((flags['falco-rules'] as string | undefined) ?? env.SHERLOCK_FALCO_RULES),
+    warm: flags.warm ?? (env.SHERLOCK_WARM || undefined),
   };
   const parsed = serverConfigSchema.safeParse(input);
   if (!parsed.success) {

@@ -46,6 +46,21 @@ export function attachProgram(prog: Handle, spec: ProgramSpec, options: AttachOp
   return wrapLink(spec, spec.section, lib().bpf_program__attach(prog), 'attaching a BPF program');
 }
 
+/**
+ * The same off the event loop for tracepoints (each attach patches kernel text
+ * and waits on every CPU: 1–30 ms on a busy VM); other kinds attach here. A
+ * failure is retried in place, so it raises the same typed error with its errno.
+ */
+export async function attachProgramAsync(prog: Handle, spec: ProgramSpec, options: AttachOptions): Promise<BpfLink> {
+  const [kind, category = '', name = ''] = spec.section.split('/');
+  if ((kind !== 'tracepoint' && kind !== 'tp') || !hasTracepoint(category, name)) return attachProgram(prog, spec, options);
+  const link = await new Promise<Handle>((resolve) => {
+    lib().bpf_program__attach_tracepoint.async(prog, category, name, (err: unknown, result: Handle) => resolve(err ? null : result));
+  });
+  if (!link) return attachProgram(prog, spec, options);
+  return wrapLink(spec, `${category}:${name}`, link, 'attaching a tracepoint program');
+}
+
 function wrapLink(spec: ProgramSpec, target: string, link: Handle, action: string): BpfLink {
   if (!link) {
     const errno = lastErrno();

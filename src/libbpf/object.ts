@@ -1,11 +1,11 @@
 // A BPF object file through its life: open (parse only, no privileges) →
 // settings (rodata, map sizes, autoload) → load (verifier) → attach → close.
-import { accessSync, constants as fsConstants, statSync } from 'node:fs';
+import { accessSync, constants as fsConstants, readFileSync, statSync } from 'node:fs';
 import { constants } from 'node:os';
 import { sectionVariables } from './btf.js';
 import { BpfError, NotSupportedError, ObjectFileError, errnoName, privilegedCallError } from './errors.js';
 import { mapTypeName, programTypeName } from './kernel-types.js';
-import { attachProgram, type BpfLink, type AttachOptions } from './link.js';
+import { attachProgram, attachProgramAsync, type BpfLink, type AttachOptions } from './link.js';
 import { libbpfWarningsSince, routeLibbpfLog, warningsMark } from './log.js';
 import { BpfMap } from './map.js';
 import { errnoOf, koffi, lastErrno, lib, type Handle } from './native.js';
@@ -37,6 +37,8 @@ export class BpfObject {
   private readonly links: BpfLink[] = [];
   private readonly maps = new Map<string, BpfMap>();
   private loaded = false;
+  private loading: Promise<number> | undefined;
+  private closeWhenLoaded = false;
 
   private constructor(path: string, handle: Handle) {
     this.handle = handle;
@@ -136,7 +138,32 @@ export class BpfObject {
   load(): void {
     this.assertPhase('load', false);
     const mark = warningsMark();
-    const ret = lib().bpf_object__load(this.handle);
+    this.afterLoad(lib().bpf_object__load(this.handle), mark);
+  }
+
+  /**
+   * The same on one of koffi's worker threads: the verifier takes 5–50 ms per
+   * object, which must not stall the event loop. close() during it waits for it.
+   */
+  async loadAsync(): Promise<void> {
+    this.assertPhase('load', false);
+    if (this.loading) throw new Error(`cannot load ${this.spec.path} twice at once`);
+    const mark = warningsMark();
+    const handle = this.handle;
+    this.loading = new Promise<number>((resolve, reject) => {
+      lib().bpf_object__load.async(handle, (err: unknown, ret: number) => (err ? reject(err as Error) : resolve(ret)));
+    });
+    try {
+      const ret = await this.loading;
+      if (this.closeWhenLoaded) throw new Error(`${this.spec.path} was closed while it loaded`);
+      this.afterLoad(ret, mark);
+    } finally {
+      this.loading = undefined;
+      if (this.closeWhenLoaded) this.close();
+    }
+  }
+
+  private afterLoad(ret: number, mark: number): void {
     if (ret !== 0) {
       const errno = errnoOf(ret);
       // Kernels that refuse tracing programs say EPERM even to root.
@@ -149,6 +176,27 @@ export class BpfObject {
     this.loaded = true;
     const native = lib();
     for (const spec of this.spec.maps) this.maps.set(spec.name, new BpfMap(spec, native.bpf_map__fd(this.mapHandle(spec.name))));
+  }
+
+  /**
+   * Everything set between open and load, as one string: two objects of the
+   * same file with equal fingerprints load the same programs and maps.
+   */
+  settingsFingerprint(): string {
+    this.assertPhase('fingerprint the settings', false);
+    const native = lib();
+    const parts: string[] = [this.spec.path];
+    for (const [name, handle] of this.mapHandles) {
+      if (name.endsWith('.rodata')) {
+        const size = [0];
+        const ptr = native.bpf_map__initial_value(handle, size);
+        parts.push(`${name}=${Buffer.from(koffi.view(ptr, size[0] ?? 0)).toString('hex')}`);
+      } else {
+        parts.push(`${name}:${native.bpf_map__max_entries(handle)}`);
+      }
+    }
+    for (const p of this.spec.programs) parts.push(`${p.name}${p.autoload ? '+' : '-'}`);
+    return parts.join(' ');
   }
 
   map(name: string): BpfMap {
@@ -179,6 +227,22 @@ export class BpfObject {
     return this.spec.programs.filter((p) => p.autoload && p.section !== 'tracepoint').map((p) => this.attach(p.name, options));
   }
 
+  /** attachAll with tracepoint attaches on koffi's threads, all at once: the event loop goes on meanwhile. */
+  async attachAllAsync(options: AttachOptions = {}): Promise<BpfLink[]> {
+    this.assertPhase('attach', true);
+    const programs = this.spec.programs.filter((p) => p.autoload && p.section !== 'tracepoint');
+    const settled = await Promise.allSettled(programs.map((p) => attachProgramAsync(this.programHandle(p.name), p, options)));
+    // Kept even when one failed: close() or detachAll() then frees them with the rest.
+    for (const s of settled) if (s.status === 'fulfilled') this.links.push(s.value);
+    if (!this.handle) {
+      for (const link of this.links.splice(0)) link.destroy();
+      throw new Error(`${this.spec.path} was closed while it attached`);
+    }
+    const failed = settled.find((s) => s.status === 'rejected');
+    if (failed) throw (failed as PromiseRejectedResult).reason;
+    return settled.map((s) => (s as PromiseFulfilledResult<BpfLink>).value);
+  }
+
   /** Detaches every program; maps stay readable until close(). */
   async detachAll(): Promise<void> {
     // In parallel and off the event loop: each detach waits for an RCU grace period.
@@ -188,6 +252,11 @@ export class BpfObject {
   /** Detaches every link and frees the object; safe to call twice. */
   close(): void {
     if (!this.handle) return;
+    // The native load still reads the object on its thread: free it once that returns.
+    if (this.loading) {
+      this.closeWhenLoaded = true;
+      return;
+    }
     for (const link of this.links.splice(0)) link.destroy();
     this.emptyProgArrays();
     lib().bpf_object__close(this.handle);
@@ -222,6 +291,18 @@ export class BpfObject {
     return Boolean(this.handle);
   }
 
+  get isLoaded(): boolean {
+    return this.loaded && this.isOpen;
+  }
+
+  /** Kernel memory its maps and programs hold (the memlock each fd reports), in bytes. */
+  kernelMemoryBytes(): number {
+    this.assertPhase('measure', true);
+    const fds = [...this.maps.values()].map((m) => m.fd);
+    for (const p of this.spec.programs) if (p.autoload) fds.push(this.programFd(p.name));
+    return fds.reduce((sum, fd) => sum + memlockOf(fd), 0);
+  }
+
   private programHandle(name: string): Handle {
     const handle = this.programHandles.get(name);
     if (!handle) throw new TypeError(`${this.spec.path} has no program "${name}"`);
@@ -239,6 +320,15 @@ export class BpfObject {
     if (this.loaded !== mustBeLoaded) {
       throw new Error(`cannot ${action} ${mustBeLoaded ? 'before' : 'after'} ${this.spec.path} is loaded`);
     }
+  }
+}
+
+function memlockOf(fd: number): number {
+  try {
+    const match = /^memlock:\s+(\d+)/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'));
+    return match ? Number(match[1]) : 0;
+  } catch {
+    return 0;
   }
 }
 

@@ -17,6 +17,8 @@ import { createLogger } from '../util/logger.js';
 import { DEFAULT_WORKER_EVENT_MEMORY_MIB } from '../model/limits.js';
 import type { OwnCgroup } from './own-cgroup.js';
 import { runNodeJob } from './run-node-job.js';
+import { WarmPool } from '../captures/warm-pool.js';
+import { WARM_POOL_MAX_MIB, warmSettings } from './warm-captures.js';
 
 const VERSION = '0.1.0';
 /** How long stop() waits for a running job to store its results and report back. */
@@ -33,6 +35,8 @@ export interface NodeWorkerOptions {
   own?: OwnCgroup;
   /** Operator Falco rule files and directories (SHERLOCK_FALCO_RULES). */
   falcoRules?: string[];
+  /** Captures whose objects are kept loaded between runs (warm-captures.ts); none when absent. */
+  warm?: readonly string[];
   /** load.workerEventMemoryMiB: what the event captures of one run may keep, shared among them. */
   eventMemoryMiB?: number;
 }
@@ -64,6 +68,7 @@ export async function startNodeWorker(options: NodeWorkerOptions): Promise<NodeW
   const bullConnection = connectRedis(options.redisUrl, `sherlock-worker-${node}-bullmq`);
   const store = new RunStore(redis, { retentionSeconds: options.retentionSeconds });
   let currentRun: string | undefined;
+  const pool = options.warm?.length ? new WarmPool({ maxKernelBytes: WARM_POOL_MAX_MIB * 2 ** 20 }) : undefined;
 
   // One worker per node name: a lease renewed with every heartbeat, free once
   // its holder stops renewing (NODE_TTL_MS, as long as a node counts as live).
@@ -71,6 +76,7 @@ export async function startNodeWorker(options: NodeWorkerOptions): Promise<NodeW
   const first = await lease.acquire().catch((err: Error) => err);
   if (first instanceof Error || !first.held) {
     for (const connection of [subscriber, bullConnection, redis]) connection.disconnect();
+    await pool?.close();
     if (first instanceof Error) throw first;
     throw new NodeNameInUseError(node, first.holder, first.expiresInMs);
   }
@@ -130,6 +136,7 @@ export async function startNodeWorker(options: NodeWorkerOptions): Promise<NodeW
           signal,
           falcoRules: options.falcoRules ?? [],
           redaction: options.redaction,
+          ...(pool ? { pool } : {}),
           ...(options.own ? { own: options.own } : {}),
           eventMemoryBytes: (options.eventMemoryMiB ?? DEFAULT_WORKER_EVENT_MEMORY_MIB) * 1024 * 1024,
         });
@@ -158,6 +165,14 @@ export async function startNodeWorker(options: NodeWorkerOptions): Promise<NodeW
   await heartbeat();
   const beat = setInterval(heartbeat, HEARTBEAT_INTERVAL_MS);
   log.info('worker started', { queue: nodeQueue(node) });
+  // In the background, one object at a time: the worker takes runs meanwhile (they start cold).
+  if (pool && options.warm) {
+    const t0 = Date.now();
+    void pool.warm(warmSettings(options.warm, options.own)).then(() => {
+      const { objects, kernelBytes } = pool.memory();
+      log.info('warm pool ready', { objects, kernelMiB: Math.round((kernelBytes / 2 ** 20) * 10) / 10, ms: Date.now() - t0 });
+    });
+  }
 
   return {
     node,
@@ -170,6 +185,7 @@ export async function startNodeWorker(options: NodeWorkerOptions): Promise<NodeW
       if (redis.status === 'ready' && holding) await settlesWithin(withdrawNode(redis, node), 2_000);
       if (redis.status === 'ready') await settlesWithin(lease.release(), 2_000);
       for (const connection of [subscriber, bullConnection, redis]) connection.disconnect();
+      await pool?.close();
       if (!closed) {
         log.warn('stopped without reporting back: Redis is unreachable', { runId: currentRun });
         await settlesWithin(jobs.close(), 2_000);

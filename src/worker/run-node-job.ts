@@ -9,6 +9,7 @@ import type { RedisClient } from '../redis/connection.js';
 import { captures } from '../captures/registry.js';
 import { NotSupportedError } from '../libbpf/index.js';
 import { runCapture } from '../captures/run-capture.js';
+import type { WarmPool } from '../captures/warm-pool.js';
 import type { SecretPattern } from '../redact/index.js';
 import { putArtifact } from '../redis/artifacts.js';
 import type { StoredResult } from '../runs/node-analysis.js';
@@ -35,6 +36,8 @@ export interface NodeJobContext {
   own?: OwnCgroup;
   /** Operator Falco rule files and directories (SHERLOCK_FALCO_RULES). */
   falcoRules?: string[];
+  /** The worker's loaded objects: a step with their settings only attaches. */
+  pool?: WarmPool;
   /** What the job's event captures may keep in memory together (estimated bytes), shared equally; absent: no budget. */
   eventMemoryBytes?: number;
 }
@@ -71,6 +74,7 @@ export async function runNodeJob(job: NodeJobData, ctx: NodeJobContext): Promise
           signal: ctx.signal,
           cpuBudgetPercent: job.cpuBudgetPercent ?? DEFAULT_CPU_BUDGET_PERCENT,
           redaction: ctx.redaction,
+          ...(ctx.pool ? { pool: ctx.pool } : {}),
           ...(ctx.own ? { excludeCgroupId: ctx.own.id } : {}),
           ...(eventBudgetBytes !== undefined ? { eventBudgetBytes } : {}),
           onLive: () => void ctx.store.appendEvent(runId, { type: 'capture-live', node, capture: step.capture }).catch(() => {}),

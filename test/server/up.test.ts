@@ -108,7 +108,8 @@ describe.skipIf(skip)(`sherlock up${skip ? ` (skipped: ${skip})` : ''}`, () => {
     // A run through the whole thing, kept for the second start.
     const id = await client.submit({ steps: [{ capture: 'execsnoop' }], duration: '1s', targets: { all: true }, reason: 'up test' });
     expect((await client.waitFinal(id, 10_000)).status).toBe('completed');
-    expect(bpfHandlesOf(up.child.pid!)).toEqual({ programIds: [], links: 0, maps: 0 }); // the capture closed what it loaded
+    // The capture detached what it attached; what stays loaded is the worker's warm pool (nothing attached).
+    expect(bpfHandlesOf(up.child.pid!).links).toBe(0);
 
     expect(await interrupt(up)).toEqual([0, null]);
     expect(up.stdout()).toContain('SIGINT: stopping');
