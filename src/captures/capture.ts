@@ -50,6 +50,8 @@ export interface Collector<D> {
   close?(): void;
   /** Drops counted in user space (e.g. past the event cap). */
   drops?(): DropCounts;
+  /** Events kept so far, in order (streaming captures): the runner shows what is new after each poll, live. */
+  kept?(): readonly unknown[];
 }
 
 /** A column of the human table (rendered by src/format/table.ts). */

@@ -47,6 +47,7 @@ export function eventCollector<E>(
       return { events };
     },
     drops: () => (overCap ? { event_cap: overCap } : {}),
+    kept: () => events,
     close: () => reader.close(),
   };
 }

@@ -11,6 +11,7 @@ import type { CaptureDefinition, CaptureResult, Collector } from './capture.js';
 import { applyFilterSettings, fillTgidFilter, readKernelCounters } from './contract.js';
 import { resolveTarget, type ResolvedTarget, type TargetSpec } from './target.js';
 import { CpuBudgetMeter } from './cpu-budget.js';
+import { liveTap, type LiveEventsHandler, type LiveTap } from './live-events.js';
 import { CPU_BUDGET_SAMPLE_MS } from '../model/limits.js';
 import type { CaptureStop } from '../model/run.js';
 
@@ -42,6 +43,8 @@ export interface CaptureRequest {
   onLive?(): void;
   /** The operator's secret patterns, besides the built-in ones (config `redaction.patterns`). */
   redaction?: readonly SecretPattern[];
+  /** A streaming capture's new events while it runs (redacted copies, rate-capped: src/captures/live-events.ts). */
+  onEvents?: LiveEventsHandler;
 }
 
 /** Settings that do not fit the capture's schema; the message lists what is allowed. */
@@ -79,13 +82,15 @@ export async function runCapture<P, D>(def: CaptureDefinition<P, D>, request: Ca
 
     const liveAt = monoNow();
     const meter = request.cpuBudgetPercent !== undefined ? new CpuBudgetMeter(object, request.cpuBudgetPercent) : undefined;
-    const ended = await waitAndDrain(request, collector, meter);
+    const tap = request.onEvents && collector.kept ? liveTap(collector as Collector<unknown>, request.onEvents, request.redaction) : undefined;
+    const ended = await waitAndDrain(request, collector, meter, tap);
     const cancelled = ended === 'cancelled';
     const stopped = typeof ended === 'object' ? ended : undefined;
     const durationMs = elapsedMs(liveAt);
     const cost = programCost(object);
     await object.detachAll(); // first, so the last drain sees everything that was submitted
     collector.poll?.();
+    tap?.tick(true);
     // The one seam every capture's data leaves through: secrets are hidden here,
     // before anything stores, analyzes, prints or posts it.
     const { data, redactions } = redactCaptureData(collector.finish(), request.redaction);
@@ -168,7 +173,7 @@ function parseParams<P>(def: CaptureDefinition<P, unknown>, input: unknown): P {
  * Sleeps until the duration ends, the signal aborts or the BPF cost goes over
  * its budget, draining every tick. Returns how it ended.
  */
-function waitAndDrain(request: CaptureRequest, collector: Collector<unknown>, meter?: CpuBudgetMeter): Promise<'done' | 'cancelled' | CaptureStop> {
+function waitAndDrain(request: CaptureRequest, collector: Collector<unknown>, meter?: CpuBudgetMeter, tap?: LiveTap): Promise<'done' | 'cancelled' | CaptureStop> {
   const { durationMs, signal, onProgress } = request;
   const start = monoNow();
   return new Promise((resolve) => {
@@ -188,6 +193,7 @@ function waitAndDrain(request: CaptureRequest, collector: Collector<unknown>, me
     if (!meter) clearInterval(sampler);
     const ticker = setInterval(() => {
       collector.poll?.();
+      tap?.tick();
       const elapsed = elapsedMs(start);
       if (onProgress && elapsed - lastProgress >= PROGRESS_INTERVAL_MS) {
         lastProgress = elapsed;

@@ -22,6 +22,8 @@ export const keys = {
   run: (runId: string) => `${PREFIX}:run:{${runId}}`,
   /** Stream: progress events of a run, read by SSE clients. */
   runEvents: (runId: string) => `${PREFIX}:run:{${runId}}:events`,
+  /** Stream: a run's streaming-capture events as they arrive (capped; the stored results keep every event). */
+  runLive: (runId: string) => `${PREFIX}:run:{${runId}}:live`,
   /** String (gzip): one stored artifact of a run. */
   artifact: (runId: string, node: string, name: string) => `${PREFIX}:run:{${runId}}:artifact:${node}:${name}`,
   /** Sorted set: run ids by creation time (ms), for listing newest first. */
@@ -49,6 +51,6 @@ export const keys = {
   baseline: (node: string, runbook: string, target: string) => `${PREFIX}:baseline:${node}:${runbook}:${target}`,
   /** Pub/sub channel: ids of revoked tokens; every API replica drops its token cache. */
   tokenRevocations: `${PREFIX}:tokens:revoked`,
-  /** Pub/sub channel: run ids to cancel; every worker listens. */
+  /** Pub/sub channel: run ids to cancel, or `stop:<id>` to end a run's window early; every worker listens. */
   cancelChannel: `${PREFIX}:cancel`,
 } as const;

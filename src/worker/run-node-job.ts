@@ -6,6 +6,7 @@
 // was captured.
 import { release } from 'node:os';
 import type { Redis } from 'ioredis';
+import type { CaptureDefinition } from '../captures/capture.js';
 import { captures } from '../captures/registry.js';
 import { NotSupportedError } from '../libbpf/index.js';
 import { runCapture } from '../captures/run-capture.js';
@@ -13,10 +14,11 @@ import type { SecretPattern } from '../redact/index.js';
 import { putArtifact } from '../redis/artifacts.js';
 import type { StoredResult } from '../runs/node-analysis.js';
 import type { RunStore } from '../runs/store.js';
-import type { CaptureSummary, NodeJobData, NodeState } from '../model/run.js';
+import { STOP_REASON, type CaptureSummary, type NodeJobData, type NodeState } from '../model/run.js';
 import { createLogger } from '../util/logger.js';
 import { DEFAULT_CPU_BUDGET_PERCENT } from '../model/limits.js';
 import { analyzeOwnResults } from './analyze-own-results.js';
+import { livePublisher } from './live-publisher.js';
 import type { OwnCgroup } from './own-cgroup.js';
 import { startCostMeter } from './sherlock-cost.js';
 
@@ -56,6 +58,7 @@ export async function runNodeJob(job: NodeJobData, ctx: NodeJobContext): Promise
     job.steps.map(async (step): Promise<{ summary: CaptureSummary; stored?: StoredResult }> => {
       const def = captures.get(step.capture);
       if (!def) return { summary: failedStep(step.capture, `this worker has no capture "${step.capture}"`) };
+      const live = def.kind === 'events' ? livePublisher(ctx.store, runId, node, def as CaptureDefinition) : undefined;
       try {
         const result = await runCapture(def, {
           durationMs: job.durationMs,
@@ -66,7 +69,9 @@ export async function runNodeJob(job: NodeJobData, ctx: NodeJobContext): Promise
           redaction: ctx.redaction,
           ...(ctx.own ? { excludeCgroupId: ctx.own.id } : {}),
           onLive: () => void ctx.store.appendEvent(runId, { type: 'capture-live', node, capture: step.capture }).catch(() => {}),
+          ...(live ? { onEvents: live.onEvents } : {}),
         });
+        await live?.flushed();
         if (result.stopped) {
           log.warn('capture stopped over its BPF CPU budget', { runId, node, capture: step.capture, ...result.stopped });
           void ctx.store.appendEvent(runId, { type: 'capture-stopped', node, capture: step.capture, ...result.stopped }).catch(() => {});
@@ -111,7 +116,8 @@ export async function runNodeJob(job: NodeJobData, ctx: NodeJobContext): Promise
     outcomes.flatMap((o) => (o.stored ? [o.stored] : [])),
   );
 
-  const cancelled = ctx.signal?.aborted ?? false;
+  // Stopped (the window ended early on purpose) completes; cancelled does not.
+  const cancelled = (ctx.signal?.aborted ?? false) && ctx.signal?.reason !== STOP_REASON;
   const anyCompleted = results.some((r) => !r.error);
   const state: NodeState = {
     status: cancelled ? 'cancelled' : anyCompleted ? 'completed' : 'failed',
