@@ -66,7 +66,8 @@ export class LiveLines {
     if (b.columns && b.cells) {
       let widths = this.widths.get(key);
       if (!widths) {
-        widths = b.columns.map((c) => c.length);
+        // The first rows set the widths, so the header lines up with them.
+        widths = b.columns.map((c, i) => Math.min(40, Math.max(c.length, ...b.cells!.map((row) => (row[i] ?? '').length))));
         this.widths.set(key, widths);
         out.push(`${prefix('NODE')}${b.capture.toUpperCase()}  ${this.row(b.columns, widths)}`);
       }
