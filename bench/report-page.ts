@@ -50,12 +50,14 @@ async function measurePage(file: string): Promise<Omit<PageFigures, 'bytes'>> {
     await page.waitForSelector('html[data-ready="1"]', { timeout: 60_000 });
     await page.waitForTimeout(500);
     const load = await take();
-    await page.click('#expand-all', { timeout: 300_000 });
-    await page.waitForTimeout(1000);
+    await page.evaluate(`document.getElementById('expand-all').click()`);
+    await page.waitForFunction(`document.querySelectorAll('details.node:not([data-built])').length === 0`, undefined, { timeout: 600_000, polling: 200 });
+    await page.waitForTimeout(500);
     const expand = await take();
-    const toggle = page.locator('.fg-view[data-view="bottom-up"]').first();
-    if (await toggle.count()) await toggle.click();
-    await page.locator('.fg-search').first().fill('lookup');
+    await page.evaluate(`(function () {
+      var b = document.querySelector('.fg-view[data-view="bottom-up"]'); if (b) b.click();
+      var i = document.querySelector('.fg-search'); if (i) { i.value = 'lookup'; i.dispatchEvent(new Event('input')); }
+    })()`);
     await page.waitForTimeout(500);
     const flame = await take();
     return { load, expand, flame };

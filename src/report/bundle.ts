@@ -30,7 +30,7 @@ import { reportHtmlChunks, type HtmlRenderOptions } from './html/document.js';
 import { buildManifest, planNodeFiles, type PlannedFile } from './manifest.js';
 import { prepareReport, recordDigest, type ReportContext, type ReportNode } from './model.js';
 import { staysInside } from './names.js';
-import { redisArtifactSource, streamArtifact, type ArtifactSource, type BaselineLoader, type FindingsLoader } from './source.js';
+import { readArtifact, redisArtifactSource, streamArtifact, type ArtifactSource, type BaselineLoader, type FindingsLoader } from './source.js';
 import { renderSummary } from './summary.js';
 
 const log = createLogger({ component: 'report' });
@@ -283,17 +283,20 @@ async function writeBundle(ctx: ReportContext, files: PlannedFile[], writer: Ent
   const missing: string[] = [];
   const written = new Set<PlannedFile>();
   const dirsMade = new Set<string>();
+  const makeDirs = async (file: PlannedFile) => {
+    for (const dir of ['nodes', `nodes/${file.node.dir}`]) {
+      if (dirsMade.has(dir)) continue;
+      dirsMade.add(dir);
+      await writer.directory(dir);
+    }
+  };
   const writeFile = async (file: PlannedFile, tee?: (chunk: Buffer) => void) => {
     written.add(file);
     if (!file.meta) {
       missing.push(file.path);
       return;
     }
-    for (const dir of ['nodes', `nodes/${file.node.dir}`]) {
-      if (dirsMade.has(dir)) continue;
-      dirsMade.add(dir);
-      await writer.directory(dir);
-    }
+    await makeDirs(file);
     const meta = file.meta;
     await writer.stream(file.path, meta.bytes, (write) =>
       streamArtifact(
@@ -327,7 +330,24 @@ async function writeBundle(ctx: ReportContext, files: PlannedFile[], writer: Ent
       const mine = byNode.get(node) ?? [];
       const json = mine.find((f) => f.capture === capture.capture && f.name === capture.artifact);
       let result: Awaited<ReturnType<ReportContext['loadResult']>>;
-      if (json && !written.has(json) && !capture.error) {
+      // A streaming capture's events are its NDJSON file: its JSON keeps the rest and names that file (each event stored once).
+      const ndjson = mine.find((f) => f.capture === capture.capture && f.name === `${capture.capture}.ndjson` && f.meta);
+      if (json?.meta && ndjson && !written.has(json) && !capture.error && capture.kind === 'events') {
+        written.add(json);
+        const parsed = JSON.parse((await readArtifact(ctx.source, node.name, json.meta)).toString('utf8')) as NonNullable<typeof result>;
+        result = parsed;
+        recordDigest(ctx, node, capture.capture, parsed);
+        const { events, ...rest } = parsed as Record<string, unknown>;
+        const text = `${JSON.stringify({ ...rest, eventsFile: ndjson.name, eventCount: Array.isArray(events) ? events.length : 0 })}\n`;
+        json.meta = { ...json.meta, bytes: Buffer.byteLength(text) };
+        await makeDirs(json);
+        try {
+          await writer.buffer(json.path, text);
+        } catch (err) {
+          fatal ??= err;
+          throw err;
+        }
+      } else if (json && !written.has(json) && !capture.error) {
         // Decoded as it streams by (no second copy of the bytes), parsed once whole.
         const decoder = new StringDecoder('utf8');
         const parts: string[] = [];

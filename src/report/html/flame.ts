@@ -11,15 +11,15 @@ import { esc } from './escape.js';
 import { sortableTable } from './tables.js';
 
 /**
- * Frames of all the flame graphs of one page together (~400 bytes of SVG
- * each): a 1-node run draws every frame, a 50-node run a few thousand per
- * graph. The narrowest frames go first; the bundle's own flame graph SVG and
+ * Frames of all the flame graphs of one page together (~300 bytes of SVG
+ * each; a graph's two views share its part): a typical run's page stays under
+ * 2 MB, a 50-node run's draws 800 per graph. The narrowest frames go first; the bundle's own flame graph SVG and
  * pprof keep every one.
  */
-export const PAGE_FRAME_BUDGET = 150_000;
+export const PAGE_FRAME_BUDGET = 40_000;
 /** Whatever the run's size, a graph may keep this many frames, and needs no more than the most. */
-export const MIN_GRAPH_FRAMES = 3000;
-export const MAX_GRAPH_FRAMES = 30_000;
+export const MIN_GRAPH_FRAMES = 800;
+export const MAX_GRAPH_FRAMES = 4000;
 /** The narrowest frame drawn when nothing has to go (as the flame graph SVG itself). */
 const BASE_MIN_WIDTH = 0.1;
 const PLOT_WIDTH = 1180;
