@@ -44,7 +44,9 @@ async function measurePage(file: string): Promise<Omit<PageFigures, 'bytes'>> {
   try {
     const page = context.pages()[0] ?? (await context.newPage());
     // Before any page script: every long task from the first byte on.
-    await page.addInitScript(`window.__long = []; new PerformanceObserver(function (l) { l.getEntries().forEach(function (e) { window.__long.push(e.duration); }); }).observe({ type: 'longtask', buffered: true });`);
+    await page.addInitScript(
+      `window.__long = []; new PerformanceObserver(function (l) { l.getEntries().forEach(function (e) { window.__long.push(e.duration); }); }).observe({ type: 'longtask', buffered: true });`,
+    );
     const take = async () => (await page.evaluate(`window.__long.splice(0)`)) as number[];
     await page.goto(pathToFileURL(file).href);
     await page.waitForSelector('html[data-ready="1"]', { timeout: 60_000 });
@@ -72,7 +74,9 @@ async function pageOf(redis: ReturnType<typeof connectRedis>, size: FixtureSize,
   const { findings } = await analyzeStoredRun(redis, run);
   const bundle = await createReportBundle({ run, redis, loadFindings: () => Promise.resolve(findings) });
   const extract = tar.extract();
-  Readable.from(bundle.stream).pipe(createGunzip()).pipe(extract as unknown as NodeJS.WritableStream);
+  Readable.from(bundle.stream)
+    .pipe(createGunzip())
+    .pipe(extract as unknown as NodeJS.WritableStream);
   let html: Buffer | undefined;
   for await (const entry of extract) {
     const parts: Buffer[] = [];

@@ -173,7 +173,12 @@ function parseParams<P>(def: CaptureDefinition<P, unknown>, input: unknown): P {
  * Sleeps until the duration ends, the signal aborts or the BPF cost goes over
  * its budget, draining every tick. Returns how it ended.
  */
-function waitAndDrain(request: CaptureRequest, collector: Collector<unknown>, meter?: CpuBudgetMeter, tap?: LiveTap): Promise<'done' | 'cancelled' | CaptureStop> {
+function waitAndDrain(
+  request: CaptureRequest,
+  collector: Collector<unknown>,
+  meter?: CpuBudgetMeter,
+  tap?: LiveTap,
+): Promise<'done' | 'cancelled' | CaptureStop> {
   const { durationMs, signal, onProgress } = request;
   const start = monoNow();
   return new Promise((resolve) => {

@@ -36,7 +36,14 @@ async function run(argv: string[]): Promise<number> {
   const only = (flag: 'status' | 'cancel') => {
     const id = values[flag]!;
     const others = Object.keys(values).filter((k) => !['status', 'cancel', 'api', 'token', 'help', 'wait', 'detach', 'json'].includes(k) && k !== flag);
-    if (positionals.length || others.length || values.wait || values.detach || values.json || (flag === 'status' ? values.cancel : values.status) !== undefined) {
+    if (
+      positionals.length ||
+      others.length ||
+      values.wait ||
+      values.detach ||
+      values.json ||
+      (flag === 'status' ? values.cancel : values.status) !== undefined
+    ) {
       throw new UsageError(
         `--${flag} ID takes only --api and --token${others.length ? `, not --${others[0]}` : positionals.length ? `, not "${positionals[0]}"` : ''}`,
       );

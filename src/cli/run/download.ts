@@ -38,7 +38,9 @@ export async function downloadBundle(
       const example = Object.entries(run.nodes).flatMap(([node, s]) =>
         (s.captures ?? []).filter((c) => c.artifact).map((c) => `${base}/v1/runs/${run.id}/nodes/${node}/artifacts/${c.artifact}`),
       )[0];
-      say(`\nreport: skipped, this API has no report bundle yet (GET /v1/runs/${run.id}/report)${example ? `; raw results are per node, e.g. ${example}` : ''}\n`);
+      say(
+        `\nreport: skipped, this API has no report bundle yet (GET /v1/runs/${run.id}/report)${example ? `; raw results are per node, e.g. ${example}` : ''}\n`,
+      );
       return undefined;
     }
     say(`\nreport: ${file} (${formatBytes(bytes)})\n`);

@@ -95,7 +95,8 @@ export function inlineFlameSvg(
 function valueFormatter(data: StackData): (v: number) => { text: string; raw: string } {
   const unit = data.sampleType?.unit;
   if (unit === 'microseconds') return (v) => ({ text: fmtUnit(v, 'µs'), raw: `${fmtInt(v)} µs` });
-  if (data.periodNs) return (v) => ({ text: fmtUnit((v * data.periodNs!) / 1000, 'µs'), raw: `${fmtInt(v)} samples at ${Math.round(1e9 / data.periodNs!)} Hz` });
+  if (data.periodNs)
+    return (v) => ({ text: fmtUnit((v * data.periodNs!) / 1000, 'µs'), raw: `${fmtInt(v)} samples at ${Math.round(1e9 / data.periodNs!)} Hz` });
   return (v) => ({ text: fmtInt(v), raw: `${fmtInt(v)} samples` });
 }
 
