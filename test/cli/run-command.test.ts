@@ -513,7 +513,7 @@ describe.skipIf(kernelSkip)(`sherlock run --wait on real workers${kernelSkip ? `
     expect(stderr).not.toMatch(/sherlock: /);
     expect(stderr).toContain('stopping: every node ends its window and stores what it captured');
     expectExitFromFindings(code, stdout);
-    expect(stdout).toMatch(new RegExp(`\nrun ${id} completed in [\\d.]+s: 2 completed\n`));
+    expect(stdout).toMatch(new RegExp(`\nrun ${id} completed in [\\d.]+m?s: 2 completed\n`));
     expect(stdout).toMatch(/\nfindings: none|\nfindings \(\d+\):/);
     expectBundleOrNote(stdout, join(out, `sherlock-${id}.tar.gz`));
     const stored = await stack.admin.run(id);
