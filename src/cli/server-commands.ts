@@ -123,6 +123,7 @@ export async function upCommand(argv: string[]): Promise<number> {
       runbooks,
       triggers,
       configFile: cfg.configFile,
+      stateDir: cfg.stateDir,
     });
     const token = adminToken(cfg);
     await api.tokens.ensure(token.secret, 'admin', ['admin']);
@@ -133,6 +134,7 @@ export async function upCommand(argv: string[]): Promise<number> {
       retentionSeconds: cfg.retentionSeconds,
       falcoRules: cfg.falcoRules,
       redaction,
+      eventMemoryMiB: loadLimitsFrom(cfg.configFile).workerEventMemoryMiB,
       ...(own ? { own } : {}),
     });
     process.stdout.write(
@@ -159,7 +161,7 @@ export async function upCommand(argv: string[]): Promise<number> {
 }
 
 export async function apiCommand(argv: string[]): Promise<number> {
-  const cfg = config('sherlock api', argv, ['port', 'host', 'redis', 'retention-days', 'config']);
+  const cfg = config('sherlock api', argv, ['port', 'host', 'redis', 'retention-days', 'config', 'state-dir']);
   if (!cfg.redisUrl) throw new UsageError('sherlock api needs REDIS_URL (or --redis redis://host:port)');
   const { startApiServer } = await import('../server/api-server.js');
   const api = await startApiServer({
@@ -168,6 +170,7 @@ export async function apiCommand(argv: string[]): Promise<number> {
     host: cfg.host,
     retentionSeconds: cfg.retentionSeconds,
     configFile: cfg.configFile,
+    stateDir: cfg.stateDir,
   });
   if (cfg.adminToken) await api.tokens.ensure(cfg.adminToken, 'admin', ['admin']);
   process.stdout.write(`sherlock api listening on ${api.url}\n`);
@@ -195,6 +198,7 @@ export async function workerCommand(argv: string[]): Promise<number> {
       retentionSeconds: cfg.retentionSeconds,
       falcoRules: cfg.falcoRules,
       redaction,
+      eventMemoryMiB: loadLimitsFrom(cfg.configFile).workerEventMemoryMiB,
       ...(own ? { own } : {}),
     });
     process.stdout.write(`sherlock worker for node ${cfg.node} is waiting for runs\n${falcoLine ? `${falcoLine}\n` : ''}`);

@@ -37,6 +37,8 @@ export const keys = {
   eventsWake: (processId: string) => `${PREFIX}:events:wake:${processId}`,
   /** String (lease, src/redis/lease.ts): the API replica whose reaper runs now. */
   reaperLease: `${PREFIX}:lease:reaper`,
+  /** String (lease): the API replica that trims the audit log now (src/core/audit-retention.ts). */
+  auditTrimLease: `${PREFIX}:lease:audit-trim`,
   /** String (lease): the worker process that holds a node name. */
   nodeLease: (node: string) => `${PREFIX}:nodes:lease:${node}`,
   /** Hash: sha256(token) → token record JSON. */

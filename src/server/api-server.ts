@@ -26,6 +26,9 @@ import { ChatFollowers } from '../triggers/chatops/followers.js';
 import { loadTriggerSettings, type TriggerSettings } from '../triggers/settings.js';
 import { createLogger } from '../util/logger.js';
 import { loadLimitsFrom } from '../config/load-limits.js';
+import { auditRetentionFrom } from '../config/audit-retention.js';
+import { DEFAULT_STATE_DIR } from '../config/server-config.js';
+import { startAuditRetention } from '../core/audit-retention.js';
 
 const log = createLogger({ component: 'api' });
 
@@ -43,6 +46,8 @@ export interface ApiServerOptions {
   /** Else they are read here: the Sherlock config file, and the environment (default process.env) over it. */
   configFile?: string;
   env?: NodeJS.ProcessEnv;
+  /** Where the audit archive goes unless the config file's `audit.archiveFile` says (default /var/lib/sherlock). */
+  stateDir?: string;
 }
 
 export interface ApiServer {
@@ -78,6 +83,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const chatFollowers = new ChatFollowers();
 
   const limits = loadLimitsFrom(options.configFile);
+  const auditRetention = startAuditRetention(redis, auditRetentionFrom(options.configFile, options.stateDir ?? DEFAULT_STATE_DIR));
   const runs = createRunService({ redis, store, submitter, audit, queues, runbooks, limits });
   // Every SSE client of this process shares one blocking reader (src/core/run-event-hub.ts).
   const eventHub = new RunEventHub(() => {
@@ -87,7 +93,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     dup.once('end', () => duplicates.delete(dup));
     return dup;
   }, redis);
-  const reports = createReportService({ redis, store, runs, audit });
+  const reports = createReportService({ redis, store, runs, audit, maxConcurrentDownloads: limits.maxConcurrentDownloads });
   const schedules = createScheduleService({ store: scheduleStore, audit, runbooks, minIntervalSeconds: limits.minScheduleIntervalSeconds });
   const nodes = createNodeService({ redis, queues });
   const app = createApi({
@@ -132,6 +138,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       const done = await settlesWithin(
         (async () => {
           await finalizer.stop();
+          await auditRetention.stop();
           await scheduler.close();
           await scheduleStore.close();
           await submitter.close();

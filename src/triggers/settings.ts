@@ -16,6 +16,7 @@ import { ConfigError } from '../config/server-config.js';
 import { checkAliases, checkAllow, checkHookRules, type Origin } from './checks.js';
 import { issueLines, strictObject } from '../config/zod-text.js';
 import { loadLimitsSchema } from '../config/load-limits.js';
+import { auditRetentionSchema } from '../config/audit-retention.js';
 
 const log = createLogger({ component: 'config' });
 
@@ -37,6 +38,8 @@ export const configFileSchema = strictObject({
   }).default({}),
   /** Load limits (src/config/load-limits.ts); read by the API, checked here with the rest of the file. */
   load: loadLimitsSchema.optional(),
+  /** Audit retention (src/config/audit-retention.ts); read by the API. */
+  audit: auditRetentionSchema.optional(),
   /** Read by the worker (src/config/redaction.ts); checked here so a bad pattern refuses the API's start too. */
   redaction: redactionConfigSchema.optional(),
   /** What signed routes (chat commands, webhooks) read before they can check a signature. */

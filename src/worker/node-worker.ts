@@ -14,6 +14,7 @@ import type { SecretPattern } from '../redact/index.js';
 import { RunStore } from '../runs/store.js';
 import { STOP_REASON, type NodeJobData } from '../model/run.js';
 import { createLogger } from '../util/logger.js';
+import { DEFAULT_WORKER_EVENT_MEMORY_MIB } from '../model/limits.js';
 import type { OwnCgroup } from './own-cgroup.js';
 import { runNodeJob } from './run-node-job.js';
 
@@ -32,6 +33,8 @@ export interface NodeWorkerOptions {
   own?: OwnCgroup;
   /** Operator Falco rule files and directories (SHERLOCK_FALCO_RULES). */
   falcoRules?: string[];
+  /** load.workerEventMemoryMiB: what the event captures of one run may keep, shared among them. */
+  eventMemoryMiB?: number;
 }
 
 export interface NodeWorker {
@@ -128,6 +131,7 @@ export async function startNodeWorker(options: NodeWorkerOptions): Promise<NodeW
           falcoRules: options.falcoRules ?? [],
           redaction: options.redaction,
           ...(options.own ? { own: options.own } : {}),
+          eventMemoryBytes: (options.eventMemoryMiB ?? DEFAULT_WORKER_EVENT_MEMORY_MIB) * 1024 * 1024,
         });
         if (state.status === 'failed') throw new Error(state.error ?? 'every capture failed');
         return { node, status: state.status };

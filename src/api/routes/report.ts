@@ -32,13 +32,7 @@ export function reportRoutes({ reports, tokens }: ReportRoutesOptions) {
   });
 
   app.get('/:id/report.html', read, async (c) => {
-    const chunks = await reports.page(c.req.param('id'), c.get('token').name);
-    const stream = Readable.from(
-      (async function* () {
-        for await (const chunk of chunks) yield Buffer.from(chunk);
-      })(),
-    );
-    stream.on('error', () => {}); // a client that hangs up destroys it with an AbortError
+    const { stream } = await reports.page(c.req.param('id'), c.get('token').name);
     const body = Readable.toWeb(stream) as ReadableStream;
     return new Response(body, {
       headers: {
