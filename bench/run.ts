@@ -20,6 +20,7 @@ import { unwindBench } from './unwind.js';
 import { pythonStacksBench } from './python-stacks.js';
 import { finalizeTime } from './finalize.js';
 import { reportBundle } from './report-bundle.js';
+import { reportPage } from './report-page.js';
 import { reportDownloads } from './report-downloads.js';
 import { runbookAttach } from './runbook-attach.js';
 import { serverFanout } from './server-fanout.js';
@@ -125,6 +126,12 @@ const benchmarks: Benchmark[] = [
     title: 'Report bundle streaming: 50 nodes × intermittent-latency results, throughput and peak RSS',
     target: '≥50 MB/s, RSS flat',
     run: reportBundle,
+  },
+  {
+    name: 'report-page',
+    title: 'report.html in chromium: page size of a typical run, longest task on a 50-node run (load, open every node, flame graph)',
+    target: '< 2 MB typical, no task > 200 ms',
+    run: reportPage,
   },
   {
     name: 'report-downloads',

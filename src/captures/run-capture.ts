@@ -12,6 +12,7 @@ import type { WarmPool } from './warm-pool.js';
 import { resolveTarget, type ResolvedTarget, type TargetSpec } from './target.js';
 import { CpuBudgetMeter } from './cpu-budget.js';
 import { trackRunTime, type RunTimeMeter } from './run-time-sampler.js';
+import { liveTap, type LiveEventsHandler } from './live-events.js';
 import { CPU_BUDGET_SAMPLE_MS } from '../model/limits.js';
 import type { CaptureStop } from '../model/run.js';
 
@@ -53,6 +54,8 @@ export interface CaptureRequest {
   onRecords?(records: unknown[]): void;
   /** Objects loaded ahead of time (a worker's): with one for these settings, the run only attaches. */
   pool?: WarmPool;
+  /** A streaming capture's new events while it runs, for people watching (redacted copies, rate-capped: src/captures/live-events.ts). */
+  onEvents?: LiveEventsHandler;
   /** Memory its kept events may take (estimated bytes); past it an events capture keeps no more and says so. Absent: no budget. */
   eventBudgetBytes?: number;
 }
@@ -106,7 +109,7 @@ export async function runCapture<P, D>(def: CaptureDefinition<P, D>, request: Ca
     // The one seam every capture's data leaves through: secrets are hidden here,
     // before anything stores, analyzes, prints or posts it.
     const { data, redactions } = redactCaptureData(collector.finish(), request.redaction);
-    deliver?.(); // records a collector kept only in finish (held back until the window ended)
+    deliver?.(true); // records a collector kept only in finish (held back until the window ended)
     const counters = readKernelCounters(object);
     const drops = { ...counters.drops, ...collector.drops?.() };
     const truncated = collector.truncated?.();
@@ -228,27 +231,34 @@ function waitAndDrain(
 }
 
 /**
- * What hands a streaming collector's new records to request.onRecords:
- * copies, redacted as the result will be (the collector's own records are
- * redacted once, at the end, where the result's redaction count is made).
+ * What hands a streaming collector's new records, as they arrive, to whoever
+ * asked: request.onRecords (Falco rules: all of them) and request.onEvents
+ * (people watching: rate-capped, src/captures/live-events.ts). Copies,
+ * redacted as the result will be (the collector's own records are redacted
+ * once, at the end, where the result's redaction count is made). Called on
+ * every drain; `final` after the last one.
  */
-function recordDelivery(collector: Collector<unknown>, request: CaptureRequest): (() => void) | undefined {
-  const { onRecords } = request;
+function recordDelivery(collector: Collector<unknown>, request: CaptureRequest): ((final?: boolean) => void) | undefined {
   const take = collector.take?.bind(collector);
-  if (!onRecords || !take) return undefined;
-  let failed = false;
+  if (!take || (!request.onRecords && !request.onEvents)) return undefined;
+  const live = request.onEvents ? liveTap(request.onEvents) : undefined;
+  let onRecords = request.onRecords;
   const hand = (records: unknown[]) => {
-    if (failed) return;
     try {
-      onRecords(records);
+      onRecords?.(records);
     } catch {
-      failed = true; // the consumer's failure never ends the capture; it stops being fed
+      onRecords = undefined; // the consumer's failure never ends the capture; it stops being fed
     }
   };
   hand([]);
-  return () => {
+  return (final = false) => {
     const fresh = take();
-    if (fresh.length && !failed) hand(redactCaptureData(structuredClone(fresh), request.redaction).data);
+    if (fresh.length) {
+      const copies = redactCaptureData(structuredClone(fresh), request.redaction).data;
+      hand(copies);
+      live?.push(copies);
+    }
+    live?.tick(final);
   };
 }
 

@@ -1,5 +1,5 @@
 // Every SSE client of one API process shares one blocking Redis reader: the
-// hub follows the streams of the runs someone watches with one XREAD over all
+// hub follows the streams (events, live) of the runs someone watches with one XREAD over all
 // of them and hands each entry to that run's listeners. A new run to follow
 // wakes the blocked read through a wake stream of this process's own (which
 // the read includes; no admin command needed under an ACL), so 1,000 clients
@@ -43,18 +43,18 @@ export class RunEventHub {
     private readonly control: RedisClient,
   ) {}
 
-  /** Calls `listener` with each entry of the run's stream after `after`, until the returned function is called. */
-  subscribe(runId: string, after: string, listener: Listener): () => void {
-    let run = this.followed.get(runId);
+  /** Calls `listener` with each entry of the stream `key` (a run's events or live stream) after `after`, until the returned function is called. */
+  subscribe(key: string, after: string, listener: Listener): () => void {
+    let run = this.followed.get(key);
     if (!run) {
-      this.followed.set(runId, (run = { last: after, listeners: new Set() }));
+      this.followed.set(key, (run = { last: after, listeners: new Set() }));
       this.wake();
     } // else: an older `after` than the hub's is caught up by the subscriber itself (XRANGE)
     run.listeners.add(listener);
     this.start();
     return () => {
       run.listeners.delete(listener);
-      if (!run.listeners.size && this.followed.get(runId) === run) this.followed.delete(runId);
+      if (!run.listeners.size && this.followed.get(key) === run) this.followed.delete(key);
     };
   }
 
@@ -78,9 +78,9 @@ export class RunEventHub {
   private async read(): Promise<void> {
     while (this.followed.size && !this.closed) {
       this.reader ??= this.openReader();
-      const runs = [...this.followed.keys()];
-      const streams = [this.wakeKey, ...runs.map((id) => keys.runEvents(id))];
-      const lasts = [this.wakeLast, ...runs.map((id) => this.followed.get(id)!.last)];
+      const followed = [...this.followed.keys()];
+      const streams = [this.wakeKey, ...followed];
+      const lasts = [this.wakeLast, ...followed.map((key) => this.followed.get(key)!.last)];
       let reply: [string, [string, string[]][]][] | null;
       try {
         this.blocked = true;
@@ -98,7 +98,7 @@ export class RunEventHub {
           this.wakeLast = entries.at(-1)?.[0] ?? this.wakeLast;
           continue;
         }
-        const run = this.followed.get(runs[streams.indexOf(stream) - 1]!);
+        const run = this.followed.get(stream);
         if (!run) continue;
         for (const [id, fields] of entries) {
           run.last = id;

@@ -42,7 +42,7 @@ export async function* followRunEvents(
   // Subscribed before the catch-up read: nothing between the two is missed (duplicates are skipped by id).
   const unsubscribe = FINAL_STATUSES.has(run.status)
     ? () => {}
-    : hub.subscribe(run.id, last, (entry) => {
+    : hub.subscribe(keys.runEvents(run.id), last, (entry) => {
         pending.push(entry);
         wakeUp?.();
       });
@@ -78,6 +78,84 @@ export async function* followRunEvents(
     }
   } finally {
     unsubscribe();
+    signal.removeEventListener('abort', onAbort);
+  }
+}
+
+/**
+ * Yields a run's live batches (streaming captures' events as they arrive)
+ * after `resumeFrom`, and returns once the run has ended and every batch was
+ * sent (the workers send their last batch before their node finishes), or
+ * when `signal` aborts.
+ */
+export async function* followLiveEvents(
+  { hub, redis }: RunEventSources,
+  run: RunRecord,
+  resumeFrom: string,
+  signal: AbortSignal,
+): AsyncGenerator<RunEventEntry> {
+  let last = /^\d+-\d+$/.test(resumeFrom) ? resumeFrom : '0';
+  const key = keys.runLive(run.id);
+  const pending: StreamEntry[] = [];
+  let ended = FINAL_STATUSES.has(run.status);
+  let wakeUp: (() => void) | undefined;
+  const onAbort = () => wakeUp?.();
+  signal.addEventListener('abort', onAbort, { once: true });
+  const unsubscribe: (() => void)[] = [];
+  if (!ended) {
+    const progressLast = (await redis.xrevrange(keys.runEvents(run.id), '+', '-', 'COUNT', 1))[0]?.[0] ?? '0';
+    unsubscribe.push(
+      hub.subscribe(key, last, (entry) => {
+        pending.push(entry);
+        wakeUp?.();
+      }),
+      // The progress stream says when the run ended.
+      hub.subscribe(keys.runEvents(run.id), progressLast, (entry) => {
+        if (entry.fields[1]?.includes('"type":"run-finished"')) {
+          ended = true;
+          wakeUp?.();
+        }
+      }),
+    );
+  }
+  const toEntry = ({ id, fields }: StreamEntry): RunEventEntry => {
+    const event = JSON.parse(fields[1] ?? '{}') as { type: string };
+    return { id, type: event.type, event };
+  };
+  /** What the stream holds after `last`: the catch-up, and the tail once the run ended. */
+  async function* range(): AsyncGenerator<RunEventEntry> {
+    for (const [id, fields] of await redis.xrange(key, last === '0' ? '-' : `(${last}`, '+')) {
+      if (signal.aborted) return;
+      last = id;
+      yield toEntry({ id, fields });
+    }
+  }
+  try {
+    yield* range();
+    // A run that ended between the request and the subscription: its record says so.
+    if (!ended && (await redis.hget(keys.run(run.id), 'finishedAt'))) ended = true;
+    while (!signal.aborted) {
+      const next = pending.shift();
+      if (next) {
+        if (compareIds(next.id, last) <= 0) continue; // already sent by the catch-up
+        last = next.id;
+        yield toEntry(next);
+        continue;
+      }
+      if (ended) {
+        yield* range();
+        return;
+      }
+      await new Promise<void>((resolve) => {
+        wakeUp = resolve;
+        setTimeout(resolve, WAIT_MS);
+      });
+      wakeUp = undefined;
+      // Ended while no one told this reader (the hub was reconnecting): the record is the truth.
+      if (!ended && !pending.length && (await redis.hget(keys.run(run.id), 'finishedAt'))) ended = true;
+    }
+  } finally {
+    for (const off of unsubscribe) off();
     signal.removeEventListener('abort', onAbort);
   }
 }

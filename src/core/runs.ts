@@ -46,6 +46,7 @@ export type RunListFilter = Parameters<RunStore['list']>[0];
 export const runLinks = (id: string) => ({
   self: `/v1/runs/${id}`,
   events: `/v1/runs/${id}/events`,
+  live: `/v1/runs/${id}/live`,
   findings: `/v1/runs/${id}/findings`,
 });
 
@@ -140,6 +141,24 @@ export function createRunService({ redis, store, submitter, audit, queues, runbo
         }
       }
       await audit.record({ actor: by.actor, action: 'run.cancel', subject: run.id, ...(by.details ? { details: by.details } : {}) });
+      return (await store.finalizeIfDone(run.id)) ?? run;
+    },
+
+    /**
+     * Ends the run's window now on every node: each keeps what it captured and
+     * completes, and the run is analyzed as usual (an open window, `untilStopped`,
+     * ends this way). Nodes still waiting in their queue are taken back.
+     */
+    async stop(run: RunRecord, by: { actor: string }): Promise<RunRecord> {
+      if (FINAL_STATUSES.has(run.status)) throw new Conflict('run_finished', `run ${run.id} already ended (${run.status})`);
+      await store.requestStop(run.id);
+      await redis.publish(keys.cancelChannel, `stop:${run.id}`);
+      for (const [node, state] of Object.entries(run.nodes)) {
+        if (state.status === 'queued' && (await queues.removeWaiting(run.id, node))) {
+          await store.cancelQueuedNode(run.id, node);
+        }
+      }
+      await audit.record({ actor: by.actor, action: 'run.stop', subject: run.id });
       return (await store.finalizeIfDone(run.id)) ?? run;
     },
 

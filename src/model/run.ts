@@ -9,6 +9,12 @@ export const RUN_STATUSES = ['queued', 'running', 'completed', 'partial', 'faile
 export type RunStatus = (typeof RUN_STATUSES)[number];
 export const FINAL_STATUSES: ReadonlySet<RunStatus> = new Set(['completed', 'partial', 'failed', 'cancelled']);
 
+/**
+ * The abort reason a worker gives a node job that was stopped (ended early on
+ * purpose, the run completes with what was captured), as opposed to cancelled.
+ */
+export const STOP_REASON = 'stopped through the API';
+
 export type NodeStatus = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
 export const FINAL_NODE_STATUSES: ReadonlySet<NodeStatus> = new Set(['completed', 'failed', 'cancelled']);
 
@@ -34,6 +40,8 @@ export interface RunPlan {
   falco?: { files?: string[]; requested?: string[] };
   steps: RunStep[];
   durationMs: number;
+  /** The window runs until someone stops the run (POST /v1/runs/:id/stop); durationMs is then its limit. */
+  untilStopped?: boolean;
   target: TargetSpec;
   nodes: string[];
   reason?: string;

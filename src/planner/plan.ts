@@ -8,7 +8,7 @@ import type { RunbookSource } from '../runbooks/catalog.js';
 import { expandRunbook } from '../runbooks/expand.js';
 import { Conflict, Invalid } from '../model/errors.js';
 import type { RunPlan } from '../model/run.js';
-import { DEFAULT_RUN_DURATION_MS } from '../model/limits.js';
+import { DEFAULT_RUN_DURATION_MS, MAX_RUN_DURATION_MS } from '../model/limits.js';
 import type { RunRequest } from './run-request.js';
 
 /** A runbook run takes its steps, window, target, params, thresholds and rules from the runbook (`runbooks`). */
@@ -37,17 +37,20 @@ export function planRun(request: RunRequest, live: NodeInfo[], runbooks?: Runboo
 }
 
 function planSteps(request: RunRequest, live: NodeInfo[], runbooks?: RunbookSource): RunPlan {
+  const open = request.untilStopped ? { untilStopped: true } : {};
   if (request.runbook) {
+    // An open window lasts at most the runbook's limit.
+    const limit = request.untilStopped ? (runbooks?.get(request.runbook)?.limits.maxDuration ?? MAX_RUN_DURATION_MS) : undefined;
     // Throws Invalid or NotFound (src/model/errors.ts) for a request the runbook refuses.
     const expanded = expandRunbook(runbooks, {
       runbook: request.runbook,
       params: request.params,
-      duration: request.duration,
+      duration: limit ?? request.duration,
       target: request.target,
       ...(request.falcoRules ? { falcoRules: request.falcoRules } : {}),
     });
     const { durationMs, target, ...rest } = expanded;
-    return { ...rest, durationMs, target, nodes: chooseNodes(request.targets, live), ...(request.reason ? { reason: request.reason } : {}) };
+    return { ...rest, durationMs, ...open, target, nodes: chooseNodes(request.targets, live), ...(request.reason ? { reason: request.reason } : {}) };
   }
   const steps = (request.steps ?? []).map((step, index) => {
     const def = captures.get(step.capture)!;
@@ -59,7 +62,8 @@ function planSteps(request: RunRequest, live: NodeInfo[], runbooks?: RunbookSour
   });
   return {
     steps,
-    durationMs: request.duration ?? DEFAULT_RUN_DURATION_MS,
+    durationMs: request.untilStopped ? MAX_RUN_DURATION_MS : (request.duration ?? DEFAULT_RUN_DURATION_MS),
+    ...open,
     target: request.target,
     nodes: chooseNodes(request.targets, live),
     ...(request.reason ? { reason: request.reason } : {}),

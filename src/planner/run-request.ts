@@ -43,6 +43,8 @@ export const runRequestSchema = z
       .optional(),
     params: ownRecord(z.string().max(100), z.unknown()).optional(),
     duration: duration.optional(),
+    /** No fixed window: capture until POST /v1/runs/:id/stop, at most the runbook's (or the server's) limit. */
+    untilStopped: z.boolean().optional(),
     target: targetSchema.default({}),
     targets: z
       .object({
@@ -67,6 +69,8 @@ export const runRequestSchema = z
     if (r.runbook && r.steps) ctx.addIssue({ code: 'custom', path: ['steps'], message: 'give a runbook or steps, not both (steps are for ad-hoc runs)' });
     if (r.params && !r.runbook)
       ctx.addIssue({ code: 'custom', path: ['params'], message: "params go with a runbook; for ad-hoc steps, set each step's params" });
+    if (r.untilStopped && r.duration !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['untilStopped'], message: 'give duration or untilStopped: true, not both' });
     if (!r.runbook && r.duration !== undefined && r.duration > MAX_RUN_DURATION_MS) {
       ctx.addIssue({ code: 'custom', path: ['duration'], message: outsideRange(formatDuration(r.duration)) });
     }

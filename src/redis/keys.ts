@@ -26,6 +26,8 @@ export const keys = {
   run: (runId: string) => `${PREFIX}:run:${runId}`,
   /** Stream: progress events of a run, read by SSE clients. */
   runEvents: (runId: string) => `${PREFIX}:run:${runId}:events`,
+  /** Stream: a run's streaming-capture events as they arrive (capped; the stored results keep every event). */
+  runLive: (runId: string) => `${PREFIX}:run:${runId}:live`,
   /** String (gzip): one stored artifact of a run. */
   artifact: (runId: string, node: string, name: string) => `${PREFIX}:run:${runId}:artifact:${node}:${name}`,
   /** Sorted set: run ids by creation time (ms), for listing newest first. */
@@ -59,6 +61,6 @@ export const keys = {
   hookDelivery: (tool: string, keyHash: string) => `${PREFIX}:hooks:delivery:${tool}:${keyHash}`,
   /** String (TTL): a chat request signature already accepted (replay guard). */
   chatopsSeen: (signature: string) => `${PREFIX}:chatops:seen:${signature}`,
-  /** Pub/sub channel: run ids to cancel; every worker listens. */
+  /** Pub/sub channel: run ids to cancel, or `stop:<id>` to end a run's window early; every worker listens. */
   cancelChannel: `${PREFIX}:cancel`,
 } as const;

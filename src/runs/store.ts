@@ -13,6 +13,10 @@ import { FINAL_NODE_STATUSES, FINAL_STATUSES, type NodeState, type NodeStatus, t
 
 const NODE_FIELD = 'node:';
 const EVENTS_MAX = 1000;
+/** Live batches kept per run: enough to follow a run, bounded whatever its size (the stored results keep every event). */
+const LIVE_MAX = 2000;
+/** Live events are for watching: gone an hour after the last one (or with the run, if sooner). */
+const LIVE_TTL_SECONDS = 3600;
 
 export interface RunStoreOptions {
   retentionSeconds: number;
@@ -183,6 +187,15 @@ export class RunStore {
     await this.redis.hset(keys.run(id), 'cancelRequested', '1');
   }
 
+  /** Marks the run stopping: its nodes end their window now and keep what they captured; the run completes. */
+  async requestStop(id: string): Promise<void> {
+    await this.redis.hset(keys.run(id), 'stopRequested', '1');
+  }
+
+  async stopRequested(id: string): Promise<boolean> {
+    return (await this.redis.hget(keys.run(id), 'stopRequested')) === '1';
+  }
+
   async cancelRequested(id: string): Promise<boolean> {
     return (await this.redis.hget(keys.run(id), 'cancelRequested')) === '1';
   }
@@ -230,6 +243,16 @@ export class RunStore {
       .multi()
       .xadd(key, 'MAXLEN', '~', EVENTS_MAX, '*', 'event', JSON.stringify({ ...event, time: new Date().toISOString() }))
       .expire(key, this.options.retentionSeconds)
+      .exec();
+  }
+
+  /** A batch of a streaming capture's events as they arrive, for GET /v1/runs/:id/live. */
+  async appendLive(id: string, batch: RunEvent): Promise<void> {
+    const key = keys.runLive(id);
+    await this.redis
+      .multi()
+      .xadd(key, 'MAXLEN', '~', LIVE_MAX, '*', 'event', JSON.stringify(batch))
+      .expire(key, Math.min(LIVE_TTL_SECONDS, this.options.retentionSeconds))
       .exec();
   }
 }

@@ -6,7 +6,7 @@
 // hash of the name so neighbours differ. Every frame has a <title> tooltip
 // (value and percent of total). A small inline script (optional) zooms on
 // click, shows the hovered frame below the graph and searches by regex.
-import { buildFlameTree, treeDepth, type FlameNode, type NodeKind } from './tree.js';
+import { buildFlameTree, type FlameNode, type NodeKind } from './tree.js';
 import type { StackProfile } from './types.js';
 
 export interface FlameGraphOptions {
@@ -167,7 +167,9 @@ export function toFlameGraphSvg(profile: StackProfile, options: FlameGraphOption
   const root = buildFlameTree(profile, { includePid: options.includePid ?? false });
   const total = root.value;
   const placed = place(root, plotWidth, options.minFrameWidth ?? 0.1, options.sort ?? 'name');
-  const depth = total > 0 ? treeDepth(root) : 0;
+  // Sized to what is drawn: frames too narrow to draw leave no empty rows above the graph.
+  let depth = 0;
+  for (const p of placed) if (p.depth > depth) depth = p.depth;
   const height = HEADER + (depth + 1) * frameHeight + FOOTER;
   const units = unitLabel(profile);
   const title = options.title ?? `Flame graph: ${profile.sampleType.type}`;

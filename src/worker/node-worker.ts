@@ -1,5 +1,5 @@
 // A host's worker: consumes its node queue one run at a time, heartbeats what
-// it can do, and stops a run at once when the API publishes a cancel. It never
+// it can do, and stops a run at once when the API publishes a cancel or a stop. It never
 // listens on a port.
 import { existsSync } from 'node:fs';
 import { release } from 'node:os';
@@ -12,7 +12,7 @@ import { describeHolder, Lease, type LeaseHolder } from '../redis/lease.js';
 import { HEARTBEAT_INTERVAL_MS, NODE_TTL_MS, publishHeartbeat, withdrawNode } from '../nodes/registry.js';
 import type { SecretPattern } from '../redact/index.js';
 import { RunStore } from '../runs/store.js';
-import type { NodeJobData } from '../model/run.js';
+import { STOP_REASON, type NodeJobData } from '../model/run.js';
 import { createLogger } from '../util/logger.js';
 import { DEFAULT_WORKER_EVENT_MEMORY_MIB } from '../model/limits.js';
 import type { OwnCgroup } from './own-cgroup.js';
@@ -125,7 +125,7 @@ export async function startNodeWorker(options: NodeWorkerOptions): Promise<NodeW
       currentRun = runId;
       void heartbeat();
       try {
-        if (await store.cancelRequested(runId)) {
+        if ((await store.cancelRequested(runId)) || (await store.stopRequested(runId))) {
           await store.cancelQueuedNode(runId, node);
           return { node, status: 'cancelled' };
         }
@@ -158,8 +158,11 @@ export async function startNodeWorker(options: NodeWorkerOptions): Promise<NodeW
   jobs.on('error', (err) => log.warn('worker error', { error: err.message }));
 
   await subscriber.subscribe(keys.cancelChannel);
-  subscriber.on('message', (_channel, runId: string) => {
-    if (runId === currentRun) jobs.cancelJob(nodeJobId(runId, node), 'cancelled through the API');
+  subscriber.on('message', (_channel, message: string) => {
+    // "<id>" cancels a run, "stop:<id>" ends its window early (the node completes with what it captured).
+    const stop = message.startsWith('stop:');
+    const runId = stop ? message.slice(5) : message;
+    if (runId === currentRun) jobs.cancelJob(nodeJobId(runId, node), stop ? STOP_REASON : 'cancelled through the API');
   });
 
   await heartbeat();

@@ -6,6 +6,7 @@
 // was captured.
 import { release } from 'node:os';
 import type { RedisClient } from '../redis/connection.js';
+import type { CaptureDefinition } from '../captures/capture.js';
 import { captures } from '../captures/registry.js';
 import { NotSupportedError } from '../libbpf/index.js';
 import { runCapture } from '../captures/run-capture.js';
@@ -14,12 +15,13 @@ import type { SecretPattern } from '../redact/index.js';
 import { putArtifact } from '../redis/artifacts.js';
 import type { StoredResult } from '../runs/node-analysis.js';
 import type { RunStore } from '../runs/store.js';
-import type { CaptureSummary, NodeJobData, NodeState } from '../model/run.js';
+import { STOP_REASON, type CaptureSummary, type NodeJobData, type NodeState } from '../model/run.js';
 import { createLogger } from '../util/logger.js';
 import { DEFAULT_CPU_BUDGET_PERCENT } from '../model/limits.js';
 import { analyzeOwnResults } from './analyze-own-results.js';
 import { startFalcoSession, type FalcoStart } from './falco-rules.js';
 import type { FalcoAlert } from '../falco/matcher.js';
+import { livePublisher } from './live-publisher.js';
 import type { OwnCgroup } from './own-cgroup.js';
 import { startCostMeter } from './sherlock-cost.js';
 
@@ -66,6 +68,7 @@ export async function runNodeJob(job: NodeJobData, ctx: NodeJobContext): Promise
     job.steps.map(async (step): Promise<{ summary: CaptureSummary; stored?: StoredResult }> => {
       const def = captures.get(step.capture);
       if (!def) return { summary: failedStep(step.capture, `this worker has no capture "${step.capture}"`) };
+      const live = def.kind === 'events' ? livePublisher(ctx.store, runId, node, def as CaptureDefinition) : undefined;
       try {
         const result = await runCapture(def, {
           durationMs: job.durationMs,
@@ -84,7 +87,9 @@ export async function runNodeJob(job: NodeJobData, ctx: NodeJobContext): Promise
                   records.length ? falcoLive.session.add(step.capture, { events: records }) : falcoLive.session.streams(step.capture),
               }
             : {}),
+          ...(live ? { onEvents: live.onEvents } : {}),
         });
+        await live?.flushed();
         if (result.stopped) {
           log.warn('capture stopped over its BPF CPU budget', { runId, node, capture: step.capture, ...result.stopped });
           void ctx.store.appendEvent(runId, { type: 'capture-stopped', node, capture: step.capture, ...result.stopped }).catch(() => {});
@@ -132,7 +137,8 @@ export async function runNodeJob(job: NodeJobData, ctx: NodeJobContext): Promise
     falcoLive,
   ).finally(() => falcoLive?.session.close());
 
-  const cancelled = ctx.signal?.aborted ?? false;
+  // Stopped (the window ended early on purpose) completes; cancelled does not.
+  const cancelled = (ctx.signal?.aborted ?? false) && ctx.signal?.reason !== STOP_REASON;
   const anyCompleted = results.some((r) => !r.error);
   const state: NodeState = {
     status: cancelled ? 'cancelled' : anyCompleted ? 'completed' : 'failed',

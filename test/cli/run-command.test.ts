@@ -77,7 +77,7 @@ afterAll(() => {
 });
 
 describe('sherlock run: building the request', () => {
-  const flags = (values: Record<string, unknown>) => ({ wait: false, help: false, ...values }) as Parameters<typeof runRequest>[0];
+  const flags = (values: Record<string, unknown>) => ({ wait: false, detach: false, json: false, help: false, ...values }) as Parameters<typeof runRequest>[0];
 
   it('targets every live node by default, and turns flags into the POST /v1/runs body', () => {
     expect(runRequest(flags({ steps: ['execsnoop,profile'] }), [])).toEqual({
@@ -86,7 +86,10 @@ describe('sherlock run: building the request', () => {
         { capture: 'profile', params: {} },
       ],
       targets: { all: true },
+      untilStopped: true, // followed with no --duration: until Ctrl-C
     });
+    // Detached, no one is there to press Ctrl-C: the runbook's (or server's) default window.
+    expect(runRequest(flags({ steps: ['execsnoop'], detach: true }), [])).not.toHaveProperty('untilStopped');
     expect(
       runRequest(
         flags({
@@ -160,6 +163,9 @@ describe('sherlock run: building the request', () => {
     const live = { status: 'running' as const, startedAt: 0, liveAt: 1000, durationMs: 4000, live: ['execsnoop'] };
     expect(progressLine('web-1', live, 2000, 6)).toBe('web-1   [######------------------]  1.0s of 4s, 3.0s left · execsnoop live');
     expect(progressLine('web-1', live, 9000, 6)).toBe('web-1   [########################]  storing results');
+    expect(progressLine('web-1', { ...live, durationMs: 600_000 }, 13_500, 6, ['#', '-'], true)).toBe(
+      'web-1   [------------------------]  12.5s, until Ctrl-C (at most 10m) · execsnoop live',
+    );
     expect(progressLine('web-1', { status: 'queued', position: 3, live: [] }, 0, 6)).toBe('web-1   [------------------------]  queued, position 3');
     expect(progressLine('web-1', { status: 'failed', startedAt: 0, finishedAt: 12_000, reason: 'timeout', live: [] }, 0, 6)).toBe(
       'web-1   [------------------------]  failed in 12s: timeout',
@@ -177,7 +183,8 @@ describe.skipIf(distSkip)(`sherlock run: bad usage exits 2${distSkip ? ` (skippe
     [['run', '--steps', 'execsnoop', '--duration', '20m'], /--duration takes 1s to 10m \(like 30s or 2m\), got "20m"/],
     [['run', '--steps', 'execsnoop', '--label', 'role'], /--label takes key=value, got "role"/],
     [['run', '--steps', 'execsnoop', '--node', 'a', '--label', 'k=v'], /give --node or --label, not both/],
-    [['run', '--steps', 'execsnoop', '--out', '/tmp'], /--out needs --wait/],
+    [['run', '--steps', 'execsnoop', '--detach', '--out', '/tmp'], /--out does not go with --detach/],
+    [['run', '--steps', 'execsnoop', '--detach', '--wait'], /give --detach or --wait, not both/],
     [['run', '--steps', 'execsnoop', '--target-pid', 'abc'], /--target-pid takes positive process ids, got "abc"/],
     [['run', '--steps', 'execsnoop', '--target-port', '70000'], /--target-port takes a TCP port 1-65535/],
     [['run', '--steps', 'execsnoop', '--param', 'profile.frequency=9'], /--param profile.frequency names profile, which is not in --steps/],
@@ -193,14 +200,18 @@ describe.skipIf(distSkip)(`sherlock run: bad usage exits 2${distSkip ? ` (skippe
     expect(code).toBe(2);
   });
 
-  it('--help lists the flags', async () => {
+  it('--help lists the flags, examples and the exit codes', async () => {
     const { code, stdout } = await cli(['run', '--help']);
     expect(code).toBe(0);
     expect(stdout).toMatch(/--steps execsnoop,profile/);
     expect(stdout).toMatch(/--cancel ID/);
+    expect(stdout).toMatch(/--json {15}NDJSON on stdout/);
+    expect(stdout).toMatch(/\nexamples:\n  sherlock run --steps execsnoop {2,}watch every exec/);
+    expect(stdout).toMatch(/\nexit codes:\n  0  [^\n]*no finding is above info\n  1  findings above info[^]*\n  2  bad usage[^]*\n  3  failure/);
+    expect(stdout).not.toMatch(/--wait|mi-b/); // the old spelling is taken, not shown
   });
 
-  it('an API that is not there is one line and exit 1', async () => {
+  it('an API that is not there is one line and exit 3', async () => {
     const port = await new Promise<number>((resolve) => {
       const server = createServer().listen(0, '127.0.0.1', () => {
         const { port } = server.address() as { port: number };
@@ -209,7 +220,7 @@ describe.skipIf(distSkip)(`sherlock run: bad usage exits 2${distSkip ? ` (skippe
     });
     const { code, stderr } = await cli(['run', '--steps', 'execsnoop', '--api', `127.0.0.1:${port}`, '--token', 'shk_x']);
     expectOneLine(stderr, new RegExp(`cannot reach the API at http://127.0.0.1:${port} \\(ECONNREFUSED\\)`));
-    expect(code).toBe(1);
+    expect(code).toBe(3);
   });
 });
 
@@ -330,11 +341,11 @@ describe.skipIf(distSkip)(`sherlock run against the API: errors, --status, --can
     expect(redisServerChildren()).toEqual([]);
   });
 
-  it("an unknown runbook prints the API's message and exits 1", async () => {
+  it("an unknown runbook prints the API's message and exits 3", async () => {
     const { code, stdout, stderr } = await cli(withToken(['nosuch-runbook']));
     expectOneLine(stderr, /^sherlock: unknown runbook "nosuch-runbook"/);
     expect(stdout).toBe('');
-    expect(code).toBe(1);
+    expect(code).toBe(3);
   });
 
   it.each([
@@ -342,29 +353,29 @@ describe.skipIf(distSkip)(`sherlock run against the API: errors, --status, --can
     ['an unknown capture', ['--steps', 'nosuchcapture'], /^sherlock: invalid request body: steps\.0\.capture: capture must be one of: .*execsnoop/],
     ['a bad capture setting', ['--steps', 'execsnoop', '--param', 'maxEvents=0'], /^sherlock: steps\[0\] \(execsnoop\): .*maxEvents/],
     ['an unknown run', ['--status', randomUUID()], /^sherlock: no run [0-9a-f-]{36} \(it may have expired after the retention period\)/],
-  ])("%s: the API's one-line message, exit 1", async (_what, args, message) => {
+  ])("%s: the API's one-line message, exit 3", async (_what, args, message) => {
     const { code, stderr } = await cli(withToken(args));
     expectOneLine(stderr, message);
-    expect(code).toBe(1);
+    expect(code).toBe(3);
   });
 
-  it('a bad token exits 1 with the 401 message; a read-only token with the 403 one', async () => {
+  it('a bad token exits 3 with the 401 message; a read-only token with the 403 one', async () => {
     const bad = await cli(withToken(['--steps', 'execsnoop'], 'shk_not-a-real-token'));
     expectOneLine(bad.stderr, /^sherlock: the API token is unknown or revoked \(pass --token or set SHERLOCK_TOKEN\)$/);
-    expect(bad.code).toBe(1);
+    expect(bad.code).toBe(3);
     const { secret } = await stack.api.tokens.create('cli-reader', ['runs:read'], 'test');
     const reader = await cli(withToken(['--steps', 'execsnoop', '--node', FAKE], secret));
     expectOneLine(reader.stderr, /^sherlock: this token lacks the runs:write scope \(it has: runs:read\)$/);
-    expect(reader.code).toBe(1);
+    expect(reader.code).toBe(3);
   });
 
-  it('without --wait prints the run id and links at once; --status shows it queued; --cancel cancels it once', async () => {
+  it('--detach prints the run id and links at once; --status shows it queued; --cancel cancels it once', async () => {
     // The token from the state dir of `sherlock up`, the API from SHERLOCK_API_URL.
     const state = tempDir('up-state');
     writeFileSync(join(state, 'admin-token'), `${stack.adminToken}\n`, { mode: 0o600 });
     const env = { SHERLOCK_STATE_DIR: state, SHERLOCK_API_URL: stack.api.url };
     const t0 = Date.now();
-    const submitted = await cli(['run', '--steps', 'execsnoop', '--node', FAKE, '--duration', '5s', '--reason', 'cli test'], env);
+    const submitted = await cli(['run', '--steps', 'execsnoop', '--node', FAKE, '--duration', '5s', '--reason', 'cli test', '--detach'], env);
     expect(submitted.code).toBe(0);
     expect(Date.now() - t0).toBeLessThan(10_000);
     const id = UUID.exec(submitted.stdout)![0];
@@ -390,7 +401,7 @@ describe.skipIf(distSkip)(`sherlock run against the API: errors, --status, --can
 
     const again = await cli(['run', '--cancel', id], env);
     expectOneLine(again.stderr, new RegExp(`^sherlock: run ${id} already ended \\(cancelled\\)$`));
-    expect(again.code).toBe(1);
+    expect(again.code).toBe(3);
   });
 });
 
@@ -424,29 +435,39 @@ describe.skipIf(kernelSkip)(`sherlock run --wait on real workers${kernelSkip ? `
   const waitLive = (run: CliRun, nodes = NODES) =>
     waitFor('execsnoop live on every node', () => nodes.every((n) => run.stderr().includes(`${n}: execsnoop live`)), { timeoutMs: 10_000, intervalMs: 20 });
 
-  it('runs execsnoop on every live node: per-node progress, the outcome, the captures, the bundle; exit 0', async () => {
+  /** Exit 1 when the findings printed hold one above info, else 0 (a shared host may give warnings the test did not make). */
+  const expectExitFromFindings = (code: number | null, stdout: string) => expect(code).toBe(/\n {2}(WARNING|CRITICAL) /.test(stdout) ? 1 : 0);
+
+  it('runs execsnoop on every live node: events as they arrive, per-node progress, the outcome, the bundle; exit by findings', async () => {
     const out = tempDir('out');
     const marker = `sherlock-cli-${randomUUID()}`;
-    const run = startCli(withApi(['--steps', 'execsnoop', '--duration', '2s', '--wait', '--out', out]));
+    const run = startCli(withApi(['--steps', 'execsnoop', '--duration', '4s', '--out', out]));
     await waitLive(run);
     expect(await execMarker(marker)).toBe(0);
+    // Printed while the window is still open, not at its end.
+    await waitFor('the exec printed live', () => run.stdout().includes(marker), { timeoutMs: 3000, intervalMs: 20 });
+    expect(run.stdout()).not.toMatch(/findings/);
+    expect(run.stderr()).not.toMatch(/completed after/);
     const { code, stdout, stderr } = await run.exited;
     expect(stderr).not.toMatch(/sherlock: /);
-    expect(code).toBe(0);
+    expectExitFromFindings(code, stdout);
 
     const id = UUID.exec(stderr)![0];
-    expect(stderr).toMatch(new RegExp(`^run ${id} submitted to 2 nodes; Ctrl-C stops following, not the run\n`));
+    expect(stderr).toMatch(new RegExp(`^run ${id} submitted to 2 nodes; Ctrl-C ends the window early and reports what was captured\n`));
+    // The capture's own columns, a header once, then a row per exec with its node.
+    expect(stdout).toMatch(/^NODE {3}EXECSNOOP {2}TIME\s+COMM\s+PID\s+PPID/m);
+    for (const node of NODES) expect(stdout).toMatch(new RegExp(`^${node}  execsnoop  .*/bin/echo ${marker}`, 'm'));
     for (const node of NODES) {
       // In order, per node: started, live, completed.
-      expect(stderr).toMatch(new RegExp(`${node}: started, capturing for 2s\n[^]*${node}: execsnoop live\n[^]*${node}: completed after \\d`));
+      expect(stderr).toMatch(new RegExp(`${node}: started, capturing for 4s\n[^]*${node}: execsnoop live\n[^]*${node}: completed after \\d`));
     }
     expect(stderr).toMatch(/run completed\n$/);
 
-    expect(stdout).toMatch(new RegExp(`^run ${id} completed in [\\d.]+s: 2 completed\n`));
+    expect(stdout).toMatch(new RegExp(`\nrun ${id} completed in [\\d.]+s: 2 completed\n`));
     for (const node of NODES) expect(stdout).toMatch(new RegExp(`\n    ${node}  completed in [\\d.]+s\n`));
     if (/findings: not available from this API yet/.test(stdout)) {
       // No findings route yet: the per-node capture summaries instead.
-      for (const node of NODES) expect(stdout).toMatch(new RegExp(`\n${node}\\s+execsnoop\\s+[1-9]\\d*\\s+0\\s+[\\d.]+ms\\s+2s\\s+execsnoop.json`));
+      for (const node of NODES) expect(stdout).toMatch(new RegExp(`\n${node}\\s+execsnoop\\s+[1-9]\\d*\\s+0\\s+[\\d.]+ms\\s+4s\\s+execsnoop.json`));
     } else {
       expect(stdout).toMatch(/\nfindings: none|\nfindings \(\d+\):/);
     }
@@ -467,7 +488,7 @@ describe.skipIf(kernelSkip)(`sherlock run --wait on real workers${kernelSkip ? `
       withApi(['--steps', 'execsnoop', '--node', 'cli-b', '--param', 'max-events=50', '--target-comm', 'echo', '--duration', '1s', '--wait', '--out', file]),
     );
     expect(stderr).not.toMatch(/sherlock: /);
-    expect(code).toBe(0);
+    expectExitFromFindings(code, stdout);
     const id = UUID.exec(stdout)![0];
     const run = await stack.admin.run(id);
     expect(run.plan).toMatchObject({
@@ -481,32 +502,93 @@ describe.skipIf(kernelSkip)(`sherlock run --wait on real workers${kernelSkip ? `
     expectBundleOrNote(stdout, file);
   });
 
-  it('Ctrl-C stops following (exit 130) and says how to cancel; the run goes on until --cancel', async () => {
-    const run = startCli(withApi(['--steps', 'execsnoop', '--duration', '30s', '--wait', '--out', tempDir('out-int')]));
+  it('with no --duration captures until Ctrl-C, then stops the run on every node, prints its findings and writes its report', async () => {
+    const out = tempDir('out-int');
+    const marker = `sherlock-cli-${randomUUID()}`;
+    const run = startCli(withApi(['--steps', 'execsnoop', '--out', out]));
+    await waitLive(run);
+    const id = UUID.exec(run.stderr())![0];
+    expect(run.stderr()).toMatch(new RegExp(`^run ${id} submitted to 2 nodes; capturing until Ctrl-C and reports what was captured\n`));
+    for (const node of NODES) expect(run.stderr()).toContain(`${node}: started, capturing until Ctrl-C (at most 10m)`);
+    expect(await execMarker(marker)).toBe(0);
+    await waitFor('the exec printed live', () => NODES.every((n) => new RegExp(`^${n}  execsnoop  .*${marker}`, 'm').test(run.stdout())), {
+      timeoutMs: 3000,
+      intervalMs: 20,
+    });
+    const t0 = Date.now();
+    run.child.kill('SIGINT');
+    const { code, stderr, stdout } = await run.exited;
+    expect(Date.now() - t0).toBeLessThan(15_000);
+    expect(stderr).not.toMatch(/sherlock: /);
+    expect(stderr).toContain('stopping: every node ends its window and stores what it captured');
+    expectExitFromFindings(code, stdout);
+    expect(stdout).toMatch(new RegExp(`\nrun ${id} completed in [\\d.]+m?s: 2 completed\n`));
+    expect(stdout).toMatch(/\nfindings: none|\nfindings \(\d+\):/);
+    expectBundleOrNote(stdout, join(out, `sherlock-${id}.tar.gz`));
+    const stored = await stack.admin.run(id);
+    expect(stored.status).toBe('completed');
+    expect(stored.plan).toMatchObject({ untilStopped: true, durationMs: 600_000 });
+    for (const node of NODES) {
+      expect(stored.nodes[node]!.captures![0]).toMatchObject({ capture: 'execsnoop', cancelled: true });
+      expect(stored.nodes[node]!.captures![0]!.durationMs).toBeLessThan(30_000);
+      const artifact = await stack.admin.artifact(id, node, 'execsnoop.json');
+      expect(artifact.body.events.filter((e: { argv: string[] }) => e.argv.includes(marker))).toHaveLength(1);
+    }
+  });
+
+  it('a second Ctrl-C leaves at once (exit 130); the run still stops and completes', async () => {
+    const run = startCli(withApi(['--steps', 'execsnoop', '--duration', '30s', '--out', tempDir('out-int2')]));
     await waitLive(run);
     const id = UUID.exec(run.stderr())![0];
     run.child.kill('SIGINT');
-    const { code, stderr, stdout } = await run.exited;
+    await waitFor('stopping said', () => run.stderr().includes('stopping:'), { timeoutMs: 3000, intervalMs: 10 });
+    run.child.kill('SIGINT');
+    const { code, stderr } = await run.exited;
     expect(code).toBe(130);
-    expect(stdout).toBe('');
-    expect(stderr).toContain(`stopped following run ${id}; the run goes on; to cancel it: sherlock run --cancel ${id} --api ${stack.api.url}`);
-    expect(stderr).toContain(`curl -X DELETE -H "Authorization: Bearer $SHERLOCK_TOKEN" ${stack.api.url}/v1/runs/${id}`);
+    expect(stderr).toMatch(new RegExp(`left run ${id} without waiting; it is stopping and then finishes by itself|left; run ${id} has ended`));
     expect(stderr).not.toContain(stack.adminToken); // the secret stays out of the scrollback
-    expect((await stack.admin.run(id)).status).toBe('running');
+    expect((await stack.admin.waitFinal(id, 15_000)).status).toBe('completed');
+  });
 
-    const cancel = await cli(withApi(['--cancel', id]));
-    expect(cancel.code).toBe(0);
-    expect((await stack.admin.waitFinal(id, 10_000)).status).toBe('cancelled');
+  it('--json prints NDJSON: the run, each event as it arrives (redacted as stored), each finding, the run again with the exit code', async () => {
+    const marker = `sherlock-cli-${randomUUID()}`;
+    const run = startCli(withApi(['--steps', 'execsnoop', '--node', 'cli-a', '--duration', '3s', '--json', '--out', tempDir('out-json')]));
+    await waitLive(run, ['cli-a']);
+    // A secret on a command line: live output shows what the stored result shows, [REDACTED].
+    const child = spawn('/bin/echo', [marker, `--password=${marker}-hunter2`], { stdio: 'ignore' });
+    await new Promise((resolve) => child.once('exit', resolve));
+    const { code, stdout, stderr } = await run.exited;
+    expect(stderr).not.toMatch(/sherlock: /);
+    const records = stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown> & { type: string });
+    expect(records[0]).toMatchObject({ type: 'run', status: 'queued', nodes: ['cli-a'] });
+    const last = records.at(-1)!;
+    expect(last).toMatchObject({ type: 'run', status: 'completed', nodes: { 'cli-a': 'completed' }, exitCode: code });
+    expect(String(last.report)).toMatch(/sherlock-[0-9a-f-]{36}\.tar\.gz$/);
+    expect(records.slice(1, -1).every((r) => r.type === 'event' || r.type === 'finding' || r.type === 'not-shown')).toBe(true);
+    const mine = records.filter((r) => r.type === 'event' && (r.event as { argv: string[] }).argv.includes(marker));
+    expect(mine).toHaveLength(1);
+    expect(mine[0]).toMatchObject({ node: 'cli-a', capture: 'execsnoop', event: { argv: ['/bin/echo', marker, '--password=[REDACTED]'] } });
+    expect(stdout).not.toContain('hunter2');
+    const findings = records.filter((r) => r.type === 'finding');
+    expect(code).toBe(findings.some((f) => f.severity !== 'info') ? 1 : 0);
+    expect(last.findings).toBe(findings.length);
+    // Events come before findings: as they arrived, while the window was open.
+    expect(records.findIndex((r) => r.type === 'finding')).not.toBeLessThan(records.findIndex((r) => r === mine[0]));
+    // The human outcome went to stderr, out of the NDJSON.
+    expect(stderr).toMatch(/run [0-9a-f-]{36} completed in/);
   });
 
   it('runs a runbook with --param (as text; the server types it) and prints its findings', async (ctx) => {
     const listed = await stack.admin.get('/v1/runbooks');
     if (listed.status !== 200 || !listed.body.runbooks?.some((r: { name: string }) => r.name === 'high-cpu')) return ctx.skip();
     const { code, stdout, stderr } = await cli(
-      withApi(['high-cpu', '--param', 'frequency=49', '--node', 'cli-a', '--duration', '2s', '--wait', '--out', tempDir('out-runbook')]),
+      withApi(['high-cpu', '--param', 'frequency=49', '--node', 'cli-a', '--duration', '2s', '--out', tempDir('out-runbook')]),
     );
     expect(stderr).not.toMatch(/sherlock: /);
-    expect(code).toBe(0);
+    expectExitFromFindings(code, stdout);
     const id = UUID.exec(stdout)![0];
     expect((await stack.admin.run(id)).plan).toMatchObject({ runbook: 'high-cpu', durationMs: 2000, params: { frequency: 49 } });
     expect(stderr).toMatch(/cli-a: profile live/);
@@ -514,11 +596,11 @@ describe.skipIf(kernelSkip)(`sherlock run --wait on real workers${kernelSkip ? `
 
     const bad = await cli(withApi(['high-cpu', '--param', 'frequency=5000']));
     expectOneLine(bad.stderr, /^sherlock: runbook high-cpu: param frequency: 5000 is above the maximum 999/);
-    expect(bad.code).toBe(1);
+    expect(bad.code).toBe(3);
   });
 
-  it('a run cancelled while --wait follows it ends the wait with its outcome and exit 1', async () => {
-    const run = startCli(withApi(['--steps', 'execsnoop', '--duration', '30s', '--wait', '--out', tempDir('out-cancel')]));
+  it('a run cancelled while it is followed ends the wait with its outcome and exit 3', async () => {
+    const run = startCli(withApi(['--steps', 'execsnoop', '--duration', '30s', '--out', tempDir('out-cancel')]));
     await waitLive(run);
     const id = UUID.exec(run.stderr())![0];
     const status = await cli(withApi(['--status', id]));
@@ -527,8 +609,8 @@ describe.skipIf(kernelSkip)(`sherlock run --wait on real workers${kernelSkip ? `
     expect((await cli(withApi(['--cancel', id]))).code).toBe(0);
     const { code, stdout, stderr } = await run.exited;
     expect(stderr).toMatch(/cli-a: cancelled after/);
-    expect(stdout).toMatch(new RegExp(`^run ${id} cancelled in [\\d.]+s: 2 cancelled\n`));
-    expect(code).toBe(1);
+    expect(stdout).toMatch(new RegExp(`(^|\n)run ${id} cancelled in [\\d.]+s: 2 cancelled\n`));
+    expect(code).toBe(/\n {2}(WARNING|CRITICAL) /.test(stdout) ? 1 : 3);
     const after = await cli(withApi(['--status', id]));
     expect(after.stdout).toMatch(/execsnoop\.json \(stopped early\)/);
   });
@@ -554,7 +636,7 @@ describe.skipIf(kernelSkip)(`sherlock run --wait on real workers${kernelSkip ? `
         resolve({ code: c, stdout: text });
       });
     });
-    expect(code).toBe(0);
+    expectExitFromFindings(code, stdout);
     const frames = stdout.split('\x1b[2K');
     for (const node of NODES) {
       expect(frames.some((f) => new RegExp(`^${node}\\s+\\[#+-+\\]  \\d\\.\\ds of 2s, \\d\\.\\ds left · execsnoop live`).test(f))).toBe(true);

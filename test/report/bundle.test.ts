@@ -193,7 +193,7 @@ describe.skipIf(skip)(`the report bundle of a real run${skip ? ` (skipped: ${ski
     expect(hists.length).toBeGreaterThan(0); // runqlat has an overall histogram at least
     for (const s of hists) checkWellFormed(s);
     const flames = svgFragments(html, 'flamegraph');
-    expect(flames).toHaveLength(1);
+    expect(flames).toHaveLength(2); // top-down and bottom-up
     const frames = checkWellFormed(flames[0]!).filter((e) => e.name === 'g' && e.attributes.get('class') === 'f');
     expect(frames.length).toBeGreaterThan(1);
     expect(flames[0]).not.toMatch(/ id="/); // ids would clash between graphs on one page

@@ -99,7 +99,7 @@ describe('report.html parts', () => {
 
   it('gives each graph of a page a share of the page budget, within bounds', () => {
     expect(graphFrameBudget(1)).toBe(MAX_GRAPH_FRAMES);
-    expect(graphFrameBudget(10)).toBe(15_000);
+    expect(graphFrameBudget(10)).toBe(4000);
     expect(graphFrameBudget(50)).toBe(MIN_GRAPH_FRAMES);
     expect(graphFrameBudget(500)).toBe(MIN_GRAPH_FRAMES);
     expect(graphFrameBudget(0)).toBe(MAX_GRAPH_FRAMES);

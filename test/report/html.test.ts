@@ -18,6 +18,8 @@ import { artifactsDir, extractTo, unpack } from './unpack.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const NODE = 'html-node';
+/** The flame graph shown first: top-down. */
+const TOP = '.fg-graph[data-view="top-down"] svg.flamegraph';
 const skip = kernelSkipReason() ?? (existsSync(CHROMIUM) ? undefined : `needs Debian's chromium at ${CHROMIUM} (apt-get install chromium)`);
 
 describe.skipIf(skip)(`report.html in headless Chromium${skip ? ` (skipped: ${skip})` : ''}`, () => {
@@ -113,8 +115,8 @@ describe.skipIf(skip)(`report.html in headless Chromium${skip ? ` (skipped: ${sk
     await page.click('#expand-all');
     await page.locator(`#cap-${NODE}-profile`).scrollIntoViewIfNeeded();
     const pick = (await page.evaluate(`(function () {
-      var frames = Array.from(document.querySelectorAll('#cap-${NODE}-profile svg.flamegraph g.f'));
-      var scale = document.querySelector('#cap-${NODE}-profile svg.flamegraph').getBoundingClientRect().width / 1200;
+      var frames = Array.from(document.querySelectorAll('#cap-${NODE}-profile ${TOP} g.f'));
+      var scale = document.querySelector('#cap-${NODE}-profile ${TOP}').getBoundingClientRect().width / 1200;
       var best = -1, bestW = 0;
       frames.forEach(function (g, i) {
         var w = parseFloat(g.getAttribute('data-w')) * scale;
@@ -124,7 +126,7 @@ describe.skipIf(skip)(`report.html in headless Chromium${skip ? ` (skipped: ${sk
     })()`)) as { index: number; total: number };
     expect(pick.total).toBeGreaterThan(1);
     expect(pick.index).toBeGreaterThan(0);
-    const frame = page.locator(`#cap-${NODE}-profile svg.flamegraph g.f`).nth(pick.index);
+    const frame = page.locator(`#cap-${NODE}-profile ${TOP} g.f`).nth(pick.index);
     const before = Number(await frame.locator('rect').getAttribute('width'));
     const boxBefore = (await frame.boundingBox())!;
     await page.screenshot({ path: join(artifactsDir, 'flame-before.png'), clip: { x: 0, y: Math.max(0, boxBefore.y - 300), width: 1360, height: 420 } });
@@ -134,7 +136,7 @@ describe.skipIf(skip)(`report.html in headless Chromium${skip ? ` (skipped: ${sk
     expect(after).toBeCloseTo(1180, 0); // the plot width: the clicked frame fills it
     expect((await frame.boundingBox())!.width).toBeGreaterThan(boxBefore.width);
     // The root ("all") is an ancestor of the clicked frame: kept full width, dimmed.
-    const root = page.locator(`#cap-${NODE}-profile svg.flamegraph g.f[data-d="0"]`);
+    const root = page.locator(`#cap-${NODE}-profile ${TOP} g.f[data-d="0"]`);
     expect(await root.evaluate((g: { style: { opacity: string } }) => g.style.opacity)).toBe('0.55');
     expect(Number(await root.locator('rect').getAttribute('width'))).toBeCloseTo(1180, 0);
     await page.locator(`#cap-${NODE}-profile .flame`).screenshot({ path: join(artifactsDir, 'flame-zoomed.png') });
@@ -148,6 +150,48 @@ describe.skipIf(skip)(`report.html in headless Chromium${skip ? ` (skipped: ${sk
     expect(await page.locator(`#cap-${NODE}-profile .fg-status`).textContent()).toMatch(/^\d+ frames matched, [\d.]+% of the total$/);
     await page.locator(`#cap-${NODE}-profile .fg-search`).fill('');
     expect(await frame.locator('rect').getAttribute('fill')).not.toBe('#d050e0');
+    expect(consoleErrors).toEqual([]);
+  });
+
+  it('draws the flame graph from the top, as tall as its frames, with a bottom-up view and the heaviest functions beside it in time units', async () => {
+    await page.click('#expand-all');
+    await page.waitForSelector(`#cap-${NODE}-profile .fg-graph`);
+    const box = page.locator(`#cap-${NODE}-profile .flame`);
+    const shape = (await page.evaluate(`(function (box) {
+      function of(view) {
+        var svg = box.querySelector('.fg-graph[data-view="' + view + '"] svg');
+        var ys = Array.from(svg.querySelectorAll('g.f rect')).map(function (r) { return parseFloat(r.getAttribute('y')); });
+        var root = svg.querySelector('g.f[data-d="0"] rect');
+        return { height: parseFloat(svg.getAttribute('height')), maxY: Math.max.apply(null, ys), rootY: parseFloat(root.getAttribute('y')), minY: Math.min.apply(null, ys) };
+      }
+      return { top: of('top-down'), up: of('bottom-up') };
+    })(document.querySelector('#cap-${NODE}-profile .flame'))`)) as Record<'top' | 'up', { height: number; maxY: number; rootY: number; minY: number }>;
+    for (const view of [shape.top, shape.up]) {
+      expect(view.rootY).toBe(view.minY); // the root is the top row
+      expect(view.height - view.maxY).toBeLessThanOrEqual(16 + 26); // the deepest row, then the footer: no blank band
+    }
+    // Beside the graph, not below it.
+    const graph = (await box.locator('.fg-graph[data-view="top-down"]').boundingBox())!;
+    const side = (await box.locator('.fg-side').boundingBox())!;
+    expect(side.x).toBeGreaterThanOrEqual(graph.x + graph.width - 1);
+    expect(side.y).toBeLessThan(graph.y + graph.height);
+    // Self time in time units, the raw samples on hover.
+    const self = box.locator('.fg-side tbody tr td:nth-child(2)').first();
+    expect(await self.textContent()).toMatch(/^[\d.,]+ (ns|µs|ms|s)$/);
+    expect(await self.getAttribute('title')).toMatch(/^[\d,]+ samples at \d+ Hz$/);
+    await box.screenshot({ path: join(artifactsDir, 'flame-top-down.png') });
+
+    // Bottom-up: the other graph shows; search applies to it.
+    await box.locator('.fg-view[data-view="bottom-up"]').click();
+    expect(await box.locator('.fg-graph[data-view="bottom-up"]').isVisible()).toBe(true);
+    expect(await box.locator('.fg-graph[data-view="top-down"]').isVisible()).toBe(false);
+    expect(await box.locator('.fg-view[data-view="bottom-up"]').getAttribute('aria-pressed')).toBe('true');
+    const leaf = (await box.locator('.fg-graph[data-view="bottom-up"] g.f[data-d="2"]').first().getAttribute('data-n'))!;
+    await box.locator('.fg-search').fill(leaf.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+    expect(await box.locator('.fg-graph[data-view="bottom-up"] g.f[data-d="2"] rect').first().getAttribute('fill')).toBe('#d050e0');
+    await box.screenshot({ path: join(artifactsDir, 'flame-bottom-up.png') });
+    await box.locator('.fg-search').fill('');
+    await box.locator('.fg-view[data-view="top-down"]').click();
     expect(consoleErrors).toEqual([]);
   });
 

@@ -1,10 +1,10 @@
 // /v1/runs: submit, list, read, follow (SSE), cancel, and download artifacts.
 // The run service (src/core/runs.ts) does the work; this is HTTP around it.
 import { Readable } from 'node:stream';
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
-import { followRunEvents, type RunEventSources } from '../../core/run-events.js';
+import { followLiveEvents, followRunEvents, type RunEventEntry, type RunEventSources } from '../../core/run-events.js';
 import { runLinks as links, type RunService } from '../../core/runs.js';
 import type { TokenStore } from '../../core/tokens.js';
 import { RUN_STATUSES } from '../../model/run.js';
@@ -72,16 +72,23 @@ export function runRoutes({ runs, tokens, runEvents }: RunRoutesOptions) {
     return c.json({ id: run.id, status: after.status, cancelRequested: true }, 202);
   });
 
-  app.get('/:id/events', read, async (c) => {
+  // Ends the window now: every node keeps what it captured and completes (cancel marks the run cancelled).
+  app.post('/:id/stop', write, async (c) => {
     const run = await runs.get(c.req.param('id'));
-    // A reconnecting client resumes after the last event it saw.
+    const after = await runs.stop(run, { actor: c.get('token').name });
+    return c.json({ id: run.id, status: after.status, stopRequested: true }, 202);
+  });
+
+  /** An SSE response from a follower; a reconnecting client resumes after the last event it saw (Last-Event-ID). */
+  const sse = (follow: typeof followRunEvents) => async (c: Context<ApiEnv>) => {
+    const run = await runs.get(c.req.param('id')!);
     const resumeFrom = c.req.header('last-event-id') ?? '';
     return streamSSE(
       c,
       async (stream) => {
         const aborted = new AbortController();
         stream.onAbort(() => aborted.abort());
-        for await (const entry of followRunEvents(runEvents, run, resumeFrom, aborted.signal)) {
+        for await (const entry of follow(runEvents, run, resumeFrom, aborted.signal) as AsyncGenerator<RunEventEntry>) {
           await stream.writeSSE({ id: entry.id, event: entry.type, data: JSON.stringify(entry.event) });
         }
       },
@@ -90,7 +97,11 @@ export function runRoutes({ runs, tokens, runEvents }: RunRoutesOptions) {
         if (!stream.aborted) log.warn('event stream failed', { runId: run.id, error: err.message });
       },
     );
-  });
+  };
+
+  app.get('/:id/events', read, sse(followRunEvents));
+  // Streaming captures' events as they arrive (redacted, rate-capped per capture; the report has all of them).
+  app.get('/:id/live', read, sse(followLiveEvents));
 
   app.get('/:id/findings', read, async (c) => {
     const { run, findings, counts } = await runs.findings(c.req.param('id'));

@@ -19,21 +19,32 @@ export function bundleTarget(values: Pick<RunFlags, 'out'>): (id: string) => str
   return (id) => (isFile ? out : join(dir, `sherlock-${id}.tar.gz`));
 }
 
-/** GET /v1/runs/:id/report into the bundle path; a note, not an error, when the API has no such route yet. */
-export async function downloadBundle(client: ApiClient, run: RunView, file: string, base: string, signal: AbortSignal): Promise<boolean> {
+/**
+ * GET /v1/runs/:id/report into the bundle path; a note, not an error, when the
+ * API has no such route yet. `say` writes the line that tells where it went.
+ * Returns the file, undefined for no bundle from this API, false on a failure.
+ */
+export async function downloadBundle(
+  client: ApiClient,
+  run: RunView,
+  file: string,
+  base: string,
+  signal: AbortSignal,
+  say: (text: string) => void = (text) => void process.stdout.write(text),
+): Promise<string | undefined | false> {
   try {
     const bytes = await client.download(`/v1/runs/${run.id}/report`, file, signal);
     if (bytes === undefined) {
       const example = Object.entries(run.nodes).flatMap(([node, s]) =>
         (s.captures ?? []).filter((c) => c.artifact).map((c) => `${base}/v1/runs/${run.id}/nodes/${node}/artifacts/${c.artifact}`),
       )[0];
-      process.stdout.write(
+      say(
         `\nreport: skipped, this API has no report bundle yet (GET /v1/runs/${run.id}/report)${example ? `; raw results are per node, e.g. ${example}` : ''}\n`,
       );
-      return true;
+      return undefined;
     }
-    process.stdout.write(`\nreport: ${file} (${formatBytes(bytes)})\n`);
-    return true;
+    say(`\nreport: ${file} (${formatBytes(bytes)})\n`);
+    return file;
   } catch (err) {
     if (signal.aborted || !(err instanceof ApiRequestError)) throw err;
     process.stderr.write(`sherlock: report: ${err.message}\n`);

@@ -23,6 +23,9 @@ export const runOptions = {
   'target-uid': { type: 'string' },
   reason: { type: 'string' },
   'falco-rules': { type: 'string', multiple: true },
+  detach: { type: 'boolean', short: 'd', default: false },
+  json: { type: 'boolean', default: false },
+  /** Following is the default now; --wait is still taken (older scripts), and hidden. */
   wait: { type: 'boolean', default: false },
   out: { type: 'string' },
   api: { type: 'string' },
@@ -34,25 +37,50 @@ export const runOptions = {
 
 export type RunFlags = ReturnType<typeof parseRunFlags>['values'];
 
-export const runUsage = `usage: sherlock run RUNBOOK [options]       run a runbook on the live nodes, through the API
+export const runUsage = `usage: sherlock run RUNBOOK [options]       run a runbook on the live nodes through the API, and follow it
        sherlock run --steps execsnoop,profile [options]   captures ad hoc, no runbook
        sherlock run --status ID | --cancel ID
+
+Follows the run: streaming captures (execsnoop, opensnoop, ...) print their events as they
+arrive, a progress line shows each node's window (on a terminal), then the findings and the
+report bundle. Without --duration it captures until Ctrl-C (at most the runbook's limit).
+Ctrl-C ends the window early on every node: what was captured is kept, analyzed and
+downloaded. A second Ctrl-C leaves at once (the run goes on finishing).
+
+options:
+  --duration 30s       a fixed window (1s to ${formatDuration(MAX_RUN_DURATION_MS)}; a runbook has its own limit); default: until Ctrl-C,
+                       or the runbook's default window with --detach
   --param k=v          a runbook parameter (repeat); with --steps, k=v sets it on every step, capture.k=v on one
   --node N             only these nodes (repeat or comma-separate); default: every live node
   --label k=v          only the live nodes with these labels (repeat)
-  --duration 30s       how long every capture runs (1s to ${formatDuration(MAX_RUN_DURATION_MS)}; a runbook has its default and limit)
   --target-pid N, --target-comm NAME, --target-cgroup PATH, --target-unit NAME, --target-port N, --target-uid N
                        which processes the captures look at on each node (default: all)
   --reason TEXT        why (kept with the run and in the audit log)
   --falco-rules NAME   also match these operator Falco rule files (repeat or comma-separate): a file's name
                        without .yaml, from the directories in the workers' SHERLOCK_FALCO_RULES or falco.rules
-  --wait               follow the run, print its findings and download its report bundle
-  --out DIR|FILE       where the bundle goes (FILE ending .tar.gz or .tgz; default: sherlock-ID.tar.gz here); needs --wait
+  --json               NDJSON on stdout, one object a line: {"type":"event",...} as events arrive,
+                       {"type":"finding",...} per finding, {"type":"run",...} first and last
+  --out DIR|FILE       where the bundle goes (FILE ending .tar.gz or .tgz; default: sherlock-ID.tar.gz here)
+  -d, --detach         submit, print the run id and links, and return (no following, no bundle)
   --api URL            the API (default: SHERLOCK_API_URL or ${DEFAULT_API_URL})
   --token T            an API token with runs:write (default: SHERLOCK_TOKEN, or the admin token of
                        \`sherlock up\` on this host: $SHERLOCK_STATE_DIR/admin-token, ${DEFAULT_STATE_DIR})
-Exit codes: 0 the run completed, 1 it did not (partial, failed, cancelled) or the API said no,
-2 bad usage, 130 Ctrl-C (the run goes on; the message says how to cancel it).`;
+  --status ID          a run's status, nodes and captures;  --cancel ID  cancel it (marked cancelled)
+
+examples:
+  sherlock run --steps execsnoop                      watch every exec on every node until Ctrl-C
+  sherlock run --steps execsnoop,opensnoop --node web-1 --target-unit nginx.service
+  sherlock run intermittent-latency --param port=5432 --duration 30s --out /tmp/incident
+  sherlock run high-cpu --label role=db --duration 20s --json | jq -c 'select(.type=="finding")'
+  sherlock run disk-io --detach && sherlock run --status ID
+
+exit codes:
+  0  the run ended (completed, or stopped with Ctrl-C) and no finding is above info
+  1  findings above info (warning or critical): read them, and the report
+  2  bad usage (the message says what is allowed)
+  3  failure: the API refused or could not be reached, the run failed, ended partial or was
+     cancelled with no finding above info, or the report could not be downloaded
+  130  left with a second Ctrl-C (143 on SIGTERM) before the run ended; the run goes on`;
 
 export function parseRunFlags(args: string[]) {
   try {
@@ -76,7 +104,8 @@ export function runRequest(values: RunFlags, positionals: string[]): Record<stri
   if (!runbook && !steps.length)
     throw new UsageError('sherlock run needs a runbook (sherlock run intermittent-latency) or --steps execsnoop,profile; see sherlock run --help');
   for (const s of steps) if (!/^[a-z0-9_-]+$/.test(s)) throw new UsageError(`--steps takes capture names like execsnoop,profile, got "${s}"`);
-  if (values.out !== undefined && !values.wait) throw new UsageError('--out needs --wait (the bundle exists once the run has ended)');
+  if (values.detach && values.out !== undefined) throw new UsageError('--out does not go with --detach (the bundle exists once the run has ended)');
+  if (values.detach && values.wait) throw new UsageError('give --detach or --wait, not both');
 
   const params = (values.param ?? []).map((p) => keyValue('--param', p));
   const body: Record<string, unknown> = {};
@@ -96,6 +125,9 @@ export function runRequest(values: RunFlags, positionals: string[]): Record<stri
       );
     }
     body.duration = ms;
+  } else if (!values.detach) {
+    // Followed with no window: it captures until Ctrl-C stops it (at most its limit).
+    body.untilStopped = true;
   }
   const target = targetFromFlags(values, 'target-');
   if (Object.keys(target).length) body.target = target;

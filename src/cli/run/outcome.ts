@@ -42,46 +42,54 @@ export function captureTable(run: RunView): string {
   return renderTable(captureColumns, rows);
 }
 
-interface FindingView {
+export interface FindingView {
   severity?: string;
   title?: string;
   node?: string;
   capture?: string;
+  [field: string]: unknown;
 }
 
-/** The findings, or (on an API without the findings route) the per-node capture summaries. False if the API refused. */
-export async function printFindings(client: ApiClient, run: RunView): Promise<boolean> {
+export interface FindingsRead {
+  /** Undefined when this API has none to give (no route, or none stored). */
+  findings?: FindingView[];
+  /** The API refused (its message went to stderr): a failure. */
+  refused: boolean;
+  /** Why there are none to show, for people. */
+  note?: string;
+}
+
+/** GET /v1/runs/:id/findings, tolerating an API without the route or a run without stored findings. */
+export async function readFindings(client: ApiClient, run: RunView): Promise<FindingsRead> {
   let body: unknown;
   try {
     body = await client.jsonIfRouted<unknown>(`/v1/runs/${run.id}/findings`);
   } catch (err) {
     if (!(err instanceof ApiRequestError)) throw err;
-    if (err.code === 'findings_not_found') {
-      // A run that ended before analysis existed, or whose findings expired: not an error of this run.
-      process.stdout.write(`\nfindings: ${err.message}; what each node captured:\n${captureTable(run)}\n`);
-      return true;
-    }
+    // A run that ended before analysis existed, or whose findings expired: not an error of this run.
+    if (err.code === 'findings_not_found') return { refused: false, note: err.message };
     process.stderr.write(`sherlock: findings: ${err.message}\n`);
-    process.stdout.write(`\ncaptures:\n${captureTable(run)}\n`);
-    return false;
+    return { refused: true };
   }
   const findings = Array.isArray(body) ? body : (body as { findings?: unknown } | undefined)?.findings;
-  if (!Array.isArray(findings)) {
-    process.stdout.write(`\nfindings: not available from this API yet; what each node captured:\n${captureTable(run)}\n`);
-    return true;
-  }
-  if (!findings.length) {
-    process.stdout.write('\nfindings: none (nothing crossed a threshold)\n');
-    return true;
-  }
-  const list = findings as FindingView[];
+  if (!Array.isArray(findings)) return { refused: false, note: 'not available from this API yet' };
+  return { findings: findings as FindingView[], refused: false };
+}
+
+/** The findings as lines, or (without them) the per-node capture summaries. */
+export function findingsText(run: RunView, read: FindingsRead): string {
+  if (read.refused) return `\ncaptures:\n${captureTable(run)}\n`;
+  if (!read.findings) return `\nfindings: ${read.note}; what each node captured:\n${captureTable(run)}\n`;
+  if (!read.findings.length) return '\nfindings: none (nothing crossed a threshold)\n';
+  const list = read.findings;
   const width = Math.max(4, ...list.map((f) => (f.node ?? '').length));
   const lines = list.map(
     (f) =>
       `  ${(f.severity ?? 'info').toUpperCase().padEnd(8)}  ${(f.node ?? '').padEnd(width)}  ${oneLine(f.title ?? '')}${f.capture && f.capture !== '*' ? `  [${f.capture}]` : ''}`,
   );
-  process.stdout.write(`\nfindings (${list.length}):\n${lines.join('\n')}\n`);
-  return true;
+  return `\nfindings (${list.length}):\n${lines.join('\n')}\n`;
 }
+
+export const aboveInfo = (findings: FindingView[] | undefined) => (findings ?? []).some((f) => f.severity !== undefined && f.severity !== 'info');
 
 const oneLine = (text: string) => text.replace(/\s*\n\s*/g, ' ');

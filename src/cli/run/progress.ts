@@ -26,6 +26,13 @@ export interface ProgressOutput {
 
 const BAR_WIDTH = 24;
 const MAX_TTY_LINES = 20;
+/** With result lines scrolling by, more nodes than this show as one summary line, not a bar each. */
+const MAX_BARS_BESIDE_RESULTS = 3;
+
+export interface RunProgressOptions {
+  /** The window has no fixed end: it runs until Ctrl-C stops it (durationMs is then its limit). */
+  untilStopped?: boolean;
+}
 
 export class RunProgress {
   readonly nodes = new Map<string, NodeProgress>();
@@ -35,11 +42,15 @@ export class RunProgress {
   private closed = false;
   private readonly nameWidth: number;
   private readonly fill: [string, string];
+  /** One summary line instead of a bar per node (results are scrolling past). */
+  private compact = false;
+  private stopping = false;
 
   constructor(
     nodes: string[],
     private readonly out: ProgressOutput,
     private readonly now: () => number = Date.now,
+    private readonly options: RunProgressOptions = {},
   ) {
     for (const node of nodes) this.nodes.set(node, { status: 'queued', live: [] });
     this.nameWidth = Math.min(32, Math.max(4, ...nodes.map((n) => n.length)));
@@ -69,7 +80,12 @@ export class RunProgress {
         const state = this.node(name);
         Object.assign(state, { status: 'running', startedAt: now, position: undefined });
         if (typeof e.data.durationMs === 'number') state.durationMs = e.data.durationMs;
-        this.line(`${name}: started, capturing for ${state.durationMs ? formatDuration(state.durationMs) : 'the run duration'}`);
+        const limit = state.durationMs ? formatDuration(state.durationMs) : undefined;
+        this.line(
+          this.options.untilStopped
+            ? `${name}: started, capturing until Ctrl-C${limit ? ` (at most ${limit})` : ''}`
+            : `${name}: started, capturing for ${limit ?? 'the run duration'}`,
+        );
         break;
       }
       case 'capture-live': {
@@ -117,6 +133,24 @@ export class RunProgress {
     this.draw();
   }
 
+  /** The run was asked to stop (Ctrl-C): the bars say so until the nodes report back. */
+  stopRequested(): void {
+    this.stopping = true;
+    this.line('stopping: every node ends its window and stores what it captured');
+    this.draw();
+  }
+
+  /** Runs `write` (result lines on the same terminal) with the bars lifted off the screen, then redraws them below. */
+  around(write: () => void): void {
+    if (!this.out.tty || this.closed) return write();
+    if (this.nodes.size > MAX_BARS_BESIDE_RESULTS) this.compact = true;
+    if (this.drawn) this.out.write(`\x1b[${this.drawn}F\x1b[J`);
+    this.drawn = 0;
+    this.lastFrame = '';
+    write();
+    this.draw();
+  }
+
   /** Plain mode prints each change as a line; a TTY shows the bars instead. */
   private line(text: string): void {
     if (!this.out.tty && !this.closed) this.out.write(`${text}\n`);
@@ -138,13 +172,33 @@ export class RunProgress {
       for (const [, s] of all.slice(0).filter((e) => !shown.includes(e))) counts.set(s.status, (counts.get(s.status) ?? 0) + 1);
       rest = `… ${all.length - shown.length} more: ${[...counts].map(([s, n]) => `${n} ${s}`).join(', ')}`;
     }
-    const lines = shown.map(([name, state]) => progressLine(name, state, now, this.nameWidth, this.fill));
-    if (rest) lines.push(rest);
+    const open = this.options.untilStopped ?? false;
+    const lines = this.compact ? [this.summary(now)] : shown.map(([name, state]) => progressLine(name, state, now, this.nameWidth, this.fill, open));
+    if (rest && !this.compact) lines.push(rest);
+    if (this.stopping && !this.compact) lines.push('stopping: every node ends its window and stores what it captured (Ctrl-C again leaves at once)');
     const frame = lines.map((line) => `\x1b[2K${line.slice(0, columns - 1)}\n`).join('');
     if (frame === this.lastFrame) return;
     this.out.write(`${this.drawn ? `\x1b[${this.drawn}F` : ''}${frame}\x1b[J`);
     this.drawn = lines.length;
     this.lastFrame = frame;
+  }
+
+  /** "3 nodes: 2 running, 1 completed · 12.3s of 30s": one line for many nodes. */
+  private summary(now: number): string {
+    const counts = new Map<string, number>();
+    for (const s of this.nodes.values()) counts.set(s.status, (counts.get(s.status) ?? 0) + 1);
+    const running = [...this.nodes.values()].filter((s) => s.status === 'running');
+    const start = Math.min(...running.map((s) => s.liveAt ?? s.startedAt ?? now));
+    const limit = running.find((s) => s.durationMs)?.durationMs;
+    const elapsed = running.length ? now - start : undefined;
+    const window =
+      elapsed === undefined
+        ? ''
+        : this.options.untilStopped || !limit
+          ? ` · ${clock(elapsed)}${this.options.untilStopped ? ` (until Ctrl-C${limit ? `, at most ${formatDuration(limit)}` : ''})` : ''}`
+          : ` · ${clock(Math.min(elapsed, limit))} of ${formatDuration(limit)}`;
+    const nodes = `${this.nodes.size} node${this.nodes.size === 1 ? '' : 's'}: ${[...counts].map(([s, n]) => `${n} ${s}`).join(', ')}`;
+    return `${nodes}${window}${this.stopping ? ' · stopping (Ctrl-C again leaves at once)' : ''}`;
   }
 
   /** Stops redrawing; a TTY keeps the last bars on screen. Safe to call twice. */
@@ -158,7 +212,14 @@ export class RunProgress {
 }
 
 /** One node's bar: "web-1  [█████░░░░░]  1.2s of 2s, 0.8s left · execsnoop live". */
-export function progressLine(name: string, state: NodeProgress, now: number, nameWidth: number, [full, empty]: [string, string] = ['#', '-']): string {
+export function progressLine(
+  name: string,
+  state: NodeProgress,
+  now: number,
+  nameWidth: number,
+  [full, empty]: [string, string] = ['#', '-'],
+  untilStopped = false,
+): string {
   const bar = (fraction: number) => {
     const filled = Math.round(Math.min(1, Math.max(0, fraction)) * BAR_WIDTH);
     return `[${full.repeat(filled)}${empty.repeat(BAR_WIDTH - filled)}]`;
@@ -170,8 +231,12 @@ export function progressLine(name: string, state: NodeProgress, now: number, nam
   } else if (state.status === 'running') {
     const start = state.liveAt ?? state.startedAt ?? now;
     const elapsed = now - start;
-    if (!state.durationMs) {
-      text = `running ${formatDuration(elapsed)}`;
+    if (!state.durationMs || (untilStopped && elapsed < state.durationMs)) {
+      // An open window has no end to fill a bar towards.
+      text = untilStopped
+        ? `${clock(elapsed)}, until Ctrl-C${state.durationMs ? ` (at most ${formatDuration(state.durationMs)})` : ''}`
+        : `running ${formatDuration(elapsed)}`;
+      text += state.live.length ? ` · ${state.live.join(', ')} live` : ' · attaching';
     } else if (elapsed < state.durationMs) {
       fraction = elapsed / state.durationMs;
       text = `${clock(elapsed)} of ${formatDuration(state.durationMs)}, ${clock(state.durationMs - elapsed)} left`;

@@ -76,7 +76,13 @@ svg.hist text{fill:#333}svg.hist .row:hover .track{fill:#e4e9f1}
 .fg-tools{display:flex;gap:8px;align-items:center;margin-bottom:4px;flex-wrap:wrap}
 .fg-search{font:inherit;font-size:13px;padding:3px 8px;border:1px solid #b9c0cc;border-radius:4px;min-width:240px}
 .fg-status{font-size:12.5px;font-family:ui-monospace,Menlo,Consolas,monospace}
+.fg-main{display:grid;grid-template-columns:minmax(0,1fr) minmax(260px,30%);gap:12px;align-items:start}
 .fg-graph{border:1px solid var(--line);border-radius:4px;overflow:hidden}
+.fg-side .table-wrap{margin:0;max-height:70vh}
+.fg-top td:first-child{max-width:260px;overflow:hidden;text-overflow:ellipsis;white-space:nowrap;word-break:normal}
+.fg-views{display:inline-flex}.fg-view{border-radius:0}.fg-view:first-child{border-radius:4px 0 0 4px}.fg-view:last-child{border-radius:0 4px 4px 0;border-left:0}
+.fg-view[aria-pressed=true]{background:#e2e8f4;font-weight:600}
+@media (max-width:1000px){.fg-main{grid-template-columns:1fr}}
 svg.flamegraph{display:block;width:100%;height:auto}
 svg.flamegraph g.f{cursor:pointer}
 footer{margin-top:40px;color:var(--muted);font-size:12px;border-top:1px solid var(--line);padding-top:8px}
@@ -128,23 +134,20 @@ export const SCRIPT = `
   // ---- flame graphs
   var CW = 11 * 0.62;
   function num(g, a) { return parseFloat(g.getAttribute(a)); }
-  function initFlame(box) {
-    if (box.getAttribute('data-ready')) return;
-    box.setAttribute('data-ready', '1');
-    var frames = all(box, 'svg g.f');
-    if (!frames.length) return;
-    var status = box.querySelector('.fg-status');
-    var hint = status ? status.textContent : '';
+  // One viewer per drawn graph (top-down, bottom-up); the tools act on the one shown.
+  function viewer(graph, status, hint) {
+    var frames = all(graph, 'svg g.f');
+    if (!frames.length) return null;
     var root = frames[0];
     var W = num(root, 'data-w');
     var X0 = parseFloat(root.querySelector('rect').getAttribute('x')) - num(root, 'data-x');
-    var zoomed = root, searchNote = '';
+    var v = { graph: graph, note: '' };
     function fit(g, w) {
       var n = g.getAttribute('data-n'), m = Math.floor((w - 6) / CW), t = g.querySelector('text');
       t.textContent = m < 3 ? '' : (n.length <= m ? n : n.slice(0, m - 2) + '..');
     }
-    function zoom(target) {
-      zoomed = target;
+    v.zoom = function (target) {
+      target = target || root;
       var tx = num(target, 'data-x'), tw = num(target, 'data-w'), td = num(target, 'data-d'), s = W / tw, e = 0.001;
       frames.forEach(function (g) {
         var x = num(g, 'data-x'), w = num(g, 'data-w'), d = num(g, 'data-d'), nx, nw;
@@ -158,9 +161,9 @@ export const SCRIPT = `
         g.querySelector('text').setAttribute('x', X0 + nx + 3);
         fit(g, nw);
       });
-      box.setAttribute('data-zoomed', target === root ? '' : target.getAttribute('data-n'));
-    }
-    function search(q) {
+      graph.parentNode.parentNode.parentNode.setAttribute('data-zoomed', target === root ? '' : target.getAttribute('data-n'));
+    };
+    v.search = function (q) {
       var re = null, spans = [], hits = 0;
       if (q) {
         try { re = new RegExp(q, 'i'); }
@@ -180,17 +183,43 @@ export const SCRIPT = `
         covered += s[1] - Math.max(s[0], end);
         end = s[1];
       });
-      searchNote = re ? hits + ' frames matched, ' + (100 * covered / W).toFixed(2) + '% of the total' : '';
-      if (status) status.textContent = searchNote || hint;
-    }
-    frames.forEach(function (g) {
-      g.addEventListener('click', function () { zoom(g); });
-      g.addEventListener('mouseover', function () { if (status) status.textContent = g.querySelector('title').textContent; });
-      g.addEventListener('mouseout', function () { if (status) status.textContent = searchNote || hint; });
+      v.note = re ? hits + ' frames matched, ' + (100 * covered / W).toFixed(2) + '% of the total' : '';
+      if (status) status.textContent = v.note || hint;
+    };
+    // One listener per graph, not per frame: thousands of frames cost nothing to wire.
+    function frameOf(e) { var t = e.target; while (t && t !== graph) { if (t.classList && t.classList.contains('f')) return t; t = t.parentNode; } return null; }
+    graph.addEventListener('click', function (e) { var g = frameOf(e); if (g) v.zoom(g); });
+    graph.addEventListener('mouseover', function (e) { var g = frameOf(e); if (g && status) status.textContent = g.querySelector('title').textContent; });
+    graph.addEventListener('mouseout', function () { if (status) status.textContent = v.note || hint; });
+    return v;
+  }
+  function initFlame(box) {
+    if (box.getAttribute('data-ready')) return;
+    box.setAttribute('data-ready', '1');
+    var status = box.querySelector('.fg-status');
+    var hint = status ? status.textContent : '';
+    var views = {}, shown = null;
+    all(box, '.fg-graph').forEach(function (graph) {
+      var v = viewer(graph, status, hint);
+      if (!v) return;
+      views[graph.getAttribute('data-view') || 'top-down'] = v;
+      if (!graph.hidden && !shown) shown = v;
     });
+    if (!shown) return;
     var reset = box.querySelector('.fg-reset'), input = box.querySelector('.fg-search');
-    if (reset) reset.addEventListener('click', function () { zoom(root); });
-    if (input) input.addEventListener('input', function () { search(input.value); });
+    if (reset) reset.addEventListener('click', function () { shown.zoom(); });
+    if (input) input.addEventListener('input', function () { shown.search(input.value); });
+    all(box, '.fg-view').forEach(function (button) {
+      button.addEventListener('click', function () {
+        var next = views[button.getAttribute('data-view')];
+        if (!next || next === shown) return;
+        shown.graph.hidden = true;
+        next.graph.hidden = false;
+        shown = next;
+        all(box, '.fg-view').forEach(function (b) { b.setAttribute('aria-pressed', String(b === button)); });
+        if (input) shown.search(input.value);
+      });
+    });
   }
 
   function init(root) {
@@ -215,8 +244,18 @@ export const SCRIPT = `
     d.addEventListener('toggle', function () { if (d.open) materialize(d); });
     if (d.open) materialize(d);
   });
+  // Opening every node builds one node per task, so the page keeps answering (a long task blocks input).
+  var building = 0;
   function setAll(open) {
-    nodes.forEach(function (d) { if (open) materialize(d); d.open = open; });
+    var run = ++building;
+    if (!open) { nodes.forEach(function (d) { d.open = false; }); return; }
+    var i = 0;
+    (function next() {
+      if (run !== building) return;
+      var start = Date.now();
+      while (i < nodes.length && Date.now() - start < 40) { materialize(nodes[i]); nodes[i].open = true; i++; }
+      if (i < nodes.length) setTimeout(next, 0);
+    })();
   }
   var expand = document.getElementById('expand-all'), collapse = document.getElementById('collapse-all');
   if (expand) expand.addEventListener('click', function () { setAll(true); });

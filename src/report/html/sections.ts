@@ -18,7 +18,7 @@ import { flameSection } from './flame.js';
 import { cellText, objectTable, sortableTable } from './tables.js';
 
 /** Rows of a capture's main table in the page; the JSON and NDJSON files hold all. */
-export const MAX_TABLE_ROWS = 1000;
+export const MAX_TABLE_ROWS = 300;
 /** Histograms drawn per capture (the table lists every one). */
 export const MAX_HISTOGRAMS = 8;
 export const MAX_EXTRA_ROWS = 200;

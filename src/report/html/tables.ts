@@ -34,7 +34,7 @@ export function sortKey(text: string): number {
 }
 
 /** A cell: text (escaped here), or markup made by the caller (e.g. a link) with the text it sorts by. */
-export type Cell = string | { html: string; text: string };
+export type Cell = string | { html: string; text: string; /** The raw value, shown on hover. */ title?: string };
 
 export function sortableTable(columns: TableColumn[], rows: Cell[][], options: TableOptions = {}): string {
   const out: string[] = [];
@@ -49,10 +49,11 @@ export function sortableTable(columns: TableColumn[], rows: Cell[][], options: T
       const cell = row[i] ?? '';
       const text = typeof cell === 'string' ? cell : cell.text;
       const html = typeof cell === 'string' ? esc(cell) : cell.html;
+      const title = typeof cell !== 'string' && cell.title ? ` title="${esc(cell.title)}"` : '';
       if (columns[i]!.numeric) {
         const key = sortKey(text);
-        tr += `<td class="num"${Number.isFinite(key) ? ` data-v="${key}"` : ''}>${html}</td>`;
-      } else tr += `<td>${html}</td>`;
+        tr += `<td class="num"${Number.isFinite(key) ? ` data-v="${key}"` : ''}${title}>${html}</td>`;
+      } else tr += `<td${title}>${html}</td>`;
     }
     out.push(`${tr}</tr>`);
   }
