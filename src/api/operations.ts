@@ -5,8 +5,7 @@
 import type { z } from 'zod';
 import { scheduleInputSchema } from '../core/schedules.js';
 import { runRequestSchema } from '../planner/run-request.js';
-import { auditQuery, newToken } from './routes/admin.js';
-import { listQuery } from './routes/runs.js';
+import { auditQuery, listQuery, newToken } from './schemas/requests.js';
 import { AuditPage, CreatedSchedule, CreatedToken, Schedule, ScheduleDeleted, ScheduleList, TokenList, TokenRecord } from './schemas/admin.js';
 import { CaptureList, NodeList, RunbookDetail, RunbookList, RunbookReload } from './schemas/catalog.js';
 import { BaselineComparison, CancelAccepted, Run, RunAccepted, RunFindings, RunPage } from './schemas/runs.js';

@@ -8,7 +8,7 @@ import { parseRunFlags, runRequest, runUsage } from './run/flags.js';
 import { followRun } from './run/follow.js';
 import { cancelCommand, printSubmitted, statusCommand } from './run/status.js';
 import { apiToken } from './run/token.js';
-import { DEFAULT_API_URL, type Submitted } from './run/view.js';
+import { DEFAULT_API_URL } from './run/view.js';
 import { UsageError } from './usage-error.js';
 
 export { runUsage };
@@ -43,7 +43,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   const request = runRequest(values, positionals);
   const out = values.out !== undefined || values.wait ? bundleTarget(values) : undefined;
   const client = new ApiClient(base, apiToken(values, base));
-  const run = await client.json<Submitted>('POST', '/v1/runs', request);
+  const run = await client.call('startRun', { body: request });
   if (!values.wait) {
     printSubmitted(run, base);
     return 0;

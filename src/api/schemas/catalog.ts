@@ -1,5 +1,6 @@
 // What the catalogue routes answer: runbooks, captures and live nodes.
 import { z } from 'zod';
+import { thresholdsSchema } from '../../runbooks/schema.js';
 import { isoTime, jsonObject, named } from './common.js';
 
 const LoadIssue = z.object({ field: z.string(), message: z.string() });
@@ -44,7 +45,7 @@ export const RunbookDetail = named(
       maxDurationMs: z.number(),
       maxEvents: z.number().optional(),
     }),
-    thresholds: z.record(z.string(), z.number()),
+    thresholds: thresholdsSchema,
     rules: z.array(jsonObject).optional(),
   }),
 );

@@ -2,7 +2,10 @@
 // cancel, findings and the baseline comparison (src/model/run.ts and friends).
 import { z } from 'zod';
 import { SYMPTOMS } from '../../model/findings.js';
+import { ruleSchema } from '../../model/rule.js';
 import { RUN_STATUSES } from '../../model/run.js';
+import { targetSchema } from '../../model/target.js';
+import { thresholdsSchema } from '../../runbooks/schema.js';
 import { isoTime, jsonObject, named } from './common.js';
 
 const NODE_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled'] as const;
@@ -33,6 +36,41 @@ const CaptureSummary = named(
   }),
 );
 
+export const Finding = named(
+  'Finding',
+  'a cause with its severity, one sentence to act on, and the evidence',
+  z.object({
+    id: z.string(),
+    severity: z.enum(SEVERITIES),
+    title: z.string(),
+    node: z.string(),
+    capture: z.string(),
+    evidence: jsonObject,
+    file: z.string(),
+    score: z.number(),
+    impact: z.object({ value: z.number(), unit: z.enum(['s/s', 'hits']), basis: z.string(), bears: z.array(z.enum(SYMPTOMS)) }).optional(),
+    cause: z.object({ key: z.string(), subject: z.string() }).optional(),
+    links: z.object({ shows: z.array(z.string()).optional(), explains: z.array(z.string()).optional(), onlyAsCause: z.boolean().optional() }).optional(),
+  }),
+);
+
+const FalcoSummary = named(
+  'FalcoNodeSummary',
+  "what a node's Falco rules did: rules loaded and not (with why), matches, alerts",
+  z.object({
+    files: z.array(z.string()),
+    loaded: z.number().int(),
+    notLoaded: z.array(z.object({ rule: z.string(), file: z.string(), state: z.enum(['loaded', 'disabled', 'error']), reason: z.string().optional() })),
+    errors: z.array(z.string()),
+    events: z.number().int(),
+    matches: z.number().int(),
+    alerts: z.number().int(),
+    alertsDropped: z.number().int(),
+    alertsFile: z.string().optional(),
+    findings: z.array(Finding),
+  }),
+);
+
 const NodeState = named(
   'NodeState',
   "a node's part of a run",
@@ -43,7 +81,7 @@ const NodeState = named(
     finishedAt: isoTime.optional(),
     error: z.string().optional(),
     captures: z.array(CaptureSummary).optional(),
-    falco: z.looseObject({ files: z.array(z.string()), loaded: z.number(), matches: z.number(), alerts: z.number() }).optional(),
+    falco: FalcoSummary.optional(),
     sherlock: z
       .object({ cgroup: z.string().optional(), cpuMs: z.number(), cpuScope: z.enum(['cgroup', 'worker process']), wallMs: z.number(), bpfCpuMs: z.number() })
       .optional(),
@@ -55,13 +93,13 @@ const RunPlan = z.object({
   runbook: z.string().optional(),
   runbookTitle: z.string().optional(),
   params: jsonObject.optional(),
-  thresholds: z.record(z.string(), z.number()).optional(),
-  rules: z.array(jsonObject).optional(),
+  thresholds: thresholdsSchema.optional(),
+  rules: z.array(ruleSchema).optional(),
   symptom: z.enum(SYMPTOMS).optional(),
   falco: z.object({ files: z.array(z.string()).optional(), requested: z.array(z.string()).optional() }).optional(),
   steps: z.array(z.object({ capture: z.string(), params: jsonObject })),
   durationMs: z.number(),
-  target: jsonObject.describe('the target as given: kind and its selector'),
+  target: targetSchema,
   nodes: z.array(z.string()),
   reason: z.string().optional(),
   cpuBudgetPercent: z.number().optional(),
@@ -97,23 +135,6 @@ export const CancelAccepted = named(
   z.object({ id: z.uuid(), status: z.enum(RUN_STATUSES), cancelRequested: z.literal(true) }),
 );
 
-export const Finding = named(
-  'Finding',
-  'a cause with its severity, one sentence to act on, and the evidence',
-  z.object({
-    id: z.string(),
-    severity: z.enum(SEVERITIES),
-    title: z.string(),
-    node: z.string(),
-    capture: z.string(),
-    evidence: jsonObject,
-    file: z.string(),
-    score: z.number(),
-    impact: z.object({ value: z.number(), unit: z.enum(['s/s', 'hits']), basis: z.string(), bears: z.array(z.enum(SYMPTOMS)) }).optional(),
-    cause: z.object({ key: z.string(), subject: z.string() }).optional(),
-    links: z.object({ shows: z.array(z.string()).optional(), explains: z.array(z.string()).optional(), onlyAsCause: z.boolean().optional() }).optional(),
-  }),
-);
 export const RunFindings = named(
   'RunFindings',
   "a finished run's findings, ranked, and how many of each severity",
