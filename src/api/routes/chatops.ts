@@ -2,9 +2,10 @@
 // signature is the auth: checked on the raw body before it is parsed; a
 // receiver with no secret configured is disabled (404). Replies are 200 with a
 // chat message, also for a command that does not parse or is not allowed.
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import type { Redis } from 'ioredis';
 import { NotFound, Unauthenticated } from '../../core/errors.js';
+import { addShared } from '../../redis/shared-metrics.js';
 import { answerFromMemory, type ChatDeps, type ChatRequest } from '../../triggers/chatops/answer.js';
 import { DISABLED_CHATOPS, type Caller, type ChatopsConfig } from '../../triggers/chatops/config.js';
 import { ChatFollowers } from '../../triggers/chatops/followers.js';
@@ -31,7 +32,18 @@ export function chatopsRoutes({ redis, chatops, chatFollowers, bodyLimits, ...de
   const seen = new SeenSignatures();
   const followers = chatFollowers ?? new ChatFollowers();
 
+  const count = (outcome: string) => addShared(redis, [{ name: 'sherlock_chat_commands_total', labels: { outcome } }]);
+
   app.post('/slack', async (c) => {
+    try {
+      return await handle(c);
+    } catch (err) {
+      if (err instanceof Unauthenticated) await count('rejected');
+      throw err;
+    }
+  });
+
+  const handle = async (c: Context) => {
     const config = chatops ?? DISABLED_CHATOPS; // read and checked once at start (src/config/triggers.ts)
     if (!config.signingSecret && !config.mattermostToken) {
       throw new NotFound(
@@ -64,9 +76,14 @@ export function chatopsRoutes({ redis, chatops, chatFollowers, bodyLimits, ...de
     const req: ChatRequest = { caller, text, command, baseUrl: config.publicUrl ?? new URL(c.req.url).origin, ...(responseUrl ? { responseUrl } : {}) };
     // help, runbooks and refusals need no Redis (a replay of one to another replica gets the same harmless text).
     const sorted = answerFromMemory(deps, config, parsed, req);
-    if ('reply' in sorted) return c.json(sorted.reply.message);
-    return c.json(await replyWithinBudget({ deps, redis, config, followers }, sorted.needsRedis, req, signature));
-  });
+    if ('reply' in sorted) {
+      await count('answered');
+      return c.json(sorted.reply.message);
+    }
+    const reply = await replyWithinBudget({ deps, redis, config, followers }, sorted.needsRedis, req, signature);
+    await count(sorted.needsRedis.kind);
+    return c.json(reply);
+  };
 
   return app;
 }

@@ -75,6 +75,10 @@ export const NodeInfo = named(
     currentRun: z.string().optional(),
     lastSeen: isoTime,
     version: z.string(),
+    process: z
+      .object({ cpuSeconds: z.number(), residentBytes: z.number(), heapUsedBytes: z.number(), startTime: z.number().describe('Unix seconds') })
+      .optional()
+      .describe('the worker process as it last reported itself'),
   }),
 );
 export const NodeList = named('NodeList', 'live workers', z.object({ nodes: z.array(NodeInfo) }));

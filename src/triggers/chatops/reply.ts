@@ -10,7 +10,7 @@ import { answerWithRedis, ephemeral, slowAck, type ChatDeps, type ChatReply, typ
 import type { ChatopsConfig } from './config.js';
 import type { ChatFollowers } from './followers.js';
 import { followRun } from './follow.js';
-import { postableUrl, ResponsePoster, type ChatMessage } from './response-poster.js';
+import { countingPost, postableUrl, ResponsePoster, type ChatMessage } from './response-poster.js';
 import { REPLAY_MEMORY_SECONDS } from './verify.js';
 
 const log = createLogger({ component: 'chatops' });
@@ -61,13 +61,13 @@ export async function replyWithinBudget(ctx: ReplyContext, cmd: RedisCommand, re
     const reply = raced.value;
     if (reply === 'replay') throw new Unauthenticated('unauthorized', 'this request was already received (replay)');
     if (reply.follow && responseUrl) {
-      followers.start(`run ${reply.follow.runId}`, async (signal) => void (await follow(reply, new ResponsePoster(responseUrl, signal), signal)));
+      followers.start(`run ${reply.follow.runId}`, async (signal) => void (await follow(reply, new ResponsePoster(responseUrl, signal, countingPost(redis)), signal)));
     }
     return reply.message;
   }
 
   followers.start(`late ${cmd.kind}`, async (signal) => {
-    const poster = responseUrl ? new ResponsePoster(responseUrl, signal) : undefined;
+    const poster = responseUrl ? new ResponsePoster(responseUrl, signal, countingPost(redis)) : undefined;
     let reply: ChatReply | 'replay' | undefined;
     try {
       reply = await unlessAborted(work, signal);
