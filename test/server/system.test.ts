@@ -90,7 +90,7 @@ describe('health, metrics and the API description', () => {
       expect(metrics.get(`sherlock_capture_duration_seconds_sum${capture}`)).toBeCloseTo(summary.durationMs / 1000, 3);
       expect(summary.count).toBeGreaterThan(0);
       expect(metrics.get(`sherlock_capture_events_total${capture}`)).toBe(summary.count);
-      expect(metrics.get(`sherlock_capture_bpf_cpu_seconds_total${capture}`) ?? 0).toBeCloseTo((summary as { bpfCpuNs: number }).bpfCpuNs / 1e9, 6);
+      expect(metrics.get(`sherlock_capture_bpf_cpu_seconds_total${capture}`) ?? 0).toBeCloseTo((summary as unknown as { bpfCpuNs: number }).bpfCpuNs / 1e9, 6);
       expect(reply.text).toContain('# TYPE sherlock_capture_dropped_events_total counter');
       expect(reply.text).toContain('# TYPE sherlock_redactions_total counter');
       expect(metrics.get(`sherlock_queue_oldest_waiting_seconds{node="${NODE}"}`)).toBe(0);
