@@ -5,7 +5,7 @@
 import type { z } from 'zod';
 import { scheduleInputSchema } from '../core/schedules.js';
 import { runRequestSchema } from '../planner/run-request.js';
-import { auditQuery, listQuery, newToken } from './schemas/requests.js';
+import { auditQuery, listQuery, newToken, reportLinkQuery } from './schemas/requests.js';
 import { AuditPage, CreatedSchedule, CreatedToken, Schedule, ScheduleDeleted, ScheduleList, TokenList, TokenRecord } from './schemas/admin.js';
 import { CaptureList, NodeList, RunbookDetail, RunbookList, RunbookReload } from './schemas/catalog.js';
 import { BaselineComparison, CancelAccepted, Run, RunAccepted, RunFindings, RunPage } from './schemas/runs.js';
@@ -109,6 +109,26 @@ export const OPERATIONS = {
     auth: 'bearer',
     ok: { status: 200, description: 'the page', schema: { type: 'text/html' } },
     errors: [...read, 404, 409],
+  },
+  openReportPageLink: {
+    method: 'get',
+    path: '/v1/links/{id}/report.html',
+    summary: 'The HTML report through a signed, expiring link (as chat replies give them; no bearer header)',
+    tag: 'reports',
+    auth: 'signed-link',
+    query: reportLinkQuery,
+    ok: { status: 200, description: 'the page', schema: { type: 'text/html' } },
+    errors: [403, 404, 409, 410],
+  },
+  openReportBundleLink: {
+    method: 'get',
+    path: '/v1/links/{id}/report',
+    summary: 'The report bundle through a signed, expiring link',
+    tag: 'reports',
+    auth: 'signed-link',
+    query: reportLinkQuery,
+    ok: { status: 200, description: 'sherlock-<id>.tar.gz', schema: gzip },
+    errors: [403, 404, 409, 410],
   },
   getArtifact: {
     method: 'get',

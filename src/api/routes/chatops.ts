@@ -9,6 +9,8 @@ import { addShared } from '../../redis/shared-metrics.js';
 import { answerFromMemory, type ChatDeps, type ChatRequest } from '../../triggers/chatops/answer.js';
 import { DISABLED_CHATOPS, type Caller, type ChatopsConfig } from '../../triggers/chatops/config.js';
 import { ChatFollowers } from '../../triggers/chatops/followers.js';
+import { reportLinker } from '../../triggers/chatops/follow.js';
+import type { ReportLinkSettings } from '../../core/report-links.js';
 import { parseCommand } from '../../triggers/chatops/parse.js';
 import { replyWithinBudget } from '../../triggers/chatops/reply.js';
 import { SeenSignatures } from '../../triggers/chatops/seen-signatures.js';
@@ -24,9 +26,11 @@ export interface ChatopsRoutesOptions extends ChatDeps {
   chatFollowers?: ChatFollowers;
   /** Size and time limits of a signed body (absent: DEFAULT_BODY_LIMITS). */
   bodyLimits?: BodyLimits;
+  /** Signed report links (absent: replies link the bearer-only report routes). */
+  reportLinks?: ReportLinkSettings | undefined;
 }
 
-export function chatopsRoutes({ redis, chatops, chatFollowers, bodyLimits, ...deps }: ChatopsRoutesOptions) {
+export function chatopsRoutes({ redis, chatops, chatFollowers, bodyLimits, reportLinks, ...deps }: ChatopsRoutesOptions) {
   const app = new Hono();
   // Replays to this process are refused from memory, so a slow Redis cannot delay the 401.
   const seen = new SeenSignatures();
@@ -73,7 +77,8 @@ export function chatopsRoutes({ redis, chatops, chatFollowers, bodyLimits, ...de
     const command = (form.get('command') ?? '/sherlock').slice(0, 50);
     const parsed = parseCommand(text, deps.runbooks?.names() ?? [], config.aliases);
     const responseUrl = form.get('response_url');
-    const req: ChatRequest = { caller, text, command, baseUrl: config.publicUrl ?? new URL(c.req.url).origin, ...(responseUrl ? { responseUrl } : {}) };
+    const baseUrl = config.publicUrl ?? new URL(c.req.url).origin;
+    const req: ChatRequest = { caller, text, command, baseUrl, links: reportLinker(baseUrl, reportLinks), ...(responseUrl ? { responseUrl } : {}) };
     // help, runbooks and refusals need no Redis (a replay of one to another replica gets the same harmless text).
     const sorted = answerFromMemory(deps, config, parsed, req);
     if ('reply' in sorted) {

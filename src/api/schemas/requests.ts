@@ -38,3 +38,14 @@ export const auditQuery = z
       .optional(),
   })
   .strict();
+
+/** A signed report link's query (src/core/report-links.ts): the credential, instead of a bearer header. */
+export const reportLinkQuery = z
+  .object({
+    exp: z
+      .string()
+      .regex(/^\d{1,12}$/)
+      .describe('when the link stops opening (Unix seconds)'),
+    sig: z.string().describe('HMAC-SHA256 over the run id and exp, base64url'),
+  })
+  .strict();

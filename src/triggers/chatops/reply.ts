@@ -43,9 +43,7 @@ export async function replyWithinBudget(ctx: ReplyContext, cmd: RedisCommand, re
   })();
   const responseUrl = postableUrl(req.responseUrl) ? req.responseUrl : undefined;
   const follow = (reply: ChatReply, poster: ResponsePoster, signal: AbortSignal) =>
-    reply.follow
-      ? followRun({ runs: deps.runs, runId: reply.follow.runId, baseUrl: req.baseUrl, durationMs: reply.follow.durationMs, poster, signal })
-      : undefined;
+    reply.follow ? followRun({ runs: deps.runs, runId: reply.follow.runId, links: req.links, durationMs: reply.follow.durationMs, poster, signal }) : undefined;
 
   const failed = (err: Error) => {
     log.warn('a chat command failed', { command: req.text, error: err.message });
@@ -61,7 +59,10 @@ export async function replyWithinBudget(ctx: ReplyContext, cmd: RedisCommand, re
     const reply = raced.value;
     if (reply === 'replay') throw new Unauthenticated('unauthorized', 'this request was already received (replay)');
     if (reply.follow && responseUrl) {
-      followers.start(`run ${reply.follow.runId}`, async (signal) => void (await follow(reply, new ResponsePoster(responseUrl, signal, countingPost(redis)), signal)));
+      followers.start(
+        `run ${reply.follow.runId}`,
+        async (signal) => void (await follow(reply, new ResponsePoster(responseUrl, signal, countingPost(redis)), signal)),
+      );
     }
     return reply.message;
   }
