@@ -65,13 +65,13 @@ export const switchSchema = z.union([
 ]);
 
 export const chatopsFileSchema = strictObject({
-  /** Signed, expiring report links in chat replies (src/core/report-links.ts). */
-  reportLinks: strictObject({ key: linkKeySchema.optional(), ttl: linkTtlSchema.optional(), enabled: switchSchema.optional() }).optional(),
   signingSecret: secretSchema.optional(),
   mattermostToken: secretSchema.optional(),
   publicUrl: publicUrlSchema.optional(),
   aliases: aliasesSchema.optional(),
   allow: allowSchema.optional(),
+  /** Signed, expiring report links in chat replies (src/core/report-links.ts). */
+  reportLinks: strictObject({ key: linkKeySchema.optional(), ttl: linkTtlSchema.optional(), enabled: switchSchema.optional() }).optional(),
 });
 
 export interface Caller {
