@@ -1,9 +1,9 @@
-// Quantiles and shares from log2 histograms (src/captures/histogram.ts) for
+// Quantiles and shares from log2 histograms (src/model/histogram.ts) for
 // findings. A capture's own p50/p99 are bucket upper bounds (up to 2x off);
 // here a quantile is interpolated linearly inside its bucket, and the count
 // above a threshold takes the straddling bucket's share pro rata. Inputs come
 // from stored JSON, so every field is checked, never trusted.
-import type { HistogramBucket, Log2Histogram } from '../captures/histogram.js';
+import type { HistogramBucket, Log2Histogram } from '../model/histogram.js';
 
 const finite = (n: unknown): number => (typeof n === 'number' && Number.isFinite(n) ? n : 0);
 

@@ -1,7 +1,7 @@
 // The numbers a baseline keeps from one node's capture results, chosen to be
 // comparable between runs. Each capture says which (its `baseline`); small on
 // purpose: one list of named values per node, kept for weeks in Redis.
-import type { NodeResult } from '../analysis/analyze.js';
+import type { NodeResult } from '../captures/capture.js';
 import type { BaselineMetric } from '../model/findings.js';
 import { captures } from '../captures/registry.js';
 

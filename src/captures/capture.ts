@@ -134,3 +134,6 @@ export interface CaptureMeta {
 }
 
 export type CaptureResult<D = unknown> = CaptureMeta & D;
+
+/** A node's result of one capture, or why its capture file could not be read. */
+export type NodeResult = { node: string; result: CaptureResult } | { node: string; capture: string; error: string; result?: undefined };

@@ -1,6 +1,9 @@
 // struct sherlock_hist (bpf/common/sherlock.h) in user space: decode,
 // merge, percentiles, and the bcc-style text rendering people know.
+import type { HistogramBucket, Log2Histogram } from '../model/histogram.js';
 import { recordLayout } from './records.js';
+
+export type { HistogramBucket, Log2Histogram };
 
 export const HIST_SLOTS = 32;
 /** struct sherlock_hist: SHERLOCK_HIST_SLOTS u64 slots, then count and sum. */
@@ -11,25 +14,6 @@ export const histLayout = recordLayout(
   { slots: HIST_SLOTS },
 );
 export const HIST_SIZE = histLayout.size;
-
-export interface HistogramBucket {
-  /** Inclusive lower and exclusive upper bound, in the histogram's unit. */
-  low: number;
-  high: number;
-  count: number;
-}
-
-export interface Log2Histogram {
-  unit: string;
-  count: number;
-  sum: number;
-  /** Non-empty buckets only, ascending. */
-  buckets: HistogramBucket[];
-  /** Upper bound of the bucket holding each quantile (log2 resolution). */
-  p50: number;
-  p90: number;
-  p99: number;
-}
 
 /** Decodes one struct sherlock_hist (or the sum of per-CPU copies). */
 export function decodeHistogram(unit: string, ...copies: Buffer[]): Log2Histogram {

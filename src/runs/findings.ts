@@ -7,7 +7,7 @@
 // their capture results read back and analyzed here (artifacts.ts: at most two
 // round trips), gunzip in parallel.
 import type { Redis } from 'ioredis';
-import { RunAnalysis, sortFindings, type NodeResult } from '../analysis/analyze.js';
+import { RunAnalysis, sortFindings, type NodeResult } from './analyze-run.js';
 import type { Finding } from '../model/findings.js';
 import { compareRun, regressionFindings, type BaselineComparison } from '../baselines/compare.js';
 import type { BaselineMetric } from '../model/findings.js';

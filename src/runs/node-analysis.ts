@@ -5,7 +5,7 @@
 // unreadable, of another format, or made for other captures or settings.
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { RunAnalysis, type NodeAnalysisPart, type NodeResult } from '../analysis/analyze.js';
+import { RunAnalysis, type NodeAnalysisPart, type NodeResult } from './analyze-run.js';
 import { SYMPTOMS, type BaselineMetric } from '../model/findings.js';
 import { summarize } from '../baselines/metrics.js';
 import type { CaptureResult } from '../captures/capture.js';

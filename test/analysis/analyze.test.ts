@@ -1,7 +1,7 @@
 // analyzeRun as a whole: ranking, several nodes, what could not be checked,
 // and odd data of every kind, none of which may make it throw.
 import { describe, expect, it } from 'vitest';
-import { analyzeRun, type NodeResult } from '../../src/analysis/analyze.js';
+import { analyzeRun, type NodeResult } from '../../src/runs/analyze-run.js';
 import type { CaptureResult } from '../../src/captures/capture.js';
 import { histogram, NODE, on, result, run } from './fixtures.js';
 

@@ -3,7 +3,7 @@
 // step; findings of one pattern merge with every subject kept; a process on
 // CPU leads the waits it explains; severity never outruns the impact.
 import { describe, expect, it } from 'vitest';
-import { analyzeRun } from '../../src/analysis/analyze.js';
+import { analyzeRun } from '../../src/runs/analyze-run.js';
 import { histogram, kernel, on, result, run, stack, user } from './fixtures.js';
 
 const DEST = '10.0.3.7:5432';
@@ -122,5 +122,48 @@ describe('cause chains and same-cause merges', () => {
     const failed = findings.find((f) => f.id.includes('failed-exec'))!;
     expect(failed.severity).toBe('info'); // 40 × ~1 ms over 6 s
     expect(failed.score).toBeLessThan(findings[0]!.score);
+  });
+});
+
+describe('a restart loop and the call that fails before each end', () => {
+  const CONFIG = '/etc/billing/config.yaml';
+  const starts = [101, 102, 103, 104, 105, 106];
+  const exits = result('signals', {
+    events: starts.map((pid, i) => ({
+      kind: 'exit',
+      time: `2026-01-01T00:00:0${i}.000Z`,
+      pid,
+      ppid: 9,
+      uid: 0,
+      comm: 'billing-api',
+      cgroupId: '1',
+      exitCode: 78,
+      lifetimeMs: 12,
+    })),
+    exits: starts.length,
+  });
+  const failedOpens = (pids: number[], other?: { comm: string; path: string }) =>
+    result('syscallerrors', {
+      rows: [
+        ...pids.map((pid) => ({ pid, comm: 'billing-api', syscall: 'openat', errno: 'ENOENT', path: CONFIG, count: 1, firstSeen: '', lastSeen: '' })),
+        ...(other ? [{ pid: 77, comm: other.comm, syscall: 'openat', errno: 'ENOENT', path: other.path, count: 1, firstSeen: '', lastSeen: '' }] : []),
+      ],
+      failures: pids.length,
+      normalFailures: 0,
+    });
+
+  it('each start failing openat(config) with ENOENT is the cause of the exit loop: one finding naming the file', () => {
+    const findings = analyzeRun({ run: run({ symptom: 'health' }), results: [on(exits), on(failedOpens(starts))] });
+    const loop = findings.filter((f) => f.capture === 'signals' || f.capture === 'syscallerrors');
+    expect(loop).toHaveLength(1);
+    expect(loop[0]!.title).toMatch(/^billing-api \(pids .*\) exited with code 78 6 times/);
+    expect(loop[0]!.title).toContain(`Cause: every start of billing-api failed openat("${CONFIG}") with ENOENT (6 processes`);
+    expect(loop[0]!.severity).toBe('warning');
+  });
+
+  it('a failure of too few processes, or of another program, is not made a cause (and is no finding alone)', () => {
+    const findings = analyzeRun({ run: run({ symptom: 'health' }), results: [on(exits), on(failedOpens([101, 102], { comm: 'cron', path: '/etc/x' }))] });
+    expect(findings.map((f) => f.capture)).toEqual(['signals']);
+    expect(findings[0]!.title).not.toContain('Cause:');
   });
 });

@@ -2,7 +2,7 @@
 // share of samples, busy processes, off-CPU waits outside ordinary idle waits,
 // run-queue latency p99.
 import { describe, expect, it } from 'vitest';
-import { analyzeRun } from '../../src/analysis/analyze.js';
+import { analyzeRun } from '../../src/runs/analyze-run.js';
 import { fmtUs } from '../../src/format/index.js';
 import { expectedQuantile, histogram, kernel, on, result, run, stack, user, WINDOW_MS } from './fixtures.js';
 

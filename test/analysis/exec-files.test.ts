@@ -1,7 +1,7 @@
 // Exec and file findings from results built here: exec storms per parent,
 // failed execs, short-lived failing processes, hot files, block I/O p99.
 import { describe, expect, it } from 'vitest';
-import { analyzeRun } from '../../src/analysis/analyze.js';
+import { analyzeRun } from '../../src/runs/analyze-run.js';
 import { fmtUs } from '../../src/format/index.js';
 import { expectedQuantile, histogram, on, result, run } from './fixtures.js';
 

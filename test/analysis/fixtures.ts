@@ -1,6 +1,6 @@
 // Capture results and runs built in the tests: the same shapes the captures
 // store (CaptureMeta + data), with histograms from log2 slot counts.
-import type { NodeResult } from '../../src/analysis/analyze.js';
+import type { NodeResult } from '../../src/runs/analyze-run.js';
 import type { CaptureResult, ResultKind } from '../../src/captures/capture.js';
 import { fromSlots, HIST_SLOTS, type Log2Histogram } from '../../src/captures/histogram.js';
 import type { Frame } from '../../src/symbolize/types.js';
@@ -98,3 +98,53 @@ export function expectedQuantile(slots: Record<number, number>, q: number): numb
   }
   return 0;
 }
+
+/** One event of each kind the suspicious-activity rules read, with `f` over the defaults. */
+export const exec = (f: Record<string, unknown> = {}) => ({
+  time: '2026-01-01T00:00:01.000Z',
+  pid: 4000,
+  tid: 4000,
+  ppid: 812,
+  uid: 33,
+  comm: 'sh',
+  pcomm: 'nginx',
+  filename: '/bin/sh',
+  argv: ['sh', '-c', 'id'],
+  argsTruncated: false,
+  retval: 0,
+  cgroupId: '1',
+  ...f,
+});
+export const open = (f: Record<string, unknown> = {}) => ({
+  time: '2026-01-01T00:00:02.000Z',
+  pid: 4100,
+  tid: 4100,
+  uid: 0,
+  comm: 'cat',
+  syscall: 'openat',
+  path: '/etc/shadow',
+  flags: 0,
+  flagNames: 'O_RDONLY',
+  fd: 3,
+  retval: 3,
+  cgroupId: '1',
+  ...f,
+});
+export const conn = (f: Record<string, unknown> = {}) => ({
+  time: '',
+  pid: 4200,
+  tid: 4200,
+  comm: 'curl',
+  ownerKnown: true,
+  cgroupId: '1',
+  local: '10.0.0.1:40000',
+  remote: '203.0.113.9:4444',
+  ipVersion: 4,
+  direction: 'active',
+  established: true,
+  durationMs: 5,
+  bytesSent: 10,
+  bytesReceived: 10,
+  closedFrom: 'FIN_WAIT2',
+  ...f,
+});

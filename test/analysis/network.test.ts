@@ -2,7 +2,7 @@
 // the same numbers: slow and failed connects per destination, retransmit and
 // reset hot spots, high RTT; and the "No problems found" finding of a quiet run.
 import { describe, expect, it } from 'vitest';
-import { analyzeRun } from '../../src/analysis/analyze.js';
+import { analyzeRun } from '../../src/runs/analyze-run.js';
 import { fmtUs } from '../../src/format/index.js';
 import { expectedQuantile, histogram, NODE, on, result, run } from './fixtures.js';
 

@@ -3,13 +3,13 @@
 // over every result at once: same findings, same order, same wording.
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { analyzeRun, RunAnalysis, type NodeResult } from '../../src/analysis/analyze.js';
+import { analyzeRun, RunAnalysis, type NodeResult } from '../../src/runs/analyze-run.js';
 import type { CaptureResult } from '../../src/captures/capture.js';
 import { expandRunbook } from '../../src/runbooks/expand.js';
 import { RunbookCatalog } from '../../src/runbooks/catalog.js';
 import type { RunRecord } from '../../src/model/run.js';
 import { projectRoot } from '../../src/util/paths.js';
-import { histogram, on, result, run } from './fixtures.js';
+import { conn, exec, histogram, on, result, run } from './fixtures.js';
 
 /** Each node's part made by its own RunAnalysis, through JSON, merged in node order. */
 function mergedParts(r: RunRecord, results: NodeResult[]) {
@@ -59,41 +59,10 @@ describe('a run analyzed node by node, then merged', () => {
     const catalog = RunbookCatalog.load(join(projectRoot, 'runbooks'));
     const plan = expandRunbook(catalog, { runbook: 'suspicious-activity' });
     const r = run({ runbook: 'suspicious-activity', params: plan.params, rules: plan.rules, steps: plan.steps }, ['a', 'b']);
-    const exec = {
-      time: '2026-01-01T00:00:01.000Z',
-      pid: 4000,
-      tid: 4000,
-      ppid: 812,
-      uid: 33,
-      comm: 'sh',
-      pcomm: 'nginx',
-      filename: '/tmp/x',
-      argv: ['sh', '-c', 'id'],
-      argsTruncated: false,
-      retval: 0,
-      cgroupId: '1',
-    };
-    const conn = {
-      time: '',
-      pid: 4200,
-      tid: 4200,
-      comm: 'curl',
-      ownerKnown: true,
-      cgroupId: '1',
-      local: '10.0.0.1:40000',
-      remote: '203.0.113.9:4444',
-      ipVersion: 4,
-      direction: 'active',
-      established: true,
-      durationMs: 5,
-      bytesSent: 10,
-      bytesReceived: 10,
-      closedFrom: 'FIN_WAIT2',
-    };
     const results = ['a', 'b'].flatMap((node) => [
-      on(result('execsnoop', { events: [exec] }), node),
+      on(result('execsnoop', { events: [exec({ filename: '/tmp/x' })] }), node),
       on(result('opensnoop', { events: [] }), node),
-      on(result('tcplife', { events: node === 'b' ? [conn] : [], missedRuns: 0 }), node),
+      on(result('tcplife', { events: node === 'b' ? [conn()] : [], missedRuns: 0 }), node),
     ]);
     const central = analyzeRun({ run: r, results });
     expect(

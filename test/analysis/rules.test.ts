@@ -3,64 +3,15 @@
 // a write under /etc, a connect to an unexpected port), and the rule schema.
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { analyzeRun } from '../../src/analysis/analyze.js';
+import { analyzeRun } from '../../src/runs/analyze-run.js';
 import { ruleSchema } from '../../src/analysis/rules.js';
 import { RunbookCatalog } from '../../src/runbooks/catalog.js';
 import { expandRunbook } from '../../src/runbooks/expand.js';
 import { projectRoot } from '../../src/util/paths.js';
-import { histogram, NODE, on, result, run } from './fixtures.js';
+import { conn, exec, histogram, NODE, on, open, result, run } from './fixtures.js';
 
 const catalog = RunbookCatalog.load(join(projectRoot, 'runbooks'));
 const plan = expandRunbook(catalog, { runbook: 'suspicious-activity' });
-
-const exec = (f: Record<string, unknown>) => ({
-  time: '2026-01-01T00:00:01.000Z',
-  pid: 4000,
-  tid: 4000,
-  ppid: 812,
-  uid: 33,
-  comm: 'sh',
-  pcomm: 'nginx',
-  filename: '/bin/sh',
-  argv: ['sh', '-c', 'id'],
-  argsTruncated: false,
-  retval: 0,
-  cgroupId: '1',
-  ...f,
-});
-const open = (f: Record<string, unknown>) => ({
-  time: '2026-01-01T00:00:02.000Z',
-  pid: 4100,
-  tid: 4100,
-  uid: 0,
-  comm: 'cat',
-  syscall: 'openat',
-  path: '/etc/shadow',
-  flags: 0,
-  flagNames: 'O_RDONLY',
-  fd: 3,
-  retval: 3,
-  cgroupId: '1',
-  ...f,
-});
-const conn = (f: Record<string, unknown>) => ({
-  time: '',
-  pid: 4200,
-  tid: 4200,
-  comm: 'curl',
-  ownerKnown: true,
-  cgroupId: '1',
-  local: '10.0.0.1:40000',
-  remote: '203.0.113.9:4444',
-  ipVersion: 4,
-  direction: 'active',
-  established: true,
-  durationMs: 5,
-  bytesSent: 10,
-  bytesReceived: 10,
-  closedFrom: 'FIN_WAIT2',
-  ...f,
-});
 
 function analyze(events: { execs?: unknown[]; opens?: unknown[]; conns?: unknown[]; connlat?: unknown[] }) {
   return analyzeRun({

@@ -6,12 +6,4 @@
 export const KNOWN_RULE_VIOLATIONS: { rule: string; from: string; to: string; why: string }[] = [];
 
 /** Folders that import each other (directly or round a loop), names sorted. */
-export const KNOWN_FOLDER_CYCLES: { folders: string[]; why: string }[] = [
-  {
-    folders: ['analysis', 'captures'],
-    why:
-      'captures carry their analyzers (captures/*/analyze.ts → analysis/common, format, rules, histogram) while generic ' +
-      'analysis still reaches the capture registry and types (analysis/analyze.ts → captures/registry, capture; ' +
-      'analysis/histogram.ts → captures/histogram): the capture-module work (issue 11 item 1) decides which side moves',
-  },
-];
+export const KNOWN_FOLDER_CYCLES: { folders: string[]; why: string }[] = [];

@@ -12,7 +12,7 @@ import { mergeThresholds } from '../../src/analysis/common.js';
 import { matchRules, nodeRecords } from '../../src/analysis/rules.js';
 import { RunbookCatalog } from '../../src/runbooks/catalog.js';
 import { expandRunbook } from '../../src/runbooks/expand.js';
-import { syscallerrors, type SyscallerrorsData } from '../../src/captures/syscallerrors/index.js';
+import { rowsToKeep, syscallerrors, type SyscallErrorRow, type SyscallerrorsData } from '../../src/captures/syscallerrors/index.js';
 import { keyLayout, valueLayout, PATH_LEN, MAX_NR } from '../../src/captures/syscallerrors/decode.js';
 import { pathArgumentTable, syscallNames } from '../../src/captures/syscallerrors/file-calls.js';
 import { syscallerrorsBaseline } from '../../src/captures/syscallerrors/baseline.js';
@@ -51,6 +51,40 @@ const analyze = (result: SyscallerrorsData & { durationMs: number }) =>
     thresholds: mergeThresholds(),
     windowSeconds: result.durationMs / 1000,
   });
+
+describe('syscallerrors rows kept', () => {
+  const row = (pid: number, comm: string, syscall: string, errno: string, path: string, count: number, normal?: string): SyscallErrorRow => ({
+    pid,
+    comm,
+    uid: 0,
+    cgroupId: '1',
+    syscall,
+    nr: syscall === 'openat' ? 257 : 332,
+    errno,
+    path,
+    count,
+    perSecond: count,
+    ...(normal ? { normal } : {}),
+    firstSeen: '',
+    lastSeen: '',
+    tid: pid,
+  });
+
+  it("a failure spread over many short-lived processes survives a host's busy normal lookups; beyond 50 rows it is folded, its count kept", () => {
+    const lookups = Array.from({ length: 400 }, (_, i) => row(5000, 'node', 'statx', 'ENOENT', `/m/${i}.ts`, 3, 'a lookup'));
+    const loop = Array.from({ length: 80 }, (_, i) => row(100 + i, 'billing-api', 'openat', 'ENOENT', '/etc/billing/config.yaml', 1));
+    const once = row(7, 'cron', 'openat', 'EACCES', '/etc/x', 2);
+    const kept = rowsToKeep([...lookups, ...loop, once], 100);
+    expect(kept).toHaveLength(100);
+    const billing = kept.filter((r) => r.comm === 'billing-api');
+    expect(billing).toHaveLength(50);
+    expect(billing.reduce((n, r) => n + r.count, 0)).toBe(80);
+    expect(billing.reduce((n, r) => n + (r.otherProcesses ?? 0), 0)).toBe(30);
+    expect(kept[50]).toMatchObject({ comm: 'cron', errno: 'EACCES' });
+    expect(kept.slice(51).every((r) => r.normal)).toBe(true);
+    expect(loop.every((r) => r.count === 1)).toBe(true); // the input rows are not changed
+  });
+});
 
 describe('syscallerrors tables and layout', () => {
   it('matches bpf/syscallerrors/syscallerrors.h', () => {

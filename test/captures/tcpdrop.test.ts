@@ -61,6 +61,14 @@ describe('tcpdrop records and reasons', () => {
     expect(reasons.name(1_000_000)).toBe('reason 1000000');
   });
 
+  it("a socket's own close freeing its queues (QUEUE_PURGE) is counted, never a finding; a firewall's drops are", () => {
+    const ctx = { node: 'web-1', capture: 'tcpdrop', file: 'nodes/web-1/tcpdrop.json', thresholds: mergeThresholds(), windowSeconds: 3 };
+    const row = (reason: string, drops: number) => ({ reason, drops, protocol: 'tcp', destination: '127.0.0.1:8080', location: 'sk_stream_kill_queues' });
+    const { findings, checked } = tcpdrop.analysis!.analyze({ rows: [row('QUEUE_PURGE', 500), row('NETFILTER_DROP', 50)], listeners: [] } as never, ctx);
+    expect(findings.map((f) => f.evidence.reason)).toEqual(['NETFILTER_DROP']);
+    expect(checked).toContain('550 drops');
+  });
+
   it('refuses unknown settings', async () => {
     const { runCapture } = await import('../../src/captures/run-capture.js');
     await expect(runCapture(tcpdrop, { durationMs: 10, params: { maxRows: 1 } })).rejects.toThrow(/maxRows/);

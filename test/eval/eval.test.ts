@@ -1,19 +1,21 @@
 // The evaluation: real incidents made on this host, diagnosed the way a
 // responder would (the runbook for the symptom, through the API, with no
 // target or hint), and the TOP finding must name the culprit (process,
-// function, file or port) with a number within 20% of what was injected.
+// function, file or port) with a number within 20% of what was injected (up to
+// 35% where the truth is a handful of events, or is measured another way).
 // Negative cases must produce nothing above "info" about what they ran.
 // Prints `top-1 N/M`. One `sherlock up` (child process: embedded Redis, API,
 // worker) serves every case, one case at a time.
 //
 // The host may be shared (other test files, other tenants): a finding about
 // processes this suite did not start is set aside (and printed), not ranked.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Finding } from '../../src/analysis/types.js';
 import { kernelSkipReason } from '../helpers/kernel.js';
+import { createMemcg, memcgSkipReason } from '../helpers/memcg.js';
 import { createTestNetwork, type TestNetwork } from '../helpers/netns.js';
 import { distSkipReason } from '../server/harness.js';
 import {
@@ -27,6 +29,7 @@ import {
   programsDir,
   sampler,
   sleep,
+  socketRetransmits,
   startChild,
   startNodeScript,
   within,
@@ -36,6 +39,9 @@ import { startSherlockUp, type RunOutcome, type SherlockUp } from './sherlock-up
 const skip = kernelSkipReason() ?? distSkipReason();
 const WINDOW_S = 3;
 const PYTHON = '/usr/bin/python3';
+const MiB = 1024 * 1024;
+const V1_CPU = '/sys/fs/cgroup/cpu';
+const cpuQuotaSkipReason = () => (existsSync(join(V1_CPU, 'cpu.cfs_quota_us')) ? undefined : `no cgroup v1 cpu controller with CFS quotas at ${V1_CPU}`);
 
 interface Score {
   name: string;
@@ -101,7 +107,8 @@ describe.skipIf(skip)(`evaluation: the top finding names the culprit${skip ? ` (
   /** A positive case: `check` judges the top finding; the case fails unless it hits. */
   async function positive(name: string, outcome: RunOutcome, ours: Set<number>, check: (top: Finding) => string | undefined): Promise<void> {
     const { top, foreign } = topOf(outcome, ours);
-    const miss = top ? check(top) : `no finding about the incident (${outcome.findings.length} about other processes)`;
+    const verdict = top ? check(top) : `no finding about the incident (${outcome.findings.length} about other processes)`;
+    const miss = verdict && top && top !== outcome.findings[0] ? `${verdict}\n  judged (the first not about other processes): ${top.title}` : verdict;
     const aside = foreign.length
       ? `\n  set aside (other processes): ${foreign
           .slice(0, 3)
@@ -206,6 +213,7 @@ describe.skipIf(skip)(`evaluation: the top finding names the culprit${skip ? ` (
     }`);
     const lost = () => Number(/packets (\d+)/.exec(net.exec(['nft', 'list', 'counter', 'inet', 'sherlock_eval', 'lost']))?.[1] ?? 0);
     let dropped = 0;
+    let retransmitted = 0;
     let sender: ReturnType<typeof startNodeScript> | undefined;
     const outcome = await up!.runRunbook('intermittent-latency', {
       durationS: WINDOW_S,
@@ -221,6 +229,7 @@ describe.skipIf(skip)(`evaluation: the top finding names the culprit${skip ? ` (
           s.on('error', () => process.exit(1));`);
         await sleep(WINDOW_S * 1000 - 200);
         dropped = lost() - d0;
+        retransmitted = socketRetransmits(`${net.peerAddress}:${port}`);
       },
     });
     sender?.kill('SIGKILL');
@@ -232,7 +241,11 @@ describe.skipIf(skip)(`evaluation: the top finding names the culprit${skip ? ` (
       const counts = [top.evidence.retransmits, top.evidence.drops, ...steps.map((st) => st.evidence?.retransmits)].filter(
         (n): n is number => typeof n === 'number',
       );
-      if (!counts.some((n) => within(n, dropped))) return `it says ${counts.join(' / ')} (retransmits / drops), nftables dropped ${dropped} segments`;
+      // The truths: nftables' count of drops, and the kernel's own retransmit count on the sender's
+      // socket (one loss can cost several retransmits: a retransmit lost again, or a timeout
+      // that resends every segment in flight).
+      if (!counts.some((n) => within(n, dropped) || within(n, retransmitted)))
+        return `it says ${counts.join(' / ')} (retransmits / drops), nftables dropped ${dropped} segments, the socket retransmitted ${retransmitted}`;
       return undefined;
     });
   }, 60_000);
@@ -267,6 +280,184 @@ describe.skipIf(skip)(`evaluation: the top finding names the culprit${skip ? ` (
       if (!top.title.includes('/etc/shadow')) return 'the top finding does not name /etc/shadow';
       if (!pidsOf(top).has(pid)) return `the top finding does not name the reader (pid ${pid})`;
       if (!within(Number(top.evidence.hits), 3)) return `it says ${String(top.evidence.hits)} opens, the reader made 3`;
+      return undefined;
+    });
+  }, 60_000);
+
+  // ---- the causes behind restarts, throttling, locks and refused connects ----
+
+  /** The service program (test/eval/programs/service.c) under a name of its own: its comm is "billing-api". */
+  const service = () => {
+    const bin = join(dir, 'billing-api');
+    if (!existsSync(bin)) compileC('service.c', bin);
+    return bin;
+  };
+  const pidsIn = (file: string) => new Set(existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean).map(Number) : []);
+  const supervisor = join(programsDir, 'supervisor.sh');
+
+  it.skipIf(memcgSkipReason())(
+    'OOM-killed again and again by its memory limit → restarts names the victim, the limit and the kills',
+    async () => {
+      const memcg = createMemcg(32 * MiB);
+      const pidFile = join(dir, 'oom.pids');
+      const oomKills = () => Number(/oom_kill (\d+)/.exec(readFileSync(join(memcg.dir, 'memory.oom_control'), 'utf8'))?.[1] ?? 0);
+      try {
+        let kills = 0;
+        const sup = memcg.spawn([supervisor, pidFile, String(WINDOW_S + 2), service(), 'alloc', '64']);
+        const outcome = await up!.runRunbook('restarts', {
+          durationS: WINDOW_S,
+          during: async () => {
+            const k0 = oomKills();
+            await sleep(WINDOW_S * 1000 - 200);
+            kills = oomKills() - k0;
+          },
+        });
+        await positive('oom-loop', outcome, new Set([sup.pid!, ...pidsIn(pidFile)]), (top) => {
+          if (!/billing-api/.test(top.title)) return 'the top finding does not name billing-api';
+          if (!/32 MiB|33\.5 MB|32\.0 MiB/.test(top.title)) return 'the top finding does not name the 32 MiB limit';
+          const said = Number(top.evidence.kills);
+          if (!within(said, kills, 0.35)) return `it says ${said} kills, the cgroup counted ${kills}`;
+          return undefined;
+        });
+      } finally {
+        await memcg.remove();
+      }
+    },
+    60_000,
+  );
+
+  it('killed again and again by a watchdog → restarts names the killer, the signal and the victim', async () => {
+    const pidFile = join(dir, 'killed.pids');
+    const counter = join(dir, 'kills.count');
+    const sup = startChild(supervisor, [pidFile, String(WINDOW_S + 2), service(), 'serve', '60']);
+    const killer = startChild(join(programsDir, 'killer.sh'), [pidFile, counter, String(WINDOW_S + 2)]);
+    const kills = sampler(() => counterIn(counter));
+    const outcome = await up!.runRunbook('restarts', { durationS: WINDOW_S, during: () => sleep(WINDOW_S * 1000 - 200) });
+    const rate = kills.rate(...(await windowOf(outcome, 'signals')));
+    kills.stop();
+    const [from, to] = await windowOf(outcome, 'signals');
+    await positive('killer', outcome, new Set([sup.pid!, killer.pid!, ...pidsIn(pidFile)]), (top) => {
+      if (!top.title.includes('killer.sh')) return 'the top finding does not name killer.sh';
+      if (!top.title.includes('billing-api')) return 'the top finding does not name billing-api';
+      if (!top.title.includes('SIGKILL')) return 'the top finding does not name SIGKILL';
+      const said = Number((top.evidence.impact as { events?: number } | undefined)?.events);
+      const made = (rate * (to - from)) / 1000;
+      if (!within(said, made, 0.35)) return `it says ${said} kills, the watchdog made ${made.toFixed(1)}`;
+      return undefined;
+    });
+  }, 60_000);
+
+  it('exits at start because its config file is missing → restarts names the file and the exit loop', async () => {
+    const pidFile = join(dir, 'config.pids');
+    const config = join(dir, 'etc-billing', 'config.yaml');
+    const sup = startChild(supervisor, [pidFile, String(WINDOW_S + 2), service(), 'config', config]);
+    const outcome = await up!.runRunbook('restarts', { durationS: WINDOW_S, during: () => sleep(WINDOW_S * 1000 - 200) });
+    await positive('missing-config', outcome, new Set([sup.pid!, ...pidsIn(pidFile)]), (top) => {
+      if (!top.title.includes('billing-api')) return 'the top finding does not name billing-api';
+      if (!top.title.includes(config)) return `the top finding does not name ${config}`;
+      if (!top.title.includes('ENOENT')) return 'the top finding does not say ENOENT';
+      return undefined;
+    });
+  }, 60_000);
+
+  it.skipIf(cpuQuotaSkipReason())(
+    'throttled by its CPU quota → intermittent-latency names the cgroup, the quota and the throttled time',
+    async () => {
+      const cgroup = join(V1_CPU, `sherlock-eval-${process.pid}`);
+      mkdirSync(cgroup);
+      try {
+        writeFileSync(join(cgroup, 'cpu.cfs_period_us'), '100000');
+        writeFileSync(join(cgroup, 'cpu.cfs_quota_us'), '20000');
+        const bin = join(dir, 'hog');
+        if (!existsSync(bin)) compileC('hog.c', bin);
+        const hog = startChild('/bin/sh', ['-c', `echo $$ > ${join(cgroup, 'cgroup.procs')} && exec ${bin} 60`]);
+        const throttledNs = () => Number(/throttled_time (\d+)/.exec(readFileSync(join(cgroup, 'cpu.stat'), 'utf8'))?.[1] ?? 0);
+        const throttled = sampler(throttledNs);
+        const outcome = await up!.runRunbook('intermittent-latency', { durationS: WINDOW_S, during: () => sleep(WINDOW_S * 1000 - 200) });
+        const [from, to] = await windowOf(outcome, 'cputhrottle');
+        const truthMs = (throttled.rate(from, to) * (to - from)) / 1000 / 1e6;
+        throttled.stop();
+        hog.kill('SIGKILL');
+        await positive('cpu-throttled', outcome, new Set([hog.pid!]), (top) => {
+          if (!top.title.includes(`sherlock-eval-${process.pid}`)) return 'the top finding does not name the cgroup';
+          if (!/20 ms per 100 ms|0\.2 CPU/.test(top.title)) return 'the top finding does not name the quota (20 ms per 100 ms)';
+          const said = Number(top.evidence.throttledMs);
+          if (!within(said, truthMs, 0.25)) return `it says ${said} ms throttled, cpu.stat says ${truthMs.toFixed(0)} ms`;
+          return undefined;
+        });
+      } finally {
+        killChildren();
+        for (let i = 0; i < 50 && existsSync(cgroup); i++) {
+          try {
+            rmdirSync(cgroup);
+          } catch {
+            await sleep(20);
+          }
+        }
+      }
+    },
+    60_000,
+  );
+
+  it('threads waiting on one contended mutex → intermittent-latency names the process, the waiting function and the wait', async () => {
+    const counter = join(dir, 'ledger.waited');
+    const ledger = startChild(service(), ['ledger', '4', String(WINDOW_S + 3), counter]);
+    const waited = sampler(() => counterIn(counter));
+    const outcome = await up!.runRunbook('intermittent-latency', { durationS: WINDOW_S, during: () => sleep(WINDOW_S * 1000 - 200) });
+    const [from, to] = await windowOf(outcome, 'lockwait');
+    const truthMs = (waited.rate(from, to) * (to - from)) / 1000 / 1000;
+    waited.stop();
+    ledger.kill('SIGKILL');
+    await positive('lock-contention', outcome, new Set([ledger.pid!]), (top) => {
+      if (!top.title.includes('billing-api')) return 'the top finding does not name billing-api';
+      if (!top.title.includes('ledger_append')) return 'the top finding does not name ledger_append (the code that waits)';
+      const said = Number(top.evidence.waitMs);
+      if (!within(said, truthMs, 0.3)) return `it says ${said} ms waited, the threads measured ${truthMs.toFixed(0)} ms`;
+      return undefined;
+    });
+  }, 60_000);
+
+  it('a listener that does not keep up (accept queue full) → intermittent-latency names the port and the refused connects', async () => {
+    const net = createTestNetwork();
+    networks.push(net);
+    const port = 8613;
+    // backlog 1, never accepts: after two connects every SYN is dropped.
+    const listener = net.spawn([
+      'python3',
+      '-c',
+      `import socket, time\ns = socket.socket()\ns.bind(('${net.peerAddress}', ${port}))\ns.listen(1)\ntime.sleep(60)`,
+    ]);
+    await sleep(300);
+    // The namespace's own count (what Sherlock reads too), sampled so it can be taken over the capture's window.
+    const overflows = sampler(() => Number(/ListenOverflows\s+(\d+)/.exec(net.exec(['nstat', '-asz', 'TcpExtListenOverflows']))?.[1] ?? 0), 200);
+    let client: ReturnType<typeof startNodeScript> | undefined;
+    const outcome = await up!.runRunbook('intermittent-latency', {
+      durationS: WINDOW_S,
+      during: async () => {
+        // 8 connects a second, each given 2.5 s: most wait out SYN retransmits.
+        client = startNodeScript(`
+          const net = require('net');
+          const end = Date.now() + ${(WINDOW_S - 0.5) * 1000};
+          const t = setInterval(() => {
+            if (Date.now() > end) return clearInterval(t);
+            const s = net.connect({ host: '${net.peerAddress}', port: ${port} });
+            s.setTimeout(2500, () => s.destroy());
+            s.on('error', () => {});
+          }, 125);`);
+        await sleep(WINDOW_S * 1000 - 200);
+      },
+    });
+    const [from, to] = await windowOf(outcome, 'tcpdrop');
+    const refused = (overflows.rate(from, to) * (to - from)) / 1000;
+    overflows.stop();
+    client?.kill('SIGKILL');
+    listener.kill('SIGKILL');
+    await positive('accept-queue', outcome, new Set([listener.pid!, client!.pid!]), (top) => {
+      if (!top.title.includes(String(port))) return `the top finding does not name port ${port}`;
+      if (!/accept queue/.test(top.title)) return 'the top finding does not say the accept queue is full';
+      const steps = (top.evidence.steps ?? []) as { evidence?: { drops?: number } }[];
+      const counts = [top.evidence.drops, ...steps.map((st) => st.evidence?.drops)].filter((n): n is number => typeof n === 'number');
+      if (!counts.some((n) => within(n, refused, 0.3))) return `it says ${counts.join(' / ')} refused, the kernel counted ${refused.toFixed(0)} overflows`;
       return undefined;
     });
   }, 60_000);

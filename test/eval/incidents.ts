@@ -77,8 +77,8 @@ export function isForeign(f: Finding, ours: Set<number>): boolean {
   return pids.size > 0 && ![...pids].some((p) => ours.has(p));
 }
 
-/** Samples a growing number (CPU seconds, a counter) every 100 ms; rate() over any span, interpolated. */
-export function sampler(read: () => number) {
+/** Samples a growing number (CPU seconds, a counter) every `periodMs`; rate() over any span, interpolated. */
+export function sampler(read: () => number, periodMs = 100) {
   const points: [number, number][] = [[Date.now(), read()]];
   const timer = setInterval(() => {
     try {
@@ -87,7 +87,7 @@ export function sampler(read: () => number) {
     } catch {
       // the process is gone: keep what was sampled
     }
-  }, 100);
+  }, periodMs);
   const at = (t: number): number => {
     const i = points.findIndex(([pt]) => pt >= t);
     if (i < 0) return points.at(-1)![1];
@@ -117,3 +117,10 @@ export function captureWindow(result: {
 export const within = (value: number, expected: number, share = 0.2) => Math.abs(value - expected) <= expected * share;
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** The kernel's total retransmit count on this host's TCP connections to `destination` (ss's "retrans:now/total"). */
+export function socketRetransmits(destination: string): number {
+  const [address, port] = [destination.slice(0, destination.lastIndexOf(':')), destination.slice(destination.lastIndexOf(':') + 1)];
+  const out = execFileSync('ss', ['-tinH', 'dst', address, 'dport', '=', port], { encoding: 'utf8' });
+  return [...out.matchAll(/retrans:\d+\/(\d+)/g)].reduce((sum, m) => sum + Number(m[1]), 0);
+}

@@ -51,7 +51,14 @@ export async function startSherlockUp(): Promise<SherlockUp> {
   let err = '';
   child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  let stopping = false;
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', (code, signal) => {
+      // A crash mid-suite fails every case after it: say why, once.
+      if (!stopping) process.stderr.write(`sherlock up ended during the evaluation (${code ?? signal}); its stderr:\n${err.slice(-4000)}\n`);
+      resolve();
+    }),
+  );
   const client = new Client(`http://127.0.0.1:${port}`, token);
 
   const cgroupOf = (pid: number) => {
@@ -65,6 +72,7 @@ export async function startSherlockUp(): Promise<SherlockUp> {
     }
   };
   const stop = async () => {
+    stopping = true;
     const redis = child.pid ? redisServerChildren(child.pid) : [];
     const cgroup = child.pid ? cgroupOf(child.pid) : undefined;
     if (child.exitCode === null && child.signalCode === null) {

@@ -17,7 +17,7 @@ import { redisServerChildren } from '../helpers/redis.js';
 import { RETENTION_SECONDS, startRunbookStack, type RunbookStack } from './stack.js';
 
 const NODE = 'fake-node';
-const BUILT_IN = ['disk-io', 'health-check', 'high-cpu', 'intermittent-latency', 'suspicious-activity'];
+const BUILT_IN = ['disk-io', 'health-check', 'high-cpu', 'intermittent-latency', 'restarts', 'suspicious-activity'];
 
 describe('runbook and findings routes', () => {
   let stack: RunbookStack;

@@ -13,7 +13,7 @@ import { expandRunbook } from '../../src/runbooks/expand.js';
 import { formatLoadError, parseRunbook } from '../../src/runbooks/loader.js';
 import { projectRoot } from '../../src/util/paths.js';
 
-const BUILT_IN = ['disk-io', 'health-check', 'high-cpu', 'intermittent-latency', 'suspicious-activity'];
+const BUILT_IN = ['disk-io', 'health-check', 'high-cpu', 'intermittent-latency', 'restarts', 'suspicious-activity'];
 const projectDir = join(projectRoot, 'runbooks');
 
 /** A minimal valid runbook; `extra` is appended YAML, `replace` swaps text. */
@@ -261,7 +261,7 @@ describe('broken runbook files', () => {
     write('fresh.yml', runbookText('fresh', validBody));
     write('high-cpu.yaml', 'name: high-cpu\n');
     const result = catalog.reload();
-    expect(result.runbooks).toEqual(['disk-io', 'extra', 'fresh', 'health-check', 'intermittent-latency', 'suspicious-activity']);
+    expect(result.runbooks).toEqual(['disk-io', 'extra', 'fresh', 'health-check', 'intermittent-latency', 'restarts', 'suspicious-activity']);
     expect(result.errors.map((e) => e.file)).toEqual([join(dir, 'high-cpu.yaml')]);
     expect(result.errors[0]!.message).toMatch(/title|description|steps/);
     expect(catalog.get('extra')!.target).toEqual({ port: 'port' });

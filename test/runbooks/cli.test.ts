@@ -31,6 +31,7 @@ describe.skipIf(!built)(`sherlock runbooks${built ? '' : ' (skipped: dist/ is no
       ['suspicious-activity', 'Suspicious activity'],
       ['disk-io', 'Disk I/O'],
       ['health-check', 'Health check (baseline)'],
+      ['restarts', 'Restarts and crashes'],
     ])
       expect(stdout).toContain(`${name} — ${title}\n`);
     expect(stdout).toContain('Requests to a service are sometimes slow.');
@@ -44,13 +45,13 @@ describe.skipIf(!built)(`sherlock runbooks${built ? '' : ' (skipped: dist/ is no
     expect(stdout).toContain('window: 30s by default, at most 5m');
     const json = JSON.parse(sherlock(['runbooks', 'high-cpu', '--json']).stdout);
     expect(json.params.properties.frequency).toMatchObject({ type: 'integer', default: 99 });
-    expect(JSON.parse(sherlock(['runbooks', '--json']).stdout).runbooks).toHaveLength(5);
+    expect(JSON.parse(sherlock(['runbooks', '--json']).stdout).runbooks).toHaveLength(6);
   });
 
   it('an unknown runbook is a usage error naming the known ones', () => {
     const { code, stderr } = sherlock(['runbooks', 'nope']);
     expect(code).toBe(2);
-    expect(stderr).toContain('unknown runbook "nope"; runbooks: disk-io, health-check, high-cpu, intermittent-latency, suspicious-activity');
+    expect(stderr).toContain('unknown runbook "nope"; runbooks: disk-io, health-check, high-cpu, intermittent-latency, restarts, suspicious-activity');
   });
 
   it('names a broken file with its field on stderr, lists the others, exits 1 (SHERLOCK_RUNBOOKS_DIR)', () => {

@@ -11,7 +11,7 @@ import { redisServerChildren } from '../helpers/redis.js';
 import { RETENTION_SECONDS, fakeNode, startStack, waitFor, type Stack } from '../server/harness.js';
 import { startResponseUrl, type Posted, type ResponseUrl } from './response-url.js';
 
-const RUNBOOKS = ['disk-io', 'health-check', 'high-cpu', 'intermittent-latency', 'suspicious-activity'];
+const RUNBOOKS = ['disk-io', 'health-check', 'high-cpu', 'intermittent-latency', 'restarts', 'suspicious-activity'];
 
 describe('chatops grammar', () => {
   it('an alias with a bare service, a window and nodes', () => {

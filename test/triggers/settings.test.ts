@@ -207,7 +207,7 @@ triggers:
     expect(message).toContain('refusing to start: 5 problems in the trigger settings:');
     expect(message).toContain(`${file}: triggers.hooks.rules.1.params.sevice: runbook disk-io has no param "sevice" (its params: service, comm, pid)`);
     expect(message).toContain(
-      `${file}: triggers.hooks.rules.2.runbook: no runbook "hgih-cpu" (did you mean "high-cpu"? known: disk-io, health-check, high-cpu, intermittent-latency, suspicious-activity)`,
+      `${file}: triggers.hooks.rules.2.runbook: no runbook "hgih-cpu" (did you mean "high-cpu"? known: disk-io, health-check, high-cpu, intermittent-latency, restarts, suspicious-activity)`,
     );
     expect(message).toContain(`${file}: triggers.hooks.rules.3.params.frequency: 5000 is above the maximum 999`);
     expect(message).toContain(`${file}: triggers.hooks.rules.4.duration: 10m is outside 1s..1m (runbook health-check's maxDuration)`);

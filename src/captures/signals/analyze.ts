@@ -156,6 +156,8 @@ function analyzeSignals(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
         10 * n,
       ),
     );
+    // A failing call of the same program (syscallerrors) explains why it exits.
+    findings.at(-1)!.links = { shows: [`ends:${str(first.comm)}`] };
   }
 
   const ends = num(data.exits);

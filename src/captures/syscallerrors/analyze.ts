@@ -37,6 +37,8 @@ interface Group {
   normal?: string;
   count: number;
   pids: Set<number>;
+  /** Processes whose failures were folded into a row's count (beyond the pids). */
+  otherProcesses: number;
   cgroups: Set<string>;
   rows: Obj[];
 }
@@ -47,19 +49,21 @@ function groups(rows: Obj[]): Group[] {
     const key = [str(r.comm), str(r.syscall), str(r.errno), str(r.path)].join('\0');
     let g = byCause.get(key);
     if (!g) {
-      g = { comm: str(r.comm), syscall: str(r.syscall), errno: str(r.errno), count: 0, pids: new Set(), cgroups: new Set(), rows: [] };
+      g = { comm: str(r.comm), syscall: str(r.syscall), errno: str(r.errno), count: 0, pids: new Set(), otherProcesses: 0, cgroups: new Set(), rows: [] };
       if (str(r.path)) g.path = str(r.path);
       if (str(r.normal)) g.normal = str(r.normal);
       byCause.set(key, g);
     }
     g.count += num(r.count);
     g.pids.add(num(r.pid));
+    g.otherProcesses += num(r.otherProcesses);
     if (str(r.cgroup) && str(r.cgroup) !== '/') g.cgroups.add(str(r.cgroup));
     g.rows.push(r);
   }
   return [...byCause.values()].sort((a, b) => b.count - a.count);
 }
 
+const processesOf = (g: Group) => g.pids.size + g.otherProcesses;
 const callText = (g: Group) => `${g.syscall}(${g.path ? JSON.stringify(g.path) : ''})`;
 const pidText = (pids: Set<number>) => {
   const list = [...pids].sort((a, b) => a - b).map(String);
@@ -81,6 +85,8 @@ function analyzeSyscallerrors(data: Obj, ctx: AnalysisContext): CaptureAnalysis 
   const all = groups(rows);
   const impact = (n: number) => ({ events: n, perSecond: n / window, windowSeconds: ctx.windowSeconds, shareOfFailures: failures ? n / failures : 0 });
 
+  // A failing call explains its program's exit loop (signals: `ends:<comm>`): a service that cannot open its config exits.
+  const explainsEnds = (g: Group) => ({ explains: [`ends:${g.comm}`] });
   for (const g of all.filter((x) => !x.normal && x.count / window >= threshold && x.count > 0)) {
     const rate = g.count / window;
     const cgroup = g.cgroups.size ? `, cgroup ${[...g.cgroups][0]}` : '';
@@ -108,6 +114,27 @@ function analyzeSyscallerrors(data: Obj, ctx: AnalysisContext): CaptureAnalysis 
         rate / Math.max(threshold, 1e-3),
       ),
     );
+    findings.at(-1)!.links = explainsEnds(g);
+  }
+
+  // Below the rate threshold, the same failure in many short-lived processes of one program is a candidate
+  // cause of its restart loop: kept only when that loop is found (each start fails once, then exits).
+  for (const g of all.filter((x) => !x.normal && x.count / window < threshold && processesOf(x) >= ctx.thresholds.crashLoopExits)) {
+    const title = `every start of ${g.comm || 'a program'} failed ${callText(g)} with ${g.errno} (${plural(processesOf(g), 'process', 'processes')}, ${plural(g.count, 'failure')} in ${fmtSeconds(ctx.windowSeconds)}): ${NEXT[g.errno] ?? `look at why ${g.comm || 'it'} fails it`}.`;
+    const evidence = {
+      comm: g.comm,
+      pids: [...g.pids],
+      syscall: g.syscall,
+      errno: g.errno,
+      ...(g.path ? { path: g.path } : {}),
+      failures: g.count,
+      processes: processesOf(g),
+      examples: examples(g),
+    };
+    findings.push({
+      ...makeFinding(ctx, `starts:${g.comm}:${g.syscall}:${g.errno}:${g.path ?? ''}`, 'info', title, evidence, 0),
+      links: { ...explainsEnds(g), onlyAsCause: true },
+    });
   }
 
   // Normal behaviour, when hot: one info finding so it is seen, said to be normal.

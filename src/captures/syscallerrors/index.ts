@@ -48,6 +48,8 @@ export interface SyscallErrorRow {
   lastSeen: string;
   /** The thread that failed last. */
   tid: number;
+  /** Processes whose same failure is counted in this row (beyond the rows kept per failure). */
+  otherProcesses?: number;
 }
 
 export interface SyscallerrorsData {
@@ -117,8 +119,7 @@ export const syscallerrors: CaptureDefinition<SyscallerrorsParams, Syscallerrors
         }
         const failures = rows.reduce((a, r) => a + r.count, 0);
         const normalFailures = rows.filter((r) => r.normal).reduce((a, r) => a + r.count, 0);
-        rows.sort((a, b) => b.count - a.count || a.pid - b.pid);
-        const kept = withCgroupPaths(rows.slice(0, params.maxRows));
+        const kept = withCgroupPaths(rowsToKeep(rows, params.maxRows));
         return { rows: kept, failures, normalFailures, totalRows: rows.length };
       },
     };
@@ -127,6 +128,37 @@ export const syscallerrors: CaptureDefinition<SyscallerrorsParams, Syscallerrors
   table: ({ rows }) => ({ columns, rows }),
   count: ({ rows }) => rows.length,
 };
+
+/** Rows of one failure (program, call, errno, path) kept apart; the rest are folded into the last one's count. */
+const MAX_ROWS_PER_FAILURE = 50;
+
+/**
+ * The rows worth keeping: failures that are not normal behaviour first, then
+ * by how often the failure happened over all processes (a service restarted
+ * in a loop fails once per process: one row each, many rows), then per row.
+ */
+export function rowsToKeep(rows: SyscallErrorRow[], maxRows: number): SyscallErrorRow[] {
+  const failureOf = (r: SyscallErrorRow) => [r.comm, r.nr, r.errno, r.path ?? ''].join('\0');
+  const byFailure = new Map<string, SyscallErrorRow[]>();
+  for (const r of rows) byFailure.set(failureOf(r), [...(byFailure.get(failureOf(r)) ?? []), r]);
+  const total = (group: SyscallErrorRow[]) => group.reduce((n, r) => n + r.count, 0);
+  const groups = [...byFailure.values()].sort((a, b) => Number(!!a[0]!.normal) - Number(!!b[0]!.normal) || total(b) - total(a));
+  const kept: SyscallErrorRow[] = [];
+  for (const group of groups) {
+    group.sort((a, b) => b.count - a.count || a.pid - b.pid);
+    const head = group.slice(0, MAX_ROWS_PER_FAILURE).map((r) => ({ ...r }));
+    const rest = group.slice(MAX_ROWS_PER_FAILURE);
+    if (rest.length) {
+      const last = head.at(-1)!;
+      last.perSecond *= (last.count + total(rest)) / last.count;
+      last.count += total(rest);
+      last.otherProcesses = rest.length;
+    }
+    kept.push(...head);
+    if (kept.length >= maxRows) break;
+  }
+  return kept.slice(0, maxRows);
+}
 
 /** Each row's cgroup and container: by cgroup v2 id, else from /proc while the process runs. */
 function withCgroupPaths(rows: SyscallErrorRow[]): SyscallErrorRow[] {

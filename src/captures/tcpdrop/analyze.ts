@@ -39,6 +39,8 @@ const BACKGROUND = new Set([
   'TCP_OFOMERGE',
 ]);
 const MIN_BACKGROUND_DROPS = 20;
+/** A socket's own close freeing what it still held (unread or unsent data): its lifecycle, no packet lost on a path. */
+const LIFECYCLE = new Set(['QUEUE_PURGE', 'SOCKET_CLOSE', 'SOCKET_DESTROYED']);
 const MAX_FINDINGS = 10;
 const round = (n: number) => Math.round(n * 1000) / 1000;
 
@@ -76,6 +78,7 @@ export function analyzeTcpdrop(data: Obj, ctx: AnalysisContext): CaptureAnalysis
   }
   for (const g of [...groups.values()].sort((a, b) => b.drops - a.drops)) {
     if (findings.length >= MAX_FINDINGS) break;
+    if (LIFECYCLE.has(g.reason)) continue;
     const min = g.listener || g.reason === 'TCP_LISTEN_OVERFLOW' ? 1 : BACKGROUND.has(g.reason) ? MIN_BACKGROUND_DROPS : MIN_DROPS;
     if (g.drops < min) continue;
     findings.push(g.listener ? listenerFinding(g, ctx, seconds) : packetFinding(g, ctx, seconds));

@@ -3,7 +3,7 @@
 // them), a bar proportional to the count, the count beside it, and the
 // buckets holding p50/p90/p99 marked. Buckets past p90 are drawn in the tail
 // colour so a bimodal or long-tailed latency stands out at a glance.
-import type { Log2Histogram } from '../../captures/histogram.js';
+import type { Log2Histogram } from '../../model/histogram.js';
 import { fmtInt, fmtUnit } from '../../format/index.js';
 import { esc } from './escape.js';
 

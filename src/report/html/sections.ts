@@ -6,7 +6,7 @@
 import type { Finding } from '../../model/findings.js';
 import { impactText, whyFirst } from '../summary.js';
 import type { CaptureResult, Column, LabeledHistogram } from '../../captures/capture.js';
-import type { Log2Histogram } from '../../captures/histogram.js';
+import type { Log2Histogram } from '../../model/histogram.js';
 import type { StackData } from '../../captures/stack-family/stack-capture.js';
 import { captures as registry } from '../../captures/registry.js';
 import type { CaptureSummary } from '../../model/run.js';

@@ -5,21 +5,20 @@
 // saying so and listing what was checked. Each node's part can be made apart
 // (on its worker) and merged later: RunAnalysis.analyzeNode / addPart.
 import { createHash } from 'node:crypto';
-import type { CaptureResult } from '../captures/capture.js';
+import type { NodeResult } from '../captures/capture.js';
 import type { RunRecord } from '../model/run.js';
-import { fileOf, isObj, mergeThresholds, num, str, type CaptureAnalysis, type AnalysisContext, type Obj } from './common.js';
+import { fileOf, isObj, mergeThresholds, num, str, type CaptureAnalysis, type AnalysisContext, type Obj } from '../analysis/common.js';
 import { captures } from '../captures/registry.js';
 import { fmtCount, listText, plural } from '../format/index.js';
-import { matchRules, nodeRecords, ruleSchema, type RuleEventSource, type Rule } from './rules.js';
-import { linkCauses } from './causes.js';
-import { rankFindings, sortFindings } from './rank.js';
-import { SYMPTOMS, type Finding, type Symptom, type Thresholds } from './types.js';
+import { matchRules, nodeRecords, ruleSchema, type RuleEventSource, type Rule } from '../analysis/rules.js';
+import { linkCauses } from '../analysis/causes.js';
+import { rankFindings, sortFindings } from '../analysis/rank.js';
+import { SYMPTOMS, type Finding, type Symptom, type Thresholds } from '../analysis/types.js';
 
 /** What a capture checks, for "No problems found: checked ...". */
 const checksOf = (capture: string) => captures.get(capture)?.analysis?.checks ?? capture;
 
-/** A node's result of one capture, or why its capture file could not be read. */
-export type NodeResult = { node: string; result: CaptureResult } | { node: string; capture: string; error: string; result?: undefined };
+export type { NodeResult };
 
 /** A capture that was analyzed: on which node, and what was looked at. */
 export interface CheckedCapture {

@@ -1,0 +1,104 @@
+/* A service as its supervisor sees it, for the restart incidents:
+ *   service config PATH     open its config PATH; exit 78 (EX_CONFIG) when it cannot
+ *   service alloc MIB       build a cache of MIB MiB, then serve (killed first under a lower memory limit)
+ *   service serve SECONDS   serve (sleep): a target for a killer
+ *   service ledger THREADS SECONDS COUNTER
+ *                           THREADS threads append to one ledger under one mutex (held 200 µs
+ *                           each time) for SECONDS; COUNTER gets the µs they waited for it, summed */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now_us(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1e6 + t.tv_nsec / 1e3;
+}
+
+static pthread_mutex_t ledger_lock = PTHREAD_MUTEX_INITIALIZER;
+static double ledger_end_us, waited_us[64];
+
+__attribute__((noinline)) static double ledger_append(void)
+{
+	double t0 = now_us(), waited;
+
+	pthread_mutex_lock(&ledger_lock);
+	waited = now_us() - t0;
+	usleep(200);
+	pthread_mutex_unlock(&ledger_lock);
+	return waited;
+}
+
+static void *ledger_writer(void *arg)
+{
+	long i = (long)arg;
+
+	while (now_us() < ledger_end_us)
+		waited_us[i] += ledger_append();
+	return NULL;
+}
+
+static int ledger(int threads, int seconds, const char *counter)
+{
+	pthread_t t[64];
+
+	if (threads < 1 || threads > 64 || seconds < 1 || seconds > 60)
+		return 64;
+	ledger_end_us = now_us() + seconds * 1e6;
+	for (long i = 0; i < threads; i++)
+		pthread_create(&t[i], NULL, ledger_writer, (void *)i);
+	while (now_us() < ledger_end_us) {
+		double total = 0;
+		FILE *f;
+
+		usleep(50000);
+		for (int i = 0; i < threads; i++)
+			total += waited_us[i];
+		f = fopen(counter, "w");
+		if (f) {
+			fprintf(f, "%.0f\n", total);
+			fclose(f);
+		}
+	}
+	for (int i = 0; i < threads; i++)
+		pthread_join(t[i], NULL);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *mode = argc > 2 ? argv[1] : "";
+
+	if (!strcmp(mode, "config")) {
+		int fd = open(argv[2], O_RDONLY);
+
+		if (fd < 0)
+			return 78;
+		close(fd);
+		return 0;
+	}
+	if (!strcmp(mode, "alloc")) {
+		long bytes = atol(argv[2]) << 20;
+		volatile char *cache = malloc(bytes);
+
+		for (long i = 0; cache && i < bytes; i += 4096)
+			cache[i] = 1;
+		sleep(60);
+		return 0;
+	}
+	if (!strcmp(mode, "serve")) {
+		sleep((unsigned)atoi(argv[2]));
+		return 0;
+	}
+	if (!strcmp(mode, "ledger") && argc > 4)
+		return ledger(atoi(argv[2]), atoi(argv[3]), argv[4]);
+	fprintf(stderr, "usage: service config PATH | alloc MIB | serve SECONDS | ledger THREADS SECONDS COUNTER\n");
+	return 64;
+}
