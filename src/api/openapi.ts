@@ -74,7 +74,12 @@ function operation(operationId: string, o: Operation): unknown {
     security: o.auth === 'bearer' ? [{ bearer: [] }] : [],
     ...(parameters.length ? { parameters } : {}),
     ...(o.body
-      ? { requestBody: { required: true, content: { [o.body.type ?? 'application/json']: { schema: bodyName ? ref(bodyName) : toJson(o.body.schema, 'input') } } } }
+      ? {
+          requestBody: {
+            required: true,
+            content: { [o.body.type ?? 'application/json']: { schema: bodyName ? ref(bodyName) : toJson(o.body.schema, 'input') } },
+          },
+        }
       : {}),
     responses,
   };

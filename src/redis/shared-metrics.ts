@@ -15,15 +15,24 @@ export const SHARED_FAMILIES = {
   sherlock_runs_started_total: { type: 'counter', help: 'Runs accepted, by runbook (ad-hoc: steps without a runbook)' },
   sherlock_runs_total: { type: 'counter', help: 'Runs that ended, by runbook and final status' },
   sherlock_node_jobs_total: { type: 'counter', help: 'Node jobs workers finished, by node and status' },
-  sherlock_captures_total: { type: 'counter', help: 'Captures run by workers, by capture and outcome (completed, failed, skipped, cancelled, stopped over budget)' },
+  sherlock_captures_total: {
+    type: 'counter',
+    help: 'Captures run by workers, by capture and outcome (completed, failed, skipped, cancelled, stopped over budget)',
+  },
   sherlock_capture_duration_seconds: { type: 'summary', help: 'Capture windows run by workers, attach to detach' },
   sherlock_capture_events_total: { type: 'counter', help: 'Events or rows captures stored' },
   sherlock_capture_dropped_events_total: { type: 'counter', help: 'Events captures dropped (ring buffer full, caps reached)' },
   sherlock_capture_bpf_cpu_seconds_total: { type: 'counter', help: "CPU time in captures' BPF programs, as the kernel counts it" },
   sherlock_redactions_total: { type: 'counter', help: 'Secrets redacted from capture results before they were stored' },
-  sherlock_hook_deliveries_total: { type: 'counter', help: 'Incident webhook deliveries, by source and outcome (per alert; rejected: bad credentials or body)' },
-  sherlock_chat_commands_total: { type: 'counter', help: 'Slash commands received, by outcome (answered at once, status, cancel, run; rejected: bad signature or replay)' },
-  sherlock_chat_posts_total: { type: 'counter', help: "Posts to chat response_urls (progress and results), by outcome" },
+  sherlock_hook_deliveries_total: {
+    type: 'counter',
+    help: 'Incident webhook deliveries, by source and outcome (per alert; rejected: bad credentials or body)',
+  },
+  sherlock_chat_commands_total: {
+    type: 'counter',
+    help: 'Slash commands received, by outcome (answered at once, status, cancel, run; rejected: bad signature or replay)',
+  },
+  sherlock_chat_posts_total: { type: 'counter', help: 'Posts to chat response_urls (progress and results), by outcome' },
   sherlock_report_links_total: { type: 'counter', help: 'Signed report links opened, by outcome (served, expired, invalid)' },
 } as const;
 

@@ -124,7 +124,11 @@ describe('real replies validate against the OpenAPI document', () => {
     const beat = fakeNode(stack.conn, 'spec-idle');
     try {
       await beat.ready;
-      const started = conforms('startRun', await admin.post('/v1/runs', { steps: [{ capture: 'execsnoop' }], duration: '1s', targets: { nodes: ['spec-idle'] } }), 202);
+      const started = conforms(
+        'startRun',
+        await admin.post('/v1/runs', { steps: [{ capture: 'execsnoop' }], duration: '1s', targets: { nodes: ['spec-idle'] } }),
+        202,
+      );
       const id = (started.body as { id: string }).id;
       const queued = conforms('getRun', await admin.get(`/v1/runs/${id}`), 200);
       expect((queued.body as { nodes: Record<string, { position?: number }> }).nodes['spec-idle']!.position).toBe(1);
@@ -142,23 +146,27 @@ describe('real replies validate against the OpenAPI document', () => {
     }
   });
 
-  it.skipIf(skip)(`a real run on a real worker: the run, its findings and baseline${skip ? ` (skipped: ${skip})` : ''}`, async () => {
-    const { admin } = stack;
-    const started = conforms('startRun', await admin.post('/v1/runs', { runbook: 'health-check', duration: '1s', targets: { nodes: [NODE] } }), 202);
-    const id = (started.body as { id: string }).id;
-    const run = await admin.waitFinal(id, 20_000);
-    expect(run.status).toBe('completed');
-    const final = conforms('getRun', await admin.get(`/v1/runs/${id}`), 200);
-    // The check can fail: a field the document does not declare, or a wrong type, is refused.
-    const validate = validatorFor('getRun', 200)!;
-    expect(validate({ ...(final.body as object), surprise: 1 })).toBe(false);
-    expect(validate({ ...(final.body as object), status: 'done' })).toBe(false);
-    expect((final.body as { nodes: Record<string, { captures: unknown[] }> }).nodes[NODE]!.captures.length).toBeGreaterThan(0);
-    conforms('getFindings', await admin.get(`/v1/runs/${id}/findings`), 200);
-    conforms('getBaselineComparison', await admin.get(`/v1/runs/${id}/baseline`), 200);
-    conforms('listRuns', await admin.get(`/v1/runs?node=${NODE}`), 200);
-    conforms('listNodes', await admin.get('/v1/nodes'), 200);
-  }, 40_000);
+  it.skipIf(skip)(
+    `a real run on a real worker: the run, its findings and baseline${skip ? ` (skipped: ${skip})` : ''}`,
+    async () => {
+      const { admin } = stack;
+      const started = conforms('startRun', await admin.post('/v1/runs', { runbook: 'health-check', duration: '1s', targets: { nodes: [NODE] } }), 202);
+      const id = (started.body as { id: string }).id;
+      const run = await admin.waitFinal(id, 20_000);
+      expect(run.status).toBe('completed');
+      const final = conforms('getRun', await admin.get(`/v1/runs/${id}`), 200);
+      // The check can fail: a field the document does not declare, or a wrong type, is refused.
+      const validate = validatorFor('getRun', 200)!;
+      expect(validate({ ...(final.body as object), surprise: 1 })).toBe(false);
+      expect(validate({ ...(final.body as object), status: 'done' })).toBe(false);
+      expect((final.body as { nodes: Record<string, { captures: unknown[] }> }).nodes[NODE]!.captures.length).toBeGreaterThan(0);
+      conforms('getFindings', await admin.get(`/v1/runs/${id}/findings`), 200);
+      conforms('getBaselineComparison', await admin.get(`/v1/runs/${id}/baseline`), 200);
+      conforms('listRuns', await admin.get(`/v1/runs?node=${NODE}`), 200);
+      conforms('listNodes', await admin.get('/v1/nodes'), 200);
+    },
+    40_000,
+  );
 
   it('called every JSON operation at least once with its success status', () => {
     const json = (Object.entries(OPERATIONS) as Array<[OperationId, (typeof OPERATIONS)[OperationId]]>).filter(

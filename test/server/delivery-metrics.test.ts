@@ -14,7 +14,8 @@ const GENERIC_SECRET = 'metrics-generic-secret';
 
 function series(text: string, name: string): Map<string, number> {
   const out = new Map<string, number>();
-  for (const line of text.split('\n')) if (line.startsWith(`${name}{`)) out.set(line.slice(name.length, line.lastIndexOf(' ')), Number(line.slice(line.lastIndexOf(' ') + 1)));
+  for (const line of text.split('\n'))
+    if (line.startsWith(`${name}{`)) out.set(line.slice(name.length, line.lastIndexOf(' ')), Number(line.slice(line.lastIndexOf(' ') + 1)));
   return out;
 }
 

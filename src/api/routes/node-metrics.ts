@@ -37,10 +37,13 @@ export async function nodeLines(nodes: NodeService, now = Date.now()): Promise<s
 export async function queueLines(nodes: NodeService, now = Date.now()): Promise<string[]> {
   const live = await nodes.live();
   const jobs = [...header('sherlock_queue_jobs', 'gauge', 'Jobs in each live node queue, by state')];
-  const waited = [...header('sherlock_queue_oldest_waiting_seconds', 'gauge', 'How long the node job waiting longest in each live node queue has waited (0: none waits)')];
+  const waited = [
+    ...header('sherlock_queue_oldest_waiting_seconds', 'gauge', 'How long the node job waiting longest in each live node queue has waited (0: none waits)'),
+  ];
   let oldest = 0;
   for (const node of live) {
-    for (const [state, count] of Object.entries(await nodes.queueCounts(node.name))) jobs.push(sample('sherlock_queue_jobs', { node: node.name, state }, count));
+    for (const [state, count] of Object.entries(await nodes.queueCounts(node.name)))
+      jobs.push(sample('sherlock_queue_jobs', { node: node.name, state }, count));
     const since = await nodes.oldestWaitingAt(node.name);
     const seconds = since === undefined ? 0 : Math.max(0, (now - since) / 1000);
     oldest = Math.max(oldest, seconds);

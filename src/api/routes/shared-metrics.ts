@@ -11,7 +11,9 @@ export async function sharedLines(nodes: Pick<NodeService, 'sharedCounters'>): P
   const lines: string[] = [];
   for (const [family, { type, help }] of Object.entries(SHARED_FAMILIES) as Array<[SharedFamily, (typeof SHARED_FAMILIES)[SharedFamily]]>) {
     lines.push(...header(family, type, help));
-    const samples = (byFamily.get(family) ?? []).sort((a, b) => a.name.localeCompare(b.name) || JSON.stringify(a.labels).localeCompare(JSON.stringify(b.labels)));
+    const samples = (byFamily.get(family) ?? []).sort(
+      (a, b) => a.name.localeCompare(b.name) || JSON.stringify(a.labels).localeCompare(JSON.stringify(b.labels)),
+    );
     for (const s of samples) lines.push(sample(s.name, s.labels, s.value));
   }
   return lines;

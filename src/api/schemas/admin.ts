@@ -12,11 +12,7 @@ const tokenFields = {
   revokedAt: isoTime.optional(),
 };
 export const TokenRecord = named('Token', 'a token without its secret', z.object(tokenFields));
-export const CreatedToken = named(
-  'CreatedToken',
-  'a new token; `token` is the secret, shown this once',
-  z.object({ ...tokenFields, token: z.string() }),
-);
+export const CreatedToken = named('CreatedToken', 'a new token; `token` is the secret, shown this once', z.object({ ...tokenFields, token: z.string() }));
 export const TokenList = named('TokenList', 'every token, revoked ones included', z.object({ tokens: z.array(TokenRecord) }));
 
 export const AuditEntry = named(
