@@ -1,5 +1,7 @@
-// Counters every Sherlock process adds to and the API's /metrics shows: one
-// Redis hash (keys.metrics), a field per series (JSON [family, labels]). Workers
+// Counters every Sherlock process adds to and the API's /metrics shows: two
+// Redis hashes (keys.metrics for the API side, keys.workerMetrics for what
+// workers push, so a worker's ACL user reaches no other), a field per series
+// (JSON [family, labels]). Workers
 // never listen on a port, so this is how their figures reach Prometheus; every
 // API replica shows the same cluster-wide values (query them with max, not sum).
 import type { Redis } from 'ioredis';
@@ -14,16 +16,17 @@ export type MetricLabels = Record<string, string>;
 export const SHARED_FAMILIES = {
   sherlock_runs_started_total: { type: 'counter', help: 'Runs accepted, by runbook (ad-hoc: steps without a runbook)' },
   sherlock_runs_total: { type: 'counter', help: 'Runs that ended, by runbook and final status' },
-  sherlock_node_jobs_total: { type: 'counter', help: 'Node jobs workers finished, by node and status' },
+  sherlock_node_jobs_total: { worker: true, type: 'counter', help: 'Node jobs workers finished, by node and status' },
   sherlock_captures_total: {
+    worker: true,
     type: 'counter',
     help: 'Captures run by workers, by capture and outcome (completed, failed, skipped, cancelled, stopped over budget)',
   },
-  sherlock_capture_duration_seconds: { type: 'summary', help: 'Capture windows run by workers, attach to detach' },
-  sherlock_capture_events_total: { type: 'counter', help: 'Events or rows captures stored' },
-  sherlock_capture_dropped_events_total: { type: 'counter', help: 'Events captures dropped (ring buffer full, caps reached)' },
-  sherlock_capture_bpf_cpu_seconds_total: { type: 'counter', help: "CPU time in captures' BPF programs, as the kernel counts it" },
-  sherlock_redactions_total: { type: 'counter', help: 'Secrets redacted from capture results before they were stored' },
+  sherlock_capture_duration_seconds: { worker: true, type: 'summary', help: 'Capture windows run by workers, attach to detach' },
+  sherlock_capture_events_total: { worker: true, type: 'counter', help: 'Events or rows captures stored' },
+  sherlock_capture_dropped_events_total: { worker: true, type: 'counter', help: 'Events captures dropped (ring buffer full, caps reached)' },
+  sherlock_capture_bpf_cpu_seconds_total: { worker: true, type: 'counter', help: "CPU time in captures' BPF programs, as the kernel counts it" },
+  sherlock_redactions_total: { worker: true, type: 'counter', help: 'Secrets redacted from capture results before they were stored' },
   sherlock_hook_deliveries_total: {
     type: 'counter',
     help: 'Incident webhook deliveries, by source and outcome (per alert; rejected: bad credentials or body)',
@@ -55,6 +58,8 @@ export interface SharedSample {
 }
 
 const fieldOf = (name: string, labels: MetricLabels) => JSON.stringify([name, labels]);
+const familyOf = (name: SeriesName) => name.replace(/_(sum|count)$/, '') as SharedFamily;
+const keyOf = (name: SeriesName) => ('worker' in SHARED_FAMILIES[familyOf(name)] ? keys.workerMetrics : keys.metrics);
 
 /** Adds to shared counters in one round trip. Never throws: a metric must not fail a run (a failure is logged). */
 export async function addShared(redis: Redis, increments: readonly SharedIncrement[]): Promise<void> {
@@ -62,7 +67,7 @@ export async function addShared(redis: Redis, increments: readonly SharedIncreme
   if (!wanted.length) return;
   try {
     const multi = redis.multi();
-    for (const i of wanted) multi.hincrbyfloat(keys.metrics, fieldOf(i.name, i.labels), i.by ?? 1);
+    for (const i of wanted) multi.hincrbyfloat(keyOf(i.name), fieldOf(i.name, i.labels), i.by ?? 1);
     await multi.exec();
   } catch (err) {
     log.warn('shared metrics not recorded', { error: (err as Error).message });
@@ -72,7 +77,8 @@ export async function addShared(redis: Redis, increments: readonly SharedIncreme
 /** Every shared series of a known family (fields of older versions or unknown families are skipped). */
 export async function readShared(redis: Redis): Promise<SharedSample[]> {
   const samples: SharedSample[] = [];
-  for (const [field, value] of Object.entries(await redis.hgetall(keys.metrics))) {
+  const [api, workers] = await Promise.all([redis.hgetall(keys.metrics), redis.hgetall(keys.workerMetrics)]);
+  for (const [field, value] of [...Object.entries(api), ...Object.entries(workers)]) {
     let parsed: unknown;
     try {
       parsed = JSON.parse(field);
