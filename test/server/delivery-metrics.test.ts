@@ -7,7 +7,7 @@ import { countingPost } from '../../src/triggers/chatops/response-poster.js';
 import { slackSignature } from '../../src/triggers/chatops/verify.js';
 import { redisServerChildren } from '../helpers/redis.js';
 import { startResponseUrl } from '../triggers/response-url.js';
-import { startStack, type Stack } from './harness.js';
+import { startStack, waitFor, type Stack } from './harness.js';
 
 const SLACK_SECRET = 'metrics-signing-secret';
 const GENERIC_SECRET = 'metrics-generic-secret';
@@ -45,7 +45,11 @@ describe('delivery metrics', () => {
     expect((await anon.call('POST', '/v1/chatops/slack', { ...form, headers: signed })).status).toBe(200);
     expect((await anon.call('POST', '/v1/chatops/slack', form)).status).toBe(401);
 
-    const text = (await anon.get('/metrics')).text;
+    // Chat counts are not awaited by the reply (Slack's 3 s): wait for them.
+    const text = await waitFor('the chat commands counted', async () => {
+      const scraped = (await anon.get('/metrics')).text;
+      return series(scraped, 'sherlock_chat_commands_total').size === 2 ? scraped : undefined;
+    });
     expect(series(text, 'sherlock_hook_deliveries_total')).toEqual(
       new Map([
         ['{source="generic",outcome="rejected"}', 2],
@@ -74,7 +78,10 @@ describe('delivery metrics', () => {
       await live.close();
     }
     await addShared(stack.conn, []); // nothing to add: no round trip, no error
-    const text = (await stack.admin.get('/metrics')).text;
+    const text = await waitFor('the posts counted', async () => {
+      const scraped = (await stack.admin.get('/metrics')).text;
+      return series(scraped, 'sherlock_chat_posts_total').size === 2 ? scraped : undefined;
+    });
     expect(series(text, 'sherlock_chat_posts_total')).toEqual(
       new Map([
         ['{outcome="delivered"}', 1],

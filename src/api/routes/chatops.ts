@@ -36,13 +36,14 @@ export function chatopsRoutes({ redis, chatops, chatFollowers, bodyLimits, repor
   const seen = new SeenSignatures();
   const followers = chatFollowers ?? new ChatFollowers();
 
-  const count = (outcome: string) => addShared(redis, [{ name: 'sherlock_chat_commands_total', labels: { outcome } }]);
+  // Not awaited: Slack wants its ack within 3 s, and a slow Redis must not hold it.
+  const count = (outcome: string) => void addShared(redis, [{ name: 'sherlock_chat_commands_total', labels: { outcome } }]);
 
   app.post('/slack', async (c) => {
     try {
       return await handle(c);
     } catch (err) {
-      if (err instanceof Unauthenticated) await count('rejected');
+      if (err instanceof Unauthenticated) count('rejected');
       throw err;
     }
   });
@@ -82,11 +83,11 @@ export function chatopsRoutes({ redis, chatops, chatFollowers, bodyLimits, repor
     // help, runbooks and refusals need no Redis (a replay of one to another replica gets the same harmless text).
     const sorted = answerFromMemory(deps, config, parsed, req);
     if ('reply' in sorted) {
-      await count('answered');
+      count('answered');
       return c.json(sorted.reply.message);
     }
     const reply = await replyWithinBudget({ deps, redis, config, followers }, sorted.needsRedis, req, signature);
-    await count(sorted.needsRedis.kind);
+    count(sorted.needsRedis.kind);
     return c.json(reply);
   };
 

@@ -29,17 +29,20 @@ async function postJson(url: string, message: ChatMessage, signal: AbortSignal):
   if (!res.ok) throw new Error(`response_url answered ${res.status}`);
 }
 
-/** `post`, counting each delivery and failure in sherlock_chat_posts_total (a post given up at shutdown is neither). */
+/**
+ * `post`, counting each delivery and failure in sherlock_chat_posts_total (a post given up at
+ * shutdown is neither). The count is not awaited: a slow Redis must not hold the next post.
+ */
 export function countingPost(redis: Redis, post: PostJson = postJson): PostJson {
-  const count = (outcome: string) => addShared(redis, [{ name: 'sherlock_chat_posts_total', labels: { outcome } }]);
+  const count = (outcome: string) => void addShared(redis, [{ name: 'sherlock_chat_posts_total', labels: { outcome } }]);
   return async (url, message, signal) => {
     try {
       await post(url, message, signal);
     } catch (err) {
-      if (!signal.aborted) await count('failed');
+      if (!signal.aborted) count('failed');
       throw err;
     }
-    await count('delivered');
+    count('delivered');
   };
 }
 
