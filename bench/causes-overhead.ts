@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import type { CaptureDefinition, CaptureResult } from '../src/captures/capture.js';
 import { cputhrottle } from '../src/captures/cputhrottle/index.js';
 import { lockwait } from '../src/captures/lockwait/index.js';
+import type { LockwaitData } from '../src/captures/lockwait/types.js';
 import { runCapture } from '../src/captures/run-capture.js';
 import { tcpdrop } from '../src/captures/tcpdrop/index.js';
 import { runTimed, TempDir } from './processes.js';
@@ -157,19 +158,30 @@ export async function lockwaitOverhead(): Promise<void> {
   try {
     const helper = tmp.compileC('mutex-storm', MUTEX_STORM_C);
     const args = ['4', '50000'];
-    const ratio = await stormPairs(
-      `${PAIRS} pairs: 4 threads × 50k lock/yield/unlock of one mutex, lockwait live (every futex wait timed, stacks kept)`,
+    const seen = (r: CaptureResult<LockwaitData>) => {
+      const mine = r.locks.filter((l) => l.comm === 'mutex-storm' && l.kind === 'mutex');
+      return `${fmtCount(mine.reduce((n, l) => n + l.waits, 0))} waits on ${mine.length} lock(s), ${fmtCount(r.unwind?.snapshots ?? 0)} unwound`;
+    };
+    // Side by side: the default (each counted wait's stack copied and unwound by CFI) and frame pointers in the kernel.
+    const cfi = await stormPairs(
+      `${PAIRS} pairs: 4 threads × 50k lock/yield/unlock of one mutex, lockwait live (every futex wait timed, stacks unwound by CFI from 8 KiB snapshots)`,
       lockwait,
       {},
       helper,
       args,
-      (r) => {
-        const mine = r.locks.filter((l) => l.comm === 'mutex-storm' && l.kind === 'mutex');
-        return `${fmtCount(mine.reduce((n, l) => n + l.waits, 0))} waits on ${mine.length} lock(s)`;
-      },
+      seen,
     );
-    note('seen = contended-lock waits lockwait counted for the helper (each one a FUTEX_WAIT that blocked)');
-    verdict(ratio <= 1.1, `median pair ratio ${fmtRatio(ratio)} vs ≤1.10× (a futex storm is the worst case: every wait is a syscall pair)`);
+    const fp = await stormPairs(
+      `${PAIRS} pairs: the same, lockwait with userStackBytes 0 (stacks by frame pointers in the kernel)`,
+      lockwait,
+      { userStackBytes: 0 },
+      helper,
+      args,
+      seen,
+    );
+    note('seen = contended-lock waits lockwait counted for the helper (each one a FUTEX_WAIT that blocked), and stacks unwound from snapshots');
+    kv('snapshots vs frame pointers', `${fmtRatio(cfi)} vs ${fmtRatio(fp)} (median pair ratios)`);
+    verdict(cfi <= 1.1, `median pair ratio ${fmtRatio(cfi)} (snapshots) vs ≤1.10× (a futex storm is the worst case: every wait is a syscall pair)`);
   } finally {
     tmp.remove();
   }

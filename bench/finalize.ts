@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../src/redis/connection.js';
 import { connectRedis } from '../src/redis/connection.js';
 import { startEmbeddedRedis } from '../src/redis/embedded.js';
 import { keys } from '../src/redis/keys.js';
@@ -26,7 +26,7 @@ const HIDDEN = '.hidden';
 type Path = 'analysis.json' | 'fallback';
 
 /** Hides (or brings back) every node's analysis.json meta, so finalize takes the fallback path (or not). */
-async function showNodeAnalyses(redis: Redis, run: RunRecord, show: boolean): Promise<void> {
+async function showNodeAnalyses(redis: RedisClient, run: RunRecord, show: boolean): Promise<void> {
   const tx = redis.multi();
   for (const node of Object.keys(run.nodes)) {
     const key = keys.artifact(run.id, node, NODE_ANALYSIS_ARTIFACT);
@@ -37,7 +37,7 @@ async function showNodeAnalyses(redis: Redis, run: RunRecord, show: boolean): Pr
 }
 
 /** One finalization from "every node done, run not yet final", as when the last node reports; its time and findings. */
-async function finalizeOnce(redis: Redis, store: RunStore, runId: string): Promise<{ ms: number; findings: string }> {
+async function finalizeOnce(redis: RedisClient, store: RunStore, runId: string): Promise<{ ms: number; findings: string }> {
   await redis.hset(keys.run(runId), 'status', 'running');
   await redis.hdel(keys.run(runId), 'finishedAt');
   // The fixture's generated results are garbage by now; an API process would not be collecting them mid-finalize.

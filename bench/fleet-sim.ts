@@ -3,9 +3,17 @@
 // this process. Prints Redis memory and CPU per idle worker and the API's CPU
 // over an idle window, then fan-out latency of a cputhrottle run (it samples
 // cgroup files, no BPF object) to 10, 100 and N nodes, from the run record.
+// Then the same with BullMQ alone (fleet-sim-baseline.ts) on a fresh Redis,
+// side by side with ratios: what Sherlock adds on top of its queue.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { fmtMs, kv, note, section, table, verdict } from './report.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connectRedis } from '../src/redis/connection.js';
+import { startEmbeddedRedis } from '../src/redis/embedded.js';
+import { baselineFanOut, spawnBaselineChild } from './fleet-sim-baseline.js';
+import { fmtMs, fmtRatio, kv, note, section, table, verdict } from './report.js';
 import { requestJson, sleep, startBenchStack, stopChildren, trackChild } from './server-common.js';
 
 const WORKERS = Number(process.env.SHERLOCK_FLEET_SIM_WORKERS ?? 300);
@@ -65,8 +73,46 @@ async function fanOut(url: string, token: string, nodes: string[]) {
   }
 }
 
+const GOAL_START_MS = 600;
+const GOAL_IDLE_CPU = 0.05;
+
+/** BullMQ alone: idle Redis CPU (share of a core) and submit → all started (ms) per fan-out size. */
+async function baseline(sizes: number[]): Promise<{ redisCpu: number; started: Map<number, number> }> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'sherlock-bench-fleet-baseline-'));
+  const redis = await startEmbeddedRedis({ dataDir });
+  trackChild(redis.process);
+  const conn = connectRedis(redis.url, 'bench-baseline');
+  const children: ChildProcess[] = [];
+  try {
+    const per = Math.ceil(WORKERS / CHILDREN);
+    for (let c = 0; c < CHILDREN; c++)
+      children.push(await spawnBaselineChild(redis.url, c * per, Math.min(per, WORKERS - c * per), WINDOW_MS, START_TIMEOUT_MS));
+    await sleep(2_000);
+    const cpu0 = await redisCpuS(conn);
+    await sleep(IDLE_MS);
+    const redisCpu = ((await redisCpuS(conn)) - cpu0) / (IDLE_MS / 1000);
+    const started = new Map<number, number>();
+    for (const n of sizes) {
+      started.set(n, await baselineFanOut(conn, n));
+      await sleep(WINDOW_MS + 500);
+    }
+    return { redisCpu, started };
+  } finally {
+    await stopChildren(children, 'SIGTERM', 15_000);
+    conn.disconnect();
+    await redis.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
 export async function fleetSim(): Promise<void> {
   const stack = await startBenchStack('fleet-sim');
+  let stopped = false;
+  const stopStack = async () => {
+    if (stopped) return;
+    stopped = true;
+    await stack.stop();
+  };
   const children: ChildProcess[] = [];
   try {
     const mem0 = Number((await info(stack.conn, 'memory')).used_memory);
@@ -99,6 +145,7 @@ export async function fleetSim(): Promise<void> {
     const rows: string[][] = [];
     const sizes = [10, 100, WORKERS].filter((n, i, a) => n <= WORKERS && a.indexOf(n) === i);
     let allOk = true;
+    const startedMs = new Map<number, number>();
     for (const n of sizes) {
       const r = await fanOut(
         stack.api.url,
@@ -106,12 +153,40 @@ export async function fleetSim(): Promise<void> {
         Array.from({ length: n }, (_, i) => `sim-${i}`),
       );
       allOk &&= r.status === 'completed' && r.ok === n;
+      startedMs.set(n, r.lastStarted);
       rows.push([String(n), r.status, `${r.ok}/${n}`, fmtMs(r.lastStarted), fmtMs(r.settle)]);
     }
     table(['nodes', 'status', 'nodes ok', 'submit → all started', 'last node done → run done'], rows);
-    verdict(allOk && redisCpu <= 0.05, `idle Redis ${(redisCpu * 100).toFixed(2)}% of a core vs ≤5%${allOk ? '' : '; NOT every run completed on every node'}`);
+    await stopChildren(children.splice(0), 'SIGTERM', 15_000);
+    await stopStack();
+
+    const base = await baseline(sizes);
+    section(`side by side: Sherlock vs BullMQ alone (${WORKERS} plain workers on per-node queues, a fresh redis-server)`);
+    const startedOf = (n: number) => startedMs.get(n)!;
+    const lines: string[][] = [
+      [
+        'idle Redis CPU, % of a core',
+        (redisCpu * 100).toFixed(2),
+        (base.redisCpu * 100).toFixed(2),
+        fmtRatio(redisCpu / base.redisCpu),
+        `≤${GOAL_IDLE_CPU * 100}`,
+      ],
+      ...sizes.map((n) => [
+        `${n} nodes: submit → all started`,
+        fmtMs(startedOf(n)),
+        fmtMs(base.started.get(n)!),
+        fmtRatio(startedOf(n) / base.started.get(n)!),
+        n === 1000 ? `≤${GOAL_START_MS} ms` : '-',
+      ]),
+    ];
+    table(['figure', 'Sherlock', 'BullMQ alone', 'Sherlock/BullMQ', 'goal'], lines);
+    const startMs = startedOf(WORKERS);
+    verdict(
+      allOk && redisCpu <= GOAL_IDLE_CPU && (WORKERS < 1000 || startMs <= GOAL_START_MS),
+      `idle Redis ${(redisCpu * 100).toFixed(2)}% of a core vs ≤5%; ${WORKERS} nodes started in ${fmtMs(startMs)}${WORKERS >= 1000 ? ' vs ≤600 ms' : ''}${allOk ? '' : '; NOT every run completed on every node'}`,
+    );
   } finally {
     await stopChildren(children, 'SIGTERM', 15_000);
-    await stack.stop();
+    await stopStack();
   }
 }

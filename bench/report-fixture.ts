@@ -4,7 +4,7 @@
 // capture's own files()), plus the run record. For the report benchmark: the
 // shapes are the real ones, the sizes those of a busy service over 10 s.
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../src/redis/connection.js';
 import type { CaptureFile, CaptureMeta, CaptureResult } from '../src/captures/capture.js';
 import { fromSlots, HIST_SLOTS } from '../src/captures/histogram.js';
 import { captures } from '../src/captures/registry.js';
@@ -332,7 +332,7 @@ export interface FixtureRun {
  * `nodeAnalysis`, each node's analysis.json is stored too, as its worker does.
  */
 export async function writeFixtureRun(
-  redis: Redis,
+  redis: RedisClient,
   size: FixtureSize = FULL_SIZE,
   variants = 5,
   ttlSeconds = 3600,

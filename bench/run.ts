@@ -11,6 +11,7 @@ import { killTrackedChildren, removeTempDirs } from './processes.js';
 import { header, msSince, fmtMs } from './report.js';
 import { ringbufDrain } from './ringbuf-drain.js';
 import { workerMemory } from './worker-memory.js';
+import { workerRunMemory } from './worker-run-memory.js';
 import { falcoRulesBench } from './falco-rules.js';
 import { fleetSim } from './fleet-sim.js';
 import { filetopOverhead } from './filetop-overhead.js';
@@ -18,6 +19,7 @@ import { profileOverhead } from './profile-overhead.js';
 import { unwindBench } from './unwind.js';
 import { finalizeTime } from './finalize.js';
 import { reportBundle } from './report-bundle.js';
+import { reportDownloads } from './report-downloads.js';
 import { runbookAttach } from './runbook-attach.js';
 import { serverFanout } from './server-fanout.js';
 import { serverLatency } from './server-latency.js';
@@ -81,6 +83,12 @@ const benchmarks: Benchmark[] = [
     run: workerMemory,
   },
   {
+    name: 'worker-run-memory',
+    title: 'Worker memory over one big run: 16 opensnoop steps under an open storm, light vs heavy, with and without the event budget',
+    target: 'peak RSS ≤200 MB over the idle worker, whatever the event count',
+    run: workerRunMemory,
+  },
+  {
     name: 'runbook-attach',
     title: 'All five captures of a latency runbook attached at once in a warm process',
     target: '≤30 ms total',
@@ -109,6 +117,12 @@ const benchmarks: Benchmark[] = [
     title: 'Report bundle streaming: 50 nodes × intermittent-latency results, throughput and peak RSS',
     target: '≥50 MB/s, RSS flat',
     run: reportBundle,
+  },
+  {
+    name: 'report-downloads',
+    title: 'Parallel report downloads: 8 at once of a run with ~200 MB of results, API RSS growth; a 9th refused',
+    target: 'API RSS growth ≤150 MB; 429 beyond the limit',
+    run: reportDownloads,
   },
   {
     name: 'finalize',

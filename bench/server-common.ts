@@ -4,11 +4,11 @@
 // loop. Every process started here is killed by pid when the benchmark ends,
 // and by an exit hook if the run is interrupted.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../src/redis/connection.js';
 import { captureNames } from '../src/captures/registry.js';
 import { HEARTBEAT_INTERVAL_MS, publishHeartbeat } from '../src/nodes/registry.js';
 import { connectRedis } from '../src/redis/connection.js';
@@ -67,7 +67,7 @@ export async function stopChildren(list: ChildProcess[], signal: NodeJS.Signals 
 export interface BenchStack {
   redis: EmbeddedRedis;
   api: ApiServer;
-  conn: Redis;
+  conn: RedisClient;
   token: string;
   /** Heartbeats for nodes that no worker consumes (their queues only fill). */
   fakeNodes(names: string[]): void;
@@ -79,7 +79,7 @@ export async function startBenchStack(label: string): Promise<BenchStack> {
   const redis = await startEmbeddedRedis({ dataDir });
   trackChild(redis.process);
   let api: ApiServer | undefined;
-  let conn: Redis | undefined;
+  let conn: RedisClient | undefined;
   const timers: NodeJS.Timeout[] = [];
   const stop = async () => {
     for (const t of timers) clearInterval(t);
@@ -89,7 +89,10 @@ export async function startBenchStack(label: string): Promise<BenchStack> {
     rmSync(dataDir, { recursive: true, force: true });
   };
   try {
-    api = await startApiServer({ redisUrl: redis.url, port: 0, host: '127.0.0.1', retentionSeconds: 3600 });
+    // Beyond the default queue limits (100 per node, 2000 in all): a benchmark queues more than that.
+    const configFile = join(dataDir, 'sherlock.yaml');
+    writeFileSync(configFile, 'load: {maxQueuedRunsPerNode: 100000, maxQueuedRuns: 1000000}\n', { mode: 0o600 });
+    api = await startApiServer({ redisUrl: redis.url, port: 0, host: '127.0.0.1', retentionSeconds: 3600, configFile });
     conn = connectRedis(redis.url, 'sherlock-bench');
     const { secret } = await api.tokens.create('bench', ['admin'], 'bench');
     const c = conn;

@@ -80,8 +80,9 @@ struct {
 
 /* Sends the current thread's user registers and the top of its user stack
  * (from sp up, page by page until user_snapshot_bytes or an unmapped page)
- * on "snapshots". Returns whether it was sent. */
-static __always_inline bool send_snapshot(__u32 type, __u32 tgid, __u32 tid, __s32 kernel_stack_id, __u64 value)
+ * on "snapshots", with the capture's group (struct stack_snapshot). Returns
+ * whether it was sent. */
+static __always_inline bool send_snapshot(__u32 type, __u32 tgid, __u32 tid, __s32 kernel_stack_id, __u64 value, __u64 group)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	__u32 cpu = bpf_get_smp_processor_id();
@@ -106,6 +107,7 @@ static __always_inline bool send_snapshot(__u32 type, __u32 tgid, __u32 tid, __s
 	rec->sp = sp = BPF_CORE_READ(regs, sp);
 	rec->bp = BPF_CORE_READ(regs, bp);
 	rec->flags = 0;
+	rec->group = group;
 	bpf_get_current_comm(rec->comm, sizeof(rec->comm));
 
 	/* The rest of sp's page, then whole pages: the stack's top is a page

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* Stack captures (profile, offcputime): what crosses to user space. One
+/* Stack captures (profile, offcputime, lockwait): what crosses to user space. One
  * layout for both, decoded by src/captures/stack-family/ (stack-maps.ts,
  * snapshots.ts); keep them in step. */
 #ifndef SHERLOCK_STACKS_H
@@ -66,10 +66,11 @@ struct stack_snapshot {
 	__u32 size;  /* bytes of data: the stack from sp up */
 	__u32 flags;
 	char comm[TASK_COMM_LEN];
+	__u64 group; /* what the capture counts by besides the stack (lockwait: its lock); 0: nothing */
 	__u8 data[STACK_SNAPSHOT_MAX + STACK_PAGE];
 };
 
-#define STACK_SNAPSHOT_HEADER 72 /* offsetof(struct stack_snapshot, data) */
+#define STACK_SNAPSHOT_HEADER 80 /* offsetof(struct stack_snapshot, data) */
 
 /* user_stack_id of a key whose user stack went out as a snapshot. */
 #define STACK_ID_SNAPSHOT (-1000)

@@ -1,11 +1,15 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* lockwait: time threads spend blocked in futex waits (user-space locks),
  * per {process, thread name, waiting user stack, futex word}, summed in the
- * kernel. sys_enter_futex notes the start of a wait by tid (only wait ops,
+ * kernel (in user space, with snapshots). sys_enter_futex notes the start of a wait by tid (only wait ops,
  * FUTEX_PRIVATE_FLAG and FUTEX_CLOCK_REALTIME masked off); sys_exit_futex
  * adds the time. The user stack is taken at the exit, still inside the
- * syscall, and only for waits of at least min_wait_ns, so the many waits
- * that never block (the word changed: EAGAIN) cost a hash update and delete. */
+ * syscall (the thread's registers and stack are as they were at the enter),
+ * and only for waits of at least min_wait_ns, so the many waits that never
+ * block (the word changed: EAGAIN) cost a hash update and delete. With
+ * snapshots (user_snapshot_bytes) that stack goes to user space to be
+ * unwound by CFI, through glibc's lock code, which has no frame pointers: a
+ * frame-pointer walk from there skips the function that took the lock. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
@@ -84,6 +88,8 @@ int tp_sys_enter_futex(struct trace_event_raw_sys_enter *ctx)
 
 	if (!kind || (kind == LOCKWAIT_OTHER && !count_other_waits))
 		return 0;
+	if (ctx->args[0] & LOCKWAIT_KIND_BITS)
+		return 0; /* unaligned: refused (EINVAL), never a wait */
 	if (!sherlock_current_selected())
 		return 0;
 	tid = (__u32)bpf_get_current_pid_tgid();
@@ -116,6 +122,12 @@ int tp_sys_exit_futex(struct trace_event_raw_sys_exit *ctx)
 
 	key.stack.tgid = id >> 32;
 	key.stack.kernel_stack_id = -EFAULT; /* none: always the futex path */
+	/* Sent whole, counted in user space; on a full ring buffer, frame pointers here. */
+	if (user_snapshot_bytes &&
+	    send_snapshot(STACK_RECORD_SAMPLE, key.stack.tgid, tid, -EFAULT, delta, LOCKWAIT_GROUP(key.uaddr, key.kind))) {
+		announce_tgid(key.stack.tgid);
+		return 0;
+	}
 	key.stack.user_stack_id = stack_id(ctx, BPF_F_USER_STACK, STACK_USER_LOST);
 	bpf_get_current_comm(key.stack.comm, sizeof(key.stack.comm));
 

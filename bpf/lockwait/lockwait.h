@@ -12,6 +12,13 @@ enum lockwait_kind {
 	LOCKWAIT_OTHER = 2, /* any other wait: condition variables, semaphores, idle pools */
 };
 
+/* With user-stack snapshots (user_snapshot_bytes > 0) a wait goes out as a
+ * STACK_RECORD_SAMPLE (value: ns waited) whose group is the futex word with
+ * the kind in its low bits: futex words are 4-byte aligned (the kernel
+ * refuses others), so the two bits are free. */
+#define LOCKWAIT_KIND_BITS 3
+#define LOCKWAIT_GROUP(uaddr, kind) ((uaddr) | (kind))
+
 /* Key of "waits": who waited (stack_key: tgid, comm, user stack; no
  * kernel stack, always -EFAULT: it is the futex path) on which futex word. */
 struct lockwait_key {

@@ -68,7 +68,7 @@ static __always_inline void switch_out(void *ctx, __u32 tid, __u64 now)
 	start.key.kernel_stack_id = stack_id(ctx, 0, STACK_KERNEL_LOST);
 	/* With snapshots the user stack goes to user space now, and the time
 	 * follows at switch-in (STACK_RECORD_END by tid). */
-	if (user_snapshot_bytes && send_snapshot(STACK_RECORD_START, start.key.tgid, tid, start.key.kernel_stack_id, 0))
+	if (user_snapshot_bytes && send_snapshot(STACK_RECORD_START, start.key.tgid, tid, start.key.kernel_stack_id, 0, 0))
 		start.key.user_stack_id = STACK_ID_SNAPSHOT;
 	else
 		start.key.user_stack_id = stack_id(ctx, BPF_F_USER_STACK, STACK_USER_LOST);

@@ -42,7 +42,7 @@ int do_sample(struct bpf_perf_event_data *ctx)
 	key.kernel_stack_id = stack_id(ctx, 0, STACK_KERNEL_LOST);
 	/* A user thread's stack is unwound in user space from a snapshot: the
 	 * sample is counted there. Kernel threads are counted here. */
-	if (user_snapshot_bytes && tid && send_snapshot(STACK_RECORD_SAMPLE, tgid, tid, key.kernel_stack_id, 1)) {
+	if (user_snapshot_bytes && tid && send_snapshot(STACK_RECORD_SAMPLE, tgid, tid, key.kernel_stack_id, 1, 0)) {
 		announce_tgid(tgid);
 		return 0;
 	}

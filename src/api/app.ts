@@ -2,7 +2,7 @@
 // latency metrics per route. Nothing here needs root or a local disk.
 import { Hono } from 'hono';
 import type { RunEventSources } from '../core/run-events.js';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import type { AuditLog } from '../core/audit.js';
 import type { NodeService } from '../core/nodes.js';
 import type { ReportService } from '../core/reports.js';
@@ -34,7 +34,7 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 /** The services the routes are made of (the server builds them); each route takes the few it uses. */
 export interface ApiOptions {
   /** The API's own connection (health, trigger dedup and replay keys). */
-  redis: Redis;
+  redis: RedisClient;
   /** Where SSE followers read run events: the process's shared reader and a non-blocking connection. */
   runEvents: RunEventSources;
   runs: RunService;

@@ -17,6 +17,7 @@ import {
   Unprocessable,
   TooBusy,
 } from '../core/errors.js';
+import { isRedisUnavailable } from '../redis/connection.js';
 import { createLogger } from '../util/logger.js';
 
 const log = createLogger({ component: 'api' });
@@ -64,6 +65,11 @@ export function handleError(err: Error, c: Context) {
   if (status === 413) return c.json(errorBody('payload_too_large', 'request body is larger than the limit (1 MiB)'), 413);
   if (typeof status === 'number' && status >= 400 && status < 500) {
     return c.json(errorBody('bad_request', err.message), status as ContentfulStatusCode);
+  }
+  if (isRedisUnavailable(err)) {
+    log.warn('request failed: Redis unavailable', { method: c.req.method, path: c.req.path, error: err.message });
+    c.header('Retry-After', '5');
+    return c.json(errorBody('redis_unavailable', `Redis is unreachable or failing over (${err.message}); retry in a few seconds`), 503);
   }
   log.error('request failed', { method: c.req.method, path: c.req.path, error: err.message });
   return c.json(errorBody('internal', 'the server failed to handle this request; it is logged'), 500);

@@ -2,7 +2,7 @@
 // has ("p99 connect latency to 10.0.3.7:5432: 2.1 ms (baseline, 03:00 UTC) →
 // 212 ms (now)"), and a finding for each clear regression. Computed once at
 // finalize and stored with the run as _run/baseline.json.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import { fmtClock, fmtRate, fmtUs } from '../format/index.js';
 import type { BaselineComparison, BaselineRow } from '../model/baseline.js';
 import type { BaselineMetric, Finding, Severity } from '../model/findings.js';
@@ -64,7 +64,7 @@ function severityOf(before: BaselineMetric, now: BaselineMetric): Severity | und
 }
 
 /** The run's numbers beside each node's latest baseline. */
-export async function compareRun(redis: Redis, run: RunRecord, metricsByNode: Map<string, BaselineMetric[]>): Promise<BaselineComparison> {
+export async function compareRun(redis: RedisClient, run: RunRecord, metricsByNode: Map<string, BaselineMetric[]>): Promise<BaselineComparison> {
   const rows: BaselineRow[] = [];
   const missing: string[] = [];
   const nodes = Object.keys(run.nodes).sort();

@@ -1,7 +1,7 @@
 // Baselines in Redis: a scheduled run that completes leaves, per node, the
 // summary of its numbers under (node, runbook, target); the newest few are
 // kept for a month. Later runs look theirs up by the same key.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import { keys } from '../redis/keys.js';
 import type { RunRecord } from '../model/run.js';
 import { createLogger } from '../util/logger.js';
@@ -42,7 +42,7 @@ export function isBaselineRun(run: RunRecord): boolean {
 }
 
 /** Records a finished baseline run's numbers per completed node; never throws (logged). */
-export async function recordBaseline(redis: Redis, run: RunRecord, metricsByNode: Map<string, BaselineMetric[]>): Promise<void> {
+export async function recordBaseline(redis: RedisClient, run: RunRecord, metricsByNode: Map<string, BaselineMetric[]>): Promise<void> {
   try {
     const target = targetKey(run);
     const runbook = runbookOf(run);
@@ -63,7 +63,7 @@ export async function recordBaseline(redis: Redis, run: RunRecord, metricsByNode
   }
 }
 
-async function newest(redis: Redis, key: string, excludeRunId: string, before: string): Promise<Baseline | undefined> {
+async function newest(redis: RedisClient, key: string, excludeRunId: string, before: string): Promise<Baseline | undefined> {
   for (const text of await redis.lrange(key, 0, KEEP - 1)) {
     try {
       const b = JSON.parse(text) as Baseline;
@@ -80,7 +80,7 @@ async function newest(redis: Redis, key: string, excludeRunId: string, before: s
  * before the run was created, of the run's own runbook and target, else of
  * the health-check runbook with the same target.
  */
-export async function latestBaseline(redis: Redis, run: RunRecord, node: string): Promise<Baseline | undefined> {
+export async function latestBaseline(redis: RedisClient, run: RunRecord, node: string): Promise<Baseline | undefined> {
   const target = targetKey(run);
   const runbooks = [...new Set([runbookOf(run), BASELINE_RUNBOOK])];
   for (const runbook of runbooks) {

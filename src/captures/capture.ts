@@ -12,7 +12,7 @@ import type { DropCounts } from './contract.js';
 import type { Log2Histogram } from './histogram.js';
 import type { RecordLayout } from './records.js';
 import type { ResolvedTarget } from './target.js';
-import type { CaptureStop } from '../model/run.js';
+import type { CaptureStop, CaptureTruncation } from '../model/run.js';
 
 /**
  * The few result shapes analysis and reports understand; a capture's data is
@@ -35,6 +35,8 @@ export interface CollectContext<P> {
   object: BpfObject;
   params: P;
   target: ResolvedTarget;
+  /** Memory the kept events may take (estimated bytes): the capture's share of load.workerEventMemoryMiB. */
+  eventBudgetBytes?: number;
 }
 
 /** What a capture without a BPF object gets (see CaptureDefinition.sample). */
@@ -50,6 +52,8 @@ export interface Collector<D> {
   close?(): void;
   /** Drops counted in user space (e.g. past the event cap). */
   drops?(): DropCounts;
+  /** Set once it stopped keeping events at a budget (maxEvents, its memory share). */
+  truncated?(): CaptureTruncation | undefined;
 }
 
 /** A column of the human table (rendered by src/format/table.ts). */
@@ -118,6 +122,8 @@ export interface CaptureMeta {
   cancelled: boolean;
   /** Detached early, over its BPF CPU budget; what it saw until then is kept. */
   stopped?: CaptureStop;
+  /** Stopped keeping events at a budget; what it kept is the result, the rest counted in `drops`. */
+  truncated?: CaptureTruncation;
   /** Events lost, all reasons together; `drops` splits them by reason. */
   dropped: number;
   drops: DropCounts;

@@ -42,6 +42,8 @@ export interface CaptureRequest {
   onLive?(): void;
   /** The operator's secret patterns, besides the built-in ones (config `redaction.patterns`). */
   redaction?: readonly SecretPattern[];
+  /** Memory its kept events may take (estimated bytes); past it an events capture keeps no more and says so. Absent: no budget. */
+  eventBudgetBytes?: number;
 }
 
 /** Settings that do not fit the capture's schema; the message lists what is allowed. */
@@ -72,7 +74,7 @@ export async function runCapture<P, D>(def: CaptureDefinition<P, D>, request: Ca
     fillTgidFilter(object, target);
     const loadMs = elapsedMs(t0) - openMs;
     statsFd = enableRunTimeStats();
-    collector = def.collect({ object, params, target });
+    collector = def.collect({ object, params, target, ...(request.eventBudgetBytes !== undefined ? { eventBudgetBytes: request.eventBudgetBytes } : {}) });
     object.attachAll(def.perfEvent ? { perfEvent: def.perfEvent(params) } : {});
     const attachMs = elapsedMs(t0) - openMs - loadMs;
     request.onLive?.();
@@ -91,6 +93,7 @@ export async function runCapture<P, D>(def: CaptureDefinition<P, D>, request: Ca
     const { data, redactions } = redactCaptureData(collector.finish(), request.redaction);
     const counters = readKernelCounters(object);
     const drops = { ...counters.drops, ...collector.drops?.() };
+    const truncated = collector.truncated?.();
     const bounds = Object.fromEntries(object.spec.maps.map((m) => [m.name, m.maxEntries]));
     return {
       capture: def.name,
@@ -101,6 +104,7 @@ export async function runCapture<P, D>(def: CaptureDefinition<P, D>, request: Ca
       requestedDurationMs: request.durationMs,
       cancelled,
       ...(stopped ? { stopped } : {}),
+      ...(truncated ? { truncated } : {}),
       dropped: Object.values(drops).reduce((a, b) => a + (b ?? 0), 0),
       drops,
       partialReads: counters.partialReads,

@@ -8,6 +8,9 @@ import { ConfigError, loadServerConfig, type ServerConfig } from '../config/serv
 import { loadRedactionPatterns } from '../config/redaction.js';
 import { missingTracingCapabilities, PermissionError } from '../libbpf/index.js';
 import { aclFileLines, printableRedisUrl, urlWithUser } from '../redis/acl.js';
+import { Redis } from 'ioredis';
+import { connectRedis } from '../redis/connection.js';
+import { migrateLegacyKeys } from '../redis/legacy-keys.js';
 import { loadOrCreateRedisCredentials } from '../redis/credentials.js';
 import { startEmbeddedRedis, type EmbeddedRedis } from '../redis/embedded.js';
 import type { ApiServer } from '../server/api-server.js';
@@ -111,6 +114,13 @@ export async function upCommand(argv: string[]): Promise<number> {
         acl: (sha256) => aclFileLines(credentials, sha256),
         appendfsync: loadLimitsFrom(cfg.configFile).appendfsync,
       });
+      // Keys from before the {sherlock} hash tag are outside the API user's patterns: move them as admin.
+      const admin = connectRedis(urlWithUser(redis.url, 'admin', credentials), 'sherlock-up-migrate');
+      try {
+        if (admin instanceof Redis) await migrateLegacyKeys(admin);
+      } finally {
+        admin.disconnect();
+      }
       apiRedisUrl = urlWithUser(redis.url, 'api', credentials);
       workerRedisUrl = urlWithUser(redis.url, 'worker', credentials);
     }
@@ -123,6 +133,7 @@ export async function upCommand(argv: string[]): Promise<number> {
       runbooks,
       triggers,
       configFile: cfg.configFile,
+      stateDir: cfg.stateDir,
     });
     const token = adminToken(cfg);
     await api.tokens.ensure(token.secret, 'admin', ['admin']);
@@ -133,6 +144,7 @@ export async function upCommand(argv: string[]): Promise<number> {
       retentionSeconds: cfg.retentionSeconds,
       falcoRules: cfg.falcoRules,
       redaction,
+      eventMemoryMiB: loadLimitsFrom(cfg.configFile).workerEventMemoryMiB,
       ...(own ? { own } : {}),
     });
     process.stdout.write(
@@ -159,7 +171,7 @@ export async function upCommand(argv: string[]): Promise<number> {
 }
 
 export async function apiCommand(argv: string[]): Promise<number> {
-  const cfg = config('sherlock api', argv, ['port', 'host', 'redis', 'retention-days', 'config']);
+  const cfg = config('sherlock api', argv, ['port', 'host', 'redis', 'retention-days', 'config', 'state-dir']);
   if (!cfg.redisUrl) throw new UsageError('sherlock api needs REDIS_URL (or --redis redis://host:port)');
   const { startApiServer } = await import('../server/api-server.js');
   const api = await startApiServer({
@@ -168,6 +180,7 @@ export async function apiCommand(argv: string[]): Promise<number> {
     host: cfg.host,
     retentionSeconds: cfg.retentionSeconds,
     configFile: cfg.configFile,
+    stateDir: cfg.stateDir,
   });
   if (cfg.adminToken) await api.tokens.ensure(cfg.adminToken, 'admin', ['admin']);
   process.stdout.write(`sherlock api listening on ${api.url}\n`);
@@ -195,6 +208,7 @@ export async function workerCommand(argv: string[]): Promise<number> {
       retentionSeconds: cfg.retentionSeconds,
       falcoRules: cfg.falcoRules,
       redaction,
+      eventMemoryMiB: loadLimitsFrom(cfg.configFile).workerEventMemoryMiB,
       ...(own ? { own } : {}),
     });
     process.stdout.write(`sherlock worker for node ${cfg.node} is waiting for runs\n${falcoLine ? `${falcoLine}\n` : ''}`);

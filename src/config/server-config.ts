@@ -3,8 +3,10 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { NODE_NAME_RULE, isValidNodeName } from '../redis/keys.js';
+import { parseRedisTarget } from '../redis/target.js';
 
 const DAY_SECONDS = 86_400;
+export const DEFAULT_STATE_DIR = '/var/lib/sherlock';
 
 const defaultNodeName = () =>
   hostname()
@@ -14,10 +16,19 @@ const defaultNodeName = () =>
     .slice(0, 63) || 'node';
 
 export const serverConfigSchema = z.object({
-  redisUrl: z.url({ protocol: /^rediss?$/, error: 'REDIS_URL must be a redis:// or rediss:// URL' }).optional(),
+  redisUrl: z
+    .string()
+    .superRefine((text, ctx) => {
+      try {
+        parseRedisTarget(text);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      }
+    })
+    .optional(),
   port: z.coerce.number().int().min(0).max(65535, 'port must be 0-65535').default(7070),
   host: z.string().min(1).default('127.0.0.1'),
-  stateDir: z.string().min(1).default('/var/lib/sherlock'),
+  stateDir: z.string().min(1).default(DEFAULT_STATE_DIR),
   adminToken: z.string().min(16, 'SHERLOCK_ADMIN_TOKEN must be at least 16 characters').optional(),
   retentionDays: z.coerce.number().min(1).max(90, 'retention is 1-90 days').default(7),
   node: z

@@ -1,12 +1,12 @@
 // The live nodes and the figures /metrics shows: run outcomes and capture
 // time shared through Redis (every replica agrees), and each node's queue.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import { knownNodes, liveNodes, type NodeInfo } from '../nodes/registry.js';
 import type { NodeQueues } from '../queue/node-queues.js';
 import { readShared, type SharedSample } from '../redis/shared-metrics.js';
 
 export interface NodeServiceOptions {
-  redis: Redis;
+  redis: RedisClient;
   queues: Pick<NodeQueues, 'counts' | 'oldestWaitingAt'>;
 }
 

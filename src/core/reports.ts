@@ -1,6 +1,7 @@
 // Reports of ended runs: the .tar.gz bundle and the HTML page alone, both
 // streamed, both audited as downloads like artifacts.
-import type { Redis } from 'ioredis';
+import { Readable } from 'node:stream';
+import type { RedisClient } from '../redis/connection.js';
 import { createReportBundle, type ReportBundle } from '../report/bundle.js';
 import { reportHtmlChunks } from '../report/html/document.js';
 import { prepareReport } from '../report/model.js';
@@ -8,35 +9,79 @@ import { redisArtifactSource, type FindingsLoader } from '../report/source.js';
 import type { RunStore } from '../runs/store.js';
 import type { AuditLog } from './audit.js';
 import type { RunService } from './runs.js';
+import { DownloadSlots } from './download-slots.js';
+import { DEFAULT_MAX_CONCURRENT_DOWNLOADS } from '../model/limits.js';
+import { Semaphore } from '../util/semaphore.js';
+
+/** Capture results parsed at once for report pages, over all downloads of this process. */
+const RESULTS_PARSED_AT_ONCE = 2;
 
 export interface ReportServiceOptions {
-  redis: Redis;
+  redis: RedisClient;
   store: Pick<RunStore, 'getFindings' | 'getBaselineComparison'>;
   runs: Pick<RunService, 'finished'>;
   audit: AuditLog;
   /** Findings of a run; by default the run store's (stored by analysis when the run ended). */
   loadFindings?: FindingsLoader;
+  /** Report downloads streamed at once; beyond, TooBusy (default DEFAULT_MAX_CONCURRENT_DOWNLOADS). */
+  maxConcurrentDownloads?: number;
 }
 
 export type ReportService = ReturnType<typeof createReportService>;
 
-export function createReportService({ redis, store, runs, audit, loadFindings = (id) => store.getFindings(id) }: ReportServiceOptions) {
+export function createReportService({
+  redis,
+  store,
+  runs,
+  audit,
+  loadFindings = (id) => store.getFindings(id),
+  maxConcurrentDownloads = DEFAULT_MAX_CONCURRENT_DOWNLOADS,
+}: ReportServiceOptions) {
   const loadBaseline = (id: string) => store.getBaselineComparison(id);
+  const slots = new DownloadSlots(maxConcurrentDownloads);
+  // However many downloads stream, at most this many capture results are parsed at once (memory).
+  const resultGate = new Semaphore(RESULTS_PARSED_AT_ONCE);
+  /** Runs `start` holding a slot until the stream it returns closes (ended, failed or abandoned by its reader). */
+  const holdingSlot = async <T extends { stream: Readable }>(start: () => Promise<T>): Promise<T> => {
+    const release = slots.take();
+    try {
+      const started = await start();
+      started.stream.once('close', release);
+      if (started.stream.destroyed) release();
+      return started;
+    } catch (err) {
+      release();
+      throw err;
+    }
+  };
   return {
-    /** The bundle sherlock-<id>.tar.gz of an ended run (Conflict while it runs). */
-    async bundle(id: string, actor: string): Promise<ReportBundle> {
-      const run = await runs.finished(id);
-      const bundle = await createReportBundle({ redis, run, loadFindings, loadBaseline });
-      await audit.record({ actor, action: 'report.download', subject: run.id, details: { file: bundle.filename } });
-      return bundle;
+    slots,
+
+    /** The bundle sherlock-<id>.tar.gz of an ended run (Conflict while it runs, TooBusy past the download limit). */
+    bundle(id: string, actor: string): Promise<ReportBundle> {
+      return holdingSlot(async () => {
+        const run = await runs.finished(id);
+        const bundle = await createReportBundle({ redis, run, loadFindings, loadBaseline, resultGate });
+        await audit.record({ actor, action: 'report.download', subject: run.id, details: { file: bundle.filename } });
+        return bundle;
+      });
     },
 
-    /** report.html of an ended run, as text chunks, its files not linked (there is no bundle beside it). */
-    async page(id: string, actor: string): Promise<AsyncIterable<string>> {
-      const run = await runs.finished(id);
-      const ctx = await prepareReport({ run, source: redisArtifactSource(redis, run.id), loadFindings, loadBaseline });
-      await audit.record({ actor, action: 'report.download', subject: run.id, details: { file: 'report.html' } });
-      return reportHtmlChunks(ctx, { linkFiles: false });
+    /** report.html of an ended run, streamed as bytes, its files not linked (there is no bundle beside it). */
+    page(id: string, actor: string): Promise<{ stream: Readable }> {
+      return holdingSlot(async () => {
+        const run = await runs.finished(id);
+        const ctx = await prepareReport({ run, source: redisArtifactSource(redis, run.id), loadFindings, loadBaseline, resultGate });
+        await audit.record({ actor, action: 'report.download', subject: run.id, details: { file: 'report.html' } });
+        const chunks = reportHtmlChunks(ctx, { linkFiles: false });
+        const stream = Readable.from(
+          (async function* () {
+            for await (const chunk of chunks) yield Buffer.from(chunk);
+          })(),
+        );
+        stream.on('error', () => {}); // a reader that hangs up destroys it
+        return { stream };
+      });
     },
   };
 }

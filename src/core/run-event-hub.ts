@@ -5,7 +5,7 @@
 // the read includes; no admin command needed under an ACL), so 1,000 clients
 // cost one connection, not 1,000.
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import { keys } from '../redis/keys.js';
 import { createLogger } from '../util/logger.js';
 
@@ -30,7 +30,7 @@ interface Followed {
 
 export class RunEventHub {
   private readonly followed = new Map<string, Followed>();
-  private reader: Redis | undefined;
+  private reader: RedisClient | undefined;
   private readonly wakeKey = keys.eventsWake(randomUUID());
   private wakeLast = '0';
   private loop: Promise<void> | undefined;
@@ -39,8 +39,8 @@ export class RunEventHub {
 
   /** `openReader` makes the one blocking connection; `control` is a connection that never blocks. */
   constructor(
-    private readonly openReader: () => Redis,
-    private readonly control: Redis,
+    private readonly openReader: () => RedisClient,
+    private readonly control: RedisClient,
   ) {}
 
   /** Calls `listener` with each entry of the run's stream after `after`, until the returned function is called. */

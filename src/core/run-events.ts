@@ -2,7 +2,7 @@
 // append to), followed from where the reader left off until the run ends.
 // Catch-up is one XRANGE on the ordinary connection; what comes after is
 // delivered by the process's RunEventHub (one blocking reader for all).
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import { FINAL_STATUSES, type RunRecord } from '../model/run.js';
 import { keys } from '../redis/keys.js';
 import { compareIds, type RunEventHub, type StreamEntry } from './run-event-hub.js';
@@ -17,7 +17,7 @@ export interface RunEventEntry {
 export interface RunEventSources {
   hub: RunEventHub;
   /** A connection that never blocks, for the catch-up read. */
-  redis: Redis;
+  redis: RedisClient;
 }
 
 /** How long a follower waits for the hub before it checks for an abort. */

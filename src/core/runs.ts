@@ -2,7 +2,7 @@
 // schedule. One path to start (validated, planned on the live nodes, queued,
 // audited), cancel, read and download, so every trigger behaves the same.
 // Refusals are domain errors (src/model/errors.ts).
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import { z } from 'zod';
 import { Conflict, invalidInput, NotFound, TooBusy } from '../model/errors.js';
 
@@ -31,7 +31,7 @@ export interface RunStarter {
 }
 
 export interface RunServiceOptions {
-  redis: Redis;
+  redis: RedisClient;
   store: RunStore;
   submitter: RunSubmitter;
   audit: AuditLog;
@@ -62,7 +62,7 @@ export function createRunService({ redis, store, submitter, audit, queues, runbo
 
   /** TooBusy (429) when the queues are at their configured caps (config file `load`). */
   const refuseOverLoad = async (nodes: string[]) => {
-    const unfinished = await queues.unfinishedRuns();
+    const [unfinished, waitingCounts] = await Promise.all([queues.unfinishedRuns(), queues.waitingCounts(nodes)]);
     if (unfinished >= limits.maxQueuedRuns) {
       throw new TooBusy(
         'too_many_runs',
@@ -71,7 +71,7 @@ export function createRunService({ redis, store, submitter, audit, queues, runbo
         { unfinished, maxQueuedRuns: limits.maxQueuedRuns },
       );
     }
-    const full = [...(await queues.waitingCounts(nodes))].filter(([, waiting]) => waiting >= limits.maxQueuedRunsPerNode);
+    const full = [...waitingCounts].filter(([, waiting]) => waiting >= limits.maxQueuedRunsPerNode);
     if (full.length) {
       const [node, waiting] = full[0]!;
       throw new TooBusy(
@@ -116,10 +116,14 @@ export function createRunService({ redis, store, submitter, audit, queues, runbo
     /** The run with each still-queued node's place in its queue. */
     async withQueuePositions(id: string): Promise<RunRecord> {
       const run = await get(id);
-      for (const [node, state] of Object.entries(run.nodes)) {
-        if (state.status !== 'queued') continue;
-        const position = await queues.position(run.id, node);
-        if (position !== undefined) Object.assign(state, { position });
+      // A run on 1,000 nodes asks 1,000 queues: in parallel batches, not one round trip after another.
+      const queued = Object.entries(run.nodes).filter(([, state]) => state.status === 'queued');
+      for (let i = 0; i < queued.length; i += 100) {
+        const batch = queued.slice(i, i + 100);
+        const positions = await Promise.all(batch.map(([node]) => queues.position(run.id, node)));
+        batch.forEach(([, state], j) => {
+          if (positions[j] !== undefined) Object.assign(state, { position: positions[j] });
+        });
       }
       return run;
     },

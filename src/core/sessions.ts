@@ -3,7 +3,7 @@
 // so a copy of Redis gives no usable cookie; each session carries its CSRF
 // secret and expires on its own. A revoked token ends its sessions at once.
 import { createHash, randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import { Forbidden, Unauthenticated } from '../model/errors.js';
 import { keys } from '../redis/keys.js';
 import { grants, type Scope, type TokenRecord, type TokenStore } from './tokens.js';
@@ -25,7 +25,7 @@ const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
 
 export class SessionStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly tokens: TokenStore,
     private readonly ttlSeconds = SESSION_TTL_SECONDS,
   ) {}

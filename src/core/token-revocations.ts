@@ -2,11 +2,11 @@
 // channel and drops its token cache on a message, and also whenever its
 // subscription (re)connects, since a revocation may have been missed meanwhile.
 // While it is not connected, nothing is cached.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import { keys } from '../redis/keys.js';
 import type { TokenStore } from './tokens.js';
 
-export async function followTokenRevocations(subscriber: Redis, tokens: TokenStore): Promise<() => void> {
+export async function followTokenRevocations(subscriber: RedisClient, tokens: TokenStore): Promise<() => void> {
   const onMessage = (channel: string) => {
     if (channel === keys.tokenRevocations) tokens.forgetCached();
   };

@@ -3,7 +3,7 @@
 // not ask Redis on every request; a revocation is published and every replica
 // drops its cache at once (token-revocations.ts).
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import { Forbidden, Unauthenticated } from '../model/errors.js';
 import { keys } from '../redis/keys.js';
 
@@ -37,7 +37,7 @@ export class TokenStore {
   /** Only while revocations are followed (token-revocations.ts): else every check asks Redis. */
   cacheEnabled = false;
 
-  constructor(private readonly redis: Redis) {}
+  constructor(private readonly redis: RedisClient) {}
 
   /** Creates a token; the secret is returned once and never stored. */
   async create(name: string, scopes: Scope[], createdBy: string, secret = `shk_${randomBytes(24).toString('base64url')}`) {

@@ -7,3 +7,7 @@ export const DEFAULT_RUN_DURATION_MS = 10_000;
 export const DEFAULT_CPU_BUDGET_PERCENT = 5;
 /** How often the live BPF cost is sampled against the budget. */
 export const CPU_BUDGET_SAMPLE_MS = 1000;
+/** Report downloads one API process streams at once (load.maxConcurrentDownloads). */
+export const DEFAULT_MAX_CONCURRENT_DOWNLOADS = 4;
+/** Memory (MiB) a worker's event captures of one run may keep, shared among them (load.workerEventMemoryMiB). */
+export const DEFAULT_WORKER_EVENT_MEMORY_MIB = 32;

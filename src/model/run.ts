@@ -54,6 +54,18 @@ export interface CaptureStop {
   message: string;
 }
 
+/** A capture that stopped keeping events at a budget: what it kept, what it dropped, why. */
+export interface CaptureTruncation {
+  /** `event-cap`: the capture's maxEvents; `memory-budget`: its share of load.workerEventMemoryMiB. */
+  reason: 'event-cap' | 'memory-budget';
+  keptEvents: number;
+  /** Events seen past the budget and dropped (counted, not decoded). */
+  droppedEvents: number;
+  /** The budget: events for event-cap, bytes for memory-budget. */
+  limit: number;
+  message: string;
+}
+
 export interface CaptureSummary {
   capture: string;
   kind: string;
@@ -65,6 +77,8 @@ export interface CaptureSummary {
   cancelled: boolean;
   /** Set when the capture was detached early for a budget (its data up to then is kept). */
   stopped?: CaptureStop;
+  /** Stopped keeping events at a budget (the run went on with what it kept). */
+  truncated?: CaptureTruncation;
   /** Secrets hidden from the result before it was stored (src/redact). */
   redactions?: number;
   /** Name of the stored artifact (GET /v1/runs/:id/nodes/:node/artifacts/:name). */

@@ -1,7 +1,7 @@
 // Which workers are alive, from their heartbeats: a hash of the latest
 // heartbeat per node and a sorted set by time, so "live" is one range query
 // however many thousands of nodes share the Redis.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import { isValidNodeName, keys, NODE_NAME_RULE } from '../redis/keys.js';
 
 export const HEARTBEAT_INTERVAL_MS = 5_000;
@@ -40,18 +40,18 @@ export function workerProcess(): WorkerProcess {
   };
 }
 
-export async function publishHeartbeat(redis: Redis, info: Omit<NodeInfo, 'lastSeen'>, now = Date.now()): Promise<void> {
+export async function publishHeartbeat(redis: RedisClient, info: Omit<NodeInfo, 'lastSeen'>, now = Date.now()): Promise<void> {
   if (!isValidNodeName(info.name)) throw new Error(`invalid node name "${info.name}": ${NODE_NAME_RULE}`);
   const record: NodeInfo = { ...info, lastSeen: new Date(now).toISOString() };
   await redis.multi().hset(keys.nodes, info.name, JSON.stringify(record)).zadd(keys.nodesSeen, now, info.name).exec();
 }
 
 /** Says a node is gone at once (clean shutdown), instead of waiting for its TTL. */
-export async function withdrawNode(redis: Redis, name: string): Promise<void> {
+export async function withdrawNode(redis: RedisClient, name: string): Promise<void> {
   await redis.multi().hdel(keys.nodes, name).zrem(keys.nodesSeen, name).exec();
 }
 
-export async function liveNodes(redis: Redis, now = Date.now()): Promise<NodeInfo[]> {
+export async function liveNodes(redis: RedisClient, now = Date.now()): Promise<NodeInfo[]> {
   const names = await redis.zrangebyscore(keys.nodesSeen, now - NODE_TTL_MS, '+inf');
   if (!names.length) return [];
   const records = await redis.hmget(keys.nodes, ...names);
@@ -60,14 +60,14 @@ export async function liveNodes(redis: Redis, now = Date.now()): Promise<NodeInf
 }
 
 /** Every node with a heartbeat still kept, live or not (silent ones stay until pruned), by name. */
-export async function knownNodes(redis: Redis, now = Date.now()): Promise<(NodeInfo & { live: boolean })[]> {
+export async function knownNodes(redis: RedisClient, now = Date.now()): Promise<(NodeInfo & { live: boolean })[]> {
   // Same guard as liveNodes: a heartbeat that does not parse, or names no valid node, is no node.
   const all = Object.values(await redis.hgetall(keys.nodes)).flatMap((r) => parseHeartbeat(r));
   return all.map((n) => ({ ...n, live: Date.parse(n.lastSeen) >= now - NODE_TTL_MS })).sort((a, b) => a.name.localeCompare(b.name));
 }
 
 /** Forgets nodes silent for longer than the TTL (their heartbeat hash entries too). */
-export async function pruneStaleNodes(redis: Redis, now = Date.now()): Promise<string[]> {
+export async function pruneStaleNodes(redis: RedisClient, now = Date.now()): Promise<string[]> {
   const stale = await redis.zrangebyscore(keys.nodesSeen, '-inf', `(${now - NODE_TTL_MS}`);
   if (stale.length)
     await redis

@@ -24,7 +24,8 @@ export class RunSubmitter {
 
   async submit(plan: RunPlan, requestedBy: string): Promise<RunRecord> {
     const id = randomUUID();
-    const record = await this.store.create(id, plan, requestedBy);
+    // run-queued is in the stream before any node job exists, so it is always the first event.
+    const record = await this.store.create(id, plan, requestedBy, new Date(), { type: 'run-queued', nodes: plan.nodes });
     await this.flows.add({
       name: 'finalize',
       queueName: RUNS_QUEUE,
@@ -50,7 +51,6 @@ export class RunSubmitter {
         },
       })),
     });
-    await this.store.appendEvent(id, { type: 'run-queued', nodes: plan.nodes });
     return record;
   }
 

@@ -2,8 +2,9 @@
 // job whose data is a POST /v1/runs body. src/schedules/ turns the fires into
 // runs; src/core/schedules.ts checks and audits changes.
 import { Queue, type ConnectionOptions } from 'bullmq';
+import { SCHEDULES_QUEUE } from '../redis/keys.js';
 
-export const SCHEDULES_QUEUE = 'sherlock-schedules';
+export { SCHEDULES_QUEUE };
 
 export interface ScheduleSpec {
   name: string;

@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { createGunzip, gunzip, gzip } from 'node:zlib';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection.js';
 import { keys } from './keys.js';
 
 const gzipAsync = promisify(gzip);
@@ -36,7 +36,7 @@ const metaKey = (runId: string, node: string, name: string) => keys.artifact(run
 const chunkKey = (runId: string, node: string, name: string, i: number) => `${keys.artifact(runId, node, name)}:${i}`;
 
 export async function putArtifact(
-  redis: Redis,
+  redis: RedisClient,
   where: { runId: string; node: string; name: string; contentType: string; ttlSeconds: number },
   content: string | Buffer,
 ): Promise<ArtifactMeta> {
@@ -64,7 +64,7 @@ function parseMeta(text: unknown): ArtifactMeta | string {
   }
 }
 
-export async function artifactMeta(redis: Redis, runId: string, node: string, name: string): Promise<ArtifactMeta | undefined> {
+export async function artifactMeta(redis: RedisClient, runId: string, node: string, name: string): Promise<ArtifactMeta | undefined> {
   const text = await redis.get(metaKey(runId, node, name));
   if (!text) return undefined;
   try {
@@ -75,7 +75,7 @@ export async function artifactMeta(redis: Redis, runId: string, node: string, na
 }
 
 /** The gzip bytes of an artifact, chunk by chunk (constant memory per chunk). */
-export async function* artifactChunks(redis: Redis, runId: string, node: string, meta: ArtifactMeta): AsyncGenerator<Buffer> {
+export async function* artifactChunks(redis: RedisClient, runId: string, node: string, meta: ArtifactMeta): AsyncGenerator<Buffer> {
   for (let i = 0; i < meta.chunks; i++) {
     const chunk = await redis.getBuffer(chunkKey(runId, node, meta.name, i));
     if (!chunk) throw new Error(`artifact ${meta.name} of node ${node} expired while being read`);
@@ -90,7 +90,7 @@ export async function* artifactChunks(redis: Redis, runId: string, node: string,
  * not read). Never throws for bad data, only when Redis fails.
  */
 export async function readStoredArtifacts(
-  redis: Redis,
+  redis: RedisClient,
   runId: string,
   refs: ArtifactRef[],
   skip: (meta: ArtifactMeta) => string | undefined = () => undefined,
@@ -135,7 +135,7 @@ export async function readStoredArtifacts(
 export const gunzipArtifact = (gz: Buffer[]): Promise<Buffer> => gunzipAsync(gz.length === 1 ? gz[0]! : Buffer.concat(gz));
 
 /** One artifact, uncompressed whole; a string says why it cannot be read. */
-export async function readArtifact(redis: Redis, runId: string, ref: ArtifactRef): Promise<Buffer | string> {
+export async function readArtifact(redis: RedisClient, runId: string, ref: ArtifactRef): Promise<Buffer | string> {
   const [stored] = await readStoredArtifacts(redis, runId, [ref]);
   if (!stored || !('meta' in stored)) return stored?.why ?? 'no reply';
   return gunzipArtifact(stored.gz);

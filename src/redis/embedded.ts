@@ -36,6 +36,8 @@ export interface EmbeddedRedisOptions {
   acl?: (sha256: (text: string) => string) => string[];
   /** How the AOF is synced (config file load.appendfsync): the loss window on a host crash. */
   appendfsync?: 'always' | 'everysec' | 'no';
+  /** More redis-server arguments (e.g. `--cluster-enabled yes`), after the ones above. */
+  extraArgs?: string[];
 }
 
 export async function startEmbeddedRedis(options: EmbeddedRedisOptions): Promise<EmbeddedRedis> {
@@ -70,6 +72,7 @@ export async function startEmbeddedRedis(options: EmbeddedRedisOptions): Promise
     chmodSync(aclFile, 0o600);
     args.push('--aclfile', aclFile);
   }
+  args.push(...(options.extraArgs ?? []));
   const child = spawn(options.binary ?? 'redis-server', args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));

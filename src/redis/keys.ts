@@ -1,8 +1,12 @@
-// Every Redis key and queue name Sherlock uses, built in one place. Keys of
-// one run share the {runId} hash tag so a Redis Cluster keeps them together.
-const PREFIX = 'sherlock';
+// Every Redis key and queue name Sherlock uses, built in one place. All of
+// them carry the hash tag {sherlock}: on a Redis Cluster they share one slot,
+// so BullMQ's flow scripts (a run's parent job waits on children in every
+// node's queue) and Sherlock's own transactions never cross slots.
+export const HASH_TAG = '{sherlock}';
+const PREFIX = HASH_TAG;
 
-export const RUNS_QUEUE = 'sherlock-runs';
+export const RUNS_QUEUE = `${HASH_TAG}-runs`;
+export const SCHEDULES_QUEUE = `${HASH_TAG}-schedules`;
 const NODE_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 
 /** Node names become queue names: BullMQ forbids ':'; we allow DNS-like names. */
@@ -14,16 +18,16 @@ export const NODE_NAME_RULE = 'lowercase letters, digits, ".", "_" and "-", star
 
 export function nodeQueue(node: string): string {
   if (!isValidNodeName(node)) throw new Error(`invalid node name "${node}": ${NODE_NAME_RULE}`);
-  return `sherlock-node-${node}`;
+  return `${HASH_TAG}-node-${node}`;
 }
 
 export const keys = {
   /** Hash: the run record (status, request, per-node state). */
-  run: (runId: string) => `${PREFIX}:run:{${runId}}`,
+  run: (runId: string) => `${PREFIX}:run:${runId}`,
   /** Stream: progress events of a run, read by SSE clients. */
-  runEvents: (runId: string) => `${PREFIX}:run:{${runId}}:events`,
+  runEvents: (runId: string) => `${PREFIX}:run:${runId}:events`,
   /** String (gzip): one stored artifact of a run. */
-  artifact: (runId: string, node: string, name: string) => `${PREFIX}:run:{${runId}}:artifact:${node}:${name}`,
+  artifact: (runId: string, node: string, name: string) => `${PREFIX}:run:${runId}:artifact:${node}:${name}`,
   /** Sorted set: run ids by creation time (ms), for listing newest first. */
   runsByTime: `${PREFIX}:runs`,
   /** Sorted set: unfinished run ids by deadline (ms), for the reaper. */
@@ -35,6 +39,8 @@ export const keys = {
   eventsWake: (processId: string) => `${PREFIX}:events:wake:${processId}`,
   /** String (lease, src/redis/lease.ts): the API replica whose reaper runs now. */
   reaperLease: `${PREFIX}:lease:reaper`,
+  /** String (lease): the API replica that trims the audit log now (src/core/audit-retention.ts). */
+  auditTrimLease: `${PREFIX}:lease:audit-trim`,
   /** String (lease): the worker process that holds a node name. */
   nodeLease: (node: string) => `${PREFIX}:nodes:lease:${node}`,
   /** Hash: sha256(token) → token record JSON. */
@@ -51,6 +57,10 @@ export const keys = {
   baseline: (node: string, runbook: string, target: string) => `${PREFIX}:baseline:${node}:${runbook}:${target}`,
   /** Pub/sub channel: ids of revoked tokens; every API replica drops its token cache. */
   tokenRevocations: `${PREFIX}:tokens:revoked`,
+  /** String (TTL): an incident-tool delivery already turned into a run, by tool and sha256 of its dedup key. */
+  hookDelivery: (tool: string, keyHash: string) => `${PREFIX}:hooks:delivery:${tool}:${keyHash}`,
+  /** String (TTL): a chat request signature already accepted (replay guard). */
+  chatopsSeen: (signature: string) => `${PREFIX}:chatops:seen:${signature}`,
   /** Pub/sub channel: run ids to cancel; every worker listens. */
   cancelChannel: `${PREFIX}:cancel`,
 } as const;

@@ -4,7 +4,7 @@
 // value, so whoever is refused can say who holds it.
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection.js';
 
 /**
  * Takes the lease if it is free or already ours, and (re)sets its expiry.
@@ -46,7 +46,7 @@ export class Lease {
   private readonly value: string;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     readonly key: string,
     readonly ttlMs: number,
   ) {

@@ -4,7 +4,7 @@
 // (JSON [family, labels]). Workers
 // never listen on a port, so this is how their figures reach Prometheus; every
 // API replica shows the same cluster-wide values (query them with max, not sum).
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection.js';
 import { createLogger } from '../util/logger.js';
 import { keys } from './keys.js';
 
@@ -62,7 +62,7 @@ const familyOf = (name: SeriesName) => name.replace(/_(sum|count)$/, '') as Shar
 const keyOf = (name: SeriesName) => ('worker' in SHARED_FAMILIES[familyOf(name)] ? keys.workerMetrics : keys.metrics);
 
 /** Adds to shared counters in one round trip. Never throws: a metric must not fail a run (a failure is logged). */
-export async function addShared(redis: Redis, increments: readonly SharedIncrement[]): Promise<void> {
+export async function addShared(redis: RedisClient, increments: readonly SharedIncrement[]): Promise<void> {
   const wanted = increments.filter((i) => (i.by ?? 1) !== 0);
   if (!wanted.length) return;
   try {
@@ -75,7 +75,7 @@ export async function addShared(redis: Redis, increments: readonly SharedIncreme
 }
 
 /** Every shared series of a known family (fields of older versions or unknown families are skipped). */
-export async function readShared(redis: Redis): Promise<SharedSample[]> {
+export async function readShared(redis: RedisClient): Promise<SharedSample[]> {
   const samples: SharedSample[] = [];
   const [api, workers] = await Promise.all([redis.hgetall(keys.metrics), redis.hgetall(keys.workerMetrics)]);
   for (const [field, value] of [...Object.entries(api), ...Object.entries(workers)]) {

@@ -7,8 +7,9 @@
 //                                  baseline comparison (when there is one)
 //   sherlock-<id>/nodes/<node>/<capture>.json + raw files
 //                                  gunzipped from their Redis chunks as they go;
-//                                  each capture JSON is also parsed (one at a
-//                                  time) to draw its part of report.html
+//                                  each capture JSON is then read once more and
+//                                  parsed to draw its part of report.html,
+//                                  inside the process-wide result gate
 //   sherlock-<id>/manifest.json    with every capture's meta, once all are read
 //   sherlock-<id>/report.html      drawn during the node pass into a compressed
 //                                  spool (a tar header needs its size first),
@@ -19,19 +20,19 @@
 // top directory. A reader that goes away stops the Redis reads; an artifact
 // that expires half-way fails the stream rather than ending it cleanly.
 import { once } from 'node:events';
-import { StringDecoder } from 'node:string_decoder';
 import { createGzip, deflateRaw, inflateRaw, type Gzip } from 'node:zlib';
 import { promisify } from 'node:util';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import tar from 'tar-stream';
 import type { RunRecord } from '../model/run.js';
 import { createLogger } from '../util/logger.js';
 import { reportHtmlChunks, type HtmlRenderOptions } from './html/document.js';
 import { buildManifest, planNodeFiles, type PlannedFile } from './manifest.js';
-import { prepareReport, recordDigest, type ReportContext, type ReportNode } from './model.js';
+import { prepareReport, type ReportContext, type ReportNode } from './model.js';
 import { staysInside } from './names.js';
 import { redisArtifactSource, streamArtifact, type ArtifactSource, type BaselineLoader, type FindingsLoader } from './source.js';
 import { renderSummary } from './summary.js';
+import type { Semaphore } from '../util/semaphore.js';
 
 const log = createLogger({ component: 'report' });
 const deflateRawAsync = promisify(deflateRaw);
@@ -49,8 +50,8 @@ export const DEFAULT_HTML_SPOOL_BYTES = 16 * 1024 * 1024;
 
 export interface ReportBundleOptions {
   run: RunRecord;
-  /** Where artifacts come from: Redis (the default source) or a source of your own. */
-  redis?: Redis;
+  /** Where artifacts come from: RedisClient (the default source) or a source of your own. */
+  redis?: RedisClient;
   source?: ArtifactSource;
   loadFindings?: FindingsLoader;
   loadBaseline?: BaselineLoader;
@@ -58,6 +59,8 @@ export interface ReportBundleOptions {
   gzipLevel?: number;
   htmlSpoolBytes?: number;
   html?: HtmlRenderOptions;
+  /** Bounds parsed results across every report this process draws (ReportContext.resultGate). */
+  resultGate?: Semaphore;
   now?: Date;
 }
 
@@ -283,7 +286,7 @@ async function writeBundle(ctx: ReportContext, files: PlannedFile[], writer: Ent
   const missing: string[] = [];
   const written = new Set<PlannedFile>();
   const dirsMade = new Set<string>();
-  const writeFile = async (file: PlannedFile, tee?: (chunk: Buffer) => void) => {
+  const writeFile = async (file: PlannedFile) => {
     written.add(file);
     if (!file.meta) {
       missing.push(file.path);
@@ -295,25 +298,14 @@ async function writeBundle(ctx: ReportContext, files: PlannedFile[], writer: Ent
       await writer.directory(dir);
     }
     const meta = file.meta;
-    await writer.stream(file.path, meta.bytes, (write) =>
-      streamArtifact(
-        ctx.source,
-        file.node.name,
-        meta,
-        async (chunk) => {
-          tee?.(chunk);
-          await write(chunk);
-        },
-        writer.signal,
-      ),
-    );
+    await writer.stream(file.path, meta.bytes, (write) => streamArtifact(ctx.source, file.node.name, meta, write, writer.signal));
   };
   // The page notes a capture it could not load and goes on; a file that could
   // not be written into the bundle ends the bundle.
   let fatal: unknown;
-  const mustWrite = async (file: PlannedFile, tee?: (chunk: Buffer) => void) => {
+  const mustWrite = async (file: PlannedFile) => {
     try {
-      await writeFile(file, tee);
+      await writeFile(file);
     } catch (err) {
       fatal ??= err;
       throw err;
@@ -321,26 +313,13 @@ async function writeBundle(ctx: ReportContext, files: PlannedFile[], writer: Ent
   };
   const byNode = new Map<ReportNode, PlannedFile[]>();
   for (const f of files) byNode.set(f.node, [...(byNode.get(f.node) ?? []), f]);
+  // The capture's files go into the bundle first, at the reader's pace and
+  // outside the result gate; its JSON is then read again to draw the page
+  // (one more Redis read, so no parsed result waits on a slow reader).
   const streaming: ReportContext = {
     ...ctx,
-    async loadResult(node, capture) {
-      const mine = byNode.get(node) ?? [];
-      const json = mine.find((f) => f.capture === capture.capture && f.name === capture.artifact);
-      let result: Awaited<ReturnType<ReportContext['loadResult']>>;
-      if (json && !written.has(json) && !capture.error) {
-        // Decoded as it streams by (no second copy of the bytes), parsed once whole.
-        const decoder = new StringDecoder('utf8');
-        const parts: string[] = [];
-        await mustWrite(json, (chunk) => parts.push(decoder.write(chunk)));
-        if (json.meta) {
-          parts.push(decoder.end());
-          result = JSON.parse(parts.join('')) as NonNullable<typeof result>;
-          parts.length = 0;
-          recordDigest(ctx, node, capture.capture, result);
-        }
-      }
-      for (const f of mine) if (f.capture === capture.capture && !written.has(f)) await mustWrite(f);
-      return result;
+    async beforeResult(node, capture) {
+      for (const f of byNode.get(node) ?? []) if (f.capture === capture.capture && !written.has(f)) await mustWrite(f);
     },
   };
   const spool = new HtmlSpool(options.htmlSpoolBytes ?? DEFAULT_HTML_SPOOL_BYTES);

@@ -77,6 +77,7 @@ function captureEntry(capture: CaptureSummary, digest: CaptureDigest | undefined
     cancelled: capture.cancelled,
     // Detached early over its BPF CPU budget: which, at what cost, after how long.
     ...(capture.stopped ? { stopped: capture.stopped } : {}),
+    ...(capture.truncated ? { truncated: capture.truncated } : {}),
     redactions: capture.redactions ?? 0,
     ...(digest?.target !== undefined ? { target: digest.target } : {}),
     ...(digest?.startedAt !== undefined ? { startedAt: digest.startedAt } : {}),

@@ -10,6 +10,7 @@ import type { BaselineComparison } from '../model/baseline.js';
 import type { CaptureMeta, CaptureResult } from '../captures/capture.js';
 import type { CaptureSummary, NodeState, RunRecord } from '../model/run.js';
 import { SegmentAllocator, safeSegment } from './names.js';
+import type { Semaphore } from '../util/semaphore.js';
 import { readArtifact, type ArtifactSource, type BaselineLoader, type FindingsLoader } from './source.js';
 
 export interface ReportNode {
@@ -41,6 +42,14 @@ export interface ReportContext {
   digests: Map<string, Map<string, CaptureDigest>>;
   /** A capture's stored result, parsed; undefined if it failed or its artifact is gone. */
   loadResult(node: ReportNode, capture: CaptureSummary): Promise<CaptureResult<Record<string, unknown>> | undefined>;
+  /** Called before a capture's result is loaded, outside the gate (the bundle writes the capture's files here, at its reader's pace). */
+  beforeResult?(node: ReportNode, capture: CaptureSummary): Promise<void>;
+  /**
+   * Bounds how many parsed capture results exist at once in this process,
+   * whatever the number of reports being drawn: held from loading a result
+   * until its part of the page is drawn.
+   */
+  resultGate?: Semaphore;
 }
 
 /** Findings in the one order analysis gave them (src/analysis/rank.ts); a stored list is shown as stored. */
@@ -77,6 +86,8 @@ export interface PrepareOptions {
   loadFindings?: FindingsLoader;
   loadBaseline?: BaselineLoader;
   now?: Date;
+  /** Shared by every report this process draws (see ReportContext.resultGate). */
+  resultGate?: Semaphore;
 }
 
 /** Gathers what the report needs besides capture data: nodes, kernels, findings. */
@@ -117,6 +128,7 @@ export async function prepareReport(options: PrepareOptions): Promise<ReportCont
     generatedAt: options.now ?? new Date(),
     source,
     digests,
+    ...(options.resultGate ? { resultGate: options.resultGate } : {}),
     async loadResult(node, capture) {
       if (capture.error || !capture.artifact) return undefined;
       const meta = await source.meta(node.name, capture.artifact);

@@ -3,7 +3,7 @@
 // kernels the run record lacks, and findings and the baseline comparison
 // through loaders (analysis owns them). Artifacts are read as streams of
 // gunzipped chunks, or parsed whole one capture at a time.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import type { Finding } from '../model/findings.js';
 import type { BaselineComparison } from '../model/baseline.js';
 import { keys } from '../redis/keys.js';
@@ -23,7 +23,7 @@ export interface ArtifactSource {
   heartbeatKernel(node: string): Promise<string | undefined>;
 }
 
-export function redisArtifactSource(redis: Redis, runId: string): ArtifactSource {
+export function redisArtifactSource(redis: RedisClient, runId: string): ArtifactSource {
   return {
     meta: (node, name) => artifactMeta(redis, runId, node, name),
     chunks: (node, meta) => artifactChunks(redis, runId, node, meta),

@@ -145,7 +145,15 @@ export function renderSummary(ctx: ReportContext): string {
       continue;
     }
     node.captures.forEach((c, i) => {
-      const status = c.error ? `failed: ${mdText(c.error)}` : c.stopped ? `stopped: ${mdText(c.stopped.message)}` : c.cancelled ? 'cancelled' : 'ok';
+      const status = c.error
+        ? `failed: ${mdText(c.error)}`
+        : c.stopped
+          ? `stopped: ${mdText(c.stopped.message)}`
+          : c.truncated
+            ? `truncated: ${mdText(c.truncated.message)}`
+            : c.cancelled
+              ? 'cancelled'
+              : 'ok';
       out.push(
         `| ${i === 0 ? nodeCell : ''} | ${i === 0 ? mdText(node.kernel ?? '-') : ''} | ${mdText(c.capture)} | ${fmtInt(c.count)} | ${fmtInt(c.dropped)} | ${fmtCpuNs(c.bpfCpuNs)} | ${fmtDurationMs(c.durationMs)} | ${status} |`,
       );

@@ -232,10 +232,12 @@ export class RunAnalysis {
         const reasons = Object.entries(drops)
           .filter(([, n]) => num(n) > 0)
           .map(([r, n]) => `${r} ${fmtCount(num(n))}`);
+        const truncated = isObj(data.truncated) && typeof data.truncated.message === 'string' ? data.truncated : undefined;
         info(
           'dropped',
-          `${capture} on ${node} dropped ${plural(dropped, 'event')}${reasons.length ? ` (${reasons.join(', ')})` : ''}: its counts are lower bounds; raise its limits for the full picture.`,
-          { dropped, drops },
+          `${capture} on ${node} dropped ${plural(dropped, 'event')}${reasons.length ? ` (${reasons.join(', ')})` : ''}` +
+            `${truncated ? `; truncated: ${String(truncated.message)}` : ''}: its counts are lower bounds; raise its limits for the full picture.`,
+          { dropped, drops, ...(truncated ? { truncated } : {}) },
         );
       }
 

@@ -6,7 +6,7 @@
 // read for all nodes, node-analysis.ts); only nodes without a usable one have
 // their capture results read back and analyzed here (artifacts.ts: at most two
 // round trips), gunzip in parallel.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import { RunAnalysis, sortFindings, type NodeResult } from './analyze-run.js';
 import type { Finding } from '../model/findings.js';
 import { compareRun, regressionFindings, type BaselineComparison } from '../baselines/compare.js';
@@ -37,7 +37,7 @@ interface Wanted {
 type Fetched = Wanted & ({ gz: Buffer[] } | { error: string });
 
 /** These stored capture results, compressed (small); those too large to analyze are not read. */
-async function fetchResults(redis: Redis, runId: string, wanted: Wanted[]): Promise<Fetched[]> {
+async function fetchResults(redis: RedisClient, runId: string, wanted: Wanted[]): Promise<Fetched[]> {
   const stored = await readStoredArtifacts(
     redis,
     runId,
@@ -75,7 +75,7 @@ export interface RunConclusions {
  * central analysis of every result gives. Never throws for bad data, only
  * when Redis fails.
  */
-export async function analyzeStoredRun(redis: Redis, run: RunRecord): Promise<RunConclusions> {
+export async function analyzeStoredRun(redis: RedisClient, run: RunRecord): Promise<RunConclusions> {
   const started = performance.now();
   const analysis = new RunAnalysis({ run });
   const wanted = new Map<string, Wanted[]>();
@@ -134,12 +134,12 @@ export async function analyzeStoredRun(redis: Redis, run: RunRecord): Promise<Ru
   return { findings, metrics, analyzedHere };
 }
 
-export async function storeFindings(redis: Redis, runId: string, findings: Finding[], ttlSeconds: number): Promise<void> {
+export async function storeFindings(redis: RedisClient, runId: string, findings: Finding[], ttlSeconds: number): Promise<void> {
   await putArtifact(redis, { runId, node: FINDINGS_NODE, name: FINDINGS_ARTIFACT, contentType: 'application/json', ttlSeconds }, JSON.stringify(findings));
 }
 
 /** A JSON artifact of the run itself (_run/<name>), parsed; undefined when absent or unreadable. */
-async function readRunJson(redis: Redis, runId: string, name: string): Promise<unknown> {
+async function readRunJson(redis: RedisClient, runId: string, name: string): Promise<unknown> {
   try {
     const content = await readArtifact(redis, runId, { node: FINDINGS_NODE, name });
     return typeof content === 'string' ? undefined : (JSON.parse(content.toString('utf8')) as unknown);
@@ -150,13 +150,13 @@ async function readRunJson(redis: Redis, runId: string, name: string): Promise<u
 }
 
 /** The stored findings, or undefined when there are none (not final yet, or expired). */
-export async function readFindings(redis: Redis, runId: string): Promise<Finding[] | undefined> {
+export async function readFindings(redis: RedisClient, runId: string): Promise<Finding[] | undefined> {
   const findings = await readRunJson(redis, runId, FINDINGS_ARTIFACT);
   return Array.isArray(findings) ? (findings as Finding[]) : undefined;
 }
 
 /** The run's stored comparison with its baselines; undefined before it ended (or when it expired). */
-export async function readBaselineComparison(redis: Redis, runId: string): Promise<BaselineComparison | undefined> {
+export async function readBaselineComparison(redis: RedisClient, runId: string): Promise<BaselineComparison | undefined> {
   const cmp = (await readRunJson(redis, runId, BASELINE_ARTIFACT)) as BaselineComparison | undefined;
   return cmp && Array.isArray(cmp.rows) ? cmp : undefined;
 }
@@ -167,7 +167,7 @@ export async function readBaselineComparison(redis: Redis, runId: string): Promi
  * failure is logged and stored as one info finding: finalization goes on.
  * Returns each node's baseline numbers (for a run that is itself a baseline).
  */
-export async function settleFindings(redis: Redis, run: RunRecord, ttlSeconds: number): Promise<Map<string, BaselineMetric[]>> {
+export async function settleFindings(redis: RedisClient, run: RunRecord, ttlSeconds: number): Promise<Map<string, BaselineMetric[]>> {
   let findings: Finding[];
   let metrics = new Map<string, BaselineMetric[]>();
   try {

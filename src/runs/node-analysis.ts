@@ -3,7 +3,7 @@
 // beside them as analysis.json; finalize merges these instead of reading every
 // result back, and falls back to the results for a node whose file is missing,
 // unreadable, of another format, or made for other captures or settings.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import { z } from 'zod';
 import { RunAnalysis, type NodeAnalysisPart, type NodeResult } from './analyze-run.js';
 import { SYMPTOMS, type BaselineMetric } from '../model/findings.js';
@@ -58,7 +58,7 @@ export function analyzeNodeResults(run: RunRecord, node: string, stored: StoredR
   return { format: NODE_ANALYSIS_FORMAT, node, artifacts: stored.map((s) => s.artifact), settings: analysis.settingsKey(), part, metrics: summarize(results) };
 }
 
-export async function storeNodeAnalysis(redis: Redis, runId: string, analysis: NodeAnalysis, ttlSeconds: number): Promise<ArtifactMeta> {
+export async function storeNodeAnalysis(redis: RedisClient, runId: string, analysis: NodeAnalysis, ttlSeconds: number): Promise<ArtifactMeta> {
   return putArtifact(
     redis,
     { runId, node: analysis.node, name: NODE_ANALYSIS_ARTIFACT, contentType: 'application/json', ttlSeconds },
@@ -120,7 +120,7 @@ export function parseNodeAnalysis(value: unknown): NodeAnalysis | string {
  * chunk, as they do), decompressed and checked; a string says why a node's
  * cannot be used.
  */
-export async function readNodeAnalyses(redis: Redis, runId: string, nodes: string[]): Promise<Map<string, NodeAnalysis | string>> {
+export async function readNodeAnalyses(redis: RedisClient, runId: string, nodes: string[]): Promise<Map<string, NodeAnalysis | string>> {
   const stored = await readStoredArtifacts(
     redis,
     runId,

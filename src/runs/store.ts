@@ -1,7 +1,7 @@
 // Run records in Redis: one hash per run (per-node fields, so nodes update
 // their own state without read-modify-write races), an index by time, and a
 // progress stream per run. Every key of a run expires with the retention.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import { keys } from '../redis/keys.js';
 import * as scripts from './scripts.js';
 import type { Finding } from '../model/findings.js';
@@ -39,11 +39,12 @@ export interface RunEvent {
 
 export class RunStore {
   constructor(
-    readonly redis: Redis,
+    readonly redis: RedisClient,
     readonly options: RunStoreOptions,
   ) {}
 
-  async create(id: string, plan: RunPlan, requestedBy: string, now = new Date()): Promise<RunRecord> {
+  /** Stores a new run record; `firstEvent` (run-queued) goes into its event stream in the same transaction. */
+  async create(id: string, plan: RunPlan, requestedBy: string, now = new Date(), firstEvent?: RunEvent): Promise<RunRecord> {
     const record: RunRecord = {
       id,
       status: 'queued',
@@ -60,7 +61,15 @@ export class RunStore {
       plan: JSON.stringify(plan),
     };
     for (const [node, state] of Object.entries(record.nodes)) fields[NODE_FIELD + node] = JSON.stringify(state);
-    await this.redis.multi().hset(keys.run(id), fields).expire(keys.run(id), this.options.retentionSeconds).zadd(keys.runsByTime, now.getTime(), id).exec();
+    const tx = this.redis.multi().hset(keys.run(id), fields).expire(keys.run(id), this.options.retentionSeconds).zadd(keys.runsByTime, now.getTime(), id);
+    if (firstEvent) {
+      const events = keys.runEvents(id);
+      tx.xadd(events, 'MAXLEN', '~', EVENTS_MAX, '*', 'event', JSON.stringify({ ...firstEvent, time: now.toISOString() })).expire(
+        events,
+        this.options.retentionSeconds,
+      );
+    }
+    await tx.exec();
     return record;
   }
 

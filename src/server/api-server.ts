@@ -15,7 +15,9 @@ import { TokenStore } from '../core/tokens.js';
 import { NodeQueues } from '../queue/node-queues.js';
 import { RunSubmitter } from '../queue/run-flow.js';
 import { ScheduleStore } from '../queue/schedules.js';
-import { connectRedis, settlesWithin } from '../redis/connection.js';
+import { Redis } from 'ioredis';
+import { connectRedis, settlesWithin, type RedisClient } from '../redis/connection.js';
+import { migrateLegacyKeys } from '../redis/legacy-keys.js';
 import { RunbookCatalog, defaultRunbooksDir } from '../runbooks/catalog.js';
 import { formatLoadError } from '../runbooks/loader.js';
 import { startFinalizer } from '../runs/finalizer.js';
@@ -26,6 +28,9 @@ import { ChatFollowers } from '../triggers/chatops/followers.js';
 import { loadTriggerSettings, type TriggerSettings } from '../triggers/settings.js';
 import { createLogger } from '../util/logger.js';
 import { loadLimitsFrom } from '../config/load-limits.js';
+import { auditRetentionFrom } from '../config/audit-retention.js';
+import { DEFAULT_STATE_DIR } from '../config/server-config.js';
+import { startAuditRetention } from '../core/audit-retention.js';
 
 const log = createLogger({ component: 'api' });
 
@@ -43,6 +48,8 @@ export interface ApiServerOptions {
   /** Else they are read here: the Sherlock config file, and the environment (default process.env) over it. */
   configFile?: string;
   env?: NodeJS.ProcessEnv;
+  /** Where the audit archive goes unless the config file's `audit.archiveFile` says (default /var/lib/sherlock). */
+  stateDir?: string;
 }
 
 export interface ApiServer {
@@ -58,13 +65,28 @@ export interface ApiServer {
 /** How long stop() waits for the finalizer and queues to close while Redis is unreachable. */
 const STOP_GRACE_MS = 5_000;
 
+/** Renames keys from before the {sherlock} hash tag (single Redis only); a refusal is logged, not fatal. */
+async function moveLegacyKeys(redis: RedisClient): Promise<void> {
+  if (!(redis instanceof Redis)) return;
+  try {
+    const moved = await migrateLegacyKeys(redis);
+    if (moved) log.warn('renamed keys from before the {sherlock} hash tag', { keys: moved });
+  } catch (err) {
+    log.warn('could not rename keys from before the {sherlock} hash tag; their tokens, runs and schedules are not seen', {
+      error: (err as Error).message,
+    });
+  }
+}
+
 export async function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
   const runbooks = options.runbooks ?? RunbookCatalog.load(options.runbooksDir ?? defaultRunbooksDir());
   for (const error of runbooks.errors) log.warn('runbook not loaded', { error: formatLoadError(error) });
   // Checked before anything opens: bad trigger settings refuse the start (TriggerConfigError).
   const triggers = options.triggers ?? loadTriggerSettings({ configFile: options.configFile, env: options.env }, runbooks);
-  const redis = connectRedis(options.redisUrl, 'sherlock-api');
-  const bullConnection = connectRedis(options.redisUrl, 'sherlock-api-bullmq');
+  // Every request of this process shares these two: batch their writes.
+  const redis = connectRedis(options.redisUrl, 'sherlock-api', { autoPipelining: true });
+  const bullConnection = connectRedis(options.redisUrl, 'sherlock-api-bullmq', { autoPipelining: true });
+  await moveLegacyKeys(redis);
   const store = new RunStore(redis, { retentionSeconds: options.retentionSeconds });
   const submitter = new RunSubmitter(bullConnection, store);
   const tokens = new TokenStore(redis);
@@ -78,16 +100,17 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const chatFollowers = new ChatFollowers();
 
   const limits = loadLimitsFrom(options.configFile);
+  const auditRetention = startAuditRetention(redis, auditRetentionFrom(options.configFile, options.stateDir ?? DEFAULT_STATE_DIR));
   const runs = createRunService({ redis, store, submitter, audit, queues, runbooks, limits });
   // Every SSE client of this process shares one blocking reader (src/core/run-event-hub.ts).
   const eventHub = new RunEventHub(() => {
-    const dup = redis.duplicate({ connectionName: 'sherlock-api-events' });
+    const dup = connectRedis(options.redisUrl, 'sherlock-api-events');
     dup.on('error', () => {}); // the blocking read retries after reconnecting; `redis` reports the outage
     duplicates.add(dup);
     dup.once('end', () => duplicates.delete(dup));
     return dup;
   }, redis);
-  const reports = createReportService({ redis, store, runs, audit });
+  const reports = createReportService({ redis, store, runs, audit, maxConcurrentDownloads: limits.maxConcurrentDownloads });
   const schedules = createScheduleService({ store: scheduleStore, audit, runbooks, minIntervalSeconds: limits.minScheduleIntervalSeconds });
   const nodes = createNodeService({ redis, queues });
   const app = createApi({
@@ -133,6 +156,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       const done = await settlesWithin(
         (async () => {
           await finalizer.stop();
+          await auditRetention.stop();
           await scheduler.close();
           await scheduleStore.close();
           await submitter.close();

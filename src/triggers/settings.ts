@@ -27,6 +27,7 @@ import { ConfigError } from '../config/server-config.js';
 import { checkAliases, checkAllow, checkHookRules, type Origin } from './checks.js';
 import { issueLines, strictObject } from '../config/zod-text.js';
 import { loadLimitsSchema } from '../config/load-limits.js';
+import { auditRetentionSchema } from '../config/audit-retention.js';
 
 const log = createLogger({ component: 'config' });
 
@@ -38,20 +39,28 @@ const sections = {
   hooks: hooksConfigSchema,
 };
 
+/** A section whose settings are all commented out (`alertmanager:` and nothing under it) is YAML null: absent. */
+const section = <T extends z.ZodType>(schema: T) => z.preprocess((value) => value ?? undefined, schema.optional());
+
 export const configFileSchema = strictObject({
-  triggers: strictObject({
-    slack: sections.slack.optional(),
-    alertmanager: sections.alertmanager.optional(),
-    pagerduty: sections.pagerduty.optional(),
-    generic: sections.generic.optional(),
-    hooks: sections.hooks.optional(),
-  }).default({}),
+  triggers: z.preprocess(
+    (value) => value ?? undefined,
+    strictObject({
+      slack: section(sections.slack),
+      alertmanager: section(sections.alertmanager),
+      pagerduty: section(sections.pagerduty),
+      generic: section(sections.generic),
+      hooks: section(sections.hooks),
+    }).default({}),
+  ),
   /** Load limits (src/config/load-limits.ts); read by the API, checked here with the rest of the file. */
-  load: loadLimitsSchema.optional(),
+  load: section(loadLimitsSchema),
+  /** Audit retention (src/config/audit-retention.ts); read by the API. */
+  audit: section(auditRetentionSchema),
   /** Read by the worker (src/config/redaction.ts); checked here so a bad pattern refuses the API's start too. */
-  redaction: redactionConfigSchema.optional(),
+  redaction: section(redactionConfigSchema),
   /** What signed routes (chat commands, webhooks) read before they can check a signature. */
-  limits: limitsSchema.optional(),
+  limits: section(limitsSchema),
 });
 
 type FileTriggers = z.output<typeof configFileSchema>['triggers'];

@@ -6,7 +6,7 @@
 // files): their alerts are stored beside the results, their findings and
 // rule states returned for the node's state, where finalize and the manifest
 // find them.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import type { FalcoNodeSummary } from '../model/falco.js';
 import type { RunRecord } from '../model/run.js';
 import { putArtifact } from '../redis/artifacts.js';
@@ -19,7 +19,7 @@ const log = createLogger({ component: 'worker' });
 
 /** What the analysis needs of the node job's context (src/worker/run-node-job.ts). */
 export interface OwnAnalysisContext {
-  redis: Redis;
+  redis: RedisClient;
   store: Pick<RunStore, 'get'>;
   retentionSeconds: number;
   /** Operator Falco rule files and directories (SHERLOCK_FALCO_RULES). */

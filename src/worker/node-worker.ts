@@ -16,6 +16,7 @@ import type { SecretPattern } from '../redact/index.js';
 import { RunStore } from '../runs/store.js';
 import type { NodeJobData } from '../model/run.js';
 import { createLogger } from '../util/logger.js';
+import { DEFAULT_WORKER_EVENT_MEMORY_MIB } from '../model/limits.js';
 import type { OwnCgroup } from './own-cgroup.js';
 import { runNodeJob } from './run-node-job.js';
 
@@ -34,6 +35,8 @@ export interface NodeWorkerOptions {
   own?: OwnCgroup;
   /** Operator Falco rule files and directories (SHERLOCK_FALCO_RULES). */
   falcoRules?: string[];
+  /** load.workerEventMemoryMiB: what the event captures of one run may keep, shared among them. */
+  eventMemoryMiB?: number;
 }
 
 export interface NodeWorker {
@@ -131,6 +134,7 @@ export async function startNodeWorker(options: NodeWorkerOptions): Promise<NodeW
           falcoRules: options.falcoRules ?? [],
           redaction: options.redaction,
           ...(options.own ? { own: options.own } : {}),
+          eventMemoryBytes: (options.eventMemoryMiB ?? DEFAULT_WORKER_EVENT_MEMORY_MIB) * 1024 * 1024,
         });
         await addShared(redis, nodeJobIncrements(node, state));
         if (state.status === 'failed') throw new Error(state.error ?? 'every capture failed');
@@ -141,7 +145,11 @@ export async function startNodeWorker(options: NodeWorkerOptions): Promise<NodeW
       }
     },
     // One run at a time per host; a crashed worker's job fails instead of re-running.
-    { connection: bullConnection, concurrency: 1, maxStalledCount: 0 },
+    // Idle, a worker costs Redis one blocking pop per drainDelay and one stalled-job scan per
+    // stalledInterval: with thousands of idle nodes, 30 s and 60 s instead of BullMQ's 5 s and
+    // 30 s. A new run still wakes the pop at once (BullMQ's marker key). The reaper, not the
+    // stalled scan, fails the run of a worker that died (its queue has no other consumer).
+    { connection: bullConnection, concurrency: 1, maxStalledCount: 0, drainDelay: 30, stalledInterval: 60_000 },
   );
   workerRef.current = jobs;
   jobs.on('error', (err) => log.warn('worker error', { error: err.message }));

@@ -5,7 +5,7 @@
 // Cancellation (the job's AbortSignal) stops the window early and keeps what
 // was captured.
 import { release } from 'node:os';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import { captures } from '../captures/registry.js';
 import { NotSupportedError } from '../libbpf/index.js';
 import { runCapture } from '../captures/run-capture.js';
@@ -23,7 +23,7 @@ import { startCostMeter } from './sherlock-cost.js';
 const log = createLogger({ component: 'worker' });
 
 export interface NodeJobContext {
-  redis: Redis;
+  redis: RedisClient;
   store: RunStore;
   retentionSeconds: number;
   signal?: AbortSignal;
@@ -33,6 +33,8 @@ export interface NodeJobContext {
   own?: OwnCgroup;
   /** Operator Falco rule files and directories (SHERLOCK_FALCO_RULES). */
   falcoRules?: string[];
+  /** What the job's event captures may keep in memory together (estimated bytes), shared equally; absent: no budget. */
+  eventMemoryBytes?: number;
 }
 
 /** Past the capture window, how long a node may take to store its results before it counts as lost. */
@@ -52,6 +54,8 @@ export async function runNodeJob(job: NodeJobData, ctx: NodeJobContext): Promise
   }
 
   const cost = startCostMeter(ctx.own);
+  const eventSteps = job.steps.filter((s) => captures.get(s.capture)?.kind === 'events').length;
+  const eventBudgetBytes = ctx.eventMemoryBytes !== undefined ? Math.floor(ctx.eventMemoryBytes / Math.max(1, eventSteps)) : undefined;
   const outcomes = await Promise.all(
     job.steps.map(async (step): Promise<{ summary: CaptureSummary; stored?: StoredResult }> => {
       const def = captures.get(step.capture);
@@ -65,12 +69,14 @@ export async function runNodeJob(job: NodeJobData, ctx: NodeJobContext): Promise
           cpuBudgetPercent: job.cpuBudgetPercent ?? DEFAULT_CPU_BUDGET_PERCENT,
           redaction: ctx.redaction,
           ...(ctx.own ? { excludeCgroupId: ctx.own.id } : {}),
+          ...(eventBudgetBytes !== undefined ? { eventBudgetBytes } : {}),
           onLive: () => void ctx.store.appendEvent(runId, { type: 'capture-live', node, capture: step.capture }).catch(() => {}),
         });
         if (result.stopped) {
           log.warn('capture stopped over its BPF CPU budget', { runId, node, capture: step.capture, ...result.stopped });
           void ctx.store.appendEvent(runId, { type: 'capture-stopped', node, capture: step.capture, ...result.stopped }).catch(() => {});
         }
+        if (result.truncated) log.warn('capture truncated at a budget', { runId, node, capture: step.capture, ...result.truncated });
         const artifact = `${step.capture}.json`;
         const store = (name: string, contentType: string, content: string | Buffer) =>
           putArtifact(ctx.redis, { runId, node, name, contentType, ttlSeconds: ctx.retentionSeconds }, content);
@@ -86,6 +92,7 @@ export async function runNodeJob(job: NodeJobData, ctx: NodeJobContext): Promise
           durationMs: result.durationMs,
           cancelled: result.cancelled,
           ...(result.stopped ? { stopped: result.stopped } : {}),
+          ...(result.truncated ? { truncated: result.truncated } : {}),
           redactions: result.redactions ?? 0,
           artifact,
           bytes: meta.bytes,

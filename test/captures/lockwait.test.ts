@@ -1,13 +1,15 @@
 // lockwait against the real kernel: a C program whose threads fight over one
 // pthread mutex in a named function must show as waits on that mutex's
 // address (the program prints it), with the time the waiters measured
-// themselves, and the waiting stack must name the function. Built with frame
-// pointers (-fno-omit-frame-pointer) until the stacks work unwinds without.
-// A frame-pointer walk that starts in glibc (built without them) loses the
-// frame that called into it: the return address into sherlock_take_7f3a's
-// caller is read through sherlock_take_7f3a's frame, so sherlock_take_7f3a
-// itself is the frame lost (no sibling-call optimisation, so it has one) and
-// sherlock_contend_7f3a, the function that wanted the lock, is named.
+// themselves, and the waiting stack must name the function that took the lock.
+// Lock waits enter the kernel through glibc, built without frame pointers, so:
+// - by default the stack goes to user space as a snapshot and is unwound by
+//   CFI through glibc: ledger_append, which called pthread_mutex_lock, is named;
+// - with userStackBytes 0 (the frame-pointer fallback, walked in the kernel)
+//   the walk loses the frame that called into glibc: the return address into
+//   sherlock_take_7f3a's caller is read through sherlock_take_7f3a's frame, so
+//   sherlock_take_7f3a itself is lost (no sibling-call optimisation, so it has
+//   one) and sherlock_contend_7f3a, the function below it, is named.
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,6 +24,52 @@ import { bpfHandlesOf, kernelSkipReason, stillLoaded } from '../helpers/kernel.j
 import { captureDuring, killLeftovers, start, TempDir } from './sched-children.js';
 
 const skip = kernelSkipReason();
+
+/**
+ * argv[1] threads × argv[2] appends to one ledger under one mutex, each holding
+ * it argv[3] µs (sleeping). ledger_writer → ledger_append → pthread_mutex_lock,
+ * neither inlined; ledger_append's call is no tail call (it unlocks after).
+ * Prints the mutex's address.
+ */
+const LEDGER_C = String.raw`
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+static pthread_mutex_t ledger_lock = PTHREAD_MUTEX_INITIALIZER;
+static long ledger[1024];
+static int entries, rounds, hold_us;
+
+__attribute__((noinline)) void ledger_append(long v)
+{
+	pthread_mutex_lock(&ledger_lock);
+	ledger[entries++ % 1024] = v;
+	usleep(hold_us);
+	pthread_mutex_unlock(&ledger_lock);
+}
+
+__attribute__((noinline)) void *ledger_writer(void *arg)
+{
+	for (int r = 0; r < rounds; r++) ledger_append((long)arg * 1000 + r);
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	int n = atoi(argv[1]);
+	pthread_t t[64];
+
+	rounds = atoi(argv[2]);
+	hold_us = atoi(argv[3]);
+	if (n < 1 || n > 64) return 2;
+	printf("%p\n", (void *)&ledger_lock);
+	fflush(stdout);
+	for (long i = 0; i < n; i++) pthread_create(&t[i], NULL, ledger_writer, (void *)i);
+	for (int i = 0; i < n; i++) pthread_join(t[i], NULL);
+	return 0;
+}
+`;
 
 /**
  * argv[1] threads × argv[2] rounds of: lock, hold argv[3] µs (sleeping), unlock,
@@ -102,6 +150,7 @@ describe('lockwait records', () => {
 describe.skipIf(skip)(`lockwait on the real kernel${skip ? ` (skipped: ${skip})` : ''}`, () => {
   let tmp: TempDir;
   let contend: string;
+  let ledgerBin: string;
 
   beforeAll(() => {
     tmp = new TempDir();
@@ -112,6 +161,12 @@ describe.skipIf(skip)(`lockwait on the real kernel${skip ? ` (skipped: ${skip})`
       stdio: ['ignore', 'ignore', 'inherit'],
       timeout: 60_000,
     });
+    ledgerBin = join(tmp.path, 'sherlock-ledger');
+    writeFileSync(join(tmp.path, 'ledger.c'), LEDGER_C);
+    execFileSync('cc', ['-O2', '-g', '-pthread', '-fno-omit-frame-pointer', '-o', ledgerBin, join(tmp.path, 'ledger.c')], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+      timeout: 60_000,
+    });
   });
   afterAll(() => tmp?.remove());
   afterEach(() => {
@@ -119,20 +174,25 @@ describe.skipIf(skip)(`lockwait on the real kernel${skip ? ` (skipped: ${skip})`
     expect(bpfHandlesOf()).toEqual({ programIds: [], links: 0, maps: 0 });
   });
 
-  it('names the process, the mutex address, the wait time and the function that waited', async () => {
+  it('by frame pointers (userStackBytes 0): names the process, the mutex address, the wait time and the function below the lost frame', async () => {
     let pid = 0;
     let lock = '';
     let measuredUs = 0;
-    const { result, programIds } = await captureDuring(lockwait, async () => {
-      const child = start(contend, ['4', '60', '2000']);
-      pid = child.pid;
-      const done = await child.done;
-      expect(done.code).toBe(0);
-      const [addr, waited] = done.stdout.trim().split('\n');
-      lock = addr!;
-      measuredUs = Number(waited);
-    });
+    const { result, programIds } = await captureDuring(
+      lockwait,
+      async () => {
+        const child = start(contend, ['4', '60', '2000']);
+        pid = child.pid;
+        const done = await child.done;
+        expect(done.code).toBe(0);
+        const [addr, waited] = done.stdout.trim().split('\n');
+        lock = addr!;
+        measuredUs = Number(waited);
+      },
+      { params: { userStackBytes: 0 } },
+    );
     expect(stillLoaded(programIds)).toEqual([]);
+    expect(result.unwind).toBeUndefined();
     // 4 threads, 60 rounds, 2 ms held: the other three wait most of the time.
     expect(measuredUs).toBeGreaterThan(200_000);
 
@@ -166,5 +226,42 @@ describe.skipIf(skip)(`lockwait on the real kernel${skip ? ` (skipped: ${skip})`
 
     const metrics = lockwait.baseline!(result as never);
     expect(metrics.find((m) => m.metric === 'lock wait time of sherlock-conten (share of the window)')!.value).toBeGreaterThan(5);
+  });
+
+  it('by CFI from snapshots (the default): names ledger_append, the function that called pthread_mutex_lock, not its caller', async () => {
+    let pid = 0;
+    let lock = '';
+    const { result, programIds } = await captureDuring(lockwait, async () => {
+      const child = start(ledgerBin, ['4', '50', '2000']);
+      pid = child.pid;
+      const done = await child.done;
+      expect(done.code).toBe(0);
+      lock = done.stdout.trim().split('\n')[0]!;
+    });
+    expect(stillLoaded(programIds)).toEqual([]);
+    expect(result.unwind?.snapshots).toBeGreaterThan(20);
+
+    const mine = result.locks.filter((l) => l.pid === pid && l.kind === 'mutex');
+    expect(mine.map((l) => l.lock)).toEqual([lock]);
+    expect(mine[0]!.waits).toBeGreaterThan(20);
+
+    const heaviest = result.stacks.find((s) => s.pid === pid && s.lock === lock)!;
+    const names = heaviest.frames.map((f) => f.name);
+    // Unwound through glibc (libc frames present) down to the thread's entry.
+    expect(names.slice(-4).join(' ← '), names.join(' ← ')).toMatch(
+      /ledger_writer.*ledger_append.*pthread_mutex_lock|ledger_writer.*ledger_append.*__lll_lock_wait/,
+    );
+    expect(callerFrame(heaviest.frames)?.name, names.join(' ← ')).toBe('ledger_append');
+    // The table's FROM column (this process only: other processes' waits may fill the top rows).
+    const own = { ...result, locks: mine, stacks: result.stacks.filter((s) => s.pid === pid) };
+    expect(lockwaitText(own)).toMatch(new RegExp(`${lock}\\s+mutex\\s+ledger_append`));
+
+    const windowSeconds = result.durationMs / 1000;
+    const ctx = { node: 'web-1', capture: 'lockwait', file: 'nodes/web-1/lockwait.json', thresholds: mergeThresholds(), windowSeconds };
+    const { findings } = lockwait.analysis!.analyze(result as never, ctx);
+    const f = findings.find((x) => x.id === `lockwait:web-1:lock:${pid}:${lock}`);
+    expect(f, findings.map((x) => x.title).join('\n')).toBeDefined();
+    expect(f!.title).toContain('waiting in ledger_append');
+    expect(f!.evidence.callers).toEqual(['ledger_append']);
   });
 });

@@ -140,7 +140,7 @@ const ROOTS = new Set(['_start', '__clone3', '__clone', 'clone3', 'clone', 'star
 describe('stack snapshot layout', () => {
   it('matches struct stack_snapshot in bpf/common/stacks.h', () => {
     const c = cLayout(join(projectRoot, 'bpf/common/stacks.h'), {
-      stack_snapshot: ['type', 'tgid', 'tid', 'kernel_stack_id', 'value', 'ip', 'sp', 'bp', 'size', 'flags', 'comm', 'data'],
+      stack_snapshot: ['type', 'tgid', 'tid', 'kernel_stack_id', 'value', 'ip', 'sp', 'bp', 'size', 'flags', 'comm', 'group', 'data'],
     });
     const { commLen: _commLen, ...offsets } = snapshotLayout;
     expect(offsets).toEqual({
@@ -155,6 +155,7 @@ describe('stack snapshot layout', () => {
       size: c['stack_snapshot.size'],
       flags: c['stack_snapshot.flags'],
       comm: c['stack_snapshot.comm'],
+      group: c['stack_snapshot.group'],
       data: c['stack_snapshot.data'],
     });
   });

@@ -52,12 +52,12 @@ describe('console sessions and CSRF', () => {
   it('keeps only the hash of the session id in Redis, with a TTL', async () => {
     const { cookie } = await signIn(base, stack.adminToken);
     const id = cookie.split('=')[1]!;
-    const keys = await stack.conn.keys('sherlock:console-session:*');
-    expect(keys).toContain(`sherlock:console-session:${createHash('sha256').update(id).digest('hex')}`);
+    const keys = await stack.conn.keys('{sherlock}:console-session:*');
+    expect(keys).toContain(`{sherlock}:console-session:${createHash('sha256').update(id).digest('hex')}`);
     expect(keys.some((k) => k.includes(id))).toBe(false);
-    const stored = await stack.conn.get(`sherlock:console-session:${createHash('sha256').update(id).digest('hex')}`);
+    const stored = await stack.conn.get(`{sherlock}:console-session:${createHash('sha256').update(id).digest('hex')}`);
     expect(stored).not.toContain(stack.adminToken);
-    expect(await stack.conn.ttl(`sherlock:console-session:${createHash('sha256').update(id).digest('hex')}`)).toBeGreaterThan(8 * 3600 - 60);
+    expect(await stack.conn.ttl(`{sherlock}:console-session:${createHash('sha256').update(id).digest('hex')}`)).toBeGreaterThan(8 * 3600 - 60);
   });
 
   it("refuses a sign-in without the form's CSRF cookie", async () => {
@@ -135,7 +135,7 @@ describe('console sessions and CSRF', () => {
     const target = await post({ 'target.port': 'eighty' });
     expect(target.status).toBe(400);
     expect(await target.text()).toMatch(/id="f-target-port-error">[^<]*number/);
-    expect(await stack.conn.zcard('sherlock:runs')).toBe(0);
+    expect(await stack.conn.zcard('{sherlock}:runs')).toBe(0);
   });
 
   it('sends a small, compressed first page with a strict CSP', async () => {

@@ -2,7 +2,7 @@
 // Redis and BullMQ, refusing with domain errors (no status codes), auditing
 // what they do, and the same start path for every trigger.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/redis/connection.js';
 import { AuditLog } from '../../src/core/audit.js';
 import { Conflict, DomainError, Forbidden, Invalid, NotFound, Unauthenticated } from '../../src/core/errors.js';
 import { createRunService, type RunService } from '../../src/core/runs.js';
@@ -30,8 +30,8 @@ async function rejection(promise: Promise<unknown>): Promise<DomainError> {
 
 describe('the application core', () => {
   let redisServer: TestRedis;
-  let redis: Redis;
-  let bull: Redis;
+  let redis: RedisClient;
+  let bull: RedisClient;
   let submitter: RunSubmitter;
   let queues: NodeQueues;
   let scheduleStore: ScheduleStore;

@@ -15,6 +15,8 @@ export interface TestRedis {
   readonly pid: number | undefined;
   /** SIGTERM (redis fsyncs its AOF) and wait until it exited. */
   stop(): Promise<void>;
+  /** SIGKILL, as a crash would, and wait until it exited. */
+  kill(): Promise<void>;
   /** Starts it again on the same port and data dir (after stop()). */
   start(): Promise<void>;
   /** stop() and remove the data dir; safe to call twice. */
@@ -36,11 +38,13 @@ const track = (server: EmbeddedRedis) => {
   return server;
 };
 
-export async function startTestRedis(): Promise<TestRedis> {
+/** `extraArgs` go to redis-server as they are (cluster mode, ...); `port` pins the port. */
+export async function startTestRedis(options: { extraArgs?: string[]; port?: number } = {}): Promise<TestRedis> {
   const dataDir = mkdtempSync(join(tmpdir(), 'sherlock-test-redis-'));
+  const { extraArgs } = options;
   let server: EmbeddedRedis | undefined;
   try {
-    server = track(await startEmbeddedRedis({ dataDir }));
+    server = track(await startEmbeddedRedis({ dataDir, extraArgs, ...(options.port ? { port: options.port } : {}) }));
   } catch (err) {
     rmSync(dataDir, { recursive: true, force: true });
     throw err;
@@ -59,10 +63,20 @@ export async function startTestRedis(): Promise<TestRedis> {
       server = undefined;
       await s?.stop();
     },
+    async kill() {
+      const s = server;
+      server = undefined;
+      if (!s) return;
+      const exited = new Promise<void>((resolve) =>
+        s.process.exitCode !== null || s.process.signalCode !== null ? resolve() : s.process.once('exit', () => resolve()),
+      );
+      s.process.kill('SIGKILL');
+      await exited;
+    },
     async start() {
       if (disposed) throw new Error('this test Redis was disposed');
       if (server) throw new Error('this test Redis is running already');
-      server = track(await startEmbeddedRedis({ dataDir, port }));
+      server = track(await startEmbeddedRedis({ dataDir, port, extraArgs }));
     },
     async dispose() {
       disposed = true;

@@ -104,7 +104,7 @@ describe.skipIf(Boolean(skip))(`secrets in argv are redacted before they leave t
     await waitFor(
       'every capture live',
       async () => {
-        const entries = await stack.conn.xrange(`sherlock:run:{${id}}:events`, '-', '+');
+        const entries = await stack.conn.xrange(`{sherlock}:run:${id}:events`, '-', '+');
         return entries.filter(([, f]) => JSON.parse(f[1]!).type === 'capture-live').length === steps;
       },
       { timeoutMs: 15_000, intervalMs: 20 },

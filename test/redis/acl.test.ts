@@ -39,7 +39,7 @@ describe('Redis as sherlock up runs it: authenticated, least privilege', () => {
     stateDir = mkdtempSync(join(tmpdir(), 'sherlock-acl-'));
     ({ credentials, file: credentialsFile } = loadOrCreateRedisCredentials(stateDir));
     redis = await startEmbeddedRedis({ dataDir: join(stateDir, 'redis'), acl: (sha) => aclFileLines(credentials, sha) });
-    await as('admin').hset('sherlock:tokens', 'seed', '{}');
+    await as('admin').hset('{sherlock}:tokens', 'seed', '{}');
   }, 20_000);
 
   afterAll(async () => {
@@ -63,37 +63,37 @@ describe('Redis as sherlock up runs it: authenticated, least privilege', () => {
       expect(asNobody(['cat', credentialsFile]).status).not.toBe(0);
       const cli = (...args: string[]) => asNobody(['redis-cli', '--no-auth-warning', '-h', '127.0.0.1', '-p', String(redis.port), ...args]);
       for (const command of [
-        ['HGETALL', 'sherlock:tokens'],
-        ['HSET', 'sherlock:tokens', 'x', '{"scopes":["admin"]}'],
-        ['GET', 'sherlock:run:{x}'],
+        ['HGETALL', '{sherlock}:tokens'],
+        ['HSET', '{sherlock}:tokens', 'x', '{"scopes":["admin"]}'],
+        ['GET', '{sherlock}:run:x'],
         ['KEYS', '*'],
       ]) {
         const out = cli(...command);
         expect(out.stdout + out.stderr).toMatch(/NOAUTH|NOPERM|WRONGPASS/);
       }
       // Guessing a user without its password does not help either.
-      const guess = cli('--user', REDIS_USERS.api, '--pass', 'guess', 'HGETALL', 'sherlock:tokens');
+      const guess = cli('--user', REDIS_USERS.api, '--pass', 'guess', 'HGETALL', '{sherlock}:tokens');
       expect(guess.stdout + guess.stderr).toMatch(/WRONGPASS|invalid username-password/);
     },
   );
 
   it('a worker credential cannot create a token, read tokens or touch the audit log', async () => {
     const worker = as('worker');
-    await expect(worker.hset('sherlock:tokens', 'x', '{"scopes":["admin"]}')).rejects.toThrow(/NOPERM/);
-    await expect(worker.hgetall('sherlock:tokens')).rejects.toThrow(/NOPERM/);
-    await expect(worker.xadd('sherlock:audit', '*', 'entry', '{}')).rejects.toThrow(/NOPERM/);
-    await expect(worker.xrange('sherlock:audit', '-', '+')).rejects.toThrow(/NOPERM/);
+    await expect(worker.hset('{sherlock}:tokens', 'x', '{"scopes":["admin"]}')).rejects.toThrow(/NOPERM/);
+    await expect(worker.hgetall('{sherlock}:tokens')).rejects.toThrow(/NOPERM/);
+    await expect(worker.xadd('{sherlock}:audit', '*', 'entry', '{}')).rejects.toThrow(/NOPERM/);
+    await expect(worker.xrange('{sherlock}:audit', '-', '+')).rejects.toThrow(/NOPERM/);
     // Its own metrics hash only: the API's counters (runs, deliveries) are out of its reach.
-    await expect(worker.hincrbyfloat('sherlock:metrics', 'x', 1)).rejects.toThrow(/NOPERM/);
-    expect(await worker.hincrbyfloat('sherlock:worker-metrics', 'acl-probe', 1)).toBe('1');
-    await worker.hdel('sherlock:worker-metrics', 'acl-probe');
+    await expect(worker.hincrbyfloat('{sherlock}:metrics', 'x', 1)).rejects.toThrow(/NOPERM/);
+    expect(await worker.hincrbyfloat('{sherlock}:worker-metrics', 'acl-probe', 1)).toBe('1');
+    await worker.hdel('{sherlock}:worker-metrics', 'acl-probe');
     await expect(worker.call('FLUSHALL')).rejects.toThrow(/NOPERM/);
     await expect(worker.call('CONFIG', 'SET', 'dir', '/tmp')).rejects.toThrow(/NOPERM/);
-    await expect(worker.eval("return redis.call('HSET', 'sherlock:tokens', 'y', '1')", 0)).rejects.toThrow(/NOPERM|can't access/);
+    await expect(worker.eval("return redis.call('HSET', '{sherlock}:tokens', 'y', '1')", 0)).rejects.toThrow(/NOPERM|can't access/);
     const api = as('api');
     await expect(api.call('FLUSHALL')).rejects.toThrow(/NOPERM/);
     await expect(api.set('elsewhere', '1')).rejects.toThrow(/NOPERM/);
-    expect(await as('admin').hkeys('sherlock:tokens')).toEqual(['seed']);
+    expect(await as('admin').hkeys('{sherlock}:tokens')).toEqual(['seed']);
   });
 
   const kernelSkip = kernelSkipReason();

@@ -1,4 +1,4 @@
-// The report bundle of a real run, through the real API: Redis, the API on a
+// The report bundle of a real run, through the real API: RedisClient, the API on a
 // loopback port, an in-process worker capturing every result kind on this
 // kernel. The .tar.gz is unpacked as a tar tool would: every entry stays in
 // the bundle's directory, every JSON parses and says what it should, the
@@ -8,7 +8,7 @@ import { release } from 'node:os';
 import { gunzipSync } from 'node:zlib';
 import { Profile } from 'pprof-format';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/redis/connection.js';
 import { MANIFEST_FORMAT } from '../../src/report/manifest.js';
 import { staysInside } from '../../src/report/names.js';
 import { connectRedis } from '../../src/redis/connection.js';
@@ -41,7 +41,7 @@ describe.skipIf(skip)(`the report bundle of a real run${skip ? ` (skipped: ${ski
   let run: RealRun;
   let entries: Map<string, UnpackedEntry>;
   let root: string;
-  let beats: Redis;
+  let beats: RedisClient;
   let idle: ReturnType<typeof fakeNode>;
 
   beforeAll(async () => {

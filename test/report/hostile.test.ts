@@ -9,7 +9,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/redis/connection.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Finding } from '../../src/analysis/types.js';
 import { createReportBundle } from '../../src/report/bundle.js';
@@ -97,7 +97,7 @@ function summary(capture: string, kind: string, count: number, artifact: string,
 
 describe('a report from a hand-made run record with hostile names', () => {
   let redis: TestRedis;
-  let conn: Redis;
+  let conn: RedisClient;
   let run: RunRecord;
   const stored = new Map<string, string | Buffer>(); // `${node}\0${name}` -> content
   const marker = `hostile-${randomUUID()}`;
@@ -300,7 +300,7 @@ describe('a report from a hand-made run record with hostile names', () => {
     const runId = run.id;
     const bundle = await createReportBundle({ redis: conn, run, now: NOW });
     // Drop a chunk of the big file after the plan was made.
-    await conn.del(`sherlock:run:{${runId}}:artifact:web-1:big.ndjson:1`);
+    await conn.del(`{sherlock}:run:${runId}:artifact:web-1:big.ndjson:1`);
     await expect(unpack(bundle.stream)).rejects.toThrow();
     await expect(bundle.done).rejects.toThrow(/expired while being read/);
   });

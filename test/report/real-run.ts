@@ -51,7 +51,7 @@ export async function realRun(stack: Stack, node: string): Promise<RealRun> {
     await waitFor(
       'every capture live',
       async () => {
-        const entries = await stack.conn.xrange(`sherlock:run:{${id}}:events`, '-', '+');
+        const entries = await stack.conn.xrange(`{sherlock}:run:${id}:events`, '-', '+');
         return entries.map(([, f]) => JSON.parse(f[1]!) as { type: string }).filter((e) => e.type === 'capture-live').length === REPORT_CAPTURES.length;
       },
       { timeoutMs: 10_000, intervalMs: 10 },

@@ -1,7 +1,7 @@
 // A small server stack for the runbook tests: a real Redis (test/helpers/redis.ts),
 // the real API on a loopback port with a chosen runbooks directory, tokens,
 // and in-process workers. stop() ends everything it started.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/redis/connection.js';
 import { connectRedis } from '../../src/redis/connection.js';
 import { startApiServer, type ApiServer } from '../../src/server/api-server.js';
 import { setLogLevel } from '../../src/util/logger.js';
@@ -21,7 +21,7 @@ export interface Reply<T = any> {
 export interface RunbookStack {
   redis: TestRedis;
   api: ApiServer;
-  conn: Redis;
+  conn: RedisClient;
   adminToken: string;
   readToken: string;
   workers: NodeWorker[];
@@ -44,7 +44,7 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
 export async function startRunbookStack(options: { runbooksDir?: string; nodes?: string[]; configFile?: string } = {}): Promise<RunbookStack> {
   const redis = await startTestRedis();
   let api: ApiServer | undefined;
-  let conn: Redis | undefined;
+  let conn: RedisClient | undefined;
   const workers: NodeWorker[] = [];
   const stop = async () => {
     for (const w of workers.splice(0)) await w.stop();

@@ -2,7 +2,7 @@
 // back through src/redis/artifacts.ts against a real Redis: whole, in batches,
 // streamed, and every way a stored artifact can be unreadable.
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/redis/connection.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectRedis } from '../../src/redis/connection.js';
 import { keys } from '../../src/redis/keys.js';
@@ -20,7 +20,7 @@ import { redisServerChildren, startTestRedis, type TestRedis } from '../helpers/
 
 describe('stored artifacts', () => {
   let redis: TestRedis;
-  let conn: Redis;
+  let conn: RedisClient;
   const runId = randomUUID();
   // Incompressible: 9 MiB of hex stays over one chunk after gzip.
   const big = JSON.stringify({ blob: randomBytes(4.5 * 1024 * 1024).toString('hex') });

@@ -4,7 +4,7 @@
 // made for other captures or settings, and finalizeIfDone stores the same.
 import { gzipSync } from 'node:zlib';
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/redis/connection.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Finding } from '../../src/analysis/types.js';
 import type { CaptureResult } from '../../src/captures/capture.js';
@@ -39,7 +39,7 @@ function resultsOf(node: string, i: number): CaptureResult[] {
 
 describe("finalize from the nodes' analysis.json", () => {
   let redis: TestRedis;
-  let conn: Redis;
+  let conn: RedisClient;
   let store: RunStore;
 
   beforeAll(async () => {

@@ -2,7 +2,7 @@
 // expiring with the run; and a node whose capture fails makes a failed run
 // that says why.
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/redis/connection.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectRedis } from '../../src/redis/connection.js';
 import { keys } from '../../src/redis/keys.js';
@@ -16,7 +16,7 @@ const WORKER = 'failing-node';
 
 describe('artifacts and failed captures', () => {
   let stack: Stack;
-  let beats: Redis;
+  let beats: RedisClient;
   let sink: ReturnType<typeof fakeNode>;
 
   beforeAll(async () => {

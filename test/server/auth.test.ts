@@ -2,7 +2,7 @@
 // 403 with a scope that does not allow the call, admin-only token management,
 // and an audit log that names who did what.
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/redis/connection.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keys } from '../../src/redis/keys.js';
 import { connectRedis } from '../../src/redis/connection.js';
@@ -14,7 +14,7 @@ const run = { steps: [{ capture: 'execsnoop' }], duration: '1s', targets: { node
 
 describe('API tokens, scopes and the audit log', () => {
   let stack: Stack;
-  let beats: Redis;
+  let beats: RedisClient;
   let node: ReturnType<typeof fakeNode>;
 
   beforeAll(async () => {

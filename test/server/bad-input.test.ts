@@ -3,7 +3,7 @@
 // stored.
 import http from 'node:http';
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/redis/connection.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectRedis } from '../../src/redis/connection.js';
 import { redisServerChildren } from '../helpers/redis.js';
@@ -144,7 +144,7 @@ const cases: Case[] = [
 
 describe('bad input', () => {
   let stack: Stack;
-  let beats: Redis;
+  let beats: RedisClient;
   let node: ReturnType<typeof fakeNode>;
   let kept: string;
 

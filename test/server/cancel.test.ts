@@ -27,7 +27,7 @@ describe.skipIf(skip)(`cancelling runs${skip ? ` (skipped: ${skip})` : ''}`, () 
     waitFor(
       'capture-live',
       async () => {
-        const entries = await stack.conn.xrange(`sherlock:run:{${id}}:events`, '-', '+');
+        const entries = await stack.conn.xrange(`{sherlock}:run:${id}:events`, '-', '+');
         return entries.some(([, f]) => JSON.parse(f[1]!).type === 'capture-live');
       },
       { timeoutMs: 5_000, intervalMs: 10 },
@@ -98,7 +98,7 @@ describe.skipIf(skip)(`cancelling runs${skip ? ` (skipped: ${skip})` : ''}`, () 
     expect(after.nodes[NODE]).toMatchObject({ status: 'cancelled' });
     expect(after.nodes[NODE]!.startedAt).toBeUndefined();
     // Never started: its one node transition is queued → cancelled.
-    const events = (await conn.xrange(`sherlock:run:{${queued}}:events`, '-', '+'))
+    const events = (await conn.xrange(`{sherlock}:run:${queued}:events`, '-', '+'))
       .map(([, f]) => JSON.parse(f[1]!))
       .map((e) => e.type + (e.status ? `:${e.status}` : ''));
     expect(events).toEqual(['run-queued', 'node-finished:cancelled', 'run-finished:cancelled']);

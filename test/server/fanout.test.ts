@@ -41,7 +41,7 @@ describe.skipIf(skip)(`fan-out to two workers${skip ? ` (skipped: ${skip})` : ''
       'both captures live',
       async () => {
         const { conn } = stack;
-        const entries = await conn.xrange(`sherlock:run:{${id}}:events`, '-', '+');
+        const entries = await conn.xrange(`{sherlock}:run:${id}:events`, '-', '+');
         const live = entries.map(([, f]) => JSON.parse(f[1]!)).filter((e) => e.type === 'capture-live');
         return live.length === 2;
       },

@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { release } from 'node:os';
 import { join } from 'node:path';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/redis/connection.js';
 import { captureNames } from '../../src/captures/registry.js';
 import { publishHeartbeat, HEARTBEAT_INTERVAL_MS } from '../../src/nodes/registry.js';
 import { connectRedis } from '../../src/redis/connection.js';
@@ -245,7 +245,7 @@ export function execMarker(marker: string): Promise<number | null> {
 }
 
 /** Makes a node look live with heartbeats and no worker behind it (its queue is never consumed). */
-export function fakeNode(redis: Redis, name: string): { stop(): void; ready: Promise<void> } {
+export function fakeNode(redis: RedisClient, name: string): { stop(): void; ready: Promise<void> } {
   const beat = () =>
     publishHeartbeat(redis, { name, labels: { fake: 'yes' }, kernel: release(), btf: true, captures: captureNames(), busy: false, version: '0.1.0' });
   const ready = beat();
@@ -301,7 +301,7 @@ export interface Stack {
   redis: TestRedis;
   api: ApiServer;
   /** A plain connection for the test's own reads and writes. */
-  conn: Redis;
+  conn: RedisClient;
   admin: Client;
   adminToken: string;
   workers: Map<string, NodeWorker>;
@@ -318,7 +318,7 @@ export type StackApiOptions = Pick<ApiServerOptions, 'configFile' | 'env' | 'tri
 export async function startStack(nodes: string[] = [], apiOptions: StackApiOptions = {}): Promise<Stack> {
   const redis = await startTestRedis();
   let api: ApiServer | undefined;
-  let conn: Redis | undefined;
+  let conn: RedisClient | undefined;
   const workers = new Map<string, NodeWorker>();
   const stop = async () => {
     // A test that failed while Redis was down: bring it back, or closing the

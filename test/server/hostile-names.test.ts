@@ -31,7 +31,7 @@ describe('hostile names through the API', () => {
   }, 30_000);
 
   it('an artifact name with ":" (a chunk key\'s shape) is a 400 naming the rule; a bad node name too', async () => {
-    await stack.conn.hset('sherlock:run:{r1}', 'id', 'r1');
+    await stack.conn.hset('{sherlock}:run:r1', 'id', 'r1');
     const id = await stack.admin.submit({ steps: [{ capture: 'execsnoop' }], duration: '1s', targets: { nodes: ['hostile-node'] } });
     for (const name of ['execsnoop.json:0', 'a:b', '.hidden', 'x'.repeat(200)]) {
       const reply = await stack.admin.get(`/v1/runs/${id}/nodes/hostile-node/artifacts/${encodeURIComponent(name)}`);
@@ -70,10 +70,10 @@ describe('hostile names through the API', () => {
     });
     await stack.conn
       .multi()
-      .hset('sherlock:nodes', 'Bad Name:1', record)
-      .zadd('sherlock:nodes:seen', Date.now(), 'Bad Name:1')
-      .hset('sherlock:nodes', 'garbage', '{nope')
-      .zadd('sherlock:nodes:seen', Date.now(), 'garbage')
+      .hset('{sherlock}:nodes', 'Bad Name:1', record)
+      .zadd('{sherlock}:nodes:seen', Date.now(), 'Bad Name:1')
+      .hset('{sherlock}:nodes', 'garbage', '{nope')
+      .zadd('{sherlock}:nodes:seen', Date.now(), 'garbage')
       .exec();
     try {
       expect((await stack.admin.get('/metrics')).status).toBe(200);
@@ -86,7 +86,7 @@ describe('hostile names through the API', () => {
       const named = await stack.admin.post('/v1/runs', { steps: [{ capture: 'execsnoop' }], duration: '1s', targets: { nodes: ['Bad Name:1'] } });
       expect(named.status).toBe(400);
     } finally {
-      await stack.conn.multi().hdel('sherlock:nodes', 'Bad Name:1', 'garbage').zrem('sherlock:nodes:seen', 'Bad Name:1', 'garbage').exec();
+      await stack.conn.multi().hdel('{sherlock}:nodes', 'Bad Name:1', 'garbage').zrem('{sherlock}:nodes:seen', 'Bad Name:1', 'garbage').exec();
     }
   });
 

@@ -49,7 +49,7 @@ describe.skipIf(skip)(`a worker process killed during a run${skip ? ` (skipped: 
     await waitFor(
       'capture-live from crash-a and crash-b',
       async () => {
-        const entries = await stack.conn.xrange(`sherlock:run:{${id}}:events`, '-', '+');
+        const entries = await stack.conn.xrange(`{sherlock}:run:${id}:events`, '-', '+');
         const live = entries
           .map(([, f]) => JSON.parse(f[1]!))
           .filter((e) => e.type === 'capture-live')
@@ -91,7 +91,7 @@ describe.skipIf(skip)(`a worker process killed during a run${skip ? ` (skipped: 
     expect(events).toHaveLength(alive.captures![0]!.count);
     expect(events.filter((e) => e.argv.includes(marker))).toHaveLength(1);
 
-    const timeline = await stack.conn.xrange(`sherlock:run:{${id}}:events`, '-', '+');
+    const timeline = await stack.conn.xrange(`{sherlock}:run:${id}:events`, '-', '+');
     const types = timeline.map(([, f]) => JSON.parse(f[1]!) as { type: string; node?: string; status?: string; reason?: string });
     expect(types).toContainEqual(expect.objectContaining({ type: 'node-finished', node: 'crash-a', status: 'failed', reason: 'timeout' }));
     expect(types.at(-1)).toMatchObject({ type: 'run-finished', status: 'partial' });

@@ -2,7 +2,7 @@
 // redis-server): 200 within 3 s, a replay still refused at once, the outcome
 // posted to response_url when Redis is back; and chat followers stop with the
 // API process that runs them.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/redis/connection.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectRedis } from '../../src/redis/connection.js';
 import { startApiServer } from '../../src/server/api-server.js';
@@ -102,7 +102,7 @@ describe('POST /v1/chatops/slack while Redis is slow', () => {
     });
 
   it('acks within 3 s while Redis is paused, refuses a replay at once, then posts the run id and the result (in order, ≤ 5)', async () => {
-    const pauser: Redis = connectRedis(stack.redis.url, 'sherlock-test-pauser');
+    const pauser: RedisClient = connectRedis(stack.redis.url, 'sherlock-test-pauser');
     try {
       await pauser.ping(); // connected before the pause, so CLIENT PAUSE itself is not queued behind a handshake
       const body = form(`latency pid=${process.pid} 2s on ${NODE}`);
@@ -152,7 +152,7 @@ describe('POST /v1/chatops/slack while Redis is slow', () => {
   }, 120_000);
 
   it('a late error (an unknown node) is posted to response_url, and nothing else', async () => {
-    const pauser: Redis = connectRedis(stack.redis.url, 'sherlock-test-pauser');
+    const pauser: RedisClient = connectRedis(stack.redis.url, 'sherlock-test-pauser');
     try {
       await pauser.ping();
       const before = posts.length;

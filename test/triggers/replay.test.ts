@@ -68,7 +68,7 @@ describe('signed chat requests and time', () => {
       const replay = await fetch(`${second.url}/v1/chatops/slack`, { method: 'POST', headers, body });
       expect(replay.status).toBe(401);
       expect(((await replay.json()) as { error: { message: string } }).error.message).toMatch(/replay|already/);
-      const [key] = await stack.conn.keys('sherlock:chatops:seen:*');
+      const [key] = await stack.conn.keys('{sherlock}:chatops:seen:*');
       expect(await stack.conn.ttl(key!)).toBeGreaterThan(2 * MAX_SKEW_SECONDS - 10);
     } finally {
       await second.stop();

@@ -3,7 +3,7 @@
 // receiver with no secret configured is disabled (404). Replies are 200 with a
 // chat message, also for a command that does not parse or is not allowed.
 import { Hono, type Context } from 'hono';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../redis/connection.js';
 import { NotFound, Unauthenticated } from '../../core/errors.js';
 import { addShared } from '../../redis/shared-metrics.js';
 import { answerFromMemory, type ChatDeps, type ChatRequest } from '../../triggers/chatops/answer.js';
@@ -19,7 +19,7 @@ import { readBodyWithin, type BodyLimits } from '../read-body.js';
 
 export interface ChatopsRoutesOptions extends ChatDeps {
   /** Where replays are remembered across replicas. */
-  redis: Redis;
+  redis: RedisClient;
   /** Slack/Mattermost settings (absent, or no secret: the receiver answers 404). */
   chatops?: ChatopsConfig;
   /** Chat follow-ups running in the background; the API's shutdown stops them (absent: kept here). */

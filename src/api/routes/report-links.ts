@@ -3,7 +3,7 @@
 // signature and expiry are the credential (src/core/report-links.ts); every
 // use, served or refused, is audited and counted.
 import { Hono, type Context } from 'hono';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../redis/connection.js';
 import type { AuditLog } from '../../core/audit.js';
 import { DomainError, Expired, NotFound } from '../../core/errors.js';
 import { checkReportLink, type ReportLinkSettings } from '../../core/report-links.js';
@@ -14,7 +14,7 @@ import { bundleReply, pageReply } from './report.js';
 export interface ReportLinkRoutesOptions {
   reports: ReportService;
   audit: AuditLog;
-  redis: Redis;
+  redis: RedisClient;
   /** Absent: signed links are off and these routes answer 404. */
   reportLinks?: ReportLinkSettings;
 }

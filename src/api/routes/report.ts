@@ -41,13 +41,7 @@ export function bundleReply(bundle: ReportBundle, extra: Record<string, string> 
 }
 
 /** report.html streamed, with its content security policy. */
-export function pageReply(chunks: AsyncIterable<string>, extra: Record<string, string> = {}): Response {
-  const stream = Readable.from(
-    (async function* () {
-      for await (const chunk of chunks) yield Buffer.from(chunk);
-    })(),
-  );
-  stream.on('error', () => {}); // a client that hangs up destroys it with an AbortError
+export function pageReply({ stream }: { stream: Readable }, extra: Record<string, string> = {}): Response {
   const body = Readable.toWeb(stream) as ReadableStream;
   return new Response(body, {
     headers: {

@@ -1,6 +1,6 @@
 // Health, metrics, the capture catalogue, live nodes and the OpenAPI document.
 import { Hono } from 'hono';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../redis/connection.js';
 import { z } from 'zod';
 import { captures } from '../../captures/registry.js';
 import type { NodeService } from '../../core/nodes.js';
@@ -15,7 +15,7 @@ import { sharedLines } from './shared-metrics.js';
 
 const HEALTH_TIMEOUT_MS = 2_000;
 
-function pingWithin(redis: Redis, ms: number): Promise<unknown> {
+function pingWithin(redis: RedisClient, ms: number): Promise<unknown> {
   let timer: NodeJS.Timeout | undefined;
   const ping = redis.ping();
   ping.catch(() => {}); // may settle after the timeout answered
@@ -26,7 +26,7 @@ function pingWithin(redis: Redis, ms: number): Promise<unknown> {
 
 export interface SystemRoutesOptions {
   /** The API's own connection: /healthz reports whether it is up. */
-  redis: Redis;
+  redis: RedisClient;
   nodes: NodeService;
   tokens: TokenStore;
   httpMetrics: HttpMetrics;

@@ -70,7 +70,7 @@ export const execsnoop: CaptureDefinition<ExecsnoopParams, ExecsnoopData> = {
 
   records: [headerLayout, execLayout, exitLayout],
 
-  collect({ object, params }) {
+  collect({ object, params, eventBudgetBytes }) {
     const toWallMs = kernelClock();
     const lastExecOfPid = new Map<number, ExecEvent>();
     const pathSearches = new PathSearchFolder<ExecEvent>();
@@ -98,6 +98,7 @@ export const execsnoop: CaptureDefinition<ExecsnoopParams, ExecsnoopData> = {
         // Misses still waiting for their thread's next exec: each becomes one failed exec.
         for (const settled of pathSearches.flush()) keep(settled);
       },
+      eventBudgetBytes,
     );
   },
 

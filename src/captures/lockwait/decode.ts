@@ -25,6 +25,13 @@ export interface WaitValue {
   maxNs: number;
 }
 
+/** LOCKWAIT_GROUP (lockwait.h): a snapshot's group is the futex word with the kind in its two low bits. */
+const KIND_BITS = 3n;
+
+export function decodeWaitGroup(group: bigint): { uaddr: bigint; kind: WaitKind } {
+  return { uaddr: group & ~KIND_BITS, kind: KINDS[Number(group & KIND_BITS)] ?? 'other' };
+}
+
 export function decodeWaitKey(data: Buffer): WaitKey {
   return {
     stack: decodeStackKey(data.subarray(keyLayout.offsets.stack, keyLayout.offsets.stack + stackKeyLayout.size)),

@@ -1,11 +1,14 @@
 // lockwait: time threads spend blocked on user-space locks (futex waits), per
-// process, per lock (futex word) and per waiting user stack, summed in the
-// kernel (bpf/lockwait). A stacks-kind result, so it has the flame graph and
-// pprof outputs of profile and offcputime, weighted by µs waited.
+// process, per lock (futex word) and per waiting user stack (bpf/lockwait).
+// The stacks are unwound by CFI from snapshots (through glibc's lock code),
+// or walked by frame pointers in the kernel when userStackBytes is 0. A
+// stacks-kind result, so it has the flame graph and pprof outputs of profile
+// and offcputime, weighted by µs waited.
 import { z } from 'zod';
 import type { CaptureDefinition, Column } from '../capture.js';
 import { stackFiles } from '../stack-family/outputs.js';
-import { columns } from '../stack-family/stack-capture.js';
+import { configureUnwinding, unwindParams } from '../stack-family/params.js';
+import { columns, describeGaps } from '../stack-family/stack-capture.js';
 import { analyzeLockwait, callerFrame } from './analyze.js';
 import { lockwaitBaseline } from './baseline.js';
 import { collectLockWaits } from './collect.js';
@@ -40,6 +43,8 @@ export const lockwaitParams = z
       .describe('threads in a futex wait at once that can be timed; past it waits are dropped (map_full)'),
     maxProcesses: z.number().int().min(256).max(1_048_576).default(8192).describe('processes announced for symbolization while alive'),
     top: z.number().int().min(1).max(10_000).default(20).describe('locks in the table and stacks in the text'),
+    // Copied once per wait of at least minWaitUs, at its end: offcputime's sizes.
+    ...unwindParams({ userStackBytes: 8 * 1024, snapshotBufferBytes: 8 * 1024 * 1024 }),
   })
   .strict();
 
@@ -57,10 +62,12 @@ export const lockwait: CaptureDefinition<LockwaitParams, LockwaitData> = {
     object.setMaxEntries('waits', params.maxStacks);
     object.setMaxEntries('starts', params.maxThreads);
     object.setMaxEntries('seen_tgids', params.maxProcesses);
+    configureUnwinding(object, params);
   },
 
   records: [keyLayout, valueLayout, stackKeyLayout, newTgidLayout],
-  collect: ({ object, params }) => collectLockWaits(object, params.top),
+  collect: ({ object, params }) =>
+    collectLockWaits(object, { top: params.top, snapshotBytes: params.userStackBytes, maxDepth: params.maxDepth, maxThreads: params.maxThreads }),
   table: (data) => ({ columns: lockColumns, rows: data.locks.slice(0, data.top) }),
   text: lockwaitText,
   count: (data) => data.locks.length,
@@ -83,7 +90,11 @@ const lockColumns: Column<LockWaitLock>[] = [
 ];
 
 export function lockwaitText(data: LockwaitData): string {
-  const head = `${ms(data.total)} ms waited in ${data.waits} futex waits (${ms(data.mutexUs)} ms on contended locks), ${data.locks.length} locks`;
+  const head =
+    `${ms(data.total)} ms waited in ${data.waits} futex waits (${ms(data.mutexUs)} ms on contended locks), ${data.locks.length} locks` +
+    describeGaps(data)
+      .map((line) => `\n${line}`)
+      .join('');
   if (!data.locks.length) return `${head}\n(no waits)`;
   const table = columns(
     ['WAIT ms', 'WAITS', 'MAX ms', 'PID', 'COMM', 'LOCK', 'KIND', 'FROM'],

@@ -63,12 +63,18 @@ export const opensnoop: CaptureDefinition<OpensnoopParams, OpensnoopData> = {
 
   records: [eventLayout],
 
-  collect({ object, params }) {
+  collect({ object, params, eventBudgetBytes }) {
     const toWallMs = kernelClock();
-    return eventCollector<OpenEvent>(object, params.maxEvents, (data, keep) => {
-      const record = decodeEvent(data);
-      if (record) keep(toEvent(record, toWallMs));
-    });
+    return eventCollector<OpenEvent>(
+      object,
+      params.maxEvents,
+      (data, keep) => {
+        const record = decodeEvent(data);
+        if (record) keep(toEvent(record, toWallMs));
+      },
+      undefined,
+      eventBudgetBytes,
+    );
   },
 
   table: ({ events }) => ({ columns, rows: events }),

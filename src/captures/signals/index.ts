@@ -196,18 +196,24 @@ export const signals: CaptureDefinition<SignalsParams, SignalsData> = {
     sizeRingBuffer(object, params.ringBufferMiB);
   },
 
-  collect({ object, params }) {
+  collect({ object, params, eventBudgetBytes }) {
     const toWallMs = kernelClock();
     const ended = new Set<number>(); // older kernels may report one end twice (two threads both last)
-    const events = eventCollector<SignalsEvent>(object, params.maxEvents, (data, keep) => {
-      const r = decodeSignals(data);
-      if (!r) return;
-      if (r.kind !== SIGNALS_SIGNAL) {
-        if (ended.has(r.pid)) return;
-        ended.add(r.pid);
-      }
-      keep(toEvent(r, toWallMs));
-    });
+    const events = eventCollector<SignalsEvent>(
+      object,
+      params.maxEvents,
+      (data, keep) => {
+        const r = decodeSignals(data);
+        if (!r) return;
+        if (r.kind !== SIGNALS_SIGNAL) {
+          if (ended.has(r.pid)) return;
+          ended.add(r.pid);
+        }
+        keep(toEvent(r, toWallMs));
+      },
+      undefined,
+      eventBudgetBytes,
+    );
     return { ...events, finish: () => ({ events: withTargetCgroups(events.finish().events), ...readTotals(object) }) };
   },
 

@@ -25,7 +25,8 @@ export const snapshotLayout = {
   flags: 52,
   comm: 56,
   commLen: 16,
-  data: 72,
+  group: 72,
+  data: 80,
 } as const;
 export const endLayout = { type: 0, tid: 4, value: 8, size: 16 } as const;
 
@@ -61,6 +62,8 @@ export interface UnwindSummary {
 interface Unwound {
   key: StackKey;
   unwound: UnwoundStack;
+  /** The record's group (a capture's key besides the stack, 0n: none). */
+  group: bigint;
 }
 
 /** Snapshots waiting to be unwound, at most (past it they are dropped and counted). */
@@ -90,7 +93,7 @@ export interface SnapshotOptions<V> {
 
 export function countSnapshots<V>(object: BpfObject, symbolizer: SherlockSymbolizer, options: SnapshotOptions<V>): SnapshotCounter<V> {
   const reader = new RingBufferReader(object.map('snapshots'));
-  const counts = new Map<string, { key: StackKey; ips: bigint[]; end: UnwindEnd; endModule?: string; value: V }>();
+  const counts = new Map<string, { key: StackKey; group: bigint; ips: bigint[]; end: UnwindEnd; endModule?: string; value: V }>();
   const pending = new Map<number, Unwound>();
   const summary: UnwindSummary = {
     snapshots: 0,
@@ -134,20 +137,20 @@ export function countSnapshots<V>(object: BpfObject, symbolizer: SherlockSymboli
     } catch {
       unwound = { ips: [], end: 'bad-frame', framePointerFrames: 0 };
     }
-    return { key, unwound };
+    return { key, unwound, group: data.readBigUInt64LE(L.group) };
   };
 
-  const count = ({ key, unwound }: Unwound, value: V) => {
+  const count = ({ key, unwound, group }: Unwound, value: V) => {
     summary.snapshots++;
     summary.ends[unwound.end] = (summary.ends[unwound.end] ?? 0) + 1;
     if (unwound.end === 'no-unwind-info' && unwound.endModule) summary.noUnwindInfo[unwound.endModule] = (summary.noUnwindInfo[unwound.endModule] ?? 0) + 1;
     if (unwound.end === 'unmapped') summary.unmappedDropped++;
     summary.framePointerFrames += unwound.framePointerFrames;
     summary.frames += unwound.ips.length;
-    const id = `${key.tgid}\0${key.comm}\0${key.kernelStackId}\0${unwound.end}\0${unwound.endModule ?? ''}\0${unwound.ips.join(',')}`;
+    const id = `${key.tgid}\0${key.comm}\0${key.kernelStackId}\0${group}\0${unwound.end}\0${unwound.endModule ?? ''}\0${unwound.ips.join(',')}`;
     const existing = counts.get(id);
     if (existing) existing.value = options.add(existing.value, value);
-    else counts.set(id, { key, ips: unwound.ips, end: unwound.end, ...(unwound.endModule ? { endModule: unwound.endModule } : {}), value });
+    else counts.set(id, { key, group, ips: unwound.ips, end: unwound.end, ...(unwound.endModule ? { endModule: unwound.endModule } : {}), value });
   };
 
   const handle = (data: Buffer) => {
@@ -211,6 +214,7 @@ export function countSnapshots<V>(object: BpfObject, symbolizer: SherlockSymboli
       [...counts.values()].map((c) => ({
         key: c.key,
         value: c.value,
+        ...(c.group ? { group: c.group } : {}),
         user: { ips: c.ips, end: c.end, ...(c.endModule ? { endModule: c.endModule } : {}) },
       })),
     summary: () => ({ ...summary, openAtEnd: pending.size }),

@@ -190,6 +190,8 @@ export interface CountedStack<V> {
   value: V;
   /** The user stack unwound in user space from a snapshot (instead of key.userStackId). */
   user?: { ips: bigint[]; end: UnwindEnd; endModule?: string };
+  /** The snapshot's group (struct stack_snapshot.group: a capture's key besides the stack), when not 0. */
+  group?: bigint;
 }
 
 /** Reads the counts map whole (batch) and decodes keys and values. */

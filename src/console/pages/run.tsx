@@ -212,13 +212,7 @@ export function runPage({ runs, reports, sessions, runEvents }: RunPageOptions) 
 
   // The report page in the run page's frame (same origin only; sandboxed there).
   app.get('/runs/:id/report.html', read, async (c) => {
-    const chunks = await reports.page(c.req.param('id'), c.get('session')!.name);
-    const stream = Readable.from(
-      (async function* () {
-        for await (const chunk of chunks) yield Buffer.from(chunk);
-      })(),
-    );
-    stream.on('error', () => {}); // a client that hangs up destroys it
+    const { stream } = await reports.page(c.req.param('id'), c.get('session')!.name);
     return new Response(Readable.toWeb(stream) as ReadableStream, {
       headers: {
         'content-type': 'text/html; charset=utf-8',

@@ -167,14 +167,22 @@ export async function* reportHtmlChunks(ctx: ReportContext, options: HtmlRenderO
     yield `<script type="text/x-sherlock-node" id="${anchor}-body">`;
     yield scriptSafe(nodeIntro(node, findings));
     for (const capture of node.captures) {
-      let result: Record<string, unknown> | undefined;
       let problem: string | undefined;
+      let section: string;
+      await ctx.beforeResult?.(node, capture);
+      // The parsed result lives only inside the gate: drawn into a string, then dropped.
+      const release = await ctx.resultGate?.acquire();
       try {
-        result = await ctx.loadResult(node, capture);
-      } catch (err) {
-        problem = (err as Error).message;
+        let result: Record<string, unknown> | undefined;
+        try {
+          result = await ctx.loadResult(node, capture);
+        } catch (err) {
+          problem = (err as Error).message;
+        }
+        section = captureSection(node, capture, result, html);
+      } finally {
+        release?.();
       }
-      let section = captureSection(node, capture, result, html);
       if (problem) section = section.replace('</h3>', `</h3><p class="error">The stored result could not be read: ${esc(problem)}</p>`);
       yield scriptSafe(section);
     }

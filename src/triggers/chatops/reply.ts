@@ -2,8 +2,9 @@
 // 3 s: in time, its answer is the ack; late, the ack says what is under way and
 // the outcome is posted to response_url, in the same 5-post budget as the
 // run's follower.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../redis/connection.js';
 import { Unauthenticated } from '../../core/errors.js';
+import { keys } from '../../redis/keys.js';
 import { createLogger } from '../../util/logger.js';
 import { ACK_BUDGET_MS, unlessAborted, withinBudget } from './ack-budget.js';
 import { answerWithRedis, ephemeral, slowAck, type ChatDeps, type ChatReply, type ChatRequest, type RedisCommand } from './answer.js';
@@ -15,17 +16,17 @@ import { REPLAY_MEMORY_SECONDS } from './verify.js';
 
 const log = createLogger({ component: 'chatops' });
 
-const seenKey = (signature: string) => `sherlock:chatops:seen:${signature}`;
+const seenKey = keys.chatopsSeen;
 
 /** Redis's say on a replay, shared by every API replica: true the first time a signature is seen. */
-async function firstTimeInRedis(redis: Redis, signature: string): Promise<boolean> {
+async function firstTimeInRedis(redis: RedisClient, signature: string): Promise<boolean> {
   return (await redis.set(seenKey(signature), '1', 'EX', REPLAY_MEMORY_SECONDS, 'NX')) === 'OK';
 }
 
 export interface ReplyContext {
   deps: ChatDeps;
   /** Where signatures already seen are kept, shared by every API replica. */
-  redis: Redis;
+  redis: RedisClient;
   config: ChatopsConfig;
   followers: ChatFollowers;
 }

@@ -1,7 +1,7 @@
 // One slash command's posts to its response_url. Slack accepts at most 5 per
 // command, so the late answer and the run's follower share this one budget;
 // nothing is posted once the follow-up's signal is aborted (API shutdown).
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../redis/connection.js';
 import { addShared } from '../../redis/shared-metrics.js';
 import { createLogger } from '../../util/logger.js';
 
@@ -33,7 +33,7 @@ async function postJson(url: string, message: ChatMessage, signal: AbortSignal):
  * `post`, counting each delivery and failure in sherlock_chat_posts_total (a post given up at
  * shutdown is neither). The count is not awaited: a slow Redis must not hold the next post.
  */
-export function countingPost(redis: Redis, post: PostJson = postJson): PostJson {
+export function countingPost(redis: RedisClient, post: PostJson = postJson): PostJson {
   const count = (outcome: string) => void addShared(redis, [{ name: 'sherlock_chat_posts_total', labels: { outcome } }]);
   return async (url, message, signal) => {
     try {

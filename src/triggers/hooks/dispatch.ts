@@ -2,7 +2,7 @@
 // are audited, and a delivery the sender retries finds its idempotency key
 // (SET NX in Redis, holding the run id) and gets the same run back.
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../redis/connection.js';
 import type { AuditLog } from '../../core/audit.js';
 import { DomainError, Unprocessable } from '../../core/errors.js';
 import type { RunService } from '../../core/runs.js';
@@ -10,6 +10,7 @@ import type { HooksConfig } from './config.js';
 import { buildRunRequest, findRule, MappingError, type HookAlert } from './mapping.js';
 import { nodeFromLabels } from './node-labels.js';
 import { liveNodes } from '../../nodes/registry.js';
+import { keys } from '../../redis/keys.js';
 
 export interface AlertResult {
   alert: string;
@@ -24,7 +25,7 @@ export interface AlertResult {
 /** What turning alerts into runs needs. */
 export interface AlertDeps {
   /** Holds the delivery keys that make a retried delivery find its run. */
-  redis: Redis;
+  redis: RedisClient;
   runs: Pick<RunService, 'start'>;
   audit: AuditLog;
 }
@@ -34,7 +35,7 @@ const PENDING = 'pending';
 const PENDING_WAIT_MS = 5_000;
 const PENDING_POLL_MS = 50;
 
-export const dedupKey = (tool: string, key: string) => `sherlock:hooks:delivery:${tool}:${createHash('sha256').update(key).digest('hex')}`;
+export const dedupKey = (tool: string, key: string) => keys.hookDelivery(tool, createHash('sha256').update(key).digest('hex'));
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
