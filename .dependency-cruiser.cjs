@@ -2,14 +2,14 @@
 // within a layer, never in a cycle). test/architecture/layers.test.ts runs
 // these rules in `make test`; `npx depcruise src` shows the same.
 //
-//   entry points   cli, server, api, triggers, schedules, console
+//   entry points   cli, client, server, api, triggers, schedules, console
 //   core           core                     (the application: runs, tokens, audit, schedules...)
 //   flow           planner, queue, worker   (a request becomes jobs on nodes)
 //   domain         captures, analysis, falco, report, runbooks, baselines, runs, nodes, config
 //   ground floors  libbpf, symbolize, unwind, stacks, cgroups, redis, format, util, model, redact
 const layer = (...folders) => `^src/(${folders.join('|')})/`;
 
-const ENTRY = ['cli', 'server', 'api', 'triggers', 'schedules', 'console'];
+const ENTRY = ['cli', 'client', 'server', 'api', 'triggers', 'schedules', 'console'];
 const CORE = ['core'];
 const FLOW = ['planner', 'queue', 'worker'];
 const DOMAIN = ['captures', 'analysis', 'falco', 'report', 'runbooks', 'baselines', 'runs', 'nodes', 'config'];

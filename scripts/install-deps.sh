@@ -4,7 +4,8 @@
 # benchmarks' own (make bench passes it).
 set -euo pipefail
 
-packages=(clang llvm binutils gcc g++ libbpf-dev libbpf1 bpftool redis-server iproute2 nftables chromium)
+# prometheus: for promtool (test/server/promtool.test.ts checks /metrics and the alert rules with it).
+packages=(clang llvm binutils gcc g++ libbpf-dev libbpf1 bpftool redis-server iproute2 nftables chromium prometheus)
 # `--bench`: also what only the benchmarks use (bpftrace, for the tracer comparison).
 [[ "${1:-}" == "--bench" ]] && packages+=(bpftrace time)
 
@@ -22,4 +23,12 @@ fi
 echo "installing: ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
+# Sherlock starts the Redis it needs itself and only wants promtool from the prometheus
+# package: no daemon is started by the install (policy-rc.d 101, restored afterwards).
+policy=/usr/sbin/policy-rc.d
+saved=""
+[[ -e $policy ]] && saved=$(mktemp) && cp -p "$policy" "$saved"
+printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 755 "$policy"
+restore() { if [[ -n $saved ]]; then mv "$saved" "$policy"; else rm -f "$policy"; fi; }
+trap restore EXIT
 apt-get install -y -qq --no-install-recommends "${missing[@]}"

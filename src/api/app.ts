@@ -11,6 +11,7 @@ import type { ScheduleService } from '../core/schedules.js';
 import type { TokenStore } from '../core/tokens.js';
 import type { RunbookCatalog } from '../runbooks/catalog.js';
 import type { ChatopsConfig } from '../triggers/chatops/config.js';
+import type { ReportLinkSettings } from '../core/report-links.js';
 import type { ChatFollowers } from '../triggers/chatops/followers.js';
 import type { HooksSettings } from '../triggers/hooks/settings.js';
 import type { ApiEnv } from './env.js';
@@ -21,6 +22,7 @@ import type { HttpMetrics } from './metrics.js';
 import { adminRoutes } from './routes/admin.js';
 import { chatopsRoutes } from './routes/chatops.js';
 import { hookRoutes } from './routes/hooks.js';
+import { reportLinkRoutes } from './routes/report-links.js';
 import { reportRoutes } from './routes/report.js';
 import { runbookRoutes } from './routes/runbooks.js';
 import { runRoutes } from './routes/runs.js';
@@ -52,6 +54,8 @@ export interface ApiOptions {
   chatFollowers?: ChatFollowers;
   /** Size and time limits of the bodies signed routes read (absent: DEFAULT_BODY_LIMITS). */
   bodyLimits?: BodyLimits;
+  /** Signed report links for chat (absent: chat posts bearer links and /v1/links answers 404). */
+  reportLinks?: ReportLinkSettings;
 }
 
 export function createApi(o: ApiOptions) {
@@ -75,7 +79,11 @@ export function createApi(o: ApiOptions) {
   app.route('/v1/runs', runRoutes({ runs, tokens, runEvents: o.runEvents }));
   app.route('/v1/runbooks', runbookRoutes({ runbooks, tokens, audit }));
   app.route('/v1/runs', reportRoutes({ reports: o.reports, tokens }));
-  app.route('/v1/chatops', chatopsRoutes({ redis: o.redis, runs, runbooks, chatops: o.chatops, chatFollowers: o.chatFollowers, bodyLimits: o.bodyLimits }));
+  app.route('/v1/links', reportLinkRoutes({ reports: o.reports, audit, redis: o.redis, ...(o.reportLinks ? { reportLinks: o.reportLinks } : {}) }));
+  app.route(
+    '/v1/chatops',
+    chatopsRoutes({ redis: o.redis, runs, runbooks, chatops: o.chatops, chatFollowers: o.chatFollowers, bodyLimits: o.bodyLimits, reportLinks: o.reportLinks }),
+  );
   app.route('/v1', adminRoutes({ tokens, audit }));
   app.route('/v1/hooks', hookRoutes({ redis: o.redis, runs, audit, hooks: o.hooks, bodyLimits: o.bodyLimits }));
   app.route('/v1', scheduleRoutes({ schedules: o.schedules, runs, tokens }));

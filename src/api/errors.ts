@@ -4,7 +4,19 @@
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { z } from 'zod';
-import { Conflict, DomainError, Forbidden, invalidInput, Invalid, NotFound, Unauthenticated, Unavailable, Unprocessable, TooBusy } from '../core/errors.js';
+import {
+  Conflict,
+  DomainError,
+  Expired,
+  Forbidden,
+  invalidInput,
+  Invalid,
+  NotFound,
+  Unauthenticated,
+  Unavailable,
+  Unprocessable,
+  TooBusy,
+} from '../core/errors.js';
 import { isRedisUnavailable } from '../redis/connection.js';
 import { createLogger } from '../util/logger.js';
 
@@ -33,6 +45,7 @@ export function statusOf(err: DomainError): ContentfulStatusCode {
   if (err instanceof Forbidden) return 403;
   if (err instanceof NotFound) return 404;
   if (err instanceof Conflict) return 409;
+  if (err instanceof Expired) return 410;
   if (err instanceof Unprocessable) return 422;
   if (err instanceof Unavailable) return 503;
   if (err instanceof TooBusy) return 429;

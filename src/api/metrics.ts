@@ -24,6 +24,9 @@ export class HttpMetrics {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
+    // Gauges named like counters, which promtool check metrics refuses; each is
+    // the sum of its per-type family (nodejs_active_handles{type} and so on).
+    for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) this.registry.removeSingleMetric(name);
   }
 
   /** `route` is hono's pattern (`/v1/runs/:id`), never the path: one series per route, not per run id. */

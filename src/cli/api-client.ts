@@ -4,6 +4,7 @@ import { createWriteStream, renameSync, rmSync } from 'node:fs';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { pipeline } from 'node:stream/promises';
+import { operationRequest, type CallArgs, type JsonOperationId, type ReplyOf } from '../client/operations.js';
 import { UsageError } from './usage-error.js';
 
 const CALL_TIMEOUT_MS = 30_000;
@@ -56,6 +57,12 @@ export class ApiClient {
     const res = await this.send(method, path, body);
     if (!res.ok) throw await replyError(res, method, path);
     return (await res.json()) as T;
+  }
+
+  /** Operation `id` of the API (src/api/operations.ts): its path, body and reply typed from the schemas that generate the OpenAPI document. */
+  call<I extends JsonOperationId>(id: I, args: CallArgs<I> = {}): Promise<ReplyOf<I>> {
+    const { method, path } = operationRequest(id, args);
+    return this.json<ReplyOf<I>>(method, path, args.body);
   }
 
   /** Like json(), but undefined when this API has no such route yet (an older server). */

@@ -10,7 +10,7 @@ import { parseRunFlags, runRequest, runUsage } from './run/flags.js';
 import { followRun } from './run/follow.js';
 import { cancelCommand, printSubmitted, statusCommand } from './run/status.js';
 import { apiToken } from './run/token.js';
-import { DEFAULT_API_URL, type Submitted } from './run/view.js';
+import { DEFAULT_API_URL } from './run/view.js';
 import { UsageError } from './usage-error.js';
 
 export { runUsage };
@@ -63,7 +63,7 @@ async function run(argv: string[]): Promise<number> {
   const request = runRequest(values, positionals);
   const out = values.detach ? undefined : bundleTarget(values);
   const client = new ApiClient(base, apiToken(values, base));
-  const submitted = await client.json<Submitted>('POST', '/v1/runs', request);
+  const submitted = await client.call('startRun', { body: request });
   if (values.detach) {
     if (values.json) process.stdout.write(JSON.stringify({ type: 'run', ...submitted }) + '\n');
     else printSubmitted(submitted, base);

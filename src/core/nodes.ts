@@ -3,11 +3,11 @@
 import type { RedisClient } from '../redis/connection.js';
 import { knownNodes, liveNodes, type NodeInfo } from '../nodes/registry.js';
 import type { NodeQueues } from '../queue/node-queues.js';
-import { keys } from '../redis/keys.js';
+import { readShared, type SharedSample } from '../redis/shared-metrics.js';
 
 export interface NodeServiceOptions {
   redis: RedisClient;
-  queues: Pick<NodeQueues, 'counts'>;
+  queues: Pick<NodeQueues, 'counts' | 'oldestWaitingAt'>;
 }
 
 export type NodeService = ReturnType<typeof createNodeService>;
@@ -19,7 +19,9 @@ export function createNodeService({ redis, queues }: NodeServiceOptions) {
     known: () => knownNodes(redis),
     /** Jobs in a node's queue by state (waiting, active, failed). */
     queueCounts: (node: string) => queues.counts(node),
-    /** Counters the finalizer and workers keep: runs_<status>, capture_<name>_{count,seconds}. */
-    counters: (): Promise<Record<string, string>> => redis.hgetall(keys.metrics),
+    /** When the node job waiting longest in a node's queue was added (ms), if any waits. */
+    oldestWaitingAt: (node: string) => queues.oldestWaitingAt(node),
+    /** The counters every process shares (runs, captures, deliveries: src/redis/shared-metrics.ts). */
+    sharedCounters: (): Promise<SharedSample[]> => readShared(redis),
   };
 }

@@ -16,6 +16,7 @@ import { runRequestSchema } from '../planner/run-request.js';
 import type { NodeQueues } from '../queue/node-queues.js';
 import type { RunSubmitter } from '../queue/run-flow.js';
 import { keys } from '../redis/keys.js';
+import { addShared } from '../redis/shared-metrics.js';
 import type { RunbookSource } from '../runbooks/catalog.js';
 import { artifactChunks, artifactMeta, type ArtifactMeta } from '../redis/artifacts.js';
 import type { RunStore } from '../runs/store.js';
@@ -98,6 +99,7 @@ export function createRunService({ redis, store, submitter, audit, queues, runbo
       const plan = planRun(parsed.data, await liveNodes(redis), runbooks, limits);
       await refuseOverLoad(plan.nodes);
       const run = await submitter.submit(starter.origin ? { ...plan, origin: starter.origin } : plan, starter.actor);
+      await addShared(redis, [{ name: 'sherlock_runs_started_total', labels: { runbook: plan.runbook ?? 'ad-hoc' } }]);
       await audit.record({
         actor: starter.actor,
         action: 'run.create',

@@ -44,6 +44,11 @@ export class Forbidden extends DomainError {
   override name = 'Forbidden';
 }
 
+/** It existed, and no longer does (an expired link): asking again for a new one works. */
+export class Expired extends DomainError {
+  override name = 'Expired';
+}
+
 /** A dependency (Redis) cannot answer now; trying again later may work. */
 export class Unavailable extends DomainError {
   override name = 'Unavailable';

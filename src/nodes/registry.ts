@@ -17,6 +17,27 @@ export interface NodeInfo {
   currentRun?: string;
   lastSeen: string;
   version: string;
+  /** The worker process as it last reported itself (the API's /metrics shows it: workers do not listen). */
+  process?: WorkerProcess;
+}
+
+export interface WorkerProcess {
+  cpuSeconds: number;
+  residentBytes: number;
+  heapUsedBytes: number;
+  /** Unix seconds. */
+  startTime: number;
+}
+
+/** This process's figures for its heartbeat. */
+export function workerProcess(): WorkerProcess {
+  const cpu = process.cpuUsage();
+  return {
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    residentBytes: process.memoryUsage.rss(),
+    heapUsedBytes: process.memoryUsage().heapUsed,
+    startTime: Math.round(Date.now() / 1000 - process.uptime()),
+  };
 }
 
 export async function publishHeartbeat(redis: RedisClient, info: Omit<NodeInfo, 'lastSeen'>, now = Date.now()): Promise<void> {

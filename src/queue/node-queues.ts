@@ -47,6 +47,13 @@ export class NodeQueues {
     return this.queueOf(node).getJobCounts('waiting', 'active', 'failed');
   }
 
+  /** When the node job waiting longest in `node`'s queue was added (ms), if any waits. */
+  async oldestWaitingAt(node: string): Promise<number | undefined> {
+    // getWaiting lists oldest first: index 0 is the next job to run.
+    const [oldest] = await this.queueOf(node).getWaiting(0, 0);
+    return oldest?.timestamp;
+  }
+
   /** Removes a node job still waiting in its queue; false if it already started or is gone. */
   async removeWaiting(runId: string, node: string): Promise<boolean> {
     const job = await Job.fromId(this.queueOf(node), nodeJobId(runId, node));

@@ -4,7 +4,8 @@
 //   worker: run records, events and artifacts ({sherlock}:run:*), run deadlines,
 //           node heartbeats and its node name's lease, its node queues and the runs queue (BullMQ moves
 //           a finished child's parent job, so a worker's scripts touch it too),
-//           and the cancel channel. Never tokens, the audit log or metrics.
+//           their own metrics hash ({sherlock}:worker-metrics) and the cancel channel.
+//           Never tokens, the audit log or the API's metrics.
 // Commands: everything but the dangerous ones (FLUSHALL, CONFIG, KEYS, DEBUG,
 // ACL, MONITOR, ...), plus INFO (BullMQ reads the server version from it).
 
@@ -24,6 +25,7 @@ export const WORKER_KEYS = [
   keys.nodes,
   keys.nodesSeen,
   keys.nodeLease('*'),
+  keys.workerMetrics,
   `bull:${HASH_TAG}-node-*`,
   `bull:${RUNS_QUEUE}:*`,
 ];

@@ -51,8 +51,10 @@ export const keys = {
   consoleSession: (idHash: string) => `${PREFIX}:console-session:${idHash}`,
   /** Stream: the audit log, append-only. */
   audit: `${PREFIX}:audit`,
-  /** Hash: counters for /metrics (runs by status, capture durations). */
+  /** Hash: counters for /metrics the API side keeps (runs, deliveries: src/redis/shared-metrics.ts). */
   metrics: `${PREFIX}:metrics`,
+  /** Hash: counters for /metrics workers push (node jobs, captures); the only metrics key a worker may write. */
+  workerMetrics: `${PREFIX}:worker-metrics`,
   /** List (newest first): JSON baselines of one node for one runbook and target (src/baselines). */
   baseline: (node: string, runbook: string, target: string) => `${PREFIX}:baseline:${node}:${runbook}:${target}`,
   /** Pub/sub channel: ids of revoked tokens; every API replica drops its token cache. */

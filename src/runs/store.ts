@@ -9,6 +9,7 @@ import { readBaselineComparison, readFindings, settleFindings } from './findings
 import type { BaselineComparison } from '../model/baseline.js';
 import { isBaselineRun, recordBaseline } from '../baselines/store.js';
 import type { BaselineMetric } from '../model/findings.js';
+import { addShared } from '../redis/shared-metrics.js';
 import { FINAL_NODE_STATUSES, FINAL_STATUSES, type NodeState, type NodeStatus, type RunPlan, type RunRecord, type RunStatus } from '../model/run.js';
 
 const NODE_FIELD = 'node:';
@@ -220,8 +221,9 @@ export class RunStore {
       EVENTS_MAX,
     )) as RunStatus | null;
     // Only the call that settled the run gets a status back: counted once.
-    if (status) await this.redis.multi().zrem(keys.runDeadlines, id).hincrby(keys.metrics, `runs_${status}`, 1).exec();
+    if (status) await this.redis.zrem(keys.runDeadlines, id);
     const after = await this.get(id);
+    if (status) await addShared(this.redis, [{ name: 'sherlock_runs_total', labels: { runbook: (after ?? before)?.plan.runbook ?? 'ad-hoc', status } }]);
     // Only the call that settled the run records it (metrics come from its analysis).
     if (status === 'completed' && after && metrics && isBaselineRun(after)) await recordBaseline(this.redis, after, metrics);
     return after;

@@ -127,6 +127,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     chatops: triggers.chatops,
     hooks: triggers.hooks,
     bodyLimits: triggers.bodyLimits,
+    ...(triggers.reportLinks ? { reportLinks: triggers.reportLinks } : {}),
     chatFollowers,
   });
   app.route(

@@ -6,7 +6,18 @@ import { z } from 'zod';
 import { bodyLimitsFrom, limitsSchema, type BodyLimits } from '../config/body-limits.js';
 import { redactionConfigSchema } from '../redact/index.js';
 import type { RunbookSource } from '../runbooks/catalog.js';
-import { aliasesSchema, allowSchema, chatopsFileSchema, publicUrlSchema, secretSchema, type ChatopsConfig } from './chatops/config.js';
+import {
+  aliasesSchema,
+  allowSchema,
+  chatopsFileSchema,
+  linkKeySchema,
+  linkTtlSchema,
+  publicUrlSchema,
+  secretSchema,
+  switchSchema,
+  type ChatopsConfig,
+} from './chatops/config.js';
+import { DEFAULT_REPORT_LINK_TTL_MS, type ReportLinkSettings } from '../core/report-links.js';
 import { DEFAULT_ALIASES } from './chatops/parse.js';
 import { DEFAULT_NODE_LABELS, hooksConfigSchema, loadHooksConfig, type HooksConfig } from './hooks/config.js';
 import { DEFAULT_DEDUP_TTL_SECONDS, type HooksSettings } from './hooks/settings.js';
@@ -59,6 +70,8 @@ type FileTriggers = z.output<typeof configFileSchema>['triggers'];
 
 export interface TriggerSettings {
   chatops: ChatopsConfig;
+  /** Signed report links in chat replies; absent: off (no key, or turned off). */
+  reportLinks?: ReportLinkSettings;
   hooks: HooksSettings;
   bodyLimits: BodyLimits;
 }
@@ -80,6 +93,9 @@ export const TRIGGER_ENV = {
   SHERLOCK_PAGERDUTY_WEBHOOK_SECRET: 'triggers.pagerduty.webhookSecret',
   SHERLOCK_GENERIC_HOOK_SECRET: 'triggers.generic.secret',
   SHERLOCK_HOOKS_CONFIG: 'triggers.hooks',
+  SHERLOCK_REPORT_LINK_KEY: 'triggers.slack.reportLinks.key',
+  SHERLOCK_REPORT_LINK_TTL: 'triggers.slack.reportLinks.ttl',
+  SHERLOCK_REPORT_LINKS: 'triggers.slack.reportLinks.enabled',
 } as const;
 type TriggerVariable = keyof typeof TRIGGER_ENV;
 
@@ -143,6 +159,14 @@ export function loadTriggerSettings(sources: TriggerSources, runbooks: RunbookSo
   const pagerdutySecret = pick('SHERLOCK_PAGERDUTY_WEBHOOK_SECRET', secretSchema, fromFile.pagerduty?.webhookSecret);
   const genericSecret = pick('SHERLOCK_GENERIC_HOOK_SECRET', secretSchema, fromFile.generic?.secret);
   const hooks = hookRules(env, file, fromFile.hooks, problems);
+  const linkKey = pick('SHERLOCK_REPORT_LINK_KEY', linkKeySchema, slack.reportLinks?.key);
+  const linkTtl = pick('SHERLOCK_REPORT_LINK_TTL', linkTtlSchema as z.ZodType<number>, slack.reportLinks?.ttl);
+  const linksOn = pick('SHERLOCK_REPORT_LINKS', switchSchema as z.ZodType<boolean>, slack.reportLinks?.enabled);
+  if (linksOn?.value === true && !linkKey) {
+    problems.push(
+      'SHERLOCK_REPORT_LINKS is on but there is no key: set SHERLOCK_REPORT_LINK_KEY (or triggers.slack.reportLinks.key), e.g. openssl rand -hex 32',
+    );
+  }
 
   if (hooks) problems.push(...checkHookRules(hooks.value, hooks.origin, runbooks));
   if (aliases) problems.push(...checkAliases(aliases.value, aliases.origin, runbooks));
@@ -166,6 +190,7 @@ export function loadTriggerSettings(sources: TriggerSources, runbooks: RunbookSo
       dedupTtlSeconds: DEFAULT_DEDUP_TTL_SECONDS,
     },
     bodyLimits: bodyLimitsFrom(file),
+    ...(linkKey && linksOn?.value !== false ? { reportLinks: { key: linkKey.value, ttlMs: linkTtl?.value ?? DEFAULT_REPORT_LINK_TTL_MS } } : {}),
   };
   const whence = (s: Sourced<unknown> | undefined) => (s ? s.origin.where : 'off');
   log.info('trigger settings', {
@@ -175,6 +200,7 @@ export function loadTriggerSettings(sources: TriggerSources, runbooks: RunbookSo
     pagerduty: whence(pagerdutySecret),
     generic: whence(genericSecret),
     hookRules: settings.hooks.config.rules.length,
+    reportLinks: settings.reportLinks ? `signed, ${settings.reportLinks.ttlMs / 3_600_000} h (${whence(linkKey)})` : 'off: chat links need a bearer token',
   });
   return settings;
 }
@@ -192,7 +218,14 @@ function readConfigFile(file: string, problems: string[]): FileTriggers {
     return validSections(read.doc);
   }
   const t = parsed.data.triggers;
-  const holdsSecrets = [t.slack?.signingSecret, t.slack?.mattermostToken, t.alertmanager?.token, t.pagerduty?.webhookSecret, t.generic?.secret].some(Boolean);
+  const holdsSecrets = [
+    t.slack?.signingSecret,
+    t.slack?.mattermostToken,
+    t.slack?.reportLinks?.key,
+    t.alertmanager?.token,
+    t.pagerduty?.webhookSecret,
+    t.generic?.secret,
+  ].some(Boolean);
   const mode = readableByOthers(read.mode);
   if (holdsSecrets && mode) {
     log.warn(`${file} holds secrets and is readable by group or others (mode ${mode}); make it readable by the API's user only (chmod 600)`, { file, mode });

@@ -9,7 +9,9 @@ import { nodeJobId } from '../queue/run-flow.js';
 import { connectRedis, settlesWithin } from '../redis/connection.js';
 import { keys, nodeQueue } from '../redis/keys.js';
 import { describeHolder, Lease, type LeaseHolder } from '../redis/lease.js';
-import { HEARTBEAT_INTERVAL_MS, NODE_TTL_MS, publishHeartbeat, withdrawNode } from '../nodes/registry.js';
+import { addShared } from '../redis/shared-metrics.js';
+import { nodeJobIncrements } from './node-metrics.js';
+import { HEARTBEAT_INTERVAL_MS, NODE_TTL_MS, publishHeartbeat, withdrawNode, workerProcess } from '../nodes/registry.js';
 import type { SecretPattern } from '../redact/index.js';
 import { RunStore } from '../runs/store.js';
 import { STOP_REASON, type NodeJobData } from '../model/run.js';
@@ -113,6 +115,7 @@ export async function startNodeWorker(options: NodeWorkerOptions): Promise<NodeW
               busy: currentRun !== undefined,
               ...(currentRun ? { currentRun } : {}),
               version: VERSION,
+              process: workerProcess(),
             })
           : undefined,
       )
@@ -140,6 +143,7 @@ export async function startNodeWorker(options: NodeWorkerOptions): Promise<NodeW
           ...(options.own ? { own: options.own } : {}),
           eventMemoryBytes: (options.eventMemoryMiB ?? DEFAULT_WORKER_EVENT_MEMORY_MIB) * 1024 * 1024,
         });
+        await addShared(redis, nodeJobIncrements(node, state));
         if (state.status === 'failed') throw new Error(state.error ?? 'every capture failed');
         return { node, status: state.status };
       } finally {

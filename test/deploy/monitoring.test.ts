@@ -4,11 +4,14 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { promtoolCheckRules, promtoolSkipReason } from '../helpers/promtool.js';
+
+const noPromtool = promtoolSkipReason();
 
 const root = join(import.meta.dirname, '..', '..');
 const families = (text: string) => new Set([...text.matchAll(/sherlock_[a-z_]+/g)].map(([m]) => m.replace(/_(bucket|sum|count)$/, '')));
 const exposed = new Set(
-  ['src/api/metrics.ts', ...readdirSync(join(root, 'src/api/routes')).map((f) => `src/api/routes/${f}`)].flatMap((f) => [
+  ['src/api/metrics.ts', 'src/redis/shared-metrics.ts', ...readdirSync(join(root, 'src/api/routes')).map((f) => `src/api/routes/${f}`)].flatMap((f) => [
     ...families(readFileSync(join(root, f), 'utf8')),
   ]),
 );
@@ -26,6 +29,12 @@ describe('monitoring examples', () => {
       expect(rule.annotations.summary.length).toBeGreaterThan(5);
       for (const name of families(rule.expr)) expect(exposed, `${rule.alert} queries ${name}`).toContain(name);
     }
+  });
+
+  it.skipIf(noPromtool)(`alert rules: promtool check rules accepts them${noPromtool ? ` (skipped: ${noPromtool})` : ''}`, () => {
+    const { status, output } = promtoolCheckRules(join(root, 'deploy/prometheus/sherlock-alerts.yaml'));
+    expect(output).toMatch(/SUCCESS: \d+ rules found/);
+    expect(status).toBe(0);
   });
 
   it('dashboard: every panel queries exposed series', () => {

@@ -83,6 +83,10 @@ describe('Redis as sherlock up runs it: authenticated, least privilege', () => {
     await expect(worker.hgetall('{sherlock}:tokens')).rejects.toThrow(/NOPERM/);
     await expect(worker.xadd('{sherlock}:audit', '*', 'entry', '{}')).rejects.toThrow(/NOPERM/);
     await expect(worker.xrange('{sherlock}:audit', '-', '+')).rejects.toThrow(/NOPERM/);
+    // Its own metrics hash only: the API's counters (runs, deliveries) are out of its reach.
+    await expect(worker.hincrbyfloat('{sherlock}:metrics', 'x', 1)).rejects.toThrow(/NOPERM/);
+    expect(await worker.hincrbyfloat('{sherlock}:worker-metrics', 'acl-probe', 1)).toBe('1');
+    await worker.hdel('{sherlock}:worker-metrics', 'acl-probe');
     await expect(worker.call('FLUSHALL')).rejects.toThrow(/NOPERM/);
     await expect(worker.call('CONFIG', 'SET', 'dir', '/tmp')).rejects.toThrow(/NOPERM/);
     await expect(worker.eval("return redis.call('HSET', '{sherlock}:tokens', 'y', '1')", 0)).rejects.toThrow(/NOPERM|can't access/);
@@ -126,6 +130,11 @@ describe('Redis as sherlock up runs it: authenticated, least privilege', () => {
         expect((await client.delete(`/v1/runs/${cancelled}`)).status).toBe(202);
         expect((await client.waitFinal(cancelled, 15_000)).status).toBe('cancelled');
         expect((await client.get('/v1/audit')).status).toBe(200);
+        // What the worker pushed through its own hash reaches /metrics.
+        const metrics = (await client.get('/metrics')).text;
+        expect(metrics).toContain('sherlock_captures_total{capture="execsnoop",outcome="completed"} 1');
+        expect(metrics).toContain('sherlock_node_jobs_total{node="acl-node",status="completed"} 1');
+        expect(metrics).toContain('sherlock_runs_total{runbook="ad-hoc",status="completed"} 1');
       } finally {
         await worker?.stop();
         await api?.stop();

@@ -91,6 +91,6 @@ describe('artifacts and failed captures', () => {
     const next = await admin.submit({ steps: [{ capture: 'execsnoop' }], duration: '1s', target: { pid: [2 ** 22 + 12_346] }, targets: { nodes: [WORKER] } });
     expect((await admin.waitFinal(next, 10_000)).status).toBe('failed');
     const metrics = (await admin.get('/metrics')).text;
-    expect(metrics).toContain('sherlock_runs_total{status="failed"} 2');
+    expect(metrics).toContain('sherlock_runs_total{runbook="ad-hoc",status="failed"} 2');
   }, 30_000);
 });

@@ -2,10 +2,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { captureNames } from '../../src/captures/registry.js';
 import { bpfHandlesOf, kernelSkipReason } from '../helpers/kernel.js';
+import { promtoolCheckMetrics, promtoolSkipReason } from '../helpers/promtool.js';
 import { redisServerChildren } from '../helpers/redis.js';
-import { startStack, type Stack } from './harness.js';
+import { execMarker, sleep, startStack, type Stack } from './harness.js';
 
 const skip = kernelSkipReason();
+const noPromtool = promtoolSkipReason();
 const NODE = 'metrics-node';
 
 /** Metric lines as name{labels} → value. */
@@ -64,8 +66,12 @@ describe('health, metrics and the API description', () => {
     `counts completed runs, shows queue depths of live nodes and request latency per route${skip ? ` (skipped: ${skip})` : ''}`,
     async () => {
       const { admin } = stack;
-      const id = await admin.submit({ steps: [{ capture: 'execsnoop' }], duration: '1s', targets: { nodes: [NODE] } });
-      expect((await admin.waitFinal(id, 10_000)).status).toBe('completed');
+      const id = await admin.submit({ steps: [{ capture: 'execsnoop' }], duration: '2s', targets: { nodes: [NODE] } });
+      await admin.waitRun(id, (r) => r.nodes[NODE]?.status === 'running', 'running', 10_000);
+      await execMarker('metrics-marker'); // at least one exec in the window
+      const run = await admin.waitFinal(id, 10_000);
+      expect(run.status).toBe('completed');
+      const summary = run.nodes[NODE]!.captures![0]!;
       await admin.get(`/v1/runs/${id}`);
       await admin.get('/v1/no-such-route');
 
@@ -74,7 +80,25 @@ describe('health, metrics and the API description', () => {
       expect(reply.headers.get('content-type')).toContain('text/plain');
       const metrics = parseMetrics(reply.text);
       expect(reply.text).toContain('# TYPE sherlock_runs_total counter');
-      expect(metrics.get('sherlock_runs_total{status="completed"}')).toBe(1);
+      expect(metrics.get('sherlock_runs_total{runbook="ad-hoc",status="completed"}')).toBe(1);
+      expect(metrics.get('sherlock_runs_started_total{runbook="ad-hoc"}')).toBe(1);
+      expect(metrics.get(`sherlock_node_jobs_total{node="${NODE}",status="completed"}`)).toBe(1);
+      // Per capture, as the run's own summary says (the worker pushed them through Redis).
+      const capture = '{capture="execsnoop"}';
+      expect(metrics.get('sherlock_captures_total{capture="execsnoop",outcome="completed"}')).toBe(1);
+      expect(metrics.get(`sherlock_capture_duration_seconds_count${capture}`)).toBe(1);
+      expect(metrics.get(`sherlock_capture_duration_seconds_sum${capture}`)).toBeCloseTo(summary.durationMs / 1000, 3);
+      expect(summary.count).toBeGreaterThan(0);
+      expect(metrics.get(`sherlock_capture_events_total${capture}`)).toBe(summary.count);
+      expect(metrics.get(`sherlock_capture_bpf_cpu_seconds_total${capture}`) ?? 0).toBeCloseTo((summary as unknown as { bpfCpuNs: number }).bpfCpuNs / 1e9, 6);
+      expect(reply.text).toContain('# TYPE sherlock_capture_dropped_events_total counter');
+      expect(reply.text).toContain('# TYPE sherlock_redactions_total counter');
+      expect(metrics.get(`sherlock_queue_oldest_waiting_seconds{node="${NODE}"}`)).toBe(0);
+      expect(metrics.get('sherlock_oldest_waiting_run_seconds')).toBe(0);
+      // The worker's own process, from its heartbeat (workers never listen on a port).
+      expect(metrics.get(`sherlock_worker_cpu_seconds_total{node="${NODE}"}`)).toBeGreaterThan(0);
+      expect(metrics.get(`sherlock_worker_resident_memory_bytes{node="${NODE}"}`)).toBeGreaterThan(10e6);
+      expect(metrics.get(`sherlock_worker_busy{node="${NODE}"}`)).toBe(0);
       expect(metrics.get(`sherlock_queue_jobs{node="${NODE}",state="waiting"}`)).toBe(0);
       expect(metrics.get(`sherlock_queue_jobs{node="${NODE}",state="active"}`)).toBe(0);
       expect(metrics.get(`sherlock_queue_jobs{node="${NODE}",state="failed"}`)).toBe(0);
@@ -106,6 +130,8 @@ describe('health, metrics and the API description', () => {
       expect(age).toBeGreaterThanOrEqual(0);
       expect(age).toBeLessThan(60);
       expect(exposition(reply.text)).toEqual([]);
+      if (noPromtool) console.warn(`promtool check metrics skipped: ${noPromtool}`);
+      else expect(promtoolCheckMetrics(reply.text)).toEqual({ status: 0, output: '' });
     },
     20_000,
   );
@@ -119,9 +145,15 @@ describe('health, metrics and the API description', () => {
       await beat.ready;
       await admin.submit({ steps: [{ capture: 'execsnoop' }], duration: '1s', targets: { nodes: ['idle-node'] } });
       await admin.submit({ steps: [{ capture: 'execsnoop' }], duration: '1s', targets: { nodes: ['idle-node'] } });
+      await sleep(1100);
       const metrics = parseMetrics((await admin.get('/metrics')).text);
       expect(metrics.get('sherlock_queue_jobs{node="idle-node",state="waiting"}')).toBe(2);
-      expect([...metrics.keys()].some((k) => k.includes(`node="${NODE}"`))).toBe(false); // withdrawn: not live
+      // The oldest of the two has waited since it was submitted.
+      const waited = metrics.get('sherlock_queue_oldest_waiting_seconds{node="idle-node"}')!;
+      expect(waited).toBeGreaterThanOrEqual(1);
+      expect(waited).toBeLessThan(30);
+      expect(metrics.get('sherlock_oldest_waiting_run_seconds')).toBe(waited);
+      expect([...metrics.keys()].some((k) => k.startsWith('sherlock_queue_') && k.includes(`node="${NODE}"`))).toBe(false); // withdrawn: not live
     } finally {
       beat.stop();
     }

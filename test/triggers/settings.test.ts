@@ -109,6 +109,9 @@ describe('trigger settings: file and environment', () => {
       SHERLOCK_PAGERDUTY_WEBHOOK_SECRET: 'env-pd-secret',
       SHERLOCK_GENERIC_HOOK_SECRET: 'env-generic-secret',
       SHERLOCK_HOOKS_CONFIG: rules,
+      SHERLOCK_REPORT_LINK_KEY: 'env-report-link-key-0123456789abcdef',
+      SHERLOCK_REPORT_LINK_TTL: '2h',
+      SHERLOCK_REPORT_LINKS: 'on',
     };
     expect(Object.keys(env).sort()).toEqual(Object.keys(TRIGGER_ENV).sort()); // every variable is covered here
     const s = load({ configFile: configFile(FULL), env });
@@ -123,6 +126,7 @@ describe('trigger settings: file and environment', () => {
     expect(s.chatops.aliases).not.toHaveProperty('lat'); // the env var replaces the file's aliases
     expect(s.hooks).toMatchObject({ alertmanagerToken: 'env-am-token', pagerdutySecret: 'env-pd-secret', genericSecret: 'env-generic-secret' });
     expect(s.hooks.config.rules.map((r) => r.runbook)).toEqual(['disk-io']);
+    expect(s.reportLinks).toEqual({ key: 'env-report-link-key-0123456789abcdef', ttlMs: 2 * 3_600_000 });
 
     const blank = load({ configFile: configFile(FULL), env: { SHERLOCK_SLACK_SIGNING_SECRET: '  ', SHERLOCK_ALERTMANAGER_TOKEN: '' } });
     expect(blank.chatops.signingSecret).toBe('file-signing-secret');
@@ -148,7 +152,7 @@ describe('trigger settings: a bad config refuses the start', () => {
     expect(refusal({ configFile: file })).toContain(`${file}: unknown key "trigers" (did you mean "triggers"?); allowed: triggers`);
     const slack = configFile('triggers:\n  slack:\n    signingsecret: abc\n');
     expect(refusal({ configFile: slack })).toContain(
-      `${slack}: triggers.slack: unknown key "signingsecret" (did you mean "signingSecret"?); allowed: signingSecret, mattermostToken, publicUrl, aliases, allow`,
+      `${slack}: triggers.slack: unknown key "signingsecret" (did you mean "signingSecret"?); allowed: signingSecret, mattermostToken, publicUrl, aliases, allow, reportLinks`,
     );
     const rule = configFile('triggers:\n  hooks:\n    rules:\n      - runbook: high-cpu\n        nodes: all\n        node: web-1\n');
     expect(refusal({ configFile: rule })).toContain(`${rule}: triggers.hooks.rules.0: unknown key "node" (did you mean "nodes"?)`);

@@ -1,29 +1,12 @@
 // /v1/tokens and /v1/audit: admin only.
 import { Hono } from 'hono';
-import { z } from 'zod';
 import type { AuditLog } from '../../core/audit.js';
 import { NotFound } from '../../core/errors.js';
-import { SCOPES, type TokenStore } from '../../core/tokens.js';
+import type { TokenStore } from '../../core/tokens.js';
 import { requireScope } from '../auth.js';
 import type { ApiEnv } from '../env.js';
 import { readJson, validationError } from '../errors.js';
-
-export const newToken = z
-  .object({
-    name: z.string().min(1).max(100),
-    scopes: z.array(z.enum(SCOPES)).min(1),
-  })
-  .strict();
-
-export const auditQuery = z
-  .object({
-    limit: z.coerce.number().int().min(1).max(1000).default(100),
-    before: z
-      .string()
-      .regex(/^\d{1,20}-\d{1,20}$/, 'before is an audit entry id such as 1733300000000-0 (from a previous page)')
-      .optional(),
-  })
-  .strict();
+import { auditQuery, newToken } from '../schemas/requests.js';
 
 export interface AdminRoutesOptions {
   tokens: TokenStore;

@@ -2,12 +2,15 @@
 // signature is the auth: checked on the raw body before it is parsed; a
 // receiver with no secret configured is disabled (404). Replies are 200 with a
 // chat message, also for a command that does not parse or is not allowed.
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import type { RedisClient } from '../../redis/connection.js';
 import { NotFound, Unauthenticated } from '../../core/errors.js';
+import { addShared } from '../../redis/shared-metrics.js';
 import { answerFromMemory, type ChatDeps, type ChatRequest } from '../../triggers/chatops/answer.js';
 import { DISABLED_CHATOPS, type Caller, type ChatopsConfig } from '../../triggers/chatops/config.js';
 import { ChatFollowers } from '../../triggers/chatops/followers.js';
+import { reportLinker } from '../../triggers/chatops/follow.js';
+import type { ReportLinkSettings } from '../../core/report-links.js';
 import { parseCommand } from '../../triggers/chatops/parse.js';
 import { replyWithinBudget } from '../../triggers/chatops/reply.js';
 import { SeenSignatures } from '../../triggers/chatops/seen-signatures.js';
@@ -23,15 +26,29 @@ export interface ChatopsRoutesOptions extends ChatDeps {
   chatFollowers?: ChatFollowers;
   /** Size and time limits of a signed body (absent: DEFAULT_BODY_LIMITS). */
   bodyLimits?: BodyLimits;
+  /** Signed report links (absent: replies link the bearer-only report routes). */
+  reportLinks?: ReportLinkSettings | undefined;
 }
 
-export function chatopsRoutes({ redis, chatops, chatFollowers, bodyLimits, ...deps }: ChatopsRoutesOptions) {
+export function chatopsRoutes({ redis, chatops, chatFollowers, bodyLimits, reportLinks, ...deps }: ChatopsRoutesOptions) {
   const app = new Hono();
   // Replays to this process are refused from memory, so a slow Redis cannot delay the 401.
   const seen = new SeenSignatures();
   const followers = chatFollowers ?? new ChatFollowers();
 
+  // Not awaited: Slack wants its ack within 3 s, and a slow Redis must not hold it.
+  const count = (outcome: string) => void addShared(redis, [{ name: 'sherlock_chat_commands_total', labels: { outcome } }]);
+
   app.post('/slack', async (c) => {
+    try {
+      return await handle(c);
+    } catch (err) {
+      if (err instanceof Unauthenticated) count('rejected');
+      throw err;
+    }
+  });
+
+  const handle = async (c: Context) => {
     const config = chatops ?? DISABLED_CHATOPS; // read and checked once at start (src/config/triggers.ts)
     if (!config.signingSecret && !config.mattermostToken) {
       throw new NotFound(
@@ -61,12 +78,18 @@ export function chatopsRoutes({ redis, chatops, chatFollowers, bodyLimits, ...de
     const command = (form.get('command') ?? '/sherlock').slice(0, 50);
     const parsed = parseCommand(text, deps.runbooks?.names() ?? [], config.aliases);
     const responseUrl = form.get('response_url');
-    const req: ChatRequest = { caller, text, command, baseUrl: config.publicUrl ?? new URL(c.req.url).origin, ...(responseUrl ? { responseUrl } : {}) };
+    const baseUrl = config.publicUrl ?? new URL(c.req.url).origin;
+    const req: ChatRequest = { caller, text, command, baseUrl, links: reportLinker(baseUrl, reportLinks), ...(responseUrl ? { responseUrl } : {}) };
     // help, runbooks and refusals need no Redis (a replay of one to another replica gets the same harmless text).
     const sorted = answerFromMemory(deps, config, parsed, req);
-    if ('reply' in sorted) return c.json(sorted.reply.message);
-    return c.json(await replyWithinBudget({ deps, redis, config, followers }, sorted.needsRedis, req, signature));
-  });
+    if ('reply' in sorted) {
+      count('answered');
+      return c.json(sorted.reply.message);
+    }
+    const reply = await replyWithinBudget({ deps, redis, config, followers }, sorted.needsRedis, req, signature);
+    count(sorted.needsRedis.kind);
+    return c.json(reply);
+  };
 
   return app;
 }

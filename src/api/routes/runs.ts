@@ -3,36 +3,17 @@
 import { Readable } from 'node:stream';
 import { Hono, type Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
-import { z } from 'zod';
 import { followLiveEvents, followRunEvents, type RunEventEntry, type RunEventSources } from '../../core/run-events.js';
 import { runLinks as links, type RunService } from '../../core/runs.js';
 import type { TokenStore } from '../../core/tokens.js';
-import { RUN_STATUSES } from '../../model/run.js';
 import { createLogger } from '../../util/logger.js';
 import { requireScope } from '../auth.js';
 import type { ApiEnv } from '../env.js';
 import { readJson, validationError } from '../errors.js';
 import { checkArtifactName, checkNodeName } from '../names.js';
+import { listQuery } from '../schemas/requests.js';
 
 const log = createLogger({ component: 'api' });
-
-export const listQuery = z
-  .object({
-    limit: z.coerce.number().int().min(1).max(200).default(50),
-    // The `next` link's cursor: createdAt ms of the page's last run, then its id.
-    before: z
-      .string()
-      .regex(/^\d{1,15}(:[0-9a-f-]{36})?$/, "before is the cursor from a page's next link (ms:run-id)")
-      .transform((text) => {
-        const [ms, id] = text.split(':');
-        return { ms: Number(ms), ...(id ? { id } : {}) };
-      })
-      .optional(),
-    status: z.enum(RUN_STATUSES).optional(),
-    node: z.string().max(63).optional(),
-    runbook: z.string().max(100).optional(),
-  })
-  .strict();
 
 export interface RunRoutesOptions {
   runs: RunService;

@@ -10,7 +10,8 @@ import type { ApiEnv } from '../env.js';
 import { errorBody } from '../errors.js';
 import type { HttpMetrics } from '../metrics.js';
 import { openApiDocument } from '../openapi.js';
-import { nodeLines } from './node-metrics.js';
+import { nodeLines, queueLines } from './node-metrics.js';
+import { sharedLines } from './shared-metrics.js';
 
 const HEALTH_TIMEOUT_MS = 2_000;
 
@@ -48,24 +49,8 @@ export function systemRoutes({ redis, nodes, tokens, httpMetrics }: SystemRoutes
   });
 
   app.get('/metrics', async (c) => {
-    const counters = await nodes.counters();
-    const lines = ['# HELP sherlock_runs_total Runs that ended, by status', '# TYPE sherlock_runs_total counter'];
-    for (const [field, value] of Object.entries(counters)) {
-      if (field.startsWith('runs_')) lines.push(`sherlock_runs_total{status="${field.slice(5)}"} ${value}`);
-    }
-    lines.push('# HELP sherlock_capture_duration_seconds Capture windows run by workers', '# TYPE sherlock_capture_duration_seconds summary');
-    for (const [field, value] of Object.entries(counters)) {
-      const m = /^capture_(\w+)_(count|seconds)$/.exec(field);
-      if (m) lines.push(`sherlock_capture_duration_seconds_${m[2] === 'count' ? 'count' : 'sum'}{capture="${m[1]}"} ${value}`);
-    }
-    lines.push('# HELP sherlock_queue_jobs Jobs in each live node queue, by state', '# TYPE sherlock_queue_jobs gauge');
-    for (const node of await nodes.live()) {
-      for (const [state, count] of Object.entries(await nodes.queueCounts(node.name))) {
-        lines.push(`sherlock_queue_jobs{node="${node.name}",state="${state}"} ${count}`);
-      }
-    }
-    lines.push(...(await nodeLines(nodes)));
-    return c.text(lines.join('\n') + '\n' + (await httpMetrics.render()), 200, { 'content-type': 'text/plain; version=0.0.4' });
+    const lines = [...(await sharedLines(nodes)), ...(await queueLines(nodes)), ...(await nodeLines(nodes))];
+    return c.text(lines.join('\n') + '\n' + (await httpMetrics.render()), 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
   });
 
   app.get('/v1/openapi.json', (c) => c.json(openApiDocument()));

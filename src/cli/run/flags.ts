@@ -1,5 +1,6 @@
 // `sherlock run` flags → the POST /v1/runs body. Every mistake the CLI can
 // see is a UsageError here, before anything is sent.
+import type { BodyOf } from '../../client/operations.js';
 import { parseArgs } from 'node:util';
 import { MAX_RUN_DURATION_MS } from '../../model/limits.js';
 import { formatDuration, parseDuration } from '../../util/duration.js';
@@ -96,7 +97,7 @@ export function parseRunFlags(args: string[]) {
 }
 
 /** The POST /v1/runs body from the flags; every mistake the CLI can see is a UsageError. */
-export function runRequest(values: RunFlags, positionals: string[]): Record<string, unknown> {
+export function runRequest(values: RunFlags, positionals: string[]): BodyOf<'startRun'> {
   if (positionals.length > 1) throw new UsageError(`sherlock run takes one runbook, got ${positionals.map((p) => `"${p}"`).join(' ')}`);
   const runbook = positionals[0];
   const steps = list(values.steps);
@@ -108,7 +109,7 @@ export function runRequest(values: RunFlags, positionals: string[]): Record<stri
   if (values.detach && values.wait) throw new UsageError('give --detach or --wait, not both');
 
   const params = (values.param ?? []).map((p) => keyValue('--param', p));
-  const body: Record<string, unknown> = {};
+  const body: Omit<BodyOf<'startRun'>, 'targets'> = {};
   if (runbook) {
     body.runbook = runbook;
     // As text: the server types them against the runbook's declarations ("5432" an int, "30s" a duration).
@@ -133,13 +134,12 @@ export function runRequest(values: RunFlags, positionals: string[]): Record<stri
   if (Object.keys(target).length) body.target = target;
   const nodes = list(values.node);
   if (nodes.length && values.label?.length) throw new UsageError('give --node or --label, not both');
-  if (nodes.length) body.targets = { nodes };
-  else if (values.label?.length) body.targets = { labels: Object.fromEntries(values.label.map((l) => keyValue('--label', l))) };
-  else body.targets = { all: true };
   if (values.reason !== undefined) body.reason = values.reason;
   const falcoRules = list(values['falco-rules']).map(falcoRuleName);
   if (falcoRules.length) body.falcoRules = falcoRules;
-  return body;
+  if (nodes.length) return { ...body, targets: { nodes } };
+  if (values.label?.length) return { ...body, targets: { labels: Object.fromEntries(values.label.map((l) => keyValue('--label', l))) } };
+  return { ...body, targets: { all: true } };
 }
 
 /** "extra" or "extra.yaml" → "extra"; a path is refused: the files live on the workers, a request only names them. */

@@ -114,7 +114,7 @@ export async function followRun(client: ApiClient, submitted: Submitted, base: s
 async function stopRun(client: ApiClient, id: string, view: RunProgress): Promise<void> {
   view.stopRequested();
   try {
-    await client.json('POST', `/v1/runs/${id}/stop`);
+    await client.call('stopRun', { path: { id } });
   } catch (err) {
     if (err instanceof ApiRequestError && err.code === 'run_finished') return;
     if (isMissingRoute(err)) throw new ApiRequestError('this API cannot stop a run early (no POST /v1/runs/:id/stop)');
@@ -145,7 +145,7 @@ async function follow(client: ApiClient, id: string, view: RunProgress, interrup
     while (polling && !interrupt.aborted) {
       await sleep(view.anyQueued() ? 2_000 : 10_000, stream.signal);
       if (!polling || interrupt.aborted) return;
-      const run = await client.json<RunView>('GET', `/v1/runs/${id}`).catch(() => undefined);
+      const run = await client.call('getRun', { path: { id } }).catch(() => undefined);
       if (run) view.update(run);
       if (run && FINAL_STATUSES.has(run.status)) {
         await sleep(2_000, stream.signal); // the stream normally ends by itself now
@@ -179,7 +179,7 @@ async function follow(client: ApiClient, id: string, view: RunProgress, interrup
       if (error instanceof ApiRequestError && error.status !== undefined && error.status < 500) throw error;
       // The API may be restarting: retry for about a minute before giving up.
       if (++failures > 12) throw error ?? new ApiRequestError(`the event stream of run ${id} keeps ending before the run does`);
-      const run = await client.json<RunView>('GET', `/v1/runs/${id}`).catch(() => undefined);
+      const run = await client.call('getRun', { path: { id } }).catch(() => undefined);
       if (run) view.update(run);
       if (run && FINAL_STATUSES.has(run.status)) break;
       await sleep(Math.min(1000 * failures, 5000), interrupt);
@@ -192,5 +192,5 @@ async function follow(client: ApiClient, id: string, view: RunProgress, interrup
   }
   if (interrupt.aborted) throw new Error('interrupted');
   // The record, not the stream, has the per-capture summaries; it is final by now.
-  return client.json<RunView>('GET', `/v1/runs/${id}`);
+  return client.call('getRun', { path: { id } });
 }

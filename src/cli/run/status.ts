@@ -5,10 +5,10 @@ import { formatDuration } from '../../util/duration.js';
 import type { ApiClient } from '../api-client.js';
 import { describeTarget } from '../../format/index.js';
 import { captureTable, nodeLines } from './outcome.js';
-import { apiFlag, type RunView, type Submitted } from './view.js';
+import { apiFlag, type Submitted } from './view.js';
 
 export async function statusCommand(client: ApiClient, id: string, base: string): Promise<number> {
-  const run = await client.json<RunView>('GET', `/v1/runs/${id}`);
+  const run = await client.call('getRun', { path: { id } });
   const plan = run.plan;
   const what = plan.runbook ? `runbook ${plan.runbook}` : `steps ${plan.steps.map((s) => s.capture).join(', ')}`;
   const lines = [
@@ -29,7 +29,7 @@ export async function statusCommand(client: ApiClient, id: string, base: string)
 }
 
 export async function cancelCommand(client: ApiClient, id: string, base: string): Promise<number> {
-  const reply = await client.json<{ status: string }>('DELETE', `/v1/runs/${id}`);
+  const reply = await client.call('cancelRun', { path: { id } });
   process.stdout.write(`cancel requested for run ${id} (status now ${reply.status}); its nodes detach and keep what they captured\n`);
   process.stdout.write(`  status: sherlock run --status ${id}${apiFlag(base)}\n`);
   return 0;

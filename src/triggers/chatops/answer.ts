@@ -7,7 +7,7 @@ import { FINAL_STATUSES } from '../../model/run.js';
 import type { RunbookCatalog } from '../../runbooks/catalog.js';
 import { own } from '../../util/own.js';
 import { allowed, type Caller, type ChatopsConfig } from './config.js';
-import { reportLinks } from './follow.js';
+import type { ReportLinker } from './follow.js';
 import { helpText, type ChatCommand } from './parse.js';
 import type { ChatMessage } from './response-poster.js';
 
@@ -16,8 +16,10 @@ export interface ChatRequest {
   text: string;
   command: string;
   responseUrl?: string;
-  /** Where report links point: the public URL, else the request's origin. */
+  /** The public URL, else the request's origin. */
   baseUrl: string;
+  /** The report links replies show (signed when a key is configured). */
+  links: ReportLinker;
 }
 
 /** The chat message, and the run to follow on response_url if one was started. */
@@ -78,7 +80,7 @@ export async function answerWithRedis(deps: ChatDeps, config: ChatopsConfig, cmd
         .map(([n, s]) => `${n}: ${s.status}`)
         .join(', ');
       return {
-        message: ephemeral(`Run ${run.id} (${run.plan.runbook ?? 'ad-hoc'}): *${run.status}*; ${nodes}. Report: ${reportLinks(req.baseUrl, run.id).html}`),
+        message: ephemeral(`Run ${run.id} (${run.plan.runbook ?? 'ad-hoc'}): *${run.status}*; ${nodes}. Report: ${req.links(run.id).html}`),
       };
     }
     case 'cancel': {
@@ -113,7 +115,7 @@ export async function answerWithRedis(deps: ChatDeps, config: ChatopsConfig, cmd
       return {
         message: {
           response_type: 'in_channel',
-          text: `${req.caller.userName} started *${cmd.runbook}* (run ${run.id}) for ${seconds}s on ${run.plan.nodes.join(', ')}. Report when done: ${reportLinks(req.baseUrl, run.id).html}`,
+          text: `${req.caller.userName} started *${cmd.runbook}* (run ${run.id}) for ${seconds}s on ${run.plan.nodes.join(', ')}. Report when done: ${req.links(run.id).html}`,
         },
         follow: { runId: run.id, durationMs: run.plan.durationMs },
       };

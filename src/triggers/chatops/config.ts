@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { own, ownRecord } from '../../util/own.js';
 import { strictObject } from '../../config/zod-text.js';
+import { parseDuration } from '../../util/duration.js';
 import { DEFAULT_ALIASES } from './parse.js';
 
 export interface AllowRule {
@@ -42,12 +43,35 @@ export const aliasesSchema = ownRecord(aliasName, z.string({ error: 'must be a r
 const names = z.array(z.string().min(1).max(200)).max(1000);
 export const allowSchema = ownRecord(z.string().min(1).max(100), strictObject({ users: names.optional(), channels: names.optional() }));
 
+const MAX_LINK_TTL_MS = 30 * 24 * 3_600_000;
+
+/** How long a signed report link opens: "24h", "90m" (1 minute to 30 days; days as hours, e.g. 168h). */
+export const linkTtlSchema = z.string({ error: 'must be a duration like 24h or 90m' }).transform((text, ctx) => {
+  const ms = parseDuration(text);
+  if (ms === undefined || ms < 60_000 || ms > MAX_LINK_TTL_MS) {
+    ctx.addIssue({ code: 'custom', message: `must be a duration from 1m to 720h (30 days), like 24h; got "${text}"` });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+/** The HMAC key of report links: long enough that it cannot be guessed. */
+export const linkKeySchema = secretSchema.refine((key) => key.length >= 32, { message: 'must be at least 32 characters (e.g. openssl rand -hex 32)' });
+
+/** on/off (also true/false) for the env var; a boolean in the file. */
+export const switchSchema = z.union([
+  z.boolean(),
+  z.enum(['on', 'off', 'true', 'false'], { error: 'must be on or off' }).transform((text) => text === 'on' || text === 'true'),
+]);
+
 export const chatopsFileSchema = strictObject({
   signingSecret: secretSchema.optional(),
   mattermostToken: secretSchema.optional(),
   publicUrl: publicUrlSchema.optional(),
   aliases: aliasesSchema.optional(),
   allow: allowSchema.optional(),
+  /** Signed, expiring report links in chat replies (src/core/report-links.ts). */
+  reportLinks: strictObject({ key: linkKeySchema.optional(), ttl: linkTtlSchema.optional(), enabled: switchSchema.optional() }).optional(),
 });
 
 export interface Caller {

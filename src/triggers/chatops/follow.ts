@@ -4,6 +4,7 @@
 // nothing more, when its signal aborts (API shutdown).
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Finding } from '../../model/findings.js';
+import { signReportLink, type ReportLinkSettings } from '../../core/report-links.js';
 import type { RunService } from '../../core/runs.js';
 import { FINAL_STATUSES, type RunRecord } from '../../model/run.js';
 import { createLogger } from '../../util/logger.js';
@@ -18,21 +19,32 @@ const GRACE_MS = 60_000;
 export interface FollowOptions {
   runs: Pick<RunService, 'find' | 'storedFindings'>;
   runId: string;
-  baseUrl: string;
+  links: ReportLinker;
   durationMs: number;
   poster: ResponsePoster;
   /** Aborted when the API stops: the follower returns at once. */
   signal: AbortSignal;
 }
 
-export function reportLinks(baseUrl: string, runId: string) {
-  return { html: `${baseUrl}/v1/runs/${runId}/report.html`, json: `${baseUrl}/v1/runs/${runId}/report` };
+/** The report's page and bundle URLs for run `runId`, as chat shows them. */
+export type ReportLinker = (runId: string) => { html: string; json: string };
+
+/**
+ * Signed, expiring links a person can open without a token (/v1/links), when a
+ * key is configured; else the API's own routes, which need a bearer header.
+ */
+export function reportLinker(baseUrl: string, signed?: ReportLinkSettings, now: () => number = Date.now): ReportLinker {
+  if (!signed) return (runId) => ({ html: `${baseUrl}/v1/runs/${runId}/report.html`, json: `${baseUrl}/v1/runs/${runId}/report` });
+  return (runId) => {
+    const query = new URLSearchParams({ ...signReportLink(signed, runId, now()) });
+    return { html: `${baseUrl}/v1/links/${runId}/report.html?${query}`, json: `${baseUrl}/v1/links/${runId}/report?${query}` };
+  };
 }
 
 const severityRank = { critical: 0, warning: 1, info: 2 } as const;
 
-export function finalText(run: RunRecord, findings: Finding[] | undefined, baseUrl: string): string {
-  const links = reportLinks(baseUrl, run.id);
+export function finalText(run: RunRecord, findings: Finding[] | undefined, linker: ReportLinker): string {
+  const links = linker(run.id);
   const top = [...(findings ?? [])].sort((a, b) => severityRank[a.severity] - severityRank[b.severity] || b.score - a.score).slice(0, 3);
   const lines = [`Run ${run.id} (${run.plan.runbook ?? 'ad-hoc'}) finished: *${run.status}* on ${Object.keys(run.nodes).length} node(s).`];
   const failed = Object.entries(run.nodes).filter(([, s]) => s.status === 'failed');
@@ -63,7 +75,7 @@ export async function followRun(options: FollowOptions): Promise<void> {
       if (FINAL_STATUSES.has(run.status)) {
         const findings = await unlessAborted(runs.storedFindings(run.id), signal);
         if (signal.aborted) return;
-        return void (await say(finalText(run, findings, options.baseUrl)));
+        return void (await say(finalText(run, findings, options.links)));
       }
       if (!announcedRunning && run.status === 'running') {
         announcedRunning = true;
@@ -73,7 +85,7 @@ export async function followRun(options: FollowOptions): Promise<void> {
       await sleep(POLL_MS, undefined, { signal, ref: false }).catch(() => {});
       if (signal.aborted) return;
     }
-    await say(`Run ${runId} has not finished within its window + 60 s; see ${reportLinks(options.baseUrl, runId).html} later.`);
+    await say(`Run ${runId} has not finished within its window + 60 s; see ${options.links(runId).html} later.`);
   } catch (err) {
     if (!signal.aborted) log.warn('following a chat run failed', { run: runId, error: (err as Error).message });
   }

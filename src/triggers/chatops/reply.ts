@@ -11,7 +11,7 @@ import { answerWithRedis, ephemeral, slowAck, type ChatDeps, type ChatReply, typ
 import type { ChatopsConfig } from './config.js';
 import type { ChatFollowers } from './followers.js';
 import { followRun } from './follow.js';
-import { postableUrl, ResponsePoster, type ChatMessage } from './response-poster.js';
+import { countingPost, postableUrl, ResponsePoster, type ChatMessage } from './response-poster.js';
 import { REPLAY_MEMORY_SECONDS } from './verify.js';
 
 const log = createLogger({ component: 'chatops' });
@@ -44,9 +44,7 @@ export async function replyWithinBudget(ctx: ReplyContext, cmd: RedisCommand, re
   })();
   const responseUrl = postableUrl(req.responseUrl) ? req.responseUrl : undefined;
   const follow = (reply: ChatReply, poster: ResponsePoster, signal: AbortSignal) =>
-    reply.follow
-      ? followRun({ runs: deps.runs, runId: reply.follow.runId, baseUrl: req.baseUrl, durationMs: reply.follow.durationMs, poster, signal })
-      : undefined;
+    reply.follow ? followRun({ runs: deps.runs, runId: reply.follow.runId, links: req.links, durationMs: reply.follow.durationMs, poster, signal }) : undefined;
 
   const failed = (err: Error) => {
     log.warn('a chat command failed', { command: req.text, error: err.message });
@@ -62,13 +60,16 @@ export async function replyWithinBudget(ctx: ReplyContext, cmd: RedisCommand, re
     const reply = raced.value;
     if (reply === 'replay') throw new Unauthenticated('unauthorized', 'this request was already received (replay)');
     if (reply.follow && responseUrl) {
-      followers.start(`run ${reply.follow.runId}`, async (signal) => void (await follow(reply, new ResponsePoster(responseUrl, signal), signal)));
+      followers.start(
+        `run ${reply.follow.runId}`,
+        async (signal) => void (await follow(reply, new ResponsePoster(responseUrl, signal, countingPost(redis)), signal)),
+      );
     }
     return reply.message;
   }
 
   followers.start(`late ${cmd.kind}`, async (signal) => {
-    const poster = responseUrl ? new ResponsePoster(responseUrl, signal) : undefined;
+    const poster = responseUrl ? new ResponsePoster(responseUrl, signal, countingPost(redis)) : undefined;
     let reply: ChatReply | 'replay' | undefined;
     try {
       reply = await unlessAborted(work, signal);

@@ -1,6 +1,8 @@
 // One slash command's posts to its response_url. Slack accepts at most 5 per
 // command, so the late answer and the run's follower share this one budget;
 // nothing is posted once the follow-up's signal is aborted (API shutdown).
+import type { RedisClient } from '../../redis/connection.js';
+import { addShared } from '../../redis/shared-metrics.js';
 import { createLogger } from '../../util/logger.js';
 
 const log = createLogger({ component: 'chatops' });
@@ -25,6 +27,23 @@ async function postJson(url: string, message: ChatMessage, signal: AbortSignal):
   });
   await res.body?.cancel();
   if (!res.ok) throw new Error(`response_url answered ${res.status}`);
+}
+
+/**
+ * `post`, counting each delivery and failure in sherlock_chat_posts_total (a post given up at
+ * shutdown is neither). The count is not awaited: a slow Redis must not hold the next post.
+ */
+export function countingPost(redis: RedisClient, post: PostJson = postJson): PostJson {
+  const count = (outcome: string) => void addShared(redis, [{ name: 'sherlock_chat_posts_total', labels: { outcome } }]);
+  return async (url, message, signal) => {
+    try {
+      await post(url, message, signal);
+    } catch (err) {
+      if (!signal.aborted) count('failed');
+      throw err;
+    }
+    count('delivered');
+  };
 }
 
 /** Whether a form's response_url is one we post to. */
