@@ -137,6 +137,15 @@ describe('real replies validate against the OpenAPI document', () => {
       conforms('listRuns', await admin.get('/v1/runs?limit=nine'), 400);
       conforms('cancelRun', await admin.delete(`/v1/runs/${id}`), 202);
       conforms('cancelRun', await admin.delete(`/v1/runs/${id}`), 409);
+      // Stopped while still queued: the node is taken back and the run ends.
+      const another = conforms(
+        'startRun',
+        await admin.post('/v1/runs', { steps: [{ capture: 'execsnoop' }], duration: '1s', targets: { nodes: ['spec-idle'] } }),
+        202,
+      );
+      const other = (another.body as { id: string }).id;
+      conforms('stopRun', await admin.post(`/v1/runs/${other}/stop`), 202);
+      conforms('stopRun', await admin.post(`/v1/runs/${other}/stop`), 409);
       conforms('getBaselineComparison', await admin.get(`/v1/runs/${id}/baseline`), 200);
       conforms('startRun', await admin.post('/v1/runs', { steps: [{ capture: 'no-such-capture' }], targets: { nodes: ['spec-idle'] } }), 400);
       conforms('startRun', await admin.post('/v1/runs', { steps: [{ capture: 'execsnoop' }], targets: { nodes: ['no-such-node'] } }));

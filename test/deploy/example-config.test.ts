@@ -89,6 +89,7 @@ describe('deploy/sherlock.example.yaml', () => {
       configFile: '--config',
       falcoRules: '--falco-rules',
       adminToken: 'SHERLOCK_ADMIN_TOKEN',
+      warm: '--warm',
     };
     expect(settingPaths(serverConfigSchema).sort()).toEqual(Object.keys(flags).sort());
     for (const flag of Object.values(flags)) expect(header.join('\n')).toContain(flag);
