@@ -37,8 +37,8 @@ function chains(list: Finding[]): Finding[] {
       // The cause with the most impact that explains it.
       const cause = list.filter((c) => c !== symptom && !gone.has(c) && c.links?.explains?.includes(key)).sort((a, b) => impactValue(b) - impactValue(a))[0];
       if (!cause) continue;
-      // A process that explains it leads (it may explain several symptoms); else the symptom, with its cause as a step.
-      const causeLeads = namesProcess(cause);
+      // A process (or a cause marked `leads`) that explains it leads (it may explain several symptoms); else the symptom, with its cause as a step.
+      const causeLeads = namesProcess(cause) || cause.links?.leads === true;
       const [lead, step] = causeLeads ? [cause, symptom] : [symptom, cause];
       absorb(lead, step, causeLeads ? 'effect' : 'cause', key);
       gone.add(step);

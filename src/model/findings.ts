@@ -44,6 +44,8 @@ export interface Links {
   shows?: string[];
   explains?: string[];
   onlyAsCause?: boolean;
+  /** As a cause it leads the symptoms it explains, though it names no one process (a throttled cgroup, a restart loop). */
+  leads?: boolean;
 }
 
 /** What a runbook is about: the symptom its findings are ranked against. */

@@ -144,8 +144,8 @@ describe('real replies validate against the OpenAPI document', () => {
         202,
       );
       const other = (another.body as { id: string }).id;
-      conforms('stopRun', await admin.post(`/v1/runs/${other}/stop`), 202);
-      conforms('stopRun', await admin.post(`/v1/runs/${other}/stop`), 409);
+      conforms('stopRun', await admin.post(`/v1/runs/${other}/stop`, {}), 202);
+      conforms('stopRun', await admin.post(`/v1/runs/${other}/stop`, {}), 409);
       conforms('getBaselineComparison', await admin.get(`/v1/runs/${id}/baseline`), 200);
       conforms('startRun', await admin.post('/v1/runs', { steps: [{ capture: 'no-such-capture' }], targets: { nodes: ['spec-idle'] } }), 400);
       conforms('startRun', await admin.post('/v1/runs', { steps: [{ capture: 'execsnoop' }], targets: { nodes: ['no-such-node'] } }));

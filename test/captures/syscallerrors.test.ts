@@ -16,6 +16,7 @@ import { rowsToKeep, syscallerrors, type SyscallErrorRow, type SyscallerrorsData
 import { keyLayout, valueLayout, PATH_LEN, MAX_NR } from '../../src/captures/syscallerrors/decode.js';
 import { pathArgumentTable, syscallNames } from '../../src/captures/syscallerrors/file-calls.js';
 import { syscallerrorsBaseline } from '../../src/captures/syscallerrors/baseline.js';
+import { normalReason } from '../../src/captures/syscallerrors/errnos.js';
 import { projectRoot } from '../../src/util/paths.js';
 import { captureAround } from '../helpers/capture-around.js';
 import { cLayout } from '../helpers/c-layout.js';
@@ -51,6 +52,15 @@ const analyze = (result: SyscallerrorsData & { durationMs: number }) =>
     thresholds: mergeThresholds(),
     windowSeconds: result.durationMs / 1000,
   });
+
+describe('syscallerrors: normal behaviour', () => {
+  it("a program start's library and locale probes are normal; a missing config file is not", () => {
+    expect(normalReason('openat', 'ENOENT', '/lib/x86_64-linux-gnu/glibc-hwcaps/x86-64-v3/libc.so.6')).toMatch(/dynamic loader/);
+    expect(normalReason('openat', 'ENOENT', '/usr/lib/locale/C.UTF-8/LC_ADDRESS')).toMatch(/locale/);
+    expect(normalReason('openat', 'ENOENT', '/etc/billing/config.yaml')).toBeUndefined();
+    expect(normalReason('openat', 'EACCES', '/usr/lib/locale/C.UTF-8/LC_ADDRESS')).toBeUndefined();
+  });
+});
 
 describe('syscallerrors rows kept', () => {
   const row = (pid: number, comm: string, syscall: string, errno: string, path: string, count: number, normal?: string): SyscallErrorRow => ({

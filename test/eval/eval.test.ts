@@ -12,6 +12,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Finding } from '../../src/analysis/types.js';
 import { kernelSkipReason } from '../helpers/kernel.js';
@@ -293,7 +294,18 @@ describe.skipIf(skip)(`evaluation: the top finding names the culprit${skip ? ` (
     return bin;
   };
   const pidsIn = (file: string) => new Set(existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean).map(Number) : []);
-  const supervisor = join(programsDir, 'supervisor.sh');
+  const supervisor = join(programsDir, 'supervisor.py');
+  /** A case's supervisor (and killer) and every child it started are gone before the next case. */
+  const stopAll = (file: string, ...parents: (ChildProcess | undefined)[]) => {
+    for (const p of parents) p?.kill('SIGKILL');
+    for (const pid of pidsIn(file)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  };
 
   it.skipIf(memcgSkipReason())(
     'OOM-killed again and again by its memory limit → restarts names the victim, the limit and the kills',
@@ -320,6 +332,7 @@ describe.skipIf(skip)(`evaluation: the top finding names the culprit${skip ? ` (
           return undefined;
         });
       } finally {
+        stopAll(pidFile);
         await memcg.remove();
       }
     },
@@ -332,7 +345,9 @@ describe.skipIf(skip)(`evaluation: the top finding names the culprit${skip ? ` (
     const sup = startChild(supervisor, [pidFile, String(WINDOW_S + 2), service(), 'serve', '60']);
     const killer = startChild(join(programsDir, 'killer.sh'), [pidFile, counter, String(WINDOW_S + 2)]);
     const kills = sampler(() => counterIn(counter));
-    const outcome = await up!.runRunbook('restarts', { durationS: WINDOW_S, during: () => sleep(WINDOW_S * 1000 - 200) });
+    const outcome = await up!
+      .runRunbook('restarts', { durationS: WINDOW_S, during: () => sleep(WINDOW_S * 1000 - 200) })
+      .finally(() => stopAll(pidFile, killer, sup));
     const rate = kills.rate(...(await windowOf(outcome, 'signals')));
     kills.stop();
     const [from, to] = await windowOf(outcome, 'signals');
@@ -351,7 +366,7 @@ describe.skipIf(skip)(`evaluation: the top finding names the culprit${skip ? ` (
     const pidFile = join(dir, 'config.pids');
     const config = join(dir, 'etc-billing', 'config.yaml');
     const sup = startChild(supervisor, [pidFile, String(WINDOW_S + 2), service(), 'config', config]);
-    const outcome = await up!.runRunbook('restarts', { durationS: WINDOW_S, during: () => sleep(WINDOW_S * 1000 - 200) });
+    const outcome = await up!.runRunbook('restarts', { durationS: WINDOW_S, during: () => sleep(WINDOW_S * 1000 - 200) }).finally(() => stopAll(pidFile, sup));
     await positive('missing-config', outcome, new Set([sup.pid!, ...pidsIn(pidFile)]), (top) => {
       if (!top.title.includes('billing-api')) return 'the top finding does not name billing-api';
       if (!top.title.includes(config)) return `the top finding does not name ${config}`;
@@ -381,7 +396,9 @@ describe.skipIf(skip)(`evaluation: the top finding names the culprit${skip ? ` (
         await positive('cpu-throttled', outcome, new Set([hog.pid!]), (top) => {
           if (!top.title.includes(`sherlock-eval-${process.pid}`)) return 'the top finding does not name the cgroup';
           if (!/20 ms per 100 ms|0\.2 CPU/.test(top.title)) return 'the top finding does not name the quota (20 ms per 100 ms)';
-          const said = Number(top.evidence.throttledMs);
+          // The throttling itself, or the waits it caused with the throttling as their cause (one finding).
+          const steps = (top.evidence.steps ?? []) as { evidence?: { throttledMs?: number } }[];
+          const said = Number(top.evidence.throttledMs ?? steps.find((st) => st.evidence?.throttledMs !== undefined)?.evidence?.throttledMs);
           if (!within(said, truthMs, 0.25)) return `it says ${said} ms throttled, cpu.stat says ${truthMs.toFixed(0)} ms`;
           return undefined;
         });

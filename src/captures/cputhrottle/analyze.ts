@@ -68,6 +68,8 @@ export function analyzeCputhrottle(data: Obj, ctx: AnalysisContext): CaptureAnal
         periodShare * 100,
       ),
     );
+    // Its processes' run-queue waits (runqlat) are the throttling: it leads them.
+    findings.at(-1)!.links = { explains: objs(r.processes).map((p) => `runq-pid:${num(p.pid)}`), leads: true };
   }
   const checked = `CPU throttling (${plural(rows.length, 'cgroup')} read${throttledCgroups ? `, ${fmtCount(throttledCgroups)} throttled` : ''})`;
   return { findings, checked };

@@ -79,6 +79,8 @@ function analyzeExecsnoop(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
         impact,
       ),
       cause: { key: `exec storm from ${p.pcomm || '?'}`, subject: `pid ${p.ppid} ${fmtRate(rate)}` },
+      // A program restarted again and again (signals: its exit loop) explains the storm of its starts.
+      links: { shows: topKeys(p.programs, 3).map((program) => `restarts:${program}`) },
     });
   }
 

@@ -47,7 +47,13 @@ function analyzeRunqlat(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
     .map((h) => ({ ...((h.labels as Obj | undefined) ?? {}), waitedMs: round(sumOf(h.histogram as Obj) / 1000) }))
     .sort((a, b) => b.waitedMs - a.waitedMs)
     .slice(0, 3);
-  if (findings[0] && waitedMost.length) findings[0].evidence = { ...findings[0].evidence, waitedMost };
+  if (findings[0] && waitedMost.length) {
+    findings[0].evidence = { ...findings[0].evidence, waitedMost };
+    // One process waited most of it: what explains its waits (a CPU quota throttling it) explains the host's.
+    const total = num(findings[0].evidence.waitedMs);
+    const top = waitedMost[0] as Obj;
+    if (num(top.pid) && total > 0 && num(top.waitedMs) >= total / 2) findings[0].links = { shows: [`runq-pid:${num(top.pid)}`, 'cpu-saturation'] };
+  }
   const groups: Finding[] = [];
   for (const h of histograms) {
     const labels = (h.labels as Obj | undefined) ?? {};
@@ -58,6 +64,7 @@ function analyzeRunqlat(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
     const p99 = quantile(buckets, 0.99);
     if (p99 <= thresholdUs) continue;
     const who = labels.cgroup !== undefined ? `cgroup ${str(labels.cgroup)}` : processLabel(labels.comm, labels.pid);
+    const waiter = labels.pid !== undefined ? [`runq-pid:${num(labels.pid)}`] : [];
     groups.push(
       linked(
         makeFinding(
@@ -77,6 +84,7 @@ function analyzeRunqlat(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
           p99 / thresholdUs,
           waitImpact(h.histogram as Obj, n, ctx.windowSeconds),
         ),
+        waiter,
       ),
     );
   }
@@ -85,8 +93,8 @@ function analyzeRunqlat(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
   return { findings, checked: `run-queue latency (${plural(waits || histograms.reduce((s, h) => s + totalOf(bucketsOf(h.histogram as Obj)), 0), 'wait')})` };
 }
 
-/** Tasks waiting for a CPU: the processes on CPU most (profile) explain it. */
-const linked = (f: Finding): Finding => ({ ...f, links: { shows: ['cpu-saturation'] } });
+/** Tasks waiting for a CPU: the processes on CPU most (profile) explain it, or, for one process's waits, its cgroup's CPU quota (cputhrottle). */
+const linked = (f: Finding, waiter: string[] = []): Finding => ({ ...f, links: { shows: [...waiter, 'cpu-saturation'] } });
 
 /** Time runnable tasks spent waiting for a CPU, per second of window. */
 function waitImpact(histogram: Obj | undefined, waits: number, windowSeconds: number) {

@@ -157,7 +157,8 @@ function analyzeSignals(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
       ),
     );
     // A failing call of the same program (syscallerrors) explains why it exits.
-    findings.at(-1)!.links = { shows: [`ends:${str(first.comm)}`] };
+    // It leads: the supervisor's storm of its restarts is an effect (execsnoop: `restarts:<comm>`).
+    findings.at(-1)!.links = { shows: [`ends:${str(first.comm)}`], explains: [`restarts:${str(first.comm)}`], leads: true };
   }
 
   const ends = num(data.exits);

@@ -72,9 +72,16 @@ const PROBES: Record<string, Set<string>> = {
   readlinkat: new Set(['EINVAL']),
 };
 
+/** Paths every program's start probes and misses on a healthy host: the loader's library search, glibc's locale files. */
+const PROBED_PATHS: [RegExp, string][] = [
+  [/\/(glibc-hwcaps|tls|haswell|x86_64|avx512_1)\/|\.so(\.\d+)*$/, 'the dynamic loader searching its library path'],
+  [/^\/usr\/(lib|share)\/locale\/|^\/usr\/lib\/x86_64-linux-gnu\/gconv\//, "glibc probing for a locale's files"],
+];
+
 /** Why a failure is normal behaviour ("EAGAIN: nothing ready yet"), or undefined when it is not. */
-export function normalReason(syscall: string, errno: string): string | undefined {
+export function normalReason(syscall: string, errno: string, path?: string): string | undefined {
   if (errno === 'EAGAIN') return 'EAGAIN on a non-blocking call: nothing ready yet';
+  if (path && NOT_THERE.has(errno)) for (const [pattern, why] of PROBED_PATHS) if (pattern.test(path)) return `${errno} from ${syscall}: ${why}`;
   if (TRANSIENT.has(errno)) return `${errno}: interrupted or not finished yet`;
   if (LOOKUPS.has(syscall) && NOT_THERE.has(errno)) return `${errno} from ${syscall}: a lookup (PATH search, existence check)`;
   if (PROBES[syscall]?.has(errno)) return `${errno} from ${syscall}: a probe`;

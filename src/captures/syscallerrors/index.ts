@@ -102,7 +102,7 @@ export const syscallerrors: CaptureDefinition<SyscallerrorsParams, Syscallerrors
           const value = decodeValue(v);
           const syscall = names[key.nr] ?? `syscall_${key.nr}`;
           const errno = errnoText(key.errno);
-          const normal = normalReason(syscall, errno);
+          const normal = normalReason(syscall, errno, key.path);
           rows.push({
             pid: key.tgid,
             comm: value.comm,

@@ -96,13 +96,15 @@ function sampledListenerFinding(l: Obj, joined: Group[], ctx: AnalysisContext, s
   const overflows = num(l.namespaceOverflows);
   const packetDrops = joined.reduce((n, g) => n + g.drops, 0);
   // Both count the same refusals where they overlap (an overflow on the handshake's last ACK is a drop and an overflow).
-  const drops = Math.max(overflows, packetDrops);
+  // Attempts refused: the kernel's own count when it has one; the packets dropped at the listener (SYN
+  // retries, handshake ACKs) are more than the attempts, and said apart.
+  const drops = overflows > 0 ? overflows : packetDrops;
   const owner = pid ? `${str(l.comm) || '?'} (pid ${pid})` : 'an owner Sherlock could not find';
   const rate = drops / seconds;
   const shared = num(l.sharedWith);
   const sources = [...new Set(joined.flatMap((g) => g.rows.map((r) => addressOf(str(r.source)))).filter(Boolean))];
   const what = port
-    ? `The listener on port ${port} of ${owner} on ${ctx.node} refused ${plural(drops, 'connection attempt')} (accept queue full: ${num(l.maxAcceptQueue)} waiting, backlog ${l.backlog !== undefined ? num(l.backlog) : 'unknown'})`
+    ? `The listener on port ${port} of ${owner} on ${ctx.node} refused ${plural(drops, 'connection attempt')} (accept queue full: ${num(l.maxAcceptQueue)} waiting, backlog ${l.backlog !== undefined ? num(l.backlog) : 'unknown'}${packetDrops > drops ? `; ${fmtCount(packetDrops)} packets dropped at it` : ''})`
     : `A listener on ${ctx.node} refused ${plural(drops, 'connection attempt')} (accept queue full; its queue drained between samples, so which one is not known)`;
   const title =
     `${what}, ${fmtRate(rate)} over the ${fmtSeconds(seconds)} window${sources.length ? ` from ${listText(sources, 3)}` : ''}` +
