@@ -207,7 +207,9 @@ describe.skipIf(distSkip)(`sherlock run: bad usage exits 2${distSkip ? ` (skippe
     expect(stdout).toMatch(/--cancel ID/);
     expect(stdout).toMatch(/--json {15}NDJSON on stdout/);
     expect(stdout).toMatch(/\nexamples:\n {2}sherlock run --steps execsnoop {2,}watch every exec/);
-    expect(stdout).toMatch(/\nexit codes:\n {2}0 {2}[^\n]*no finding is above info\n {2}1 {2}findings above info[^]*\n {2}2 {2}bad usage[^]*\n {2}3 {2}failure/);
+    expect(stdout).toMatch(
+      /\nexit codes:\n {2}0 {2}[^\n]*no finding is above info\n {2}1 {2}findings above info[^]*\n {2}2 {2}bad usage[^]*\n {2}3 {2}failure/,
+    );
     expect(stdout).not.toMatch(/--wait|mi-b/); // the old spelling is taken, not shown
   });
 
