@@ -46,6 +46,8 @@ export type SampleContext<P> = Omit<CollectContext<P>, 'object'>;
 export interface Collector<D> {
   /** Every drain tick (10 ms) while attached. */
   poll?(): void;
+  /** Once, the moment the window ends (before detach): read what is counted over the window itself (/proc counters). */
+  windowEnded?(): void;
   /** Once, after detach: everything left, as the capture's data. */
   finish(): D;
   /** Always, on every path: free what collect() took (mappings). */

@@ -99,6 +99,7 @@ export async function runCapture<P, D>(def: CaptureDefinition<P, D>, request: Ca
     const liveAt = monoNow();
     const meter = request.cpuBudgetPercent !== undefined ? new CpuBudgetMeter(runTime, request.cpuBudgetPercent) : undefined;
     const ended = await waitAndDrain(request, collector, meter, deliver);
+    collector.windowEnded?.();
     const cancelled = ended === 'cancelled';
     const stopped = typeof ended === 'object' ? ended : undefined;
     const durationMs = elapsedMs(liveAt);

@@ -1,6 +1,7 @@
 // Findings: what analysis concludes from a run's capture results, ranked.
 // Produced by src/analysis (analyzeRun), stored with the run, shown in the
 // API, summary.md and report.html.
+import { z } from 'zod';
 
 export type Severity = 'critical' | 'warning' | 'info';
 
@@ -40,13 +41,14 @@ export interface SameCause {
  * they become one finding with the other as a step. `onlyAsCause`: a candidate
  * cause that is dropped when nothing it explains was found.
  */
-export interface Links {
-  shows?: string[];
-  explains?: string[];
-  onlyAsCause?: boolean;
+export const linksSchema = z.object({
+  shows: z.array(z.string()).optional(),
+  explains: z.array(z.string()).optional(),
+  onlyAsCause: z.boolean().optional(),
   /** As a cause it leads the symptoms it explains, though it names no one process (a throttled cgroup, a restart loop). */
-  leads?: boolean;
-}
+  leads: z.boolean().optional(),
+});
+export type Links = z.infer<typeof linksSchema>;
 
 /** What a runbook is about: the symptom its findings are ranked against. */
 export const SYMPTOMS = ['latency', 'cpu', 'security', 'disk', 'health'] as const;

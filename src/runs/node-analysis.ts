@@ -6,7 +6,7 @@
 import type { RedisClient } from '../redis/connection.js';
 import { z } from 'zod';
 import { RunAnalysis, type NodeAnalysisPart, type NodeResult } from './analyze-run.js';
-import { SYMPTOMS, type BaselineMetric } from '../model/findings.js';
+import { linksSchema, SYMPTOMS, type BaselineMetric } from '../model/findings.js';
 import { summarize } from '../baselines/metrics.js';
 import type { CaptureResult } from '../captures/capture.js';
 import { gunzipArtifact, putArtifact, readStoredArtifacts, type ArtifactMeta, type StoredArtifact } from '../redis/artifacts.js';
@@ -77,7 +77,7 @@ const findingSchema = z.object({
   score: z.number(),
   impact: z.object({ value: z.number(), unit: z.enum(['s/s', 'hits']), basis: z.string(), bears: z.array(z.enum(SYMPTOMS)) }).optional(),
   cause: z.object({ key: z.string(), subject: z.string() }).optional(),
-  links: z.object({ shows: z.array(z.string()).optional(), explains: z.array(z.string()).optional(), onlyAsCause: z.boolean().optional() }).optional(),
+  links: linksSchema.optional(),
 });
 
 const nodeAnalysisSchema = z.object({

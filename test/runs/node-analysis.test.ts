@@ -12,7 +12,14 @@ import { connectRedis } from '../../src/redis/connection.js';
 import { keys } from '../../src/redis/keys.js';
 import { putArtifact } from '../../src/redis/artifacts.js';
 import { analyzeStoredRun } from '../../src/runs/findings.js';
-import { analyzeNodeResults, NODE_ANALYSIS_ARTIFACT, storeNodeAnalysis, type NodeAnalysis, type StoredResult } from '../../src/runs/node-analysis.js';
+import {
+  analyzeNodeResults,
+  NODE_ANALYSIS_ARTIFACT,
+  parseNodeAnalysis,
+  storeNodeAnalysis,
+  type NodeAnalysis,
+  type StoredResult,
+} from '../../src/runs/node-analysis.js';
 import { RunStore } from '../../src/runs/store.js';
 import type { CaptureSummary, RunRecord } from '../../src/model/run.js';
 import { histogram, result } from '../analysis/fixtures.js';
@@ -148,6 +155,15 @@ describe("finalize from the nodes' analysis.json", () => {
     const { findings, analyzedHere } = await analyzeStoredRun(conn, run);
     expect(analyzedHere.size).toBe(0);
     expect(findings.some((f) => f.id === 'marker:b')).toBe(true);
+  });
+
+  it('a stored analysis keeps every link of its findings (how causes chain and which leads)', async () => {
+    const { analyses } = await storedRun(['a', 'c']);
+    const marked = structuredClone(analyses.get('b')!);
+    const links = { shows: ['runq-pid:7'], explains: ['restarts:x'], onlyAsCause: true, leads: true };
+    marked.part.findings.push({ id: 'marker:b', severity: 'info', title: 'linked', node: 'b', capture: '*', evidence: {}, file: '', score: 0, links });
+    const parsed = parseNodeAnalysis(JSON.parse(JSON.stringify(marked)));
+    expect(typeof parsed === 'string' ? parsed : parsed.part.findings.find((f) => f.id === 'marker:b')?.links).toEqual(links);
   });
 
   const bKey = (run: RunRecord) => keys.artifact(run.id, 'b', NODE_ANALYSIS_ARTIFACT);

@@ -10,6 +10,7 @@ import type { RedisClient } from '../../src/redis/connection.js';
 import { captureNames } from '../../src/captures/registry.js';
 import { publishHeartbeat, HEARTBEAT_INTERVAL_MS } from '../../src/nodes/registry.js';
 import { connectRedis } from '../../src/redis/connection.js';
+import { keys } from '../../src/redis/keys.js';
 import { startApiServer, type ApiServer, type ApiServerOptions } from '../../src/server/api-server.js';
 import { setLogLevel } from '../../src/util/logger.js';
 import { projectRoot } from '../../src/util/paths.js';
@@ -51,6 +52,24 @@ export async function waitFor<T>(
     }
     await sleep(intervalMs);
   }
+}
+
+/** Until every node in `nodes` said one of its captures is live (its probes attached): "running" is recorded before the load. */
+export async function waitCaptureLive(conn: RedisClient, runId: string, nodes: string[], timeoutMs = 10_000): Promise<void> {
+  await waitFor(
+    `capture-live from ${nodes.join(', ')}`,
+    async () => {
+      const entries = await conn.xrange(keys.runEvents(runId), '-', '+');
+      const live = new Set(
+        entries
+          .map(([, f]) => JSON.parse(f[1]!) as { type?: string; node?: string })
+          .filter((e) => e.type === 'capture-live')
+          .map((e) => e.node),
+      );
+      return nodes.every((n) => live.has(n));
+    },
+    { timeoutMs, intervalMs: 10 },
+  );
 }
 
 export interface Reply<T = any> {

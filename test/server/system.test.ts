@@ -4,7 +4,7 @@ import { captureNames } from '../../src/captures/registry.js';
 import { bpfHandlesOf, kernelSkipReason } from '../helpers/kernel.js';
 import { promtoolCheckMetrics, promtoolSkipReason } from '../helpers/promtool.js';
 import { redisServerChildren } from '../helpers/redis.js';
-import { execMarker, sleep, startStack, type Stack } from './harness.js';
+import { execMarker, sleep, startStack, waitCaptureLive, type Stack } from './harness.js';
 
 const skip = kernelSkipReason();
 const noPromtool = promtoolSkipReason();
@@ -67,7 +67,7 @@ describe('health, metrics and the API description', () => {
     async () => {
       const { admin } = stack;
       const id = await admin.submit({ steps: [{ capture: 'execsnoop' }], duration: '2s', targets: { nodes: [NODE] } });
-      await admin.waitRun(id, (r) => r.nodes[NODE]?.status === 'running', 'running', 10_000);
+      await waitCaptureLive(stack.conn, id, [NODE]);
       await execMarker('metrics-marker'); // at least one exec in the window
       const run = await admin.waitFinal(id, 10_000);
       expect(run.status).toBe('completed');

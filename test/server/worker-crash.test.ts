@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RUN_GRACE_MS } from '../../src/worker/run-node-job.js';
 import { bpfHandlesOf, kernelSkipReason, stillLoaded } from '../helpers/kernel.js';
 import { processExists, redisServerChildren } from '../helpers/redis.js';
-import { distSkipReason, execMarker, spawnWorker, startStack, waitFor, type ChildWorker, type Stack } from './harness.js';
+import { distSkipReason, execMarker, spawnWorker, startStack, waitCaptureLive, waitFor, type ChildWorker, type Stack } from './harness.js';
 
 const skip = kernelSkipReason() ?? distSkipReason();
 const DURATION_MS = 3000;
@@ -46,18 +46,7 @@ describe.skipIf(skip)(`a worker process killed during a run${skip ? ` (skipped: 
 
     await admin.waitRun(id, (r) => r.nodes['crash-a']?.status === 'running', 'crash-a running', 10_000);
     // Running is recorded before the load: wait until both nodes' probes are attached (capture-live).
-    await waitFor(
-      'capture-live from crash-a and crash-b',
-      async () => {
-        const entries = await stack.conn.xrange(`{sherlock}:run:${id}:events`, '-', '+');
-        const live = entries
-          .map(([, f]) => JSON.parse(f[1]!))
-          .filter((e) => e.type === 'capture-live')
-          .map((e) => e.node);
-        return live.includes('crash-a') && live.includes('crash-b');
-      },
-      { timeoutMs: DURATION_MS, intervalMs: 10 },
-    );
+    await waitCaptureLive(stack.conn, id, ['crash-a', 'crash-b'], DURATION_MS);
     const programIds = bpfHandlesOf(a.pid).programIds;
     expect(programIds.length).toBeGreaterThan(0);
     expect(stillLoaded(programIds)).toEqual(programIds);

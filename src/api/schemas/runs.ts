@@ -1,7 +1,7 @@
 // What /v1/runs answers: a run record with its links, a page of runs, a
 // cancel, findings and the baseline comparison (src/model/run.ts and friends).
 import { z } from 'zod';
-import { SYMPTOMS } from '../../model/findings.js';
+import { linksSchema, SYMPTOMS } from '../../model/findings.js';
 import { ruleSchema } from '../../model/rule.js';
 import { RUN_STATUSES } from '../../model/run.js';
 import { targetSchema } from '../../model/target.js';
@@ -50,7 +50,7 @@ export const Finding = named(
     score: z.number(),
     impact: z.object({ value: z.number(), unit: z.enum(['s/s', 'hits']), basis: z.string(), bears: z.array(z.enum(SYMPTOMS)) }).optional(),
     cause: z.object({ key: z.string(), subject: z.string() }).optional(),
-    links: z.object({ shows: z.array(z.string()).optional(), explains: z.array(z.string()).optional(), onlyAsCause: z.boolean().optional() }).optional(),
+    links: linksSchema.optional(),
   }),
 );
 

@@ -70,6 +70,17 @@ const pidText = (pids: Set<number>) => {
   return `pid${list.length > 1 ? 's' : ''} ${listText(list, 4)}`;
 };
 
+/** What a finding about one failure shows: who, which call, how often, the first and last. */
+const failureEvidence = (g: Group) => ({
+  comm: g.comm,
+  pids: [...g.pids],
+  syscall: g.syscall,
+  errno: g.errno,
+  ...(g.path ? { path: g.path } : {}),
+  failures: g.count,
+  examples: examples(g),
+});
+
 function examples(g: Group): Obj[] {
   const byTime = [...g.rows].sort((a, b) => str(a.firstSeen).localeCompare(str(b.firstSeen)));
   const last = [...g.rows].sort((a, b) => str(b.lastSeen).localeCompare(str(a.lastSeen)))[0];
@@ -99,18 +110,7 @@ function analyzeSyscallerrors(data: Obj, ctx: AnalysisContext): CaptureAnalysis 
         `${g.comm}:${g.syscall}:${g.errno}:${g.path ?? ''}`,
         'warning',
         title,
-        {
-          comm: g.comm,
-          pids: [...g.pids],
-          syscall: g.syscall,
-          errno: g.errno,
-          ...(g.path ? { path: g.path } : {}),
-          failures: g.count,
-          perSecond: rate,
-          threshold,
-          impact: impact(g.count),
-          examples: examples(g),
-        },
+        { ...failureEvidence(g), perSecond: rate, threshold, impact: impact(g.count) },
         rate / Math.max(threshold, 1e-3),
       ),
     );
@@ -121,16 +121,7 @@ function analyzeSyscallerrors(data: Obj, ctx: AnalysisContext): CaptureAnalysis 
   // cause of its restart loop: kept only when that loop is found (each start fails once, then exits).
   for (const g of all.filter((x) => !x.normal && x.count / window < threshold && processesOf(x) >= ctx.thresholds.crashLoopExits)) {
     const title = `every start of ${g.comm || 'a program'} failed ${callText(g)} with ${g.errno} (${plural(processesOf(g), 'process', 'processes')}, ${plural(g.count, 'failure')} in ${fmtSeconds(ctx.windowSeconds)}): ${NEXT[g.errno] ?? `look at why ${g.comm || 'it'} fails it`}.`;
-    const evidence = {
-      comm: g.comm,
-      pids: [...g.pids],
-      syscall: g.syscall,
-      errno: g.errno,
-      ...(g.path ? { path: g.path } : {}),
-      failures: g.count,
-      processes: processesOf(g),
-      examples: examples(g),
-    };
+    const evidence = { ...failureEvidence(g), processes: processesOf(g) };
     findings.push({
       ...makeFinding(ctx, `starts:${g.comm}:${g.syscall}:${g.errno}:${g.path ?? ''}`, 'info', title, evidence, 0),
       links: { ...explainsEnds(g), onlyAsCause: true },

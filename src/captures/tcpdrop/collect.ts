@@ -23,6 +23,7 @@ export function collectDrops(
   const tracker = new ListenerTracker(wanted ? [...wanted] : undefined);
   return {
     poll: () => tracker.poll(),
+    windowEnded: () => tracker.windowEnded(),
     finish() {
       const entries = object
         .map('drops')

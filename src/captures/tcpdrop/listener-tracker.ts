@@ -21,6 +21,8 @@ interface Seen {
 
 export class ListenerTracker {
   private readonly start = new Map<string, NamespaceCounters>();
+  /** The counters when the window ended (read then, not at finish: connects go on being refused after it). */
+  private readonly end = new Map<string, NamespaceCounters>();
   private readonly seen = new Map<string, Seen>();
   // backlog in Seen is what /proc shows (0 for a listener): the kernel side's is used instead.
   private lastSample = 0;
@@ -36,6 +38,14 @@ export class ListenerTracker {
 
   poll(): void {
     if (Date.now() - this.lastSample >= SAMPLE_EVERY_MS) this.sample();
+  }
+
+  windowEnded(): void {
+    this.sample();
+    for (const [ns, before] of this.start) {
+      const c = namespaceCounters(before.pid);
+      if (c) this.end.set(ns, c);
+    }
   }
 
   private sample(): void {
@@ -55,10 +65,10 @@ export class ListenerTracker {
   /** Listeners seen at their limit in namespaces with overflows in the window (the overflows shared among them). */
   /** backlogs: what the kernel side saw of listeners (by inode), for the backlog /proc does not show. */
   finish(backlogs: Map<bigint, { backlog: number; maxQueue: number }>): { listeners: Omit<ListenerOverflow, 'pid' | 'comm'>[]; inodes: bigint[] } {
-    this.sample();
+    if (!this.end.size) this.sample();
     const listeners: Omit<ListenerOverflow, 'pid' | 'comm'>[] = [];
     for (const [ns, before] of this.start) {
-      const after = namespaceCounters(before.pid);
+      const after = this.end.get(ns) ?? namespaceCounters(before.pid);
       const overflows = after ? Math.max(0, after.listenOverflows - before.listenOverflows) : 0;
       const drops = after ? Math.max(0, after.listenDrops - before.listenDrops) : 0;
       const atLimit = (s: Seen) => {
