@@ -216,6 +216,8 @@ export async function workerCommand(argv: string[]): Promise<number> {
   const warm = await warmChoice(cfg.warm);
   requireTracing('sherlock worker');
   const own = enterOwnCgroup((why) => process.stderr.write(`${why}\n`));
+  // Listening from now: a SIGTERM while the worker starts (its warm pool loads) stops it cleanly once started.
+  const signal = untilSignal();
   try {
     const { startNodeWorker } = await import('../worker/node-worker.js');
     const worker = await startNodeWorker({
@@ -231,7 +233,7 @@ export async function workerCommand(argv: string[]): Promise<number> {
     });
     process.stdout.write(`sherlock worker for node ${cfg.node} is waiting for runs\n${falcoLine ? `${falcoLine}\n` : ''}`);
     try {
-      await untilSignal();
+      await signal;
       return 0;
     } finally {
       await worker.stop();
