@@ -139,6 +139,12 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const server = await new Promise<ServerType>((resolve) => {
     const s = serve({ fetch: app.fetch, port: options.port, hostname: options.host }, () => resolve(s));
   });
+  // Idle keep-alive sockets outlive a client's reuse (browsers, load balancers keep theirs ~60 s):
+  // Node's 5 s default closes sockets just as clients send on them (ECONNRESET). close() still ends idle ones.
+  if ('keepAliveTimeout' in server) {
+    server.keepAliveTimeout = 65_000;
+    server.headersTimeout = 66_000;
+  }
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;
   return {
