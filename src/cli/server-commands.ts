@@ -62,6 +62,22 @@ function checkFalcoRules(paths: string[]): string | undefined {
   return `falco rules: ${check.summary}`;
 }
 
+/** A worker's settings from its flags and config file, checked before anything starts; `falcoLine` says which rules it has. */
+async function workerSettings(cfg: ServerConfig) {
+  const falcoRules = operatorFalcoRules(cfg.falcoRules, cfg.configFile);
+  const falcoLine = checkFalcoRules(falcoRules);
+  const options = {
+    node: cfg.node,
+    labels: cfg.labels,
+    retentionSeconds: cfg.retentionSeconds,
+    falcoRules,
+    redaction: loadRedactionPatterns(cfg.configFile),
+    warm: await warmChoice(cfg.warm),
+    eventMemoryMiB: loadLimitsFrom(cfg.configFile).workerEventMemoryMiB,
+  };
+  return { falcoLine, options };
+}
+
 /** The captures the worker keeps loaded (--warm); a bad name starts nothing. */
 async function warmChoice(choice: string): Promise<string[]> {
   const { warmCaptureNames } = await import('../worker/warm-captures.js');
@@ -106,10 +122,7 @@ export async function upCommand(argv: string[]): Promise<number> {
   // Checked before Redis, the API or the worker start: a bad config file starts nothing.
   const runbooks = RunbookCatalog.load(defaultRunbooksDir());
   const triggers = loadTriggerSettings({ configFile: cfg.configFile }, runbooks);
-  const redaction = loadRedactionPatterns(cfg.configFile);
-  const falcoRules = operatorFalcoRules(cfg.falcoRules, cfg.configFile);
-  const falcoLine = checkFalcoRules(falcoRules);
-  const warm = await warmChoice(cfg.warm);
+  const { falcoLine, options: workerOptions } = await workerSettings(cfg);
   requireTracing('sherlock up (its worker runs captures)');
   mkdirSync(cfg.stateDir, { recursive: true, mode: 0o700 });
   // Before Redis starts, so it and everything else Sherlock starts inherit the cgroup.
@@ -151,17 +164,7 @@ export async function upCommand(argv: string[]): Promise<number> {
     });
     const token = adminToken(cfg);
     await api.tokens.ensure(token.secret, 'admin', ['admin']);
-    worker = await startNodeWorker({
-      redisUrl: workerRedisUrl!,
-      node: cfg.node,
-      labels: cfg.labels,
-      retentionSeconds: cfg.retentionSeconds,
-      falcoRules,
-      redaction,
-      warm,
-      eventMemoryMiB: loadLimitsFrom(cfg.configFile).workerEventMemoryMiB,
-      ...(own ? { own } : {}),
-    });
+    worker = await startNodeWorker({ redisUrl: workerRedisUrl!, ...workerOptions, ...(own ? { own } : {}) });
     process.stdout.write(
       [
         `sherlock is up: ${api.url}`,
@@ -210,27 +213,14 @@ export async function apiCommand(argv: string[]): Promise<number> {
 export async function workerCommand(argv: string[]): Promise<number> {
   const cfg = config('sherlock worker', argv, ['node', 'label', 'redis', 'retention-days', 'falco-rules', 'config', 'warm']);
   if (!cfg.redisUrl) throw new UsageError('sherlock worker needs REDIS_URL (or --redis redis://host:port)');
-  const falcoRules = operatorFalcoRules(cfg.falcoRules, cfg.configFile);
-  const falcoLine = checkFalcoRules(falcoRules);
-  const redaction = loadRedactionPatterns(cfg.configFile);
-  const warm = await warmChoice(cfg.warm);
+  const { falcoLine, options: workerOptions } = await workerSettings(cfg);
   requireTracing('sherlock worker');
   const own = enterOwnCgroup((why) => process.stderr.write(`${why}\n`));
   // Listening from now: a SIGTERM while the worker starts (its warm pool loads) stops it cleanly once started.
   const signal = untilSignal();
   try {
     const { startNodeWorker } = await import('../worker/node-worker.js');
-    const worker = await startNodeWorker({
-      redisUrl: cfg.redisUrl,
-      node: cfg.node,
-      labels: cfg.labels,
-      retentionSeconds: cfg.retentionSeconds,
-      falcoRules,
-      redaction,
-      warm,
-      eventMemoryMiB: loadLimitsFrom(cfg.configFile).workerEventMemoryMiB,
-      ...(own ? { own } : {}),
-    });
+    const worker = await startNodeWorker({ redisUrl: cfg.redisUrl, ...workerOptions, ...(own ? { own } : {}) });
     process.stdout.write(`sherlock worker for node ${cfg.node} is waiting for runs\n${falcoLine ? `${falcoLine}\n` : ''}`);
     try {
       await signal;
