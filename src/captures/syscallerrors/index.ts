@@ -143,7 +143,12 @@ const MAX_ROWS_PER_FAILURE = 50;
 export function rowsToKeep(rows: SyscallErrorRow[], maxRows: number): SyscallErrorRow[] {
   const failureOf = (r: SyscallErrorRow) => [r.comm, r.nr, r.errno, r.path ?? ''].join('\0');
   const byFailure = new Map<string, SyscallErrorRow[]>();
-  for (const r of rows) byFailure.set(failureOf(r), [...(byFailure.get(failureOf(r)) ?? []), r]);
+  for (const r of rows) {
+    const key = failureOf(r);
+    const group = byFailure.get(key);
+    if (group) group.push(r);
+    else byFailure.set(key, [r]);
+  }
   const total = (group: SyscallErrorRow[]) => group.reduce((n, r) => n + r.count, 0);
   const groups = [...byFailure.values()].sort((a, b) => Number(!!a[0]!.normal) - Number(!!b[0]!.normal) || total(b) - total(a));
   const kept: SyscallErrorRow[] = [];
