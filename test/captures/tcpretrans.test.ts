@@ -263,7 +263,7 @@ describe.skipIf(skip)(`tcpretrans on the real kernel${skip ? ` (skipped: ${skip}
       const acksDropped = nftCounter(net, 'tcpretrans_acks', 'acks');
       expect(acksDropped).toBeGreaterThanOrEqual(2); // the handshake's ACK, then the ACK of the resent SYN-ACK
       const synackRows = flowRows(result.rows, `${net.hostAddress}:${listenPort}`, handshake);
-      expect(synackRows).toHaveLength(1);
+      expect(synackRows, `rows: ${JSON.stringify(result.rows)}; handshake ${handshake}`).toHaveLength(1);
       expect(synackRows[0]).toMatchObject({ state: 'SYN_RECV', type: 'synack', pid: process.pid, comm: myComm });
       expect(synackRows[0]!.retransmits).toBeGreaterThanOrEqual(1);
       expect(synackRows[0]!.retransmits).toBeLessThanOrEqual(acksDropped - 1);

@@ -54,8 +54,18 @@ export function bpfHandlesOf(pid: number = process.pid): { programIds: number[];
   return handles;
 }
 
-/** Of these program ids, the ones the kernel still has loaded. */
-export function stillLoaded(programIds: number[]): number[] {
-  const loaded = new Set(loadedPrograms().map((p) => p.id));
-  return programIds.filter((id) => loaded.has(id));
+/**
+ * Of these program ids, the ones the kernel still has loaded. The kernel frees
+ * a program after an RCU grace period once its last reference is gone, which
+ * lags on a busy machine: ids are asked again for up to `graceMs` before one
+ * counts as left behind.
+ */
+export function stillLoaded(programIds: number[], graceMs = 3000): number[] {
+  const until = Date.now() + graceMs;
+  for (;;) {
+    const loaded = new Set(loadedPrograms().map((p) => p.id));
+    const left = programIds.filter((id) => loaded.has(id));
+    if (!left.length || Date.now() >= until) return left;
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+  }
 }

@@ -60,8 +60,8 @@ describe.skipIf(kernelSkip)(kernelTitle('cleanup'), () => {
     expect(bpfHandlesOf().programIds.sort()).toEqual(ids.slice().sort());
     obj.close();
     expect(obj.isOpen).toBe(false);
-    expect(listedWithIds(ids)).toEqual([]);
     expect(stillLoaded(ids)).toEqual([]);
+    expect(listedWithIds(ids)).toEqual([]);
     expect(bpfHandlesOf()).toEqual(noHandles);
     obj.close();
     expect(obj.isOpen).toBe(false);

@@ -14,7 +14,7 @@ import {
   type RodataValue,
 } from '../../src/libbpf/index.js';
 import { projectRoot } from '../../src/util/paths.js';
-import { bpfHandlesOf, fixtureObject, kernelSkipReason, loadedProgramsNamed } from '../helpers/kernel.js';
+import { bpfHandlesOf, fixtureObject, kernelSkipReason, loadedProgramsNamed, stillLoaded } from '../helpers/kernel.js';
 
 export { fixtureObject };
 
@@ -81,7 +81,8 @@ export function closeFixtures(): void {
 
 /** Fixture programs loaded by this process that are still in the kernel. */
 export function leftoverPrograms(): Array<{ id: number; name?: string }> {
-  return loadedProgramsNamed(FIXTURE_PROGRAMS).filter((p) => loadedIds.has(p.id));
+  const left = new Set(stillLoaded([...loadedIds])); // waits out the kernel's deferred free
+  return loadedProgramsNamed(FIXTURE_PROGRAMS).filter((p) => left.has(p.id));
 }
 
 /** After closeFixtures(): this process holds no BPF fds and none of its fixture programs is loaded. */

@@ -1,0 +1,18 @@
+// Lists the tests that passed only when run again, at the end of the run, so a
+// retry never hides a flake: each one is a timing bug to find (test or code).
+import type { Reporter, TestCase } from 'vitest/node';
+
+export default class FlakyReporter implements Reporter {
+  private readonly flaky: string[] = [];
+
+  onTestCaseResult(test: TestCase): void {
+    const diagnostic = test.diagnostic();
+    if (diagnostic?.flaky) this.flaky.push(`${test.module.moduleId.replace(`${process.cwd()}/`, '')} > ${test.fullName}`);
+  }
+
+  onTestRunEnd(): void {
+    if (!this.flaky.length) return;
+    console.log(`\nFlaky: ${this.flaky.length} test(s) failed, then passed when run again:`);
+    for (const name of this.flaky) console.log(`  ${name}`);
+  }
+}
