@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import type { CaptureDefinition, Column } from '../capture.js';
 import { stackFiles } from '../stack-family/outputs.js';
-import { configureUnwinding, unwindParams } from '../stack-family/params.js';
+import { configureStackTables, configureUnwinding, stackTableParams, unwindParams } from '../stack-family/params.js';
 import { columns, describeGaps } from '../stack-family/stack-capture.js';
 import { analyzeLockwait, callerFrame } from './analyze.js';
 import { lockwaitBaseline } from './baseline.js';
@@ -20,20 +20,7 @@ export const lockwaitParams = z
   .object({
     minWaitUs: z.number().int().min(0).max(60_000_000).default(1).describe('shortest wait counted, in µs (shorter ones cost no stack)'),
     otherWaits: z.boolean().default(true).describe('also count futex waits that are not a contended lock (condition variables, semaphores, idle pools)'),
-    stackMapEntries: z
-      .number()
-      .int()
-      .min(1024)
-      .max(1_048_576)
-      .default(16_384)
-      .describe('distinct stacks kept in the kernel; past it stacks are lost (lostStacks)'),
-    maxStacks: z
-      .number()
-      .int()
-      .min(1024)
-      .max(1_048_576)
-      .default(16_384)
-      .describe('distinct {process, stack, lock} rows counted; past it waits are dropped (map_full)'),
+    ...stackTableParams('{process, stack, lock} rows', 'waits'),
     maxThreads: z
       .number()
       .int()
@@ -58,8 +45,7 @@ export const lockwait: CaptureDefinition<LockwaitParams, LockwaitData> = {
 
   configure(object, params) {
     object.setRodata({ min_wait_ns: BigInt(params.minWaitUs) * 1000n, count_other_waits: params.otherWaits });
-    object.setMaxEntries('stacks', params.stackMapEntries);
-    object.setMaxEntries('waits', params.maxStacks);
+    configureStackTables(object, 'waits', params);
     object.setMaxEntries('starts', params.maxThreads);
     object.setMaxEntries('seen_tgids', params.maxProcesses);
     configureUnwinding(object, params);

@@ -7,7 +7,7 @@ import type { StackSample } from '../../stacks/types.js';
 import type { CaptureDefinition, Column } from '../capture.js';
 import { recordLayout } from '../records.js';
 import { collectStacks, columns, describeGaps, pct, sumValues, userLeafOf, type StackData } from '../stack-family/stack-capture.js';
-import { configureUnwinding, unwindParams } from '../stack-family/params.js';
+import { configureStackTables, configureUnwinding, stackTableParams, unwindParams } from '../stack-family/params.js';
 import { stackFiles } from '../stack-family/outputs.js';
 import { newTgidLayout, stackKeyLayout } from '../stack-family/stack-maps.js';
 import { pythonLayouts } from '../stack-family/python-stacks.js';
@@ -36,20 +36,7 @@ export const offcputimeParams = z
       .describe('task states counted as off-CPU, as letters: S sleeping, D uninterruptible, R preempted, I idle kernel threads, T stopped'),
     minBlockUs: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(1).describe('shortest block counted, in µs'),
     maxBlockUs: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0).describe('longest block counted, in µs (0: no limit)'),
-    stackMapEntries: z
-      .number()
-      .int()
-      .min(1024)
-      .max(1_048_576)
-      .default(16_384)
-      .describe('distinct stacks kept in the kernel (~1 KiB each); past it stacks are lost (lostStacks)'),
-    maxStacks: z
-      .number()
-      .int()
-      .min(1024)
-      .max(1_048_576)
-      .default(16_384)
-      .describe('distinct {process, thread name, stacks} counted; past it blocks are dropped (map_full)'),
+    ...stackTableParams('{process, thread name, stacks}', 'blocks'),
     maxThreads: z
       .number()
       .int()
@@ -104,8 +91,7 @@ export const offcputime: CaptureDefinition<OffcputimeParams, OffcputimeData> = {
       max_block_us: params.maxBlockUs,
       state_mask: stateMask(params.states),
     });
-    object.setMaxEntries('stacks', params.stackMapEntries);
-    object.setMaxEntries('counts', params.maxStacks);
+    configureStackTables(object, 'counts', params);
     object.setMaxEntries('starts', params.maxThreads);
     object.setMaxEntries('seen_tgids', params.maxProcesses);
     configureUnwinding(object, params);

@@ -8,7 +8,7 @@ import { PERF_COUNT_SW_CPU_CLOCK, PERF_TYPE_SOFTWARE } from '../../libbpf/index.
 import type { StackSample } from '../../stacks/types.js';
 import type { CaptureDefinition, Column } from '../capture.js';
 import { collectStacks, columns, describeGaps, leafOf, moduleLabel, pct, sumValues, topFunctions, type StackData } from '../stack-family/stack-capture.js';
-import { configureUnwinding, unwindParams } from '../stack-family/params.js';
+import { configureStackTables, configureUnwinding, stackTableParams, unwindParams } from '../stack-family/params.js';
 import { stackFiles } from '../stack-family/outputs.js';
 import { newTgidLayout, stackKeyLayout } from '../stack-family/stack-maps.js';
 import { pythonLayouts } from '../stack-family/python-stacks.js';
@@ -19,20 +19,7 @@ export const profileParams = z
   .object({
     frequency: z.number().int().min(1).max(10_000).default(99).describe('samples per second on each CPU'),
     includeIdle: z.boolean().default(false).describe('sample the idle task (pid 0) too'),
-    stackMapEntries: z
-      .number()
-      .int()
-      .min(1024)
-      .max(1_048_576)
-      .default(16_384)
-      .describe('distinct stacks kept in the kernel (~1 KiB each); past it stacks are lost (lostStacks)'),
-    maxStacks: z
-      .number()
-      .int()
-      .min(1024)
-      .max(1_048_576)
-      .default(16_384)
-      .describe('distinct {process, thread name, stacks} counted; past it samples are dropped (map_full)'),
+    ...stackTableParams('{process, thread name, stacks}', 'samples'),
     maxProcesses: z
       .number()
       .int()
@@ -64,8 +51,7 @@ export const profile: CaptureDefinition<ProfileParams, ProfileData> = {
 
   configure(object, params) {
     object.setRodata({ include_idle: params.includeIdle });
-    object.setMaxEntries('stacks', params.stackMapEntries);
-    object.setMaxEntries('counts', params.maxStacks);
+    configureStackTables(object, 'counts', params);
     object.setMaxEntries('seen_tgids', params.maxProcesses);
     configureUnwinding(object, params);
   },

@@ -33,6 +33,25 @@ export function unwindParams(defaults: { userStackBytes: number; snapshotBufferB
   };
 }
 
+/**
+ * The zod fields sizing a stack capture's two kernel tables: the stacks
+ * themselves, and the rows counted against them (`rows` names what a row is,
+ * `dropped` what is lost when the table is full).
+ */
+export function stackTableParams(rows: string, dropped: string) {
+  const entries = (describe: string) => z.number().int().min(1024).max(1_048_576).default(16_384).describe(describe);
+  return {
+    stackMapEntries: entries('distinct stacks kept in the kernel (~1 KiB each); past it stacks are lost (lostStacks)'),
+    maxStacks: entries(`distinct ${rows} counted; past it ${dropped} are dropped (map_full)`),
+  };
+}
+
+/** Sizes the stack table and the table of rows counted against it (`countsMap`). */
+export function configureStackTables(object: BpfObject, countsMap: string, settings: { stackMapEntries: number; maxStacks: number }): void {
+  object.setMaxEntries('stacks', settings.stackMapEntries);
+  object.setMaxEntries(countsMap, settings.maxStacks);
+}
+
 export interface UnwindSettings {
   userStackBytes: number;
   maxDepth: number;
