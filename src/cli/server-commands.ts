@@ -93,11 +93,18 @@ function requireTracing(what: string): void {
   if (missing.length) throw new PermissionError(`${missing.join(' and ')} (or root)`, what);
 }
 
-/** Resolves when SIGINT or SIGTERM arrives. */
+/**
+ * Resolves when SIGINT or SIGTERM arrives; the caller then stops what it started.
+ * A second one quits at once (a start or stop that hangs, on Redis for instance).
+ */
 const untilSignal = () =>
   new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGINT', () => resolve('SIGINT'));
-    process.once('SIGTERM', () => resolve('SIGTERM'));
+    const first = (signal: NodeJS.Signals) => {
+      process.off('SIGINT', first).off('SIGTERM', first);
+      process.once('SIGINT', () => process.exit(130)).once('SIGTERM', () => process.exit(143));
+      resolve(signal);
+    };
+    process.on('SIGINT', first).on('SIGTERM', first);
   });
 
 /** The admin token: preset by env, else the stored one, else a new one (stored, shown once). */
@@ -127,6 +134,8 @@ export async function upCommand(argv: string[]): Promise<number> {
   mkdirSync(cfg.stateDir, { recursive: true, mode: 0o700 });
   // Before Redis starts, so it and everything else Sherlock starts inherit the cgroup.
   const own = enterOwnCgroup((why) => process.stderr.write(`${why}\n`));
+  // Listening from now: a Ctrl-C while Redis, the API or the worker start stops them all once started.
+  const signal = untilSignal();
   let redis: EmbeddedRedis | undefined;
   let api: ApiServer | undefined;
   let worker: Awaited<ReturnType<typeof startNodeWorker>> | undefined;
@@ -177,8 +186,7 @@ export async function upCommand(argv: string[]): Promise<number> {
         'Ctrl-C stops it.',
       ].join('\n') + '\n',
     );
-    const signal = await untilSignal();
-    process.stdout.write(`${signal}: stopping\n`);
+    process.stdout.write(`${await signal}: stopping\n`);
     return 0;
   } finally {
     await worker?.stop();
@@ -191,6 +199,7 @@ export async function upCommand(argv: string[]): Promise<number> {
 export async function apiCommand(argv: string[]): Promise<number> {
   const cfg = config('sherlock api', argv, ['port', 'host', 'redis', 'retention-days', 'config', 'state-dir']);
   if (!cfg.redisUrl) throw new UsageError('sherlock api needs REDIS_URL (or --redis redis://host:port)');
+  const signal = untilSignal();
   const { startApiServer } = await import('../server/api-server.js');
   const api = await startApiServer({
     redisUrl: cfg.redisUrl,
@@ -203,7 +212,7 @@ export async function apiCommand(argv: string[]): Promise<number> {
   if (cfg.adminToken) await api.tokens.ensure(cfg.adminToken, 'admin', ['admin']);
   process.stdout.write(`sherlock api listening on ${api.url}\n`);
   try {
-    await untilSignal();
+    await signal;
     return 0;
   } finally {
     await api.stop();

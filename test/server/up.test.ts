@@ -139,4 +139,14 @@ describe.skipIf(skip)(`sherlock up${skip ? ` (skipped: ${skip})` : ''}`, () => {
     expect(await interrupt(up)).toEqual([0, null]);
     expect(up.stderr()).toBe('');
   }, 60_000);
+
+  it('stops cleanly on a SIGINT that comes while it starts (Redis up, the API and worker not yet)', async () => {
+    const up = startUp(await freePort(), stateDir);
+    started.push(up);
+    await waitFor('the embedded redis-server started', () => redisServerChildren(up.child.pid!).length > 0, { timeoutMs: 20_000, intervalMs: 10 });
+    expect(up.stdout()).not.toContain('Ctrl-C stops it.');
+    expect(await interrupt(up)).toEqual([0, null]);
+    expect(up.stdout()).toContain('SIGINT: stopping');
+    expect(up.stderr()).toBe('');
+  }, 60_000);
 });
