@@ -132,6 +132,15 @@ export function loadRules(files: RuleFile[], producedTypes: ReadonlySet<string>,
       status.state = 'disabled';
       status.reason = 'enabled: false in the rules file';
     }
+    const failedOnly =
+      status.state === 'loaded' && failureOnlyTypes && compiled.eventTypes?.size ? [...compiled.eventTypes].filter((t) => producedTypes.has(t)) : [];
+    if (failedOnly.length && failedOnly.every((t) => failureOnlyTypes!.has(t)))
+      warnings.push({
+        file: def.file,
+        line: def.line,
+        item: `rule ${def.name}`,
+        message: `matches failed calls only: Sherlock sees ${typesText(new Set(failedOnly))} only when they fail (the syscallerrors capture)`,
+      });
     if (status.state === 'loaded') rules.push({ def, test: compiled.test, ...(compiled.eventTypes ? { eventTypes: compiled.eventTypes } : {}), output });
   }
   return { files: files.map((f) => f.path), rules, statuses, errors, warnings, slots };

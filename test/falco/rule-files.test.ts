@@ -251,6 +251,25 @@ describe('what Sherlock cannot fill is said, never guessed', () => {
     expect(r.loaded.statuses[0]).toMatchObject({ state: 'loaded' });
     expect(r.loaded.rules[0]!.eventTypes).toEqual(new Set(['connect']));
   });
+
+  it('loads a rule on calls seen only when they fail, and warns that it matches failures only', () => {
+    const r = run(`${base}
+- rule: Deleting files
+  desc: x
+  condition: evt.type in (unlink, unlinkat) and fd.name startswith /var/lib
+  output: "%proc.name deleted %fd.name"
+  priority: NOTICE
+`);
+    expect(r.loaded.statuses.map((s) => s.state)).toEqual(['loaded', 'loaded']);
+    expect(r.loaded.warnings).toEqual([
+      {
+        file: 'rules-0.yaml',
+        line: expect.any(Number),
+        item: 'rule Deleting files',
+        message: 'matches failed calls only: Sherlock sees unlink, unlinkat only when they fail (the syscallerrors capture)',
+      },
+    ]);
+  });
 });
 
 describe('the two YAML paths', () => {
