@@ -75,7 +75,8 @@ function stallMeter(): { stop(): number } {
 }
 
 export async function runbookAttach(): Promise<void> {
-  const pool = new WarmPool({ refillDelayMs: 0 });
+  // The worker's own refill delay: replacements load after a start, not in it.
+  const pool = new WarmPool();
   try {
     const settings = LATENCY_RUNBOOK.map((name) => {
       const def = captures.get(name)!;
