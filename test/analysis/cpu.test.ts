@@ -122,6 +122,23 @@ describe('offcputime', () => {
     expect(findings.filter((f) => f.capture === 'offcputime')).toHaveLength(1);
   });
 
+  it('a futex wait is a lock only when its caller is one: condition variables are idle, an unnamed caller is info', () => {
+    const futex = [kernel('futex_wait'), kernel('futex_do_wait'), kernel('schedule'), kernel('__schedule')];
+    const stacks = [
+      // Threads contending on a glibc mutex: 4 s in 4,000 short waits.
+      stack(11, 'ledger', 4_000_000, [user('main', 'ledger'), user('ledger_append', 'ledger'), user('__lll_lock_wait', 'libc.so.6'), ...futex], 4000),
+      // A pool's timed condition variable, woken every 50 ms all window: not contention.
+      stack(12, 'pool', 6_000_000, [user('worker_loop', 'pool'), user('pthread_cond_timedwait', 'libc.so.6'), ...futex], 120),
+      // A stripped binary's timed futex sleeps: nothing says lock or park.
+      stack(13, 'agent', 6_000_000, [user('agent+0xc584f', 'agent'), ...futex], 120),
+    ];
+    const findings = analyzeRun({ run: run(), results: [on(offcpu(stacks))] }).filter((f) => f.capture === 'offcputime');
+    expect(findings.map((f) => [f.evidence.pid, f.severity, f.evidence.kind])).toEqual([
+      [11, 'warning', 'waiting for a lock (futex)'],
+      [13, 'info', 'waiting on a futex (a lock or a condition variable: no user frame says which)'],
+    ]);
+  });
+
   it('only idle waits: nothing', () => {
     const stacks = [stack(9, 'node', 24_000_000, [user('uv_run', 'node'), kernel('do_epoll_wait'), kernel('schedule')], 100)];
     expect(analyzeRun({ run: run(), results: [on(offcpu(stacks))] }).map((f) => f.severity)).toEqual(['info']);

@@ -59,6 +59,29 @@ const IDLE_WAITS = new RegExp(
 const FUTEX = /^(futex_wait\w*|__futex_wait\w*|futex_do_wait)$/;
 /** A futex wait this long on average is a parked thread (a pool's condition variable), not contention. */
 const PARKED_FUTEX_US = 100_000;
+/**
+ * What a futex wait is, by the user code that made it. A futex is both the
+ * slow path of a lock and how condition variables and idle threads sleep (glibc,
+ * C++, Go's runtime, the JVM, libuv): only the caller says which.
+ */
+const LOCK_CALLERS =
+  /^(__lll_\w*lock\w*|___?pthread_mutex_\w*lock\w*|pthread_mutex_\w*lock\w*|___?pthread_rwlock_\w*lock\w*|pthread_rwlock_\w*lock\w*|std::mutex::lock|std::shared_mutex::\w*lock\w*|_ZNSt5mutex4lockEv|runtime\.lock2?|ObjectMonitor::\w+|\w*LWLockAcquire\w*|\w*[Ss]pin[Ll]ock\w*|parking_lot::raw_(rw)?mutex::\w+|g_mutex_lock\w*|uv_mutex_lock\w*)$/;
+const PARK_CALLERS =
+  /^(___?pthread_cond_\w*wait\w*|pthread_cond_\w*wait\w*|std::condition_variable\w*::\w*wait\w*|std::_V2::condition_variable_any::\w*wait\w*|_ZNSt\w*condition_variable\w*wait\w*|runtime\.(futexsleep|notesleep|notetsleepg?|mPark|stopm|park_m)|Unsafe_Park|Parker::park|\w*LockSupport\.park\w*|uv_cond_\w*wait|g_cond_\w*wait\w*|parking_lot::condvar::\w+|parking_lot_core::\w*park\w*)$/;
+
+type FutexCaller = 'lock' | 'park' | 'unknown';
+
+/** The innermost user frame that names a lock or a park, leaf first. */
+function futexCallerOf(frames: unknown[]): FutexCaller {
+  for (let i = frames.length - 1; i >= 0; i--) {
+    const f = frames[i];
+    if (!isObj(f) || f.kind === 'kernel') continue;
+    const name = str(f.name);
+    if (LOCK_CALLERS.test(name)) return 'lock';
+    if (PARK_CALLERS.test(name)) return 'park';
+  }
+  return 'unknown';
+}
 const KERNEL_THREAD = /^(kworker|ksoftirqd|rcu_|migration|cpuhp|idle_inject|irq\/|kthreadd|watchdog|khugepaged|kcompactd|kswapd|jbd2|scsi_|card\d|ext4-)/;
 
 /** The innermost kernel frame that is not the scheduler: what the thread waited in. Reads raw frames from the leaf up. */
@@ -80,10 +103,12 @@ function userLeafOf(frames: unknown[]): string | undefined {
   return undefined;
 }
 
-function waitKind(frames: FrameLike[]): string {
+const FUTEX_UNKNOWN = 'waiting on a futex (a lock or a condition variable: no user frame says which)';
+
+function waitKind(frames: FrameLike[], futexCaller: FutexCaller): string {
   const names = frames.map((f) => f.name).join(' ');
   if (/\b(io_schedule|blk_mq|bio_|folio_wait|wait_on_page|__lock_page|bit_wait_io|submit_bio|filemap_fault|jbd2)/.test(names)) return 'waiting for disk I/O';
-  if (/\bfutex/.test(names)) return 'waiting for a lock (futex)';
+  if (/\bfutex/.test(names)) return futexCaller === 'lock' ? 'waiting for a lock (futex)' : FUTEX_UNKNOWN;
   if (/\b(mutex_lock|rwsem|down_read|down_write|__down)/.test(names)) return 'waiting for a kernel lock';
   if (/\b(sk_stream_wait_memory|tcp_sendmsg)/.test(names)) return 'waiting for socket send buffer space';
   if (/\b(handle_mm_fault|do_page_fault|exc_page_fault|swap)/.test(names)) return 'waiting on memory (page faults)';
@@ -112,7 +137,8 @@ function analyzeOffcputime(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
     const frames = Array.isArray(s.frames) ? s.frames : [];
     const waitName = waitFrameOf(frames) ?? '?';
     if (IDLE_WAITS.test(waitName)) continue;
-    if (FUTEX.test(waitName) && us / n >= PARKED_FUTEX_US) continue;
+    const futexCaller = FUTEX.test(waitName) ? futexCallerOf(frames) : undefined;
+    if (futexCaller === 'park' || (futexCaller && futexCaller !== 'lock' && us / n >= PARKED_FUTEX_US)) continue;
     const user = userLeafOf(frames);
     const key = `${num(s.pid)}\0${waitName}\0${user ?? ''}`;
     let g = groups.get(key);
@@ -129,7 +155,7 @@ function analyzeOffcputime(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
     const windowShare = g.us / windowUs;
     if (share * 100 < threshold || windowShare < MIN_OFFCPU_WINDOW_SHARE) continue;
     const who = processLabel(g.comm, g.pid);
-    const kind = waitKind(framesOf(g.stacks[0]!));
+    const kind = waitKind(framesOf(g.stacks[0]!), FUTEX.test(g.wait) ? futexCallerOf(objs(g.stacks[0]!.frames)) : 'unknown');
     const title =
       `${who} spent ${fmtUs(g.us)} (${fmtPct(windowShare)} of the ${fmtSeconds(ctx.windowSeconds)} window, summed over threads) ${kind} in ${g.wait}` +
       (g.user ? ` called from ${g.user}` : '') +
@@ -138,7 +164,8 @@ function analyzeOffcputime(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
       ...makeFinding(
         ctx,
         `wait:${g.pid}:${g.wait}:${g.user ?? ''}`,
-        'warning',
+        // An unnamed futex wait is as often a sleeping pool as a lock: lockwait tells contention apart.
+        kind === FUTEX_UNKNOWN ? 'info' : 'warning',
         title,
         {
           pid: g.pid,
