@@ -48,8 +48,8 @@ export interface Collector<D> {
   poll?(): void;
   /** Once, the moment the window ends (before detach): read what is counted over the window itself (/proc counters). */
   windowEnded?(): void;
-  /** Once, after detach: everything left, as the capture's data. */
-  finish(): D;
+  /** Once, after detach: everything left, as the capture's data (a promise when it runs tools: the event loop stays free). */
+  finish(): D | Promise<D>;
   /** Always, on every path: free what collect() took (mappings). */
   close?(): void;
   /** Drops counted in user space (e.g. past the event cap). */
@@ -63,6 +63,9 @@ export interface Collector<D> {
   /** Set once it stopped keeping events at a budget (maxEvents, its memory share). */
   truncated?(): CaptureTruncation | undefined;
 }
+
+/** A collector whose data is ready at once, for captures that wrap it. */
+export type SyncCollector<D> = Omit<Collector<D>, 'finish'> & { finish(): D };
 
 /** A column of the human table (rendered by src/format/table.ts). */
 export type Column<Row> = TableColumn<Row>;

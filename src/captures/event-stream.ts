@@ -4,7 +4,7 @@
 import { z } from 'zod';
 import { RingBufferReader, type BpfObject } from '../libbpf/index.js';
 import { eventIdentities } from '../cgroups/process-cgroup.js';
-import type { CaptureFile, CaptureResult, Collector } from './capture.js';
+import type { CaptureFile, CaptureResult, SyncCollector } from './capture.js';
 import type { CaptureTruncation } from '../model/run.js';
 
 export const streamParams = {
@@ -34,7 +34,7 @@ export function eventCollector<E>(
   handle: RecordHandler<E>,
   settle?: (keep: (event: E) => E | undefined) => void,
   budgetBytes = Infinity,
-): Collector<{ events: E[] }> {
+): SyncCollector<{ events: E[] }> {
   const reader = new RingBufferReader(object.map('events'));
   const events: E[] = [];
   let bytes = 0;

@@ -109,7 +109,7 @@ export async function runCapture<P, D>(def: CaptureDefinition<P, D>, request: Ca
     deliver?.();
     // The one seam every capture's data leaves through: secrets are hidden here,
     // before anything stores, analyzes, prints or posts it.
-    const { data, redactions } = redactCaptureData(collector.finish(), request.redaction);
+    const { data, redactions } = redactCaptureData(await collector.finish(), request.redaction);
     deliver?.(true); // records a collector kept only in finish (held back until the window ended)
     const counters = readKernelCounters(object);
     const drops = { ...counters.drops, ...collector.drops?.() };
@@ -159,7 +159,7 @@ async function runSampled<P, D>(
     const liveAt = monoNow();
     const cancelled = (await waitAndDrain(request, collector)) === 'cancelled';
     const durationMs = elapsedMs(liveAt);
-    const data = collector.finish();
+    const data = await collector.finish();
     const drops = { ...collector.drops?.() };
     return {
       capture: def.name,

@@ -5,8 +5,9 @@
 // address DWARF places in inlined code becomes the calls DWARF names, each
 // its own frame marked `inlined`, the real function rootmost. Without the
 // tool, or without DWARF, frames stay as they are.
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
+import { promisify } from 'node:util';
 import type { ElfFile } from './elf.js';
 import { originOf } from './frame-origin.js';
 import type { Frame } from './types.js';
@@ -52,18 +53,21 @@ function findSymbolizer(): string | undefined {
   return found;
 }
 
+const run = promisify(execFile);
+
+/** llvm-symbolizer's output for addresses on its stdin (a child process: the event loop stays free while it reads DWARF). */
+async function runSymbolizer(tool: string, path: string, batch: number[], timeoutMs: number): Promise<string> {
+  const child = run(tool, ['--output-style=JSON', '--inlining', `--obj=${path}`], { encoding: 'utf8', timeout: timeoutMs, maxBuffer: 256 << 20 });
+  child.child.stdin!.end(batch.map((v) => `0x${v.toString(16)}`).join('\n') + '\n');
+  return (await child).stdout;
+}
+
 /** Inline chains of addresses in one DWARF file: innermost call first; [] where DWARF says nothing. */
-function symbolize(tool: string, path: string, vaddrs: number[], timeoutMs: number): DwarfFrame[][] {
+async function symbolize(tool: string, path: string, vaddrs: number[], timeoutMs: number): Promise<DwarfFrame[][]> {
   const out: DwarfFrame[][] = [];
   for (let i = 0; i < vaddrs.length; i += BATCH) {
     const batch = vaddrs.slice(i, i + BATCH);
-    const text = execFileSync(tool, ['--output-style=JSON', '--inlining', `--obj=${path}`], {
-      input: batch.map((v) => `0x${v.toString(16)}`).join('\n') + '\n',
-      encoding: 'utf8',
-      timeout: timeoutMs,
-      maxBuffer: 256 << 20,
-      stdio: ['pipe', 'pipe', 'ignore'],
-    });
+    const text = await runSymbolizer(tool, path, batch, timeoutMs);
     const lines = text.split('\n').filter((l) => l.startsWith('{'));
     for (let j = 0; j < batch.length; j++) {
       let chain: DwarfFrame[] = [];
@@ -105,7 +109,7 @@ function expand(frame: Frame, chain: DwarfFrame[]): Frame[] {
  * place (each sample's frames array is replaced). Frames shared by samples
  * are looked up once.
  */
-export function addSourceLines(samples: { frames: Frame[] }[]): SourceLinesSummary {
+export async function addSourceLines(samples: { frames: Frame[] }[]): Promise<SourceLinesSummary> {
   const summary: SourceLinesSummary = { modules: 0, frames: 0, inlined: 0 };
   const byElf = new Map<ElfFile, Set<Frame>>();
   for (const s of samples)
@@ -134,7 +138,7 @@ export function addSourceLines(samples: { frames: Frame[] }[]): SourceLinesSumma
     const list = [...frames];
     let chains: DwarfFrame[][];
     try {
-      chains = symbolize(
+      chains = await symbolize(
         tool,
         path,
         list.map((f) => originOf(f)!.vaddr),

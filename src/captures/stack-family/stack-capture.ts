@@ -66,7 +66,7 @@ export function collectStacks<V, S extends StackSample, D>(object: BpfObject, sp
   };
   return {
     poll,
-    finish: () => {
+    finish: async () => {
       announcer.poll();
       snapshots?.finish();
       const counted = readCounts(object, spec.decodeValue);
@@ -85,7 +85,7 @@ export function collectStacks<V, S extends StackSample, D>(object: BpfObject, sp
         spec.merge as (into: StackSample, from: StackSample) => void,
         gaps,
       ) as S[];
-      gaps.sourceLines = addSourceLines(stacks); // once for the capture: one llvm-symbolizer run per module
+      gaps.sourceLines = await addSourceLines(stacks); // once for the capture: one llvm-symbolizer run per module
       stacks.sort((a, b) => b.value - a.value);
       const unwind = snapshots?.summary();
       return spec.finish(stacks, readLostStacks(object), symbolizer.kernelProblem(), {
