@@ -6,7 +6,9 @@
 //                                  first: from the run record, findings and the
 //                                  baseline comparison (when there is one)
 //   sherlock-<id>/nodes/<node>/<capture>.json + raw files
-//                                  gunzipped from their Redis chunks as they go;
+//                                  gunzipped from their Redis chunks as they go
+//                                  (a streaming capture's events once, in its
+//                                  NDJSON; its JSON names it: events-once.ts);
 //                                  each capture JSON is then read once more and
 //                                  parsed to draw its part of report.html,
 //                                  inside the process-wide result gate
@@ -22,6 +24,7 @@
 import { once } from 'node:events';
 import { createGzip, deflateRaw, inflateRaw, type Gzip } from 'node:zlib';
 import { promisify } from 'node:util';
+import { StringDecoder } from 'node:string_decoder';
 import type { RedisClient } from '../redis/connection.js';
 import tar from 'tar-stream';
 import type { RunRecord } from '../model/run.js';
@@ -29,6 +32,7 @@ import { createLogger } from '../util/logger.js';
 import { reportHtmlChunks, type HtmlRenderOptions } from './html/document.js';
 import { buildManifest, planNodeFiles, type PlannedFile } from './manifest.js';
 import { prepareReport, type ReportContext, type ReportNode } from './model.js';
+import { EventsStripper, type EventsLeftOut } from './events-once.js';
 import { staysInside } from './names.js';
 import { redisArtifactSource, streamArtifact, type ArtifactSource, type BaselineLoader, type FindingsLoader } from './source.js';
 import { renderSummary } from './summary.js';
@@ -298,6 +302,16 @@ async function writeBundle(ctx: ReportContext, files: PlannedFile[], writer: Ent
       await writer.directory(dir);
     }
     const meta = file.meta;
+    const eventsFile = eventsFileOf(file, files);
+    if (eventsFile) {
+      // The events are in the NDJSON beside it: this JSON keeps the rest and names that file.
+      const left = await leaveEventsOut(ctx, file, eventsFile, writer.signal);
+      if (left) {
+        file.meta = { ...meta, bytes: Buffer.byteLength(left.text) };
+        await writer.buffer(file.path, left.text);
+        return;
+      }
+    }
     await writer.stream(file.path, meta.bytes, (write) => streamArtifact(ctx.source, file.node.name, meta, write, writer.signal));
   };
   // The page notes a capture it could not load and goes on; a file that could
@@ -354,4 +368,22 @@ async function writeBundle(ctx: ReportContext, files: PlannedFile[], writer: Ent
     if (pending.length) await write(Buffer.from(pending.join('')));
   });
   return { entries: writer.entries, contentBytes: writer.contentBytes, htmlBytes: spool.bytes, htmlRedrawn: spool.overflowed, missing };
+}
+
+/** The NDJSON that holds this capture JSON's events, when it is an events capture's result and that file is in the bundle. */
+function eventsFileOf(file: PlannedFile, files: PlannedFile[]): PlannedFile | undefined {
+  const summary = file.node.captures.find((c) => c.capture === file.capture);
+  if (!summary || summary.kind !== 'events' || summary.error || file.name !== summary.artifact) return undefined;
+  return files.find((f) => f.node === file.node && f.capture === file.capture && f.meta && f.name === `${file.capture}.ndjson` && (summary.files ?? []).includes(f.name));
+}
+
+/** The capture JSON without its events (read from Redis as a stream, never parsed); undefined to store it as it is. */
+async function leaveEventsOut(ctx: ReportContext, file: PlannedFile, eventsFile: PlannedFile, signal: AbortSignal): Promise<EventsLeftOut | undefined> {
+  const stripper = new EventsStripper();
+  const decoder = new StringDecoder('utf8');
+  await streamArtifact(ctx.source, file.node.name, file.meta!, (chunk) => stripper.push(decoder.write(chunk)), signal);
+  stripper.push(decoder.end());
+  const left = stripper.finish(eventsFile.name);
+  if (!left) log.warn('capture JSON kept whole in the bundle', { runId: ctx.run.id, node: file.node.name, file: file.name, why: stripper.failed });
+  return left;
 }

@@ -122,23 +122,43 @@ describe.skipIf(skip)(`the report bundle of a real run${skip ? ` (skipped: ${ski
     expect(manifest.findings).toMatchObject({ analyzed: expect.any(Boolean), count: expect.any(Number), file: 'findings.json' });
   });
 
-  it('holds each capture result byte for byte as stored, its raw files parsing as their formats', async () => {
+  it("holds each capture result as stored, a streaming capture's events once (in its NDJSON, which the JSON names), its raw files parsing as their formats", async () => {
     const file = (name: string) => entries.get(`${root}/nodes/${NODE}/${name}`)!.data;
+    const lines = (name: string) =>
+      file(name)
+        .toString('utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+    let streaming = 0;
     for (const capture of REPORT_CAPTURES) {
       const stored = await stack.admin.artifact(run.id, NODE, `${capture}.json`);
-      expect(file(`${capture}.json`).toString('utf8') === stored.text, capture).toBe(true);
       const result = JSON.parse(file(`${capture}.json`).toString('utf8'));
       expect(result).toMatchObject({ capture, cancelled: false, dropped: expect.any(Number), bpfCpuNs: expect.any(Number) });
+      const whole = stored.body as Record<string, unknown>;
+      if (whole.kind !== 'events') {
+        expect(file(`${capture}.json`).toString('utf8') === stored.text, capture).toBe(true);
+        continue;
+      }
+      // Everything but the events as stored, in the same order; the events are the NDJSON's lines, each once.
+      streaming++;
+      const { events, ...rest } = whole as { events: unknown[] };
+      expect(result, capture).toEqual({ ...rest, eventsFile: `${capture}.ndjson`, eventCount: events.length });
+      expect(lines(`${capture}.ndjson`), capture).toEqual(events);
+      expect(events.length, capture).toBeGreaterThan(0);
+      for (const event of events.slice(0, 50)) expect(file(`${capture}.json`).toString('utf8'), capture).not.toContain(JSON.stringify(event));
     }
-    // execsnoop saw the marker execs; its NDJSON holds the same events.
-    const execs = file('execsnoop.ndjson')
-      .toString('utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l));
+    expect(streaming).toBe(2); // execsnoop and opensnoop
+    // execsnoop saw the marker execs, in its NDJSON only.
+    const execs = lines('execsnoop.ndjson') as { argv?: string[] }[];
     expect(execs.filter((e) => e.argv?.[1]?.startsWith(run.marker))).toHaveLength(5);
-    expect(execs).toHaveLength(JSON.parse(file('execsnoop.json').toString('utf8')).events.length);
-    for (const line of file('opensnoop.ndjson').toString('utf8').trim().split('\n').filter(Boolean)) JSON.parse(line);
+    expect(file('execsnoop.json').toString('utf8')).not.toContain(run.marker);
+    // No capture's records twice anywhere in the node's directory: each marker exec is in exactly one file.
+    const nodeFiles = [...entries.values()].filter((e) => e.type === 'file' && e.name.startsWith(`${root}/nodes/${NODE}/`));
+    for (let i = 0; i < 5; i++) {
+      const holders = nodeFiles.filter((e) => e.data.toString('utf8').includes(`${run.marker}-${i}`)).map((e) => e.name.slice(root.length + 1));
+      expect(holders, `marker ${i}`).toEqual([`nodes/${NODE}/execsnoop.ndjson`]);
+    }
 
     const pprof = Profile.decode(gunzipSync(file('profile.pb.gz')));
     expect(pprof.sample.length).toBeGreaterThan(0);
