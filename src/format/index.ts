@@ -4,3 +4,4 @@ export * from './units.js';
 export * from './text.js';
 export * from './run.js';
 export * from './table.js';
+export * from './human.js';

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bpfHandlesOf, kernelSkipReason } from '../helpers/kernel.js';
 import { redisServerChildren } from '../helpers/redis.js';
 import { startStack, type Stack } from '../server/harness.js';
-import { realRun, type RealRun } from './real-run.js';
+import { realRun, REPORT_CAPTURES, type RealRun } from './real-run.js';
 import { artifactsDir, extractTo, unpack } from './unpack.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -114,6 +114,7 @@ describe.skipIf(skip)(`report.html in headless Chromium${skip ? ` (skipped: ${sk
   it('zooms the flame graph on a click: the frame widens to the full width, others hide; reset and search work', async () => {
     await page.click('#expand-all');
     await page.locator(`#cap-${NODE}-profile`).scrollIntoViewIfNeeded();
+    await page.waitForSelector(`#cap-${NODE}-profile ${TOP}`);
     const pick = (await page.evaluate(`(function () {
       var frames = Array.from(document.querySelectorAll('#cap-${NODE}-profile ${TOP} g.f'));
       var scale = document.querySelector('#cap-${NODE}-profile ${TOP}').getBoundingClientRect().width / 1200;
@@ -157,6 +158,9 @@ describe.skipIf(skip)(`report.html in headless Chromium${skip ? ` (skipped: ${sk
     await page.click('#expand-all');
     await page.waitForSelector(`#cap-${NODE}-profile .fg-graph`);
     const box = page.locator(`#cap-${NODE}-profile .flame`);
+    // Both views drawn (the bottom-up one is drawn when first picked).
+    await box.locator('.fg-view[data-view="bottom-up"]').click();
+    await box.locator('.fg-view[data-view="top-down"]').click();
     const shape = (await page.evaluate(`(function (box) {
       function of(view) {
         var svg = box.querySelector('.fg-graph[data-view="' + view + '"] svg');
@@ -191,6 +195,36 @@ describe.skipIf(skip)(`report.html in headless Chromium${skip ? ` (skipped: ${sk
     expect(await box.locator('.fg-graph[data-view="bottom-up"] g.f[data-d="2"] rect').first().getAttribute('fill')).toBe('#d050e0');
     await box.screenshot({ path: join(artifactsDir, 'flame-bottom-up.png') });
     await box.locator('.fg-search').fill('');
+    await box.locator('.fg-view[data-view="top-down"]').click();
+    expect(consoleErrors).toEqual([]);
+  });
+
+  it('builds an opened node a capture at a time and draws a flame graph only once it is shown, each view when first picked', async () => {
+    // From the top (a reload restores the scroll position, which would bring the graph on screen at once).
+    await page.evaluate('window.scrollTo(0, 0)');
+    await page.reload();
+    await page.waitForSelector('html[data-ready="1"]', { timeout: 10_000 });
+    expect(await page.evaluate('window.scrollY')).toBe(0);
+    const node = page.locator(`#node-${NODE}`);
+    expect(await node.getAttribute('data-built')).toBe('1');
+    // One raw-text part per capture plus the intro, all built now (none left in the page).
+    expect(await page.locator(`script[type="text/x-sherlock-node"]`).count()).toBe(0);
+    expect(await node.locator('section.capture').count()).toBe(REPORT_CAPTURES.length);
+    const box = page.locator(`#cap-${NODE}-profile .flame`);
+    const drawn = () =>
+      page.evaluate(`(function (box) {
+        return Array.from(box.querySelectorAll('.fg-graph')).map(function (g) {
+          return g.getAttribute('data-view') + ':' + (g.querySelector('svg.flamegraph') ? 'svg' : g.querySelector('textarea.fg-src') ? 'text' : 'none');
+        }).join(' ');
+      })(document.querySelector('#cap-${NODE}-profile .flame'))`);
+    const top = (await box.boundingBox())!;
+    expect(top.y).toBeGreaterThan(900 + 200); // below the execsnoop and opensnoop tables
+    expect(await drawn()).toBe('top-down:text bottom-up:text'); // off screen: not drawn yet
+    await box.scrollIntoViewIfNeeded();
+    await page.waitForSelector(`#cap-${NODE}-profile ${TOP}`);
+    expect(await drawn()).toBe('top-down:svg bottom-up:text');
+    await box.locator('.fg-view[data-view="bottom-up"]').click();
+    expect(await drawn()).toBe('top-down:svg bottom-up:svg');
     await box.locator('.fg-view[data-view="top-down"]').click();
     expect(consoleErrors).toEqual([]);
   });

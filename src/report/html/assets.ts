@@ -1,8 +1,11 @@
 // The page's own CSS and script, inlined: report.html opens from disk with no
 // network (its Content-Security-Policy allows nothing but inline style and
 // script and data: images). The script is plain ES5 so any browser runs it:
-//  - node sections are stored as inert markup and built when opened, so a
-//    run over hundreds of nodes opens fast; the first ones start open;
+//  - node sections are stored as inert markup and built when opened, a
+//    capture per part in short tasks, so a run over hundreds of nodes opens
+//    and expands without a long task; the first ones start open;
+//  - a flame graph is drawn when it first comes near the screen (a view
+//    when first picked), not when its node is built;
 //  - tables sort by a header click (numbers by their data-v key);
 //  - flame graphs zoom on a frame click, reset, search by regex, and show the
 //    hovered frame (the same layout rules as src/stacks/flamegraph.ts).
@@ -77,7 +80,7 @@ svg.hist text{fill:#333}svg.hist .row:hover .track{fill:#e4e9f1}
 .fg-search{font:inherit;font-size:13px;padding:3px 8px;border:1px solid #b9c0cc;border-radius:4px;min-width:240px}
 .fg-status{font-size:12.5px;font-family:ui-monospace,Menlo,Consolas,monospace}
 .fg-main{display:grid;grid-template-columns:minmax(0,1fr) minmax(260px,30%);gap:12px;align-items:start}
-.fg-graph{border:1px solid var(--line);border-radius:4px;overflow:hidden}
+.fg-graph{border:1px solid var(--line);border-radius:4px;overflow:hidden}.fg-graph:not([data-drawn]){min-height:160px}
 .fg-side .table-wrap{margin:0;max-height:70vh}
 .fg-top td:first-child{max-width:260px;overflow:hidden;text-overflow:ellipsis;white-space:nowrap;word-break:normal}
 .fg-views{display:inline-flex}.fg-view{border-radius:0}.fg-view:first-child{border-radius:4px 0 0 4px}.fg-view:last-child{border-radius:0 4px 4px 0;border-left:0}
@@ -193,33 +196,56 @@ export const SCRIPT = `
     graph.addEventListener('mouseout', function () { if (status) status.textContent = v.note || hint; });
     return v;
   }
+  // A graph's SVG waits as text (flame.ts, inertSvg) until the graph is first shown.
+  function drawGraph(graph) {
+    var src = graph.querySelector('textarea.fg-src');
+    if (src) {
+      graph.insertAdjacentHTML('beforeend', src.value);
+      src.parentNode.removeChild(src);
+      graph.setAttribute('data-drawn', '1');
+    }
+  }
   function initFlame(box) {
     if (box.getAttribute('data-ready')) return;
     box.setAttribute('data-ready', '1');
     var status = box.querySelector('.fg-status');
     var hint = status ? status.textContent : '';
-    var views = {}, shown = null;
+    var graphs = {}, views = {}, shown = null;
     all(box, '.fg-graph').forEach(function (graph) {
-      var v = viewer(graph, status, hint);
-      if (!v) return;
-      views[graph.getAttribute('data-view') || 'top-down'] = v;
-      if (!graph.hidden && !shown) shown = v;
+      var name = graph.getAttribute('data-view') || 'top-down';
+      graphs[name] = graph;
+      if (!graph.hidden && !shown) shown = name;
     });
     if (!shown) return;
     var reset = box.querySelector('.fg-reset'), input = box.querySelector('.fg-search');
-    if (reset) reset.addEventListener('click', function () { shown.zoom(); });
-    if (input) input.addEventListener('input', function () { shown.search(input.value); });
+    function view(name) {
+      if (!views[name]) { drawGraph(graphs[name]); views[name] = viewer(graphs[name], status, hint); }
+      return views[name];
+    }
+    function current() { return view(shown); }
+    if (reset) reset.addEventListener('click', function () { var v = current(); if (v) v.zoom(); });
+    if (input) input.addEventListener('input', function () { var v = current(); if (v) v.search(input.value); });
     all(box, '.fg-view').forEach(function (button) {
       button.addEventListener('click', function () {
-        var next = views[button.getAttribute('data-view')];
-        if (!next || next === shown) return;
-        shown.graph.hidden = true;
-        next.graph.hidden = false;
-        shown = next;
+        var name = button.getAttribute('data-view');
+        if (!graphs[name] || name === shown) return;
+        graphs[shown].hidden = true;
+        graphs[name].hidden = false;
+        shown = name;
         all(box, '.fg-view').forEach(function (b) { b.setAttribute('aria-pressed', String(b === button)); });
-        if (input) shown.search(input.value);
+        var v = current();
+        if (v && input) v.search(input.value);
       });
     });
+    // Drawn in a task of its own once it comes near the screen.
+    function drawShown() { setTimeout(current, 0); }
+    if (typeof IntersectionObserver !== 'function') return drawShown();
+    var seen = new IntersectionObserver(function (entries) {
+      if (!entries.some(function (e) { return e.isIntersecting; })) return;
+      seen.disconnect();
+      drawShown();
+    }, { rootMargin: '200px' });
+    seen.observe(box);
   }
 
   function init(root) {
@@ -227,24 +253,50 @@ export const SCRIPT = `
     all(root, '.flame').forEach(initFlame);
   }
 
-  // ---- node sections, built when first opened
-  function materialize(details) {
-    if (details.getAttribute('data-built')) return;
-    details.setAttribute('data-built', '1');
-    var source = document.getElementById(details.getAttribute('data-body'));
-    var body = details.querySelector('.node-body');
-    if (source && body) {
-      body.innerHTML = source.textContent;
+  // ---- node sections, built when first opened: the node's intro, then one
+  // capture per part (each its own raw-text script), parts built in tasks of
+  // at most ~30 ms so the page keeps answering (a long task blocks input).
+  var queue = [], pumping = false, ready = false;
+  function partsOf(details) {
+    var base = details.getAttribute('data-body'), out = [], el;
+    for (var i = 0; (el = document.getElementById(base + '-' + i)); i++) out.push(el);
+    return out;
+  }
+  function buildPart(item) {
+    var details = item[0], source = item[1], body = details.querySelector('.node-body');
+    if (source && source.parentNode && body) {
+      body.insertAdjacentHTML('beforeend', source.textContent);
       source.parentNode.removeChild(source);
+      init(body);
     }
-    init(details);
+    if (!source) details.setAttribute('data-built', '1');
+  }
+  function pump() {
+    pumping = false;
+    var start = Date.now();
+    while (queue.length && Date.now() - start < 30) buildPart(queue.shift());
+    if (queue.length) { pumping = true; setTimeout(pump, 0); }
+    else if (!ready) { ready = true; document.documentElement.setAttribute('data-ready', '1'); }
+  }
+  function materialize(details) {
+    if (details.getAttribute('data-queued')) return;
+    details.setAttribute('data-queued', '1');
+    partsOf(details).forEach(function (source) { queue.push([details, source]); });
+    queue.push([details, null]);
+    if (!pumping) { pumping = true; setTimeout(pump, 0); }
+  }
+  // Now, in this task: a link into the node needs its target drawn.
+  function materializeNow(details) {
+    materialize(details);
+    var mine = queue.filter(function (item) { return item[0] === details; });
+    queue = queue.filter(function (item) { return item[0] !== details; });
+    mine.forEach(buildPart);
   }
   var nodes = all(document, 'details.node');
   nodes.forEach(function (d) {
     d.addEventListener('toggle', function () { if (d.open) materialize(d); });
     if (d.open) materialize(d);
   });
-  // Opening every node builds one node per task, so the page keeps answering (a long task blocks input).
   var building = 0;
   function setAll(open) {
     var run = ++building;
@@ -253,7 +305,7 @@ export const SCRIPT = `
     (function next() {
       if (run !== building) return;
       var start = Date.now();
-      while (i < nodes.length && Date.now() - start < 40) { materialize(nodes[i]); nodes[i].open = true; i++; }
+      while (i < nodes.length && Date.now() - start < 20) { materialize(nodes[i]); nodes[i].open = true; i++; }
       if (i < nodes.length) setTimeout(next, 0);
     })();
   }
@@ -266,13 +318,13 @@ export const SCRIPT = `
     a.addEventListener('click', function (e) {
       var node = document.getElementById(a.getAttribute('data-node'));
       if (!node) return;
-      materialize(node);
+      materializeNow(node);
       node.open = true;
       var target = document.getElementById(a.getAttribute('href').slice(1));
       if (target) { e.preventDefault(); target.scrollIntoView(); history.replaceState(null, '', a.getAttribute('href')); }
     });
   });
   init(document);
-  document.documentElement.setAttribute('data-ready', '1');
+  if (!queue.length) { ready = true; document.documentElement.setAttribute('data-ready', '1'); }
 })();
 `;

@@ -163,10 +163,11 @@ export async function* reportHtmlChunks(ctx: ReportContext, options: HtmlRenderO
     const anchor = nodeAnchor(node);
     const findings = findingsByNode.get(node.name) ?? [];
     yield `<details class="node" id="${anchor}" data-body="${anchor}-body"${open.has(node.name) ? ' open' : ''}>${nodeSummary(node, findings)}<div class="node-body"></div>`;
-    // The body is inert markup in a raw-text element until the section is opened.
-    yield `<script type="text/x-sherlock-node" id="${anchor}-body">`;
-    yield scriptSafe(nodeIntro(node, findings));
-    for (const capture of node.captures) {
+    // The body is inert markup in raw-text elements until the section is
+    // opened: its intro, then one part per capture (the page builds a part a task).
+    const part = (i: number) => `<script type="text/x-sherlock-node" id="${anchor}-body-${i}">`;
+    yield `${part(0)}${scriptSafe(nodeIntro(node, findings))}</script>`;
+    for (const [i, capture] of node.captures.entries()) {
       let problem: string | undefined;
       let section: string;
       await ctx.beforeResult?.(node, capture);
@@ -184,9 +185,9 @@ export async function* reportHtmlChunks(ctx: ReportContext, options: HtmlRenderO
         release?.();
       }
       if (problem) section = section.replace('</h3>', `</h3><p class="error">The stored result could not be read: ${esc(problem)}</p>`);
-      yield scriptSafe(section);
+      yield `${part(i + 1)}${scriptSafe(section)}</script>`;
     }
-    yield '</script></details>';
+    yield '</details>';
   }
   yield '</section>';
   yield `<footer>Sherlock report for run ${esc(run.id)}, generated ${esc(ctx.generatedAt.toISOString())}. Files beside this page: manifest.json, findings.json, summary.md, nodes/&lt;node&gt;/.</footer>`;

@@ -100,6 +100,17 @@ function valueFormatter(data: StackData): (v: number) => { text: string; raw: st
   return (v) => ({ text: fmtInt(v), raw: `${fmtInt(v)} samples` });
 }
 
+/**
+ * A graph's SVG as the text of a hidden textarea: the page draws it when the
+ * graph is first shown (scrolled to, or its view picked), not while a node
+ * section is built. Thousands of frames cost a long task to parse; text costs
+ * nothing. In a textarea only "&" and its end tag mean anything, so "&" is
+ * escaped (the SVG has no "</textarea": its names are escaped markup).
+ */
+function inertSvg(svg: string): string {
+  return `<textarea class="fg-src" hidden aria-hidden="true">${svg.replace(/&/g, '&amp;')}</textarea>`;
+}
+
 export function flameSection(data: StackData & { capture?: string; target?: string }, frameBudget = MIN_GRAPH_FRAMES): string {
   const samples = Array.isArray(data.stacks) ? data.stacks : [];
   if (!samples.length) return '<p class="muted">No stacks were sampled in the window.</p>';
@@ -132,8 +143,8 @@ export function flameSection(data: StackData & { capture?: string; target?: stri
     { caption: 'Heaviest functions (by self time)', className: 'fg-top' },
   );
   out.push('<div class="fg-main"><div class="fg-graphs">');
-  out.push(`<div class="fg-graph" data-view="top-down">${inlineFlameSvg(data, minWidth, 'top-down')}</div>`);
-  out.push(`<div class="fg-graph" data-view="bottom-up" hidden>${inlineFlameSvg(data, minWidthUp, 'bottom-up')}</div>`);
+  out.push(`<div class="fg-graph" data-view="top-down">${inertSvg(inlineFlameSvg(data, minWidth, 'top-down'))}</div>`);
+  out.push(`<div class="fg-graph" data-view="bottom-up" hidden>${inertSvg(inlineFlameSvg(data, minWidthUp, 'bottom-up'))}</div>`);
   if (minWidth > BASE_MIN_WIDTH || minWidthUp > BASE_MIN_WIDTH) {
     out.push(
       `<p class="note">Frames under ${((Math.max(minWidth, minWidthUp) / PLOT_WIDTH) * 100).toFixed(3)}% of the total are left out of these graphs to keep the page light (${frameBudget.toLocaleString('en-US')} frames at most); the flame graph SVG and pprof files beside it have every frame.</p>`,

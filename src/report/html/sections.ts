@@ -10,12 +10,12 @@ import type { Log2Histogram } from '../../model/histogram.js';
 import type { StackData } from '../../captures/stack-family/stack-capture.js';
 import { captures as registry } from '../../captures/registry.js';
 import type { CaptureSummary } from '../../model/run.js';
-import { fmtBytes, fmtCpuNs, fmtDurationMs, fmtInt } from '../../format/index.js';
+import { fmtBytes, fmtCpuNs, fmtDurationMs, fmtInt, humanValue } from '../../format/index.js';
 import { META_FIELDS, nodeFilePath, type ReportContext, type ReportNode } from '../model.js';
 import { histogramSvg, histogramStats } from './charts.js';
 import { esc, idToken } from './escape.js';
 import { flameSection } from './flame.js';
-import { cellText, objectTable, sortableTable } from './tables.js';
+import { objectTable, sortableTable } from './tables.js';
 
 /** Rows of a capture's main table in the page; the JSON and NDJSON files hold all. */
 export const MAX_TABLE_ROWS = 300;
@@ -44,14 +44,20 @@ function sevClass(severity: string): string {
   return `sev sev-${idToken(String(severity))}`;
 }
 
-/** Evidence values: scalars as text, row lists as a small table, other objects as JSON. */
+/** A field's value in people's units (humanValue), the raw value on hover. */
+function valueDd(key: string, value: unknown): string {
+  const human = humanValue(key, value);
+  return `<dd${human.raw ? ` title="${esc(human.raw)}"` : ''}>${esc(human.text)}</dd>`;
+}
+
+/** Evidence values: scalars in people's units, row lists as a small table, other objects as text. */
 function evidenceHtml(evidence: Record<string, unknown> | undefined): string {
   if (!evidence || typeof evidence !== 'object') return '';
   const parts: string[] = [];
   for (const [key, value] of Object.entries(evidence).slice(0, 24)) {
     if (Array.isArray(value) && value.length && value.every((v) => typeof v === 'object' && v !== null && !Array.isArray(v))) {
       parts.push(`<dt>${esc(key)}</dt><dd>${objectTable(value, { limit: 10 })}</dd>`);
-    } else parts.push(`<dt>${esc(key)}</dt><dd>${esc(cellText(value))}</dd>`);
+    } else parts.push(`<dt>${esc(key)}</dt>${valueDd(key, value)}`);
   }
   return parts.length ? `<dl class="evidence">${parts.join('')}</dl>` : '';
 }
@@ -209,7 +215,7 @@ function factsHtml(result: Record<string, unknown>, kind: string): string {
   for (const [key, value] of Object.entries(result)) {
     if (skip.has(key) || Array.isArray(value) || isHistogram(value)) continue;
     if (value === undefined || value === null) continue;
-    facts.push(`<dt>${esc(key)}</dt><dd>${esc(typeof value === 'number' ? fmtInt(value) : cellText(value))}</dd>`);
+    facts.push(`<dt>${esc(key)}</dt>${valueDd(key, value)}`);
   }
   return facts.length ? `<dl class="facts">${facts.join('')}</dl>` : '';
 }

@@ -2,6 +2,7 @@
 // out here from the displayed text ("<512", "1.25ms", "12.5%", "3,456"), so
 // the page script only compares numbers. Rows past a cap are left out with a
 // note that names the file holding them all.
+import { humanNumber, humanValue } from '../../format/index.js';
 import { esc } from './escape.js';
 
 export interface TableColumn {
@@ -34,7 +35,28 @@ export function sortKey(text: string): number {
 }
 
 /** A cell: text (escaped here), or markup made by the caller (e.g. a link) with the text it sorts by. */
-export type Cell = string | { html: string; text: string; /** The raw value, shown on hover. */ title?: string };
+export type Cell = string | { html: string; text: string; /** The raw value, shown on hover. */ title?: string; /** Sorts by this rather than the text. */ sort?: number };
+
+const BARE_NUMBER = /^-?\d+(\.\d+)?$/;
+
+/** A plain number in a numeric column, in people's units by the column's name (humanNumber), the raw one on hover. */
+function humanCell(header: string, text: string): Cell {
+  if (!BARE_NUMBER.test(text)) return text;
+  const value = Number(text);
+  const human = humanNumber(header, value);
+  return { html: esc(human.text), text: human.text, sort: value, ...(human.raw ? { title: human.raw } : {}) };
+}
+
+/** A value of a result's or evidence's field as a cell: human units (humanValue), the raw value on hover. */
+export function valueCell(field: string, value: unknown): Cell {
+  const human = humanValue(field, value);
+  return {
+    html: esc(human.text),
+    text: human.text,
+    ...(human.raw ? { title: human.raw } : {}),
+    ...(typeof value === 'number' && Number.isFinite(value) ? { sort: value } : {}),
+  };
+}
 
 export function sortableTable(columns: TableColumn[], rows: Cell[][], options: TableOptions = {}): string {
   const out: string[] = [];
@@ -46,12 +68,13 @@ export function sortableTable(columns: TableColumn[], rows: Cell[][], options: T
   for (const row of rows) {
     let tr = '<tr>';
     for (let i = 0; i < columns.length; i++) {
-      const cell = row[i] ?? '';
+      const given = row[i] ?? '';
+      const cell = columns[i]!.numeric && typeof given === 'string' ? humanCell(columns[i]!.header, given) : given;
       const text = typeof cell === 'string' ? cell : cell.text;
       const html = typeof cell === 'string' ? esc(cell) : cell.html;
       const title = typeof cell !== 'string' && cell.title ? ` title="${esc(cell.title)}"` : '';
       if (columns[i]!.numeric) {
-        const key = sortKey(text);
+        const key = typeof cell !== 'string' && cell.sort !== undefined ? cell.sort : sortKey(text);
         tr += `<td class="num"${Number.isFinite(key) ? ` data-v="${key}"` : ''}${title}>${html}</td>`;
       } else tr += `<td${title}>${html}</td>`;
     }
@@ -67,14 +90,14 @@ export function sortableTable(columns: TableColumn[], rows: Cell[][], options: T
   return out.join('');
 }
 
-/** A table from plain objects: columns from the keys of the first rows, numbers right-aligned, nested values as JSON. */
+/** A table from plain objects: columns from the keys of the first rows, numbers right-aligned in people's units (raw on hover), nested values as text. */
 export function objectTable(items: unknown[], options: TableOptions & { limit?: number } = {}): string {
   const limit = options.limit ?? 200;
   const objects = items.filter((x): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x));
   const keys: string[] = [];
   for (const o of objects.slice(0, 50)) for (const k of Object.keys(o)) if (!keys.includes(k) && keys.length < 16) keys.push(k);
   const numeric = new Set(keys.filter((k) => objects.slice(0, 50).every((o) => o[k] === undefined || typeof o[k] === 'number')));
-  const rows = objects.slice(0, limit).map((o) => keys.map((k) => cellText(o[k])));
+  const rows = objects.slice(0, limit).map((o) => keys.map((k) => valueCell(k, o[k])));
   return sortableTable(
     keys.map((k) => ({ header: k, numeric: numeric.has(k) })),
     rows,
