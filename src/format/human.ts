@@ -51,8 +51,8 @@ export function unitOfField(field: string): Unit {
   if (/(Seconds|Secs|_secs|_seconds)$/.test(f) || lower === 'seconds') return 's';
   if (/bytes$/i.test(f)) return 'bytes';
   if (/(Kb|_kb|KiB|_kib)$/i.test(f)) return 'kib';
-  if (/(pct|percent|%)$/i.test(f)) return 'pct';
-  if (/(share|ratio|fraction)$/i.test(f)) return 'share';
+  if (/(pct|percent|%)$/i.test(f) || /^(pct|percent)(Of|_|$)/.test(f)) return 'pct';
+  if (/(share|ratio|fraction)$/i.test(f) || /^(share|fraction)(Of|_)/.test(f)) return 'share';
   return 'count';
 }
 

@@ -68,9 +68,16 @@ describe('report.html parts', () => {
     expect(table).toContain('<td>x&lt;y</td><td class="num" data-v="1500">1.5ms</td>');
     expect(table).toContain('<td><a href="#n">n</a></td><td class="num">-</td>');
     expect(table).toContain('Showing the first 2 of 5 rows; all of them are in <code>nodes/a/b.ndjson</code>');
-    const objects = objectTable([{ pid: 1, comm: 'a', args: ['x', 'y'], nested: { k: 1 } }]);
+    const objects = objectTable([{ pid: 1234, comm: 'a', args: ['x', 'y'], nested: { k: 1 }, latencyUs: 300000, execs: 5000 }]);
     expect(objects).toContain('<th class="num" title="sort">pid</th>');
-    expect(objects).toContain('<td>x y</td><td>{&quot;k&quot;:1}</td>');
+    expect(objects).toContain('<td class="num" data-v="1234">1234</td>'); // an id: as it is
+    expect(objects).toContain('<td>x y</td><td title="{&quot;k&quot;:1}">k 1</td>');
+    // In people's units, sorted by and showing on hover the raw value.
+    expect(objects).toContain('<td class="num" data-v="300000" title="300,000 µs">300 ms</td>');
+    expect(objects).toContain('<td class="num" data-v="5000" title="5000">5,000</td>');
+    // A capture column's bare number gets its header's unit the same way.
+    const column = sortableTable([{ header: 'P99 µs', numeric: true }, { header: 'PID', numeric: true }], [['2048', '31337']]);
+    expect(column).toContain('<td class="num" data-v="2048" title="2,048 µs">2.05 ms</td><td class="num" data-v="31337">31337</td>');
   });
 
   it('escapes text, and keeps inert markup from closing its script element', () => {
