@@ -229,6 +229,44 @@ describe.skipIf(skip)(`report.html in headless Chromium${skip ? ` (skipped: ${sk
     expect(consoleErrors).toEqual([]);
   });
 
+  it("shows numbers in people's units (ms, MiB, %, counts with separators), the raw value on hover", async () => {
+    await page.click('#expand-all');
+    await page.waitForSelector(`#node-${NODE}[data-built="1"]`);
+    // A finding's evidence is built when its box is first opened.
+    const boxes = page.locator('#findings details.evidence-box');
+    expect(await boxes.count()).toBeGreaterThan(0);
+    expect(await page.locator('#findings details.evidence-box dl.evidence').count()).toBe(0);
+    expect(await page.locator('#findings script[type="text/x-sherlock-evidence"]').count()).toBe(await boxes.count());
+    await boxes.first().locator('summary').click();
+    await page.waitForSelector('#findings details.evidence-box dl.evidence');
+    await page.evaluate(`document.querySelectorAll('#findings details.evidence-box').forEach(function (d) { d.open = true; })`);
+    for (let i = 0; i < 50 && (await page.locator('#findings script[type="text/x-sherlock-evidence"]').count()) > 0; i++) await page.waitForTimeout(100);
+    expect(await page.locator('#findings details.evidence-box dl.evidence').count()).toBe(await boxes.count());
+    // No bare number of four digits or more in a table's numeric column, a fact or an evidence value, but for identifiers.
+    const bare = (await page.evaluate(`(function () {
+      var id = /(^|[^a-z])(pid|ppid|tid|uid|gid|errno|error|err|ret|exit|exitcode|port|cpu|fd|id)$|Id$/i, bare = /^-?\\d{4,}(\\.\\d+)?$/, out = [];
+      Array.from(document.querySelectorAll('table.sortable')).forEach(function (t) {
+        var heads = Array.from(t.querySelectorAll('thead th')).map(function (th) { return th.textContent; });
+        Array.from(t.querySelectorAll('tbody td.num')).forEach(function (td) {
+          var h = heads[td.cellIndex] || '', text = td.textContent.trim();
+          if (bare.test(text) && !id.test(h)) out.push(h + ' = ' + text);
+        });
+      });
+      Array.from(document.querySelectorAll('dl.evidence > dd, dl.facts > dd')).forEach(function (dd) {
+        var dt = dd.previousElementSibling ? dd.previousElementSibling.textContent : '', text = dd.textContent.trim();
+        if (bare.test(text) && !id.test(dt)) out.push(dt + ' = ' + text);
+      });
+      return out;
+    })()`)) as string[];
+    expect(bare).toEqual([]);
+    // A microsecond field (tcpconnlat's slowest connects) reads in time units, its raw microseconds on hover.
+    const latency = page.locator(`#cap-${NODE}-tcpconnlat td.num[title$=" µs"]`).first();
+    expect(await latency.textContent()).toMatch(/^[\d.,]+ (µs|ms|s)$/);
+    expect(await latency.getAttribute('title')).toMatch(/^[\d,.]+ µs$/);
+    await page.locator(`#cap-${NODE}-tcpconnlat`).screenshot({ path: join(artifactsDir, 'units-tcpconnlat.png') });
+    expect(consoleErrors).toEqual([]);
+  });
+
   it('sorts tables by a header click, numbers as numbers', async () => {
     const table = page.locator(`#cap-${NODE}-execsnoop table.sortable`).first();
     const header = table.locator('th', { hasText: /^PID$/ });

@@ -4,6 +4,7 @@
 //  - node sections are stored as inert markup and built when opened, a
 //    capture per part in short tasks, so a run over hundreds of nodes opens
 //    and expands without a long task; the first ones start open;
+//  - a finding's evidence is built when its box is first opened;
 //  - a flame graph is drawn when it first comes near the screen (a view
 //    when first picked), not when its node is built;
 //  - tables sort by a header click (numbers by their data-v key);
@@ -292,6 +293,16 @@ export const SCRIPT = `
     queue = queue.filter(function (item) { return item[0] !== details; });
     mine.forEach(buildPart);
   }
+  // A finding's evidence, built when its box is first opened (toggle does not bubble: caught on the way down).
+  document.addEventListener('toggle', function (e) {
+    var box = e.target;
+    if (!box.classList || !box.classList.contains('evidence-box') || !box.open) return;
+    var source = document.getElementById(box.getAttribute('data-body'));
+    if (!source) return;
+    box.insertAdjacentHTML('beforeend', source.textContent);
+    source.parentNode.removeChild(source);
+    init(box);
+  }, true);
   var nodes = all(document, 'details.node');
   nodes.forEach(function (d) {
     d.addEventListener('toggle', function () { if (d.open) materialize(d); });

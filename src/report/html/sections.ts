@@ -13,7 +13,7 @@ import type { CaptureSummary } from '../../model/run.js';
 import { fmtBytes, fmtCpuNs, fmtDurationMs, fmtInt, humanValue } from '../../format/index.js';
 import { META_FIELDS, nodeFilePath, type ReportContext, type ReportNode } from '../model.js';
 import { histogramSvg, histogramStats } from './charts.js';
-import { esc, idToken } from './escape.js';
+import { esc, idToken, scriptSafe } from './escape.js';
 import { flameSection } from './flame.js';
 import { objectTable, sortableTable } from './tables.js';
 
@@ -74,7 +74,7 @@ export function findingsSection(ctx: ReportContext): string {
     const why = whyFirst(findings, ctx.run.plan.symptom);
     if (why) out.push(`<p class="muted why-first">${esc(why)}</p>`);
     out.push('<ol class="findings">');
-    for (const f of findings) out.push(findingItem(f, nodesByName.get(f.node)));
+    findings.forEach((f, i) => out.push(findingItem(f, nodesByName.get(f.node), `finding-${i}-evidence`)));
     out.push('</ol>');
   }
   out.push('</section>');
@@ -90,15 +90,19 @@ function findingWhere(f: Finding, node: ReportNode | undefined): string {
   return `<a class="goto" href="#${href}" data-node="${nodeAnchor(node)}">${esc(label)}</a>`;
 }
 
-function findingItem(f: Finding, node: ReportNode | undefined): string {
+function findingItem(f: Finding, node: ReportNode | undefined, evidenceId: string): string {
   const where = findingWhere(f, node);
   const evidence = evidenceHtml(f.evidence);
+  // Evidence stays inert markup (a raw-text script) until its box is opened: a 50-node run has a
+  // thousand findings, and their tables built at load would be one long task.
   return (
     `<li class="finding finding-${idToken(String(f.severity))}">` +
     `<div class="finding-head"><span class="${sevClass(f.severity)}">${esc(SEVERITY_LABEL[f.severity] ?? f.severity)}</span>` +
     `<span class="finding-title">${esc(f.title)}</span></div>` +
     `<div class="finding-where">${where}${f.file ? ` · <code>${esc(f.file)}</code>` : ''}${impactText(f) ? ` · impact ${esc(impactText(f)!)}` : ''}</div>` +
-    (evidence ? `<details class="evidence-box"><summary>Evidence</summary>${evidence}</details>` : '') +
+    (evidence
+      ? `<details class="evidence-box" data-body="${evidenceId}"><summary>Evidence</summary><script type="text/x-sherlock-evidence" id="${evidenceId}">${scriptSafe(evidence)}</script></details>`
+      : '') +
     '</li>'
   );
 }
