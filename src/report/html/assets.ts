@@ -2,8 +2,9 @@
 // network (its Content-Security-Policy allows nothing but inline style and
 // script and data: images). The script is plain ES5 so any browser runs it:
 //  - node sections are stored as inert markup and built when opened, a
-//    capture per part in short tasks, so a run over hundreds of nodes opens
-//    and expands without a long task; the first ones start open;
+//    capture per part in short tasks, and laid out only near the screen
+//    (content-visibility), so a run over hundreds of nodes opens and expands
+//    without a long task; the first ones start open;
 //  - a finding's evidence is built when its box is first opened;
 //  - a flame graph is drawn when it first comes near the screen (a view
 //    when first picked), not when its node is built;
@@ -81,6 +82,8 @@ svg.hist text{fill:#333}svg.hist .row:hover .track{fill:#e4e9f1}
 .fg-search{font:inherit;font-size:13px;padding:3px 8px;border:1px solid #b9c0cc;border-radius:4px;min-width:240px}
 .fg-status{font-size:12.5px;font-family:ui-monospace,Menlo,Consolas,monospace}
 .fg-main{display:grid;grid-template-columns:minmax(0,1fr) minmax(260px,30%);gap:12px;align-items:start}
+/* Off-screen captures skip layout: a 300-row table laid out at once costs ~130 ms. */
+section.capture{content-visibility:auto;contain-intrinsic-size:auto 800px}
 .fg-graph{border:1px solid var(--line);border-radius:4px;overflow:hidden}.fg-graph:not([data-drawn]){min-height:160px}
 .fg-side .table-wrap{margin:0;max-height:70vh}
 .fg-top td:first-child{max-width:260px;overflow:hidden;text-overflow:ellipsis;white-space:nowrap;word-break:normal}
