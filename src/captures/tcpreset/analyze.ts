@@ -57,8 +57,10 @@ function analyzeTcpreset(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
         '.'
       : `${capitalize(who)} got ${plural(g.count, 'TCP reset')} from ${g.remote} in ${fmtSeconds(ctx.windowSeconds)} (threshold ${threshold}), in ${states.join(' and ')}: ` +
         (states[0] === 'SYN_SENT' ? 'the peer refuses the connects.' : 'the peer aborted the connections.');
-    findings.push(
-      makeFinding(
+    // Resets received in SYN_SENT are refused connects: tcpconnlat's failed connects to that peer show them.
+    const refusal = !g.sent && states[0] === 'SYN_SENT' ? { links: { explains: [`refused-rst:${g.remote}`] } } : {};
+    findings.push({
+      ...makeFinding(
         ctx,
         key,
         g.count >= threshold * 10 ? 'critical' : 'warning',
@@ -81,7 +83,8 @@ function analyzeTcpreset(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
           ['latency', 'health'],
         ),
       ),
-    );
+      ...refusal,
+    });
   }
   return { findings, checked: `resets (${fmtCount(num(data.sent))} sent, ${fmtCount(num(data.received))} received)` };
 }
