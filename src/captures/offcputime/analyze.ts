@@ -28,6 +28,7 @@ const IDLE_WAITS = new RegExp(
       '__x64_sys_pause',
       '__arm64_sys_pause',
       'pipe_read',
+      'anon_pipe_read', // 6.14+
       'pipe_wait_readable',
       'sk_wait_data',
       'wait_woken',
