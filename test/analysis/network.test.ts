@@ -127,7 +127,7 @@ describe('tcpconnlat', () => {
     expect(top!.severity).toBe('critical'); // the drops' severity: 501 in 6 s
     expect(top!.title).toMatch(/^494 connects from client \(pid 10\) to 127\.0\.0\.1:18990 failed \(ECONNREFUSED ×494\): refused: nothing listens there/);
     expect(top!.title).toContain('Cause: 501 TCP packets to 127.0.0.1:18990 were dropped');
-    expect(top!.title).toContain('Cause: Client (pid 10) got 100 TCP resets from 127.0.0.1:18990');
+    expect(top!.title).toContain('Cause: client (pid 10) got 100 TCP resets from 127.0.0.1:18990');
     expect((top!.evidence.steps as { capture: string }[]).map((s) => s.capture).sort()).toEqual(['tcpdrop', 'tcpreset']);
   });
 
@@ -205,7 +205,7 @@ describe('tcpretrans and tcpreset', () => {
     ];
     const findings = analyzeRun({ run: run(), results: [on(result('tcpreset', { rows, sent: 12, received: 12, totalRows: rows.length }))] });
     const received = findings.find((f) => f.evidence.direction === 'received')!;
-    expect(received.title).toBe(`Checkout (pid 7) got 12 TCP resets from ${DEST} in 6 s (threshold 5), in ESTABLISHED: the peer aborted the connections.`);
+    expect(received.title).toBe(`checkout (pid 7) got 12 TCP resets from ${DEST} in 6 s (threshold 5), in ESTABLISHED: the peer aborted the connections.`);
     const sent = findings.find((f) => f.evidence.direction === 'sent')!;
     expect(sent.title).toContain('This host sent 12 TCP resets from 10.0.0.1:9999 to 10.0.0.8');
     expect(sent.title).toContain('NO_SOCKET: nothing listens on that port here');
