@@ -53,6 +53,15 @@ describe('profile', () => {
     expect(light.title).toContain('tcp_sendmsg [kernel]');
   });
 
+  it('hot JIT code without a perf map: one function, and the advice to name it', () => {
+    const jit = { name: '[JIT code]', kind: 'jit' as const, module: '[anon]' };
+    const stacks = [stack(400, 'node', 500, [user('main', 'node'), jit]), stack(400, 'node', 50, [user('main', 'node'), user('uv_run', 'node')])];
+    const [top] = analyzeRun({ run: run(), results: [on(profile(stacks))] });
+    expect(top!.evidence.pid).toBe(400);
+    expect(top!.title).toMatch(/^91% of the CPU samples are in \[JIT code\] \(\[anon\]\) in node \(pid 400\)/);
+    expect(top!.title).toContain('next: name its JIT functions with a perf map (node --perf-basic-prof');
+  });
+
   it('a busy process without one hot function', () => {
     const fns = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j'];
     const stacks = fns.map((f) => stack(300, 'java', 60, [user('main', 'java'), user(f, 'libjvm.so')]));

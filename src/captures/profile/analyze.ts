@@ -3,6 +3,7 @@ import { makeFinding, num, objs, str, timeImpact, type CaptureAnalysis, type Ana
 import { fmtPct, fmtSeconds, plural, processLabel, round } from '../../format/index.js';
 import { framesOf, leafOf, functionLabel, stackText, type FrameLike } from '../../analysis/stack-frames.js';
 import type { Finding } from '../../analysis/types.js';
+import { JIT_CODE } from '../../symbolize/index.js';
 
 const MIN_PROFILE_SAMPLES = 50;
 const MIN_FUNCTION_SAMPLES = 20;
@@ -87,7 +88,10 @@ function analyzeProfile(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
               .map((h) => `${h.frame.name} ${fmtPct(h.self / total)}`)
               .join(', ')}`
           : '') +
-        `; the process used ${cpus.toFixed(2)} CPUs over ${fmtSeconds(window)}; next: its stacks under ${f.frame.name} in the flame graph (flamegraph.svg).`;
+        `; the process used ${cpus.toFixed(2)} CPUs over ${fmtSeconds(window)}; next: ` +
+        (f.frame.name === JIT_CODE
+          ? `name its JIT functions with a perf map (node --perf-basic-prof, the JVM's perf-map-agent, DOTNET_PerfMapEnabled=1) and run again.`
+          : `its stacks under ${f.frame.name} in the flame graph (flamegraph.svg).`);
     } else {
       title =
         `${who} used ${cpus.toFixed(2)} CPUs on average over ${fmtSeconds(window)} (threshold ${busyCores}), spread over many functions: ` +
