@@ -18,6 +18,7 @@ export { clearElfCache } from './elf-cache.js';
 export { ElfFile } from './elf.js';
 export { parseMaps, type MapEntry } from './process-maps.js';
 export { PerfMap, parsePerfMapLine } from './perf-map.js';
+export { JIT_CODE } from './process.js';
 
 /** A miss re-reads a live process's maps and perf map at most this often. */
 const USER_REFRESH_MS = 250;

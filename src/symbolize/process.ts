@@ -24,6 +24,9 @@ function mappingKey(m: MapEntry): string {
   return `${m.start}-${m.end}:${m.offset}:${m.dev}:${m.inode}`;
 }
 
+/** The frame name of code in anonymous executable memory that no perf map names. */
+export const JIT_CODE = '[JIT code]';
+
 export class ProcessImage {
   private maps: MapEntry[] = [];
   /** By mapping identity (mappingKey): the ELF file of each executable mapping. */
@@ -172,6 +175,9 @@ export class ProcessImage {
     }
     const module = moduleName(m);
     const offset = fileOffsetOf(m, ip);
+    // Code in anonymous memory is a JIT's (V8, the JVM, .NET) without a perf map: one name for all of
+    // it, so its samples add up to one function instead of one per instruction; the offset stays.
+    if (!m.path && m.perms.includes('x')) return { name: JIT_CODE, kind: 'jit', module, offset };
     return { name: `${module}+0x${offset.toString(16)}`, kind: isFileMapping(m) ? 'user' : 'unknown', module, offset };
   }
 }

@@ -53,6 +53,15 @@ describe('profile', () => {
     expect(light.title).toContain('tcp_sendmsg [kernel]');
   });
 
+  it('hot JIT code without a perf map: one function, and the advice to name it', () => {
+    const jit = { name: '[JIT code]', kind: 'jit' as const, module: '[anon]' };
+    const stacks = [stack(400, 'node', 500, [user('main', 'node'), jit]), stack(400, 'node', 50, [user('main', 'node'), user('uv_run', 'node')])];
+    const [top] = analyzeRun({ run: run(), results: [on(profile(stacks))] });
+    expect(top!.evidence.pid).toBe(400);
+    expect(top!.title).toMatch(/^91% of the CPU samples are in \[JIT code\] \(\[anon\]\) in node \(pid 400\)/);
+    expect(top!.title).toContain('next: name its JIT functions with a perf map (node --perf-basic-prof');
+  });
+
   it('a busy process without one hot function', () => {
     const fns = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j'];
     const stacks = fns.map((f) => stack(300, 'java', 60, [user('main', 'java'), user(f, 'libjvm.so')]));
@@ -140,7 +149,11 @@ describe('offcputime', () => {
   });
 
   it('only idle waits: nothing', () => {
-    const stacks = [stack(9, 'node', 24_000_000, [user('uv_run', 'node'), kernel('do_epoll_wait'), kernel('schedule')], 100)];
+    const stacks = [
+      stack(9, 'node', 24_000_000, [user('uv_run', 'node'), kernel('do_epoll_wait'), kernel('schedule')], 100),
+      // A filter in a shell pipeline waiting for its input (the kernel's name since 6.14).
+      stack(10, 'sed', 6_000_000, [user('read', 'libc.so.6'), kernel('anon_pipe_read'), kernel('schedule')], 3),
+    ];
     expect(analyzeRun({ run: run(), results: [on(offcpu(stacks))] }).map((f) => f.severity)).toEqual(['info']);
   });
 });

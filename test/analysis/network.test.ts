@@ -104,6 +104,33 @@ describe('tcpconnlat', () => {
     expect(top!.title).toContain('nothing listens there');
   });
 
+  it('refused connects, the packets to no socket and the resets they got are one finding, led by the connects', () => {
+    const dest = '127.0.0.1:18990';
+    const failures = [{ destination: dest, error: 'ECONNREFUSED', errno: 111, count: 494, pid: 10, comm: 'client' }];
+    const drops = [{ reason: 'NO_SOCKET', protocol: 'tcp', destination: dest, source: '127.0.0.1', location: 'tcp_v4_rcv', drops: 501 }];
+    const resets = [
+      { direction: 'received', local: '127.0.0.1:40001', remote: dest, family: 'ipv4', state: 'SYN_SENT', socket: 'full', pid: 10, comm: 'client', count: 100 },
+    ];
+    const findings = analyzeRun({
+      run: run(),
+      results: [
+        on(connlat([], { failures })),
+        on(result('tcpdrop', { rows: drops, listeners: [] })),
+        on(result('tcpreset', { rows: resets, sent: 0, received: 100, totalRows: 1 })),
+      ],
+    });
+    const network = findings.filter((f) => ['tcpconnlat', 'tcpdrop', 'tcpreset'].includes(f.capture));
+    expect(network).toHaveLength(1);
+    const [top] = network;
+    expect(top!.capture).toBe('tcpconnlat');
+    expect(findings[0]).toBe(top);
+    expect(top!.severity).toBe('critical'); // the drops' severity: 501 in 6 s
+    expect(top!.title).toMatch(/^494 connects from client \(pid 10\) to 127\.0\.0\.1:18990 failed \(ECONNREFUSED ×494\): refused: nothing listens there/);
+    expect(top!.title).toContain('Cause: 501 TCP packets to 127.0.0.1:18990 were dropped');
+    expect(top!.title).toContain('Cause: client (pid 10) got 100 TCP resets from 127.0.0.1:18990');
+    expect((top!.evidence.steps as { capture: string }[]).map((s) => s.capture).sort()).toEqual(['tcpdrop', 'tcpreset']);
+  });
+
   it('a quiet result: one info finding, "No problems found", listing what was checked', () => {
     const findings = analyzeRun({ run: run(), results: [on(connlat([{ destination: DEST, slots: { [FAST_SLOT]: 30 } }]))] });
     expect(findings).toHaveLength(1);
@@ -178,7 +205,7 @@ describe('tcpretrans and tcpreset', () => {
     ];
     const findings = analyzeRun({ run: run(), results: [on(result('tcpreset', { rows, sent: 12, received: 12, totalRows: rows.length }))] });
     const received = findings.find((f) => f.evidence.direction === 'received')!;
-    expect(received.title).toBe(`Checkout (pid 7) got 12 TCP resets from ${DEST} in 6 s (threshold 5), in ESTABLISHED: the peer aborted the connections.`);
+    expect(received.title).toBe(`checkout (pid 7) got 12 TCP resets from ${DEST} in 6 s (threshold 5), in ESTABLISHED: the peer aborted the connections.`);
     const sent = findings.find((f) => f.evidence.direction === 'sent')!;
     expect(sent.title).toContain('This host sent 12 TCP resets from 10.0.0.1:9999 to 10.0.0.8');
     expect(sent.title).toContain('NO_SOCKET: nothing listens on that port here');

@@ -171,8 +171,10 @@ function analyzeTcpconnlat(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
       `(${errors.map(([e, n]) => `${e} ×${fmtCount(n)}`).join(', ')}): ${ERRNO_MEANING[main] ?? main}` +
       (completed ? `; ${fmtCount(completed)} others connected.` : '.');
     const allFailed = completed === 0;
-    findings.push(
-      makeFinding(
+    // Refused: the same refusal seen as packets to no socket (tcpdrop) and as resets (tcpreset) becomes one finding.
+    const refused = main === 'ECONNREFUSED' ? { links: { shows: [`refused:${destination}`, `refused-rst:${destination}`] } } : {};
+    findings.push({
+      ...makeFinding(
         ctx,
         `failed:${destination}`,
         allFailed && count >= ctx.thresholds.connectFailures * 3 ? 'critical' : 'warning',
@@ -188,7 +190,8 @@ function analyzeTcpconnlat(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
         count / Math.max(1, ctx.thresholds.connectFailures),
         failureImpact(byError, rows, ctx.windowSeconds),
       ),
-    );
+      ...refused,
+    });
   }
 
   return {

@@ -191,7 +191,9 @@ function packetFinding(g: Group, ctx: AnalysisContext, seconds: number): Finding
     `${fmtRate(rate)} over the ${fmtSeconds(seconds)} window${sources.length ? `, from ${listText(sources, 3)}` : ''}: ` +
     `${ADVICE[g.reason] ?? `the kernel's reason is ${g.reason}`}.`;
   const destPort = portOf(destination);
-  const dropped = (f: Finding): Finding => (destination ? { ...f, links: { explains: [`loss:${destination}`] } } : f);
+  // Lost packets explain retransmits to D; packets to no socket at D explain the connects D refused.
+  const explains = destination ? [`loss:${destination}`, ...(g.reason === 'NO_SOCKET' ? [`refused:${destination}`] : [])] : [];
+  const dropped = (f: Finding): Finding => (explains.length ? { ...f, links: { explains } } : f);
   return dropped(
     makeFinding(
       ctx,

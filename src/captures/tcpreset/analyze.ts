@@ -50,15 +50,18 @@ function analyzeTcpreset(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
     if (g.count < threshold || g.count <= 0) continue;
     const states = topKeys(g.states, 2);
     const reasons = topKeys(g.reasons, 2);
+    // Process names keep their case (a comm is case-sensitive); only the fallback is capitalized.
     const who = whoOf(g.rows, ctx.targetLabel, (r) => num(r.count));
     const title = g.sent
       ? `This host sent ${plural(g.count, 'TCP reset')} from ${g.local} to ${g.remote} in ${fmtSeconds(ctx.windowSeconds)} (threshold ${threshold})` +
         (reasons.length ? `, ${reasons.map((r) => (RESET_REASON_MEANING[r] ? `${r}: ${RESET_REASON_MEANING[r]}` : r)).join('; ')}` : '') +
         '.'
-      : `${capitalize(who)} got ${plural(g.count, 'TCP reset')} from ${g.remote} in ${fmtSeconds(ctx.windowSeconds)} (threshold ${threshold}), in ${states.join(' and ')}: ` +
+      : `${who === 'this host' ? capitalize(who) : who} got ${plural(g.count, 'TCP reset')} from ${g.remote} in ${fmtSeconds(ctx.windowSeconds)} (threshold ${threshold}), in ${states.join(' and ')}: ` +
         (states[0] === 'SYN_SENT' ? 'the peer refuses the connects.' : 'the peer aborted the connections.');
-    findings.push(
-      makeFinding(
+    // Resets received in SYN_SENT are refused connects: tcpconnlat's failed connects to that peer show them.
+    const refusal = !g.sent && states[0] === 'SYN_SENT' ? { links: { explains: [`refused-rst:${g.remote}`] } } : {};
+    findings.push({
+      ...makeFinding(
         ctx,
         key,
         g.count >= threshold * 10 ? 'critical' : 'warning',
@@ -81,7 +84,8 @@ function analyzeTcpreset(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
           ['latency', 'health'],
         ),
       ),
-    );
+      ...refusal,
+    });
   }
   return { findings, checked: `resets (${fmtCount(num(data.sent))} sent, ${fmtCount(num(data.received))} received)` };
 }
