@@ -9,7 +9,7 @@ import { fmtBytes, fmtUnit } from './units.js';
 
 export interface HumanNumber {
   text: string;
-  /** The value as stored, with its unit: for a tooltip; undefined when `text` already is that. */
+  /** The value as stored, with its unit, for a tooltip; undefined for a count shown as stored. */
   raw?: string;
 }
 
@@ -71,7 +71,8 @@ export function humanNumber(field: string, value: number): HumanNumber {
   if (!Number.isFinite(value)) return { text: String(value) };
   const plain = String(value);
   const unit = unitOfField(field);
-  const withRaw = (text: string, raw: string): HumanNumber => (text === raw ? { text } : { text, raw });
+  // A value in a unit always shows its stored form on hover (the field's unit, unrounded); a count only when that differs.
+  const withRaw = (text: string, raw: string): HumanNumber => ({ text, raw });
   switch (unit) {
     case 'id':
       return { text: plain };
@@ -90,11 +91,13 @@ export function humanNumber(field: string, value: number): HumanNumber {
     case 'mib':
       return withRaw(fmtBytes(value * 1024 * 1024), `${grouped(value)} MiB`);
     case 'pct':
-      return withRaw(`${amount(value)}%`, plain);
+      return withRaw(`${amount(value)}%`, `${plain} %`);
     case 'share':
-      return withRaw(`${+(value * 100).toFixed(Math.abs(value) >= 0.1 ? 1 : 2)}%`, plain);
-    default:
-      return withRaw(amount(value), plain);
+      return withRaw(`${+(value * 100).toFixed(Math.abs(value) >= 0.1 ? 1 : 2)}%`, `${plain} (share)`);
+    default: {
+      const text = amount(value);
+      return text === plain ? { text } : { text, raw: plain };
+    }
   }
 }
 

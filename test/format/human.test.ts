@@ -1,7 +1,7 @@
 // Numbers named by their field, for people: the unit comes from the name
 // (…Us, …Ms, …Bytes, …Pct, …Share, a column's "P99 µs"), identifiers stay
-// as they are, and the raw value is kept for the tooltip whenever the text
-// differs from it.
+// as they are, and the raw value is kept for the tooltip (for a plain count,
+// when the text differs from it).
 import { describe, expect, it } from 'vitest';
 import { humanNumber, humanValue, unitOfField } from '../../src/format/human.js';
 
@@ -15,8 +15,8 @@ describe('humanNumber', () => {
     ['offcpuNs', 2_500_000, '2.5 ms', '2,500,000 ns'],
     ['bytes', 3_500_000, '3.3 MiB', '3,500,000 bytes'],
     ['R_Kb', 30310, '29.6 MiB', '30,310 KiB'],
-    ['pctOfProfile', 1.501, '1.5%', '1.501'],
-    ['slowShare', 0.045, '4.5%', '0.045'],
+    ['pctOfProfile', 1.501, '1.5%', '1.501 %'],
+    ['slowShare', 0.045, '4.5%', '0.045 (share)'],
     ['execs', 5000, '5,000', '5000'],
     ['perSecond', 499.85, '500', '499.85'],
     ['cpus', 3.44, '3.44', undefined],
@@ -27,9 +27,8 @@ describe('humanNumber', () => {
   ])('%s %s → %s (raw %s)', (field, value, text, raw) => {
     const human = humanNumber(field, value);
     expect(human.text).toBe(text);
-    // The raw value on hover whenever the text is not it.
-    if (raw === undefined || raw === text) expect(human.raw).toBeUndefined();
-    else expect(human.raw).toBe(raw);
+    // The raw value on hover: always for a unit, for a count when the text is not it.
+    expect(human.raw).toBe(raw);
   });
 
   it('leaves identifiers as they are: no separators, no unit', () => {

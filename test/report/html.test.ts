@@ -230,6 +230,10 @@ describe.skipIf(skip)(`report.html in headless Chromium${skip ? ` (skipped: ${sk
   });
 
   it("shows numbers in people's units (ms, MiB, %, counts with separators), the raw value on hover", async () => {
+    // A fresh page, at the top: findings off screen skip layout (content-visibility), so none can be clicked there.
+    await page.evaluate('window.scrollTo(0, 0)');
+    await page.reload();
+    await page.waitForSelector('html[data-ready="1"]', { timeout: 10_000 });
     await page.click('#expand-all');
     await page.waitForSelector(`#node-${NODE}[data-built="1"]`);
     // A finding's evidence is built when its box is first opened.
@@ -261,7 +265,7 @@ describe.skipIf(skip)(`report.html in headless Chromium${skip ? ` (skipped: ${sk
     expect(bare).toEqual([]);
     // A microsecond field (tcpconnlat's slowest connects) reads in time units, its raw microseconds on hover.
     const latency = page.locator(`#cap-${NODE}-tcpconnlat td.num[title$=" µs"]`).first();
-    expect(await latency.textContent()).toMatch(/^[\d.,]+ (µs|ms|s)$/);
+    expect(await latency.textContent({ timeout: 5000 })).toMatch(/^[\d.,]+ (µs|ms|s)$/);
     expect(await latency.getAttribute('title')).toMatch(/^[\d,.]+ µs$/);
     await page.locator(`#cap-${NODE}-tcpconnlat`).screenshot({ path: join(artifactsDir, 'units-tcpconnlat.png') });
     expect(consoleErrors).toEqual([]);
