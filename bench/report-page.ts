@@ -130,22 +130,19 @@ export async function reportPage(): Promise<void> {
       const measured = await measurePage(file);
       figures[label] = { bytes, ...measured };
       const worst = (xs: number[]) => (xs.length ? fmtMs(Math.max(...xs)) : 'none');
-      rows.push([
-        label,
-        fmtMB(bytes),
-        worst(measured.load),
-        worst(measured.expand),
-        worst(measured.evidence),
-        worst(measured.scroll),
-        worst(measured.flame),
-      ]);
+      rows.push([label, fmtMB(bytes), worst(measured.load), worst(measured.expand), worst(measured.evidence), worst(measured.scroll), worst(measured.flame)]);
     }
     section('report.html in chromium: page size and the longest task of each step');
     table(['run', 'page', 'load', 'open every node', 'open 20 evidence', 'scroll 10 graphs', 'bottom-up + search'], rows, new Set([1, 2, 3, 4, 5, 6]));
     const typical = figures['typical (1 node)']!;
     const big = figures['50 nodes']!;
     const every = (f: PageFigures) => [...f.load, ...f.expand, ...f.evidence, ...f.scroll, ...f.flame];
-    kv('long tasks (50 nodes)', every(big).map((ms) => fmtMs(ms)).join(', ') || 'none');
+    kv(
+      'long tasks (50 nodes)',
+      every(big)
+        .map((ms) => fmtMs(ms))
+        .join(', ') || 'none',
+    );
     verdict(typical.bytes < TARGET_BYTES, `typical page ${fmtMB(typical.bytes)} (target < ${fmtMB(TARGET_BYTES)})`);
     const longest = Math.max(0, ...every(big));
     const typicalLongest = Math.max(0, ...every(typical));

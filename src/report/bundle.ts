@@ -374,7 +374,9 @@ async function writeBundle(ctx: ReportContext, files: PlannedFile[], writer: Ent
 function eventsFileOf(file: PlannedFile, files: PlannedFile[]): PlannedFile | undefined {
   const summary = file.node.captures.find((c) => c.capture === file.capture);
   if (!summary || summary.kind !== 'events' || summary.error || file.name !== summary.artifact) return undefined;
-  return files.find((f) => f.node === file.node && f.capture === file.capture && f.meta && f.name === `${file.capture}.ndjson` && (summary.files ?? []).includes(f.name));
+  return files.find(
+    (f) => f.node === file.node && f.capture === file.capture && f.meta && f.name === `${file.capture}.ndjson` && (summary.files ?? []).includes(f.name),
+  );
 }
 
 /** The capture JSON without its events (read from Redis as a stream, never parsed); undefined to store it as it is. */

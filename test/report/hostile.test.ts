@@ -236,7 +236,14 @@ describe('a report from a hand-made run record with hostile names', () => {
     expect(html).not.toMatch(/<\/script><!--/); // a comm cannot end the inert node markup
     // Only our own two kinds of script elements, and each raw-text body closes where we close it.
     const scripts = [...html.matchAll(/<script\b[^>]*>/g)].map((m) => m[0]);
-    expect(scripts.filter((s) => s !== '<script>' && !/^<script type="text\/x-sherlock-node" id="node-[^"]+-body-\d+">$/.test(s) && !/^<script type="text\/x-sherlock-evidence" id="finding-\d+-evidence">$/.test(s))).toEqual([]);
+    expect(
+      scripts.filter(
+        (s) =>
+          s !== '<script>' &&
+          !/^<script type="text\/x-sherlock-node" id="node-[^"]+-body-\d+">$/.test(s) &&
+          !/^<script type="text\/x-sherlock-evidence" id="finding-\d+-evidence">$/.test(s),
+      ),
+    ).toEqual([]);
     // The page script once; each node's inert parts: its intro (part 0) and one per capture.
     expect(scripts.filter((s) => s === '<script>')).toHaveLength(1);
     expect(scripts.filter((s) => /-body-0">$/.test(s))).toHaveLength(HOSTILE_NODES.length + 1);

@@ -76,7 +76,13 @@ describe('report.html parts', () => {
     expect(objects).toContain('<td class="num" data-v="300000" title="300,000 µs">300 ms</td>');
     expect(objects).toContain('<td class="num" data-v="5000" title="5000">5,000</td>');
     // A capture column's bare number gets its header's unit the same way.
-    const column = sortableTable([{ header: 'P99 µs', numeric: true }, { header: 'PID', numeric: true }], [['2048', '31337']]);
+    const column = sortableTable(
+      [
+        { header: 'P99 µs', numeric: true },
+        { header: 'PID', numeric: true },
+      ],
+      [['2048', '31337']],
+    );
     expect(column).toContain('<td class="num" data-v="2048" title="2,048 µs">2.05 ms</td><td class="num" data-v="31337">31337</td>');
   });
 

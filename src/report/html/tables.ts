@@ -35,7 +35,9 @@ export function sortKey(text: string): number {
 }
 
 /** A cell: text (escaped here), or markup made by the caller (e.g. a link) with the text it sorts by. */
-export type Cell = string | { html: string; text: string; /** The raw value, shown on hover. */ title?: string; /** Sorts by this rather than the text. */ sort?: number };
+export type Cell =
+  | string
+  | { html: string; text: string; /** The raw value, shown on hover. */ title?: string; /** Sorts by this rather than the text. */ sort?: number };
 
 const BARE_NUMBER = /^-?\d+(\.\d+)?$/;
 
