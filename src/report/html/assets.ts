@@ -6,8 +6,8 @@
 //    (content-visibility), so a run over hundreds of nodes opens and expands
 //    without a long task; the first ones start open;
 //  - a finding's evidence is built when its box is first opened;
-//  - a flame graph is drawn when it first comes near the screen (a view
-//    when first picked), not when its node is built;
+//  - a flame graph is drawn when it first comes near the screen (its other
+//    view in a later task), not when its node is built;
 //  - tables sort by a header click (numbers by their data-v key);
 //  - flame graphs zoom on a frame click, reset, search by regex, and show the
 //    hovered frame (the same layout rules as src/stacks/flamegraph.ts).
@@ -244,8 +244,14 @@ export const SCRIPT = `
         if (v && input) v.search(input.value);
       });
     });
-    // Drawn in a task of its own once it comes near the screen.
-    function drawShown() { setTimeout(current, 0); }
+    // Drawn in a task of its own once it comes near the screen; the other view
+    // (hidden, so parsed but not laid out) in a later one, ready to switch to.
+    function drawShown() {
+      setTimeout(function () {
+        current();
+        Object.keys(graphs).forEach(function (name, i) { setTimeout(function () { view(name); }, 50 * (i + 1)); });
+      }, 0);
+    }
     if (typeof IntersectionObserver !== 'function') return drawShown();
     var seen = new IntersectionObserver(function (entries) {
       if (!entries.some(function (e) { return e.isIntersecting; })) return;
