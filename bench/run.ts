@@ -129,7 +129,7 @@ const benchmarks: Benchmark[] = [
   },
   {
     name: 'report-page',
-    title: 'report.html in chromium: page size of a typical run, longest task on a 50-node run (load, open every node, flame graph)',
+    title: 'report.html in chromium: page size of a typical run, longest task on a 50-node run (load, open every node, evidence, flame graphs)',
     target: '< 2 MB typical, no task > 200 ms',
     run: reportPage,
   },
