@@ -76,7 +76,8 @@ export class RunSubmitter {
     while (this.pending.length) {
       let jobs = 0;
       let n = 0;
-      while (n < this.pending.length && (n === 0 || jobs + this.pending[n]!.plan.nodes.length <= MAX_BATCH_NODE_JOBS)) jobs += this.pending[n++]!.plan.nodes.length;
+      while (n < this.pending.length && (n === 0 || jobs + this.pending[n]!.plan.nodes.length <= MAX_BATCH_NODE_JOBS))
+        jobs += this.pending[n++]!.plan.nodes.length;
       await this.write(this.pending.splice(0, n));
     }
     this.writing = false;

@@ -67,7 +67,14 @@ describe.skipIf(Boolean(skip))(`accepted runs survive the API being killed${skip
     const post = () =>
       new Promise<{ status: number; text: string }>((resolve, reject) => {
         const req = http.request(
-          { host: '127.0.0.1', port, path: '/v1/runs', method: 'POST', agent, headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' } },
+          {
+            host: '127.0.0.1',
+            port,
+            path: '/v1/runs',
+            method: 'POST',
+            agent,
+            headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+          },
           (res) => {
             let text = '';
             res.setEncoding('utf8').on('data', (d: string) => (text += d));
