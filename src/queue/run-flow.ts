@@ -104,6 +104,8 @@ export class RunSubmitter {
     } catch (err) {
       refused = new Map(batch.map((run) => [run.id, err instanceof Error ? err : new Error(String(err))]));
     }
+    // The caller hears of the refusal; the record must not outlive it.
+    await this.store.forget([...refused.keys()]).catch(() => {});
     batch.forEach((run, i) => {
       const err = refused.get(run.id);
       if (err) run.reject(err);

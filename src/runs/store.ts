@@ -93,6 +93,16 @@ export class RunStore {
     return records;
   }
 
+  /** Removes runs whose node jobs were never queued: a record no worker will ever move would stay "queued". */
+  async forget(ids: string[]): Promise<void> {
+    if (!ids.length) return;
+    await this.redis
+      .multi()
+      .del(...ids.flatMap((id) => [keys.run(id), keys.runEvents(id)]))
+      .zrem(keys.runsByTime, ...ids)
+      .exec();
+  }
+
   async get(id: string): Promise<RunRecord | undefined> {
     const hash = await this.redis.hgetall(keys.run(id));
     return hash.id ? parseRecord(hash) : undefined;
