@@ -121,11 +121,11 @@ static __always_inline void socket_ends(__u32 fd, struct syscallerrors_value *v)
 	v->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
 	v->dport = __builtin_bswap16(BPF_CORE_READ(sk, __sk_common.skc_dport));
 	if (family == AF_INET_) {
-		BPF_CORE_READ_INTO(v->saddr, sk, __sk_common.skc_rcv_saddr);
-		BPF_CORE_READ_INTO(v->daddr, sk, __sk_common.skc_daddr);
+		bpf_core_read(v->saddr, 4, &sk->__sk_common.skc_rcv_saddr);
+		bpf_core_read(v->daddr, 4, &sk->__sk_common.skc_daddr);
 	} else {
-		BPF_CORE_READ_INTO(v->saddr, sk, __sk_common.skc_v6_rcv_saddr);
-		BPF_CORE_READ_INTO(v->daddr, sk, __sk_common.skc_v6_daddr);
+		bpf_core_read(v->saddr, 16, &sk->__sk_common.skc_v6_rcv_saddr);
+		bpf_core_read(v->daddr, 16, &sk->__sk_common.skc_v6_daddr);
 	}
 }
 
