@@ -3,9 +3,8 @@
 // and its filesystem; writes to a TCP connection whose peer closed (EPIPE)
 // name the peer; EAGAIN reads on a non-blocking socket keep no fd (a busy
 // server's connections would each be a row). And the titles, from rows.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -13,9 +12,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { mergeThresholds } from '../../src/analysis/common.js';
 import { syscallerrors, type SyscallerrorsData } from '../../src/captures/syscallerrors/index.js';
-import { ipv6 } from '../../src/captures/syscallerrors/decode.js';
+import { ipv6, MAX_NR } from '../../src/captures/syscallerrors/decode.js';
 import { fdArgumentTable } from '../../src/captures/syscallerrors/file-calls.js';
-import { MAX_NR } from '../../src/captures/syscallerrors/decode.js';
 import { captureAround } from '../helpers/capture-around.js';
 import { faultsBinary } from '../helpers/faults.js';
 import { bpfHandlesOf, kernelSkipReason } from '../helpers/kernel.js';
@@ -74,7 +72,11 @@ async function release(child: ChildProcess | undefined): Promise<void> {
 
 describe('syscallerrors fd titles', () => {
   it('a write to a full disk names the file, its fd and the filesystem with its free space', () => {
-    const fdTarget = { kind: 'file', name: '/var/log/app/app.log', filesystem: { mountPoint: '/var/log', type: 'ext4', source: '/dev/sdb1', sizeBytes: 1 << 30, freeBytes: 0, freeInodes: 100 } };
+    const fdTarget = {
+      kind: 'file',
+      name: '/var/log/app/app.log',
+      filesystem: { mountPoint: '/var/log', type: 'ext4', source: '/dev/sdb1', sizeBytes: 1 << 30, freeBytes: 0, freeInodes: 100 },
+    };
     const { findings } = analyze({ rows: [row({ fd: 3, fdTarget })] }, 8);
     expect(findings).toHaveLength(1);
     expect(findings[0]!.title).toMatch(
@@ -84,7 +86,8 @@ describe('syscallerrors fd titles', () => {
   });
 
   it("a program's connections to one peer are one finding, said as connections; another peer is another", () => {
-    const conn = (fd: number, remote: string) => row({ syscall: 'write', errno: 'EPIPE', count: 100, fd, fdTarget: { kind: 'socket', protocol: 'tcp', name: `TCP ${remote}`, remote } });
+    const conn = (fd: number, remote: string) =>
+      row({ syscall: 'write', errno: 'EPIPE', count: 100, fd, fdTarget: { kind: 'socket', protocol: 'tcp', name: `TCP ${remote}`, remote } });
     const rows = [...Array.from({ length: 12 }, (_, i) => conn(10 + i, '10.0.0.5:6379')), conn(40, '10.0.0.9:5432')];
     const { findings } = analyze({ rows });
     expect(findings).toHaveLength(2);
@@ -174,7 +177,11 @@ describe.skipIf(skip)(`syscallerrors fds on the real kernel${skip ? ` (skipped: 
       const mine = result.rows.filter((r) => r.pid === child!.pid);
       const epipe = mine.filter((r) => r.errno === 'EPIPE');
       expect(epipe).toHaveLength(1);
-      expect(epipe[0]).toMatchObject({ syscall: 'write', fd: 3, fdTarget: { kind: 'socket', protocol: 'tcp', name: `TCP 127.0.0.1:${port}`, remote: `127.0.0.1:${port}` } });
+      expect(epipe[0]).toMatchObject({
+        syscall: 'write',
+        fd: 3,
+        fdTarget: { kind: 'socket', protocol: 'tcp', name: `TCP 127.0.0.1:${port}`, remote: `127.0.0.1:${port}` },
+      });
       expect(epipe[0]!.count).toBeGreaterThanOrEqual(490);
       const eagain = mine.filter((r) => r.errno === 'EAGAIN');
       // 500 reads, then more while it waits for the peer's close: all one row, without the fd.

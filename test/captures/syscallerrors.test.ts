@@ -100,7 +100,22 @@ describe('syscallerrors tables and layout', () => {
   it('matches bpf/syscallerrors/syscallerrors.h', () => {
     const c = cLayout(join(projectRoot, 'bpf/syscallerrors/syscallerrors.h'), {
       syscallerrors_key: ['tgid', 'nr', 'err', 'fd', 'path'],
-      syscallerrors_value: ['count', 'first_ns', 'last_ns', 'cgroup_id', 'tid', 'uid', 'comm', 'family', 'sport', 'dport', 'protocol', 'state', 'saddr', 'daddr'],
+      syscallerrors_value: [
+        'count',
+        'first_ns',
+        'last_ns',
+        'cgroup_id',
+        'tid',
+        'uid',
+        'comm',
+        'family',
+        'sport',
+        'dport',
+        'protocol',
+        'state',
+        'saddr',
+        'daddr',
+      ],
     });
     expect(keyLayout).toEqual({
       tgid: c['syscallerrors_key.tgid'],

@@ -59,7 +59,17 @@ function groups(rows: Obj[]): Group[] {
     const key = [str(r.comm), str(r.syscall), str(r.errno), str(r.path), str(target?.name)].join('\0');
     let g = byCause.get(key);
     if (!g) {
-      g = { comm: str(r.comm), syscall: str(r.syscall), errno: str(r.errno), fds: new Set(), count: 0, pids: new Set(), otherProcesses: 0, cgroups: new Set(), rows: [] };
+      g = {
+        comm: str(r.comm),
+        syscall: str(r.syscall),
+        errno: str(r.errno),
+        fds: new Set(),
+        count: 0,
+        pids: new Set(),
+        otherProcesses: 0,
+        cgroups: new Set(),
+        rows: [],
+      };
       if (str(r.path)) g.path = str(r.path);
       if (target && str(target.name)) [g.target, g.targetKind] = [str(target.name), str(target.kind)];
       if (str(r.normal)) g.normal = str(r.normal);
