@@ -1,6 +1,7 @@
 // Reading stored stack samples (profile, offcputime): frames as data, leaf
 // last; stored JSON is untrusted, so odd fields read as empty.
 import { isObj, objs, str, type Obj } from './common.js';
+import { shortFunction } from '../format/index.js';
 
 export interface FrameLike {
   name: string;
@@ -21,8 +22,15 @@ export function leafOf(stack: Obj): FrameLike | undefined {
   return undefined;
 }
 
-export const functionLabel = (f: FrameLike) =>
-  f.module && f.kind !== 'kernel' ? `${f.name} (${f.module})` : f.kind === 'kernel' ? `${f.name} [kernel]` : f.name;
+/** A frame for a sentence: its function's short name, and where it lives. */
+export const functionLabel = (f: FrameLike) => frameLabel(f, shortFunction(f.name));
 
-/** Leaf-first frame names, shortened, for evidence. */
-export const stackText = (frames: FrameLike[], max = 12) => [...frames].reverse().slice(0, max).map(functionLabel);
+const frameLabel = (f: FrameLike, name: string) =>
+  f.module && f.kind !== 'kernel' ? `${name} (${f.module})` : f.kind === 'kernel' ? `${name} [kernel]` : name;
+
+/** Leaf-first frame names (whole), the first `max`, for evidence. */
+export const stackText = (frames: FrameLike[], max = 12) =>
+  [...frames]
+    .reverse()
+    .slice(0, max)
+    .map((f) => frameLabel(f, f.name));

@@ -4,7 +4,7 @@
 // Waits of kind "other" (condition variables, idle pools) are normal: they
 // are counted in `checked`, never a finding.
 import { makeFinding, num, objs, str, type CaptureAnalysis, type AnalysisContext, type Obj } from '../../analysis/common.js';
-import { fmtPct, fmtSeconds, fmtUs, listText, plural } from '../../format/index.js';
+import { fmtPct, fmtSeconds, fmtUs, listText, plural, shortFunction } from '../../format/index.js';
 import type { Finding } from '../../analysis/types.js';
 import type { Frame } from '../../symbolize/types.js';
 
@@ -51,7 +51,7 @@ export function analyzeLockwait(data: Obj, ctx: AnalysisContext): CaptureAnalysi
     const pid = num(l.pid);
     const lock = str(l.lock);
     const mine = stacks.filter((s) => num(s.pid) === pid && str(s.lock) === lock && str(s.kind) === 'mutex').sort((a, b) => num(b.value) - num(a.value));
-    const callers = [...new Set(mine.map((s) => callerFrame(framesOf(s))?.name).filter((n): n is string => !!n))];
+    const callers = [...new Set(mine.map((s) => callerFrame(framesOf(s))?.name).filter((n): n is string => !!n))].map(shortFunction);
     const from = callers.length ? `, waiting in ${listText(callers, 3)}` : '';
     const who = `${str(l.comm) || '?'} (pid ${pid})`;
     const title =

@@ -1,6 +1,6 @@
 // offcputime's checks: Where threads block off the CPU outside ordinary idle waits.
 import { makeFinding, num, objs, str, timeImpact, isObj, type CaptureAnalysis, type AnalysisContext, type Obj } from '../../analysis/common.js';
-import { fmtPct, fmtSeconds, fmtUs, plural, processLabel, round } from '../../format/index.js';
+import { fmtPct, fmtSeconds, fmtUs, plural, processLabel, round, shortFunction } from '../../format/index.js';
 import { framesOf, stackText, type FrameLike } from '../../analysis/stack-frames.js';
 import type { Finding } from '../../analysis/types.js';
 
@@ -159,7 +159,7 @@ function analyzeOffcputime(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
     const kind = waitKind(framesOf(g.stacks[0]!), FUTEX.test(g.wait) ? futexCallerOf(objs(g.stacks[0]!.frames)) : 'unknown');
     const title =
       `${who} spent ${fmtUs(g.us)} (${fmtPct(windowShare)} of the ${fmtSeconds(ctx.windowSeconds)} window, summed over threads) ${kind} in ${g.wait}` +
-      (g.user ? ` called from ${g.user}` : '') +
+      (g.user ? ` called from ${shortFunction(g.user)}` : '') +
       `: ${fmtPct(share)} of its non-idle off-CPU time (threshold ${threshold}%), ${plural(g.blocks, 'wait')} of ${fmtUs(g.us / Math.max(1, g.blocks))} on average.`;
     findings.push({
       ...makeFinding(

@@ -1,6 +1,6 @@
 // profile's checks: Hot functions and busy processes.
 import { makeFinding, num, objs, str, timeImpact, type CaptureAnalysis, type AnalysisContext, type Obj } from '../../analysis/common.js';
-import { fmtPct, fmtSeconds, plural, processLabel, round } from '../../format/index.js';
+import { fmtPct, fmtSeconds, plural, processLabel, round, shortFunction } from '../../format/index.js';
 import { framesOf, leafOf, functionLabel, stackText, type FrameLike } from '../../analysis/stack-frames.js';
 import type { Finding } from '../../analysis/types.js';
 import { JIT_CODE } from '../../symbolize/index.js';
@@ -85,19 +85,19 @@ function analyzeProfile(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
         (hot.length > 1
           ? `, then ${hot
               .slice(1, 3)
-              .map((h) => `${h.frame.name} ${fmtPct(h.self / total)}`)
+              .map((h) => `${shortFunction(h.frame.name)} ${fmtPct(h.self / total)}`)
               .join(', ')}`
           : '') +
         `; the process used ${cpus.toFixed(2)} CPUs over ${fmtSeconds(window)}; next: ` +
         (f.frame.name === JIT_CODE
           ? `name its JIT functions with a perf map (node --perf-basic-prof, the JVM's perf-map-agent, DOTNET_PerfMapEnabled=1) and run again.`
-          : `its stacks under ${f.frame.name} in the flame graph (flamegraph.svg).`);
+          : `its stacks under ${shortFunction(f.frame.name)} in the flame graph (flamegraph.svg).`);
     } else {
       title =
         `${who} used ${cpus.toFixed(2)} CPUs on average over ${fmtSeconds(window)} (threshold ${busyCores}), spread over many functions: ` +
         `${functions
           .slice(0, 3)
-          .map((f) => `${f.frame.name} ${fmtPct(f.self / p.samples)}`)
+          .map((f) => `${shortFunction(f.frame.name)} ${fmtPct(f.self / p.samples)}`)
           .join(', ')}; next: its part of the flame graph (flamegraph.svg).`;
     }
     // A hot function of a nearly idle process is worth knowing, not a problem.
