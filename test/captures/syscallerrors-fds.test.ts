@@ -108,6 +108,14 @@ describe('syscallerrors fd titles', () => {
     ]);
   });
 
+  it('normal failures on many fds are said once per program, call and errno', () => {
+    const probe = (fd: number, name: string) =>
+      row({ comm: 'node', syscall: 'ioctl', errno: 'ENOTTY', count: 50, normal: 'ENOTTY from ioctl: a probe', fd, fdTarget: { kind: 'file', name } });
+    const { findings } = analyze({ rows: [probe(0, '/dev/null'), probe(1, '/tmp/a.log'), probe(2, '/tmp/b.log')] });
+    expect(findings).toHaveLength(1);
+    expect(findings[0]!.title).toContain('mostly node ioctl ENOTTY (75/s): not a cause');
+  });
+
   it('fd_args covers the fd calls and IPv6 addresses are written as RFC 5952 text', () => {
     const x64 = fdArgumentTable(MAX_NR, 'x64');
     expect([x64.get(0), x64.get(1), x64.get(44), x64.get(42), x64.get(2)]).toEqual([1, 1, 1, 1, undefined]); // read write sendto connect; open has none

@@ -185,7 +185,10 @@ function analyzeSyscallerrors(data: Obj, ctx: AnalysisContext): CaptureAnalysis 
     const n = hotNormal.reduce((a, g) => a + g.count, 0);
     const reasons = new Map<string, number>();
     for (const g of hotNormal) addTo(reasons, g.normal!, g.count);
-    const top = hotNormal.slice(0, 3).map((g) => `${g.comm} ${g.syscall} ${g.errno} (${fmtRate(g.count / window)})`);
+    // One entry per program, call and errno (its rows on different fds are one here).
+    const byCall = new Map<string, number>();
+    for (const g of hotNormal) addTo(byCall, `${g.comm} ${g.syscall} ${g.errno}`, g.count);
+    const top = [...byCall].slice(0, 3).map(([call, n]) => `${call} (${fmtRate(n / window)})`);
     findings.push(
       makeFinding(
         ctx,

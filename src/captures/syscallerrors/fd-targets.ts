@@ -123,6 +123,8 @@ export class FdTargets {
     let target = this.seen.get(id);
     if (!target) {
       target = socket ? socketTarget(socket) : procFdTarget(pid, fd);
+      // EBADF on an fd not open now: most likely it was never open (an fd open now may be of the wrong mode).
+      if (target.kind === 'gone' && errno === 'EBADF' && target.name.startsWith('closed')) target = { kind: 'gone', name: 'not an open fd' };
       this.seen.set(id, target);
     }
     if (target.kind === 'file' && !target.filesystem && ROOM_ERRNOS.has(errno)) {
