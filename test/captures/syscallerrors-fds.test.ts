@@ -5,7 +5,7 @@
 // server's connections would each be a row). And the titles, from rows.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +14,7 @@ import { mergeThresholds } from '../../src/analysis/common.js';
 import { syscallerrors, type SyscallerrorsData } from '../../src/captures/syscallerrors/index.js';
 import { ipv6, MAX_NR } from '../../src/captures/syscallerrors/decode.js';
 import { fdArgumentTable } from '../../src/captures/syscallerrors/file-calls.js';
+import { FdTargets, filesystemOf, procFdTarget } from '../../src/captures/syscallerrors/fd-targets.js';
 import { captureAround } from '../helpers/capture-around.js';
 import { faultsBinary } from '../helpers/faults.js';
 import { bpfHandlesOf, kernelSkipReason } from '../helpers/kernel.js';
@@ -114,6 +115,24 @@ describe('syscallerrors fd titles', () => {
     const { findings } = analyze({ rows: [probe(0, '/dev/null'), probe(1, '/tmp/a.log'), probe(2, '/tmp/b.log')] });
     expect(findings).toHaveLength(1);
     expect(findings[0]!.title).toContain('mostly node ioctl ENOTTY (75/s): not a cause');
+  });
+
+  it('/proc: a file, an fd not open, a process gone, and the mount holding a path', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sherlock-fdt-'));
+    const fd = openSync(join(dir, 'x.log'), 'w');
+    try {
+      expect(procFdTarget(process.pid, fd)).toEqual({ kind: 'file', name: join(dir, 'x.log') });
+      expect(procFdTarget(process.pid, 999_999)).toEqual({ kind: 'gone', name: 'closed before the capture ended' });
+      expect(new FdTargets().resolve(process.pid, 999_999, undefined, 'EBADF')).toEqual({ kind: 'gone', name: 'not an open fd' });
+      const child = spawn('true');
+      await once(child, 'exit');
+      expect(procFdTarget(child.pid!, 1)).toEqual({ kind: 'gone', name: 'its process ended before the capture did' });
+      expect(filesystemOf(process.pid, '/proc/self/status')).toMatchObject({ mountPoint: '/proc', type: 'proc' });
+      expect(filesystemOf(process.pid, '/')).toMatchObject({ mountPoint: '/' });
+    } finally {
+      closeSync(fd);
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('fd_args covers the fd calls and IPv6 addresses are written as RFC 5952 text', () => {
