@@ -185,7 +185,7 @@ export async function reportDownloads(): Promise<void> {
     );
     kv(`aggregate throughput, ${PARALLEL} parallel`, `${(((parallel[0]!.tarBytes ?? 0) * PARALLEL) / 1e6 / (wallMs / 1000)).toFixed(1)} MB/s of tar`);
     note(
-      `capture results parsed at once for report.html over all downloads: at most ${fmtMiB(RESULT_BYTES_DRAWN_AT_ONCE)} of JSON (a bigger one alone); artifacts read from Redis in ${fmtMiB(READ_SLICE_BYTES)} slices; each download holds its compressed page spool`,
+      `capture results parsed at once for report.html over all downloads: at most ${fmtMiB(RESULT_BYTES_DRAWN_AT_ONCE)} of JSON (a bigger one alone); artifacts read from Redis in ${READ_SLICE_BYTES / 1024} KiB slices; each download holds its compressed page spool`,
     );
     verdict(
       growth(parallelMem) <= TARGET_GROWTH_BYTES && extra.status === 429 && whole,
