@@ -32,7 +32,7 @@ import { prepareReport, type ReportContext, type ReportNode } from './model.js';
 import { staysInside } from './names.js';
 import { redisArtifactSource, streamArtifact, type ArtifactSource, type BaselineLoader, type FindingsLoader } from './source.js';
 import { renderSummary } from './summary.js';
-import type { Semaphore } from '../util/semaphore.js';
+import type { ByteBudget } from '../util/byte-budget.js';
 
 const log = createLogger({ component: 'report' });
 const deflateRawAsync = promisify(deflateRaw);
@@ -60,7 +60,7 @@ export interface ReportBundleOptions {
   htmlSpoolBytes?: number;
   html?: HtmlRenderOptions;
   /** Bounds parsed results across every report this process draws (ReportContext.resultGate). */
-  resultGate?: Semaphore;
+  resultGate?: ByteBudget;
   now?: Date;
 }
 
