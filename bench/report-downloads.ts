@@ -14,6 +14,8 @@ import { createGunzip } from 'node:zlib';
 import { connectRedis } from '../src/redis/connection.js';
 import { startEmbeddedRedis } from '../src/redis/embedded.js';
 import { startApiServer } from '../src/server/api-server.js';
+import { RESULT_BYTES_DRAWN_AT_ONCE } from '../src/core/reports.js';
+import { READ_SLICE_BYTES } from '../src/redis/artifacts.js';
 import { setLogLevel } from '../src/util/logger.js';
 import { LineChild } from './processes.js';
 import { FULL_SIZE, writeFixtureRun } from './report-fixture.js';
@@ -182,7 +184,9 @@ export async function reportDownloads(): Promise<void> {
       `${fmtMiB(growth(parallelMem))} vs ${fmtMiB(growth(aloneMem))} (${(growth(parallelMem) / Math.max(1, growth(aloneMem))).toFixed(2)}×); per download ${fmtMiB(growth(parallelMem) / PARALLEL)}`,
     );
     kv(`aggregate throughput, ${PARALLEL} parallel`, `${(((parallel[0]!.tarBytes ?? 0) * PARALLEL) / 1e6 / (wallMs / 1000)).toFixed(1)} MB/s of tar`);
-    note('at most 2 capture results are parsed at once for report.html over all downloads; each download holds its compressed page spool; the rest streams');
+    note(
+      `capture results parsed at once for report.html over all downloads: at most ${fmtMiB(RESULT_BYTES_DRAWN_AT_ONCE)} of JSON (a bigger one alone); artifacts read from Redis in ${READ_SLICE_BYTES / 1024} KiB slices; each download holds its compressed page spool`,
+    );
     verdict(
       growth(parallelMem) <= TARGET_GROWTH_BYTES && extra.status === 429 && whole,
       `API RSS growth with ${PARALLEL} parallel downloads ${fmtMB(growth(parallelMem))} vs ≤${fmtMB(TARGET_GROWTH_BYTES)}; the ${PARALLEL + 1}th refused with ${extra.status}`,

@@ -201,7 +201,7 @@ const benchmarks: Benchmark[] = [
   },
   {
     name: 'syscallerrors-overhead',
-    title: 'syscallerrors: a storm of failing (ENOENT with a path, EAGAIN) and succeeding syscalls, traced vs untraced',
+    title: 'syscallerrors: a storm of failing (ENOENT with a path, EAGAIN, EPIPE with an fd) and succeeding syscalls, traced vs untraced',
     target: '≤1.10× (a tracepoint on every syscall exit)',
     run: syscallerrorsOverhead,
   },

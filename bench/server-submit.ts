@@ -12,6 +12,7 @@ import { Queue } from 'bullmq';
 import { keys, nodeQueue } from '../src/redis/keys.js';
 import { runTimed } from './processes.js';
 import { fmtCount, fmtMs, fmtRate, fmtRatio, kv, note, numericColumns, section, table, verdict } from './report.js';
+import { submitBatching } from './submit-batching.js';
 import { processCpuMs, runLoad, startBenchStack, type LoadConfig, type LoadReport } from './server-common.js';
 
 const LOAD_FLAG = '--server-submit-load';
@@ -100,6 +101,8 @@ export async function serverSubmit(): Promise<void> {
     kv('API process CPU per run', CONCURRENCY.map((c, i) => `${c}: ${apiCpu[i]!.toFixed(0)} µs`).join(', ') + ' (includes the baseline server idle)');
     kv('redis-server CPU per run', CONCURRENCY.map((c, i) => `${c}: ${redisCpu[i]!.toFixed(0)} µs`).join(', '));
     kv('non-202 answers or socket errors', fmtCount(bad));
+
+    accepted += await submitBatching(stack.redis.url, stack.redis.process.pid!, SINK, body);
 
     // Nothing accepted may be missing: one run record and one waiting job per 202 (warm-up ones included).
     const runs = await stack.conn.zcard(keys.runsByTime);

@@ -5,7 +5,11 @@
  * success costs one comparison; only a failure reads its number, its path
  * argument (still in the registers saved at entry) and updates the map.
  * Which syscalls take a path, and where, is the array path_args, filled by
- * user space from the architecture's syscall table. */
+ * user space from the architecture's syscall table; which take an fd is
+ * fd_args: their fd is part of the key (user space names what it points
+ * to), except for errnos that are routine on non-blocking fds, which would
+ * make one row per connection of a busy server. A new row on a socket fd
+ * also keeps the socket's addresses. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
@@ -35,6 +39,14 @@ struct {
 	__type(value, __u8);
 } path_args SEC(".maps");
 
+/* Syscall number → 1 + index of its fd argument; 0: no fd. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SYSCALLERRORS_MAX_NR);
+	__type(key, __u32);
+	__type(value, __u8);
+} fd_args SEC(".maps");
+
 /* The key is too big to build on the stack beside the value. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -54,17 +66,67 @@ static __always_inline long syscall_nr(struct pt_regs *regs)
 #endif
 }
 
-static __always_inline const char *path_arg(struct pt_regs *regs, __u8 which)
+static __always_inline unsigned long syscall_arg(struct pt_regs *regs, __u8 which)
 {
 	switch (which) {
 	case 1:
-		return (const char *)PT_REGS_PARM1_CORE_SYSCALL(regs);
+		return PT_REGS_PARM1_CORE_SYSCALL(regs);
 	case 2:
-		return (const char *)PT_REGS_PARM2_CORE_SYSCALL(regs);
+		return PT_REGS_PARM2_CORE_SYSCALL(regs);
 	case 3:
-		return (const char *)PT_REGS_PARM3_CORE_SYSCALL(regs);
+		return PT_REGS_PARM3_CORE_SYSCALL(regs);
 	}
-	return NULL;
+	return 0;
+}
+
+/* "Not now" or "interrupted": routine on non-blocking fds (EAGAIN, EINTR,
+ * EALREADY, EINPROGRESS, the kernel's ERESTART*), so no fd is kept. */
+static __always_inline bool routine_errno(long err)
+{
+	return err == 11 || err == 4 || err == 114 || err == 115 || err >= 512;
+}
+
+#define S_IFMT_ 00170000
+#define S_IFSOCK_ 0140000
+#define AF_INET_ 2
+#define AF_INET6_ 10
+
+/* The addresses of the socket behind fd, into a new row's value (left 0 when it is none). */
+static __always_inline void socket_ends(__u32 fd, struct syscallerrors_value *v)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct file **fds, *file = NULL;
+	struct socket *sock;
+	struct sock *sk;
+	__u16 family;
+
+	if (!fdt || fd >= BPF_CORE_READ(fdt, max_fds))
+		return;
+	fds = BPF_CORE_READ(fdt, fd);
+	if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]) || !file)
+		return;
+	if ((BPF_CORE_READ(file, f_inode, i_mode) & S_IFMT_) != S_IFSOCK_)
+		return;
+	sock = BPF_CORE_READ(file, private_data);
+	sk = BPF_CORE_READ(sock, sk);
+	if (!sk)
+		return;
+	family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (family != AF_INET_ && family != AF_INET6_)
+		return;
+	v->family = family;
+	v->protocol = BPF_CORE_READ(sk, sk_protocol);
+	v->state = BPF_CORE_READ(sk, __sk_common.skc_state);
+	v->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	v->dport = __builtin_bswap16(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	if (family == AF_INET_) {
+		bpf_core_read(v->saddr, 4, &sk->__sk_common.skc_rcv_saddr);
+		bpf_core_read(v->daddr, 4, &sk->__sk_common.skc_daddr);
+	} else {
+		bpf_core_read(v->saddr, 16, &sk->__sk_common.skc_v6_rcv_saddr);
+		bpf_core_read(v->daddr, 16, &sk->__sk_common.skc_v6_daddr);
+	}
 }
 
 SEC("raw_tp/sys_exit")
@@ -75,7 +137,7 @@ int BPF_PROG(raw_sys_exit, struct pt_regs *regs, long ret)
 	__u64 id, now;
 	__u32 zero = 0, nr;
 	__u8 *which;
-	long n;
+	long n, fd;
 
 	if (ret >= 0 || ret < -MAX_ERRNO)
 		return 0; /* the common case: a success */
@@ -92,14 +154,21 @@ int BPF_PROG(raw_sys_exit, struct pt_regs *regs, long ret)
 	key->tgid = id >> 32;
 	key->nr = nr;
 	key->err = -ret;
-	key->pad = 0;
+	key->fd = 0;
 	/* Bytes past a shorter path are part of the key: clear them all. */
 	__builtin_memset(key->path, 0, sizeof(key->path));
 	which = bpf_map_lookup_elem(&path_args, &nr);
 	if (which && *which) {
-		const char *path = path_arg(regs, *which);
+		const char *path = (const char *)syscall_arg(regs, *which);
 		if (path && bpf_probe_read_user_str(key->path, sizeof(key->path), path) < 0)
 			sherlock_count(SHERLOCK_PARTIAL_READ);
+	} else if (!routine_errno(-ret)) {
+		which = bpf_map_lookup_elem(&fd_args, &nr);
+		if (which && *which) {
+			fd = (int)syscall_arg(regs, *which);
+			if (fd >= 0 && fd < 0x7fffffff)
+				key->fd = fd + 1;
+		}
 	}
 
 	now = bpf_ktime_get_ns();
@@ -109,6 +178,8 @@ int BPF_PROG(raw_sys_exit, struct pt_regs *regs, long ret)
 		fresh.cgroup_id = bpf_get_current_cgroup_id();
 		fresh.uid = (__u32)bpf_get_current_uid_gid();
 		bpf_get_current_comm(fresh.comm, sizeof(fresh.comm));
+		if (key->fd)
+			socket_ends(key->fd - 1, &fresh);
 		/* Fails with -EEXIST when another CPU made the row first: the lookup finds it. */
 		bpf_map_update_elem(&errors, key, &fresh, BPF_NOEXIST);
 		value = bpf_map_lookup_elem(&errors, key);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* syscallerrors: the map "errors" user space reads, and the map "path_args"
- * it fills. Decoded by src/captures/syscallerrors/decode.ts; keep the two in step. */
+/* syscallerrors: the map "errors" user space reads, and the maps "path_args"
+ * and "fd_args" it fills. Decoded by src/captures/syscallerrors/decode.ts; keep the two in step. */
 #ifndef SYSCALLERRORS_H
 #define SYSCALLERRORS_H
 
@@ -11,12 +11,12 @@
 /* Syscall numbers path_args covers (x86_64 and arm64 stay below 512). */
 #define SYSCALLERRORS_MAX_NR 512
 
-/* Key of the map "errors": one row per process, syscall, errno and path. */
+/* Key of the map "errors": one row per process, syscall, errno and path or fd. */
 struct syscallerrors_key {
 	__u32 tgid;
 	__u32 nr;       /* syscall number (native table of the architecture) */
 	__s32 err;      /* errno, positive */
-	__u32 pad;
+	__u32 fd;       /* fd calls only (fd_args), 1 + the fd; 0: none (or a routine errno) */
 	char path[SYSCALLERRORS_PATH_LEN]; /* file calls only (path_args), else empty */
 };
 
@@ -28,6 +28,15 @@ struct syscallerrors_value {
 	__u32 tid;      /* the last failing thread */
 	__u32 uid;
 	char comm[TASK_COMM_LEN];
+	/* A socket fd's ends, read when the row is made (a socket reset or
+	 * closed is gone from /proc/net/tcp by the time user space looks). */
+	__u16 family;   /* AF_INET or AF_INET6; 0: not an inet socket */
+	__u16 sport;    /* host byte order */
+	__u16 dport;    /* host byte order */
+	__u8 protocol;  /* IPPROTO_TCP, IPPROTO_UDP, ... */
+	__u8 state;     /* skc_state when the row was made */
+	__u8 saddr[16]; /* IPv4: the first 4 bytes */
+	__u8 daddr[16];
 };
 
 #endif

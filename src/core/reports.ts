@@ -11,10 +11,14 @@ import type { AuditLog } from './audit.js';
 import type { RunService } from './runs.js';
 import { DownloadSlots } from './download-slots.js';
 import { DEFAULT_MAX_CONCURRENT_DOWNLOADS } from '../model/limits.js';
-import { Semaphore } from '../util/semaphore.js';
+import { ByteBudget } from '../util/byte-budget.js';
 
-/** Capture results parsed at once for report pages, over all downloads of this process. */
-const RESULTS_PARSED_AT_ONCE = 2;
+/**
+ * Uncompressed bytes of capture results parsed at once for report pages, over
+ * all downloads of this process (a result takes about 7 times its JSON's size
+ * in heap while its section is drawn); a bigger result is drawn alone.
+ */
+export const RESULT_BYTES_DRAWN_AT_ONCE = 16 * 1024 * 1024;
 
 export interface ReportServiceOptions {
   redis: RedisClient;
@@ -39,8 +43,8 @@ export function createReportService({
 }: ReportServiceOptions) {
   const loadBaseline = (id: string) => store.getBaselineComparison(id);
   const slots = new DownloadSlots(maxConcurrentDownloads);
-  // However many downloads stream, at most this many capture results are parsed at once (memory).
-  const resultGate = new Semaphore(RESULTS_PARSED_AT_ONCE);
+  // However many downloads stream, this bounds the capture results parsed at once (memory).
+  const resultGate = new ByteBudget(RESULT_BYTES_DRAWN_AT_ONCE);
   /** Runs `start` holding a slot until the stream it returns closes (ended, failed or abandoned by its reader). */
   const holdingSlot = async <T extends { stream: Readable }>(start: () => Promise<T>): Promise<T> => {
     const release = slots.take();

@@ -22,6 +22,7 @@ import { artifactChunks, artifactMeta, type ArtifactMeta } from '../redis/artifa
 import type { RunStore } from '../runs/store.js';
 import type { AuditLog } from './audit.js';
 import { DEFAULT_LOAD_LIMITS, type LoadLimits } from '../config/load-limits.js';
+import { sharedInFlight } from '../util/in-flight.js';
 
 export interface RunStarter {
   /** Who asked, as the run and the audit log record it ("admin", "slack:U123 in #ops"). */
@@ -54,6 +55,9 @@ export const runLinks = (id: string) => ({
 export type RunService = ReturnType<typeof createRunService>;
 
 export function createRunService({ redis, store, submitter, audit, queues, runbooks, limits = DEFAULT_LOAD_LIMITS }: RunServiceOptions) {
+  // Submissions arriving together plan on one read of the live nodes.
+  const readLiveNodes = sharedInFlight(() => liveNodes(redis));
+
   /** The run, or NotFound (ids are UUIDs: anything else is not looked up). */
   const get = async (id: string): Promise<RunRecord> => {
     const run = z.uuid().safeParse(id).success ? await store.get(id) : undefined;
@@ -96,7 +100,7 @@ export function createRunService({ redis, store, submitter, audit, queues, runbo
     async start(body: unknown, starter: RunStarter): Promise<RunRecord> {
       const parsed = runRequestSchema.safeParse(body);
       if (!parsed.success) throw invalidInput(parsed.error);
-      const plan = planRun(parsed.data, await liveNodes(redis), runbooks, limits);
+      const plan = planRun(parsed.data, await readLiveNodes(), runbooks, limits);
       await refuseOverLoad(plan.nodes);
       const run = await submitter.submit(starter.origin ? { ...plan, origin: starter.origin } : plan, starter.actor);
       await addShared(redis, [{ name: 'sherlock_runs_started_total', labels: { runbook: plan.runbook ?? 'ad-hoc' } }]);

@@ -86,6 +86,6 @@ export interface SyscallEventSource {
   events: EventSource;
   /** Its events are every one of their kind in the window; a source without it (a summary) gives way where they overlap. */
   complete?: boolean;
-  /** It sees calls only when they fail, and without their fd (syscallerrors): see CompileEnv.failureOnlyTypes. */
+  /** It sees calls only when they fail, mostly without their fd (syscallerrors: a file's only): see CompileEnv.failureOnlyTypes. */
   failuresOnly?: boolean;
 }

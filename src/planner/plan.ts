@@ -73,12 +73,14 @@ function planSteps(request: RunRequest, live: NodeInfo[], runbooks?: RunbookSour
 
 function chooseNodes(targets: RunRequest['targets'], live: NodeInfo[]): string[] {
   const liveNames = live.map((n) => n.name);
-  const available = liveNames.length ? liveNames.join(', ') : 'none';
+  // Only a refusal lists them (a fleet's names are long to join on every request).
+  const available = () => (liveNames.length ? liveNames.join(', ') : 'none');
   let chosen: string[];
   if (targets.nodes) {
-    const missing = targets.nodes.filter((n) => !liveNames.includes(n));
+    const isLive = new Set(liveNames);
+    const missing = targets.nodes.filter((n) => !isLive.has(n));
     if (missing.length) {
-      throw new Conflict('node_not_live', `node ${missing.join(', ')} ${missing.length > 1 ? 'are' : 'is'} not live; live nodes: ${available}`);
+      throw new Conflict('node_not_live', `node ${missing.join(', ')} ${missing.length > 1 ? 'are' : 'is'} not live; live nodes: ${available()}`);
     }
     chosen = [...new Set(targets.nodes)];
   } else if (targets.labels) {
@@ -87,6 +89,6 @@ function chooseNodes(targets: RunRequest['targets'], live: NodeInfo[]): string[]
   } else {
     chosen = liveNames;
   }
-  if (!chosen.length) throw new Conflict('no_live_node', `no live node matches the targets; live nodes: ${available}`);
+  if (!chosen.length) throw new Conflict('no_live_node', `no live node matches the targets; live nodes: ${available()}`);
   return chosen;
 }

@@ -4,6 +4,7 @@
 import { Job, Queue, type ConnectionOptions } from 'bullmq';
 import { nodeQueue, RUNS_QUEUE } from '../redis/keys.js';
 import { nodeJobId } from './run-flow.js';
+import { sharedInFlight, sharedInFlightByKey } from '../util/in-flight.js';
 
 /** A queue longer than this is not scanned for one job's position on each request. */
 const POSITION_SCAN_LIMIT = 1000;
@@ -13,6 +14,16 @@ export class NodeQueues {
   private runs: Queue | undefined;
 
   constructor(private readonly connection: ConnectionOptions) {}
+
+  // Every submission checks these: concurrent ones share a read in flight.
+  private readonly waitingOf = sharedInFlightByKey((node: string) => this.queueOf(node).getWaitingCount());
+  private readonly readUnfinished = sharedInFlight(() => {
+    if (!this.runs) {
+      this.runs = new Queue(RUNS_QUEUE, { connection: this.connection });
+      this.runs.on('error', () => {});
+    }
+    return this.runs.getWaitingChildrenCount();
+  });
 
   private queueOf(node: string): Queue {
     let queue = this.queues.get(node);
@@ -28,7 +39,7 @@ export class NodeQueues {
     const counts = new Map<string, number>();
     for (let i = 0; i < nodes.length; i += 100) {
       const batch = nodes.slice(i, i + 100);
-      const waiting = await Promise.all(batch.map((n) => this.queueOf(n).getWaitingCount()));
+      const waiting = await Promise.all(batch.map((n) => this.waitingOf(n)));
       batch.forEach((n, j) => counts.set(n, waiting[j]!));
     }
     return counts;
@@ -36,11 +47,7 @@ export class NodeQueues {
 
   /** Runs not yet finished: their finalize jobs still wait for node jobs. */
   unfinishedRuns(): Promise<number> {
-    if (!this.runs) {
-      this.runs = new Queue(RUNS_QUEUE, { connection: this.connection });
-      this.runs.on('error', () => {});
-    }
-    return this.runs.getWaitingChildrenCount();
+    return this.readUnfinished();
   }
 
   counts(node: string): Promise<Record<string, number>> {

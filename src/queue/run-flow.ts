@@ -2,59 +2,146 @@
 // one "capture" child per node on that node's queue. A failed child does not
 // fail the parent (the run becomes partial), and finished jobs are trimmed so
 // Redis stays bounded; results live in the run record and artifacts instead.
+//
+// Runs submitted while a batch is being written wait and go together in the
+// next one: their records in one transaction, their flows in another (one
+// round trip each instead of two per run), and each caller still gets its own
+// record, or its own error if its flow was refused.
 import { randomUUID } from 'node:crypto';
-import { FlowProducer, type ConnectionOptions } from 'bullmq';
+import { FlowProducer, type ConnectionOptions, type FlowJob, type FlowJobEntry } from 'bullmq';
 import { RUNS_QUEUE, nodeQueue } from '../redis/keys.js';
 import type { RunStore } from '../runs/store.js';
 import type { NodeJobData, RunPlan, RunRecord } from '../model/run.js';
 
 const KEEP_FINISHED = { age: 24 * 3600, count: 1000 };
+/** Node jobs written in one batch at most: a MULTI holds Redis for its whole length (a 1,000-node run is one batch alone). */
+const MAX_BATCH_NODE_JOBS = 2000;
 
 export const nodeJobId = (runId: string, node: string) => `${runId}.${node}`;
 
+interface PendingRun {
+  id: string;
+  plan: RunPlan;
+  requestedBy: string;
+  now: Date;
+  resolve(record: RunRecord): void;
+  reject(err: unknown): void;
+}
+
+/** FlowProducer.addBulk drops per-flow errors; this adds many flows in one transaction and says which were refused. */
+class CheckedFlowProducer extends FlowProducer {
+  /** Errors by root job id (the run id); a run not in the map was added. */
+  async addEach(flows: FlowJob[]): Promise<Map<string, Error>> {
+    await this.backend.waitUntilReady();
+    const entries: FlowJobEntry[] = [];
+    await this.addNodes(entries, flows);
+    const results = await this.backend.addFlow(entries);
+    const refused = new Map<string, Error>();
+    entries.forEach((entry, i) => {
+      const [err, code] = results[i] ?? [new Error('no reply for this job'), undefined];
+      const runId = entry.jobId.split('.')[0]!; // node jobs are <run id>.<node>
+      if (err) refused.set(runId, err);
+      else if (typeof code === 'number' && code < 0) refused.set(runId, new Error(`BullMQ refused job ${entry.jobId} (code ${code})`));
+    });
+    return refused;
+  }
+}
+
 export class RunSubmitter {
-  private readonly flows: FlowProducer;
+  private readonly flows: CheckedFlowProducer;
+  private pending: PendingRun[] = [];
+  private writing = false;
 
   constructor(
     connection: ConnectionOptions,
     private readonly store: RunStore,
+    /** false: each run written on its own at once, as before batching (benchmarks compare the two). */
+    private readonly batching = true,
   ) {
-    this.flows = new FlowProducer({ connection });
+    this.flows = new CheckedFlowProducer({ connection });
   }
 
-  async submit(plan: RunPlan, requestedBy: string): Promise<RunRecord> {
-    const id = randomUUID();
-    // run-queued is in the stream before any node job exists, so it is always the first event.
-    const record = await this.store.create(id, plan, requestedBy, new Date(), { type: 'run-queued', nodes: plan.nodes });
-    await this.flows.add({
-      name: 'finalize',
-      queueName: RUNS_QUEUE,
-      data: { runId: id },
-      opts: { jobId: id, removeOnComplete: KEEP_FINISHED, removeOnFail: KEEP_FINISHED },
-      children: plan.nodes.map((node) => ({
-        name: 'capture',
-        queueName: nodeQueue(node),
-        data: {
-          runId: id,
-          node,
-          steps: plan.steps,
-          durationMs: plan.durationMs,
-          target: plan.target,
-          ...(plan.cpuBudgetPercent !== undefined ? { cpuBudgetPercent: plan.cpuBudgetPercent } : {}),
-        } satisfies NodeJobData,
-        opts: {
-          jobId: nodeJobId(id, node),
-          attempts: 1,
-          ignoreDependencyOnFailure: true,
-          removeOnComplete: KEEP_FINISHED,
-          removeOnFail: KEEP_FINISHED,
-        },
-      })),
+  /** Stores the run and queues its node jobs; resolves once both are in Redis. */
+  submit(plan: RunPlan, requestedBy: string): Promise<RunRecord> {
+    return new Promise<RunRecord>((resolve, reject) => {
+      const run = { id: randomUUID(), plan, requestedBy, now: new Date(), resolve, reject };
+      if (!this.batching) return void this.write([run]);
+      this.pending.push(run);
+      if (!this.writing) {
+        this.writing = true;
+        // Requests parsed in this turn of the event loop join the same batch.
+        setImmediate(() => void this.drain());
+      }
     });
-    return record;
+  }
+
+  /** Writes batches until nothing waits; one batch in flight at a time, so a busy API writes bigger ones. */
+  private async drain(): Promise<void> {
+    while (this.pending.length) {
+      let jobs = 0;
+      let n = 0;
+      while (n < this.pending.length && (n === 0 || jobs + this.pending[n]!.plan.nodes.length <= MAX_BATCH_NODE_JOBS))
+        jobs += this.pending[n++]!.plan.nodes.length;
+      await this.write(this.pending.splice(0, n));
+    }
+    this.writing = false;
+  }
+
+  private async write(batch: PendingRun[]): Promise<void> {
+    let records: RunRecord[];
+    try {
+      // run-queued is in the stream before any node job exists, so it is always the first event.
+      records = await this.store.createMany(
+        batch.map(({ id, plan, requestedBy, now }) => ({ id, plan, requestedBy, now, firstEvent: { type: 'run-queued', nodes: plan.nodes } })),
+      );
+    } catch (err) {
+      for (const run of batch) run.reject(err);
+      return;
+    }
+    let refused: Map<string, Error>;
+    try {
+      refused = await this.flows.addEach(batch.map(flowOf));
+    } catch (err) {
+      refused = new Map(batch.map((run) => [run.id, err instanceof Error ? err : new Error(String(err))]));
+    }
+    // The caller hears of the refusal; the record must not outlive it.
+    await this.store.forget([...refused.keys()]).catch(() => {});
+    batch.forEach((run, i) => {
+      const err = refused.get(run.id);
+      if (err) run.reject(err);
+      else run.resolve(records[i]!);
+    });
   }
 
   close(): Promise<void> {
     return this.flows.close();
   }
+}
+
+function flowOf({ id, plan }: PendingRun): FlowJob {
+  return {
+    name: 'finalize',
+    queueName: RUNS_QUEUE,
+    data: { runId: id },
+    opts: { jobId: id, removeOnComplete: KEEP_FINISHED, removeOnFail: KEEP_FINISHED },
+    children: plan.nodes.map((node) => ({
+      name: 'capture',
+      queueName: nodeQueue(node),
+      data: {
+        runId: id,
+        node,
+        steps: plan.steps,
+        durationMs: plan.durationMs,
+        target: plan.target,
+        ...(plan.cpuBudgetPercent !== undefined ? { cpuBudgetPercent: plan.cpuBudgetPercent } : {}),
+      } satisfies NodeJobData,
+      opts: {
+        jobId: nodeJobId(id, node),
+        attempts: 1,
+        ignoreDependencyOnFailure: true,
+        removeOnComplete: KEEP_FINISHED,
+        removeOnFail: KEEP_FINISHED,
+      },
+    })),
+  };
 }

@@ -74,12 +74,29 @@ export async function artifactMeta(redis: RedisClient, runId: string, node: stri
   }
 }
 
-/** The gzip bytes of an artifact, chunk by chunk (constant memory per chunk). */
-export async function* artifactChunks(redis: RedisClient, runId: string, node: string, meta: ArtifactMeta): AsyncGenerator<Buffer> {
+/** Bytes asked of Redis at once when an artifact is streamed: a reply never holds a whole 4 MiB chunk. */
+export const READ_SLICE_BYTES = 256 * 1024;
+
+/** The gzip bytes of an artifact in slices of at most `sliceBytes` (GETRANGE; memory stays at a slice per reader). */
+export async function* artifactChunks(
+  redis: RedisClient,
+  runId: string,
+  node: string,
+  meta: ArtifactMeta,
+  sliceBytes = READ_SLICE_BYTES,
+): AsyncGenerator<Buffer> {
+  const expired = () => new Error(`artifact ${meta.name} of node ${node} expired while being read`);
   for (let i = 0; i < meta.chunks; i++) {
-    const chunk = await redis.getBuffer(chunkKey(runId, node, meta.name, i));
-    if (!chunk) throw new Error(`artifact ${meta.name} of node ${node} expired while being read`);
-    yield chunk;
+    const key = chunkKey(runId, node, meta.name, i);
+    const length = await redis.strlen(key);
+    if (length === 0) throw expired();
+    for (let at = 0; at < length; at += sliceBytes) {
+      const end = Math.min(length, at + sliceBytes) - 1;
+      const slice = await redis.getrangeBuffer(key, at, end);
+      // A key that expired between slices reads back empty (or short).
+      if (slice.length !== end - at + 1) throw expired();
+      yield slice;
+    }
   }
 }
 

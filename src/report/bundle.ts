@@ -36,7 +36,7 @@ import { EventsStripper, type EventsLeftOut } from './events-once.js';
 import { staysInside } from './names.js';
 import { redisArtifactSource, streamArtifact, type ArtifactSource, type BaselineLoader, type FindingsLoader } from './source.js';
 import { renderSummary } from './summary.js';
-import type { Semaphore } from '../util/semaphore.js';
+import type { ByteBudget } from '../util/byte-budget.js';
 
 const log = createLogger({ component: 'report' });
 const deflateRawAsync = promisify(deflateRaw);
@@ -64,7 +64,7 @@ export interface ReportBundleOptions {
   htmlSpoolBytes?: number;
   html?: HtmlRenderOptions;
   /** Bounds parsed results across every report this process draws (ReportContext.resultGate). */
-  resultGate?: Semaphore;
+  resultGate?: ByteBudget;
   now?: Date;
 }
 

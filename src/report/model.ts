@@ -10,7 +10,7 @@ import type { BaselineComparison } from '../model/baseline.js';
 import type { CaptureMeta, CaptureResult } from '../captures/capture.js';
 import type { CaptureSummary, NodeState, RunRecord } from '../model/run.js';
 import { SegmentAllocator, safeSegment } from './names.js';
-import type { Semaphore } from '../util/semaphore.js';
+import type { ByteBudget } from '../util/byte-budget.js';
 import { readArtifact, type ArtifactSource, type BaselineLoader, type FindingsLoader } from './source.js';
 
 export interface ReportNode {
@@ -44,12 +44,15 @@ export interface ReportContext {
   loadResult(node: ReportNode, capture: CaptureSummary): Promise<CaptureResult<Record<string, unknown>> | undefined>;
   /** Called before a capture's result is loaded, outside the gate (the bundle writes the capture's files here, at its reader's pace). */
   beforeResult?(node: ReportNode, capture: CaptureSummary): Promise<void>;
+  /** A capture's stored result size, uncompressed (0 if there is none): its weight in resultGate. */
+  resultBytes(node: ReportNode, capture: CaptureSummary): Promise<number>;
   /**
-   * Bounds how many parsed capture results exist at once in this process,
+   * Bounds the bytes of capture results parsed at once in this process,
    * whatever the number of reports being drawn: held from loading a result
-   * until its part of the page is drawn.
+   * until its part of the page is drawn (parsing and drawing take several
+   * times the JSON's size in heap).
    */
-  resultGate?: Semaphore;
+  resultGate?: ByteBudget;
 }
 
 /** Findings in the one order analysis gave them (src/analysis/rank.ts); a stored list is shown as stored. */
@@ -87,7 +90,7 @@ export interface PrepareOptions {
   loadBaseline?: BaselineLoader;
   now?: Date;
   /** Shared by every report this process draws (see ReportContext.resultGate). */
-  resultGate?: Semaphore;
+  resultGate?: ByteBudget;
 }
 
 /** Gathers what the report needs besides capture data: nodes, kernels, findings. */
@@ -129,6 +132,10 @@ export async function prepareReport(options: PrepareOptions): Promise<ReportCont
     source,
     digests,
     ...(options.resultGate ? { resultGate: options.resultGate } : {}),
+    async resultBytes(node, capture) {
+      if (capture.error || !capture.artifact) return 0;
+      return (await source.meta(node.name, capture.artifact))?.bytes ?? 0;
+    },
     async loadResult(node, capture) {
       if (capture.error || !capture.artifact) return undefined;
       const meta = await source.meta(node.name, capture.artifact);

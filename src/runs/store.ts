@@ -36,6 +36,15 @@ export interface NodeTransitionResult {
   status: NodeStatus | 'missing';
 }
 
+export interface NewRun {
+  id: string;
+  plan: RunPlan;
+  requestedBy: string;
+  now: Date;
+  /** The run's first event (run-queued), stored with the record. */
+  firstEvent?: RunEvent;
+}
+
 export interface RunEvent {
   type: string;
   [field: string]: unknown;
@@ -49,32 +58,49 @@ export class RunStore {
 
   /** Stores a new run record; `firstEvent` (run-queued) goes into its event stream in the same transaction. */
   async create(id: string, plan: RunPlan, requestedBy: string, now = new Date(), firstEvent?: RunEvent): Promise<RunRecord> {
-    const record: RunRecord = {
-      id,
-      status: 'queued',
-      createdAt: now.toISOString(),
-      requestedBy,
-      plan,
-      nodes: Object.fromEntries(plan.nodes.map((n) => [n, { status: 'queued' }])),
-    };
-    const fields: Record<string, string> = {
-      id,
-      status: record.status,
-      createdAt: record.createdAt,
-      requestedBy,
-      plan: JSON.stringify(plan),
-    };
-    for (const [node, state] of Object.entries(record.nodes)) fields[NODE_FIELD + node] = JSON.stringify(state);
-    const tx = this.redis.multi().hset(keys.run(id), fields).expire(keys.run(id), this.options.retentionSeconds).zadd(keys.runsByTime, now.getTime(), id);
-    if (firstEvent) {
-      const events = keys.runEvents(id);
-      tx.xadd(events, 'MAXLEN', '~', EVENTS_MAX, '*', 'event', JSON.stringify({ ...firstEvent, time: now.toISOString() })).expire(
-        events,
-        this.options.retentionSeconds,
-      );
-    }
-    await tx.exec();
-    return record;
+    const [record] = await this.createMany([{ id, plan, requestedBy, now, ...(firstEvent ? { firstEvent } : {}) }]);
+    return record!;
+  }
+
+  /** Stores several new run records in one transaction (one round trip however many runs arrived together). */
+  async createMany(runs: NewRun[]): Promise<RunRecord[]> {
+    const tx = this.redis.multi();
+    const records = runs.map(({ id, plan, requestedBy, now, firstEvent }) => {
+      const record: RunRecord = {
+        id,
+        status: 'queued',
+        createdAt: now.toISOString(),
+        requestedBy,
+        plan,
+        nodes: Object.fromEntries(plan.nodes.map((n) => [n, { status: 'queued' }])),
+      };
+      const fields: Record<string, string> = { id, status: record.status, createdAt: record.createdAt, requestedBy, plan: JSON.stringify(plan) };
+      for (const [node, state] of Object.entries(record.nodes)) fields[NODE_FIELD + node] = JSON.stringify(state);
+      tx.hset(keys.run(id), fields).expire(keys.run(id), this.options.retentionSeconds).zadd(keys.runsByTime, now.getTime(), id);
+      if (firstEvent) {
+        const events = keys.runEvents(id);
+        tx.xadd(events, 'MAXLEN', '~', EVENTS_MAX, '*', 'event', JSON.stringify({ ...firstEvent, time: now.toISOString() })).expire(
+          events,
+          this.options.retentionSeconds,
+        );
+      }
+      return record;
+    });
+    const replies = await tx.exec();
+    // A MULTI whose commands were refused at queueing aborts as a whole (exec throws); one failing at run time is reported here.
+    const failed = replies?.find(([err]) => err);
+    if (!replies || failed) throw failed?.[0] ?? new Error('run records not stored: the transaction was discarded');
+    return records;
+  }
+
+  /** Removes runs whose node jobs were never queued: a record no worker will ever move would stay "queued". */
+  async forget(ids: string[]): Promise<void> {
+    if (!ids.length) return;
+    await this.redis
+      .multi()
+      .del(...ids.flatMap((id) => [keys.run(id), keys.runEvents(id)]))
+      .zrem(keys.runsByTime, ...ids)
+      .exec();
   }
 
   async get(id: string): Promise<RunRecord | undefined> {

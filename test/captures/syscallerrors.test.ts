@@ -99,13 +99,29 @@ describe('syscallerrors rows kept', () => {
 describe('syscallerrors tables and layout', () => {
   it('matches bpf/syscallerrors/syscallerrors.h', () => {
     const c = cLayout(join(projectRoot, 'bpf/syscallerrors/syscallerrors.h'), {
-      syscallerrors_key: ['tgid', 'nr', 'err', 'path'],
-      syscallerrors_value: ['count', 'first_ns', 'last_ns', 'cgroup_id', 'tid', 'uid', 'comm'],
+      syscallerrors_key: ['tgid', 'nr', 'err', 'fd', 'path'],
+      syscallerrors_value: [
+        'count',
+        'first_ns',
+        'last_ns',
+        'cgroup_id',
+        'tid',
+        'uid',
+        'comm',
+        'family',
+        'sport',
+        'dport',
+        'protocol',
+        'state',
+        'saddr',
+        'daddr',
+      ],
     });
     expect(keyLayout).toEqual({
       tgid: c['syscallerrors_key.tgid'],
       nr: c['syscallerrors_key.nr'],
       err: c['syscallerrors_key.err'],
+      fd: c['syscallerrors_key.fd'],
       path: c['syscallerrors_key.path'],
       size: c['syscallerrors_key.sizeof'],
     });
@@ -119,6 +135,13 @@ describe('syscallerrors tables and layout', () => {
       tid: v('tid'),
       uid: v('uid'),
       comm: v('comm'),
+      family: v('family'),
+      sport: v('sport'),
+      dport: v('dport'),
+      protocol: v('protocol'),
+      state: v('state'),
+      saddr: v('saddr'),
+      daddr: v('daddr'),
       size: v('sizeof'),
     });
   });

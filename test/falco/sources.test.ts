@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { containerIdOf } from '../../src/falco/host-info.js';
 import { nodeEvents } from '../../src/falco/node-events.js';
+import { run, ruleText } from './fixtures.js';
 
 const t = '2026-01-01T00:00:01.000Z';
 
@@ -141,5 +142,35 @@ describe('syscall events from capture results', () => {
     expect(containerIdOf(`/machine.slice/libpod-${id}.scope/container`)).toBe('aaaaaaaaaaaa');
     expect(containerIdOf(`/docker/${id}`)).toBe('aaaaaaaaaaaa');
     expect(containerIdOf('/user.slice/user-0.slice/session-1.scope')).toBeUndefined();
+  });
+});
+
+describe('syscallerrors events with an fd', () => {
+  const failing = (over: Record<string, unknown>) => ({
+    pid: 9,
+    comm: 'python3',
+    uid: 0,
+    cgroupId: '1',
+    syscall: 'write',
+    nr: 1,
+    errno: 'ENOSPC',
+    count: 5,
+    perSecond: 5,
+    firstSeen: t,
+    lastSeen: t,
+    tid: 9,
+    ...over,
+  });
+
+  it("a write that failed on a file fills fd.name and fd.num, and a Falco rule on fd.name matches it; a socket's or a closed fd's does not pretend", () => {
+    const rows = [
+      failing({ fd: 3, fdTarget: { kind: 'file', name: '/var/log/app/app.log' } }),
+      failing({ errno: 'EPIPE', fd: 4, fdTarget: { kind: 'socket', protocol: 'tcp', name: 'TCP 10.0.0.5:6379', remote: '10.0.0.5:6379' } }),
+      failing({ errno: 'EBADF', fd: 5, fdTarget: { kind: 'gone', name: 'closed before the capture ended' } }),
+    ];
+    const { events } = nodeEvents([{ capture: 'syscallerrors', rows }]);
+    expect(events.map((e) => e.fd)).toEqual([{ kind: 'file', path: '/var/log/app/app.log', num: 3, directory: false }, undefined, undefined]);
+    const { rules } = run(ruleText('evt.type = write and evt.failed = true and fd.name startswith /var/log/'), events);
+    expect(rules).toEqual(['R']);
   });
 });

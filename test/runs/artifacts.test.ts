@@ -15,6 +15,7 @@ import {
   putArtifact,
   readArtifact,
   readStoredArtifacts,
+  READ_SLICE_BYTES,
 } from '../../src/redis/artifacts.js';
 import { redisServerChildren, startTestRedis, type TestRedis } from '../helpers/redis.js';
 
@@ -64,6 +65,12 @@ describe('stored artifacts', () => {
     });
     expect(streamed).toBe(big);
     expect(pieces).toBeGreaterThan(meta.chunks); // gunzipped in small pieces, not whole
+
+    // Read from Redis in slices of at most READ_SLICE_BYTES, never a whole chunk at once.
+    const slices: number[] = [];
+    for await (const slice of artifactChunks(conn, runId, 'n1', meta)) slices.push(slice.length);
+    expect(Math.max(...slices)).toBeLessThanOrEqual(READ_SLICE_BYTES);
+    expect(slices.reduce((a, b) => a + b, 0)).toBe(meta.storedBytes);
   }, 30_000);
 
   it('says why one cannot be read, and reads the others', async () => {

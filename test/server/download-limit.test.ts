@@ -3,7 +3,8 @@
 // naming the setting; a slot comes back when a download ends or its client
 // hangs up. Real HTTP on loopback, a real Redis, a stored run big enough that
 // unread downloads stay open.
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,12 +14,13 @@ import { putArtifact } from '../../src/redis/artifacts.js';
 import { keys } from '../../src/redis/keys.js';
 import { RunStore } from '../../src/runs/store.js';
 import { redisServerChildren } from '../helpers/redis.js';
+import { unpack } from '../report/unpack.js';
 import { isJsonError, RETENTION_SECONDS, sleep, startStack, waitFor, type Stack } from './harness.js';
 
 const NODE = 'dl-node';
 
 /** A completed run with one execsnoop result of ~12 MB of incompressible argv: more than loopback buffers hold. */
-async function storeBigRun(stack: Stack): Promise<string> {
+async function storeBigRun(stack: Stack): Promise<{ id: string; json: string }> {
   const store = new RunStore(stack.conn, { retentionSeconds: RETENTION_SECONDS });
   const id = randomUUID();
   const startedAt = new Date(Date.now() - 30_000).toISOString();
@@ -50,10 +52,11 @@ async function storeBigRun(stack: Stack): Promise<string> {
     timings: { openMs: 0, loadMs: 0, attachMs: 0 },
     events,
   };
+  const json = JSON.stringify(result);
   const meta = await putArtifact(
     stack.conn,
     { runId: id, node: NODE, name: 'execsnoop.json', contentType: 'application/json', ttlSeconds: RETENTION_SECONDS },
-    JSON.stringify(result),
+    json,
   );
   const summary: CaptureSummary = {
     capture: 'execsnoop',
@@ -69,20 +72,21 @@ async function storeBigRun(stack: Stack): Promise<string> {
   };
   await store.setNodeState(id, NODE, { status: 'completed', kernel: 'test', startedAt, finishedAt: new Date().toISOString(), captures: [summary] });
   await stack.conn.hset(keys.run(id), { status: 'completed', startedAt, finishedAt: new Date().toISOString() });
-  return id;
+  return { id, json };
 }
 
 describe('report download limit', () => {
   let stack: Stack;
   let dir: string;
   let runId: string;
+  let storedJson: string;
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'sherlock-downloads-'));
     const configFile = join(dir, 'sherlock.yaml');
     writeFileSync(configFile, 'load:\n  maxConcurrentDownloads: 2\n', { mode: 0o600 });
     stack = await startStack([], { configFile });
-    runId = await storeBigRun(stack);
+    ({ id: runId, json: storedJson } = await storeBigRun(stack));
   }, 30_000);
 
   afterAll(async () => {
@@ -141,6 +145,34 @@ describe('report download limit', () => {
     } finally {
       for (const o of opened) o.hangUp();
     }
+  }, 60_000);
+
+  it('streams a large bundle intact to parallel readers over HTTP; a bad run id is a clear 4xx', async () => {
+    // Two at once (the limit): each is read back as a tar and its capture JSON compared byte for byte.
+    const downloads = await Promise.all(
+      [0, 1].map(async () => {
+        const res = await fetch(`${stack.api.url}/v1/runs/${runId}/report`, { headers: { authorization: `Bearer ${stack.adminToken}` } });
+        expect(res.status).toBe(200);
+        expect(res.headers.get('content-type')).toBe('application/gzip');
+        return unpack(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>));
+      }),
+    );
+    const want = createHash('sha256').update(storedJson).digest('hex');
+    for (const entries of downloads) {
+      const root = `sherlock-${runId}`;
+      const capture = [...entries.values()].find((e) => e.name.startsWith(`${root}/nodes/`) && e.name.endsWith('/execsnoop.json'));
+      expect(capture?.size).toBe(Buffer.byteLength(storedJson));
+      expect(createHash('sha256').update(capture!.data).digest('hex')).toBe(want);
+      const manifest = entries.get(`${root}/manifest.json`)!.data.toString();
+      expect(JSON.parse(manifest)).toBeTruthy();
+      expect(manifest).toContain(`"bytes": ${Buffer.byteLength(storedJson)}`);
+      const html = entries.get(`${root}/report.html`)!.data.toString();
+      expect(html).toContain('execsnoop');
+      expect(html.trimEnd().endsWith('</html>')).toBe(true);
+    }
+    const unknown = await stack.admin.get(`/v1/runs/${randomUUID()}/report`);
+    expect(unknown.status).toBe(404);
+    expect(isJsonError(unknown)).toBe(true);
   }, 60_000);
 
   it('refuses a bad setting at start, naming it', async () => {

@@ -2,9 +2,11 @@
 // failedCallsPerSecond is a warning naming all four and the rate; the same
 // across the program's processes is one finding. Normal behaviour (EAGAIN, PATH
 // searches, probes: errnos.ts) is never a warning: when it is hot it is one
-// info finding, said to be normal.
-import { addTo, makeFinding, num, objs, str, topKeys, type CaptureAnalysis, type AnalysisContext, type Obj } from '../../analysis/common.js';
-import { fmtRate, fmtSeconds, listText, plural } from '../../analysis/format.js';
+// info finding, said to be normal. A call on an fd names what the fd pointed
+// to: rows of one file are one failure, a program's sockets are grouped by
+// peer (not by fd: one failure per connection would bury the cause).
+import { addTo, isObj, makeFinding, num, objs, str, topKeys, type CaptureAnalysis, type AnalysisContext, type Obj } from '../../analysis/common.js';
+import { fmtBytes, fmtRate, fmtSeconds, listText, plural } from '../../analysis/format.js';
 import type { OpenHit, RuleEventSource } from '../../analysis/rules.js';
 import type { Finding } from '../../analysis/types.js';
 import { OPEN_CALLS } from './file-calls.js';
@@ -29,11 +31,18 @@ const NEXT: Record<string, string> = {
   EIO: 'an I/O error: look at the kernel log and the disk',
 };
 
+const obj = (v: unknown): Obj | undefined => (isObj(v) ? v : undefined);
+
 interface Group {
   comm: string;
   syscall: string;
   errno: string;
   path?: string;
+  /** fd calls: what the fds pointed to (fdTarget.name), and the fds. */
+  target?: string;
+  targetKind?: string;
+  fds: Set<number>;
+  filesystem?: Obj;
   normal?: string;
   count: number;
   pids: Set<number>;
@@ -46,14 +55,28 @@ interface Group {
 function groups(rows: Obj[]): Group[] {
   const byCause = new Map<string, Group>();
   for (const r of rows) {
-    const key = [str(r.comm), str(r.syscall), str(r.errno), str(r.path)].join('\0');
+    const target = obj(r.fdTarget);
+    const key = [str(r.comm), str(r.syscall), str(r.errno), str(r.path), str(target?.name)].join('\0');
     let g = byCause.get(key);
     if (!g) {
-      g = { comm: str(r.comm), syscall: str(r.syscall), errno: str(r.errno), count: 0, pids: new Set(), otherProcesses: 0, cgroups: new Set(), rows: [] };
+      g = {
+        comm: str(r.comm),
+        syscall: str(r.syscall),
+        errno: str(r.errno),
+        fds: new Set(),
+        count: 0,
+        pids: new Set(),
+        otherProcesses: 0,
+        cgroups: new Set(),
+        rows: [],
+      };
       if (str(r.path)) g.path = str(r.path);
+      if (target && str(target.name)) [g.target, g.targetKind] = [str(target.name), str(target.kind)];
       if (str(r.normal)) g.normal = str(r.normal);
       byCause.set(key, g);
     }
+    if (typeof r.fd === 'number') g.fds.add(r.fd);
+    if (!g.filesystem && obj(target?.filesystem)) g.filesystem = obj(target!.filesystem);
     g.count += num(r.count);
     g.pids.add(num(r.pid));
     g.otherProcesses += num(r.otherProcesses);
@@ -64,7 +87,33 @@ function groups(rows: Obj[]): Group[] {
 }
 
 const processesOf = (g: Group) => g.pids.size + g.otherProcesses;
-const callText = (g: Group) => `${g.syscall}(${g.path ? JSON.stringify(g.path) : ''})`;
+const callText = (g: Group) => `${g.syscall}(${g.path ? JSON.stringify(g.path) : ''})${fdText(g)}`;
+
+/** " to /var/log/app.log (fd 3)", " to TCP 10.0.0.5:6379 (12 connections)", " on fd 3 (closed before the capture ended)". */
+function fdText(g: Group): string {
+  if (!g.fds.size) return '';
+  const fds = [...g.fds].sort((a, b) => a - b).map(String);
+  const which = g.targetKind === 'socket' && fds.length > 4 ? plural(fds.length, 'connection') : `fd${fds.length > 1 ? 's' : ''} ${listText(fds, 3)}`;
+  if (!g.target) return ` on ${which}`;
+  if (g.targetKind === 'gone') return ` on ${which} (${g.target})`;
+  return ` to ${g.target} (${which})`;
+}
+
+/** For ENOSPC/EDQUOT on a file: its filesystem and what is free on it. */
+function roomText(g: Group): string | undefined {
+  const fs = g.filesystem;
+  if (!fs || !str(fs.mountPoint)) return undefined;
+  const where = `${str(fs.mountPoint)} (${str(fs.type)})`;
+  if (typeof fs.freeBytes !== 'number' || typeof fs.sizeBytes !== 'number') return `on ${where}`;
+  const inodes = typeof fs.freeInodes === 'number' && fs.freeInodes === 0 ? ', no inodes free' : '';
+  return `${where} has ${fmtBytes(fs.freeBytes)} of ${fmtBytes(fs.sizeBytes)} free${inodes}`;
+}
+
+const nextStep = (g: Group, otherwise: string) => {
+  const room = ['ENOSPC', 'EDQUOT'].includes(g.errno) ? roomText(g) : undefined;
+  const next = NEXT[g.errno] ?? otherwise;
+  return room ? `${next} (${room})` : next;
+};
 const pidText = (pids: Set<number>) => {
   const list = [...pids].sort((a, b) => a - b).map(String);
   return `pid${list.length > 1 ? 's' : ''} ${listText(list, 4)}`;
@@ -77,6 +126,8 @@ const failureEvidence = (g: Group) => ({
   syscall: g.syscall,
   errno: g.errno,
   ...(g.path ? { path: g.path } : {}),
+  ...(g.fds.size ? { fds: [...g.fds], ...(g.target ? { fdTarget: g.target } : {}) } : {}),
+  ...(g.filesystem ? { filesystem: g.filesystem } : {}),
   failures: g.count,
   examples: examples(g),
 });
@@ -103,11 +154,11 @@ function analyzeSyscallerrors(data: Obj, ctx: AnalysisContext): CaptureAnalysis 
     const cgroup = g.cgroups.size ? `, cgroup ${[...g.cgroups][0]}` : '';
     const title =
       `${g.comm || 'A process'} (${pidText(g.pids)}${cgroup}) failed ${callText(g)} with ${g.errno} ${plural(g.count, 'time')} in ${fmtSeconds(ctx.windowSeconds)} on ${ctx.node} ` +
-      `(${fmtRate(rate)}, threshold ${fmtRate(threshold)}): ${NEXT[g.errno] ?? `look at why ${g.comm || 'it'} keeps retrying it`}.`;
+      `(${fmtRate(rate)}, threshold ${fmtRate(threshold)}): ${nextStep(g, `look at why ${g.comm || 'it'} keeps retrying it`)}.`;
     findings.push(
       makeFinding(
         ctx,
-        `${g.comm}:${g.syscall}:${g.errno}:${g.path ?? ''}`,
+        `${g.comm}:${g.syscall}:${g.errno}:${g.path ?? g.target ?? ''}`,
         'warning',
         title,
         { ...failureEvidence(g), perSecond: rate, threshold, impact: impact(g.count) },
@@ -120,10 +171,10 @@ function analyzeSyscallerrors(data: Obj, ctx: AnalysisContext): CaptureAnalysis 
   // Below the rate threshold, the same failure in many short-lived processes of one program is a candidate
   // cause of its restart loop: kept only when that loop is found (each start fails once, then exits).
   for (const g of all.filter((x) => !x.normal && x.count / window < threshold && processesOf(x) >= ctx.thresholds.crashLoopExits)) {
-    const title = `every start of ${g.comm || 'a program'} failed ${callText(g)} with ${g.errno} (${plural(processesOf(g), 'process', 'processes')}, ${plural(g.count, 'failure')} in ${fmtSeconds(ctx.windowSeconds)}): ${NEXT[g.errno] ?? `look at why ${g.comm || 'it'} fails it`}.`;
+    const title = `every start of ${g.comm || 'a program'} failed ${callText(g)} with ${g.errno} (${plural(processesOf(g), 'process', 'processes')}, ${plural(g.count, 'failure')} in ${fmtSeconds(ctx.windowSeconds)}): ${nextStep(g, `look at why ${g.comm || 'it'} fails it`)}.`;
     const evidence = { ...failureEvidence(g), processes: processesOf(g) };
     findings.push({
-      ...makeFinding(ctx, `starts:${g.comm}:${g.syscall}:${g.errno}:${g.path ?? ''}`, 'info', title, evidence, 0),
+      ...makeFinding(ctx, `starts:${g.comm}:${g.syscall}:${g.errno}:${g.path ?? g.target ?? ''}`, 'info', title, evidence, 0),
       links: { ...explainsEnds(g), onlyAsCause: true },
     });
   }
@@ -134,7 +185,10 @@ function analyzeSyscallerrors(data: Obj, ctx: AnalysisContext): CaptureAnalysis 
     const n = hotNormal.reduce((a, g) => a + g.count, 0);
     const reasons = new Map<string, number>();
     for (const g of hotNormal) addTo(reasons, g.normal!, g.count);
-    const top = hotNormal.slice(0, 3).map((g) => `${g.comm} ${g.syscall} ${g.errno} (${fmtRate(g.count / window)})`);
+    // One entry per program, call and errno (its rows on different fds are one here).
+    const byCall = new Map<string, number>();
+    for (const g of hotNormal) addTo(byCall, `${g.comm} ${g.syscall} ${g.errno}`, g.count);
+    const top = [...byCall].slice(0, 3).map(([call, n]) => `${call} (${fmtRate(n / window)})`);
     findings.push(
       makeFinding(
         ctx,

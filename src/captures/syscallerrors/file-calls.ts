@@ -63,6 +63,56 @@ export const PATH_ARGUMENT: Record<string, number> = {
   inotify_add_watch: 1,
 };
 
+/**
+ * The syscalls whose failure is about a file descriptor, and which argument
+ * holds it (0-based): the kernel keeps the fd (map fd_args) so user space can
+ * say what it points to. sendfile and splice: the output side (EPIPE, ENOSPC).
+ */
+export const FD_ARGUMENT: Record<string, number> = {
+  read: 0,
+  write: 0,
+  pread64: 0,
+  pwrite64: 0,
+  readv: 0,
+  writev: 0,
+  preadv: 0,
+  pwritev: 0,
+  preadv2: 0,
+  pwritev2: 0,
+  fsync: 0,
+  fdatasync: 0,
+  sync_file_range: 0,
+  syncfs: 0,
+  ftruncate: 0,
+  fallocate: 0,
+  fadvise64: 0,
+  fstatfs: 0,
+  fchmod: 0,
+  fchown: 0,
+  fsetxattr: 0,
+  flock: 0,
+  getdents64: 0,
+  sendfile: 0,
+  splice: 2,
+  tee: 1,
+  copy_file_range: 2,
+  ioctl: 0,
+  sendto: 0,
+  sendmsg: 0,
+  sendmmsg: 0,
+  recvfrom: 0,
+  recvmsg: 0,
+  recvmmsg: 0,
+  connect: 0,
+  bind: 0,
+  listen: 0,
+  accept: 0,
+  accept4: 0,
+  shutdown: 0,
+  getpeername: 0,
+  setsockopt: 0,
+};
+
 /** Syscall names of this machine's architecture, by number. */
 export function syscallNames(arch: string = process.arch): Record<number, string> {
   return SYSCALL_NAMES[arch] ?? {};
@@ -73,6 +123,16 @@ export function pathArgumentTable(maxNr: number, arch: string = process.arch): M
   const table = new Map<number, number>();
   for (const [nr, name] of Object.entries(syscallNames(arch))) {
     const arg = PATH_ARGUMENT[name];
+    if (arg !== undefined && Number(nr) < maxNr) table.set(Number(nr), arg + 1);
+  }
+  return table;
+}
+
+/** nr → 1 + fd argument index, for the map fd_args (numbers below maxNr). */
+export function fdArgumentTable(maxNr: number, arch: string = process.arch): Map<number, number> {
+  const table = new Map<number, number>();
+  for (const [nr, name] of Object.entries(syscallNames(arch))) {
+    const arg = FD_ARGUMENT[name];
     if (arg !== undefined && Number(nr) < maxNr) table.set(Number(nr), arg + 1);
   }
   return table;

@@ -1,7 +1,8 @@
 // syscallerrors: failing system calls per process, syscall, errno and (for
 // file calls) path, counted in the kernel from the raw sys_exit tracepoint
-// (bpf/syscallerrors/syscallerrors.bpf.c): successes cost one comparison,
-// nothing crosses to user space until the end.
+// (bpf/syscallerrors/syscallerrors.bpf.c): successes cost one comparison.
+// For calls on an fd the kernel keeps the fd, and user space names what it
+// points to (fd-targets.ts), once a second while the capture runs and at its end.
 import { z } from 'zod';
 import { hasTracepoint, NotSupportedError } from '../../libbpf/index.js';
 import { kernelClock } from '../../util/clock.js';
@@ -9,7 +10,8 @@ import type { CaptureDefinition, Column } from '../capture.js';
 import { eventIdentities } from '../../cgroups/process-cgroup.js';
 import { decodeKey, decodeValue, keyRecord, MAX_NR, valueRecord } from './decode.js';
 import { errnoText, normalReason } from './errnos.js';
-import { pathArgumentTable, syscallNames } from './file-calls.js';
+import { fdArgumentTable, pathArgumentTable, syscallNames } from './file-calls.js';
+import { FdTargets, type FdTarget } from './fd-targets.js';
 import { syscallerrorsAnalysis, syscallerrorsRuleEvents } from './analyze.js';
 import { syscallerrorsBaseline } from './baseline.js';
 import { syscallerrorsEvents } from './syscall-events.js';
@@ -41,6 +43,10 @@ export interface SyscallErrorRow {
   errno: string;
   /** File calls only: the path the call was given (cut at 127 bytes). */
   path?: string;
+  /** fd calls only (read, write, sendto, ...; not for routine errnos like EAGAIN): the fd the call was given. */
+  fd?: number;
+  /** What that fd pointed to, looked up from /proc soon after the failure (not the call's argument). */
+  fdTarget?: FdTarget;
   count: number;
   perSecond: number;
   /** Why this is normal behaviour, when it is (EAGAIN, a PATH search, a probe). */
@@ -62,6 +68,8 @@ export interface SyscallerrorsData {
 }
 
 const ARCHES = new Set(['x64', 'arm64']);
+/** How often new fds are looked up while the capture runs. */
+const FD_LOOKUP_MS = 1000;
 
 export const syscallerrors: CaptureDefinition<SyscallerrorsParams, SyscallerrorsData> = {
   name: 'syscallerrors',
@@ -84,15 +92,36 @@ export const syscallerrors: CaptureDefinition<SyscallerrorsParams, Syscallerrors
   },
 
   collect({ object, params }) {
-    const pathArgs = object.map('path_args');
-    for (const [nr, arg] of pathArgumentTable(MAX_NR)) {
-      const key = Buffer.alloc(4);
-      key.writeUInt32LE(nr);
-      pathArgs.update(key, Buffer.from([arg]));
+    for (const [map, table] of [
+      ['path_args', pathArgumentTable(MAX_NR)],
+      ['fd_args', fdArgumentTable(MAX_NR)],
+    ] as const) {
+      const args = object.map(map);
+      for (const [nr, arg] of table) {
+        const key = Buffer.alloc(4);
+        key.writeUInt32LE(nr);
+        args.update(key, Buffer.from([arg]));
+      }
     }
     const toWallMs = kernelClock();
     const startMs = Date.now();
+    const targets = new FdTargets();
+    const errors = object.map('errors');
+    // New (pid, fd) rows, named while their process and fd are most likely still there.
+    const nameNewFds = () => {
+      for (const [k, v] of errors.entries()) {
+        const key = decodeKey(k);
+        if (key.fd !== undefined && !targets.has(key.tgid, key.fd)) targets.resolve(key.tgid, key.fd, decodeValue(v).socket, errnoText(key.errno));
+      }
+    };
+    let lastNamed = Date.now();
     return {
+      poll: () => {
+        if (Date.now() - lastNamed < FD_LOOKUP_MS) return;
+        lastNamed = Date.now();
+        nameNewFds();
+      },
+      windowEnded: nameNewFds,
       finish: () => {
         const names = syscallNames();
         const windowSeconds = Math.max((Date.now() - startMs) / 1000, 1e-3);
@@ -112,6 +141,7 @@ export const syscallerrors: CaptureDefinition<SyscallerrorsParams, Syscallerrors
             nr: key.nr,
             errno,
             ...(key.path ? { path: key.path } : {}),
+            ...(key.fd !== undefined ? { fd: key.fd, fdTarget: targets.resolve(key.tgid, key.fd, value.socket, errno) } : {}),
             count: value.count,
             perSecond: value.count / windowSeconds,
             ...(normal ? { normal } : {}),
@@ -141,7 +171,8 @@ const MAX_ROWS_PER_FAILURE = 50;
  * in a loop fails once per process: one row each, many rows), then per row.
  */
 export function rowsToKeep(rows: SyscallErrorRow[], maxRows: number): SyscallErrorRow[] {
-  const failureOf = (r: SyscallErrorRow) => [r.comm, r.nr, r.errno, r.path ?? ''].join('\0');
+  // One file's rows together; sockets by peer (a server's connections to one peer are one failure).
+  const failureOf = (r: SyscallErrorRow) => [r.comm, r.nr, r.errno, r.path ?? '', r.fdTarget?.name ?? ''].join('\0');
   const byFailure = new Map<string, SyscallErrorRow[]>();
   for (const r of rows) {
     const key = failureOf(r);
@@ -187,6 +218,6 @@ const columns: Column<SyscallErrorRow>[] = [
   { header: 'ERRNO', value: (r) => r.errno },
   { header: 'COUNT', value: (r) => String(r.count), numeric: true },
   { header: 'RATE', value: (r) => `${+r.perSecond.toFixed(r.perSecond >= 10 ? 0 : 1)}/s`, numeric: true },
-  { header: 'PATH', value: (r) => r.path ?? '-' },
+  { header: 'PATH/FD', value: (r) => r.path ?? (r.fd !== undefined ? `${r.fdTarget?.name ?? '?'} (fd ${r.fd})` : '-') },
   { header: 'NORMAL', value: (r) => (r.normal ? 'yes' : '') },
 ];

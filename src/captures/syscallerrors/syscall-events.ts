@@ -3,7 +3,9 @@
 // syscall, evt.res the errno name (evt.rawres -errno, evt.failed true) and,
 // for a call about a path, the path under the argument name Falco's event
 // table gives it (evt.arg.name for openat, .path for mkdir, .filename for
-// chmod, ...); the open calls also fill fd.name, with fd.num -1. A row is
+// chmod, ...); the open calls also fill fd.name, with fd.num -1; a call on an
+// fd that pointed to a file (write, fsync, ...) fills fd.name and fd.num
+// (sockets not: which end is the server is unknown here). A row is
 // counted in the kernel, so a rule matches it once, whatever its count (the
 // count is in the capture's result).
 import { constants } from 'node:os';
@@ -39,6 +41,13 @@ const OPENS = new Set(['open', 'creat', 'openat', 'openat2']);
 
 const errnoNumber = (name: string): number => (constants.errno as Record<string, number>)[name] ?? (Number(/^errno (\d+)$/.exec(name)?.[1]) || 1);
 
+/** The file a row's fd pointed to (fdTarget, looked up from /proc), as Falco's fd. */
+function fileFd(r: Record<string, unknown>): Pick<SyscallEventInput, 'fd'> {
+  const t = r.fdTarget as { kind?: unknown; name?: unknown } | undefined;
+  if (typeof r.fd !== 'number' || t?.kind !== 'file' || typeof t.name !== 'string') return {};
+  return { fd: { kind: 'file', path: t.name, num: r.fd, directory: false } };
+}
+
 /** Every syscall a row can name: rules on any evt.type may match it. */
 export const syscallerrorsEvents: EventSource = (data) =>
   objs(data.rows).map((r): SyscallEventInput => {
@@ -57,7 +66,7 @@ export const syscallerrorsEvents: EventSource = (data) =>
       cgroupId: str(r.cgroupId) || undefined,
       res,
       errorName: errno,
-      ...(path !== undefined && OPENS.has(syscall) ? { fd: { kind: 'file' as const, path, num: -1, directory: false } } : {}),
+      ...(path !== undefined && OPENS.has(syscall) ? { fd: { kind: 'file' as const, path, num: -1, directory: false } } : fileFd(r)),
       args: { res: errno, ...(pathArg ? { [pathArg]: path! } : {}) },
     };
   });

@@ -172,7 +172,7 @@ export async function* reportHtmlChunks(ctx: ReportContext, options: HtmlRenderO
       let section: string;
       await ctx.beforeResult?.(node, capture);
       // The parsed result lives only inside the gate: drawn into a string, then dropped.
-      const release = await ctx.resultGate?.acquire();
+      const release = ctx.resultGate ? await ctx.resultGate.acquire(await ctx.resultBytes(node, capture).catch(() => 0)) : undefined;
       try {
         let result: Record<string, unknown> | undefined;
         try {

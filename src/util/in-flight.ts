@@ -1,0 +1,28 @@
+// Concurrent callers of the same read share the one already in flight instead
+// of each sending their own: a busy API asks Redis once per round trip, not
+// once per request. A caller may see what was true a round trip before it
+// arrived, never older.
+export function sharedInFlight<T>(read: () => Promise<T>): () => Promise<T> {
+  let current: Promise<T> | undefined;
+  return () => {
+    if (!current) {
+      current = read().finally(() => {
+        current = undefined;
+      });
+    }
+    return current;
+  };
+}
+
+/** The same, one read in flight per key. */
+export function sharedInFlightByKey<K, T>(read: (key: K) => Promise<T>): (key: K) => Promise<T> {
+  const current = new Map<K, Promise<T>>();
+  return (key) => {
+    let pending = current.get(key);
+    if (!pending) {
+      pending = read(key).finally(() => current.delete(key));
+      current.set(key, pending);
+    }
+    return pending;
+  };
+}

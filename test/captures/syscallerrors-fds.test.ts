@@ -1,0 +1,229 @@
+// syscallerrors names what a failing call's fd pointed to, on the real
+// kernel: writes to a file on a full tmpfs (mounted by the test) name the file
+// and its filesystem; writes to a TCP connection whose peer closed (EPIPE)
+// name the peer; EAGAIN reads on a non-blocking socket keep no fd (a busy
+// server's connections would each be a row). And the titles, from rows.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { createServer, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { mergeThresholds } from '../../src/analysis/common.js';
+import { syscallerrors, type SyscallerrorsData } from '../../src/captures/syscallerrors/index.js';
+import { ipv6, MAX_NR } from '../../src/captures/syscallerrors/decode.js';
+import { fdArgumentTable } from '../../src/captures/syscallerrors/file-calls.js';
+import { FdTargets, filesystemOf, procFdTarget } from '../../src/captures/syscallerrors/fd-targets.js';
+import { captureAround } from '../helpers/capture-around.js';
+import { faultsBinary } from '../helpers/faults.js';
+import { bpfHandlesOf, kernelSkipReason } from '../helpers/kernel.js';
+
+const skip = kernelSkipReason();
+const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+
+const analyze = (result: { rows: unknown[] } & Partial<SyscallerrorsData>, windowSeconds = 2) =>
+  syscallerrors.analysis!.analyze({ failures: 0, normalFailures: 0, ...result } as never, {
+    node: 'n1',
+    capture: 'syscallerrors',
+    file: 'nodes/n1/syscallerrors.json',
+    thresholds: mergeThresholds(),
+    windowSeconds,
+  });
+
+const row = (over: Record<string, unknown>) => ({
+  pid: 14051,
+  comm: 'python3',
+  uid: 0,
+  cgroupId: '1',
+  syscall: 'write',
+  nr: 1,
+  errno: 'ENOSPC',
+  count: 1370,
+  perSecond: 685,
+  firstSeen: '2026-01-01T00:00:00.000Z',
+  lastSeen: '2026-01-01T00:00:02.000Z',
+  tid: 14051,
+  ...over,
+});
+
+/** A child that says "done" on stdout once it has failed, and holds its fds until its stdin ends. */
+async function startHeld(argv: string[]): Promise<ChildProcess> {
+  const child = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'ignore'] });
+  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+  child.once('exit', () => clearTimeout(timer));
+  let out = '';
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('done')) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`${argv.join(' ')} exited with ${code} before it was done`)));
+  });
+  return child;
+}
+
+async function release(child: ChildProcess | undefined): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  child.stdin!.end();
+  const killer = setTimeout(() => child.kill('SIGKILL'), 5000);
+  await once(child, 'exit');
+  clearTimeout(killer);
+}
+
+describe('syscallerrors fd titles', () => {
+  it('a write to a full disk names the file, its fd and the filesystem with its free space', () => {
+    const fdTarget = {
+      kind: 'file',
+      name: '/var/log/app/app.log',
+      filesystem: { mountPoint: '/var/log', type: 'ext4', source: '/dev/sdb1', sizeBytes: 1 << 30, freeBytes: 0, freeInodes: 100 },
+    };
+    const { findings } = analyze({ rows: [row({ fd: 3, fdTarget })] }, 8);
+    expect(findings).toHaveLength(1);
+    expect(findings[0]!.title).toMatch(
+      /^python3 \(pid 14051\) failed write\(\) to \/var\/log\/app\/app\.log \(fd 3\) with ENOSPC 1,370 times in 8 s on n1 .*: no space left on the device.* \(\/var\/log \(ext4\) has 0 B of 1(\.0)? GiB free\)\.$/,
+    );
+    expect(findings[0]!.evidence).toMatchObject({ fds: [3], fdTarget: '/var/log/app/app.log', filesystem: { mountPoint: '/var/log' } });
+  });
+
+  it("a program's connections to one peer are one finding, said as connections; another peer is another", () => {
+    const conn = (fd: number, remote: string) =>
+      row({ syscall: 'write', errno: 'EPIPE', count: 100, fd, fdTarget: { kind: 'socket', protocol: 'tcp', name: `TCP ${remote}`, remote } });
+    const rows = [...Array.from({ length: 12 }, (_, i) => conn(10 + i, '10.0.0.5:6379')), conn(40, '10.0.0.9:5432')];
+    const { findings } = analyze({ rows });
+    expect(findings).toHaveLength(2);
+    expect(findings[0]!.title).toContain('failed write() to TCP 10.0.0.5:6379 (12 connections) with EPIPE 1,200 times');
+    expect(findings[1]!.title).toContain('failed write() to TCP 10.0.0.9:5432 (fd 40) with EPIPE 100 times');
+  });
+
+  it('an fd closed before the capture ended is said so; a call with a path keeps its path', () => {
+    const { findings } = analyze({
+      rows: [
+        row({ errno: 'EBADF', fd: 7, fdTarget: { kind: 'gone', name: 'closed before the capture ended' } }),
+        row({ syscall: 'openat', errno: 'ENOENT', path: '/etc/x.conf', count: 100 }),
+      ],
+    });
+    expect(findings.map((f) => f.title)).toEqual([
+      expect.stringContaining('failed write() on fd 7 (closed before the capture ended) with EBADF'),
+      expect.stringContaining('failed openat("/etc/x.conf") with ENOENT'),
+    ]);
+  });
+
+  it('normal failures on many fds are said once per program, call and errno', () => {
+    const probe = (fd: number, name: string) =>
+      row({ comm: 'node', syscall: 'ioctl', errno: 'ENOTTY', count: 50, normal: 'ENOTTY from ioctl: a probe', fd, fdTarget: { kind: 'file', name } });
+    const { findings } = analyze({ rows: [probe(0, '/dev/null'), probe(1, '/tmp/a.log'), probe(2, '/tmp/b.log')] });
+    expect(findings).toHaveLength(1);
+    expect(findings[0]!.title).toContain('mostly node ioctl ENOTTY (75/s): not a cause');
+  });
+
+  it('/proc: a file, an fd not open, a process gone, and the mount holding a path', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sherlock-fdt-'));
+    const fd = openSync(join(dir, 'x.log'), 'w');
+    try {
+      expect(procFdTarget(process.pid, fd)).toEqual({ kind: 'file', name: join(dir, 'x.log') });
+      expect(procFdTarget(process.pid, 999_999)).toEqual({ kind: 'gone', name: 'closed before the capture ended' });
+      expect(new FdTargets().resolve(process.pid, 999_999, undefined, 'EBADF')).toEqual({ kind: 'gone', name: 'not an open fd' });
+      const child = spawn('true');
+      await once(child, 'exit');
+      expect(procFdTarget(child.pid!, 1)).toEqual({ kind: 'gone', name: 'its process ended before the capture did' });
+      expect(filesystemOf(process.pid, '/proc/self/status')).toMatchObject({ mountPoint: '/proc', type: 'proc' });
+      expect(filesystemOf(process.pid, '/')).toMatchObject({ mountPoint: '/' });
+    } finally {
+      closeSync(fd);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('fd_args covers the fd calls and IPv6 addresses are written as RFC 5952 text', () => {
+    const x64 = fdArgumentTable(MAX_NR, 'x64');
+    expect([x64.get(0), x64.get(1), x64.get(44), x64.get(42), x64.get(2)]).toEqual([1, 1, 1, 1, undefined]); // read write sendto connect; open has none
+    const b = Buffer.alloc(16);
+    b[15] = 1;
+    expect(ipv6(b)).toBe('::1');
+    expect(ipv6(Buffer.from('20010db8000000000001000000000001', 'hex'))).toBe('2001:db8::1:0:0:1');
+    expect(ipv6(Buffer.from('00000000000000000000ffff0a000005', 'hex'))).toBe('::ffff:10.0.0.5');
+  });
+});
+
+describe.skipIf(skip)(`syscallerrors fds on the real kernel${skip ? ` (skipped: ${skip})` : ''}`, () => {
+  afterEach(() => {
+    expect(bpfHandlesOf()).toEqual({ programIds: [], links: 0, maps: 0 });
+  });
+
+  it('writes to a file on a full tmpfs: the row and the title name the file, its fd and the filesystem', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sherlock-enospc-'));
+    const file = join(dir, 'app.log');
+    let child: ChildProcess | undefined;
+    let mounted = false;
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'sherlock-enospc', dir]);
+      mounted = true;
+      const { result } = await captureAround(
+        syscallerrors,
+        async () => {
+          child = await startHeld([faultsBinary(), 'fillwrite', file, '2000']);
+        },
+        { settleMs: 50 },
+      );
+      const rows = result.rows.filter((r) => r.pid === child!.pid && r.errno === 'ENOSPC');
+      expect(rows).toHaveLength(1);
+      expect(rows[0]).toMatchObject({ syscall: 'write', fd: 3, fdTarget: { kind: 'file', name: file, filesystem: { mountPoint: dir, type: 'tmpfs' } } });
+      expect(rows[0]!.path).toBeUndefined();
+      expect(rows[0]!.count).toBeGreaterThan(1900);
+
+      const { findings } = analyze({ ...result, rows }, result.durationMs / 1000);
+      expect(findings).toHaveLength(1);
+      expect(findings[0]!.title).toMatch(new RegExp(`^faults \\(pid ${child!.pid}[^)]*\\) failed write\\(\\) to ${esc(file)} \\(fd 3\\) with ENOSPC`));
+      expect(findings[0]!.title).toMatch(new RegExp(`\\(${esc(dir)} \\(tmpfs\\) has 0 B of 64 KiB free\\)\\.$`));
+    } finally {
+      await release(child);
+      if (mounted) execFileSync('umount', [dir]);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it('writes to a TCP connection the peer closed (EPIPE) name the peer; EAGAIN reads on it keep no fd', async () => {
+    const peers: Socket[] = [];
+    const server = createServer((s) => {
+      peers.push(s);
+      setTimeout(() => s.destroy(), 300); // after the client's EAGAIN reads
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const port = (server.address() as { port: number }).port;
+    let child: ChildProcess | undefined;
+    try {
+      const { result } = await captureAround(
+        syscallerrors,
+        async () => {
+          child = await startHeld([faultsBinary(), 'sockets', String(port), '500']);
+        },
+        { settleMs: 50 },
+      );
+      const mine = result.rows.filter((r) => r.pid === child!.pid);
+      const epipe = mine.filter((r) => r.errno === 'EPIPE');
+      expect(epipe).toHaveLength(1);
+      expect(epipe[0]).toMatchObject({
+        syscall: 'write',
+        fd: 3,
+        fdTarget: { kind: 'socket', protocol: 'tcp', name: `TCP 127.0.0.1:${port}`, remote: `127.0.0.1:${port}` },
+      });
+      expect(epipe[0]!.count).toBeGreaterThanOrEqual(490);
+      const eagain = mine.filter((r) => r.errno === 'EAGAIN');
+      // 500 reads, then more while it waits for the peer's close: all one row, without the fd.
+      expect(eagain).toMatchObject([{ syscall: 'read' }]);
+      expect(eagain[0]!.count).toBeGreaterThanOrEqual(500);
+      expect(eagain[0]!.fd).toBeUndefined();
+      expect(eagain[0]!.fdTarget).toBeUndefined();
+
+      const { findings } = analyze({ ...result, rows: mine }, result.durationMs / 1000);
+      const warning = findings.find((f) => f.severity === 'warning');
+      expect(warning?.title).toContain(`failed write() to TCP 127.0.0.1:${port} (fd 3) with EPIPE`);
+    } finally {
+      await release(child);
+      for (const s of peers) s.destroy();
+      server.close();
+    }
+  }, 60_000);
+});
