@@ -33,17 +33,6 @@ async function run(argv: string[]): Promise<number> {
   return child.pid!;
 }
 
-/** The kernel frees a program after an RCU grace period (raw_tp on sys_exit: once no syscall is in it): wait for that, bounded. */
-async function goneWithin(programIds: number[], ms: number): Promise<number[]> {
-  const until = Date.now() + ms;
-  let left = stillLoaded(programIds);
-  while (left.length && Date.now() < until) {
-    await new Promise((r) => setTimeout(r, 50));
-    left = stillLoaded(programIds);
-  }
-  return left;
-}
-
 const analyze = (result: SyscallerrorsData & { durationMs: number }) =>
   syscallerrors.analysis!.analyze(result as never, {
     node: 'n1',
@@ -179,7 +168,7 @@ describe.skipIf(skip)(`syscallerrors on the real kernel${skip ? ` (skipped: ${sk
         },
         { settleMs: 50 },
       );
-      expect(await goneWithin(programIds, 2000)).toEqual([]);
+      expect(stillLoaded(programIds, 2000)).toEqual([]); // raw_tp on sys_exit is freed once no syscall is in it
 
       const of = (pid: number) => result.rows.filter((r) => r.pid === pid);
       const failing = of(failPid).filter((r) => r.path === config);

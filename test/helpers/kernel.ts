@@ -58,7 +58,7 @@ export function bpfHandlesOf(pid: number = process.pid): { programIds: number[];
  * Of these program ids, the ones the kernel still has loaded. The kernel frees
  * a program after an RCU grace period once its last reference is gone, which
  * lags on a busy machine: ids are asked again for up to `graceMs` before one
- * counts as left behind.
+ * counts as left behind. `graceMs` 0 asks once (programs expected loaded now).
  */
 export function stillLoaded(programIds: number[], graceMs = 3000): number[] {
   const until = Date.now() + graceMs;

@@ -97,7 +97,7 @@ describe.skipIf(kernelSkip)(kernelTitle('cleanup'), () => {
     expect(readCount(obj)).toBe(5n);
     expect(readCount(obj, 0)).toBe(2n);
     expect(bpfHandlesOf().links).toBe(0);
-    expect(stillLoaded(idsOf(obj))).toHaveLength(2); // loaded until close
+    expect(stillLoaded(idsOf(obj), 0)).toHaveLength(2); // loaded until close
     // Attaching again works after detachAll.
     obj.attach('on_getppid');
     triggerGetppid(1);
