@@ -31,6 +31,7 @@
 
 #include "sherlock.bpf.h"
 #include "maps.bpf.h"
+#include "fd_socket.bpf.h"
 
 /* include/linux/socket.h; #defines, so absent from BTF. */
 #define TCP_AF_INET 2
@@ -143,27 +144,14 @@ int tp_sock_recv_length(struct trace_event_raw_sock_msg_length *ctx)
  * A listener never sends or receives, so a listener older than the capture
  * would otherwise stay unknown (its SYN-ACK retransmits and resets with
  * it). One fd-table walk per accept call. */
-#define TCP_S_IFMT 00170000
-#define TCP_S_IFSOCK 0140000
 #define TCP_SOCK_STREAM 1
 
 static __always_inline void tcp_owner_accepting(long fd)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
-	struct file **fds, *file = NULL;
-	struct socket *sock;
+	struct socket *sock = socket_of_fd(fd);
 	struct sock *sk;
 	__u16 family;
 
-	if (fd < 0 || fd >= BPF_CORE_READ(fdt, max_fds))
-		return;
-	fds = BPF_CORE_READ(fdt, fd);
-	if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]) || !file)
-		return;
-	if ((BPF_CORE_READ(file, f_inode, i_mode) & TCP_S_IFMT) != TCP_S_IFSOCK)
-		return;
-	sock = BPF_CORE_READ(file, private_data);
 	if (!sock || BPF_CORE_READ(sock, type) != TCP_SOCK_STREAM)
 		return;
 	sk = BPF_CORE_READ(sock, sk);

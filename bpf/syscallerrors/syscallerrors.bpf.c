@@ -15,6 +15,7 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
 #include "sherlock.bpf.h"
+#include "fd_socket.bpf.h"
 #include "syscallerrors.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -86,29 +87,18 @@ static __always_inline bool routine_errno(long err)
 	return err == 11 || err == 4 || err == 114 || err == 115 || err >= 512;
 }
 
-#define S_IFMT_ 00170000
-#define S_IFSOCK_ 0140000
 #define AF_INET_ 2
 #define AF_INET6_ 10
 
 /* The addresses of the socket behind fd, into a new row's value (left 0 when it is none). */
 static __always_inline void socket_ends(__u32 fd, struct syscallerrors_value *v)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
-	struct file **fds, *file = NULL;
-	struct socket *sock;
+	struct socket *sock = socket_of_fd(fd);
 	struct sock *sk;
 	__u16 family;
 
-	if (!fdt || fd >= BPF_CORE_READ(fdt, max_fds))
+	if (!sock)
 		return;
-	fds = BPF_CORE_READ(fdt, fd);
-	if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]) || !file)
-		return;
-	if ((BPF_CORE_READ(file, f_inode, i_mode) & S_IFMT_) != S_IFSOCK_)
-		return;
-	sock = BPF_CORE_READ(file, private_data);
 	sk = BPF_CORE_READ(sock, sk);
 	if (!sk)
 		return;
