@@ -238,8 +238,8 @@ describe.skipIf(skip)(`evaluation: the top finding names the culprit${skip ? ` (
     await positive('retransmits', outcome, new Set([sender!.pid!]), (top) => {
       if (!top.title.includes(destination)) return `the top finding does not name ${destination}`;
       // Retransmits, or the drops themselves when the drop capture explains them (one finding).
-      const steps = (top.evidence.steps ?? []) as { evidence?: { retransmits?: number } }[];
-      const counts = [top.evidence.retransmits, top.evidence.drops, ...steps.map((st) => st.evidence?.retransmits)].filter(
+      const steps = (top.evidence.steps ?? []) as { evidence?: { retransmits?: number; drops?: number } }[];
+      const counts = [top.evidence.retransmits, top.evidence.drops, ...steps.flatMap((st) => [st.evidence?.retransmits, st.evidence?.drops])].filter(
         (n): n is number => typeof n === 'number',
       );
       // The truths: nftables' count of drops, and the kernel's own retransmit count on the sender's

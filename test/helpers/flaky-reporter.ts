@@ -7,7 +7,12 @@ export default class FlakyReporter implements Reporter {
 
   onTestCaseResult(test: TestCase): void {
     const diagnostic = test.diagnostic();
-    if (diagnostic?.flaky) this.flaky.push(`${test.module.moduleId.replace(`${process.cwd()}/`, '')} > ${test.fullName}`);
+    if (!diagnostic?.flaky) return;
+    // The failed try's error, so a flake can be chased from the log alone.
+    // (result() reports the passing try only; the runner's task keeps the errors of every try.)
+    const task = (test as unknown as { task?: { result?: { errors?: { message?: string }[] } } }).task;
+    const error = task?.result?.errors?.[0]?.message?.split('\n')[0];
+    this.flaky.push(`${test.module.moduleId.replace(`${process.cwd()}/`, '')} > ${test.fullName}${error ? `\n      first try: ${error.slice(0, 600)}` : ''}`);
   }
 
   onTestRunEnd(): void {
