@@ -127,7 +127,10 @@ function analyzeOffcputime(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
   const windowUs = Math.max(1, ctx.windowSeconds * 1e6);
 
   // Work waits, grouped by process, what they waited in and the user frame that called.
-  const groups = new Map<string, { pid: number; comm: string; wait: string; user?: string; us: number; blocks: number; stacks: Obj[] }>();
+  const groups = new Map<
+    string,
+    { pid: number; comm: string; wait: string; user?: string; futexCaller: FutexCaller; us: number; blocks: number; stacks: Obj[] }
+  >();
   let workUs = 0;
   for (const s of stacks) {
     const us = num(s.value);
@@ -143,7 +146,11 @@ function analyzeOffcputime(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
     const user = userLeafOf(frames);
     const key = `${num(s.pid)}\0${waitName}\0${user ?? ''}`;
     let g = groups.get(key);
-    if (!g) groups.set(key, (g = { pid: num(s.pid), comm, wait: waitName, ...(user ? { user } : {}), us: 0, blocks: 0, stacks: [] }));
+    if (!g)
+      groups.set(
+        key,
+        (g = { pid: num(s.pid), comm, wait: waitName, ...(user ? { user } : {}), futexCaller: futexCaller ?? 'unknown', us: 0, blocks: 0, stacks: [] }),
+      );
     g.us += us;
     g.blocks += n;
     if (g.stacks.length < 3) g.stacks.push(s);
@@ -156,7 +163,7 @@ function analyzeOffcputime(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
     const windowShare = g.us / windowUs;
     if (share * 100 < threshold || windowShare < MIN_OFFCPU_WINDOW_SHARE) continue;
     const who = processLabel(g.comm, g.pid);
-    const kind = waitKind(framesOf(g.stacks[0]!), FUTEX.test(g.wait) ? futexCallerOf(objs(g.stacks[0]!.frames)) : 'unknown');
+    const kind = waitKind(framesOf(g.stacks[0]!), g.futexCaller); // the caller of its first (kept) stack
     const title =
       `${who} spent ${fmtUs(g.us)} (${fmtPct(windowShare)} of the ${fmtSeconds(ctx.windowSeconds)} window, summed over threads) ${kind} in ${g.wait}` +
       (g.user ? ` called from ${shortFunction(g.user)}` : '') +
