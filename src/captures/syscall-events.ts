@@ -14,6 +14,15 @@ export const timeMs = (v: unknown): number => {
   return Number.isFinite(t) ? t : 0;
 };
 
+/** The process fields of every syscall event, from a stored record (its thread is the process when not known). */
+export const processFields = (r: Obj) => ({
+  pid: num(r.pid),
+  tid: num(r.tid) || num(r.pid),
+  uid: num(r.uid),
+  comm: str(r.comm),
+  cgroupId: str(r.cgroupId) || undefined,
+});
+
 /** -errno for an errno name ("ECONNREFUSED" → -111); -1 when the name is unknown. */
 export const rawErrno = (name: string): number => -((constants.errno as Record<string, number>)[name] ?? 1);
 

@@ -1,7 +1,7 @@
 // execsnoop's exec events as Falco's execve exit events (evt.dir "<"):
 // proc.* is the program after exec, the caller's comm is the parent's name.
 import type { EventSource, SyscallEventInput } from '../../model/syscall-event.js';
-import { arr, num, objs, str, timeMs } from '../syscall-events.js';
+import { arr, num, objs, processFields, str, timeMs } from '../syscall-events.js';
 
 export const execsnoopEvents: EventSource = (data) =>
   objs(data.events).map((e): SyscallEventInput => {
@@ -11,11 +11,7 @@ export const execsnoopEvents: EventSource = (data) =>
     return {
       type: 'execve',
       timeMs: timeMs(e.time),
-      pid: num(e.pid),
-      tid: num(e.tid) || num(e.pid),
-      uid: num(e.uid),
-      comm: str(e.comm),
-      cgroupId: str(e.cgroupId) || undefined,
+      ...processFields(e),
       res,
       ...(res < 0 ? { errorName: str(e.error) || String(res) } : {}),
       exec: { filename, argv, ppid: num(e.ppid), pcomm: str(e.pcomm) },

@@ -2,7 +2,7 @@
 // the fd returned or -1, fd.name the path as passed (made absolute against
 // the process's cwd by the matcher when it is relative and the cwd is known).
 import type { EventSource, SyscallEventInput } from '../../model/syscall-event.js';
-import { num, objs, str, timeMs } from '../syscall-events.js';
+import { num, objs, processFields, str, timeMs } from '../syscall-events.js';
 
 export const opensnoopEvents: EventSource = (data) =>
   objs(data.events).map((e): SyscallEventInput => {
@@ -13,11 +13,7 @@ export const opensnoopEvents: EventSource = (data) =>
     return {
       type: str(e.syscall) || 'openat',
       timeMs: timeMs(e.time),
-      pid: num(e.pid),
-      tid: num(e.tid) || num(e.pid),
-      uid: num(e.uid),
-      comm: str(e.comm),
-      cgroupId: str(e.cgroupId) || undefined,
+      ...processFields(e),
       res: res >= 0 ? fd : res,
       ...(res < 0 ? { errorName: str(e.error) || String(res) } : {}),
       fd: {

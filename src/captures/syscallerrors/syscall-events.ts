@@ -10,7 +10,7 @@
 // count is in the capture's result).
 import { constants } from 'node:os';
 import type { EventSource, SyscallEventInput } from '../../model/syscall-event.js';
-import { num, objs, str, timeMs } from '../syscall-events.js';
+import { objs, processFields, str, timeMs } from '../syscall-events.js';
 import { PATH_ARGUMENT } from './file-calls.js';
 
 /** Falco's name for the path argument, per syscall (libs' event table); a call missing here fills evt.arg.path. */
@@ -59,11 +59,7 @@ export const syscallerrorsEvents: EventSource = (data) =>
     return {
       type: syscall,
       timeMs: timeMs(r.lastSeen),
-      pid: num(r.pid),
-      tid: num(r.tid) || num(r.pid),
-      uid: num(r.uid),
-      comm: str(r.comm),
-      cgroupId: str(r.cgroupId) || undefined,
+      ...processFields(r),
       res,
       errorName: errno,
       ...(path !== undefined && OPENS.has(syscall) ? { fd: { kind: 'file' as const, path, num: -1, directory: false } } : fileFd(r)),
