@@ -330,7 +330,30 @@ export class ElfFile {
   /** The function symbol covering a virtual address. Loads symbols on first call. */
   lookup(vaddr: number): ElfSymbol | undefined {
     if (this.symbols === undefined) this.loadSymbols();
-    return this.symbols ? this.symbols.lookup(vaddr) : undefined;
+    return (this.symbols ? this.symbols.lookup(vaddr) : undefined) ?? this.parts.find((p) => vaddr >= p.start && vaddr < p.start + p.size);
+  }
+
+  /** Code that belongs to a function but that no symbol covers (split-off parts in a stripped file). */
+  private readonly parts: ElfSymbol[] = [];
+
+  /** Names code the symbol table leaves unnamed, as found by whoever knows the function (src/symbolize/python/eval-loop.ts). */
+  addFunctionParts(parts: ElfSymbol[]): void {
+    for (const p of parts) if (!this.parts.some((q) => q.start === p.start)) this.parts.push(p);
+  }
+
+  /** `length` bytes of the file at a virtual address inside a loaded segment, or undefined. */
+  bytesAt(vaddr: number, length: number): Buffer | undefined {
+    const seg = this.segments.find((s) => vaddr >= s.vaddr && vaddr + length <= s.vaddr + s.filesz);
+    if (!seg) return undefined;
+    const reopened = this.source ? undefined : this.options.reopen?.();
+    const source = this.source ?? reopened;
+    try {
+      return source ? readExact(source, seg.offset + (vaddr - seg.vaddr), length) : undefined;
+    } catch {
+      return undefined;
+    } finally {
+      reopened?.close();
+    }
   }
 
   /** Loads and sorts the symbol table now (normally done by the first lookup). */
