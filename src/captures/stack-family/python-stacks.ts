@@ -4,7 +4,8 @@
 // (STACK_RECORD_PYTHON, just before the thread's snapshot) into named
 // frames while the process lives (its code objects are read from its memory).
 import type { BpfObject } from '../../libbpf/index.js';
-import { encodeWalk, findPythonRuntime, PythonCodeReader, type PythonFrame } from '../../symbolize/python/index.js';
+import { encodeWalk, findPythonRuntime, nameEvalLoopParts, PythonCodeReader, type PythonFrame } from '../../symbolize/python/index.js';
+import { moduleCfi } from '../../unwind/index.js';
 import { recordLayout } from '../records.js';
 
 /** struct python_process and struct python_stack / python_frame (bpf/common/python_frames.h). */
@@ -85,6 +86,8 @@ export class PythonStacks {
     const found = findPythonRuntime(pid);
     if (!found?.found && this.registered.has(pid)) this.forget(pid); // an exec into something else
     if (!found) return;
+    // Its native frames name the eval loop wherever it runs, walked or not.
+    if (found.evalLoop) nameEvalLoopParts(found.evalLoop.elf, found.evalLoop.entry, moduleCfi(found.evalLoop.elf));
     if (!found.found) {
       this.counts.unsupported[pid] = found.problem;
       return;

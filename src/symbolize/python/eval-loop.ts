@@ -4,8 +4,12 @@
 // partitioning moves the rest into parts no exported symbol covers (Debian's
 // 3.14 runs the loop almost wholly in one). A part is the FDE reached by a
 // direct jump (jmp/jcc rel32) out of the symbol into code no symbol names.
-import { moduleCfi } from '../../unwind/index.js';
 import type { ElfFile } from '../elf.js';
+
+/** The FDE ranges of the file (src/unwind's ModuleCfi). */
+export interface FdeRanges {
+  fdeRange(vaddr: number): { start: number; end: number } | undefined;
+}
 
 const EVAL_LOOP = '_PyEval_EvalFrameDefault';
 /** A larger entry is not scanned (the loop is one function there). */
@@ -14,11 +18,10 @@ const MAX_SCAN = 1 << 20;
 const named = new WeakSet<ElfFile>();
 
 /** Names the eval loop's split-off parts in `elf` (once per file); `entry` is the symbol's address. */
-export function nameEvalLoopParts(elf: ElfFile, entry: number): void {
+export function nameEvalLoopParts(elf: ElfFile, entry: number, cfi: FdeRanges | undefined): void {
   if (named.has(elf)) return;
   named.add(elf);
   const symbol = elf.lookup(entry);
-  const cfi = moduleCfi(elf);
   if (!symbol || symbol.start !== entry || !cfi || symbol.size > MAX_SCAN) return;
   const code = elf.bytesAt(symbol.start, symbol.size);
   if (!code) return;
