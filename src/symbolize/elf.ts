@@ -339,7 +339,8 @@ export class ElfFile {
     const symbol = this.symbols ? this.symbols.lookup(vaddr) : undefined;
     // Stripped entry code (ld.so's, a stripped program's) is still where every thread of the
     // process began: named so, a stack ending there reads as complete.
-    if (!symbol && this.entry && vaddr >= this.entry && vaddr < this.entry + ENTRY_CODE_BYTES) return { name: '_start', start: this.entry, size: ENTRY_CODE_BYTES };
+    if (!symbol && this.entry && vaddr >= this.entry && vaddr < this.entry + ENTRY_CODE_BYTES)
+      return { name: '_start', start: this.entry, size: ENTRY_CODE_BYTES };
     return symbol;
   }
 
