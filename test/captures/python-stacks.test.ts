@@ -3,7 +3,7 @@
 // scripts/fetch-test-pythons.sh): the Python functions, with file and line,
 // stand where the interpreter's eval loop was, in the data, the text, folded
 // and pprof read back by the pprof-format package's reader.
-import { writeFileSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { Profile } from 'pprof-format';
@@ -50,6 +50,8 @@ class Worker:
 end = time.monotonic() + float(sys.argv[1]) / 1000
 t = threading.Thread(target=nap_p5, args=(end,))
 t.start()
+if len(sys.argv) > 2:
+    open(sys.argv[2], 'w').close()
 Worker().run_z8(end)
 t.join()
 `;
@@ -98,7 +100,12 @@ describe.each(testPythons())('Python frames, CPython $version', ({ version, pyth
   });
 
   it('profile: the hot Python function and its callers, with file and line, in place of _PyEval_EvalFrameDefault', async () => {
-    const child = start(python, [script, '2500']);
+    // Captured once the script runs its loop: on a loaded machine the interpreter's start-up (native,
+    // before the runtime is found) could otherwise outweigh the hot function.
+    const ready = join(tmp.path, 'ready');
+    rmSync(ready, { force: true });
+    const child = start(python, [script, '2500', ready]);
+    for (let i = 0; i < 200 && !existsSync(ready); i++) await new Promise((r) => setTimeout(r, 50));
     // The process is announced by its first sample; its frames are walked from then on.
     const { result, programIds } = await captureDuring(profile, async () => void (await new Promise((r) => setTimeout(r, 1500))), {
       params: { frequency: 499 },
