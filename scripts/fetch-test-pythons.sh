@@ -31,7 +31,7 @@ fetch() { # version suite
 	touch "$state/status"
 	echo "deb [signed-by=$keyring] $archive $suite main" >"$state/sources.list"
 	# shellcheck disable=SC2046
-	apt-get $(apt_opts "$suite") -qq update || return 1
+	apt-get $(apt_opts "$suite") -qq --error-on=any update || return 1
 	# The interpreter (static libpython), its minimal stdlib, the headers, and the
 	# libraries it links (libc's version is newer than the host's).
 	(cd "$dir.tmp/debs" && apt-get $(apt_opts "$suite") -qq download \
