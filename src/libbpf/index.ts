@@ -10,3 +10,4 @@ export { tracingRoot, hasTracepoint, hasKprobes } from './tracefs.js';
 export { BpfError, NotSupportedError, PermissionError, ObjectFileError, errnoName } from './errors.js';
 export { btfEnum, KERNEL_BTF_PATH, type VariableSpec, type VariableKind } from './btf.js';
 export { missingTracingCapabilities } from './privileges.js';
+export { trimNativeHeap } from './native-heap.js';
