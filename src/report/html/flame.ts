@@ -91,6 +91,9 @@ export class FlameDigest {
   }
 }
 
+/** Heap a digest may take at most (two trees at DEFAULT_TREE_NODES, ~60 B a node, and its functions): its weight in the result gate. */
+export const FLAME_DIGEST_BYTES = 16 * 1024 * 1024;
+
 /** Distinct functions a digest counts (the page lists the heaviest TOP_FUNCTIONS). */
 export const MAX_FUNCTIONS = 50_000;
 
