@@ -50,6 +50,8 @@ export interface ReportContext {
   readResult(node: ReportNode, capture: CaptureSummary, stream?: StreamedResultOptions['stream']): Promise<StreamedResult | undefined>;
   /** JSON text of one result kept parsed at once (load.reportParseMiB). */
   keepBytes: number;
+  /** The most any readResult kept parsed, and the largest single text it held (both at most keepBytes). */
+  parsed: { keptBytes: number; largestText: number };
   /** Called before a capture's result is loaded, outside the gate (the bundle writes the capture's files here, at its reader's pace). */
   beforeResult?(node: ReportNode, capture: CaptureSummary): Promise<void>;
   /** A capture's stored result size, uncompressed (0 if there is none): its weight in resultGate. */
@@ -147,6 +149,7 @@ export async function prepareReport(options: PrepareOptions): Promise<ReportCont
       return (await source.meta(node.name, capture.artifact))?.bytes ?? 0;
     },
     keepBytes: options.keepBytes ?? DEFAULT_KEEP_BYTES,
+    parsed: { keptBytes: 0, largestText: 0 },
     async readResult(node, capture, stream) {
       if (capture.error || !capture.artifact) return undefined;
       const meta = await source.meta(node.name, capture.artifact);
@@ -156,6 +159,8 @@ export async function prepareReport(options: PrepareOptions): Promise<ReportCont
       await streamArtifact(source, node.name, meta, (chunk) => reader.push(decoder.write(chunk)));
       reader.push(decoder.end());
       const read = reader.finish();
+      context.parsed.keptBytes = Math.max(context.parsed.keptBytes, read.keptBytes);
+      context.parsed.largestText = Math.max(context.parsed.largestText, read.largestText);
       recordDigest(context, node, capture.capture, read.result as unknown as CaptureResult<unknown>);
       return read;
     },

@@ -14,6 +14,8 @@
 export const DEFAULT_KEEP_BYTES = 8 * 1024 * 1024;
 /** Rows each array keeps whatever its share: what a page table shows (MAX_TABLE_ROWS). */
 export const MIN_KEPT_ROWS = 300;
+/** An array this small (JSON text) is kept whole. */
+export const WHOLE_ARRAY_BYTES = 512 * 1024;
 
 export interface ArrayFigures {
   /** Elements of the whole array. */
@@ -261,11 +263,12 @@ export class StreamedResultReader {
     figures.length++;
     if (this.firstChar === 123 /* { */) figures.objects++;
     if (this.skippingText) return; // only counted (or too big to hold)
-    // Each array keeps its first rows (MIN_KEPT_ROWS whatever its share), then up to a quarter of the budget.
+    // Each array keeps the rows a table shows (MIN_KEPT_ROWS), or all of it while it is small
+    // (a capture's table may sum a short list up); the rest is only counted.
     const keep =
       array.length === figures.length - 1 &&
       this.kept + text.length <= this.keepBytes &&
-      (array.length < MIN_KEPT_ROWS || this.arrayBytes + text.length <= this.keepBytes / 4);
+      (array.length < MIN_KEPT_ROWS || this.arrayBytes + text.length <= WHOLE_ARRAY_BYTES);
     const streamed = this.streamed();
     if (!keep && !streamed) return;
     const value = JSON.parse(text) as unknown;

@@ -11,8 +11,9 @@ import type { PlacedFrame } from './flamegraph.js';
 
 /** Nodes a tree keeps by default (~6 MB): every frame of any profile a page can draw. */
 export const DEFAULT_TREE_NODES = 100_000;
-/** Node ids stay below this in child keys (nameId * KEY_SPAN + parent). */
+/** Node ids stay below this. */
 const KEY_SPAN = 2 ** 24;
+const hashOf = (parent: number, nameId: number) => (Math.imul(nameId, 0x9e3779b1) ^ Math.imul(parent, 0x85ebca77)) >>> 0;
 
 const KINDS: NodeKind[] = ['root', 'process', 'user', 'kernel', 'jit', 'unknown'];
 const KIND_ID = new Map(KINDS.map((k, i) => [k, i]));
@@ -28,7 +29,8 @@ export class CompactFlameTree {
   private self: Float64Array;
   private files = new Map<number, string>();
   private inlined = new Set<number>();
-  private childIndex = new Map<number, number>();
+  /** Open-addressed (parent, name) → node + 1, in a typed array: off the JS heap, which V8 lets grow to several times what lives in it. */
+  private slots = new Int32Array(8192);
   private count = 1;
   /** Nodes cut away so far (0: the tree is whole). */
   cutNodes = 0;
@@ -87,9 +89,12 @@ export class CompactFlameTree {
 
   private child(parent: number, name: string, kind: NodeKind, frame?: Pick<Frame, 'file' | 'inlined'>): number {
     const nameId = this.intern(name);
-    const key = nameId * KEY_SPAN + parent;
-    const found = this.childIndex.get(key);
-    if (found !== undefined) return found;
+    const mask = this.slots.length - 1;
+    let slot = hashOf(parent, nameId) & mask;
+    for (let id = this.slots[slot]! - 1; id >= 0; id = this.slots[slot]! - 1) {
+      if (this.nameOf[id] === nameId && this.parent[id] === parent) return id;
+      slot = (slot + 1) & mask;
+    }
     if (this.count >= this.maxNodes) {
       parent = this.cut(parent);
       return this.child(parent, name, kind, frame);
@@ -103,8 +108,20 @@ export class CompactFlameTree {
     this.self[id] = 0;
     if (frame?.file) this.files.set(id, frame.file);
     if (frame?.inlined) this.inlined.add(id);
-    this.childIndex.set(key, id);
+    this.slots[slot] = id + 1;
+    if (this.count * 2 > this.slots.length) this.reindex(this.slots.length * 2);
     return id;
+  }
+
+  /** Rebuilds the (parent, name) index at `size` slots (a power of two, at least twice the nodes). */
+  private reindex(size: number): void {
+    this.slots = new Int32Array(size);
+    const mask = size - 1;
+    for (let id = 1; id < this.count; id++) {
+      let slot = hashOf(this.parent[id]!, this.nameOf[id]!) & mask;
+      while (this.slots[slot] !== 0) slot = (slot + 1) & mask;
+      this.slots[slot] = id + 1;
+    }
   }
 
   private grow(): void {
@@ -158,8 +175,7 @@ export class CompactFlameTree {
     this.files = files;
     this.inlined = inlined;
     this.count = next;
-    this.childIndex.clear();
-    for (let i = 1; i < next; i++) this.childIndex.set(this.nameOf[i]! * KEY_SPAN + this.parent[i]!, i);
+    this.reindex(this.slots.length);
     return newId[keep]!;
   }
 
