@@ -14,7 +14,7 @@
 export const DEFAULT_KEEP_BYTES = 8 * 1024 * 1024;
 /** Rows each array keeps whatever its share: what a page table shows (MAX_TABLE_ROWS). */
 export const MIN_KEPT_ROWS = 300;
-/** An array this small (JSON text) is kept whole. */
+/** An array this small (JSON text, and at most an eighth of the budget) is kept whole. */
 export const WHOLE_ARRAY_BYTES = 512 * 1024;
 
 export interface ArrayFigures {
@@ -268,7 +268,7 @@ export class StreamedResultReader {
     const keep =
       array.length === figures.length - 1 &&
       this.kept + text.length <= this.keepBytes &&
-      (array.length < MIN_KEPT_ROWS || this.arrayBytes + text.length <= WHOLE_ARRAY_BYTES);
+      (array.length < MIN_KEPT_ROWS || this.arrayBytes + text.length <= Math.min(WHOLE_ARRAY_BYTES, this.keepBytes / 8));
     const streamed = this.streamed();
     if (!keep && !streamed) return;
     const value = JSON.parse(text) as unknown;
