@@ -15,6 +15,7 @@ import { createGunzip } from 'node:zlib';
 import tar from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CaptureSummary } from '../../src/model/run.js';
+import { FLAME_DIGEST_BYTES } from '../../src/report/html/flame.js';
 import { putArtifact } from '../../src/redis/artifacts.js';
 import type { RedisClient } from '../../src/redis/connection.js';
 import { keys } from '../../src/redis/keys.js';
@@ -161,7 +162,8 @@ describe('report download memory', () => {
     expect(held.keptBytes).toBeGreaterThan(0);
     expect(held.keptBytes).toBeLessThanOrEqual(MiB);
     expect(held.largestText).toBeLessThanOrEqual(MiB);
-    expect(held.gateHeld).toBeLessThanOrEqual(held.gateBudget);
+    // A stacks result weighs its kept JSON and its flame digest; heavier than the gate, it is drawn alone.
+    expect(held.gateHeld).toBeLessThanOrEqual(Math.max(held.gateBudget, MiB + FLAME_DIGEST_BYTES));
     expect(held.spoolBytes).toBeLessThanOrEqual(MiB);
     // The page counts the whole arrays although it kept only their first rows.
     expect(html).toContain(`Showing the first 300 of ${EVENTS.toLocaleString('en-US')} rows`);
@@ -187,7 +189,7 @@ describe('report download memory', () => {
         async () => {
           await sleep(500);
           const now = (await redisSent(stack.conn)) - before;
-          const settled = now === last;
+          const settled = last >= 0 && now - last < 256 * 1024; // the API's own polling still talks to Redis a little
           last = now;
           return settled ? now : undefined;
         },
