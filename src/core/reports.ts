@@ -14,9 +14,10 @@ import { DEFAULT_MAX_CONCURRENT_DOWNLOADS, DEFAULT_REPORT_PARSE_MIB, DEFAULT_REP
 import { ByteBudget } from '../util/byte-budget.js';
 
 /**
- * Uncompressed bytes of capture results parsed at once for report pages, over
- * all downloads of this process (a result takes about 7 times its JSON's size
- * in heap while its section is drawn); a bigger result is drawn alone.
+ * Weight of the results drawn at once for report pages, over all downloads of
+ * this process: each weighs the JSON it keeps parsed (at most
+ * load.reportParseMiB) plus, for stacks, its flame digest; a heavier one is
+ * drawn alone.
  */
 export const RESULT_BYTES_DRAWN_AT_ONCE = 16 * 1024 * 1024;
 

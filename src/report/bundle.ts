@@ -9,9 +9,10 @@
 //                                  gunzipped from their Redis chunks as they go
 //                                  (a streaming capture's events once, in its
 //                                  NDJSON; its JSON names it: events-once.ts);
-//                                  each capture JSON is then read once more and
-//                                  parsed to draw its part of report.html,
-//                                  inside the process-wide result gate
+//                                  each capture JSON is then read once more as
+//                                  a stream to draw its part of report.html
+//                                  (streamed-result.ts), inside the
+//                                  process-wide result gate
 //   sherlock-<id>/manifest.json    with every capture's meta, once all are read
 //   sherlock-<id>/report.html      drawn during the node pass into a compressed
 //                                  spool (a tar header needs its size first),

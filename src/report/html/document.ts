@@ -1,7 +1,8 @@
 // report.html as a stream of string chunks: head, run header, findings, the
 // comparison with the baseline, the node overview, then one collapsible section per node with a section per
-// capture, each capture result loaded, drawn and let go in turn (memory holds
-// one capture's result at a time, whatever the run's size). The output is a
+// capture, each capture result read as a stream, drawn and let go in turn
+// (memory holds what one result keeps of itself, streamed-result.ts, whatever
+// the run's size). The output is a
 // function of the context alone (no clock, no randomness), so rendering it
 // twice gives the same bytes: the bundle measures it once, then writes it.
 import type { Finding } from '../../model/findings.js';
