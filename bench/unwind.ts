@@ -75,7 +75,7 @@ int main(int argc, char **argv) {
 `;
 
 const NODE_JS = `function burn(n){let x=0;for(let i=0;i<n;i++)x+=Math.sqrt(i)*(i&7);return x}
-const end=Date.now()+Number(process.argv[1]);let t=0;while(Date.now()<end){t+=burn(100000);JSON.stringify({a:[1,2,3],t})}`;
+const end=Date.now()+Number(process.argv[2]);let t=0;while(Date.now()<end){t+=burn(100000);JSON.stringify({a:[1,2,3],t})}`;
 
 function compile(tmp: TempDir, name: string, source: string, compiler: 'cc' | 'c++'): string {
   const src = join(tmp.path, `${name}.${compiler === 'cc' ? 'c' : 'cpp'}`);

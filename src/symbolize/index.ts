@@ -22,6 +22,8 @@ export { JIT_CODE } from './process.js';
 
 /** A miss re-reads a live process's maps and perf map at most this often. */
 const USER_REFRESH_MS = 250;
+/** A sampled address outside the maps held re-reads them at most this often (a process starting, a JIT). */
+const SAMPLE_REFRESH_MS = 20;
 /** A kernel miss re-reads /proc/kallsyms at most this often (modules, BPF programs). */
 const KERNEL_REFRESH_MS = 2000;
 
@@ -38,6 +40,13 @@ export interface SherlockSymbolizer extends Symbolizer {
   kernelProblem(): string | undefined;
   /** Where a code address of a process is (module, ELF file, ELF address), for unwinding; undefined outside its code. */
   codeAt(pid: number, addr: number): ReturnType<ProcessImage['codeAt']>;
+  /**
+   * A sampled instruction pointer, seen as the sample arrives (while the process most likely
+   * lives): when no mapping held covers it, the maps are re-read now, so a stack unwound later
+   * (after the process exited) still finds its code (libraries and JIT code mapped after the
+   * process was first noted).
+   */
+  noteCode(pid: number, addr: number): void;
   /** Modules of a noted process that could not be read (no symbols, no unwind info), with why. */
   unreadableModules(pid: number): string[];
   /** What notePid learnt about a pid: undefined if never noted. */
@@ -131,6 +140,11 @@ export function createSymbolizer(): SherlockSymbolizer {
         retried = true;
         return p.refresh();
       });
+    },
+
+    noteCode(pid, addr) {
+      const p = image(pid);
+      if (p.alive && !p.covers(addr) && Date.now() - p.lastRefreshMs >= SAMPLE_REFRESH_MS) p.refresh();
     },
 
     unreadableModules: (pid) => processes.get(pid)?.unreadableModules() ?? [],

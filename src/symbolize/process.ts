@@ -166,6 +166,11 @@ export class ProcessImage {
     return info;
   }
 
+  /** Is the address inside a mapping of the snapshot held (a miss: the snapshot is older than the code)? */
+  covers(addr: number): boolean {
+    return findMapping(this.maps, addr) !== undefined;
+  }
+
   /** `module+0xoffset`: anonymous memory, an unreadable file, or an address outside every mapping. */
   private unresolved(ip: number, lookupAt: number): Frame {
     const m = findMapping(this.maps, lookupAt);

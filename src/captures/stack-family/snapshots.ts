@@ -79,6 +79,8 @@ interface Unwound {
   group: bigint;
 }
 
+/** Above this an address is not user space (x86-64 with 5-level paging tops out at 2^56). */
+const MAX_USER_ADDRESS = 1n << 56n;
 /** Snapshots waiting to be unwound, at most (past it they are dropped and counted). */
 const MAX_QUEUED_BYTES = 256 << 20;
 /** Unwinding time per poll tick; the rest waits for the next tick (or the end). */
@@ -229,6 +231,9 @@ export function countSnapshots<V>(object: BpfObject, symbolizer: SherlockSymboli
       }
       let python: PythonFrame[] | undefined;
       if (type === RECORD_SAMPLE || type === RECORD_START) {
+        // The unwind may come later, after the process exited: its maps must hold this code now.
+        const ip = data.readBigUInt64LE(snapshotLayout.ip);
+        if (ip && ip <= MAX_USER_ADDRESS) symbolizer.noteCode(data.readUInt32LE(snapshotLayout.tgid), Number(ip));
         const tid = data.readUInt32LE(snapshotLayout.tid);
         python = pythonByTid.get(tid);
         pythonByTid.delete(tid);

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { RingBufferReader, type BpfMap, type BpfObject } from '../../libbpf/index.js';
 import type { StackSample } from '../../stacks/types.js';
 import { demangleAll } from '../../symbolize/demangle.js';
-import { perfMapCandidates } from '../../symbolize/perf-map.js';
+import { perfMapCandidates, processStartMs } from '../../symbolize/perf-map.js';
 import { originOf, rememberOrigin } from '../../symbolize/frame-origin.js';
 import { interleavePython, type PythonFrame } from '../../symbolize/python/index.js';
 import type { Frame, Symbolizer } from '../../symbolize/types.js';
@@ -105,6 +105,10 @@ const JIT_REFRESH_MS = 500;
 const JIT_REFRESH_MAX = 64;
 /** The symbolizer re-reads a noted process at most this often (src/symbolize USER_REFRESH_MS), plus a margin. */
 const RENOTE_AFTER_MS = 300;
+/** A process first seen younger than this is still mapping its libraries (and a JIT its code heap)... */
+const YOUNG_PROCESS_MS = 3000;
+/** ...so it is noted again this long after the first note, and again after each next delay. */
+const YOUNG_FOLLOW_UPS_MS = [300, 1000, 3000];
 
 /**
  * Drains "new_tgids" every tick and notes each announced process with the
@@ -115,7 +119,8 @@ const RENOTE_AFTER_MS = 300;
  * such a note is repeated once RENOTE_AFTER_MS later. A JIT appends to its
  * perf map as it compiles, after the process was first seen: processes that
  * have one are noted again every JIT_REFRESH_MS, so a short-lived one still
- * names its JIT frames after it exits.
+ * names its JIT frames after it exits. A process seen while it starts (still in
+ * the dynamic loader) is noted again a few times as it maps its libraries.
  */
 export class ProcessAnnouncer {
   private readonly reader: RingBufferReader;
@@ -123,6 +128,8 @@ export class ProcessAnnouncer {
   private readonly notedAt = new Map<number, number>();
   private readonly renoteDue = new Map<number, number>();
   private readonly perfMapPaths = new Map<number, string[]>();
+  /** Young processes: the delays of their follow-up notes still to come. */
+  private readonly followUps = new Map<number, number[]>();
   private lastJitRefresh = Date.now();
 
   constructor(
@@ -141,6 +148,7 @@ export class ProcessAnnouncer {
       if (due > now) continue;
       this.renoteDue.delete(pid);
       this.note(pid, true);
+      this.scheduleFollowUp(pid, now);
     }
     if (now - this.lastJitRefresh >= JIT_REFRESH_MS) this.refreshJit(now);
   }
@@ -160,6 +168,11 @@ export class ProcessAnnouncer {
     if (!this.noted.has(pid)) {
       this.noted.add(pid);
       this.perfMapPaths.set(pid, perfMapCandidates(pid));
+      const startedMs = processStartMs(pid);
+      if (startedMs && Date.now() - startedMs < YOUNG_PROCESS_MS) {
+        this.followUps.set(pid, [...YOUNG_FOLLOW_UPS_MS]);
+        this.scheduleFollowUp(pid, Date.now());
+      }
     }
     this.notedAt.set(pid, Date.now());
     try {
@@ -168,6 +181,12 @@ export class ProcessAnnouncer {
     } catch {
       // gone already: its frames show as module+offset
     }
+  }
+
+  private scheduleFollowUp(pid: number, now: number): void {
+    const delay = this.followUps.get(pid)?.shift();
+    if (delay === undefined) return void this.followUps.delete(pid);
+    if (!this.renoteDue.has(pid)) this.renoteDue.set(pid, now + delay);
   }
 
   private refreshJit(now: number): void {
