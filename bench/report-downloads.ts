@@ -198,7 +198,7 @@ export async function reportDownloads(): Promise<void> {
     if (held) {
       kv(
         'held at most, 8 parallel',
-        `${fmtMiB(held.keptBytes)} of one result's JSON parsed (load.reportParseMiB), ${fmtMiB(held.largestText)} largest text, ${fmtMiB(held.gateHeld)} of ${fmtMiB(held.gateBudget)} in the result gate, ${fmtMiB(held.spoolBytes)} compressed page spool per download (load.reportSpoolMiB)`,
+        `${fmtMiB(held.keptBytes)} of one result's JSON parsed (load.reportParseMiB), ${(held.largestText / 1024).toFixed(1)} KiB largest single text, ${fmtMiB(held.gateHeld)} of ${fmtMiB(held.gateBudget)} in the result gate, ${fmtMiB(held.spoolBytes)} compressed page spool per download (load.reportSpoolMiB)`,
       );
     }
     note(
