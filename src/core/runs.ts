@@ -105,18 +105,21 @@ export function createRunService({ redis, store, submitter, audit, queues, runbo
       const plan = planRun(parsed.data, await readLiveNodes(), runbooks, limits);
       await refuseOverLoad(plan.nodes);
       const run = await submitter.submit(starter.origin ? { ...plan, origin: starter.origin } : plan, starter.actor);
-      await countStarted([{ name: 'sherlock_runs_started_total', labels: { runbook: plan.runbook ?? 'ad-hoc' } }]);
-      await audit.record({
-        actor: starter.actor,
-        action: 'run.create',
-        subject: run.id,
-        details: {
-          nodes: plan.nodes,
-          steps: plan.steps.map((s) => s.capture),
-          ...(plan.runbook ? { runbook: plan.runbook, params: plan.params } : {}),
-          ...(starter.origin ? { origin: starter.origin } : {}),
-        },
-      });
+      // Both are written with the other submissions of this turn (in parallel: neither waits for the other).
+      await Promise.all([
+        countStarted([{ name: 'sherlock_runs_started_total', labels: { runbook: plan.runbook ?? 'ad-hoc' } }]),
+        audit.record({
+          actor: starter.actor,
+          action: 'run.create',
+          subject: run.id,
+          details: {
+            nodes: plan.nodes,
+            steps: plan.steps.map((s) => s.capture),
+            ...(plan.runbook ? { runbook: plan.runbook, params: plan.params } : {}),
+            ...(starter.origin ? { origin: starter.origin } : {}),
+          },
+        }),
+      ]);
       return run;
     },
 
