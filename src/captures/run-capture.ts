@@ -114,8 +114,9 @@ export async function runCapture<P, D>(def: CaptureDefinition<P, D>, request: Ca
     const durationMs = elapsedMs(liveAt);
     const cost = runTime.stop();
     // Detached first, so the last drain sees everything that was submitted; or (detachLater) the last
-    // drain is the window's end, and what fires while the result is read may be in it or not.
-    if (!request.detachLater) await object.detachAll();
+    // drain is the window's end, and what fires while the result is read may be in it or not. A
+    // capture over its CPU budget comes off at once either way: the others' windows go on.
+    if (!request.detachLater || stopped) await object.detachAll();
     collector.poll?.();
     deliver?.();
     // The one seam every capture's data leaves through: secrets are hidden here,

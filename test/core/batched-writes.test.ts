@@ -1,6 +1,7 @@
 // The writes a submission makes after its run is queued, batched per turn of
 // the event loop on a real Redis: audit entries (one pipeline, each caller
 // told of its own entry) and the shared run counters (summed per series).
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AuditLog } from '../../src/core/audit.js';
 import { connectRedis, type RedisClient } from '../../src/redis/connection.js';
@@ -58,7 +59,8 @@ describe('batched writes after a submission', () => {
 
   it('sums the counters of a turn per series before writing them', async () => {
     const add = sharedAdder(redis);
-    const monitor = await redis.duplicate().monitor();
+    const watcher = new Redis(server.url);
+    const monitor = await watcher.monitor();
     try {
       const seen: string[] = [];
       monitor.on('monitor', (_time: string, args: string[]) => seen.push(String(args[0]).toLowerCase()));
@@ -74,6 +76,7 @@ describe('batched writes after a submission', () => {
       expect(seen.filter((c) => c === 'hincrbyfloat')).toHaveLength(3);
     } finally {
       monitor.disconnect();
+      watcher.disconnect();
     }
     const values = new Map((await readShared(redis)).map((s) => [s.labels.runbook, s.value]));
     expect(values.get('ad-hoc')).toBe(51);
