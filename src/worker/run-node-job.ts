@@ -42,6 +42,8 @@ export interface NodeJobContext {
   pool?: WarmPool;
   /** What the job's event captures may keep in memory together (estimated bytes), shared equally; absent: no budget. */
   eventMemoryBytes?: number;
+  /** Given: the captures' probes come off after the node has reported, and their detaches are handed here (runCapture's detachLater). */
+  detachLater?(detached: Promise<void>): void;
 }
 
 /** Past the capture window, how long a node may take to store its results before it counts as lost. */
@@ -80,6 +82,7 @@ export async function runNodeJob(job: NodeJobData, ctx: NodeJobContext): Promise
           ...(ctx.pool ? { pool: ctx.pool } : {}),
           ...(ctx.own ? { excludeCgroupId: ctx.own.id } : {}),
           ...(eventBudgetBytes !== undefined ? { eventBudgetBytes } : {}),
+          ...(ctx.detachLater ? { detachLater: ctx.detachLater } : {}),
           onLive: () => void ctx.store.appendEvent(runId, { type: 'capture-live', node, capture: step.capture }).catch(() => {}),
           ...(falcoLive
             ? {
