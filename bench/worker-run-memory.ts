@@ -12,7 +12,7 @@ import { startEmbeddedRedis } from '../src/redis/embedded.js';
 import { keys } from '../src/redis/keys.js';
 import { RunStore } from '../src/runs/store.js';
 import { runNodeJob } from '../src/worker/run-node-job.js';
-import { DEFAULT_WORKER_EVENT_MEMORY_MIB } from '../src/model/limits.js';
+import { DEFAULT_WORKER_EVENT_SPOOL_MIB } from '../src/model/limits.js';
 import { setLogLevel } from '../src/util/logger.js';
 import { runTimed, TempDir, type TimedRun } from './processes.js';
 import { fmtCount, fmtMB, fmtMiB, kv, note, section, table, verdict } from './report.js';
@@ -148,8 +148,8 @@ export async function workerRunMemory(): Promise<void> {
   try {
     const storm = tmp.compileC('open-storm', OPEN_STORM_C);
     const cases: { label: string; opens: number; budget: number | undefined }[] = [
-      { label: `20k opens, budget ${DEFAULT_WORKER_EVENT_MEMORY_MIB} MiB`, opens: 20_000, budget: DEFAULT_WORKER_EVENT_MEMORY_MIB },
-      { label: `400k opens, budget ${DEFAULT_WORKER_EVENT_MEMORY_MIB} MiB`, opens: 400_000, budget: DEFAULT_WORKER_EVENT_MEMORY_MIB },
+      { label: `20k opens, budget ${DEFAULT_WORKER_EVENT_SPOOL_MIB} MiB`, opens: 20_000, budget: DEFAULT_WORKER_EVENT_MEMORY_MIB },
+      { label: `400k opens, budget ${DEFAULT_WORKER_EVENT_SPOOL_MIB} MiB`, opens: 400_000, budget: DEFAULT_WORKER_EVENT_MEMORY_MIB },
       { label: '20k opens, no budget (before)', opens: 20_000, budget: undefined },
     ];
     const reports: ChildReport[] = [];

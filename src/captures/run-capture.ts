@@ -15,6 +15,7 @@ import { trackRunTime, type RunTimeMeter } from './run-time-sampler.js';
 import { liveTap, type LiveEventsHandler } from './live-events.js';
 import { CPU_BUDGET_SAMPLE_MS } from '../model/limits.js';
 import type { CaptureStop } from '../model/run.js';
+import { spooledEventsOf, type SpoolSettings } from './event-spool.js';
 
 export const DRAIN_INTERVAL_MS = 10;
 const PROGRESS_INTERVAL_MS = 250;
@@ -56,8 +57,10 @@ export interface CaptureRequest {
   pool?: WarmPool;
   /** A streaming capture's new events while it runs, for people watching (redacted copies, rate-capped: src/captures/live-events.ts). */
   onEvents?: LiveEventsHandler;
-  /** Memory its kept events may take (estimated bytes); past it an events capture keeps no more and says so. Absent: no budget. */
+  /** Without a spool: memory its kept events may take (estimated bytes); past it an events capture keeps no more and says so. Absent: no budget. */
   eventBudgetBytes?: number;
+  /** An events capture writes its events here as they arrive (a worker's run), up to its byte budget; absent: kept in memory. */
+  spool?: SpoolSettings;
 }
 
 /** Settings that do not fit the capture's schema; the message lists what is allowed. */
@@ -89,7 +92,13 @@ export async function runCapture<P, D>(def: CaptureDefinition<P, D>, request: Ca
     if (!warmObject) await object.loadAsync();
     fillTgidFilter(object, target);
     const loadMs = elapsedMs(t0) - openMs;
-    collector = def.collect({ object, params, target, ...(request.eventBudgetBytes !== undefined ? { eventBudgetBytes: request.eventBudgetBytes } : {}) });
+    collector = def.collect({
+      object,
+      params,
+      target,
+      ...(request.eventBudgetBytes !== undefined ? { eventBudgetBytes: request.eventBudgetBytes } : {}),
+      ...(request.spool ? { spool: { ...request.spool, redaction: request.redaction ?? [] } } : {}),
+    });
     const deliver = recordDelivery(collector, request);
     await object.attachAllAsync(def.perfEvent ? { perfEvent: def.perfEvent(params) } : {});
     const attachMs = elapsedMs(t0) - openMs - loadMs;
@@ -109,7 +118,9 @@ export async function runCapture<P, D>(def: CaptureDefinition<P, D>, request: Ca
     deliver?.();
     // The one seam every capture's data leaves through: secrets are hidden here,
     // before anything stores, analyzes, prints or posts it.
+    // Spooled events were redacted as they were written (event-spool.ts).
     const { data, redactions } = redactCaptureData(await collector.finish(), request.redaction);
+    const spooled = spooledEventsOf(data);
     deliver?.(true); // records a collector kept only in finish (held back until the window ended)
     const counters = readKernelCounters(object);
     const drops = { ...counters.drops, ...collector.drops?.() };
@@ -127,8 +138,8 @@ export async function runCapture<P, D>(def: CaptureDefinition<P, D>, request: Ca
       ...(truncated ? { truncated } : {}),
       dropped: Object.values(drops).reduce((a, b) => a + (b ?? 0), 0),
       drops,
-      partialReads: counters.partialReads,
-      redactions,
+      partialReads: counters.partialReads + (collector.partialReads?.() ?? 0),
+      redactions: redactions + (spooled?.counts.redactions ?? 0),
       bpfCpuNs: Math.round(cost.ns),
       bpfRunCount: Math.round(cost.runs),
       bounds,

@@ -1,7 +1,7 @@
 // `load` in the Sherlock config file: what one run may cost and how much the
 // API takes on, each a named setting with its default (README, "Limits").
 import { z } from 'zod';
-import { DEFAULT_CPU_BUDGET_PERCENT, DEFAULT_MAX_CONCURRENT_DOWNLOADS, DEFAULT_WORKER_EVENT_MEMORY_MIB } from '../model/limits.js';
+import { DEFAULT_CPU_BUDGET_PERCENT, DEFAULT_MAX_CONCURRENT_DOWNLOADS, DEFAULT_WORKER_EVENT_SPOOL_MIB } from '../model/limits.js';
 import { readYamlFile } from './config-file.js';
 import { strictObject } from './zod-text.js';
 
@@ -24,10 +24,11 @@ export interface LoadLimits {
   /** Report downloads (bundle, report.html) one API process streams at once; beyond, 429 with Retry-After. */
   maxConcurrentDownloads: number;
   /**
-   * Memory (MiB, estimated heap of the decoded events) a worker's event captures of one run may keep,
-   * shared equally among them; a capture past its share keeps no more events and is marked truncated.
+   * Disk (MiB of NDJSON) a worker's event captures of one run may spool their events to, shared equally
+   * among them; a capture past its share keeps no more events and is marked truncated. Their memory is
+   * bounded by the code, not by this (a write buffer and the last events per capture).
    */
-  workerEventMemoryMiB: number;
+  workerEventSpoolMiB: number;
 }
 
 export const DEFAULT_LOAD_LIMITS: LoadLimits = {
@@ -38,7 +39,7 @@ export const DEFAULT_LOAD_LIMITS: LoadLimits = {
   minScheduleIntervalSeconds: 60,
   appendfsync: 'everysec',
   maxConcurrentDownloads: DEFAULT_MAX_CONCURRENT_DOWNLOADS,
-  workerEventMemoryMiB: DEFAULT_WORKER_EVENT_MEMORY_MIB,
+  workerEventSpoolMiB: DEFAULT_WORKER_EVENT_SPOOL_MIB,
 };
 
 const percent = (what: string) => z.number().gt(0, `${what} must be above 0`).max(100, `${what} is at most 100 (one whole CPU)`);
@@ -51,7 +52,7 @@ export const loadLimitsSchema = strictObject({
   minScheduleIntervalSeconds: z.number().int().min(1).max(86_400).default(DEFAULT_LOAD_LIMITS.minScheduleIntervalSeconds),
   appendfsync: z.enum(['always', 'everysec', 'no']).default(DEFAULT_LOAD_LIMITS.appendfsync),
   maxConcurrentDownloads: z.number().int().min(1).max(1000).default(DEFAULT_LOAD_LIMITS.maxConcurrentDownloads),
-  workerEventMemoryMiB: z.number().int().min(1).max(65_536).default(DEFAULT_LOAD_LIMITS.workerEventMemoryMiB),
+  workerEventSpoolMiB: z.number().int().min(1).max(1_048_576).default(DEFAULT_LOAD_LIMITS.workerEventSpoolMiB),
 }).superRefine((l, ctx) => {
   if (l.cpuBudgetPercent > l.maxCpuBudgetPercent) {
     ctx.addIssue({

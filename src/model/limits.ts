@@ -9,5 +9,5 @@ export const DEFAULT_CPU_BUDGET_PERCENT = 5;
 export const CPU_BUDGET_SAMPLE_MS = 1000;
 /** Report downloads one API process streams at once (load.maxConcurrentDownloads). */
 export const DEFAULT_MAX_CONCURRENT_DOWNLOADS = 4;
-/** Memory (MiB) a worker's event captures of one run may keep, shared among them (load.workerEventMemoryMiB). */
-export const DEFAULT_WORKER_EVENT_MEMORY_MIB = 32;
+/** Disk (MiB of NDJSON) a worker's event captures of one run may spool, shared among them (load.workerEventSpoolMiB). */
+export const DEFAULT_WORKER_EVENT_SPOOL_MIB = 1024;

@@ -16,7 +16,8 @@ import type { SecretPattern } from '../redact/index.js';
 import { RunStore } from '../runs/store.js';
 import { STOP_REASON, type NodeJobData } from '../model/run.js';
 import { createLogger } from '../util/logger.js';
-import { DEFAULT_WORKER_EVENT_MEMORY_MIB } from '../model/limits.js';
+import { DEFAULT_WORKER_EVENT_SPOOL_MIB } from '../model/limits.js';
+import { removeStaleSpools } from './run-spool.js';
 import type { OwnCgroup } from './own-cgroup.js';
 import { runNodeJob } from './run-node-job.js';
 import { WarmPool } from '../captures/warm-pool.js';
@@ -39,8 +40,8 @@ export interface NodeWorkerOptions {
   falcoRules?: string[];
   /** Captures whose objects are kept loaded between runs (warm-captures.ts); none when absent. */
   warm?: readonly string[];
-  /** load.workerEventMemoryMiB: what the event captures of one run may keep, shared among them. */
-  eventMemoryMiB?: number;
+  /** load.workerEventSpoolMiB: what the event captures of one run may spool to disk, shared among them. */
+  eventSpoolMiB?: number;
 }
 
 export interface NodeWorker {
@@ -83,6 +84,9 @@ export async function startNodeWorker(options: NodeWorkerOptions): Promise<NodeW
     throw new NodeNameInUseError(node, first.holder, first.expiresInMs);
   }
   let holding = true;
+  // A worker that died mid-run left its run's spooled events behind.
+  const stale = removeStaleSpools();
+  if (stale) log.info('removed spool directories of workers no longer running', { count: stale });
   // Set once the queue worker exists; the lease renewal below may run before that.
   const workerRef: { current?: Worker<NodeJobData> } = {};
   const renew = async (): Promise<boolean> => {
@@ -141,7 +145,7 @@ export async function startNodeWorker(options: NodeWorkerOptions): Promise<NodeW
           redaction: options.redaction,
           ...(pool ? { pool } : {}),
           ...(options.own ? { own: options.own } : {}),
-          eventMemoryBytes: (options.eventMemoryMiB ?? DEFAULT_WORKER_EVENT_MEMORY_MIB) * 1024 * 1024,
+          eventSpoolBytes: (options.eventSpoolMiB ?? DEFAULT_WORKER_EVENT_SPOOL_MIB) * 1024 * 1024,
         });
         await addShared(redis, nodeJobIncrements(node, state));
         if (state.status === 'failed') throw new Error(state.error ?? 'every capture failed');
