@@ -62,6 +62,7 @@ export interface Collector<D> {
    * The records kept since the last call, as finish() will store them (an
    * events-kind capture's `events`), for consumers that act while the window
    * is open (Falco rules); a collector without it is read only at the end.
+   * The first call starts the stream (nothing is kept for it before).
    */
   take?(): unknown[];
   /** Set once it stopped keeping events at a budget (maxEvents, its spool or memory share). */

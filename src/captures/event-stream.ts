@@ -35,9 +35,15 @@ export interface EventBudgets {
   spool?: SpoolSettings;
 }
 
+/** What a spooling collector holds in memory now: events not yet written or not yet taken, and its write buffer. */
+export interface HeldInMemory {
+  events: number;
+  bytes: number;
+}
+
 /** Spooled events stay in memory this long (in events) before they are written, for amends (an exec's exit usually comes within). */
 export const HOLD_EVENTS = 1024;
-/** Events kept for take() (live consumers) between two calls; past it the oldest are not streamed (they are still in the result). */
+/** Events kept for take() (live consumers, from its first call) between two calls; past it the oldest are not streamed (they are still in the result). */
 export const MAX_UNTAKEN_EVENTS = 8192;
 
 /**
@@ -56,7 +62,7 @@ export function eventCollector<E>(
   budgets: EventBudgets,
   handle: RecordHandler<E>,
   settle?: (keep: Keep<E>) => void,
-): SyncCollector<{ events: E[]; eventSpool?: SpooledEvents<E> }> {
+): SyncCollector<{ events: E[]; eventSpool?: SpooledEvents<E> }> & { held(): HeldInMemory } {
   const { maxEvents, memoryBytes = Infinity, spool } = budgets;
   const reader = new RingBufferReader(object.map('events'));
   const writer = spool ? new EventSpoolWriter<E>(spool, name) : undefined;
@@ -67,7 +73,7 @@ export function eventCollector<E>(
   let full: CaptureTruncation['reason'] | undefined;
   let overCap = 0;
   const indexOf = new WeakMap<object, number>();
-  let untaken: E[] = [];
+  let untaken: E[] | undefined; // from the first take() on: nobody streaming, nothing kept for it
   let closed: SpooledEvents<E> | undefined;
   const identityOf = eventIdentities();
   const writeHeld = (keepLast: number) => {
@@ -86,8 +92,8 @@ export function eventCollector<E>(
     if (event2 && typeof event2 === 'object') indexOf.set(event2, kept);
     kept++;
     events.push(event2);
-    untaken.push(event2);
-    if (untaken.length > 2 * MAX_UNTAKEN_EVENTS) untaken = untaken.slice(-MAX_UNTAKEN_EVENTS);
+    untaken?.push(event2);
+    if (untaken && untaken.length > 2 * MAX_UNTAKEN_EVENTS) untaken = untaken.slice(-MAX_UNTAKEN_EVENTS);
     writeHeld(HOLD_EVENTS);
     return event2;
   };
@@ -102,10 +108,11 @@ export function eventCollector<E>(
   return {
     poll: () => void reader.drain(onRecord),
     take: () => {
-      const fresh = untaken.length > MAX_UNTAKEN_EVENTS ? untaken.slice(-MAX_UNTAKEN_EVENTS) : untaken;
+      const fresh = !untaken ? [] : untaken.length > MAX_UNTAKEN_EVENTS ? untaken.slice(-MAX_UNTAKEN_EVENTS) : untaken;
       untaken = [];
       return fresh;
     },
+    held: () => ({ events: (writer ? events.length : 0) + (untaken?.length ?? 0), bytes: writer?.heldBytes ?? 0 }),
     finish: () => {
       settle?.(keep);
       if (!writer) return { events };

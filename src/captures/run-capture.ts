@@ -253,6 +253,7 @@ function waitAndDrain(
 function recordDelivery(collector: Collector<unknown>, request: CaptureRequest): ((final?: boolean) => void) | undefined {
   const take = collector.take?.bind(collector);
   if (!take || (!request.onRecords && !request.onEvents)) return undefined;
+  take(); // the stream starts: from now on the collector keeps what it has not handed over
   const live = request.onEvents ? liveTap(request.onEvents) : undefined;
   let onRecords = request.onRecords;
   const hand = (records: unknown[]) => {
