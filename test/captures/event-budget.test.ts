@@ -1,6 +1,6 @@
 // An events capture keeps no more than its budgets allow, on the real kernel:
 // past maxEvents or past the memory budget a direct runCapture caller sets (a
-// among a run's event captures) it stops keeping events, counts the rest
+// worker's run spools instead: event-spool.test.ts) it stops keeping events, counts the rest
 // without decoding them, and its result says it was truncated, why and by how
 // much. Nothing may stay loaded.
 import { spawn } from 'node:child_process';
