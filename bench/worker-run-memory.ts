@@ -194,7 +194,21 @@ export async function workerRunMemory(): Promise<void> {
     }
     section(`one node job: ${STEPS} × opensnoop (maxEvents 1M, 64 MiB ring), ${WINDOW_MS / 1000} s window, spooled, stored and analyzed; fresh process each`);
     table(
-      ['case', 'opens', 'events seen', 'events kept', 'dropped', 'truncated', 'spool peak', 'stored (gz)', 'job s', 'anon idle', 'anon growth', 'rings mapped', 'RSS growth'],
+      [
+        'case',
+        'opens',
+        'events seen',
+        'events kept',
+        'dropped',
+        'truncated',
+        'spool peak',
+        'stored (gz)',
+        'job s',
+        'anon idle',
+        'anon growth',
+        'rings mapped',
+        'RSS growth',
+      ],
       cases.map((c, i) => {
         const r = reports[i]!;
         return [
@@ -225,7 +239,9 @@ export async function workerRunMemory(): Promise<void> {
     note('events seen = kept + dropped (all reasons: ring buffer full while the worker decodes, past the spool share); opens after the window are not seen');
     note("1M opens make 1M events per step; how many the worker decodes in the window is the host's limit (2 shared cores here): the rest are ring drops");
     note("anon = RssAnon, the worker's own memory (heap, buffers); 'rings mapped' = RssFile+RssShmem growth, the ring buffers' kernel pages mapped");
-    note(`at attach: each ring's data pages are mapped twice (wrap-around), ${STEPS} × 64 MiB rings ≈ ${(STEPS * 128) / 1024} GiB at most, set by ringBufferMiB whatever the event count`);
+    note(
+      `at attach: each ring's data pages are mapped twice (wrap-around), ${STEPS} × 64 MiB rings ≈ ${(STEPS * 128) / 1024} GiB at most, set by ringBufferMiB whatever the event count`,
+    );
     note("RSS growth = both; the goal is on the worker's own memory");
     verdict(
       Math.max(...reports.map(growth)) <= TARGET_GROWTH_BYTES,
@@ -240,7 +256,8 @@ export async function workerRunMemory(): Promise<void> {
 
 if (process.argv[2] === CHILD_FLAG && process.argv[1] === fileURLToPath(import.meta.url)) {
   const [redisUrl, storm, opens, budget] = process.argv.slice(3);
-  if (!redisUrl || !storm || !opens || !budget) throw new Error(`${CHILD_FLAG} needs the Redis URL, the storm helper, the open count and the spool budget (MiB)`);
+  if (!redisUrl || !storm || !opens || !budget)
+    throw new Error(`${CHILD_FLAG} needs the Redis URL, the storm helper, the open count and the spool budget (MiB)`);
   measure(redisUrl, storm, Number(opens), Number(budget)).then(
     (report) => {
       process.stdout.write(`${JSON.stringify(report)}\n`);

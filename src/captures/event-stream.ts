@@ -121,7 +121,8 @@ export function eventCollector<E>(
       return { events: [], eventSpool: closed };
     },
     drops: () => (overCap ? { [dropReason[full!]]: overCap } : {}),
-    truncated: () => (full ? truncation(full, kept, overCap, full === 'event-cap' ? maxEvents : full === 'spool-budget' ? spool!.budgetBytes : memoryBytes) : undefined),
+    truncated: () =>
+      full ? truncation(full, kept, overCap, full === 'event-cap' ? maxEvents : full === 'spool-budget' ? spool!.budgetBytes : memoryBytes) : undefined,
     partialReads: () => closed?.counts.patchesLost ?? 0,
     close: () => {
       reader.close();

@@ -5,7 +5,11 @@ import { createRedactor, type Redactor } from './redactor.js';
 import type { SecretPattern } from './patterns.js';
 
 /** The data with its secrets hidden (in place), and how many were; `redactor` reuses compiled patterns (one per spooled event). */
-export function redactCaptureData<D>(data: D, extra: readonly SecretPattern[] = [], redactor: Redactor = createRedactor(extra)): { data: D; redactions: number } {
+export function redactCaptureData<D>(
+  data: D,
+  extra: readonly SecretPattern[] = [],
+  redactor: Redactor = createRedactor(extra),
+): { data: D; redactions: number } {
   // Symbol names and paths repeat across stacks and rows: each distinct string once.
   const seen = new Map<string, string>();
   const text = (s: string) => {

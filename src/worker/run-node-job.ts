@@ -73,7 +73,12 @@ export async function runNodeJob(job: NodeJobData, ctx: NodeJobContext): Promise
   }
 }
 
-async function captureStoreAndAnalyze(job: NodeJobData, ctx: NodeJobContext, started: { startedAt: string; kernel: string }, spoolDir: string): Promise<NodeState> {
+async function captureStoreAndAnalyze(
+  job: NodeJobData,
+  ctx: NodeJobContext,
+  started: { startedAt: string; kernel: string },
+  spoolDir: string,
+): Promise<NodeState> {
   const { runId, node } = job;
   const { startedAt, kernel } = started;
   const falcoLive = await startLiveRules(ctx, job);

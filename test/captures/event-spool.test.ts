@@ -33,7 +33,10 @@ function child(file: string, args: string[]): Promise<number | null> {
 
 /** Opens a missing path under `dir` `count` times (ENOENT each). */
 const openStorm = (dir: string, count: number) =>
-  child(process.execPath, ['-e', `const fs=require('node:fs');for(let i=0;i<${count};i++){try{fs.openSync(${JSON.stringify(join(dir, 'missing'))}+i,'r')}catch{}}`]);
+  child(process.execPath, [
+    '-e',
+    `const fs=require('node:fs');for(let i=0;i<${count};i++){try{fs.openSync(${JSON.stringify(join(dir, 'missing'))}+i,'r')}catch{}}`,
+  ]);
 
 /** The definition with its collector watched: the most it held in memory, sampled on every drain tick. */
 function watched<P, D>(def: CaptureDefinition<P, D>) {
@@ -140,7 +143,10 @@ describe.skipIf(skip)(`event captures spooled to disk on the real kernel${skip ?
     expect(sleeper!.lifetimeMs).toBeGreaterThan(0);
     // The bundle's NDJSON carries it too.
     const ndjson = Buffer.concat([...spool.ndjsonChunks()]).toString();
-    const rows = ndjson.trim().split('\n').map((l) => JSON.parse(l) as { argv: string[] });
+    const rows = ndjson
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { argv: string[] });
     expect(rows.find((r) => r.argv[0] === marker)).toMatchObject({ exitSignal: 15 });
   }, 90_000);
 });
