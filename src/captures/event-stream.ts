@@ -44,7 +44,7 @@ export interface HeldInMemory {
 /** Spooled events stay in memory this long (in events) before they are written, for amends (an exec's exit usually comes within). */
 export const HOLD_EVENTS = 1024;
 /** Events kept for take() (live consumers, from its first call) between two calls; past it the oldest are not streamed (they are still in the result). */
-export const MAX_UNTAKEN_EVENTS = 8192;
+export const MAX_UNTAKEN_EVENTS = 1024;
 
 /**
  * Drains the ring buffer "events". Without a spool the events are kept in a
