@@ -52,6 +52,7 @@ function spawnChild(redisUrl: string, from: number, count: number): Promise<Chil
 async function fanOut(url: string, token: string, nodes: string[]) {
   const sent = Date.now();
   const reply = await requestJson(`${url}/v1/runs`, token, 'POST', { steps: [{ capture: 'cputhrottle' }], duration: WINDOW_MS, targets: { nodes } });
+  const accepted = Date.now() - sent;
   if (reply.status !== 202) throw new Error(`POST /v1/runs answered ${reply.status}: ${JSON.stringify(reply.body)}`);
   const id = reply.body.id as string;
   const deadline = Date.now() + 120_000;
@@ -65,6 +66,8 @@ async function fanOut(url: string, token: string, nodes: string[]) {
       return {
         status: String(run.status),
         ok: per.filter((n) => n.status === 'completed').length,
+        accepted,
+        firstStarted: Math.min(...started) - sent,
         lastStarted: Math.max(...started) - sent,
         settle: done - Math.max(...finished),
       };
@@ -154,9 +157,9 @@ export async function fleetSim(): Promise<void> {
       );
       allOk &&= r.status === 'completed' && r.ok === n;
       startedMs.set(n, r.lastStarted);
-      rows.push([String(n), r.status, `${r.ok}/${n}`, fmtMs(r.lastStarted), fmtMs(r.settle)]);
+      rows.push([String(n), r.status, `${r.ok}/${n}`, fmtMs(r.accepted), fmtMs(r.firstStarted), fmtMs(r.lastStarted), fmtMs(r.settle)]);
     }
-    table(['nodes', 'status', 'nodes ok', 'submit → all started', 'last node done → run done'], rows);
+    table(['nodes', 'status', 'nodes ok', 'submit → 202', 'submit → first started', 'submit → all started', 'last node done → run done'], rows);
     await stopChildren(children.splice(0), 'SIGTERM', 15_000);
     await stopStack();
 

@@ -1,7 +1,8 @@
 // The per-node BullMQ queues as the API process sees them: counts for
 // /metrics, a waiting job's place in line, and taking a waiting job back when
 // its run is cancelled. Queues open lazily, one per node asked about.
-import { Job, Queue, type ConnectionOptions } from 'bullmq';
+import { Job, Queue, QueueKeys } from 'bullmq';
+import type { RedisClient } from '../redis/connection.js';
 import { nodeQueue, RUNS_QUEUE } from '../redis/keys.js';
 import { nodeJobId } from './run-flow.js';
 import { sharedInFlight, sharedInFlightByKey } from '../util/in-flight.js';
@@ -13,10 +14,15 @@ export class NodeQueues {
   private readonly queues = new Map<string, Queue>();
   private runs: Queue | undefined;
 
-  constructor(private readonly connection: ConnectionOptions) {}
+  constructor(private readonly connection: RedisClient) {}
 
-  // Every submission checks these: concurrent ones share a read in flight.
-  private readonly waitingOf = sharedInFlightByKey((node: string) => this.queueOf(node).getWaitingCount());
+  /** BullMQ's key names (its default prefix), so a count needs no Queue object per node. */
+  private readonly bullKeys = new QueueKeys();
+
+  // Every submission checks these: concurrent ones share a read in flight. A waiting node job is
+  // in its queue's "wait" list (Sherlock sets no priorities or delays): one LLEN, where opening a
+  // BullMQ Queue per node to ask made a first run to 1,000 nodes take seconds to accept.
+  private readonly waitingOf = sharedInFlightByKey((node: string) => this.connection.llen(this.bullKeys.toKey(nodeQueue(node), 'wait')));
   private readonly readUnfinished = sharedInFlight(() => {
     if (!this.runs) {
       this.runs = new Queue(RUNS_QUEUE, { connection: this.connection });
@@ -36,13 +42,8 @@ export class NodeQueues {
 
   /** Node jobs waiting (not yet started) in each node's queue. */
   async waitingCounts(nodes: string[]): Promise<Map<string, number>> {
-    const counts = new Map<string, number>();
-    for (let i = 0; i < nodes.length; i += 100) {
-      const batch = nodes.slice(i, i + 100);
-      const waiting = await Promise.all(batch.map((n) => this.waitingOf(n)));
-      batch.forEach((n, j) => counts.set(n, waiting[j]!));
-    }
-    return counts;
+    const waiting = await Promise.all(nodes.map((n) => this.waitingOf(n)));
+    return new Map(nodes.map((n, i) => [n, waiting[i]!]));
   }
 
   /** Runs not yet finished: their finalize jobs still wait for node jobs. */

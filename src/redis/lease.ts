@@ -5,19 +5,17 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { RedisClient } from './connection.js';
+import { evalScript } from './scripts.js';
 
 /**
- * Takes the lease if it is free or already ours, and (re)sets its expiry.
- * KEYS[1] lease key. ARGV[1] holder (JSON), ARGV[2] time to live (ms).
- * Returns 1 when held by ARGV[1], else the current holder's value.
+ * Takes the lease if it is free or already ours, and (re)sets its expiry; else
+ * returns the current holder's value. KEYS[1] lease key, ARGV[1] holder (JSON),
+ * ARGV[2] time to live (ms). What a caller adds to the script runs only while held.
  */
-const acquireOrRenew = `
+const TAKE = `
 local current = redis.call('GET', KEYS[1])
-if not current or current == ARGV[1] then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-  return 1
-end
-return current`;
+if current and current ~= ARGV[1] then return current end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])`;
 
 /**
  * Gives the lease up if it is still ours.
@@ -29,6 +27,13 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
   return 1
 end
 return 0`;
+
+/** Lua run in the same script as the lease, only while it is held: its keys follow the lease's (KEYS[2]...), its args the holder and TTL (ARGV[3]...). */
+export interface WhileHeld {
+  lua: string;
+  keys: string[];
+  args: (string | number)[];
+}
 
 export interface LeaseHolder {
   host: string;
@@ -54,16 +59,21 @@ export class Lease {
     this.value = JSON.stringify(this.holder);
   }
 
-  /** Takes or renews the lease; when someone else holds it, who and for how much longer. */
-  async acquire(): Promise<LeaseAttempt> {
-    const reply = (await this.redis.eval(acquireOrRenew, 1, this.key, this.value, this.ttlMs)) as number | string;
+  /**
+   * Takes or renews the lease; when someone else holds it, who and for how much longer.
+   * `whileHeld` writes what only the holder may, in the same script (one round trip).
+   */
+  async acquire(whileHeld?: WhileHeld): Promise<LeaseAttempt> {
+    const script = `${TAKE}\n${whileHeld?.lua ?? ''}\nreturn 1`;
+    const keys = [this.key, ...(whileHeld?.keys ?? [])];
+    const reply = (await evalScript(this.redis, script, keys, [this.value, this.ttlMs, ...(whileHeld?.args ?? [])])) as number | string;
     if (reply === 1) return { held: true };
     const expiresInMs = await this.redis.pttl(this.key);
     return { held: false, holder: parseHolder(String(reply)), expiresInMs: Math.max(0, expiresInMs) };
   }
 
   async release(): Promise<boolean> {
-    return (await this.redis.eval(release, 1, this.key, this.value)) === 1;
+    return (await evalScript(this.redis, release, [this.key], [this.value])) === 1;
   }
 }
 

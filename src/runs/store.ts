@@ -109,6 +109,20 @@ export class RunStore {
   }
 
   /**
+   * The record without its nodes' states (`nodes` is empty): what a node's worker needs (the
+   * plan). The states are a field per node, so every worker of a 1,000-node run reading them
+   * all would cost Redis and the workers O(nodes²).
+   */
+  async getPlanned(id: string): Promise<RunRecord | undefined> {
+    const values = await this.redis.hmget(keys.run(id), ...RECORD_FIELDS);
+    const hash: Record<string, string> = {};
+    RECORD_FIELDS.forEach((field, i) => {
+      if (values[i] !== null && values[i] !== undefined) hash[field] = values[i]!;
+    });
+    return hash.id ? parseRecord(hash) : undefined;
+  }
+
+  /**
    * Newest first. `before` is the cursor of the last page: its last run's
    * createdAt (ms) and id. Each batch starts just after the last run looked at
    * (by its rank), so runs created in the same millisecond are neither skipped
@@ -284,6 +298,9 @@ export class RunStore {
       .exec();
   }
 }
+
+/** The record's own fields (parseRecord), besides one `node:<name>` field per node. */
+const RECORD_FIELDS = ['id', 'status', 'createdAt', 'startedAt', 'finishedAt', 'requestedBy', 'plan'] as const;
 
 function parseRecord(hash: Record<string, string>): RunRecord {
   const nodes: Record<string, NodeState> = {};

@@ -180,12 +180,17 @@ export interface ElfOpenOptions {
   locate?: () => string | undefined;
 }
 
+/** Bytes after e_entry named `_start` when no symbol covers them (glibc's _start and ld.so's RTLD_START are shorter). */
+const ENTRY_CODE_BYTES = 64;
+
 export class ElfFile {
   readonly type: number;
   readonly machine: number;
   readonly segments: LoadSegment[];
   readonly sections: ElfSection[];
   readonly buildId: string | undefined;
+  /** e_entry: where the process starts when this file is what the kernel runs (a program, or ld.so). */
+  readonly entry: number;
   private readonly noteSegments: LoadSegment[] = [];
   private source: ByteSource | undefined;
   private symbols: SymbolTable | null | undefined; // null: tried, none
@@ -204,6 +209,7 @@ export class ElfFile {
     if (ehdr[4] !== ELFCLASS64 || ehdr[5] !== ELFDATA2LSB) throw new Error(`${label}: not a 64-bit little-endian ELF file`);
     this.type = ehdr.readUInt16LE(16);
     this.machine = ehdr.readUInt16LE(18);
+    this.entry = u64(ehdr, 24);
     this.segments = this.readSegments(ehdr);
     this.sections = this.readSections(ehdr);
     this.buildId = this.readBuildId();
@@ -330,7 +336,12 @@ export class ElfFile {
   /** The function symbol covering a virtual address. Loads symbols on first call. */
   lookup(vaddr: number): ElfSymbol | undefined {
     if (this.symbols === undefined) this.loadSymbols();
-    return this.symbols ? this.symbols.lookup(vaddr) : undefined;
+    const symbol = this.symbols ? this.symbols.lookup(vaddr) : undefined;
+    // Stripped entry code (ld.so's, a stripped program's) is still where every thread of the
+    // process began: named so, a stack ending there reads as complete.
+    if (!symbol && this.entry && vaddr >= this.entry && vaddr < this.entry + ENTRY_CODE_BYTES)
+      return { name: '_start', start: this.entry, size: ENTRY_CODE_BYTES };
+    return symbol;
   }
 
   /** Loads and sorts the symbol table now (normally done by the first lookup). */

@@ -21,7 +21,7 @@ const log = createLogger({ component: 'worker' });
 /** What the analysis needs of the node job's context (src/worker/run-node-job.ts). */
 export interface OwnAnalysisContext {
   redis: RedisClient;
-  store: Pick<RunStore, 'get'>;
+  store: Pick<RunStore, 'getPlanned'>;
   retentionSeconds: number;
   /** Operator Falco rule files and directories (SHERLOCK_FALCO_RULES). */
   falcoRules?: string[];
@@ -39,7 +39,7 @@ export async function analyzeOwnResults(
   let run: RunRecord | undefined;
   try {
     const started = performance.now();
-    run = await ctx.store.get(runId);
+    run = await ctx.store.getPlanned(runId);
     if (!run) throw new Error('its run record is gone');
     const analysis = analyzeNodeResults(run, node, stored);
     const meta = await storeNodeAnalysis(ctx.redis, runId, analysis, ctx.retentionSeconds);

@@ -8,10 +8,10 @@ import { captureNames } from '../captures/registry.js';
 import { nodeJobId } from '../queue/run-flow.js';
 import { connectRedis, settlesWithin } from '../redis/connection.js';
 import { keys, nodeQueue } from '../redis/keys.js';
-import { describeHolder, Lease, type LeaseHolder } from '../redis/lease.js';
+import { describeHolder, Lease, type LeaseAttempt, type LeaseHolder } from '../redis/lease.js';
 import { addShared } from '../redis/shared-metrics.js';
 import { nodeJobIncrements } from './node-metrics.js';
-import { HEARTBEAT_INTERVAL_MS, NODE_TTL_MS, publishHeartbeat, withdrawNode, workerProcess } from '../nodes/registry.js';
+import { HEARTBEAT_INTERVAL_MS, heartbeatWhileHeld, NODE_TTL_MS, withdrawNode, workerProcess } from '../nodes/registry.js';
 import type { SecretPattern } from '../redact/index.js';
 import { RunStore } from '../runs/store.js';
 import { STOP_REASON, type NodeJobData } from '../model/run.js';
@@ -87,42 +87,35 @@ export async function startNodeWorker(options: NodeWorkerOptions): Promise<NodeW
   // A worker that died mid-run left its run's spooled events behind.
   const stale = removeStaleSpools();
   if (stale) log.info('removed spool directories of workers no longer running', { count: stale });
-  // Set once the queue worker exists; the lease renewal below may run before that.
+  // Set once the queue worker exists; the first heartbeat may come before that.
   const workerRef: { current?: Worker<NodeJobData> } = {};
-  const renew = async (): Promise<boolean> => {
-    const attempt = await lease.acquire();
-    if (attempt.held !== holding) {
-      holding = attempt.held;
-      // Lost (our hold expired while Redis was away and another worker took the name):
-      // stop taking runs, as a standby, until the name is ours again.
-      if (!attempt.held) {
-        log.error('node name taken over by another worker; not taking runs', { holder: describeHolder(attempt.holder) });
-        await workerRef.current?.pause(true);
-      } else {
-        log.info('node name held again; taking runs');
-        await workerRef.current?.resume();
-      }
+  /** Follows the lease: lost (our hold expired while Redis was away and another worker took the name), stop taking runs until it is ours again. */
+  const follow = async (attempt: LeaseAttempt): Promise<void> => {
+    if (attempt.held === holding) return;
+    holding = attempt.held;
+    if (!attempt.held) {
+      log.error('node name taken over by another worker; not taking runs', { holder: describeHolder(attempt.holder) });
+      await workerRef.current?.pause(true);
+    } else {
+      log.info('node name held again; taking runs');
+      await workerRef.current?.resume();
     }
-    return holding;
   };
 
+  // Renews the name's lease and, while held, writes the heartbeat: one script.
   const heartbeat = () =>
-    renew()
-      .then((held) =>
-        held
-          ? publishHeartbeat(redis, {
-              name: node,
-              labels: options.labels,
-              kernel: release(),
-              btf: existsSync('/sys/kernel/btf/vmlinux'),
-              captures: captureNames(),
-              busy: currentRun !== undefined,
-              ...(currentRun ? { currentRun } : {}),
-              version: VERSION,
-              process: workerProcess(),
-            })
-          : undefined,
-      )
+    heartbeatWhileHeld(lease, {
+      name: node,
+      labels: options.labels,
+      kernel: release(),
+      btf: existsSync('/sys/kernel/btf/vmlinux'),
+      captures: captureNames(),
+      busy: currentRun !== undefined,
+      ...(currentRun ? { currentRun } : {}),
+      version: VERSION,
+      process: workerProcess(),
+    })
+      .then(follow)
       .catch((err) => log.warn('heartbeat failed', { error: (err as Error).message }));
 
   const jobs = new Worker<NodeJobData>(

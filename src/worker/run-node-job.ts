@@ -195,7 +195,7 @@ export const MAX_LIVE_ALERTS_PER_RULE = 5;
 async function startLiveRules(ctx: NodeJobContext, job: NodeJobData): Promise<FalcoStart | undefined> {
   const { runId, node } = job;
   try {
-    const run = await ctx.store.get(runId);
+    const run = await ctx.store.getPlanned(runId);
     if (!run) return undefined;
     let posted = 0;
     const perRule = new Map<string, number>();

@@ -2,6 +2,7 @@
 // Redis and BullMQ, refusing with domain errors (no status codes), auditing
 // what they do, and the same start path for every trigger.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Queue } from 'bullmq';
 import type { RedisClient } from '../../src/redis/connection.js';
 import { AuditLog } from '../../src/core/audit.js';
 import { Conflict, DomainError, Forbidden, Invalid, NotFound, Unauthenticated } from '../../src/core/errors.js';
@@ -12,6 +13,7 @@ import { NodeQueues } from '../../src/queue/node-queues.js';
 import { RunSubmitter } from '../../src/queue/run-flow.js';
 import { ScheduleStore } from '../../src/queue/schedules.js';
 import { connectRedis } from '../../src/redis/connection.js';
+import { nodeQueue } from '../../src/redis/keys.js';
 import { RunStore } from '../../src/runs/store.js';
 import { redisServerChildren, startTestRedis, type TestRedis } from '../helpers/redis.js';
 import { fakeNode } from '../server/harness.js';
@@ -91,6 +93,22 @@ describe('the application core', () => {
     const unknown = await rejection(runs.get('00000000-0000-4000-8000-000000000000'));
     expect(unknown).toBeInstanceOf(NotFound);
     expect(await runs.find('00000000-0000-4000-8000-000000000000')).toBeUndefined();
+  });
+
+  it("counts each node's waiting jobs as BullMQ does, without a Queue per node", async () => {
+    const before = (await queues.waitingCounts([NODE])).get(NODE)!;
+    const started = [];
+    for (let i = 0; i < 2; i++) started.push(await runs.start({ steps: [{ capture: 'execsnoop' }], targets: { nodes: [NODE] } }, { actor: 'admin' }));
+    const bullmq = new Queue(nodeQueue(NODE), { connection: bull });
+    try {
+      const counts = await queues.waitingCounts([NODE, 'no-such-node']);
+      expect(counts.get(NODE)).toBe(before + 2);
+      expect(counts.get(NODE)).toBe(await bullmq.getWaitingCount());
+      expect(counts.get('no-such-node')).toBe(0);
+    } finally {
+      await bullmq.close();
+      for (const run of started) await runs.cancel(await runs.get(run.id), { actor: 'admin' });
+    }
   });
 
   it('cancels a queued run (its waiting job taken back) once, then says it ended', async () => {

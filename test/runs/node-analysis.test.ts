@@ -121,6 +121,13 @@ describe("finalize from the nodes' analysis.json", () => {
     }
   }
 
+  it("a worker reads the run without its nodes' states (getPlanned); the rest is the record", async () => {
+    const { run } = await storedRun([]);
+    expect(Object.keys(run.nodes).sort()).toEqual([...NODES].sort());
+    expect(await store.getPlanned(run.id)).toEqual({ ...run, nodes: {} });
+    expect(await store.getPlanned('no-such-run')).toBeUndefined();
+  });
+
   it("every node stored its analysis: nothing is read back, and the findings and baseline numbers equal the fallback's", async () => {
     const { run } = await storedRun();
     const fromWorkers = await analyzeStoredRun(conn, run);

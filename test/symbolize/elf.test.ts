@@ -110,6 +110,22 @@ describe.skipIf(skip)(`ELF reader${skip ? ` (skipped: ${skip})` : ''}`, () => {
     expect(wrong.lookup(hidden.value + 1)).toBeUndefined();
   });
 
+  it("names a stripped program's entry code _start (where its stacks begin), and nothing past it", () => {
+    dir.write('main.c', 'int main(void) { return 0; }');
+    const program = dir.file('prog-stripped');
+    dir.cc(['-O2', '-s', '-o', program, 'main.c']);
+    const entry = parseInt(/Entry point address:\s+0x([0-9a-f]+)/.exec(execFileSync('readelf', ['-h', program], { encoding: 'utf8' }))![1]!, 16);
+    const elf = ElfFile.open(program);
+    try {
+      expect(elf.entry).toBe(entry);
+      expect(readelfFunctions(program)).toEqual([]); // no .symtab: only the entry rule can name it
+      expect(elf.lookup(entry + 5)?.name).toBe('_start');
+      expect(elf.lookup(entry + 64)?.name).not.toBe('_start');
+    } finally {
+      elf.close();
+    }
+  });
+
   it('rejects what is not a 64-bit little-endian ELF', () => {
     expect(() => ElfFile.open(dir.write('not-elf', 'hello world, this is not an ELF file at all.........................'))).toThrow(/not an ELF/);
   });
