@@ -41,7 +41,10 @@ export interface HeldInMemory {
   bytes: number;
 }
 
-/** Spooled events stay in memory this long (in events) before they are written, for amends (an exec's exit usually comes within). */
+/**
+ * Spooled events stay in memory at least this long (in events) before they are written, for amends (an exec's
+ * exit usually comes within); they are written HOLD_EVENTS at a time, so at most twice this many are held.
+ */
 export const HOLD_EVENTS = 1024;
 /** Events kept for take() (live consumers, from its first call) between two calls; past it the oldest are not streamed (they are still in the result). */
 export const MAX_UNTAKEN_EVENTS = 1024;
@@ -50,7 +53,7 @@ export const MAX_UNTAKEN_EVENTS = 1024;
  * Drains the ring buffer "events". Without a spool the events are kept in a
  * list bounded by `maxEvents` and `memoryBytes`; with one (a worker's run)
  * they are written to its file as they arrive, bounded by `maxEvents` and the
- * spool's byte budget, and only the last HOLD_EVENTS (plus a write buffer of
+ * spool's byte budget, and only the last 2 × HOLD_EVENTS (plus a write buffer of
  * SPOOL_WRITE_BYTES and up to MAX_UNTAKEN_EVENTS for live consumers) are in
  * memory. Past a budget, records are counted, not decoded, and the result
  * says it was truncated. `settle`, when given, runs once the window is over,
@@ -94,7 +97,7 @@ export function eventCollector<E>(
     events.push(event2);
     untaken?.push(event2);
     if (untaken && untaken.length > 2 * MAX_UNTAKEN_EVENTS) untaken = untaken.slice(-MAX_UNTAKEN_EVENTS);
-    writeHeld(HOLD_EVENTS);
+    if (events.length >= 2 * HOLD_EVENTS) writeHeld(HOLD_EVENTS);
     return event2;
   };
   const amend: Amend<E> = (event, fields) => {
