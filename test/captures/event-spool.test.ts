@@ -18,10 +18,10 @@ import { bpfHandlesOf, kernelSkipReason } from '../helpers/kernel.js';
 
 const skip = kernelSkipReason();
 
-/** A child process, killed past 30 s. */
-function child(file: string, args: string[]): Promise<number | null> {
+/** A child process, killed past `limitMs`. */
+function child(file: string, args: string[], limitMs = 30_000): Promise<number | null> {
   const child = spawn(file, args, { stdio: 'ignore' });
-  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+  const timer = setTimeout(() => child.kill('SIGKILL'), limitMs);
   return new Promise((resolve, reject) => {
     child.once('error', reject);
     child.once('exit', (code) => {
@@ -127,10 +127,11 @@ describe.skipIf(skip)(`event captures spooled to disk on the real kernel${skip ?
     // A sleeper execs first; more than 2 × HOLD_EVENTS execs follow before it is
     // ended, so its event is on disk when its exit comes: applied on reading.
     const marker = join(dir, 'sleeper');
-    const script = `(exec -a ${marker} sleep 30) & S=$!; for i in $(seq ${2 * HOLD_EVENTS + 300}); do /bin/true; done; kill -TERM $S; wait $S`;
-    const { result } = await captureAround(execsnoop, () => child('/bin/bash', ['-c', script]), {
+    const script = `(exec -a ${marker} sleep 600) & S=$!; for i in $(seq ${2 * HOLD_EVENTS + 300}); do /bin/true; done; kill -TERM $S; wait $S`;
+    const { result } = await captureAround(execsnoop, () => child('/bin/bash', ['-c', script], 150_000), {
       spool: { dir: spoolDir, budgetBytes: 512 * 1024 * 1024 },
       params: { ringBufferMiB: 16 },
+      durationMs: 160_000, // a bound only: the child's end ends the capture
       settleMs: 200,
     });
     const spool = spooledEventsOf(result)!;
@@ -148,5 +149,5 @@ describe.skipIf(skip)(`event captures spooled to disk on the real kernel${skip ?
       .split('\n')
       .map((l) => JSON.parse(l) as { argv: string[] });
     expect(rows.find((r) => r.argv[0] === marker)).toMatchObject({ exitSignal: 15 });
-  }, 90_000);
+  }, 330_000);
 });
