@@ -1,6 +1,7 @@
 // Captures' BPF objects opened, configured and verified ahead of a run, so that
 // starting a run only attaches (the verifier takes 5–50 ms an object). A warm
-// object has no program attached: it costs kernel memory (memory()), no CPU.
+// object has no program attached: it costs kernel memory (memory()), no CPU;
+// its perf events (profile's) are open but disabled, linked to the program.
 // Each object serves one run (its maps then hold that run's data), so a taken
 // object is replaced in the background, after the run's start.
 import type { BpfObject } from '../libbpf/index.js';
@@ -159,6 +160,9 @@ export class WarmPool {
     try {
       object = openConfigured(slot.settings);
       await object.loadAsync();
+      // Perf events opened now, disabled: the run's attach only enables them.
+      const { def, params } = slot.settings;
+      if (def.perfEvent && !gone()) object.preparePerfEvents(def.perfEvent(params));
     } catch (err) {
       object?.close();
       // A capture this kernel cannot load stays cold: each run then says why.

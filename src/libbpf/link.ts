@@ -3,7 +3,7 @@
 // (this project's own among them), so they get NotSupportedError, not errno.
 import { BpfError, NotSupportedError, privilegedCallError } from './errors.js';
 import type { ProgramSpec } from './spec.js';
-import { lastErrno, lib, type Handle } from './native.js';
+import { errnoOf, lastErrno, lib, type Handle } from './native.js';
 import { closeFd, onlineCpus, openPerfEvent, type PerfEventSpec } from './perf-event.js';
 import { hasKprobes, hasTracepoint } from './tracefs.js';
 
@@ -54,11 +54,38 @@ export function attachProgram(prog: Handle, spec: ProgramSpec, options: AttachOp
 export async function attachProgramAsync(prog: Handle, spec: ProgramSpec, options: AttachOptions): Promise<BpfLink> {
   const [kind, category = '', name = ''] = spec.section.split('/');
   if ((kind !== 'tracepoint' && kind !== 'tp') || !hasTracepoint(category, name)) return attachProgram(prog, spec, options);
-  const link = await new Promise<Handle>((resolve) => {
-    lib().bpf_program__attach_tracepoint.async(prog, category, name, (err: unknown, result: Handle) => resolve(err ? null : result));
-  });
+  const link = await inFlight(
+    new Promise<Handle>((resolve) => {
+      lib().bpf_program__attach_tracepoint.async(prog, category, name, (err: unknown, result: Handle) => resolve(err ? null : result));
+    }),
+  );
   if (!link) return attachProgram(prog, spec, options);
   return wrapLink(spec, `${category}:${name}`, link, 'attaching a tracepoint program');
+}
+
+// Attaches under way on koffi's threads: other kernel text patching (switching
+// the run-time stats) waits for them rather than take the text lock between them.
+let attachesInFlight = 0;
+const settledWaiters: (() => void)[] = [];
+
+function inFlight<T>(work: Promise<T>): Promise<T> {
+  attachesInFlight++;
+  return work.finally(() => {
+    if (--attachesInFlight === 0) for (const wake of settledWaiters.splice(0)) wake();
+  });
+}
+
+/** Resolves once no attach runs on koffi's threads, or after `maxWaitMs` at most. */
+export function attachesSettled(maxWaitMs: number): Promise<void> {
+  if (attachesInFlight === 0) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, maxWaitMs);
+    timer.unref();
+    settledWaiters.push(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
 }
 
 function wrapLink(spec: ProgramSpec, target: string, link: Handle, action: string): BpfLink {
@@ -85,26 +112,100 @@ function wrapLink(spec: ProgramSpec, target: string, link: Handle, action: strin
 
 function attachPerfEventEverywhere(prog: Handle, spec: ProgramSpec, event: PerfEventSpec | undefined): BpfLink {
   if (!event) throw new TypeError(`program ${spec.name} is a perf_event program: pass options.perfEvent`);
-  const links: BpfLink[] = [];
-  const destroy = () => links.splice(0).forEach((l) => l.destroy());
-  const destroyAsync = async () => void (await Promise.all(links.splice(0).map((l) => l.destroyAsync())));
+  return preparePerfEventLink(prog, spec, event).enable();
+}
+
+const BPF_PERF_EVENT = 41; // enum bpf_attach_type
+const PERF_EVENT_IOC_ENABLE = 0x2400;
+const PERF_EVENT_IOC_SET_BPF = 0x40042408;
+
+/**
+ * A perf_event program linked to its event on every online CPU, every event
+ * still disabled: it costs no CPU until enabled (a warm object's, so that a
+ * run's start only enables). Either enable it or destroy it.
+ */
+export interface PreparedPerfLink {
+  readonly event: PerfEventSpec;
+  readonly cpus: readonly number[];
+  enable(): BpfLink;
+  /** The same on koffi's threads: each enable waits for its CPU (an IPI), slow on a busy VM. */
+  enableAsync(): Promise<BpfLink>;
+  destroy(): void;
+}
+
+export function preparePerfEventLink(prog: Handle, spec: ProgramSpec, event: PerfEventSpec): PreparedPerfLink {
+  const native = lib();
+  const progFd = native.bpf_program__fd(prog);
+  const cpus = onlineCpus();
+  const opened: { cpu: number; fd: number; linkFd: number }[] = [];
+  const closeAll = () => {
+    for (const { fd, linkFd } of opened.splice(0)) {
+      closeFd(linkFd);
+      closeFd(fd);
+    }
+  };
   try {
-    for (const cpu of onlineCpus()) {
-      const fd = openPerfEvent(event, cpu);
-      const link = lib().bpf_program__attach_perf_event(prog, fd);
-      if (!link) {
-        const errno = lastErrno();
-        closeFd(fd);
-        throw errno
-          ? privilegedCallError(`attach of ${spec.name} to perf event on CPU ${cpu}`, errno, 'attaching a perf event program')
-          : new BpfError('bpf_program__attach_perf_event', errno);
+    for (const cpu of cpus) {
+      const fd = openPerfEvent(event, cpu); // opened disabled
+      opened.push({ cpu, fd, linkFd: -1 });
+      const linkFd = native.bpf_link_create(progFd, fd, BPF_PERF_EVENT, null);
+      if (linkFd >= 0) {
+        opened[opened.length - 1]!.linkFd = linkFd;
+        continue;
       }
-      // libbpf's perf-event link owns the fd and closes it on destroy.
-      links.push(wrapLink(spec, `perf_event cpu ${cpu}`, link, 'attaching a perf event program'));
+      // Kernels before 5.15 have no perf-event links: the event itself then holds the program.
+      if (native.ioctl(fd, PERF_EVENT_IOC_SET_BPF, progFd) !== 0) {
+        throw privilegedCallError(`attach of ${spec.name} to perf event on CPU ${cpu}`, lastErrno() || errnoOf(linkFd), 'attaching a perf event program');
+      }
     }
   } catch (err) {
-    destroy();
+    closeAll();
     throw err;
   }
-  return { program: spec.name, target: `perf_event type ${event.type} config ${event.config}`, destroy, destroyAsync };
+  let state: 'prepared' | 'enabled' | 'destroyed' = 'prepared';
+  const link = (): BpfLink => ({
+    program: spec.name,
+    target: `perf_event type ${event.type} config ${event.config}`,
+    destroy: closeAll,
+    async destroyAsync() {
+      const fds = opened.splice(0).flatMap(({ fd, linkFd }) => [linkFd, fd]);
+      await Promise.all(fds.filter((fd) => fd >= 0).map((fd) => new Promise((resolve) => native.close.async(fd, resolve))));
+    },
+  });
+  const take = () => {
+    if (state !== 'prepared') throw new Error(`perf events of ${spec.name} were already ${state}`);
+    state = 'enabled';
+  };
+  const failed = (cpu: number, errno: number) => {
+    closeAll();
+    return new BpfError(`enabling the perf event of ${spec.name} on CPU ${cpu}`, errno);
+  };
+  return {
+    event,
+    cpus,
+    enable() {
+      take();
+      for (const { cpu, fd } of opened) if (native.ioctl(fd, PERF_EVENT_IOC_ENABLE, 0) !== 0) throw failed(cpu, lastErrno());
+      return link();
+    },
+    async enableAsync() {
+      take();
+      const results = await inFlight(
+        Promise.all(
+          opened.map(
+            ({ fd }) =>
+              new Promise<number>((resolve) => native.ioctl.async(fd, PERF_EVENT_IOC_ENABLE, 0, (err: unknown, ret: number) => resolve(err ? -1 : ret))),
+          ),
+        ),
+      );
+      const bad = results.findIndex((r) => r !== 0);
+      // errno of a call on another thread is not ours to read: the sync call says it.
+      if (bad >= 0 && native.ioctl(opened[bad]!.fd, PERF_EVENT_IOC_ENABLE, 0) !== 0) throw failed(opened[bad]!.cpu, lastErrno());
+      return link();
+    },
+    destroy() {
+      if (state === 'prepared') closeAll();
+      state = 'destroyed';
+    },
+  };
 }

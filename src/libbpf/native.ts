@@ -57,6 +57,7 @@ function declare(libbpf: LibraryHandle, libc: LibraryHandle) {
     bpf_program__attach_tracepoint: f('bpf_link *bpf_program__attach_tracepoint(bpf_program *prog, const char *category, const char *name)'),
     bpf_program__attach_perf_event: f('bpf_link *bpf_program__attach_perf_event(bpf_program *prog, int pfd)'),
     bpf_link__destroy: f('int bpf_link__destroy(bpf_link *link)'),
+    bpf_link_create: f('int bpf_link_create(int prog_fd, int target_fd, int attach_type, void *opts)'),
 
     bpf_map__name: f('const char *bpf_map__name(bpf_map *map)'),
     bpf_map__fd: f('int bpf_map__fd(bpf_map *map)'),
@@ -85,7 +86,13 @@ function declare(libbpf: LibraryHandle, libc: LibraryHandle) {
     syscall: c('long syscall(long number, ...)'),
     mmap: c('void *mmap(void *addr, size_t length, int prot, int flags, int fd, int64_t offset)'),
     munmap: c('int munmap(void *addr, size_t length)'),
+    // memcpy from an address (a mapping plus an offset) into a Buffer; the return value is not wanted.
+    memcpy_from: libc.func('memcpy', 'void', ['void *', 'uintptr_t', 'size_t']),
     close: c('int close(int fd)'),
+    // ioctl is variadic; every request used here takes one integer, passed as
+    // the third integer argument (the same registers on x86-64 and arm64), so
+    // it can also run on koffi's threads (.async), which variadic calls cannot.
+    ioctl: c('int ioctl(int fd, unsigned long request, unsigned long arg)'),
     vsnprintf: c('int vsnprintf(_Out_ uint8_t *buf, size_t size, const char *fmt, void *args)'),
     mount: c('int mount(const char *source, const char *target, const char *fstype, unsigned long flags, void *data)'),
     sysconf: c('long sysconf(int name)'),
@@ -95,9 +102,22 @@ function declare(libbpf: LibraryHandle, libc: LibraryHandle) {
 export type Native = ReturnType<typeof declare>;
 let native: Native | undefined;
 
+/**
+ * Memory sets kept for calls on koffi's threads (its most). A capture start
+ * has ~30 such calls in flight (one per tracepoint); past the resident sets,
+ * each call allocated and freed its own 256 KiB, which cost 0.1–1 ms of the
+ * event loop per call on a busy host. Only pages a call touches take RSS.
+ */
+const RESIDENT_ASYNC_POOLS = 32;
+
 /** The bound functions; throws NotSupportedError when libbpf.so.1 is missing. */
 export function lib(): Native {
   if (native) return native;
+  try {
+    koffi.config({ ...koffi.config(), resident_async_pools: RESIDENT_ASYNC_POOLS });
+  } catch {
+    // Another library was loaded through koffi first: its settings stay.
+  }
   let libbpf: LibraryHandle;
   try {
     libbpf = koffi.load(process.env.SHERLOCK_LIBBPF ?? 'libbpf.so.1');

@@ -5,7 +5,9 @@ import { constants } from 'node:os';
 import { sectionVariables } from './btf.js';
 import { BpfError, NotSupportedError, ObjectFileError, errnoName, privilegedCallError } from './errors.js';
 import { mapTypeName, programTypeName } from './kernel-types.js';
-import { attachProgram, attachProgramAsync, type BpfLink, type AttachOptions } from './link.js';
+import { attachProgram, attachProgramAsync, preparePerfEventLink, type BpfLink, type AttachOptions, type PreparedPerfLink } from './link.js';
+import type { PerfEventSpec } from './perf-event.js';
+import { onlineCpus } from './perf-event.js';
 import { libbpfWarningsSince, routeLibbpfLog, warningsMark } from './log.js';
 import { BpfMap } from './map.js';
 import { errnoOf, koffi, lastErrno, lib, type Handle } from './native.js';
@@ -35,6 +37,7 @@ export class BpfObject {
   private readonly programHandles = new Map<string, Handle>();
   private readonly mapHandles = new Map<string, Handle>();
   private readonly links: BpfLink[] = [];
+  private readonly preparedPerfLinks = new Map<string, PreparedPerfLink>();
   private readonly maps = new Map<string, BpfMap>();
   private loaded = false;
   private loading: Promise<number> | undefined;
@@ -216,9 +219,38 @@ export class BpfObject {
     this.assertPhase('attach', true);
     const spec = this.spec.programs.find((p) => p.name === programName);
     if (!spec?.autoload) throw new TypeError(`program "${programName}" is not loaded in ${this.spec.path}`);
-    const link = attachProgram(this.programHandle(programName), spec, options);
+    const prepared = this.takePrepared(programName, options);
+    const link = prepared ? prepared.enable() : attachProgram(this.programHandle(programName), spec, options);
     this.links.push(link);
     return link;
+  }
+
+  /**
+   * Opens the events of its perf_event programs now, linked but disabled (no
+   * CPU until attach): a warm object's, so that a run's attach only enables
+   * them. An attach that asks for another event (or finds other CPUs online)
+   * opens its own instead.
+   */
+  preparePerfEvents(event: PerfEventSpec): void {
+    this.assertPhase('prepare perf events', true);
+    for (const p of this.spec.programs) {
+      if (!p.autoload || p.section !== 'perf_event' || this.preparedPerfLinks.has(p.name)) continue;
+      this.preparedPerfLinks.set(p.name, preparePerfEventLink(this.programHandle(p.name), p, event));
+    }
+  }
+
+  /** Perf events opened by preparePerfEvents and not yet enabled (tests, benchmarks). */
+  get preparedPerfEventCount(): number {
+    return [...this.preparedPerfLinks.values()].reduce((n, l) => n + l.cpus.length, 0);
+  }
+
+  private takePrepared(programName: string, options: AttachOptions): PreparedPerfLink | undefined {
+    const prepared = this.preparedPerfLinks.get(programName);
+    if (!prepared) return undefined;
+    this.preparedPerfLinks.delete(programName);
+    if (options.perfEvent && samePerfEvent(prepared.event, options.perfEvent) && sameCpus(prepared.cpus, onlineCpus())) return prepared;
+    prepared.destroy();
+    return undefined;
   }
 
   /** Attaches every loaded program; returns the links. A bare SEC("tracepoint") names no
@@ -231,7 +263,9 @@ export class BpfObject {
   async attachAllAsync(options: AttachOptions = {}): Promise<BpfLink[]> {
     this.assertPhase('attach', true);
     const programs = this.spec.programs.filter((p) => p.autoload && p.section !== 'tracepoint');
-    const settled = await Promise.allSettled(programs.map((p) => attachProgramAsync(this.programHandle(p.name), p, options)));
+    const settled = await Promise.allSettled(
+      programs.map((p) => this.takePrepared(p.name, options)?.enableAsync() ?? attachProgramAsync(this.programHandle(p.name), p, options)),
+    );
     // Kept even when one failed: close() or detachAll() then frees them with the rest.
     for (const s of settled) if (s.status === 'fulfilled') this.links.push(s.value);
     if (!this.handle) {
@@ -258,6 +292,8 @@ export class BpfObject {
       return;
     }
     for (const link of this.links.splice(0)) link.destroy();
+    for (const prepared of this.preparedPerfLinks.values()) prepared.destroy();
+    this.preparedPerfLinks.clear();
     this.emptyProgArrays();
     lib().bpf_object__close(this.handle);
     this.handle = null;
@@ -321,6 +357,14 @@ export class BpfObject {
       throw new Error(`cannot ${action} ${mustBeLoaded ? 'before' : 'after'} ${this.spec.path} is loaded`);
     }
   }
+}
+
+function samePerfEvent(a: PerfEventSpec, b: PerfEventSpec): boolean {
+  return a.type === b.type && a.config === b.config && a.frequency === b.frequency && a.period === b.period;
+}
+
+function sameCpus(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((cpu, i) => cpu === b[i]);
 }
 
 function memlockOf(fd: number): number {

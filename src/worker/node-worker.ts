@@ -21,6 +21,7 @@ import { removeStaleSpools } from './run-spool.js';
 import type { OwnCgroup } from './own-cgroup.js';
 import { runNodeJob } from './run-node-job.js';
 import { WarmPool } from '../captures/warm-pool.js';
+import { trimNativeHeap } from '../libbpf/index.js';
 import { WARM_POOL_MAX_MIB, warmSettings } from './warm-captures.js';
 
 const VERSION = '0.1.0';
@@ -118,6 +119,12 @@ export async function startNodeWorker(options: NodeWorkerOptions): Promise<NodeW
       .then(follow)
       .catch((err) => log.warn('heartbeat failed', { error: (err as Error).message }));
 
+  // Idle again (a run over, its warm objects replaced): what the run freed goes back to the kernel.
+  const idleAgain = async () => {
+    await pool?.settled();
+    if (currentRun === undefined) trimNativeHeap();
+  };
+
   const jobs = new Worker<NodeJobData>(
     nodeQueue(node),
     async (job: Job<NodeJobData>, _token: string | undefined, signal: AbortSignal | undefined) => {
@@ -146,6 +153,7 @@ export async function startNodeWorker(options: NodeWorkerOptions): Promise<NodeW
       } finally {
         currentRun = undefined;
         void heartbeat();
+        void idleAgain();
       }
     },
     // One run at a time per host; a crashed worker's job fails instead of re-running.
@@ -169,12 +177,14 @@ export async function startNodeWorker(options: NodeWorkerOptions): Promise<NodeW
   await heartbeat();
   const beat = setInterval(heartbeat, HEARTBEAT_INTERVAL_MS);
   log.info('worker started', { queue: nodeQueue(node) });
+  if (!pool || !options.warm) trimNativeHeap(); // start-up's parsing and compiling is over
   // In the background, one object at a time: the worker takes runs meanwhile (they start cold).
   if (pool && options.warm) {
     const t0 = Date.now();
     void pool.warm(warmSettings(options.warm, options.own)).then(() => {
       const { objects, kernelBytes } = pool.memory();
       log.info('warm pool ready', { objects, kernelMiB: Math.round((kernelBytes / 2 ** 20) * 10) / 10, ms: Date.now() - t0 });
+      trimNativeHeap();
     });
   }
 

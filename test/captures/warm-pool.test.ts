@@ -7,6 +7,8 @@ import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { execsnoop, type ExecEvent } from '../../src/captures/execsnoop/index.js';
 import { tcpconnlat } from '../../src/captures/tcpconnlat/index.js';
+import { profile } from '../../src/captures/profile/index.js';
+import { onlineCpus } from '../../src/libbpf/index.js';
 import { openConfigured, type ObjectSettings } from '../../src/captures/open-configured.js';
 import { WarmPool } from '../../src/captures/warm-pool.js';
 import { captureAround } from '../helpers/capture-around.js';
@@ -14,7 +16,7 @@ import { bpfHandlesOf, kernelSkipReason, stillLoaded } from '../helpers/kernel.j
 
 const skip = kernelSkipReason();
 
-const hostWide = (def: typeof execsnoop | typeof tcpconnlat, params: unknown = {}): ObjectSettings => ({
+const hostWide = (def: typeof execsnoop | typeof tcpconnlat | typeof profile, params: unknown = {}): ObjectSettings => ({
   def: def as unknown as ObjectSettings['def'],
   params: def.params.parse(params),
   target: { description: 'all processes' },
@@ -79,6 +81,31 @@ describe.skipIf(skip)(`warm pool${skip ? ` (skipped: ${skip})` : ''}`, () => {
     expect(byPid.result.timings.warm).toBe(false);
   });
 
+  it('keeps a profile object with its perf events open but disabled: no sample while idle, a run only enables them', async () => {
+    pool = new WarmPool({ refillDelayMs: 0 });
+    const settings = hostWide(profile, { frequency: 997 });
+    await pool.warm([settings]);
+    const warmObject = pool.take(settings)!;
+    expect(warmObject.preparedPerfEventCount).toBe(onlineCpus().length);
+    burnCpu(100);
+    expect([...warmObject.map('counts').keys()]).toEqual([]); // disabled: nothing sampled while idle
+    warmObject.close(); // taken: ours to free (and its perf events with it)
+    await pool.settled(); // the replacement, prepared again
+
+    // Its 16 MiB ring was counted twice as V8 external memory when read through a view (a GC in every start).
+    const externalBefore = process.memoryUsage().external;
+    let externalAtLive = 0;
+    const during = () => {
+      externalAtLive = process.memoryUsage().external;
+      burnCpu(200);
+      return Promise.resolve();
+    };
+    const { result } = await captureAround(profile, during, { pool, params: { frequency: 997 } });
+    expect(result.timings.warm).toBe(true);
+    expect(result.total).toBeGreaterThan(20); // ~200 of this process alone at 997 Hz
+    expect(externalAtLive - externalBefore).toBeLessThan(4 << 20);
+  });
+
   it('frees an object closed while the verifier still has it', async () => {
     const object = openConfigured(hostWide(execsnoop));
     const loading = object.loadAsync();
@@ -87,3 +114,8 @@ describe.skipIf(skip)(`warm pool${skip ? ` (skipped: ${skip})` : ''}`, () => {
     expect(object.isOpen).toBe(false);
   });
 });
+
+function burnCpu(ms: number): void {
+  const until = performance.now() + ms;
+  while (performance.now() < until);
+}

@@ -1,5 +1,6 @@
 // on_sample on a CPU-clock perf event, opened on every online CPU: it must
 // fire while we burn CPU, and stop once detached.
+import { readdirSync, readlinkSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { onlineCpus, PERF_COUNT_SW_CPU_CLOCK, PERF_TYPE_SOFTWARE } from '../../src/libbpf/index.js';
 import { burnCpu, closeFixtures, cpuClock, expectNothingLeft, kernelSkip, kernelTitle, loadFixture, sumPerCpu } from './fixture.js';
@@ -43,4 +44,60 @@ describe.skipIf(kernelSkip)(kernelTitle('perf_event programs'), () => {
     burnCpu(150);
     expect(sumPerCpu(obj.map('samples'))).toBe(atDestroy);
   });
+
+  it('prepared (a warm object): linked but disabled, samples nothing; attach only enables, opening no new event', async () => {
+    const obj = loadFixture({ skip: ['on_getppid', 'on_getpgid'] });
+    const samples = obj.map('samples');
+    const before = perfEventFds();
+    obj.preparePerfEvents(cpuClock);
+    expect(obj.preparedPerfEventCount).toBe(onlineCpus().length);
+    expect(perfEventFds()).toBe(before + onlineCpus().length);
+    burnCpu(150);
+    expect(sumPerCpu(samples)).toBe(0n); // no CPU while idle
+
+    const [link] = await obj.attachAllAsync({ perfEvent: cpuClock });
+    expect(link?.target).toBe(`perf_event type ${PERF_TYPE_SOFTWARE} config ${PERF_COUNT_SW_CPU_CLOCK}`);
+    expect(obj.preparedPerfEventCount).toBe(0);
+    expect(perfEventFds()).toBe(before + onlineCpus().length); // the prepared ones, nothing new
+    burnCpu(150);
+    expect(sumPerCpu(samples)).toBeGreaterThan(20n);
+
+    await obj.detachAll();
+    expect(perfEventFds()).toBe(before);
+    const atDetach = sumPerCpu(samples);
+    burnCpu(100);
+    expect(sumPerCpu(samples)).toBe(atDetach);
+  });
+
+  it('an attach asking for another event closes the prepared ones and opens its own', () => {
+    const obj = loadFixture({ skip: ['on_getppid', 'on_getpgid'] });
+    const before = perfEventFds();
+    obj.preparePerfEvents({ ...cpuClock, frequency: 99 });
+    obj.attach('on_sample', { perfEvent: cpuClock });
+    expect(obj.preparedPerfEventCount).toBe(0);
+    expect(perfEventFds()).toBe(before + onlineCpus().length);
+    burnCpu(150);
+    expect(sumPerCpu(obj.map('samples'))).toBeGreaterThan(20n); // at the asked-for rate, not 99 Hz (~15)
+  });
+
+  it('prepared events of an object closed unattached are closed with it', () => {
+    const obj = loadFixture({ skip: ['on_getppid', 'on_getpgid'] });
+    const before = perfEventFds();
+    obj.preparePerfEvents(cpuClock);
+    obj.close();
+    expect(perfEventFds()).toBe(before);
+  });
 });
+
+/** This process's open perf event fds. */
+function perfEventFds(): number {
+  let n = 0;
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      if (readlinkSync(`/proc/self/fd/${fd}`) === 'anon_inode:[perf_event]') n++;
+    } catch {
+      // closed while we looked
+    }
+  }
+  return n;
+}
