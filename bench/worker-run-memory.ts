@@ -239,9 +239,7 @@ export async function workerRunMemory(): Promise<void> {
     note('events seen = kept + dropped (all reasons: ring buffer full while the worker decodes, past the spool share); opens after the window are not seen');
     note("1M opens make 1M events per step; how many the worker decodes in the window is the host's limit (2 shared cores here): the rest are ring drops");
     note("anon = RssAnon, the worker's own memory (heap, buffers); 'rings mapped' = RssFile+RssShmem growth, the ring buffers' kernel pages mapped");
-    note(
-      `at attach: each ring's data pages are mapped twice (wrap-around), ${STEPS} × 64 MiB rings ≈ ${(STEPS * 128) / 1024} GiB at most, set by ringBufferMiB whatever the event count`,
-    );
+    note(`at attach: ${STEPS} × 64 MiB rings, set by ringBufferMiB whatever the event count (kernel memory, not the worker's heap)`);
     note("RSS growth = both; the goal is on the worker's own memory");
     verdict(
       Math.max(...reports.map(growth)) <= TARGET_GROWTH_BYTES,

@@ -45,9 +45,9 @@ export interface HeldInMemory {
  * Spooled events stay in memory at least this long (in events) before they are written, for amends (an exec's
  * exit usually comes within); they are written HOLD_EVENTS at a time, so at most twice this many are held.
  */
-export const HOLD_EVENTS = 1024;
+export const HOLD_EVENTS = 512;
 /** Events kept for take() (live consumers, from its first call) between two calls; past it the oldest are not streamed (they are still in the result). */
-export const MAX_UNTAKEN_EVENTS = 1024;
+export const MAX_UNTAKEN_EVENTS = 512;
 
 /**
  * Drains the ring buffer "events". Without a spool the events are kept in a
