@@ -362,7 +362,7 @@ export async function writeFixtureRun(
     const { results } = made[i % variants]!;
     const summaries: CaptureSummary[] = [];
     for (const r of results) {
-      const put = (name: string, contentType: string, content: string | Buffer) =>
+      const put = (name: string, contentType: string, content: CaptureFile['content']) =>
         putArtifact(redis, { runId: id, node, name, contentType, ttlSeconds }, content);
       const json = await put(`${r.capture}.json`, 'application/json', r.json);
       rawBytes += json.bytes;

@@ -93,7 +93,8 @@ const benchmarks: Benchmark[] = [
   },
   {
     name: 'worker-run-memory',
-    title: 'Worker memory over one big run: 16 opensnoop steps under an open storm, light vs heavy, with and without the event budget',
+    title:
+      'Worker memory over one big run: 16 opensnoop steps (1M events per step) spooled to disk, stored and analyzed, light vs heavy storm, default vs large spool budget',
     target: 'peak RSS ≤200 MB over the idle worker, whatever the event count',
     run: workerRunMemory,
   },

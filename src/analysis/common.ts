@@ -110,6 +110,40 @@ export const objs = (v: unknown): Obj[] => arr(v).filter(isObj);
 export const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
 export const str = (v: unknown): string => (typeof v === 'string' ? v : typeof v === 'number' ? String(v) : '');
 
+/**
+ * An events-kind result's events: in memory (`events`), or spooled on disk
+ * (`eventSpool`, a worker's run: src/captures/event-spool.ts), read from the
+ * file as it is iterated. Each loop over it is one streaming pass; never
+ * turn it into an array.
+ */
+export function eventsOf(data: Obj): Iterable<Obj> {
+  const spool = data.eventSpool;
+  if (!spool || typeof spool !== 'object' || !(Symbol.iterator in spool)) return objs(data.events);
+  return {
+    *[Symbol.iterator]() {
+      for (const v of spool as Iterable<unknown>) if (isObj(v)) yield v;
+    },
+  };
+}
+
+/** Distinct keys an analyzer aggregates events under (per parent, program, error...); past it, new keys are counted, not kept. */
+export const MAX_EVENT_GROUPS = 10_000;
+
+/** Aggregates per key with at most MAX_EVENT_GROUPS keys; `overflow` counts the events of keys not kept. */
+export class BoundedGroups<G> {
+  readonly map = new Map<string, G>();
+  overflow = 0;
+  constructor(private readonly make: () => G) {}
+  /** The key's group, or undefined (counted) once the cap is reached. */
+  get(key: string): G | undefined {
+    let g = this.map.get(key);
+    if (g) return g;
+    if (this.map.size >= MAX_EVENT_GROUPS) return void this.overflow++;
+    this.map.set(key, (g = this.make()));
+    return g;
+  }
+}
+
 /** Adds `value` under `key` in a map of sums. */
 export function addTo<K>(map: Map<K, number>, key: K, value: number): void {
   map.set(key, (map.get(key) ?? 0) + value);

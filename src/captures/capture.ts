@@ -13,11 +13,13 @@ import type { Log2Histogram } from './histogram.js';
 import type { RecordLayout } from './records.js';
 import type { ResolvedTarget } from './target.js';
 import type { CaptureStop, CaptureTruncation } from '../model/run.js';
+import type { SpoolSettings } from './event-spool.js';
 
 /**
  * The few result shapes analysis and reports understand; a capture's data is
  * an object holding its kind's field (plus anything of its own beside it):
- * - events:    { events: E[] }                  (execsnoop, opensnoop)
+ * - events:    { events: E[] }                  (execsnoop, opensnoop); in a worker's run
+ *              { events: [], eventSpool }       the events are on disk (event-spool.ts)
  * - histogram: { histograms: LabeledHistogram[] } (tcpconnlat, runqlat, ...)
  * - counters:  { rows: R[] }                     (filetop, tcpretrans, ...)
  * - stacks:    { stacks: StackSample[] }         (profile, offcputime)
@@ -35,8 +37,10 @@ export interface CollectContext<P> {
   object: BpfObject;
   params: P;
   target: ResolvedTarget;
-  /** Memory the kept events may take (estimated bytes): the capture's share of load.workerEventMemoryMiB. */
+  /** Without a spool: memory the kept events may take (estimated bytes); none when absent. */
   eventBudgetBytes?: number;
+  /** A worker's run: where an events capture writes its events, and how many bytes it may (src/captures/event-spool.ts). */
+  spool?: SpoolSettings;
 }
 
 /** What a capture without a BPF object gets (see CaptureDefinition.sample). */
@@ -58,10 +62,13 @@ export interface Collector<D> {
    * The records kept since the last call, as finish() will store them (an
    * events-kind capture's `events`), for consumers that act while the window
    * is open (Falco rules); a collector without it is read only at the end.
+   * The first call starts the stream (nothing is kept for it before).
    */
   take?(): unknown[];
-  /** Set once it stopped keeping events at a budget (maxEvents, its memory share). */
+  /** Set once it stopped keeping events at a budget (maxEvents, its spool or memory share). */
   truncated?(): CaptureTruncation | undefined;
+  /** Records kept with a field it could not record (counted in user space), besides the kernel's count. */
+  partialReads?(): number;
 }
 
 /** A collector whose data is ready at once, for captures that wrap it. */
@@ -119,7 +126,8 @@ export interface CaptureDefinition<P = unknown, D = unknown> {
 export interface CaptureFile {
   name: string;
   contentType: string;
-  content: string | Buffer;
+  /** Chunks when the content is read from disk as it is stored (spooled events): never one string. */
+  content: string | Buffer | Iterable<Buffer>;
 }
 
 /** What every capture run reports besides its data. */

@@ -9,7 +9,7 @@ export { MAX_TGIDS } from '../model/target.js'; // SHERLOCK_MAX_TGIDS
 
 /** enum sherlock_counter, by index: what each slot counts. */
 const COUNTERS = ['ringbuf_full', 'map_full', 'partial_read', 'tgids_full'] as const;
-export type DropReason = 'ringbuf_full' | 'map_full' | 'tgids_full' | 'event_cap' | 'memory_budget';
+export type DropReason = 'ringbuf_full' | 'map_full' | 'tgids_full' | 'event_cap' | 'spool_budget' | 'memory_budget';
 export type DropCounts = Partial<Record<DropReason, number>>;
 
 export interface KernelCounters {

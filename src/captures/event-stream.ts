@@ -1,11 +1,13 @@
 // What every streaming (events-kind) capture shares: its settings for the
 // event cap and ring buffer, a collector that drains the ring buffer "events"
-// and counts what is past the cap as dropped, and the NDJSON file.
+// into memory or a spool file (a worker's run, event-spool.ts) and counts
+// what is past a budget as dropped, and the NDJSON file.
 import { z } from 'zod';
 import { RingBufferReader, type BpfObject } from '../libbpf/index.js';
 import { eventIdentities } from '../cgroups/process-cgroup.js';
 import type { CaptureFile, CaptureResult, SyncCollector } from './capture.js';
 import type { CaptureTruncation } from '../model/run.js';
+import { EventSpoolWriter, type SpooledEvents, type SpoolSettings } from './event-spool.js';
 
 export const streamParams = {
   maxEvents: z.number().int().min(1).max(1_000_000).default(100_000).describe('events kept; later ones are counted as dropped (event_cap)'),
@@ -17,64 +19,131 @@ export function sizeRingBuffer(object: BpfObject, mib: number): void {
   object.setMaxEntries('events', 2 ** Math.ceil(Math.log2(mib)) * 1024 * 1024);
 }
 
-/** `keep` stores an event unless the cap is reached (then it is counted and undefined is returned). */
-export type RecordHandler<E> = (record: Buffer, keep: (event: E) => E | undefined) => void;
+/** `keep` stores an event unless a budget is reached (then it is counted and undefined is returned). */
+export type Keep<E> = (event: E) => E | undefined;
+/** Sets fields learnt after the event was kept (an exec's exit), whether it is still in memory or already spooled. */
+export type Amend<E> = (event: E, fields: Partial<E>) => void;
+export type RecordHandler<E> = (record: Buffer, keep: Keep<E>, amend: Amend<E>) => void;
+
+/** An events capture's budgets and, in a worker's run, where its events spool to. */
+export interface EventBudgets {
+  /** The capture's maxEvents. */
+  maxEvents: number;
+  /** Without a spool: estimated heap bytes the kept events may take (none when absent). */
+  memoryBytes?: number;
+  /** With a spool, events go to disk, held against its byte budget; in memory only a bounded part. */
+  spool?: SpoolSettings;
+}
+
+/** What a spooling collector holds in memory now: events not yet written or not yet taken, and its write buffer. */
+export interface HeldInMemory {
+  events: number;
+  bytes: number;
+}
 
 /**
- * Drains the ring buffer "events" into a list bounded by `maxEvents` and by
- * `budgetBytes` (the estimated memory of the events kept; the node's share of
- * load.workerEventMemoryMiB). Past either, records are counted, not decoded,
- * and the result says it was truncated. `settle`, when given, runs once the
- * window is over, for events a handler held back (it keeps them with the same
- * `keep`).
+ * Spooled events stay in memory at least this long (in events) before they are written, for amends (an exec's
+ * exit usually comes within); they are written HOLD_EVENTS at a time, so at most twice this many are held.
+ */
+export const HOLD_EVENTS = 512;
+/** Events kept for take() (live consumers, from its first call) between two calls; past it the oldest are not streamed (they are still in the result). */
+export const MAX_UNTAKEN_EVENTS = 512;
+
+/**
+ * Drains the ring buffer "events". Without a spool the events are kept in a
+ * list bounded by `maxEvents` and `memoryBytes`; with one (a worker's run)
+ * they are written to its file as they arrive, bounded by `maxEvents` and the
+ * spool's byte budget, and only the last 2 × HOLD_EVENTS (plus a write buffer of
+ * SPOOL_WRITE_BYTES and up to MAX_UNTAKEN_EVENTS for live consumers) are in
+ * memory. Past a budget, records are counted, not decoded, and the result
+ * says it was truncated. `settle`, when given, runs once the window is over,
+ * for events a handler held back (it keeps them with the same `keep`).
  */
 export function eventCollector<E>(
   object: BpfObject,
-  maxEvents: number,
+  name: string,
+  budgets: EventBudgets,
   handle: RecordHandler<E>,
-  settle?: (keep: (event: E) => E | undefined) => void,
-  budgetBytes = Infinity,
-): SyncCollector<{ events: E[] }> {
+  settle?: (keep: Keep<E>) => void,
+): SyncCollector<{ events: E[]; eventSpool?: SpooledEvents<E> }> & { held(): HeldInMemory } {
+  const { maxEvents, memoryBytes = Infinity, spool } = budgets;
   const reader = new RingBufferReader(object.map('events'));
-  const events: E[] = [];
+  const writer = spool ? new EventSpoolWriter<E>(spool, name) : undefined;
+  const events: E[] = []; // all kept events without a spool; the held ones with one
+  let heldFrom = 0; // kept index of events[0]
+  let kept = 0;
   let bytes = 0;
   let full: CaptureTruncation['reason'] | undefined;
   let overCap = 0;
+  const indexOf = new WeakMap<object, number>();
+  let untaken: E[] | undefined; // from the first take() on: nobody streaming, nothing kept for it
+  let closed: SpooledEvents<E> | undefined;
   const identityOf = eventIdentities();
-  const keep = (event: E) => {
-    if (!full && events.length >= maxEvents) full = 'event-cap';
-    if (!full && bytes >= budgetBytes) full = 'memory-budget';
+  const writeHeld = (keepLast: number) => {
+    if (!writer || events.length <= keepLast) return;
+    const out = events.splice(0, events.length - keepLast);
+    for (const e of out) writer.append(e);
+    heldFrom += out.length;
+  };
+  const keep: Keep<E> = (event) => {
+    if (!full && kept >= maxEvents) full = 'event-cap';
+    if (!full && writer && writer.bytes >= spool!.budgetBytes) full = 'spool-budget';
+    if (!full && !writer && bytes >= memoryBytes) full = 'memory-budget';
     if (full) return void overCap++;
-    const kept = withContainer(event, identityOf);
-    bytes += estimateBytes(kept);
-    events.push(kept);
-    return event;
+    const event2 = withContainer(event, identityOf);
+    if (!writer && memoryBytes !== Infinity) bytes += estimateBytes(event2);
+    if (event2 && typeof event2 === 'object') indexOf.set(event2, kept);
+    kept++;
+    events.push(event2);
+    untaken?.push(event2);
+    if (untaken && untaken.length > 2 * MAX_UNTAKEN_EVENTS) untaken = untaken.slice(-MAX_UNTAKEN_EVENTS);
+    if (events.length >= 2 * HOLD_EVENTS) writeHeld(HOLD_EVENTS);
+    return event2;
+  };
+  const amend: Amend<E> = (event, fields) => {
+    const index = event && typeof event === 'object' ? indexOf.get(event) : undefined;
+    if (index === undefined) return;
+    if (!writer || index >= heldFrom) Object.assign(event as object, fields);
+    else writer.patch(index, fields);
   };
   // Once full, a record costs a count: no decoding, no allocation.
-  const onRecord = (record: Buffer) => (full ? void overCap++ : handle(record, keep));
-  let taken = 0;
+  const onRecord = (record: Buffer) => (full ? void overCap++ : handle(record, keep, amend));
   return {
     poll: () => void reader.drain(onRecord),
     take: () => {
-      const fresh = events.slice(taken);
-      taken = events.length;
+      const fresh = !untaken ? [] : untaken.length > MAX_UNTAKEN_EVENTS ? untaken.slice(-MAX_UNTAKEN_EVENTS) : untaken;
+      untaken = [];
       return fresh;
     },
+    held: () => ({ events: (writer ? events.length : 0) + (untaken?.length ?? 0), bytes: writer?.heldBytes ?? 0 }),
     finish: () => {
       settle?.(keep);
-      return { events };
+      if (!writer) return { events };
+      writeHeld(0);
+      closed ??= writer.close();
+      return { events: [], eventSpool: closed };
     },
-    drops: () => (overCap ? { [full === 'memory-budget' ? 'memory_budget' : 'event_cap']: overCap } : {}),
-    truncated: () => (full ? truncation(full, events.length, overCap, full === 'event-cap' ? maxEvents : budgetBytes) : undefined),
-    close: () => reader.close(),
+    drops: () => (overCap ? { [dropReason[full!]]: overCap } : {}),
+    truncated: () =>
+      full ? truncation(full, kept, overCap, full === 'event-cap' ? maxEvents : full === 'spool-budget' ? spool!.budgetBytes : memoryBytes) : undefined,
+    partialReads: () => closed?.counts.patchesLost ?? 0,
+    close: () => {
+      reader.close();
+      if (!closed) writer?.discard();
+    },
   };
 }
 
+const dropReason = { 'event-cap': 'event_cap', 'memory-budget': 'memory_budget', 'spool-budget': 'spool_budget' } as const;
+
 function truncation(reason: CaptureTruncation['reason'], keptEvents: number, droppedEvents: number, limit: number): CaptureTruncation {
+  const mib = `~${Math.round((limit / 1048576) * 10) / 10} MiB`;
   const message =
     reason === 'event-cap'
       ? `kept the first ${keptEvents} events (maxEvents ${limit}); ${droppedEvents} later ones were dropped`
-      : `kept ${keptEvents} events in ~${Math.round(limit / 1048576)} MiB, this capture's share of load.workerEventMemoryMiB; ${droppedEvents} later ones were dropped`;
+      : reason === 'spool-budget'
+        ? `kept ${keptEvents} events in ${mib} of spool, this capture's share of load.workerEventSpoolMiB; ${droppedEvents} later ones were dropped`
+        : `kept ${keptEvents} events in ${mib} of memory (the run's event memory budget); ${droppedEvents} later ones were dropped`;
   return { reason, keptEvents, droppedEvents, limit, message };
 }
 
@@ -106,8 +175,13 @@ function withContainer<E>(event: E, identityOf: ReturnType<typeof eventIdentitie
   return e;
 }
 
-/** Events as NDJSON, one record a line: what log tools and `jq -c` take. */
-export function eventFiles(result: CaptureResult<{ events: unknown[] }>): CaptureFile[] {
+/** Events as NDJSON, one record a line: what log tools and `jq -c` take; read from the spool in chunks when spooled. */
+export function eventFiles(result: CaptureResult<{ events: unknown[]; eventSpool?: SpooledEvents<unknown> }>): CaptureFile[] {
+  const file = { name: `${result.capture}.ndjson`, contentType: 'application/x-ndjson' };
+  if (result.eventSpool) return [{ ...file, content: result.eventSpool.ndjsonChunks() }];
   const lines = result.events.map((e) => JSON.stringify(e)).join('\n');
-  return [{ name: `${result.capture}.ndjson`, contentType: 'application/x-ndjson', content: lines ? lines + '\n' : '' }];
+  return [{ ...file, content: lines ? lines + '\n' : '' }];
 }
+
+/** How many events the data holds, in memory or spooled. */
+export const eventCount = (data: { events: unknown[]; eventSpool?: SpooledEvents<unknown> }): number => data.eventSpool?.length ?? data.events.length;

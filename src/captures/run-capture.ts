@@ -15,6 +15,7 @@ import { trackRunTime, type RunTimeMeter } from './run-time-sampler.js';
 import { liveTap, type LiveEventsHandler } from './live-events.js';
 import { CPU_BUDGET_SAMPLE_MS } from '../model/limits.js';
 import type { CaptureStop } from '../model/run.js';
+import { spooledEventsOf, type SpoolSettings } from './event-spool.js';
 
 export const DRAIN_INTERVAL_MS = 10;
 const PROGRESS_INTERVAL_MS = 250;
@@ -56,7 +57,7 @@ export interface CaptureRequest {
   pool?: WarmPool;
   /** A streaming capture's new events while it runs, for people watching (redacted copies, rate-capped: src/captures/live-events.ts). */
   onEvents?: LiveEventsHandler;
-  /** Memory its kept events may take (estimated bytes); past it an events capture keeps no more and says so. Absent: no budget. */
+  /** Without a spool: memory its kept events may take (estimated bytes); past it an events capture keeps no more and says so. Absent: no budget. */
   eventBudgetBytes?: number;
   /**
    * Given: the result is read at the window's end with the probes still on,
@@ -67,6 +68,8 @@ export interface CaptureRequest {
    * before the last drain, as `sherlock capture` does.
    */
   detachLater?(detached: Promise<void>): void;
+  /** An events capture writes its events here as they arrive (a worker's run), up to its byte budget; absent: kept in memory. */
+  spool?: SpoolSettings;
 }
 
 /** Settings that do not fit the capture's schema; the message lists what is allowed. */
@@ -98,7 +101,13 @@ export async function runCapture<P, D>(def: CaptureDefinition<P, D>, request: Ca
     if (!warmObject) await object.loadAsync();
     fillTgidFilter(object, target);
     const loadMs = elapsedMs(t0) - openMs;
-    collector = def.collect({ object, params, target, ...(request.eventBudgetBytes !== undefined ? { eventBudgetBytes: request.eventBudgetBytes } : {}) });
+    collector = def.collect({
+      object,
+      params,
+      target,
+      ...(request.eventBudgetBytes !== undefined ? { eventBudgetBytes: request.eventBudgetBytes } : {}),
+      ...(request.spool ? { spool: { ...request.spool, redaction: request.redaction ?? [] } } : {}),
+    });
     const deliver = recordDelivery(collector, request);
     await object.attachAllAsync(def.perfEvent ? { perfEvent: def.perfEvent(params) } : {});
     const attachMs = elapsedMs(t0) - openMs - loadMs;
@@ -121,7 +130,9 @@ export async function runCapture<P, D>(def: CaptureDefinition<P, D>, request: Ca
     deliver?.();
     // The one seam every capture's data leaves through: secrets are hidden here,
     // before anything stores, analyzes, prints or posts it.
+    // Spooled events were redacted as they were written (event-spool.ts).
     const { data, redactions } = redactCaptureData(await collector.finish(), request.redaction);
+    const spooled = spooledEventsOf(data);
     deliver?.(true); // records a collector kept only in finish (held back until the window ended)
     const counters = readKernelCounters(object);
     const drops = { ...counters.drops, ...collector.drops?.() };
@@ -139,8 +150,8 @@ export async function runCapture<P, D>(def: CaptureDefinition<P, D>, request: Ca
       ...(truncated ? { truncated } : {}),
       dropped: Object.values(drops).reduce((a, b) => a + (b ?? 0), 0),
       drops,
-      partialReads: counters.partialReads,
-      redactions,
+      partialReads: counters.partialReads + (collector.partialReads?.() ?? 0),
+      redactions: redactions + (spooled?.counts.redactions ?? 0),
       bpfCpuNs: Math.round(cost.ns),
       bpfRunCount: Math.round(cost.runs),
       bounds,
@@ -258,6 +269,7 @@ function waitAndDrain(
 function recordDelivery(collector: Collector<unknown>, request: CaptureRequest): ((final?: boolean) => void) | undefined {
   const take = collector.take?.bind(collector);
   if (!take || (!request.onRecords && !request.onEvents)) return undefined;
+  take(); // the stream starts: from now on the collector keeps what it has not handed over
   const live = request.onEvents ? liveTap(request.onEvents) : undefined;
   let onRecords = request.onRecords;
   const hand = (records: unknown[]) => {

@@ -53,7 +53,10 @@ function cgroup2Paths(): Map<string, string> | undefined {
   if (!root) return undefined;
   const paths = new Map<string, string>();
   const walk = (dir: string, rel: string, depth: number) => {
-    paths.set(String(statSync(dir, { bigint: true }).ino), rel || '/');
+    // A cgroup removed between its parent's listing and here (a test's, a finished unit's) is skipped, not thrown from a ring drain.
+    const stat = statSync(dir, { bigint: true, throwIfNoEntry: false });
+    if (!stat) return;
+    paths.set(String(stat.ino), rel || '/');
     if (depth > 8) return;
     let entries: Dirent[] = [];
     try {

@@ -1,6 +1,6 @@
 // `sherlock capture NAME --duration 5s [--pid N] [--comm NAME] [--json]`:
 // one capture on this host, no Redis; a table for people or JSON for tools.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { CaptureDefinition, CaptureResult } from '../captures/capture.js';
@@ -136,7 +136,12 @@ function writeOutputs(def: CaptureDefinition, result: CaptureResult, dir: string
   mkdirSync(dir, { recursive: true });
   const files = [{ name: `${def.name}.json`, content: JSON.stringify(result, null, 2) + '\n' }, ...(def.files?.(result) ?? [])];
   for (const file of files) {
-    writeFileSync(join(dir, file.name), file.content);
+    const { content } = file;
+    if (typeof content === 'string' || Buffer.isBuffer(content)) writeFileSync(join(dir, file.name), content);
+    else {
+      writeFileSync(join(dir, file.name), '');
+      for (const chunk of content) appendFileSync(join(dir, file.name), chunk);
+    }
     process.stderr.write(`wrote ${join(dir, file.name)}\n`);
   }
 }

@@ -73,7 +73,7 @@ async function workerSettings(cfg: ServerConfig) {
     falcoRules,
     redaction: loadRedactionPatterns(cfg.configFile),
     warm: await warmChoice(cfg.warm),
-    eventMemoryMiB: loadLimitsFrom(cfg.configFile).workerEventMemoryMiB,
+    eventSpoolMiB: loadLimitsFrom(cfg.configFile).workerEventSpoolMiB,
   };
   return { falcoLine, options };
 }

@@ -6,7 +6,7 @@ import {
   DEFAULT_MAX_CONCURRENT_DOWNLOADS,
   DEFAULT_REPORT_PARSE_MIB,
   DEFAULT_REPORT_SPOOL_MIB,
-  DEFAULT_WORKER_EVENT_MEMORY_MIB,
+  DEFAULT_WORKER_EVENT_SPOOL_MIB,
 } from '../model/limits.js';
 import { readYamlFile } from './config-file.js';
 import { strictObject } from './zod-text.js';
@@ -37,10 +37,11 @@ export interface LoadLimits {
   /** Compressed report.html (MiB) one bundle download holds while measuring it; a bigger page is drawn twice instead. */
   reportSpoolMiB: number;
   /**
-   * Memory (MiB, estimated heap of the decoded events) a worker's event captures of one run may keep,
-   * shared equally among them; a capture past its share keeps no more events and is marked truncated.
+   * Disk (MiB of NDJSON) a worker's event captures of one run may spool their events to, shared equally
+   * among them; a capture past its share keeps no more events and is marked truncated. Their memory is
+   * bounded by the code, not by this (a write buffer and the last events per capture).
    */
-  workerEventMemoryMiB: number;
+  workerEventSpoolMiB: number;
 }
 
 export const DEFAULT_LOAD_LIMITS: LoadLimits = {
@@ -53,7 +54,7 @@ export const DEFAULT_LOAD_LIMITS: LoadLimits = {
   maxConcurrentDownloads: DEFAULT_MAX_CONCURRENT_DOWNLOADS,
   reportParseMiB: DEFAULT_REPORT_PARSE_MIB,
   reportSpoolMiB: DEFAULT_REPORT_SPOOL_MIB,
-  workerEventMemoryMiB: DEFAULT_WORKER_EVENT_MEMORY_MIB,
+  workerEventSpoolMiB: DEFAULT_WORKER_EVENT_SPOOL_MIB,
 };
 
 const percent = (what: string) => z.number().gt(0, `${what} must be above 0`).max(100, `${what} is at most 100 (one whole CPU)`);
@@ -68,7 +69,7 @@ export const loadLimitsSchema = strictObject({
   maxConcurrentDownloads: z.number().int().min(1).max(1000).default(DEFAULT_LOAD_LIMITS.maxConcurrentDownloads),
   reportParseMiB: z.number().int().min(1).max(1024).default(DEFAULT_LOAD_LIMITS.reportParseMiB),
   reportSpoolMiB: z.number().int().min(1).max(1024).default(DEFAULT_LOAD_LIMITS.reportSpoolMiB),
-  workerEventMemoryMiB: z.number().int().min(1).max(65_536).default(DEFAULT_LOAD_LIMITS.workerEventMemoryMiB),
+  workerEventSpoolMiB: z.number().int().min(1).max(1_048_576).default(DEFAULT_LOAD_LIMITS.workerEventSpoolMiB),
 }).superRefine((l, ctx) => {
   if (l.cpuBudgetPercent > l.maxCpuBudgetPercent) {
     ctx.addIssue({

@@ -13,5 +13,5 @@ export const DEFAULT_MAX_CONCURRENT_DOWNLOADS = 4;
 export const DEFAULT_REPORT_PARSE_MIB = 8;
 /** Compressed report.html (MiB) one bundle download holds while measuring it (load.reportSpoolMiB). */
 export const DEFAULT_REPORT_SPOOL_MIB = 4;
-/** Memory (MiB) a worker's event captures of one run may keep, shared among them (load.workerEventMemoryMiB). */
-export const DEFAULT_WORKER_EVENT_MEMORY_MIB = 32;
+/** Disk (MiB of NDJSON) a worker's event captures of one run may spool, shared among them (load.workerEventSpoolMiB). */
+export const DEFAULT_WORKER_EVENT_SPOOL_MIB = 1024;

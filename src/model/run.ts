@@ -64,12 +64,15 @@ export interface CaptureStop {
 
 /** A capture that stopped keeping events at a budget: what it kept, what it dropped, why. */
 export interface CaptureTruncation {
-  /** `event-cap`: the capture's maxEvents; `memory-budget`: its share of load.workerEventMemoryMiB. */
-  reason: 'event-cap' | 'memory-budget';
+  /**
+   * `event-cap`: the capture's maxEvents; `spool-budget`: its share of load.workerEventSpoolMiB (a worker's
+   * run, events on disk); `memory-budget`: the in-memory budget a direct runCapture caller set.
+   */
+  reason: 'event-cap' | 'spool-budget' | 'memory-budget';
   keptEvents: number;
   /** Events seen past the budget and dropped (counted, not decoded). */
   droppedEvents: number;
-  /** The budget: events for event-cap, bytes for memory-budget. */
+  /** The budget: events for event-cap, bytes for spool-budget and memory-budget. */
   limit: number;
   message: string;
 }

@@ -1,12 +1,15 @@
 // The one pass every capture result goes through before it leaves the
 // collector (src/captures/run-capture.ts): every string in the data, any
 // depth, and every array of strings read as argv.
-import { createRedactor } from './redactor.js';
+import { createRedactor, type Redactor } from './redactor.js';
 import type { SecretPattern } from './patterns.js';
 
-/** The data with its secrets hidden (in place), and how many were. */
-export function redactCaptureData<D>(data: D, extra: readonly SecretPattern[] = []): { data: D; redactions: number } {
-  const redactor = createRedactor(extra);
+/** The data with its secrets hidden (in place), and how many were; `redactor` reuses compiled patterns (one per spooled event). */
+export function redactCaptureData<D>(
+  data: D,
+  extra: readonly SecretPattern[] = [],
+  redactor: Redactor = createRedactor(extra),
+): { data: D; redactions: number } {
   // Symbol names and paths repeat across stacks and rows: each distinct string once.
   const seen = new Map<string, string>();
   const text = (s: string) => {

@@ -6,7 +6,7 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
-import { createGunzip, gunzip, gzip } from 'node:zlib';
+import { createGunzip, createGzip, gunzip, gzip } from 'node:zlib';
 import type { RedisClient } from './connection.js';
 import { keys } from './keys.js';
 
@@ -35,11 +35,27 @@ export type StoredArtifact = { meta: ArtifactMeta; gz: Buffer[] } | { why: strin
 const metaKey = (runId: string, node: string, name: string) => keys.artifact(runId, node, name);
 const chunkKey = (runId: string, node: string, name: string, i: number) => `${keys.artifact(runId, node, name)}:${i}`;
 
+/** Where an artifact goes: its run, node (or pseudo node), name, type and retention. */
+export interface ArtifactPlace {
+  runId: string;
+  node: string;
+  name: string;
+  contentType: string;
+  ttlSeconds: number;
+}
+
+/**
+ * Stores an artifact. Content in chunks (an iterable, e.g. spooled events read
+ * from disk) is gzipped as it streams and written a stored chunk at a time, the
+ * meta last, so memory stays at a chunk or two whatever its size; a reader
+ * sees it only once whole.
+ */
 export async function putArtifact(
   redis: RedisClient,
-  where: { runId: string; node: string; name: string; contentType: string; ttlSeconds: number },
-  content: string | Buffer,
+  where: ArtifactPlace,
+  content: string | Buffer | Iterable<Buffer> | AsyncIterable<Buffer>,
 ): Promise<ArtifactMeta> {
+  if (typeof content !== 'string' && !Buffer.isBuffer(content)) return putArtifactChunks(redis, where, content);
   const raw = typeof content === 'string' ? Buffer.from(content) : content;
   const gz = await gzipAsync(raw);
   const chunks = Math.max(1, Math.ceil(gz.length / CHUNK_BYTES));
@@ -50,6 +66,42 @@ export async function putArtifact(
   }
   tx.set(metaKey(where.runId, where.node, where.name), JSON.stringify(meta), 'EX', where.ttlSeconds);
   await tx.exec();
+  return meta;
+}
+
+async function putArtifactChunks(redis: RedisClient, where: ArtifactPlace, content: Iterable<Buffer> | AsyncIterable<Buffer>): Promise<ArtifactMeta> {
+  let bytes = 0;
+  let storedBytes = 0;
+  let chunks = 0;
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  const store = async (final: boolean) => {
+    while (pendingBytes >= CHUNK_BYTES || (final && (pendingBytes > 0 || chunks === 0))) {
+      const all = Buffer.concat(pending);
+      const chunk = all.subarray(0, CHUNK_BYTES);
+      await redis.set(chunkKey(where.runId, where.node, where.name, chunks++), chunk, 'EX', where.ttlSeconds);
+      const rest = all.subarray(chunk.length);
+      pending = rest.length ? [Buffer.from(rest)] : [];
+      pendingBytes = rest.length;
+    }
+  };
+  async function* counted(): AsyncGenerator<Buffer> {
+    for await (const chunk of content) {
+      bytes += chunk.length;
+      yield chunk;
+    }
+  }
+  await pipeline(Readable.from(counted(), { objectMode: false }), createGzip(), async function (gz: AsyncIterable<Buffer>) {
+    for await (const out of gz) {
+      pending.push(out);
+      pendingBytes += out.length;
+      storedBytes += out.length;
+      await store(false);
+    }
+  });
+  await store(true);
+  const meta: ArtifactMeta = { name: where.name, contentType: where.contentType, bytes, storedBytes, chunks };
+  await redis.set(metaKey(where.runId, where.node, where.name), JSON.stringify(meta), 'EX', where.ttlSeconds);
   return meta;
 }
 

@@ -9,6 +9,7 @@ import { RunAnalysis, type NodeAnalysisPart, type NodeResult } from './analyze-r
 import { linksSchema, SYMPTOMS, type BaselineMetric } from '../model/findings.js';
 import { summarize } from '../baselines/metrics.js';
 import type { CaptureResult } from '../captures/capture.js';
+import { spooledEventsOf } from '../captures/event-spool.js';
 import { gunzipArtifact, putArtifact, readStoredArtifacts, type ArtifactMeta, type StoredArtifact } from '../redis/artifacts.js';
 import type { NodeState, RunRecord } from '../model/run.js';
 
@@ -51,7 +52,8 @@ export const analyzedArtifacts = (state: NodeState | undefined): { capture: stri
 export function analyzeNodeResults(run: RunRecord, node: string, stored: StoredResult[]): NodeAnalysis {
   const analysis = new RunAnalysis({ run });
   const results = stored.map((s): NodeResult => {
-    const tooLarge = tooLargeToAnalyze(s.bytes);
+    // Spooled events are read in a streaming pass: no size limit (finalize's fallback, reading the JSON whole, keeps it).
+    const tooLarge = spooledEventsOf(s.result) ? undefined : tooLargeToAnalyze(s.bytes);
     return tooLarge ? { node, capture: s.result.capture, error: tooLarge } : { node, result: s.result };
   });
   const part = analysis.analyzeNode(results);

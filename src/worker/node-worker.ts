@@ -16,7 +16,8 @@ import type { SecretPattern } from '../redact/index.js';
 import { RunStore } from '../runs/store.js';
 import { STOP_REASON, type NodeJobData } from '../model/run.js';
 import { createLogger } from '../util/logger.js';
-import { DEFAULT_WORKER_EVENT_MEMORY_MIB } from '../model/limits.js';
+import { DEFAULT_WORKER_EVENT_SPOOL_MIB } from '../model/limits.js';
+import { removeStaleSpools } from './run-spool.js';
 import type { OwnCgroup } from './own-cgroup.js';
 import { runNodeJob } from './run-node-job.js';
 import { WarmPool } from '../captures/warm-pool.js';
@@ -40,8 +41,8 @@ export interface NodeWorkerOptions {
   falcoRules?: string[];
   /** Captures whose objects are kept loaded between runs (warm-captures.ts); none when absent. */
   warm?: readonly string[];
-  /** load.workerEventMemoryMiB: what the event captures of one run may keep, shared among them. */
-  eventMemoryMiB?: number;
+  /** load.workerEventSpoolMiB: what the event captures of one run may spool to disk, shared among them. */
+  eventSpoolMiB?: number;
 }
 
 export interface NodeWorker {
@@ -91,6 +92,9 @@ export async function startNodeWorker(options: NodeWorkerOptions): Promise<NodeW
     throw new NodeNameInUseError(node, first.holder, first.expiresInMs);
   }
   let holding = true;
+  // A worker that died mid-run left its run's spooled events behind.
+  const stale = removeStaleSpools();
+  if (stale) log.info('removed spool directories of workers no longer running', { count: stale });
   // Set once the queue worker exists; the first heartbeat may come before that.
   const workerRef: { current?: Worker<NodeJobData> } = {};
   /** Follows the lease: lost (our hold expired while Redis was away and another worker took the name), stop taking runs until it is ours again. */
@@ -149,7 +153,7 @@ export async function startNodeWorker(options: NodeWorkerOptions): Promise<NodeW
           redaction: options.redaction,
           ...(pool ? { pool } : {}),
           ...(options.own ? { own: options.own } : {}),
-          eventMemoryBytes: (options.eventMemoryMiB ?? DEFAULT_WORKER_EVENT_MEMORY_MIB) * 1024 * 1024,
+          eventSpoolBytes: (options.eventSpoolMiB ?? DEFAULT_WORKER_EVENT_SPOOL_MIB) * 1024 * 1024,
           detachLater,
         });
         await addShared(redis, nodeJobIncrements(node, state));

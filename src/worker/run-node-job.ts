@@ -6,7 +6,8 @@
 // was captured.
 import { release } from 'node:os';
 import type { RedisClient } from '../redis/connection.js';
-import type { CaptureDefinition } from '../captures/capture.js';
+import type { CaptureDefinition, CaptureFile } from '../captures/capture.js';
+import { resultJson } from '../captures/event-spool.js';
 import { captures } from '../captures/registry.js';
 import { NotSupportedError } from '../libbpf/index.js';
 import { runCapture } from '../captures/run-capture.js';
@@ -17,13 +18,14 @@ import type { StoredResult } from '../runs/node-analysis.js';
 import type { RunStore } from '../runs/store.js';
 import { STOP_REASON, type CaptureSummary, type NodeJobData, type NodeState } from '../model/run.js';
 import { createLogger } from '../util/logger.js';
-import { DEFAULT_CPU_BUDGET_PERCENT } from '../model/limits.js';
+import { DEFAULT_CPU_BUDGET_PERCENT, DEFAULT_WORKER_EVENT_SPOOL_MIB } from '../model/limits.js';
 import { analyzeOwnResults } from './analyze-own-results.js';
 import { startFalcoSession, type FalcoStart } from './falco-rules.js';
 import type { FalcoAlert } from '../falco/matcher.js';
 import { livePublisher } from './live-publisher.js';
 import type { OwnCgroup } from './own-cgroup.js';
 import { startCostMeter } from './sherlock-cost.js';
+import { createRunSpool } from './run-spool.js';
 
 const log = createLogger({ component: 'worker' });
 
@@ -40,8 +42,10 @@ export interface NodeJobContext {
   falcoRules?: string[];
   /** The worker's loaded objects: a step with their settings only attaches. */
   pool?: WarmPool;
-  /** What the job's event captures may keep in memory together (estimated bytes), shared equally; absent: no budget. */
-  eventMemoryBytes?: number;
+  /** What the job's event captures may spool to disk together (NDJSON bytes), shared equally (load.workerEventSpoolMiB). */
+  eventSpoolBytes?: number;
+  /** Where the job's spool directory is made (the OS temp dir by default). */
+  spoolRoot?: string;
   /** Given: the captures' probes come off after the node has reported, and their detaches are handed here (runCapture's detachLater). */
   detachLater?(detached: Promise<void>): void;
 }
@@ -62,10 +66,27 @@ export async function runNodeJob(job: NodeJobData, ctx: NodeJobContext): Promise
     return { status: started.status === 'missing' ? 'cancelled' : started.status, startedAt, kernel };
   }
 
+  // Event captures write their events here as they arrive; it goes when the job ends, however it ends.
+  const spool = createRunSpool(runId, ctx.spoolRoot);
+  try {
+    return await captureStoreAndAnalyze(job, ctx, { startedAt, kernel }, spool.dir);
+  } finally {
+    spool.remove();
+  }
+}
+
+async function captureStoreAndAnalyze(
+  job: NodeJobData,
+  ctx: NodeJobContext,
+  started: { startedAt: string; kernel: string },
+  spoolDir: string,
+): Promise<NodeState> {
+  const { runId, node } = job;
+  const { startedAt, kernel } = started;
   const falcoLive = await startLiveRules(ctx, job);
   const cost = startCostMeter(ctx.own);
   const eventSteps = job.steps.filter((s) => captures.get(s.capture)?.kind === 'events').length;
-  const eventBudgetBytes = ctx.eventMemoryBytes !== undefined ? Math.floor(ctx.eventMemoryBytes / Math.max(1, eventSteps)) : undefined;
+  const spoolBudgetBytes = Math.floor((ctx.eventSpoolBytes ?? DEFAULT_WORKER_EVENT_SPOOL_MIB * 1024 * 1024) / Math.max(1, eventSteps));
   const outcomes = await Promise.all(
     job.steps.map(async (step): Promise<{ summary: CaptureSummary; stored?: StoredResult }> => {
       const def = captures.get(step.capture);
@@ -81,7 +102,7 @@ export async function runNodeJob(job: NodeJobData, ctx: NodeJobContext): Promise
           redaction: ctx.redaction,
           ...(ctx.pool ? { pool: ctx.pool } : {}),
           ...(ctx.own ? { excludeCgroupId: ctx.own.id } : {}),
-          ...(eventBudgetBytes !== undefined ? { eventBudgetBytes } : {}),
+          spool: { dir: spoolDir, budgetBytes: spoolBudgetBytes },
           ...(ctx.detachLater ? { detachLater: ctx.detachLater } : {}),
           onLive: () => void ctx.store.appendEvent(runId, { type: 'capture-live', node, capture: step.capture }).catch(() => {}),
           ...(falcoLive
@@ -99,9 +120,10 @@ export async function runNodeJob(job: NodeJobData, ctx: NodeJobContext): Promise
         }
         if (result.truncated) log.warn('capture truncated at a budget', { runId, node, capture: step.capture, ...result.truncated });
         const artifact = `${step.capture}.json`;
-        const store = (name: string, contentType: string, content: string | Buffer) =>
+        const store = (name: string, contentType: string, content: CaptureFile['content']) =>
           putArtifact(ctx.redis, { runId, node, name, contentType, ttlSeconds: ctx.retentionSeconds }, content);
-        const meta = await store(artifact, 'application/json', JSON.stringify(result));
+        // Spooled events are read from disk in chunks as they are stored (resultJson, eventFiles).
+        const meta = await store(artifact, 'application/json', resultJson(result));
         const files = def.files?.(result) ?? [];
         for (const file of files) await store(file.name, file.contentType, file.content);
         const summary: CaptureSummary = {

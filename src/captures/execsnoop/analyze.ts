@@ -1,5 +1,18 @@
 // execsnoop's checks: Exec storms per parent, failing execs, short-lived processes exiting with an error.
-import { addTo, makeFinding, num, objs, str, timeImpact, topKeys, type CaptureAnalysis, type AnalysisContext, type Obj } from '../../analysis/common.js';
+import {
+  addTo,
+  BoundedGroups,
+  eventsOf,
+  makeFinding,
+  MAX_EVENT_GROUPS,
+  num,
+  str,
+  timeImpact,
+  topKeys,
+  type CaptureAnalysis,
+  type AnalysisContext,
+  type Obj,
+} from '../../analysis/common.js';
 import { fmtMs, fmtSeconds, fmtRate, listText, plural, processLabel } from '../../format/index.js';
 import type { Finding } from '../../analysis/types.js';
 import type { ExecHit } from '../../analysis/rules.js';
@@ -8,9 +21,27 @@ const MAX_FINDINGS_EACH = 5;
 /** What a fork + exec costs the caller and the kernel, for processes whose lifetime is not known (still running). */
 const EXEC_COST_S = 0.001;
 
-/** Time the processes of these execs took: their lifetimes where they ended in the window, else the cost of the exec. */
-function processSeconds(events: Obj[], window: number): number {
-  return events.reduce((n, e) => n + (e.lifetimeMs !== undefined ? Math.min(num(e.lifetimeMs) / 1000, window) : EXEC_COST_S), 0);
+/** Time one exec's process took: its lifetime where it ended in the window, else the cost of the exec. */
+const processSeconds = (e: Obj, window: number): number => (e.lifetimeMs !== undefined ? Math.min(num(e.lifetimeMs) / 1000, window) : EXEC_COST_S);
+
+/** Distinct names counted per group (programs, callers, exit codes); the rest go under "other". */
+const MAX_NAMES = 100;
+const countName = (map: Map<string, number>, key: string) => addTo(map, map.has(key) || map.size < MAX_NAMES ? key : 'other', 1);
+
+interface Group {
+  n: number;
+  seconds: number;
+  examples: Obj[];
+  names: Map<string, number>;
+  more: Map<string, number>;
+  longest: number;
+  pcomm: string;
+}
+const newGroup = (): Group => ({ n: 0, seconds: 0, examples: [], names: new Map(), more: new Map(), longest: 0, pcomm: '' });
+function add(g: Group, e: Obj, window: number): void {
+  g.n++;
+  g.seconds += processSeconds(e, window);
+  if (g.examples.length < 5) g.examples.push(eventRow(e));
 }
 
 /** What ran: argv[0]'s file, else the comm. */
@@ -34,28 +65,53 @@ const eventRow = (e: Obj) => ({
 });
 
 function analyzeExecsnoop(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
-  const events = objs(data.events);
   const window = Math.max(0.001, ctx.windowSeconds);
   const t = ctx.thresholds;
 
-  // Storms: execs per parent (its pid and the name it had when it forked).
-  const parents = new Map<number, { ppid: number; pcomm: string; events: Obj[]; programs: Map<string, number> }>();
-  for (const e of events) {
-    const ppid = num(e.ppid);
-    let p = parents.get(ppid);
-    if (!p) parents.set(ppid, (p = { ppid, pcomm: str(e.pcomm), events: [], programs: new Map() }));
-    p.events.push(e);
-    addTo(p.programs, str(e.comm) || programOf(e), 1);
+  // One streaming pass (the events may be spooled on disk): storms per parent
+  // (its pid and the name it had when it forked), failed execs per program and
+  // error, processes ending with an error per program.
+  const parents = new BoundedGroups(newGroup);
+  const failedExecs = new BoundedGroups(newGroup);
+  const exits = new BoundedGroups(newGroup);
+  let total = 0;
+  let failed = 0;
+  for (const e of eventsOf(data)) {
+    total++;
+    const p = parents.get(String(num(e.ppid)));
+    if (p) {
+      if (!p.n) p.pcomm = str(e.pcomm);
+      add(p, e, window);
+      countName(p.names, str(e.comm) || programOf(e));
+    }
+    if (num(e.retval) < 0) {
+      failed++;
+      const f = failedExecs.get(`${programOf(e)}\0${str(e.error) || num(e.retval)}`);
+      if (f) {
+        add(f, e, window);
+        countName(f.names, processLabel(str(e.pcomm) || str(e.comm), e.ppid));
+      }
+      continue;
+    }
+    if (e.lifetimeMs === undefined || (num(e.exitCode) === 0 && !num(e.exitSignal))) continue;
+    const x = exits.get(programOf(e));
+    if (!x) continue;
+    add(x, e, window);
+    countName(x.names, num(e.exitSignal) ? `signal ${num(e.exitSignal)}` : `code ${num(e.exitCode)}`);
+    countName(x.more, processLabel(e.pcomm, e.ppid));
+    x.longest = Math.max(x.longest, num(e.lifetimeMs));
   }
+
   const storms: Finding[] = [];
-  for (const p of parents.values()) {
-    const rate = p.events.length / window;
+  for (const [key, p] of parents.map) {
+    const ppid = Number(key);
+    const rate = p.n / window;
     if (rate < t.execsPerSecondPerParent) continue;
-    const who = processLabel(p.pcomm, p.ppid);
+    const who = processLabel(p.pcomm, ppid);
     const title =
-      `${who} started ${plural(p.events.length, 'process', 'processes')} in ${fmtSeconds(window)} (${fmtRate(rate)}, threshold ${fmtRate(t.execsPerSecondPerParent)}), ` +
-      `mostly ${listText(topKeys(p.programs, 3))}: an exec storm costs CPU and fork/exec latency; next: what ${p.pcomm || 'it'} loops over (its execsnoop.ndjson rows with ppid ${p.ppid}).`;
-    const spent = processSeconds(p.events, window);
+      `${who} started ${plural(p.n, 'process', 'processes')} in ${fmtSeconds(window)} (${fmtRate(rate)}, threshold ${fmtRate(t.execsPerSecondPerParent)}), ` +
+      `mostly ${listText(topKeys(p.names, 3))}: an exec storm costs CPU and fork/exec latency; next: what ${p.pcomm || 'it'} loops over (its execsnoop.ndjson rows with ppid ${ppid}).`;
+    const spent = p.seconds;
     const impact = timeImpact(spent, window, `${fmtRate(rate)}; the processes it started ran ${spent.toFixed(2)} s in all over ${fmtSeconds(window)}`, [
       'cpu',
       'latency',
@@ -63,80 +119,52 @@ function analyzeExecsnoop(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
     storms.push({
       ...makeFinding(
         ctx,
-        `storm:${p.ppid}`,
+        `storm:${ppid}`,
         impact.value >= 0.5 ? 'critical' : 'warning',
         title,
         {
-          ppid: p.ppid,
+          ppid,
           pcomm: p.pcomm,
-          execs: p.events.length,
+          execs: p.n,
           perSecond: Math.round(rate * 100) / 100,
           threshold: t.execsPerSecondPerParent,
-          programs: Object.fromEntries([...p.programs].sort((a, b) => b[1] - a[1]).slice(0, 10)),
-          examples: p.events.slice(0, 5).map(eventRow),
+          programs: Object.fromEntries([...p.names].sort((a, b) => b[1] - a[1]).slice(0, 10)),
+          examples: p.examples,
         },
         rate / Math.max(0.001, t.execsPerSecondPerParent),
         impact,
       ),
-      cause: { key: `exec storm from ${p.pcomm || '?'}`, subject: `pid ${p.ppid} ${fmtRate(rate)}` },
+      cause: { key: `exec storm from ${p.pcomm || '?'}`, subject: `pid ${ppid} ${fmtRate(rate)}` },
       // A program restarted again and again (signals: its exit loop) explains the storm of its starts.
-      links: { shows: topKeys(p.programs, 3).map((program) => `restarts:${program}`) },
+      links: { shows: topKeys(p.names, 3).map((program) => `restarts:${program}`) },
     });
   }
 
   // Execs that failed (ENOENT, EACCES, ...), per program and error.
-  const failedExecs = new Map<string, Obj[]>();
-  for (const e of events) {
-    if (num(e.retval) >= 0) continue;
-    const key = `${programOf(e)}\0${str(e.error) || num(e.retval)}`;
-    failedExecs.set(key, [...(failedExecs.get(key) ?? []), e]);
-  }
   const failures: Finding[] = [];
-  for (const [key, list] of failedExecs) {
-    if (list.length < t.failedExecs) continue;
+  for (const [key, f] of failedExecs.map) {
+    if (f.n < t.failedExecs) continue;
     const [program, error] = key.split('\0') as [string, string];
-    const callers = new Map<string, number>();
-    for (const e of list) addTo(callers, processLabel(str(e.pcomm) || str(e.comm), e.ppid), 1);
-    const title = `${plural(list.length, 'exec')} of ${program} failed with ${error} in ${fmtSeconds(window)} (threshold ${t.failedExecs}), from ${listText(topKeys(callers, 3))}.`;
+    const title = `${plural(f.n, 'exec')} of ${program} failed with ${error} in ${fmtSeconds(window)} (threshold ${t.failedExecs}), from ${listText(topKeys(f.names, 3))}.`;
     failures.push(
       makeFinding(
         ctx,
         `failed-exec:${program}:${error}`,
         'warning',
         title,
-        {
-          program,
-          error,
-          count: list.length,
-          threshold: t.failedExecs,
-          examples: list.slice(0, 5).map(eventRow),
-        },
-        list.length / Math.max(1, t.failedExecs),
-        timeImpact(list.length * EXEC_COST_S, window, `${plural(list.length, 'failed exec')} of ~${EXEC_COST_S * 1000} ms each`, ['health']),
+        { program, error, count: f.n, threshold: t.failedExecs, examples: f.examples },
+        f.n / Math.max(1, t.failedExecs),
+        timeImpact(f.n * EXEC_COST_S, window, `${plural(f.n, 'failed exec')} of ~${EXEC_COST_S * 1000} ms each`, ['health']),
       ),
     );
   }
 
   // Processes that ended inside the window with an error code or a signal, per program.
-  const exits = new Map<string, Obj[]>();
-  for (const e of events) {
-    if (num(e.retval) < 0 || e.lifetimeMs === undefined) continue;
-    if (num(e.exitCode) === 0 && !num(e.exitSignal)) continue;
-    const key = programOf(e);
-    exits.set(key, [...(exits.get(key) ?? []), e]);
-  }
-  for (const [program, list] of exits) {
-    if (list.length < t.failedExecs) continue;
-    const codes = new Map<string, number>();
-    const parentsOf = new Map<string, number>();
-    for (const e of list) {
-      addTo(codes, num(e.exitSignal) ? `signal ${num(e.exitSignal)}` : `code ${num(e.exitCode)}`, 1);
-      addTo(parentsOf, processLabel(e.pcomm, e.ppid), 1);
-    }
-    const longest = Math.max(...list.map((e) => num(e.lifetimeMs)));
+  for (const [program, x] of exits.map) {
+    if (x.n < t.failedExecs) continue;
     const title =
-      `${program} exited with ${listText(topKeys(codes, 3))} ${plural(list.length, 'time')} in ${fmtSeconds(window)} (threshold ${t.failedExecs}), ` +
-      `each after ${fmtMs(longest)} or less, started by ${listText(topKeys(parentsOf, 2))}.`;
+      `${program} exited with ${listText(topKeys(x.names, 3))} ${plural(x.n, 'time')} in ${fmtSeconds(window)} (threshold ${t.failedExecs}), ` +
+      `each after ${fmtMs(x.longest)} or less, started by ${listText(topKeys(x.more, 2))}.`;
     failures.push(
       makeFinding(
         ctx,
@@ -145,32 +173,30 @@ function analyzeExecsnoop(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
         title,
         {
           program,
-          count: list.length,
-          exits: Object.fromEntries(codes),
-          longestLifetimeMs: longest,
+          count: x.n,
+          exits: Object.fromEntries(x.names),
+          longestLifetimeMs: x.longest,
           threshold: t.failedExecs,
-          examples: list.slice(0, 5).map(eventRow),
+          examples: x.examples,
         },
-        list.length / Math.max(1, t.failedExecs),
-        timeImpact(
-          processSeconds(list, window),
-          window,
-          `${plural(list.length, 'process', 'processes')} that failed ran ${processSeconds(list, window).toFixed(2)} s in all`,
-          ['health'],
-        ),
+        x.n / Math.max(1, t.failedExecs),
+        timeImpact(x.seconds, window, `${plural(x.n, 'process', 'processes')} that failed ran ${x.seconds.toFixed(2)} s in all`, ['health']),
       ),
     );
   }
 
+  const capped = parents.overflow + failedExecs.overflow + exits.overflow;
   const byScore = (a: Finding, b: Finding) => b.score - a.score;
   return {
     findings: [...storms.sort(byScore).slice(0, MAX_FINDINGS_EACH), ...failures.sort(byScore).slice(0, MAX_FINDINGS_EACH)],
-    checked: `execs (${plural(events.length, 'exec')}, ${events.filter((e) => num(e.retval) < 0).length} failed)`,
+    checked:
+      `execs (${plural(total, 'exec')}, ${failed} failed)` +
+      (capped ? `; ${plural(capped, 'exec')} past ${MAX_EVENT_GROUPS} distinct parents or programs were counted but not grouped` : ''),
   };
 }
 
 export function execRecords(data: Obj): ExecHit[] {
-  return objs(data.events).map((e) => ({
+  return Array.from(eventsOf(data), (e) => ({
     kind: 'exec',
     time: str(e.time),
     pid: num(e.pid),

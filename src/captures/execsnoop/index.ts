@@ -3,7 +3,8 @@
 import { z } from 'zod';
 import { errnoName } from '../../libbpf/index.js';
 import { kernelClock } from '../../util/clock.js';
-import { eventCollector, eventFiles, sizeRingBuffer, streamParams } from '../event-stream.js';
+import { eventCollector, eventCount, eventFiles, sizeRingBuffer, streamParams } from '../event-stream.js';
+import type { SpooledEvents } from '../event-spool.js';
 import type { CaptureDefinition, Column } from '../capture.js';
 import { decodeRecord, EXECSNOOP_EXEC, execLayout, exitLayout, headerLayout, type ExecRecord } from './decode.js';
 import { execsnoopEvents } from './syscall-events.js';
@@ -51,7 +52,9 @@ export interface ExecEvent {
 }
 
 export interface ExecsnoopData {
+  /** All of them, or none when they were spooled (a worker's run): then eventSpool holds them. */
   events: ExecEvent[];
+  eventSpool?: SpooledEvents<ExecEvent>;
 }
 
 export const execsnoop: CaptureDefinition<ExecsnoopParams, ExecsnoopData> = {
@@ -70,14 +73,15 @@ export const execsnoop: CaptureDefinition<ExecsnoopParams, ExecsnoopData> = {
 
   records: [headerLayout, execLayout, exitLayout],
 
-  collect({ object, params, eventBudgetBytes }) {
+  collect({ object, params, eventBudgetBytes, spool }) {
     const toWallMs = kernelClock();
     const lastExecOfPid = new Map<number, ExecEvent>();
     const pathSearches = new PathSearchFolder<ExecEvent>();
     return eventCollector<ExecEvent>(
       object,
-      params.maxEvents,
-      (data, keep) => {
+      'execsnoop',
+      { maxEvents: params.maxEvents, ...(eventBudgetBytes !== undefined ? { memoryBytes: eventBudgetBytes } : {}), ...(spool ? { spool } : {}) },
+      (data, keep, amend) => {
         const record = decodeRecord(data);
         if (!record) return;
         if (record.kind === EXECSNOOP_EXEC) {
@@ -89,21 +93,18 @@ export const execsnoop: CaptureDefinition<ExecsnoopParams, ExecsnoopData> = {
         }
         const event = lastExecOfPid.get(record.pid);
         if (!event) return; // its exec was past the cap
-        event.exitCode = record.exitCode;
-        event.exitSignal = record.exitSignal;
-        event.lifetimeMs = Number(record.lifetimeNs) / 1e6;
+        amend(event, { exitCode: record.exitCode, exitSignal: record.exitSignal, lifetimeMs: Number(record.lifetimeNs) / 1e6 });
         lastExecOfPid.delete(record.pid);
       },
       (keep) => {
         // Misses still waiting for their thread's next exec: each becomes one failed exec.
         for (const settled of pathSearches.flush()) keep(settled);
       },
-      eventBudgetBytes,
     );
   },
 
-  table: ({ events }) => ({ columns, rows: events }),
-  count: ({ events }) => events.length,
+  table: ({ events, eventSpool }) => ({ columns, rows: eventSpool ? [...eventSpool] : events }),
+  count: eventCount,
   files: eventFiles,
 };
 

@@ -1,10 +1,11 @@
 // execsnoop's exec events as Falco's execve exit events (evt.dir "<"):
 // proc.* is the program after exec, the caller's comm is the parent's name.
 import type { EventSource, SyscallEventInput } from '../../model/syscall-event.js';
-import { arr, num, objs, processFields, str, timeMs } from '../syscall-events.js';
+import { eventsOf } from '../../analysis/common.js';
+import { arr, num, processFields, str, timeMs } from '../syscall-events.js';
 
 export const execsnoopEvents: EventSource = (data) =>
-  objs(data.events).map((e): SyscallEventInput => {
+  Array.from(eventsOf(data), (e): SyscallEventInput => {
     const argv = arr(e.argv).map(str);
     const res = num(e.retval);
     const filename = str(e.filename);

@@ -1,15 +1,20 @@
 // opensnoop's checks: Opens feed the runbook rules; alone they only count as checked.
-import { num, objs, str, type CaptureAnalysis, type Obj } from '../../analysis/common.js';
+import { eventsOf, num, str, type CaptureAnalysis, type Obj } from '../../analysis/common.js';
 import { plural } from '../../format/index.js';
 import type { OpenHit } from '../../analysis/rules.js';
 
 function analyzeOpensnoop(data: Obj): CaptureAnalysis {
-  const events = objs(data.events);
-  return { findings: [], checked: `file opens (${plural(events.length, 'open')}, ${events.filter((e) => num(e.retval) < 0).length} failed)` };
+  let total = 0;
+  let failed = 0;
+  for (const e of eventsOf(data)) {
+    total++;
+    if (num(e.retval) < 0) failed++;
+  }
+  return { findings: [], checked: `file opens (${plural(total, 'open')}, ${failed} failed)` };
 }
 
 export function openRecords(data: Obj): OpenHit[] {
-  return objs(data.events).map((e) => {
+  return Array.from(eventsOf(data), (e) => {
     const flags = str(e.flagNames);
     return {
       kind: 'open',

@@ -3,7 +3,8 @@
 import { z } from 'zod';
 import { errnoName, hasTracepoint } from '../../libbpf/index.js';
 import { kernelClock } from '../../util/clock.js';
-import { eventCollector, eventFiles, sizeRingBuffer, streamParams } from '../event-stream.js';
+import { eventCollector, eventCount, eventFiles, sizeRingBuffer, streamParams } from '../event-stream.js';
+import type { SpooledEvents } from '../event-spool.js';
 import type { CaptureDefinition, Column } from '../capture.js';
 import { AT_FDCWD, createsFile, decodeEvent, eventLayout, flagNames, HOW_PARTIAL, PATH_PARTIAL, type OpenRecord, type OpenSyscall } from './decode.js';
 import { opensnoopEvents } from './syscall-events.js';
@@ -39,7 +40,9 @@ export interface OpenEvent {
 }
 
 export interface OpensnoopData {
+  /** All of them, or none when they were spooled (a worker's run): then eventSpool holds them. */
   events: OpenEvent[];
+  eventSpool?: SpooledEvents<OpenEvent>;
 }
 
 export const opensnoop: CaptureDefinition<OpensnoopParams, OpensnoopData> = {
@@ -63,22 +66,21 @@ export const opensnoop: CaptureDefinition<OpensnoopParams, OpensnoopData> = {
 
   records: [eventLayout],
 
-  collect({ object, params, eventBudgetBytes }) {
+  collect({ object, params, eventBudgetBytes, spool }) {
     const toWallMs = kernelClock();
     return eventCollector<OpenEvent>(
       object,
-      params.maxEvents,
+      'opensnoop',
+      { maxEvents: params.maxEvents, ...(eventBudgetBytes !== undefined ? { memoryBytes: eventBudgetBytes } : {}), ...(spool ? { spool } : {}) },
       (data, keep) => {
         const record = decodeEvent(data);
         if (record) keep(toEvent(record, toWallMs));
       },
-      undefined,
-      eventBudgetBytes,
     );
   },
 
-  table: ({ events }) => ({ columns, rows: events }),
-  count: ({ events }) => events.length,
+  table: ({ events, eventSpool }) => ({ columns, rows: eventSpool ? [...eventSpool] : events }),
+  count: eventCount,
   files: eventFiles,
 };
 

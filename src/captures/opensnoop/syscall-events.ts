@@ -2,10 +2,11 @@
 // the fd returned or -1, fd.name the path as passed (made absolute against
 // the process's cwd by the matcher when it is relative and the cwd is known).
 import type { EventSource, SyscallEventInput } from '../../model/syscall-event.js';
-import { num, objs, processFields, str, timeMs } from '../syscall-events.js';
+import { eventsOf } from '../../analysis/common.js';
+import { num, processFields, str, timeMs } from '../syscall-events.js';
 
 export const opensnoopEvents: EventSource = (data) =>
-  objs(data.events).map((e): SyscallEventInput => {
+  Array.from(eventsOf(data), (e): SyscallEventInput => {
     const res = num(e.retval);
     const path = str(e.path);
     const flagNames = str(e.flagNames);

@@ -2,7 +2,19 @@
 // signal, target), a program ending by a fault signal (a crash, or a crash
 // loop when it repeats), a program exiting with the same non-zero code again
 // and again (a restart loop). A kill and the end it caused are one finding.
-import { addTo, makeFinding, num, objs, str, topKeys, type CaptureAnalysis, type AnalysisContext, type Obj } from '../../analysis/common.js';
+import {
+  addTo,
+  BoundedGroups,
+  eventsOf,
+  makeFinding,
+  MAX_EVENT_GROUPS,
+  num,
+  str,
+  topKeys,
+  type CaptureAnalysis,
+  type AnalysisContext,
+  type Obj,
+} from '../../analysis/common.js';
 import { fmtMs, fmtRate, fmtSeconds, listText, plural, processLabel } from '../../analysis/format.js';
 import type { Finding, Severity } from '../../analysis/types.js';
 
@@ -11,23 +23,34 @@ export const CRASH_SIGNALS = new Set(['SIGSEGV', 'SIGBUS', 'SIGFPE', 'SIGILL', '
 /** Signals that ask a process to stop: sent by supervisors and people every day. */
 const STOP_SIGNALS = new Set(['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGPIPE']);
 
+/** Pids, targets and lifetimes kept per group; past it only the counts grow (they stay exact). */
+const MAX_KEPT = 1000;
+
 interface Group {
-  events: Obj[];
+  n: number;
+  first: Obj;
+  last: Obj;
   pids: Set<number>;
+  targets: Set<number>;
+  senders: Map<string, number>;
+  cores: number;
+  lifetimes: number[];
 }
 
-function groupBy(events: Obj[], key: (e: Obj) => string | undefined): Map<string, Group> {
-  const groups = new Map<string, Group>();
-  for (const e of events) {
-    const k = key(e);
-    if (k === undefined) continue;
-    let g = groups.get(k);
-    if (!g) groups.set(k, (g = { events: [], pids: new Set() }));
-    g.events.push(e);
-    g.pids.add(num(e.pid));
-  }
-  return groups;
+const newGroup = (): Group => ({ n: 0, first: {}, last: {}, pids: new Set(), targets: new Set(), senders: new Map(), cores: 0, lifetimes: [] });
+
+function addEvent(g: Group | undefined, e: Obj): Group | undefined {
+  if (!g) return undefined;
+  if (!g.n) g.first = e;
+  g.last = e;
+  g.n++;
+  if (g.pids.size < MAX_KEPT) g.pids.add(num(e.pid));
+  if (e.coreDumped === true) g.cores++;
+  if (g.lifetimes.length < MAX_KEPT) g.lifetimes.push(num(e.lifetimeMs));
+  return g;
 }
+
+const medianOf = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
 
 const pidList = (pids: Iterable<number>) => {
   const list = [...pids];
@@ -40,30 +63,45 @@ function impact(n: number, ctx: AnalysisContext) {
 }
 
 function analyzeSignals(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
-  const events = objs(data.events);
-  const signals = events.filter((e) => e.kind === 'signal');
-  const exits = events.filter((e) => e.kind === 'exit');
   const findings: Finding[] = [];
   const times = (n: number) => (n === 1 ? 'once' : `${n} times`);
   const inWindow = `in ${fmtSeconds(ctx.windowSeconds)} on ${ctx.node}`;
 
-  // Who ended by which signal: a kill's sentence says whether its target died of it.
-  const endSignal = new Map<number, string>(exits.filter((e) => str(e.signal)).map((e) => [num(e.pid), str(e.signal)]));
+  // Pass 1 (streaming: the events may be spooled on disk): kills grouped, who ended by which signal.
+  const kills = new BoundedGroups(newGroup);
+  const endSignal = new Map<number, string>();
+  let signalCount = 0;
+  let bySignal = 0;
+  for (const e of eventsOf(data)) {
+    if (e.kind === 'exit') {
+      if (!str(e.signal)) continue;
+      bySignal++;
+      if (endSignal.size < MAX_EVENT_GROUPS * 10) endSignal.set(num(e.pid), str(e.signal));
+      continue;
+    }
+    if (e.kind !== 'signal') continue;
+    signalCount++;
+    // Killers: one process signalling another (kill, tgkill, sigqueue), or the kernel doing so.
+    if (num(e.pid) === num(e.targetPid) || !['user', 'queue', 'kernel'].includes(str(e.source))) continue;
+    const kernel = str(e.source) === 'kernel';
+    const g = addEvent(kills.get(`${kernel ? 'kernel' : str(e.comm)}>${str(e.signal)}>${str(e.targetComm)}`), e);
+    if (!g) continue;
+    if (g.targets.size < MAX_KEPT) g.targets.add(num(e.targetPid));
+    addTo(g.senders, kernel ? processLabel(e.comm, e.pid) : `${str(e.comm) || 'pid'} (pid ${num(e.pid)}, uid ${num(e.uid)})`, 1);
+  }
   const explained = new Set<number>(); // ends a kill finding already tells
 
-  // 1. Killers: one process signalling another (kill, tgkill, sigqueue), or the kernel doing so.
-  const kills = signals.filter((s) => num(s.pid) !== num(s.targetPid) && ['user', 'queue', 'kernel'].includes(str(s.source)));
-  for (const [key, g] of groupBy(kills, (s) => `${str(s.source) === 'kernel' ? 'kernel' : str(s.comm)}>${str(s.signal)}>${str(s.targetComm)}`)) {
-    const first = g.events[0]!;
+  // 1. Killers; a kill's sentence says whether its target died of it.
+  for (const [key, g] of kills.map) {
+    const first = g.first;
     const sig = str(first.signal);
-    const targets = new Set(g.events.map((s) => num(s.targetPid)));
+    const targets = g.targets;
     const died = [...targets].filter((pid) => endSignal.get(pid) === sig);
     died.forEach((pid) => explained.add(pid));
     const kernel = str(first.source) === 'kernel';
-    const senders = new Map<string, number>();
-    for (const s of g.events) addTo(senders, kernel ? processLabel(s.comm, s.pid) : `${str(s.comm) || 'pid'} (pid ${num(s.pid)}, uid ${num(s.uid)})`, 1);
+    const senders = g.senders;
     const who = kernel ? `The kernel (while ${listText(topKeys(senders, 2))} ran)` : listText(topKeys(senders, 2));
-    const n = g.events.length;
+    const n = g.n;
     const target = `${str(first.targetComm) || 'a process'} (${pidList(targets)}${cgroupText(first.targetCgroup)})`;
     const outcome = died.length ? `; ${died.length === targets.size ? (targets.size === 1 ? 'it' : 'they') : `${died.length} of them`} ended by it` : '';
     const next = kernel
@@ -79,32 +117,37 @@ function analyzeSignals(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
         {
           signal: sig,
           source: str(first.source),
-          senders: Object.fromEntries(senders),
+          senders: Object.fromEntries([...senders].sort((a, b) => b[1] - a[1]).slice(0, 20)),
           targets: [...targets],
           ended: died,
           impact: impact(n, ctx),
-          examples: [first, ...(n > 1 ? [g.events[n - 1]] : [])],
+          examples: [first, ...(n > 1 ? [g.last] : [])],
         },
         (severity === 'warning' ? 50 : 5) * n,
       ),
     );
   }
 
-  // 2. Ends by a signal no kill above explains: crashes (fault signals), or kills whose sender was not seen.
+  // Pass 2: ends by a signal no kill above explains, and non-zero exit codes.
+  const byEnd = new BoundedGroups(newGroup);
+  const byCode = new BoundedGroups(newGroup);
+  for (const e of eventsOf(data)) {
+    if (e.kind !== 'exit') continue;
+    if (str(e.signal)) {
+      if (!explained.has(num(e.pid))) addEvent(byEnd.get(`${str(e.comm)}>${str(e.signal)}`), e);
+    } else if (num(e.exitCode) !== 0) addEvent(byCode.get(`${str(e.comm)}>${num(e.exitCode)}`), e);
+  }
+
+  // 2. Ends by a signal: crashes (fault signals), or kills whose sender was not seen.
   const threshold = ctx.thresholds.crashLoopExits;
-  const byEnd = groupBy(
-    exits.filter((e) => str(e.signal) && !explained.has(num(e.pid))),
-    (e) => `${str(e.comm)}>${str(e.signal)}`,
-  );
-  for (const [key, g] of byEnd) {
-    const first = g.events[0]!;
+  for (const [key, g] of byEnd.map) {
+    const first = g.first;
     const sig = str(first.signal);
-    const n = g.events.length;
-    const cores = g.events.filter((e) => e.coreDumped === true).length;
+    const n = g.n;
+    const cores = g.cores;
     const crash = CRASH_SIGNALS.has(sig);
     const loop = n >= threshold;
-    const lifetimes = g.events.map((e) => num(e.lifetimeMs)).sort((a, b) => a - b);
-    const median = lifetimes[Math.floor(lifetimes.length / 2)] ?? 0;
+    const median = medianOf(g.lifetimes);
     const what = crash
       ? `${loop ? 'a crash loop: ' : ''}${str(first.comm) || 'a process'} (${pidList(g.pids)}${cgroupText(first.cgroup)}) crashed with ${sig} ${times(n)} ${inWindow}`
       : `${str(first.comm) || 'a process'} (${pidList(g.pids)}${cgroupText(first.cgroup)}) ended by ${sig} ${times(n)} ${inWindow}, sent from outside the window or the selection`;
@@ -129,7 +172,7 @@ function analyzeSignals(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
           crashLoop: crash && loop,
           medianLifetimeMs: median,
           impact: impact(n, ctx),
-          examples: [first, ...(n > 1 ? [g.events[n - 1]] : [])],
+          examples: [first, ...(n > 1 ? [g.last] : [])],
         },
         (crash ? 100 : 20) * n,
       ),
@@ -137,22 +180,18 @@ function analyzeSignals(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
   }
 
   // 3. The same non-zero exit code again and again: a program failing at start and restarted.
-  for (const [key, g] of groupBy(
-    exits.filter((e) => !str(e.signal) && num(e.exitCode) !== 0),
-    (e) => `${str(e.comm)}>${num(e.exitCode)}`,
-  )) {
-    const n = g.events.length;
+  for (const [key, g] of byCode.map) {
+    const n = g.n;
     if (n < threshold) continue;
-    const first = g.events[0]!;
-    const lifetimes = g.events.map((e) => num(e.lifetimeMs)).sort((a, b) => a - b);
-    const median = lifetimes[Math.floor(lifetimes.length / 2)] ?? 0;
+    const first = g.first;
+    const median = medianOf(g.lifetimes);
     findings.push(
       makeFinding(
         ctx,
         `exit:${key}`,
         'warning',
         `${str(first.comm) || 'A process'} (${pidList(g.pids)}) exited with code ${num(first.exitCode)} ${times(n)} ${inWindow} (${fmtRate(n / Math.max(ctx.windowSeconds, 1e-3))}), living ${fmtMs(median)} (median): a restart loop? Look at its logs and at who starts it.`,
-        { exitCode: num(first.exitCode), ends: n, pids: [...g.pids], medianLifetimeMs: median, impact: impact(n, ctx), examples: [first, g.events[n - 1]] },
+        { exitCode: num(first.exitCode), ends: n, pids: [...g.pids], medianLifetimeMs: median, impact: impact(n, ctx), examples: [first, g.last] },
         10 * n,
       ),
     );
@@ -162,9 +201,12 @@ function analyzeSignals(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
   }
 
   const ends = num(data.exits);
+  const capped = kills.overflow + byEnd.overflow + byCode.overflow;
   return {
     findings,
-    checked: `signals and process ends (${plural(signals.length, 'signal')}, ${plural(ends, 'process end')}, ${plural(exits.filter((e) => str(e.signal)).length, 'by a signal')})`,
+    checked:
+      `signals and process ends (${plural(signalCount, 'signal')}, ${plural(ends, 'process end')}, ${plural(bySignal, 'by a signal')})` +
+      (capped ? `; ${plural(capped, 'event')} past ${MAX_EVENT_GROUPS} distinct senders or programs were counted but not grouped` : ''),
   };
 }
 

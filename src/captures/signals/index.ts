@@ -7,7 +7,8 @@ import { hasTracepoint, NotSupportedError, type BpfObject } from '../../libbpf/i
 import { kernelClock } from '../../util/clock.js';
 import type { CaptureDefinition, Column } from '../capture.js';
 import { eventIdentities } from '../../cgroups/process-cgroup.js';
-import { eventCollector, eventFiles, sizeRingBuffer } from '../event-stream.js';
+import { eventCollector, eventCount, eventFiles, sizeRingBuffer } from '../event-stream.js';
+import type { SpooledEvents } from '../event-spool.js';
 import { decodeSignals, eventRecord, resultName, signalName, signalNumber, signalSource, SIGNALS_SIGNAL, TOTALS, type SignalsRecord } from './decode.js';
 import { signalsAnalysis } from './analyze.js';
 import { signalsBaseline } from './baseline.js';
@@ -106,7 +107,9 @@ export interface ExitEvent {
 export type SignalsEvent = SignalEvent | ExitEvent;
 
 export interface SignalsData {
+  /** All of them, or none when they were spooled (a worker's run): then eventSpool holds them. */
   events: SignalsEvent[];
+  eventSpool?: SpooledEvents<SignalsEvent>;
   /** Processes that ended in the window; clean ones (status 0) are only counted unless allExits. */
   exits: number;
   cleanExits: number;
@@ -150,17 +153,14 @@ function toEvent(r: SignalsRecord, toWallMs: (ns: bigint) => number): SignalsEve
   };
 }
 
-/** The target's cgroup and container, found as eventCollector finds the sender's (cgroup v2 id, else /proc). */
-function withTargetCgroups(events: SignalsEvent[]): SignalsEvent[] {
-  const identityOf = eventIdentities();
-  for (const e of events) {
-    if (e.kind !== 'signal') continue;
-    const identity = identityOf({ pid: e.targetPid, cgroupId: e.targetCgroupId });
-    if (!identity) continue;
-    e.targetCgroup = identity.cgroup;
-    e.targetContainer = identity.containerId;
-  }
-  return events;
+/** The target's cgroup and container, found as eventCollector finds the sender's (cgroup v2 id, else /proc), while it most likely still runs. */
+function withTargetCgroup(e: SignalsEvent, identityOf: ReturnType<typeof eventIdentities>): SignalsEvent {
+  if (e.kind !== 'signal') return e;
+  const identity = identityOf({ pid: e.targetPid, cgroupId: e.targetCgroupId });
+  if (!identity) return e;
+  e.targetCgroup = identity.cgroup;
+  e.targetContainer = identity.containerId;
+  return e;
 }
 
 function readTotals(object: BpfObject): Pick<SignalsData, 'exits' | 'cleanExits' | 'ignoredSignals'> {
@@ -198,12 +198,14 @@ export const signals: CaptureDefinition<SignalsParams, SignalsData> = {
     sizeRingBuffer(object, params.ringBufferMiB);
   },
 
-  collect({ object, params, eventBudgetBytes }) {
+  collect({ object, params, eventBudgetBytes, spool }) {
     const toWallMs = kernelClock();
+    const identityOf = eventIdentities();
     const ended = new Set<number>(); // older kernels may report one end twice (two threads both last)
     const events = eventCollector<SignalsEvent>(
       object,
-      params.maxEvents,
+      'signals',
+      { maxEvents: params.maxEvents, ...(eventBudgetBytes !== undefined ? { memoryBytes: eventBudgetBytes } : {}), ...(spool ? { spool } : {}) },
       (data, keep) => {
         const r = decodeSignals(data);
         if (!r) return;
@@ -211,17 +213,15 @@ export const signals: CaptureDefinition<SignalsParams, SignalsData> = {
           if (ended.has(r.pid)) return;
           ended.add(r.pid);
         }
-        keep(toEvent(r, toWallMs));
+        keep(withTargetCgroup(toEvent(r, toWallMs), identityOf));
       },
-      undefined,
-      eventBudgetBytes,
     );
-    return { ...events, finish: () => ({ events: withTargetCgroups(events.finish().events), ...readTotals(object) }) };
+    return { ...events, finish: () => ({ ...events.finish(), ...readTotals(object) }) };
   },
 
-  table: ({ events }) => ({ columns, rows: events }),
+  table: ({ events, eventSpool }) => ({ columns, rows: eventSpool ? [...eventSpool] : events }),
   files: eventFiles,
-  count: ({ events }) => events.length,
+  count: eventCount,
 };
 
 const how = (e: SignalsEvent) =>
