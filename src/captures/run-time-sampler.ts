@@ -6,7 +6,7 @@
 // is one refcount in the kernel, so captures sampling on their own phases
 // would see each other's windows.
 import type { BpfObject } from '../libbpf/index.js';
-import { attachesSettled, closeStatsFdAsync, enableRunTimeStatsAsync, programStats } from '../libbpf/index.js';
+import { closeStatsFdAsync, enableRunTimeStatsAsync, programStats } from '../libbpf/index.js';
 import { createLogger } from '../util/logger.js';
 const nowMs = () => performance.now();
 
@@ -14,8 +14,6 @@ const nowMs = () => performance.now();
 // kernel patches every BPF dispatch site): once per period, not more often.
 export const STATS_PERIOD_MS = 2000;
 export const STATS_ON_MS = 200;
-/** How long switching the stats on waits for attaches under way, at most. */
-const ATTACH_WAIT_MAX_MS = 100;
 
 /** Run time and runs of one object's programs, counted and extrapolated. */
 export interface RunTimeEstimate {
@@ -89,19 +87,19 @@ let timer: NodeJS.Timeout | undefined;
 function statsOn(): void {
   if (statsFd >= 0 || enabling) return;
   enabling = true;
-  attachesSettled(ATTACH_WAIT_MAX_MS)
-    .then(enableRunTimeStatsAsync)
-    .then(
-      (fd) => {
-        enabling = false;
-        if (tracked.size && phaseOn && statsFd < 0) statsFd = fd;
-        else void closeStatsFdAsync(fd);
-      },
-      (err: unknown) => {
-        enabling = false;
-        log.warn('BPF run-time stats could not be switched on: BPF CPU reads 0', { error: (err as Error).message });
-      },
-    );
+  // Not after the attaches under way (it would save a start ~7-10 ms of kernel text patching at
+  // once): what runs in a capture's first ~100 ms would never be counted, and a short burst read 0.
+  enableRunTimeStatsAsync().then(
+    (fd) => {
+      enabling = false;
+      if (tracked.size && phaseOn && statsFd < 0) statsFd = fd;
+      else void closeStatsFdAsync(fd);
+    },
+    (err: unknown) => {
+      enabling = false;
+      log.warn('BPF run-time stats could not be switched on: BPF CPU reads 0', { error: (err as Error).message });
+    },
+  );
 }
 
 function statsOff(): void {

@@ -54,38 +54,11 @@ export function attachProgram(prog: Handle, spec: ProgramSpec, options: AttachOp
 export async function attachProgramAsync(prog: Handle, spec: ProgramSpec, options: AttachOptions): Promise<BpfLink> {
   const [kind, category = '', name = ''] = spec.section.split('/');
   if ((kind !== 'tracepoint' && kind !== 'tp') || !hasTracepoint(category, name)) return attachProgram(prog, spec, options);
-  const link = await inFlight(
-    new Promise<Handle>((resolve) => {
-      lib().bpf_program__attach_tracepoint.async(prog, category, name, (err: unknown, result: Handle) => resolve(err ? null : result));
-    }),
-  );
+  const link = await new Promise<Handle>((resolve) => {
+    lib().bpf_program__attach_tracepoint.async(prog, category, name, (err: unknown, result: Handle) => resolve(err ? null : result));
+  });
   if (!link) return attachProgram(prog, spec, options);
   return wrapLink(spec, `${category}:${name}`, link, 'attaching a tracepoint program');
-}
-
-// Attaches under way on koffi's threads: other kernel text patching (switching
-// the run-time stats) waits for them rather than take the text lock between them.
-let attachesInFlight = 0;
-const settledWaiters: (() => void)[] = [];
-
-function inFlight<T>(work: Promise<T>): Promise<T> {
-  attachesInFlight++;
-  return work.finally(() => {
-    if (--attachesInFlight === 0) for (const wake of settledWaiters.splice(0)) wake();
-  });
-}
-
-/** Resolves once no attach runs on koffi's threads, or after `maxWaitMs` at most. */
-export function attachesSettled(maxWaitMs: number): Promise<void> {
-  if (attachesInFlight === 0) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, maxWaitMs);
-    timer.unref();
-    settledWaiters.push(() => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
 }
 
 function wrapLink(spec: ProgramSpec, target: string, link: Handle, action: string): BpfLink {
@@ -190,12 +163,10 @@ export function preparePerfEventLink(prog: Handle, spec: ProgramSpec, event: Per
     },
     async enableAsync() {
       take();
-      const results = await inFlight(
-        Promise.all(
-          opened.map(
-            ({ fd }) =>
-              new Promise<number>((resolve) => native.ioctl.async(fd, PERF_EVENT_IOC_ENABLE, 0, (err: unknown, ret: number) => resolve(err ? -1 : ret))),
-          ),
+      const results = await Promise.all(
+        opened.map(
+          ({ fd }) =>
+            new Promise<number>((resolve) => native.ioctl.async(fd, PERF_EVENT_IOC_ENABLE, 0, (err: unknown, ret: number) => resolve(err ? -1 : ret))),
         ),
       );
       const bad = results.findIndex((r) => r !== 0);
