@@ -21,7 +21,7 @@ TS_SOURCES := $(shell find src bench -name '*.ts' -o -name '*.tsx' 2>/dev/null)
 BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) \
 	-I$(BUILD)/vmlinux -Ibpf/common -I/usr/include/$(shell uname -m)-linux-gnu
 
-.PHONY: help up test lint bench build deps bpf dist clean FORCE
+.PHONY: help up test lint bench build deps test-pythons bpf dist clean FORCE
 help:
 	@echo "make up     install what is missing, build, start Sherlock"
 	@echo "make test   install what is missing, build, run the whole test suite"
@@ -32,7 +32,7 @@ help:
 up: build
 	node bin/sherlock.js up
 
-test: build lint
+test: build lint test-pythons
 	npx vitest run
 
 # Rules that catch bugs (unhandled promises, unused values, unsafe regexes), typed with the tsconfig.
@@ -53,6 +53,11 @@ build: deps node_modules/.package-lock.json bpf dist/.built
 # Debian packages, installed only when one is missing.
 deps:
 	@scripts/install-deps.sh
+
+# CPython 3.13 and 3.14 for the Python-frame tests, Debian's builds unpacked under
+# build/pythons/ (not installed); fetched once, a failure only makes those tests skip.
+test-pythons:
+	@scripts/fetch-test-pythons.sh
 
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund

@@ -1,8 +1,9 @@
 // Parallel report downloads: a completed intermittent-latency run with about
 // 200 MB of results (report-fixture.ts, stored as workers store them) is
 // downloaded from GET /v1/runs/:id/report of an API in a fresh process, once
-// alone and then 8 at a time, while that process samples its own RSS every
-// 25 ms; a 9th download beside the 8 must be refused (429, Retry-After).
+// alone, then 8 at a time from another fresh API process, while each samples
+// its own RSS every 25 ms; a 9th download beside the 8 must be refused (429,
+// Retry-After). Growth is from each process's settled RSS before its first download.
 // The API runs with load.maxConcurrentDownloads = 8 (the default is 4).
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,7 +15,7 @@ import { createGunzip } from 'node:zlib';
 import { connectRedis } from '../src/redis/connection.js';
 import { startEmbeddedRedis } from '../src/redis/embedded.js';
 import { startApiServer } from '../src/server/api-server.js';
-import { RESULT_BYTES_DRAWN_AT_ONCE } from '../src/core/reports.js';
+import { RESULT_BYTES_DRAWN_AT_ONCE, type ReportMemoryFigures } from '../src/core/reports.js';
 import { READ_SLICE_BYTES } from '../src/redis/artifacts.js';
 import { setLogLevel } from '../src/util/logger.js';
 import { LineChild } from './processes.js';
@@ -34,6 +35,8 @@ interface MemoryReport {
   peak: number;
   peakHeap: number;
   after: number;
+  /** What drawing the reports held at most (ReportService.memory). */
+  held?: ReportMemoryFigures;
 }
 
 async function settle(): Promise<void> {
@@ -77,7 +80,7 @@ async function apiChild(redisUrl: string, configFile: string): Promise<void> {
         clearInterval(sampler);
         await settle();
         if (report) report.after = process.memoryUsage().rss;
-        reply(report);
+        reply({ ...report, held: api.reports.memory() });
       }
     }
   }
@@ -119,21 +122,28 @@ export async function reportDownloads(): Promise<void> {
   const conn = connectRedis(redis.url, 'bench-downloads');
   const configFile = join(dataDir, 'sherlock.yaml');
   writeFileSync(configFile, `load:\n  maxConcurrentDownloads: ${PARALLEL}\n`, { mode: 0o600 });
-  let child: LineChild | undefined;
+  const children: LineChild[] = [];
+  /** A fresh API process: its URL and a token. */
+  const startApi = async () => {
+    const child = new LineChild(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url), CHILD_FLAG, redis.url, configFile]);
+    children.push(child);
+    const info = JSON.parse(await child.request('info', 30_000)) as { url: string; token: string };
+    return { child, info };
+  };
   try {
     const t0 = performance.now();
     const fixture = await writeFixtureRun(conn, { ...FULL_SIZE, nodes: NODES });
     note(
       `run: intermittent-latency over ${NODES} nodes, ${fixture.files} artifacts, ${fmtMB(fixture.rawBytes)} of results (${fmtMB(fixture.storedBytes)} gzip in Redis; ${fmtMs(performance.now() - t0)} to make)`,
     );
-    child = new LineChild(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url), CHILD_FLAG, redis.url, configFile]);
-    const info = JSON.parse(await child.request('info', 30_000)) as { url: string; token: string };
+    const first = await startApi();
+    await first.child.request('mark', 30_000);
+    const alone = await download(`${first.info.url}/v1/runs/${fixture.run.id}/report`, first.info.token, true);
+    const aloneMem = JSON.parse(await first.child.request('report', 60_000)) as MemoryReport;
+    await first.child.close(5_000);
+
+    const { child, info } = await startApi();
     const url = `${info.url}/v1/runs/${fixture.run.id}/report`;
-
-    await child.request('mark', 30_000);
-    const alone = await download(url, info.token, true);
-    const aloneMem = JSON.parse(await child.request('report', 60_000)) as MemoryReport;
-
     await child.request('mark', 30_000);
     const started = performance.now();
     const batch = Array.from({ length: PARALLEL }, (_, i) => download(url, info.token, i === 0));
@@ -184,15 +194,22 @@ export async function reportDownloads(): Promise<void> {
       `${fmtMiB(growth(parallelMem))} vs ${fmtMiB(growth(aloneMem))} (${(growth(parallelMem) / Math.max(1, growth(aloneMem))).toFixed(2)}×); per download ${fmtMiB(growth(parallelMem) / PARALLEL)}`,
     );
     kv(`aggregate throughput, ${PARALLEL} parallel`, `${(((parallel[0]!.tarBytes ?? 0) * PARALLEL) / 1e6 / (wallMs / 1000)).toFixed(1)} MB/s of tar`);
+    const held = parallelMem.held;
+    if (held) {
+      kv(
+        'held at most, 8 parallel',
+        `${fmtMiB(held.keptBytes)} of one result's JSON parsed (load.reportParseMiB), ${(held.largestText / 1024).toFixed(1)} KiB largest single text, ${fmtMiB(held.gateHeld)} of ${fmtMiB(held.gateBudget)} in the result gate, ${fmtMiB(held.spoolBytes)} compressed page spool per download (load.reportSpoolMiB)`,
+      );
+    }
     note(
-      `capture results parsed at once for report.html over all downloads: at most ${fmtMiB(RESULT_BYTES_DRAWN_AT_ONCE)} of JSON (a bigger one alone); artifacts read from Redis in ${READ_SLICE_BYTES / 1024} KiB slices; each download holds its compressed page spool`,
+      `results are read as streams for report.html (arrays cut to their first rows, stacks folded one at a time into a compact flame tree); weights of at most ${fmtMiB(RESULT_BYTES_DRAWN_AT_ONCE)} drawn at once over all downloads; artifacts read from Redis in ${READ_SLICE_BYTES / 1024} KiB slices`,
     );
     verdict(
       growth(parallelMem) <= TARGET_GROWTH_BYTES && extra.status === 429 && whole,
       `API RSS growth with ${PARALLEL} parallel downloads ${fmtMB(growth(parallelMem))} vs ≤${fmtMB(TARGET_GROWTH_BYTES)}; the ${PARALLEL + 1}th refused with ${extra.status}`,
     );
   } finally {
-    await child?.close(5_000);
+    for (const c of children) await c.close(5_000);
     conn.disconnect();
     await redis.stop();
     rmSync(dataDir, { recursive: true, force: true });

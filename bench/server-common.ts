@@ -119,12 +119,12 @@ export async function startBenchStack(label: string): Promise<BenchStack> {
   }
 }
 
-/** `node bin/sherlock.js worker --node NAME` with REDIS_URL, tracked. */
-export function spawnWorker(node: string, redisUrl: string): ChildProcess {
+/** `node bin/sherlock.js worker --node NAME [args]` with REDIS_URL, tracked. */
+export function spawnWorker(node: string, redisUrl: string, args: string[] = []): ChildProcess {
   const env: NodeJS.ProcessEnv = { ...process.env, REDIS_URL: redisUrl, SHERLOCK_LOG: 'error' };
   delete env.SHERLOCK_NODE;
   return trackChild(
-    spawn(process.execPath, [join(projectRoot, 'bin', 'sherlock.js'), 'worker', '--node', node], { env, stdio: ['ignore', 'ignore', 'inherit'] }),
+    spawn(process.execPath, [join(projectRoot, 'bin', 'sherlock.js'), 'worker', '--node', node, ...args], { env, stdio: ['ignore', 'ignore', 'inherit'] }),
   );
 }
 

@@ -27,17 +27,17 @@ struct python_process {
 	__u16 tstate_native_thread_id; /* PyThreadState.native_thread_id (the thread's tid) */
 	__u16 tstate_cframe;         /* PyThreadState.cframe (PYTHON_NO_FIELD: the frame is in the thread state) */
 	__u16 current_frame;         /* _PyCFrame.current_frame, or PyThreadState.current_frame */
-	__u16 frame_code;            /* _PyInterpreterFrame.f_code */
+	__u16 frame_code;            /* _PyInterpreterFrame.f_code (3.11), f_executable (3.13+; 3.14 tags its low bits) */
 	__u16 frame_previous;        /* _PyInterpreterFrame.previous */
-	__u16 frame_instr;           /* _PyInterpreterFrame.prev_instr */
+	__u16 frame_instr;           /* _PyInterpreterFrame.prev_instr (3.11), instr_ptr (3.13+) */
 	__u16 frame_is_entry;        /* _PyInterpreterFrame.is_entry (PYTHON_NO_FIELD: none) */
-	__u16 frame_owner;           /* _PyInterpreterFrame.owner */
+	__u16 frame_owner;           /* _PyInterpreterFrame.owner (3.12+: entry shims are owned by the C stack) */
 	__u32 pad;
 };
 
 struct python_frame {
 	__u64 code;  /* the code object */
-	__u64 instr; /* the frame's instruction pointer (prev_instr) */
+	__u64 instr; /* the frame's instruction pointer (prev_instr, instr_ptr) */
 	__u8 is_entry;
 	__u8 owner;
 	__u8 pad[6];

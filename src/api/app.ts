@@ -1,6 +1,6 @@
 // The hono app: routes by family, JSON errors everywhere, a body limit, and
 // latency metrics per route. Nothing here needs root or a local disk.
-import { Hono } from 'hono';
+import { Hono, type HonoRequest } from 'hono';
 import type { RunEventSources } from '../core/run-events.js';
 import type { RedisClient } from '../redis/connection.js';
 import type { AuditLog } from '../core/audit.js';
@@ -30,6 +30,18 @@ import { scheduleRoutes } from './routes/schedules.js';
 import { systemRoutes } from './routes/system.js';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
+
+/**
+ * Whether the request came with a body no one read. Asked of the headers, not
+ * of `raw.body`: that getter makes the node adapter build a web Request and
+ * stream, which a read body (or none) never needs.
+ */
+function unreadBody(req: HonoRequest): boolean {
+  if (req.raw.bodyUsed || req.method === 'GET' || req.method === 'HEAD') return false;
+  if (req.header('transfer-encoding')) return true;
+  const declared = req.header('content-length');
+  return declared === undefined ? req.raw.body !== null : declared.trim() !== '0';
+}
 
 /** The services the routes are made of (the server builds them); each route takes the few it uses. */
 export interface ApiOptions {
@@ -71,7 +83,7 @@ export function createApi(o: ApiOptions) {
   // sent next on it. So such replies close the connection instead.
   app.use('*', async (c, next) => {
     await next();
-    if (c.res.status === 413 || c.res.status === 408 || (c.req.raw.body && !c.req.raw.bodyUsed)) c.res.headers.set('connection', 'close');
+    if (c.res.status === 413 || c.res.status === 408 || unreadBody(c.req)) c.res.headers.set('connection', 'close');
   });
   app.use('*', limitBody(MAX_BODY_BYTES));
   const { tokens, runs, audit, runbooks } = o;

@@ -59,6 +59,15 @@ export interface CaptureRequest {
   onEvents?: LiveEventsHandler;
   /** Without a spool: memory its kept events may take (estimated bytes); past it an events capture keeps no more and says so. Absent: no budget. */
   eventBudgetBytes?: number;
+  /**
+   * Given: the result is read at the window's end with the probes still on,
+   * returned at once, and their detach (then the object's close) is handed
+   * here to finish later. A tracepoint's detach waits an RCU grace period,
+   * 40-200 ms on a busy host and serialized in the kernel, so 50 workers
+   * ending together took seconds before any could report. Absent: detached
+   * before the last drain, as `sherlock capture` does.
+   */
+  detachLater?(detached: Promise<void>): void;
   /** An events capture writes its events here as they arrive (a worker's run), up to its byte budget; absent: kept in memory. */
   spool?: SpoolSettings;
 }
@@ -113,7 +122,10 @@ export async function runCapture<P, D>(def: CaptureDefinition<P, D>, request: Ca
     const stopped = typeof ended === 'object' ? ended : undefined;
     const durationMs = elapsedMs(liveAt);
     const cost = runTime.stop();
-    await object.detachAll(); // first, so the last drain sees everything that was submitted
+    // Detached first, so the last drain sees everything that was submitted; or (detachLater) the last
+    // drain is the window's end, and what fires while the result is read may be in it or not. A
+    // capture over its CPU budget comes off at once either way: the others' windows go on.
+    if (!request.detachLater || stopped) await object.detachAll();
     collector.poll?.();
     deliver?.();
     // The one seam every capture's data leaves through: secrets are hidden here,
@@ -148,8 +160,12 @@ export async function runCapture<P, D>(def: CaptureDefinition<P, D>, request: Ca
     };
   } finally {
     runTime?.stop();
-    collector?.close?.();
-    object.close();
+    const release = () => {
+      collector?.close?.();
+      object.close();
+    };
+    if (request.detachLater) request.detachLater(object.detachAll().then(release, release));
+    else release();
   }
 }
 

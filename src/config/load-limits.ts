@@ -1,7 +1,13 @@
 // `load` in the Sherlock config file: what one run may cost and how much the
 // API takes on, each a named setting with its default (README, "Limits").
 import { z } from 'zod';
-import { DEFAULT_CPU_BUDGET_PERCENT, DEFAULT_MAX_CONCURRENT_DOWNLOADS, DEFAULT_WORKER_EVENT_SPOOL_MIB } from '../model/limits.js';
+import {
+  DEFAULT_CPU_BUDGET_PERCENT,
+  DEFAULT_MAX_CONCURRENT_DOWNLOADS,
+  DEFAULT_REPORT_PARSE_MIB,
+  DEFAULT_REPORT_SPOOL_MIB,
+  DEFAULT_WORKER_EVENT_SPOOL_MIB,
+} from '../model/limits.js';
 import { readYamlFile } from './config-file.js';
 import { strictObject } from './zod-text.js';
 
@@ -24,6 +30,13 @@ export interface LoadLimits {
   /** Report downloads (bundle, report.html) one API process streams at once; beyond, 429 with Retry-After. */
   maxConcurrentDownloads: number;
   /**
+   * JSON text (MiB) of one capture result a report keeps parsed while drawing its part of report.html;
+   * past it, the result's arrays are read as a stream (their first rows kept for the tables).
+   */
+  reportParseMiB: number;
+  /** Compressed report.html (MiB) one bundle download holds while measuring it; a bigger page is drawn twice instead. */
+  reportSpoolMiB: number;
+  /**
    * Disk (MiB of NDJSON) a worker's event captures of one run may spool their events to, shared equally
    * among them; a capture past its share keeps no more events and is marked truncated. Their memory is
    * bounded by the code, not by this (a write buffer and the last events per capture).
@@ -39,6 +52,8 @@ export const DEFAULT_LOAD_LIMITS: LoadLimits = {
   minScheduleIntervalSeconds: 60,
   appendfsync: 'everysec',
   maxConcurrentDownloads: DEFAULT_MAX_CONCURRENT_DOWNLOADS,
+  reportParseMiB: DEFAULT_REPORT_PARSE_MIB,
+  reportSpoolMiB: DEFAULT_REPORT_SPOOL_MIB,
   workerEventSpoolMiB: DEFAULT_WORKER_EVENT_SPOOL_MIB,
 };
 
@@ -52,6 +67,8 @@ export const loadLimitsSchema = strictObject({
   minScheduleIntervalSeconds: z.number().int().min(1).max(86_400).default(DEFAULT_LOAD_LIMITS.minScheduleIntervalSeconds),
   appendfsync: z.enum(['always', 'everysec', 'no']).default(DEFAULT_LOAD_LIMITS.appendfsync),
   maxConcurrentDownloads: z.number().int().min(1).max(1000).default(DEFAULT_LOAD_LIMITS.maxConcurrentDownloads),
+  reportParseMiB: z.number().int().min(1).max(1024).default(DEFAULT_LOAD_LIMITS.reportParseMiB),
+  reportSpoolMiB: z.number().int().min(1).max(1024).default(DEFAULT_LOAD_LIMITS.reportSpoolMiB),
   workerEventSpoolMiB: z.number().int().min(1).max(1_048_576).default(DEFAULT_LOAD_LIMITS.workerEventSpoolMiB),
 }).superRefine((l, ctx) => {
   if (l.cpuBudgetPercent > l.maxCpuBudgetPercent) {

@@ -14,13 +14,43 @@ export interface AuditEntry {
 export type AuditRecord = Omit<AuditEntry, 'id' | 'time'>;
 
 export class AuditLog {
+  private pending: { fields: string[]; resolve(): void; reject(err: unknown): void }[] = [];
+
   constructor(private readonly redis: RedisClient) {}
 
-  async record(entry: AuditRecord): Promise<void> {
+  /**
+   * Appends one entry; resolves once it is in Redis. Entries recorded in the
+   * same turn of the event loop are written in one pipeline (one socket write
+   * for a batch of submissions instead of one per run), each caller still
+   * hearing of its own entry's failure.
+   */
+  record(entry: AuditRecord): Promise<void> {
     const fields = ['time', new Date().toISOString(), 'actor', entry.actor, 'action', entry.action, 'subject', entry.subject];
     if (entry.details !== undefined) fields.push('details', JSON.stringify(entry.details));
+    return new Promise<void>((resolve, reject) => {
+      if (!this.pending.length) setImmediate(() => void this.flush());
+      this.pending.push({ fields, resolve, reject });
+    });
+  }
+
+  private async flush(): Promise<void> {
+    const batch = this.pending;
+    this.pending = [];
+    const pipeline = this.redis.pipeline();
     // No MAXLEN here: retention (audit-retention.ts) archives entries to a file before trimming them.
-    await this.redis.xadd(keys.audit, '*', ...fields);
+    for (const { fields } of batch) pipeline.xadd(keys.audit, '*', ...fields);
+    let replies: [Error | null, unknown][] | null;
+    try {
+      replies = await pipeline.exec();
+    } catch (err) {
+      for (const entry of batch) entry.reject(err);
+      return;
+    }
+    batch.forEach((entry, i) => {
+      const err = replies?.[i]?.[0] ?? (replies ? null : new Error('audit entry not written: the pipeline was discarded'));
+      if (err) entry.reject(err);
+      else entry.resolve();
+    });
   }
 
   /** Newest first; `before` is the id of the last entry of the previous page. */

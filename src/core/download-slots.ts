@@ -1,6 +1,7 @@
 // How many report downloads one API process streams at once
-// (load.maxConcurrentDownloads): each holds a capture result and a page spool
-// in memory while it runs, so past the limit a download is refused (TooBusy,
+// (load.maxConcurrentDownloads): each holds its stream buffers, a compressed
+// page spool (load.reportSpoolMiB) and, while drawing, a result's kept JSON
+// (load.reportParseMiB), so past the limit a download is refused (TooBusy,
 // with when to try again) rather than letting the process grow.
 import { TooBusy } from './errors.js';
 

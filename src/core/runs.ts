@@ -16,7 +16,7 @@ import { runRequestSchema } from '../planner/run-request.js';
 import type { NodeQueues } from '../queue/node-queues.js';
 import type { RunSubmitter } from '../queue/run-flow.js';
 import { keys } from '../redis/keys.js';
-import { addShared } from '../redis/shared-metrics.js';
+import { sharedAdder } from '../redis/shared-metrics.js';
 import type { RunbookSource } from '../runbooks/catalog.js';
 import { artifactChunks, artifactMeta, type ArtifactMeta } from '../redis/artifacts.js';
 import type { RunStore } from '../runs/store.js';
@@ -57,6 +57,8 @@ export type RunService = ReturnType<typeof createRunService>;
 export function createRunService({ redis, store, submitter, audit, queues, runbooks, limits = DEFAULT_LOAD_LIMITS }: RunServiceOptions) {
   // Submissions arriving together plan on one read of the live nodes.
   const readLiveNodes = sharedInFlight(() => liveNodes(redis));
+  // Their run counters are summed and written together too.
+  const countStarted = sharedAdder(redis);
 
   /** The run, or NotFound (ids are UUIDs: anything else is not looked up). */
   const get = async (id: string): Promise<RunRecord> => {
@@ -103,18 +105,21 @@ export function createRunService({ redis, store, submitter, audit, queues, runbo
       const plan = planRun(parsed.data, await readLiveNodes(), runbooks, limits);
       await refuseOverLoad(plan.nodes);
       const run = await submitter.submit(starter.origin ? { ...plan, origin: starter.origin } : plan, starter.actor);
-      await addShared(redis, [{ name: 'sherlock_runs_started_total', labels: { runbook: plan.runbook ?? 'ad-hoc' } }]);
-      await audit.record({
-        actor: starter.actor,
-        action: 'run.create',
-        subject: run.id,
-        details: {
-          nodes: plan.nodes,
-          steps: plan.steps.map((s) => s.capture),
-          ...(plan.runbook ? { runbook: plan.runbook, params: plan.params } : {}),
-          ...(starter.origin ? { origin: starter.origin } : {}),
-        },
-      });
+      // Both are written with the other submissions of this turn (in parallel: neither waits for the other).
+      await Promise.all([
+        countStarted([{ name: 'sherlock_runs_started_total', labels: { runbook: plan.runbook ?? 'ad-hoc' } }]),
+        audit.record({
+          actor: starter.actor,
+          action: 'run.create',
+          subject: run.id,
+          details: {
+            nodes: plan.nodes,
+            steps: plan.steps.map((s) => s.capture),
+            ...(plan.runbook ? { runbook: plan.runbook, params: plan.params } : {}),
+            ...(starter.origin ? { origin: starter.origin } : {}),
+          },
+        }),
+      ]);
       return run;
     },
 

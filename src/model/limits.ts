@@ -9,5 +9,9 @@ export const DEFAULT_CPU_BUDGET_PERCENT = 5;
 export const CPU_BUDGET_SAMPLE_MS = 1000;
 /** Report downloads one API process streams at once (load.maxConcurrentDownloads). */
 export const DEFAULT_MAX_CONCURRENT_DOWNLOADS = 4;
+/** JSON text (MiB) of one capture result kept parsed while its part of report.html is drawn (load.reportParseMiB). */
+export const DEFAULT_REPORT_PARSE_MIB = 8;
+/** Compressed report.html (MiB) one bundle download holds while measuring it (load.reportSpoolMiB). */
+export const DEFAULT_REPORT_SPOOL_MIB = 4;
 /** Disk (MiB of NDJSON) a worker's event captures of one run may spool, shared among them (load.workerEventSpoolMiB). */
 export const DEFAULT_WORKER_EVENT_SPOOL_MIB = 1024;

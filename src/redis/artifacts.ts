@@ -211,13 +211,25 @@ export async function readArtifact(redis: RedisClient, runId: string, ref: Artif
 }
 
 /**
+ * Compressed bytes given to gunzip at once: it inflates a whole write before
+ * taking the next, so this times the compression ratio (10 for JSON, up to
+ * ~1000 for runs of one byte) is what one write may leave in memory.
+ */
+export const GUNZIP_INPUT_BYTES = 16 * 1024;
+
+/** The same bytes in pieces of at most `size` (views, no copies). */
+async function* inPieces(chunks: AsyncIterable<Buffer>, size: number): AsyncGenerator<Buffer> {
+  for await (const chunk of chunks) for (let at = 0; at < chunk.length; at += size) yield chunk.subarray(at, at + size);
+}
+
+/**
  * Feeds an artifact's uncompressed bytes to `consume` from its stored chunks,
  * with backpressure (the next chunk is read when the consumer is ready);
  * memory stays at a chunk or two whatever the artifact's size.
  */
 export async function gunzipChunks(chunks: AsyncIterable<Buffer>, consume: (chunk: Buffer) => Promise<void> | void, signal?: AbortSignal): Promise<void> {
   await pipeline(
-    Readable.from(chunks, { objectMode: false }),
+    Readable.from(inPieces(chunks, GUNZIP_INPUT_BYTES), { objectMode: false }),
     createGunzip({ chunkSize: 64 * 1024 }),
     async function (gunzipped: AsyncIterable<Buffer>) {
       for await (const chunk of gunzipped) await consume(chunk);

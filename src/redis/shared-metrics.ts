@@ -74,6 +74,34 @@ export async function addShared(redis: RedisClient, increments: readonly SharedI
   }
 }
 
+/**
+ * addShared for a busy caller: increments made in the same turn of the event
+ * loop are summed per series and written together once it ends (one MULTI for
+ * a batch of submissions instead of one per run); each caller resolves when
+ * its increments are written (or the failure logged).
+ */
+export function sharedAdder(redis: RedisClient): (increments: readonly SharedIncrement[]) => Promise<void> {
+  let pending: Map<string, SharedIncrement> | undefined;
+  let written: Promise<void> | undefined;
+  return (increments) => {
+    if (!pending) {
+      const batch = (pending = new Map());
+      written = new Promise<void>((resolve) =>
+        setImmediate(() => {
+          pending = undefined;
+          void addShared(redis, [...batch.values()]).then(resolve);
+        }),
+      );
+    }
+    for (const i of increments) {
+      const field = `${keyOf(i.name)} ${fieldOf(i.name, i.labels)}`;
+      const sum = pending.get(field);
+      pending.set(field, { ...i, by: (sum?.by ?? 0) + (i.by ?? 1) });
+    }
+    return written!;
+  };
+}
+
 /** Every shared series of a known family (fields of older versions or unknown families are skipped). */
 export async function readShared(redis: RedisClient): Promise<SharedSample[]> {
   const samples: SharedSample[] = [];

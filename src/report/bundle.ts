@@ -9,9 +9,10 @@
 //                                  gunzipped from their Redis chunks as they go
 //                                  (a streaming capture's events once, in its
 //                                  NDJSON; its JSON names it: events-once.ts);
-//                                  each capture JSON is then read once more and
-//                                  parsed to draw its part of report.html,
-//                                  inside the process-wide result gate
+//                                  each capture JSON is then read once more as
+//                                  a stream to draw its part of report.html
+//                                  (streamed-result.ts), inside the
+//                                  process-wide result gate
 //   sherlock-<id>/manifest.json    with every capture's meta, once all are read
 //   sherlock-<id>/report.html      drawn during the node pass into a compressed
 //                                  spool (a tar header needs its size first),
@@ -37,6 +38,7 @@ import { staysInside } from './names.js';
 import { redisArtifactSource, streamArtifact, type ArtifactSource, type BaselineLoader, type FindingsLoader } from './source.js';
 import { renderSummary } from './summary.js';
 import type { ByteBudget } from '../util/byte-budget.js';
+import { DEFAULT_REPORT_SPOOL_MIB } from '../model/limits.js';
 
 const log = createLogger({ component: 'report' });
 const deflateRawAsync = promisify(deflateRaw);
@@ -49,8 +51,8 @@ export const BUNDLE_FILES = {
   summary: 'summary.md',
   html: 'report.html',
 } as const;
-/** Compressed report.html kept in memory between measuring and writing it. */
-export const DEFAULT_HTML_SPOOL_BYTES = 16 * 1024 * 1024;
+/** Compressed report.html kept in memory between measuring and writing it (load.reportSpoolMiB). */
+export const DEFAULT_HTML_SPOOL_BYTES = DEFAULT_REPORT_SPOOL_MIB * 1024 * 1024;
 
 export interface ReportBundleOptions {
   run: RunRecord;
@@ -65,6 +67,8 @@ export interface ReportBundleOptions {
   html?: HtmlRenderOptions;
   /** Bounds parsed results across every report this process draws (ReportContext.resultGate). */
   resultGate?: ByteBudget;
+  /** JSON text of one capture result kept parsed while drawing (ReportContext.keepBytes). */
+  keepBytes?: number;
   now?: Date;
 }
 
@@ -77,6 +81,11 @@ export interface BundleStats {
   htmlRedrawn: boolean;
   /** Artifacts listed by the run that Redis no longer has. */
   missing: string[];
+  /** The most JSON text kept parsed for one capture result, and the largest single text held reading one. */
+  keptBytes: number;
+  largestText: number;
+  /** Compressed report.html held while it was measured. */
+  spoolBytes: number;
 }
 
 export interface ReportBundle {
@@ -95,6 +104,8 @@ class HtmlSpool {
   private pending: string[] = [];
   private pendingBytes = 0;
   overflowed = false;
+  /** The most compressed bytes held. */
+  peakStored = 0;
 
   constructor(private readonly budget: number) {}
 
@@ -115,11 +126,13 @@ class HtmlSpool {
     const packed = await deflateRawAsync(raw, { level: 1 });
     this.stored += packed.length;
     if (this.stored > this.budget) {
+      this.peakStored = Math.max(this.peakStored, this.stored - packed.length);
       this.overflowed = true;
       this.parts = [];
       return;
     }
     this.parts.push(packed);
+    this.peakStored = Math.max(this.peakStored, this.stored);
   }
 
   async *replay(): AsyncGenerator<Buffer> {
@@ -367,7 +380,15 @@ async function writeBundle(ctx: ReportContext, files: PlannedFile[], writer: Ent
     }
     if (pending.length) await write(Buffer.from(pending.join('')));
   });
-  return { entries: writer.entries, contentBytes: writer.contentBytes, htmlBytes: spool.bytes, htmlRedrawn: spool.overflowed, missing };
+  return {
+    entries: writer.entries,
+    contentBytes: writer.contentBytes,
+    htmlBytes: spool.bytes,
+    htmlRedrawn: spool.overflowed,
+    missing,
+    ...ctx.parsed,
+    spoolBytes: spool.peakStored,
+  };
 }
 
 /** The NDJSON that holds this capture JSON's events, when it is an events capture's result and that file is in the bundle. */

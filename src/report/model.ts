@@ -11,7 +11,9 @@ import type { CaptureMeta, CaptureResult } from '../captures/capture.js';
 import type { CaptureSummary, NodeState, RunRecord } from '../model/run.js';
 import { SegmentAllocator, safeSegment } from './names.js';
 import type { ByteBudget } from '../util/byte-budget.js';
-import { readArtifact, type ArtifactSource, type BaselineLoader, type FindingsLoader } from './source.js';
+import { StringDecoder } from 'node:string_decoder';
+import { streamArtifact, type ArtifactSource, type BaselineLoader, type FindingsLoader } from './source.js';
+import { DEFAULT_KEEP_BYTES, StreamedResultReader, type StreamedResult, type StreamedResultOptions } from './streamed-result.js';
 
 export interface ReportNode {
   name: string;
@@ -40,8 +42,16 @@ export interface ReportContext {
   source: ArtifactSource;
   /** Meta of every capture result loaded so far, by node then capture. */
   digests: Map<string, Map<string, CaptureDigest>>;
-  /** A capture's stored result, parsed; undefined if it failed or its artifact is gone. */
-  loadResult(node: ReportNode, capture: CaptureSummary): Promise<CaptureResult<Record<string, unknown>> | undefined>;
+  /**
+   * A capture's stored result read as a stream (streamed-result.ts: its arrays
+   * cut to their first rows, `stream` given every element of one of them);
+   * undefined if it failed or its artifact is gone.
+   */
+  readResult(node: ReportNode, capture: CaptureSummary, stream?: StreamedResultOptions['stream']): Promise<StreamedResult | undefined>;
+  /** JSON text of one result kept parsed at once (load.reportParseMiB). */
+  keepBytes: number;
+  /** The most any readResult kept parsed, and the largest single text it held (both at most keepBytes). */
+  parsed: { keptBytes: number; largestText: number };
   /** Called before a capture's result is loaded, outside the gate (the bundle writes the capture's files here, at its reader's pace). */
   beforeResult?(node: ReportNode, capture: CaptureSummary): Promise<void>;
   /** A capture's stored result size, uncompressed (0 if there is none): its weight in resultGate. */
@@ -91,6 +101,8 @@ export interface PrepareOptions {
   now?: Date;
   /** Shared by every report this process draws (see ReportContext.resultGate). */
   resultGate?: ByteBudget;
+  /** ReportContext.keepBytes (default DEFAULT_KEEP_BYTES). */
+  keepBytes?: number;
 }
 
 /** Gathers what the report needs besides capture data: nodes, kernels, findings. */
@@ -136,13 +148,21 @@ export async function prepareReport(options: PrepareOptions): Promise<ReportCont
       if (capture.error || !capture.artifact) return 0;
       return (await source.meta(node.name, capture.artifact))?.bytes ?? 0;
     },
-    async loadResult(node, capture) {
+    keepBytes: options.keepBytes ?? DEFAULT_KEEP_BYTES,
+    parsed: { keptBytes: 0, largestText: 0 },
+    async readResult(node, capture, stream) {
       if (capture.error || !capture.artifact) return undefined;
       const meta = await source.meta(node.name, capture.artifact);
       if (!meta) return undefined;
-      const result = JSON.parse((await readArtifact(source, node.name, meta)).toString('utf8')) as CaptureResult<Record<string, unknown>>;
-      recordDigest(context, node, capture.capture, result);
-      return result;
+      const reader = new StreamedResultReader({ keepBytes: context.keepBytes, ...(stream ? { stream } : {}) });
+      const decoder = new StringDecoder('utf8');
+      await streamArtifact(source, node.name, meta, (chunk) => reader.push(decoder.write(chunk)));
+      reader.push(decoder.end());
+      const read = reader.finish();
+      context.parsed.keptBytes = Math.max(context.parsed.keptBytes, read.keptBytes);
+      context.parsed.largestText = Math.max(context.parsed.largestText, read.largestText);
+      recordDigest(context, node, capture.capture, read.result as unknown as CaptureResult<unknown>);
+      return read;
     },
   };
   return context;

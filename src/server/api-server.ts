@@ -5,7 +5,7 @@ import { createApi } from '../api/app.js';
 import { HttpMetrics } from '../api/metrics.js';
 import { AuditLog } from '../core/audit.js';
 import { createNodeService } from '../core/nodes.js';
-import { createReportService } from '../core/reports.js';
+import { createReportService, type ReportService } from '../core/reports.js';
 import { createRunService } from '../core/runs.js';
 import { createScheduleService } from '../core/schedules.js';
 import { SessionStore } from '../core/sessions.js';
@@ -59,6 +59,8 @@ export interface ApiServer {
   runbooks: RunbookCatalog;
   /** Chat commands' follow-ups (late answers, run followers) running now; stop() ends them. */
   chatFollowers: ChatFollowers;
+  /** Report downloads: their slots and what drawing them held at most (ReportService.memory). */
+  reports: ReportService;
   stop(): Promise<void>;
 }
 
@@ -110,7 +112,15 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     dup.once('end', () => duplicates.delete(dup));
     return dup;
   }, redis);
-  const reports = createReportService({ redis, store, runs, audit, maxConcurrentDownloads: limits.maxConcurrentDownloads });
+  const reports = createReportService({
+    redis,
+    store,
+    runs,
+    audit,
+    maxConcurrentDownloads: limits.maxConcurrentDownloads,
+    parseBytes: limits.reportParseMiB * 1024 * 1024,
+    spoolBytes: limits.reportSpoolMiB * 1024 * 1024,
+  });
   const schedules = createScheduleService({ store: scheduleStore, audit, runbooks, minIntervalSeconds: limits.minScheduleIntervalSeconds });
   const nodes = createNodeService({ redis, queues });
   const app = createApi({
@@ -152,6 +162,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     tokens,
     runbooks,
     chatFollowers,
+    reports,
     async stop() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       (server as import('node:http').Server).closeAllConnections?.(); // SSE clients hold theirs open

@@ -97,7 +97,7 @@ export function frameColor(kind: NodeKind, name: string): string {
 
 // ---- numbers ------------------------------------------------------------
 
-function unitLabel(profile: StackProfile): string {
+function unitLabel(profile: Pick<StackProfile, 'sampleType'>): string {
   const { type, unit } = profile.sampleType;
   if (unit === 'count') return /sample/i.test(type) ? 'samples' : type;
   if (unit === 'microseconds') return 'µs';
@@ -113,13 +113,16 @@ const fmtPct = (v: number, total: number) => `${((v / total) * 100).toFixed(2)}%
 
 // ---- layout -------------------------------------------------------------
 
-interface Placed {
-  node: FlameNode;
+/** A frame as drawn: what the SVG shows of it and where. */
+export interface PlacedFrame {
+  node: Pick<FlameNode, 'name' | 'kind' | 'value' | 'file' | 'inlined'>;
   depth: number;
   /** Left edge and width in px inside the plot (0 = left padding). */
   x: number;
   w: number;
 }
+
+type Placed = PlacedFrame & { node: FlameNode };
 
 function place(root: FlameNode, plotWidth: number, minWidth: number, sort: 'name' | 'value'): Placed[] {
   const scale = root.value > 0 ? plotWidth / root.value : 0;
@@ -159,14 +162,31 @@ function placedStacks(root: FlameNode): number {
 
 const round = (n: number) => Math.round(n * 100) / 100;
 
+/** Width in px of the plot (the root's frame) in an image `width` px wide. */
+export const plotWidthOf = (width = 1200): number => Math.max(200, width) - 2 * PAD_X;
+
 export function toFlameGraphSvg(profile: StackProfile, options: FlameGraphOptions = {}): string {
+  const root = buildFlameTree(profile, { includePid: options.includePid ?? false });
+  const placed = place(root, plotWidthOf(options.width), options.minFrameWidth ?? 0.1, options.sort ?? 'name');
+  return placedFramesSvg(placed, { total: root.value, stackCount: placedStacks(root), sampleType: profile.sampleType }, options);
+}
+
+/** What the SVG says of the whole profile besides its frames. */
+export interface FlameTotals {
+  total: number;
+  /** Distinct stacks (tree nodes where one ends). */
+  stackCount: number;
+  sampleType: StackProfile['sampleType'];
+}
+
+/** The SVG of frames already laid out (by place() here, or a CompactFlameTree), root first. */
+export function placedFramesSvg(placed: PlacedFrame[], totals: FlameTotals, options: FlameGraphOptions = {}): string {
   const width = Math.max(200, options.width ?? 1200);
   const frameHeight = Math.max(8, options.frameHeight ?? 16);
   const layout = options.layout ?? 'flame';
   const plotWidth = width - 2 * PAD_X;
-  const root = buildFlameTree(profile, { includePid: options.includePid ?? false });
-  const total = root.value;
-  const placed = place(root, plotWidth, options.minFrameWidth ?? 0.1, options.sort ?? 'name');
+  const { total } = totals;
+  const profile = { sampleType: totals.sampleType };
   // Sized to what is drawn: frames too narrow to draw leave no empty rows above the graph.
   let depth = 0;
   for (const p of placed) if (p.depth > depth) depth = p.depth;
@@ -186,7 +206,7 @@ export function toFlameGraphSvg(profile: StackProfile, options: FlameGraphOption
   );
   out.push(`<rect x="0" y="0" width="${width}" height="${height}" fill="#fbfbf8"/>`);
   out.push(`<text x="${width / 2}" y="22" text-anchor="middle" font-size="16" font-family="sans-serif">${escapeXml(title)}</text>`);
-  const stackCount = placedStacks(root);
+  const { stackCount } = totals;
   out.push(
     `<text x="${width / 2}" y="40" text-anchor="middle">${escapeXml(
       `total ${fmtAmount(total, units)}${units === 'samples' ? '' : ` ${profile.sampleType.type}`} in ${stackCount} ${stackCount === 1 ? 'stack' : 'stacks'}`,

@@ -336,12 +336,35 @@ export class ElfFile {
   /** The function symbol covering a virtual address. Loads symbols on first call. */
   lookup(vaddr: number): ElfSymbol | undefined {
     if (this.symbols === undefined) this.loadSymbols();
-    const symbol = this.symbols ? this.symbols.lookup(vaddr) : undefined;
+    const symbol = (this.symbols ? this.symbols.lookup(vaddr) : undefined) ?? this.parts.find((p) => vaddr >= p.start && vaddr < p.start + p.size);
     // Stripped entry code (ld.so's, a stripped program's) is still where every thread of the
     // process began: named so, a stack ending there reads as complete.
     if (!symbol && this.entry && vaddr >= this.entry && vaddr < this.entry + ENTRY_CODE_BYTES)
       return { name: '_start', start: this.entry, size: ENTRY_CODE_BYTES };
     return symbol;
+  }
+
+  /** Code that belongs to a function but that no symbol covers (split-off parts in a stripped file). */
+  private readonly parts: ElfSymbol[] = [];
+
+  /** Names code the symbol table leaves unnamed, as found by whoever knows the function (src/symbolize/python/eval-loop.ts). */
+  addFunctionParts(parts: ElfSymbol[]): void {
+    for (const p of parts) if (!this.parts.some((q) => q.start === p.start)) this.parts.push(p);
+  }
+
+  /** `length` bytes of the file at a virtual address inside a loaded segment, or undefined. */
+  bytesAt(vaddr: number, length: number): Buffer | undefined {
+    const seg = this.segments.find((s) => vaddr >= s.vaddr && vaddr + length <= s.vaddr + s.filesz);
+    if (!seg) return undefined;
+    const reopened = this.source ? undefined : this.options.reopen?.();
+    const source = this.source ?? reopened;
+    try {
+      return source ? readExact(source, seg.offset + (vaddr - seg.vaddr), length) : undefined;
+    } catch {
+      return undefined;
+    } finally {
+      reopened?.close();
+    }
   }
 
   /** Loads and sorts the symbol table now (normally done by the first lookup). */

@@ -25,6 +25,15 @@ export class ModuleCfi {
     return this.tables.reduce((a, t) => a + t.bytes, 0);
   }
 
+  /** The code range [start, end) of the FDE covering an ELF virtual address (one function, or one part of it). */
+  fdeRange(vaddr: number): { start: number; end: number } | undefined {
+    for (const table of this.tables) {
+      const fde = table.find(vaddr);
+      if (fde) return { start: fde.start, end: fde.end };
+    }
+    return undefined;
+  }
+
   /** The unwind row at an ELF virtual address, or undefined where no FDE covers it. */
   rowAt(vaddr: number): UnwindRow | undefined {
     const cached = this.rows.get(vaddr);

@@ -3,6 +3,8 @@
 // weight larger than the whole budget is let in alone, so nothing waits forever.
 export class ByteBudget {
   private held = 0;
+  /** The most bytes held at once so far. */
+  peakHeld = 0;
   private holders = 0;
   private readonly waiting: { bytes: number; admit: () => void }[] = [];
 
@@ -29,6 +31,7 @@ export class ByteBudget {
 
   private take(bytes: number): void {
     this.held += bytes;
+    if (this.held > this.peakHeld) this.peakHeld = this.held;
     this.holders++;
   }
 

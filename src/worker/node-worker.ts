@@ -72,6 +72,13 @@ export async function startNodeWorker(options: NodeWorkerOptions): Promise<NodeW
   const bullConnection = connectRedis(options.redisUrl, `sherlock-worker-${node}-bullmq`);
   const store = new RunStore(redis, { retentionSeconds: options.retentionSeconds });
   let currentRun: string | undefined;
+  // The last run's probes, still coming off after it reported (runCapture's detachLater): the next run and stop() wait for them.
+  const detaching = new Set<Promise<void>>();
+  const detachLater = (detached: Promise<void>) => {
+    detaching.add(detached);
+    void detached.finally(() => detaching.delete(detached));
+  };
+  const detached = () => Promise.all([...detaching]);
   const pool = options.warm?.length ? new WarmPool({ maxKernelBytes: WARM_POOL_MAX_MIB * 2 ** 20 }) : undefined;
 
   // One worker per node name: a lease renewed with every heartbeat, free once
@@ -132,6 +139,7 @@ export async function startNodeWorker(options: NodeWorkerOptions): Promise<NodeW
       currentRun = runId;
       void heartbeat();
       try {
+        await detached();
         if ((await store.cancelRequested(runId)) || (await store.stopRequested(runId))) {
           await store.cancelQueuedNode(runId, node);
           return { node, status: 'cancelled' };
@@ -146,6 +154,7 @@ export async function startNodeWorker(options: NodeWorkerOptions): Promise<NodeW
           ...(pool ? { pool } : {}),
           ...(options.own ? { own: options.own } : {}),
           eventSpoolBytes: (options.eventSpoolMiB ?? DEFAULT_WORKER_EVENT_SPOOL_MIB) * 1024 * 1024,
+          detachLater,
         });
         await addShared(redis, nodeJobIncrements(node, state));
         if (state.status === 'failed') throw new Error(state.error ?? 'every capture failed');
@@ -196,6 +205,7 @@ export async function startNodeWorker(options: NodeWorkerOptions): Promise<NodeW
       // Storing what was captured and reporting back need Redis: if it is away, stop anyway
       // (disconnecting fails the commands still waiting for it, which ends the job).
       const closed = await settlesWithin(jobs.close(), STOP_GRACE_MS);
+      await settlesWithin(detached(), STOP_GRACE_MS);
       if (redis.status === 'ready' && holding) await settlesWithin(withdrawNode(redis, node), 2_000);
       if (redis.status === 'ready') await settlesWithin(lease.release(), 2_000);
       for (const connection of [subscriber, bullConnection, redis]) connection.disconnect();

@@ -46,6 +46,8 @@ export interface NodeJobContext {
   eventSpoolBytes?: number;
   /** Where the job's spool directory is made (the OS temp dir by default). */
   spoolRoot?: string;
+  /** Given: the captures' probes come off after the node has reported, and their detaches are handed here (runCapture's detachLater). */
+  detachLater?(detached: Promise<void>): void;
 }
 
 /** Past the capture window, how long a node may take to store its results before it counts as lost. */
@@ -101,6 +103,7 @@ async function captureStoreAndAnalyze(
           ...(ctx.pool ? { pool: ctx.pool } : {}),
           ...(ctx.own ? { excludeCgroupId: ctx.own.id } : {}),
           spool: { dir: spoolDir, budgetBytes: spoolBudgetBytes },
+          ...(ctx.detachLater ? { detachLater: ctx.detachLater } : {}),
           onLive: () => void ctx.store.appendEvent(runId, { type: 'capture-live', node, capture: step.capture }).catch(() => {}),
           ...(falcoLive
             ? {

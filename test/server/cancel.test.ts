@@ -108,6 +108,8 @@ describe.skipIf(skip)(`cancelling runs${skip ? ` (skipped: ${skip})` : ''}`, () 
     const late = await admin.delete(`/v1/runs/${next}`);
     expect(late.status).toBe(409);
     expect(late.body.error.message).toContain('completed');
+    // A worker reports before its probes are off (detachLater): they come off just after.
+    await waitFor('no BPF handles left in this process', () => bpfHandlesOf().programIds.length === 0 && bpfHandlesOf().links === 0, { timeoutMs: 2_000 });
     expect(bpfHandlesOf()).toEqual({ programIds: [], links: 0, maps: 0 });
   }, 30_000);
 

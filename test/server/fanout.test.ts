@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bpfHandlesOf, kernelSkipReason } from '../helpers/kernel.js';
 import { redisServerChildren } from '../helpers/redis.js';
-import { execMarker, readEvents, sleep, startStack, waitFor, type Stack } from './harness.js';
+import { execMarker, readEvents, startStack, waitFor, type Stack } from './harness.js';
 
 const skip = kernelSkipReason();
 
@@ -123,7 +123,8 @@ describe.skipIf(skip)(`fan-out to two workers${skip ? ` (skipped: ${skip})` : ''
     expect(replay.events.map((e) => e.event)).toEqual(types);
     expect(Date.now() - t0).toBeLessThan(2_000);
 
-    await sleep(50);
+    // Workers report before their probes are off (detachLater): they come off just after.
+    await waitFor('no BPF handles left in this process', () => bpfHandlesOf().programIds.length === 0 && bpfHandlesOf().links === 0, { timeoutMs: 2_000 });
     expect(bpfHandlesOf()).toEqual({ programIds: [], links: 0, maps: 0 });
   }, 40_000);
 });

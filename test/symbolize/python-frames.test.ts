@@ -1,13 +1,12 @@
-// Python frame naming without a kernel: the 3.11 line table read against the
-// interpreter's own answer (co_lines() of Debian's python3), and the eval-loop
+// Python frame naming without a kernel: the line table (3.11+) read against
+// the interpreter's own answer (co_lines() of Debian's python3, and of the
+// 3.13 and 3.14 scripts/fetch-test-pythons.sh unpacks), and the eval-loop
 // interleaving on hand-made stacks.
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { interleavePython, lineOfInstruction, type PythonFrame } from '../../src/symbolize/python/index.js';
 import type { Frame } from '../../src/symbolize/types.js';
-
-const PYTHON = '/usr/bin/python3';
+import { testPythons } from '../helpers/pythons.js';
 
 /** Functions with long jumps, multi-line expressions, blank lines and a nested def: every kind of entry. */
 const SOURCE = String.raw`
@@ -36,9 +35,9 @@ for code in [sample.__code__] + [c for c in sample.__code__.co_consts if hasattr
 print(json.dumps(out))
 `;
 
-describe.skipIf(!existsSync(PYTHON))('the 3.11 line table', () => {
-  it('gives the line CPython gives for every instruction', () => {
-    const codes = JSON.parse(execFileSync(PYTHON, ['-c', SOURCE], { encoding: 'utf8', timeout: 30_000 })) as {
+describe.each(testPythons())('the line table of CPython $version', ({ python, skip }) => {
+  it.skipIf(skip)(`gives the line CPython gives for every instruction${skip ? ` (skipped: ${skip})` : ''}`, () => {
+    const codes = JSON.parse(execFileSync(python, ['-c', SOURCE], { encoding: 'utf8', timeout: 30_000 })) as {
       table: string;
       first: number;
       lines: [number, number, number | null][];

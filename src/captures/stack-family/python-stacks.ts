@@ -4,7 +4,8 @@
 // (STACK_RECORD_PYTHON, just before the thread's snapshot) into named
 // frames while the process lives (its code objects are read from its memory).
 import type { BpfObject } from '../../libbpf/index.js';
-import { encodeWalk, findPythonRuntime, PythonCodeReader, type PythonFrame } from '../../symbolize/python/index.js';
+import { encodeWalk, findPythonRuntime, nameEvalLoopParts, PythonCodeReader, type PythonFrame } from '../../symbolize/python/index.js';
+import { moduleCfi } from '../../unwind/index.js';
 import { recordLayout } from '../records.js';
 
 /** struct python_process and struct python_stack / python_frame (bpf/common/python_frames.h). */
@@ -33,6 +34,8 @@ const TRUNCATED = 1;
 const STACK_PYTHON_NO_THREAD = 6;
 const STACK_PYTHON_LOST = 7;
 const READ_FAULT = 2;
+/** 3.14's f_executable is a _PyStackRef with tag bits below the pointer (Py_TAG_BITS); objects are aligned past them. */
+const STACKREF_TAGS = 3n;
 
 /** How Python processes were walked (in UnwindSummary). */
 export interface PythonSummary {
@@ -56,13 +59,14 @@ export interface PythonSummary {
 
 /** The raw frames of one record: innermost first. */
 export interface RawPythonStack {
-  frames: { code: bigint; instr: bigint; entry: boolean }[];
+  frames: { code: bigint; instr: bigint; entry: boolean; owner: number }[];
   flags: number;
 }
 
 export class PythonStacks {
   private readonly readers = new Map<number, PythonCodeReader>();
   private readonly registered = new Map<number, bigint>();
+  private readonly shimOwners = new Map<number, number | undefined>();
   private readonly counts: PythonSummary = {
     processes: {},
     unsupported: {},
@@ -82,6 +86,8 @@ export class PythonStacks {
     const found = findPythonRuntime(pid);
     if (!found?.found && this.registered.has(pid)) this.forget(pid); // an exec into something else
     if (!found) return;
+    // Its native frames name the eval loop wherever it runs, walked or not.
+    if (found.evalLoop) nameEvalLoopParts(found.evalLoop.elf, found.evalLoop.entry, moduleCfi(found.evalLoop.elf));
     if (!found.found) {
       this.counts.unsupported[pid] = found.problem;
       return;
@@ -98,6 +104,7 @@ export class PythonStacks {
     this.registered.set(pid, found.runtime);
     this.readers.get(pid)?.close();
     this.readers.set(pid, new PythonCodeReader(pid, found.layout.code));
+    this.shimOwners.set(pid, found.layout.shimOwner);
     this.counts.processes[pid] = `${found.version} ${found.module}`;
   }
 
@@ -112,6 +119,7 @@ export class PythonStacks {
     this.registered.delete(pid);
     this.readers.get(pid)?.close();
     this.readers.delete(pid);
+    this.shimOwners.delete(pid);
   }
 
   /** The counts so far, with the kernel's (enum stack_error STACK_PYTHON_NO_THREAD, _LOST). */
@@ -134,9 +142,10 @@ export class PythonStacks {
     for (let i = 0; i < count; i++) {
       const at = L.frames + i * pythonFrameLayout.size;
       frames.push({
-        code: data.readBigUInt64LE(at + pythonFrameLayout.offsets.code),
+        code: data.readBigUInt64LE(at + pythonFrameLayout.offsets.code) & ~STACKREF_TAGS,
         instr: data.readBigUInt64LE(at + pythonFrameLayout.offsets.instr),
         entry: data[at + pythonFrameLayout.offsets.is_entry] !== 0,
+        owner: data[at + pythonFrameLayout.offsets.owner]!,
       });
     }
     return { tid: data.readUInt32LE(L.tid), tgid: data.readUInt32LE(L.tgid), stack: { frames, flags: data.readUInt32LE(L.flags) } };
@@ -149,14 +158,25 @@ export class PythonStacks {
     this.counts.samples++;
     if (raw.flags & TRUNCATED) this.counts.truncated++;
     if (raw.flags & READ_FAULT) this.counts.faults++;
-    return raw.frames.map((f) => {
+    const shimOwner = this.shimOwners.get(pid);
+    const out: PythonFrame[] = [];
+    for (const f of raw.frames) {
+      if (shimOwner !== undefined && f.owner >= shimOwner) {
+        // An eval loop's entry shim (3.12+), not a function: the frame inside it is where a C call entered Python.
+        const inner = out[out.length - 1];
+        if (inner) inner.entry = true;
+        continue;
+      }
       this.counts.frames++;
       const info = f.code ? reader.frame(f.code, f.instr) : undefined;
       if (!info) this.counts.unreadable++;
-      return info
-        ? { name: info.name, file: info.file, line: info.line, entry: f.entry }
-        : { name: '[python code unreadable]', file: '?', line: undefined, entry: f.entry };
-    });
+      out.push(
+        info
+          ? { name: info.name, file: info.file, line: info.line, entry: f.entry }
+          : { name: '[python code unreadable]', file: '?', line: undefined, entry: f.entry },
+      );
+    }
+    return out;
   }
 
   close(): void {

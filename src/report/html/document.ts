@@ -1,7 +1,8 @@
 // report.html as a stream of string chunks: head, run header, findings, the
 // comparison with the baseline, the node overview, then one collapsible section per node with a section per
-// capture, each capture result loaded, drawn and let go in turn (memory holds
-// one capture's result at a time, whatever the run's size). The output is a
+// capture, each capture result read as a stream, drawn and let go in turn
+// (memory holds what one result keeps of itself, streamed-result.ts, whatever
+// the run's size). The output is a
 // function of the context alone (no clock, no randomness), so rendering it
 // twice gives the same bytes: the bundle measures it once, then writes it.
 import type { Finding } from '../../model/findings.js';
@@ -10,7 +11,9 @@ import type { ReportContext, ReportNode } from '../model.js';
 import { CSP, CSS, SCRIPT } from './assets.js';
 import { baselineSection } from './baseline.js';
 import { esc, idToken, scriptSafe } from './escape.js';
-import { graphFrameBudget } from './flame.js';
+import { FLAME_DIGEST_BYTES, FlameDigest, graphFrameBudget } from './flame.js';
+import type { StreamedResult } from '../streamed-result.js';
+import type { StackSample } from '../../stacks/types.js';
 import { captureSection, captureTable, findingsSection, nodeAnchor, nodesOverview, nodeTotals, type HtmlOptions } from './sections.js';
 
 export interface HtmlRenderOptions extends Partial<HtmlOptions> {
@@ -171,16 +174,19 @@ export async function* reportHtmlChunks(ctx: ReportContext, options: HtmlRenderO
       let problem: string | undefined;
       let section: string;
       await ctx.beforeResult?.(node, capture);
-      // The parsed result lives only inside the gate: drawn into a string, then dropped.
-      const release = ctx.resultGate ? await ctx.resultGate.acquire(await ctx.resultBytes(node, capture).catch(() => 0)) : undefined;
+      // What is parsed lives only inside the gate: drawn into a string, then dropped.
+      const weight = Math.min(await ctx.resultBytes(node, capture).catch(() => 0), ctx.keepBytes + (capture.kind === 'stacks' ? FLAME_DIGEST_BYTES : 0));
+      const release = ctx.resultGate ? await ctx.resultGate.acquire(weight) : undefined;
       try {
-        let result: Record<string, unknown> | undefined;
+        // A stacks result's stacks are folded into the flame graph as they stream by, all of them.
+        const flame = capture.kind === 'stacks' && !capture.error ? new FlameDigest() : undefined;
+        let read: StreamedResult | undefined;
         try {
-          result = await ctx.loadResult(node, capture);
+          read = await ctx.readResult(node, capture, flame && { field: 'stacks', each: (s) => flame.add(s as StackSample) });
         } catch (err) {
           problem = (err as Error).message;
         }
-        section = captureSection(node, capture, result, html);
+        section = captureSection(node, capture, read?.result, html, { ...(flame && read ? { flame } : {}), leftOut: read?.leftOut ?? [] });
       } finally {
         release?.();
       }

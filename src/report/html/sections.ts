@@ -14,7 +14,8 @@ import { fmtBytes, fmtCpuNs, fmtDurationMs, fmtInt, humanValue } from '../../for
 import { META_FIELDS, nodeFilePath, type ReportContext, type ReportNode } from '../model.js';
 import { histogramSvg, histogramStats } from './charts.js';
 import { esc, idToken, scriptSafe } from './escape.js';
-import { flameSection } from './flame.js';
+import { digestFlameSection, flameSection, type FlameDigest } from './flame.js';
+import { arrayFigures, type StreamedResult } from '../streamed-result.js';
 import { objectTable, sortableTable } from './tables.js';
 
 /** Rows of a capture's main table in the page; the JSON and NDJSON files hold all. */
@@ -209,7 +210,9 @@ function histogramsHtml(result: Record<string, unknown>): string {
     );
   }
   out.push('</div>');
-  if (charts.length > limit) out.push(`<p class="note">${charts.length - limit} more histograms are summed up in the table below.</p>`);
+  // A list cut while streaming (streamed-result.ts) has more than it keeps.
+  const more = charts.length + (arrayFigures(list).length - list.length) - limit;
+  if (more > 0) out.push(`<p class="note">${more} more histograms are summed up in the table below.</p>`);
   return out.join('');
 }
 
@@ -229,7 +232,8 @@ function extrasHtml(result: Record<string, unknown>, kind: string, fullData: str
   for (const [key, value] of Object.entries(result)) {
     if (key === MAIN_FIELD[kind] || META_KEYS.has(key) || !Array.isArray(value) || !value.length) continue;
     if (kind === 'histogram' && key === 'histograms') continue;
-    if (!value.every((v) => typeof v === 'object' && v !== null && !Array.isArray(v))) continue;
+    const whole = arrayFigures(value);
+    if (whole.objects !== whole.length) continue;
     out.push(objectTable(value, { caption: key, limit: MAX_EXTRA_ROWS, fullData }));
   }
   return out.join('');
@@ -257,7 +261,7 @@ function mainTable(capture: string, kind: string, result: Record<string, unknown
   return sortableTable(
     columns.map((c) => ({ header: c.header, ...(c.numeric ? { numeric: true } : {}) })),
     shown,
-    { caption, total: rows.length, fullData },
+    { caption, total: arrayFigures(rows).length, fullData },
   );
 }
 
@@ -276,8 +280,22 @@ function fileLinks(node: ReportNode, summary: CaptureSummary, options: HtmlOptio
   return `<p class="files">Files: ${items.join(' · ')}</p>`;
 }
 
+/** What a result read as a stream brings beside it (streamed-result.ts). */
+export interface StreamedExtras {
+  /** Every stack folded as it went by (stacks kind); without it the section folds `result.stacks`. */
+  flame?: FlameDigest;
+  /** Members too big to parse for the page. */
+  leftOut?: StreamedResult['leftOut'];
+}
+
 /** One capture of one node. `result` is undefined when it failed or its artifact is gone. */
-export function captureSection(node: ReportNode, summary: CaptureSummary, result: Record<string, unknown> | undefined, options: HtmlOptions): string {
+export function captureSection(
+  node: ReportNode,
+  summary: CaptureSummary,
+  result: Record<string, unknown> | undefined,
+  options: HtmlOptions,
+  streamed: StreamedExtras = {},
+): string {
   const out: string[] = [];
   out.push(`<section class="capture" id="${captureAnchor(node, summary.capture)}">`);
   out.push(`<h3>${esc(summary.capture)} <span class="kind">${esc(summary.kind)}</span></h3>`);
@@ -315,10 +333,18 @@ export function captureSection(node: ReportNode, summary: CaptureSummary, result
   );
   try {
     if (summary.kind === 'histogram') out.push(histogramsHtml(result));
-    if (summary.kind === 'stacks') out.push(flameSection(result as unknown as StackData & { capture?: string; target?: string }, options.frameBudget));
+    if (summary.kind === 'stacks') {
+      const data = result as unknown as StackData & { capture?: string; target?: string };
+      out.push(streamed.flame ? digestFlameSection(streamed.flame, data, options.frameBudget) : flameSection(data, options.frameBudget));
+    }
     out.push(factsHtml(result, summary.kind));
     out.push(mainTable(summary.capture, summary.kind, result, fullData));
     out.push(extrasHtml(result, summary.kind, nodeFilePath(node, summary.artifact ?? `${summary.capture}.json`)));
+    for (const { field, bytes } of streamed.leftOut ?? []) {
+      out.push(
+        `<p class="note">${esc(field)} (${esc(fmtBytes(bytes))}) is too big to show here; <code>${esc(nodeFilePath(node, summary.artifact ?? `${summary.capture}.json`))}</code> holds it.</p>`,
+      );
+    }
   } catch (err) {
     out.push(`<p class="error">This result could not be drawn (${esc((err as Error).message)}); the raw files above hold it.</p>`);
   }

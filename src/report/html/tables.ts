@@ -4,6 +4,7 @@
 // note that names the file holding them all.
 import { humanNumber, humanValue } from '../../format/index.js';
 import { esc } from './escape.js';
+import { arrayFigures } from '../streamed-result.js';
 
 export interface TableColumn {
   header: string;
@@ -103,7 +104,7 @@ export function objectTable(items: unknown[], options: TableOptions & { limit?: 
   return sortableTable(
     keys.map((k) => ({ header: k, numeric: numeric.has(k) })),
     rows,
-    { ...options, total: objects.length },
+    { ...options, total: arrayFigures(items).objects },
   );
 }
 

@@ -1,14 +1,16 @@
-// Where CPython keeps what a profiler reads, per minor version (x86-64).
-// The numbers are offsetof() of the interpreter's own structs, printed by a
-// C file compiled against that version's internal headers (Py_BUILD_CORE;
-// python3.11-dev's /usr/include/python3.11/internal/): the interpreter has no
-// debug information to read them from at run time, and these structs change
-// only between minor versions. A version without a layout is not walked
-// (its samples keep the interpreter's native frames) and says so.
+// Where CPython keeps what a profiler reads (x86-64). For 3.11 the numbers
+// are offsetof() of the interpreter's own structs, printed by a C file
+// compiled against that version's internal headers (Py_BUILD_CORE;
+// python3.11-dev's /usr/include/python3.11/internal/): that interpreter has
+// no debug information to read them from at run time, and these structs
+// change only between minor versions. 3.13+ carries its own offsets in the
+// process (debug-offsets.ts). A version without a layout is not walked (its
+// samples keep the interpreter's native frames) and says so.
 
 /** The kernel walk's offsets (struct python_process in bpf/common/python_frames.h). */
 export interface PythonWalkLayout {
-  tstateCurrent: number;
+  /** undefined: no thread-state pointer in the runtime (3.12+): the thread list is searched. */
+  tstateCurrent: number | undefined;
   interpretersHead: number;
   interpThreadsHead: number;
   tstateNext: number;
@@ -47,6 +49,12 @@ export interface PythonLayout {
   version: string;
   walk: PythonWalkLayout;
   code: PythonCodeLayout;
+  /**
+   * Frames whose owner is this or above are the eval loop's entry shims (3.12+:
+   * FRAME_OWNED_BY_CSTACK, and FRAME_OWNED_BY_INTERPRETER in 3.14), not Python
+   * functions: each marks where a C call entered the interpreter. undefined: is_entry does that.
+   */
+  shimOwner?: number;
 }
 
 const LAYOUTS: Record<string, PythonLayout> = {
@@ -83,12 +91,10 @@ const LAYOUTS: Record<string, PythonLayout> = {
   },
 };
 
-/** The layout of a CPython minor version ("3.11"), or undefined when it is not known. */
+/** The fixed layout of a CPython minor version ("3.11"), or undefined when it has none (3.13+ reads its own). */
 export function pythonLayout(version: string): PythonLayout | undefined {
   return LAYOUTS[version];
 }
-
-export const knownPythonVersions = (): string[] => Object.keys(LAYOUTS);
 
 const NO_FIELD = 0xffff;
 
@@ -97,7 +103,7 @@ export function encodeWalk(runtime: bigint, walk: PythonWalkLayout): Buffer {
   const b = Buffer.alloc(40); // sizeof(struct python_process)
   b.writeBigUInt64LE(runtime, 0);
   const fields = [
-    walk.tstateCurrent,
+    walk.tstateCurrent ?? NO_FIELD,
     walk.interpretersHead,
     walk.interpThreadsHead,
     walk.tstateNext,

@@ -1,18 +1,26 @@
 // Finds the CPython runtime in a process: the module (the python3.X
 // executable, or a libpython3.X.so an embedding program loads) that exports
 // _PyRuntime, its address in the process, and the version (Py_Version, 3.11+,
-// or the module's name) whose layout the walk needs.
+// or the module's name) whose layout the walk needs (3.13+: read from the
+// debug offsets at the start of _PyRuntime).
 import type { ElfFile } from '../elf.js';
 import { elfForMapping } from '../elf-cache.js';
 import { isFileMapping, readMaps, type MapEntry } from '../process-maps.js';
+import { debugOffsetsLayout } from './debug-offsets.js';
 import { pythonLayout, type PythonLayout } from './layouts.js';
 import { ProcessMemory } from './memory.js';
 
 const PYTHON_MODULE = /(?:^|\/)(?:lib)?python(\d+)\.(\d+)[a-z]*(?:\.so[.\d]*)?$/;
 
 export type PythonRuntime =
-  | { found: true; version: string; module: string; runtime: bigint; layout: PythonLayout }
-  | { found: false; version?: string; module?: string; problem: string };
+  | { found: true; version: string; module: string; runtime: bigint; layout: PythonLayout; evalLoop?: EvalLoopEntry }
+  | { found: false; version?: string; module?: string; problem: string; evalLoop?: EvalLoopEntry };
+
+/** The interpreter's file and _PyEval_EvalFrameDefault's address in it (for eval-loop.ts). */
+export interface EvalLoopEntry {
+  elf: ElfFile;
+  entry: number;
+}
 
 /** undefined: not a Python process. */
 export function findPythonRuntime(pid: number): PythonRuntime | undefined {
@@ -29,18 +37,22 @@ export function findPythonRuntime(pid: number): PythonRuntime | undefined {
     seen.add(m.path);
     const { elf } = elfForMapping(pid, m);
     if (!elf) return { found: false, module: m.path, problem: `${m.path}: cannot be read` };
-    const symbols = dynamicSymbols(elf, ['_PyRuntime', 'Py_Version']);
+    const symbols = dynamicSymbols(elf, ['_PyRuntime', 'Py_Version', '_PyEval_EvalFrameDefault']);
     const runtimeVaddr = symbols.get('_PyRuntime');
     if (runtimeVaddr === undefined) continue; // a python-named module that is not the interpreter
+    const entry = symbols.get('_PyEval_EvalFrameDefault');
+    const evalLoop = entry !== undefined ? { evalLoop: { elf, entry } } : {};
     const bias = loadBias(
       elf,
       maps.filter((x) => x.path === m.path && x.inode === m.inode),
     );
-    if (bias === undefined) return { found: false, module: m.path, problem: `${m.path}: load address unknown` };
+    if (bias === undefined) return { found: false, module: m.path, problem: `${m.path}: load address unknown`, ...evalLoop };
     const version = versionOf(pid, symbols.get('Py_Version'), bias) ?? `${named[1]}.${named[2]}`;
-    const layout = pythonLayout(version);
-    if (!layout) return { found: false, version, module: m.path, problem: `CPython ${version}: no frame layout known (Python frames need 3.11)` };
-    return { found: true, version, module: m.path, runtime: BigInt(runtimeVaddr + bias), layout };
+    const runtime = BigInt(runtimeVaddr + bias);
+    const fixed = pythonLayout(version);
+    const read = fixed ? { layout: fixed } : debugOffsetsLayout(pid, runtime, version);
+    if (!('layout' in read)) return { found: false, version, module: m.path, problem: read.problem, ...evalLoop };
+    return { found: true, version, module: m.path, runtime, layout: read.layout, ...evalLoop };
   }
   return undefined;
 }
