@@ -8,6 +8,7 @@
 // and the 1M storm with a spool budget large enough for all it can decode.
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { connectRedis } from '../src/redis/connection.js';
 import { startEmbeddedRedis } from '../src/redis/embedded.js';
 import { keys } from '../src/redis/keys.js';
@@ -66,6 +67,8 @@ interface ChildReport {
   dropped: number;
   truncated: number;
   storedBytes: number;
+  /** The longest the event loop was held during the job (heartbeats wait that long). */
+  longestStallMs: number;
   status: string;
 }
 
@@ -117,6 +120,8 @@ async function measure(redisUrl: string, storm: string, opens: number, spoolMiB:
     mappedPeak = Math.max(mappedPeak, rssMapped());
     if (++ticks % 10 === 0) spooledPeak = Math.max(spooledPeak, spooledBytes(spoolRoot));
   }, SAMPLE_MS);
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
   const t0 = performance.now();
   let load: Promise<TimedRun> | undefined;
   // The storm starts once every step is live.
@@ -136,6 +141,7 @@ async function measure(redisUrl: string, storm: string, opens: number, spoolMiB:
       { redis, store, retentionSeconds: 600, eventSpoolBytes: spoolMiB * 1024 * 1024, spoolRoot },
     );
     clearInterval(sampler);
+    loopDelay.disable();
     const seconds = (performance.now() - t0) / 1000;
     peak = Math.max(peak, process.memoryUsage().rss);
     anonPeak = Math.max(anonPeak, rssAnon());
@@ -160,6 +166,7 @@ async function measure(redisUrl: string, storm: string, opens: number, spoolMiB:
       dropped: caps.reduce((n, c) => n + c.dropped, 0),
       truncated: caps.filter((c) => c.truncated).length,
       storedBytes: caps.reduce((n, c) => n + (c.bytes ?? 0), 0),
+      longestStallMs: loopDelay.max / 1e6,
       status: `${state.status}${state.error ? `: ${state.error}` : ''}`,
     };
   } finally {
@@ -208,6 +215,7 @@ export async function workerRunMemory(): Promise<void> {
         'anon growth',
         'rings mapped',
         'RSS growth',
+        'longest stall',
       ],
       cases.map((c, i) => {
         const r = reports[i]!;
@@ -225,9 +233,10 @@ export async function workerRunMemory(): Promise<void> {
           fmtMiB(r.anonPeak - r.anonBaseline),
           fmtMiB(r.mappedPeak - r.mappedBaseline),
           fmtMiB(r.peak - r.baseline),
+          `${Math.round(r.longestStallMs)} ms`,
         ];
       }),
-      new Set([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]),
+      new Set([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]),
     );
     for (const [i, r] of reports.entries()) if (!r.status.startsWith('completed')) kv(`node status, ${cases[i]!.label}`, r.status);
     const [light, , all] = reports as [ChildReport, ChildReport, ChildReport];
@@ -241,6 +250,7 @@ export async function workerRunMemory(): Promise<void> {
     note("anon = RssAnon, the worker's own memory (heap, buffers); 'rings mapped' = RssFile+RssShmem growth, the ring buffers' kernel pages mapped");
     note(`at attach: ${STEPS} × 64 MiB rings, set by ringBufferMiB whatever the event count (kernel memory, not the worker's heap)`);
     note("RSS growth = both; the goal is on the worker's own memory");
+    note('longest stall: the longest the event loop was held during the job (draining rings is sliced per turn)');
     verdict(
       Math.max(...reports.map(growth)) <= TARGET_GROWTH_BYTES,
       `worker's own memory (RssAnon) growth over idle ≤ ${fmtMB(Math.max(...reports.map(growth)))} in every case, up to ${fmtCount(all.events)} events kept and ${fmtCount(all.events + all.dropped)} seen, vs ≤${fmtMB(TARGET_GROWTH_BYTES)}`,

@@ -52,6 +52,8 @@ export interface Collector<D> {
   poll?(): void;
   /** Once, the moment the window ends (before detach): read what is counted over the window itself (/proc counters). */
   windowEnded?(): void;
+  /** After windowEnded: records of the window still wait in the ring (run-capture polls, a slice per event-loop turn, until none do). */
+  behind?(): boolean;
   /** Once, after detach: everything left, as the capture's data (a promise when it runs tools: the event loop stays free). */
   finish(): D | Promise<D>;
   /** Always, on every path: free what collect() took (mappings). */

@@ -18,6 +18,8 @@ export interface SpoolSettings {
 export const SPOOL_WRITE_BYTES = 1024 * 1024;
 /** Fields set on events already written (an exec's exit) kept for the readers; past it they are lost and counted. */
 export const MAX_SPOOL_PATCHES = 65_536;
+/** Distinct strings whose redacted text is remembered across events (comms, flags, common paths). */
+const REDACTED_STRINGS_KEPT = 4096;
 
 let spoolFiles = 0;
 
@@ -25,7 +27,8 @@ let spoolFiles = 0;
 export class EventSpoolWriter<E> {
   readonly path: string;
   private fd: number;
-  private buffer: string[] = [];
+  /** Lines are written into it as they come (no string outlives its event), and it is written out when full. */
+  private readonly buffer = Buffer.allocUnsafe(SPOOL_WRITE_BYTES);
   private bufferedBytes = 0;
   private written = 0;
   private count = 0;
@@ -33,6 +36,7 @@ export class EventSpoolWriter<E> {
   private readonly patches = new Map<number, Partial<E>>();
   private patchesLost = 0;
   private readonly redactor: Redactor;
+  private readonly redactedStrings = new Map<string, string>();
 
   constructor(settings: SpoolSettings, name: string) {
     this.path = join(settings.dir, `${name}-${process.pid}-${++spoolFiles}.ndjson`);
@@ -49,19 +53,26 @@ export class EventSpoolWriter<E> {
     return this.count;
   }
 
-  /** Bytes held in memory now (the write buffer): bounded by SPOOL_WRITE_BYTES plus one event. */
+  /** Bytes held in memory now (the write buffer's filled part): at most SPOOL_WRITE_BYTES. */
   get heldBytes(): number {
     return this.bufferedBytes;
   }
 
   /** The event's line number (for `patch`), after redacting it: secrets never reach the disk. */
   append(event: E): number {
-    const redacted = redactCaptureData(event, [], this.redactor);
+    if (this.redactedStrings.size >= REDACTED_STRINGS_KEPT) this.redactedStrings.clear();
+    const redacted = redactCaptureData(event, [], this.redactor, this.redactedStrings);
     this.redactions += redacted.redactions;
     const line = JSON.stringify(redacted.data) + '\n';
-    this.buffer.push(line);
-    this.bufferedBytes += Buffer.byteLength(line);
-    if (this.bufferedBytes >= SPOOL_WRITE_BYTES) this.flush();
+    // A line may take up to 3 bytes per UTF-16 unit; one that cannot fit even an empty buffer is written alone.
+    if (this.bufferedBytes + line.length * 3 > this.buffer.length) {
+      this.flush();
+      if (line.length * 3 > this.buffer.length) {
+        this.writeAll(Buffer.from(line));
+        return this.count++;
+      }
+    }
+    this.bufferedBytes += this.buffer.write(line, this.bufferedBytes);
     return this.count++;
   }
 
@@ -75,11 +86,13 @@ export class EventSpoolWriter<E> {
 
   flush(): void {
     if (!this.bufferedBytes) return;
-    const chunk = Buffer.from(this.buffer.join(''));
-    for (let at = 0; at < chunk.length; ) at += writeSync(this.fd, chunk, at);
-    this.written += chunk.length;
-    this.buffer = [];
+    this.writeAll(this.buffer.subarray(0, this.bufferedBytes));
     this.bufferedBytes = 0;
+  }
+
+  private writeAll(bytes: Buffer): void {
+    for (let at = 0; at < bytes.length; ) at += writeSync(this.fd, bytes, at);
+    this.written += bytes.length;
   }
 
   /** Everything written; the file is now read-only for its readers. */

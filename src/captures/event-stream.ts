@@ -33,6 +33,8 @@ export interface EventBudgets {
   memoryBytes?: number;
   /** With a spool, events go to disk, held against its byte budget; in memory only a bounded part. */
   spool?: SpoolSettings;
+  /** The handler amends kept events (an exec's exit): spooled events then wait HOLD_EVENTS in memory first. */
+  amends?: boolean;
 }
 
 /** What a spooling collector holds in memory now: events not yet written or not yet taken, and its write buffer. */
@@ -42,10 +44,18 @@ export interface HeldInMemory {
 }
 
 /**
- * Spooled events stay in memory at least this long (in events) before they are written, for amends (an exec's
- * exit usually comes within); they are written HOLD_EVENTS at a time, so at most twice this many are held.
+ * Where the handler amends, spooled events stay in memory at least this long (in events) before they are written
+ * (an exec's exit usually comes within); they are written HOLD_EVENTS at a time, so at most twice this many are
+ * held. Without amends each is written as it is kept, so it dies young (no old-space garbage).
  */
 export const HOLD_EVENTS = 512;
+/**
+ * A tick's drain stops after this long (at a chunk's end): what is left waits in
+ * the ring for the next tick, or is counted as a ring drop when it overflows, so
+ * a storm never holds the event loop (heartbeats, other captures' ticks, Redis
+ * replies go on). The drain in finish() reads everything.
+ */
+export const DRAIN_SLICE_MS = 20;
 /** Events kept for take() (live consumers, from its first call) between two calls; past it the oldest are not streamed (they are still in the result). */
 export const MAX_UNTAKEN_EVENTS = 512;
 
@@ -53,8 +63,9 @@ export const MAX_UNTAKEN_EVENTS = 512;
  * Drains the ring buffer "events". Without a spool the events are kept in a
  * list bounded by `maxEvents` and `memoryBytes`; with one (a worker's run)
  * they are written to its file as they arrive, bounded by `maxEvents` and the
- * spool's byte budget, and only the last 2 × HOLD_EVENTS (plus a write buffer of
- * SPOOL_WRITE_BYTES and up to MAX_UNTAKEN_EVENTS for live consumers) are in
+ * spool's byte budget, and only a write buffer of SPOOL_WRITE_BYTES (plus the
+ * last 2 × HOLD_EVENTS where the handler amends, and up to MAX_UNTAKEN_EVENTS
+ * for live consumers) are in
  * memory. Past a budget, records are counted, not decoded, and the result
  * says it was truncated. `settle`, when given, runs once the window is over,
  * for events a handler held back (it keeps them with the same `keep`).
@@ -66,7 +77,7 @@ export function eventCollector<E>(
   handle: RecordHandler<E>,
   settle?: (keep: Keep<E>) => void,
 ): SyncCollector<{ events: E[]; eventSpool?: SpooledEvents<E> }> & { held(): HeldInMemory } {
-  const { maxEvents, memoryBytes = Infinity, spool } = budgets;
+  const { maxEvents, memoryBytes = Infinity, spool, amends = false } = budgets;
   const reader = new RingBufferReader(object.map('events'));
   const writer = spool ? new EventSpoolWriter<E>(spool, name) : undefined;
   const events: E[] = []; // all kept events without a spool; the held ones with one
@@ -78,6 +89,7 @@ export function eventCollector<E>(
   const indexOf = new WeakMap<object, number>();
   let untaken: E[] | undefined; // from the first take() on: nobody streaming, nothing kept for it
   let closed: SpooledEvents<E> | undefined;
+  let windowEnd: number | undefined; // the ring's producer position when the window ended
   const identityOf = eventIdentities();
   const writeHeld = (keepLast: number) => {
     if (!writer || events.length <= keepLast) return;
@@ -92,12 +104,15 @@ export function eventCollector<E>(
     if (full) return void overCap++;
     const event2 = withContainer(event, identityOf);
     if (!writer && memoryBytes !== Infinity) bytes += estimateBytes(event2);
-    if (event2 && typeof event2 === 'object') indexOf.set(event2, kept);
+    if (amends && event2 && typeof event2 === 'object') indexOf.set(event2, kept);
     kept++;
-    events.push(event2);
     untaken?.push(event2);
     if (untaken && untaken.length > 2 * MAX_UNTAKEN_EVENTS) untaken = untaken.slice(-MAX_UNTAKEN_EVENTS);
-    if (events.length >= 2 * HOLD_EVENTS) writeHeld(HOLD_EVENTS);
+    if (writer && !amends) writer.append(event2);
+    else {
+      events.push(event2);
+      if (writer && events.length >= 2 * HOLD_EVENTS) writeHeld(HOLD_EVENTS);
+    }
     return event2;
   };
   const amend: Amend<E> = (event, fields) => {
@@ -109,7 +124,9 @@ export function eventCollector<E>(
   // Once full, a record costs a count: no decoding, no allocation.
   const onRecord = (record: Buffer) => (full ? void overCap++ : handle(record, keep, amend));
   return {
-    poll: () => void reader.drain(onRecord),
+    poll: () => void reader.drain(onRecord, performance.now() + DRAIN_SLICE_MS),
+    windowEnded: () => void (windowEnd = reader.producerPosition()),
+    behind: () => windowEnd !== undefined && reader.consumerPosition() < windowEnd,
     take: () => {
       const fresh = !untaken ? [] : untaken.length > MAX_UNTAKEN_EVENTS ? untaken.slice(-MAX_UNTAKEN_EVENTS) : untaken;
       untaken = [];
@@ -117,6 +134,7 @@ export function eventCollector<E>(
     },
     held: () => ({ events: (writer ? events.length : 0) + (untaken?.length ?? 0), bytes: writer?.heldBytes ?? 0 }),
     finish: () => {
+      reader.drain(onRecord); // what the last ticks left in the ring
       settle?.(keep);
       if (!writer) return { events };
       writeHeld(0);

@@ -1,6 +1,7 @@
 // Runs one capture against the kernel: resolve the target → open → settings →
 // load → attach → drain until the duration ends or the signal aborts → read →
 // detach and close. One exit path: everything taken is released in `finally`.
+import { setImmediate } from 'node:timers/promises';
 import { z } from 'zod';
 import { tracingRoot } from '../libbpf/index.js';
 import { elapsedMs, monoNow } from '../util/clock.js';
@@ -126,6 +127,12 @@ export async function runCapture<P, D>(def: CaptureDefinition<P, D>, request: Ca
     // drain is the window's end, and what fires while the result is read may be in it or not. A
     // capture over its CPU budget comes off at once either way: the others' windows go on.
     if (!request.detachLater || stopped) await object.detachAll();
+    // What a storm left in the ring: a slice per event-loop turn, so heartbeats and the other captures go on.
+    while (collector.behind?.()) {
+      collector.poll?.();
+      deliver?.();
+      await setImmediate();
+    }
     collector.poll?.();
     deliver?.();
     // The one seam every capture's data leaves through: secrets are hidden here,

@@ -67,8 +67,12 @@ export class RingBufferReader {
     this.dataAddress = Number(koffi.address(producerPtr)) + this.pageSize;
   }
 
-  /** Hands every complete record to `handle`; returns how many. */
-  drain(handle: RecordHandler): number {
+  /**
+   * Hands every complete record to `handle`; returns how many. With `until`
+   * (a performance.now() time) it stops at the first chunk boundary past it,
+   * leaving the rest in the ring for the next drain.
+   */
+  drain(handle: RecordHandler, until = Infinity): number {
     if (this.closed) return 0;
     let consumerPos = readPosition(this.consumer);
     const producerPos = readPosition(this.producer);
@@ -97,10 +101,20 @@ export class RingBufferReader {
       consumerPos += end;
       // Published per chunk, so the producer gets room back during long drains.
       writePosition(this.consumer, consumerPos);
-      if (stop) break;
+      if (stop || performance.now() >= until) break;
     }
     this.consumed += handled;
     return handled;
+  }
+
+  /** Where the producer is now (bytes since the ring was made): a mark to drain up to. */
+  producerPosition(): number {
+    return this.closed ? 0 : readPosition(this.producer);
+  }
+
+  /** Where the reader is (bytes since the ring was made). */
+  consumerPosition(): number {
+    return this.closed ? 0 : readPosition(this.consumer);
   }
 
   /** Bytes written but not yet consumed. */

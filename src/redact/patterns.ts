@@ -38,6 +38,28 @@ export const BUILT_IN_PATTERNS: readonly SecretPattern[] = [
   { name: 'sherlock token', regex: /\b(?<secret>shk_[A-Za-z0-9_-]{16,})/g },
 ];
 
+/**
+ * A cheap first look: every match of a built-in pattern contains one of these
+ * (each pattern's literal part, case-folded), so a string without any of them
+ * skips the patterns. Most strings of an event (times, names, paths) have none.
+ */
+export const BUILT_IN_HINT = new RegExp(
+  [
+    'PRIVATE KEY',
+    ':\\/\\/',
+    'authorization|cookie|x-[a-z0-9-]*key',
+    'bearer|basic',
+    KEYWORD,
+    'AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA|ABIA|ACCA',
+    'AIza|ya29\\.',
+    'gh[pousr]_|github_pat_',
+    'xox[abposre]-|hooks\\.slack\\.com',
+    'eyJ',
+    'shk_',
+  ].join('|'),
+  'i',
+);
+
 /** A flag whose next argument is a secret, for any program: --password S, --token S, --api-key S. */
 export const SECRET_FLAG = new RegExp(String.raw`^(?:--[\w-]*${KEYWORD}[\w-]*|-${KEYWORD}(?:[-_]?(?:file|in|out))?)$`, 'i');
 

@@ -4,19 +4,27 @@
 import { createRedactor, type Redactor } from './redactor.js';
 import type { SecretPattern } from './patterns.js';
 
-/** The data with its secrets hidden (in place), and how many were; `redactor` reuses compiled patterns (one per spooled event). */
+/** Distinct strings remembered with their redacted text (per call, or across calls through `seen`). */
+const MAX_SEEN = 200_000;
+
+/**
+ * The data with its secrets hidden (in place), and how many were. `redactor`
+ * reuses compiled patterns and `seen` the strings already redacted, across
+ * calls (a spool's events, one call each; it is cleared when full).
+ */
 export function redactCaptureData<D>(
   data: D,
   extra: readonly SecretPattern[] = [],
   redactor: Redactor = createRedactor(extra),
+  seen = new Map<string, string>(),
 ): { data: D; redactions: number } {
-  // Symbol names and paths repeat across stacks and rows: each distinct string once.
-  const seen = new Map<string, string>();
+  // Symbol names, paths and names repeat across stacks, rows and events: each distinct string once.
   const text = (s: string) => {
     let out = seen.get(s);
     if (out === undefined) {
       out = redactor.text(s);
-      if (seen.size < 200_000) seen.set(s, out);
+      if (seen.size >= MAX_SEEN) seen.clear();
+      seen.set(s, out);
     }
     return out;
   };

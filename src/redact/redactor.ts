@@ -1,6 +1,6 @@
 // Hides secrets in strings and argv. A Redactor counts what it replaced, so
 // a capture's manifest can say how many secrets it kept out.
-import { BUILT_IN_PATTERNS, CLIENT_FLAGS, REDACTED, SECRET_FLAG, type SecretPattern } from './patterns.js';
+import { BUILT_IN_HINT, BUILT_IN_PATTERNS, CLIENT_FLAGS, REDACTED, SECRET_FLAG, type SecretPattern } from './patterns.js';
 
 export interface Redactor {
   /** The text with every secret replaced by [REDACTED]. */
@@ -18,7 +18,10 @@ export function createRedactor(extra: readonly SecretPattern[] = []): Redactor {
 
   const text = (value: string): string => {
     let out = value;
-    for (const { regex } of patterns) {
+    // The built-in patterns only where their hint is; the operator's always.
+    const from = BUILT_IN_HINT.test(value) ? 0 : BUILT_IN_PATTERNS.length;
+    for (let i = from; i < patterns.length; i++) {
+      const { regex } = patterns[i]!;
       regex.lastIndex = 0;
       if (!regex.test(out)) continue;
       regex.lastIndex = 0;

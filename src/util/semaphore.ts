@@ -18,4 +18,14 @@ export class Semaphore {
       else this.held--;
     };
   }
+
+  /** `work` once a place is free, the place given back however it ends. */
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    const release = await this.acquire();
+    try {
+      return await work();
+    } finally {
+      release();
+    }
+  }
 }

@@ -26,6 +26,7 @@ import { livePublisher } from './live-publisher.js';
 import type { OwnCgroup } from './own-cgroup.js';
 import { startCostMeter } from './sherlock-cost.js';
 import { createRunSpool } from './run-spool.js';
+import { Semaphore } from '../util/semaphore.js';
 
 const log = createLogger({ component: 'worker' });
 
@@ -49,6 +50,12 @@ export interface NodeJobContext {
   /** Given: the captures' probes come off after the node has reported, and their detaches are handed here (runCapture's detachLater). */
   detachLater?(detached: Promise<void>): void;
 }
+
+/**
+ * Results stored at once: each streams its spool through gzip into Redis with a
+ * few MiB in flight, so a run of many steps ending together stays bounded.
+ */
+export const STORES_AT_ONCE = 2;
 
 /** Past the capture window, how long a node may take to store its results before it counts as lost. */
 export const RUN_GRACE_MS = 10_000;
@@ -87,6 +94,7 @@ async function captureStoreAndAnalyze(
   const cost = startCostMeter(ctx.own);
   const eventSteps = job.steps.filter((s) => captures.get(s.capture)?.kind === 'events').length;
   const spoolBudgetBytes = Math.floor((ctx.eventSpoolBytes ?? DEFAULT_WORKER_EVENT_SPOOL_MIB * 1024 * 1024) / Math.max(1, eventSteps));
+  const storing = new Semaphore(STORES_AT_ONCE);
   const outcomes = await Promise.all(
     job.steps.map(async (step): Promise<{ summary: CaptureSummary; stored?: StoredResult }> => {
       const def = captures.get(step.capture);
@@ -123,9 +131,12 @@ async function captureStoreAndAnalyze(
         const store = (name: string, contentType: string, content: CaptureFile['content']) =>
           putArtifact(ctx.redis, { runId, node, name, contentType, ttlSeconds: ctx.retentionSeconds }, content);
         // Spooled events are read from disk in chunks as they are stored (resultJson, eventFiles).
-        const meta = await store(artifact, 'application/json', resultJson(result));
-        const files = def.files?.(result) ?? [];
-        for (const file of files) await store(file.name, file.contentType, file.content);
+        const { meta, files } = await storing.run(async () => {
+          const meta = await store(artifact, 'application/json', resultJson(result));
+          const files = def.files?.(result) ?? [];
+          for (const file of files) await store(file.name, file.contentType, file.content);
+          return { meta, files };
+        });
         const summary: CaptureSummary = {
           capture: step.capture,
           kind: result.kind,

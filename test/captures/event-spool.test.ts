@@ -93,10 +93,11 @@ describe.skipIf(skip)(`event captures spooled to disk on the real kernel${skip ?
     expect(files).toHaveLength(1);
     expect(statSync(join(spoolDir, files[0]!)).size).toBe(spool!.bytes);
     expect(spool!.bytes).toBeGreaterThan(4 * SPOOL_WRITE_BYTES); // far more than is ever held
-    // What was held in memory stayed at the hold and one write buffer, whatever the count.
-    expect(peak.events).toBeGreaterThan(0);
-    expect(peak.events).toBeLessThanOrEqual(2 * HOLD_EVENTS);
-    expect(peak.bytes).toBeLessThan(SPOOL_WRITE_BYTES + 8192);
+    // What was held in memory stayed at one write buffer, whatever the count: opensnoop never
+    // amends an event, so none waits in memory (execsnoop's hold is the test below).
+    expect(peak.events).toBe(0);
+    expect(peak.bytes).toBeGreaterThan(0);
+    expect(peak.bytes).toBeLessThanOrEqual(SPOOL_WRITE_BYTES);
     // The NDJSON for the bundle is the same events, chunk by chunk.
     let lines = 0;
     for (const chunk of spool!.ndjsonChunks()) {
@@ -118,8 +119,8 @@ describe.skipIf(skip)(`event captures spooled to disk on the real kernel${skip ?
     expect(result.truncated!.droppedEvents).toBeGreaterThan(1_000);
     expect(result.truncated!.message).toContain('load.workerEventSpoolMiB');
     expect(spool.bytes).toBeGreaterThanOrEqual(budget);
-    // Reached at the budget: no more than the held events past it.
-    expect(spool.length - 2 * HOLD_EVENTS).toBeLessThan(Math.ceil(budget / 100));
+    // Reached at the budget: one event past it at most (each is counted as it is kept).
+    expect(spool.bytes).toBeLessThan(budget + 4096);
     expect(result.dropped).toBeGreaterThanOrEqual(result.truncated!.droppedEvents);
   }, 60_000);
 

@@ -67,6 +67,28 @@ describe.skipIf(kernelSkip)(kernelTitle('ring buffer'), () => {
     expect(drain()).toEqual([]); // nothing is read twice
   });
 
+  it('a drain given a time to stop at ends at a chunk boundary and the next drain goes on from there', () => {
+    const { reader, produced } = setup(64, undefined, { copyChunkBytes: 4096 });
+    const total = triggerGetppid(200) * 64; // 12800 records of 24 bytes: ~75 chunks
+    expect(produced()).toBe(BigInt(total));
+    const mark = reader.producerPosition();
+    const seqs: bigint[] = [];
+    const handle = (data: Buffer) => void seqs.push(decodeRecord(data).seq);
+    // A time already past: one chunk, then it stops.
+    const first = reader.drain(handle, 0);
+    expect(first).toBeGreaterThan(0);
+    expect(first).toBeLessThanOrEqual(4096 / 24);
+    expect(reader.consumerPosition()).toBeLessThan(mark);
+    let drains = 1;
+    while (reader.consumerPosition() < mark) {
+      reader.drain(handle, 0);
+      drains++;
+    }
+    expect(drains).toBeGreaterThan(50);
+    expect(seqs).toEqual(seqRange(0, total)); // every record once, in order, across the slices
+    expect(reader.pending()).toBe(0);
+  });
+
   it('a 4 KiB ring that fills up: received + rb_drops == produced, the received are the first ones', () => {
     const { reader, drain, produced, drops } = setup(64, 4096);
     expect(reader.map.maxEntries).toBe(4096);

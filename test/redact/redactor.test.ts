@@ -2,6 +2,7 @@
 // command lines; what surrounds it stays readable, and ordinary text is left alone.
 import { describe, expect, it } from 'vitest';
 import { compilePatterns, createRedactor, redactCaptureData, REDACTED } from '../../src/redact/index.js';
+import { BUILT_IN_HINT, BUILT_IN_PATTERNS } from '../../src/redact/patterns.js';
 
 const cases: [string, string, string][] = [
   ['--password=', 'mysql --password=Hunter2pw db', 'Hunter2pw'],
@@ -69,5 +70,37 @@ describe('redactCaptureData', () => {
     for (const secret of ['P1', 'P2', 'INTERNAL-42']) expect(text).not.toContain(secret);
     expect(text).toContain('acme-[REDACTED]');
     expect(redactions).toBe(3);
+  });
+});
+
+describe('redactor: the built-in hint', () => {
+  // The hint lets a string skip the patterns: it must be found in everything any of them matches.
+  const pieces = ['password', 'Pass', 'TOKEN', 'api_key', 'auth', '=', ':=', ': ', '"', '://', '@', 'user', ':', 'Bearer ', 'basic ',
+    'AKIA', 'ASIA', 'ABCDEFGHIJKLMNOP', 'AIza', 'ya29.', 'ghp_', 'github_pat_', 'xoxb-', 'hooks.slack.com/services/', 'eyJ', '.',
+    'shk_', '-----BEGIN RSA PRIVATE KEY-----', 'X-Auth-Token', 'Cookie', ' ', '-', '/', 'abc123', '0123456789', 'zzzzzzzzzzzzzzzzzzzz',
+    // One whole secret of each shape, so that every pattern matches in some strings.
+    ...cases.map(([, text]) => text), 'eyJhbGciOi.eyJzdWIiOi.sIgnAtUrE1', 'ya29.a0AfH6SMBxxxxxxxxxxxxxxxxx', 'hooks.slack.com/services/T0/B0/x',
+    'github_pat_0123456789abcdefghijklmn', 'shk_0123456789abcdefgh', 'X-Service-Key: k1'];
+  it('is in every match of every built-in pattern', () => {
+    let seed = 42;
+    const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const matched = new Set<string>();
+    for (let n = 0; n < 20_000; n++) {
+      let text = '';
+      for (let k = 1 + Math.floor(next() * 8); k > 0; k--) text += pieces[Math.floor(next() * pieces.length)];
+      for (const { name, regex } of BUILT_IN_PATTERNS) {
+        regex.lastIndex = 0;
+        const m = regex.exec(text);
+        if (!m) continue;
+        matched.add(name);
+        expect(BUILT_IN_HINT.test(m[0]), `${name} matched "${m[0]}" in "${text}"`).toBe(true);
+      }
+    }
+    for (const [, text] of cases) expect(BUILT_IN_HINT.test(text)).toBe(true);
+    expect([...matched].sort()).toEqual(BUILT_IN_PATTERNS.map((p) => p.name).sort());
+  });
+  it('is not in the ordinary strings of an event', () => {
+    for (const text of ['2026-12-04T17:20:01.123Z', 'O_RDONLY|O_CLOEXEC', '/usr/lib/x86_64-linux-gnu/libc.so.6', 'python3', '12345'])
+      expect(BUILT_IN_HINT.test(text), text).toBe(false);
   });
 });

@@ -80,7 +80,7 @@ export const execsnoop: CaptureDefinition<ExecsnoopParams, ExecsnoopData> = {
     return eventCollector<ExecEvent>(
       object,
       'execsnoop',
-      { maxEvents: params.maxEvents, ...(eventBudgetBytes !== undefined ? { memoryBytes: eventBudgetBytes } : {}), ...(spool ? { spool } : {}) },
+      { maxEvents: params.maxEvents, ...(eventBudgetBytes !== undefined ? { memoryBytes: eventBudgetBytes } : {}), ...(spool ? { spool } : {}), amends: true },
       (data, keep, amend) => {
         const record = decodeRecord(data);
         if (!record) return;
