@@ -10,7 +10,7 @@ import type { RunRecord } from '../model/run.js';
 import { fileOf, isObj, mergeThresholds, num, str, type CaptureAnalysis, type AnalysisContext, type Obj } from '../analysis/common.js';
 import { captures } from '../captures/registry.js';
 import { fmtCount, listText, plural } from '../format/index.js';
-import { matchRules, nodeRecords, ruleSchema, type RuleEventSource, type Rule } from '../analysis/rules.js';
+import { matchNodeRules, ruleSchema, type RuleEventSource, type Rule } from '../analysis/rules.js';
 import { linkCauses } from '../analysis/causes.js';
 import { rankFindings, sortFindings } from '../analysis/rank.js';
 import { SYMPTOMS, type Finding, type Symptom, type Thresholds } from '../analysis/types.js';
@@ -248,7 +248,7 @@ export class RunAnalysis {
     // Rules (suspicious-activity), per node.
     for (const [node, sources] of ruleSources) {
       try {
-        findings.push(...matchRules(rules, nodeRecords(node, sources)));
+        findings.push(...matchNodeRules(rules, node, sources));
       } catch (err) {
         findings.push({
           id: `rules:${node}:failed`,
