@@ -1,16 +1,20 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* filetop: reads, writes and bytes per (process, file), from the syscall
- * tracepoints of read, write, pread64, pwrite64, readv, writev, preadv,
- * pwritev, preadv2 and pwritev2 (not counted: mmap, io_uring, sendfile,
- * splice, copy_file_range, and 32-bit compat syscalls).
+/* filetop: reads, writes and bytes per (process, file), from the returns of
+ * read, write, pread64, pwrite64, readv, writev, preadv, pwritev, preadv2
+ * and pwritev2 (not counted: mmap, io_uring, sendfile, splice,
+ * copy_file_range, and 32-bit compat syscalls).
  *
- * Only sys_exit is traced: the fd comes from the saved user registers, and
- * the result is added to the file's counters. A file is keyed by (tgid, dev,
- * inode), found from the fd through current->files. The path is walked only
- * when a key is new and sent once over the ring buffer "paths"; user space
- * joins it to the counters. Layouts: filetop.h. The ten exit programs are
- * one tail call each (see "tail_calls"), so the verifier checks the counting
- * twice and the walk once instead of ten times each: load ~35 -> ~6 ms.
+ * One program on the raw tracepoint sys_exit, which hands over the saved
+ * user registers: the syscall number and fd come from there, and the result
+ * is added to the file's counters. Raw, not the ten syscalls:sys_exit_*
+ * tracepoints: those build a perf record and run the program through
+ * perf_syscall_exit and trace_call_bpf, which cost more than the counting
+ * (a one-byte read storm: 1.22x untraced, most of the added time there); any
+ * other syscall costs this program one comparison. A file is keyed by (tgid,
+ * dev, inode), found from the fd through current->files. The path is walked
+ * only when a key is new (program resolve_path, a tail call, so the verifier
+ * checks the walk once) and sent once over the ring buffer "paths"; user
+ * space joins it to the counters. Layouts: filetop.h.
  *
  * Path limits: at most FILETOP_MAX_DEPTH names and FILETOP_MAX_STEPS steps
  * (names plus mounts crossed); mounts are crossed as d_path() does, up to
@@ -61,15 +65,11 @@ struct {
 	__type(value, struct filetop_path);
 } path_scratch SEC(".maps");
 
-/* ---- The programs reached by tail call ----------------------------------
- * The ten exit programs only tail-call count_read or count_write, which
- * tail-call resolve_path for a new key: the verifier checks the counting
- * twice and the path walk once, not ten times each. libbpf fills the slots
- * when the object loads. */
-enum { FILETOP_COUNT_READ, FILETOP_COUNT_WRITE, FILETOP_RESOLVE_PATH, FILETOP_TAIL_CALLS };
+/* ---- The path walk's program, reached by tail call ------------------
+ * libbpf fills the slot when the object loads; user space empties it at
+ * close (object.ts). A tail call's target has the caller's program type. */
+enum { FILETOP_RESOLVE_PATH, FILETOP_TAIL_CALLS };
 
-int count_read(struct trace_event_raw_sys_exit *ctx);
-int count_write(struct trace_event_raw_sys_exit *ctx);
 int resolve_path(void *ctx);
 
 struct {
@@ -79,11 +79,18 @@ struct {
 	__array(values, int (void *));
 } tail_calls SEC(".maps") = {
 	.values = {
-		[FILETOP_COUNT_READ] = (void *)&count_read,
-		[FILETOP_COUNT_WRITE] = (void *)&count_write,
 		[FILETOP_RESOLVE_PATH] = (void *)&resolve_path,
 	},
 };
+
+/* A read-only view of kernel memory (btf_id 0: untyped, kernel 6.17+):
+ * loads through it are plain loads whose faults the JIT catches, not a
+ * bpf_probe_read_kernel call each. Untyped because the object's CO-RE
+ * target is a minimized BTF, whose type ids mean nothing to the kernel;
+ * field offsets still relocate. */
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
+#define peek(ptr, type, field) \
+	(*(typeof(((type *)0)->field) *)(bpf_rdonly_cast((ptr), 0) + bpf_core_field_offset(type, field)))
 
 /* ---- The path walk, only for a new key (program resolve_path) ----------- */
 
@@ -156,7 +163,7 @@ static long walk_step(__u32 i, struct walk_state *st)
  * Reached only by the tail call at the end of count_io(), which has just put
  * the new key, its struct file and inode in this CPU's "last" slot; the
  * verifier checks this program (and its bpf_loop walk) once for the object. */
-SEC("tracepoint") /* no attach point: a tail-call target only */
+SEC("raw_tp") /* no attach point: a tail-call target only */
 int resolve_path(void *ctx)
 {
 	struct walk_state st = {};
@@ -235,34 +242,44 @@ static __always_inline void add_pending(struct filetop_last *l, bool write, long
 	}
 }
 
-/* Only sys_exit is traced: the fd is the syscall's first argument, still in
- * the task's saved user registers (pt_regs) when the syscall returns. One
- * program per call instead of two, and no per-thread map to update and
- * delete (that enter side cost as much as the exit side).
+/* The ten calls' numbers (the raw tracepoint sees every syscall). */
+#if defined(__TARGET_ARCH_x86)
+enum {
+	NR_read = 0, NR_write = 1, NR_pread64 = 17, NR_pwrite64 = 18, NR_readv = 19, NR_writev = 20,
+	NR_preadv = 295, NR_pwritev = 296, NR_preadv2 = 327, NR_pwritev2 = 328,
+};
+#define TS_COMPAT 0x0002 /* arch/x86/include/asm/thread_info.h: a 32-bit syscall */
+/* A 32-bit process numbers its calls otherwise (3 is read): not counted. */
+#define compat_syscall(task) ((task)->thread_info.status & TS_COMPAT)
+#define syscall_nr(regs) peek(regs, struct pt_regs, orig_ax)
+#define syscall_fd(regs) peek(regs, struct pt_regs, di)
+#else
+#error "filetop: the syscall numbers of this architecture are not written down yet"
+#endif
+
+/* The fd is the syscall's first argument, still in the task's saved user
+ * registers when the syscall returns.
  *
- * The same file read again and again (the common case) costs two probe
- * reads and no hash lookup: the per-CPU slot "last" remembers the struct
- * file, its inode and the inode number the key came from; all three must
- * match (a freed file and inode can come back at the same addresses, the
- * inode number tells them apart). */
-static __always_inline int count_io(struct trace_event_raw_sys_exit *ctx, bool write)
+ * The same file read again and again (the common case) costs no hash
+ * lookup: the per-CPU slot "last" remembers the struct file, its inode and
+ * the inode number the key came from; all three must match (a freed file
+ * and inode can come back at the same addresses, the inode number tells
+ * them apart). */
+static __always_inline int count_io(void *ctx, struct task_struct *task, struct pt_regs *regs, bool write, long ret)
 {
 	__u32 zero = 0, tgid, fd;
 	struct filetop_stats *stats, fresh = {};
 	bool fresh_key = false;
 	struct filetop_last *l;
-	struct task_struct *task;
 	struct filetop_key key;
-	struct file *file = NULL;
+	struct file *file;
 	struct inode *inode;
 	struct fdtable *fdt;
-	long ret = ctx->ret;
 	__u64 ino;
 
-	if (ret < 0 || !sherlock_current_selected())
+	if (!sherlock_current_selected())
 		return 0;
-	task = bpf_get_current_task_btf();
-	fd = PT_REGS_PARM1_SYSCALL((struct pt_regs *)bpf_task_pt_regs(task));
+	fd = syscall_fd(regs);
 
 	/* current->files->fdt->fd[fd]: the fd is still open in the usual case
 	 * (closing it from another thread mid-call is a race we attribute to
@@ -270,14 +287,17 @@ static __always_inline int count_io(struct trace_event_raw_sys_exit *ctx, bool w
 	fdt = task->files->fdt;
 	if (fd >= fdt->max_fds)
 		return 0;
-	if (bpf_probe_read_kernel(&file, sizeof(file), &fdt->fd[fd]) || !file)
+	file = ((struct file **)bpf_rdonly_cast(fdt->fd, 0))[fd];
+	if (!file)
 		return 0;
 	l = bpf_map_lookup_elem(&last, &zero);
 	if (!l)
 		return 0;
 	tgid = task->tgid;
-	inode = BPF_CORE_READ(file, f_inode);
-	ino = BPF_CORE_READ(inode, i_ino);
+	inode = peek(file, struct file, f_inode);
+	if (!inode)
+		return 0;
+	ino = peek(inode, struct inode, i_ino);
 	if (l->file == (__u64)file && l->inode == (__u64)inode && l->key.ino == ino && l->key.tgid == tgid)
 		goto add;
 
@@ -285,7 +305,7 @@ static __always_inline int count_io(struct trace_event_raw_sys_exit *ctx, bool w
 	flush(l);
 	l->file = 0;
 	key.tgid = tgid;
-	key.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	key.dev = peek(peek(inode, struct inode, i_sb), struct super_block, s_dev);
 	key.ino = ino;
 	stats = bpf_map_lookup_elem(&files, &key);
 	if (!stats) {
@@ -314,28 +334,26 @@ add:
 	return 0;
 }
 
-SEC("tracepoint") /* tail-call targets only */
-int count_read(struct trace_event_raw_sys_exit *ctx) { return count_io(ctx, false); }
-SEC("tracepoint")
-int count_write(struct trace_event_raw_sys_exit *ctx) { return count_io(ctx, true); }
+SEC("raw_tp/sys_exit")
+int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
+{
+	struct task_struct *task;
+	bool write;
 
-/* Each returns only if its tail call failed: an empty slot, which happens
- * only after user space empties the array at close (index.ts). */
-#define EXIT_PROGRAM(call, slot)					\
-	SEC("tracepoint/syscalls/sys_exit_" #call)			\
-	int tp_exit_##call(struct trace_event_raw_sys_exit *ctx)	\
-	{								\
-		bpf_tail_call(ctx, &tail_calls, slot);			\
-		return 0;						\
+	if (ret < 0)
+		return 0;
+	switch (syscall_nr(regs)) {
+	case NR_read: case NR_pread64: case NR_readv: case NR_preadv: case NR_preadv2:
+		write = false;
+		break;
+	case NR_write: case NR_pwrite64: case NR_writev: case NR_pwritev: case NR_pwritev2:
+		write = true;
+		break;
+	default:
+		return 0;
 	}
-
-EXIT_PROGRAM(read, FILETOP_COUNT_READ)
-EXIT_PROGRAM(pread64, FILETOP_COUNT_READ)
-EXIT_PROGRAM(readv, FILETOP_COUNT_READ)
-EXIT_PROGRAM(preadv, FILETOP_COUNT_READ)
-EXIT_PROGRAM(preadv2, FILETOP_COUNT_READ)
-EXIT_PROGRAM(write, FILETOP_COUNT_WRITE)
-EXIT_PROGRAM(pwrite64, FILETOP_COUNT_WRITE)
-EXIT_PROGRAM(writev, FILETOP_COUNT_WRITE)
-EXIT_PROGRAM(pwritev, FILETOP_COUNT_WRITE)
-EXIT_PROGRAM(pwritev2, FILETOP_COUNT_WRITE)
+	task = bpf_get_current_task_btf();
+	if (compat_syscall(task))
+		return 0;
+	return count_io(ctx, task, regs, write, ret);
+}
