@@ -1,20 +1,21 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* filetop: reads, writes and bytes per (process, file), from the returns of
- * read, write, pread64, pwrite64, readv, writev, preadv, pwritev, preadv2
- * and pwritev2 (not counted: mmap, io_uring, sendfile, splice,
- * copy_file_range, and 32-bit compat syscalls).
+/* filetop: reads, writes and bytes per (process, file), from the syscall
+ * tracepoints of read, write, pread64, pwrite64, readv, writev, preadv,
+ * pwritev, preadv2 and pwritev2 (not counted: mmap, io_uring, sendfile,
+ * splice, copy_file_range, and 32-bit compat syscalls).
  *
- * One program on the raw tracepoint sys_exit, which hands over the saved
- * user registers: the syscall number and fd come from there, and the result
- * is added to the file's counters. Raw, not the ten syscalls:sys_exit_*
- * tracepoints: those build a perf record and run the program through
- * perf_syscall_exit and trace_call_bpf, which cost more than the counting
- * (a one-byte read storm: 1.22x untraced, most of the added time there); any
- * other syscall costs this program one comparison. A file is keyed by (tgid,
- * dev, inode), found from the fd through current->files. The path is walked
- * only when a key is new (program resolve_path, a tail call, so the verifier
- * checks the walk once) and sent once over the ring buffer "paths"; user
- * space joins it to the counters. Layouts: filetop.h.
+ * Only sys_exit is traced: the fd comes from the saved user registers, and
+ * the result is added to the file's counters. A file is keyed by (tgid, dev,
+ * inode), found from the fd through current->files. The path is walked only
+ * when a key is new and sent once over the ring buffer "paths"; user space
+ * joins it to the counters. Layouts: filetop.h.
+ *
+ * Cost per call (a storm of one-byte reads): each exit program counts in
+ * place, and kernel fields are plain loads (bpf_rdonly_cast), not helper
+ * calls; only the path walk is a tail call, so the verifier checks it once.
+ * The raw tracepoint sys_exit was tried (one program, no perf record built):
+ * cheaper per read, but every other syscall on the host then runs a program
+ * (+~12% on a getppid loop), where these tracepoints cost others nothing.
  *
  * Path limits: at most FILETOP_MAX_DEPTH names and FILETOP_MAX_STEPS steps
  * (names plus mounts crossed); mounts are crossed as d_path() does, up to
@@ -26,6 +27,7 @@
 #include <bpf/bpf_tracing.h>
 #include "sherlock.bpf.h"
 #include "maps.bpf.h"
+#include "peek.bpf.h"
 #include "filetop.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -67,7 +69,7 @@ struct {
 
 /* ---- The path walk's program, reached by tail call ------------------
  * libbpf fills the slot when the object loads; user space empties it at
- * close (object.ts). A tail call's target has the caller's program type. */
+ * close (object.ts). */
 enum { FILETOP_RESOLVE_PATH, FILETOP_TAIL_CALLS };
 
 int resolve_path(void *ctx);
@@ -83,14 +85,6 @@ struct {
 	},
 };
 
-/* A read-only view of kernel memory (btf_id 0: untyped, kernel 6.17+):
- * loads through it are plain loads whose faults the JIT catches, not a
- * bpf_probe_read_kernel call each. Untyped because the object's CO-RE
- * target is a minimized BTF, whose type ids mean nothing to the kernel;
- * field offsets still relocate. */
-extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
-#define peek(ptr, type, field) \
-	(*(typeof(((type *)0)->field) *)(bpf_rdonly_cast((ptr), 0) + bpf_core_field_offset(type, field)))
 
 /* ---- The path walk, only for a new key (program resolve_path) ----------- */
 
@@ -163,7 +157,7 @@ static long walk_step(__u32 i, struct walk_state *st)
  * Reached only by the tail call at the end of count_io(), which has just put
  * the new key, its struct file and inode in this CPU's "last" slot; the
  * verifier checks this program (and its bpf_loop walk) once for the object. */
-SEC("raw_tp") /* no attach point: a tail-call target only */
+SEC("tracepoint") /* no attach point: a tail-call target only */
 int resolve_path(void *ctx)
 {
 	struct walk_state st = {};
@@ -242,21 +236,6 @@ static __always_inline void add_pending(struct filetop_last *l, bool write, long
 	}
 }
 
-/* The ten calls' numbers (the raw tracepoint sees every syscall). */
-#if defined(__TARGET_ARCH_x86)
-enum {
-	NR_read = 0, NR_write = 1, NR_pread64 = 17, NR_pwrite64 = 18, NR_readv = 19, NR_writev = 20,
-	NR_preadv = 295, NR_pwritev = 296, NR_preadv2 = 327, NR_pwritev2 = 328,
-};
-#define TS_COMPAT 0x0002 /* arch/x86/include/asm/thread_info.h: a 32-bit syscall */
-/* A 32-bit process numbers its calls otherwise (3 is read): not counted. */
-#define compat_syscall(task) ((task)->thread_info.status & TS_COMPAT)
-#define syscall_nr(regs) peek(regs, struct pt_regs, orig_ax)
-#define syscall_fd(regs) peek(regs, struct pt_regs, di)
-#else
-#error "filetop: the syscall numbers of this architecture are not written down yet"
-#endif
-
 /* The fd is the syscall's first argument, still in the task's saved user
  * registers when the syscall returns.
  *
@@ -265,21 +244,24 @@ enum {
  * the inode number the key came from; all three must match (a freed file
  * and inode can come back at the same addresses, the inode number tells
  * them apart). */
-static __always_inline int count_io(void *ctx, struct task_struct *task, struct pt_regs *regs, bool write, long ret)
+static __always_inline int count_io(struct trace_event_raw_sys_exit *ctx, bool write)
 {
 	__u32 zero = 0, tgid, fd;
 	struct filetop_stats *stats, fresh = {};
 	bool fresh_key = false;
+	struct task_struct *task;
 	struct filetop_last *l;
 	struct filetop_key key;
-	struct file *file;
 	struct inode *inode;
 	struct fdtable *fdt;
+	struct file *file;
+	long ret = ctx->ret;
 	__u64 ino;
 
-	if (!sherlock_current_selected())
+	if (ret < 0 || !sherlock_current_selected())
 		return 0;
-	fd = syscall_fd(regs);
+	task = bpf_get_current_task_btf();
+	fd = PT_REGS_PARM1_SYSCALL((struct pt_regs *)bpf_task_pt_regs(task));
 
 	/* current->files->fdt->fd[fd]: the fd is still open in the usual case
 	 * (closing it from another thread mid-call is a race we attribute to
@@ -287,7 +269,7 @@ static __always_inline int count_io(void *ctx, struct task_struct *task, struct 
 	fdt = task->files->fdt;
 	if (fd >= fdt->max_fds)
 		return 0;
-	file = ((struct file **)bpf_rdonly_cast(fdt->fd, 0))[fd];
+	file = ((struct file **)bpf_rdonly_cast(fdt->fd, 0))[fd]; /* peek.bpf.h */
 	if (!file)
 		return 0;
 	l = bpf_map_lookup_elem(&last, &zero);
@@ -334,26 +316,20 @@ add:
 	return 0;
 }
 
-SEC("raw_tp/sys_exit")
-int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
-{
-	struct task_struct *task;
-	bool write;
-
-	if (ret < 0)
-		return 0;
-	switch (syscall_nr(regs)) {
-	case NR_read: case NR_pread64: case NR_readv: case NR_preadv: case NR_preadv2:
-		write = false;
-		break;
-	case NR_write: case NR_pwrite64: case NR_writev: case NR_pwritev: case NR_pwritev2:
-		write = true;
-		break;
-	default:
-		return 0;
+#define EXIT_PROGRAM(call, write)					\
+	SEC("tracepoint/syscalls/sys_exit_" #call)			\
+	int tp_exit_##call(struct trace_event_raw_sys_exit *ctx)	\
+	{								\
+		return count_io(ctx, write);				\
 	}
-	task = bpf_get_current_task_btf();
-	if (compat_syscall(task))
-		return 0;
-	return count_io(ctx, task, regs, write, ret);
-}
+
+EXIT_PROGRAM(read, false)
+EXIT_PROGRAM(pread64, false)
+EXIT_PROGRAM(readv, false)
+EXIT_PROGRAM(preadv, false)
+EXIT_PROGRAM(preadv2, false)
+EXIT_PROGRAM(write, true)
+EXIT_PROGRAM(pwrite64, true)
+EXIT_PROGRAM(writev, true)
+EXIT_PROGRAM(pwritev, true)
+EXIT_PROGRAM(pwritev2, true)

@@ -253,16 +253,16 @@ export class BpfObject {
     return undefined;
   }
 
-  /** Attaches every loaded program; returns the links. A bare SEC("tracepoint") or SEC("raw_tp")
-   * names no tracepoint: it is a tail-call target, loaded but not attached (as in libbpf's skeletons). */
+  /** Attaches every loaded program; returns the links. A bare SEC("tracepoint") names no
+   * tracepoint: it is a tail-call target, loaded but not attached (as in libbpf's skeletons). */
   attachAll(options: AttachOptions = {}): BpfLink[] {
-    return this.spec.programs.filter((p) => p.autoload && !tailCallTarget(p.section)).map((p) => this.attach(p.name, options));
+    return this.spec.programs.filter((p) => p.autoload && p.section !== 'tracepoint').map((p) => this.attach(p.name, options));
   }
 
   /** attachAll with tracepoint attaches on koffi's threads, all at once: the event loop goes on meanwhile. */
   async attachAllAsync(options: AttachOptions = {}): Promise<BpfLink[]> {
     this.assertPhase('attach', true);
-    const programs = this.spec.programs.filter((p) => p.autoload && !tailCallTarget(p.section));
+    const programs = this.spec.programs.filter((p) => p.autoload && p.section !== 'tracepoint');
     const settled = await Promise.allSettled(
       programs.map((p) => this.takePrepared(p.name, options)?.enableAsync() ?? attachProgramAsync(this.programHandle(p.name), p, options)),
     );
@@ -418,9 +418,4 @@ function encodeVariable(variable: VariableSpec, value: RodataValue, target: Buff
     default:
       throw fail('nothing settable from JS (not an integer, bool or char array)');
   }
-}
-
-/** A program section naming no attach point: loaded for a prog array, never attached. */
-function tailCallTarget(section: string): boolean {
-  return section === 'tracepoint' || section === 'raw_tp';
 }
