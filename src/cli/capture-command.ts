@@ -1,5 +1,7 @@
 // `sherlock capture NAME --duration 5s [--pid N] [--comm NAME] [--json]`:
 // one capture on this host, no Redis; a table for people or JSON for tools.
+// A line on stderr says when the probes are live; the table (with what was
+// learnt later, like an exec's exit) prints when the window ends.
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -78,7 +80,17 @@ export async function captureCommand(argv: string[]): Promise<number> {
   process.once('SIGTERM', stop);
   const indicator = progressIndicator(def.name, Boolean(process.stderr.isTTY) && !values.json);
   try {
-    const result = await runCapture(def, { durationMs, params, target, signal: controller.signal, onProgress: indicator.update });
+    const result = await runCapture(def, {
+      durationMs,
+      params,
+      target,
+      signal: controller.signal,
+      onProgress: indicator.update,
+      onLive: () => {
+        indicator.clear();
+        process.stderr.write(`${def.name}: live for ${formatDuration(durationMs)}; Ctrl-C ends it\n`);
+      },
+    });
     indicator.clear();
     if (values.out !== undefined) writeOutputs(def, result, String(values.out));
     if (values.json) {
