@@ -31,7 +31,6 @@
 #include <bpf/bpf_core_read.h>
 #include "sherlock.bpf.h"
 #include "inet_sock_state.bpf.h"
-#include "peek.bpf.h"
 #include "tcplife.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -94,8 +93,8 @@ static __always_inline bool in_owner_syscall(struct sock *sk, int newstate)
 		return false;
 	/* inet_release() clears sock->sk before tcp_close(); softirq and
 	 * timers see either no socket (orphaned) or sock->sk == sk. */
-	sock = peek(sk, struct sock, sk_socket);
-	return sock && !peek(sock, struct socket, sk);
+	sock = BPF_CORE_READ(sk, sk_socket);
+	return sock && !BPF_CORE_READ(sock, sk);
 }
 
 /* bytes_acked and bytes_received count sequence space, so they include
@@ -104,7 +103,7 @@ static __always_inline bool in_owner_syscall(struct sock *sk, int newstate)
  * once received in order. Take those out to leave the payload. */
 static __always_inline __u64 payload_sent(struct tcp_sock *tp, struct conn *c, int oldstate)
 {
-	__u64 acked = peek(tp, struct tcp_sock, bytes_acked);
+	__u64 acked = BPF_CORE_READ(tp, bytes_acked);
 	__u64 flags = 0;
 
 	if ((c->flags & TCPLIFE_ACTIVE) && (c->flags & TCPLIFE_ESTABLISHED))
@@ -113,15 +112,15 @@ static __always_inline __u64 payload_sent(struct tcp_sock *tp, struct conn *c, i
 	 * counted it in write_seq, so all acked means it was too. */
 	if ((oldstate == TCP_FIN_WAIT1 || oldstate == TCP_FIN_WAIT2 || oldstate == TCP_CLOSING ||
 	     oldstate == TCP_LAST_ACK) &&
-	    peek(tp, struct tcp_sock, snd_una) == peek(tp, struct tcp_sock, write_seq))
+	    BPF_CORE_READ(tp, snd_una) == BPF_CORE_READ(tp, write_seq))
 		flags++;
 	return acked > flags ? acked - flags : 0;
 }
 
 static __always_inline __u64 payload_received(struct tcp_sock *tp)
 {
-	__u64 received = peek(tp, struct tcp_sock, bytes_received);
-	unsigned long sk_flags = peek(tp, struct sock, __sk_common.skc_flags);
+	__u64 received = BPF_CORE_READ(tp, bytes_received);
+	unsigned long sk_flags = BPF_CORE_READ((struct sock *)tp, __sk_common.skc_flags);
 
 	/* SOCK_DONE: tcp_fin() took the peer's FIN, in order. */
 	if ((sk_flags & (1UL << bpf_core_enum_value(enum sock_flags, SOCK_DONE))) && received)
@@ -146,7 +145,7 @@ static __always_inline void emit(struct trace_event_raw_inet_sock_set_state___sh
 	e->duration_ns = now - c->start_ns;
 	e->bytes_sent = payload_sent(tp, c, oldstate);
 	e->bytes_received = payload_received(tp);
-	e->err = peek(tp, struct sock, sk_err);
+	e->err = BPF_CORE_READ((struct sock *)tp, sk_err);
 	e->cgroup_id = c->cgroup_id;
 	e->pid = c->pid;
 	e->tid = c->tid;
