@@ -6,7 +6,7 @@ import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { CaptureDefinition, CaptureResult } from '../captures/capture.js';
-import { captureNames, captures } from '../captures/registry.js';
+import { CAPTURE_NAMES, loadCapture } from '../captures/capture-names.js';
 import { runCapture, MAX_DURATION_MS, type CaptureProgress } from '../captures/run-capture.js';
 import { missingTracingCapabilities, PermissionError } from '../libbpf/index.js';
 import { formatDuration, parseDuration } from '../util/duration.js';
@@ -28,8 +28,10 @@ const commonOptions = {
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
-export function captureUsage(def?: CaptureDefinition): string {
+export async function captureUsage(def?: CaptureDefinition): Promise<string> {
   if (!def) {
+    // Only here are all the captures loaded: for their summaries.
+    const { captureNames, captures } = await import('../captures/registry.js');
     const list = captureNames().map((n) => `  ${n.padEnd(12)} ${captures.get(n)!.summary}`);
     return ['usage: sherlock capture NAME [--duration 10s] [--pid N] [--comm NAME] [--json]', '', 'captures:', ...list].join('\n');
   }
@@ -52,16 +54,16 @@ export function captureUsage(def?: CaptureDefinition): string {
 export async function captureCommand(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h') {
-    process.stdout.write(captureUsage() + '\n');
+    process.stdout.write((await captureUsage()) + '\n');
     return name ? 0 : 2;
   }
-  const def = captures.get(name);
-  if (!def) throw new UsageError(`unknown capture "${name}"; available: ${captureNames().join(', ')}`);
+  const def = await loadCapture(name);
+  if (!def) throw new UsageError(`unknown capture "${name}"; available: ${CAPTURE_NAMES.join(', ')}`);
 
   const extra = paramFlags(def.params);
   const { values } = parseFlags(def, extra, rest);
   if (values.help) {
-    process.stdout.write(captureUsage(def) + '\n');
+    process.stdout.write((await captureUsage(def)) + '\n');
     return 0;
   }
   const durationMs = parseDuration(String(values.duration));
