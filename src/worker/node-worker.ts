@@ -1,6 +1,8 @@
 // A host's worker: consumes its node queue one run at a time, heartbeats what
 // it can do, and stops a run at once when the API publishes a cancel or a stop. It never
-// listens on a port.
+// listens on a port. What a run needs beyond the warm pool (the run path: results,
+// analysis, Falco rules, run records) is imported when the first run arrives, so an
+// idle worker does not hold it (issue 17: ~2 MiB of V8 heap).
 import { existsSync } from 'node:fs';
 import { release } from 'node:os';
 import { Worker, type Job } from 'bullmq';
@@ -13,15 +15,16 @@ import { addShared } from '../redis/shared-metrics.js';
 import { nodeJobIncrements } from './node-metrics.js';
 import { HEARTBEAT_INTERVAL_MS, heartbeatWhileHeld, NODE_TTL_MS, withdrawNode, workerProcess } from '../nodes/registry.js';
 import type { SecretPattern } from '../redact/index.js';
-import { RunStore } from '../runs/store.js';
+import type { RunStore } from '../runs/store.js';
 import { STOP_REASON, type NodeJobData } from '../model/run.js';
 import { createLogger } from '../util/logger.js';
 import { DEFAULT_WORKER_EVENT_SPOOL_MIB } from '../model/limits.js';
 import { removeStaleSpools } from './run-spool.js';
 import type { OwnCgroup } from './own-cgroup.js';
-import { runNodeJob } from './run-node-job.js';
+import type { runNodeJob as RunNodeJob } from './run-node-job.js';
 import { WarmPool } from '../captures/warm-pool.js';
 import { trimNativeHeap } from '../libbpf/index.js';
+import { compactHeap } from '../util/compact-heap.js';
 import { WARM_POOL_MAX_MIB, warmSettings } from './warm-captures.js';
 
 const VERSION = '0.1.0';
@@ -70,7 +73,16 @@ export async function startNodeWorker(options: NodeWorkerOptions): Promise<NodeW
   const redis = connectRedis(options.redisUrl, `sherlock-worker-${node}`);
   const subscriber = connectRedis(options.redisUrl, `sherlock-worker-${node}-cancel`);
   const bullConnection = connectRedis(options.redisUrl, `sherlock-worker-${node}-bullmq`);
-  const store = new RunStore(redis, { retentionSeconds: options.retentionSeconds });
+  // Loaded with the first run, once (see the header).
+  let runPath: Promise<{ store: RunStore; runNodeJob: typeof RunNodeJob }> | undefined;
+  const loadRunPath = () =>
+    (runPath ??= Promise.all([import('../runs/store.js'), import('./run-node-job.js')]).then(([{ RunStore }, { runNodeJob }]) => ({
+      store: new RunStore(redis, { retentionSeconds: options.retentionSeconds }),
+      runNodeJob,
+    })).catch((err: unknown) => {
+      runPath = undefined; // the next run tries again
+      throw err;
+    }));
   let currentRun: string | undefined;
   // The last run's probes, still coming off after it reported (runCapture's detachLater): the next run and stop() wait for them.
   const detaching = new Set<Promise<void>>();
@@ -126,7 +138,17 @@ export async function startNodeWorker(options: NodeWorkerOptions): Promise<NodeW
       .then(follow)
       .catch((err) => log.warn('heartbeat failed', { error: (err as Error).message }));
 
-  // Idle again (a run over, its warm objects replaced): what the run freed goes back to the kernel.
+  /**
+   * Once, when start-up is over: what it freed goes back to the kernel, V8's heap compacted
+   * (~8 MiB; one pause of 0.1–0.25 s, before any run as a rule) and then the C heap. After a
+   * run only the C heap: a run's own major GCs start V8's memory reducer, and compacting a
+   * heap a storm grew would stall the next run's start.
+   */
+  const startUpOver = () => {
+    compactHeap();
+    trimNativeHeap();
+  };
+  // Idle again (a run over, its warm objects replaced): what the run freed to malloc goes back.
   const idleAgain = async () => {
     await pool?.settled();
     if (currentRun === undefined) trimNativeHeap();
@@ -139,7 +161,7 @@ export async function startNodeWorker(options: NodeWorkerOptions): Promise<NodeW
       currentRun = runId;
       void heartbeat();
       try {
-        await detached();
+        const [{ store, runNodeJob }] = await Promise.all([loadRunPath(), detached()]);
         if ((await store.cancelRequested(runId)) || (await store.stopRequested(runId))) {
           await store.cancelQueuedNode(runId, node);
           return { node, status: 'cancelled' };
@@ -186,14 +208,14 @@ export async function startNodeWorker(options: NodeWorkerOptions): Promise<NodeW
   await heartbeat();
   const beat = setInterval(heartbeat, HEARTBEAT_INTERVAL_MS);
   log.info('worker started', { queue: nodeQueue(node) });
-  if (!pool || !options.warm) trimNativeHeap(); // start-up's parsing and compiling is over
+  if (!pool || !options.warm) startUpOver(); // start-up's parsing and compiling is over
   // In the background, one object at a time: the worker takes runs meanwhile (they start cold).
   if (pool && options.warm) {
     const t0 = Date.now();
     void pool.warm(warmSettings(options.warm, options.own)).then(() => {
       const { objects, kernelBytes } = pool.memory();
+      if (currentRun === undefined) startUpOver();
       log.info('warm pool ready', { objects, kernelMiB: Math.round((kernelBytes / 2 ** 20) * 10) / 10, ms: Date.now() - t0 });
-      trimNativeHeap();
     });
   }
 
