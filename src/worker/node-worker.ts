@@ -5,9 +5,10 @@
 // idle worker does not hold it (issue 17: ~2 MiB of V8 heap).
 import { existsSync } from 'node:fs';
 import { release } from 'node:os';
-import { Worker, type Job } from 'bullmq';
+import { createRequire } from 'node:module';
+import type { Job, Worker as QueueWorker } from 'bullmq';
 import { captureNames } from '../captures/registry.js';
-import { nodeJobId } from '../queue/run-flow.js';
+import { nodeJobId } from '../queue/job-ids.js';
 import { connectRedis, settlesWithin } from '../redis/connection.js';
 import { keys, nodeQueue } from '../redis/keys.js';
 import { describeHolder, Lease, type LeaseAttempt, type LeaseHolder } from '../redis/lease.js';
@@ -25,9 +26,14 @@ import type { runNodeJob as RunNodeJob } from './run-node-job.js';
 import { WarmPool } from '../captures/warm-pool.js';
 import { trimNativeHeap } from '../libbpf/index.js';
 import { compactHeap } from '../util/compact-heap.js';
+import { releaseOptimizingCompiler } from '../util/optimizing-compiler.js';
 import { WARM_POOL_MAX_MIB, warmSettings } from './warm-captures.js';
 
 const VERSION = '0.1.0';
+// bullmq's Worker class alone: its index also loads every backend and class it ships (Postgres
+// with 0.25 MiB of SQL, valkey-glide, queues, flows; ~1.2 MiB of an idle worker's heap). The
+// same compiled file the index exports, so its Job and errors are the ones the rest of Sherlock sees.
+const { Worker } = createRequire(import.meta.url)('bullmq/dist/cjs/classes/worker.js') as { Worker: typeof QueueWorker };
 /** How long stop() waits for a running job to store its results and report back. */
 const STOP_GRACE_MS = 10_000;
 
@@ -108,7 +114,7 @@ export async function startNodeWorker(options: NodeWorkerOptions): Promise<NodeW
   const stale = removeStaleSpools();
   if (stale) log.info('removed spool directories of workers no longer running', { count: stale });
   // Set once the queue worker exists; the first heartbeat may come before that.
-  const workerRef: { current?: Worker<NodeJobData> } = {};
+  const workerRef: { current?: QueueWorker<NodeJobData> } = {};
   /** Follows the lease: lost (our hold expired while Redis was away and another worker took the name), stop taking runs until it is ours again. */
   const follow = async (attempt: LeaseAttempt): Promise<void> => {
     if (attempt.held === holding) return;
@@ -145,6 +151,7 @@ export async function startNodeWorker(options: NodeWorkerOptions): Promise<NodeW
    * heap a storm grew would stall the next run's start.
    */
   const startUpOver = () => {
+    releaseOptimizingCompiler(); // held by `sherlock worker` while it starts
     compactHeap();
     trimNativeHeap();
   };
@@ -159,6 +166,7 @@ export async function startNodeWorker(options: NodeWorkerOptions): Promise<NodeW
     async (job: Job<NodeJobData>, _token: string | undefined, signal: AbortSignal | undefined) => {
       const { runId } = job.data;
       currentRun = runId;
+      releaseOptimizingCompiler(); // a run before start-up was over (the warm pool still loading) decodes optimized too
       void heartbeat();
       try {
         const [{ store, runNodeJob }] = await Promise.all([loadRunPath(), detached()]);
