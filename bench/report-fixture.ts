@@ -389,7 +389,7 @@ export async function writeFixtureRun(
     }
     if (nodeAnalysis && planned) {
       const t0 = performance.now();
-      const analysis = analyzeNodeResults(
+      const analysis = await analyzeNodeResults(
         planned,
         node,
         results.map((r, k) => ({ artifact: summaries[k]!.artifact!, bytes: summaries[k]!.bytes!, result: r.result })),

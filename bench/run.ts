@@ -5,6 +5,7 @@ import { cpus, release } from 'node:os';
 import { closeAllObjects, missingTracingCapabilities } from '../src/libbpf/index.js';
 import { attachTime } from './attach-time.js';
 import { cliStartup } from './cli-startup.js';
+import { captureStartup } from './capture-startup.js';
 import { consolePage } from './console-page.js';
 import { execOverhead } from './exec-overhead.js';
 import { killTrackedChildren, removeTempDirs } from './processes.js';
@@ -84,6 +85,12 @@ const benchmarks: Benchmark[] = [
     title: 'A light CLI and agent: sherlock --help wall time and max RSS beside bare node, idle worker RSS',
     target: '--help ≤0.15 s and ≤50 MB; idle worker ≤60 MiB',
     run: cliStartup,
+  },
+  {
+    name: 'capture-startup',
+    title: 'sherlock capture execsnoop: process start → its first line (probes live), beside bpftrace and bare node',
+    target: '≤300 ms',
+    run: captureStartup,
   },
   {
     name: 'worker-memory',

@@ -193,13 +193,16 @@ export async function workerRunMemory(): Promise<void> {
     ];
     const reports: ChildReport[] = [];
     for (const c of cases) {
-      const args = ['--expose-gc', fileURLToPath(import.meta.url), CHILD_FLAG, redis.url, storm, String(c.opens), String(c.budget)];
+      // As the worker is deployed (deploy/systemd/sherlock-worker.service): a 1 MiB young generation.
+      const args = ['--expose-gc', '--max-semi-space-size=1', fileURLToPath(import.meta.url), CHILD_FLAG, redis.url, storm, String(c.opens), String(c.budget)];
       const run = await runTimed(process.execPath, args, { timeoutMs: 900_000 });
       const line = run.stdout.trim().split('\n').at(-1) ?? '';
       if (run.code !== 0 || !line.startsWith('{')) throw new Error(`measuring process failed (${c.label}): exit ${run.code ?? run.signal}`);
       reports.push(JSON.parse(line) as ChildReport);
     }
-    section(`one node job: ${STEPS} × opensnoop (maxEvents 1M, 64 MiB ring), ${WINDOW_MS / 1000} s window, spooled, stored and analyzed; fresh process each`);
+    section(
+      `one node job: ${STEPS} × opensnoop (maxEvents 1M, 64 MiB ring), ${WINDOW_MS / 1000} s window, spooled, stored and analyzed; fresh process each, node --max-semi-space-size=1 as deployed`,
+    );
     table(
       [
         'case',

@@ -1,6 +1,6 @@
 // What captures feed the runbook rules (src/analysis/rules.ts): their events as
 // exec, open and connect records. Apart from the rules themselves, so a capture
-// does not load the rule schemas (zod, ~3 MiB of an idle worker's heap) to make one.
+// does not load the rule schemas (zod) to make one.
 import type { Obj } from './common.js';
 
 /** The kinds of events runbook rules match. */
@@ -9,7 +9,8 @@ export type RuleEventKind = 'exec' | 'open' | 'connect';
 /** What a capture feeds the rules: its result as records of one kind. */
 export interface RuleEventSource {
   kind: RuleEventKind;
-  records(data: Obj): RuleHit[];
+  /** Read as they are made (a spooled result streams from disk). */
+  records(data: Obj): Iterable<RuleHit>;
   /** Sees every event of its kind; a sampling source only adds what no complete one saw. */
   complete?: boolean;
 }
@@ -48,7 +49,6 @@ export interface ConnectHit {
   from: string;
 }
 export type RuleHit = ExecHit | OpenHit | ConnectHit;
-
 function splitEndpoint(endpoint: string): { address: string; port: number } {
   const m = /^\[?(.*?)\]?:(\d+)$/.exec(endpoint);
   return m ? { address: m[1]!, port: Number(m[2]) } : { address: endpoint, port: 0 };
@@ -59,6 +59,7 @@ function splitEndpoint(endpoint: string): { address: string; port: number } {
  * tcpconnlat's destinations not seen there (its slowest and failed connects
  * name a process; the rest only count).
  */
+
 export const connectHit = (destination: string, comm: string, pid: number, count: number, from: string): ConnectHit => ({
   kind: 'connect',
   destination,

@@ -39,40 +39,6 @@ const anyGlob = (list: string[] | undefined, value: string) => !list || list.som
 
 type Hit = RuleHit;
 
-/** One node's rule records from the captures that feed rules; complete sources (every event) first. */
-export function nodeRecords(node: string, sources: { capture: string; source: RuleEventSource; data: Obj }[]): NodeRecords {
-  const records: NodeRecords = { node, captureOf: {} };
-  const connects = new Map<string, ConnectHit>();
-  // A sampling source adds only destinations (and opens) no complete source saw.
-  const seenComplete = new Set<string>();
-  const seenOpens = new Set<string>();
-  const openKey = (h: OpenHit) => `${h.pid}\0${h.path}\0${h.error ?? ''}`;
-  const ordered = [...sources].sort((a, b) => Number(!!b.source.complete) - Number(!!a.source.complete));
-  for (const { capture, source, data } of ordered) {
-    const hits = source.records(data);
-    const kind = source.kind;
-    records.captureOf[kind] ??= capture;
-    if (kind === 'exec') (records.execs ??= []).push(...(hits as ExecHit[]));
-    else if (kind === 'open') {
-      const opens = (hits as OpenHit[]).filter((h) => source.complete || !seenOpens.has(openKey(h)));
-      if (source.complete) for (const h of opens) seenOpens.add(openKey(h));
-      (records.opens ??= []).push(...opens);
-    } else {
-      records.connects ??= [];
-      for (const h of hits as ConnectHit[]) {
-        if (!source.complete && seenComplete.has(h.destination)) continue;
-        if (source.complete) seenComplete.add(h.destination);
-        const key = `${h.destination}\0${h.comm}\0${h.pid}`;
-        const same = connects.get(key);
-        if (same) same.count += h.count;
-        else connects.set(key, { ...h });
-      }
-    }
-  }
-  if (records.connects) records.connects = [...connects.values()];
-  return records;
-}
-
 function execMatches(m: Omit<ExecMatch, 'not'>, e: ExecHit): boolean {
   return (
     anyGlob(m.comm, e.comm) &&
@@ -99,23 +65,6 @@ function connectMatches(m: Omit<ConnectMatch, 'not'>, e: ConnectHit): boolean {
   return anyGlob(m.destination, e.destination) && anyGlob(m.address, e.address) && (!m.port || m.port.includes(e.port)) && anyGlob(m.comm, e.comm);
 }
 
-/** The hits of one rule among a node's records. */
-export function ruleHits(rule: Rule, records: { execs: ExecHit[]; opens: OpenHit[]; connects: ConnectHit[] }): Hit[] {
-  if (rule.exec) {
-    const m = rule.exec;
-    return records.execs.filter((e) => execMatches(m, e) && !m.not?.some((n) => execMatches(n, e)));
-  }
-  if (rule.open) {
-    const m = rule.open;
-    return records.opens.filter((e) => openMatches(m, e) && !m.not?.some((n) => openMatches(n, e)));
-  }
-  if (rule.connect) {
-    const m = rule.connect;
-    return records.connects.filter((e) => connectMatches(m, e) && !m.not?.some((n) => connectMatches(n, e)));
-  }
-  return [];
-}
-
 const clip = (s: string, max = 120) => (s.length > max ? `${s.slice(0, max - 1)}…` : s);
 
 function hitText(hit: Hit): string {
@@ -132,15 +81,6 @@ function hitText(hit: Hit): string {
 const hitWeight = (hit: Hit) => (hit.kind === 'connect' ? hit.count : 1);
 const hitWho = (hit: Hit) => (hit.kind === 'exec' ? processLabel(hit.parentComm, hit.ppid) : hit.comm ? processLabel(hit.comm, hit.pid) : 'unknown process');
 
-export interface NodeRecords {
-  node: string;
-  execs?: ExecHit[];
-  opens?: OpenHit[];
-  connects?: ConnectHit[];
-  /** Which capture each kind's records came from (mostly), for the finding's file. */
-  captureOf: Partial<Record<RuleEventKind, string>>;
-}
-
 /** What a responder looks at next after a rule hit, by what it matched. */
 const NEXT_STEP = {
   exec: 'who started it (the parent chain in execsnoop.ndjson) and whether that is expected on this host',
@@ -148,40 +88,104 @@ const NEXT_STEP = {
   connect: 'which program connected and whether that destination is expected',
 } as const;
 
-/** One finding per rule with hits on the node, ranked by the rule's severity and how often it hit. */
-export function matchRules(rules: Rule[], records: NodeRecords): Finding[] {
-  const findings: Finding[] = [];
-  const execs = records.execs ?? [];
-  const opens = records.opens ?? [];
-  const connects = records.connects ?? [];
-  for (const rule of rules) {
-    const kind = rule.exec ? 'exec' : rule.open ? 'open' : 'connect';
-    if ((kind === 'exec' && !records.execs) || (kind === 'open' && !records.opens) || (kind === 'connect' && !records.connects)) continue;
-    const hits = ruleHits(rule, { execs, opens, connects });
-    if (!hits.length) continue;
-    const count = hits.reduce((n, h) => n + hitWeight(h), 0);
-    const who = new Map<string, number>();
-    for (const h of hits) addTo(who, hitWho(h), hitWeight(h));
-    const capture = records.captureOf[kind] ?? kind;
-    const more = count > 1 ? ` (${plural(count, 'hit')}${who.size > 1 ? ` by ${listText(topKeys(who, 3))}` : ''})` : '';
-    const title = `${rule.title}: ${hitText(hits[0]!)}${more} [rule ${rule.name}]; next: ${NEXT_STEP[kind]}.`;
-    findings.push(
-      makeFinding(
-        { node: records.node, capture, file: `nodes/${records.node}/${capture}.json` },
-        `rule:${rule.name}`,
-        rule.severity as Severity,
-        title,
-        {
-          rule: rule.name,
-          ruleTitle: rule.title,
-          matches: kind,
-          hits: count,
-          examples: hits.slice(0, 20),
-        },
-        count,
-        { value: count, unit: 'hits', basis: `${plural(count, 'hit')} of a ${rule.severity} rule`, bears: ['security'] },
-      ),
-    );
+/** A node's rule sources: each capture that feeds rules, with its result. */
+export interface NodeRuleSource {
+  capture: string;
+  source: RuleEventSource;
+  data: Obj;
+}
+
+/** Examples a finding carries per rule; every hit is counted. */
+const MAX_EXAMPLES = 20;
+/** Distinct processes counted per rule (who hit it most); past it, new ones are not named. */
+const MAX_WHO = 10_000;
+/** Opens of complete sources remembered to drop a sampling source's copy; past it, a copy may count twice. */
+const MAX_SEEN_OPENS = 200_000;
+
+/** One rule's hits so far: counted, the first ones kept as examples. */
+class RuleTally {
+  count = 0;
+  readonly who = new Map<string, number>();
+  readonly examples: Hit[] = [];
+
+  constructor(readonly rule: Rule) {}
+
+  add(hit: Hit): void {
+    const weight = hitWeight(hit);
+    this.count += weight;
+    const who = hitWho(hit);
+    if (this.who.has(who) || this.who.size < MAX_WHO) addTo(this.who, who, weight);
+    if (this.examples.length < MAX_EXAMPLES) this.examples.push(hit);
   }
-  return findings;
+}
+
+const ruleKind = (rule: Rule): RuleEventKind => (rule.exec ? 'exec' : rule.open ? 'open' : 'connect');
+
+function matches(rule: Rule, hit: Hit): boolean {
+  if (rule.exec && hit.kind === 'exec') return execMatches(rule.exec, hit) && !rule.exec.not?.some((n) => execMatches(n, hit));
+  if (rule.open && hit.kind === 'open') return openMatches(rule.open, hit) && !rule.open.not?.some((n) => openMatches(n, hit));
+  if (rule.connect && hit.kind === 'connect') return connectMatches(rule.connect, hit) && !rule.connect.not?.some((n) => connectMatches(n, hit));
+  return false;
+}
+
+/**
+ * One node's rule findings: the records of its captures go through the rules
+ * once, as they are read (a spooled result is never held whole), complete
+ * sources (every event) first; a sampling source adds only what no complete
+ * one saw. Connects are summed per destination and process before matching.
+ */
+export function matchNodeRules(rules: Rule[], node: string, sources: readonly NodeRuleSource[]): Finding[] {
+  const tallies = rules.map((rule) => new RuleTally(rule));
+  const byKind = (kind: RuleEventKind) => tallies.filter((t) => ruleKind(t.rule) === kind);
+  const ofKind = { exec: byKind('exec'), open: byKind('open'), connect: byKind('connect') };
+  const captureOf: Partial<Record<RuleEventKind, string>> = {};
+  const push = (hit: Hit) => {
+    for (const tally of ofKind[hit.kind]) if (matches(tally.rule, hit)) tally.add(hit);
+  };
+  const connects = new Map<string, ConnectHit>();
+  const seenComplete = new Set<string>();
+  const seenOpens = new Set<string>();
+  const openKey = (h: OpenHit) => `${h.pid}\0${h.path}\0${h.error ?? ''}`;
+  const ordered = [...sources].sort((a, b) => Number(!!b.source.complete) - Number(!!a.source.complete));
+  for (const { capture, source, data } of ordered) {
+    const kind = source.kind;
+    captureOf[kind] ??= capture;
+    if (!ofKind[kind].length) continue;
+    for (const hit of source.records(data)) {
+      if (hit.kind === 'exec') push(hit);
+      else if (hit.kind === 'open') {
+        const key = openKey(hit);
+        if (!source.complete && seenOpens.has(key)) continue;
+        if (source.complete && seenOpens.size < MAX_SEEN_OPENS) seenOpens.add(key);
+        push(hit);
+      } else {
+        if (!source.complete && seenComplete.has(hit.destination)) continue;
+        if (source.complete) seenComplete.add(hit.destination);
+        const key = `${hit.destination}\0${hit.comm}\0${hit.pid}`;
+        const same = connects.get(key);
+        if (same) same.count += hit.count;
+        else connects.set(key, { ...hit });
+      }
+    }
+  }
+  for (const hit of connects.values()) push(hit);
+  return tallies.flatMap((tally) => {
+    const kind = ruleKind(tally.rule);
+    return captureOf[kind] && tally.count ? [ruleFinding(tally, node, captureOf[kind])] : [];
+  });
+}
+
+function ruleFinding({ rule, count, who, examples }: RuleTally, node: string, capture: string): Finding {
+  const kind = ruleKind(rule);
+  const more = count > 1 ? ` (${plural(count, 'hit')}${who.size > 1 ? ` by ${listText(topKeys(who, 3))}` : ''})` : '';
+  const title = `${rule.title}: ${hitText(examples[0]!)}${more} [rule ${rule.name}]; next: ${NEXT_STEP[kind]}.`;
+  return makeFinding(
+    { node, capture, file: `nodes/${node}/${capture}.json` },
+    `rule:${rule.name}`,
+    rule.severity as Severity,
+    title,
+    { rule: rule.name, ruleTitle: rule.title, matches: kind, hits: count, examples },
+    count,
+    { value: count, unit: 'hits', basis: `${plural(count, 'hit')} of a ${rule.severity} rule`, bears: ['security'] },
+  );
 }

@@ -31,3 +31,12 @@ export function endpoint(text: string): { ip: string; port: number } {
   const m = /^\[?(.*?)\]?:(\d+)$/.exec(text);
   return m ? { ip: m[1]!, port: Number(m[2]) } : { ip: text, port: 0 };
 }
+
+/** A result's events mapped as they are read (one event may make several, or none): never one array of them. */
+export function* mapEvents<T, U>(events: Iterable<T>, map: (event: T) => U | U[]): Generator<U> {
+  for (const event of events) {
+    const out = map(event);
+    if (Array.isArray(out)) yield* out;
+    else yield out;
+  }
+}

@@ -1,10 +1,12 @@
 // `sherlock capture NAME --duration 5s [--pid N] [--comm NAME] [--json]`:
 // one capture on this host, no Redis; a table for people or JSON for tools.
+// A line on stderr says when the probes are live; the table (with what was
+// learnt later, like an exec's exit) prints when the window ends.
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { CaptureDefinition, CaptureResult } from '../captures/capture.js';
-import { captureNames, captures } from '../captures/registry.js';
+import { CAPTURE_NAMES, loadCapture } from '../captures/capture-names.js';
 import { runCapture, MAX_DURATION_MS, type CaptureProgress } from '../captures/run-capture.js';
 import { missingTracingCapabilities, PermissionError } from '../libbpf/index.js';
 import { formatDuration, parseDuration } from '../util/duration.js';
@@ -26,8 +28,10 @@ const commonOptions = {
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
-export function captureUsage(def?: CaptureDefinition): string {
+export async function captureUsage(def?: CaptureDefinition): Promise<string> {
   if (!def) {
+    // Only here are all the captures loaded: for their summaries.
+    const { captureNames, captures } = await import('../captures/registry.js');
     const list = captureNames().map((n) => `  ${n.padEnd(12)} ${captures.get(n)!.summary}`);
     return ['usage: sherlock capture NAME [--duration 10s] [--pid N] [--comm NAME] [--json]', '', 'captures:', ...list].join('\n');
   }
@@ -50,16 +54,16 @@ export function captureUsage(def?: CaptureDefinition): string {
 export async function captureCommand(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h') {
-    process.stdout.write(captureUsage() + '\n');
+    process.stdout.write((await captureUsage()) + '\n');
     return name ? 0 : 2;
   }
-  const def = captures.get(name);
-  if (!def) throw new UsageError(`unknown capture "${name}"; available: ${captureNames().join(', ')}`);
+  const def = await loadCapture(name);
+  if (!def) throw new UsageError(`unknown capture "${name}"; available: ${CAPTURE_NAMES.join(', ')}`);
 
   const extra = paramFlags(def.params);
   const { values } = parseFlags(def, extra, rest);
   if (values.help) {
-    process.stdout.write(captureUsage(def) + '\n');
+    process.stdout.write((await captureUsage(def)) + '\n');
     return 0;
   }
   const durationMs = parseDuration(String(values.duration));
@@ -78,7 +82,17 @@ export async function captureCommand(argv: string[]): Promise<number> {
   process.once('SIGTERM', stop);
   const indicator = progressIndicator(def.name, Boolean(process.stderr.isTTY) && !values.json);
   try {
-    const result = await runCapture(def, { durationMs, params, target, signal: controller.signal, onProgress: indicator.update });
+    const result = await runCapture(def, {
+      durationMs,
+      params,
+      target,
+      signal: controller.signal,
+      onProgress: indicator.update,
+      onLive: () => {
+        indicator.clear();
+        process.stderr.write(`${def.name}: live for ${formatDuration(durationMs)}; Ctrl-C ends it\n`);
+      },
+    });
     indicator.clear();
     if (values.out !== undefined) writeOutputs(def, result, String(values.out));
     if (values.json) {

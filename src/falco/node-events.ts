@@ -3,12 +3,15 @@
 // its kind) and a summary overlap, an event the summary has for a process and
 // destination (or file) the complete one also has is kept once, the complete
 // one's. Events a complete source streamed earlier (node-session.ts) count as
-// seen through `Seen`.
-import type { SyscallEvent } from '../model/syscall-event.js';
+// seen through `Seen`. A complete source's events are read as they go through
+// (twice: once for their keys, once to match), never held as one array: a
+// spooled result streams from disk.
+import type { SyscallEvent, SyscallEventInput } from '../model/syscall-event.js';
 import { EVENT_SOURCES } from './sources/index.js';
 
 export interface NodeEvents {
-  events: SyscallEvent[];
+  /** In time order: each complete source's own order and the sorted summaries, merged. */
+  events: Iterable<SyscallEvent>;
   /** Captures that fed events. */
   captures: string[];
 }
@@ -19,8 +22,12 @@ export class Seen {
   private readonly events = new Set<string>();
   private readonly objects = new Set<string>();
 
+  get full(): boolean {
+    return this.events.size >= Seen.MAX_KEYS;
+  }
+
   add(e: SyscallEvent): void {
-    if (this.events.size >= Seen.MAX_KEYS) return;
+    if (this.full) return;
     this.events.add(eventKey(e));
     this.objects.add(objectKey(e));
   }
@@ -34,22 +41,47 @@ export class Seen {
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export function nodeEvents(results: readonly unknown[], seen = new Seen()): NodeEvents {
-  const complete: SyscallEvent[][] = [];
-  const partial: SyscallEvent[][] = [];
+  const complete: Iterable<SyscallEvent>[] = [];
+  const partial: SyscallEvent[] = [];
   const captures: string[] = [];
   for (const result of results) {
     if (!isObj(result) || typeof result.capture !== 'string') continue;
     const source = EVENT_SOURCES[result.capture];
     if (!source) continue;
     const capture = result.capture;
-    const events = source.events(result).map((e): SyscallEvent => ({ ...e, capture }));
-    (source.complete ? complete : partial).push(events);
+    // Re-readable: each pass maps the result anew.
+    const events = { [Symbol.iterator]: () => withCapture(source.events(result), capture) };
+    if (source.complete) complete.push(events);
+    else for (const e of events) partial.push(e);
     captures.push(capture);
   }
-  const full = complete.flat();
-  for (const e of full) seen.add(e);
-  const rest = partial.flat().filter((e) => !seen.covers(e));
-  return { events: [...full, ...rest], captures };
+  if (partial.length)
+    for (const events of complete) {
+      for (const e of events) {
+        if (seen.full) break;
+        seen.add(e);
+      }
+    }
+  const rest = partial.filter((e) => !seen.covers(e)).sort(byTime);
+  return { events: mergeByTime([...complete, rest]), captures };
+}
+
+function* withCapture(events: Iterable<SyscallEventInput>, capture: string): Generator<SyscallEvent> {
+  for (const e of events) yield { ...e, capture };
+}
+
+const byTime = (a: SyscallEvent, b: SyscallEvent) => a.timeMs - b.timeMs;
+
+/** Streams each in time order → one stream in time order: the earliest head goes first. */
+function* mergeByTime(streams: Iterable<SyscallEvent>[]): Generator<SyscallEvent> {
+  const heads = streams.map((s) => s[Symbol.iterator]()).map((it) => ({ it, next: it.next() }));
+  for (;;) {
+    let first: (typeof heads)[number] | undefined;
+    for (const h of heads) if (!h.next.done && (!first || h.next.value.timeMs < first.next.value.timeMs)) first = h;
+    if (!first) return;
+    yield first.next.value as SyscallEvent;
+    first.next = first.it.next();
+  }
 }
 
 function objectKey(e: SyscallEvent): string {

@@ -97,7 +97,7 @@ export class NodeRuleSession {
     this.streamed.add(capture);
     this.guarded(() =>
       this.addEvents(
-        source.events(data).map((input): SyscallEvent => ({ ...input, capture })),
+        Array.from(source.events(data), (input): SyscallEvent => ({ ...input, capture })),
         source.complete,
       ),
     );
@@ -132,7 +132,6 @@ export class NodeRuleSession {
     this.release();
     const atEnd = results.filter((r) => !this.streamed.has(captureOf(r)));
     const { events, captures: endCaptures } = nodeEvents(atEnd, this.seen);
-    events.sort(byTime);
     for (const e of events) this.matcher.push(e);
 
     const ran = new Set([...results.map(captureOf).filter((c) => this.streamed.has(c)), ...endCaptures]);

@@ -76,8 +76,12 @@ export interface SyscallEvent {
 /** An event as a capture makes it; the matcher adds which capture. */
 export type SyscallEventInput = Omit<SyscallEvent, 'capture'>;
 
-/** One capture's stored result → its events, in any order (the matcher sorts by time). */
-export type EventSource = (data: Record<string, unknown>) => SyscallEventInput[];
+/**
+ * One capture's stored result → its events, read as they are made (a spooled
+ * result streams from disk): a complete source's in the capture's own order
+ * (time order, near enough), a summary's in any order (they are sorted).
+ */
+export type EventSource = (data: Record<string, unknown>) => Iterable<SyscallEventInput>;
 
 /** What a capture declares to feed Falco rules (CaptureDefinition.syscallEvents). */
 export interface SyscallEventSource {

@@ -5,12 +5,13 @@
 // saying so and listing what was checked. Each node's part can be made apart
 // (on its worker) and merged later: RunAnalysis.analyzeNode / addPart.
 import { createHash } from 'node:crypto';
+import { setImmediate } from 'node:timers/promises';
 import type { NodeResult } from '../captures/capture.js';
 import type { RunRecord } from '../model/run.js';
 import { fileOf, isObj, mergeThresholds, num, str, type CaptureAnalysis, type AnalysisContext, type Obj } from '../analysis/common.js';
 import { captures } from '../captures/registry.js';
 import { fmtCount, listText, plural } from '../format/index.js';
-import { matchRules, nodeRecords, ruleSchema, type RuleEventSource, type Rule } from '../analysis/rules.js';
+import { matchNodeRules, ruleSchema, type RuleEventSource, type Rule } from '../analysis/rules.js';
 import { linkCauses } from '../analysis/causes.js';
 import { rankFindings, sortFindings } from '../analysis/rank.js';
 import { SYMPTOMS, type Finding, type Symptom, type Thresholds } from '../analysis/types.js';
@@ -129,7 +130,22 @@ export class RunAnalysis {
   analyzeNode(results: NodeResult[]): NodeAnalysisPart {
     const part: NodeAnalysisPart = { findings: [], checked: [], unchecked: [] };
     try {
-      this.analyzeNodeInto(results, part);
+      for (const _ of this.analyzeNodeSteps(results, part));
+    } catch (err) {
+      part.stoppedEarly = errorText(err);
+    }
+    return part;
+  }
+
+  /**
+   * The same, giving the event loop a turn after each capture: a worker's
+   * spooled results take seconds to read, and its heartbeats and deadline must
+   * go on meanwhile.
+   */
+  async analyzeNodeYielding(results: NodeResult[]): Promise<NodeAnalysisPart> {
+    const part: NodeAnalysisPart = { findings: [], checked: [], unchecked: [] };
+    try {
+      for (const _ of this.analyzeNodeSteps(results, part)) await setImmediate();
     } catch (err) {
       part.stoppedEarly = errorText(err);
     }
@@ -180,12 +196,14 @@ export class RunAnalysis {
     });
   }
 
-  private analyzeNodeInto(results: NodeResult[], part: NodeAnalysisPart): void {
+  /** Analyzes into `part`, yielding after each capture's result (and before the rules). */
+  private *analyzeNodeSteps(results: NodeResult[], part: NodeAnalysisPart): Generator<void> {
     const { thresholds, rules } = this;
     const { findings, checked, unchecked } = part;
     const ruleSources = new Map<string, { capture: string; source: RuleEventSource; data: Obj }[]>();
 
     for (const item of results) {
+      yield;
       if (!isObj(item)) continue;
       const node = str(item.node) || '?';
       const result = (item as { result?: unknown }).result;
@@ -247,8 +265,9 @@ export class RunAnalysis {
 
     // Rules (suspicious-activity), per node.
     for (const [node, sources] of ruleSources) {
+      yield;
       try {
-        findings.push(...matchRules(rules, nodeRecords(node, sources)));
+        findings.push(...matchNodeRules(rules, node, sources));
       } catch (err) {
         findings.push({
           id: `rules:${node}:failed`,

@@ -75,7 +75,7 @@ export async function reapOverdueRuns(store: RunStore, now = Date.now()): Promis
           ...state,
           status: 'failed',
           finishedAt: new Date(now).toISOString(),
-          error: 'the worker did not report back within the capture window plus grace (it crashed, or its host is unreachable)',
+          error: 'the worker did not report back within the capture window plus grace, and showed no progress since (it crashed, or its host is unreachable)',
         },
         { reason: 'timeout' },
       );

@@ -48,15 +48,18 @@ export interface StoredResult {
 export const analyzedArtifacts = (state: NodeState | undefined): { capture: string; artifact: string }[] =>
   (state?.captures ?? []).flatMap((c) => (c.artifact && !c.error ? [{ capture: c.capture, artifact: c.artifact }] : []));
 
-/** The node's part and baseline numbers from its stored results, as finalize would compute them from storage. */
-export function analyzeNodeResults(run: RunRecord, node: string, stored: StoredResult[]): NodeAnalysis {
+/**
+ * The node's part and baseline numbers from its stored results, as finalize
+ * would compute them from storage; the event loop gets a turn between captures.
+ */
+export async function analyzeNodeResults(run: RunRecord, node: string, stored: StoredResult[]): Promise<NodeAnalysis> {
   const analysis = new RunAnalysis({ run });
   const results = stored.map((s): NodeResult => {
     // Spooled events are read in a streaming pass: no size limit (finalize's fallback, reading the JSON whole, keeps it).
     const tooLarge = spooledEventsOf(s.result) ? undefined : tooLargeToAnalyze(s.bytes);
     return tooLarge ? { node, capture: s.result.capture, error: tooLarge } : { node, result: s.result };
   });
-  const part = analysis.analyzeNode(results);
+  const part = await analysis.analyzeNodeYielding(results);
   return { format: NODE_ANALYSIS_FORMAT, node, artifacts: stored.map((s) => s.artifact), settings: analysis.settingsKey(), part, metrics: summarize(results) };
 }
 

@@ -41,7 +41,7 @@ export async function analyzeOwnResults(
     const started = performance.now();
     run = await ctx.store.getPlanned(runId);
     if (!run) throw new Error('its run record is gone');
-    const analysis = analyzeNodeResults(run, node, stored);
+    const analysis = await analyzeNodeResults(run, node, stored);
     const meta = await storeNodeAnalysis(ctx.redis, runId, analysis, ctx.retentionSeconds);
     log.debug('node analyzed', { runId, node, findings: analysis.part.findings.length, bytes: meta.bytes, ms: Math.round(performance.now() - started) });
   } catch (err) {

@@ -26,6 +26,7 @@ import { livePublisher } from './live-publisher.js';
 import type { OwnCgroup } from './own-cgroup.js';
 import { startCostMeter } from './sherlock-cost.js';
 import { createRunSpool } from './run-spool.js';
+import { keepDeadline, type DeadlineKeeper } from './deadline-keeper.js';
 import { Semaphore } from '../util/semaphore.js';
 
 const log = createLogger({ component: 'worker' });
@@ -57,8 +58,10 @@ export interface NodeJobContext {
  */
 export const STORES_AT_ONCE = 2;
 
-/** Past the capture window, how long a node may take to store its results before it counts as lost. */
+/** Past the capture window, how long a node may go without progress before it counts as lost. */
 export const RUN_GRACE_MS = 10_000;
+/** While a job works (a big run's storing and analysis take a while), its deadline moves on, up to this long past its window. */
+export const MAX_AFTER_WINDOW_MS = 10 * 60_000;
 
 export async function runNodeJob(job: NodeJobData, ctx: NodeJobContext): Promise<NodeState> {
   const { runId, node } = job;
@@ -75,9 +78,11 @@ export async function runNodeJob(job: NodeJobData, ctx: NodeJobContext): Promise
 
   // Event captures write their events here as they arrive; it goes when the job ends, however it ends.
   const spool = createRunSpool(runId, ctx.spoolRoot);
+  const deadline = keepDeadline(ctx.store, runId, { graceMs: RUN_GRACE_MS, capMs: Date.now() + job.durationMs + MAX_AFTER_WINDOW_MS });
   try {
-    return await captureStoreAndAnalyze(job, ctx, { startedAt, kernel }, spool.dir);
+    return await captureStoreAndAnalyze(job, ctx, { startedAt, kernel }, spool.dir, deadline);
   } finally {
+    await deadline.stop();
     spool.remove();
   }
 }
@@ -87,6 +92,7 @@ async function captureStoreAndAnalyze(
   ctx: NodeJobContext,
   started: { startedAt: string; kernel: string },
   spoolDir: string,
+  deadline: DeadlineKeeper,
 ): Promise<NodeState> {
   const { runId, node } = job;
   const { startedAt, kernel } = started;
@@ -186,6 +192,7 @@ async function captureStoreAndAnalyze(
     ...(falco ? { falco } : {}),
     ...(anyCompleted ? {} : { error: results.map((r) => `${r.capture}: ${r.error}`).join('; ') }),
   };
+  await deadline.stop();
   const finished = await ctx.store.finishNode(runId, node, state);
   // The reaper (or a cancel) settled this node first: its verdict stands, and the node says so.
   if (!finished.moved) {

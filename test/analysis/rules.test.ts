@@ -1,8 +1,12 @@
 // suspicious-activity: the built-in runbook's rules against execs, opens and
 // connects built here (a shell whose parent is nginx, an open of /etc/shadow,
 // a write under /etc, a connect to an unexpected port), and the rule schema.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { EventSpoolWriter } from '../../src/captures/event-spool.js';
+import { openRecords } from '../../src/captures/opensnoop/analyze.js';
 import { analyzeRun } from '../../src/runs/analyze-run.js';
 import { ruleSchema } from '../../src/analysis/rules.js';
 import { RunbookCatalog } from '../../src/runbooks/catalog.js';
@@ -100,6 +104,24 @@ describe('suspicious-activity rules', () => {
     const rule = ruleSchema.parse({ name: 'any-exec', title: 'Something ran', severity: 'info', exec: { comm: '*' } });
     const findings = analyzeRun({ run: run({ rules: plan.rules }), results: [on(result('execsnoop', { events: [exec({ pcomm: 'sshd' })] }))], rules: [rule] });
     expect(findings.map((f) => f.evidence.rule).filter(Boolean)).toEqual(['any-exec']);
+  });
+});
+
+describe('rules over a spooled result', () => {
+  it('read once from the spool, every hit counted, twenty kept as examples', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sherlock-rules-spool-'));
+    try {
+      const writer = new EventSpoolWriter<Record<string, unknown>>({ dir, budgetBytes: Infinity }, 'opensnoop');
+      for (let i = 0; i < 30_000; i++) writer.append(open({ pid: 5000 + (i % 7), path: i % 3 ? `/tmp/f${i}` : '/etc/shadow' }));
+      const data = { events: [], eventSpool: writer.close() };
+      expect(Array.isArray(openRecords(data))).toBe(false); // a generator: records are never one array
+      const rule = ruleSchema.parse({ name: 'shadow', title: 'Shadow read', severity: 'warning', open: { path: '/etc/shadow' } });
+      const findings = analyzeRun({ run: run(), rules: [rule], results: [on(result('opensnoop', data))] });
+      expect(findings.map((f) => [f.evidence.rule, f.evidence.hits, (f.evidence.examples as unknown[]).length])).toEqual([['shadow', 10_000, 20]]);
+      expect(findings[0]!.title).toContain('10,000 hits by cat (pid 5000), cat (pid 5003)');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { mergeThresholds } from '../../src/analysis/common.js';
-import { matchRules, nodeRecords } from '../../src/analysis/rules.js';
+import { matchNodeRules } from '../../src/analysis/rules.js';
 import { RunbookCatalog } from '../../src/runbooks/catalog.js';
 import { expandRunbook } from '../../src/runbooks/expand.js';
 import { rowsToKeep, syscallerrors, type SyscallErrorRow, type SyscallerrorsData } from '../../src/captures/syscallerrors/index.js';
@@ -247,12 +247,11 @@ describe.skipIf(skip)(`syscallerrors on the real kernel${skip ? ` (skipped: ${sk
 
     const rules = expandRunbook(RunbookCatalog.load(join(projectRoot, 'runbooks')), { runbook: 'suspicious-activity' }).rules!;
     const mine = { ...result, rows: refused };
-    const records = nodeRecords('n1', [{ capture: 'syscallerrors', source: syscallerrors.ruleEvents!, data: mine as never }]);
-    const findings = matchRules(rules as never, records);
+    const findings = matchNodeRules(rules as never, 'n1', [{ capture: 'syscallerrors', source: syscallerrors.ruleEvents!, data: mine as never }]);
     expect(findings.map((f) => f.id)).toEqual(['syscallerrors:n1:rule:sensitive-open-refused']);
     expect(findings[0]!.title).toContain('/root/.ssh/id_ed25519');
     // A refusal opensnoop (complete) also saw counts once.
-    const both = nodeRecords('n1', [
+    const both = matchNodeRules(rules as never, 'n1', [
       { capture: 'syscallerrors', source: syscallerrors.ruleEvents!, data: mine as never },
       {
         capture: 'opensnoop',
@@ -264,6 +263,6 @@ describe.skipIf(skip)(`syscallerrors on the real kernel${skip ? ` (skipped: ${sk
         data: {},
       },
     ]);
-    expect(both.opens).toHaveLength(1);
+    expect(both.map((f) => [f.id, f.evidence.hits])).toEqual([['opensnoop:n1:rule:sensitive-open-refused', 1]]);
   }, 30_000);
 });

@@ -81,7 +81,10 @@ describe.skipIf(skip)(`sherlock capture on the real kernel${skip ? ` (skipped: $
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
-    await waitFor(() => bpfHandlesOf(child.pid).links > 0, 10_000);
+    // The first line says when the probes are live: from then on every exec is seen.
+    await waitFor(() => stderr.includes('\n'), 10_000);
+    expect(stderr.split('\n')[0]).toBe('execsnoop: live for 1m; Ctrl-C ends it');
+    expect(bpfHandlesOf(child.pid).links).toBeGreaterThan(0);
     spawnSync('/bin/echo', [marker]);
     await new Promise((r) => setTimeout(r, 100));
     child.kill('SIGTERM');

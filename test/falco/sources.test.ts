@@ -1,12 +1,22 @@
 // Capture results → syscall events, as each capture's syscallEvents maps them:
 // exec, open and connect/accept shapes, a summary's connect giving way to the
 // complete capture's, and the container a cgroup path names.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { EventSpoolWriter } from '../../src/captures/event-spool.js';
 import { containerIdOf } from '../../src/falco/host-info.js';
-import { nodeEvents } from '../../src/falco/node-events.js';
+import { nodeEvents as nodeEventStream } from '../../src/falco/node-events.js';
 import { run, ruleText } from './fixtures.js';
 
 const t = '2026-01-01T00:00:01.000Z';
+
+/** The node's events as one array (nodeEvents streams them). */
+const nodeEvents = (results: readonly unknown[]) => {
+  const { events, captures } = nodeEventStream(results);
+  return { events: [...events], captures };
+};
 
 describe('syscall events from capture results', () => {
   it('maps execs, opens, connects and accepts', () => {
@@ -172,5 +182,32 @@ describe('syscallerrors events with an fd', () => {
     expect(events.map((e) => e.fd)).toEqual([{ kind: 'file', path: '/var/log/app/app.log', num: 3, directory: false }, undefined, undefined]);
     const { rules } = run(ruleText('evt.type = write and evt.failed = true and fd.name startswith /var/log/'), events);
     expect(rules).toEqual(['R']);
+  });
+});
+
+describe('syscall events from spooled results', () => {
+  it('streams each spool (never one array) and merges them in time order', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sherlock-falco-spool-'));
+    try {
+      const at = (ms: number) => new Date(Date.UTC(2026, 0, 1) + ms).toISOString();
+      const execs = new EventSpoolWriter<Record<string, unknown>>({ dir, budgetBytes: Infinity }, 'execsnoop');
+      const opens = new EventSpoolWriter<Record<string, unknown>>({ dir, budgetBytes: Infinity }, 'opensnoop');
+      for (let i = 0; i < 3000; i++) {
+        execs.append({ time: at(i * 2), pid: 10 + i, tid: 10 + i, ppid: 1, uid: 0, comm: 'sh', pcomm: 'init', filename: '/bin/sh', argv: ['sh'], retval: 0, cgroupId: '1' });
+        opens.append({ time: at(i * 2 + 1), pid: 10 + i, tid: 10 + i, uid: 0, comm: 'sh', syscall: 'openat', path: `/tmp/${i}`, flags: 0, flagNames: 'O_RDONLY', fd: 3, retval: 3, cgroupId: '1' });
+      }
+      const { events, captures } = nodeEventStream([
+        { capture: 'opensnoop', events: [], eventSpool: opens.close() },
+        { capture: 'execsnoop', events: [], eventSpool: execs.close() },
+      ]);
+      expect(Array.isArray(events)).toBe(false);
+      expect(captures).toEqual(['opensnoop', 'execsnoop']);
+      const list = [...events];
+      expect(list).toHaveLength(6000);
+      expect(list.slice(0, 4).map((e) => e.type)).toEqual(['execve', 'openat', 'execve', 'openat']);
+      expect(list.every((e, i) => i === 0 || e.timeMs >= list[i - 1]!.timeMs)).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

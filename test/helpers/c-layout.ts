@@ -8,18 +8,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RecordLayout } from '../../src/captures/records.js';
 
-/** offsetof() of each `struct.member` (and sizeof of each struct as `struct.sizeof`), compiled from `header`. */
-export function cLayout(header: string, fields: Record<string, string[]>): Record<string, number> {
-  const dir = mkdtempSync(join(tmpdir(), 'sherlock-layout-'));
+/** How `cValues` compiles: lines before main (includes, defines) and include directories. */
+export interface CProgram {
+  preamble: string[];
+  includeDirs?: string[];
+}
+
+/** Each named C expression's value (size_t) as the host's cc computes it, compiled with `program`. */
+export function cValues(program: CProgram, exprs: Record<string, string>): Record<string, number> {
+  const dir = mkdtempSync(join(tmpdir(), 'sherlock-cvalues-'));
   try {
-    const lines = Object.entries(fields).flatMap(([struct, members]) => [
-      `printf("%s.sizeof %zu\\n", "${struct}", sizeof(struct ${struct}));`,
-      ...members.map((m) => `printf("%s.%s %zu\\n", "${struct}", "${m}", offsetof(struct ${struct}, ${m}));`),
-    ]);
-    const source = `#include <stddef.h>\n#include <stdio.h>\n#include <linux/types.h>\n#include "${header}"\nint main(void) {\n${lines.join('\n')}\nreturn 0;\n}\n`;
-    writeFileSync(join(dir, 'layout.c'), source);
-    execFileSync('cc', ['-o', join(dir, 'layout'), join(dir, 'layout.c')]);
-    const out = execFileSync(join(dir, 'layout'), { encoding: 'utf8' });
+    const prints = Object.entries(exprs).map(([name, expr]) => `printf("%s %zu\\n", "${name}", (size_t)(${expr}));`);
+    const source = [...program.preamble, '#include <stddef.h>', '#include <stdio.h>', `int main(void) {\n${prints.join('\n')}\nreturn 0;\n}\n`].join('\n');
+    writeFileSync(join(dir, 'values.c'), source);
+    const includes = (program.includeDirs ?? []).flatMap((d) => ['-I', d]);
+    execFileSync('cc', [...includes, '-o', join(dir, 'values'), join(dir, 'values.c')], { timeout: 60_000 });
+    const out = execFileSync(join(dir, 'values'), { encoding: 'utf8' });
     return Object.fromEntries(
       out
         .trim()
@@ -30,6 +34,17 @@ export function cLayout(header: string, fields: Record<string, string[]>): Recor
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** offsetof() of each `struct.member` (and sizeof of each struct as `struct.sizeof`), compiled from `header`. */
+export function cLayout(header: string, fields: Record<string, string[]>): Record<string, number> {
+  const exprs = Object.fromEntries(
+    Object.entries(fields).flatMap(([struct, members]) => [
+      [`${struct}.sizeof`, `sizeof(struct ${struct})`],
+      ...members.map((m) => [`${struct}.${m}`, `offsetof(struct ${struct}, ${m})`]),
+    ]),
+  );
+  return cValues({ preamble: ['#include <stddef.h>', '#include <linux/types.h>', `#include "${header}"`] }, exprs);
 }
 
 /** `layout`'s size and offsets as cc lays its struct out from `header` (equal to the layout's when they agree). */

@@ -97,7 +97,7 @@ describe("finalize from the nodes' analysis.json", () => {
         cancelled: false,
         error: 'no block devices',
       });
-      const analysis = analyzeNodeResults(planned, node, stored);
+      const analysis = await analyzeNodeResults(planned, node, stored);
       analyses.set(node, analysis);
       if (withAnalysis.includes(node)) await storeNodeAnalysis(conn, id, analysis, TTL);
       await store.setNodeState(id, node, { status: 'completed', startedAt: planned.createdAt, finishedAt: new Date().toISOString(), captures });

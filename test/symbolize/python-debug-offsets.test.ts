@@ -3,43 +3,18 @@
 // own headers: where each offset sits in the struct, and that the layout the
 // walk gets from them is offsetof() of the interpreter's structs as the C
 // compiler lays them out from those headers.
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { debugOffsetPositions, readDebugOffsets } from '../../src/symbolize/python/debug-offsets.js';
 import { findPythonRuntime } from '../../src/symbolize/python/index.js';
 import { killLeftovers, start } from '../captures/sched-children.js';
+import { cValues } from '../helpers/c-layout.js';
 import { fetched } from '../helpers/pythons.js';
 
 /** Values of C expressions (`name expression` each), compiled against the version's internal headers. */
 function fromHeaders(include: string, version: string, exprs: Record<string, string>): Record<string, number> {
-  const dir = mkdtempSync(join(tmpdir(), 'sherlock-pyheaders-'));
-  try {
-    const prints = Object.entries(exprs).map(([k, e]) => `printf("%s %zu\\n", "${k}", (size_t)(${e}));`);
-    const source = [
-      '#define Py_BUILD_CORE 1',
-      '#include <Python.h>',
-      '#include <internal/pycore_runtime.h>',
-      '#include <internal/pycore_frame.h>',
-      '#include <stdio.h>',
-      '#include <stddef.h>',
-      `int main(void) {\n${prints.join('\n')}\nreturn 0;\n}`,
-    ].join('\n');
-    writeFileSync(join(dir, 'offsets.c'), source);
-    execFileSync('cc', ['-I', include, '-I', join(include, `python${version}`), '-o', join(dir, 'offsets'), join(dir, 'offsets.c')], { timeout: 60_000 });
-    const out = execFileSync(join(dir, 'offsets'), { encoding: 'utf8' });
-    return Object.fromEntries(
-      out
-        .trim()
-        .split('\n')
-        .map((l) => l.split(' '))
-        .map(([k, v]) => [k!, Number(v)]),
-    );
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const preamble = ['#define Py_BUILD_CORE 1', '#include <Python.h>', '#include <internal/pycore_runtime.h>', '#include <internal/pycore_frame.h>'];
+  return cValues({ preamble, includeDirs: [include, join(include, `python${version}`)] }, exprs);
 }
 
 async function runtimeOf(pid: number) {

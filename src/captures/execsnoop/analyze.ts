@@ -195,19 +195,20 @@ function analyzeExecsnoop(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
   };
 }
 
-export function execRecords(data: Obj): ExecHit[] {
-  return Array.from(eventsOf(data), (e) => ({
-    kind: 'exec',
-    time: str(e.time),
-    pid: num(e.pid),
-    ppid: num(e.ppid),
-    uid: num(e.uid),
-    comm: str(e.comm),
-    parentComm: str(e.pcomm),
-    filename: str(e.filename),
-    args: Array.isArray(e.argv) ? e.argv.map(str).join(' ') : '',
-    ...(num(e.retval) < 0 ? { error: str(e.error) || String(num(e.retval)) } : {}),
-  }));
+export function* execRecords(data: Obj): Generator<ExecHit> {
+  for (const e of eventsOf(data))
+    yield {
+      kind: 'exec',
+      time: str(e.time),
+      pid: num(e.pid),
+      ppid: num(e.ppid),
+      uid: num(e.uid),
+      comm: str(e.comm),
+      parentComm: str(e.pcomm),
+      filename: str(e.filename),
+      args: Array.isArray(e.argv) ? e.argv.map(str).join(' ') : '',
+      ...(num(e.retval) < 0 ? { error: str(e.error) || String(num(e.retval)) } : {}),
+    };
 }
 
 export const execsnoopAnalysis = { checks: 'execs', analyze: analyzeExecsnoop };

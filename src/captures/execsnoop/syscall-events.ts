@@ -2,10 +2,10 @@
 // proc.* is the program after exec, the caller's comm is the parent's name.
 import type { EventSource, SyscallEventInput } from '../../model/syscall-event.js';
 import { eventsOf } from '../../analysis/common.js';
-import { arr, num, processFields, str, timeMs } from '../syscall-events.js';
+import { arr, mapEvents, num, processFields, str, timeMs } from '../syscall-events.js';
 
 export const execsnoopEvents: EventSource = (data) =>
-  Array.from(eventsOf(data), (e): SyscallEventInput => {
+  mapEvents(eventsOf(data), (e): SyscallEventInput => {
     const argv = arr(e.argv).map(str);
     const res = num(e.retval);
     const filename = str(e.filename);

@@ -13,10 +13,10 @@ function analyzeOpensnoop(data: Obj): CaptureAnalysis {
   return { findings: [], checked: `file opens (${plural(total, 'open')}, ${failed} failed)` };
 }
 
-export function openRecords(data: Obj): OpenHit[] {
-  return Array.from(eventsOf(data), (e) => {
+export function* openRecords(data: Obj): Generator<OpenHit> {
+  for (const e of eventsOf(data)) {
     const flags = str(e.flagNames);
-    return {
+    yield {
       kind: 'open',
       time: str(e.time),
       pid: num(e.pid),
@@ -26,7 +26,7 @@ export function openRecords(data: Obj): OpenHit[] {
       write: WRITE_FLAGS.test(flags),
       ...(num(e.retval) < 0 ? { error: str(e.error) || String(num(e.retval)) } : {}),
     };
-  });
+  }
 }
 
 const WRITE_FLAGS = /\b(O_WRONLY|O_RDWR|O_CREAT|O_TRUNC|O_APPEND|O_TMPFILE)\b/;

@@ -3,10 +3,10 @@
 // the process's cwd by the matcher when it is relative and the cwd is known).
 import type { EventSource, SyscallEventInput } from '../../model/syscall-event.js';
 import { eventsOf } from '../../analysis/common.js';
-import { num, processFields, str, timeMs } from '../syscall-events.js';
+import { mapEvents, num, processFields, str, timeMs } from '../syscall-events.js';
 
 export const opensnoopEvents: EventSource = (data) =>
-  Array.from(eventsOf(data), (e): SyscallEventInput => {
+  mapEvents(eventsOf(data), (e): SyscallEventInput => {
     const res = num(e.retval);
     const path = str(e.path);
     const flagNames = str(e.flagNames);

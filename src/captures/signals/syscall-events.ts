@@ -8,12 +8,12 @@
 // signal that ended it, core 1 when it dumped core).
 import type { EventSource, SyscallEventInput } from '../../model/syscall-event.js';
 import { eventsOf } from '../../analysis/common.js';
-import { num, str, timeMs, type Obj } from '../syscall-events.js';
+import { mapEvents, num, str, timeMs, type Obj } from '../syscall-events.js';
 import { signalNumber } from './decode.js';
 
 export const SIGNAL_EVENT_TYPES = ['kill', 'tgkill', 'signaldeliver', 'procexit'] as const;
 
-export const signalsEvents: EventSource = (data) => Array.from(eventsOf(data)).flatMap((e) => (e.kind === 'exit' ? [procexit(e)] : signal(e)));
+export const signalsEvents: EventSource = (data) => mapEvents(eventsOf(data), (e) => (e.kind === 'exit' ? procexit(e) : signal(e)));
 
 function signal(e: Obj): SyscallEventInput[] {
   const at = timeMs(e.time);
