@@ -2,7 +2,7 @@
 // it can do, and stops a run at once when the API publishes a cancel or a stop. It never
 // listens on a port. What a run needs beyond the warm pool (the run path: results,
 // analysis, Falco rules, run records) is imported when the first run arrives, so an
-// idle worker does not hold it (issue 17: ~2 MiB of V8 heap).
+// idle worker does not hold it (issue 17: ~1.5 MiB of V8 heap).
 import { existsSync } from 'node:fs';
 import { release } from 'node:os';
 import { createRequire } from 'node:module';
@@ -146,7 +146,7 @@ export async function startNodeWorker(options: NodeWorkerOptions): Promise<NodeW
 
   /**
    * Once, when start-up is over: what it freed goes back to the kernel, V8's heap compacted
-   * (~8 MiB; one pause of 0.1–0.25 s, before any run as a rule) and then the C heap. After a
+   * (~8 MiB; one pause, 0.24 s at load ~5, before any run as a rule) and then the C heap. After a
    * run only the C heap: a run's own major GCs start V8's memory reducer, and compacting a
    * heap a storm grew would stall the next run's start.
    */
