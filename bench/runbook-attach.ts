@@ -3,7 +3,9 @@
 // from the first call until every one is live. Cold (open + verifier + attach,
 // the verifier on koffi's threads) and warm (objects loaded ahead by the
 // worker's warm pool: attach only), alternating, with the longest event-loop
-// stall of each start and the warm objects' kernel memory.
+// stall of each start, the CPU it took (all threads: on a shared machine less
+// noisy than wall time) and the warm objects' kernel memory.
+import { readFileSync } from 'node:fs';
 import { captures } from '../src/captures/registry.js';
 import { runCapture } from '../src/captures/run-capture.js';
 import { WarmPool } from '../src/captures/warm-pool.js';
@@ -19,18 +21,22 @@ interface Start {
   totalMs: number;
   each: Record<string, number>;
   stallMs: number;
+  /** CPU of this process, all threads (event loop and koffi's, user and kernel), until all were live. */
+  cpuMs: number;
   warm: number;
 }
 
 /** Starts the named captures at once; resolves with the ms until the last one was live. */
 async function allLive(names: string[], pool?: WarmPool): Promise<Start> {
   const loop = stallMeter();
+  const cpu0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
   const each: Record<string, number> = {};
   const controller = new AbortController();
   let pending = names.length;
   let totalMs = Number.NaN;
   let stallMs = Number.NaN;
+  let cpuMs = Number.NaN;
   const runs = names.map((name) =>
     runCapture(captures.get(name)!, {
       durationMs: 5_000,
@@ -41,6 +47,8 @@ async function allLive(names: string[], pool?: WarmPool): Promise<Start> {
         if (--pending === 0) {
           totalMs = msSince(t0);
           stallMs = loop.stop();
+          const used = process.cpuUsage(cpu0);
+          cpuMs = (used.user + used.system) / 1000;
           controller.abort();
         }
       },
@@ -50,7 +58,7 @@ async function allLive(names: string[], pool?: WarmPool): Promise<Start> {
   const failed = results.find((r) => r.status === 'rejected');
   if (failed) throw (failed as PromiseRejectedResult).reason;
   const warm = results.filter((r) => r.status === 'fulfilled' && r.value.timings.warm).length;
-  return { totalMs, each, stallMs, warm };
+  return { totalMs, each, stallMs, cpuMs, warm };
 }
 
 /**
@@ -82,6 +90,7 @@ export async function runbookAttach(): Promise<void> {
       const def = captures.get(name)!;
       return { def, params: def.params.parse({}) as unknown, target: { description: 'all processes' } };
     });
+    const loadBefore = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
     const t0 = process.hrtime.bigint();
     await pool.warm(settings);
     const warmUpMs = msSince(t0);
@@ -133,6 +142,14 @@ export async function runbookAttach(): Promise<void> {
           warm.map((s) => s.stallMs),
         ),
         row(
+          'process CPU until live, cold',
+          cold.map((s) => s.cpuMs),
+        ),
+        row(
+          'process CPU until live, warm',
+          warm.map((s) => s.cpuMs),
+        ),
+        row(
           'execsnoop alone, warm',
           single.map((s) => s.totalMs),
         ),
@@ -141,6 +158,7 @@ export async function runbookAttach(): Promise<void> {
     );
     const coldAll = median(cold.map((s) => s.totalMs));
     const warmAll = median(warm.map((s) => s.totalMs));
+    kv('load average before / after', `${loadBefore} / ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
     kv('cold / warm (all five)', `${(coldAll / warmAll).toFixed(1)}×`);
     kv('runs that found their objects warm', `${warm.reduce((n, s) => n + s.warm, 0)} of ${RUNS * LATENCY_RUNBOOK.length}`);
     kv(

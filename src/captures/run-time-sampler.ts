@@ -80,19 +80,16 @@ let statsFd = -1;
 let enabling = false;
 let phaseOn = false;
 let timer: NodeJS.Timeout | undefined;
+let holds = 0; // captures between holdRunTimeStats() and trackRunTime()
 
 // Switched on koffi's threads: each switch waits on every CPU, never on the event loop.
-// After the attaches under way (a run's other captures): both patch kernel text,
-// one at a time, and the switch would delay them by ~5–10 ms.
 function statsOn(): void {
   if (statsFd >= 0 || enabling) return;
   enabling = true;
-  // Not after the attaches under way (it would save a start ~7-10 ms of kernel text patching at
-  // once): what runs in a capture's first ~100 ms would never be counted, and a short burst read 0.
   enableRunTimeStatsAsync().then(
     (fd) => {
       enabling = false;
-      if (tracked.size && phaseOn && statsFd < 0) statsFd = fd;
+      if (((tracked.size && phaseOn) || holds > 0) && statsFd < 0) statsFd = fd;
       else void closeStatsFdAsync(fd);
     },
     (err: unknown) => {
@@ -108,9 +105,12 @@ function statsOff(): void {
 }
 
 function switchOn(): void {
+  const wasOn = phaseOn;
   phaseOn = true;
   statsOn();
-  for (const t of tracked) t.switchedOn();
+  // A period already on goes on for the captures in it (their counts are raw deltas while on):
+  // settling them again would read every program of every capture at each capture's start.
+  if (!wasOn) for (const t of tracked) t.switchedOn();
   clearTimeout(timer);
   timer = setTimeout(switchOff, STATS_ON_MS);
   timer.unref();
@@ -136,6 +136,26 @@ export interface RunTimeMeter {
  * new period with the stats on, so a capture shorter than ON_MS is counted
  * whole, not extrapolated.
  */
+/**
+ * A capture is about to start: the stats go on now, on koffi's threads, while
+ * its object is taken, its collector made and its programs attached. Switching
+ * them costs ~10 ms of wall time and ~6 ms of CPU (every BPF dispatch site in
+ * the kernel is patched): begun first, it overlaps the start instead of
+ * following it, and the capture's first runs are counted. Released by
+ * trackRunTime's caller once tracking, or when the start fails.
+ */
+export function holdRunTimeStats(): () => void {
+  holds++;
+  statsOn();
+  let held = true;
+  return () => {
+    if (!held) return;
+    held = false;
+    holds--;
+    if (!holds && !tracked.size) statsOff();
+  };
+}
+
 export function trackRunTime(object: BpfObject): RunTimeMeter {
   const entry = new Tracked(object);
   tracked.add(entry);

@@ -7,6 +7,7 @@
 // (twice: once for their keys, once to match), never held as one array: a
 // spooled result streams from disk.
 import type { SyscallEvent, SyscallEventInput } from '../model/syscall-event.js';
+import { spooledEventsOf } from '../captures/event-spool.js';
 import { EVENT_SOURCES } from './sources/index.js';
 
 export interface NodeEvents {
@@ -51,7 +52,8 @@ export function nodeEvents(results: readonly unknown[], seen = new Seen()): Node
     const capture = result.capture;
     // Re-readable: each pass maps the result anew.
     const events = { [Symbol.iterator]: () => withCapture(source.events(result), capture) };
-    if (source.complete) complete.push(events);
+    // A spool is read in its own order (drain order, time order near enough); what is in memory is sorted.
+    if (source.complete) complete.push(spooledEventsOf(result) ? events : [...events].sort(byTime));
     else for (const e of events) partial.push(e);
     captures.push(capture);
   }

@@ -6,6 +6,7 @@ import type { ProgramSpec } from './spec.js';
 import { errnoOf, lastErrno, lib, type Handle } from './native.js';
 import { closeFd, onlineCpus, openPerfEvent, type PerfEventSpec } from './perf-event.js';
 import { hasKprobes, hasTracepoint } from './tracefs.js';
+import { attachBatchAsync } from './attach-batch.js';
 
 export interface AttachOptions {
   /** For SEC("perf_event") programs: the event, opened on every online CPU. */
@@ -59,6 +60,28 @@ export async function attachProgramAsync(prog: Handle, spec: ProgramSpec, option
   });
   if (!link) return attachProgram(prog, spec, options);
   return wrapLink(spec, `${category}:${name}`, link, 'attaching a tracepoint program');
+}
+
+/**
+ * attachProgramAsync for several programs of one object: their tracepoints in
+ * one call on one of koffi's threads (attach-batch.ts), the rest one by one.
+ * One promise per program, in order; a tracepoint the batch did not attach is
+ * attached alone, so a failure raises the same typed error with its errno.
+ */
+export function attachProgramsAsync(programs: readonly { prog: Handle; spec: ProgramSpec }[], options: AttachOptions): Promise<BpfLink>[] {
+  const batchable = programs.filter(({ spec }) => {
+    const [kind, category = '', name = ''] = spec.section.split('/');
+    return (kind === 'tracepoint' || kind === 'tp') && hasTracepoint(category, name);
+  });
+  const batch = batchable.length > 1 ? attachBatchAsync(batchable.map((p) => p.prog)) : undefined;
+  return programs.map(async (p) => {
+    const at = batch ? batchable.indexOf(p) : -1;
+    if (at < 0) return attachProgramAsync(p.prog, p.spec, options);
+    const link = (await batch!)[at];
+    if (!link) return attachProgramAsync(p.prog, p.spec, options);
+    const [, category, name] = p.spec.section.split('/');
+    return wrapLink(p.spec, `${category}:${name}`, link, 'attaching a tracepoint program');
+  });
 }
 
 function wrapLink(spec: ProgramSpec, target: string, link: Handle, action: string): BpfLink {

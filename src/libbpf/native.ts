@@ -57,6 +57,8 @@ function declare(libbpf: LibraryHandle, libc: LibraryHandle) {
     bpf_program__attach_tracepoint: f('bpf_link *bpf_program__attach_tracepoint(bpf_program *prog, const char *category, const char *name)'),
     bpf_program__attach_perf_event: f('bpf_link *bpf_program__attach_perf_event(bpf_program *prog, int pfd)'),
     bpf_link__destroy: f('int bpf_link__destroy(bpf_link *link)'),
+    // Takes a struct bpf_object_skeleton built by attach-batch.ts (only its progs are read by attach).
+    bpf_object__attach_skeleton: f('int bpf_object__attach_skeleton(void *skeleton)'),
     bpf_link_create: f('int bpf_link_create(int prog_fd, int target_fd, int attach_type, void *opts)'),
 
     bpf_map__name: f('const char *bpf_map__name(bpf_map *map)'),
@@ -89,6 +91,8 @@ function declare(libbpf: LibraryHandle, libc: LibraryHandle) {
     // memcpy from an address (a mapping plus an offset) into a Buffer; the return value is not wanted.
     memcpy_from: libc.func('memcpy', 'void', ['void *', 'uintptr_t', 'size_t']),
     close: c('int close(int fd)'),
+    malloc: c('void *malloc(size_t size)'),
+    free: c('void free(void *ptr)'),
     // ioctl is variadic; every request used here takes one integer, passed as
     // the third integer argument (the same registers on x86-64 and arm64), so
     // it can also run on koffi's threads (.async), which variadic calls cannot.

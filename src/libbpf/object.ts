@@ -5,7 +5,7 @@ import { constants } from 'node:os';
 import { sectionVariables } from './btf.js';
 import { BpfError, NotSupportedError, ObjectFileError, errnoName, privilegedCallError } from './errors.js';
 import { mapTypeName, programTypeName } from './kernel-types.js';
-import { attachProgram, attachProgramAsync, preparePerfEventLink, type BpfLink, type AttachOptions, type PreparedPerfLink } from './link.js';
+import { attachProgram, attachProgramsAsync, preparePerfEventLink, type BpfLink, type AttachOptions, type PreparedPerfLink } from './link.js';
 import type { PerfEventSpec } from './perf-event.js';
 import { onlineCpus } from './perf-event.js';
 import { libbpfWarningsSince, routeLibbpfLog, warningsMark } from './log.js';
@@ -263,9 +263,13 @@ export class BpfObject {
   async attachAllAsync(options: AttachOptions = {}): Promise<BpfLink[]> {
     this.assertPhase('attach', true);
     const programs = this.spec.programs.filter((p) => p.autoload && p.section !== 'tracepoint');
-    const settled = await Promise.allSettled(
-      programs.map((p) => this.takePrepared(p.name, options)?.enableAsync() ?? attachProgramAsync(this.programHandle(p.name), p, options)),
+    const prepared = programs.map((p) => this.takePrepared(p.name, options));
+    const rest = programs.filter((_, i) => !prepared[i]);
+    const attaching = attachProgramsAsync(
+      rest.map((spec) => ({ prog: this.programHandle(spec.name), spec })),
+      options,
     );
+    const settled = await Promise.allSettled(programs.map((p, i) => prepared[i]?.enableAsync() ?? attaching[rest.indexOf(p)]!));
     // Kept even when one failed: close() or detachAll() then frees them with the rest.
     for (const s of settled) if (s.status === 'fulfilled') this.links.push(s.value);
     if (!this.handle) {

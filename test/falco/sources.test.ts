@@ -193,8 +193,33 @@ describe('syscall events from spooled results', () => {
       const execs = new EventSpoolWriter<Record<string, unknown>>({ dir, budgetBytes: Infinity }, 'execsnoop');
       const opens = new EventSpoolWriter<Record<string, unknown>>({ dir, budgetBytes: Infinity }, 'opensnoop');
       for (let i = 0; i < 3000; i++) {
-        execs.append({ time: at(i * 2), pid: 10 + i, tid: 10 + i, ppid: 1, uid: 0, comm: 'sh', pcomm: 'init', filename: '/bin/sh', argv: ['sh'], retval: 0, cgroupId: '1' });
-        opens.append({ time: at(i * 2 + 1), pid: 10 + i, tid: 10 + i, uid: 0, comm: 'sh', syscall: 'openat', path: `/tmp/${i}`, flags: 0, flagNames: 'O_RDONLY', fd: 3, retval: 3, cgroupId: '1' });
+        execs.append({
+          time: at(i * 2),
+          pid: 10 + i,
+          tid: 10 + i,
+          ppid: 1,
+          uid: 0,
+          comm: 'sh',
+          pcomm: 'init',
+          filename: '/bin/sh',
+          argv: ['sh'],
+          retval: 0,
+          cgroupId: '1',
+        });
+        opens.append({
+          time: at(i * 2 + 1),
+          pid: 10 + i,
+          tid: 10 + i,
+          uid: 0,
+          comm: 'sh',
+          syscall: 'openat',
+          path: `/tmp/${i}`,
+          flags: 0,
+          flagNames: 'O_RDONLY',
+          fd: 3,
+          retval: 3,
+          cgroupId: '1',
+        });
       }
       const { events, captures } = nodeEventStream([
         { capture: 'opensnoop', events: [], eventSpool: opens.close() },

@@ -75,12 +75,52 @@ describe('redactCaptureData', () => {
 
 describe('redactor: the built-in hint', () => {
   // The hint lets a string skip the patterns: it must be found in everything any of them matches.
-  const pieces = ['password', 'Pass', 'TOKEN', 'api_key', 'auth', '=', ':=', ': ', '"', '://', '@', 'user', ':', 'Bearer ', 'basic ',
-    'AKIA', 'ASIA', 'ABCDEFGHIJKLMNOP', 'AIza', 'ya29.', 'ghp_', 'github_pat_', 'xoxb-', 'hooks.slack.com/services/', 'eyJ', '.',
-    'shk_', '-----BEGIN RSA PRIVATE KEY-----', 'X-Auth-Token', 'Cookie', ' ', '-', '/', 'abc123', '0123456789', 'zzzzzzzzzzzzzzzzzzzz',
+  const pieces = [
+    'password',
+    'Pass',
+    'TOKEN',
+    'api_key',
+    'auth',
+    '=',
+    ':=',
+    ': ',
+    '"',
+    '://',
+    '@',
+    'user',
+    ':',
+    'Bearer ',
+    'basic ',
+    'AKIA',
+    'ASIA',
+    'ABCDEFGHIJKLMNOP',
+    'AIza',
+    'ya29.',
+    'ghp_',
+    'github_pat_',
+    'xoxb-',
+    'hooks.slack.com/services/',
+    'eyJ',
+    '.',
+    'shk_',
+    '-----BEGIN RSA PRIVATE KEY-----',
+    'X-Auth-Token',
+    'Cookie',
+    ' ',
+    '-',
+    '/',
+    'abc123',
+    '0123456789',
+    'zzzzzzzzzzzzzzzzzzzz',
     // One whole secret of each shape, so that every pattern matches in some strings.
-    ...cases.map(([, text]) => text), 'eyJhbGciOi.eyJzdWIiOi.sIgnAtUrE1', 'ya29.a0AfH6SMBxxxxxxxxxxxxxxxxx', 'hooks.slack.com/services/T0/B0/x',
-    'github_pat_0123456789abcdefghijklmn', 'shk_0123456789abcdefgh', 'X-Service-Key: k1'];
+    ...cases.map(([, text]) => text),
+    'eyJhbGciOi.eyJzdWIiOi.sIgnAtUrE1',
+    'ya29.a0AfH6SMBxxxxxxxxxxxxxxxxx',
+    'hooks.slack.com/services/T0/B0/x',
+    'github_pat_0123456789abcdefghijklmn',
+    'shk_0123456789abcdefgh',
+    'X-Service-Key: k1',
+  ];
   it('is in every match of every built-in pattern', () => {
     let seed = 42;
     const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
