@@ -28,6 +28,9 @@ function timed(args: string[]): { ms: number; rssBytes: number } {
 
 interface IdleWorker {
   rss: number;
+  /** RSS split: anonymous (V8's heap, malloc) and file-backed (node's binary, libraries). */
+  anon: number;
+  file: number;
   /** The warm pool's line: objects and their kernel memory. */
   warm?: string;
 }
@@ -62,8 +65,11 @@ async function idleWorkerRss(nodeFlags: string[], warm: string): Promise<IdleWor
     await new Promise((r) => setTimeout(r, 2000));
     const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
     const line = /warm pool ready.*objects=(\d+) kernelMiB=([\d.]+) ms=(\d+)/.exec(out);
+    const kB = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)![1]) * 1024;
     return {
-      rss: Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) * 1024,
+      rss: kB('VmRSS'),
+      anon: kB('RssAnon'),
+      file: kB('RssFile'),
       ...(line ? { warm: `${line[1]} objects, ${line[2]} MiB kernel memory, loaded in ${line[3]} ms` } : {}),
     };
   } finally {
@@ -107,7 +113,7 @@ export async function cliStartup(): Promise<void> {
   let deployed = Number.NaN;
   for (const [label, flags, warm] of variants) {
     const idle = await idleWorkerRss(flags, warm);
-    kv(`idle worker RSS, ${label}`, `${fmtMiB(idle.rss)}${idle.warm ? ` (warm pool: ${idle.warm})` : ''}`);
+    kv(`idle worker RSS, ${label}`, `${fmtMiB(idle.rss)} (anon ${fmtMiB(idle.anon)}, file ${fmtMiB(idle.file)})${idle.warm ? ` (warm pool: ${idle.warm})` : ''}`);
     if (warm === 'all') deployed = idle.rss;
   }
   verdict(deployed <= 60 * 1024 * 1024, `idle worker as deployed ${fmtMiB(deployed)} (goal ≤60 MiB)`);

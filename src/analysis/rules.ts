@@ -10,18 +10,9 @@ import { connectMatchSchema, execMatchSchema, openMatchSchema, type Rule } from 
 import { addTo, makeFinding, topKeys, type Obj } from './common.js';
 import { listText, plural, processLabel } from '../format/index.js';
 import type { Finding, Severity } from './types.js';
+import type { ConnectHit, ExecHit, OpenHit, RuleEventKind, RuleEventSource, RuleHit } from './rule-events.js';
 
-/** The kinds of events runbook rules match. */
-export type RuleEventKind = 'exec' | 'open' | 'connect';
-
-/** What a capture feeds the rules: its result as records of one kind. */
-export interface RuleEventSource {
-  kind: RuleEventKind;
-  /** Read as they are made (a spooled result streams from disk). */
-  records(data: Obj): Iterable<RuleHit>;
-  /** Sees every event of its kind; a sampling source only adds what no complete one saw. */
-  complete?: boolean;
-}
+export { connectHit, type ConnectHit, type ExecHit, type OpenHit, type RuleEventKind, type RuleEventSource, type RuleHit } from './rule-events.js';
 
 export { connectMatchSchema, execMatchSchema, openMatchSchema, ruleSchema, type Rule, type RuleInput } from '../model/rule.js';
 type ExecMatch = z.output<typeof execMatchSchema>;
@@ -46,62 +37,7 @@ function glob(pattern: string): RegExp {
 }
 const anyGlob = (list: string[] | undefined, value: string) => !list || list.some((p) => glob(p).test(value));
 
-export interface ExecHit {
-  kind: 'exec';
-  time: string;
-  pid: number;
-  ppid: number;
-  uid: number;
-  comm: string;
-  parentComm: string;
-  filename: string;
-  args: string;
-  error?: string;
-}
-export interface OpenHit {
-  kind: 'open';
-  time: string;
-  pid: number;
-  comm: string;
-  path: string;
-  flags: string;
-  write: boolean;
-  error?: string;
-}
-export interface ConnectHit {
-  kind: 'connect';
-  destination: string;
-  address: string;
-  port: number;
-  /** The connecting process when known ("" otherwise: tcpconnlat counts destinations only). */
-  comm: string;
-  pid: number;
-  count: number;
-  from: string;
-}
-export type RuleHit = ExecHit | OpenHit | ConnectHit;
 type Hit = RuleHit;
-
-function splitEndpoint(endpoint: string): { address: string; port: number } {
-  const m = /^\[?(.*?)\]?:(\d+)$/.exec(endpoint);
-  return m ? { address: m[1]!, port: Number(m[2]) } : { address: endpoint, port: 0 };
-}
-
-/**
- * Outbound connects: tcplife's active connections (with their process), then
- * tcpconnlat's destinations not seen there (its slowest and failed connects
- * name a process; the rest only count).
- */
-
-export const connectHit = (destination: string, comm: string, pid: number, count: number, from: string): ConnectHit => ({
-  kind: 'connect',
-  destination,
-  ...splitEndpoint(destination),
-  comm,
-  pid,
-  count,
-  from,
-});
 
 function execMatches(m: Omit<ExecMatch, 'not'>, e: ExecHit): boolean {
   return (

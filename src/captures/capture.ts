@@ -3,7 +3,7 @@
 // CLI, API and reports work from this interface alone.
 import type { z } from 'zod';
 import type { CaptureAnalyzer } from '../analysis/common.js';
-import type { RuleEventSource } from '../analysis/rules.js';
+import type { RuleEventSource } from '../analysis/rule-events.js';
 import type { BaselineMetric } from '../analysis/types.js';
 import type { TableColumn } from '../format/index.js';
 import type { BpfObject, PerfEventSpec } from '../libbpf/index.js';

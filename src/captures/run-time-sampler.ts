@@ -1,7 +1,7 @@
 // The kernel's BPF run-time stats, sampled: on for the first STATS_ON_MS of
 // every STATS_PERIOD_MS while any capture runs, off otherwise. Always on, they add two
 // clock reads to every program run (~5% of a connect or a one-byte read);
-// sampled, a tenth of that. A capture's cost is what was counted while on,
+// sampled, a twentieth of that. A capture's cost is what was counted while on,
 // scaled to the whole window. One schedule for the process: the stats switch
 // is one refcount in the kernel, so captures sampling on their own phases
 // would see each other's windows.
@@ -13,7 +13,9 @@ const nowMs = () => performance.now();
 // Switching the stats costs ~10 ms of CPU and ~50 ms of wall time a pair (the
 // kernel patches every BPF dispatch site): once per period, not more often.
 export const STATS_PERIOD_MS = 2000;
-export const STATS_ON_MS = 200;
+// 100 ms, not 200: a storm starting with the capture runs its first 100 ms with
+// the stats on (perf: sched_clock was 4% of a traced connect storm's CPU).
+export const STATS_ON_MS = 100;
 
 /** Run time and runs of one object's programs, counted and extrapolated. */
 export interface RunTimeEstimate {

@@ -17,7 +17,6 @@ import { startEmbeddedRedis, type EmbeddedRedis } from '../redis/embedded.js';
 import type { ApiServer } from '../server/api-server.js';
 import { loadLimitsFrom } from '../config/load-limits.js';
 import { enterOwnCgroup } from '../worker/own-cgroup.js';
-import { checkOperatorRules } from '../falco/check-rules.js';
 import { UsageError } from './usage-error.js';
 
 const options = {
@@ -51,8 +50,10 @@ function config(command: string, argv: string[], allowed: (keyof typeof options)
 }
 
 /** The operator's Falco rules, checked before anything starts: a file that is missing or does not load starts nothing. */
-function checkFalcoRules(paths: string[]): string | undefined {
+async function checkFalcoRules(paths: string[]): Promise<string | undefined> {
   if (!paths.length) return undefined;
+  // Imported only here: a worker without operator rules never loads the Falco parser.
+  const { checkOperatorRules } = await import('../falco/check-rules.js');
   const check = checkOperatorRules(paths);
   if (check.problems.length) {
     throw new ConfigError(
@@ -65,7 +66,7 @@ function checkFalcoRules(paths: string[]): string | undefined {
 /** A worker's settings from its flags and config file, checked before anything starts; `falcoLine` says which rules it has. */
 async function workerSettings(cfg: ServerConfig) {
   const falcoRules = operatorFalcoRules(cfg.falcoRules, cfg.configFile);
-  const falcoLine = checkFalcoRules(falcoRules);
+  const falcoLine = await checkFalcoRules(falcoRules);
   const options = {
     node: cfg.node,
     labels: cfg.labels,

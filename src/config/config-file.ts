@@ -2,7 +2,11 @@
 // its document, or the one line that says why it could not be read, and
 // whether group or others can read it (it may hold secrets).
 import { readFileSync, statSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
+import { createRequire } from 'node:module';
+
+// The YAML parser (69 modules) is loaded with the first file read: a worker without a config file never holds it (issue 17).
+let yaml: typeof import('yaml') | undefined;
+const parseYaml = (text: string): unknown => (yaml ??= createRequire(import.meta.url)('yaml') as typeof import('yaml')).parse(text);
 
 export type YamlFile = { ok: true; doc: unknown; mode: number } | { ok: false; problem: string };
 

@@ -10,6 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import { FlowProducer, type ConnectionOptions, type FlowJob, type FlowJobEntry } from 'bullmq';
 import { RUNS_QUEUE, nodeQueue } from '../redis/keys.js';
+import { nodeJobId } from './job-ids.js';
 import type { RunStore } from '../runs/store.js';
 import type { NodeJobData, RunPlan, RunRecord } from '../model/run.js';
 
@@ -17,7 +18,7 @@ const KEEP_FINISHED = { age: 24 * 3600, count: 1000 };
 /** Node jobs written in one batch at most: a MULTI holds Redis for its whole length (a 1,000-node run is one batch alone). */
 const MAX_BATCH_NODE_JOBS = 2000;
 
-export const nodeJobId = (runId: string, node: string) => `${runId}.${node}`;
+export { nodeJobId } from './job-ids.js';
 
 interface PendingRun {
   id: string;

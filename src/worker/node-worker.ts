@@ -1,11 +1,14 @@
 // A host's worker: consumes its node queue one run at a time, heartbeats what
 // it can do, and stops a run at once when the API publishes a cancel or a stop. It never
-// listens on a port.
+// listens on a port. What a run needs beyond the warm pool (the run path: results,
+// analysis, Falco rules, run records) is imported when the first run arrives, so an
+// idle worker does not hold it (issue 17: ~1.5 MiB of V8 heap).
 import { existsSync } from 'node:fs';
 import { release } from 'node:os';
-import { Worker, type Job } from 'bullmq';
+import { createRequire } from 'node:module';
+import type { Job, Worker as QueueWorker } from 'bullmq';
 import { captureNames } from '../captures/registry.js';
-import { nodeJobId } from '../queue/run-flow.js';
+import { nodeJobId } from '../queue/job-ids.js';
 import { connectRedis, settlesWithin } from '../redis/connection.js';
 import { keys, nodeQueue } from '../redis/keys.js';
 import { describeHolder, Lease, type LeaseAttempt, type LeaseHolder } from '../redis/lease.js';
@@ -13,18 +16,24 @@ import { addShared } from '../redis/shared-metrics.js';
 import { nodeJobIncrements } from './node-metrics.js';
 import { HEARTBEAT_INTERVAL_MS, heartbeatWhileHeld, NODE_TTL_MS, withdrawNode, workerProcess } from '../nodes/registry.js';
 import type { SecretPattern } from '../redact/index.js';
-import { RunStore } from '../runs/store.js';
+import type { RunStore } from '../runs/store.js';
 import { STOP_REASON, type NodeJobData } from '../model/run.js';
 import { createLogger } from '../util/logger.js';
 import { DEFAULT_WORKER_EVENT_SPOOL_MIB } from '../model/limits.js';
 import { removeStaleSpools } from './run-spool.js';
 import type { OwnCgroup } from './own-cgroup.js';
-import { runNodeJob } from './run-node-job.js';
+import type { runNodeJob as RunNodeJob } from './run-node-job.js';
 import { WarmPool } from '../captures/warm-pool.js';
 import { trimNativeHeap } from '../libbpf/index.js';
+import { compactHeap } from '../util/compact-heap.js';
+import { releaseOptimizingCompiler } from '../util/optimizing-compiler.js';
 import { WARM_POOL_MAX_MIB, warmSettings } from './warm-captures.js';
 
 const VERSION = '0.1.0';
+// bullmq's Worker class alone: its index also loads every backend and class it ships (Postgres
+// with 0.25 MiB of SQL, valkey-glide, queues, flows; ~1.2 MiB of an idle worker's heap). The
+// same compiled file the index exports, so its Job and errors are the ones the rest of Sherlock sees.
+const { Worker } = createRequire(import.meta.url)('bullmq/dist/cjs/classes/worker.js') as { Worker: typeof QueueWorker };
 /** How long stop() waits for a running job to store its results and report back. */
 const STOP_GRACE_MS = 10_000;
 
@@ -70,7 +79,18 @@ export async function startNodeWorker(options: NodeWorkerOptions): Promise<NodeW
   const redis = connectRedis(options.redisUrl, `sherlock-worker-${node}`);
   const subscriber = connectRedis(options.redisUrl, `sherlock-worker-${node}-cancel`);
   const bullConnection = connectRedis(options.redisUrl, `sherlock-worker-${node}-bullmq`);
-  const store = new RunStore(redis, { retentionSeconds: options.retentionSeconds });
+  // Loaded with the first run, once (see the header).
+  let runPath: Promise<{ store: RunStore; runNodeJob: typeof RunNodeJob }> | undefined;
+  const loadRunPath = () =>
+    (runPath ??= Promise.all([import('../runs/store.js'), import('./run-node-job.js')])
+      .then(([{ RunStore }, { runNodeJob }]) => ({
+        store: new RunStore(redis, { retentionSeconds: options.retentionSeconds }),
+        runNodeJob,
+      }))
+      .catch((err: unknown) => {
+        runPath = undefined; // the next run tries again
+        throw err;
+      }));
   let currentRun: string | undefined;
   // The last run's probes, still coming off after it reported (runCapture's detachLater): the next run and stop() wait for them.
   const detaching = new Set<Promise<void>>();
@@ -96,7 +116,7 @@ export async function startNodeWorker(options: NodeWorkerOptions): Promise<NodeW
   const stale = removeStaleSpools();
   if (stale) log.info('removed spool directories of workers no longer running', { count: stale });
   // Set once the queue worker exists; the first heartbeat may come before that.
-  const workerRef: { current?: Worker<NodeJobData> } = {};
+  const workerRef: { current?: QueueWorker<NodeJobData> } = {};
   /** Follows the lease: lost (our hold expired while Redis was away and another worker took the name), stop taking runs until it is ours again. */
   const follow = async (attempt: LeaseAttempt): Promise<void> => {
     if (attempt.held === holding) return;
@@ -126,7 +146,18 @@ export async function startNodeWorker(options: NodeWorkerOptions): Promise<NodeW
       .then(follow)
       .catch((err) => log.warn('heartbeat failed', { error: (err as Error).message }));
 
-  // Idle again (a run over, its warm objects replaced): what the run freed goes back to the kernel.
+  /**
+   * Once, when start-up is over: what it freed goes back to the kernel, V8's heap compacted
+   * (~8 MiB; one pause, 0.24 s at load ~5, before any run as a rule) and then the C heap. After a
+   * run only the C heap: a run's own major GCs start V8's memory reducer, and compacting a
+   * heap a storm grew would stall the next run's start.
+   */
+  const startUpOver = () => {
+    releaseOptimizingCompiler(); // held by `sherlock worker` while it starts
+    compactHeap();
+    trimNativeHeap();
+  };
+  // Idle again (a run over, its warm objects replaced): what the run freed to malloc goes back.
   const idleAgain = async () => {
     await pool?.settled();
     if (currentRun === undefined) trimNativeHeap();
@@ -137,8 +168,9 @@ export async function startNodeWorker(options: NodeWorkerOptions): Promise<NodeW
     async (job: Job<NodeJobData>, _token: string | undefined, signal: AbortSignal | undefined) => {
       const { runId } = job.data;
       currentRun = runId;
+      releaseOptimizingCompiler(); // a run before start-up was over (the warm pool still loading) decodes optimized too
       try {
-        await detached();
+        const [{ store, runNodeJob }] = await Promise.all([loadRunPath(), detached()]);
         if (await store.cancelOrStopRequested(runId)) {
           await store.cancelQueuedNode(runId, node);
           return { node, status: 'cancelled' };
@@ -188,14 +220,14 @@ export async function startNodeWorker(options: NodeWorkerOptions): Promise<NodeW
   await heartbeat();
   const beat = setInterval(heartbeat, HEARTBEAT_INTERVAL_MS);
   log.info('worker started', { queue: nodeQueue(node) });
-  if (!pool || !options.warm) trimNativeHeap(); // start-up's parsing and compiling is over
+  if (!pool || !options.warm) startUpOver(); // start-up's parsing and compiling is over
   // In the background, one object at a time: the worker takes runs meanwhile (they start cold).
   if (pool && options.warm) {
     const t0 = Date.now();
     void pool.warm(warmSettings(options.warm, options.own)).then(() => {
       const { objects, kernelBytes } = pool.memory();
+      if (currentRun === undefined) startUpOver();
       log.info('warm pool ready', { objects, kernelMiB: Math.round((kernelBytes / 2 ** 20) * 10) / 10, ms: Date.now() - t0 });
-      trimNativeHeap();
     });
   }
 

@@ -1,6 +1,7 @@
 // What the entry points really load, started as a user starts them (issue 17):
 // `sherlock --help` no BPF, Redis, HTTP or zod code; `sherlock worker` no HTTP
-// server, report rendering or chat code. A loader hook lists every module.
+// server, report rendering or chat code, and, idle, not the code of a run. A loader
+// hook lists every ES module.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -38,7 +39,7 @@ describe.skipIf(!built)('modules an entry point loads', () => {
   });
 
   it.skipIf(kernelSkipReason())(
-    'sherlock worker loads no HTTP server, report rendering or chat code',
+    'sherlock worker loads no HTTP server, report rendering or chat code, and idle none of a run',
     async () => {
       const redis = await startTestRedis();
       const trace = join(dir, 'worker.txt');
@@ -64,6 +65,9 @@ describe.skipIf(!built)('modules an entry point loads', () => {
         expect(modules).toContain('dist/src/worker/node-worker.js');
         const forbidden = modules.filter((m) => /src\/(server|api|console|triggers|report)\/|node_modules\/(hono|@hono)\//.test(m));
         expect(forbidden).toEqual([]);
+        // Idle, it holds only what waits for runs and keeps the warm pool: the run path comes with the first run.
+        const runPath = modules.filter((m) => /src\/(worker\/run-node-job|runs|falco|runbooks)\/?|src\/analysis\/rules\.js|src\/model\/rule\.js/.test(m));
+        expect(runPath).toEqual([]);
       } finally {
         child.kill('SIGTERM');
         await new Promise((r) => (child.exitCode !== null ? r(undefined) : child.once('exit', r)));

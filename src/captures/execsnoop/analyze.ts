@@ -15,7 +15,7 @@ import {
 } from '../../analysis/common.js';
 import { fmtMs, fmtSeconds, fmtRate, listText, plural, processLabel } from '../../format/index.js';
 import type { Finding } from '../../analysis/types.js';
-import type { ExecHit } from '../../analysis/rules.js';
+import type { ExecHit } from '../../analysis/rule-events.js';
 
 const MAX_FINDINGS_EACH = 5;
 /** What a fork + exec costs the caller and the kernel, for processes whose lifetime is not known (still running). */

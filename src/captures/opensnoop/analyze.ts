@@ -1,7 +1,7 @@
 // opensnoop's checks: Opens feed the runbook rules; alone they only count as checked.
 import { eventsOf, num, str, type CaptureAnalysis, type Obj } from '../../analysis/common.js';
 import { plural } from '../../format/index.js';
-import type { OpenHit } from '../../analysis/rules.js';
+import type { OpenHit } from '../../analysis/rule-events.js';
 
 function analyzeOpensnoop(data: Obj): CaptureAnalysis {
   let total = 0;

@@ -7,7 +7,7 @@
 // peer (not by fd: one failure per connection would bury the cause).
 import { addTo, isObj, makeFinding, num, objs, str, topKeys, type CaptureAnalysis, type AnalysisContext, type Obj } from '../../analysis/common.js';
 import { fmtBytes, fmtRate, fmtSeconds, listText, plural } from '../../analysis/format.js';
-import type { OpenHit, RuleEventSource } from '../../analysis/rules.js';
+import type { OpenHit, RuleEventSource } from '../../analysis/rule-events.js';
 import type { Finding } from '../../analysis/types.js';
 import { OPEN_CALLS } from './file-calls.js';
 

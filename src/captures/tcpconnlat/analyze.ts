@@ -15,7 +15,7 @@ import {
 import { fmtCount, fmtMs, fmtPct, fmtUs, plural, round } from '../../format/index.js';
 import { bucketsOf, countAbove, quantile, rangeAbove, restUpperBound, totalOf } from '../../analysis/histogram.js';
 import type { Finding } from '../../analysis/types.js';
-import { connectHit, type ConnectHit } from '../../analysis/rules.js';
+import { connectHit, type ConnectHit } from '../../analysis/rule-events.js';
 
 /** What a failed connect costs its caller: a timed-out one its SYN timeouts (at least 1 s), a refused one a round trip and a retry (10 ms). */
 const TIMED_OUT_COST_S = 1;

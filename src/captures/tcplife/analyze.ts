@@ -1,7 +1,7 @@
 // tcplife's checks: Connections feed the runbook rules; alone they only count as checked.
 import { num, objs, str, type CaptureAnalysis, type Obj } from '../../analysis/common.js';
 import { plural } from '../../format/index.js';
-import { connectHit, type ConnectHit } from '../../analysis/rules.js';
+import { connectHit, type ConnectHit } from '../../analysis/rule-events.js';
 
 function analyzeTcplife(data: Obj): CaptureAnalysis {
   return { findings: [], checked: `TCP connections (${plural(objs(data.events).length, 'connection')} closed)` };
