@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { connectRedis, type RedisClient } from '../../src/redis/connection.js';
 import { readArtifact } from '../../src/redis/artifacts.js';
@@ -177,7 +178,9 @@ describe.skipIf(skip)(`a node job's events spooled to disk${skip ? ` (skipped: $
     let spooledWhileLive = 0;
     const during = live.then(async () => {
       await openStorm(dir, 5_000);
-      spooledWhileLive = spooled(spoolRoot);
+      // The storm's last events may still sit in the ring or the spool's write buffer: wait for
+      // them on disk (bounded, well inside the 2 s window) before Redis goes.
+      for (const until = Date.now() + 1_000; (spooledWhileLive = spooled(spoolRoot)) === 0 && Date.now() < until; ) await sleep(20);
       jobClient.disconnect(); // every later write of the job fails
     });
     try {
