@@ -113,7 +113,10 @@ export async function cliStartup(): Promise<void> {
   let deployed = Number.NaN;
   for (const [label, flags, warm] of variants) {
     const idle = await idleWorkerRss(flags, warm);
-    kv(`idle worker RSS, ${label}`, `${fmtMiB(idle.rss)} (anon ${fmtMiB(idle.anon)}, file ${fmtMiB(idle.file)})${idle.warm ? ` (warm pool: ${idle.warm})` : ''}`);
+    kv(
+      `idle worker RSS, ${label}`,
+      `${fmtMiB(idle.rss)} (anon ${fmtMiB(idle.anon)}, file ${fmtMiB(idle.file)})${idle.warm ? ` (warm pool: ${idle.warm})` : ''}`,
+    );
     if (warm === 'all') deployed = idle.rss;
   }
   verdict(deployed <= 60 * 1024 * 1024, `idle worker as deployed ${fmtMiB(deployed)} (goal ≤60 MiB)`);
