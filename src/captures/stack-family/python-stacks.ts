@@ -168,7 +168,7 @@ export class PythonStacks {
         continue;
       }
       this.counts.frames++;
-      const info = f.code ? reader.frame(f.code, f.instr) : undefined;
+      const info = f.code ? readFrame(reader, f.code, f.instr) : undefined;
       if (!info) this.counts.unreadable++;
       out.push(
         info
@@ -182,5 +182,14 @@ export class PythonStacks {
   close(): void {
     for (const r of this.readers.values()) r.close();
     this.readers.clear();
+  }
+}
+
+/** A frame's code read from another process's memory, which may change under the read: a bad read is an unreadable frame, never an error. */
+function readFrame(reader: PythonCodeReader, code: bigint, instr: bigint): ReturnType<PythonCodeReader['frame']> {
+  try {
+    return reader.frame(code, instr);
+  } catch {
+    return undefined;
   }
 }

@@ -83,7 +83,12 @@ export class PythonCodeReader {
     if (kind === 1) return data.toString('latin1');
     if (kind === 2) return data.toString('utf16le');
     let text = '';
-    for (let i = 0; i < chars; i++) text += String.fromCodePoint(data.readUInt32LE(i * 4));
+    for (let i = 0; i < chars; i++) {
+      const point = data.readUInt32LE(i * 4);
+      // Past Unicode: not a str after all (the object was freed and reused while we read it).
+      if (point > 0x10ffff) return undefined;
+      text += String.fromCodePoint(point);
+    }
     return text;
   }
 
