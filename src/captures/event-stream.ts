@@ -65,9 +65,8 @@ export const MAX_UNTAKEN_EVENTS = 512;
  * they are written to its file as they arrive, bounded by `maxEvents` and the
  * spool's byte budget, and only a write buffer of SPOOL_WRITE_BYTES (plus the
  * last 2 × HOLD_EVENTS where the handler amends, and up to MAX_UNTAKEN_EVENTS
- * for live consumers) are in
- * memory. Past a budget, records are counted, not decoded, and the result
- * says it was truncated. `settle`, when given, runs once the window is over,
+ * for live consumers) is in memory. Past a budget, records are counted, not
+ * decoded, and the result says it was truncated. `settle`, when given, runs once the window is over,
  * for events a handler held back (it keeps them with the same `keep`).
  */
 export function eventCollector<E>(
