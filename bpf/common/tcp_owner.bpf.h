@@ -95,8 +95,7 @@ static __always_inline void tcp_owner_remember(const void *sk)
 		sherlock_count(SHERLOCK_DROP_MAP_FULL); /* its events go unattributed */
 }
 
-SEC("tracepoint/sock/inet_sock_set_state")
-int tp_inet_sock_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
+SHERLOCK_PROG("tracepoint/sock/inet_sock_set_state", tp_inet_sock_set_state, struct trace_event_raw_inet_sock_set_state *ctx)
 {
 	const void *sk = ctx->skaddr;
 	int newstate = ctx->newstate;
@@ -126,15 +125,13 @@ static __always_inline void tcp_owner_used(struct trace_event_raw_sock_msg_lengt
 	tcp_owner_remember(ctx->sk);
 }
 
-SEC("tracepoint/sock/sock_send_length")
-int tp_sock_send_length(struct trace_event_raw_sock_msg_length *ctx)
+SHERLOCK_PROG("tracepoint/sock/sock_send_length", tp_sock_send_length, struct trace_event_raw_sock_msg_length *ctx)
 {
 	tcp_owner_used(ctx);
 	return 0;
 }
 
-SEC("tracepoint/sock/sock_recv_length")
-int tp_sock_recv_length(struct trace_event_raw_sock_msg_length *ctx)
+SHERLOCK_PROG("tracepoint/sock/sock_recv_length", tp_sock_recv_length, struct trace_event_raw_sock_msg_length *ctx)
 {
 	tcp_owner_used(ctx);
 	return 0;
@@ -160,23 +157,20 @@ static __always_inline void tcp_owner_accepting(long fd)
 		tcp_owner_remember(sk);
 }
 
-SEC("tracepoint/syscalls/sys_enter_accept")
-int tp_sys_enter_accept(struct trace_event_raw_sys_enter *ctx)
+SHERLOCK_PROG("tracepoint/syscalls/sys_enter_accept", tp_sys_enter_accept, struct trace_event_raw_sys_enter *ctx)
 {
 	tcp_owner_accepting(ctx->args[0]);
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_enter_accept4")
-int tp_sys_enter_accept4(struct trace_event_raw_sys_enter *ctx)
+SHERLOCK_PROG("tracepoint/syscalls/sys_enter_accept4", tp_sys_enter_accept4, struct trace_event_raw_sys_enter *ctx)
 {
 	tcp_owner_accepting(ctx->args[0]);
 	return 0;
 }
 
 /* The sock is freed after this: its address may be reused. */
-SEC("tracepoint/tcp/tcp_destroy_sock")
-int tp_tcp_destroy_sock(struct trace_event_raw_tcp_event_sk *ctx)
+SHERLOCK_PROG("tracepoint/tcp/tcp_destroy_sock", tp_tcp_destroy_sock, struct trace_event_raw_tcp_event_sk *ctx)
 {
 	__u64 key = (__u64)ctx->skaddr;
 

@@ -176,14 +176,12 @@ static __always_inline int exec_enter(const char *filename, const char *const *a
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_enter_execve")
-int tp_sys_enter_execve(struct trace_event_raw_sys_enter *ctx)
+SHERLOCK_PROG("tracepoint/syscalls/sys_enter_execve", tp_sys_enter_execve, struct trace_event_raw_sys_enter *ctx)
 {
 	return exec_enter((const char *)ctx->args[0], (const char *const *)ctx->args[1]);
 }
 
-SEC("tracepoint/syscalls/sys_enter_execveat")
-int tp_sys_enter_execveat(struct trace_event_raw_sys_enter *ctx)
+SHERLOCK_PROG("tracepoint/syscalls/sys_enter_execveat", tp_sys_enter_execveat, struct trace_event_raw_sys_enter *ctx)
 {
 	return exec_enter((const char *)ctx->args[1], (const char *const *)ctx->args[2]);
 }
@@ -224,8 +222,7 @@ static __always_inline void read_exec_strings(struct trace_event_raw_sched_proce
 }
 
 /* The exec succeeded: the new image is in place, the syscall not yet returned. */
-SEC("tracepoint/sched/sched_process_exec")
-int tp_sched_process_exec(struct trace_event_raw_sched_process_exec___sherlock *ctx)
+SHERLOCK_PROG("tracepoint/sched/sched_process_exec", tp_sched_process_exec, struct trace_event_raw_sched_process_exec___sherlock *ctx)
 {
 	__u32 pid = ctx->pid, old_pid = ctx->old_pid;
 	struct execsnoop_exec *e;
@@ -307,20 +304,17 @@ static __always_inline int exec_exit(struct trace_event_raw_sys_exit *ctx)
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_exit_execve")
-int tp_sys_exit_execve(struct trace_event_raw_sys_exit *ctx)
+SHERLOCK_PROG("tracepoint/syscalls/sys_exit_execve", tp_sys_exit_execve, struct trace_event_raw_sys_exit *ctx)
 {
 	return exec_exit(ctx);
 }
 
-SEC("tracepoint/syscalls/sys_exit_execveat")
-int tp_sys_exit_execveat(struct trace_event_raw_sys_exit *ctx)
+SHERLOCK_PROG("tracepoint/syscalls/sys_exit_execveat", tp_sys_exit_execveat, struct trace_event_raw_sys_exit *ctx)
 {
 	return exec_exit(ctx);
 }
 
-SEC("tracepoint/sched/sched_process_exit")
-int tp_sched_process_exit(struct trace_event_raw_sched_process_exit___sherlock *ctx)
+SHERLOCK_PROG("tracepoint/sched/sched_process_exit", tp_sched_process_exit, struct trace_event_raw_sched_process_exit___sherlock *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid(), *start, now;
 	__u32 tgid = id >> 32, tid = (__u32)id;
@@ -368,8 +362,7 @@ static __always_inline bool is_new_thread(__u32 child_pid)
 	return BPF_CORE_READ(newest, pid) == child_pid;
 }
 
-SEC("tracepoint/sched/sched_process_fork")
-int tp_sched_process_fork(struct trace_event_raw_sched_process_fork___sherlock *ctx)
+SHERLOCK_PROG("tracepoint/sched/sched_process_fork", tp_sched_process_fork, struct trace_event_raw_sched_process_fork___sherlock *ctx)
 {
 	/* The tracepoint runs in the parent; parent_pid is its tid, not tgid. */
 	__u32 parent_tgid = bpf_get_current_pid_tgid() >> 32;

@@ -215,8 +215,7 @@ static __always_inline void on_failed(struct trace_event_raw_inet_sock_set_state
 	__builtin_memcpy(fail->comm, start->comm, sizeof(fail->comm));
 }
 
-SEC("tracepoint/sock/inet_sock_set_state")
-int tp_inet_sock_set_state(struct trace_event_raw_inet_sock_set_state___sherlock *ctx)
+SHERLOCK_PROG("tracepoint/sock/inet_sock_set_state", tp_inet_sock_set_state, struct trace_event_raw_inet_sock_set_state___sherlock *ctx)
 {
 	int oldstate = ctx->oldstate, newstate = ctx->newstate;
 	struct connect_start *start;

@@ -164,8 +164,7 @@ static __always_inline void emit(struct trace_event_raw_inet_sock_set_state___sh
 	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
 }
 
-SEC("tracepoint/sock/inet_sock_set_state")
-int tp_inet_sock_set_state(struct trace_event_raw_inet_sock_set_state___sherlock *ctx)
+SHERLOCK_PROG("tracepoint/sock/inet_sock_set_state", tp_inet_sock_set_state, struct trace_event_raw_inet_sock_set_state___sherlock *ctx)
 {
 	int oldstate = ctx->oldstate, newstate = ctx->newstate;
 	__u64 sk = (__u64)ctx->skaddr;

@@ -12,7 +12,7 @@ import { openConfigured, type ObjectSettings } from './open-configured.js';
 import type { WarmPool } from './warm-pool.js';
 import { resolveTarget, type ResolvedTarget, type TargetSpec } from './target.js';
 import { CpuBudgetMeter } from './cpu-budget.js';
-import { holdRunTimeStats, trackRunTime, type RunTimeMeter } from './run-time-sampler.js';
+import { trackRunTime, type RunTimeMeter } from './run-time-sampler.js';
 import { liveTap, type LiveEventsHandler } from './live-events.js';
 import { CPU_BUDGET_SAMPLE_MS } from '../model/limits.js';
 import type { CaptureStop } from '../model/run.js';
@@ -94,7 +94,6 @@ export async function runCapture<P, D>(def: CaptureDefinition<P, D>, request: Ca
   const warmObject = request.pool?.take(settings as ObjectSettings);
   const object = warmObject ?? openConfigured(settings);
   if (!warmObject) request.pool?.remember(settings as ObjectSettings, object);
-  const releaseStats = holdRunTimeStats();
   let collector: Collector<D> | undefined;
   let runTime: RunTimeMeter | undefined;
   try {
@@ -111,10 +110,9 @@ export async function runCapture<P, D>(def: CaptureDefinition<P, D>, request: Ca
       ...(request.spool ? { spool: { ...request.spool, redaction: request.redaction ?? [] } } : {}),
     });
     const deliver = recordDelivery(collector, request);
+    runTime = trackRunTime(object); // before the attach: the first runs are timed
     await object.attachAllAsync(def.perfEvent ? { perfEvent: def.perfEvent(params) } : {});
     const attachMs = elapsedMs(t0) - openMs - loadMs;
-    runTime = trackRunTime(object);
-    releaseStats();
     request.onLive?.();
 
     const liveAt = monoNow();
@@ -169,7 +167,6 @@ export async function runCapture<P, D>(def: CaptureDefinition<P, D>, request: Ca
     };
   } finally {
     runTime?.stop();
-    releaseStats();
     const release = () => {
       collector?.close?.();
       object.close();
