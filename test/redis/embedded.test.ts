@@ -48,9 +48,7 @@ async function starterThatEnds(end: 'throw' | 'sigkill'): Promise<{ redisPid: nu
   redisPid = pid;
   expect(alive(pid)).toBe(true);
   if (end === 'sigkill') child.kill('SIGKILL');
-  const exit = await new Promise<{ code: number | null; signal: string | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
-  );
+  const exit = await new Promise<{ code: number | null; signal: string | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   return { redisPid: pid, exit };
 }
 
