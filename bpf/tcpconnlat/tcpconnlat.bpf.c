@@ -78,13 +78,11 @@ struct {
 	__type(value, struct tcpconnlat_slowest);
 } slowest SEC(".maps");
 
-static __always_inline void read_dest(struct sock *sk, struct tcpconnlat_dest *dest)
+static __always_inline void set_dest(const struct sock_addrs *a, struct tcpconnlat_dest *dest)
 {
-	__u16 family = sock_family(sk);
-
-	dest->family = family;
-	dest->dport = sock_dport(sk);
-	read_addr(sk, family, dest->daddr, false);
+	dest->family = a->family;
+	dest->dport = a->dport;
+	__builtin_memcpy(dest->daddr, a->daddr, sizeof(dest->daddr));
 }
 
 static __always_inline int on_syn_sent(struct sock *sk)
@@ -125,12 +123,12 @@ static long scan_slot(__u32 i, struct scan_state *st)
 	return 0;
 }
 
-static __always_inline void keep_if_slow(struct sock *sk, struct connect_start *start, __u64 latency_ns, __u64 now)
+static __always_inline void keep_if_slow(const struct sock_addrs *a, struct connect_start *start, __u64 latency_ns,
+					 __u64 now)
 {
 	struct scan_state st = { .min_ns = ~0ULL };
 	struct tcpconnlat_connect *e;
 	__u32 zero = 0, idx, n = slowest_n;
-	__u16 family;
 
 	if (n == 0)
 		return;
@@ -143,20 +141,17 @@ static __always_inline void keep_if_slow(struct sock *sk, struct connect_start *
 	if (idx >= TCPCONNLAT_SLOWEST_MAX)
 		return;
 	e = &st.top->e[idx];
-	family = sock_family(sk);
 	e->latency_ns = latency_ns;
 	e->ts_ns = now;
 	e->cgroup_id = start->cgroup_id;
 	e->pid = start->pid;
 	e->tid = start->tid;
 	__builtin_memcpy(e->comm, start->comm, sizeof(e->comm));
-	e->family = family;
-	e->sport = sock_sport(sk);
-	e->dport = sock_dport(sk);
-	__builtin_memset(e->saddr, 0, sizeof(e->saddr));
-	__builtin_memset(e->daddr, 0, sizeof(e->daddr));
-	read_addr(sk, family, e->saddr, true);
-	read_addr(sk, family, e->daddr, false);
+	e->family = a->family;
+	e->sport = a->sport;
+	e->dport = a->dport;
+	__builtin_memcpy(e->saddr, a->saddr, sizeof(e->saddr));
+	__builtin_memcpy(e->daddr, a->daddr, sizeof(e->daddr));
 	bpf_loop(n, scan_slot, &st, 0);
 	st.top->min_ns = st.min_ns;
 	st.top->min_idx = st.min_idx;
@@ -166,9 +161,11 @@ static __always_inline void on_established(struct sock *sk, struct connect_start
 {
 	struct tcpconnlat_dest dest = {};
 	struct sherlock_hist *hist;
+	struct sock_addrs a;
 	__u64 latency_ns = now - start->ts_ns;
 
-	read_dest(sk, &dest);
+	read_sock_addrs(sk, &a);
+	set_dest(&a, &dest);
 	hist = bpf_map_lookup_elem(&dest_hists, &dest);
 	if (!hist) {
 		struct sherlock_hist zero = {}; /* zeroed only on a miss */
@@ -179,15 +176,17 @@ static __always_inline void on_established(struct sock *sk, struct connect_start
 	}
 	if (hist)
 		sherlock_hist_add(hist, latency_ns / 1000);
-	keep_if_slow(sk, start, latency_ns, now);
+	keep_if_slow(&a, start, latency_ns, now);
 }
 
 static __always_inline void on_failed(struct sock *sk, struct connect_start *start)
 {
 	struct tcpconnlat_fail_key key = {};
 	struct tcpconnlat_fail *fail, zero = {};
+	struct sock_addrs a;
 
-	read_dest(sk, &key.dest);
+	read_sock_addrs(sk, &a);
+	set_dest(&a, &key.dest);
 	/* Set before the state change by tcp_reset (ECONNREFUSED), the
 	 * retransmit timer (ETIMEDOUT) and ICMP errors (EHOSTUNREACH, ...);
 	 * 0 when the owner closed the socket while it was connecting. */

@@ -126,7 +126,7 @@ static __always_inline void emit(struct sock *sk, struct conn *c, int oldstate)
 	struct tcp_sock *tp = (struct tcp_sock *)sk;
 	struct tcplife_event *e;
 	__u64 now = bpf_ktime_get_ns();
-	__u16 family;
+	struct sock_addrs a;
 
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
@@ -141,18 +141,16 @@ static __always_inline void emit(struct sock *sk, struct conn *c, int oldstate)
 	e->cgroup_id = c->cgroup_id;
 	e->pid = c->pid;
 	e->tid = c->tid;
-	family = sock_family(sk);
-	e->family = family;
-	e->lport = sock_sport(sk);
-	e->rport = sock_dport(sk);
+	read_sock_addrs(sk, &a);
+	e->family = a.family;
+	e->lport = a.sport;
+	e->rport = a.dport;
 	e->flags = c->flags;
 	e->oldstate = oldstate;
 	__builtin_memset(e->pad, 0, sizeof(e->pad));
 	__builtin_memcpy(e->comm, c->comm, sizeof(e->comm));
-	__builtin_memset(e->laddr, 0, sizeof(e->laddr));
-	__builtin_memset(e->raddr, 0, sizeof(e->raddr));
-	read_addr(sk, family, e->laddr, true);
-	read_addr(sk, family, e->raddr, false);
+	__builtin_memcpy(e->laddr, a.saddr, sizeof(e->laddr));
+	__builtin_memcpy(e->raddr, a.daddr, sizeof(e->raddr));
 	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
 }
 
