@@ -21,6 +21,10 @@ const CHILDREN = 4;
 const IDLE_MS = 10_000;
 const WINDOW_MS = 1_000;
 const START_TIMEOUT_MS = 240_000;
+/** A directory: the first simulation process writes a V8 CPU profile there (--cpu-prof) when it stops. */
+const PROFILE_DIR = process.env.SHERLOCK_FLEET_SIM_PROFILE;
+/** `0`: Sherlock's figures only, without the BullMQ-alone side (for A/B rounds of two builds). */
+const WITH_BASELINE = process.env.SHERLOCK_FLEET_SIM_BASELINE !== '0';
 
 const info = async (conn: { info(section: string): Promise<string> }, part: string) =>
   Object.fromEntries(
@@ -36,7 +40,10 @@ const redisCpuS = async (conn: any) => {
 
 function spawnChild(redisUrl: string, from: number, count: number): Promise<ChildProcess> {
   const script = fileURLToPath(new URL('./fleet-sim-worker.js', import.meta.url));
-  const child = trackChild(spawn(process.execPath, [script, redisUrl, 'sim', String(from), String(count)], { stdio: ['ignore', 'pipe', 'inherit'] }));
+  const profile = PROFILE_DIR && from === 0 ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [];
+  const child = trackChild(
+    spawn(process.execPath, [...profile, script, redisUrl, 'sim', String(from), String(count)], { stdio: ['ignore', 'pipe', 'inherit'] }),
+  );
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`workers ${from}..${from + count - 1} not ready in ${START_TIMEOUT_MS / 1000} s`)), START_TIMEOUT_MS);
     child.stdout!.on('data', (d: Buffer) => {
@@ -163,6 +170,10 @@ export async function fleetSim(): Promise<void> {
     await stopChildren(children.splice(0), 'SIGTERM', 15_000);
     await stopStack();
 
+    if (!WITH_BASELINE) {
+      note('BullMQ-alone side skipped (SHERLOCK_FLEET_SIM_BASELINE=0)');
+      return;
+    }
     const base = await baseline(sizes);
     section(`side by side: Sherlock vs BullMQ alone (${WORKERS} plain workers on per-node queues, a fresh redis-server)`);
     const startedOf = (n: number) => startedMs.get(n)!;

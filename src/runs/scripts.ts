@@ -11,14 +11,19 @@
  * KEYS[1] run hash, KEYS[2] run events stream.
  * ARGV[1] node name, ARGV[2] new node state (JSON), ARGV[3] allowed current
  * statuses (comma-separated), ARGV[4] event (JSON) or '' for none,
- * ARGV[5] events MAXLEN (approximate), ARGV[6] retention seconds, ARGV[7] now (ISO).
+ * ARGV[5] events MAXLEN (approximate), ARGV[6] retention seconds, ARGV[7] now (ISO),
+ * ARGV[8] '1' to refuse while the run has a cancel or a stop requested (a node's start).
  * Returns {1, previous status} when it moved, {0, current status} when refused
- * ('missing' when the run or node is unknown).
+ * ('missing' when the run or node is unknown, 'requested' for ARGV[8]'s refusal).
  */
 export const nodeTransition = `
 local field = 'node:' .. ARGV[1]
 local current = redis.call('HGET', KEYS[1], field)
 if not current then return {0, 'missing'} end
+if ARGV[8] == '1' then
+  local requested = redis.call('HMGET', KEYS[1], 'cancelRequested', 'stopRequested')
+  if requested[1] == '1' or requested[2] == '1' then return {0, 'requested'} end
+end
 local status = cjson.decode(current).status
 local allowed = false
 for s in string.gmatch(ARGV[3], '[^,]+') do

@@ -171,6 +171,18 @@ export class RunStore {
    * moves again, so a late worker cannot overwrite the reaper's verdict.
    */
   async transitionNode(id: string, node: string, state: NodeState, from: readonly NodeStatus[], event?: RunEvent): Promise<NodeTransitionResult> {
+    return (await this.transition(id, node, state, from, event, false)) as NodeTransitionResult;
+  }
+
+  /** transitionNode; `unlessRequested`: refused ('requested') while the run has a cancel or a stop requested. */
+  private async transition(
+    id: string,
+    node: string,
+    state: NodeState,
+    from: readonly NodeStatus[],
+    event: RunEvent | undefined,
+    unlessRequested: boolean,
+  ): Promise<NodeTransitionResult | { moved: false; status: 'requested' }> {
     const now = new Date().toISOString();
     // By SHA1: a 1,000-node run's starts and finishes do not each send and hash the script's body.
     const [moved, status] = (await evalScript(
@@ -185,14 +197,23 @@ export class RunStore {
         EVENTS_MAX,
         this.options.retentionSeconds,
         state.startedAt ?? now,
+        unlessRequested ? '1' : '',
       ],
     )) as [number, string];
+    if (status === 'requested') return { moved: false, status };
     return { moved: moved === 1, status: status as NodeStatus | 'missing' };
   }
 
-  /** queued → running, emitting node-started; refused if the node was cancelled or reaped meanwhile. */
-  startNode(id: string, node: string, state: NodeState, event: Omit<RunEvent, 'type'> = {}): Promise<NodeTransitionResult> {
-    return this.transitionNode(id, node, state, ['queued'], { ...event, type: 'node-started', node });
+  /**
+   * queued → running, emitting node-started; refused if the node was cancelled or reaped meanwhile.
+   * A run with a cancel or a stop requested cancels the node instead (queued → cancelled): the check
+   * is in the same script, so taking a node job costs a worker one round trip, not two.
+   */
+  async startNode(id: string, node: string, state: NodeState, event: Omit<RunEvent, 'type'> = {}): Promise<NodeTransitionResult> {
+    const started = await this.transition(id, node, state, ['queued'], { ...event, type: 'node-started', node }, true);
+    if (started.status !== 'requested') return started;
+    const cancelled = await this.cancelQueuedNode(id, node);
+    return { moved: false, status: cancelled.moved ? 'cancelled' : cancelled.status };
   }
 
   /** running → a final status, emitting node-finished once. */
@@ -234,12 +255,6 @@ export class RunStore {
   /** Marks the run stopping: its nodes end their window now and keep what they captured; the run completes. */
   async requestStop(id: string): Promise<void> {
     await this.redis.hset(keys.run(id), 'stopRequested', '1');
-  }
-
-  /** Whether a cancel or a stop was asked for: one HMGET, what a worker checks as it takes a node job. */
-  async cancelOrStopRequested(id: string): Promise<boolean> {
-    const [cancel, stop] = await this.redis.hmget(keys.run(id), 'cancelRequested', 'stopRequested');
-    return cancel === '1' || stop === '1';
   }
 
   /**

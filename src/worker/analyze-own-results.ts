@@ -34,12 +34,14 @@ export async function analyzeOwnResults(
   node: string,
   stored: StoredResult[],
   live?: FalcoStart,
+  /** The run's plan, when the job read it already (read here otherwise). */
+  planned?: RunRecord,
 ): Promise<FalcoNodeSummary | undefined> {
   if (!stored.length) return undefined;
   let run: RunRecord | undefined;
   try {
     const started = performance.now();
-    run = await ctx.store.getPlanned(runId);
+    run = planned ?? (await ctx.store.getPlanned(runId));
     if (!run) throw new Error('its run record is gone');
     const analysis = await analyzeNodeResults(run, node, stored);
     const meta = await storeNodeAnalysis(ctx.redis, runId, analysis, ctx.retentionSeconds);
