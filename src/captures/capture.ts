@@ -79,19 +79,32 @@ export type SyncCollector<D> = Omit<Collector<D>, 'finish'> & { finish(): D };
 /** A column of the human table (rendered by src/format/table.ts). */
 export type Column<Row> = TableColumn<Row>;
 
-export interface CaptureDefinition<P = unknown, D = unknown> {
+/**
+ * What opening and configuring a capture's BPF object needs, and nothing a run
+ * needs besides (decoders, analysis, the params schema): src/captures/<name>/setup.ts.
+ * An idle worker holds these alone, for its warm pool (warm-pool.ts); the
+ * definition (index.ts) spreads its setup and adds the rest.
+ */
+export interface CaptureSetup<P = unknown> {
   name: string;
-  /** One line for `sherlock capture --help`. */
-  summary: string;
-  kind: ResultKind;
-  /** Capture-specific settings; defaults fill in what the caller left out. */
-  params: z.ZodType<P>;
+  /** Its BPF object (bpf/<name>/); false for a capture that samples the system instead (CaptureDefinition.sample). */
+  bpfObject: boolean;
+  /** The params with every default, as the definition's `params` parses `{}` (test/captures/capture-setups.test.ts keeps them equal). */
+  defaults: P;
   /** Children of targeted processes join the target (exec is about children). */
   followForks?: boolean;
   /** Rodata, map sizes, autoload choices: between open and load. */
   configure?(object: BpfObject, params: P, target: ResolvedTarget): void;
   /** The perf event its SEC("perf_event") programs sample on. */
   perfEvent?(params: P): PerfEventSpec;
+}
+
+export interface CaptureDefinition<P = unknown, D = unknown> extends CaptureSetup<P> {
+  /** One line for `sherlock capture --help`. */
+  summary: string;
+  kind: ResultKind;
+  /** Capture-specific settings; defaults fill in what the caller left out. */
+  params: z.ZodType<P>;
   /** Reads its BPF object's maps and ring buffers (every capture but a sampled one). */
   collect?(context: CollectContext<P>): Collector<D>;
   /**

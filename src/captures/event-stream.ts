@@ -14,11 +14,6 @@ export const streamParams = {
   ringBufferMiB: z.number().int().min(1).max(256).default(4).describe('kernel ring buffer size, rounded up to a power of two'),
 };
 
-/** Sizes the ring buffer "events"; call from configure(). */
-export function sizeRingBuffer(object: BpfObject, mib: number): void {
-  object.setMaxEntries('events', 2 ** Math.ceil(Math.log2(mib)) * 1024 * 1024);
-}
-
 /** `keep` stores an event unless a budget is reached (then it is counted and undefined is returned). */
 export type Keep<E> = (event: E) => E | undefined;
 /** Sets fields learnt after the event was kept (an exec's exit), whether it is still in memory or already spooled. */

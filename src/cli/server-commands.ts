@@ -83,7 +83,7 @@ async function workerSettings(cfg: ServerConfig) {
 async function warmChoice(choice: string): Promise<string[]> {
   const { warmCaptureNames } = await import('../worker/warm-captures.js');
   try {
-    return warmCaptureNames(choice);
+    return await warmCaptureNames(choice);
   } catch (err) {
     throw new UsageError((err as Error).message);
   }

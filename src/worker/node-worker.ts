@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { release } from 'node:os';
 import { createRequire } from 'node:module';
 import type { Job, Worker as QueueWorker } from 'bullmq';
-import { captureNames } from '../captures/registry.js';
+import { CAPTURE_NAMES } from '../captures/capture-names.js';
 import { nodeJobId } from '../queue/job-ids.js';
 import { connectRedis, settlesWithin } from '../redis/connection.js';
 import { keys, nodeQueue } from '../redis/keys.js';
@@ -137,7 +137,7 @@ export async function startNodeWorker(options: NodeWorkerOptions): Promise<NodeW
       labels: options.labels,
       kernel: release(),
       btf: existsSync('/sys/kernel/btf/vmlinux'),
-      captures: captureNames(),
+      captures: [...CAPTURE_NAMES],
       busy: currentRun !== undefined,
       ...(currentRun ? { currentRun } : {}),
       version: VERSION,
@@ -224,11 +224,14 @@ export async function startNodeWorker(options: NodeWorkerOptions): Promise<NodeW
   // In the background, one object at a time: the worker takes runs meanwhile (they start cold).
   if (pool && options.warm) {
     const t0 = Date.now();
-    void pool.warm(warmSettings(options.warm, options.own)).then(() => {
-      const { objects, kernelBytes } = pool.memory();
-      if (currentRun === undefined) startUpOver();
-      log.info('warm pool ready', { objects, kernelMiB: Math.round((kernelBytes / 2 ** 20) * 10) / 10, ms: Date.now() - t0 });
-    });
+    void warmSettings(options.warm, options.own)
+      .then((settings) => pool.warm(settings))
+      .then(() => {
+        const { objects, kernelBytes } = pool.memory();
+        if (currentRun === undefined) startUpOver();
+        log.info('warm pool ready', { objects, kernelMiB: Math.round((kernelBytes / 2 ** 20) * 10) / 10, ms: Date.now() - t0 });
+      })
+      .catch((err) => log.warn('warm pool not loaded; runs start cold', { error: (err as Error).message }));
   }
 
   return {

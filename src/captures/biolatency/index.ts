@@ -10,6 +10,7 @@ import { decodeHistogram, histLayout, renderHistogram } from '../histogram.js';
 import { devString, diskNames } from './disks.js';
 import { biolatencyAnalysis } from './analyze.js';
 import { biolatencyBaseline } from './baseline.js';
+import { biolatencySetup } from './setup.js';
 
 export const biolatencyParams = z
   .object({
@@ -25,16 +26,12 @@ export interface BiolatencyData {
 }
 
 export const biolatency: CaptureDefinition<BiolatencyParams, BiolatencyData> = {
-  name: 'biolatency',
+  ...biolatencySetup,
   summary: 'block I/O latency per disk, issue to completion (µs histograms)',
   kind: 'histogram',
   analysis: biolatencyAnalysis,
   baseline: biolatencyBaseline,
   params: biolatencyParams,
-
-  configure(object, params) {
-    object.setMaxEntries('starts', params.maxInflight);
-  },
 
   records: [histLayout],
 

@@ -12,6 +12,7 @@ import { analyzeCputhrottle } from './analyze.js';
 import { cputhrottleBaseline } from './baseline.js';
 import { commOf, cpuHierarchies, processesIn, readCpuLimit, readCpuStat, walkCgroups, type CpuHierarchy, type CpuStat } from './cgroup-cpu.js';
 import { resolveScope } from './scope.js';
+import { cputhrottleSetup } from './setup.js';
 
 export const cputhrottleParams = z
   .object({
@@ -92,7 +93,7 @@ export function requireCpuHierarchies(found: CpuHierarchy[]): CpuHierarchy[] {
 }
 
 export const cputhrottle: CaptureDefinition<CputhrottleParams, CputhrottleData> = {
-  name: 'cputhrottle',
+  ...cputhrottleSetup,
   summary: 'CPU throttling by cgroup quota: periods and time throttled in the window, the quota, the processes',
   kind: 'counters',
   params: cputhrottleParams,

@@ -24,6 +24,7 @@ import {
   type PathRecord,
 } from './decode.js';
 import { filetopAnalysis } from './analyze.js';
+import { filetopSetup } from './setup.js';
 
 export const filetopParams = z
   .object({
@@ -56,15 +57,11 @@ export interface FiletopData {
 }
 
 export const filetop: CaptureDefinition<FiletopParams, FiletopData> = {
-  name: 'filetop',
+  ...filetopSetup,
   summary: 'reads, writes and bytes per process and file (read/write/pread/pwrite/readv/writev families)',
   kind: 'counters',
   analysis: filetopAnalysis,
   params: filetopParams,
-
-  configure(object, params) {
-    object.setMaxEntries('files', params.maxFiles);
-  },
 
   records: [keyLayout, statsLayout, lastLayout, pathLayout],
 

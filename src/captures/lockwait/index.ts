@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import type { CaptureDefinition, Column } from '../capture.js';
 import { stackFiles } from '../stack-family/outputs.js';
-import { configureStackTables, configureUnwinding, stackTableParams, unwindParams } from '../stack-family/params.js';
+import { stackTableParams, unwindParams } from '../stack-family/params.js';
 import { columns, describeGaps } from '../stack-family/stack-capture.js';
 import { analyzeLockwait, callerFrame } from './analyze.js';
 import { lockwaitBaseline } from './baseline.js';
@@ -15,6 +15,7 @@ import { collectLockWaits } from './collect.js';
 import { keyLayout, valueLayout } from './decode.js';
 import { newTgidLayout, stackKeyLayout } from '../stack-family/stack-maps.js';
 import type { LockWaitLock, LockwaitData } from './types.js';
+import { lockwaitSetup } from './setup.js';
 
 export const lockwaitParams = z
   .object({
@@ -38,18 +39,10 @@ export const lockwaitParams = z
 export type LockwaitParams = z.infer<typeof lockwaitParams>;
 
 export const lockwait: CaptureDefinition<LockwaitParams, LockwaitData> = {
-  name: 'lockwait',
+  ...lockwaitSetup,
   summary: 'time blocked on user-space locks (futex waits) per process, lock and waiting stack',
   kind: 'stacks',
   params: lockwaitParams,
-
-  configure(object, params) {
-    object.setRodata({ min_wait_ns: BigInt(params.minWaitUs) * 1000n, count_other_waits: params.otherWaits });
-    configureStackTables(object, 'waits', params);
-    object.setMaxEntries('starts', params.maxThreads);
-    object.setMaxEntries('seen_tgids', params.maxProcesses);
-    configureUnwinding(object, params);
-  },
 
   records: [keyLayout, valueLayout, stackKeyLayout, newTgidLayout],
   collect: ({ object, params }) =>

@@ -7,25 +7,13 @@ import type { StackSample } from '../../stacks/types.js';
 import type { CaptureDefinition, Column } from '../capture.js';
 import { recordLayout } from '../records.js';
 import { collectStacks, columns, describeGaps, pct, sumValues, userLeafOf, type StackData } from '../stack-family/stack-capture.js';
-import { configureStackTables, configureUnwinding, stackTableParams, unwindParams } from '../stack-family/params.js';
+import { stackTableParams, unwindParams } from '../stack-family/params.js';
 import { stackFiles } from '../stack-family/outputs.js';
 import { newTgidLayout, stackKeyLayout } from '../stack-family/stack-maps.js';
 import { pythonLayouts } from '../stack-family/python-stacks.js';
 import type { Frame } from '../../symbolize/types.js';
 import { offcputimeAnalysis } from './analyze.js';
-
-/** Task states as sched_switch reports them (prev_state), and the bit each has in the BPF filter. */
-const STATE_BITS: Record<string, number> = {
-  R: 0x100, // runnable: preempted or yielding
-  S: 0x1, // interruptible sleep
-  D: 0x2, // uninterruptible sleep (disk, locks)
-  T: 0x4, // stopped
-  t: 0x8, // traced
-  X: 0x10, // dead
-  Z: 0x20, // zombie
-  P: 0x40, // parked
-  I: 0x80, // idle kernel thread
-};
+import { offcputimeSetup } from './setup.js';
 
 export const offcputimeParams = z
   .object({
@@ -74,28 +62,12 @@ export interface OffcputimeData extends StackData<OffcpuStack> {
 /** struct offcpu_value (bpf/offcputime/offcputime.h). */
 export const valueLayout = recordLayout('offcpu_value', 16, { total_us: 0, count: 8 });
 
-export function stateMask(states: string): number {
-  return [...new Set(states)].reduce((mask, letter) => mask | (STATE_BITS[letter] ?? 0), 0);
-}
-
 export const offcputime: CaptureDefinition<OffcputimeParams, OffcputimeData> = {
-  name: 'offcputime',
+  ...offcputimeSetup,
   summary: 'where threads block, as stacks weighted by time off the CPU (flame graph, pprof)',
   kind: 'stacks',
   analysis: offcputimeAnalysis,
   params: offcputimeParams,
-
-  configure(object, params) {
-    object.setRodata({
-      min_block_us: params.minBlockUs,
-      max_block_us: params.maxBlockUs,
-      state_mask: stateMask(params.states),
-    });
-    configureStackTables(object, 'counts', params);
-    object.setMaxEntries('starts', params.maxThreads);
-    object.setMaxEntries('seen_tgids', params.maxProcesses);
-    configureUnwinding(object, params);
-  },
 
   records: [stackKeyLayout, valueLayout, newTgidLayout, ...pythonLayouts],
 

@@ -4,16 +4,16 @@
 // ./outputs.ts (renderStackOutput): they can be large, and pprof is binary,
 // so the result holds only the stacks they are made from.
 import { z } from 'zod';
-import { PERF_COUNT_SW_CPU_CLOCK, PERF_TYPE_SOFTWARE } from '../../libbpf/index.js';
 import type { StackSample } from '../../stacks/types.js';
 import type { CaptureDefinition, Column } from '../capture.js';
 import { collectStacks, columns, describeGaps, leafOf, moduleLabel, pct, sumValues, topFunctions, type StackData } from '../stack-family/stack-capture.js';
-import { configureStackTables, configureUnwinding, stackTableParams, unwindParams } from '../stack-family/params.js';
+import { stackTableParams, unwindParams } from '../stack-family/params.js';
 import { stackFiles } from '../stack-family/outputs.js';
 import { newTgidLayout, stackKeyLayout } from '../stack-family/stack-maps.js';
 import { pythonLayouts } from '../stack-family/python-stacks.js';
 import { profileAnalysis } from './analyze.js';
 import { profileBaseline } from './baseline.js';
+import { profileSetup } from './setup.js';
 
 export const profileParams = z
   .object({
@@ -42,21 +42,12 @@ export interface ProfileData extends StackData {
 }
 
 export const profile: CaptureDefinition<ProfileParams, ProfileData> = {
-  name: 'profile',
+  ...profileSetup,
   summary: 'on-CPU stacks sampled at a fixed frequency (flame graph, pprof, speedscope)',
   kind: 'stacks',
   analysis: profileAnalysis,
   baseline: profileBaseline,
   params: profileParams,
-
-  configure(object, params) {
-    object.setRodata({ include_idle: params.includeIdle });
-    configureStackTables(object, 'counts', params);
-    object.setMaxEntries('seen_tgids', params.maxProcesses);
-    configureUnwinding(object, params);
-  },
-
-  perfEvent: (params) => ({ type: PERF_TYPE_SOFTWARE, config: PERF_COUNT_SW_CPU_CLOCK, frequency: params.frequency }),
 
   records: [stackKeyLayout, newTgidLayout, ...pythonLayouts],
 

@@ -10,6 +10,7 @@ import type { CaptureDefinition, Column, LabeledHistogram } from '../capture.js'
 import { decodeHistogram, histLayout, mergeHistograms, renderHistogram, type Log2Histogram } from '../histogram.js';
 import { runqlatAnalysis } from './analyze.js';
 import { runqlatBaseline } from './baseline.js';
+import { runqlatSetup } from './setup.js';
 
 export const runqlatParams = z
   .object({
@@ -42,18 +43,12 @@ export const keyLayout = recordLayout('runqlat_key', 32, { cgroup_id: 0, tgid: 8
 const UNIT = 'usecs';
 
 export const runqlat: CaptureDefinition<RunqlatParams, RunqlatData> = {
-  name: 'runqlat',
+  ...runqlatSetup,
   summary: 'run-queue latency: wakeup or preemption to on-CPU, histograms overall and per process',
   kind: 'histogram',
   analysis: runqlatAnalysis,
   baseline: runqlatBaseline,
   params: runqlatParams,
-
-  configure(object, params) {
-    object.setRodata({ per_process: params.perProcess && !params.perCgroup, per_cgroup: params.perCgroup });
-    object.setMaxEntries('hists', params.maxGroups);
-    object.setMaxEntries('starts', params.maxThreads);
-  },
 
   records: [keyLayout, histLayout],
 

@@ -3,16 +3,17 @@
 // buffer (bpf/signals/signals.bpf.c): the signals asked for (the fatal ones
 // by default) and the ends with a non-zero status; clean ends are counted.
 import { z } from 'zod';
-import { hasTracepoint, NotSupportedError, type BpfObject } from '../../libbpf/index.js';
+import { type BpfObject } from '../../libbpf/index.js';
 import { kernelClock } from '../../util/clock.js';
 import type { CaptureDefinition, Column } from '../capture.js';
 import { eventIdentities } from '../../cgroups/process-cgroup.js';
-import { eventCollector, eventCount, eventFiles, sizeRingBuffer } from '../event-stream.js';
+import { eventCollector, eventCount, eventFiles } from '../event-stream.js';
 import type { SpooledEvents } from '../event-spool.js';
 import { decodeSignals, eventRecord, resultName, signalName, signalNumber, signalSource, SIGNALS_SIGNAL, TOTALS, type SignalsRecord } from './decode.js';
 import { signalsAnalysis } from './analyze.js';
 import { signalsBaseline } from './baseline.js';
 import { SIGNAL_EVENT_TYPES, signalsEvents } from './syscall-events.js';
+import { signalsSetup } from './setup.js';
 
 /** Signals whose default action ends the process, minus the timer and user ones programs use for themselves. */
 export const DEFAULT_SIGNALS = [
@@ -175,7 +176,7 @@ function readTotals(object: BpfObject): Pick<SignalsData, 'exits' | 'cleanExits'
 }
 
 export const signals: CaptureDefinition<SignalsParams, SignalsData> = {
-  name: 'signals',
+  ...signalsSetup,
   summary: 'signals sent (who to whom) and how processes ended: exit codes, fatal signals, core dumps',
   kind: 'events',
   records: [eventRecord],
@@ -183,20 +184,6 @@ export const signals: CaptureDefinition<SignalsParams, SignalsData> = {
   baseline: signalsBaseline,
   syscallEvents: { types: SIGNAL_EVENT_TYPES, events: signalsEvents, complete: true },
   params: signalsParams,
-  followForks: true,
-
-  configure(object, params) {
-    for (const [category, name] of [
-      ['signal', 'signal_generate'],
-      ['sched', 'sched_process_exit'],
-    ] as const) {
-      if (!hasTracepoint(category, name))
-        throw new NotSupportedError(`tracepoint ${category}:${name}`, 'is not available in this kernel: signals and process ends cannot be seen here');
-    }
-    const mask = params.signals.reduce((m, n) => m | (1n << BigInt(n)), 0n);
-    object.setRodata({ targ_sigmask: mask, targ_all_exits: params.allExits });
-    sizeRingBuffer(object, params.ringBufferMiB);
-  },
 
   collect({ object, params, eventBudgetBytes, spool }) {
     const toWallMs = kernelClock();

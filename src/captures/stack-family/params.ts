@@ -1,9 +1,7 @@
-// Options every stack capture takes for user-stack unwinding, and how they
-// go into the BPF object (bpf/common/stacks.bpf.h). Each costs memory or CPU,
-// so each is a per-run option with a safe default.
-import { readFileSync } from 'node:fs';
+// Options every stack capture takes for user-stack unwinding, and the sizes of
+// its tables (how they go into the BPF object: configure.ts). Each costs memory
+// or CPU, so each is a per-run option with a safe default.
 import { z } from 'zod';
-import type { BpfObject } from '../../libbpf/index.js';
 
 /** STACK_SNAPSHOT_MAX in bpf/common/stacks.h. */
 export const SNAPSHOT_MAX_BYTES = 64 * 1024;
@@ -44,35 +42,4 @@ export function stackTableParams(rows: string, dropped: string) {
     stackMapEntries: entries('distinct stacks kept in the kernel (~1 KiB each); past it stacks are lost (lostStacks)'),
     maxStacks: entries(`distinct ${rows} counted; past it ${dropped} are dropped (map_full)`),
   };
-}
-
-/** Sizes the stack table and the table of rows counted against it (`countsMap`). */
-export function configureStackTables(object: BpfObject, countsMap: string, settings: { stackMapEntries: number; maxStacks: number }): void {
-  object.setMaxEntries('stacks', settings.stackMapEntries);
-  object.setMaxEntries(countsMap, settings.maxStacks);
-}
-
-export interface UnwindSettings {
-  userStackBytes: number;
-  maxDepth: number;
-  snapshotBufferBytes: number;
-}
-
-let possibleCpus: number | undefined;
-
-/** CPUs the kernel may run (0-N in /sys/devices/system/cpu/possible): one scratch record each. */
-function possibleCpuCount(): number {
-  if (possibleCpus === undefined) {
-    const text = readFileSync('/sys/devices/system/cpu/possible', 'utf8').trim();
-    possibleCpus = Math.max(...text.split(',').map((r) => Number(r.split('-').at(-1)))) + 1;
-  }
-  return possibleCpus;
-}
-
-/** Sets the snapshot size and sizes the snapshot maps (tiny when snapshots are off). */
-export function configureUnwinding(object: BpfObject, settings: UnwindSettings): void {
-  const on = settings.userStackBytes > 0;
-  object.setRodata({ user_snapshot_bytes: settings.userStackBytes });
-  object.setMaxEntries('snapshots', on ? settings.snapshotBufferBytes : 4096);
-  object.setMaxEntries('snapshot_scratch', on ? possibleCpuCount() : 1);
 }

@@ -22,6 +22,7 @@ import {
 import { tcpconnlatEvents } from './syscall-events.js';
 import { tcpconnlatAnalysis, tcpconnlatConnects } from './analyze.js';
 import { tcpconnlatBaseline } from './baseline.js';
+import { tcpconnlatSetup } from './setup.js';
 
 export const tcpconnlatParams = z
   .object({
@@ -90,7 +91,7 @@ interface DestinationRow {
 }
 
 export const tcpconnlat: CaptureDefinition<TcpconnlatParams, TcpconnlatData> = {
-  name: 'tcpconnlat',
+  ...tcpconnlatSetup,
   summary: 'TCP connect latency per destination (histograms), slowest connects, failed connects by error',
   kind: 'histogram',
   analysis: tcpconnlatAnalysis,
@@ -98,13 +99,6 @@ export const tcpconnlat: CaptureDefinition<TcpconnlatParams, TcpconnlatData> = {
   ruleEvents: { kind: 'connect', records: tcpconnlatConnects },
   syscallEvents: { types: ['connect'], events: tcpconnlatEvents },
   params: tcpconnlatParams,
-
-  configure(object, params) {
-    object.setRodata({ slowest_n: params.slowest });
-    object.setMaxEntries('dest_hists', params.maxDestinations);
-    object.setMaxEntries('failures', params.maxDestinations);
-    object.setMaxEntries('connects', params.maxInFlight);
-  },
 
   records: [destLayout, histLayout, failKeyLayout, failLayout, connectLayout, slowestLayout],
 

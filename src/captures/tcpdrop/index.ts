@@ -3,14 +3,13 @@
 // function, counted in the kernel; the socket's owner and, for a listener,
 // its backlog: an accept-queue overflow names its port, owner and backlog.
 import { z } from 'zod';
-import { hasTracepoint } from '../../libbpf/index.js';
 import type { CaptureDefinition, Column } from '../capture.js';
 import { analyzeTcpdrop } from './analyze.js';
 import { tcpdropBaseline } from './baseline.js';
 import { collectDrops } from './collect.js';
 import { keyLayout, listenerLayout, valueLayout } from './decode.js';
-import { dropReasons, type DropReasons } from './reasons.js';
 import type { DropRow, TcpdropData } from './types.js';
+import { kernelDropReasons, tcpdropSetup } from './setup.js';
 
 export const tcpdropParams = z
   .object({
@@ -35,31 +34,14 @@ export const tcpdropParams = z
 
 export type TcpdropParams = z.infer<typeof tcpdropParams>;
 
-/** Reasons never counted unless asked: not a drop, or no reason given. */
-const UNSPECIFIED = ['NOT_SPECIFIED', 'NOT_DROPPED_YET'];
-const NONE = 0xffffffff;
-
-let cachedReasons: DropReasons | undefined;
-/** Read once per process: the kernel's enum does not change while it runs. */
-const reasons = () => (cachedReasons ??= dropReasons());
-
 export const tcpdrop: CaptureDefinition<TcpdropParams, TcpdropData> = {
-  name: 'tcpdrop',
+  ...tcpdropSetup,
   summary: 'packets the kernel dropped, with its reason, socket, owner and listener backlog (accept-queue overflows)',
   kind: 'counters',
   params: tcpdropParams,
 
-  configure(object, params) {
-    const [a, b] = params.unspecified ? [] : UNSPECIFIED.map((name) => reasons().number(name));
-    object.setRodata({ skip_reason_a: a ?? NONE, skip_reason_b: b ?? NONE, tcp_only: !params.allProtocols });
-    object.setMaxEntries('drops', params.maxRows);
-    object.setMaxEntries('listeners', params.maxListeners);
-    // Listener backlogs come from sock:sk_data_ready (6.10+); without it they are unknown, drops still count.
-    if (!hasTracepoint('sock', 'sk_data_ready')) object.setAutoload('tp_sk_data_ready', false);
-  },
-
   records: [keyLayout, valueLayout, listenerLayout],
-  collect: ({ object, params, target }) => collectDrops(object, target, reasons(), params),
+  collect: ({ object, params, target }) => collectDrops(object, target, kernelDropReasons(), params),
   table: (data) => ({ columns: dropColumns, rows: data.rows }),
   count: (data) => data.rows.length,
   analysis: { checks: 'packet drops', analyze: analyzeTcpdrop },

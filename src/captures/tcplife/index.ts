@@ -8,6 +8,7 @@ import { AF_INET6, TCP_STATES } from '../net-address.js';
 import { decodeConnection, EndpointCache, eventLayout, TCPLIFE_ACTIVE, TCPLIFE_ESTABLISHED, TCPLIFE_OWNER_UNKNOWN, type ConnectionRecord } from './decode.js';
 import { tcplifeAnalysis, tcplifeConnects } from './analyze.js';
 import { tcplifeEvents } from './syscall-events.js';
+import { tcplifeSetup } from './setup.js';
 
 export const tcplifeParams = z
   .object({
@@ -63,22 +64,16 @@ export interface TcplifeData {
   missedRuns: number;
 }
 
-const pow2 = (n: number) => 2 ** Math.ceil(Math.log2(n));
 const CHUNK_RECORDS = 8192;
 
 export const tcplife: CaptureDefinition<TcplifeParams, TcplifeData> = {
-  name: 'tcplife',
+  ...tcplifeSetup,
   summary: 'TCP connections that closed: owner, endpoints, duration, bytes sent and received',
   kind: 'events',
   analysis: tcplifeAnalysis,
   ruleEvents: { kind: 'connect', records: tcplifeConnects, complete: true },
   syscallEvents: { types: ['connect', 'accept'], events: tcplifeEvents, complete: true },
   params: tcplifeParams,
-
-  configure(object, params) {
-    object.setMaxEntries('events', pow2(params.ringBufferMiB) * 1024 * 1024);
-    object.setMaxEntries('conns', params.maxConnections);
-  },
 
   records: [eventLayout],
 

@@ -6,9 +6,9 @@
 import { z } from 'zod';
 import { kernelClock } from '../../util/clock.js';
 import type { CaptureDefinition, Column } from '../capture.js';
-import { configureOwners } from '../tcp-owner.js';
 import { decodeKey, decodeValue, keyLayout, resetReasonNames, valueLayout, type SocketKind } from './decode.js';
 import { tcpresetAnalysis } from './analyze.js';
+import { tcpresetSetup } from './setup.js';
 
 export const tcpresetParams = z
   .object({
@@ -68,16 +68,11 @@ export interface TcpresetData {
 const FAMILY = { 2: 'ipv4', 10: 'ipv6' } as Record<number, 'ipv4' | 'ipv6'>;
 
 export const tcpreset: CaptureDefinition<TcpresetParams, TcpresetData> = {
-  name: 'tcpreset',
+  ...tcpresetSetup,
   summary: 'TCP resets sent and received per flow, with direction, state, reason and owning process',
   kind: 'counters',
   analysis: tcpresetAnalysis,
   params: tcpresetParams,
-
-  configure(object, params) {
-    object.setMaxEntries('resets', params.maxFlows);
-    configureOwners(object, params.maxSockets);
-  },
 
   records: [keyLayout, valueLayout],
 

@@ -7,8 +7,8 @@ import { z } from 'zod';
 import { kernelClock } from '../../util/clock.js';
 import type { CaptureDefinition, Column } from '../capture.js';
 import { decodeKey, decodeValue, keyLayout, valueLayout } from './decode.js';
-import { configureOwners } from '../tcp-owner.js';
 import { tcpretransAnalysis } from './analyze.js';
+import { tcpretransSetup } from './setup.js';
 
 export const tcpretransParams = z
   .object({
@@ -64,16 +64,11 @@ export interface TcpretransData {
 }
 
 export const tcpretrans: CaptureDefinition<TcpretransParams, TcpretransData> = {
-  name: 'tcpretrans',
+  ...tcpretransSetup,
   summary: 'TCP retransmits (data, SYN, FIN, SYN-ACK) per flow, TCP state and owning process',
   kind: 'counters',
   analysis: tcpretransAnalysis,
   params: tcpretransParams,
-
-  configure(object, params) {
-    object.setMaxEntries('flows', params.maxFlows);
-    configureOwners(object, params.maxSockets);
-  },
 
   records: [keyLayout, valueLayout],
 

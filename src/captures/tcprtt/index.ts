@@ -9,8 +9,8 @@ import { decodeHistogram, histLayout, renderHistogram, type Log2Histogram } from
 import { addressText, endpointText } from '../net-address.js';
 import { recordLayout } from '../records.js';
 import { fmtUs } from '../../format/index.js';
-import { configureOwners, OWNER_PROGRAMS, targetFilters } from '../tcp-owner.js';
 import { tcprttAnalysis } from './analyze.js';
+import { tcprttSetup } from './setup.js';
 
 export const tcprttParams = z
   .object({
@@ -50,20 +50,11 @@ const UNIT = 'usecs';
 export const keyLayout = recordLayout('tcprtt_key', 24, { addr: 0, port: 16, family: 18 }, { addr: 16 });
 
 export const tcprtt: CaptureDefinition<TcprttParams, TcprttData> = {
-  name: 'tcprtt',
+  ...tcprttSetup,
   summary: 'TCP smoothed RTT histograms (µs) per remote endpoint and overall',
   kind: 'histogram',
   analysis: tcprttAnalysis,
   params: tcprttParams,
-
-  configure(object, params, target) {
-    const filtering = targetFilters(target);
-    object.setMaxEntries('remotes', params.maxRemotes);
-    object.setRodata({ by_address: params.groupBy === 'remoteAddr', in_flight_only: params.inFlightOnly });
-    // Owners matter only to a filter: without one, tcp_probe is the only program.
-    configureOwners(object, filtering ? params.maxSockets : 1);
-    if (!filtering) for (const program of OWNER_PROGRAMS) object.setAutoload(program, false);
-  },
 
   records: [keyLayout, histLayout],
 
