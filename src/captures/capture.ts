@@ -89,7 +89,7 @@ export interface CaptureSetup<P = unknown> {
   name: string;
   /** Its BPF object (bpf/<name>/); false for a capture that samples the system instead (CaptureDefinition.sample). */
   bpfObject: boolean;
-  /** The params with every default, as the definition's `params` parses `{}` (test/captures/capture-setups.test.ts keeps them equal). */
+  /** The params with every default, as the definition's `params` parses `{}` (test/captures/capture-names.test.ts keeps them equal). */
   defaults: P;
   /** Children of targeted processes join the target (exec is about children). */
   followForks?: boolean;
