@@ -26,6 +26,7 @@ import type { runNodeJob as RunNodeJob } from './run-node-job.js';
 import { WarmPool } from '../captures/warm-pool.js';
 import { trimNativeHeap } from '../libbpf/index.js';
 import { compactHeap } from '../util/compact-heap.js';
+import { deferRequire } from '../util/deferred-require.js';
 import { releaseOptimizingCompiler } from '../util/optimizing-compiler.js';
 import { WARM_POOL_MAX_MIB, warmSettings } from './warm-captures.js';
 
@@ -33,7 +34,10 @@ const VERSION = '0.1.0';
 // bullmq's Worker class alone: its index also loads every backend and class it ships (Postgres
 // with 0.25 MiB of SQL, valkey-glide, queues, flows; ~1.2 MiB of an idle worker's heap). The
 // same compiled file the index exports, so its Job and errors are the ones the rest of Sherlock sees.
-const { Worker } = createRequire(import.meta.url)('bullmq/dist/cjs/classes/worker.js') as { Worker: typeof QueueWorker };
+// Its job scheduler's cron-parser (with luxon) is loaded only if a job on this queue is a scheduler's.
+const requireHere = createRequire(import.meta.url);
+deferRequire(requireHere.resolve('bullmq/dist/cjs/classes/job-scheduler.js'), 'cron-parser');
+const { Worker } = requireHere('bullmq/dist/cjs/classes/worker.js') as { Worker: typeof QueueWorker };
 /** How long stop() waits for a running job to store its results and report back. */
 const STOP_GRACE_MS = 10_000;
 
