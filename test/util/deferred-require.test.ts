@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { projectRoot } from '../../src/util/paths.js';
 
+const built = join(projectRoot, 'dist', 'src', 'util', 'deferred-require.js');
+
 const script = `
 import { createRequire } from 'node:module';
 import { deferRequire } from ${JSON.stringify(built)};
@@ -20,8 +22,6 @@ const cron = createRequire(parent)('cron-parser');
 const next = cron.CronExpressionParser.parse('0 3 * * *', { currentDate: new Date('2026-01-01T12:00:00Z'), tz: 'UTC' }).next().toISOString();
 console.log(JSON.stringify({ before, next, after: loaded() }));
 `;
-
-const built = join(projectRoot, 'dist', 'src', 'util', 'deferred-require.js');
 
 describe.skipIf(!existsSync(built))('deferRequire (needs make build)', () => {
   it('loads the dependency when its parent first uses it, not when the parent loads', () => {
