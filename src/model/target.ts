@@ -2,9 +2,9 @@
 // TCP port, uid, container, pod): a value type requests, plans and captures share.
 // src/captures/target.ts resolves it on a node.
 import { z } from 'zod';
+import { MAX_TGIDS } from './limits.js';
 
-/** Processes one capture can filter on (SHERLOCK_MAX_TGIDS in bpf/common). */
-export const MAX_TGIDS = 4096;
+export { MAX_TGIDS };
 const TASK_COMM_MAX = 15; // TASK_COMM_LEN 16, NUL included
 
 export const targetSchema = z

@@ -1,6 +1,7 @@
 // What the entry points really load, started as a user starts them (issue 17):
 // `sherlock --help` no BPF, Redis, HTTP or zod code; `sherlock worker` no HTTP
-// server, report rendering or chat code, and, idle, not the code of a run. A loader
+// server, report rendering or chat code, and, idle, not the code of a run, the
+// captures' definitions (only their setups) or zod. A loader
 // hook lists every ES module.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -68,6 +69,13 @@ describe.skipIf(!built)('modules an entry point loads', () => {
         // Idle, it holds only what waits for runs and keeps the warm pool: the run path comes with the first run.
         const runPath = modules.filter((m) => /src\/(worker\/run-node-job|runs|falco|runbooks)\/?|src\/analysis\/rules\.js|src\/model\/rule\.js/.test(m));
         expect(runPath).toEqual([]);
+        // Nor the captures' definitions (their setups only: the warm pool's) or zod (the settings are checked by hand).
+        const definitions = modules.filter(
+          (m) => /src\/captures\/[a-z-]+\/(?!setup\.js$)/.test(m) && !/stack-family\/configure\.js|tcpdrop\/reasons\.js/.test(m),
+        );
+        expect(definitions).toEqual([]);
+        expect(modules.filter((m) => m.includes('/zod/'))).toEqual([]);
+        expect(modules).toContain('dist/src/captures/execsnoop/setup.js');
       } finally {
         child.kill('SIGTERM');
         await new Promise((r) => (child.exitCode !== null ? r(undefined) : child.once('exit', r)));
