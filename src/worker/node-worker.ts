@@ -157,7 +157,6 @@ export async function startNodeWorker(options: NodeWorkerOptions): Promise<NodeW
    * heap a storm grew would stall the next run's start.
    */
   const startUpOver = () => {
-    releaseOptimizingCompiler(); // held by `sherlock worker` while it starts
     compactHeap();
     trimNativeHeap();
   };
@@ -172,7 +171,9 @@ export async function startNodeWorker(options: NodeWorkerOptions): Promise<NodeW
     async (job: Job<NodeJobData>, _token: string | undefined, signal: AbortSignal | undefined) => {
       const { runId } = job.data;
       currentRun = runId;
-      releaseOptimizingCompiler(); // a run before start-up was over (the warm pool still loading) decodes optimized too
+      // Held by `sherlock worker` from its start until its first run: idle, the first function hot enough (node's own
+      // argument checks, after ~10 s of heartbeats) would page in ~3.7 MiB of TurboFan's code for good. A run decodes optimized.
+      releaseOptimizingCompiler();
       try {
         const [{ store, runNodeJob }] = await Promise.all([loadRunPath(), detached()]);
         if (await store.cancelOrStopRequested(runId)) {
