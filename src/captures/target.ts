@@ -9,7 +9,7 @@ import { processCgroupPath } from '../cgroups/process-cgroup.js';
 import { MAX_TGIDS } from '../model/limits.js';
 import type { TargetSpec } from '../model/target.js';
 
-export { targetSchema, type TargetSpec } from '../model/target.js';
+export type { TargetSpec } from '../model/target.js';
 
 export interface ResolvedTarget {
   tgids?: number[];

@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { CAPTURE_NAMES, loadCapture, loadSetup } from '../../src/captures/capture-names.js';
 import { captureNames, captures } from '../../src/captures/registry.js';
+import { paramsSchema } from '../../src/captures/params-schema.js';
 
 describe('capture names', () => {
   it("are the registry's, in its order", () => {
@@ -21,9 +22,9 @@ describe('capture names', () => {
       const setup = await loadSetup(name);
       const def = captures.get(name)!;
       expect(setup?.name, name).toBe(name);
-      expect(setup!.defaults, name).toEqual(def.params.parse({}));
+      expect(setup!.defaults, name).toEqual(paramsSchema(def).parse({}));
       expect(setup!.bpfObject, name).toBe(Boolean(def.collect));
-      for (const field of ['bpfObject', 'defaults', 'followForks', 'configure', 'perfEvent'] as const)
+      for (const field of ['settings', 'bpfObject', 'defaults', 'followForks', 'configure', 'perfEvent'] as const)
         expect(def[field], `${name}.${field}`).toBe(setup![field]);
     }
     expect(await loadSetup('nosuch')).toBeUndefined();

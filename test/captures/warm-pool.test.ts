@@ -13,12 +13,13 @@ import { openConfigured, type ObjectSettings } from '../../src/captures/open-con
 import { WarmPool } from '../../src/captures/warm-pool.js';
 import { captureAround } from '../helpers/capture-around.js';
 import { bpfHandlesOf, kernelSkipReason, stillLoaded } from '../helpers/kernel.js';
+import { paramsSchema } from '../../src/captures/params-schema.js';
 
 const skip = kernelSkipReason();
 
 const hostWide = (def: typeof execsnoop | typeof tcpconnlat | typeof profile, params: unknown = {}): ObjectSettings => ({
   def: def as unknown as ObjectSettings['def'],
-  params: def.params.parse(params),
+  params: paramsSchema<unknown>(def).parse(params),
   target: { description: 'all processes' },
 });
 

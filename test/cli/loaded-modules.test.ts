@@ -39,6 +39,23 @@ describe.skipIf(!built)('modules an entry point loads', () => {
     expect(modules.filter((m) => /node_modules\/|src\/(libbpf|redis|server|api|captures|worker|queue)\/|node:(http|net)$/.test(m))).toEqual([]);
   });
 
+  it('sherlock capture NAME loads that capture alone and no zod (its settings are checked by hand)', () => {
+    const trace = join(dir, 'capture.txt');
+    const result = spawnSync('node', ['--import', hook, sherlockBin, 'capture', 'execsnoop', '--help'], {
+      encoding: 'utf8',
+      timeout: 20_000,
+      env: { ...process.env, SHERLOCK_MODULE_TRACE: trace },
+    });
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/--max-events <number>/);
+    const modules = loaded(trace);
+    expect(modules).toContain('dist/src/captures/execsnoop/index.js');
+    expect(modules).toContain('dist/src/captures/run-capture.js');
+    expect(
+      modules.filter((m) => m.includes('/zod/') || /src\/captures\/(registry|params-schema)\.js|src\/captures\/(?!execsnoop\/)[a-z-]+\/index\.js/.test(m)),
+    ).toEqual([]);
+  });
+
   it.skipIf(kernelSkipReason())(
     'sherlock worker loads no HTTP server, report rendering or chat code, and idle none of a run',
     async () => {
@@ -70,9 +87,7 @@ describe.skipIf(!built)('modules an entry point loads', () => {
         const runPath = modules.filter((m) => /src\/(worker\/run-node-job|runs|falco|runbooks)\/?|src\/analysis\/rules\.js|src\/model\/rule\.js/.test(m));
         expect(runPath).toEqual([]);
         // Nor the captures' definitions (their setups only: the warm pool's) or zod (the settings are checked by hand).
-        const definitions = modules.filter(
-          (m) => /src\/captures\/[a-z-]+\/(?!setup\.js$)/.test(m) && !/stack-family\/configure\.js|tcpdrop\/reasons\.js/.test(m),
-        );
+        const definitions = modules.filter((m) => /src\/captures\/[a-z-]+\/(index|analyze|baseline|collect)\.js$/.test(m));
         expect(definitions).toEqual([]);
         expect(modules.filter((m) => m.includes('/zod/'))).toEqual([]);
         expect(modules).toContain('dist/src/captures/execsnoop/setup.js');

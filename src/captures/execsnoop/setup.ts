@@ -2,12 +2,17 @@
 // What the warm pool needs to keep its object loaded (index.ts adds the rest).
 import type { BpfObject } from '../../libbpf/index.js';
 import type { CaptureSetup } from '../capture.js';
-import { sizeRingBuffer } from '../ring-buffer-size.js';
+import { settingsDefaults } from '../settings.js';
+import { sizeRingBuffer, streamSettings } from '../stream-settings.js';
 
-const defaults = { maxEvents: 100_000, ringBufferMiB: 4 };
+const settings = {
+  ...streamSettings,
+};
+const defaults = settingsDefaults(settings);
 
 export const execsnoopSetup = {
   name: 'execsnoop',
+  settings,
   bpfObject: true,
   defaults,
   followForks: true,

@@ -3,7 +3,6 @@
 // host's), and the task whose allocation set it off. Events are rare; each
 // is one ring-buffer record (bpf/oomkill/oomkill.bpf.c).
 import { readFileSync } from 'node:fs';
-import { z } from 'zod';
 import { RingBufferReader } from '../../libbpf/index.js';
 import { identifyCgroup } from '../../cgroups/container.js';
 import { kernelClock } from '../../util/clock.js';
@@ -15,13 +14,7 @@ import { oomkillAnalysis } from './analyze.js';
 import { oomkillBaseline } from './baseline.js';
 import { oomkillSetup } from './setup.js';
 
-export const oomkillParams = z
-  .object({
-    maxEvents: z.number().int().min(1).max(100_000).default(1000).describe('kills kept; later ones are counted as dropped (event_cap)'),
-  })
-  .strict();
-
-export type OomkillParams = z.infer<typeof oomkillParams>;
+export type OomkillParams = typeof oomkillSetup.defaults;
 
 export interface OomKill {
   time: string;
@@ -62,7 +55,6 @@ export const oomkill: CaptureDefinition<OomkillParams, OomkillData> = {
   records: [eventRecord, memcgRecord],
   analysis: oomkillAnalysis,
   baseline: oomkillBaseline,
-  params: oomkillParams,
 
   collect({ object, params }) {
     const toWallMs = kernelClock();

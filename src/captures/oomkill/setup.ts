@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type BpfObject, hasTracepoint, NotSupportedError, tracingRoot } from '../../libbpf/index.js';
 import type { CaptureSetup } from '../capture.js';
+import { integer, settingsDefaults } from '../settings.js';
 
 /** The raw tracepoint carries the task_struct since the fields that came with it (6.8). */
 function tracepointHasTask(): boolean {
@@ -14,10 +15,14 @@ function tracepointHasTask(): boolean {
   }
 }
 
-const defaults = { maxEvents: 1000 };
+const settings = {
+  maxEvents: integer(1, 100_000, 1000, 'kills kept; later ones are counted as dropped (event_cap)'),
+};
+const defaults = settingsDefaults(settings);
 
 export const oomkillSetup = {
   name: 'oomkill',
+  settings,
   bpfObject: true,
   defaults,
   configure(object: BpfObject) {

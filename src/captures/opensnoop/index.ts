@@ -1,9 +1,8 @@
 // opensnoop: every open/openat/openat2 inside the window, with its path,
 // decoded flags, mode and the fd it returned or the errno it failed with.
-import { z } from 'zod';
 import { errnoName } from '../../libbpf/index.js';
 import { kernelClock } from '../../util/clock.js';
-import { eventCollector, eventCount, eventFiles, streamParams } from '../event-stream.js';
+import { eventCollector, eventCount, eventFiles } from '../event-stream.js';
 import type { SpooledEvents } from '../event-spool.js';
 import type { CaptureDefinition, Column } from '../capture.js';
 import { AT_FDCWD, createsFile, decodeEvent, eventLayout, flagNames, HOW_PARTIAL, PATH_PARTIAL, type OpenRecord, type OpenSyscall } from './decode.js';
@@ -11,9 +10,7 @@ import { opensnoopEvents } from './syscall-events.js';
 import { opensnoopAnalysis, openRecords } from './analyze.js';
 import { opensnoopSetup } from './setup.js';
 
-export const opensnoopParams = z.object(streamParams).strict();
-
-export type OpensnoopParams = z.infer<typeof opensnoopParams>;
+export type OpensnoopParams = typeof opensnoopSetup.defaults;
 
 export interface OpenEvent {
   time: string;
@@ -53,7 +50,6 @@ export const opensnoop: CaptureDefinition<OpensnoopParams, OpensnoopData> = {
   analysis: opensnoopAnalysis,
   ruleEvents: { kind: 'open', records: openRecords, complete: true },
   syscallEvents: { types: ['open', 'openat', 'openat2'], events: opensnoopEvents, complete: true },
-  params: opensnoopParams,
 
   records: [eventLayout],
 

@@ -3,11 +3,9 @@
 // pprof, flame graph SVG, speedscope) are rendered on demand from the data by
 // ./outputs.ts (renderStackOutput): they can be large, and pprof is binary,
 // so the result holds only the stacks they are made from.
-import { z } from 'zod';
 import type { StackSample } from '../../stacks/types.js';
 import type { CaptureDefinition, Column } from '../capture.js';
 import { collectStacks, columns, describeGaps, leafOf, moduleLabel, pct, sumValues, topFunctions, type StackData } from '../stack-family/stack-capture.js';
-import { stackTableParams, unwindParams } from '../stack-family/params.js';
 import { stackFiles } from '../stack-family/outputs.js';
 import { newTgidLayout, stackKeyLayout } from '../stack-family/stack-maps.js';
 import { pythonLayouts } from '../stack-family/python-stacks.js';
@@ -15,24 +13,7 @@ import { profileAnalysis } from './analyze.js';
 import { profileBaseline } from './baseline.js';
 import { profileSetup } from './setup.js';
 
-export const profileParams = z
-  .object({
-    frequency: z.number().int().min(1).max(10_000).default(99).describe('samples per second on each CPU'),
-    includeIdle: z.boolean().default(false).describe('sample the idle task (pid 0) too'),
-    ...stackTableParams('{process, thread name, stacks}', 'samples'),
-    maxProcesses: z
-      .number()
-      .int()
-      .min(256)
-      .max(1_048_576)
-      .default(8192)
-      .describe('processes announced for symbolization while alive; later ones are read at the end'),
-    top: z.number().int().min(1).max(10_000).default(20).describe('rows in the table (stacks) and the text (functions); the data keeps every stack'),
-    ...unwindParams({ userStackBytes: 16 * 1024, snapshotBufferBytes: 16 * 1024 * 1024 }),
-  })
-  .strict();
-
-export type ProfileParams = z.infer<typeof profileParams>;
+export type ProfileParams = typeof profileSetup.defaults;
 
 export interface ProfileData extends StackData {
   /** Samples per second on each CPU. */
@@ -47,7 +28,6 @@ export const profile: CaptureDefinition<ProfileParams, ProfileData> = {
   kind: 'stacks',
   analysis: profileAnalysis,
   baseline: profileBaseline,
-  params: profileParams,
 
   records: [stackKeyLayout, newTgidLayout, ...pythonLayouts],
 

@@ -2,18 +2,47 @@
 // What the warm pool needs to keep its object loaded (index.ts adds the rest).
 import { type BpfObject, hasTracepoint, NotSupportedError } from '../../libbpf/index.js';
 import type { CaptureSetup } from '../capture.js';
-import { sizeRingBuffer } from '../ring-buffer-size.js';
+import { boolean, integer, type ListSetting, settingsDefaults } from '../settings.js';
+import { signalNumber } from './decode.js';
+import { sizeRingBuffer } from '../stream-settings.js';
 
-const defaults = {
-  // The fatal ones (index.ts's DEFAULT_SIGNALS) by number: SIGHUP SIGINT SIGQUIT SIGILL SIGTRAP SIGABRT SIGBUS SIGFPE SIGKILL SIGSEGV SIGPIPE SIGTERM SIGXCPU SIGXFSZ SIGSYS.
-  signals: [1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 13, 15, 24, 25, 31] as number[],
-  allExits: false,
-  maxEvents: 20_000,
-  ringBufferMiB: 1,
+/** Signals whose default action ends the process, minus the timer and user ones programs use for themselves. */
+export const DEFAULT_SIGNALS = [
+  'SIGHUP',
+  'SIGINT',
+  'SIGQUIT',
+  'SIGILL',
+  'SIGTRAP',
+  'SIGABRT',
+  'SIGBUS',
+  'SIGFPE',
+  'SIGKILL',
+  'SIGSEGV',
+  'SIGPIPE',
+  'SIGTERM',
+  'SIGXCPU',
+  'SIGXFSZ',
+  'SIGSYS',
+];
+
+const settings = {
+  signals: {
+    kind: 'list',
+    item: signalNumber,
+    rule: 'is not a signal (use names like SIGKILL or KILL, or numbers 1-63)',
+    emptyRule: 'name at least one signal',
+    default: () => DEFAULT_SIGNALS.map((s) => signalNumber(s)!),
+    description: 'signals recorded when sent: names or numbers, a list or "SIGKILL,SIGTERM"; the fatal ones by default',
+  } satisfies ListSetting<number>,
+  allExits: boolean(false, 'record clean ends (status 0) too, not only count them'),
+  maxEvents: integer(1, 1_000_000, 20_000, 'records kept; later ones are counted as dropped (event_cap)'),
+  ringBufferMiB: integer(1, 64, 1, 'kernel ring buffer size, rounded up to a power of two'),
 };
+const defaults = settingsDefaults(settings);
 
 export const signalsSetup = {
   name: 'signals',
+  settings,
   bpfObject: true,
   defaults,
   followForks: true,

@@ -3,7 +3,6 @@
 // (bpf/syscallerrors/syscallerrors.bpf.c): successes cost one comparison.
 // For calls on an fd the kernel keeps the fd, and user space names what it
 // points to (fd-targets.ts), once a second while the capture runs and at its end.
-import { z } from 'zod';
 import { kernelClock } from '../../util/clock.js';
 import type { CaptureDefinition, Column } from '../capture.js';
 import { eventIdentities } from '../../cgroups/process-cgroup.js';
@@ -16,20 +15,7 @@ import { syscallerrorsBaseline } from './baseline.js';
 import { syscallerrorsEvents } from './syscall-events.js';
 import { syscallerrorsSetup } from './setup.js';
 
-export const syscallerrorsParams = z
-  .object({
-    maxRows: z.number().int().min(1).max(1_000_000).default(500).describe('rows kept, the most failures first'),
-    maxKeys: z
-      .number()
-      .int()
-      .min(64)
-      .max(1_000_000)
-      .default(16_384)
-      .describe('(process, syscall, errno, path) rows counted in the kernel; more are dropped (map_full)'),
-  })
-  .strict();
-
-export type SyscallerrorsParams = z.infer<typeof syscallerrorsParams>;
+export type SyscallerrorsParams = typeof syscallerrorsSetup.defaults;
 
 export interface SyscallErrorRow {
   pid: number;
@@ -80,7 +66,6 @@ export const syscallerrors: CaptureDefinition<SyscallerrorsParams, Syscallerrors
   ruleEvents: syscallerrorsRuleEvents,
   // Any syscall can fail: every name of this architecture (a summary, giving way to opensnoop's opens).
   syscallEvents: { types: Object.values(syscallNames()), events: syscallerrorsEvents, failuresOnly: true },
-  params: syscallerrorsParams,
 
   collect({ object, params }) {
     for (const [map, table] of [

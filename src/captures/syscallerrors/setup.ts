@@ -2,13 +2,19 @@
 // What the warm pool needs to keep its object loaded (index.ts adds the rest).
 import { type BpfObject, hasTracepoint, NotSupportedError } from '../../libbpf/index.js';
 import type { CaptureSetup } from '../capture.js';
+import { integer, settingsDefaults } from '../settings.js';
 
 const ARCHES = new Set(['x64', 'arm64']);
 
-const defaults = { maxRows: 500, maxKeys: 16_384 };
+const settings = {
+  maxRows: integer(1, 1_000_000, 500, 'rows kept, the most failures first'),
+  maxKeys: integer(64, 1_000_000, 16_384, '(process, syscall, errno, path) rows counted in the kernel; more are dropped (map_full)'),
+};
+const defaults = settingsDefaults(settings);
 
 export const syscallerrorsSetup = {
   name: 'syscallerrors',
+  settings,
   bpfObject: true,
   defaults,
   configure(object: BpfObject, params: typeof defaults) {

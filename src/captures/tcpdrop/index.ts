@@ -2,7 +2,6 @@
 // from the kernel's BTF), per reason, packet endpoints, socket and dropping
 // function, counted in the kernel; the socket's owner and, for a listener,
 // its backlog: an accept-queue overflow names its port, owner and backlog.
-import { z } from 'zod';
 import type { CaptureDefinition, Column } from '../capture.js';
 import { analyzeTcpdrop } from './analyze.js';
 import { tcpdropBaseline } from './baseline.js';
@@ -11,34 +10,12 @@ import { keyLayout, listenerLayout, valueLayout } from './decode.js';
 import type { DropRow, TcpdropData } from './types.js';
 import { kernelDropReasons, tcpdropSetup } from './setup.js';
 
-export const tcpdropParams = z
-  .object({
-    maxRows: z
-      .number()
-      .int()
-      .min(16)
-      .max(1_000_000)
-      .default(10_240)
-      .describe('kinds of drop (reason, endpoints, socket, function) counted in the kernel; more are dropped (map_full)'),
-    allProtocols: z.boolean().default(false).describe('count drops of every protocol, not only TCP'),
-    maxListeners: z
-      .number()
-      .int()
-      .min(16)
-      .max(1_000_000)
-      .default(4096)
-      .describe('listening sockets whose backlog is remembered (seen when a connection joins their queue)'),
-    unspecified: z.boolean().default(false).describe('count drops whose reason is NOT_SPECIFIED too (frees without a stated reason: mostly noise)'),
-  })
-  .strict();
-
-export type TcpdropParams = z.infer<typeof tcpdropParams>;
+export type TcpdropParams = typeof tcpdropSetup.defaults;
 
 export const tcpdrop: CaptureDefinition<TcpdropParams, TcpdropData> = {
   ...tcpdropSetup,
   summary: 'packets the kernel dropped, with its reason, socket, owner and listener backlog (accept-queue overflows)',
   kind: 'counters',
-  params: tcpdropParams,
 
   records: [keyLayout, valueLayout, listenerLayout],
   collect: ({ object, params, target }) => collectDrops(object, target, kernelDropReasons(), params),

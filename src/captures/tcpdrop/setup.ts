@@ -2,6 +2,7 @@
 // What the warm pool needs to keep its object loaded (index.ts adds the rest).
 import { type BpfObject, hasTracepoint } from '../../libbpf/index.js';
 import type { CaptureSetup } from '../capture.js';
+import { boolean, integer, settingsDefaults } from '../settings.js';
 import { dropReasons, type DropReasons } from './reasons.js';
 
 /** Reasons never counted unless asked: not a drop, or no reason given. */
@@ -12,10 +13,17 @@ let cachedReasons: DropReasons | undefined;
 /** Read once per process: the kernel's enum does not change while it runs. */
 export const kernelDropReasons = () => (cachedReasons ??= dropReasons());
 
-const defaults = { maxRows: 10_240, allProtocols: false, maxListeners: 4096, unspecified: false };
+const settings = {
+  maxRows: integer(16, 1_000_000, 10_240, 'kinds of drop (reason, endpoints, socket, function) counted in the kernel; more are dropped (map_full)'),
+  allProtocols: boolean(false, 'count drops of every protocol, not only TCP'),
+  maxListeners: integer(16, 1_000_000, 4096, 'listening sockets whose backlog is remembered (seen when a connection joins their queue)'),
+  unspecified: boolean(false, 'count drops whose reason is NOT_SPECIFIED too (frees without a stated reason: mostly noise)'),
+};
+const defaults = settingsDefaults(settings);
 
 export const tcpdropSetup = {
   name: 'tcpdrop',
+  settings,
   bpfObject: true,
   defaults,
   configure(object: BpfObject, params: typeof defaults) {

@@ -3,34 +3,13 @@
 // are sent or taken in softirq context: the process is the socket's owner
 // (bpf/common/tcp_owner.bpf.h). A reset answering a segment no socket
 // wanted (a closed port) has no owner.
-import { z } from 'zod';
 import { kernelClock } from '../../util/clock.js';
 import type { CaptureDefinition, Column } from '../capture.js';
 import { decodeKey, decodeValue, keyLayout, resetReasonNames, valueLayout, type SocketKind } from './decode.js';
 import { tcpresetAnalysis } from './analyze.js';
 import { tcpresetSetup } from './setup.js';
 
-export const tcpresetParams = z
-  .object({
-    maxRows: z.number().int().min(1).max(1_000_000).default(100).describe('flow rows kept, the most resets first'),
-    maxFlows: z
-      .number()
-      .int()
-      .min(16)
-      .max(1_000_000)
-      .default(10_240)
-      .describe('(flow, direction, state, owner) rows counted in the kernel; more are dropped (map_full)'),
-    maxSockets: z
-      .number()
-      .int()
-      .min(16)
-      .max(1_000_000)
-      .default(16_384)
-      .describe('sockets whose owner is remembered; past it their resets lose the owner (map_full)'),
-  })
-  .strict();
-
-export type TcpresetParams = z.infer<typeof tcpresetParams>;
+export type TcpresetParams = typeof tcpresetSetup.defaults;
 
 export interface ResetRow {
   /** sent: this host sent the RST; received: a socket here took one. */
@@ -72,7 +51,6 @@ export const tcpreset: CaptureDefinition<TcpresetParams, TcpresetData> = {
   summary: 'TCP resets sent and received per flow, with direction, state, reason and owning process',
   kind: 'counters',
   analysis: tcpresetAnalysis,
-  params: tcpresetParams,
 
   records: [keyLayout, valueLayout],
 

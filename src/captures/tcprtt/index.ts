@@ -3,7 +3,6 @@
 // the kernel from tcp:tcp_probe. With a process, cgroup, uid or comm target,
 // only sockets owned by it count (owner tracking in
 // bpf/common/tcp_owner.bpf.h, loaded only then).
-import { z } from 'zod';
 import type { CaptureDefinition, Column, LabeledHistogram } from '../capture.js';
 import { decodeHistogram, histLayout, renderHistogram, type Log2Histogram } from '../histogram.js';
 import { addressText, endpointText } from '../net-address.js';
@@ -12,29 +11,7 @@ import { fmtUs } from '../../format/index.js';
 import { tcprttAnalysis } from './analyze.js';
 import { tcprttSetup } from './setup.js';
 
-export const tcprttParams = z
-  .object({
-    groupBy: z.enum(['remote', 'remoteAddr']).default('remote').describe('one histogram per remote ip:port (remote) or per remote ip (remoteAddr)'),
-    inFlightOnly: z.boolean().default(true).describe('sample only while the socket has unacknowledged data (a receive-only socket keeps its handshake srtt)'),
-    maxRows: z.number().int().min(1).max(100_000).default(20).describe('histograms kept, the most samples first'),
-    maxRemotes: z
-      .number()
-      .int()
-      .min(16)
-      .max(1_000_000)
-      .default(4096)
-      .describe('remotes with a histogram in the kernel; samples of more count only overall (map_full)'),
-    maxSockets: z
-      .number()
-      .int()
-      .min(16)
-      .max(1_000_000)
-      .default(16_384)
-      .describe('with a target: sockets whose owner is remembered; past it their samples are left out (map_full)'),
-  })
-  .strict();
-
-export type TcprttParams = z.infer<typeof tcprttParams>;
+export type TcprttParams = typeof tcprttSetup.defaults;
 
 export interface TcprttData {
   /** labels { remote: "ip:port" } (or "ip" with groupBy remoteAddr); unit µs. */
@@ -54,7 +31,6 @@ export const tcprtt: CaptureDefinition<TcprttParams, TcprttData> = {
   summary: 'TCP smoothed RTT histograms (µs) per remote endpoint and overall',
   kind: 'histogram',
   analysis: tcprttAnalysis,
-  params: tcprttParams,
 
   records: [keyLayout, histLayout],
 

@@ -2,19 +2,22 @@
 // What the warm pool needs to keep its object loaded (index.ts adds the rest).
 import type { BpfObject } from '../../libbpf/index.js';
 import type { CaptureSetup } from '../capture.js';
+import { boolean, choice, integer, settingsDefaults } from '../settings.js';
 import { configureOwners, OWNER_PROGRAMS, targetFilters } from '../tcp-owner.js';
 import type { ResolvedTarget } from '../target.js';
 
-const defaults = {
-  groupBy: 'remote' as 'remote' | 'remoteAddr',
-  inFlightOnly: true,
-  maxRows: 20,
-  maxRemotes: 4096,
-  maxSockets: 16_384,
+const settings = {
+  groupBy: choice(['remote', 'remoteAddr'] as const, 'remote', 'one histogram per remote ip:port (remote) or per remote ip (remoteAddr)'),
+  inFlightOnly: boolean(true, 'sample only while the socket has unacknowledged data (a receive-only socket keeps its handshake srtt)'),
+  maxRows: integer(1, 100_000, 20, 'histograms kept, the most samples first'),
+  maxRemotes: integer(16, 1_000_000, 4096, 'remotes with a histogram in the kernel; samples of more count only overall (map_full)'),
+  maxSockets: integer(16, 1_000_000, 16_384, 'with a target: sockets whose owner is remembered; past it their samples are left out (map_full)'),
 };
+const defaults = settingsDefaults(settings);
 
 export const tcprttSetup = {
   name: 'tcprtt',
+  settings,
   bpfObject: true,
   defaults,
   configure(object: BpfObject, params: typeof defaults, target: ResolvedTarget) {
