@@ -54,8 +54,7 @@ struct {
 	__type(value, struct sherlock_hist);
 } hists SEC(".maps");
 
-SEC("tracepoint/block/block_rq_issue")
-int tp_block_rq_issue(struct trace_event_raw_block_rq___sherlock *ctx)
+SHERLOCK_PROG("tracepoint/block/block_rq_issue", tp_block_rq_issue, struct trace_event_raw_block_rq___sherlock *ctx)
 {
 	struct biolatency_rq rq = { .dev = ctx->dev, .sector = ctx->sector };
 	__u64 now;
@@ -69,8 +68,7 @@ int tp_block_rq_issue(struct trace_event_raw_block_rq___sherlock *ctx)
 	return 0;
 }
 
-SEC("tracepoint/block/block_rq_complete")
-int tp_block_rq_complete(struct trace_event_raw_block_rq_completion___sherlock *ctx)
+SHERLOCK_PROG("tracepoint/block/block_rq_complete", tp_block_rq_complete, struct trace_event_raw_block_rq_completion___sherlock *ctx)
 {
 	struct biolatency_rq rq = { .dev = ctx->dev, .sector = ctx->sector };
 	struct sherlock_hist *hist;

@@ -6,6 +6,7 @@
 #ifndef SHERLOCK_BPF_H
 #define SHERLOCK_BPF_H
 
+#include <bpf/bpf_tracing.h> /* ___bpf_ctx_cast, for SHERLOCK_RAW_PROG */
 #include "sherlock.h"
 
 /* Puts a record no map names (a ring buffer's) into the object's BTF, where
@@ -46,6 +47,81 @@ static __always_inline void sherlock_count(enum sherlock_counter counter)
 	if (count)
 		*count += 1; /* per-CPU slot: no atomic needed */
 }
+
+/* Run time, counted by the programs themselves. The kernel's own stats
+ * (bpf_enable_stats) are switched by patching every BPF dispatch site in the
+ * kernel: ~6 ms of CPU and a stall on every CPU per switch, more than all of a
+ * capture's attaches. Here every run is counted, and user space samples the
+ * time by flipping sherlock_timing (src/captures/run-time-sampler.ts): two
+ * clock reads a run while on, a load and a branch while off. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} sherlock_timing SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sherlock_run_time);
+} sherlock_run_time SEC(".maps");
+
+static __always_inline __u64 sherlock_run_begin(void)
+{
+	__u32 zero = 0;
+	__u32 *on = bpf_map_lookup_elem(&sherlock_timing, &zero);
+
+	return on && *on ? bpf_ktime_get_ns() : 0;
+}
+
+static __always_inline void sherlock_run_end(__u64 start)
+{
+	__u32 zero = 0;
+	struct sherlock_run_time *rt = bpf_map_lookup_elem(&sherlock_run_time, &zero);
+
+	if (!rt)
+		return;
+	rt->runs++; /* per-CPU slot: no atomic needed */
+	if (start) {
+		rt->timed_runs++;
+		rt->ns += bpf_ktime_get_ns() - start;
+	}
+}
+
+/* A program that counts its runs and, while sampled, its run time:
+ *   SHERLOCK_PROG("tracepoint/sched/sched_switch", tp_sched_switch, struct trace_event_raw_sched_switch *ctx)
+ *   { ...body, early returns and all... }
+ * The body becomes an inlined function of the same context (named ctx). A
+ * tail call leaves without the end: the program called counts that run. */
+#define SHERLOCK_PROG(sec, name, ctx_decl)				\
+	static __always_inline int name##_body(ctx_decl);		\
+	SEC(sec) int name(ctx_decl)					\
+	{								\
+		__u64 start = sherlock_run_begin();			\
+		int ret = name##_body(ctx);				\
+									\
+		sherlock_run_end(start);				\
+		return ret;						\
+	}								\
+	static __always_inline int name##_body(ctx_decl)
+
+/* The same for raw tracepoints, with BPF_PROG's typed arguments. */
+#define SHERLOCK_RAW_PROG(sec, name, args...)				\
+	static __always_inline int name##_body(unsigned long long *ctx, ##args); \
+	SEC(sec) int name(unsigned long long *ctx)			\
+	{								\
+		__u64 start = sherlock_run_begin();			\
+		_Pragma("GCC diagnostic push")				\
+		_Pragma("GCC diagnostic ignored \"-Wint-conversion\"")	\
+		int ret = name##_body(___bpf_ctx_cast(args));		\
+		_Pragma("GCC diagnostic pop")				\
+									\
+		sherlock_run_end(start);				\
+		return ret;						\
+	}								\
+	static __always_inline int name##_body(unsigned long long *ctx, ##args)
 
 static __always_inline bool sherlock_tgid_selected(__u32 tgid)
 {

@@ -19,6 +19,13 @@ enum sherlock_counter {
 	SHERLOCK_COUNTERS = 8,
 };
 
+/* A capture's run count and sampled run time (map sherlock_run_time, per CPU). */
+struct sherlock_run_time {
+	__u64 ns;         /* run time of the timed runs */
+	__u64 runs;       /* every run */
+	__u64 timed_runs; /* runs while sherlock_timing was on */
+};
+
 /* A log2 histogram: slot i counts values in [2^i, 2^(i+1)), slot 0 also
  * counts 0; the last slot takes everything larger. Decoded by
  * src/captures/histogram.ts. */

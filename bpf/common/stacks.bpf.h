@@ -182,8 +182,7 @@ static __always_inline void announce_tgid(__u32 tgid)
 }
 
 /* A new image under the same tgid: announce it again (new mappings). */
-SEC("tracepoint/sched/sched_process_exec")
-int tp_sched_process_exec(void *ctx)
+SHERLOCK_PROG("tracepoint/sched/sched_process_exec", tp_sched_process_exec, void *ctx)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 

@@ -32,6 +32,7 @@
 #include "sherlock.bpf.h"
 #include "maps.bpf.h"
 #include "fd_socket.bpf.h"
+#include "inet_sock_state.bpf.h"
 
 /* include/linux/socket.h; #defines, so absent from BTF. */
 #define TCP_AF_INET 2
@@ -95,24 +96,20 @@ static __always_inline void tcp_owner_remember(const void *sk)
 		sherlock_count(SHERLOCK_DROP_MAP_FULL); /* its events go unattributed */
 }
 
-SEC("tracepoint/sock/inet_sock_set_state")
-int tp_inet_sock_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
+SHERLOCK_RAW_PROG(INET_SOCK_SET_STATE, tp_inet_sock_set_state, struct sock *sk, int oldstate, int newstate)
 {
-	const void *sk = ctx->skaddr;
-	int newstate = ctx->newstate;
-
-	if (ctx->protocol != IPPROTO_TCP)
-		return 0;
 	if (newstate == TCP_SYN_SENT || newstate == TCP_LISTEN) {
-		tcp_owner_remember(sk);
+		if (sock_is_tcp(sk))
+			tcp_owner_remember(sk);
 	} else if (newstate == TCP_CLOSE) {
 		/* An abortive close sets CLOSE before it sends the reset: keep
-		 * the state it was in for tcpreset. */
+		 * the state it was in for tcpreset. Only TCP sockets are in the
+		 * map: no protocol check. */
 		__u64 key = (__u64)sk;
 		struct tcp_owner *owner = bpf_map_lookup_elem(&tcp_owners, &key);
 
 		if (owner)
-			owner->closed_from = ctx->oldstate;
+			owner->closed_from = oldstate;
 	}
 	return 0;
 }
@@ -126,15 +123,13 @@ static __always_inline void tcp_owner_used(struct trace_event_raw_sock_msg_lengt
 	tcp_owner_remember(ctx->sk);
 }
 
-SEC("tracepoint/sock/sock_send_length")
-int tp_sock_send_length(struct trace_event_raw_sock_msg_length *ctx)
+SHERLOCK_PROG("tracepoint/sock/sock_send_length", tp_sock_send_length, struct trace_event_raw_sock_msg_length *ctx)
 {
 	tcp_owner_used(ctx);
 	return 0;
 }
 
-SEC("tracepoint/sock/sock_recv_length")
-int tp_sock_recv_length(struct trace_event_raw_sock_msg_length *ctx)
+SHERLOCK_PROG("tracepoint/sock/sock_recv_length", tp_sock_recv_length, struct trace_event_raw_sock_msg_length *ctx)
 {
 	tcp_owner_used(ctx);
 	return 0;
@@ -160,23 +155,20 @@ static __always_inline void tcp_owner_accepting(long fd)
 		tcp_owner_remember(sk);
 }
 
-SEC("tracepoint/syscalls/sys_enter_accept")
-int tp_sys_enter_accept(struct trace_event_raw_sys_enter *ctx)
+SHERLOCK_PROG("tracepoint/syscalls/sys_enter_accept", tp_sys_enter_accept, struct trace_event_raw_sys_enter *ctx)
 {
 	tcp_owner_accepting(ctx->args[0]);
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_enter_accept4")
-int tp_sys_enter_accept4(struct trace_event_raw_sys_enter *ctx)
+SHERLOCK_PROG("tracepoint/syscalls/sys_enter_accept4", tp_sys_enter_accept4, struct trace_event_raw_sys_enter *ctx)
 {
 	tcp_owner_accepting(ctx->args[0]);
 	return 0;
 }
 
 /* The sock is freed after this: its address may be reused. */
-SEC("tracepoint/tcp/tcp_destroy_sock")
-int tp_tcp_destroy_sock(struct trace_event_raw_tcp_event_sk *ctx)
+SHERLOCK_PROG("tracepoint/tcp/tcp_destroy_sock", tp_tcp_destroy_sock, struct trace_event_raw_tcp_event_sk *ctx)
 {
 	__u64 key = (__u64)ctx->skaddr;
 

@@ -156,8 +156,8 @@ static long walk_step(__u32 i, struct walk_state *st)
  * Reached only by the tail call at the end of count_io(), which has just put
  * the new key, its struct file and inode in this CPU's "last" slot; the
  * verifier checks this program (and its bpf_loop walk) once for the object. */
-SEC("tracepoint") /* no attach point: a tail-call target only */
-int resolve_path(void *ctx)
+/* no attach point: a tail-call target only */
+SHERLOCK_PROG("tracepoint", resolve_path, void *ctx)
 {
 	struct walk_state st = {};
 	struct task_struct *leader;
@@ -314,13 +314,13 @@ add:
 	return 0;
 }
 
-SEC("tracepoint") /* tail-call targets only */
-int count_read(struct trace_event_raw_sys_exit *ctx) { return count_io(ctx, false); }
-SEC("tracepoint")
-int count_write(struct trace_event_raw_sys_exit *ctx) { return count_io(ctx, true); }
+/* tail-call targets only */
+SHERLOCK_PROG("tracepoint", count_read, struct trace_event_raw_sys_exit *ctx) { return count_io(ctx, false); }
+SHERLOCK_PROG("tracepoint", count_write, struct trace_event_raw_sys_exit *ctx) { return count_io(ctx, true); }
 
 /* Each returns only if its tail call failed: an empty slot, which happens
- * only after user space empties the array at close (index.ts). */
+ * only after user space empties the array at close (index.ts). Not timed
+ * (SHERLOCK_PROG): the program called counts the run. */
 #define EXIT_PROGRAM(call, slot)					\
 	SEC("tracepoint/syscalls/sys_exit_" #call)			\
 	int tp_exit_##call(struct trace_event_raw_sys_exit *ctx)	\

@@ -79,8 +79,7 @@ static __always_inline __u32 wait_kind(int op, __u32 val)
 	}
 }
 
-SEC("tracepoint/syscalls/sys_enter_futex")
-int tp_sys_enter_futex(struct trace_event_raw_sys_enter *ctx)
+SHERLOCK_PROG("tracepoint/syscalls/sys_enter_futex", tp_sys_enter_futex, struct trace_event_raw_sys_enter *ctx)
 {
 	__u32 kind = wait_kind((int)ctx->args[1], (__u32)ctx->args[2]);
 	struct futex_start start = {};
@@ -101,8 +100,7 @@ int tp_sys_enter_futex(struct trace_event_raw_sys_enter *ctx)
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_exit_futex")
-int tp_sys_exit_futex(struct trace_event_raw_sys_exit *ctx)
+SHERLOCK_PROG("tracepoint/syscalls/sys_exit_futex", tp_sys_exit_futex, struct trace_event_raw_sys_exit *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)id;

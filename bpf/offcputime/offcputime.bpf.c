@@ -107,8 +107,7 @@ static __always_inline void switch_in(__u32 tid, __u64 now)
 		announce_tgid(key.tgid);
 }
 
-SEC("tracepoint/sched/sched_switch")
-int tp_sched_switch(struct trace_event_raw_sched_switch___sherlock *ctx)
+SHERLOCK_PROG("tracepoint/sched/sched_switch", tp_sched_switch, struct trace_event_raw_sched_switch___sherlock *ctx)
 {
 	__u32 prev = ctx->prev_pid, next = ctx->next_pid;
 	__u64 now = bpf_ktime_get_ns();

@@ -91,8 +91,7 @@ static __always_inline struct oomkill_event *empty_event(void)
 }
 
 /* 6.8+: TP_PROTO(struct task_struct *task, uid_t uid). */
-SEC("raw_tp/mark_victim")
-int BPF_PROG(raw_mark_victim, struct task_struct *task, uid_t uid)
+SHERLOCK_RAW_PROG("raw_tp/mark_victim", raw_mark_victim, struct task_struct *task, uid_t uid)
 {
 	struct oomkill_event *e = empty_event();
 	struct mem_cgroup *memcg;
@@ -134,8 +133,7 @@ int BPF_PROG(raw_mark_victim, struct task_struct *task, uid_t uid)
 }
 
 /* Before 6.8 the tracepoint held the victim's pid alone. */
-SEC("tracepoint/oom/mark_victim")
-int tp_mark_victim(struct trace_event_raw_mark_victim *ctx)
+SHERLOCK_PROG("tracepoint/oom/mark_victim", tp_mark_victim, struct trace_event_raw_mark_victim *ctx)
 {
 	struct oomkill_event *e = empty_event();
 

@@ -62,8 +62,7 @@ static __always_inline int open_enter(struct open_args *args)
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_enter_open")
-int tp_enter_open(struct trace_event_raw_sys_enter *ctx)
+SHERLOCK_PROG("tracepoint/syscalls/sys_enter_open", tp_enter_open, struct trace_event_raw_sys_enter *ctx)
 {
 	struct open_args args = {
 		.path = (const char *)ctx->args[0],
@@ -75,8 +74,7 @@ int tp_enter_open(struct trace_event_raw_sys_enter *ctx)
 	return open_enter(&args);
 }
 
-SEC("tracepoint/syscalls/sys_enter_openat")
-int tp_enter_openat(struct trace_event_raw_sys_enter *ctx)
+SHERLOCK_PROG("tracepoint/syscalls/sys_enter_openat", tp_enter_openat, struct trace_event_raw_sys_enter *ctx)
 {
 	struct open_args args = {
 		.path = (const char *)ctx->args[1],
@@ -88,8 +86,7 @@ int tp_enter_openat(struct trace_event_raw_sys_enter *ctx)
 	return open_enter(&args);
 }
 
-SEC("tracepoint/syscalls/sys_enter_openat2")
-int tp_enter_openat2(struct trace_event_raw_sys_enter *ctx)
+SHERLOCK_PROG("tracepoint/syscalls/sys_enter_openat2", tp_enter_openat2, struct trace_event_raw_sys_enter *ctx)
 {
 	struct open_args args = {
 		.path = (const char *)ctx->args[1],
@@ -158,11 +155,8 @@ out:
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_exit_open")
-int tp_exit_open(struct trace_event_raw_sys_exit *ctx) { return open_exit(ctx); }
+SHERLOCK_PROG("tracepoint/syscalls/sys_exit_open", tp_exit_open, struct trace_event_raw_sys_exit *ctx) { return open_exit(ctx); }
 
-SEC("tracepoint/syscalls/sys_exit_openat")
-int tp_exit_openat(struct trace_event_raw_sys_exit *ctx) { return open_exit(ctx); }
+SHERLOCK_PROG("tracepoint/syscalls/sys_exit_openat", tp_exit_openat, struct trace_event_raw_sys_exit *ctx) { return open_exit(ctx); }
 
-SEC("tracepoint/syscalls/sys_exit_openat2")
-int tp_exit_openat2(struct trace_event_raw_sys_exit *ctx) { return open_exit(ctx); }
+SHERLOCK_PROG("tracepoint/syscalls/sys_exit_openat2", tp_exit_openat2, struct trace_event_raw_sys_exit *ctx) { return open_exit(ctx); }

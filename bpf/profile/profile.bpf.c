@@ -25,8 +25,7 @@ struct {
 	__type(value, __u64);
 } counts SEC(".maps");
 
-SEC("perf_event")
-int do_sample(struct bpf_perf_event_data *ctx)
+SHERLOCK_PROG("perf_event", do_sample, struct bpf_perf_event_data *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid(), zero = 0, *count;
 	__u32 tgid = id >> 32, tid = (__u32)id;

@@ -87,15 +87,13 @@ static __always_inline void enqueue(__u32 tid)
 		sherlock_count(SHERLOCK_DROP_MAP_FULL);
 }
 
-SEC("tracepoint/sched/sched_wakeup")
-int tp_sched_wakeup(struct trace_event_raw_sched_wakeup_template___sherlock *ctx)
+SHERLOCK_PROG("tracepoint/sched/sched_wakeup", tp_sched_wakeup, struct trace_event_raw_sched_wakeup_template___sherlock *ctx)
 {
 	enqueue(ctx->pid);
 	return 0;
 }
 
-SEC("tracepoint/sched/sched_wakeup_new")
-int tp_sched_wakeup_new(struct trace_event_raw_sched_wakeup_template___sherlock *ctx)
+SHERLOCK_PROG("tracepoint/sched/sched_wakeup_new", tp_sched_wakeup_new, struct trace_event_raw_sched_wakeup_template___sherlock *ctx)
 {
 	enqueue(ctx->pid);
 	return 0;
@@ -172,8 +170,7 @@ static __always_inline void record(struct runqlat_key *key, __u64 delta_us)
 	sherlock_hist_add(hist, delta_us);
 }
 
-SEC("tracepoint/sched/sched_switch")
-int tp_sched_switch(struct trace_event_raw_sched_switch___sherlock *ctx)
+SHERLOCK_PROG("tracepoint/sched/sched_switch", tp_sched_switch, struct trace_event_raw_sched_switch___sherlock *ctx)
 {
 	__u32 prev = ctx->prev_pid, next = ctx->next_pid;
 	struct runqlat_key key = {};

@@ -79,8 +79,7 @@ static __always_inline void fill_current(struct signals_event *e, __u32 kind)
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 }
 
-SEC("raw_tp/signal_generate")
-int BPF_PROG(raw_signal_generate, int sig, struct kernel_siginfo *info, struct task_struct *task, int group, int result)
+SHERLOCK_RAW_PROG("raw_tp/signal_generate", raw_signal_generate, int sig, struct kernel_siginfo *info, struct task_struct *task, int group, int result)
 {
 	struct signals_event e = {};
 
@@ -110,8 +109,7 @@ int BPF_PROG(raw_signal_generate, int sig, struct kernel_siginfo *info, struct t
 	return 0;
 }
 
-SEC("tracepoint/sched/sched_process_exit")
-int tp_sched_process_exit(struct trace_event_raw_sched_process_exit___sherlock *ctx)
+SHERLOCK_PROG("tracepoint/sched/sched_process_exit", tp_sched_process_exit, struct trace_event_raw_sched_process_exit___sherlock *ctx)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	struct signals_event e = {};

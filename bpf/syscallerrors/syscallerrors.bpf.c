@@ -119,8 +119,7 @@ static __always_inline void socket_ends(__u32 fd, struct syscallerrors_value *v)
 	}
 }
 
-SEC("raw_tp/sys_exit")
-int BPF_PROG(raw_sys_exit, struct pt_regs *regs, long ret)
+SHERLOCK_RAW_PROG("raw_tp/sys_exit", raw_sys_exit, struct pt_regs *regs, long ret)
 {
 	struct syscallerrors_value *value, fresh = {};
 	struct syscallerrors_key *key;

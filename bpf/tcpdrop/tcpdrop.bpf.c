@@ -115,8 +115,7 @@ static __always_inline void read_socket(struct sock *sk, struct drop_key *key, _
 	}
 }
 
-SEC("tracepoint/skb/kfree_skb")
-int tp_kfree_skb(struct trace_event_raw_kfree_skb___sherlock *ctx)
+SHERLOCK_PROG("tracepoint/skb/kfree_skb", tp_kfree_skb, struct trace_event_raw_kfree_skb___sherlock *ctx)
 {
 	__u32 reason = ctx->reason, max_backlog = 0, backlog = 0;
 	struct sk_buff *skb = ctx->skbaddr;
@@ -177,8 +176,7 @@ struct {
 /* sk_data_ready on a listener: a connection joined its accept queue. Other
  * sockets (every segment with data) return after the record's family and
  * protocol and one state read. */
-SEC("tracepoint/sock/sk_data_ready")
-int tp_sk_data_ready(struct trace_event_raw_sk_data_ready *ctx)
+SHERLOCK_PROG("tracepoint/sock/sk_data_ready", tp_sk_data_ready, struct trace_event_raw_sk_data_ready *ctx)
 {
 	const struct sock *sk = ctx->skaddr;
 	struct listener_seen fresh = {}, *seen;

@@ -67,8 +67,7 @@ static __always_inline __u16 read_sockaddr(const __u8 *sa, __u8 *addr, __u16 *po
 	return family;
 }
 
-SEC("tracepoint/tcp/tcp_send_reset")
-int tp_tcp_send_reset(struct trace_event_raw_tcp_send_reset *ctx)
+SHERLOCK_PROG("tracepoint/tcp/tcp_send_reset", tp_tcp_send_reset, struct trace_event_raw_tcp_send_reset *ctx)
 {
 	struct tcpreset_key key = {};
 	const void *sk = ctx->skaddr, *owner_sk = NULL;
@@ -94,8 +93,7 @@ int tp_tcp_send_reset(struct trace_event_raw_tcp_send_reset *ctx)
 
 /* Runs in tcp_reset(), before tcp_done(): the socket is still in the state
  * that took the reset (SYN_SENT for a refused connect). */
-SEC("tracepoint/tcp/tcp_receive_reset")
-int tp_tcp_receive_reset(struct trace_event_raw_tcp_event_sk *ctx)
+SHERLOCK_PROG("tracepoint/tcp/tcp_receive_reset", tp_tcp_receive_reset, struct trace_event_raw_tcp_event_sk *ctx)
 {
 	struct tcpreset_key key = {};
 	const struct sock *sk = ctx->skaddr;

@@ -45,8 +45,7 @@ static __always_inline void count_retransmit(struct tcpretrans_key *key, const v
 	value->last_ns = now;
 }
 
-SEC("tracepoint/tcp/tcp_retransmit_skb")
-int tp_tcp_retransmit_skb(struct trace_event_raw_tcp_retransmit_skb *ctx)
+SHERLOCK_PROG("tracepoint/tcp/tcp_retransmit_skb", tp_tcp_retransmit_skb, struct trace_event_raw_tcp_retransmit_skb *ctx)
 {
 	struct tcpretrans_key key = {};
 	bool failed = false;
@@ -67,8 +66,7 @@ int tp_tcp_retransmit_skb(struct trace_event_raw_tcp_retransmit_skb *ctx)
 
 /* skaddr is the listener (the request sock is req); its owner is the
  * process that called listen(). */
-SEC("tracepoint/tcp/tcp_retransmit_synack")
-int tp_tcp_retransmit_synack(struct trace_event_raw_tcp_retransmit_synack *ctx)
+SHERLOCK_PROG("tracepoint/tcp/tcp_retransmit_synack", tp_tcp_retransmit_synack, struct trace_event_raw_tcp_retransmit_synack *ctx)
 {
 	struct tcpretrans_key key = {};
 

@@ -49,8 +49,7 @@ struct trace_event_raw_tcp_probe___sherlock {
 	const void *skaddr;
 } __attribute__((preserve_access_index));
 
-SEC("tracepoint/tcp/tcp_probe")
-int tp_tcp_probe(struct trace_event_raw_tcp_probe *ctx)
+SHERLOCK_PROG("tracepoint/tcp/tcp_probe", tp_tcp_probe, struct trace_event_raw_tcp_probe *ctx)
 {
 	struct tcprtt_key key = {};
 	struct sherlock_hist *hist;

@@ -1,5 +1,5 @@
-// The live BPF cost guard: the kernel's run time of a capture's programs
-// (sampled stats, run-time-sampler.ts), checked every second, as a share of one CPU over that second. A capture
+// The live BPF cost guard: the run time of a capture's programs (counted by
+// them, sampled: run-time-sampler.ts), checked every second, as a share of one CPU over that second. A capture
 // over its budget is detached by run-capture at once; the others go on.
 import type { CaptureStop } from '../model/run.js';
 import { elapsedMs, monoNow } from '../util/clock.js';

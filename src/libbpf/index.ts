@@ -5,7 +5,7 @@ export { BpfMap, BPF_ANY, BPF_EXIST, BPF_NOEXIST, possibleCpuCount, type MapSpec
 export { RingBufferReader, type RecordHandler, type RingBufferReaderOptions } from './ringbuf.js';
 export { type BpfLink, type AttachOptions } from './link.js';
 export { PERF_COUNT_SW_CPU_CLOCK, PERF_TYPE_SOFTWARE, PERF_TYPE_HARDWARE, onlineCpus, type PerfEventSpec } from './perf-event.js';
-export { enableRunTimeStats, enableRunTimeStatsAsync, closeStatsFdAsync, programStats, type ProgramStats } from './stats.js';
+export { enableRunTimeStats, programStats, type ProgramStats } from './stats.js';
 export { tracingRoot, hasTracepoint, hasKprobes } from './tracefs.js';
 export { BpfError, NotSupportedError, PermissionError, ObjectFileError, errnoName } from './errors.js';
 export { btfEnum, KERNEL_BTF_PATH, type VariableSpec, type VariableKind } from './btf.js';

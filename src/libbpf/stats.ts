@@ -1,5 +1,6 @@
-// The kernel's own accounting of BPF run time (kernel.bpf_stats_enabled),
-// which Sherlock reports as each capture's CPU cost.
+// The kernel's own accounting of BPF programs: run time (while
+// kernel.bpf_stats_enabled is on) and recursion misses. Sherlock's captures
+// time themselves (src/captures/run-time-sampler.ts); tests check that against this.
 import { BpfError } from './errors.js';
 import { errnoOf, lib } from './native.js';
 
@@ -23,26 +24,6 @@ export function enableRunTimeStats(): number {
   const fd = lib().bpf_enable_stats(BPF_STATS_RUN_TIME);
   if (fd < 0) throw new BpfError('bpf_enable_stats', errnoOf(fd));
   return fd;
-}
-
-/**
- * The same on one of koffi's threads: switching the stats patches every BPF
- * dispatch site in the kernel (~50 ms of waiting on a busy VM).
- */
-export function enableRunTimeStatsAsync(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    lib().bpf_enable_stats.async(BPF_STATS_RUN_TIME, (err: unknown, fd: number) => {
-      if (err) reject(err as Error);
-      else if (fd < 0) reject(new BpfError('bpf_enable_stats', errnoOf(fd)));
-      else resolve(fd);
-    });
-  });
-}
-
-/** Closes a stats fd (switching the stats off if it was the last) off the event loop. */
-export function closeStatsFdAsync(fd: number): Promise<void> {
-  if (fd < 0) return Promise.resolve();
-  return new Promise((resolve) => lib().close.async(fd, () => resolve()));
 }
 
 export function programStats(progFd: number): ProgramStats {
