@@ -78,7 +78,7 @@ export class RunSubmitter {
     );
     let refused: Map<number, Error>;
     try {
-      refused = await this.flows.addEach(batch.map((run, i) => ({ recordArgs: runs[i]!.args, flow: flowOf(run) })));
+      refused = await this.flows.addEach(batch.map((run, i) => ({ recordArgs: runs[i]!.args, flow: runFlow(run.id, run.plan) })));
     } catch (err) {
       // Not one run of the batch is known to be stored: each caller hears so (a script that failed
       // half way may have left records behind; their runs were never answered 202).
@@ -97,7 +97,8 @@ export class RunSubmitter {
   }
 }
 
-function flowOf({ id, plan }: PendingRun): FlowJob {
+/** A run's BullMQ flow: its finalize job on the runs queue, parent of one capture job per node. */
+export function runFlow(id: string, plan: RunPlan): FlowJob {
   return {
     name: 'finalize',
     queueName: RUNS_QUEUE,
