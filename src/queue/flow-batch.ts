@@ -24,9 +24,10 @@ type ScriptName = keyof typeof SCRIPTS;
 /**
  * KEYS[1]: the runs-by-time index (also routes the call on a cluster: every key shares its hash tag).
  * ARGV, per run: its record's arguments (RunStore.newRunArgs), its job count, then per job
- * its BullMQ script name, key count, argument count, keys and arguments.
- * Stores each run and then adds its jobs; a run whose job is refused is removed again (its
- * caller hears why), the others stay. Returns per run 'ok' or {err = why}.
+ * its BullMQ script name, key count, argument count, keys and arguments; then a stream
+ * ('' for none), a field count and the fields of an entry to append (its audit entry).
+ * Stores each run, adds its jobs, appends its entry; a run refused on the way is removed
+ * again (its caller hears why), the others stay. Returns per run 'ok' or {err = why}.
  */
 const BATCH_SCRIPT = [
   storeNewRunFunctions,
@@ -54,6 +55,14 @@ while i <= #ARGV do
     end
     i = i + 3 + nkeys + nargs
   end
+  local stream, nfields = ARGV[i], tonumber(ARGV[i + 1])
+  if not refused and stream ~= '' then
+    local fields = {}
+    for j = 1, nfields do fields[j] = ARGV[i + 1 + j] end
+    local ok, res = pcall(redis.call, 'XADD', stream, '*', unpack(fields))
+    if not ok then refused = type(res) == 'table' and res.err or tostring(res) end
+  end
+  i = i + 2 + nfields
   if refused then
     forgetRun(runKey, eventsKey, KEYS[1], id)
     results[#results + 1] = { err = refused }
@@ -82,6 +91,8 @@ export interface RunWithFlow {
   recordArgs: string[];
   /** Its BullMQ flow: the finalize parent and one child per node. */
   flow: FlowJob;
+  /** A stream entry to append once the run is stored and queued (its audit entry). */
+  entry?: { stream: string; fields: string[] };
 }
 
 export class RunFlowWriter extends FlowProducer {
@@ -92,7 +103,7 @@ export class RunFlowWriter extends FlowProducer {
   /** Stores every run and adds its flow in one script call; errors by run (index), a run not in the map was stored and queued. */
   async addEach(runs: RunWithFlow[]): Promise<Map<number, Error>> {
     const argv: Arg[] = [];
-    for (const { recordArgs, flow } of runs) {
+    for (const { recordArgs, flow, entry } of runs) {
       const entries: FlowJobEntry[] = [];
       await this.addNodes(entries, [flow]);
       const recorder = new ScriptRecorder();
@@ -102,6 +113,7 @@ export class RunFlowWriter extends FlowProducer {
       }
       argv.push(...recordArgs, recorder.calls.length);
       for (const { name, args } of recorder.calls) argv.push(name, SCRIPTS[name].keys, args.length - SCRIPTS[name].keys, ...args);
+      argv.push(entry?.stream ?? '', entry?.fields.length ?? 0, ...(entry?.fields ?? []));
     }
     const results = (await evalScript(this.redis, BATCH_SCRIPT, [keys.runsByTime], argv)) as unknown[];
     const refused = new Map<number, Error>();

@@ -22,11 +22,19 @@ const MAX_BATCH_NODE_JOBS = 2000;
 
 export { nodeJobId } from './job-ids.js';
 
+/** A stream entry written in the same script call as its run (the audit log's run.create): all or nothing. */
+export interface EntryWithRun {
+  stream: string;
+  /** The entry's fields, given the new run's id. */
+  fields(runId: string): string[];
+}
+
 interface PendingRun {
   id: string;
   plan: RunPlan;
   requestedBy: string;
   now: Date;
+  entry?: EntryWithRun;
   resolve(record: RunRecord): void;
   reject(err: unknown): void;
 }
@@ -45,10 +53,10 @@ export class RunSubmitter {
     this.flows = new RunFlowWriter(connection);
   }
 
-  /** Stores the run and queues its node jobs; resolves once both are in Redis. */
-  submit(plan: RunPlan, requestedBy: string): Promise<RunRecord> {
+  /** Stores the run, queues its node jobs and appends `entry`; resolves once all are in Redis. */
+  submit(plan: RunPlan, requestedBy: string, entry?: EntryWithRun): Promise<RunRecord> {
     return new Promise<RunRecord>((resolve, reject) => {
-      const run = { id: randomUUID(), plan, requestedBy, now: new Date(), resolve, reject };
+      const run = { id: randomUUID(), plan, requestedBy, now: new Date(), ...(entry ? { entry } : {}), resolve, reject };
       if (!this.batching) return void this.write([run]);
       this.pending.push(run);
       if (!this.writing) {
@@ -78,7 +86,13 @@ export class RunSubmitter {
     );
     let refused: Map<number, Error>;
     try {
-      refused = await this.flows.addEach(batch.map((run, i) => ({ recordArgs: runs[i]!.args, flow: runFlow(run.id, run.plan) })));
+      refused = await this.flows.addEach(
+        batch.map((run, i) => ({
+          recordArgs: runs[i]!.args,
+          flow: runFlow(run.id, run.plan),
+          ...(run.entry ? { entry: { stream: run.entry.stream, fields: run.entry.fields(run.id) } } : {}),
+        })),
+      );
     } catch (err) {
       // Not one run of the batch is known to be stored: each caller hears so (a script that failed
       // half way may have left records behind; their runs were never answered 202).

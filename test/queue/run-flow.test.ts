@@ -2,7 +2,8 @@
 // Redis as RunStore.createMany plus BullMQ's own FlowProducer would: the same
 // job hashes, queue lists, parent dependencies and queue events, and a BullMQ
 // worker finishing the node job releases the run's finalize job. A run whose
-// record cannot be written is refused alone, leaving nothing behind.
+// record cannot be written is refused alone, leaving nothing behind, not even
+// the entry (its audit entry) that goes with it.
 import { randomUUID } from 'node:crypto';
 import { FlowProducer, Job, Queue, Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -106,13 +107,14 @@ describe('runs written in batches by one script call', () => {
     }
   }, 30_000);
 
-  it('refuses only the run it could not store, removes what it wrote of it and says why', async () => {
+  it('refuses only the run it could not store, removes what it wrote of it, skips its entry and says why', async () => {
     const [bad, good] = [randomUUID(), randomUUID()];
     // A key of the wrong type where the bad run's record goes: its HSET fails inside the script.
     await conn.set(keys.run(bad), 'not a hash');
     const runs = [bad, good].map((id) => ({
       recordArgs: store.newRunArgs({ id, plan: plan(['flow-c']), requestedBy: 'test', now: new Date(), firstEvent: { type: 'run-queued', nodes: ['flow-c'] } }).args,
       flow: runFlow(id, plan(['flow-c'])),
+      entry: { stream: 'test-audit', fields: ['subject', id] },
     }));
     const refused = await writer.addEach(runs);
     expect([...refused.keys()]).toEqual([0]);
@@ -120,6 +122,8 @@ describe('runs written in batches by one script call', () => {
     expect(await conn.exists(keys.run(bad), keys.runEvents(bad))).toBe(0);
     expect(await conn.zscore(keys.runsByTime, bad)).toBeNull();
     expect(await conn.exists(`bull:${nodeQueue('flow-c')}:${nodeJobId(bad, 'flow-c')}`, `bull:${RUNS_QUEUE}:${bad}`)).toBe(0);
+    // The entry written with a run (its audit entry) is there for the stored run only.
+    expect((await conn.xrange('test-audit', '-', '+')).map(([, f]) => f[1])).toEqual([good]);
     expect((await store.get(good))?.status).toBe('queued');
     expect(await conn.exists(`bull:${nodeQueue('flow-c')}:${nodeJobId(good, 'flow-c')}`)).toBe(1);
   });
