@@ -31,7 +31,7 @@ type ScriptName = keyof typeof SCRIPTS;
  */
 const BATCH_SCRIPT = [
   storeNewRunFunctions,
-  ...Object.entries(SCRIPTS).map(([name, s]) => `local function ${name}(KEYS, ARGV)\n${s.content}\nend`),
+  ...Object.entries(SCRIPTS).map(([name, s]) => asLuaFunction(name, s.content)),
   `local scripts = { ${Object.keys(SCRIPTS).map((n) => `${n} = ${n}`).join(', ')} }
 local results = {}
 local i = 1
@@ -72,6 +72,21 @@ while i <= #ARGV do
 end
 return results`,
 ].join('\n');
+
+/**
+ * A BullMQ script as a Lua function of (KEYS, ARGV). Its helper functions (the `-- Includes`
+ * section, before the first top-level statement) are defined once per call of the batch
+ * script, not once per job: ~45 closures per run was a third of the script's time in Redis.
+ * A script laid out otherwise is wrapped whole (correct, slower).
+ */
+function asLuaFunction(name: string, content: string): string {
+  const lines = content.split('\n');
+  const includes = lines.findIndex((l) => /^-- Includes/.test(l));
+  const body = lines.findIndex((l, i) => i > includes && /^[A-Za-z]/.test(l) && !/^(local function|function|end)\b/.test(l));
+  if (includes < 0 || body < 0) return `local function ${name}(KEYS, ARGV)\n${content}\nend`;
+  const header = lines.slice(0, includes).join('\n');
+  return `local ${name}\ndo\nlocal rcall = redis.call\n${lines.slice(includes, body).join('\n')}\n${name} = function(KEYS, ARGV)\n${header}\n${lines.slice(body).join('\n')}\nend\nend`;
+}
 
 type Arg = string | number | Buffer;
 
