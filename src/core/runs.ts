@@ -16,7 +16,7 @@ import { runRequestSchema } from '../planner/run-request.js';
 import type { NodeQueues } from '../queue/node-queues.js';
 import type { RunSubmitter } from '../queue/run-flow.js';
 import { keys } from '../redis/keys.js';
-import { sharedAdder } from '../redis/shared-metrics.js';
+import { seriesLocation } from '../redis/shared-metrics.js';
 import type { RunbookSource } from '../runbooks/catalog.js';
 import { artifactChunks, artifactMeta, type ArtifactMeta } from '../redis/artifacts.js';
 import type { RunStore } from '../runs/store.js';
@@ -57,8 +57,6 @@ export type RunService = ReturnType<typeof createRunService>;
 export function createRunService({ redis, store, submitter, audit, queues, runbooks, limits = DEFAULT_LOAD_LIMITS }: RunServiceOptions) {
   // Submissions arriving together plan on one read of the live nodes.
   const readLiveNodes = sharedInFlight(() => liveNodes(redis));
-  // Their run counters are summed and written together too.
-  const countStarted = sharedAdder(redis);
 
   /** The run, or NotFound (ids are UUIDs: anything else is not looked up). */
   const get = async (id: string): Promise<RunRecord> => {
@@ -110,14 +108,11 @@ export function createRunService({ redis, store, submitter, audit, queues, runbo
         ...(plan.runbook ? { runbook: plan.runbook, params: plan.params } : {}),
         ...(starter.origin ? { origin: starter.origin } : {}),
       };
-      // The audit entry is written with the run, in the same script call: no accepted run goes unaudited.
-      const run = await submitter.submit(starter.origin ? { ...plan, origin: starter.origin } : plan, starter.actor, {
-        stream: keys.audit,
-        fields: (id) => auditFields({ actor: starter.actor, action: 'run.create', subject: id, details }),
+      // The audit entry and the run counter are written with the run, in the same script call: no accepted run goes unaudited.
+      return submitter.submit(starter.origin ? { ...plan, origin: starter.origin } : plan, starter.actor, {
+        entry: { stream: keys.audit, fields: (id) => auditFields({ actor: starter.actor, action: 'run.create', subject: id, details }) },
+        counter: seriesLocation('sherlock_runs_started_total', { runbook: plan.runbook ?? 'ad-hoc' }),
       });
-      // Written with the other submissions of this turn, summed per series.
-      await countStarted([{ name: 'sherlock_runs_started_total', labels: { runbook: plan.runbook ?? 'ad-hoc' } }]);
-      return run;
     },
 
     /** The run with each still-queued node's place in its queue. */

@@ -23,26 +23,39 @@ type ScriptName = keyof typeof SCRIPTS;
 
 /**
  * KEYS[1]: the runs-by-time index (also routes the call on a cluster: every key shares its hash tag).
- * ARGV, per run: its record's arguments (RunStore.newRunArgs), its job count, then per job
- * its BullMQ script name, key count, argument count, keys and arguments; then a stream
- * ('' for none), a field count and the fields of an entry to append (its audit entry).
- * Stores each run, adds its jobs, appends its entry; a run refused on the way is removed
+ * ARGV, per run: its record's arguments (RunStore.newRunArgs); a stream ('' for none), a field
+ * count and the fields of an entry to append (its audit entry); a hash key ('' for none) and
+ * field to add 1 to (its runs-started counter); its job count, then per job its BullMQ script
+ * name, key count, argument count, keys and arguments.
+ * Stores each run, appends its entry, adds its jobs, counts it; a run refused on the way is removed
  * again (its caller hears why), the others stay. Returns per run 'ok' or {err = why}.
  */
 const BATCH_SCRIPT = [
   storeNewRunFunctions,
   ...Object.entries(SCRIPTS).map(([name, s]) => asLuaFunction(name, s.content)),
   `local scripts = { ${Object.keys(SCRIPTS).map((n) => `${n} = ${n}`).join(', ')} }
+local function why(res) return type(res) == 'table' and res.err or tostring(res) end
 local results = {}
 local i = 1
 while i <= #ARGV do
   local runKey, eventsKey, id = ARGV[i], ARGV[i + 1], ARGV[i + 2]
-  local stored, why = pcall(storeNewRun, ARGV, i, KEYS[1])
+  local refused, entryId
+  local stored, res = pcall(storeNewRun, ARGV, i, KEYS[1])
+  if not stored then refused = why(res) end
   i = i + 8 + tonumber(ARGV[i + 7])
+  -- The entry before the jobs: a stream refusing it must not leave jobs of a refused run behind.
+  local stream, nfields = ARGV[i], tonumber(ARGV[i + 1])
+  if not refused and stream ~= '' then
+    local fields = {}
+    for j = 1, nfields do fields[j] = ARGV[i + 1 + j] end
+    local ok, res = pcall(redis.call, 'XADD', stream, '*', unpack(fields))
+    if ok then entryId = res else refused = why(res) end
+  end
+  i = i + 2 + nfields
+  local counterKey, counterField = ARGV[i], ARGV[i + 1]
+  i = i + 2
   local jobs = tonumber(ARGV[i])
   i = i + 1
-  local refused
-  if not stored then refused = type(why) == 'table' and why.err or tostring(why) end
   for _ = 1, jobs do
     local script, nkeys, nargs = scripts[ARGV[i]], tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])
     if not refused then
@@ -50,23 +63,18 @@ while i <= #ARGV do
       for j = 1, nkeys do k[j] = ARGV[i + 2 + j] end
       for j = 1, nargs do a[j] = ARGV[i + 2 + nkeys + j] end
       local ok, res = pcall(script, k, a)
-      if not ok then refused = type(res) == 'table' and res.err or tostring(res)
+      if not ok then refused = why(res)
       elseif type(res) == 'number' and res < 0 then refused = 'BullMQ refused job ' .. a[1] .. ' (code ' .. res .. ')' end
     end
     i = i + 3 + nkeys + nargs
   end
-  local stream, nfields = ARGV[i], tonumber(ARGV[i + 1])
-  if not refused and stream ~= '' then
-    local fields = {}
-    for j = 1, nfields do fields[j] = ARGV[i + 1 + j] end
-    local ok, res = pcall(redis.call, 'XADD', stream, '*', unpack(fields))
-    if not ok then refused = type(res) == 'table' and res.err or tostring(res) end
-  end
-  i = i + 2 + nfields
   if refused then
     forgetRun(runKey, eventsKey, KEYS[1], id)
+    if entryId then redis.call('XDEL', stream, entryId) end
     results[#results + 1] = { err = refused }
   else
+    -- A metric never refuses a run.
+    if counterKey ~= '' then pcall(redis.call, 'HINCRBYFLOAT', counterKey, counterField, 1) end
     results[#results + 1] = 'ok'
   end
 end
@@ -108,6 +116,8 @@ export interface RunWithFlow {
   flow: FlowJob;
   /** A stream entry to append once the run is stored and queued (its audit entry). */
   entry?: { stream: string; fields: string[] };
+  /** A hash field to add 1 to with it (its runs-started counter). */
+  counter?: { key: string; field: string };
 }
 
 export class RunFlowWriter extends FlowProducer {
@@ -118,7 +128,7 @@ export class RunFlowWriter extends FlowProducer {
   /** Stores every run and adds its flow in one script call; errors by run (index), a run not in the map was stored and queued. */
   async addEach(runs: RunWithFlow[]): Promise<Map<number, Error>> {
     const argv: Arg[] = [];
-    for (const { recordArgs, flow, entry } of runs) {
+    for (const { recordArgs, flow, entry, counter } of runs) {
       const entries: FlowJobEntry[] = [];
       await this.addNodes(entries, [flow]);
       const recorder = new ScriptRecorder();
@@ -126,9 +136,9 @@ export class RunFlowWriter extends FlowProducer {
         // Arguments exactly as BullMQ's own flow insert builds them (its Lua reads them positionally).
         await this.backend.addJobToTransaction(recorder as never, entry.jobData, entry.jobId, entry.parentKeyOpts, new QueueKeys(entry.prefix).getKeys(entry.queueName));
       }
-      argv.push(...recordArgs, recorder.calls.length);
+      argv.push(...recordArgs, entry?.stream ?? '', entry?.fields.length ?? 0, ...(entry?.fields ?? []), counter?.key ?? '', counter?.field ?? '');
+      argv.push(recorder.calls.length);
       for (const { name, args } of recorder.calls) argv.push(name, SCRIPTS[name].keys, args.length - SCRIPTS[name].keys, ...args);
-      argv.push(entry?.stream ?? '', entry?.fields.length ?? 0, ...(entry?.fields ?? []));
     }
     const results = (await evalScript(this.redis, BATCH_SCRIPT, [keys.runsByTime], argv)) as unknown[];
     const refused = new Map<number, Error>();

@@ -22,11 +22,12 @@ const MAX_BATCH_NODE_JOBS = 2000;
 
 export { nodeJobId } from './job-ids.js';
 
-/** A stream entry written in the same script call as its run (the audit log's run.create): all or nothing. */
-export interface EntryWithRun {
-  stream: string;
-  /** The entry's fields, given the new run's id. */
-  fields(runId: string): string[];
+/** What is written in the same script call as its run, all or nothing. */
+export interface WithRun {
+  /** A stream entry (the audit log's run.create), its fields given the new run's id. */
+  entry?: { stream: string; fields(runId: string): string[] };
+  /** A counter to add 1 to: a hash field (src/redis/shared-metrics.ts' seriesLocation). */
+  counter?: { key: string; field: string };
 }
 
 interface PendingRun {
@@ -34,7 +35,7 @@ interface PendingRun {
   plan: RunPlan;
   requestedBy: string;
   now: Date;
-  entry?: EntryWithRun;
+  also?: WithRun;
   resolve(record: RunRecord): void;
   reject(err: unknown): void;
 }
@@ -53,10 +54,10 @@ export class RunSubmitter {
     this.flows = new RunFlowWriter(connection);
   }
 
-  /** Stores the run, queues its node jobs and appends `entry`; resolves once all are in Redis. */
-  submit(plan: RunPlan, requestedBy: string, entry?: EntryWithRun): Promise<RunRecord> {
+  /** Stores the run, queues its node jobs and writes `also`; resolves once all are in Redis. */
+  submit(plan: RunPlan, requestedBy: string, also?: WithRun): Promise<RunRecord> {
     return new Promise<RunRecord>((resolve, reject) => {
-      const run = { id: randomUUID(), plan, requestedBy, now: new Date(), ...(entry ? { entry } : {}), resolve, reject };
+      const run = { id: randomUUID(), plan, requestedBy, now: new Date(), ...(also ? { also } : {}), resolve, reject };
       if (!this.batching) return void this.write([run]);
       this.pending.push(run);
       if (!this.writing) {
@@ -90,7 +91,8 @@ export class RunSubmitter {
         batch.map((run, i) => ({
           recordArgs: runs[i]!.args,
           flow: runFlow(run.id, run.plan),
-          ...(run.entry ? { entry: { stream: run.entry.stream, fields: run.entry.fields(run.id) } } : {}),
+          ...(run.also?.entry ? { entry: { stream: run.also.entry.stream, fields: run.also.entry.fields(run.id) } } : {}),
+          ...(run.also?.counter ? { counter: run.also.counter } : {}),
         })),
       );
     } catch (err) {

@@ -2,8 +2,8 @@
 // Redis as RunStore.createMany plus BullMQ's own FlowProducer would: the same
 // job hashes, queue lists, parent dependencies and queue events, and a BullMQ
 // worker finishing the node job releases the run's finalize job. A run whose
-// record cannot be written is refused alone, leaving nothing behind, not even
-// the entry (its audit entry) that goes with it.
+// record or node job cannot be written is refused alone, leaving no record,
+// and neither the entry (its audit entry) nor the count that go with it.
 import { randomUUID } from 'node:crypto';
 import { FlowProducer, Job, Queue, Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -115,6 +115,7 @@ describe('runs written in batches by one script call', () => {
       recordArgs: store.newRunArgs({ id, plan: plan(['flow-c']), requestedBy: 'test', now: new Date(), firstEvent: { type: 'run-queued', nodes: ['flow-c'] } }).args,
       flow: runFlow(id, plan(['flow-c'])),
       entry: { stream: 'test-audit', fields: ['subject', id] },
+      counter: { key: 'test-counters', field: 'started' },
     }));
     const refused = await writer.addEach(runs);
     expect([...refused.keys()]).toEqual([0]);
@@ -124,8 +125,29 @@ describe('runs written in batches by one script call', () => {
     expect(await conn.exists(`bull:${nodeQueue('flow-c')}:${nodeJobId(bad, 'flow-c')}`, `bull:${RUNS_QUEUE}:${bad}`)).toBe(0);
     // The entry written with a run (its audit entry) is there for the stored run only.
     expect((await conn.xrange('test-audit', '-', '+')).map(([, f]) => f[1])).toEqual([good]);
+    expect(await conn.hget('test-counters', 'started')).toBe('1');
     expect((await store.get(good))?.status).toBe('queued');
     expect(await conn.exists(`bull:${nodeQueue('flow-c')}:${nodeJobId(good, 'flow-c')}`)).toBe(1);
+  });
+
+  it('a run whose node job is refused leaves no record, no entry and no count', async () => {
+    const id = randomUUID();
+    // A key of the wrong type where the node queue's wait list goes: BullMQ's LPUSH fails after the entry was appended.
+    const wait = `bull:${nodeQueue('flow-d')}:wait`;
+    await conn.set(wait, 'not a list');
+    const refused = await writer.addEach([
+      {
+        recordArgs: store.newRunArgs({ id, plan: plan(['flow-d']), requestedBy: 'test', now: new Date(), firstEvent: { type: 'run-queued', nodes: ['flow-d'] } }).args,
+        flow: runFlow(id, plan(['flow-d'])),
+        entry: { stream: 'test-audit-d', fields: ['subject', id] },
+        counter: { key: 'test-counters', field: 'started-d' },
+      },
+    ]);
+    expect(refused.get(0)?.message).toMatch(/WRONGTYPE/);
+    expect(await conn.exists(keys.run(id), keys.runEvents(id))).toBe(0);
+    expect(await conn.xlen('test-audit-d')).toBe(0);
+    expect(await conn.hget('test-counters', 'started-d')).toBeNull();
+    await conn.del(wait);
   });
 
   it('a run on thousands of nodes is stored with every node (its fields are written in slices)', async () => {
