@@ -6,6 +6,7 @@
 #ifndef SHERLOCK_BPF_H
 #define SHERLOCK_BPF_H
 
+#include <bpf/bpf_tracing.h> /* ___bpf_ctx_cast, for SHERLOCK_RAW_PROG */
 #include "sherlock.h"
 
 /* Puts a record no map names (a ring buffer's) into the object's BTF, where

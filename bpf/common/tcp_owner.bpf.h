@@ -32,6 +32,7 @@
 #include "sherlock.bpf.h"
 #include "maps.bpf.h"
 #include "fd_socket.bpf.h"
+#include "inet_sock_state.bpf.h"
 
 /* include/linux/socket.h; #defines, so absent from BTF. */
 #define TCP_AF_INET 2
@@ -95,23 +96,20 @@ static __always_inline void tcp_owner_remember(const void *sk)
 		sherlock_count(SHERLOCK_DROP_MAP_FULL); /* its events go unattributed */
 }
 
-SHERLOCK_PROG("tracepoint/sock/inet_sock_set_state", tp_inet_sock_set_state, struct trace_event_raw_inet_sock_set_state *ctx)
+SHERLOCK_RAW_PROG(INET_SOCK_SET_STATE, tp_inet_sock_set_state, struct sock *sk, int oldstate, int newstate)
 {
-	const void *sk = ctx->skaddr;
-	int newstate = ctx->newstate;
-
-	if (ctx->protocol != IPPROTO_TCP)
-		return 0;
 	if (newstate == TCP_SYN_SENT || newstate == TCP_LISTEN) {
-		tcp_owner_remember(sk);
+		if (sock_is_tcp(sk))
+			tcp_owner_remember(sk);
 	} else if (newstate == TCP_CLOSE) {
 		/* An abortive close sets CLOSE before it sends the reset: keep
-		 * the state it was in for tcpreset. */
+		 * the state it was in for tcpreset. Only TCP sockets are in the
+		 * map: no protocol check. */
 		__u64 key = (__u64)sk;
 		struct tcp_owner *owner = bpf_map_lookup_elem(&tcp_owners, &key);
 
 		if (owner)
-			owner->closed_from = ctx->oldstate;
+			owner->closed_from = oldstate;
 	}
 	return 0;
 }

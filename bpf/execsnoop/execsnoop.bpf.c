@@ -39,20 +39,32 @@ struct {
 	__uint(max_entries, 1 << 20); /* user space may resize before load */
 } events SEC(".maps");
 
+/* An exec between syscall entry and exit: the record sent at the exit, and
+ * where the caller passed its path and argv. Nothing is read from the caller
+ * at entry: a freshly forked child has often not touched those pages yet, and
+ * each read of one faults in the kernel before it fails (31 us an exec on
+ * this VM). A successful exec is read from the new image, which is present;
+ * a failed one at its exit, from the caller, whose pages execve has read. */
+struct exec_in_flight {
+	struct execsnoop_exec rec;
+	__u64 filename;
+	__u64 argv;
+};
+
 /* Execs between syscall entry and exit, by the calling thread's tid. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1024);
 	__type(key, __u32);
-	__type(value, struct execsnoop_exec);
+	__type(value, struct exec_in_flight);
 } execs SEC(".maps");
 
-/* A zeroed record to seed execs: the record is too big for the stack. */
+/* A zeroed entry to seed execs: the record is too big for the stack. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct execsnoop_exec);
+	__type(value, struct exec_in_flight);
 } exec_zero SEC(".maps");
 
 /* When each process that exec'd inside the window did so, by tgid. */
@@ -133,7 +145,8 @@ static __always_inline int exec_enter(const char *filename, const char *const *a
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)id, zero = 0;
-	struct execsnoop_exec *e, *tmpl;
+	struct exec_in_flight *in, *tmpl;
+	struct execsnoop_exec *e;
 	struct task_struct *task;
 	long err;
 
@@ -152,10 +165,13 @@ static __always_inline int exec_enter(const char *filename, const char *const *a
 		sherlock_count(SHERLOCK_DROP_MAP_FULL);
 		return 0;
 	}
-	e = bpf_map_lookup_elem(&execs, &tid);
-	if (!e)
+	in = bpf_map_lookup_elem(&execs, &tid);
+	if (!in)
 		return 0;
+	in->filename = (__u64)filename;
+	in->argv = (__u64)argv;
 
+	e = &in->rec;
 	task = (struct task_struct *)bpf_get_current_task();
 	e->hdr.kind = EXECSNOOP_EXEC;
 	e->hdr.pid = id >> 32;
@@ -167,12 +183,6 @@ static __always_inline int exec_enter(const char *filename, const char *const *a
 	e->uid = (__u32)bpf_get_current_uid_gid();
 	e->cgroup_id = bpf_get_current_cgroup_id();
 	bpf_get_current_comm(e->pcomm, sizeof(e->pcomm));
-	/* Read now for a failed exec, whose strings exist only here; a successful
-	 * one replaces both at sched_process_exec. A freshly forked child has
-	 * often not touched the (literal, file-backed) pages they sit in. */
-	if (bpf_probe_read_user_str(e->filename, sizeof(e->filename), filename) < 0)
-		e->partial |= EXECSNOOP_PARTIAL_FILENAME;
-	read_args(e, argv);
 	return 0;
 }
 
@@ -186,11 +196,27 @@ SHERLOCK_PROG("tracepoint/syscalls/sys_enter_execveat", tp_sys_enter_execveat, s
 	return exec_enter((const char *)ctx->args[1], (const char *const *)ctx->args[2]);
 }
 
-/* Filename and argv of a successful exec, from where the kernel copied them,
- * which is present (syscall entry may have found the caller's copy not paged
- * in): the path from the tracepoint (kernel memory), argv from the new image's
- * argument area (the NUL-separated strings of /proc/PID/cmdline), sent whole
- * up to ARGS_SIZE bytes; user space splits it and keeps MAX_ARGS arguments. */
+/* The new image's argv: its pointer array sits on the new stack above argc
+ * (x86-64 ELF start-up layout), its strings in the argument area. NULL when
+ * the layout is not that (a 32-bit image): argv[0] must be arg_start. */
+static __always_inline const char *const *new_image_argv(unsigned long arg_start)
+{
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	const char *const *argv = (const char *const *)(PT_REGS_SP_CORE(regs) + sizeof(long));
+	const char *first = NULL;
+
+	if (bpf_probe_read_user(&first, sizeof(first), &argv[0]) || (unsigned long)first != arg_start)
+		return NULL;
+	return argv;
+}
+
+/* Filename and argv of a successful exec, from where the kernel put them,
+ * which is present: the path from the tracepoint (kernel memory), argv from
+ * the new image (for a #! script: interpreter, script, arguments): its
+ * argument area whole (the NUL-separated strings of /proc/PID/cmdline) when
+ * it fits ARGS_SIZE; past that, each argument cut at ARG_LEN as at a failed
+ * exec's exit, which shows more of a long command line than its first
+ * ARGS_SIZE bytes would (user space keeps MAX_ARGS arguments either way). */
 static __always_inline void read_exec_strings(struct trace_event_raw_sched_process_exec___sherlock *ctx,
 					      struct execsnoop_exec *e)
 {
@@ -199,33 +225,35 @@ static __always_inline void read_exec_strings(struct trace_event_raw_sched_proce
 	__u32 loc = ctx->__data_loc_filename;
 	unsigned long start = BPF_CORE_READ(mm, arg_start);
 	__u64 len = BPF_CORE_READ(mm, arg_end) - start;
-	__u8 cut = 0;
+	const char *const *argv;
 
-	if (bpf_probe_read_kernel_str(e->filename, sizeof(e->filename), (void *)ctx + (loc & 0xffff)) > 0)
-		e->partial &= ~EXECSNOOP_PARTIAL_FILENAME;
-
+	if (bpf_probe_read_kernel_str(e->filename, sizeof(e->filename), (void *)ctx + (loc & 0xffff)) < 0)
+		e->partial |= EXECSNOOP_PARTIAL_FILENAME;
+	e->args_truncated = 0;
 	if (len > EXECSNOOP_ARGS_SIZE) {
-		/* A long command line: the entry-time copy (MAX_ARGS arguments
-		 * of up to ARG_LEN) shows more of it than its first ARGS_SIZE
-		 * bytes would; keep that copy unless its read failed. */
-		if (!(e->partial & EXECSNOOP_PARTIAL_ARGS))
-			return;
+		argv = new_image_argv(start);
+		if (argv) {
+			read_args(e, argv);
+			if (!(e->partial & EXECSNOOP_PARTIAL_ARGS))
+				return;
+			e->partial &= ~EXECSNOOP_PARTIAL_ARGS;
+		}
 		len = EXECSNOOP_ARGS_SIZE;
-		cut = 1;
+		e->args_truncated = 1;
 	}
-	if (len && bpf_probe_read_user(e->args, len, (const void *)start))
-		return; /* keep the entry-time copy, and its partial mark */
+	if (len && bpf_probe_read_user(e->args, len, (const void *)start)) {
+		e->partial |= EXECSNOOP_PARTIAL_ARGS;
+		len = 0;
+	}
 	e->args_size = len;
 	e->args_count = 0; /* user space counts the strings */
-	e->args_truncated = cut;
-	e->partial &= ~EXECSNOOP_PARTIAL_ARGS;
 }
 
 /* The exec succeeded: the new image is in place, the syscall not yet returned. */
 SHERLOCK_PROG("tracepoint/sched/sched_process_exec", tp_sched_process_exec, struct trace_event_raw_sched_process_exec___sherlock *ctx)
 {
 	__u32 pid = ctx->pid, old_pid = ctx->old_pid;
-	struct execsnoop_exec *e;
+	struct exec_in_flight *e;
 	__u64 now;
 
 	e = bpf_map_lookup_elem(&execs, &old_pid);
@@ -245,7 +273,7 @@ SHERLOCK_PROG("tracepoint/sched/sched_process_exec", tp_sched_process_exec, stru
 		if (!e)
 			return 0;
 	}
-	read_exec_strings(ctx, e);
+	read_exec_strings(ctx, &e->rec);
 
 	/* After de_thread pid is the tgid. The latest exec wins: the exit
 	 * belongs to the image that exec installed. */
@@ -255,16 +283,29 @@ SHERLOCK_PROG("tracepoint/sched/sched_process_exec", tp_sched_process_exec, stru
 	return 0;
 }
 
+/* A failed exec: what the caller passed, read now that execve has read it
+ * (its pages are present, unless the exec failed before reaching them). */
+static __always_inline void read_caller_strings(struct exec_in_flight *in)
+{
+	struct execsnoop_exec *e = &in->rec;
+
+	if (bpf_probe_read_user_str(e->filename, sizeof(e->filename), (const char *)in->filename) < 0)
+		e->partial |= EXECSNOOP_PARTIAL_FILENAME;
+	read_args(e, (const char *const *)in->argv);
+}
+
 static __always_inline int exec_exit(struct trace_event_raw_sys_exit *ctx)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct exec_in_flight *in;
 	struct execsnoop_exec *e;
 	__u64 len, *start;
 	__u8 partial;
 
-	e = bpf_map_lookup_elem(&execs, &tid);
-	if (!e)
+	in = bpf_map_lookup_elem(&execs, &tid);
+	if (!in)
 		return 0;
+	e = &in->rec;
 
 	e->retval = (__s32)ctx->ret;
 	if (e->retval < 0) {
@@ -290,6 +331,9 @@ static __always_inline int exec_exit(struct trace_event_raw_sys_exit *ctx)
 		bpf_map_delete_elem(&execs, &tid);
 		return 0;
 	}
+
+	if (e->retval < 0)
+		read_caller_strings(in);
 
 	/* Send only the argument bytes in use. */
 	len = offsetof(struct execsnoop_exec, args) + e->args_size;

@@ -30,27 +30,27 @@ struct execsnoop_exec {
 	__u32 uid;
 	__s32 retval;     /* 0, or -errno for a failed exec */
 	__u64 cgroup_id;
-	__u32 args_count; /* arguments in args read at syscall entry; 0 when args
-	                   * is the exec-time copy (count its NUL-ended strings) */
+	__u32 args_count; /* arguments in args, read one by one; 0 when args is
+	                   * the new image's argument area whole (count its
+	                   * NUL-ended strings) */
 	__u32 args_size;  /* bytes of args used: NUL-separated strings */
-	__u8 args_truncated; /* entry copy: more than MAX_ARGS, an argument cut at
-	                      * ARG_LEN, or unreadable; exec-time copy: cut at
+	__u8 args_truncated; /* one by one: more than MAX_ARGS, an argument cut at
+	                      * ARG_LEN, or unreadable; the area whole: cut at
 	                      * ARGS_SIZE (user space keeps MAX_ARGS of it) */
 	__u8 partial;     /* EXECSNOOP_PARTIAL_* bits: what could not be read */
 	__u8 pad[6];
 	char comm[TASK_COMM_LEN];   /* after exec on success, the caller's otherwise */
 	char pcomm[TASK_COMM_LEN];  /* the caller's comm before exec */
 	/* filename and args: after a successful exec, what the kernel used: the
-	 * path execve got (from sched_process_exec) and the new image's argument
-	 * area, whole arguments (for a #! script: interpreter, script,
-	 * arguments); when that area exceeds ARGS_SIZE, the entry copy if it was
-	 * read. After a failed exec, what execve was passed, read at entry. */
+	 * path execve got (from sched_process_exec) and the new image's argv
+	 * (for a #! script: interpreter, script, arguments). After a failed
+	 * exec, what execve was passed, read at its exit. */
 	char filename[EXECSNOOP_FILENAME_LEN];
 	char args[EXECSNOOP_ARGS_SIZE]; /* only args_size bytes are sent */
 };
 
-/* execsnoop_exec.partial: syscall entry could not read the caller's memory
- * (not paged in: BPF cannot fault it in) and no exec-time copy replaced it. */
+/* execsnoop_exec.partial: the caller's or the new image's memory could not
+ * be read (not paged in: BPF cannot fault it in). */
 #define EXECSNOOP_PARTIAL_FILENAME 1
 #define EXECSNOOP_PARTIAL_ARGS 2
 

@@ -3,8 +3,7 @@
  * log2 histogram (microseconds) per destination, the slowest connects with
  * who made them, and the connects that failed (SYN_SENT -> CLOSE) by error.
  *
- * One classic tracepoint, sock:inet_sock_set_state, read through a local
- * CO-RE flavor of its context.
+ * One tracepoint, sock:inet_sock_set_state, raw (inet_sock_state.bpf.h).
  *
  * Attribution: the ESTABLISHED (and CLOSE) transition often runs in softirq,
  * where the current task is whoever the CPU was running (swapper, ksoftirqd,
@@ -70,8 +69,8 @@ struct {
  * one compare, no atomics, no ring buffer record, nothing for user space to
  * drain. The N slowest overall are among the per-CPU lists (user space takes
  * the top N of their union), so the answer is exact, with no threshold to
- * guess. Programs on one CPU never interleave here: a tracepoint program
- * that would nest on a CPU is skipped by the kernel (bpf_prog_active). */
+ * guess. Runs on one CPU never interleave here: the kernel skips a raw
+ * tracepoint program that would nest in itself on a CPU (prog->active). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
@@ -79,26 +78,16 @@ struct {
 	__type(value, struct tcpconnlat_slowest);
 } slowest SEC(".maps");
 
-static __always_inline bool is_tcp(struct trace_event_raw_inet_sock_set_state___sherlock *ctx)
+static __always_inline void set_dest(const struct sock_addrs *a, struct tcpconnlat_dest *dest)
 {
-	if (bpf_core_field_exists(ctx->protocol))
-		return ctx->protocol == IPPROTO_TCP;
-	return true; /* before the field existed the tracepoint was TCP only */
+	dest->family = a->family;
+	dest->dport = a->dport;
+	__builtin_memcpy(dest->daddr, a->daddr, sizeof(dest->daddr));
 }
 
-static __always_inline void read_dest(struct trace_event_raw_inet_sock_set_state___sherlock *ctx,
-				      struct tcpconnlat_dest *dest)
+static __always_inline int on_syn_sent(struct sock *sk)
 {
-	__u16 family = ctx->family;
-
-	dest->family = family;
-	dest->dport = ctx->dport;
-	read_addr(ctx, family, dest->daddr, false);
-}
-
-static __always_inline int on_syn_sent(struct trace_event_raw_inet_sock_set_state___sherlock *ctx)
-{
-	__u64 id, sk = (__u64)ctx->skaddr;
+	__u64 id, key = (__u64)sk;
 	struct connect_start start;
 
 	if (!sherlock_current_selected())
@@ -109,7 +98,7 @@ static __always_inline int on_syn_sent(struct trace_event_raw_inet_sock_set_stat
 	start.pid = id >> 32;
 	start.tid = (__u32)id;
 	bpf_get_current_comm(start.comm, sizeof(start.comm));
-	if (bpf_map_update_elem(&connects, &sk, &start, BPF_ANY))
+	if (bpf_map_update_elem(&connects, &key, &start, BPF_ANY))
 		sherlock_count(SHERLOCK_DROP_MAP_FULL);
 	return 0;
 }
@@ -134,13 +123,12 @@ static long scan_slot(__u32 i, struct scan_state *st)
 	return 0;
 }
 
-static __always_inline void keep_if_slow(struct trace_event_raw_inet_sock_set_state___sherlock *ctx,
-					 struct connect_start *start, __u64 latency_ns, __u64 now)
+static __always_inline void keep_if_slow(const struct sock_addrs *a, struct connect_start *start, __u64 latency_ns,
+					 __u64 now)
 {
 	struct scan_state st = { .min_ns = ~0ULL };
 	struct tcpconnlat_connect *e;
 	__u32 zero = 0, idx, n = slowest_n;
-	__u16 family;
 
 	if (n == 0)
 		return;
@@ -153,33 +141,31 @@ static __always_inline void keep_if_slow(struct trace_event_raw_inet_sock_set_st
 	if (idx >= TCPCONNLAT_SLOWEST_MAX)
 		return;
 	e = &st.top->e[idx];
-	family = ctx->family;
 	e->latency_ns = latency_ns;
 	e->ts_ns = now;
 	e->cgroup_id = start->cgroup_id;
 	e->pid = start->pid;
 	e->tid = start->tid;
 	__builtin_memcpy(e->comm, start->comm, sizeof(e->comm));
-	e->family = family;
-	e->sport = ctx->sport;
-	e->dport = ctx->dport;
-	__builtin_memset(e->saddr, 0, sizeof(e->saddr));
-	__builtin_memset(e->daddr, 0, sizeof(e->daddr));
-	read_addr(ctx, family, e->saddr, true);
-	read_addr(ctx, family, e->daddr, false);
+	e->family = a->family;
+	e->sport = a->sport;
+	e->dport = a->dport;
+	__builtin_memcpy(e->saddr, a->saddr, sizeof(e->saddr));
+	__builtin_memcpy(e->daddr, a->daddr, sizeof(e->daddr));
 	bpf_loop(n, scan_slot, &st, 0);
 	st.top->min_ns = st.min_ns;
 	st.top->min_idx = st.min_idx;
 }
 
-static __always_inline void on_established(struct trace_event_raw_inet_sock_set_state___sherlock *ctx,
-					   struct connect_start *start, __u64 now)
+static __always_inline void on_established(struct sock *sk, struct connect_start *start, __u64 now)
 {
 	struct tcpconnlat_dest dest = {};
 	struct sherlock_hist *hist;
+	struct sock_addrs a;
 	__u64 latency_ns = now - start->ts_ns;
 
-	read_dest(ctx, &dest);
+	read_sock_addrs(sk, &a);
+	set_dest(&a, &dest);
 	hist = bpf_map_lookup_elem(&dest_hists, &dest);
 	if (!hist) {
 		struct sherlock_hist zero = {}; /* zeroed only on a miss */
@@ -190,17 +176,17 @@ static __always_inline void on_established(struct trace_event_raw_inet_sock_set_
 	}
 	if (hist)
 		sherlock_hist_add(hist, latency_ns / 1000);
-	keep_if_slow(ctx, start, latency_ns, now);
+	keep_if_slow(&a, start, latency_ns, now);
 }
 
-static __always_inline void on_failed(struct trace_event_raw_inet_sock_set_state___sherlock *ctx,
-				      struct connect_start *start)
+static __always_inline void on_failed(struct sock *sk, struct connect_start *start)
 {
-	struct sock *sk = (struct sock *)ctx->skaddr;
 	struct tcpconnlat_fail_key key = {};
 	struct tcpconnlat_fail *fail, zero = {};
+	struct sock_addrs a;
 
-	read_dest(ctx, &key.dest);
+	read_sock_addrs(sk, &a);
+	set_dest(&a, &key.dest);
 	/* Set before the state change by tcp_reset (ECONNREFUSED), the
 	 * retransmit timer (ETIMEDOUT) and ICMP errors (EHOSTUNREACH, ...);
 	 * 0 when the owner closed the socket while it was connecting. */
@@ -215,37 +201,35 @@ static __always_inline void on_failed(struct trace_event_raw_inet_sock_set_state
 	__builtin_memcpy(fail->comm, start->comm, sizeof(fail->comm));
 }
 
-SHERLOCK_PROG("tracepoint/sock/inet_sock_set_state", tp_inet_sock_set_state, struct trace_event_raw_inet_sock_set_state___sherlock *ctx)
+SHERLOCK_RAW_PROG(INET_SOCK_SET_STATE, tp_inet_sock_set_state, struct sock *sk, int oldstate, int newstate)
 {
-	int oldstate = ctx->oldstate, newstate = ctx->newstate;
 	struct connect_start *start;
-	__u64 sk, now;
+	__u64 key, now;
 
 	/* Most transitions are none of ours: leave at once. */
 	if (newstate != TCP_SYN_SENT && oldstate != TCP_SYN_SENT)
 		return 0;
-	if (!is_tcp(ctx))
+	if (!sock_is_tcp(sk))
 		return 0;
 	if (newstate == TCP_SYN_SENT)
-		return on_syn_sent(ctx);
+		return on_syn_sent(sk);
 
-	/* The kernel skips a tracepoint program that would run nested in
-	 * another BPF program on the same CPU (a softirq interrupting one;
-	 * counted in the program's recursion_misses, which user space
+	/* The kernel skips a run that would nest in this program on the same
+	 * CPU (a softirq interrupting it; counted in the program's recursion_misses, which user space
 	 * reports). A connect whose ESTABLISHED was skipped so keeps its
 	 * entry until its socket's memory is reused by a later connect, whose
 	 * SYN_SENT overwrites it: not worth a lookup on every transition. */
-	sk = (__u64)ctx->skaddr;
-	start = bpf_map_lookup_elem(&connects, &sk);
+	key = (__u64)sk;
+	start = bpf_map_lookup_elem(&connects, &key);
 	if (!start)
 		return 0; /* not selected, or started before the capture */
 	/* Read everything before the delete frees the entry for reuse. */
 	now = bpf_ktime_get_ns();
 	if (newstate == TCP_ESTABLISHED)
-		on_established(ctx, start, now);
+		on_established(sk, start, now);
 	else if (newstate == TCP_CLOSE)
-		on_failed(ctx, start);
+		on_failed(sk, start);
 	/* SYN_SENT -> SYN_RECV (simultaneous open) is not measured. */
-	bpf_map_delete_elem(&connects, &sk);
+	bpf_map_delete_elem(&connects, &key);
 	return 0;
 }

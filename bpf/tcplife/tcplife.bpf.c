@@ -4,7 +4,7 @@
  * tcp_sock.bytes_received, read with CO-RE at the transition to TCP_CLOSE).
  * Records are laid out in tcplife.h.
  *
- * One classic tracepoint, sock:inet_sock_set_state. A connection is tracked
+ * One tracepoint, sock:inet_sock_set_state, raw (inet_sock_state.bpf.h). A connection is tracked
  * from the first state change that opens it, by socket address, in the
  * bounded hash `conns`; connections opened before the capture are not
  * reported (their start and owner were not seen).
@@ -65,13 +65,6 @@ static __always_inline bool any_filter(void)
 	return filter_by_tgid || filter_cgroup_id || filter_uid != (__u32)-1 || filter_comm[0];
 }
 
-static __always_inline bool is_tcp(struct trace_event_raw_inet_sock_set_state___sherlock *ctx)
-{
-	if (bpf_core_field_exists(ctx->protocol))
-		return ctx->protocol == IPPROTO_TCP;
-	return true; /* before the field existed the tracepoint was TCP only */
-}
-
 static __always_inline void set_owner(struct conn *c)
 {
 	__u64 id = bpf_get_current_pid_tgid();
@@ -128,13 +121,12 @@ static __always_inline __u64 payload_received(struct tcp_sock *tp)
 	return received;
 }
 
-static __always_inline void emit(struct trace_event_raw_inet_sock_set_state___sherlock *ctx,
-				 struct conn *c, int oldstate)
+static __always_inline void emit(struct sock *sk, struct conn *c, int oldstate)
 {
-	struct tcp_sock *tp = (struct tcp_sock *)ctx->skaddr;
+	struct tcp_sock *tp = (struct tcp_sock *)sk;
 	struct tcplife_event *e;
 	__u64 now = bpf_ktime_get_ns();
-	__u16 family;
+	struct sock_addrs a;
 
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
@@ -149,38 +141,33 @@ static __always_inline void emit(struct trace_event_raw_inet_sock_set_state___sh
 	e->cgroup_id = c->cgroup_id;
 	e->pid = c->pid;
 	e->tid = c->tid;
-	family = ctx->family;
-	e->family = family;
-	e->lport = ctx->sport;
-	e->rport = ctx->dport;
+	read_sock_addrs(sk, &a);
+	e->family = a.family;
+	e->lport = a.sport;
+	e->rport = a.dport;
 	e->flags = c->flags;
 	e->oldstate = oldstate;
 	__builtin_memset(e->pad, 0, sizeof(e->pad));
 	__builtin_memcpy(e->comm, c->comm, sizeof(e->comm));
-	__builtin_memset(e->laddr, 0, sizeof(e->laddr));
-	__builtin_memset(e->raddr, 0, sizeof(e->raddr));
-	read_addr(ctx, family, e->laddr, true);
-	read_addr(ctx, family, e->raddr, false);
+	__builtin_memcpy(e->laddr, a.saddr, sizeof(e->laddr));
+	__builtin_memcpy(e->raddr, a.daddr, sizeof(e->raddr));
 	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
 }
 
-SHERLOCK_PROG("tracepoint/sock/inet_sock_set_state", tp_inet_sock_set_state, struct trace_event_raw_inet_sock_set_state___sherlock *ctx)
+SHERLOCK_RAW_PROG(INET_SOCK_SET_STATE, tp_inet_sock_set_state, struct sock *sk, int oldstate, int newstate)
 {
-	int oldstate = ctx->oldstate, newstate = ctx->newstate;
-	__u64 sk = (__u64)ctx->skaddr;
+	__u64 key = (__u64)sk;
 	struct conn *c;
 
-	if (!is_tcp(ctx))
-		return 0;
-
+	/* Other protocols' sockets never enter conns: only the opens check. */
 	if (newstate == TCP_SYN_SENT) {
 		struct conn start = { .flags = TCPLIFE_ACTIVE };
 
-		if (!sherlock_current_selected())
+		if (!sock_is_tcp(sk) || !sherlock_current_selected())
 			return 0;
 		start.start_ns = bpf_ktime_get_ns();
 		set_owner(&start);
-		if (bpf_map_update_elem(&conns, &sk, &start, BPF_ANY))
+		if (bpf_map_update_elem(&conns, &key, &start, BPF_ANY))
 			sherlock_count(SHERLOCK_DROP_MAP_FULL);
 		return 0;
 	}
@@ -188,22 +175,23 @@ SHERLOCK_PROG("tracepoint/sock/inet_sock_set_state", tp_inet_sock_set_state, str
 		/* A child of a listener, in softirq: no owner to read yet. */
 		struct conn start = { .flags = TCPLIFE_PASSIVE | TCPLIFE_OWNER_UNKNOWN };
 
+		if (!sock_is_tcp(sk))
+			return 0;
 		start.start_ns = bpf_ktime_get_ns();
-		if (bpf_map_update_elem(&conns, &sk, &start, BPF_ANY))
+		if (bpf_map_update_elem(&conns, &key, &start, BPF_ANY))
 			sherlock_count(SHERLOCK_DROP_MAP_FULL);
 		return 0;
 	}
-
 	/* The rest matter only where an owner may be named, or at the end:
 	 * ESTABLISHED is told by the state it closes from (below). */
 	if (newstate != TCP_CLOSE && newstate != TCP_FIN_WAIT1 && newstate != TCP_LAST_ACK)
 		return 0;
-	c = bpf_map_lookup_elem(&conns, &sk);
+	c = bpf_map_lookup_elem(&conns, &key);
 	if (!c)
 		return 0;
-	if ((c->flags & TCPLIFE_OWNER_UNKNOWN) && in_owner_syscall((struct sock *)sk, newstate)) {
+	if ((c->flags & TCPLIFE_OWNER_UNKNOWN) && in_owner_syscall(sk, newstate)) {
 		if (!sherlock_current_selected()) {
-			bpf_map_delete_elem(&conns, &sk);
+			bpf_map_delete_elem(&conns, &key);
 			return 0;
 		}
 		set_owner(c);
@@ -214,11 +202,11 @@ SHERLOCK_PROG("tracepoint/sock/inet_sock_set_state", tp_inet_sock_set_state, str
 	/* Any state but these is past the handshake. Inferred here rather
 	 * than at the ESTABLISHED transition: one lookup less per connection,
 	 * and right even when the kernel skipped that run (a softirq nested
-	 * in another BPF program on the CPU: recursion_misses). */
+	 * in this program on the CPU: recursion_misses). */
 	if (oldstate != TCP_SYN_SENT && oldstate != TCP_SYN_RECV)
 		c->flags |= TCPLIFE_ESTABLISHED;
 	if (!(c->flags & TCPLIFE_OWNER_UNKNOWN) || !any_filter())
-		emit(ctx, c, oldstate);
-	bpf_map_delete_elem(&conns, &sk);
+		emit(sk, c, oldstate);
+	bpf_map_delete_elem(&conns, &key);
 	return 0;
 }

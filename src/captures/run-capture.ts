@@ -225,7 +225,9 @@ function parseParams<P>(def: CaptureDefinition<P, unknown>, input: unknown): P {
 
 /**
  * Sleeps until the duration ends, the signal aborts or the BPF cost goes over
- * its budget, draining every tick. Returns how it ended.
+ * its budget, draining every tick. Returns how it ended. A tick that throws (a
+ * decoder meeting a record it cannot read) fails this capture, not the process
+ * and the other captures of the run.
  */
 function waitAndDrain(
   request: CaptureRequest,
@@ -235,30 +237,47 @@ function waitAndDrain(
 ): Promise<'done' | 'cancelled' | CaptureStop> {
   const { durationMs, signal, onProgress } = request;
   const start = monoNow();
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     let lastProgress = -Infinity;
-    const finish = (how: 'done' | 'cancelled' | CaptureStop) => {
+    const end = () => {
       clearInterval(ticker);
       clearInterval(sampler);
       clearTimeout(deadline);
       signal?.removeEventListener('abort', onAbort);
+    };
+    const finish = (how: 'done' | 'cancelled' | CaptureStop) => {
+      end();
       resolve(how);
     };
-    const onAbort = () => finish('cancelled');
-    const sampler = setInterval(() => {
-      const stop = meter?.sample();
-      if (stop) finish(stop);
-    }, CPU_BUDGET_SAMPLE_MS);
-    if (!meter) clearInterval(sampler);
-    const ticker = setInterval(() => {
-      collector.poll?.();
-      deliver?.();
-      const elapsed = elapsedMs(start);
-      if (onProgress && elapsed - lastProgress >= PROGRESS_INTERVAL_MS) {
-        lastProgress = elapsed;
-        onProgress({ elapsedMs: elapsed, remainingMs: Math.max(0, durationMs - elapsed) });
+    const guarded = (tick: () => void) => () => {
+      try {
+        tick();
+      } catch (err) {
+        end();
+        reject(err as Error);
       }
-    }, DRAIN_INTERVAL_MS);
+    };
+    const onAbort = () => finish('cancelled');
+    const sampler = setInterval(
+      guarded(() => {
+        const stop = meter?.sample();
+        if (stop) finish(stop);
+      }),
+      CPU_BUDGET_SAMPLE_MS,
+    );
+    if (!meter) clearInterval(sampler);
+    const ticker = setInterval(
+      guarded(() => {
+        collector.poll?.();
+        deliver?.();
+        const elapsed = elapsedMs(start);
+        if (onProgress && elapsed - lastProgress >= PROGRESS_INTERVAL_MS) {
+          lastProgress = elapsed;
+          onProgress({ elapsedMs: elapsed, remainingMs: Math.max(0, durationMs - elapsed) });
+        }
+      }),
+      DRAIN_INTERVAL_MS,
+    );
     const deadline = setTimeout(() => finish('done'), durationMs);
     if (signal?.aborted) return finish('cancelled');
     signal?.addEventListener('abort', onAbort, { once: true });

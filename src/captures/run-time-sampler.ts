@@ -4,6 +4,7 @@
 // timed runs' mean times every run. A flip is one map write; the kernel's own
 // stats switch patched every BPF dispatch site (~6 ms of CPU at each start).
 import type { BpfObject } from '../libbpf/index.js';
+import { recordLayout } from './records.js';
 
 export const TIMING_PERIOD_MS = 2000;
 // Timed, a run pays two clock reads (sched_clock was 4% of a traced connect
@@ -13,6 +14,9 @@ export const TIMING_ON_MS = 100;
 const TIMING_MAP = 'sherlock_timing';
 const RUN_TIME_MAP = 'sherlock_run_time';
 const KEY_ZERO = Buffer.alloc(4);
+
+/** struct sherlock_run_time (bpf/common/sherlock.h), one per CPU. */
+export const runTimeLayout = recordLayout('sherlock_run_time', 24, { ns: 0, runs: 8, timed_runs: 16 });
 
 /** Run time and runs of one object's programs, counted and extrapolated. */
 export interface RunTimeEstimate {
@@ -33,9 +37,10 @@ function readCounters(object: BpfObject): Counters {
   const map = object.map(RUN_TIME_MAP);
   const value = map.lookup(KEY_ZERO);
   for (const cpu of value ? map.perCpuValues(value) : []) {
-    counters.ns += Number(cpu.readBigUInt64LE(0));
-    counters.runs += Number(cpu.readBigUInt64LE(8));
-    counters.timedRuns += Number(cpu.readBigUInt64LE(16));
+    const at = runTimeLayout.offsets;
+    counters.ns += Number(cpu.readBigUInt64LE(at.ns));
+    counters.runs += Number(cpu.readBigUInt64LE(at.runs));
+    counters.timedRuns += Number(cpu.readBigUInt64LE(at.timed_runs));
   }
   return counters;
 }

@@ -2,7 +2,7 @@
 // (AOF on) under the state dir. Stopped with the process that started it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createLogger } from '../util/logger.js';
@@ -73,7 +73,8 @@ export async function startEmbeddedRedis(options: EmbeddedRedisOptions): Promise
     args.push('--aclfile', aclFile);
   }
   args.push(...(options.extraArgs ?? []));
-  const child = spawn(options.binary ?? 'redis-server', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const [command, commandArgs] = diesWithUs(options.binary ?? 'redis-server', args);
+  const child = spawn(command, commandArgs, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -89,6 +90,16 @@ export async function startEmbeddedRedis(options: EmbeddedRedisOptions): Promise
     },
   };
 }
+
+/**
+ * Runs redis-server under setpriv --pdeathsig: it gets SIGTERM (and fsyncs its AOF)
+ * when this process ends by any path, an uncaught error or SIGKILL too, not only
+ * through stop(). Without setpriv (util-linux), stop() is the only way.
+ */
+function diesWithUs(binary: string, args: string[]): [string, string[]] {
+  return existsSync(SETPRIV) ? [SETPRIV, ['--pdeathsig', 'TERM', binary, ...args]] : [binary, args];
+}
+const SETPRIV = '/usr/bin/setpriv';
 
 async function waitForPort(port: number, child: ChildProcess, stderr: () => string): Promise<void> {
   const { connect } = await import('node:net');

@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import type { CaptureDefinition } from '../../src/captures/capture.js';
 import { recordLayout } from '../../src/captures/records.js';
 import { captures } from '../../src/captures/registry.js';
+import { runTimeLayout } from '../../src/captures/run-time-sampler.js';
 import { bpfObjectPath, projectRoot } from '../../src/util/paths.js';
 import { layoutMismatches, ObjectBtf } from '../helpers/btf-layout.js';
 
@@ -32,6 +33,10 @@ describe("record layouts against the objects' BTF", () => {
       it('every record its decoder reads matches the struct in the object (size, offsets, array lengths)', () => {
         const btf = objectBtf(d);
         expect((d.records ?? []).flatMap((layout) => layoutMismatches(btf, layout))).toEqual([]);
+      });
+
+      it('its programs count their runs in struct sherlock_run_time as run-time-sampler reads it', () => {
+        expect(layoutMismatches(objectBtf(d), runTimeLayout)).toEqual([]);
       });
 
       it(`declares a layout for every struct of bpf/${d.name}/${d.name}.h`, () => {
