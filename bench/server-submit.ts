@@ -118,7 +118,10 @@ export async function serverSubmit(): Promise<void> {
       // Warm-up runs included: per 202 of the window is a slight overestimate. Script time includes the commands it calls.
       const perRun = (n: number) => n / Math.max(1, ok64);
       const top = [...commands].sort((a, b) => b[1].usec - a[1].usec).slice(0, 6);
-      kv(`Redis commands per run (${CONCURRENCY.at(-1)} clients)`, top.map(([c, v]) => `${c} ${perRun(v.calls).toFixed(2)}× ${perRun(v.usec).toFixed(0)} µs`).join(', '));
+      kv(
+        `Redis commands per run (${CONCURRENCY.at(-1)} clients)`,
+        top.map(([c, v]) => `${c} ${perRun(v.calls).toFixed(2)}× ${perRun(v.usec).toFixed(0)} µs`).join(', '),
+      );
     }
 
     accepted += await submitBatching(stack.redis.url, stack.redis.process.pid!, SINK, body);

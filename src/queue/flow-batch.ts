@@ -33,7 +33,9 @@ type ScriptName = keyof typeof SCRIPTS;
 const BATCH_SCRIPT = [
   storeNewRunFunctions,
   ...Object.entries(SCRIPTS).map(([name, s]) => asLuaFunction(name, s.content)),
-  `local scripts = { ${Object.keys(SCRIPTS).map((n) => `${n} = ${n}`).join(', ')} }
+  `local scripts = { ${Object.keys(SCRIPTS)
+    .map((n) => `${n} = ${n}`)
+    .join(', ')} }
 local function why(res) return type(res) == 'table' and res.err or tostring(res) end
 local results = {}
 local i = 1
@@ -134,7 +136,13 @@ export class RunFlowWriter extends FlowProducer {
       const recorder = new ScriptRecorder();
       for (const entry of entries) {
         // Arguments exactly as BullMQ's own flow insert builds them (its Lua reads them positionally).
-        await this.backend.addJobToTransaction(recorder as never, entry.jobData, entry.jobId, entry.parentKeyOpts, new QueueKeys(entry.prefix).getKeys(entry.queueName));
+        await this.backend.addJobToTransaction(
+          recorder as never,
+          entry.jobData,
+          entry.jobId,
+          entry.parentKeyOpts,
+          new QueueKeys(entry.prefix).getKeys(entry.queueName),
+        );
       }
       argv.push(...recordArgs, entry?.stream ?? '', entry?.fields.length ?? 0, ...(entry?.fields ?? []), counter?.key ?? '', counter?.field ?? '');
       argv.push(recorder.calls.length);

@@ -89,7 +89,17 @@ export class RunStore {
   newRunArgs(run: NewRun): { record: RunRecord; args: string[] } {
     const { record, fields, firstEvent } = newRunWrites(run);
     const flat = Object.entries(fields).flat();
-    const args = [keys.run(run.id), keys.runEvents(run.id), run.id, String(run.now.getTime()), firstEvent ?? '', String(this.options.retentionSeconds), String(EVENTS_MAX), String(flat.length), ...flat];
+    const args = [
+      keys.run(run.id),
+      keys.runEvents(run.id),
+      run.id,
+      String(run.now.getTime()),
+      firstEvent ?? '',
+      String(this.options.retentionSeconds),
+      String(EVENTS_MAX),
+      String(flat.length),
+      ...flat,
+    ];
     return { record, args };
   }
 

@@ -65,7 +65,12 @@ describe('runs written in batches by one script call', () => {
     const nodes = ['flow-a', 'flow-b'];
     const batched = randomUUID();
     const reference = randomUUID();
-    const refused = await writer.addEach([{ recordArgs: store.newRunArgs({ id: batched, plan: plan(nodes), requestedBy: 'test', now: new Date(), firstEvent: { type: 'run-queued', nodes } }).args, flow: runFlow(batched, plan(nodes)) }]);
+    const refused = await writer.addEach([
+      {
+        recordArgs: store.newRunArgs({ id: batched, plan: plan(nodes), requestedBy: 'test', now: new Date(), firstEvent: { type: 'run-queued', nodes } }).args,
+        flow: runFlow(batched, plan(nodes)),
+      },
+    ]);
     expect(refused.size).toBe(0);
     await store.create(reference, plan(nodes), 'test', new Date(), { type: 'run-queued', nodes });
     await stock.add(runFlow(reference, plan(nodes)));
@@ -73,7 +78,9 @@ describe('runs written in batches by one script call', () => {
     // The records: same fields, same first event, both listed by time.
     const [a, b] = await Promise.all([store.get(batched), store.get(reference)]);
     expect({ ...a, id: 'RUN', createdAt: 'T' }).toEqual({ ...b, id: 'RUN', createdAt: 'T' });
-    const firstEvents = await Promise.all([batched, reference].map(async (id) => JSON.parse((await conn.xrange(keys.runEvents(id), '-', '+'))[0]![1][1]!).type));
+    const firstEvents = await Promise.all(
+      [batched, reference].map(async (id) => JSON.parse((await conn.xrange(keys.runEvents(id), '-', '+'))[0]![1][1]!).type),
+    );
     expect(firstEvents).toEqual(['run-queued', 'run-queued']);
     expect(await conn.zscore(keys.runsByTime, batched)).not.toBeNull();
     expect(await conn.ttl(keys.run(batched))).toBeGreaterThan(500);
@@ -81,7 +88,9 @@ describe('runs written in batches by one script call', () => {
     // The jobs: same hashes, same places in their queues, same parent dependencies and events.
     expect(await jobFields(RUNS_QUEUE, batched, batched)).toEqual(await jobFields(RUNS_QUEUE, reference, reference));
     for (const node of nodes) {
-      expect(await jobFields(nodeQueue(node), nodeJobId(batched, node), batched)).toEqual(await jobFields(nodeQueue(node), nodeJobId(reference, node), reference));
+      expect(await jobFields(nodeQueue(node), nodeJobId(batched, node), batched)).toEqual(
+        await jobFields(nodeQueue(node), nodeJobId(reference, node), reference),
+      );
       expect(await eventsOf(nodeQueue(node), batched)).toEqual(await eventsOf(nodeQueue(node), reference));
       expect(await queue(nodeQueue(node)).getWaiting()).toHaveLength(2);
     }
@@ -112,7 +121,8 @@ describe('runs written in batches by one script call', () => {
     // A key of the wrong type where the bad run's record goes: its HSET fails inside the script.
     await conn.set(keys.run(bad), 'not a hash');
     const runs = [bad, good].map((id) => ({
-      recordArgs: store.newRunArgs({ id, plan: plan(['flow-c']), requestedBy: 'test', now: new Date(), firstEvent: { type: 'run-queued', nodes: ['flow-c'] } }).args,
+      recordArgs: store.newRunArgs({ id, plan: plan(['flow-c']), requestedBy: 'test', now: new Date(), firstEvent: { type: 'run-queued', nodes: ['flow-c'] } })
+        .args,
       flow: runFlow(id, plan(['flow-c'])),
       entry: { stream: 'test-audit', fields: ['subject', id] },
       counter: { key: 'test-counters', field: 'started' },
@@ -137,7 +147,13 @@ describe('runs written in batches by one script call', () => {
     await conn.set(wait, 'not a list');
     const refused = await writer.addEach([
       {
-        recordArgs: store.newRunArgs({ id, plan: plan(['flow-d']), requestedBy: 'test', now: new Date(), firstEvent: { type: 'run-queued', nodes: ['flow-d'] } }).args,
+        recordArgs: store.newRunArgs({
+          id,
+          plan: plan(['flow-d']),
+          requestedBy: 'test',
+          now: new Date(),
+          firstEvent: { type: 'run-queued', nodes: ['flow-d'] },
+        }).args,
         flow: runFlow(id, plan(['flow-d'])),
         entry: { stream: 'test-audit-d', fields: ['subject', id] },
         counter: { key: 'test-counters', field: 'started-d' },
