@@ -54,14 +54,16 @@ export class TokenStore {
   }
 
   async verify(secret: string): Promise<TokenRecord | undefined> {
-    // Cached by the secret itself: hashing it on every request was ~4% of a busy API's CPU.
-    const cached = this.cache.get(secret);
+    // Cached by the hash, not the secret (~4% of a busy API's CPU): a heap dump or core file
+    // of the API then holds no usable token.
+    const key = hash(secret);
+    const cached = this.cache.get(key);
     if (this.cacheEnabled && cached && cached.until > Date.now()) return cached.record;
-    const text = await this.redis.hget(keys.tokens, hash(secret));
+    const text = await this.redis.hget(keys.tokens, key);
     const parsed = text ? (JSON.parse(text) as TokenRecord) : undefined;
     const record = parsed && !parsed.revokedAt ? parsed : undefined;
     if (this.cache.size > 10_000) this.cache.clear();
-    if (this.cacheEnabled) this.cache.set(secret, { record, until: Date.now() + CACHE_MS });
+    if (this.cacheEnabled) this.cache.set(key, { record, until: Date.now() + CACHE_MS });
     return record;
   }
 
