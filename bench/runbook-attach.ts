@@ -10,6 +10,7 @@ import { captures } from '../src/captures/registry.js';
 import { runCapture } from '../src/captures/run-capture.js';
 import { WarmPool } from '../src/captures/warm-pool.js';
 import { fmtMs, kv, max, median, min, msSince, numericColumns, percentile, section, table, verdict } from './report.js';
+import { paramsSchema } from '../src/captures/params-schema.js';
 
 const LATENCY_RUNBOOK = ['tcpconnlat', 'tcpretrans', 'profile', 'execsnoop', 'filetop'];
 const RUNS = 10;
@@ -88,7 +89,7 @@ export async function runbookAttach(): Promise<void> {
   try {
     const settings = LATENCY_RUNBOOK.map((name) => {
       const def = captures.get(name)!;
-      return { def, params: def.params.parse({}) as unknown, target: { description: 'all processes' } };
+      return { def, params: paramsSchema(def).parse({}) as unknown, target: { description: 'all processes' } };
     });
     const loadBefore = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
     const t0 = process.hrtime.bigint();

@@ -44,6 +44,13 @@ function baselineServer(): Promise<{ url: string; server: ServerType }> {
   });
 }
 
+/** INFO commandstats as calls and µs per command. */
+function commandStats(info: string): Map<string, { calls: number; usec: number }> {
+  const stats = new Map<string, { calls: number; usec: number }>();
+  for (const m of info.matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)) stats.set(m[1]!, { calls: Number(m[2]), usec: Number(m[3]) });
+  return stats;
+}
+
 const ok = (r: LoadReport) => r.statuses['202'] ?? 0;
 const rate = (r: LoadReport) => (ok(r) * 1000) / r.measuredMs;
 
@@ -62,19 +69,24 @@ export async function serverSubmit(): Promise<void> {
     if (probe.status !== 202) throw new Error(`POST /v1/runs answered ${probe.status}: ${await probe.text()}`);
 
     note(`load: a separate node process, N keep-alive clients, ${WARMUP_MS} ms warm-up then ${MEASURE_MS} ms measured per row`);
-    note(`API: token check, zod, live nodes, run record + BullMQ flow (finalize parent + 1 child) + event + audit in Redis`);
+    note(`API: token check, zod, live nodes, run record + BullMQ flow (finalize parent + 1 child) + event + audit in Redis (one script call per batch)`);
     const rows: string[][] = [];
     let best = 0;
     let accepted = 1; // the probe
     let bad = 0;
     const apiCpu: number[] = [];
     const redisCpu: number[] = [];
+    let commands: Map<string, { calls: number; usec: number }> | undefined;
+    let ok64 = 0;
     for (const concurrency of CONCURRENCY) {
+      const last = concurrency === CONCURRENCY.at(-1);
+      if (last) await stack.conn.config('RESETSTAT');
       const cpu0 = process.cpuUsage();
       const redis0 = processCpuMs(stack.redis.process.pid!);
       const api = await loadFromChild({ url: `${stack.api.url}/v1/runs`, token: stack.token, body, concurrency, warmupMs: WARMUP_MS, durationMs: MEASURE_MS });
       const cpu = process.cpuUsage(cpu0);
       const redisMs = processCpuMs(stack.redis.process.pid!) - redis0;
+      if (last) commands = commandStats(await stack.conn.info('commandstats'));
       const base = await loadFromChild({ url: `${baseline.url}/v1/runs`, body, concurrency, warmupMs: WARMUP_MS, durationMs: MEASURE_MS });
       // Every request of the window counts once; the warm-up's too, for the Redis cross-check below.
       const sent = Object.values(api.statuses).reduce((a, b) => a + b, 0);
@@ -95,12 +107,22 @@ export async function serverSubmit(): Promise<void> {
         fmtRatio(rate(api) / rate(base)),
       ]);
       accepted += ok(api);
+      if (last) ok64 = ok(api);
     }
     section('authenticated POST /v1/runs (real API, real Redis) vs a plain hono route in the same process');
     table(['clients', 'runs/s', 'p50', 'p99', 'plain req/s', 'p50', 'p99', 'runs/plain'], rows, numericColumns(8));
     kv('API process CPU per run', CONCURRENCY.map((c, i) => `${c}: ${apiCpu[i]!.toFixed(0)} µs`).join(', ') + ' (includes the baseline server idle)');
     kv('redis-server CPU per run', CONCURRENCY.map((c, i) => `${c}: ${redisCpu[i]!.toFixed(0)} µs`).join(', '));
     kv('non-202 answers or socket errors', fmtCount(bad));
+    if (commands) {
+      // Warm-up runs included: per 202 of the window is a slight overestimate. Script time includes the commands it calls.
+      const perRun = (n: number) => n / Math.max(1, ok64);
+      const top = [...commands].sort((a, b) => b[1].usec - a[1].usec).slice(0, 6);
+      kv(
+        `Redis commands per run (${CONCURRENCY.at(-1)} clients)`,
+        top.map(([c, v]) => `${c} ${perRun(v.calls).toFixed(2)}× ${perRun(v.usec).toFixed(0)} µs`).join(', '),
+      );
+    }
 
     accepted += await submitBatching(stack.redis.url, stack.redis.process.pid!, SINK, body);
 

@@ -1,7 +1,6 @@
 // The shape of every capture. A capture is its BPF object (bpf/<name>/) plus
 // one of these (src/captures/<name>/), registered in registry.ts; the runner,
 // CLI, API and reports work from this interface alone.
-import type { z } from 'zod';
 import type { CaptureAnalyzer } from '../analysis/common.js';
 import type { RuleEventSource } from '../analysis/rule-events.js';
 import type { BaselineMetric } from '../analysis/types.js';
@@ -14,6 +13,7 @@ import type { RecordLayout } from './records.js';
 import type { ResolvedTarget } from './target.js';
 import type { CaptureStop, CaptureTruncation } from '../model/run.js';
 import type { SpoolSettings } from './event-spool.js';
+import type { Settings } from './settings.js';
 
 /**
  * The few result shapes analysis and reports understand; a capture's data is
@@ -79,19 +79,32 @@ export type SyncCollector<D> = Omit<Collector<D>, 'finish'> & { finish(): D };
 /** A column of the human table (rendered by src/format/table.ts). */
 export type Column<Row> = TableColumn<Row>;
 
-export interface CaptureDefinition<P = unknown, D = unknown> {
+/**
+ * What starting a capture needs (its settings, and opening and configuring its
+ * BPF object), and nothing a run needs besides (decoders, analysis): src/captures/<name>/setup.ts.
+ * An idle worker holds these alone, for its warm pool (warm-pool.ts); the
+ * definition (index.ts) spreads its setup and adds the rest.
+ */
+export interface CaptureSetup<P = unknown> {
   name: string;
-  /** One line for `sherlock capture --help`. */
-  summary: string;
-  kind: ResultKind;
-  /** Capture-specific settings; defaults fill in what the caller left out. */
-  params: z.ZodType<P>;
+  /** Capture-specific settings (its params): checked by hand where a capture starts, as zod by the API and runbooks (params-schema.ts). */
+  settings: Settings;
+  /** Its BPF object (bpf/<name>/); false for a capture that samples the system instead (CaptureDefinition.sample). */
+  bpfObject: boolean;
+  /** The params with every setting at its default. */
+  defaults: P;
   /** Children of targeted processes join the target (exec is about children). */
   followForks?: boolean;
   /** Rodata, map sizes, autoload choices: between open and load. */
   configure?(object: BpfObject, params: P, target: ResolvedTarget): void;
   /** The perf event its SEC("perf_event") programs sample on. */
   perfEvent?(params: P): PerfEventSpec;
+}
+
+export interface CaptureDefinition<P = unknown, D = unknown> extends CaptureSetup<P> {
+  /** One line for `sherlock capture --help`. */
+  summary: string;
+  kind: ResultKind;
   /** Reads its BPF object's maps and ring buffers (every capture but a sampled one). */
   collect?(context: CollectContext<P>): Collector<D>;
   /**

@@ -5,7 +5,7 @@ import type { ResolvedTarget } from './target.js';
 
 export const TGID_MAP = 'sherlock_tgids';
 export const COUNTERS_MAP = 'sherlock_counters';
-export { MAX_TGIDS } from '../model/target.js'; // SHERLOCK_MAX_TGIDS
+export { MAX_TGIDS } from '../model/limits.js'; // SHERLOCK_MAX_TGIDS
 
 /** enum sherlock_counter, by index: what each slot counts. */
 const COUNTERS = ['ringbuf_full', 'map_full', 'partial_read', 'tgids_full'] as const;

@@ -2,22 +2,11 @@
 // event cap and ring buffer, a collector that drains the ring buffer "events"
 // into memory or a spool file (a worker's run, event-spool.ts) and counts
 // what is past a budget as dropped, and the NDJSON file.
-import { z } from 'zod';
 import { RingBufferReader, type BpfObject } from '../libbpf/index.js';
 import { eventIdentities } from '../cgroups/process-cgroup.js';
 import type { CaptureFile, CaptureResult, SyncCollector } from './capture.js';
 import type { CaptureTruncation } from '../model/run.js';
 import { EventSpoolWriter, type SpooledEvents, type SpoolSettings } from './event-spool.js';
-
-export const streamParams = {
-  maxEvents: z.number().int().min(1).max(1_000_000).default(100_000).describe('events kept; later ones are counted as dropped (event_cap)'),
-  ringBufferMiB: z.number().int().min(1).max(256).default(4).describe('kernel ring buffer size, rounded up to a power of two'),
-};
-
-/** Sizes the ring buffer "events"; call from configure(). */
-export function sizeRingBuffer(object: BpfObject, mib: number): void {
-  object.setMaxEntries('events', 2 ** Math.ceil(Math.log2(mib)) * 1024 * 1024);
-}
 
 /** `keep` stores an event unless a budget is reached (then it is counted and undefined is returned). */
 export type Keep<E> = (event: E) => E | undefined;

@@ -3,13 +3,14 @@
 // Shared by a run's cold start and the warm pool, so both load the same thing.
 import { BpfObject } from '../libbpf/index.js';
 import { bpfObjectPath, minimalBtfPath } from '../util/paths.js';
-import type { CaptureDefinition } from './capture.js';
+import type { CaptureSetup } from './capture.js';
 import { applyFilterSettings, filterSettings } from './contract.js';
 import type { ResolvedTarget } from './target.js';
 
 /** One capture with the settings a run asks for (params already parsed with their defaults). */
 export interface ObjectSettings<P = unknown> {
-  def: CaptureDefinition<P, unknown>;
+  /** The capture's setup (a definition is one too). */
+  def: CaptureSetup<P>;
   params: P;
   target: ResolvedTarget;
   /** Sherlock's own cgroup, left out of host-wide captures. */

@@ -2,7 +2,6 @@
 // load → attach → drain until the duration ends or the signal aborts → read →
 // detach and close. One exit path: everything taken is released in `finally`.
 import { setImmediate } from 'node:timers/promises';
-import { z } from 'zod';
 import { tracingRoot } from '../libbpf/index.js';
 import { elapsedMs, monoNow } from '../util/clock.js';
 import { redactCaptureData, type SecretPattern } from '../redact/index.js';
@@ -17,6 +16,7 @@ import { liveTap, type LiveEventsHandler } from './live-events.js';
 import { CPU_BUDGET_SAMPLE_MS } from '../model/limits.js';
 import type { CaptureStop } from '../model/run.js';
 import { spooledEventsOf, type SpoolSettings } from './event-spool.js';
+import { checkSettings } from './settings.js';
 
 export const DRAIN_INTERVAL_MS = 10;
 const PROGRESS_INTERVAL_MS = 250;
@@ -218,9 +218,9 @@ async function runSampled<P, D>(
 }
 
 function parseParams<P>(def: CaptureDefinition<P, unknown>, input: unknown): P {
-  const parsed = def.params.safeParse(input ?? {});
-  if (parsed.success) return parsed.data;
-  throw new CaptureParamsError(`${def.name}: ${z.prettifyError(parsed.error).replace(/\n/g, '; ')}`);
+  const checked = checkSettings(def.settings, input ?? {});
+  if ('params' in checked) return checked.params as P;
+  throw new CaptureParamsError(`${def.name}: ${checked.problems.join('; ')}`);
 }
 
 /**

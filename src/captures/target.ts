@@ -6,9 +6,10 @@ import { existsSync, readdirSync, readFileSync, readlinkSync, statSync, type Dir
 import { isAbsolute, join } from 'node:path';
 import { identifyCgroup, matchesContainer, type CgroupIdentity } from '../cgroups/container.js';
 import { processCgroupPath } from '../cgroups/process-cgroup.js';
-import { MAX_TGIDS, type TargetSpec } from '../model/target.js';
+import { MAX_TGIDS } from '../model/limits.js';
+import type { TargetSpec } from '../model/target.js';
 
-export { targetSchema, type TargetSpec } from '../model/target.js';
+export type { TargetSpec } from '../model/target.js';
 
 export interface ResolvedTarget {
   tgids?: number[];

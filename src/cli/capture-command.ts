@@ -35,7 +35,7 @@ export async function captureUsage(def?: CaptureDefinition): Promise<string> {
     const list = captureNames().map((n) => `  ${n.padEnd(12)} ${captures.get(n)!.summary}`);
     return ['usage: sherlock capture NAME [--duration 10s] [--pid N] [--comm NAME] [--json]', '', 'captures:', ...list].join('\n');
   }
-  const extra = paramFlags(def.params).map((f) => `  --${f.flag} ${f.type === 'boolean' ? '' : `<${f.type}>`}  ${f.description}`);
+  const extra = paramFlags(def.settings).map((f) => `  --${f.flag} ${f.type === 'boolean' ? '' : `<${f.type}>`}  ${f.description}`);
   return [
     `usage: sherlock capture ${def.name} [options]   (${def.summary})`,
     '  --duration 10s     how long to capture (ms, s, m, h; at most 1h); Ctrl-C ends it early',
@@ -60,7 +60,7 @@ export async function captureCommand(argv: string[]): Promise<number> {
   const def = await loadCapture(name);
   if (!def) throw new UsageError(`unknown capture "${name}"; available: ${CAPTURE_NAMES.join(', ')}`);
 
-  const extra = paramFlags(def.params);
+  const extra = paramFlags(def.settings);
   const { values } = parseFlags(def, extra, rest);
   if (values.help) {
     process.stdout.write((await captureUsage(def)) + '\n');

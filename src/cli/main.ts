@@ -49,7 +49,7 @@ export async function runCli(argv: string[]): Promise<number> {
       case 'api':
         return await (await import('./server-commands.js')).apiCommand(rest);
       case 'worker':
-        // Until it has started: its start-up code runs too few times to be worth optimizing (issue 17).
+        // Until its first run: start-up code runs too few times to be worth optimizing, idle code too (issue 17).
         (await import('../util/optimizing-compiler.js')).holdOptimizingCompiler();
         return await (await import('./server-commands.js')).workerCommand(rest);
       case undefined:

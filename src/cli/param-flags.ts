@@ -1,6 +1,6 @@
-// A capture's zod params become its CLI flags (maxEvents → --max-events), so a
+// A capture's settings become its CLI flags (maxEvents → --max-events), so a
 // new capture gets flags without touching the CLI.
-import { z } from 'zod';
+import type { Settings } from '../captures/settings.js';
 import { UsageError } from './usage-error.js';
 
 type FlagType = 'number' | 'boolean' | 'string';
@@ -18,22 +18,13 @@ const legacyKebab = (key: string) => key.replace(/[A-Z]/g, (c) => `-${c.toLowerC
 // Binary units are one word as people type them: ringBufferMiB → --ring-buffer-mib.
 const kebab = (key: string) => legacyKebab(key.replace(/([KMGTP]i)B(?=[A-Z]|$)/g, (_, unit: string) => `${unit}b`));
 
-function baseType(schema: z.ZodType): FlagType {
-  let s: z.ZodType = schema;
-  while (s instanceof z.ZodDefault || s instanceof z.ZodOptional) s = s.unwrap() as z.ZodType;
-  if (s instanceof z.ZodNumber) return 'number';
-  if (s instanceof z.ZodBoolean) return 'boolean';
-  return 'string';
-}
-
-export function paramFlags(schema: z.ZodType): ParamFlag[] {
-  if (!(schema instanceof z.ZodObject)) return [];
-  return Object.entries(schema.shape as Record<string, z.ZodType>).map(([key, s]) => ({
+export function paramFlags(settings: Settings): ParamFlag[] {
+  return Object.entries(settings).map(([key, s]) => ({
     flag: kebab(key),
     aliases: kebab(key) === legacyKebab(key) ? [] : [legacyKebab(key)],
     key,
-    type: baseType(s),
-    description: s.description ?? '',
+    type: s.kind === 'integer' ? 'number' : s.kind === 'boolean' ? 'boolean' : 'string',
+    description: s.description,
   }));
 }
 

@@ -5,8 +5,6 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadServerConfig, type ServerConfig } from '../config/server-config.js';
-import { loadRedactionPatterns } from '../config/redaction.js';
-import { operatorFalcoRules } from '../config/falco-rules.js';
 import { missingTracingCapabilities, PermissionError } from '../libbpf/index.js';
 import { aclFileLines, printableRedisUrl, urlWithUser } from '../redis/acl.js';
 import { Redis } from 'ioredis';
@@ -15,7 +13,6 @@ import { migrateLegacyKeys } from '../redis/legacy-keys.js';
 import { loadOrCreateRedisCredentials } from '../redis/credentials.js';
 import { startEmbeddedRedis, type EmbeddedRedis } from '../redis/embedded.js';
 import type { ApiServer } from '../server/api-server.js';
-import { loadLimitsFrom } from '../config/load-limits.js';
 import { enterOwnCgroup } from '../worker/own-cgroup.js';
 import { UsageError } from './usage-error.js';
 
@@ -65,16 +62,18 @@ async function checkFalcoRules(paths: string[]): Promise<string | undefined> {
 
 /** A worker's settings from its flags and config file, checked before anything starts; `falcoLine` says which rules it has. */
 async function workerSettings(cfg: ServerConfig) {
-  const falcoRules = operatorFalcoRules(cfg.falcoRules, cfg.configFile);
+  // The config file's sections (and their zod schemas) are imported only when there is a file: an idle worker's memory.
+  const file = cfg.configFile;
+  const falcoRules = file ? (await import('../config/falco-rules.js')).operatorFalcoRules(cfg.falcoRules, file) : cfg.falcoRules;
   const falcoLine = await checkFalcoRules(falcoRules);
   const options = {
     node: cfg.node,
     labels: cfg.labels,
     retentionSeconds: cfg.retentionSeconds,
     falcoRules,
-    redaction: loadRedactionPatterns(cfg.configFile),
+    redaction: file ? (await import('../config/redaction.js')).loadRedactionPatterns(file) : [],
     warm: await warmChoice(cfg.warm),
-    eventSpoolMiB: loadLimitsFrom(cfg.configFile).workerEventSpoolMiB,
+    ...(file ? { eventSpoolMiB: (await import('../config/load-limits.js')).loadLimitsFrom(file).workerEventSpoolMiB } : {}),
   };
   return { falcoLine, options };
 }
@@ -83,7 +82,7 @@ async function workerSettings(cfg: ServerConfig) {
 async function warmChoice(choice: string): Promise<string[]> {
   const { warmCaptureNames } = await import('../worker/warm-captures.js');
   try {
-    return warmCaptureNames(choice);
+    return await warmCaptureNames(choice);
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
@@ -149,7 +148,7 @@ export async function upCommand(argv: string[]): Promise<number> {
       redis = await startEmbeddedRedis({
         dataDir: join(cfg.stateDir, 'redis'),
         acl: (sha256) => aclFileLines(credentials, sha256),
-        appendfsync: loadLimitsFrom(cfg.configFile).appendfsync,
+        appendfsync: (await import('../config/load-limits.js')).loadLimitsFrom(cfg.configFile).appendfsync,
       });
       // Keys from before the {sherlock} hash tag are outside the API user's patterns: move them as admin.
       const admin = connectRedis(urlWithUser(redis.url, 'admin', credentials), 'sherlock-up-migrate');

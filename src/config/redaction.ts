@@ -1,7 +1,8 @@
 // The worker's redaction settings: `redaction.patterns` in the Sherlock config
 // file (regular expressions; a named group `secret` hides only itself). Read
 // once at start; a bad pattern refuses the start like any config problem.
-import { compilePatterns, redactionConfigSchema, type SecretPattern } from '../redact/index.js';
+import { compilePatterns, type SecretPattern } from '../redact/index.js';
+import { redactionConfigSchema } from '../redact/operator-patterns.js';
 import { readYamlFile } from './config-file.js';
 import { ConfigError } from './server-config.js';
 import { issueLines } from './zod-text.js';

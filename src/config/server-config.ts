@@ -1,7 +1,6 @@
 // Settings of `sherlock up | api | worker`, from flags over environment over
-// defaults, validated once at start: each bad value gets its own line.
+// defaults, checked once at start: each bad value gets its own line.
 import { hostname } from 'node:os';
-import { z } from 'zod';
 import { NODE_NAME_RULE, isValidNodeName } from '../redis/keys.js';
 import { parseRedisTarget } from '../redis/target.js';
 
@@ -15,39 +14,94 @@ const defaultNodeName = () =>
     .replace(/^[^a-z0-9]+/, '')
     .slice(0, 63) || 'node';
 
-export const serverConfigSchema = z.object({
-  redisUrl: z
-    .string()
-    .superRefine((text, ctx) => {
-      try {
-        parseRedisTarget(text);
-      } catch (err) {
-        ctx.addIssue({ code: 'custom', message: (err as Error).message });
-      }
-    })
-    .optional(),
-  port: z.coerce.number().int().min(0).max(65535, 'port must be 0-65535').default(7070),
-  host: z.string().min(1).default('127.0.0.1'),
-  stateDir: z.string().min(1).default(DEFAULT_STATE_DIR),
-  adminToken: z.string().min(16, 'SHERLOCK_ADMIN_TOKEN must be at least 16 characters').optional(),
-  retentionDays: z.coerce.number().min(1).max(90, 'retention is 1-90 days').default(7),
-  node: z
-    .string()
-    .refine(isValidNodeName, { message: `node names are ${NODE_NAME_RULE}` })
-    .default(defaultNodeName),
-  labels: z.record(z.string(), z.string()).default({}),
+export interface ServerConfig {
+  redisUrl?: string;
+  port: number;
+  host: string;
+  stateDir: string;
+  adminToken?: string;
+  retentionDays: number;
+  retentionSeconds: number;
+  node: string;
+  labels: Record<string, string>;
   /** The Sherlock config file (YAML: trigger secrets, aliases, hook rules); read by the API at start. */
-  configFile: z.string().trim().min(1, 'the config file path is empty').optional(),
+  configFile?: string;
   /** Operator Falco rule files and directories (SHERLOCK_FALCO_RULES, colon-separated); read by the worker. */
-  falcoRules: z.array(z.string().min(1)).default([]),
+  falcoRules: string[];
   /** Captures whose objects the worker keeps loaded between runs: all, none, or names (SHERLOCK_WARM). */
-  warm: z.string().trim().default('all'),
-});
+  warm: string;
+}
 
-export type ServerConfig = z.infer<typeof serverConfigSchema> & { retentionSeconds: number };
+/** Every setting of ServerConfig a flag or the environment gives (retentionSeconds is derived). */
+export const SERVER_SETTINGS = [
+  'redisUrl',
+  'port',
+  'host',
+  'stateDir',
+  'adminToken',
+  'retentionDays',
+  'node',
+  'labels',
+  'configFile',
+  'falcoRules',
+  'warm',
+] as const;
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
+}
+
+// Checked by hand, not with zod: every server process (an idle worker too) reads these, and zod is
+// ~3 MiB of an idle worker's memory. Each problem says what was given and what is allowed.
+type Problems = string[];
+
+function text(problems: Problems, name: string, value: unknown, fallback: string, what: string): string {
+  if (value === undefined) return fallback;
+  const given = String(value);
+  if (!given) problems.push(`${name}: ${what} is empty`);
+  return given;
+}
+
+function number(problems: Problems, name: string, value: unknown, fallback: number, min: number, max: number, rule: string, integer: boolean): number {
+  if (value === undefined) return fallback;
+  const given = Number(value);
+  if (String(value).trim() === '' || !Number.isFinite(given) || (integer && !Number.isInteger(given)) || given < min || given > max) {
+    problems.push(`${name}: ${rule}, got "${String(value)}"`);
+  }
+  return given;
+}
+
+function check(input: Record<string, unknown>): Omit<ServerConfig, 'retentionSeconds'> {
+  const problems: Problems = [];
+  const config: Omit<ServerConfig, 'retentionSeconds'> = {
+    port: number(problems, 'port', input.port, 7070, 0, 65535, 'port must be 0-65535', true),
+    host: text(problems, 'host', input.host, '127.0.0.1', 'the host'),
+    stateDir: text(problems, 'stateDir', input.stateDir, DEFAULT_STATE_DIR, 'the state directory'),
+    retentionDays: number(problems, 'retentionDays', input.retentionDays, 7, 1, 90, 'retention is 1-90 days', false),
+    node: input.node === undefined ? defaultNodeName() : String(input.node),
+    labels: (input.labels as Record<string, string> | undefined) ?? {},
+    falcoRules: (input.falcoRules as string[] | undefined) ?? [],
+    warm: input.warm === undefined ? 'all' : String(input.warm).trim(),
+  };
+  if (input.redisUrl !== undefined) {
+    config.redisUrl = String(input.redisUrl);
+    try {
+      parseRedisTarget(config.redisUrl);
+    } catch (err) {
+      problems.push(`redisUrl: ${(err as Error).message}`);
+    }
+  }
+  if (!isValidNodeName(config.node)) problems.push(`node: node names are ${NODE_NAME_RULE}, got "${config.node}"`);
+  if (input.adminToken !== undefined) {
+    config.adminToken = String(input.adminToken);
+    if (config.adminToken.length < 16) problems.push('adminToken: SHERLOCK_ADMIN_TOKEN must be at least 16 characters');
+  }
+  if (input.configFile !== undefined) {
+    config.configFile = String(input.configFile).trim();
+    if (!config.configFile) problems.push('configFile: the config file path is empty');
+  }
+  if (problems.length) throw new ConfigError(problems.join('\n'));
+  return config;
 }
 
 /** Flags win over the environment. */
@@ -65,11 +119,8 @@ export function loadServerConfig(flags: Record<string, unknown>, env: NodeJS.Pro
     falcoRules: splitPaths((flags['falco-rules'] as string | undefined) ?? env.SHERLOCK_FALCO_RULES),
     warm: flags.warm ?? (env.SHERLOCK_WARM || undefined),
   };
-  const parsed = serverConfigSchema.safeParse(input);
-  if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || 'config'}: ${i.message}`).join('\n'));
-  }
-  return { ...parsed.data, retentionSeconds: Math.round(parsed.data.retentionDays * DAY_SECONDS) };
+  const config = check(input);
+  return { ...config, retentionSeconds: Math.round(config.retentionDays * DAY_SECONDS) };
 }
 
 const splitPaths = (text: string | undefined): string[] =>

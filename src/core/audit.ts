@@ -25,8 +25,7 @@ export class AuditLog {
    * hearing of its own entry's failure.
    */
   record(entry: AuditRecord): Promise<void> {
-    const fields = ['time', new Date().toISOString(), 'actor', entry.actor, 'action', entry.action, 'subject', entry.subject];
-    if (entry.details !== undefined) fields.push('details', JSON.stringify(entry.details));
+    const fields = auditFields(entry);
     return new Promise<void>((resolve, reject) => {
       if (!this.pending.length) setImmediate(() => void this.flush());
       this.pending.push({ fields, resolve, reject });
@@ -57,6 +56,13 @@ export class AuditLog {
   read(limit: number, before?: string): Promise<AuditEntry[]> {
     return readAudit(this.redis, limit, before);
   }
+}
+
+/** An entry as the stream's fields; for writers that append it themselves (a run's creation, with the run). */
+export function auditFields(entry: AuditRecord): string[] {
+  const fields = ['time', new Date().toISOString(), 'actor', entry.actor, 'action', entry.action, 'subject', entry.subject];
+  if (entry.details !== undefined) fields.push('details', JSON.stringify(entry.details));
+  return fields;
 }
 
 async function readAudit(redis: RedisClient, limit: number, before?: string): Promise<AuditEntry[]> {

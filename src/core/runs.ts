@@ -16,11 +16,11 @@ import { runRequestSchema } from '../planner/run-request.js';
 import type { NodeQueues } from '../queue/node-queues.js';
 import type { RunSubmitter } from '../queue/run-flow.js';
 import { keys } from '../redis/keys.js';
-import { sharedAdder } from '../redis/shared-metrics.js';
+import { seriesLocation } from '../redis/shared-metrics.js';
 import type { RunbookSource } from '../runbooks/catalog.js';
 import { artifactChunks, artifactMeta, type ArtifactMeta } from '../redis/artifacts.js';
 import type { RunStore } from '../runs/store.js';
-import type { AuditLog } from './audit.js';
+import { auditFields, type AuditLog } from './audit.js';
 import { DEFAULT_LOAD_LIMITS, type LoadLimits } from '../config/load-limits.js';
 import { sharedInFlight } from '../util/in-flight.js';
 
@@ -57,8 +57,6 @@ export type RunService = ReturnType<typeof createRunService>;
 export function createRunService({ redis, store, submitter, audit, queues, runbooks, limits = DEFAULT_LOAD_LIMITS }: RunServiceOptions) {
   // Submissions arriving together plan on one read of the live nodes.
   const readLiveNodes = sharedInFlight(() => liveNodes(redis));
-  // Their run counters are summed and written together too.
-  const countStarted = sharedAdder(redis);
 
   /** The run, or NotFound (ids are UUIDs: anything else is not looked up). */
   const get = async (id: string): Promise<RunRecord> => {
@@ -98,29 +96,23 @@ export function createRunService({ redis, store, submitter, audit, queues, runbo
 
     list: (filter: RunListFilter) => store.list(filter),
 
-    /** Validates `body` as a run request, plans it on the live nodes, queues it and audits it. */
+    /** Validates `body` as a run request, plans it on the live nodes, queues it and audits it (one write). */
     async start(body: unknown, starter: RunStarter): Promise<RunRecord> {
       const parsed = runRequestSchema.safeParse(body);
       if (!parsed.success) throw invalidInput(parsed.error);
       const plan = planRun(parsed.data, await readLiveNodes(), runbooks, limits);
       await refuseOverLoad(plan.nodes);
-      const run = await submitter.submit(starter.origin ? { ...plan, origin: starter.origin } : plan, starter.actor);
-      // Both are written with the other submissions of this turn (in parallel: neither waits for the other).
-      await Promise.all([
-        countStarted([{ name: 'sherlock_runs_started_total', labels: { runbook: plan.runbook ?? 'ad-hoc' } }]),
-        audit.record({
-          actor: starter.actor,
-          action: 'run.create',
-          subject: run.id,
-          details: {
-            nodes: plan.nodes,
-            steps: plan.steps.map((s) => s.capture),
-            ...(plan.runbook ? { runbook: plan.runbook, params: plan.params } : {}),
-            ...(starter.origin ? { origin: starter.origin } : {}),
-          },
-        }),
-      ]);
-      return run;
+      const details = {
+        nodes: plan.nodes,
+        steps: plan.steps.map((s) => s.capture),
+        ...(plan.runbook ? { runbook: plan.runbook, params: plan.params } : {}),
+        ...(starter.origin ? { origin: starter.origin } : {}),
+      };
+      // The audit entry and the run counter are written with the run, in the same script call: no accepted run goes unaudited.
+      return submitter.submit(starter.origin ? { ...plan, origin: starter.origin } : plan, starter.actor, {
+        entry: { stream: keys.audit, fields: (id) => auditFields({ actor: starter.actor, action: 'run.create', subject: id, details }) },
+        counter: seriesLocation('sherlock_runs_started_total', { runbook: plan.runbook ?? 'ad-hoc' }),
+      });
     },
 
     /** The run with each still-queued node's place in its queue. */

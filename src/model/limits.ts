@@ -3,6 +3,9 @@
 export const MAX_RUN_DURATION_MS = 10 * 60_000;
 export const DEFAULT_RUN_DURATION_MS = 10_000;
 
+/** Processes one capture can filter on (SHERLOCK_MAX_TGIDS in bpf/common). */
+export const MAX_TGIDS = 4096;
+
 /** A capture's BPF programs may cost this share of one CPU (measured each second) before they are detached. */
 export const DEFAULT_CPU_BUDGET_PERCENT = 5;
 /** How often the live BPF cost is sampled against the budget. */

@@ -2,20 +2,16 @@
 // TCP port, uid, container, pod): a value type requests, plans and captures share.
 // src/captures/target.ts resolves it on a node.
 import { z } from 'zod';
+import { MAX_TGIDS, TASK_COMM_MAX, UNIT_NAME, UNIT_RULE } from './target-rules.js';
 
-/** Processes one capture can filter on (SHERLOCK_MAX_TGIDS in bpf/common). */
-export const MAX_TGIDS = 4096;
-const TASK_COMM_MAX = 15; // TASK_COMM_LEN 16, NUL included
+export { MAX_TGIDS };
 
 export const targetSchema = z
   .object({
     pid: z.array(z.number().int().positive()).min(1).max(MAX_TGIDS).optional(),
     comm: z.string().min(1).max(TASK_COMM_MAX, `comm is at most ${TASK_COMM_MAX} characters (the kernel's TASK_COMM_LEN)`).optional(),
     cgroup: z.string().min(1).optional(),
-    unit: z
-      .string()
-      .regex(/^[\w@.:-]+$/, 'unit is a systemd unit name like nginx.service')
-      .optional(),
+    unit: z.string().regex(UNIT_NAME, UNIT_RULE).optional(),
     port: z.number().int().min(1).max(65535).optional(),
     uid: z.number().int().min(0).max(0xfffffffe).optional(),
     container: z

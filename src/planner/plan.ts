@@ -10,6 +10,7 @@ import { Conflict, Invalid } from '../model/errors.js';
 import type { RunPlan } from '../model/run.js';
 import { DEFAULT_RUN_DURATION_MS, MAX_RUN_DURATION_MS } from '../model/limits.js';
 import type { RunRequest } from './run-request.js';
+import { paramsSchema } from '../captures/params-schema.js';
 
 /** A runbook run takes its steps, window, target, params, thresholds and rules from the runbook (`runbooks`). */
 /** The operator's bounds on a run's BPF CPU budget (config file, `load`). */
@@ -54,7 +55,7 @@ function planSteps(request: RunRequest, live: NodeInfo[], runbooks?: RunbookSour
   }
   const steps = (request.steps ?? []).map((step, index) => {
     const def = captures.get(step.capture)!;
-    const parsed = def.params.safeParse(step.params);
+    const parsed = paramsSchema(def).safeParse(step.params);
     if (!parsed.success) {
       throw new Invalid('invalid_params', `steps[${index}] (${step.capture}): ${z.prettifyError(parsed.error).replace(/\n/g, '; ')}`, parsed.error.issues);
     }

@@ -4,13 +4,15 @@
 // Redis stays bounded; results live in the run record and artifacts instead.
 //
 // Runs submitted while a batch is being written wait and go together in the
-// next one: their records in one transaction, their flows in another (one
-// round trip each instead of two per run), and each caller still gets its own
-// record, or its own error if its flow was refused.
+// next one: their records and flows in one script call (flow-batch.ts), and
+// each caller still gets its own record, or its own error if its flow was
+// refused (its record is then removed in the same call).
 import { randomUUID } from 'node:crypto';
-import { FlowProducer, type ConnectionOptions, type FlowJob, type FlowJobEntry } from 'bullmq';
+import type { FlowJob } from 'bullmq';
 import { RUNS_QUEUE, nodeQueue } from '../redis/keys.js';
 import { nodeJobId } from './job-ids.js';
+import { RunFlowWriter } from './flow-batch.js';
+import type { RedisClient } from '../redis/connection.js';
 import type { RunStore } from '../runs/store.js';
 import type { NodeJobData, RunPlan, RunRecord } from '../model/run.js';
 
@@ -20,52 +22,42 @@ const MAX_BATCH_NODE_JOBS = 2000;
 
 export { nodeJobId } from './job-ids.js';
 
+/** What is written in the same script call as its run, all or nothing. */
+export interface WithRun {
+  /** A stream entry (the audit log's run.create), its fields given the new run's id. */
+  entry?: { stream: string; fields(runId: string): string[] };
+  /** A counter to add 1 to: a hash field (src/redis/shared-metrics.ts' seriesLocation). */
+  counter?: { key: string; field: string };
+}
+
 interface PendingRun {
   id: string;
   plan: RunPlan;
   requestedBy: string;
   now: Date;
+  also?: WithRun;
   resolve(record: RunRecord): void;
   reject(err: unknown): void;
 }
 
-/** FlowProducer.addBulk drops per-flow errors; this adds many flows in one transaction and says which were refused. */
-class CheckedFlowProducer extends FlowProducer {
-  /** Errors by root job id (the run id); a run not in the map was added. */
-  async addEach(flows: FlowJob[]): Promise<Map<string, Error>> {
-    await this.backend.waitUntilReady();
-    const entries: FlowJobEntry[] = [];
-    await this.addNodes(entries, flows);
-    const results = await this.backend.addFlow(entries);
-    const refused = new Map<string, Error>();
-    entries.forEach((entry, i) => {
-      const [err, code] = results[i] ?? [new Error('no reply for this job'), undefined];
-      const runId = entry.jobId.split('.')[0]!; // node jobs are <run id>.<node>
-      if (err) refused.set(runId, err);
-      else if (typeof code === 'number' && code < 0) refused.set(runId, new Error(`BullMQ refused job ${entry.jobId} (code ${code})`));
-    });
-    return refused;
-  }
-}
-
 export class RunSubmitter {
-  private readonly flows: CheckedFlowProducer;
+  private readonly flows: RunFlowWriter;
   private pending: PendingRun[] = [];
   private writing = false;
 
   constructor(
-    connection: ConnectionOptions,
+    connection: RedisClient,
     private readonly store: RunStore,
     /** false: each run written on its own at once, as before batching (benchmarks compare the two). */
     private readonly batching = true,
   ) {
-    this.flows = new CheckedFlowProducer({ connection });
+    this.flows = new RunFlowWriter(connection);
   }
 
-  /** Stores the run and queues its node jobs; resolves once both are in Redis. */
-  submit(plan: RunPlan, requestedBy: string): Promise<RunRecord> {
+  /** Stores the run, queues its node jobs and writes `also`; resolves once all are in Redis. */
+  submit(plan: RunPlan, requestedBy: string, also?: WithRun): Promise<RunRecord> {
     return new Promise<RunRecord>((resolve, reject) => {
-      const run = { id: randomUUID(), plan, requestedBy, now: new Date(), resolve, reject };
+      const run = { id: randomUUID(), plan, requestedBy, now: new Date(), ...(also ? { also } : {}), resolve, reject };
       if (!this.batching) return void this.write([run]);
       this.pending.push(run);
       if (!this.writing) {
@@ -89,28 +81,30 @@ export class RunSubmitter {
   }
 
   private async write(batch: PendingRun[]): Promise<void> {
-    let records: RunRecord[];
+    // run-queued goes into the stream with the record, before any node job exists, so it is always the first event.
+    const runs = batch.map(({ id, plan, requestedBy, now }) =>
+      this.store.newRunArgs({ id, plan, requestedBy, now, firstEvent: { type: 'run-queued', nodes: plan.nodes } }),
+    );
+    let refused: Map<number, Error>;
     try {
-      // run-queued is in the stream before any node job exists, so it is always the first event.
-      records = await this.store.createMany(
-        batch.map(({ id, plan, requestedBy, now }) => ({ id, plan, requestedBy, now, firstEvent: { type: 'run-queued', nodes: plan.nodes } })),
+      refused = await this.flows.addEach(
+        batch.map((run, i) => ({
+          recordArgs: runs[i]!.args,
+          flow: runFlow(run.id, run.plan),
+          ...(run.also?.entry ? { entry: { stream: run.also.entry.stream, fields: run.also.entry.fields(run.id) } } : {}),
+          ...(run.also?.counter ? { counter: run.also.counter } : {}),
+        })),
       );
     } catch (err) {
+      // Not one run of the batch is known to be stored: each caller hears so (a script that failed
+      // half way may have left records behind; their runs were never answered 202).
       for (const run of batch) run.reject(err);
       return;
     }
-    let refused: Map<string, Error>;
-    try {
-      refused = await this.flows.addEach(batch.map(flowOf));
-    } catch (err) {
-      refused = new Map(batch.map((run) => [run.id, err instanceof Error ? err : new Error(String(err))]));
-    }
-    // The caller hears of the refusal; the record must not outlive it.
-    await this.store.forget([...refused.keys()]).catch(() => {});
     batch.forEach((run, i) => {
-      const err = refused.get(run.id);
+      const err = refused.get(i);
       if (err) run.reject(err);
-      else run.resolve(records[i]!);
+      else run.resolve(runs[i]!.record);
     });
   }
 
@@ -119,7 +113,8 @@ export class RunSubmitter {
   }
 }
 
-function flowOf({ id, plan }: PendingRun): FlowJob {
+/** A run's BullMQ flow: its finalize job on the runs queue, parent of one capture job per node. */
+export function runFlow(id: string, plan: RunPlan): FlowJob {
   return {
     name: 'finalize',
     queueName: RUNS_QUEUE,

@@ -1,7 +1,6 @@
 // The operator's own secret shapes, from the config file's `redaction.patterns`:
 // regular expressions, compiled once; a named group `secret` hides only itself.
 import { z } from 'zod';
-import type { SecretPattern } from './patterns.js';
 
 export const redactionConfigSchema = z
   .object({
@@ -27,8 +26,4 @@ function compileProblem(source: string): string | undefined {
   } catch (err) {
     return (err as Error).message;
   }
-}
-
-export function compilePatterns(sources: readonly string[]): SecretPattern[] {
-  return sources.map((source, i) => ({ name: `operator pattern ${i}`, regex: new RegExp(source, 'g') }));
 }

@@ -111,3 +111,8 @@ export const CLIENT_FLAGS: ReadonlyMap<string, ClientFlags> = new Map<string, Cl
   ['smbclient', { userPass: ['-U', '--user'] }],
   ['openssl', { next: ['-pass', '-passin', '-passout', '-k', '-kfile'] }],
 ]);
+
+/** The operator's patterns (config `redaction.patterns`, checked by operator-patterns.ts), compiled once. */
+export function compilePatterns(sources: readonly string[]): SecretPattern[] {
+  return sources.map((source, i) => ({ name: `operator pattern ${i}`, regex: new RegExp(source, 'g') }));
+}

@@ -7,7 +7,7 @@ import type { RedisClient } from './connection.js';
 
 const shas = new Map<string, string>();
 
-export async function evalScript(redis: RedisClient, script: string, keys: string[], args: (string | number)[]): Promise<unknown> {
+export async function evalScript(redis: RedisClient, script: string, keys: string[], args: (string | number | Buffer)[]): Promise<unknown> {
   let sha = shas.get(script);
   if (!sha) shas.set(script, (sha = createHash('sha1').update(script).digest('hex')));
   try {

@@ -61,6 +61,9 @@ const fieldOf = (name: string, labels: MetricLabels) => JSON.stringify([name, la
 const familyOf = (name: SeriesName) => name.replace(/_(sum|count)$/, '') as SharedFamily;
 const keyOf = (name: SeriesName) => ('worker' in SHARED_FAMILIES[familyOf(name)] ? keys.workerMetrics : keys.metrics);
 
+/** Where a series is stored (hash key and field), for a writer that adds to it inside a script (queue/flow-batch.ts). */
+export const seriesLocation = (name: SeriesName, labels: MetricLabels) => ({ key: keyOf(name), field: fieldOf(name, labels) });
+
 /** Adds to shared counters in one round trip. Never throws: a metric must not fail a run (a failure is logged). */
 export async function addShared(redis: RedisClient, increments: readonly SharedIncrement[]): Promise<void> {
   const wanted = increments.filter((i) => (i.by ?? 1) !== 0);
@@ -72,34 +75,6 @@ export async function addShared(redis: RedisClient, increments: readonly SharedI
   } catch (err) {
     log.warn('shared metrics not recorded', { error: (err as Error).message });
   }
-}
-
-/**
- * addShared for a busy caller: increments made in the same turn of the event
- * loop are summed per series and written together once it ends (one MULTI for
- * a batch of submissions instead of one per run); each caller resolves when
- * its increments are written (or the failure logged).
- */
-export function sharedAdder(redis: RedisClient): (increments: readonly SharedIncrement[]) => Promise<void> {
-  let pending: Map<string, SharedIncrement> | undefined;
-  let written: Promise<void> | undefined;
-  return (increments) => {
-    if (!pending) {
-      const batch = (pending = new Map());
-      written = new Promise<void>((resolve) =>
-        setImmediate(() => {
-          pending = undefined;
-          void addShared(redis, [...batch.values()]).then(resolve);
-        }),
-      );
-    }
-    for (const i of increments) {
-      const field = `${keyOf(i.name)} ${fieldOf(i.name, i.labels)}`;
-      const sum = pending.get(field);
-      pending.set(field, { ...i, by: (sum?.by ?? 0) + (i.by ?? 1) });
-    }
-    return written!;
-  };
 }
 
 /** Every shared series of a known family (fields of older versions or unknown families are skipped). */

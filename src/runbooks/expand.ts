@@ -15,6 +15,7 @@ import type { RunbookSource } from './catalog.js';
 import { checkParam, validateParams, type ParamError } from './params.js';
 import type { Runbook, TargetField } from './schema.js';
 import { fillTemplates, findTemplates } from './templates.js';
+import { paramsSchema } from '../captures/params-schema.js';
 
 export interface RunbookRequest {
   runbook: string;
@@ -146,7 +147,7 @@ function stepsOf(runbook: Runbook, values: Record<string, unknown>): RunStep[] {
   return runbook.steps.map((step, index) => {
     const def = captures.get(step.capture);
     if (!def) throw new Invalid('invalid_runbook', `runbook ${runbook.name}: steps[${index}] names capture ${step.capture}, which this server does not have`);
-    const parsed = def.params.safeParse(fillTemplates(step.params, values));
+    const parsed = paramsSchema(def).safeParse(fillTemplates(step.params, values));
     if (!parsed.success) {
       const used = paramsIn(step.params);
       throw new Invalid(

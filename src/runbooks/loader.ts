@@ -14,6 +14,7 @@ import { EVENT_SOURCES } from '../falco/sources/index.js';
 import { DEFAULT_RUN_DURATION_MS, MAX_RUN_DURATION_MS } from '../model/limits.js';
 import { runbookSchema, TARGET_FIELDS, type Runbook, type RunbookFile, type TargetField } from './schema.js';
 import { fillTemplates, findTemplates } from './templates.js';
+import { paramsSchema } from '../captures/params-schema.js';
 
 export interface LoadIssue {
   /** Dotted path of the failing field ("steps.2.capture"), or "(yaml)" for a syntax error, "" for the file. */
@@ -154,7 +155,7 @@ function crossCheck(book: RunbookFile, file: string): LoadIssue[] {
   book.steps.forEach((step, i) => {
     const def = captures.get(step.capture)!;
     const settings = fillTemplates(step.params, defaults);
-    const checked = def.params.safeParse(settings);
+    const checked = paramsSchema(def).safeParse(settings);
     if (!checked.success) {
       for (const issue of zodIssues(checked.error, ['steps', i, 'params'])) {
         // A setting filled from a param's default: say which.

@@ -73,3 +73,33 @@ redis.call('EXPIRE', KEYS[1], ARGV[2])
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', 'event', cjson.encode({type = 'run-finished', status = final, time = ARGV[1]}))
 redis.call('EXPIRE', KEYS[2], ARGV[2])
 return final`;
+
+/**
+ * Lua functions for a script that writes new runs with other things (queue/flow-batch.ts):
+ * storeNewRun(a, i, byTime) stores the run whose arguments (RunStore.newRunArgs: record key,
+ * events key, id, created ms, first event, retention, events MAXLEN, field count, fields) start
+ * at a[i], exactly as RunStore.createMany does; forgetRun removes such a run again (RunStore.forget).
+ */
+export const storeNewRunFunctions = `
+local function storeNewRun(a, i, byTime)
+  local runKey, eventsKey, id, createdMs, event, retention, eventsMax = a[i], a[i + 1], a[i + 2], a[i + 3], a[i + 4], a[i + 5], a[i + 6]
+  local n = tonumber(a[i + 7])
+  -- In slices: unpack is bounded by Lua's stack, and a run on thousands of nodes has a field each.
+  for first = 1, n, 200 do
+    local last = math.min(first + 199, n)
+    local slice = {}
+    for j = first, last do slice[#slice + 1] = a[i + 7 + j] end
+    redis.call('HSET', runKey, unpack(slice))
+  end
+  redis.call('EXPIRE', runKey, retention)
+  redis.call('ZADD', byTime, createdMs, id)
+  if event ~= '' then
+    redis.call('XADD', eventsKey, 'MAXLEN', '~', eventsMax, '*', 'event', event)
+    redis.call('EXPIRE', eventsKey, retention)
+  end
+end
+local function forgetRun(runKey, eventsKey, byTime, id)
+  redis.call('DEL', runKey, eventsKey)
+  redis.call('ZREM', byTime, id)
+end
+`;

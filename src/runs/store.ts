@@ -66,24 +66,12 @@ export class RunStore {
   /** Stores several new run records in one transaction (one round trip however many runs arrived together). */
   async createMany(runs: NewRun[]): Promise<RunRecord[]> {
     const tx = this.redis.multi();
-    const records = runs.map(({ id, plan, requestedBy, now, firstEvent }) => {
-      const record: RunRecord = {
-        id,
-        status: 'queued',
-        createdAt: now.toISOString(),
-        requestedBy,
-        plan,
-        nodes: Object.fromEntries(plan.nodes.map((n) => [n, { status: 'queued' }])),
-      };
-      const fields: Record<string, string> = { id, status: record.status, createdAt: record.createdAt, requestedBy, plan: JSON.stringify(plan) };
-      for (const [node, state] of Object.entries(record.nodes)) fields[NODE_FIELD + node] = JSON.stringify(state);
-      tx.hset(keys.run(id), fields).expire(keys.run(id), this.options.retentionSeconds).zadd(keys.runsByTime, now.getTime(), id);
+    const records = runs.map((run) => {
+      const { record, fields, firstEvent } = newRunWrites(run);
+      tx.hset(keys.run(run.id), fields).expire(keys.run(run.id), this.options.retentionSeconds).zadd(keys.runsByTime, run.now.getTime(), run.id);
       if (firstEvent) {
-        const events = keys.runEvents(id);
-        tx.xadd(events, 'MAXLEN', '~', EVENTS_MAX, '*', 'event', JSON.stringify({ ...firstEvent, time: now.toISOString() })).expire(
-          events,
-          this.options.retentionSeconds,
-        );
+        const events = keys.runEvents(run.id);
+        tx.xadd(events, 'MAXLEN', '~', EVENTS_MAX, '*', 'event', firstEvent).expire(events, this.options.retentionSeconds);
       }
       return record;
     });
@@ -92,6 +80,27 @@ export class RunStore {
     const failed = replies?.find(([err]) => err);
     if (!replies || failed) throw failed?.[0] ?? new Error('run records not stored: the transaction was discarded');
     return records;
+  }
+
+  /**
+   * A new run as arguments of the Lua function storeNewRun (scripts.ts), for callers that
+   * write it inside a larger script (queue/flow-batch.ts); same writes as createMany.
+   */
+  newRunArgs(run: NewRun): { record: RunRecord; args: string[] } {
+    const { record, fields, firstEvent } = newRunWrites(run);
+    const flat = Object.entries(fields).flat();
+    const args = [
+      keys.run(run.id),
+      keys.runEvents(run.id),
+      run.id,
+      String(run.now.getTime()),
+      firstEvent ?? '',
+      String(this.options.retentionSeconds),
+      String(EVENTS_MAX),
+      String(flat.length),
+      ...flat,
+    ];
+    return { record, args };
   }
 
   /** Removes runs whose node jobs were never queued: a record no worker will ever move would stay "queued". */
@@ -310,6 +319,21 @@ export class RunStore {
       .expire(key, Math.min(LIVE_TTL_SECONDS, this.options.retentionSeconds))
       .exec();
   }
+}
+
+/** A new run's record, its hash fields and its first event (JSON) as every writer of new runs stores them. */
+function newRunWrites({ id, plan, requestedBy, now, firstEvent }: NewRun): { record: RunRecord; fields: Record<string, string>; firstEvent?: string } {
+  const record: RunRecord = {
+    id,
+    status: 'queued',
+    createdAt: now.toISOString(),
+    requestedBy,
+    plan,
+    nodes: Object.fromEntries(plan.nodes.map((n) => [n, { status: 'queued' }])),
+  };
+  const fields: Record<string, string> = { id, status: record.status, createdAt: record.createdAt, requestedBy, plan: JSON.stringify(plan) };
+  for (const [node, state] of Object.entries(record.nodes)) fields[NODE_FIELD + node] = JSON.stringify(state);
+  return { record, fields, ...(firstEvent ? { firstEvent: JSON.stringify({ ...firstEvent, time: record.createdAt }) } : {}) };
 }
 
 /** The record's own fields (parseRecord), besides one `node:<name>` field per node. */

@@ -4,7 +4,7 @@
 import { falcoConfigSchema } from '../config/falco-rules.js';
 import { z } from 'zod';
 import { bodyLimitsFrom, limitsSchema, type BodyLimits } from '../config/body-limits.js';
-import { redactionConfigSchema } from '../redact/index.js';
+import { redactionConfigSchema } from '../redact/operator-patterns.js';
 import type { RunbookSource } from '../runbooks/catalog.js';
 import {
   aliasesSchema,

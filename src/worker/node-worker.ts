@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { release } from 'node:os';
 import { createRequire } from 'node:module';
 import type { Job, Worker as QueueWorker } from 'bullmq';
-import { captureNames } from '../captures/registry.js';
+import { CAPTURE_NAMES } from '../captures/capture-names.js';
 import { nodeJobId } from '../queue/job-ids.js';
 import { connectRedis, settlesWithin } from '../redis/connection.js';
 import { keys, nodeQueue } from '../redis/keys.js';
@@ -26,6 +26,7 @@ import type { runNodeJob as RunNodeJob } from './run-node-job.js';
 import { WarmPool } from '../captures/warm-pool.js';
 import { trimNativeHeap } from '../libbpf/index.js';
 import { compactHeap } from '../util/compact-heap.js';
+import { deferRequire } from '../util/deferred-require.js';
 import { releaseOptimizingCompiler } from '../util/optimizing-compiler.js';
 import { WARM_POOL_MAX_MIB, warmSettings } from './warm-captures.js';
 
@@ -33,7 +34,10 @@ const VERSION = '0.1.0';
 // bullmq's Worker class alone: its index also loads every backend and class it ships (Postgres
 // with 0.25 MiB of SQL, valkey-glide, queues, flows; ~1.2 MiB of an idle worker's heap). The
 // same compiled file the index exports, so its Job and errors are the ones the rest of Sherlock sees.
-const { Worker } = createRequire(import.meta.url)('bullmq/dist/cjs/classes/worker.js') as { Worker: typeof QueueWorker };
+// Its job scheduler's cron-parser (with luxon) is loaded only if a job on this queue is a scheduler's.
+const requireHere = createRequire(import.meta.url);
+deferRequire(requireHere.resolve('bullmq/dist/cjs/classes/job-scheduler.js'), 'cron-parser');
+const { Worker } = requireHere('bullmq/dist/cjs/classes/worker.js') as { Worker: typeof QueueWorker };
 /** How long stop() waits for a running job to store its results and report back. */
 const STOP_GRACE_MS = 10_000;
 
@@ -159,7 +163,7 @@ export async function startNodeWorker(options: NodeWorkerOptions): Promise<NodeW
       labels: options.labels,
       kernel: release(),
       btf: existsSync('/sys/kernel/btf/vmlinux'),
-      captures: captureNames(),
+      captures: [...CAPTURE_NAMES],
       busy: currentRun !== undefined,
       ...(currentRun ? { currentRun } : {}),
       version: VERSION,
@@ -175,7 +179,6 @@ export async function startNodeWorker(options: NodeWorkerOptions): Promise<NodeW
    * heap a storm grew would stall the next run's start.
    */
   const startUpOver = () => {
-    releaseOptimizingCompiler(); // held by `sherlock worker` while it starts
     compactHeap();
     trimNativeHeap();
   };
@@ -191,7 +194,9 @@ export async function startNodeWorker(options: NodeWorkerOptions): Promise<NodeW
       const { runId } = job.data;
       currentRun = runId;
       runsInProcess++;
-      releaseOptimizingCompiler(); // a run before start-up was over (the warm pool still loading) decodes optimized too
+      // Held by `sherlock worker` from its start until its first run: idle, the first function hot enough (node's own
+      // argument checks, after ~10 s of heartbeats) would page in ~3.7 MiB of TurboFan's code for good. A run decodes optimized.
+      releaseOptimizingCompiler();
       try {
         // A cancel or stop requested before this pickup: runNodeJob's start cancels the node instead.
         const [{ store, runNodeJob }] = await Promise.all([loadRunPath(), detached()]);
@@ -245,11 +250,14 @@ export async function startNodeWorker(options: NodeWorkerOptions): Promise<NodeW
   // In the background, one object at a time: the worker takes runs meanwhile (they start cold).
   if (pool && options.warm) {
     const t0 = Date.now();
-    void pool.warm(warmSettings(options.warm, options.own)).then(() => {
-      const { objects, kernelBytes } = pool.memory();
-      if (currentRun === undefined) startUpOver();
-      log.info('warm pool ready', { objects, kernelMiB: Math.round((kernelBytes / 2 ** 20) * 10) / 10, ms: Date.now() - t0 });
-    });
+    void warmSettings(options.warm, options.own)
+      .then((settings) => pool.warm(settings))
+      .then(() => {
+        const { objects, kernelBytes } = pool.memory();
+        if (currentRun === undefined) startUpOver();
+        log.info('warm pool ready', { objects, kernelMiB: Math.round((kernelBytes / 2 ** 20) * 10) / 10, ms: Date.now() - t0 });
+      })
+      .catch((err) => log.warn('warm pool not loaded; runs start cold', { error: (err as Error).message }));
   }
 
   return {

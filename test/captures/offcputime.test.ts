@@ -6,13 +6,15 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { Profile } from 'pprof-format';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { offcputime, stateMask, valueLayout, waitFrame, type OffcpuStack } from '../../src/captures/offcputime/index.js';
+import { stateMask } from '../../src/captures/offcputime/setup.js';
+import { offcputime, valueLayout, waitFrame, type OffcpuStack } from '../../src/captures/offcputime/index.js';
 import { stackKeyLayout } from '../../src/captures/stack-family/stack-maps.js';
 import { projectRoot } from '../../src/util/paths.js';
 import { cRecordLayout } from '../helpers/c-layout.js';
 import { renderStackOutput } from '../../src/captures/stack-family/outputs.js';
 import { bpfHandlesOf, kernelSkipReason, stillLoaded } from '../helpers/kernel.js';
 import { captureDuring, killLeftovers, start, TempDir } from './sched-children.js';
+import { paramsSchema } from '../../src/captures/params-schema.js';
 
 const skip = kernelSkipReason();
 
@@ -65,8 +67,8 @@ describe('offcputime layout and states', () => {
     expect(stateMask('SD')).toBe(0x3);
     expect(stateMask('R')).toBe(0x100);
     expect(stateMask('SSDI')).toBe(0x83);
-    expect(offcputime.params.safeParse({ states: 'SX' }).success).toBe(true);
-    expect(offcputime.params.safeParse({ states: 'Q' }).success).toBe(false);
+    expect(paramsSchema(offcputime).safeParse({ states: 'SX' }).success).toBe(true);
+    expect(paramsSchema(offcputime).safeParse({ states: 'Q' }).success).toBe(false);
   });
 });
 

@@ -64,7 +64,7 @@ describe.skipIf(skip)(`self-timed run time${skip ? ` (skipped: ${skip})` : ''}`,
   it("agrees with the kernel's own stats over the same runs, and switches timing off when stopped", async () => {
     const settings: ObjectSettings = {
       def: filetop as unknown as ObjectSettings['def'],
-      params: filetop.params.parse({}),
+      params: filetop.defaults,
       target: { description: 'all processes' },
     };
     const object = openConfigured(settings);

@@ -18,6 +18,7 @@ import { captureAround } from '../helpers/capture-around.js';
 import { cLayout } from '../helpers/c-layout.js';
 import { faultsBinary } from '../helpers/faults.js';
 import { bpfHandlesOf, kernelSkipReason, stillLoaded } from '../helpers/kernel.js';
+import { paramsSchema } from '../../src/captures/params-schema.js';
 
 const skip = kernelSkipReason();
 
@@ -100,7 +101,7 @@ describe('signals record layout and params', () => {
     );
     // The CLI and runbooks may give a comma-separated string.
     await expect(runCapture(signals, { durationMs: 100, params: { signals: 'KILL,SIGNOPE' } })).rejects.toThrow(/"SIGNOPE" is not a signal/);
-    expect(signals.params.parse({ signals: 'KILL, 15,SIGSEGV' })).toMatchObject({ signals: [9, 15, 11] });
+    expect(paramsSchema(signals).parse({ signals: 'KILL, 15,SIGSEGV' })).toMatchObject({ signals: [9, 15, 11] });
   });
 });
 

@@ -3,7 +3,8 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { resolveTarget, targetSchema, TargetError } from '../../src/captures/target.js';
+import { resolveTarget, TargetError } from '../../src/captures/target.js';
+import { targetSchema } from '../../src/model/target.js';
 
 const children: ReturnType<typeof spawn>[] = [];
 afterEach(() => children.splice(0).forEach((c) => c.kill('SIGKILL')));

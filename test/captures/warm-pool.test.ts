@@ -13,12 +13,13 @@ import { openConfigured, type ObjectSettings } from '../../src/captures/open-con
 import { WarmPool } from '../../src/captures/warm-pool.js';
 import { captureAround } from '../helpers/capture-around.js';
 import { bpfHandlesOf, kernelSkipReason, stillLoaded } from '../helpers/kernel.js';
+import { paramsSchema } from '../../src/captures/params-schema.js';
 
 const skip = kernelSkipReason();
 
 const hostWide = (def: typeof execsnoop | typeof tcpconnlat | typeof profile, params: unknown = {}): ObjectSettings => ({
   def: def as unknown as ObjectSettings['def'],
-  params: def.params.parse(params),
+  params: paramsSchema<unknown>(def).parse(params),
   target: { description: 'all processes' },
 });
 
@@ -43,7 +44,8 @@ afterEach(async () => {
 
 describe.skipIf(skip)(`warm pool${skip ? ` (skipped: ${skip})` : ''}`, () => {
   it('keeps an object loaded with nothing attached, and a run that takes it sees every exec', async () => {
-    pool = new WarmPool({ refillDelayMs: 0 });
+    // The replacement loads after the run went live: the program ids seen live are then the run's alone.
+    pool = new WarmPool({ refillDelayMs: 500 });
     await pool.warm([hostWide(execsnoop)]);
     const idle = bpfHandlesOf();
     expect(idle.programIds.length).toBeGreaterThan(0);

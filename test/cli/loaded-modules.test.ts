@@ -1,6 +1,7 @@
 // What the entry points really load, started as a user starts them (issue 17):
 // `sherlock --help` no BPF, Redis, HTTP or zod code; `sherlock worker` no HTTP
-// server, report rendering or chat code, and, idle, not the code of a run. A loader
+// server, report rendering or chat code, and, idle, not the code of a run, the
+// captures' definitions (only their setups) or zod. A loader
 // hook lists every ES module.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -38,6 +39,23 @@ describe.skipIf(!built)('modules an entry point loads', () => {
     expect(modules.filter((m) => /node_modules\/|src\/(libbpf|redis|server|api|captures|worker|queue)\/|node:(http|net)$/.test(m))).toEqual([]);
   });
 
+  it('sherlock capture NAME loads that capture alone and no zod (its settings are checked by hand)', () => {
+    const trace = join(dir, 'capture.txt');
+    const result = spawnSync('node', ['--import', hook, sherlockBin, 'capture', 'execsnoop', '--help'], {
+      encoding: 'utf8',
+      timeout: 20_000,
+      env: { ...process.env, SHERLOCK_MODULE_TRACE: trace },
+    });
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/--max-events <number>/);
+    const modules = loaded(trace);
+    expect(modules).toContain('dist/src/captures/execsnoop/index.js');
+    expect(modules).toContain('dist/src/captures/run-capture.js');
+    expect(
+      modules.filter((m) => m.includes('/zod/') || /src\/captures\/(registry|params-schema)\.js|src\/captures\/(?!execsnoop\/)[a-z-]+\/index\.js/.test(m)),
+    ).toEqual([]);
+  });
+
   it.skipIf(kernelSkipReason())(
     'sherlock worker loads no HTTP server, report rendering or chat code, and idle none of a run',
     async () => {
@@ -68,6 +86,11 @@ describe.skipIf(!built)('modules an entry point loads', () => {
         // Idle, it holds only what waits for runs and keeps the warm pool: the run path comes with the first run.
         const runPath = modules.filter((m) => /src\/(worker\/run-node-job|runs|falco|runbooks)\/?|src\/analysis\/rules\.js|src\/model\/rule\.js/.test(m));
         expect(runPath).toEqual([]);
+        // Nor the captures' definitions (their setups only: the warm pool's) or zod (the settings are checked by hand).
+        const definitions = modules.filter((m) => /src\/captures\/[a-z-]+\/(index|analyze|baseline|collect)\.js$/.test(m));
+        expect(definitions).toEqual([]);
+        expect(modules.filter((m) => m.includes('/zod/'))).toEqual([]);
+        expect(modules).toContain('dist/src/captures/execsnoop/setup.js');
       } finally {
         child.kill('SIGTERM');
         await new Promise((r) => (child.exitCode !== null ? r(undefined) : child.once('exit', r)));

@@ -1,11 +1,12 @@
 // Capture params → CLI flags: spelled as people type them, old spellings still accepted.
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
 import { captures } from '../../src/captures/registry.js';
 import { paramFlags, paramsFromFlags } from '../../src/cli/param-flags.js';
+import { boolean, integer } from '../../src/captures/settings.js';
 
 describe('capture parameter flags', () => {
-  const schema = z.object({ ringBufferMiB: z.number(), maxEvents: z.number(), sizeKiBPerCpu: z.number(), verbose: z.boolean() });
+  const number = integer(0, 10, 1, 'a number');
+  const schema = { ringBufferMiB: number, maxEvents: number, sizeKiBPerCpu: number, verbose: boolean(false, 'more') };
 
   it('keeps binary units one word and camelCase as kebab-case', () => {
     expect(paramFlags(schema).map((f) => f.flag)).toEqual(['ring-buffer-mib', 'max-events', 'size-kib-per-cpu', 'verbose']);
@@ -21,10 +22,10 @@ describe('capture parameter flags', () => {
 
   it('no registered capture has a flag with a one-letter word in it', () => {
     expect(captures.size).toBeGreaterThan(0);
-    const all = [...captures.values()].flatMap((def) => paramFlags(def.params).map((f) => f.flag));
+    const all = [...captures.values()].flatMap((def) => paramFlags(def.settings).map((f) => f.flag));
     expect(all).toContain('ring-buffer-mib');
     for (const def of captures.values()) {
-      for (const f of paramFlags(def.params)) expect(f.flag, `${def.name}: --${f.flag}`).not.toMatch(/(^|-)[a-z](-|$)/);
+      for (const f of paramFlags(def.settings)) expect(f.flag, `${def.name}: --${f.flag}`).not.toMatch(/(^|-)[a-z](-|$)/);
     }
   });
 });

@@ -1,12 +1,10 @@
-// The writes a submission makes after its run is queued, batched per turn of
-// the event loop on a real Redis: audit entries (one pipeline, each caller
-// told of its own entry) and the shared run counters (summed per series).
-import { Redis } from 'ioredis';
+// Audit entries recorded in one turn of the event loop are written in one
+// pipeline on a real Redis, each caller told of its own entry. (A submission's
+// own entry and run counter go with the run: test/queue/run-flow.test.ts.)
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AuditLog } from '../../src/core/audit.js';
 import { connectRedis, type RedisClient } from '../../src/redis/connection.js';
 import { keys } from '../../src/redis/keys.js';
-import { readShared, sharedAdder } from '../../src/redis/shared-metrics.js';
 import { redisServerChildren, startTestRedis, type TestRedis } from '../helpers/redis.js';
 
 describe('batched writes after a submission', () => {
@@ -55,31 +53,5 @@ describe('batched writes after a submission', () => {
     await redis.del(keys.audit);
     await audit.record({ actor: 'test', action: 'x', subject: 'after' });
     expect((await audit.read(10)).map((e) => e.subject)).toEqual(['after']);
-  });
-
-  it('sums the counters of a turn per series before writing them', async () => {
-    const add = sharedAdder(redis);
-    const watcher = new Redis(server.url);
-    const monitor = await watcher.monitor();
-    try {
-      const seen: string[] = [];
-      monitor.on('monitor', (_time: string, args: string[]) => seen.push(String(args[0]).toLowerCase()));
-      await Promise.all([
-        ...Array.from({ length: 50 }, () => add([{ name: 'sherlock_runs_started_total', labels: { runbook: 'ad-hoc' } }])),
-        ...Array.from({ length: 7 }, () => add([{ name: 'sherlock_runs_started_total', labels: { runbook: 'disk-io' } }])),
-        add([{ name: 'sherlock_runs_started_total', labels: { runbook: 'disk-io' }, by: 3 }]),
-      ]);
-      await add([{ name: 'sherlock_runs_started_total', labels: { runbook: 'ad-hoc' } }]);
-      await new Promise((r) => setTimeout(r, 100)); // the monitor's lines arrive after the replies
-      // One MULTI for the first turn's 58 increments, one for the next turn's.
-      expect(seen.filter((c) => c === 'multi')).toHaveLength(2);
-      expect(seen.filter((c) => c === 'hincrbyfloat')).toHaveLength(3);
-    } finally {
-      monitor.disconnect();
-      watcher.disconnect();
-    }
-    const values = new Map((await readShared(redis)).map((s) => [s.labels.runbook, s.value]));
-    expect(values.get('ad-hoc')).toBe(51);
-    expect(values.get('disk-io')).toBe(10);
   });
 });

@@ -12,6 +12,7 @@ import { RunbookCatalog } from '../../src/runbooks/catalog.js';
 import { expandRunbook } from '../../src/runbooks/expand.js';
 import { formatLoadError, parseRunbook } from '../../src/runbooks/loader.js';
 import { projectRoot } from '../../src/util/paths.js';
+import { paramsSchema } from '../../src/captures/params-schema.js';
 
 const BUILT_IN = ['disk-io', 'health-check', 'high-cpu', 'intermittent-latency', 'restarts', 'suspicious-activity'];
 const projectDir = join(projectRoot, 'runbooks');
@@ -50,7 +51,7 @@ describe('built-in runbooks', () => {
     expect(runbook.limits.defaultDuration).toBeLessThanOrEqual(runbook.limits.maxDuration);
     const expanded = expandRunbook(catalog, { runbook: name });
     expect(expanded.steps.map((s) => s.capture)).toEqual(runbook.steps.map((s) => s.capture));
-    for (const step of expanded.steps) expect(captures.get(step.capture)!.params.safeParse(step.params).success).toBe(true);
+    for (const step of expanded.steps) expect(paramsSchema(captures.get(step.capture)!).safeParse(step.params).success).toBe(true);
     expect(expanded.durationMs).toBe(runbook.limits.defaultDuration);
     for (const rule of expanded.rules ?? []) expect(ruleSchema.safeParse(rule).success).toBe(true);
   });

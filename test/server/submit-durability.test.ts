@@ -1,7 +1,8 @@
 // Nothing the API accepted is lost when it dies: many clients submit at once
 // (so submissions are written in batches), a `sherlock api` child is killed
 // with SIGKILL while requests are still in flight, and every run it answered
-// 202 for is in Redis: its record, its run-queued event and its node job.
+// 202 for is in Redis: its record, its run-queued event, its node job and its
+// audit entry.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -57,7 +58,7 @@ describe.skipIf(Boolean(skip))(`accepted runs survive the API being killed${skip
     expect(redisServerChildren()).toEqual([]);
   }, 30_000);
 
-  it('every run answered 202 has its record, first event and node job after a SIGKILL mid-load', async () => {
+  it('every run answered 202 has its record, first event, node job and audit entry after a SIGKILL mid-load', async () => {
     const agent = new http.Agent({ keepAlive: true, maxSockets: CLIENTS });
     const body = JSON.stringify({ steps: [{ capture: 'execsnoop' }], duration: '10s', targets: { nodes: [NODE] } });
     const accepted: string[] = [];
@@ -108,6 +109,12 @@ describe.skipIf(Boolean(skip))(`accepted runs survive the API being killed${skip
 
     const queue = new Queue(nodeQueue(NODE), { connection: conn });
     try {
+      // Each accepted run's audit entry too: it is written in the same script call as the run.
+      const audited = new Set<string>();
+      for (const [, fields] of await conn.xrange(keys.audit, '-', '+')) {
+        const entry = Object.fromEntries(fields.flatMap((v, i) => (i % 2 ? [] : [[v, fields[i + 1]]])));
+        if (entry.action === 'run.create') audited.add(entry.subject!);
+      }
       const missing: string[] = [];
       for (const id of accepted) {
         const [record, events, job] = await Promise.all([
@@ -116,7 +123,7 @@ describe.skipIf(Boolean(skip))(`accepted runs survive the API being killed${skip
           queue.getJob(nodeJobId(id, NODE)),
         ]);
         const first = events[0]?.[1][1];
-        if (record !== 'queued' || !first?.includes('"run-queued"') || !job) missing.push(id);
+        if (record !== 'queued' || !first?.includes('"run-queued"') || !job || !audited.has(id)) missing.push(id);
       }
       expect(missing).toEqual([]);
     } finally {

@@ -12,6 +12,7 @@ import type { HttpMetrics } from '../metrics.js';
 import { openApiDocument } from '../openapi.js';
 import { nodeLines, queueLines } from './node-metrics.js';
 import { sharedLines } from './shared-metrics.js';
+import { paramsSchema } from '../../captures/params-schema.js';
 
 const HEALTH_TIMEOUT_MS = 2_000;
 
@@ -61,7 +62,7 @@ export function systemRoutes({ redis, nodes, tokens, httpMetrics }: SystemRoutes
         name: d.name,
         summary: d.summary,
         kind: d.kind,
-        params: z.toJSONSchema(d.params, { io: 'input', unrepresentable: 'any' }),
+        params: z.toJSONSchema(paramsSchema(d), { io: 'input', unrepresentable: 'any' }),
       })),
     }),
   );

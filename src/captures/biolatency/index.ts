@@ -4,20 +4,14 @@
 // selects requests by the task that *issued* them (direct I/O: the process
 // itself; buffered writeback: flusher kworkers; a queue run asynchronously:
 // kblockd), not by whoever waits for them.
-import { z } from 'zod';
 import type { CaptureDefinition, Column, LabeledHistogram } from '../capture.js';
 import { decodeHistogram, histLayout, renderHistogram } from '../histogram.js';
 import { devString, diskNames } from './disks.js';
 import { biolatencyAnalysis } from './analyze.js';
 import { biolatencyBaseline } from './baseline.js';
+import { biolatencySetup } from './setup.js';
 
-export const biolatencyParams = z
-  .object({
-    maxInflight: z.number().int().min(64).max(1_000_000).default(10_240).describe('requests in flight tracked at once; more are dropped (map_full)'),
-  })
-  .strict();
-
-export type BiolatencyParams = z.infer<typeof biolatencyParams>;
+export type BiolatencyParams = typeof biolatencySetup.defaults;
 
 export interface BiolatencyData {
   /** One per disk, labels { disk }: "vda", or "major:minor" for a device no longer listed. */
@@ -25,16 +19,11 @@ export interface BiolatencyData {
 }
 
 export const biolatency: CaptureDefinition<BiolatencyParams, BiolatencyData> = {
-  name: 'biolatency',
+  ...biolatencySetup,
   summary: 'block I/O latency per disk, issue to completion (µs histograms)',
   kind: 'histogram',
   analysis: biolatencyAnalysis,
   baseline: biolatencyBaseline,
-  params: biolatencyParams,
-
-  configure(object, params) {
-    object.setMaxEntries('starts', params.maxInflight);
-  },
 
   records: [histLayout],
 

@@ -4,7 +4,6 @@
 // processes in each. No BPF object: the kernel already counts this exactly
 // (CaptureDefinition.sample).
 import { relative } from 'node:path';
-import { z } from 'zod';
 import { identifyCgroup } from '../../cgroups/container.js';
 import { NotSupportedError } from '../../libbpf/index.js';
 import type { CaptureDefinition, Column } from '../capture.js';
@@ -12,15 +11,9 @@ import { analyzeCputhrottle } from './analyze.js';
 import { cputhrottleBaseline } from './baseline.js';
 import { commOf, cpuHierarchies, processesIn, readCpuLimit, readCpuStat, walkCgroups, type CpuHierarchy, type CpuStat } from './cgroup-cpu.js';
 import { resolveScope } from './scope.js';
+import { cputhrottleSetup } from './setup.js';
 
-export const cputhrottleParams = z
-  .object({
-    maxCgroups: z.number().int().min(1).max(100_000).default(4096).describe('cgroups read, per window end; past it the rest are left out (truncated)'),
-    maxProcesses: z.number().int().min(1).max(1000).default(20).describe('processes listed per cgroup (its whole subtree); processCount has them all'),
-  })
-  .strict();
-
-export type CputhrottleParams = z.infer<typeof cputhrottleParams>;
+export type CputhrottleParams = typeof cputhrottleSetup.defaults;
 
 export interface ThrottleProcess {
   pid: number;
@@ -92,10 +85,9 @@ export function requireCpuHierarchies(found: CpuHierarchy[]): CpuHierarchy[] {
 }
 
 export const cputhrottle: CaptureDefinition<CputhrottleParams, CputhrottleData> = {
-  name: 'cputhrottle',
+  ...cputhrottleSetup,
   summary: 'CPU throttling by cgroup quota: periods and time throttled in the window, the quota, the processes',
   kind: 'counters',
-  params: cputhrottleParams,
 
   sample({ params, target }) {
     const hierarchies = requireCpuHierarchies(cpuHierarchies());

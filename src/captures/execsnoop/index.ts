@@ -1,19 +1,17 @@
 // execsnoop: every exec inside the window (failed ones too), with argv, and
 // the exit code and lifetime of the processes that end inside it.
-import { z } from 'zod';
 import { errnoName } from '../../libbpf/index.js';
 import { kernelClock } from '../../util/clock.js';
-import { eventCollector, eventCount, eventFiles, sizeRingBuffer, streamParams } from '../event-stream.js';
+import { eventCollector, eventCount, eventFiles } from '../event-stream.js';
 import type { SpooledEvents } from '../event-spool.js';
 import type { CaptureDefinition, Column } from '../capture.js';
 import { decodeRecord, EXECSNOOP_EXEC, execLayout, exitLayout, headerLayout, type ExecRecord } from './decode.js';
 import { execsnoopEvents } from './syscall-events.js';
 import { execsnoopAnalysis, execRecords } from './analyze.js';
 import { PathSearchFolder } from './path-search.js';
+import { execsnoopSetup } from './setup.js';
 
-export const execsnoopParams = z.object(streamParams).strict();
-
-export type ExecsnoopParams = z.infer<typeof execsnoopParams>;
+export type ExecsnoopParams = typeof execsnoopSetup.defaults;
 
 export interface ExecEvent {
   time: string;
@@ -58,18 +56,12 @@ export interface ExecsnoopData {
 }
 
 export const execsnoop: CaptureDefinition<ExecsnoopParams, ExecsnoopData> = {
-  name: 'execsnoop',
+  ...execsnoopSetup,
   summary: 'process execs with argv, exit codes and lifetimes',
   kind: 'events',
   analysis: execsnoopAnalysis,
   ruleEvents: { kind: 'exec', records: execRecords },
   syscallEvents: { types: ['execve'], events: execsnoopEvents },
-  params: execsnoopParams,
-  followForks: true,
-
-  configure(object, params) {
-    sizeRingBuffer(object, params.ringBufferMiB);
-  },
 
   records: [headerLayout, execLayout, exitLayout],
 

@@ -2,7 +2,6 @@
 // counted in the kernel from the read/write syscall family. Each file's path
 // is walked once, when a process first touches it.
 import { readFileSync } from 'node:fs';
-import { z } from 'zod';
 import { RingBufferReader } from '../../libbpf/index.js';
 import type { CaptureDefinition, Column } from '../capture.js';
 import {
@@ -24,15 +23,9 @@ import {
   type PathRecord,
 } from './decode.js';
 import { filetopAnalysis } from './analyze.js';
+import { filetopSetup } from './setup.js';
 
-export const filetopParams = z
-  .object({
-    maxRows: z.number().int().min(1).max(1_000_000).default(20).describe('rows kept, the most bytes first'),
-    maxFiles: z.number().int().min(16).max(1_000_000).default(10_240).describe('(process, file) pairs counted in the kernel; more are dropped (map_full)'),
-  })
-  .strict();
-
-export type FiletopParams = z.infer<typeof filetopParams>;
+export type FiletopParams = typeof filetopSetup.defaults;
 
 export interface FileRow {
   pid: number;
@@ -56,15 +49,10 @@ export interface FiletopData {
 }
 
 export const filetop: CaptureDefinition<FiletopParams, FiletopData> = {
-  name: 'filetop',
+  ...filetopSetup,
   summary: 'reads, writes and bytes per process and file (read/write/pread/pwrite/readv/writev families)',
   kind: 'counters',
   analysis: filetopAnalysis,
-  params: filetopParams,
-
-  configure(object, params) {
-    object.setMaxEntries('files', params.maxFiles);
-  },
 
   records: [keyLayout, statsLayout, lastLayout, pathLayout],
 

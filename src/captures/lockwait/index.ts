@@ -4,10 +4,8 @@
 // or walked by frame pointers in the kernel when userStackBytes is 0. A
 // stacks-kind result, so it has the flame graph and pprof outputs of profile
 // and offcputime, weighted by µs waited.
-import { z } from 'zod';
 import type { CaptureDefinition, Column } from '../capture.js';
 import { stackFiles } from '../stack-family/outputs.js';
-import { configureStackTables, configureUnwinding, stackTableParams, unwindParams } from '../stack-family/params.js';
 import { columns, describeGaps } from '../stack-family/stack-capture.js';
 import { analyzeLockwait, callerFrame } from './analyze.js';
 import { lockwaitBaseline } from './baseline.js';
@@ -15,41 +13,14 @@ import { collectLockWaits } from './collect.js';
 import { keyLayout, valueLayout } from './decode.js';
 import { newTgidLayout, stackKeyLayout } from '../stack-family/stack-maps.js';
 import type { LockWaitLock, LockwaitData } from './types.js';
+import { lockwaitSetup } from './setup.js';
 
-export const lockwaitParams = z
-  .object({
-    minWaitUs: z.number().int().min(0).max(60_000_000).default(1).describe('shortest wait counted, in µs (shorter ones cost no stack)'),
-    otherWaits: z.boolean().default(true).describe('also count futex waits that are not a contended lock (condition variables, semaphores, idle pools)'),
-    ...stackTableParams('{process, stack, lock} rows', 'waits'),
-    maxThreads: z
-      .number()
-      .int()
-      .min(1024)
-      .max(1_048_576)
-      .default(16_384)
-      .describe('threads in a futex wait at once that can be timed; past it waits are dropped (map_full)'),
-    maxProcesses: z.number().int().min(256).max(1_048_576).default(8192).describe('processes announced for symbolization while alive'),
-    top: z.number().int().min(1).max(10_000).default(20).describe('locks in the table and stacks in the text'),
-    // Copied once per wait of at least minWaitUs, at its end: offcputime's sizes.
-    ...unwindParams({ userStackBytes: 8 * 1024, snapshotBufferBytes: 8 * 1024 * 1024 }),
-  })
-  .strict();
-
-export type LockwaitParams = z.infer<typeof lockwaitParams>;
+export type LockwaitParams = typeof lockwaitSetup.defaults;
 
 export const lockwait: CaptureDefinition<LockwaitParams, LockwaitData> = {
-  name: 'lockwait',
+  ...lockwaitSetup,
   summary: 'time blocked on user-space locks (futex waits) per process, lock and waiting stack',
   kind: 'stacks',
-  params: lockwaitParams,
-
-  configure(object, params) {
-    object.setRodata({ min_wait_ns: BigInt(params.minWaitUs) * 1000n, count_other_waits: params.otherWaits });
-    configureStackTables(object, 'waits', params);
-    object.setMaxEntries('starts', params.maxThreads);
-    object.setMaxEntries('seen_tgids', params.maxProcesses);
-    configureUnwinding(object, params);
-  },
 
   records: [keyLayout, valueLayout, stackKeyLayout, newTgidLayout],
   collect: ({ object, params }) =>

@@ -2,62 +2,18 @@
 // (kernel and user) weighted by microseconds blocked, from sched:sched_switch.
 // Same data shape and outputs as profile (src/captures/stack-family/outputs.ts
 // renders folded, pprof, SVG and speedscope from it), the values being µs.
-import { z } from 'zod';
 import type { StackSample } from '../../stacks/types.js';
 import type { CaptureDefinition, Column } from '../capture.js';
 import { recordLayout } from '../records.js';
 import { collectStacks, columns, describeGaps, pct, sumValues, userLeafOf, type StackData } from '../stack-family/stack-capture.js';
-import { configureStackTables, configureUnwinding, stackTableParams, unwindParams } from '../stack-family/params.js';
 import { stackFiles } from '../stack-family/outputs.js';
 import { newTgidLayout, stackKeyLayout } from '../stack-family/stack-maps.js';
 import { pythonLayouts } from '../stack-family/python-stacks.js';
 import type { Frame } from '../../symbolize/types.js';
 import { offcputimeAnalysis } from './analyze.js';
+import { offcputimeSetup } from './setup.js';
 
-/** Task states as sched_switch reports them (prev_state), and the bit each has in the BPF filter. */
-const STATE_BITS: Record<string, number> = {
-  R: 0x100, // runnable: preempted or yielding
-  S: 0x1, // interruptible sleep
-  D: 0x2, // uninterruptible sleep (disk, locks)
-  T: 0x4, // stopped
-  t: 0x8, // traced
-  X: 0x10, // dead
-  Z: 0x20, // zombie
-  P: 0x40, // parked
-  I: 0x80, // idle kernel thread
-};
-
-export const offcputimeParams = z
-  .object({
-    states: z
-      .string()
-      .regex(/^[RSDTtXZPI]+$/, 'states are letters of R S D T t X Z P I')
-      .default('SD')
-      .describe('task states counted as off-CPU, as letters: S sleeping, D uninterruptible, R preempted, I idle kernel threads, T stopped'),
-    minBlockUs: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(1).describe('shortest block counted, in µs'),
-    maxBlockUs: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0).describe('longest block counted, in µs (0: no limit)'),
-    ...stackTableParams('{process, thread name, stacks}', 'blocks'),
-    maxThreads: z
-      .number()
-      .int()
-      .min(1024)
-      .max(1_048_576)
-      .default(16_384)
-      .describe('threads off the CPU at once that can be timed; past it blocks are dropped (map_full)'),
-    maxProcesses: z
-      .number()
-      .int()
-      .min(256)
-      .max(1_048_576)
-      .default(8192)
-      .describe('processes announced for symbolization while alive; later ones are read at the end'),
-    top: z.number().int().min(1).max(10_000).default(20).describe('stacks in the table and the text; the data keeps every stack'),
-    // Copied at every switch-out of a targeted thread: smaller than profile's by default.
-    ...unwindParams({ userStackBytes: 8 * 1024, snapshotBufferBytes: 8 * 1024 * 1024 }),
-  })
-  .strict();
-
-export type OffcputimeParams = z.infer<typeof offcputimeParams>;
+export type OffcputimeParams = typeof offcputimeSetup.defaults;
 
 export interface OffcpuStack extends StackSample {
   /** value: microseconds blocked; blocks: how many times. */
@@ -74,28 +30,11 @@ export interface OffcputimeData extends StackData<OffcpuStack> {
 /** struct offcpu_value (bpf/offcputime/offcputime.h). */
 export const valueLayout = recordLayout('offcpu_value', 16, { total_us: 0, count: 8 });
 
-export function stateMask(states: string): number {
-  return [...new Set(states)].reduce((mask, letter) => mask | (STATE_BITS[letter] ?? 0), 0);
-}
-
 export const offcputime: CaptureDefinition<OffcputimeParams, OffcputimeData> = {
-  name: 'offcputime',
+  ...offcputimeSetup,
   summary: 'where threads block, as stacks weighted by time off the CPU (flame graph, pprof)',
   kind: 'stacks',
   analysis: offcputimeAnalysis,
-  params: offcputimeParams,
-
-  configure(object, params) {
-    object.setRodata({
-      min_block_us: params.minBlockUs,
-      max_block_us: params.maxBlockUs,
-      state_mask: stateMask(params.states),
-    });
-    configureStackTables(object, 'counts', params);
-    object.setMaxEntries('starts', params.maxThreads);
-    object.setMaxEntries('seen_tgids', params.maxProcesses);
-    configureUnwinding(object, params);
-  },
 
   records: [stackKeyLayout, valueLayout, newTgidLayout, ...pythonLayouts],
 

@@ -3,9 +3,7 @@
 // host's), and the task whose allocation set it off. Events are rare; each
 // is one ring-buffer record (bpf/oomkill/oomkill.bpf.c).
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { z } from 'zod';
-import { hasTracepoint, NotSupportedError, RingBufferReader, tracingRoot } from '../../libbpf/index.js';
+import { RingBufferReader } from '../../libbpf/index.js';
 import { identifyCgroup } from '../../cgroups/container.js';
 import { kernelClock } from '../../util/clock.js';
 import type { CaptureDefinition, Column } from '../capture.js';
@@ -14,14 +12,9 @@ import { decodeOomkill, eventRecord, memcgRecord, type OomkillRecord } from './d
 import { limitReached, memcgNames, pageSize, type MemoryLimit } from './memcg.js';
 import { oomkillAnalysis } from './analyze.js';
 import { oomkillBaseline } from './baseline.js';
+import { oomkillSetup } from './setup.js';
 
-export const oomkillParams = z
-  .object({
-    maxEvents: z.number().int().min(1).max(100_000).default(1000).describe('kills kept; later ones are counted as dropped (event_cap)'),
-  })
-  .strict();
-
-export type OomkillParams = z.infer<typeof oomkillParams>;
+export type OomkillParams = typeof oomkillSetup.defaults;
 
 export interface OomKill {
   time: string;
@@ -55,31 +48,13 @@ export interface OomkillData {
   pageSize: number;
 }
 
-/** The raw tracepoint carries the task_struct since the fields that came with it (6.8). */
-function tracepointHasTask(): boolean {
-  try {
-    return readFileSync(join(tracingRoot(), 'events', 'oom', 'mark_victim', 'format'), 'utf8').includes('anon_rss');
-  } catch {
-    return false;
-  }
-}
-
 export const oomkill: CaptureDefinition<OomkillParams, OomkillData> = {
-  name: 'oomkill',
+  ...oomkillSetup,
   summary: 'OOM kills: victim, its memory, the cgroup limit that ran out, the allocating task',
   kind: 'events',
   records: [eventRecord, memcgRecord],
   analysis: oomkillAnalysis,
   baseline: oomkillBaseline,
-  params: oomkillParams,
-
-  configure(object) {
-    if (!hasTracepoint('oom', 'mark_victim'))
-      throw new NotSupportedError('tracepoint oom:mark_victim', 'is not available in this kernel: OOM kills cannot be seen here');
-    const withTask = tracepointHasTask();
-    object.setAutoload('raw_mark_victim', withTask);
-    object.setAutoload('tp_mark_victim', !withTask);
-  },
 
   collect({ object, params }) {
     const toWallMs = kernelClock();

@@ -1,18 +1,16 @@
 // opensnoop: every open/openat/openat2 inside the window, with its path,
 // decoded flags, mode and the fd it returned or the errno it failed with.
-import { z } from 'zod';
-import { errnoName, hasTracepoint } from '../../libbpf/index.js';
+import { errnoName } from '../../libbpf/index.js';
 import { kernelClock } from '../../util/clock.js';
-import { eventCollector, eventCount, eventFiles, sizeRingBuffer, streamParams } from '../event-stream.js';
+import { eventCollector, eventCount, eventFiles } from '../event-stream.js';
 import type { SpooledEvents } from '../event-spool.js';
 import type { CaptureDefinition, Column } from '../capture.js';
 import { AT_FDCWD, createsFile, decodeEvent, eventLayout, flagNames, HOW_PARTIAL, PATH_PARTIAL, type OpenRecord, type OpenSyscall } from './decode.js';
 import { opensnoopEvents } from './syscall-events.js';
 import { opensnoopAnalysis, openRecords } from './analyze.js';
+import { opensnoopSetup } from './setup.js';
 
-export const opensnoopParams = z.object(streamParams).strict();
-
-export type OpensnoopParams = z.infer<typeof opensnoopParams>;
+export type OpensnoopParams = typeof opensnoopSetup.defaults;
 
 export interface OpenEvent {
   time: string;
@@ -46,23 +44,12 @@ export interface OpensnoopData {
 }
 
 export const opensnoop: CaptureDefinition<OpensnoopParams, OpensnoopData> = {
-  name: 'opensnoop',
+  ...opensnoopSetup,
   summary: 'file opens (open/openat/openat2): path, flags, mode, fd or errno',
   kind: 'events',
   analysis: opensnoopAnalysis,
   ruleEvents: { kind: 'open', records: openRecords, complete: true },
   syscallEvents: { types: ['open', 'openat', 'openat2'], events: opensnoopEvents, complete: true },
-  params: opensnoopParams,
-
-  configure(object, params) {
-    sizeRingBuffer(object, params.ringBufferMiB);
-    // open(2) exists on x86_64, not on arm64 and newer ports.
-    for (const syscall of ['open', 'openat2']) {
-      if (hasTracepoint('syscalls', `sys_enter_${syscall}`)) continue;
-      object.setAutoload(`tp_enter_${syscall}`, false);
-      object.setAutoload(`tp_exit_${syscall}`, false);
-    }
-  },
 
   records: [eventLayout],
 

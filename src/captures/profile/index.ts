@@ -3,36 +3,17 @@
 // pprof, flame graph SVG, speedscope) are rendered on demand from the data by
 // ./outputs.ts (renderStackOutput): they can be large, and pprof is binary,
 // so the result holds only the stacks they are made from.
-import { z } from 'zod';
-import { PERF_COUNT_SW_CPU_CLOCK, PERF_TYPE_SOFTWARE } from '../../libbpf/index.js';
 import type { StackSample } from '../../stacks/types.js';
 import type { CaptureDefinition, Column } from '../capture.js';
 import { collectStacks, columns, describeGaps, leafOf, moduleLabel, pct, sumValues, topFunctions, type StackData } from '../stack-family/stack-capture.js';
-import { configureStackTables, configureUnwinding, stackTableParams, unwindParams } from '../stack-family/params.js';
 import { stackFiles } from '../stack-family/outputs.js';
 import { newTgidLayout, stackKeyLayout } from '../stack-family/stack-maps.js';
 import { pythonLayouts } from '../stack-family/python-stacks.js';
 import { profileAnalysis } from './analyze.js';
 import { profileBaseline } from './baseline.js';
+import { profileSetup } from './setup.js';
 
-export const profileParams = z
-  .object({
-    frequency: z.number().int().min(1).max(10_000).default(99).describe('samples per second on each CPU'),
-    includeIdle: z.boolean().default(false).describe('sample the idle task (pid 0) too'),
-    ...stackTableParams('{process, thread name, stacks}', 'samples'),
-    maxProcesses: z
-      .number()
-      .int()
-      .min(256)
-      .max(1_048_576)
-      .default(8192)
-      .describe('processes announced for symbolization while alive; later ones are read at the end'),
-    top: z.number().int().min(1).max(10_000).default(20).describe('rows in the table (stacks) and the text (functions); the data keeps every stack'),
-    ...unwindParams({ userStackBytes: 16 * 1024, snapshotBufferBytes: 16 * 1024 * 1024 }),
-  })
-  .strict();
-
-export type ProfileParams = z.infer<typeof profileParams>;
+export type ProfileParams = typeof profileSetup.defaults;
 
 export interface ProfileData extends StackData {
   /** Samples per second on each CPU. */
@@ -42,21 +23,11 @@ export interface ProfileData extends StackData {
 }
 
 export const profile: CaptureDefinition<ProfileParams, ProfileData> = {
-  name: 'profile',
+  ...profileSetup,
   summary: 'on-CPU stacks sampled at a fixed frequency (flame graph, pprof, speedscope)',
   kind: 'stacks',
   analysis: profileAnalysis,
   baseline: profileBaseline,
-  params: profileParams,
-
-  configure(object, params) {
-    object.setRodata({ include_idle: params.includeIdle });
-    configureStackTables(object, 'counts', params);
-    object.setMaxEntries('seen_tgids', params.maxProcesses);
-    configureUnwinding(object, params);
-  },
-
-  perfEvent: (params) => ({ type: PERF_TYPE_SOFTWARE, config: PERF_COUNT_SW_CPU_CLOCK, frequency: params.frequency }),
 
   records: [stackKeyLayout, newTgidLayout, ...pythonLayouts],
 

@@ -4,30 +4,14 @@
 // the woken task is found and filtered.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { z } from 'zod';
 import { cString, recordLayout } from '../records.js';
 import type { CaptureDefinition, Column, LabeledHistogram } from '../capture.js';
 import { decodeHistogram, histLayout, mergeHistograms, renderHistogram, type Log2Histogram } from '../histogram.js';
 import { runqlatAnalysis } from './analyze.js';
 import { runqlatBaseline } from './baseline.js';
+import { runqlatSetup } from './setup.js';
 
-export const runqlatParams = z
-  .object({
-    perProcess: z.boolean().default(true).describe('one histogram per process (pid + thread name) besides the overall one'),
-    perCgroup: z.boolean().default(false).describe('one histogram per cgroup (v2) instead of per process'),
-    maxGroups: z
-      .number()
-      .int()
-      .min(16)
-      .max(65_536)
-      .default(4096)
-      .describe('processes (or cgroups) with a histogram; past it their waits count only overall (map_full)'),
-    maxThreads: z.number().int().min(1024).max(1_048_576).default(16_384).describe('runnable threads timed at once; past it waits are dropped (map_full)'),
-    top: z.number().int().min(1).max(10_000).default(10).describe('groups printed as histograms in the text (the table and data have all)'),
-  })
-  .strict();
-
-export type RunqlatParams = z.infer<typeof runqlatParams>;
+export type RunqlatParams = typeof runqlatSetup.defaults;
 
 export interface RunqlatData {
   /** The overall histogram first ({ scope: 'all' }), then one per group, most waits first. */
@@ -42,18 +26,11 @@ export const keyLayout = recordLayout('runqlat_key', 32, { cgroup_id: 0, tgid: 8
 const UNIT = 'usecs';
 
 export const runqlat: CaptureDefinition<RunqlatParams, RunqlatData> = {
-  name: 'runqlat',
+  ...runqlatSetup,
   summary: 'run-queue latency: wakeup or preemption to on-CPU, histograms overall and per process',
   kind: 'histogram',
   analysis: runqlatAnalysis,
   baseline: runqlatBaseline,
-  params: runqlatParams,
-
-  configure(object, params) {
-    object.setRodata({ per_process: params.perProcess && !params.perCgroup, per_cgroup: params.perCgroup });
-    object.setMaxEntries('hists', params.maxGroups);
-    object.setMaxEntries('starts', params.maxThreads);
-  },
 
   records: [keyLayout, histLayout],
 

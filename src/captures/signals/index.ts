@@ -2,62 +2,19 @@
 // code, or the signal and whether it dumped core). Records go through a ring
 // buffer (bpf/signals/signals.bpf.c): the signals asked for (the fatal ones
 // by default) and the ends with a non-zero status; clean ends are counted.
-import { z } from 'zod';
-import { hasTracepoint, NotSupportedError, type BpfObject } from '../../libbpf/index.js';
+import { type BpfObject } from '../../libbpf/index.js';
 import { kernelClock } from '../../util/clock.js';
 import type { CaptureDefinition, Column } from '../capture.js';
 import { eventIdentities } from '../../cgroups/process-cgroup.js';
-import { eventCollector, eventCount, eventFiles, sizeRingBuffer } from '../event-stream.js';
+import { eventCollector, eventCount, eventFiles } from '../event-stream.js';
 import type { SpooledEvents } from '../event-spool.js';
-import { decodeSignals, eventRecord, resultName, signalName, signalNumber, signalSource, SIGNALS_SIGNAL, TOTALS, type SignalsRecord } from './decode.js';
+import { decodeSignals, eventRecord, resultName, signalName, signalSource, SIGNALS_SIGNAL, TOTALS, type SignalsRecord } from './decode.js';
 import { signalsAnalysis } from './analyze.js';
 import { signalsBaseline } from './baseline.js';
 import { SIGNAL_EVENT_TYPES, signalsEvents } from './syscall-events.js';
+import { signalsSetup } from './setup.js';
 
-/** Signals whose default action ends the process, minus the timer and user ones programs use for themselves. */
-export const DEFAULT_SIGNALS = [
-  'SIGHUP',
-  'SIGINT',
-  'SIGQUIT',
-  'SIGILL',
-  'SIGTRAP',
-  'SIGABRT',
-  'SIGBUS',
-  'SIGFPE',
-  'SIGKILL',
-  'SIGSEGV',
-  'SIGPIPE',
-  'SIGTERM',
-  'SIGXCPU',
-  'SIGXFSZ',
-  'SIGSYS',
-];
-
-const signalList = z
-  .union([z.string().transform((s) => s.split(',').filter((x) => x.trim())), z.array(z.union([z.string(), z.number()]))])
-  .pipe(z.array(z.union([z.string(), z.number()])).min(1, 'name at least one signal'))
-  .transform((list, ctx) => {
-    const numbers: number[] = [];
-    for (const s of list) {
-      const n = signalNumber(s);
-      if (n === undefined) ctx.addIssue({ code: 'custom', message: `${JSON.stringify(s)} is not a signal (use names like SIGKILL or KILL, or numbers 1-63)` });
-      else numbers.push(n);
-    }
-    return numbers;
-  });
-
-export const signalsParams = z
-  .object({
-    signals: signalList
-      .default(() => DEFAULT_SIGNALS.map((s) => signalNumber(s)!))
-      .describe('signals recorded when sent: names or numbers, a list or "SIGKILL,SIGTERM"; the fatal ones by default'),
-    allExits: z.boolean().default(false).describe('record clean ends (status 0) too, not only count them'),
-    maxEvents: z.number().int().min(1).max(1_000_000).default(20_000).describe('records kept; later ones are counted as dropped (event_cap)'),
-    ringBufferMiB: z.number().int().min(1).max(64).default(1).describe('kernel ring buffer size, rounded up to a power of two'),
-  })
-  .strict();
-
-export type SignalsParams = z.infer<typeof signalsParams>;
+export type SignalsParams = typeof signalsSetup.defaults;
 
 export interface SignalEvent {
   kind: 'signal';
@@ -175,28 +132,13 @@ function readTotals(object: BpfObject): Pick<SignalsData, 'exits' | 'cleanExits'
 }
 
 export const signals: CaptureDefinition<SignalsParams, SignalsData> = {
-  name: 'signals',
+  ...signalsSetup,
   summary: 'signals sent (who to whom) and how processes ended: exit codes, fatal signals, core dumps',
   kind: 'events',
   records: [eventRecord],
   analysis: signalsAnalysis,
   baseline: signalsBaseline,
   syscallEvents: { types: SIGNAL_EVENT_TYPES, events: signalsEvents, complete: true },
-  params: signalsParams,
-  followForks: true,
-
-  configure(object, params) {
-    for (const [category, name] of [
-      ['signal', 'signal_generate'],
-      ['sched', 'sched_process_exit'],
-    ] as const) {
-      if (!hasTracepoint(category, name))
-        throw new NotSupportedError(`tracepoint ${category}:${name}`, 'is not available in this kernel: signals and process ends cannot be seen here');
-    }
-    const mask = params.signals.reduce((m, n) => m | (1n << BigInt(n)), 0n);
-    object.setRodata({ targ_sigmask: mask, targ_all_exits: params.allExits });
-    sizeRingBuffer(object, params.ringBufferMiB);
-  },
 
   collect({ object, params, eventBudgetBytes, spool }) {
     const toWallMs = kernelClock();

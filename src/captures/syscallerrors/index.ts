@@ -3,8 +3,6 @@
 // (bpf/syscallerrors/syscallerrors.bpf.c): successes cost one comparison.
 // For calls on an fd the kernel keeps the fd, and user space names what it
 // points to (fd-targets.ts), once a second while the capture runs and at its end.
-import { z } from 'zod';
-import { hasTracepoint, NotSupportedError } from '../../libbpf/index.js';
 import { kernelClock } from '../../util/clock.js';
 import type { CaptureDefinition, Column } from '../capture.js';
 import { eventIdentities } from '../../cgroups/process-cgroup.js';
@@ -15,21 +13,9 @@ import { FdTargets, type FdTarget } from './fd-targets.js';
 import { syscallerrorsAnalysis, syscallerrorsRuleEvents } from './analyze.js';
 import { syscallerrorsBaseline } from './baseline.js';
 import { syscallerrorsEvents } from './syscall-events.js';
+import { syscallerrorsSetup } from './setup.js';
 
-export const syscallerrorsParams = z
-  .object({
-    maxRows: z.number().int().min(1).max(1_000_000).default(500).describe('rows kept, the most failures first'),
-    maxKeys: z
-      .number()
-      .int()
-      .min(64)
-      .max(1_000_000)
-      .default(16_384)
-      .describe('(process, syscall, errno, path) rows counted in the kernel; more are dropped (map_full)'),
-  })
-  .strict();
-
-export type SyscallerrorsParams = z.infer<typeof syscallerrorsParams>;
+export type SyscallerrorsParams = typeof syscallerrorsSetup.defaults;
 
 export interface SyscallErrorRow {
   pid: number;
@@ -67,12 +53,11 @@ export interface SyscallerrorsData {
   totalRows: number;
 }
 
-const ARCHES = new Set(['x64', 'arm64']);
 /** How often new fds are looked up while the capture runs. */
 const FD_LOOKUP_MS = 1000;
 
 export const syscallerrors: CaptureDefinition<SyscallerrorsParams, SyscallerrorsData> = {
-  name: 'syscallerrors',
+  ...syscallerrorsSetup,
   summary: 'failing system calls per process, syscall, errno and path, counted in the kernel',
   kind: 'counters',
   records: [keyRecord, valueRecord],
@@ -81,15 +66,6 @@ export const syscallerrors: CaptureDefinition<SyscallerrorsParams, Syscallerrors
   ruleEvents: syscallerrorsRuleEvents,
   // Any syscall can fail: every name of this architecture (a summary, giving way to opensnoop's opens).
   syscallEvents: { types: Object.values(syscallNames()), events: syscallerrorsEvents, failuresOnly: true },
-  params: syscallerrorsParams,
-
-  configure(object, params) {
-    if (!ARCHES.has(process.arch)) throw new NotSupportedError(`syscallerrors on ${process.arch}`, 'has no syscall table (x86_64 and arm64 only)');
-    if (!hasTracepoint('raw_syscalls', 'sys_exit'))
-      throw new NotSupportedError('tracepoint raw_syscalls:sys_exit', 'is not available in this kernel (CONFIG_FTRACE_SYSCALLS)');
-    object.setMaxEntries('errors', params.maxKeys);
-    object.setRodata({ targ_exclude_tgid: process.pid });
-  },
 
   collect({ object, params }) {
     for (const [map, table] of [

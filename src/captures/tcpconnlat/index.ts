@@ -1,7 +1,6 @@
 // tcpconnlat: how long TCP connects take (SYN_SENT → ESTABLISHED) per
 // destination as log2 histograms in µs, the slowest connects with the process
 // that made them, and failed connects by destination and error.
-import { z } from 'zod';
 import { errnoName, programStats } from '../../libbpf/index.js';
 import { kernelClock } from '../../util/clock.js';
 import type { CaptureDefinition, Column, LabeledHistogram } from '../capture.js';
@@ -16,30 +15,16 @@ import {
   failKeyLayout,
   failLayout,
   slowestLayout,
-  SLOWEST_MAX,
   type ConnectRecord,
 } from './decode.js';
 import { tcpconnlatEvents } from './syscall-events.js';
 import { tcpconnlatAnalysis, tcpconnlatConnects } from './analyze.js';
 import { tcpconnlatBaseline } from './baseline.js';
-
-export const tcpconnlatParams = z
-  .object({
-    slowest: z.number().int().min(0).max(SLOWEST_MAX).default(20).describe(`slowest connects to list with their process (0: none, at most ${SLOWEST_MAX})`),
-    maxDestinations: z
-      .number()
-      .int()
-      .min(1)
-      .max(65_536)
-      .default(1024)
-      .describe('destinations (ip:port) with a histogram, and destination/error pairs with failures; more count as map_full'),
-    maxInFlight: z.number().int().min(64).max(1_048_576).default(8192).describe('connects in progress at once that can be timed; more count as map_full'),
-  })
-  .strict();
+import { tcpconnlatSetup } from './setup.js';
 
 const PROGRAM = 'tp_inet_sock_set_state';
 
-export type TcpconnlatParams = z.infer<typeof tcpconnlatParams>;
+export type TcpconnlatParams = typeof tcpconnlatSetup.defaults;
 
 export interface SlowConnect {
   time: string;
@@ -90,21 +75,13 @@ interface DestinationRow {
 }
 
 export const tcpconnlat: CaptureDefinition<TcpconnlatParams, TcpconnlatData> = {
-  name: 'tcpconnlat',
+  ...tcpconnlatSetup,
   summary: 'TCP connect latency per destination (histograms), slowest connects, failed connects by error',
   kind: 'histogram',
   analysis: tcpconnlatAnalysis,
   baseline: tcpconnlatBaseline,
   ruleEvents: { kind: 'connect', records: tcpconnlatConnects },
   syscallEvents: { types: ['connect'], events: tcpconnlatEvents },
-  params: tcpconnlatParams,
-
-  configure(object, params) {
-    object.setRodata({ slowest_n: params.slowest });
-    object.setMaxEntries('dest_hists', params.maxDestinations);
-    object.setMaxEntries('failures', params.maxDestinations);
-    object.setMaxEntries('connects', params.maxInFlight);
-  },
 
   records: [destLayout, histLayout, failKeyLayout, failLayout, connectLayout, slowestLayout],
 

@@ -1,6 +1,5 @@
 // tcplife: every TCP connection that closes inside the window, with its
 // owner, endpoints, duration and payload bytes each way.
-import { z } from 'zod';
 import { errnoName, programStats, RingBufferReader } from '../../libbpf/index.js';
 import { kernelClock } from '../../util/clock.js';
 import type { CaptureDefinition, Column } from '../capture.js';
@@ -8,16 +7,9 @@ import { AF_INET6, TCP_STATES } from '../net-address.js';
 import { decodeConnection, EndpointCache, eventLayout, TCPLIFE_ACTIVE, TCPLIFE_ESTABLISHED, TCPLIFE_OWNER_UNKNOWN, type ConnectionRecord } from './decode.js';
 import { tcplifeAnalysis, tcplifeConnects } from './analyze.js';
 import { tcplifeEvents } from './syscall-events.js';
+import { tcplifeSetup } from './setup.js';
 
-export const tcplifeParams = z
-  .object({
-    maxEvents: z.number().int().min(1).max(1_000_000).default(100_000).describe('connections kept; later ones are counted as dropped (event_cap)'),
-    ringBufferMiB: z.number().int().min(1).max(256).default(4).describe('kernel ring buffer size, rounded up to a power of two'),
-    maxConnections: z.number().int().min(64).max(4_194_304).default(16_384).describe('connections open at once that can be followed; more count as map_full'),
-  })
-  .strict();
-
-export type TcplifeParams = z.infer<typeof tcplifeParams>;
+export type TcplifeParams = typeof tcplifeSetup.defaults;
 
 export interface TcpConnection {
   /** When it reached TCP_CLOSE. */
@@ -63,22 +55,15 @@ export interface TcplifeData {
   missedRuns: number;
 }
 
-const pow2 = (n: number) => 2 ** Math.ceil(Math.log2(n));
 const CHUNK_RECORDS = 8192;
 
 export const tcplife: CaptureDefinition<TcplifeParams, TcplifeData> = {
-  name: 'tcplife',
+  ...tcplifeSetup,
   summary: 'TCP connections that closed: owner, endpoints, duration, bytes sent and received',
   kind: 'events',
   analysis: tcplifeAnalysis,
   ruleEvents: { kind: 'connect', records: tcplifeConnects, complete: true },
   syscallEvents: { types: ['connect', 'accept'], events: tcplifeEvents, complete: true },
-  params: tcplifeParams,
-
-  configure(object, params) {
-    object.setMaxEntries('events', pow2(params.ringBufferMiB) * 1024 * 1024);
-    object.setMaxEntries('conns', params.maxConnections);
-  },
 
   records: [eventLayout],
 

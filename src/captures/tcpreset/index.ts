@@ -3,34 +3,13 @@
 // are sent or taken in softirq context: the process is the socket's owner
 // (bpf/common/tcp_owner.bpf.h). A reset answering a segment no socket
 // wanted (a closed port) has no owner.
-import { z } from 'zod';
 import { kernelClock } from '../../util/clock.js';
 import type { CaptureDefinition, Column } from '../capture.js';
-import { configureOwners } from '../tcp-owner.js';
 import { decodeKey, decodeValue, keyLayout, resetReasonNames, valueLayout, type SocketKind } from './decode.js';
 import { tcpresetAnalysis } from './analyze.js';
+import { tcpresetSetup } from './setup.js';
 
-export const tcpresetParams = z
-  .object({
-    maxRows: z.number().int().min(1).max(1_000_000).default(100).describe('flow rows kept, the most resets first'),
-    maxFlows: z
-      .number()
-      .int()
-      .min(16)
-      .max(1_000_000)
-      .default(10_240)
-      .describe('(flow, direction, state, owner) rows counted in the kernel; more are dropped (map_full)'),
-    maxSockets: z
-      .number()
-      .int()
-      .min(16)
-      .max(1_000_000)
-      .default(16_384)
-      .describe('sockets whose owner is remembered; past it their resets lose the owner (map_full)'),
-  })
-  .strict();
-
-export type TcpresetParams = z.infer<typeof tcpresetParams>;
+export type TcpresetParams = typeof tcpresetSetup.defaults;
 
 export interface ResetRow {
   /** sent: this host sent the RST; received: a socket here took one. */
@@ -68,16 +47,10 @@ export interface TcpresetData {
 const FAMILY = { 2: 'ipv4', 10: 'ipv6' } as Record<number, 'ipv4' | 'ipv6'>;
 
 export const tcpreset: CaptureDefinition<TcpresetParams, TcpresetData> = {
-  name: 'tcpreset',
+  ...tcpresetSetup,
   summary: 'TCP resets sent and received per flow, with direction, state, reason and owning process',
   kind: 'counters',
   analysis: tcpresetAnalysis,
-  params: tcpresetParams,
-
-  configure(object, params) {
-    object.setMaxEntries('resets', params.maxFlows);
-    configureOwners(object, params.maxSockets);
-  },
 
   records: [keyLayout, valueLayout],
 

@@ -3,28 +3,13 @@
 // listeners too. Retransmits run in timer/softirq context: the process is the
 // socket's owner, remembered where it connects, listens or sends
 // (bpf/common/tcp_owner.bpf.h), never the interrupted task.
-import { z } from 'zod';
 import { kernelClock } from '../../util/clock.js';
 import type { CaptureDefinition, Column } from '../capture.js';
 import { decodeKey, decodeValue, keyLayout, valueLayout } from './decode.js';
-import { configureOwners } from '../tcp-owner.js';
 import { tcpretransAnalysis } from './analyze.js';
+import { tcpretransSetup } from './setup.js';
 
-export const tcpretransParams = z
-  .object({
-    maxRows: z.number().int().min(1).max(1_000_000).default(100).describe('flow rows kept, the most retransmits first'),
-    maxFlows: z.number().int().min(16).max(1_000_000).default(10_240).describe('(flow, state, owner) rows counted in the kernel; more are dropped (map_full)'),
-    maxSockets: z
-      .number()
-      .int()
-      .min(16)
-      .max(1_000_000)
-      .default(16_384)
-      .describe('sockets whose owner is remembered; past it their retransmits lose the owner (map_full)'),
-  })
-  .strict();
-
-export type TcpretransParams = z.infer<typeof tcpretransParams>;
+export type TcpretransParams = typeof tcpretransSetup.defaults;
 
 export interface RetransRow {
   /** "ip:port" of this host's end, and the peer's. */
@@ -64,16 +49,10 @@ export interface TcpretransData {
 }
 
 export const tcpretrans: CaptureDefinition<TcpretransParams, TcpretransData> = {
-  name: 'tcpretrans',
+  ...tcpretransSetup,
   summary: 'TCP retransmits (data, SYN, FIN, SYN-ACK) per flow, TCP state and owning process',
   kind: 'counters',
   analysis: tcpretransAnalysis,
-  params: tcpretransParams,
-
-  configure(object, params) {
-    object.setMaxEntries('flows', params.maxFlows);
-    configureOwners(object, params.maxSockets);
-  },
 
   records: [keyLayout, valueLayout],
 

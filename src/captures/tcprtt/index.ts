@@ -3,38 +3,15 @@
 // the kernel from tcp:tcp_probe. With a process, cgroup, uid or comm target,
 // only sockets owned by it count (owner tracking in
 // bpf/common/tcp_owner.bpf.h, loaded only then).
-import { z } from 'zod';
 import type { CaptureDefinition, Column, LabeledHistogram } from '../capture.js';
 import { decodeHistogram, histLayout, renderHistogram, type Log2Histogram } from '../histogram.js';
 import { addressText, endpointText } from '../net-address.js';
 import { recordLayout } from '../records.js';
 import { fmtUs } from '../../format/index.js';
-import { configureOwners, OWNER_PROGRAMS, targetFilters } from '../tcp-owner.js';
 import { tcprttAnalysis } from './analyze.js';
+import { tcprttSetup } from './setup.js';
 
-export const tcprttParams = z
-  .object({
-    groupBy: z.enum(['remote', 'remoteAddr']).default('remote').describe('one histogram per remote ip:port (remote) or per remote ip (remoteAddr)'),
-    inFlightOnly: z.boolean().default(true).describe('sample only while the socket has unacknowledged data (a receive-only socket keeps its handshake srtt)'),
-    maxRows: z.number().int().min(1).max(100_000).default(20).describe('histograms kept, the most samples first'),
-    maxRemotes: z
-      .number()
-      .int()
-      .min(16)
-      .max(1_000_000)
-      .default(4096)
-      .describe('remotes with a histogram in the kernel; samples of more count only overall (map_full)'),
-    maxSockets: z
-      .number()
-      .int()
-      .min(16)
-      .max(1_000_000)
-      .default(16_384)
-      .describe('with a target: sockets whose owner is remembered; past it their samples are left out (map_full)'),
-  })
-  .strict();
-
-export type TcprttParams = z.infer<typeof tcprttParams>;
+export type TcprttParams = typeof tcprttSetup.defaults;
 
 export interface TcprttData {
   /** labels { remote: "ip:port" } (or "ip" with groupBy remoteAddr); unit µs. */
@@ -50,20 +27,10 @@ const UNIT = 'usecs';
 export const keyLayout = recordLayout('tcprtt_key', 24, { addr: 0, port: 16, family: 18 }, { addr: 16 });
 
 export const tcprtt: CaptureDefinition<TcprttParams, TcprttData> = {
-  name: 'tcprtt',
+  ...tcprttSetup,
   summary: 'TCP smoothed RTT histograms (µs) per remote endpoint and overall',
   kind: 'histogram',
   analysis: tcprttAnalysis,
-  params: tcprttParams,
-
-  configure(object, params, target) {
-    const filtering = targetFilters(target);
-    object.setMaxEntries('remotes', params.maxRemotes);
-    object.setRodata({ by_address: params.groupBy === 'remoteAddr', in_flight_only: params.inFlightOnly });
-    // Owners matter only to a filter: without one, tcp_probe is the only program.
-    configureOwners(object, filtering ? params.maxSockets : 1);
-    if (!filtering) for (const program of OWNER_PROGRAMS) object.setAutoload(program, false);
-  },
 
   records: [keyLayout, histLayout],
 

@@ -1,0 +1,17 @@
+// cputhrottle's setup: no BPF object: it reads cgroups' cpu.stat (CaptureDefinition.sample).
+// What the warm pool needs to keep its object loaded (index.ts adds the rest).
+import type { CaptureSetup } from '../capture.js';
+import { integer, settingsDefaults } from '../settings.js';
+
+const settings = {
+  maxCgroups: integer(1, 100_000, 4096, 'cgroups read, per window end; past it the rest are left out (truncated)'),
+  maxProcesses: integer(1, 1000, 20, 'processes listed per cgroup (its whole subtree); processCount has them all'),
+};
+const defaults = settingsDefaults(settings);
+
+export const cputhrottleSetup = {
+  name: 'cputhrottle',
+  settings,
+  bpfObject: false,
+  defaults,
+} satisfies CaptureSetup<typeof defaults>;

@@ -1,0 +1,59 @@
+// offcputime's setup: the task states and block times it counts, table sizes and user-stack snapshots.
+// What the warm pool needs to keep its object loaded (index.ts adds the rest).
+import type { BpfObject } from '../../libbpf/index.js';
+import type { CaptureSetup } from '../capture.js';
+import { integer, pattern, settingsDefaults } from '../settings.js';
+import { stackTableSettings, unwindSettings } from '../stack-family/params.js';
+import { configureStackTables, configureUnwinding } from '../stack-family/configure.js';
+
+/** Task states as sched_switch reports them (prev_state), and the bit each has in the BPF filter. */
+const STATE_BITS: Record<string, number> = {
+  R: 0x100, // runnable: preempted or yielding
+  S: 0x1, // interruptible sleep
+  D: 0x2, // uninterruptible sleep (disk, locks)
+  T: 0x4, // stopped
+  t: 0x8, // traced
+  X: 0x10, // dead
+  Z: 0x20, // zombie
+  P: 0x40, // parked
+  I: 0x80, // idle kernel thread
+};
+
+export function stateMask(states: string): number {
+  return [...new Set(states)].reduce((mask, letter) => mask | (STATE_BITS[letter] ?? 0), 0);
+}
+
+const settings = {
+  states: pattern(
+    /^[RSDTtXZPI]+$/,
+    'states are letters of R S D T t X Z P I',
+    'SD',
+    'task states counted as off-CPU, as letters: S sleeping, D uninterruptible, R preempted, I idle kernel threads, T stopped',
+  ),
+  minBlockUs: integer(0, Number.MAX_SAFE_INTEGER, 1, 'shortest block counted, in µs'),
+  maxBlockUs: integer(0, Number.MAX_SAFE_INTEGER, 0, 'longest block counted, in µs (0: no limit)'),
+  ...stackTableSettings('{process, thread name, stacks}', 'blocks'),
+  maxThreads: integer(1024, 1_048_576, 16_384, 'threads off the CPU at once that can be timed; past it blocks are dropped (map_full)'),
+  maxProcesses: integer(256, 1_048_576, 8192, 'processes announced for symbolization while alive; later ones are read at the end'),
+  top: integer(1, 10_000, 20, 'stacks in the table and the text; the data keeps every stack'),
+  ...unwindSettings({ userStackBytes: 8 * 1024, snapshotBufferBytes: 8 * 1024 * 1024 }),
+};
+const defaults = settingsDefaults(settings);
+
+export const offcputimeSetup = {
+  name: 'offcputime',
+  settings,
+  bpfObject: true,
+  defaults,
+  configure(object: BpfObject, params: typeof defaults) {
+    object.setRodata({
+      min_block_us: params.minBlockUs,
+      max_block_us: params.maxBlockUs,
+      state_mask: stateMask(params.states),
+    });
+    configureStackTables(object, 'counts', params);
+    object.setMaxEntries('starts', params.maxThreads);
+    object.setMaxEntries('seen_tgids', params.maxProcesses);
+    configureUnwinding(object, params);
+  },
+} satisfies CaptureSetup<typeof defaults>;

@@ -1,0 +1,24 @@
+// tcpreset's setup: its table sizes.
+// What the warm pool needs to keep its object loaded (index.ts adds the rest).
+import type { BpfObject } from '../../libbpf/index.js';
+import type { CaptureSetup } from '../capture.js';
+import { integer, settingsDefaults } from '../settings.js';
+import { configureOwners } from '../tcp-owner.js';
+
+const settings = {
+  maxRows: integer(1, 1_000_000, 100, 'flow rows kept, the most resets first'),
+  maxFlows: integer(16, 1_000_000, 10_240, '(flow, direction, state, owner) rows counted in the kernel; more are dropped (map_full)'),
+  maxSockets: integer(16, 1_000_000, 16_384, 'sockets whose owner is remembered; past it their resets lose the owner (map_full)'),
+};
+const defaults = settingsDefaults(settings);
+
+export const tcpresetSetup = {
+  name: 'tcpreset',
+  settings,
+  bpfObject: true,
+  defaults,
+  configure(object: BpfObject, params: typeof defaults) {
+    object.setMaxEntries('resets', params.maxFlows);
+    configureOwners(object, params.maxSockets);
+  },
+} satisfies CaptureSetup<typeof defaults>;
