@@ -82,11 +82,7 @@ export class NodeQueues {
    */
   async position(runId: string, node: string): Promise<number | undefined> {
     const wait = this.bullKeys.toKey(nodeQueue(node), 'wait');
-    const replies = await this.connection
-      .pipeline()
-      .llen(wait)
-      .lpos(wait, nodeJobId(runId, node), 'RANK', -1, 'MAXLEN', POSITION_SCAN_LIMIT)
-      .exec();
+    const replies = await this.connection.pipeline().llen(wait).lpos(wait, nodeJobId(runId, node), 'RANK', -1, 'MAXLEN', POSITION_SCAN_LIMIT).exec();
     const [length, index] = (replies ?? []).map(([err, value]) => (err ? undefined : value)) as [number | undefined, number | null | undefined];
     if (length === undefined || index === null || index === undefined) return undefined;
     return length - index;
