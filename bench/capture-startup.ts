@@ -25,13 +25,17 @@ function firstLine(command: string, args: string[], line?: RegExp): Promise<numb
   const ms = () => Number(process.hrtime.bigint() - t0) / 1e6;
   return new Promise((resolve, reject) => {
     let out = '';
+    let matched = false;
     const timer = setTimeout(() => (child.kill('SIGKILL'), reject(new Error(`${command} printed no matching line in 20 s: ${out}`))), 20_000);
     const seen = (d: Buffer) => {
       out += d;
-      if (line && line.test(out)) {
+      if (line && !matched && line.test(out)) {
+        matched = true;
         const at = ms();
         clearTimeout(timer);
-        child.once('exit', () => resolve(at));
+        // A SIGINT that lands while bpftrace is still attaching can go unheard: then SIGKILL.
+        const stuck = setTimeout(() => child.kill('SIGKILL'), 5_000);
+        child.once('exit', () => (clearTimeout(stuck), resolve(at)));
         child.kill('SIGINT');
       }
     };
