@@ -5,8 +5,8 @@
  *   SHERLOCK_RAW_PROG(INET_SOCK_SET_STATE, name, struct sock *sk, int oldstate, int newstate)
  * The classic tracepoint copies the socket's ports and both address pairs
  * into a perf record at every state change, ten per loopback connection,
- * whether a program wants them or not: on a connect storm a raw program cost
- * half of a classic one. Here a program reads the socket only where it needs
+ * whether a program wants them or not: on a connect storm an empty raw
+ * program cost half of an empty classic one. Here a program reads the socket only where it needs
  * to, with the same meaning as the classic record's fields. */
 #ifndef SHERLOCK_INET_SOCK_STATE_BPF_H
 #define SHERLOCK_INET_SOCK_STATE_BPF_H

@@ -53,7 +53,7 @@ static __always_inline void sherlock_count(enum sherlock_counter counter)
  * kernel: ~6 ms of CPU and a stall on every CPU per switch, more than all of a
  * capture's attaches. Here every run is counted, and user space samples the
  * time by flipping sherlock_timing (src/captures/run-time-sampler.ts): two
- * clock reads a run while on, a load and a branch while off. */
+ * clock reads a run while on; while off, a load, a branch and the count. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
