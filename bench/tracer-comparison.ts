@@ -1,7 +1,9 @@
 // The tracer comparison: the same workloads (exec storm, read storm, connect
-// storm, CPU loop; smaller than the single-capture benches, to fit 3 sides × 3 rounds) untraced, under Sherlock's capture and under the matching
-// bpftrace script on the same tracepoints, in rotating order (so drift hits
-// every side), printing the ratios side by side. Without bpftrace (Debian:
+// storm, CPU loop; smaller than the single-capture benches, to fit 4 sides × 4 rounds) untraced, under Sherlock's capture and under the matching
+// bpftrace script on the same tracepoints, and under empty programs on the
+// capture's own hooks (the kernel's dispatch alone: the floor no program on
+// those hooks can go under), in rotating order (so drift hits every side),
+// printing the ratios side by side. Without bpftrace (Debian:
 // apt-get install bpftrace) the bpftrace column says so and the rest runs.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -13,13 +15,14 @@ import { profile } from '../src/captures/profile/index.js';
 import { runCapture } from '../src/captures/run-capture.js';
 import { tcpconnlat } from '../src/captures/tcpconnlat/index.js';
 import { tcplife } from '../src/captures/tcplife/index.js';
+import { compileEmptyPrograms, underEmptyPrograms } from './empty-programs.js';
 import { ONE_BYTE_READS_C } from './filetop-overhead.js';
 import { EXEC_STORM_C, runTimed, TempDir } from './processes.js';
 import { CPU_WORK_C } from './profile-overhead.js';
 import { CONNECT_STORM_C } from './tcpconnlat-overhead.js';
 import { fmtRatio, kv, median, note, numericColumns, section, table } from './report.js';
 
-const ROUNDS = 3;
+const ROUNDS = 4; // one per side: each runs first, second, third and last once
 const RUN_TIMEOUT_MS = 120_000;
 const CAPTURE_BOUND_MS = 600_000; // aborted long before this
 const BPFTRACE_START_MS = 30_000;
@@ -180,12 +183,15 @@ export async function tracerComparison(): Promise<void> {
   try {
     for (const w of workloads(dir)) {
       await w.run(); // warm-up: page cache, binaries
+      const floorObject = compileEmptyPrograms(dir, 'floor', w.captures);
       const base: number[] = [];
+      const floor: number[] = [];
       const sherlock: number[] = [];
       const bpftrace: number[] = [];
       let dropped = 0;
       const sides = [
         async () => base.push(await w.run()),
+        async () => floor.push(await underEmptyPrograms(floorObject, w.captures, () => w.run())),
         async () => {
           const r = await underSherlock(w);
           sherlock.push(r.figure);
@@ -194,15 +200,17 @@ export async function tracerComparison(): Promise<void> {
         ...(missing ? [] : [async () => bpftrace.push(await underBpftrace(w))]),
       ];
       for (let round = 0; round < ROUNDS; round++) {
-        // Rotating order: each side runs first, middle and last once.
+        // Rotating order, so drift hits every side alike.
         for (let i = 0; i < sides.length; i++) await sides[(round + i) % sides.length]!();
       }
       const b = median(base);
+      const f = median(floor) / b;
       const s = median(sherlock) / b;
       const t = bpftrace.length ? median(bpftrace) / b : Number.NaN;
       rows.push([
         w.name,
         `${b.toFixed(w.unit === 'ns' ? 0 : 1)} ${w.unit}`,
+        fmtRatio(f),
         fmtRatio(s),
         Number.isNaN(t) ? '—' : fmtRatio(t),
         `≤${w.target.toFixed(2)}×`,
@@ -210,14 +218,17 @@ export async function tracerComparison(): Promise<void> {
         Number.isNaN(t) ? '—' : s <= t ? 'yes' : 'NO',
         String(dropped),
       ]);
-      kv(w.name, `untraced ${b.toFixed(1)}, Sherlock ${fmtRatio(s)}, bpftrace ${Number.isNaN(t) ? '—' : fmtRatio(t)}`);
+      kv(w.name, `untraced ${b.toFixed(1)}, empty programs ${fmtRatio(f)}, Sherlock ${fmtRatio(s)}, bpftrace ${Number.isNaN(t) ? '—' : fmtRatio(t)}`);
     }
   } finally {
     dir.remove();
   }
   section(`medians of ${ROUNDS} rounds per side, rotating order; ratios to untraced`);
-  table(['workload', 'untraced', 'Sherlock', 'bpftrace', 'target', 'met', 'ahead of bpftrace', 'Sherlock drops'], rows, numericColumns(4));
+  table(['workload', 'untraced', 'empty programs', 'Sherlock', 'bpftrace', 'target', 'met', 'ahead of bpftrace', 'Sherlock drops'], rows, numericColumns(5));
   note(
     'Sherlock: the same captures `sherlock capture` runs, whole host; connect storm: tcpconnlat + tcplife (bpftrace: the same histogram plus a per-process close count).',
+  );
+  note(
+    "empty programs: one empty BPF program on each hook Sherlock's captures attach to, i.e. the kernel's dispatch alone; a target under it cannot be met on those hooks, and Sherlock minus it is its programs' own work.",
   );
 }
