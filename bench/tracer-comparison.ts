@@ -22,7 +22,10 @@ import { CPU_WORK_C } from './profile-overhead.js';
 import { CONNECT_STORM_C } from './tcpconnlat-overhead.js';
 import { fmtRatio, kv, median, note, numericColumns, section, table } from './report.js';
 
-const ROUNDS = 4; // one per side: each runs first, second, third and last once
+// Four rounds by default: with four sides, each runs first, second, third and last once.
+const ROUNDS = Number(process.env.SHERLOCK_TRACER_ROUNDS) || 4;
+/** Workloads to run, by the first word of their name (exec, read, connect, CPU); all by default. */
+const ONLY = process.env.SHERLOCK_TRACER_WORKLOADS?.toLowerCase().split(',').filter(Boolean);
 const RUN_TIMEOUT_MS = 120_000;
 const CAPTURE_BOUND_MS = 600_000; // aborted long before this
 const BPFTRACE_START_MS = 30_000;
@@ -181,7 +184,7 @@ export async function tracerComparison(): Promise<void> {
   if (missing) note(missing);
   const rows: string[][] = [];
   try {
-    for (const w of workloads(dir)) {
+    for (const w of workloads(dir).filter((w) => !ONLY || ONLY.includes(w.name.split(' ')[0]!.toLowerCase()))) {
       await w.run(); // warm-up: page cache, binaries
       const floorObject = compileEmptyPrograms(dir, 'floor', w.captures);
       const base: number[] = [];
