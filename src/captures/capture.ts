@@ -48,7 +48,7 @@ export type SampleContext<P> = Omit<CollectContext<P>, 'object'>;
 
 /** Per-run state: reads ring buffers while running, maps at the end. */
 export interface Collector<D> {
-  /** Every drain tick (10 ms) while attached. */
+  /** Every drain tick while attached (10 ms while records arrive, up to 80 ms when quiet: drain-clock.ts). */
   poll?(): void;
   /** Once, the moment the window ends (before detach): read what is counted over the window itself (/proc counters). */
   windowEnded?(): void;

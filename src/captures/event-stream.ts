@@ -168,7 +168,7 @@ export function estimateBytes(value: unknown): number {
 /**
  * The event with its process's cgroup and container (`host` outside any)
  * and pod UID where the cgroup path shows one, looked up while the process
- * most likely still runs (the ring buffer is drained every 10 ms).
+ * most likely still runs (the ring buffer is drained every 10-80 ms).
  */
 function withContainer<E>(event: E, identityOf: ReturnType<typeof eventIdentities>): E {
   if (!event || typeof event !== 'object' || !('pid' in event)) return event;

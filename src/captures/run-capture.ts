@@ -17,8 +17,8 @@ import { CPU_BUDGET_SAMPLE_MS } from '../model/limits.js';
 import type { CaptureStop } from '../model/run.js';
 import { spooledEventsOf, type SpoolSettings } from './event-spool.js';
 import { checkSettings } from './settings.js';
+import { everyDrainTick } from './drain-clock.js';
 
-export const DRAIN_INTERVAL_MS = 10;
 const PROGRESS_INTERVAL_MS = 250;
 export const MAX_DURATION_MS = 60 * 60 * 1000;
 
@@ -240,7 +240,7 @@ function waitAndDrain(
   return new Promise((resolve, reject) => {
     let lastProgress = -Infinity;
     const end = () => {
-      clearInterval(ticker);
+      stopTicks();
       clearInterval(sampler);
       clearTimeout(deadline);
       signal?.removeEventListener('abort', onAbort);
@@ -266,7 +266,7 @@ function waitAndDrain(
       CPU_BUDGET_SAMPLE_MS,
     );
     if (!meter) clearInterval(sampler);
-    const ticker = setInterval(
+    const stopTicks = everyDrainTick(
       guarded(() => {
         collector.poll?.();
         deliver?.();
@@ -276,7 +276,6 @@ function waitAndDrain(
           onProgress({ elapsedMs: elapsed, remainingMs: Math.max(0, durationMs - elapsed) });
         }
       }),
-      DRAIN_INTERVAL_MS,
     );
     const deadline = setTimeout(() => finish('done'), durationMs);
     if (signal?.aborted) return finish('cancelled');

@@ -8,8 +8,13 @@ import { identifyCgroup, type CgroupIdentity } from './container.js';
 
 const V1_PREFERENCE = ['name=systemd', 'memory', 'cpu', 'pids'];
 
-/** The process's most telling cgroup path, or undefined when the process is gone. */
-export function processCgroupPath(pid: number): string | undefined {
+/** A process's cgroups as /proc/PID/cgroup lists them: its v2 path (when there is a v2 line) and its most telling path. */
+interface ProcessCgroups {
+  unified?: string;
+  telling: string;
+}
+
+function readProcessCgroups(pid: number): ProcessCgroups | undefined {
   let text: string;
   try {
     text = readFileSync(`/proc/${pid}/cgroup`, 'utf8');
@@ -24,33 +29,41 @@ export function processCgroupPath(pid: number): string | undefined {
     else for (const c of m[1]!.split(',')) byController.set(c, m[2]!);
   }
   const unified = byController.get('');
-  if (unified && unified !== '/') return unified;
+  if (unified && unified !== '/') return { unified, telling: unified };
   for (const c of V1_PREFERENCE) {
     const path = byController.get(c);
-    if (path && path !== '/') return path;
+    if (path && path !== '/') return { unified, telling: path };
   }
-  return unified ?? '/';
+  return { unified, telling: unified ?? '/' };
 }
 
-/** Identities of live processes, cached by pid for one capture's decode (pids are not reused that fast). */
-export function processIdentities(): (pid: number) => CgroupIdentity | undefined {
-  const cache = new Map<number, CgroupIdentity | undefined>();
+/** The process's most telling cgroup path, or undefined when the process is gone. */
+export function processCgroupPath(pid: number): string | undefined {
+  return readProcessCgroups(pid)?.telling;
+}
+
+/** One capture's view of live processes, cached by pid (pids are not reused that fast). */
+function processCgroupsCache(): (pid: number) => { cgroups: ProcessCgroups; identity: CgroupIdentity } | undefined {
+  const cache = new Map<number, { cgroups: ProcessCgroups; identity: CgroupIdentity } | undefined>();
   return (pid) => {
     if (!cache.has(pid)) {
-      const path = processCgroupPath(pid);
-      cache.set(pid, path === undefined ? undefined : identifyCgroup(path));
+      const cgroups = readProcessCgroups(pid);
+      cache.set(pid, cgroups && { cgroups, identity: identifyCgroup(cgroups.telling) });
     }
     return cache.get(pid);
   };
 }
 
-/** cgroup v2 ids (directory inodes) → paths, from one walk of the cgroup2 tree; undefined without cgroup v2. */
-function cgroup2Paths(): Map<string, string> | undefined {
-  const root = readFileSync('/proc/mounts', 'utf8')
+/** Where cgroup v2 is mounted, or undefined on a host without it. */
+function cgroup2Mount(): string | undefined {
+  return readFileSync('/proc/mounts', 'utf8')
     .split('\n')
     .map((l) => l.split(' '))
     .find((f) => f[2] === 'cgroup2')?.[1];
-  if (!root) return undefined;
+}
+
+/** cgroup v2 ids (directory inodes) → paths, from one walk of the cgroup2 tree under `root`. */
+function walkCgroup2(root: string): Map<string, string> {
   const paths = new Map<string, string>();
   const walk = (dir: string, rel: string, depth: number) => {
     // A cgroup removed between its parent's listing and here (a test's, a finished unit's) is skipped, not thrown from a ring drain.
@@ -70,6 +83,37 @@ function cgroup2Paths(): Map<string, string> | undefined {
   return paths;
 }
 
+// A walk of a node's whole cgroup tree takes 20 ms to a few hundred on a busy
+// Kubernetes node: inside a ring drain it is done at most this often.
+const WALK_EVERY_MS = 1000;
+
+/**
+ * cgroup v2 ids → paths for one capture. An id is learned from the first live
+ * process seen in it (its /proc/PID/cgroup v2 line, checked against the
+ * directory's inode), so a storm of events costs no walk; the tree is walked
+ * only for an id no live process shows (its processes exited), at most once a
+ * second, and an id still unknown after a walk stays unknown until the next.
+ */
+function cgroup2Ids(): ((id: string, learnFrom: () => ProcessCgroups | undefined) => string | undefined) | undefined {
+  const root = cgroup2Mount();
+  if (!root) return undefined;
+  const paths = new Map<string, string>();
+  let walkedAt = -Infinity;
+  return (id, learnFrom) => {
+    const known = paths.get(id);
+    if (known !== undefined) return known;
+    const unified = learnFrom()?.unified;
+    if (unified !== undefined && String(statSync(join(root, unified), { bigint: true, throwIfNoEntry: false })?.ino) === id) {
+      paths.set(id, unified);
+      return unified;
+    }
+    if (performance.now() - walkedAt < WALK_EVERY_MS) return undefined;
+    walkedAt = performance.now();
+    for (const [walkedId, path] of walkCgroup2(root)) paths.set(walkedId, path);
+    return paths.get(id);
+  };
+}
+
 /**
  * Who an event's process is, container-wise: by its cgroup v2 id when the
  * host has cgroup v2 (works after the process exited), else from
@@ -77,25 +121,24 @@ function cgroup2Paths(): Map<string, string> | undefined {
  * containerized process is in the same container). Cached per capture.
  */
 export function eventIdentities(): (event: { pid?: unknown; ppid?: unknown; cgroupId?: unknown }) => CgroupIdentity | undefined {
-  const byPid = processIdentities();
-  let byId: Map<string, string> | undefined | null = null;
-  const fromId = (id: string) => {
-    if (byId === null) byId = cgroup2Paths();
-    if (!byId) return undefined;
-    if (!byId.has(id)) byId = cgroup2Paths(); // a cgroup created since the last walk
-    const path = byId?.get(id);
-    return path && path !== '/' ? identifyCgroup(path) : undefined;
-  };
+  const byPid = processCgroupsCache();
+  const v2Path = cgroup2Ids();
+  const byV2Path = new Map<string, CgroupIdentity>();
   return (event) => {
     const id = typeof event.cgroupId === 'string' || typeof event.cgroupId === 'bigint' ? String(event.cgroupId) : '';
-    const viaId = id ? fromId(id) : undefined;
-    if (viaId) return viaId;
     const pid = typeof event.pid === 'number' ? event.pid : 0;
     const ppid = typeof event.ppid === 'number' ? event.ppid : 0;
-    const own = pid ? byPid(pid) : undefined;
+    // The v2 path names the container unless it is the root (a v1 or hybrid host: the v1 paths do).
+    const path = id && v2Path ? v2Path(id, () => (pid ? byPid(pid)?.cgroups : undefined)) : undefined;
+    if (path && path !== '/') {
+      let identity = byV2Path.get(path);
+      if (!identity) byV2Path.set(path, (identity = identifyCgroup(path)));
+      return identity;
+    }
+    const own = pid ? byPid(pid)?.identity : undefined;
     if (own && own.cgroup !== '/') return own;
     // "/" may be a process that is exiting (it left its cgroups before it became a zombie): its parent knows.
-    const parent = ppid ? byPid(ppid) : undefined;
+    const parent = ppid ? byPid(ppid)?.identity : undefined;
     return parent && parent.cgroup !== '/' ? parent : (own ?? parent);
   };
 }

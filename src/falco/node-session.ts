@@ -23,7 +23,7 @@ export const MAX_FINDINGS = 200;
 /** Rules listed by name in the summary (disabled and in error); the rest are counted. */
 export const MAX_LISTED_RULES = 500;
 
-/** How long a streamed event waits for earlier ones from other captures (they drain every 10 ms). */
+/** How long a streamed event waits for earlier ones from other captures (they drain every 10-80 ms, drain-clock.ts). */
 export const REORDER_MS = 250;
 
 /** Events waiting at most; past it the oldest go through at once. */

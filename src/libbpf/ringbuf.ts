@@ -1,6 +1,6 @@
 // A BPF ring buffer read from its memory mapping. Programs submit with
-// BPF_RB_NO_WAKEUP and we drain on a short timer, which costs nothing per
-// event (kernel wakeups cost ~17 µs each here).
+// BPF_RB_NO_WAKEUP and we drain on a timer (src/captures/drain-clock.ts),
+// which costs nothing per event (kernel wakeups cost ~17 µs each here).
 // Layout (kernel/bpf/ringbuf.c): page 0 is the consumer position (ours, RW);
 // then the producer position page and the data area.
 // The data area is copied out (memcpy) into a reused buffer rather than read
@@ -26,6 +26,10 @@ export interface RingBufferReaderOptions {
   /** Bytes copied out per step (tests make it small to cross record boundaries). */
   copyChunkBytes?: number;
 }
+
+/** Records handled by every reader of this process so far: whether the rings are busy (drain-clock.ts). */
+let drainedInProcess = 0;
+export const recordsDrained = (): number => drainedInProcess;
 
 /** Called once per record with a view of it, valid during the call only; copy what you keep. */
 export type RecordHandler = (data: Buffer) => void;
@@ -104,6 +108,7 @@ export class RingBufferReader {
       if (stop || performance.now() >= until) break;
     }
     this.consumed += handled;
+    drainedInProcess += handled;
     return handled;
   }
 

@@ -4,7 +4,7 @@
 // the cgroup) can be left out of host-wide captures in the kernel
 // (exclude_cgroup_id, bpf/common/sherlock.bpf.h), and what they cost in a
 // window can be read from its cpu.stat.
-import { existsSync, mkdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export interface OwnCgroup {
@@ -45,6 +45,7 @@ export function enterOwnCgroup(onSkip?: (reason: string) => void): OwnCgroup | u
     const from = currentPath();
     if (!mount || from === undefined) throw new Error('cgroup v2 is not mounted');
     const parentDir = join(mount, from);
+    removeStaleSiblings(parentDir);
     const dir = join(parentDir, `sherlock-${process.pid}`);
     if (!existsSync(dir)) mkdirSync(dir);
     created = dir;
@@ -74,6 +75,30 @@ export function enterOwnCgroup(onSkip?: (reason: string) => void): OwnCgroup | u
     }
     onSkip?.(`Sherlock's own processes are not left out of captures: ${(err as Error).message}`);
     return undefined;
+  }
+}
+
+/**
+ * Removes the empty sherlock-<pid> cgroups of Sherlock processes that are gone:
+ * one killed (SIGKILL, OOM) never ran leave(), and a host restarting its
+ * worker for months would gather thousands (each one a directory every
+ * cgroup walk reads). A cgroup that still holds a process is left alone.
+ */
+function removeStaleSiblings(parentDir: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(parentDir).filter((n) => /^sherlock-\d+$/.test(n));
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const pid = Number(name.slice('sherlock-'.length));
+    if (pid === process.pid || existsSync(`/proc/${pid}`)) continue;
+    try {
+      rmdirSync(join(parentDir, name)); // refused (EBUSY) while a process is inside
+    } catch {
+      // still in use: a child that outlived its Sherlock
+    }
   }
 }
 

@@ -1,0 +1,85 @@
+// An event's container from its cgroup v2 id: learned from a live process's
+// /proc/PID/cgroup (checked against the directory's inode, so a process that
+// moved since its event teaches nothing wrong), or from a walk of the cgroup
+// tree when the process is gone. Real cgroups, named like docker's scopes.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { eventIdentities } from '../../src/cgroups/process-cgroup.js';
+
+const v2Root = readFileSync('/proc/mounts', 'utf8')
+  .split('\n')
+  .map((l) => l.split(' '))
+  .find((f) => f[2] === 'cgroup2')?.[1];
+const skip = process.getuid?.() !== 0 ? 'needs root (makes cgroups)' : !v2Root ? 'needs cgroup v2 mounted (a v2 or hybrid host)' : undefined;
+
+describe.skipIf(skip)(`event identities by cgroup v2 id${skip ? ` (skipped: ${skip})` : ''}`, () => {
+  const parent = join(v2Root ?? '/', `sherlock-test-identities-${process.pid}`);
+  const made: string[] = [];
+  const children: ChildProcess[] = [];
+
+  /** A sleeping child in a new docker-like scope: its pid, the scope's v2 id and container id. */
+  function inScope(): { child: ChildProcess; cgroupId: string; containerId: string; path: string } {
+    if (!made.length) {
+      mkdirSync(parent);
+      made.unshift(parent);
+    }
+    const containerId = randomBytes(32).toString('hex');
+    const dir = join(parent, `docker-${containerId}.scope`);
+    mkdirSync(dir);
+    made.unshift(dir);
+    const child = spawn('sleep', ['30'], { stdio: 'ignore' });
+    children.push(child);
+    writeFileSync(join(dir, 'cgroup.procs'), String(child.pid));
+    return { child, cgroupId: String(statSync(dir, { bigint: true }).ino), containerId, path: dir.slice(v2Root!.length) };
+  }
+
+  async function kill(child: ChildProcess): Promise<void> {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGKILL');
+    await new Promise((resolve) => child.once('exit', resolve));
+  }
+
+  afterAll(async () => {
+    for (const c of children) await kill(c);
+    for (const dir of made) {
+      for (let i = 0; i < 50 && existsSync(dir); i++) {
+        try {
+          rmdirSync(dir);
+        } catch {
+          await new Promise((resolve) => setTimeout(resolve, 20)); // killed tasks leave their cgroup asynchronously
+        }
+      }
+    }
+    expect(made.filter((d) => existsSync(d))).toEqual([]);
+  });
+
+  it("names a live process's container from its id, also for a cgroup made after the first lookup", () => {
+    const identityOf = eventIdentities();
+    const a = inScope();
+    expect(identityOf({ pid: a.child.pid, cgroupId: a.cgroupId })).toMatchObject({ cgroup: a.path, containerId: a.containerId, runtime: 'docker' });
+    const b = inScope();
+    expect(identityOf({ pid: b.child.pid, cgroupId: b.cgroupId })).toMatchObject({ cgroup: b.path, containerId: b.containerId });
+    // Other processes' events in a known cgroup need no process at all.
+    expect(identityOf({ pid: 0, cgroupId: a.cgroupId })).toMatchObject({ containerId: a.containerId });
+  });
+
+  it('learns nothing from a process that is no longer in the cgroup its event names', () => {
+    const identityOf = eventIdentities();
+    const a = inScope();
+    const b = inScope();
+    // The event says a's cgroup, the pid is b's now (it moved): a's id must not become b's path.
+    expect(identityOf({ pid: b.child.pid, cgroupId: a.cgroupId })).toMatchObject({ containerId: a.containerId });
+    expect(identityOf({ pid: 0, cgroupId: a.cgroupId })).toMatchObject({ containerId: a.containerId });
+  });
+
+  it("finds an exited process's container by walking the tree", async () => {
+    const identityOf = eventIdentities();
+    const gone = inScope();
+    const pid = gone.child.pid!;
+    await kill(gone.child);
+    expect(identityOf({ pid, cgroupId: gone.cgroupId })).toMatchObject({ cgroup: gone.path, containerId: gone.containerId });
+  });
+});
