@@ -13,6 +13,7 @@ import { processCgroupPath } from '../../src/cgroups/process-cgroup.js';
 import { runCapture } from '../../src/captures/run-capture.js';
 import { resolveTarget, TargetError } from '../../src/captures/target.js';
 import { captures } from '../../src/captures/registry.js';
+import { removeCgroups } from '../helpers/cgroups.js';
 import { kernelSkipReason } from '../helpers/kernel.js';
 
 const id = 'a'.repeat(8) + randomBytes(28).toString('hex');
@@ -72,22 +73,7 @@ describe.skipIf(skip)(`real cgroups named like a kubelet's${skip ? ` (skipped: $
   }
 
   afterAll(async () => {
-    for (const c of children) {
-      if (c.exitCode === null && c.signalCode === null) {
-        c.kill('SIGKILL');
-        await new Promise((resolve) => c.once('exit', resolve));
-      }
-    }
-    for (const dir of made) {
-      for (let i = 0; i < 50 && existsSync(dir); i++) {
-        try {
-          rmdirSync(dir);
-        } catch {
-          await new Promise((resolve) => setTimeout(resolve, 20)); // the killed tasks leave the cgroup asynchronously
-        }
-      }
-    }
-    expect(made.filter((d) => existsSync(d))).toEqual([]);
+    expect(await removeCgroups(children, made)).toEqual([]);
   });
 
   it('resolves a container id prefix and a pod UID to the processes inside, and refuses unknown ones', () => {

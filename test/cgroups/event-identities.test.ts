@@ -4,15 +4,13 @@
 // tree when the process is gone. Real cgroups, named like docker's scopes.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { eventIdentities } from '../../src/cgroups/process-cgroup.js';
+import { cgroup2Mount, killChild, removeCgroups } from '../helpers/cgroups.js';
 
-const v2Root = readFileSync('/proc/mounts', 'utf8')
-  .split('\n')
-  .map((l) => l.split(' '))
-  .find((f) => f[2] === 'cgroup2')?.[1];
+const v2Root = cgroup2Mount();
 const skip = process.getuid?.() !== 0 ? 'needs root (makes cgroups)' : !v2Root ? 'needs cgroup v2 mounted (a v2 or hybrid host)' : undefined;
 
 describe.skipIf(skip)(`event identities by cgroup v2 id${skip ? ` (skipped: ${skip})` : ''}`, () => {
@@ -36,24 +34,8 @@ describe.skipIf(skip)(`event identities by cgroup v2 id${skip ? ` (skipped: ${sk
     return { child, cgroupId: String(statSync(dir, { bigint: true }).ino), containerId, path: dir.slice(v2Root!.length) };
   }
 
-  async function kill(child: ChildProcess): Promise<void> {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    child.kill('SIGKILL');
-    await new Promise((resolve) => child.once('exit', resolve));
-  }
-
   afterAll(async () => {
-    for (const c of children) await kill(c);
-    for (const dir of made) {
-      for (let i = 0; i < 50 && existsSync(dir); i++) {
-        try {
-          rmdirSync(dir);
-        } catch {
-          await new Promise((resolve) => setTimeout(resolve, 20)); // killed tasks leave their cgroup asynchronously
-        }
-      }
-    }
-    expect(made.filter((d) => existsSync(d))).toEqual([]);
+    expect(await removeCgroups(children, made)).toEqual([]);
   });
 
   it("names a live process's container from its id, also for a cgroup made after the first lookup", () => {
@@ -79,7 +61,7 @@ describe.skipIf(skip)(`event identities by cgroup v2 id${skip ? ` (skipped: ${sk
     const identityOf = eventIdentities();
     const gone = inScope();
     const pid = gone.child.pid!;
-    await kill(gone.child);
+    await killChild(gone.child);
     expect(identityOf({ pid, cgroupId: gone.cgroupId })).toMatchObject({ cgroup: gone.path, containerId: gone.containerId });
   });
 });

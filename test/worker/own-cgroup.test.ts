@@ -2,15 +2,13 @@
 // processes that were killed before they could leave, and keeps any that still
 // holds a process; leaving puts this process back and removes its own.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { enterOwnCgroup } from '../../src/worker/own-cgroup.js';
+import { cgroup2Mount, removeCgroups } from '../helpers/cgroups.js';
 
-const v2Root = readFileSync('/proc/mounts', 'utf8')
-  .split('\n')
-  .map((l) => l.split(' '))
-  .find((f) => f[2] === 'cgroup2')?.[1];
+const v2Root = cgroup2Mount();
 const v2Path = () =>
   readFileSync('/proc/self/cgroup', 'utf8')
     .split('\n')
@@ -23,22 +21,7 @@ describe.skipIf(skip)(`Sherlock's own cgroup${skip ? ` (skipped: ${skip})` : ''}
   const made: string[] = [];
 
   afterAll(async () => {
-    for (const c of children) {
-      if (c.exitCode === null && c.signalCode === null) {
-        c.kill('SIGKILL');
-        await new Promise((resolve) => c.once('exit', resolve));
-      }
-    }
-    for (const dir of made) {
-      for (let i = 0; i < 50 && existsSync(dir); i++) {
-        try {
-          rmdirSync(dir);
-        } catch {
-          await new Promise((resolve) => setTimeout(resolve, 20)); // a killed task leaves its cgroup asynchronously
-        }
-      }
-    }
-    expect(made.filter((d) => existsSync(d))).toEqual([]);
+    expect(await removeCgroups(children, made)).toEqual([]);
   });
 
   it('removes the empty cgroups of Sherlock processes that are gone, keeps one still in use, and leaves no cgroup of its own', () => {
