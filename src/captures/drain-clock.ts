@@ -31,6 +31,11 @@ export function everyDrainTick(tick: () => void): () => void {
 export const drainClockState = (): { running: boolean; intervalMs: number } => ({ running: timer !== undefined, intervalMs });
 
 function schedule(ms: number): void {
+  // The same pace again re-arms the timer that just fired instead of making a new one.
+  if (timer && ms === intervalMs) {
+    timer.refresh();
+    return;
+  }
   clearTimeout(timer);
   intervalMs = ms;
   timer = setTimeout(runTicks, ms);
