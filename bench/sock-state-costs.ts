@@ -22,11 +22,23 @@ const STORM_TIMEOUT_MS = 60_000;
 const OPERATIONS: [string, string, string][] = [
   ['empty', 'nothing (the stats’ own cost, taken off the rest)', 'return 0;'],
   ['ktime', 'bpf_ktime_get_ns()', 'sink += bpf_ktime_get_ns(); return 0;'],
-  ['owner', 'pid_tgid + cgroup id + comm', 'char c[16]; sink += bpf_get_current_pid_tgid() + bpf_get_current_cgroup_id(); bpf_get_current_comm(c, 16); sink += c[0]; return 0;'],
+  [
+    'owner',
+    'pid_tgid + cgroup id + comm',
+    'char c[16]; sink += bpf_get_current_pid_tgid() + bpf_get_current_cgroup_id(); bpf_get_current_comm(c, 16); sink += c[0]; return 0;',
+  ],
   ['probe_read', 'one 8-byte probe read of the socket', '__u64 v = 0; bpf_probe_read_kernel(&v, 8, (void *)ctx[0]); sink += v; return 0;'],
   ['hash_lookup', 'hash lookup by socket address (miss)', '__u64 k = ctx[0]; sink += bpf_map_lookup_elem(&h_lookup, &k) != 0; return 0;'],
-  ['hash_insert_delete', 'hash insert + delete (48-byte value)', '__u64 k = ctx[0], v[6] = {}; bpf_map_update_elem(&h_update, &k, v, BPF_ANY); bpf_map_delete_elem(&h_update, &k); return 0;'],
-  ['ringbuf_record', 'ring-buffer record, 112 bytes, no wakeup', '__u64 *e = bpf_ringbuf_reserve(&rb, 112, 0); if (e) { e[0] = ctx[0]; bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP); } return 0;'],
+  [
+    'hash_insert_delete',
+    'hash insert + delete (48-byte value)',
+    '__u64 k = ctx[0], v[6] = {}; bpf_map_update_elem(&h_update, &k, v, BPF_ANY); bpf_map_delete_elem(&h_update, &k); return 0;',
+  ],
+  [
+    'ringbuf_record',
+    'ring-buffer record, 112 bytes, no wakeup',
+    '__u64 *e = bpf_ringbuf_reserve(&rb, 112, 0); if (e) { e[0] = ctx[0]; bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP); } return 0;',
+  ],
 ];
 
 const SOURCE = [
