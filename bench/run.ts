@@ -29,6 +29,7 @@ import { serverLatency } from './server-latency.js';
 import { serverSubmit } from './server-submit.js';
 import { symbolizeSpeed } from './symbolize.js';
 import { tcpconnlatOverhead } from './tcpconnlat-overhead.js';
+import { sockStateCosts } from './sock-state-costs.js';
 import { tcpretransOverhead } from './tcpretrans-overhead.js';
 import { cputhrottleCost, lockwaitOverhead, tcpdropOverhead } from './causes-overhead.js';
 import { syscallerrorsOverhead } from './syscallerrors-overhead.js';
@@ -182,6 +183,12 @@ const benchmarks: Benchmark[] = [
     title: 'Connect storm (20k loopback connects) with tcpconnlat+tcplife, traced vs untraced',
     target: '≤1.05× (bpftrace 1.19×)',
     run: tcpconnlatOverhead,
+  },
+  {
+    name: 'sock-state-costs',
+    title: 'What each kind of BPF work costs on sock:inet_sock_set_state during a connect storm (kernel run-time stats)',
+    target: 'figures (a budget for the connect storm)',
+    run: sockStateCosts,
   },
   {
     name: 'tcpretrans-overhead',

@@ -50,11 +50,13 @@ export interface UnwoundStack {
 
 const MAX_ADDRESS = 2 ** 53;
 
-export function unwindStack(snapshot: StackSnapshot, locate: (pc: number) => CodeLocation | undefined, maxDepth: number): UnwoundStack {
+/** `offsetsRead`, when given, collects the offsets into the stack copy the walk read (unwind-memo.ts). */
+export function unwindStack(snapshot: StackSnapshot, locate: (pc: number) => CodeLocation | undefined, maxDepth: number, offsetsRead?: number[]): UnwoundStack {
   const base = Number(snapshot.sp);
   const data = snapshot.data;
   const read = (address: number): number | undefined => {
     const off = address - base;
+    offsetsRead?.push(off);
     if (!Number.isInteger(off) || off < 0 || off + 8 > data.length) return undefined;
     const v = data.readBigUInt64LE(off);
     return v < BigInt(MAX_ADDRESS) ? Number(v) : undefined;

@@ -7,7 +7,7 @@
 // the threads seen.
 import { RingBufferReader, type BpfObject } from '../../libbpf/index.js';
 import type { SherlockSymbolizer } from '../../symbolize/index.js';
-import { moduleCfi, unwindStack, type CodeLocation, type UnwindEnd, type UnwoundStack } from '../../unwind/index.js';
+import { moduleCfi, UnwindMemo, type CodeLocation, type UnwindEnd, type UnwoundStack } from '../../unwind/index.js';
 import type { PythonFrame } from '../../symbolize/python/index.js';
 import { cString } from '../records.js';
 import type { PythonStacks, PythonSummary } from './python-stacks.js';
@@ -143,6 +143,7 @@ export function countSnapshots<V>(object: BpfObject, symbolizer: SherlockSymboli
       return { module: code.module, fileBacked: code.fileBacked, ...(code.vaddr !== undefined ? { vaddr: code.vaddr } : {}), ...(cfi ? { cfi } : {}) };
     };
 
+  const memo = new UnwindMemo();
   const unwind = (data: Buffer, python: PythonFrame[] | undefined): Unwound => {
     const L = snapshotLayout;
     const size = Math.min(data.readUInt32LE(L.size), data.length - L.data);
@@ -154,7 +155,8 @@ export function countSnapshots<V>(object: BpfObject, symbolizer: SherlockSymboli
     };
     let unwound: UnwoundStack;
     try {
-      unwound = unwindStack(
+      unwound = memo.unwind(
+        key.tgid,
         { ip: data.readBigUInt64LE(L.ip), sp: data.readBigUInt64LE(L.sp), bp: data.readBigUInt64LE(L.bp), data: data.subarray(L.data, L.data + size) },
         locate(key.tgid),
         options.maxDepth,
