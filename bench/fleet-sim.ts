@@ -26,7 +26,7 @@ const START_TIMEOUT_MS = 240_000;
  * page read costs the API one queue-position lookup per queued node; on a fleet the API has its own CPU, here it
  * shares 2 cores with the simulated nodes (a 100 ms poll was ~1.4 s of API CPU over a 1,000-node run).
  */
-const POLL_MS = 250;
+const POLL_MS = Number(process.env.SHERLOCK_FLEET_SIM_POLL_MS ?? 250);
 /** A directory: the first simulation process writes a V8 CPU profile there (--cpu-prof) when it stops. */
 const PROFILE_DIR = process.env.SHERLOCK_FLEET_SIM_PROFILE;
 /** `0`: Sherlock's figures only, without the BullMQ-alone side (for A/B rounds of two builds). */
@@ -212,7 +212,7 @@ export async function fleetSim(): Promise<void> {
       const r = await fanOut(stack.api.url, stack.token, simNodes(n));
       if (n === WORKERS) {
         const cpu = process.cpuUsage(cpu0);
-        kv(`${n} nodes: API process CPU over the run (with the bench's 100 ms polls)`, fmtMs((cpu.user + cpu.system) / 1e3));
+        kv(`${n} nodes: API process CPU over the run (with the bench's ${POLL_MS} ms reads)`, fmtMs((cpu.user + cpu.system) / 1e3));
         kv(`${n} nodes: Redis time by command over the run`, await topCommands(stack.conn));
       }
       allOk &&= r.status === 'completed' && r.ok === n;
