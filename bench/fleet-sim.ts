@@ -21,12 +21,8 @@ const CHILDREN = 4;
 const IDLE_MS = 10_000;
 const WINDOW_MS = 1_000;
 const START_TIMEOUT_MS = 240_000;
-/**
- * How often the run is read while it goes (its figures are the record's own stamps, not the poll's time). A run
- * page read costs the API one queue-position lookup per queued node; on a fleet the API has its own CPU, here it
- * shares 2 cores with the simulated nodes (a 100 ms poll was ~1.4 s of API CPU over a 1,000-node run).
- */
-const POLL_MS = Number(process.env.SHERLOCK_FLEET_SIM_POLL_MS ?? 250);
+/** How often the run is read while it goes (its figures are the record's own stamps, not the poll's time). */
+const POLL_MS = Number(process.env.SHERLOCK_FLEET_SIM_POLL_MS ?? 100);
 /** A directory: the first simulation process writes a V8 CPU profile there (--cpu-prof) when it stops. */
 const PROFILE_DIR = process.env.SHERLOCK_FLEET_SIM_PROFILE;
 /** `0`: Sherlock's figures only, without the BullMQ-alone side (for A/B rounds of two builds). */
