@@ -41,6 +41,8 @@ export interface CollectContext<P> {
   eventBudgetBytes?: number;
   /** A worker's run: where an events capture writes its events, and how many bytes it may (src/captures/event-spool.ts). */
   spool?: SpoolSettings;
+  /** Sherlock's own cgroup (v2 id): a capture that finds an event's process in user space (drops in softirq context) leaves its events out. */
+  excludeCgroupId?: bigint;
 }
 
 /** What a capture without a BPF object gets (see CaptureDefinition.sample). */

@@ -108,6 +108,7 @@ export async function runCapture<P, D>(def: CaptureDefinition<P, D>, request: Ca
       target,
       ...(request.eventBudgetBytes !== undefined ? { eventBudgetBytes: request.eventBudgetBytes } : {}),
       ...(request.spool ? { spool: { ...request.spool, redaction: request.redaction ?? [] } } : {}),
+      ...(request.excludeCgroupId !== undefined ? { excludeCgroupId: request.excludeCgroupId } : {}),
     });
     const deliver = recordDelivery(collector, request);
     runTime = trackRunTime(object); // before the attach: the first runs are timed

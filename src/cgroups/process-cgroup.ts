@@ -42,6 +42,13 @@ export function processCgroupPath(pid: number): string | undefined {
   return readProcessCgroups(pid)?.telling;
 }
 
+/** The process's cgroup v2 id (its directory's inode), or undefined (gone, or no cgroup v2). */
+export function processCgroup2Id(pid: number): bigint | undefined {
+  const unified = readProcessCgroups(pid)?.unified;
+  const mount = unified === undefined ? undefined : cgroup2Mount();
+  return mount ? statSync(join(mount, unified!), { bigint: true, throwIfNoEntry: false })?.ino : undefined;
+}
+
 /** One capture's view of live processes, cached by pid (pids are not reused that fast). */
 function processCgroupsCache(): (pid: number) => { cgroups: ProcessCgroups; identity: CgroupIdentity } | undefined {
   const cache = new Map<number, { cgroups: ProcessCgroups; identity: CgroupIdentity } | undefined>();

@@ -4,6 +4,7 @@
 // SYNs dropped by an nftables rule must show with their reason
 // (NETFILTER_DROP) and destination. Reason names come from the kernel's BTF.
 import { once } from 'node:events';
+import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -14,6 +15,7 @@ import { dropReasons } from '../../src/captures/tcpdrop/reasons.js';
 import { hasTracepoint } from '../../src/libbpf/index.js';
 import { projectRoot } from '../../src/util/paths.js';
 import { captureAround } from '../helpers/capture-around.js';
+import { cgroup2Mount, removeCgroups } from '../helpers/cgroups.js';
 import { cRecordLayout } from '../helpers/c-layout.js';
 import { bpfHandlesOf, kernelSkipReason, stillLoaded } from '../helpers/kernel.js';
 import { createTestNetwork, type TestNetwork } from '../helpers/netns.js';
@@ -131,6 +133,21 @@ describe.skipIf(skip)(`tcpdrop on the real kernel${skip ? ` (skipped: ${skip})` 
     const other = await captureAround(tcpdrop, () => hammer(net.peerAddress, LISTEN_PORT, 4, 300), { target: { pid: [process.pid] } });
     expect(other.result.listeners.filter((x) => x.port === LISTEN_PORT)).toEqual([]);
     expect(other.result.rows.filter((r) => r.port === LISTEN_PORT)).toEqual([]);
+
+    // Sherlock's own sockets (a process in its cgroup) are left out host-wide, and counted apart.
+    const v2 = cgroup2Mount();
+    if (!v2) return; // no cgroup v2: Sherlock has no cgroup of its own to leave out
+    const ownDir = join(v2, `sherlock-test-tcpdrop-${process.pid}`);
+    mkdirSync(ownDir);
+    try {
+      writeFileSync(join(ownDir, 'cgroup.procs'), String(listener.pid));
+      const excludeCgroupId = statSync(ownDir, { bigint: true }).ino;
+      const own = await captureAround(tcpdrop, () => hammer(net.peerAddress, LISTEN_PORT, CONNECTS, 1500), { excludeCgroupId, settleMs: 100 });
+      expect(own.result.listeners.filter((x) => x.port === LISTEN_PORT)).toEqual([]);
+      expect(own.result.rows.filter((r) => r.port === LISTEN_PORT)).toEqual([]);
+    } finally {
+      await removeCgroups([listener], [ownDir]);
+    }
   });
 
   it('shows SYNs dropped by an nftables rule with their reason and destination', async () => {

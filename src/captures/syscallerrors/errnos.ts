@@ -68,6 +68,8 @@ const PROBES: Record<string, Set<string>> = {
   accept: new Set(['EAGAIN']),
   accept4: new Set(['EAGAIN']),
   connect: new Set(['EINPROGRESS']),
+  // Event loops (libuv: every Node process) add an fd first and modify it when it is already there.
+  epoll_ctl: new Set(['EEXIST']),
   readlink: new Set(['EINVAL']), // not a symlink
   readlinkat: new Set(['EINVAL']),
 };

@@ -2,6 +2,7 @@
 // function (kallsyms), find each socket's owner by its inode, and keep the
 // target's drops when a target was given (drops run in softirq context, so
 // the kernel cannot filter them by process).
+import { processCgroup2Id } from '../../cgroups/process-cgroup.js';
 import type { BpfObject } from '../../libbpf/index.js';
 import { createSymbolizer } from '../../symbolize/index.js';
 import { kernelClock } from '../../util/clock.js';
@@ -17,7 +18,7 @@ export function collectDrops(
   object: BpfObject,
   target: ResolvedTarget,
   reasons: DropReasons,
-  options: { maxRows: number; allProtocols: boolean },
+  options: { maxRows: number; allProtocols: boolean; excludeCgroupId?: bigint | undefined },
 ): Collector<TcpdropData> {
   const wanted = targetSelects(target) ? new Set(targetPids(target)) : undefined;
   const tracker = new ListenerTracker(wanted ? [...wanted] : undefined);
@@ -40,17 +41,23 @@ export function collectDrops(
       );
       const sampled = tracker.finish(backlogs);
       const owners = socketOwners(new Set([...entries.map((e) => e.key.skInode).filter((i) => i > 0n), ...sampled.inodes]));
+      const sherlocks = sherlockPids(options.excludeCgroupId);
       const listeners = sampled.listeners
         .map((l) => ({ ...l, pid: owners.get(BigInt(l.inode))?.pid ?? 0, comm: owners.get(BigInt(l.inode))?.comm ?? '' }))
-        .filter((l) => !wanted || wanted.has(l.pid));
+        .filter((l) => (!wanted || wanted.has(l.pid)) && !sherlocks(l.pid));
       const locations = locationNames([...new Set(entries.map((e) => e.key.location))]);
       const toMs = kernelClock();
       let notTarget = 0;
+      let ofSherlock = 0;
       const rows: DropRow[] = [];
       for (const { key, value } of entries) {
         const owner = owners.get(key.skInode);
         if (wanted && !(owner && wanted.has(owner.pid))) {
           notTarget += value.count;
+          continue;
+        }
+        if (owner && sherlocks(owner.pid)) {
+          ofSherlock += value.count;
           continue;
         }
         rows.push({
@@ -78,10 +85,22 @@ export function collectDrops(
         totalRows: entries.length,
         totalDrops: rows.reduce((n, r) => n + r.drops, 0),
         notTarget,
+        ...(ofSherlock ? { sherlocks: ofSherlock } : {}),
         reasonNames: reasons.source,
         protocols: options.allProtocols ? 'all' : 'tcp',
       };
     },
+  };
+}
+
+/** Whether a socket's owner is one of Sherlock's own processes (in its cgroup), asked once per pid. */
+function sherlockPids(cgroupId: bigint | undefined): (pid: number) => boolean {
+  const known = new Map<number, boolean>();
+  return (pid) => {
+    if (cgroupId === undefined || !pid) return false;
+    let mine = known.get(pid);
+    if (mine === undefined) known.set(pid, (mine = processCgroup2Id(pid) === cgroupId));
+    return mine;
   };
 }
 

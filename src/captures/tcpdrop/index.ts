@@ -18,7 +18,7 @@ export const tcpdrop: CaptureDefinition<TcpdropParams, TcpdropData> = {
   kind: 'counters',
 
   records: [keyLayout, valueLayout, listenerLayout],
-  collect: ({ object, params, target }) => collectDrops(object, target, kernelDropReasons(), params),
+  collect: ({ object, params, target, excludeCgroupId }) => collectDrops(object, target, kernelDropReasons(), { ...params, excludeCgroupId }),
   table: (data) => ({ columns: dropColumns, rows: data.rows }),
   count: (data) => data.rows.length,
   analysis: { checks: 'packet drops', analyze: analyzeTcpdrop },

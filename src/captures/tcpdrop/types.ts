@@ -60,6 +60,8 @@ export interface TcpdropData {
   totalDrops: number;
   /** Drops left out because a target was given and their socket's owner is not in it (or unknown). */
   notTarget: number;
+  /** Drops at Sherlock's own sockets (its API, Redis), left out: what it costs is reported apart. */
+  sherlocks?: number;
   /** Where reason names came from: the kernel's BTF, or none (numbers). */
   reasonNames: 'btf' | 'none';
   /** Only TCP (the default), or every protocol. */
