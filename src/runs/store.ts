@@ -276,12 +276,17 @@ export class RunStore {
     if (before && !FINAL_STATUSES.has(before.status) && Object.values(before.nodes).every((n) => FINAL_NODE_STATUSES.has(n.status))) {
       metrics = await settleFindings(this.redis, before, this.options.retentionSeconds);
     }
-    const status = (await evalScript(
-      this.redis,
-      scripts.finalizeRun,
-      [keys.run(id), keys.runEvents(id)],
-      [new Date().toISOString(), this.options.retentionSeconds, EVENTS_MAX],
-    )) as RunStatus | null;
+    // Only a call that saw every node final, and stored the findings, may settle the run: one that saw a node
+    // still going would otherwise settle it without them when that node finished in between (a cancel racing
+    // the finalize job); the call that made the last node final finalizes after it.
+    const status = metrics
+      ? ((await evalScript(
+          this.redis,
+          scripts.finalizeRun,
+          [keys.run(id), keys.runEvents(id)],
+          [new Date().toISOString(), this.options.retentionSeconds, EVENTS_MAX],
+        )) as RunStatus | null)
+      : null;
     // Only the call that settled the run gets a status back: counted once.
     if (status) await this.redis.zrem(keys.runDeadlines, id);
     const after = await this.get(id);

@@ -217,4 +217,33 @@ describe("finalize from the nodes' analysis.json", () => {
     expect(done?.status).toBe('completed');
     expect(json((await store.getFindings(run.id))!)).toBe(expected);
   });
+
+  it('a finalize that saw a node still queued does not settle the run when that node is cancelled meanwhile: the cancel settles it, with findings', async () => {
+    const id = randomUUID();
+    await store.create(id, { runbook: 'intermittent-latency', steps: [], durationMs: 6000, target: {}, nodes: ['q'] }, 'test');
+    // The same Redis, with a cancel of the queued node landing between the finalize job's read and its settle script.
+    let cancelledMeanwhile = false;
+    const racing = new RunStore(
+      new Proxy(conn, {
+        get(target, prop) {
+          if (prop === 'evalsha' && !cancelledMeanwhile)
+            return async (...args: unknown[]) => {
+              cancelledMeanwhile = true;
+              await store.cancelQueuedNode(id, 'q');
+              return (target.evalsha as (...a: unknown[]) => Promise<unknown>)(...args);
+            };
+          const value: unknown = Reflect.get(target, prop);
+          return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+        },
+      }),
+      { retentionSeconds: TTL },
+    );
+    expect((await racing.finalizeIfDone(id))?.status).not.toMatch(/completed|partial|failed|cancelled/);
+    // The cancel's own finalize (core/runs.ts cancel) comes after its transition.
+    if (!cancelledMeanwhile) await store.cancelQueuedNode(id, 'q');
+    const settled = await store.finalizeIfDone(id);
+    expect(settled?.status).toBe('partial');
+    expect(await store.getFindings(id)).toBeDefined();
+    expect(await store.getBaselineComparison(id)).toBeDefined();
+  });
 });
