@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, readlinkSync, statSync, type Dirent } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { identifyCgroup, matchesContainer, type CgroupIdentity } from '../cgroups/container.js';
+import { cgroup2Mount } from '../cgroups/mount.js';
 import { processCgroupPath } from '../cgroups/process-cgroup.js';
 import { MAX_TGIDS } from '../model/limits.js';
 import type { TargetSpec } from '../model/target.js';
@@ -115,16 +116,12 @@ function processesWhere(test: (identity: CgroupIdentity) => boolean): number[] {
     .map(Number);
 }
 
-const hasCgroup2 = () =>
-  readFileSync('/proc/mounts', 'utf8')
-    .split('\n')
-    .some((l) => l.split(' ')[2] === 'cgroup2');
+const hasCgroup2 = () => cgroup2Mount() !== undefined;
 
 function cgroup2Root(): string {
-  const mounts = readFileSync('/proc/mounts', 'utf8').split('\n');
-  const line = mounts.find((l) => l.split(' ')[2] === 'cgroup2');
-  if (!line) throw new TargetError('cgroup targets need cgroup v2, which is not mounted on this host');
-  return line.split(' ')[1] as string;
+  const root = cgroup2Mount();
+  if (!root) throw new TargetError('cgroup targets need cgroup v2, which is not mounted on this host');
+  return root;
 }
 
 /** A cgroup v2 path (absolute, or relative to the cgroup2 mount) → its id (the directory's inode). */

@@ -5,6 +5,7 @@
 import { readdirSync, readFileSync, statSync, type Dirent } from 'node:fs';
 import { join } from 'node:path';
 import { identifyCgroup, type CgroupIdentity } from './container.js';
+import { cgroup2Mount } from './mount.js';
 
 const V1_PREFERENCE = ['name=systemd', 'memory', 'cpu', 'pids'];
 
@@ -46,8 +47,11 @@ export function processCgroupPath(pid: number): string | undefined {
 export function processCgroup2Id(pid: number): bigint | undefined {
   const unified = readProcessCgroups(pid)?.unified;
   const mount = unified === undefined ? undefined : cgroup2Mount();
-  return mount ? statSync(join(mount, unified!), { bigint: true, throwIfNoEntry: false })?.ino : undefined;
+  return mount ? cgroup2DirId(mount, unified!) : undefined;
 }
+
+/** A cgroup v2 directory's id (its inode: what bpf_get_current_cgroup_id() returns), or undefined when it is gone. */
+const cgroup2DirId = (mount: string, path: string): bigint | undefined => statSync(join(mount, path), { bigint: true, throwIfNoEntry: false })?.ino;
 
 /** One capture's view of live processes, cached by pid (pids are not reused that fast). */
 function processCgroupsCache(): (pid: number) => { cgroups: ProcessCgroups; identity: CgroupIdentity } | undefined {
@@ -59,14 +63,6 @@ function processCgroupsCache(): (pid: number) => { cgroups: ProcessCgroups; iden
     }
     return cache.get(pid);
   };
-}
-
-/** Where cgroup v2 is mounted, or undefined on a host without it. */
-function cgroup2Mount(): string | undefined {
-  return readFileSync('/proc/mounts', 'utf8')
-    .split('\n')
-    .map((l) => l.split(' '))
-    .find((f) => f[2] === 'cgroup2')?.[1];
 }
 
 /** cgroup v2 ids (directory inodes) → paths, from one walk of the cgroup2 tree under `root`. */
@@ -110,7 +106,7 @@ function cgroup2Ids(): ((id: string, learnFrom: () => ProcessCgroups | undefined
     const known = paths.get(id);
     if (known !== undefined) return known;
     const unified = learnFrom()?.unified;
-    if (unified !== undefined && String(statSync(join(root, unified), { bigint: true, throwIfNoEntry: false })?.ino) === id) {
+    if (unified !== undefined && String(cgroup2DirId(root, unified)) === id) {
       paths.set(id, unified);
       return unified;
     }

@@ -6,6 +6,7 @@
 // window can be read from its cpu.stat.
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { cgroup2Mount } from '../cgroups/mount.js';
 
 export interface OwnCgroup {
   /** The cgroup's path under the cgroup2 mount, "/sherlock-1234". */
@@ -16,13 +17,6 @@ export interface OwnCgroup {
   cpuUsageUs(): number;
   /** Moves this process back where it was and removes the cgroup (best effort). */
   leave(): void;
-}
-
-function cgroup2Mount(): string | undefined {
-  const line = readFileSync('/proc/mounts', 'utf8')
-    .split('\n')
-    .find((l) => l.split(' ')[2] === 'cgroup2');
-  return line?.split(' ')[1];
 }
 
 /** This process's cgroup v2 path ("0::/a/b" in /proc/self/cgroup). */

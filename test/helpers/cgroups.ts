@@ -1,13 +1,8 @@
 // Cleanup for tests that make cgroups and put children in them.
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, rmdirSync } from 'node:fs';
+import { existsSync, rmdirSync } from 'node:fs';
 
-/** Where cgroup v2 is mounted, or undefined on a host without it. */
-export const cgroup2Mount = (): string | undefined =>
-  readFileSync('/proc/mounts', 'utf8')
-    .split('\n')
-    .map((l) => l.split(' '))
-    .find((f) => f[2] === 'cgroup2')?.[1];
+export { cgroup2Mount } from '../../src/cgroups/mount.js';
 
 /** SIGKILLs a child still running and waits for its exit. */
 export async function killChild(child: ChildProcess): Promise<void> {

@@ -2,8 +2,9 @@
 // on CPU), as log2 histograms in µs: one overall, and one per process
 // (tgid + thread name) or per cgroup. See bpf/runqlat/runqlat.bpf.c for how
 // the woken task is found and filtered.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { cgroup2Mount } from '../../cgroups/mount.js';
 import { cString, recordLayout } from '../records.js';
 import type { CaptureDefinition, Column, LabeledHistogram } from '../capture.js';
 import { decodeHistogram, histLayout, mergeHistograms, renderHistogram, type Log2Histogram } from '../histogram.js';
@@ -132,16 +133,4 @@ function cgroupPathsById(maxDirs = 20_000): Map<bigint, string> {
     }
   }
   return paths;
-}
-
-/** Where cgroup v2 is mounted (/sys/fs/cgroup, or /sys/fs/cgroup/unified on hybrid hosts). */
-export function cgroup2Mount(): string | undefined {
-  try {
-    const line = readFileSync('/proc/mounts', 'utf8')
-      .split('\n')
-      .find((l) => l.split(' ')[2] === 'cgroup2');
-    return line?.split(' ')[1];
-  } catch {
-    return undefined;
-  }
 }
