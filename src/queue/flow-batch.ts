@@ -3,23 +3,23 @@
 // job plus one per parent (releaseParentIfNoPendingDependencies), each its own
 // EVALSHA with a dozen keys, and the records took a MULTI of five commands per
 // run: most of the API's Redis work per submission. Here BullMQ still builds
-// every job and its script arguments (Job validation, option encoding), and
-// its own addParentJob/addStandardJob scripts do the writing, called as Lua
-// functions inside this one, so Redis stores exactly what FlowProducer would.
+// BullMQ's own addParentJob/addStandardJob scripts do the writing, called as Lua
+// functions inside this one, with the arguments FlowProducer would send them
+// (built directly, job-args.ts), so Redis stores exactly what FlowProducer would.
 // The parent release is left out: it only matters when a child already
 // existed and had completed, and node job ids are new (<run uuid>.<node>).
 import { createRequire } from 'node:module';
-import { FlowProducer, QueueKeys, type FlowJob, type FlowJobEntry } from 'bullmq';
+import type { FlowJob } from 'bullmq';
 import type { RedisClient } from '../redis/connection.js';
 import { evalScript } from '../redis/scripts.js';
 import { keys } from '../redis/keys.js';
 import { storeNewRunFunctions } from '../runs/scripts.js';
+import { flowScriptCalls, type JobScript } from './job-args.js';
 
 type ScriptSource = { content: string; keys: number };
 const bullScript = (file: string, name: string) =>
   (createRequire(import.meta.url)(`bullmq/dist/cjs/scripts/${file}.js`) as Record<string, ScriptSource>)[name]!;
-const SCRIPTS = { addParentJob: bullScript('addParentJob-6', 'addParentJob'), addStandardJob: bullScript('addStandardJob-9', 'addStandardJob') };
-type ScriptName = keyof typeof SCRIPTS;
+const SCRIPTS: Record<JobScript, ScriptSource> = { addParentJob: bullScript('addParentJob-6', 'addParentJob'), addStandardJob: bullScript('addStandardJob-9', 'addStandardJob') };
 
 /**
  * KEYS[1]: the runs-by-time index (also routes the call on a cluster: every key shares its hash tag).
@@ -100,17 +100,6 @@ function asLuaFunction(name: string, content: string): string {
 
 type Arg = string | number | Buffer;
 
-/** Records the script call BullMQ would send for one job instead of sending it. */
-class ScriptRecorder {
-  calls: { name: ScriptName; args: Arg[] }[] = [];
-  runCommand(name: string, args: Arg[]): Promise<string> {
-    const script = name.split(':')[0] as ScriptName;
-    if (!(script in SCRIPTS)) return Promise.reject(new Error(`BullMQ chose ${name} for a run's job; only ${Object.keys(SCRIPTS).join(' and ')} are batched`));
-    this.calls.push({ name: script, args });
-    return Promise.resolve('recorded');
-  }
-}
-
 export interface RunWithFlow {
   /** The run's record as RunStore.newRunArgs gives it. */
   recordArgs: string[];
@@ -122,31 +111,18 @@ export interface RunWithFlow {
   counter?: { key: string; field: string };
 }
 
-export class RunFlowWriter extends FlowProducer {
-  constructor(private readonly redis: RedisClient) {
-    super({ connection: redis });
-  }
+export class RunFlowWriter {
+  constructor(private readonly redis: RedisClient) {}
 
   /** Stores every run and adds its flow in one script call; errors by run (index), a run not in the map was stored and queued. */
   async addEach(runs: RunWithFlow[]): Promise<Map<number, Error>> {
     const argv: Arg[] = [];
+    const now = Date.now();
     for (const { recordArgs, flow, entry, counter } of runs) {
-      const entries: FlowJobEntry[] = [];
-      await this.addNodes(entries, [flow]);
-      const recorder = new ScriptRecorder();
-      for (const entry of entries) {
-        // Arguments exactly as BullMQ's own flow insert builds them (its Lua reads them positionally).
-        await this.backend.addJobToTransaction(
-          recorder as never,
-          entry.jobData,
-          entry.jobId,
-          entry.parentKeyOpts,
-          new QueueKeys(entry.prefix).getKeys(entry.queueName),
-        );
-      }
+      const calls = flowScriptCalls(flow, now);
       argv.push(...recordArgs, entry?.stream ?? '', entry?.fields.length ?? 0, ...(entry?.fields ?? []), counter?.key ?? '', counter?.field ?? '');
-      argv.push(recorder.calls.length);
-      for (const { name, args } of recorder.calls) argv.push(name, SCRIPTS[name].keys, args.length - SCRIPTS[name].keys, ...args);
+      argv.push(calls.length);
+      for (const { name, args } of calls) argv.push(name, SCRIPTS[name].keys, args.length - SCRIPTS[name].keys, ...args);
     }
     const results = (await evalScript(this.redis, BATCH_SCRIPT, [keys.runsByTime], argv)) as unknown[];
     const refused = new Map<number, Error>();
@@ -156,5 +132,10 @@ export class RunFlowWriter extends FlowProducer {
       else if (result !== 'ok') refused.set(i, new Error('no reply for this run'));
     });
     return refused;
+  }
+
+  /** Nothing to close: the connection is the caller's. */
+  close(): Promise<void> {
+    return Promise.resolve();
   }
 }
