@@ -2,7 +2,7 @@
 // with scopes. Verification is cached briefly in this process's memory so a busy API does
 // not ask Redis on every request; a revocation is published and every replica
 // drops its cache at once (token-revocations.ts).
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { hash as digest, randomBytes, randomUUID } from 'node:crypto';
 import type { RedisClient } from '../redis/connection.js';
 import { Forbidden, Unauthenticated } from '../model/errors.js';
 import { keys } from '../redis/keys.js';
@@ -30,7 +30,8 @@ const implied: Record<Scope, Scope[]> = {
 export const grants = (scopes: readonly Scope[], scope: Scope): boolean => scopes.some((s) => implied[s].includes(scope));
 
 const CACHE_MS = 2_000;
-const hash = (secret: string) => createHash('sha256').update(secret).digest('hex');
+// One-shot (no Hash object per request): the same SHA-256 hex as createHash gives.
+const hash = (secret: string) => digest('sha256', secret, 'hex');
 
 export class TokenStore {
   private readonly cache = new Map<string, { record: TokenRecord | undefined; until: number }>();

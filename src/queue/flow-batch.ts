@@ -14,7 +14,7 @@ import type { RedisClient } from '../redis/connection.js';
 import { evalScript } from '../redis/scripts.js';
 import { keys } from '../redis/keys.js';
 import { storeNewRunFunctions } from '../runs/scripts.js';
-import { flowScriptCalls, type JobScript } from './job-args.js';
+import { flowScriptCalls, SCRIPT_KEY_SUFFIXES, type JobScript } from './job-args.js';
 
 type ScriptSource = { content: string; keys: number };
 const bullScript = (file: string, name: string) =>
@@ -26,7 +26,7 @@ const SCRIPTS: Record<JobScript, ScriptSource> = { addParentJob: bullScript('add
  * ARGV, per run: its record's arguments (RunStore.newRunArgs); a stream ('' for none), a field
  * count and the fields of an entry to append (its audit entry); a hash key ('' for none) and
  * field to add 1 to (its runs-started counter); its job count, then per job its BullMQ script
- * name, key count, argument count, keys and arguments.
+ * name, its queue's key prefix (the script's KEYS are built from it: job-args.ts) and its 3 arguments.
  * Stores each run, appends its entry, adds its jobs, counts it; a run refused on the way is removed
  * again (its caller hears why), the others stay. Returns per run 'ok' or {err = why}.
  */
@@ -35,6 +35,9 @@ const BATCH_SCRIPT = [
   ...Object.entries(SCRIPTS).map(([name, s]) => asLuaFunction(name, s.content)),
   `local scripts = { ${Object.keys(SCRIPTS)
     .map((n) => `${n} = ${n}`)
+    .join(', ')} }
+local suffixes = { ${Object.entries(SCRIPT_KEY_SUFFIXES)
+    .map(([n, list]) => `${n} = { ${list.map((s) => `'${s}'`).join(', ')} }`)
     .join(', ')} }
 local function why(res) return type(res) == 'table' and res.err or tostring(res) end
 local results = {}
@@ -59,16 +62,15 @@ while i <= #ARGV do
   local jobs = tonumber(ARGV[i])
   i = i + 1
   for _ = 1, jobs do
-    local script, nkeys, nargs = scripts[ARGV[i]], tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])
+    local name, prefix = ARGV[i], ARGV[i + 1]
     if not refused then
-      local k, a = {}, {}
-      for j = 1, nkeys do k[j] = ARGV[i + 2 + j] end
-      for j = 1, nargs do a[j] = ARGV[i + 2 + nkeys + j] end
-      local ok, res = pcall(script, k, a)
+      local k, list = {}, suffixes[name]
+      for j = 1, #list do k[j] = prefix .. list[j] end
+      local ok, res = pcall(scripts[name], k, { ARGV[i + 2], ARGV[i + 3], ARGV[i + 4] })
       if not ok then refused = why(res)
-      elseif type(res) == 'number' and res < 0 then refused = 'BullMQ refused job ' .. a[1] .. ' (code ' .. res .. ')' end
+      elseif type(res) == 'number' and res < 0 then refused = 'BullMQ refused a job on ' .. prefix .. ' (code ' .. res .. ')' end
     end
-    i = i + 3 + nkeys + nargs
+    i = i + 5
   end
   if refused then
     forgetRun(runKey, eventsKey, KEYS[1], id)
@@ -122,7 +124,7 @@ export class RunFlowWriter {
       const calls = flowScriptCalls(flow, now);
       argv.push(...recordArgs, entry?.stream ?? '', entry?.fields.length ?? 0, ...(entry?.fields ?? []), counter?.key ?? '', counter?.field ?? '');
       argv.push(calls.length);
-      for (const { name, args } of calls) argv.push(name, SCRIPTS[name].keys, args.length - SCRIPTS[name].keys, ...args);
+      for (const { name, keyPrefix, args } of calls) argv.push(name, keyPrefix, ...args);
     }
     const results = (await evalScript(this.redis, BATCH_SCRIPT, [keys.runsByTime], argv)) as unknown[];
     const refused = new Map<number, Error>();

@@ -4,7 +4,7 @@
 // CPU per submission. Byte for byte what BullMQ 6.7's FlowProducer sends (a test
 // compares the two), for the flows Sherlock writes only: one parent and its
 // direct children, with the options below; anything else is refused, not guessed.
-import { QueueKeys, type FlowJob } from 'bullmq';
+import type { FlowJob } from 'bullmq';
 import { Packr } from 'msgpackr';
 
 /** BullMQ's own packer settings (redis-queue-backend.js): the scripts read these bytes with cmsgpack. */
@@ -19,22 +19,29 @@ const OPTION_NAMES: Record<string, string> = {
   removeOnFail: 'removeOnFail',
 };
 
-export type JobScript = 'addParentJob' | 'addStandardJob';
+/**
+ * Each script's KEYS: its queue's key prefix (`bull:<queue>:`) and these suffixes, in the order
+ * BullMQ's addParentJobArgs/addStandardJobArgs list them. The batch script builds them itself
+ * from the prefix: a run's EVALSHA then carries 2 key arguments for its jobs instead of 15.
+ */
+export const SCRIPT_KEY_SUFFIXES = {
+  addParentJob: ['meta', 'id', 'delayed', 'waiting-children', 'completed', 'events'],
+  addStandardJob: ['wait', 'paused', 'meta', 'id', 'completed', 'delayed', 'active', 'events', 'marker'],
+} as const;
+export type JobScript = keyof typeof SCRIPT_KEY_SUFFIXES;
+
 export interface JobScriptCall {
   name: JobScript;
-  args: (string | Buffer)[];
+  /** The job's queue key prefix, `bull:<queue>:` (its KEYS are this and SCRIPT_KEY_SUFFIXES). */
+  keyPrefix: string;
+  /** ARGV: packed arguments, data (JSON), packed options. */
+  args: [Buffer, string, Buffer];
 }
 
-const queueKeys = new Map<string, Record<string, string>>();
-/** A queue's key names, built once per queue (bounded: a fleet has a queue per node). */
-function keysOf(queueName: string): Record<string, string> {
-  let k = queueKeys.get(queueName);
-  if (!k) {
-    if (queueKeys.size > 100_000) queueKeys.clear();
-    queueKeys.set(queueName, (k = new QueueKeys(PREFIX).getKeys(queueName)));
-  }
-  return k;
-}
+/** The KEYS of a call, as BullMQ passes them. */
+export const scriptKeys = (call: JobScriptCall): string[] => SCRIPT_KEY_SUFFIXES[call.name].map((suffix) => call.keyPrefix + suffix);
+
+const keyPrefix = (queueName: string) => `${PREFIX}:${queueName}:`;
 
 /** Options as Job's constructor and optsAsJSON leave them: attempts first (default 0), then the node's, then parent. */
 function encodedOptions(job: FlowJob, parent?: { id: string; queue: string }): Buffer {
@@ -62,44 +69,31 @@ function checkJobId(id: unknown): string {
  */
 export function flowScriptCalls(flow: FlowJob, timestamp: number): JobScriptCall[] {
   const parentId = checkJobId(flow.opts?.jobId);
-  const pk = keysOf(flow.queueName);
-  const parentKey = `${pk['']}${parentId}`;
+  const pk = keyPrefix(flow.queueName);
+  const parentKey = pk + parentId;
   const parentDependenciesKey = `${parentKey}:dependencies`;
   const calls: JobScriptCall[] = [
     {
       name: 'addParentJob',
+      keyPrefix: pk,
       args: [
-        pk.meta!,
-        pk.id!,
-        pk.delayed!,
-        pk['waiting-children']!,
-        pk.completed!,
-        pk.events!,
-        packer.pack([pk[''], parentId, flow.name, timestamp, null, null, undefined, undefined, null, null]),
+        packer.pack([pk, parentId, flow.name, timestamp, null, null, undefined, undefined, null, null]),
         JSON.stringify(flow.data ?? {}),
         encodedOptions(flow),
       ],
     },
   ];
-  const parentQueue = pk['']!.slice(0, -1); // queue.qualifiedName: the prefix without its ':'
+  const parentQueue = pk.slice(0, -1); // queue.qualifiedName: the prefix without its ':'
   for (const child of flow.children ?? []) {
     if (child.children?.length) throw new Error('run flows are one parent and its direct children');
     const id = checkJobId(child.opts?.jobId);
-    const k = keysOf(child.queueName);
+    const k = keyPrefix(child.queueName);
     const parentLink = { id: parentId, queueKey: parentQueue, ...(child.opts?.ignoreDependencyOnFailure ? { idof: true } : {}) };
     calls.push({
       name: 'addStandardJob',
+      keyPrefix: k,
       args: [
-        k.wait!,
-        k.paused!,
-        k.meta!,
-        k.id!,
-        k.completed!,
-        k.delayed!,
-        k.active!,
-        k.events!,
-        k.marker!,
-        packer.pack([k[''], id, child.name, timestamp, parentKey, parentDependenciesKey, parentLink, undefined, null, null]),
+        packer.pack([k, id, child.name, timestamp, parentKey, parentDependenciesKey, parentLink, undefined, null, null]),
         JSON.stringify(child.data ?? {}),
         encodedOptions(child, { id: parentId, queue: parentQueue }),
       ],

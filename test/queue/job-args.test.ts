@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { FlowProducer, QueueKeys, type FlowJob, type FlowJobEntry } from 'bullmq';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import type { RunPlan } from '../../src/model/run.js';
-import { flowScriptCalls } from '../../src/queue/job-args.js';
+import { flowScriptCalls, scriptKeys } from '../../src/queue/job-args.js';
 import { runFlow } from '../../src/queue/run-flow.js';
 
 const plan = (nodes: string[], extra: Partial<RunPlan> = {}): RunPlan => ({
@@ -58,8 +58,10 @@ describe("a run flow's BullMQ script arguments, built without FlowProducer", () 
     expect(lean).toHaveLength(1 + p.nodes.length);
     lean.forEach((call, i) => {
       const want = expected[i]!.args;
-      expect(call.args).toHaveLength(want.length);
-      call.args.forEach((arg, j) => {
+      // The keys as the batch script builds them from the queue's prefix, then the arguments.
+      const sent = [...scriptKeys(call), ...call.args];
+      expect(sent).toHaveLength(want.length);
+      sent.forEach((arg, j) => {
         // Buffers (msgpack) compared as hex so a difference shows where it is.
         if (Buffer.isBuffer(want[j])) expect(Buffer.isBuffer(arg) ? arg.toString('hex') : arg).toBe((want[j] as Buffer).toString('hex'));
         else expect(arg).toBe(want[j]);
