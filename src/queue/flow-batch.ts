@@ -14,6 +14,7 @@ import type { RedisClient } from '../redis/connection.js';
 import { evalScript } from '../redis/scripts.js';
 import { keys } from '../redis/keys.js';
 import { storeNewRunFunctions } from '../runs/scripts.js';
+import { packStrings } from './pack-strings.js';
 import { flowScriptCalls, SCRIPT_KEY_SUFFIXES, type JobScript } from './job-args.js';
 
 type ScriptSource = { content: string; keys: number };
@@ -23,7 +24,9 @@ const SCRIPTS: Record<JobScript, ScriptSource> = { addParentJob: bullScript('add
 
 /**
  * KEYS[1]: the runs-by-time index (also routes the call on a cluster: every key shares its hash tag).
- * ARGV, per run: its record's arguments (RunStore.newRunArgs); a stream ('' for none), a field
+ * ARGV: one per run, a msgpack array of strings (pack-strings.ts: ioredis encodes ~45 separate
+ * arguments per run slower than that, and Redis unpacks them about as fast as it parses arguments):
+ * its record's arguments (RunStore.newRunArgs); a stream ('' for none), a field
  * count and the fields of an entry to append (its audit entry); a hash key ('' for none) and
  * field to add 1 to (its runs-started counter); its job count, then per job its BullMQ script
  * name, its queue's key prefix (the script's KEYS are built from it: job-args.ts) and its 3 arguments.
@@ -41,32 +44,33 @@ local suffixes = { ${Object.entries(SCRIPT_KEY_SUFFIXES)
     .join(', ')} }
 local function why(res) return type(res) == 'table' and res.err or tostring(res) end
 local results = {}
-local i = 1
-while i <= #ARGV do
-  local runKey, eventsKey, id = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+for r = 1, #ARGV do
+  local a = cmsgpack.unpack(ARGV[r])
+  local i = 1
+  local runKey, eventsKey, id = a[i], a[i + 1], a[i + 2]
   local refused, entryId
-  local stored, res = pcall(storeNewRun, ARGV, i, KEYS[1])
+  local stored, res = pcall(storeNewRun, a, i, KEYS[1])
   if not stored then refused = why(res) end
-  i = i + 8 + tonumber(ARGV[i + 7])
+  i = i + 8 + tonumber(a[i + 7])
   -- The entry before the jobs: a stream refusing it must not leave jobs of a refused run behind.
-  local stream, nfields = ARGV[i], tonumber(ARGV[i + 1])
+  local stream, nfields = a[i], tonumber(a[i + 1])
   if not refused and stream ~= '' then
     local fields = {}
-    for j = 1, nfields do fields[j] = ARGV[i + 1 + j] end
+    for j = 1, nfields do fields[j] = a[i + 1 + j] end
     local ok, res = pcall(redis.call, 'XADD', stream, '*', unpack(fields))
     if ok then entryId = res else refused = why(res) end
   end
   i = i + 2 + nfields
-  local counterKey, counterField = ARGV[i], ARGV[i + 1]
+  local counterKey, counterField = a[i], a[i + 1]
   i = i + 2
-  local jobs = tonumber(ARGV[i])
+  local jobs = tonumber(a[i])
   i = i + 1
   for _ = 1, jobs do
-    local name, prefix = ARGV[i], ARGV[i + 1]
+    local name, prefix = a[i], a[i + 1]
     if not refused then
       local k, list = {}, suffixes[name]
       for j = 1, #list do k[j] = prefix .. list[j] end
-      local ok, res = pcall(scripts[name], k, { ARGV[i + 2], ARGV[i + 3], ARGV[i + 4] })
+      local ok, res = pcall(scripts[name], k, { a[i + 2], a[i + 3], a[i + 4] })
       if not ok then refused = why(res)
       elseif type(res) == 'number' and res < 0 then refused = 'BullMQ refused a job on ' .. prefix .. ' (code ' .. res .. ')' end
     end
@@ -100,7 +104,6 @@ function asLuaFunction(name: string, content: string): string {
   return `local ${name}\ndo\nlocal rcall = redis.call\n${lines.slice(includes, body).join('\n')}\n${name} = function(KEYS, ARGV)\n${header}\n${lines.slice(body).join('\n')}\nend\nend`;
 }
 
-type Arg = string | number | Buffer;
 
 export interface RunWithFlow {
   /** The run's record as RunStore.newRunArgs gives it. */
@@ -118,13 +121,16 @@ export class RunFlowWriter {
 
   /** Stores every run and adds its flow in one script call; errors by run (index), a run not in the map was stored and queued. */
   async addEach(runs: RunWithFlow[]): Promise<Map<number, Error>> {
-    const argv: Arg[] = [];
+    const argv: Buffer[] = [];
     const now = Date.now();
     for (const { recordArgs, flow, entry, counter } of runs) {
       const calls = flowScriptCalls(flow, now);
-      argv.push(...recordArgs, entry?.stream ?? '', entry?.fields.length ?? 0, ...(entry?.fields ?? []), counter?.key ?? '', counter?.field ?? '');
-      argv.push(calls.length);
-      for (const { name, keyPrefix, args } of calls) argv.push(name, keyPrefix, ...args);
+      // Strings only (and Buffers): the script reads every value as Redis would an argument.
+      const args: (string | Buffer)[] = [...recordArgs, entry?.stream ?? '', String(entry?.fields.length ?? 0)];
+      if (entry) for (const f of entry.fields) args.push(f);
+      args.push(counter?.key ?? '', counter?.field ?? '', String(calls.length));
+      for (const { name, keyPrefix, args: jobArgs } of calls) args.push(name, keyPrefix, ...jobArgs);
+      argv.push(packStrings(args));
     }
     const results = (await evalScript(this.redis, BATCH_SCRIPT, [keys.runsByTime], argv)) as unknown[];
     const refused = new Map<number, Error>();
