@@ -20,7 +20,10 @@ import { flowScriptCalls, SCRIPT_KEY_SUFFIXES, type JobScript } from './job-args
 type ScriptSource = { content: string; keys: number };
 const bullScript = (file: string, name: string) =>
   (createRequire(import.meta.url)(`bullmq/dist/cjs/scripts/${file}.js`) as Record<string, ScriptSource>)[name]!;
-const SCRIPTS: Record<JobScript, ScriptSource> = { addParentJob: bullScript('addParentJob-6', 'addParentJob'), addStandardJob: bullScript('addStandardJob-9', 'addStandardJob') };
+const SCRIPTS: Record<JobScript, ScriptSource> = {
+  addParentJob: bullScript('addParentJob-6', 'addParentJob'),
+  addStandardJob: bullScript('addStandardJob-9', 'addStandardJob'),
+};
 
 /**
  * KEYS[1]: the runs-by-time index (also routes the call on a cluster: every key shares its hash tag).
@@ -103,7 +106,6 @@ function asLuaFunction(name: string, content: string): string {
   const header = lines.slice(0, includes).join('\n');
   return `local ${name}\ndo\nlocal rcall = redis.call\n${lines.slice(includes, body).join('\n')}\n${name} = function(KEYS, ARGV)\n${header}\n${lines.slice(body).join('\n')}\nend\nend`;
 }
-
 
 export interface RunWithFlow {
   /** The run's record as RunStore.newRunArgs gives it. */
