@@ -1,13 +1,18 @@
 // A list of strings (and raw byte strings) as one msgpack array, for a Lua
 // script to read with cmsgpack.unpack. Every item goes as str32 (any length,
 // any bytes: Redis 7.0's cmsgpack has no bin types), written in one pass into
-// one buffer: cheaper than ioredis encoding each as an argument of its own.
+// a reused scratch buffer and copied out at its exact size (a fresh buffer of
+// the worst-case size per call cost more than the packing): cheaper than
+// ioredis encoding each item as an argument of its own.
+
+let scratch = Buffer.allocUnsafe(64 * 1024);
 
 /** The msgpack array [items...], each item a str32 of its UTF-8 (or raw) bytes. */
 export function packStrings(items: readonly (string | Buffer)[]): Buffer {
   let bound = 5;
   for (const item of items) bound += 5 + (typeof item === 'string' ? item.length * 3 : item.length);
-  const out = Buffer.allocUnsafe(bound);
+  if (bound > scratch.length) scratch = Buffer.allocUnsafe(Math.max(bound, scratch.length * 2));
+  const out = scratch;
   out[0] = 0xdd; // array32
   out.writeUInt32BE(items.length, 1);
   let at = 5;
@@ -17,5 +22,5 @@ export function packStrings(items: readonly (string | Buffer)[]): Buffer {
     out.writeUInt32BE(n, at + 1);
     at += 5 + n;
   }
-  return out.subarray(0, at);
+  return Buffer.from(out.subarray(0, at));
 }

@@ -24,7 +24,7 @@ describe('strings packed for a Lua script', () => {
   it('are read back by cmsgpack.unpack byte for byte', async () => {
     const raw = Buffer.from([0x00, 0xc4, 0xff, 0x80, 0xdb, 0x0a]);
     const items = ['', 'run-queued', 'slack:Ünïcode — 東京 🚀', 'x'.repeat(70_000), raw];
-    const back = (await conn.evalBuffer('return cmsgpack.unpack(ARGV[1])', 0, packStrings(items))) as Buffer[];
+    const back = (await conn.callBuffer('EVAL', ['return cmsgpack.unpack(ARGV[1])', 0, packStrings(items)])) as Buffer[];
     expect(back).toHaveLength(items.length);
     back.forEach((b, i) => expect(b.equals(Buffer.isBuffer(items[i]) ? items[i] : Buffer.from(items[i] as string, 'utf8'))).toBe(true));
   });
