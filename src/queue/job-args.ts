@@ -5,10 +5,8 @@
 // compares the two), for the flows Sherlock writes only: one parent and its
 // direct children, with the options below; anything else is refused, not guessed.
 import type { FlowJob } from 'bullmq';
-import { Packr } from 'msgpackr';
+import { pack } from './bullmq-pack.js';
 
-/** BullMQ's own packer settings (redis-queue-backend.js): the scripts read these bytes with cmsgpack. */
-const packer = new Packr({ useRecords: false, encodeUndefinedAsNil: true });
 const PREFIX = 'bull';
 /** The job options the lean path encodes, with BullMQ's short names (optsEncodeMap). */
 const OPTION_NAMES: Record<string, string> = {
@@ -52,7 +50,7 @@ function encodedOptions(job: FlowJob, parent?: { id: string; queue: string }): B
     if (value !== undefined) opts[short] = value;
   }
   if (parent) opts.parent = parent;
-  return packer.pack(opts);
+  return pack(opts);
 }
 
 function checkJobId(id: unknown): string {
@@ -76,11 +74,7 @@ export function flowScriptCalls(flow: FlowJob, timestamp: number): JobScriptCall
     {
       name: 'addParentJob',
       keyPrefix: pk,
-      args: [
-        packer.pack([pk, parentId, flow.name, timestamp, null, null, undefined, undefined, null, null]),
-        JSON.stringify(flow.data ?? {}),
-        encodedOptions(flow),
-      ],
+      args: [pack([pk, parentId, flow.name, timestamp, null, null, undefined, undefined, null, null]), JSON.stringify(flow.data ?? {}), encodedOptions(flow)],
     },
   ];
   const parentQueue = pk.slice(0, -1); // queue.qualifiedName: the prefix without its ':'
@@ -93,7 +87,7 @@ export function flowScriptCalls(flow: FlowJob, timestamp: number): JobScriptCall
       name: 'addStandardJob',
       keyPrefix: k,
       args: [
-        packer.pack([k, id, child.name, timestamp, parentKey, parentDependenciesKey, parentLink, undefined, null, null]),
+        pack([k, id, child.name, timestamp, parentKey, parentDependenciesKey, parentLink, undefined, null, null]),
         JSON.stringify(child.data ?? {}),
         encodedOptions(child, { id: parentId, queue: parentQueue }),
       ],

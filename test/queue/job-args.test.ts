@@ -48,6 +48,8 @@ describe("a run flow's BullMQ script arguments, built without FlowProducer", () 
   it.each([
     ['one node', plan(['node-a'])],
     ['three nodes, a CPU budget and a target', plan(['node-a', 'node-b', 'db-1.example'], { cpuBudgetPercent: 5, target: { pids: [42] } as never })],
+    // The longest node name (ids and keys past 31 bytes take str8), long non-ASCII data.
+    ['the longest node name and long steps', plan(['n'.repeat(63)], { steps: [{ capture: 'execsnoop', params: { comm: 'ü'.repeat(200) } }] })],
   ])('are what FlowProducer sends: %s', async (_, p) => {
     vi.useFakeTimers({ toFake: ['Date'] });
     vi.setSystemTime(new Date('2026-12-05T03:00:00.123Z'));
