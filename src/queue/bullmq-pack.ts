@@ -94,5 +94,7 @@ function value(v: unknown): void {
 export function pack(v: unknown): Buffer {
   at = 0;
   value(v);
-  return Buffer.from(buf.subarray(0, at));
+  const packed = Buffer.allocUnsafe(at);
+  buf.copy(packed, 0, 0, at);
+  return packed;
 }

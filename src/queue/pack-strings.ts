@@ -22,5 +22,7 @@ export function packStrings(items: readonly (string | Buffer)[]): Buffer {
     out.writeUInt32BE(n, at + 1);
     at += 5 + n;
   }
-  return Buffer.from(out.subarray(0, at));
+  const packed = Buffer.allocUnsafe(at);
+  out.copy(packed, 0, 0, at);
+  return packed;
 }
