@@ -2,15 +2,17 @@
 // with their argv, parent, exit codes and failures; filters and cancellation
 // must hold; nothing may stay loaded afterwards.
 import { execFileSync, spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { once } from 'node:events';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { execsnoop, type ExecEvent } from '../../src/captures/execsnoop/index.js';
 import { runCapture } from '../../src/captures/run-capture.js';
+import { memoryCgroupMount } from '../../src/cgroups/mount.js';
 import { captureAround, type CaptureAroundOptions } from '../helpers/capture-around.js';
+import { removeCgroups } from '../helpers/cgroups.js';
 import { bpfHandlesOf, kernelSkipReason, stillLoaded } from '../helpers/kernel.js';
 
 const skip = kernelSkipReason();
@@ -244,6 +246,24 @@ describe.skipIf(skip)(`execsnoop on the real kernel${skip ? ` (skipped: ${skip})
     );
     const seen = withMarker(result.events, marker);
     expect(seen.map((e) => e.comm)).toEqual(['echo']);
+  });
+
+  it.skipIf(!memoryCgroupMount())('names the container of short-lived children by their memory cgroup, after they and their parent exited', async () => {
+    const marker = `sherlock-${randomUUID()}`;
+    const containerId = randomBytes(32).toString('hex');
+    const parent = join(memoryCgroupMount()!, `sherlock-test-exec-${process.pid}`);
+    const scope = join(parent, `docker-${containerId}.scope`);
+    mkdirSync(scope, { recursive: true });
+    try {
+      const { result } = await captureDuring(async () => {
+        await run('/bin/sh', ['-c', `echo $$ > ${scope}/cgroup.procs && /bin/true ${marker} && /bin/true ${marker}`]);
+      });
+      const seen = withMarker(result.events, marker).filter((e) => e.filename === '/bin/true'); // not the shell: it moved after its exec
+      expect(seen).toHaveLength(2);
+      for (const e of seen) expect(e).toMatchObject({ container: containerId, cgroup: scope.slice(memoryCgroupMount()!.length) });
+    } finally {
+      expect(await removeCgroups([], [scope, parent])).toEqual([]);
+    }
   });
 
   it('stops promptly when aborted after 200 ms and returns what it had', async () => {
