@@ -2,9 +2,9 @@
 // with their argv, parent, exit codes and failures; filters and cancellation
 // must hold; nothing may stay loaded afterwards.
 import { execFileSync, spawn } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -12,7 +12,7 @@ import { execsnoop, type ExecEvent } from '../../src/captures/execsnoop/index.js
 import { runCapture } from '../../src/captures/run-capture.js';
 import { memoryCgroupMount } from '../../src/cgroups/mount.js';
 import { captureAround, type CaptureAroundOptions } from '../helpers/capture-around.js';
-import { removeCgroups } from '../helpers/cgroups.js';
+import { dockerLikeMemcg } from '../helpers/cgroups.js';
 import { bpfHandlesOf, kernelSkipReason, stillLoaded } from '../helpers/kernel.js';
 
 const skip = kernelSkipReason();
@@ -250,19 +250,16 @@ describe.skipIf(skip)(`execsnoop on the real kernel${skip ? ` (skipped: ${skip})
 
   it.skipIf(!memoryCgroupMount())('names the container of short-lived children by their memory cgroup, after they and their parent exited', async () => {
     const marker = `sherlock-${randomUUID()}`;
-    const containerId = randomBytes(32).toString('hex');
-    const parent = join(memoryCgroupMount()!, `sherlock-test-exec-${process.pid}`);
-    const scope = join(parent, `docker-${containerId}.scope`);
-    mkdirSync(scope, { recursive: true });
+    const scope = dockerLikeMemcg('exec')!;
     try {
       const { result } = await captureDuring(async () => {
-        await run('/bin/sh', ['-c', `echo $$ > ${scope}/cgroup.procs && /bin/true ${marker} && /bin/true ${marker}`]);
+        await run('/bin/sh', ['-c', `echo $$ > ${scope.dir}/cgroup.procs && /bin/true ${marker} && /bin/true ${marker}`]);
       });
       const seen = withMarker(result.events, marker).filter((e) => e.filename === '/bin/true'); // not the shell: it moved after its exec
       expect(seen).toHaveLength(2);
-      for (const e of seen) expect(e).toMatchObject({ container: containerId, cgroup: scope.slice(memoryCgroupMount()!.length) });
+      for (const e of seen) expect(e).toMatchObject({ container: scope.containerId, cgroup: scope.path });
     } finally {
-      expect(await removeCgroups([], [scope, parent])).toEqual([]);
+      expect(await scope.remove()).toEqual([]);
     }
   });
 

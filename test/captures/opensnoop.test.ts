@@ -2,8 +2,8 @@
 // missing path, a read-only open, a create) must show up with their path,
 // decoded flags, mode, fd or errno, and the opener's pid; nothing may stay loaded.
 import { spawn } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -11,7 +11,7 @@ import { opensnoop, type OpenEvent } from '../../src/captures/opensnoop/index.js
 import { runCapture } from '../../src/captures/run-capture.js';
 import { memoryCgroupMount } from '../../src/cgroups/mount.js';
 import { captureAround, type CaptureAroundOptions } from '../helpers/capture-around.js';
-import { removeCgroups } from '../helpers/cgroups.js';
+import { dockerLikeMemcg } from '../helpers/cgroups.js';
 import { bpfHandlesOf, kernelSkipReason, stillLoaded } from '../helpers/kernel.js';
 
 const skip = kernelSkipReason();
@@ -92,19 +92,16 @@ describe.skipIf(skip)(`opensnoop on the real kernel${skip ? ` (skipped: ${skip})
 
   it.skipIf(!memoryCgroupMount())('names the container of a process gone by the drain, by its memory cgroup', async () => {
     const marker = `/tmp/sherlock-${randomUUID()}-missing`;
-    const containerId = randomBytes(32).toString('hex');
-    const parent = join(memoryCgroupMount()!, `sherlock-test-open-${process.pid}`);
-    const scope = join(parent, `docker-${containerId}.scope`);
-    mkdirSync(scope, { recursive: true });
+    const scope = dockerLikeMemcg('open')!;
     try {
       const { result } = await captureDuring(async () => {
-        await run('/bin/sh', ['-c', `echo $$ > ${scope}/cgroup.procs && exec /bin/cat ${marker}`]);
+        await run('/bin/sh', ['-c', `echo $$ > ${scope.dir}/cgroup.procs && exec /bin/cat ${marker}`]);
       });
       const opens = result.events.filter((e) => e.path === marker);
       expect(opens).toHaveLength(1);
-      expect(opens[0]).toMatchObject({ container: containerId, cgroup: scope.slice(memoryCgroupMount()!.length), error: 'ENOENT' });
+      expect(opens[0]).toMatchObject({ container: scope.containerId, cgroup: scope.path, error: 'ENOENT' });
     } finally {
-      expect(await removeCgroups([], [scope, parent])).toEqual([]);
+      expect(await scope.remove()).toEqual([]);
     }
   });
 
