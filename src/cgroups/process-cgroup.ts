@@ -1,7 +1,9 @@
 // A process's cgroup, read from /proc/PID/cgroup. On a cgroup v2 host that is
 // the one unified path; on a v1 or hybrid host the v2 line is often just "/",
 // so the most telling v1 hierarchy is used (systemd's, then memory, cpu,
-// pids), which is where runtimes and systemd place their cgroups.
+// pids), which is where runtimes and systemd place their cgroups. An event
+// names its cgroup by id (v2, and the memory controller's where the capture
+// records it), so a storm of new processes is named without a read each.
 import { readdirSync, readFileSync, statSync, type Dirent } from 'node:fs';
 import { join } from 'node:path';
 import { identifyCgroup, type CgroupIdentity } from './container.js';
