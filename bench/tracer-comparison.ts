@@ -97,7 +97,7 @@ function workloads(dir: TempDir): Workload[] {
       },
     },
     {
-      name: 'connect storm: 5k loopback connects, helper CPU ms',
+      name: 'connect storm: 20k loopback connects, helper CPU ms',
       unit: 'ms',
       target: 1.05,
       captures: [tcpconnlat, tcplife],
@@ -107,7 +107,7 @@ function workloads(dir: TempDir): Workload[] {
         'tracepoint:sock:inet_sock_set_state /args->newstate == 7/ { @life[pid, comm] = count(); }',
         'END { clear(@start); clear(@us); clear(@life); }',
       ].join('\n'),
-      run: () => helperFigure(connects, ['5000', '60000'], (f) => (f[4] ?? 0) / 1e6),
+      run: () => helperFigure(connects, ['20000', '60000'], (f) => (f[4] ?? 0) / 1e6),
     },
     {
       name: 'CPU loop under a 99 Hz profile, CPU ms',
@@ -120,8 +120,31 @@ function workloads(dir: TempDir): Workload[] {
   ];
 }
 
-/** The workload with Sherlock's captures live (whole host), as `sherlock capture` runs them. */
-async function underSherlock(w: Workload): Promise<{ figure: number; dropped: number }> {
+/** CPU ms this process has used (user + system, all threads). */
+const ownCpuMs = (): number => {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+};
+
+/** CPU ms a process has used so far (utime + stime from /proc, 10 ms ticks), NaN when it is gone. */
+function processCpuMs(pid: number | undefined): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** The workload's figure and the CPU ms the tracer's own process spent meanwhile. */
+interface TracedRun {
+  figure: number;
+  tracerCpuMs: number;
+}
+
+/** The workload with Sherlock's captures live (whole host), as `sherlock capture` runs them; its own CPU is this process's. */
+async function underSherlock(w: Workload): Promise<TracedRun & { dropped: number }> {
   const abort = new AbortController();
   let pending = w.captures.length;
   let markLive = () => {};
@@ -131,10 +154,13 @@ async function underSherlock(w: Workload): Promise<{ figure: number; dropped: nu
   );
   const ended = Promise.allSettled(runs);
   let figure = Number.NaN;
+  let tracerCpuMs = Number.NaN;
   let failure: unknown;
   try {
     await Promise.race([live, ended.then(() => Promise.reject(new Error(`${w.captures.map((c) => c.name).join('+')} ended before live`)))]);
+    const cpuBefore = ownCpuMs();
     figure = await w.run();
+    tracerCpuMs = ownCpuMs() - cpuBefore;
   } catch (err) {
     failure = err;
   }
@@ -144,11 +170,11 @@ async function underSherlock(w: Workload): Promise<{ figure: number; dropped: nu
   if (failure) throw failure;
   if (rejected) throw (rejected as PromiseRejectedResult).reason;
   const dropped = results.reduce((n, r) => n + (r.status === 'fulfilled' ? r.value.dropped : 0), 0);
-  return { figure, dropped };
+  return { figure, tracerCpuMs, dropped };
 }
 
 /** The workload under bpftrace running `script`; its output is read and thrown away, as a terminal would. */
-async function underBpftrace(w: Workload): Promise<number> {
+async function underBpftrace(w: Workload): Promise<TracedRun> {
   const tracer: ChildProcess = spawn('bpftrace', ['-e', w.bpftrace], { stdio: ['ignore', 'pipe', 'pipe'] });
   let errors = '';
   tracer.stderr!.setEncoding('utf8').on('data', (chunk: string) => (errors += chunk));
@@ -165,7 +191,9 @@ async function underBpftrace(w: Workload): Promise<number> {
         }
       });
     });
-    return await w.run();
+    const cpuBefore = processCpuMs(tracer.pid);
+    const figure = await w.run();
+    return { figure, tracerCpuMs: processCpuMs(tracer.pid) - cpuBefore };
   } finally {
     if (tracer.exitCode === null) tracer.kill('SIGINT');
     await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 10_000))]);
@@ -188,19 +216,35 @@ export async function tracerComparison(): Promise<void> {
       await w.run(); // warm-up: page cache, binaries
       const floorObject = compileEmptyPrograms(dir, 'floor', w.captures);
       const base: number[] = [];
+      const benchCpu: number[] = []; // this process's own CPU over an untraced run: spawning and waiting
       const floor: number[] = [];
       const sherlock: number[] = [];
+      const sherlockCpu: number[] = [];
       const bpftrace: number[] = [];
+      const bpftraceCpu: number[] = [];
       let dropped = 0;
       const sides = [
-        async () => base.push(await w.run()),
+        async () => {
+          const cpuBefore = ownCpuMs();
+          base.push(await w.run());
+          benchCpu.push(ownCpuMs() - cpuBefore);
+        },
         async () => floor.push(await underEmptyPrograms(floorObject, w.captures, () => w.run())),
         async () => {
           const r = await underSherlock(w);
           sherlock.push(r.figure);
+          sherlockCpu.push(r.tracerCpuMs);
           dropped += r.dropped;
         },
-        ...(missing ? [] : [async () => bpftrace.push(await underBpftrace(w))]),
+        ...(missing
+          ? []
+          : [
+              async () => {
+                const r = await underBpftrace(w);
+                bpftrace.push(r.figure);
+                bpftraceCpu.push(r.tracerCpuMs);
+              },
+            ]),
       ];
       for (let round = 0; round < ROUNDS; round++) {
         // Rotating order, so drift hits every side alike.
@@ -210,6 +254,8 @@ export async function tracerComparison(): Promise<void> {
       const f = median(floor) / b;
       const s = median(sherlock) / b;
       const t = bpftrace.length ? median(bpftrace) / b : Number.NaN;
+      const ownS = Math.max(0, median(sherlockCpu) - median(benchCpu));
+      const ownT = bpftraceCpu.length ? median(bpftraceCpu) : Number.NaN;
       rows.push([
         w.name,
         `${b.toFixed(w.unit === 'ns' ? 0 : 1)} ${w.unit}`,
@@ -220,16 +266,29 @@ export async function tracerComparison(): Promise<void> {
         s <= w.target ? 'yes' : 'NO',
         Number.isNaN(t) ? '—' : s <= t ? 'yes' : 'NO',
         String(dropped),
+        `${ownS.toFixed(0)} ms`,
+        Number.isNaN(ownT) ? '—' : `${ownT.toFixed(0)} ms`,
       ]);
-      kv(w.name, `untraced ${b.toFixed(1)}, empty programs ${fmtRatio(f)}, Sherlock ${fmtRatio(s)}, bpftrace ${Number.isNaN(t) ? '—' : fmtRatio(t)}`);
+      kv(
+        w.name,
+        `untraced ${b.toFixed(1)}, empty programs ${fmtRatio(f)}, Sherlock ${fmtRatio(s)}, bpftrace ${Number.isNaN(t) ? '—' : fmtRatio(t)}; ` +
+          `tracer's own CPU per run: Sherlock ${ownS.toFixed(0)} ms, bpftrace ${Number.isNaN(ownT) ? '—' : `${ownT.toFixed(0)} ms`}`,
+      );
     }
   } finally {
     dir.remove();
   }
   section(`medians of ${ROUNDS} rounds per side, rotating order; ratios to untraced`);
-  table(['workload', 'untraced', 'empty programs', 'Sherlock', 'bpftrace', 'target', 'met', 'ahead of bpftrace', 'Sherlock drops'], rows, numericColumns(5));
+  table(
+    ['workload', 'untraced', 'empty programs', 'Sherlock', 'bpftrace', 'target', 'met', 'ahead of bpftrace', 'Sherlock drops', 'Sherlock own CPU', 'bpftrace own CPU'],
+    rows,
+    numericColumns(5),
+  );
   note(
     'Sherlock: the same captures `sherlock capture` runs, whole host; connect storm: tcpconnlat + tcplife (bpftrace: the same histogram plus a per-process close count).',
+  );
+  note(
+    "own CPU: what the tracer's process spent in one run of the workload (Sherlock: this process, less its CPU over an untraced run; bpftrace: its process, 10 ms ticks); the ratios count only the workload's CPU.",
   );
   note(
     "empty programs: one empty BPF program on each hook Sherlock's captures attach to, i.e. the kernel's dispatch alone; a target under it cannot be met on those hooks, and Sherlock minus it is its programs' own work.",

@@ -6,6 +6,7 @@
 #ifndef SHERLOCK_BPF_H
 #define SHERLOCK_BPF_H
 
+#include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h> /* ___bpf_ctx_cast, for SHERLOCK_RAW_PROG */
 #include "sherlock.h"
 
@@ -139,6 +140,21 @@ static __always_inline bool sherlock_comm_selected(const char *comm)
 			break;
 	}
 	return true;
+}
+
+/* The task's cgroup on the memory controller's hierarchy: its kernfs id, the
+ * directory's inode under that hierarchy's mount (0 without the controller).
+ * On a hybrid host whose processes all sit in the v2 root, this is the
+ * cgroup runtimes put containers in, and user space can name it without
+ * reading /proc/PID/cgroup for every new process. */
+static __always_inline __u64 sherlock_memcg_id(struct task_struct *task)
+{
+	int id;
+
+	if (!bpf_core_enum_value_exists(enum cgroup_subsys_id, memory_cgrp_id))
+		return 0;
+	id = bpf_core_enum_value(enum cgroup_subsys_id, memory_cgrp_id);
+	return BPF_CORE_READ(task, cgroups, subsys[id], cgroup, kn, id);
 }
 
 static __always_inline bool sherlock_cgroup_excluded(__u64 cgroup_id)

@@ -182,6 +182,7 @@ static __always_inline int exec_enter(const char *filename, const char *const *a
 	e->ppid = BPF_CORE_READ(task, real_parent, tgid);
 	e->uid = (__u32)bpf_get_current_uid_gid();
 	e->cgroup_id = bpf_get_current_cgroup_id();
+	e->memcg_id = sherlock_memcg_id(task);
 	bpf_get_current_comm(e->pcomm, sizeof(e->pcomm));
 	return 0;
 }

@@ -29,7 +29,8 @@ struct execsnoop_exec {
 	__u32 ppid;       /* real parent's tgid */
 	__u32 uid;
 	__s32 retval;     /* 0, or -errno for a failed exec */
-	__u64 cgroup_id;
+	__u64 cgroup_id;  /* cgroup v2 id */
+	__u64 memcg_id;   /* the memory controller's cgroup (sherlock_memcg_id) */
 	__u32 args_count; /* arguments in args, read one by one; 0 when args is
 	                   * the new image's argument area whole (count its
 	                   * NUL-ended strings) */

@@ -117,6 +117,7 @@ static __always_inline int open_exit(struct trace_event_raw_sys_exit *ctx)
 	e->tid = tid;
 	e->uid = (__u32)bpf_get_current_uid_gid();
 	e->cgroup_id = bpf_get_current_cgroup_id();
+	e->memcg_id = sherlock_memcg_id((struct task_struct *)bpf_get_current_task());
 	e->ret = (__s32)ctx->ret;
 	e->dirfd = args->dirfd;
 	e->syscall = args->syscall;

@@ -21,7 +21,8 @@ enum opensnoop_syscall {
 struct opensnoop_event {
 	__u64 ts_ns;       /* bpf_ktime_get_ns() at the syscall's return */
 	__u64 flags;       /* O_* as passed (openat2: how->flags) */
-	__u64 cgroup_id;
+	__u64 cgroup_id;   /* cgroup v2 id */
+	__u64 memcg_id;    /* the memory controller's cgroup (sherlock_memcg_id) */
 	__u32 pid;         /* tgid */
 	__u32 tid;
 	__u32 uid;

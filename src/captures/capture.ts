@@ -50,7 +50,7 @@ export type SampleContext<P> = Omit<CollectContext<P>, 'object'>;
 
 /** Per-run state: reads ring buffers while running, maps at the end. */
 export interface Collector<D> {
-  /** Every drain tick while attached (10 ms while records arrive, up to 80 ms when quiet: drain-clock.ts). */
+  /** Every drain tick while attached (every 10-80 ms, faster as the rings fill: drain-clock.ts). */
   poll?(): void;
   /** Once, the moment the window ends (before detach): read what is counted over the window itself (/proc counters). */
   windowEnded?(): void;

@@ -1,16 +1,18 @@
 // One timer drains every running capture of this process, instead of a 10 ms
-// interval each: a timer wakeup costs ~0.1 ms of CPU on a VM, so five idle
-// captures took 5% of a core, and that CPU is taken beside the workload being
-// watched (a 12%-duty neighbour made an exec storm's own CPU 7% higher here).
-// The clock slows down while no ring buffer has records and is back at 10 ms
-// at the first tick that finds some; a 4 MiB ring holds far more than what
-// arrives in the slowest interval.
-import { recordsDrained } from '../libbpf/index.js';
+// interval each: a timer wakeup costs ~0.1 ms of CPU on a VM, and that CPU is
+// taken beside the workload being watched (a 12%-duty neighbour made an exec
+// storm's own CPU 7% higher here). The pace follows how full the fullest ring
+// was when drained: it ticks as slowly as keeps every ring at about
+// TARGET_FILL (so a storm into a large ring is drained in large batches, at
+// the idle pace), faster as rings fill, and slows down while nothing arrives.
+import { takeFullestFill } from '../libbpf/index.js';
 
-/** Between ticks while records arrive. */
+/** The fastest pace: a ring filling faster than this keeps up with needs a larger ring. */
 export const BUSY_DRAIN_MS = 10;
-/** The longest wait: what a record may wait after a quiet spell (live views, the CLI's lines). */
+/** The slowest pace: what a record may wait (live views, the CLI's lines). */
 export const IDLE_DRAIN_MS = 80;
+/** How full a ring may get between two ticks: 16× headroom for a burst before records are lost. */
+export const TARGET_FILL = 1 / 16;
 
 const ticks = new Set<() => void>();
 let timer: NodeJS.Timeout | undefined;
@@ -47,8 +49,14 @@ function stop(): void {
 }
 
 function runTicks(): void {
-  const before = recordsDrained();
+  takeFullestFill(); // what drains outside the clock saw (a capture's last one) is not this interval's
   for (const tick of [...ticks]) if (ticks.has(tick)) tick(); // a tick may end another capture
   if (!ticks.size) return stop();
-  schedule(recordsDrained() > before ? BUSY_DRAIN_MS : Math.min(IDLE_DRAIN_MS, intervalMs * 2));
+  schedule(nextInterval(intervalMs, takeFullestFill()));
+}
+
+/** The interval that would have left the fullest ring at TARGET_FILL (doubling while nothing arrives), within the two paces. */
+export function nextInterval(lastMs: number, fill: number): number {
+  const ms = fill > 0 ? (lastMs * TARGET_FILL) / fill : lastMs * 2;
+  return Math.round(Math.min(IDLE_DRAIN_MS, Math.max(BUSY_DRAIN_MS, ms)));
 }

@@ -27,9 +27,14 @@ export interface RingBufferReaderOptions {
   copyChunkBytes?: number;
 }
 
-/** Records handled by every reader of this process so far: whether the rings are busy (drain-clock.ts). */
-let drainedInProcess = 0;
-export const recordsDrained = (): number => drainedInProcess;
+/** The fullest any ring of this process was at a drain's start since the last take: the drain clock's pace (drain-clock.ts). */
+let fullestFill = 0;
+/** Pending bytes over ring size, 0-1, of the fullest ring seen by a drain since the last call (0: no drain found a record). */
+export function takeFullestFill(): number {
+  const fill = fullestFill;
+  fullestFill = 0;
+  return fill;
+}
 
 /** Called once per record with a view of it, valid during the call only; copy what you keep. */
 export type RecordHandler = (data: Buffer) => void;
@@ -80,6 +85,7 @@ export class RingBufferReader {
     if (this.closed) return 0;
     let consumerPos = readPosition(this.consumer);
     const producerPos = readPosition(this.producer);
+    if (producerPos > consumerPos) fullestFill = Math.max(fullestFill, (producerPos - consumerPos) / this.size);
     let handled = 0;
     while (consumerPos < producerPos) {
       const want = Math.min(producerPos - consumerPos, Math.max(this.chunk, this.scratch?.length ?? 0));
@@ -108,7 +114,6 @@ export class RingBufferReader {
       if (stop || performance.now() >= until) break;
     }
     this.consumed += handled;
-    drainedInProcess += handled;
     return handled;
   }
 

@@ -1,13 +1,26 @@
-// The drain clock: one timer for every capture of the process, slowing down
-// while the rings are quiet and back at its busy pace at the first tick that
-// drains a record. Records come from the fixture's on_getppid, into a real ring.
+// The drain clock: one timer for every capture of the process, its pace set
+// by how full the fullest ring was when drained (slow while rings stay nearly
+// empty, faster as they fill), stopping with its last capture. Records come
+// from the fixture's on_getppid, into a real 4 MiB ring.
 import { afterEach, describe, expect, it } from 'vitest';
-import { BUSY_DRAIN_MS, drainClockState, everyDrainTick, IDLE_DRAIN_MS } from '../../src/captures/drain-clock.js';
+import { BUSY_DRAIN_MS, drainClockState, everyDrainTick, IDLE_DRAIN_MS, nextInterval, TARGET_FILL } from '../../src/captures/drain-clock.js';
 import { RingBufferReader } from '../../src/libbpf/index.js';
 import { closeFixtures, expectNothingLeft, kernelSkip, kernelTitle, loadFixture, triggerGetppid } from '../libbpf/fixture.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const stops: (() => void)[] = [];
+const BURST = 1024; // records per getppid()
+
+describe('drain clock pace', () => {
+  it('keeps the fullest ring near TARGET_FILL, within the busy and idle paces', () => {
+    expect(nextInterval(80, TARGET_FILL)).toBe(80); // on target: the same pace
+    expect(nextInterval(80, 4 * TARGET_FILL)).toBe(20); // four times as full: four times as often
+    expect(nextInterval(40, TARGET_FILL / 100)).toBe(IDLE_DRAIN_MS); // a trickle: never slower than idle
+    expect(nextInterval(10, 0.99)).toBe(BUSY_DRAIN_MS); // nearly full: never faster than busy
+    expect(nextInterval(10, 0)).toBe(20); // nothing: doubling
+    expect(nextInterval(IDLE_DRAIN_MS, 0)).toBe(IDLE_DRAIN_MS);
+  });
+});
 
 describe.skipIf(kernelSkip)(kernelTitle('drain clock'), () => {
   afterEach(() => {
@@ -16,17 +29,20 @@ describe.skipIf(kernelSkip)(kernelTitle('drain clock'), () => {
     expectNothingLeft();
   });
 
-  it('slows to the idle pace while nothing arrives, is busy again after a tick with records, stops with its last capture', async () => {
-    const obj = loadFixture({ rodata: { burst: 1 }, skip: ['on_sample', 'on_getpgid'] });
+  it('stays slow for a trickle, speeds up as the ring fills, stops with its last capture', async () => {
+    const obj = loadFixture({ rodata: { burst: BURST }, skip: ['on_sample', 'on_getpgid'] });
     obj.attach('on_getppid');
     const reader = new RingBufferReader(obj.map('events'));
     stops.push(() => reader.close());
     const ticks: number[] = [];
-    let produce = false;
+    let produce = 0; // getppid() calls at the next tick, each BURST records
     let drained = 0;
+    let fill = 0;
     const stop = everyDrainTick(() => {
       ticks.push(performance.now());
-      if (produce) triggerGetppid(3);
+      triggerGetppid(produce);
+      produce = 0;
+      fill = reader.pending() / reader.map.maxEntries;
       drained += reader.drain(() => {});
     });
     stops.push(stop);
@@ -39,12 +55,23 @@ describe.skipIf(kernelSkip)(kernelTitle('drain clock'), () => {
     await sleep(3 * IDLE_DRAIN_MS + 20);
     expect(ticks.length - idleTicks).toBeLessThanOrEqual(4);
 
-    // Records: the tick that drains them sets the busy pace again.
-    produce = true;
-    const before = ticks.length;
-    while (ticks.length === before) await sleep(5);
-    expect(drained).toBeGreaterThan(0);
-    expect(drainClockState().intervalMs).toBe(BUSY_DRAIN_MS);
+    // A trickle (one burst: under 1% of the ring) keeps the idle pace.
+    const atTick = async (calls: number) => {
+      produce = calls;
+      const before = ticks.length;
+      while (ticks.length === before) await sleep(5);
+    };
+    await atTick(1);
+    expect(drained).toBe(BURST);
+    expect(fill).toBeGreaterThan(0);
+    expect(drainClockState().intervalMs).toBe(IDLE_DRAIN_MS);
+
+    // A quarter of the ring in one interval: four times TARGET_FILL, so a quarter of the interval.
+    const quarter = Math.ceil(reader.map.maxEntries / 4 / (BURST * 24)); // 16-byte record + 8-byte header
+    await atTick(quarter);
+    expect(fill).toBeGreaterThanOrEqual(0.25);
+    expect(drainClockState().intervalMs).toBe(nextInterval(IDLE_DRAIN_MS, fill));
+    expect(drainClockState().intervalMs).toBeLessThanOrEqual(IDLE_DRAIN_MS / 4);
 
     // A second capture shares the timer; the clock stops with the last one.
     const other = everyDrainTick(() => {});

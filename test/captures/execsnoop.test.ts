@@ -10,7 +10,9 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { execsnoop, type ExecEvent } from '../../src/captures/execsnoop/index.js';
 import { runCapture } from '../../src/captures/run-capture.js';
+import { memoryCgroupMount } from '../../src/cgroups/mount.js';
 import { captureAround, type CaptureAroundOptions } from '../helpers/capture-around.js';
+import { dockerLikeMemcg } from '../helpers/cgroups.js';
 import { bpfHandlesOf, kernelSkipReason, stillLoaded } from '../helpers/kernel.js';
 
 const skip = kernelSkipReason();
@@ -244,6 +246,21 @@ describe.skipIf(skip)(`execsnoop on the real kernel${skip ? ` (skipped: ${skip})
     );
     const seen = withMarker(result.events, marker);
     expect(seen.map((e) => e.comm)).toEqual(['echo']);
+  });
+
+  it.skipIf(!memoryCgroupMount())('names the container of short-lived children by their memory cgroup, after they and their parent exited', async () => {
+    const marker = `sherlock-${randomUUID()}`;
+    const scope = dockerLikeMemcg('exec')!;
+    try {
+      const { result } = await captureDuring(async () => {
+        await run('/bin/sh', ['-c', `echo $$ > ${scope.dir}/cgroup.procs && /bin/true ${marker} && /bin/true ${marker}`]);
+      });
+      const seen = withMarker(result.events, marker).filter((e) => e.filename === '/bin/true'); // not the shell: it moved after its exec
+      expect(seen).toHaveLength(2);
+      for (const e of seen) expect(e).toMatchObject({ container: scope.containerId, cgroup: scope.path });
+    } finally {
+      expect(await scope.remove()).toEqual([]);
+    }
   });
 
   it('stops promptly when aborted after 200 ms and returns what it had', async () => {

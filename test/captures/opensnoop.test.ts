@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { opensnoop, type OpenEvent } from '../../src/captures/opensnoop/index.js';
 import { runCapture } from '../../src/captures/run-capture.js';
+import { memoryCgroupMount } from '../../src/cgroups/mount.js';
 import { captureAround, type CaptureAroundOptions } from '../helpers/capture-around.js';
+import { dockerLikeMemcg } from '../helpers/cgroups.js';
 import { bpfHandlesOf, kernelSkipReason, stillLoaded } from '../helpers/kernel.js';
 
 const skip = kernelSkipReason();
@@ -85,6 +87,21 @@ describe.skipIf(skip)(`opensnoop on the real kernel${skip ? ` (skipped: ${skip})
       expect(['openat', 'open', 'openat2']).toContain(wo[0]!.syscall);
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it.skipIf(!memoryCgroupMount())('names the container of a process gone by the drain, by its memory cgroup', async () => {
+    const marker = `/tmp/sherlock-${randomUUID()}-missing`;
+    const scope = dockerLikeMemcg('open')!;
+    try {
+      const { result } = await captureDuring(async () => {
+        await run('/bin/sh', ['-c', `echo $$ > ${scope.dir}/cgroup.procs && exec /bin/cat ${marker}`]);
+      });
+      const opens = result.events.filter((e) => e.path === marker);
+      expect(opens).toHaveLength(1);
+      expect(opens[0]).toMatchObject({ container: scope.containerId, cgroup: scope.path, error: 'ENOENT' });
+    } finally {
+      expect(await scope.remove()).toEqual([]);
     }
   });
 

@@ -1,6 +1,9 @@
 // Cleanup for tests that make cgroups and put children in them.
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, rmdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, rmdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { memoryCgroupMount } from '../../src/cgroups/mount.js';
 
 export { cgroup2Mount } from '../../src/cgroups/mount.js';
 
@@ -24,4 +27,18 @@ export async function removeCgroups(children: ChildProcess[], innermostFirst: st
     }
   }
   return innermostFirst.filter((d) => existsSync(d));
+}
+
+/**
+ * A new docker-like scope (docker-<id>.scope) in the cgroup v1 memory hierarchy, under a test parent:
+ * its directory, its path as /proc/PID/cgroup shows it, its container id, and `remove` (undefined: no memory hierarchy).
+ */
+export function dockerLikeMemcg(test: string): { dir: string; path: string; containerId: string; remove(): Promise<string[]> } | undefined {
+  const root = memoryCgroupMount();
+  if (!root) return undefined;
+  const containerId = randomBytes(32).toString('hex');
+  const parent = join(root, `sherlock-test-${test}-${process.pid}`);
+  const dir = join(parent, `docker-${containerId}.scope`);
+  mkdirSync(dir, { recursive: true });
+  return { dir, path: dir.slice(root.length), containerId, remove: () => removeCgroups([], [dir, parent]) };
 }

@@ -14,7 +14,7 @@ export const headerLayout = recordLayout('execsnoop_header', 16, { kind: 0, pid:
 /** struct execsnoop_exec; only args_size bytes of args are sent, so records are shorter than its size. */
 export const execLayout = recordLayout(
   'execsnoop_exec',
-  2904,
+  2912,
   {
     hdr: 0,
     tid: 16,
@@ -22,14 +22,15 @@ export const execLayout = recordLayout(
     uid: 24,
     retval: 28,
     cgroup_id: 32,
-    args_count: 40,
-    args_size: 44,
-    args_truncated: 48,
-    partial: 49,
-    comm: 56,
-    pcomm: 72,
-    filename: 88,
-    args: 344,
+    memcg_id: 40,
+    args_count: 48,
+    args_size: 52,
+    args_truncated: 56,
+    partial: 57,
+    comm: 64,
+    pcomm: 80,
+    filename: 96,
+    args: 352,
   },
   { comm: 16, pcomm: 16, filename: 256 },
 );
@@ -46,6 +47,8 @@ export interface ExecRecord {
   uid: number;
   retval: number;
   cgroupId: bigint;
+  /** The memory controller's cgroup (a v1 hierarchy on a hybrid host): names the container without /proc. */
+  memcgId: bigint;
   comm: string;
   pcomm: string;
   filename: string;
@@ -99,6 +102,7 @@ export function decodeRecord(data: Buffer): ExecRecord | ExitRecord | undefined 
     uid: data.readUInt32LE(L.uid),
     retval: data.readInt32LE(L.retval),
     cgroupId: data.readBigUInt64LE(L.cgroup_id),
+    memcgId: data.readBigUInt64LE(L.memcg_id),
     comm: cString(data, L.comm, execLayout.lengths.comm),
     pcomm: cString(data, L.pcomm, execLayout.lengths.pcomm),
     filename: cString(data, L.filename, execLayout.lengths.filename),

@@ -1,5 +1,6 @@
 // execsnoop: every exec inside the window (failed ones too), with argv, and
 // the exit code and lifetime of the processes that end inside it.
+import { MEMCG_ID } from '../../cgroups/process-cgroup.js';
 import { errnoName } from '../../libbpf/index.js';
 import { kernelClock } from '../../util/clock.js';
 import { eventCollector, eventCount, eventFiles } from '../event-stream.js';
@@ -43,6 +44,8 @@ export interface ExecEvent {
   /** Up to 3 of the paths tried before, when folded. */
   triedPaths?: string[];
   cgroupId: string;
+  /** For the container lookup only (not serialized): the memory controller's cgroup. */
+  [MEMCG_ID]?: bigint;
   /** Set when the process ended inside the window. */
   exitCode?: number;
   exitSignal?: number;
@@ -115,6 +118,7 @@ function toEvent(r: ExecRecord, toWallMs: (ns: bigint) => number): ExecEvent {
     retval: r.retval,
     ...(r.retval < 0 ? { error: errnoName(r.retval) } : {}),
     cgroupId: r.cgroupId.toString(),
+    [MEMCG_ID]: r.memcgId,
   };
 }
 

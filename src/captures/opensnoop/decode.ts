@@ -5,22 +5,23 @@ import { cString, recordLayout } from '../records.js';
 /** struct opensnoop_event; only path_len bytes of path are sent. */
 export const eventLayout = recordLayout(
   'opensnoop_event',
-  4176,
+  4184,
   {
     ts_ns: 0,
     flags: 8,
     cgroup_id: 16,
-    pid: 24,
-    tid: 28,
-    uid: 32,
-    ret: 36,
-    dirfd: 40,
-    mode: 44,
-    syscall: 48,
-    path_len: 52,
-    rec_flags: 56,
-    comm: 64,
-    path: 80,
+    memcg_id: 24,
+    pid: 32,
+    tid: 36,
+    uid: 40,
+    ret: 44,
+    dirfd: 48,
+    mode: 52,
+    syscall: 56,
+    path_len: 60,
+    rec_flags: 64,
+    comm: 72,
+    path: 88,
   },
   { comm: 16, path: 4096 },
 );
@@ -36,6 +37,8 @@ export interface OpenRecord {
   tsNs: bigint;
   flags: bigint;
   cgroupId: bigint;
+  /** The memory controller's cgroup (a v1 hierarchy on a hybrid host): names the container without /proc. */
+  memcgId: bigint;
   pid: number;
   tid: number;
   uid: number;
@@ -56,6 +59,7 @@ export function decodeEvent(data: Buffer): OpenRecord | undefined {
     tsNs: data.readBigUInt64LE(L.ts_ns),
     flags: data.readBigUInt64LE(L.flags),
     cgroupId: data.readBigUInt64LE(L.cgroup_id),
+    memcgId: data.readBigUInt64LE(L.memcg_id),
     pid: data.readUInt32LE(L.pid),
     tid: data.readUInt32LE(L.tid),
     uid: data.readUInt32LE(L.uid),

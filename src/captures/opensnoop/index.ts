@@ -1,5 +1,6 @@
 // opensnoop: every open/openat/openat2 inside the window, with its path,
 // decoded flags, mode and the fd it returned or the errno it failed with.
+import { MEMCG_ID } from '../../cgroups/process-cgroup.js';
 import { errnoName } from '../../libbpf/index.js';
 import { kernelClock } from '../../util/clock.js';
 import { eventCollector, eventCount, eventFiles } from '../event-stream.js';
@@ -33,6 +34,8 @@ export interface OpenEvent {
   retval: number;
   error?: string;
   cgroupId: string;
+  /** For the container lookup only (not serialized): the memory controller's cgroup. */
+  [MEMCG_ID]?: bigint;
   /** The path (or openat2's flags) could not be read in full. */
   partial?: boolean;
 }
@@ -88,6 +91,7 @@ function toEvent(r: OpenRecord, toWallMs: (ns: bigint) => number): OpenEvent {
     ...(r.ret >= 0 ? { fd: r.ret } : { error: errnoName(r.ret) }),
     retval: r.ret,
     cgroupId: r.cgroupId.toString(),
+    [MEMCG_ID]: r.memcgId,
     ...(r.recFlags & (PATH_PARTIAL | HOW_PARTIAL) ? { partial: true } : {}),
   };
 }
