@@ -2,8 +2,8 @@
 // stores it) and then its BullMQ flow. BullMQ adds a flow as one script per
 // job plus one per parent (releaseParentIfNoPendingDependencies), each its own
 // EVALSHA with a dozen keys, and the records took a MULTI of five commands per
-// run: most of the API's Redis work per submission. Here BullMQ still builds
-// BullMQ's own addParentJob/addStandardJob scripts do the writing, called as Lua
+// run: most of the API's Redis work per submission. Here BullMQ's own
+// addParentJob/addStandardJob scripts do the writing, called as Lua
 // functions inside this one, with the arguments FlowProducer would send them
 // (built directly, job-args.ts), so Redis stores exactly what FlowProducer would.
 // The parent release is left out: it only matters when a child already
