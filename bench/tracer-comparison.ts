@@ -280,7 +280,19 @@ export async function tracerComparison(): Promise<void> {
   }
   section(`medians of ${ROUNDS} rounds per side, rotating order; ratios to untraced`);
   table(
-    ['workload', 'untraced', 'empty programs', 'Sherlock', 'bpftrace', 'target', 'met', 'ahead of bpftrace', 'Sherlock drops', 'Sherlock own CPU', 'bpftrace own CPU'],
+    [
+      'workload',
+      'untraced',
+      'empty programs',
+      'Sherlock',
+      'bpftrace',
+      'target',
+      'met',
+      'ahead of bpftrace',
+      'Sherlock drops',
+      'Sherlock own CPU',
+      'bpftrace own CPU',
+    ],
     rows,
     numericColumns(5),
   );

@@ -71,7 +71,8 @@ describe.skipIf(skip)(`event identities by cgroup v2 id${skip ? ` (skipped: ${sk
 
 const memoryRoot = memoryCgroupMount();
 const systemdRoot = '/sys/fs/cgroup/systemd';
-const memcgSkip = process.getuid?.() !== 0 ? 'needs root (makes cgroups)' : !memoryRoot ? 'needs the cgroup v1 memory controller mounted (a v1 or hybrid host)' : undefined;
+const memcgSkip =
+  process.getuid?.() !== 0 ? 'needs root (makes cgroups)' : !memoryRoot ? 'needs the cgroup v1 memory controller mounted (a v1 or hybrid host)' : undefined;
 
 describe.skipIf(memcgSkip)(`event identities by memory cgroup id${memcgSkip ? ` (skipped: ${memcgSkip})` : ''}`, () => {
   const made: string[] = [];
@@ -109,7 +110,11 @@ describe.skipIf(memcgSkip)(`event identities by memory cgroup id${memcgSkip ? ` 
   it("names the container from a live process's memory cgroup once, then for its gone children with no /proc read", () => {
     const identityOf = eventIdentities();
     const a = inMemcg();
-    expect(identityOf({ pid: a.child.pid, cgroupId: v2RootId, [MEMCG_ID]: a.memcgId })).toMatchObject({ cgroup: a.path, containerId: a.containerId, runtime: 'docker' });
+    expect(identityOf({ pid: a.child.pid, cgroupId: v2RootId, [MEMCG_ID]: a.memcgId })).toMatchObject({
+      cgroup: a.path,
+      containerId: a.containerId,
+      runtime: 'docker',
+    });
     // A short-lived child's exec, drained after it and its parent exited: the memory cgroup says it all.
     expect(identityOf({ pid: 0, ppid: 0, cgroupId: v2RootId, [MEMCG_ID]: a.memcgId })).toMatchObject({ containerId: a.containerId });
   });
@@ -130,7 +135,10 @@ describe.skipIf(memcgSkip)(`event identities by memory cgroup id${memcgSkip ? ` 
     // name=systemd places it in a unit: that is its most telling cgroup, so the memory cgroup names nobody.
     const unit = cgroupDir(systemdRoot, 'sherlock-probe.service');
     writeFileSync(join(unit, 'cgroup.procs'), String(a.child.pid));
-    expect(identityOf({ pid: a.child.pid, cgroupId: v2RootId, [MEMCG_ID]: a.memcgId })).toMatchObject({ cgroup: unit.slice(systemdRoot.length), unit: 'sherlock-probe.service' });
+    expect(identityOf({ pid: a.child.pid, cgroupId: v2RootId, [MEMCG_ID]: a.memcgId })).toMatchObject({
+      cgroup: unit.slice(systemdRoot.length),
+      unit: 'sherlock-probe.service',
+    });
     expect(identityOf({ pid: 0, ppid: 0, cgroupId: v2RootId, [MEMCG_ID]: a.memcgId })).toBeUndefined();
   });
 });
