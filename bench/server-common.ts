@@ -119,12 +119,19 @@ export async function startBenchStack(label: string): Promise<BenchStack> {
   }
 }
 
+/** SHERLOCK_BENCH_WORKER_PROFILE=DIR: each worker writes a V8 CPU profile there when it stops. */
+const workerProfileDir = process.env.SHERLOCK_BENCH_WORKER_PROFILE;
+
 /** `node bin/sherlock.js worker --node NAME [args]` with REDIS_URL, tracked. */
 export function spawnWorker(node: string, redisUrl: string, args: string[] = []): ChildProcess {
   const env: NodeJS.ProcessEnv = { ...process.env, REDIS_URL: redisUrl, SHERLOCK_LOG: 'error' };
   delete env.SHERLOCK_NODE;
+  const profile = workerProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${workerProfileDir}`] : [];
   return trackChild(
-    spawn(process.execPath, [join(projectRoot, 'bin', 'sherlock.js'), 'worker', '--node', node, ...args], { env, stdio: ['ignore', 'ignore', 'inherit'] }),
+    spawn(process.execPath, [...profile, join(projectRoot, 'bin', 'sherlock.js'), 'worker', '--node', node, ...args], {
+      env,
+      stdio: ['ignore', 'ignore', 'inherit'],
+    }),
   );
 }
 

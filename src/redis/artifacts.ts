@@ -6,13 +6,20 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
-import { createGunzip, createGzip, gunzip, gzip } from 'node:zlib';
+import { createGunzip, createGzip, gunzip, gzip, gzipSync } from 'node:zlib';
 import type { RedisClient } from './connection.js';
 import { keys } from './keys.js';
 
 const gzipAsync = promisify(gzip);
 const gunzipAsync = promisify(gunzip);
 export const CHUNK_BYTES = 4 * 1024 * 1024;
+/**
+ * Content up to this size is gzipped in one synchronous call (a few ms at most):
+ * an async gzip waits for libuv's thread pool, which a worker's probe detaches
+ * (an RCU grace period each, 40-200 ms) may all be holding, and a node's small
+ * results then waited 30-130 ms to be stored.
+ */
+export const SYNC_GZIP_BYTES = 256 * 1024;
 
 export interface ArtifactMeta {
   name: string;
@@ -55,9 +62,34 @@ export async function putArtifact(
   where: ArtifactPlace,
   content: string | Buffer | Iterable<Buffer> | AsyncIterable<Buffer>,
 ): Promise<ArtifactMeta> {
-  if (typeof content !== 'string' && !Buffer.isBuffer(content)) return putArtifactChunks(redis, where, content);
-  const raw = typeof content === 'string' ? Buffer.from(content) : content;
-  const gz = await gzipAsync(raw);
+  if (typeof content === 'string' || Buffer.isBuffer(content)) return putWhole(redis, where, typeof content === 'string' ? Buffer.from(content) : content);
+  // Chunked content that turns out small (most results) is stored whole: one gzip call, one round trip.
+  const chunks = Symbol.asyncIterator in content ? content[Symbol.asyncIterator]() : content[Symbol.iterator]();
+  const head: Buffer[] = [];
+  let headBytes = 0;
+  while (headBytes <= SYNC_GZIP_BYTES) {
+    const next = await chunks.next();
+    if (next.done) return putWhole(redis, where, Buffer.concat(head));
+    head.push(next.value);
+    headBytes += next.value.length;
+  }
+  return putArtifactChunks(redis, where, resumed(head, chunks));
+}
+
+/** The chunks already read, then the rest; the rest is closed (a spool's file) if the store stops early. */
+async function* resumed(head: Buffer[], rest: Iterator<Buffer> | AsyncIterator<Buffer>): AsyncGenerator<Buffer> {
+  let done = false;
+  try {
+    yield* head;
+    for (let next = await rest.next(); !next.done; next = await rest.next()) yield next.value;
+    done = true;
+  } finally {
+    if (!done) await rest.return?.();
+  }
+}
+
+async function putWhole(redis: RedisClient, where: ArtifactPlace, raw: Buffer): Promise<ArtifactMeta> {
+  const gz = raw.length <= SYNC_GZIP_BYTES ? gzipSync(raw) : await gzipAsync(raw);
   const chunks = Math.max(1, Math.ceil(gz.length / CHUNK_BYTES));
   const meta: ArtifactMeta = { name: where.name, contentType: where.contentType, bytes: raw.length, storedBytes: gz.length, chunks };
   const tx = redis.multi();

@@ -1,7 +1,7 @@
 // The one artifact format (gzip, chunked past CHUNK_BYTES) written and read
 // back through src/redis/artifacts.ts against a real Redis: whole, in batches,
 // streamed, and every way a stored artifact can be unreadable.
-import { randomBytes, randomUUID } from 'node:crypto';
+import { pbkdf2, randomBytes, randomUUID } from 'node:crypto';
 import type { RedisClient } from '../../src/redis/connection.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectRedis } from '../../src/redis/connection.js';
@@ -16,6 +16,7 @@ import {
   readArtifact,
   readStoredArtifacts,
   READ_SLICE_BYTES,
+  SYNC_GZIP_BYTES,
 } from '../../src/redis/artifacts.js';
 import { redisServerChildren, startTestRedis, type TestRedis } from '../helpers/redis.js';
 
@@ -72,6 +73,53 @@ describe('stored artifacts', () => {
     expect(Math.max(...slices)).toBeLessThanOrEqual(READ_SLICE_BYTES);
     expect(slices.reduce((a, b) => a + b, 0)).toBe(meta.storedBytes);
   }, 30_000);
+
+  it('stores chunked content whole when it is small, streams it when not, and closes its source either way', async () => {
+    const where = (name: string) => ({ runId, node: 'n3', name, contentType: 'application/x-ndjson', ttlSeconds: 600 });
+    let closed = 0;
+    function* lines(count: number, line: string): Generator<Buffer> {
+      try {
+        for (let i = 0; i < count; i++) yield Buffer.from(`${line}${i}\n`);
+      } finally {
+        closed++;
+      }
+    }
+    const text = (count: number, line: string) => Array.from({ length: count }, (_, i) => `${line}${i}\n`).join('');
+
+    const few = await putArtifact(conn, where('few.ndjson'), lines(3, 'a'));
+    expect(few).toMatchObject({ bytes: text(3, 'a').length, chunks: 1 });
+    expect((await readArtifact(conn, runId, { node: 'n3', name: 'few.ndjson' })).toString()).toBe(text(3, 'a'));
+
+    // Past the synchronous gzip's share: streamed, every chunk of the source in order.
+    const line = randomBytes(512).toString('hex');
+    const count = Math.ceil((2 * SYNC_GZIP_BYTES) / line.length);
+    const many = await putArtifact(conn, where('many.ndjson'), lines(count, line));
+    expect(many.bytes).toBe(text(count, line).length);
+    expect((await readArtifact(conn, runId, { node: 'n3', name: 'many.ndjson' })).toString()).toBe(text(count, line));
+    expect(closed).toBe(2);
+
+    // A store that fails part way (Redis gone) still closes its source (a spool's open file).
+    const broken = connectRedis(redis.url, 'test-artifacts-broken');
+    await new Promise((resolve) => broken.once('ready', resolve));
+    broken.disconnect();
+    await expect(putArtifact(broken, where('lost.ndjson'), lines(count, line))).rejects.toThrow();
+    expect(closed).toBe(3);
+  }, 30_000);
+
+  it("stores a node's small results while libuv's thread pool is busy (probe detaches hold it on a worker)", async () => {
+    // Queue more pool work than the pool has threads (4 by default), ~0.1 s each: an async gzip would wait for all of it.
+    const tasks = 4 * (Number(process.env.UV_THREADPOOL_SIZE) || 4);
+    let finished = 0;
+    const busy = Array.from(
+      { length: tasks },
+      () => new Promise<void>((resolve) => pbkdf2('x', 'salt', 500_000, 32, 'sha256', () => resolve(void finished++))),
+    );
+    const stored = await putArtifact(conn, { runId, node: 'n4', name: 'small.json', contentType: 'application/json', ttlSeconds: 600 }, [Buffer.from(small)]);
+    const finishedWhenStored = finished;
+    await Promise.all(busy);
+    expect(stored.bytes).toBe(small.length);
+    expect(finishedWhenStored).toBeLessThan(tasks / 2); // behind the pool it would come after tasks - 4 or more
+  }, 60_000);
 
   it('says why one cannot be read, and reads the others', async () => {
     await put('n3', 'big.json', big);
