@@ -21,6 +21,7 @@ import { EXEC_STORM_C, runTimed, TempDir } from './processes.js';
 import { CPU_WORK_C } from './profile-overhead.js';
 import { CONNECT_STORM_C } from './tcpconnlat-overhead.js';
 import { fmtRatio, kv, median, note, numericColumns, section, table } from './report.js';
+import { processCpuMs } from './server-common.js';
 
 // Four rounds by default: with four sides, each runs first, second, third and last once.
 const ROUNDS = Number(process.env.SHERLOCK_TRACER_ROUNDS) || 4;
@@ -126,17 +127,6 @@ const ownCpuMs = (): number => {
   return (user + system) / 1000;
 };
 
-/** CPU ms a process has used so far (utime + stime from /proc, 10 ms ticks), NaN when it is gone. */
-function processCpuMs(pid: number | undefined): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
-  } catch {
-    return Number.NaN;
-  }
-}
-
 /** The workload's figure and the CPU ms the tracer's own process spent meanwhile. */
 interface TracedRun {
   figure: number;
@@ -191,9 +181,11 @@ async function underBpftrace(w: Workload): Promise<TracedRun> {
         }
       });
     });
-    const cpuBefore = processCpuMs(tracer.pid);
+    // bpftrace's own CPU (10 ms ticks); NaN if it is gone.
+    const cpuOf = () => (tracer.exitCode === null ? processCpuMs(tracer.pid!) : Number.NaN);
+    const cpuBefore = cpuOf();
     const figure = await w.run();
-    return { figure, tracerCpuMs: processCpuMs(tracer.pid) - cpuBefore };
+    return { figure, tracerCpuMs: cpuOf() - cpuBefore };
   } finally {
     if (tracer.exitCode === null) tracer.kill('SIGINT');
     await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 10_000))]);

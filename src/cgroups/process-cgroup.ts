@@ -129,6 +129,16 @@ function cgroupIdPaths(root: string): (id: string, learnFrom: () => string | und
 
 type ProcessCgroupsCache = ReturnType<typeof processCgroupsCache>;
 
+/** identifyCgroup, remembered by path for one capture. */
+function pathIdentities(): (path: string) => CgroupIdentity {
+  const known = new Map<string, CgroupIdentity>();
+  return (path) => {
+    let identity = known.get(path);
+    if (!identity) known.set(path, (identity = identifyCgroup(path)));
+    return identity;
+  };
+}
+
 /**
  * Memory cgroup ids → identities, on a host with a v1 memory hierarchy. Whether
  * a memory cgroup names the identity of every process in it is learned from the
@@ -138,12 +148,14 @@ type ProcessCgroupsCache = ReturnType<typeof processCgroupsCache>;
  * without memory accounting: then (null) each process's own /proc/PID/cgroup is
  * read, as without it. With no live process to ask, its path is what is known.
  */
-function memcgIdentities(byPid: ProcessCgroupsCache): ((memcgId: bigint, pids: number[]) => CgroupIdentity | undefined) | undefined {
+function memcgIdentities(
+  byPid: ProcessCgroupsCache,
+  identityOfPath: (path: string) => CgroupIdentity,
+): ((memcgId: bigint, pids: number[]) => CgroupIdentity | undefined) | undefined {
   const mount = memoryCgroupMount();
   if (!mount) return undefined;
   const pathOf = cgroupIdPaths(mount);
   const telling = new Map<bigint, CgroupIdentity | null>();
-  const byPath = new Map<string, CgroupIdentity>();
   return (memcgId, pids) => {
     const learned = telling.get(memcgId);
     if (learned !== undefined) return learned ?? undefined;
@@ -156,10 +168,7 @@ function memcgIdentities(byPid: ProcessCgroupsCache): ((memcgId: bigint, pids: n
       return identity ?? undefined;
     }
     const path = pathOf(String(memcgId), () => undefined);
-    if (!path || path === '/') return undefined;
-    let identity = byPath.get(path);
-    if (!identity) byPath.set(path, (identity = identifyCgroup(path)));
-    return identity;
+    return path && path !== '/' ? identityOfPath(path) : undefined;
   };
 }
 
@@ -174,19 +183,15 @@ export function eventIdentities(): (event: { pid?: unknown; ppid?: unknown; cgro
   const byPid = processCgroupsCache();
   const v2Root = cgroup2Mount();
   const v2Path = v2Root ? cgroupIdPaths(v2Root) : undefined;
-  const byMemcg = memcgIdentities(byPid);
-  const byV2Path = new Map<string, CgroupIdentity>();
+  const identityOfPath = pathIdentities();
+  const byMemcg = memcgIdentities(byPid, identityOfPath);
   return (event) => {
     const id = typeof event.cgroupId === 'string' || typeof event.cgroupId === 'bigint' ? String(event.cgroupId) : '';
     const pid = typeof event.pid === 'number' ? event.pid : 0;
     const ppid = typeof event.ppid === 'number' ? event.ppid : 0;
     // The v2 path names the container unless it is the root (a v1 or hybrid host: the v1 paths do).
     const path = id && v2Path ? v2Path(id, () => (pid ? byPid(pid)?.cgroups.unified : undefined)) : undefined;
-    if (path && path !== '/') {
-      let identity = byV2Path.get(path);
-      if (!identity) byV2Path.set(path, (identity = identifyCgroup(path)));
-      return identity;
-    }
+    if (path && path !== '/') return identityOfPath(path);
     const memcgId = event[MEMCG_ID];
     const byMemory = memcgId && byMemcg ? byMemcg(memcgId, [pid, ppid]) : undefined;
     if (byMemory) return byMemory;
