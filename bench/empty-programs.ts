@@ -12,20 +12,30 @@ import { resolveTarget } from '../src/captures/target.js';
 import { BpfObject } from '../src/libbpf/index.js';
 import type { TempDir } from './processes.js';
 
-/** The sections a capture's run attaches (its default settings, whole host). */
-function attachedSections(def: CaptureDefinition<any, any>): string[] {
+/** The sections a capture's run attaches (its default settings, whole host), and which of them run in a hook chain. */
+function attachedSections(def: CaptureDefinition<any, any>): { section: string; chained: boolean }[] {
   const object = openConfigured({ def, params: def.defaults, target: resolveTarget() });
   try {
     // A bare SEC("tracepoint") is a tail-call target: loaded, never attached.
-    return object.spec.programs.filter((p) => p.autoload && p.section !== 'tracepoint').map((p) => p.section);
+    const maps = new Set(object.spec.maps.filter((m) => m.type === 'prog_array').map((m) => m.name));
+    return object.spec.programs
+      .filter((p) => p.autoload && p.section !== 'tracepoint')
+      .map((p) => ({ section: p.section, chained: maps.has(`${p.name}_next`) }));
   } finally {
     object.close();
   }
 }
 
-/** Compiles one object holding an empty program for every hook of `captures`. */
+/** Compiles one object holding an empty program for every hook of `captures` (one per hook where they chain: one dispatch). */
 export function compileEmptyPrograms(dir: TempDir, name: string, captures: CaptureDefinition<any, any>[]): string {
-  const programs = captures.flatMap(attachedSections).map((section, i) => `SEC("${section}") int empty_${i}(void *ctx) { return 0; }`);
+  const chainedHooks = new Set<string>();
+  const sections = captures.flatMap(attachedSections).flatMap(({ section, chained }) => {
+    if (!chained) return [section];
+    if (chainedHooks.has(section)) return [];
+    chainedHooks.add(section);
+    return [section];
+  });
+  const programs = sections.map((section, i) => `SEC("${section}") int empty_${i}(void *ctx) { return 0; }`);
   const source = join(dir.path, `${name}.bpf.c`);
   const object = join(dir.path, `${name}.bpf.o`);
   writeFileSync(source, ['#define SEC(name) __attribute__((section(name), used))', 'char LICENSE[] SEC("license") = "GPL";', ...programs, ''].join('\n'));

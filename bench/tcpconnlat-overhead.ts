@@ -8,13 +8,19 @@
 import { runCapture } from '../src/captures/run-capture.js';
 import { tcpconnlat } from '../src/captures/tcpconnlat/index.js';
 import { tcplife } from '../src/captures/tcplife/index.js';
+import { tcpreset } from '../src/captures/tcpreset/index.js';
+import { tcpretrans } from '../src/captures/tcpretrans/index.js';
+import { tcprtt } from '../src/captures/tcprtt/index.js';
 import type { CaptureDefinition, CaptureResult } from '../src/captures/capture.js';
+import { setHookChaining } from '../src/libbpf/index.js';
 import { runTimed, TempDir, type TimedRun } from './processes.js';
 import { fmtCount, fmtMs, fmtRatio, kv, median, note, numericColumns, section, table, verdict, alternatingPairs } from './report.js';
 
 const STORM = 20_000;
 const WARMUP_STORM = 2000;
 const PAIRS = 4;
+/** Pairs of the hook-chain comparison: the difference is a few percent, so more of them. */
+const CHAIN_PAIRS = 8;
 const STORM_TIMEOUT_MS = 120_000;
 const CAPTURE_BOUND_MS = 300_000; // the captures are aborted long before this
 const TARGET_RATIO = 1.05;
@@ -141,21 +147,24 @@ async function startCapture<P, D>(def: CaptureDefinition<P, D>, params: unknown,
   return { result };
 }
 
-async function traced(storm: string, count = STORM): Promise<Traced> {
+/** The storm under tcpconnlat + tcplife, and `also` (other captures on the same hook) beside them. */
+async function traced(storm: string, count = STORM, also: CaptureDefinition<any, any>[] = []): Promise<Traced> {
   const abort = new AbortController();
   const connlatLive = startCapture(tcpconnlat, {}, abort.signal);
   const lifeLive = startCapture(tcplife, { maxEvents: 4 * count }, abort.signal);
+  const othersLive = also.map((def) => startCapture(def, {}, abort.signal));
   let run: TimedRun | undefined;
   let failure: unknown;
   try {
-    await Promise.all([connlatLive, lifeLive]);
+    await Promise.all([connlatLive, lifeLive, ...othersLive]);
     run = await runTimed(storm, [String(count)], { timeoutMs: STORM_TIMEOUT_MS });
   } catch (err) {
     failure = err;
   }
   abort.abort();
-  // Both captures are closed before anything is thrown.
+  // Every capture is closed before anything is thrown.
   const [connlatResult, lifeResult] = await Promise.allSettled([connlatLive.then((c) => c.result), lifeLive.then((c) => c.result)]);
+  await Promise.allSettled(othersLive.map((c) => c.then((o) => o.result)));
   if (!run) throw failure;
   if (connlatResult.status === 'rejected') throw connlatResult.reason;
   if (lifeResult.status === 'rejected') throw lifeResult.reason;
@@ -247,7 +256,48 @@ export async function tcpconnlatOverhead(): Promise<void> {
     note("CPU = the helper's CLOCK_PROCESS_CPUTIME_ID: its syscalls, the loopback softirqs and BPF runs in its context");
     note('bpftrace (tcpconnlat.bt + tcplife.bt) measured 1.19× on this storm');
     verdict(median(ratios) <= TARGET_RATIO, `median pair ratio ${fmtRatio(median(ratios))} vs ≤${fmtRatio(TARGET_RATIO)}`);
+    await chainedVersusOwnDispatch(storm);
   } finally {
+    setHookChaining(true);
     tmp.remove();
   }
+}
+
+/**
+ * Every TCP capture of the intermittent-latency runbook, and tcplife, on the socket-state hook: their
+ * programs in one hook chain (as they run) and each on its own dispatch.
+ */
+async function chainedVersusOwnDispatch(storm: string): Promise<void> {
+  const also = [tcpretrans, tcpreset, tcprtt];
+  const names = ['tcpconnlat', 'tcplife', ...also.map((d) => d.name)].join(' + ');
+  section(`${CHAIN_PAIRS} pairs, ${names} on one dispatch (hook chain) vs one dispatch each, order alternating`);
+  const tracedWith = (chained: boolean) => () => {
+    setHookChaining(chained);
+    return traced(storm, STORM, also);
+  };
+  const pairs = await alternatingPairs(CHAIN_PAIRS, tracedWith(false), tracedWith(true));
+  const cpuRatios = pairs.map((p) => p.traced.cpuMs / p.untraced.cpuMs);
+  table(
+    ['pair', 'order', 'CPU, own dispatch each', 'CPU, chained', 'ratio', 'timed (connlat)', 'ends (life)'],
+    pairs.map(({ index, order, untraced: own, traced: chained }) => [
+      String(index + 1),
+      order.replace('U', 'own').replace('T', 'chained'),
+      fmtMs(own.cpuMs),
+      fmtMs(chained.cpuMs),
+      fmtRatio(chained.cpuMs / own.cpuMs),
+      `${fmtCount(chained.timed)}/${fmtCount(STORM)}`,
+      `${fmtCount(chained.lives)}/${fmtCount(2 * STORM)}`,
+    ]),
+    numericColumns(7),
+  );
+  kv(
+    'median chained ÷ own dispatch, CPU',
+    `${fmtRatio(median(cpuRatios))} (pairs ranged ${fmtRatio(Math.min(...cpuRatios))} – ${fmtRatio(Math.max(...cpuRatios))})`,
+  );
+  kv(
+    'CPU per connect saved (median difference)',
+    `${(((median(pairs.map((p) => p.untraced.cpuMs)) - median(pairs.map((p) => p.traced.cpuMs))) * 1000) / STORM).toFixed(2)} µs`,
+  );
+  const allSeen = pairs.every((p) => [p.untraced, p.traced].every((t) => t.timed === STORM && t.lives === 2 * STORM));
+  kv('captures saw every connect', allSeen ? 'yes, both ways, in every run' : 'NO (see the rows)');
 }

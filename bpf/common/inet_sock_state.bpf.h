@@ -2,7 +2,8 @@
 /* sock:inet_sock_set_state as a raw tracepoint, TP_PROTO(const struct sock
  * *sk, const int oldstate, const int newstate), for every capture that
  * follows TCP states:
- *   SHERLOCK_RAW_PROG(INET_SOCK_SET_STATE, name, struct sock *sk, int oldstate, int newstate)
+ *   SHERLOCK_CHAINED_RAW_PROG(INET_SOCK_SET_STATE, name, struct sock *sk, int oldstate, int newstate)
+ * (chained: tcpconnlat, tcplife and the TCP owner programs all attach here)
  * The classic tracepoint copies the socket's ports and both address pairs
  * into a perf record at every state change, ten per loopback connection,
  * whether a program wants them or not: on a connect storm an empty raw

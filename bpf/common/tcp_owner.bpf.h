@@ -96,7 +96,7 @@ static __always_inline void tcp_owner_remember(const void *sk)
 		sherlock_count(SHERLOCK_DROP_MAP_FULL); /* its events go unattributed */
 }
 
-SHERLOCK_RAW_PROG(INET_SOCK_SET_STATE, tp_inet_sock_set_state, struct sock *sk, int oldstate, int newstate)
+SHERLOCK_CHAINED_RAW_PROG(INET_SOCK_SET_STATE, tp_inet_sock_set_state, struct sock *sk, int oldstate, int newstate)
 {
 	if (newstate == TCP_SYN_SENT || newstate == TCP_LISTEN) {
 		if (sock_is_tcp(sk))

@@ -201,7 +201,7 @@ static __always_inline void on_failed(struct sock *sk, struct connect_start *sta
 	__builtin_memcpy(fail->comm, start->comm, sizeof(fail->comm));
 }
 
-SHERLOCK_RAW_PROG(INET_SOCK_SET_STATE, tp_inet_sock_set_state, struct sock *sk, int oldstate, int newstate)
+SHERLOCK_CHAINED_RAW_PROG(INET_SOCK_SET_STATE, tp_inet_sock_set_state, struct sock *sk, int oldstate, int newstate)
 {
 	struct connect_start *start;
 	__u64 key, now;

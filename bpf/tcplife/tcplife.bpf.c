@@ -154,7 +154,7 @@ static __always_inline void emit(struct sock *sk, struct conn *c, int oldstate)
 	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
 }
 
-SHERLOCK_RAW_PROG(INET_SOCK_SET_STATE, tp_inet_sock_set_state, struct sock *sk, int oldstate, int newstate)
+SHERLOCK_CHAINED_RAW_PROG(INET_SOCK_SET_STATE, tp_inet_sock_set_state, struct sock *sk, int oldstate, int newstate)
 {
 	__u64 key = (__u64)sk;
 	struct conn *c;

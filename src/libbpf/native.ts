@@ -60,6 +60,10 @@ function declare(libbpf: LibraryHandle, libc: LibraryHandle) {
     // Takes a struct bpf_object_skeleton built by attach-batch.ts (only its progs are read by attach).
     bpf_object__attach_skeleton: f('int bpf_object__attach_skeleton(void *skeleton)'),
     bpf_link_create: f('int bpf_link_create(int prog_fd, int target_fd, int attach_type, void *opts)'),
+    // A hook chain's head (hook-chain.ts): a program built in place, with its one-slot map.
+    bpf_map_create: f('int bpf_map_create(int map_type, const char *map_name, uint32_t key_size, uint32_t value_size, uint32_t max_entries, void *opts)'),
+    bpf_prog_load: f('int bpf_prog_load(int prog_type, const char *prog_name, const char *license, const void *insns, size_t insn_cnt, void *opts)'),
+    bpf_raw_tracepoint_open: f('int bpf_raw_tracepoint_open(const char *name, int prog_fd)'),
 
     bpf_map__name: f('const char *bpf_map__name(bpf_map *map)'),
     bpf_map__fd: f('int bpf_map__fd(bpf_map *map)'),

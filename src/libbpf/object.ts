@@ -6,6 +6,8 @@ import { sectionVariables } from './btf.js';
 import { BpfError, NotSupportedError, ObjectFileError, errnoName, privilegedCallError } from './errors.js';
 import { mapTypeName, programTypeName } from './kernel-types.js';
 import { attachProgram, attachProgramsAsync, preparePerfEventLink, type BpfLink, type AttachOptions, type PreparedPerfLink } from './link.js';
+import { hookChainingEnabled, joinHookChain, type ChainedProgram } from './hook-chain.js';
+import { programStats } from './stats.js';
 import type { PerfEventSpec } from './perf-event.js';
 import { onlineCpus } from './perf-event.js';
 import { libbpfWarningsSince, routeLibbpfLog, warningsMark } from './log.js';
@@ -38,6 +40,8 @@ export class BpfObject {
   private readonly mapHandles = new Map<string, Handle>();
   private readonly links: BpfLink[] = [];
   private readonly preparedPerfLinks = new Map<string, PreparedPerfLink>();
+  /** Programs that ran in a hook chain (hook-chain.ts), kept after they leave for their missed runs. */
+  private readonly chained = new Map<string, ChainedProgram>();
   private readonly maps = new Map<string, BpfMap>();
   private loaded = false;
   private loading: Promise<number> | undefined;
@@ -259,17 +263,21 @@ export class BpfObject {
     return this.spec.programs.filter((p) => p.autoload && p.section !== 'tracepoint').map((p) => this.attach(p.name, options));
   }
 
-  /** attachAll with tracepoint attaches on koffi's threads, all at once: the event loop goes on meanwhile. */
+  /**
+   * attachAll with tracepoint attaches on koffi's threads, all at once: the event loop goes on meanwhile.
+   * A program declared with SHERLOCK_CHAINED_RAW_PROG joins its hook's chain instead (hook-chain.ts).
+   */
   async attachAllAsync(options: AttachOptions = {}): Promise<BpfLink[]> {
     this.assertPhase('attach', true);
     const programs = this.spec.programs.filter((p) => p.autoload && p.section !== 'tracepoint');
     const prepared = programs.map((p) => this.takePrepared(p.name, options));
-    const rest = programs.filter((_, i) => !prepared[i]);
+    const chaining = programs.map((p, i) => (prepared[i] ? undefined : this.joinChain(p)));
+    const rest = programs.filter((_, i) => !prepared[i] && !chaining[i]);
     const attaching = attachProgramsAsync(
       rest.map((spec) => ({ prog: this.programHandle(spec.name), spec })),
       options,
     );
-    const settled = await Promise.allSettled(programs.map((p, i) => prepared[i]?.enableAsync() ?? attaching[rest.indexOf(p)]!));
+    const settled = await Promise.allSettled(programs.map((p, i) => prepared[i]?.enableAsync() ?? chaining[i] ?? attaching[rest.indexOf(p)]!));
     // Kept even when one failed: close() or detachAll() then frees them with the rest.
     for (const s of settled) if (s.status === 'fulfilled') this.links.push(s.value);
     if (!this.handle) {
@@ -279,6 +287,27 @@ export class BpfObject {
     const failed = settled.find((s) => s.status === 'rejected');
     if (failed) throw (failed as PromiseRejectedResult).reason;
     return settled.map((s) => (s as PromiseFulfilledResult<BpfLink>).value);
+  }
+
+  /** A chained program joins its hook's chain; one the chain refuses (full, or its head failed) attaches on its own. */
+  private joinChain(spec: ProgramSpec): Promise<BpfLink> | undefined {
+    const [kind, hook] = spec.section.split('/');
+    const next = this.maps.get(`${spec.name}_next`);
+    if (!hookChainingEnabled() || (kind !== 'raw_tp' && kind !== 'raw_tracepoint') || !hook || next?.type !== 'prog_array') return undefined;
+    const prog = this.programHandle(spec.name);
+    return joinHookChain(hook, lib().bpf_program__fd(prog), next.fd).then(
+      (member) => {
+        this.chained.set(spec.name, member);
+        return { program: spec.name, target: `${hook} (chained)`, destroy: () => member.leave(), destroyAsync: async () => member.leave() };
+      },
+      () => attachProgramsAsync([{ prog, spec }], {})[0]!,
+    );
+  }
+
+  /** Runs of a program the kernel skipped (another BPF program was running on that CPU), in a hook chain or not. */
+  missedRuns(programName: string): number {
+    const own = programStats(this.programFd(programName)).recursionMisses;
+    return Number(own + (this.chained.get(programName)?.missedRuns() ?? 0n));
   }
 
   /** Detaches every program; maps stay readable until close(). */

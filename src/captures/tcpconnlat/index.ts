@@ -1,7 +1,7 @@
 // tcpconnlat: how long TCP connects take (SYN_SENT → ESTABLISHED) per
 // destination as log2 histograms in µs, the slowest connects with the process
 // that made them, and failed connects by destination and error.
-import { errnoName, programStats } from '../../libbpf/index.js';
+import { errnoName } from '../../libbpf/index.js';
 import { kernelClock } from '../../util/clock.js';
 import type { CaptureDefinition, Column, LabeledHistogram } from '../capture.js';
 import { decodeHistogram, histLayout, renderHistogram } from '../histogram.js';
@@ -119,7 +119,7 @@ export const tcpconnlat: CaptureDefinition<TcpconnlatParams, TcpconnlatData> = {
             destination: c.destination,
             latencyUs: Number(c.latencyNs) / 1000,
           }));
-        const missedRuns = Number(programStats(object.programFd(PROGRAM)).recursionMisses);
+        const missedRuns = object.missedRuns(PROGRAM);
         return { histograms, slowest, failures, missedRuns };
       },
     };

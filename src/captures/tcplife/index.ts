@@ -1,6 +1,6 @@
 // tcplife: every TCP connection that closes inside the window, with its
 // owner, endpoints, duration and payload bytes each way.
-import { errnoName, programStats, RingBufferReader } from '../../libbpf/index.js';
+import { errnoName, RingBufferReader } from '../../libbpf/index.js';
 import { kernelClock } from '../../util/clock.js';
 import type { CaptureDefinition, Column } from '../capture.js';
 import { AF_INET6, TCP_STATES } from '../net-address.js';
@@ -110,7 +110,7 @@ export const tcplife: CaptureDefinition<TcplifeParams, TcplifeData> = {
     let taken = 0;
     const finish = (): TcplifeData => {
       decodeNew();
-      const missedRuns = Number(programStats(object.programFd('tp_inet_sock_set_state')).recursionMisses);
+      const missedRuns = object.missedRuns('tp_inet_sock_set_state');
       return { events, missedRuns };
     };
     return {
