@@ -109,25 +109,12 @@ static __always_inline void sherlock_run_end(__u64 start)
 	static __always_inline int name##_body(ctx_decl)
 
 /* The same for raw tracepoints, with BPF_PROG's typed arguments. */
-#define SHERLOCK_RAW_PROG(sec, name, args...)				\
-	static __always_inline int name##_body(unsigned long long *ctx, ##args); \
-	SEC(sec) int name(unsigned long long *ctx)			\
-	{								\
-		__u64 start = sherlock_run_begin();			\
-		_Pragma("GCC diagnostic push")				\
-		_Pragma("GCC diagnostic ignored \"-Wint-conversion\"")	\
-		int ret = name##_body(___bpf_ctx_cast(args));		\
-		_Pragma("GCC diagnostic pop")				\
-									\
-		sherlock_run_end(start);				\
-		return ret;						\
-	}								\
-	static __always_inline int name##_body(unsigned long long *ctx, ##args)
+#define SHERLOCK_RAW_PROG(sec, name, args...) SHERLOCK_RAW_PROG_THEN(sec, name, , ##args)
 
 /* The same for a raw tracepoint several captures attach to: their programs run
  * from one dispatch, each jumping on to the next (src/libbpf/hook-chain.ts
  * fills name_next). A second program on a raw tracepoint costs a second
- * dispatch, ~110-180 ns a run on this project's VM (retpolines); a tail call
+ * dispatch, ~35-180 ns a run on this project's VM (retpolines); a tail call
  * with a constant key is a direct jump the kernel patches in, ~10-20 ns. */
 #define SHERLOCK_CHAINED_RAW_PROG(sec, name, args...)			\
 	struct {							\
@@ -136,6 +123,10 @@ static __always_inline void sherlock_run_end(__u64 start)
 		__uint(key_size, sizeof(__u32));			\
 		__uint(value_size, sizeof(__u32));			\
 	} name##_next SEC(".maps");					\
+	SHERLOCK_RAW_PROG_THEN(sec, name, bpf_tail_call(ctx, &name##_next, 0), ##args)
+
+/* Both of the above: `then` runs after the run is counted (may be empty). */
+#define SHERLOCK_RAW_PROG_THEN(sec, name, then, args...)		\
 	static __always_inline int name##_body(unsigned long long *ctx, ##args); \
 	SEC(sec) int name(unsigned long long *ctx)			\
 	{								\
@@ -146,7 +137,7 @@ static __always_inline void sherlock_run_end(__u64 start)
 		_Pragma("GCC diagnostic pop")				\
 									\
 		sherlock_run_end(start);				\
-		bpf_tail_call(ctx, &name##_next, 0);			\
+		then;							\
 		return ret;						\
 	}								\
 	static __always_inline int name##_body(unsigned long long *ctx, ##args)
