@@ -4,6 +4,9 @@
 // the capture window: queueing, 50 attaches at once, storing 50 artifacts,
 // and settling the run. Every worker is stopped (SIGTERM, then SIGKILL) after.
 import type { ChildProcess } from 'node:child_process';
+import { RUNS_QUEUE, nodeQueue } from '../src/redis/keys.js';
+import { nodeJobId } from '../src/queue/job-ids.js';
+import type { RedisClient } from '../src/redis/connection.js';
 import { fmtCount, fmtMiB, fmtMs, kv, max, median, min, note, numericColumns, section, table, verdict } from './report.js';
 import { followRun, processRss, requestJson, sleep, spawnWorker, startBenchStack, stopChildren, type StreamEvent } from './server-common.js';
 
@@ -32,11 +35,24 @@ interface Timeline {
   finalize: number;
   /** SSE arrival − run-finished's stamp: the event hub's read and the stream. */
   delivery: number;
+  /** The finalize stage by BullMQ's own stamps (ms): last node-finished → its job completed → parent taken → run-finished. */
+  jobDone: number;
+  parentTaken: number;
+  settled: number;
+}
+
+/** BullMQ's stamps of the run's jobs, ms since the epoch: the last node job's finishedOn and the parent's processedOn. */
+async function bullStamps(conn: RedisClient, runId: string, nodes: string[]): Promise<{ lastJobDone: number; parentTaken: number }> {
+  const pipeline = conn.pipeline();
+  for (const node of nodes) pipeline.hget(`bull:${nodeQueue(node)}:${nodeJobId(runId, node)}`, 'finishedOn');
+  pipeline.hget(`bull:${RUNS_QUEUE}:${runId}`, 'processedOn');
+  const replies = ((await pipeline.exec()) ?? []).map(([, value]) => Number(value));
+  return { lastJobDone: max(replies.slice(0, -1)), parentTaken: replies.at(-1)! };
 }
 
 const wallNow = () => performance.timeOrigin + performance.now();
 
-async function fanOutRun(url: string, token: string, nodes: string[]): Promise<Timeline> {
+async function fanOutRun(url: string, token: string, nodes: string[], conn: RedisClient): Promise<Timeline> {
   const sentAt = wallNow();
   const t0 = performance.now();
   const reply = await requestJson(`${url}/v1/runs`, token, 'POST', { steps: [{ capture: 'execsnoop' }], duration: CAPTURE_MS, targets: { nodes } });
@@ -69,6 +85,7 @@ async function fanOutRun(url: string, token: string, nodes: string[]): Promise<T
   );
   const run = await requestJson(`${url}/v1/runs/${id}`, token);
   const completedNodes = Object.values(run.body.nodes as Record<string, { status: string }>).filter((n) => n.status === 'completed').length;
+  const bull = await bullStamps(conn, id, nodes);
   return {
     firstStarted: min(started),
     lastStarted: max(started),
@@ -83,6 +100,9 @@ async function fanOutRun(url: string, token: string, nodes: string[]): Promise<T
     finalize: finishedAt - max(nodeFinished),
     // arrivedAt is on this process's clock from t0; the stamp on the wall clock from sentAt.
     delivery: finishedSeen - finishedAt,
+    jobDone: bull.lastJobDone - sentAt - max(nodeFinished),
+    parentTaken: bull.parentTaken - bull.lastJobDone,
+    settled: finishedAt - (bull.parentTaken - sentAt),
   };
 }
 
@@ -111,9 +131,9 @@ export async function serverFanout(): Promise<void> {
     kv('all workers live after', fmtMs(startMs));
     kv('worker RSS idle (each)', `median ${fmtMiB(median(rss))}, max ${fmtMiB(max(rss))}; all ${fmtMiB(rss.reduce((a, b) => a + b, 0))}`);
 
-    const warm = await fanOutRun(stack.api.url, stack.token, nodes); // first capture in every worker: cold
+    const warm = await fanOutRun(stack.api.url, stack.token, nodes, stack.conn); // first capture in every worker: cold
     const runs: Timeline[] = [];
-    for (let i = 0; i < RUNS; i++) runs.push(await fanOutRun(stack.api.url, stack.token, nodes));
+    for (let i = 0; i < RUNS; i++) runs.push(await fanOutRun(stack.api.url, stack.token, nodes, stack.conn));
 
     section(`${RUNS} runs of a ${CAPTURE_MS} ms execsnoop on ${WORKERS} nodes (after one cold run), ms from POST sent`);
     const row = (label: string, r: Timeline) => [
@@ -138,6 +158,12 @@ export async function serverFanout(): Promise<void> {
       ['run', 'pickup (POST → node-started)', 'attach (started → live)', 'store (live + window → node done)', 'finalize', 'SSE delivery'],
       [warm, ...runs].map((r, i) => [i === 0 ? 'cold' : `#${i}`, mm(r.pickup), mm(r.attach), mm(r.store), fmtMs(r.finalize), fmtMs(r.delivery)]),
       numericColumns(6),
+    );
+    section("the finalize stage by BullMQ's stamps (ms)");
+    table(
+      ['run', 'last node-finished → its job completed', 'job completed → parent taken', 'parent taken → run-finished'],
+      [warm, ...runs].map((r, i) => [i === 0 ? 'cold' : `#${i}`, fmtMs(r.jobDone), fmtMs(r.parentTaken), fmtMs(r.settled)]),
+      numericColumns(4),
     );
     const over = runs.map((r) => r.finishedSeen - CAPTURE_MS);
     const peak = workers.map((w) => processRss(w.pid!));

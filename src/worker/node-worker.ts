@@ -118,13 +118,13 @@ export async function startNodeWorker(options: NodeWorkerOptions): Promise<NodeW
         throw err;
       }));
   let currentRun: string | undefined;
-  // The last run's probes, still coming off after it reported (runCapture's detachLater): the next run and stop() wait for them.
-  const detaching = new Set<Promise<void>>();
-  const detachLater = (detached: Promise<void>) => {
-    detaching.add(detached);
-    void detached.finally(() => detaching.delete(detached));
+  // What the last run left to finish after it reported (its probes coming off, its spool's removal): the next run and stop() wait for it.
+  const finishing = new Set<Promise<void>>();
+  const afterReport = (work: Promise<void>) => {
+    finishing.add(work);
+    void work.finally(() => finishing.delete(work));
   };
-  const detached = () => Promise.all([...detaching]);
+  const finished = () => Promise.all([...finishing]);
   const pool = options.warm?.length ? new WarmPool({ maxKernelBytes: WARM_POOL_MAX_MIB * 2 ** 20 }) : undefined;
 
   // One worker per node name: a lease renewed with every heartbeat, free once
@@ -199,7 +199,7 @@ export async function startNodeWorker(options: NodeWorkerOptions): Promise<NodeW
       releaseOptimizingCompiler();
       try {
         // A cancel or stop requested before this pickup: runNodeJob's start cancels the node instead.
-        const [{ store, runNodeJob }] = await Promise.all([loadRunPath(), detached()]);
+        const [{ store, runNodeJob }] = await Promise.all([loadRunPath(), finished()]);
         const state = await runNodeJob(job.data, {
           redis,
           store,
@@ -210,7 +210,7 @@ export async function startNodeWorker(options: NodeWorkerOptions): Promise<NodeW
           ...(pool ? { pool } : {}),
           ...(options.own ? { own: options.own } : {}),
           eventSpoolBytes: (options.eventSpoolMiB ?? DEFAULT_WORKER_EVENT_SPOOL_MIB) * 1024 * 1024,
-          detachLater,
+          afterReport,
           // Busy, with its run, once the node has started: not on the way to starting (a fan-out to
           // thousands of nodes picks up faster without a heartbeat script and process figures per pickup).
           onStarted: () => void heartbeat(),
@@ -268,7 +268,7 @@ export async function startNodeWorker(options: NodeWorkerOptions): Promise<NodeW
       // Storing what was captured and reporting back need Redis: if it is away, stop anyway
       // (disconnecting fails the commands still waiting for it, which ends the job).
       const closed = await settlesWithin(jobs.close(), STOP_GRACE_MS);
-      await settlesWithin(detached(), STOP_GRACE_MS);
+      await settlesWithin(finished(), STOP_GRACE_MS);
       if (redis.status === 'ready' && holding) await settlesWithin(withdrawNode(redis, node), 2_000);
       if (redis.status === 'ready') await settlesWithin(lease.release(), 2_000);
       for (const connection of [subscriber, bullConnection, redis]) connection.disconnect();

@@ -3,6 +3,7 @@
 // node job and removed when the job ends, stored or failed; a worker that
 // died mid-run leaves one behind, removed when a worker starts again.
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -10,13 +11,14 @@ const PREFIX = 'sherlock-spool-';
 
 export interface RunSpool {
   dir: string;
-  remove(): void;
+  /** Off the event loop: unlinking can take a while on a busy disk. */
+  remove(): Promise<void>;
 }
 
 /** A fresh directory for one run's spool files, under `root` (the OS temp dir by default). */
 export function createRunSpool(runId: string, root = tmpdir()): RunSpool {
   const dir = mkdtempSync(join(root, `${PREFIX}${process.pid}-${runId.replace(/[^\w-]/g, '_').slice(0, 64)}-`));
-  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+  return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
 }
 
 /** Spool directories of workers no longer running (their pid is gone), removed; returns how many. */

@@ -157,6 +157,18 @@ describe.skipIf(skip)(`a node job's events spooled to disk${skip ? ` (skipped: $
     expect(checked).toContain(`${summary.count.toLocaleString('en-US')} opens`);
   }, 120_000);
 
+  it('with afterReport (as a worker runs it), hands on the spool removal and the probe detaches: the job ends before them', async () => {
+    const steps = [{ capture: 'execsnoop', params: {} }];
+    const { job } = await plan(steps, 500);
+    const handed: Promise<void>[] = [];
+    const state = await runNodeJob(job, { redis: client, store, retentionSeconds: 600, spoolRoot, afterReport: (work) => handed.push(work) });
+    expect(state.status).toBe('completed');
+    // One for the capture's probes, one for the spool directory, which may still be on disk now.
+    expect(handed).toHaveLength(2);
+    await Promise.all(handed);
+    expect(readdirSync(spoolRoot)).toEqual([]);
+  }, 30_000);
+
   it('stops a capture at its spool share with the reason, and the run completes with what it kept', async () => {
     const steps = [{ capture: 'opensnoop', params: { maxEvents: 1_000_000, ringBufferMiB: 16 } }];
     const { job, live } = await plan(steps, 3_000);
