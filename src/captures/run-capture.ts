@@ -91,7 +91,7 @@ export async function runCapture<P, D>(def: CaptureDefinition<P, D>, request: Ca
   const startedAt = new Date();
   const t0 = monoNow();
   const settings: ObjectSettings<P> = { def, params, target, excludeCgroupId: request.excludeCgroupId };
-  const warmObject = request.pool?.take(settings as ObjectSettings);
+  const warmObject = request.pool?.take(settings as ObjectSettings, request.durationMs);
   const object = warmObject ?? openConfigured(settings);
   if (!warmObject) request.pool?.remember(settings as ObjectSettings, object);
   let collector: Collector<D> | undefined;

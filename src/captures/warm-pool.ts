@@ -9,6 +9,8 @@ import { createLogger } from '../util/logger.js';
 import { openConfigured, settingsKey, targetShape, type ObjectSettings } from './open-configured.js';
 
 const log = createLogger({ component: 'warm-pool' });
+/** A replacement loads no sooner than this after its take: the run's other attaches go first. */
+const MIN_REFILL_DELAY_MS = 250;
 
 export interface WarmPoolOptions {
   /** Loaded objects kept at most; past it, the settings used least recently go. */
@@ -54,15 +56,20 @@ export class WarmPool {
     await Promise.all(list.map((settings) => this.want(settings, 0)));
   }
 
-  /** A loaded object with exactly these settings, now owned by the caller; undefined on a miss. */
-  take(settings: ObjectSettings): BpfObject | undefined {
+  /**
+   * A loaded object with exactly these settings, now owned by the caller; undefined on a miss. Its
+   * replacement loads while the run's window is open and its captures only wait: refillDelayMs after
+   * the take, or halfway through a shorter window (a 1 s window's refill landed on its end, when a
+   * fan-out's nodes all store at once: 50 verifier loads beside the storing).
+   */
+  take(settings: ObjectSettings, windowMs = Number.POSITIVE_INFINITY): BpfObject | undefined {
     const fingerprint = this.fingerprints.get(settingsKey(settings));
     const slot = fingerprint ? this.slots.get(fingerprint) : undefined;
     if (!slot) return undefined;
     slot.lastUsed = Date.now();
     const object = slot.object;
     slot.object = undefined;
-    void this.fill(slot, this.refillDelayMs);
+    void this.fill(slot, Math.min(this.refillDelayMs, Math.max(MIN_REFILL_DELAY_MS, windowMs / 2)));
     return object;
   }
 

@@ -215,7 +215,10 @@ export async function startNodeWorker(options: NodeWorkerOptions): Promise<NodeW
           // thousands of nodes picks up faster without a heartbeat script and process figures per pickup).
           onStarted: () => void heartbeat(),
         });
-        await addShared(redis, nodeJobIncrements(node, state));
+        // Counted after the job completes: BullMQ's completion releases the run's finalize, a metric need not go first.
+        afterReport(
+          addShared(redis, nodeJobIncrements(node, state)).catch((err: unknown) => log.warn('node job metrics not counted', { error: (err as Error).message })),
+        );
         if (state.status === 'failed') throw new Error(state.error ?? 'every capture failed');
         return { node, status: state.status };
       } finally {
