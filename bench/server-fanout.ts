@@ -13,7 +13,8 @@ import { followRun, processRss, requestJson, sleep, spawnWorker, startBenchStack
 /** SHERLOCK_BENCH_FANOUT_WORKERS: fewer workers, to see one node's stages on a busy machine. */
 const WORKERS = Number(process.env.SHERLOCK_BENCH_FANOUT_WORKERS ?? 50);
 const CAPTURE_MS = 1000;
-const RUNS = 3;
+/** SHERLOCK_BENCH_FANOUT_RUNS: measured runs after the cold one. */
+const RUNS = Number(process.env.SHERLOCK_BENCH_FANOUT_RUNS ?? 3);
 /** 50 processes starting at once on 2 shared CPUs: minutes when other work runs beside them. */
 const START_TIMEOUT_MS = 360_000;
 const TARGET_MS = 1000;
@@ -51,6 +52,13 @@ async function bullStamps(conn: RedisClient, runId: string, nodes: string[]): Pr
 }
 
 const wallNow = () => performance.timeOrigin + performance.now();
+
+/** Redis's AOF rewrites so far and whether one runs now: a fork that slows every command while it copies. */
+async function persistenceForks(conn: RedisClient): Promise<{ rewrites: number; inProgress: boolean }> {
+  const info = await conn.info('persistence');
+  const field = (name: string) => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(info)?.[1] ?? 0);
+  return { rewrites: field('aof_rewrites'), inProgress: field('aof_rewrite_in_progress') === 1 };
+}
 
 async function fanOutRun(url: string, token: string, nodes: string[], conn: RedisClient): Promise<Timeline> {
   const sentAt = wallNow();
@@ -133,7 +141,13 @@ export async function serverFanout(): Promise<void> {
 
     const warm = await fanOutRun(stack.api.url, stack.token, nodes, stack.conn); // first capture in every worker: cold
     const runs: Timeline[] = [];
-    for (let i = 0; i < RUNS; i++) runs.push(await fanOutRun(stack.api.url, stack.token, nodes, stack.conn));
+    const forks: string[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      const before = await persistenceForks(stack.conn);
+      runs.push(await fanOutRun(stack.api.url, stack.token, nodes, stack.conn));
+      const after = await persistenceForks(stack.conn);
+      if (after.rewrites > before.rewrites || after.inProgress) forks.push(`#${i + 1}`);
+    }
 
     section(`${RUNS} runs of a ${CAPTURE_MS} ms execsnoop on ${WORKERS} nodes (after one cold run), ms from POST sent`);
     const row = (label: string, r: Timeline) => [
@@ -168,6 +182,7 @@ export async function serverFanout(): Promise<void> {
     const over = runs.map((r) => r.finishedSeen - CAPTURE_MS);
     const peak = workers.map((w) => processRss(w.pid!));
     kv('worker RSS after the runs (each)', `median ${fmtMiB(median(peak))}, max ${fmtMiB(max(peak))}`);
+    kv('runs with a Redis AOF rewrite (a fork)', forks.length ? forks.join(', ') : 'none');
     kv('nodes completed, all runs', `${fmtCount(runs.reduce((a, r) => a + r.completedNodes, 0))}/${fmtCount(RUNS * WORKERS)}`);
     note('“last live” − “1st started” is mostly 50 BPF loads (verifier) contending for 2 CPUs');
     const allOk = runs.every((r) => r.status === 'completed' && r.completedNodes === WORKERS);
