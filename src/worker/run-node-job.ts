@@ -94,7 +94,7 @@ export async function runNodeJob(job: NodeJobData, ctx: NodeJobContext): Promise
   } finally {
     await deadline.stop();
     // Unlinking took 0.05–0.75 s per node with 50 workers ending at once on this VM's disk (ext4, discard):
-    // a worker reports first and removes it after.
+    // a worker's job completes (which releases the run's finalize) and the directory goes after.
     const removed = spool?.remove().catch((err: unknown) => log.warn('spool directory not removed', { dir: spool.dir, error: (err as Error).message }));
     if (removed) {
       if (ctx.afterReport) ctx.afterReport(removed);
