@@ -68,6 +68,21 @@ describe.skipIf(skip)(`warm pool${skip ? ` (skipped: ${skip})` : ''}`, () => {
     expect((again.result.events as ExecEvent[]).filter((e) => e.argv.includes(marker))).toHaveLength(3); // no stale events
   });
 
+  it('loads a replacement halfway through a short window, not after the default delay', async () => {
+    pool = new WarmPool({ refillDelayMs: 20_000 });
+    const settings = hostWide(execsnoop);
+    await pool.warm([settings]);
+    const taken = pool.take(settings, 400)!; // a 400 ms window: refilled from ~200 ms on
+    expect(pool.memory().objects).toBe(0);
+    try {
+      const until = Date.now() + 10_000; // far under the 20 s default, whatever the load
+      while (pool.memory().objects === 0 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(pool.memory().objects).toBe(1);
+    } finally {
+      taken.close();
+    }
+  });
+
   it('starts cold with other settings, then keeps those warm', async () => {
     pool = new WarmPool({ refillDelayMs: 0 });
     await pool.warm([hostWide(tcpconnlat)]);
