@@ -72,11 +72,13 @@ export async function runNodeJob(job: NodeJobData, ctx: NodeJobContext): Promise
   const { runId, node } = job;
   const startedAt = new Date().toISOString();
   const kernel = release();
-  // The deadline goes first: a node that is running always has one for the reaper. Both are sent
-  // at once on the one connection, which keeps their order: one round trip instead of two.
-  const [, started] = await Promise.all([
+  // The deadline goes first: a node that is running always has one for the reaper. All three are sent
+  // at once on the one connection, which keeps their order: one round trip instead of three. The plan
+  // (read once: the live rules start from it and the node's analysis ends with it) is read beside them.
+  const [, started, planned] = await Promise.all([
     ctx.store.extendDeadline(runId, Date.now() + job.durationMs + RUN_GRACE_MS),
     ctx.store.startNode(runId, node, { status: 'running', startedAt, kernel }, { durationMs: job.durationMs }),
+    ctx.store.getPlanned(runId).catch((err: Error) => err),
   ]);
   if (!started.moved) {
     // Cancelled while waiting, or the run expired: nothing to capture.
@@ -90,7 +92,7 @@ export async function runNodeJob(job: NodeJobData, ctx: NodeJobContext): Promise
   const spool = job.steps.some((s) => captures.get(s.capture)?.kind === 'events') ? createRunSpool(runId, ctx.spoolRoot) : undefined;
   const deadline = keepDeadline(ctx.store, runId, { graceMs: RUN_GRACE_MS, capMs: Date.now() + job.durationMs + MAX_AFTER_WINDOW_MS });
   try {
-    return await captureStoreAndAnalyze(job, ctx, { startedAt, kernel }, spool?.dir, deadline);
+    return await captureStoreAndAnalyze(job, ctx, { startedAt, kernel, planned }, spool?.dir, deadline);
   } finally {
     await deadline.stop();
     // Unlinking took 0.05–0.75 s per node with 50 workers ending at once on this VM's disk (ext4, discard):
@@ -106,14 +108,12 @@ export async function runNodeJob(job: NodeJobData, ctx: NodeJobContext): Promise
 async function captureStoreAndAnalyze(
   job: NodeJobData,
   ctx: NodeJobContext,
-  started: { startedAt: string; kernel: string },
+  started: { startedAt: string; kernel: string; planned: RunRecord | undefined | Error },
   spoolDir: string | undefined,
   deadline: DeadlineKeeper,
 ): Promise<NodeState> {
   const { runId, node } = job;
-  const { startedAt, kernel } = started;
-  // The plan, read once: the live rules start from it and the node's analysis ends with it.
-  const planned = await ctx.store.getPlanned(runId).catch((err: Error) => err);
+  const { startedAt, kernel, planned } = started;
   const falcoLive = startLiveRules(ctx, job, planned);
   const cost = startCostMeter(ctx.own);
   const eventSteps = job.steps.filter((s) => captures.get(s.capture)?.kind === 'events').length;
