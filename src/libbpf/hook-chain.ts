@@ -18,7 +18,7 @@ const EIO = 5;
 const BPF_MAP_TYPE_PROG_ARRAY = 3;
 const BPF_PROG_TYPE_RAW_TRACEPOINT = 17;
 /** A run follows at most 33 tail calls; members past this attach on their own. */
-export const MAX_CHAIN_MEMBERS = 16;
+const MAX_CHAIN_MEMBERS = 16;
 
 /** A member of a hook's chain; leave() takes it out (idempotent). */
 export interface ChainedProgram {

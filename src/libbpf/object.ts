@@ -5,7 +5,15 @@ import { constants } from 'node:os';
 import { sectionVariables } from './btf.js';
 import { BpfError, NotSupportedError, ObjectFileError, errnoName, privilegedCallError } from './errors.js';
 import { mapTypeName, programTypeName } from './kernel-types.js';
-import { attachProgram, attachProgramsAsync, preparePerfEventLink, type BpfLink, type AttachOptions, type PreparedPerfLink } from './link.js';
+import {
+  attachProgram,
+  attachProgramAsync,
+  attachProgramsAsync,
+  preparePerfEventLink,
+  type BpfLink,
+  type AttachOptions,
+  type PreparedPerfLink,
+} from './link.js';
 import { hookChainingEnabled, joinHookChain, type ChainedProgram } from './hook-chain.js';
 import { programStats } from './stats.js';
 import type { PerfEventSpec } from './perf-event.js';
@@ -300,7 +308,7 @@ export class BpfObject {
         this.chained.set(spec.name, member);
         return { program: spec.name, target: `${hook} (chained)`, destroy: () => member.leave(), destroyAsync: async () => member.leave() };
       },
-      () => attachProgramsAsync([{ prog, spec }], {})[0]!,
+      () => attachProgramAsync(prog, spec, {}),
     );
   }
 
