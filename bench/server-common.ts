@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import type { RedisClient } from '../src/redis/connection.js';
 import { captureNames } from '../src/captures/registry.js';
 import { HEARTBEAT_INTERVAL_MS, publishHeartbeat } from '../src/nodes/registry.js';
@@ -122,17 +123,30 @@ export async function startBenchStack(label: string): Promise<BenchStack> {
 /** SHERLOCK_BENCH_WORKER_PROFILE=DIR: each worker writes a V8 CPU profile there when it stops. */
 const workerProfileDir = process.env.SHERLOCK_BENCH_WORKER_PROFILE;
 
+/**
+ * When the workers spawned with `traceMajorGcs` ran a major garbage collection (performance.now() of
+ * this process, as their --trace-gc line arrived): 50 identical workers tend to collect in lockstep.
+ */
+export const workerMajorGcs: number[] = [];
+
 /** `node bin/sherlock.js worker --node NAME [args]` with REDIS_URL, tracked. */
-export function spawnWorker(node: string, redisUrl: string, args: string[] = []): ChildProcess {
+export function spawnWorker(node: string, redisUrl: string, args: string[] = [], options: { traceMajorGcs?: boolean } = {}): ChildProcess {
   const env: NodeJS.ProcessEnv = { ...process.env, REDIS_URL: redisUrl, SHERLOCK_LOG: 'error' };
   delete env.SHERLOCK_NODE;
   const profile = workerProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${workerProfileDir}`] : [];
-  return trackChild(
-    spawn(process.execPath, [...profile, join(projectRoot, 'bin', 'sherlock.js'), 'worker', '--node', node, ...args], {
+  const trace = options.traceMajorGcs ? ['--trace-gc'] : [];
+  const child = trackChild(
+    spawn(process.execPath, [...profile, ...trace, join(projectRoot, 'bin', 'sherlock.js'), 'worker', '--node', node, ...args], {
       env,
-      stdio: ['ignore', 'ignore', 'inherit'],
+      stdio: ['ignore', options.traceMajorGcs ? 'pipe' : 'ignore', 'inherit'],
     }),
   );
+  if (options.traceMajorGcs) {
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (line.includes('Mark-Compact')) workerMajorGcs.push(performance.now());
+    });
+  }
+  return child;
 }
 
 // ---- HTTP ----

@@ -8,7 +8,7 @@ import { RUNS_QUEUE, nodeQueue } from '../src/redis/keys.js';
 import { nodeJobId } from '../src/queue/job-ids.js';
 import type { RedisClient } from '../src/redis/connection.js';
 import { fmtCount, fmtMiB, fmtMs, kv, max, median, min, note, numericColumns, section, table, verdict } from './report.js';
-import { followRun, processRss, requestJson, sleep, spawnWorker, startBenchStack, stopChildren, type StreamEvent } from './server-common.js';
+import { followRun, processRss, requestJson, sleep, spawnWorker, startBenchStack, stopChildren, workerMajorGcs, type StreamEvent } from './server-common.js';
 
 /** SHERLOCK_BENCH_FANOUT_WORKERS: fewer workers, to see one node's stages on a busy machine. */
 const WORKERS = Number(process.env.SHERLOCK_BENCH_FANOUT_WORKERS ?? 50);
@@ -40,6 +40,8 @@ interface Timeline {
   jobDone: number;
   parentTaken: number;
   settled: number;
+  /** Major garbage collections in the workers between POST and run-finished seen. */
+  majorGcs: number;
 }
 
 /** BullMQ's stamps of the run's jobs, ms since the epoch: the last node job's finishedOn and the parent's processedOn. */
@@ -111,6 +113,7 @@ async function fanOutRun(url: string, token: string, nodes: string[], conn: Redi
     jobDone: bull.lastJobDone - sentAt - max(nodeFinished),
     parentTaken: bull.parentTaken - bull.lastJobDone,
     settled: finishedAt - (bull.parentTaken - sentAt),
+    majorGcs: workerMajorGcs.filter((t) => t >= t0 && t <= t0 + finishedSeen).length,
   };
 }
 
@@ -122,7 +125,7 @@ export async function serverFanout(): Promise<void> {
     const t0 = performance.now();
     // The run's capture is kept warm, as a deployed worker's default (all) keeps it; warming every
     // capture in 50 processes at once would load ~50 × 15 objects through the verifier on 2 CPUs.
-    for (const node of nodes) workers.push(spawnWorker(node, stack.redis.url, ['--warm', 'execsnoop']));
+    for (const node of nodes) workers.push(spawnWorker(node, stack.redis.url, ['--warm', 'execsnoop'], { traceMajorGcs: true }));
     let live = 0;
     for (let i = 0; live < WORKERS; i++) {
       const dead = workers.find((w) => w.exitCode !== null || w.signalCode !== null);
@@ -160,11 +163,12 @@ export async function serverFanout(): Promise<void> {
       fmtMs(r.lastNodeFinished),
       fmtMs(r.finishedSeen),
       fmtMs(r.finishedSeen - CAPTURE_MS),
+      String(r.majorGcs),
     ];
     table(
-      ['run', 'status', 'nodes ok', '1st started', 'last started', 'last live', 'last node done', 'run done (SSE)', 'minus window'],
+      ['run', 'status', 'nodes ok', '1st started', 'last started', 'last live', 'last node done', 'run done (SSE)', 'minus window', "workers' major GCs"],
       [row('cold', warm), ...runs.map((r, i) => row(`#${i + 1}`, r))],
-      numericColumns(9),
+      numericColumns(10),
     );
     section('where the time beyond the window goes, per run (ms; per node: median / max over the 50)');
     const mm = (xs: number[]) => `${fmtMs(median(xs))} / ${fmtMs(max(xs))}`;

@@ -15,7 +15,9 @@ import { planRun } from '../planner/plan.js';
 import { runRequestSchema } from '../planner/run-request.js';
 import type { NodeQueues } from '../queue/node-queues.js';
 import type { RunSubmitter } from '../queue/run-flow.js';
-import { keys } from '../redis/keys.js';
+import { OverQueueCap } from '../queue/flow-batch.js';
+import { queueKeyPrefix } from '../queue/job-args.js';
+import { keys, nodeQueue } from '../redis/keys.js';
 import { seriesLocation } from '../redis/shared-metrics.js';
 import type { RunbookSource } from '../runbooks/catalog.js';
 import { artifactChunks, artifactMeta, type ArtifactMeta } from '../redis/artifacts.js';
@@ -36,7 +38,7 @@ export interface RunServiceOptions {
   store: RunStore;
   submitter: RunSubmitter;
   audit: AuditLog;
-  queues: Pick<NodeQueues, 'removeWaiting' | 'position' | 'waitingCounts' | 'unfinishedRuns'>;
+  queues: Pick<NodeQueues, 'removeWaiting' | 'position'>;
   /** The runbooks this replica loaded (absent: runs name captures in steps only). */
   runbooks?: RunbookSource;
   /** The operator's load limits (config file `load`); absent: the defaults. */
@@ -65,27 +67,23 @@ export function createRunService({ redis, store, submitter, audit, queues, runbo
     return run;
   };
 
-  /** TooBusy (429) when the queues are at their configured caps (config file `load`). */
-  const refuseOverLoad = async (nodes: string[]) => {
-    const [unfinished, waitingCounts] = await Promise.all([queues.unfinishedRuns(), queues.waitingCounts(nodes)]);
-    if (unfinished >= limits.maxQueuedRuns) {
-      throw new TooBusy(
+  /** A run over a queue cap (config file `load`) as TooBusy (429): what is full, and the setting. */
+  const tooBusy = (over: OverQueueCap, nodes: string[]): TooBusy => {
+    if (over.cap === 'runs') {
+      return new TooBusy(
         'too_many_runs',
-        `${unfinished} runs are queued or running, the most this server takes (load.maxQueuedRuns = ${limits.maxQueuedRuns}); try again when some have finished`,
+        `${over.count} runs are queued or running, the most this server takes (load.maxQueuedRuns = ${limits.maxQueuedRuns}); try again when some have finished`,
         RETRY_AFTER_SECONDS,
-        { unfinished, maxQueuedRuns: limits.maxQueuedRuns },
+        { unfinished: over.count, maxQueuedRuns: limits.maxQueuedRuns },
       );
     }
-    const full = [...waitingCounts].filter(([, waiting]) => waiting >= limits.maxQueuedRunsPerNode);
-    if (full.length) {
-      const [node, waiting] = full[0]!;
-      throw new TooBusy(
-        'node_queue_full',
-        `node ${node}${full.length > 1 ? ` (and ${full.length - 1} more)` : ''} already has ${waiting} runs waiting, the most a node takes (load.maxQueuedRunsPerNode = ${limits.maxQueuedRunsPerNode}); try again later or target other nodes`,
-        RETRY_AFTER_SECONDS,
-        { nodes: full.map(([n]) => n), maxQueuedRunsPerNode: limits.maxQueuedRunsPerNode },
-      );
-    }
+    const full = nodes.filter((node) => over.fullQueues.includes(queueKeyPrefix(nodeQueue(node))));
+    return new TooBusy(
+      'node_queue_full',
+      `node ${full[0]}${full.length > 1 ? ` (and ${full.length - 1} more)` : ''} already has ${over.count} runs waiting, the most a node takes (load.maxQueuedRunsPerNode = ${limits.maxQueuedRunsPerNode}); try again later or target other nodes`,
+      RETRY_AFTER_SECONDS,
+      { nodes: full, maxQueuedRunsPerNode: limits.maxQueuedRunsPerNode },
+    );
   };
 
   return {
@@ -101,18 +99,23 @@ export function createRunService({ redis, store, submitter, audit, queues, runbo
       const parsed = runRequestSchema.safeParse(body);
       if (!parsed.success) throw invalidInput(parsed.error);
       const plan = planRun(parsed.data, await readLiveNodes(), runbooks, limits);
-      await refuseOverLoad(plan.nodes);
       const details = {
         nodes: plan.nodes,
         steps: plan.steps.map((s) => s.capture),
         ...(plan.runbook ? { runbook: plan.runbook, params: plan.params } : {}),
         ...(starter.origin ? { origin: starter.origin } : {}),
       };
-      // The audit entry and the run counter are written with the run, in the same script call: no accepted run goes unaudited.
-      return submitter.submit(starter.origin ? { ...plan, origin: starter.origin } : plan, starter.actor, {
-        entry: { stream: keys.audit, fields: (id) => auditFields({ actor: starter.actor, action: 'run.create', subject: id, details }) },
-        counter: seriesLocation('sherlock_runs_started_total', { runbook: plan.runbook ?? 'ad-hoc' }),
-      });
+      // The queue caps are checked, and the audit entry and the run counter written, with the run in the same
+      // script call: no accepted run goes unaudited, and runs submitted together cannot all pass one read of the caps.
+      return submitter
+        .submit(starter.origin ? { ...plan, origin: starter.origin } : plan, starter.actor, {
+          entry: { stream: keys.audit, fields: (id) => auditFields({ actor: starter.actor, action: 'run.create', subject: id, details }) },
+          counter: seriesLocation('sherlock_runs_started_total', { runbook: plan.runbook ?? 'ad-hoc' }),
+          caps: { maxQueuedRuns: limits.maxQueuedRuns, maxQueuedRunsPerNode: limits.maxQueuedRunsPerNode },
+        })
+        .catch((err: unknown) => {
+          throw err instanceof OverQueueCap ? tooBusy(err, plan.nodes) : err;
+        });
     },
 
     /** The run with each still-queued node's place in its queue. */

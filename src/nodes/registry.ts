@@ -2,6 +2,7 @@
 // heartbeat per node and a sorted set by time, so "live" is one range query
 // however many thousands of nodes share the Redis.
 import type { RedisClient } from '../redis/connection.js';
+import { evalScript } from '../redis/scripts.js';
 import { isValidNodeName, keys, NODE_NAME_RULE } from '../redis/keys.js';
 import type { Lease, LeaseAttempt } from '../redis/lease.js';
 
@@ -69,10 +70,23 @@ export async function withdrawNode(redis: RedisClient, name: string): Promise<vo
   await redis.multi().hdel(keys.nodes, name).zrem(keys.nodesSeen, name).exec();
 }
 
+/**
+ * The heartbeats of the nodes seen since ARGV[1]: one visit to Redis, not a range query and then a
+ * read (a busy API's submissions each wait their turn behind Redis's scripts; one wait, not two).
+ * HMGET in slices: unpack is bounded by Lua's stack.
+ */
+const LIVE_HEARTBEATS = `local names = redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], '+inf')
+local out = {}
+for first = 1, #names, 1000 do
+  local slice = {}
+  for j = first, math.min(first + 999, #names) do slice[#slice + 1] = names[j] end
+  local records = redis.call('HMGET', KEYS[2], unpack(slice))
+  for j = 1, #records do out[#out + 1] = records[j] end
+end
+return out`;
+
 export async function liveNodes(redis: RedisClient, now = Date.now()): Promise<NodeInfo[]> {
-  const names = await redis.zrangebyscore(keys.nodesSeen, now - NODE_TTL_MS, '+inf');
-  if (!names.length) return [];
-  const records = await redis.hmget(keys.nodes, ...names);
+  const records = (await evalScript(redis, LIVE_HEARTBEATS, [keys.nodesSeen, keys.nodes], [now - NODE_TTL_MS])) as (string | null)[];
   // A heartbeat with a name no queue can have (written by hand, or by an old worker) is not a node.
   return records.flatMap((r) => parseHeartbeat(r)).sort((a, b) => a.name.localeCompare(b.name));
 }

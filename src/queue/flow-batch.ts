@@ -12,10 +12,10 @@ import { createRequire } from 'node:module';
 import type { FlowJob } from 'bullmq';
 import type { RedisClient } from '../redis/connection.js';
 import { evalScript } from '../redis/scripts.js';
-import { keys } from '../redis/keys.js';
+import { keys, RUNS_QUEUE } from '../redis/keys.js';
 import { storeNewRunFunctions } from '../runs/scripts.js';
 import { packStrings } from './pack-strings.js';
-import { flowScriptCalls, SCRIPT_KEY_SUFFIXES, type JobScript } from './job-args.js';
+import { flowScriptCalls, queueKeyPrefix, SCRIPT_KEY_SUFFIXES, type JobScript } from './job-args.js';
 
 type ScriptSource = { content: string; keys: number };
 const bullScript = (file: string, name: string) =>
@@ -25,16 +25,24 @@ const SCRIPTS: Record<JobScript, ScriptSource> = {
   addStandardJob: bullScript('addStandardJob-9', 'addStandardJob'),
 };
 
+/** The runs queue's finalize jobs waiting for their node jobs: the runs not yet finished. */
+const RUNS_UNFINISHED = `${queueKeyPrefix(RUNS_QUEUE)}waiting-children`;
+
 /**
- * KEYS[1]: the runs-by-time index (also routes the call on a cluster: every key shares its hash tag).
+ * KEYS[1]: the runs-by-time index (also routes the call on a cluster: every key shares its hash tag);
+ * KEYS[2]: the runs queue's waiting-children set (its finalize jobs: the runs not yet finished).
  * ARGV: one per run, a msgpack array of strings (pack-strings.ts: ioredis encodes ~45 separate
  * arguments per run slower than that, and Redis unpacks them about as fast as it parses arguments):
  * its record's arguments (RunStore.newRunArgs); a stream ('' for none), a field
  * count and the fields of an entry to append (its audit entry); a hash key ('' for none) and
- * field to add 1 to (its runs-started counter); its job count, then per job its BullMQ script
- * name, its queue's key prefix (the script's KEYS are built from it: job-args.ts) and its 3 arguments.
+ * field to add 1 to (its runs-started counter); its queue caps (unfinished runs, jobs waiting
+ * per node queue; 0 for none); its job count, then per job its BullMQ script name, its queue's
+ * key prefix (the script's KEYS are built from it: job-args.ts) and its 3 arguments.
+ * A run over a cap is refused before anything of it is written. The caps are read here, in the
+ * write, so runs submitted together cannot all pass one earlier read of the counts.
  * Stores each run, appends its entry, adds its jobs, counts it; a run refused on the way is removed
- * again (its caller hears why), the others stay. Returns per run 'ok' or {err = why}.
+ * again (its caller hears why), the others stay. Returns per run 'ok', {err = why}, or
+ * {'busy', 'runs', unfinished} / {'busy', 'node', waiting of the first full queue, full queues' key prefixes...}.
  */
 const BATCH_SCRIPT = [
   storeNewRunFunctions,
@@ -46,9 +54,32 @@ local suffixes = { ${Object.entries(SCRIPT_KEY_SUFFIXES)
     .map(([n, list]) => `${n} = { ${list.map((s) => `'${s}'`).join(', ')} }`)
     .join(', ')} }
 local function why(res) return type(res) == 'table' and res.err or tostring(res) end
-local results = {}
-for r = 1, #ARGV do
-  local a = cmsgpack.unpack(ARGV[r])
+-- Nil, or why the run would go over a queue cap: its caps and job count are at a[at].
+local function overCap(a, at)
+  local maxRuns, maxPerNode = tonumber(a[at]), tonumber(a[at + 1])
+  if maxRuns > 0 then
+    local unfinished = redis.call('ZCARD', KEYS[2])
+    if unfinished >= maxRuns then return { 'busy', 'runs', unfinished } end
+  end
+  if maxPerNode <= 0 then return nil end
+  local full = { 'busy', 'node' }
+  local i = at + 3
+  for _ = 1, tonumber(a[at + 2]) do
+    if a[i] == 'addStandardJob' then
+      -- Sherlock sets no priorities or delays: a waiting node job is in its queue's wait list.
+      local waiting = redis.call('LLEN', a[i + 1] .. 'wait')
+      if waiting >= maxPerNode then
+        if #full == 2 then full[3] = waiting end
+        full[#full + 1] = a[i + 1]
+      end
+    end
+    i = i + 5
+  end
+  if #full > 2 then return full end
+  return nil
+end
+-- Stores one run (a: its unpacked argument) and adds its jobs: 'ok' or {err = why}.
+local function addRun(a)
   local i = 1
   local runKey, eventsKey, id = a[i], a[i + 1], a[i + 2]
   local refused, entryId
@@ -65,7 +96,7 @@ for r = 1, #ARGV do
   end
   i = i + 2 + nfields
   local counterKey, counterField = a[i], a[i + 1]
-  i = i + 2
+  i = i + 4 -- past the caps, checked before
   local jobs = tonumber(a[i])
   i = i + 1
   for _ = 1, jobs do
@@ -82,12 +113,17 @@ for r = 1, #ARGV do
   if refused then
     forgetRun(runKey, eventsKey, KEYS[1], id)
     if entryId then redis.call('XDEL', stream, entryId) end
-    results[#results + 1] = { err = refused }
-  else
-    -- A metric never refuses a run.
-    if counterKey ~= '' then pcall(redis.call, 'HINCRBYFLOAT', counterKey, counterField, 1) end
-    results[#results + 1] = 'ok'
+    return { err = refused }
   end
+  -- A metric never refuses a run.
+  if counterKey ~= '' then pcall(redis.call, 'HINCRBYFLOAT', counterKey, counterField, 1) end
+  return 'ok'
+end
+local results = {}
+for r = 1, #ARGV do
+  local a = cmsgpack.unpack(ARGV[r])
+  local entryAt = 9 + tonumber(a[8])
+  results[r] = overCap(a, entryAt + 4 + tonumber(a[entryAt + 1])) or addRun(a)
 end
 return results`,
 ].join('\n');
@@ -116,6 +152,35 @@ export interface RunWithFlow {
   entry?: { stream: string; fields: string[] };
   /** A hash field to add 1 to with it (its runs-started counter). */
   counter?: { key: string; field: string };
+  /** Refuse the run (OverQueueCap) when this many runs are unfinished, or a node's queue has this many waiting. */
+  caps?: QueueCaps;
+}
+
+export interface QueueCaps {
+  maxQueuedRuns: number;
+  maxQueuedRunsPerNode: number;
+}
+
+/** A run refused by a queue cap; nothing of it was written. */
+export class OverQueueCap extends Error {
+  constructor(
+    readonly cap: 'runs' | 'node',
+    /** Unfinished runs, or the jobs waiting in the first full node queue. */
+    readonly count: number,
+    /** The full node queues' key prefixes (job-args.ts' queueKeyPrefix). */
+    readonly fullQueues: string[] = [],
+  ) {
+    super(cap === 'runs' ? `${count} runs are unfinished` : `${fullQueues.length} node queue(s) full, ${count} waiting`);
+  }
+}
+
+/** The script's answer for one run: stored and queued (undefined), or why not. */
+function refusal(result: unknown): Error | undefined {
+  if (result === 'ok') return undefined;
+  if (result instanceof Error) return result;
+  if (Array.isArray(result) && result[0] === 'busy')
+    return new OverQueueCap(result[1] === 'runs' ? 'runs' : 'node', Number(result[2]), result.slice(3).map(String));
+  return new Error('no reply for this run');
 }
 
 export class RunFlowWriter {
@@ -125,21 +190,20 @@ export class RunFlowWriter {
   async addEach(runs: RunWithFlow[]): Promise<Map<number, Error>> {
     const argv: Buffer[] = [];
     const now = Date.now();
-    for (const { recordArgs, flow, entry, counter } of runs) {
+    for (const { recordArgs, flow, entry, counter, caps } of runs) {
       const calls = flowScriptCalls(flow, now);
       // Strings only (and Buffers): the script reads every value as Redis would an argument.
       const args: (string | Buffer)[] = [...recordArgs, entry?.stream ?? '', String(entry?.fields.length ?? 0)];
       if (entry) for (const f of entry.fields) args.push(f);
-      args.push(counter?.key ?? '', counter?.field ?? '', String(calls.length));
+      args.push(counter?.key ?? '', counter?.field ?? '', String(caps?.maxQueuedRuns ?? 0), String(caps?.maxQueuedRunsPerNode ?? 0), String(calls.length));
       for (const { name, keyPrefix, args: jobArgs } of calls) args.push(name, keyPrefix, ...jobArgs);
       argv.push(packStrings(args));
     }
-    const results = (await evalScript(this.redis, BATCH_SCRIPT, [keys.runsByTime], argv)) as unknown[];
+    const results = (await evalScript(this.redis, BATCH_SCRIPT, [keys.runsByTime, RUNS_UNFINISHED], argv)) as unknown[];
     const refused = new Map<number, Error>();
     runs.forEach((_, i) => {
-      const result = results[i];
-      if (result instanceof Error) refused.set(i, result);
-      else if (result !== 'ok') refused.set(i, new Error('no reply for this run'));
+      const err = refusal(results[i]);
+      if (err) refused.set(i, err);
     });
     return refused;
   }

@@ -39,7 +39,8 @@ export interface JobScriptCall {
 /** The KEYS of a call, as BullMQ passes them. */
 export const scriptKeys = (call: JobScriptCall): string[] => SCRIPT_KEY_SUFFIXES[call.name].map((suffix) => call.keyPrefix + suffix);
 
-const keyPrefix = (queueName: string) => `${PREFIX}:${queueName}:`;
+/** A queue's BullMQ key prefix, `bull:<queue>:`. */
+export const queueKeyPrefix = (queueName: string) => `${PREFIX}:${queueName}:`;
 
 /** Options as Job's constructor and optsAsJSON leave them: attempts first (default 0), then the node's, then parent. */
 function encodedOptions(job: FlowJob, parent?: { id: string; queue: string }): Buffer {
@@ -67,7 +68,7 @@ function checkJobId(id: unknown): string {
  */
 export function flowScriptCalls(flow: FlowJob, timestamp: number): JobScriptCall[] {
   const parentId = checkJobId(flow.opts?.jobId);
-  const pk = keyPrefix(flow.queueName);
+  const pk = queueKeyPrefix(flow.queueName);
   const parentKey = pk + parentId;
   const parentDependenciesKey = `${parentKey}:dependencies`;
   const calls: JobScriptCall[] = [
@@ -81,7 +82,7 @@ export function flowScriptCalls(flow: FlowJob, timestamp: number): JobScriptCall
   for (const child of flow.children ?? []) {
     if (child.children?.length) throw new Error('run flows are one parent and its direct children');
     const id = checkJobId(child.opts?.jobId);
-    const k = keyPrefix(child.queueName);
+    const k = queueKeyPrefix(child.queueName);
     const parentLink = { id: parentId, queueKey: parentQueue, ...(child.opts?.ignoreDependencyOnFailure ? { idof: true } : {}) };
     calls.push({
       name: 'addStandardJob',

@@ -3,33 +3,19 @@
 // its run is cancelled. Queues open lazily, one per node asked about.
 import { Job, Queue, QueueKeys } from 'bullmq';
 import type { RedisClient } from '../redis/connection.js';
-import { nodeQueue, RUNS_QUEUE } from '../redis/keys.js';
+import { nodeQueue } from '../redis/keys.js';
 import { nodeJobId } from './run-flow.js';
-import { sharedInFlight, sharedInFlightByKey } from '../util/in-flight.js';
 
 /** A job further back than this in its queue shows no position (not scanned for on each request). */
 const POSITION_SCAN_LIMIT = 1000;
 
 export class NodeQueues {
   private readonly queues = new Map<string, Queue>();
-  private runs: Queue | undefined;
 
   constructor(private readonly connection: RedisClient) {}
 
   /** BullMQ's key names (its default prefix), so a count needs no Queue object per node. */
   private readonly bullKeys = new QueueKeys();
-
-  // Every submission checks these: concurrent ones share a read in flight. A waiting node job is
-  // in its queue's "wait" list (Sherlock sets no priorities or delays): one LLEN, where opening a
-  // BullMQ Queue per node to ask made a first run to 1,000 nodes take seconds to accept.
-  private readonly waitingOf = sharedInFlightByKey((node: string) => this.connection.llen(this.bullKeys.toKey(nodeQueue(node), 'wait')));
-  private readonly readUnfinished = sharedInFlight(() => {
-    if (!this.runs) {
-      this.runs = new Queue(RUNS_QUEUE, { connection: this.connection });
-      this.runs.on('error', () => {});
-    }
-    return this.runs.getWaitingChildrenCount();
-  });
 
   private queueOf(node: string): Queue {
     let queue = this.queues.get(node);
@@ -38,17 +24,6 @@ export class NodeQueues {
       queue.on('error', () => {}); // the shared connection reports outages (connectRedis); else BullMQ console.errors each
     }
     return queue;
-  }
-
-  /** Node jobs waiting (not yet started) in each node's queue. */
-  async waitingCounts(nodes: string[]): Promise<Map<string, number>> {
-    const waiting = await Promise.all(nodes.map((n) => this.waitingOf(n)));
-    return new Map(nodes.map((n, i) => [n, waiting[i]!]));
-  }
-
-  /** Runs not yet finished: their finalize jobs still wait for node jobs. */
-  unfinishedRuns(): Promise<number> {
-    return this.readUnfinished();
   }
 
   counts(node: string): Promise<Record<string, number>> {
@@ -89,6 +64,6 @@ export class NodeQueues {
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.queues.values(), ...(this.runs ? [this.runs] : [])].map((q) => q.close()));
+    await Promise.all([...this.queues.values()].map((q) => q.close()));
   }
 }

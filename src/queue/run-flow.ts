@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import type { FlowJob } from 'bullmq';
 import { RUNS_QUEUE, nodeQueue } from '../redis/keys.js';
 import { nodeJobId } from './job-ids.js';
-import { RunFlowWriter } from './flow-batch.js';
+import { RunFlowWriter, type QueueCaps } from './flow-batch.js';
 import type { RedisClient } from '../redis/connection.js';
 import type { RunStore } from '../runs/store.js';
 import type { NodeJobData, RunPlan, RunRecord } from '../model/run.js';
@@ -28,6 +28,8 @@ export interface WithRun {
   entry?: { stream: string; fields(runId: string): string[] };
   /** A counter to add 1 to: a hash field (src/redis/shared-metrics.ts' seriesLocation). */
   counter?: { key: string; field: string };
+  /** Queue caps checked in the same call: over one, the run is refused with OverQueueCap and nothing is written. */
+  caps?: QueueCaps;
 }
 
 interface PendingRun {
@@ -93,6 +95,7 @@ export class RunSubmitter {
           flow: runFlow(run.id, run.plan),
           ...(run.also?.entry ? { entry: { stream: run.also.entry.stream, fields: run.also.entry.fields(run.id) } } : {}),
           ...(run.also?.counter ? { counter: run.also.counter } : {}),
+          ...(run.also?.caps ? { caps: run.also.caps } : {}),
         })),
       );
     } catch (err) {

@@ -13,16 +13,3 @@ export function sharedInFlight<T>(read: () => Promise<T>): () => Promise<T> {
     return current;
   };
 }
-
-/** The same, one read in flight per key. */
-export function sharedInFlightByKey<K, T>(read: (key: K) => Promise<T>): (key: K) => Promise<T> {
-  const current = new Map<K, Promise<T>>();
-  return (key) => {
-    let pending = current.get(key);
-    if (!pending) {
-      pending = read(key).finally(() => current.delete(key));
-      current.set(key, pending);
-    }
-    return pending;
-  };
-}

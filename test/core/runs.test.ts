@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Queue } from 'bullmq';
 import type { RedisClient } from '../../src/redis/connection.js';
 import { AuditLog } from '../../src/core/audit.js';
-import { Conflict, DomainError, Forbidden, Invalid, NotFound, Unauthenticated } from '../../src/core/errors.js';
+import { Conflict, DomainError, Forbidden, Invalid, NotFound, TooBusy, Unauthenticated } from '../../src/core/errors.js';
 import { createRunService, type RunService } from '../../src/core/runs.js';
 import { createScheduleService } from '../../src/core/schedules.js';
 import { TokenStore } from '../../src/core/tokens.js';
@@ -13,7 +13,8 @@ import { NodeQueues } from '../../src/queue/node-queues.js';
 import { RunSubmitter } from '../../src/queue/run-flow.js';
 import { ScheduleStore } from '../../src/queue/schedules.js';
 import { connectRedis } from '../../src/redis/connection.js';
-import { nodeQueue } from '../../src/redis/keys.js';
+import { nodeQueue, RUNS_QUEUE } from '../../src/redis/keys.js';
+import { DEFAULT_LOAD_LIMITS } from '../../src/config/load-limits.js';
 import { RunStore } from '../../src/runs/store.js';
 import { redisServerChildren, startTestRedis, type TestRedis } from '../helpers/redis.js';
 import { fakeNode } from '../server/harness.js';
@@ -38,6 +39,7 @@ describe('the application core', () => {
   let queues: NodeQueues;
   let scheduleStore: ScheduleStore;
   let runs: RunService;
+  let store: RunStore;
   let audit: AuditLog;
   let node: ReturnType<typeof fakeNode>;
 
@@ -45,7 +47,7 @@ describe('the application core', () => {
     redisServer = await startTestRedis();
     redis = connectRedis(redisServer.url, 'core-test');
     bull = connectRedis(redisServer.url, 'core-test-bullmq');
-    const store = new RunStore(redis, { retentionSeconds: 600 });
+    store = new RunStore(redis, { retentionSeconds: 600 });
     submitter = new RunSubmitter(bull, store);
     queues = new NodeQueues(bull);
     scheduleStore = new ScheduleStore(bull);
@@ -95,19 +97,46 @@ describe('the application core', () => {
     expect(await runs.find('00000000-0000-4000-8000-000000000000')).toBeUndefined();
   });
 
-  it("counts each node's waiting jobs as BullMQ does, without a Queue per node", async () => {
-    const before = (await queues.waitingCounts([NODE])).get(NODE)!;
-    const started = [];
-    for (let i = 0; i < 2; i++) started.push(await runs.start({ steps: [{ capture: 'execsnoop' }], targets: { nodes: [NODE] } }, { actor: 'admin' }));
-    const bullmq = new Queue(nodeQueue(NODE), { connection: bull });
+  it('holds the queue caps for runs submitted together, counting as BullMQ does', async () => {
+    const busyNode = fakeNode(redis, 'core-busy');
+    await busyNode.ready;
+    const bullmq = new Queue(nodeQueue('core-busy'), { connection: bull });
+    const finalizeJobs = new Queue(RUNS_QUEUE, { connection: bull });
+    const started: { id: string }[] = [];
+    const startTogether = async (service: RunService, count: number) => {
+      const outcomes = await Promise.allSettled(
+        Array.from({ length: count }, () => service.start({ steps: [{ capture: 'execsnoop' }], targets: { nodes: ['core-busy'] } }, { actor: 'admin' })),
+      );
+      const accepted = outcomes.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
+      started.push(...accepted);
+      return { accepted, refused: outcomes.flatMap((o) => (o.status === 'rejected' ? [o.reason as DomainError] : [])) };
+    };
     try {
-      const counts = await queues.waitingCounts([NODE, 'no-such-node']);
-      expect(counts.get(NODE)).toBe(before + 2);
-      expect(counts.get(NODE)).toBe(await bullmq.getWaitingCount());
-      expect(counts.get('no-such-node')).toBe(0);
+      // Six at once in one batch: the cap is read in the write, so exactly two pass.
+      const perNode = createRunService({ redis, store, submitter, audit, queues, limits: { ...DEFAULT_LOAD_LIMITS, maxQueuedRunsPerNode: 2 } });
+      const burst = await startTogether(perNode, 6);
+      expect(burst.accepted).toHaveLength(2);
+      expect(await bullmq.getWaitingCount()).toBe(2);
+      expect(burst.refused.map((e) => e.code)).toEqual(Array(4).fill('node_queue_full'));
+      expect(burst.refused[0]).toBeInstanceOf(TooBusy);
+      expect(burst.refused[0]!.message).toContain('node core-busy already has 2 runs waiting, the most a node takes (load.maxQueuedRunsPerNode = 2)');
+      expect(burst.refused[0]!.details).toEqual({ nodes: ['core-busy'], maxQueuedRunsPerNode: 2 });
+      // A refused run leaves nothing behind: no record, no audit entry.
+      expect((await runs.list({ limit: 100 })).runs.filter((r) => r.plan.nodes[0] === 'core-busy')).toHaveLength(2);
+
+      const unfinished = await finalizeJobs.getWaitingChildrenCount();
+      const total = createRunService({ redis, store, submitter, audit, queues, limits: { ...DEFAULT_LOAD_LIMITS, maxQueuedRuns: unfinished + 1 } });
+      const second = await startTogether(total, 3);
+      expect(second.accepted).toHaveLength(1);
+      expect(await finalizeJobs.getWaitingChildrenCount()).toBe(unfinished + 1);
+      expect(second.refused.map((e) => e.code)).toEqual(['too_many_runs', 'too_many_runs']);
+      expect(second.refused[0]!.message).toContain(
+        `${unfinished + 1} runs are queued or running, the most this server takes (load.maxQueuedRuns = ${unfinished + 1})`,
+      );
     } finally {
-      await bullmq.close();
       for (const run of started) await runs.cancel(await runs.get(run.id), { actor: 'admin' });
+      await Promise.all([bullmq.close(), finalizeJobs.close()]);
+      busyNode.stop();
     }
   });
 

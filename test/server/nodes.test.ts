@@ -94,6 +94,31 @@ describe('live nodes', () => {
     expect(await conn.hexists(keys.nodes, 'silent')).toBe(0);
   });
 
+  it('reads thousands of live nodes in one visit to Redis (read in slices there)', async () => {
+    const { conn } = stack;
+    const fleet = Array.from({ length: 2_345 }, (_, i) => `fleet-${String(i).padStart(4, '0')}`);
+    const pipeline = conn.pipeline();
+    for (const name of fleet)
+      pipeline
+        .hset(
+          keys.nodes,
+          name,
+          JSON.stringify({ name, labels: {}, kernel: release(), btf: true, captures: [], busy: false, version: '0.1.0', lastSeen: new Date().toISOString() }),
+        )
+        .zadd(keys.nodesSeen, Date.now(), name);
+    await pipeline.exec();
+    try {
+      const live = (await liveNodes(conn)).map((n) => n.name).filter((n) => n.startsWith('fleet-'));
+      expect(live).toEqual(fleet);
+    } finally {
+      await conn
+        .multi()
+        .hdel(keys.nodes, ...fleet)
+        .zrem(keys.nodesSeen, ...fleet)
+        .exec();
+    }
+  });
+
   it('marks a worker busy with its current run while it captures', async () => {
     const id = await stack.admin.submit({ steps: [{ capture: 'execsnoop' }], duration: '1s', targets: { nodes: ['web-2'] } });
     // Without root the capture fails at once; with root it runs 1 s. Either way the worker reports back.
