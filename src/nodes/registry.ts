@@ -3,6 +3,7 @@
 // however many thousands of nodes share the Redis.
 import type { RedisClient } from '../redis/connection.js';
 import { evalScript } from '../redis/scripts.js';
+import { processCpuUs } from '../util/process-cpu.js';
 import { isValidNodeName, keys, NODE_NAME_RULE } from '../redis/keys.js';
 import type { Lease, LeaseAttempt } from '../redis/lease.js';
 
@@ -33,9 +34,8 @@ export interface WorkerProcess {
 
 /** This process's figures for its heartbeat. */
 export function workerProcess(): WorkerProcess {
-  const cpu = process.cpuUsage();
   return {
-    cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    cpuSeconds: processCpuUs() / 1e6,
     residentBytes: process.memoryUsage.rss(),
     heapUsedBytes: process.memoryUsage().heapUsed,
     startTime: Math.round(Date.now() / 1000 - process.uptime()),

@@ -5,12 +5,13 @@
 // never among them.
 import type { CaptureSummary, SherlockCost } from '../model/run.js';
 import { elapsedMs, monoNow } from '../util/clock.js';
+import { processCpuUs } from '../util/process-cpu.js';
 import type { OwnCgroup } from './own-cgroup.js';
 
 export function startCostMeter(own: OwnCgroup | undefined) {
   const t0 = monoNow();
   const cgroupStart = own?.cpuUsageUs() ?? 0;
-  const processStart = process.cpuUsage();
+  const processStart = processCpuUs();
   return {
     stop(captures: CaptureSummary[]): SherlockCost {
       const wallMs = elapsedMs(t0);
@@ -24,8 +25,7 @@ export function startCostMeter(own: OwnCgroup | undefined) {
           bpfCpuMs: round(bpfCpuMs),
         };
       }
-      const used = process.cpuUsage(processStart);
-      return { cpuMs: round((used.user + used.system) / 1000), cpuScope: 'worker process', wallMs: round(wallMs), bpfCpuMs: round(bpfCpuMs) };
+      return { cpuMs: round((processCpuUs() - processStart) / 1000), cpuScope: 'worker process', wallMs: round(wallMs), bpfCpuMs: round(bpfCpuMs) };
     },
   };
 }
