@@ -39,6 +39,8 @@ describe('maps re-read for sampled code they do not hold', () => {
       child.stdin!.write('map\n');
       const addr = Number((await lines.next()).value);
       expect(addr).toBeGreaterThan(0);
+      // A miss re-reads the maps at most every 20 ms (SAMPLE_REFRESH_MS): the mapping and its print can come sooner.
+      await new Promise((resolve) => setTimeout(resolve, 25));
       sampled.noteCode(pid, addr + 16);
 
       child.stdin!.write('exit\n');
