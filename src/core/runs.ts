@@ -111,7 +111,7 @@ export function createRunService({ redis, store, submitter, audit, queues, runbo
         .submit(starter.origin ? { ...plan, origin: starter.origin } : plan, starter.actor, {
           entry: { stream: keys.audit, fields: (id) => auditFields({ actor: starter.actor, action: 'run.create', subject: id, details }) },
           counter: seriesLocation('sherlock_runs_started_total', { runbook: plan.runbook ?? 'ad-hoc' }),
-          caps: { maxQueuedRuns: limits.maxQueuedRuns, maxQueuedRunsPerNode: limits.maxQueuedRunsPerNode },
+          caps: limits,
         })
         .catch((err: unknown) => {
           throw err instanceof OverQueueCap ? tooBusy(err, plan.nodes) : err;

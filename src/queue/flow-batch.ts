@@ -78,16 +78,19 @@ local function overCap(a, at)
   if #full > 2 then return full end
   return nil
 end
--- Stores one run (a: its unpacked argument) and adds its jobs: 'ok' or {err = why}.
+-- Stores one run (a: its unpacked argument) and adds its jobs: 'ok', {err = why}, or overCap's answer.
 local function addRun(a)
   local i = 1
   local runKey, eventsKey, id = a[i], a[i + 1], a[i + 2]
+  local entryAt = i + 8 + tonumber(a[i + 7])
+  local stream, nfields = a[entryAt], tonumber(a[entryAt + 1])
+  local busy = overCap(a, entryAt + 4 + nfields)
+  if busy then return busy end
   local refused, entryId
   local stored, res = pcall(storeNewRun, a, i, KEYS[1])
   if not stored then refused = why(res) end
-  i = i + 8 + tonumber(a[i + 7])
+  i = entryAt
   -- The entry before the jobs: a stream refusing it must not leave jobs of a refused run behind.
-  local stream, nfields = a[i], tonumber(a[i + 1])
   if not refused and stream ~= '' then
     local fields = {}
     for j = 1, nfields do fields[j] = a[i + 1 + j] end
@@ -96,7 +99,7 @@ local function addRun(a)
   end
   i = i + 2 + nfields
   local counterKey, counterField = a[i], a[i + 1]
-  i = i + 4 -- past the caps, checked before
+  i = i + 4 -- past the caps, checked first
   local jobs = tonumber(a[i])
   i = i + 1
   for _ = 1, jobs do
@@ -120,11 +123,7 @@ local function addRun(a)
   return 'ok'
 end
 local results = {}
-for r = 1, #ARGV do
-  local a = cmsgpack.unpack(ARGV[r])
-  local entryAt = 9 + tonumber(a[8])
-  results[r] = overCap(a, entryAt + 4 + tonumber(a[entryAt + 1])) or addRun(a)
-end
+for r = 1, #ARGV do results[r] = addRun(cmsgpack.unpack(ARGV[r])) end
 return results`,
 ].join('\n');
 
