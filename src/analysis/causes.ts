@@ -17,6 +17,8 @@ const impactValue = (f: Finding) => impactOf(f)?.value ?? 0;
 const namesProcess = (f: Finding) => typeof f.evidence?.pid === 'number' && (f.evidence.pid as number) > 0;
 const worse = (a: Severity, b: Severity): Severity => ((SEVERITY_ORDER[a] ?? 3) <= (SEVERITY_ORDER[b] ?? 3) ? a : b);
 const sentence = (title: string) => title.replace(/[.\s]+$/, '');
+const round = (n: number) => Math.round(n * 1e4) / 1e4;
+const ROLE_LABEL = { cause: 'Cause', effect: 'Effect', cost: 'Its own cost' } as const;
 
 /** Links and merges findings in place (each node apart); returns the array. */
 export function linkCauses(findings: Finding[]): Finding[] {
@@ -34,13 +36,16 @@ function chains(list: Finding[]): Finding[] {
   for (const symptom of list) {
     for (const key of symptom.links?.shows ?? []) {
       if (gone.has(symptom)) break;
-      // The cause with the most impact that explains it.
-      const cause = list.filter((c) => c !== symptom && !gone.has(c) && c.links?.explains?.includes(key)).sort((a, b) => impactValue(b) - impactValue(a))[0];
+      // The cause with the most impact that explains it (or counts it as its own cost).
+      const cause = list
+        .filter((c) => c !== symptom && !gone.has(c) && (c.links?.explains?.includes(key) || c.links?.costs?.includes(key)))
+        .sort((a, b) => impactValue(b) - impactValue(a))[0];
       if (!cause) continue;
-      // A process (or a cause marked `leads`) that explains it leads (it may explain several symptoms); else the symptom, with its cause as a step.
-      const causeLeads = namesProcess(cause) || cause.links?.leads === true;
+      // A process (or a cause marked `leads`, or one whose own cost it is) leads (it may explain several symptoms); else the symptom, with its cause as a step.
+      const ownCost = cause.links?.costs?.includes(key) === true;
+      const causeLeads = ownCost || namesProcess(cause) || cause.links?.leads === true;
       const [lead, step] = causeLeads ? [cause, symptom] : [symptom, cause];
-      absorb(lead, step, causeLeads ? 'effect' : 'cause', key);
+      absorb(lead, step, ownCost ? 'cost' : causeLeads ? 'effect' : 'cause', key);
       gone.add(step);
       linked.add(lead);
     }
@@ -49,7 +54,7 @@ function chains(list: Finding[]): Finding[] {
 }
 
 /** `step` becomes a step of `lead`: its sentence, numbers and severity, one impact (the larger: the same time, seen twice). */
-function absorb(lead: Finding, step: Finding, role: 'cause' | 'effect', key: string): void {
+function absorb(lead: Finding, step: Finding, role: 'cause' | 'effect' | 'cost', key: string): void {
   const steps = Array.isArray(lead.evidence.steps) ? (lead.evidence.steps as unknown[]) : [];
   lead.evidence = {
     ...lead.evidence,
@@ -58,7 +63,7 @@ function absorb(lead: Finding, step: Finding, role: 'cause' | 'effect', key: str
   const body = sentence(lead.title).replace(/; next: .*$/, '');
   const next = /; next: (.*)$/.exec(sentence(lead.title))?.[1] ?? /; next: (.*)$/.exec(sentence(step.title))?.[1];
   const stepText = sentence(step.title).replace(/; next: .*$/, '');
-  lead.title = `${body}. ${role === 'cause' ? 'Cause' : 'Effect'}: ${stepText}${next ? `; next: ${next}` : ''}.`;
+  lead.title = `${body}. ${ROLE_LABEL[role]}: ${stepText}${next ? `; next: ${next}` : ''}.`;
   const a = impactOf(lead);
   const b = impactOf(step);
   if (role === 'cause') {
@@ -66,6 +71,13 @@ function absorb(lead: Finding, step: Finding, role: 'cause' | 'effect', key: str
     lead.severity = worse(lead.severity, step.severity);
     if (b && (!a || b.value > a.value)) lead.impact = { ...b, bears: [...new Set([...(a?.bears ?? []), ...b.bears])] };
     else if (a && b) lead.impact = { ...a, bears: [...new Set([...a.bears, ...b.bears])] };
+  } else if (role === 'cost') {
+    // Its own cost, seen by another capture: the two add up, and what that cost explained, it now explains.
+    lead.severity = worse(lead.severity, step.severity);
+    if (a && b && a.unit === b.unit) lead.impact = { ...a, value: round(a.value + b.value), basis: `${a.basis}; and ${b.basis}`, bears: [...new Set([...a.bears, ...b.bears])] };
+    else if (b && !a) lead.impact = b;
+    const explains = [...new Set([...(lead.links?.explains ?? []), ...(step.links?.explains ?? [])])];
+    if (explains.length) lead.links = { ...lead.links, explains };
   } else {
     // A process leads: its own cost is its impact (others' waits may have more causes); an effect makes it a warning at least.
     lead.severity = worse(lead.severity, step.severity === 'info' ? 'info' : 'warning');
@@ -112,7 +124,7 @@ function merge(group: Finding[]): Finding {
     severity: sorted.map((f) => f.severity).reduce(worse),
     evidence: { ...lead.evidence, sameCause: { key: lead.cause!.key, count: sorted.length, subjects: subjects.slice(0, MAX_SUBJECTS) } },
     ...(impacts.length
-      ? { impact: { ...impacts[0]!, value: Math.round(total * 1e4) / 1e4, basis: `${sorted.length} alike: ${impacts[0]!.basis}, and the others` } }
+      ? { impact: { ...impacts[0]!, value: round(total), basis: `${sorted.length} alike: ${impacts[0]!.basis}, and the others` } }
       : {}),
   };
 }

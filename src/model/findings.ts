@@ -47,6 +47,11 @@ export const linksSchema = z.object({
   onlyAsCause: z.boolean().optional(),
   /** As a cause it leads the symptoms it explains, though it names no one process (a throttled cgroup, a restart loop). */
   leads: z.boolean().optional(),
+  /**
+   * Keys whose symptom is part of this finding's own cost (an exec storm's parent on CPU forking it):
+   * linked, it leads, the symptom's impact adds to its own, and it takes over what the symptom explained.
+   */
+  costs: z.array(z.string()).optional(),
 });
 export type Links = z.infer<typeof linksSchema>;
 

@@ -95,6 +95,72 @@ describe('cause chains and same-cause merges', () => {
     expect(top!.impact!.value).toBeCloseTo(550 / HZ / 6, 2);
   });
 
+  describe('an exec storm and its parent on CPU forking it', () => {
+    const HZ = 99;
+    const PARENT = 4000;
+    // 600 short children of one script (2 ms each: 0.2 s/s), the script itself on CPU 0.3 of a CPU (fork/exec).
+    const storm = () =>
+      on(
+        result('execsnoop', {
+          events: Array.from({ length: 600 }, (_, i) => ({
+            time: '',
+            pid: 5000 + i,
+            tid: 5000 + i,
+            ppid: PARENT,
+            uid: 0,
+            comm: 'true',
+            pcomm: 'storm.sh',
+            filename: '/usr/bin/true',
+            argv: ['true'],
+            argsTruncated: false,
+            retval: 0,
+            cgroupId: '1',
+            lifetimeMs: 2,
+            exitCode: 0,
+          })),
+        }),
+      );
+    const parentOnCpu = () =>
+      on(
+        result('profile', {
+          stacks: [
+            stack(PARENT, 'storm.sh', Math.round(0.3 * HZ * 6), [user('main', 'bash'), kernel('copy_process')]),
+            stack(77, 'idle-ish', 60, [user('main', 'other'), user('poll', 'other')]),
+          ],
+          total: Math.round(0.3 * HZ * 6) + 60,
+          frequency: HZ,
+        }),
+      );
+    const waits = () => on(result('runqlat', { histograms: [{ labels: { scope: 'all' }, histogram: histogram({ 3: 500, 15: 40 }) }], groupBy: 'process', top: 10 }));
+
+    for (const [order, results] of [
+      ['storm first', () => [storm(), parentOnCpu(), waits()]],
+      ['waits first', () => [waits(), parentOnCpu(), storm()]],
+    ] as const) {
+      it(`is one finding led by the storm, its parent's CPU added to its impact (${order})`, () => {
+        const findings = analyzeRun({ run: run({ symptom: 'cpu' }), results: results() });
+        const [top] = findings;
+        expect(top!.capture).toBe('execsnoop');
+        expect(top!.evidence.ppid).toBe(PARENT);
+        expect(top!.title).toContain('storm.sh (pid 4000) started 600 processes');
+        expect(top!.title).toMatch(/Its own cost: .*storm\.sh \(pid 4000\).* 0\.30 CPUs/);
+        // 600 × 2 ms of children over 6 s, and the parent's 0.3 CPUs.
+        expect(top!.impact!.value).toBeCloseTo(0.2 + 0.3, 2);
+        expect(findings.filter((f) => f.capture === 'profile' && f.evidence.pid === PARENT)).toEqual([]);
+        // The waits the parent's CPU explained are the storm's now, whichever was linked first.
+        expect(findings.filter((f) => f.capture === 'runqlat')).toEqual([]);
+        expect(JSON.stringify(top!.evidence.steps)).toContain('Runnable tasks waited');
+      });
+    }
+
+    it('a parent that is not on CPU adds nothing: the storm alone, its children\'s time its impact', () => {
+      const findings = analyzeRun({ run: run({ symptom: 'cpu' }), results: [storm()] });
+      const top = findings.find((f) => f.capture === 'execsnoop')!;
+      expect(top.title).not.toContain('Its own cost');
+      expect(top.impact!.value).toBeCloseTo(0.2, 2);
+    });
+  });
+
   it('a frequent harmless event does not outrank a rare expensive one: the CPU hog ranks above 40 failed execs', () => {
     const execs = Array.from({ length: 40 }, (_, i) => ({
       time: '',

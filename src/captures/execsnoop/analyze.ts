@@ -135,8 +135,10 @@ function analyzeExecsnoop(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
         impact,
       ),
       cause: { key: `exec storm from ${p.pcomm || '?'}`, subject: `pid ${ppid} ${fmtRate(rate)}` },
-      // A program restarted again and again (signals: its exit loop) explains the storm of its starts.
-      links: { shows: topKeys(p.names, 3).map((program) => `restarts:${program}`) },
+      // A program restarted again and again (signals: its exit loop) explains the storm of its starts;
+      // the parent's own time on CPU (the profile's finding on it) is mostly forking them: part of its cost.
+      // It names its parent, so it leads what it explains.
+      links: { shows: topKeys(p.names, 3).map((program) => `restarts:${program}`), costs: [`cpu-of:${ppid}`], leads: true },
     });
   }
 

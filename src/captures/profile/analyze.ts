@@ -112,7 +112,8 @@ function analyzeProfile(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
       key: hot.length ? `${p.comm} spends its CPU in ${hot[0]!.frame.name}` : `${p.comm} is busy`,
       subject: `pid ${p.pid} ${cpus.toFixed(2)} CPUs`,
     };
-    if (cpus >= CPU_SATURATION_SHARE) finding.links = { explains: ['cpu-saturation'] };
+    // Its CPU may be another finding's own cost (cpu-of: the exec storm it forks).
+    finding.links = { shows: [`cpu-of:${p.pid}`], ...(cpus >= CPU_SATURATION_SHARE ? { explains: ['cpu-saturation'] } : {}) };
     candidates.push(finding);
   }
   candidates.sort((a, b) => b.score - a.score);
@@ -128,7 +129,7 @@ function analyzeProfile(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
       cpus,
       timeImpact(p.samples / frequency, window, `${cpus.toFixed(2)} CPUs: ${p.samples} samples at ${frequency} Hz`, ['cpu', 'latency']),
     );
-    finding.links = { explains: ['cpu-saturation'], onlyAsCause: true };
+    finding.links = { shows: [`cpu-of:${p.pid}`], explains: ['cpu-saturation'], onlyAsCause: true };
     findings.push(finding);
   }
   return { findings, checked };
