@@ -74,7 +74,8 @@ function absorb(lead: Finding, step: Finding, role: 'cause' | 'effect' | 'cost',
   } else if (role === 'cost') {
     // Its own cost, seen by another capture: the two add up, and what that cost explained, it now explains.
     lead.severity = worse(lead.severity, step.severity);
-    if (a && b && a.unit === b.unit) lead.impact = { ...a, value: round(a.value + b.value), basis: `${a.basis}; and ${b.basis}`, bears: [...new Set([...a.bears, ...b.bears])] };
+    if (a && b && a.unit === b.unit)
+      lead.impact = { ...a, value: round(a.value + b.value), basis: `${a.basis}; and ${b.basis}`, bears: [...new Set([...a.bears, ...b.bears])] };
     else if (b && !a) lead.impact = b;
     const explains = [...new Set([...(lead.links?.explains ?? []), ...(step.links?.explains ?? [])])];
     if (explains.length) lead.links = { ...lead.links, explains };
@@ -123,8 +124,6 @@ function merge(group: Finding[]): Finding {
     title: `${body}. The same on ${others.length} more (${shown.join(', ')}${more})${impacts.length ? `, ${total.toFixed(2)} ${impacts[0]!.unit} in all` : ''}${next ? `; next: ${next}` : ''}.`,
     severity: sorted.map((f) => f.severity).reduce(worse),
     evidence: { ...lead.evidence, sameCause: { key: lead.cause!.key, count: sorted.length, subjects: subjects.slice(0, MAX_SUBJECTS) } },
-    ...(impacts.length
-      ? { impact: { ...impacts[0]!, value: round(total), basis: `${sorted.length} alike: ${impacts[0]!.basis}, and the others` } }
-      : {}),
+    ...(impacts.length ? { impact: { ...impacts[0]!, value: round(total), basis: `${sorted.length} alike: ${impacts[0]!.basis}, and the others` } } : {}),
   };
 }

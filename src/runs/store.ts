@@ -120,9 +120,9 @@ export class RunStore {
   }
 
   /**
-   * The record without its nodes' states (`nodes` is empty): what a node's worker needs (the
-   * plan). The states are a field per node, so every worker of a 1,000-node run reading them
-   * all would cost Redis and the workers O(nodes²).
+   * The record without its nodes' states (`nodes` is empty) nor the plan's node list
+   * (`plan.nodes` is empty): what a node's worker needs (the plan). Every worker of a
+   * 1,000-node run reading all of them would cost Redis and the workers O(nodes²).
    */
   async getPlanned(id: string): Promise<RunRecord | undefined> {
     const values = await this.redis.hmget(keys.run(id), ...RECORD_FIELDS);
@@ -337,13 +337,24 @@ function newRunWrites({ id, plan, requestedBy, now, firstEvent }: NewRun): { rec
     plan,
     nodes: Object.fromEntries(plan.nodes.map((n) => [n, { status: 'queued' }])),
   };
-  const fields: Record<string, string> = { id, status: record.status, createdAt: record.createdAt, requestedBy, plan: JSON.stringify(plan) };
+  // The node list apart from the plan: every node's worker reads the plan (getPlanned), none needs the list.
+  const { nodes, ...rest } = plan;
+  const fields: Record<string, string> = {
+    id,
+    status: record.status,
+    createdAt: record.createdAt,
+    requestedBy,
+    plan: JSON.stringify(rest),
+    [PLAN_NODES_FIELD]: JSON.stringify(nodes),
+  };
   for (const [node, state] of Object.entries(record.nodes)) fields[NODE_FIELD + node] = JSON.stringify(state);
   return { record, fields, ...(firstEvent ? { firstEvent: JSON.stringify({ ...firstEvent, time: record.createdAt }) } : {}) };
 }
 
-/** The record's own fields (parseRecord), besides one `node:<name>` field per node. */
+/** The record's own fields (parseRecord), besides one `node:<name>` field per node and the plan's nodes. */
 const RECORD_FIELDS = ['id', 'status', 'createdAt', 'startedAt', 'finishedAt', 'requestedBy', 'plan'] as const;
+/** plan.nodes, stored apart (records stored before it have them inside `plan`). */
+const PLAN_NODES_FIELD = 'planNodes';
 
 function parseRecord(hash: Record<string, string>): RunRecord {
   const nodes: Record<string, NodeState> = {};
@@ -357,7 +368,11 @@ function parseRecord(hash: Record<string, string>): RunRecord {
     ...(hash.startedAt ? { startedAt: hash.startedAt } : {}),
     ...(hash.finishedAt ? { finishedAt: hash.finishedAt } : {}),
     requestedBy: hash.requestedBy!,
-    plan: JSON.parse(hash.plan!) as RunPlan,
+    plan: {
+      nodes: [],
+      ...(JSON.parse(hash.plan!) as Partial<RunPlan>),
+      ...(hash[PLAN_NODES_FIELD] ? { nodes: JSON.parse(hash[PLAN_NODES_FIELD]) as string[] } : {}),
+    } as RunPlan,
     nodes,
   };
 }

@@ -131,7 +131,8 @@ describe('cause chains and same-cause merges', () => {
           frequency: HZ,
         }),
       );
-    const waits = () => on(result('runqlat', { histograms: [{ labels: { scope: 'all' }, histogram: histogram({ 3: 500, 15: 40 }) }], groupBy: 'process', top: 10 }));
+    const waits = () =>
+      on(result('runqlat', { histograms: [{ labels: { scope: 'all' }, histogram: histogram({ 3: 500, 15: 40 }) }], groupBy: 'process', top: 10 }));
 
     for (const [order, results] of [
       ['storm first', () => [storm(), parentOnCpu(), waits()]],
@@ -153,7 +154,7 @@ describe('cause chains and same-cause merges', () => {
       });
     }
 
-    it('a parent that is not on CPU adds nothing: the storm alone, its children\'s time its impact', () => {
+    it("a parent that is not on CPU adds nothing: the storm alone, its children's time its impact", () => {
       const findings = analyzeRun({ run: run({ symptom: 'cpu' }), results: [storm()] });
       const top = findings.find((f) => f.capture === 'execsnoop')!;
       expect(top.title).not.toContain('Its own cost');

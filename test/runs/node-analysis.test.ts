@@ -121,10 +121,17 @@ describe("finalize from the nodes' analysis.json", () => {
     }
   }
 
-  it("a worker reads the run without its nodes' states (getPlanned); the rest is the record", async () => {
+  it("a worker reads the run without its nodes' states nor the plan's node list (getPlanned); the rest is the record", async () => {
     const { run } = await storedRun([]);
     expect(Object.keys(run.nodes).sort()).toEqual([...NODES].sort());
-    expect(await store.getPlanned(run.id)).toEqual({ ...run, nodes: {} });
+    expect(run.plan.nodes.length).toBe(NODES.length);
+    expect(await store.getPlanned(run.id)).toEqual({ ...run, plan: { ...run.plan, nodes: [] }, nodes: {} });
+    expect(await store.get(run.id)).toEqual(run);
+    // A record stored before the list was kept apart (inside its plan) reads the same.
+    await conn.hset(keys.run(run.id), 'plan', JSON.stringify(run.plan));
+    await conn.hdel(keys.run(run.id), 'planNodes');
+    expect(await store.get(run.id)).toEqual(run);
+    expect((await store.getPlanned(run.id))!.plan).toEqual(run.plan);
     expect(await store.getPlanned('no-such-run')).toBeUndefined();
   });
 

@@ -45,6 +45,16 @@ export function cpuHierarchies(mountinfo = readText('/proc/self/mountinfo') ?? '
   return found;
 }
 
+/** How long a reading of the mounts stands: mountinfo is long on a container host (a line per mount) and they rarely move. */
+const MOUNTS_TTL_MS = 1000;
+let recentHierarchies: { at: number; found: CpuHierarchy[] } | undefined;
+
+/** cpuHierarchies() as read within the last second. */
+export function currentCpuHierarchies(now = performance.now()): CpuHierarchy[] {
+  if (!recentHierarchies || now - recentHierarchies.at > MOUNTS_TTL_MS) recentHierarchies = { at: now, found: cpuHierarchies() };
+  return recentHierarchies.found;
+}
+
 /** mountinfo escapes space, tab, newline and backslash as octal. */
 const unescapeMount = (s: string) => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
 

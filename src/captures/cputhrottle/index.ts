@@ -9,7 +9,7 @@ import { NotSupportedError } from '../../libbpf/index.js';
 import type { CaptureDefinition, Column } from '../capture.js';
 import { analyzeCputhrottle } from './analyze.js';
 import { cputhrottleBaseline } from './baseline.js';
-import { commOf, cpuHierarchies, processesIn, readCpuLimit, readCpuStat, walkCgroups, type CpuHierarchy, type CpuStat } from './cgroup-cpu.js';
+import { commOf, currentCpuHierarchies, processesIn, readCpuLimit, readCpuStat, walkCgroups, type CpuHierarchy, type CpuStat } from './cgroup-cpu.js';
 import { resolveScope } from './scope.js';
 import { cputhrottleSetup } from './setup.js';
 
@@ -60,10 +60,11 @@ interface Snapshot {
   stats: Map<string, { h: CpuHierarchy; stat: CpuStat }>;
 }
 
-function snapshot(scope: Map<string, CpuHierarchy>): Snapshot {
+/** cpu.stat of every cgroup in scope, taking those the scope's walk has just read. */
+function snapshot(scope: Map<string, CpuHierarchy>, read: Map<string, CpuStat>): Snapshot {
   const stats = new Map<string, { h: CpuHierarchy; stat: CpuStat }>();
   for (const [dir, h] of scope) {
-    const stat = readCpuStat(h, dir);
+    const stat = read.get(dir) ?? readCpuStat(h, dir);
     if (stat) stats.set(dir, { h, stat });
   }
   return { at: performance.now(), stats };
@@ -90,16 +91,16 @@ export const cputhrottle: CaptureDefinition<CputhrottleParams, CputhrottleData> 
   kind: 'counters',
 
   sample({ params, target }) {
-    const hierarchies = requireCpuHierarchies(cpuHierarchies());
+    const hierarchies = requireCpuHierarchies(currentCpuHierarchies());
     const targeted = target.tgids !== undefined || target.comm !== undefined || target.uid !== undefined || target.cgroupId !== undefined;
     const first = resolveScope(hierarchies, target, params.maxCgroups);
-    const start = snapshot(first.cgroups);
+    const start = snapshot(first.cgroups, first.stats);
     return {
       finish() {
         // Again at the end: cgroups (and target processes) that appeared during the window count from zero.
         const last = resolveScope(hierarchies, target, params.maxCgroups);
         const scope = new Map([...first.cgroups, ...last.cgroups]);
-        const end = snapshot(scope);
+        const end = snapshot(scope, last.stats);
         const rows: ThrottleRow[] = [];
         let vanished = 0;
         for (const [dir, h] of scope) {

@@ -4,19 +4,22 @@
 import { dirname } from 'node:path';
 import type { ResolvedTarget } from '../target.js';
 import { targetPids } from '../target-processes.js';
-import { cgroupDirOf, readCpuLimit, readCpuStat, walkCgroups, type CpuHierarchy } from './cgroup-cpu.js';
+import { cgroupDirOf, readCpuLimit, readCpuStat, walkCgroups, type CpuHierarchy, type CpuStat } from './cgroup-cpu.js';
 
 export interface Scope {
   /** cgroup directories, each with its hierarchy. */
   cgroups: Map<string, CpuHierarchy>;
   /** The walk stopped at maxCgroups. */
   truncated: boolean;
+  /** cpu.stat of the cgroups the walk read it for (to choose them): read once, the snapshot uses it. */
+  stats: Map<string, CpuStat>;
 }
 
 const hasTarget = (t: ResolvedTarget) => t.tgids !== undefined || t.comm !== undefined || t.uid !== undefined || t.cgroupId !== undefined;
 
 export function resolveScope(hierarchies: CpuHierarchy[], target: ResolvedTarget, maxCgroups: number): Scope {
   const cgroups = new Map<string, CpuHierarchy>();
+  const stats = new Map<string, CpuStat>();
   let truncated = false;
   if (hasTarget(target)) {
     for (const pid of targetPids(target)) {
@@ -27,15 +30,19 @@ export function resolveScope(hierarchies: CpuHierarchy[], target: ResolvedTarget
         }
       }
     }
-    return { cgroups, truncated };
+    return { cgroups, truncated, stats };
   }
   for (const h of hierarchies) {
     const walk = walkCgroups(h, maxCgroups - cgroups.size);
     truncated ||= walk.truncated;
     for (const dir of walk.dirs) {
-      const limit = readCpuLimit(h, dir);
-      if (limit?.quotaUs !== undefined || (readCpuStat(h, dir)?.throttledPeriods ?? 0) > 0) cgroups.set(dir, h);
+      const stat = readCpuStat(h, dir);
+      if (!stat) continue; // no cpu controller there
+      if (stat.throttledPeriods > 0 || readCpuLimit(h, dir)?.quotaUs !== undefined) {
+        cgroups.set(dir, h);
+        stats.set(dir, stat);
+      }
     }
   }
-  return { cgroups, truncated };
+  return { cgroups, truncated, stats };
 }
