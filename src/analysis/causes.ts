@@ -20,6 +20,10 @@ const sentence = (title: string) => title.replace(/[.\s]+$/, '');
 const round = (n: number) => Math.round(n * 1e4) / 1e4;
 const ROLE_LABEL = { cause: 'Cause', effect: 'Effect', cost: 'Its own cost' } as const;
 
+/** `symptom` (showing `key`) can be `cause`'s own cost: declared, and no larger than it can be. */
+const costs = (cause: Finding, key: string, symptom: Finding) =>
+  cause.links?.costs?.includes(key) === true && impactValue(symptom) <= (cause.links.costsAtMost ?? Infinity);
+
 /** Links and merges findings in place (each node apart); returns the array. */
 export function linkCauses(findings: Finding[]): Finding[] {
   const byNode = new Map<string, Finding[]>();
@@ -38,11 +42,11 @@ function chains(list: Finding[]): Finding[] {
       if (gone.has(symptom)) break;
       // The cause with the most impact that explains it (or counts it as its own cost).
       const cause = list
-        .filter((c) => c !== symptom && !gone.has(c) && (c.links?.explains?.includes(key) || c.links?.costs?.includes(key)))
+        .filter((c) => c !== symptom && !gone.has(c) && (c.links?.explains?.includes(key) || costs(c, key, symptom)))
         .sort((a, b) => impactValue(b) - impactValue(a))[0];
       if (!cause) continue;
       // A process (or a cause marked `leads`, or one whose own cost it is) leads (it may explain several symptoms); else the symptom, with its cause as a step.
-      const ownCost = cause.links?.costs?.includes(key) === true;
+      const ownCost = costs(cause, key, symptom);
       const causeLeads = ownCost || namesProcess(cause) || cause.links?.leads === true;
       const [lead, step] = causeLeads ? [cause, symptom] : [symptom, cause];
       absorb(lead, step, ownCost ? 'cost' : causeLeads ? 'effect' : 'cause', key);

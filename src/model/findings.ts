@@ -52,6 +52,8 @@ export const linksSchema = z.object({
    * linked, it leads, the symptom's impact adds to its own, and it takes over what the symptom explained.
    */
   costs: z.array(z.string()).optional(),
+  /** The most of such a symptom's impact (s/s) that can be this finding's cost: a larger one has a cause of its own. */
+  costsAtMost: z.number().optional(),
 });
 export type Links = z.infer<typeof linksSchema>;
 

@@ -99,10 +99,10 @@ describe('cause chains and same-cause merges', () => {
     const HZ = 99;
     const PARENT = 4000;
     // 600 short children of one script (2 ms each: 0.2 s/s), the script itself on CPU 0.3 of a CPU (fork/exec).
-    const storm = () =>
+    const storm = (execs = 600) =>
       on(
         result('execsnoop', {
-          events: Array.from({ length: 600 }, (_, i) => ({
+          events: Array.from({ length: execs }, (_, i) => ({
             time: '',
             pid: 5000 + i,
             tid: 5000 + i,
@@ -120,14 +120,14 @@ describe('cause chains and same-cause merges', () => {
           })),
         }),
       );
-    const parentOnCpu = () =>
+    const parentOnCpu = (cpus = 0.3) =>
       on(
         result('profile', {
           stacks: [
-            stack(PARENT, 'storm.sh', Math.round(0.3 * HZ * 6), [user('main', 'bash'), kernel('copy_process')]),
+            stack(PARENT, 'storm.sh', Math.round(cpus * HZ * 6), [user('main', 'bash'), kernel('copy_process')]),
             stack(77, 'idle-ish', 60, [user('main', 'other'), user('poll', 'other')]),
           ],
-          total: Math.round(0.3 * HZ * 6) + 60,
+          total: Math.round(cpus * HZ * 6) + 60,
           frequency: HZ,
         }),
       );
@@ -153,6 +153,18 @@ describe('cause chains and same-cause merges', () => {
         expect(JSON.stringify(top!.evidence.steps)).toContain('Runnable tasks waited');
       });
     }
+
+    it('a parent busy beyond what its starts can cost (5 ms each) is its own finding: its CPU has a cause of its own', () => {
+      // 130 starts in 6 s (over the 20/s threshold) can cost ~0.11 CPUs; the parent used 1.5.
+      const findings = analyzeRun({ run: run({ symptom: 'cpu' }), results: [storm(130), parentOnCpu(1.5)] });
+      const top = findings[0]!;
+      expect(top.capture).toBe('profile');
+      expect(top.evidence.pid).toBe(PARENT);
+      expect(top.title).not.toContain('Its own cost');
+      const stormFinding = findings.find((f) => f.capture === 'execsnoop')!;
+      expect(stormFinding.title).toContain('started 130 processes');
+      expect(stormFinding.title).not.toContain('Its own cost');
+    });
 
     it("a parent that is not on CPU adds nothing: the storm alone, its children's time its impact", () => {
       const findings = analyzeRun({ run: run({ symptom: 'cpu' }), results: [storm()] });

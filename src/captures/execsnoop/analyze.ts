@@ -20,6 +20,8 @@ import type { ExecHit } from '../../analysis/rule-events.js';
 const MAX_FINDINGS_EACH = 5;
 /** What a fork + exec costs the caller and the kernel, for processes whose lifetime is not known (still running). */
 const EXEC_COST_S = 0.001;
+/** The most CPU a parent can plausibly spend per process it starts (forking a large process copies its page tables): more is its own work. */
+const MAX_PARENT_CPU_PER_EXEC_S = 0.005;
 
 /** Time one exec's process took: its lifetime where it ended in the window, else the cost of the exec. */
 const processSeconds = (e: Obj, window: number): number => (e.lifetimeMs !== undefined ? Math.min(num(e.lifetimeMs) / 1000, window) : EXEC_COST_S);
@@ -136,9 +138,14 @@ function analyzeExecsnoop(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
       ),
       cause: { key: `exec storm from ${p.pcomm || '?'}`, subject: `pid ${ppid} ${fmtRate(rate)}` },
       // A program restarted again and again (signals: its exit loop) explains the storm of its starts;
-      // the parent's own time on CPU (the profile's finding on it) is mostly forking them: part of its cost.
-      // It names its parent, so it leads what it explains.
-      links: { shows: topKeys(p.names, 3).map((program) => `restarts:${program}`), costs: [`cpu-of:${ppid}`], leads: true },
+      // the parent's own time on CPU (the profile's finding on it) is mostly forking them, up to a
+      // plausible cost per process: part of the storm's cost. It names its parent, so it leads.
+      links: {
+        shows: topKeys(p.names, 3).map((program) => `restarts:${program}`),
+        costs: [`cpu-of:${ppid}`],
+        costsAtMost: (p.n * MAX_PARENT_CPU_PER_EXEC_S) / window,
+        leads: true,
+      },
     });
   }
 
