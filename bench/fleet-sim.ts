@@ -25,8 +25,8 @@ const START_TIMEOUT_MS = 240_000;
 const POLL_MS = Number(process.env.SHERLOCK_FLEET_SIM_POLL_MS ?? 100);
 /** A directory: the first simulation process writes a V8 CPU profile there (--cpu-prof) when it stops. */
 const PROFILE_DIR = process.env.SHERLOCK_FLEET_SIM_PROFILE;
-/** How often the largest fan-out is repeated on each side (its figures are the medians): one run moves by ±50% here. */
-const ROUNDS = Number(process.env.SHERLOCK_FLEET_SIM_ROUNDS ?? 3);
+/** How often the largest fan-out is repeated on each side (its figures are the medians): one run moves by ±50% here, a median of 3 by ±15%. */
+const ROUNDS = Number(process.env.SHERLOCK_FLEET_SIM_ROUNDS ?? 5);
 /** `0`: Sherlock's figures only, without the BullMQ-alone side (for A/B rounds of two builds). */
 const WITH_BASELINE = process.env.SHERLOCK_FLEET_SIM_BASELINE !== '0';
 

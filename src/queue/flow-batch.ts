@@ -173,6 +173,17 @@ export class OverQueueCap extends Error {
   }
 }
 
+/** One run as the batch script reads it (one msgpack array); `now` stamps its jobs. */
+export function packRun({ recordArgs, flow, entry, counter, caps }: RunWithFlow, now: number): Buffer {
+  const calls = flowScriptCalls(flow, now);
+  // Strings only (and Buffers): the script reads every value as Redis would an argument.
+  const args: (string | Buffer)[] = [...recordArgs, entry?.stream ?? '', String(entry?.fields.length ?? 0)];
+  if (entry) for (const f of entry.fields) args.push(f);
+  args.push(counter?.key ?? '', counter?.field ?? '', String(caps?.maxQueuedRuns ?? 0), String(caps?.maxQueuedRunsPerNode ?? 0), String(calls.length));
+  for (const { name, keyPrefix, args: jobArgs } of calls) args.push(name, keyPrefix, ...jobArgs);
+  return packStrings(args);
+}
+
 /** The script's answer for one run: stored and queued (undefined), or why not. */
 function refusal(result: unknown): Error | undefined {
   if (result === 'ok') return undefined;
@@ -186,21 +197,16 @@ export class RunFlowWriter {
   constructor(private readonly redis: RedisClient) {}
 
   /** Stores every run and adds its flow in one script call; errors by run (index), a run not in the map was stored and queued. */
-  async addEach(runs: RunWithFlow[]): Promise<Map<number, Error>> {
-    const argv: Buffer[] = [];
+  addEach(runs: RunWithFlow[]): Promise<Map<number, Error>> {
     const now = Date.now();
-    for (const { recordArgs, flow, entry, counter, caps } of runs) {
-      const calls = flowScriptCalls(flow, now);
-      // Strings only (and Buffers): the script reads every value as Redis would an argument.
-      const args: (string | Buffer)[] = [...recordArgs, entry?.stream ?? '', String(entry?.fields.length ?? 0)];
-      if (entry) for (const f of entry.fields) args.push(f);
-      args.push(counter?.key ?? '', counter?.field ?? '', String(caps?.maxQueuedRuns ?? 0), String(caps?.maxQueuedRunsPerNode ?? 0), String(calls.length));
-      for (const { name, keyPrefix, args: jobArgs } of calls) args.push(name, keyPrefix, ...jobArgs);
-      argv.push(packStrings(args));
-    }
-    const results = (await evalScript(this.redis, BATCH_SCRIPT, [keys.runsByTime, RUNS_UNFINISHED], argv)) as unknown[];
+    return this.addPacked(runs.map((run) => packRun(run, now)));
+  }
+
+  /** addEach for runs already packed (packRun): a caller packs each as it arrives, while an earlier batch is in Redis. */
+  async addPacked(packed: Buffer[]): Promise<Map<number, Error>> {
+    const results = (await evalScript(this.redis, BATCH_SCRIPT, [keys.runsByTime, RUNS_UNFINISHED], packed)) as unknown[];
     const refused = new Map<number, Error>();
-    runs.forEach((_, i) => {
+    packed.forEach((_, i) => {
       const err = refusal(results[i]);
       if (err) refused.set(i, err);
     });

@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import type { FlowJob } from 'bullmq';
 import { RUNS_QUEUE, nodeQueue } from '../redis/keys.js';
 import { nodeJobId } from './job-ids.js';
-import { RunFlowWriter, type QueueCaps } from './flow-batch.js';
+import { packRun, RunFlowWriter, type QueueCaps } from './flow-batch.js';
 import type { RedisClient } from '../redis/connection.js';
 import type { RunStore } from '../runs/store.js';
 import type { NodeJobData, RunPlan, RunRecord } from '../model/run.js';
@@ -33,11 +33,11 @@ export interface WithRun {
 }
 
 interface PendingRun {
-  id: string;
-  plan: RunPlan;
-  requestedBy: string;
-  now: Date;
-  also?: WithRun;
+  /** Its node jobs (a batch's size is bounded by them). */
+  jobs: number;
+  /** What it stores, and what the batch script reads for it (packed when it arrives). */
+  record: RunRecord;
+  packed: Buffer;
   resolve(record: RunRecord): void;
   reject(err: unknown): void;
 }
@@ -59,7 +59,9 @@ export class RunSubmitter {
   /** Stores the run, queues its node jobs and writes `also`; resolves once all are in Redis. */
   submit(plan: RunPlan, requestedBy: string, also?: WithRun): Promise<RunRecord> {
     return new Promise<RunRecord>((resolve, reject) => {
-      const run = { id: randomUUID(), plan, requestedBy, now: new Date(), ...(also ? { also } : {}), resolve, reject };
+      // Packed now, while an earlier batch may be in Redis: a batch's write then waits on Redis alone.
+      const { record, packed } = this.pack(randomUUID(), plan, requestedBy, also);
+      const run = { jobs: plan.nodes.length, record, packed, resolve, reject };
       if (!this.batching) return void this.write([run]);
       this.pending.push(run);
       if (!this.writing) {
@@ -75,29 +77,33 @@ export class RunSubmitter {
     while (this.pending.length) {
       let jobs = 0;
       let n = 0;
-      while (n < this.pending.length && (n === 0 || jobs + this.pending[n]!.plan.nodes.length <= MAX_BATCH_NODE_JOBS))
-        jobs += this.pending[n++]!.plan.nodes.length;
+      while (n < this.pending.length && (n === 0 || jobs + this.pending[n]!.jobs <= MAX_BATCH_NODE_JOBS)) jobs += this.pending[n++]!.jobs;
       await this.write(this.pending.splice(0, n));
     }
     this.writing = false;
   }
 
-  private async write(batch: PendingRun[]): Promise<void> {
+  private pack(id: string, plan: RunPlan, requestedBy: string, also: WithRun | undefined): { record: RunRecord; packed: Buffer } {
+    const now = new Date();
     // run-queued goes into the stream with the record, before any node job exists, so it is always the first event.
-    const runs = batch.map(({ id, plan, requestedBy, now }) =>
-      this.store.newRunArgs({ id, plan, requestedBy, now, firstEvent: { type: 'run-queued', nodes: plan.nodes } }),
+    const { record, args } = this.store.newRunArgs({ id, plan, requestedBy, now, firstEvent: { type: 'run-queued', nodes: plan.nodes } });
+    const packed = packRun(
+      {
+        recordArgs: args,
+        flow: runFlow(id, plan),
+        ...(also?.entry ? { entry: { stream: also.entry.stream, fields: also.entry.fields(id) } } : {}),
+        ...(also?.counter ? { counter: also.counter } : {}),
+        ...(also?.caps ? { caps: also.caps } : {}),
+      },
+      now.getTime(),
     );
+    return { record, packed };
+  }
+
+  private async write(batch: PendingRun[]): Promise<void> {
     let refused: Map<number, Error>;
     try {
-      refused = await this.flows.addEach(
-        batch.map((run, i) => ({
-          recordArgs: runs[i]!.args,
-          flow: runFlow(run.id, run.plan),
-          ...(run.also?.entry ? { entry: { stream: run.also.entry.stream, fields: run.also.entry.fields(run.id) } } : {}),
-          ...(run.also?.counter ? { counter: run.also.counter } : {}),
-          ...(run.also?.caps ? { caps: run.also.caps } : {}),
-        })),
-      );
+      refused = await this.flows.addPacked(batch.map((run) => run.packed));
     } catch (err) {
       // Not one run of the batch is known to be stored: each caller hears so (a script that failed
       // half way may have left records behind; their runs were never answered 202).
@@ -107,7 +113,7 @@ export class RunSubmitter {
     batch.forEach((run, i) => {
       const err = refused.get(i);
       if (err) run.reject(err);
-      else run.resolve(runs[i]!.record);
+      else run.resolve(run.record);
     });
   }
 
