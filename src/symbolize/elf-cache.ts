@@ -80,11 +80,19 @@ export function mappingPaths(pid: number, m: MapEntry): string[] {
   return m.deleted ? [viaMapFiles, viaRoot] : [viaRoot, viaMapFiles, m.path];
 }
 
-/** Separate debug files by build id (Debian's *-dbg / *-dbgsym packages): the process's root first, then the host's. */
+/**
+ * Separate debug files by build id (Debian's *-dbg / *-dbgsym packages): the host's first (a build id
+ * names one build, so either holds the same DWARF, and the host's path outlives the process), then
+ * the process's root (a container's own).
+ */
 export function debugPaths(pid: number, buildId: string): string[] {
   const rel = `/usr/lib/debug/.build-id/${buildId.slice(0, 2)}/${buildId.slice(2)}.debug`;
-  return [`/proc/${pid}/root${rel}`, rel];
+  return [rel, `/proc/${pid}/root${rel}`];
 }
+
+/** Of `paths`, the one that is the file `key` names, for a tool that reads it later: one outside /proc/PID first (it outlives the process). */
+const lastingPath = (paths: readonly string[], key: string) =>
+  [...paths.filter((p) => !p.startsWith('/proc/')), ...paths.filter((p) => p.startsWith('/proc/'))].find((p) => identityOf(p) === key);
 
 export interface ElfResult {
   elf?: ElfFile;
@@ -113,7 +121,7 @@ export function elfForMapping(pid: number, m: MapEntry): ElfResult {
       const elf = ElfFile.fromSource(m.path, fileSource(fd), {
         reopen: reopener(paths, key),
         debugCandidates: (id) => debugPaths(pid, id),
-        locate: () => paths.find((p) => identityOf(p) === key),
+        locate: () => lastingPath(paths, key),
       });
       hold(elf);
       entry = elf;

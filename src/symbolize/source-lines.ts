@@ -32,6 +32,12 @@ interface DwarfFrame {
   Line?: number;
 }
 
+/** One line of llvm-symbolizer's JSON output: an address's inline chain, or why it could not be read. */
+interface SymbolizerLine {
+  Symbol?: DwarfFrame[];
+  Error?: { Message?: string };
+}
+
 let symbolizerPath: string | null | undefined;
 
 /** llvm-symbolizer on PATH, or a versioned one from Debian's llvm-N packages. */
@@ -69,16 +75,20 @@ async function symbolize(tool: string, path: string, vaddrs: number[], timeoutMs
     const batch = vaddrs.slice(i, i + BATCH);
     const text = await runSymbolizer(tool, path, batch, timeoutMs);
     const lines = text.split('\n').filter((l) => l.startsWith('{'));
+    let failed: string | undefined;
     for (let j = 0; j < batch.length; j++) {
       let chain: DwarfFrame[] = [];
       try {
-        const parsed = JSON.parse(lines[j] ?? '{}') as { Symbol?: DwarfFrame[] };
+        const parsed = JSON.parse(lines[j] ?? '{}') as SymbolizerLine;
+        if (parsed.Error) failed ??= parsed.Error.Message ?? 'an error';
         chain = (parsed.Symbol ?? []).filter((f) => f.Line && f.FileName);
       } catch {
         // an unparsable line: no information for this address
       }
       out.push(chain);
     }
+    // It reports a file it cannot read per address, and exits 0: said, not silently nothing.
+    if (failed && out.slice(i).every((c) => !c.length)) throw new Error(failed);
   }
   return out;
 }

@@ -14,6 +14,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { profile } from '../../src/captures/profile/index.js';
 import { renderStackOutput } from '../../src/captures/stack-family/outputs.js';
 import { ElfFile } from '../../src/symbolize/index.js';
+import { elfForMapping } from '../../src/symbolize/elf-cache.js';
+import { readMaps } from '../../src/symbolize/process-maps.js';
 import type { StackSample } from '../../src/stacks/types.js';
 import { bpfHandlesOf, kernelSkipReason } from '../helpers/kernel.js';
 import { captureDuring, killLeftovers, start, TempDir } from './sched-children.js';
@@ -137,5 +139,24 @@ describe.skipIf(skip)(`file, line and inlined frames from DWARF${skip ? ` (skipp
     expect(fnFile.get(inlinedLocation!.line[1]!.functionId)).toMatch(/sherlock_lines\.c$/);
     // The folded text and the flame graph draw the inlined call as a frame of its own.
     expect(renderStackOutput(result, 'folded')).toMatch(/;main;spin_o1;mix_i2 /);
+  });
+
+  it("a live process's DWARF is read by a path that outlives it (not /proc/PID/...: llvm-symbolizer opens it later, the process may be gone)", async () => {
+    for (const binary of [withDwarf, stripped]) {
+      const child = start(binary, ['3000']);
+      try {
+        await new Promise((r) => setTimeout(r, 100)); // exec'd: its maps show the binary
+        const mapping = readMaps(child.pid).find((m) => m.path === binary && m.perms.includes('x'))!;
+        expect(mapping, `${binary} mapped`).toBeDefined();
+        const { elf, error } = elfForMapping(child.pid, mapping);
+        expect(error).toBeUndefined();
+        const path = elf!.dwarfPath();
+        expect(path, binary).toBeDefined();
+        expect(path!.startsWith('/proc/'), `${binary}: ${path}`).toBe(false);
+      } finally {
+        process.kill(child.pid, 'SIGKILL');
+        await child.done;
+      }
+    }
   });
 });
