@@ -113,7 +113,7 @@ describe.skipIf(skip)(`file, line and inlined frames from DWARF${skip ? ` (skipp
         const at = n.indexOf('spin_o1');
         return at > 0 && n[at - 1] === 'main' && n[at + 1] === 'mix_i2';
       });
-      // On failure: each stack with its frames' lines, and what the DWARF pass read (a rare miss under load, cause not found yet).
+      // On failure: each stack with its frames' lines, and what the DWARF pass read (how the /proc path race below was found).
       const framesText = (s: StackSample) => s.frames.map((f) => `${f.name}${f.line ? `:${f.line}` : ''}`).join(';');
       const which = `${pid === a.pid ? 'with DWARF' : 'stripped'} (${mine.reduce((n, st) => n + st.value, 0)} samples, source lines ${JSON.stringify(result.sourceLines)}): ${mine.map(framesText).join(' | ')}`;
       expect(chain.length, which).toBeGreaterThan(0);
