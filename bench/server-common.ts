@@ -5,7 +5,6 @@
 // and by an exit hook if the run is interrupted.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
 import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -16,7 +15,6 @@ import { connectRedis } from '../src/redis/connection.js';
 import { startEmbeddedRedis, type EmbeddedRedis } from '../src/redis/embedded.js';
 import { startApiServer, type ApiServer } from '../src/server/api-server.js';
 import { projectRoot } from '../src/util/paths.js';
-import { percentile } from './report.js';
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -166,82 +164,6 @@ export async function requestJson(url: string, token: string, method = 'GET', bo
   });
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : undefined };
-}
-
-export interface LoadConfig {
-  url: string;
-  token?: string;
-  body: string;
-  concurrency: number;
-  warmupMs: number;
-  durationMs: number;
-}
-
-export interface LoadReport {
-  /** Requests answered inside the measured window, by status. */
-  statuses: Record<string, number>;
-  errors: number;
-  measuredMs: number;
-  p50Ms: number;
-  p99Ms: number;
-  maxMs: number;
-  /** CPU time of the load generator itself over the window. */
-  clientCpuMs: number;
-}
-
-/** N keep-alive clients, each sending the next POST when the last is answered; bounded by time. */
-export async function runLoad(cfg: LoadConfig): Promise<LoadReport> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: cfg.concurrency });
-  const url = new URL(cfg.url);
-  const headers: Record<string, string> = { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(cfg.body)) };
-  if (cfg.token) headers.authorization = `Bearer ${cfg.token}`;
-  const statuses: Record<string, number> = {};
-  const latencies: number[] = [];
-  let errors = 0;
-  const t0 = performance.now();
-  const measureFrom = t0 + cfg.warmupMs;
-  const measureTo = measureFrom + cfg.durationMs;
-  let cpuStart: NodeJS.CpuUsage | undefined;
-  const one = () =>
-    new Promise<number>((resolve, reject) => {
-      const req = http.request(url, { method: 'POST', agent, headers }, (res) => {
-        res.resume();
-        res.once('end', () => resolve(res.statusCode ?? 0));
-        res.once('error', reject);
-      });
-      req.setTimeout(10_000, () => req.destroy(new Error('timeout')));
-      req.once('error', reject);
-      req.end(cfg.body);
-    });
-  const client = async () => {
-    for (let i = 0; i < 10_000_000; i++) {
-      const start = performance.now();
-      if (start >= measureTo) return;
-      if (start >= measureFrom && !cpuStart) cpuStart = process.cpuUsage();
-      try {
-        const status = await one();
-        const end = performance.now();
-        if (start >= measureFrom && end <= measureTo) {
-          statuses[status] = (statuses[status] ?? 0) + 1;
-          latencies.push(end - start);
-        }
-      } catch {
-        errors++;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: cfg.concurrency }, client));
-  const cpu = process.cpuUsage(cpuStart);
-  agent.destroy();
-  return {
-    statuses,
-    errors,
-    measuredMs: cfg.durationMs,
-    p50Ms: percentile(latencies, 50),
-    p99Ms: percentile(latencies, 99),
-    maxMs: latencies.length ? Math.max(...latencies) : Number.NaN,
-    clientCpuMs: (cpu.user + cpu.system) / 1000,
-  };
 }
 
 /** CPU time (ms) a process has used so far, from /proc. */

@@ -13,7 +13,8 @@ import { keys, nodeQueue } from '../src/redis/keys.js';
 import { runTimed } from './processes.js';
 import { fmtCount, fmtMs, fmtRate, fmtRatio, kv, note, numericColumns, section, table, verdict } from './report.js';
 import { submitBatching } from './submit-batching.js';
-import { processCpuMs, runLoad, startBenchStack, type LoadConfig, type LoadReport } from './server-common.js';
+import { runLoad, type LoadConfig, type LoadReport } from './http-load.js';
+import { processCpuMs, startBenchStack } from './server-common.js';
 
 const LOAD_FLAG = '--server-submit-load';
 const SINK = 'bench-sink';

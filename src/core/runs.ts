@@ -6,11 +6,9 @@ import type { RedisClient } from '../redis/connection.js';
 import { z } from 'zod';
 import { Conflict, invalidInput, NotFound, TooBusy } from '../model/errors.js';
 
-/** What a refused start suggests waiting: about a short run's window. */
-const RETRY_AFTER_SECONDS = 30;
 import type { Finding } from '../model/findings.js';
-import { FINAL_STATUSES, type RunRecord } from '../model/run.js';
-import { liveNodes } from '../nodes/registry.js';
+import { FINAL_STATUSES, type RunPlan, type RunRecord } from '../model/run.js';
+import { liveNodes, type NodeInfo } from '../nodes/registry.js';
 import { planRun } from '../planner/plan.js';
 import { runRequestSchema } from '../planner/run-request.js';
 import type { NodeQueues } from '../queue/node-queues.js';
@@ -24,7 +22,12 @@ import { artifactChunks, artifactMeta, type ArtifactMeta } from '../redis/artifa
 import type { RunStore } from '../runs/store.js';
 import { auditFields, type AuditLog } from './audit.js';
 import { DEFAULT_LOAD_LIMITS, type LoadLimits } from '../config/load-limits.js';
-import { sharedInFlight } from '../util/in-flight.js';
+import { sharedRecent } from '../util/in-flight.js';
+
+/** What a refused start suggests waiting: about a short run's window. */
+const RETRY_AFTER_SECONDS = 30;
+/** How long one read of the live nodes serves new runs. */
+const LIVE_NODES_REUSE_MS = 1000;
 
 export interface RunStarter {
   /** Who asked, as the run and the audit log record it ("admin", "slack:U123 in #ops"). */
@@ -57,8 +60,19 @@ export const runLinks = (id: string) => ({
 export type RunService = ReturnType<typeof createRunService>;
 
 export function createRunService({ redis, store, submitter, audit, queues, runbooks, limits = DEFAULT_LOAD_LIMITS }: RunServiceOptions) {
-  // Submissions arriving together plan on one read of the live nodes.
-  const readLiveNodes = sharedInFlight(() => liveNodes(redis));
+  // Submissions plan on one read of the live nodes a second at most: liveness moves with heartbeats
+  // (every 5 s), and a read per batch waited in Redis behind the batch before it.
+  const liveNodesRead = sharedRecent(() => liveNodes(redis), LIVE_NODES_REUSE_MS);
+
+  /** The plan on the live nodes; a node refused as not live is looked for again in a fresh read (it may have just started). */
+  const planOnLive = async (plan: (live: NodeInfo[]) => RunPlan): Promise<RunPlan> => {
+    try {
+      return plan(await liveNodesRead.recent());
+    } catch (err) {
+      if (!(err instanceof Conflict)) throw err;
+      return plan(await liveNodesRead.fresh());
+    }
+  };
 
   /** The run, or NotFound (ids are UUIDs: anything else is not looked up). */
   const get = async (id: string): Promise<RunRecord> => {
@@ -98,7 +112,7 @@ export function createRunService({ redis, store, submitter, audit, queues, runbo
     async start(body: unknown, starter: RunStarter): Promise<RunRecord> {
       const parsed = runRequestSchema.safeParse(body);
       if (!parsed.success) throw invalidInput(parsed.error);
-      const plan = planRun(parsed.data, await readLiveNodes(), runbooks, limits);
+      const plan = await planOnLive((live) => planRun(parsed.data, live, runbooks, limits));
       const details = {
         nodes: plan.nodes,
         steps: plan.steps.map((s) => s.capture),

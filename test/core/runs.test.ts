@@ -97,6 +97,18 @@ describe('the application core', () => {
     expect(await runs.find('00000000-0000-4000-8000-000000000000')).toBeUndefined();
   });
 
+  it('plans on a node that began its heartbeats after the live nodes were last read', async () => {
+    await runs.start({ steps: [{ capture: 'execsnoop' }], targets: { nodes: [NODE] } }, { actor: 't' }); // a read now reused for a second
+    const newcomer = fakeNode(redis, 'core-newcomer');
+    try {
+      await newcomer.ready;
+      const run = await runs.start({ steps: [{ capture: 'execsnoop' }], targets: { nodes: ['core-newcomer'] } }, { actor: 't' });
+      expect(run.plan.nodes).toEqual(['core-newcomer']);
+    } finally {
+      newcomer.stop();
+    }
+  });
+
   it('holds the queue caps for runs submitted together, counting as BullMQ does', async () => {
     const busyNode = fakeNode(redis, 'core-busy');
     await busyNode.ready;

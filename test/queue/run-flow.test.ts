@@ -166,6 +166,33 @@ describe('runs written in batches by one script call', () => {
     await conn.del(wait);
   });
 
+  it('sends a second batch while the first is in Redis, and holds the rest until one is answered', async () => {
+    const submitter = new RunSubmitter(conn, store);
+    const busy = connectRedis(server.url, 'run-flow-busy');
+    try {
+      await submitter.submit(plan(['inflight']), 'test'); // the batch script loaded
+      await busy.ping();
+      await conn.config('RESETSTAT');
+      // Redis busy for 300 ms: every batch sent meanwhile waits in it, unanswered.
+      const hold = busy.eval("local s = redis.call('TIME') repeat local t = redis.call('TIME') until (t[1] - s[1]) * 1e6 + t[2] - s[2] > 300000 return 1", 0);
+      await new Promise((r) => setTimeout(r, 20)); // the hold has begun
+      const turns: Promise<unknown>[] = [];
+      for (let turn = 0; turn < 4; turn++) {
+        turns.push(submitter.submit(plan(['inflight']), 'test')); // one run per turn of the event loop
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await hold;
+      const runs = await Promise.all(turns);
+      expect(new Set(runs.map((r) => (r as { id: string }).id)).size).toBe(4);
+      // Turns 1 and 2 went at once, each alone; turns 3 and 4 waited and went together.
+      const calls = /cmdstat_evalsha:calls=(\d+)/.exec(await conn.info('commandstats'))?.[1];
+      expect(Number(calls)).toBe(3);
+    } finally {
+      busy.disconnect();
+      await submitter.close();
+    }
+  });
+
   it('a run on thousands of nodes is stored with every node (its fields are written in slices)', async () => {
     const nodes = Array.from({ length: 1500 }, (_, i) => `wide-${i}`);
     const submitter = new RunSubmitter(conn, store);
