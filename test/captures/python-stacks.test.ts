@@ -118,7 +118,9 @@ describe.each(testPythons())('Python frames, CPython $version', ({ version, pyth
     expect(total).toBeGreaterThan(50);
     const chain = ['<module>', 'Worker.run_z8', 'caller_m2', 'hot_inner_k4'];
     const withChain = mine.filter((s) => hasChain(s, chain)).reduce((a, s) => a + s.value, 0);
-    expect(withChain / total).toBeGreaterThan(0.5);
+    // Targeted by pid, the process is noted before the first sample: every sample of its loop is walked
+    // (0.996-0.999 here; noted only when announced, its first drains went unwalked: 0.955-0.987 when quiet).
+    expect(withChain / total).toBeGreaterThan(0.98);
     // The Python frames replace the eval loop: in a walked stack no _PyEval_EvalFrameDefault is left.
     expect(mine.filter((s) => hasChain(s, chain)).some((s) => names(s).includes('_PyEval_EvalFrameDefault'))).toBe(false);
     // File and line: hot_inner_k4's loop is on lines 5-6 of the script.

@@ -38,8 +38,9 @@ export const offcputime: CaptureDefinition<OffcputimeParams, OffcputimeData> = {
 
   records: [stackKeyLayout, valueLayout, newTgidLayout, ...pythonLayouts],
 
-  collect({ object, params }) {
+  collect({ object, params, target }) {
     return collectStacks<{ us: number; count: number }, OffcpuStack, OffcputimeData>(object, {
+      targetPids: target.tgids,
       decodeValue: (data) => ({
         us: Number(data.readBigUInt64LE(valueLayout.offsets.total_us)),
         count: Number(data.readBigUInt64LE(valueLayout.offsets.count)),

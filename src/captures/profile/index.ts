@@ -31,8 +31,9 @@ export const profile: CaptureDefinition<ProfileParams, ProfileData> = {
 
   records: [stackKeyLayout, newTgidLayout, ...pythonLayouts],
 
-  collect({ object, params }) {
+  collect({ object, params, target }) {
     return collectStacks<bigint, StackSample, ProfileData>(object, {
+      targetPids: target.tgids,
       decodeValue: (data) => data.readBigUInt64LE(0),
       toSample: (key, frames, count) => ({ pid: key.tgid, comm: key.comm, frames, value: Number(count) }),
       merge: (into, from) => void (into.value += from.value),

@@ -45,6 +45,8 @@ export interface StackCaptureSpec<V, S extends StackSample, D> {
   finish(stacks: S[], lostStacks: LostStacks, kernelSymbolsProblem: string | undefined, gaps: StackGaps): D;
   /** User stacks come as snapshots unwound here (the run's userStackBytes > 0). */
   snapshots?: SnapshotOptions<V>;
+  /** The processes targeted by pid: their maps are read, and a Python runtime registered, before the first sample. */
+  targetPids?: readonly number[];
 }
 
 /** What a stack capture says about stacks it could not walk whole (spread into its data). */
@@ -54,12 +56,18 @@ export interface StackGaps {
   sourceLines?: SourceLinesSummary;
 }
 
+/** Processes a capture targets by pid, noted before its programs attach (more are noted as their samples come). */
+const MAX_NOTED_AHEAD = 64;
+
 export function collectStacks<V, S extends StackSample, D>(object: BpfObject, spec: StackCaptureSpec<V, S, D>): Collector<D> {
   const symbolizer = createSymbolizer();
   // Python frames are walked in the kernel next to a snapshot: only with snapshots.
   const python = spec.snapshots ? new PythonStacks(object) : undefined;
   const announcer = new ProcessAnnouncer(object, symbolizer, python && ((pid) => python.noted(pid)));
   const snapshots = spec.snapshots ? countSnapshots(object, symbolizer, { ...spec.snapshots, ...(python ? { python } : {}) }) : undefined;
+  // Noted when the kernel announces them, a process's first samples (up to a drain or more) would go
+  // unwalked: its Python frames missing, its eval loop standing in their place.
+  for (const pid of (spec.targetPids ?? []).slice(0, MAX_NOTED_AHEAD)) announcer.note(pid);
   const poll = () => {
     announcer.poll(); // first: a process's maps are read before its snapshots are unwound
     snapshots?.poll();
