@@ -23,6 +23,7 @@ export const CAPTURE_NAMES: readonly string[] = [
   'oomkill',
   'signals',
   'syscallerrors',
+  'reclaim',
 ];
 
 /** The capture's definition from its own folder (src/captures/<name>/index.ts exports it by its name), or undefined for an unknown name. */

@@ -19,6 +19,7 @@ import { tcprtt } from './tcprtt/index.js';
 import { cputhrottle } from './cputhrottle/index.js';
 import { lockwait } from './lockwait/index.js';
 import { tcpdrop } from './tcpdrop/index.js';
+import { reclaim } from './reclaim/index.js';
 
 // Each capture has its own params and data types; the registry holds them side by side.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -41,6 +42,7 @@ const definitions: CaptureDefinition<any, any>[] = [
   oomkill,
   signals,
   syscallerrors,
+  reclaim,
 ];
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

@@ -1,0 +1,109 @@
+// reclaim: time processes stalled reclaiming memory in their own allocations
+// (direct reclaim: the host ran low; cgroup reclaim: their memory cgroup hit
+// its limit), per process, thread name and memory cgroup, with the cgroup's
+// limit and usage at the end; and one histogram of every stall (µs).
+// See bpf/reclaim/reclaim.bpf.c.
+import { cString, recordLayout } from '../records.js';
+import type { CaptureDefinition, Column } from '../capture.js';
+import { decodeHistogram, histLayout, renderHistogram, type Log2Histogram } from '../histogram.js';
+import { fmtBytes } from '../../format/index.js';
+import { reclaimAnalysis } from './analyze.js';
+import { memcgLimits, type MemcgLimit } from './memcg-limit.js';
+import { reclaimSetup } from './setup.js';
+
+export type ReclaimParams = typeof reclaimSetup.defaults;
+
+/** One process's (thread name's, memory cgroup's) stalls of one kind. */
+export interface ReclaimGroup extends Partial<MemcgLimit> {
+  pid: number;
+  comm: string;
+  /** cgroup: its memory cgroup (or one above) reached a limit; direct: the host ran low on free memory. */
+  kind: 'cgroup' | 'direct';
+  stalls: number;
+  stalledMs: number;
+  longestMs: number;
+  reclaimedBytes: number;
+}
+
+export interface ReclaimData {
+  /** Most stalled time first. */
+  groups: ReclaimGroup[];
+  /** Every stall, µs. */
+  histogram: Log2Histogram;
+  top: number;
+}
+
+/** struct reclaim_key and struct reclaim_stats. */
+export const keyLayout = recordLayout('reclaim_key', 32, { memcg_id: 0, tgid: 8, kind: 12, comm: 16 }, { comm: 16 });
+export const statsLayout = recordLayout('reclaim_stats', 32, { stalls: 0, total_ns: 8, max_ns: 16, pages: 24 });
+const RECLAIM_MEMCG = 1;
+const PAGE_SIZE = 4096; // reclaim counts base pages
+
+const ms = (ns: bigint) => Math.round(Number(ns) / 1e3) / 1e3;
+
+export const reclaim: CaptureDefinition<ReclaimParams, ReclaimData> = {
+  ...reclaimSetup,
+  summary: 'memory reclaim stalls: time processes waited reclaiming memory at a cgroup limit or with the host low on memory',
+  kind: 'counters',
+  analysis: reclaimAnalysis,
+
+  records: [keyLayout, statsLayout, histLayout],
+
+  collect({ object, params }) {
+    return {
+      finish: () => {
+        const overallMap = object.map('overall');
+        const value = overallMap.lookup(Buffer.alloc(4));
+        const histogram = value ? decodeHistogram('usecs', ...overallMap.perCpuValues(value)) : decodeHistogram('usecs');
+        const rows: (Omit<ReclaimGroup, keyof MemcgLimit> & { memcgId: bigint })[] = [];
+        for (const [key, stats] of object.map('stalls').entries()) {
+          rows.push({
+            pid: key.readUInt32LE(keyLayout.offsets.tgid),
+            comm: cString(key, keyLayout.offsets.comm, keyLayout.lengths.comm),
+            kind: key.readUInt32LE(keyLayout.offsets.kind) === RECLAIM_MEMCG ? 'cgroup' : 'direct',
+            memcgId: key.readBigUInt64LE(keyLayout.offsets.memcg_id),
+            stalls: Number(stats.readBigUInt64LE(statsLayout.offsets.stalls)),
+            stalledMs: ms(stats.readBigUInt64LE(statsLayout.offsets.total_ns)),
+            longestMs: ms(stats.readBigUInt64LE(statsLayout.offsets.max_ns)),
+            reclaimedBytes: Number(stats.readBigUInt64LE(statsLayout.offsets.pages)) * PAGE_SIZE,
+          });
+        }
+        const limits = memcgLimits(new Set(rows.map((r) => r.memcgId).filter((id) => id > 0n)));
+        const groups = rows.map(({ memcgId, ...row }) => ({ ...row, ...limits.get(memcgId) })).sort((a, b) => b.stalledMs - a.stalledMs);
+        return { groups, histogram, top: params.top };
+      },
+    };
+  },
+
+  table: (data) => ({ columns, rows: data.groups }),
+  text: reclaimText,
+  count: (data) => data.groups.length,
+};
+
+const limitOf = (g: ReclaimGroup) =>
+  g.limitBytes === undefined ? '-' : `${g.usageBytes === undefined ? '?' : fmtBytes(g.usageBytes)} of ${fmtBytes(g.limitBytes)} (${g.limitedAt})`;
+
+const columns: Column<ReclaimGroup>[] = [
+  { header: 'PID', value: (g) => String(g.pid), numeric: true },
+  { header: 'COMM', value: (g) => g.comm },
+  { header: 'KIND', value: (g) => g.kind },
+  { header: 'STALLS', value: (g) => String(g.stalls), numeric: true },
+  { header: 'STALLED ms', value: (g) => g.stalledMs.toFixed(1), numeric: true },
+  { header: 'LONGEST ms', value: (g) => g.longestMs.toFixed(1), numeric: true },
+  { header: 'RECLAIMED', value: (g) => fmtBytes(g.reclaimedBytes), numeric: true },
+  { header: 'MEMORY CGROUP', value: (g) => g.cgroup ?? '-' },
+  { header: 'USAGE OF LIMIT', value: limitOf },
+];
+
+export function reclaimText(data: ReclaimData): string {
+  if (!data.histogram.count) return 'no process stalled reclaiming memory';
+  const lines = [`${data.histogram.count} reclaim stalls, ${(data.histogram.sum / 1000).toFixed(1)} ms in all\n${renderHistogram(data.histogram)}`];
+  for (const g of data.groups.slice(0, data.top)) {
+    lines.push(
+      `pid ${g.pid} (${g.comm}): ${g.stalls} ${g.kind === 'cgroup' ? 'cgroup-limit' : 'direct'} stalls, ${g.stalledMs.toFixed(1)} ms (longest ${g.longestMs.toFixed(1)} ms), ` +
+        `${fmtBytes(g.reclaimedBytes)} reclaimed${g.cgroup ? `; memory cgroup ${g.cgroup}` : ''}${g.limitBytes !== undefined ? `, ${limitOf(g)}` : ''}`,
+    );
+  }
+  if (data.groups.length > data.top) lines.push(`(${data.groups.length - data.top} more in the table and JSON)`);
+  return lines.join('\n');
+}

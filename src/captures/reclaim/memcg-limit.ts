@@ -1,0 +1,39 @@
+// The memory cgroup a stalled process reclaimed in, and the limit over it:
+// the nearest cgroup on the path from it to the root with a limit set
+// (v1 memory.limit_in_bytes, v2 memory.max), with its usage. Read at the
+// window's end, while the cgroups are (most likely) still there.
+import { controllerHierarchy, cgroupPaths, readCgroupFile } from '../cgroup-dirs.js';
+
+/** v1's "no limit" is a page-rounded LONG_MAX; anything this large is none. */
+const UNLIMITED_BYTES = 2 ** 60;
+
+export interface MemcgLimit {
+  /** The process's memory cgroup ("/" is the root). */
+  cgroup: string;
+  /** The nearest cgroup with a limit, its limit and usage; absent when none has one. */
+  limitedAt?: string;
+  limitBytes?: number;
+  usageBytes?: number;
+}
+
+/** id → the cgroup's path and its nearest limit, for the ids given (one walk of the memory hierarchy). */
+export function memcgLimits(ids: Set<bigint>): Map<bigint, MemcgLimit> {
+  const hierarchy = controllerHierarchy('memory');
+  const found = new Map<bigint, MemcgLimit>();
+  if (!hierarchy || !ids.size) return found;
+  const [limitFile, usageFile] = hierarchy.version === 1 ? ['memory.limit_in_bytes', 'memory.usage_in_bytes'] : ['memory.max', 'memory.current'];
+  for (const [id, path] of cgroupPaths(hierarchy.root, ids)) {
+    const entry: MemcgLimit = { cgroup: path };
+    for (let at = path; ; at = at.slice(0, at.lastIndexOf('/')) || '/') {
+      const limit = Number(readCgroupFile(hierarchy.root, at, limitFile) ?? Number.NaN); // "max" (v2, none) is NaN
+      if (Number.isFinite(limit) && limit < UNLIMITED_BYTES) {
+        const usage = Number(readCgroupFile(hierarchy.root, at, usageFile) ?? Number.NaN);
+        Object.assign(entry, { limitedAt: at, limitBytes: limit, ...(Number.isFinite(usage) ? { usageBytes: usage } : {}) });
+        break;
+      }
+      if (at === '/') break;
+    }
+    found.set(id, entry);
+  }
+  return found;
+}
