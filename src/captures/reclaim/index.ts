@@ -80,8 +80,11 @@ export const reclaim: CaptureDefinition<ReclaimParams, ReclaimData> = {
   count: (data) => data.groups.length,
 };
 
+/** "14.8 MiB of 16 MiB", and where the limit is when it is set above the process's own cgroup. */
 const limitOf = (g: ReclaimGroup) =>
-  g.limitBytes === undefined ? '-' : `${g.usageBytes === undefined ? '?' : fmtBytes(g.usageBytes)} of ${fmtBytes(g.limitBytes)} (${g.limitedAt})`;
+  g.limitBytes === undefined
+    ? '-'
+    : `${g.usageBytes === undefined ? '?' : fmtBytes(g.usageBytes)} of ${fmtBytes(g.limitBytes)}${g.limitedAt !== g.cgroup ? ` (set on ${g.limitedAt})` : ''}`;
 
 const columns: Column<ReclaimGroup>[] = [
   { header: 'PID', value: (g) => String(g.pid), numeric: true },
