@@ -53,6 +53,7 @@ describe.skipIf(skip)(`reclaim${skip ? ` (skipped: ${skip})` : ''}`, () => {
     expect(last.longestMs).toBeLessThanOrEqual(last.stalledMs);
     expect(last.reclaimedBytes).toBeGreaterThan(MiB);
     expect(last).toMatchObject({ cgroup: `/${cgroup.name}`, limitedAt: `/${cgroup.name}`, limitBytes: 16 * MiB });
+    expect(last.peakBytes).toBeGreaterThan(15 * MiB); // at the limit while it stalled
     expect(result.histogram.count).toBeGreaterThanOrEqual(mine.reduce((a, g) => a + g.stalls, 0));
     expect(reclaim.text!(result)).toContain(`pid ${writerPid} (dd)`);
 
@@ -67,7 +68,9 @@ describe.skipIf(skip)(`reclaim${skip ? ` (skipped: ${skip})` : ''}`, () => {
     });
     const finding = analysis.findings.find((f) => f.evidence.pid === writerPid);
     expect(finding?.title).toMatch(
-      new RegExp(`^dd \\(pid ${writerPid}\\) stalled .* reclaiming memory at its memory cgroup's limit \\(.* of 16 MiB, /${cgroup.name}\\): \\d+ stalls`),
+      new RegExp(
+        `^dd \\(pid ${writerPid}\\) stalled .* reclaiming memory at its memory cgroup's limit \\(16 MiB on /${cgroup.name}, peak [\\d.]+ MiB\\): \\d+ stalls`,
+      ),
     );
     expect(finding?.impact?.bears).toEqual(['latency', 'health']);
   }, 60_000);

@@ -29,7 +29,7 @@ function analyzeReclaim(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
     const atLimit = main.kind === 'cgroup';
     const limit =
       atLimit && main.limitBytes !== undefined
-        ? ` at its memory cgroup's limit (${main.usageBytes !== undefined ? `${fmtBytes(num(main.usageBytes))} of ` : ''}${fmtBytes(num(main.limitBytes))}, ${str(main.limitedAt)})`
+        ? ` at its memory cgroup's limit (${fmtBytes(num(main.limitBytes))} on ${str(main.limitedAt)}${main.peakBytes !== undefined ? `, peak ${fmtBytes(num(main.peakBytes))}` : ''})`
         : atLimit
           ? ' at its memory cgroup limit'
           : ' with the host short of free memory';
@@ -53,6 +53,7 @@ function analyzeReclaim(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
           ...(main.cgroup !== undefined ? { memoryCgroup: str(main.cgroup) } : {}),
           ...(main.limitBytes !== undefined ? { limitBytes: num(main.limitBytes), limitedAt: str(main.limitedAt) } : {}),
           ...(main.usageBytes !== undefined ? { usageBytes: num(main.usageBytes) } : {}),
+          ...(main.peakBytes !== undefined ? { peakBytes: num(main.peakBytes) } : {}),
         },
         share / MIN_STALLED_SHARE,
         timeImpact(stalledMs / 1000, ctx.windowSeconds, `${plural(stalls, 'reclaim stall')}, ${fmtMs(stalledMs)} in all`, ['latency', 'health']),

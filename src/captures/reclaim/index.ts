@@ -80,11 +80,12 @@ export const reclaim: CaptureDefinition<ReclaimParams, ReclaimData> = {
   count: (data) => data.groups.length,
 };
 
-/** "14.8 MiB of 16 MiB", and where the limit is when it is set above the process's own cgroup. */
+/** "peak 16 MiB of 16 MiB, 14.8 MiB now", and where the limit is when it is set above the process's own cgroup. */
 const limitOf = (g: ReclaimGroup) =>
   g.limitBytes === undefined
     ? '-'
-    : `${g.usageBytes === undefined ? '?' : fmtBytes(g.usageBytes)} of ${fmtBytes(g.limitBytes)}${g.limitedAt !== g.cgroup ? ` (set on ${g.limitedAt})` : ''}`;
+    : `${g.peakBytes !== undefined ? `peak ${fmtBytes(g.peakBytes)} of ${fmtBytes(g.limitBytes)}` : `${fmtBytes(g.limitBytes)} limit`}` +
+      `${g.usageBytes !== undefined ? `, ${fmtBytes(g.usageBytes)} now` : ''}${g.limitedAt !== g.cgroup ? ` (set on ${g.limitedAt})` : ''}`;
 
 const columns: Column<ReclaimGroup>[] = [
   { header: 'PID', value: (g) => String(g.pid), numeric: true },

@@ -14,6 +14,8 @@ export interface MemcgLimit {
   limitedAt?: string;
   limitBytes?: number;
   usageBytes?: number;
+  /** Its highest usage so far (v1 memory.max_usage_in_bytes, v2 memory.peak): at the limit while it stalled, whatever it uses by the end. */
+  peakBytes?: number;
 }
 
 /** id → the cgroup's path and its nearest limit, for the ids given (one walk of the memory hierarchy). */
@@ -21,14 +23,21 @@ export function memcgLimits(ids: Set<bigint>): Map<bigint, MemcgLimit> {
   const hierarchy = controllerHierarchy('memory');
   const found = new Map<bigint, MemcgLimit>();
   if (!hierarchy || !ids.size) return found;
-  const [limitFile, usageFile] = hierarchy.version === 1 ? ['memory.limit_in_bytes', 'memory.usage_in_bytes'] : ['memory.max', 'memory.current'];
+  const [limitFile, usageFile, peakFile] =
+    hierarchy.version === 1 ? ['memory.limit_in_bytes', 'memory.usage_in_bytes', 'memory.max_usage_in_bytes'] : ['memory.max', 'memory.current', 'memory.peak'];
   for (const [id, path] of cgroupPaths(hierarchy.root, ids)) {
     const entry: MemcgLimit = { cgroup: path };
     for (let at = path; ; at = at.slice(0, at.lastIndexOf('/')) || '/') {
       const limit = Number(readCgroupFile(hierarchy.root, at, limitFile) ?? Number.NaN); // "max" (v2, none) is NaN
       if (Number.isFinite(limit) && limit < UNLIMITED_BYTES) {
         const usage = Number(readCgroupFile(hierarchy.root, at, usageFile) ?? Number.NaN);
-        Object.assign(entry, { limitedAt: at, limitBytes: limit, ...(Number.isFinite(usage) ? { usageBytes: usage } : {}) });
+        const peak = Number(readCgroupFile(hierarchy.root, at, peakFile) ?? Number.NaN);
+        Object.assign(entry, {
+          limitedAt: at,
+          limitBytes: limit,
+          ...(Number.isFinite(usage) ? { usageBytes: usage } : {}),
+          ...(Number.isFinite(peak) ? { peakBytes: peak } : {}),
+        });
         break;
       }
       if (at === '/') break;
