@@ -89,4 +89,11 @@ describe.skipIf(skip)(`reclaim${skip ? ` (skipped: ${skip})` : ''}`, () => {
     data.groups[0]!.stalledMs = 2000; // 20%: critical
     expect(reclaim.analysis!.analyze(data as never, ctx).findings[0]?.severity).toBe('critical');
   });
+
+  it('gives the baseline its stalls per minute, none counting as zero (a host that starts stalling regresses)', () => {
+    expect(reclaim.baseline!({ histogram: { count: 30 }, durationMs: 30_000 })).toEqual([
+      { metric: 'memory reclaim stalls', unit: 'per_min', capture: 'reclaim', value: 60, samples: 30 },
+    ]);
+    expect(reclaim.baseline!({ histogram: { count: 0 }, durationMs: 30_000 })[0]).toMatchObject({ value: 0, samples: 0 });
+  });
 });

@@ -8,6 +8,7 @@ import type { CaptureDefinition, Column } from '../capture.js';
 import { decodeHistogram, histLayout, renderHistogram, type Log2Histogram } from '../histogram.js';
 import { fmtBytes } from '../../format/index.js';
 import { reclaimAnalysis } from './analyze.js';
+import { reclaimBaseline } from './baseline.js';
 import { memcgLimits, type MemcgLimit } from './memcg-limit.js';
 import { reclaimSetup } from './setup.js';
 
@@ -46,6 +47,7 @@ export const reclaim: CaptureDefinition<ReclaimParams, ReclaimData> = {
   summary: 'memory reclaim stalls: time processes waited reclaiming memory at a cgroup limit or with the host low on memory',
   kind: 'counters',
   analysis: reclaimAnalysis,
+  baseline: reclaimBaseline,
 
   records: [keyLayout, statsLayout, histLayout],
 
