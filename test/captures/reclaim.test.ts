@@ -74,7 +74,9 @@ describe.skipIf(skip)(`reclaim${skip ? ` (skipped: ${skip})` : ''}`, () => {
     );
     expect(finding?.impact?.bears).toEqual(['latency', 'health']);
   }, 60_000);
+});
 
+describe("reclaim's check and baseline", () => {
   it('finds nothing in stalls too few or too short for the window', () => {
     const data = {
       groups: [{ pid: 7, comm: 'app', kind: 'cgroup', stalls: 2, stalledMs: 500, longestMs: 300, reclaimedBytes: MiB }],
