@@ -129,6 +129,7 @@ describe('analyzeRun', () => {
     'opensnoop',
     'biolatency',
     'tcplife',
+    'reclaim',
     'mystery',
   ];
 

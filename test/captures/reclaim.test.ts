@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { describe, expect, it, afterEach } from 'vitest';
 import { reclaim } from '../../src/captures/reclaim/index.js';
 import { mergeThresholds } from '../../src/analysis/common.js';
+import { analyzeRun } from '../../src/runs/analyze-run.js';
+import { kernel, on, result, run, stack, user } from '../analysis/fixtures.js';
 import { projectRoot } from '../../src/util/paths.js';
 import { captureAround } from '../helpers/capture-around.js';
 import { bpfHandlesOf, kernelSkipReason, stillLoaded } from '../helpers/kernel.js';
@@ -97,5 +99,55 @@ describe("reclaim's check and baseline", () => {
       { metric: 'memory reclaim stalls', unit: 'per_min', capture: 'reclaim', value: 60, samples: 30 },
     ]);
     expect(reclaim.baseline!({ histogram: { count: 0 }, durationMs: 30_000 })[0]).toMatchObject({ value: 0, samples: 0 });
+  });
+
+  it("leads the process's off-CPU waits inside reclaim: the limit, not the disk its reclaim waited on, is the cause", () => {
+    // 2 s blocked writing, in a memory cgroup's reclaim that waits for writeback (io_schedule).
+    const writes = stack(
+      7,
+      'cache-api',
+      2_000_000,
+      [
+        user('write', 'libc.so.6'),
+        kernel('ksys_write'),
+        kernel('try_charge_memcg'),
+        kernel('try_to_free_mem_cgroup_pages'),
+        kernel('shrink_folio_list'),
+        kernel('folio_wait_writeback'),
+        kernel('io_schedule'),
+        kernel('schedule'),
+      ],
+      400,
+    );
+    const offcpu = on(result('offcputime', { stacks: [writes], total: 2_000_000, blocks: 400 }));
+    const alone = analyzeRun({ run: run(), results: [offcpu] });
+    expect(alone[0]?.title).toContain('reclaiming memory');
+    expect(alone[0]?.title).not.toContain('disk I/O');
+
+    const stalls = on(
+      result('reclaim', {
+        groups: [
+          {
+            pid: 7,
+            comm: 'cache-api',
+            kind: 'cgroup',
+            stalls: 400,
+            stalledMs: 2100,
+            longestMs: 40,
+            reclaimedBytes: 64 * MiB,
+            cgroup: '/app',
+            limitedAt: '/app',
+            limitBytes: 256 * MiB,
+          },
+        ],
+        histogram: { count: 400 },
+        top: 10,
+      }),
+    );
+    const [top, ...rest] = analyzeRun({ run: run(), results: [offcpu, stalls] });
+    expect(top?.capture).toBe('reclaim');
+    expect(top?.title).toContain('256 MiB on /app');
+    expect((top?.evidence.steps as { capture: string }[]).map((st) => st.capture)).toEqual(['offcputime']);
+    expect(rest.filter((f) => f.capture === 'offcputime')).toEqual([]);
   });
 });

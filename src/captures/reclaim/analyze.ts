@@ -36,8 +36,8 @@ function analyzeReclaim(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
     const next = atLimit
       ? "next: what fills the cgroup (its processes' memory, page cache of files it reads or writes), or raise its limit"
       : "next: what holds the host's memory (the largest processes, page cache), swap and kswapd activity";
-    findings.push(
-      makeFinding(
+    findings.push({
+      ...makeFinding(
         ctx,
         `pid:${pid}`,
         share >= CRITICAL_SHARE ? 'critical' : 'warning',
@@ -58,7 +58,9 @@ function analyzeReclaim(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
         share / MIN_STALLED_SHARE,
         timeImpact(stalledMs / 1000, ctx.windowSeconds, `${plural(stalls, 'reclaim stall')}, ${fmtMs(stalledMs)} in all`, ['latency', 'health']),
       ),
-    );
+      // The process's off-CPU waits inside reclaim (offcputime) are these stalls seen from the scheduler.
+      links: { explains: [`reclaim-pid:${pid}`] },
+    });
   }
   findings.sort((a, b) => b.score - a.score);
   const total = groups.reduce((a, g) => a + num(g.stalls), 0);
