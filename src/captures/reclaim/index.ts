@@ -1,12 +1,13 @@
 // reclaim: time processes stalled reclaiming memory in their own allocations
 // (direct reclaim: the host ran low; cgroup reclaim: their memory cgroup hit
 // its limit), per process, thread name and memory cgroup, with the cgroup's
-// limit and usage at the end; and one histogram of every stall (µs).
+// limit, peak and usage at the end; and one histogram of every stall (µs).
 // See bpf/reclaim/reclaim.bpf.c.
 import { cString, recordLayout } from '../records.js';
 import type { CaptureDefinition, Column } from '../capture.js';
 import { decodeHistogram, histLayout, renderHistogram, type Log2Histogram } from '../histogram.js';
 import { fmtBytes } from '../../format/index.js';
+import { pageSize } from '../../util/page-size.js';
 import { reclaimAnalysis } from './analyze.js';
 import { reclaimBaseline } from './baseline.js';
 import { memcgLimits, type MemcgLimit } from './memcg-limit.js';
@@ -38,7 +39,6 @@ export interface ReclaimData {
 export const keyLayout = recordLayout('reclaim_key', 32, { memcg_id: 0, tgid: 8, kind: 12, comm: 16 }, { comm: 16 });
 export const statsLayout = recordLayout('reclaim_stats', 32, { stalls: 0, total_ns: 8, max_ns: 16, pages: 24 });
 const RECLAIM_MEMCG = 1;
-const PAGE_SIZE = 4096; // reclaim counts base pages
 
 const ms = (ns: bigint) => Math.round(Number(ns) / 1e3) / 1e3;
 
@@ -57,6 +57,7 @@ export const reclaim: CaptureDefinition<ReclaimParams, ReclaimData> = {
         const overallMap = object.map('overall');
         const value = overallMap.lookup(Buffer.alloc(4));
         const histogram = value ? decodeHistogram('usecs', ...overallMap.perCpuValues(value)) : decodeHistogram('usecs');
+        const page = pageSize();
         const rows: (Omit<ReclaimGroup, keyof MemcgLimit> & { memcgId: bigint })[] = [];
         for (const [key, stats] of object.map('stalls').entries()) {
           rows.push({
@@ -67,7 +68,7 @@ export const reclaim: CaptureDefinition<ReclaimParams, ReclaimData> = {
             stalls: Number(stats.readBigUInt64LE(statsLayout.offsets.stalls)),
             stalledMs: ms(stats.readBigUInt64LE(statsLayout.offsets.total_ns)),
             longestMs: ms(stats.readBigUInt64LE(statsLayout.offsets.max_ns)),
-            reclaimedBytes: Number(stats.readBigUInt64LE(statsLayout.offsets.pages)) * PAGE_SIZE,
+            reclaimedBytes: Number(stats.readBigUInt64LE(statsLayout.offsets.pages)) * page,
           });
         }
         const limits = memcgLimits(new Set(rows.map((r) => r.memcgId).filter((id) => id > 0n)));
