@@ -73,9 +73,11 @@ export async function runLoad(cfg: LoadConfig): Promise<LoadReport> {
       socket.setNoDelay(true);
       let pending: Buffer = Buffer.alloc(0);
       let start = 0;
+      let done = false;
       const send = () => {
         start = performance.now();
-        if (start >= measureTo) return void socket.end();
+        done = start >= measureTo;
+        if (done) return void socket.end();
         if (start >= measureFrom && !cpuStart) cpuStart = process.cpuUsage();
         socket.write(request);
       };
@@ -94,7 +96,8 @@ export async function runLoad(cfg: LoadConfig): Promise<LoadReport> {
         send();
       });
       socket.on('error', () => errors++);
-      socket.on('close', () => {
+      socket.on('close', (hadError) => {
+        if (!done && !hadError) errors++; // the server closed it early: this client sends no more
         clearTimeout(timer);
         resolve();
       });
