@@ -3,6 +3,7 @@
 // ids from BPF records into paths and into the files beside them (limits).
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { mountTable } from '../cgroups/mount.js';
 
 export interface CgroupHierarchy {
   /** Mount point: /sys/fs/cgroup/memory (v1), /sys/fs/cgroup or /sys/fs/cgroup/unified (v2). */
@@ -10,19 +11,9 @@ export interface CgroupHierarchy {
   version: 1 | 2;
 }
 
-function mounts(): string[][] {
-  try {
-    return readFileSync('/proc/mounts', 'utf8')
-      .split('\n')
-      .map((l) => l.split(' '));
-  } catch {
-    return [];
-  }
-}
-
 /** Where a controller lives: its v1 hierarchy when one has it, else the v2 tree. */
 export function controllerHierarchy(controller: string): CgroupHierarchy | undefined {
-  const all = mounts();
+  const all = mountTable();
   const v1 = all.find((m) => m[2] === 'cgroup' && (m[3] ?? '').split(',').includes(controller));
   if (v1) return { root: v1[1]!, version: 1 };
   const v2 = all.find((m) => m[2] === 'cgroup2');

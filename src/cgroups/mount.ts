@@ -7,7 +7,7 @@ const MOUNTS_REUSE_MS = 1000;
 let mounts: { fields: string[][]; at: number } | undefined;
 
 /** /proc/mounts as lines of fields (device, mount point, type, options), read at most once a second. */
-function mountTable(now = performance.now()): string[][] {
+export function mountTable(now = performance.now()): string[][] {
   if (!mounts || now - mounts.at >= MOUNTS_REUSE_MS) {
     let text = '';
     try {

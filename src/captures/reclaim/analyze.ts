@@ -17,7 +17,11 @@ function analyzeReclaim(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
   const groups = objs(data.groups);
   // A process's thread names and kinds together: what it lost in all.
   const byProcess = new Map<number, Obj[]>();
-  for (const g of groups) byProcess.set(num(g.pid), [...(byProcess.get(num(g.pid)) ?? []), g]);
+  for (const g of groups) {
+    const rows = byProcess.get(num(g.pid));
+    if (rows) rows.push(g);
+    else byProcess.set(num(g.pid), [g]);
+  }
   const findings: Finding[] = [];
   for (const [pid, rows] of byProcess) {
     const stalledMs = rows.reduce((a, r) => a + num(r.stalledMs), 0);
