@@ -103,3 +103,13 @@ local function forgetRun(runKey, eventsKey, byTime, id)
   redis.call('ZREM', byTime, id)
 end
 `;
+
+/**
+ * Appends one entry to a capped stream and renews the stream's expiry: one command, where
+ * MULTI, XADD, EXPIRE and EXEC were four (and ioredis's transaction path) for every
+ * capture going live on every node of a fan-out.
+ * KEYS[1] the stream. ARGV[1] MAXLEN (approximate), ARGV[2] TTL seconds, ARGV[3] field, ARGV[4] value.
+ */
+export const appendCapped = `
+redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', ARGV[3], ARGV[4])
+redis.call('EXPIRE', KEYS[1], ARGV[2])`;

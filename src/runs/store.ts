@@ -308,22 +308,14 @@ export class RunStore {
   }
 
   async appendEvent(id: string, event: RunEvent): Promise<void> {
-    const key = keys.runEvents(id);
-    await this.redis
-      .multi()
-      .xadd(key, 'MAXLEN', '~', EVENTS_MAX, '*', 'event', JSON.stringify({ ...event, time: new Date().toISOString() }))
-      .expire(key, this.options.retentionSeconds)
-      .exec();
+    const entry = JSON.stringify({ ...event, time: new Date().toISOString() });
+    await evalScript(this.redis, scripts.appendCapped, [keys.runEvents(id)], [EVENTS_MAX, this.options.retentionSeconds, 'event', entry]);
   }
 
   /** A batch of a streaming capture's events as they arrive, for GET /v1/runs/:id/live. */
   async appendLive(id: string, batch: RunEvent): Promise<void> {
-    const key = keys.runLive(id);
-    await this.redis
-      .multi()
-      .xadd(key, 'MAXLEN', '~', LIVE_MAX, '*', 'event', JSON.stringify(batch))
-      .expire(key, Math.min(LIVE_TTL_SECONDS, this.options.retentionSeconds))
-      .exec();
+    const ttl = Math.min(LIVE_TTL_SECONDS, this.options.retentionSeconds);
+    await evalScript(this.redis, scripts.appendCapped, [keys.runLive(id)], [LIVE_MAX, ttl, 'event', JSON.stringify(batch)]);
   }
 }
 

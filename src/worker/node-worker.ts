@@ -21,6 +21,7 @@ import { STOP_REASON, type NodeJobData } from '../model/run.js';
 import { createLogger } from '../util/logger.js';
 import { DEFAULT_WORKER_EVENT_SPOOL_MIB } from '../model/limits.js';
 import { removeStaleSpools } from './run-spool.js';
+import { jitteredOnce } from '../util/jittered-once.js';
 import type { OwnCgroup } from './own-cgroup.js';
 import type { runNodeJob as RunNodeJob } from './run-node-job.js';
 import { WarmPool } from '../captures/warm-pool.js';
@@ -53,6 +54,8 @@ const processFigures = () => {
   if (!figures || now - figures.at >= FIGURES_MAX_AGE_MS) figures = { at: now, value: workerProcess() };
   return figures.value;
 };
+/** A started node says it is busy this long after its start at the earliest, and at the latest twice as long. */
+const BUSY_BEAT_AFTER_MS = 250;
 const TRIM_AFTER_RUN_MS = 1_000;
 let runsInProcess = 0;
 let trimTimer: NodeJS.Timeout | undefined;
@@ -156,14 +159,12 @@ export async function startNodeWorker(options: NodeWorkerOptions): Promise<NodeW
     }
   };
 
+  // What a heartbeat says that does not change while the process runs (BTF comes with the kernel).
+  const fixed = { name: node, labels: options.labels, kernel: release(), btf: existsSync('/sys/kernel/btf/vmlinux'), captures: [...CAPTURE_NAMES] };
   // Renews the name's lease and, while held, writes the heartbeat: one script.
   const heartbeat = () =>
     heartbeatWhileHeld(lease, {
-      name: node,
-      labels: options.labels,
-      kernel: release(),
-      btf: existsSync('/sys/kernel/btf/vmlinux'),
-      captures: [...CAPTURE_NAMES],
+      ...fixed,
       busy: currentRun !== undefined,
       ...(currentRun ? { currentRun } : {}),
       version: VERSION,
@@ -188,6 +189,7 @@ export async function startNodeWorker(options: NodeWorkerOptions): Promise<NodeW
     if (currentRun === undefined) trimWhenIdle();
   };
 
+  const busyBeat = jitteredOnce(heartbeat, BUSY_BEAT_AFTER_MS);
   const jobs = new Worker<NodeJobData>(
     nodeQueue(node),
     async (job: Job<NodeJobData>, _token: string | undefined, signal: AbortSignal | undefined) => {
@@ -211,9 +213,9 @@ export async function startNodeWorker(options: NodeWorkerOptions): Promise<NodeW
           ...(options.own ? { own: options.own } : {}),
           eventSpoolBytes: (options.eventSpoolMiB ?? DEFAULT_WORKER_EVENT_SPOOL_MIB) * 1024 * 1024,
           afterReport,
-          // Busy, with its run, once the node has started: not on the way to starting (a fan-out to
-          // thousands of nodes picks up faster without a heartbeat script and process figures per pickup).
-          onStarted: () => void heartbeat(),
+          // Busy, with its run, soon after the node has started: not on the way to starting, nor in the
+          // burst of a fan-out's starts (every node's script at once, on the Redis the rest are starting on).
+          onStarted: () => busyBeat.schedule(),
         });
         // Counted after the job completes: BullMQ's completion releases the run's finalize, a metric need not go first.
         afterReport(
@@ -222,6 +224,7 @@ export async function startNodeWorker(options: NodeWorkerOptions): Promise<NodeW
         if (state.status === 'failed') throw new Error(state.error ?? 'every capture failed');
         return { node, status: state.status };
       } finally {
+        busyBeat.cancel();
         currentRun = undefined;
         runsInProcess--;
         void heartbeat();
@@ -267,6 +270,7 @@ export async function startNodeWorker(options: NodeWorkerOptions): Promise<NodeW
     node,
     async stop() {
       clearInterval(beat);
+      busyBeat.cancel();
       jobs.cancelAllJobs('worker stopping'); // detach now; the run keeps what was captured
       // Storing what was captured and reporting back need Redis: if it is away, stop anyway
       // (disconnecting fails the commands still waiting for it, which ends the job).

@@ -10,6 +10,7 @@ import { cpuHierarchies } from '../../src/captures/cputhrottle/cgroup-cpu.js';
 import { cputhrottle, requireCpuHierarchies } from '../../src/captures/cputhrottle/index.js';
 import { NotSupportedError } from '../../src/libbpf/index.js';
 import { runCapture } from '../../src/captures/run-capture.js';
+import { resolveScope } from '../../src/captures/cputhrottle/scope.js';
 import { killLeftovers, start, TempDir } from './sched-children.js';
 
 const V1_CPU = '/sys/fs/cgroup/cpu';
@@ -131,5 +132,23 @@ describe.skipIf(skip)(`cputhrottle on a real cgroup${skip ? ` (skipped: ${skip})
     expect(metrics[0]).toMatchObject({ metric: 'CPU throttled time, all cgroups (share of the window)', unit: 'pct', capture: 'cputhrottle' });
     expect(metrics[0]!.value).toBeGreaterThan(40);
     expect(metrics.some((m) => m.metric.includes(name))).toBe(true);
+  });
+  it('with no target, reads every cgroup with a quota of its own, throttled or not, and no other', () => {
+    const idle = `${cgroup}-idle`;
+    const open = `${cgroup}-open`;
+    try {
+      mkdirSync(idle);
+      writeFileSync(join(idle, 'cpu.cfs_quota_us'), '50000');
+      mkdirSync(open);
+      const scope = resolveScope([{ version: 1, mount: V1_CPU }], {}, 4096);
+      expect(scope.cgroups.has(idle), [...scope.cgroups.keys()].join(', ')).toBe(true);
+      expect(scope.cgroups.has(open)).toBe(false);
+      // The walk's reading is the whole one the window starts from: CPU time included where the kernel has it.
+      const stat = scope.stats.get(idle)!;
+      expect(stat).toMatchObject({ periods: 0, throttledPeriods: 0, throttledUs: 0 });
+      if (existsSync(join(idle, 'cpuacct.usage'))) expect(stat).toHaveProperty('usageUs');
+    } finally {
+      for (const dir of [idle, open]) if (existsSync(dir)) rmdirSync(dir);
+    }
   });
 });

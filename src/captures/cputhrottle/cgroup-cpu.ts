@@ -75,8 +75,11 @@ function keyed(text: string | undefined): Map<string, number> {
   return values;
 }
 
-/** cpu.stat of the cgroup at `dir`, or undefined when it has none (no cpu controller there). */
-export function readCpuStat(h: CpuHierarchy, dir: string): CpuStat | undefined {
+/**
+ * cpu.stat of the cgroup at `dir`, or undefined when it has none (no cpu controller there).
+ * `usage: false`: without v1's CPU time (cpuacct.usage, a file more), for a walk that only chooses.
+ */
+export function readCpuStat(h: CpuHierarchy, dir: string, { usage = true } = {}): CpuStat | undefined {
   const text = readText(join(dir, 'cpu.stat'));
   if (text === undefined) return undefined;
   const s = keyed(text);
@@ -88,7 +91,7 @@ export function readCpuStat(h: CpuHierarchy, dir: string): CpuStat | undefined {
       ...(s.has('usage_usec') ? { usageUs: s.get('usage_usec')! } : {}),
     };
   }
-  const usageNs = Number((readText(join(dir, 'cpuacct.usage')) ?? '').trim());
+  const usageNs = usage ? Number((readText(join(dir, 'cpuacct.usage')) ?? '').trim()) : Number.NaN;
   return {
     periods: s.get('nr_periods') ?? 0,
     throttledPeriods: s.get('nr_throttled') ?? 0,
@@ -111,6 +114,16 @@ export function readCpuLimit(h: CpuHierarchy, dir: string): CpuLimit | undefined
   const periodUs = Number((readText(join(dir, 'cpu.cfs_period_us')) ?? '').trim());
   if (!Number.isFinite(periodUs) || periodUs <= 0 || !Number.isFinite(quota)) return undefined;
   return quota < 0 ? { periodUs } : { quotaUs: quota, periodUs };
+}
+
+/** Whether the cgroup at `dir` has a CPU quota of its own: one file, where readCpuLimit reads two on v1. */
+export function hasCpuQuota(h: CpuHierarchy, dir: string): boolean {
+  if (h.version === 2) {
+    const quota = readText(join(dir, 'cpu.max'))?.trim().split(/\s+/)[0];
+    return quota !== undefined && quota !== '' && quota !== 'max';
+  }
+  const quota = Number((readText(join(dir, 'cpu.cfs_quota_us')) ?? '').trim());
+  return Number.isFinite(quota) && quota >= 0;
 }
 
 /** Every cgroup directory under the hierarchy's root, root included, breadth first, at most `max`. */

@@ -4,7 +4,7 @@
 import { dirname } from 'node:path';
 import type { ResolvedTarget } from '../target.js';
 import { targetPids } from '../target-processes.js';
-import { cgroupDirOf, readCpuLimit, readCpuStat, walkCgroups, type CpuHierarchy, type CpuStat } from './cgroup-cpu.js';
+import { cgroupDirOf, hasCpuQuota, readCpuStat, walkCgroups, type CpuHierarchy, type CpuStat } from './cgroup-cpu.js';
 
 export interface Scope {
   /** cgroup directories, each with its hierarchy. */
@@ -35,12 +35,15 @@ export function resolveScope(hierarchies: CpuHierarchy[], target: ResolvedTarget
   for (const h of hierarchies) {
     const walk = walkCgroups(h, maxCgroups - cgroups.size);
     truncated ||= walk.truncated;
+    // Chosen on the fewest files (a container host has hundreds of cgroups, read at the window's start and end):
+    // throttling counters, then the quota alone; v1's CPU time only for the few chosen.
     for (const dir of walk.dirs) {
-      const stat = readCpuStat(h, dir);
+      const stat = readCpuStat(h, dir, { usage: false });
       if (!stat) continue; // no cpu controller there
-      if (stat.throttledPeriods > 0 || readCpuLimit(h, dir)?.quotaUs !== undefined) {
+      if (stat.throttledPeriods > 0 || hasCpuQuota(h, dir)) {
         cgroups.set(dir, h);
-        stats.set(dir, stat);
+        const whole = h.version === 1 ? readCpuStat(h, dir) : stat;
+        if (whole) stats.set(dir, whole);
       }
     }
   }
