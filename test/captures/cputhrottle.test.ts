@@ -140,7 +140,7 @@ describe.skipIf(skip)(`cputhrottle on a real cgroup${skip ? ` (skipped: ${skip})
       mkdirSync(idle);
       writeFileSync(join(idle, 'cpu.cfs_quota_us'), '50000');
       mkdirSync(open);
-      const scope = resolveScope([{ version: 1, mount: V1_CPU }], {}, 4096);
+      const scope = resolveScope([{ version: 1, mount: V1_CPU }], { description: 'all processes' }, 4096);
       expect(scope.cgroups.has(idle), [...scope.cgroups.keys()].join(', ')).toBe(true);
       expect(scope.cgroups.has(open)).toBe(false);
       // The walk's reading is the whole one the window starts from: CPU time included where the kernel has it.

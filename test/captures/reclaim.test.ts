@@ -4,10 +4,13 @@
 // times those stalls for the writer, names its memory cgroup and the limit,
 // and the check turns them into a finding with the limit in its title.
 import { once } from 'node:events';
-import { rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { describe, expect, it, afterEach } from 'vitest';
 import { reclaim } from '../../src/captures/reclaim/index.js';
+import { refaultedPages } from '../../src/captures/reclaim/refaults.js';
 import { mergeThresholds } from '../../src/analysis/common.js';
 import { analyzeRun } from '../../src/runs/analyze-run.js';
 import { kernel, on, result, run, stack, user } from '../analysis/fixtures.js';
@@ -75,6 +78,30 @@ describe.skipIf(skip)(`reclaim${skip ? ` (skipped: ${skip})` : ''}`, () => {
       ),
     );
     expect(finding?.impact?.bears).toEqual(['latency', 'health']);
+  }, 60_000);
+
+  it('counts the file pages a cgroup under its limit reads back after evicting them (thrashing), as memory.stat does', async () => {
+    memcg = createMemcg(32 * MiB);
+    const cgroup = memcg;
+    writeFileSync(file, randomBytes(96 * MiB));
+    const refaulted = () => 4096 * Number(/^total_workingset_refault_file (\d+)/m.exec(readFileSync(join(cgroup.dir, 'memory.stat'), 'utf8'))?.[1] ?? 0);
+    let before = 0;
+    let after = 0;
+    const { result } = await captureAround(reclaim, async () => {
+      const reader = cgroup.spawn([join(projectRoot, 'test', 'eval', 'programs', 'catalog.py'), file, '2']);
+      await sleep(300); // after its start (it drops the file from the cache first)
+      before = refaulted();
+      await once(reader, 'exit');
+      after = refaulted();
+    });
+    const mine = result.groups.find((g) => g.comm === 'catalog.py');
+    expect(mine, JSON.stringify(result.groups)).toBeDefined();
+    expect(mine).toMatchObject({ limitedAt: `/${cgroup.name}`, limitBytes: 32 * MiB });
+    // The capture's window began before `before` and ended after `after`: it saw at least their difference, and no more than the reader made.
+    expect(after - before).toBeGreaterThan(32 * MiB);
+    expect(mine!.refaultedBytes).toBeGreaterThanOrEqual(after - before);
+    expect(mine!.refaultedBytes).toBeLessThanOrEqual(after);
+    expect(reclaim.text!(result)).toMatch(/of evicted file pages read back under the limit/);
   }, 60_000);
 });
 
@@ -149,5 +176,75 @@ describe("reclaim's check and baseline", () => {
     expect(top?.title).toContain('256 MiB on /app');
     expect((top?.evidence.steps as { capture: string }[]).map((st) => st.capture)).toEqual(['offcputime']);
     expect(rest.filter((f) => f.capture === 'offcputime')).toEqual([]);
+  });
+
+  it('reads the refault counter of the subtree from memory.stat, v1 and v2, and of kernels before 5.9', () => {
+    expect(refaultedPages('workingset_refault_file 5\ntotal_workingset_refault_file 40\n', 1)).toBe(40);
+    expect(refaultedPages('anon 1\nworkingset_refault_anon 3\nworkingset_refault_file 7\n', 2)).toBe(7);
+    expect(refaultedPages('workingset_refault 9\n', 2)).toBe(9);
+    expect(refaultedPages('cache 1\n', 1)).toBeUndefined();
+  });
+
+  describe('thrashing: a working set larger than the limit', () => {
+    // 3.6 s of the fixtures' 6 s window waiting for disk reads (summed over threads); its cgroup read back 300 MiB under a 48 MiB limit; its reclaim stalls are short.
+    const thrashing = (refaultedBytes: number) =>
+      on(
+        result('reclaim', {
+          groups: [
+            {
+              pid: 7,
+              comm: 'catalog',
+              kind: 'cgroup',
+              stalls: 40,
+              stalledMs: 20, // 0.3% of the window: alone, too little for a finding
+              longestMs: 2,
+              reclaimedBytes: 300 * MiB,
+              cgroup: '/svc/catalog',
+              limitedAt: '/svc',
+              limitBytes: 48 * MiB,
+              peakBytes: 48 * MiB,
+              refaultedBytes,
+            },
+          ],
+          histogram: { count: 40 },
+          top: 10,
+        }),
+      );
+    const diskReads = on(
+      result('offcputime', {
+        stacks: [
+          stack(
+            7,
+            'catalog',
+            3_600_000,
+            [user('pread', 'libc.so.6'), kernel('filemap_read'), kernel('folio_wait_bit_common'), kernel('io_schedule'), kernel('schedule')],
+            20_000,
+          ),
+        ],
+        total: 3_600_000,
+        blocks: 20_000,
+      }),
+    );
+
+    it("names the limit and the pages read back, and leads the process's disk waits as its own cost", () => {
+      const [top, ...rest] = analyzeRun({ run: run(), results: [diskReads, thrashing(300 * MiB)] });
+      expect(top?.capture).toBe('reclaim');
+      expect(top?.severity).toBe('critical'); // 0.6 s/s of waits, as one cause
+      expect(top?.title).toMatch(
+        /^catalog \(pid 7\) is thrashing at its memory cgroup's limit \(48 MiB on \/svc, peak 48 MiB\): the cgroup read back 300 MiB of file pages it had evicted \(50 MiB\/s, 6\.3× the limit\)/,
+      );
+      expect(top?.title).toContain('Its own cost: catalog (pid 7) spent 3.60 s');
+      expect(top?.evidence).toMatchObject({ refaultedBytes: 300 * MiB, refaultedBytesPerS: 50 * MiB });
+      // Its impact is the disk waits plus its stalls, as one cause's.
+      expect(top?.impact?.value).toBeCloseTo(0.6 + 0.02 / 6, 3);
+      expect(top?.impact?.bears).toEqual(['latency', 'disk', 'health']);
+      expect(rest.filter((f) => f.capture === 'offcputime')).toEqual([]);
+    });
+
+    it('below 1 MiB/s read back, it is no thrash: the stalls alone decide, and the disk waits stand apart', () => {
+      const findings = analyzeRun({ run: run(), results: [diskReads, thrashing(5 * MiB)] });
+      expect(findings.map((f) => f.capture)).toEqual(['offcputime']);
+      expect(findings[0]?.title).toContain('waiting for disk I/O');
+    });
   });
 });

@@ -9,7 +9,8 @@
 //
 // The host may be shared (other test files, other tenants): a finding about
 // processes this suite did not start is set aside (and printed), not ranked.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
@@ -42,6 +43,10 @@ const WINDOW_S = 3;
 const PYTHON = '/usr/bin/python3';
 const MiB = 1024 * 1024;
 const V1_CPU = '/sys/fs/cgroup/cpu';
+/** A directory on a disk filesystem (not tmpfs), for files whose page cache must be evictable. */
+const DISK_TMP = '/var/tmp';
+const TMPFS_MAGIC = 0x01021994;
+const diskDirSkipReason = () => (statfsSync(DISK_TMP).type === TMPFS_MAGIC ? `${DISK_TMP} is a tmpfs: its pages cannot be evicted without swap` : undefined);
 const cpuQuotaSkipReason = () => (existsSync(join(V1_CPU, 'cpu.cfs_quota_us')) ? undefined : `no cgroup v1 cpu controller with CFS quotas at ${V1_CPU}`);
 
 interface Score {
@@ -411,6 +416,37 @@ describe.skipIf(skip)(`evaluation: the top finding names the culprit${skip ? ` (
             await sleep(20);
           }
         }
+      }
+    },
+    60_000,
+  );
+
+  it.skipIf(memcgSkipReason() ?? diskDirSkipReason())(
+    'a working set larger than its memory limit → intermittent-latency names the process, the limit and the pages read back',
+    async () => {
+      // On a disk filesystem: a tmpfs file's pages cannot be evicted without swap.
+      const data = join(DISK_TMP, `sherlock-eval-catalog-${process.pid}.dat`);
+      const memcg = createMemcg(48 * MiB);
+      try {
+        writeFileSync(data, randomBytes(160 * MiB));
+        const refaulted = () => 4096 * Number(/^total_workingset_refault_file (\d+)/m.exec(readFileSync(join(memcg.dir, 'memory.stat'), 'utf8'))?.[1] ?? 0);
+        const catalog = memcg.spawn([join(programsDir, 'catalog.py'), data, String(WINDOW_S + 4)]);
+        await sleep(500); // its cache fills to the limit
+        const reads = sampler(refaulted);
+        const outcome = await up!.runRunbook('intermittent-latency', { durationS: WINDOW_S, during: () => sleep(WINDOW_S * 1000 - 200) });
+        const [from, to] = await windowOf(outcome, 'reclaim');
+        const truth = (reads.rate(from, to) * (to - from)) / 1000;
+        reads.stop();
+        await positive('memory-thrash', outcome, new Set([catalog.pid!]), (top) => {
+          if (!top.title.includes('catalog.py')) return 'the top finding does not name catalog.py';
+          if (!top.title.includes(memcg.name) || !/48 MiB/.test(top.title)) return `the top finding does not name the 48 MiB limit on ${memcg.name}`;
+          const said = Number(top.evidence.refaultedBytes);
+          if (!within(said, truth, 0.25)) return `it says ${said} bytes read back, memory.stat says ${truth.toFixed(0)}`;
+          return undefined;
+        });
+      } finally {
+        await memcg.remove();
+        rmSync(data, { force: true });
       }
     },
     60_000,

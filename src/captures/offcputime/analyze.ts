@@ -106,6 +106,7 @@ function userLeafOf(frames: unknown[]): string | undefined {
 
 const FUTEX_UNKNOWN = 'waiting on a futex (a lock or a condition variable: no user frame says which)';
 const RECLAIMING = 'reclaiming memory (an allocation found no free page)';
+const DISK_IO = 'waiting for disk I/O';
 /** The kernel's reclaim, entered from an allocation: direct reclaim, a memory cgroup's, or throttled in it. */
 const RECLAIM_FRAMES =
   /\b(try_to_free_pages|try_to_free_mem_cgroup_pages|__alloc_pages_direct_reclaim|__perform_reclaim|reclaim_throttle|mem_cgroup_handle_over_high)\b/;
@@ -114,7 +115,7 @@ function waitKind(frames: FrameLike[], futexCaller: FutexCaller): string {
   const names = frames.map((f) => f.name).join(' ');
   // First: reclaim waits on writeback and disk too, and its cause is the memory limit, not the disk.
   if (RECLAIM_FRAMES.test(names)) return RECLAIMING;
-  if (/\b(io_schedule|blk_mq|bio_|folio_wait|wait_on_page|__lock_page|bit_wait_io|submit_bio|filemap_fault|jbd2)/.test(names)) return 'waiting for disk I/O';
+  if (/\b(io_schedule|blk_mq|bio_|folio_wait|wait_on_page|__lock_page|bit_wait_io|submit_bio|filemap_fault|jbd2)/.test(names)) return DISK_IO;
   if (/\bfutex/.test(names)) return futexCaller === 'lock' ? 'waiting for a lock (futex)' : FUTEX_UNKNOWN;
   if (/\b(mutex_lock|rwsem|down_read|down_write|__down)/.test(names)) return 'waiting for a kernel lock';
   if (/\b(sk_stream_wait_memory|tcp_sendmsg)/.test(names)) return 'waiting for socket send buffer space';
@@ -200,12 +201,14 @@ function analyzeOffcputime(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
           g.us / 1e6,
           ctx.windowSeconds,
           `${plural(g.blocks, 'wait')} summed over its threads: ${fmtUs(g.us)} over ${fmtSeconds(ctx.windowSeconds)}`,
-          kind === 'waiting for disk I/O' ? ['latency', 'disk'] : ['latency'],
+          kind === DISK_IO ? ['latency', 'disk'] : ['latency'],
         ),
       ),
       cause: { key: `${g.comm} ${kind} in ${g.wait}${g.user ? ` from ${g.user}` : ''}`, subject: `pid ${g.pid}` },
       // Its stalls reclaiming memory (reclaim) say which limit ran out: that finding leads, this wait is its effect.
+      // Its disk waits are the cost of a memory cgroup thrashing, when reclaim found the process's limit thrashing.
       ...(kind === RECLAIMING ? { links: { shows: [`reclaim-pid:${g.pid}`] } } : {}),
+      ...(kind === DISK_IO ? { links: { shows: [`disk-wait-pid:${g.pid}`] } } : {}),
     });
   }
   return { findings, checked };

@@ -3,6 +3,10 @@
 // the container running out of room (its page cache and anonymous memory
 // fighting for the limit) well before any OOM kill; without one, the host is
 // short of free memory. Either way each allocation that stalls is latency.
+// Thrashing is the worse case: under a limit smaller than its working set a
+// cgroup keeps reading back the file pages it has just evicted (refaults), so
+// its reads wait on the disk, however short each reclaim stall is; those disk
+// waits (offcputime) are then the thrash's own cost.
 import { makeFinding, num, objs, str, timeImpact, type AnalysisContext, type CaptureAnalysis, type Obj } from '../../analysis/common.js';
 import type { Finding } from '../../analysis/types.js';
 import { fmtBytes, fmtMs, plural, processLabel } from '../../format/index.js';
@@ -12,6 +16,12 @@ const MIN_STALLED_SHARE = 0.01;
 const CRITICAL_SHARE = 0.1;
 /** Fewer stalls than this are a blip, whatever their length. */
 const MIN_STALLS = 3;
+/** Evicted file pages read back at least this fast under one limit: thrashing. */
+const THRASH_BYTES_PER_S = 1024 * 1024;
+/** What a disk wait of a thrashing process may cost per page read back, at most: a slow disk's read. */
+const MAX_WAIT_PER_REFAULT_S = 0.01;
+/** Pages read back, from their bytes: counted in the smallest pages, the bound above is the most it can be. */
+const SMALLEST_PAGE_BYTES = 4096;
 
 function analyzeReclaim(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
   const groups = objs(data.groups);
@@ -27,8 +37,9 @@ function analyzeReclaim(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
     const stalledMs = rows.reduce((a, r) => a + num(r.stalledMs), 0);
     const stalls = rows.reduce((a, r) => a + num(r.stalls), 0);
     const share = stalledMs / 1000 / Math.max(0.001, ctx.windowSeconds);
-    if (stalls < MIN_STALLS || share < MIN_STALLED_SHARE) continue;
-    const main = [...rows].sort((a, b) => num(b.stalledMs) - num(a.stalledMs))[0]!;
+    const thrash = thrashOf(rows, ctx.windowSeconds);
+    if (!thrash && (stalls < MIN_STALLS || share < MIN_STALLED_SHARE)) continue;
+    const main = thrash?.row ?? [...rows].sort((a, b) => num(b.stalledMs) - num(a.stalledMs))[0]!;
     const longestMs = Math.max(...rows.map((r) => num(r.longestMs)));
     const atLimit = main.kind === 'cgroup';
     const limit =
@@ -40,12 +51,17 @@ function analyzeReclaim(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
     const next = atLimit
       ? "next: what fills the cgroup (its processes' memory, page cache of files it reads or writes), or raise its limit"
       : "next: what holds the host's memory (the largest processes, page cache), swap and kswapd activity";
+    const who = processLabel(main.comm, pid);
+    const stalled = `${plural(stalls, 'stall')} over ${ctx.windowSeconds.toFixed(1)} s, the longest ${fmtMs(longestMs)}`;
+    const title = thrash
+      ? `${who} is thrashing${limit}: the cgroup read back ${fmtBytes(thrash.bytes)} of file pages it had evicted (${fmtBytes(thrash.bytesPerS)}/s, ${fmtTimes(thrash.ofLimit)} the limit), so its reads wait on the disk; it stalled ${fmtMs(stalledMs)} reclaiming (${stalled}); next: raise the limit above its working set, or find what fills it (its processes' memory, the files they reread)`
+      : `${who} stalled ${fmtMs(stalledMs)} reclaiming memory${limit}: ${stalled}; ${next}`;
     findings.push({
       ...makeFinding(
         ctx,
         `pid:${pid}`,
-        share >= CRITICAL_SHARE ? 'critical' : 'warning',
-        `${processLabel(main.comm, pid)} stalled ${fmtMs(stalledMs)} reclaiming memory${limit}: ${plural(stalls, 'stall')} over ${ctx.windowSeconds.toFixed(1)} s, the longest ${fmtMs(longestMs)}; ${next}.`,
+        share >= CRITICAL_SHARE || (thrash && thrash.ofLimit >= 1) ? 'critical' : 'warning',
+        `${title}.`,
         {
           pid,
           comm: str(main.comm),
@@ -58,17 +74,45 @@ function analyzeReclaim(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
           ...(main.limitBytes !== undefined ? { limitBytes: num(main.limitBytes), limitedAt: str(main.limitedAt) } : {}),
           ...(main.usageBytes !== undefined ? { usageBytes: num(main.usageBytes) } : {}),
           ...(main.peakBytes !== undefined ? { peakBytes: num(main.peakBytes) } : {}),
+          ...(thrash ? { refaultedBytes: thrash.bytes, refaultedBytesPerS: Math.round(thrash.bytesPerS) } : {}),
         },
-        share / MIN_STALLED_SHARE,
-        timeImpact(stalledMs / 1000, ctx.windowSeconds, `${plural(stalls, 'reclaim stall')}, ${fmtMs(stalledMs)} in all`, ['latency', 'health']),
+        Math.max(share / MIN_STALLED_SHARE, thrash ? thrash.bytesPerS / THRASH_BYTES_PER_S : 0),
+        timeImpact(
+          stalledMs / 1000,
+          ctx.windowSeconds,
+          `${plural(stalls, 'reclaim stall')}, ${fmtMs(stalledMs)} in all`,
+          thrash ? ['latency', 'disk', 'health'] : ['latency', 'health'],
+        ),
       ),
-      // The process's off-CPU waits inside reclaim (offcputime) are these stalls seen from the scheduler.
-      links: { explains: [`reclaim-pid:${pid}`] },
+      // The process's off-CPU waits inside reclaim (offcputime) are these stalls seen from the scheduler;
+      // thrashing, its disk waits are re-reads of what the limit evicted: its own cost, bounded by the pages read back.
+      links: {
+        explains: [`reclaim-pid:${pid}`],
+        ...(thrash
+          ? {
+              costs: [`disk-wait-pid:${pid}`],
+              costsAtMost: ((thrash.bytes / SMALLEST_PAGE_BYTES) * MAX_WAIT_PER_REFAULT_S) / Math.max(0.001, ctx.windowSeconds),
+            }
+          : {}),
+      },
+      ...(thrash ? { cause: { key: `memory cgroup thrashing at ${str(main.limitedAt)}`, subject: `pid ${pid}` } } : {}),
     });
   }
   findings.sort((a, b) => b.score - a.score);
   const total = groups.reduce((a, g) => a + num(g.stalls), 0);
   return { findings: findings.slice(0, 5), checked: `memory reclaim stalls (${plural(total, 'stall')})` };
 }
+
+/** The row (of a process's) whose limited cgroup read back evicted pages fastest, if that is thrashing. */
+function thrashOf(rows: Obj[], windowSeconds: number): { row: Obj; bytes: number; bytesPerS: number; ofLimit: number } | undefined {
+  const row = [...rows].filter((r) => r.refaultedBytes !== undefined).sort((a, b) => num(b.refaultedBytes) - num(a.refaultedBytes))[0];
+  if (!row || row.limitBytes === undefined) return undefined;
+  const bytes = num(row.refaultedBytes);
+  const bytesPerS = bytes / Math.max(0.001, windowSeconds);
+  return bytesPerS >= THRASH_BYTES_PER_S ? { row, bytes, bytesPerS, ofLimit: bytes / Math.max(1, num(row.limitBytes)) } : undefined;
+}
+
+/** "2.3×", "0.4×". */
+const fmtTimes = (x: number) => `${x >= 10 ? Math.round(x) : x.toFixed(1)}×`;
 
 export const reclaimAnalysis = { checks: 'memory reclaim stalls', analyze: analyzeReclaim };

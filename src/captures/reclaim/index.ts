@@ -10,7 +10,9 @@ import { fmtBytes } from '../../format/index.js';
 import { pageSize } from '../../util/page-size.js';
 import { reclaimAnalysis } from './analyze.js';
 import { reclaimBaseline } from './baseline.js';
+import { controllerHierarchy, type CgroupHierarchy } from '../cgroup-dirs.js';
 import { memcgLimits, type MemcgLimit } from './memcg-limit.js';
+import { limitedCgroupRefaults, refaultsAt } from './refaults.js';
 import { reclaimSetup } from './setup.js';
 
 export type ReclaimParams = typeof reclaimSetup.defaults;
@@ -25,6 +27,12 @@ export interface ReclaimGroup extends Partial<MemcgLimit> {
   stalledMs: number;
   longestMs: number;
   reclaimedBytes: number;
+  /**
+   * File pages the cgroup with the limit (limitedAt, its whole subtree) read back in after evicting
+   * them, during the window, in bytes: thrashing when it is large beside the limit. Absent when the
+   * limit was not there at the start or the kernel does not count them.
+   */
+  refaultedBytes?: number;
 }
 
 export interface ReclaimData {
@@ -52,8 +60,11 @@ export const reclaim: CaptureDefinition<ReclaimParams, ReclaimData> = {
   records: [keyLayout, statsLayout, histLayout],
 
   collect({ object, params }) {
+    // Refault counts of every limited cgroup now, read while the window runs; the end's only where processes stalled.
+    const memory = controllerHierarchy('memory');
+    const refaultsBefore = memory ? limitedCgroupRefaults(memory).catch(() => new Map<string, number>()) : Promise.resolve(new Map<string, number>());
     return {
-      finish: () => {
+      finish: async () => {
         const overallMap = object.map('overall');
         const value = overallMap.lookup(Buffer.alloc(4));
         const histogram = value ? decodeHistogram('usecs', ...overallMap.perCpuValues(value)) : decodeHistogram('usecs');
@@ -72,7 +83,14 @@ export const reclaim: CaptureDefinition<ReclaimParams, ReclaimData> = {
           });
         }
         const limits = memcgLimits(new Set(rows.map((r) => r.memcgId).filter((id) => id > 0n)));
-        const groups = rows.map(({ memcgId, ...row }) => ({ ...row, ...limits.get(memcgId) })).sort((a, b) => b.stalledMs - a.stalledMs);
+        const refaulted = refaultsOver(memory, await refaultsBefore, [...limits.values()], page);
+        const groups = rows
+          .map(({ memcgId, ...row }): ReclaimGroup => {
+            const limit = limits.get(memcgId);
+            const bytes = limit?.limitedAt !== undefined ? refaulted.get(limit.limitedAt) : undefined;
+            return { ...row, ...limit, ...(bytes !== undefined ? { refaultedBytes: bytes } : {}) };
+          })
+          .sort((a, b) => b.stalledMs - a.stalledMs);
         return { groups, histogram, top: params.top };
       },
     };
@@ -82,6 +100,17 @@ export const reclaim: CaptureDefinition<ReclaimParams, ReclaimData> = {
   text: reclaimText,
   count: (data) => data.groups.length,
 };
+
+/** limitedAt → bytes refaulted there since `before`, for the limits the stalled processes are under. */
+function refaultsOver(memory: CgroupHierarchy | undefined, before: Map<string, number>, limits: MemcgLimit[], page: number): Map<string, number> {
+  const bytes = new Map<string, number>();
+  for (const at of new Set(limits.flatMap((l) => (l.limitedAt === undefined ? [] : [l.limitedAt])))) {
+    const start = before.get(at);
+    const end = memory && start !== undefined ? refaultsAt(memory, at) : undefined;
+    if (start !== undefined && end !== undefined && end >= start) bytes.set(at, (end - start) * page);
+  }
+  return bytes;
+}
 
 /** "peak 16 MiB of 16 MiB, 14.8 MiB now", and where the limit is when it is set above the process's own cgroup. */
 const limitOf = (g: ReclaimGroup) =>
@@ -100,6 +129,7 @@ const columns: Column<ReclaimGroup>[] = [
   { header: 'RECLAIMED', value: (g) => fmtBytes(g.reclaimedBytes), numeric: true },
   { header: 'MEMORY CGROUP', value: (g) => g.cgroup ?? '-' },
   { header: 'USAGE OF LIMIT', value: limitOf },
+  { header: 'REFAULTED', value: (g) => (g.refaultedBytes === undefined ? '-' : fmtBytes(g.refaultedBytes)), numeric: true },
 ];
 
 export function reclaimText(data: ReclaimData): string {
@@ -108,7 +138,8 @@ export function reclaimText(data: ReclaimData): string {
   for (const g of data.groups.slice(0, data.top)) {
     lines.push(
       `pid ${g.pid} (${g.comm}): ${g.stalls} ${g.kind === 'cgroup' ? 'cgroup-limit' : 'direct'} stalls, ${g.stalledMs.toFixed(1)} ms (longest ${g.longestMs.toFixed(1)} ms), ` +
-        `${fmtBytes(g.reclaimedBytes)} reclaimed${g.cgroup ? `; memory cgroup ${g.cgroup}` : ''}${g.limitBytes !== undefined ? `, ${limitOf(g)}` : ''}`,
+        `${fmtBytes(g.reclaimedBytes)} reclaimed${g.cgroup ? `; memory cgroup ${g.cgroup}` : ''}${g.limitBytes !== undefined ? `, ${limitOf(g)}` : ''}` +
+        `${g.refaultedBytes ? `; ${fmtBytes(g.refaultedBytes)} of evicted file pages read back under the limit` : ''}`,
     );
   }
   if (data.groups.length > data.top) lines.push(`(${data.groups.length - data.top} more in the table and JSON)`);

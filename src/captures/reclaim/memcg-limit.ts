@@ -7,6 +7,12 @@ import { controllerHierarchy, cgroupPaths, readCgroupFile } from '../cgroup-dirs
 /** v1's "no limit" is a page-rounded LONG_MAX; anything this large is none. */
 const UNLIMITED_BYTES = 2 ** 60;
 
+/** A limit file's text is a limit ("max", v2's none, is not a number). */
+export const isLimit = (text: string | undefined): boolean => {
+  const limit = text ? Number(text) : Number.NaN;
+  return Number.isFinite(limit) && limit < UNLIMITED_BYTES;
+};
+
 export interface MemcgLimit {
   /** The process's memory cgroup ("/" is the root). */
   cgroup: string;
@@ -28,8 +34,9 @@ export function memcgLimits(ids: Set<bigint>): Map<bigint, MemcgLimit> {
   for (const [id, path] of cgroupPaths(hierarchy.root, ids)) {
     const entry: MemcgLimit = { cgroup: path };
     for (let at = path; ; at = at.slice(0, at.lastIndexOf('/')) || '/') {
-      const limit = Number(readCgroupFile(hierarchy.root, at, limitFile) ?? Number.NaN); // "max" (v2, none) is NaN
-      if (Number.isFinite(limit) && limit < UNLIMITED_BYTES) {
+      const text = readCgroupFile(hierarchy.root, at, limitFile);
+      if (isLimit(text)) {
+        const limit = Number(text);
         const usage = Number(readCgroupFile(hierarchy.root, at, usageFile) ?? Number.NaN);
         const peak = Number(readCgroupFile(hierarchy.root, at, peakFile) ?? Number.NaN);
         Object.assign(entry, {
