@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunStore } from '../../src/runs/store.js';
 import { bpfHandlesOf, kernelSkipReason } from '../helpers/kernel.js';
 import { redisServerChildren } from '../helpers/redis.js';
-import { RETENTION_SECONDS, startStack, type Reply, type RunView, type Stack } from './harness.js';
+import { RETENTION_SECONDS, startStack, waitFor, type Reply, type RunView, type Stack } from './harness.js';
 
 const skip = kernelSkipReason();
 const NODE = 'queue-node';
@@ -37,7 +37,12 @@ describe.skipIf(skip)(`the per-node queue${skip ? ` (skipped: ${skip})` : ''}`, 
     expect(r1.nodes[NODE]!.position).toBeUndefined();
     expect(r2).toMatchObject({ status: 'queued', nodes: { [NODE]: { status: 'queued', position: 1 } } });
     expect(r3).toMatchObject({ status: 'queued', nodes: { [NODE]: { status: 'queued', position: 2 } } });
-    const node = (await admin.get('/v1/nodes')).body.nodes.find((n: { name: string }) => n.name === NODE);
+    // Busy with it within a second of its start (a started node says so 250-500 ms later, out of a fan-out's burst).
+    const node = await waitFor(
+      'the node busy',
+      async () => (await admin.get('/v1/nodes')).body.nodes.find((n: { name: string; busy: boolean }) => n.name === NODE && n.busy),
+      { timeoutMs: 1_000, intervalMs: 20 },
+    );
     expect(node).toMatchObject({ busy: true, currentRun: first });
 
     // When the first run ends, the second moves up.
