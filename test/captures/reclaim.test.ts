@@ -101,6 +101,8 @@ describe.skipIf(skip)(`reclaim${skip ? ` (skipped: ${skip})` : ''}`, () => {
     expect(after - before).toBeGreaterThan(32 * MiB);
     expect(mine!.refaultedBytes).toBeGreaterThanOrEqual(after - before);
     expect(mine!.refaultedBytes).toBeLessThanOrEqual(after);
+    // The host's count (/proc/vmstat) holds the cgroup's.
+    expect(result.hostRefaultedBytes).toBeGreaterThanOrEqual(mine!.refaultedBytes!);
     expect(reclaim.text!(result)).toMatch(/of evicted file pages read back under the limit/);
   }, 60_000);
 });
@@ -238,6 +240,24 @@ describe("reclaim's check and baseline", () => {
       // Its impact is the disk waits plus its stalls, as one cause's.
       expect(top?.impact?.value).toBeCloseTo(0.6 + 0.02 / 6, 3);
       expect(top?.impact?.bears).toEqual(['latency', 'disk', 'health']);
+      expect(rest.filter((f) => f.capture === 'offcputime')).toEqual([]);
+    });
+
+    it("with the host short of free memory, the host's pages read back: it names the host, not a limit", () => {
+      const hostWide = on(
+        result('reclaim', {
+          groups: [{ pid: 7, comm: 'catalog', kind: 'direct', stalls: 40, stalledMs: 20, longestMs: 2, reclaimedBytes: 300 * MiB, cgroup: '/' }],
+          histogram: { count: 40 },
+          top: 10,
+          hostRefaultedBytes: 120 * MiB,
+        }),
+      );
+      const [top, ...rest] = analyzeRun({ run: run(), results: [diskReads, hostWide] });
+      expect(top?.capture).toBe('reclaim');
+      expect(top?.title).toMatch(
+        /^catalog \(pid 7\) is thrashing with the host short of free memory: the host read back 120 MiB of file pages it had evicted \(20 MiB\/s\)/,
+      );
+      expect(top?.title).toContain('Its own cost: catalog (pid 7) spent 3.60 s');
       expect(rest.filter((f) => f.capture === 'offcputime')).toEqual([]);
     });
 

@@ -37,7 +37,7 @@ function analyzeReclaim(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
     const stalledMs = rows.reduce((a, r) => a + num(r.stalledMs), 0);
     const stalls = rows.reduce((a, r) => a + num(r.stalls), 0);
     const share = stalledMs / 1000 / Math.max(0.001, ctx.windowSeconds);
-    const thrash = thrashOf(rows, ctx.windowSeconds);
+    const thrash = thrashOf(rows, num(data.hostRefaultedBytes), ctx.windowSeconds);
     if (!thrash && (stalls < MIN_STALLS || share < MIN_STALLED_SHARE)) continue;
     const main = thrash?.row ?? [...rows].sort((a, b) => num(b.stalledMs) - num(a.stalledMs))[0]!;
     const longestMs = Math.max(...rows.map((r) => num(r.longestMs)));
@@ -53,14 +53,17 @@ function analyzeReclaim(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
       : "next: what holds the host's memory (the largest processes, page cache), swap and kswapd activity";
     const who = processLabel(main.comm, pid);
     const stalled = `${plural(stalls, 'stall')} over ${ctx.windowSeconds.toFixed(1)} s, the longest ${fmtMs(longestMs)}`;
-    const title = thrash
-      ? `${who} is thrashing${limit}: the cgroup read back ${fmtBytes(thrash.bytes)} of file pages it had evicted (${fmtBytes(thrash.bytesPerS)}/s, ${fmtTimes(thrash.ofLimit)} the limit), so its reads wait on the disk; it stalled ${fmtMs(stalledMs)} reclaiming (${stalled}); next: raise the limit above its working set, or find what fills it (its processes' memory, the files they reread)`
-      : `${who} stalled ${fmtMs(stalledMs)} reclaiming memory${limit}: ${stalled}; ${next}`;
+    const readBack = thrash && `${fmtBytes(thrash.bytes)} of file pages it had evicted (${fmtBytes(thrash.bytesPerS)}/s`;
+    const title = !thrash
+      ? `${who} stalled ${fmtMs(stalledMs)} reclaiming memory${limit}: ${stalled}; ${next}`
+      : thrash.limitBytes !== undefined
+        ? `${who} is thrashing${limit}: the cgroup read back ${readBack}, ${fmtTimes(thrash.bytes / Math.max(1, thrash.limitBytes))} the limit), so its reads wait on the disk; it stalled ${fmtMs(stalledMs)} reclaiming (${stalled}); next: raise the limit above its working set, or find what fills it (its processes' memory, the files they reread)`
+        : `${who} is thrashing${limit}: the host read back ${readBack}), so reads wait on the disk; it stalled ${fmtMs(stalledMs)} reclaiming (${stalled}); next: what holds the host's memory (the largest processes), or add memory`;
     findings.push({
       ...makeFinding(
         ctx,
         `pid:${pid}`,
-        share >= CRITICAL_SHARE || (thrash && thrash.ofLimit >= 1) ? 'critical' : 'warning',
+        share >= CRITICAL_SHARE || (thrash?.limitBytes !== undefined && thrash.bytes >= thrash.limitBytes) ? 'critical' : 'warning',
         `${title}.`,
         {
           pid,
@@ -95,7 +98,9 @@ function analyzeReclaim(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
             }
           : {}),
       },
-      ...(thrash ? { cause: { key: `memory cgroup thrashing at ${str(main.limitedAt)}`, subject: `pid ${pid}` } } : {}),
+      ...(thrash
+        ? { cause: { key: thrash.limitBytes !== undefined ? `memory cgroup thrashing at ${str(main.limitedAt)}` : 'host thrashing', subject: `pid ${pid}` } }
+        : {}),
     });
   }
   findings.sort((a, b) => b.score - a.score);
@@ -103,13 +108,30 @@ function analyzeReclaim(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
   return { findings: findings.slice(0, 5), checked: `memory reclaim stalls (${plural(total, 'stall')})` };
 }
 
-/** The row (of a process's) whose limited cgroup read back evicted pages fastest, if that is thrashing. */
-function thrashOf(rows: Obj[], windowSeconds: number): { row: Obj; bytes: number; bytesPerS: number; ofLimit: number } | undefined {
-  const row = [...rows].filter((r) => r.refaultedBytes !== undefined).sort((a, b) => num(b.refaultedBytes) - num(a.refaultedBytes))[0];
-  if (!row || row.limitBytes === undefined) return undefined;
-  const bytes = num(row.refaultedBytes);
-  const bytesPerS = bytes / Math.max(0.001, windowSeconds);
-  return bytesPerS >= THRASH_BYTES_PER_S ? { row, bytes, bytesPerS, ofLimit: bytes / Math.max(1, num(row.limitBytes)) } : undefined;
+/**
+ * Thrashing, if it is: the process's row whose memory read back evicted pages fastest (at a cgroup
+ * limit, that cgroup's; short of free memory, the host's), with the limit it fought over.
+ */
+interface Thrash {
+  row: Obj;
+  /** Pages read back, in bytes, over the window. */
+  bytes: number;
+  bytesPerS: number;
+  /** The cgroup limit it thrashed under; undefined: the host's memory. */
+  limitBytes?: number;
+}
+
+function thrashOf(rows: Obj[], hostBytes: number, windowSeconds: number): Thrash | undefined {
+  const candidates = rows.flatMap((row): Omit<Thrash, 'bytesPerS'>[] => {
+    if (row.kind === 'cgroup' && row.refaultedBytes !== undefined && row.limitBytes !== undefined)
+      return [{ row, bytes: num(row.refaultedBytes), limitBytes: num(row.limitBytes) }];
+    if (row.kind === 'direct' && hostBytes > 0) return [{ row, bytes: hostBytes }];
+    return [];
+  });
+  const top = candidates.sort((a, b) => b.bytes - a.bytes)[0];
+  if (!top) return undefined;
+  const bytesPerS = top.bytes / Math.max(0.001, windowSeconds);
+  return bytesPerS >= THRASH_BYTES_PER_S ? { ...top, bytesPerS } : undefined;
 }
 
 /** "2.3×", "0.4×". */

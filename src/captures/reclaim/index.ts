@@ -12,7 +12,7 @@ import { reclaimAnalysis } from './analyze.js';
 import { reclaimBaseline } from './baseline.js';
 import { controllerHierarchy, type CgroupHierarchy } from '../cgroup-dirs.js';
 import { memcgLimits, type MemcgLimit } from './memcg-limit.js';
-import { limitedCgroupRefaults, refaultsAt } from './refaults.js';
+import { hostRefaults, limitedCgroupRefaults, refaultsAt } from './refaults.js';
 import { reclaimSetup } from './setup.js';
 
 export type ReclaimParams = typeof reclaimSetup.defaults;
@@ -41,6 +41,8 @@ export interface ReclaimData {
   /** Every stall, µs. */
   histogram: Log2Histogram;
   top: number;
+  /** File pages the whole host read back after evicting them during the window, bytes: for the `direct` stalls. */
+  hostRefaultedBytes?: number;
 }
 
 /** struct reclaim_key and struct reclaim_stats. */
@@ -63,6 +65,7 @@ export const reclaim: CaptureDefinition<ReclaimParams, ReclaimData> = {
     // Refault counts of every limited cgroup now, read while the window runs; the end's only where processes stalled.
     const memory = controllerHierarchy('memory');
     const refaultsBefore = memory ? limitedCgroupRefaults(memory).catch(() => new Map<string, number>()) : Promise.resolve(new Map<string, number>());
+    const hostBefore = hostRefaults();
     return {
       finish: async () => {
         const overallMap = object.map('overall');
@@ -91,7 +94,9 @@ export const reclaim: CaptureDefinition<ReclaimParams, ReclaimData> = {
             return { ...row, ...limit, ...(bytes !== undefined ? { refaultedBytes: bytes } : {}) };
           })
           .sort((a, b) => b.stalledMs - a.stalledMs);
-        return { groups, histogram, top: params.top };
+        const hostAfter = hostBefore === undefined ? undefined : hostRefaults();
+        const hostRefaulted = hostAfter !== undefined && hostAfter >= hostBefore! ? (hostAfter - hostBefore!) * page : undefined;
+        return { groups, histogram, top: params.top, ...(hostRefaulted !== undefined ? { hostRefaultedBytes: hostRefaulted } : {}) };
       },
     };
   },
