@@ -108,10 +108,6 @@ function analyzeReclaim(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
   return { findings: findings.slice(0, 5), checked: `memory reclaim stalls (${plural(total, 'stall')})` };
 }
 
-/**
- * Thrashing, if it is: the process's row whose memory read back evicted pages fastest (at a cgroup
- * limit, that cgroup's; short of free memory, the host's), with the limit it fought over.
- */
 interface Thrash {
   row: Obj;
   /** Pages read back, in bytes, over the window. */
@@ -121,6 +117,10 @@ interface Thrash {
   limitBytes?: number;
 }
 
+/**
+ * Thrashing, if it is: the process's row whose memory read back evicted pages fastest (at a cgroup
+ * limit, that cgroup's; short of free memory, the host's), with the limit it fought over.
+ */
 function thrashOf(rows: Obj[], hostBytes: number, windowSeconds: number): Thrash | undefined {
   const candidates = rows.flatMap((row): Omit<Thrash, 'bytesPerS'>[] => {
     if (row.kind === 'cgroup' && row.refaultedBytes !== undefined && row.limitBytes !== undefined)

@@ -95,7 +95,7 @@ export const reclaim: CaptureDefinition<ReclaimParams, ReclaimData> = {
           })
           .sort((a, b) => b.stalledMs - a.stalledMs);
         const hostAfter = hostBefore === undefined ? undefined : hostRefaults();
-        const hostRefaulted = hostAfter !== undefined && hostAfter >= hostBefore! ? (hostAfter - hostBefore!) * page : undefined;
+        const hostRefaulted = hostBefore !== undefined && hostAfter !== undefined && hostAfter >= hostBefore ? (hostAfter - hostBefore) * page : undefined;
         return { groups, histogram, top: params.top, ...(hostRefaulted !== undefined ? { hostRefaultedBytes: hostRefaulted } : {}) };
       },
     };
@@ -139,7 +139,8 @@ const columns: Column<ReclaimGroup>[] = [
 
 export function reclaimText(data: ReclaimData): string {
   if (!data.histogram.count) return 'no process stalled reclaiming memory';
-  const lines = [`${data.histogram.count} reclaim stalls, ${(data.histogram.sum / 1000).toFixed(1)} ms in all\n${renderHistogram(data.histogram)}`];
+  const host = data.hostRefaultedBytes ? `; the host read back ${fmtBytes(data.hostRefaultedBytes)} of evicted file pages` : '';
+  const lines = [`${data.histogram.count} reclaim stalls, ${(data.histogram.sum / 1000).toFixed(1)} ms in all${host}\n${renderHistogram(data.histogram)}`];
   for (const g of data.groups.slice(0, data.top)) {
     lines.push(
       `pid ${g.pid} (${g.comm}): ${g.stalls} ${g.kind === 'cgroup' ? 'cgroup-limit' : 'direct'} stalls, ${g.stalledMs.toFixed(1)} ms (longest ${g.longestMs.toFixed(1)} ms), ` +

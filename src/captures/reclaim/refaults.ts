@@ -1,9 +1,9 @@
-// File pages a memory cgroup (or the whole host) read back in after evicting them (the kernel's workingset refaults):
-// a cgroup whose working set does not fit its limit thrashes, each read that misses evicting a
-// page it soon needs again. Counted where the limit is, for it and everything under it (v1's
-// total_workingset_refault_file; v2's memory.stat counts the subtree), at the window's start for
-// every cgroup with a limit and again at its end for those whose processes stalled; the host's in
-// /proc/vmstat, for stalls with the host short of free memory.
+// File pages a memory cgroup, or the whole host, read back in after evicting them (the kernel's
+// workingset refaults): memory smaller than its working set thrashes, each read that misses
+// evicting a page it soon needs again. A cgroup's are counted where its limit is, for it and
+// everything under it (v1's total_workingset_refault_file; v2's memory.stat counts the subtree),
+// at the window's start for every cgroup with a limit and again at its end for those whose
+// processes stalled; the host's in /proc/vmstat, for stalls with the host short of free memory.
 import { readdir, readFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
