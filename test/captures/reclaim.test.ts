@@ -88,21 +88,25 @@ describe.skipIf(skip)(`reclaim${skip ? ` (skipped: ${skip})` : ''}`, () => {
     let before = 0;
     let after = 0;
     const { result } = await captureAround(reclaim, async () => {
-      const reader = cgroup.spawn([join(projectRoot, 'test', 'eval', 'programs', 'catalog.py'), file, '2']);
+      const reader = cgroup.spawn([join(projectRoot, 'test', 'eval', 'programs', 'catalog.py'), file, '30']);
       await sleep(300); // after its start (it drops the file from the cache first)
       before = refaulted();
-      await once(reader, 'exit');
+      // Until it has read back more than its limit (a loaded machine gives it less CPU), 20 s at most.
+      for (const until = Date.now() + 20_000; refaulted() - before < 48 * MiB && Date.now() < until; ) await sleep(50);
       after = refaulted();
+      reader.kill('SIGKILL');
+      await once(reader, 'exit');
     });
     const mine = result.groups.find((g) => g.comm === 'catalog.py');
     expect(mine, JSON.stringify(result.groups)).toBeDefined();
     expect(mine).toMatchObject({ limitedAt: `/${cgroup.name}`, limitBytes: 32 * MiB });
-    // The capture's window began before `before` and ended after `after`: it saw at least their difference, and no more than the reader made.
+    // The capture read the counter at its start (in the background, just after `before` on a loaded machine) and at its end
+    // (after `after`): about what the cgroup read back in between, and no more than it ever did.
     expect(after - before).toBeGreaterThan(32 * MiB);
-    expect(mine!.refaultedBytes).toBeGreaterThanOrEqual(after - before);
-    expect(mine!.refaultedBytes).toBeLessThanOrEqual(after);
-    // The host's count (/proc/vmstat) holds the cgroup's.
-    expect(result.hostRefaultedBytes).toBeGreaterThanOrEqual(mine!.refaultedBytes!);
+    expect(mine!.refaultedBytes).toBeGreaterThanOrEqual(0.9 * (after - before));
+    expect(mine!.refaultedBytes).toBeLessThanOrEqual(refaulted());
+    // The host's count (/proc/vmstat) holds the cgroup's (both fold per-CPU counts in batches: not to the page).
+    expect(result.hostRefaultedBytes).toBeGreaterThanOrEqual(0.9 * mine!.refaultedBytes!);
     expect(reclaim.text!(result)).toMatch(/of evicted file pages read back under the limit/);
   }, 60_000);
 });
