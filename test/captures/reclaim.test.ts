@@ -247,6 +247,29 @@ describe("reclaim's check and baseline", () => {
       expect(rest.filter((f) => f.capture === 'offcputime')).toEqual([]);
     });
 
+    it('takes its fast reads of a file (filetop) as an effect: they reach the disk because the limit evicts them', () => {
+      const reads = on(
+        result('filetop', {
+          rows: [{ pid: 7, comm: 'catalog', path: '/data/catalog.dat', kind: 'file', readBytes: 500 * MiB, writeBytes: 0, reads: 128_000, writes: 0 }],
+          totalFiles: 1,
+        }),
+      );
+      const alone = analyzeRun({ run: run(), results: [reads] });
+      expect(alone.map((f) => f.capture)).toEqual(['filetop']); // on its own, a finding
+      const [top, ...rest] = analyzeRun({ run: run(), results: [reads, diskReads, thrashing(300 * MiB)] });
+      expect(top?.capture).toBe('reclaim');
+      expect(top?.title).toContain('Effect: catalog (pid 7) read /data/catalog.dat at');
+      expect(rest).toEqual([]);
+      // A writer is no effect of it.
+      const writes = on(
+        result('filetop', {
+          rows: [{ pid: 7, comm: 'catalog', path: '/data/log', kind: 'file', readBytes: 0, writeBytes: 500 * MiB, reads: 0, writes: 500 }],
+          totalFiles: 1,
+        }),
+      );
+      expect(analyzeRun({ run: run(), results: [writes, diskReads, thrashing(300 * MiB)] }).map((f) => f.capture)).toContain('filetop');
+    });
+
     it("with the host short of free memory, the host's pages read back: it names the host, not a limit", () => {
       const hostWide = on(
         result('reclaim', {

@@ -88,9 +88,10 @@ function analyzeReclaim(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
         ),
       ),
       // The process's off-CPU waits inside reclaim (offcputime) are these stalls seen from the scheduler;
-      // thrashing, its disk waits are re-reads of what the limit evicted: its own cost, bounded by the pages read back.
+      // thrashing, its disk waits are re-reads of what the limit evicted (its own cost, bounded by the pages read back),
+      // and its fast file reads (filetop) reach the disk because of it.
       links: {
-        explains: [`reclaim-pid:${pid}`],
+        explains: thrash ? [`reclaim-pid:${pid}`, `file-reads-pid:${pid}`] : [`reclaim-pid:${pid}`],
         ...(thrash
           ? {
               costs: [`disk-wait-pid:${pid}`],
