@@ -206,7 +206,7 @@ function analyzeOffcputime(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
       ),
       cause: { key: `${g.comm} ${kind} in ${g.wait}${g.user ? ` from ${g.user}` : ''}`, subject: `pid ${g.pid}` },
       // Its stalls reclaiming memory (reclaim) say which limit ran out: that finding leads, this wait is its effect.
-      // Its disk waits are the cost of a memory cgroup thrashing, when reclaim found the process's limit thrashing.
+      // Its disk waits are the cost of its memory thrashing (a cgroup's limit, or the host's), when reclaim found that.
       ...(kind === RECLAIMING ? { links: { shows: [`reclaim-pid:${g.pid}`] } } : {}),
       ...(kind === DISK_IO ? { links: { shows: [`disk-wait-pid:${g.pid}`] } } : {}),
     });
