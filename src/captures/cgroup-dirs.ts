@@ -49,3 +49,12 @@ export function readCgroupFile(root: string, path: string, file: string): string
     return undefined;
   }
 }
+
+/** v1's "no limit" is a page-rounded LONG_MAX; a memory limit this large is none. */
+export const UNLIMITED_MEMORY_BYTES = 2 ** 60;
+
+/** The file a memory cgroup's own limit is in: v1 memory.limit_in_bytes, v2 memory.max. */
+export const memoryLimitFile = (h: CgroupHierarchy) => (h.version === 1 ? 'memory.limit_in_bytes' : 'memory.max');
+
+/** Whether a memory limit file's text is a limit: a byte count below "none" (v2 writes "max" for none). */
+export const isMemoryLimit = (text: string | undefined): text is string => text !== undefined && /^\d+$/.test(text) && Number(text) < UNLIMITED_MEMORY_BYTES;

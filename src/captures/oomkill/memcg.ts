@@ -5,11 +5,19 @@
 // else taken from the kernel's page counter. No limited cgroup full: the host
 // itself ran out (a global OOM).
 import { readFileSync } from 'node:fs';
-import { cgroupPaths, controllerHierarchy, readCgroupFile, type CgroupHierarchy } from '../cgroup-dirs.js';
+import {
+  cgroupPaths,
+  controllerHierarchy,
+  isMemoryLimit,
+  memoryLimitFile,
+  readCgroupFile,
+  UNLIMITED_MEMORY_BYTES,
+  type CgroupHierarchy,
+} from '../cgroup-dirs.js';
 import type { MemcgLevel, OomkillRecord } from './decode.js';
 
 /** A page counter at or above this holds no limit (PAGE_COUNTER_MAX is LONG_MAX / PAGE_SIZE). */
-const UNLIMITED_BYTES = 2n ** 60n;
+const UNLIMITED_BYTES = BigInt(UNLIMITED_MEMORY_BYTES);
 /** Usage this close to the limit (or over it) counts as having reached it. */
 const FULL_SHARE = 0.9;
 
@@ -67,10 +75,9 @@ export function limitReached(record: OomkillRecord, names: MemcgNames, pageSize:
 
 /** The cgroup's limit as its file says now (v1 memory.limit_in_bytes, v2 memory.max). */
 function limitFile(h: CgroupHierarchy, path: string): Pick<MemoryLimit, 'limitBytes' | 'source'> | undefined {
-  const file = h.version === 1 ? 'memory.limit_in_bytes' : 'memory.max';
+  const file = memoryLimitFile(h);
   const text = readCgroupFile(h.root, path, file);
-  if (!text || !/^\d+$/.test(text) || BigInt(text) >= UNLIMITED_BYTES) return undefined;
-  return { limitBytes: Number(text), source: file };
+  return isMemoryLimit(text) ? { limitBytes: Number(text), source: file } : undefined;
 }
 
 function memTotalBytes(): number {

@@ -2,16 +2,7 @@
 // the nearest cgroup on the path from it to the root with a limit set
 // (v1 memory.limit_in_bytes, v2 memory.max), with its usage. Read at the
 // window's end, while the cgroups are (most likely) still there.
-import { controllerHierarchy, cgroupPaths, readCgroupFile } from '../cgroup-dirs.js';
-
-/** v1's "no limit" is a page-rounded LONG_MAX; anything this large is none. */
-const UNLIMITED_BYTES = 2 ** 60;
-
-/** A limit file's text is a limit ("max", v2's none, is not a number). */
-export const isLimit = (text: string | undefined): boolean => {
-  const limit = text ? Number(text) : Number.NaN;
-  return Number.isFinite(limit) && limit < UNLIMITED_BYTES;
-};
+import { controllerHierarchy, cgroupPaths, isMemoryLimit, memoryLimitFile, readCgroupFile } from '../cgroup-dirs.js';
 
 export interface MemcgLimit {
   /** The process's memory cgroup ("/" is the root). */
@@ -29,13 +20,13 @@ export function memcgLimits(ids: Set<bigint>): Map<bigint, MemcgLimit> {
   const hierarchy = controllerHierarchy('memory');
   const found = new Map<bigint, MemcgLimit>();
   if (!hierarchy || !ids.size) return found;
-  const [limitFile, usageFile, peakFile] =
-    hierarchy.version === 1 ? ['memory.limit_in_bytes', 'memory.usage_in_bytes', 'memory.max_usage_in_bytes'] : ['memory.max', 'memory.current', 'memory.peak'];
+  const limitFile = memoryLimitFile(hierarchy);
+  const [usageFile, peakFile] = hierarchy.version === 1 ? ['memory.usage_in_bytes', 'memory.max_usage_in_bytes'] : ['memory.current', 'memory.peak'];
   for (const [id, path] of cgroupPaths(hierarchy.root, ids)) {
     const entry: MemcgLimit = { cgroup: path };
     for (let at = path; ; at = at.slice(0, at.lastIndexOf('/')) || '/') {
       const text = readCgroupFile(hierarchy.root, at, limitFile);
-      if (isLimit(text)) {
+      if (isMemoryLimit(text)) {
         const limit = Number(text);
         const usage = Number(readCgroupFile(hierarchy.root, at, usageFile) ?? Number.NaN);
         const peak = Number(readCgroupFile(hierarchy.root, at, peakFile) ?? Number.NaN);

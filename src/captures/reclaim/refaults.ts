@@ -7,8 +7,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { CgroupHierarchy } from '../cgroup-dirs.js';
-import { isLimit } from './memcg-limit.js';
+import { isMemoryLimit, memoryLimitFile, type CgroupHierarchy } from '../cgroup-dirs.js';
 
 /** Limited cgroups read at the start, at most: a container host has hundreds. */
 const MAX_CGROUPS = 4096;
@@ -20,8 +19,6 @@ export function refaultedPages(stat: string, version: 1 | 2): number | undefined
   const value = values.get(`${prefix}workingset_refault_file`) ?? values.get(`${prefix}workingset_refault`);
   return value === undefined ? undefined : Number(value);
 }
-
-const limitFile = (h: CgroupHierarchy) => (h.version === 1 ? 'memory.limit_in_bytes' : 'memory.max');
 
 /** The refault count at `path` ("/x/y"), now; undefined when the cgroup or the counter is gone. */
 export function refaultsAt(h: CgroupHierarchy, path: string): number | undefined {
@@ -43,7 +40,7 @@ export async function limitedCgroupRefaults(h: CgroupHierarchy): Promise<Map<str
     const rel = queue.shift()!;
     const dir = join(h.root, rel);
     try {
-      if (rel && isLimit((await readFile(join(dir, limitFile(h)), 'utf8')).trim())) {
+      if (rel && isMemoryLimit((await readFile(join(dir, memoryLimitFile(h)), 'utf8')).trim())) {
         const pages = refaultedPages(await readFile(join(dir, 'memory.stat'), 'utf8'), h.version);
         if (pages !== undefined) found.set(`/${rel}`, pages);
       }
