@@ -85,8 +85,14 @@ function absorb(lead: Finding, step: Finding, role: 'cause' | 'effect' | 'cost',
     if (explains.length) lead.links = { ...lead.links, explains };
   } else {
     // A process leads: its own cost is its impact (others' waits may have more causes); an effect makes it a warning at least.
-    lead.severity = worse(lead.severity, step.severity === 'info' ? 'info' : 'warning');
+    // A cause with no cost of its own measured (a failing call) is as grave as what it did.
+    const effect = step.severity === 'info' ? 'info' : a ? 'warning' : step.severity;
+    lead.severity = worse(lead.severity, effect);
     if (a && b) lead.impact = { ...a, bears: [...new Set([...a.bears, ...b.bears])] };
+    else if (b) lead.impact = b;
+    // What its effect explained, it explains (a full accept queue's refused SYNs, through the failing accept behind it).
+    const explains = [...new Set([...(lead.links?.explains ?? []), ...(step.links?.explains ?? [])])];
+    if (explains.length) lead.links = { ...lead.links, explains };
   }
   if (lead.links?.onlyAsCause) lead.links = { ...lead.links, onlyAsCause: false };
 }

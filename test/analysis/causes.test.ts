@@ -246,3 +246,54 @@ describe('a restart loop and the call that fails before each end', () => {
     expect(findings[0]!.title).not.toContain('Cause:');
   });
 });
+
+describe('a listener out of file descriptors', () => {
+  const PORT = 8080;
+  // accept4() on the listener fails with EMFILE a few times a second (a server backing off between tries).
+  const failedAccepts = (count: number) =>
+    result('syscallerrors', {
+      rows: [
+        {
+          pid: 4242,
+          comm: 'orders-api',
+          syscall: 'accept4',
+          errno: 'EMFILE',
+          fd: 5,
+          fdTarget: { kind: 'socket', protocol: 'tcp', family: 4, name: `TCP socket 10.0.0.9:${PORT}`, local: `10.0.0.9:${PORT}` },
+          fdCensus: { open: 64, limit: 64, kinds: [{ kind: 'TCP socket', count: 61 }], tcpStates: [{ state: 'CLOSE_WAIT', count: 60 }], files: [] },
+          count,
+          firstSeen: '',
+          lastSeen: '',
+        },
+      ],
+      failures: count,
+      normalFailures: 0,
+    });
+  const fullQueue = result('tcpdrop', {
+    rows: [],
+    listeners: [{ port: PORT, pid: 4242, comm: 'orders-api', namespaceOverflows: 120, maxAcceptQueue: 129, backlog: 128, netns: '1' }],
+  });
+  const slowConnects = connlat(`10.0.0.9:${PORT}`, { 6: 20, 19: 10 }); // ~1 s: a SYN retried
+
+  it('its failing accept leads the full accept queue and the slow connects behind it, with their impact and severity', () => {
+    const findings = analyzeRun({ run: run({ symptom: 'latency' }), results: [on(slowConnects), on(fullQueue), on(failedAccepts(6))] });
+    const top = findings[0]!;
+    expect(top.capture).toBe('syscallerrors');
+    expect(top.title).toMatch(/^orders-api \(pid 4242\) failed accept4\(\) on TCP socket 10\.0\.0\.9:8080 \(fd 5\) with EMFILE 6 times/);
+    expect(top.title).toContain('holding 64 of its 64 descriptors: 61 TCP sockets (60 in CLOSE_WAIT');
+    expect(top.title).toContain(`Effect: The listener on port ${PORT} of orders-api (pid 4242)`);
+    expect(top.severity).toBe('critical');
+    // The refused SYNs' cost (120 × 1 s over the window) is its impact; the slow connects are its effect too, not a finding apart.
+    expect(top.impact?.value).toBeGreaterThan(1);
+    expect(findings.filter((f) => f.capture === 'tcpconnlat' || f.capture === 'tcpdrop')).toEqual([]);
+    expect(JSON.stringify(top.evidence.steps)).toContain('syn-loss-port:8080');
+  });
+
+  it('below the failed-calls threshold it is still a finding alone; EAGAIN on accept stays normal', () => {
+    const alone = analyzeRun({ run: run({ symptom: 'latency' }), results: [on(failedAccepts(2))] });
+    expect(alone.map((f) => [f.capture, f.severity])).toEqual([['syscallerrors', 'warning']]);
+    const eagain = failedAccepts(2) as unknown as { rows: { errno: string; normal?: string }[] };
+    Object.assign(eagain.rows[0]!, { errno: 'EAGAIN', normal: 'EAGAIN on a non-blocking call: nothing ready yet' });
+    expect(analyzeRun({ run: run({ symptom: 'latency' }), results: [on(eagain as never)] }).filter((f) => f.capture !== '*')).toEqual([]);
+  });
+});

@@ -2,11 +2,12 @@
 // kernel: writes to a file on a full tmpfs (mounted by the test) name the file
 // and its filesystem; writes to a TCP connection whose peer closed (EPIPE)
 // name the peer; EAGAIN reads on a non-blocking socket keep no fd (a busy
-// server's connections would each be a row). And the titles, from rows.
+// server's connections would each be a row); a server out of descriptors
+// (EMFILE on accept) names its listener and what it holds. And the titles, from rows.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
-import { createServer, type Socket } from 'node:net';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -18,6 +19,8 @@ import { FdTargets, filesystemOf, procFdTarget } from '../../src/captures/syscal
 import { captureAround } from '../helpers/capture-around.js';
 import { faultsBinary } from '../helpers/faults.js';
 import { bpfHandlesOf, kernelSkipReason } from '../helpers/kernel.js';
+import { waitFor } from '../server/harness.js';
+import { programsDir } from '../eval/incidents.js';
 
 const skip = kernelSkipReason();
 const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
@@ -224,6 +227,57 @@ describe.skipIf(skip)(`syscallerrors fds on the real kernel${skip ? ` (skipped: 
       await release(child);
       for (const s of peers) s.destroy();
       server.close();
+    }
+  }, 60_000);
+
+  it('a server out of descriptors: EMFILE on accept4 names its listener, and the census counts the connections it leaked', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sherlock-emfile-'));
+    const counter = join(dir, 'failures');
+    const failures = () => Number(readFileSync(counter, 'utf8').trim()) || 0;
+    // Limit 64 descriptors; each answered connection is kept open (left in CLOSE_WAIT), then accept() fails with EMFILE.
+    const server = spawn(join(programsDir, 'fd-leak.py'), ['127.0.0.1', '0', counter, '30'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const clients: Socket[] = [];
+    try {
+      const port = Number((await once(server.stdout!, 'data'))[0]);
+      let served = 0;
+      const { result } = await captureAround(
+        syscallerrors,
+        async () => {
+          const request = () =>
+            new Promise<void>((resolve) => {
+              const s = connect(port, '127.0.0.1');
+              clients.push(s);
+              s.on('data', () => (served++, s.destroy(), resolve()));
+              s.on('error', () => resolve());
+              setTimeout(resolve, 2000); // still in its accept queue
+            });
+          await Promise.all(Array.from({ length: 70 }, request));
+          await waitFor('three failed accepts', () => failures() >= 3, 5000);
+        },
+        { settleMs: 50 },
+      );
+      const rows = result.rows.filter((r) => r.pid === server.pid && r.errno === 'EMFILE');
+      expect(rows).toHaveLength(1);
+      expect(rows[0]).toMatchObject({ syscall: 'accept4', fdTarget: { kind: 'socket', protocol: 'tcp', local: `127.0.0.1:${port}` } });
+      expect(rows[0]!.count).toBeGreaterThanOrEqual(3);
+      expect(rows[0]!.count).toBeLessThanOrEqual(failures());
+      const census = rows[0]!.fdCensus!;
+      expect(census.limit).toBe(64);
+      expect(census.open).toBeGreaterThanOrEqual(64);
+      expect(served).toBeGreaterThan(50);
+      expect(census.tcpStates).toContainEqual({ state: 'CLOSE_WAIT', count: served });
+      expect(census.tcpStates).toContainEqual({ state: 'LISTEN', count: 1 });
+
+      const { findings } = analyze({ ...result, rows }, result.durationMs / 1000);
+      expect(findings).toHaveLength(1);
+      expect(findings[0]!.title).toContain(`orders-api (pid ${server.pid}`);
+      expect(findings[0]!.title).toContain(`failed accept4() on TCP socket 127.0.0.1:${port} (fd 4) with EMFILE`);
+      expect(findings[0]!.title).toContain(`of its 64 descriptors: ${served + 1} TCP sockets (${served} in CLOSE_WAIT`);
+    } finally {
+      for (const s of clients) s.destroy();
+      server.kill('SIGKILL');
+      if (server.exitCode === null && server.signalCode === null) await once(server, 'exit');
+      rmSync(dir, { recursive: true, force: true });
     }
   }, 60_000);
 });

@@ -16,7 +16,7 @@ import { rowsToKeep, syscallerrors, type SyscallErrorRow, type SyscallerrorsData
 import { keyLayout, valueLayout, PATH_LEN, MAX_NR } from '../../src/captures/syscallerrors/decode.js';
 import { pathArgumentTable, syscallNames } from '../../src/captures/syscallerrors/file-calls.js';
 import { syscallerrorsBaseline } from '../../src/captures/syscallerrors/baseline.js';
-import { normalReason } from '../../src/captures/syscallerrors/errnos.js';
+import { exhaustion, normalReason } from '../../src/captures/syscallerrors/errnos.js';
 import { projectRoot } from '../../src/util/paths.js';
 import { captureAround } from '../helpers/capture-around.js';
 import { cLayout } from '../helpers/c-layout.js';
@@ -54,6 +54,18 @@ describe('syscallerrors: normal behaviour', () => {
     expect(normalReason('epoll_ctl', 'EEXIST')).toMatch(/probe/);
     expect(normalReason('epoll_ctl', 'ENOSPC')).toBeUndefined();
     expect(normalReason('epoll_ctl', 'EBADF')).toBeUndefined();
+  });
+
+  it('a resource running out is never normal: EAGAIN from clone is the process limit, not "nothing ready"', () => {
+    expect(normalReason('read', 'EAGAIN')).toMatch(/non-blocking/);
+    expect(normalReason('clone', 'EAGAIN')).toBeUndefined();
+    expect(normalReason('clone3', 'EAGAIN')).toBeUndefined();
+    expect(exhaustion('clone', 'EAGAIN')).toMatch(/pids\.max/);
+    expect(exhaustion('accept4', 'EMFILE')).toMatch(/out of file descriptors/);
+    expect(exhaustion('inotify_add_watch', 'ENOSPC')).toMatch(/max_user_watches/);
+    expect(exhaustion('write', 'ENOSPC')).toMatch(/no space left/);
+    expect(exhaustion('read', 'EAGAIN')).toBeUndefined();
+    expect(exhaustion('openat', 'ENOENT')).toBeUndefined();
   });
 });
 

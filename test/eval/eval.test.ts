@@ -515,6 +515,45 @@ describe.skipIf(skip)(`evaluation: the top finding names the culprit${skip ? ` (
     });
   }, 60_000);
 
+  it('a service out of file descriptors (accept fails with EMFILE) → intermittent-latency names it, the errno and the port', async () => {
+    const net = createTestNetwork();
+    networks.push(net);
+    const port = 8614;
+    const counter = join(dir, 'emfile.count');
+    const server = net.spawn([join(programsDir, 'fd-leak.py'), net.peerAddress, String(port), counter, '60']);
+    await sleep(300);
+    // 80 requests at once take its last descriptors, then 8 a second: a backoff of up to 1 s between accepts fills the queue.
+    const client = startNodeScript(`
+      const net = require('net');
+      const connect = () => {
+        const s = net.connect({ host: '${net.peerAddress}', port: ${port} });
+        s.setTimeout(2500, () => s.destroy());
+        s.on('error', () => {});
+        s.on('data', () => s.destroy());
+      };
+      for (let i = 0; i < 80; i++) connect();
+      const end = Date.now() + ${(WINDOW_S + 2) * 1000};
+      const t = setInterval(() => (Date.now() > end ? clearInterval(t) : connect()), 125);`);
+    await sleep(1500);
+    const failures = sampler(() => counterIn(counter), 50);
+    const outcome = await up!.runRunbook('intermittent-latency', { durationS: WINDOW_S, during: () => sleep(WINDOW_S * 1000 - 200) });
+    const [from, to] = await windowOf(outcome, 'syscallerrors');
+    const failed = (failures.rate(from, to) * (to - from)) / 1000;
+    failures.stop();
+    client.kill('SIGKILL');
+    server.kill('SIGKILL');
+    // Now, not after the suite: the clients' orphaned sockets would retransmit to the dead server into the next case.
+    net.destroy();
+    await positive('out-of-descriptors', outcome, new Set([server.pid!, client.pid!]), (top) => {
+      if (!top.title.includes('orders-api')) return 'the top finding does not name orders-api';
+      if (!top.title.includes('EMFILE')) return 'the top finding does not say EMFILE';
+      if (!top.title.includes(String(port))) return `the top finding does not name port ${port}`;
+      const said = Number(top.evidence.failures);
+      if (Math.abs(said - failed) > Math.max(2, failed * 0.35)) return `it says ${said} failures, the server counted ${failed.toFixed(1)}`;
+      return undefined;
+    });
+  }, 60_000);
+
   it('negative: a shell running commands through a long PATH → nothing above info', async () => {
     const missing = Array.from({ length: 30 }, (_, i) => join(dir, `not-here-${i}`));
     const script = join(dir, 'long-path.sh');

@@ -1,6 +1,9 @@
 // syscallerrors' checks: a (program, syscall, errno, path) failing at or over
 // failedCallsPerSecond is a warning naming all four and the rate; the same
-// across the program's processes is one finding. Normal behaviour (EAGAIN, PATH
+// across the program's processes is one finding. A resource running out
+// (descriptors, disk space, processes: errnos.ts) is one at any rate: a server
+// at its descriptor limit backs off between accepts and fails a few times a
+// second while its listener refuses connections. Normal behaviour (EAGAIN, PATH
 // searches, probes: errnos.ts) is never a warning: when it is hot it is one
 // info finding, said to be normal. A call on an fd names what the fd pointed
 // to: rows of one file are one failure, a program's sockets are grouped by
@@ -9,6 +12,8 @@ import { addTo, isObj, makeFinding, num, objs, str, topKeys, type CaptureAnalysi
 import { fmtBytes, fmtRate, fmtSeconds, listText, plural } from '../../analysis/format.js';
 import type { OpenHit, RuleEventSource } from '../../analysis/rule-events.js';
 import type { Finding } from '../../analysis/types.js';
+import { exhaustion } from './errnos.js';
+import { censusText, type FdCensus } from './fd-census.js';
 import { OPEN_CALLS } from './file-calls.js';
 
 /** What to look at next, by errno. */
@@ -17,10 +22,6 @@ const NEXT: Record<string, string> = {
   ENOTDIR: 'a part of the path is not a directory: check the configuration that names it',
   EACCES: 'permission denied: check the file modes, the user it runs as and security policies (AppArmor, SELinux)',
   EPERM: 'not permitted: check capabilities, seccomp and security policies',
-  EMFILE: 'the process is out of file descriptors: look for a descriptor leak or raise its limit (ulimit -n)',
-  ENFILE: 'the host is out of file descriptors: look at fs.file-max and who holds them',
-  ENOSPC: 'no space left on the device: look at disk usage and inodes',
-  EDQUOT: 'a quota is exhausted',
   ENOMEM: 'the kernel could not allocate memory for it: look at memory pressure and limits',
   ECONNREFUSED: 'nothing listens at the other end: look at the peer (tcpconnlat, tcpreset)',
   ECONNRESET: 'the peer reset the connection: look at the peer (tcpreset)',
@@ -44,6 +45,12 @@ interface Group {
   fds: Set<number>;
   filesystem?: Obj;
   normal?: string;
+  /** What ran out and where to look, when the failure says a resource is exhausted (errnos.ts). */
+  exhausted?: string;
+  /** accept() on a TCP listener: its port. */
+  listenPort?: number;
+  /** EMFILE: what the process held (fd-census.ts). */
+  census?: FdCensus;
   count: number;
   pids: Set<number>;
   /** Processes whose failures were folded into a row's count (beyond the pids). */
@@ -73,10 +80,15 @@ function groups(rows: Obj[]): Group[] {
       if (str(r.path)) g.path = str(r.path);
       if (target && str(target.name)) [g.target, g.targetKind] = [str(target.name), str(target.kind)];
       if (str(r.normal)) g.normal = str(r.normal);
+      const exhausted = exhaustion(g.syscall, g.errno);
+      if (exhausted) g.exhausted = exhausted;
+      const port = ACCEPTS.has(g.syscall) ? listenPortOf(target) : undefined;
+      if (port) g.listenPort = port;
       byCause.set(key, g);
     }
     if (typeof r.fd === 'number') g.fds.add(r.fd);
     if (!g.filesystem && obj(target?.filesystem)) g.filesystem = obj(target!.filesystem);
+    if (!g.census && obj(r.fdCensus)) g.census = r.fdCensus as unknown as FdCensus;
     g.count += num(r.count);
     g.pids.add(num(r.pid));
     g.otherProcesses += num(r.otherProcesses);
@@ -85,6 +97,18 @@ function groups(rows: Obj[]): Group[] {
   }
   return [...byCause.values()].sort((a, b) => b.count - a.count);
 }
+
+const ACCEPTS = new Set(['accept', 'accept4']);
+
+/** A TCP listener's port, from what the fd pointed to (unconnected: its own address). */
+function listenPortOf(target: Obj | undefined): number | undefined {
+  if (str(target?.kind) !== 'socket' || str(target?.protocol) !== 'tcp' || target?.remote) return undefined;
+  const port = Number(/:(\d+)$/.exec(str(target!.local))?.[1]);
+  return port > 0 ? port : undefined;
+}
+
+/** Why accept() failed when it means the listener stops taking connections (not EAGAIN, not a signal). */
+const ACCEPT_STALLED = new Set(['EMFILE', 'ENFILE', 'ENOBUFS', 'ENOMEM']);
 
 const processesOf = (g: Group) => g.pids.size + g.otherProcesses;
 const callText = (g: Group) => `${g.syscall}(${g.path ? JSON.stringify(g.path) : ''})${fdText(g)}`;
@@ -96,7 +120,7 @@ function fdText(g: Group): string {
   const which = g.targetKind === 'socket' && fds.length > 4 ? plural(fds.length, 'connection') : `fd${fds.length > 1 ? 's' : ''} ${listText(fds, 3)}`;
   if (!g.target) return ` on ${which}`;
   if (g.targetKind === 'gone') return ` on ${which} (${g.target})`;
-  return ` to ${g.target} (${which})`;
+  return ` ${g.listenPort ? 'on' : 'to'} ${g.target} (${which})`;
 }
 
 /** For ENOSPC/EDQUOT on a file: its filesystem and what is free on it. */
@@ -111,7 +135,7 @@ function roomText(g: Group): string | undefined {
 
 const nextStep = (g: Group, otherwise: string) => {
   const room = ['ENOSPC', 'EDQUOT'].includes(g.errno) ? roomText(g) : undefined;
-  const next = NEXT[g.errno] ?? otherwise;
+  const next = g.exhausted ?? NEXT[g.errno] ?? otherwise;
   return room ? `${next} (${room})` : next;
 };
 const pidText = (pids: Set<number>) => {
@@ -128,6 +152,7 @@ const failureEvidence = (g: Group) => ({
   ...(g.path ? { path: g.path } : {}),
   ...(g.fds.size ? { fds: [...g.fds], ...(g.target ? { fdTarget: g.target } : {}) } : {}),
   ...(g.filesystem ? { filesystem: g.filesystem } : {}),
+  ...(g.census ? { descriptors: g.census } : {}),
   failures: g.count,
   examples: examples(g),
 });
@@ -149,12 +174,18 @@ function analyzeSyscallerrors(data: Obj, ctx: AnalysisContext): CaptureAnalysis 
 
   // A failing call explains its program's exit loop (signals: `ends:<comm>`): a service that cannot open its config exits.
   const explainsEnds = (g: Group) => ({ explains: [`ends:${g.comm}`] });
-  for (const g of all.filter((x) => !x.normal && x.count / window >= threshold && x.count > 0)) {
+  // A listener whose accept() fails for want of descriptors or memory takes no connections: it explains its full
+  // accept queue (tcpdrop) and leads it, the refused connections being its effect.
+  const links = (g: Group) =>
+    g.listenPort && ACCEPT_STALLED.has(g.errno) ? { explains: [`ends:${g.comm}`, `accept-queue-port:${g.listenPort}`], leads: true } : explainsEnds(g);
+  for (const g of all.filter((x) => !x.normal && x.count > 0 && (x.count / window >= threshold || x.exhausted))) {
     const rate = g.count / window;
     const cgroup = g.cgroups.size ? `, cgroup ${[...g.cgroups][0]}` : '';
+    // Below the threshold only a resource running out is here: its rate alone.
+    const rateText = rate >= threshold ? `${fmtRate(rate)}, threshold ${fmtRate(threshold)}` : fmtRate(rate);
     const title =
       `${g.comm || 'A process'} (${pidText(g.pids)}${cgroup}) failed ${callText(g)} with ${g.errno} ${plural(g.count, 'time')} in ${fmtSeconds(ctx.windowSeconds)} on ${ctx.node} ` +
-      `(${fmtRate(rate)}, threshold ${fmtRate(threshold)}): ${nextStep(g, `look at why ${g.comm || 'it'} keeps retrying it`)}.`;
+      `(${rateText})${g.census ? `, ${censusText(g.census)}` : ''}: ${nextStep(g, `look at why ${g.comm || 'it'} keeps retrying it`)}.`;
     findings.push(
       makeFinding(
         ctx,
@@ -165,12 +196,12 @@ function analyzeSyscallerrors(data: Obj, ctx: AnalysisContext): CaptureAnalysis 
         rate / Math.max(threshold, 1e-3),
       ),
     );
-    findings.at(-1)!.links = explainsEnds(g);
+    findings.at(-1)!.links = links(g);
   }
 
   // Below the rate threshold, the same failure in many short-lived processes of one program is a candidate
   // cause of its restart loop: kept only when that loop is found (each start fails once, then exits).
-  for (const g of all.filter((x) => !x.normal && x.count / window < threshold && processesOf(x) >= ctx.thresholds.crashLoopExits)) {
+  for (const g of all.filter((x) => !x.normal && !x.exhausted && x.count / window < threshold && processesOf(x) >= ctx.thresholds.crashLoopExits)) {
     const title = `every start of ${g.comm || 'a program'} failed ${callText(g)} with ${g.errno} (${plural(processesOf(g), 'process', 'processes')}, ${plural(g.count, 'failure')} in ${fmtSeconds(ctx.windowSeconds)}): ${nextStep(g, `look at why ${g.comm || 'it'} fails it`)}.`;
     const evidence = { ...failureEvidence(g), processes: processesOf(g) };
     findings.push({

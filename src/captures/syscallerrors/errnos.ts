@@ -80,8 +80,32 @@ const PROBED_PATHS: [RegExp, string][] = [
   [/^\/usr\/(lib|share)\/locale\/|^\/usr\/lib\/x86_64-linux-gnu\/gconv\//, "glibc probing for a locale's files"],
 ];
 
+/** Calls that make a process or thread: their EAGAIN is a limit reached, not "nothing ready yet". */
+const FORKS = new Set(['fork', 'vfork', 'clone', 'clone3']);
+
+const RAN_OUT: Record<string, string> = {
+  EMFILE:
+    'the process is out of file descriptors: look for a descriptor leak (ls /proc/PID/fd, sockets in CLOSE_WAIT) or raise its limit (ulimit -n, LimitNOFILE=)',
+  ENFILE: 'the host is out of file descriptors: look at fs.file-max and who holds them',
+  ENOSPC: 'no space left on the device: look at disk usage and inodes',
+  EDQUOT: 'a quota is exhausted',
+};
+
+/**
+ * When a failure says a resource ran out (descriptors, disk space, processes): what ran out and
+ * where to look. Such a failure is never routine, so it is a finding at any rate.
+ */
+export function exhaustion(syscall: string, errno: string): string | undefined {
+  if (FORKS.has(syscall) && errno === 'EAGAIN')
+    return "the process limit is reached: look at its cgroup's pids.max and pids.current, and RLIMIT_NPROC (ulimit -u)";
+  if (syscall.startsWith('inotify_') && errno === 'ENOSPC') return 'the inotify watch limit is reached: fs.inotify.max_user_watches, and who holds the watches';
+  if (syscall.startsWith('inotify_') && errno === 'EMFILE') return 'the inotify instance limit is reached: fs.inotify.max_user_instances';
+  return RAN_OUT[errno];
+}
+
 /** Why a failure is normal behaviour ("EAGAIN: nothing ready yet"), or undefined when it is not. */
 export function normalReason(syscall: string, errno: string, path?: string): string | undefined {
+  if (exhaustion(syscall, errno)) return undefined;
   if (errno === 'EAGAIN') return 'EAGAIN on a non-blocking call: nothing ready yet';
   if (path && NOT_THERE.has(errno)) for (const [pattern, why] of PROBED_PATHS) if (pattern.test(path)) return `${errno} from ${syscall}: ${why}`;
   if (TRANSIENT.has(errno)) return `${errno}: interrupted or not finished yet`;

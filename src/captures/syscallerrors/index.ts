@@ -2,7 +2,8 @@
 // file calls) path, counted in the kernel from the raw sys_exit tracepoint
 // (bpf/syscallerrors/syscallerrors.bpf.c): successes cost one comparison.
 // For calls on an fd the kernel keeps the fd, and user space names what it
-// points to (fd-targets.ts), once a second while the capture runs and at its end.
+// points to (fd-targets.ts), once a second while the capture runs and at its end;
+// a process out of descriptors (EMFILE) gets a census of what it holds (fd-census.ts).
 import { kernelClock } from '../../util/clock.js';
 import type { CaptureDefinition, Column } from '../capture.js';
 import { eventIdentities } from '../../cgroups/process-cgroup.js';
@@ -10,6 +11,7 @@ import { decodeKey, decodeValue, keyRecord, MAX_NR, valueRecord } from './decode
 import { errnoText, normalReason } from './errnos.js';
 import { fdArgumentTable, pathArgumentTable, syscallNames } from './file-calls.js';
 import { FdTargets, type FdTarget } from './fd-targets.js';
+import { fdCensus, type FdCensus } from './fd-census.js';
 import { syscallerrorsAnalysis, syscallerrorsRuleEvents } from './analyze.js';
 import { syscallerrorsBaseline } from './baseline.js';
 import { syscallerrorsEvents } from './syscall-events.js';
@@ -33,6 +35,8 @@ export interface SyscallErrorRow {
   fd?: number;
   /** What that fd pointed to, looked up from /proc soon after the failure (not the call's argument). */
   fdTarget?: FdTarget;
+  /** EMFILE only: what the process held when it was first seen out of descriptors. */
+  fdCensus?: FdCensus;
   count: number;
   perSecond: number;
   /** Why this is normal behaviour, when it is (EAGAIN, a PATH search, a probe). */
@@ -82,12 +86,16 @@ export const syscallerrors: CaptureDefinition<SyscallerrorsParams, Syscallerrors
     const toWallMs = kernelClock();
     const startMs = Date.now();
     const targets = new FdTargets();
+    const censuses = new Map<number, FdCensus | undefined>();
+    const censusOf = (tgid: number) => (censuses.has(tgid) ? censuses.get(tgid) : censuses.set(tgid, fdCensus(tgid)).get(tgid));
     const errors = object.map('errors');
-    // New (pid, fd) rows, named while their process and fd are most likely still there.
+    // New (pid, fd) rows, named while their process and fd are most likely still there; processes out of descriptors counted.
     const nameNewFds = () => {
       for (const [k, v] of errors.entries()) {
         const key = decodeKey(k);
-        if (key.fd !== undefined && !targets.has(key.tgid, key.fd)) targets.resolve(key.tgid, key.fd, decodeValue(v).socket, errnoText(key.errno));
+        const errno = errnoText(key.errno);
+        if (key.fd !== undefined && !targets.has(key.tgid, key.fd)) targets.resolve(key.tgid, key.fd, decodeValue(v).socket, errno);
+        if (errno === 'EMFILE') censusOf(key.tgid);
       }
     };
     let lastNamed = Date.now();
@@ -108,6 +116,7 @@ export const syscallerrors: CaptureDefinition<SyscallerrorsParams, Syscallerrors
           const syscall = names[key.nr] ?? `syscall_${key.nr}`;
           const errno = errnoText(key.errno);
           const normal = normalReason(syscall, errno, key.path);
+          const census = errno === 'EMFILE' ? censusOf(key.tgid) : undefined;
           rows.push({
             pid: key.tgid,
             comm: value.comm,
@@ -118,6 +127,7 @@ export const syscallerrors: CaptureDefinition<SyscallerrorsParams, Syscallerrors
             errno,
             ...(key.path ? { path: key.path } : {}),
             ...(key.fd !== undefined ? { fd: key.fd, fdTarget: targets.resolve(key.tgid, key.fd, value.socket, errno) } : {}),
+            ...(census ? { fdCensus: census } : {}),
             count: value.count,
             perSecond: value.count / windowSeconds,
             ...(normal ? { normal } : {}),

@@ -9,7 +9,7 @@ import type { Finding, Severity } from '../../analysis/types.js';
 /** What a reason means and what to do, for the reasons seen in incidents; others get the kernel's name only. */
 const ADVICE: Record<string, string> = {
   TCP_LISTEN_OVERFLOW:
-    'its accept queue was full: the process accepts too slowly (see what it does between accepts: offcputime, lockwait) or its backlog is too small (listen() backlog, net.core.somaxconn)',
+    'its accept queue was full: the process accepts too slowly (see what it does between accepts: offcputime, lockwait; whether accept() fails: syscallerrors) or its backlog is too small (listen() backlog, net.core.somaxconn)',
   SOCKET_BACKLOG: 'the socket backlog was full while the process held the socket: it is too slow to read (offcputime, lockwait)',
   SOCKET_RCVBUFF: 'its receive buffer was full: the process reads too slowly, or the buffer is too small (SO_RCVBUF, net.ipv4.tcp_rmem)',
   PROTO_MEM: 'TCP memory was exhausted (net.ipv4.tcp_mem): see which sockets hold buffered data (ss -tm)',
@@ -132,11 +132,18 @@ function sampledListenerFinding(l: Obj, joined: Group[], ctx: AnalysisContext, s
       },
       rate * 10,
     ),
+    true,
   );
 }
 
-/** A listener dropping SYNs on port P explains slow connects to P (tcpconnlat): one finding with it as the cause (src/analysis/causes.ts). */
-const explainsSynLoss = (port: number, f: Finding): Finding => ({ ...f, links: { explains: [`syn-loss-port:${port}`] } });
+/**
+ * A listener dropping SYNs on port P explains slow connects to P (tcpconnlat): one finding with it as the cause
+ * (src/analysis/causes.ts). Its full accept queue is in turn shown, for a cause of its own: accept() failing (syscallerrors).
+ */
+const explainsSynLoss = (port: number, f: Finding, acceptQueueFull: boolean): Finding => ({
+  ...f,
+  links: { explains: [`syn-loss-port:${port}`], ...(acceptQueueFull && port ? { shows: [`accept-queue-port:${port}`] } : {}) },
+});
 
 const severityOf = (drops: number, critical: number): Severity => (drops >= critical ? 'critical' : 'warning');
 
@@ -173,6 +180,7 @@ function listenerFinding(g: Group, ctx: AnalysisContext, seconds: number): Findi
       },
       rate * 10,
     ),
+    g.reason === 'TCP_LISTEN_OVERFLOW',
   );
 }
 
