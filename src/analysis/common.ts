@@ -20,6 +20,7 @@ export const DEFAULT_THRESHOLDS: Required<Thresholds> = {
   bioP99Ms: 50,
   crashLoopExits: 3,
   failedCallsPerSecond: 10,
+  dnsSlowMs: 200,
 };
 
 /** A latency this many times over its threshold is critical, not a warning. */

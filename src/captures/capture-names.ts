@@ -24,6 +24,7 @@ export const CAPTURE_NAMES: readonly string[] = [
   'signals',
   'syscallerrors',
   'reclaim',
+  'dnslat',
 ];
 
 /** The capture's definition from its own folder (src/captures/<name>/index.ts exports it by its name), or undefined for an unknown name. */

@@ -20,6 +20,7 @@ import { cputhrottle } from './cputhrottle/index.js';
 import { lockwait } from './lockwait/index.js';
 import { tcpdrop } from './tcpdrop/index.js';
 import { reclaim } from './reclaim/index.js';
+import { dnslat } from './dnslat/index.js';
 
 // Each capture has its own params and data types; the registry holds them side by side.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -43,6 +44,7 @@ const definitions: CaptureDefinition<any, any>[] = [
   signals,
   syscallerrors,
   reclaim,
+  dnslat,
 ];
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

@@ -98,6 +98,8 @@ export interface Thresholds {
   crashLoopExits?: number;
   /** Failures of one (process, syscall, errno, path) per second that are a finding, not noise. */
   failedCallsPerSecond?: number;
+  /** A DNS lookup answered this late, or not at all, is slow. */
+  dnsSlowMs?: number;
 }
 
 /** One number a baseline keeps from a node's capture result, comparable between runs. */

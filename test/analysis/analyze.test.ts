@@ -130,6 +130,7 @@ describe('analyzeRun', () => {
     'biolatency',
     'tcplife',
     'reclaim',
+    'dnslat',
     'mystery',
   ];
 

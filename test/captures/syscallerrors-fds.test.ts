@@ -252,7 +252,7 @@ describe.skipIf(skip)(`syscallerrors fds on the real kernel${skip ? ` (skipped: 
               setTimeout(resolve, 2000); // still in its accept queue
             });
           await Promise.all(Array.from({ length: 70 }, request));
-          await waitFor('three failed accepts', () => failures() >= 3, 5000);
+          await waitFor('three failed accepts', () => failures() >= 3, { timeoutMs: 5000 });
         },
         { settleMs: 50 },
       );

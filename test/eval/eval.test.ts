@@ -554,6 +554,45 @@ describe.skipIf(skip)(`evaluation: the top finding names the culprit${skip ? ` (
     });
   }, 60_000);
 
+  it('a DNS server losing queries (1 in 3 dropped) → intermittent-latency names the lookups, the server and the time waited', async () => {
+    const net = createTestNetwork();
+    networks.push(net);
+    net.spawn([join(programsDir, 'dns-server.py'), net.peerAddress, '53']);
+    net.nft(`table inet sherlock_eval_dns {
+      chain input {
+        type filter hook input priority 0;
+        udp dport 53 numgen inc mod 3 == 0 counter drop
+      }
+    }`);
+    // The client resolves through glibc with its own resolv.conf: a mount namespace of its own, the file bound over /etc/resolv.conf.
+    const resolvConf = join(dir, 'resolv.conf');
+    writeFileSync(resolvConf, `nameserver ${net.peerAddress}\noptions timeout:1 attempts:3\n`);
+    const counter = join(dir, 'lookups.count');
+    const client = startChild('/usr/bin/unshare', [
+      '-m',
+      '/bin/sh',
+      '-c',
+      `mount --bind ${resolvConf} /etc/resolv.conf && exec ${join(programsDir, 'lookup-loop.py')} api.orders.internal 0.05 60 ${counter}`,
+    ]);
+    await sleep(500);
+    const dropped = sampler(() => Number(/counter packets (\d+)/.exec(net.exec(['nft', 'list', 'table', 'inet', 'sherlock_eval_dns']))?.[1] ?? 0), 100);
+    const outcome = await up!.runRunbook('intermittent-latency', { durationS: WINDOW_S, during: () => sleep(WINDOW_S * 1000 - 200) });
+    const [from, to] = await windowOf(outcome, 'dnslat');
+    const lost = (dropped.rate(from, to) * (to - from)) / 1000;
+    dropped.stop();
+    client.kill('SIGKILL');
+    net.destroy(); // now: the next case must not see this one's lookups
+    // unshare and sh exec in turn: the client's pid is the lookups' process.
+    await positive('slow-dns', outcome, new Set([client.pid!]), (top) => {
+      if (!top.title.includes('checkout')) return 'the top finding does not name checkout';
+      if (!top.title.includes(`${net.peerAddress}:53`)) return `the top finding does not name the DNS server ${net.peerAddress}:53`;
+      if (!top.title.includes('api.orders.internal')) return 'the top finding does not name api.orders.internal';
+      const unanswered = Number(top.evidence.unanswered);
+      if (Math.abs(unanswered - lost) > Math.max(2, lost * 0.35)) return `it says ${unanswered} unanswered, the server's firewall dropped ${lost.toFixed(1)}`;
+      return undefined;
+    });
+  }, 60_000);
+
   it('negative: a shell running commands through a long PATH → nothing above info', async () => {
     const missing = Array.from({ length: 30 }, (_, i) => join(dir, `not-here-${i}`));
     const script = join(dir, 'long-path.sh');

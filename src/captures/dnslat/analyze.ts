@@ -1,0 +1,157 @@
+// dnslat's checks:
+// - a process's lookups to one server that waited dnsSlowMs or more: the time
+//   they waited is the impact; asked again after a timeout, the queries or
+//   answers were lost; the same server slow for several processes is one cause;
+// - a server answering SERVFAIL or REFUSED: it failed them;
+// - most answers NXDOMAIN: a search list expanding short names (ndots), info.
+import { latencySeverity, makeFinding, num, objs, str, timeImpact, type AnalysisContext, type CaptureAnalysis, type Obj } from '../../analysis/common.js';
+import { fmtCount, fmtMs, fmtPct, listText, plural } from '../../format/index.js';
+import type { Finding } from '../../analysis/types.js';
+
+/** Answers that say the server failed, not that the name is wrong. */
+const SERVER_FAILURES = ['SERVFAIL', 'REFUSED'];
+/** NXDOMAIN for this share of a process's answers, and at least this many, is worth saying. */
+const NXDOMAIN_SHARE = 0.5;
+const MIN_NXDOMAIN = 10;
+const MAX_NAMES = 3;
+
+interface Client {
+  pid: number;
+  comm: string;
+  server: string;
+  cgroup: string;
+  rows: Obj[];
+}
+
+const waitsOf = (r: Obj): number[] => (Array.isArray(r.waitsMs) ? r.waitsMs.filter((w): w is number => typeof w === 'number') : []);
+const nameOf = (r: Obj) => `${str(r.name)} (${str(r.type)})`;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+const sum = (rows: Obj[], field: string) => rows.reduce((n, r) => n + num(r[field]), 0);
+
+function analyzeDnslat(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
+  const rows = objs(data.rows);
+  const threshold = ctx.thresholds.dnsSlowMs;
+  const clients = new Map<string, Client>();
+  for (const r of rows) {
+    const key = `${num(r.pid)}\0${str(r.server)}`;
+    let c = clients.get(key);
+    if (!c) clients.set(key, (c = { pid: num(r.pid), comm: str(r.comm), server: str(r.server), cgroup: str(r.cgroup), rows: [] }));
+    c.rows.push(r);
+  }
+  const findings: Finding[] = [];
+  for (const c of clients.values()) {
+    const slow = c.rows.flatMap(waitsOf).filter((w) => w >= threshold);
+    if (slow.length) findings.push(slowFinding(c, slow, threshold, ctx));
+  }
+  findings.push(...serverFailures(rows, ctx), ...searchListMisses([...clients.values()], ctx));
+  const queries = num(data.queries);
+  const unanswered = num(data.unanswered) + num(data.waiting);
+  return { findings, checked: `DNS lookups (${plural(queries, 'query', 'queries')}, ${fmtCount(unanswered)} unanswered)` };
+}
+
+function slowFinding(c: Client, slow: number[], threshold: number, ctx: AnalysisContext): Finding {
+  const lostMs = slow.reduce((a, b) => a + b, 0);
+  const typical = median(slow);
+  const queries = sum(c.rows, 'queries');
+  const retries = sum(c.rows, 'retries');
+  const waiting = sum(c.rows, 'waiting');
+  const slowNames = c.rows
+    .map((r) => ({ name: nameOf(r), n: waitsOf(r).filter((w) => w >= threshold).length }))
+    .filter((x) => x.n > 0)
+    .sort((a, b) => b.n - a.n)
+    .map((x) => x.name);
+  const who = `${c.comm || '?'} (pid ${c.pid}${c.cgroup && c.cgroup !== '/' ? `, cgroup ${c.cgroup}` : ''})`;
+  const lost = retries > 0 || waiting > 0;
+  const title =
+    `${who} waited ${fmtMs(lostMs)} for DNS answers from ${c.server} on ${ctx.node}: ${fmtCount(slow.length)} of ${plural(queries, 'query', 'queries')} took ${fmtMs(threshold)} or more ` +
+    `(~${fmtMs(typical)} each${retries ? `; ${plural(retries, 'query', 'queries')} asked again after a timeout` : ''}${waiting ? `; ${fmtCount(waiting)} still unanswered at the end` : ''}), ` +
+    `for ${listText(slowNames, MAX_NAMES)}; next: ` +
+    (lost
+      ? `where DNS packets to ${c.server} are lost (the path and its firewalls, conntrack, the server dropping under load), or a local cache (nscd, systemd-resolved)`
+      : `the DNS server at ${c.server} (its upstreams, its cache) and the path to it, or a local cache (nscd, systemd-resolved)`) +
+    '.';
+  const impact = timeImpact(lostMs / 1000, ctx.windowSeconds, `${fmtCount(slow.length)} lookups × ~${fmtMs(typical)} = ${fmtMs(lostMs)} waited for DNS`, [
+    'latency',
+  ]);
+  return {
+    ...makeFinding(
+      ctx,
+      `slow:${c.pid}:${c.server}`,
+      latencySeverity(typical, threshold),
+      title,
+      {
+        pid: c.pid,
+        comm: c.comm,
+        server: c.server,
+        lookups: queries,
+        slow: slow.length,
+        waitedMs: Math.round(lostMs),
+        typicalMs: typical,
+        retries,
+        unanswered: sum(c.rows, 'unanswered') + waiting,
+        names: slowNames.slice(0, 10),
+        thresholdMs: threshold,
+      },
+      lostMs / 1000,
+      impact,
+    ),
+    cause: { key: `slow DNS from ${c.server}`, subject: `${c.comm} (pid ${c.pid})` },
+  };
+}
+
+/** Per server and failure code: the names it failed and for whom. */
+function serverFailures(rows: Obj[], ctx: AnalysisContext): Finding[] {
+  const findings: Finding[] = [];
+  for (const code of SERVER_FAILURES) {
+    const byServer = new Map<string, Obj[]>();
+    for (const r of rows.filter((x) => num((x.rcodes as Obj | undefined)?.[code]) > 0))
+      byServer.set(str(r.server), [...(byServer.get(str(r.server)) ?? []), r]);
+    for (const [server, failed] of byServer) {
+      const n = failed.reduce((a, r) => a + num((r.rcodes as Obj)[code]), 0);
+      const answers = failed.reduce((a, r) => a + Object.values((r.rcodes as Obj) ?? {}).reduce<number>((b, v) => b + num(v), 0), 0);
+      const who = listText([...new Set(failed.map((r) => `${str(r.comm)} (pid ${num(r.pid)})`))], 2);
+      const names = [...new Set(failed.map(nameOf))];
+      findings.push(
+        makeFinding(
+          ctx,
+          `${code}:${server}`,
+          'warning',
+          `The DNS server ${server} answered ${code} to ${plural(n, 'query', 'queries')} (${fmtPct(n / Math.max(answers, 1))} of their answers) from ${who} on ${ctx.node}, for ${listText(names, MAX_NAMES)}: ` +
+            (code === 'SERVFAIL'
+              ? 'it could not resolve them (its upstreams, DNSSEC validation, the zone)'
+              : 'it refuses to answer this client (its ACLs, rate limiting)') +
+            '.',
+          { server, rcode: code, failures: n, names: names.slice(0, 10), pids: [...new Set(failed.map((r) => num(r.pid)))] },
+          n,
+        ),
+      );
+    }
+  }
+  return findings;
+}
+
+/** A process whose answers are mostly NXDOMAIN: often short names tried under every search domain first. */
+function searchListMisses(clients: Client[], ctx: AnalysisContext): Finding[] {
+  const findings: Finding[] = [];
+  for (const c of clients) {
+    const answers = c.rows.reduce((a, r) => a + Object.values((r.rcodes as Obj) ?? {}).reduce<number>((b, v) => b + num(v), 0), 0);
+    const misses = c.rows.filter((r) => num((r.rcodes as Obj | undefined)?.NXDOMAIN) > 0);
+    const n = misses.reduce((a, r) => a + num((r.rcodes as Obj).NXDOMAIN), 0);
+    if (n < MIN_NXDOMAIN || n < answers * NXDOMAIN_SHARE) continue;
+    const names = [...new Set(misses.map((r) => str(r.name)))];
+    findings.push(
+      makeFinding(
+        ctx,
+        `nxdomain:${c.pid}:${c.server}`,
+        'info',
+        `${fmtCount(n)} of ${plural(answers, 'answer')} from ${c.server} to ${c.comm} (pid ${c.pid}) on ${ctx.node} were NXDOMAIN, for ${listText(names, MAX_NAMES)}: ` +
+          'names that do not exist, or short names tried under each search domain first (resolv.conf search and options ndots); a trailing dot or a lower ndots saves those lookups.',
+        { pid: c.pid, comm: c.comm, server: c.server, nxdomain: n, answers, names: names.slice(0, 10) },
+        0,
+      ),
+    );
+  }
+  return findings;
+}
+
+export const dnslatAnalysis = { checks: 'DNS lookups', analyze: analyzeDnslat };

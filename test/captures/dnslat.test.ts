@@ -1,0 +1,274 @@
+// dnslat: DNS messages parsed from what the program copies, queries paired
+// with answers (retries under the same id and under a new one, a packet seen
+// twice, answers to nobody), the findings from rows; and on the real kernel,
+// every query this process sends to a test DNS server on loopback is seen
+// with its answer's code, a query nobody answers stays waiting, and a pid
+// target leaves other processes' lookups out.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createSocket, type Socket } from 'node:dgram';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { mergeThresholds } from '../../src/analysis/common.js';
+import { dnslat, type DnslatData } from '../../src/captures/dnslat/index.js';
+import { parseDnsMessage, type DnsPacket } from '../../src/captures/dnslat/decode.js';
+import { Lookups } from '../../src/captures/dnslat/lookups.js';
+import { captureAround } from '../helpers/capture-around.js';
+import { bpfHandlesOf, kernelSkipReason } from '../helpers/kernel.js';
+import { programsDir } from '../eval/incidents.js';
+
+const skip = kernelSkipReason();
+const TYPES = { A: 1, AAAA: 28 } as const;
+
+/** A DNS query (RD set) for name and type. */
+function query(id: number, name: string, type: keyof typeof TYPES = 'A'): Buffer {
+  const labels = name.split('.').map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l)]));
+  const header = Buffer.alloc(12);
+  header.writeUInt16BE(id, 0);
+  header.writeUInt16BE(0x0100, 2);
+  header.writeUInt16BE(1, 4);
+  const tail = Buffer.alloc(4);
+  tail.writeUInt16BE(TYPES[type], 0);
+  tail.writeUInt16BE(1, 2);
+  return Buffer.concat([header, ...labels, Buffer.from([0]), tail]);
+}
+
+/** The same message as a response with rcode (0 NOERROR, 2 SERVFAIL, 3 NXDOMAIN). */
+function answer(q: Buffer, rcode = 0): Buffer {
+  const a = Buffer.from(q);
+  a.writeUInt16BE(0x8180 | rcode, 2);
+  return a;
+}
+
+const CLIENT = '10.0.0.5';
+const SERVER = '10.0.0.53';
+let clock = 1_000_000_000n;
+/** A packet as decode.ts makes it, at t ms after the test's epoch. */
+function packet(direction: DnsPacket['direction'], message: Buffer, tMs: number, clientPort = 40000): DnsPacket {
+  const [source, sourcePort, destination, destinationPort] = direction === 'query' ? [CLIENT, clientPort, SERVER, 53] : [SERVER, 53, CLIENT, clientPort];
+  return {
+    tsNs: clock + BigInt(tMs) * 1_000_000n,
+    direction,
+    pid: direction === 'query' ? 4242 : 0,
+    tid: 4242,
+    cgroupId: 1n,
+    comm: direction === 'query' ? 'checkout' : '',
+    source,
+    sourcePort,
+    destination,
+    destinationPort,
+    message: parseDnsMessage(message),
+  };
+}
+
+describe('dnslat: messages and pairing', () => {
+  it('parses the header and the question; a cut message keeps its header', () => {
+    expect(parseDnsMessage(query(0x1234, 'api.orders.internal', 'AAAA'))).toEqual({
+      id: 0x1234,
+      response: false,
+      truncated: false,
+      rcode: 'NOERROR',
+      answers: 0,
+      name: 'api.orders.internal',
+      type: 'AAAA',
+    });
+    expect(parseDnsMessage(answer(query(7, 'x.invalid'), 3))).toMatchObject({ id: 7, response: true, rcode: 'NXDOMAIN', name: 'x.invalid', type: 'A' });
+    const cut = parseDnsMessage(query(9, 'api.orders.internal').subarray(0, 16));
+    expect(cut).toMatchObject({ id: 9, rcode: 'NOERROR' });
+    expect(cut!.name).toBeUndefined();
+    expect(parseDnsMessage(Buffer.alloc(11))).toBeUndefined();
+  });
+
+  it('pairs answers; a resend under the same id is one lookup tried twice, under a new id the first one given up', () => {
+    clock += 10_000_000_000n;
+    const lookups = new Lookups(100);
+    // id 1: answered in 2 ms.
+    lookups.add(packet('query', query(1, 'api.orders.internal'), 0));
+    lookups.add(packet('response', answer(query(1, 'api.orders.internal')), 2));
+    // id 2: resent under its id after 1 s (glibc), answered 3 ms later: one lookup of 1,003 ms, one retry.
+    lookups.add(packet('query', query(2, 'api.orders.internal'), 100));
+    lookups.add(packet('query', query(2, 'api.orders.internal'), 101)); // the same packet again (a container's, forwarded): not a retry
+    lookups.add(packet('query', query(2, 'api.orders.internal'), 1100));
+    lookups.add(packet('response', answer(query(2, 'api.orders.internal')), 1103));
+    // id 3 unanswered, asked again as id 4 after 5 s (Go): 3 given up after 5,000 ms; 4 answered SERVFAIL.
+    lookups.add(packet('query', query(3, 'api.orders.internal'), 2000));
+    lookups.add(packet('query', query(4, 'api.orders.internal'), 7000));
+    lookups.add(packet('response', answer(query(4, 'api.orders.internal'), 2), 7001));
+    // id 5 still waiting when the window ends 500 ms later; an answer to a query never seen.
+    lookups.add(packet('query', query(5, 'api.orders.internal'), 8000));
+    lookups.add(packet('response', answer(query(99, 'other.internal')), 8001));
+    const rows = lookups.finish(clock + 8_500_000_000n);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({
+      pid: 4242,
+      comm: 'checkout',
+      server: `${SERVER}:53`,
+      name: 'api.orders.internal',
+      type: 'A',
+      queries: 5,
+      answered: 3,
+      unanswered: 1,
+      waiting: 1,
+      retries: 2,
+      rcodes: { NOERROR: 2, SERVFAIL: 1 },
+      waitsMs: [5000, 1003, 500, 2, 1],
+    });
+    expect(rows[0]!.totalWaitMs).toBeCloseTo(6506, 5);
+    expect(lookups.unmatched).toBe(1);
+  });
+
+  it('past maxPending a query is counted, not followed', () => {
+    const lookups = new Lookups(2);
+    for (let id = 1; id <= 3; id++) lookups.add(packet('query', query(id, 'a.internal'), id, 40000 + id));
+    expect(lookups.overCap).toBe(1);
+    // The first never answered and asked again: given up; the second still waiting.
+    expect(lookups.finish(clock + 10_000_000n)[0]).toMatchObject({ queries: 2, unanswered: 1, waiting: 1, retries: 1 });
+  });
+});
+
+const analyze = (data: Partial<DnslatData>, windowSeconds = 10) =>
+  dnslat.analysis!.analyze({ queries: 0, answered: 0, unanswered: 0, waiting: 0, unmatchedAnswers: 0, totalRows: 0, ...data } as never, {
+    node: 'n1',
+    capture: 'dnslat',
+    file: 'nodes/n1/dnslat.json',
+    thresholds: mergeThresholds(),
+    windowSeconds,
+  });
+
+const row = (over: Record<string, unknown>) => ({
+  pid: 4242,
+  comm: 'checkout',
+  cgroupId: '1',
+  server: '10.0.0.53:53',
+  name: 'api.orders.internal',
+  type: 'A',
+  queries: 100,
+  answered: 100,
+  unanswered: 0,
+  waiting: 0,
+  retries: 0,
+  rcodes: { NOERROR: 100 },
+  truncated: 0,
+  totalWaitMs: 100,
+  waitsMs: [1, 1, 1],
+  firstSeen: '',
+  lastSeen: '',
+  ...over,
+});
+
+describe('dnslat findings', () => {
+  it('lookups waiting past dnsSlowMs are one finding per process and server, their wait its impact; fast ones none', () => {
+    const slow = row({ waitsMs: [1003, 1001, 998, 5, 2], retries: 3, waiting: 1 });
+    const { findings } = analyze({ rows: [slow, row({ type: 'AAAA', waitsMs: [1002, 3] }), row({ pid: 7, comm: 'cron' })] as never });
+    expect(findings).toHaveLength(1);
+    const [f] = findings;
+    expect(f!.title).toMatch(
+      /^checkout \(pid 4242\) waited 4\.00 s for DNS answers from 10\.0\.0\.53:53 on n1: 4 of 200 queries took 200 ms or more \(~1\.00 s each; 3 queries asked again after a timeout; 1 still unanswered at the end\), for api\.orders\.internal \(A\) and api\.orders\.internal \(AAAA\); next: where DNS packets/,
+    );
+    expect(f!.severity).toBe('critical');
+    expect(f!.impact).toMatchObject({ unit: 's/s', bears: ['latency'] });
+    expect(f!.impact!.value).toBeCloseTo(0.4, 2); // 4 s waited over a 10 s window
+    expect(f!.cause).toEqual({ key: 'slow DNS from 10.0.0.53:53', subject: 'checkout (pid 4242)' });
+  });
+
+  it('a server answering SERVFAIL is a warning naming it and the names; mostly NXDOMAIN is info about search lists', () => {
+    const { findings } = analyze({
+      rows: [
+        row({ name: 'fail.example', rcodes: { SERVFAIL: 30, NOERROR: 10 }, queries: 40, answered: 40 }),
+        row({ pid: 9, comm: 'worker', name: 'db.svc.cluster.local', rcodes: { NXDOMAIN: 40 }, queries: 50, answered: 50 }),
+        row({ pid: 9, comm: 'worker', name: 'db', rcodes: { NOERROR: 10 }, queries: 10, answered: 10 }),
+      ] as never,
+    });
+    expect(findings.map((f) => f.severity)).toEqual(['warning', 'info']);
+    expect(findings[0]!.title).toContain('The DNS server 10.0.0.53:53 answered SERVFAIL to 30 queries (75% of their answers) from checkout (pid 4242)');
+    expect(findings[1]!.title).toContain('40 of 50 answers from 10.0.0.53:53 to worker (pid 9) on n1 were NXDOMAIN, for db.svc.cluster.local');
+  });
+});
+
+describe.skipIf(skip)(`dnslat on the real kernel${skip ? ` (skipped: ${skip})` : ''}`, () => {
+  let server: ChildProcess | undefined;
+  const sockets: Socket[] = [];
+
+  afterEach(async () => {
+    for (const s of sockets.splice(0)) s.close();
+    server?.kill('SIGKILL');
+    if (server && server.exitCode === null && server.signalCode === null) await once(server, 'exit');
+    server = undefined;
+    expect(bpfHandlesOf()).toEqual({ programIds: [], links: 0, maps: 0 });
+  });
+
+  /** The test server on 127.0.0.1, on a port of its own (the capture's dnsPort). */
+  async function startServer(): Promise<number> {
+    server = spawn(join(programsDir, 'dns-server.py'), ['127.0.0.1', '0'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    return Number((await once(server.stdout!, 'data'))[0]);
+  }
+
+  /** Sends each query from one socket to host:port; resolves with the answers that came within 300 ms. */
+  async function ask(host: string, port: number, messages: Buffer[]): Promise<Buffer[]> {
+    const socket = createSocket('udp4');
+    sockets.push(socket);
+    const answers: Buffer[] = [];
+    socket.on('message', (m) => answers.push(m));
+    socket.on('error', () => {}); // ICMP port unreachable for 127.0.0.2
+    await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+    for (const m of messages) await new Promise<void>((resolve, reject) => socket.send(m, port, host, (err) => (err ? reject(err) : resolve())));
+    const until = Date.now() + 300;
+    while (answers.length < messages.length && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+    return answers;
+  }
+
+  it('sees every query with its answer: NOERROR, NXDOMAIN and SERVFAIL counted; a query nobody answers still waiting', async () => {
+    const port = await startServer();
+    let answered = 0;
+    const { result } = await captureAround(
+      dnslat,
+      async () => {
+        const messages = [
+          ...Array.from({ length: 30 }, (_, i) => query(100 + i, 'api.test.internal')),
+          ...Array.from({ length: 5 }, (_, i) => query(200 + i, 'gone.invalid', 'AAAA')),
+          ...Array.from({ length: 3 }, (_, i) => query(300 + i, 'fail.example')),
+        ];
+        answered = (await ask('127.0.0.1', port, messages)).length;
+        await ask('127.0.0.2', port, [query(400, 'nobody.internal'), query(401, 'nobody.internal')]);
+      },
+      { params: { dnsPort: port }, settleMs: 100 },
+    );
+    expect(answered).toBe(38);
+    const mine = result.rows.filter((r) => r.pid === process.pid);
+    const of = (name: string) => mine.find((r) => r.name === name);
+    expect(of('api.test.internal')).toMatchObject({ server: `127.0.0.1:${port}`, type: 'A', queries: 30, answered: 30, rcodes: { NOERROR: 30 } });
+    expect(of('gone.invalid')).toMatchObject({ type: 'AAAA', queries: 5, answered: 5, rcodes: { NXDOMAIN: 5 } });
+    expect(of('fail.example')).toMatchObject({ queries: 3, answered: 3, rcodes: { SERVFAIL: 3 } });
+    expect(of('nobody.internal')).toMatchObject({ server: `127.0.0.2:${port}`, queries: 2, answered: 0, waiting: 1, unanswered: 1 });
+    // Each query was seen once (leaving by lo), each answer once (arriving on lo).
+    expect(result.queries).toBeGreaterThanOrEqual(40);
+    expect(result.unmatchedAnswers).toBe(0);
+  }, 30_000);
+
+  it("with a pid target: only that process's lookups", async () => {
+    const port = await startServer();
+    const child = spawn(
+      'python3',
+      [
+        '-c',
+        `import socket, sys\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\ns.settimeout(1)\nsys.stdin.readline()\n` +
+          `for i in range(10):\n  s.sendto(bytes.fromhex('${query(1, 'child.internal').toString('hex')}'), ('127.0.0.1', ${port}))\n  s.recv(512)\n`,
+      ],
+      { stdio: ['pipe', 'ignore', 'ignore'] },
+    );
+    try {
+      const { result } = await captureAround(
+        dnslat,
+        async () => {
+          await ask('127.0.0.1', port, [query(1, 'parent.internal')]);
+          child.stdin!.end('go\n');
+          if (child.exitCode === null) await once(child, 'exit');
+        },
+        { target: { pid: [child.pid!] }, params: { dnsPort: port }, settleMs: 100 },
+      );
+      expect(result.rows.map((r) => [r.pid, r.name, r.queries, r.answered])).toEqual([[child.pid, 'child.internal', 10, 10]]);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  }, 30_000);
+});
