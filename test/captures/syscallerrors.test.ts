@@ -1,10 +1,11 @@
 // syscallerrors against the real kernel: a program failing to open a named
 // missing config file 2000 times is one warning naming program, syscall,
 // errno, path and rate; successful opens leave nothing; EAGAIN storms and
-// PATH searches are counted as normal behaviour, never a warning.
+// PATH searches are counted as normal behaviour, never a warning; a program
+// that cannot fork under its cgroup's pids limit is named with that limit.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -22,6 +23,9 @@ import { captureAround } from '../helpers/capture-around.js';
 import { cLayout } from '../helpers/c-layout.js';
 import { faultsBinary } from '../helpers/faults.js';
 import { bpfHandlesOf, kernelSkipReason, stillLoaded } from '../helpers/kernel.js';
+import { createPidsCgroup, pidsCgroupSkipReason } from '../helpers/memcg.js';
+import { waitFor } from '../server/harness.js';
+import { programsDir } from '../eval/incidents.js';
 
 const skip = kernelSkipReason();
 
@@ -283,4 +287,42 @@ describe.skipIf(skip)(`syscallerrors on the real kernel${skip ? ` (skipped: ${sk
     ]);
     expect(both.map((f) => [f.id, f.evidence.hits])).toEqual([['opensnoop:n1:rule:sensitive-open-refused', 1]]);
   }, 30_000);
+
+  it.skipIf(pidsCgroupSkipReason())(
+    `a program that cannot fork under its pids limit: clone's EAGAIN is a finding naming the cgroup and its limit${pidsCgroupSkipReason() ? ` (skipped: ${pidsCgroupSkipReason()})` : ''}`,
+    async () => {
+      const cgroup = createPidsCgroup(8);
+      const dir = mkdtempSync(join(tmpdir(), 'sherlock-pids-'));
+      const counter = join(dir, 'failures');
+      const failures = () => Number(readFileSync(counter, 'utf8').trim()) || 0;
+      try {
+        const worker = cgroup.spawn([join(programsDir, 'helper-leak.py'), counter, '30']);
+        const { result } = await captureAround(
+          syscallerrors,
+          async () => {
+            await waitFor('five failed forks', () => failures() >= 5, { timeoutMs: 10_000 });
+          },
+          { target: { pid: [worker.pid!] }, settleMs: 50 },
+        );
+        const rows = result.rows.filter((r) => r.errno === 'EAGAIN');
+        expect(rows).toHaveLength(1);
+        expect(['clone', 'clone3', 'fork', 'vfork']).toContain(rows[0]!.syscall);
+        expect(rows[0]).toMatchObject({ pid: worker.pid, comm: 'render-worker', processLimit: { cgroup: { path: `/${cgroup.name}`, max: 8, current: 8 } } });
+        expect(rows[0]!.normal).toBeUndefined();
+        expect(rows[0]!.count).toBeGreaterThanOrEqual(5);
+        expect(rows[0]!.count).toBeLessThanOrEqual(failures());
+
+        const { findings } = analyze({ ...result, rows });
+        expect(findings).toHaveLength(1);
+        expect(findings[0]!.title).toContain(`render-worker (pid ${worker.pid}`);
+        expect(findings[0]!.title).toContain(`with EAGAIN`);
+        expect(findings[0]!.title).toContain(`at 8 of the 8 tasks its cgroup /${cgroup.name} allows (pids.max)`);
+        expect(findings[0]!.title).toContain('the process limit is reached');
+      } finally {
+        await cgroup.remove();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+    30_000,
+  );
 });

@@ -17,7 +17,7 @@ import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Finding } from '../../src/analysis/types.js';
 import { kernelSkipReason } from '../helpers/kernel.js';
-import { createMemcg, memcgSkipReason } from '../helpers/memcg.js';
+import { createMemcg, createPidsCgroup, memcgSkipReason, pidsCgroupSkipReason } from '../helpers/memcg.js';
 import { createTestNetwork, type TestNetwork } from '../helpers/netns.js';
 import { distSkipReason } from '../server/harness.js';
 import {
@@ -592,6 +592,36 @@ describe.skipIf(skip)(`evaluation: the top finding names the culprit${skip ? ` (
       return undefined;
     });
   }, 60_000);
+
+  it.skipIf(pidsCgroupSkipReason())(
+    `a worker leaking helper processes until its pids limit (fork fails with EAGAIN) → intermittent-latency names it and the limit${pidsCgroupSkipReason() ? ` (skipped: ${pidsCgroupSkipReason()})` : ''}`,
+    async () => {
+      const cgroup = createPidsCgroup(8);
+      try {
+        const counter = join(dir, 'forks.count');
+        const worker = cgroup.spawn([join(programsDir, 'helper-leak.py'), counter, '60']);
+        await sleep(500);
+        const failures = sampler(() => counterIn(counter), 50);
+        const outcome = await up!.runRunbook('intermittent-latency', { durationS: WINDOW_S, during: () => sleep(WINDOW_S * 1000 - 200) });
+        const [from, to] = await windowOf(outcome, 'syscallerrors');
+        const failed = (failures.rate(from, to) * (to - from)) / 1000;
+        failures.stop();
+        const helpers = readFileSync(join(cgroup.dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
+        await positive('pids-limit', outcome, new Set([worker.pid!, ...helpers]), (top) => {
+          if (!top.title.includes('render-worker')) return 'the top finding does not name render-worker';
+          if (!top.title.includes('EAGAIN')) return 'the top finding does not say EAGAIN';
+          if (!top.title.includes(`its cgroup /${cgroup.name} allows (pids.max)`))
+            return `the top finding does not name the cgroup ${cgroup.name} and its pids.max`;
+          const said = Number(top.evidence.failures);
+          if (!within(said, failed, 0.35)) return `it says ${said} failed forks, the worker counted ${failed.toFixed(1)}`;
+          return undefined;
+        });
+      } finally {
+        await cgroup.remove();
+      }
+    },
+    60_000,
+  );
 
   it('negative: a shell running commands through a long PATH → nothing above info', async () => {
     const missing = Array.from({ length: 30 }, (_, i) => join(dir, `not-here-${i}`));

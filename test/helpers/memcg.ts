@@ -1,15 +1,24 @@
-// A cgroup v1 memory cgroup with a small limit for a test, and programs run
-// inside it. Everything is gone after remove(): processes killed, directory removed.
+// A cgroup v1 memory cgroup with a small limit for a test (or a pids cgroup,
+// or any v1 controller's), and programs run inside it. Everything is gone
+// after remove(): processes killed, directory removed.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const MEMCG_V1_ROOT = '/sys/fs/cgroup/memory';
+export const PIDS_V1_ROOT = '/sys/fs/cgroup/pids';
 
 /** Why a test cannot make a v1 memory cgroup here, or undefined. */
 export function memcgSkipReason(): string | undefined {
   if (!existsSync(join(MEMCG_V1_ROOT, 'memory.limit_in_bytes'))) return `no cgroup v1 memory controller at ${MEMCG_V1_ROOT}`;
   if (process.getuid?.() !== 0) return 'needs root to create a memory cgroup';
+  return undefined;
+}
+
+/** Why a test cannot make a v1 pids cgroup here, or undefined. */
+export function pidsCgroupSkipReason(): string | undefined {
+  if (!existsSync(join(PIDS_V1_ROOT, 'cgroup.procs'))) return `no cgroup v1 pids controller at ${PIDS_V1_ROOT}`;
+  if (process.getuid?.() !== 0) return 'needs root to create a pids cgroup';
   return undefined;
 }
 
@@ -23,11 +32,18 @@ export interface TestMemcg {
 
 const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
-export function createMemcg(limitBytes: number): TestMemcg {
-  const name = `sherlock-test-oom-${process.pid}-${Date.now() % 100000}`;
-  const dir = join(MEMCG_V1_ROOT, name);
+export const createMemcg = (limitBytes: number): TestMemcg =>
+  createV1Cgroup(MEMCG_V1_ROOT, 'sherlock-test-oom', { 'memory.limit_in_bytes': String(limitBytes) });
+
+/** A pids cgroup that lets its processes have `max` tasks (threads count). */
+export const createPidsCgroup = (max: number): TestMemcg => createV1Cgroup(PIDS_V1_ROOT, 'sherlock-test-pids', { 'pids.max': String(max) });
+
+/** A new cgroup under a v1 hierarchy's root, its files written. */
+export function createV1Cgroup(root: string, prefix: string, files: Record<string, string>): TestMemcg {
+  const name = `${prefix}-${process.pid}-${Date.now() % 100000}`;
+  const dir = join(root, name);
   mkdirSync(dir);
-  writeFileSync(join(dir, 'memory.limit_in_bytes'), String(limitBytes));
+  for (const [file, value] of Object.entries(files)) writeFileSync(join(dir, file), value);
   const children: ChildProcess[] = [];
   return {
     name,

@@ -14,6 +14,7 @@ import type { OpenHit, RuleEventSource } from '../../analysis/rule-events.js';
 import type { Finding } from '../../analysis/types.js';
 import { exhaustion } from './errnos.js';
 import { censusText, type FdCensus } from './fd-census.js';
+import { processLimitText, type ProcessLimit } from './process-limit.js';
 import { OPEN_CALLS } from './file-calls.js';
 
 /** What to look at next, by errno. */
@@ -51,6 +52,8 @@ interface Group {
   listenPort?: number;
   /** EMFILE: what the process held (fd-census.ts). */
   census?: FdCensus;
+  /** EAGAIN from fork or clone: the limit the process was at (process-limit.ts). */
+  limit?: ProcessLimit;
   count: number;
   pids: Set<number>;
   /** Processes whose failures were folded into a row's count (beyond the pids). */
@@ -89,6 +92,7 @@ function groups(rows: Obj[]): Group[] {
     if (typeof r.fd === 'number') g.fds.add(r.fd);
     if (!g.filesystem && obj(target?.filesystem)) g.filesystem = obj(target!.filesystem);
     if (!g.census && obj(r.fdCensus)) g.census = r.fdCensus as unknown as FdCensus;
+    if (!g.limit && obj(r.processLimit)) g.limit = r.processLimit as ProcessLimit;
     g.count += num(r.count);
     g.pids.add(num(r.pid));
     g.otherProcesses += num(r.otherProcesses);
@@ -96,6 +100,12 @@ function groups(rows: Obj[]): Group[] {
     g.rows.push(r);
   }
   return [...byCause.values()].sort((a, b) => b.count - a.count);
+}
+
+/** ", holding 64 of its 64 descriptors: ...", ", at 8 of the 8 tasks its cgroup /svc allows": what ran out, where it was read. */
+function resourceText(g: Group): string {
+  const text = g.census ? censusText(g.census) : g.limit ? processLimitText(g.limit) : undefined;
+  return text ? `, ${text}` : '';
 }
 
 const ACCEPTS = new Set(['accept', 'accept4']);
@@ -153,6 +163,7 @@ const failureEvidence = (g: Group) => ({
   ...(g.fds.size ? { fds: [...g.fds], ...(g.target ? { fdTarget: g.target } : {}) } : {}),
   ...(g.filesystem ? { filesystem: g.filesystem } : {}),
   ...(g.census ? { descriptors: g.census } : {}),
+  ...(g.limit ? { processLimit: g.limit } : {}),
   failures: g.count,
   examples: examples(g),
 });
@@ -185,7 +196,7 @@ function analyzeSyscallerrors(data: Obj, ctx: AnalysisContext): CaptureAnalysis 
     const rateText = rate >= threshold ? `${fmtRate(rate)}, threshold ${fmtRate(threshold)}` : fmtRate(rate);
     const title =
       `${g.comm || 'A process'} (${pidText(g.pids)}${cgroup}) failed ${callText(g)} with ${g.errno} ${plural(g.count, 'time')} in ${fmtSeconds(ctx.windowSeconds)} on ${ctx.node} ` +
-      `(${rateText})${g.census ? `, ${censusText(g.census)}` : ''}: ${nextStep(g, `look at why ${g.comm || 'it'} keeps retrying it`)}.`;
+      `(${rateText})${resourceText(g)}: ${nextStep(g, `look at why ${g.comm || 'it'} keeps retrying it`)}.`;
     findings.push(
       makeFinding(
         ctx,

@@ -3,15 +3,17 @@
 // (bpf/syscallerrors/syscallerrors.bpf.c): successes cost one comparison.
 // For calls on an fd the kernel keeps the fd, and user space names what it
 // points to (fd-targets.ts), once a second while the capture runs and at its end;
-// a process out of descriptors (EMFILE) gets a census of what it holds (fd-census.ts).
+// a process out of descriptors (EMFILE) gets a census of what it holds (fd-census.ts),
+// one that cannot fork (EAGAIN) the limit it is at (process-limit.ts).
 import { kernelClock } from '../../util/clock.js';
 import type { CaptureDefinition, Column } from '../capture.js';
 import { eventIdentities } from '../../cgroups/process-cgroup.js';
 import { decodeKey, decodeValue, keyRecord, MAX_NR, valueRecord } from './decode.js';
-import { errnoText, normalReason } from './errnos.js';
+import { errnoText, isProcessLimit, normalReason } from './errnos.js';
 import { fdArgumentTable, pathArgumentTable, syscallNames } from './file-calls.js';
 import { FdTargets, type FdTarget } from './fd-targets.js';
 import { fdCensus, type FdCensus } from './fd-census.js';
+import { processLimit, type ProcessLimit } from './process-limit.js';
 import { syscallerrorsAnalysis, syscallerrorsRuleEvents } from './analyze.js';
 import { syscallerrorsBaseline } from './baseline.js';
 import { syscallerrorsEvents } from './syscall-events.js';
@@ -37,6 +39,8 @@ export interface SyscallErrorRow {
   fdTarget?: FdTarget;
   /** EMFILE only: what the process held when it was first seen out of descriptors. */
   fdCensus?: FdCensus;
+  /** EAGAIN from fork or clone only: the limit the process was at when first seen failing. */
+  processLimit?: ProcessLimit;
   count: number;
   perSecond: number;
   /** Why this is normal behaviour, when it is (EAGAIN, a PATH search, a probe). */
@@ -88,14 +92,18 @@ export const syscallerrors: CaptureDefinition<SyscallerrorsParams, Syscallerrors
     const targets = new FdTargets();
     const censuses = new Map<number, FdCensus | undefined>();
     const censusOf = (tgid: number) => (censuses.has(tgid) ? censuses.get(tgid) : censuses.set(tgid, fdCensus(tgid)).get(tgid));
+    const limits = new Map<number, ProcessLimit | undefined>();
+    const limitOf = (tgid: number) => (limits.has(tgid) ? limits.get(tgid) : limits.set(tgid, processLimit(tgid)).get(tgid));
     const errors = object.map('errors');
-    // New (pid, fd) rows, named while their process and fd are most likely still there; processes out of descriptors counted.
-    const nameNewFds = () => {
+    const names = syscallNames();
+    // New rows, while their process and fd are most likely still there: what the fd is, what limit the process is at.
+    const readNewRows = () => {
       for (const [k, v] of errors.entries()) {
         const key = decodeKey(k);
         const errno = errnoText(key.errno);
         if (key.fd !== undefined && !targets.has(key.tgid, key.fd)) targets.resolve(key.tgid, key.fd, decodeValue(v).socket, errno);
         if (errno === 'EMFILE') censusOf(key.tgid);
+        else if (isProcessLimit(names[key.nr] ?? '', errno)) limitOf(key.tgid);
       }
     };
     let lastNamed = Date.now();
@@ -103,11 +111,10 @@ export const syscallerrors: CaptureDefinition<SyscallerrorsParams, Syscallerrors
       poll: () => {
         if (Date.now() - lastNamed < FD_LOOKUP_MS) return;
         lastNamed = Date.now();
-        nameNewFds();
+        readNewRows();
       },
-      windowEnded: nameNewFds,
+      windowEnded: readNewRows,
       finish: () => {
-        const names = syscallNames();
         const windowSeconds = Math.max((Date.now() - startMs) / 1000, 1e-3);
         const rows: SyscallErrorRow[] = [];
         for (const [k, v] of object.map('errors').entries()) {
@@ -117,6 +124,7 @@ export const syscallerrors: CaptureDefinition<SyscallerrorsParams, Syscallerrors
           const errno = errnoText(key.errno);
           const normal = normalReason(syscall, errno, key.path);
           const census = errno === 'EMFILE' ? censusOf(key.tgid) : undefined;
+          const limit = isProcessLimit(syscall, errno) ? limitOf(key.tgid) : undefined;
           rows.push({
             pid: key.tgid,
             comm: value.comm,
@@ -128,6 +136,7 @@ export const syscallerrors: CaptureDefinition<SyscallerrorsParams, Syscallerrors
             ...(key.path ? { path: key.path } : {}),
             ...(key.fd !== undefined ? { fd: key.fd, fdTarget: targets.resolve(key.tgid, key.fd, value.socket, errno) } : {}),
             ...(census ? { fdCensus: census } : {}),
+            ...(limit ? { processLimit: limit } : {}),
             count: value.count,
             perSecond: value.count / windowSeconds,
             ...(normal ? { normal } : {}),
