@@ -297,3 +297,69 @@ describe('a listener out of file descriptors', () => {
     expect(analyzeRun({ run: run({ symptom: 'latency' }), results: [on(eagain as never)] }).filter((f) => f.capture !== '*')).toEqual([]);
   });
 });
+
+describe('a process waiting for DNS answers', () => {
+  const lookups = result('dnslat', {
+    rows: [
+      {
+        pid: 4242,
+        comm: 'checkout',
+        cgroupId: '1',
+        server: '10.0.0.53:53',
+        name: 'api.orders.internal',
+        type: 'A',
+        queries: 20,
+        answered: 18,
+        unanswered: 2,
+        waiting: 0,
+        retries: 2,
+        rcodes: { NOERROR: 18 },
+        truncated: 0,
+        totalWaitMs: 2030,
+        waitsMs: [1001, 1002, 2, 1],
+        firstSeen: '',
+        lastSeen: '',
+      },
+    ],
+    queries: 20,
+    answered: 18,
+    unanswered: 2,
+    waiting: 0,
+    unmatchedAnswers: 0,
+    totalRows: 1,
+  });
+  // glibc's getaddrinfo blocked in poll() inside send_dg for those answers.
+  const blocked = (resolver: string) =>
+    result('offcputime', {
+      stacks: [
+        stack(
+          4242,
+          'checkout',
+          2_000_000,
+          [
+            user('main'),
+            user('getaddrinfo', 'libc.so.6'),
+            user(resolver, 'libc.so.6'),
+            user('__poll', 'libc.so.6'),
+            kernel('do_sys_poll'),
+            kernel('poll_schedule_timeout.constprop.0'),
+            kernel('schedule'),
+          ],
+          2,
+        ),
+      ],
+    });
+
+  it('its slow lookups lead, its threads blocked in the resolver (offcputime) their effect', () => {
+    const findings = analyzeRun({ run: run({ symptom: 'latency' }), results: [on(blocked('send_dg')), on(lookups)] });
+    expect(findings.map((f) => f.capture)).toEqual(['dnslat']);
+    expect(findings[0]!.title).toMatch(/^checkout \(pid 4242\) waited 2\.00 s for DNS answers from 10\.0\.0\.53:53/);
+    expect(findings[0]!.title).toContain('Effect: checkout (pid 4242) spent 2.00 s');
+    expect(findings[0]!.title).toContain('waiting for a DNS answer in poll_schedule_timeout');
+  });
+
+  it('a poll wait without a resolver frame is not linked', () => {
+    const findings = analyzeRun({ run: run({ symptom: 'latency' }), results: [on(blocked('handle_request')), on(lookups)] });
+    expect(findings.map((f) => f.capture).sort()).toEqual(['dnslat', 'offcputime']);
+  });
+});

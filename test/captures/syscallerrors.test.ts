@@ -54,8 +54,9 @@ describe('syscallerrors: normal behaviour', () => {
     expect(normalReason('openat', 'EACCES', '/usr/lib/locale/C.UTF-8/LC_ADDRESS')).toBeUndefined();
   });
 
-  it("an event loop's add-then-modify on epoll is normal; a full epoll set or a bad fd is not", () => {
+  it("an event loop's add-then-modify and removals on epoll are normal; a full epoll set or a bad fd is not", () => {
     expect(normalReason('epoll_ctl', 'EEXIST')).toMatch(/probe/);
+    expect(normalReason('epoll_ctl', 'ENOENT')).toMatch(/probe/);
     expect(normalReason('epoll_ctl', 'ENOSPC')).toBeUndefined();
     expect(normalReason('epoll_ctl', 'EBADF')).toBeUndefined();
   });

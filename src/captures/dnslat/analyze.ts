@@ -96,6 +96,8 @@ function slowFinding(c: Client, slow: number[], threshold: number, ctx: Analysis
       impact,
     ),
     cause: { key: `slow DNS from ${c.server}`, subject: `${c.comm} (pid ${c.pid})` },
+    // Its threads blocked in the resolver (offcputime) are these lookups, seen from the other side.
+    links: { explains: [`dns-wait-pid:${c.pid}`] },
   };
 }
 

@@ -107,6 +107,10 @@ function userLeafOf(frames: unknown[]): string | undefined {
 const FUTEX_UNKNOWN = 'waiting on a futex (a lock or a condition variable: no user frame says which)';
 const RECLAIMING = 'reclaiming memory (an allocation found no free page)';
 const DISK_IO = 'waiting for disk I/O';
+const DNS_ANSWER = 'waiting for a DNS answer';
+/** A blocking resolver's frames: glibc's (and its NSS modules, systemd-resolved's among them), musl's. */
+const RESOLVER_FRAMES =
+  /\b(send_dg|send_vc|__res_context_send|__libc_res_nsend|__res_nsend|__res_msend_rc|__res_msend|name_from_dns|_nss_dns_gethostbyname\w*|_nss_resolve_gethostbyname\w*)\b/;
 /** The kernel's reclaim, entered from an allocation: direct reclaim, a memory cgroup's, or throttled in it. */
 const RECLAIM_FRAMES =
   /\b(try_to_free_pages|try_to_free_mem_cgroup_pages|__alloc_pages_direct_reclaim|__perform_reclaim|reclaim_throttle|mem_cgroup_handle_over_high)\b/;
@@ -115,6 +119,7 @@ function waitKind(frames: FrameLike[], futexCaller: FutexCaller): string {
   const names = frames.map((f) => f.name).join(' ');
   // First: reclaim waits on writeback and disk too, and its cause is the memory limit, not the disk.
   if (RECLAIM_FRAMES.test(names)) return RECLAIMING;
+  if (RESOLVER_FRAMES.test(names)) return DNS_ANSWER;
   if (/\b(io_schedule|blk_mq|bio_|folio_wait|wait_on_page|__lock_page|bit_wait_io|submit_bio|filemap_fault|jbd2)/.test(names)) return DISK_IO;
   if (/\bfutex/.test(names)) return futexCaller === 'lock' ? 'waiting for a lock (futex)' : FUTEX_UNKNOWN;
   if (/\b(mutex_lock|rwsem|down_read|down_write|__down)/.test(names)) return 'waiting for a kernel lock';
@@ -209,6 +214,8 @@ function analyzeOffcputime(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
       // Its disk waits are the cost of its memory thrashing (a cgroup's limit, or the host's), when reclaim found that.
       ...(kind === RECLAIMING ? { links: { shows: [`reclaim-pid:${g.pid}`] } } : {}),
       ...(kind === DISK_IO ? { links: { shows: [`disk-wait-pid:${g.pid}`] } } : {}),
+      // Its waits for DNS answers are the slow lookups dnslat names (server, names, how many lost): that finding leads.
+      ...(kind === DNS_ANSWER ? { links: { shows: [`dns-wait-pid:${g.pid}`] } } : {}),
     });
   }
   return { findings, checked };

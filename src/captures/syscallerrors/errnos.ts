@@ -68,8 +68,9 @@ const PROBES: Record<string, Set<string>> = {
   accept: new Set(['EAGAIN']),
   accept4: new Set(['EAGAIN']),
   connect: new Set(['EINPROGRESS']),
-  // Event loops (libuv: every Node process) add an fd first and modify it when it is already there.
-  epoll_ctl: new Set(['EEXIST']),
+  // Event loops (libuv: every Node process) add an fd first and modify it when it is already there,
+  // and remove fds that may already be gone (closed, or never added).
+  epoll_ctl: new Set(['EEXIST', 'ENOENT']),
   readlink: new Set(['EINVAL']), // not a symlink
   readlinkat: new Set(['EINVAL']),
 };
