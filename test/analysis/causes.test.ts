@@ -275,8 +275,29 @@ describe('a listener out of file descriptors', () => {
   });
   const slowConnects = connlat(`10.0.0.9:${PORT}`, { 6: 20, 19: 10 }); // ~1 s: a SYN retried
 
-  it('its failing accept leads the full accept queue and the slow connects behind it, with their impact and severity', () => {
-    const findings = analyzeRun({ run: run({ symptom: 'latency' }), results: [on(slowConnects), on(fullQueue), on(failedAccepts(6))] });
+  it('its failing accept leads the full accept queue and the slow connects and retransmits behind it, with their impact and severity', () => {
+    // Data after a handshake whose last ACK the full queue dropped: the client thinks it is connected.
+    const clientRetransmits = result('tcpretrans', {
+      rows: [
+        {
+          local: '10.0.0.1:40000',
+          remote: `10.0.0.9:${PORT}`,
+          family: 'ipv4',
+          state: 'ESTABLISHED',
+          type: 'segment',
+          pid: 7,
+          comm: 'client',
+          cgroupId: '1',
+          retransmits: 12,
+          failed: 0,
+          firstSeen: '',
+          lastSeen: '',
+        },
+      ],
+      processes: [],
+      totalRows: 1,
+    });
+    const findings = analyzeRun({ run: run({ symptom: 'latency' }), results: [on(slowConnects), on(clientRetransmits), on(fullQueue), on(failedAccepts(6))] });
     const top = findings[0]!;
     expect(top.capture).toBe('syscallerrors');
     expect(top.title).toMatch(/^orders-api \(pid 4242\) failed accept4\(\) on TCP socket 10\.0\.0\.9:8080 \(fd 5\) with EMFILE 6 times/);
@@ -285,7 +306,7 @@ describe('a listener out of file descriptors', () => {
     expect(top.severity).toBe('critical');
     // The refused SYNs' cost (120 × 1 s over the window) is its impact; the slow connects are its effect too, not a finding apart.
     expect(top.impact?.value).toBeGreaterThan(1);
-    expect(findings.filter((f) => f.capture === 'tcpconnlat' || f.capture === 'tcpdrop')).toEqual([]);
+    expect(findings.filter((f) => ['tcpconnlat', 'tcpdrop', 'tcpretrans'].includes(f.capture))).toEqual([]);
     expect(JSON.stringify(top.evidence.steps)).toContain('syn-loss-port:8080');
   });
 

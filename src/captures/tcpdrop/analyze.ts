@@ -138,11 +138,15 @@ function sampledListenerFinding(l: Obj, joined: Group[], ctx: AnalysisContext, s
 
 /**
  * A listener dropping SYNs on port P explains slow connects to P (tcpconnlat): one finding with it as the cause
- * (src/analysis/causes.ts). Its full accept queue is in turn shown, for a cause of its own: accept() failing (syscallerrors).
+ * (src/analysis/causes.ts). A full accept queue also explains the clients' retransmits to P (their SYNs, and data
+ * after a handshake whose last ACK it dropped), and is shown, for a cause of its own: accept() failing (syscallerrors).
  */
 const explainsSynLoss = (port: number, f: Finding, acceptQueueFull: boolean): Finding => ({
   ...f,
-  links: { explains: [`syn-loss-port:${port}`], ...(acceptQueueFull && port ? { shows: [`accept-queue-port:${port}`] } : {}) },
+  links:
+    acceptQueueFull && port
+      ? { explains: [`syn-loss-port:${port}`, `retrans-port:${port}`], shows: [`accept-queue-port:${port}`] }
+      : { explains: [`syn-loss-port:${port}`] },
 });
 
 const severityOf = (drops: number, critical: number): Severity => (drops >= critical ? 'critical' : 'warning');

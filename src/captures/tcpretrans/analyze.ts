@@ -41,8 +41,8 @@ function analyzeTcpretrans(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
     const tagged = (f: Finding): Finding => ({
       ...f,
       cause: { key: `${g.synack ? 'SYN-ACK' : synShare >= 0.5 ? 'SYN' : 'data'} retransmits ${g.synack ? 'from' : 'to'} port ${port}`, subject: g.endpoint },
-      // Lost segments to the endpoint: a drop seen on this host (tcpdrop) explains them.
-      links: { ...(explains.length ? { explains } : {}), ...(g.synack ? {} : { shows: [`loss:${g.endpoint}`] }) },
+      // Lost segments to the endpoint: a drop seen on this host (tcpdrop) explains them, or a full accept queue at its port.
+      links: { ...(explains.length ? { explains } : {}), ...(g.synack ? {} : { shows: [`loss:${g.endpoint}`, `retrans-port:${port}`] }) },
     });
     findings.push(
       tagged(
