@@ -384,3 +384,37 @@ describe('a process waiting for DNS answers', () => {
     expect(findings.map((f) => f.capture).sort()).toEqual(['dnslat', 'offcputime']);
   });
 });
+
+describe('a client with no local port left', () => {
+  it('its connect() failing with EADDRNOTAVAIL leads the connects tcpconnlat saw closed before they connected', () => {
+    const closed = result('tcpconnlat', {
+      histograms: [],
+      slowest: [],
+      failures: [{ destination: '10.0.0.9:5432', error: 'closed', errno: 0, count: 300, pid: 77, comm: 'billing-client' }],
+    });
+    const failedConnects = result('syscallerrors', {
+      rows: [
+        {
+          pid: 77,
+          comm: 'billing-client',
+          syscall: 'connect',
+          errno: 'EADDRNOTAVAIL',
+          fd: 4,
+          fdTarget: { kind: 'socket', protocol: 'tcp', family: 4, name: 'an unbound TCP socket', local: '0.0.0.0:0' },
+          portCensus: { tcpStates: [{ state: 'TIME_WAIT', count: 28000 }], timeWaitTo: [{ destination: '10.0.0.9:5432', count: 27900 }] },
+          count: 300,
+          firstSeen: '',
+          lastSeen: '',
+        },
+      ],
+      failures: 300,
+      normalFailures: 0,
+    });
+    const findings = analyzeRun({ run: run({ symptom: 'latency' }), results: [on(closed), on(failedConnects)] });
+    expect(findings.map((f) => f.capture)).toEqual(['syscallerrors']);
+    expect(findings[0]!.title).toMatch(
+      /^billing-client \(pid 77\) failed connect\(\) on an unbound TCP socket \(fd 4\) with EADDRNOTAVAIL 300 times .* with 28,000 TCP connections in TIME_WAIT in its network namespace \(27,900 to 10\.0\.0\.9:5432\): no local port was free/,
+    );
+    expect(findings[0]!.title).toContain('Effect: 300 connects from billing-client (pid 77) to 10.0.0.9:5432 failed (closed ×300)');
+  });
+});

@@ -623,6 +623,35 @@ describe.skipIf(skip)(`evaluation: the top finding names the culprit${skip ? ` (
     60_000,
   );
 
+  it('a client opening a connection per request until no local port is free (EADDRNOTAVAIL) → intermittent-latency names it and its TIME_WAIT connections', async () => {
+    const net = createTestNetwork();
+    networks.push(net);
+    // Client and server in the namespace, 64 local ports there and no reuse of a TIME_WAIT one.
+    net.exec(['sysctl', '-qw', 'net.ipv4.ip_local_port_range=40000 40063']);
+    net.exec(['sysctl', '-qw', 'net.ipv4.tcp_tw_reuse=0']);
+    const port = 8616;
+    await net.listen(port);
+    const counter = join(dir, 'connects.count');
+    const client = net.spawn([join(programsDir, 'no-pool.py'), net.peerAddress, String(port), counter, '60']);
+    await sleep(500);
+    const failures = sampler(() => counterIn(counter), 50);
+    const outcome = await up!.runRunbook('intermittent-latency', { durationS: WINDOW_S, during: () => sleep(WINDOW_S * 1000 - 200) });
+    const [from, to] = await windowOf(outcome, 'syscallerrors');
+    const failed = (failures.rate(from, to) * (to - from)) / 1000;
+    failures.stop();
+    const timeWait = net.exec(['ss', '-tanH', 'state', 'time-wait']).trim().split('\n').filter(Boolean).length;
+    net.destroy();
+    await positive('ports-exhausted', outcome, new Set([client.pid!]), (top) => {
+      if (!top.title.includes('billing-client')) return 'the top finding does not name billing-client';
+      if (!top.title.includes('EADDRNOTAVAIL')) return 'the top finding does not say EADDRNOTAVAIL';
+      const said = Number(/with ([\d,]+) TCP connections in TIME_WAIT/.exec(top.title)?.[1]?.replace(/,/g, ''));
+      if (!within(said, timeWait, 0.2)) return `it says ${said} connections in TIME_WAIT, ss counted ${timeWait}`;
+      if (!within(Number(top.evidence.failures), failed, 0.35))
+        return `it says ${String(top.evidence.failures)} failed connects, the client counted ${failed.toFixed(0)}`;
+      return undefined;
+    });
+  }, 60_000);
+
   it('negative: a shell running commands through a long PATH → nothing above info', async () => {
     const missing = Array.from({ length: 30 }, (_, i) => join(dir, `not-here-${i}`));
     const script = join(dir, 'long-path.sh');

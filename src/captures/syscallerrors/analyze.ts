@@ -12,9 +12,10 @@ import { addTo, isObj, makeFinding, num, objs, str, topKeys, type CaptureAnalysi
 import { fmtBytes, fmtRate, fmtSeconds, listText, plural } from '../../analysis/format.js';
 import type { OpenHit, RuleEventSource } from '../../analysis/rule-events.js';
 import type { Finding } from '../../analysis/types.js';
-import { exhaustion } from './errnos.js';
+import { exhaustion, isPortExhaustion } from './errnos.js';
 import { censusText, type FdCensus } from './fd-census.js';
 import { processLimitText, type ProcessLimit } from './process-limit.js';
+import { portCensusText, type PortCensus } from './port-census.js';
 import { OPEN_CALLS } from './file-calls.js';
 
 /** What to look at next, by errno. */
@@ -50,10 +51,14 @@ interface Group {
   exhausted?: string;
   /** accept() on a TCP listener: its port. */
   listenPort?: number;
+  /** The fd is a socket with no peer (a listener, or one not connected): a call on it, not to it. */
+  unconnected?: boolean;
   /** EMFILE: what the process held (fd-census.ts). */
   census?: FdCensus;
   /** EAGAIN from fork or clone: the limit the process was at (process-limit.ts). */
   limit?: ProcessLimit;
+  /** EADDRNOTAVAIL from connect: its namespace's TCP sockets (port-census.ts). */
+  ports?: PortCensus;
   count: number;
   pids: Set<number>;
   /** Processes whose failures were folded into a row's count (beyond the pids). */
@@ -87,12 +92,14 @@ function groups(rows: Obj[]): Group[] {
       if (exhausted) g.exhausted = exhausted;
       const port = ACCEPTS.has(g.syscall) ? listenPortOf(target) : undefined;
       if (port) g.listenPort = port;
+      if (str(target?.kind) === 'socket' && !target?.remote) g.unconnected = true;
       byCause.set(key, g);
     }
     if (typeof r.fd === 'number') g.fds.add(r.fd);
     if (!g.filesystem && obj(target?.filesystem)) g.filesystem = obj(target!.filesystem);
     if (!g.census && obj(r.fdCensus)) g.census = r.fdCensus as unknown as FdCensus;
     if (!g.limit && obj(r.processLimit)) g.limit = r.processLimit as ProcessLimit;
+    if (!g.ports && obj(r.portCensus)) g.ports = r.portCensus as unknown as PortCensus;
     g.count += num(r.count);
     g.pids.add(num(r.pid));
     g.otherProcesses += num(r.otherProcesses);
@@ -104,7 +111,7 @@ function groups(rows: Obj[]): Group[] {
 
 /** ", holding 64 of its 64 descriptors: ...", ", at 8 of the 8 tasks its cgroup /svc allows": what ran out, where it was read. */
 function resourceText(g: Group): string {
-  const text = g.census ? censusText(g.census) : g.limit ? processLimitText(g.limit) : undefined;
+  const text = g.census ? censusText(g.census) : g.limit ? processLimitText(g.limit) : g.ports ? portCensusText(g.ports) : undefined;
   return text ? `, ${text}` : '';
 }
 
@@ -130,7 +137,7 @@ function fdText(g: Group): string {
   const which = g.targetKind === 'socket' && fds.length > 4 ? plural(fds.length, 'connection') : `fd${fds.length > 1 ? 's' : ''} ${listText(fds, 3)}`;
   if (!g.target) return ` on ${which}`;
   if (g.targetKind === 'gone') return ` on ${which} (${g.target})`;
-  return ` ${g.listenPort ? 'on' : 'to'} ${g.target} (${which})`;
+  return ` ${g.unconnected ? 'on' : 'to'} ${g.target} (${which})`;
 }
 
 /** For ENOSPC/EDQUOT on a file: its filesystem and what is free on it. */
@@ -164,6 +171,7 @@ const failureEvidence = (g: Group) => ({
   ...(g.filesystem ? { filesystem: g.filesystem } : {}),
   ...(g.census ? { descriptors: g.census } : {}),
   ...(g.limit ? { processLimit: g.limit } : {}),
+  ...(g.ports ? { sockets: g.ports } : {}),
   failures: g.count,
   examples: examples(g),
 });
@@ -186,9 +194,14 @@ function analyzeSyscallerrors(data: Obj, ctx: AnalysisContext): CaptureAnalysis 
   // A failing call explains its program's exit loop (signals: `ends:<comm>`): a service that cannot open its config exits.
   const explainsEnds = (g: Group) => ({ explains: [`ends:${g.comm}`] });
   // A listener whose accept() fails for want of descriptors or memory takes no connections: it explains its full
-  // accept queue (tcpdrop) and leads it, the refused connections being its effect.
+  // accept queue (tcpdrop) and leads it, the refused connections being its effect. A connect() with no local port
+  // left fails after its socket entered SYN_SENT: tcpconnlat sees it closed before it connected; this says why.
   const links = (g: Group) =>
-    g.listenPort && ACCEPT_STALLED.has(g.errno) ? { explains: [`ends:${g.comm}`, `accept-queue-port:${g.listenPort}`], leads: true } : explainsEnds(g);
+    g.listenPort && ACCEPT_STALLED.has(g.errno)
+      ? { explains: [`ends:${g.comm}`, `accept-queue-port:${g.listenPort}`], leads: true }
+      : isPortExhaustion(g.syscall, g.errno)
+        ? { explains: [`ends:${g.comm}`, ...[...g.pids].map((p) => `closed-connect-pid:${p}`)], leads: true }
+        : explainsEnds(g);
   for (const g of all.filter((x) => !x.normal && x.count > 0 && (x.count / window >= threshold || x.exhausted))) {
     const rate = g.count / window;
     const cgroup = g.cgroups.size ? `, cgroup ${[...g.cgroups][0]}` : '';

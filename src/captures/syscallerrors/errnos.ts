@@ -84,6 +84,8 @@ const PROBED_PATHS: [RegExp, string][] = [
 /** Calls that make a process or thread: their EAGAIN is a limit reached, not "nothing ready yet". */
 const FORKS = new Set(['fork', 'vfork', 'clone', 'clone3']);
 export const isProcessLimit = (syscall: string, errno: string) => errno === 'EAGAIN' && FORKS.has(syscall);
+/** connect() finding no free local port to bind to. */
+export const isPortExhaustion = (syscall: string, errno: string) => errno === 'EADDRNOTAVAIL' && syscall === 'connect';
 
 const RAN_OUT: Record<string, string> = {
   EMFILE:
@@ -98,6 +100,8 @@ const RAN_OUT: Record<string, string> = {
  * where to look. Such a failure is never routine, so it is a finding at any rate.
  */
 export function exhaustion(syscall: string, errno: string): string | undefined {
+  if (isPortExhaustion(syscall, errno))
+    return 'no local port was free to connect from (net.ipv4.ip_local_port_range): connections this side closed hold theirs 60 s in TIME_WAIT; reuse connections (keep-alive, a pool) or widen the range';
   if (isProcessLimit(syscall, errno)) return "the process limit is reached: look at its cgroup's pids.max and pids.current, and RLIMIT_NPROC (ulimit -u)";
   if (syscall.startsWith('inotify_') && errno === 'ENOSPC') return 'the inotify watch limit is reached: fs.inotify.max_user_watches, and who holds the watches';
   if (syscall.startsWith('inotify_') && errno === 'EMFILE') return 'the inotify instance limit is reached: fs.inotify.max_user_instances';

@@ -3,6 +3,7 @@
 // kind in bulk: sockets in CLOSE_WAIT (peers hung up, it never closed them),
 // one file opened again and again, pipes of children never reaped.
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { procTcpSockets } from '../proc-net-tcp.js';
 
 export interface FdCensus {
   open: number;
@@ -22,9 +23,6 @@ export interface FdCensus {
 const MAX_LINKS = 20_000;
 const TOP = 3;
 
-/** include/net/tcp_states.h, as /proc/net/tcp prints them (hex). */
-const TCP_STATES = ['', 'ESTABLISHED', 'SYN_SENT', 'SYN_RECV', 'FIN_WAIT1', 'FIN_WAIT2', 'TIME_WAIT', 'CLOSE', 'CLOSE_WAIT', 'LAST_ACK', 'LISTEN', 'CLOSING'];
-
 export function fdCensus(pid: number): FdCensus | undefined {
   let fds: string[];
   try {
@@ -32,7 +30,7 @@ export function fdCensus(pid: number): FdCensus | undefined {
   } catch {
     return undefined; // gone, or not ours to read
   }
-  const tcp = tcpStatesByInode(pid);
+  const tcp = new Map(procTcpSockets(pid).map((s) => [s.inode, s.state]));
   const kinds = new Map<string, number>();
   const states = new Map<string, number>();
   const files = new Map<string, number>();
@@ -82,24 +80,6 @@ function kindOf(link: string, tcpState: string | undefined): string {
   if (link.startsWith('socket:')) return tcpState ? 'TCP socket' : 'other socket';
   if (link.startsWith('pipe:')) return 'pipe';
   return /^anon_inode:\[?([\w-]+)/.exec(link)?.[1] ?? 'other'; // anon_inode:[eventpoll], anon_inode:[eventfd]
-}
-
-function tcpStatesByInode(pid: number): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const table of ['tcp', 'tcp6']) {
-    let text = '';
-    try {
-      text = readFileSync(`/proc/${pid}/net/${table}`, 'utf8');
-    } catch {
-      continue;
-    }
-    for (const line of text.split('\n').slice(1)) {
-      // sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode
-      const f = line.trim().split(/\s+/);
-      if (f.length > 9) out.set(f[9]!, TCP_STATES[parseInt(f[3]!, 16)] ?? `state ${f[3]}`);
-    }
-  }
-  return out;
 }
 
 function softLimit(pid: number): number | undefined {

@@ -38,7 +38,7 @@ export function socketTarget(s: SocketEnds): FdTarget {
     kind: 'socket',
     protocol,
     family: s.family,
-    name: connected ? `${label} ${address(s.remote)}` : `${label} socket ${address(s.local)}`,
+    name: connected ? `${label} ${address(s.remote)}` : s.local.port ? `${label} socket ${address(s.local)}` : `an unbound ${label} socket`,
     local: address(s.local),
     ...(connected ? { remote: address(s.remote) } : {}),
   };

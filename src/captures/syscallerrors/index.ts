@@ -4,16 +4,18 @@
 // For calls on an fd the kernel keeps the fd, and user space names what it
 // points to (fd-targets.ts), once a second while the capture runs and at its end;
 // a process out of descriptors (EMFILE) gets a census of what it holds (fd-census.ts),
-// one that cannot fork (EAGAIN) the limit it is at (process-limit.ts).
+// one that cannot fork (EAGAIN) the limit it is at (process-limit.ts), one with no
+// local port left to connect from (EADDRNOTAVAIL) its namespace's sockets (port-census.ts).
 import { kernelClock } from '../../util/clock.js';
 import type { CaptureDefinition, Column } from '../capture.js';
 import { eventIdentities } from '../../cgroups/process-cgroup.js';
 import { decodeKey, decodeValue, keyRecord, MAX_NR, valueRecord } from './decode.js';
-import { errnoText, isProcessLimit, normalReason } from './errnos.js';
+import { errnoText, isPortExhaustion, isProcessLimit, normalReason } from './errnos.js';
 import { fdArgumentTable, pathArgumentTable, syscallNames } from './file-calls.js';
 import { FdTargets, type FdTarget } from './fd-targets.js';
 import { fdCensus, type FdCensus } from './fd-census.js';
 import { processLimit, type ProcessLimit } from './process-limit.js';
+import { portCensus, type PortCensus } from './port-census.js';
 import { syscallerrorsAnalysis, syscallerrorsRuleEvents } from './analyze.js';
 import { syscallerrorsBaseline } from './baseline.js';
 import { syscallerrorsEvents } from './syscall-events.js';
@@ -41,6 +43,8 @@ export interface SyscallErrorRow {
   fdCensus?: FdCensus;
   /** EAGAIN from fork or clone only: the limit the process was at when first seen failing. */
   processLimit?: ProcessLimit;
+  /** EADDRNOTAVAIL from connect only: the TCP sockets of its network namespace then. */
+  portCensus?: PortCensus;
   count: number;
   perSecond: number;
   /** Why this is normal behaviour, when it is (EAGAIN, a PATH search, a probe). */
@@ -94,6 +98,8 @@ export const syscallerrors: CaptureDefinition<SyscallerrorsParams, Syscallerrors
     const censusOf = (tgid: number) => (censuses.has(tgid) ? censuses.get(tgid) : censuses.set(tgid, fdCensus(tgid)).get(tgid));
     const limits = new Map<number, ProcessLimit | undefined>();
     const limitOf = (tgid: number) => (limits.has(tgid) ? limits.get(tgid) : limits.set(tgid, processLimit(tgid)).get(tgid));
+    const ports = new Map<number, PortCensus | undefined>();
+    const portsOf = (tgid: number) => (ports.has(tgid) ? ports.get(tgid) : ports.set(tgid, portCensus(tgid)).get(tgid));
     const errors = object.map('errors');
     const names = syscallNames();
     // New rows, while their process and fd are most likely still there: what the fd is, what limit the process is at.
@@ -104,6 +110,7 @@ export const syscallerrors: CaptureDefinition<SyscallerrorsParams, Syscallerrors
         if (key.fd !== undefined && !targets.has(key.tgid, key.fd)) targets.resolve(key.tgid, key.fd, decodeValue(v).socket, errno);
         if (errno === 'EMFILE') censusOf(key.tgid);
         else if (isProcessLimit(names[key.nr] ?? '', errno)) limitOf(key.tgid);
+        else if (isPortExhaustion(names[key.nr] ?? '', errno)) portsOf(key.tgid);
       }
     };
     let lastNamed = Date.now();
@@ -125,6 +132,7 @@ export const syscallerrors: CaptureDefinition<SyscallerrorsParams, Syscallerrors
           const normal = normalReason(syscall, errno, key.path);
           const census = errno === 'EMFILE' ? censusOf(key.tgid) : undefined;
           const limit = isProcessLimit(syscall, errno) ? limitOf(key.tgid) : undefined;
+          const sockets = isPortExhaustion(syscall, errno) ? portsOf(key.tgid) : undefined;
           rows.push({
             pid: key.tgid,
             comm: value.comm,
@@ -137,6 +145,7 @@ export const syscallerrors: CaptureDefinition<SyscallerrorsParams, Syscallerrors
             ...(key.fd !== undefined ? { fd: key.fd, fdTarget: targets.resolve(key.tgid, key.fd, value.socket, errno) } : {}),
             ...(census ? { fdCensus: census } : {}),
             ...(limit ? { processLimit: limit } : {}),
+            ...(sockets ? { portCensus: sockets } : {}),
             count: value.count,
             perSecond: value.count / windowSeconds,
             ...(normal ? { normal } : {}),

@@ -172,7 +172,14 @@ function analyzeTcpconnlat(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
       (completed ? `; ${fmtCount(completed)} others connected.` : '.');
     const allFailed = completed === 0;
     // Refused: the same refusal seen as packets to no socket (tcpdrop) and as resets (tcpreset) becomes one finding.
-    const refused = main === 'ECONNREFUSED' ? { links: { shows: [`refused:${destination}`, `refused-rst:${destination}`] } } : {};
+    // Closed before connecting: also what a connect() that found no local port looks like here (syscallerrors explains it).
+    const pids = [...new Set(rows.map((r) => num(r.pid)).filter((p) => p > 0))];
+    const links =
+      main === 'ECONNREFUSED'
+        ? { links: { shows: [`refused:${destination}`, `refused-rst:${destination}`] } }
+        : main === 'closed'
+          ? { links: { shows: pids.map((p) => `closed-connect-pid:${p}`) } }
+          : {};
     findings.push({
       ...makeFinding(
         ctx,
@@ -190,7 +197,7 @@ function analyzeTcpconnlat(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
         count / Math.max(1, ctx.thresholds.connectFailures),
         failureImpact(byError, rows, ctx.windowSeconds),
       ),
-      ...refused,
+      ...links,
     });
   }
 
