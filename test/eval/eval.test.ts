@@ -110,6 +110,18 @@ describe.skipIf(skip)(`evaluation: the top finding names the culprit${skip ? ` (
     return captureWindow(reply.body);
   }
 
+  /** Runs `runbook` over the window while a program counts in `counter`: the run, and how much it counted in `capture`'s window. */
+  async function runCounting(runbook: string, counter: string, capture: string): Promise<{ outcome: RunOutcome; counted: number }> {
+    const count = sampler(() => counterIn(counter), 50);
+    try {
+      const outcome = await up!.runRunbook(runbook, { durationS: WINDOW_S, during: () => sleep(WINDOW_S * 1000 - 200) });
+      const [from, to] = await windowOf(outcome, capture);
+      return { outcome, counted: (count.rate(from, to) * (to - from)) / 1000 };
+    } finally {
+      count.stop();
+    }
+  }
+
   /** A positive case: `check` judges the top finding; the case fails unless it hits. */
   async function positive(name: string, outcome: RunOutcome, ours: Set<number>, check: (top: Finding) => string | undefined): Promise<void> {
     const { top, foreign } = topOf(outcome, ours);
@@ -535,11 +547,7 @@ describe.skipIf(skip)(`evaluation: the top finding names the culprit${skip ? ` (
       const end = Date.now() + ${(WINDOW_S + 2) * 1000};
       const t = setInterval(() => (Date.now() > end ? clearInterval(t) : connect()), 125);`);
     await sleep(1500);
-    const failures = sampler(() => counterIn(counter), 50);
-    const outcome = await up!.runRunbook('intermittent-latency', { durationS: WINDOW_S, during: () => sleep(WINDOW_S * 1000 - 200) });
-    const [from, to] = await windowOf(outcome, 'syscallerrors');
-    const failed = (failures.rate(from, to) * (to - from)) / 1000;
-    failures.stop();
+    const { outcome, counted: failed } = await runCounting('intermittent-latency', counter, 'syscallerrors');
     client.kill('SIGKILL');
     server.kill('SIGKILL');
     // Now, not after the suite: the clients' orphaned sockets would retransmit to the dead server into the next case.
@@ -601,11 +609,7 @@ describe.skipIf(skip)(`evaluation: the top finding names the culprit${skip ? ` (
         const counter = join(dir, 'forks.count');
         const worker = cgroup.spawn([join(programsDir, 'helper-leak.py'), counter, '60']);
         await sleep(500);
-        const failures = sampler(() => counterIn(counter), 50);
-        const outcome = await up!.runRunbook('intermittent-latency', { durationS: WINDOW_S, during: () => sleep(WINDOW_S * 1000 - 200) });
-        const [from, to] = await windowOf(outcome, 'syscallerrors');
-        const failed = (failures.rate(from, to) * (to - from)) / 1000;
-        failures.stop();
+        const { outcome, counted: failed } = await runCounting('intermittent-latency', counter, 'syscallerrors');
         const helpers = readFileSync(join(cgroup.dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
         await positive('pids-limit', outcome, new Set([worker.pid!, ...helpers]), (top) => {
           if (!top.title.includes('render-worker')) return 'the top finding does not name render-worker';
@@ -634,11 +638,7 @@ describe.skipIf(skip)(`evaluation: the top finding names the culprit${skip ? ` (
     const counter = join(dir, 'connects.count');
     const client = net.spawn([join(programsDir, 'no-pool.py'), net.peerAddress, String(port), counter, '60']);
     await sleep(500);
-    const failures = sampler(() => counterIn(counter), 50);
-    const outcome = await up!.runRunbook('intermittent-latency', { durationS: WINDOW_S, during: () => sleep(WINDOW_S * 1000 - 200) });
-    const [from, to] = await windowOf(outcome, 'syscallerrors');
-    const failed = (failures.rate(from, to) * (to - from)) / 1000;
-    failures.stop();
+    const { outcome, counted: failed } = await runCounting('intermittent-latency', counter, 'syscallerrors');
     const timeWait = net.exec(['ss', '-tanH', 'state', 'time-wait']).trim().split('\n').filter(Boolean).length;
     net.destroy();
     await positive('ports-exhausted', outcome, new Set([client.pid!]), (top) => {
