@@ -9,6 +9,7 @@ import type { CaptureDefinition, Column } from '../capture.js';
 import { decodeDnsPacket, eventLayout } from './decode.js';
 import { Lookups, type LookupRow } from './lookups.js';
 import { dnslatAnalysis } from './analyze.js';
+import { dnslatBaseline } from './baseline.js';
 import { dnslatSetup } from './setup.js';
 
 export type DnslatParams = typeof dnslatSetup.defaults;
@@ -38,6 +39,7 @@ export const dnslat: CaptureDefinition<DnslatParams, DnslatData> = {
   kind: 'counters',
   records: [eventLayout],
   analysis: dnslatAnalysis,
+  baseline: dnslatBaseline,
 
   collect({ object, params }) {
     const toWallMs = kernelClock();
