@@ -1,7 +1,8 @@
 // dnslat: DNS messages parsed from what the program copies, queries paired
 // with answers (retries under the same id and under a new one, a packet seen
-// twice, answers to nobody), the findings from rows; and on the real kernel,
-// every query this process sends to a test DNS server on loopback is seen
+// twice, answers to nobody), the findings and baseline from rows; and on the
+// real kernel, every query this process sends to a test DNS server on loopback
+// (IPv4 and IPv6) is seen
 // with its answer's code, a query nobody answers stays waiting, and a pid
 // target leaves other processes' lookups out.
 import { spawn, type ChildProcess } from 'node:child_process';
