@@ -35,7 +35,7 @@ export function processLimit(pid: number): ProcessLimit | undefined {
   return { ...(cgroup ? { cgroup } : {}), ...(nproc !== undefined ? { nproc } : {}), ...(threads !== undefined ? { threads } : {}) };
 }
 
-/** "at 8 of the 8 pids its cgroup /svc allows (pids.max)", or its RLIMIT_NPROC. */
+/** "at 8 of the 8 tasks its cgroup /svc allows (pids.max)", or its RLIMIT_NPROC. */
 export function processLimitText(l: ProcessLimit): string | undefined {
   if (l.cgroup)
     return `at ${l.cgroup.current} of the ${l.cgroup.max} tasks its cgroup ${l.cgroup.path} allows (pids.max)${l.threads ? `, ${l.threads} of them its own threads` : ''}`;

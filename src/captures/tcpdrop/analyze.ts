@@ -109,7 +109,7 @@ function sampledListenerFinding(l: Obj, joined: Group[], ctx: AnalysisContext, s
   const title =
     `${what}, ${fmtRate(rate)} over the ${fmtSeconds(seconds)} window${sources.length ? ` from ${listText(sources, 3)}` : ''}` +
     `${shared ? ` (its network namespace's count, shared with ${plural(shared, 'other listener')} at their limit)` : ''}: ${ADVICE.TCP_LISTEN_OVERFLOW}.`;
-  return explainsSynLoss(
+  return listenerLinks(
     port,
     makeFinding(
       ctx,
@@ -141,7 +141,7 @@ function sampledListenerFinding(l: Obj, joined: Group[], ctx: AnalysisContext, s
  * (src/analysis/causes.ts). A full accept queue also explains the clients' retransmits to P (their SYNs, and data
  * after a handshake whose last ACK it dropped), and is shown, for a cause of its own: accept() failing (syscallerrors).
  */
-const explainsSynLoss = (port: number, f: Finding, acceptQueueFull: boolean): Finding => ({
+const listenerLinks = (port: number, f: Finding, acceptQueueFull: boolean): Finding => ({
   ...f,
   links:
     acceptQueueFull && port
@@ -164,7 +164,7 @@ function listenerFinding(g: Group, ctx: AnalysisContext, seconds: number): Findi
     `The listener on port ${port} of ${owner} on ${ctx.node} dropped ${plural(g.drops, 'packet')} (${g.reason}${backlog !== undefined ? `, backlog ${backlog}` : ''}), ` +
     `${fmtRate(rate)} over the ${fmtSeconds(seconds)} window${sources.length ? ` from ${listText(sources, 3)}` : ''}: ` +
     `${ADVICE[g.reason] ?? ADVICE.TCP_LISTEN_OVERFLOW}.`;
-  return explainsSynLoss(
+  return listenerLinks(
     port,
     makeFinding(
       ctx,
