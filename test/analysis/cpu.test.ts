@@ -153,6 +153,26 @@ describe('offcputime', () => {
       stack(9, 'node', 24_000_000, [user('uv_run', 'node'), kernel('do_epoll_wait'), kernel('schedule')], 100),
       // A filter in a shell pipeline waiting for its input (the kernel's name since 6.14).
       stack(10, 'sed', 6_000_000, [user('read', 'libc.so.6'), kernel('anon_pipe_read'), kernel('schedule')], 3),
+      // A daemon idle in poll() and one in select(): the kernel's compiler copies of the function they sleep in.
+      ...[
+        ['__poll', 'do_sys_poll', 'do_poll.constprop.0'],
+        ['select', 'core_sys_select', 'do_select'],
+      ].map(([libc, a, b], i) =>
+        stack(
+          20 + i,
+          'daemon',
+          6_000_000,
+          [
+            user(libc!, 'libc.so.6'),
+            kernel(a!),
+            kernel(b!),
+            kernel('poll_schedule_timeout.constprop.0'),
+            kernel('schedule_hrtimeout_range_clock'),
+            kernel('schedule'),
+          ],
+          6,
+        ),
+      ),
     ];
     expect(analyzeRun({ run: run(), results: [on(offcpu(stacks))] }).map((f) => f.severity)).toEqual(['info']);
   });

@@ -12,6 +12,7 @@ const IDLE_WAITS = new RegExp(
       'ep_poll',
       'do_sys_poll',
       'do_poll',
+      'poll_schedule_timeout', // poll() and select() sleep here
       'do_select',
       'core_sys_select',
       'do_nanosleep',
@@ -90,11 +91,14 @@ function waitFrameOf(frames: unknown[]): string | undefined {
   for (let i = frames.length - 1; i >= 0; i--) {
     const f = frames[i];
     if (!isObj(f) || f.kind !== 'kernel') break;
-    const name = str(f.name);
+    const name = str(f.name).replace(COMPILER_SUFFIX, '');
     if (!SCHEDULER.test(name)) return name || '?';
   }
   return undefined;
 }
+
+/** A compiler's copy of a kernel function (poll_schedule_timeout.constprop.0): the function's own name is the one people know. */
+const COMPILER_SUFFIX = /\.(constprop|isra|part|cold|llvm)(\.\d+)*$/;
 
 function userLeafOf(frames: unknown[]): string | undefined {
   for (let i = frames.length - 1; i >= 0; i--) {
@@ -152,7 +156,8 @@ function analyzeOffcputime(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
     if (KERNEL_THREAD.test(comm)) continue;
     const frames = Array.isArray(s.frames) ? s.frames : [];
     const waitName = waitFrameOf(frames) ?? '?';
-    if (IDLE_WAITS.test(waitName)) continue;
+    // Idle, unless the poll is a resolver's: waiting for a DNS answer is work.
+    if (IDLE_WAITS.test(waitName) && !RESOLVER_FRAMES.test(frames.map((f) => (isObj(f) ? str(f.name) : '')).join(' '))) continue;
     const futexCaller = FUTEX.test(waitName) ? futexCallerOf(frames) : undefined;
     if (futexCaller === 'park' || (futexCaller && futexCaller !== 'lock' && us / n >= PARKED_FUTEX_US)) continue;
     const user = userLeafOf(frames);
