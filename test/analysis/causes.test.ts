@@ -4,7 +4,7 @@
 // CPU leads the waits it explains; severity never outruns the impact.
 import { describe, expect, it } from 'vitest';
 import { analyzeRun } from '../../src/runs/analyze-run.js';
-import { histogram, kernel, on, result, run, stack, user } from './fixtures.js';
+import { dnsLookupRow, histogram, kernel, on, result, run, stack, user } from './fixtures.js';
 
 const DEST = '10.0.3.7:5432';
 const connlat = (destination: string, slots: Record<number, number>) =>
@@ -321,27 +321,7 @@ describe('a listener out of file descriptors', () => {
 
 describe('a process waiting for DNS answers', () => {
   const lookups = result('dnslat', {
-    rows: [
-      {
-        pid: 4242,
-        comm: 'checkout',
-        cgroupId: '1',
-        server: '10.0.0.53:53',
-        name: 'api.orders.internal',
-        type: 'A',
-        queries: 20,
-        answered: 18,
-        unanswered: 2,
-        waiting: 0,
-        retries: 2,
-        rcodes: { NOERROR: 18 },
-        truncated: 0,
-        totalWaitMs: 2030,
-        waitsMs: [1001, 1002, 2, 1],
-        firstSeen: '',
-        lastSeen: '',
-      },
-    ],
+    rows: [dnsLookupRow({ queries: 20, answered: 18, unanswered: 2, retries: 2, rcodes: { NOERROR: 18 }, totalWaitMs: 2030, waitsMs: [1001, 1002, 2, 1] })],
     queries: 20,
     answered: 18,
     unanswered: 2,

@@ -148,3 +148,25 @@ export const conn = (f: Record<string, unknown> = {}) => ({
   closedFrom: 'FIN_WAIT2',
   ...f,
 });
+
+/** One dnslat row (process, server, name, type): 100 lookups answered in ~1 ms unless `over` says otherwise. */
+export const dnsLookupRow = (over: Record<string, unknown> = {}) => ({
+  pid: 4242,
+  comm: 'checkout',
+  cgroupId: '1',
+  server: '10.0.0.53:53',
+  name: 'api.orders.internal',
+  type: 'A',
+  queries: 100,
+  answered: 100,
+  unanswered: 0,
+  waiting: 0,
+  retries: 0,
+  rcodes: { NOERROR: 100 },
+  truncated: 0,
+  totalWaitMs: 100,
+  waitsMs: [1, 1, 1],
+  firstSeen: '',
+  lastSeen: '',
+  ...over,
+});

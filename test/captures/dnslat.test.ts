@@ -17,6 +17,7 @@ import { Lookups } from '../../src/captures/dnslat/lookups.js';
 import { captureAround } from '../helpers/capture-around.js';
 import { bpfHandlesOf, kernelSkipReason } from '../helpers/kernel.js';
 import { programsDir } from '../eval/incidents.js';
+import { dnsLookupRow } from '../analysis/fixtures.js';
 
 const skip = kernelSkipReason();
 const TYPES = { A: 1, AAAA: 28 } as const;
@@ -136,26 +137,7 @@ const analyze = (data: Partial<DnslatData>, windowSeconds = 10) =>
     windowSeconds,
   });
 
-const row = (over: Record<string, unknown>) => ({
-  pid: 4242,
-  comm: 'checkout',
-  cgroupId: '1',
-  server: '10.0.0.53:53',
-  name: 'api.orders.internal',
-  type: 'A',
-  queries: 100,
-  answered: 100,
-  unanswered: 0,
-  waiting: 0,
-  retries: 0,
-  rcodes: { NOERROR: 100 },
-  truncated: 0,
-  totalWaitMs: 100,
-  waitsMs: [1, 1, 1],
-  firstSeen: '',
-  lastSeen: '',
-  ...over,
-});
+const row = dnsLookupRow;
 
 describe('dnslat findings', () => {
   it('lookups waiting past dnsSlowMs are one finding per process and server, their wait its impact; fast ones none', () => {
