@@ -150,12 +150,11 @@ export function addTo<K>(map: Map<K, number>, key: K, value: number): void {
   map.set(key, (map.get(key) ?? 0) + value);
 }
 
+/** Entries by value, largest first. */
+export const topEntries = <K>(map: Map<K, number>, n = Infinity): [K, number][] => [...map].sort((a, b) => b[1] - a[1]).slice(0, n);
+
 /** Keys by value, largest first. */
-export const topKeys = <K>(map: Map<K, number>, n = 3): K[] =>
-  [...map]
-    .sort((a, b) => b[1] - a[1])
-    .slice(0, n)
-    .map(([k]) => k);
+export const topKeys = <K>(map: Map<K, number>, n = 3): K[] => topEntries(map, n).map(([k]) => k);
 
 /** "ip:port" → "ip" (IPv6 "[::1]:80" → "::1"). */
 export function addressOf(endpoint: string): string {

@@ -7,6 +7,7 @@ import { isAbsolute, join } from 'node:path';
 import { identifyCgroup, matchesContainer, type CgroupIdentity } from '../cgroups/container.js';
 import { cgroup2Mount } from '../cgroups/mount.js';
 import { processCgroupPath } from '../cgroups/process-cgroup.js';
+import { procTcpSockets } from './proc-net-tcp.js';
 import { MAX_TGIDS } from '../model/limits.js';
 import type { TargetSpec } from '../model/target.js';
 
@@ -157,25 +158,13 @@ function findDirectory(root: string, name: string, depth: number): string | unde
   return undefined;
 }
 
-const TCP_LISTEN = '0A';
-
-/** Processes with a socket listening on a TCP port (IPv4 or IPv6), from /proc. */
+/** Processes with a socket listening on a TCP port (IPv4 or IPv6) in this network namespace, from /proc. */
 function listenersOn(port: number): number[] {
-  const inodes = new Set<string>();
-  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    let text = '';
-    try {
-      text = readFileSync(table, 'utf8');
-    } catch {
-      continue; // no IPv6
-    }
-    for (const line of text.split('\n').slice(1)) {
-      const cols = line.trim().split(/\s+/);
-      const local = cols[1];
-      if (!local || cols[3] !== TCP_LISTEN) continue;
-      if (parseInt(local.split(':')[1] ?? '', 16) === port) inodes.add(cols[9]!);
-    }
-  }
+  const inodes = new Set(
+    procTcpSockets(process.pid)
+      .filter((s) => s.state === 'LISTEN' && s.local.endsWith(`:${port}`))
+      .map((s) => s.inode),
+  );
   if (!inodes.size) throw new TargetError(`nothing listens on TCP port ${port} on this host`);
   const tgids: number[] = [];
   for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {

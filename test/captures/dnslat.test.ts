@@ -158,7 +158,7 @@ describe('dnslat findings', () => {
     const { findings } = analyze({
       rows: [
         row({ name: 'fail.example', rcodes: { SERVFAIL: 30, NOERROR: 10 }, queries: 40, answered: 40 }),
-        row({ pid: 9, comm: 'worker', name: 'db.svc.cluster.local', rcodes: { NXDOMAIN: 40 }, queries: 50, answered: 50 }),
+        row({ pid: 9, comm: 'worker', name: 'db.svc.cluster.local', rcodes: { NXDOMAIN: 40 }, queries: 50, answered: 40, unanswered: 10 }),
         row({ pid: 9, comm: 'worker', name: 'db', rcodes: { NOERROR: 10 }, queries: 10, answered: 10 }),
       ] as never,
     });

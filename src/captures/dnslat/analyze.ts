@@ -23,7 +23,10 @@ interface Client {
   rows: Obj[];
 }
 
-const waitsOf = (r: Obj): number[] => (Array.isArray(r.waitsMs) ? r.waitsMs.filter((w): w is number => typeof w === 'number') : []);
+/** A row's kept waits (its longest), in ms. */
+export const waitsOf = (r: Obj): number[] => (Array.isArray(r.waitsMs) ? r.waitsMs.filter((w): w is number => typeof w === 'number') : []);
+/** Answers a row got with this RCODE. */
+const answersWith = (r: Obj, code: string) => num((r.rcodes as Obj | undefined)?.[code]);
 const nameOf = (r: Obj) => `${str(r.name)} (${str(r.type)})`;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 const sum = (rows: Obj[], field: string) => rows.reduce((n, r) => n + num(r[field]), 0);
@@ -106,11 +109,14 @@ function serverFailures(rows: Obj[], ctx: AnalysisContext): Finding[] {
   const findings: Finding[] = [];
   for (const code of SERVER_FAILURES) {
     const byServer = new Map<string, Obj[]>();
-    for (const r of rows.filter((x) => num((x.rcodes as Obj | undefined)?.[code]) > 0))
-      byServer.set(str(r.server), [...(byServer.get(str(r.server)) ?? []), r]);
+    for (const r of rows.filter((x) => answersWith(x, code) > 0)) {
+      const failed = byServer.get(str(r.server));
+      if (failed) failed.push(r);
+      else byServer.set(str(r.server), [r]);
+    }
     for (const [server, failed] of byServer) {
-      const n = failed.reduce((a, r) => a + num((r.rcodes as Obj)[code]), 0);
-      const answers = failed.reduce((a, r) => a + Object.values((r.rcodes as Obj) ?? {}).reduce<number>((b, v) => b + num(v), 0), 0);
+      const n = failed.reduce((a, r) => a + answersWith(r, code), 0);
+      const answers = sum(failed, 'answered');
       const who = listText([...new Set(failed.map((r) => `${str(r.comm)} (pid ${num(r.pid)})`))], 2);
       const names = [...new Set(failed.map(nameOf))];
       findings.push(
@@ -136,9 +142,9 @@ function serverFailures(rows: Obj[], ctx: AnalysisContext): Finding[] {
 function searchListMisses(clients: Client[], ctx: AnalysisContext): Finding[] {
   const findings: Finding[] = [];
   for (const c of clients) {
-    const answers = c.rows.reduce((a, r) => a + Object.values((r.rcodes as Obj) ?? {}).reduce<number>((b, v) => b + num(v), 0), 0);
-    const misses = c.rows.filter((r) => num((r.rcodes as Obj | undefined)?.NXDOMAIN) > 0);
-    const n = misses.reduce((a, r) => a + num((r.rcodes as Obj).NXDOMAIN), 0);
+    const answers = sum(c.rows, 'answered');
+    const misses = c.rows.filter((r) => answersWith(r, 'NXDOMAIN') > 0);
+    const n = misses.reduce((a, r) => a + answersWith(r, 'NXDOMAIN'), 0);
     if (n < MIN_NXDOMAIN || n < answers * NXDOMAIN_SHARE) continue;
     const names = [...new Set(misses.map((r) => str(r.name)))];
     findings.push(

@@ -2,6 +2,7 @@
 // time, and the queries it left unanswered per minute (0 included).
 import { num, objs, str, type Obj } from '../../analysis/common.js';
 import type { BaselineMetric } from '../../analysis/types.js';
+import { waitsOf } from './analyze.js';
 
 const MAX_SERVERS = 10;
 
@@ -12,7 +13,7 @@ export function dnslatBaseline(data: Obj): BaselineMetric[] {
     const s = servers.get(str(r.server)) ?? { lookups: 0, unanswered: 0, waits: [] };
     s.lookups += num(r.queries);
     s.unanswered += num(r.unanswered) + num(r.waiting);
-    if (Array.isArray(r.waitsMs)) s.waits.push(...r.waitsMs.filter((w): w is number => typeof w === 'number'));
+    s.waits.push(...waitsOf(r));
     servers.set(str(r.server), s);
   }
   return [...servers]

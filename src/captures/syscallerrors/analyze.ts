@@ -8,7 +8,7 @@
 // info finding, said to be normal. A call on an fd names what the fd pointed
 // to: rows of one file are one failure, a program's sockets are grouped by
 // peer (not by fd: one failure per connection would bury the cause).
-import { addTo, isObj, makeFinding, num, objs, str, topKeys, type CaptureAnalysis, type AnalysisContext, type Obj } from '../../analysis/common.js';
+import { addTo, isObj, makeFinding, num, objs, portOf, str, topKeys, type CaptureAnalysis, type AnalysisContext, type Obj } from '../../analysis/common.js';
 import { fmtBytes, fmtRate, fmtSeconds, listText, plural } from '../../analysis/format.js';
 import type { OpenHit, RuleEventSource } from '../../analysis/rule-events.js';
 import type { Finding } from '../../analysis/types.js';
@@ -120,8 +120,8 @@ const ACCEPTS = new Set(['accept', 'accept4']);
 /** A TCP listener's port, from what the fd pointed to (unconnected: its own address). */
 function listenPortOf(target: Obj | undefined): number | undefined {
   if (str(target?.kind) !== 'socket' || str(target?.protocol) !== 'tcp' || target?.remote) return undefined;
-  const port = Number(/:(\d+)$/.exec(str(target!.local))?.[1]);
-  return port > 0 ? port : undefined;
+  const port = portOf(str(target!.local));
+  return port || undefined;
 }
 
 /** Why accept() failed when it means the listener stops taking connections (not EAGAIN, not a signal). */

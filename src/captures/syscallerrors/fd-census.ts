@@ -3,6 +3,7 @@
 // kind in bulk: sockets in CLOSE_WAIT (peers hung up, it never closed them),
 // one file opened again and again, pipes of children never reaped.
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { addTo, topEntries } from '../../analysis/common.js';
 import { procTcpSockets } from '../proc-net-tcp.js';
 
 export interface FdCensus {
@@ -45,17 +46,17 @@ export function fdCensus(pid: number): FdCensus | undefined {
     const socket = /^socket:\[(\d+)\]$/.exec(link);
     const state = socket ? tcp.get(socket[1]!) : undefined;
     const kind = kindOf(link, state);
-    add(kinds, kind);
-    if (state) add(states, state);
-    if (kind === 'file') add(files, link);
+    addTo(kinds, kind, 1);
+    if (state) addTo(states, state, 1);
+    if (kind === 'file') addTo(files, link, 1);
   }
   const limit = softLimit(pid);
   return {
     open: fds.length,
     ...(limit !== undefined ? { limit } : {}),
-    kinds: top(kinds, Infinity).map(([kind, count]) => ({ kind, count })),
-    tcpStates: top(states, Infinity).map(([state, count]) => ({ state, count })),
-    files: top(files, TOP)
+    kinds: topEntries(kinds).map(([kind, count]) => ({ kind, count })),
+    tcpStates: topEntries(states).map(([state, count]) => ({ state, count })),
+    files: topEntries(files, TOP)
       .filter(([, count]) => count > 1)
       .map(([path, count]) => ({ path, count })),
     ...(looked.length < fds.length ? { sampled: looked.length } : {}),
@@ -91,6 +92,3 @@ function softLimit(pid: number): number | undefined {
     return undefined;
   }
 }
-
-const add = (m: Map<string, number>, k: string) => m.set(k, (m.get(k) ?? 0) + 1);
-const top = (m: Map<string, number>, n: number) => [...m].sort((a, b) => b[1] - a[1]).slice(0, n);

@@ -94,12 +94,19 @@ export const syscallerrors: CaptureDefinition<SyscallerrorsParams, Syscallerrors
     const toWallMs = kernelClock();
     const startMs = Date.now();
     const targets = new FdTargets();
-    const censuses = new Map<number, FdCensus | undefined>();
-    const censusOf = (tgid: number) => (censuses.has(tgid) ? censuses.get(tgid) : censuses.set(tgid, fdCensus(tgid)).get(tgid));
-    const limits = new Map<number, ProcessLimit | undefined>();
-    const limitOf = (tgid: number) => (limits.has(tgid) ? limits.get(tgid) : limits.set(tgid, processLimit(tgid)).get(tgid));
-    const ports = new Map<number, PortCensus | undefined>();
-    const portsOf = (tgid: number) => (ports.has(tgid) ? ports.get(tgid) : ports.set(tgid, portCensus(tgid)).get(tgid));
+    // Read once per process and resource, at its first failure: it is at the limit then.
+    const resources = new Map<string, ResourceRead>();
+    const resourceAt = (tgid: number, syscall: string, errno: string): ResourceRead => {
+      const resource = resourceOf(syscall, errno);
+      if (!resource) return {};
+      const key = `${resource.field}:${tgid}`;
+      let read = resources.get(key);
+      if (!read) {
+        const value = resource.read(tgid);
+        resources.set(key, (read = value ? { [resource.field]: value } : {}));
+      }
+      return read;
+    };
     const errors = object.map('errors');
     const names = syscallNames();
     // New rows, while their process and fd are most likely still there: what the fd is, what limit the process is at.
@@ -108,9 +115,7 @@ export const syscallerrors: CaptureDefinition<SyscallerrorsParams, Syscallerrors
         const key = decodeKey(k);
         const errno = errnoText(key.errno);
         if (key.fd !== undefined && !targets.has(key.tgid, key.fd)) targets.resolve(key.tgid, key.fd, decodeValue(v).socket, errno);
-        if (errno === 'EMFILE') censusOf(key.tgid);
-        else if (isProcessLimit(names[key.nr] ?? '', errno)) limitOf(key.tgid);
-        else if (isPortExhaustion(names[key.nr] ?? '', errno)) portsOf(key.tgid);
+        resourceAt(key.tgid, names[key.nr] ?? '', errno);
       }
     };
     let lastNamed = Date.now();
@@ -130,9 +135,6 @@ export const syscallerrors: CaptureDefinition<SyscallerrorsParams, Syscallerrors
           const syscall = names[key.nr] ?? `syscall_${key.nr}`;
           const errno = errnoText(key.errno);
           const normal = normalReason(syscall, errno, key.path);
-          const census = errno === 'EMFILE' ? censusOf(key.tgid) : undefined;
-          const limit = isProcessLimit(syscall, errno) ? limitOf(key.tgid) : undefined;
-          const sockets = isPortExhaustion(syscall, errno) ? portsOf(key.tgid) : undefined;
           rows.push({
             pid: key.tgid,
             comm: value.comm,
@@ -143,9 +145,7 @@ export const syscallerrors: CaptureDefinition<SyscallerrorsParams, Syscallerrors
             errno,
             ...(key.path ? { path: key.path } : {}),
             ...(key.fd !== undefined ? { fd: key.fd, fdTarget: targets.resolve(key.tgid, key.fd, value.socket, errno) } : {}),
-            ...(census ? { fdCensus: census } : {}),
-            ...(limit ? { processLimit: limit } : {}),
-            ...(sockets ? { portCensus: sockets } : {}),
+            ...resourceAt(key.tgid, syscall, errno),
             count: value.count,
             perSecond: value.count / windowSeconds,
             ...(normal ? { normal } : {}),
@@ -165,6 +165,16 @@ export const syscallerrors: CaptureDefinition<SyscallerrorsParams, Syscallerrors
   table: ({ rows }) => ({ columns, rows }),
   count: ({ rows }) => rows.length,
 };
+
+type ResourceRead = Pick<SyscallErrorRow, 'fdCensus' | 'processLimit' | 'portCensus'>;
+
+/** The resource a failure says ran out, the row field for it and how to read what the process is up against. */
+function resourceOf(syscall: string, errno: string): { field: keyof ResourceRead; read: (pid: number) => unknown } | undefined {
+  if (errno === 'EMFILE') return { field: 'fdCensus', read: fdCensus };
+  if (isProcessLimit(syscall, errno)) return { field: 'processLimit', read: processLimit };
+  if (isPortExhaustion(syscall, errno)) return { field: 'portCensus', read: portCensus };
+  return undefined;
+}
 
 /** Rows of one failure (program, call, errno, path) kept apart; the rest are folded into the last one's count. */
 const MAX_ROWS_PER_FAILURE = 50;

@@ -4,6 +4,7 @@
 // destinations, and the local port range when that namespace is ours
 // (/proc/sys shows the reader's namespace; /proc/PID/net the process's).
 import { readFileSync, statSync } from 'node:fs';
+import { addTo, topEntries } from '../../analysis/common.js';
 import { procTcpSockets } from '../proc-net-tcp.js';
 
 export interface PortCensus {
@@ -23,15 +24,13 @@ export function portCensus(pid: number): PortCensus | undefined {
   const states = new Map<string, number>();
   const timeWaitTo = new Map<string, number>();
   for (const s of sockets) {
-    states.set(s.state, (states.get(s.state) ?? 0) + 1);
-    if (s.state === 'TIME_WAIT') timeWaitTo.set(s.remote, (timeWaitTo.get(s.remote) ?? 0) + 1);
+    addTo(states, s.state, 1);
+    if (s.state === 'TIME_WAIT') addTo(timeWaitTo, s.remote, 1);
   }
   const range = sameNetns(pid) ? portRange() : undefined;
   return {
-    tcpStates: mostFirst(states).map(([state, count]) => ({ state, count })),
-    timeWaitTo: mostFirst(timeWaitTo)
-      .slice(0, TOP)
-      .map(([destination, count]) => ({ destination, count })),
+    tcpStates: topEntries(states).map(([state, count]) => ({ state, count })),
+    timeWaitTo: topEntries(timeWaitTo, TOP).map(([destination, count]) => ({ destination, count })),
     ...(range ? { portRange: range } : {}),
   };
 }
@@ -43,8 +42,6 @@ export function portCensusText(c: PortCensus): string {
   const ports = c.portRange ? ` for ${(c.portRange[1] - c.portRange[0] + 1).toLocaleString('en-US')} local ports (${c.portRange[0]}-${c.portRange[1]})` : '';
   return `with ${timeWait.toLocaleString('en-US')} TCP connections in TIME_WAIT in its network namespace${to}${ports}`;
 }
-
-const mostFirst = (m: Map<string, number>) => [...m].sort((a, b) => b[1] - a[1]);
 
 function sameNetns(pid: number): boolean {
   try {
