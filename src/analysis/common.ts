@@ -21,6 +21,7 @@ export const DEFAULT_THRESHOLDS: Required<Thresholds> = {
   crashLoopExits: 3,
   failedCallsPerSecond: 10,
   dnsSlowMs: 200,
+  responseSlowMs: 200,
 };
 
 /** A latency this many times over its threshold is critical, not a warning. */

@@ -25,6 +25,7 @@ export const CAPTURE_NAMES: readonly string[] = [
   'syscallerrors',
   'reclaim',
   'dnslat',
+  'tcpresponse',
 ];
 
 /** The capture's definition from its own folder (src/captures/<name>/index.ts exports it by its name), or undefined for an unknown name. */

@@ -21,6 +21,7 @@ import { lockwait } from './lockwait/index.js';
 import { tcpdrop } from './tcpdrop/index.js';
 import { reclaim } from './reclaim/index.js';
 import { dnslat } from './dnslat/index.js';
+import { tcpresponse } from './tcpresponse/index.js';
 
 // Each capture has its own params and data types; the registry holds them side by side.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -45,6 +46,7 @@ const definitions: CaptureDefinition<any, any>[] = [
   syscallerrors,
   reclaim,
   dnslat,
+  tcpresponse,
 ];
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

@@ -2,12 +2,13 @@
 // resolved on this node to the in-kernel filters: tgid set, cgroup id, uid,
 // comm. An unknown target fails here, before anything is loaded or attached.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, readlinkSync, statSync, type Dirent } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, type Dirent } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { identifyCgroup, matchesContainer, type CgroupIdentity } from '../cgroups/container.js';
 import { cgroup2Mount } from '../cgroups/mount.js';
 import { processCgroupPath } from '../cgroups/process-cgroup.js';
 import { procTcpSockets } from './proc-net-tcp.js';
+import { socketOwners } from './socket-owners.js';
 import { MAX_TGIDS } from '../model/limits.js';
 import type { TargetSpec } from '../model/target.js';
 
@@ -166,23 +167,5 @@ function listenersOn(port: number): number[] {
       .map((s) => s.inode),
   );
   if (!inodes.size) throw new TargetError(`nothing listens on TCP port ${port} on this host`);
-  const tgids: number[] = [];
-  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
-    let fds: string[];
-    try {
-      fds = readdirSync(`/proc/${pid}/fd`);
-    } catch {
-      continue; // exited, or not ours to read
-    }
-    const owns = fds.some((fd) => {
-      try {
-        const link = readlinkSync(`/proc/${pid}/fd/${fd}`);
-        return link.startsWith('socket:[') && inodes.has(link.slice(8, -1));
-      } catch {
-        return false;
-      }
-    });
-    if (owns) tgids.push(Number(pid));
-  }
-  return tgids;
+  return [...socketOwners(inodes).keys()];
 }

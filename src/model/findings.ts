@@ -100,6 +100,8 @@ export interface Thresholds {
   failedCallsPerSecond?: number;
   /** A DNS lookup answered this late, or not at all, is slow. */
   dnsSlowMs?: number;
+  /** A TCP peer's answer (or a server's own) this late, or never, is slow. */
+  responseSlowMs?: number;
 }
 
 /** One number a baseline keeps from a node's capture result, comparable between runs. */

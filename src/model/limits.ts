@@ -3,6 +3,9 @@
 export const MAX_RUN_DURATION_MS = 10 * 60_000;
 export const DEFAULT_RUN_DURATION_MS = 10_000;
 
+/** Captures one run may start (room for every capture Sherlock has, once). */
+export const MAX_RUN_STEPS = 24;
+
 /** Processes one capture can filter on (SHERLOCK_MAX_TGIDS in bpf/common). */
 export const MAX_TGIDS = 4096;
 

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { ownRecord } from '../util/own.js';
 import { captureNames } from '../captures/registry.js';
-import { MAX_RUN_DURATION_MS } from '../model/limits.js';
+import { MAX_RUN_DURATION_MS, MAX_RUN_STEPS } from '../model/limits.js';
 import { targetSchema } from '../model/target.js';
 import { NODE_NAME_RULE, isValidNodeName } from '../redis/keys.js';
 import { formatDuration, parseDuration } from '../util/duration.js';
@@ -39,7 +39,7 @@ export const runRequestSchema = z
           .strict(),
       )
       .min(1)
-      .max(16)
+      .max(MAX_RUN_STEPS)
       .optional(),
     params: ownRecord(z.string().max(100), z.unknown()).optional(),
     duration: duration.optional(),

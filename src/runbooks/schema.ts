@@ -7,7 +7,7 @@ import { THRESHOLD_NAMES } from '../analysis/common.js';
 import { SYMPTOMS, type Thresholds } from '../model/findings.js';
 import type { Rule } from '../analysis/rules.js';
 import { captureNames } from '../captures/registry.js';
-import { MAX_RUN_DURATION_MS } from '../model/limits.js';
+import { MAX_RUN_DURATION_MS, MAX_RUN_STEPS } from '../model/limits.js';
 import { formatDuration, parseDuration } from '../util/duration.js';
 
 export const PARAM_TYPES = ['string', 'int', 'duration', 'enum', 'bool'] as const;
@@ -194,7 +194,7 @@ export const runbookSchema = z
       )
       .strict()
       .default({}),
-    steps: z.array(stepSchema).min(1).max(16),
+    steps: z.array(stepSchema).min(1).max(MAX_RUN_STEPS),
     limits: limitsSchema.default({}),
     thresholds: thresholdsSchema.default({}),
     /** What the runbook is about: its findings are ranked by their impact on this. */

@@ -601,6 +601,31 @@ describe.skipIf(skip)(`evaluation: the top finding names the culprit${skip ? ` (
     });
   }, 60_000);
 
+  it('a service whose database answers 1 query in 4 after 400 ms → intermittent-latency names the service, the database and the time it waited', async () => {
+    const net = createTestNetwork();
+    networks.push(net);
+    const dbPort = 5432;
+    net.spawn([join(programsDir, 'slow-db.py'), net.peerAddress, String(dbPort), '400', '4']);
+    await sleep(300);
+    const counter = join(dir, 'db-waits.count');
+    const api = startChild(PYTHON, [join(programsDir, 'checkout-api.py'), '8617', net.peerAddress, String(dbPort), counter, '60']);
+    await sleep(500);
+    const { outcome, counted: waitedMs } = await runCounting('intermittent-latency', counter, 'tcpresponse');
+    // Its load generator (a child): that one's slow answers are the service's, seen from outside.
+    const loadgen = readFileSync(`/proc/${api.pid}/task/${api.pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number);
+    api.kill('SIGKILL');
+    for (const pid of loadgen) process.kill(pid, 'SIGKILL');
+    net.destroy();
+    await positive('slow-upstream', outcome, new Set([api.pid!, ...loadgen]), (top) => {
+      if (!top.title.includes('checkout-api')) return 'the top finding does not name checkout-api';
+      if (!top.title.includes(`${net.peerAddress}:${dbPort}`)) return `the top finding does not name the database ${net.peerAddress}:${dbPort}`;
+      if (!/during \d+ of its \d+ slow answers on port 8617/.test(top.title)) return 'the top finding does not tie the waits to its slow answers on port 8617';
+      const said = Number(top.evidence.waitedMs);
+      if (!within(said, waitedMs, 0.35)) return `it says ${said} ms waited on the database, the service counted ${waitedMs.toFixed(0)} ms`;
+      return undefined;
+    });
+  }, 60_000);
+
   it.skipIf(pidsCgroupSkipReason())(
     `a worker leaking helper processes until its pids limit (fork fails with EAGAIN) → intermittent-latency names it and the limit${pidsCgroupSkipReason() ? ` (skipped: ${pidsCgroupSkipReason()})` : ''}`,
     async () => {

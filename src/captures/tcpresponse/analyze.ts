@@ -1,0 +1,212 @@
+// tcpresponse's checks, per process:
+// - a server's slow answers on its port (responseSlowMs or more, or a request
+//   still unanswered at the end): the symptom, seen at the socket;
+// - a client's slow answers from a peer: the cause of the first when they
+//   overlap them in time (it waited on the peer while its own callers
+//   waited); a cause alone when it gave requests up (a client timeout) or the
+//   run looks at that process; otherwise a blocking call by design (a queue's
+//   BLPOP, a long poll, a watch), said as information.
+// Waits that end at one duration, time after time, are a poll's timeout.
+import { arr, latencySeverity, makeFinding, num, objs, str, timeImpact, type AnalysisContext, type CaptureAnalysis, type Obj } from '../../analysis/common.js';
+import type { Finding } from '../../analysis/types.js';
+import { fmtCount, fmtMs, fmtPct, listText, plural } from '../../format/index.js';
+
+/** A by-design wait: at least this many slow answers, this share of them within CLUSTER_SPREAD of their median. */
+const CLUSTER_MIN = 4;
+const CLUSTER_SHARE = 0.75;
+const CLUSTER_SPREAD = 0.05;
+/** A client's waits explain its process's slow answers when they cover this share of their time. */
+const COVER_SHARE = 0.25;
+
+/** [end, length] in ms since the capture began. */
+type Span = [number, number];
+
+/** A row's spans of one kind, at least `min` ms long. */
+function spansOf(r: Obj, field: string, min: number): Span[] {
+  return arr(r[field]).flatMap((s): Span[] => {
+    const [end, ms] = arr(s).map(num) as [number, number];
+    return Array.isArray(s) && ms >= min ? [[end, ms]] : [];
+  });
+}
+const lengths = (spans: Span[]) => spans.map(([, ms]) => ms);
+const sumOf = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+
+/** Waits that end at one duration time after time: a poll's or a blocking read's timeout. */
+function pollTimeout(waits: number[]): number | undefined {
+  if (waits.length < CLUSTER_MIN) return undefined;
+  const m = median(waits);
+  const near = waits.filter((w) => Math.abs(w - m) <= m * CLUSTER_SPREAD).length;
+  return near >= waits.length * CLUSTER_SHARE ? m : undefined;
+}
+
+/** How much of `served` (a server's slow answers) the client's waits cover: time, and answers mostly covered. */
+function overlap(waits: Span[], served: Span[]): { ms: number; answers: number } {
+  const merged: [number, number][] = [];
+  for (const [end, ms] of [...waits].sort((a, b) => a[0] - a[1] - (b[0] - b[1]))) {
+    const last = merged.at(-1);
+    if (last && end - ms <= last[1]) last[1] = Math.max(last[1], end);
+    else merged.push([end - ms, end]);
+  }
+  let total = 0;
+  let answers = 0;
+  for (const [end, ms] of served) {
+    const covered = sumOf(merged.map(([a, b]) => Math.max(0, Math.min(b, end) - Math.max(a, end - ms))));
+    total += covered;
+    if (covered >= ms / 2) answers++;
+  }
+  return { ms: total, answers };
+}
+
+interface Served {
+  ports: number[];
+  spans: Span[];
+  finding?: Finding;
+}
+
+function analyzeTcpresponse(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
+  const threshold = ctx.thresholds.responseSlowMs;
+  const rows = objs(data.rows);
+  const findings: Finding[] = [];
+  // Servers first: their slow answers are what a client row's waits may explain.
+  const served = new Map<number, Served>();
+  for (const r of rows.filter((x) => x.role === 'server')) {
+    const spans = [...spansOf(r, 'waits', threshold), ...spansOf(r, 'waitingWaits', threshold)];
+    if (!spans.length) continue;
+    const s = served.get(num(r.pid)) ?? { ports: [], spans: [] };
+    s.ports.push(num(r.port));
+    s.spans.push(...spans);
+    served.set(num(r.pid), s);
+    findings.push(slowServer(r, threshold, ctx));
+  }
+  for (const r of rows.filter((x) => x.role === 'client')) {
+    const f = slowUpstream(r, served.get(num(r.pid)), threshold, ctx);
+    if (f) findings.push(f);
+  }
+  const answers = num(data.answers);
+  return { findings, checked: `TCP answer times (${plural(answers, 'answer')}, ${plural(rows.length, 'side')} of a conversation)` };
+}
+
+const who = (r: Obj) => `${str(r.comm) || '?'} (pid ${num(r.pid)}${str(r.cgroup) && str(r.cgroup) !== '/' ? `, cgroup ${str(r.cgroup)}` : ''})`;
+
+function slowServer(r: Obj, threshold: number, ctx: AnalysisContext): Finding {
+  const pid = num(r.pid);
+  const slow = lengths(spansOf(r, 'waits', threshold));
+  const waiting = lengths(spansOf(r, 'waitingWaits', threshold));
+  const typical = median([...slow, ...waiting]);
+  const lostMs = sumOf(slow) + sumOf(waiting);
+  const timeout = waiting.length ? undefined : pollTimeout(slow);
+  const answers = num(r.answers);
+  const title =
+    `${who(r)} answered ${fmtCount(slow.length)} of ${plural(answers, 'request')} on port ${num(r.port)} on ${ctx.node} in ${fmtMs(threshold)} or more ` +
+    `(~${fmtMs(typical)} each, the longest ${fmtMs(Math.max(...slow, ...waiting))}` +
+    (waiting.length ? `; ${plural(waiting.length, 'request')} still unanswered at the end` : '') +
+    ')' +
+    (timeout
+      ? `, nearly all after ~${fmtMs(timeout)}: a long poll or a blocking call answered at its timeout, by design.`
+      : `; next: what it waits for while it answers (its upstreams, CPU, locks, disk).`);
+  const impact = timeout
+    ? undefined
+    : timeImpact(lostMs / 1000, ctx.windowSeconds, `${fmtCount(slow.length + waiting.length)} answers × ~${fmtMs(typical)} = ${fmtMs(lostMs)}`, ['latency']);
+  return {
+    ...makeFinding(
+      ctx,
+      `served:${pid}:${num(r.port)}`,
+      timeout ? 'info' : latencySeverity(typical, threshold),
+      title,
+      {
+        pid,
+        comm: str(r.comm),
+        port: num(r.port),
+        answers,
+        slow: slow.length,
+        unanswered: waiting.length,
+        typicalMs: typical,
+        p99Ms: num(r.p99Ms),
+        waitedMs: Math.round(lostMs),
+        thresholdMs: threshold,
+      },
+      timeout ? 0 : lostMs / 1000,
+      impact,
+    ),
+    // What holds the process up explains its slow answers: its upstreams (below), a CPU quota, reclaim.
+    ...(timeout ? {} : { links: { shows: [`service-pid:${pid}`, `runq-pid:${pid}`, `reclaim-pid:${pid}`] } }),
+  };
+}
+
+function slowUpstream(r: Obj, served: Served | undefined, threshold: number, ctx: AnalysisContext): Finding | undefined {
+  const pid = num(r.pid);
+  const peer = str(r.peer);
+  const waits = spansOf(r, 'waits', threshold);
+  const gaveUp = spansOf(r, 'abandonedWaits', threshold);
+  const waiting = spansOf(r, 'waitingWaits', threshold);
+  const all = [...waits, ...gaveUp, ...waiting];
+  if (!all.length) return undefined;
+  const lostMs = sumOf(lengths(all));
+  const typical = median(lengths(all));
+  const cover = served ? overlap(all, served.spans) : { ms: 0, answers: 0 };
+  const servedMs = served ? sumOf(lengths(served.spans)) : 0;
+  const during = cover.answers > 0 && cover.ms >= servedMs * COVER_SHARE;
+  const timeout = gaveUp.length || waiting.length ? undefined : pollTimeout(lengths(waits));
+  const matters = during || gaveUp.length > 0 || (ctx.targetLabel !== undefined && !timeout);
+
+  const server = r.server as Obj | undefined;
+  const peerText = server ? `${peer} (${str(server.comm) || '?'}, pid ${num(server.pid)})` : peer;
+  const answers = num(r.answers);
+  const counts =
+    `${fmtCount(waits.length)} of ${plural(answers, 'answer')} from ${peerText} took ${fmtMs(threshold)} or more (~${fmtMs(typical)} each, the longest ${fmtMs(Math.max(...lengths(all)))})` +
+    (gaveUp.length
+      ? `; it gave ${plural(gaveUp.length, 'request')} up after ~${fmtMs(median(lengths(gaveUp)))} (closed the connection still waiting: a client timeout)`
+      : '') +
+    (waiting.length ? `; ${plural(waiting.length, 'request')} still unanswered at the end` : '');
+  const next = server
+    ? `what ${str(server.comm) || `pid ${num(server.pid)}`} waits for while it answers on ${str(server.listener)} (its CPU, disk, locks, its own upstreams)`
+    : `the service at ${peer} (its load, slow queries, its own upstreams) and the path to it (retransmits, RTT)`;
+  const head = during
+    ? `${who(r)} waited on ${peerText} during ${fmtCount(cover.answers)} of its ${plural(served!.spans.length, 'slow answer')} on port ${listText(served!.ports.map(String), 3)} on ${ctx.node} (${fmtPct(cover.ms / Math.max(servedMs, 1))} of their time): `
+    : `${who(r)} waited ${fmtMs(lostMs)} for answers from ${peerText} on ${ctx.node}: `;
+  const tail = matters
+    ? `; next: ${next}.`
+    : timeout
+      ? `, nearly all after ~${fmtMs(timeout)}: a long poll or a blocking read answered at its timeout (a queue, a watch), waiting by design.`
+      : `; none of it while it answered slowly itself: a blocking call or a long poll by design, unless what calls it is slow.`;
+  const basis = during
+    ? `${fmtMs(cover.ms)} of its slow answers spent waiting on ${peer}`
+    : `${fmtCount(all.length)} requests × ~${fmtMs(typical)} = ${fmtMs(lostMs)} waited on ${peer}`;
+  const impactMs = during ? cover.ms : lostMs;
+  const local = server ? [`runq-pid:${num(server.pid)}`, `reclaim-pid:${num(server.pid)}`] : [];
+  return {
+    ...makeFinding(
+      ctx,
+      `upstream:${pid}:${peer}`,
+      matters ? latencySeverity(typical, threshold) : 'info',
+      head + counts + tail,
+      {
+        pid,
+        comm: str(r.comm),
+        peer,
+        ...(server ? { server: { pid: num(server.pid), comm: str(server.comm) } } : {}),
+        answers,
+        slow: waits.length,
+        gaveUp: gaveUp.length,
+        unanswered: waiting.length,
+        typicalMs: typical,
+        p99Ms: num(r.p99Ms),
+        waitedMs: Math.round(lostMs),
+        ...(served ? { duringSlowAnswers: cover.answers, coveredMs: Math.round(cover.ms) } : {}),
+        thresholdMs: threshold,
+      },
+      matters ? impactMs / 1000 : 0,
+      matters ? timeImpact(impactMs / 1000, ctx.windowSeconds, basis, ['latency']) : undefined,
+    ),
+    ...(matters
+      ? {
+          cause: { key: `slow answers from ${peer}`, subject: `${str(r.comm)} (pid ${pid})` },
+          // Its own slow answers are this wait seen from its callers' side; a local peer's CPU quota or reclaim explains the wait.
+          links: { ...(during ? { explains: [`service-pid:${pid}`] } : {}), ...(local.length ? { shows: local } : {}) },
+        }
+      : {}),
+  };
+}
+
+export const tcpresponseAnalysis = { checks: 'TCP answer times', analyze: analyzeTcpresponse };

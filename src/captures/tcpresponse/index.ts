@@ -1,0 +1,133 @@
+// tcpresponse: how long TCP peers take to answer, per process and side: a
+// client's upstreams (a database, a cache, an HTTP API: from its last send to
+// the first byte back) and a server's own answers (from a request's last byte
+// in to its first byte out), with the answers given up and those still
+// awaited at the end. In the kernel per connection (bpf/tcpresponse).
+import { readFileSync } from 'node:fs';
+import { RingBufferReader } from '../../libbpf/index.js';
+import { eventIdentities } from '../../cgroups/process-cgroup.js';
+import { monoNow } from '../../util/clock.js';
+import { fmtCount, fmtMs } from '../../format/index.js';
+import type { CaptureDefinition, Column } from '../capture.js';
+import { connLayout, decodeConn, decodeEvent, decodeKey, decodeStats, encodeListener, eventLayout, keyLayout, listenerLayout, statsLayout } from './decode.js';
+import { localServers, readListeners, type Listener } from './listeners.js';
+import { Sides, type SideRow } from './sides.js';
+import { tcpresponseAnalysis } from './analyze.js';
+import { tcpresponseBaseline } from './baseline.js';
+import { tcpresponseSetup } from './setup.js';
+
+export type TcpresponseParams = typeof tcpresponseSetup.defaults;
+
+export type TcpresponseRow = Omit<SideRow, 'cgroupId'> & {
+  cgroup?: string;
+  container?: string;
+  /** A client's peer that is a server on this host: who answers there. */
+  server?: { pid: number; comm: string; listener: string };
+};
+
+export interface TcpresponseData {
+  rows: TcpresponseRow[];
+  /** Answers timed, over every row (not only those kept). */
+  answers: number;
+  /** Answers this slow were recorded one by one (waits, abandonedWaits, waitingWaits). */
+  recordMs: number;
+  totalRows: number;
+}
+
+/** New listeners (a container started in the window) are learned this often. */
+const LISTENERS_REFRESH_MS = 5000;
+const ONE = Buffer.from([1]);
+
+export const tcpresponse: CaptureDefinition<TcpresponseParams, TcpresponseData> = {
+  ...tcpresponseSetup,
+  summary: 'TCP answer times per process: its upstreams (client connections) and its own answers (accepted connections), slow, given up and still awaited',
+  kind: 'counters',
+  records: [keyLayout, statsLayout, connLayout, eventLayout, listenerLayout],
+  analysis: tcpresponseAnalysis,
+  baseline: tcpresponseBaseline,
+
+  collect({ object, params }) {
+    const reader = new RingBufferReader(object.map('events'));
+    const listenerMap = object.map('listeners');
+    const sides = new Sides(BigInt(params.recordMs) * 1_000_000n, monoNow());
+    let listeners: Listener[] = [];
+    let published = 0;
+    let listenersFull = 0;
+    const publishListeners = () => {
+      listeners = readListeners();
+      for (const l of listeners) {
+        try {
+          listenerMap.update(encodeListener(l.netns, l.port), ONE);
+        } catch {
+          listenersFull++; // a full map: that port's connections count as clients
+        }
+      }
+      published = Date.now();
+    };
+    publishListeners(); // before the attach: a server's connections are known as such from the start
+    const onRecord = (data: Buffer) => sides.addRecord(decodeEvent(data));
+    let endNs: bigint | undefined;
+    return {
+      poll: () => {
+        reader.drain(onRecord);
+        if (Date.now() - published >= LISTENERS_REFRESH_MS) publishListeners();
+      },
+      windowEnded: () => {
+        endNs = monoNow();
+      },
+      finish: () => {
+        reader.drain(onRecord);
+        for (const [key, value] of object.map('answers').entries()) sides.addStats(decodeKey(key), decodeStats(value));
+        const end = endNs ?? monoNow();
+        for (const [, value] of object.map('conns').entries()) sides.addConnection(decodeConn(value), end);
+        const rows = sides.finish();
+        const kept = rows.slice(0, params.maxRows);
+        const servers = localServers(
+          kept.filter((r) => r.role === 'client' && (r.slowAnswers || r.abandoned || r.waiting)),
+          listeners,
+        );
+        const identityOf = eventIdentities();
+        return {
+          rows: kept.map(({ cgroupId, ...r }): TcpresponseRow => {
+            const identity = identityOf({ pid: r.pid, cgroupId });
+            const server = servers.get(r.peer);
+            return {
+              ...r,
+              ...(identity ? { cgroup: identity.cgroup, container: identity.containerId } : {}),
+              ...(server ? { server: { ...server, comm: commOf(server.pid) } } : {}),
+            };
+          }),
+          answers: rows.reduce((n, r) => n + r.answers, 0),
+          recordMs: params.recordMs,
+          totalRows: rows.length,
+        };
+      },
+      drops: () => (listenersFull ? { map_full: listenersFull } : {}),
+      close: () => reader.close(),
+    };
+  },
+
+  table: ({ rows }) => ({ columns, rows }),
+  count: ({ rows }) => rows.length,
+};
+
+function commOf(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return '';
+  }
+}
+
+const columns: Column<TcpresponseRow>[] = [
+  { header: 'PID', value: (r) => String(r.pid), numeric: true },
+  { header: 'COMM', value: (r) => r.comm || '-' },
+  { header: 'SIDE', value: (r) => (r.role === 'client' ? `asks ${r.peer}${r.server ? ` (${r.server.comm || r.server.pid})` : ''}` : `answers :${r.port}`) },
+  { header: 'ANSWERS', value: (r) => fmtCount(r.answers), numeric: true },
+  { header: 'P50<', value: (r) => fmtMs(r.p50Ms), numeric: true },
+  { header: 'P99<', value: (r) => fmtMs(r.p99Ms), numeric: true },
+  { header: 'MAX', value: (r) => fmtMs(r.maxMs), numeric: true },
+  { header: 'SLOW', value: (r) => fmtCount(r.slowAnswers), numeric: true },
+  { header: 'GIVEN UP', value: (r) => fmtCount(r.abandoned), numeric: true },
+  { header: 'WAITING', value: (r) => fmtCount(r.waiting), numeric: true },
+];

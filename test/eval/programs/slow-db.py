@@ -1,0 +1,22 @@
+#!/usr/bin/python3
+# orders-db: a line protocol on argv[1]:argv[2]; each query line gets one
+# answer line, and every argv[4]-th query on a connection waits argv[3] ms
+# first (a lock wait, a slow plan), the rest at once.
+import ctypes, socket, sys, threading, time
+
+ctypes.CDLL(None).prctl(15, b'orders-db', 0, 0, 0)  # PR_SET_NAME
+address, port, slow_ms, every = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
+listener = socket.create_server((address, port), reuse_port=False)
+
+
+def serve(conn):
+    with conn, conn.makefile('rb') as lines:
+        for n, _ in enumerate(lines, 1):
+            if n % every == 0:
+                time.sleep(slow_ms / 1000)
+            conn.sendall(b'row\n')
+
+
+while True:
+    conn, _ = listener.accept()
+    threading.Thread(target=serve, args=(conn,), daemon=True).start()
