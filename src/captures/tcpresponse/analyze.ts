@@ -1,6 +1,8 @@
 // tcpresponse's checks, per process:
 // - a server's slow answers on its port (responseSlowMs or more, or a request
-//   still unanswered at the end): the symptom, seen at the socket;
+//   still unanswered at the end): the symptom, seen at the socket; in a run
+//   that looks at the whole host, information unless a cause takes it (a
+//   queue's server answering a BLPOP at its timeout is slow by design);
 // - a client's slow answers from a peer: the cause of the first when they
 //   overlap them in time (it waited on the peer while its own callers
 //   waited); a cause alone when it gave requests up (a client timeout) or the
@@ -96,6 +98,7 @@ function slowServer(r: Obj, threshold: number, ctx: AnalysisContext): Finding {
   const typical = median([...slow, ...waiting]);
   const lostMs = sumOf(slow) + sumOf(waiting);
   const timeout = waiting.length ? undefined : pollTimeout(slow);
+  const matters = ctx.targetLabel !== undefined && !timeout;
   const answers = num(r.answers);
   const title =
     `${who(r)} answered ${fmtCount(slow.length)} of ${plural(answers, 'request')} on port ${num(r.port)} on ${ctx.node} in ${fmtMs(threshold)} or more ` +
@@ -105,14 +108,14 @@ function slowServer(r: Obj, threshold: number, ctx: AnalysisContext): Finding {
     (timeout
       ? `, nearly all after ~${fmtMs(timeout)}: a long poll or a blocking call answered at its timeout, by design.`
       : `; next: what it waits for while it answers (its upstreams, CPU, locks, disk).`);
-  const impact = timeout
-    ? undefined
-    : timeImpact(lostMs / 1000, ctx.windowSeconds, `${fmtCount(slow.length + waiting.length)} answers × ~${fmtMs(typical)} = ${fmtMs(lostMs)}`, ['latency']);
+  const impact = matters
+    ? timeImpact(lostMs / 1000, ctx.windowSeconds, `${fmtCount(slow.length + waiting.length)} answers × ~${fmtMs(typical)} = ${fmtMs(lostMs)}`, ['latency'])
+    : undefined;
   return {
     ...makeFinding(
       ctx,
       `served:${pid}:${num(r.port)}`,
-      timeout ? 'info' : latencySeverity(typical, threshold),
+      matters ? latencySeverity(typical, threshold) : 'info',
       title,
       {
         pid,
@@ -126,11 +129,11 @@ function slowServer(r: Obj, threshold: number, ctx: AnalysisContext): Finding {
         waitedMs: Math.round(lostMs),
         thresholdMs: threshold,
       },
-      timeout ? 0 : lostMs / 1000,
+      matters ? lostMs / 1000 : 0,
       impact,
     ),
-    // What holds the process up explains its slow answers: its upstreams (below), a CPU quota, reclaim.
-    ...(timeout ? {} : { links: { shows: [`service-pid:${pid}`, `runq-pid:${pid}`, `reclaim-pid:${pid}`] } }),
+    // What holds the process up explains its slow answers (then not by design): its upstreams (below), a CPU quota, reclaim.
+    links: { shows: [`service-pid:${pid}`, `runq-pid:${pid}`, `reclaim-pid:${pid}`] },
   };
 }
 

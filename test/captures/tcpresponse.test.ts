@@ -1,0 +1,289 @@
+// tcpresponse: the findings from rows (a client's waits that overlap its own
+// slow answers lead them; a poll's timeout and uncorrelated waits are
+// information; a request given up is a warning), and on the real kernel, over
+// loopback with a server in this process: every answer timed on both sides,
+// the slow ones one by one, a request given up, one still awaited at the end,
+// a one-way stream and a peer's FIN never counted as waiting, IPv6, and a pid
+// target that leaves this process out.
+import { execFileSync } from 'node:child_process';
+import { once } from 'node:events';
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { mergeThresholds } from '../../src/analysis/common.js';
+import { linkCauses } from '../../src/analysis/causes.js';
+import type { Finding } from '../../src/analysis/types.js';
+import { tcpresponse, type TcpresponseData, type TcpresponseRow } from '../../src/captures/tcpresponse/index.js';
+import { captureAround } from '../helpers/capture-around.js';
+import { bpfHandlesOf, kernelSkipReason } from '../helpers/kernel.js';
+
+const skip = kernelSkipReason();
+
+const analyze = (rows: Partial<TcpresponseRow>[], targetLabel?: string) =>
+  tcpresponse.analysis!.analyze({ rows, answers: 0, recordMs: 50, totalRows: rows.length } as never, {
+    node: 'n1',
+    capture: 'tcpresponse',
+    file: 'nodes/n1/tcpresponse.json',
+    thresholds: mergeThresholds(),
+    windowSeconds: 10,
+    ...(targetLabel ? { targetLabel } : {}),
+  }).findings;
+
+const side = (over: Partial<TcpresponseRow>): Partial<TcpresponseRow> => ({
+  role: 'client',
+  pid: 4242,
+  comm: 'checkout',
+  peer: '10.0.0.9:5432',
+  port: 5432,
+  answers: 100,
+  p99Ms: 524,
+  waits: [],
+  abandonedWaits: [],
+  waitingWaits: [],
+  ...over,
+});
+/** Slow answers ending every second from `from` ms, each `ms` long. */
+const spans = (n: number, ms: number, from = 1000): [number, number][] => Array.from({ length: n }, (_, i) => [from + i * 1000, ms]);
+
+describe('tcpresponse findings', () => {
+  it("a client's waits during its own slow answers lead them, the answers as their effect", () => {
+    const served = side({ role: 'server', peer: '', port: 8080, waits: spans(5, 420) });
+    const upstream = side({ waits: spans(5, 400).map(([end, ms]) => [end - 10, ms]) });
+    const findings = analyze([served, upstream]);
+    // The symptom alone is information in a run over the whole host; its cause is the warning.
+    expect(findings.map((f) => f.severity)).toEqual(['info', 'warning']);
+    const [service, db] = findings as [Finding, Finding];
+    expect(service.links?.shows).toContain('service-pid:4242');
+    expect(db.links?.explains).toEqual(['service-pid:4242']);
+    expect(db.title).toMatch(
+      /^checkout \(pid 4242\) waited on 10\.0\.0\.9:5432 during 5 of its 5 slow answers on port 8080 on n1 \(95% of their time\): 5 of 100 answers/,
+    );
+    expect(db.impact!.value).toBeCloseTo(0.2, 2); // 2 s of its slow answers over 10 s
+    const linked = linkCauses([...findings]);
+    expect(linked).toHaveLength(1);
+    expect(linked[0]!.id).toBe(db.id);
+    expect(linked[0]!.title).toContain('Effect: checkout (pid 4242) answered 5 of 100 requests on port 8080');
+  });
+
+  it('waits that do not overlap its slow answers are information, not a cause', () => {
+    const served = side({ role: 'server', peer: '', port: 8080, waits: spans(3, 420, 1000) });
+    const upstream = side({ waits: spans(3, 300, 6000) });
+    const db = analyze([served, upstream])[1]!;
+    expect(db.severity).toBe('info');
+    expect(db.impact).toBeUndefined();
+    expect(db.title).toContain('none of it while it answered slowly itself');
+  });
+
+  it("waits that end at one duration are a poll's timeout, even in a run that targets the process", () => {
+    const poll = side({ peer: '10.0.0.7:6379', waits: [5001, 5003, 4998, 5002, 5000, 250].map((ms, i) => [i * 5000 + ms, ms]) });
+    const [f] = analyze([poll], 'pid 4242');
+    expect(f!.severity).toBe('info');
+    expect(f!.title).toContain('nearly all after ~5.00 s: a long poll');
+    // The same waits, spread: in a targeted run they are its cause.
+    const spread = side({
+      waits: [
+        [1000, 900],
+        [3000, 400],
+        [5000, 1500],
+        [8000, 650],
+      ],
+    });
+    expect(analyze([spread], 'pid 4242')[0]).toMatchObject({ severity: 'warning', cause: { key: 'slow answers from 10.0.0.9:5432' } });
+    expect(analyze([spread])[0]!.severity).toBe('info');
+  });
+
+  it('requests given up (a client timeout) are a warning, and a local peer shows its CPU and reclaim', () => {
+    const gaveUp = side({
+      peer: '127.0.0.1:5432',
+      abandonedWaits: [
+        [2000, 600],
+        [4000, 600],
+      ],
+      server: { pid: 77, comm: 'postgres', listener: '0.0.0.0:5432' },
+    });
+    const [f] = analyze([gaveUp]);
+    expect(f!.severity).toBe('warning');
+    expect(f!.title).toContain('waited 1.20 s for answers from 127.0.0.1:5432 (postgres, pid 77)');
+    expect(f!.title).toContain('it gave 2 requests up after ~600 ms (closed the connection still waiting: a client timeout)');
+    expect(f!.title).toContain('next: what postgres waits for while it answers on 0.0.0.0:5432');
+    expect(f!.links?.shows).toEqual(['runq-pid:77', 'reclaim-pid:77']);
+    expect(f!.impact!.value).toBeCloseTo(0.12, 2);
+  });
+
+  it('a server the run looks at answering slowly is a warning; at a fixed timeout, or in a run over the host, information; fast answers nothing', () => {
+    const served = side({
+      role: 'server',
+      peer: '',
+      port: 8080,
+      waits: [
+        [1000, 900],
+        [2000, 450],
+      ],
+      waitingWaits: [[9000, 700]],
+    });
+    const [slow] = analyze([served], 'port 8080');
+    expect(slow!.severity).toBe('warning');
+    expect(slow!.impact!.value).toBeCloseTo(0.205, 3);
+    const [hostWide] = analyze([served]);
+    expect(hostWide!.severity).toBe('info');
+    expect(hostWide!.impact).toBeUndefined();
+    expect(slow!.title).toContain(
+      'answered 2 of 100 requests on port 8080 on n1 in 200 ms or more (~700 ms each, the longest 900 ms; 1 request still unanswered at the end)',
+    );
+    const [poll] = analyze([side({ role: 'server', peer: '', port: 8500, waits: spans(6, 30_000) })], 'port 8500');
+    expect(poll!.severity).toBe('info');
+    expect(analyze([side({ role: 'server', waits: [[1000, 150]] }), side({ waits: [[1000, 120]] })])).toEqual([]);
+  });
+});
+
+/** A line server on this process: each line answered at once, after `slowMs` when it says "slow", never when it says "never". */
+async function lineServer(host: string, slowMs: number): Promise<Server> {
+  const server = createServer((socket) => {
+    socket.setNoDelay(true);
+    let buffered = '';
+    socket.on('data', (data) => {
+      buffered += data.toString();
+      for (let i = buffered.indexOf('\n'); i >= 0; i = buffered.indexOf('\n')) {
+        const line = buffered.slice(0, i);
+        buffered = buffered.slice(i + 1);
+        if (line === 'never' || line === 'log') continue;
+        if (line === 'slow') setTimeout(() => socket.writable && socket.write('ok\n'), slowMs);
+        else socket.write('ok\n');
+      }
+    });
+    socket.on('end', () => socket.end());
+    socket.on('error', () => {});
+  });
+  server.listen(0, host);
+  await once(server, 'listening');
+  return server;
+}
+
+/** A client of host:port that sends a line and waits for one back (or not). */
+async function connectTo(host: string, port: number) {
+  const socket = createConnection({ host, port, noDelay: true });
+  await once(socket, 'connect');
+  const lines: string[] = [];
+  socket.on('data', (d) => lines.push(...d.toString().split('\n').filter(Boolean)));
+  return {
+    socket,
+    async ask(line: string): Promise<void> {
+      const before = lines.length;
+      socket.write(`${line}\n`);
+      while (lines.length === before) await new Promise((r) => setTimeout(r, 2));
+    },
+    send: (line: string) => socket.write(`${line}\n`),
+  };
+}
+
+function hasIpv6Loopback(): boolean {
+  try {
+    return execFileSync('ip', ['-6', 'addr', 'show', 'dev', 'lo'], { encoding: 'utf8' }).includes('::1/128');
+  } catch {
+    return false;
+  }
+}
+
+const SLOW_MS = 150;
+const portOf = (server: Server) => (server.address() as { port: number }).port;
+const mine = (data: TcpresponseData) => data.rows.filter((r) => r.pid === process.pid);
+const waitLengths = (r: TcpresponseRow | undefined) => (r?.waits ?? []).map(([, ms]) => ms);
+
+describe.skipIf(skip)(`tcpresponse on the real kernel${skip ? ` (skipped: ${skip})` : ''}`, () => {
+  const servers: Server[] = [];
+  const sockets: Socket[] = [];
+
+  afterEach(async () => {
+    for (const s of sockets.splice(0)) s.destroy();
+    for (const s of servers.splice(0)) s.close();
+    expect(bpfHandlesOf()).toEqual({ programIds: [], links: 0, maps: 0 });
+  });
+
+  async function timedConversation(host: string) {
+    const server = await lineServer(host, SLOW_MS);
+    servers.push(server);
+    const port = portOf(server);
+    const { result } = await captureAround(
+      tcpresponse,
+      async () => {
+        const client = await connectTo(host, port);
+        sockets.push(client.socket);
+        for (let i = 1; i <= 12; i++) await client.ask(i % 3 === 0 ? 'slow' : 'fast');
+        client.socket.end(); // the server's side sees a FIN: no request
+        await new Promise((r) => setTimeout(r, SLOW_MS));
+      },
+      { params: { recordMs: 100 }, target: { pid: [process.pid] } },
+    );
+    return { result, port };
+  }
+
+  it("times every answer on both sides: the peer's from the client's send, the server's own from the request", async () => {
+    const { result, port } = await timedConversation('127.0.0.1');
+    expect(result.dropped).toBe(0);
+    const client = mine(result).find((r) => r.role === 'client' && r.peer === `127.0.0.1:${port}`);
+    const served = mine(result).find((r) => r.role === 'server' && r.port === port);
+    expect(client).toMatchObject({ comm: expect.any(String), answers: 12, slowAnswers: 4, abandoned: 0, waiting: 0 });
+    for (const ms of waitLengths(client)) expect(ms).toBeGreaterThanOrEqual(SLOW_MS - 5);
+    for (const ms of waitLengths(client)) expect(ms).toBeLessThan(SLOW_MS * 3);
+    // The first request came before the connection's first send: the server's side is timed from its second.
+    expect(served).toMatchObject({ answers: 11, slowAnswers: 4, abandoned: 0, waiting: 0 });
+    expect(client!.p50Ms).toBeLessThan(10);
+    expect(client!.maxMs).toBeGreaterThanOrEqual(SLOW_MS - 5);
+    // Each slow answer ends once on each side, the server's first.
+    const ends = (r: TcpresponseRow) => r.waits.map(([end]) => end).sort((a, b) => a - b);
+    ends(served!).forEach((end, i) => expect(Math.abs(end - ends(client!)[i]!)).toBeLessThan(20));
+  }, 30_000);
+
+  it.skipIf(!hasIpv6Loopback())(
+    'times answers over IPv6',
+    async () => {
+      const { result, port } = await timedConversation('::1');
+      expect(mine(result).find((r) => r.role === 'client')).toMatchObject({ peer: `[::1]:${port}`, answers: 12, slowAnswers: 4 });
+      expect(mine(result).find((r) => r.role === 'server')).toMatchObject({ port, answers: 11, slowAnswers: 4 });
+    },
+    30_000,
+  );
+
+  it('a request given up by closing, one still awaited at the end; a one-way stream awaits nothing', async () => {
+    const server = await lineServer('127.0.0.1', SLOW_MS);
+    servers.push(server);
+    const port = portOf(server);
+    const { result } = await captureAround(
+      tcpresponse,
+      async () => {
+        const [gaveUp, awaiting, stream] = await Promise.all([connectTo('127.0.0.1', port), connectTo('127.0.0.1', port), connectTo('127.0.0.1', port)]);
+        sockets.push(gaveUp.socket, awaiting.socket, stream.socket);
+        await gaveUp.ask('fast'); // answered once: a conversation, not a stream
+        await awaiting.ask('fast');
+        gaveUp.send('never');
+        awaiting.send('never');
+        for (let i = 0; i < 5; i++) stream.send('log');
+        await new Promise((r) => setTimeout(r, 2 * SLOW_MS));
+        gaveUp.socket.destroy(); // a client timeout
+        await new Promise((r) => setTimeout(r, 50));
+      },
+      { params: { recordMs: 100 }, target: { pid: [process.pid] }, settleMs: 100 },
+    );
+    const client = mine(result).find((r) => r.role === 'client');
+    expect(client).toMatchObject({ answers: 2, slowAnswers: 0, abandoned: 1, waiting: 1 });
+    expect(client!.abandonedWaits[0]![1]).toBeGreaterThanOrEqual(2 * SLOW_MS - 5);
+    expect(client!.waitingWaits[0]![1]).toBeGreaterThanOrEqual(2 * SLOW_MS);
+    // The server owes the two "never" requests: the one whose client left is not waited on (its socket got a FIN, and closed).
+    const served = mine(result).find((r) => r.role === 'server');
+    expect(served?.waiting).toBe(1);
+  }, 30_000);
+
+  it("with another process's pid as the target: none of this process's conversations", async () => {
+    const server = await lineServer('127.0.0.1', SLOW_MS);
+    servers.push(server);
+    const { result } = await captureAround(
+      tcpresponse,
+      async () => {
+        const client = await connectTo('127.0.0.1', portOf(server));
+        sockets.push(client.socket);
+        for (let i = 0; i < 3; i++) await client.ask('slow');
+      },
+      { params: { recordMs: 100 }, target: { pid: [1] } },
+    );
+    expect(mine(result)).toEqual([]);
+  }, 30_000);
+});
