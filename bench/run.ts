@@ -33,6 +33,7 @@ import { sockStateCosts } from './sock-state-costs.js';
 import { tcpretransOverhead } from './tcpretrans-overhead.js';
 import { cputhrottleCost, lockwaitOverhead, tcpdropOverhead } from './causes-overhead.js';
 import { syscallerrorsOverhead } from './syscallerrors-overhead.js';
+import { tcpresponseOverhead } from './tcpresponse-overhead.js';
 import { signalsOverhead } from './signals-overhead.js';
 import { oomkillOverhead } from './oomkill-overhead.js';
 import { tracerComparison } from './tracer-comparison.js';
@@ -219,6 +220,12 @@ const benchmarks: Benchmark[] = [
     title: 'syscallerrors: a storm of failing (ENOENT with a path, EAGAIN, EPIPE with an fd) and succeeding syscalls, traced vs untraced',
     target: '≤1.10× (a tracepoint on every syscall exit)',
     run: syscallerrorsOverhead,
+  },
+  {
+    name: 'tcpresponse-overhead',
+    title: 'tcpresponse: one-byte request/response round trips over loopback, traced vs untraced',
+    target: '≤1.10× (a send and a readable socket on each side per round trip)',
+    run: tcpresponseOverhead,
   },
   {
     name: 'signals-overhead',
