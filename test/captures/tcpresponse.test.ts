@@ -64,6 +64,14 @@ describe('tcpresponse findings', () => {
     expect(linked[0]!.title).toContain('Effect: checkout (pid 4242) answered 5 of 100 requests on port 8080');
   });
 
+  it('a wait held open across its slow answers (a watch beside the work) does not explain them', () => {
+    const served = side({ role: 'server', peer: '', port: 8080, waits: spans(5, 420) });
+    const watch = side({ peer: '10.0.0.3:8500', waitingWaits: [[9500, 9000]] });
+    const [, f] = analyze([served, watch]);
+    expect(f!.severity).toBe('info');
+    expect(f!.links).toBeUndefined();
+  });
+
   it('waits that do not overlap its slow answers are information, not a cause', () => {
     const served = side({ role: 'server', peer: '', port: 8080, waits: spans(3, 420, 1000) });
     const upstream = side({ waits: spans(3, 300, 6000) });

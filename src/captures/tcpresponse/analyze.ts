@@ -17,8 +17,10 @@ import { fmtCount, fmtMs, fmtPct, listText, plural } from '../../format/index.js
 const CLUSTER_MIN = 4;
 const CLUSTER_SHARE = 0.75;
 const CLUSTER_SPREAD = 0.05;
-/** A client's waits explain its process's slow answers when they cover this share of their time. */
+/** A client's waits explain its process's slow answers when they fill this share of their time. */
 const COVER_SHARE = 0.25;
+/** Spans are rounded to 10 µs and taken on two CPUs: a call's ends may stick out of its answer by this much. */
+const CLOCK_SLACK_MS = 1;
 
 /** [end, length] in ms since the capture began. */
 type Span = [number, number];
@@ -42,22 +44,35 @@ function pollTimeout(waits: number[]): number | undefined {
   return near >= waits.length * CLUSTER_SHARE ? m : undefined;
 }
 
-/** How much of `served` (a server's slow answers) the client's waits cover: time, and answers mostly covered. */
+/**
+ * How much of `served` (a server's slow answers) the client's waits fill: a
+ * wait counts inside an answer it began and ended in (a call made while
+ * answering), not one that spans many (a watch held open beside the work).
+ * The time filled, and the answers at least half filled.
+ */
 function overlap(waits: Span[], served: Span[]): { ms: number; answers: number } {
-  const merged: [number, number][] = [];
-  for (const [end, ms] of [...waits].sort((a, b) => a[0] - a[1] - (b[0] - b[1]))) {
-    const last = merged.at(-1);
-    if (last && end - ms <= last[1]) last[1] = Math.max(last[1], end);
-    else merged.push([end - ms, end]);
-  }
   let total = 0;
   let answers = 0;
   for (const [end, ms] of served) {
-    const covered = sumOf(merged.map(([a, b]) => Math.max(0, Math.min(b, end) - Math.max(a, end - ms))));
-    total += covered;
-    if (covered >= ms / 2) answers++;
+    const start = end - ms;
+    const inside = waits.filter(([e, w]) => e - w >= start - CLOCK_SLACK_MS && e <= end + CLOCK_SLACK_MS);
+    const filled = unionLength(inside.map(([e, w]): [number, number] => [Math.max(e - w, start), Math.min(e, end)]));
+    total += filled;
+    if (filled >= ms / 2) answers++;
   }
   return { ms: total, answers };
+}
+
+/** The length of a union of intervals (parallel calls count once). */
+function unionLength(intervals: [number, number][]): number {
+  let total = 0;
+  let reach = -Infinity;
+  for (const [a, b] of intervals.sort((x, y) => x[0] - y[0])) {
+    if (b <= reach) continue;
+    total += b - Math.max(a, reach);
+    reach = b;
+  }
+  return total;
 }
 
 interface Served {
