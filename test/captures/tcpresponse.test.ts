@@ -64,6 +64,23 @@ describe('tcpresponse findings', () => {
     expect(linked[0]!.title).toContain('Effect: checkout (pid 4242) answered 5 of 100 requests on port 8080');
   });
 
+  it('a chain on one host (proxy → app → database) is one finding, led by the waits nearest the database', () => {
+    const proxyServes = side({ role: 'server', pid: 10, comm: 'nginx', peer: '', port: 443, waits: spans(4, 460) });
+    const proxyAsks = side({
+      pid: 10,
+      comm: 'nginx',
+      peer: '127.0.0.1:8080',
+      waits: spans(4, 450).map(([e, ms]) => [e - 2, ms]),
+      server: { pid: 20, comm: 'app', listener: '0.0.0.0:8080' },
+    });
+    const appServes = side({ role: 'server', pid: 20, comm: 'app', peer: '', port: 8080, waits: spans(4, 440).map(([e, ms]) => [e - 4, ms]) });
+    const appAsks = side({ pid: 20, comm: 'app', peer: '10.0.0.9:5432', waits: spans(4, 420).map(([e, ms]) => [e - 6, ms]) });
+    const linked = linkCauses(analyze([proxyServes, proxyAsks, appServes, appAsks]));
+    expect(linked).toHaveLength(1);
+    expect(linked[0]!.title).toMatch(/^app \(pid 20\) waited on 10\.0\.0\.9:5432 during 4 of its 4 slow answers on port 8080/);
+    expect(linked[0]!.title).toContain('Effect: nginx (pid 10) waited on 127.0.0.1:8080 (app, pid 20) during 4 of its 4 slow answers on port 443');
+  });
+
   it('a wait held open across its slow answers (a watch beside the work) does not explain them', () => {
     const served = side({ role: 'server', peer: '', port: 8080, waits: spans(5, 420) });
     const watch = side({ peer: '10.0.0.3:8500', waitingWaits: [[9500, 9000]] });
@@ -113,7 +130,7 @@ describe('tcpresponse findings', () => {
     expect(f!.title).toContain('waited 1.20 s for answers from 127.0.0.1:5432 (postgres, pid 77)');
     expect(f!.title).toContain('it gave 2 requests up after ~600 ms (closed the connection still waiting: a client timeout)');
     expect(f!.title).toContain('next: what postgres waits for while it answers on 0.0.0.0:5432');
-    expect(f!.links?.shows).toEqual(['runq-pid:77', 'reclaim-pid:77']);
+    expect(f!.links?.shows).toEqual(['service-pid:77', 'runq-pid:77', 'reclaim-pid:77']);
     expect(f!.impact!.value).toBeCloseTo(0.12, 2);
   });
 

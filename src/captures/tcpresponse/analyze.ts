@@ -32,6 +32,8 @@ function spansOf(r: Obj, field: string, min: number): Span[] {
     return Array.isArray(s) && ms >= min ? [[end, ms]] : [];
   });
 }
+/** A server's slow answers: those it gave, and those it still owed at the end. */
+const slowSpans = (r: Obj, threshold: number) => [...spansOf(r, 'waits', threshold), ...spansOf(r, 'waitingWaits', threshold)];
 const lengths = (spans: Span[]) => spans.map(([, ms]) => ms);
 const sumOf = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
@@ -84,35 +86,37 @@ interface Served {
 function analyzeTcpresponse(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
   const threshold = ctx.thresholds.responseSlowMs;
   const rows = objs(data.rows);
-  const findings: Finding[] = [];
-  // Servers first: their slow answers are what a client row's waits may explain.
+  const servers = rows.filter((x) => x.role === 'server');
+  // A server's slow answers, per process: what its own calls may fill.
   const served = new Map<number, Served>();
-  for (const r of rows.filter((x) => x.role === 'server')) {
-    const spans = [...spansOf(r, 'waits', threshold), ...spansOf(r, 'waitingWaits', threshold)];
+  for (const r of servers) {
+    const spans = slowSpans(r, threshold);
     if (!spans.length) continue;
     const s = served.get(num(r.pid)) ?? { ports: [], spans: [] };
     s.ports.push(num(r.port));
     s.spans.push(...spans);
     served.set(num(r.pid), s);
-    findings.push(slowServer(r, threshold, ctx));
   }
-  for (const r of rows.filter((x) => x.role === 'client')) {
-    const f = slowUpstream(r, served.get(num(r.pid)), threshold, ctx);
-    if (f) findings.push(f);
-  }
+  const upstreams = rows.flatMap((r) => (r.role === 'client' ? (slowUpstream(r, served.get(num(r.pid)), threshold, ctx) ?? []) : []));
+  // Slow answers its own calls filled are not a poll's timeout, whatever their durations.
+  const explained = new Set(upstreams.filter((f) => f.links?.explains?.length).map((f) => num(f.evidence.pid)));
+  const findings = [
+    ...servers.flatMap((r) => (slowSpans(r, threshold).length ? [slowServer(r, threshold, ctx, explained.has(num(r.pid)))] : [])),
+    ...upstreams,
+  ];
   const answers = num(data.answers);
   return { findings, checked: `TCP answer times (${plural(answers, 'answer')}, ${plural(rows.length, 'side')} of a conversation)` };
 }
 
 const who = (r: Obj) => `${str(r.comm) || '?'} (pid ${num(r.pid)}${str(r.cgroup) && str(r.cgroup) !== '/' ? `, cgroup ${str(r.cgroup)}` : ''})`;
 
-function slowServer(r: Obj, threshold: number, ctx: AnalysisContext): Finding {
+function slowServer(r: Obj, threshold: number, ctx: AnalysisContext, explained: boolean): Finding {
   const pid = num(r.pid);
   const slow = lengths(spansOf(r, 'waits', threshold));
   const waiting = lengths(spansOf(r, 'waitingWaits', threshold));
   const typical = median([...slow, ...waiting]);
   const lostMs = sumOf(slow) + sumOf(waiting);
-  const timeout = waiting.length ? undefined : pollTimeout(slow);
+  const timeout = waiting.length || explained ? undefined : pollTimeout(slow);
   const matters = ctx.targetLabel !== undefined && !timeout;
   const answers = num(r.answers);
   const title =
@@ -192,7 +196,8 @@ function slowUpstream(r: Obj, served: Served | undefined, threshold: number, ctx
     ? `${fmtMs(cover.ms)} of its slow answers spent waiting on ${peer}`
     : `${fmtCount(all.length)} requests × ~${fmtMs(typical)} = ${fmtMs(lostMs)} waited on ${peer}`;
   const impactMs = during ? cover.ms : lostMs;
-  const local = server ? [`runq-pid:${num(server.pid)}`, `reclaim-pid:${num(server.pid)}`] : [];
+  // A peer on this host: what holds it up explains these waits (its own upstream's waits, its CPU quota, its reclaim).
+  const local = server ? [`service-pid:${num(server.pid)}`, `runq-pid:${num(server.pid)}`, `reclaim-pid:${num(server.pid)}`] : [];
   return {
     ...makeFinding(
       ctx,
@@ -220,7 +225,7 @@ function slowUpstream(r: Obj, served: Served | undefined, threshold: number, ctx
     ...(matters
       ? {
           cause: { key: `slow answers from ${peer}`, subject: `${str(r.comm)} (pid ${pid})` },
-          // Its own slow answers are this wait seen from its callers' side; a local peer's CPU quota or reclaim explains the wait.
+          // Its own slow answers are this wait seen from its callers' side.
           links: { ...(during ? { explains: [`service-pid:${pid}`] } : {}), ...(local.length ? { shows: local } : {}) },
         }
       : {}),
