@@ -26,6 +26,7 @@ export const CAPTURE_NAMES: readonly string[] = [
   'reclaim',
   'dnslat',
   'tcpresponse',
+  'iothrottle',
 ];
 
 /** The capture's definition from its own folder (src/captures/<name>/index.ts exports it by its name), or undefined for an unknown name. */

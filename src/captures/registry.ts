@@ -22,6 +22,7 @@ import { tcpdrop } from './tcpdrop/index.js';
 import { reclaim } from './reclaim/index.js';
 import { dnslat } from './dnslat/index.js';
 import { tcpresponse } from './tcpresponse/index.js';
+import { iothrottle } from './iothrottle/index.js';
 
 // Each capture has its own params and data types; the registry holds them side by side.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -47,6 +48,7 @@ const definitions: CaptureDefinition<any, any>[] = [
   reclaim,
   dnslat,
   tcpresponse,
+  iothrottle,
 ];
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

@@ -58,3 +58,13 @@ export function identifyCgroup(cgroup: string): CgroupIdentity {
 export function matchesContainer(identity: CgroupIdentity, id: string): boolean {
   return identity.containerId !== 'host' && id.length >= 12 && identity.containerId.startsWith(id.toLowerCase());
 }
+
+/** Who a cgroup is, for a sentence: its systemd unit, else its container (runtime:short id) or pod, else its last element. */
+export function cgroupService(path: string): { service: string; containerId?: string; podUid?: string } {
+  const id = identifyCgroup(path);
+  const container = id.containerId !== 'host' ? id.containerId : undefined;
+  const service =
+    id.unit ??
+    (container ? `${id.runtime ?? 'container'}:${container.slice(0, 12)}` : id.podUid ? `pod ${id.podUid}` : path === '/' ? '/' : path.split('/').at(-1)!);
+  return { service, ...(container ? { containerId: container } : {}), ...(id.podUid ? { podUid: id.podUid } : {}) };
+}

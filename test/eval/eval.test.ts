@@ -17,7 +17,7 @@ import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Finding } from '../../src/analysis/types.js';
 import { kernelSkipReason } from '../helpers/kernel.js';
-import { createMemcg, createPidsCgroup, memcgSkipReason, pidsCgroupSkipReason } from '../helpers/memcg.js';
+import { blkioSkipReason, createBlkioCgroup, createMemcg, createPidsCgroup, diskOf, memcgSkipReason, pidsCgroupSkipReason } from '../helpers/memcg.js';
 import { createTestNetwork, type TestNetwork } from '../helpers/netns.js';
 import { distSkipReason } from '../server/harness.js';
 import {
@@ -647,6 +647,34 @@ describe.skipIf(skip)(`evaluation: the top finding names the culprit${skip ? ` (
         });
       } finally {
         await cgroup.remove();
+      }
+    },
+    60_000,
+  );
+
+  const ioLimitSkip = () => blkioSkipReason() ?? diskDirSkipReason();
+  it.skipIf(ioLimitSkip())(
+    `a report job in a cgroup whose disk reads are limited to 4 MiB/s (blkio) → disk-io names the job, its cgroup and the limit${ioLimitSkip() ? ` (skipped: ${ioLimitSkip()})` : ''}`,
+    async () => {
+      const file = join(DISK_TMP, `sherlock-eval-direct-${process.pid}.bin`);
+      writeFileSync(file, randomBytes(32 * MiB));
+      const cgroup = createBlkioCgroup(diskOf(DISK_TMP), 4 * MiB);
+      try {
+        const counter = join(dir, 'direct-reads.count');
+        const job = cgroup.spawn([join(programsDir, 'direct-reader.py'), file, counter, '60']);
+        await sleep(500);
+        const { outcome, counted: bytes } = await runCounting('disk-io', counter, 'iothrottle');
+        await positive('io-limit', outcome, new Set([job.pid!]), (top) => {
+          if (!top.title.includes('report-job')) return 'the top finding does not name report-job';
+          if (!top.title.includes(cgroup.name)) return `the top finding does not name the cgroup ${cgroup.name}`;
+          if (!top.title.includes('at its limit of 4 MiB/s')) return 'the top finding does not say the 4 MiB/s limit';
+          const said = Number(top.evidence.bytesPerSecond) * WINDOW_S;
+          if (!within(said, bytes, 0.2)) return `it says ${said.toFixed(0)} bytes read in the window, the job counted ${bytes.toFixed(0)}`;
+          return undefined;
+        });
+      } finally {
+        await cgroup.remove();
+        rmSync(file, { force: true });
       }
     },
     60_000,

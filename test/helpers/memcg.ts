@@ -2,11 +2,12 @@
 // or any v1 controller's), and programs run inside it. Everything is gone
 // after remove(): processes killed, directory removed.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const MEMCG_V1_ROOT = '/sys/fs/cgroup/memory';
 export const PIDS_V1_ROOT = '/sys/fs/cgroup/pids';
+export const BLKIO_V1_ROOT = '/sys/fs/cgroup/blkio';
 
 /** Why a test cannot make a v1 memory cgroup here, or undefined. */
 export function memcgSkipReason(): string | undefined {
@@ -21,6 +22,25 @@ export function pidsCgroupSkipReason(): string | undefined {
   if (process.getuid?.() !== 0) return 'needs root to create a pids cgroup';
   return undefined;
 }
+
+/** Why a test cannot make a v1 blkio cgroup with I/O limits here, or undefined. */
+export function blkioSkipReason(): string | undefined {
+  if (!existsSync(join(BLKIO_V1_ROOT, 'blkio.throttle.read_bps_device'))) return `no cgroup v1 blkio controller with throttling at ${BLKIO_V1_ROOT}`;
+  if (process.getuid?.() !== 0) return 'needs root to create a blkio cgroup';
+  return undefined;
+}
+
+/** The whole disk ("major:minor") holding `path`: limits are set per disk, not per partition. */
+export function diskOf(path: string): string {
+  const dev = statSync(path).dev;
+  const device = `${(dev >> 8) & 0xfff}:${(dev & 0xff) | ((dev >> 12) & 0xfff00)}`;
+  const sys = `/sys/dev/block/${device}`;
+  return existsSync(join(sys, 'partition')) ? readFileSync(join(sys, '..', 'dev'), 'utf8').trim() : device;
+}
+
+/** A v1 blkio cgroup whose reads of `device` ("major:minor") are limited to `bytesPerSecond`. */
+export const createBlkioCgroup = (device: string, bytesPerSecond: number): TestMemcg =>
+  createV1Cgroup(BLKIO_V1_ROOT, 'sherlock-test-blkio', { 'blkio.throttle.read_bps_device': `${device} ${bytesPerSecond}` });
 
 export interface TestMemcg {
   name: string;

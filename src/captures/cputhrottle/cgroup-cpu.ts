@@ -3,14 +3,12 @@
 // (v1 cpu.cfs_quota_us + cpu.cfs_period_us, v2 cpu.max) and its throttling
 // counters (cpu.stat: nr_periods, nr_throttled, throttled_time ns in v1,
 // throttled_usec in v2). Missing files read as undefined, never throw.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { controllerHierarchies, currentHierarchies, keyedNumbers, readText, type CgroupHierarchy, type Controller } from '../../cgroups/hierarchy.js';
 
-export interface CpuHierarchy {
-  version: 1 | 2;
-  /** Where it is mounted: /sys/fs/cgroup/cpu (v1), /sys/fs/cgroup or /sys/fs/cgroup/unified (v2). */
-  mount: string;
-}
+/** The cpu controller's hierarchies: a v1 "cpu" mount, v2 with "cpu" in cgroup.controllers. */
+export const CPU: Controller = { v1: 'cpu', v2: 'cpu' };
+export type CpuHierarchy = CgroupHierarchy;
 
 export interface CpuStat {
   periods: number;
@@ -26,54 +24,11 @@ export interface CpuLimit {
   periodUs: number;
 }
 
-/** The hierarchies the cpu controller is on here: v1 "cpu" mounts, and v2 if it has the cpu controller. */
-export function cpuHierarchies(mountinfo = readText('/proc/self/mountinfo') ?? ''): CpuHierarchy[] {
-  const found: CpuHierarchy[] = [];
-  for (const line of mountinfo.split('\n')) {
-    // id parent major:minor root mountpoint options [optional...] - fstype source superoptions
-    const [pre, post] = line.split(' - ');
-    if (!pre || !post) continue;
-    const mount = pre.split(' ')[4];
-    const [fstype, , superOptions = ''] = post.split(' ');
-    if (!mount) continue;
-    if (fstype === 'cgroup' && superOptions.split(',').includes('cpu')) found.push({ version: 1, mount: unescapeMount(mount) });
-    if (fstype === 'cgroup2') {
-      const controllers = readText(join(unescapeMount(mount), 'cgroup.controllers')) ?? '';
-      if (controllers.split(/\s+/).includes('cpu')) found.push({ version: 2, mount: unescapeMount(mount) });
-    }
-  }
-  return found;
-}
-
-/** How long a reading of the mounts stands: mountinfo is long on a container host (a line per mount) and they rarely move. */
-const MOUNTS_TTL_MS = 1000;
-let recentHierarchies: { at: number; found: CpuHierarchy[] } | undefined;
+/** The hierarchies the cpu controller is on here. */
+export const cpuHierarchies = (mountinfo?: string): CpuHierarchy[] => controllerHierarchies(CPU, mountinfo);
 
 /** cpuHierarchies() as read within the last second. */
-export function currentCpuHierarchies(now = performance.now()): CpuHierarchy[] {
-  if (!recentHierarchies || now - recentHierarchies.at > MOUNTS_TTL_MS) recentHierarchies = { at: now, found: cpuHierarchies() };
-  return recentHierarchies.found;
-}
-
-/** mountinfo escapes space, tab, newline and backslash as octal. */
-const unescapeMount = (s: string) => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
-
-export function readText(path: string): string | undefined {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return undefined;
-  }
-}
-
-function keyed(text: string | undefined): Map<string, number> {
-  const values = new Map<string, number>();
-  for (const line of (text ?? '').split('\n')) {
-    const [k, v] = line.trim().split(/\s+/);
-    if (k && v !== undefined && /^\d+$/.test(v)) values.set(k, Number(v));
-  }
-  return values;
-}
+export const currentCpuHierarchies = (now?: number): CpuHierarchy[] => currentHierarchies(CPU, now);
 
 /**
  * cpu.stat of the cgroup at `dir`, or undefined when it has none (no cpu controller there).
@@ -82,7 +37,7 @@ function keyed(text: string | undefined): Map<string, number> {
 export function readCpuStat(h: CpuHierarchy, dir: string, { usage = true } = {}): CpuStat | undefined {
   const text = readText(join(dir, 'cpu.stat'));
   if (text === undefined) return undefined;
-  const s = keyed(text);
+  const s = keyedNumbers(text);
   if (h.version === 2) {
     return {
       periods: s.get('nr_periods') ?? 0,
@@ -124,58 +79,4 @@ export function hasCpuQuota(h: CpuHierarchy, dir: string): boolean {
   }
   const quota = Number((readText(join(dir, 'cpu.cfs_quota_us')) ?? '').trim());
   return Number.isFinite(quota) && quota >= 0;
-}
-
-/** Every cgroup directory under the hierarchy's root, root included, breadth first, at most `max`. */
-export function walkCgroups(h: CpuHierarchy, max: number): { dirs: string[]; truncated: boolean } {
-  const dirs: string[] = [];
-  const queue = [h.mount];
-  while (queue.length) {
-    const dir = queue.shift()!;
-    if (dirs.length >= max) return { dirs, truncated: true };
-    dirs.push(dir);
-    let entries: string[] = [];
-    try {
-      entries = readdirSync(dir, { withFileTypes: true })
-        .filter((e) => e.isDirectory())
-        .map((e) => join(dir, e.name));
-    } catch {
-      // removed while walking
-    }
-    queue.push(...entries);
-  }
-  return { dirs, truncated: false };
-}
-
-/** The path of `pid`'s cgroup in the hierarchy (from /proc/PID/cgroup), or undefined. */
-export function cgroupDirOf(h: CpuHierarchy, pid: number): string | undefined {
-  const text = readText(`/proc/${pid}/cgroup`);
-  if (!text) return undefined;
-  for (const line of text.split('\n')) {
-    const m = /^(\d+):([^:]*):(.*)$/.exec(line);
-    if (!m) continue;
-    const [, id, controllers, path] = m;
-    const matches = h.version === 2 ? id === '0' && controllers === '' : controllers!.split(',').includes('cpu');
-    if (matches) {
-      const dir = join(h.mount, path!);
-      return existsSync(dir) ? dir : undefined;
-    }
-  }
-  return undefined;
-}
-
-/** Processes (tgids) in the cgroup itself, at most `max`. */
-export function processesIn(dir: string, max: number): number[] {
-  const text = readText(join(dir, 'cgroup.procs')) ?? '';
-  const pids: number[] = [];
-  for (const line of text.split('\n')) {
-    if (pids.length >= max) break;
-    const pid = Number(line);
-    if (Number.isInteger(pid) && pid > 0) pids.push(pid);
-  }
-  return pids;
-}
-
-export function commOf(pid: number): string {
-  return (readText(`/proc/${pid}/comm`) ?? '?').trim();
 }

@@ -4,12 +4,13 @@
 // processes in each. No BPF object: the kernel already counts this exactly
 // (CaptureDefinition.sample).
 import { relative } from 'node:path';
-import { identifyCgroup } from '../../cgroups/container.js';
+import { cgroupService } from '../../cgroups/container.js';
 import { NotSupportedError } from '../../libbpf/index.js';
 import type { CaptureDefinition, Column } from '../capture.js';
 import { analyzeCputhrottle } from './analyze.js';
 import { cputhrottleBaseline } from './baseline.js';
-import { commOf, currentCpuHierarchies, processesIn, readCpuLimit, readCpuStat, walkCgroups, type CpuHierarchy, type CpuStat } from './cgroup-cpu.js';
+import { commOf, processesUnder as pidsUnder } from '../../cgroups/hierarchy.js';
+import { currentCpuHierarchies, readCpuLimit, readCpuStat, type CpuHierarchy, type CpuStat } from './cgroup-cpu.js';
 import { resolveScope } from './scope.js';
 import { cputhrottleSetup } from './setup.js';
 
@@ -71,9 +72,8 @@ function snapshot(scope: Map<string, CpuHierarchy>, read: Map<string, CpuStat>):
 }
 
 function processesUnder(h: CpuHierarchy, dir: string, max: number): { processes: ThrottleProcess[]; count: number } {
-  const pids = new Set<number>();
-  for (const d of walkCgroups({ ...h, mount: dir }, 1024).dirs) for (const pid of processesIn(d, 100_000)) pids.add(pid);
-  return { processes: [...pids].slice(0, max).map((pid) => ({ pid, comm: commOf(pid) })), count: pids.size };
+  const { pids, count } = pidsUnder(h, dir, max);
+  return { processes: pids.map((pid) => ({ pid, comm: commOf(pid) })), count };
 }
 
 /** The hierarchies, or the reason the capture cannot run here (the run's other captures go on). */
@@ -117,7 +117,7 @@ export const cputhrottle: CaptureDefinition<CputhrottleParams, CputhrottleData> 
           rows.push({
             cgroup: path,
             hierarchy: h.version === 1 ? 'v1' : 'v2',
-            ...serviceOf(path),
+            ...cgroupService(path),
             ...(limit?.quotaUs !== undefined ? { quotaUs: limit.quotaUs, limitCpus: limit.quotaUs / limit.periodUs } : {}),
             periodUs: limit?.periodUs ?? 100_000,
             periods: delta('periods'),
@@ -145,15 +145,6 @@ export const cputhrottle: CaptureDefinition<CputhrottleParams, CputhrottleData> 
   analysis: { checks: 'CPU throttling', analyze: analyzeCputhrottle },
   baseline: cputhrottleBaseline,
 };
-
-function serviceOf(path: string): Pick<ThrottleRow, 'service' | 'containerId' | 'podUid'> {
-  const id = identifyCgroup(path);
-  const container = id.containerId !== 'host' ? id.containerId : undefined;
-  const service =
-    id.unit ??
-    (container ? `${id.runtime ?? 'container'}:${container.slice(0, 12)}` : id.podUid ? `pod ${id.podUid}` : path === '/' ? '/' : path.split('/').at(-1)!);
-  return { service, ...(container ? { containerId: container } : {}), ...(id.podUid ? { podUid: id.podUid } : {}) };
-}
 
 const ms = (us: number) => (us / 1000).toFixed(us >= 100_000 ? 0 : 1);
 

@@ -1,10 +1,10 @@
 // Which cgroups cputhrottle reads: the target's (each selected process's cpu
 // cgroup and its ancestors up to the root: a quota on a parent throttles the
 // children), or, with no target, every cgroup with a quota or throttling.
-import { dirname } from 'node:path';
+import { cgroupsOf, walkCgroups } from '../../cgroups/hierarchy.js';
 import type { ResolvedTarget } from '../target.js';
 import { targetPids } from '../target-processes.js';
-import { cgroupDirOf, hasCpuQuota, readCpuStat, walkCgroups, type CpuHierarchy, type CpuStat } from './cgroup-cpu.js';
+import { CPU, hasCpuQuota, readCpuStat, type CpuHierarchy, type CpuStat } from './cgroup-cpu.js';
 
 export interface Scope {
   /** cgroup directories, each with its hierarchy. */
@@ -18,20 +18,10 @@ export interface Scope {
 const hasTarget = (t: ResolvedTarget) => t.tgids !== undefined || t.comm !== undefined || t.uid !== undefined || t.cgroupId !== undefined;
 
 export function resolveScope(hierarchies: CpuHierarchy[], target: ResolvedTarget, maxCgroups: number): Scope {
-  const cgroups = new Map<string, CpuHierarchy>();
   const stats = new Map<string, CpuStat>();
+  if (hasTarget(target)) return { ...cgroupsOf(targetPids(target), hierarchies, CPU, maxCgroups), stats };
+  const cgroups = new Map<string, CpuHierarchy>();
   let truncated = false;
-  if (hasTarget(target)) {
-    for (const pid of targetPids(target)) {
-      for (const h of hierarchies) {
-        for (let dir = cgroupDirOf(h, pid); dir && dir.startsWith(h.mount); dir = dir === h.mount ? undefined : dirname(dir)) {
-          if (cgroups.size >= maxCgroups) truncated = true;
-          else cgroups.set(dir, h);
-        }
-      }
-    }
-    return { cgroups, truncated, stats };
-  }
   for (const h of hierarchies) {
     const walk = walkCgroups(h, maxCgroups - cgroups.size);
     truncated ||= walk.truncated;
