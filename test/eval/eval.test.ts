@@ -652,6 +652,58 @@ describe.skipIf(skip)(`evaluation: the top finding names the culprit${skip ? ` (
     60_000,
   );
 
+  const CONNTRACK_MAX = '/proc/sys/net/netfilter/nf_conntrack_max';
+  const conntrackSkip = () =>
+    !existsSync(CONNTRACK_MAX)
+      ? 'no connection tracking (nf_conntrack) on this host'
+      : Number(readFileSync('/proc/sys/net/netfilter/nf_conntrack_count', 'utf8')) > 0
+        ? "this host's own namespace tracks connections: a lower nf_conntrack_max would drop its packets too"
+        : undefined;
+  it.skipIf(conntrackSkip())(
+    `a service in a namespace whose connection-tracking table is full (nf_conntrack_max 64, closed connections kept in TIME_WAIT) → intermittent-latency names the full table${conntrackSkip() ? ` (skipped: ${conntrackSkip()})` : ''}`,
+    async () => {
+      const net = createTestNetwork();
+      networks.push(net);
+      net.nft(`table inet sherlock_eval_ct {
+        chain input {
+          type filter hook input priority 0;
+          ct state established,related accept
+          ct state new accept
+        }
+      }`);
+      const server = await net.listen(8618);
+      const oldMax = readFileSync(CONNTRACK_MAX, 'utf8').trim();
+      writeFileSync(CONNTRACK_MAX, '64'); // the host's limit: every namespace counts against it, and only this one tracks
+      try {
+        const counter = join(dir, 'slow-connects.count');
+        const client = startChild(join(programsDir, 'short-conns.py'), [net.peerAddress, '8618', counter, '60']);
+        const dropped = sampler(() => {
+          const [header, ...cpus] = net.exec(['cat', '/proc/net/stat/nf_conntrack']).trim().split('\n');
+          const column = header!.trim().split(/\s+/).indexOf('drop');
+          return cpus.reduce((n, l) => n + parseInt(l.trim().split(/\s+/)[column]!, 16), 0);
+        }, 100);
+        await sleep(1500); // the table fills: 64 connections
+        const outcome = await up!.runRunbook('intermittent-latency', { durationS: WINDOW_S, during: () => sleep(WINDOW_S * 1000 - 200) });
+        const [from, to] = await windowOf(outcome, 'tcpdrop');
+        const drops = (dropped.rate(from, to) * (to - from)) / 1000;
+        dropped.stop();
+        client.kill('SIGKILL');
+        await positive('conntrack-full', outcome, new Set([server.pid!, client.pid!]), (top) => {
+          if (!top.title.includes('connection-tracking table')) return 'the top finding does not name the connection-tracking table';
+          if (!top.title.includes('nf_conntrack_max 64')) return 'the top finding does not say nf_conntrack_max 64';
+          if (!top.title.includes(`pid ${server.pid}`)) return `the top finding does not name the namespace by its process (pid ${server.pid})`;
+          const said = Number(top.evidence.drops);
+          if (Math.abs(said - drops) > Math.max(2, drops * 0.35)) return `it says ${said} packets dropped untracked, the namespace counted ${drops.toFixed(1)}`;
+          return undefined;
+        });
+      } finally {
+        writeFileSync(CONNTRACK_MAX, oldMax);
+        net.destroy();
+      }
+    },
+    60_000,
+  );
+
   const ioLimitSkip = () => blkioSkipReason() ?? diskDirSkipReason();
   it.skipIf(ioLimitSkip())(
     `a report job in a cgroup whose disk reads are limited to 4 MiB/s (blkio) → disk-io names the job, its cgroup and the limit${ioLimitSkip() ? ` (skipped: ${ioLimitSkip()})` : ''}`,

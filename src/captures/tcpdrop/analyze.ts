@@ -2,7 +2,7 @@
 // queue or backlog full) are one cause per listener, named with its port,
 // owner and backlog; drops without a socket (a firewall, no listener) are one
 // cause per reason and destination. Each finding says what to look at next.
-import { addressOf, makeFinding, num, objs, portOf, str, type CaptureAnalysis, type AnalysisContext, type Obj } from '../../analysis/common.js';
+import { addressOf, makeFinding, num, objs, portOf, str, timeImpact, type CaptureAnalysis, type AnalysisContext, type Obj } from '../../analysis/common.js';
 import { fmtCount, fmtRate, fmtSeconds, listText, plural } from '../../format/index.js';
 import type { Finding, Severity } from '../../analysis/types.js';
 
@@ -68,7 +68,8 @@ export function analyzeTcpdrop(data: Obj, ctx: AnalysisContext): CaptureAnalysis
     g.drops += num(r.drops);
     g.listener ||= listener;
   }
-  const findings: Finding[] = [];
+  // Full connection-tracking tables first: their drops read like a firewall rule's (NETFILTER_DROP in nf_hook_slow).
+  const findings: Finding[] = objs(data.conntrack).map((t) => conntrackFinding(t, ctx, seconds));
   // Listeners seen at their limit with overflows in their namespace; packet drops of the same listener join them.
   for (const l of objs(data.listeners)) {
     if (num(l.namespaceOverflows) <= 0 || findings.length >= MAX_FINDINGS) continue;
@@ -151,6 +152,43 @@ const listenerLinks = (port: number, f: Finding, acceptQueueFull: boolean): Find
 
 const severityOf = (drops: number, critical: number): Severity => (drops >= critical ? 'critical' : 'warning');
 
+const CONNTRACK_FULL = 'conntrack-full';
+/** A new connection whose packets conntrack could not track: its SYN is lost, retried after the 1 s timeout. */
+const DROPPED_SYN_S = 1;
+
+/** A network namespace whose connection-tracking table was full: it leads the drops it caused. */
+function conntrackFinding(t: Obj, ctx: AnalysisContext, seconds: number): Finding {
+  const drops = num(t.drops);
+  const whose = t.host === true ? "this host's network namespace" : `the network namespace of ${str(t.comm) || '?'} (pid ${num(t.pid)})`;
+  const max = num(t.max);
+  const title =
+    `The connection-tracking table of ${whose} on ${ctx.node} is full (${fmtCount(num(t.entries))} entries${max ? ` of nf_conntrack_max ${fmtCount(max)}` : ''}): ` +
+    `new connections' packets it could not track were dropped, ${fmtCount(drops)} in the ${fmtSeconds(seconds)} window (NETFILTER_DROP, "nf_conntrack: table full, dropping packet")` +
+    `${num(t.earlyDrops) ? `, and evicted ${fmtCount(num(t.earlyDrops))} unanswered ones to make room` : ''}; ` +
+    'next: raise net.netfilter.nf_conntrack_max (with nf_conntrack_buckets), shorten how long idle and closed connections stay tracked (nf_conntrack_tcp_timeout_established, nf_conntrack_tcp_timeout_time_wait), or find who holds the entries (conntrack -L).';
+  return {
+    ...makeFinding(
+      ctx,
+      `conntrack-full:${str(t.netns)}`,
+      severityOf(drops, 10),
+      title,
+      {
+        netns: str(t.netns),
+        host: t.host === true,
+        ...(t.host === true ? {} : { pid: num(t.pid), comm: str(t.comm) }),
+        entries: num(t.entries),
+        max,
+        drops,
+        earlyDrops: num(t.earlyDrops),
+      },
+      drops / seconds,
+      timeImpact(drops * DROPPED_SYN_S, seconds, `${plural(drops, 'packet')} of new connections dropped × ${DROPPED_SYN_S} s (a SYN retried)`, ['latency']),
+    ),
+    cause: { key: `conntrack table full: ${str(t.netns)}`, subject: whose },
+    links: { explains: [CONNTRACK_FULL], leads: true },
+  };
+}
+
 function listenerFinding(g: Group, ctx: AnalysisContext, seconds: number): Finding {
   const first = g.rows[0]!;
   const port = num(first.port);
@@ -205,7 +243,10 @@ function packetFinding(g: Group, ctx: AnalysisContext, seconds: number): Finding
   const destPort = portOf(destination);
   // Lost packets explain retransmits to D; packets to no socket at D explain the connects D refused.
   const explains = destination ? [`loss:${destination}`, ...(g.reason === 'NO_SOCKET' ? [`refused:${destination}`] : [])] : [];
-  const dropped = (f: Finding): Finding => (explains.length ? { ...f, links: { explains } } : f);
+  // Netfilter's own verdict (not a rule's, which drops in nft_do_chain or ipt_do_table): a full connection-tracking table explains it.
+  const shows = g.reason === 'NETFILTER_DROP' && locations.includes('nf_hook_slow') ? [CONNTRACK_FULL] : [];
+  const dropped = (f: Finding): Finding =>
+    explains.length || shows.length ? { ...f, links: { ...(explains.length ? { explains } : {}), ...(shows.length ? { shows } : {}) } } : f;
   return dropped(
     makeFinding(
       ctx,

@@ -79,7 +79,9 @@ export function collectDrops(
         });
       }
       rows.sort((a, b) => b.drops - a.drops);
+      const conntrack = tracker.fullConntrackTables();
       return {
+        ...(conntrack.length ? { conntrack } : {}),
         listeners,
         rows: rows.slice(0, options.maxRows),
         totalRows: entries.length,

@@ -1,8 +1,11 @@
 // Follows listeners through the window (listeners.ts says why): namespace
 // counters at the start and end, listening sockets sampled every
 // SAMPLE_EVERY_MS, and at the end the overflows given to the listeners whose
-// accept queue was seen at its limit.
-import type { ListenerOverflow } from './types.js';
+// accept queue was seen at its limit; and the namespaces whose
+// connection-tracking table refused new entries (conntrack.ts).
+import { readFileSync, readlinkSync } from 'node:fs';
+import { conntrackMax } from './conntrack.js';
+import type { ConntrackTable, ListenerOverflow } from './types.js';
 import { listenersOf, namespaceCounters, namespaces, type NamespaceCounters } from './listeners.js';
 
 /** /proc/net/tcp is a walk of every socket: often enough to see a queue at its limit, rarely enough not to compete with a connection storm. */
@@ -107,5 +110,45 @@ export class ListenerTracker {
       }
     }
     return { listeners, inodes: listeners.map((l) => BigInt(l.inode)).filter((i) => i > 0n) };
+  }
+
+  /** Namespaces whose connection-tracking table could not make new entries in the window. */
+  fullConntrackTables(): ConntrackTable[] {
+    const tables: ConntrackTable[] = [];
+    const max = conntrackMax();
+    const hostNs = readlinkOr('/proc/1/ns/net');
+    for (const [ns, before] of this.start) {
+      const after = (this.end.get(ns) ?? namespaceCounters(before.pid))?.conntrack;
+      if (!before.conntrack || !after) continue;
+      const drops = Math.max(0, after.drop - before.conntrack.drop);
+      if (!drops) continue;
+      tables.push({
+        netns: ns,
+        host: ns === hostNs,
+        pid: before.pid,
+        comm: readOr(`/proc/${before.pid}/comm`).trim(),
+        entries: after.entries,
+        ...(max ? { max } : {}),
+        drops,
+        earlyDrops: Math.max(0, after.earlyDrop - before.conntrack.earlyDrop),
+      });
+    }
+    return tables;
+  }
+}
+
+function readOr(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+function readlinkOr(path: string): string {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return '';
   }
 }

@@ -8,6 +8,7 @@
 // namespace's overflows during the window are given to its listeners whose
 // queue was seen full; shared when more than one was.
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { readConntrack, type ConntrackCounters } from './conntrack.js';
 
 const MAX_PROC_SCAN = 65_536;
 const LISTEN = '0A';
@@ -27,6 +28,8 @@ export interface NamespaceCounters {
   pid: number;
   listenOverflows: number;
   listenDrops: number;
+  /** Its connection-tracking table, where connections are tracked. */
+  conntrack?: ConntrackCounters;
 }
 
 const read = (path: string): string => {
@@ -72,7 +75,8 @@ export function namespaceCounters(pid: number): NamespaceCounters | undefined {
   const names = lines[0]!.split(/\s+/).slice(1);
   const values = lines[1]!.split(/\s+/).slice(1).map(Number);
   const get = (name: string) => values[names.indexOf(name)] ?? 0;
-  return { pid, listenOverflows: get('ListenOverflows'), listenDrops: get('ListenDrops') };
+  const conntrack = readConntrack(pid);
+  return { pid, listenOverflows: get('ListenOverflows'), listenDrops: get('ListenDrops'), ...(conntrack ? { conntrack } : {}) };
 }
 
 /** Listening TCP sockets of pid's namespace. */

@@ -50,7 +50,24 @@ export interface ListenerOverflow {
   sharedWith: number;
 }
 
+/** A network namespace whose connection-tracking table refused new entries in the window (full). */
+export interface ConntrackTable {
+  netns: string;
+  /** The host's own namespace, or a process in it (to name it). */
+  host: boolean;
+  pid: number;
+  comm: string;
+  /** Its entries at the end, against the host's nf_conntrack_max. */
+  entries: number;
+  max?: number;
+  /** In the window: entries it could not make (their packets dropped), and entries evicted to make room. */
+  drops: number;
+  earlyDrops: number;
+}
+
 export interface TcpdropData {
+  /** Namespaces whose connection-tracking table was full (a new connection's packets dropped). */
+  conntrack?: ConntrackTable[];
   /** Listeners at their accept queue's limit and their namespace's overflows. */
   listeners: ListenerOverflow[];
   rows: DropRow[];
