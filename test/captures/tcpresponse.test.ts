@@ -81,6 +81,15 @@ describe('tcpresponse findings', () => {
     expect(linked[0]!.title).toContain('Effect: nginx (pid 10) waited on 127.0.0.1:8080 (app, pid 20) during 4 of its 4 slow answers on port 443');
   });
 
+  it('slow answers with its calls to upstreams all fast: the time went inside the process', () => {
+    const served = side({ role: 'server', peer: '', port: 8080, waits: spans(3, 900) });
+    const fastCalls = side({ answers: 3000, waits: [[9500, 60]] });
+    const [f] = analyze([served, fastCalls], 'port 8080');
+    expect(f!.title).toContain('none of its calls to its TCP upstreams took 50 ms or more while it answered: the time went inside it; next: its CPU (profile)');
+    // Without calls to compare, nothing is said of them.
+    expect(analyze([served], 'port 8080')[0]!.title).toContain('next: what it waits for while it answers');
+  });
+
   it('a wait held open across its slow answers (a watch beside the work) does not explain them', () => {
     const served = side({ role: 'server', peer: '', port: 8080, waits: spans(5, 420) });
     const watch = side({ peer: '10.0.0.3:8500', waitingWaits: [[9500, 9000]] });

@@ -100,8 +100,19 @@ function analyzeTcpresponse(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
   const upstreams = rows.flatMap((r) => (r.role === 'client' ? (slowUpstream(r, served.get(num(r.pid)), threshold, ctx) ?? []) : []));
   // Slow answers its own calls filled are not a poll's timeout, whatever their durations.
   const explained = new Set(upstreams.filter((f) => f.links?.explains?.length).map((f) => num(f.evidence.pid)));
+  // A process that calls upstreams, none of whose calls recorded (recordMs or longer) fell inside its slow answers: the time went inside it.
+  const recordMs = num(data.recordMs);
+  const inside = new Set(
+    [...served].flatMap(([pid, s]) => {
+      const calls = rows.filter((r) => r.role === 'client' && num(r.pid) === pid);
+      const recorded = calls.flatMap((r) => [...spansOf(r, 'waits', 0), ...spansOf(r, 'abandonedWaits', 0), ...spansOf(r, 'waitingWaits', 0)]);
+      return recordMs && calls.some((r) => num(r.answers) > 0) && overlap(recorded, s.spans).ms === 0 ? [pid] : [];
+    }),
+  );
   const findings = [
-    ...servers.flatMap((r) => (slowSpans(r, threshold).length ? [slowServer(r, threshold, ctx, explained.has(num(r.pid)))] : [])),
+    ...servers.flatMap((r) =>
+      slowSpans(r, threshold).length ? [slowServer(r, threshold, ctx, explained.has(num(r.pid)), inside.has(num(r.pid)) ? recordMs : undefined)] : [],
+    ),
     ...upstreams,
   ];
   const answers = num(data.answers);
@@ -110,7 +121,8 @@ function analyzeTcpresponse(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
 
 const who = (r: Obj) => `${str(r.comm) || '?'} (pid ${num(r.pid)}${str(r.cgroup) && str(r.cgroup) !== '/' ? `, cgroup ${str(r.cgroup)}` : ''})`;
 
-function slowServer(r: Obj, threshold: number, ctx: AnalysisContext, explained: boolean): Finding {
+/** fastCallsMs: its calls to upstreams during its slow answers all took less than this (the time went inside it). */
+function slowServer(r: Obj, threshold: number, ctx: AnalysisContext, explained: boolean, fastCallsMs?: number): Finding {
   const pid = num(r.pid);
   const slow = lengths(spansOf(r, 'waits', threshold));
   const waiting = lengths(spansOf(r, 'waitingWaits', threshold));
@@ -126,7 +138,9 @@ function slowServer(r: Obj, threshold: number, ctx: AnalysisContext, explained: 
     ')' +
     (timeout
       ? `, nearly all after ~${fmtMs(timeout)}: a long poll or a blocking call answered at its timeout, by design.`
-      : `; next: what it waits for while it answers (its upstreams, CPU, locks, disk).`);
+      : fastCallsMs !== undefined
+        ? `; none of its calls to its TCP upstreams took ${fmtMs(fastCallsMs)} or more while it answered: the time went inside it; next: its CPU (profile), locks (lockwait), a pool or queue of its own it waits on (offcputime).`
+        : `; next: what it waits for while it answers (its upstreams, CPU, locks, disk).`);
   const impact = matters
     ? timeImpact(lostMs / 1000, ctx.windowSeconds, `${fmtCount(slow.length + waiting.length)} answers × ~${fmtMs(typical)} = ${fmtMs(lostMs)}`, ['latency'])
     : undefined;
