@@ -131,6 +131,20 @@ describe('offcputime', () => {
     expect(findings.filter((f) => f.capture === 'offcputime')).toHaveLength(1);
   });
 
+  it("page faults waiting on the process's address-space lock name it (mmap_lock), not a kernel lock", () => {
+    const fault = [user('parse_rows', 'app'), kernel('exc_page_fault'), kernel('do_user_addr_fault'), kernel('lock_mm_and_find_vma')];
+    const stacks = [
+      stack(9, 'app', 2_000_000, [...fault, kernel('rwsem_down_read_slowpath'), kernel('schedule'), kernel('__schedule')], 500),
+      stack(9, 'app', 100_000, [user('free', 'libc.so.6'), kernel('__vm_munmap'), kernel('rwsem_down_write_slowpath'), kernel('schedule')], 20),
+      stack(10, 'daemon', 1_000_000, [user('tick'), kernel('inode_lock'), kernel('down_write'), kernel('rwsem_down_write_slowpath'), kernel('schedule')], 50),
+    ];
+    const findings = analyzeRun({ run: run(), results: [on(offcpu(stacks))] }).filter((f) => f.capture === 'offcputime');
+    expect(findings.find((f) => f.evidence.pid === 9)!.title).toContain(
+      'waiting for its address-space lock (mmap_lock: another of its threads maps, unmaps or changes memory, with mmap, munmap, mprotect, madvise or brk) in rwsem_down_read_slowpath called from parse_rows',
+    );
+    expect(findings.find((f) => f.evidence.pid === 10)!.evidence.kind).toBe('waiting for a kernel lock');
+  });
+
   it('a futex wait is a lock only when its caller is one: condition variables are idle, an unnamed caller is info', () => {
     const futex = [kernel('futex_wait'), kernel('futex_do_wait'), kernel('schedule'), kernel('__schedule')];
     const stacks = [

@@ -119,6 +119,12 @@ const RESOLVER_FRAMES =
 const RECLAIM_FRAMES =
   /\b(try_to_free_pages|try_to_free_mem_cgroup_pages|__alloc_pages_direct_reclaim|__perform_reclaim|reclaim_throttle|mem_cgroup_handle_over_high)\b/;
 
+/** A process's address-space lock (mmap_lock), taken to read by a page fault and to write by mmap, munmap, mprotect, madvise and brk. */
+const MMAP_LOCK_FRAMES =
+  /\b(lock_mm_and_find_vma|mmap_read_lock\w*|mmap_write_lock\w*|vm_mmap_pgoff|__vm_munmap|do_vmi_munmap|do_mprotect_pkey|do_madvise|__do_sys_brk)\b/;
+const MMAP_LOCK =
+  'waiting for its address-space lock (mmap_lock: another of its threads maps, unmaps or changes memory, with mmap, munmap, mprotect, madvise or brk)';
+
 function waitKind(frames: FrameLike[], futexCaller: FutexCaller): string {
   const names = frames.map((f) => f.name).join(' ');
   // First: reclaim waits on writeback and disk too, and its cause is the memory limit, not the disk.
@@ -126,6 +132,7 @@ function waitKind(frames: FrameLike[], futexCaller: FutexCaller): string {
   if (RESOLVER_FRAMES.test(names)) return DNS_ANSWER;
   if (/\b(io_schedule|blk_mq|bio_|folio_wait|wait_on_page|__lock_page|bit_wait_io|submit_bio|filemap_fault|jbd2)/.test(names)) return DISK_IO;
   if (/\bfutex/.test(names)) return futexCaller === 'lock' ? 'waiting for a lock (futex)' : FUTEX_UNKNOWN;
+  if (/\b(rwsem|down_read|down_write)/.test(names) && MMAP_LOCK_FRAMES.test(names)) return MMAP_LOCK;
   if (/\b(mutex_lock|rwsem|down_read|down_write|__down)/.test(names)) return 'waiting for a kernel lock';
   if (/\b(sk_stream_wait_memory|tcp_sendmsg)/.test(names)) return 'waiting for socket send buffer space';
   if (/\b(handle_mm_fault|do_page_fault|exc_page_fault|swap)/.test(names)) return 'waiting on memory (page faults)';
