@@ -75,6 +75,9 @@ function absorb(lead: Finding, step: Finding, role: 'cause' | 'effect' | 'cost',
     lead.severity = worse(lead.severity, step.severity);
     if (b && (!a || b.value > a.value)) lead.impact = { ...b, bears: [...new Set([...(a?.bears ?? []), ...b.bears])] };
     else if (a && b) lead.impact = { ...a, bears: [...new Set([...a.bears, ...b.bears])] };
+    // Its cause's own causes are the symptom's now: the chain goes on (pushed in place: chains() is walking this list).
+    const shows = lead.links?.shows;
+    for (const k of step.links?.shows ?? []) if (shows && !shows.includes(k)) shows.push(k);
   } else if (role === 'cost') {
     // Its own cost, seen by another capture: the two add up, and what that cost explained, it now explains.
     lead.severity = worse(lead.severity, step.severity);

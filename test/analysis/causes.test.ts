@@ -398,4 +398,23 @@ describe('a client with no local port left', () => {
     );
     expect(findings[0]!.title).toContain('Effect: 300 connects from billing-client (pid 77) to 10.0.0.9:5432 failed (closed ×300)');
   });
+
+  it("a full connection-tracking table leads netfilter's drops to D and the connects to D given up behind them", () => {
+    const closed = result('tcpconnlat', {
+      histograms: [],
+      slowest: [],
+      failures: [{ destination: '10.0.0.9:8618', error: 'closed', errno: 0, count: 12, pid: 78, comm: 'cart-client' }],
+    });
+    const drops = result('tcpdrop', {
+      rows: [{ reason: 'NETFILTER_DROP', drops: 24, protocol: 'tcp', destination: '10.0.0.9:8618', location: 'nf_hook_slow', port: 0, pid: 0 }],
+      listeners: [],
+      conntrack: [{ netns: 'net:[4026532999]', host: false, pid: 90, comm: 'orders-api', entries: 64, max: 64, drops: 24, earlyDrops: 0 }],
+    });
+    const findings = analyzeRun({ run: run({ symptom: 'latency' }), results: [on(closed), on(drops)] });
+    expect(findings).toHaveLength(1);
+    expect(findings[0]!.title).toMatch(/^The connection-tracking table of the network namespace of orders-api \(pid 90\)/);
+    // The connects took the drops as their cause, and so the table's too.
+    expect(findings[0]!.title).toContain('Effect: 12 connects from cart-client (pid 78) to 10.0.0.9:8618 failed (closed ×12)');
+    expect(findings[0]!.title).toContain('Cause: 24 TCP packets to 10.0.0.9:8618 were dropped');
+  });
 });

@@ -153,6 +153,8 @@ const listenerLinks = (port: number, f: Finding, acceptQueueFull: boolean): Find
 const severityOf = (drops: number, critical: number): Severity => (drops >= critical ? 'critical' : 'warning');
 
 const CONNTRACK_FULL = 'conntrack-full';
+const NETFILTER_ITSELF =
+  "netfilter itself dropped them, not a rule (a rule's drops are in nft_do_chain or ipt_do_table): as it does when the connection-tracking table is full (nf_conntrack_count against nf_conntrack_max)";
 /** A new connection whose packets conntrack could not track: its SYN is lost, retried after the 1 s timeout. */
 const DROPPED_SYN_S = 1;
 
@@ -235,16 +237,17 @@ function packetFinding(g: Group, ctx: AnalysisContext, seconds: number): Finding
   const where = destination ? ` to ${destination}` : port ? ` on port ${port}` : '';
   const owner = pid ? ` (socket of ${str(first.comm) || '?'}, pid ${pid})` : '';
   const locations = [...new Set(g.rows.map((r) => str(r.location)).filter(Boolean))];
+  const netfilterItself = g.reason === 'NETFILTER_DROP' && locations.length > 0 && locations.every((l) => l === 'nf_hook_slow');
   const rate = g.drops / seconds;
   const title =
     `${fmtCount(g.drops)} ${str(first.protocol).toUpperCase()} packets${where}${owner} were dropped on ${ctx.node} (${g.reason}, in ${listText(locations, 2)}), ` +
     `${fmtRate(rate)} over the ${fmtSeconds(seconds)} window${sources.length ? `, from ${listText(sources, 3)}` : ''}: ` +
-    `${ADVICE[g.reason] ?? `the kernel's reason is ${g.reason}`}.`;
+    `${netfilterItself ? NETFILTER_ITSELF : (ADVICE[g.reason] ?? `the kernel's reason is ${g.reason}`)}.`;
   const destPort = portOf(destination);
   // Lost packets explain retransmits to D; packets to no socket at D explain the connects D refused.
   const explains = destination ? [`loss:${destination}`, ...(g.reason === 'NO_SOCKET' ? [`refused:${destination}`] : [])] : [];
   // Netfilter's own verdict (not a rule's, which drops in nft_do_chain or ipt_do_table): a full connection-tracking table explains it.
-  const shows = g.reason === 'NETFILTER_DROP' && locations.includes('nf_hook_slow') ? [CONNTRACK_FULL] : [];
+  const shows = netfilterItself ? [CONNTRACK_FULL] : [];
   const dropped = (f: Finding): Finding =>
     explains.length || shows.length ? { ...f, links: { ...(explains.length ? { explains } : {}), ...(shows.length ? { shows } : {}) } } : f;
   return dropped(
