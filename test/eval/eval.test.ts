@@ -36,6 +36,7 @@ import {
   startNodeScript,
   within,
 } from './incidents.js';
+import { startTestRedis } from '../helpers/redis.js';
 import { startSherlockUp, type RunOutcome, type SherlockUp } from './sherlock-up.js';
 
 const skip = kernelSkipReason() ?? distSkipReason();
@@ -771,6 +772,19 @@ describe.skipIf(skip)(`evaluation: the top finding names the culprit${skip ? ` (
       },
     });
     await negative('long-path', outcome, new Set([shell]));
+  }, 60_000);
+
+  it('negative: a queue worker blocking on Redis BRPOP (answered at its 1 s timeout) → intermittent-latency says nothing above info', async () => {
+    const redis = await startTestRedis();
+    try {
+      const worker = startChild(join(programsDir, 'queue-worker.py'), [String(redis.port), '60']);
+      await sleep(500);
+      const outcome = await up!.runRunbook('intermittent-latency', { durationS: WINDOW_S, during: () => sleep(WINDOW_S * 1000 - 200) });
+      worker.kill('SIGKILL');
+      await negative('blocking-poll', outcome, new Set([worker.pid!, redis.pid!]));
+    } finally {
+      await redis.dispose();
+    }
   }, 60_000);
 
   it('negative: a quiet host → nothing above info', async () => {
