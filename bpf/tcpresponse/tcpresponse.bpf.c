@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* tcpresponse: how long the other side of a TCP conversation took to answer.
+/* tcpresponse: how long the other side of a TCP (or unix stream) conversation
+ * took to answer.
  * A connection this host opened (a client of a database, a cache, an HTTP
  * API) is timed from its last send to the peer's first byte back: the
  * upstream's answer time, which the caller spends blocked in recv() or idle
@@ -20,6 +21,11 @@
  *   is no turn.
  * - raw_tp/tcp_destroy_sock: the socket is freed; a client that closes it
  *   while still waiting gave the answer up (a timeout).
+ * Unix stream sockets (a local database, a FastCGI pool) the same way, their
+ * sends seen at raw_tp/sock_send_length (after the data is queued: a very
+ * fast answer may come first, and that exchange goes untimed), their side
+ * told by their name (an accepted socket shares its listener's), an entry of
+ * a freed one found stale by its inode when its sock pointer comes back.
  * The first turn after a send ends the peer's; the first send after data
  * ends ours. Each timed answer goes into a histogram per side (map
  * "answers"), and one that took record_ns or more into the ring as well. */
@@ -37,7 +43,9 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 SHERLOCK_RECORD(tcpresponse_event);
 
 /* include/linux/socket.h and errno-base.h; #defines, so absent from BTF. */
+#define AF_UNIX 1
 #define AF_INET 2
+#define SOCK_STREAM 1
 #define E2BIG 7
 #define RCV_SHUTDOWN 1
 
@@ -49,9 +57,10 @@ struct {
 	__uint(max_entries, 1 << 20); /* user space sizes it (param ringBufferMiB) */
 } events SEC(".maps");
 
-/* Sized by user space (param maxConnections). */
+/* Sized by user space (param maxConnections). LRU: a unix socket's entry
+ * goes only when its room is needed (no tracepoint sees it freed). */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
 	__type(key, __u64);
 	__type(value, struct tcpresponse_conn);
@@ -64,6 +73,14 @@ struct {
 	__type(key, struct tcpresponse_key);
 	__type(value, struct tcpresponse_stats);
 } answers SEC(".maps");
+
+/* Unix sockets' names, by the hash in their key. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u64);
+	__type(value, struct tcpresponse_path);
+} unix_paths SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -125,30 +142,84 @@ static __always_inline void answered(struct tcpresponse_conn *c, __u64 end, __u6
 		send_record(c, end, wait, TCPRESPONSE_ANSWERED);
 }
 
-/* A connection seen sending for the first time: who owns it, and which side it is. */
-static __always_inline void remember(const struct sock *sk, __u64 now)
+/* A TCP connection's side: accepted on a listener (its local port is one in
+ * its namespace), or opened by this host. */
+static __always_inline bool tcp_side(const struct sock *sk, struct tcpresponse_conn *c)
 {
 	struct tcpresponse_listener listener = {};
-	struct tcpresponse_conn c = {};
 	struct sock_addrs a;
+
+	read_sock_addrs(sk, &a);
+	if (a.family != AF_INET && a.family != SHERLOCK_AF_INET6)
+		return false;
+	listener.netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+	listener.port = a.sport;
+	c->key.family = a.family;
+	if (bpf_map_lookup_elem(&listeners, &listener)) {
+		c->key.role = TCPRESPONSE_SERVER;
+		c->key.port = a.sport;
+	} else {
+		c->key.role = TCPRESPONSE_CLIENT;
+		c->key.port = a.dport;
+		__builtin_memcpy(c->key.addr, a.daddr, sizeof(c->key.addr));
+	}
+	c->bytes_received = BPF_CORE_READ((struct tcp_sock *)sk, bytes_received);
+	c->answered = c->bytes_received > 0;
+	return true;
+}
+
+/* A unix socket's inode: a sock pointer the kernel reused belongs to a new one. */
+static __always_inline __u64 unix_ino(const struct sock *sk)
+{
+	return BPF_CORE_READ(sk, sk_socket, file, f_inode, i_ino);
+}
+
+/* A unix stream connection's side: an accepted one shares its listener's
+ * name (a server's), a connecting one has none and its peer's names it (a
+ * client's). Unnamed pairs (socketpair) are not followed. The name's hash
+ * is its key; the name itself goes into "unix_paths" once. */
+static __always_inline bool unix_side(const struct sock *sk, struct tcpresponse_conn *c)
+{
+	struct unix_address *own = BPF_CORE_READ((struct unix_sock *)sk, addr), *named = own;
+	struct tcpresponse_path path = {};
+	__u64 hash = 0xcbf29ce484222325ULL; /* FNV-1a */
+
+	if (!named) {
+		struct sock *peer = BPF_CORE_READ((struct unix_sock *)sk, peer);
+
+		if (peer)
+			named = BPF_CORE_READ((struct unix_sock *)peer, addr);
+	}
+	if (!named)
+		return false;
+	/* unix_address.len counts the family's two bytes before sun_path. */
+	path.len = BPF_CORE_READ(named, len) - 2;
+	if (path.len > TCPRESPONSE_PATH_MAX)
+		path.len = TCPRESPONSE_PATH_MAX;
+	bpf_probe_read_kernel(path.path, sizeof(path.path), named->name[0].sun_path);
+	for (int i = 0; i < TCPRESPONSE_PATH_MAX; i++) {
+		if (i >= path.len)
+			break;
+		hash = (hash ^ (__u8)path.path[i]) * 0x100000001b3ULL;
+	}
+	bpf_map_update_elem(&unix_paths, &hash, &path, BPF_NOEXIST);
+	c->key.family = AF_UNIX;
+	c->key.role = own ? TCPRESPONSE_SERVER : TCPRESPONSE_CLIENT;
+	__builtin_memcpy(c->key.addr, &hash, sizeof(hash));
+	c->ino = unix_ino(sk);
+	return true;
+}
+
+/* A connection seen sending for the first time: who owns it, and which side it is. */
+static __always_inline void remember(const struct sock *sk, __u64 now, bool is_unix)
+{
+	struct tcpresponse_conn c = {};
 	__u64 key = (__u64)sk, id;
 
 	if (!sherlock_current_selected())
 		return;
-	read_sock_addrs(sk, &a);
-	if (a.family != AF_INET && a.family != SHERLOCK_AF_INET6)
+	if (!(is_unix ? unix_side(sk, &c) : tcp_side(sk, &c)))
 		return;
-	listener.netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
-	listener.port = a.sport;
-	c.key.family = a.family;
-	if (bpf_map_lookup_elem(&listeners, &listener)) {
-		c.key.role = TCPRESPONSE_SERVER;
-		c.key.port = a.sport;
-	} else {
-		c.key.role = TCPRESPONSE_CLIENT;
-		c.key.port = a.dport;
-		__builtin_memcpy(c.key.addr, a.daddr, sizeof(c.key.addr));
-	}
 	id = bpf_get_current_pid_tgid();
 	c.key.tgid = id >> 32;
 	c.tid = (__u32)id;
@@ -156,20 +227,34 @@ static __always_inline void remember(const struct sock *sk, __u64 now)
 	bpf_get_current_comm(c.comm, sizeof(c.comm));
 	c.last = TCPRESPONSE_SENT;
 	c.last_send_ns = now;
-	c.bytes_received = BPF_CORE_READ((struct tcp_sock *)sk, bytes_received);
-	c.answered = c.bytes_received > 0;
-	if (bpf_map_update_elem(&conns, &key, &c, BPF_NOEXIST) == -E2BIG)
+	if (bpf_map_update_elem(&conns, &key, &c, BPF_ANY) == -E2BIG)
 		sherlock_count(SHERLOCK_DROP_MAP_FULL);
 }
 
-SHERLOCK_RAW_PROG("raw_tp/tcp_sendmsg_locked", raw_tcp_sendmsg_locked, const struct sock *sk)
+/* The connection of sk as followed, or NULL: a unix socket's entry left by
+ * an older socket at the same address is dropped (unix sockets have no
+ * destroy tracepoint to drop it then). */
+static __always_inline struct tcpresponse_conn *conn_of(const struct sock *sk)
 {
-	__u64 key = (__u64)sk, now = bpf_ktime_get_ns();
+	__u64 key = (__u64)sk;
 	struct tcpresponse_conn *c = bpf_map_lookup_elem(&conns, &key);
 
+	if (c && c->key.family == AF_UNIX && c->ino != unix_ino(sk)) {
+		bpf_map_delete_elem(&conns, &key);
+		return NULL;
+	}
+	return c;
+}
+
+/* A send on a connection, before (TCP) or after (unix) its data is queued. */
+static __always_inline void sent(const struct sock *sk, bool is_unix)
+{
+	__u64 now = bpf_ktime_get_ns();
+	struct tcpresponse_conn *c = conn_of(sk);
+
 	if (!c) {
-		remember(sk, now);
-		return 0;
+		remember(sk, now, is_unix);
+		return;
 	}
 	if (c->last == TCPRESPONSE_RECEIVED) {
 		/* Our turn ends: a server's answer begins (a client's next request). */
@@ -181,28 +266,46 @@ SHERLOCK_RAW_PROG("raw_tp/tcp_sendmsg_locked", raw_tcp_sendmsg_locked, const str
 		c->tid = (__u32)bpf_get_current_pid_tgid();
 	}
 	c->last_send_ns = now;
+}
+
+SHERLOCK_RAW_PROG("raw_tp/tcp_sendmsg_locked", raw_tcp_sendmsg_locked, const struct sock *sk)
+{
+	sent(sk, false);
+	return 0;
+}
+
+/* Every socket's sendmsg ends here (TCP's are seen above, before their data
+ * leaves); for unix stream sockets this is the send. Loaded only when unix
+ * sockets are followed. */
+SHERLOCK_RAW_PROG("raw_tp/sock_send_length", raw_sock_send_length, struct sock *sk, int ret)
+{
+	if (ret > 0 && BPF_CORE_READ(sk, __sk_common.skc_family) == AF_UNIX && BPF_CORE_READ(sk, sk_type) == SOCK_STREAM)
+		sent(sk, true);
 	return 0;
 }
 
 SHERLOCK_RAW_PROG("raw_tp/sk_data_ready", raw_sk_data_ready, const struct sock *sk)
 {
-	__u64 key = (__u64)sk, now, received;
+	struct tcpresponse_conn *c = conn_of(sk);
+	__u64 now, received;
 	__u8 fin;
-	struct tcpresponse_conn *c = bpf_map_lookup_elem(&conns, &key);
 
 	if (!c)
 		return 0;
-	/* The peer's FIN makes the socket readable too (EOF), and counts one
-	 * byte of sequence space: without data besides, no turn. */
-	received = BPF_CORE_READ((struct tcp_sock *)sk, bytes_received);
-	fin = (BPF_CORE_READ(sk, sk_shutdown) & RCV_SHUTDOWN) && !c->fin;
-	if (received - c->bytes_received <= fin) {
+	if (c->key.family != AF_UNIX) {
+		/* The peer's FIN makes the socket readable too (EOF), and counts one
+		 * byte of sequence space: without data besides, no turn. (A unix
+		 * peer's close is no data_ready.) */
+		received = BPF_CORE_READ((struct tcp_sock *)sk, bytes_received);
+		fin = (BPF_CORE_READ(sk, sk_shutdown) & RCV_SHUTDOWN) && !c->fin;
+		if (received - c->bytes_received <= fin) {
+			c->bytes_received = received;
+			c->fin |= fin;
+			return 0;
+		}
 		c->bytes_received = received;
 		c->fin |= fin;
-		return 0;
 	}
-	c->bytes_received = received;
-	c->fin |= fin;
 	now = bpf_ktime_get_ns();
 	c->answered = 1;
 	if (c->last == TCPRESPONSE_SENT) {

@@ -25,9 +25,11 @@ enum tcpresponse_outcome {
 };
 
 /* One side of a conversation, the key of "answers": a client's is the
- * peer's address and port, a server's its listening port (addr zero). */
+ * peer's address and port, a server's its listening port (addr zero). A
+ * unix stream socket's (family AF_UNIX) is its path's hash in addr, for
+ * either side (map "unix_paths" names it), and port 0. */
 struct tcpresponse_key {
-	__u8 addr[16]; /* IPv4 in the first 4 bytes */
+	__u8 addr[16]; /* IPv4 in the first 4 bytes; AF_UNIX: the path's hash in the first 8 */
 	__u32 tgid;
 	__u16 port;    /* host order */
 	__u16 family;  /* AF_INET or AF_INET6 */
@@ -50,6 +52,7 @@ struct tcpresponse_conn {
 	__u64 last_recv_ns; /* 0: nothing received since the capture began */
 	__u64 bytes_received; /* tcp_sock.bytes_received when last readable */
 	__u64 cgroup_id;
+	__u64 ino;      /* AF_UNIX: the socket's inode, telling a reused sock pointer from its old socket */
 	struct tcpresponse_key key;
 	__u32 tid;      /* the thread that sent last: a client's waiting thread */
 	__u8 last;      /* enum tcpresponse_turn */
@@ -69,6 +72,15 @@ struct tcpresponse_event {
 	__u8 outcome;   /* enum tcpresponse_outcome */
 	__u8 pad[3];
 	char comm[TASK_COMM_LEN];
+};
+
+/* Value of "unix_paths", by the hash in a key: a unix socket's name (an
+ * abstract one starts with a NUL byte). */
+#define TCPRESPONSE_PATH_MAX 108
+
+struct tcpresponse_path {
+	__u32 len;
+	char path[TCPRESPONSE_PATH_MAX];
 };
 
 /* Key of "listeners", filled by user space: a listening port in a network

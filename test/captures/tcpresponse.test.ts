@@ -6,6 +6,9 @@
 // a one-way stream and a peer's FIN never counted as waiting, IPv6, and a pid
 // target that leaves this process out.
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { once } from 'node:events';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -169,8 +172,8 @@ describe('tcpresponse findings', () => {
   });
 });
 
-/** A line server on this process: each line answered at once, after `slowMs` when it says "slow", never when it says "never". */
-async function lineServer(host: string, slowMs: number): Promise<Server> {
+/** A line server on this process (on host, or on a unix socket path): each line answered at once, after `slowMs` when it says "slow", never when it says "never". */
+async function lineServer(host: string, slowMs: number, path?: string): Promise<Server> {
   const server = createServer((socket) => {
     socket.setNoDelay(true);
     let buffered = '';
@@ -187,14 +190,15 @@ async function lineServer(host: string, slowMs: number): Promise<Server> {
     socket.on('end', () => socket.end());
     socket.on('error', () => {});
   });
-  server.listen(0, host);
+  if (path) server.listen(path);
+  else server.listen(0, host);
   await once(server, 'listening');
   return server;
 }
 
-/** A client of host:port that sends a line and waits for one back (or not). */
-async function connectTo(host: string, port: number) {
-  const socket = createConnection({ host, port, noDelay: true });
+/** A client of host:port (or of a unix socket path) that sends a line and waits for one back (or not). */
+async function connectTo(host: string, port: number, path?: string) {
+  const socket = path ? createConnection({ path }) : createConnection({ host, port, noDelay: true });
   await once(socket, 'connect');
   const lines: string[] = [];
   socket.on('data', (d) => lines.push(...d.toString().split('\n').filter(Boolean)));
@@ -304,6 +308,34 @@ describe.skipIf(skip)(`tcpresponse on the real kernel${skip ? ` (skipped: ${skip
     // The server owes the two "never" requests: the one whose client left is not waited on (its socket got a FIN, and closed).
     const served = mine(result).find((r) => r.role === 'server');
     expect(served?.waiting).toBe(1);
+  }, 30_000);
+
+  it('times a conversation over a unix socket the same way, named by its path, the server by its socket', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sherlock-tcpresponse-'));
+    const path = join(dir, 'db.sock');
+    try {
+      const server = await lineServer('', SLOW_MS, path);
+      servers.push(server);
+      const { result } = await captureAround(
+        tcpresponse,
+        async () => {
+          const client = await connectTo('', 0, path);
+          sockets.push(client.socket);
+          for (let i = 1; i <= 12; i++) await client.ask(i % 3 === 0 ? 'slow' : 'fast');
+        },
+        { params: { recordMs: 100 }, target: { pid: [process.pid] } },
+      );
+      const client = mine(result).find((r) => r.role === 'client' && r.peer === `unix:${path}`);
+      // A unix send is seen after its data is queued (an answer from another CPU could come first); this
+      // server answers on this thread, after the send returned: every answer is timed.
+      expect(client).toMatchObject({ path, answers: 12, slowAnswers: 4, abandoned: 0, waiting: 0 });
+      for (const ms of waitLengths(client)) expect(ms).toBeGreaterThanOrEqual(SLOW_MS - 5);
+      expect(client!.server).toEqual({ pid: process.pid, comm: expect.any(String), listener: path });
+      const served = mine(result).find((r) => r.role === 'server' && r.path === path);
+      expect(served).toMatchObject({ port: 0, answers: 11, slowAnswers: 4 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }, 30_000);
 
   it("with another process's pid as the target: none of this process's conversations", async () => {

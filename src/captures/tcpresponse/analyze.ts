@@ -78,7 +78,8 @@ function unionLength(intervals: [number, number][]): number {
 }
 
 interface Served {
-  ports: number[];
+  /** Where it answers: "port 8080", or a unix socket's name. */
+  places: string[];
   spans: Span[];
   finding?: Finding;
 }
@@ -92,8 +93,8 @@ function analyzeTcpresponse(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
   for (const r of servers) {
     const spans = slowSpans(r, threshold);
     if (!spans.length) continue;
-    const s = served.get(num(r.pid)) ?? { ports: [], spans: [] };
-    s.ports.push(num(r.port));
+    const s = served.get(num(r.pid)) ?? { places: [], spans: [] };
+    s.places.push(placeOf(r));
     s.spans.push(...spans);
     served.set(num(r.pid), s);
   }
@@ -119,6 +120,8 @@ function analyzeTcpresponse(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
   return { findings, checked: `TCP answer times (${plural(answers, 'answer')}, ${plural(rows.length, 'side')} of a conversation)` };
 }
 
+/** Where a server answers: "port 8080", or its unix socket's name. */
+const placeOf = (r: Obj) => str(r.path) || `port ${num(r.port)}`;
 const who = (r: Obj) => `${str(r.comm) || '?'} (pid ${num(r.pid)}${str(r.cgroup) && str(r.cgroup) !== '/' ? `, cgroup ${str(r.cgroup)}` : ''})`;
 
 /** fastCallsMs: its calls to upstreams during its slow answers all took less than this (the time went inside it). */
@@ -132,7 +135,7 @@ function slowServer(r: Obj, threshold: number, ctx: AnalysisContext, explained: 
   const matters = ctx.targetLabel !== undefined && !timeout;
   const answers = num(r.answers);
   const title =
-    `${who(r)} answered ${fmtCount(slow.length)} of ${plural(answers, 'request')} on port ${num(r.port)} on ${ctx.node} in ${fmtMs(threshold)} or more ` +
+    `${who(r)} answered ${fmtCount(slow.length)} of ${plural(answers, 'request')} on ${placeOf(r)} on ${ctx.node} in ${fmtMs(threshold)} or more ` +
     `(~${fmtMs(typical)} each, the longest ${fmtMs(Math.max(...slow, ...waiting))}` +
     (waiting.length ? `; ${plural(waiting.length, 'request')} still unanswered at the end` : '') +
     ')' +
@@ -147,13 +150,14 @@ function slowServer(r: Obj, threshold: number, ctx: AnalysisContext, explained: 
   return {
     ...makeFinding(
       ctx,
-      `served:${pid}:${num(r.port)}`,
+      `served:${pid}:${str(r.path) || num(r.port)}`,
       matters ? latencySeverity(typical, threshold) : 'info',
       title,
       {
         pid,
         comm: str(r.comm),
         port: num(r.port),
+        ...(str(r.path) ? { path: str(r.path) } : {}),
         answers,
         slow: slow.length,
         unanswered: waiting.length,
@@ -199,7 +203,7 @@ function slowUpstream(r: Obj, served: Served | undefined, threshold: number, ctx
     ? `what ${str(server.comm) || `pid ${num(server.pid)}`} waits for while it answers on ${str(server.listener)} (its CPU, disk, locks, its own upstreams)`
     : `the service at ${peer} (its load, slow queries, its own upstreams) and the path to it (retransmits, RTT)`;
   const head = during
-    ? `${who(r)} waited on ${peerText} during ${fmtCount(cover.answers)} of its ${plural(served!.spans.length, 'slow answer')} on port ${listText(served!.ports.map(String), 3)} on ${ctx.node} (${fmtPct(cover.ms / Math.max(servedMs, 1))} of their time): `
+    ? `${who(r)} waited on ${peerText} during ${fmtCount(cover.answers)} of its ${plural(served!.spans.length, 'slow answer')} on ${listText(served!.places, 3)} on ${ctx.node} (${fmtPct(cover.ms / Math.max(servedMs, 1))} of their time): `
     : `${who(r)} waited ${fmtMs(lostMs)} for answers from ${peerText} on ${ctx.node}: `;
   const tail = matters
     ? `; next: ${next}.`

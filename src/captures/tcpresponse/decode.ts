@@ -15,8 +15,8 @@ export const keyLayout = recordLayout('tcpresponse_key', 32, { addr: 0, tgid: 16
 export const statsLayout = recordLayout('tcpresponse_stats', 304, { hist: 0, max_ns: 272, cgroup_id: 280, comm: 288 }, { comm: 16 });
 export const connLayout = recordLayout(
   'tcpresponse_conn',
-  88,
-  { last_send_ns: 0, last_recv_ns: 8, bytes_received: 16, cgroup_id: 24, key: 32, tid: 64, last: 68, answered: 69, fin: 70, comm: 72 },
+  96,
+  { last_send_ns: 0, last_recv_ns: 8, bytes_received: 16, cgroup_id: 24, ino: 32, key: 40, tid: 72, last: 76, answered: 77, fin: 78, comm: 80 },
   { comm: 16 },
 );
 export const eventLayout = recordLayout(
@@ -26,36 +26,53 @@ export const eventLayout = recordLayout(
   { comm: 16 },
 );
 export const listenerLayout = recordLayout('tcpresponse_listener', 8, { netns: 0, port: 4 });
+export const pathLayout = recordLayout('tcpresponse_path', 112, { len: 0, path: 4 }, { path: 108 });
 
-/** One side of a conversation: a client of one peer, or a server on one port. */
+const AF_UNIX = 1;
+
+/** A unix socket's name from "unix_paths" ("@name" for an abstract one), or undefined. */
+export function decodePath(data: Buffer): string {
+  const O = pathLayout.offsets;
+  const len = Math.min(data.readUInt32LE(O.len), pathLayout.lengths.path);
+  const raw = data.subarray(O.path, O.path + len);
+  return raw[0] === 0 ? `@${cString(raw, 1)}` : cString(raw);
+}
+
+/** A unix key's path hash → its name. */
+export type PathOf = (hash: bigint) => string | undefined;
+
+/** One side of a conversation: a client of one peer, or a server on one port (or unix socket). */
 export interface SideKey {
   role: 'client' | 'server';
   pid: number;
-  /** The peer a client asks ("10.0.0.5:5432"); a server's is "". */
+  /** The peer a client asks ("10.0.0.5:5432", "unix:/run/postgresql/.s.PGSQL.5432"); a server's is "". */
   peer: string;
-  /** The peer's port (client) or the listening port (server). */
+  /** The peer's port (client) or the listening port (server); 0 for a unix socket. */
   port: number;
-  /** The peer's address alone ("10.0.0.5"); "" for a server. */
+  /** The peer's address alone ("10.0.0.5"); "" for a server and a unix socket. */
   peerAddress: string;
+  /** A unix socket's name: the peer's (client) or its own (server). */
+  path?: string;
 }
 
-export function decodeKey(data: Buffer, at = 0): SideKey {
+export function decodeKey(data: Buffer, at: number, pathOf: PathOf): SideKey {
   const O = keyLayout.offsets;
   const family = data.readUInt16LE(at + O.family);
   const port = data.readUInt16LE(at + O.port);
   const client = data[at + O.role] === CLIENT;
+  const pid = data.readUInt32LE(at + O.tgid);
+  const role = client ? 'client' : 'server';
+  if (family === AF_UNIX) {
+    const hash = data.readBigUInt64LE(at + O.addr);
+    const path = pathOf(hash) ?? `#${hash.toString(16)}`;
+    return { role, pid, peer: client ? `unix:${path}` : '', port: 0, peerAddress: '', path };
+  }
   const addr = data.subarray(at + O.addr, at + O.addr + keyLayout.lengths.addr);
-  return {
-    role: client ? 'client' : 'server',
-    pid: data.readUInt32LE(at + O.tgid),
-    peer: client ? endpointText(family, addr, port) : '',
-    port,
-    peerAddress: client ? addressText(family, addr) : '',
-  };
+  return { role, pid, peer: client ? endpointText(family, addr, port) : '', port, peerAddress: client ? addressText(family, addr) : '' };
 }
 
 /** A side's identity: a server's IPv4 and IPv6 listeners on one port are one side. */
-export const sideId = (k: SideKey): string => `${k.role} ${k.pid} ${k.role === 'client' ? k.peer : k.port}`;
+export const sideId = (k: SideKey): string => `${k.role} ${k.pid} ${k.role === 'client' ? k.peer : (k.path ?? k.port)}`;
 
 export interface SideStats {
   histogram: Log2Histogram;
@@ -76,6 +93,8 @@ export function decodeStats(data: Buffer): SideStats {
 
 export interface ConnState {
   key: SideKey;
+  /** A unix socket's inode (0 for TCP). */
+  ino: bigint;
   lastSendNs: bigint;
   lastRecvNs: bigint;
   cgroupId: bigint;
@@ -84,10 +103,11 @@ export interface ConnState {
   answered: boolean;
 }
 
-export function decodeConn(data: Buffer): ConnState {
+export function decodeConn(data: Buffer, pathOf: PathOf): ConnState {
   const O = connLayout.offsets;
   return {
-    key: decodeKey(data, O.key),
+    key: decodeKey(data, O.key, pathOf),
+    ino: data.readBigUInt64LE(O.ino),
     lastSendNs: data.readBigUInt64LE(O.last_send_ns),
     lastRecvNs: data.readBigUInt64LE(O.last_recv_ns),
     cgroupId: data.readBigUInt64LE(O.cgroup_id),
@@ -107,11 +127,11 @@ export interface AnswerRecord {
   abandoned: boolean;
 }
 
-export function decodeEvent(data: Buffer): AnswerRecord {
+export function decodeEvent(data: Buffer, pathOf: PathOf): AnswerRecord {
   const O = eventLayout.offsets;
   if (data.length < eventLayout.size) throw new Error(`tcpresponse record of ${data.length} bytes, expected ${eventLayout.size}`);
   return {
-    key: decodeKey(data, O.key),
+    key: decodeKey(data, O.key, pathOf),
     endNs: data.readBigUInt64LE(O.end_ns),
     waitNs: Number(data.readBigUInt64LE(O.wait_ns)),
     cgroupId: data.readBigUInt64LE(O.cgroup_id),

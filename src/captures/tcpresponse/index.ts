@@ -9,8 +9,22 @@ import { eventIdentities } from '../../cgroups/process-cgroup.js';
 import { monoNow } from '../../util/clock.js';
 import { fmtCount, fmtMs } from '../../format/index.js';
 import type { CaptureDefinition, Column } from '../capture.js';
-import { connLayout, decodeConn, decodeEvent, decodeKey, decodeStats, encodeListener, eventLayout, keyLayout, listenerLayout, statsLayout } from './decode.js';
-import { localServers, readListeners, type Listener } from './listeners.js';
+import {
+  connLayout,
+  decodeConn,
+  decodeEvent,
+  decodeKey,
+  decodePath,
+  decodeStats,
+  encodeListener,
+  eventLayout,
+  keyLayout,
+  listenerLayout,
+  pathLayout,
+  statsLayout,
+  type PathOf,
+} from './decode.js';
+import { liveUnixInodes, localServers, readListeners, unixServers, type Listener } from './listeners.js';
 import { Sides, type SideRow } from './sides.js';
 import { tcpresponseAnalysis } from './analyze.js';
 import { tcpresponseBaseline } from './baseline.js';
@@ -42,7 +56,7 @@ export const tcpresponse: CaptureDefinition<TcpresponseParams, TcpresponseData> 
   ...tcpresponseSetup,
   summary: 'TCP answer times per process: its upstreams (client connections) and its own answers (accepted connections), slow, given up and still awaited',
   kind: 'counters',
-  records: [keyLayout, statsLayout, connLayout, eventLayout, listenerLayout],
+  records: [keyLayout, statsLayout, connLayout, eventLayout, listenerLayout, pathLayout],
   analysis: tcpresponseAnalysis,
   baseline: tcpresponseBaseline,
 
@@ -65,7 +79,8 @@ export const tcpresponse: CaptureDefinition<TcpresponseParams, TcpresponseData> 
       published = Date.now();
     };
     publishListeners(); // before the attach: a server's connections are known as such from the start
-    const onRecord = (data: Buffer) => sides.addRecord(decodeEvent(data));
+    const pathOf = unixPaths(object.map('unix_paths'));
+    const onRecord = (data: Buffer) => sides.addRecord(decodeEvent(data, pathOf));
     let endNs: bigint | undefined;
     return {
       poll: () => {
@@ -77,15 +92,20 @@ export const tcpresponse: CaptureDefinition<TcpresponseParams, TcpresponseData> 
       },
       finish: () => {
         reader.drain(onRecord);
-        for (const [key, value] of object.map('answers').entries()) sides.addStats(decodeKey(key), decodeStats(value));
+        for (const [key, value] of object.map('answers').entries()) sides.addStats(decodeKey(key, 0, pathOf), decodeStats(value));
         const end = endNs ?? monoNow();
-        for (const [, value] of object.map('conns').entries()) sides.addConnection(decodeConn(value), end);
+        const conns = object
+          .map('conns')
+          .entries()
+          .map(([, value]) => decodeConn(value, pathOf));
+        // A unix socket's entry outlives it (nothing sees it freed): only those still open count.
+        const unix = conns.filter((c) => c.ino);
+        const live = unix.length ? liveUnixInodes([...new Set(unix.map((c) => c.key.pid))]) : new Set<string>();
+        for (const c of conns) if (!c.ino || live.has(String(c.ino))) sides.addConnection(c, end);
         const rows = sides.finish();
         const kept = rows.slice(0, params.maxRows);
-        const servers = localServers(
-          kept.filter((r) => r.role === 'client' && (r.slowAnswers || r.abandoned || r.waiting)),
-          listeners,
-        );
+        const waited = kept.filter((r) => r.role === 'client' && (r.slowAnswers || r.abandoned || r.waiting));
+        const servers = new Map([...localServers(waited, listeners), ...unixServers(waited)]);
         const identityOf = eventIdentities();
         return {
           rows: kept.map(({ cgroupId, ...r }): TcpresponseRow => {
@@ -111,6 +131,22 @@ export const tcpresponse: CaptureDefinition<TcpresponseParams, TcpresponseData> 
   count: ({ rows }) => rows.length,
 };
 
+/** Unix socket names by their hash, read from the map once each. */
+function unixPaths(map: { lookup(key: Buffer): Buffer | undefined }): PathOf {
+  const known = new Map<bigint, string>();
+  return (hash) => {
+    let path = known.get(hash);
+    if (path === undefined) {
+      const key = Buffer.alloc(8);
+      key.writeBigUInt64LE(hash);
+      const value = map.lookup(key);
+      if (!value) return undefined;
+      known.set(hash, (path = decodePath(value)));
+    }
+    return path;
+  };
+}
+
 function commOf(pid: number): string {
   try {
     return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
@@ -122,7 +158,10 @@ function commOf(pid: number): string {
 const columns: Column<TcpresponseRow>[] = [
   { header: 'PID', value: (r) => String(r.pid), numeric: true },
   { header: 'COMM', value: (r) => r.comm || '-' },
-  { header: 'SIDE', value: (r) => (r.role === 'client' ? `asks ${r.peer}${r.server ? ` (${r.server.comm || r.server.pid})` : ''}` : `answers :${r.port}`) },
+  {
+    header: 'SIDE',
+    value: (r) => (r.role === 'client' ? `asks ${r.peer}${r.server ? ` (${r.server.comm || r.server.pid})` : ''}` : `answers ${r.path ?? `:${r.port}`}`),
+  },
   { header: 'ANSWERS', value: (r) => fmtCount(r.answers), numeric: true },
   { header: 'P50<', value: (r) => fmtMs(r.p50Ms), numeric: true },
   { header: 'P99<', value: (r) => fmtMs(r.p99Ms), numeric: true },

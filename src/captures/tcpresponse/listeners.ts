@@ -2,7 +2,7 @@
 // connection a listener accepted (a server's) from one this host opened (a
 // client's) by its local port; and the local process behind a peer, when a
 // client's peer is a server on this host.
-import { readdirSync, readlinkSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { procTcpSockets } from '../proc-net-tcp.js';
 import { socketOwners } from '../socket-owners.js';
@@ -90,6 +90,66 @@ export function localServers(clients: { pid: number; peer: string }[], listeners
   for (const [peer, listener] of wanted) {
     const pid = byInode.get(listener.inode);
     if (pid !== undefined) servers.set(peer, { pid, listener: listener.local });
+  }
+  return servers;
+}
+
+/** A unix socket of /proc/PID/net/unix: its inode, name and whether it listens. */
+interface UnixSocket {
+  inode: string;
+  path: string;
+  listening: boolean;
+}
+
+/** __SO_ACCEPTCON in the Flags column: a listening socket. */
+const SO_ACCEPTCON = 0x10000;
+
+/** The unix sockets of pid's network namespace (an abstract name as "@name"). */
+function unixSockets(pid: number): UnixSocket[] {
+  let text = '';
+  try {
+    text = readFileSync(`/proc/${pid}/net/unix`, 'utf8');
+  } catch {
+    return [];
+  }
+  return text
+    .split('\n')
+    .slice(1)
+    .flatMap((line): UnixSocket[] => {
+      // Num RefCount Protocol Flags Type St Inode Path
+      const f = line.trim().split(/\s+/);
+      return f.length >= 7 ? [{ inode: f[6]!, path: f.slice(7).join(' '), listening: (parseInt(f[3]!, 16) & SO_ACCEPTCON) !== 0 }] : [];
+    });
+}
+
+/** Unix sockets still open among `inodes`, looked for in the namespaces of `pids` (their owners). */
+export function liveUnixInodes(pids: number[]): Set<string> {
+  const live = new Set<string>();
+  const seen = new Set<number>();
+  for (const pid of pids) {
+    const netns = netnsOf(pid);
+    if (netns === undefined || seen.has(netns)) continue;
+    seen.add(netns);
+    for (const s of unixSockets(pid)) live.add(s.inode);
+  }
+  return live;
+}
+
+/** The processes listening on unix socket names (clients' peers, "unix:/path" → pid), from their clients' namespaces. */
+export function unixServers(clients: { pid: number; peer: string }[]): Map<string, LocalServer> {
+  const wanted = new Map<string, string>(); // peer → the listener's inode
+  for (const c of clients) {
+    if (!c.peer.startsWith('unix:') || wanted.has(c.peer)) continue;
+    const path = c.peer.slice('unix:'.length);
+    const listener = unixSockets(c.pid).find((s) => s.listening && s.path === path);
+    if (listener) wanted.set(c.peer, listener.inode);
+  }
+  const byInode = new Map<string, number>();
+  for (const [pid, inodes] of socketOwners(new Set(wanted.values()))) for (const inode of inodes) if (!byInode.has(inode)) byInode.set(inode, pid);
+  const servers = new Map<string, LocalServer>();
+  for (const [peer, inode] of wanted) {
+    const pid = byInode.get(inode);
+    if (pid !== undefined) servers.set(peer, { pid, listener: peer.slice('unix:'.length) });
   }
   return servers;
 }

@@ -3,7 +3,7 @@
 // (index.ts adds the rest).
 import { type BpfObject, hasTracepoint, NotSupportedError } from '../../libbpf/index.js';
 import type { CaptureSetup } from '../capture.js';
-import { integer, settingsDefaults } from '../settings.js';
+import { boolean, integer, settingsDefaults } from '../settings.js';
 import { sizeRingBuffer } from '../stream-settings.js';
 
 const settings = {
@@ -12,6 +12,7 @@ const settings = {
   maxSides: integer(16, 1_000_000, 4096, '(process, peer or port) histograms in the kernel; answers past it count as dropped (map_full)'),
   maxConnections: integer(16, 1_000_000, 16_384, 'connections followed at once; past it a connection is not timed (map_full)'),
   ringBufferMiB: integer(1, 64, 2, 'kernel ring buffer size, rounded up to a power of two'),
+  unixSockets: boolean(true, 'follow unix stream sockets too (a local database, cache or FastCGI pool over a socket file)'),
 };
 const defaults = settingsDefaults(settings);
 
@@ -39,5 +40,7 @@ export const tcpresponseSetup = {
     object.setMaxEntries('answers', params.maxSides);
     object.setMaxEntries('conns', params.maxConnections);
     sizeRingBuffer(object, params.ringBufferMiB);
+    // Every socket's send passes it: left out unless unix sockets are followed.
+    if (!params.unixSockets) object.setAutoload('raw_sock_send_length', false);
   },
 } satisfies CaptureSetup<typeof defaults>;
