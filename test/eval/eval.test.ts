@@ -627,6 +627,28 @@ describe.skipIf(skip)(`evaluation: the top finding names the culprit${skip ? ` (
     });
   }, 60_000);
 
+  it('a service whose local database, over a unix socket, answers 1 query in 4 after 400 ms → intermittent-latency names the service, the socket and the database', async () => {
+    const socketPath = join(dir, 'orders-db.sock');
+    const db = startChild(PYTHON, [join(programsDir, 'slow-db.py'), socketPath, '0', '400', '4']);
+    for (let i = 0; i < 50 && !existsSync(socketPath); i++) await sleep(20);
+    const counter = join(dir, 'unix-db-waits.count');
+    const api = startChild(PYTHON, [join(programsDir, 'checkout-api.py'), '8619', socketPath, '0', counter, '60']);
+    await sleep(500);
+    const { outcome, counted: waitedMs } = await runCounting('intermittent-latency', counter, 'tcpresponse');
+    const loadgen = readFileSync(`/proc/${api.pid}/task/${api.pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number);
+    api.kill('SIGKILL');
+    for (const pid of loadgen) process.kill(pid, 'SIGKILL');
+    db.kill('SIGKILL');
+    await positive('slow-upstream-unix', outcome, new Set([api.pid!, db.pid!, ...loadgen]), (top) => {
+      if (!top.title.includes('checkout-api')) return 'the top finding does not name checkout-api';
+      if (!top.title.includes(`unix:${socketPath} (orders-db, pid ${db.pid})`)) return `the top finding does not name the socket ${socketPath} and orders-db`;
+      if (!/during \d+ of its \d+ slow answers on port 8619/.test(top.title)) return 'the top finding does not tie the waits to its slow answers on port 8619';
+      const said = Number(top.evidence.waitedMs);
+      if (!within(said, waitedMs, 0.35)) return `it says ${said} ms waited on the database, the service counted ${waitedMs.toFixed(0)} ms`;
+      return undefined;
+    });
+  }, 60_000);
+
   it.skipIf(pidsCgroupSkipReason())(
     `a worker leaking helper processes until its pids limit (fork fails with EAGAIN) → intermittent-latency names it and the limit${pidsCgroupSkipReason() ? ` (skipped: ${pidsCgroupSkipReason()})` : ''}`,
     async () => {

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 # checkout-api: answers each request line on 127.0.0.1:argv[1] after one query
-# to the database at argv[2]:argv[3] over one pooled connection; a load
+# to the database at argv[2]:argv[3] (or on the unix socket argv[2], when it is
+# a path) over one pooled connection; a load
 # generator (a child, "loadgen") sends it requests back to back for argv[5]
 # seconds. Keeps in file argv[4] the time it has waited for the database's
 # answers, in ms.
@@ -22,7 +23,11 @@ if os.fork() == 0:
     os._exit(0)
 
 prctl(15, b'checkout-api', 0, 0, 0)
-db = socket.create_connection((db_address, db_port))
+if db_address.startswith('/'):
+    db = socket.socket(socket.AF_UNIX)
+    db.connect(db_address)
+else:
+    db = socket.create_connection((db_address, db_port))
 rows = db.makefile('rb')
 count_fd = os.open(counter, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
 waited = 0.0

@@ -1,12 +1,18 @@
 #!/usr/bin/python3
-# orders-db: a line protocol on argv[1]:argv[2]; each query line gets one
-# answer line, and every argv[4]-th query on a connection waits argv[3] ms
-# first (a lock wait, a slow plan), the rest at once.
-import ctypes, socket, sys, threading, time
+# orders-db: a line protocol on argv[1]:argv[2] (or on the unix socket argv[1]
+# when it is a path, argv[2] unused); each query line gets one answer line,
+# and every argv[4]-th query on a connection waits argv[3] ms first (a lock
+# wait, a slow plan), the rest at once.
+import ctypes, os, socket, sys, threading, time
 
 ctypes.CDLL(None).prctl(15, b'orders-db', 0, 0, 0)  # PR_SET_NAME
 address, port, slow_ms, every = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
-listener = socket.create_server((address, port), reuse_port=False)
+if address.startswith('/'):
+    listener = socket.socket(socket.AF_UNIX)
+    listener.bind(address)
+    listener.listen(16)
+else:
+    listener = socket.create_server((address, port), reuse_port=False)
 
 
 def serve(conn):
