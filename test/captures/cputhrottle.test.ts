@@ -11,6 +11,7 @@ import { cputhrottle, requireCpuHierarchies } from '../../src/captures/cputhrott
 import { NotSupportedError } from '../../src/libbpf/index.js';
 import { runCapture } from '../../src/captures/run-capture.js';
 import { resolveScope } from '../../src/captures/cputhrottle/scope.js';
+import { readCpuTimes, stealBetween } from '../../src/captures/cputhrottle/steal.js';
 import { killLeftovers, start, TempDir } from './sched-children.js';
 
 const V1_CPU = '/sys/fs/cgroup/cpu';
@@ -50,6 +51,27 @@ describe('cputhrottle: reading cgroup files', () => {
     expect(() => requireCpuHierarchies([])).toThrow(/cgroup cpu controller is not mounted here.*throttling cannot be read/);
     const v1 = [{ version: 1 as const, mount: '/sys/fs/cgroup/cpu' }];
     expect(requireCpuHierarchies(v1)).toBe(v1);
+  });
+
+  it("reads steal time from /proc/stat: the machine's line, in ms summed over CPUs", () => {
+    const stat = (steal: number, idle: number) =>
+      [`cpu  1000 10 500 ${idle} 20 0 30 ${steal} 400 0`, 'cpu0 500 5 250 0 10 0 15 0 0 0', 'cpu1 500 5 250 0 10 0 15 0 0 0', 'intr 1 2 3'].join('\n');
+    const a = readCpuTimes(stat(100, 8000))!;
+    expect(a).toEqual({ stealMs: 1000, totalMs: (1000 + 10 + 500 + 8000 + 20 + 0 + 30 + 100) * 10, cpus: 2 });
+    expect(stealBetween(a, readCpuTimes(stat(340, 8960))!)).toEqual({ stealMs: 2400, totalMs: 12000, cpus: 2 });
+    expect(readCpuTimes('intr 1 2 3')).toBeUndefined();
+    expect(readCpuTimes()!.cpus).toBeGreaterThan(0); // this machine's
+  });
+
+  it('steal of 5% or more of the CPU time is a finding that leads the CPU saturation it explains; less is none', () => {
+    const ctx = { node: 'n1', capture: 'cputhrottle', file: 'nodes/n1/cputhrottle.json', thresholds: mergeThresholds(), windowSeconds: 6 };
+    const analyze = (host: object) =>
+      cputhrottle.analysis!.analyze({ rows: [], scope: 'quota', windowUs: 6e6, truncated: false, vanished: 0, host } as never, ctx).findings;
+    const [f] = analyze({ stealMs: 2400, totalMs: 12000, cpus: 2 });
+    expect(f!.title).toMatch(/^The hypervisor took 20% of n1's CPU time over the 6 s window \(steal: 2\.4 s summed over 2 CPUs\)/);
+    expect(f!.impact!.value).toBeCloseTo(0.4, 3);
+    expect(f!.links).toEqual({ explains: ['cpu-saturation'], leads: true });
+    expect(analyze({ stealMs: 500, totalMs: 12000, cpus: 2 })).toEqual([]);
   });
 
   it('refuses unknown settings with what is allowed', async () => {
@@ -93,6 +115,10 @@ describe.skipIf(skip)(`cputhrottle on a real cgroup${skip ? ` (skipped: ${skip})
       runCapture(cputhrottle, { durationMs: windowMs }),
     ]);
     const name = `/sherlock-throttle-${process.pid}`;
+    // The machine's CPU time over the window, summed over its CPUs (steal is 0 where the hypervisor reports none).
+    expect(everyQuota.host!.totalMs / everyQuota.host!.cpus).toBeGreaterThan(windowMs * 0.7);
+    expect(everyQuota.host!.totalMs / everyQuota.host!.cpus).toBeLessThan(windowMs * 1.5);
+    expect(everyQuota.host!.stealMs).toBeGreaterThanOrEqual(0);
     for (const result of [targeted, everyQuota]) {
       const row = result.rows.find((r) => r.cgroup === name);
       expect(row, `${name} in ${result.rows.map((r) => r.cgroup).join(', ')}`).toBeDefined();

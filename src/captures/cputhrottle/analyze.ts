@@ -1,7 +1,7 @@
 // cputhrottle's checks: a cgroup throttled by its CPU quota in a real share of
 // its periods is a cause of latency (every throttled period stalls all its
 // threads until the next one). One finding per cgroup, its processes named.
-import { isObj, makeFinding, num, objs, str, type CaptureAnalysis, type AnalysisContext, type Obj } from '../../analysis/common.js';
+import { isObj, makeFinding, num, objs, str, timeImpact, type CaptureAnalysis, type AnalysisContext, type Obj } from '../../analysis/common.js';
 import { fmtCount, fmtPct, fmtSeconds, fmtUs, listText, plural } from '../../format/index.js';
 import type { Finding } from '../../analysis/types.js';
 
@@ -71,6 +71,34 @@ export function analyzeCputhrottle(data: Obj, ctx: AnalysisContext): CaptureAnal
     // Its processes' run-queue waits (runqlat) are the throttling: it leads them.
     findings.at(-1)!.links = { explains: objs(r.processes).map((p) => `runq-pid:${num(p.pid)}`), leads: true };
   }
-  const checked = `CPU throttling (${plural(rows.length, 'cgroup')} read${throttledCgroups ? `, ${fmtCount(throttledCgroups)} throttled` : ''})`;
+  const steal = stealFinding(data, ctx);
+  if (steal) findings.unshift(steal);
+  const checked = `CPU throttling (${plural(rows.length, 'cgroup')} read${throttledCgroups ? `, ${fmtCount(throttledCgroups)} throttled` : ''}) and steal time`;
   return { findings, checked };
+}
+
+/** The hypervisor took at least this share of the machine's CPU time (steal): a finding. */
+const STEAL_SHARE = 0.05;
+
+/** Steal time over the window: CPU time the virtual machine's CPUs had work for but did not get. */
+function stealFinding(data: Obj, ctx: AnalysisContext): Finding | undefined {
+  const host = isObj(data.host) ? data.host : undefined;
+  const stealMs = num(host?.stealMs);
+  const totalMs = num(host?.totalMs);
+  if (!host || !totalMs || stealMs / totalMs < STEAL_SHARE) return undefined;
+  const share = stealMs / totalMs;
+  const cpus = num(host.cpus) || 1;
+  const windowS = totalMs / cpus / 1000;
+  const finding = makeFinding(
+    ctx,
+    'steal',
+    'warning',
+    `The hypervisor took ${fmtPct(share)} of ${ctx.node}'s CPU time over the ${fmtSeconds(windowS)} window (steal: ${fmtSeconds(stealMs / 1000)} summed over ${plural(cpus, 'CPU')}): ` +
+      "its virtual CPUs had work but the host ran something else, which slows every process here alike; next: the instance's CPU credits (a burstable type out of them), neighbours on the host, or a larger or dedicated instance.",
+    { stealMs, totalMs, cpus, stealShare: round(share) },
+    share * 100,
+    timeImpact(stealMs / 1000, windowS, `${fmtSeconds(stealMs / 1000)} of CPU time stolen, summed over CPUs`, ['latency', 'cpu']),
+  );
+  // Tasks waiting for a CPU (runqlat) wait longer on CPUs the host takes: it explains the saturation.
+  return { ...finding, links: { explains: ['cpu-saturation'], leads: true } };
 }

@@ -13,6 +13,7 @@ import { commOf, processesUnder as pidsUnder } from '../../cgroups/hierarchy.js'
 import { currentCpuHierarchies, readCpuLimit, readCpuStat, type CpuHierarchy, type CpuStat } from './cgroup-cpu.js';
 import { resolveScope } from './scope.js';
 import { cputhrottleSetup } from './setup.js';
+import { readCpuTimes, stealBetween, type CpuTimes } from './steal.js';
 
 export type CputhrottleParams = typeof cputhrottleSetup.defaults;
 
@@ -54,6 +55,8 @@ export interface CputhrottleData {
   truncated: boolean;
   /** cgroups that went away during the window (not in rows). */
   vanished: number;
+  /** The whole machine over the window: CPU time the hypervisor took (steal) of all CPU time, summed over CPUs. */
+  host?: CpuTimes;
 }
 
 interface Snapshot {
@@ -95,8 +98,10 @@ export const cputhrottle: CaptureDefinition<CputhrottleParams, CputhrottleData> 
     const targeted = target.tgids !== undefined || target.comm !== undefined || target.uid !== undefined || target.cgroupId !== undefined;
     const first = resolveScope(hierarchies, target, params.maxCgroups);
     const start = snapshot(first.cgroups, first.stats);
+    const cpuAtStart = readCpuTimes();
     return {
       finish() {
+        const cpuAtEnd = readCpuTimes();
         // Again at the end: cgroups (and target processes) that appeared during the window count from zero.
         const last = resolveScope(hierarchies, target, params.maxCgroups);
         const scope = new Map([...first.cgroups, ...last.cgroups]);
@@ -135,6 +140,7 @@ export const cputhrottle: CaptureDefinition<CputhrottleParams, CputhrottleData> 
           windowUs: Math.round((end.at - start.at) * 1000),
           truncated: first.truncated || last.truncated,
           vanished,
+          ...(cpuAtStart && cpuAtEnd ? { host: stealBetween(cpuAtStart, cpuAtEnd) } : {}),
         };
       },
     };

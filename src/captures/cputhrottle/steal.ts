@@ -1,0 +1,33 @@
+// The hypervisor's share of this machine's CPUs: steal time (/proc/stat), the
+// time its virtual CPUs had work but were not run because the host ran
+// something else (other guests, or a burstable instance out of CPU credits).
+// Read at both window ends beside the cgroups' throttling: both are CPU time
+// taken from the workload.
+import { readText } from '../../cgroups/hierarchy.js';
+
+/** /proc/stat counts in USER_HZ ticks, 100 a second on Linux. */
+const TICK_MS = 10;
+
+export interface CpuTimes {
+  /** Summed over CPUs, in ms. */
+  stealMs: number;
+  totalMs: number;
+  cpus: number;
+}
+
+/** The "cpu" line of /proc/stat: user nice system idle iowait irq softirq steal ...; undefined when unreadable. */
+export function readCpuTimes(text = readText('/proc/stat') ?? ''): CpuTimes | undefined {
+  const lines = text.split('\n');
+  const all = lines.find((l) => /^cpu\s/.test(l));
+  if (!all) return undefined;
+  const fields = all.trim().split(/\s+/).slice(1).map(Number);
+  if (fields.length < 8 || fields.some((n) => !Number.isFinite(n))) return undefined;
+  // guest and guest_nice (fields 9, 10) are already inside user and nice.
+  const total = fields.slice(0, 8).reduce((a, b) => a + b, 0);
+  return { stealMs: fields[7]! * TICK_MS, totalMs: total * TICK_MS, cpus: lines.filter((l) => /^cpu\d+\s/.test(l)).length };
+}
+
+/** What the window took: its steal and all CPU time (ms, summed over CPUs). */
+export function stealBetween(start: CpuTimes, end: CpuTimes): CpuTimes {
+  return { stealMs: Math.max(0, end.stealMs - start.stealMs), totalMs: Math.max(0, end.totalMs - start.totalMs), cpus: end.cpus };
+}
