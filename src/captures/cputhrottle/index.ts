@@ -7,6 +7,7 @@ import { relative } from 'node:path';
 import { cgroupService } from '../../cgroups/container.js';
 import { NotSupportedError } from '../../libbpf/index.js';
 import type { CaptureDefinition, Column } from '../capture.js';
+import { processesColumn } from '../process-column.js';
 import { analyzeCputhrottle } from './analyze.js';
 import { cputhrottleBaseline } from './baseline.js';
 import { commOf, processesUnder as pidsUnder } from '../../cgroups/hierarchy.js';
@@ -160,12 +161,5 @@ const throttleColumns: Column<ThrottleRow>[] = [
   { header: 'PERIODS', value: (r) => String(r.periods), numeric: true },
   { header: 'THROTTLED', value: (r) => String(r.throttledPeriods), numeric: true },
   { header: 'THROTTLED ms', value: (r) => ms(r.throttledUs), numeric: true },
-  {
-    header: 'PROCESSES',
-    value: (r) =>
-      r.processes
-        .slice(0, 3)
-        .map((p) => `${p.comm}(${p.pid})`)
-        .join(' ') + (r.processCount > 3 ? ` +${r.processCount - 3}` : ''),
-  },
+  processesColumn<ThrottleRow>(),
 ];

@@ -42,15 +42,8 @@ export function readIoLimits(h: CgroupHierarchy, dir: string): Map<string, IoVal
     }
     return limits;
   }
-  for (const line of (readText(join(dir, 'io.max')) ?? '').split('\n')) {
-    const [device, ...pairs] = line.trim().split(/\s+/);
-    if (!device || !/^\d+:\d+$/.test(device)) continue;
-    for (const pair of pairs) {
-      const [key, value] = pair.split('=');
-      const kind = V2_LIMIT_KEYS[key ?? ''];
-      if (kind && value !== 'max' && Number(value) > 0) set(device, kind, Number(value));
-    }
-  }
+  for (const [device, kind, value] of devicePairs(readText(join(dir, 'io.max')), V2_LIMIT_KEYS))
+    if (value !== 'max' && Number(value) > 0) set(device, kind, Number(value));
   return limits;
 }
 
@@ -75,16 +68,21 @@ export function readIoCounts(h: CgroupHierarchy, dir: string): Map<string, IoVal
     }
     return counts;
   }
-  for (const line of (readText(join(dir, 'io.stat')) ?? '').split('\n')) {
-    const [device, ...pairs] = line.trim().split(/\s+/);
-    if (!device || !/^\d+:\d+$/.test(device)) continue;
-    for (const pair of pairs) {
-      const [key, value] = pair.split('=');
-      const kind = V2_STAT_KEYS[key ?? ''];
-      if (kind) add(device, kind, Number(value));
-    }
-  }
+  for (const [device, kind, value] of devicePairs(readText(join(dir, 'io.stat')), V2_STAT_KEYS)) add(device, kind, Number(value));
   return counts;
+}
+
+/** v2's "254:0 key=value key=value" lines: each known key's [device, kind, value]. */
+function devicePairs(text: string | undefined, keys: Record<string, IoKind>): [string, IoKind, string][] {
+  return (text ?? '').split('\n').flatMap((line) => {
+    const [device, ...pairs] = line.trim().split(/\s+/);
+    if (!device || !/^\d+:\d+$/.test(device)) return [];
+    return pairs.flatMap((pair): [string, IoKind, string][] => {
+      const [key, value = ''] = pair.split('=');
+      const kind = keys[key ?? ''];
+      return kind ? [[device, kind, value]] : [];
+    });
+  });
 }
 
 /** A disk's name ("vda") from sysfs, or its numbers when sysfs does not say. */

@@ -10,6 +10,7 @@ import { cgroupService } from '../../cgroups/container.js';
 import { NotSupportedError } from '../../libbpf/index.js';
 import { fmtBytes, fmtCount } from '../../format/index.js';
 import type { CaptureDefinition, Column } from '../capture.js';
+import { processesColumn } from '../process-column.js';
 import type { ResolvedTarget } from '../target.js';
 import { targetPids } from '../target-processes.js';
 import { analyzeIothrottle } from './analyze.js';
@@ -153,12 +154,5 @@ const columns: Column<IoLimitRow>[] = [
   { header: 'LIMITS', value: limitText },
   { header: 'READ', value: (r) => fmtBytes(r.done.readBytes ?? 0), numeric: true },
   { header: 'WRITTEN', value: (r) => fmtBytes(r.done.writeBytes ?? 0), numeric: true },
-  {
-    header: 'PROCESSES',
-    value: (r) =>
-      r.processes
-        .slice(0, 3)
-        .map((p) => `${p.comm}(${p.pid})`)
-        .join(' ') + (r.processCount > 3 ? ` +${r.processCount - 3}` : ''),
-  },
+  processesColumn<IoLimitRow>(),
 ];
