@@ -93,6 +93,14 @@ describe('tcpresponse findings', () => {
     expect(analyze([served], 'port 8080')[0]!.title).toContain('next: what it waits for while it answers');
   });
 
+  it('a process calling its own listener does not explain its slow answers by it', () => {
+    const served = side({ role: 'server', peer: '', port: 8080, waits: spans(4, 420) });
+    const self = side({ peer: '127.0.0.1:8080', waits: spans(4, 419), server: { pid: 4242, comm: 'checkout', listener: '0.0.0.0:8080' } });
+    const [, f] = analyze([served, self]);
+    expect(f!.severity).toBe('info');
+    expect(f!.links).toBeUndefined();
+  });
+
   it('a wait held open across its slow answers (a watch beside the work) does not explain them', () => {
     const served = side({ role: 'server', peer: '', port: 8080, waits: spans(5, 420) });
     const watch = side({ peer: '10.0.0.3:8500', waitingWaits: [[9500, 9000]] });

@@ -184,13 +184,15 @@ function slowUpstream(r: Obj, served: Served | undefined, threshold: number, ctx
   if (!all.length) return undefined;
   const lostMs = sumOf(lengths(all));
   const typical = median(lengths(all));
-  const cover = served ? overlap(all, served.spans) : { ms: 0, answers: 0 };
+  const server = r.server as Obj | undefined;
+  // Calling itself (its own listener) is its answers seen from its own client: no cause of them.
+  const itself = server !== undefined && num(server.pid) === pid;
+  const cover = served && !itself ? overlap(all, served.spans) : { ms: 0, answers: 0 };
   const servedMs = served ? sumOf(lengths(served.spans)) : 0;
   const during = cover.answers > 0 && cover.ms >= servedMs * COVER_SHARE;
   const timeout = gaveUp.length || waiting.length ? undefined : pollTimeout(lengths(waits));
   const matters = during || gaveUp.length > 0 || (ctx.targetLabel !== undefined && !timeout);
 
-  const server = r.server as Obj | undefined;
   const peerText = server ? `${peer} (${str(server.comm) || '?'}, pid ${num(server.pid)})` : peer;
   const answers = num(r.answers);
   const counts =
