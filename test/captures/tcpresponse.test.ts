@@ -122,7 +122,7 @@ describe('tcpresponse findings', () => {
     const poll = side({ peer: '10.0.0.7:6379', waits: [5001, 5003, 4998, 5002, 5000, 250].map((ms, i) => [i * 5000 + ms, ms]) });
     const [f] = analyze([poll], 'pid 4242');
     expect(f!.severity).toBe('info');
-    expect(f!.title).toContain('nearly all after ~5.00 s: a long poll');
+    expect(f!.title).toContain('nearly all after ~5.00 s: one duration time after time, as a long poll');
     // The same waits, spread: in a targeted run they are its cause.
     const spread = side({
       waits: [

@@ -140,7 +140,7 @@ function slowServer(r: Obj, threshold: number, ctx: AnalysisContext, explained: 
     (waiting.length ? `; ${plural(waiting.length, 'request')} still unanswered at the end` : '') +
     ')' +
     (timeout
-      ? `, nearly all after ~${fmtMs(timeout)}: a long poll or a blocking call answered at its timeout, by design.`
+      ? `, nearly all after ~${fmtMs(timeout)}: one duration time after time, as a long poll or a blocking call answered at its timeout would be.`
       : fastCallsMs !== undefined
         ? `; none of its calls to its TCP upstreams took ${fmtMs(fastCallsMs)} or more while it answered: the time went inside it; next: its CPU (profile), locks (lockwait), a pool or queue of its own it waits on (offcputime).`
         : `; next: what it waits for while it answers (its upstreams, CPU, locks, disk).`);
@@ -210,14 +210,14 @@ function slowUpstream(r: Obj, served: Served | undefined, threshold: number, ctx
   const tail = matters
     ? `; next: ${next}.`
     : timeout
-      ? `, nearly all after ~${fmtMs(timeout)}: a long poll or a blocking read answered at its timeout (a queue, a watch), waiting by design.`
+      ? `, nearly all after ~${fmtMs(timeout)}: one duration time after time, as a long poll or a blocking read answered at its timeout (a queue, a watch) would be.`
       : `; none of it while it answered slowly itself: a blocking call or a long poll by design, unless what calls it is slow.`;
   const basis = during
     ? `${fmtMs(cover.ms)} of its slow answers spent waiting on ${peer}`
     : `${fmtCount(all.length)} requests × ~${fmtMs(typical)} = ${fmtMs(lostMs)} waited on ${peer}`;
   const impactMs = during ? cover.ms : lostMs;
   // A peer on this host: what holds it up explains these waits (its own upstream's waits, its CPU quota, its reclaim).
-  const local = server ? [`service-pid:${num(server.pid)}`, `runq-pid:${num(server.pid)}`, `reclaim-pid:${num(server.pid)}`] : [];
+  const local = server && !itself ? [`service-pid:${num(server.pid)}`, `runq-pid:${num(server.pid)}`, `reclaim-pid:${num(server.pid)}`] : [];
   return {
     ...makeFinding(
       ctx,
@@ -242,13 +242,10 @@ function slowUpstream(r: Obj, served: Served | undefined, threshold: number, ctx
       matters ? impactMs / 1000 : 0,
       matters ? timeImpact(impactMs / 1000, ctx.windowSeconds, basis, ['latency']) : undefined,
     ),
-    ...(matters
-      ? {
-          cause: { key: `slow answers from ${peer}`, subject: `${str(r.comm)} (pid ${pid})` },
-          // Its own slow answers are this wait seen from its callers' side.
-          links: { ...(during ? { explains: [`service-pid:${pid}`] } : {}), ...(local.length ? { shows: local } : {}) },
-        }
-      : {}),
+    ...(matters ? { cause: { key: `slow answers from ${peer}`, subject: `${str(r.comm)} (pid ${pid})` } } : {}),
+    // Its own slow answers are this wait seen from its callers' side. Waits on a local server are that
+    // server's slow answers seen from here: what explains those takes these along, information or not.
+    ...(during || local.length ? { links: { ...(during ? { explains: [`service-pid:${pid}`] } : {}), ...(local.length ? { shows: local } : {}) } } : {}),
   };
 }
 
