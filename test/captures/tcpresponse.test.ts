@@ -93,6 +93,22 @@ describe('tcpresponse findings', () => {
     expect(analyze([served], 'port 8080')[0]!.title).toContain('next: what it waits for while it answers');
   });
 
+  it('a database on this host answering slowly leads: its slow answers, with the service that waited on them as their effect', () => {
+    const db = side({ role: 'server', pid: 30, comm: 'postgres', peer: '', port: 5432, waits: spans(4, 410).map(([e, ms]) => [e - 3, ms]) });
+    const served = side({ role: 'server', peer: '', port: 8080, waits: spans(4, 420) });
+    const calls = side({
+      peer: '127.0.0.1:5432',
+      waits: spans(4, 412).map(([e, ms]) => [e - 2, ms]),
+      server: { pid: 30, comm: 'postgres', listener: '0.0.0.0:5432' },
+    });
+    const linked = linkCauses(analyze([db, served, calls]));
+    expect(linked).toHaveLength(1);
+    expect(linked[0]!.title).toMatch(/^postgres \(pid 30\) answered 4 of 100 requests on port 5432 on n1 in 200 ms or more/);
+    expect(linked[0]!.title).toContain('Effect: checkout (pid 4242) waited on 127.0.0.1:5432 (postgres, pid 30) during 4 of its 4 slow answers on port 8080');
+    expect(linked[0]!.severity).toBe('warning'); // its own, information alone; its effect's
+    expect(linked[0]!.impact!.value).toBeGreaterThan(0.15);
+  });
+
   it('a process calling its own listener does not explain its slow answers by it', () => {
     const served = side({ role: 'server', peer: '', port: 8080, waits: spans(4, 420) });
     const self = side({ peer: '127.0.0.1:8080', waits: spans(4, 419), server: { pid: 4242, comm: 'checkout', listener: '0.0.0.0:8080' } });
@@ -150,7 +166,7 @@ describe('tcpresponse findings', () => {
     expect(f!.title).toContain('waited 1.20 s for answers from 127.0.0.1:5432 (postgres, pid 77)');
     expect(f!.title).toContain('it gave 2 requests up after ~600 ms (closed the connection still waiting: a client timeout)');
     expect(f!.title).toContain('next: what postgres waits for while it answers on 0.0.0.0:5432');
-    expect(f!.links?.shows).toEqual(['service-pid:77', 'runq-pid:77', 'reclaim-pid:77']);
+    expect(f!.links?.shows).toEqual(['answers-of:77', 'service-pid:77', 'runq-pid:77', 'reclaim-pid:77']);
     expect(f!.impact!.value).toBeCloseTo(0.12, 2);
   });
 

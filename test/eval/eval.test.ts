@@ -627,7 +627,7 @@ describe.skipIf(skip)(`evaluation: the top finding names the culprit${skip ? ` (
     });
   }, 60_000);
 
-  it('a service whose local database, over a unix socket, answers 1 query in 4 after 400 ms → intermittent-latency names the service, the socket and the database', async () => {
+  it('a service whose local database, over a unix socket, answers 1 query in 4 after 400 ms → intermittent-latency names the database (on this host: it leads), its socket and the service that waited on it', async () => {
     const socketPath = join(dir, 'orders-db.sock');
     const db = startChild(PYTHON, [join(programsDir, 'slow-db.py'), socketPath, '0', '400', '4']);
     for (let i = 0; i < 50 && !existsSync(socketPath); i++) await sleep(20);

@@ -170,7 +170,8 @@ function slowServer(r: Obj, threshold: number, ctx: AnalysisContext, explained: 
       impact,
     ),
     // What holds the process up explains its slow answers (then not by design): its upstreams (below), a CPU quota, reclaim.
-    links: { shows: [`service-pid:${pid}`, `runq-pid:${pid}`, `reclaim-pid:${pid}`] },
+    // They explain its local clients' waits on it: the same answers seen from their side (it leads them, named).
+    links: { shows: [`service-pid:${pid}`, `runq-pid:${pid}`, `reclaim-pid:${pid}`], explains: [`answers-of:${pid}`] },
   };
 }
 
@@ -217,7 +218,10 @@ function slowUpstream(r: Obj, served: Served | undefined, threshold: number, ctx
     : `${fmtCount(all.length)} requests × ~${fmtMs(typical)} = ${fmtMs(lostMs)} waited on ${peer}`;
   const impactMs = during ? cover.ms : lostMs;
   // A peer on this host: what holds it up explains these waits (its own upstream's waits, its CPU quota, its reclaim).
-  const local = server && !itself ? [`service-pid:${num(server.pid)}`, `runq-pid:${num(server.pid)}`, `reclaim-pid:${num(server.pid)}`] : [];
+  const local =
+    server && !itself
+      ? [`answers-of:${num(server.pid)}`, `service-pid:${num(server.pid)}`, `runq-pid:${num(server.pid)}`, `reclaim-pid:${num(server.pid)}`]
+      : [];
   return {
     ...makeFinding(
       ctx,
