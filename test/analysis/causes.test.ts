@@ -399,6 +399,35 @@ describe('a client with no local port left', () => {
     expect(findings[0]!.title).toContain('Effect: 300 connects from billing-client (pid 77) to 10.0.0.9:5432 failed (closed ×300)');
   });
 
+  it("a server's slow answers: its calls to an upstream inside them explain them first, else its threads blocked at work (offcputime)", () => {
+    const offcpu = result('offcputime', {
+      stacks: [
+        stack(42, 'orders-api', 2_400_000, [user('write_audit', 'app'), kernel('ext4_sync_file'), kernel('jbd2_log_wait_commit'), kernel('schedule')], 300),
+      ],
+      sampleType: { type: 'off-cpu', unit: 'microseconds' },
+      total: 2_400_000,
+      lostStacks: { kernel: 0, user: 0 },
+      top: 20,
+      states: 'SD',
+      blocks: 300,
+    });
+    const side = (over: object) => ({ pid: 42, comm: 'orders-api', answers: 500, p99Ms: 524, waits: [], abandonedWaits: [], waitingWaits: [], ...over });
+    const spans = (n: number, ms: number, shift = 0) => Array.from({ length: n }, (_, i) => [1000 + i * 1000 - shift, ms]);
+    const served = side({ role: 'server', peer: '', port: 8080, waits: spans(5, 480) });
+    const answers = (rows: object[]) => result('tcpresponse', { rows, answers: 1000, recordMs: 50, totalRows: rows.length });
+    const target = { symptom: 'latency' as const, target: { description: 'port 8080' } };
+    // Its threads blocked in fsync: the disk waits lead, the slow answers their effect.
+    const blocked = analyzeRun({ run: run(target), results: [on(offcpu), on(answers([served]))] });
+    expect(blocked[0]!.capture).toBe('offcputime');
+    expect(blocked[0]!.title).toContain('Effect: orders-api (pid 42) answered 5 of 500 requests on port 8080');
+    // The same, and its calls to a database inside each slow answer: those explain them (timed, not inferred).
+    const calls = side({ role: 'client', peer: '10.0.0.9:5432', port: 5432, waits: spans(5, 450, 5) });
+    const both = analyzeRun({ run: run(target), results: [on(offcpu), on(answers([served, calls]))] });
+    const lead = both.find((f) => f.title.includes('answered 5 of 500'))!;
+    expect(lead.capture).toBe('tcpresponse');
+    expect(lead.title).toMatch(/^orders-api \(pid 42\) waited on 10\.0\.0\.9:5432 during 5 of its 5 slow answers/);
+  });
+
   it("a full connection-tracking table leads netfilter's drops to D and the connects to D given up behind them", () => {
     const closed = result('tcpconnlat', {
       histograms: [],

@@ -85,6 +85,8 @@ export function analyzeLockwait(data: Obj, ctx: AnalysisContext): CaptureAnalysi
         share * 100,
       ),
     );
+    // Threads blocked on a lock answer late: it explains the process's slow answers (tcpresponse), after its upstreams.
+    findings.at(-1)!.links = { explains: [`blocked-pid:${pid}`] };
   }
   const mutexUs = mutex.reduce((n, l) => n + num(l.totalUs), 0);
   const checked = `lock waits (${fmtUs(mutexUs)} on ${plural(mutex.length, 'contended lock')}; ${fmtUs(otherUs)} in other futex waits, not counted as contention)`;

@@ -224,10 +224,14 @@ function analyzeOffcputime(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
       cause: { key: `${g.comm} ${kind} in ${g.wait}${g.user ? ` from ${g.user}` : ''}`, subject: `pid ${g.pid}` },
       // Its stalls reclaiming memory (reclaim) say which limit ran out: that finding leads, this wait is its effect.
       // Its disk waits are the cost of its memory thrashing (a cgroup's limit, or the host's), when reclaim found that.
-      ...(kind === RECLAIMING ? { links: { shows: [`reclaim-pid:${g.pid}`] } } : {}),
-      ...(kind === DISK_IO ? { links: { shows: [`disk-wait-pid:${g.pid}`] } } : {}),
-      // Its waits for DNS answers are the slow lookups dnslat names (server, names, how many lost): that finding leads.
-      ...(kind === DNS_ANSWER ? { links: { shows: [`dns-wait-pid:${g.pid}`] } } : {}),
+      // Its DNS waits are the slow lookups dnslat names (server, names, how many lost): that finding leads.
+      // Threads blocked at work answer late: any of these explains the process's slow answers (tcpresponse), after its upstreams.
+      links: {
+        explains: [`blocked-pid:${g.pid}`],
+        ...(kind === RECLAIMING ? { shows: [`reclaim-pid:${g.pid}`] } : {}),
+        ...(kind === DISK_IO ? { shows: [`disk-wait-pid:${g.pid}`] } : {}),
+        ...(kind === DNS_ANSWER ? { shows: [`dns-wait-pid:${g.pid}`] } : {}),
+      },
     });
   }
   return { findings, checked };

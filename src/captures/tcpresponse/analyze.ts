@@ -169,9 +169,10 @@ function slowServer(r: Obj, threshold: number, ctx: AnalysisContext, explained: 
       matters ? lostMs / 1000 : 0,
       impact,
     ),
-    // What holds the process up explains its slow answers (then not by design): its upstreams (below), a CPU quota, reclaim.
+    // What holds the process up explains its slow answers (then not by design), in this order: its calls to
+    // upstreams (timed, inside them), a CPU quota, reclaim, then its threads blocked at work (offcputime, lockwait).
     // They explain its local clients' waits on it: the same answers seen from their side (it leads them, named).
-    links: { shows: [`service-pid:${pid}`, `runq-pid:${pid}`, `reclaim-pid:${pid}`], explains: [`answers-of:${pid}`] },
+    links: { shows: [`service-pid:${pid}`, `runq-pid:${pid}`, `reclaim-pid:${pid}`, `blocked-pid:${pid}`], explains: [`answers-of:${pid}`] },
   };
 }
 
