@@ -415,7 +415,7 @@ describe('a client with no local port left', () => {
     const spans = (n: number, ms: number, shift = 0) => Array.from({ length: n }, (_, i) => [1000 + i * 1000 - shift, ms]);
     const served = side({ role: 'server', peer: '', port: 8080, waits: spans(5, 480) });
     const answers = (rows: object[]) => result('tcpresponse', { rows, answers: 1000, recordMs: 50, totalRows: rows.length });
-    const target = { symptom: 'latency' as const, target: { description: 'port 8080' } };
+    const target = { symptom: 'latency' as const, target: { port: 8080 } };
     // Its threads blocked in fsync: the disk waits lead, the slow answers their effect.
     const blocked = analyzeRun({ run: run(target), results: [on(offcpu), on(answers([served]))] });
     expect(blocked[0]!.capture).toBe('offcputime');

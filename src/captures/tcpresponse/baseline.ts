@@ -5,6 +5,8 @@ import type { BaselineMetric } from '../../analysis/types.js';
 import type { Obj } from '../../analysis/common.js';
 
 const MAX_SIDES = 10;
+/** A p99 from a log2 histogram (its bucket's upper bound) means something from this many answers. */
+const MIN_ANSWERS = 100;
 
 export function tcpresponseBaseline(data: Obj): BaselineMetric[] {
   return objs(data.rows)
@@ -17,5 +19,6 @@ export function tcpresponseBaseline(data: Obj): BaselineMetric[] {
       capture: 'tcpresponse',
       value: num(r.p99Ms) * 1000,
       samples: num(r.answers),
+      minSamples: MIN_ANSWERS,
     }));
 }
