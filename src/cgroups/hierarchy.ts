@@ -2,7 +2,8 @@
 // offers it), and what every cgroup reader shares: the walk of a hierarchy,
 // a process's directory in it, the processes in a directory. Missing files
 // read as undefined or empty, never throw.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
+import { readText } from '../util/read-text.js';
 import { dirname, join } from 'node:path';
 
 export interface CgroupHierarchy {
@@ -50,14 +51,6 @@ export function currentHierarchies(controller: Controller, now = performance.now
 
 /** mountinfo escapes space, tab, newline and backslash as octal. */
 const unescapeMount = (s: string) => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
-
-export function readText(path: string): string | undefined {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return undefined;
-  }
-}
 
 /** "key value" lines (cpu.stat, memory.stat) as numbers; lines whose value is not a number are left out. */
 export function keyedNumbers(text: string | undefined): Map<string, number> {

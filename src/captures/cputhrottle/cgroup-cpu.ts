@@ -4,7 +4,8 @@
 // counters (cpu.stat: nr_periods, nr_throttled, throttled_time ns in v1,
 // throttled_usec in v2). Missing files read as undefined, never throw.
 import { join } from 'node:path';
-import { controllerHierarchies, currentHierarchies, keyedNumbers, readText, type CgroupHierarchy, type Controller } from '../../cgroups/hierarchy.js';
+import { controllerHierarchies, currentHierarchies, keyedNumbers, type CgroupHierarchy, type Controller } from '../../cgroups/hierarchy.js';
+import { readText } from '../../util/read-text.js';
 
 /** The cpu controller's hierarchies: a v1 "cpu" mount, v2 with "cpu" in cgroup.controllers. */
 export const CPU: Controller = { v1: 'cpu', v2: 'cpu' };

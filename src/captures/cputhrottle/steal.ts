@@ -3,7 +3,7 @@
 // something else (other guests, or a burstable instance out of CPU credits).
 // Read at both window ends beside the cgroups' throttling: both are CPU time
 // taken from the workload.
-import { readText } from '../../cgroups/hierarchy.js';
+import { readText } from '../../util/read-text.js';
 
 /** /proc/stat counts in USER_HZ ticks, 100 a second on Linux. */
 const TICK_MS = 10;

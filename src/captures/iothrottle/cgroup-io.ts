@@ -7,7 +7,8 @@
 // v1 throttling is flat (a cgroup's limits hold its own I/O), v2's hierarchical
 // (a parent's limit holds its subtree, and io.stat counts the subtree).
 import { join } from 'node:path';
-import { readText, type CgroupHierarchy, type Controller } from '../../cgroups/hierarchy.js';
+import { type CgroupHierarchy, type Controller } from '../../cgroups/hierarchy.js';
+import { readText } from '../../util/read-text.js';
 
 export const IO: Controller = { v1: 'blkio', v2: 'io' };
 

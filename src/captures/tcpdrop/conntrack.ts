@@ -3,7 +3,7 @@
 // rest per-CPU counters to add up) and the host's nf_conntrack_max. When it is
 // full, a new connection's packets are dropped in nf_hook_slow with the reason
 // NETFILTER_DROP, which reads like a firewall rule's: only these counters tell.
-import { readFileSync } from 'node:fs';
+import { readText } from '../../util/read-text.js';
 
 export interface ConntrackCounters {
   entries: number;
@@ -13,17 +13,9 @@ export interface ConntrackCounters {
   insertFailed: number;
 }
 
-const read = (path: string): string => {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return '';
-  }
-};
-
 /** pid's namespace's counters; undefined without connection tracking (the module not loaded). */
 export function readConntrack(pid: number): ConntrackCounters | undefined {
-  const [header, ...lines] = read(`/proc/${pid}/net/stat/nf_conntrack`).trim().split('\n');
+  const [header, ...lines] = (readText(`/proc/${pid}/net/stat/nf_conntrack`) ?? '').trim().split('\n');
   const names = header?.trim().split(/\s+/) ?? [];
   if (!names.includes('entries')) return undefined;
   const column = (name: string) => names.indexOf(name);
@@ -38,6 +30,6 @@ export function readConntrack(pid: number): ConntrackCounters | undefined {
 
 /** The table's size limit (net.netfilter.nf_conntrack_max: the host's, every namespace counts against it). */
 export function conntrackMax(): number | undefined {
-  const max = Number(read('/proc/sys/net/netfilter/nf_conntrack_max').trim());
+  const max = Number((readText('/proc/sys/net/netfilter/nf_conntrack_max') ?? '').trim());
   return Number.isFinite(max) && max > 0 ? max : undefined;
 }

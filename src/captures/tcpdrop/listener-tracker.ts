@@ -3,10 +3,10 @@
 // SAMPLE_EVERY_MS, and at the end the overflows given to the listeners whose
 // accept queue was seen at its limit; and the namespaces whose
 // connection-tracking table refused new entries (conntrack.ts).
-import { readFileSync, readlinkSync } from 'node:fs';
+import { readlinkSync } from 'node:fs';
 import { conntrackMax } from './conntrack.js';
 import type { ConntrackTable, ListenerOverflow } from './types.js';
-import { listenersOf, namespaceCounters, namespaces, type NamespaceCounters } from './listeners.js';
+import { listenersOf, namespaceCounters, namespaces, read, type NamespaceCounters } from './listeners.js';
 
 /** /proc/net/tcp is a walk of every socket: often enough to see a queue at its limit, rarely enough not to compete with a connection storm. */
 const SAMPLE_EVERY_MS = 1000;
@@ -126,7 +126,7 @@ export class ListenerTracker {
         netns: ns,
         host: ns === hostNs,
         pid: before.pid,
-        comm: readOr(`/proc/${before.pid}/comm`).trim(),
+        comm: read(`/proc/${before.pid}/comm`).trim(),
         entries: after.entries,
         ...(max ? { max } : {}),
         drops,
@@ -134,14 +134,6 @@ export class ListenerTracker {
       });
     }
     return tables;
-  }
-}
-
-function readOr(path: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return '';
   }
 }
 

@@ -32,7 +32,7 @@ export interface NamespaceCounters {
   conntrack?: ConntrackCounters;
 }
 
-const read = (path: string): string => {
+export const read = (path: string): string => {
   try {
     return readFileSync(path, 'utf8');
   } catch {
