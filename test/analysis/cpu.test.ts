@@ -131,6 +131,20 @@ describe('offcputime', () => {
     expect(findings.filter((f) => f.capture === 'offcputime')).toHaveLength(1);
   });
 
+  it("a wait is named the same when sched_switch has other probes too (the tracepoint's iterator on the stack)", () => {
+    const disk = [
+      user('FileRead', 'postgres'),
+      kernel('filemap_fault'),
+      kernel('folio_wait_bit_common'),
+      kernel('io_schedule'),
+      kernel('schedule'),
+      kernel('__schedule'),
+    ];
+    const stacks = [stack(7, 'postgres', 3_000_000, [...disk, kernel('__traceiter_sched_switch')], 600)];
+    const [f] = analyzeRun({ run: run(), results: [on(offcpu(stacks))] }).filter((x) => x.capture === 'offcputime');
+    expect(f!.evidence).toMatchObject({ waitingIn: 'folio_wait_bit_common', kind: 'waiting for disk I/O' });
+  });
+
   it("page faults waiting on the process's address-space lock name it (mmap_lock), not a kernel lock", () => {
     const fault = [user('parse_rows', 'app'), kernel('exc_page_fault'), kernel('do_user_addr_fault'), kernel('lock_mm_and_find_vma')];
     const stacks = [

@@ -3,8 +3,8 @@ import { makeFinding, num, objs, str, timeImpact, isObj, type CaptureAnalysis, t
 import { fmtPct, fmtSeconds, fmtUs, plural, processLabel, round, shortFunction } from '../../format/index.js';
 import { framesOf, stackText, type FrameLike } from '../../analysis/stack-frames.js';
 import type { Finding } from '../../analysis/types.js';
+import { SCHEDULER_FRAMES } from './scheduler.js';
 
-const SCHEDULER = /^(__schedule|schedule|schedule_\w+|__schedule_\w+|preempt_schedule\w*|io_schedule\w*|__cond_resched|finish_task_switch\S*|__switch_to\w*)$/;
 const IDLE_WAITS = new RegExp(
   '^(' +
     [
@@ -92,7 +92,7 @@ function waitFrameOf(frames: unknown[]): string | undefined {
     const f = frames[i];
     if (!isObj(f) || f.kind !== 'kernel') break;
     const name = str(f.name).replace(COMPILER_SUFFIX, '');
-    if (!SCHEDULER.test(name)) return name || '?';
+    if (!SCHEDULER_FRAMES.test(name)) return name || '?';
   }
   return undefined;
 }

@@ -12,6 +12,7 @@ import { pythonLayouts } from '../stack-family/python-stacks.js';
 import type { Frame } from '../../symbolize/types.js';
 import { offcputimeAnalysis } from './analyze.js';
 import { offcputimeSetup } from './setup.js';
+import { SCHEDULER_FRAMES } from './scheduler.js';
 
 export type OffcputimeParams = typeof offcputimeSetup.defaults;
 
@@ -81,15 +82,12 @@ export const offcputime: CaptureDefinition<OffcputimeParams, OffcputimeData> = {
   files: stackFiles,
 };
 
-/** Scheduler internals every blocked stack ends in: the wait is the frame below them. */
-const SCHEDULER = /^(__schedule|schedule|schedule_\w+|__schedule_\w+|preempt_schedule\w*|io_schedule\w*|__cond_resched|finish_task_switch\S*|__switch_to\w*)$/;
-
 /** The innermost kernel frame that is not the scheduler: what the thread waited in. */
 export function waitFrame(s: StackSample): Frame | undefined {
   for (let i = s.frames.length - 1; i >= 0; i--) {
     const f = s.frames[i]!;
     if (f.kind !== 'kernel') break;
-    if (!SCHEDULER.test(f.name)) return f;
+    if (!SCHEDULER_FRAMES.test(f.name)) return f;
   }
   return undefined;
 }
