@@ -61,6 +61,11 @@ describe('syscallerrors: normal behaviour', () => {
     expect(normalReason('epoll_ctl', 'EBADF')).toBeUndefined();
   });
 
+  it('fcntl on a descriptor that is not open is a probe (node asks that of its fds at start); a write to one is a bug', () => {
+    expect(normalReason('fcntl', 'EBADF')).toMatch(/probe/);
+    expect(normalReason('write', 'EBADF')).toBeUndefined();
+  });
+
   it('a resource running out is never normal: EAGAIN from clone is the process limit, not "nothing ready"', () => {
     expect(normalReason('read', 'EAGAIN')).toMatch(/non-blocking/);
     expect(normalReason('clone', 'EAGAIN')).toBeUndefined();

@@ -71,6 +71,8 @@ const PROBES: Record<string, Set<string>> = {
   // Event loops (libuv: every Node process) add an fd first and modify it when it is already there,
   // and remove fds that may already be gone (closed, or never added).
   epoll_ctl: new Set(['EEXIST', 'ENOENT']),
+  // fcntl(fd, F_GETFD) is how a program asks whether a descriptor is open: node and libuv at start, closefrom()'s fallbacks.
+  fcntl: new Set(['EBADF']),
   readlink: new Set(['EINVAL']), // not a symlink
   readlinkat: new Set(['EINVAL']),
 };
