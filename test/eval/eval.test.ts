@@ -832,12 +832,14 @@ describe.skipIf(skip)(`evaluation: the top finding names the culprit${skip ? ` (
       },
     });
     expect(requests).toBeGreaterThan(10);
-    // Not one sample, exec or connect of Sherlock's processes in what the captures saw.
+    // Not one sample, exec, connect or conversation (its API's answers, its Redis calls) of Sherlock's processes in what the captures saw.
     const seen: number[] = [];
-    for (const name of ['profile.json', 'execsnoop.json', 'tcpconnlat.json', 'offcputime.json']) {
+    for (const name of ['profile.json', 'execsnoop.json', 'tcpconnlat.json', 'offcputime.json', 'tcpresponse.json']) {
       const reply = await up!.client.artifact(outcome.id, up!.node, name);
       expect(reply.status, `${name}: ${reply.text.slice(0, 200)}`).toBe(200);
-      const rows = [...(reply.body.stacks ?? []), ...(reply.body.events ?? []), ...(reply.body.slowest ?? [])] as { pid?: number }[];
+      const rows = [...(reply.body.stacks ?? []), ...(reply.body.events ?? []), ...(reply.body.slowest ?? []), ...(reply.body.rows ?? [])] as {
+        pid?: number;
+      }[];
       seen.push(...rows.map((r) => r.pid ?? 0).filter((p) => own.has(p)));
     }
     expect(seen).toEqual([]);
