@@ -10,6 +10,12 @@
 #include <bpf/bpf_tracing.h> /* ___bpf_ctx_cast, for SHERLOCK_RAW_PROG */
 #include "sherlock.h"
 
+/* Debug output goes to the host's trace_pipe for every user and turns on a
+ * tracefs event that adds a probe to sched_switch (offcputime then sees the
+ * tracepoint's own frames): never in a shipped program. */
+#undef bpf_printk
+#pragma GCC poison bpf_printk bpf_trace_printk
+
 /* Puts a record no map names (a ring buffer's) into the object's BTF, where
  * test/architecture/record-layouts.test.ts checks its TypeScript decoder
  * against it: a const pointer in .rodata (8 bytes, never read, no new map). */

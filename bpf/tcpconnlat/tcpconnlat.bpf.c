@@ -211,15 +211,8 @@ SHERLOCK_CHAINED_RAW_PROG(INET_SOCK_SET_STATE, tp_inet_sock_set_state, struct so
 		return 0;
 	if (!sock_is_tcp(sk))
 		return 0;
-	__u16 DBG_dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
-	__u16 DBG_sport = bpf_ntohs(BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
-	if (DBG_dport == 8443)
-		bpf_printk("DBGCL run sk=%lx %d->%d", (unsigned long)sk, oldstate, newstate);
-	if (newstate == TCP_SYN_SENT) {
-		if (DBG_dport == 8443)
-			bpf_printk("DBGCL syn sk=%lx pid=%d sel=%d", (unsigned long)sk, bpf_get_current_pid_tgid() >> 32, sherlock_current_selected());
+	if (newstate == TCP_SYN_SENT)
 		return on_syn_sent(sk);
-	}
 
 	/* The kernel skips a run that would nest in this program on the same
 	 * CPU (a softirq interrupting it; counted in the program's recursion_misses, which user space
@@ -228,8 +221,6 @@ SHERLOCK_CHAINED_RAW_PROG(INET_SOCK_SET_STATE, tp_inet_sock_set_state, struct so
 	 * SYN_SENT overwrites it: not worth a lookup on every transition. */
 	key = (__u64)sk;
 	start = bpf_map_lookup_elem(&connects, &key);
-	if (DBG_dport == 8443)
-		bpf_printk("DBGCL lookup sk=%lx sport=%d hit=%d", (unsigned long)sk, DBG_sport, start != 0);
 	if (!start)
 		return 0; /* not selected, or started before the capture */
 	/* Read everything before the delete frees the entry for reuse. */
