@@ -176,6 +176,49 @@ describe('offcputime', () => {
     ]);
   });
 
+  describe('a writer blocked on a full pipe', () => {
+    const write = [user('main', 'app'), user('write', 'libc.so.6'), kernel('ksys_write'), kernel('vfs_write'), kernel('anon_pipe_write'), kernel('schedule')];
+    const pipeWriters = (state: string, waitingIn?: string) => [
+      {
+        pid: 30,
+        pipes: [{ name: 'pipe:[4242]', fd: 1, blockedNow: true, readers: [{ pid: 31, comm: 'log-shipper', state, ...(waitingIn ? { waitingIn } : {}) }] }],
+      },
+    ];
+    const withPipes = (stacks: ReturnType<typeof stack>[], writers: unknown) => {
+      const r = offcpu(stacks);
+      return { ...r, pipeWriters: writers };
+    };
+
+    it('names the pipe and its reader, and what the reader was doing', () => {
+      const r = withPipes([stack(30, 'api', 4_500_000, write, 90)], pipeWriters('S', 'do_nanosleep'));
+      const [f] = analyzeRun({ run: run(), results: [on(r)] }).filter((x) => x.capture === 'offcputime');
+      expect(f!.title).toBe(
+        'api (pid 30) spent 4.50 s (75% of the 6 s window, summed over threads) blocked writing into a full pipe (fd 1, pipe:[4242]) in anon_pipe_write called from write: ' +
+          'its reader log-shipper (pid 31) does not keep up (when the capture ended it was asleep in do_nanosleep, not reading); 90 waits of 50 ms on average.',
+      );
+      expect(f!.evidence.pipe).toMatchObject({ name: 'pipe:[4242]', fd: 1 });
+      const stopped = analyzeRun({ run: run(), results: [on(withPipes([stack(30, 'api', 4_500_000, write, 90)], pipeWriters('T')))] });
+      expect(stopped[0]!.title).toContain('when the capture ended it was stopped (SIGSTOP or job control)');
+      // Its pipes not read (the writer gone by the end): the wait is still named.
+      const unread = analyzeRun({ run: run(), results: [on(offcpu([stack(30, 'api', 4_500_000, write, 90)]))] });
+      expect(unread[0]!.title).toContain('blocked writing into a full pipe in anon_pipe_write called from write: its reader does not keep up;');
+    });
+
+    it("the reader's own wait leads: the writer's is its effect", () => {
+      const readerDisk = [user('ship', 'log-shipper'), kernel('filemap_fault'), kernel('folio_wait_bit_common'), kernel('io_schedule'), kernel('schedule')];
+      const r = withPipes(
+        [stack(30, 'api', 4_500_000, write, 90), stack(31, 'log-shipper', 5_000_000, readerDisk, 900)],
+        pipeWriters('D', 'folio_wait_bit_common'),
+      );
+      const findings = analyzeRun({ run: run(), results: [on(r)] }).filter((x) => x.capture === 'offcputime');
+      expect(findings).toHaveLength(1);
+      expect(findings[0]!.evidence.pid).toBe(31);
+      expect(findings[0]!.title).toMatch(
+        /^log-shipper \(pid 31\) spent 5\.00 s .* waiting for disk I\/O .*\. Effect: api \(pid 30\) spent 4\.50 s .* blocked writing into a full pipe/,
+      );
+    });
+  });
+
   it('only idle waits: nothing', () => {
     const stacks = [
       stack(9, 'node', 24_000_000, [user('uv_run', 'node'), kernel('do_epoll_wait'), kernel('schedule')], 100),

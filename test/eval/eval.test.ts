@@ -649,6 +649,25 @@ describe.skipIf(skip)(`evaluation: the top finding names the culprit${skip ? ` (
     });
   }, 60_000);
 
+  it('a service logging to a pipe its log shipper reads too slowly → intermittent-latency names the shipper, the pipe and the time the service waited', async () => {
+    const counter = join(dir, 'log-waits.count');
+    const api = startChild(PYTHON, [join(programsDir, 'chatty-api.py'), '8621', counter, '60']);
+    await sleep(1000); // the pipe fills
+    const { outcome, counted: waitedMs } = await runCounting('intermittent-latency', counter, 'offcputime');
+    const children = readFileSync(`/proc/${api.pid}/task/${api.pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number);
+    const shipper = children.find((pid) => readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'log-shipper');
+    api.kill('SIGKILL');
+    for (const pid of children) process.kill(pid, 'SIGKILL');
+    await positive('log-pipe', outcome, new Set([api.pid!, ...children]), (top) => {
+      if (!top.title.includes(`orders-api (pid ${api.pid})`)) return 'the top finding does not name orders-api';
+      if (!top.title.includes(`its reader log-shipper (pid ${shipper})`)) return 'the top finding does not name the log shipper reading its pipe';
+      if (!/a full pipe \(fd 1, pipe:\[\d+\]\)/.test(top.title)) return 'the top finding does not name the pipe';
+      const said = Number(top.evidence.offCpuMs);
+      if (!within(said, waitedMs, 0.35)) return `it says ${said} ms waited writing, the service counted ${waitedMs.toFixed(0)} ms`;
+      return undefined;
+    });
+  }, 60_000);
+
   it.skipIf(pidsCgroupSkipReason())(
     `a worker leaking helper processes until its pids limit (fork fails with EAGAIN) → intermittent-latency names it and the limit${pidsCgroupSkipReason() ? ` (skipped: ${pidsCgroupSkipReason()})` : ''}`,
     async () => {

@@ -4,61 +4,9 @@ import { fmtPct, fmtSeconds, fmtUs, plural, processLabel, round, shortFunction }
 import { framesOf, stackText, type FrameLike } from '../../analysis/stack-frames.js';
 import type { Finding } from '../../analysis/types.js';
 import { SCHEDULER_FRAMES } from './scheduler.js';
+import { FUTEX, IDLE_WAITS } from './waits.js';
+import { pipeLabel, pipeReadersText, pipesOf, readerPids } from './pipe-text.js';
 
-const IDLE_WAITS = new RegExp(
-  '^(' +
-    [
-      'do_epoll_wait',
-      'ep_poll',
-      'do_sys_poll',
-      'do_poll',
-      'poll_schedule_timeout', // poll() and select() sleep here
-      'do_select',
-      'core_sys_select',
-      'do_nanosleep',
-      'hrtimer_nanosleep',
-      'common_nsleep',
-      'clock_nanosleep',
-      'inet_csk_accept',
-      'inet_csk_wait_for_connect',
-      'do_wait',
-      'kernel_wait4',
-      'do_sigtimedwait',
-      'sigsuspend',
-      'sys_pause',
-      '__x64_sys_pause',
-      '__arm64_sys_pause',
-      'pipe_read',
-      'anon_pipe_read', // 6.14+
-      'pipe_wait_readable',
-      'sk_wait_data',
-      'wait_woken',
-      'unix_stream_read_generic',
-      'unix_stream_data_wait',
-      '__skb_wait_for_more_packets',
-      'n_tty_read',
-      'tty_read',
-      'inotify_read',
-      'signalfd_dequeue',
-      'eventfd_read',
-      'io_cqring_wait',
-      'kthread',
-      'worker_thread',
-      'smpboot_thread_fn',
-      'rcu_gp_kthread',
-      'do_idle',
-      'rescuer_thread',
-      'kthreadd',
-      'ksoftirqd_should_run',
-      'rcu_tasks_kthread',
-      'watchdog',
-      'kcompactd',
-      'khugepaged',
-      'kswapd',
-    ].join('|') +
-    ')$',
-);
-const FUTEX = /^(futex_wait\w*|__futex_wait\w*|futex_do_wait)$/;
 /** A futex wait this long on average is a parked thread (a pool's condition variable), not contention. */
 const PARKED_FUTEX_US = 100_000;
 /**
@@ -125,15 +73,24 @@ const MMAP_LOCK_FRAMES =
 const MMAP_LOCK =
   'waiting for its address-space lock (mmap_lock: another of its threads maps, unmaps or changes memory, with mmap, munmap, mprotect, madvise or brk)';
 
+const PIPE_FULL = 'blocked writing into a full pipe';
+/** A unix socket's sender waits for its peer to read (a stream's buffer, or a datagram receiver's queue like /dev/log's). */
+const UNIX_PEER = "waiting for its unix socket's peer to read (the socket's buffer is full)";
+
 function waitKind(frames: FrameLike[], futexCaller: FutexCaller): string {
   const names = frames.map((f) => f.name).join(' ');
   // First: reclaim waits on writeback and disk too, and its cause is the memory limit, not the disk.
   if (RECLAIM_FRAMES.test(names)) return RECLAIMING;
   if (RESOLVER_FRAMES.test(names)) return DNS_ANSWER;
+  // Before disk: a network filesystem's reads wait on its pages as a disk's do.
+  if (/\b(rpc_wait_bit_killable|__rpc_execute|nfs_\w+)\b/.test(names)) return 'waiting on a network filesystem (NFS: its server answers slowly or not at all)';
+  if (/\bfuse_\w+\b/.test(names)) return 'waiting on a FUSE filesystem (its user-space daemon answers slowly)';
   if (/\b(io_schedule|blk_mq|bio_|folio_wait|wait_on_page|__lock_page|bit_wait_io|submit_bio|filemap_fault|jbd2)/.test(names)) return DISK_IO;
   if (/\bfutex/.test(names)) return futexCaller === 'lock' ? 'waiting for a lock (futex)' : FUTEX_UNKNOWN;
   if (/\b(rwsem|down_read|down_write)/.test(names) && MMAP_LOCK_FRAMES.test(names)) return MMAP_LOCK;
   if (/\b(mutex_lock|rwsem|down_read|down_write|__down)/.test(names)) return 'waiting for a kernel lock';
+  if (/\b(anon_)?pipe_write\b/.test(names)) return PIPE_FULL;
+  if (/\b(unix_wait_for_peer|unix_stream_sendmsg|unix_dgram_sendmsg)\b/.test(names)) return UNIX_PEER;
   if (/\b(sk_stream_wait_memory|tcp_sendmsg)/.test(names)) return 'waiting for socket send buffer space';
   if (/\b(handle_mm_fault|do_page_fault|exc_page_fault|swap)/.test(names)) return 'waiting on memory (page faults)';
   return 'blocked';
@@ -188,10 +145,16 @@ function analyzeOffcputime(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
     if (share * 100 < threshold || windowShare < MIN_OFFCPU_WINDOW_SHARE) continue;
     const who = processLabel(g.comm, g.pid);
     const kind = waitKind(framesOf(g.stacks[0]!), g.futexCaller); // the caller of its first (kept) stack
+    // A full pipe's cause is its reader: named in the sentence, its own waits linked below.
+    const pipes = kind === PIPE_FULL ? pipesOf(data, g.pid) : [];
+    const spent = `${who} spent ${fmtUs(g.us)} (${fmtPct(windowShare)} of the ${fmtSeconds(ctx.windowSeconds)} window, summed over threads) ${kind}`;
+    const where = ` in ${g.wait}` + (g.user ? ` called from ${shortFunction(g.user)}` : '');
+    const average = `${plural(g.blocks, 'wait')} of ${fmtUs(g.us / Math.max(1, g.blocks))} on average`;
     const title =
-      `${who} spent ${fmtUs(g.us)} (${fmtPct(windowShare)} of the ${fmtSeconds(ctx.windowSeconds)} window, summed over threads) ${kind} in ${g.wait}` +
-      (g.user ? ` called from ${shortFunction(g.user)}` : '') +
-      `: ${fmtPct(share)} of its non-idle off-CPU time (threshold ${threshold}%), ${plural(g.blocks, 'wait')} of ${fmtUs(g.us / Math.max(1, g.blocks))} on average.`;
+      kind === PIPE_FULL
+        ? `${spent}${pipeLabel(pipes)}${where}: ${pipeReadersText(pipes, g.pid)}; ${average}.`
+        : `${spent}${where}: ${fmtPct(share)} of its non-idle off-CPU time (threshold ${threshold}%), ${average}.`;
+    const readers = readerPids(pipes, g.pid);
     findings.push({
       ...makeFinding(
         ctx,
@@ -208,6 +171,7 @@ function analyzeOffcputime(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
           offCpuMs: round(g.us / 1000),
           blocks: g.blocks,
           avgMs: round(g.us / Math.max(1, g.blocks) / 1000),
+          ...(pipes[0] ? { pipe: pipes[0] } : {}),
           shareOfWork: round(share),
           shareOfWindow: round(windowShare),
           thresholdPct: threshold,
@@ -231,6 +195,8 @@ function analyzeOffcputime(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
         ...(kind === RECLAIMING ? { shows: [`reclaim-pid:${g.pid}`] } : {}),
         ...(kind === DISK_IO ? { shows: [`disk-wait-pid:${g.pid}`] } : {}),
         ...(kind === DNS_ANSWER ? { shows: [`dns-wait-pid:${g.pid}`] } : {}),
+        // What keeps its pipe's reader from reading: its own blocked threads, its upstream, its CPU quota, its reclaim.
+        ...(readers.length ? { shows: readers.flatMap((r) => [`blocked-pid:${r}`, `service-pid:${r}`, `runq-pid:${r}`, `reclaim-pid:${r}`]) } : {}),
       },
     });
   }

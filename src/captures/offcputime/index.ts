@@ -13,6 +13,8 @@ import type { Frame } from '../../symbolize/types.js';
 import { offcputimeAnalysis } from './analyze.js';
 import { offcputimeSetup } from './setup.js';
 import { SCHEDULER_FRAMES } from './scheduler.js';
+import { writtenPipes, type WrittenPipe } from './pipe-readers.js';
+import { blockedThroughout, readStarts, startLayout, type ThroughoutSample } from './open-blocks.js';
 
 export type OffcputimeParams = typeof offcputimeSetup.defaults;
 
@@ -26,6 +28,10 @@ export interface OffcputimeData extends StackData<OffcpuStack> {
   states: string;
   /** Sum of blocks over every stack. */
   blocks: number;
+  /** Stacks of threads blocked since before the window (not seen switching out in it), when any. */
+  blockedThroughout?: number;
+  /** Processes that waited writing into full pipes, with the pipes' readers (read at the end). */
+  pipeWriters?: { pid: number; pipes: WrittenPipe[] }[];
 }
 
 /** struct offcpu_value (bpf/offcputime/offcputime.h). */
@@ -37,11 +43,20 @@ export const offcputime: CaptureDefinition<OffcputimeParams, OffcputimeData> = {
   kind: 'stacks',
   analysis: offcputimeAnalysis,
 
-  records: [stackKeyLayout, valueLayout, newTgidLayout, ...pythonLayouts],
+  records: [stackKeyLayout, valueLayout, startLayout, newTgidLayout, ...pythonLayouts],
 
-  collect({ object, params, target }) {
-    return collectStacks<{ us: number; count: number }, OffcpuStack, OffcputimeData>(object, {
+  collect({ object, params, target, excludeCgroupId }) {
+    const startNs = process.hrtime.bigint();
+    let throughout: ThroughoutSample[] = [];
+    const collector = collectStacks<{ us: number; count: number }, OffcpuStack, OffcputimeData>(object, {
       targetPids: target.tgids,
+      // Threads still blocked when the window ends: read then, while the programs still run.
+      openAtEnd: () => {
+        const now = process.hrtime.bigint();
+        const open = readStarts(object, now, params);
+        throughout = blockedThroughout(open.tids, Number((now - startNs) / 1000n), params, target, excludeCgroupId);
+        return open;
+      },
       decodeValue: (data) => ({
         us: Number(data.readBigUInt64LE(valueLayout.offsets.total_us)),
         count: Number(data.readBigUInt64LE(valueLayout.offsets.count)),
@@ -74,6 +89,7 @@ export const offcputime: CaptureDefinition<OffcputimeParams, OffcputimeData> = {
         blocks: stacks.reduce((a, s) => a + s.blocks, 0),
       }),
     });
+    return { ...collector, finish: async () => withPipeReaders(withThroughout(await collector.finish(), throughout)) };
   },
 
   table: (data) => ({ columns: offcpuColumns(data.total), rows: data.stacks.slice(0, data.top) }),
@@ -90,6 +106,31 @@ export function waitFrame(s: StackSample): Frame | undefined {
     if (!SCHEDULER_FRAMES.test(f.name)) return f;
   }
   return undefined;
+}
+
+/** Threads blocked since before the window, each counted as the whole window (kernel frames only). */
+function withThroughout(data: OffcputimeData, samples: ThroughoutSample[]): OffcputimeData {
+  if (!samples.length) return data;
+  const stacks: OffcpuStack[] = [...data.stacks, ...samples].sort((a, b) => b.value - a.value);
+  const added = samples.reduce((n, s) => n + s.value, 0);
+  return { ...data, stacks, total: data.total + added, blocks: data.blocks + samples.reduce((n, s) => n + s.blocks, 0), blockedThroughout: samples.length };
+}
+
+/** A writer that waited this long on full pipes gets its pipes' readers looked up. */
+const PIPE_WAIT_US = 100_000;
+const MAX_PIPE_WRITERS = 5;
+const PIPE_WRITE = /^(anon_)?pipe_write$/;
+
+function withPipeReaders(data: OffcputimeData): OffcputimeData {
+  const waited = new Map<number, number>();
+  for (const s of data.stacks) if (PIPE_WRITE.test(waitFrame(s)?.name ?? '')) waited.set(s.pid, (waited.get(s.pid) ?? 0) + s.value);
+  const pipeWriters = [...waited]
+    .filter(([, us]) => us >= PIPE_WAIT_US)
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, MAX_PIPE_WRITERS)
+    .map(([pid]) => ({ pid, pipes: writtenPipes(pid) }))
+    .filter((w) => w.pipes.length);
+  return pipeWriters.length ? { ...data, pipeWriters } : data;
 }
 
 const ms = (us: number) => (us / 1000).toFixed(us >= 100_000 ? 0 : us >= 1000 ? 1 : 3);
@@ -114,7 +155,10 @@ export function offcputimeText(data: OffcputimeData): string {
     describeGaps(data)
       .map((line) => `\n${line}`)
       .join('') +
-    (data.kernelSymbolsProblem ? `\nkernel frames unnamed: ${data.kernelSymbolsProblem}` : '');
+    (data.kernelSymbolsProblem ? `\nkernel frames unnamed: ${data.kernelSymbolsProblem}` : '') +
+    (data.blockedThroughout
+      ? `\n${data.blockedThroughout} stacks of threads blocked since before the window (kernel frames from /proc, counted as the whole window)`
+      : '');
   if (!data.total) return `${head}\n(no blocks)`;
   const summary = columns(
     ['OFF-CPU ms', '%', 'BLOCKS', 'PID', 'COMM', 'WAITING IN'],

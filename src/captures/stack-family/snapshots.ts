@@ -90,6 +90,8 @@ export interface SnapshotCounter<V> {
   poll(): void;
   /** Unwinds everything still queued. */
   finish(): void;
+  /** Counts the blocks still open when the window ended (their START came, their END never will), by thread. */
+  closeOpen(values: Map<number, V>): void;
   /** Counted stacks so far, each with its unwound user addresses. */
   counted(): CountedStack<V>[];
   summary(): UnwindSummary;
@@ -266,6 +268,14 @@ export function countSnapshots<V>(object: BpfObject, symbolizer: SherlockSymboli
     finish: () => {
       drain();
       work(Infinity);
+    },
+    closeOpen: (values) => {
+      for (const [tid, value] of values) {
+        const started = pending.get(tid);
+        if (!started) continue; // its START was dropped (counted as unmatched then)
+        pending.delete(tid);
+        count(started, value);
+      }
     },
     counted: () =>
       [...counts.values()].map((c) => ({

@@ -9,7 +9,17 @@ import type { Frame } from '../../symbolize/types.js';
 import type { Collector } from '../capture.js';
 import { PythonStacks } from './python-stacks.js';
 import { countSnapshots, type SnapshotOptions, type UnwindSummary } from './snapshots.js';
-import { describeLost, innermost, ProcessAnnouncer, readCounts, readLostStacks, symbolizeStacks, type LostStacks, type StackKey } from './stack-maps.js';
+import {
+  describeLost,
+  innermost,
+  ProcessAnnouncer,
+  readCounts,
+  readLostStacks,
+  symbolizeStacks,
+  type CountedStack,
+  type LostStacks,
+  type StackKey,
+} from './stack-maps.js';
 
 /** What every stacks-kind result of these captures holds besides its own fields. */
 export interface StackData<S extends StackSample = StackSample> {
@@ -47,6 +57,15 @@ export interface StackCaptureSpec<V, S extends StackSample, D> {
   snapshots?: SnapshotOptions<V>;
   /** The processes targeted by pid: their maps are read, and a Python runtime registered, before the first sample. */
   targetPids?: readonly number[];
+  /** Read the moment the window ends: what is still being counted (blocks not ended), by stack key, and by thread where the user stack is a snapshot. */
+  openAtEnd?: () => OpenCounts<V>;
+}
+
+/** Values the kernel has not added to its counts yet when the window ends. */
+export interface OpenCounts<V> {
+  counted: CountedStack<V>[];
+  /** By thread: the value of the snapshot that thread's open block began with. */
+  snapshotValues: Map<number, V>;
 }
 
 /** What a stack capture says about stacks it could not walk whole (spread into its data). */
@@ -72,12 +91,17 @@ export function collectStacks<V, S extends StackSample, D>(object: BpfObject, sp
     announcer.poll(); // first: a process's maps are read before its snapshots are unwound
     snapshots?.poll();
   };
+  let open: OpenCounts<V> | undefined;
   return {
     poll,
+    windowEnded: () => {
+      open = spec.openAtEnd?.();
+    },
     finish: async () => {
       announcer.poll();
       snapshots?.finish();
-      const counted = readCounts(object, spec.decodeValue);
+      if (open) snapshots?.closeOpen(open.snapshotValues);
+      const counted = [...readCounts(object, spec.decodeValue), ...(open?.counted ?? [])];
       // Processes the kernel could not announce (its set was full): now, if still alive.
       for (const { key } of counted) if (key.userStackId >= 0) announcer.note(key.tgid);
       const gaps: { snapshotBytes: number; maxDepth: number; unmappedDropped: number; sourceLines?: SourceLinesSummary } = {

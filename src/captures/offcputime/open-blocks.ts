@@ -1,0 +1,150 @@
+// Blocks still open when the window ends: the threads off the CPU right then.
+// The kernel adds a block to its counts when the thread is switched back in,
+// so a thread stuck for the rest of the window (a full pipe, a hung NFS
+// server, a lock never released) would count for nothing, and one stuck since
+// before the window began is never seen by the program at all. Both are read
+// at the window's end:
+// - began in the window: still in the `starts` map, with the stacks taken
+//   when it switched out; counted from then to the window's end;
+// - began before it: asleep now and not in `starts` (it never switched out in
+//   the window), its kernel stack read from /proc; counted as the whole window.
+import { readdirSync, readFileSync } from 'node:fs';
+import type { BpfObject } from '../../libbpf/index.js';
+import { processCgroup2Id } from '../../cgroups/process-cgroup.js';
+import type { Frame } from '../../symbolize/types.js';
+import { recordLayout } from '../records.js';
+import type { OpenCounts } from '../stack-family/stack-capture.js';
+import { decodeStackKey, stackKeyLayout } from '../stack-family/stack-maps.js';
+import { targetPids } from '../target-processes.js';
+import type { ResolvedTarget } from '../target.js';
+import { SCHEDULER_FRAMES } from './scheduler.js';
+import { FUTEX, IDLE_WAITS } from './waits.js';
+
+/** struct offcpu_start (bpf/offcputime/offcputime.bpf.c): a thread's block, open since ts. */
+export const startLayout = recordLayout('offcpu_start', 8 + stackKeyLayout.size, { ts: 0, key: 8 });
+
+/** bpf/common/stacks.h: the user stack went to user space as a snapshot. */
+const STACK_ID_SNAPSHOT = -1000;
+/** Threads looked at in /proc, at most (a host with very many). */
+const MAX_THREADS = 65_536;
+/** task_struct flags (/proc/PID/stat field 9): a kernel thread. */
+const PF_KTHREAD = 0x00200000;
+const COMPILER_SUFFIX = /\.(constprop|isra|part|cold|llvm)(\.\d+)*$/;
+
+export interface BlockValue {
+  us: number;
+  count: number;
+}
+
+export interface OpenBlockSettings {
+  minBlockUs: number;
+  maxBlockUs: number;
+  /** Task states counted (params.states). */
+  states: string;
+}
+
+/**
+ * The blocks in `starts`, each counted up to `nowNs` (CLOCK_MONOTONIC, as bpf_ktime_get_ns), and the tids seen.
+ * Each is taken out of the map: the programs may stay attached after the window (detachLater), and the
+ * thread's switch-in would then count the same block again. One the kernel took first is its to count.
+ */
+export function readStarts(object: BpfObject, nowNs: bigint, settings: OpenBlockSettings): OpenCounts<BlockValue> & { tids: Set<number> } {
+  const open: OpenCounts<BlockValue> & { tids: Set<number> } = { counted: [], snapshotValues: new Map(), tids: new Set() };
+  const starts = object.map('starts');
+  for (const [k, v] of starts.entries()) {
+    const tid = k.readUInt32LE(0);
+    open.tids.add(tid);
+    if (!starts.delete(k)) continue; // switched back in meanwhile: the kernel counted it
+    const ts = v.readBigUInt64LE(startLayout.offsets.ts);
+    const us = ts < nowNs ? Number((nowNs - ts) / 1000n) : 0;
+    if (us < settings.minBlockUs || (settings.maxBlockUs && us > settings.maxBlockUs)) continue;
+    const key = decodeStackKey(v.subarray(startLayout.offsets.key));
+    const value = { us, count: 1 };
+    if (key.userStackId === STACK_ID_SNAPSHOT) open.snapshotValues.set(tid, value);
+    else open.counted.push({ key, value });
+  }
+  return open;
+}
+
+export interface ThroughoutSample {
+  pid: number;
+  comm: string;
+  /** Kernel frames, root first (user frames cannot be read for another thread). */
+  frames: Frame[];
+  value: number;
+  blocks: number;
+}
+
+const readOr = (path: string): string | undefined => {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+};
+
+/** /proc/PID/task/TID/stack ("[<0>] anon_pipe_write+0x1d4/0x4f0", leaf first) as frames root first; its wchan alone when unreadable (no CAP_SYS_ADMIN). */
+function kernelFrames(task: string): Frame[] {
+  const names = (readOr(`${task}/stack`) ?? '')
+    .split('\n')
+    .map((line) => /^\[<[0-9a-f]+>\] ([^+\s]+)/.exec(line)?.[1])
+    .filter((n): n is string => Boolean(n));
+  if (!names.length) {
+    const wchan = readOr(`${task}/wchan`)?.trim();
+    if (wchan && wchan !== '0') names.push(wchan);
+  }
+  return names.reverse().map((name) => ({ name, kind: 'kernel', module: '[kernel]' }));
+}
+
+/** The innermost frame that is not the scheduler's, without a compiler's suffix. */
+function waitName(frames: Frame[]): string | undefined {
+  for (let i = frames.length - 1; i >= 0; i--) {
+    const name = frames[i]!.name.replace(COMPILER_SUFFIX, '');
+    if (!SCHEDULER_FRAMES.test(name)) return name;
+  }
+  return undefined;
+}
+
+/**
+ * Threads of the target asleep now (in a counted state) that are not in `starts`:
+ * off the CPU since before the window. Idle waits (epoll, sleeps, reads) and futexes
+ * (a parked pool, unless a user frame says lock, which /proc cannot give) are left out.
+ */
+export function blockedThroughout(
+  seen: Set<number>,
+  windowUs: number,
+  settings: OpenBlockSettings,
+  target: ResolvedTarget,
+  excludeCgroupId: bigint | undefined,
+): ThroughoutSample[] {
+  const samples = new Map<string, ThroughoutSample>();
+  let threads = 0;
+  for (const pid of targetPids(target)) {
+    if (threads >= MAX_THREADS) break;
+    let tids: string[];
+    try {
+      tids = readdirSync(`/proc/${pid}/task`);
+    } catch {
+      continue; // gone
+    }
+    let own: boolean | undefined;
+    for (const tid of tids) {
+      if (++threads > MAX_THREADS) break;
+      if (seen.has(Number(tid))) continue;
+      const task = `/proc/${pid}/task/${tid}`;
+      const stat = /^\d+ \((.*)\) (\S) (?:\S+ ){5}(\d+)/s.exec(readOr(`${task}/stat`) ?? '');
+      if (!stat || !settings.states.includes(stat[2]!) || Number(stat[3]) & PF_KTHREAD) continue;
+      if (excludeCgroupId !== undefined && (own ??= processCgroup2Id(pid) === excludeCgroupId)) break;
+      const frames = kernelFrames(task);
+      const wait = waitName(frames);
+      if (!wait || IDLE_WAITS.test(wait) || FUTEX.test(wait)) continue;
+      const id = `${pid}\0${stat[1]}\0${frames.map((f) => f.name).join(';')}`;
+      const sample = samples.get(id);
+      if (sample) {
+        sample.value += windowUs;
+        sample.blocks++;
+      } else samples.set(id, { pid, comm: stat[1]!, frames, value: windowUs, blocks: 1 });
+    }
+  }
+  return [...samples.values()];
+}

@@ -1,0 +1,144 @@
+// Who a process blocked writing into a full pipe waits for: the processes that
+// hold the pipe's read end, and what each was doing when the capture ended. A
+// writer stalls on a pipe when its reader stops keeping up: a log shipper stuck
+// on its own upstream, a stopped child, a parent that never reads its child's
+// output. Read from /proc after the window (the writer is often still blocked).
+import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+
+export interface PipeReader {
+  pid: number;
+  comm: string;
+  /** Its state letter when read (/proc/PID/stat): R running, S sleeping, D uninterruptible, T stopped, t traced. */
+  state: string;
+  /** The kernel function it sleeps in (/proc/PID/wchan), when it sleeps. */
+  waitingIn?: string;
+}
+
+export interface WrittenPipe {
+  /** "pipe:[27786616]", or a named pipe's path. */
+  name: string;
+  /** The writer's descriptor for it. */
+  fd: number;
+  /** A thread of the writer was blocked writing into it when read. */
+  blockedNow: boolean;
+  readers: PipeReader[];
+}
+
+/** readlink is ~5 µs: the scan for readers stops after this many descriptors (a host with very many). */
+const MAX_LINKS = 50_000;
+/** A writer holding many pipes (a supervisor): the readers of this many are looked for. */
+const MAX_PIPES = 8;
+const O_ACCMODE = 3;
+const O_WRONLY = 1;
+
+const readOr = (path: string): string | undefined => {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+};
+
+/** The descriptor's access mode from /proc/PID/fdinfo/FD (flags are octal), or undefined when gone. */
+function accessMode(pid: number | string, fd: number | string): number | undefined {
+  const flags = /^flags:\s*([0-7]+)/m.exec(readOr(`/proc/${pid}/fdinfo/${fd}`) ?? '')?.[1];
+  return flags === undefined ? undefined : parseInt(flags, 8) & O_ACCMODE;
+}
+
+const linkOf = (pid: number | string, fd: string): string | undefined => {
+  try {
+    return readlinkSync(`/proc/${pid}/fd/${fd}`);
+  } catch {
+    return undefined; // closed meanwhile, or the process is gone
+  }
+};
+
+/** A pipe or FIFO the descriptor points to, by the name its link shows. */
+function pipeName(pid: number, fd: string): string | undefined {
+  const link = linkOf(pid, fd);
+  if (!link) return undefined;
+  if (link.startsWith('pipe:[')) return link;
+  if (!link.startsWith('/')) return undefined;
+  try {
+    return statSync(`/proc/${pid}/fd/${fd}`).isFIFO() ? link : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The fds pid's threads are blocked writing into a pipe with, now (their syscall's first argument). */
+function blockedWriteFds(pid: number): Set<number> {
+  const fds = new Set<number>();
+  let tasks: string[];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return fds;
+  }
+  for (const tid of tasks) {
+    if (!/pipe_write/.test(readOr(`/proc/${pid}/task/${tid}/wchan`) ?? '')) continue;
+    const fd = Number((readOr(`/proc/${pid}/task/${tid}/syscall`) ?? '').split(' ')[1]);
+    if (Number.isInteger(fd)) fds.add(fd);
+  }
+  return fds;
+}
+
+function readerOf(pid: number): PipeReader | undefined {
+  const stat = readOr(`/proc/${pid}/stat`);
+  const m = stat && /^\d+ \((.*)\) (\S)/s.exec(stat);
+  if (!m) return undefined;
+  const wchan = readOr(`/proc/${pid}/wchan`)?.trim();
+  return { pid, comm: m[1]!, state: m[2]!, ...(wchan && wchan !== '0' ? { waitingIn: wchan } : {}) };
+}
+
+/** The pipes pid writes into (those it was blocked on when read first), each with its readers. */
+export function writtenPipes(pid: number): WrittenPipe[] {
+  let fds: string[];
+  try {
+    fds = readdirSync(`/proc/${pid}/fd`);
+  } catch {
+    return []; // gone
+  }
+  const blocked = blockedWriteFds(pid);
+  const pipes = new Map<string, WrittenPipe>();
+  for (const fd of fds) {
+    const name = pipeName(pid, fd);
+    const mode = name && accessMode(pid, fd);
+    if (!name || mode === undefined || mode === 0 || pipes.has(name)) continue;
+    pipes.set(name, { name, fd: Number(fd), blockedNow: blocked.has(Number(fd)), readers: [] });
+  }
+  const wanted = [...pipes.values()].sort((a, b) => Number(b.blockedNow) - Number(a.blockedNow)).slice(0, MAX_PIPES);
+  const anyBlocked = wanted.some((p) => p.blockedNow);
+  const looked = anyBlocked ? wanted.filter((p) => p.blockedNow) : wanted;
+  findReaders(new Map(looked.map((p) => [p.name, p])));
+  return looked.filter((p) => p.readers.length);
+}
+
+/** Every process's descriptors, for the read ends of `pipes` (the writer's own included: a read end it holds and never reads). */
+function findReaders(pipes: Map<string, WrittenPipe>): void {
+  if (!pipes.size) return;
+  let links = 0;
+  for (const proc of readdirSync('/proc')) {
+    if (!/^\d+$/.test(proc) || links >= MAX_LINKS) continue;
+    let fds: string[];
+    try {
+      fds = readdirSync(`/proc/${proc}/fd`);
+    } catch {
+      continue;
+    }
+    const found = new Set<WrittenPipe>();
+    for (const fd of fds) {
+      if (++links > MAX_LINKS) break;
+      const link = linkOf(proc, fd); // a named pipe's path is matched as written: no stat of every file on the host
+      const pipe = link && pipes.get(link);
+      if (!pipe || found.has(pipe)) continue;
+      const mode = accessMode(proc, fd);
+      if (mode === undefined || mode === O_WRONLY) continue;
+      found.add(pipe);
+    }
+    for (const pipe of found) {
+      const reader = readerOf(Number(proc));
+      if (reader) pipe.readers.push(reader);
+    }
+  }
+}

@@ -1,0 +1,58 @@
+// The kernel functions threads wait in that are idle (waiting for work), and a futex wait's.
+// The analysis leaves idle waits out; a block still open at the window's end is kept only outside them.
+/** Where a thread waits for work: time spent here is idle, not a problem. */
+export const IDLE_WAITS = new RegExp(
+  '^(' +
+    [
+      'do_epoll_wait',
+      'ep_poll',
+      'do_sys_poll',
+      'do_poll',
+      'poll_schedule_timeout', // poll() and select() sleep here
+      'do_select',
+      'core_sys_select',
+      'do_nanosleep',
+      'hrtimer_nanosleep',
+      'common_nsleep',
+      'clock_nanosleep',
+      'inet_csk_accept',
+      'inet_csk_wait_for_connect',
+      'do_wait',
+      'kernel_wait4',
+      'do_sigtimedwait',
+      'sigsuspend',
+      'sys_pause',
+      '__x64_sys_pause',
+      '__arm64_sys_pause',
+      'pipe_read',
+      'anon_pipe_read', // 6.14+
+      'pipe_wait_readable',
+      'sk_wait_data',
+      'wait_woken',
+      'unix_stream_read_generic',
+      'unix_stream_data_wait',
+      '__skb_wait_for_more_packets',
+      'n_tty_read',
+      'tty_read',
+      'inotify_read',
+      'signalfd_dequeue',
+      'eventfd_read',
+      'io_cqring_wait',
+      'kthread',
+      'worker_thread',
+      'smpboot_thread_fn',
+      'rcu_gp_kthread',
+      'do_idle',
+      'rescuer_thread',
+      'kthreadd',
+      'ksoftirqd_should_run',
+      'rcu_tasks_kthread',
+      'watchdog',
+      'kcompactd',
+      'khugepaged',
+      'kswapd',
+    ].join('|') +
+    ')$',
+);
+/** A futex wait: a lock, a condition variable or a parked thread (only its user caller tells). */
+export const FUTEX = /^(futex_wait\w*|__futex_wait\w*|futex_do_wait)$/;

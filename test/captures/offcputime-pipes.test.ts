@@ -1,0 +1,162 @@
+// A writer blocked on a full pipe and who holds the pipe's read end: read from
+// /proc with real processes (a writer that never stops writing, readers asleep,
+// stopped, or the writer itself), then offcputime on the real kernel, whose
+// finding must name the stopped reader.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { offcputime } from '../../src/captures/offcputime/index.js';
+import { writtenPipes } from '../../src/captures/offcputime/pipe-readers.js';
+import { analyzeRun } from '../../src/runs/analyze-run.js';
+import { on, run } from '../analysis/fixtures.js';
+import { bpfHandlesOf, kernelSkipReason } from '../helpers/kernel.js';
+import { captureDuring } from './sched-children.js';
+
+const PYTHON = '/usr/bin/python3';
+/** Writes 4 KiB blocks to fd argv[1] for at most 30 s: blocks for good once the pipe is full and nobody reads. */
+const WRITER = 'import os, sys, time\nend = time.time() + 30\nwhile time.time() < end: os.write(int(sys.argv[1]), b"x" * 4096)';
+/** Makes a pipe, starts argv[2:] reading it on stdin (stopped first when argv[1] is "stop"), prints the reader's pid and writes into it. */
+const PIPELINE = `import os, signal, sys
+r, w = os.pipe()
+reader = os.fork()
+if reader == 0:
+    os.dup2(r, 0)
+    os.execvp(sys.argv[2], sys.argv[2:])
+os.close(r)
+if sys.argv[1] == 'stop':
+    while open(f'/proc/{reader}/comm').read().strip() != sys.argv[2][:15]:
+        pass  # stopped once it runs the reader, not before its exec
+    os.kill(reader, signal.SIGSTOP)
+print(reader, file=sys.stderr, flush=True)
+os.dup2(w, 1)
+os.close(w)
+sys.argv[1:] = ['1']
+exec(${JSON.stringify(WRITER)})`;
+const children = new Set<ChildProcess>();
+const readers = new Set<number>();
+
+function started(file: string, args: string[]): ChildProcess {
+  const child = spawn(file, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  children.add(child);
+  if (child.pid === undefined) throw new Error(`${file} did not start`);
+  return child;
+}
+
+/** A writer filling a real pipe (its stdout) that `sleep` reads (never) or `cat` would, were it not stopped. */
+async function pipeline(reader: 'asleep' | 'stopped'): Promise<{ writer: number; reader: number }> {
+  const writer = started(PYTHON, ['-c', PIPELINE, reader === 'stopped' ? 'stop' : 'run', ...(reader === 'stopped' ? ['cat'] : ['sleep', '30'])]);
+  const line = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    writer.stderr!.setEncoding('utf8').on('data', (c: string) => (out += c) && out.includes('\n') && resolve(out.trim()));
+    writer.once('exit', () => reject(new Error(`the pipeline ended: ${out}`)));
+  });
+  readers.add(Number(line));
+  return { writer: writer.pid!, reader: Number(line) };
+}
+
+/** Until the writer's thread sleeps in the pipe (the pipe filled). */
+async function blocked(pid: number): Promise<void> {
+  const { readFileSync } = await import('node:fs');
+  for (let i = 0; i < 100; i++) {
+    if (/pipe_write/.test(readFileSync(`/proc/${pid}/wchan`, 'utf8'))) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`pid ${pid} never blocked writing into its pipe`);
+}
+
+afterEach(() => {
+  for (const c of children) c.kill('SIGKILL');
+  for (const pid of readers) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone already
+    }
+  }
+  children.clear();
+  readers.clear();
+});
+
+describe('the readers of a full pipe, from /proc', () => {
+  it('names the blocked descriptor and its reader, asleep', async () => {
+    const { writer, reader } = await pipeline('asleep');
+    await blocked(writer);
+    const pipes = writtenPipes(writer);
+    expect(pipes).toHaveLength(1);
+    expect(pipes[0]).toMatchObject({ fd: 1, blockedNow: true, readers: [{ pid: reader, comm: 'sleep', state: 'S' }] });
+    expect(pipes[0]!.name).toMatch(/^pipe:\[\d+\]$/);
+    expect(pipes[0]!.readers[0]!.waitingIn).toMatch(/nanosleep/);
+  });
+
+  it('a stopped reader is state T', async () => {
+    const { writer, reader } = await pipeline('stopped');
+    await blocked(writer);
+    expect(writtenPipes(writer)[0]!.readers).toEqual([expect.objectContaining({ pid: reader, comm: 'cat', state: 'T' })]);
+  });
+
+  it('a named pipe (FIFO) by its path, and a writer that holds a read end itself', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sherlock-test-fifo-'));
+    try {
+      const fifo = join(dir, 'app.log.fifo');
+      // Opens the FIFO both ways (no other reader needed) and writes until it blocks.
+      const script = `import os, sys\nr = os.open(sys.argv[1], os.O_RDONLY | os.O_NONBLOCK)\nw = os.open(sys.argv[1], os.O_WRONLY)\nexec(${JSON.stringify(WRITER)}.replace("int(sys.argv[1])", "w"))`;
+      const { execFileSync } = await import('node:child_process');
+      execFileSync('mkfifo', [fifo]);
+      const writer = started(PYTHON, ['-c', script, fifo]);
+      await blocked(writer.pid!);
+      const pipes = writtenPipes(writer.pid!);
+      expect(pipes).toEqual([expect.objectContaining({ name: fifo, blockedNow: true, readers: [expect.objectContaining({ pid: writer.pid })] })]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a process that is gone has no pipes', () => {
+    expect(writtenPipes(2 ** 22 + 1)).toEqual([]);
+  });
+});
+
+const skip = kernelSkipReason();
+
+describe.skipIf(skip)(`offcputime names a blocked writer's stopped reader${skip ? ` (skipped: ${skip})` : ''}`, () => {
+  afterEach(() => expect(bpfHandlesOf()).toEqual({ programIds: [], links: 0, maps: 0 }));
+
+  it('the finding says the writer waited on a full pipe and who does not read it', async () => {
+    let pids = { writer: 0, reader: 0 };
+    const { result } = await captureDuring(offcputime, async () => {
+      pids = await pipeline('stopped');
+      await new Promise((r) => setTimeout(r, 1500));
+    });
+    expect(result.pipeWriters?.find((w) => w.pid === pids.writer)?.pipes[0]?.readers).toEqual([
+      expect.objectContaining({ pid: pids.reader, comm: 'cat', state: 'T' }),
+    ]);
+    const findings = analyzeRun({ run: run({ durationMs: result.durationMs }), results: [on(result)] });
+    const mine = findings.find((f) => f.evidence.pid === pids.writer);
+    expect(mine?.evidence.kind).toBe('blocked writing into a full pipe');
+    expect(mine?.title).toMatch(
+      /^python3 \(pid \d+\) spent [\d.]+ m?s \(\d+% of the [\d.]+ s window, summed over threads\) blocked writing into a full pipe \(fd 1, pipe:\[\d+\]\) in (anon_)?pipe_write/,
+    );
+    expect(mine?.title).toContain(`its reader cat (pid ${pids.reader}) does not keep up (when the capture ended it was stopped (SIGSTOP or job control))`);
+    // Blocked from ~its start to the window's end, and never woken: counted by the open block alone.
+    expect(Number(mine?.evidence.offCpuMs)).toBeGreaterThan(1000);
+  });
+
+  it('a writer blocked since before the window began: the whole window, with its kernel stack from /proc', async () => {
+    const pids = await pipeline('stopped');
+    await blocked(pids.writer);
+    const { result } = await captureDuring(offcputime, () => new Promise((r) => setTimeout(r, 1000)));
+    expect(result.blockedThroughout).toBeGreaterThanOrEqual(1);
+    const stacks = result.stacks.filter((s) => s.pid === pids.writer);
+    expect(stacks).toHaveLength(1);
+    expect(stacks[0]!.blocks).toBe(1);
+    expect(stacks[0]!.value).toBeGreaterThan(result.durationMs * 1000 * 0.9);
+    expect(stacks[0]!.value).toBeLessThan(result.durationMs * 1000 * 1.2);
+    expect(stacks[0]!.frames.map((f) => f.name)).toContain('ksys_write');
+    const findings = analyzeRun({ run: run({ durationMs: result.durationMs }), results: [on(result)] });
+    expect(findings.find((f) => f.evidence.pid === pids.writer)?.title).toContain(`its reader cat (pid ${pids.reader}) does not keep up`);
+    // Idle threads asleep all window (this test's own, in epoll and futexes) are not read from /proc: only the kernel frames of those are.
+    expect(result.stacks.filter((s) => s.pid === process.pid && s.frames.every((f) => f.kind === 'kernel'))).toEqual([]);
+  });
+});
