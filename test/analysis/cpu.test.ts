@@ -219,6 +219,33 @@ describe('offcputime', () => {
     });
   });
 
+  it("a wait for a file lock names the file and its holder; the holder's own wait leads", () => {
+    const flock = [user('main', 'api'), user('flock', 'libc.so.6'), kernel('__do_sys_flock'), kernel('locks_lock_inode_wait'), kernel('schedule')];
+    const lock = (holder: Record<string, unknown>) => ({ type: 'FLOCK', mode: 'WRITE', file: 'fe:00:42', path: '/var/lib/app/app.lock', holder, seen: 8 });
+    const r = {
+      ...offcpu([stack(40, 'api', 3_000_000, flock, 30)]),
+      lockWaiters: [{ pid: 40, locks: [lock({ pid: 41, comm: 'backup', state: 'R' })] }],
+    };
+    const [f] = analyzeRun({ run: run(), results: [on(r)] }).filter((x) => x.capture === 'offcputime');
+    expect(f!.title).toBe(
+      'api (pid 40) spent 3.00 s (50% of the 6 s window, summed over threads) waiting for a file lock (flock, on /var/lib/app/app.lock) in locks_lock_inode_wait called from flock: ' +
+        'held exclusively by backup (pid 41) (when the capture ended it was on a CPU); 30 waits of 100 ms on average.',
+    );
+    expect(f!.evidence.lock).toMatchObject({ path: '/var/lib/app/app.lock', holder: { pid: 41 } });
+    // The holder itself waits on the disk while it holds the lock: that leads.
+    const disk = [user('copy', 'backup'), kernel('filemap_fault'), kernel('folio_wait_bit_common'), kernel('io_schedule'), kernel('schedule')];
+    const chained = {
+      ...offcpu([stack(40, 'api', 3_000_000, flock, 30), stack(41, 'backup', 4_000_000, disk, 800)]),
+      lockWaiters: [{ pid: 40, locks: [lock({ pid: 41, comm: 'backup', state: 'D', waitingIn: 'folio_wait_bit_common' })] }],
+    };
+    const findings = analyzeRun({ run: run(), results: [on(chained)] }).filter((x) => x.capture === 'offcputime');
+    expect(findings.map((x) => x.evidence.pid)).toEqual([41]);
+    expect(findings[0]!.title).toContain('Effect: api (pid 40) spent 3.00 s');
+    expect(findings[0]!.title).toContain(
+      'held exclusively by backup (pid 41) (when the capture ended it was in an uninterruptible wait in folio_wait_bit_common)',
+    );
+  });
+
   it('only idle waits: nothing', () => {
     const stacks = [
       stack(9, 'node', 24_000_000, [user('uv_run', 'node'), kernel('do_epoll_wait'), kernel('schedule')], 100),

@@ -668,6 +668,26 @@ describe.skipIf(skip)(`evaluation: the top finding names the culprit${skip ? ` (
     });
   }, 60_000);
 
+  it('a service whose lock file a report job holds 0.8 s of every second → intermittent-latency names the lock file, the job and the time the service waited', async () => {
+    const counter = join(dir, 'lock-waits.count');
+    const lockFile = join(dir, 'inventory.lock');
+    const api = startChild(PYTHON, [join(programsDir, 'locked-api.py'), '8623', lockFile, counter, '60']);
+    await sleep(500);
+    const { outcome, counted: waitedMs } = await runCounting('intermittent-latency', counter, 'offcputime');
+    const children = readFileSync(`/proc/${api.pid}/task/${api.pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number);
+    const job = children.find((pid) => readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'report-job');
+    api.kill('SIGKILL');
+    for (const pid of children) process.kill(pid, 'SIGKILL');
+    await positive('file-lock', outcome, new Set([api.pid!, ...children]), (top) => {
+      if (!top.title.includes(`inventory-api (pid ${api.pid})`)) return 'the top finding does not name inventory-api';
+      if (!top.title.includes(`on ${lockFile})`)) return `the top finding does not name the lock file ${lockFile}`;
+      if (!top.title.includes(`held exclusively by report-job (pid ${job})`)) return 'the top finding does not name the report job holding the lock';
+      const said = Number(top.evidence.offCpuMs);
+      if (!within(said, waitedMs, 0.35)) return `it says ${said} ms waited for the lock, the service counted ${waitedMs.toFixed(0)} ms`;
+      return undefined;
+    });
+  }, 60_000);
+
   it.skipIf(pidsCgroupSkipReason())(
     `a worker leaking helper processes until its pids limit (fork fails with EAGAIN) → intermittent-latency names it and the limit${pidsCgroupSkipReason() ? ` (skipped: ${pidsCgroupSkipReason()})` : ''}`,
     async () => {

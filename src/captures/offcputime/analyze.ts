@@ -4,8 +4,8 @@ import { fmtPct, fmtSeconds, fmtUs, plural, processLabel, round, shortFunction }
 import { framesOf, stackText, type FrameLike } from '../../analysis/stack-frames.js';
 import type { Finding } from '../../analysis/types.js';
 import { SCHEDULER_FRAMES } from './scheduler.js';
-import { FUTEX, IDLE_WAITS } from './waits.js';
-import { pipeLabel, pipeReadersText, pipesOf, readerPids } from './pipe-text.js';
+import { FILE_LOCK_WAIT, FUTEX, IDLE_WAITS, PIPE_WRITE } from './waits.js';
+import { blockerPids, lockHolderText, lockLabel, locksOf, pipeLabel, pipeReadersText, pipesOf } from './blocker-text.js';
 
 /** A futex wait this long on average is a parked thread (a pool's condition variable), not contention. */
 const PARKED_FUTEX_US = 100_000;
@@ -74,6 +74,7 @@ const MMAP_LOCK =
   'waiting for its address-space lock (mmap_lock: another of its threads maps, unmaps or changes memory, with mmap, munmap, mprotect, madvise or brk)';
 
 const PIPE_FULL = 'blocked writing into a full pipe';
+const FILE_LOCK = 'waiting for a file lock';
 /** A unix socket's sender waits for its peer to read (a stream's buffer, or a datagram receiver's queue like /dev/log's). */
 const UNIX_PEER = "waiting for its unix socket's peer to read (the socket's buffer is full)";
 
@@ -89,7 +90,8 @@ function waitKind(frames: FrameLike[], futexCaller: FutexCaller): string {
   if (/\bfutex/.test(names)) return futexCaller === 'lock' ? 'waiting for a lock (futex)' : FUTEX_UNKNOWN;
   if (/\b(rwsem|down_read|down_write)/.test(names) && MMAP_LOCK_FRAMES.test(names)) return MMAP_LOCK;
   if (/\b(mutex_lock|rwsem|down_read|down_write|__down)/.test(names)) return 'waiting for a kernel lock';
-  if (/\b(anon_)?pipe_write\b/.test(names)) return PIPE_FULL;
+  if (frames.some((f) => PIPE_WRITE.test(f.name))) return PIPE_FULL;
+  if (frames.some((f) => FILE_LOCK_WAIT.test(f.name))) return FILE_LOCK;
   if (/\b(unix_wait_for_peer|unix_stream_sendmsg|unix_dgram_sendmsg)\b/.test(names)) return UNIX_PEER;
   if (/\b(sk_stream_wait_memory|tcp_sendmsg)/.test(names)) return 'waiting for socket send buffer space';
   if (/\b(handle_mm_fault|do_page_fault|exc_page_fault|swap)/.test(names)) return 'waiting on memory (page faults)';
@@ -145,16 +147,19 @@ function analyzeOffcputime(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
     if (share * 100 < threshold || windowShare < MIN_OFFCPU_WINDOW_SHARE) continue;
     const who = processLabel(g.comm, g.pid);
     const kind = waitKind(framesOf(g.stacks[0]!), g.futexCaller); // the caller of its first (kept) stack
-    // A full pipe's cause is its reader: named in the sentence, its own waits linked below.
+    // A full pipe's cause is its reader, a file lock's its holder: named in the sentence, their own waits linked below.
     const pipes = kind === PIPE_FULL ? pipesOf(data, g.pid) : [];
+    const locks = kind === FILE_LOCK ? locksOf(data, g.pid) : [];
     const spent = `${who} spent ${fmtUs(g.us)} (${fmtPct(windowShare)} of the ${fmtSeconds(ctx.windowSeconds)} window, summed over threads) ${kind}`;
     const where = ` in ${g.wait}` + (g.user ? ` called from ${shortFunction(g.user)}` : '');
     const average = `${plural(g.blocks, 'wait')} of ${fmtUs(g.us / Math.max(1, g.blocks))} on average`;
     const title =
       kind === PIPE_FULL
         ? `${spent}${pipeLabel(pipes)}${where}: ${pipeReadersText(pipes, g.pid)}; ${average}.`
-        : `${spent}${where}: ${fmtPct(share)} of its non-idle off-CPU time (threshold ${threshold}%), ${average}.`;
-    const readers = readerPids(pipes, g.pid);
+        : kind === FILE_LOCK
+          ? `${spent}${lockLabel(locks)}${where}: ${lockHolderText(locks)}; ${average}.`
+          : `${spent}${where}: ${fmtPct(share)} of its non-idle off-CPU time (threshold ${threshold}%), ${average}.`;
+    const blockers = blockerPids(pipes, locks, g.pid);
     findings.push({
       ...makeFinding(
         ctx,
@@ -172,6 +177,7 @@ function analyzeOffcputime(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
           blocks: g.blocks,
           avgMs: round(g.us / Math.max(1, g.blocks) / 1000),
           ...(pipes[0] ? { pipe: pipes[0] } : {}),
+          ...(locks[0] ? { lock: locks[0] } : {}),
           shareOfWork: round(share),
           shareOfWindow: round(windowShare),
           thresholdPct: threshold,
@@ -195,8 +201,8 @@ function analyzeOffcputime(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
         ...(kind === RECLAIMING ? { shows: [`reclaim-pid:${g.pid}`] } : {}),
         ...(kind === DISK_IO ? { shows: [`disk-wait-pid:${g.pid}`] } : {}),
         ...(kind === DNS_ANSWER ? { shows: [`dns-wait-pid:${g.pid}`] } : {}),
-        // What keeps its pipe's reader from reading: its own blocked threads, its upstream, its CPU quota, its reclaim.
-        ...(readers.length ? { shows: readers.flatMap((r) => [`blocked-pid:${r}`, `service-pid:${r}`, `runq-pid:${r}`, `reclaim-pid:${r}`]) } : {}),
+        // What keeps its pipe's reader from reading or its lock's holder from letting go: their blocked threads, upstreams, CPU quota, reclaim.
+        ...(blockers.length ? { shows: blockers.flatMap((p) => [`blocked-pid:${p}`, `service-pid:${p}`, `runq-pid:${p}`, `reclaim-pid:${p}`]) } : {}),
       },
     });
   }

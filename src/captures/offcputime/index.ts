@@ -13,7 +13,9 @@ import type { Frame } from '../../symbolize/types.js';
 import { offcputimeAnalysis } from './analyze.js';
 import { offcputimeSetup } from './setup.js';
 import { SCHEDULER_FRAMES } from './scheduler.js';
+import { FILE_LOCK_WAIT, PIPE_WRITE } from './waits.js';
 import { writtenPipes, type WrittenPipe } from './pipe-readers.js';
+import { LockWaitSampler, type LockWait } from './file-locks.js';
 import { blockedThroughout, readStarts, startLayout, type ThroughoutSample } from './open-blocks.js';
 
 export type OffcputimeParams = typeof offcputimeSetup.defaults;
@@ -32,6 +34,8 @@ export interface OffcputimeData extends StackData<OffcpuStack> {
   blockedThroughout?: number;
   /** Processes that waited writing into full pipes, with the pipes' readers (read at the end). */
   pipeWriters?: { pid: number; pipes: WrittenPipe[] }[];
+  /** Processes that waited for file locks, with each lock's holder (/proc/locks, read every 250 ms). */
+  lockWaiters?: { pid: number; locks: LockWait[] }[];
 }
 
 /** struct offcpu_value (bpf/offcputime/offcputime.h). */
@@ -89,7 +93,19 @@ export const offcputime: CaptureDefinition<OffcputimeParams, OffcputimeData> = {
         blocks: stacks.reduce((a, s) => a + s.blocks, 0),
       }),
     });
-    return { ...collector, finish: async () => withPipeReaders(withThroughout(await collector.finish(), throughout)) };
+    const locks = new LockWaitSampler();
+    return {
+      ...collector,
+      poll: () => {
+        collector.poll?.();
+        locks.poll();
+      },
+      windowEnded: () => {
+        collector.windowEnded?.();
+        locks.poll(true);
+      },
+      finish: async () => withBlockers(withThroughout(await collector.finish(), throughout), locks),
+    };
   },
 
   table: (data) => ({ columns: offcpuColumns(data.total), rows: data.stacks.slice(0, data.top) }),
@@ -116,21 +132,30 @@ function withThroughout(data: OffcputimeData, samples: ThroughoutSample[]): Offc
   return { ...data, stacks, total: data.total + added, blocks: data.blocks + samples.reduce((n, s) => n + s.blocks, 0), blockedThroughout: samples.length };
 }
 
-/** A writer that waited this long on full pipes gets its pipes' readers looked up. */
-const PIPE_WAIT_US = 100_000;
-const MAX_PIPE_WRITERS = 5;
-const PIPE_WRITE = /^(anon_)?pipe_write$/;
+/** A process that waited this long on full pipes or file locks gets what it waited on looked up. */
+const BLOCKED_US = 100_000;
+const MAX_BLOCKED = 5;
 
-function withPipeReaders(data: OffcputimeData): OffcputimeData {
+/** The processes that waited longest in `wait` (at least BLOCKED_US), longest first. */
+function waitedIn(data: OffcputimeData, wait: RegExp): number[] {
   const waited = new Map<number, number>();
-  for (const s of data.stacks) if (PIPE_WRITE.test(waitFrame(s)?.name ?? '')) waited.set(s.pid, (waited.get(s.pid) ?? 0) + s.value);
-  const pipeWriters = [...waited]
-    .filter(([, us]) => us >= PIPE_WAIT_US)
+  for (const s of data.stacks) if (wait.test(waitFrame(s)?.name ?? '')) waited.set(s.pid, (waited.get(s.pid) ?? 0) + s.value);
+  return [...waited]
+    .filter(([, us]) => us >= BLOCKED_US)
     .sort((a, b) => b[1] - a[1])
-    .slice(0, MAX_PIPE_WRITERS)
-    .map(([pid]) => ({ pid, pipes: writtenPipes(pid) }))
+    .slice(0, MAX_BLOCKED)
+    .map(([pid]) => pid);
+}
+
+/** What its blocked writers and lockers waited on: the pipes' readers, the locks' holders. */
+function withBlockers(data: OffcputimeData, locks: LockWaitSampler): OffcputimeData {
+  const pipeWriters = waitedIn(data, PIPE_WRITE)
+    .map((pid) => ({ pid, pipes: writtenPipes(pid) }))
     .filter((w) => w.pipes.length);
-  return pipeWriters.length ? { ...data, pipeWriters } : data;
+  const lockWaiters = waitedIn(data, FILE_LOCK_WAIT)
+    .map((pid) => ({ pid, locks: locks.waitsOf(pid) }))
+    .filter((w) => w.locks.length);
+  return { ...data, ...(pipeWriters.length ? { pipeWriters } : {}), ...(lockWaiters.length ? { lockWaiters } : {}) };
 }
 
 const ms = (us: number) => (us / 1000).toFixed(us >= 100_000 ? 0 : us >= 1000 ? 1 : 3);

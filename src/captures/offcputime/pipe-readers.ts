@@ -4,15 +4,7 @@
 // on its own upstream, a stopped child, a parent that never reads its child's
 // output. Read from /proc after the window (the writer is often still blocked).
 import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
-
-export interface PipeReader {
-  pid: number;
-  comm: string;
-  /** Its state letter when read (/proc/PID/stat): R running, S sleeping, D uninterruptible, T stopped, t traced. */
-  state: string;
-  /** The kernel function it sleeps in (/proc/PID/wchan), when it sleeps. */
-  waitingIn?: string;
-}
+import { processNow, type ProcessNow } from './process-now.js';
 
 export interface WrittenPipe {
   /** "pipe:[27786616]", or a named pipe's path. */
@@ -21,7 +13,7 @@ export interface WrittenPipe {
   fd: number;
   /** A thread of the writer was blocked writing into it when read. */
   blockedNow: boolean;
-  readers: PipeReader[];
+  readers: ProcessNow[];
 }
 
 /** readlink is ~5 µs: the scan for readers stops after this many descriptors (a host with very many). */
@@ -83,14 +75,6 @@ function blockedWriteFds(pid: number): Set<number> {
   return fds;
 }
 
-function readerOf(pid: number): PipeReader | undefined {
-  const stat = readOr(`/proc/${pid}/stat`);
-  const m = stat && /^\d+ \((.*)\) (\S)/s.exec(stat);
-  if (!m) return undefined;
-  const wchan = readOr(`/proc/${pid}/wchan`)?.trim();
-  return { pid, comm: m[1]!, state: m[2]!, ...(wchan && wchan !== '0' ? { waitingIn: wchan } : {}) };
-}
-
 /** The pipes pid writes into (those it was blocked on when read first), each with its readers. */
 export function writtenPipes(pid: number): WrittenPipe[] {
   let fds: string[];
@@ -137,7 +121,7 @@ function findReaders(pipes: Map<string, WrittenPipe>): void {
       found.add(pipe);
     }
     for (const pipe of found) {
-      const reader = readerOf(Number(proc));
+      const reader = processNow(Number(proc));
       if (reader) pipe.readers.push(reader);
     }
   }

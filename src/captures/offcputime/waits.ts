@@ -56,3 +56,7 @@ export const IDLE_WAITS = new RegExp(
 );
 /** A futex wait: a lock, a condition variable or a parked thread (only its user caller tells). */
 export const FUTEX = /^(futex_wait\w*|__futex_wait\w*|futex_do_wait)$/;
+/** A writer waiting for room in a pipe (anon_pipe_write since 6.14). */
+export const PIPE_WRITE = /^(anon_)?pipe_write$/;
+/** Where flock (locks_lock_inode_wait) and fcntl's F_SETLKW (fcntl_setlk) sleep. */
+export const FILE_LOCK_WAIT = /^(locks_lock_inode_wait|flock_lock_inode_wait|fcntl_setlk\w*|do_lock_file_wait|posix_lock_inode_wait)$/;

@@ -1,7 +1,8 @@
-// A writer blocked on a full pipe and who holds the pipe's read end: read from
-// /proc with real processes (a writer that never stops writing, readers asleep,
-// stopped, or the writer itself), then offcputime on the real kernel, whose
-// finding must name the stopped reader.
+// What a blocked thread waits on, read from /proc with real processes: a full
+// pipe's readers (a writer that never stops writing, readers asleep, stopped,
+// or the writer itself) and a file lock's holder (flock and fcntl); then
+// offcputime on the real kernel, whose findings must name the reader and the
+// holder.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,6 +10,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { offcputime } from '../../src/captures/offcputime/index.js';
 import { writtenPipes } from '../../src/captures/offcputime/pipe-readers.js';
+import { LockWaitSampler, parseLocks } from '../../src/captures/offcputime/file-locks.js';
 import { analyzeRun } from '../../src/runs/analyze-run.js';
 import { on, run } from '../analysis/fixtures.js';
 import { bpfHandlesOf, kernelSkipReason } from '../helpers/kernel.js';
@@ -118,9 +120,76 @@ describe('the readers of a full pipe, from /proc', () => {
   });
 });
 
+/** Takes an exclusive lock on argv[2] (flock or fcntl, by argv[1]) and holds it argv[3] s; prints "locked" once it has it. */
+const LOCKER = `import fcntl, sys, time
+f = open(sys.argv[2], 'a')
+if sys.argv[1] == 'flock':
+    fcntl.flock(f, fcntl.LOCK_EX)
+else:
+    fcntl.lockf(f, fcntl.LOCK_EX)
+print('locked', file=sys.stderr, flush=True)
+time.sleep(float(sys.argv[3]))`;
+
+/** A holder with the lock, then a waiter blocked on it. */
+async function contended(kind: 'flock' | 'fcntl', path: string): Promise<{ holder: number; waiter: number }> {
+  const holder = started(PYTHON, ['-c', LOCKER, kind, path, '30']);
+  await new Promise<void>((resolve, reject) => {
+    holder.stderr!.on('data', (c: Buffer) => c.toString().includes('locked') && resolve());
+    holder.once('exit', () => reject(new Error('the holder ended')));
+  });
+  const waiter = started(PYTHON, ['-c', LOCKER, kind, path, '0']);
+  const { readFileSync } = await import('node:fs');
+  for (let i = 0; i < 100 && !/lock|setlk/.test(readFileSync(`/proc/${waiter.pid}/wchan`, 'utf8')); i++) await new Promise((r) => setTimeout(r, 20));
+  return { holder: holder.pid!, waiter: waiter.pid! };
+}
+
+describe('the holder of a file lock, from /proc/locks', () => {
+  it('parses holders and waiters, an OFD lock with no process', () => {
+    const text = [
+      '1: FLOCK  ADVISORY  WRITE 2701 fe:00:2146538 0 EOF',
+      '1: -> FLOCK  ADVISORY  WRITE 2705 fe:00:2146538 0 EOF',
+      '2: OFDLCK ADVISORY  READ  -1 00:1a:42 0 EOF',
+      '2: -> OFDLCK ADVISORY  WRITE -1 00:1a:42 0 EOF',
+    ].join('\n');
+    expect(parseLocks(text)).toEqual([
+      { id: '1', waiting: false, type: 'FLOCK', mode: 'WRITE', pid: 2701, file: 'fe:00:2146538' },
+      { id: '1', waiting: true, type: 'FLOCK', mode: 'WRITE', pid: 2705, file: 'fe:00:2146538' },
+      { id: '2', waiting: false, type: 'OFDLCK', mode: 'READ', pid: -1, file: '00:1a:42' },
+      { id: '2', waiting: true, type: 'OFDLCK', mode: 'WRITE', pid: -1, file: '00:1a:42' },
+    ]);
+    const sampler = new LockWaitSampler(() => text);
+    sampler.poll(true);
+    sampler.poll(true);
+    expect(sampler.waitsOf(2705)).toEqual([{ type: 'FLOCK', mode: 'WRITE', file: 'fe:00:2146538', seen: 2 }]); // the holder is long gone
+  });
+
+  it.each(['flock', 'fcntl'] as const)('%s: names the holder, the file and what the holder was doing', async (kind) => {
+    const dir = mkdtempSync(join(tmpdir(), 'sherlock-test-lock-'));
+    try {
+      const path = join(dir, 'app.lock');
+      const { holder, waiter } = await contended(kind, path);
+      const sampler = new LockWaitSampler();
+      sampler.poll(true);
+      expect(sampler.waitsOf(waiter)).toEqual([
+        {
+          type: kind === 'flock' ? 'FLOCK' : 'POSIX',
+          mode: 'WRITE',
+          file: expect.stringMatching(/^[0-9a-f]+:[0-9a-f]+:\d+$/),
+          path,
+          holder: { pid: holder, comm: 'python3', state: 'S', waitingIn: expect.stringMatching(/nanosleep/) },
+          seen: 1,
+        },
+      ]);
+      expect(sampler.waitsOf(holder)).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 const skip = kernelSkipReason();
 
-describe.skipIf(skip)(`offcputime names a blocked writer's stopped reader${skip ? ` (skipped: ${skip})` : ''}`, () => {
+describe.skipIf(skip)(`offcputime names what a blocked thread waits on${skip ? ` (skipped: ${skip})` : ''}`, () => {
   afterEach(() => expect(bpfHandlesOf()).toEqual({ programIds: [], links: 0, maps: 0 }));
 
   it('the finding says the writer waited on a full pipe and who does not read it', async () => {
@@ -141,6 +210,27 @@ describe.skipIf(skip)(`offcputime names a blocked writer's stopped reader${skip 
     expect(mine?.title).toContain(`its reader cat (pid ${pids.reader}) does not keep up (when the capture ended it was stopped (SIGSTOP or job control))`);
     // Blocked from ~its start to the window's end, and never woken: counted by the open block alone.
     expect(Number(mine?.evidence.offCpuMs)).toBeGreaterThan(1000);
+  });
+
+  it("a waiter on a file lock: the finding names the lock's file and its holder", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sherlock-test-lock-'));
+    try {
+      const path = join(dir, 'app.lock');
+      let pids = { holder: 0, waiter: 0 };
+      const { result } = await captureDuring(offcputime, async () => {
+        pids = await contended('flock', path);
+        await new Promise((r) => setTimeout(r, 1000));
+      });
+      expect(result.lockWaiters?.find((w) => w.pid === pids.waiter)?.locks[0]).toMatchObject({ type: 'FLOCK', path, holder: { pid: pids.holder } });
+      const findings = analyzeRun({ run: run({ durationMs: result.durationMs }), results: [on(result)] });
+      expect(findings.find((f) => f.evidence.pid === pids.waiter)?.title).toMatch(
+        new RegExp(
+          `^python3 \\(pid ${pids.waiter}\\) spent .* waiting for a file lock \\(flock, on ${path}\\) in locks_lock_inode_wait called from flock: held exclusively by python3 \\(pid ${pids.holder}\\) \\(when the capture ended it was asleep in \\w*nanosleep\\)`,
+        ),
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('a writer blocked since before the window began: the whole window, with its kernel stack from /proc', async () => {

@@ -1,0 +1,115 @@
+// How what a blocked thread waits on reads in a finding: a full pipe's readers,
+// a file lock's holder, and why each is not letting it go on (stopped, asleep
+// in what, or on a CPU).
+import { isObj, num, objs, str, type Obj } from '../../analysis/common.js';
+import { processLabel } from '../../format/index.js';
+
+interface Other {
+  pid: number;
+  comm: string;
+  state: string;
+  waitingIn?: string;
+}
+
+export interface PipeOfWriter {
+  name: string;
+  fd: number;
+  readers: Other[];
+}
+
+export interface LockOfWaiter {
+  type: string;
+  mode: string;
+  path?: string;
+  file: string;
+  holder?: Other;
+}
+
+const other = (r: Obj): Other => ({
+  pid: num(r.pid),
+  comm: str(r.comm),
+  state: str(r.state),
+  ...(typeof r.waitingIn === 'string' ? { waitingIn: r.waitingIn } : {}),
+});
+
+/** The pipes pid waited on, from the capture's data (the blocked one first), or none when not read. */
+export function pipesOf(data: Obj, pid: number): PipeOfWriter[] {
+  const writer = objs(data.pipeWriters).find((w) => num(w.pid) === pid);
+  return objs(writer?.pipes).map((p) => ({ name: str(p.name), fd: num(p.fd), readers: objs(p.readers).map(other) }));
+}
+
+/** The file locks pid waited for, from the capture's data, or none when not read. */
+export function locksOf(data: Obj, pid: number): LockOfWaiter[] {
+  const waiter = objs(data.lockWaiters).find((w) => num(w.pid) === pid);
+  return objs(waiter?.locks).map((l) => ({
+    type: str(l.type),
+    mode: str(l.mode),
+    file: str(l.file),
+    ...(typeof l.path === 'string' ? { path: l.path } : {}),
+    ...(isObj(l.holder) ? { holder: other(l.holder) } : {}),
+  }));
+}
+
+/** What another process was doing when the capture ended, after "it was". */
+function doing(r: Other, asleep = ''): string {
+  switch (r.state) {
+    case 'T':
+      return 'stopped (SIGSTOP or job control)';
+    case 't':
+      return 'stopped by a debugger or tracer';
+    case 'R':
+      return 'on a CPU';
+    case 'Z':
+      return 'exited (a zombie)';
+    case 'D':
+      return `in an uninterruptible wait in ${r.waitingIn ?? 'the kernel'}`;
+    default:
+      return (r.waitingIn ? `asleep in ${r.waitingIn}` : 'asleep') + asleep;
+  }
+}
+
+/** What a pipe's reader was doing: asleep elsewhere is not reading; asleep in pipe_read had caught up. */
+function reading(r: Other): string {
+  if (r.state === 'R') return 'on a CPU (reading, more slowly than the pipe is written)';
+  if (r.state === 'S' && r.waitingIn && /pipe_read/.test(r.waitingIn)) return 'waiting for more to read (it had caught up)';
+  return doing(r, ', not reading');
+}
+
+/** " (fd 1, pipe:[123])", or nothing when its pipes were not read. */
+export const pipeLabel = (pipes: PipeOfWriter[]) => (pipes[0] ? ` (fd ${pipes[0].fd}, ${pipes[0].name})` : '');
+
+/** "its reader log-shipper (pid 42) does not keep up (when the capture ended it was asleep in do_nanosleep, not reading)". */
+export function pipeReadersText(pipes: PipeOfWriter[], writerPid: number): string {
+  const pipe = pipes[0];
+  if (!pipe) return 'its reader does not keep up';
+  const others = pipe.readers.filter((r) => r.pid !== writerPid).slice(0, 3);
+  const self = others.length < pipe.readers.length ? '; it holds a read end itself, which it never reads' : '';
+  if (!others.length) return `no other process reads it${self}`;
+  const readers =
+    others.length === 1
+      ? `its reader ${processLabel(others[0]!.comm, others[0]!.pid)} does not keep up (when the capture ended it was ${reading(others[0]!)})`
+      : `its readers ${others.map((r) => `${processLabel(r.comm, r.pid)} (${reading(r)})`).join(', ')} do not keep up`;
+  return readers + self;
+}
+
+const LOCK_TYPES: Record<string, string> = { FLOCK: 'flock', POSIX: 'fcntl/lockf', OFDLCK: 'open file description' };
+
+/** " (flock, on /var/lib/app/lock)", or nothing when its locks were not read. */
+export const lockLabel = (locks: LockOfWaiter[]) =>
+  locks[0] ? ` (${LOCK_TYPES[locks[0].type] ?? locks[0].type}, on ${locks[0].path ?? `inode ${locks[0].file}`})` : '';
+
+/** "held by backup (pid 42), exclusively (when the capture ended it was asleep in do_nanosleep)". */
+export function lockHolderText(locks: LockOfWaiter[]): string {
+  const lock = locks[0];
+  if (!lock) return 'another process holds it';
+  const how = lock.mode === 'READ' ? 'shared' : 'exclusively';
+  if (!lock.holder) return `held ${how} by ${lock.type === 'OFDLCK' ? 'an open file description (OFD locks name no process)' : 'a process that has exited'}`;
+  return `held ${how} by ${processLabel(lock.holder.comm, lock.holder.pid)} (when the capture ended it was ${doing(lock.holder)})`;
+}
+
+/** The processes it waits on (not itself): their own waits, upstreams, CPU quota and reclaim explain its wait. */
+export const blockerPids = (pipes: PipeOfWriter[], locks: LockOfWaiter[], waiterPid: number) => [
+  ...new Set(
+    [...pipes.flatMap((p) => p.readers.map((r) => r.pid)), ...locks.flatMap((l) => (l.holder ? [l.holder.pid] : []))].filter((pid) => pid !== waiterPid),
+  ),
+];

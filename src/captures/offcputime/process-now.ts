@@ -1,0 +1,29 @@
+// Another process as it is now, read from /proc: its state and the kernel
+// function it sleeps in. What a blocked thread waits on (a pipe's reader, a
+// lock's holder) is named with it in a finding.
+import { readFileSync } from 'node:fs';
+
+export interface ProcessNow {
+  pid: number;
+  comm: string;
+  /** Its state letter (/proc/PID/stat): R running, S sleeping, D uninterruptible, T stopped, t traced, Z zombie. */
+  state: string;
+  /** The kernel function it sleeps in (/proc/PID/wchan), when it sleeps. */
+  waitingIn?: string;
+}
+
+const readOr = (path: string): string | undefined => {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+};
+
+export function processNow(pid: number): ProcessNow | undefined {
+  const stat = readOr(`/proc/${pid}/stat`);
+  const m = stat && /^\d+ \((.*)\) (\S)/s.exec(stat);
+  if (!m) return undefined;
+  const wchan = readOr(`/proc/${pid}/wchan`)?.trim();
+  return { pid, comm: m[1]!, state: m[2]!, ...(wchan && wchan !== '0' ? { waitingIn: wchan } : {}) };
+}
