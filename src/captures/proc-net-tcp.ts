@@ -10,6 +10,10 @@ export interface ProcTcpSocket {
   local: string;
   remote: string;
   inode: string;
+  /** Bytes written and not yet acknowledged by the peer (a listener: its accept queue). */
+  sendQueue: number;
+  /** Bytes received and not yet read. */
+  receiveQueue: number;
 }
 
 export function procTcpSockets(pid: number): ProcTcpSocket[] {
@@ -28,7 +32,15 @@ export function procTcpSockets(pid: number): ProcTcpSocket[] {
       // sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode
       const f = line.trim().split(/\s+/);
       if (f.length < 10) continue;
-      out.push({ state: tcpStateName(parseInt(f[3]!, 16)), local: endpoint(family, f[1]!), remote: endpoint(family, f[2]!), inode: f[9]! });
+      const [tx, rx] = f[4]!.split(':');
+      out.push({
+        state: tcpStateName(parseInt(f[3]!, 16)),
+        local: endpoint(family, f[1]!),
+        remote: endpoint(family, f[2]!),
+        inode: f[9]!,
+        sendQueue: parseInt(tx ?? '0', 16),
+        receiveQueue: parseInt(rx ?? '0', 16),
+      });
     }
   }
   return out;

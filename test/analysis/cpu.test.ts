@@ -246,6 +246,37 @@ describe('offcputime', () => {
     );
   });
 
+  it('a wait for room in a TCP send buffer names the connection and its peer, on this host or not', () => {
+    const send = [
+      user('flush', 'app'),
+      user('send', 'libc.so.6'),
+      kernel('tcp_sendmsg'),
+      kernel('tcp_sendmsg_locked'),
+      kernel('sk_stream_wait_memory'),
+      kernel('wait_woken'),
+      kernel('schedule'),
+    ];
+    const connection = { fd: 7, local: '127.0.0.1:40112', remote: '127.0.0.1:9000', sendQueue: 2_500_000, blockedNow: true };
+    const local = {
+      ...offcpu([stack(50, 'producer', 3_000_000, send, 60)]),
+      socketWriters: [
+        { pid: 50, sends: [{ ...connection, peer: { pid: 51, comm: 'sink', state: 'S', waitingIn: 'do_nanosleep', receiveQueue: 3 * 1024 * 1024 } }] },
+      ],
+    };
+    const [f] = analyzeRun({ run: run(), results: [on(local)] }).filter((x) => x.capture === 'offcputime');
+    expect(f!.title).toBe(
+      'producer (pid 50) spent 3.00 s (50% of the 6 s window, summed over threads) waiting for room in its TCP send buffer (fd 7, its connection to 127.0.0.1:9000) in sk_stream_wait_memory called from send: ' +
+        'its peer sink (pid 51) does not read fast enough (3 MiB unread in its receive queue; when the capture ended it was asleep in do_nanosleep, not reading); 60 waits of 50 ms on average.',
+    );
+    const remote = {
+      ...offcpu([stack(50, 'producer', 3_000_000, send, 60)]),
+      socketWriters: [{ pid: 50, sends: [{ ...connection, remote: '10.0.0.5:9092' }] }],
+    };
+    expect(analyzeRun({ run: run(), results: [on(remote)] })[0]!.title).toContain(
+      'its connection to 10.0.0.5:9092) in sk_stream_wait_memory called from send: the peer does not take the data as fast as it is sent (2.4 MiB unacknowledged when the capture ended: a slow reader there, or a slow or lossy path)',
+    );
+  });
+
   it('only idle waits: nothing', () => {
     const stacks = [
       stack(9, 'node', 24_000_000, [user('uv_run', 'node'), kernel('do_epoll_wait'), kernel('schedule')], 100),

@@ -11,6 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { offcputime } from '../../src/captures/offcputime/index.js';
 import { writtenPipes } from '../../src/captures/offcputime/pipe-readers.js';
 import { LockWaitSampler, parseLocks } from '../../src/captures/offcputime/file-locks.js';
+import { blockedSends } from '../../src/captures/offcputime/socket-peers.js';
 import { analyzeRun } from '../../src/runs/analyze-run.js';
 import { on, run } from '../analysis/fixtures.js';
 import { bpfHandlesOf, kernelSkipReason } from '../helpers/kernel.js';
@@ -187,6 +188,48 @@ describe('the holder of a file lock, from /proc/locks', () => {
   });
 });
 
+/** Sends to a local consumer (its child) that accepts and never reads; prints the consumer's pid. */
+const SENDER = `import os, socket, sys, time
+s = socket.create_server(('127.0.0.1', 0))
+consumer = os.fork()
+if consumer == 0:
+    conn, _ = s.accept()
+    time.sleep(30)
+    os._exit(0)
+print(consumer, file=sys.stderr, flush=True)
+c = socket.create_connection(('127.0.0.1', s.getsockname()[1]))
+end = time.time() + 30
+while time.time() < end:
+    c.sendall(b'x' * 65536)`;
+
+async function slowConsumer(): Promise<{ sender: number; consumer: number }> {
+  const sender = started(PYTHON, ['-c', SENDER]);
+  const line = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    sender.stderr!.setEncoding('utf8').on('data', (c: string) => (out += c) && out.includes('\n') && resolve(out.trim()));
+    sender.once('exit', () => reject(new Error(`the sender ended: ${out}`)));
+  });
+  readers.add(Number(line));
+  return { sender: sender.pid!, consumer: Number(line) };
+}
+
+describe('the peer of a TCP connection a sender waits on, from /proc', () => {
+  it('names the connection, the consumer on this host and what waits unread in its receive queue', async () => {
+    const { sender, consumer } = await slowConsumer();
+    const { readFileSync } = await import('node:fs');
+    for (let i = 0; i < 100 && !/wait_woken|sk_stream/.test(readFileSync(`/proc/${sender}/wchan`, 'utf8')); i++) await new Promise((r) => setTimeout(r, 20));
+    const sends = blockedSends(sender);
+    expect(sends).toHaveLength(1);
+    expect(sends[0]).toMatchObject({
+      blockedNow: true,
+      remote: expect.stringMatching(/^127\.0\.0\.1:\d+$/),
+      peer: { pid: consumer, comm: 'python3', state: 'S' },
+    });
+    expect(sends[0]!.peer!.receiveQueue).toBeGreaterThan(64 * 1024);
+    expect(sends[0]!.sendQueue).toBeGreaterThan(0);
+  });
+});
+
 const skip = kernelSkipReason();
 
 describe.skipIf(skip)(`offcputime names what a blocked thread waits on${skip ? ` (skipped: ${skip})` : ''}`, () => {
@@ -231,6 +274,22 @@ describe.skipIf(skip)(`offcputime names what a blocked thread waits on${skip ? `
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('a sender waiting for room in its TCP send buffer: the finding names the connection and its peer', async () => {
+    let pids = { sender: 0, consumer: 0 };
+    const { result } = await captureDuring(offcputime, async () => {
+      pids = await slowConsumer();
+      await new Promise((r) => setTimeout(r, 1000));
+    });
+    const findings = analyzeRun({ run: run({ durationMs: result.durationMs }), results: [on(result)] });
+    const mine = findings.find((f) => f.evidence.pid === pids.sender);
+    expect(mine?.evidence.kind).toBe('waiting for room in its TCP send buffer');
+    expect(mine?.title).toMatch(
+      new RegExp(
+        `\\(fd \\d+, its connection to 127\\.0\\.0\\.1:\\d+\\) in sk_stream_wait_memory called from \\w+: its peer python3 \\(pid ${pids.consumer}\\) does not read fast enough \\([\\d.]+ [KM]iB unread in its receive queue; when the capture ended it was asleep in \\w*nanosleep, not reading\\)`,
+      ),
+    );
   });
 
   it('a writer blocked since before the window began: the whole window, with its kernel stack from /proc', async () => {

@@ -688,6 +688,25 @@ describe.skipIf(skip)(`evaluation: the top finding names the culprit${skip ? ` (
     });
   }, 60_000);
 
+  it('a service sending its events to a local sink that reads them too slowly → intermittent-latency names the sink, the connection and the time the service waited', async () => {
+    const counter = join(dir, 'send-waits.count');
+    const api = startChild(PYTHON, [join(programsDir, 'event-producer.py'), '8625', counter, '60']);
+    await sleep(1000); // the buffers fill
+    const { outcome, counted: waitedMs } = await runCounting('intermittent-latency', counter, 'offcputime');
+    const children = readFileSync(`/proc/${api.pid}/task/${api.pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number);
+    const sink = children.find((pid) => readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'metrics-sink');
+    api.kill('SIGKILL');
+    for (const pid of children) process.kill(pid, 'SIGKILL');
+    await positive('slow-consumer', outcome, new Set([api.pid!, ...children]), (top) => {
+      if (!top.title.includes(`events-api (pid ${api.pid})`)) return 'the top finding does not name events-api';
+      if (!top.title.includes(`its peer metrics-sink (pid ${sink}) does not read fast enough`))
+        return 'the top finding does not name the sink that does not read';
+      const said = Number(top.evidence.offCpuMs);
+      if (!within(said, waitedMs, 0.35)) return `it says ${said} ms waited sending, the service counted ${waitedMs.toFixed(0)} ms`;
+      return undefined;
+    });
+  }, 60_000);
+
   it.skipIf(pidsCgroupSkipReason())(
     `a worker leaking helper processes until its pids limit (fork fails with EAGAIN) → intermittent-latency names it and the limit${pidsCgroupSkipReason() ? ` (skipped: ${pidsCgroupSkipReason()})` : ''}`,
     async () => {

@@ -5,7 +5,7 @@ import { framesOf, stackText, type FrameLike } from '../../analysis/stack-frames
 import type { Finding } from '../../analysis/types.js';
 import { SCHEDULER_FRAMES } from './scheduler.js';
 import { FILE_LOCK_WAIT, FUTEX, IDLE_WAITS, PIPE_WRITE } from './waits.js';
-import { blockerPids, lockHolderText, lockLabel, locksOf, pipeLabel, pipeReadersText, pipesOf } from './blocker-text.js';
+import { blockerPids, lockHolderText, lockLabel, locksOf, pipeLabel, pipeReadersText, pipesOf, sendLabel, sendPeerText, sendsOf } from './blocker-text.js';
 
 /** A futex wait this long on average is a parked thread (a pool's condition variable), not contention. */
 const PARKED_FUTEX_US = 100_000;
@@ -75,6 +75,7 @@ const MMAP_LOCK =
 
 const PIPE_FULL = 'blocked writing into a full pipe';
 const FILE_LOCK = 'waiting for a file lock';
+const SEND_BUFFER = 'waiting for room in its TCP send buffer';
 /** A unix socket's sender waits for its peer to read (a stream's buffer, or a datagram receiver's queue like /dev/log's). */
 const UNIX_PEER = "waiting for its unix socket's peer to read (the socket's buffer is full)";
 
@@ -93,7 +94,7 @@ function waitKind(frames: FrameLike[], futexCaller: FutexCaller): string {
   if (frames.some((f) => PIPE_WRITE.test(f.name))) return PIPE_FULL;
   if (frames.some((f) => FILE_LOCK_WAIT.test(f.name))) return FILE_LOCK;
   if (/\b(unix_wait_for_peer|unix_stream_sendmsg|unix_dgram_sendmsg)\b/.test(names)) return UNIX_PEER;
-  if (/\b(sk_stream_wait_memory|tcp_sendmsg)/.test(names)) return 'waiting for socket send buffer space';
+  if (/\b(sk_stream_wait_memory|tcp_sendmsg)/.test(names)) return SEND_BUFFER;
   if (/\b(handle_mm_fault|do_page_fault|exc_page_fault|swap)/.test(names)) return 'waiting on memory (page faults)';
   return 'blocked';
 }
@@ -150,6 +151,7 @@ function analyzeOffcputime(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
     // A full pipe's cause is its reader, a file lock's its holder: named in the sentence, their own waits linked below.
     const pipes = kind === PIPE_FULL ? pipesOf(data, g.pid) : [];
     const locks = kind === FILE_LOCK ? locksOf(data, g.pid) : [];
+    const sends = kind === SEND_BUFFER ? sendsOf(data, g.pid) : [];
     const spent = `${who} spent ${fmtUs(g.us)} (${fmtPct(windowShare)} of the ${fmtSeconds(ctx.windowSeconds)} window, summed over threads) ${kind}`;
     const where = ` in ${g.wait}` + (g.user ? ` called from ${shortFunction(g.user)}` : '');
     const average = `${plural(g.blocks, 'wait')} of ${fmtUs(g.us / Math.max(1, g.blocks))} on average`;
@@ -158,8 +160,10 @@ function analyzeOffcputime(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
         ? `${spent}${pipeLabel(pipes)}${where}: ${pipeReadersText(pipes, g.pid)}; ${average}.`
         : kind === FILE_LOCK
           ? `${spent}${lockLabel(locks)}${where}: ${lockHolderText(locks)}; ${average}.`
-          : `${spent}${where}: ${fmtPct(share)} of its non-idle off-CPU time (threshold ${threshold}%), ${average}.`;
-    const blockers = blockerPids(pipes, locks, g.pid);
+          : kind === SEND_BUFFER
+            ? `${spent}${sendLabel(sends)}${where}: ${sendPeerText(sends)}; ${average}.`
+            : `${spent}${where}: ${fmtPct(share)} of its non-idle off-CPU time (threshold ${threshold}%), ${average}.`;
+    const blockers = blockerPids(pipes, locks, sends, g.pid);
     findings.push({
       ...makeFinding(
         ctx,
@@ -178,6 +182,7 @@ function analyzeOffcputime(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
           avgMs: round(g.us / Math.max(1, g.blocks) / 1000),
           ...(pipes[0] ? { pipe: pipes[0] } : {}),
           ...(locks[0] ? { lock: locks[0] } : {}),
+          ...(sends[0] ? { connection: sends[0] } : {}),
           shareOfWork: round(share),
           shareOfWindow: round(windowShare),
           thresholdPct: threshold,

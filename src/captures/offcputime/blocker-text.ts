@@ -1,8 +1,8 @@
 // How what a blocked thread waits on reads in a finding: a full pipe's readers,
-// a file lock's holder, and why each is not letting it go on (stopped, asleep
-// in what, or on a CPU).
+// a file lock's holder, a TCP connection's peer, and why each is not letting it
+// go on (stopped, asleep in what, or on a CPU).
 import { isObj, num, objs, str, type Obj } from '../../analysis/common.js';
-import { processLabel } from '../../format/index.js';
+import { fmtBytes, processLabel } from '../../format/index.js';
 
 interface Other {
   pid: number;
@@ -23,6 +23,14 @@ export interface LockOfWaiter {
   path?: string;
   file: string;
   holder?: Other;
+}
+
+export interface SendOfWriter {
+  fd: number;
+  local: string;
+  remote: string;
+  sendQueue: number;
+  peer?: Other & { receiveQueue: number };
 }
 
 const other = (r: Obj): Other => ({
@@ -50,6 +58,18 @@ export function locksOf(data: Obj, pid: number): LockOfWaiter[] {
   }));
 }
 
+/** The TCP connections pid waited to send on, from the capture's data, or none when not read. */
+export function sendsOf(data: Obj, pid: number): SendOfWriter[] {
+  const writer = objs(data.socketWriters).find((w) => num(w.pid) === pid);
+  return objs(writer?.sends).map((c) => ({
+    fd: num(c.fd),
+    local: str(c.local),
+    remote: str(c.remote),
+    sendQueue: num(c.sendQueue),
+    ...(isObj(c.peer) ? { peer: { ...other(c.peer), receiveQueue: num(c.peer.receiveQueue) } } : {}),
+  }));
+}
+
 /** What another process was doing when the capture ended, after "it was". */
 function doing(r: Other, asleep = ''): string {
   switch (r.state) {
@@ -68,10 +88,10 @@ function doing(r: Other, asleep = ''): string {
   }
 }
 
-/** What a pipe's reader was doing: asleep elsewhere is not reading; asleep in pipe_read had caught up. */
+/** What a reader was doing: asleep elsewhere is not reading; asleep in a read had caught up. */
 function reading(r: Other): string {
-  if (r.state === 'R') return 'on a CPU (reading, more slowly than the pipe is written)';
-  if (r.state === 'S' && r.waitingIn && /pipe_read/.test(r.waitingIn)) return 'waiting for more to read (it had caught up)';
+  if (r.state === 'R') return 'on a CPU (reading, more slowly than it is written to)';
+  if (r.state === 'S' && r.waitingIn && /pipe_read|sk_wait_data|tcp_recvmsg/.test(r.waitingIn)) return 'waiting for more to read (it had caught up)';
   return doing(r, ', not reading');
 }
 
@@ -107,9 +127,26 @@ export function lockHolderText(locks: LockOfWaiter[]): string {
   return `held ${how} by ${processLabel(lock.holder.comm, lock.holder.pid)} (when the capture ended it was ${doing(lock.holder)})`;
 }
 
+/** " (fd 4, its connection to 10.0.0.5:9092)", or nothing when its connections were not read. */
+export const sendLabel = (sends: SendOfWriter[]) => (sends[0] ? ` (fd ${sends[0].fd}, its connection to ${sends[0].remote})` : '');
+
+/** "its peer consumer (pid 42) does not read fast enough (...)", or what is known of a peer elsewhere. */
+export function sendPeerText(sends: SendOfWriter[]): string {
+  const send = sends[0];
+  if (!send) return 'the peer does not take the data as fast as it is sent';
+  const { peer } = send;
+  if (!peer)
+    return `the peer does not take the data as fast as it is sent (${fmtBytes(send.sendQueue)} unacknowledged when the capture ended: a slow reader there, or a slow or lossy path)`;
+  return `its peer ${processLabel(peer.comm, peer.pid)} does not read fast enough (${fmtBytes(peer.receiveQueue)} unread in its receive queue; when the capture ended it was ${reading(peer)})`;
+}
+
 /** The processes it waits on (not itself): their own waits, upstreams, CPU quota and reclaim explain its wait. */
-export const blockerPids = (pipes: PipeOfWriter[], locks: LockOfWaiter[], waiterPid: number) => [
+export const blockerPids = (pipes: PipeOfWriter[], locks: LockOfWaiter[], sends: SendOfWriter[], waiterPid: number) => [
   ...new Set(
-    [...pipes.flatMap((p) => p.readers.map((r) => r.pid)), ...locks.flatMap((l) => (l.holder ? [l.holder.pid] : []))].filter((pid) => pid !== waiterPid),
+    [
+      ...pipes.flatMap((p) => p.readers.map((r) => r.pid)),
+      ...locks.flatMap((l) => (l.holder ? [l.holder.pid] : [])),
+      ...sends.flatMap((c) => (c.peer ? [c.peer.pid] : [])),
+    ].filter((pid) => pid !== waiterPid),
   ),
 ];

@@ -13,9 +13,10 @@ import type { Frame } from '../../symbolize/types.js';
 import { offcputimeAnalysis } from './analyze.js';
 import { offcputimeSetup } from './setup.js';
 import { SCHEDULER_FRAMES } from './scheduler.js';
-import { FILE_LOCK_WAIT, PIPE_WRITE } from './waits.js';
+import { FILE_LOCK_WAIT, PIPE_WRITE, SOCKET_SEND_WAIT } from './waits.js';
 import { writtenPipes, type WrittenPipe } from './pipe-readers.js';
 import { LockWaitSampler, type LockWait } from './file-locks.js';
+import { blockedSends, type BlockedSend } from './socket-peers.js';
 import { blockedThroughout, readStarts, startLayout, type ThroughoutSample } from './open-blocks.js';
 
 export type OffcputimeParams = typeof offcputimeSetup.defaults;
@@ -36,6 +37,8 @@ export interface OffcputimeData extends StackData<OffcpuStack> {
   pipeWriters?: { pid: number; pipes: WrittenPipe[] }[];
   /** Processes that waited for file locks, with each lock's holder (/proc/locks, read every 250 ms). */
   lockWaiters?: { pid: number; locks: LockWait[] }[];
+  /** Processes that waited to send on TCP connections, with each connection's peer (read at the end). */
+  socketWriters?: { pid: number; sends: BlockedSend[] }[];
 }
 
 /** struct offcpu_value (bpf/offcputime/offcputime.h). */
@@ -132,7 +135,7 @@ function withThroughout(data: OffcputimeData, samples: ThroughoutSample[]): Offc
   return { ...data, stacks, total: data.total + added, blocks: data.blocks + samples.reduce((n, s) => n + s.blocks, 0), blockedThroughout: samples.length };
 }
 
-/** A process that waited this long on full pipes or file locks gets what it waited on looked up. */
+/** A process that waited this long on full pipes, file locks or TCP sends gets what it waited on looked up. */
 const BLOCKED_US = 100_000;
 const MAX_BLOCKED = 5;
 
@@ -147,7 +150,7 @@ function waitedIn(data: OffcputimeData, wait: RegExp): number[] {
     .map(([pid]) => pid);
 }
 
-/** What its blocked writers and lockers waited on: the pipes' readers, the locks' holders. */
+/** What its blocked writers and lockers waited on: the pipes' readers, the locks' holders, the connections' peers. */
 function withBlockers(data: OffcputimeData, locks: LockWaitSampler): OffcputimeData {
   const pipeWriters = waitedIn(data, PIPE_WRITE)
     .map((pid) => ({ pid, pipes: writtenPipes(pid) }))
@@ -155,7 +158,15 @@ function withBlockers(data: OffcputimeData, locks: LockWaitSampler): OffcputimeD
   const lockWaiters = waitedIn(data, FILE_LOCK_WAIT)
     .map((pid) => ({ pid, locks: locks.waitsOf(pid) }))
     .filter((w) => w.locks.length);
-  return { ...data, ...(pipeWriters.length ? { pipeWriters } : {}), ...(lockWaiters.length ? { lockWaiters } : {}) };
+  const socketWriters = waitedIn(data, SOCKET_SEND_WAIT)
+    .map((pid) => ({ pid, sends: blockedSends(pid) }))
+    .filter((w) => w.sends.length);
+  return {
+    ...data,
+    ...(pipeWriters.length ? { pipeWriters } : {}),
+    ...(lockWaiters.length ? { lockWaiters } : {}),
+    ...(socketWriters.length ? { socketWriters } : {}),
+  };
 }
 
 const ms = (us: number) => (us / 1000).toFixed(us >= 100_000 ? 0 : us >= 1000 ? 1 : 3);

@@ -4,7 +4,7 @@
 // on its own upstream, a stopped child, a parent that never reads its child's
 // output. Read from /proc after the window (the writer is often still blocked).
 import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
-import { processNow, type ProcessNow } from './process-now.js';
+import { blockedFds, processNow, type ProcessNow } from './process-now.js';
 
 export interface WrittenPipe {
   /** "pipe:[27786616]", or a named pipe's path. */
@@ -58,23 +58,6 @@ function pipeName(pid: number, fd: string): string | undefined {
   }
 }
 
-/** The fds pid's threads are blocked writing into a pipe with, now (their syscall's first argument). */
-function blockedWriteFds(pid: number): Set<number> {
-  const fds = new Set<number>();
-  let tasks: string[];
-  try {
-    tasks = readdirSync(`/proc/${pid}/task`);
-  } catch {
-    return fds;
-  }
-  for (const tid of tasks) {
-    if (!/pipe_write/.test(readOr(`/proc/${pid}/task/${tid}/wchan`) ?? '')) continue;
-    const fd = Number((readOr(`/proc/${pid}/task/${tid}/syscall`) ?? '').split(' ')[1]);
-    if (Number.isInteger(fd)) fds.add(fd);
-  }
-  return fds;
-}
-
 /** The pipes pid writes into (those it was blocked on when read first), each with its readers. */
 export function writtenPipes(pid: number): WrittenPipe[] {
   let fds: string[];
@@ -83,7 +66,7 @@ export function writtenPipes(pid: number): WrittenPipe[] {
   } catch {
     return []; // gone
   }
-  const blocked = blockedWriteFds(pid);
+  const blocked = blockedFds(pid, /pipe_write/);
   const pipes = new Map<string, WrittenPipe>();
   for (const fd of fds) {
     const name = pipeName(pid, fd);

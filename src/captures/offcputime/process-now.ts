@@ -1,7 +1,7 @@
 // Another process as it is now, read from /proc: its state and the kernel
 // function it sleeps in. What a blocked thread waits on (a pipe's reader, a
 // lock's holder) is named with it in a finding.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 export interface ProcessNow {
   pid: number;
@@ -26,4 +26,25 @@ export function processNow(pid: number): ProcessNow | undefined {
   if (!m) return undefined;
   const wchan = readOr(`/proc/${pid}/wchan`)?.trim();
   return { pid, comm: m[1]!, state: m[2]!, ...(wchan && wchan !== '0' ? { waitingIn: wchan } : {}) };
+}
+
+/**
+ * The descriptors pid's threads are blocked on now, in a call whose kernel stack (or, unreadable without
+ * CAP_SYS_ADMIN, wait channel) matches `wait`: the call's first argument (write, send, flock, fcntl all take the fd first).
+ */
+export function blockedFds(pid: number, wait: RegExp): Set<number> {
+  const fds = new Set<number>();
+  let tasks: string[];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return fds;
+  }
+  for (const tid of tasks) {
+    const task = `/proc/${pid}/task/${tid}`;
+    if (!wait.test(readOr(`${task}/stack`) || readOr(`${task}/wchan`) || '')) continue;
+    const fd = Number((readOr(`${task}/syscall`) ?? '').split(' ')[1]);
+    if (Number.isInteger(fd)) fds.add(fd);
+  }
+  return fds;
 }

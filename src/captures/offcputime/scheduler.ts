@@ -1,6 +1,9 @@
 // The frames every blocked stack ends in, below the wait itself: the
-// scheduler's, and the tracepoint's own when sched_switch has more than one
-// probe (any other tracer on it, or tracefs recording comms: the call goes
-// through __traceiter_sched_switch then, not straight to the program).
+// scheduler's, the generic ways to wait that any caller uses (wait_woken,
+// wait_for_completion, bit waits: the caller says what it waits for; a send
+// for buffer space and a read for data both sleep in wait_woken), and the
+// tracepoint's own when sched_switch has more than one probe (any other
+// tracer on it, or tracefs recording comms: the call goes through
+// __traceiter_sched_switch then, not straight to the program).
 export const SCHEDULER_FRAMES =
-  /^(__schedule|schedule|schedule_\w+|__schedule_\w+|preempt_schedule\w*|io_schedule\w*|__cond_resched|finish_task_switch\S*|__switch_to\w*|__traceiter_\w+|__bpf_trace_\w+|bpf_trace_run\d+|__probestub_\w+)$/;
+  /^(__schedule|schedule|schedule_\w+|__schedule_\w+|preempt_schedule\w*|io_schedule\w*|__cond_resched|finish_task_switch\S*|__switch_to\w*|wait_woken|wait_for_completion\w*|__wait_for_common|wait_for_common\w*|do_wait_for_common|__wait_on_bit\w*|out_of_line_wait_on_bit\w*|bit_wait\w*|__traceiter_\w+|__bpf_trace_\w+|bpf_trace_run\d+|__probestub_\w+)$/;

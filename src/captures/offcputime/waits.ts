@@ -28,7 +28,6 @@ export const IDLE_WAITS = new RegExp(
       'anon_pipe_read', // 6.14+
       'pipe_wait_readable',
       'sk_wait_data',
-      'wait_woken',
       'unix_stream_read_generic',
       'unix_stream_data_wait',
       '__skb_wait_for_more_packets',
@@ -60,3 +59,5 @@ export const FUTEX = /^(futex_wait\w*|__futex_wait\w*|futex_do_wait)$/;
 export const PIPE_WRITE = /^(anon_)?pipe_write$/;
 /** Where flock (locks_lock_inode_wait) and fcntl's F_SETLKW (fcntl_setlk) sleep. */
 export const FILE_LOCK_WAIT = /^(locks_lock_inode_wait|flock_lock_inode_wait|fcntl_setlk\w*|do_lock_file_wait|posix_lock_inode_wait)$/;
+/** A TCP send waiting for room in the socket's send buffer (the peer has not acknowledged what was sent). */
+export const SOCKET_SEND_WAIT = /^sk_stream_wait_memory$/;

@@ -1,0 +1,62 @@
+// Who a process blocked sending on a TCP socket waits for: the connection's
+// peer, which does not take the data as fast as it is sent. On this host the
+// peer's socket is found in the same table (its ends swapped), with its owner
+// and the bytes waiting unread in its receive queue; elsewhere, the address
+// and what is sent and not acknowledged. Read after the window.
+import { readdirSync, readlinkSync } from 'node:fs';
+import { procTcpSockets } from '../proc-net-tcp.js';
+import { socketOwners } from '../target-processes.js';
+import { blockedFds, processNow, type ProcessNow } from './process-now.js';
+
+export interface BlockedSend {
+  fd: number;
+  local: string;
+  remote: string;
+  /** Bytes it wrote that the peer has not acknowledged yet (queued and in flight). */
+  sendQueue: number;
+  /** A thread was blocked sending on it when read. */
+  blockedNow: boolean;
+  /** The peer, when it is a socket on this host (in the same network namespace): its owner and the bytes it has not read. */
+  peer?: ProcessNow & { receiveQueue: number };
+}
+
+/** A socket with this much unacknowledged is a candidate when no thread is blocked on one at the end. */
+const FULL_SEND_QUEUE = 64 * 1024;
+const MAX_SOCKETS = 3;
+
+/** The TCP connections pid was blocked sending on (those it is blocked on now first, else its fullest send queues). */
+export function blockedSends(pid: number): BlockedSend[] {
+  const sockets = procTcpSockets(pid);
+  const byInode = new Map(sockets.map((s) => [s.inode, s]));
+  let fds: string[];
+  try {
+    fds = readdirSync(`/proc/${pid}/fd`);
+  } catch {
+    return []; // gone
+  }
+  const blocked = blockedFds(pid, /sk_stream_wait_memory/);
+  const mine: BlockedSend[] = [];
+  for (const fd of fds) {
+    let link: string;
+    try {
+      link = readlinkSync(`/proc/${pid}/fd/${fd}`);
+    } catch {
+      continue;
+    }
+    const socket = byInode.get(/^socket:\[(\d+)\]$/.exec(link)?.[1] ?? '');
+    if (!socket || socket.state !== 'ESTABLISHED') continue;
+    const blockedNow = blocked.has(Number(fd));
+    if (!blockedNow && socket.sendQueue < FULL_SEND_QUEUE) continue;
+    mine.push({ fd: Number(fd), local: socket.local, remote: socket.remote, sendQueue: socket.sendQueue, blockedNow });
+  }
+  const chosen = mine.sort((a, b) => Number(b.blockedNow) - Number(a.blockedNow) || b.sendQueue - a.sendQueue).slice(0, MAX_SOCKETS);
+  // The peers on this host: the sockets whose ends are these swapped, and their owners (one scan of /proc for all).
+  const peerSockets = new Map(chosen.map((c) => [c, sockets.find((s) => s.local === c.remote && s.remote === c.local)]));
+  const owners = socketOwners(new Set([...peerSockets.values()].flatMap((s) => (s ? [BigInt(s.inode)] : []))));
+  for (const [send, socket] of peerSockets) {
+    const owner = socket && owners.get(BigInt(socket.inode));
+    const now = owner && processNow(owner.pid);
+    if (now) send.peer = { ...now, receiveQueue: socket.receiveQueue };
+  }
+  return chosen;
+}
