@@ -2,7 +2,7 @@
 // (AOF on) under the state dir. Stopped with the process that started it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createLogger } from '../util/logger.js';
@@ -40,9 +40,28 @@ export interface EmbeddedRedisOptions {
   extraArgs?: string[];
 }
 
+/** Starts on options.port, or on a free port; a free port another process took before redis bound it (any connect's local port may) is replaced, twice at most. */
 export async function startEmbeddedRedis(options: EmbeddedRedisOptions): Promise<EmbeddedRedis> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOn(options.port ?? (await freePort()), options);
+    } catch (err) {
+      const taken = err instanceof Error && /exited at start/.test(err.message) && /Address already in use/.test(readLog(options.dataDir));
+      if (options.port !== undefined || attempt >= 3 || !taken) throw err;
+    }
+  }
+}
+
+const readLog = (dataDir: string): string => {
+  try {
+    return readFileSync(join(dataDir, 'redis.log'), 'utf8');
+  } catch {
+    return '';
+  }
+};
+
+async function startOn(port: number, options: EmbeddedRedisOptions): Promise<EmbeddedRedis> {
   mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
-  const port = options.port ?? (await freePort());
   const args = [
     '--port',
     String(port),

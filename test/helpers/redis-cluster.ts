@@ -70,23 +70,20 @@ export async function startTestRedisCluster(): Promise<TestRedisCluster> {
       });
   };
   try {
-    for (let i = 0; i < 6; i++) {
-      const bus = await freePort();
-      nodes.push(
-        await startTestRedis({
-          extraArgs: [
-            '--cluster-enabled',
-            'yes',
-            '--cluster-config-file',
-            'nodes.conf',
-            '--cluster-node-timeout',
-            String(NODE_TIMEOUT_MS),
-            '--cluster-port',
-            String(bus),
-          ],
-        }),
-      );
-    }
+    // A free port can be taken by another process's connect before redis binds it: a node that
+    // could not start is tried again on fresh ports (the bus port too), twice at most.
+    const startNode = async (): Promise<TestRedis> => {
+      for (let attempt = 1; ; attempt++) {
+        const bus = await freePort();
+        const args = ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', String(NODE_TIMEOUT_MS)];
+        try {
+          return await startTestRedis({ extraArgs: [...args, '--cluster-port', String(bus)] });
+        } catch (err) {
+          if (attempt >= 3) throw err;
+        }
+      }
+    };
+    for (let i = 0; i < 6; i++) nodes.push(await startNode());
     await run('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '1', '--cluster-yes'], {
       timeout: 30_000,
     });

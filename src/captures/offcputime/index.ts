@@ -2,44 +2,24 @@
 // (kernel and user) weighted by microseconds blocked, from sched:sched_switch.
 // Same data shape and outputs as profile (src/captures/stack-family/outputs.ts
 // renders folded, pprof, SVG and speedscope from it), the values being µs.
-import type { StackSample } from '../../stacks/types.js';
 import type { CaptureDefinition, Column } from '../capture.js';
 import { recordLayout } from '../records.js';
-import { collectStacks, columns, describeGaps, pct, sumValues, userLeafOf, type StackData } from '../stack-family/stack-capture.js';
+import { collectStacks, columns, describeGaps, pct, sumValues, userLeafOf } from '../stack-family/stack-capture.js';
 import { stackFiles } from '../stack-family/outputs.js';
 import { newTgidLayout, stackKeyLayout } from '../stack-family/stack-maps.js';
 import { pythonLayouts } from '../stack-family/python-stacks.js';
-import type { Frame } from '../../symbolize/types.js';
 import { offcputimeAnalysis } from './analyze.js';
 import { offcputimeSetup } from './setup.js';
-import { SCHEDULER_FRAMES } from './scheduler.js';
-import { FILE_LOCK_WAIT, PIPE_WRITE, SOCKET_SEND_WAIT } from './waits.js';
-import { writtenPipes, type WrittenPipe } from './pipe-readers.js';
-import { LockWaitSampler, type LockWait } from './file-locks.js';
-import { blockedSends, type BlockedSend } from './socket-peers.js';
-import { blockedThroughout, readStarts, startLayout, type ThroughoutSample } from './open-blocks.js';
+import { waitFrame } from './scheduler.js';
+import { LockWaitSampler } from './file-locks.js';
+import type { OffcpuStack, OffcputimeData } from './data.js';
+import { blockedThroughout, readStarts, startLayout, withThroughout, type ThroughoutSample } from './open-blocks.js';
+import { withBlockers } from './blockers.js';
+
+export { waitFrame };
+export type { OffcpuStack, OffcputimeData };
 
 export type OffcputimeParams = typeof offcputimeSetup.defaults;
-
-export interface OffcpuStack extends StackSample {
-  /** value: microseconds blocked; blocks: how many times. */
-  blocks: number;
-}
-
-export interface OffcputimeData extends StackData<OffcpuStack> {
-  /** The states counted (params.states). */
-  states: string;
-  /** Sum of blocks over every stack. */
-  blocks: number;
-  /** Stacks of threads blocked since before the window (not seen switching out in it), when any. */
-  blockedThroughout?: number;
-  /** Processes that waited writing into full pipes, with the pipes' readers (read at the end). */
-  pipeWriters?: { pid: number; pipes: WrittenPipe[] }[];
-  /** Processes that waited for file locks, with each lock's holder (/proc/locks, read every 250 ms). */
-  lockWaiters?: { pid: number; locks: LockWait[] }[];
-  /** Processes that waited to send on TCP connections, with each connection's peer (read at the end). */
-  socketWriters?: { pid: number; sends: BlockedSend[] }[];
-}
 
 /** struct offcpu_value (bpf/offcputime/offcputime.h). */
 export const valueLayout = recordLayout('offcpu_value', 16, { total_us: 0, count: 8 });
@@ -116,58 +96,6 @@ export const offcputime: CaptureDefinition<OffcputimeParams, OffcputimeData> = {
   count: (data) => data.stacks.length,
   files: stackFiles,
 };
-
-/** The innermost kernel frame that is not the scheduler: what the thread waited in. */
-export function waitFrame(s: StackSample): Frame | undefined {
-  for (let i = s.frames.length - 1; i >= 0; i--) {
-    const f = s.frames[i]!;
-    if (f.kind !== 'kernel') break;
-    if (!SCHEDULER_FRAMES.test(f.name)) return f;
-  }
-  return undefined;
-}
-
-/** Threads blocked since before the window, each counted as the whole window (kernel frames only). */
-function withThroughout(data: OffcputimeData, samples: ThroughoutSample[]): OffcputimeData {
-  if (!samples.length) return data;
-  const stacks: OffcpuStack[] = [...data.stacks, ...samples].sort((a, b) => b.value - a.value);
-  const added = samples.reduce((n, s) => n + s.value, 0);
-  return { ...data, stacks, total: data.total + added, blocks: data.blocks + samples.reduce((n, s) => n + s.blocks, 0), blockedThroughout: samples.length };
-}
-
-/** A process that waited this long on full pipes, file locks or TCP sends gets what it waited on looked up. */
-const BLOCKED_US = 100_000;
-const MAX_BLOCKED = 5;
-
-/** The processes that waited longest in `wait` (at least BLOCKED_US), longest first. */
-function waitedIn(data: OffcputimeData, wait: RegExp): number[] {
-  const waited = new Map<number, number>();
-  for (const s of data.stacks) if (wait.test(waitFrame(s)?.name ?? '')) waited.set(s.pid, (waited.get(s.pid) ?? 0) + s.value);
-  return [...waited]
-    .filter(([, us]) => us >= BLOCKED_US)
-    .sort((a, b) => b[1] - a[1])
-    .slice(0, MAX_BLOCKED)
-    .map(([pid]) => pid);
-}
-
-/** What its blocked writers and lockers waited on: the pipes' readers, the locks' holders, the connections' peers. */
-function withBlockers(data: OffcputimeData, locks: LockWaitSampler): OffcputimeData {
-  const pipeWriters = waitedIn(data, PIPE_WRITE)
-    .map((pid) => ({ pid, pipes: writtenPipes(pid) }))
-    .filter((w) => w.pipes.length);
-  const lockWaiters = waitedIn(data, FILE_LOCK_WAIT)
-    .map((pid) => ({ pid, locks: locks.waitsOf(pid) }))
-    .filter((w) => w.locks.length);
-  const socketWriters = waitedIn(data, SOCKET_SEND_WAIT)
-    .map((pid) => ({ pid, sends: blockedSends(pid) }))
-    .filter((w) => w.sends.length);
-  return {
-    ...data,
-    ...(pipeWriters.length ? { pipeWriters } : {}),
-    ...(lockWaiters.length ? { lockWaiters } : {}),
-    ...(socketWriters.length ? { socketWriters } : {}),
-  };
-}
 
 const ms = (us: number) => (us / 1000).toFixed(us >= 100_000 ? 0 : us >= 1000 ? 1 : 3);
 

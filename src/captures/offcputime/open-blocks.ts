@@ -14,6 +14,7 @@ import { processCgroup2Id } from '../../cgroups/process-cgroup.js';
 import type { Frame } from '../../symbolize/types.js';
 import { recordLayout } from '../records.js';
 import type { OpenCounts } from '../stack-family/stack-capture.js';
+import type { OffcpuStack, OffcputimeData } from './data.js';
 import { decodeStackKey, stackKeyLayout } from '../stack-family/stack-maps.js';
 import { targetPids } from '../target-processes.js';
 import type { ResolvedTarget } from '../target.js';
@@ -84,17 +85,16 @@ const readOr = (path: string): string | undefined => {
 };
 
 /** /proc/PID/task/TID/stack ("[<0>] anon_pipe_write+0x1d4/0x4f0", leaf first) as frames root first; its wchan alone when unreadable (no CAP_SYS_ADMIN). */
-function kernelFrames(task: string): Frame[] {
+function kernelFrames(task: string, wchan: string): Frame[] {
   const names = (readOr(`${task}/stack`) ?? '')
     .split('\n')
     .map((line) => /^\[<[0-9a-f]+>\] ([^+\s]+)/.exec(line)?.[1])
     .filter((n): n is string => Boolean(n));
-  if (!names.length) {
-    const wchan = readOr(`${task}/wchan`)?.trim();
-    if (wchan && wchan !== '0') names.push(wchan);
-  }
+  if (!names.length) names.push(wchan);
   return names.reverse().map((name) => ({ name, kind: 'kernel', module: '[kernel]' }));
 }
+
+const isIdle = (wait: string) => IDLE_WAITS.test(wait) || FUTEX.test(wait);
 
 /** The innermost frame that is not the scheduler's, without a compiler's suffix. */
 function waitName(frames: Frame[]): string | undefined {
@@ -135,9 +135,12 @@ export function blockedThroughout(
       const stat = /^\d+ \((.*)\) (\S) (?:\S+ ){5}(\d+)/s.exec(readOr(`${task}/stat`) ?? '');
       if (!stat || !settings.states.includes(stat[2]!) || Number(stat[3]) & PF_KTHREAD) continue;
       if (excludeCgroupId !== undefined && (own ??= processCgroup2Id(pid) === excludeCgroupId)) break;
-      const frames = kernelFrames(task);
+      // The wait channel first (one read): most sleepers are idle, and need no stack walk.
+      const wchan = (readOr(`${task}/wchan`) ?? '').trim().replace(COMPILER_SUFFIX, '');
+      if (!wchan || wchan === '0' || isIdle(wchan)) continue;
+      const frames = kernelFrames(task, wchan);
       const wait = waitName(frames);
-      if (!wait || IDLE_WAITS.test(wait) || FUTEX.test(wait)) continue;
+      if (!wait || isIdle(wait)) continue;
       const id = `${pid}\0${stat[1]}\0${frames.map((f) => f.name).join(';')}`;
       const sample = samples.get(id);
       if (sample) {
@@ -147,4 +150,12 @@ export function blockedThroughout(
     }
   }
   return [...samples.values()];
+}
+
+/** Threads blocked since before the window, each counted as the whole window (kernel frames only). */
+export function withThroughout(data: OffcputimeData, samples: ThroughoutSample[]): OffcputimeData {
+  if (!samples.length) return data;
+  const stacks: OffcpuStack[] = [...data.stacks, ...samples].sort((a, b) => b.value - a.value);
+  const added = samples.reduce((n, s) => n + s.value, 0);
+  return { ...data, stacks, total: data.total + added, blocks: data.blocks + samples.reduce((n, s) => n + s.blocks, 0), blockedThroughout: samples.length };
 }

@@ -1,0 +1,44 @@
+// What a blocked thread waited on, looked up after the window for the
+// processes that waited longest: a full pipe's readers (pipe-readers.ts), a
+// file lock's holder (file-locks.ts, sampled while the capture ran), a TCP
+// connection's peer (socket-peers.ts). The analysis names them (blocker-text.ts).
+import type { OffcputimeData } from './data.js';
+import { waitFrame } from './scheduler.js';
+import type { LockWaitSampler } from './file-locks.js';
+import { writtenPipes } from './pipe-readers.js';
+import { blockedSends } from './socket-peers.js';
+import { FILE_LOCK_WAIT, PIPE_WRITE, SOCKET_SEND_WAIT } from './waits.js';
+
+/** A process that waited this long on full pipes, file locks or TCP sends gets what it waited on looked up. */
+const BLOCKED_US = 100_000;
+const MAX_BLOCKED = 5;
+
+/** The processes that waited longest in `wait` (at least BLOCKED_US), longest first. */
+function waitedIn(data: OffcputimeData, wait: RegExp): number[] {
+  const waited = new Map<number, number>();
+  for (const s of data.stacks) if (wait.test(waitFrame(s)?.name ?? '')) waited.set(s.pid, (waited.get(s.pid) ?? 0) + s.value);
+  return [...waited]
+    .filter(([, us]) => us >= BLOCKED_US)
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, MAX_BLOCKED)
+    .map(([pid]) => pid);
+}
+
+/** What its blocked writers and lockers waited on: the pipes' readers, the locks' holders, the connections' peers. */
+export function withBlockers(data: OffcputimeData, locks: LockWaitSampler): OffcputimeData {
+  const pipeWriters = waitedIn(data, PIPE_WRITE)
+    .map((pid) => ({ pid, pipes: writtenPipes(pid) }))
+    .filter((w) => w.pipes.length);
+  const lockWaiters = waitedIn(data, FILE_LOCK_WAIT)
+    .map((pid) => ({ pid, locks: locks.waitsOf(pid) }))
+    .filter((w) => w.locks.length);
+  const socketWriters = waitedIn(data, SOCKET_SEND_WAIT)
+    .map((pid) => ({ pid, sends: blockedSends(pid) }))
+    .filter((w) => w.sends.length);
+  return {
+    ...data,
+    ...(pipeWriters.length ? { pipeWriters } : {}),
+    ...(lockWaiters.length ? { lockWaiters } : {}),
+    ...(socketWriters.length ? { socketWriters } : {}),
+  };
+}

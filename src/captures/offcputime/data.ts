@@ -1,0 +1,27 @@
+// offcputime's data: its stacks weighted by time blocked, and what blocked
+// threads waited on (looked up after the window, blockers.ts).
+import type { StackSample } from '../../stacks/types.js';
+import type { StackData } from '../stack-family/stack-capture.js';
+import type { LockWait } from './file-locks.js';
+import type { WrittenPipe } from './pipe-readers.js';
+import type { BlockedSend } from './socket-peers.js';
+
+export interface OffcpuStack extends StackSample {
+  /** value: microseconds blocked; blocks: how many times. */
+  blocks: number;
+}
+
+export interface OffcputimeData extends StackData<OffcpuStack> {
+  /** The states counted (params.states). */
+  states: string;
+  /** Sum of blocks over every stack. */
+  blocks: number;
+  /** Stacks of threads blocked since before the window (not seen switching out in it), when any. */
+  blockedThroughout?: number;
+  /** Processes that waited writing into full pipes, with the pipes' readers (read at the end). */
+  pipeWriters?: { pid: number; pipes: WrittenPipe[] }[];
+  /** Processes that waited for file locks, with each lock's holder (/proc/locks, read every 250 ms). */
+  lockWaiters?: { pid: number; locks: LockWait[] }[];
+  /** Processes that waited to send on TCP connections, with each connection's peer (read at the end). */
+  socketWriters?: { pid: number; sends: BlockedSend[] }[];
+}
