@@ -11,9 +11,9 @@ export const programsDir = join(projectRoot, 'test', 'eval', 'programs');
 
 const children = new Set<ChildProcess>();
 
-/** A child the suite kills at the end if it is still running. */
-export function startChild(file: string, args: string[], env?: NodeJS.ProcessEnv): ChildProcess {
-  const child = spawn(file, args, { stdio: ['ignore', 'ignore', 'pipe'], ...(env ? { env } : {}) });
+/** A child the suite kills at the end if it is still running. Python writes no bytecode next to the programs (their shared served.py). */
+export function startChild(file: string, args: string[], env: NodeJS.ProcessEnv = process.env): ChildProcess {
+  const child = spawn(file, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...env, PYTHONDONTWRITEBYTECODE: '1' } });
   let stderr = '';
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-2000)));
   child.once('exit', (code, signal) => {

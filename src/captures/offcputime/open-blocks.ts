@@ -8,16 +8,17 @@
 //   when it switched out; counted from then to the window's end;
 // - began before it: asleep now and not in `starts` (it never switched out in
 //   the window), its kernel stack read from /proc; counted as the whole window.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import type { BpfObject } from '../../libbpf/index.js';
 import { processCgroup2Id } from '../../cgroups/process-cgroup.js';
+import { readText } from '../../util/read-text.js';
 import type { Frame } from '../../symbolize/types.js';
 import { recordLayout } from '../records.js';
 import type { OpenCounts } from '../stack-family/stack-capture.js';
-import type { OffcpuStack, OffcputimeData } from './data.js';
 import { decodeStackKey, stackKeyLayout } from '../stack-family/stack-maps.js';
 import { targetPids } from '../target-processes.js';
 import type { ResolvedTarget } from '../target.js';
+import type { OffcpuStack, OffcputimeData } from './data.js';
 import { SCHEDULER_FRAMES } from './scheduler.js';
 import { FUTEX, IDLE_WAITS } from './waits.js';
 
@@ -76,17 +77,9 @@ export interface ThroughoutSample {
   blocks: number;
 }
 
-const readOr = (path: string): string | undefined => {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return undefined;
-  }
-};
-
 /** /proc/PID/task/TID/stack ("[<0>] anon_pipe_write+0x1d4/0x4f0", leaf first) as frames root first; its wchan alone when unreadable (no CAP_SYS_ADMIN). */
 function kernelFrames(task: string, wchan: string): Frame[] {
-  const names = (readOr(`${task}/stack`) ?? '')
+  const names = (readText(`${task}/stack`) ?? '')
     .split('\n')
     .map((line) => /^\[<[0-9a-f]+>\] ([^+\s]+)/.exec(line)?.[1])
     .filter((n): n is string => Boolean(n));
@@ -132,11 +125,11 @@ export function blockedThroughout(
       if (++threads > MAX_THREADS) break;
       if (seen.has(Number(tid))) continue;
       const task = `/proc/${pid}/task/${tid}`;
-      const stat = /^\d+ \((.*)\) (\S) (?:\S+ ){5}(\d+)/s.exec(readOr(`${task}/stat`) ?? '');
+      const stat = /^\d+ \((.*)\) (\S) (?:\S+ ){5}(\d+)/s.exec(readText(`${task}/stat`) ?? '');
       if (!stat || !settings.states.includes(stat[2]!) || Number(stat[3]) & PF_KTHREAD) continue;
       if (excludeCgroupId !== undefined && (own ??= processCgroup2Id(pid) === excludeCgroupId)) break;
       // The wait channel first (one read): most sleepers are idle, and need no stack walk.
-      const wchan = (readOr(`${task}/wchan`) ?? '').trim().replace(COMPILER_SUFFIX, '');
+      const wchan = (readText(`${task}/wchan`) ?? '').trim().replace(COMPILER_SUFFIX, '');
       if (!wchan || wchan === '0' || isIdle(wchan)) continue;
       const frames = kernelFrames(task, wchan);
       const wait = waitName(frames);

@@ -3,8 +3,9 @@
 // writer stalls on a pipe when its reader stops keeping up: a log shipper stuck
 // on its own upstream, a stopped child, a parent that never reads its child's
 // output. Read from /proc after the window (the writer is often still blocked).
-import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
-import { blockedFds, processNow, type ProcessNow } from './process-now.js';
+import { readdirSync, statSync } from 'node:fs';
+import { blockedFds, fdLinks, processNow, type ProcessNow } from './process-now.js';
+import { readText } from '../../util/read-text.js';
 
 export interface WrittenPipe {
   /** "pipe:[27786616]", or a named pipe's path. */
@@ -23,32 +24,14 @@ const MAX_PIPES = 8;
 const O_ACCMODE = 3;
 const O_WRONLY = 1;
 
-const readOr = (path: string): string | undefined => {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return undefined;
-  }
-};
-
 /** The descriptor's access mode from /proc/PID/fdinfo/FD (flags are octal), or undefined when gone. */
 function accessMode(pid: number | string, fd: number | string): number | undefined {
-  const flags = /^flags:\s*([0-7]+)/m.exec(readOr(`/proc/${pid}/fdinfo/${fd}`) ?? '')?.[1];
+  const flags = /^flags:\s*([0-7]+)/m.exec(readText(`/proc/${pid}/fdinfo/${fd}`) ?? '')?.[1];
   return flags === undefined ? undefined : parseInt(flags, 8) & O_ACCMODE;
 }
 
-const linkOf = (pid: number | string, fd: string): string | undefined => {
-  try {
-    return readlinkSync(`/proc/${pid}/fd/${fd}`);
-  } catch {
-    return undefined; // closed meanwhile, or the process is gone
-  }
-};
-
 /** A pipe or FIFO the descriptor points to, by the name its link shows. */
-function pipeName(pid: number, fd: string): string | undefined {
-  const link = linkOf(pid, fd);
-  if (!link) return undefined;
+function pipeName(pid: number, fd: number, link: string): string | undefined {
   if (link.startsWith('pipe:[')) return link;
   if (!link.startsWith('/')) return undefined;
   try {
@@ -60,19 +43,13 @@ function pipeName(pid: number, fd: string): string | undefined {
 
 /** The pipes pid writes into (those it was blocked on when read first), each with its readers. */
 export function writtenPipes(pid: number): WrittenPipe[] {
-  let fds: string[];
-  try {
-    fds = readdirSync(`/proc/${pid}/fd`);
-  } catch {
-    return []; // gone
-  }
   const blocked = blockedFds(pid, /pipe_write/);
   const pipes = new Map<string, WrittenPipe>();
-  for (const fd of fds) {
-    const name = pipeName(pid, fd);
+  for (const { fd, link } of fdLinks(pid)) {
+    const name = pipeName(pid, fd, link);
     const mode = name && accessMode(pid, fd);
     if (!name || mode === undefined || mode === 0 || pipes.has(name)) continue;
-    pipes.set(name, { name, fd: Number(fd), blockedNow: blocked.has(Number(fd)), readers: [] });
+    pipes.set(name, { name, fd, blockedNow: blocked.has(fd), readers: [] });
   }
   const wanted = [...pipes.values()].sort((a, b) => Number(b.blockedNow) - Number(a.blockedNow)).slice(0, MAX_PIPES);
   const anyBlocked = wanted.some((p) => p.blockedNow);
@@ -87,17 +64,11 @@ function findReaders(pipes: Map<string, WrittenPipe>): void {
   let links = 0;
   for (const proc of readdirSync('/proc')) {
     if (!/^\d+$/.test(proc) || links >= MAX_LINKS) continue;
-    let fds: string[];
-    try {
-      fds = readdirSync(`/proc/${proc}/fd`);
-    } catch {
-      continue;
-    }
     const found = new Set<WrittenPipe>();
-    for (const fd of fds) {
-      if (++links > MAX_LINKS) break;
-      const link = linkOf(proc, fd); // a named pipe's path is matched as written: no stat of every file on the host
-      const pipe = link && pipes.get(link);
+    const fds = fdLinks(proc, MAX_LINKS - links);
+    links += fds.length;
+    for (const { fd, link } of fds) {
+      const pipe = pipes.get(link); // a named pipe's path is matched as written: no stat of every file on the host
       if (!pipe || found.has(pipe)) continue;
       const mode = accessMode(proc, fd);
       if (mode === undefined || mode === O_WRONLY) continue;

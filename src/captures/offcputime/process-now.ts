@@ -1,7 +1,8 @@
 // Another process as it is now, read from /proc: its state and the kernel
 // function it sleeps in. What a blocked thread waits on (a pipe's reader, a
 // lock's holder) is named with it in a finding.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readlinkSync } from 'node:fs';
+import { readText } from '../../util/read-text.js';
 
 export interface ProcessNow {
   pid: number;
@@ -12,19 +13,11 @@ export interface ProcessNow {
   waitingIn?: string;
 }
 
-const readOr = (path: string): string | undefined => {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return undefined;
-  }
-};
-
 export function processNow(pid: number): ProcessNow | undefined {
-  const stat = readOr(`/proc/${pid}/stat`);
+  const stat = readText(`/proc/${pid}/stat`);
   const m = stat && /^\d+ \((.*)\) (\S)/s.exec(stat);
   if (!m) return undefined;
-  const wchan = readOr(`/proc/${pid}/wchan`)?.trim();
+  const wchan = readText(`/proc/${pid}/wchan`)?.trim();
   return { pid, comm: m[1]!, state: m[2]!, ...(wchan && wchan !== '0' ? { waitingIn: wchan } : {}) };
 }
 
@@ -42,9 +35,26 @@ export function blockedFds(pid: number, wait: RegExp): Set<number> {
   }
   for (const tid of tasks) {
     const task = `/proc/${pid}/task/${tid}`;
-    if (!wait.test(readOr(`${task}/stack`) || readOr(`${task}/wchan`) || '')) continue;
-    const fd = Number((readOr(`${task}/syscall`) ?? '').split(' ')[1]);
+    if (!wait.test(readText(`${task}/stack`) || readText(`${task}/wchan`) || '')) continue;
+    const fd = Number((readText(`${task}/syscall`) ?? '').split(' ')[1]);
     if (Number.isInteger(fd)) fds.add(fd);
   }
   return fds;
+}
+
+/** pid's descriptors and what each points to (/proc/PID/fd/N's link), at most `limit`; none when it is gone. */
+export function fdLinks(pid: number | string, limit = Infinity): { fd: number; link: string }[] {
+  let fds: string[];
+  try {
+    fds = readdirSync(`/proc/${pid}/fd`);
+  } catch {
+    return []; // gone, or not ours to read
+  }
+  return fds.slice(0, limit).flatMap((fd) => {
+    try {
+      return [{ fd: Number(fd), link: readlinkSync(`/proc/${pid}/fd/${fd}`) }];
+    } catch {
+      return []; // closed meanwhile
+    }
+  });
 }

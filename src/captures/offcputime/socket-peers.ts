@@ -3,10 +3,9 @@
 // peer's socket is found in the same table (its ends swapped), with its owner
 // and the bytes waiting unread in its receive queue; elsewhere, the address
 // and what is sent and not acknowledged. Read after the window.
-import { readdirSync, readlinkSync } from 'node:fs';
 import { procTcpSockets } from '../proc-net-tcp.js';
 import { socketOwners } from '../target-processes.js';
-import { blockedFds, processNow, type ProcessNow } from './process-now.js';
+import { blockedFds, fdLinks, processNow, type ProcessNow } from './process-now.js';
 
 export interface BlockedSend {
   fd: number;
@@ -28,26 +27,14 @@ const MAX_SOCKETS = 3;
 export function blockedSends(pid: number): BlockedSend[] {
   const sockets = procTcpSockets(pid);
   const byInode = new Map(sockets.map((s) => [s.inode, s]));
-  let fds: string[];
-  try {
-    fds = readdirSync(`/proc/${pid}/fd`);
-  } catch {
-    return []; // gone
-  }
   const blocked = blockedFds(pid, /sk_stream_wait_memory/);
   const mine: BlockedSend[] = [];
-  for (const fd of fds) {
-    let link: string;
-    try {
-      link = readlinkSync(`/proc/${pid}/fd/${fd}`);
-    } catch {
-      continue;
-    }
+  for (const { fd, link } of fdLinks(pid)) {
     const socket = byInode.get(/^socket:\[(\d+)\]$/.exec(link)?.[1] ?? '');
     if (!socket || socket.state !== 'ESTABLISHED') continue;
-    const blockedNow = blocked.has(Number(fd));
+    const blockedNow = blocked.has(fd);
     if (!blockedNow && socket.sendQueue < FULL_SEND_QUEUE) continue;
-    mine.push({ fd: Number(fd), local: socket.local, remote: socket.remote, sendQueue: socket.sendQueue, blockedNow });
+    mine.push({ fd, local: socket.local, remote: socket.remote, sendQueue: socket.sendQueue, blockedNow });
   }
   const chosen = mine.sort((a, b) => Number(b.blockedNow) - Number(a.blockedNow) || b.sendQueue - a.sendQueue).slice(0, MAX_SOCKETS);
   // The peers on this host: the sockets whose ends are these swapped, and their owners (one scan of /proc for all).

@@ -5,48 +5,38 @@
 # connection's buffers fill, and every send waits for the sink. A load
 # generator (a child, "loadgen") sends requests back to back for argv[3]
 # seconds. Keeps in file argv[2] the time its sends have waited, in ms.
-import ctypes, os, socket, sys, time
+import os, socket, sys, time
+from served import name, serve, start_loadgen
 
-prctl = ctypes.CDLL(None).prctl
 port, counter, seconds = int(sys.argv[1]), sys.argv[2], float(sys.argv[3])
 listener = socket.create_server(('127.0.0.1', port))
-sink_listener = socket.socket()
+start_loadgen(port, b'POST /events\n', seconds)
+
 # Small buffers, as a sink and a client that set them (or a busy host's memory) would have: waits of
 # a fraction of a second each, not one of many seconds that the counter would only add when it ends.
+sink_listener = socket.socket()
 sink_listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
 sink_listener.bind(('127.0.0.1', 0))
 sink_listener.listen()
-end = time.monotonic() + seconds
-
 if os.fork() == 0:
-    prctl(15, b'loadgen', 0, 0, 0)  # PR_SET_NAME
-    client = socket.create_connection(('127.0.0.1', port))
-    answers = client.makefile('rb')
-    while time.monotonic() < end:
-        client.sendall(b'POST /events\n')
-        if not answers.readline():
-            break
-    os._exit(0)
-
-if os.fork() == 0:
-    prctl(15, b'metrics-sink', 0, 0, 0)
+    name('metrics-sink')
     conn, _ = sink_listener.accept()
+    end = time.monotonic() + seconds
     while time.monotonic() < end and conn.recv(16384):
         time.sleep(0.1)  # aggregating
     os._exit(0)
 
-prctl(15, b'events-api', 0, 0, 0)
+name('events-api')
 sink = socket.socket()
 sink.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 65536)
 sink.connect(sink_listener.getsockname())
 event = b'e' * 16384
-count_fd = os.open(counter, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-waited = 0.0
-conn, _ = listener.accept()
-with conn, conn.makefile('rb') as requests:
-    for _ in requests:
-        start = time.monotonic()
-        sink.sendall(event)
-        waited += time.monotonic() - start
-        os.pwrite(count_fd, b'%-14.1f\n' % (waited * 1000), 0)
-        conn.sendall(b'202 Accepted\n')
+
+
+def send(_):
+    start = time.monotonic()
+    sink.sendall(event)
+    return time.monotonic() - start
+
+
+serve(listener, counter, send, b'202 Accepted\n')
