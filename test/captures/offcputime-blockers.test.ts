@@ -38,6 +38,7 @@ os.close(w)
 sys.argv[1:] = ['1']
 exec(${JSON.stringify(WRITER)})`;
 const children = new Set<ChildProcess>();
+/** Children of the test's children (readers, consumers), killed by pid at the end. */
 const readers = new Set<number>();
 
 function started(file: string, args: string[]): ChildProcess {
@@ -47,16 +48,21 @@ function started(file: string, args: string[]): ChildProcess {
   return child;
 }
 
+/** The pid of the child `parent` started, from the first line of its stderr (killed at the end of the test). */
+async function childPid(parent: ChildProcess): Promise<number> {
+  const line = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    parent.stderr!.setEncoding('utf8').on('data', (c: string) => (out += c) && out.includes('\n') && resolve(out.trim()));
+    parent.once('exit', () => reject(new Error(`it ended before its child started: ${out}`)));
+  });
+  readers.add(Number(line));
+  return Number(line);
+}
+
 /** A writer filling a real pipe (its stdout) that `sleep` reads (never) or `cat` would, were it not stopped. */
 async function pipeline(reader: 'asleep' | 'stopped'): Promise<{ writer: number; reader: number }> {
   const writer = started(PYTHON, ['-c', PIPELINE, reader === 'stopped' ? 'stop' : 'run', ...(reader === 'stopped' ? ['cat'] : ['sleep', '30'])]);
-  const line = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    writer.stderr!.setEncoding('utf8').on('data', (c: string) => (out += c) && out.includes('\n') && resolve(out.trim()));
-    writer.once('exit', () => reject(new Error(`the pipeline ended: ${out}`)));
-  });
-  readers.add(Number(line));
-  return { writer: writer.pid!, reader: Number(line) };
+  return { writer: writer.pid!, reader: await childPid(writer) };
 }
 
 /** Until the writer's thread sleeps in the pipe (the pipe filled). */
@@ -204,13 +210,7 @@ while time.time() < end:
 
 async function slowConsumer(): Promise<{ sender: number; consumer: number }> {
   const sender = started(PYTHON, ['-c', SENDER]);
-  const line = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    sender.stderr!.setEncoding('utf8').on('data', (c: string) => (out += c) && out.includes('\n') && resolve(out.trim()));
-    sender.once('exit', () => reject(new Error(`the sender ended: ${out}`)));
-  });
-  readers.add(Number(line));
-  return { sender: sender.pid!, consumer: Number(line) };
+  return { sender: sender.pid!, consumer: await childPid(sender) };
 }
 
 describe('the peer of a TCP connection a sender waits on, from /proc', () => {
