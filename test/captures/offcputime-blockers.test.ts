@@ -12,6 +12,7 @@ import { offcputime } from '../../src/captures/offcputime/index.js';
 import { writtenPipes } from '../../src/captures/offcputime/pipe-readers.js';
 import { LockWaitSampler, parseLocks } from '../../src/captures/offcputime/file-locks.js';
 import { blockedSends } from '../../src/captures/offcputime/socket-peers.js';
+import { parseUnixSockets } from '../../src/captures/offcputime/unix-sockets.js';
 import { analyzeRun } from '../../src/runs/analyze-run.js';
 import { on, run } from '../analysis/fixtures.js';
 import { bpfHandlesOf, kernelSkipReason } from '../helpers/kernel.js';
@@ -213,7 +214,53 @@ async function slowConsumer(): Promise<{ sender: number; consumer: number }> {
   return { sender: sender.pid!, consumer: await childPid(sender) };
 }
 
-describe('the peer of a TCP connection a sender waits on, from /proc', () => {
+/** Sends on one end of a unix socket pair whose other end its child holds and never reads; prints the child's pid. */
+const UNIX_SENDER = `import os, socket, sys, time
+a, b = socket.socketpair()
+reader = os.fork()
+if reader == 0:
+    a.close()
+    time.sleep(30)
+    os._exit(0)
+b.close()
+print(reader, file=sys.stderr, flush=True)
+end = time.time() + 30
+while time.time() < end:
+    a.sendall(b'x' * 65536)`;
+
+describe('the peer of a connection a sender waits on, from /proc', () => {
+  it("parses ss's unix sockets: names (one with a space), peers, queues", () => {
+    const text = [
+      'Netid State  Recv-Q Send-Q Local Address:Port  Peer Address:Port Process',
+      'u_str ESTAB  233152 0      /run/app.sock 28038394 * 28038393',
+      'u_dgr ESTAB  0      0      * 1084 /run/systemd/journal/dev-log 1083',
+      'u_str ESTAB  0      238336 /tmp/with space.sock 77 * 78',
+    ].join('\n');
+    const sockets = parseUnixSockets(text);
+    expect(sockets.get('28038394')).toEqual({ inode: '28038394', path: '/run/app.sock', peerInode: '28038393', receiveQueue: 233152, sendQueue: 0 });
+    expect(sockets.get('1084')).toMatchObject({ path: '*', peerInode: '1083' });
+    expect(sockets.get('77')).toMatchObject({ path: '/tmp/with space.sock', sendQueue: 238336 });
+    expect(sockets.size).toBe(3);
+  });
+
+  it('a unix socket: the peer socket ss names, and its owner', async () => {
+    const sender = started(PYTHON, ['-c', UNIX_SENDER]);
+    const reader = await childPid(sender);
+    const { readFileSync } = await import('node:fs');
+    for (let i = 0; i < 100 && !/sock_alloc_send_pskb/.test(readFileSync(`/proc/${sender.pid}/wchan`, 'utf8')); i++)
+      await new Promise((r) => setTimeout(r, 20));
+    const sends = blockedSends(sender.pid!);
+    expect(sends).toEqual([
+      expect.objectContaining({
+        blockedNow: true,
+        local: 'unix:(unnamed)',
+        remote: 'unix:(unnamed)',
+        peer: expect.objectContaining({ pid: reader, comm: 'python3', state: 'S' }),
+      }),
+    ]);
+    expect(sends[0]!.peer!.receiveQueue).toBeGreaterThan(64 * 1024);
+  });
+
   it('names the connection, the consumer on this host and what waits unread in its receive queue', async () => {
     const { sender, consumer } = await slowConsumer();
     const { readFileSync } = await import('node:fs');

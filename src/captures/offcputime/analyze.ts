@@ -151,7 +151,7 @@ function analyzeOffcputime(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
     // A full pipe's cause is its reader, a file lock's its holder: named in the sentence, their own waits linked below.
     const pipes = kind === PIPE_FULL ? pipesOf(data, g.pid) : [];
     const locks = kind === FILE_LOCK ? locksOf(data, g.pid) : [];
-    const sends = kind === SEND_BUFFER ? sendsOf(data, g.pid) : [];
+    const sends = kind === SEND_BUFFER || kind === UNIX_PEER ? sendsOf(data, g.pid) : [];
     const spent = `${who} spent ${fmtUs(g.us)} (${fmtPct(windowShare)} of the ${fmtSeconds(ctx.windowSeconds)} window, summed over threads) ${kind}`;
     const where = ` in ${g.wait}` + (g.user ? ` called from ${shortFunction(g.user)}` : '');
     const average = `${plural(g.blocks, 'wait')} of ${fmtUs(g.us / Math.max(1, g.blocks))} on average`;
@@ -160,7 +160,7 @@ function analyzeOffcputime(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
         ? `${spent}${pipeLabel(pipes)}${where}: ${pipeReadersText(pipes, g.pid)}; ${average}.`
         : kind === FILE_LOCK
           ? `${spent}${lockLabel(locks)}${where}: ${lockHolderText(locks)}; ${average}.`
-          : kind === SEND_BUFFER
+          : kind === SEND_BUFFER || kind === UNIX_PEER
             ? `${spent}${sendLabel(sends)}${where}: ${sendPeerText(sends)}; ${average}.`
             : `${spent}${where}: ${fmtPct(share)} of its non-idle off-CPU time (threshold ${threshold}%), ${average}.`;
     const blockers = blockerPids(pipes, locks, sends, g.pid);

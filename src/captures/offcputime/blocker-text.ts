@@ -135,6 +135,7 @@ export function sendPeerText(sends: SendOfWriter[]): string {
   const send = sends[0];
   if (!send) return 'the peer does not take the data as fast as it is sent';
   const { peer } = send;
+  if (!peer && send.remote.startsWith('unix:')) return `its peer does not read fast enough (${fmtBytes(send.sendQueue)} queued when the capture ended)`;
   if (!peer)
     return `the peer does not take the data as fast as it is sent (${fmtBytes(send.sendQueue)} unacknowledged when the capture ended: a slow reader there, or a slow or lossy path)`;
   return `its peer ${processLabel(peer.comm, peer.pid)} does not read fast enough (${fmtBytes(peer.receiveQueue)} unread in its receive queue; when the capture ended it was ${reading(peer)})`;

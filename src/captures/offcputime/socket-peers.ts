@@ -1,11 +1,13 @@
-// Who a process blocked sending on a TCP socket waits for: the connection's
-// peer, which does not take the data as fast as it is sent. On this host the
+// Who a process blocked sending on a socket waits for: the connection's peer,
+// which does not take the data as fast as it is sent. TCP: on this host the
 // peer's socket is found in the same table (its ends swapped), with its owner
 // and the bytes waiting unread in its receive queue; elsewhere, the address
-// and what is sent and not acknowledged. Read after the window.
+// and what is sent and not acknowledged. Unix: the peer socket `ss` names, and
+// its owner. Read after the window.
 import { procTcpSockets } from '../proc-net-tcp.js';
 import { socketOwners } from '../target-processes.js';
 import { blockedFds, fdLinks, processNow, type ProcessNow } from './process-now.js';
+import { unixSockets } from './unix-sockets.js';
 
 export interface BlockedSend {
   fd: number;
@@ -23,8 +25,16 @@ export interface BlockedSend {
 const FULL_SEND_QUEUE = 64 * 1024;
 const MAX_SOCKETS = 3;
 
-/** The TCP connections pid was blocked sending on (those it is blocked on now first, else its fullest send queues). */
+/** Where a unix socket's sender sleeps: a stream's buffer (sock_alloc_send_pskb), a datagram receiver's full queue (unix_wait_for_peer). */
+const UNIX_SEND = /unix_stream_sendmsg|unix_dgram_sendmsg|unix_wait_for_peer|sock_alloc_send_pskb/;
+
+/** The connections pid was blocked sending on: TCP and unix, those it is blocked on now first. */
 export function blockedSends(pid: number): BlockedSend[] {
+  return [...tcpSends(pid), ...unixSends(pid)].sort((a, b) => Number(b.blockedNow) - Number(a.blockedNow) || b.sendQueue - a.sendQueue).slice(0, MAX_SOCKETS);
+}
+
+/** The TCP connections pid is blocked sending on now, else its fullest send queues. */
+function tcpSends(pid: number): BlockedSend[] {
   const sockets = procTcpSockets(pid);
   const byInode = new Map(sockets.map((s) => [s.inode, s]));
   const blocked = blockedFds(pid, /sk_stream_wait_memory/);
@@ -46,4 +56,29 @@ export function blockedSends(pid: number): BlockedSend[] {
     if (now) send.peer = { ...now, receiveQueue: socket.receiveQueue };
   }
   return chosen;
+}
+
+/** The unix sockets pid is blocked sending on now (a stream or datagram peer that does not read), with the peer's owner. */
+function unixSends(pid: number): BlockedSend[] {
+  const blocked = blockedFds(pid, UNIX_SEND);
+  if (!blocked.size) return [];
+  const sockets = unixSockets(pid);
+  const mine = fdLinks(pid).flatMap(({ fd, link }) => {
+    const socket = blocked.has(fd) ? sockets.get(/^socket:\[(\d+)\]$/.exec(link)?.[1] ?? '') : undefined;
+    return socket ? [{ fd, socket, peer: sockets.get(socket.peerInode) }] : [];
+  });
+  const owners = socketOwners(new Set(mine.flatMap((m) => (m.peer ? [BigInt(m.peer.inode)] : []))));
+  return mine.map(({ fd, socket, peer }) => {
+    const owner = peer && owners.get(BigInt(peer.inode));
+    const now = owner && processNow(owner.pid);
+    const name = (path: string | undefined) => `unix:${path && path !== '*' ? path : '(unnamed)'}`;
+    return {
+      fd,
+      local: name(socket.path),
+      remote: name(peer?.path),
+      sendQueue: socket.sendQueue,
+      blockedNow: true,
+      ...(now && peer ? { peer: { ...now, receiveQueue: peer.receiveQueue } } : {}),
+    };
+  });
 }

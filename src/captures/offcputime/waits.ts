@@ -59,5 +59,5 @@ export const FUTEX = /^(futex_wait\w*|__futex_wait\w*|futex_do_wait)$/;
 export const PIPE_WRITE = /^(anon_)?pipe_write$/;
 /** Where flock (locks_lock_inode_wait) and fcntl's F_SETLKW (fcntl_setlk) sleep. */
 export const FILE_LOCK_WAIT = /^(locks_lock_inode_wait|flock_lock_inode_wait|fcntl_setlk\w*|do_lock_file_wait|posix_lock_inode_wait)$/;
-/** A TCP send waiting for room in the socket's send buffer (the peer has not acknowledged what was sent). */
-export const SOCKET_SEND_WAIT = /^sk_stream_wait_memory$/;
+/** A send waiting for its peer: room in a TCP send buffer (the peer has not acknowledged), a unix stream's buffer, a unix datagram receiver's queue. */
+export const SOCKET_SEND_WAIT = /^(sk_stream_wait_memory|sock_alloc_send_pskb|sock_wait_for_wmem|unix_wait_for_peer)$/;
