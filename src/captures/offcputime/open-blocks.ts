@@ -27,8 +27,9 @@ export const startLayout = recordLayout('offcpu_start', 8 + stackKeyLayout.size,
 
 /** bpf/common/stacks.h: the user stack went to user space as a snapshot. */
 const STACK_ID_SNAPSHOT = -1000;
-/** Threads looked at in /proc, at most (a host with very many). */
+/** Threads looked at in /proc, at most, and for how long (a sleeping thread's wait channel is a stack walk: ~40-150 µs here). */
 const MAX_THREADS = 65_536;
+const MAX_SCAN_MS = 250;
 /** task_struct flags (/proc/PID/stat field 9): a kernel thread. */
 const PF_KTHREAD = 0x00200000;
 const COMPILER_SUFFIX = /\.(constprop|isra|part|cold|llvm)(\.\d+)*$/;
@@ -102,6 +103,7 @@ function waitName(frames: Frame[]): string | undefined {
  * Threads of the target asleep now (in a counted state) that are not in `starts`:
  * off the CPU since before the window. Idle waits (epoll, sleeps, reads) and futexes
  * (a parked pool, unless a user frame says lock, which /proc cannot give) are left out.
+ * The scan stops after 250 ms (tens of thousands of threads): the processes not reached are not looked at.
  */
 export function blockedThroughout(
   seen: Set<number>,
@@ -112,8 +114,9 @@ export function blockedThroughout(
 ): ThroughoutSample[] {
   const samples = new Map<string, ThroughoutSample>();
   let threads = 0;
+  const deadline = Date.now() + MAX_SCAN_MS;
   for (const pid of targetPids(target)) {
-    if (threads >= MAX_THREADS) break;
+    if (threads >= MAX_THREADS || Date.now() > deadline) break; // the run's end waits on this: a partial look, not a stall
     let tids: string[];
     try {
       tids = readdirSync(`/proc/${pid}/task`);
