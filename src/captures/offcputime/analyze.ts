@@ -148,7 +148,7 @@ function analyzeOffcputime(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
     if (share * 100 < threshold || windowShare < MIN_OFFCPU_WINDOW_SHARE) continue;
     const who = processLabel(g.comm, g.pid);
     const kind = waitKind(framesOf(g.stacks[0]!), g.futexCaller); // the caller of its first (kept) stack
-    // A full pipe's cause is its reader, a file lock's its holder: named in the sentence, their own waits linked below.
+    // A full pipe's cause is its reader, a file lock's its holder, a send's its peer: named in the sentence, their own waits linked below.
     const pipes = kind === PIPE_FULL ? pipesOf(data, g.pid) : [];
     const locks = kind === FILE_LOCK ? locksOf(data, g.pid) : [];
     const sends = kind === SEND_BUFFER || kind === UNIX_PEER ? sendsOf(data, g.pid) : [];
@@ -206,7 +206,7 @@ function analyzeOffcputime(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
         ...(kind === RECLAIMING ? { shows: [`reclaim-pid:${g.pid}`] } : {}),
         ...(kind === DISK_IO ? { shows: [`disk-wait-pid:${g.pid}`] } : {}),
         ...(kind === DNS_ANSWER ? { shows: [`dns-wait-pid:${g.pid}`] } : {}),
-        // What keeps its pipe's reader from reading or its lock's holder from letting go: their blocked threads, upstreams, CPU quota, reclaim.
+        // What keeps its pipe's reader or its peer from reading, or its lock's holder from letting go: their blocked threads, upstreams, CPU quota, reclaim.
         ...(blockers.length ? { shows: blockers.flatMap((p) => [`blocked-pid:${p}`, `service-pid:${p}`, `runq-pid:${p}`, `reclaim-pid:${p}`]) } : {}),
       },
     });
