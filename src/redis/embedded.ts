@@ -2,10 +2,11 @@
 // (AOF on) under the state dir. Stopped with the process that started it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createLogger } from '../util/logger.js';
+import { readText } from '../util/read-text.js';
 
 const log = createLogger({ component: 'redis' });
 
@@ -46,19 +47,12 @@ export async function startEmbeddedRedis(options: EmbeddedRedisOptions): Promise
     try {
       return await startOn(options.port ?? (await freePort()), options);
     } catch (err) {
-      const taken = err instanceof Error && /exited at start/.test(err.message) && /Address already in use/.test(readLog(options.dataDir));
+      const taken =
+        err instanceof Error && /exited at start/.test(err.message) && /Address already in use/.test(readText(join(options.dataDir, 'redis.log')) ?? '');
       if (options.port !== undefined || attempt >= 3 || !taken) throw err;
     }
   }
 }
-
-const readLog = (dataDir: string): string => {
-  try {
-    return readFileSync(join(dataDir, 'redis.log'), 'utf8');
-  } catch {
-    return '';
-  }
-};
 
 async function startOn(port: number, options: EmbeddedRedisOptions): Promise<EmbeddedRedis> {
   mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });

@@ -79,6 +79,15 @@ describe('profile', () => {
 });
 
 describe('offcputime', () => {
+  /** postgres waiting for pages from disk, called from FileRead. */
+  const DISK_WAIT = [
+    user('FileRead', 'postgres'),
+    kernel('filemap_fault'),
+    kernel('folio_wait_bit_common'),
+    kernel('io_schedule'),
+    kernel('schedule'),
+    kernel('__schedule'),
+  ];
   function offcpu(stacks: ReturnType<typeof stack>[]) {
     return result('offcputime', {
       stacks,
@@ -103,20 +112,7 @@ describe('offcputime', () => {
       ),
       stack(7, 'postgres', 6_000_000, [user('pthread_cond_wait', 'libc.so.6'), kernel('futex_wait'), kernel('schedule'), kernel('__schedule')], 3),
       // The problem: 3 s waiting for pages from disk, in 600 waits.
-      stack(
-        7,
-        'postgres',
-        3_000_000,
-        [
-          user('FileRead', 'postgres'),
-          kernel('filemap_fault'),
-          kernel('folio_wait_bit_common'),
-          kernel('io_schedule'),
-          kernel('schedule'),
-          kernel('__schedule'),
-        ],
-        600,
-      ),
+      stack(7, 'postgres', 3_000_000, DISK_WAIT, 600),
       stack(7, 'postgres', 200_000, [user('LWLockAcquire', 'postgres'), kernel('futex_wait'), kernel('schedule')], 400),
     ];
     const findings = analyzeRun({ run: run(), results: [on(offcpu(stacks))] });
@@ -132,15 +128,7 @@ describe('offcputime', () => {
   });
 
   it("a wait is named the same when sched_switch has other probes too (the tracepoint's iterator on the stack)", () => {
-    const disk = [
-      user('FileRead', 'postgres'),
-      kernel('filemap_fault'),
-      kernel('folio_wait_bit_common'),
-      kernel('io_schedule'),
-      kernel('schedule'),
-      kernel('__schedule'),
-    ];
-    const stacks = [stack(7, 'postgres', 3_000_000, [...disk, kernel('__traceiter_sched_switch')], 600)];
+    const stacks = [stack(7, 'postgres', 3_000_000, [...DISK_WAIT, kernel('__traceiter_sched_switch')], 600)];
     const [f] = analyzeRun({ run: run(), results: [on(offcpu(stacks))] }).filter((x) => x.capture === 'offcputime');
     expect(f!.evidence).toMatchObject({ waitingIn: 'folio_wait_bit_common', kind: 'waiting for disk I/O' });
   });

@@ -4,7 +4,7 @@
 // offcputime on the real kernel, whose findings must name the reader and the
 // holder.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -66,15 +66,15 @@ async function pipeline(reader: 'asleep' | 'stopped'): Promise<{ writer: number;
   return { writer: writer.pid!, reader: await childPid(writer) };
 }
 
-/** Until the writer's thread sleeps in the pipe (the pipe filled). */
-async function blocked(pid: number): Promise<void> {
-  const { readFileSync } = await import('node:fs');
+/** Until pid sleeps in a kernel function matching `wchan` (its pipe filled, its lock is taken, its peer stopped reading), 2 s at most. */
+async function sleepsIn(pid: number, wchan: RegExp): Promise<void> {
   for (let i = 0; i < 100; i++) {
-    if (/pipe_write/.test(readFileSync(`/proc/${pid}/wchan`, 'utf8'))) return;
+    if (wchan.test(readFileSync(`/proc/${pid}/wchan`, 'utf8'))) return;
     await new Promise((r) => setTimeout(r, 20));
   }
-  throw new Error(`pid ${pid} never blocked writing into its pipe`);
+  throw new Error(`pid ${pid} never slept in ${wchan.source}`);
 }
+const blocked = (writer: number) => sleepsIn(writer, /pipe_write/);
 
 afterEach(() => {
   for (const c of children) c.kill('SIGKILL');
@@ -146,8 +146,7 @@ async function contended(kind: 'flock' | 'fcntl', path: string): Promise<{ holde
     holder.once('exit', () => reject(new Error('the holder ended')));
   });
   const waiter = started(PYTHON, ['-c', LOCKER, kind, path, '0']);
-  const { readFileSync } = await import('node:fs');
-  for (let i = 0; i < 100 && !/lock|setlk/.test(readFileSync(`/proc/${waiter.pid}/wchan`, 'utf8')); i++) await new Promise((r) => setTimeout(r, 20));
+  await sleepsIn(waiter.pid!, /lock|setlk/);
   return { holder: holder.pid!, waiter: waiter.pid! };
 }
 
@@ -246,9 +245,7 @@ describe('the peer of a connection a sender waits on, from /proc', () => {
   it('a unix socket: the peer socket ss names, and its owner', async () => {
     const sender = started(PYTHON, ['-c', UNIX_SENDER]);
     const reader = await childPid(sender);
-    const { readFileSync } = await import('node:fs');
-    for (let i = 0; i < 100 && !/sock_alloc_send_pskb/.test(readFileSync(`/proc/${sender.pid}/wchan`, 'utf8')); i++)
-      await new Promise((r) => setTimeout(r, 20));
+    await sleepsIn(sender.pid!, /sock_alloc_send_pskb/);
     const sends = blockedSends(sender.pid!);
     expect(sends).toEqual([
       expect.objectContaining({
@@ -263,8 +260,7 @@ describe('the peer of a connection a sender waits on, from /proc', () => {
 
   it('names the connection, the consumer on this host and what waits unread in its receive queue', async () => {
     const { sender, consumer } = await slowConsumer();
-    const { readFileSync } = await import('node:fs');
-    for (let i = 0; i < 100 && !/wait_woken|sk_stream/.test(readFileSync(`/proc/${sender}/wchan`, 'utf8')); i++) await new Promise((r) => setTimeout(r, 20));
+    await sleepsIn(sender, /wait_woken|sk_stream/);
     const sends = blockedSends(sender);
     expect(sends).toHaveLength(1);
     expect(sends[0]).toMatchObject({

@@ -22,11 +22,13 @@ import { createTestNetwork, type TestNetwork } from '../helpers/netns.js';
 import { distSkipReason } from '../server/harness.js';
 import {
   captureWindow,
+  childrenOf,
   compileC,
   counterIn,
   cpuSeconds,
   isForeign,
   killChildren,
+  named,
   pidsOf,
   programsDir,
   sampler,
@@ -613,7 +615,7 @@ describe.skipIf(skip)(`evaluation: the top finding names the culprit${skip ? ` (
     await sleep(500);
     const { outcome, counted: waitedMs } = await runCounting('intermittent-latency', counter, 'tcpresponse');
     // Its load generator (a child): that one's slow answers are the service's, seen from outside.
-    const loadgen = readFileSync(`/proc/${api.pid}/task/${api.pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number);
+    const loadgen = childrenOf(api.pid!);
     api.kill('SIGKILL');
     for (const pid of loadgen) process.kill(pid, 'SIGKILL');
     net.destroy();
@@ -635,7 +637,7 @@ describe.skipIf(skip)(`evaluation: the top finding names the culprit${skip ? ` (
     const api = startChild(PYTHON, [join(programsDir, 'checkout-api.py'), '8619', socketPath, '0', counter, '60']);
     await sleep(500);
     const { outcome, counted: waitedMs } = await runCounting('intermittent-latency', counter, 'tcpresponse');
-    const loadgen = readFileSync(`/proc/${api.pid}/task/${api.pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number);
+    const loadgen = childrenOf(api.pid!);
     api.kill('SIGKILL');
     for (const pid of loadgen) process.kill(pid, 'SIGKILL');
     db.kill('SIGKILL');
@@ -654,8 +656,8 @@ describe.skipIf(skip)(`evaluation: the top finding names the culprit${skip ? ` (
     const api = startChild(PYTHON, [join(programsDir, 'chatty-api.py'), '8621', counter, '60']);
     await sleep(1000); // the pipe fills
     const { outcome, counted: waitedMs } = await runCounting('intermittent-latency', counter, 'offcputime');
-    const children = readFileSync(`/proc/${api.pid}/task/${api.pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number);
-    const shipper = children.find((pid) => readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'log-shipper');
+    const children = childrenOf(api.pid!);
+    const shipper = named(children, 'log-shipper');
     api.kill('SIGKILL');
     for (const pid of children) process.kill(pid, 'SIGKILL');
     await positive('log-pipe', outcome, new Set([api.pid!, ...children]), (top) => {
@@ -674,8 +676,8 @@ describe.skipIf(skip)(`evaluation: the top finding names the culprit${skip ? ` (
     const api = startChild(PYTHON, [join(programsDir, 'locked-api.py'), '8623', lockFile, counter, '60']);
     await sleep(500);
     const { outcome, counted: waitedMs } = await runCounting('intermittent-latency', counter, 'offcputime');
-    const children = readFileSync(`/proc/${api.pid}/task/${api.pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number);
-    const job = children.find((pid) => readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'report-job');
+    const children = childrenOf(api.pid!);
+    const job = named(children, 'report-job');
     api.kill('SIGKILL');
     for (const pid of children) process.kill(pid, 'SIGKILL');
     await positive('file-lock', outcome, new Set([api.pid!, ...children]), (top) => {
@@ -693,8 +695,8 @@ describe.skipIf(skip)(`evaluation: the top finding names the culprit${skip ? ` (
     const api = startChild(PYTHON, [join(programsDir, 'event-producer.py'), '8625', counter, '60']);
     await sleep(1000); // the buffers fill
     const { outcome, counted: waitedMs } = await runCounting('intermittent-latency', counter, 'offcputime');
-    const children = readFileSync(`/proc/${api.pid}/task/${api.pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number);
-    const sink = children.find((pid) => readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'metrics-sink');
+    const children = childrenOf(api.pid!);
+    const sink = named(children, 'metrics-sink');
     api.kill('SIGKILL');
     for (const pid of children) process.kill(pid, 'SIGKILL');
     await positive('slow-consumer', outcome, new Set([api.pid!, ...children]), (top) => {

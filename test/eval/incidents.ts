@@ -24,6 +24,12 @@ export function startChild(file: string, args: string[], env: NodeJS.ProcessEnv 
   return child;
 }
 
+/** A program's own children (its load generator, its helpers), by pid. */
+export const childrenOf = (pid: number): number[] => readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number);
+
+/** The one of `pids` named `comm` (PR_SET_NAME). */
+export const named = (pids: number[], comm: string): number | undefined => pids.find((pid) => readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === comm);
+
 export function killChildren(): void {
   for (const child of children) child.kill('SIGKILL');
   children.clear();

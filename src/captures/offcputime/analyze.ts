@@ -3,7 +3,7 @@ import { makeFinding, num, objs, str, timeImpact, isObj, type CaptureAnalysis, t
 import { fmtPct, fmtSeconds, fmtUs, plural, processLabel, round, shortFunction } from '../../format/index.js';
 import { framesOf, stackText, type FrameLike } from '../../analysis/stack-frames.js';
 import type { Finding } from '../../analysis/types.js';
-import { SCHEDULER_FRAMES } from './scheduler.js';
+import { waitName } from './scheduler.js';
 import { FILE_LOCK_WAIT, FUTEX, IDLE_WAITS, PIPE_WRITE } from './waits.js';
 import { blockerPids, lockHolderText, lockLabel, locksOf, pipeLabel, pipeReadersText, pipesOf, sendLabel, sendPeerText, sendsOf } from './blocker-text.js';
 
@@ -33,20 +33,6 @@ function futexCallerOf(frames: unknown[]): FutexCaller {
   return 'unknown';
 }
 const KERNEL_THREAD = /^(kworker|ksoftirqd|rcu_|migration|cpuhp|idle_inject|irq\/|kthreadd|watchdog|khugepaged|kcompactd|kswapd|jbd2|scsi_|card\d|ext4-)/;
-
-/** The innermost kernel frame that is not the scheduler: what the thread waited in. Reads raw frames from the leaf up. */
-function waitFrameOf(frames: unknown[]): string | undefined {
-  for (let i = frames.length - 1; i >= 0; i--) {
-    const f = frames[i];
-    if (!isObj(f) || f.kind !== 'kernel') break;
-    const name = str(f.name).replace(COMPILER_SUFFIX, '');
-    if (!SCHEDULER_FRAMES.test(name)) return name || '?';
-  }
-  return undefined;
-}
-
-/** A compiler's copy of a kernel function (poll_schedule_timeout.constprop.0): the function's own name is the one people know. */
-const COMPILER_SUFFIX = /\.(constprop|isra|part|cold|llvm)(\.\d+)*$/;
 
 function userLeafOf(frames: unknown[]): string | undefined {
   for (let i = frames.length - 1; i >= 0; i--) {
@@ -122,19 +108,16 @@ function analyzeOffcputime(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
     const comm = str(s.comm);
     if (KERNEL_THREAD.test(comm)) continue;
     const frames = Array.isArray(s.frames) ? s.frames : [];
-    const waitName = waitFrameOf(frames) ?? '?';
+    const wait = waitName(frames) ?? '?';
     // Idle, unless the poll is a resolver's: waiting for a DNS answer is work.
-    if (IDLE_WAITS.test(waitName) && !RESOLVER_FRAMES.test(frames.map((f) => (isObj(f) ? str(f.name) : '')).join(' '))) continue;
-    const futexCaller = FUTEX.test(waitName) ? futexCallerOf(frames) : undefined;
+    if (IDLE_WAITS.test(wait) && !RESOLVER_FRAMES.test(frames.map((f) => (isObj(f) ? str(f.name) : '')).join(' '))) continue;
+    const futexCaller = FUTEX.test(wait) ? futexCallerOf(frames) : undefined;
     if (futexCaller === 'park' || (futexCaller && futexCaller !== 'lock' && us / n >= PARKED_FUTEX_US)) continue;
     const user = userLeafOf(frames);
-    const key = `${num(s.pid)}\0${waitName}\0${user ?? ''}`;
+    const key = `${num(s.pid)}\0${wait}\0${user ?? ''}`;
     let g = groups.get(key);
     if (!g)
-      groups.set(
-        key,
-        (g = { pid: num(s.pid), comm, wait: waitName, ...(user ? { user } : {}), futexCaller: futexCaller ?? 'unknown', us: 0, blocks: 0, stacks: [] }),
-      );
+      groups.set(key, (g = { pid: num(s.pid), comm, wait, ...(user ? { user } : {}), futexCaller: futexCaller ?? 'unknown', us: 0, blocks: 0, stacks: [] }));
     g.us += us;
     g.blocks += n;
     if (g.stacks.length < 3) g.stacks.push(s);

@@ -40,16 +40,17 @@ const other = (r: Obj): Other => ({
   ...(typeof r.waitingIn === 'string' ? { waitingIn: r.waitingIn } : {}),
 });
 
+/** pid's entry in one of the data's lists by process (pipeWriters, lockWaiters, socketWriters). */
+const entryOf = (list: unknown, pid: number) => objs(list).find((w) => num(w.pid) === pid);
+
 /** The pipes pid waited on, from the capture's data (the blocked one first), or none when not read. */
 export function pipesOf(data: Obj, pid: number): PipeOfWriter[] {
-  const writer = objs(data.pipeWriters).find((w) => num(w.pid) === pid);
-  return objs(writer?.pipes).map((p) => ({ name: str(p.name), fd: num(p.fd), readers: objs(p.readers).map(other) }));
+  return objs(entryOf(data.pipeWriters, pid)?.pipes).map((p) => ({ name: str(p.name), fd: num(p.fd), readers: objs(p.readers).map(other) }));
 }
 
 /** The file locks pid waited for, from the capture's data, or none when not read. */
 export function locksOf(data: Obj, pid: number): LockOfWaiter[] {
-  const waiter = objs(data.lockWaiters).find((w) => num(w.pid) === pid);
-  return objs(waiter?.locks).map((l) => ({
+  return objs(entryOf(data.lockWaiters, pid)?.locks).map((l) => ({
     type: str(l.type),
     mode: str(l.mode),
     file: str(l.file),
@@ -58,10 +59,9 @@ export function locksOf(data: Obj, pid: number): LockOfWaiter[] {
   }));
 }
 
-/** The TCP connections pid waited to send on, from the capture's data, or none when not read. */
+/** The connections (TCP, unix) pid waited to send on, from the capture's data, or none when not read. */
 export function sendsOf(data: Obj, pid: number): SendOfWriter[] {
-  const writer = objs(data.socketWriters).find((w) => num(w.pid) === pid);
-  return objs(writer?.sends).map((c) => ({
+  return objs(entryOf(data.socketWriters, pid)?.sends).map((c) => ({
     fd: num(c.fd),
     local: str(c.local),
     remote: str(c.remote),

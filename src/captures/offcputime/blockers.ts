@@ -1,22 +1,22 @@
 // What a blocked thread waited on, looked up after the window for the
 // processes that waited longest: a full pipe's readers (pipe-readers.ts), a
-// file lock's holder (file-locks.ts, sampled while the capture ran), a TCP
-// connection's peer (socket-peers.ts). The analysis names them (blocker-text.ts).
+// file lock's holder (file-locks.ts, sampled while the capture ran), a TCP or
+// unix connection's peer (socket-peers.ts). The analysis names them (blocker-text.ts).
 import type { OffcputimeData } from './data.js';
-import { waitFrame } from './scheduler.js';
+import { waitName } from './scheduler.js';
 import type { LockWaitSampler } from './file-locks.js';
 import { writtenPipes } from './pipe-readers.js';
 import { blockedSends } from './socket-peers.js';
 import { FILE_LOCK_WAIT, PIPE_WRITE, SOCKET_SEND_WAIT } from './waits.js';
 
-/** A process that waited this long on full pipes, file locks or TCP sends gets what it waited on looked up. */
+/** A process that waited this long on full pipes, file locks or socket sends gets what it waited on looked up. */
 const BLOCKED_US = 100_000;
 const MAX_BLOCKED = 5;
 
-/** The processes that waited longest in `wait` (at least BLOCKED_US), longest first. */
+/** The processes that waited longest in `wait` (at least BLOCKED_US), longest first: the wait named as the analysis names it. */
 function waitedIn(data: OffcputimeData, wait: RegExp): number[] {
   const waited = new Map<number, number>();
-  for (const s of data.stacks) if (wait.test(waitFrame(s)?.name ?? '')) waited.set(s.pid, (waited.get(s.pid) ?? 0) + s.value);
+  for (const s of data.stacks) if (wait.test(waitName(s.frames) ?? '')) waited.set(s.pid, (waited.get(s.pid) ?? 0) + s.value);
   return [...waited]
     .filter(([, us]) => us >= BLOCKED_US)
     .sort((a, b) => b[1] - a[1])

@@ -2,8 +2,9 @@
 // with the process that holds it, and under it (" -> ") the processes blocked
 // on it. A lock file held for seconds by a backup, a cron job or a stuck
 // process stalls everything that takes it.
-import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
-import { processNow, type ProcessNow } from './process-now.js';
+import { statSync } from 'node:fs';
+import { readText } from '../../util/read-text.js';
+import { fdLinks, processNow, type ProcessNow } from './process-now.js';
 
 export interface LockWait {
   /** FLOCK, POSIX (fcntl, lockf) or OFDLCK (open file description locks). */
@@ -88,13 +89,7 @@ export class LockWaitSampler {
   }
 }
 
-function readLocks(): string {
-  try {
-    return readFileSync('/proc/locks', 'utf8');
-  } catch {
-    return '';
-  }
-}
+const readLocks = () => readText('/proc/locks') ?? '';
 
 /**
  * The path of pid's descriptor on the locked file's inode. Matched on the inode alone: /proc/locks names a
@@ -102,15 +97,9 @@ function readLocks(): string {
  */
 function pathOf(pid: number, file: string): string | undefined {
   const inode = file.split(':')[2];
-  let fds: string[];
-  try {
-    fds = readdirSync(`/proc/${pid}/fd`);
-  } catch {
-    return undefined;
-  }
-  for (const fd of fds) {
+  for (const { fd, link } of fdLinks(pid)) {
     try {
-      if (String(statSync(`/proc/${pid}/fd/${fd}`).ino) === inode) return readlinkSync(`/proc/${pid}/fd/${fd}`);
+      if (String(statSync(`/proc/${pid}/fd/${fd}`).ino) === inode) return link;
     } catch {
       // closed meanwhile
     }

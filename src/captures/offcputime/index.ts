@@ -13,7 +13,7 @@ import { offcputimeSetup } from './setup.js';
 import { waitFrame } from './scheduler.js';
 import { LockWaitSampler } from './file-locks.js';
 import type { OffcpuStack, OffcputimeData } from './data.js';
-import { blockedThroughout, readStarts, startLayout, withThroughout, type ThroughoutSample } from './open-blocks.js';
+import { blockedThroughout, readStarts, startLayout, withThroughout, type BlockValue, type ThroughoutSample } from './open-blocks.js';
 import { withBlockers } from './blockers.js';
 
 export { waitFrame };
@@ -35,7 +35,7 @@ export const offcputime: CaptureDefinition<OffcputimeParams, OffcputimeData> = {
   collect({ object, params, target, excludeCgroupId }) {
     const startNs = process.hrtime.bigint();
     let throughout: ThroughoutSample[] = [];
-    const collector = collectStacks<{ us: number; count: number }, OffcpuStack, OffcputimeData>(object, {
+    const collector = collectStacks<BlockValue, OffcpuStack, OffcputimeData>(object, {
       targetPids: target.tgids,
       // Threads still blocked when the window ends: read then, while the programs still run.
       openAtEnd: () => {
@@ -60,7 +60,7 @@ export const offcputime: CaptureDefinition<OffcputimeParams, OffcputimeData> = {
               maxDepth: params.maxDepth,
               maxPending: params.maxThreads,
               valueOf: (us: number) => ({ us, count: 1 }),
-              add: (a: { us: number; count: number }, b: { us: number; count: number }) => ({ us: a.us + b.us, count: a.count + b.count }),
+              add: (a: BlockValue, b: BlockValue) => ({ us: a.us + b.us, count: a.count + b.count }),
             },
           }
         : {}),

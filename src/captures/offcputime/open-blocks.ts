@@ -19,7 +19,7 @@ import { decodeStackKey, stackKeyLayout } from '../stack-family/stack-maps.js';
 import { targetPids } from '../target-processes.js';
 import type { ResolvedTarget } from '../target.js';
 import type { OffcpuStack, OffcputimeData } from './data.js';
-import { SCHEDULER_FRAMES } from './scheduler.js';
+import { COMPILER_SUFFIX, waitName } from './scheduler.js';
 import { FUTEX, IDLE_WAITS } from './waits.js';
 
 /** struct offcpu_start (bpf/offcputime/offcputime.bpf.c): a thread's block, open since ts. */
@@ -32,7 +32,6 @@ const MAX_THREADS = 65_536;
 const MAX_SCAN_MS = 250;
 /** task_struct flags (/proc/PID/stat field 9): a kernel thread. */
 const PF_KTHREAD = 0x00200000;
-const COMPILER_SUFFIX = /\.(constprop|isra|part|cold|llvm)(\.\d+)*$/;
 
 export interface BlockValue {
   us: number;
@@ -89,15 +88,6 @@ function kernelFrames(task: string, wchan: string): Frame[] {
 }
 
 const isIdle = (wait: string) => IDLE_WAITS.test(wait) || FUTEX.test(wait);
-
-/** The innermost frame that is not the scheduler's, without a compiler's suffix. */
-function waitName(frames: Frame[]): string | undefined {
-  for (let i = frames.length - 1; i >= 0; i--) {
-    const name = frames[i]!.name.replace(COMPILER_SUFFIX, '');
-    if (!SCHEDULER_FRAMES.test(name)) return name;
-  }
-  return undefined;
-}
 
 /**
  * Threads of the target asleep now (in a counted state) that are not in `starts`:

@@ -5,6 +5,7 @@
 // tracepoint's own when sched_switch has more than one probe (any other
 // tracer on it, or tracefs recording comms: the call goes through
 // __traceiter_sched_switch then, not straight to the program).
+import { isObj, str } from '../../analysis/common.js';
 import type { StackSample } from '../../stacks/types.js';
 import type { Frame } from '../../symbolize/types.js';
 
@@ -17,6 +18,20 @@ export function waitFrame(s: StackSample): Frame | undefined {
     const f = s.frames[i]!;
     if (f.kind !== 'kernel') break;
     if (!SCHEDULER_FRAMES.test(f.name)) return f;
+  }
+  return undefined;
+}
+
+/** A compiler's copy of a kernel function (poll_schedule_timeout.constprop.0): the function's own name is the one people know. */
+export const COMPILER_SUFFIX = /\.(constprop|isra|part|cold|llvm)(\.\d+)*$/;
+
+/** The innermost kernel frame's name that is not the scheduler's, without a compiler's suffix: what the thread waited in. Reads frames (stored ones too) from the leaf up. */
+export function waitName(frames: readonly unknown[]): string | undefined {
+  for (let i = frames.length - 1; i >= 0; i--) {
+    const f = frames[i];
+    if (!isObj(f) || f.kind !== 'kernel') break;
+    const name = str(f.name).replace(COMPILER_SUFFIX, '');
+    if (!SCHEDULER_FRAMES.test(name)) return name || '?';
   }
   return undefined;
 }

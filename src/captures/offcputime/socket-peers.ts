@@ -30,8 +30,12 @@ const UNIX_SEND = /unix_stream_sendmsg|unix_dgram_sendmsg|unix_wait_for_peer|soc
 
 /** The connections pid was blocked sending on: TCP and unix, those it is blocked on now first. */
 export function blockedSends(pid: number): BlockedSend[] {
-  return [...tcpSends(pid), ...unixSends(pid)].sort((a, b) => Number(b.blockedNow) - Number(a.blockedNow) || b.sendQueue - a.sendQueue).slice(0, MAX_SOCKETS);
+  return [...tcpSends(pid), ...unixSends(pid)].sort(blockedFirst).slice(0, MAX_SOCKETS);
 }
+
+/** Those blocked on now first, then the fullest send queues. */
+const blockedFirst = (a: BlockedSend, b: BlockedSend) => Number(b.blockedNow) - Number(a.blockedNow) || b.sendQueue - a.sendQueue;
+const socketInode = (link: string) => /^socket:\[(\d+)\]$/.exec(link)?.[1] ?? '';
 
 /** The TCP connections pid is blocked sending on now, else its fullest send queues. */
 function tcpSends(pid: number): BlockedSend[] {
@@ -40,13 +44,13 @@ function tcpSends(pid: number): BlockedSend[] {
   const blocked = blockedFds(pid, /sk_stream_wait_memory/);
   const mine: BlockedSend[] = [];
   for (const { fd, link } of fdLinks(pid)) {
-    const socket = byInode.get(/^socket:\[(\d+)\]$/.exec(link)?.[1] ?? '');
+    const socket = byInode.get(socketInode(link));
     if (!socket || socket.state !== 'ESTABLISHED') continue;
     const blockedNow = blocked.has(fd);
     if (!blockedNow && socket.sendQueue < FULL_SEND_QUEUE) continue;
     mine.push({ fd, local: socket.local, remote: socket.remote, sendQueue: socket.sendQueue, blockedNow });
   }
-  const chosen = mine.sort((a, b) => Number(b.blockedNow) - Number(a.blockedNow) || b.sendQueue - a.sendQueue).slice(0, MAX_SOCKETS);
+  const chosen = mine.sort(blockedFirst).slice(0, MAX_SOCKETS);
   // The peers on this host: the sockets whose ends are these swapped, and their owners (one scan of /proc for all).
   const peerSockets = new Map(chosen.map((c) => [c, sockets.find((s) => s.local === c.remote && s.remote === c.local)]));
   const owners = socketOwners(new Set([...peerSockets.values()].flatMap((s) => (s ? [BigInt(s.inode)] : []))));
@@ -64,7 +68,7 @@ function unixSends(pid: number): BlockedSend[] {
   if (!blocked.size) return [];
   const sockets = unixSockets(pid);
   const mine = fdLinks(pid).flatMap(({ fd, link }) => {
-    const socket = blocked.has(fd) ? sockets.get(/^socket:\[(\d+)\]$/.exec(link)?.[1] ?? '') : undefined;
+    const socket = blocked.has(fd) ? sockets.get(socketInode(link)) : undefined;
     return socket ? [{ fd, socket, peer: sockets.get(socket.peerInode) }] : [];
   });
   const owners = socketOwners(new Set(mine.flatMap((m) => (m.peer ? [BigInt(m.peer.inode)] : []))));
