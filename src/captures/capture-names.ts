@@ -27,6 +27,7 @@ export const CAPTURE_NAMES: readonly string[] = [
   'dnslat',
   'tcpresponse',
   'iothrottle',
+  'iotop',
 ];
 
 /** The capture's definition from its own folder (src/captures/<name>/index.ts exports it by its name), or undefined for an unknown name. */

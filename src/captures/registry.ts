@@ -23,6 +23,7 @@ import { reclaim } from './reclaim/index.js';
 import { dnslat } from './dnslat/index.js';
 import { tcpresponse } from './tcpresponse/index.js';
 import { iothrottle } from './iothrottle/index.js';
+import { iotop } from './iotop/index.js';
 
 // Each capture has its own params and data types; the registry holds them side by side.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -49,6 +50,7 @@ const definitions: CaptureDefinition<any, any>[] = [
   dnslat,
   tcpresponse,
   iothrottle,
+  iotop,
 ];
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

@@ -22,11 +22,12 @@ export function targetPids(target: ResolvedTarget): number[] {
   });
 }
 
-function allPids(): number[] {
+/** The pids in /proc now, at most `max`. */
+export function allPids(max = MAX_PROC_SCAN): number[] {
   try {
     return readdirSync('/proc')
       .filter((n) => /^\d+$/.test(n))
-      .slice(0, MAX_PROC_SCAN)
+      .slice(0, max)
       .map(Number);
   } catch {
     return [];

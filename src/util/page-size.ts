@@ -1,8 +1,14 @@
 // The kernel's page size, for counts the kernel keeps in pages (reclaim, memory cgroups).
 import { readFileSync } from 'node:fs';
 
-/** The kernel's page size, from this process's mappings (4 KiB when it cannot tell). */
+let known: number | undefined;
+
+/** The kernel's page size, from this process's mappings (4 KiB when it cannot tell); read once. */
 export function pageSize(): number {
+  return (known ??= readPageSize());
+}
+
+function readPageSize(): number {
   try {
     const kb =
       /^KernelPageSize:\s+(\d+) kB/m.exec(readFileSync('/proc/self/smaps_rollup', 'utf8'))?.[1] ??

@@ -122,7 +122,7 @@ describe('offcputime', () => {
     expect(top.evidence).toMatchObject({ pid: 7, waitingIn: 'folio_wait_bit_common', userFrame: 'FileRead', kind: 'waiting for disk I/O', blocks: 600 });
     expect(top.evidence.shareOfWork).toBeCloseTo(3_000_000 / 3_200_000, 3);
     expect(top.title).toBe(
-      `postgres (pid 7) spent 3.00 s (50% of the 6 s window, summed over threads) waiting for disk I/O in folio_wait_bit_common called from FileRead: 94% of its non-idle off-CPU time (threshold 30%), 600 waits of 5 ms on average.`,
+      `postgres (pid 7) spent 3.00 s (50% of the 6 s window, summed over threads) waiting for disk I/O in folio_wait_bit_common called from FileRead: 94% of the non-idle off-CPU time seen (threshold 30%), 600 waits of 5 ms on average.`,
     );
     expect(findings.filter((f) => f.capture === 'offcputime')).toHaveLength(1);
   });

@@ -690,6 +690,41 @@ describe.skipIf(skip)(`evaluation: the top finding names the culprit${skip ? ` (
     });
   }, 60_000);
 
+  it.skipIf(diskDirSkipReason())(
+    `a service fsyncing its journal while an export writes the same disk flat out → intermittent-latency names the export and the service's waits${diskDirSkipReason() ? ` (skipped: ${diskDirSkipReason()})` : ''}`,
+    async () => {
+      const counter = join(dir, 'fsync-waits.count');
+      const [journal, exportFile] = ['journal', 'export'].map((f) => join(DISK_TMP, `sherlock-eval-${f}-${process.pid}.bin`)) as [string, string];
+      try {
+        const api = startChild(PYTHON, [join(programsDir, 'journal-api.py'), '8627', journal, exportFile, counter, '60']);
+        await sleep(500);
+        const exported = sampler(() => counterIn(`${counter}.export`), 50);
+        const { outcome, counted: waitedMs } = await runCounting('intermittent-latency', counter, 'offcputime');
+        const [from, to] = await windowOf(outcome, 'iotop');
+        const written = (exported.rate(from, to) * (to - from)) / 1000;
+        exported.stop();
+        const children = childrenOf(api.pid!);
+        const exporter = named(children, 'bulk-export');
+        api.kill('SIGKILL');
+        for (const pid of children) process.kill(pid, 'SIGKILL');
+        await positive('busy-disk', outcome, new Set([api.pid!, ...children]), (top) => {
+          if (!top.title.startsWith(`bulk-export (pid ${exporter}) wrote`)) return 'the top finding does not lead with bulk-export and what it wrote';
+          if (!top.title.includes(`ledger-api (pid ${api.pid})`)) return "the top finding does not name ledger-api's waits";
+          const said = Number(top.evidence.writeBytes);
+          if (!within(said, written, 0.35)) return `it says ${said} bytes written, the export counted ${written.toFixed(0)}`;
+          const waited = (top.evidence.steps as { evidence: { pid?: number; offCpuMs?: number } }[] | undefined)?.find((s) => s.evidence.pid === api.pid)
+            ?.evidence.offCpuMs;
+          if (!within(Number(waited), waitedMs, 0.35))
+            return `it says ${waited} ms of ledger-api waited, the service counted ${waitedMs.toFixed(0)} ms in fsync`;
+          return undefined;
+        });
+      } finally {
+        for (const f of [journal, exportFile]) rmSync(f, { force: true });
+      }
+    },
+    60_000,
+  );
+
   it('a service sending its events to a local sink that reads them too slowly → intermittent-latency names the sink, the connection and the time the service waited', async () => {
     const counter = join(dir, 'send-waits.count');
     const api = startChild(PYTHON, [join(programsDir, 'event-producer.py'), '8625', counter, '60']);

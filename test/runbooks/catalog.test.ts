@@ -74,7 +74,7 @@ describe('built-in runbooks', () => {
         .steps.map((s) => s.capture)
         .sort();
     expect(of('high-cpu')).toEqual(['cputhrottle', 'execsnoop', 'lockwait', 'profile', 'runqlat', 'signals', 'syscallerrors', 'tcpdrop']);
-    expect(of('disk-io')).toEqual(['biolatency', 'filetop', 'iothrottle', 'offcputime', 'reclaim']);
+    expect(of('disk-io')).toEqual(['biolatency', 'filetop', 'iothrottle', 'iotop', 'offcputime', 'reclaim']);
     expect(of('suspicious-activity')).toEqual(expect.arrayContaining(['execsnoop', 'opensnoop', 'tcpconnlat', 'signals', 'syscallerrors']));
     // exec, network, CPU and file I/O, all cheap ones
     expect(of('health-check')).toEqual(expect.arrayContaining(['execsnoop', 'tcpconnlat', 'profile', 'filetop']));

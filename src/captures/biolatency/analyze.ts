@@ -20,8 +20,8 @@ function analyzeBiolatency(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
     if (n < MIN_IOS) continue;
     const p99 = quantile(buckets, 0.99);
     if (p99 <= thresholdUs) continue;
-    findings.push(
-      makeFinding(
+    findings.push({
+      ...makeFinding(
         ctx,
         `disk:${disk}`,
         latencySeverity(p99, thresholdUs),
@@ -42,7 +42,9 @@ function analyzeBiolatency(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
           ['disk', 'latency'],
         ),
       ),
-    );
+      // A disk kept busy by a process's reads or writes (iotop) is slow for everyone else: that process leads.
+      links: { shows: [`disk-busy:${disk}`] },
+    });
   }
   return { findings, checked: `block I/O latency (${plural(ios, 'I/O')} on ${plural(histograms.length, 'disk')})` };
 }

@@ -56,8 +56,9 @@ function analyzeFiletop(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
         impact,
       ),
       cause: { key: `${str(r.comm) || '?'} ${verb} files under ${dir}`, subject: `${path} (pid ${num(r.pid)})` },
-      // Its reads reach the disk because its memory thrashes, when reclaim found it thrashing (that finding leads).
-      ...(verb === 'read' ? { links: { shows: [`file-reads-pid:${num(r.pid)}`] } } : {}),
+      // Its reads reach the disk because its memory thrashes, when reclaim found it thrashing (that finding leads);
+      // the disk it keeps busy (iotop) is the same I/O seen from the disk, which says what it did to others.
+      links: { shows: [...(verb === 'read' ? [`file-reads-pid:${num(r.pid)}`] : []), `disk-user-pid:${num(r.pid)}`] },
     });
   }
   hot.sort((a, b) => b.score - a.score);

@@ -45,6 +45,9 @@ function userLeafOf(frames: unknown[]): string | undefined {
 const FUTEX_UNKNOWN = 'waiting on a futex (a lock or a condition variable: no user frame says which)';
 const RECLAIMING = 'reclaiming memory (an allocation found no free page)';
 const DISK_IO = 'waiting for disk I/O';
+/** balance_dirty_pages: the writer is paused until writeback catches up. */
+const DIRTY_THROTTLED =
+  'paused for writing faster than the disk takes it (the page cache held more dirty data than its limit, vm.dirty_ratio or vm.dirty_bytes, allows)';
 const DNS_ANSWER = 'waiting for a DNS answer';
 /** A blocking resolver's frames: glibc's (and its NSS modules, systemd-resolved's among them), musl's. */
 const RESOLVER_FRAMES =
@@ -73,6 +76,7 @@ function waitKind(frames: FrameLike[], futexCaller: FutexCaller): string {
   // Before disk: a network filesystem's reads wait on its pages as a disk's do.
   if (/\b(rpc_wait_bit_killable|__rpc_execute|nfs_\w+)\b/.test(names)) return 'waiting on a network filesystem (NFS: its server answers slowly or not at all)';
   if (/\bfuse_\w+\b/.test(names)) return 'waiting on a FUSE filesystem (its user-space daemon answers slowly)';
+  if (/\bbalance_dirty_pages\b/.test(names)) return DIRTY_THROTTLED;
   if (/\b(io_schedule|blk_mq|bio_|folio_wait|wait_on_page|__lock_page|bit_wait_io|submit_bio|filemap_fault|jbd2)/.test(names)) return DISK_IO;
   if (/\bfutex/.test(names)) return futexCaller === 'lock' ? 'waiting for a lock (futex)' : FUTEX_UNKNOWN;
   if (/\b(rwsem|down_read|down_write)/.test(names) && MMAP_LOCK_FRAMES.test(names)) return MMAP_LOCK;
@@ -86,6 +90,11 @@ function waitKind(frames: FrameLike[], futexCaller: FutexCaller): string {
 }
 
 const MIN_OFFCPU_WINDOW_SHARE = 0.1;
+/** Blocked this share of the window (summed over threads) or more: a finding, whatever its share of all waits. */
+const MOSTLY_BLOCKED = 0.5;
+const MAX_FINDINGS = 5;
+/** Kinds that say no more than their frame: their waits group by frame, not by kind. */
+const UNNAMED_KINDS = new Set(['blocked', 'waiting for a kernel lock']);
 
 function analyzeOffcputime(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
   const findings: Finding[] = [];
@@ -95,10 +104,23 @@ function analyzeOffcputime(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
   const checked = `off-CPU time (${fmtUs(totalUs)} in ${plural(blocks, 'wait')})`;
   const windowUs = Math.max(1, ctx.windowSeconds * 1e6);
 
-  // Work waits, grouped by process, what they waited in and the user frame that called.
+  // Work waits, grouped by process, what they waited for (the wait frames of one reason add up:
+  // an fsync waits in a cache flush, on writeback and on a buffer, all of them the disk) and the
+  // user frame that called; a group is named by its largest wait frame.
   const groups = new Map<
     string,
-    { pid: number; comm: string; wait: string; user?: string; futexCaller: FutexCaller; us: number; blocks: number; stacks: Obj[] }
+    {
+      pid: number;
+      comm: string;
+      kind: string;
+      wait: string;
+      waits: Map<string, number>;
+      user?: string;
+      futexCaller: FutexCaller;
+      us: number;
+      blocks: number;
+      stacks: Obj[];
+    }
   >();
   let workUs = 0;
   for (const s of stacks) {
@@ -113,24 +135,44 @@ function analyzeOffcputime(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
     if (IDLE_WAITS.test(wait) && !RESOLVER_FRAMES.test(frames.map((f) => (isObj(f) ? str(f.name) : '')).join(' '))) continue;
     const futexCaller = FUTEX.test(wait) ? futexCallerOf(frames) : undefined;
     if (futexCaller === 'park' || (futexCaller && futexCaller !== 'lock' && us / n >= PARKED_FUTEX_US)) continue;
+    const kind = waitKind(framesOf(s), futexCaller ?? 'unknown');
     const user = userLeafOf(frames);
-    const key = `${num(s.pid)}\0${wait}\0${user ?? ''}`;
+    const reason = UNNAMED_KINDS.has(kind) ? `${kind}\0${wait}` : kind;
+    const key = `${num(s.pid)}\0${reason}\0${user ?? ''}`;
     let g = groups.get(key);
     if (!g)
-      groups.set(key, (g = { pid: num(s.pid), comm, wait, ...(user ? { user } : {}), futexCaller: futexCaller ?? 'unknown', us: 0, blocks: 0, stacks: [] }));
+      groups.set(
+        key,
+        (g = {
+          pid: num(s.pid),
+          comm,
+          kind,
+          wait,
+          waits: new Map(),
+          ...(user ? { user } : {}),
+          futexCaller: futexCaller ?? 'unknown',
+          us: 0,
+          blocks: 0,
+          stacks: [],
+        }),
+      );
     g.us += us;
     g.blocks += n;
-    if (g.stacks.length < 3) g.stacks.push(s);
+    g.waits.set(wait, (g.waits.get(wait) ?? 0) + us);
+    g.stacks.push(s);
+    if (g.stacks.length > 3) g.stacks.sort((a, b) => num(b.value) - num(a.value)).pop();
     workUs += us;
   }
+  for (const g of groups.values()) g.wait = [...g.waits].sort((a, b) => b[1] - a[1])[0]![0];
   const threshold = ctx.thresholds.offcpuHotStackPct;
   const ranked = [...groups.values()].sort((a, b) => b.us - a.us);
-  for (const g of ranked.slice(0, 3)) {
+  for (const g of ranked.slice(0, MAX_FINDINGS)) {
     const share = workUs ? g.us / workUs : 0;
     const windowShare = g.us / windowUs;
-    if (share * 100 < threshold || windowShare < MIN_OFFCPU_WINDOW_SHARE) continue;
+    // A large share of the waits, or blocked most of the window whatever else waits (host-wide, several processes blocked at once each hold a small share).
+    if ((share * 100 < threshold && windowShare < MOSTLY_BLOCKED) || windowShare < MIN_OFFCPU_WINDOW_SHARE) continue;
     const who = processLabel(g.comm, g.pid);
-    const kind = waitKind(framesOf(g.stacks[0]!), g.futexCaller); // the caller of its first (kept) stack
+    const kind = g.kind;
     // A full pipe's cause is its reader, a file lock's its holder, a send's its peer: named in the sentence, their own waits linked below.
     const pipes = kind === PIPE_FULL ? pipesOf(data, g.pid) : [];
     const locks = kind === FILE_LOCK ? locksOf(data, g.pid) : [];
@@ -145,7 +187,7 @@ function analyzeOffcputime(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
           ? `${spent}${lockLabel(locks)}${where}: ${lockHolderText(locks)}; ${average}.`
           : kind === SEND_BUFFER || kind === UNIX_PEER
             ? `${spent}${sendLabel(sends)}${where}: ${sendPeerText(sends)}; ${average}.`
-            : `${spent}${where}: ${fmtPct(share)} of its non-idle off-CPU time (threshold ${threshold}%), ${average}.`;
+            : `${spent}${where}: ${share * 100 >= threshold ? `${fmtPct(share)} of the non-idle off-CPU time seen (threshold ${threshold}%), ` : ''}${average}.`;
     const blockers = blockerPids(pipes, locks, sends, g.pid);
     findings.push({
       ...makeFinding(
@@ -176,7 +218,7 @@ function analyzeOffcputime(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
           g.us / 1e6,
           ctx.windowSeconds,
           `${plural(g.blocks, 'wait')} summed over its threads: ${fmtUs(g.us)} over ${fmtSeconds(ctx.windowSeconds)}`,
-          kind === DISK_IO ? ['latency', 'disk'] : ['latency'],
+          kind === DISK_IO || kind === DIRTY_THROTTLED ? ['latency', 'disk'] : ['latency'],
         ),
       ),
       cause: { key: `${g.comm} ${kind} in ${g.wait}${g.user ? ` from ${g.user}` : ''}`, subject: `pid ${g.pid}` },
@@ -187,7 +229,8 @@ function analyzeOffcputime(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
       links: {
         explains: [`blocked-pid:${g.pid}`],
         ...(kind === RECLAIMING ? { shows: [`reclaim-pid:${g.pid}`] } : {}),
-        ...(kind === DISK_IO ? { shows: [`disk-wait-pid:${g.pid}`] } : {}),
+        // And the disk it waited on was busy with someone's I/O (iotop names whose).
+        ...(kind === DISK_IO || kind === DIRTY_THROTTLED ? { shows: [`disk-wait-pid:${g.pid}`, 'disk-busy'] } : {}),
         ...(kind === DNS_ANSWER ? { shows: [`dns-wait-pid:${g.pid}`] } : {}),
         // What keeps its pipe's reader or its peer from reading, or its lock's holder from letting go: their blocked threads, upstreams, CPU quota, reclaim.
         ...(blockers.length ? { shows: blockers.flatMap((p) => [`blocked-pid:${p}`, `service-pid:${p}`, `runq-pid:${p}`, `reclaim-pid:${p}`]) } : {}),
