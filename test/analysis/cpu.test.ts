@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { analyzeRun } from '../../src/runs/analyze-run.js';
 import { fmtUs } from '../../src/format/index.js';
-import { expectedQuantile, histogram, kernel, on, result, run, stack, user, WINDOW_MS } from './fixtures.js';
+import { expectedQuantile, histogram, kernel, offcpu, on, result, run, stack, user, WINDOW_MS } from './fixtures.js';
 
 const HZ = 99;
 const seconds = WINDOW_MS / 1000;
@@ -88,18 +88,6 @@ describe('offcputime', () => {
     kernel('schedule'),
     kernel('__schedule'),
   ];
-  function offcpu(stacks: ReturnType<typeof stack>[]) {
-    return result('offcputime', {
-      stacks,
-      sampleType: { type: 'off-cpu', unit: 'microseconds' },
-      total: stacks.reduce((n, s) => n + s.value, 0),
-      lostStacks: { kernel: 0, user: 0 },
-      top: 20,
-      states: 'SD',
-      blocks: stacks.reduce((n, s) => n + (s.blocks ?? 0), 0),
-    });
-  }
-
   it('time blocked on disk I/O, with idle waits (epoll, parked futexes) left out', () => {
     const stacks = [
       // An event loop idling all window on 4 threads, and a parked pool: normal.

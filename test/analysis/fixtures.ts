@@ -34,6 +34,7 @@ const KINDS: Record<string, ResultKind> = {
   filetop: 'counters',
   profile: 'stacks',
   offcputime: 'stacks',
+  iotop: 'counters',
 };
 
 export function result(capture: string, data: Record<string, unknown>, meta: Partial<CaptureResult> = {}): CaptureResult {
@@ -58,6 +59,20 @@ export function result(capture: string, data: Record<string, unknown>, meta: Par
 }
 
 export const on = (r: CaptureResult, node = NODE): NodeResult => ({ node, result: r });
+
+/** An offcputime result of these stacks (µs each). */
+export function offcpu(stacks: ReturnType<typeof stack>[], extra: Record<string, unknown> = {}): CaptureResult {
+  return result('offcputime', {
+    stacks,
+    sampleType: { type: 'off-cpu', unit: 'microseconds' },
+    total: stacks.reduce((n, s) => n + s.value, 0),
+    lostStacks: { kernel: 0, user: 0 },
+    top: 20,
+    states: 'SD',
+    blocks: stacks.reduce((n, s) => n + (s.blocks ?? 0), 0),
+    ...extra,
+  });
+}
 
 export function run(plan: Partial<RunPlan> = {}, nodes: string[] = [NODE]): RunRecord {
   return {

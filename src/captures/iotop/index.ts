@@ -6,6 +6,7 @@
 // waiting on a busy disk is rarely the one keeping it busy: this names the
 // one that is. No BPF object (CaptureDefinition.sample).
 import { commOf } from '../../cgroups/hierarchy.js';
+import { processCgroup2Id } from '../../cgroups/process-cgroup.js';
 import { fmtBytes, fmtPct } from '../../format/index.js';
 import type { CaptureDefinition, Column } from '../capture.js';
 import { analyzeIotop } from './analyze.js';
@@ -27,7 +28,7 @@ export interface DiskUser {
   writeBytes: number;
   /** Not there at the window's start: its whole life's figures. */
   startedInWindow?: boolean;
-  /** The process running this capture. */
+  /** Sherlock: the process running this capture, or one in its cgroup (its embedded Redis, its symbolizers). */
   self?: boolean;
   /** One of the run's target (the others are listed too: who else uses the disk is the point). */
   targeted?: boolean;
@@ -50,20 +51,14 @@ export interface IotopData {
   top: number;
 }
 
-function usersBetween(start: IoCensus, end: IoCensus): Omit<DiskUser, 'comm'>[] {
+function usersBetween(start: IoCensus, end: IoCensus): Omit<DiskUser, 'comm' | 'self'>[] {
   const users: Omit<DiskUser, 'comm'>[] = [];
   for (const [pid, after] of end.byPid) {
     const before = start.byPid.get(pid);
     const read = after.readBytes - (before?.readBytes ?? 0);
     const written = after.writeBytes - after.cancelledWriteBytes - ((before?.writeBytes ?? 0) - (before?.cancelledWriteBytes ?? 0));
     if (read <= 0 && written <= 0) continue;
-    users.push({
-      pid,
-      readBytes: Math.max(0, read),
-      writeBytes: Math.max(0, written),
-      ...(before ? {} : { startedInWindow: true }),
-      ...(pid === process.pid ? { self: true } : {}),
-    });
+    users.push({ pid, readBytes: Math.max(0, read), writeBytes: Math.max(0, written), ...(before ? {} : { startedInWindow: true }) });
   }
   return users.sort((a, b) => b.readBytes + b.writeBytes - (a.readBytes + a.writeBytes));
 }
@@ -75,7 +70,7 @@ export const iotop: CaptureDefinition<IotopParams, IotopData> = {
   kind: 'counters',
   analysis: { checks: 'disk users', analyze: analyzeIotop },
 
-  sample({ params, target }) {
+  sample({ params, target, excludeCgroupId }) {
     const disksBefore = readDiskstats();
     const disksAt = performance.now();
     const dirty = dirtyTracker();
@@ -89,8 +84,14 @@ export const iotop: CaptureDefinition<IotopParams, IotopData> = {
         const [start, end] = [await before, await ioCensus(params.maxProcesses)];
         const users = usersBetween(start, end);
         const targeted = targetSelects(target) ? new Set(targetPids(target)) : undefined;
+        const self = (pid: number) => pid === process.pid || (excludeCgroupId !== undefined && processCgroup2Id(pid) === excludeCgroupId);
         return {
-          rows: users.slice(0, params.maxRows).map((u) => ({ ...u, comm: commOf(u.pid), ...(targeted?.has(u.pid) ? { targeted: true } : {}) })),
+          rows: users.slice(0, params.maxRows).map((u) => ({
+            ...u,
+            comm: commOf(u.pid),
+            ...(self(u.pid) ? { self: true } : {}),
+            ...(targeted?.has(u.pid) ? { targeted: true } : {}),
+          })),
           processCount: users.length,
           readBytes: users.reduce((n, u) => n + u.readBytes, 0),
           writeBytes: users.reduce((n, u) => n + u.writeBytes, 0),
