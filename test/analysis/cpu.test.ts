@@ -78,6 +78,61 @@ describe('profile', () => {
   });
 });
 
+describe('profile: garbage collection', () => {
+  const v8 = (name: string) => user(`v8::internal::${name}`, 'node');
+  const scavenge = [
+    user('uv_run', 'node'),
+    v8('Heap::CollectGarbage(v8::internal::AllocationSpace)'),
+    v8('ScavengerCollector::CollectGarbage()'),
+    v8('Scavenger::ScavengePage(v8::internal::MemoryChunk*)'),
+  ];
+  const mark = [
+    user('start_thread', 'libc.so.6'),
+    v8('ConcurrentMarking::Run(v8::JobDelegate*)'),
+    v8('ConcurrentMarkingVisitor::ShouldVisit(v8::internal::HeapObject)'),
+  ];
+  const js = { name: '[JIT code]', kind: 'jit' as const, module: '[anon]' };
+
+  it("a process collecting garbage for a large share of its CPU: the share, the runtime and its kinds of collection, its busiest thread's name", () => {
+    const stacks = [
+      stack(300, 'render-api', 150, scavenge),
+      stack(300, 'node', 50, mark), // a helper thread keeps the binary's name
+      stack(300, 'render-api', 290, [user('uv_run', 'node'), js]),
+      stack(301, 'cron', 60, [user('main', 'cron')]),
+    ];
+    const [top] = analyzeRun({ run: run(), results: [on(profile(stacks))] });
+    expect(top!.title).toBe(
+      `render-api (pid 300) spent 41% of its CPU in garbage collection (V8: 75% scavenges of the young generation, 25% mark-compact of the old generation), ${(200 / HZ / seconds).toFixed(2)} CPUs over 6 s of the ${(490 / HZ / seconds).toFixed(2)} it used: while it collects, the program's threads wait; outside it, 53% of the CPU samples are in [JIT code] ([anon]); next: what allocates (the JavaScript frames under Heap::CollectGarbage in the flame graph), and the heap limits: --max-semi-space-size when scavenges dominate, --max-old-space-size when mark-compact does (a heap near its limit).`,
+    );
+    expect(top!.severity).toBe('warning');
+    expect(top!.evidence.gc).toEqual({
+      runtime: 'V8',
+      samples: 200,
+      shareOfProcess: 0.408,
+      cpus: Math.round((200 / HZ / seconds) * 1000) / 1000,
+      phases: { 'scavenges of the young generation': 150, 'mark-compact of the old generation': 50 },
+    });
+    // GC's frames are not hot functions of their own: its work is the one finding.
+    expect((top!.evidence.topFunctions as { function: string }[]).map((f) => f.function)).toEqual(['[JIT code]']);
+  });
+
+  it("Go's collector by its frames and the JVM's by its threads' names; a little GC is not a finding", () => {
+    const go = [
+      stack(400, 'api', 120, [user('runtime.goexit'), user('runtime.gcBgMarkWorker'), user('runtime.gcDrain'), user('runtime.scanobject')]),
+      stack(400, 'api', 180, [user('main.handle')]),
+    ];
+    const jvm = [stack(500, 'GC Thread#0', 100, [user('WorkerThread::run', 'libjvm.so')]), stack(500, 'java', 150, [user('Interpreter', 'libjvm.so')])];
+    const little = [stack(600, 'svc', 20, scavenge), stack(600, 'svc', 280, [user('main', 'svc')])];
+    const findings = analyzeRun({ run: run(), results: [on(profile([...go, ...jvm, ...little]))] });
+    const of = (pid: number) => findings.find((f) => f.evidence.pid === pid);
+    expect(of(400)!.title).toMatch(
+      /^api \(pid 400\) spent 40% of its CPU in garbage collection \(Go\), .*; next: its allocations \(pprof alloc_space\), GOGC and GOMEMLIMIT\.$/,
+    );
+    expect(of(500)!.title).toMatch(/^java \(pid 500\) spent 40% of its CPU in garbage collection \(the JVM\), /);
+    expect(of(600)?.evidence.gc).toBeUndefined();
+  });
+});
+
 describe('offcputime', () => {
   /** postgres waiting for pages from disk, called from FileRead. */
   const DISK_WAIT = [

@@ -725,6 +725,25 @@ describe.skipIf(skip)(`evaluation: the top finding names the culprit${skip ? ` (
     60_000,
   );
 
+  it('a node service allocating 20,000 objects a request beside a large live cache → intermittent-latency names its garbage collection', async () => {
+    const counter = join(dir, 'gc-pauses.count');
+    const api = startChild(process.execPath, [join(programsDir, 'render-api.cjs'), counter, '60']);
+    await sleep(1500); // the cache is built
+    const cpuBefore = cpuSeconds(api.pid!);
+    const { outcome, counted: pausedMs } = await runCounting('intermittent-latency', counter, 'profile');
+    const cpu = cpuSeconds(api.pid!) - cpuBefore;
+    api.kill('SIGKILL');
+    await positive('gc-pressure', outcome, new Set([api.pid!]), (top) => {
+      if (!top.title.startsWith(`render-api (pid ${api.pid}) spent`)) return 'the top finding does not lead with render-api';
+      if (!top.title.includes('of its CPU in garbage collection (V8')) return "the top finding does not name V8's garbage collection";
+      // GC's CPU (every thread's) is at least the main thread's pauses and at most all the process used.
+      const gcSeconds = Number((top.evidence.gc as { cpus?: number } | undefined)?.cpus) * WINDOW_S;
+      if (!(gcSeconds >= 0.8 * (pausedMs / 1000) && gcSeconds <= 1.2 * cpu))
+        return `it says ${gcSeconds.toFixed(2)} s of GC; the main thread paused ${(pausedMs / 1000).toFixed(2)} s and the process used ${cpu.toFixed(2)} s of CPU`;
+      return undefined;
+    });
+  }, 60_000);
+
   it('a service sending its events to a local sink that reads them too slowly → intermittent-latency names the sink, the connection and the time the service waited', async () => {
     const counter = join(dir, 'send-waits.count');
     const api = startChild(PYTHON, [join(programsDir, 'event-producer.py'), '8625', counter, '60']);

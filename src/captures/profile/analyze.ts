@@ -4,12 +4,22 @@ import { fmtPct, fmtSeconds, plural, processLabel, round, shortFunction } from '
 import { framesOf, leafOf, functionLabel, stackText, type FrameLike } from '../../analysis/stack-frames.js';
 import type { Finding } from '../../analysis/types.js';
 import { JIT_CODE } from '../../symbolize/index.js';
+import { gcPhaseOf, gcRuntimeOf, type GcRuntime } from './gc-frames.js';
 
 const MIN_PROFILE_SAMPLES = 50;
 const MIN_FUNCTION_SAMPLES = 20;
 const MAX_PROCESS_FINDINGS = 5;
 /** A process on CPU this much (in CPUs) is a candidate cause when runnable tasks wait for a CPU. */
 const CPU_SATURATION_SHARE = 0.25;
+/** Garbage collection this share of a process's CPU, and this many CPUs' worth: GC pressure, a finding. */
+const GC_SHARE = 0.2;
+const GC_MIN_CPUS = 0.1;
+
+interface GcTime {
+  runtime: GcRuntime;
+  samples: number;
+  phases: Map<string, number>;
+}
 
 function analyzeProfile(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
   const findings: Finding[] = [];
@@ -20,18 +30,36 @@ function analyzeProfile(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
   const checked = `CPU profile (${plural(total, 'sample')}, ~${+cpuSeconds.toFixed(1)} CPU-seconds)`;
   if (total < MIN_PROFILE_SAMPLES) return { findings, checked };
 
-  // Per process: its samples, and its functions by self samples (where the CPU was).
+  // Per process: its samples, its garbage collection, and its functions by self samples outside GC (where the CPU was).
   const processes = new Map<
     number,
-    { pid: number; comm: string; samples: number; functions: Map<string, { frame: FrameLike; self: number; stacks: Obj[] }> }
+    {
+      pid: number;
+      comm: string;
+      /** Samples per thread name: the process is named by its busiest (a runtime's helper threads keep the binary's name). */
+      comms: Map<string, number>;
+      samples: number;
+      gc?: GcTime;
+      functions: Map<string, { frame: FrameLike; self: number; stacks: Obj[] }>;
+    }
   >();
   for (const s of stacks) {
     const pid = num(s.pid);
     const value = num(s.value);
     if (value <= 0) continue;
     let p = processes.get(pid);
-    if (!p) processes.set(pid, (p = { pid, comm: str(s.comm), samples: 0, functions: new Map() }));
+    if (!p) processes.set(pid, (p = { pid, comm: str(s.comm), comms: new Map(), samples: 0, functions: new Map() }));
     p.samples += value;
+    p.comms.set(str(s.comm), (p.comms.get(str(s.comm)) ?? 0) + value);
+    const names = objs(s.frames).map((f) => str(f.name));
+    const runtime = gcRuntimeOf(names, str(s.comm));
+    if (runtime) {
+      p.gc ??= { runtime, samples: 0, phases: new Map() };
+      p.gc.samples += value;
+      const phase = gcPhaseOf(runtime, names);
+      if (phase) p.gc.phases.set(phase, (p.gc.phases.get(phase) ?? 0) + value);
+      continue;
+    }
     const leaf = leafOf(s);
     if (!leaf) continue;
     const id = `${leaf.name}\0${leaf.module ?? ''}`;
@@ -40,6 +68,8 @@ function analyzeProfile(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
     f.self += value;
     if (f.stacks.length < 3) f.stacks.push(s);
   }
+
+  for (const p of processes.values()) p.comm = [...p.comms].sort((a, b) => b[1] - a[1])[0]![0];
 
   const hotPct = ctx.thresholds.cpuHotFunctionPct;
   const busyCores = ctx.thresholds.cpuBusyCores;
@@ -51,7 +81,11 @@ function analyzeProfile(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
     const functions = [...p.functions.values()].sort((a, b) => b.self - a.self);
     const hot = functions.filter((f) => f.self >= MIN_FUNCTION_SAMPLES && (f.self / total) * 100 >= hotPct);
     const busy = cpus >= busyCores;
-    if (!hot.length && !busy) {
+    const gc =
+      p.gc && p.gc.samples >= MIN_FUNCTION_SAMPLES && p.gc.samples / p.samples >= GC_SHARE && p.gc.samples / frequency / window >= GC_MIN_CPUS
+        ? p.gc
+        : undefined;
+    if (!hot.length && !busy && !gc) {
       // Not a problem alone, but a candidate cause when tasks wait for a CPU.
       if (cpus >= CPU_SATURATION_SHARE) users.push({ p, cpus, top: functions[0]?.frame.name ?? '?' });
       continue;
@@ -76,9 +110,27 @@ function analyzeProfile(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
       busyCores,
       topFunctions: top,
       hotStacks: (hot[0] ?? functions[0])?.stacks.map((s) => ({ samples: num(s.value), frames: stackText(framesOf(s)) })) ?? [],
+      ...(gc
+        ? {
+            gc: {
+              runtime: gc.runtime.runtime,
+              samples: gc.samples,
+              shareOfProcess: round(gc.samples / p.samples),
+              cpus: round(gc.samples / frequency / window),
+              phases: Object.fromEntries(gc.phases),
+            },
+          }
+        : {}),
     };
     let title: string;
-    if (hot.length) {
+    if (gc) {
+      const phases = [...gc.phases].sort((a, b) => b[1] - a[1]).map(([name, n]) => `${fmtPct(n / gc.samples)} ${name}`);
+      title =
+        `${who} spent ${fmtPct(gc.samples / p.samples)} of its CPU in garbage collection (${gc.runtime.runtime}${phases.length ? `: ${phases.join(', ')}` : ''}), ` +
+        `${(gc.samples / frequency / window).toFixed(2)} CPUs over ${fmtSeconds(window)} of the ${cpus.toFixed(2)} it used: while it collects, the program's threads wait` +
+        (hot.length ? `; outside it, ${fmtPct(hot[0]!.self / total)} of the CPU samples are in ${functionLabel(hot[0]!.frame)}` : '') +
+        `; next: ${gc.runtime.next}.`;
+    } else if (hot.length) {
       const f = hot[0]!;
       title =
         `${fmtPct(f.self / total)} of the CPU samples are in ${functionLabel(f.frame)} in ${who} (threshold ${hotPct}%)` +
@@ -100,16 +152,20 @@ function analyzeProfile(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
           .map((f) => `${shortFunction(f.frame.name)} ${fmtPct(f.self / p.samples)}`)
           .join(', ')}; next: its part of the flame graph (flamegraph.svg).`;
     }
-    // A hot function of a nearly idle process is worth knowing, not a problem.
-    const severity = busy || cpus >= 0.5 ? 'warning' : 'info';
-    const score = Math.max(hot.length ? hot[0]!.self / total / (hotPct / 100) : 0, cpus / Math.max(0.01, busyCores));
+    // A hot function of a nearly idle process is worth knowing, not a problem; GC pressure is latency.
+    const severity = busy || gc || cpus >= 0.5 ? 'warning' : 'info';
+    const score = Math.max(
+      hot.length ? hot[0]!.self / total / (hotPct / 100) : 0,
+      cpus / Math.max(0.01, busyCores),
+      gc ? gc.samples / p.samples / GC_SHARE : 0,
+    );
     const impact = timeImpact(p.samples / frequency, window, `${cpus.toFixed(2)} CPUs: ${p.samples} samples at ${frequency} Hz over ${fmtSeconds(window)}`, [
       'cpu',
       'latency',
     ]);
     const finding = makeFinding(ctx, `process:${p.pid}`, severity, title, evidence, score, impact);
     finding.cause = {
-      key: hot.length ? `${p.comm} spends its CPU in ${hot[0]!.frame.name}` : `${p.comm} is busy`,
+      key: gc ? `${p.comm} spends its CPU in garbage collection` : hot.length ? `${p.comm} spends its CPU in ${hot[0]!.frame.name}` : `${p.comm} is busy`,
       subject: `pid ${p.pid} ${cpus.toFixed(2)} CPUs`,
     };
     // Its CPU may be another finding's own cost (cpu-of: the exec storm it forks).
