@@ -727,7 +727,7 @@ describe.skipIf(skip)(`evaluation: the top finding names the culprit${skip ? ` (
 
   it('a node service allocating 20,000 objects a request beside a large live cache → intermittent-latency names its garbage collection', async () => {
     const counter = join(dir, 'gc-pauses.count');
-    const api = startChild(process.execPath, [join(programsDir, 'render-api.cjs'), counter, '60']);
+    const api = startChild(process.execPath, [join(programsDir, 'render-api.mjs'), counter, '60']);
     await sleep(1500); // the cache is built
     const cpuBefore = cpuSeconds(api.pid!);
     const { outcome, counted: pausedMs } = await runCounting('intermittent-latency', counter, 'profile');

@@ -36,7 +36,7 @@ function analyzeProfile(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
     {
       pid: number;
       comm: string;
-      /** Samples per thread name: the process is named by its busiest (a runtime's helper threads keep the binary's name). */
+      /** Samples per thread name outside GC: the process is named by its busiest (a runtime's collector threads keep the binary's name, its main thread may not). */
       comms: Map<string, number>;
       samples: number;
       gc?: GcTime;
@@ -50,10 +50,10 @@ function analyzeProfile(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
     let p = processes.get(pid);
     if (!p) processes.set(pid, (p = { pid, comm: str(s.comm), comms: new Map(), samples: 0, functions: new Map() }));
     p.samples += value;
-    p.comms.set(str(s.comm), (p.comms.get(str(s.comm)) ?? 0) + value);
     const names = objs(s.frames).map((f) => str(f.name));
     const runtime = gcRuntimeOf(names, str(s.comm));
-    if (runtime) {
+    if (!runtime) p.comms.set(str(s.comm), (p.comms.get(str(s.comm)) ?? 0) + value);
+    else {
       p.gc ??= { runtime, samples: 0, phases: new Map() };
       p.gc.samples += value;
       const phase = gcPhaseOf(runtime, names);
@@ -69,7 +69,7 @@ function analyzeProfile(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
     if (f.stacks.length < 3) f.stacks.push(s);
   }
 
-  for (const p of processes.values()) p.comm = [...p.comms].sort((a, b) => b[1] - a[1])[0]![0];
+  for (const p of processes.values()) p.comm = [...p.comms].sort((a, b) => b[1] - a[1])[0]?.[0] ?? p.comm;
 
   const hotPct = ctx.thresholds.cpuHotFunctionPct;
   const busyCores = ctx.thresholds.cpuBusyCores;

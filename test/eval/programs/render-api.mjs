@@ -3,8 +3,10 @@
 // generation again and again and marks the old one, and JavaScript waits while
 // it does. Runs argv[3] seconds; keeps in file argv[2] the time the main
 // thread spent in GC pauses so far, in ms (node's own "gc" performance entries).
-const { PerformanceObserver } = require('node:perf_hooks');
-const { writeFileSync } = require('node:fs');
+import { writeFileSync } from 'node:fs';
+import { PerformanceObserver } from 'node:perf_hooks';
+import process from 'node:process';
+import { setImmediate } from 'node:timers';
 
 process.title = 'render-api';
 const [counter, seconds] = [process.argv[2], Number(process.argv[3])];
@@ -16,10 +18,10 @@ new PerformanceObserver((list) => {
 const cache = [];
 for (let i = 0; i < 400_000; i++) cache.push({ id: i, name: `item${i}`, tags: [i % 7, i % 11] });
 
+const rows = new Array(20_000);
 function render(n) {
-  const rows = [];
-  for (let i = 0; i < 20_000; i++) rows.push({ n, i, label: `row${i}`, at: [i, n] });
-  cache[(n * 7919) % cache.length] = { id: n, name: `item${n}`, tags: rows.slice(0, 2) };
+  for (let i = 0; i < rows.length; i++) rows[i] = { n, i, label: `row${i}`, at: [i, n] };
+  for (let i = 0; i < 200; i++) cache[(n * 7919 + i * 104_729) % cache.length] = rows[i * 100];
   return rows.length;
 }
 
