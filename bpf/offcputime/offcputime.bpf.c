@@ -3,8 +3,9 @@
  * runs in the context of the task switched out (current == prev): its
  * stacks and the time are kept by tid; when that tid is switched back in
  * (next), the time it was off the CPU is added to {tgid, comm, stacks}.
- * Filters and the state filter apply to the task switched out. Blocks that
- * began before the capture, or have not ended at its end, are not counted. */
+ * Filters and the state filter apply to the task switched out, and sleeps in
+ * syscalls that only wait for work are left out (skip_idle_syscalls). Blocks
+ * still open at the end are read by user space from "starts". */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
@@ -20,6 +21,8 @@ const volatile __u64 min_block_us = 1;
 const volatile __u64 max_block_us = 0; /* 0: no limit */
 /* OFFCPU_STATE_* bits of the states counted. */
 const volatile __u32 state_mask = OFFCPU_STATE_INTERRUPTIBLE | OFFCPU_STATE_UNINTERRUPTIBLE;
+/* Leave out threads asleep in a syscall that only ever waits for work. */
+const volatile bool skip_idle_syscalls = true;
 
 /* What sched_switch records; stable since 4.x, read through CO-RE. */
 struct trace_event_raw_sched_switch___sherlock {
@@ -54,6 +57,49 @@ static __always_inline bool state_selected(long prev_state)
 	__u32 bits = prev_state & OFFCPU_STATE_REPORT_MASK;
 
 	return (bits ? bits : OFFCPU_STATE_RUNNING) & state_mask;
+}
+
+/* A syscall whose sleep is always idle: waiting for events, a timer, a child,
+ * a signal or a connection. Its two stack walks (kernel and user, ~4-5 µs each
+ * here) are most of a switch's cost, for waits the analysis leaves out anyway
+ * (IDLE_WAITS in src/captures/offcputime/waits.ts). poll and select stay: a
+ * resolver waits for its DNS answer in them. */
+static __always_inline bool in_idle_syscall(void)
+{
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+
+#if defined(__TARGET_ARCH_x86)
+	switch (BPF_CORE_READ(regs, orig_ax)) {
+	case 34:  /* pause */
+	case 35:  /* nanosleep */
+	case 43:  /* accept */
+	case 61:  /* wait4 */
+	case 128: /* rt_sigtimedwait */
+	case 130: /* rt_sigsuspend */
+	case 230: /* clock_nanosleep */
+	case 232: /* epoll_wait */
+	case 247: /* waitid */
+	case 281: /* epoll_pwait */
+	case 288: /* accept4 */
+	case 441: /* epoll_pwait2 */
+		return true;
+	}
+#elif defined(__TARGET_ARCH_arm64)
+	switch (BPF_CORE_READ(regs, syscallno)) {
+	case 22:  /* epoll_pwait */
+	case 95:  /* waitid */
+	case 101: /* nanosleep */
+	case 115: /* clock_nanosleep */
+	case 133: /* rt_sigsuspend */
+	case 137: /* rt_sigtimedwait */
+	case 202: /* accept */
+	case 242: /* accept4 */
+	case 260: /* wait4 */
+	case 441: /* epoll_pwait2 */
+		return true;
+	}
+#endif
+	return false;
 }
 
 /* current is the task going off the CPU. */
@@ -112,7 +158,7 @@ SHERLOCK_PROG("tracepoint/sched/sched_switch", tp_sched_switch, struct trace_eve
 	__u32 prev = ctx->prev_pid, next = ctx->next_pid;
 	__u64 now = bpf_ktime_get_ns();
 
-	if (prev && state_selected(ctx->prev_state) && sherlock_current_selected())
+	if (prev && state_selected(ctx->prev_state) && sherlock_current_selected() && !(skip_idle_syscalls && in_idle_syscall()))
 		switch_out(ctx, prev, now);
 	if (next)
 		switch_in(next, now);

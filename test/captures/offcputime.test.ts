@@ -53,7 +53,22 @@ int main(int argc, char **argv)
 }
 `;
 
+/** argv[1] × poll() with no descriptors for argv[2] ms: a sleep the capture keeps (poll is where a resolver waits). */
+const POLLER_C = String.raw`
+#include <poll.h>
+#include <stdlib.h>
+
+int main(int argc, char **argv)
+{
+	for (int i = 0; i < atoi(argv[1]); i++)
+		poll(NULL, 0, atoi(argv[2]));
+	return 0;
+}
+`;
+
 const NANOSLEEP = new Set(['do_nanosleep', 'hrtimer_nanosleep']);
+/** Sleeps in nanosleep are idle syscalls, left out unless asked for. */
+const COUNT_IDLE = { idleSyscalls: true };
 const isNanosleep = (s: OffcpuStack) => s.frames.some((f) => f.kind === 'kernel' && NANOSLEEP.has(f.name));
 
 describe('offcputime layout and states', () => {
@@ -75,10 +90,12 @@ describe('offcputime layout and states', () => {
 describe.skipIf(skip)(`offcputime on the real kernel${skip ? ` (skipped: ${skip})` : ''}`, () => {
   let tmp: TempDir;
   let sleeper: string;
+  let poller: string;
 
   beforeAll(() => {
     tmp = new TempDir();
     sleeper = tmp.compileC('sherlock-sleeper', SLEEPER_C);
+    poller = tmp.compileC('sherlock-poller', POLLER_C);
   });
   afterAll(() => tmp?.remove());
   afterEach(() => {
@@ -89,13 +106,17 @@ describe.skipIf(skip)(`offcputime on the real kernel${skip ? ` (skipped: ${skip}
   it('weights the nanosleep stack of a sleeping child by the time it slept', async () => {
     let pid = 0;
     let asleepUs = 0;
-    const { result, programIds } = await captureDuring(offcputime, async () => {
-      const child = start(sleeper, ['20', '50000']);
-      pid = child.pid;
-      const done = await child.done;
-      expect(done.code).toBe(0);
-      asleepUs = Number(done.stdout.trim());
-    });
+    const { result, programIds } = await captureDuring(
+      offcputime,
+      async () => {
+        const child = start(sleeper, ['20', '50000']);
+        pid = child.pid;
+        const done = await child.done;
+        expect(done.code).toBe(0);
+        asleepUs = Number(done.stdout.trim());
+      },
+      { params: COUNT_IDLE },
+    );
     expect(stillLoaded(programIds)).toEqual([]);
     expect(result.kind).toBe('stacks');
     expect(result.sampleType).toEqual({ type: 'off-cpu', unit: 'microseconds' });
@@ -138,7 +159,7 @@ describe.skipIf(skip)(`offcputime on the real kernel${skip ? ` (skipped: ${skip}
         pid = child.pid;
         await child.done;
       },
-      { params: { states: 'R' } },
+      { params: { states: 'R', ...COUNT_IDLE } },
     );
     expect(preempted.states).toBe('R');
     expect(preempted.stacks.filter((s) => s.pid === pid).filter(isNanosleep)).toEqual([]);
@@ -151,7 +172,7 @@ describe.skipIf(skip)(`offcputime on the real kernel${skip ? ` (skipped: ${skip}
         pid = child.pid;
         await child.done;
       },
-      { params: { minBlockUs: 1000, maxBlockUs: 5000 } },
+      { params: { minBlockUs: 1000, maxBlockUs: 5000, ...COUNT_IDLE } },
     );
     expect(short.stacks.filter((s) => s.pid === pid).filter(isNanosleep)).toEqual([]);
 
@@ -163,10 +184,25 @@ describe.skipIf(skip)(`offcputime on the real kernel${skip ? ` (skipped: ${skip}
         pid = child.pid;
         await child.done;
       },
-      { params: { minBlockUs: 10_000 }, target: { comm: 'sherlock-sleepe' } },
+      { params: { minBlockUs: 10_000, ...COUNT_IDLE }, target: { comm: 'sherlock-sleepe' } },
     );
     const naps = long.stacks.filter((s) => s.pid === pid).filter(isNanosleep);
     expect(naps.reduce((a, s) => a + s.blocks, 0)).toBe(5);
     expect(long.stacks.every((s) => s.comm === 'sherlock-sleepe')).toBe(true);
+  });
+
+  it('leaves out sleeps in syscalls that only wait for work (nanosleep) by default, and keeps the others (poll)', async () => {
+    let napper = 0;
+    let pollerPid = 0;
+    const { result } = await captureDuring(offcputime, async () => {
+      const naps = start(sleeper, ['5', '20000']);
+      const polls = start(poller, ['5', '20']);
+      [napper, pollerPid] = [naps.pid, polls.pid];
+      await Promise.all([naps.done, polls.done]);
+    });
+    expect(result.stacks.filter((s) => s.pid === napper)).toEqual([]);
+    const polled = result.stacks.filter((s) => s.pid === pollerPid && s.frames.some((f) => f.kind === 'kernel' && /^do_sys_poll|^do_poll/.test(f.name)));
+    expect(polled.reduce((a, s) => a + s.blocks, 0)).toBeGreaterThanOrEqual(5);
+    expect(polled.reduce((a, s) => a + s.value, 0)).toBeGreaterThan(5 * 20_000 * 0.8);
   });
 });

@@ -155,8 +155,10 @@ describe.each(testPythons())('Python frames, CPython $version', ({ version, pyth
 
   it('offcputime: a sleeping Python thread names the function it sleeps in, with the C call between nap_p5 and doze_q7', async () => {
     const child = start(python, [script, '2500']);
+    // time.sleep sleeps in clock_nanosleep, an idle syscall: counted only when asked for.
     const { result } = await captureDuring(offcputime, async () => void (await new Promise((r) => setTimeout(r, 1500))), {
       target: { pid: [child.pid] },
+      params: { idleSyscalls: true },
     });
     await child.done;
     const mine = result.stacks.filter((s) => s.pid === child.pid);
