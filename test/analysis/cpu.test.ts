@@ -133,6 +133,41 @@ describe('profile: garbage collection', () => {
   });
 });
 
+describe('profile: kernel time by what it was for', () => {
+  const k = (...names: string[]) => names.map(kernel);
+  const syscall = k('entry_SYSCALL_64_after_hwframe', 'do_syscall_64');
+
+  it('page faults, a system call and the crossing itself, each summed over its leaves (a timer-sampled leaf is where interrupts came back on)', () => {
+    const stacks = [
+      stack(70, 'ingest', 120, [user('parse'), ...k('asm_exc_page_fault', 'exc_page_fault', 'do_user_addr_fault', 'pvm_irq_enable')]),
+      stack(70, 'ingest', 60, [user('parse'), ...k('asm_exc_page_fault', 'exc_page_fault', 'handle_mm_fault', 'clear_page_erms')]),
+      stack(70, 'ingest', 40, [user('__write', 'libc.so.6'), ...syscall, ...k('ksys_write', 'vfs_write')]),
+      stack(70, 'ingest', 30, [user('__write', 'libc.so.6'), ...syscall, ...k('ksys_write', 'fdget_pos')]),
+      stack(70, 'ingest', 50, [user('__write', 'libc.so.6'), ...syscall, ...k('__raw_callee_save_pvm_irq_enable', 'pvm_irq_enable')]),
+      stack(70, 'ingest', 100, [user('parse')]),
+    ];
+    const [top] = analyzeRun({ run: run(), results: [on(profile(stacks))] });
+    expect(top!.title).toMatch(
+      /^45% of the CPU samples are in page faults \[kernel\] in ingest \(pid 70\) \(threshold 20%\), then parse 25%; the process used 0\.67 CPUs over 6 s; next: its stacks under exc_page_fault in the flame graph: first touches of memory it allocates .* \(flamegraph\.svg\)\.$/,
+    );
+    expect((top!.evidence.topFunctions as { function: string; samples: number }[]).map((f) => [f.function, f.samples])).toEqual([
+      ['page faults', 180],
+      ['parse', 100],
+      ['write system calls', 70],
+      ['system call entry and exit', 50],
+    ]);
+  });
+
+  it("a softirq inside a system call is the softirq's time; a call whose own frame was inlined keeps its leaf", () => {
+    const stacks = [
+      stack(80, 'proxy', 200, [user('send'), ...syscall, ...k('__sys_sendto', 'tcp_sendmsg', '__do_softirq', 'net_rx_action', '__netif_receive_skb_core')]),
+      stack(80, 'proxy', 100, [user('send'), ...syscall, ...k('tcp_sendmsg', 'tcp_push')]),
+    ];
+    const [top] = analyzeRun({ run: run(), results: [on(profile(stacks))] });
+    expect((top!.evidence.topFunctions as { function: string }[]).map((f) => f.function)).toEqual(['network receive softirqs', 'tcp_push']);
+  });
+});
+
 describe('offcputime', () => {
   /** postgres waiting for pages from disk, called from FileRead. */
   const DISK_WAIT = [

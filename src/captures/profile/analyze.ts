@@ -5,6 +5,7 @@ import { framesOf, leafOf, functionLabel, stackText, type FrameLike } from '../.
 import type { Finding } from '../../analysis/types.js';
 import { JIT_CODE } from '../../symbolize/index.js';
 import { gcPhaseOf, gcRuntimeOf, type GcRuntime } from './gc-frames.js';
+import { kernelActivity, type KernelActivity } from './kernel-activity.js';
 
 const MIN_PROFILE_SAMPLES = 50;
 const MIN_FUNCTION_SAMPLES = 20;
@@ -40,7 +41,8 @@ function analyzeProfile(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
       comms: Map<string, number>;
       samples: number;
       gc?: GcTime;
-      functions: Map<string, { frame: FrameLike; self: number; stacks: Obj[] }>;
+      /** By leaf function, or for kernel time by what it was for (`activity`). */
+      functions: Map<string, { frame: FrameLike; activity?: KernelActivity; self: number; stacks: Obj[] }>;
     }
   >();
   for (const s of stacks) {
@@ -62,9 +64,15 @@ function analyzeProfile(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
     }
     const leaf = leafOf(s);
     if (!leaf) continue;
-    const id = `${leaf.name}\0${leaf.module ?? ''}`;
+    // Time in the kernel counts by what it was for (a system call, page faults, softirqs), not by the leaf it was sampled in.
+    const activity = leaf.kind === 'kernel' ? kernelActivity(framesOf(s)) : undefined;
+    const id = activity ? `kernel\0${activity.key}` : `${leaf.name}\0${leaf.module ?? ''}`;
     let f = p.functions.get(id);
-    if (!f) p.functions.set(id, (f = { frame: leaf, self: 0, stacks: [] }));
+    if (!f)
+      p.functions.set(
+        id,
+        (f = { frame: activity ? { name: activity.label, kind: 'kernel', module: '[kernel]' } : leaf, ...(activity ? { activity } : {}), self: 0, stacks: [] }),
+      );
     f.self += value;
     if (f.stacks.length < 3) f.stacks.push(s);
   }
@@ -143,7 +151,9 @@ function analyzeProfile(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
         `; the process used ${cpus.toFixed(2)} CPUs over ${fmtSeconds(window)}; next: ` +
         (f.frame.name === JIT_CODE
           ? `name its JIT functions with a perf map (node --perf-basic-prof, the JVM's perf-map-agent, DOTNET_PerfMapEnabled=1) and run again.`
-          : `its stacks under ${shortFunction(f.frame.name)} in the flame graph (flamegraph.svg).`);
+          : f.activity
+            ? `${f.activity.next} (flamegraph.svg).`
+            : `its stacks under ${shortFunction(f.frame.name)} in the flame graph (flamegraph.svg).`);
     } else {
       title =
         `${who} used ${cpus.toFixed(2)} CPUs on average over ${fmtSeconds(window)} (threshold ${busyCores}), spread over many functions: ` +
