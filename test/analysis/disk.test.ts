@@ -188,6 +188,29 @@ describe('offcputime: waits that add up', () => {
     expect(withLight.map((f) => f.evidence.pid)).not.toContain(5);
   });
 
+  it('a page fault reading memory back from swap is named so, not a disk wait', () => {
+    const swapIn = stack(
+      9,
+      'cache',
+      2_000_000,
+      [
+        user('lookup'),
+        kernel('asm_exc_page_fault'),
+        kernel('do_swap_page'),
+        kernel('swap_read_folio'),
+        kernel('folio_wait_bit'),
+        kernel('io_schedule'),
+        kernel('__schedule'),
+      ],
+      50,
+    );
+    const [f] = analyzeRun({ run: run(), results: [on(offcpu([swapIn]))] }).filter((x) => x.capture === 'offcputime');
+    expect(f!.evidence.kind).toBe(
+      'waiting for its memory to come back from swap (its pages were swapped out: the host or its memory cgroup is short of memory)',
+    );
+    expect(f!.links!.shows).toEqual(['reclaim-pid:9']);
+  });
+
   it('one process waiting in two unnamed kernel frames keeps them apart (they say no more than their frame)', () => {
     const waits = [
       stack(8, 'app', 3_000_000, [user('main'), kernel('synchronize_rcu'), kernel('__schedule')], 30),

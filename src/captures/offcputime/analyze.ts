@@ -45,6 +45,10 @@ function userLeafOf(frames: unknown[]): string | undefined {
 const FUTEX_UNKNOWN = 'waiting on a futex (a lock or a condition variable: no user frame says which)';
 const RECLAIMING = 'reclaiming memory (an allocation found no free page)';
 const DISK_IO = 'waiting for disk I/O';
+/** A page fault reading the process's own memory back from swap. */
+const SWAP_FRAMES =
+  /\b(do_swap_page|swapin_readahead|swap_cluster_readahead|swap_vma_readahead|swap_read_folio\w*|swap_readpage|__read_swap_cache_async|read_swap_cache_async)\b/;
+const SWAPPING_IN = 'waiting for its memory to come back from swap (its pages were swapped out: the host or its memory cgroup is short of memory)';
 /** balance_dirty_pages: the writer is paused until writeback catches up. */
 const DIRTY_THROTTLED =
   'paused for writing faster than the disk takes it (the page cache held more dirty data than its limit, vm.dirty_ratio or vm.dirty_bytes, allows)';
@@ -76,6 +80,7 @@ function waitKind(frames: FrameLike[], futexCaller: FutexCaller): string {
   // Before disk: a network filesystem's reads wait on its pages as a disk's do.
   if (/\b(rpc_wait_bit_killable|__rpc_execute|nfs_\w+)\b/.test(names)) return 'waiting on a network filesystem (NFS: its server answers slowly or not at all)';
   if (/\bfuse_\w+\b/.test(names)) return 'waiting on a FUSE filesystem (its user-space daemon answers slowly)';
+  if (SWAP_FRAMES.test(names)) return SWAPPING_IN;
   if (/\bbalance_dirty_pages\b/.test(names)) return DIRTY_THROTTLED;
   if (/\b(io_schedule|blk_mq|bio_|folio_wait|wait_on_page|__lock_page|bit_wait_io|submit_bio|filemap_fault|jbd2)/.test(names)) return DISK_IO;
   if (/\bfutex/.test(names)) return futexCaller === 'lock' ? 'waiting for a lock (futex)' : FUTEX_UNKNOWN;
@@ -218,7 +223,7 @@ function analyzeOffcputime(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
           g.us / 1e6,
           ctx.windowSeconds,
           `${plural(g.blocks, 'wait')} summed over its threads: ${fmtUs(g.us)} over ${fmtSeconds(ctx.windowSeconds)}`,
-          kind === DISK_IO || kind === DIRTY_THROTTLED ? ['latency', 'disk'] : ['latency'],
+          kind === DISK_IO || kind === DIRTY_THROTTLED || kind === SWAPPING_IN ? ['latency', 'disk'] : ['latency'],
         ),
       ),
       cause: { key: `${g.comm} ${kind} in ${g.wait}${g.user ? ` from ${g.user}` : ''}`, subject: `pid ${g.pid}` },
@@ -228,7 +233,8 @@ function analyzeOffcputime(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
       // Threads blocked at work answer late: any of these explains the process's slow answers (tcpresponse), after its upstreams.
       links: {
         explains: [`blocked-pid:${g.pid}`],
-        ...(kind === RECLAIMING ? { shows: [`reclaim-pid:${g.pid}`] } : {}),
+        // Swapping in, the memory shortage its reclaim stalls name explains it too.
+        ...(kind === RECLAIMING || kind === SWAPPING_IN ? { shows: [`reclaim-pid:${g.pid}`] } : {}),
         // And the disk it waited on was busy with someone's I/O (iotop names whose).
         ...(kind === DISK_IO || kind === DIRTY_THROTTLED ? { shows: [`disk-wait-pid:${g.pid}`, 'disk-busy'] } : {}),
         ...(kind === DNS_ANSWER ? { shows: [`dns-wait-pid:${g.pid}`] } : {}),
