@@ -124,6 +124,17 @@ describe('iotop: who keeps the disk busy', () => {
     expect(slow.map((f) => f.capture)).not.toContain('iotop');
   });
 
+  it('a heavy writer whose open files are all on another disk is not named for the busy one', () => {
+    const rows = [
+      { ...exporter, writeBytes: 4 * GiB, disks: ['vdb'] },
+      { pid: 21, comm: 'reindex', readBytes: 900 * MiB, writeBytes: 0, disks: ['vda', 'vdb'] },
+    ];
+    const [top] = analyzeRun({ run: run(), results: [on(offcpu(fsyncWaits)), on(iotop(rows))] });
+    expect(top!.title).toMatch(
+      /^reindex \(pid 21\) read 900 MiB in the 6 s window \(18% of what processes read from and wrote to storage\) while vda was busy/,
+    );
+  });
+
   it('several heavy users are named together, most bytes first, up to the share that keeps the disk busy', () => {
     const rows = [
       { pid: 20, comm: 'bulk-export', readBytes: 0, writeBytes: 1 * GiB },

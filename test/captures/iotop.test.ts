@@ -88,6 +88,9 @@ while os.readv(fd, [buf]): pass`,
     expect(disk!.writeBytes).toBeGreaterThanOrEqual(24 * MiB);
     expect(disk!.readBytes).toBeGreaterThanOrEqual(16 * MiB);
     expect(disk!.busyShare).toBeGreaterThan(0);
+    // Which disk their bytes went to: the one their open files are on.
+    expect(row(writer.pid!).disks).toEqual([disk!.disk]);
+    expect(row(reader!.pid!).disks).toEqual([disk!.disk]);
     expect(disk!.busyShare).toBeLessThanOrEqual(1);
     expect(data.windowUs).toBeGreaterThan(2_000_000);
 

@@ -33,11 +33,17 @@ export function analyzeIotop(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
   const named: Obj[] = [];
   for (const u of users) {
     if (named.length >= MAX_NAMED || named.reduce((n, x) => n + bytesOf(x), 0) >= NAMED_SHARE * total) break;
-    if (bytesOf(u) / windowS >= MIN_BYTES_PER_S) named.push(u);
+    if (bytesOf(u) / windowS >= MIN_BYTES_PER_S && !onOtherDisks(u, busy)) named.push(u);
   }
   if (!busy.length || !named.length) return { findings: [], checked };
   return { findings: [busyFinding(named, total, busy, data, windowS, ctx)], checked };
 }
+
+/** Its open files are all on disks that were not busy: its bytes went elsewhere (no open file, or none known: it may be the one). */
+const onOtherDisks = (u: Obj, busy: Obj[]) => {
+  const disks = Array.isArray(u.disks) ? u.disks.map(String) : [];
+  return disks.length > 0 && !busy.some((d) => disks.includes(str(d.disk)));
+};
 
 function busyFinding(named: Obj[], total: number, busy: Obj[], data: Obj, windowS: number, ctx: AnalysisContext): Finding {
   const lead = named[0]!;

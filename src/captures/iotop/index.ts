@@ -14,7 +14,11 @@ import { dirtyTracker, type DirtyWindow } from './dirty-pages.js';
 import { diskActivity, readDiskstats, type DiskActivity } from './diskstats.js';
 import { ioCensus, type IoCensus } from './proc-io.js';
 import { targetPids, targetSelects } from '../target-processes.js';
+import { disksOfOpenFiles } from './open-files.js';
 import { iotopSetup } from './setup.js';
+
+/** The heaviest users whose open files are looked up (the analysis names at most three of them). */
+const DISKS_LOOKED_UP = 8;
 
 export type IotopParams = typeof iotopSetup.defaults;
 
@@ -32,6 +36,8 @@ export interface DiskUser {
   self?: boolean;
   /** One of the run's target (the others are listed too: who else uses the disk is the point). */
   targeted?: boolean;
+  /** The disks it had regular files open on at the end (the first rows only): which disk its bytes went to. */
+  disks?: string[];
 }
 
 export interface IotopData {
@@ -86,11 +92,12 @@ export const iotop: CaptureDefinition<IotopParams, IotopData> = {
         const targeted = targetSelects(target) ? new Set(targetPids(target)) : undefined;
         const self = (pid: number) => pid === process.pid || (excludeCgroupId !== undefined && processCgroup2Id(pid) === excludeCgroupId);
         return {
-          rows: users.slice(0, params.maxRows).map((u) => ({
+          rows: users.slice(0, params.maxRows).map((u, i) => ({
             ...u,
             comm: commOf(u.pid),
             ...(self(u.pid) ? { self: true } : {}),
             ...(targeted?.has(u.pid) ? { targeted: true } : {}),
+            ...(i < DISKS_LOOKED_UP ? { disks: disksOfOpenFiles(u.pid) } : {}),
           })),
           processCount: users.length,
           readBytes: users.reduce((n, u) => n + u.readBytes, 0),
