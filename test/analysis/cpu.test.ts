@@ -396,4 +396,12 @@ describe('runqlat', () => {
     expect(worker.title).toBe(`worker (pid 55) waited ${fmtUs(expectedQuantile(mine, 0.99))} for a CPU at p99 (threshold 10 ms) over 100 wakeups.`);
     expect(findings.some((f) => f.evidence.pid === 56)).toBe(false);
   });
+
+  it('a p99 over the threshold from a handful of slow wakeups (a busy moment) is no finding', () => {
+    // Slot 14 is 16..33 ms: 4 of 250 wakeups there put the p99 past 10 ms; 30 of 1,000 are a pattern.
+    const few = result('runqlat', { histograms: [{ labels: { scope: 'all' }, histogram: histogram({ 3: 246, 14: 4 }) }], groupBy: 'process', top: 10 });
+    expect(analyzeRun({ run: run(), results: [on(few)] }).filter((f) => f.capture === 'runqlat')).toEqual([]);
+    const many = result('runqlat', { histograms: [{ labels: { scope: 'all' }, histogram: histogram({ 3: 970, 14: 30 }) }], groupBy: 'process', top: 10 });
+    expect(analyzeRun({ run: run(), results: [on(many)] }).filter((f) => f.capture === 'runqlat')).toHaveLength(1);
+  });
 });

@@ -1,11 +1,13 @@
 // runqlat's checks: Run-queue latency per process or cgroup.
 import { latencySeverity, makeFinding, num, objs, str, timeImpact, type CaptureAnalysis, type AnalysisContext, type Obj } from '../../analysis/common.js';
 import { fmtMs, fmtUs, plural, processLabel, round } from '../../format/index.js';
-import { bucketsOf, quantile, sumOf, totalOf } from '../../analysis/histogram.js';
+import { bucketsOf, countAbove, quantile, sumOf, totalOf } from '../../analysis/histogram.js';
 import type { Finding } from '../../analysis/types.js';
 
 const MIN_RUNQ_WAITS_ALL = 100;
 const MIN_RUNQ_WAITS_GROUP = 50;
+/** Over the threshold this many times at least: a p99 over a few hundred wakeups is a handful of them (a busy moment on a loaded host). */
+const MIN_SLOW_WAITS = 5;
 
 function analyzeRunqlat(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
   const findings: Finding[] = [];
@@ -17,7 +19,7 @@ function analyzeRunqlat(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
   const waits = totalOf(overallBuckets);
   if (waits >= MIN_RUNQ_WAITS_ALL) {
     const p99 = quantile(overallBuckets, 0.99);
-    if (p99 > thresholdUs) {
+    if (p99 > thresholdUs && countAbove(overallBuckets, thresholdUs) >= MIN_SLOW_WAITS) {
       findings.push(
         linked(
           makeFinding(
@@ -62,7 +64,7 @@ function analyzeRunqlat(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
     const n = totalOf(buckets);
     if (n < MIN_RUNQ_WAITS_GROUP) continue;
     const p99 = quantile(buckets, 0.99);
-    if (p99 <= thresholdUs) continue;
+    if (p99 <= thresholdUs || countAbove(buckets, thresholdUs) < MIN_SLOW_WAITS) continue;
     const who = labels.cgroup !== undefined ? `cgroup ${str(labels.cgroup)}` : processLabel(labels.comm, labels.pid);
     const waiter = labels.pid !== undefined ? [`runq-pid:${num(labels.pid)}`] : [];
     groups.push(
