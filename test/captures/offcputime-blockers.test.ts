@@ -3,8 +3,8 @@
 // or the writer itself) and a file lock's holder (flock and fcntl); then
 // offcputime on the real kernel, whose findings must name the reader and the
 // holder.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -351,4 +351,66 @@ describe.skipIf(skip)(`offcputime names what a blocked thread waits on${skip ? `
     // Idle threads asleep all window (this test's own, in epoll and futexes) are not read from /proc: only the kernel frames of those are.
     expect(result.stacks.filter((s) => s.pid === process.pid && s.frames.every((f) => f.kind === 'kernel'))).toEqual([]);
   });
+
+  const freezerSkip = freezerSkipReason();
+  it.skipIf(freezerSkip)(
+    `a process frozen by its cgroup since before the window (v1 freezer, v2 cgroup.freeze): the whole window, the cgroup named${freezerSkip ? ` (skipped: ${freezerSkip})` : ''}`,
+    async () => {
+      const cgroups = [frozenCgroup('v1'), frozenCgroup('v2')];
+      try {
+        const sleepers = cgroups.map((c) => c.start());
+        for (const c of cgroups) c.freeze();
+        for (const p of sleepers) await sleepsIn(p, /__refrigerator|get_signal|do_freezer_trap/);
+        const { result } = await captureDuring(offcputime, () => new Promise((r) => setTimeout(r, 1000)));
+        const findings = analyzeRun({ run: run({ durationMs: result.durationMs }), results: [on(result)] });
+        for (const [i, c] of cgroups.entries()) {
+          const f = findings.find((x) => x.evidence.pid === sleepers[i]);
+          expect(f, `pid ${sleepers[i]} among ${findings.map((x) => x.title).join(' | ')}`).toBeDefined();
+          expect(f!.severity).toBe('critical');
+          expect(f!.title).toMatch(
+            new RegExp(
+              `^python3 \\(pid ${sleepers[i]}\\) spent [\\d.]+ m?s \\((9\\d|100)% of the [\\d.]+ s window, summed over threads\\) frozen in \\w+: cgroup /${c.name} froze it \\(${c.hierarchy} ${c.setting}\\): it runs nothing until thawed; next: thaw it`,
+            ),
+          );
+        }
+      } finally {
+        for (const c of cgroups) c.remove();
+      }
+    },
+  );
 });
+
+const FREEZER_V1 = '/sys/fs/cgroup/freezer';
+const CGROUP_V2 = ['/sys/fs/cgroup/unified', '/sys/fs/cgroup'].find((d) => existsSync(join(d, 'cgroup.controllers')));
+
+function freezerSkipReason(): string | undefined {
+  if (!existsSync(join(FREEZER_V1, 'cgroup.procs'))) return `no cgroup v1 freezer at ${FREEZER_V1}`;
+  if (!CGROUP_V2) return 'no cgroup v2 hierarchy';
+  if (process.getuid?.() !== 0) return 'needs root to freeze a cgroup';
+  return undefined;
+}
+
+/** A cgroup of either hierarchy with a sleeping python3 in it, frozen on demand; remove() thaws, kills and removes. */
+function frozenCgroup(hierarchy: 'v1' | 'v2') {
+  const name = `sherlock-test-frozen-${hierarchy}-${process.pid}`;
+  const dir = join(hierarchy === 'v1' ? FREEZER_V1 : CGROUP_V2!, name);
+  const [file, frozen, thawed] = hierarchy === 'v1' ? ['freezer.state', 'FROZEN', 'THAWED'] : ['cgroup.freeze', '1', '0'];
+  mkdirSync(dir);
+  let child: ChildProcess | undefined;
+  return {
+    name,
+    hierarchy,
+    setting: `${file} ${frozen}`,
+    start() {
+      child = started('sh', ['-c', `echo $$ > ${join(dir, 'cgroup.procs')} && exec ${PYTHON} -c 'import time\nwhile True: time.sleep(0.01)'`]);
+      return child.pid!;
+    },
+    freeze: () => writeFileSync(join(dir, file), frozen),
+    remove() {
+      writeFileSync(join(dir, file), thawed);
+      child?.kill('SIGKILL');
+      for (let i = 0; i < 100 && readFileSync(join(dir, 'cgroup.procs'), 'utf8').trim(); i++) execFileSync('sleep', ['0.02']);
+      rmdirSync(dir);
+    },
+  };
+}

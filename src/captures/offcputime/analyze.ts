@@ -4,8 +4,21 @@ import { fmtPct, fmtSeconds, fmtUs, plural, processLabel, round, shortFunction }
 import { framesOf, stackText, type FrameLike } from '../../analysis/stack-frames.js';
 import type { Finding } from '../../analysis/types.js';
 import { waitName } from './scheduler.js';
-import { FILE_LOCK_WAIT, FUTEX, IDLE_WAITS, PIPE_WRITE } from './waits.js';
-import { blockerPids, lockHolderText, lockLabel, locksOf, pipeLabel, pipeReadersText, pipesOf, sendLabel, sendPeerText, sendsOf } from './blocker-text.js';
+import { FILE_LOCK_WAIT, FROZEN_WAIT, FUTEX, IDLE_WAITS, PIPE_WRITE } from './waits.js';
+import {
+  blockerPids,
+  frozenBy,
+  frozenText,
+  lockHolderText,
+  lockLabel,
+  locksOf,
+  pipeLabel,
+  pipeReadersText,
+  pipesOf,
+  sendLabel,
+  sendPeerText,
+  sendsOf,
+} from './blocker-text.js';
 
 /** A futex wait this long on average is a parked thread (a pool's condition variable), not contention. */
 const PARKED_FUTEX_US = 100_000;
@@ -66,6 +79,7 @@ const MMAP_LOCK_FRAMES =
 const MMAP_LOCK =
   'waiting for its address-space lock (mmap_lock: another of its threads maps, unmaps or changes memory, with mmap, munmap, mprotect, madvise or brk)';
 
+const FROZEN = 'frozen';
 const PIPE_FULL = 'blocked writing into a full pipe';
 const FILE_LOCK = 'waiting for a file lock';
 const SEND_BUFFER = 'waiting for room in its TCP send buffer';
@@ -73,6 +87,7 @@ const SEND_BUFFER = 'waiting for room in its TCP send buffer';
 const UNIX_PEER = "waiting for its unix socket's peer to read (the socket's buffer is full)";
 
 function waitKind(frames: FrameLike[], futexCaller: FutexCaller): string {
+  if (FROZEN_WAIT.test(waitName(frames) ?? '')) return FROZEN;
   const names = frames.map((f) => f.name).join(' ');
   // First: reclaim waits on writeback and disk too, and its cause is the memory limit, not the disk.
   if (RECLAIM_FRAMES.test(names)) return RECLAIMING;
@@ -186,20 +201,22 @@ function analyzeOffcputime(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
     const where = ` in ${g.wait}` + (g.user ? ` called from ${shortFunction(g.user)}` : '');
     const average = `${plural(g.blocks, 'wait')} of ${fmtUs(g.us / Math.max(1, g.blocks))} on average`;
     const title =
-      kind === PIPE_FULL
-        ? `${spent}${pipeLabel(pipes)}${where}: ${pipeReadersText(pipes, g.pid)}; ${average}.`
-        : kind === FILE_LOCK
-          ? `${spent}${lockLabel(locks)}${where}: ${lockHolderText(locks)}; ${average}.`
-          : kind === SEND_BUFFER || kind === UNIX_PEER
-            ? `${spent}${sendLabel(sends)}${where}: ${sendPeerText(sends)}; ${average}.`
-            : `${spent}${where}: ${share * 100 >= threshold ? `${fmtPct(share)} of the non-idle off-CPU time seen (threshold ${threshold}%), ` : ''}${average}.`;
+      kind === FROZEN
+        ? `${spent}${where}: ${frozenText(frozenBy(data, g.pid))}.`
+        : kind === PIPE_FULL
+          ? `${spent}${pipeLabel(pipes)}${where}: ${pipeReadersText(pipes, g.pid)}; ${average}.`
+          : kind === FILE_LOCK
+            ? `${spent}${lockLabel(locks)}${where}: ${lockHolderText(locks)}; ${average}.`
+            : kind === SEND_BUFFER || kind === UNIX_PEER
+              ? `${spent}${sendLabel(sends)}${where}: ${sendPeerText(sends)}; ${average}.`
+              : `${spent}${where}: ${share * 100 >= threshold ? `${fmtPct(share)} of the non-idle off-CPU time seen (threshold ${threshold}%), ` : ''}${average}.`;
     const blockers = blockerPids(pipes, locks, sends, g.pid);
     findings.push({
       ...makeFinding(
         ctx,
         `wait:${g.pid}:${g.wait}:${g.user ?? ''}`,
         // An unnamed futex wait is as often a sleeping pool as a lock: lockwait tells contention apart.
-        kind === FUTEX_UNKNOWN ? 'info' : 'warning',
+        kind === FUTEX_UNKNOWN ? 'info' : kind === FROZEN ? 'critical' : 'warning',
         title,
         {
           pid: g.pid,
@@ -213,6 +230,7 @@ function analyzeOffcputime(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
           ...(pipes[0] ? { pipe: pipes[0] } : {}),
           ...(locks[0] ? { lock: locks[0] } : {}),
           ...(sends[0] ? { connection: sends[0] } : {}),
+          ...(kind === FROZEN && frozenBy(data, g.pid) ? { frozenBy: frozenBy(data, g.pid) } : {}),
           shareOfWork: round(share),
           shareOfWindow: round(windowShare),
           thresholdPct: threshold,

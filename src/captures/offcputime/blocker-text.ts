@@ -43,6 +43,18 @@ const other = (r: Obj): Other => ({
 /** pid's entry in one of the data's lists by process (pipeWriters, lockWaiters, socketWriters). */
 const entryOf = (list: unknown, pid: number) => objs(list).find((w) => num(w.pid) === pid);
 
+/** The cgroup that froze pid, from the capture's data, or undefined when not read. */
+export function frozenBy(data: Obj, pid: number): { cgroup: string; hierarchy: string; setting: string } | undefined {
+  const by = entryOf(data.frozen, pid)?.by;
+  return isObj(by) ? { cgroup: str(by.cgroup), hierarchy: str(by.hierarchy), setting: str(by.setting) } : undefined;
+}
+
+/** "cgroup /x froze it (v1 freezer.state FROZEN)", or what froze it in general when that was not read. */
+export function frozenText(by: ReturnType<typeof frozenBy>): string {
+  const what = by ? `cgroup ${by.cgroup} froze it (${by.hierarchy} ${by.setting})` : 'its cgroup froze it (freezer.state FROZEN in v1, cgroup.freeze 1 in v2)';
+  return `${what}: it runs nothing until thawed; next: thaw it (freezer.state THAWED or cgroup.freeze 0; docker unpause, systemctl thaw) and find what froze it (a pause, a checkpoint, an orchestrator)`;
+}
+
 /** The pipes pid waited on, from the capture's data (the blocked one first), or none when not read. */
 export function pipesOf(data: Obj, pid: number): PipeOfWriter[] {
   return objs(entryOf(data.pipeWriters, pid)?.pipes).map((p) => ({ name: str(p.name), fd: num(p.fd), readers: objs(p.readers).map(other) }));

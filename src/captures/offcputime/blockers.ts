@@ -1,13 +1,15 @@
 // What a blocked thread waited on, looked up after the window for the
 // processes that waited longest: a full pipe's readers (pipe-readers.ts), a
 // file lock's holder (file-locks.ts, sampled while the capture ran), a TCP or
-// unix connection's peer (socket-peers.ts). The analysis names them (blocker-text.ts).
+// unix connection's peer (socket-peers.ts), a frozen process's cgroup
+// (frozen-cgroups.ts). The analysis names them (blocker-text.ts).
 import type { OffcputimeData } from './data.js';
 import { waitName } from './scheduler.js';
 import type { LockWaitSampler } from './file-locks.js';
 import { writtenPipes } from './pipe-readers.js';
 import { blockedSends } from './socket-peers.js';
-import { FILE_LOCK_WAIT, PIPE_WRITE, SOCKET_SEND_WAIT } from './waits.js';
+import { FILE_LOCK_WAIT, FROZEN_WAIT, PIPE_WRITE, SOCKET_SEND_WAIT } from './waits.js';
+import { frozenCgroupOf } from './frozen-cgroups.js';
 
 /** A process that waited this long on full pipes, file locks or socket sends gets what it waited on looked up. */
 const BLOCKED_US = 100_000;
@@ -24,7 +26,7 @@ function waitedIn(data: OffcputimeData, wait: RegExp): number[] {
     .map(([pid]) => pid);
 }
 
-/** What its blocked writers and lockers waited on: the pipes' readers, the locks' holders, the connections' peers. */
+/** What its blocked writers and lockers waited on: the pipes' readers, the locks' holders, the connections' peers; who froze the frozen. */
 export function withBlockers(data: OffcputimeData, locks: LockWaitSampler): OffcputimeData {
   const pipeWriters = waitedIn(data, PIPE_WRITE)
     .map((pid) => ({ pid, pipes: writtenPipes(pid) }))
@@ -35,8 +37,13 @@ export function withBlockers(data: OffcputimeData, locks: LockWaitSampler): Offc
   const socketWriters = waitedIn(data, SOCKET_SEND_WAIT)
     .map((pid) => ({ pid, sends: blockedSends(pid) }))
     .filter((w) => w.sends.length);
+  const frozen = waitedIn(data, FROZEN_WAIT).flatMap((pid) => {
+    const by = frozenCgroupOf(pid);
+    return by ? [{ pid, by }] : [];
+  });
   return {
     ...data,
+    ...(frozen.length ? { frozen } : {}),
     ...(pipeWriters.length ? { pipeWriters } : {}),
     ...(lockWaiters.length ? { lockWaiters } : {}),
     ...(socketWriters.length ? { socketWriters } : {}),

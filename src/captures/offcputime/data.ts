@@ -5,6 +5,7 @@ import type { StackData } from '../stack-family/stack-capture.js';
 import type { LockWait } from './file-locks.js';
 import type { WrittenPipe } from './pipe-readers.js';
 import type { BlockedSend } from './socket-peers.js';
+import type { FrozenCgroup } from './frozen-cgroups.js';
 
 export interface OffcpuStack extends StackSample {
   /** value: microseconds blocked; blocks: how many times. */
@@ -24,4 +25,6 @@ export interface OffcputimeData extends StackData<OffcpuStack> {
   lockWaiters?: { pid: number; locks: LockWait[] }[];
   /** Processes that waited to send on TCP connections, with each connection's peer (read at the end). */
   socketWriters?: { pid: number; sends: BlockedSend[] }[];
+  /** Processes asleep in the freezer, with the cgroup that froze them (read at the end). */
+  frozen?: { pid: number; by: FrozenCgroup }[];
 }
