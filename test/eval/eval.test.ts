@@ -17,7 +17,16 @@ import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Finding } from '../../src/analysis/types.js';
 import { kernelSkipReason } from '../helpers/kernel.js';
-import { blkioSkipReason, createBlkioCgroup, createMemcg, createPidsCgroup, diskOf, memcgSkipReason, pidsCgroupSkipReason } from '../helpers/memcg.js';
+import {
+  blkioSkipReason,
+  createBlkioCgroup,
+  createMemcg,
+  createPidsCgroup,
+  createV1Cgroup,
+  diskOf,
+  memcgSkipReason,
+  pidsCgroupSkipReason,
+} from '../helpers/memcg.js';
 import { createTestNetwork, type TestNetwork } from '../helpers/netns.js';
 import { distSkipReason } from '../server/harness.js';
 import {
@@ -743,6 +752,36 @@ describe.skipIf(skip)(`evaluation: the top finding names the culprit${skip ? ` (
       return undefined;
     });
   }, 60_000);
+
+  const freezerSkip = () => (existsSync('/sys/fs/cgroup/freezer/cgroup.procs') ? undefined : 'no cgroup v1 freezer at /sys/fs/cgroup/freezer');
+  it.skipIf(freezerSkip())(
+    `a service whose database's cgroup was frozen (a paused container) → intermittent-latency names the database frozen and the cgroup${freezerSkip() ? ` (skipped: ${freezerSkip()})` : ''}`,
+    async () => {
+      const freezer = createV1Cgroup('/sys/fs/cgroup/freezer', 'sherlock-test-frozen', {});
+      try {
+        const socketPath = join(dir, 'frozen-db.sock');
+        const db = freezer.spawn([PYTHON, join(programsDir, 'slow-db.py'), socketPath, '0', '0', '1']);
+        for (let i = 0; i < 50 && !existsSync(socketPath); i++) await sleep(20);
+        const api = startChild(PYTHON, [join(programsDir, 'checkout-api.py'), '8629', socketPath, '0', join(dir, 'frozen-waits.count'), '60']);
+        await sleep(500);
+        writeFileSync(join(freezer.dir, 'freezer.state'), 'FROZEN');
+        const outcome = await up!.runRunbook('intermittent-latency', { durationS: WINDOW_S, during: () => sleep(WINDOW_S * 1000 - 200) });
+        const loadgen = childrenOf(api.pid!);
+        api.kill('SIGKILL');
+        for (const pid of loadgen) process.kill(pid, 'SIGKILL');
+        await positive('frozen-db', outcome, new Set([api.pid!, db.pid!, ...loadgen]), (top) => {
+          if (!top.title.startsWith(`orders-db (pid ${db.pid}) spent`)) return 'the top finding does not lead with orders-db';
+          if (!top.title.includes(`frozen in __refrigerator: cgroup /${freezer.name} froze it (v1 freezer.state FROZEN)`))
+            return `the top finding does not say orders-db is frozen by cgroup /${freezer.name}`;
+          return undefined;
+        });
+      } finally {
+        writeFileSync(join(freezer.dir, 'freezer.state'), 'THAWED');
+        await freezer.remove();
+      }
+    },
+    60_000,
+  );
 
   it('a service sending its events to a local sink that reads them too slowly → intermittent-latency names the sink, the connection and the time the service waited', async () => {
     const counter = join(dir, 'send-waits.count');
