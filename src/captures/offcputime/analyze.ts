@@ -97,7 +97,12 @@ function waitKind(frames: FrameLike[], futexCaller: FutexCaller): string {
   if (/\bfuse_\w+\b/.test(names)) return 'waiting on a FUSE filesystem (its user-space daemon answers slowly)';
   if (SWAP_FRAMES.test(names)) return SWAPPING_IN;
   if (/\bbalance_dirty_pages\b/.test(names)) return DIRTY_THROTTLED;
-  if (/\b(io_schedule|blk_mq|bio_|folio_wait|wait_on_page|__lock_page|bit_wait_io|submit_bio|filemap_fault|jbd2)/.test(names)) return DISK_IO;
+  if (
+    /\b(io_schedule|blk_mq|bio_|folio_wait|wait_on_page|__lock_page|bit_wait_io|submit_bio|filemap_fault|jbd2|__iomap_dio_rw|iomap_dio_rw|__blockdev_direct_IO|blkdev_direct_IO)/.test(
+      names,
+    )
+  )
+    return DISK_IO;
   if (/\bfutex/.test(names)) return futexCaller === 'lock' ? 'waiting for a lock (futex)' : FUTEX_UNKNOWN;
   if (/\b(rwsem|down_read|down_write)/.test(names) && MMAP_LOCK_FRAMES.test(names)) return MMAP_LOCK;
   if (/\b(mutex_lock|rwsem|down_read|down_write|__down)/.test(names)) return 'waiting for a kernel lock';

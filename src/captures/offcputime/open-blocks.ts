@@ -6,8 +6,9 @@
 // at the window's end:
 // - began in the window: still in the `starts` map, with the stacks taken
 //   when it switched out; counted from then to the window's end;
-// - began before it: asleep now and not in `starts` (it never switched out in
-//   the window), its kernel stack read from /proc; counted as the whole window.
+// - began before it: asleep now, not in `starts`, and last on a CPU before the
+//   window began (se.exec_start in /proc/PID/task/TID/sched, where the kernel
+//   has it), its kernel stack read from /proc; counted as the whole window.
 import { readdirSync } from 'node:fs';
 import type { BpfObject } from '../../libbpf/index.js';
 import { processCgroup2Id } from '../../cgroups/process-cgroup.js';
@@ -89,6 +90,12 @@ function kernelFrames(task: string, wchan: string): Frame[] {
 
 const isIdle = (wait: string) => IDLE_WAITS.test(wait) || FUTEX.test(wait);
 
+/** When the thread last went on a CPU (se.exec_start, ms on the scheduler's clock), or undefined without CONFIG_SCHED_DEBUG. */
+function lastRanMs(task: string): number | undefined {
+  const ms = /^se\.exec_start\s*:\s*([\d.]+)/m.exec(readText(`${task}/sched`) ?? '')?.[1];
+  return ms === undefined ? undefined : Number(ms);
+}
+
 /**
  * Threads of the target asleep now (in a counted state) that are not in `starts`:
  * off the CPU since before the window. Idle waits (epoll, sleeps, reads) and futexes
@@ -103,6 +110,9 @@ export function blockedThroughout(
   excludeCgroupId: bigint | undefined,
 ): ThroughoutSample[] {
   const samples = new Map<string, ThroughoutSample>();
+  // Not in `starts` is not enough: a thread running when it was read may be asleep by the time the scan reaches it.
+  // One that last ran after the window began is not blocked since before it (this thread's own start is "now" on that clock).
+  const now = lastRanMs('/proc/thread-self');
   let threads = 0;
   const deadline = Date.now() + MAX_SCAN_MS;
   for (const pid of targetPids(target)) {
@@ -124,6 +134,8 @@ export function blockedThroughout(
       // The wait channel first (one read): most sleepers are idle, and need no stack walk.
       const wchan = (readText(`${task}/wchan`) ?? '').trim().replace(COMPILER_SUFFIX, '');
       if (!wchan || wchan === '0' || isIdle(wchan)) continue;
+      const ran = lastRanMs(task);
+      if (now !== undefined && ran !== undefined && ran > now - windowUs / 1000) continue;
       const frames = kernelFrames(task, wchan);
       const wait = waitName(frames);
       if (!wait || isIdle(wait)) continue;
