@@ -4,7 +4,7 @@ import { fmtPct, fmtSeconds, plural, processLabel, round, shortFunction } from '
 import { framesOf, leafOf, functionLabel, stackText, type FrameLike } from '../../analysis/stack-frames.js';
 import type { Finding } from '../../analysis/types.js';
 import { JIT_CODE } from '../../symbolize/index.js';
-import { gcPhaseOf, gcRuntimeOf, type GcRuntime } from './gc-frames.js';
+import { gcClassifier, gcPhaseOf, type GcRuntime } from './gc-frames.js';
 import { kernelActivity, type KernelActivity } from './kernel-activity.js';
 
 const MIN_PROFILE_SAMPLES = 50;
@@ -45,6 +45,7 @@ function analyzeProfile(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
       functions: Map<string, { frame: FrameLike; activity?: KernelActivity; self: number; stacks: Obj[] }>;
     }
   >();
+  const gcRuntimeOf = gcClassifier();
   for (const s of stacks) {
     const pid = num(s.pid);
     const value = num(s.value);

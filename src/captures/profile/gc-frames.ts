@@ -70,15 +70,29 @@ export const GC_RUNTIMES: GcRuntime[] = [
   },
 ];
 
-/** Any runtime's GC frame: one test per frame, the runtime looked for only on a match (profiles hold many stacks). */
+/** Any runtime's GC frame: one test per name, the runtime looked for only on a match. */
 const ANY_GC_FRAME = new RegExp(GC_RUNTIMES.map((rt) => rt.frame.source).join('|'));
 
-/** The runtime collecting in this stack, by its frames or its thread's name; undefined when it is not GC. */
-export function gcRuntimeOf(frameNames: readonly string[], comm: string): GcRuntime | undefined {
-  const byThread = GC_RUNTIMES.find((rt) => rt.thread?.test(comm));
-  if (byThread) return byThread;
-  const frame = frameNames.find((n) => ANY_GC_FRAME.test(n));
-  return frame === undefined ? undefined : GC_RUNTIMES.find((rt) => rt.frame.test(frame));
+/**
+ * For one profile: the runtime collecting in a stack, by its frames or its thread's name, undefined when it
+ * is not GC. Each frame name is tested once: a profile's stacks repeat the same names.
+ */
+export function gcClassifier(): (frameNames: readonly string[], comm: string) => GcRuntime | undefined {
+  const byName = new Map<string, GcRuntime | null>();
+  const runtimeOf = (name: string): GcRuntime | null => {
+    let rt = byName.get(name);
+    if (rt === undefined) byName.set(name, (rt = ANY_GC_FRAME.test(name) ? (GC_RUNTIMES.find((r) => r.frame.test(name)) ?? null) : null));
+    return rt;
+  };
+  return (frameNames, comm) => {
+    const byThread = GC_RUNTIMES.find((rt) => rt.thread?.test(comm));
+    if (byThread) return byThread;
+    for (const name of frameNames) {
+      const rt = runtimeOf(name);
+      if (rt) return rt;
+    }
+    return undefined;
+  };
 }
 
 /** The phase of the collection this stack is in, if its runtime names phases. */
