@@ -143,6 +143,7 @@ describe('iotop: who keeps the disk busy', () => {
     ];
     const [top] = analyzeRun({ run: run(), results: [on(offcpu(fsyncWaits)), on(iotop(rows))] });
     expect(top!.title).toMatch(/^bulk-export \(pid 20\) wrote 1 GiB and reindex \(pid 21\) read 900 MiB in the 6 s window \(95% of /);
+    expect(top!.title).toContain('I/O of others queues behind theirs');
     expect(top!.evidence.processes).toEqual([expect.objectContaining({ pid: 20 }), expect.objectContaining({ pid: 21 })]);
   });
 

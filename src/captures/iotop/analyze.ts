@@ -71,7 +71,7 @@ function busyFinding(named: Obj[], total: number, busy: Obj[], data: Obj, window
       : '';
   const title =
     `${listText(named.map(did), MAX_NAMED)} in the ${fmtSeconds(windowS)} window (${fmtPct(share)} of what processes read from and wrote to storage) while ${disksText}` +
-    `: I/O of others queues behind it${dirtyText}; next: slow or move that I/O (ionice -c3, a cgroup I/O limit such as systemd's IOWriteBandwidthMax=, another time or disk)` +
+    `: I/O of others queues behind ${named.length > 1 ? 'theirs' : 'it'}${dirtyText}; next: slow or move that I/O (ionice -c3, a cgroup I/O limit such as systemd's IOWriteBandwidthMax=, another time or disk)` +
     `${dirtyText ? ', and an fsync waits for the dirty data written before it' : ''}.`;
   return {
     ...makeFinding(

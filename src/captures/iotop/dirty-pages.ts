@@ -24,7 +24,7 @@ export interface DirtyWindow {
   backgroundBytes: number;
   dirtiedBytes: number;
   writtenBytes: number;
-  /** "vm.dirty_ratio = 20 (% of available memory)", or "vm.dirty_bytes = 16 MiB". */
+  /** "vm.dirty_ratio = 20 (% of available memory)", or "vm.dirty_bytes = 16777216". */
   setting: string;
 }
 

@@ -57,8 +57,11 @@ export interface IotopData {
   top: number;
 }
 
-function usersBetween(start: IoCensus, end: IoCensus): Omit<DiskUser, 'comm' | 'self'>[] {
-  const users: Omit<DiskUser, 'comm'>[] = [];
+/** What a process did between the two censuses, before it is named and marked. */
+type Counted = Pick<DiskUser, 'pid' | 'readBytes' | 'writeBytes' | 'startedInWindow'>;
+
+function usersBetween(start: IoCensus, end: IoCensus): Counted[] {
+  const users: Counted[] = [];
   for (const [pid, after] of end.byPid) {
     const before = start.byPid.get(pid);
     const read = after.readBytes - (before?.readBytes ?? 0);
