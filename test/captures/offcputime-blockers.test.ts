@@ -378,6 +378,30 @@ describe.skipIf(skip)(`offcputime names what a blocked thread waits on${skip ? `
       }
     },
   );
+
+  it.skipIf(freezerSkip)(
+    `a sleeper frozen in the middle of the window, asleep in an idle syscall the program skips: counted from its last run${freezerSkip ? ` (skipped: ${freezerSkip})` : ''}`,
+    async () => {
+      const cgroup = frozenCgroup('v2');
+      try {
+        const sleeper = cgroup.start();
+        await new Promise((r) => setTimeout(r, 200)); // in its sleep loop
+        const { result } = await captureDuring(offcputime, async () => {
+          await new Promise((r) => setTimeout(r, 400));
+          cgroup.freeze();
+          await new Promise((r) => setTimeout(r, 800));
+        });
+        const findings = analyzeRun({ run: run({ durationMs: result.durationMs }), results: [on(result)] });
+        const f = findings.find((x) => x.evidence.pid === sleeper);
+        expect(f?.title, findings.map((x) => x.title).join(' | ')).toContain(`frozen in get_signal: cgroup /${cgroup.name} froze it`);
+        // About the time it was frozen (~0.8 s of the window), not the whole window.
+        expect(Number(f!.evidence.offCpuMs)).toBeGreaterThan(500);
+        expect(Number(f!.evidence.offCpuMs)).toBeLessThan(result.durationMs * 0.9);
+      } finally {
+        cgroup.remove();
+      }
+    },
+  );
 });
 
 const FREEZER_V1 = '/sys/fs/cgroup/freezer';

@@ -6,9 +6,11 @@
 // at the window's end:
 // - began in the window: still in the `starts` map, with the stacks taken
 //   when it switched out; counted from then to the window's end;
-// - began before it: asleep now, not in `starts`, and last on a CPU before the
-//   window began (se.exec_start in /proc/PID/task/TID/sched, where the kernel
-//   has it), its kernel stack read from /proc; counted as the whole window.
+// - not seen by the program: asleep now and not in `starts` (it never switched
+//   out in the window, or did so where the program skips idle syscalls and was
+//   then frozen there), its kernel stack read from /proc; counted from its last
+//   run (se.exec_start in /proc/PID/task/TID/sched, where the kernel has it),
+//   the whole window when that was before it.
 import { readdirSync } from 'node:fs';
 import type { BpfObject } from '../../libbpf/index.js';
 import { processCgroup2Id } from '../../cgroups/process-cgroup.js';
@@ -98,7 +100,7 @@ function lastRanMs(task: string): number | undefined {
 
 /**
  * Threads of the target asleep now (in a counted state) that are not in `starts`:
- * off the CPU since before the window. Idle waits (epoll, sleeps, reads) and futexes
+ * off the CPU since their last run, or since before the window. Idle waits (epoll, sleeps, reads) and futexes
  * (a parked pool, unless a user frame says lock, which /proc cannot give) are left out.
  * The scan stops after 250 ms (tens of thousands of threads): the processes not reached are not looked at.
  */
@@ -110,8 +112,9 @@ export function blockedThroughout(
   excludeCgroupId: bigint | undefined,
 ): ThroughoutSample[] {
   const samples = new Map<string, ThroughoutSample>();
-  // Not in `starts` is not enough: a thread running when it was read may be asleep by the time the scan reaches it.
-  // One that last ran after the window began is not blocked since before it (this thread's own start is "now" on that clock).
+  // Not in `starts` is not enough: a thread running when it was read may be asleep by the time the scan reaches it,
+  // and one the program skipped (asleep in an idle syscall, then frozen there) was not seen switching out. Each is
+  // counted from its last run when that was in the window (this thread's own start is "now" on that clock).
   const now = lastRanMs('/proc/thread-self');
   let threads = 0;
   const deadline = Date.now() + MAX_SCAN_MS;
@@ -135,22 +138,23 @@ export function blockedThroughout(
       const wchan = (readText(`${task}/wchan`) ?? '').trim().replace(COMPILER_SUFFIX, '');
       if (!wchan || wchan === '0' || isIdle(wchan)) continue;
       const ran = lastRanMs(task);
-      if (now !== undefined && ran !== undefined && ran > now - windowUs / 1000) continue;
+      const asleepUs = now !== undefined && ran !== undefined ? Math.min(windowUs, Math.round((now - ran) * 1000)) : windowUs;
+      if (asleepUs <= 0) continue;
       const frames = kernelFrames(task, wchan);
       const wait = waitName(frames);
       if (!wait || isIdle(wait)) continue;
       const id = `${pid}\0${stat[1]}\0${frames.map((f) => f.name).join(';')}`;
       const sample = samples.get(id);
       if (sample) {
-        sample.value += windowUs;
+        sample.value += asleepUs;
         sample.blocks++;
-      } else samples.set(id, { pid, comm: stat[1]!, frames, value: windowUs, blocks: 1 });
+      } else samples.set(id, { pid, comm: stat[1]!, frames, value: asleepUs, blocks: 1 });
     }
   }
   return [...samples.values()];
 }
 
-/** Threads blocked since before the window, each counted as the whole window (kernel frames only). */
+/** Threads the program did not see block, each counted from its last run or as the whole window (kernel frames only). */
 export function withThroughout(data: OffcputimeData, samples: ThroughoutSample[]): OffcputimeData {
   if (!samples.length) return data;
   const stacks: OffcpuStack[] = [...data.stacks, ...samples].sort((a, b) => b.value - a.value);
