@@ -2,6 +2,7 @@
 // Past its limit (vm.dirty_ratio or vm.dirty_bytes) the kernel pauses every
 // writer in balance_dirty_pages until writeback catches up; an fsync, or a
 // journal commit in ext4's ordered mode, waits behind the data queued before it.
+import { keyedNumbers } from '../../cgroups/hierarchy.js';
 import { pageSize } from '../../util/page-size.js';
 import { readText } from '../../util/read-text.js';
 
@@ -32,7 +33,8 @@ export function dirtyNow(): DirtyNow | undefined {
   const text = readText('/proc/vmstat');
   if (!text) return undefined;
   const page = pageSize();
-  const pages = (name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(text)?.[1] ?? 0) * page;
+  const vmstat = keyedNumbers(text);
+  const pages = (name: string) => (vmstat.get(name) ?? 0) * page;
   return {
     dirtyBytes: pages('nr_dirty'),
     writebackBytes: pages('nr_writeback'),

@@ -5,6 +5,7 @@
 // process's figures include its reaped children's, so a shell loop running
 // short jobs shows their bytes. Read in slices that yield to the event loop.
 import { readFileSync } from 'node:fs';
+import { keyedNumbers } from '../../cgroups/hierarchy.js';
 import { allPids } from '../target-processes.js';
 
 export interface ProcessIo {
@@ -22,8 +23,6 @@ export interface IoCensus {
 /** ~10 µs a read: this many between yields keeps each event-loop stall near 2 ms. */
 const SLICE = 200;
 
-const field = (text: string, name: string): number => Number(new RegExp(`^${name}:\\s*(\\d+)`, 'm').exec(text)?.[1] ?? 0);
-
 export function processIo(pid: number): ProcessIo | undefined {
   let text: string;
   try {
@@ -31,7 +30,8 @@ export function processIo(pid: number): ProcessIo | undefined {
   } catch {
     return undefined; // gone, or a process we may not trace
   }
-  return { readBytes: field(text, 'read_bytes'), writeBytes: field(text, 'write_bytes'), cancelledWriteBytes: field(text, 'cancelled_write_bytes') };
+  const io = keyedNumbers(text); // "read_bytes: 4096" lines: the keys keep their colon
+  return { readBytes: io.get('read_bytes:') ?? 0, writeBytes: io.get('write_bytes:') ?? 0, cancelledWriteBytes: io.get('cancelled_write_bytes:') ?? 0 };
 }
 
 export async function ioCensus(maxProcesses: number): Promise<IoCensus> {

@@ -202,12 +202,13 @@ function analyzeOffcputime(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
     const pipes = kind === PIPE_FULL ? pipesOf(data, g.pid) : [];
     const locks = kind === FILE_LOCK ? locksOf(data, g.pid) : [];
     const sends = kind === SEND_BUFFER || kind === UNIX_PEER ? sendsOf(data, g.pid) : [];
+    const froze = kind === FROZEN ? frozenBy(data, g.pid) : undefined;
     const spent = `${who} spent ${fmtUs(g.us)} (${fmtPct(windowShare)} of the ${fmtSeconds(ctx.windowSeconds)} window, summed over threads) ${kind}`;
     const where = ` in ${g.wait}` + (g.user ? ` called from ${shortFunction(g.user)}` : '');
     const average = `${plural(g.blocks, 'wait')} of ${fmtUs(g.us / Math.max(1, g.blocks))} on average`;
     const title =
       kind === FROZEN
-        ? `${spent}${where}: ${frozenText(frozenBy(data, g.pid))}.`
+        ? `${spent}${where}: ${frozenText(froze)}.`
         : kind === PIPE_FULL
           ? `${spent}${pipeLabel(pipes)}${where}: ${pipeReadersText(pipes, g.pid)}; ${average}.`
           : kind === FILE_LOCK
@@ -235,7 +236,7 @@ function analyzeOffcputime(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
           ...(pipes[0] ? { pipe: pipes[0] } : {}),
           ...(locks[0] ? { lock: locks[0] } : {}),
           ...(sends[0] ? { connection: sends[0] } : {}),
-          ...(kind === FROZEN && frozenBy(data, g.pid) ? { frozenBy: frozenBy(data, g.pid) } : {}),
+          ...(froze ? { frozenBy: froze } : {}),
           shareOfWork: round(share),
           shareOfWindow: round(windowShare),
           thresholdPct: threshold,

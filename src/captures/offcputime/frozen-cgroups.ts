@@ -3,8 +3,9 @@
 // ancestor) or v2's (cgroup.freeze 1 on its cgroup or an ancestor). A frozen
 // service answers nothing and uses no CPU: docker pause, a CRIU checkpoint,
 // systemctl freeze, a stuck orchestrator. Read after the window.
-import { join } from 'node:path';
-import { cgroup2Mount, mountTable } from '../../cgroups/mount.js';
+import { dirname, join, relative } from 'node:path';
+import { cgroupDirOf, currentHierarchies, type CgroupHierarchy, type Controller } from '../../cgroups/hierarchy.js';
+import { cgroup2Mount } from '../../cgroups/mount.js';
 import { readText } from '../../util/read-text.js';
 
 export interface FrozenCgroup {
@@ -15,36 +16,27 @@ export interface FrozenCgroup {
   setting: string;
 }
 
-const freezerMount = () => mountTable().find((f) => f[2] === 'cgroup' && (f[3] ?? '').split(',').includes('freezer'))?.[1];
+/** v1's freezer controller; v2 freezes through cgroup.freeze in every cgroup, no controller to enable. */
+const FREEZER: Controller = { v1: 'freezer', v2: 'freezer' };
 
-/** Its v1 freezer path and its v2 path, from /proc/PID/cgroup. */
-function pathsOf(pid: number): { freezer?: string; unified?: string } {
-  const paths: { freezer?: string; unified?: string } = {};
-  for (const line of (readText(`/proc/${pid}/cgroup`) ?? '').split('\n')) {
-    const m = /^\d+:([^:]*):(.*)$/.exec(line);
-    if (!m) continue;
-    if (m[1] === '') paths.unified = m[2]!;
-    else if (m[1]!.split(',').includes('freezer')) paths.freezer = m[2]!;
-  }
-  return paths;
-}
-
-/** "/a/b" → ["/a/b", "/a"]: the cgroup and its ancestors, nearest first (the root is never frozen). */
-function upwards(path: string): string[] {
-  const parts = path.split('/').filter(Boolean);
-  return parts.map((_, i) => `/${parts.slice(0, parts.length - i).join('/')}`);
+/** Where a cgroup of this hierarchy is frozen: the setting that froze it, when it is the one frozen (not only a descendant of one). */
+function frozenBy(h: CgroupHierarchy, dir: string): string | undefined {
+  if (h.version === 1)
+    return readText(join(dir, 'freezer.self_freezing'))?.trim() === '1'
+      ? `freezer.state ${readText(join(dir, 'freezer.state'))?.trim() || 'FROZEN'}`
+      : undefined;
+  return readText(join(dir, 'cgroup.freeze'))?.trim() === '1' ? 'cgroup.freeze 1' : undefined;
 }
 
 export function frozenCgroupOf(pid: number): FrozenCgroup | undefined {
-  const { freezer, unified } = pathsOf(pid);
-  const v1 = freezerMount();
-  for (const dir of v1 && freezer ? upwards(freezer) : []) {
-    if (readText(join(v1!, dir, 'freezer.self_freezing'))?.trim() === '1')
-      return { cgroup: dir, hierarchy: 'v1', setting: `freezer.state ${readText(join(v1!, dir, 'freezer.state'))?.trim() || 'FROZEN'}` };
-  }
   const v2 = cgroup2Mount();
-  for (const dir of v2 && unified ? upwards(unified) : []) {
-    if (readText(join(v2!, dir, 'cgroup.freeze'))?.trim() === '1') return { cgroup: dir, hierarchy: 'v2', setting: 'cgroup.freeze 1' };
+  const hierarchies: CgroupHierarchy[] = [...currentHierarchies(FREEZER).filter((h) => h.version === 1), ...(v2 ? [{ version: 2 as const, mount: v2 }] : [])];
+  for (const h of hierarchies) {
+    // Its own cgroup, then each ancestor below the root (a root is never frozen).
+    for (let dir = cgroupDirOf(h, FREEZER, pid); dir && dir !== h.mount && dir.startsWith(h.mount); dir = dirname(dir)) {
+      const setting = frozenBy(h, dir);
+      if (setting) return { cgroup: `/${relative(h.mount, dir)}`, hierarchy: h.version === 1 ? 'v1' : 'v2', setting };
+    }
   }
   return undefined;
 }

@@ -3,9 +3,10 @@
 // writer stalls on a pipe when its reader stops keeping up: a log shipper stuck
 // on its own upstream, a stopped child, a parent that never reads its child's
 // output. Read from /proc after the window (the writer is often still blocked).
-import { readdirSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { blockedFds, fdLinks, processNow, type ProcessNow } from './process-now.js';
 import { readText } from '../../util/read-text.js';
+import { allPids } from '../target-processes.js';
 
 export interface WrittenPipe {
   /** "pipe:[27786616]", or a named pipe's path. */
@@ -62,20 +63,20 @@ export function writtenPipes(pid: number): WrittenPipe[] {
 function findReaders(pipes: Map<string, WrittenPipe>): void {
   if (!pipes.size) return;
   let links = 0;
-  for (const proc of readdirSync('/proc')) {
-    if (!/^\d+$/.test(proc) || links >= MAX_LINKS) continue;
+  for (const pid of allPids()) {
+    if (links >= MAX_LINKS) break;
     const found = new Set<WrittenPipe>();
-    const fds = fdLinks(proc, MAX_LINKS - links);
+    const fds = fdLinks(pid, MAX_LINKS - links);
     links += fds.length;
     for (const { fd, link } of fds) {
       const pipe = pipes.get(link); // a named pipe's path is matched as written: no stat of every file on the host
       if (!pipe || found.has(pipe)) continue;
-      const mode = accessMode(proc, fd);
+      const mode = accessMode(pid, fd);
       if (mode === undefined || mode === O_WRONLY) continue;
       found.add(pipe);
     }
     for (const pipe of found) {
-      const reader = processNow(Number(proc));
+      const reader = processNow(pid);
       if (reader) pipe.readers.push(reader);
     }
   }
