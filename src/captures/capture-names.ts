@@ -28,6 +28,7 @@ export const CAPTURE_NAMES: readonly string[] = [
   'tcpresponse',
   'iothrottle',
   'iotop',
+  'dmesg',
 ];
 
 /** The capture's definition from its own folder (src/captures/<name>/index.ts exports it by its name), or undefined for an unknown name. */

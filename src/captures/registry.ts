@@ -24,6 +24,7 @@ import { dnslat } from './dnslat/index.js';
 import { tcpresponse } from './tcpresponse/index.js';
 import { iothrottle } from './iothrottle/index.js';
 import { iotop } from './iotop/index.js';
+import { dmesg } from './dmesg/index.js';
 
 // Each capture has its own params and data types; the registry holds them side by side.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -51,6 +52,7 @@ const definitions: CaptureDefinition<any, any>[] = [
   tcpresponse,
   iothrottle,
   iotop,
+  dmesg,
 ];
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

@@ -67,7 +67,8 @@ describe('Kubernetes manifests', () => {
     expect(ctx.capabilities.drop).toEqual(['ALL']);
     expect(ctx.capabilities.add).toEqual(expect.arrayContaining(['BPF', 'PERFMON', 'SYS_RESOURCE']));
     const mounts = spec.containers[0].volumeMounts.map((m: Doc) => m.mountPath);
-    expect(mounts).toEqual(expect.arrayContaining(['/sys/kernel/btf', '/sys/kernel/tracing', '/sys/fs/cgroup']));
+    expect(mounts).toEqual(expect.arrayContaining(['/sys/kernel/btf', '/sys/kernel/tracing', '/sys/fs/cgroup', '/dev/kmsg']));
+    expect(ctx.capabilities.add).toContain('SYSLOG'); // the kernel log where kernel.dmesg_restrict is 1
     expect(spec.containers[0].env.find((e: Doc) => e.name === 'SHERLOCK_NODE').valueFrom.fieldRef.fieldPath).toBe('spec.nodeName');
   });
 
@@ -110,7 +111,7 @@ describe.skipIf(!systemdAnalyze)(`systemd units${systemdAnalyze ? '' : ' (skippe
   it('the worker keeps only the tracing capabilities and cannot gain more', () => {
     const text = readFileSync(join(deploy, 'systemd', 'sherlock-worker.service'), 'utf8');
     const caps = /^CapabilityBoundingSet=(.*)$/m.exec(text)?.[1]?.split(/\s+/) ?? [];
-    expect(caps.sort()).toEqual(['CAP_BPF', 'CAP_DAC_READ_SEARCH', 'CAP_PERFMON', 'CAP_SYS_PTRACE', 'CAP_SYS_RESOURCE']);
+    expect(caps.sort()).toEqual(['CAP_BPF', 'CAP_DAC_READ_SEARCH', 'CAP_PERFMON', 'CAP_SYSLOG', 'CAP_SYS_PTRACE', 'CAP_SYS_RESOURCE']);
     expect(text).toMatch(/^NoNewPrivileges=yes$/m);
   });
 });

@@ -404,6 +404,29 @@ describe.skipIf(skip)(`evaluation: the top finding names the culprit${skip ? ` (
     });
   }, 60_000);
 
+  it('crashes on a queued request without a Host header, again after every restart → restarts names the function it faults in, its line and the crashes', async () => {
+    const pidFile = join(dir, 'crash.pids');
+    const request = join(dir, 'queued-request');
+    writeFileSync(request, 'POST /orders HTTP/1.1\r\nContent-Length: 0\r\n\r\n');
+    const sup = startChild(supervisor, [pidFile, String(WINDOW_S + 2), service(), 'request', request]);
+    const starts = sampler(() => pidsIn(pidFile).size, 50);
+    const outcome = await up!.runRunbook('restarts', { durationS: WINDOW_S, during: () => sleep(WINDOW_S * 1000 - 200) }).finally(() => stopAll(pidFile, sup));
+    const [from, to] = await windowOf(outcome, 'signals');
+    const made = (starts.rate(from, to) * (to - from)) / 1000;
+    starts.stop();
+    await positive('crash-site', outcome, new Set([sup.pid!, ...pidsIn(pidFile)]), (top) => {
+      if (!top.title.includes('billing-api')) return 'the top finding does not name billing-api';
+      if (!top.title.includes('parse_header')) return 'the top finding does not name parse_header, the function it faults in';
+      if (!/service\.c:\d+/.test(top.title)) return 'the top finding does not name the source line';
+      // The kernel logs 10 crashes in 5 s at most: the count is the ends signals saw.
+      const steps = (top.evidence.steps ?? []) as { evidence?: { ends?: number } }[];
+      const said = [top.evidence.ends, ...steps.map((st) => st.evidence?.ends)].find((n): n is number => typeof n === 'number');
+      if (said === undefined) return 'the top finding does not count the crashes';
+      if (!within(said, made, 0.35)) return `it says ${said} crashes, the supervisor started ${made.toFixed(1)} in the window`;
+      return undefined;
+    });
+  }, 60_000);
+
   it.skipIf(cpuQuotaSkipReason())(
     'throttled by its CPU quota → intermittent-latency names the cgroup, the quota and the throttled time',
     async () => {

@@ -73,8 +73,10 @@ describe('built-in runbooks', () => {
         .get(name)!
         .steps.map((s) => s.capture)
         .sort();
-    expect(of('high-cpu')).toEqual(['cputhrottle', 'execsnoop', 'lockwait', 'profile', 'runqlat', 'signals', 'syscallerrors', 'tcpdrop']);
-    expect(of('disk-io')).toEqual(['biolatency', 'filetop', 'iothrottle', 'iotop', 'offcputime', 'reclaim']);
+    expect(of('high-cpu')).toEqual(['cputhrottle', 'dmesg', 'execsnoop', 'lockwait', 'profile', 'runqlat', 'signals', 'syscallerrors', 'tcpdrop']);
+    expect(of('disk-io')).toEqual(['biolatency', 'dmesg', 'filetop', 'iothrottle', 'iotop', 'offcputime', 'reclaim']);
+    // what the kernel said, where the causes above are errors, crashes and kills
+    for (const name of ['restarts', 'intermittent-latency', 'health-check']) expect(of(name)).toContain('dmesg');
     expect(of('suspicious-activity')).toEqual(expect.arrayContaining(['execsnoop', 'opensnoop', 'tcpconnlat', 'signals', 'syscallerrors']));
     // exec, network, CPU and file I/O, all cheap ones
     expect(of('health-check')).toEqual(expect.arrayContaining(['execsnoop', 'tcpconnlat', 'profile', 'filetop']));

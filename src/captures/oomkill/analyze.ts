@@ -85,6 +85,8 @@ function analyzeOomkill(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
         100 * n,
       ),
     );
+    // The kernel's lines about these kills (dmesg, with those before the window) are this finding's effect: it leads.
+    findings.at(-1)!.links = { explains: [...victimPids.keys()].map((comm) => `oom-kill:${comm}`), leads: true };
   }
   return { findings, checked: `OOM kills (${plural(kills.length, 'kill')}${kills.length ? `, ${fmtRate(kills.length / window)}` : ''})` };
 }

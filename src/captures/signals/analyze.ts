@@ -177,6 +177,8 @@ function analyzeSignals(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
         (crash ? 100 : 20) * n,
       ),
     );
+    // The kernel's line about each crash (dmesg) says where it faulted: that finding leads, these ends are its effect.
+    if (crash) findings.at(-1)!.links = { shows: [`crash:${str(first.comm)}`] };
   }
 
   // 3. The same non-zero exit code again and again: a program failing at start and restarted.

@@ -2,6 +2,8 @@
  *   service config PATH     open its config PATH; exit 78 (EX_CONFIG) when it cannot
  *   service alloc MIB       build a cache of MIB MiB, then serve (killed first under a lower memory limit)
  *   service serve SECONDS   serve (sleep): a target for a killer
+ *   service request PATH    handle the request queued in PATH: one without a Host header
+ *                           crashes it (a null pointer read in parse_header)
  *   service ledger THREADS SECONDS COUNTER
  *                           THREADS threads append to one ledger under one mutex (held 200 µs
  *                           each time) for SECONDS; COUNTER gets the µs they waited for it, summed */
@@ -72,6 +74,34 @@ static int ledger(int threads, int seconds, const char *counter)
 	return 0;
 }
 
+struct request {
+	char line[256];
+	const char *host; /* the Host header's value, NULL when there is none */
+};
+
+/* The length of the Host header's value: the bug is that it trusts the header to be there. */
+__attribute__((noinline)) static size_t parse_header(const struct request *r)
+{
+	size_t n = 0;
+
+	while (r->host[n] && r->host[n] != '\r' && r->host[n] != '\n')
+		n++;
+	return n;
+}
+
+static int handle_request(const char *path)
+{
+	struct request r = { "", NULL };
+	FILE *f = fopen(path, "r");
+	size_t got = f ? fread(r.line, 1, sizeof(r.line) - 1, f) : 0;
+	char *host;
+
+	r.line[got] = 0;
+	host = strstr(r.line, "Host: ");
+	r.host = host ? host + 6 : NULL;
+	return parse_header(&r) ? 0 : 65;
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 2 ? argv[1] : "";
@@ -93,12 +123,14 @@ int main(int argc, char **argv)
 		sleep(60);
 		return 0;
 	}
+	if (!strcmp(mode, "request"))
+		return handle_request(argv[2]);
 	if (!strcmp(mode, "serve")) {
 		sleep((unsigned)atoi(argv[2]));
 		return 0;
 	}
 	if (!strcmp(mode, "ledger") && argc > 4)
 		return ledger(atoi(argv[2]), atoi(argv[3]), argv[4]);
-	fprintf(stderr, "usage: service config PATH | alloc MIB | serve SECONDS | ledger THREADS SECONDS COUNTER\n");
+	fprintf(stderr, "usage: service config PATH | alloc MIB | serve SECONDS | request PATH | ledger THREADS SECONDS COUNTER\n");
 	return 64;
 }
