@@ -2,7 +2,7 @@
 // (a program's crashes, a disk's errors, a full table), saying when, what it
 // means for the services and what to do. A message logged in the window is
 // as grave as its entry says; one logged only before it is a step less (it
-// may be over), and ranks under what was measured. Links: a crash explains
+// may be over; a crash or OOM kill, info), and ranks under what was measured. Links: a crash explains
 // the crash loop signals sees, an OOM kill is oomkill's (which leads), a
 // full conntrack table is the drops tcpdrop counts, a disk's errors explain
 // waits on it.
@@ -14,6 +14,8 @@ import { KNOWN_MESSAGES, type Fields, type KnownMessage } from './known-messages
 /** Kills of one program from which they are critical (one OOM kill is a warning). */
 const CRITICAL_OOM_KILLS = 3;
 const LOWER: Record<Severity, Severity> = { critical: 'warning', warning: 'info', info: 'info' };
+/** Kinds about a process that ended: logged only before the window, they are context (info). */
+const PAST_PROCESSES = new Set(['crash', 'oom-kill']);
 /** Frames of a call trace named in a title. */
 const TITLE_FRAMES = 4;
 /** Frames that only say the task slept. */
@@ -65,7 +67,8 @@ function groupFinding(g: Group, windowStartMs: number, ctx: AnalysisContext): Fi
   const fields = fieldsOf(last);
   const grave =
     (g.kind === 'crash' && n >= ctx.thresholds.crashLoopExits) || (g.kind === 'oom-kill' && n >= CRITICAL_OOM_KILLS) ? 'critical' : g.known.severity;
-  const severity = inWindow ? grave : LOWER[grave];
+  // Crashed or killed processes of before the window are gone: a program still crashing is seen in it (signals), which this joins.
+  const severity = inWindow ? grave : PAST_PROCESSES.has(g.kind) ? 'info' : LOWER[grave];
   const site = g.kind === 'crash' ? crashSiteText(g.events) : undefined;
   const stack = Array.isArray(last.stack) ? last.stack.map(String) : [];
   const waitedIn = stack.filter((f) => !SCHEDULER_FRAME.test(f)).slice(0, TITLE_FRAMES);

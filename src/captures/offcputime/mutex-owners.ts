@@ -1,0 +1,144 @@
+// Who holds the mutex a blocked thread waits for. A thread asleep in a futex
+// wait may be a parked pool thread (a condition variable) or a lock's waiter:
+// its syscall's arguments (/proc/PID/task/TID/syscall) give the futex's
+// address, the operation and the value it expected, and the process's memory
+// at that address (/proc/PID/mem) is, for a glibc pthread mutex, the lock word
+// and the owner's thread id (struct __pthread_mutex_s: __lock, __count,
+// __owner). A PI mutex's word is its owner's tid. A wait whose owner is a
+// live thread of the same process is a mutex wait; followed from owner to
+// owner, a chain that comes back to a waiter is a deadlock.
+import { closeSync, existsSync, openSync, readdirSync, readSync } from 'node:fs';
+import { readText } from '../../util/read-text.js';
+
+/** The futex system call's number, by architecture (/proc/PID/task/TID/syscall gives numbers). */
+const FUTEX_NR: Partial<Record<NodeJS.Architecture, number>> = { x64: 202, arm64: 98 };
+const FUTEX_PRIVATE_FLAG = 128;
+const FUTEX_CLOCK_REALTIME = 256;
+const FUTEX_WAIT = 0;
+const FUTEX_LOCK_PI = 6;
+const FUTEX_WAIT_BITSET = 9;
+const FUTEX_LOCK_PI2 = 13;
+const FUTEX_TID_MASK = 0x3fffffff;
+/** glibc's lll_lock_wait sleeps expecting 2: locked, with waiters. */
+const LOCKED_WITH_WAITERS = 2;
+/** Offset of __owner in glibc's struct __pthread_mutex_s (after int __lock and unsigned __count), the same on every 64-bit ABI. */
+const OWNER_OFFSET = 8;
+/** Links followed from a waiter to the owner at the end of its chain. */
+const MAX_CHAIN = 16;
+
+export interface MutexWait {
+  tid: number;
+  /** The mutex's address in the process, hex. */
+  address: string;
+  /** The thread holding it. */
+  owner: number;
+  /** A priority-inheritance mutex (the kernel knows its owner too). */
+  pi?: boolean;
+}
+
+/** The mutex `tid` of `pid` is blocked on now, with its owner; undefined when it is not waiting for a mutex (or it cannot be read). */
+export function mutexWaitOf(pid: number, tid: number): MutexWait | undefined {
+  const args = (readText(`/proc/${pid}/task/${tid}/syscall`) ?? '').trim().split(' ');
+  if (Number(args[0]) !== FUTEX_NR[process.arch] || args.length < 4) return undefined;
+  const [address, op, expected] = [Number(args[1]), Number(args[2]) & ~(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME), Number(args[3])];
+  const pi = op === FUTEX_LOCK_PI || op === FUTEX_LOCK_PI2;
+  if (!pi && !((op === FUTEX_WAIT || op === FUTEX_WAIT_BITSET) && expected === LOCKED_WITH_WAITERS)) return undefined;
+  const word = readMemory(pid, address, OWNER_OFFSET + 4);
+  if (!word) return undefined;
+  const owner = pi ? word.readUInt32LE(0) & FUTEX_TID_MASK : word.readInt32LE(0) === LOCKED_WITH_WAITERS ? word.readInt32LE(OWNER_OFFSET) : 0;
+  if (owner <= 0 || owner === tid || !existsSync(`/proc/${pid}/task/${owner}`)) return undefined; // a condition variable's word, or released since
+  return { tid, address: `0x${address.toString(16)}`, owner, ...(pi ? { pi: true } : {}) };
+}
+
+/** Every thread of `pid` waiting for a mutex now (those asleep in a futex wait are read, at most `max`). */
+export function mutexWaitsOf(pid: number, max = 4096): MutexWait[] {
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`).slice(0, max);
+  } catch {
+    return []; // gone
+  }
+  return tids.flatMap((tid) => {
+    if (!/futex/.test(readText(`/proc/${pid}/task/${tid}/wchan`) ?? '')) return [];
+    const wait = mutexWaitOf(pid, Number(tid));
+    return wait ? [wait] : [];
+  });
+}
+
+/** Bytes of another process's memory (root, or ptrace access to it). */
+function readMemory(pid: number, address: number, length: number): Buffer | undefined {
+  let fd: number | undefined;
+  try {
+    fd = openSync(`/proc/${pid}/mem`, 'r');
+    const buffer = Buffer.alloc(length);
+    return readSync(fd, buffer, 0, length, address) === length ? buffer : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/** A thread as it is now: its name, state (R, S, D, T, ...) and wait channel. */
+export interface ThreadNow {
+  tid: number;
+  comm: string;
+  state: string;
+  /** The kernel function it sleeps in; absent when it runs. */
+  wchan?: string;
+}
+
+export function threadNow(pid: number, tid: number): ThreadNow | undefined {
+  const stat = /^\d+ \((.*)\) (\S)/s.exec(readText(`/proc/${pid}/task/${tid}/stat`) ?? '');
+  if (!stat) return undefined;
+  const wchan = (readText(`/proc/${pid}/task/${tid}/wchan`) ?? '').trim();
+  return { tid, comm: stat[1]!, state: stat[2]!, ...(wchan && wchan !== '0' ? { wchan } : {}) };
+}
+
+/** One mutex of a process that threads wait for, and what its owner does. */
+export interface HeldMutex {
+  address: string;
+  /** The threads waiting for it now. */
+  waiters: number[];
+  owner: ThreadNow;
+  /** The mutex the owner waits for in turn, when it does. */
+  ownerWaitsFor?: string;
+  /** The owners' chain comes back to this mutex: each thread in it waits for the next (tids, from this mutex's owner). */
+  deadlock?: number[];
+  pi?: boolean;
+}
+
+/** The mutexes the threads of `pid` wait for now, most waiters first, each with its owner and the chain it ends. */
+export function heldMutexes(pid: number, waits: MutexWait[]): HeldMutex[] {
+  const byTid = new Map(waits.map((w) => [w.tid, w]));
+  const byAddress = new Map<string, MutexWait[]>();
+  for (const w of waits) byAddress.set(w.address, [...(byAddress.get(w.address) ?? []), w]);
+  const held: HeldMutex[] = [];
+  for (const [address, waiting] of byAddress) {
+    const ownerTid = waiting[0]!.owner;
+    const owner = threadNow(pid, ownerTid) ?? { tid: ownerTid, comm: '?', state: '?' };
+    const next = byTid.get(ownerTid) ?? mutexWaitOf(pid, ownerTid);
+    held.push({
+      address,
+      waiters: waiting.map((w) => w.tid),
+      owner,
+      ...(next ? { ownerWaitsFor: next.address } : {}),
+      ...(cycleFrom(ownerTid, address, byTid, pid) ?? {}),
+      ...(waiting[0]!.pi ? { pi: true } : {}),
+    });
+  }
+  return held.sort((a, b) => b.waiters.length - a.waiters.length);
+}
+
+/** Owner to owner from `tid`: a deadlock when it reaches a thread waiting for `address` again. */
+function cycleFrom(tid: number, address: string, byTid: Map<number, MutexWait>, pid: number): { deadlock: number[] } | undefined {
+  const chain = [tid];
+  for (let i = 0; i < MAX_CHAIN; i++) {
+    const wait = byTid.get(chain.at(-1)!) ?? mutexWaitOf(pid, chain.at(-1)!);
+    if (!wait) return undefined;
+    if (wait.address === address) return { deadlock: chain };
+    if (chain.includes(wait.owner)) return undefined; // a cycle that does not pass through this mutex: its own entry says it
+    chain.push(wait.owner);
+  }
+  return undefined;
+}
