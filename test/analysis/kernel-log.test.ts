@@ -98,14 +98,16 @@ describe('kernel log messages', () => {
   });
 
   it("never takes a process's record for the kernel's; counts kernel errors it does not know by their shape", () => {
-    const { events, unknown, fromProcesses } = classified([
+    const { events, unknown, suppressed, fromProcesses } = classified([
       record('EXT4-fs (sdb1): Remounting filesystem read-only', 1, 3, 1), // written to /dev/kmsg by a process: LOG_USER
       record('mydriver 0000:03:00.0: firmware error 17 at 0x1f00'),
       record('mydriver 0000:03:00.0: firmware error 18 at 0x2f00'),
       record('mydriver loaded', 1, 6), // info: not an error
+      record('show_signal_msg: 21 callbacks suppressed', 1, 4),
     ]);
     expect(events).toEqual([]);
     expect(fromProcesses).toBe(1);
+    expect(suppressed).toEqual({ show_signal_msg: 21 }); // the rate limit's lines: counted, not unknown errors
     expect(unknown).toEqual([expect.objectContaining({ count: 2, text: 'mydriver 0000:03:00.0: firmware error 18 at 0x2f00', inWindow: true })]);
   });
 });
@@ -122,7 +124,16 @@ describe('kernel log findings', () => {
     ...(site ? { site } : {}),
   });
   const dmesg = (events: unknown[]) =>
-    result('dmesg', { events, unknown: [], records: events.length, fromProcesses: 0, lost: 0, lookbackSeconds: 600, windowStart: '2026-01-01T00:00:00.000Z' });
+    result('dmesg', {
+      events,
+      unknown: [],
+      suppressed: { show_signal_msg: 21 },
+      records: events.length,
+      fromProcesses: 0,
+      lost: 0,
+      lookbackSeconds: 600,
+      windowStart: '2026-01-01T00:00:00.000Z',
+    });
   const site = {
     path: '/opt/shop/bin/order-parser',
     foundBy: 'named on a command line',
@@ -154,7 +165,7 @@ describe('kernel log findings', () => {
     expect(top.capture).toBe('dmesg');
     expect(top.severity).toBe('critical');
     expect(top.title).toMatch(
-      /^Kernel log \(3 times in the 6 s window\): order-parser \(pid 4003\) segfaulted writing address 0x0 \(a null pointer\) in parse_header \(inlined into handle_request\) \(parser\.c:31, order-parser\+0x1445\): /,
+      /^Kernel log \(3 times in the 6 s window; its rate limit held back 21 more crash lines, of any program\): order-parser \(pid 4003\) segfaulted writing address 0x0 \(a null pointer\) in parse_header \(inlined into handle_request\) \(parser\.c:31, order-parser\+0x1445\): /,
     );
     expect(top.title).toContain('next: fix parse_header (parser.c:31)');
     expect(top.evidence).toMatchObject({ count: 3, inWindow: 3, pid: 4003, site: { function: 'parse_header' } });
@@ -168,7 +179,7 @@ describe('kernel log findings', () => {
     expect(findings.filter((f) => f.capture === 'dmesg')).toHaveLength(1);
     expect(findings[0]!.severity).toBe('info');
     expect(findings[0]!.title).toMatch(
-      /^Kernel log \(3 times, 116 s before the capture\): order-parser \(pid 4003\) segfaulted writing address 0x0 \(a null pointer\) at order-parser\+0x1445 \(order-parser was not found on this host to name the function: addr2line -f -e <its path> 0x1445\): /,
+      /^Kernel log \(3 times, 116 s before the capture; its rate limit held back 21 more crash lines, of any program\): order-parser \(pid 4003\) segfaulted writing address 0x0 \(a null pointer\) at order-parser\+0x1445 \(order-parser was not found on this host to name the function: addr2line -f -e <its path> 0x1445\): /,
     );
   });
 

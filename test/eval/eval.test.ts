@@ -517,6 +517,25 @@ describe.skipIf(skip)(`evaluation: the top finding names the culprit${skip ? ` (
     });
   }, 60_000);
 
+  it('two threads deadlocked on two mutexes (a lock order inversion) → intermittent-latency names the deadlock, its threads and the time they lost', async () => {
+    const billing = startChild(service(), ['transfer']);
+    await sleep(300); // deadlocked within milliseconds; from before the window on
+    const outcome = await up!
+      .runRunbook('intermittent-latency', { durationS: WINDOW_S, during: () => sleep(WINDOW_S * 1000 - 200) })
+      .finally(() => billing.kill('SIGKILL'));
+    const [from, to] = await windowOf(outcome, 'offcputime');
+    await positive('deadlock', outcome, new Set([billing.pid!]), (top) => {
+      if (!top.title.includes('billing-api')) return 'the top finding does not name billing-api';
+      if (!top.title.includes('a deadlock')) return 'the top finding does not say deadlock';
+      if (!top.title.includes('transfer-in') || !top.title.includes('transfer-out')) return 'the top finding does not name both threads';
+      // Both threads, blocked the whole window.
+      const said = Number(top.evidence.offCpuMs);
+      const lost = 2 * (to - from);
+      if (!within(said, lost, 0.2)) return `it says ${said} ms blocked, the two threads were blocked ${lost} ms`;
+      return undefined;
+    });
+  }, 60_000);
+
   it('a listener that does not keep up (accept queue full) → intermittent-latency names the port and the refused connects', async () => {
     const net = createTestNetwork();
     networks.push(net);

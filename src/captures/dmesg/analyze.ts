@@ -6,7 +6,7 @@
 // the crash loop signals sees, an OOM kill is oomkill's (which leads), a
 // full conntrack table is the drops tcpdrop counts, a disk's errors explain
 // waits on it.
-import { makeFinding, num, objs, str, type AnalysisContext, type CaptureAnalysis, type Obj } from '../../analysis/common.js';
+import { isObj, makeFinding, num, objs, str, type AnalysisContext, type CaptureAnalysis, type Obj } from '../../analysis/common.js';
 import type { Finding, Links, Severity } from '../../analysis/types.js';
 import { fmtSeconds, plural } from '../../format/index.js';
 import { KNOWN_MESSAGES, type Fields, type KnownMessage } from './known-messages.js';
@@ -41,7 +41,8 @@ export function analyzeDmesg(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
     groups.set(key, group);
   }
   const windowStartMs = Date.parse(str(data.windowStart)) || Date.now() - ctx.windowSeconds * 1000;
-  const findings = [...groups.values()].map((g) => groupFinding(g, windowStartMs, ctx));
+  const heldBack = isObj(data.suppressed) ? num(data.suppressed.show_signal_msg) : 0;
+  const findings = [...groups.values()].map((g) => groupFinding(g, windowStartMs, ctx, g.kind === 'crash' ? heldBack : 0));
   const unknown = objs(data.unknown).filter((u) => u.inWindow === true);
   if (unknown.length) findings.push(unknownFinding(unknown, ctx));
   const kinds = [...new Set(events.map((e) => str(e.kind)))];
@@ -59,7 +60,7 @@ const knownOf = (e: Obj): KnownMessage | undefined =>
 
 const fieldsOf = (e: Obj): Fields => (e.fields && typeof e.fields === 'object' ? (e.fields as Fields) : {});
 
-function groupFinding(g: Group, windowStartMs: number, ctx: AnalysisContext): Finding {
+function groupFinding(g: Group, windowStartMs: number, ctx: AnalysisContext, heldBack: number): Finding {
   const n = g.events.length;
   const inWindow = g.events.filter((e) => e.inWindow === true).length;
   const first = g.events[0]!;
@@ -74,7 +75,8 @@ function groupFinding(g: Group, windowStartMs: number, ctx: AnalysisContext): Fi
   const waitedIn = stack.filter((f) => !SCHEDULER_FRAME.test(f)).slice(0, TITLE_FRAMES);
   const next = site?.function ? `fix ${site.function}${site.source ? ` (${site.source})` : ''} or roll back the release that brought it` : g.known.next;
   const title =
-    `Kernel log (${whenText(g.events, n, inWindow, windowStartMs, ctx.windowSeconds)}): ${g.known.what(fields)}${site ? ` ${site.text}` : ''}` +
+    `Kernel log (${whenText(g.events, n, inWindow, windowStartMs, ctx.windowSeconds)}${heldBack ? `; its rate limit held back ${plural(heldBack, 'more crash line')}, of any program` : ''}): ` +
+    `${g.known.what(fields)}${site ? ` ${site.text}` : ''}` +
     `${waitedIn.length ? ` (in ${waitedIn.join(' ← ')})` : ''}: ${g.known.means}; next: ${next}.`;
   const pid = Number(fields.pid);
   const finding = makeFinding(

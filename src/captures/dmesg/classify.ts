@@ -15,6 +15,8 @@ const TRACE_GAP_US = 1_000_000;
 const UNKNOWN_LEVEL = 3;
 const MAX_UNKNOWN = 20;
 const MAX_TEXT = 400;
+/** printk's rate limit at work: "show_signal_msg: 21 callbacks suppressed". */
+const SUPPRESSED = /^(\w+): (\d+) callbacks suppressed$/;
 
 export interface KernelEvent {
   kind: string;
@@ -45,6 +47,8 @@ export interface UnknownMessage {
 export interface Classified {
   events: KernelEvent[];
   unknown: UnknownMessage[];
+  /** Lines the kernel held back ("show_signal_msg: 21 callbacks suppressed"), by the function that logs them. */
+  suppressed: Record<string, number>;
   /** Records a process wrote to /dev/kmsg (journald, boot scripts): not the kernel's, not read. */
   fromProcesses: number;
 }
@@ -58,6 +62,7 @@ export function classify(records: KmsgRecord[], toWallMs: (usec: number) => numb
   const events: KernelEvent[] = [];
   const unknown = new Map<string, UnknownMessage>();
   let fromProcesses = 0;
+  const suppressed: Record<string, number> = {};
   let tracing: { event: KernelEvent; usec: number } | undefined;
   let oomContext: Fields | undefined;
   for (const r of records) {
@@ -73,6 +78,11 @@ export function classify(records: KmsgRecord[], toWallMs: (usec: number) => numb
       continue;
     }
     tracing = undefined;
+    const held = SUPPRESSED.exec(r.text);
+    if (held) {
+      suppressed[held[1]!] = (suppressed[held[1]!] ?? 0) + Number(held[2]);
+      continue;
+    }
     const context = OOM_CONTEXT.exec(r.text)?.groups;
     if (context) {
       oomContext = context;
@@ -94,7 +104,7 @@ export function classify(records: KmsgRecord[], toWallMs: (usec: number) => numb
       else if (unknown.size < 1000) unknown.set(shape, { text: r.text.slice(0, MAX_TEXT), level: r.level, count: 1, lastTime: time, inWindow });
     }
   }
-  return { events, unknown: [...unknown.values()].sort((a, b) => b.count - a.count).slice(0, MAX_UNKNOWN), fromProcesses };
+  return { events, unknown: [...unknown.values()].sort((a, b) => b.count - a.count).slice(0, MAX_UNKNOWN), suppressed, fromProcesses };
 }
 
 function match(r: KmsgRecord, time: string, inWindow: boolean, oomContext: Fields | undefined): KernelEvent | undefined {

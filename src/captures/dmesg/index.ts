@@ -23,6 +23,8 @@ export interface DmesgData {
   events: KernelEvent[];
   /** Kernel errors no entry knows, by their shape. */
   unknown: UnknownMessage[];
+  /** Lines the kernel's rate limit held back, by the function that logs them (show_signal_msg: crashes). */
+  suppressed: Record<string, number>;
   /** Kernel records read from the lookback's start to the window's end. */
   records: number;
   /** Records processes wrote to /dev/kmsg, not read as the kernel's. */
@@ -72,11 +74,12 @@ export const dmesg: CaptureDefinition<DmesgParams, DmesgData> = {
         drain(Infinity);
         const lost = reader?.lost ?? 0;
         reader?.close();
-        const { events, unknown, fromProcesses } = classify(records, (usec) => offsetMs + usec / 1000, fromUs, windowUs, params.maxEvents);
+        const { events, unknown, suppressed, fromProcesses } = classify(records, (usec) => offsetMs + usec / 1000, fromUs, windowUs, params.maxEvents);
         await addCrashSites(events);
         return {
           events,
           unknown,
+          suppressed,
           records: records.length - fromProcesses,
           fromProcesses,
           lost,

@@ -4,7 +4,7 @@ import { fmtPct, fmtSeconds, fmtUs, plural, processLabel, round, shortFunction }
 import { framesOf, stackText, type FrameLike } from '../../analysis/stack-frames.js';
 import type { Finding } from '../../analysis/types.js';
 import { waitName } from './scheduler.js';
-import { FILE_LOCK_WAIT, FROZEN_WAIT, FUTEX, IDLE_WAITS, PIPE_WRITE } from './waits.js';
+import { FILE_LOCK_WAIT, FROZEN_WAIT, FUTEX, IDLE_WAITS, LOCK_CALLERS, PARK_CALLERS, PIPE_WRITE } from './waits.js';
 import {
   blockerPids,
   frozenBy,
@@ -12,6 +12,8 @@ import {
   lockHolderText,
   lockLabel,
   locksOf,
+  mutexesOf,
+  mutexOwnerText,
   pipeLabel,
   pipeReadersText,
   pipesOf,
@@ -22,16 +24,6 @@ import {
 
 /** A futex wait this long on average is a parked thread (a pool's condition variable), not contention. */
 const PARKED_FUTEX_US = 100_000;
-/**
- * What a futex wait is, by the user code that made it. A futex is both the
- * slow path of a lock and how condition variables and idle threads sleep (glibc,
- * C++, Go's runtime, the JVM, libuv): only the caller says which.
- */
-const LOCK_CALLERS =
-  /^(__lll_\w*lock\w*|___?pthread_mutex_\w*lock\w*|pthread_mutex_\w*lock\w*|___?pthread_rwlock_\w*lock\w*|pthread_rwlock_\w*lock\w*|std::mutex::lock|std::shared_mutex::\w*lock\w*|_ZNSt5mutex4lockEv|runtime\.lock2?|ObjectMonitor::\w+|\w*LWLockAcquire\w*|\w*[Ss]pin[Ll]ock\w*|parking_lot::raw_(rw)?mutex::\w+|g_mutex_lock\w*|uv_mutex_lock\w*)$/;
-const PARK_CALLERS =
-  /^(___?pthread_cond_\w*wait\w*|pthread_cond_\w*wait\w*|std::condition_variable\w*::\w*wait\w*|std::_V2::condition_variable_any::\w*wait\w*|_ZNSt\w*condition_variable\w*wait\w*|runtime\.(futexsleep|notesleep|notetsleepg?|mPark|stopm|park_m)|Unsafe_Park|Parker::park|\w*LockSupport\.park\w*|uv_cond_\w*wait|g_cond_\w*wait\w*|parking_lot::condvar::\w+|parking_lot_core::\w*park\w*)$/;
-
 type FutexCaller = 'lock' | 'park' | 'unknown';
 
 /** The innermost user frame that names a lock or a park, leaf first. */
@@ -55,6 +47,7 @@ function userLeafOf(frames: unknown[]): string | undefined {
   return undefined;
 }
 
+const MUTEX = 'waiting for a lock (futex)';
 const FUTEX_UNKNOWN = 'waiting on a futex (a lock or a condition variable: no user frame says which)';
 const RECLAIMING = 'reclaiming memory (an allocation found no free page)';
 const DISK_IO = 'waiting for disk I/O';
@@ -103,7 +96,7 @@ function waitKind(frames: FrameLike[], futexCaller: FutexCaller): string {
     )
   )
     return DISK_IO;
-  if (/\bfutex/.test(names)) return futexCaller === 'lock' ? 'waiting for a lock (futex)' : FUTEX_UNKNOWN;
+  if (/\bfutex/.test(names)) return futexCaller === 'lock' ? MUTEX : FUTEX_UNKNOWN;
   if (/\b(rwsem|down_read|down_write)/.test(names) && MMAP_LOCK_FRAMES.test(names)) return MMAP_LOCK;
   if (/\b(mutex_lock|rwsem|down_read|down_write|__down)/.test(names)) return 'waiting for a kernel lock';
   if (frames.some((f) => PIPE_WRITE.test(f.name))) return PIPE_FULL;
@@ -158,7 +151,8 @@ function analyzeOffcputime(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
     const wait = waitName(frames) ?? '?';
     // Idle, unless the poll is a resolver's: waiting for a DNS answer is work.
     if (IDLE_WAITS.test(wait) && !RESOLVER_FRAMES.test(frames.map((f) => (isObj(f) ? str(f.name) : '')).join(' '))) continue;
-    const futexCaller = FUTEX.test(wait) ? futexCallerOf(frames) : undefined;
+    // A wait read from /proc whose futex is a mutex another thread holds (mutex-owners.ts) is a lock wait, whatever its frames.
+    const futexCaller = FUTEX.test(wait) ? (typeof s.mutex === 'string' ? 'lock' : futexCallerOf(frames)) : undefined;
     if (futexCaller === 'park' || (futexCaller && futexCaller !== 'lock' && us / n >= PARKED_FUTEX_US)) continue;
     const kind = waitKind(framesOf(s), futexCaller ?? 'unknown');
     const user = userLeafOf(frames);
@@ -203,6 +197,8 @@ function analyzeOffcputime(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
     const locks = kind === FILE_LOCK ? locksOf(data, g.pid) : [];
     const sends = kind === SEND_BUFFER || kind === UNIX_PEER ? sendsOf(data, g.pid) : [];
     const froze = kind === FROZEN ? frozenBy(data, g.pid) : undefined;
+    const mutexes = kind === MUTEX ? mutexesOf(data, g.pid) : [];
+    const deadlock = mutexes.some((m) => m.deadlock);
     const spent = `${who} spent ${fmtUs(g.us)} (${fmtPct(windowShare)} of the ${fmtSeconds(ctx.windowSeconds)} window, summed over threads) ${kind}`;
     const where = ` in ${g.wait}` + (g.user ? ` called from ${shortFunction(g.user)}` : '');
     const average = `${plural(g.blocks, 'wait')} of ${fmtUs(g.us / Math.max(1, g.blocks))} on average`;
@@ -215,14 +211,16 @@ function analyzeOffcputime(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
             ? `${spent}${lockLabel(locks)}${where}: ${lockHolderText(locks)}; ${average}.`
             : kind === SEND_BUFFER || kind === UNIX_PEER
               ? `${spent}${sendLabel(sends)}${where}: ${sendPeerText(sends)}; ${average}.`
-              : `${spent}${where}: ${share * 100 >= threshold ? `${fmtPct(share)} of the non-idle off-CPU time seen (threshold ${threshold}%), ` : ''}${average}.`;
+              : mutexes.length
+                ? `${spent}${where}, ${average}: ${mutexOwnerText(mutexes)}.`
+                : `${spent}${where}: ${share * 100 >= threshold ? `${fmtPct(share)} of the non-idle off-CPU time seen (threshold ${threshold}%), ` : ''}${average}.`;
     const blockers = blockerPids(pipes, locks, sends, g.pid);
     findings.push({
       ...makeFinding(
         ctx,
         `wait:${g.pid}:${g.wait}:${g.user ?? ''}`,
         // An unnamed futex wait is as often a sleeping pool as a lock: lockwait tells contention apart.
-        kind === FUTEX_UNKNOWN ? 'info' : kind === FROZEN ? 'critical' : 'warning',
+        kind === FUTEX_UNKNOWN ? 'info' : kind === FROZEN || deadlock ? 'critical' : 'warning',
         title,
         {
           pid: g.pid,
@@ -237,6 +235,7 @@ function analyzeOffcputime(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
           ...(locks[0] ? { lock: locks[0] } : {}),
           ...(sends[0] ? { connection: sends[0] } : {}),
           ...(froze ? { frozenBy: froze } : {}),
+          ...(mutexes[0] ? { mutex: mutexes.find((m) => m.deadlock) ?? mutexes[0] } : {}),
           shareOfWork: round(share),
           shareOfWindow: round(windowShare),
           thresholdPct: threshold,

@@ -1,6 +1,7 @@
 // How what a blocked thread waits on reads in a finding: a full pipe's readers,
-// a file lock's holder, a TCP connection's peer, and why each is not letting it
-// go on (stopped, asleep in what, or on a CPU).
+// a file lock's holder, a TCP connection's peer, a mutex's owner thread, and
+// why each is not letting it go on (stopped, asleep in what, on a CPU, or
+// waiting in turn: a deadlock).
 import { isObj, num, objs, str, type Obj } from '../../analysis/common.js';
 import { fmtBytes, processLabel } from '../../format/index.js';
 
@@ -137,6 +138,51 @@ export function lockHolderText(locks: LockOfWaiter[]): string {
   const how = lock.mode === 'READ' ? 'shared' : 'exclusively';
   if (!lock.holder) return `held ${how} by ${lock.type === 'OFDLCK' ? 'an open file description (OFD locks name no process)' : 'a process that has exited'}`;
   return `held ${how} by ${processLabel(lock.holder.comm, lock.holder.pid)} (when the capture ended it was ${doing(lock.holder)})`;
+}
+
+export interface MutexOfWaiter {
+  address: string;
+  waiters: number;
+  owner: { tid: number; comm: string; state: string; waitingIn?: string };
+  ownerWaitsFor?: string;
+  deadlock?: { tid: number; comm: string; waitsFor: string }[];
+}
+
+/** The mutexes pid's threads waited for at the end, most waiters first, or none when not read. */
+export function mutexesOf(data: Obj, pid: number): MutexOfWaiter[] {
+  return objs(entryOf(data.mutexWaiters, pid)?.mutexes).map((m) => {
+    const owner = isObj(m.owner) ? m.owner : {};
+    return {
+      address: str(m.address),
+      waiters: Array.isArray(m.waiters) ? m.waiters.length : 0,
+      owner: { tid: num(owner.tid), comm: str(owner.comm), state: str(owner.state), ...(typeof owner.wchan === 'string' ? { waitingIn: owner.wchan } : {}) },
+      ...(typeof m.ownerWaitsFor === 'string' ? { ownerWaitsFor: m.ownerWaitsFor } : {}),
+      ...(Array.isArray(m.deadlock) ? { deadlock: objs(m.deadlock).map((t) => ({ tid: num(t.tid), comm: str(t.comm), waitsFor: str(t.waitsFor) })) } : {}),
+    };
+  });
+}
+
+const threadLabel = (t: { comm: string; tid: number }) => `${t.comm} (tid ${t.tid})`;
+
+/**
+ * "a deadlock: ledger-a (tid 7) waits for the mutex at 0x… that ledger-b (tid 8) holds, and ledger-b (tid 8) waits for
+ * the mutex at 0x… that ledger-a (tid 7) holds: ...", or who holds the mutex and what it does meanwhile.
+ */
+export function mutexOwnerText(mutexes: MutexOfWaiter[]): string {
+  const m = mutexes.find((x) => x.deadlock) ?? mutexes[0];
+  if (!m) return 'another of its threads holds the lock';
+  if (m.deadlock) {
+    const chain = m.deadlock;
+    const links = chain.map((t, i) => `${threadLabel(t)} waits for the mutex at ${t.waitsFor} that ${threadLabel(chain[(i + 1) % chain.length]!)} holds`);
+    return (
+      `a deadlock: ${links.join(', and ')}: none of them can go on until the process is restarted` +
+      `; next: take these mutexes in one order everywhere (a lock order inversion), then restart it`
+    );
+  }
+  const waiting = `${m.waiters} of its threads wait for the mutex at ${m.address}, held by its thread ${threadLabel(m.owner)}`;
+  if (m.ownerWaitsFor) return `${waiting}, itself waiting for the mutex at ${m.ownerWaitsFor}; next: find what holds that one`;
+  if (m.owner.state === 'R') return `${waiting}, on a CPU when the capture ended: it holds the lock while it works; next: shorten what runs under that lock`;
+  return `${waiting}, ${doing({ pid: m.owner.tid, ...m.owner })} while holding it; next: do not block (I/O, sleeps, calls to other services) while holding a lock`;
 }
 
 /** " (fd 4, its connection to 10.0.0.5:9092)", or nothing when its connections were not read. */

@@ -2,13 +2,15 @@
 // processes that waited longest: a full pipe's readers (pipe-readers.ts), a
 // file lock's holder (file-locks.ts, sampled while the capture ran), a TCP or
 // unix connection's peer (socket-peers.ts), a frozen process's cgroup
-// (frozen-cgroups.ts). The analysis names them (blocker-text.ts).
-import type { OffcputimeData } from './data.js';
+// (frozen-cgroups.ts), a mutex's owner thread (mutex-owners.ts). The analysis
+// names them (blocker-text.ts).
+import type { OffcpuStack, OffcputimeData } from './data.js';
 import { waitName } from './scheduler.js';
 import type { LockWaitSampler } from './file-locks.js';
 import { writtenPipes } from './pipe-readers.js';
 import { blockedSends } from './socket-peers.js';
-import { FILE_LOCK_WAIT, FROZEN_WAIT, PIPE_WRITE, SOCKET_SEND_WAIT } from './waits.js';
+import { FILE_LOCK_WAIT, FROZEN_WAIT, FUTEX, LOCK_CALLERS, PIPE_WRITE, SOCKET_SEND_WAIT } from './waits.js';
+import { heldMutexes, mutexWaitsOf } from './mutex-owners.js';
 import { frozenCgroupOf } from './frozen-cgroups.js';
 
 /** A process that waited this long on full pipes, file locks or socket sends gets what it waited on looked up. */
@@ -16,9 +18,9 @@ const BLOCKED_US = 100_000;
 const MAX_BLOCKED = 5;
 
 /** The processes that waited longest in `wait` (at least BLOCKED_US), longest first: the wait named as the analysis names it. */
-function waitedIn(data: OffcputimeData, wait: RegExp): number[] {
+function waitedIn(data: OffcputimeData, wait: RegExp, also: (s: OffcpuStack) => boolean = () => true): number[] {
   const waited = new Map<number, number>();
-  for (const s of data.stacks) if (wait.test(waitName(s.frames) ?? '')) waited.set(s.pid, (waited.get(s.pid) ?? 0) + s.value);
+  for (const s of data.stacks) if (wait.test(waitName(s.frames) ?? '') && also(s)) waited.set(s.pid, (waited.get(s.pid) ?? 0) + s.value);
   return [...waited]
     .filter(([, us]) => us >= BLOCKED_US)
     .sort((a, b) => b[1] - a[1])
@@ -26,7 +28,9 @@ function waitedIn(data: OffcputimeData, wait: RegExp): number[] {
     .map(([pid]) => pid);
 }
 
-/** What its blocked writers and lockers waited on: the pipes' readers, the locks' holders, the connections' peers; who froze the frozen. */
+const isMutexWait = (s: OffcpuStack) => s.mutex !== undefined || s.frames.some((f) => f.kind !== 'kernel' && LOCK_CALLERS.test(f.name));
+
+/** What its blocked writers and lockers waited on: the pipes' readers, the locks' holders, the connections' peers, the mutexes' owners; who froze the frozen. */
 export function withBlockers(data: OffcputimeData, locks: LockWaitSampler): OffcputimeData {
   const pipeWriters = waitedIn(data, PIPE_WRITE)
     .map((pid) => ({ pid, pipes: writtenPipes(pid) }))
@@ -41,9 +45,15 @@ export function withBlockers(data: OffcputimeData, locks: LockWaitSampler): Offc
     const by = frozenCgroupOf(pid);
     return by ? [{ pid, by }] : [];
   });
+  // Futex waits of a mutex (read from /proc, or a lock's user frame), not of parked pools.
+  const mutexWaiters = waitedIn(data, FUTEX, isMutexWait).flatMap((pid) => {
+    const mutexes = heldMutexes(pid, mutexWaitsOf(pid));
+    return mutexes.length ? [{ pid, mutexes }] : [];
+  });
   return {
     ...data,
     ...(frozen.length ? { frozen } : {}),
+    ...(mutexWaiters.length ? { mutexWaiters } : {}),
     ...(pipeWriters.length ? { pipeWriters } : {}),
     ...(lockWaiters.length ? { lockWaiters } : {}),
     ...(socketWriters.length ? { socketWriters } : {}),

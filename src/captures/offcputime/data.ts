@@ -6,10 +6,13 @@ import type { LockWait } from './file-locks.js';
 import type { WrittenPipe } from './pipe-readers.js';
 import type { BlockedSend } from './socket-peers.js';
 import type { FrozenCgroup } from './frozen-cgroups.js';
+import type { HeldMutex } from './mutex-owners.js';
 
 export interface OffcpuStack extends StackSample {
   /** value: microseconds blocked; blocks: how many times. */
   blocks: number;
+  /** Read from /proc after the window: a wait for the mutex at this address, held by another thread. */
+  mutex?: string;
 }
 
 export interface OffcputimeData extends StackData<OffcpuStack> {
@@ -27,4 +30,6 @@ export interface OffcputimeData extends StackData<OffcpuStack> {
   socketWriters?: { pid: number; sends: BlockedSend[] }[];
   /** Processes asleep in the freezer, with the cgroup that froze them (read at the end). */
   frozen?: { pid: number; by: FrozenCgroup }[];
+  /** Processes whose threads waited for mutexes, with each mutex's owner and what it does (read at the end). */
+  mutexWaiters?: { pid: number; mutexes: HeldMutex[] }[];
 }

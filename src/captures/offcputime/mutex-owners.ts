@@ -103,8 +103,8 @@ export interface HeldMutex {
   owner: ThreadNow;
   /** The mutex the owner waits for in turn, when it does. */
   ownerWaitsFor?: string;
-  /** The owners' chain comes back to this mutex: each thread in it waits for the next (tids, from this mutex's owner). */
-  deadlock?: number[];
+  /** The owners' chain comes back to this mutex: from its owner on, each thread waits for a mutex the next one holds, the last for this one. */
+  deadlock?: { tid: number; comm: string; waitsFor: string }[];
   pi?: boolean;
 }
 
@@ -131,14 +131,15 @@ export function heldMutexes(pid: number, waits: MutexWait[]): HeldMutex[] {
 }
 
 /** Owner to owner from `tid`: a deadlock when it reaches a thread waiting for `address` again. */
-function cycleFrom(tid: number, address: string, byTid: Map<number, MutexWait>, pid: number): { deadlock: number[] } | undefined {
-  const chain = [tid];
-  for (let i = 0; i < MAX_CHAIN; i++) {
-    const wait = byTid.get(chain.at(-1)!) ?? mutexWaitOf(pid, chain.at(-1)!);
+function cycleFrom(tid: number, address: string, byTid: Map<number, MutexWait>, pid: number): Pick<HeldMutex, 'deadlock'> | undefined {
+  const chain: NonNullable<HeldMutex['deadlock']> = [];
+  for (let at = tid; chain.length < MAX_CHAIN; ) {
+    const wait = byTid.get(at) ?? mutexWaitOf(pid, at);
     if (!wait) return undefined;
+    chain.push({ tid: at, comm: threadNow(pid, at)?.comm ?? '?', waitsFor: wait.address });
     if (wait.address === address) return { deadlock: chain };
-    if (chain.includes(wait.owner)) return undefined; // a cycle that does not pass through this mutex: its own entry says it
-    chain.push(wait.owner);
+    if (chain.some((t) => t.tid === wait.owner)) return undefined; // a cycle that does not pass through this mutex: its own entry says it
+    at = wait.owner;
   }
   return undefined;
 }

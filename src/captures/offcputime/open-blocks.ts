@@ -24,6 +24,7 @@ import type { ResolvedTarget } from '../target.js';
 import type { OffcpuStack, OffcputimeData } from './data.js';
 import { COMPILER_SUFFIX, waitName } from './scheduler.js';
 import { FUTEX, IDLE_WAITS } from './waits.js';
+import { mutexWaitOf } from './mutex-owners.js';
 
 /** struct offcpu_start (bpf/offcputime/offcputime.bpf.c): a thread's block, open since ts. */
 export const startLayout = recordLayout('offcpu_start', 8 + stackKeyLayout.size, { ts: 0, key: 8 });
@@ -78,6 +79,8 @@ export interface ThroughoutSample {
   frames: Frame[];
   value: number;
   blocks: number;
+  /** A futex wait for a mutex another thread holds (mutex-owners.ts): its address. */
+  mutex?: string;
 }
 
 /** /proc/PID/task/TID/stack ("[<0>] anon_pipe_write+0x1d4/0x4f0", leaf first) as frames root first; its wchan alone when unreadable (no CAP_SYS_ADMIN). */
@@ -101,7 +104,7 @@ function lastRanMs(task: string): number | undefined {
 /**
  * Threads of the target asleep now (in a counted state) that are not in `starts`:
  * off the CPU since their last run, or since before the window. Idle waits (epoll, sleeps, reads) and futexes
- * (a parked pool, unless a user frame says lock, which /proc cannot give) are left out.
+ * (a parked pool) are left out, but for a futex that is a mutex held by another thread (its memory says so).
  * The scan stops after 250 ms (tens of thousands of threads): the processes not reached are not looked at.
  */
 export function blockedThroughout(
@@ -127,6 +130,7 @@ export function blockedThroughout(
       continue; // gone
     }
     let own: boolean | undefined;
+    let processComm: string | undefined; // samples name the process (a deadlock's text names its threads)
     for (const tid of tids) {
       if (++threads > MAX_THREADS) break;
       if (seen.has(Number(tid))) continue;
@@ -136,19 +140,23 @@ export function blockedThroughout(
       if (excludeCgroupId !== undefined && (own ??= processCgroup2Id(pid) === excludeCgroupId)) break;
       // The wait channel first (one read): most sleepers are idle, and need no stack walk.
       const wchan = (readText(`${task}/wchan`) ?? '').trim().replace(COMPILER_SUFFIX, '');
-      if (!wchan || wchan === '0' || isIdle(wchan)) continue;
+      if (!wchan || wchan === '0') continue;
+      // A futex is a parked pool thread unless its word is a mutex another thread holds (a lock held all window, a deadlock).
+      const mutex = FUTEX.test(wchan) ? mutexWaitOf(pid, Number(tid)) : undefined;
+      if (!mutex && isIdle(wchan)) continue;
       const ran = lastRanMs(task);
       const asleepUs = now !== undefined && ran !== undefined ? Math.min(windowUs, Math.round((now - ran) * 1000)) : windowUs;
       if (asleepUs <= 0) continue;
       const frames = kernelFrames(task, wchan);
       const wait = waitName(frames);
-      if (!wait || isIdle(wait)) continue;
-      const id = `${pid}\0${stat[1]}\0${frames.map((f) => f.name).join(';')}`;
+      if (!mutex && (!wait || isIdle(wait))) continue;
+      const comm = (processComm ??= readText(`/proc/${pid}/comm`)?.trim() || stat[1]!);
+      const id = `${pid}\0${frames.map((f) => f.name).join(';')}\0${mutex?.address ?? ''}`;
       const sample = samples.get(id);
       if (sample) {
         sample.value += asleepUs;
         sample.blocks++;
-      } else samples.set(id, { pid, comm: stat[1]!, frames, value: asleepUs, blocks: 1 });
+      } else samples.set(id, { pid, comm, frames, value: asleepUs, blocks: 1, ...(mutex ? { mutex: mutex.address } : {}) });
     }
   }
   return [...samples.values()];

@@ -55,6 +55,16 @@ export const IDLE_WAITS = new RegExp(
 );
 /** A futex wait: a lock, a condition variable or a parked thread (only its user caller tells). */
 export const FUTEX = /^(futex_wait\w*|__futex_wait\w*|futex_do_wait)$/;
+/**
+ * What a futex wait is, by the user code that made it. A futex is both the
+ * slow path of a lock and how condition variables and idle threads sleep (glibc,
+ * C++, Go's runtime, the JVM, libuv): only the caller says which.
+ */
+export const LOCK_CALLERS =
+  /^(__lll_\w*lock\w*|___?pthread_mutex_\w*lock\w*|pthread_mutex_\w*lock\w*|___?pthread_rwlock_\w*lock\w*|pthread_rwlock_\w*lock\w*|std::mutex::lock|std::shared_mutex::\w*lock\w*|_ZNSt5mutex4lockEv|runtime\.lock2?|ObjectMonitor::\w+|\w*LWLockAcquire\w*|\w*[Ss]pin[Ll]ock\w*|parking_lot::raw_(rw)?mutex::\w+|g_mutex_lock\w*|uv_mutex_lock\w*)$/;
+export const PARK_CALLERS =
+  /^(___?pthread_cond_\w*wait\w*|pthread_cond_\w*wait\w*|std::condition_variable\w*::\w*wait\w*|std::_V2::condition_variable_any::\w*wait\w*|_ZNSt\w*condition_variable\w*wait\w*|runtime\.(futexsleep|notesleep|notetsleepg?|mPark|stopm|park_m)|Unsafe_Park|Parker::park|\w*LockSupport\.park\w*|uv_cond_\w*wait|g_cond_\w*wait\w*|parking_lot::condvar::\w+|parking_lot_core::\w*park\w*)$/;
+
 /** A writer waiting for room in a pipe (anon_pipe_write since 6.14). */
 export const PIPE_WRITE = /^(anon_)?pipe_write$/;
 /** Where flock (locks_lock_inode_wait) and fcntl's F_SETLKW (fcntl_setlk) sleep. */

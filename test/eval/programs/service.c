@@ -4,6 +4,8 @@
  *   service serve SECONDS   serve (sleep): a target for a killer
  *   service request PATH    handle the request queued in PATH: one without a Host header
  *                           crashes it (a null pointer read in parse_header)
+ *   service transfer        two threads move money between two accounts, each locking the
+ *                           source account first: they deadlock (a lock order inversion)
  *   service ledger THREADS SECONDS COUNTER
  *                           THREADS threads append to one ledger under one mutex (held 200 µs
  *                           each time) for SECONDS; COUNTER gets the µs they waited for it, summed */
@@ -102,6 +104,45 @@ static int handle_request(const char *path)
 	return parse_header(&r) ? 0 : 65;
 }
 
+struct account {
+	pthread_mutex_t lock;
+	long balance;
+};
+
+static struct account accounts[2] = { { PTHREAD_MUTEX_INITIALIZER, 1000 }, { PTHREAD_MUTEX_INITIALIZER, 1000 } };
+
+/* Locks the source, then the destination: two transfers in opposite directions wait for each other. */
+__attribute__((noinline)) static void transfer(struct account *from, struct account *to, long amount)
+{
+	pthread_mutex_lock(&from->lock);
+	usleep(1000); /* the ledger write */
+	pthread_mutex_lock(&to->lock);
+	from->balance -= amount;
+	to->balance += amount;
+	pthread_mutex_unlock(&to->lock);
+	pthread_mutex_unlock(&from->lock);
+}
+
+static void *transfers(void *arg)
+{
+	long i = (long)arg;
+
+	pthread_setname_np(pthread_self(), i ? "transfer-in" : "transfer-out");
+	for (;;)
+		transfer(&accounts[i], &accounts[1 - i], 1);
+	return NULL;
+}
+
+static int transfer_loop(void)
+{
+	pthread_t t[2];
+
+	for (long i = 0; i < 2; i++)
+		pthread_create(&t[i], NULL, transfers, (void *)i);
+	pthread_join(t[0], NULL);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 2 ? argv[1] : "";
@@ -123,6 +164,8 @@ int main(int argc, char **argv)
 		sleep(60);
 		return 0;
 	}
+	if (argc > 1 && !strcmp(argv[1], "transfer"))
+		return transfer_loop();
 	if (!strcmp(mode, "request"))
 		return handle_request(argv[2]);
 	if (!strcmp(mode, "serve")) {
@@ -131,6 +174,6 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(mode, "ledger") && argc > 4)
 		return ledger(atoi(argv[2]), atoi(argv[3]), argv[4]);
-	fprintf(stderr, "usage: service config PATH | alloc MIB | serve SECONDS | request PATH | ledger THREADS SECONDS COUNTER\n");
+	fprintf(stderr, "usage: service config PATH | alloc MIB | serve SECONDS | request PATH | transfer | ledger THREADS SECONDS COUNTER\n");
 	return 64;
 }
