@@ -102,7 +102,9 @@ describe.skipIf(skip)(`offcputime names a mutex's owner${skip ? ` (skipped: ${sk
     const mine = findings.find((f) => f.evidence.pid === p.pid);
     expect(mine?.severity).toBe('warning');
     expect(mine?.title).toMatch(
-      new RegExp(`3 of its threads wait for the mutex at 0x[0-9a-f]+, held by its thread holder \\(tid ${holder}\\), asleep in \\w*(unix_stream_read|pipe_read)`),
+      new RegExp(
+        `3 of its threads wait for the mutex at 0x[0-9a-f]+, held by its thread holder \\(tid ${holder}\\), asleep in \\w*(unix_stream_read|pipe_read)`,
+      ),
     );
   });
 });
