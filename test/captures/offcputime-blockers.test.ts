@@ -76,6 +76,16 @@ async function sleepsIn(pid: number, wchan: RegExp): Promise<void> {
 }
 const blocked = (writer: number) => sleepsIn(writer, /pipe_write/);
 
+/** Until pid is frozen: asleep in the freezer's wait, or frozen where it slept (state D in an idle wait), 2 s at most. */
+async function frozenNow(pid: number): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    if (/__refrigerator|get_signal|do_freezer_trap/.test(readFileSync(`/proc/${pid}/wchan`, 'utf8'))) return;
+    if (readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.startsWith('D')) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`pid ${pid} was never frozen`);
+}
+
 afterEach(() => {
   for (const c of children) c.kill('SIGKILL');
   for (const pid of readers) {
@@ -360,7 +370,8 @@ describe.skipIf(skip)(`offcputime names what a blocked thread waits on${skip ? `
       try {
         const sleepers = cgroups.map((c) => c.start());
         for (const c of cgroups) c.freeze();
-        for (const p of sleepers) await sleepsIn(p, /__refrigerator|get_signal|do_freezer_trap/);
+        // Frozen: in the freezer's wait, or (6.1+) where it slept, in state D.
+        for (const p of sleepers) await frozenNow(p);
         const { result } = await captureDuring(offcputime, () => new Promise((r) => setTimeout(r, 1000)));
         const findings = analyzeRun({ run: run({ durationMs: result.durationMs }), results: [on(result)] });
         for (const [i, c] of cgroups.entries()) {
@@ -427,6 +438,8 @@ function frozenCgroup(hierarchy: 'v1' | 'v2') {
     setting: `${file} ${frozen}`,
     start() {
       child = started('sh', ['-c', `echo $$ > ${join(dir, 'cgroup.procs')} && exec ${PYTHON} -c 'import time\nwhile True: time.sleep(0.01)'`]);
+      // Frozen only once it runs python: a freeze between the shell's write and its exec would freeze "sh".
+      for (let i = 0; i < 100 && readFileSync(`/proc/${child.pid}/comm`, 'utf8').trim() !== 'python3'; i++) execFileSync('sleep', ['0.02']);
       return child.pid!;
     },
     freeze: () => writeFileSync(join(dir, file), frozen),

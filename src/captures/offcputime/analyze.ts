@@ -150,11 +150,12 @@ function analyzeOffcputime(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
     const frames = Array.isArray(s.frames) ? s.frames : [];
     const wait = waitName(frames) ?? '?';
     // Idle, unless the poll is a resolver's: waiting for a DNS answer is work.
-    if (IDLE_WAITS.test(wait) && !RESOLVER_FRAMES.test(frames.map((f) => (isObj(f) ? str(f.name) : '')).join(' '))) continue;
+    const frozen = s.frozen === true; // frozen where it slept: its idle wait is no longer idle
+    if (!frozen && IDLE_WAITS.test(wait) && !RESOLVER_FRAMES.test(frames.map((f) => (isObj(f) ? str(f.name) : '')).join(' '))) continue;
     // A wait read from /proc whose futex is a mutex another thread holds (mutex-owners.ts) is a lock wait, whatever its frames.
     const futexCaller = FUTEX.test(wait) ? (typeof s.mutex === 'string' ? 'lock' : futexCallerOf(frames)) : undefined;
-    if (futexCaller === 'park' || (futexCaller && futexCaller !== 'lock' && us / n >= PARKED_FUTEX_US)) continue;
-    const kind = waitKind(framesOf(s), futexCaller ?? 'unknown');
+    if (!frozen && (futexCaller === 'park' || (futexCaller && futexCaller !== 'lock' && us / n >= PARKED_FUTEX_US))) continue;
+    const kind = frozen ? FROZEN : waitKind(framesOf(s), futexCaller ?? 'unknown');
     const user = userLeafOf(frames);
     const reason = UNNAMED_KINDS.has(kind) ? `${kind}\0${wait}` : kind;
     const key = `${num(s.pid)}\0${reason}\0${user ?? ''}`;

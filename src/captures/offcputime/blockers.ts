@@ -18,9 +18,10 @@ const BLOCKED_US = 100_000;
 const MAX_BLOCKED = 5;
 
 /** The processes that waited longest in `wait` (at least BLOCKED_US), longest first: the wait named as the analysis names it. */
-function waitedIn(data: OffcputimeData, wait: RegExp, also: (s: OffcpuStack) => boolean = () => true): number[] {
+function waitedIn(data: OffcputimeData, wait: RegExp | ((s: OffcpuStack) => boolean)): number[] {
   const waited = new Map<number, number>();
-  for (const s of data.stacks) if (wait.test(waitName(s.frames) ?? '') && also(s)) waited.set(s.pid, (waited.get(s.pid) ?? 0) + s.value);
+  const test = wait instanceof RegExp ? (s: OffcpuStack) => wait.test(waitName(s.frames) ?? '') : wait;
+  for (const s of data.stacks) if (test(s)) waited.set(s.pid, (waited.get(s.pid) ?? 0) + s.value);
   return [...waited]
     .filter(([, us]) => us >= BLOCKED_US)
     .sort((a, b) => b[1] - a[1])
@@ -28,7 +29,11 @@ function waitedIn(data: OffcputimeData, wait: RegExp, also: (s: OffcpuStack) => 
     .map(([pid]) => pid);
 }
 
-const isMutexWait = (s: OffcpuStack) => s.mutex !== undefined || s.frames.some((f) => f.kind !== 'kernel' && LOCK_CALLERS.test(f.name));
+/** A futex wait of a mutex (read from /proc, or a lock's user frame), not of a parked pool. */
+const isMutexWait = (s: OffcpuStack) =>
+  FUTEX.test(waitName(s.frames) ?? '') && (s.mutex !== undefined || s.frames.some((f) => f.kind !== 'kernel' && LOCK_CALLERS.test(f.name)));
+/** In the freezer's wait, or frozen where it slept. */
+const isFrozen = (s: OffcpuStack) => s.frozen === true || FROZEN_WAIT.test(waitName(s.frames) ?? '');
 
 /** What its blocked writers and lockers waited on: the pipes' readers, the locks' holders, the connections' peers, the mutexes' owners; who froze the frozen. */
 export function withBlockers(data: OffcputimeData, locks: LockWaitSampler): OffcputimeData {
@@ -41,12 +46,11 @@ export function withBlockers(data: OffcputimeData, locks: LockWaitSampler): Offc
   const socketWriters = waitedIn(data, SOCKET_SEND_WAIT)
     .map((pid) => ({ pid, sends: blockedSends(pid) }))
     .filter((w) => w.sends.length);
-  const frozen = waitedIn(data, FROZEN_WAIT).flatMap((pid) => {
+  const frozen = waitedIn(data, isFrozen).flatMap((pid) => {
     const by = frozenCgroupOf(pid);
     return by ? [{ pid, by }] : [];
   });
-  // Futex waits of a mutex (read from /proc, or a lock's user frame), not of parked pools.
-  const mutexWaiters = waitedIn(data, FUTEX, isMutexWait).flatMap((pid) => {
+  const mutexWaiters = waitedIn(data, isMutexWait).flatMap((pid) => {
     const mutexes = heldMutexes(pid, mutexWaitsOf(pid));
     return mutexes.length ? [{ pid, mutexes }] : [];
   });

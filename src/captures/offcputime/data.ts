@@ -13,6 +13,8 @@ export interface OffcpuStack extends StackSample {
   blocks: number;
   /** Read from /proc after the window: a wait for the mutex at this address, held by another thread. */
   mutex?: string;
+  /** Read from /proc after the window: frozen by its cgroup where it slept (an otherwise idle wait). */
+  frozen?: boolean;
 }
 
 export interface OffcputimeData extends StackData<OffcpuStack> {

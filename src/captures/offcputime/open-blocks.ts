@@ -81,6 +81,8 @@ export interface ThroughoutSample {
   blocks: number;
   /** A futex wait for a mutex another thread holds (mutex-owners.ts): its address. */
   mutex?: string;
+  /** Frozen where it slept (its cgroup's freezer), in a wait that is otherwise idle. */
+  frozen?: boolean;
 }
 
 /** /proc/PID/task/TID/stack ("[<0>] anon_pipe_write+0x1d4/0x4f0", leaf first) as frames root first; its wchan alone when unreadable (no CAP_SYS_ADMIN). */
@@ -104,7 +106,8 @@ function lastRanMs(task: string): number | undefined {
 /**
  * Threads of the target asleep now (in a counted state) that are not in `starts`:
  * off the CPU since their last run, or since before the window. Idle waits (epoll, sleeps, reads) and futexes
- * (a parked pool) are left out, but for a futex that is a mutex held by another thread (its memory says so).
+ * (a parked pool) are left out, but for a futex that is a mutex held by another thread (its memory says so) and
+ * a thread frozen where it slept.
  * The scan stops after 250 ms (tens of thousands of threads): the processes not reached are not looked at.
  */
 export function blockedThroughout(
@@ -143,20 +146,22 @@ export function blockedThroughout(
       if (!wchan || wchan === '0') continue;
       // A futex is a parked pool thread unless its word is a mutex another thread holds (a lock held all window, a deadlock).
       const mutex = FUTEX.test(wchan) ? mutexWaitOf(pid, Number(tid)) : undefined;
-      if (!mutex && isIdle(wchan)) continue;
+      // Asleep in an idle wait yet uninterruptible: the freezer froze it where it slept (6.1+: TASK_FROZEN reads as D), a paused container.
+      const frozen = stat[2] === 'D' && isIdle(wchan);
+      if (!mutex && !frozen && isIdle(wchan)) continue;
       const ran = lastRanMs(task);
       const asleepUs = now !== undefined && ran !== undefined ? Math.min(windowUs, Math.round((now - ran) * 1000)) : windowUs;
       if (asleepUs <= 0) continue;
       const frames = kernelFrames(task, wchan);
       const wait = waitName(frames);
-      if (!mutex && (!wait || isIdle(wait))) continue;
+      if (!mutex && !frozen && (!wait || isIdle(wait))) continue;
       const comm = (processComm ??= readText(`/proc/${pid}/comm`)?.trim() || stat[1]!);
       const id = `${pid}\0${frames.map((f) => f.name).join(';')}\0${mutex?.address ?? ''}`;
       const sample = samples.get(id);
       if (sample) {
         sample.value += asleepUs;
         sample.blocks++;
-      } else samples.set(id, { pid, comm, frames, value: asleepUs, blocks: 1, ...(mutex ? { mutex: mutex.address } : {}) });
+      } else samples.set(id, { pid, comm, frames, value: asleepUs, blocks: 1, ...(mutex ? { mutex: mutex.address } : {}), ...(frozen ? { frozen } : {}) });
     }
   }
   return [...samples.values()];
