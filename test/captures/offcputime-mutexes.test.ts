@@ -57,6 +57,7 @@ describe('the owner of a mutex threads wait for, from /proc', () => {
     for (const m of held) {
       expect(m.deadlock?.map((t) => t.comm).sort()).toEqual(['ledger-a', 'ledger-b']);
       expect(m.ownerWaitsFor).toMatch(/^0x[0-9a-f]+$/);
+      expect(m.variable).toMatch(/^[ab]$/); // the globals' names, from the symbol table
     }
   });
 
@@ -70,6 +71,7 @@ describe('the owner of a mutex threads wait for, from /proc', () => {
     expect(held[0]!.waiters.sort()).toEqual(p.tid('worker').sort());
     expect(held[0]!.owner.wchan).toMatch(/unix_stream_read|pipe_read/); // node gives a child a socket pair for stdin
     expect(held[0]!.deadlock).toBeUndefined();
+    expect(held[0]!.variable).toBe('m');
   });
 });
 
@@ -87,7 +89,9 @@ describe.skipIf(skip)(`offcputime names a mutex's owner${skip ? ` (skipped: ${sk
     const [a] = p.tid('ledger-a');
     const [b] = p.tid('ledger-b');
     expect(mine?.title).toMatch(
-      new RegExp(`a deadlock: ledger-(a|b) \\(tid (${a}|${b})\\) waits for the mutex at 0x[0-9a-f]+ that ledger-(a|b) \\(tid (${a}|${b})\\) holds, and `),
+      new RegExp(
+        `a deadlock: ledger-(a|b) \\(tid (${a}|${b})\\) waits for the mutex (a|b) \\(at 0x[0-9a-f]+\\) that ledger-(a|b) \\(tid (${a}|${b})\\) holds, and `,
+      ),
     );
     expect(mine?.title).toContain('take these mutexes in one order everywhere');
     // Both threads, the whole window.
@@ -103,7 +107,7 @@ describe.skipIf(skip)(`offcputime names a mutex's owner${skip ? ` (skipped: ${sk
     expect(mine?.severity).toBe('warning');
     expect(mine?.title).toMatch(
       new RegExp(
-        `3 of its threads wait for the mutex at 0x[0-9a-f]+, held by its thread holder \\(tid ${holder}\\), asleep in \\w*(unix_stream_read|pipe_read)`,
+        `3 of its threads wait for the mutex m \\(at 0x[0-9a-f]+\\), held by its thread holder \\(tid ${holder}\\), asleep in \\w*(unix_stream_read|pipe_read)`,
       ),
     );
   });

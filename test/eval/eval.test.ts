@@ -528,6 +528,8 @@ describe.skipIf(skip)(`evaluation: the top finding names the culprit${skip ? ` (
       if (!top.title.includes('billing-api')) return 'the top finding does not name billing-api';
       if (!top.title.includes('a deadlock')) return 'the top finding does not say deadlock';
       if (!top.title.includes('transfer-in') || !top.title.includes('transfer-out')) return 'the top finding does not name both threads';
+      if (!top.title.includes('accounts+0x30') || !/mutex accounts \(/.test(top.title))
+        return 'the top finding does not name the mutexes (accounts[0] and accounts[1])';
       // Both threads, blocked the whole window.
       const said = Number(top.evidence.offCpuMs);
       const lost = 2 * (to - from);

@@ -142,10 +142,11 @@ export function lockHolderText(locks: LockOfWaiter[]): string {
 
 export interface MutexOfWaiter {
   address: string;
+  variable?: string;
   waiters: number;
   owner: { tid: number; comm: string; state: string; waitingIn?: string };
   ownerWaitsFor?: string;
-  deadlock?: { tid: number; comm: string; waitsFor: string }[];
+  deadlock?: { tid: number; comm: string; waitsFor: string; waitsForVariable?: string }[];
 }
 
 /** The mutexes pid's threads waited for at the end, most waiters first, or none when not read. */
@@ -154,15 +155,27 @@ export function mutexesOf(data: Obj, pid: number): MutexOfWaiter[] {
     const owner = isObj(m.owner) ? m.owner : {};
     return {
       address: str(m.address),
+      ...(typeof m.variable === 'string' ? { variable: m.variable } : {}),
       waiters: Array.isArray(m.waiters) ? m.waiters.length : 0,
       owner: { tid: num(owner.tid), comm: str(owner.comm), state: str(owner.state), ...(typeof owner.wchan === 'string' ? { waitingIn: owner.wchan } : {}) },
       ...(typeof m.ownerWaitsFor === 'string' ? { ownerWaitsFor: m.ownerWaitsFor } : {}),
-      ...(Array.isArray(m.deadlock) ? { deadlock: objs(m.deadlock).map((t) => ({ tid: num(t.tid), comm: str(t.comm), waitsFor: str(t.waitsFor) })) } : {}),
+      ...(Array.isArray(m.deadlock)
+        ? {
+            deadlock: objs(m.deadlock).map((t) => ({
+              tid: num(t.tid),
+              comm: str(t.comm),
+              waitsFor: str(t.waitsFor),
+              ...(typeof t.waitsForVariable === 'string' ? { waitsForVariable: t.waitsForVariable } : {}),
+            })),
+          }
+        : {}),
     };
   });
 }
 
 const threadLabel = (t: { comm: string; tid: number }) => `${t.comm} (tid ${t.tid})`;
+/** "accounts+0x30 (at 0x55d…0f0)", or "at 0x55d…0f0" for a mutex no symbol names (on the heap). */
+const mutexLabel = (address: string, variable?: string) => (variable ? `${variable} (at ${address})` : `at ${address}`);
 
 /**
  * "a deadlock: ledger-a (tid 7) waits for the mutex at 0x… that ledger-b (tid 8) holds, and ledger-b (tid 8) waits for
@@ -173,13 +186,15 @@ export function mutexOwnerText(mutexes: MutexOfWaiter[]): string {
   if (!m) return 'another of its threads holds the lock';
   if (m.deadlock) {
     const chain = m.deadlock;
-    const links = chain.map((t, i) => `${threadLabel(t)} waits for the mutex at ${t.waitsFor} that ${threadLabel(chain[(i + 1) % chain.length]!)} holds`);
+    const links = chain.map(
+      (t, i) => `${threadLabel(t)} waits for the mutex ${mutexLabel(t.waitsFor, t.waitsForVariable)} that ${threadLabel(chain[(i + 1) % chain.length]!)} holds`,
+    );
     return (
       `a deadlock: ${links.join(', and ')}: none of them can go on until the process is restarted` +
       `; next: take these mutexes in one order everywhere (a lock order inversion), then restart it`
     );
   }
-  const waiting = `${m.waiters} of its threads wait for the mutex at ${m.address}, held by its thread ${threadLabel(m.owner)}`;
+  const waiting = `${m.waiters} of its threads wait for the mutex ${mutexLabel(m.address, m.variable)}, held by its thread ${threadLabel(m.owner)}`;
   if (m.ownerWaitsFor) return `${waiting}, itself waiting for the mutex at ${m.ownerWaitsFor}; next: find what holds that one`;
   if (m.owner.state === 'R') return `${waiting}, on a CPU when the capture ended: it holds the lock while it works; next: shorten what runs under that lock`;
   return `${waiting}, ${doing({ pid: m.owner.tid, ...m.owner })} while holding it; next: do not block (I/O, sleeps, calls to other services) while holding a lock`;

@@ -6,8 +6,10 @@
 // and the owner's thread id (struct __pthread_mutex_s: __lock, __count,
 // __owner). A PI mutex's word is its owner's tid. A wait whose owner is a
 // live thread of the same process is a mutex wait; followed from owner to
-// owner, a chain that comes back to a waiter is a deadlock.
+// owner, a chain that comes back to a waiter is a deadlock. A mutex that is a
+// global or static is named by its symbol.
 import { closeSync, existsSync, openSync, readdirSync, readSync } from 'node:fs';
+import { variableAt } from '../../symbolize/variable-at.js';
 import { readText } from '../../util/read-text.js';
 
 /** The futex system call's number, by architecture (/proc/PID/task/TID/syscall gives numbers). */
@@ -98,19 +100,26 @@ export function threadNow(pid: number, tid: number): ThreadNow | undefined {
 /** One mutex of a process that threads wait for, and what its owner does. */
 export interface HeldMutex {
   address: string;
+  /** The variable it is ("accounts+0x30"), when a symbol covers it (a global or static, not the heap). */
+  variable?: string;
   /** The threads waiting for it now. */
   waiters: number[];
   owner: ThreadNow;
   /** The mutex the owner waits for in turn, when it does. */
   ownerWaitsFor?: string;
   /** The owners' chain comes back to this mutex: from its owner on, each thread waits for a mutex the next one holds, the last for this one. */
-  deadlock?: { tid: number; comm: string; waitsFor: string }[];
+  deadlock?: { tid: number; comm: string; waitsFor: string; waitsForVariable?: string }[];
   pi?: boolean;
 }
 
 /** The mutexes the threads of `pid` wait for now, most waiters first, each with its owner and the chain it ends. */
 export function heldMutexes(pid: number, waits: MutexWait[]): HeldMutex[] {
   const byTid = new Map(waits.map((w) => [w.tid, w]));
+  const variables = new Map<string, string | undefined>();
+  const variableOf = (address: string) => {
+    if (!variables.has(address)) variables.set(address, variableAt(pid, Number(address))?.name);
+    return variables.get(address);
+  };
   const byAddress = new Map<string, MutexWait[]>();
   for (const w of waits) byAddress.set(w.address, [...(byAddress.get(w.address) ?? []), w]);
   const held: HeldMutex[] = [];
@@ -118,12 +127,14 @@ export function heldMutexes(pid: number, waits: MutexWait[]): HeldMutex[] {
     const ownerTid = waiting[0]!.owner;
     const owner = threadNow(pid, ownerTid) ?? { tid: ownerTid, comm: '?', state: '?' };
     const next = byTid.get(ownerTid) ?? mutexWaitOf(pid, ownerTid);
+    const variable = variableOf(address);
     held.push({
       address,
+      ...(variable ? { variable } : {}),
       waiters: waiting.map((w) => w.tid),
       owner,
       ...(next ? { ownerWaitsFor: next.address } : {}),
-      ...(cycleFrom(ownerTid, address, byTid, pid) ?? {}),
+      ...(cycleFrom(ownerTid, address, byTid, pid, variableOf) ?? {}),
       ...(waiting[0]!.pi ? { pi: true } : {}),
     });
   }
@@ -131,12 +142,19 @@ export function heldMutexes(pid: number, waits: MutexWait[]): HeldMutex[] {
 }
 
 /** Owner to owner from `tid`: a deadlock when it reaches a thread waiting for `address` again. */
-function cycleFrom(tid: number, address: string, byTid: Map<number, MutexWait>, pid: number): Pick<HeldMutex, 'deadlock'> | undefined {
+function cycleFrom(
+  tid: number,
+  address: string,
+  byTid: Map<number, MutexWait>,
+  pid: number,
+  variableOf: (address: string) => string | undefined,
+): Pick<HeldMutex, 'deadlock'> | undefined {
   const chain: NonNullable<HeldMutex['deadlock']> = [];
   for (let at = tid; chain.length < MAX_CHAIN; ) {
     const wait = byTid.get(at) ?? mutexWaitOf(pid, at);
     if (!wait) return undefined;
-    chain.push({ tid: at, comm: threadNow(pid, at)?.comm ?? '?', waitsFor: wait.address });
+    const variable = variableOf(wait.address);
+    chain.push({ tid: at, comm: threadNow(pid, at)?.comm ?? '?', waitsFor: wait.address, ...(variable ? { waitsForVariable: variable } : {}) });
     if (wait.address === address) return { deadlock: chain };
     if (chain.some((t) => t.tid === wait.owner)) return undefined; // a cycle that does not pass through this mutex: its own entry says it
     at = wait.owner;
