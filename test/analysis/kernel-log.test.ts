@@ -183,6 +183,24 @@ describe('kernel log findings', () => {
     );
   });
 
+  it('a hung task in the window: critical, with the lock it waited in, its callers and the likely owner', () => {
+    const { events } = classified([
+      record('INFO: task pg_dump:5150 blocked for more than 122 seconds.'),
+      record('Call Trace:'),
+      record(' __schedule+0x2f1/0x8a0'),
+      record(' schedule+0x27/0xa0'),
+      record(' rwsem_down_write_slowpath+0x2c1/0x6a0'),
+      record(' ext4_buffered_write_iter+0x3b/0x120'),
+      record(' vfs_write+0x23e/0x410'),
+      record('INFO: task pg_dump:5150 is blocked on a rw-semaphore likely owned by task backup:5100'),
+    ]);
+    const findings = analyzeRun({ run: run(), results: [on(dmesg(events))] }).filter((f) => f.capture === 'dmesg');
+    expect(findings.map((f) => f.severity)).toEqual(['critical']);
+    expect(findings[0]!.title).toContain(
+      'pg_dump (pid 5150) was blocked in the kernel for more than 122 s on a lock likely held by backup:5100 (in rwsem_down_write_slowpath ← ext4_buffered_write_iter ← vfs_write): ',
+    );
+  });
+
   it('an error Sherlock has no entry for is an info finding when it was logged in the window', () => {
     const data = {
       events: [],

@@ -2,10 +2,10 @@
 // (a program's crashes, a disk's errors, a full table), saying when, what it
 // means for the services and what to do. A message logged in the window is
 // as grave as its entry says; one logged only before it is a step less (it
-// may be over; a crash or OOM kill, info), and ranks under what was measured. Links: a crash explains
-// the crash loop signals sees, an OOM kill is oomkill's (which leads), a
-// full conntrack table is the drops tcpdrop counts, a disk's errors explain
-// waits on it.
+// may be over; a crash or an OOM kill, whose process is gone, is info), and
+// ranks under what was measured. Links: a crash explains the crash loop
+// signals sees, an OOM kill is oomkill's (which leads), a full conntrack
+// table is the drops tcpdrop counts, a disk's errors explain waits on it.
 import { isObj, makeFinding, num, objs, str, type AnalysisContext, type CaptureAnalysis, type Obj } from '../../analysis/common.js';
 import type { Finding, Links, Severity } from '../../analysis/types.js';
 import { fmtSeconds, plural } from '../../format/index.js';
@@ -18,9 +18,8 @@ const LOWER: Record<Severity, Severity> = { critical: 'warning', warning: 'info'
 const PAST_PROCESSES = new Set(['crash', 'oom-kill']);
 /** Frames of a call trace named in a title. */
 const TITLE_FRAMES = 4;
-/** Frames that only say the task slept. */
-const SCHEDULER_FRAME =
-  /^(?:__schedule|schedule\w*|io_schedule\w*|__switch_to\w*|preempt_schedule\w*|context_switch|bit_wait\w*|__wait_on\w*|rwsem_down\w*|__mutex_lock\w*|mutex_lock\w*|__down\w*|down\w*)$/;
+/** Frames that only say the task slept (a lock's slow path stays: it says what the task waited for). */
+const SCHEDULER_FRAME = /^(?:__schedule|schedule\w*|io_schedule\w*|__switch_to\w*|preempt_schedule\w*|context_switch|bit_wait\w*|__wait_on\w*)$/;
 
 interface Group {
   known: KnownMessage;
