@@ -38,6 +38,7 @@ describe('kernel log messages', () => {
         'order-parser',
       ],
       ['calc[77] trap divide error ip:401136 sp:7ffd4a4c8e40 error:0 in calc[401000+1000]', 'crash', 'calc'],
+      ['traps: report-gen[812] general protection fault ip:7f3a1c2b4d10 sp:7ffc0e9d2a30 error:0 in libc.so.6[7f3a1c200000+195000]', 'crash', 'report-gen'],
       [
         'Memory cgroup out of memory: Killed process 912 (billing-api) total-vm:1048576kB, anon-rss:524288kB, file-rss:1024kB, shmem-rss:0kB, UID:0 pgtables:1100kB oom_score_adj:0',
         'oom-kill',

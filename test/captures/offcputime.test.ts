@@ -70,6 +70,8 @@ const NANOSLEEP = new Set(['do_nanosleep', 'hrtimer_nanosleep']);
 /** Sleeps in nanosleep are idle syscalls, left out unless asked for. */
 const COUNT_IDLE = { idleSyscalls: true };
 const isNanosleep = (s: OffcpuStack) => s.frames.some((f) => f.kind === 'kernel' && NANOSLEEP.has(f.name));
+/** A nap of the sleeper by its kernel frames, or by its user frame when the kernel stack was lost (a full stack map on a loaded host). */
+const isNap = (s: OffcpuStack) => isNanosleep(s) || s.frames.some((f) => f.name === 'sherlock_nap_4b2e');
 
 describe('offcputime layout and states', () => {
   it('its value matches bpf/offcputime/offcputime.h (the key is bpf/common/stacks.h, checked with profile)', () => {
@@ -128,7 +130,7 @@ describe.skipIf(skip)(`offcputime on the real kernel${skip ? ` (skipped: ${skip}
     const napUs = naps.reduce((a, s) => a + s.value, 0);
     expect(napUs).toBeGreaterThan(asleepUs * 0.8);
     expect(napUs).toBeLessThan(asleepUs * 1.2);
-    const blocks = naps.reduce((a, s) => a + s.blocks, 0);
+    const blocks = mine.filter(isNap).reduce((a, s) => a + s.blocks, 0);
     expect(blocks).toBeGreaterThanOrEqual(20);
     expect(blocks).toBeLessThanOrEqual(24);
     // Root first: user frames, then the kernel path down to the scheduler.

@@ -1,8 +1,8 @@
 // The kernel messages that name a cause, as the kernel prints them (6.x, with
 // the older forms that are still common): what each means and what to do.
 // A message is matched by its first line; named groups become its fields.
-// Severity is for a message logged in the window; one logged only before it
-// is a step less (it may be over). Keep each pattern anchored and cheap: every
+// Severity is for a message logged in the window (analyze.ts lowers it for
+// one logged only before it). Keep each pattern anchored and cheap: every
 // kernel record is tried against the list.
 import type { Severity } from '../../analysis/types.js';
 
@@ -41,7 +41,7 @@ export const KNOWN_MESSAGES: readonly KnownMessage[] = [
   {
     kind: 'crash',
     match: new RegExp(
-      `^(?<comm>.{1,16})\\[(?<pid>\\d+)\\]:? (?<fault>general protection fault|trap [a-z ]+?|traps: .+?) ip:(?<ip>${hex}) sp:${hex} error:(?<error>${hex})${IN_FILE}`,
+      `^(?:traps: )?(?<comm>.{1,16}?)\\[(?<pid>\\d+)\\]:? (?<fault>general protection fault|trap [a-z ]+?) ip:(?<ip>${hex}) sp:${hex} error:(?<error>${hex})${IN_FILE}`,
     ),
     severity: 'warning',
     subject: (f) => f.comm!,
