@@ -69,7 +69,7 @@ describe('the owner of a mutex threads wait for, from /proc', () => {
       expect.objectContaining({ waiters: expect.any(Array), owner: expect.objectContaining({ tid: holder, comm: 'holder', state: 'S' }) }),
     ]);
     expect(held[0]!.waiters.sort()).toEqual(p.tid('worker').sort());
-    expect(held[0]!.owner.wchan).toMatch(/unix_stream_read|pipe_read/); // node gives a child a socket pair for stdin
+    expect(held[0]!.owner.waitingIn).toMatch(/unix_stream_read|pipe_read/); // node gives a child a socket pair for stdin
     expect(held[0]!.deadlock).toBeUndefined();
     expect(held[0]!.variable).toBe('m');
   });

@@ -5,6 +5,7 @@
 // hardware errors (known-messages.ts). The kernel's own records only, from
 // /dev/kmsg; the ring is read when the capture starts and as it runs, so a
 // burst in the window does not push the start out. No BPF object.
+import { kernelClock, monoNow } from '../../util/clock.js';
 import type { CaptureDefinition, Column } from '../capture.js';
 import { analyzeDmesg } from './analyze.js';
 import { classify, type KernelEvent, type UnknownMessage } from './classify.js';
@@ -39,8 +40,6 @@ export interface DmesgData {
   problem?: string;
 }
 
-const monoUs = () => Number(process.hrtime.bigint() / 1000n);
-
 export const dmesg: CaptureDefinition<DmesgParams, DmesgData> = {
   ...dmesgSetup,
   summary:
@@ -49,8 +48,9 @@ export const dmesg: CaptureDefinition<DmesgParams, DmesgData> = {
   analysis: { checks: 'kernel log', analyze: analyzeDmesg },
 
   sample({ params }) {
-    const windowUs = monoUs();
-    const offsetMs = Date.now() - windowUs / 1000;
+    const windowUs = Number(monoNow() / 1000n);
+    const kernelToMs = kernelClock();
+    const toWallMs = (usec: number) => kernelToMs(BigInt(usec) * 1000n);
     const fromUs = windowUs - params.lookbackSeconds * 1e6;
     const windowStart = new Date().toISOString();
     let reader: KmsgReader | undefined;
@@ -74,7 +74,7 @@ export const dmesg: CaptureDefinition<DmesgParams, DmesgData> = {
         drain(Infinity);
         const lost = reader?.lost ?? 0;
         reader?.close();
-        const { events, unknown, suppressed, fromProcesses } = classify(records, (usec) => offsetMs + usec / 1000, fromUs, windowUs, params.maxEvents);
+        const { events, unknown, suppressed, fromProcesses } = classify(records, toWallMs, fromUs, windowUs, params.maxEvents);
         await addCrashSites(events);
         return {
           events,
@@ -84,7 +84,7 @@ export const dmesg: CaptureDefinition<DmesgParams, DmesgData> = {
           fromProcesses,
           lost,
           lookbackSeconds: params.lookbackSeconds,
-          ...(oldestUs !== undefined && oldestUs > fromUs ? { oldestTime: new Date(offsetMs + oldestUs / 1000).toISOString() } : {}),
+          ...(oldestUs !== undefined && oldestUs > fromUs ? { oldestTime: new Date(toWallMs(oldestUs)).toISOString() } : {}),
           windowStart,
           ...(problem ? { problem } : {}),
         };

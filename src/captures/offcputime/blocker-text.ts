@@ -157,7 +157,12 @@ export function mutexesOf(data: Obj, pid: number): MutexOfWaiter[] {
       address: str(m.address),
       ...(typeof m.variable === 'string' ? { variable: m.variable } : {}),
       waiters: Array.isArray(m.waiters) ? m.waiters.length : 0,
-      owner: { tid: num(owner.tid), comm: str(owner.comm), state: str(owner.state), ...(typeof owner.wchan === 'string' ? { waitingIn: owner.wchan } : {}) },
+      owner: {
+        tid: num(owner.tid),
+        comm: str(owner.comm),
+        state: str(owner.state),
+        ...(typeof owner.waitingIn === 'string' ? { waitingIn: owner.waitingIn } : {}),
+      },
       ...(typeof m.ownerWaitsFor === 'string' ? { ownerWaitsFor: m.ownerWaitsFor } : {}),
       ...(Array.isArray(m.deadlock)
         ? {

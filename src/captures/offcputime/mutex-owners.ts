@@ -8,9 +8,11 @@
 // live thread of the same process is a mutex wait; followed from owner to
 // owner, a chain that comes back to a waiter is a deadlock. A mutex that is a
 // global or static is named by its symbol.
-import { closeSync, existsSync, openSync, readdirSync, readSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
+import { ProcessMemory } from '../../symbolize/python/memory.js';
 import { variableAt } from '../../symbolize/variable-at.js';
 import { readText } from '../../util/read-text.js';
+import { processNow, type ProcessNow } from './process-now.js';
 
 /** The futex system call's number, by architecture (/proc/PID/task/TID/syscall gives numbers). */
 const FUTEX_NR: Partial<Record<NodeJS.Architecture, number>> = { x64: 202, arm64: 98 };
@@ -45,7 +47,9 @@ export function mutexWaitOf(pid: number, tid: number): MutexWait | undefined {
   const [address, op, expected] = [Number(args[1]), Number(args[2]) & ~(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME), Number(args[3])];
   const pi = op === FUTEX_LOCK_PI || op === FUTEX_LOCK_PI2;
   if (!pi && !((op === FUTEX_WAIT || op === FUTEX_WAIT_BITSET) && expected === LOCKED_WITH_WAITERS)) return undefined;
-  const word = readMemory(pid, address, OWNER_OFFSET + 4);
+  const memory = new ProcessMemory(pid);
+  const word = memory.read(BigInt(address), OWNER_OFFSET + 4);
+  memory.close();
   if (!word) return undefined;
   const owner = pi ? word.readUInt32LE(0) & FUTEX_TID_MASK : word.readInt32LE(0) === LOCKED_WITH_WAITERS ? word.readInt32LE(OWNER_OFFSET) : 0;
   if (owner <= 0 || owner === tid || !existsSync(`/proc/${pid}/task/${owner}`)) return undefined; // a condition variable's word, or released since
@@ -67,36 +71,6 @@ export function mutexWaitsOf(pid: number, max = 4096): MutexWait[] {
   });
 }
 
-/** Bytes of another process's memory (root, or ptrace access to it). */
-function readMemory(pid: number, address: number, length: number): Buffer | undefined {
-  let fd: number | undefined;
-  try {
-    fd = openSync(`/proc/${pid}/mem`, 'r');
-    const buffer = Buffer.alloc(length);
-    return readSync(fd, buffer, 0, length, address) === length ? buffer : undefined;
-  } catch {
-    return undefined;
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
-}
-
-/** A thread as it is now: its name, state (R, S, D, T, ...) and wait channel. */
-export interface ThreadNow {
-  tid: number;
-  comm: string;
-  state: string;
-  /** The kernel function it sleeps in; absent when it runs. */
-  wchan?: string;
-}
-
-export function threadNow(pid: number, tid: number): ThreadNow | undefined {
-  const stat = /^\d+ \((.*)\) (\S)/s.exec(readText(`/proc/${pid}/task/${tid}/stat`) ?? '');
-  if (!stat) return undefined;
-  const wchan = (readText(`/proc/${pid}/task/${tid}/wchan`) ?? '').trim();
-  return { tid, comm: stat[1]!, state: stat[2]!, ...(wchan && wchan !== '0' ? { wchan } : {}) };
-}
-
 /** One mutex of a process that threads wait for, and what its owner does. */
 export interface HeldMutex {
   address: string;
@@ -104,7 +78,8 @@ export interface HeldMutex {
   variable?: string;
   /** The threads waiting for it now. */
   waiters: number[];
-  owner: ThreadNow;
+  /** Its thread now: name, state, wait channel (its tid set). */
+  owner: ProcessNow;
   /** The mutex the owner waits for in turn, when it does. */
   ownerWaitsFor?: string;
   /** The owners' chain comes back to this mutex: from its owner on, each thread waits for a mutex the next one holds, the last for this one. */
@@ -125,7 +100,7 @@ export function heldMutexes(pid: number, waits: MutexWait[]): HeldMutex[] {
   const held: HeldMutex[] = [];
   for (const [address, waiting] of byAddress) {
     const ownerTid = waiting[0]!.owner;
-    const owner = threadNow(pid, ownerTid) ?? { tid: ownerTid, comm: '?', state: '?' };
+    const owner = processNow(pid, ownerTid) ?? { pid, tid: ownerTid, comm: '?', state: '?' };
     const next = byTid.get(ownerTid) ?? mutexWaitOf(pid, ownerTid);
     const variable = variableOf(address);
     held.push({
@@ -154,7 +129,7 @@ function cycleFrom(
     const wait = byTid.get(at) ?? mutexWaitOf(pid, at);
     if (!wait) return undefined;
     const variable = variableOf(wait.address);
-    chain.push({ tid: at, comm: threadNow(pid, at)?.comm ?? '?', waitsFor: wait.address, ...(variable ? { waitsForVariable: variable } : {}) });
+    chain.push({ tid: at, comm: processNow(pid, at)?.comm ?? '?', waitsFor: wait.address, ...(variable ? { waitsForVariable: variable } : {}) });
     if (wait.address === address) return { deadlock: chain };
     if (chain.some((t) => t.tid === wait.owner)) return undefined; // a cycle that does not pass through this mutex: its own entry says it
     at = wait.owner;

@@ -6,6 +6,8 @@ import { readText } from '../../util/read-text.js';
 
 export interface ProcessNow {
   pid: number;
+  /** The thread read, when one was asked for (a mutex's owner); else the process's main thread. */
+  tid?: number;
   comm: string;
   /** Its state letter (/proc/PID/stat): R running, S sleeping, D uninterruptible, T stopped, t traced, Z zombie. */
   state: string;
@@ -13,12 +15,14 @@ export interface ProcessNow {
   waitingIn?: string;
 }
 
-export function processNow(pid: number): ProcessNow | undefined {
-  const stat = readText(`/proc/${pid}/stat`);
+/** The process (its main thread), or its thread `tid`. */
+export function processNow(pid: number, tid?: number): ProcessNow | undefined {
+  const dir = tid === undefined ? `/proc/${pid}` : `/proc/${pid}/task/${tid}`;
+  const stat = readText(`${dir}/stat`);
   const m = stat && /^\d+ \((.*)\) (\S)/s.exec(stat);
   if (!m) return undefined;
-  const wchan = readText(`/proc/${pid}/wchan`)?.trim();
-  return { pid, comm: m[1]!, state: m[2]!, ...(wchan && wchan !== '0' ? { waitingIn: wchan } : {}) };
+  const wchan = readText(`${dir}/wchan`)?.trim();
+  return { pid, ...(tid !== undefined ? { tid } : {}), comm: m[1]!, state: m[2]!, ...(wchan && wchan !== '0' ? { waitingIn: wchan } : {}) };
 }
 
 /**
