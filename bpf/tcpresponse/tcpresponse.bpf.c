@@ -28,7 +28,14 @@
  * a freed one found stale by its inode when its sock pointer comes back.
  * The first turn after a send ends the peer's; the first send after data
  * ends ours. Each timed answer goes into a histogram per side (map
- * "answers"), and one that took record_ns or more into the ring as well. */
+ * "answers"), and one that took record_ns or more into the ring as well.
+ *
+ * Nagle's algorithm: a TCP write that leaves less than a segment queued while
+ * an earlier small segment is unacknowledged (TCP_NODELAY off) is held until
+ * that ACK comes; a peer that delays its ACKs (40 ms or more) until it has
+ * the rest of a request holds the whole exchange up. Such a write is seen in
+ * tcp_sendmsg_locked; raw_tp/tcp_probe (each segment received) sees the ACK
+ * that lets it go, and the hold's length goes to the side's row. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
@@ -48,6 +55,15 @@ SHERLOCK_RECORD(tcpresponse_event);
 #define SOCK_STREAM 1
 #define E2BIG 7
 #define RCV_SHUTDOWN 1
+#define MSG_MORE 0x8000
+
+/* tcp_probe looks for ACKs only this long after the last write held (it runs
+ * for every segment the host receives): 10 s at HZ 1000, longer at a lower
+ * HZ. (jiffies: the coarse clock is no helper tracing programs may call.) */
+#define HOLD_WATCH_JIFFIES 10000
+
+/* When a write was last held (jiffies), on any connection. */
+__u64 last_hold_jiffies = 0;
 
 /* Answers that took this long or more are also sent one by one (user space sets it). */
 const volatile __u64 record_ns = 50000000;
@@ -116,30 +132,82 @@ static __always_inline void send_record(struct tcpresponse_conn *c, __u64 end, _
 	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
 }
 
+/* The row of c's side, created on first use; NULL when "answers" is full. */
+static __always_inline struct tcpresponse_stats *row_of(struct tcpresponse_conn *c)
+{
+	struct tcpresponse_stats *row = bpf_map_lookup_elem(&answers, &c->key), *fresh;
+	__u32 zero = 0;
+
+	if (row)
+		return row;
+	fresh = bpf_map_lookup_elem(&stats_zero, &zero);
+	if (!fresh)
+		return NULL;
+	fresh->cgroup_id = c->cgroup_id;
+	__builtin_memcpy(fresh->comm, c->comm, sizeof(fresh->comm));
+	row = bpf_map_lookup_or_try_init(&answers, &c->key, fresh);
+	if (!row)
+		sherlock_count(SHERLOCK_DROP_MAP_FULL);
+	return row;
+}
+
 /* One answer that took `wait` ns, ending at `end`. */
 static __always_inline void answered(struct tcpresponse_conn *c, __u64 end, __u64 wait)
 {
-	struct tcpresponse_stats *row = bpf_map_lookup_elem(&answers, &c->key);
-	__u32 zero = 0;
+	struct tcpresponse_stats *row = row_of(c);
 
-	if (!row) {
-		struct tcpresponse_stats *fresh = bpf_map_lookup_elem(&stats_zero, &zero);
-
-		if (!fresh)
-			return;
-		fresh->cgroup_id = c->cgroup_id;
-		__builtin_memcpy(fresh->comm, c->comm, sizeof(fresh->comm));
-		row = bpf_map_lookup_or_try_init(&answers, &c->key, fresh);
-		if (!row) {
-			sherlock_count(SHERLOCK_DROP_MAP_FULL);
-			return;
-		}
-	}
+	if (!row)
+		return;
 	sherlock_hist_add(&row->hist, wait / 1000);
 	if (wait > row->max_ns)
 		row->max_ns = wait; /* racy between CPUs; a lost maximum is also in the ring */
 	if (wait >= record_ns)
 		send_record(c, end, wait, TCPRESPONSE_ANSWERED);
+}
+
+/* Nagle's algorithm will hold this write's tail (tcp_nagle_check at the
+ * push that ends tcp_sendmsg_locked): TCP_NODELAY, a cork and MSG_MORE off,
+ * less than a segment queued after it, and the last small segment sent not
+ * yet acknowledged (Minshall's rule). small_end: that segment's end. `tail`
+ * is the write queue's last skb (unsent data), `left` what the write has
+ * still to queue; the tracepoint fires once per skb the write fills, the
+ * last time with what makes the queue's tail. */
+static __always_inline bool nagle_holds(const struct sock *sk, const struct msghdr *msg, const struct sk_buff *tail,
+					int size_goal, __u32 *small_end)
+{
+	const struct tcp_sock *tp = (const struct tcp_sock *)sk;
+	__u32 queued = 0, sml, tail_len;
+	__u64 left;
+
+	if (BPF_CORE_READ_BITFIELD_PROBED(tp, nonagle) || (BPF_CORE_READ(msg, msg_flags) & MSG_MORE) ||
+	    !BPF_CORE_READ(tp, packets_out))
+		return false;
+	sml = BPF_CORE_READ(tp, snd_sml);
+	if ((__s32)(sml - BPF_CORE_READ(tp, snd_una)) <= 0 || (__s32)(sml - BPF_CORE_READ(tp, snd_nxt)) > 0)
+		return false;
+	if (tail) {
+		tail_len = BPF_CORE_READ(tail, len);
+		if ((__s32)tail_len < size_goal)
+			queued = tail_len;
+	}
+	left = BPF_CORE_READ(msg, msg_iter.count);
+	*small_end = sml;
+	return queued + left < BPF_CORE_READ(tp, mss_cache);
+}
+
+/* A held write went out (its ACK came, or later writes filled a segment): how long it waited. */
+static __always_inline void hold_ended(struct tcpresponse_conn *c, __u64 now)
+{
+	struct tcpresponse_stats *row = row_of(c);
+	__u64 held = now - c->held_since_ns;
+
+	c->held_since_ns = 0;
+	if (!row)
+		return;
+	__sync_fetch_and_add(&row->held, 1);
+	__sync_fetch_and_add(&row->held_ns, held);
+	if (held > row->held_max_ns)
+		row->held_max_ns = held;
 }
 
 /* A TCP connection's side: accepted on a listener (its local port is one in
@@ -211,7 +279,7 @@ static __always_inline bool unix_side(const struct sock *sk, struct tcpresponse_
 }
 
 /* A connection seen sending for the first time: who owns it, and which side it is. */
-static __always_inline void remember(const struct sock *sk, __u64 now, bool is_unix)
+static __always_inline void remember(const struct sock *sk, __u64 now, bool is_unix, bool held, __u32 small_end)
 {
 	struct tcpresponse_conn c = {};
 	__u64 key = (__u64)sk, id;
@@ -227,6 +295,10 @@ static __always_inline void remember(const struct sock *sk, __u64 now, bool is_u
 	bpf_get_current_comm(c.comm, sizeof(c.comm));
 	c.last = TCPRESPONSE_SENT;
 	c.last_send_ns = now;
+	if (held) {
+		c.held_since_ns = now;
+		c.held_seq = small_end;
+	}
 	if (bpf_map_update_elem(&conns, &key, &c, BPF_ANY) == -E2BIG)
 		sherlock_count(SHERLOCK_DROP_MAP_FULL);
 }
@@ -246,15 +318,24 @@ static __always_inline struct tcpresponse_conn *conn_of(const struct sock *sk)
 	return c;
 }
 
-/* A send on a connection, before (TCP) or after (unix) its data is queued. */
-static __always_inline void sent(const struct sock *sk, bool is_unix)
+/* A send on a connection, before (TCP) or after (unix) its data is queued;
+ * held: Nagle's algorithm holds its tail until small_end is acknowledged. */
+static __always_inline void sent(const struct sock *sk, bool is_unix, bool held, __u32 small_end)
 {
 	__u64 now = bpf_ktime_get_ns();
 	struct tcpresponse_conn *c = conn_of(sk);
 
+	if (held)
+		last_hold_jiffies = bpf_jiffies64();
 	if (!c) {
-		remember(sk, now, is_unix);
+		remember(sk, now, is_unix, held, small_end);
 		return;
+	}
+	if (held && !c->held_since_ns) {
+		c->held_since_ns = now;
+		c->held_seq = small_end;
+	} else if (!held && c->held_since_ns) {
+		hold_ended(c, now);
 	}
 	if (c->last == TCPRESPONSE_RECEIVED) {
 		/* Our turn ends: a server's answer begins (a client's next request). */
@@ -268,9 +349,33 @@ static __always_inline void sent(const struct sock *sk, bool is_unix)
 	c->last_send_ns = now;
 }
 
-SHERLOCK_RAW_PROG("raw_tp/tcp_sendmsg_locked", raw_tcp_sendmsg_locked, const struct sock *sk)
+SHERLOCK_RAW_PROG("raw_tp/tcp_sendmsg_locked", raw_tcp_sendmsg_locked, const struct sock *sk, const struct msghdr *msg,
+		  const struct sk_buff *tail, int size_goal)
 {
-	sent(sk, false);
+	__u32 small_end = 0;
+	bool held = nagle_holds(sk, msg, tail, size_goal, &small_end);
+
+	sent(sk, false, held, small_end);
+	return 0;
+}
+
+/* A segment received on an established TCP connection, before its ACK is
+ * processed: one that acknowledges the small segment a held write waits for
+ * lets that write go. Looked at only while writes are being held. */
+SHERLOCK_RAW_PROG("raw_tp/tcp_probe", raw_tcp_probe, const struct sock *sk, const struct sk_buff *skb)
+{
+	struct tcpresponse_conn *c;
+	const struct tcp_skb_cb *cb;
+	__u64 key = (__u64)sk, since = last_hold_jiffies;
+
+	if (!since || bpf_jiffies64() - since > HOLD_WATCH_JIFFIES)
+		return 0;
+	c = bpf_map_lookup_elem(&conns, &key);
+	if (!c || !c->held_since_ns)
+		return 0;
+	cb = (const void *)skb + bpf_core_field_offset(struct sk_buff, cb);
+	if ((__s32)(BPF_CORE_READ(cb, ack_seq) - c->held_seq) >= 0)
+		hold_ended(c, bpf_ktime_get_ns());
 	return 0;
 }
 
@@ -280,7 +385,7 @@ SHERLOCK_RAW_PROG("raw_tp/tcp_sendmsg_locked", raw_tcp_sendmsg_locked, const str
 SHERLOCK_RAW_PROG("raw_tp/sock_send_length", raw_sock_send_length, struct sock *sk, int ret)
 {
 	if (ret > 0 && BPF_CORE_READ(sk, __sk_common.skc_family) == AF_UNIX && BPF_CORE_READ(sk, sk_type) == SOCK_STREAM)
-		sent(sk, true);
+		sent(sk, true, false, 0);
 	return 0;
 }
 

@@ -37,12 +37,16 @@ struct tcpresponse_key {
 	__u8 pad[7];
 };
 
-/* Every answer under a key: a log2 histogram in microseconds. */
+/* Every answer under a key: a log2 histogram in microseconds; and the
+ * writes Nagle's algorithm held back, how long until the peer's ACK let them go. */
 struct tcpresponse_stats {
 	struct sherlock_hist hist;
 	__u64 max_ns;
 	__u64 cgroup_id;
 	char comm[TASK_COMM_LEN];
+	__u64 held;
+	__u64 held_ns;
+	__u64 held_max_ns;
 };
 
 /* A connection, by sock pointer (map "conns"); user space reads it at the
@@ -53,12 +57,14 @@ struct tcpresponse_conn {
 	__u64 bytes_received; /* tcp_sock.bytes_received when last readable */
 	__u64 cgroup_id;
 	__u64 ino;      /* AF_UNIX: the socket's inode, telling a reused sock pointer from its old socket */
+	__u64 held_since_ns; /* Nagle's algorithm holds this side's last write since then; 0: nothing held */
 	struct tcpresponse_key key;
 	__u32 tid;      /* the thread that sent last: a client's waiting thread */
+	__u32 held_seq; /* the unacknowledged small segment's end (tcp_sock.snd_sml) the held write waits for */
 	__u8 last;      /* enum tcpresponse_turn */
 	__u8 answered;  /* the peer has ever sent data: not a one-way stream */
 	__u8 fin;       /* the peer's FIN is counted in bytes_received */
-	__u8 pad;
+	__u8 pad[5];
 	char comm[TASK_COMM_LEN];
 };
 

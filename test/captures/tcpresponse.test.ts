@@ -114,7 +114,7 @@ describe('tcpresponse findings', () => {
     const self = side({ peer: '127.0.0.1:8080', waits: spans(4, 419), server: { pid: 4242, comm: 'checkout', listener: '0.0.0.0:8080' } });
     const [, f] = analyze([served, self]);
     expect(f!.severity).toBe('info');
-    expect(f!.links).toBeUndefined();
+    expect(f!.links?.explains).toBeUndefined();
   });
 
   it('a wait held open across its slow answers (a watch beside the work) does not explain them', () => {
@@ -122,7 +122,7 @@ describe('tcpresponse findings', () => {
     const watch = side({ peer: '10.0.0.3:8500', waitingWaits: [[9500, 9000]] });
     const [, f] = analyze([served, watch]);
     expect(f!.severity).toBe('info');
-    expect(f!.links).toBeUndefined();
+    expect(f!.links?.explains).toBeUndefined();
   });
 
   it('waits that do not overlap its slow answers are information, not a cause', () => {
@@ -166,7 +166,7 @@ describe('tcpresponse findings', () => {
     expect(f!.title).toContain('waited 1.20 s for answers from 127.0.0.1:5432 (postgres, pid 77)');
     expect(f!.title).toContain('it gave 2 requests up after ~600 ms (closed the connection still waiting: a client timeout)');
     expect(f!.title).toContain('next: what postgres waits for while it answers on 0.0.0.0:5432');
-    expect(f!.links?.shows).toEqual(['answers-of:77', 'service-pid:77', 'runq-pid:77', 'reclaim-pid:77']);
+    expect(f!.links?.shows).toEqual(['nagle:4242:127.0.0.1:5432', 'answers-of:77', 'service-pid:77', 'runq-pid:77', 'reclaim-pid:77']);
     expect(f!.impact!.value).toBeCloseTo(0.12, 2);
   });
 

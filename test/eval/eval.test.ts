@@ -704,6 +704,30 @@ describe.skipIf(skip)(`evaluation: the top finding names the culprit${skip ? ` (
     });
   }, 60_000);
 
+  it("a service whose database driver writes each query in two pieces with TCP_NODELAY off → intermittent-latency names Nagle's algorithm, the service, the database and the time held", async () => {
+    const dbPort = 8625;
+    const db = startChild(PYTHON, [join(programsDir, 'slow-db.py'), '127.0.0.1', String(dbPort), '0', '1000000000']);
+    await sleep(300);
+    const counter = join(dir, 'split-query-waits.count');
+    const api = startChild(PYTHON, [join(programsDir, 'checkout-api.py'), '8627', '127.0.0.1', String(dbPort), counter, '60', 'split']);
+    await sleep(500);
+    const { outcome, counted: waitedMs } = await runCounting('intermittent-latency', counter, 'tcpresponse');
+    const loadgen = childrenOf(api.pid!);
+    api.kill('SIGKILL');
+    for (const pid of loadgen) process.kill(pid, 'SIGKILL');
+    db.kill('SIGKILL');
+    await positive('nagle', outcome, new Set([api.pid!, db.pid!, ...loadgen]), (top) => {
+      if (!top.title.includes('checkout-api')) return 'the top finding does not name checkout-api';
+      if (!top.title.includes("Nagle's algorithm") || !top.title.includes('TCP_NODELAY'))
+        return "the top finding does not name Nagle's algorithm and TCP_NODELAY";
+      if (!top.title.includes(`127.0.0.1:${dbPort}`)) return `the top finding does not name the database 127.0.0.1:${dbPort}`;
+      // Nearly all of each query's wait is its second piece held.
+      const said = Number(top.evidence.heldMs);
+      if (!within(said, waitedMs, 0.2)) return `it says ${said} ms held, the service waited ${waitedMs.toFixed(0)} ms for the database`;
+      return undefined;
+    });
+  }, 60_000);
+
   it('a service logging to a pipe its log shipper reads too slowly → intermittent-latency names the shipper, the pipe and the time the service waited', async () => {
     const counter = join(dir, 'log-waits.count');
     const api = startChild(PYTHON, [join(programsDir, 'chatty-api.py'), '8621', counter, '60']);

@@ -9,9 +9,11 @@
 //   run looks at that process; otherwise a blocking call by design (a queue's
 //   BLPOP, a long poll, a watch), said as information.
 // Waits that end at one duration, time after time, are a poll's timeout.
+// Writes Nagle's algorithm held back are their own finding (nagle.ts).
 import { arr, latencySeverity, makeFinding, num, objs, str, timeImpact, type AnalysisContext, type CaptureAnalysis, type Obj } from '../../analysis/common.js';
 import type { Finding } from '../../analysis/types.js';
 import { fmtCount, fmtMs, fmtPct, listText, plural } from '../../format/index.js';
+import { nagleFindings, nagleKey } from './nagle.js';
 
 /** A by-design wait: at least this many slow answers, this share of them within CLUSTER_SPREAD of their median. */
 const CLUSTER_MIN = 4;
@@ -115,6 +117,7 @@ function analyzeTcpresponse(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
       slowSpans(r, threshold).length ? [slowServer(r, threshold, ctx, explained.has(num(r.pid)), inside.has(num(r.pid)) ? recordMs : undefined)] : [],
     ),
     ...upstreams,
+    ...nagleFindings(rows, ctx),
   ];
   const answers = num(data.answers);
   return { findings, checked: `TCP answer times (${plural(answers, 'answer')}, ${plural(rows.length, 'side')} of a conversation)` };
@@ -249,8 +252,9 @@ function slowUpstream(r: Obj, served: Served | undefined, threshold: number, ctx
     ),
     ...(matters ? { cause: { key: `slow answers from ${peer}`, subject: `${str(r.comm)} (pid ${pid})` } } : {}),
     // Its own slow answers are this wait seen from its callers' side. Waits on a local server are that
-    // server's slow answers seen from here: what explains those takes these along, information or not.
-    ...(during || local.length ? { links: { ...(during ? { explains: [`service-pid:${pid}`] } : {}), ...(local.length ? { shows: local } : {}) } } : {}),
+    // server's slow answers seen from here: what explains those takes these along, information or not;
+    // so do its requests' writes held by Nagle's algorithm.
+    links: { ...(during ? { explains: [`service-pid:${pid}`] } : {}), shows: [nagleKey(pid, peer), ...local] },
   };
 }
 

@@ -12,11 +12,30 @@ export const ANSWERED = 1;
 export const ABANDONED = 2;
 
 export const keyLayout = recordLayout('tcpresponse_key', 32, { addr: 0, tgid: 16, port: 20, family: 22, role: 24 }, { addr: 16 });
-export const statsLayout = recordLayout('tcpresponse_stats', 304, { hist: 0, max_ns: 272, cgroup_id: 280, comm: 288 }, { comm: 16 });
+export const statsLayout = recordLayout(
+  'tcpresponse_stats',
+  328,
+  { hist: 0, max_ns: 272, cgroup_id: 280, comm: 288, held: 304, held_ns: 312, held_max_ns: 320 },
+  { comm: 16 },
+);
 export const connLayout = recordLayout(
   'tcpresponse_conn',
-  96,
-  { last_send_ns: 0, last_recv_ns: 8, bytes_received: 16, cgroup_id: 24, ino: 32, key: 40, tid: 72, last: 76, answered: 77, fin: 78, comm: 80 },
+  112,
+  {
+    last_send_ns: 0,
+    last_recv_ns: 8,
+    bytes_received: 16,
+    cgroup_id: 24,
+    ino: 32,
+    held_since_ns: 40,
+    key: 48,
+    tid: 80,
+    held_seq: 84,
+    last: 88,
+    answered: 89,
+    fin: 90,
+    comm: 96,
+  },
   { comm: 16 },
 );
 export const eventLayout = recordLayout(
@@ -79,6 +98,10 @@ export interface SideStats {
   maxNs: number;
   cgroupId: bigint;
   comm: string;
+  /** Writes Nagle's algorithm held until the peer's ACK: how many, their total and longest hold. */
+  held: number;
+  heldNs: number;
+  heldMaxNs: number;
 }
 
 export function decodeStats(data: Buffer): SideStats {
@@ -88,6 +111,9 @@ export function decodeStats(data: Buffer): SideStats {
     maxNs: Number(data.readBigUInt64LE(O.max_ns)),
     cgroupId: data.readBigUInt64LE(O.cgroup_id),
     comm: cString(data, O.comm, statsLayout.lengths.comm),
+    held: Number(data.readBigUInt64LE(O.held)),
+    heldNs: Number(data.readBigUInt64LE(O.held_ns)),
+    heldMaxNs: Number(data.readBigUInt64LE(O.held_max_ns)),
   };
 }
 

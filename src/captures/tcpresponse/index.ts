@@ -104,7 +104,7 @@ export const tcpresponse: CaptureDefinition<TcpresponseParams, TcpresponseData> 
         for (const c of conns) if (!c.ino || live.has(String(c.ino))) sides.addConnection(c, end);
         const rows = sides.finish();
         const kept = rows.slice(0, params.maxRows);
-        const waited = kept.filter((r) => r.role === 'client' && (r.slowAnswers || r.abandoned || r.waiting));
+        const waited = kept.filter((r) => r.role === 'client' && (r.slowAnswers || r.abandoned || r.waiting || r.held));
         const servers = new Map([...localServers(waited, listeners), ...unixServers(waited)]);
         const identityOf = eventIdentities();
         return {

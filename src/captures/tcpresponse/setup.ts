@@ -16,9 +16,10 @@ const settings = {
 };
 const defaults = settingsDefaults(settings);
 
-/** The tracepoints it hooks (raw): tcp_sendmsg_locked since 6.11, sk_data_ready since 6.7. */
+/** The tracepoints it hooks (raw): tcp_sendmsg_locked since 6.11, sk_data_ready since 6.7; tcp_probe for the ACKs that free writes Nagle held. */
 const TRACEPOINTS = [
   ['tcp', 'tcp_sendmsg_locked'],
+  ['tcp', 'tcp_probe'],
   ['sock', 'sk_data_ready'],
   ['tcp', 'tcp_destroy_sock'],
 ] as const;

@@ -32,6 +32,10 @@ export interface SideRow extends SideKey {
   waitingWaits: Span[];
   /** Connections followed at the end. */
   connections: number;
+  /** Writes Nagle's algorithm held until the peer's ACK (TCP_NODELAY off): how many, their total and longest hold. */
+  held: number;
+  heldMs: number;
+  heldMaxMs: number;
 }
 
 const ms = (ns: number | bigint) => Math.round(Number(ns) / 1e4) / 100;
@@ -69,6 +73,9 @@ export class Sides {
         waiting: 0,
         waitingWaits: [],
         connections: 0,
+        held: 0,
+        heldMs: 0,
+        heldMaxMs: 0,
       };
       this.rows.set(id, r);
     }
@@ -96,6 +103,9 @@ export class Sides {
     r.p50Ms = r.histogram.p50 / 1000;
     r.p99Ms = r.histogram.p99 / 1000;
     r.maxMs = Math.max(r.maxMs, ms(s.maxNs));
+    r.held += s.held;
+    r.heldMs = Math.round((r.heldMs + s.heldNs / 1e6) * 100) / 100;
+    r.heldMaxMs = Math.max(r.heldMaxMs, ms(s.heldMaxNs));
   }
 
   /** A connection at the end: still waiting for (client) or to give (server) an answer? */
@@ -113,7 +123,7 @@ export class Sides {
 
   /** The rows with something timed or awaited, most time spent waiting first. */
   finish(): SideRow[] {
-    const rows = [...this.rows.values()].filter((r) => r.answers || r.abandoned || r.waiting);
+    const rows = [...this.rows.values()].filter((r) => r.answers || r.abandoned || r.waiting || r.held);
     const stuck = (r: SideRow) => total(r.waits) + total(r.abandonedWaits) + total(r.waitingWaits);
     return rows.sort((a, b) => stuck(b) - stuck(a) || b.waitedMs - a.waitedMs);
   }
