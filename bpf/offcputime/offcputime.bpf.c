@@ -158,7 +158,9 @@ SHERLOCK_PROG("tracepoint/sched/sched_switch", tp_sched_switch, struct trace_eve
 	__u32 prev = ctx->prev_pid, next = ctx->next_pid;
 	__u64 now = bpf_ktime_get_ns();
 
-	if (prev && state_selected(ctx->prev_state) && sherlock_current_selected() && !(skip_idle_syscalls && in_idle_syscall()))
+	/* A task stopped (by a signal or its tracer) inside an idle syscall is stopped, not idle. */
+	if (prev && state_selected(ctx->prev_state) && sherlock_current_selected() &&
+	    !(skip_idle_syscalls && !(ctx->prev_state & (OFFCPU_STATE_STOPPED | OFFCPU_STATE_TRACED)) && in_idle_syscall()))
 		switch_out(ctx, prev, now);
 	if (next)
 		switch_in(next, now);

@@ -17,6 +17,8 @@ struct offcpu_value {
  * (preempted or yielding: prev_state has none of the low 8 bits). */
 #define OFFCPU_STATE_INTERRUPTIBLE 0x1   /* S */
 #define OFFCPU_STATE_UNINTERRUPTIBLE 0x2 /* D */
+#define OFFCPU_STATE_STOPPED 0x4         /* T */
+#define OFFCPU_STATE_TRACED 0x8          /* t */
 #define OFFCPU_STATE_REPORT_MASK 0xff    /* S D T t X Z P I */
 #define OFFCPU_STATE_RUNNING 0x100       /* R */
 

@@ -298,7 +298,10 @@ describe.skipIf(skip)(`offcputime names what a blocked thread waits on${skip ? `
       expect.objectContaining({ pid: pids.reader, comm: 'cat', state: 'T' }),
     ]);
     const findings = analyzeRun({ run: run({ durationMs: result.durationMs }), results: [on(result)] });
-    const mine = findings.find((f) => f.evidence.pid === pids.writer);
+    // The stopped reader leads: the writer's wait is its effect.
+    const lead = findings.find((f) => f.evidence.pid === pids.reader);
+    expect(lead?.title, findings.map((f) => f.title).join(' | ')).toMatch(/^cat \(pid \d+\) spent .* stopped by a signal /);
+    const mine = (lead!.evidence.steps as { evidence: { pid: number; kind: string }; title: string }[]).find((s) => s.evidence.pid === pids.writer);
     expect(mine?.evidence.kind).toBe('blocked writing into a full pipe');
     expect(mine?.title).toMatch(
       /^python3 \(pid \d+\) spent [\d.]+ m?s \(\d+% of the [\d.]+ s window, summed over threads\) blocked writing into a full pipe \(fd 1, pipe:\[\d+\]\) in (anon_)?pipe_write/,
@@ -357,9 +360,65 @@ describe.skipIf(skip)(`offcputime names what a blocked thread waits on${skip ? `
     expect(stacks[0]!.value).toBeLessThan(result.durationMs * 1000 * 1.2);
     expect(stacks[0]!.frames.map((f) => f.name)).toContain('ksys_write');
     const findings = analyzeRun({ run: run({ durationMs: result.durationMs }), results: [on(result)] });
-    expect(findings.find((f) => f.evidence.pid === pids.writer)?.title).toContain(`its reader cat (pid ${pids.reader}) does not keep up`);
+    // Led by the stopped reader, the writer's wait its effect.
+    expect(findings.find((f) => f.evidence.pid === pids.reader)?.title).toContain(`Effect: python3 (pid ${pids.writer}) spent`);
+    expect(findings.find((f) => f.evidence.pid === pids.reader)?.title).toContain(`its reader cat (pid ${pids.reader}) does not keep up`);
     // Idle threads asleep all window (this test's own, in epoll and futexes) are not read from /proc: only the kernel frames of those are.
     expect(result.stacks.filter((s) => s.pid === process.pid && s.frames.every((f) => f.kind === 'kernel'))).toEqual([]);
+  });
+
+  /** A sleeper named argv[1] that naps argv[2] s between system calls, for up to 30 s. */
+  const SLEEPER =
+    'import ctypes, os, sys, time\nctypes.CDLL(None).prctl(15, sys.argv[1].encode(), 0, 0, 0)\nend = time.time() + 30\nwhile time.time() < end: os.getppid(); time.sleep(float(sys.argv[2]))';
+  const sleeper = (name: string, nap: number) => started(PYTHON, ['-c', SLEEPER, name, String(nap)]).pid!;
+  const stateOf = (pid: number) => readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]![0];
+  async function until(what: () => boolean, label: string): Promise<void> {
+    for (let i = 0; i < 100 && !what(); i++) await new Promise((r) => setTimeout(r, 20));
+    if (!what()) throw new Error(`never ${label}`);
+  }
+
+  it('a process stopped by SIGSTOP, since before the window or in it while asleep in nanosleep: critical, each counted from its stop', async () => {
+    const before = sleeper('stopped-before', 0.002);
+    const during = sleeper('stopped-during', 0.002);
+    await new Promise((r) => setTimeout(r, 200));
+    process.kill(before, 'SIGSTOP');
+    await until(() => stateOf(before) === 'T', 'stopped');
+    const { result } = await captureDuring(offcputime, async () => {
+      await new Promise((r) => setTimeout(r, 400));
+      process.kill(during, 'SIGSTOP'); // asleep in nanosleep, an idle syscall: stopped, not idle
+      await new Promise((r) => setTimeout(r, 800));
+    });
+    const findings = analyzeRun({ run: run({ durationMs: result.durationMs }), results: [on(result)] });
+    for (const pid of [before, during]) {
+      const f = findings.find((x) => x.evidence.pid === pid);
+      expect(f?.title, findings.map((x) => x.title).join(' | ')).toMatch(
+        new RegExp(
+          `^stopped-\\w+ \\(pid ${pid}\\) spent [\\d.]+ m?s \\(\\d+% of the [\\d.]+ s window, summed over threads\\) stopped by a signal .* in do_signal_stop: it runs nothing until it gets SIGCONT`,
+        ),
+      );
+      expect(f!.severity).toBe('critical');
+    }
+    const ms = (pid: number) => Number(findings.find((x) => x.evidence.pid === pid)!.evidence.offCpuMs);
+    expect(ms(before)).toBeGreaterThan(result.durationMs * 0.9);
+    expect(ms(during)).toBeGreaterThan(600);
+    expect(ms(during)).toBeLessThan(result.durationMs * 0.9);
+  });
+
+  it('a process under strace: its stops for the tracer, with the tracer named', async () => {
+    const traced = sleeper('traced', 0.0002); // a system call every ~0.3 ms: its stops add up
+    const strace = started('strace', ['-o', '/dev/null', '-p', String(traced)]);
+    await until(() => /TracerPid:\s*[1-9]/.test(readFileSync(`/proc/${traced}/status`, 'utf8')), 'traced');
+    const { result } = await captureDuring(offcputime, () => new Promise((r) => setTimeout(r, 1000)));
+    expect(result.traced).toEqual([
+      { pid: traced, tracer: expect.objectContaining({ pid: strace.pid, comm: 'strace', command: `strace -o /dev/null -p ${traced}` }) },
+    ]);
+    const findings = analyzeRun({ run: run({ durationMs: result.durationMs }), results: [on(result)] });
+    const f = findings.find((x) => x.evidence.pid === traced);
+    expect(f?.title, findings.map((x) => x.title).join(' | ')).toMatch(
+      new RegExp(
+        `stopped for its tracer .* in ptrace_stop, [\\d,]+ waits of .*: its tracer strace \\(pid ${strace.pid}: strace -o /dev/null -p ${traced}\\) stops it at each system call`,
+      ),
+    );
   });
 
   const freezerSkip = freezerSkipReason();

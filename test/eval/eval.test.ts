@@ -10,7 +10,7 @@
 // The host may be shared (other test files, other tenants): a finding about
 // processes this suite did not start is set aside (and printed), not ranked.
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
@@ -700,6 +700,33 @@ describe.skipIf(skip)(`evaluation: the top finding names the culprit${skip ? ` (
       if (!/during \d+ of its \d+ slow answers on port 8619/.test(top.title)) return 'the top finding does not tie the waits to its slow answers on port 8619';
       const said = Number(top.evidence.waitedMs);
       if (!within(said, waitedMs, 0.35)) return `it says ${said} ms waited on the database, the service counted ${waitedMs.toFixed(0)} ms`;
+      return undefined;
+    });
+  }, 60_000);
+
+  it('a database stopped by SIGSTOP before the window (a maintenance script paused it) → intermittent-latency names the stopped database, not the service that waits on it', async () => {
+    const dbPort = 8629;
+    const db = startChild(PYTHON, [join(programsDir, 'slow-db.py'), '127.0.0.1', String(dbPort), '0', '1000000000']);
+    await sleep(300);
+    const counter = join(dir, 'stopped-db-waits.count');
+    const api = startChild(PYTHON, [join(programsDir, 'checkout-api.py'), '8631', '127.0.0.1', String(dbPort), counter, '60']);
+    await sleep(500);
+    process.kill(db.pid!, 'SIGSTOP');
+    await sleep(300);
+    const threads = readdirSync(`/proc/${db.pid}/task`).length; // its listener's and its connection's
+    const loadgen = childrenOf(api.pid!); // before the database's end ends the service
+    const outcome = await up!
+      .runRunbook('intermittent-latency', { durationS: WINDOW_S, during: () => sleep(WINDOW_S * 1000 - 200) })
+      .finally(() => db.kill('SIGKILL'));
+    const [from, to] = await windowOf(outcome, 'offcputime');
+    api.kill('SIGKILL');
+    for (const pid of loadgen) process.kill(pid, 'SIGKILL');
+    await positive('stopped-db', outcome, new Set([api.pid!, db.pid!, ...loadgen]), (top) => {
+      if (!top.title.includes(`orders-db (pid ${db.pid})`)) return 'the top finding does not name orders-db';
+      if (!top.title.includes('stopped by a signal') || !top.title.includes('SIGCONT')) return 'the top finding does not say it is stopped and needs SIGCONT';
+      if (top.severity !== 'critical') return `the top finding is ${top.severity}, not critical`;
+      const said = Number(top.evidence.offCpuMs);
+      if (!within(said, threads * (to - from), 0.2)) return `it says ${said} ms stopped, its ${threads} threads were stopped ${threads * (to - from)} ms`;
       return undefined;
     });
   }, 60_000);

@@ -4,7 +4,7 @@ import { fmtPct, fmtSeconds, fmtUs, plural, processLabel, round, shortFunction }
 import { framesOf, stackText, type FrameLike } from '../../analysis/stack-frames.js';
 import type { Finding } from '../../analysis/types.js';
 import { waitName } from './scheduler.js';
-import { FILE_LOCK_WAIT, FROZEN_WAIT, FUTEX, IDLE_WAITS, LOCK_CALLERS, PARK_CALLERS, PIPE_WRITE } from './waits.js';
+import { FILE_LOCK_WAIT, FROZEN_WAIT, FUTEX, IDLE_WAITS, LOCK_CALLERS, PARK_CALLERS, PIPE_WRITE, STOPPED_WAIT, TRACED_WAIT } from './waits.js';
 import {
   blockerPids,
   frozenBy,
@@ -20,6 +20,9 @@ import {
   sendLabel,
   sendPeerText,
   sendsOf,
+  stoppedText,
+  tracerOf,
+  tracerText,
 } from './blocker-text.js';
 
 /** A futex wait this long on average is a parked thread (a pool's condition variable), not contention. */
@@ -73,6 +76,8 @@ const MMAP_LOCK =
   'waiting for its address-space lock (mmap_lock: another of its threads maps, unmaps or changes memory, with mmap, munmap, mprotect, madvise or brk)';
 
 const FROZEN = 'frozen';
+const STOPPED = 'stopped by a signal (SIGSTOP or SIGTSTP: kill -STOP, job control)';
+const TRACED = 'stopped for its tracer (ptrace: a debugger, strace or another tracer attached to it)';
 const PIPE_FULL = 'blocked writing into a full pipe';
 const FILE_LOCK = 'waiting for a file lock';
 const SEND_BUFFER = 'waiting for room in its TCP send buffer';
@@ -80,7 +85,10 @@ const SEND_BUFFER = 'waiting for room in its TCP send buffer';
 const UNIX_PEER = "waiting for its unix socket's peer to read (the socket's buffer is full)";
 
 function waitKind(frames: FrameLike[], futexCaller: FutexCaller): string {
-  if (FROZEN_WAIT.test(waitName(frames) ?? '')) return FROZEN;
+  const wait = waitName(frames) ?? '';
+  if (FROZEN_WAIT.test(wait)) return FROZEN;
+  if (STOPPED_WAIT.test(wait)) return STOPPED;
+  if (TRACED_WAIT.test(wait)) return TRACED;
   const names = frames.map((f) => f.name).join(' ');
   // First: reclaim waits on writeback and disk too, and its cause is the memory limit, not the disk.
   if (RECLAIM_FRAMES.test(names)) return RECLAIMING;
@@ -111,6 +119,8 @@ const MIN_OFFCPU_WINDOW_SHARE = 0.1;
 /** Blocked this share of the window (summed over threads) or more: a finding, whatever its share of all waits. */
 const MOSTLY_BLOCKED = 0.5;
 const MAX_FINDINGS = 5;
+/** A process held still from outside (frozen, stopped, traced): never normal, a finding whatever its share of all waits. */
+const HELD_KINDS = new Set([FROZEN, STOPPED, TRACED]);
 /** Kinds that say no more than their frame: their waits group by frame, not by kind. */
 const UNNAMED_KINDS = new Set(['blocked', 'waiting for a kernel lock']);
 
@@ -156,7 +166,8 @@ function analyzeOffcputime(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
     const futexCaller = FUTEX.test(wait) ? (typeof s.mutex === 'string' ? 'lock' : futexCallerOf(frames)) : undefined;
     if (!frozen && (futexCaller === 'park' || (futexCaller && futexCaller !== 'lock' && us / n >= PARKED_FUTEX_US))) continue;
     const kind = frozen ? FROZEN : waitKind(framesOf(s), futexCaller ?? 'unknown');
-    const user = userLeafOf(frames);
+    // A process held still from outside waits the same wherever its code was.
+    const user = HELD_KINDS.has(kind) ? undefined : userLeafOf(frames);
     const reason = UNNAMED_KINDS.has(kind) ? `${kind}\0${wait}` : kind;
     const key = `${num(s.pid)}\0${reason}\0${user ?? ''}`;
     let g = groups.get(key);
@@ -190,7 +201,7 @@ function analyzeOffcputime(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
     const share = workUs ? g.us / workUs : 0;
     const windowShare = g.us / windowUs;
     // A large share of the waits, or blocked most of the window whatever else waits (host-wide, several processes blocked at once each hold a small share).
-    if ((share * 100 < threshold && windowShare < MOSTLY_BLOCKED) || windowShare < MIN_OFFCPU_WINDOW_SHARE) continue;
+    if ((share * 100 < threshold && windowShare < MOSTLY_BLOCKED && !HELD_KINDS.has(g.kind)) || windowShare < MIN_OFFCPU_WINDOW_SHARE) continue;
     const who = processLabel(g.comm, g.pid);
     const kind = g.kind;
     // A full pipe's cause is its reader, a file lock's its holder, a send's its peer: named in the sentence, their own waits linked below.
@@ -199,6 +210,7 @@ function analyzeOffcputime(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
     const sends = kind === SEND_BUFFER || kind === UNIX_PEER ? sendsOf(data, g.pid) : [];
     const froze = kind === FROZEN ? frozenBy(data, g.pid) : undefined;
     const mutexes = kind === MUTEX ? mutexesOf(data, g.pid) : [];
+    const tracer = kind === TRACED ? tracerOf(data, g.pid) : undefined;
     const deadlock = mutexes.some((m) => m.deadlock);
     const spent = `${who} spent ${fmtUs(g.us)} (${fmtPct(windowShare)} of the ${fmtSeconds(ctx.windowSeconds)} window, summed over threads) ${kind}`;
     const where = ` in ${g.wait}` + (g.user ? ` called from ${shortFunction(g.user)}` : '');
@@ -206,22 +218,26 @@ function analyzeOffcputime(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
     const title =
       kind === FROZEN
         ? `${spent}${where}: ${frozenText(froze)}.`
-        : kind === PIPE_FULL
-          ? `${spent}${pipeLabel(pipes)}${where}: ${pipeReadersText(pipes, g.pid)}; ${average}.`
-          : kind === FILE_LOCK
-            ? `${spent}${lockLabel(locks)}${where}: ${lockHolderText(locks)}; ${average}.`
-            : kind === SEND_BUFFER || kind === UNIX_PEER
-              ? `${spent}${sendLabel(sends)}${where}: ${sendPeerText(sends)}; ${average}.`
-              : mutexes.length
-                ? `${spent}${where}, ${average}: ${mutexOwnerText(mutexes)}.`
-                : `${spent}${where}: ${share * 100 >= threshold ? `${fmtPct(share)} of the non-idle off-CPU time seen (threshold ${threshold}%), ` : ''}${average}.`;
+        : kind === STOPPED
+          ? `${spent}${where}: ${stoppedText(g.pid)}.`
+          : kind === TRACED
+            ? `${spent}${where}, ${average}: ${tracerText(tracer, g.pid)}.`
+            : kind === PIPE_FULL
+              ? `${spent}${pipeLabel(pipes)}${where}: ${pipeReadersText(pipes, g.pid)}; ${average}.`
+              : kind === FILE_LOCK
+                ? `${spent}${lockLabel(locks)}${where}: ${lockHolderText(locks)}; ${average}.`
+                : kind === SEND_BUFFER || kind === UNIX_PEER
+                  ? `${spent}${sendLabel(sends)}${where}: ${sendPeerText(sends)}; ${average}.`
+                  : mutexes.length
+                    ? `${spent}${where}, ${average}: ${mutexOwnerText(mutexes)}.`
+                    : `${spent}${where}: ${share * 100 >= threshold ? `${fmtPct(share)} of the non-idle off-CPU time seen (threshold ${threshold}%), ` : ''}${average}.`;
     const blockers = blockerPids(pipes, locks, sends, g.pid);
     findings.push({
       ...makeFinding(
         ctx,
         `wait:${g.pid}:${g.wait}:${g.user ?? ''}`,
         // An unnamed futex wait is as often a sleeping pool as a lock: lockwait tells contention apart.
-        kind === FUTEX_UNKNOWN ? 'info' : kind === FROZEN || deadlock ? 'critical' : 'warning',
+        kind === FUTEX_UNKNOWN ? 'info' : kind === FROZEN || kind === STOPPED || deadlock ? 'critical' : 'warning',
         title,
         {
           pid: g.pid,
@@ -236,6 +252,7 @@ function analyzeOffcputime(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
           ...(locks[0] ? { lock: locks[0] } : {}),
           ...(sends[0] ? { connection: sends[0] } : {}),
           ...(froze ? { frozenBy: froze } : {}),
+          ...(tracer ? { tracer } : {}),
           ...(mutexes[0] ? { mutex: mutexes.find((m) => m.deadlock) ?? mutexes[0] } : {}),
           shareOfWork: round(share),
           shareOfWindow: round(windowShare),
@@ -262,6 +279,8 @@ function analyzeOffcputime(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
         // And the disk it waited on was busy with someone's I/O (iotop names whose).
         ...(kind === DISK_IO || kind === DIRTY_THROTTLED ? { shows: [`disk-wait-pid:${g.pid}`, 'disk-busy'] } : {}),
         ...(kind === DNS_ANSWER ? { shows: [`dns-wait-pid:${g.pid}`] } : {}),
+        // Who sent the stop, when it was sent in the window (signals).
+        ...(kind === STOPPED || kind === TRACED ? { shows: [`stopped-pid:${g.pid}`] } : {}),
         // What keeps its pipe's reader or its peer from reading, or its lock's holder from letting go: their blocked threads, upstreams, CPU quota, reclaim.
         ...(blockers.length ? { shows: blockers.flatMap((p) => [`blocked-pid:${p}`, `service-pid:${p}`, `runq-pid:${p}`, `reclaim-pid:${p}`]) } : {}),
       },

@@ -56,6 +56,28 @@ export function frozenText(by: ReturnType<typeof frozenBy>): string {
   return `${what}: it runs nothing until thawed; next: thaw it (freezer.state THAWED or cgroup.freeze 0; docker unpause, systemctl thaw) and find what froze it (a pause, a checkpoint, an orchestrator)`;
 }
 
+/** pid's tracer, from the capture's data, or undefined when not read. */
+export function tracerOf(data: Obj, pid: number): (Other & { command: string }) | undefined {
+  const tracer = entryOf(data.traced, pid)?.tracer;
+  return isObj(tracer) ? { ...other(tracer), command: str(tracer.command) } : undefined;
+}
+
+/** "its tracer strace (pid 42: strace -f -p 7) stops it at ...; next: ...", or the same of a tracer not read. */
+export function tracerText(tracer: ReturnType<typeof tracerOf>, pid: number): string {
+  const stops = 'stops it at each system call or signal it traces, or holds it at a breakpoint';
+  if (!tracer)
+    return `a tracer ${stops} (ptrace: strace, ltrace, gdb); next: find it (TracerPid in /proc/${pid}/status) and detach it unless someone is debugging it now`;
+  const name = `${tracer.comm || '?'} (pid ${tracer.pid}${tracer.command ? `: ${tracer.command}` : ''})`;
+  return (
+    `its tracer ${name} ${stops} (when the capture ended the tracer was ${doing(tracer)}); ` +
+    `next: detach it (end ${tracer.comm || `pid ${tracer.pid}`}) unless someone is debugging it now`
+  );
+}
+
+/** What a process stopped by a signal needs, and how to find who stopped it. */
+export const stoppedText = (pid: number) =>
+  `it runs nothing until it gets SIGCONT; next: resume it (kill -CONT ${pid}) and find who stopped it (a shell's job control, kill -STOP, a supervisor, a debugger)`;
+
 /** The pipes pid waited on, from the capture's data (the blocked one first), or none when not read. */
 export function pipesOf(data: Obj, pid: number): PipeOfWriter[] {
   return objs(entryOf(data.pipeWriters, pid)?.pipes).map((p) => ({ name: str(p.name), fd: num(p.fd), readers: objs(p.readers).map(other) }));

@@ -2,16 +2,18 @@
 // processes that waited longest: a full pipe's readers (pipe-readers.ts), a
 // file lock's holder (file-locks.ts, sampled while the capture ran), a TCP or
 // unix connection's peer (socket-peers.ts), a frozen process's cgroup
-// (frozen-cgroups.ts), a mutex's owner thread (mutex-owners.ts). The analysis
+// (frozen-cgroups.ts), a mutex's owner thread (mutex-owners.ts), a stopped
+// process's tracer (tracers.ts). The analysis
 // names them (blocker-text.ts).
 import type { OffcpuStack, OffcputimeData } from './data.js';
 import { waitName } from './scheduler.js';
 import type { LockWaitSampler } from './file-locks.js';
 import { writtenPipes } from './pipe-readers.js';
 import { blockedSends } from './socket-peers.js';
-import { FILE_LOCK_WAIT, FROZEN_WAIT, FUTEX, LOCK_CALLERS, PIPE_WRITE, SOCKET_SEND_WAIT } from './waits.js';
+import { FILE_LOCK_WAIT, FROZEN_WAIT, FUTEX, LOCK_CALLERS, PIPE_WRITE, SOCKET_SEND_WAIT, TRACED_WAIT } from './waits.js';
 import { heldMutexes, mutexWaitsOf } from './mutex-owners.js';
 import { frozenCgroupOf } from './frozen-cgroups.js';
+import { tracerOf } from './tracers.js';
 
 /** A process that waited this long on full pipes, file locks or socket sends gets what it waited on looked up. */
 const BLOCKED_US = 100_000;
@@ -35,7 +37,7 @@ const isMutexWait = (s: OffcpuStack) =>
 /** In the freezer's wait, or frozen where it slept. */
 const isFrozen = (s: OffcpuStack) => s.frozen === true || FROZEN_WAIT.test(waitName(s.frames) ?? '');
 
-/** What its blocked writers and lockers waited on: the pipes' readers, the locks' holders, the connections' peers, the mutexes' owners; who froze the frozen. */
+/** What its blocked writers and lockers waited on: the pipes' readers, the locks' holders, the connections' peers, the mutexes' owners; who froze the frozen, who traces the traced. */
 export function withBlockers(data: OffcputimeData, locks: LockWaitSampler): OffcputimeData {
   const pipeWriters = waitedIn(data, PIPE_WRITE)
     .map((pid) => ({ pid, pipes: writtenPipes(pid) }))
@@ -50,6 +52,10 @@ export function withBlockers(data: OffcputimeData, locks: LockWaitSampler): Offc
     const by = frozenCgroupOf(pid);
     return by ? [{ pid, by }] : [];
   });
+  const traced = waitedIn(data, TRACED_WAIT).flatMap((pid) => {
+    const tracer = tracerOf(pid);
+    return tracer ? [{ pid, tracer }] : [];
+  });
   const mutexWaiters = waitedIn(data, isMutexWait).flatMap((pid) => {
     const mutexes = heldMutexes(pid, mutexWaitsOf(pid));
     return mutexes.length ? [{ pid, mutexes }] : [];
@@ -58,6 +64,7 @@ export function withBlockers(data: OffcputimeData, locks: LockWaitSampler): Offc
     ...data,
     ...(frozen.length ? { frozen } : {}),
     ...(mutexWaiters.length ? { mutexWaiters } : {}),
+    ...(traced.length ? { traced } : {}),
     ...(pipeWriters.length ? { pipeWriters } : {}),
     ...(lockWaiters.length ? { lockWaiters } : {}),
     ...(socketWriters.length ? { socketWriters } : {}),

@@ -7,6 +7,7 @@ import type { WrittenPipe } from './pipe-readers.js';
 import type { BlockedSend } from './socket-peers.js';
 import type { FrozenCgroup } from './frozen-cgroups.js';
 import type { HeldMutex } from './mutex-owners.js';
+import type { Tracer } from './tracers.js';
 
 export interface OffcpuStack extends StackSample {
   /** value: microseconds blocked; blocks: how many times. */
@@ -34,4 +35,6 @@ export interface OffcputimeData extends StackData<OffcpuStack> {
   frozen?: { pid: number; by: FrozenCgroup }[];
   /** Processes whose threads waited for mutexes, with each mutex's owner and what it does (read at the end). */
   mutexWaiters?: { pid: number; mutexes: HeldMutex[] }[];
+  /** Processes stopped for a tracer (ptrace), with the tracer (read at the end). */
+  traced?: { pid: number; tracer: Tracer }[];
 }

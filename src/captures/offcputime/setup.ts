@@ -27,8 +27,8 @@ const settings = {
   states: pattern(
     /^[RSDTtXZPI]+$/,
     'states are letters of R S D T t X Z P I',
-    'SD',
-    'task states counted as off-CPU, as letters: S sleeping, D uninterruptible, R preempted, I idle kernel threads, T stopped',
+    'SDTt',
+    'task states counted as off-CPU, as letters: S sleeping, D uninterruptible, T stopped (SIGSTOP, job control), t stopped by a tracer, R preempted, I idle kernel threads',
   ),
   idleSyscalls: boolean(
     false,

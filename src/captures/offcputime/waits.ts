@@ -71,5 +71,9 @@ export const PIPE_WRITE = /^(anon_)?pipe_write$/;
 export const FILE_LOCK_WAIT = /^(locks_lock_inode_wait|flock_lock_inode_wait|fcntl_setlk\w*|do_lock_file_wait|posix_lock_inode_wait)$/;
 /** A send waiting for its peer: room in a TCP send buffer (the peer has not acknowledged), a unix stream's buffer, a unix datagram receiver's queue. */
 export const SOCKET_SEND_WAIT = /^(sk_stream_wait_memory|sock_alloc_send_pskb|sock_wait_for_wmem|unix_wait_for_peer)$/;
+/** Stopped by a signal (SIGSTOP, SIGTSTP: job control) until SIGCONT. */
+export const STOPPED_WAIT = /^do_signal_stop$/;
+/** Stopped for its tracer (ptrace): at each system call or signal it traces, or held at a breakpoint. */
+export const TRACED_WAIT = /^(ptrace_stop|do_jobctl_trap)$/;
 /** Frozen by its cgroup: v1's freezer (__refrigerator), v2's cgroup.freeze (do_freezer_trap, which get_signal inlines; a stopped task's T state is not counted). */
 export const FROZEN_WAIT = /^(__refrigerator|do_freezer_trap|get_signal)$/;

@@ -20,6 +20,8 @@ import type { Finding, Severity } from '../../analysis/types.js';
 
 /** Signals a fault raises in the process itself: its end by one is a crash. */
 export const CRASH_SIGNALS = new Set(['SIGSEGV', 'SIGBUS', 'SIGFPE', 'SIGILL', 'SIGABRT', 'SIGSYS', 'SIGTRAP']);
+/** Signals that stop a process until SIGCONT: what a stopped process's waits (offcputime) show. */
+const PAUSE_SIGNALS = new Set(['SIGSTOP', 'SIGTSTP']);
 /** Signals that ask a process to stop: sent by supervisors and people every day. */
 const STOP_SIGNALS = new Set(['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGPIPE']);
 
@@ -104,12 +106,15 @@ function analyzeSignals(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
     const n = g.n;
     const target = `${str(first.targetComm) || 'a process'} (${pidList(targets)}${cgroupText(first.targetCgroup)})`;
     const outcome = died.length ? `; ${died.length === targets.size ? (targets.size === 1 ? 'it' : 'they') : `${died.length} of them`} ended by it` : '';
-    const next = kernel
-      ? 'look at the OOM kills and resource limits of that cgroup'
-      : `look at why ${str(first.comm) || 'the sender'} kills it (a supervisor's timeout, a script, a person)`;
+    const paused = PAUSE_SIGNALS.has(sig);
+    const next = paused
+      ? `resume it (kill -CONT) and look at why ${str(first.comm) || 'the sender'} stops it (job control, a script, a person)`
+      : kernel
+        ? 'look at the OOM kills and resource limits of that cgroup'
+        : `look at why ${str(first.comm) || 'the sender'} kills it (a supervisor's timeout, a script, a person)`;
     const severity: Severity = STOP_SIGNALS.has(sig) ? 'info' : 'warning';
-    findings.push(
-      makeFinding(
+    findings.push({
+      ...makeFinding(
         ctx,
         `kill:${key}`,
         severity,
@@ -125,7 +130,9 @@ function analyzeSignals(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
         },
         (severity === 'warning' ? 50 : 5) * n,
       ),
-    );
+      // A stopped target's time stopped (offcputime) is what this cost.
+      ...(paused ? { links: { explains: [...targets].map((pid) => `stopped-pid:${pid}`) } } : {}),
+    });
   }
 
   // Pass 2: ends by a signal no kill above explains, and non-zero exit codes.

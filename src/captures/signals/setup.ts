@@ -6,7 +6,7 @@ import { boolean, integer, type ListSetting, settingsDefaults } from '../setting
 import { signalNumber } from './decode.js';
 import { sizeRingBuffer } from '../stream-settings.js';
 
-/** Signals whose default action ends the process, minus the timer and user ones programs use for themselves. */
+/** Signals whose default action ends the process, minus the timer and user ones programs use for themselves; and the two that stop it. */
 export const DEFAULT_SIGNALS = [
   'SIGHUP',
   'SIGINT',
@@ -23,6 +23,8 @@ export const DEFAULT_SIGNALS = [
   'SIGXCPU',
   'SIGXFSZ',
   'SIGSYS',
+  'SIGSTOP',
+  'SIGTSTP',
 ];
 
 const settings = {
