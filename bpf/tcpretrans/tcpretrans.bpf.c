@@ -3,7 +3,10 @@
  * in the kernel. Data, SYN and FIN retransmits come from
  * tcp:tcp_retransmit_skb, a listener's SYN-ACK retransmits from
  * tcp:tcp_retransmit_synack. Both run in timer or softirq context: the
- * process is the socket's owner, remembered by tcp_owner.bpf.h. */
+ * process is the socket's owner, remembered by tcp_owner.bpf.h. A data
+ * segment's size against the connection's MSS, and how many timeouts in a
+ * row it had, tell an MTU black hole (only full-size segments lost, each
+ * again and again) from loss. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
@@ -21,7 +24,23 @@ struct {
 	__type(value, struct tcpretrans_value);
 } flows SEC(".maps");
 
-static __always_inline void count_retransmit(struct tcpretrans_key *key, const void *sk, bool failed)
+/* A data segment's retransmit: its size against the MSS, the timeouts before it. */
+static __always_inline void note_segment(struct tcpretrans_value *value, const struct sock *sk, const struct sk_buff *skb)
+{
+	const struct inet_connection_sock *icsk = (const struct inet_connection_sock *)sk;
+	__u32 mss = BPF_CORE_READ((const struct tcp_sock *)sk, mss_cache);
+	__u8 timeouts = BPF_CORE_READ(icsk, icsk_retransmits);
+
+	if (mss && BPF_CORE_READ(skb, len) >= mss)
+		__sync_fetch_and_add(&value->full_size, 1);
+	value->mss = mss;
+	value->pmtu = BPF_CORE_READ(icsk, icsk_pmtu_cookie);
+	if (timeouts > value->max_timeouts)
+		value->max_timeouts = timeouts;
+}
+
+/* skb: the segment (NULL for a SYN-ACK, whose sk is the listener). */
+static __always_inline void count_retransmit(struct tcpretrans_key *key, const void *sk, const struct sk_buff *skb, bool failed)
 {
 	struct tcpretrans_value *value;
 	struct tcp_owner *owner;
@@ -38,10 +57,13 @@ static __always_inline void count_retransmit(struct tcpretrans_key *key, const v
 	value = tcp_flow_row(flows, key, owner, now);
 	if (!value)
 		return;
-	if (failed)
+	if (failed) {
 		__sync_fetch_and_add(&value->failed, 1);
-	else
+	} else {
 		__sync_fetch_and_add(&value->retransmits, 1);
+		if (skb)
+			note_segment(value, sk, skb);
+	}
 	value->last_ns = now;
 }
 
@@ -60,7 +82,7 @@ SHERLOCK_PROG("tracepoint/tcp/tcp_retransmit_skb", tp_tcp_retransmit_skb, struct
 	/* err arrived in 6.13; before, the tracepoint fired on success only. */
 	if (bpf_core_field_exists(ctx->err))
 		failed = ctx->err != 0;
-	count_retransmit(&key, ctx->skaddr, failed);
+	count_retransmit(&key, ctx->skaddr, ctx->skbaddr, failed);
 	return 0;
 }
 
@@ -77,6 +99,6 @@ SHERLOCK_PROG("tracepoint/tcp/tcp_retransmit_synack", tp_tcp_retransmit_synack, 
 	key.type = TCPRETRANS_SYNACK;
 	tcp_copy_addr(key.saddr, key.family, ctx->saddr, ctx->saddr_v6);
 	tcp_copy_addr(key.daddr, key.family, ctx->daddr, ctx->daddr_v6);
-	count_retransmit(&key, ctx->skaddr, false);
+	count_retransmit(&key, ctx->skaddr, NULL, false);
 	return 0;
 }

@@ -31,6 +31,13 @@ struct tcpretrans_value {
 	__u64 last_ns;
 	__u64 cgroup_id;   /* the owner's */
 	char comm[TASK_COMM_LEN]; /* the owner's; empty when unknown */
+	/* Segments only: what an MTU black hole looks like (full-size segments
+	 * timing out again and again while small packets pass). */
+	__u64 full_size;   /* retransmits of a segment of a full MSS or more */
+	__u32 mss;         /* the connection's MSS (tcp_sock.mss_cache) at the last one */
+	__u32 pmtu;        /* the path MTU it believed (icsk_pmtu_cookie) */
+	__u8 max_timeouts; /* most timeouts of one segment in a row before a retransmit (icsk_retransmits) */
+	__u8 pad[7];
 };
 
 #endif

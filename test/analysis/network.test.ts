@@ -165,6 +165,28 @@ describe('tcpretrans and tcpreset', () => {
     expect(top!.evidence).toMatchObject({ retransmits: 7, flows: 5, maxPerFlow: 2, states: { SYN_SENT: 6, ESTABLISHED: 1 } });
   });
 
+  it('only full-size segments, one timed out again and again after the handshake: an MTU black hole, under the threshold too', () => {
+    const stalled = { ...flow(1, 4, 'ESTABLISHED'), fullSize: 4, mss: 1448, pmtu: 1500, maxTimeouts: 4 };
+    const [top] = analyzeRun({ run: run(), results: [on(result('tcpretrans', { rows: [stalled], processes: [], totalRows: 1 }))] });
+    expect(top!.severity).toBe('critical');
+    expect(top!.title).toMatch(
+      /^TCP from checkout \(pid 7\) to 10\.0\.3\.7:5432 stalled on full-size segments: all 4 retransmits over 1 connection in 6 s were full 1448-byte segments \(one segment timed out 4 times in a row\), after a handshake that got through: packets as large as 1500 bytes are dropped on the path while small ones pass \(an MTU black hole/,
+    );
+    expect(top!.title).toContain("next: find the path's MTU (tracepath 10.0.3.7; ping -M do -s 1472 10.0.3.7)");
+    // 200 + 400 + 800 + 1600 ms of timeouts over 6 s.
+    expect(top!.impact!.value).toBeCloseTo(0.5, 3);
+    expect(top!.evidence.blackHole).toMatchObject({ flows: 1, mss: 1448, pmtu: 1500, maxTimeouts: 4 });
+    // Loss that also hits smaller segments, or that timed out twice at most, is loss.
+    for (const lossy of [
+      { ...stalled, retransmits: 12, fullSize: 9 },
+      { ...stalled, retransmits: 12, fullSize: 12, maxTimeouts: 2 },
+    ]) {
+      const [f] = analyzeRun({ run: run(), results: [on(result('tcpretrans', { rows: [lossy], processes: [], totalRows: 1 }))] });
+      expect(f!.title).toContain('was retransmitted 12 times');
+      expect(f!.evidence.blackHole).toBeUndefined();
+    }
+  });
+
   it('under the threshold per remote: nothing', () => {
     const rows = [flow(1, 1), flow(2, 1)];
     const findings = analyzeRun({ run: run(), results: [on(result('tcpretrans', { rows, processes: [], totalRows: 2 }))] });

@@ -11,6 +11,8 @@ import { tcpretrans, type RetransRow } from '../../src/captures/tcpretrans/index
 import { captureAround, type CaptureAroundOptions } from '../helpers/capture-around.js';
 import { bpfHandlesOf, kernelSkipReason, stillLoaded } from '../helpers/kernel.js';
 import { createTestNetwork, type TestNetwork } from '../helpers/netns.js';
+import { analyzeRun } from '../../src/runs/analyze-run.js';
+import { on, run } from '../analysis/fixtures.js';
 
 const skip = kernelSkipReason();
 const myComm = readFileSync('/proc/self/comm', 'utf8').trim();
@@ -269,6 +271,44 @@ describe.skipIf(skip)(`tcpretrans on the real kernel${skip ? ` (skipped: ${skip}
       expect(synackRows[0]!.retransmits).toBeLessThanOrEqual(acksDropped - 1);
     } finally {
       server.close();
+      net.destroy();
+    }
+  });
+
+  it('an MTU black hole: packets over 1,400 bytes dropped, so the handshake passes and each full-size segment times out again and again', async () => {
+    const net = createTestNetwork();
+    const port = 18_083;
+    try {
+      await net.listen(port);
+      net.nft(`table inet tcpretrans_mtu {
+        counter big {}
+        chain input {
+          type filter hook input priority 0;
+          tcp dport ${port} meta length > 1400 counter name "big" drop
+        }
+      }`);
+      let local = '';
+      const { result } = await captureDuring(async () => {
+        const socket = await connectTo(net.peerAddress, port);
+        local = `${socket.localAddress}:${socket.localPort}`;
+        socket.write('hello\n'); // small: it passes
+        await sleep(100);
+        socket.write(Buffer.alloc(20_000, 0x61));
+        await sleep(3300); // timeouts after ~0.2, 0.6, 1.4 and 3 s
+        socket.destroy();
+      });
+      const [row] = flowRows(result.rows, local, `${net.peerAddress}:${port}`);
+      expect(row).toMatchObject({ state: 'ESTABLISHED', type: 'segment', pid: process.pid, pmtu: 1500 });
+      expect(row!.retransmits).toBeGreaterThanOrEqual(3);
+      expect(row!.fullSize).toBe(row!.retransmits);
+      expect(row!.mss).toBeGreaterThan(1400 - 52);
+      expect(row!.maxTimeouts).toBeGreaterThanOrEqual(3);
+      expect(nftCounter(net, 'tcpretrans_mtu', 'big')).toBeGreaterThan(row!.retransmits);
+      const findings = analyzeRun({ run: run({ durationMs: result.durationMs }), results: [on(result)] });
+      const hole = findings.find((f) => f.evidence.endpoint === `${net.peerAddress}:${port}`);
+      expect(hole?.title).toMatch(new RegExp(`^TCP from .* to ${net.peerAddress.replace(/\./g, '\\.')}:${port} stalled on full-size segments`));
+      expect(hole?.title).toContain(`ping -M do -s 1472 ${net.peerAddress}`);
+    } finally {
       net.destroy();
     }
   });

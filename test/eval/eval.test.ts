@@ -704,6 +704,49 @@ describe.skipIf(skip)(`evaluation: the top finding names the culprit${skip ? ` (
     });
   }, 60_000);
 
+  it('clients behind a path that drops packets over 1,400 bytes (an MTU black hole) → intermittent-latency names the stalled full-size segments, the path and how to find its MTU', async () => {
+    const net = createTestNetwork();
+    networks.push(net);
+    const port = 8633;
+    const api = startChild(PYTHON, [join(programsDir, 'report-api.py'), net.hostAddress, String(port)]);
+    await sleep(300);
+    // The clients' side of the path: what reaches them is at most 1,400 bytes; ICMP would say so, but nothing sends it.
+    net.nft(`table inet sherlock_eval_mtu {
+      chain input {
+        type filter hook input priority 0;
+        tcp sport ${port} meta length > 1400 drop
+      }
+    }`);
+    // Each client asks for a report and gives up after 2 s, then asks again on a new connection.
+    net.spawn([
+      'python3',
+      '-c',
+      `import socket, time
+end = time.time() + ${WINDOW_S + 6}
+while time.time() < end:
+    try:
+        c = socket.create_connection(('${net.hostAddress}', ${port}), timeout=2)
+        c.sendall(b'GET /report\\n')
+        while c.recv(65536): pass
+    except OSError:
+        pass
+    c.close()`,
+    ]);
+    await sleep(1500);
+    const outcome = await up!
+      .runRunbook('intermittent-latency', { durationS: WINDOW_S, during: () => sleep(WINDOW_S * 1000 - 200) })
+      .finally(() => api.kill('SIGKILL'));
+    await positive('mtu-black-hole', outcome, new Set([api.pid!]), (top) => {
+      if (!top.title.includes('report-api')) return 'the top finding does not name report-api';
+      if (!top.title.includes('stalled on full-size segments') || !top.title.includes('MTU black hole')) return 'the top finding does not say MTU black hole';
+      if (!top.title.includes(net.peerAddress)) return `the top finding does not name the clients' address ${net.peerAddress}`;
+      const hole = top.evidence.blackHole as { pmtu: number; mss: number } | undefined;
+      // Full segments are 1,500 bytes on this path (1,448 of data, 52 of headers): all over the 1,400 that pass.
+      if (hole?.pmtu !== 1500 || hole.mss + 52 !== 1500) return `it says ${JSON.stringify(hole)}, the path drops every full 1,500-byte segment`;
+      return undefined;
+    });
+  }, 60_000);
+
   it('a database stopped by SIGSTOP before the window (a maintenance script paused it) → intermittent-latency names the stopped database, not the service that waits on it', async () => {
     const dbPort = 8629;
     const db = startChild(PYTHON, [join(programsDir, 'slow-db.py'), '127.0.0.1', String(dbPort), '0', '1000000000']);

@@ -23,7 +23,7 @@ export const keyLayout = recordLayout(
 );
 export const valueLayout = recordLayout(
   'tcpretrans_value',
-  56,
+  80,
   {
     retransmits: 0,
     failed: 8,
@@ -31,6 +31,10 @@ export const valueLayout = recordLayout(
     last_ns: 24,
     cgroup_id: 32,
     comm: 40,
+    full_size: 56,
+    mss: 64,
+    pmtu: 68,
+    max_timeouts: 72,
   },
   { comm: 16 },
 );
@@ -52,6 +56,11 @@ export interface FlowValue {
   lastNs: bigint;
   cgroupId: bigint;
   comm: string;
+  /** Data segments: retransmits of a full MSS or more, the MSS and path MTU, the most timeouts in a row before one. */
+  fullSize: number;
+  mss: number;
+  pmtu: number;
+  maxTimeouts: number;
 }
 
 /** struct tcpretrans_key. */
@@ -80,5 +89,9 @@ export function decodeValue(data: Buffer): FlowValue {
     lastNs: data.readBigUInt64LE(V.last_ns),
     cgroupId: data.readBigUInt64LE(V.cgroup_id),
     comm: cString(data, V.comm, valueLayout.lengths.comm),
+    fullSize: Number(data.readBigUInt64LE(V.full_size)),
+    mss: data.readUInt32LE(V.mss),
+    pmtu: data.readUInt32LE(V.pmtu),
+    maxTimeouts: data.readUInt8(V.max_timeouts),
   };
 }
