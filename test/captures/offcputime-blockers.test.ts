@@ -301,7 +301,9 @@ describe.skipIf(skip)(`offcputime names what a blocked thread waits on${skip ? `
     // The stopped reader leads: the writer's wait is its effect.
     const lead = findings.find((f) => f.evidence.pid === pids.reader);
     expect(lead?.title, findings.map((f) => f.title).join(' | ')).toMatch(/^cat \(pid \d+\) spent .* stopped by a signal /);
-    const mine = (lead!.evidence.steps as { evidence: { pid: number; kind: string; offCpuMs: number }; title: string }[]).find((s) => s.evidence.pid === pids.writer);
+    const mine = (lead!.evidence.steps as { evidence: { pid: number; kind: string; offCpuMs: number }; title: string }[]).find(
+      (s) => s.evidence.pid === pids.writer,
+    );
     expect(mine?.evidence.kind).toBe('blocked writing into a full pipe');
     expect(mine?.title).toMatch(
       /^python3 \(pid \d+\) spent [\d.]+ m?s \(\d+% of the [\d.]+ s window, summed over threads\) blocked writing into a full pipe \(fd 1, pipe:\[\d+\]\) in (anon_)?pipe_write/,
