@@ -7,7 +7,12 @@
  * so the stall is current's. Per (process, thread name, memory cgroup,
  * kind): stalls, time, the longest and pages reclaimed; and one log2
  * histogram (µs) of every stall. Stalls are rare outside memory pressure:
- * nothing here runs on a hot path. Layouts: reclaim.h. */
+ * nothing here runs on a hot path. Layouts: reclaim.h.
+ * Compaction the same way, between compaction's begin and end (one pair per
+ * zone): a process's own, moving pages to make a contiguous run for an
+ * allocation that found none free (a transparent huge page most often), or
+ * asked for in /proc/sys/vm/compact_memory; kcompactd's (a kernel thread,
+ * in the background) is no process's stall. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
@@ -17,6 +22,8 @@
 #include "reclaim.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+#define PF_KTHREAD 0x00200000 /* include/linux/sched.h */
 
 struct start {
 	__u64 ns;
@@ -56,7 +63,8 @@ static __always_inline void begin(__u32 kind)
 		sherlock_count(SHERLOCK_DROP_MAP_FULL);
 }
 
-static __always_inline void end(__u64 pages)
+/* The stall of `kind` the thread began ends (a stall of another kind goes on). */
+static __always_inline void end(__u32 kind, __u64 pages)
 {
 	__u64 id = bpf_get_current_pid_tgid(), delta;
 	struct reclaim_stats *stats, fresh = {};
@@ -66,7 +74,7 @@ static __always_inline void end(__u64 pages)
 	struct start *s;
 
 	s = bpf_map_lookup_elem(&starts, &tid);
-	if (!s)
+	if (!s || s->kind != kind)
 		return;
 	delta = bpf_ktime_get_ns() - s->ns;
 	key.kind = s->kind;
@@ -91,6 +99,21 @@ static __always_inline void end(__u64 pages)
 		stats->max_ns = delta; /* racy between CPUs; a lost maximum is one of two simultaneous stalls */
 }
 
+SHERLOCK_PROG("tracepoint/compaction/mm_compaction_begin", tp_compaction_begin, void *ctx)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+
+	if (!(BPF_CORE_READ(task, flags) & PF_KTHREAD))
+		begin(RECLAIM_COMPACT);
+	return 0;
+}
+
+SHERLOCK_PROG("tracepoint/compaction/mm_compaction_end", tp_compaction_end, void *ctx)
+{
+	end(RECLAIM_COMPACT, 0);
+	return 0;
+}
+
 SHERLOCK_PROG("tracepoint/vmscan/mm_vmscan_direct_reclaim_begin", tp_direct_begin, void *ctx)
 {
 	begin(RECLAIM_DIRECT);
@@ -99,7 +122,7 @@ SHERLOCK_PROG("tracepoint/vmscan/mm_vmscan_direct_reclaim_begin", tp_direct_begi
 
 SHERLOCK_PROG("tracepoint/vmscan/mm_vmscan_direct_reclaim_end", tp_direct_end, struct trace_event_raw_mm_vmscan_direct_reclaim_end_template *ctx)
 {
-	end(ctx->nr_reclaimed);
+	end(RECLAIM_DIRECT, ctx->nr_reclaimed);
 	return 0;
 }
 
@@ -111,6 +134,6 @@ SHERLOCK_PROG("tracepoint/vmscan/mm_vmscan_memcg_reclaim_begin", tp_memcg_begin,
 
 SHERLOCK_PROG("tracepoint/vmscan/mm_vmscan_memcg_reclaim_end", tp_memcg_end, struct trace_event_raw_mm_vmscan_direct_reclaim_end_template *ctx)
 {
-	end(ctx->nr_reclaimed);
+	end(RECLAIM_MEMCG, ctx->nr_reclaimed);
 	return 0;
 }

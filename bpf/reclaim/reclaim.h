@@ -9,6 +9,7 @@
 enum reclaim_kind {
 	RECLAIM_DIRECT = 0, /* the host's free memory ran low (direct reclaim) */
 	RECLAIM_MEMCG = 1,  /* a memory cgroup reached its limit */
+	RECLAIM_COMPACT = 2, /* compacting memory: an allocation of contiguous pages (a huge page) found none free */
 };
 
 /* Key of the hash "stalls": a thread name of a process, its memory cgroup, the kind. */

@@ -158,6 +158,26 @@ describe('profile: kernel time by what it was for', () => {
     ]);
   });
 
+  it('a page fault that compacts memory for a huge page, or reclaims, is named so, not a page fault', () => {
+    const fault = k('asm_exc_page_fault', 'exc_page_fault', 'do_huge_pmd_anonymous_page', '__alloc_pages_slowpath');
+    const stacks = [
+      stack(90, 'cache', 200, [
+        user('alloc_slab'),
+        ...fault,
+        ...k('__alloc_pages_direct_compact', 'try_to_compact_pages', 'compact_zone', 'isolate_migratepages_block'),
+      ]),
+      stack(90, 'cache', 60, [user('alloc_slab'), ...fault, ...k('__alloc_pages_direct_reclaim', 'try_to_free_pages', 'shrink_node')]),
+      stack(90, 'cache', 40, [user('alloc_slab'), ...fault, ...k('clear_page_erms')]),
+    ];
+    const [top] = analyzeRun({ run: run(), results: [on(profile(stacks))] });
+    expect((top!.evidence.topFunctions as { function: string; samples: number }[]).map((f) => [f.function, f.samples])).toEqual([
+      ['memory compaction (moving pages to make room for huge pages)', 200],
+      ['memory reclaim in its own allocations', 60],
+      ['page faults', 40],
+    ]);
+    expect(top!.title).toContain('next: transparent_hugepage/defrag');
+  });
+
   it("a softirq inside a system call is the softirq's time; a call whose own frame was inlined keeps its leaf", () => {
     const stacks = [
       stack(80, 'proxy', 200, [user('send'), ...syscall, ...k('__sys_sendto', 'tcp_sendmsg', '__do_softirq', 'net_rx_action', '__netif_receive_skb_core')]),

@@ -223,6 +223,26 @@ describe('offcputime: waits that add up', () => {
     expect(f!.links!.shows).toEqual(['reclaim-pid:9']);
   });
 
+  it("a wait inside compaction (a huge page's allocation moving pages) is named so, and reclaim's finding leads it", () => {
+    const compacting = stack(
+      10,
+      'cache',
+      2_000_000,
+      [
+        user('alloc_slab'),
+        kernel('__alloc_pages_direct_compact'),
+        kernel('compact_zone'),
+        kernel('migrate_pages'),
+        kernel('folio_wait_bit'),
+        kernel('__schedule'),
+      ],
+      40,
+    );
+    const [f] = analyzeRun({ run: run(), results: [on(offcpu([compacting]))] }).filter((x) => x.capture === 'offcputime');
+    expect(f!.evidence.kind).toBe('compacting memory (an allocation of contiguous pages, a huge page most often, found none free)');
+    expect(f!.links!.shows).toEqual(['reclaim-pid:10']);
+  });
+
   it('one process waiting in two unnamed kernel frames keeps them apart (they say no more than their frame)', () => {
     const waits = [
       stack(8, 'app', 3_000_000, [user('main'), kernel('synchronize_rcu'), kernel('__schedule')], 30),

@@ -3,9 +3,10 @@
 // writes past the limit reclaims the cgroup's own pages first. The capture
 // times those stalls for the writer, names its memory cgroup and the limit,
 // and the check turns them into a finding with the limit in its title.
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { describe, expect, it, afterEach } from 'vitest';
@@ -109,6 +110,42 @@ describe.skipIf(skip)(`reclaim${skip ? ` (skipped: ${skip})` : ''}`, () => {
     expect(result.hostRefaultedBytes).toBeGreaterThanOrEqual(0.9 * mine!.refaultedBytes!);
     expect(reclaim.text!(result)).toMatch(/of evicted file pages read back under the limit/);
   }, 60_000);
+});
+
+const compactSkip = kernelSkipReason() ?? (existsSync('/proc/sys/vm/compact_memory') ? undefined : 'no /proc/sys/vm/compact_memory (CONFIG_COMPACTION off)');
+
+describe.skipIf(compactSkip)(`reclaim: compaction${compactSkip ? ` (skipped: ${compactSkip})` : ''}`, () => {
+  afterEach(() => expect(bpfHandlesOf()).toEqual({ programIds: [], links: 0, maps: 0 }));
+
+  it("times a process's own compaction, one stall a zone, and names it; kcompactd's is no process's stall", async () => {
+    let pid = 0;
+    let wallMs = 0;
+    // A write to compact_memory compacts every zone in the writer's own context, as an allocation of a huge page does when it finds none free.
+    const { result } = await captureAround(reclaim, async () => {
+      const started = performance.now();
+      const writer = spawn('sh', ['-c', 'echo 1 > /proc/sys/vm/compact_memory'], { stdio: 'ignore' });
+      pid = writer.pid!;
+      await once(writer, 'exit');
+      wallMs = performance.now() - started;
+    });
+    const mine = result.groups.filter((g) => g.pid === pid);
+    expect(mine).toHaveLength(1);
+    expect(mine[0]).toMatchObject({ kind: 'compaction', comm: 'sh', reclaimedBytes: 0 });
+    expect(mine[0]!.stalls).toBeGreaterThanOrEqual(1); // one per zone with memory
+    expect(mine[0]!.stalledMs).toBeGreaterThan(0);
+    expect(mine[0]!.stalledMs).toBeLessThan(wallMs);
+    expect(result.groups.filter((g) => g.comm.startsWith('kcompactd'))).toEqual([]);
+    const findings = reclaim.analysis!.analyze(result as never, {
+      node: 'n1',
+      capture: 'reclaim',
+      file: 'nodes/n1/reclaim.json',
+      thresholds: mergeThresholds(),
+      windowSeconds: (mine[0]!.stalledMs / 1000) * 10, // stalled a tenth of it
+    }).findings;
+    expect(findings.find((f) => f.evidence.pid === pid)?.title).toMatch(
+      new RegExp(`^sh \\(pid ${pid}\\) stalled [\\d.]+ m?s compacting memory in its own allocations: .*; next: let huge pages not wait for compaction`),
+    );
+  });
 });
 
 describe("reclaim's check and baseline", () => {

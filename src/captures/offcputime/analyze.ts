@@ -69,6 +69,10 @@ const RESOLVER_FRAMES =
 const RECLAIM_FRAMES =
   /\b(try_to_free_pages|try_to_free_mem_cgroup_pages|__alloc_pages_direct_reclaim|__perform_reclaim|reclaim_throttle|mem_cgroup_handle_over_high)\b/;
 
+/** Compaction, entered from an allocation of contiguous pages (a huge page) or a write to compact_memory. */
+const COMPACTION_FRAMES = /\b(__alloc_pages_direct_compact|try_to_compact_pages|compact_zone\w*|compact_node\w*|sysctl_compaction_handler)\b/;
+const COMPACTING = 'compacting memory (an allocation of contiguous pages, a huge page most often, found none free)';
+
 /** A process's address-space lock (mmap_lock), taken to read by a page fault and to write by mmap, munmap, mprotect, madvise and brk. */
 const MMAP_LOCK_FRAMES =
   /\b(lock_mm_and_find_vma|mmap_read_lock\w*|mmap_write_lock\w*|vm_mmap_pgoff|__vm_munmap|do_vmi_munmap|do_mprotect_pkey|do_madvise|__do_sys_brk)\b/;
@@ -92,6 +96,7 @@ function waitKind(frames: FrameLike[], futexCaller: FutexCaller): string {
   const names = frames.map((f) => f.name).join(' ');
   // First: reclaim waits on writeback and disk too, and its cause is the memory limit, not the disk.
   if (RECLAIM_FRAMES.test(names)) return RECLAIMING;
+  if (COMPACTION_FRAMES.test(names)) return COMPACTING;
   if (RESOLVER_FRAMES.test(names)) return DNS_ANSWER;
   // Before disk: a network filesystem's reads wait on its pages as a disk's do.
   if (/\b(rpc_wait_bit_killable|__rpc_execute|nfs_\w+)\b/.test(names)) return 'waiting on a network filesystem (NFS: its server answers slowly or not at all)';
@@ -275,7 +280,7 @@ function analyzeOffcputime(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
       links: {
         explains: [`blocked-pid:${g.pid}`],
         // Swapping in, the memory shortage its reclaim stalls name explains it too.
-        ...(kind === RECLAIMING || kind === SWAPPING_IN ? { shows: [`reclaim-pid:${g.pid}`] } : {}),
+        ...(kind === RECLAIMING || kind === SWAPPING_IN || kind === COMPACTING ? { shows: [`reclaim-pid:${g.pid}`] } : {}),
         // And the disk it waited on was busy with someone's I/O (iotop names whose).
         ...(kind === DISK_IO || kind === DIRTY_THROTTLED ? { shows: [`disk-wait-pid:${g.pid}`, 'disk-busy'] } : {}),
         ...(kind === DNS_ANSWER ? { shows: [`dns-wait-pid:${g.pid}`] } : {}),

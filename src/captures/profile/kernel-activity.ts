@@ -26,6 +26,9 @@ const PAGE_FAULT = /^(asm_exc_page_fault|exc_page_fault|do_user_addr_fault|do_pa
 const NET_RX = /^(net_rx_action|__napi_poll|napi_poll)$/;
 const SOFTIRQ = /^(__do_softirq|handle_softirqs|do_softirq|irq_exit_rcu)$/;
 const IRQ = /^(common_interrupt|asm_common_interrupt|sysvec_\w+|asm_sysvec_\w+)$/;
+/** Compaction, for an allocation of contiguous pages (a huge page) or a write to compact_memory; and reclaim in an allocation. */
+const COMPACTION = /^(__alloc_pages_direct_compact|try_to_compact_pages|compact_zone\w*|compact_node\w*)$/;
+const RECLAIM = /^(try_to_free_pages|try_to_free_mem_cgroup_pages|__alloc_pages_direct_reclaim|__perform_reclaim)$/;
 
 /** The innermost way into the kernel on this stack (root first): a softirq inside a syscall is the softirq's time. */
 export function kernelActivity(frames: readonly FrameLike[]): KernelActivity | undefined {
@@ -39,6 +42,18 @@ export function kernelActivity(frames: readonly FrameLike[]): KernelActivity | u
         next: 'the packets it receives and where their interrupts run (RPS/RFS, irqbalance), in the flame graph under net_rx_action',
       };
     if (SOFTIRQ.test(f.name)) return { key: 'softirq', label: 'softirqs', next: 'which softirq, in the flame graph under __do_softirq' };
+    if (COMPACTION.test(f.name))
+      return {
+        key: 'compaction',
+        label: 'memory compaction (moving pages to make room for huge pages)',
+        next: 'transparent_hugepage/defrag (defer+madvise or never lets huge pages not wait for it) and fragmentation (/proc/buddyinfo); reclaim times its stalls',
+      };
+    if (RECLAIM.test(f.name))
+      return {
+        key: 'reclaim',
+        label: 'memory reclaim in its own allocations',
+        next: 'what fills its memory cgroup or the host (reclaim names the limit and times the stalls)',
+      };
     if (PAGE_FAULT.test(f.name))
       return {
         key: 'page-fault',

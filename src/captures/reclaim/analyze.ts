@@ -6,7 +6,9 @@
 // Thrashing is the worse case: under a limit smaller than its working set a
 // cgroup keeps reading back the file pages it has just evicted (refaults), so
 // its reads wait on the disk, however short each reclaim stall is; those disk
-// waits (offcputime) are then the thrash's own cost.
+// waits (offcputime) are then the thrash's own cost. Compaction stalls are
+// the same in kind: an allocation of contiguous pages (a transparent huge
+// page) found none free and the thread moved pages to make some.
 import { makeFinding, num, objs, str, timeImpact, type AnalysisContext, type CaptureAnalysis, type Obj } from '../../analysis/common.js';
 import type { Finding } from '../../analysis/types.js';
 import { fmtBytes, fmtMs, plural, processLabel } from '../../format/index.js';
@@ -54,11 +56,17 @@ function analyzeReclaim(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
     const who = processLabel(main.comm, pid);
     const stalled = `${plural(stalls, 'stall')} over ${ctx.windowSeconds.toFixed(1)} s, the longest ${fmtMs(longestMs)}`;
     const readBack = thrash && `${fmtBytes(thrash.bytes)} of file pages it had evicted (${fmtBytes(thrash.bytesPerS)}/s`;
-    const title = !thrash
-      ? `${who} stalled ${fmtMs(stalledMs)} reclaiming memory${limit}: ${stalled}; ${next}`
-      : thrash.limitBytes !== undefined
-        ? `${who} is thrashing${limit}: the cgroup read back ${readBack}, ${fmtTimes(thrash.bytes / Math.max(1, thrash.limitBytes))} the limit), so its reads wait on the disk; it stalled ${fmtMs(stalledMs)} reclaiming (${stalled}); next: raise the limit above its working set, or find what fills it (its processes' memory, the files they reread)`
-        : `${who} is thrashing${limit}: the host read back ${readBack}), so reads wait on the disk; it stalled ${fmtMs(stalledMs)} reclaiming (${stalled}); next: what holds the host's memory (the largest processes), or add memory`;
+    const compactingMs = rows.filter((r) => r.kind === 'compaction').reduce((a, r) => a + num(r.stalledMs), 0);
+    const title =
+      main.kind === 'compaction'
+        ? `${who} stalled ${fmtMs(stalledMs)} compacting memory in its own allocations: moving pages to make a contiguous run where an allocation of one ` +
+          `(a transparent huge page, most often; or a write to /proc/sys/vm/compact_memory) found none free (${stalled}); ` +
+          'next: let huge pages not wait for compaction (transparent_hugepage/defrag: defer+madvise or never, or PR_SET_THP_DISABLE for this process) and look at fragmentation (/proc/buddyinfo, compact_stall in /proc/vmstat)'
+        : !thrash
+          ? `${who} stalled ${fmtMs(stalledMs)} reclaiming memory${limit}${compactingMs ? ` (${fmtMs(compactingMs)} of it compacting)` : ''}: ${stalled}; ${next}`
+          : thrash.limitBytes !== undefined
+            ? `${who} is thrashing${limit}: the cgroup read back ${readBack}, ${fmtTimes(thrash.bytes / Math.max(1, thrash.limitBytes))} the limit), so its reads wait on the disk; it stalled ${fmtMs(stalledMs)} reclaiming (${stalled}); next: raise the limit above its working set, or find what fills it (its processes' memory, the files they reread)`
+            : `${who} is thrashing${limit}: the host read back ${readBack}), so reads wait on the disk; it stalled ${fmtMs(stalledMs)} reclaiming (${stalled}); next: what holds the host's memory (the largest processes), or add memory`;
     findings.push({
       ...makeFinding(
         ctx,

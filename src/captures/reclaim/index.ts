@@ -21,8 +21,11 @@ export type ReclaimParams = typeof reclaimSetup.defaults;
 export interface ReclaimGroup extends Partial<MemcgLimit> {
   pid: number;
   comm: string;
-  /** cgroup: its memory cgroup (or one above) reached a limit; direct: the host ran low on free memory. */
-  kind: 'cgroup' | 'direct';
+  /**
+   * cgroup: its memory cgroup (or one above) reached a limit; direct: the host ran low on free memory;
+   * compaction: it moved pages to make a contiguous run (an allocation of a huge page found none free).
+   */
+  kind: 'cgroup' | 'direct' | 'compaction';
   stalls: number;
   stalledMs: number;
   longestMs: number;
@@ -48,13 +51,14 @@ export interface ReclaimData {
 /** struct reclaim_key and struct reclaim_stats. */
 export const keyLayout = recordLayout('reclaim_key', 32, { memcg_id: 0, tgid: 8, kind: 12, comm: 16 }, { comm: 16 });
 export const statsLayout = recordLayout('reclaim_stats', 32, { stalls: 0, total_ns: 8, max_ns: 16, pages: 24 });
-const RECLAIM_MEMCG = 1;
+const KINDS = ['direct', 'cgroup', 'compaction'] as const;
 
 const ms = (ns: bigint) => Math.round(Number(ns) / 1e3) / 1e3;
 
 export const reclaim: CaptureDefinition<ReclaimParams, ReclaimData> = {
   ...reclaimSetup,
-  summary: 'memory reclaim stalls: time processes waited reclaiming memory at a cgroup limit or with the host low on memory',
+  summary:
+    'memory reclaim and compaction stalls: time processes waited reclaiming memory at a cgroup limit or with the host low on memory, or compacting it for a huge page',
   kind: 'counters',
   analysis: reclaimAnalysis,
   baseline: reclaimBaseline,
@@ -77,7 +81,7 @@ export const reclaim: CaptureDefinition<ReclaimParams, ReclaimData> = {
           rows.push({
             pid: key.readUInt32LE(keyLayout.offsets.tgid),
             comm: cString(key, keyLayout.offsets.comm, keyLayout.lengths.comm),
-            kind: key.readUInt32LE(keyLayout.offsets.kind) === RECLAIM_MEMCG ? 'cgroup' : 'direct',
+            kind: KINDS[key.readUInt32LE(keyLayout.offsets.kind)] ?? 'direct',
             memcgId: key.readBigUInt64LE(keyLayout.offsets.memcg_id),
             stalls: Number(stats.readBigUInt64LE(statsLayout.offsets.stalls)),
             stalledMs: ms(stats.readBigUInt64LE(statsLayout.offsets.total_ns)),
@@ -143,7 +147,7 @@ export function reclaimText(data: ReclaimData): string {
   const lines = [`${data.histogram.count} reclaim stalls, ${(data.histogram.sum / 1000).toFixed(1)} ms in all${host}\n${renderHistogram(data.histogram)}`];
   for (const g of data.groups.slice(0, data.top)) {
     lines.push(
-      `pid ${g.pid} (${g.comm}): ${g.stalls} ${g.kind === 'cgroup' ? 'cgroup-limit' : 'direct'} stalls, ${g.stalledMs.toFixed(1)} ms (longest ${g.longestMs.toFixed(1)} ms), ` +
+      `pid ${g.pid} (${g.comm}): ${g.stalls} ${g.kind === 'cgroup' ? 'cgroup-limit' : g.kind} stalls, ${g.stalledMs.toFixed(1)} ms (longest ${g.longestMs.toFixed(1)} ms), ` +
         `${fmtBytes(g.reclaimedBytes)} reclaimed${g.cgroup ? `; memory cgroup ${g.cgroup}` : ''}${g.limitBytes !== undefined ? `, ${limitOf(g)}` : ''}` +
         `${g.refaultedBytes ? `; ${fmtBytes(g.refaultedBytes)} of evicted file pages read back under the limit` : ''}`,
     );
