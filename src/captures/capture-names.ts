@@ -29,6 +29,7 @@ export const CAPTURE_NAMES: readonly string[] = [
   'iothrottle',
   'iotop',
   'dmesg',
+  'memgrowth',
 ];
 
 /** The capture's definition from its own folder (src/captures/<name>/index.ts exports it by its name), or undefined for an unknown name. */

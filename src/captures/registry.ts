@@ -25,6 +25,7 @@ import { tcpresponse } from './tcpresponse/index.js';
 import { iothrottle } from './iothrottle/index.js';
 import { iotop } from './iotop/index.js';
 import { dmesg } from './dmesg/index.js';
+import { memgrowth } from './memgrowth/index.js';
 
 // Each capture has its own params and data types; the registry holds them side by side.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -53,6 +54,7 @@ const definitions: CaptureDefinition<any, any>[] = [
   iothrottle,
   iotop,
   dmesg,
+  memgrowth,
 ];
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

@@ -337,6 +337,33 @@ describe.skipIf(skip)(`evaluation: the top finding names the culprit${skip ? ` (
   };
 
   it.skipIf(memcgSkipReason())(
+    'a cache that never evicts (a leak) under a 1.5 GiB limit → restarts names it, its limit and how soon it is reached, before any OOM kill',
+    async () => {
+      const memcg = createMemcg(1536 * MiB);
+      try {
+        const cache = memcg.spawn([join(programsDir, 'session-cache.py'), '4', String(WINDOW_S + 4)]); // 40 MiB/s
+        await sleep(800);
+        const usage = sampler(() => Number(readFileSync(join(memcg.dir, 'memory.usage_in_bytes'), 'utf8')), 100);
+        const outcome = await up!.runRunbook('restarts', { durationS: WINDOW_S, during: () => sleep(WINDOW_S * 1000 - 200) });
+        const [from, to] = await windowOf(outcome, 'memgrowth');
+        const left = (1536 * MiB - usage.at(to)) / usage.rate(from, to);
+        usage.stop();
+        await positive('memory-leak', outcome, new Set([cache.pid!]), (top) => {
+          if (!top.title.includes(`session-cache (pid ${cache.pid})`)) return 'the top finding does not name session-cache';
+          if (!top.title.includes(`/${memcg.name}`) || !top.title.includes('1.5 GiB limit'))
+            return `the top finding does not name the 1.5 GiB limit on /${memcg.name}`;
+          const said = Number(top.evidence.secondsLeft);
+          if (!within(said, left, 0.35)) return `it says the limit is reached in ${said} s, the cgroup's usage says ${left.toFixed(0)} s`;
+          return undefined;
+        });
+      } finally {
+        await memcg.remove();
+      }
+    },
+    60_000,
+  );
+
+  it.skipIf(memcgSkipReason())(
     'OOM-killed again and again by its memory limit → restarts names the victim, the limit and the kills',
     async () => {
       const memcg = createMemcg(32 * MiB);

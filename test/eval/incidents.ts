@@ -104,6 +104,8 @@ export function sampler(read: () => number, periodMs = 100) {
   };
   return {
     stop: () => clearInterval(timer),
+    /** The value at a Date.now() time, between the samples around it. */
+    at,
     /** Growth per second between two Date.now() times. */
     rate: (from: number, to: number) => (at(to) - at(from)) / Math.max(0.001, (to - from) / 1000),
   };

@@ -100,6 +100,8 @@ function analyzeReclaim(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
       // and its fast file reads (filetop) reach the disk because of it.
       links: {
         explains: thrash ? [`reclaim-pid:${pid}`, `file-reads-pid:${pid}`] : [`reclaim-pid:${pid}`],
+        // A process whose own memory climbs (memgrowth) is why it keeps reaching the limit.
+        shows: [`memory-growth-pid:${pid}`],
         ...(thrash
           ? {
               costs: [`disk-wait-pid:${pid}`],

@@ -1,0 +1,126 @@
+// memgrowth: processes whose own memory grows through the window, read from
+// /proc every intervalMs (samples.ts), with the room they have left: the
+// memory cgroup limit over them and the host's available memory (limits.ts).
+// A leak climbs sample after sample toward an OOM kill long before anything
+// stalls; a heap that grows and is collected goes up and down. No BPF object.
+import { monoNow } from '../../util/clock.js';
+import type { CaptureDefinition, Column } from '../capture.js';
+import { fmtBytes } from '../../format/index.js';
+import { allPids, targetPids, targetSelects } from '../target-processes.js';
+import { readText } from '../../util/read-text.js';
+import { analyzeMemgrowth } from './analyze.js';
+import { hostAvailableBytes, memoryLimitOf, type MemoryLimit } from './limits.js';
+import { anonymousBytes } from './samples.js';
+import { memgrowthSetup } from './setup.js';
+
+export type MemgrowthParams = typeof memgrowthSetup.defaults;
+
+export interface GrowthRow {
+  pid: number;
+  comm: string;
+  /** Anonymous resident bytes when first and last read, and the most read. */
+  firstBytes: number;
+  lastBytes: number;
+  peakBytes: number;
+  growthBytes: number;
+  /** Over the time between its first and last reading. */
+  seconds: number;
+  /** Readings, and of the steps between them how many went up and how many down. */
+  samples: number;
+  rises: number;
+  falls: number;
+  /** The nearest memory cgroup limit over it, when one is set. */
+  limit?: MemoryLimit;
+}
+
+export interface MemgrowthData {
+  /** Processes that grew minGrowthMiB or more, the most first (at most `top`). */
+  rows: GrowthRow[];
+  /** Processes read, and how often. */
+  processes: number;
+  intervalMs: number;
+  hostAvailableBytes?: number;
+}
+
+interface Track {
+  first: number;
+  last: number;
+  peak: number;
+  firstNs: bigint;
+  lastNs: bigint;
+  samples: number;
+  rises: number;
+  falls: number;
+}
+
+export const memgrowth: CaptureDefinition<MemgrowthParams, MemgrowthData> = {
+  ...memgrowthSetup,
+  summary: "processes whose own (anonymous) memory grows through the window, with the room left under their memory cgroup's limit and the host's",
+  kind: 'counters',
+  analysis: { checks: 'memory growth', analyze: analyzeMemgrowth },
+
+  sample({ params, target }) {
+    const tracks = new Map<number, Track>();
+    const pidsNow = () => (targetSelects(target) ? targetPids(target) : allPids());
+    let lastNs = 0n;
+    const read = () => {
+      const now = monoNow();
+      lastNs = now;
+      for (const [pid, bytes] of anonymousBytes(pidsNow())) {
+        const t = tracks.get(pid);
+        if (!t) {
+          tracks.set(pid, { first: bytes, last: bytes, peak: bytes, firstNs: now, lastNs: now, samples: 1, rises: 0, falls: 0 });
+          continue;
+        }
+        if (bytes > t.last) t.rises++;
+        else if (bytes < t.last) t.falls++;
+        Object.assign(t, { last: bytes, peak: Math.max(t.peak, bytes), lastNs: now, samples: t.samples + 1 });
+      }
+    };
+    read();
+    return {
+      poll: () => {
+        if (monoNow() - lastNs >= BigInt(params.intervalMs) * 1_000_000n) read();
+      },
+      windowEnded: read,
+      finish() {
+        const minGrowth = params.minGrowthMiB * 1024 * 1024;
+        const rows = [...tracks]
+          .filter(([, t]) => t.last - t.first >= minGrowth)
+          .sort((a, b) => b[1].last - b[1].first - (a[1].last - a[1].first))
+          .slice(0, params.top)
+          .map(([pid, t]): GrowthRow => {
+            const limit = memoryLimitOf(pid);
+            return {
+              pid,
+              comm: readText(`/proc/${pid}/comm`)?.trim() ?? '',
+              firstBytes: t.first,
+              lastBytes: t.last,
+              peakBytes: t.peak,
+              growthBytes: t.last - t.first,
+              seconds: Number(t.lastNs - t.firstNs) / 1e9,
+              samples: t.samples,
+              rises: t.rises,
+              falls: t.falls,
+              ...(limit ? { limit } : {}),
+            };
+          });
+        const available = hostAvailableBytes();
+        return { rows, processes: tracks.size, intervalMs: params.intervalMs, ...(available !== undefined ? { hostAvailableBytes: available } : {}) };
+      },
+    };
+  },
+
+  table: ({ rows }) => ({ columns, rows }),
+  count: ({ rows }) => rows.length,
+};
+
+const columns: Column<GrowthRow>[] = [
+  { header: 'PID', value: (r) => String(r.pid), numeric: true },
+  { header: 'COMM', value: (r) => r.comm || '-' },
+  { header: 'FROM', value: (r) => fmtBytes(r.firstBytes), numeric: true },
+  { header: 'TO', value: (r) => fmtBytes(r.lastBytes), numeric: true },
+  { header: 'PER S', value: (r) => fmtBytes(r.growthBytes / Math.max(0.001, r.seconds)), numeric: true },
+  { header: 'UP/DOWN', value: (r) => `${r.rises}/${r.falls}` },
+  { header: 'LIMIT', value: (r) => (r.limit ? `${fmtBytes(r.limit.limitBytes)} ${r.limit.cgroup}` : '-') },
+];
