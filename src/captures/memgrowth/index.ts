@@ -8,6 +8,7 @@ import type { CaptureDefinition, Column } from '../capture.js';
 import { fmtBytes } from '../../format/index.js';
 import { allPids, targetPids, targetSelects } from '../target-processes.js';
 import { readText } from '../../util/read-text.js';
+import { processCgroup2Id } from '../../cgroups/process-cgroup.js';
 import { analyzeMemgrowth } from './analyze.js';
 import { hostAvailableBytes, memoryLimitOf, type MemoryLimit } from './limits.js';
 import { anonymousBytes } from './samples.js';
@@ -59,9 +60,16 @@ export const memgrowth: CaptureDefinition<MemgrowthParams, MemgrowthData> = {
   kind: 'counters',
   analysis: { checks: 'memory growth', analyze: analyzeMemgrowth },
 
-  sample({ params, target }) {
+  sample({ params, target, excludeCgroupId }) {
     const tracks = new Map<number, Track>();
-    const pidsNow = () => (targetSelects(target) ? targetPids(target) : allPids());
+    // Sherlock's own processes (this one, and its cgroup's): a run's own memory is no finding.
+    const own = new Map<number, boolean>([[process.pid, true]]);
+    const isOwn = (pid: number) => {
+      let mine = own.get(pid);
+      if (mine === undefined) own.set(pid, (mine = excludeCgroupId !== undefined && processCgroup2Id(pid) === excludeCgroupId));
+      return mine;
+    };
+    const pidsNow = () => (targetSelects(target) ? targetPids(target) : allPids()).filter((pid) => !isOwn(pid));
     let lastNs = 0n;
     const read = () => {
       const now = monoNow();
