@@ -33,6 +33,8 @@ static __always_inline void note_segment(struct tcpretrans_value *value, const s
 
 	if (mss && BPF_CORE_READ(skb, len) >= mss)
 		__sync_fetch_and_add(&value->full_size, 1);
+	if (!BPF_CORE_READ(sk, sk_socket))
+		__sync_fetch_and_add(&value->orphaned, 1);
 	value->mss = mss;
 	value->pmtu = BPF_CORE_READ(icsk, icsk_pmtu_cookie);
 	if (timeouts > value->max_timeouts)

@@ -34,6 +34,7 @@ struct tcpretrans_value {
 	/* Segments only: what an MTU black hole looks like (full-size segments
 	 * timing out again and again while small packets pass). */
 	__u64 full_size;   /* retransmits of a segment of a full MSS or more */
+	__u64 orphaned;    /* retransmits on a socket its program had closed (no one waits on it) */
 	__u32 mss;         /* the connection's MSS (tcp_sock.mss_cache) at the last one */
 	__u32 pmtu;        /* the path MTU it believed (icsk_pmtu_cookie) */
 	__u8 max_timeouts; /* most timeouts of one segment in a row before a retransmit (icsk_retransmits) */

@@ -176,6 +176,14 @@ describe('tcpretrans and tcpreset', () => {
     // 200 + 400 + 800 + 1600 ms of timeouts over 6 s.
     expect(top!.impact!.value).toBeCloseTo(0.5, 3);
     expect(top!.evidence.blackHole).toMatchObject({ flows: 1, mss: 1448, pmtu: 1500, maxTimeouts: 4 });
+    // On connections their programs had closed, no one waits: named, but it costs nothing here (ranked as information).
+    const closed = analyzeRun({
+      run: run(),
+      results: [on(result('tcpretrans', { rows: [{ ...stalled, retransmits: 1, fullSize: 1, orphaned: 1 }], processes: [], totalRows: 1 }))],
+    }).find((f) => f.capture === 'tcpretrans');
+    expect(closed!.title).toContain('its one retransmit over 1 connection in 6 s was a full 1448-byte segment');
+    expect(closed!.title).toContain('on connections their program had already closed');
+    expect(closed!.severity).toBe('info');
     // Loss that also hits smaller segments, or that timed out twice at most, is loss.
     for (const lossy of [
       { ...stalled, retransmits: 12, fullSize: 9 },

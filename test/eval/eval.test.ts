@@ -61,6 +61,15 @@ const TMPFS_MAGIC = 0x01021994;
 const diskDirSkipReason = () => (statfsSync(DISK_TMP).type === TMPFS_MAGIC ? `${DISK_TMP} is a tmpfs: its pages cannot be evicted without swap` : undefined);
 const cpuQuotaSkipReason = () => (existsSync(join(V1_CPU, 'cpu.cfs_quota_us')) ? undefined : `no cgroup v1 cpu controller with CFS quotas at ${V1_CPU}`);
 
+/** orders-db on 127.0.0.1:dbPort answering every query at once, and checkout-api on apiPort calling it (the time it waits kept in `counter`). */
+async function checkoutOnLocalDb(dbPort: number, apiPort: number, counter: string, ...apiArgs: string[]) {
+  const db = startChild(PYTHON, [join(programsDir, 'slow-db.py'), '127.0.0.1', String(dbPort), '0', '1000000000']);
+  await sleep(300);
+  const api = startChild(PYTHON, [join(programsDir, 'checkout-api.py'), String(apiPort), '127.0.0.1', String(dbPort), counter, '60', ...apiArgs]);
+  await sleep(500);
+  return { db, api };
+}
+
 interface Score {
   name: string;
   hit: boolean;
@@ -732,8 +741,7 @@ describe.skipIf(skip)(`evaluation: the top finding names the culprit${skip ? ` (
   }, 60_000);
 
   it('clients behind a path that drops packets over 1,400 bytes (an MTU black hole) → intermittent-latency names the stalled full-size segments, the path and how to find its MTU', async () => {
-    const net = createTestNetwork();
-    networks.push(net);
+    const net = createTestNetwork(); // destroyed at the end: report-api's connections left stalled would go on retransmitting
     const port = 8633;
     const api = startChild(PYTHON, [join(programsDir, 'report-api.py'), net.hostAddress, String(port)]);
     await sleep(300);
@@ -755,14 +763,15 @@ while time.time() < end:
         c = socket.create_connection(('${net.hostAddress}', ${port}), timeout=2)
         c.sendall(b'GET /report\\n')
         while c.recv(65536): pass
+        c.close()
     except OSError:
-        pass
-    c.close()`,
+        time.sleep(0.2)`,
     ]);
     await sleep(1500);
-    const outcome = await up!
-      .runRunbook('intermittent-latency', { durationS: WINDOW_S, during: () => sleep(WINDOW_S * 1000 - 200) })
-      .finally(() => api.kill('SIGKILL'));
+    const outcome = await up!.runRunbook('intermittent-latency', { durationS: WINDOW_S, during: () => sleep(WINDOW_S * 1000 - 200) }).finally(() => {
+      api.kill('SIGKILL');
+      net.destroy();
+    });
     await positive('mtu-black-hole', outcome, new Set([api.pid!]), (top) => {
       if (!top.title.includes('report-api')) return 'the top finding does not name report-api';
       if (!top.title.includes('stalled on full-size segments') || !top.title.includes('MTU black hole')) return 'the top finding does not say MTU black hole';
@@ -775,12 +784,7 @@ while time.time() < end:
   }, 60_000);
 
   it('a database stopped by SIGSTOP before the window (a maintenance script paused it) → intermittent-latency names the stopped database, not the service that waits on it', async () => {
-    const dbPort = 8629;
-    const db = startChild(PYTHON, [join(programsDir, 'slow-db.py'), '127.0.0.1', String(dbPort), '0', '1000000000']);
-    await sleep(300);
-    const counter = join(dir, 'stopped-db-waits.count');
-    const api = startChild(PYTHON, [join(programsDir, 'checkout-api.py'), '8631', '127.0.0.1', String(dbPort), counter, '60']);
-    await sleep(500);
+    const { db, api } = await checkoutOnLocalDb(8629, 8631, join(dir, 'stopped-db-waits.count'));
     process.kill(db.pid!, 'SIGSTOP');
     await sleep(300);
     const threads = readdirSync(`/proc/${db.pid}/task`).length; // its listener's and its connection's
@@ -803,11 +807,8 @@ while time.time() < end:
 
   it("a service whose database driver writes each query in two pieces with TCP_NODELAY off → intermittent-latency names Nagle's algorithm, the service, the database and the time held", async () => {
     const dbPort = 8625;
-    const db = startChild(PYTHON, [join(programsDir, 'slow-db.py'), '127.0.0.1', String(dbPort), '0', '1000000000']);
-    await sleep(300);
     const counter = join(dir, 'split-query-waits.count');
-    const api = startChild(PYTHON, [join(programsDir, 'checkout-api.py'), '8627', '127.0.0.1', String(dbPort), counter, '60', 'split']);
-    await sleep(500);
+    const { db, api } = await checkoutOnLocalDb(dbPort, 8627, counter, 'split');
     const { outcome, counted: waitedMs } = await runCounting('intermittent-latency', counter, 'tcpresponse');
     const loadgen = childrenOf(api.pid!);
     api.kill('SIGKILL');

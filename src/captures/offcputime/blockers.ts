@@ -2,9 +2,8 @@
 // processes that waited longest: a full pipe's readers (pipe-readers.ts), a
 // file lock's holder (file-locks.ts, sampled while the capture ran), a TCP or
 // unix connection's peer (socket-peers.ts), a frozen process's cgroup
-// (frozen-cgroups.ts), a mutex's owner thread (mutex-owners.ts), a stopped
-// process's tracer (tracers.ts). The analysis
-// names them (blocker-text.ts).
+// (frozen-cgroups.ts), a mutex's owner thread (mutex-owners.ts), a traced
+// process's tracer (tracers.ts). The analysis names them (blocker-text.ts).
 import type { OffcpuStack, OffcputimeData } from './data.js';
 import { waitName } from './scheduler.js';
 import type { LockWaitSampler } from './file-locks.js';
@@ -13,7 +12,7 @@ import { blockedSends } from './socket-peers.js';
 import { FILE_LOCK_WAIT, FROZEN_WAIT, FUTEX, LOCK_CALLERS, PIPE_WRITE, SOCKET_SEND_WAIT, TRACED_WAIT } from './waits.js';
 import { heldMutexes, mutexWaitsOf } from './mutex-owners.js';
 import { frozenCgroupOf } from './frozen-cgroups.js';
-import { tracerOf } from './tracers.js';
+import { tracerNow } from './tracers.js';
 
 /** A process that waited this long on full pipes, file locks or socket sends gets what it waited on looked up. */
 const BLOCKED_US = 100_000;
@@ -53,7 +52,7 @@ export function withBlockers(data: OffcputimeData, locks: LockWaitSampler): Offc
     return by ? [{ pid, by }] : [];
   });
   const traced = waitedIn(data, TRACED_WAIT).flatMap((pid) => {
-    const tracer = tracerOf(pid);
+    const tracer = tracerNow(pid);
     return tracer ? [{ pid, tracer }] : [];
   });
   const mutexWaiters = waitedIn(data, isMutexWait).flatMap((pid) => {

@@ -14,7 +14,7 @@ export interface Tracer extends ProcessNow {
 const COMMAND_MAX = 200;
 
 /** pid's tracer, or undefined when it has none (or is gone). */
-export function tracerOf(pid: number): Tracer | undefined {
+export function tracerNow(pid: number): Tracer | undefined {
   const tracerPid = Number(/^TracerPid:\s*(\d+)/m.exec(readText(`/proc/${pid}/status`) ?? '')?.[1] ?? 0);
   const now = tracerPid > 0 ? processNow(tracerPid) : undefined;
   if (!now) return undefined;

@@ -102,8 +102,10 @@ interface BlackHole {
   pmtu: number;
   maxTimeouts: number;
   ipv6: boolean;
-  /** Their stalls, summed: each connection's timeouts (200 ms doubling), at most the window. */
+  /** Their stalls, summed: each connection's timeouts (200 ms doubling), at most the window; none for a connection its program had closed. */
   stalledS: number;
+  /** Every stalled connection's program had closed it: no one waits on them (the peer misses the end of what was sent). */
+  orphans: boolean;
 }
 
 /**
@@ -125,16 +127,22 @@ function blackHoleOf(rows: Obj[], windowSeconds: number): BlackHole | undefined 
     pmtu: num(worst.pmtu),
     maxTimeouts: num(worst.maxTimeouts),
     ipv6: worst.family === 'ipv6',
-    stalledS: stalled.reduce((sum, r) => sum + Math.min(windowSeconds, MIN_RTO_S * (2 ** num(r.maxTimeouts) - 1)), 0),
+    stalledS: stalled.filter((r) => !orphan(r)).reduce((sum, r) => sum + Math.min(windowSeconds, MIN_RTO_S * (2 ** num(r.maxTimeouts) - 1)), 0),
+    orphans: stalled.every(orphan),
   };
 }
+
+/** Every retransmit on a socket its program had closed. */
+const orphan = (r: Obj) => num(r.orphaned) >= num(r.retransmits);
 
 function blackHoleTitle(endpoint: string, who: string, retransmits: number, flows: number, hole: BlackHole, windowSeconds: number): string {
   const address = endpoint.replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1');
   const ping = `ping${hole.ipv6 ? ' -6' : ''} -M do -s ${hole.pmtu - (hole.ipv6 ? 48 : 28)} ${address}`;
   return (
-    `TCP from ${who} to ${endpoint} stalled on full-size segments: all ${plural(retransmits, 'retransmit')} over ${plural(flows, 'connection')} in ${fmtSeconds(windowSeconds)} ` +
-    `were full ${hole.mss}-byte segments (one segment timed out ${hole.maxTimeouts} times in a row), after ${flows === 1 ? 'a handshake' : 'handshakes'} that got through: ` +
+    `TCP from ${who} to ${endpoint} stalled on full-size segments: ${retransmits === 1 ? 'its one retransmit' : `all ${retransmits} retransmits`} over ${plural(flows, 'connection')} in ${fmtSeconds(windowSeconds)} ` +
+    `${retransmits === 1 ? 'was a full' : 'were full'} ${hole.mss}-byte segment${retransmits === 1 ? '' : 's'} (one segment timed out ${hole.maxTimeouts} times in a row), after ${flows === 1 ? 'a handshake' : 'handshakes'} that got through` +
+    (hole.orphans ? ' (on connections their program had already closed: the peer misses the end of what was sent, no one here waits)' : '') +
+    ': ' +
     `packets as large as ${hole.pmtu} bytes are dropped on the path while small ones pass (an MTU black hole: a tunnel, VPN or overlay with a smaller MTU, ` +
     `and the ICMP "fragmentation needed" that would tell this host filtered), or the peer stopped answering; ` +
     `next: find the path's MTU (tracepath ${address}; ${ping}), then lower the route's MTU or clamp the MSS (ip route ... mtu, TCPMSS --clamp-mss-to-pmtu), or set net.ipv4.tcp_mtu_probing=1.`

@@ -23,7 +23,7 @@ export const keyLayout = recordLayout(
 );
 export const valueLayout = recordLayout(
   'tcpretrans_value',
-  80,
+  88,
   {
     retransmits: 0,
     failed: 8,
@@ -32,9 +32,10 @@ export const valueLayout = recordLayout(
     cgroup_id: 32,
     comm: 40,
     full_size: 56,
-    mss: 64,
-    pmtu: 68,
-    max_timeouts: 72,
+    orphaned: 64,
+    mss: 72,
+    pmtu: 76,
+    max_timeouts: 80,
   },
   { comm: 16 },
 );
@@ -58,6 +59,8 @@ export interface FlowValue {
   comm: string;
   /** Data segments: retransmits of a full MSS or more, the MSS and path MTU, the most timeouts in a row before one. */
   fullSize: number;
+  /** Retransmits on a socket its program had already closed (an orphan: no one waits on it). */
+  orphaned: number;
   mss: number;
   pmtu: number;
   maxTimeouts: number;
@@ -90,6 +93,7 @@ export function decodeValue(data: Buffer): FlowValue {
     cgroupId: data.readBigUInt64LE(V.cgroup_id),
     comm: cString(data, V.comm, valueLayout.lengths.comm),
     fullSize: Number(data.readBigUInt64LE(V.full_size)),
+    orphaned: Number(data.readBigUInt64LE(V.orphaned)),
     mss: data.readUInt32LE(V.mss),
     pmtu: data.readUInt32LE(V.pmtu),
     maxTimeouts: data.readUInt8(V.max_timeouts),

@@ -29,8 +29,12 @@ export interface RetransRow {
   failed: number;
   firstSeen: string;
   lastSeen: string;
-  /** Data segments: retransmits of a full MSS or more, the MSS and path MTU at the last one, the most timeouts of one segment in a row. */
+  /**
+   * Data segments: retransmits of a full MSS or more, those on a socket its program had closed, the MSS and path MTU
+   * at the last one, the most timeouts of one segment in a row.
+   */
   fullSize?: number;
+  orphaned?: number;
   mss?: number;
   pmtu?: number;
   maxTimeouts?: number;
@@ -82,7 +86,9 @@ export const tcpretrans: CaptureDefinition<TcpretransParams, TcpretransData> = {
             failed: value.failed,
             firstSeen: new Date(toWallMs(value.firstNs)).toISOString(),
             lastSeen: new Date(toWallMs(value.lastNs)).toISOString(),
-            ...(key.type === 'segment' ? { fullSize: value.fullSize, mss: value.mss, pmtu: value.pmtu, maxTimeouts: value.maxTimeouts } : {}),
+            ...(key.type === 'segment'
+              ? { fullSize: value.fullSize, orphaned: value.orphaned, mss: value.mss, pmtu: value.pmtu, maxTimeouts: value.maxTimeouts }
+              : {}),
           });
         }
         rows.sort((a, b) => b.retransmits - a.retransmits || b.failed - a.failed || a.local.localeCompare(b.local));
