@@ -1,13 +1,16 @@
 // memgrowth's check: a process whose own memory climbs through the window,
 // reading after reading (a leak, or a cache without a bound), with how soon
 // it runs out of room at that rate: its memory cgroup's limit (then the OOM
-// killer ends it) or the host's available memory. Memory that also falls
-// back (a heap collected as it goes) is information.
+// killer ends it) or the host's available memory. Only a climb that runs out
+// within minutes is more than information: a heap filling a cache, or one that
+// runs out in an hour, is not what slows the service now, and must not rank
+// above what does.
+// Memory that also falls back (a heap collected as it goes) is information.
 import { makeFinding, num, str, type AnalysisContext, type CaptureAnalysis, type Obj, objs } from '../../analysis/common.js';
 import type { Finding, Severity } from '../../analysis/types.js';
 import { fmtBytes, fmtSeconds, plural, processLabel } from '../../format/index.js';
 
-/** Out of room within this many seconds at its rate: critical. */
+/** Out of room within this many seconds at its rate: critical; later, information. */
 const SOON_S = 300;
 /** A window this short says nothing about a rate. */
 const MIN_SECONDS = 0.5;
@@ -37,7 +40,7 @@ function growthFinding(r: Obj, seconds: number, hostAvailable: number | undefine
   const byCgroup = cgroupRoom !== undefined && (hostAvailable === undefined || cgroupRoom <= hostAvailable);
   const room = byCgroup ? cgroupRoom : hostAvailable;
   const secondsLeft = room !== undefined && rate > 0 ? room / rate : undefined;
-  const severity: Severity = !steady ? 'info' : secondsLeft !== undefined && secondsLeft <= SOON_S ? 'critical' : 'warning';
+  const severity: Severity = steady && secondsLeft !== undefined && secondsLeft <= SOON_S ? 'critical' : 'info';
   const grew =
     `${processLabel(str(r.comm), pid)} grew its own memory by ${fmtBytes(growth)} in ${fmtSeconds(seconds)} on ${ctx.node} ` +
     `(${fmtBytes(rate)}/s, ${fmtBytes(num(r.firstBytes))} → ${fmtBytes(num(r.lastBytes))}), up in ${num(r.rises)} of ${plural(steps, 'reading')}`;
@@ -71,7 +74,7 @@ function growthFinding(r: Obj, seconds: number, hostAvailable: number | undefine
         ...(secondsLeft !== undefined ? { secondsLeft: Math.round(secondsLeft), runsOutOf: byCgroup ? 'cgroup' : 'host' } : {}),
       },
       // No time lost yet: ranked by how soon it runs out.
-      severity === 'critical' ? 10 + SOON_S / Math.max(1, secondsLeft!) : severity === 'warning' ? 1 : 0.01,
+      severity === 'critical' ? 10 + SOON_S / Math.max(1, secondsLeft!) : 0.01,
     ),
     // Its stalls reclaiming at that limit are what the growth costs already.
     links: { explains: [`memory-growth-pid:${pid}`] },
