@@ -58,3 +58,31 @@ export const memoryLimitFile = (h: CgroupHierarchy) => (h.version === 1 ? 'memor
 
 /** Whether a memory limit file's text is a limit: a byte count below "none" (v2 writes "max" for none). */
 export const isMemoryLimit = (text: string | undefined): text is string => text !== undefined && /^\d+$/.test(text) && Number(text) < UNLIMITED_MEMORY_BYTES;
+
+/** A memory limit over a cgroup: where it is set, the limit, and that cgroup's usage and peak usage (v1 max_usage_in_bytes, v2 memory.peak). */
+export interface MemoryLimitAt {
+  limitedAt: string;
+  limitBytes: number;
+  usageBytes?: number;
+  peakBytes?: number;
+}
+
+/** The nearest cgroup on the path from `path` ("/a/b") up to the root with a memory limit set, with its usage and peak; undefined when none has one. */
+export function limitAbove(hierarchy: CgroupHierarchy, path: string): MemoryLimitAt | undefined {
+  const limitFile = memoryLimitFile(hierarchy);
+  const [usageFile, peakFile] = hierarchy.version === 1 ? ['memory.usage_in_bytes', 'memory.max_usage_in_bytes'] : ['memory.current', 'memory.peak'];
+  for (let at = path; ; at = at.slice(0, at.lastIndexOf('/')) || '/') {
+    const text = readCgroupFile(hierarchy.root, at, limitFile);
+    if (isMemoryLimit(text)) {
+      const usage = Number(readCgroupFile(hierarchy.root, at, usageFile) ?? Number.NaN);
+      const peak = Number(readCgroupFile(hierarchy.root, at, peakFile) ?? Number.NaN);
+      return {
+        limitedAt: at,
+        limitBytes: Number(text),
+        ...(Number.isFinite(usage) ? { usageBytes: usage } : {}),
+        ...(Number.isFinite(peak) ? { peakBytes: peak } : {}),
+      };
+    }
+    if (at === '/') return undefined;
+  }
+}

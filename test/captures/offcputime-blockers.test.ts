@@ -66,25 +66,20 @@ async function pipeline(reader: 'asleep' | 'stopped'): Promise<{ writer: number;
   return { writer: writer.pid!, reader: await childPid(writer) };
 }
 
-/** Until pid sleeps in a kernel function matching `wchan` (its pipe filled, its lock is taken, its peer stopped reading), 2 s at most. */
-async function sleepsIn(pid: number, wchan: RegExp): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    if (wchan.test(readFileSync(`/proc/${pid}/wchan`, 'utf8'))) return;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`pid ${pid} never slept in ${wchan.source}`);
+/** Until `what` holds, 2 s at most; else fails saying what never happened. */
+async function until(what: () => boolean, label: string): Promise<void> {
+  for (let i = 0; i < 100 && !what(); i++) await new Promise((r) => setTimeout(r, 20));
+  if (!what()) throw new Error(`never ${label}`);
 }
+const stateOf = (pid: number) => readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]![0];
+const wchanOf = (pid: number) => readFileSync(`/proc/${pid}/wchan`, 'utf8');
+
+/** Until pid sleeps in a kernel function matching `wchan` (its pipe filled, its lock is taken, its peer stopped reading). */
+const sleepsIn = (pid: number, wchan: RegExp) => until(() => wchan.test(wchanOf(pid)), `pid ${pid} slept in ${wchan.source}`);
 const blocked = (writer: number) => sleepsIn(writer, /pipe_write/);
 
-/** Until pid is frozen: asleep in the freezer's wait, or frozen where it slept (state D in an idle wait), 2 s at most. */
-async function frozenNow(pid: number): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    if (/__refrigerator|get_signal|do_freezer_trap/.test(readFileSync(`/proc/${pid}/wchan`, 'utf8'))) return;
-    if (readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.startsWith('D')) return;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`pid ${pid} was never frozen`);
-}
+/** Until pid is frozen: asleep in the freezer's wait, or frozen where it slept (state D in an idle wait). */
+const frozenNow = (pid: number) => until(() => /__refrigerator|get_signal|do_freezer_trap/.test(wchanOf(pid)) || stateOf(pid) === 'D', `pid ${pid} frozen`);
 
 afterEach(() => {
   for (const c of children) c.kill('SIGKILL');
@@ -373,12 +368,6 @@ describe.skipIf(skip)(`offcputime names what a blocked thread waits on${skip ? `
   const SLEEPER =
     'import ctypes, os, sys, time\nctypes.CDLL(None).prctl(15, sys.argv[1].encode(), 0, 0, 0)\nend = time.time() + 30\nwhile time.time() < end: os.getppid(); time.sleep(float(sys.argv[2]))';
   const sleeper = (name: string, nap: number) => started(PYTHON, ['-c', SLEEPER, name, String(nap)]).pid!;
-  const stateOf = (pid: number) => readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]![0];
-  async function until(what: () => boolean, label: string): Promise<void> {
-    for (let i = 0; i < 100 && !what(); i++) await new Promise((r) => setTimeout(r, 20));
-    if (!what()) throw new Error(`never ${label}`);
-  }
-
   it('a process stopped by SIGSTOP, since before the window or in it while asleep in nanosleep: critical, each counted from its stop', async () => {
     const before = sleeper('stopped-before', 0.002);
     const during = sleeper('stopped-during', 0.002);

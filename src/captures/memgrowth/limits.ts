@@ -1,9 +1,8 @@
 // How much room a growing process has left: the nearest memory cgroup limit
 // over it (v1 memory.limit_in_bytes, v2 memory.max) and that cgroup's usage,
 // and the host's available memory (/proc/meminfo MemAvailable).
-import { dirname } from 'node:path';
 import { cgroupDirOf, currentHierarchies, type Controller } from '../../cgroups/hierarchy.js';
-import { isMemoryLimit } from '../cgroup-dirs.js';
+import { limitAbove } from '../cgroup-dirs.js';
 import { readText } from '../../util/read-text.js';
 
 const MEMORY: Controller = { v1: 'memory', v2: 'memory' };
@@ -20,14 +19,8 @@ export function memoryLimitOf(pid: number): MemoryLimit | undefined {
   const h = currentHierarchies(MEMORY)[0];
   const dir = h && cgroupDirOf(h, MEMORY, pid);
   if (!h || !dir) return undefined;
-  const [limitFile, usageFile] = h.version === 1 ? ['memory.limit_in_bytes', 'memory.usage_in_bytes'] : ['memory.max', 'memory.current'];
-  for (let at = dir; at.startsWith(h.mount) && at.length > h.mount.length; at = dirname(at)) {
-    const limit = readText(`${at}/${limitFile}`)?.trim();
-    if (!isMemoryLimit(limit)) continue;
-    const usage = Number(readText(`${at}/${usageFile}`)?.trim());
-    return { cgroup: at.slice(h.mount.length), limitBytes: Number(limit), usageBytes: Number.isFinite(usage) ? usage : 0 };
-  }
-  return undefined;
+  const limit = limitAbove({ root: h.mount, version: h.version }, dir.slice(h.mount.length) || '/');
+  return limit && { cgroup: limit.limitedAt, limitBytes: limit.limitBytes, usageBytes: limit.usageBytes ?? 0 };
 }
 
 /** The host's available memory (MemAvailable), bytes; undefined when /proc/meminfo has none. */

@@ -4,6 +4,7 @@ import { fmtPct, fmtSeconds, fmtUs, plural, processLabel, round, shortFunction }
 import { framesOf, stackText, type FrameLike } from '../../analysis/stack-frames.js';
 import type { Finding } from '../../analysis/types.js';
 import { waitName } from './scheduler.js';
+import { COMPACTION_FUNCTIONS, RECLAIM_FUNCTIONS } from '../memory-frames.js';
 import { FILE_LOCK_WAIT, FROZEN_WAIT, FUTEX, IDLE_WAITS, LOCK_CALLERS, PARK_CALLERS, PIPE_WRITE, STOPPED_WAIT, TRACED_WAIT } from './waits.js';
 import {
   blockerPids,
@@ -66,11 +67,10 @@ const DNS_ANSWER = 'waiting for a DNS answer';
 const RESOLVER_FRAMES =
   /\b(send_dg|send_vc|__res_context_send|__libc_res_nsend|__res_nsend|__res_msend_rc|__res_msend|name_from_dns|_nss_dns_gethostbyname\w*|_nss_resolve_gethostbyname\w*)\b/;
 /** The kernel's reclaim, entered from an allocation: direct reclaim, a memory cgroup's, or throttled in it. */
-const RECLAIM_FRAMES =
-  /\b(try_to_free_pages|try_to_free_mem_cgroup_pages|__alloc_pages_direct_reclaim|__perform_reclaim|reclaim_throttle|mem_cgroup_handle_over_high)\b/;
+const RECLAIM_FRAMES = new RegExp(String.raw`\b(${RECLAIM_FUNCTIONS}|reclaim_throttle|mem_cgroup_handle_over_high)\b`);
 
 /** Compaction, entered from an allocation of contiguous pages (a huge page) or a write to compact_memory. */
-const COMPACTION_FRAMES = /\b(__alloc_pages_direct_compact|try_to_compact_pages|compact_zone\w*|compact_node\w*|sysctl_compaction_handler)\b/;
+const COMPACTION_FRAMES = new RegExp(String.raw`\b(${COMPACTION_FUNCTIONS})\b`);
 const COMPACTING = 'compacting memory (an allocation of contiguous pages, a huge page most often, found none free)';
 
 /** A process's address-space lock (mmap_lock), taken to read by a page fault and to write by mmap, munmap, mprotect, madvise and brk. */

@@ -5,6 +5,7 @@
 // back on (pvm_irq_enable, _raw_spin_unlock_irqrestore), not where the time
 // went; and one path's time spreads over many leaves.
 import type { FrameLike } from '../../analysis/stack-frames.js';
+import { COMPACTION_FUNCTIONS, RECLAIM_FUNCTIONS } from '../memory-frames.js';
 
 export interface KernelActivity {
   /** "syscall:read", "page-fault", ... */
@@ -27,8 +28,8 @@ const NET_RX = /^(net_rx_action|__napi_poll|napi_poll)$/;
 const SOFTIRQ = /^(__do_softirq|handle_softirqs|do_softirq|irq_exit_rcu)$/;
 const IRQ = /^(common_interrupt|asm_common_interrupt|sysvec_\w+|asm_sysvec_\w+)$/;
 /** Compaction, for an allocation of contiguous pages (a huge page) or a write to compact_memory; and reclaim in an allocation. */
-const COMPACTION = /^(__alloc_pages_direct_compact|try_to_compact_pages|compact_zone\w*|compact_node\w*)$/;
-const RECLAIM = /^(try_to_free_pages|try_to_free_mem_cgroup_pages|__alloc_pages_direct_reclaim|__perform_reclaim)$/;
+const COMPACTION = new RegExp(`^(${COMPACTION_FUNCTIONS})$`);
+const RECLAIM = new RegExp(`^(${RECLAIM_FUNCTIONS})$`);
 
 /** The innermost way into the kernel on this stack (root first): a softirq inside a syscall is the softirq's time. */
 export function kernelActivity(frames: readonly FrameLike[]): KernelActivity | undefined {

@@ -2,7 +2,7 @@
 // the nearest cgroup on the path from it to the root with a limit set
 // (v1 memory.limit_in_bytes, v2 memory.max), with its usage. Read at the
 // window's end, while the cgroups are (most likely) still there.
-import { controllerHierarchy, cgroupPaths, isMemoryLimit, memoryLimitFile, readCgroupFile } from '../cgroup-dirs.js';
+import { controllerHierarchy, cgroupPaths, limitAbove } from '../cgroup-dirs.js';
 
 export interface MemcgLimit {
   /** The process's memory cgroup ("/" is the root). */
@@ -20,27 +20,6 @@ export function memcgLimits(ids: Set<bigint>): Map<bigint, MemcgLimit> {
   const hierarchy = controllerHierarchy('memory');
   const found = new Map<bigint, MemcgLimit>();
   if (!hierarchy || !ids.size) return found;
-  const limitFile = memoryLimitFile(hierarchy);
-  const [usageFile, peakFile] = hierarchy.version === 1 ? ['memory.usage_in_bytes', 'memory.max_usage_in_bytes'] : ['memory.current', 'memory.peak'];
-  for (const [id, path] of cgroupPaths(hierarchy.root, ids)) {
-    const entry: MemcgLimit = { cgroup: path };
-    for (let at = path; ; at = at.slice(0, at.lastIndexOf('/')) || '/') {
-      const text = readCgroupFile(hierarchy.root, at, limitFile);
-      if (isMemoryLimit(text)) {
-        const limit = Number(text);
-        const usage = Number(readCgroupFile(hierarchy.root, at, usageFile) ?? Number.NaN);
-        const peak = Number(readCgroupFile(hierarchy.root, at, peakFile) ?? Number.NaN);
-        Object.assign(entry, {
-          limitedAt: at,
-          limitBytes: limit,
-          ...(Number.isFinite(usage) ? { usageBytes: usage } : {}),
-          ...(Number.isFinite(peak) ? { peakBytes: peak } : {}),
-        });
-        break;
-      }
-      if (at === '/') break;
-    }
-    found.set(id, entry);
-  }
+  for (const [id, path] of cgroupPaths(hierarchy.root, ids)) found.set(id, { cgroup: path, ...limitAbove(hierarchy, path) });
   return found;
 }
