@@ -15,7 +15,13 @@
  * there. So every wakeup is timestamped (bounded map, entries deleted at
  * the switch-in) and the filters decide at the switch-in. Without
  * CONFIG_FAIR_GROUP_SCHED (no cfs_rq->rq) next's task cannot be found:
- * then latencies count only with no tgid/uid/cgroup filter, under tgid 0. */
+ * then latencies count only with no tgid/uid/cgroup filter, under tgid 0.
+ *
+ * Behind whom. A wait of behind_min_us or more also counts under the task
+ * that leaves the CPU at its end (current, at the switch), as runqslower
+ * prints it: what held the CPU last, whatever its own filters. With the
+ * waiter's allowed CPUs (nr_cpus_allowed) and the CPUs its waits ended on,
+ * user space can tell a task crowded by its affinity from a saturated host. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
@@ -29,6 +35,9 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 const volatile bool per_process = true;
 const volatile bool per_cgroup = false;
+const volatile __u64 behind_min_us = 1000;
+
+#define PF_KTHREAD 0x00200000 /* include/linux/sched.h */
 
 struct trace_event_raw_sched_switch___sherlock {
 	pid_t prev_pid;
@@ -67,6 +76,13 @@ struct {
 	__type(key, struct runqlat_key);
 	__type(value, struct sherlock_hist);
 } hists SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096); /* params.maxBehind */
+	__type(key, struct runqlat_behind_key);
+	__type(value, struct runqlat_behind);
+} behind SEC(".maps");
 
 /* A zeroed histogram to insert. */
 struct {
@@ -170,6 +186,27 @@ static __always_inline void record(struct runqlat_key *key, __u64 delta_us)
 	sherlock_hist_add(hist, delta_us);
 }
 
+/* A slow wait of `tgid` (its task, when known) ended as current left the CPU. */
+static __always_inline void record_behind(__u32 tgid, struct task_struct *task, __u64 delta_us)
+{
+	struct runqlat_behind_key key = { .tgid = tgid, .prev_tgid = bpf_get_current_pid_tgid() >> 32 };
+	struct runqlat_behind *value, init = {};
+
+	bpf_get_current_comm(key.prev_comm, sizeof(key.prev_comm));
+	value = bpf_map_lookup_or_try_init(&behind, &key, &init);
+	if (!value) {
+		sherlock_count(SHERLOCK_DROP_MAP_FULL);
+		return;
+	}
+	__sync_fetch_and_add(&value->waits, 1);
+	__sync_fetch_and_add(&value->waited_us, delta_us);
+	__sync_fetch_and_or(&value->cpus, 1ULL << (bpf_get_smp_processor_id() & 63));
+	if (task) {
+		value->allowed = BPF_CORE_READ(task, nr_cpus_allowed);
+		value->kthread = !!(BPF_CORE_READ(task, flags) & PF_KTHREAD);
+	}
+}
+
 SHERLOCK_PROG("tracepoint/sched/sched_switch", tp_sched_switch, struct trace_event_raw_sched_switch___sherlock *ctx)
 {
 	__u32 prev = ctx->prev_pid, next = ctx->next_pid;
@@ -211,5 +248,7 @@ SHERLOCK_PROG("tracepoint/sched/sched_switch", tp_sched_switch, struct trace_eve
 		key.tgid = 0;
 	}
 	record(&key, delta_us);
+	if (delta_us >= behind_min_us)
+		record_behind(task ? BPF_CORE_READ(task, tgid) : 0, task, delta_us);
 	return 0;
 }

@@ -15,4 +15,20 @@ struct runqlat_key {
 	char comm[TASK_COMM_LEN]; /* per_process: the thread's */
 };
 
+/* Key of the hash "behind": a slow wait (at least behind_min_us) of
+ * `tgid` ended when `prev_tgid` left the CPU: what held the CPU last. */
+struct runqlat_behind_key {
+	__u32 tgid;      /* the waiter; 0 when its task could not be found */
+	__u32 prev_tgid; /* 0: the CPU was idle (swapper) */
+	char prev_comm[TASK_COMM_LEN];
+};
+
+struct runqlat_behind {
+	__u64 waits;
+	__u64 waited_us;
+	__u64 cpus;    /* bit (cpu % 64): the CPUs those waits ended on */
+	__u32 allowed; /* the waiter's nr_cpus_allowed at its last such wait */
+	__u32 kthread; /* the waiter is a kernel thread (per-CPU by design) */
+};
+
 #endif

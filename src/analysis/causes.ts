@@ -121,6 +121,9 @@ function sameCause(list: Finding[]): Finding[] {
   });
 }
 
+const stepsOf = (f: Finding): { role?: unknown; title?: unknown }[] =>
+  Array.isArray(f.evidence.steps) ? (f.evidence.steps as { role?: unknown; title?: unknown }[]) : [];
+
 function merge(group: Finding[]): Finding {
   const sorted = [...group].sort((a, b) => impactValue(b) - impactValue(a));
   const lead = sorted[0]!;
@@ -130,13 +133,21 @@ function merge(group: Finding[]): Finding {
   const subjects = sorted.map((f) => ({ subject: f.cause!.subject, id: f.id, title: f.title, ...(f.impact ? { impact: f.impact.value } : {}) }));
   const shown = others.slice(0, 3).map((f) => f.cause!.subject);
   const more = others.length > shown.length ? ` and ${others.length - shown.length} more` : '';
-  const body = sentence(lead.title).replace(/; next: .*$/, '');
+  // What the others were linked to (their effects, their causes) stays: the lead's steps, then theirs not already told.
+  const steps = [...stepsOf(lead)];
+  for (const f of others) for (const step of stepsOf(f)) if (!steps.some((t) => t.title === step.title)) steps.push(step);
+  const added = steps.slice(stepsOf(lead).length).map((t) => `${ROLE_LABEL[t.role as keyof typeof ROLE_LABEL] ?? 'Effect'}: ${sentence(String(t.title))}`);
+  const body = [sentence(lead.title).replace(/; next: .*$/, ''), ...added].join('. ');
   const next = /; next: (.*)$/.exec(sentence(lead.title))?.[1];
   return {
     ...lead,
     title: `${body}. The same on ${others.length} more (${shown.join(', ')}${more})${impacts.length ? `, ${total.toFixed(2)} ${impacts[0]!.unit} in all` : ''}${next ? `; next: ${next}` : ''}.`,
     severity: sorted.map((f) => f.severity).reduce(worse),
-    evidence: { ...lead.evidence, sameCause: { key: lead.cause!.key, count: sorted.length, subjects: subjects.slice(0, MAX_SUBJECTS) } },
+    evidence: {
+      ...lead.evidence,
+      ...(steps.length ? { steps } : {}),
+      sameCause: { key: lead.cause!.key, count: sorted.length, subjects: subjects.slice(0, MAX_SUBJECTS) },
+    },
     ...(impacts.length ? { impact: { ...impacts[0]!, value: round(total), basis: `${sorted.length} alike: ${impacts[0]!.basis}, and the others` } } : {}),
   };
 }

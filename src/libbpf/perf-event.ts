@@ -2,6 +2,7 @@
 // (CPU sampling). One event per CPU; fds are closed by the caller's link.
 import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
+import { parseCpuList } from '../util/cpu-list.js';
 import { BpfError, NotSupportedError, PermissionError } from './errors.js';
 import { lastErrno, lib } from './native.js';
 
@@ -48,13 +49,7 @@ export function openPerfEvent(spec: PerfEventSpec, cpu: number): number {
 }
 
 /** CPUs that are online now, from /sys (e.g. "0-3,6"). */
-export function onlineCpus(): number[] {
-  const text = readFileSync('/sys/devices/system/cpu/online', 'utf8').trim();
-  return text.split(',').flatMap((range) => {
-    const [lo, hi = lo] = range.split('-').map(Number) as [number, number?];
-    return Array.from({ length: hi - lo + 1 }, (_, i) => lo + i);
-  });
-}
+export const onlineCpus = (): number[] => parseCpuList(readFileSync('/sys/devices/system/cpu/online', 'utf8'));
 
 export function closeFd(fd: number): void {
   if (fd >= 0) lib().close(fd);

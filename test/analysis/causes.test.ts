@@ -3,6 +3,8 @@
 // step; findings of one pattern merge with every subject kept; a process on
 // CPU leads the waits it explains; severity never outruns the impact.
 import { describe, expect, it } from 'vitest';
+import { linkCauses } from '../../src/analysis/causes.js';
+import type { Finding } from '../../src/analysis/types.js';
 import { analyzeRun } from '../../src/runs/analyze-run.js';
 import { dnsLookupRow, histogram, kernel, on, result, run, stack, user } from './fixtures.js';
 
@@ -201,6 +203,40 @@ describe('cause chains and same-cause merges', () => {
     const failed = findings.find((f) => f.id.includes('failed-exec'))!;
     expect(failed.severity).toBe('info'); // 40 × ~1 ms over 6 s
     expect(failed.score).toBeLessThan(findings[0]!.score);
+  });
+});
+
+describe('a same-cause merge keeps what each of its findings was linked to', () => {
+  const finding = (id: string, pid: number, impact: number, links: Finding['links']): Finding => ({
+    id,
+    severity: 'warning',
+    title: `hog (pid ${pid}) is busy; next: its flame graph.`,
+    node: 'n',
+    capture: id.split(':')[0]!,
+    evidence: { pid },
+    file: 'f',
+    score: impact,
+    impact: { value: impact, unit: 's/s', basis: '', bears: ['cpu', 'latency'] },
+    cause: { key: 'hog is busy', subject: `pid ${pid}` },
+    links,
+  });
+  it("the smaller one's effect (a process that waited behind it) stays a step of the merged finding, in its title", () => {
+    const waits: Finding = {
+      ...finding('runqlat:n:group', 9, 0.3, { shows: ['runq-behind:2'] }),
+      title: 'api (pid 9) waited 4 ms for a CPU at p99.',
+      cause: undefined,
+      evidence: { pid: 9 },
+    };
+    const merged = linkCauses([
+      finding('profile:n:1', 1, 0.9, { explains: ['runq-behind:1'] }),
+      finding('profile:n:2', 2, 0.8, { explains: ['runq-behind:2'] }),
+      waits,
+    ]);
+    expect(merged).toHaveLength(1);
+    expect(merged[0]!.title).toBe(
+      'hog (pid 1) is busy. Effect: api (pid 9) waited 4 ms for a CPU at p99. The same on 1 more (pid 2), 1.70 s/s in all; next: its flame graph.',
+    );
+    expect((merged[0]!.evidence.steps as { link: string }[]).map((s) => s.link)).toEqual(['runq-behind:2']);
   });
 });
 

@@ -368,6 +368,14 @@ describe('offcputime', () => {
       stack(9, 'node', 24_000_000, [user('uv_run', 'node'), kernel('do_epoll_wait'), kernel('schedule')], 100),
       // A filter in a shell pipeline waiting for its input (the kernel's name since 6.14).
       stack(10, 'sed', 6_000_000, [user('read', 'libc.so.6'), kernel('anon_pipe_read'), kernel('schedule')], 3),
+      // A kernel thread's own sleep, whatever its name (hwrng waits for the hardware RNG in D state): those it holds up wait where they are.
+      stack(
+        11,
+        'hwrng',
+        6_000_000,
+        [kernel('ret_from_fork_asm'), kernel('ret_from_fork'), kernel('kthread'), kernel('hwrng_fillfn'), kernel('schedule_timeout'), kernel('schedule')],
+        1,
+      ),
       // A daemon idle in poll() and one in select(): the kernel's compiler copies of the function they sleep in.
       ...[
         ['__poll', 'do_sys_poll', 'do_poll.constprop.0'],

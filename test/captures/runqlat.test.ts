@@ -7,6 +7,8 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { cgroup2Mount } from '../../src/cgroups/mount.js';
+import { DEFAULT_THRESHOLDS } from '../../src/analysis/common.js';
+import { runqlatAnalysis } from '../../src/captures/runqlat/analyze.js';
 import { keyLayout, runqlat, runqlatText, type RunqlatData } from '../../src/captures/runqlat/index.js';
 import { projectRoot } from '../../src/util/paths.js';
 import { cRecordLayout } from '../helpers/c-layout.js';
@@ -130,6 +132,63 @@ describe.skipIf(skip)(`runqlat on the real kernel${skip ? ` (skipped: ${skip})` 
       await Promise.all([target.done, ...others.map((o) => o.done)]);
     }
   });
+
+  const online = cpus().length;
+  it.skipIf(online < 2)(
+    `counts whom each slow wait was behind and the affinity of pinned waiters${online < 2 ? ' (skipped: one CPU, none left idle beside a pinned one)' : ''}`,
+    async () => {
+      const cpu = online - 1;
+      const pinned: number[] = [];
+      const { result } = await captureDuring(runqlat, async () => {
+        const children = [0, 1, 2].map(() => start('taskset', ['-c', String(cpu), spinner, '1000']));
+        pinned.push(...children.map((c) => c.pid)); // taskset execs the spinner: same pid
+        for (const done of await Promise.all(children.map((c) => c.done))) expect(done.code).toBe(0);
+      });
+      for (const pid of pinned) {
+        const rows = result.behind.filter((r) => r.pid === pid);
+        expect(rows.length).toBeGreaterThan(0);
+        const waitedMs = rows.reduce((n, r) => n + r.waitedMs, 0);
+        // Three on one CPU: most of each one's slow waits ended as another of them left it.
+        const behindOthers = rows.filter((r) => r.behindPid !== pid && pinned.includes(r.behindPid)).reduce((n, r) => n + r.waitedMs, 0);
+        expect(behindOthers / waitedMs).toBeGreaterThan(0.6);
+        // Pinned (taskset's sched_setaffinity, before its exec): on that CPU only. Its waits as the forked child before it may be anywhere.
+        const asPinned = rows.filter((r) => r.allowed === 1);
+        expect(asPinned.reduce((n, r) => n + r.waitedMs, 0) / waitedMs).toBeGreaterThan(0.9);
+        for (const r of asPinned) expect({ cpus: r.cpus, kthread: r.kthread }).toEqual({ cpus: [cpu], kthread: false });
+        // Only waits of 1 ms or more: no more than all its waits, no less than its histogram's waits of 2 ms or more.
+        const histogram = groupsOf(result, pid).reduce(
+          (h, g) => ({
+            sum: h.sum + g.histogram.sum,
+            over2ms: h.over2ms + g.histogram.buckets.filter((b) => b.low >= 2048).reduce((n, b) => n + b.low * b.count, 0),
+          }),
+          { sum: 0, over2ms: 0 },
+        );
+        expect(waitedMs * 1000).toBeLessThanOrEqual(histogram.sum + 1);
+        expect(waitedMs * 1000).toBeGreaterThanOrEqual(histogram.over2ms);
+        expect(result.affinity[pid]).toEqual([cpu]);
+      }
+      expect(result.cpuIdle.map((c) => c.cpu)).toEqual(Array.from({ length: online }, (_, i) => i));
+      expect(result.cpuIdle.find((c) => c.cpu === cpu)!.idle).toBeLessThan(0.2);
+
+      // The analysis names them pinned when the CPUs beside were idle enough to tell (on a busy host they are not).
+      const window = 1.1;
+      const { findings } = runqlatAnalysis.analyze(result as unknown as Record<string, unknown>, {
+        node: 'n',
+        capture: 'runqlat',
+        file: 'f',
+        thresholds: DEFAULT_THRESHOLDS,
+        windowSeconds: window,
+      });
+      const pinnedFinding = findings.find((f) => f.id.endsWith(`pinned:${cpu}`));
+      const idleElsewhere = result.cpuIdle.filter((c) => c.cpu !== cpu).reduce((n, c) => n + c.idle, 0) / (online - 1);
+      if (idleElsewhere >= 0.6) expect(pinnedFinding).toBeDefined();
+      if (pinnedFinding) {
+        expect(pinnedFinding.title).toContain(`may run only on CPU ${cpu} of ${online}`);
+        expect((pinnedFinding.evidence.processes as { pid: number }[]).map((p) => p.pid).sort()).toEqual([...pinned].sort());
+        expect(pinnedFinding.links?.explains).toEqual(expect.arrayContaining(pinned.map((p) => `runq-pid:${p}`)));
+      }
+    },
+  );
 
   const mount = cgroup2Mount();
   it.skipIf(!mount)(`groups by cgroup when asked, naming the cgroup by its path${mount ? '' : ' (skipped: no cgroup v2 mount)'}`, async () => {

@@ -43,6 +43,10 @@ function futexCallerOf(frames: unknown[]): FutexCaller {
 }
 const KERNEL_THREAD = /^(kworker|ksoftirqd|rcu_|migration|cpuhp|idle_inject|irq\/|kthreadd|watchdog|khugepaged|kcompactd|kswapd|jbd2|scsi_|card\d|ext4-)/;
 
+/** Started by kthread() with no user frame: a kernel thread's own sleep (a driver's, hwrng's), whatever its name; those it holds up wait where they are. */
+const isKernelThread = (frames: unknown[]): boolean =>
+  frames.some((f) => isObj(f) && f.kind === 'kernel' && f.name === 'kthread') && !frames.some((f) => isObj(f) && f.kind !== 'kernel');
+
 function userLeafOf(frames: unknown[]): string | undefined {
   for (let i = frames.length - 1; i >= 0; i--) {
     const f = frames[i];
@@ -161,8 +165,8 @@ function analyzeOffcputime(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
     const n = Math.max(1, num(s.blocks));
     if (us <= 0) continue;
     const comm = str(s.comm);
-    if (KERNEL_THREAD.test(comm)) continue;
     const frames = Array.isArray(s.frames) ? s.frames : [];
+    if (KERNEL_THREAD.test(comm) || isKernelThread(frames)) continue;
     const wait = waitName(frames) ?? '?';
     // Idle, unless the poll is a resolver's: waiting for a DNS answer is work.
     const frozen = s.frozen === true; // frozen where it slept: its idle wait is no longer idle

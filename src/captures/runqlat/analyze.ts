@@ -1,13 +1,18 @@
 // runqlat's checks: Run-queue latency per process or cgroup.
 import { latencySeverity, makeFinding, num, objs, str, timeImpact, type CaptureAnalysis, type AnalysisContext, type Obj } from '../../analysis/common.js';
-import { fmtMs, fmtUs, plural, processLabel, round } from '../../format/index.js';
+import { fmtMs, fmtPct, fmtUs, plural, processLabel, round } from '../../format/index.js';
 import { bucketsOf, countAbove, quantile, sumOf, totalOf } from '../../analysis/histogram.js';
 import type { Finding } from '../../analysis/types.js';
+import { behindText, mainCulprit, OWN_SHARE, waitedBehind } from './culprits.js';
+import { pinnedFindings } from './pinned.js';
 
 const MIN_RUNQ_WAITS_ALL = 100;
 const MIN_RUNQ_WAITS_GROUP = 50;
 /** Over the threshold this many times at least: a p99 over a few hundred wakeups is a handful of them (a busy moment on a loaded host). */
 const MIN_SLOW_WAITS = 5;
+/** Or waits short each that add up: this share of a thread's time (s/s) spent waiting, 1 ms or more a wait on average (a CPU-bound request slowed by a neighbour's time slices). */
+const STARVED_SHARE = 0.1;
+const STARVED_MEAN_US = 1000;
 
 function analyzeRunqlat(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
   const findings: Finding[] = [];
@@ -57,6 +62,7 @@ function analyzeRunqlat(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
     if (num(top.pid) && total > 0 && num(top.waitedMs) >= total / 2) findings[0].links = { shows: [`runq-pid:${num(top.pid)}`, 'cpu-saturation'] };
   }
   const groups: Finding[] = [];
+  const behindMinUs = num(data.behindMinUs) || 1000;
   for (const h of histograms) {
     const labels = (h.labels as Obj | undefined) ?? {};
     if (labels.scope === 'all') continue;
@@ -64,39 +70,52 @@ function analyzeRunqlat(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
     const n = totalOf(buckets);
     if (n < MIN_RUNQ_WAITS_GROUP) continue;
     const p99 = quantile(buckets, 0.99);
-    if (p99 <= thresholdUs || countAbove(buckets, thresholdUs) < MIN_SLOW_WAITS) continue;
+    const waitedUs = sumOf(h.histogram as Obj);
+    const slow = p99 > thresholdUs && countAbove(buckets, thresholdUs) >= MIN_SLOW_WAITS;
+    const starved = waitedUs / 1e6 >= STARVED_SHARE * ctx.windowSeconds && waitedUs / n >= STARVED_MEAN_US;
+    if (!slow && !starved) continue;
     const who = labels.cgroup !== undefined ? `cgroup ${str(labels.cgroup)}` : processLabel(labels.comm, labels.pid);
-    const waiter = labels.pid !== undefined ? [`runq-pid:${num(labels.pid)}`] : [];
-    groups.push(
-      linked(
-        makeFinding(
-          ctx,
-          `group:${labels.cgroup !== undefined ? str(labels.cgroup) : `${num(labels.pid)}:${str(labels.comm)}`}`,
-          latencySeverity(p99, thresholdUs),
-          `${who} waited ${fmtUs(p99)} for a CPU at p99 (threshold ${fmtMs(thresholdMs)}) over ${plural(n, 'wakeup')}.`,
-          {
-            ...labels,
-            waits: n,
-            waitedMs: round(sumOf(h.histogram as Obj) / 1000),
-            p50Ms: round(quantile(buckets, 0.5) / 1000),
-            p99Ms: round(p99 / 1000),
-            thresholdMs,
-            buckets: buckets.map((b) => ({ lowUs: b.low, highUs: b.high, count: b.count })),
-          },
-          p99 / thresholdUs,
-          waitImpact(h.histogram as Obj, n, ctx.windowSeconds),
-        ),
-        waiter,
-      ),
+    const pid = num(labels.pid);
+    const behind = pid ? waitedBehind(data, pid, str(labels.comm)) : undefined;
+    const culprit = mainCulprit(behind);
+    const own = (behind?.own ?? 0) >= OWN_SHARE;
+    const finding = makeFinding(
+      ctx,
+      `group:${labels.cgroup !== undefined ? str(labels.cgroup) : `${pid}:${str(labels.comm)}`}`,
+      own ? 'info' : latencySeverity(p99, thresholdUs),
+      `${
+        slow
+          ? `${who} waited ${fmtUs(p99)} for a CPU at p99 (threshold ${fmtMs(thresholdMs)}) over ${plural(n, 'wakeup')}`
+          : `${who} spent ${fmtPct(waitedUs / 1e6 / ctx.windowSeconds)} of the window waiting for a CPU (${plural(n, 'wait')} of ${fmtUs(waitedUs / n)} on average, p99 ${fmtUs(p99)})`
+      }${behindText(behind, behindMinUs)}.`,
+      {
+        ...labels,
+        waits: n,
+        waitedMs: round(waitedUs / 1000),
+        p50Ms: round(quantile(buckets, 0.5) / 1000),
+        p99Ms: round(p99 / 1000),
+        thresholdMs,
+        buckets: buckets.map((b) => ({ lowUs: b.low, highUs: b.high, count: b.count })),
+        ...(behind ? { behind: { ...behind, own: round(behind.own), idle: round(behind.idle), others: behind.others.slice(0, 3) } } : {}),
+      },
+      // Crowded by others first: a process's waits behind its own threads are its own load.
+      Math.max(p99 / thresholdUs, waitedUs / 1e6 / ctx.windowSeconds / STARVED_SHARE) * Math.max(0.1, 1 - (behind?.own ?? 0)),
+      waitImpact(h.histogram as Obj, n, ctx.windowSeconds),
     );
+    // Its waits: its cgroup's quota (runq-pid), the process that held its CPUs (runq-behind), or the busiest ones (cpu-saturation);
+    // waits mostly behind its own threads are its own load, not an effect of the busiest processes (it is likely one of them).
+    finding.links = {
+      shows: [...(pid ? [`runq-pid:${pid}`] : []), ...(culprit ? [`runq-behind:${culprit.pids[0]}`] : []), ...(own ? [] : ['cpu-saturation'])],
+    };
+    groups.push(finding);
   }
   groups.sort((a, b) => b.score - a.score);
-  findings.push(...groups.slice(0, 3));
+  findings.push(...groups.slice(0, 3), ...pinnedFindings(data, ctx));
   return { findings, checked: `run-queue latency (${plural(waits || histograms.reduce((s, h) => s + totalOf(bucketsOf(h.histogram as Obj)), 0), 'wait')})` };
 }
 
-/** Tasks waiting for a CPU: the processes on CPU most (profile) explain it, or, for one process's waits, its cgroup's CPU quota (cputhrottle). */
-const linked = (f: Finding, waiter: string[] = []): Finding => ({ ...f, links: { shows: [...waiter, 'cpu-saturation'] } });
+/** Tasks waiting for a CPU: the processes on CPU most (profile) explain it. */
+const linked = (f: Finding): Finding => ({ ...f, links: { shows: ['cpu-saturation'] } });
 
 /** Time runnable tasks spent waiting for a CPU, per second of window. */
 function waitImpact(histogram: Obj | undefined, waits: number, windowSeconds: number) {

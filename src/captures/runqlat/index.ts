@@ -9,6 +9,8 @@ import { cString, recordLayout } from '../records.js';
 import type { CaptureDefinition, Column, LabeledHistogram } from '../capture.js';
 import { decodeHistogram, histLayout, mergeHistograms, renderHistogram, type Log2Histogram } from '../histogram.js';
 import { runqlatAnalysis } from './analyze.js';
+import { allowedCpusOf, behindKeyLayout, behindLayout, decodeBehind, type BehindRow } from './behind.js';
+import { idleBetween, readCpuTicks, type CpuIdle } from './cpu-idle.js';
 import { runqlatBaseline } from './baseline.js';
 import { runqlatSetup } from './setup.js';
 
@@ -20,6 +22,13 @@ export interface RunqlatData {
   /** How histograms are grouped besides the overall one. */
   groupBy: 'process' | 'cgroup' | 'none';
   top: number;
+  /** Slow waits (behindMinUs or longer) by waiter and what held the CPU as each ended, most time first. */
+  behind: BehindRow[];
+  behindMinUs: number;
+  /** Each online CPU's idle share over the window. */
+  cpuIdle: CpuIdle[];
+  /** Waiters (not kernel threads) allowed fewer CPUs than are online: their CPUs, by pid, read at the window's end. */
+  affinity: Record<string, number[]>;
 }
 
 /** struct runqlat_key. */
@@ -33,11 +42,16 @@ export const runqlat: CaptureDefinition<RunqlatParams, RunqlatData> = {
   analysis: runqlatAnalysis,
   baseline: runqlatBaseline,
 
-  records: [keyLayout, histLayout],
+  records: [keyLayout, histLayout, behindKeyLayout, behindLayout],
 
   collect({ object, params }) {
     const groupBy = params.perCgroup ? 'cgroup' : params.perProcess ? 'process' : 'none';
+    const ticksAtStart = readCpuTicks();
+    let cpuIdle: CpuIdle[] = [];
     return {
+      windowEnded: () => {
+        cpuIdle = idleBetween(ticksAtStart, readCpuTicks());
+      },
       finish: () => {
         const overallMap = object.map('overall');
         const zero = Buffer.alloc(4);
@@ -60,7 +74,17 @@ export const runqlat: CaptureDefinition<RunqlatParams, RunqlatData> = {
           }
         }
         groups.sort((a, b) => b.histogram.count - a.histogram.count);
-        return { histograms: [{ labels: { scope: 'all' }, histogram: overall }, ...groups], groupBy, top: params.top };
+        const behind = decodeBehind(object.map('behind'));
+        if (!cpuIdle.length) cpuIdle = idleBetween(ticksAtStart, readCpuTicks()); // a window that ended without windowEnded
+        return {
+          histograms: [{ labels: { scope: 'all' }, histogram: overall }, ...groups],
+          groupBy,
+          top: params.top,
+          behind,
+          behindMinUs: params.behindMinUs,
+          cpuIdle,
+          affinity: affinityOf(behind, cpuIdle.length),
+        };
       },
     };
   },
@@ -114,6 +138,26 @@ export function mergedFor(data: RunqlatData, match: (labels: LabeledHistogram['l
       .filter((h) => match(h.labels))
       .map((h) => h.histogram),
   );
+}
+
+/**
+ * The CPUs of each waiter (not a kernel thread) allowed fewer than `online`: read from /proc while it
+ * lives, else the CPUs its slow waits ended on when there were as many as it was allowed (then they are its set).
+ */
+function affinityOf(behind: BehindRow[], online: number): Record<string, number[]> {
+  const seen = new Map<number, { allowed: number; cpus: Set<number> }>();
+  for (const row of behind) {
+    if (!row.pid || row.kthread || !row.allowed || row.allowed >= online) continue;
+    const s = seen.get(row.pid) ?? { allowed: row.allowed, cpus: new Set<number>() };
+    for (const cpu of row.cpus) s.cpus.add(cpu);
+    seen.set(row.pid, s);
+  }
+  const affinity: Record<string, number[]> = {};
+  for (const [pid, s] of seen) {
+    const cpus = allowedCpusOf(pid) ?? (s.cpus.size === s.allowed && online <= 64 ? [...s.cpus].sort((a, b) => a - b) : undefined);
+    if (cpus) affinity[pid] = cpus;
+  }
+  return affinity;
 }
 
 /** cgroup v2 id (the directory's inode) → path under the mount, for labels. Bounded walk. */

@@ -1,0 +1,123 @@
+// Whom a process's waits for a CPU were behind (runqlat's "behind" rows), from
+// results built here: a noisy neighbour leads the waits it caused, a process
+// waiting behind its own threads is its own load, many short waits that add up
+// are a finding, and processes pinned to busy CPUs beside idle ones are named
+// for their affinity.
+import { describe, expect, it } from 'vitest';
+import { analyzeRun } from '../../src/runs/analyze-run.js';
+import { histogram, on, result, run, stack, user, WINDOW_MS } from './fixtures.js';
+
+const HZ = 99;
+const seconds = WINDOW_MS / 1000;
+
+/** Each process on CPU `cpus` CPUs' worth of the window, in one function of its own name. */
+function profile(busy: { pid: number; comm: string; cpus: number }[]) {
+  const stacks = busy.map((p) => stack(p.pid, p.comm, Math.round(p.cpus * HZ * seconds), [user('main', p.comm), user(`${p.comm}_work`, p.comm)]));
+  return result('profile', {
+    stacks,
+    sampleType: { type: 'samples', unit: 'count' },
+    periodNs: 1e9 / HZ,
+    total: stacks.reduce((n, s) => n + s.value, 0),
+    lostStacks: { kernel: 0, user: 0 },
+    top: 20,
+    frequency: HZ,
+    processes: stacks.length,
+  });
+}
+
+const row = (pid: number, behindPid: number, behindComm: string, waitedMs: number, cpus = [0, 1], allowed = 2) => ({
+  pid,
+  behindPid,
+  behindComm,
+  waits: Math.round(waitedMs / 3),
+  waitedMs,
+  cpus,
+  allowed,
+  kthread: false,
+});
+
+// api: 800 waits of 2-4 ms (p99 under the 10 ms threshold) add up to ~0.4 s/s; batch (two processes): waits of 8-16 ms.
+const api = { labels: { pid: 10, comm: 'api' }, histogram: histogram({ 11: 800 }) };
+const batch = { labels: { pid: 20, comm: 'batch' }, histogram: histogram({ 13: 400 }) };
+const behind = [row(10, 20, 'batch', 1500), row(10, 21, 'batch', 700), row(10, 10, 'api', 100), row(20, 21, 'batch', 3000), row(20, 10, 'api', 800)];
+
+function runqlat(extra: Record<string, unknown> = {}) {
+  return result('runqlat', {
+    histograms: [{ labels: { scope: 'all' }, histogram: histogram({ 3: 2000, 11: 800, 13: 400 }) }, batch, api],
+    groupBy: 'process',
+    top: 10,
+    behind,
+    behindMinUs: 1000,
+    cpuIdle: [
+      { cpu: 0, idle: 0.02 },
+      { cpu: 1, idle: 0.01 },
+    ],
+    affinity: {},
+    ...extra,
+  });
+}
+
+const busyBatch = profile([
+  { pid: 20, comm: 'batch', cpus: 0.9 },
+  { pid: 21, comm: 'batch', cpus: 0.9 },
+  { pid: 10, comm: 'api', cpus: 0.2 },
+]);
+
+describe('runqlat: behind whom', () => {
+  it('a noisy neighbour leads the waits it caused, named with its share of them', () => {
+    const findings = analyzeRun({ run: run({ symptom: 'latency' }), results: [on(runqlat()), on(busyBatch)] });
+    const top = findings[0]!;
+    expect(top.capture).toBe('profile');
+    expect(top.evidence.pid).toBe(20);
+    // api's many short waits (~0.4 s/s) are a finding though its p99 is under the threshold, and batch's effect.
+    expect(top.title).toMatch(/Effect: api \(pid 10\) spent 4\d% of the window waiting for a CPU \(800 waits of 3(\.\d+)? ms on average, p99 [\d.]+ ms\)/);
+    expect(top.title).toContain('its waits of 1 ms or more ended behind batch (pids 20 and 21) 96%');
+    // batch's own waits, behind the other batch, are its own load: information, not batch's effect.
+    const own = findings.find((f) => f.capture === 'runqlat' && f.evidence.pid === 20)!;
+    expect(own.severity).toBe('info');
+    expect(own.title).toContain('ended behind its own threads or processes (79%): its own load');
+    expect(top.title).not.toContain('batch (pid 20) waited');
+  });
+
+  it('without the rows (an older result) the findings are as before: no culprit, no pinning', () => {
+    const findings = analyzeRun({ run: run(), results: [on(runqlat({ behind: undefined, cpuIdle: undefined, affinity: undefined }))] });
+    const mine = findings.filter((f) => f.capture === 'runqlat' && typeof f.evidence.pid === 'number');
+    expect(mine.map((f) => f.evidence.pid)).toEqual([20, 10]);
+    expect(mine.every((f) => !/behind|pinned/.test(f.title))).toBe(true);
+  });
+
+  it('processes pinned to a busy CPU while another sits idle: their affinity is the cause, and it leads', () => {
+    const pinned = runqlat({
+      behind: behind.map((r) => ({ ...r, cpus: [1], allowed: 1 })),
+      cpuIdle: [
+        { cpu: 0, idle: 0.9 },
+        { cpu: 1, idle: 0.01 },
+      ],
+      affinity: { 10: [1], 20: [1] },
+    });
+    const findings = analyzeRun({ run: run({ symptom: 'latency' }), results: [on(pinned), on(busyBatch)] });
+    const top = findings[0]!;
+    expect(top.capture).toBe('runqlat');
+    expect(top.severity).toBe('critical');
+    expect(top.title).toMatch(/^api \(pid 10\) and batch \(pid 20\) may run only on CPU 1 of 2 \(CPU affinity: taskset, a cpuset\) and waited [\d.]+ s for it/);
+    expect(top.title).toContain('while CPU 0 sat 90% idle');
+    expect(top.evidence.cpus).toEqual([1]);
+    // The pinned processes' own waits are its effects, and the host's (most of them batch's).
+    const steps = (top.evidence.steps as { capture: string; evidence: { pid?: number; scope?: string } }[]).filter((s) => s.capture === 'runqlat');
+    expect(steps.map((s) => s.evidence.pid ?? s.evidence.scope).sort()).toEqual([10, 20, 'all']);
+  });
+
+  it('no pinning named when the other CPUs were busy too (the host is short of CPUs, not the affinity)', () => {
+    const busyHost = runqlat({
+      behind: behind.map((r) => ({ ...r, cpus: [1], allowed: 1 })),
+      cpuIdle: [
+        { cpu: 0, idle: 0.3 },
+        { cpu: 1, idle: 0.01 },
+      ],
+      affinity: { 10: [1], 20: [1] },
+    });
+    const findings = analyzeRun({ run: run(), results: [on(busyHost)] });
+    expect(findings.some((f) => f.id.includes('pinned'))).toBe(false);
+    expect(findings.some((f) => f.evidence.pid === 10)).toBe(true);
+  });
+});
