@@ -192,7 +192,10 @@ static __always_inline void record_behind(__u32 tgid, struct task_struct *task, 
 	struct runqlat_behind_key key = { .tgid = tgid, .prev_tgid = bpf_get_current_pid_tgid() >> 32 };
 	struct runqlat_behind *value, init = {};
 
-	bpf_get_current_comm(key.prev_comm, sizeof(key.prev_comm));
+	if (key.prev_tgid && sherlock_cgroup_excluded(bpf_get_current_cgroup_id()))
+		key.prev_tgid = RUNQLAT_SHERLOCK;
+	else
+		bpf_get_current_comm(key.prev_comm, sizeof(key.prev_comm));
 	value = bpf_map_lookup_or_try_init(&behind, &key, &init);
 	if (!value) {
 		sherlock_count(SHERLOCK_DROP_MAP_FULL);

@@ -19,9 +19,12 @@ struct runqlat_key {
  * `tgid` ended when `prev_tgid` left the CPU: what held the CPU last. */
 struct runqlat_behind_key {
 	__u32 tgid;      /* the waiter; 0 when its task could not be found */
-	__u32 prev_tgid; /* 0: the CPU was idle (swapper) */
+	__u32 prev_tgid; /* 0: the CPU was idle (swapper); RUNQLAT_SHERLOCK: Sherlock's own cgroup */
 	char prev_comm[TASK_COMM_LEN];
 };
+
+/* prev_tgid of a task in Sherlock's own cgroup (exclude_cgroup_id): its cost is reported apart. */
+#define RUNQLAT_SHERLOCK 0xffffffffU
 
 struct runqlat_behind {
 	__u64 waits;

@@ -4,6 +4,7 @@
 // results are still in memory, so finalize need not read them back).
 // Cancellation (the job's AbortSignal) stops the window early and keeps what
 // was captured.
+import { setMaxListeners } from 'node:events';
 import { release } from 'node:os';
 import type { RedisClient } from '../redis/connection.js';
 import type { CaptureDefinition, CaptureFile } from '../captures/capture.js';
@@ -119,6 +120,8 @@ async function captureStoreAndAnalyze(
   const eventSteps = job.steps.filter((s) => captures.get(s.capture)?.kind === 'events').length;
   const spoolBudgetBytes = Math.floor((ctx.eventSpoolBytes ?? DEFAULT_WORKER_EVENT_SPOOL_MIB * 1024 * 1024) / Math.max(1, eventSteps));
   const storing = new Semaphore(STORES_AT_ONCE);
+  // Every step listens to the job's signal: a runbook of 21 steps is no listener leak (node warns past 10).
+  if (ctx.signal) setMaxListeners(job.steps.length + 10, ctx.signal);
   const outcomes = await Promise.all(
     job.steps.map(async (step): Promise<{ summary: CaptureSummary; stored?: StoredResult }> => {
       const def = captures.get(step.capture);

@@ -111,7 +111,7 @@ describe('runqlat: behind whom', () => {
     const busyHost = runqlat({
       behind: behind.map((r) => ({ ...r, cpus: [1], allowed: 1 })),
       cpuIdle: [
-        { cpu: 0, idle: 0.3 },
+        { cpu: 0, idle: 0.15 },
         { cpu: 1, idle: 0.01 },
       ],
       affinity: { 10: [1], 20: [1] },

@@ -11,7 +11,7 @@
 // processes this suite did not start is set aside (and printed), not ranked.
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -499,6 +499,67 @@ describe.skipIf(skip)(`evaluation: the top finding names the culprit${skip ? ` (
             await sleep(20);
           }
         }
+      }
+    },
+    60_000,
+  );
+
+  /** batch-report: four copies of the CPU hog (optionally pinned with taskset) beside pricing-api, whose runnable-but-not-running time is counted. */
+  function pricingBesideBatch(counter: string, copies: number, pin?: number) {
+    const bin = join(dir, 'batch-report');
+    if (!existsSync(bin)) compileC('hog.c', bin);
+    const api = startChild(PYTHON, [join(programsDir, 'pricing-api.py'), counter, pin === undefined ? 'any' : `pin:${pin}`, '60']);
+    const batch = Array.from({ length: copies }, () => (pin === undefined ? startChild(bin, ['60']) : startChild('taskset', ['-c', String(pin), bin, '60'])));
+    return { api, batch, ours: new Set([api.pid!, ...batch.map((b) => b.pid!)]) };
+  }
+  /** What a finding (or one of its steps) says pricing-api waited for a CPU, in ms. */
+  const apiWaitedMs = (top: Finding, pid: number): number => {
+    const own = (top.evidence.processes as { pid: number; waitedMs: number }[] | undefined)?.find((p) => p.pid === pid)?.waitedMs;
+    const step = (top.evidence.steps as { capture: string; evidence: { pid?: number; waitedMs?: number } }[] | undefined)?.find(
+      (st) => st.capture === 'runqlat' && st.evidence.pid === pid,
+    );
+    return Number(own ?? step?.evidence.waitedMs);
+  };
+
+  it('a service sharing 2 CPUs with a batch job of 4 CPU-bound processes (a noisy neighbour) → intermittent-latency names the batch job and the time the service waited behind it', async () => {
+    const counter = join(dir, 'pricing-waits.count');
+    const { api, ours } = pricingBesideBatch(counter, 4);
+    try {
+      await sleep(500);
+      const { outcome, counted } = await runCounting('intermittent-latency', counter, 'runqlat');
+      await positive('noisy-neighbour', outcome, ours, (top) => {
+        if (!top.title.includes('batch-report')) return 'the top finding does not name batch-report';
+        if (!top.title.includes(`pricing-api (pid ${api.pid})`)) return 'the top finding does not name pricing-api';
+        if (!/ended behind batch-report/.test(top.title)) return "it does not say pricing-api's waits were behind batch-report";
+        const said = apiWaitedMs(top, api.pid!);
+        if (!within(said, counted, 0.35)) return `it says pricing-api waited ${said} ms for a CPU, pricing-api counted ${counted.toFixed(0)} ms`;
+        return undefined;
+      });
+    } finally {
+      killChildren();
+    }
+  }, 60_000);
+
+  const pinSkip = () => (cpus().length < 2 ? 'one CPU: none left idle beside a pinned one' : undefined);
+  it.skipIf(pinSkip())(
+    `a service pinned to one CPU (taskset) with a batch job pinned there too, the other CPUs idle → intermittent-latency names the pinning, the CPU and the idle ones${pinSkip() ? ` (skipped: ${pinSkip()})` : ''}`,
+    async () => {
+      const cpu = cpus().length - 1;
+      const counter = join(dir, 'pinned-waits.count');
+      const { api, ours } = pricingBesideBatch(counter, 2, cpu);
+      try {
+        await sleep(500);
+        const { outcome, counted } = await runCounting('intermittent-latency', counter, 'runqlat');
+        await positive('pinned', outcome, ours, (top) => {
+          if (!top.title.includes(`pricing-api (pid ${api.pid})`)) return 'the top finding does not name pricing-api';
+          if (!top.title.includes(`may run only on CPU ${cpu} of ${cpus().length}`)) return `the top finding does not say it may run only on CPU ${cpu}`;
+          if (!/sat \d+% idle/.test(top.title)) return 'the top finding does not say how idle the other CPUs were';
+          const said = apiWaitedMs(top, api.pid!);
+          if (!within(said, counted, 0.35)) return `it says pricing-api waited ${said} ms for a CPU, pricing-api counted ${counted.toFixed(0)} ms`;
+          return undefined;
+        });
+      } finally {
+        killChildren();
       }
     },
     60_000,

@@ -3,7 +3,7 @@ import { latencySeverity, makeFinding, num, objs, str, timeImpact, type CaptureA
 import { fmtMs, fmtPct, fmtUs, plural, processLabel, round } from '../../format/index.js';
 import { bucketsOf, countAbove, quantile, sumOf, totalOf } from '../../analysis/histogram.js';
 import type { Finding } from '../../analysis/types.js';
-import { behindText, mainCulprit, OWN_SHARE, waitedBehind } from './culprits.js';
+import { behindText, crowdedShare, mainCulprit, OWN_SHARE, waitedBehind } from './culprits.js';
 import { pinnedFindings } from './pinned.js';
 
 const MIN_RUNQ_WAITS_ALL = 100;
@@ -98,8 +98,8 @@ function analyzeRunqlat(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
         buckets: buckets.map((b) => ({ lowUs: b.low, highUs: b.high, count: b.count })),
         ...(behind ? { behind: { ...behind, own: round(behind.own), idle: round(behind.idle), others: behind.others.slice(0, 3) } } : {}),
       },
-      // Crowded by others first: a process's waits behind its own threads are its own load.
-      Math.max(p99 / thresholdUs, waitedUs / 1e6 / ctx.windowSeconds / STARVED_SHARE) * Math.max(0.1, 1 - (behind?.own ?? 0)),
+      // Those crowded by other programs first: waits behind its own threads, an idle CPU or Sherlock name no one.
+      Math.max(p99 / thresholdUs, waitedUs / 1e6 / ctx.windowSeconds / STARVED_SHARE) * (behind ? Math.max(0.1, crowdedShare(behind)) : 1),
       waitImpact(h.histogram as Obj, n, ctx.windowSeconds),
     );
     // Its waits: its cgroup's quota (runq-pid), the process that held its CPUs (runq-behind), or the busiest ones (cpu-saturation);

@@ -6,6 +6,9 @@ import { parseCpuList } from '../../util/cpu-list.js';
 import { readText } from '../../util/read-text.js';
 import { cString, recordLayout } from '../records.js';
 
+/** prev_tgid of a task in Sherlock's own cgroup (bpf/runqlat/runqlat.h). */
+const RUNQLAT_SHERLOCK = 0xffffffff;
+
 /** struct runqlat_behind_key. */
 export const behindKeyLayout = recordLayout('runqlat_behind_key', 24, { tgid: 0, prev_tgid: 4, prev_comm: 8 }, { prev_comm: 16 });
 /** struct runqlat_behind. */
@@ -14,7 +17,7 @@ export const behindLayout = recordLayout('runqlat_behind', 32, { waits: 0, waite
 export interface BehindRow {
   /** The waiter (0: its task was not found). */
   pid: number;
-  /** What left the CPU as its wait ended (0: the CPU was idle). */
+  /** What left the CPU as its wait ended: 0 the CPU was idle, -1 a process of Sherlock's own (behindComm "sherlock"). */
   behindPid: number;
   behindComm: string;
   waits: number;
@@ -30,10 +33,12 @@ export function decodeBehind(map: BpfMap): BehindRow[] {
   const rows: BehindRow[] = [];
   for (const [key, value] of map.entries()) {
     const mask = value.readBigUInt64LE(behindLayout.offsets.cpus);
+    const prev = key.readUInt32LE(behindKeyLayout.offsets.prev_tgid);
+    const sherlock = prev === RUNQLAT_SHERLOCK;
     rows.push({
       pid: key.readUInt32LE(behindKeyLayout.offsets.tgid),
-      behindPid: key.readUInt32LE(behindKeyLayout.offsets.prev_tgid),
-      behindComm: cString(key, behindKeyLayout.offsets.prev_comm, behindKeyLayout.lengths.prev_comm),
+      behindPid: sherlock ? -1 : prev,
+      behindComm: sherlock ? 'sherlock' : cString(key, behindKeyLayout.offsets.prev_comm, behindKeyLayout.lengths.prev_comm),
       waits: Number(value.readBigUInt64LE(behindLayout.offsets.waits)),
       waitedMs: Math.round(Number(value.readBigUInt64LE(behindLayout.offsets.waited_us))) / 1000,
       cpus: Array.from({ length: 64 }, (_, cpu) => cpu).filter((cpu) => (mask >> BigInt(cpu)) & 1n),

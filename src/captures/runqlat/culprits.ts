@@ -14,9 +14,10 @@ export interface Culprit {
 export interface WaitedBehind {
   waits: number;
   waitedMs: number;
-  /** Shares of that time behind its own threads or same-named processes, and behind an idle CPU. */
+  /** Shares of that time behind its own threads or same-named processes, an idle CPU, and Sherlock's own processes (its cost, reported apart). */
   own: number;
   idle: number;
+  sherlock: number;
   /** Other programs, most first. */
   others: Culprit[];
 }
@@ -33,12 +34,14 @@ export function waitedBehind(data: Obj, pid: number, comm: string): WaitedBehind
   if (!rows.length || waitedMs <= 0) return undefined;
   let own = 0;
   let idle = 0;
+  let sherlock = 0;
   const others = new Map<string, { pids: Map<number, number>; ms: number }>();
   for (const r of rows) {
     const ms = num(r.waitedMs);
     const behindPid = num(r.behindPid);
     const behindComm = str(r.behindComm);
     if (behindPid === 0) idle += ms;
+    else if (behindPid < 0) sherlock += ms;
     else if (behindPid === pid || behindComm === comm) own += ms;
     else {
       const o = others.get(behindComm) ?? { pids: new Map(), ms: 0 };
@@ -52,11 +55,15 @@ export function waitedBehind(data: Obj, pid: number, comm: string): WaitedBehind
     waitedMs,
     own: own / waitedMs,
     idle: idle / waitedMs,
+    sherlock: sherlock / waitedMs,
     others: [...others]
       .map(([c, o]) => ({ comm: c, pids: [...o.pids].sort((a, b) => b[1] - a[1]).map(([p]) => p), share: o.ms / waitedMs }))
       .sort((a, b) => b.share - a.share),
   };
 }
+
+/** The share of its slow waits behind other programs: how much it is the one crowded (by a neighbour, not its own load or Sherlock). */
+export const crowdedShare = (w: WaitedBehind): number => w.others.reduce((n, c) => n + c.share, 0);
 
 /** The culprit named in a link (`runq-behind:<pid>`), when one held the CPU for enough of the waits. */
 export const mainCulprit = (w: WaitedBehind | undefined): Culprit | undefined => (w?.others[0] && w.others[0].share >= CULPRIT_SHARE ? w.others[0] : undefined);
@@ -70,6 +77,7 @@ export function behindText(w: WaitedBehind | undefined, minUs: number): string {
   const named = w.others.filter((c) => c.share >= 0.15).slice(0, 2);
   if (mainCulprit(w)) return `; ${over} ended behind ${named.map((c) => `${culpritLabel(c)} ${fmtPct(c.share)}`).join(', ')}`;
   if (w.own >= OWN_SHARE) return `; ${over} ended behind its own threads or processes (${fmtPct(w.own)}): its own load`;
+  if (w.sherlock >= CULPRIT_SHARE) return `; ${over} ended behind Sherlock's own processes (${fmtPct(w.sherlock)}; its cost is in the report)`;
   if (w.idle >= 0.5)
     return `; ${over} ended on a CPU that had been idle (${fmtPct(w.idle)}): slow to run once woken (a virtual CPU not running, deep idle states)`;
   return '';

@@ -7,12 +7,14 @@ import { bucketsOf, quantile, sumOf } from '../../analysis/histogram.js';
 import type { Finding } from '../../analysis/types.js';
 import { fmtPct, fmtSeconds, fmtUs, listText, plural, round } from '../../format/index.js';
 import { formatCpuList } from '../../util/cpu-list.js';
-import { culpritLabel, waitedBehind, type Culprit } from './culprits.js';
+import { crowdedShare, culpritLabel, waitedBehind, type Culprit } from './culprits.js';
 
-/** The CPUs it may not use were idle this much of the window, on average. */
-const IDLE_ELSEWHERE = 0.5;
-/** And its own were busy: idle at most this much. */
-const BUSY_INSIDE = 0.25;
+/**
+ * The CPUs it may not use were idle this much of the window on average, its own at most BUSY_INSIDE: a
+ * task allowed there would have run in that idle time (the scheduler pulls waiting tasks onto idle CPUs).
+ */
+const IDLE_ELSEWHERE = 0.25;
+const BUSY_INSIDE = 0.1;
 /** A process's waits count from this much of the window (s/s), and 5 slow waits. */
 const MIN_WAITED = 0.02;
 const MIN_SLOW_WAITS = 5;
@@ -60,7 +62,7 @@ function memberOf(data: Obj, pid: number, windowSeconds: number): Member | undef
     pid,
     comm: name,
     waitedMs: waitedUs / 1000,
-    crowdedMs: behind.waitedMs * (1 - behind.own - behind.idle),
+    crowdedMs: behind.waitedMs * crowdedShare(behind),
     p99Us: quantile(buckets, 0.99),
     neighbours: behind.others,
   };
