@@ -887,6 +887,29 @@ while time.time() < end:
     });
   }, 60_000);
 
+  it('a service whose pool of 2 database connections is too small for its 16 callers (each query 30 ms) → intermittent-latency names the pool, the database and how many requests it kept in flight', async () => {
+    const [dbPort, apiPort] = [8628, 8629];
+    const counter = join(dir, 'pool-held.count');
+    const db = startChild(PYTHON, [join(programsDir, 'slow-db.py'), '127.0.0.1', String(dbPort), '30', '1']);
+    await sleep(300);
+    const api = startChild(PYTHON, [join(programsDir, 'cart-api.py'), String(apiPort), '127.0.0.1', String(dbPort), '2', '60', '16', counter]);
+    try {
+      await sleep(700);
+      const { outcome, counted: heldMs } = await runCounting('intermittent-latency', counter, 'tcpresponse');
+      const [from, to] = await windowOf(outcome, 'tcpresponse');
+      const inFlight = heldMs / (to - from);
+      await positive('small-pool', outcome, new Set([api.pid!, db.pid!, ...childrenOf(api.pid!)]), (top) => {
+        if (!top.title.includes(`cart-api (pid ${api.pid}) kept its 2 connections to 127.0.0.1:${dbPort} (orders-db`))
+          return 'the top finding does not name the pool of 2 to orders-db';
+        const said = Number(top.evidence.inFlight);
+        if (!within(said, inFlight)) return `it says ${said} requests in flight, cart-api held its connections ${inFlight.toFixed(2)} on average`;
+        return undefined;
+      });
+    } finally {
+      killChildren();
+    }
+  }, 60_000);
+
   it('a service logging to a pipe its log shipper reads too slowly → intermittent-latency names the shipper, the pipe and the time the service waited', async () => {
     const counter = join(dir, 'log-waits.count');
     const api = startChild(PYTHON, [join(programsDir, 'chatty-api.py'), '8621', counter, '60']);

@@ -9,11 +9,13 @@
 //   run looks at that process; otherwise a blocking call by design (a queue's
 //   BLPOP, a long poll, a watch), said as information.
 // Waits that end at one duration, time after time, are a poll's timeout.
-// Writes Nagle's algorithm held back are their own finding (nagle.ts).
+// Writes Nagle's algorithm held back are their own finding (nagle.ts), and so
+// is a pool of connections kept busy the whole window (pool.ts).
 import { arr, latencySeverity, makeFinding, num, objs, str, timeImpact, type AnalysisContext, type CaptureAnalysis, type Obj } from '../../analysis/common.js';
 import type { Finding } from '../../analysis/types.js';
 import { fmtCount, fmtMs, fmtPct, listText, plural } from '../../format/index.js';
 import { nagleFindings, nagleKey } from './nagle.js';
+import { poolFindings } from './pool.js';
 
 /** A by-design wait: at least this many slow answers, this share of them within CLUSTER_SPREAD of their median. */
 const CLUSTER_MIN = 4;
@@ -118,6 +120,7 @@ function analyzeTcpresponse(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
     ),
     ...upstreams,
     ...nagleFindings(rows, ctx),
+    ...poolFindings(rows, served, ctx),
   ];
   const answers = num(data.answers);
   return { findings, checked: `TCP answer times (${plural(answers, 'answer')}, ${plural(rows.length, 'side')} of a conversation)` };

@@ -24,6 +24,7 @@ import {
   statsLayout,
   type PathOf,
 } from './decode.js';
+import { keepsConnectionsBusy } from './pool.js';
 import { liveUnixInodes, localServers, readListeners, unixServers, type Listener } from './listeners.js';
 import { Sides, type SideRow } from './sides.js';
 import { tcpresponseAnalysis } from './analyze.js';
@@ -63,7 +64,8 @@ export const tcpresponse: CaptureDefinition<TcpresponseParams, TcpresponseData> 
   collect({ object, params }) {
     const reader = new RingBufferReader(object.map('events'));
     const listenerMap = object.map('listeners');
-    const sides = new Sides(BigInt(params.recordMs) * 1_000_000n, monoNow());
+    const startNs = monoNow();
+    const sides = new Sides(BigInt(params.recordMs) * 1_000_000n, startNs);
     let listeners: Listener[] = [];
     let published = 0;
     let listenersFull = 0;
@@ -104,7 +106,11 @@ export const tcpresponse: CaptureDefinition<TcpresponseParams, TcpresponseData> 
         for (const c of conns) if (!c.ino || live.has(String(c.ino))) sides.addConnection(c, end);
         const rows = sides.finish();
         const kept = rows.slice(0, params.maxRows);
-        const waited = kept.filter((r) => r.role === 'client' && (r.slowAnswers || r.abandoned || r.waiting || r.held));
+        const windowMs = Number(end - startNs) / 1e6;
+        // The peers worth naming: those it waited on slowly, and those whose connections it kept busy (a pool, pool.ts).
+        const waited = kept.filter(
+          (r) => r.role === 'client' && (r.slowAnswers || r.abandoned || r.waiting || r.held || keepsConnectionsBusy(r.waitedMs, r.connections, windowMs)),
+        );
         const servers = new Map([...localServers(waited, listeners), ...unixServers(waited)]);
         const identityOf = eventIdentities();
         return {
