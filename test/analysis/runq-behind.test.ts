@@ -107,6 +107,25 @@ describe('runqlat: behind whom', () => {
     expect(steps.map((s) => s.evidence.pid ?? s.evidence.scope).sort()).toEqual([10, 20, 'all']);
   });
 
+  it("pinned by their cgroup's cpuset: the finding names that cgroup and its cpuset.cpus as what to widen", () => {
+    const inCpuset = runqlat({
+      behind: behind.map((r) => ({ ...r, cpus: [1], allowed: 1 })),
+      cpuIdle: [
+        { cpu: 0, idle: 0.9 },
+        { cpu: 1, idle: 0.01 },
+      ],
+      affinity: { 10: [1], 20: [1] },
+      cpusets: { 10: '/docker/abc', 20: '/docker/abc' },
+    });
+    const [top] = analyzeRun({ run: run({ symptom: 'latency' }), results: [on(inCpuset)] });
+    expect(top!.title).toContain('may run only on CPU 1 of 2 (the cpuset of cgroup /docker/abc)');
+    expect(top!.title).toContain("next: widen cgroup /docker/abc's cpuset.cpus");
+    expect(top!.evidence.cpuset).toBe('/docker/abc');
+    // Looked for and not found: their own affinity (taskset).
+    const [mine] = analyzeRun({ run: run({ symptom: 'latency' }), results: [on({ ...inCpuset, cpusets: {} } as never)] });
+    expect(mine!.title).toContain('(their own CPU affinity: taskset, sched_setaffinity)');
+  });
+
   it('no pinning named when the other CPUs were busy too (the host is short of CPUs, not the affinity)', () => {
     const busyHost = runqlat({
       behind: behind.map((r) => ({ ...r, cpus: [1], allowed: 1 })),

@@ -2,7 +2,7 @@
 // machine's CPUs must each get a histogram whose total wait matches the time
 // each measured itself not running (wall − CPU); a pid target must keep only
 // that process; nothing may stay loaded.
-import { mkdirSync, rmdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmdirSync, statSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +13,7 @@ import { keyLayout, runqlat, runqlatText, type RunqlatData } from '../../src/cap
 import { projectRoot } from '../../src/util/paths.js';
 import { cRecordLayout } from '../helpers/c-layout.js';
 import { bpfHandlesOf, kernelSkipReason, stillLoaded } from '../helpers/kernel.js';
+import { createV1Cgroup } from '../helpers/memcg.js';
 import { captureDuring, killLeftovers, start, TempDir } from './sched-children.js';
 
 const skip = kernelSkipReason();
@@ -189,6 +190,31 @@ describe.skipIf(skip)(`runqlat on the real kernel${skip ? ` (skipped: ${skip})` 
       }
     },
   );
+
+  const CPUSET_V1 = '/sys/fs/cgroup/cpuset';
+  const cpusetSkip = online < 2 ? 'one CPU' : existsSync(join(CPUSET_V1, 'cpuset.cpus')) ? undefined : `no cgroup v1 cpuset hierarchy at ${CPUSET_V1}`;
+  it.skipIf(cpusetSkip)(`names the cpuset that pins its waiters, not their own affinity${cpusetSkip ? ` (skipped: ${cpusetSkip})` : ''}`, async () => {
+    const cpu = online - 1;
+    const mems = readFileSync(join(CPUSET_V1, 'cpuset.mems'), 'utf8').trim();
+    const cpuset = createV1Cgroup(CPUSET_V1, 'sherlock-test-cpuset', { 'cpuset.cpus': String(cpu), 'cpuset.mems': mems });
+    try {
+      const inCpuset = [0, 1, 2].map(() => cpuset.spawn([spinner, '3000']));
+      const pinned = [0, 1].map(() => start('taskset', ['-c', String(cpu), spinner, '3000']));
+      await new Promise((r) => setTimeout(r, 300)); // running, pinned, before the capture starts
+      const { result } = await captureDuring(runqlat, () => new Promise((r) => setTimeout(r, 800)));
+      for (const child of inCpuset) {
+        expect(result.affinity[child.pid!]).toEqual([cpu]);
+        expect(result.cpusets[child.pid!]).toBe(`/${cpuset.name}`);
+      }
+      for (const child of pinned) {
+        expect(result.affinity[child.pid]).toEqual([cpu]);
+        expect(result.cpusets[child.pid]).toBeUndefined();
+      }
+    } finally {
+      killLeftovers();
+      await cpuset.remove();
+    }
+  });
 
   const mount = cgroup2Mount();
   it.skipIf(!mount)(`groups by cgroup when asked, naming the cgroup by its path${mount ? '' : ' (skipped: no cgroup v2 mount)'}`, async () => {

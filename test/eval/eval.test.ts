@@ -554,6 +554,8 @@ describe.skipIf(skip)(`evaluation: the top finding names the culprit${skip ? ` (
           if (!top.title.includes(`pricing-api (pid ${api.pid})`)) return 'the top finding does not name pricing-api';
           if (!top.title.includes(`may run only on CPU ${cpu} of ${cpus().length}`)) return `the top finding does not say it may run only on CPU ${cpu}`;
           if (!/sat \d+% idle/.test(top.title)) return 'the top finding does not say how idle the other CPUs were';
+          if (!top.title.includes('their own CPU affinity: taskset'))
+            return 'the top finding does not say the pinning is their own affinity (taskset), not a cpuset';
           const said = apiWaitedMs(top, api.pid!);
           if (!within(said, counted, 0.35)) return `it says pricing-api waited ${said} ms for a CPU, pricing-api counted ${counted.toFixed(0)} ms`;
           return undefined;

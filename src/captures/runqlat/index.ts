@@ -11,6 +11,7 @@ import { decodeHistogram, histLayout, mergeHistograms, renderHistogram, type Log
 import { runqlatAnalysis } from './analyze.js';
 import { allowedCpusOf, behindKeyLayout, behindLayout, decodeBehind, type BehindRow } from './behind.js';
 import { idleBetween, readCpuTicks, type CpuIdle } from './cpu-idle.js';
+import { cpusetOf } from './cpuset.js';
 import { runqlatBaseline } from './baseline.js';
 import { runqlatSetup } from './setup.js';
 
@@ -29,6 +30,8 @@ export interface RunqlatData {
   cpuIdle: CpuIdle[];
   /** Waiters (not kernel threads) allowed fewer CPUs than are online: their CPUs, by pid, read at the window's end. */
   affinity: Record<string, number[]>;
+  /** Of those, the ones whose cgroup's cpuset allows exactly those CPUs: its path, by pid (the others narrowed their own affinity). */
+  cpusets: Record<string, string>;
 }
 
 /** struct runqlat_key. */
@@ -76,6 +79,7 @@ export const runqlat: CaptureDefinition<RunqlatParams, RunqlatData> = {
         groups.sort((a, b) => b.histogram.count - a.histogram.count);
         const behind = decodeBehind(object.map('behind'));
         if (!cpuIdle.length) cpuIdle = idleBetween(ticksAtStart, readCpuTicks()); // a window that ended without windowEnded
+        const affinity = affinityOf(behind, cpuIdle.length);
         return {
           histograms: [{ labels: { scope: 'all' }, histogram: overall }, ...groups],
           groupBy,
@@ -83,7 +87,13 @@ export const runqlat: CaptureDefinition<RunqlatParams, RunqlatData> = {
           behind,
           behindMinUs: params.behindMinUs,
           cpuIdle,
-          affinity: affinityOf(behind, cpuIdle.length),
+          affinity,
+          cpusets: Object.fromEntries(
+            Object.entries(affinity).flatMap(([pid, cpus]) => {
+              const path = cpusetOf(Number(pid), cpus);
+              return path ? [[pid, path]] : [];
+            }),
+          ),
         };
       },
     };

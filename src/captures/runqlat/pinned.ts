@@ -2,7 +2,7 @@
 // cpuset, a container's cpuset.cpus), they waited for those while CPUs they
 // may not use sat idle. The host has CPUs to spare: the cause is the pinning,
 // not the load, and no busy process elsewhere explains their waits.
-import { makeFinding, num, objs, timeImpact, type AnalysisContext, type Obj } from '../../analysis/common.js';
+import { isObj, makeFinding, num, objs, timeImpact, type AnalysisContext, type Obj } from '../../analysis/common.js';
 import { bucketsOf, quantile, sumOf } from '../../analysis/histogram.js';
 import type { Finding } from '../../analysis/types.js';
 import { fmtPct, fmtSeconds, fmtUs, listText, plural, round } from '../../format/index.js';
@@ -27,6 +27,8 @@ interface Member {
   crowdedMs: number;
   p99Us: number;
   neighbours: Culprit[];
+  /** Its cgroup's cpuset path when that is what pins it, '' when its own affinity does, undefined when unknown. */
+  cpuset?: string;
 }
 
 export function pinnedFindings(data: Obj, ctx: AnalysisContext): Finding[] {
@@ -41,6 +43,8 @@ export function pinnedFindings(data: Obj, ctx: AnalysisContext): Finding[] {
     if (mean(outside.map((cpu) => idle.get(cpu)!)) < IDLE_ELSEWHERE || mean(cpus.map((cpu) => idle.get(cpu)!)) > BUSY_INSIDE) continue;
     const member = memberOf(data, pid, ctx.windowSeconds);
     if (!member) continue;
+    // '' : known not to be a cpuset's (older data did not look).
+    if (isObj(data.cpusets)) member.cpuset = typeof data.cpusets[pidText] === 'string' ? data.cpusets[pidText] : '';
     const key = formatCpuList(cpus);
     const set = sets.get(key) ?? { cpus, members: [] };
     set.members.push(member);
@@ -79,10 +83,23 @@ function finding(ctx: AnalysisContext, cpus: number[], members: Member[], idle: 
   const beside = members.flatMap((m) => m.neighbours).filter((c) => c.share >= 0.15 && !c.pids.some((p) => pids.has(p)));
   const cpusText = (list: number[]) => `${list.length === 1 ? 'CPU' : 'CPUs'} ${formatCpuList(list)}`;
   const names = byName(members);
+  // Whose setting to change: their cgroup's cpuset when it allows exactly these CPUs, else their own affinity.
+  const cpusetPaths = [...new Set(members.map((m) => m.cpuset))];
+  const cpuset = cpusetPaths.length === 1 ? cpusetPaths[0] : undefined;
+  const source = cpuset
+    ? `the cpuset of cgroup ${cpuset}`
+    : cpuset === ''
+      ? 'their own CPU affinity: taskset, sched_setaffinity'
+      : 'CPU affinity: taskset, a cpuset';
+  const widen = cpuset
+    ? `widen cgroup ${cpuset}'s cpuset.cpus (a container's --cpuset-cpus, Kubernetes' CPU manager, systemd's AllowedCPUs=)`
+    : cpuset === ''
+      ? `widen their affinity (taskset -acp LIST PID)`
+      : `widen the affinity (taskset -acp LIST PID, the cgroup's cpuset.cpus, a container's --cpuset-cpus or Kubernetes' CPU manager)`;
   const title =
-    `${listText(names, 4)} may run only on ${cpusText(cpus)} of ${idle.size} (CPU affinity: taskset, a cpuset) and waited ${fmtSeconds(waitedS)} for ${cpus.length === 1 ? 'it' : 'them'} ` +
+    `${listText(names, 4)} may run only on ${cpusText(cpus)} of ${idle.size} (${source}) and waited ${fmtSeconds(waitedS)} for ${cpus.length === 1 ? 'it' : 'them'} ` +
     `over ${fmtSeconds(ctx.windowSeconds)} (p99 ${fmtUs(p99Us)}${beside.length ? `, beside ${culpritLabel(beside[0]!)}` : ''}), while ${cpusText(outside)} sat ${fmtPct(idleShare)} idle: ` +
-    `pinned to busy CPUs; next: widen the affinity (taskset -acp LIST PID, the cgroup's cpuset.cpus, a container's --cpuset-cpus or Kubernetes' CPU manager) or move what runs beside them.`;
+    `pinned to busy CPUs; next: ${widen} or move what runs beside them.`;
   const lead = members[0]!;
   const f = makeFinding(
     ctx,
@@ -93,6 +110,7 @@ function finding(ctx: AnalysisContext, cpus: number[], members: Member[], idle: 
       pid: lead.pid,
       comm: lead.comm,
       cpus,
+      ...(cpuset ? { cpuset } : {}),
       idleElsewhere: round(idleShare),
       processes: members.map((m) => ({ pid: m.pid, comm: m.comm, waitedMs: round(m.waitedMs), p99Ms: round(m.p99Us / 1000) })),
       waitedMs: round(waitedS * 1000),
