@@ -28,8 +28,13 @@ commands:
   inspect FILE.bpf.o       what a BPF object contains (programs, maps, settings); no privileges needed
 `;
 
+const COMMANDS = new Set(['run', 'runbooks', 'capture', 'rules', 'inspect', 'doctor', 'up', 'api', 'worker']);
+
 export async function runCli(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  // "sherlock worker" in ps, top and the process's comm (findings name it so), and its command line no longer
+  // shows the arguments: a --token or a --redis URL with a password is not left readable by every user.
+  if (command && COMMANDS.has(command)) process.title = `sherlock ${command}`;
   try {
     switch (command) {
       case 'run':

@@ -509,6 +509,9 @@ describe.skipIf(kernelSkip)(`sherlock run --wait on real workers${kernelSkip ? `
     const marker = `sherlock-cli-${randomUUID()}`;
     const run = startCli(withApi(['--steps', 'execsnoop', '--out', out]));
     await waitLive(run);
+    // It names itself, and its command line no longer holds the token it was given.
+    expect(readFileSync(`/proc/${run.child.pid}/comm`, 'utf8').trim()).toBe('sherlock run');
+    expect(readFileSync(`/proc/${run.child.pid}/cmdline`, 'utf8')).not.toContain(stack.adminToken);
     const id = UUID.exec(run.stderr())![0];
     expect(run.stderr()).toMatch(new RegExp(`^run ${id} submitted to 2 nodes; capturing until Ctrl-C and reports what was captured\n`));
     for (const node of NODES) expect(run.stderr()).toContain(`${node}: started, capturing until Ctrl-C (at most 10m)`);
