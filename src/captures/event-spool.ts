@@ -6,6 +6,9 @@ import { closeSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRedactor, redactCaptureData, type Redactor, type SecretPattern } from '../redact/index.js';
 
+/** How a run's spool directory is named (src/worker/run-spool.ts): sherlock-spool-<worker pid>-<run id>-<random>. */
+export const SPOOL_DIR_PREFIX = 'sherlock-spool-';
+
 /** Where a capture spools and how much it may write there (its share of load.workerEventSpoolMiB). */
 export interface SpoolSettings {
   dir: string;

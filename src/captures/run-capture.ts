@@ -187,7 +187,12 @@ async function runSampled<P, D>(
 ): Promise<CaptureResult<D>> {
   const startedAt = new Date();
   const t0 = monoNow();
-  const collector = sample({ params, target, ...(request.excludeCgroupId !== undefined ? { excludeCgroupId: request.excludeCgroupId } : {}) });
+  const collector = sample({
+    params,
+    target,
+    ...(request.excludeCgroupId !== undefined ? { excludeCgroupId: request.excludeCgroupId } : {}),
+    ...(request.spool ? { spool: request.spool } : {}),
+  });
   try {
     const openMs = elapsedMs(t0);
     request.onLive?.();

@@ -6,8 +6,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-
-const PREFIX = 'sherlock-spool-';
+import { SPOOL_DIR_PREFIX as PREFIX } from '../captures/event-spool.js';
 
 export interface RunSpool {
   dir: string;

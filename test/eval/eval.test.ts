@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Finding } from '../../src/analysis/types.js';
 import { kernelSkipReason } from '../helpers/kernel.js';
@@ -371,6 +371,35 @@ describe.skipIf(skip)(`evaluation: the top finding names the culprit${skip ? ` (
     },
     60_000,
   );
+
+  it('a job writing exports into a 512 MiB tmpfs at 40 MiB/s and never removing them → health-check names the tmpfs and how soon it is full', async () => {
+    const mount = mkdtempSync(join(tmpdir(), 'sherlock-eval-tmpfs-'));
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=512m', 'tmpfs', mount]);
+    try {
+      const job = startChild(PYTHON, [join(programsDir, 'export-job.py'), mount, '40', '60']);
+      await sleep(500);
+      const used = sampler(() => {
+        const s = statfsSync(mount);
+        return (s.blocks - s.bfree) * s.bsize;
+      }, 100);
+      const outcome = await up!.runRunbook('health-check', { durationS: WINDOW_S, during: () => sleep(WINDOW_S * 1000 - 200) });
+      const [from, to] = await windowOf(outcome, 'memgrowth');
+      const left = (512 * MiB - used.at(to)) / used.rate(from, to);
+      used.stop();
+      job.kill('SIGKILL');
+      await positive('tmpfs-filling', outcome, new Set([job.pid!]), (top) => {
+        if (!top.title.startsWith(`tmpfs ${mount} `)) return `the top finding does not name the tmpfs ${mount}`;
+        if (!top.title.includes('writes to it then fail with ENOSPC')) return 'it does not say the tmpfs will be full';
+        const said = Number(top.evidence.secondsLeft);
+        if (!within(said, left, 0.35)) return `it says it is full in ${said} s, statfs says ${left.toFixed(0)} s`;
+        return undefined;
+      });
+    } finally {
+      killChildren();
+      execFileSync('umount', ['-l', mount]);
+      rmSync(mount, { recursive: true, force: true });
+    }
+  }, 60_000);
 
   it.skipIf(memcgSkipReason())(
     'OOM-killed again and again by its memory limit → restarts names the victim, the limit and the kills',

@@ -1,6 +1,7 @@
 // memgrowth: processes whose own memory grows through the window, read from
-// /proc (samples.ts), with the room they have left: the
-// memory cgroup limit over them and the host's available memory (limits.ts).
+// /proc (samples.ts), and tmpfs mounts filling up (tmpfs.ts), with the room
+// they have left: the memory cgroup limit over a process, a tmpfs's size, and
+// the host's available memory (limits.ts).
 // A leak climbs sample after sample toward an OOM kill long before anything
 // stalls; a heap that grows and is collected goes up and down. No BPF object.
 // Cost: every process is read once a second (~10 µs each: 20 ms a second on a
@@ -15,6 +16,8 @@ import { analyzeMemgrowth } from './analyze.js';
 import { hostAvailableBytes, memoryLimitOf, type MemoryLimit } from './limits.js';
 import { anonymousBytes } from './samples.js';
 import { memgrowthSetup } from './setup.js';
+import { TmpfsTracks, type TmpfsRow } from './tmpfs.js';
+import { newTrack, step, trackRow, type Track } from './track.js';
 
 export type MemgrowthParams = typeof memgrowthSetup.defaults;
 
@@ -39,8 +42,11 @@ export interface GrowthRow {
 export interface MemgrowthData {
   /** Processes that grew minGrowthMiB or more, the most first (at most `top`). */
   rows: GrowthRow[];
-  /** Processes read, and how often. */
+  /** tmpfs mounts whose used bytes grew minGrowthMiB or more, the most first (host-wide runs only). */
+  tmpfs?: TmpfsRow[];
+  /** Processes read, and how often; tmpfs mounts read (once a second). */
   processes: number;
+  tmpfsMounts?: number;
   intervalMs: number;
   hostAvailableBytes?: number;
 }
@@ -49,24 +55,13 @@ export interface MemgrowthData {
 const FULL_SCAN_MS = 1000;
 const WATCH_BYTES = 8 * 1024 * 1024;
 
-interface Track {
-  first: number;
-  last: number;
-  peak: number;
-  firstNs: bigint;
-  lastNs: bigint;
-  samples: number;
-  rises: number;
-  falls: number;
-}
-
 export const memgrowth: CaptureDefinition<MemgrowthParams, MemgrowthData> = {
   ...memgrowthSetup,
   summary: "processes whose own (anonymous) memory grows through the window, with the room left under their memory cgroup's limit and the host's",
   kind: 'counters',
   analysis: { checks: 'memory growth', analyze: analyzeMemgrowth },
 
-  sample({ params, target, excludeCgroupId }) {
+  sample({ params, target, excludeCgroupId, spool }) {
     const tracks = new Map<number, Track>();
     // Sherlock's own processes (this one, and its cgroup's): a run's own memory is no finding.
     const own = new Map<number, boolean>([[process.pid, true]]);
@@ -75,6 +70,7 @@ export const memgrowth: CaptureDefinition<MemgrowthParams, MemgrowthData> = {
       if (mine === undefined) own.set(pid, (mine = excludeCgroupId !== undefined && processCgroup2Id(pid) === excludeCgroupId));
       return mine;
     };
+    const tmpfs = new TmpfsTracks(spool?.dir);
     const pidsNow = () => (targetSelects(target) ? targetPids(target) : allPids()).filter((pid) => !isOwn(pid));
     let lastNs = 0n;
     let lastFullNs = 0n;
@@ -85,14 +81,10 @@ export const memgrowth: CaptureDefinition<MemgrowthParams, MemgrowthData> = {
       const pids = all ? pidsNow() : [...tracks].filter(([, t]) => t.last >= WATCH_BYTES).map(([pid]) => pid);
       for (const [pid, bytes] of anonymousBytes(pids)) {
         const t = tracks.get(pid);
-        if (!t) {
-          tracks.set(pid, { first: bytes, last: bytes, peak: bytes, firstNs: now, lastNs: now, samples: 1, rises: 0, falls: 0 });
-          continue;
-        }
-        if (bytes > t.last) t.rises++;
-        else if (bytes < t.last) t.falls++;
-        Object.assign(t, { last: bytes, peak: Math.max(t.peak, bytes), lastNs: now, samples: t.samples + 1 });
+        if (t) step(t, bytes, now);
+        else tracks.set(pid, newTrack(bytes, now));
       }
+      if (all && !targetSelects(target)) tmpfs.read(now); // the host's: not in a run that looks at some processes
     };
     read(true);
     return {
@@ -110,22 +102,17 @@ export const memgrowth: CaptureDefinition<MemgrowthParams, MemgrowthData> = {
           .slice(0, params.top)
           .map(([pid, t]): GrowthRow => {
             const limit = memoryLimitOf(pid);
-            return {
-              pid,
-              comm: readText(`/proc/${pid}/comm`)?.trim() ?? '',
-              firstBytes: t.first,
-              lastBytes: t.last,
-              peakBytes: t.peak,
-              growthBytes: t.last - t.first,
-              seconds: Number(t.lastNs - t.firstNs) / 1e9,
-              samples: t.samples,
-              rises: t.rises,
-              falls: t.falls,
-              ...(limit ? { limit } : {}),
-            };
+            return { pid, comm: readText(`/proc/${pid}/comm`)?.trim() ?? '', ...trackRow(t), ...(limit ? { limit } : {}) };
           });
         const available = hostAvailableBytes();
-        return { rows, processes: tracks.size, intervalMs: params.intervalMs, ...(available !== undefined ? { hostAvailableBytes: available } : {}) };
+        return {
+          rows,
+          tmpfs: tmpfs.rows(minGrowth, params.top),
+          processes: tracks.size,
+          tmpfsMounts: tmpfs.count,
+          intervalMs: params.intervalMs,
+          ...(available !== undefined ? { hostAvailableBytes: available } : {}),
+        };
       },
     };
   },
