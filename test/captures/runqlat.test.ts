@@ -168,6 +168,14 @@ describe.skipIf(skip)(`runqlat on the real kernel${skip ? ` (skipped: ${skip})` 
         expect(waitedMs * 1000).toBeGreaterThanOrEqual(histogram.over2ms);
         expect(result.affinity[pid]).toEqual([cpu]);
       }
+      // The text lists them as runqslower would.
+      const text = runqlatText(result);
+      expect(text).toContain('waits of 1000 µs or more, by the task that left the CPU as each ended:');
+      expect(text).toMatch(
+        new RegExp(
+          `sherlock-spinne \\(pid (${pinned.join('|')})\\) behind sherlock-spinne \\(pid (${pinned.join('|')})\\): [\\d,]+ waits?, [\\d.]+ ms, CPUs ${cpu}`,
+        ),
+      );
       expect(result.cpuIdle.map((c) => c.cpu)).toEqual(Array.from({ length: online }, (_, i) => i));
       expect(result.cpuIdle.find((c) => c.cpu === cpu)!.idle).toBeLessThan(0.2);
 

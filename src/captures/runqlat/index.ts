@@ -12,6 +12,8 @@ import { runqlatAnalysis } from './analyze.js';
 import { allowedCpusOf, behindKeyLayout, behindLayout, decodeBehind, type BehindRow } from './behind.js';
 import { idleBetween, readCpuTicks, type CpuIdle } from './cpu-idle.js';
 import { cpusetOf } from './cpuset.js';
+import { formatCpuList } from '../../util/cpu-list.js';
+import { plural } from '../../format/index.js';
 import { runqlatBaseline } from './baseline.js';
 import { runqlatSetup } from './setup.js';
 
@@ -37,6 +39,8 @@ export interface RunqlatData {
 /** struct runqlat_key. */
 export const keyLayout = recordLayout('runqlat_key', 32, { cgroup_id: 0, tgid: 8, comm: 16 }, { comm: 16 });
 const UNIT = 'usecs';
+/** Waiter-and-holder rows kept (the most time first): the analysis reads those of the processes it names. */
+const MAX_BEHIND_ROWS = 2000;
 
 export const runqlat: CaptureDefinition<RunqlatParams, RunqlatData> = {
   ...runqlatSetup,
@@ -77,7 +81,7 @@ export const runqlat: CaptureDefinition<RunqlatParams, RunqlatData> = {
           }
         }
         groups.sort((a, b) => b.histogram.count - a.histogram.count);
-        const behind = decodeBehind(object.map('behind'));
+        const behind = decodeBehind(object.map('behind')).slice(0, MAX_BEHIND_ROWS);
         if (!cpuIdle.length) cpuIdle = idleBetween(ticksAtStart, readCpuTicks()); // a window that ended without windowEnded
         const affinity = affinityOf(behind, cpuIdle.length);
         return {
@@ -136,7 +140,24 @@ export function runqlatText(data: RunqlatData): string {
   const parts = overall ? [part(overall)] : [];
   for (const g of groups.slice(0, data.top)) parts.push(part(g));
   if (groups.length > data.top) parts.push(`(${groups.length - data.top} more ${data.groupBy === 'cgroup' ? 'cgroups' : 'processes'} in the table and JSON)`);
+  if (data.behind?.length) parts.push(behindLines(data));
   return parts.join('\n\n');
+}
+
+/** The longest waits of 1 ms or more by whom they were behind, as runqslower would list them. */
+function behindLines(data: RunqlatData): string {
+  // A pid's name: that of its group with the most waits (groups come most first; a fork waited under its parent's).
+  const comms = new Map<unknown, unknown>();
+  for (const h of data.histograms.slice(1)) if (!comms.has(h.labels.pid)) comms.set(h.labels.pid, h.labels.comm);
+  const holder = (r: BehindRow) =>
+    r.behindPid === 0 ? `an idle CPU (${r.behindComm})` : r.behindPid < 0 ? "Sherlock's own processes" : `${r.behindComm} (pid ${r.behindPid})`;
+  const lines = data.behind
+    .slice(0, data.top)
+    .map(
+      (r) =>
+        `  ${comms.get(r.pid) ?? '?'} (pid ${r.pid}) behind ${holder(r)}: ${plural(r.waits, 'wait')}, ${r.waitedMs.toFixed(1)} ms, CPUs ${formatCpuList(r.cpus)}`,
+    );
+  return `waits of ${data.behindMinUs} µs or more, by the task that left the CPU as each ended:\n${lines.join('\n')}`;
 }
 
 /** The sum of some groups (e.g. every thread name of one pid). */
