@@ -49,7 +49,7 @@ function saturated(r: Obj, own: SlowAnswers, n: { connections: number; answers: 
   const each = num(r.waitedMs) / n.answers;
   // What its slow answers took beyond one upstream answer each: the time its callers queued for a connection.
   const queuedMs = own.spans.reduce((t, [, ms]) => t + Math.max(0, ms - each), 0);
-  const typical = [...own.spans.map(([, ms]) => ms)].sort((a, b) => a - b)[Math.floor(own.spans.length / 2)] ?? 0;
+  const typical = own.spans.map(([, ms]) => ms).sort((a, b) => a - b)[Math.floor(own.spans.length / 2)] ?? 0;
   const title =
     `${str(r.comm) || '?'} (pid ${pid}) kept its ${plural(n.connections, 'connection')} to ${peerText} busy ${fmtPct(Math.min(1, n.busy))} of the window ` +
     `(${n.inFlight.toFixed(1)} requests in flight on average, ${fmtCount(n.answers)} answers of ~${fmtMs(each)}) while ${fmtCount(own.spans.length)} of its own answers on ${listText(own.places, 3)} ` +
