@@ -3,6 +3,7 @@
 // a process's directory in it, the processes in a directory. Missing files
 // read as undefined or empty, never throw.
 import { existsSync, readdirSync } from 'node:fs';
+import { parseMountInfo } from '../util/mountinfo.js';
 import { readText } from '../util/read-text.js';
 import { dirname, join } from 'node:path';
 
@@ -21,17 +22,11 @@ export interface Controller {
 /** The hierarchies the controller is on here: v1 mounts of it, and v2 if its root offers it. */
 export function controllerHierarchies(controller: Controller, mountinfo = readText('/proc/self/mountinfo') ?? ''): CgroupHierarchy[] {
   const found: CgroupHierarchy[] = [];
-  for (const line of mountinfo.split('\n')) {
-    // id parent major:minor root mountpoint options [optional...] - fstype source superoptions
-    const [pre, post] = line.split(' - ');
-    if (!pre || !post) continue;
-    const mount = pre.split(' ')[4];
-    const [fstype, , superOptions = ''] = post.split(' ');
-    if (!mount) continue;
-    if (fstype === 'cgroup' && superOptions.split(',').includes(controller.v1)) found.push({ version: 1, mount: unescapeMount(mount) });
+  for (const { mountPoint: mount, fstype, superOptions } of parseMountInfo(mountinfo)) {
+    if (fstype === 'cgroup' && superOptions.split(',').includes(controller.v1)) found.push({ version: 1, mount });
     if (fstype === 'cgroup2') {
-      const controllers = readText(join(unescapeMount(mount), 'cgroup.controllers')) ?? '';
-      if (controllers.split(/\s+/).includes(controller.v2)) found.push({ version: 2, mount: unescapeMount(mount) });
+      const controllers = readText(join(mount, 'cgroup.controllers')) ?? '';
+      if (controllers.split(/\s+/).includes(controller.v2)) found.push({ version: 2, mount });
     }
   }
   return found;
@@ -48,9 +43,6 @@ export function currentHierarchies(controller: Controller, now = performance.now
   if (!entry || now - entry.at > MOUNTS_TTL_MS) recent.set(key, (entry = { at: now, found: controllerHierarchies(controller) }));
   return entry.found;
 }
-
-/** mountinfo escapes space, tab, newline and backslash as octal. */
-const unescapeMount = (s: string) => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
 
 /** "key value" lines (cpu.stat, memory.stat) as numbers; lines whose value is not a number are left out. */
 export function keyedNumbers(text: string | undefined): Map<string, number> {

@@ -3,6 +3,7 @@
 // something else (other guests, or a burstable instance out of CPU credits).
 // Read at both window ends beside the cgroups' throttling: both are CPU time
 // taken from the workload.
+import { cpuStatLines, totalTicks } from '../../util/proc-stat.js';
 import { readText } from '../../util/read-text.js';
 
 /** /proc/stat counts in USER_HZ ticks, 100 a second on Linux. */
@@ -17,14 +18,10 @@ export interface CpuTimes {
 
 /** The "cpu" line of /proc/stat: user nice system idle iowait irq softirq steal ...; undefined when unreadable. */
 export function readCpuTimes(text = readText('/proc/stat') ?? ''): CpuTimes | undefined {
-  const lines = text.split('\n');
-  const all = lines.find((l) => /^cpu\s/.test(l));
-  if (!all) return undefined;
-  const fields = all.trim().split(/\s+/).slice(1).map(Number);
-  if (fields.length < 8 || fields.some((n) => !Number.isFinite(n))) return undefined;
-  // guest and guest_nice (fields 9, 10) are already inside user and nice.
-  const total = fields.slice(0, 8).reduce((a, b) => a + b, 0);
-  return { stealMs: fields[7]! * TICK_MS, totalMs: total * TICK_MS, cpus: lines.filter((l) => /^cpu\d+\s/.test(l)).length };
+  const lines = cpuStatLines(text);
+  const all = lines.get('cpu');
+  if (!all || all.length < 8) return undefined;
+  return { stealMs: all[7]! * TICK_MS, totalMs: totalTicks(all) * TICK_MS, cpus: [...lines.keys()].filter((l) => l !== 'cpu').length };
 }
 
 /** What the window took: its steal and all CPU time (ms, summed over CPUs). */

@@ -4,10 +4,11 @@
 // fails with ENOSPC at the mount's size. Each mount of this mount namespace,
 // read with statfs (a bind mount of one tmpfs counts once). Sherlock's own
 // spool (the OS temp dir by default, a tmpfs on some distributions) is left out.
-import { readdirSync, statfsSync, statSync } from 'node:fs';
+import { statfsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { SPOOL_DIR_PREFIX } from '../event-spool.js';
-import { readText } from '../../util/read-text.js';
+import { parseMountInfo } from '../../util/mountinfo.js';
+import { listDir, readText } from '../../util/read-text.js';
 import { newTrack, step, trackRow, type Track } from './track.js';
 
 export interface TmpfsRow extends ReturnType<typeof trackRow> {
@@ -16,21 +17,14 @@ export interface TmpfsRow extends ReturnType<typeof trackRow> {
   sizeBytes: number;
 }
 
-/** mountinfo escapes space, tab, newline and backslash as octal. */
-const unescape = (s: string) => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
-
 /** Where tmpfs is mounted here, one mount point per filesystem (the first seen). */
 function tmpfsMounts(): string[] {
   const seen = new Set<string>();
   const mounts: string[] = [];
-  for (const line of (readText('/proc/self/mountinfo') ?? '').split('\n')) {
-    const [pre, post] = line.split(' - ');
-    if (post?.split(' ')[0] !== 'tmpfs') continue;
-    const mount = unescape(pre!.split(' ')[4] ?? '');
-    const device = pre!.split(' ')[2] ?? mount; // major:minor: one per tmpfs instance
-    if (!mount || seen.has(device)) continue;
-    seen.add(device);
-    mounts.push(mount);
+  for (const m of parseMountInfo(readText('/proc/self/mountinfo') ?? '')) {
+    if (m.fstype !== 'tmpfs' || seen.has(m.device)) continue;
+    seen.add(m.device);
+    mounts.push(m.mountPoint);
   }
   return mounts;
 }
@@ -45,20 +39,12 @@ function usedAndSize(mount: string): { used: number; size: number } | undefined 
   }
 }
 
-const list = (dir: string): string[] => {
-  try {
-    return readdirSync(dir);
-  } catch {
-    return [];
-  }
-};
-
 /** Bytes in the files of every run's spool directory beside `spoolDir` (runs at once share the root). */
 function spoolBytes(spoolDir: string): number {
   const root = dirname(spoolDir);
   let n = 0;
-  for (const run of list(root).filter((d) => d.startsWith(SPOOL_DIR_PREFIX)))
-    for (const f of list(join(root, run))) n += statSync(join(root, run, f), { throwIfNoEntry: false })?.size ?? 0;
+  for (const run of listDir(root).filter((d) => d.startsWith(SPOOL_DIR_PREFIX)))
+    for (const f of listDir(join(root, run))) n += statSync(join(root, run, f), { throwIfNoEntry: false })?.size ?? 0;
   return n;
 }
 

@@ -1,20 +1,18 @@
 // How idle each CPU was over the window, from /proc/stat's per-CPU lines at
 // both ends: beside the waits for a CPU, an idle CPU the waiters were not
 // allowed on says their affinity, not the host, was short of CPUs.
+import { cpuStatLines, totalTicks } from '../../util/proc-stat.js';
 import { readText } from '../../util/read-text.js';
 
 /** One CPU's idle (idle + iowait) and all ticks, as /proc/stat counts them. */
 type Ticks = Map<number, { idle: number; total: number }>;
 
-/** The "cpuN" lines: user nice system idle iowait irq softirq steal (guest is inside user). */
+/** The "cpuN" lines: idle is idle + iowait. */
 export function readCpuTicks(text = readText('/proc/stat') ?? ''): Ticks {
   const ticks: Ticks = new Map();
-  for (const line of text.split('\n')) {
-    const m = /^cpu(\d+)\s+(.*)$/.exec(line);
-    if (!m) continue;
-    const f = m[2]!.trim().split(/\s+/).slice(0, 8).map(Number);
-    if (f.length < 5 || f.some((n) => !Number.isFinite(n))) continue;
-    ticks.set(Number(m[1]), { idle: f[3]! + f[4]!, total: f.reduce((a, b) => a + b, 0) });
+  for (const [label, f] of cpuStatLines(text)) {
+    if (label === 'cpu' || f.length < 5) continue;
+    ticks.set(Number(label.slice(3)), { idle: f[3]! + f[4]!, total: totalTicks(f) });
   }
   return ticks;
 }

@@ -5,6 +5,7 @@
 // (pid, fd) once, soon after its first failure) and at its end; a file that
 // ran out of space also gets its filesystem and what is free on it.
 import { readFileSync, readlinkSync, statfsSync } from 'node:fs';
+import { parseMountInfo } from '../../util/mountinfo.js';
 import type { SocketEnds } from './decode.js';
 
 export interface Filesystem {
@@ -91,13 +92,9 @@ function unixSocketPath(pid: number, inode: string): string | undefined {
 /** The mount holding path in pid's mount namespace (the longest mount point over it), with its free space. */
 export function filesystemOf(pid: number, path: string): Filesystem | undefined {
   let best: Filesystem | undefined;
-  for (const line of (read(`/proc/${pid}/mountinfo`) ?? '').split('\n')) {
-    // id parent maj:min root mountpoint options [optional...] - fstype source superoptions
-    const [left, right] = line.split(' - ');
-    const mountPoint = unescapeMount(left?.split(' ')[4] ?? '');
-    const [type, source] = (right ?? '').split(' ');
-    if (!mountPoint || !type || !within(path, mountPoint)) continue;
-    if (!best || mountPoint.length >= best.mountPoint.length) best = { mountPoint, type, source: unescapeMount(source ?? '') };
+  for (const { mountPoint, fstype: type, source } of parseMountInfo(read(`/proc/${pid}/mountinfo`) ?? '')) {
+    if (!type || !within(path, mountPoint)) continue;
+    if (!best || mountPoint.length >= best.mountPoint.length) best = { mountPoint, type, source };
   }
   if (!best) return undefined;
   try {
@@ -109,7 +106,6 @@ export function filesystemOf(pid: number, path: string): Filesystem | undefined 
 }
 
 const within = (path: string, dir: string) => dir === '/' || path === dir || path.startsWith(`${dir}/`);
-const unescapeMount = (s: string) => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
 
 /** Errnos that are about the filesystem's room: their file's filesystem is looked up. */
 export const ROOM_ERRNOS = new Set(['ENOSPC', 'EDQUOT']);

@@ -15,7 +15,8 @@ import { arr, latencySeverity, makeFinding, num, objs, str, timeImpact, type Ana
 import type { Finding } from '../../analysis/types.js';
 import { fmtCount, fmtMs, fmtPct, listText, plural } from '../../format/index.js';
 import { nagleFindings, nagleKey } from './nagle.js';
-import { poolFindings } from './pool.js';
+import { poolFindings, type SlowAnswers } from './pool.js';
+import type { Span } from './sides.js';
 
 /** A by-design wait: at least this many slow answers, this share of them within CLUSTER_SPREAD of their median. */
 const CLUSTER_MIN = 4;
@@ -25,9 +26,6 @@ const CLUSTER_SPREAD = 0.05;
 const COVER_SHARE = 0.25;
 /** Spans are rounded to 10 µs and taken on two CPUs: a call's ends may stick out of its answer by this much. */
 const CLOCK_SLACK_MS = 1;
-
-/** [end, length] in ms since the capture began. */
-type Span = [number, number];
 
 /** A row's spans of one kind, at least `min` ms long. */
 function spansOf(r: Obj, field: string, min: number): Span[] {
@@ -81,19 +79,12 @@ function unionLength(intervals: [number, number][]): number {
   return total;
 }
 
-interface Served {
-  /** Where it answers: "port 8080", or a unix socket's name. */
-  places: string[];
-  spans: Span[];
-  finding?: Finding;
-}
-
 function analyzeTcpresponse(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
   const threshold = ctx.thresholds.responseSlowMs;
   const rows = objs(data.rows);
   const servers = rows.filter((x) => x.role === 'server');
   // A server's slow answers, per process: what its own calls may fill.
-  const served = new Map<number, Served>();
+  const served = new Map<number, SlowAnswers>();
   for (const r of servers) {
     const spans = slowSpans(r, threshold);
     if (!spans.length) continue;
@@ -182,7 +173,7 @@ function slowServer(r: Obj, threshold: number, ctx: AnalysisContext, explained: 
   };
 }
 
-function slowUpstream(r: Obj, served: Served | undefined, threshold: number, ctx: AnalysisContext): Finding | undefined {
+function slowUpstream(r: Obj, served: SlowAnswers | undefined, threshold: number, ctx: AnalysisContext): Finding | undefined {
   const pid = num(r.pid);
   const peer = str(r.peer);
   const waits = spansOf(r, 'waits', threshold);

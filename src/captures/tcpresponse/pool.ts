@@ -7,6 +7,7 @@
 import { latencySeverity, makeFinding, num, str, timeImpact, type AnalysisContext, type Obj } from '../../analysis/common.js';
 import type { Finding } from '../../analysis/types.js';
 import { fmtCount, fmtMs, fmtPct, listText, plural } from '../../format/index.js';
+import type { Span } from './sides.js';
 
 /** Its connections to the peer were busy this share of the window at least, on average. */
 const BUSY_SHARE = 0.85;
@@ -15,9 +16,7 @@ const MAX_BUSY = 1.15;
 /** Enough answers to be a pool's traffic, not a few long calls. */
 const MIN_ANSWERS = 20;
 
-/** [end, length] in ms: a slow answer of its own. */
-type Span = [number, number];
-
+/** A process's own slow answers: where it answers ("port 8080", a unix socket's name) and each one's [end, length] in ms. */
 export interface SlowAnswers {
   places: string[];
   spans: Span[];
