@@ -40,10 +40,11 @@ function chains(list: Finding[]): Finding[] {
   for (const symptom of list) {
     for (const key of symptom.links?.shows ?? []) {
       if (gone.has(symptom)) break;
-      // The cause with the most impact that explains it (or counts it as its own cost).
+      // The cause with the most impact that explains it (or counts it as its own cost); one kept on its own first,
+      // so that one finding tells it (four processes of one program: the one with a hot function, not a bare CPU user).
       const cause = list
         .filter((c) => c !== symptom && !gone.has(c) && (c.links?.explains?.includes(key) || costs(c, key, symptom)))
-        .sort((a, b) => impactValue(b) - impactValue(a))[0];
+        .sort((a, b) => Number(!!a.links?.onlyAsCause) - Number(!!b.links?.onlyAsCause) || impactValue(b) - impactValue(a))[0];
       if (!cause) continue;
       // A process (or a cause marked `leads`, or one whose own cost it is) leads (it may explain several symptoms); else the symptom, with its cause as a step.
       const ownCost = costs(cause, key, symptom);

@@ -79,6 +79,30 @@ describe('runqlat: behind whom', () => {
     expect(top.title).not.toContain('batch (pid 20) waited');
   });
 
+  it('a program of several processes: the waits go to its finding that stands on its own, whichever process they were behind', () => {
+    // Four batch processes of 0.45 CPUs each: 20 in one hot function, 21-23 spread over three (bare CPU users, told only as a cause).
+    const spread = (pid: number) =>
+      ['a', 'b', 'c'].map((fn) => stack(pid, 'batch', Math.round((0.45 / 3) * HZ * seconds), [user('main', 'batch'), user(`batch_${fn}`, 'batch')]));
+    const stacks = [stack(20, 'batch', Math.round(0.45 * HZ * seconds), [user('main', 'batch'), user('batch_work', 'batch')]), ...[21, 22, 23].flatMap(spread)];
+    const batchProfile = result('profile', {
+      stacks,
+      sampleType: { type: 'samples', unit: 'count' },
+      periodNs: 1e9 / HZ,
+      total: stacks.reduce((n, s) => n + s.value, 0),
+      lostStacks: { kernel: 0, user: 0 },
+      top: 20,
+      frequency: HZ,
+      processes: 4,
+    });
+    // api's waits were behind 21 most: the link names the program, so batch's kept finding (pid 20) takes them.
+    const rows = [row(10, 21, 'batch', 1500), row(10, 20, 'batch', 300), row(10, 22, 'batch', 300), row(20, 21, 'batch', 3000)];
+    const findings = analyzeRun({ run: run({ symptom: 'latency' }), results: [on(runqlat({ behind: rows })), on(batchProfile)] });
+    const batchFindings = findings.filter((f) => f.capture === 'profile');
+    expect(batchFindings.map((f) => f.evidence.pid)).toEqual([20]);
+    expect(batchFindings[0]!.title).toMatch(/Effect: api \(pid 10\) spent/);
+    expect(batchFindings[0]!.title).toContain('ended behind batch (pids 21, 20 and 22)');
+  });
+
   it('without the rows (an older result) the findings are as before: no culprit, no pinning', () => {
     const findings = analyzeRun({ run: run(), results: [on(runqlat({ behind: undefined, cpuIdle: undefined, affinity: undefined }))] });
     const mine = findings.filter((f) => f.capture === 'runqlat' && typeof f.evidence.pid === 'number');

@@ -105,7 +105,7 @@ function analyzeRunqlat(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
     // Its waits: its cgroup's quota (runq-pid), the process that held its CPUs (runq-behind), or the busiest ones (cpu-saturation);
     // waits mostly behind its own threads are its own load, not an effect of the busiest processes (it is likely one of them).
     finding.links = {
-      shows: [...(pid ? [`runq-pid:${pid}`] : []), ...(culprit ? [`runq-behind:${culprit.pids[0]}`] : []), ...(own ? [] : ['cpu-saturation'])],
+      shows: [...(pid ? [`runq-pid:${pid}`] : []), ...(culprit ? [`runq-behind:${culprit.comm}`] : []), ...(own ? [] : ['cpu-saturation'])],
     };
     groups.push(finding);
   }
