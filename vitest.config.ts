@@ -5,6 +5,11 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     // koffi and BPF handles belong to a process; forks keep each file's own.
     pool: 'forks',
+    // One file at a time (2 CPUs, tests that time the real kernel), in one worker whose modules are
+    // imported once: each file importing Sherlock afresh cost ~100 s of a full run. Every file cleans up
+    // what it made (BPF links, processes, Redis keys), which is what keeps them apart.
+    maxWorkers: 1,
+    isolate: false,
     testTimeout: 30_000,
     hookTimeout: 30_000,
     // Tests drive the real kernel, real TCP timers and real processes on a shared

@@ -92,6 +92,7 @@ function absorb(lead: Finding, step: Finding, role: 'cause' | 'effect' | 'cost',
     // A cause with no cost of its own measured (a failing call) is as grave as what it did.
     const effect = step.severity === 'info' ? 'info' : a ? 'warning' : step.severity;
     lead.severity = worse(lead.severity, effect);
+    if (!a && !b) lead.score = Math.max(lead.score, step.score); // and ranks as high (an impact, when there is one, scores it)
     if (a && b) lead.impact = { ...a, bears: [...new Set([...a.bears, ...b.bears])] };
     else if (b) lead.impact = b;
     // What its effect explained, it explains (a full accept queue's refused SYNs, through the failing accept behind it).

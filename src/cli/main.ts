@@ -28,7 +28,7 @@ commands:
   inspect FILE.bpf.o       what a BPF object contains (programs, maps, settings); no privileges needed
 `;
 
-const COMMANDS = new Set(['run', 'runbooks', 'capture', 'rules', 'inspect', 'doctor', 'up', 'api', 'worker']);
+const COMMANDS = new Set(['run', 'runbooks', 'capture', 'rules', 'up', 'api', 'worker', 'doctor', 'inspect']);
 
 export async function runCli(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -64,7 +64,7 @@ export async function runCli(argv: string[]): Promise<number> {
         process.stdout.write(usage);
         return command ? 0 : EXIT_USAGE;
       default:
-        throw new UsageError(`unknown command "${command}"; commands: up, api, worker, capture, doctor, inspect, runbooks, rules`);
+        throw new UsageError(`unknown command "${command}"; commands: ${[...COMMANDS].join(', ')}`);
     }
   } catch (err) {
     return await reportError(err);

@@ -26,7 +26,7 @@ describe.skipIf(!built)('sherlock capture: usage errors', () => {
     [['capture', 'execsnoop', '--comm', 'a-very-long-command-name'], /--comm takes a command name of 1 to 15 characters/],
     [['capture', 'execsnoop', '--max-events', 'lots'], /--max-events takes a number, got "lots"/],
     [['capture', 'nosuch'], /unknown capture "nosuch"; available: execsnoop/],
-    [['frobnicate'], /unknown command "frobnicate"; commands: up, api, worker, capture, doctor, inspect/],
+    [['frobnicate'], /unknown command "frobnicate"; commands: run, runbooks, capture, rules, up, api, worker, doctor, inspect$/m],
   ])('%j → exit 2 with one line saying what is allowed', (args, message) => {
     const { code, stderr, stdout } = sherlock(args);
     expect(code).toBe(2);

@@ -372,7 +372,7 @@ describe.skipIf(skip)(`evaluation: the top finding names the culprit${skip ? ` (
     60_000,
   );
 
-  it('a job writing exports into a 512 MiB tmpfs at 40 MiB/s and never removing them → health-check names the tmpfs and how soon it is full', async () => {
+  it('a job writing exports into a 512 MiB tmpfs at 40 MiB/s and never removing them → health-check names the job, the tmpfs and how soon it is full', async () => {
     const mount = mkdtempSync(join(tmpdir(), 'sherlock-eval-tmpfs-'));
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=512m', 'tmpfs', mount]);
     try {
@@ -388,9 +388,12 @@ describe.skipIf(skip)(`evaluation: the top finding names the culprit${skip ? ` (
       used.stop();
       job.kill('SIGKILL');
       await positive('tmpfs-filling', outcome, new Set([job.pid!]), (top) => {
-        if (!top.title.startsWith(`tmpfs ${mount} `)) return `the top finding does not name the tmpfs ${mount}`;
+        // The writer leads (filetop's writers to that filesystem), the tmpfs running out its effect.
+        if (!top.title.startsWith(`export-job (pid ${job.pid}) wrote `)) return 'the top finding does not lead with the job that writes there';
+        if (!top.title.includes(`Effect: tmpfs ${mount} `)) return `the top finding does not name the tmpfs ${mount}`;
         if (!top.title.includes('writes to it then fail with ENOSPC')) return 'it does not say the tmpfs will be full';
-        const said = Number(top.evidence.secondsLeft);
+        const tmpfs = (top.evidence.steps as { capture: string; evidence: Record<string, unknown> }[]).find((s) => s.capture === 'memgrowth')!;
+        const said = Number(tmpfs.evidence.secondsLeft);
         if (!within(said, left, 0.35)) return `it says it is full in ${said} s, statfs says ${left.toFixed(0)} s`;
         return undefined;
       });

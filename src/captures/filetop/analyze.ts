@@ -1,7 +1,8 @@
-// filetop's checks: Hot files per process.
+// filetop's checks: hot files per process, and who wrote to each filesystem (writers.ts: a cause only).
 import { makeFinding, num, objs, str, timeImpact, type CaptureAnalysis, type AnalysisContext, type Obj } from '../../analysis/common.js';
 import { fmtSeconds, fmtBytes, plural, processLabel } from '../../format/index.js';
 import type { Finding } from '../../analysis/types.js';
+import { writerFindings } from './writers.js';
 
 /** Disk time the bytes would take at a common SSD's sustained rate: what turns bytes into seconds. */
 const NOMINAL_DISK_BYTES_PER_SECOND = 100 * 1024 * 1024;
@@ -63,7 +64,10 @@ function analyzeFiletop(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
   }
   hot.sort((a, b) => b.score - a.score);
   const bytes = rows.reduce((n, r) => n + num(r.readBytes) + num(r.writeBytes), 0);
-  return { findings: hot.slice(0, MAX_HOT_FILES), checked: `file I/O (${fmtBytes(bytes)} over ${plural(num(data.totalFiles) || rows.length, 'file')})` };
+  return {
+    findings: [...hot.slice(0, MAX_HOT_FILES), ...writerFindings(rows, ctx)],
+    checked: `file I/O (${fmtBytes(bytes)} over ${plural(num(data.totalFiles) || rows.length, 'file')})`,
+  };
 }
 
 export const filetopAnalysis = { checks: 'file I/O', analyze: analyzeFiletop };

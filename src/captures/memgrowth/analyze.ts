@@ -69,7 +69,7 @@ function tmpfsFinding(r: Obj, seconds: number, hostAvailable: number | undefined
       : bySize
         ? `; at this rate it is full in ~${fmtSeconds(secondsLeft)}, and writes to it then fail with ENOSPC`
         : `; at this rate the host's available memory (${fmtBytes(room)}) is gone in ~${fmtSeconds(secondsLeft)}`;
-  return makeFinding(
+  const finding = makeFinding(
     ctx,
     `tmpfs:${mount}`,
     severity,
@@ -89,6 +89,9 @@ function tmpfsFinding(r: Obj, seconds: number, hostAvailable: number | undefined
     },
     scoreOf(severity, secondsLeft),
   );
+  // Who wrote to it (filetop's writers, when the run had filetop): that process leads, this is its effect.
+  if (str(r.device)) finding.links = { shows: [`writes-to:${str(r.device)}`] };
+  return finding;
 }
 
 function growthFinding(r: Obj, seconds: number, hostAvailable: number | undefined, ctx: AnalysisContext): Finding {

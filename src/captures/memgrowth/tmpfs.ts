@@ -13,18 +13,20 @@ import { newTrack, step, trackRow, type Track } from './track.js';
 
 export interface TmpfsRow extends ReturnType<typeof trackRow> {
   mount: string;
+  /** Its filesystem's major:minor: what filetop's writers name (the link `writes-to:<device>`). */
+  device: string;
   /** Its size (the most its files may hold). */
   sizeBytes: number;
 }
 
-/** Where tmpfs is mounted here, one mount point per filesystem (the first seen). */
-function tmpfsMounts(): string[] {
+/** Where tmpfs is mounted here, mount point to filesystem, one mount point per filesystem (the first seen). */
+function tmpfsMounts(): Map<string, string> {
   const seen = new Set<string>();
-  const mounts: string[] = [];
+  const mounts = new Map<string, string>();
   for (const m of parseMountInfo(readText('/proc/self/mountinfo') ?? '')) {
     if (m.fstype !== 'tmpfs' || seen.has(m.device)) continue;
     seen.add(m.device);
-    mounts.push(m.mountPoint);
+    mounts.set(m.mountPoint, m.device);
   }
   return mounts;
 }
@@ -55,12 +57,12 @@ export class TmpfsTracks {
   private readonly spoolMount: string | undefined;
 
   constructor(private readonly spoolDir?: string) {
-    const holding = spoolDir ? this.mounts.filter((m) => spoolDir === m || spoolDir.startsWith(m.endsWith('/') ? m : `${m}/`)) : [];
+    const holding = spoolDir ? [...this.mounts.keys()].filter((m) => spoolDir === m || spoolDir.startsWith(m.endsWith('/') ? m : `${m}/`)) : [];
     this.spoolMount = holding.sort((a, b) => b.length - a.length)[0];
   }
 
   read(now: bigint): void {
-    for (const mount of this.mounts) {
+    for (const mount of this.mounts.keys()) {
       const u = usedAndSize(mount);
       if (!u) continue;
       if (mount === this.spoolMount) u.used = Math.max(0, u.used - spoolBytes(this.spoolDir!));
@@ -78,10 +80,10 @@ export class TmpfsTracks {
       .filter(([, t]) => t.last - t.first >= minGrowth)
       .sort((a, b) => b[1].last - b[1].first - (a[1].last - a[1].first))
       .slice(0, top)
-      .map(([mount, t]) => ({ mount, sizeBytes: t.size, ...trackRow(t) }));
+      .map(([mount, t]) => ({ mount, device: this.mounts.get(mount) ?? '', sizeBytes: t.size, ...trackRow(t) }));
   }
 
   get count(): number {
-    return this.mounts.length;
+    return this.mounts.size;
   }
 }
