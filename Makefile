@@ -36,10 +36,9 @@ test: build lint test-pythons
 	npx vitest run
 
 # Rules that catch bugs (unhandled promises, unused values, unsafe regexes), typed with the tsconfig.
-# Prettier beside ESLint (each leaves a CPU idle part of the time); either failing fails lint.
 lint: node_modules/.package-lock.json
-	npx prettier --check --log-level warn "src/**/*.{ts,tsx}" "test/**/*.{ts,mjs}" "bench/**/*.ts" & prettier=$$!; \
-	npx eslint --max-warnings=0 src test bench; eslint=$$?; wait $$prettier && exit $$eslint
+	npx prettier --check --log-level warn "src/**/*.{ts,tsx}" "test/**/*.{ts,mjs}" "bench/**/*.ts"
+	npx eslint --max-warnings=0 src test bench
 
 bench: build
 	@scripts/install-deps.sh --bench

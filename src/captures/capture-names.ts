@@ -30,6 +30,7 @@ export const CAPTURE_NAMES: readonly string[] = [
   'iotop',
   'dmesg',
   'memgrowth',
+  'fsfill',
 ];
 
 /** The capture's definition from its own folder (src/captures/<name>/index.ts exports it by its name), or undefined for an unknown name. */

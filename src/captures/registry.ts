@@ -26,6 +26,7 @@ import { iothrottle } from './iothrottle/index.js';
 import { iotop } from './iotop/index.js';
 import { dmesg } from './dmesg/index.js';
 import { memgrowth } from './memgrowth/index.js';
+import { fsfill } from './fsfill/index.js';
 
 // Each capture has its own params and data types; the registry holds them side by side.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -55,6 +56,7 @@ const definitions: CaptureDefinition<any, any>[] = [
   iotop,
   dmesg,
   memgrowth,
+  fsfill,
 ];
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

@@ -1,4 +1,4 @@
-// A tmpfs filling up (memgrowth) and who wrote to it (filetop's writers per
+// A tmpfs filling up (fsfill) and who wrote to it (filetop's writers per
 // filesystem), from results built here: the writer leads with the tmpfs as its
 // effect, though no one file it wrote is hot; without filetop, or with writes
 // only to other filesystems, the tmpfs finding leads as it did.
@@ -11,13 +11,16 @@ const MOUNT = '/run/exports';
 const DEVICE = '0:77';
 
 // 240 MiB in 6 s into a 920 MiB tmpfs, 440 MiB used at the end: full in ~12 s.
-const memgrowth = result('memgrowth', {
-  rows: [],
-  tmpfs: [
+const fsfill = result('fsfill', {
+  rows: [
     {
       mount: MOUNT,
+      kind: 'tmpfs',
+      fstype: 'tmpfs',
+      source: 'tmpfs',
       device: DEVICE,
       sizeBytes: 920 * MiB,
+      availableBytes: 480 * MiB,
       firstBytes: 200 * MiB,
       lastBytes: 440 * MiB,
       peakBytes: 440 * MiB,
@@ -28,9 +31,8 @@ const memgrowth = result('memgrowth', {
       falls: 0,
     },
   ],
-  tmpfsMounts: 4,
-  processes: 100,
-  intervalMs: 250,
+  filesystems: 4,
+  intervalMs: 1000,
   hostAvailableBytes: 16 * 1024 * MiB,
 });
 
@@ -55,7 +57,7 @@ const filetop = (rows: unknown[]) => result('filetop', { rows, totalFiles: rows.
 
 describe('a tmpfs filling: who wrote to it', () => {
   it('the process that wrote most to its filesystem leads, with the tmpfs running out as its effect', () => {
-    const findings = analyzeRun({ run: run(), results: [on(memgrowth), on(filetop(filetopRows))] });
+    const findings = analyzeRun({ run: run(), results: [on(fsfill), on(filetop(filetopRows))] });
     const top = findings[0]!;
     expect(top.severity).toBe('critical');
     expect(top.evidence).toMatchObject({ pid: 40, comm: 'export-job', device: DEVICE, files: 30, writeBytes: 240 * MiB });
@@ -64,13 +66,13 @@ describe('a tmpfs filling: who wrote to it', () => {
     );
     expect(top.title).toContain('at this rate it is full in ~12 s, and writes to it then fail with ENOSPC');
     const [step] = top.evidence.steps as { capture: string; evidence: { secondsLeft?: number } }[];
-    expect(step).toMatchObject({ capture: 'memgrowth', evidence: { secondsLeft: 12 } });
+    expect(step).toMatchObject({ capture: 'fsfill', evidence: { secondsLeft: 12 } });
     // The disk writer elsewhere is no finding of its own: a writer is told only as a cause.
     expect(findings.some((f) => f.evidence.comm === 'backup' && f.id.includes('writer:'))).toBe(false);
   });
 
   it('without filetop, or with writes only to other filesystems, the tmpfs finding leads', () => {
-    for (const results of [[on(memgrowth)], [on(memgrowth), on(filetop(filetopRows.filter((r) => r.dev !== DEVICE)))]]) {
+    for (const results of [[on(fsfill)], [on(fsfill), on(filetop(filetopRows.filter((r) => r.dev !== DEVICE)))]]) {
       const [top] = analyzeRun({ run: run(), results });
       expect(top!.title).toMatch(/^tmpfs \/run\/exports on web-1 filled by 240 MiB in 6 s/);
       expect(top!.severity).toBe('critical');

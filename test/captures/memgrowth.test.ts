@@ -3,11 +3,8 @@
 // freed again, and one that stays flat. Read from /proc while the window
 // runs, the leak climbs reading after reading and the check says when its
 // cgroup's limit is reached at that rate; the sawtooth is information; the
-// flat one is left out. And a tmpfs mount that a job fills with files.
-import { execFileSync, type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+// flat one is left out. (A tmpfs filling: test/captures/fsfill.test.ts.)
+import { type ChildProcess, spawn } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { mergeThresholds } from '../../src/analysis/common.js';
 import { analyzeRun } from '../../src/runs/analyze-run.js';
@@ -111,54 +108,5 @@ describe.skipIf(skip)(`memgrowth on this host${skip ? ` (skipped: ${skip})` : ''
     );
     const sawtooth = findings.find((x) => x.evidence.pid === saw.pid);
     if (sawtooth) expect(sawtooth.severity).toBe('info'); // freed every 5th step: it may not have grown 8 MiB over the window at all
-  }, 30_000);
-});
-
-describe('memgrowth: a tmpfs filling up', () => {
-  let mount = '';
-  afterEach(() => {
-    if (!mount) return;
-    execFileSync('umount', ['-l', mount]);
-    rmSync(mount, { recursive: true, force: true });
-    mount = '';
-  });
-
-  it('follows its used bytes once a second and says when it is full at that rate', async () => {
-    mount = mkdtempSync(join(tmpdir(), 'sherlock-test-tmpfs-'));
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256m', 'tmpfs', mount]);
-    // Sherlock's own spool on that tmpfs (a run's directory), which must not count.
-    const spool = join(mount, `sherlock-spool-${process.pid}-test-run-x`);
-    mkdirSync(spool);
-    // 16 MiB every 200 ms into new files (a job spooling exports and never removing them), from the start of
-    // the window; the spool gets 48 MiB of its own meanwhile.
-    const script = [
-      'import os, time',
-      'for i in range(8):',
-      `    open(os.path.join('${mount}', f'export-{i}'), 'wb').write(b'x' * (16 << 20))`,
-      `    if i % 3 == 0: open(os.path.join('${spool}', f'events-{i}'), 'wb').write(b'x' * (16 << 20))`,
-      '    time.sleep(0.2)',
-      'time.sleep(20)',
-    ].join('\n');
-    const writer = spawn(PYTHON, ['-c', script], { stdio: 'ignore' });
-    try {
-      const spoolSettings = { dir: spool, budgetBytes: 64 * MiB };
-      const data = (await runCapture(memgrowth, { durationMs: 2500, params: { minGrowthMiB: 16 }, spool: spoolSettings })) as MemgrowthData & {
-        durationMs: number;
-      };
-      const row = data.tmpfs?.find((r) => r.mount === mount);
-      // Its filesystem's major:minor, as filetop names the files written there (the link to the writer).
-      expect(row).toMatchObject({ sizeBytes: 256 * MiB, falls: 0, device: execFileSync('mountpoint', ['-d', mount], { encoding: 'utf8' }).trim() });
-      // Read once a second: 2-3 readings of 128 MiB written over ~1.6 s (and not the spool's 48 MiB).
-      expect(row!.growthBytes).toBeGreaterThanOrEqual(64 * MiB);
-      expect(row!.growthBytes).toBeLessThanOrEqual(128 * MiB);
-      expect(data.tmpfsMounts).toBeGreaterThan(0);
-      const f = analyze(data, data.durationMs / 1000).find((x) => x.id.endsWith(`tmpfs:${mount}`))!;
-      expect(f.title).toMatch(new RegExp(`^tmpfs ${mount} on n1 filled by .* of its 256 MiB\\), up in \\d+ of \\d+ readings?: files kept in memory`));
-      expect(f.title).toMatch(/at this rate it is full in ~[\d.]+ m?s, and writes to it then fail with ENOSPC/);
-      expect(f.evidence.runsOutOf).toBe('size');
-      expect(Number(f.evidence.secondsLeft)).toBeCloseTo((256 * MiB - row!.lastBytes) / (row!.growthBytes / row!.seconds), 0);
-    } finally {
-      writer.kill('SIGKILL');
-    }
   }, 30_000);
 });

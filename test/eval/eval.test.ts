@@ -59,6 +59,16 @@ const V1_CPU = '/sys/fs/cgroup/cpu';
 const DISK_TMP = '/var/tmp';
 const TMPFS_MAGIC = 0x01021994;
 const diskDirSkipReason = () => (statfsSync(DISK_TMP).type === TMPFS_MAGIC ? `${DISK_TMP} is a tmpfs: its pages cannot be evicted without swap` : undefined);
+/** An ext4 filesystem made here on a loop device, for a disk that fills. */
+const loopSkipReason = () => {
+  try {
+    execFileSync('losetup', ['--find'], { stdio: 'pipe' });
+    execFileSync('which', ['mkfs.ext4'], { stdio: 'pipe' });
+    return undefined;
+  } catch {
+    return 'no free loop device or no mkfs.ext4';
+  }
+};
 const cpuQuotaSkipReason = () => (existsSync(join(V1_CPU, 'cpu.cfs_quota_us')) ? undefined : `no cgroup v1 cpu controller with CFS quotas at ${V1_CPU}`);
 
 /** orders-db on 127.0.0.1:dbPort answering every query at once, and checkout-api on apiPort calling it (the time it waits kept in `counter`). */
@@ -383,7 +393,7 @@ describe.skipIf(skip)(`evaluation: the top finding names the culprit${skip ? ` (
         return (s.blocks - s.bfree) * s.bsize;
       }, 100);
       const outcome = await up!.runRunbook('health-check', { durationS: WINDOW_S, during: () => sleep(WINDOW_S * 1000 - 200) });
-      const [from, to] = await windowOf(outcome, 'memgrowth');
+      const [from, to] = await windowOf(outcome, 'fsfill');
       const left = (512 * MiB - used.at(to)) / used.rate(from, to);
       used.stop();
       job.kill('SIGKILL');
@@ -392,7 +402,7 @@ describe.skipIf(skip)(`evaluation: the top finding names the culprit${skip ? ` (
         if (!top.title.startsWith(`export-job (pid ${job.pid}) wrote `)) return 'the top finding does not lead with the job that writes there';
         if (!top.title.includes(`Effect: tmpfs ${mount} `)) return `the top finding does not name the tmpfs ${mount}`;
         if (!top.title.includes('writes to it then fail with ENOSPC')) return 'it does not say the tmpfs will be full';
-        const tmpfs = (top.evidence.steps as { capture: string; evidence: Record<string, unknown> }[]).find((s) => s.capture === 'memgrowth')!;
+        const tmpfs = (top.evidence.steps as { capture: string; evidence: Record<string, unknown> }[]).find((s) => s.capture === 'fsfill')!;
         const said = Number(tmpfs.evidence.secondsLeft);
         if (!within(said, left, 0.35)) return `it says it is full in ${said} s, statfs says ${left.toFixed(0)} s`;
         return undefined;
@@ -403,6 +413,50 @@ describe.skipIf(skip)(`evaluation: the top finding names the culprit${skip ? ` (
       rmSync(mount, { recursive: true, force: true });
     }
   }, 60_000);
+
+  it.skipIf(loopSkipReason())(
+    `a service left at debug level logging 30 MiB/s onto a 384 MiB disk → disk-io names the logger, the filesystem and how soon it is full${loopSkipReason() ? ` (skipped: ${loopSkipReason()})` : ''}`,
+    async () => {
+      const image = join(dir, 'logs.img');
+      execFileSync('truncate', ['-s', '384M', image]);
+      execFileSync('mkfs.ext4', ['-q', '-F', '-m', '5', image]);
+      const mount = mkdtempSync(join(tmpdir(), 'sherlock-eval-ext4-'));
+      execFileSync('mount', ['-o', 'loop', image, mount]);
+      try {
+        const logger = startChild(PYTHON, [join(programsDir, 'debug-logger.py'), join(mount, 'app.log'), '30', '60']);
+        await sleep(500);
+        const used = sampler(() => {
+          const s = statfsSync(mount);
+          return (s.blocks - s.bfree) * s.bsize;
+        }, 100);
+        const writable = sampler(() => {
+          const s = statfsSync(mount);
+          return s.bavail * s.bsize;
+        }, 100);
+        const outcome = await up!.runRunbook('disk-io', { durationS: WINDOW_S, during: () => sleep(WINDOW_S * 1000 - 200) });
+        const [from, to] = await windowOf(outcome, 'fsfill');
+        const left = writable.at(to) / used.rate(from, to);
+        used.stop();
+        writable.stop();
+        logger.kill('SIGKILL');
+        await positive('disk-filling', outcome, new Set([logger.pid!]), (top) => {
+          if (!top.title.startsWith(`debug-logger (pid ${logger.pid}) wrote `)) return 'the top finding does not lead with the logger';
+          if (!new RegExp(`Effect: Filesystem ${mount} \\(ext4 on /dev/loop\\d+\\) `).test(top.title))
+            return `the top finding does not name the filesystem ${mount}`;
+          if (!top.title.includes('writes to it then fail with ENOSPC')) return 'it does not say the filesystem will be full';
+          const fs = (top.evidence.steps as { capture: string; evidence: Record<string, unknown> }[]).find((s) => s.capture === 'fsfill')!;
+          const said = Number(fs.evidence.secondsLeft);
+          if (!within(said, left, 0.35)) return `it says it is full in ${said} s, statfs says ${left.toFixed(0)} s`;
+          return undefined;
+        });
+      } finally {
+        killChildren();
+        execFileSync('umount', ['-l', mount]);
+        rmSync(mount, { recursive: true, force: true });
+      }
+    },
+    60_000,
+  );
 
   it.skipIf(memcgSkipReason())(
     'OOM-killed again and again by its memory limit → restarts names the victim, the limit and the kills',

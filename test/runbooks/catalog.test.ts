@@ -74,7 +74,7 @@ describe('built-in runbooks', () => {
         .steps.map((s) => s.capture)
         .sort();
     expect(of('high-cpu')).toEqual(['cputhrottle', 'dmesg', 'execsnoop', 'lockwait', 'profile', 'runqlat', 'signals', 'syscallerrors', 'tcpdrop']);
-    expect(of('disk-io')).toEqual(['biolatency', 'dmesg', 'filetop', 'iothrottle', 'iotop', 'offcputime', 'reclaim']);
+    expect(of('disk-io')).toEqual(['biolatency', 'dmesg', 'filetop', 'fsfill', 'iothrottle', 'iotop', 'offcputime', 'reclaim']);
     // what the kernel said, where the causes above are errors, crashes and kills
     for (const name of ['restarts', 'intermittent-latency', 'health-check']) expect(of(name)).toContain('dmesg');
     expect(of('suspicious-activity')).toEqual(expect.arrayContaining(['execsnoop', 'opensnoop', 'tcpconnlat', 'signals', 'syscallerrors']));

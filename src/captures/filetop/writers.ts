@@ -15,7 +15,7 @@ interface Writer {
   comm: string;
   bytes: number;
   files: number;
-  dirs: string[];
+  paths: string[];
 }
 
 /** The directory every one of these holds its files under ("/" at worst). */
@@ -37,11 +37,11 @@ export function writerFindings(rows: Obj[], ctx: AnalysisContext): Finding[] {
     if (r.kind !== 'file' || bytes <= 0 || !path.startsWith('/') || !str(r.dev)) continue;
     const writers = byDevice.get(str(r.dev)) ?? new Map<number, Writer>();
     byDevice.set(str(r.dev), writers);
-    const w = writers.get(num(r.pid)) ?? { pid: num(r.pid), comm: str(r.comm), bytes: 0, files: 0, dirs: [] };
+    const w = writers.get(num(r.pid)) ?? { pid: num(r.pid), comm: str(r.comm), bytes: 0, files: 0, paths: [] };
     writers.set(w.pid, w);
     w.bytes += bytes;
     w.files += 1;
-    w.dirs.push(dirOf(path));
+    w.paths.push(path);
   }
   const window = Math.max(0.001, ctx.windowSeconds);
   const devices = [...byDevice].map(([device, writers]) => {
@@ -53,11 +53,12 @@ export function writerFindings(rows: Obj[], ctx: AnalysisContext): Finding[] {
     .slice(0, MAX_DEVICES)
     .map(({ device, sorted, total }) => {
       const [top, ...rest] = sorted as [Writer, ...Writer[]];
-      const dir = commonDir(top.dirs);
+      const dir = commonDir(top.paths.map(dirOf));
+      const where = top.files === 1 ? top.paths[0]! : `${plural(top.files, 'file')} under ${dir}`;
       const share = top.bytes / total;
       const others = rest.slice(0, 2).map((w) => `${processLabel(w.comm, w.pid)} ${fmtPct(w.bytes / total)}`);
       const title =
-        `${processLabel(top.comm, top.pid)} wrote ${fmtBytes(top.bytes)} to ${plural(top.files, 'file')} under ${dir} over ${fmtSeconds(window)} ` +
+        `${processLabel(top.comm, top.pid)} wrote ${fmtBytes(top.bytes)} to ${where} over ${fmtSeconds(window)} ` +
         `(${fmtBytes(top.bytes / window)}/s${share < 0.95 ? `, ${fmtPct(share)} of the writes to that filesystem` : ''})` +
         (others.length ? `; the rest by ${listText(others, 2)}` : '');
       const finding = makeFinding(

@@ -6,18 +6,10 @@
 // runs out in an hour, is not what slows the service now, and must not rank
 // above what does.
 // Memory that also falls back (a heap collected as it goes) is information.
-// A tmpfs filling the same way runs out at its size (ENOSPC) or the host's memory.
 import { makeFinding, num, str, type AnalysisContext, type CaptureAnalysis, type Obj, objs } from '../../analysis/common.js';
-import type { Finding, Severity } from '../../analysis/types.js';
+import type { Finding } from '../../analysis/types.js';
 import { fmtBytes, fmtSeconds, plural, processLabel } from '../../format/index.js';
-
-/** Out of room within this many seconds at its rate: critical; later, information. */
-const SOON_S = 300;
-/** A window this short says nothing about a rate. */
-const MIN_SECONDS = 0.5;
-/** Steady: down in at most this share of its steps, and at its end within this share of its peak. */
-const MAX_FALLS_SHARE = 0.2;
-const NEAR_PEAK = 0.9;
+import { MIN_SECONDS, scoreOf, severityOf, steadyClimb } from '../growth-track.js';
 
 export function analyzeMemgrowth(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
   const rows = objs(data.rows);
@@ -27,71 +19,8 @@ export function analyzeMemgrowth(data: Obj, ctx: AnalysisContext): CaptureAnalys
       const seconds = num(r.seconds);
       return seconds >= MIN_SECONDS ? [growthFinding(r, seconds, hostAvailable, ctx)] : [];
     }),
-    ...objs(data.tmpfs).flatMap((r) => {
-      const seconds = num(r.seconds);
-      return seconds >= MIN_SECONDS ? [tmpfsFinding(r, seconds, hostAvailable, ctx)] : [];
-    }),
   ];
-  const mounts = data.tmpfsMounts === undefined ? '' : ` and ${plural(num(data.tmpfsMounts), 'tmpfs mount')} once a second`;
-  return { findings, checked: `memory growth (${plural(num(data.processes), 'process')} read every ${num(data.intervalMs)} ms${mounts})` };
-}
-
-/** Steady: up reading after reading, and at its end near its peak. */
-function steadyClimb(r: Obj): boolean {
-  const steps = Math.max(1, num(r.samples) - 1);
-  return num(r.falls) <= Math.max(1, steps * MAX_FALLS_SHARE) && num(r.lastBytes) >= num(r.peakBytes) * NEAR_PEAK;
-}
-
-/** Critical when a steady climb runs out of room soon; ranked by how soon. */
-const severityOf = (steady: boolean, secondsLeft: number | undefined): Severity =>
-  steady && secondsLeft !== undefined && secondsLeft <= SOON_S ? 'critical' : 'info';
-const scoreOf = (severity: Severity, secondsLeft: number | undefined) => (severity === 'critical' ? 10 + SOON_S / Math.max(1, secondsLeft!) : 0.01);
-
-/** A tmpfs filling: its files hold memory no process's own shows, up to its size (then ENOSPC). */
-function tmpfsFinding(r: Obj, seconds: number, hostAvailable: number | undefined, ctx: AnalysisContext): Finding {
-  const mount = str(r.mount);
-  const growth = num(r.growthBytes);
-  const rate = growth / seconds;
-  const steady = steadyClimb(r);
-  const sizeRoom = Math.max(0, num(r.sizeBytes) - num(r.lastBytes));
-  // The room that runs out first: the mount's own size, or the host's memory its files take.
-  const bySize = hostAvailable === undefined || sizeRoom <= hostAvailable;
-  const room = bySize ? sizeRoom : hostAvailable;
-  const secondsLeft = rate > 0 ? room / rate : undefined;
-  const severity = severityOf(steady, secondsLeft);
-  const steps = Math.max(1, num(r.samples) - 1);
-  const grew =
-    `tmpfs ${mount} on ${ctx.node} filled by ${fmtBytes(growth)} in ${fmtSeconds(seconds)} (${fmtBytes(rate)}/s, ${fmtBytes(num(r.firstBytes))} → ${fmtBytes(num(r.lastBytes))} ` +
-    `of its ${fmtBytes(num(r.sizeBytes))}), up in ${num(r.rises)} of ${plural(steps, 'reading')}: files kept in memory, which no process's own memory shows`;
-  const runsOut =
-    secondsLeft === undefined
-      ? ''
-      : bySize
-        ? `; at this rate it is full in ~${fmtSeconds(secondsLeft)}, and writes to it then fail with ENOSPC`
-        : `; at this rate the host's available memory (${fmtBytes(room)}) is gone in ~${fmtSeconds(secondsLeft)}`;
-  const finding = makeFinding(
-    ctx,
-    `tmpfs:${mount}`,
-    severity,
-    `${grew}${runsOut}; next: what writes there and keeps it (du -xsh ${mount}/*, lsof +L1 ${mount} for deleted files still open).`,
-    {
-      mount,
-      growthBytes: growth,
-      bytesPerSecond: Math.round(rate),
-      firstBytes: num(r.firstBytes),
-      lastBytes: num(r.lastBytes),
-      sizeBytes: num(r.sizeBytes),
-      samples: num(r.samples),
-      rises: num(r.rises),
-      falls: num(r.falls),
-      steady,
-      ...(secondsLeft !== undefined ? { secondsLeft: Math.round(secondsLeft), runsOutOf: bySize ? 'size' : 'host' } : {}),
-    },
-    scoreOf(severity, secondsLeft),
-  );
-  // Who wrote to it (filetop's writers, when the run had filetop): that process leads, this is its effect.
-  if (str(r.device)) finding.links = { shows: [`writes-to:${str(r.device)}`] };
-  return finding;
+  return { findings, checked: `memory growth (${plural(num(data.processes), 'process')} read every ${num(data.intervalMs)} ms)` };
 }
 
 function growthFinding(r: Obj, seconds: number, hostAvailable: number | undefined, ctx: AnalysisContext): Finding {

@@ -1,7 +1,7 @@
 // memgrowth: processes whose own memory grows through the window, read from
-// /proc (samples.ts), and tmpfs mounts filling up (tmpfs.ts), with the room
-// they have left: the memory cgroup limit over a process, a tmpfs's size, and
-// the host's available memory (limits.ts).
+// /proc (samples.ts), with the room they have left: the memory cgroup limit
+// over each (limits.ts), and the host's available memory. (A tmpfs filling
+// the host's memory is fsfill's.)
 // A leak climbs sample after sample toward an OOM kill long before anything
 // stalls; a heap that grows and is collected goes up and down. No BPF object.
 // Cost: every process is read once a second (~10 µs each: 20 ms a second on a
@@ -13,11 +13,11 @@ import { allPids, targetPids, targetSelects } from '../target-processes.js';
 import { readText } from '../../util/read-text.js';
 import { processCgroup2Id } from '../../cgroups/process-cgroup.js';
 import { analyzeMemgrowth } from './analyze.js';
-import { hostAvailableBytes, memoryLimitOf, type MemoryLimit } from './limits.js';
+import { hostAvailableBytes } from '../../util/meminfo.js';
+import { memoryLimitOf, type MemoryLimit } from './limits.js';
 import { anonymousBytes } from './samples.js';
 import { memgrowthSetup } from './setup.js';
-import { TmpfsTracks, type TmpfsRow } from './tmpfs.js';
-import { newTrack, step, trackRow, type Track } from './track.js';
+import { newTrack, step, trackRow, type Track } from '../growth-track.js';
 
 export type MemgrowthParams = typeof memgrowthSetup.defaults;
 
@@ -42,11 +42,8 @@ export interface GrowthRow {
 export interface MemgrowthData {
   /** Processes that grew minGrowthMiB or more, the most first (at most `top`). */
   rows: GrowthRow[];
-  /** tmpfs mounts whose used bytes grew minGrowthMiB or more, the most first (host-wide runs only). */
-  tmpfs?: TmpfsRow[];
-  /** Processes read, and how often; tmpfs mounts read (once a second). */
+  /** Processes read, and how often. */
   processes: number;
-  tmpfsMounts?: number;
   intervalMs: number;
   hostAvailableBytes?: number;
 }
@@ -61,7 +58,7 @@ export const memgrowth: CaptureDefinition<MemgrowthParams, MemgrowthData> = {
   kind: 'counters',
   analysis: { checks: 'memory growth', analyze: analyzeMemgrowth },
 
-  sample({ params, target, excludeCgroupId, spool }) {
+  sample({ params, target, excludeCgroupId }) {
     const tracks = new Map<number, Track>();
     // Sherlock's own processes (this one, and its cgroup's): a run's own memory is no finding.
     const own = new Map<number, boolean>([[process.pid, true]]);
@@ -70,7 +67,6 @@ export const memgrowth: CaptureDefinition<MemgrowthParams, MemgrowthData> = {
       if (mine === undefined) own.set(pid, (mine = excludeCgroupId !== undefined && processCgroup2Id(pid) === excludeCgroupId));
       return mine;
     };
-    const tmpfs = new TmpfsTracks(spool?.dir);
     const pidsNow = () => (targetSelects(target) ? targetPids(target) : allPids()).filter((pid) => !isOwn(pid));
     let lastNs = 0n;
     let lastFullNs = 0n;
@@ -84,7 +80,6 @@ export const memgrowth: CaptureDefinition<MemgrowthParams, MemgrowthData> = {
         if (t) step(t, bytes, now);
         else tracks.set(pid, newTrack(bytes, now));
       }
-      if (all && !targetSelects(target)) tmpfs.read(now); // the host's: not in a run that looks at some processes
     };
     read(true);
     return {
@@ -107,9 +102,7 @@ export const memgrowth: CaptureDefinition<MemgrowthParams, MemgrowthData> = {
         const available = hostAvailableBytes();
         return {
           rows,
-          tmpfs: tmpfs.rows(minGrowth, params.top),
           processes: tracks.size,
-          tmpfsMounts: tmpfs.count,
           intervalMs: params.intervalMs,
           ...(available !== undefined ? { hostAvailableBytes: available } : {}),
         };

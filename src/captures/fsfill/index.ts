@@ -1,0 +1,69 @@
+// fsfill: filesystems filling up, disks and tmpfs (filesystems.ts), with how
+// soon each is full at its rate: writes then fail with ENOSPC (a database
+// stops, a log is lost, a job dies), and a tmpfs's files take the host's
+// memory on the way. Who wrote there is filetop's (its writers per filesystem).
+// No BPF object: one statfs a filesystem a second.
+import { monoNow } from '../../util/clock.js';
+import type { CaptureDefinition, Column } from '../capture.js';
+import { fmtBytes } from '../../format/index.js';
+import { hostAvailableBytes } from '../../util/meminfo.js';
+import { analyzeFsfill } from './analyze.js';
+import { FilesystemTracks, type FilesystemRow } from './filesystems.js';
+import { fsfillSetup } from './setup.js';
+
+export type FsfillParams = typeof fsfillSetup.defaults;
+
+export interface FsfillData {
+  /** Filesystems whose used bytes grew minGrowthMiB or more, the most first (at most `top`). */
+  rows: FilesystemRow[];
+  /** Filesystems read, and how often. */
+  filesystems: number;
+  intervalMs: number;
+  /** The host's MemAvailable at the end: what a tmpfs's files take from. */
+  hostAvailableBytes?: number;
+}
+
+export const fsfill: CaptureDefinition<FsfillParams, FsfillData> = {
+  ...fsfillSetup,
+  summary: 'filesystems filling up (disks and tmpfs, statfs once a second), with how soon each is full at its rate',
+  kind: 'counters',
+  analysis: { checks: 'filesystems filling', analyze: analyzeFsfill },
+
+  sample({ params, spool }) {
+    const tracks = new FilesystemTracks(spool?.dir);
+    let lastNs = 0n;
+    const read = () => {
+      lastNs = monoNow();
+      tracks.read(lastNs);
+    };
+    read();
+    return {
+      poll: () => {
+        if (monoNow() - lastNs >= BigInt(params.intervalMs) * 1_000_000n) read();
+      },
+      windowEnded: read,
+      finish() {
+        const available = hostAvailableBytes();
+        return {
+          rows: tracks.rows(params.minGrowthMiB * 1024 * 1024, params.top),
+          filesystems: tracks.count,
+          intervalMs: params.intervalMs,
+          ...(available !== undefined ? { hostAvailableBytes: available } : {}),
+        };
+      },
+    };
+  },
+
+  table: ({ rows }) => ({ columns, rows }),
+  count: ({ rows }) => rows.length,
+};
+
+const columns: Column<FilesystemRow>[] = [
+  { header: 'MOUNT', value: (r) => r.mount },
+  { header: 'TYPE', value: (r) => r.fstype },
+  { header: 'FROM', value: (r) => fmtBytes(r.firstBytes), numeric: true },
+  { header: 'TO', value: (r) => fmtBytes(r.lastBytes), numeric: true },
+  { header: 'PER S', value: (r) => fmtBytes(r.growthBytes / Math.max(0.001, r.seconds)), numeric: true },
+  { header: 'FREE', value: (r) => fmtBytes(r.availableBytes), numeric: true },
+  { header: 'SIZE', value: (r) => fmtBytes(r.sizeBytes), numeric: true },
+];

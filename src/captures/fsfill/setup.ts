@@ -1,0 +1,18 @@
+// fsfill's setup: no BPF object: it reads each filesystem's use with statfs
+// (CaptureDefinition.sample).
+import type { CaptureSetup } from '../capture.js';
+import { integer, settingsDefaults } from '../settings.js';
+
+const settings = {
+  intervalMs: integer(100, 10_000, 1000, 'how often every filesystem is read'),
+  minGrowthMiB: integer(1, 1_000_000, 16, 'a filesystem whose used bytes grew less than this over the window is left out'),
+  top: integer(1, 1000, 10, 'filesystems kept, the fastest filling first'),
+};
+const defaults = settingsDefaults(settings);
+
+export const fsfillSetup = {
+  name: 'fsfill',
+  settings,
+  bpfObject: false,
+  defaults,
+} satisfies CaptureSetup<typeof defaults>;

@@ -1,0 +1,120 @@
+// fsfill on this host: a tmpfs and an ext4 filesystem (on a loop device, made
+// here) that a job fills with files while the window runs. Read once a second
+// with statfs, each climbs reading after reading and the check says when it is
+// full at that rate: the tmpfs at its size (Sherlock's own spool on it left
+// out), the disk when what a process without root may write is gone.
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { mergeThresholds } from '../../src/analysis/common.js';
+import { fsfill, type FsfillData } from '../../src/captures/fsfill/index.js';
+import { runCapture } from '../../src/captures/run-capture.js';
+
+const MiB = 1024 * 1024;
+const PYTHON = '/usr/bin/python3';
+
+const analyze = (data: FsfillData, windowSeconds: number) =>
+  fsfill.analysis!.analyze(data as never, { node: 'n1', capture: 'fsfill', file: 'f', thresholds: mergeThresholds(), windowSeconds }).findings;
+
+/** Writes `files` files of `mib` MiB into `dir`, one every 200 ms (and some into `alsoDir`), then sleeps. */
+function writer(dir: string, files: number, mib: number, alsoDir?: string) {
+  const script = [
+    'import os, time',
+    `for i in range(${files}):`,
+    `    open(os.path.join('${dir}', f'export-{i}'), 'wb').write(b'x' * (${mib} << 20))`,
+    ...(alsoDir ? [`    if i % 3 == 0: open(os.path.join('${alsoDir}', f'events-{i}'), 'wb').write(b'x' * (${mib} << 20))`] : []),
+    '    time.sleep(0.2)',
+    'time.sleep(20)',
+  ].join('\n');
+  return spawn(PYTHON, ['-c', script], { stdio: 'ignore' });
+}
+
+const deviceOf = (mount: string) => execFileSync('mountpoint', ['-d', mount], { encoding: 'utf8' }).trim();
+
+const loopSkipReason = (): string | undefined => {
+  try {
+    execFileSync('losetup', ['--find'], { stdio: 'pipe' });
+    execFileSync('which', ['mkfs.ext4'], { stdio: 'pipe' });
+    return undefined;
+  } catch {
+    return 'no free loop device or no mkfs.ext4: an ext4 filesystem cannot be made here';
+  }
+};
+
+describe('fsfill: filesystems filling up', () => {
+  let mount = '';
+  let image = '';
+  afterEach(() => {
+    if (mount) {
+      execFileSync('umount', ['-l', mount]);
+      rmSync(mount, { recursive: true, force: true });
+    }
+    if (image) rmSync(image, { force: true });
+    mount = image = '';
+  });
+
+  it('a tmpfs: its used bytes once a second, when it is full at that rate, its spool left out', async () => {
+    mount = mkdtempSync(join(tmpdir(), 'sherlock-test-tmpfs-'));
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256m', 'tmpfs', mount]);
+    // Sherlock's own spool on that tmpfs (a run's directory), which must not count.
+    const spool = join(mount, `sherlock-spool-${process.pid}-test-run-x`);
+    mkdirSync(spool);
+    // 16 MiB every 200 ms into new files (a job spooling exports and never removing them); the spool gets 48 MiB of its own meanwhile.
+    const job = writer(mount, 8, 16, spool);
+    try {
+      const data = (await runCapture(fsfill, {
+        durationMs: 2500,
+        params: { minGrowthMiB: 16 },
+        spool: { dir: spool, budgetBytes: 64 * MiB },
+      })) as FsfillData & {
+        durationMs: number;
+      };
+      const row = data.rows.find((r) => r.mount === mount);
+      // Its filesystem's major:minor, as filetop names the files written there (the link to the writer).
+      expect(row).toMatchObject({ kind: 'tmpfs', fstype: 'tmpfs', sizeBytes: 256 * MiB, falls: 0, device: deviceOf(mount) });
+      // Read once a second: 2-3 readings of 128 MiB written over ~1.6 s (and not the spool's 48 MiB).
+      expect(row!.growthBytes).toBeGreaterThanOrEqual(64 * MiB);
+      expect(row!.growthBytes).toBeLessThanOrEqual(128 * MiB);
+      expect(data.filesystems).toBeGreaterThan(1);
+      const f = analyze(data, data.durationMs / 1000).find((x) => x.id.endsWith(`fsfill:${mount}`))!;
+      expect(f.title).toMatch(new RegExp(`^tmpfs ${mount} on n1 filled by .* of its 256 MiB\\), up in \\d+ of \\d+ readings?: files kept in memory`));
+      expect(f.title).toMatch(/at this rate it is full in ~[\d.]+ m?s, and writes to it then fail with ENOSPC/);
+      expect(f.evidence.runsOutOf).toBe('size');
+      expect(Number(f.evidence.secondsLeft)).toBeCloseTo(row!.availableBytes / (row!.growthBytes / row!.seconds), 0);
+      expect(f.links?.shows).toEqual([`writes-to:${deviceOf(mount)}`]);
+    } finally {
+      job.kill('SIGKILL');
+    }
+  }, 30_000);
+
+  it.skipIf(loopSkipReason())(
+    'an ext4 disk: full when what a process without root may write is gone',
+    async () => {
+      image = join(tmpdir(), `sherlock-test-ext4-${process.pid}.img`);
+      execFileSync('truncate', ['-s', '192M', image]);
+      execFileSync('mkfs.ext4', ['-q', '-F', '-m', '5', image]);
+      mount = mkdtempSync(join(tmpdir(), 'sherlock-test-ext4-'));
+      execFileSync('mount', ['-o', 'loop', image, mount]);
+      const job = writer(mount, 8, 12);
+      try {
+        const data = (await runCapture(fsfill, { durationMs: 2500, params: { minGrowthMiB: 16 } })) as FsfillData & { durationMs: number };
+        const row = data.rows.find((r) => r.mount === mount);
+        expect(row).toMatchObject({ kind: 'disk', fstype: 'ext4', falls: 0, device: deviceOf(mount) });
+        expect(row!.source).toMatch(/^\/dev\/loop\d+$/);
+        // The 5% kept for root is not room for others: less may be written than is free.
+        expect(row!.availableBytes).toBeLessThan(row!.sizeBytes - row!.lastBytes);
+        expect(row!.growthBytes).toBeGreaterThanOrEqual(24 * MiB);
+        const f = analyze(data, data.durationMs / 1000).find((x) => x.id.endsWith(`fsfill:${mount}`))!;
+        expect(f.title).toMatch(new RegExp(`^Filesystem ${mount} \\(ext4 on /dev/loop\\d+\\) on n1 filled by `));
+        expect(f.title).toMatch(/at this rate it is full in ~[\d.]+ m?s, and writes to it then fail with ENOSPC/);
+        expect(f.severity).toBe('critical');
+        expect(f.evidence.runsOutOf).toBe('space');
+      } finally {
+        job.kill('SIGKILL');
+      }
+    },
+    30_000,
+  );
+});
