@@ -4,7 +4,6 @@
 // is a climb; ups and downs are a heap. And how grave a climb is: one that
 // runs out of room within minutes is what breaks next; anything slower is
 // information, never ranked above what slows the service now.
-import { num, type Obj } from '../analysis/common.js';
 import type { Severity } from '../analysis/types.js';
 
 /** Out of room within this many seconds at its rate: critical; later, information. */
@@ -56,10 +55,10 @@ export const trackRow = (t: Track) => ({
   falls: t.falls,
 });
 
-/** Steady: up reading after reading, and at its end near its peak (a row of trackRow's). */
-export function steadyClimb(r: Obj): boolean {
-  const steps = Math.max(1, num(r.samples) - 1);
-  return num(r.falls) <= Math.max(1, steps * MAX_FALLS_SHARE) && num(r.lastBytes) >= num(r.peakBytes) * NEAR_PEAK;
+/** Steady: up reading after reading (down in few of its steps), and at its end near its peak. */
+export function steadyClimb(samples: number, falls: number, last: number, peak: number): boolean {
+  const steps = Math.max(1, samples - 1);
+  return falls <= Math.max(1, steps * MAX_FALLS_SHARE) && last >= peak * NEAR_PEAK;
 }
 
 /** Critical when a steady climb runs out of room soon; ranked by how soon. */

@@ -1,7 +1,8 @@
 // filetop against the real kernel: a child this test spawns writes then reads
 // 10 MiB of a named temp file, writes to a pipe and to a socket; its rows must
-// carry those bytes, that path and its pid, and label the pipe and socket.
-import { spawn } from 'node:child_process';
+// carry those bytes, that path and its pid, and label the pipe and socket. And
+// each filesystem's writers, summed over more files than the rows keep.
+import { execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -128,6 +129,32 @@ describe.skipIf(skip)(`filetop on the real kernel${skip ? ` (skipped: ${skip})` 
     expect(bytes).toEqual([...bytes].sort((a, b) => b - a));
     await expect(runCapture(filetop, { durationMs: 1000, params: { maxRows: 0 } })).rejects.toThrow(/maxRows/);
     await expect(runCapture(filetop, { durationMs: 1000, params: { bogus: 1 } })).rejects.toThrow(/bogus/);
+  });
+
+  it("sums each filesystem's writers over every file counted, beyond the rows kept", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sherlock-filetop-'));
+    try {
+      // 40 files of 4 KiB from one process: more files than rows kept.
+      const script = `const fs = require('node:fs'); for (let i = 0; i < 40; i++) fs.writeFileSync('${dir}/f' + i, Buffer.alloc(4096, 1)); process.stdout.write(String(process.pid));`;
+      const { result, value: pid } = await captureAround(
+        filetop,
+        () =>
+          new Promise<number>((resolve, reject) => {
+            const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'ignore'] });
+            let out = '';
+            child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+            child.once('error', reject);
+            child.once('close', (code) => (code === 0 ? resolve(Number(out)) : reject(new Error(`writer exited ${code}`))));
+          }),
+        { params: { maxRows: 3 } },
+      );
+      expect(result.rows.filter((r) => r.pid === pid).length).toBeLessThanOrEqual(3);
+      const device = execFileSync('stat', ['-c', '%Hd:%Ld', dir], { encoding: 'utf8' }).trim();
+      const writer = result.writers?.find((f) => f.device === device)?.writers.find((w) => w.pid === pid);
+      expect(writer).toMatchObject({ files: 40, writeBytes: 40 * 4096, dir, comm: 'node' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -31,6 +31,30 @@ function writer(dir: string, files: number, mib: number, alsoDir?: string) {
   return spawn(PYTHON, ['-c', script], { stdio: 'ignore' });
 }
 
+/** Creates `perSecond` files of 100 bytes a second in `dir` (sessions, a mail queue), until killed. */
+function creator(dir: string, perSecond: number) {
+  const script = [
+    'import os, time',
+    'start, n = time.monotonic(), 0',
+    'while True:',
+    `    open(os.path.join('${dir}', f'sess-{n}'), 'wb').write(b'x' * 100)`,
+    '    n += 1',
+    `    ahead = n / ${perSecond} - (time.monotonic() - start)`,
+    '    if ahead > 0: time.sleep(ahead)',
+  ].join('\n');
+  return spawn(PYTHON, ['-c', script], { stdio: 'ignore' });
+}
+
+/** An ext4 filesystem on a loop device, mounted on a new directory (mkfs.ext4 `options`). */
+function mountExt4(size: string, options: string[]): { image: string; mount: string } {
+  const image = join(tmpdir(), `sherlock-test-ext4-${process.pid}.img`);
+  execFileSync('truncate', ['-s', size, image]);
+  execFileSync('mkfs.ext4', ['-q', '-F', ...options, image]);
+  const mount = mkdtempSync(join(tmpdir(), 'sherlock-test-ext4-'));
+  execFileSync('mount', ['-o', 'loop', image, mount]);
+  return { image, mount };
+}
+
 const deviceOf = (mount: string) => execFileSync('mountpoint', ['-d', mount], { encoding: 'utf8' }).trim();
 
 const loopSkipReason = (): string | undefined => {
@@ -92,11 +116,7 @@ describe('fsfill: filesystems filling up', () => {
   it.skipIf(loopSkipReason())(
     'an ext4 disk: full when what a process without root may write is gone',
     async () => {
-      image = join(tmpdir(), `sherlock-test-ext4-${process.pid}.img`);
-      execFileSync('truncate', ['-s', '192M', image]);
-      execFileSync('mkfs.ext4', ['-q', '-F', '-m', '5', image]);
-      mount = mkdtempSync(join(tmpdir(), 'sherlock-test-ext4-'));
-      execFileSync('mount', ['-o', 'loop', image, mount]);
+      ({ image, mount } = mountExt4('192M', ['-m', '5']));
       const job = writer(mount, 8, 12);
       try {
         const data = (await runCapture(fsfill, { durationMs: 2500, params: { minGrowthMiB: 16 } })) as FsfillData & { durationMs: number };
@@ -111,6 +131,37 @@ describe('fsfill: filesystems filling up', () => {
         expect(f.title).toMatch(/at this rate it is full in ~[\d.]+ m?s, and writes to it then fail with ENOSPC/);
         expect(f.severity).toBe('critical');
         expect(f.evidence.runsOutOf).toBe('space');
+      } finally {
+        job.kill('SIGKILL');
+      }
+    },
+    30_000,
+  );
+
+  it.skipIf(loopSkipReason())(
+    'an ext4 disk running out of inodes with bytes to spare: its inodes are what is full',
+    async () => {
+      // 4,096 inodes; 500 small files a second use them up in ~8 s while 50 KiB a second leaves the bytes nearly all free.
+      ({ image, mount } = mountExt4('64M', ['-N', '4096']));
+      const job = creator(mount, 500);
+      try {
+        const data = (await runCapture(fsfill, { durationMs: 2500, params: { minGrowthInodes: 300 } })) as FsfillData & { durationMs: number };
+        const row = data.rows.find((r) => r.mount === mount);
+        expect(row?.inodes).toBeDefined();
+        const { inodes } = row!;
+        expect(inodes!.total).toBeGreaterThanOrEqual(4096);
+        expect(inodes!.last - inodes!.first).toBeGreaterThanOrEqual(500);
+        expect(inodes!.free).toBe(inodes!.total - inodes!.last);
+        expect(row!.growthBytes).toBeLessThan(16 * MiB); // not there for its bytes
+        const f = analyze(data, data.durationMs / 1000).find((x) => x.id.endsWith(`fsfill:${mount}`))!;
+        expect(f.title).toMatch(new RegExp(`^Filesystem ${mount} \\(ext4 on /dev/loop\\d+\\) on n1: [\\d,]+ more inodes in use in `));
+        expect(f.title).toMatch(
+          /at this rate its inodes are gone in ~[\d.]+ m?s, and creating a file there then fails with ENOSPC though bytes are free \(df -i\)/,
+        );
+        expect(f.evidence.runsOutOf).toBe('inodes');
+        const rate = (inodes!.last - inodes!.first) / row!.seconds;
+        expect(Number(f.evidence.secondsLeft)).toBeCloseTo(inodes!.free / rate, 0);
+        expect(f.severity).toBe('critical');
       } finally {
         job.kill('SIGKILL');
       }

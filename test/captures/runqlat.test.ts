@@ -190,7 +190,9 @@ describe.skipIf(skip)(`runqlat on the real kernel${skip ? ` (skipped: ${skip})` 
       });
       const pinnedFinding = findings.find((f) => f.id.endsWith(`pinned:${cpu}`));
       const idleElsewhere = result.cpuIdle.filter((c) => c.cpu !== cpu).reduce((n, c) => n + c.idle, 0) / (online - 1);
-      if (idleElsewhere >= 0.4) expect(pinnedFinding).toBeDefined();
+      // Its own CPU busy all the window (idle ≤10%: the spinners may start late on a loaded host) while the others idled.
+      const idleInside = result.cpuIdle.find((c) => c.cpu === cpu)!.idle;
+      if (idleElsewhere >= 0.4 && idleInside <= 0.1) expect(pinnedFinding).toBeDefined();
       if (pinnedFinding) {
         expect(pinnedFinding.title).toContain(`may run only on CPU ${cpu} of ${online}`);
         expect((pinnedFinding.evidence.processes as { pid: number }[]).map((p) => p.pid).sort()).toEqual([...pinned].sort());

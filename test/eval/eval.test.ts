@@ -415,6 +415,45 @@ describe.skipIf(skip)(`evaluation: the top finding names the culprit${skip ? ` (
   }, 60_000);
 
   it.skipIf(loopSkipReason())(
+    `a web app keeping each session in a small file, 1,000 new a second on a disk of 16,384 inodes → health-check names the app, the filesystem's inodes and how soon they are gone${loopSkipReason() ? ` (skipped: ${loopSkipReason()})` : ''}`,
+    async () => {
+      const image = join(dir, 'sessions.img');
+      execFileSync('truncate', ['-s', '256M', image]);
+      execFileSync('mkfs.ext4', ['-q', '-F', '-N', '16384', image]);
+      const mount = mkdtempSync(join(tmpdir(), 'sherlock-eval-ext4-'));
+      execFileSync('mount', ['-o', 'loop', image, mount]);
+      try {
+        const app = startChild(PYTHON, [join(programsDir, 'session-writer.py'), mount, '1000', '60']);
+        await sleep(500);
+        const inodes = sampler(() => {
+          const s = statfsSync(mount);
+          return s.files - s.ffree;
+        }, 100);
+        const outcome = await up!.runRunbook('health-check', { durationS: WINDOW_S, during: () => sleep(WINDOW_S * 1000 - 200) });
+        const [from, to] = await windowOf(outcome, 'fsfill');
+        const left = (statfsSync(mount).files - inodes.at(to)) / inodes.rate(from, to);
+        inodes.stop();
+        app.kill('SIGKILL');
+        await positive('inodes-filling', outcome, new Set([app.pid!]), (top) => {
+          if (!top.title.startsWith(`session-writer (pid ${app.pid}) wrote `)) return 'the top finding does not lead with the app that creates the files';
+          if (!new RegExp(`Effect: Filesystem ${mount} \\(ext4 on /dev/loop\\d+\\) on [^:]+: [\\d,]+ more inodes in use`).test(top.title))
+            return `the top finding does not name the inodes of ${mount}`;
+          if (!top.title.includes('its inodes are gone in')) return 'it does not say the inodes run out';
+          const fs = (top.evidence.steps as { capture: string; evidence: Record<string, unknown> }[]).find((s) => s.capture === 'fsfill')!;
+          const said = Number(fs.evidence.secondsLeft);
+          if (!within(said, left, 0.35)) return `it says the inodes are gone in ${said} s, statfs says ${left.toFixed(0)} s`;
+          return undefined;
+        });
+      } finally {
+        killChildren();
+        execFileSync('umount', ['-l', mount]);
+        rmSync(mount, { recursive: true, force: true });
+      }
+    },
+    60_000,
+  );
+
+  it.skipIf(loopSkipReason())(
     `a service left at debug level logging 30 MiB/s onto a 384 MiB disk → disk-io names the logger, the filesystem and how soon it is full${loopSkipReason() ? ` (skipped: ${loopSkipReason()})` : ''}`,
     async () => {
       const image = join(dir, 'logs.img');

@@ -65,7 +65,7 @@ function analyzeFiletop(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
   hot.sort((a, b) => b.score - a.score);
   const bytes = rows.reduce((n, r) => n + num(r.readBytes) + num(r.writeBytes), 0);
   return {
-    findings: [...hot.slice(0, MAX_HOT_FILES), ...writerFindings(rows, ctx)],
+    findings: [...hot.slice(0, MAX_HOT_FILES), ...writerFindings(data, ctx)],
     checked: `file I/O (${fmtBytes(bytes)} over ${plural(num(data.totalFiles) || rows.length, 'file')})`,
   };
 }

@@ -23,6 +23,7 @@ import {
   type PathRecord,
 } from './decode.js';
 import { filetopAnalysis } from './analyze.js';
+import { writersByFilesystem, type FilesystemWriters } from './writers.js';
 import { filetopSetup } from './setup.js';
 
 export type FiletopParams = typeof filetopSetup.defaults;
@@ -46,6 +47,8 @@ export interface FiletopData {
   rows: FileRow[];
   /** (process, file) pairs seen; rows keeps the first maxRows by bytes. */
   totalFiles: number;
+  /** Who wrote to each filesystem, over every file counted (what a filesystem filling is linked to). */
+  writers?: FilesystemWriters[];
 }
 
 export const filetop: CaptureDefinition<FiletopParams, FiletopData> = {
@@ -98,7 +101,7 @@ export const filetop: CaptureDefinition<FiletopParams, FiletopData> = {
         }
         const bytes = (r: FileRow) => r.readBytes + r.writeBytes;
         rows.sort((a, b) => bytes(b) - bytes(a) || b.reads + b.writes - (a.reads + a.writes));
-        return { rows: rows.slice(0, params.maxRows), totalFiles: rows.length };
+        return { rows: rows.slice(0, params.maxRows), totalFiles: rows.length, writers: writersByFilesystem(rows) };
       },
       close: () => reader.close(),
     };

@@ -1,13 +1,15 @@
-// fsfill's check: a filesystem whose used bytes climb through the window,
-// with how soon it is full at that rate. A disk is full when what a process
-// without root may write is gone (then ENOSPC: a database stops, a log is
-// lost); a tmpfs at its size, or sooner when the host's available memory is
-// gone first (its files live in memory). Only a steady climb that is full
-// within minutes is more than information (growth-track.ts). Who wrote there
-// leads it when filetop was in the run (the link `writes-to:<device>`).
+// fsfill's check: a filesystem whose use climbs through the window, with how
+// soon it is full at that rate. Full of bytes: a disk when what a process
+// without root may write is gone, a tmpfs at its size, or sooner when the
+// host's available memory is gone first (its files live in memory). Full of
+// inodes: every file created takes one, and many small files use them up with
+// bytes to spare (df -i). Either way writes then fail with ENOSPC (a database
+// stops, a log is lost, a job dies). Only a steady climb that is full within
+// minutes is more than information (growth-track.ts). Who wrote there leads
+// it when filetop was in the run (the link `writes-to:<device>`).
 import { makeFinding, num, objs, str, type AnalysisContext, type CaptureAnalysis, type Obj } from '../../analysis/common.js';
 import type { Finding } from '../../analysis/types.js';
-import { fmtBytes, fmtSeconds, plural } from '../../format/index.js';
+import { fmtBytes, fmtCount, fmtSeconds, plural } from '../../format/index.js';
 import { MIN_SECONDS, scoreOf, severityOf, steadyClimb } from '../growth-track.js';
 
 export function analyzeFsfill(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
@@ -19,53 +21,86 @@ export function analyzeFsfill(data: Obj, ctx: AnalysisContext): CaptureAnalysis 
   return { findings, checked: `filesystems filling (${plural(num(data.filesystems), 'filesystem')} read every ${num(data.intervalMs)} ms)` };
 }
 
+/** How it runs out: of bytes (its room, or the host's memory for a tmpfs) or of inodes, and when at its rate. */
+interface RunsOut {
+  of: 'space' | 'size' | 'host' | 'inodes';
+  secondsLeft: number | undefined;
+  steady: boolean;
+}
+
+function runsOut(r: Obj, seconds: number, hostAvailable: number | undefined): RunsOut {
+  const tmpfs = r.kind === 'tmpfs';
+  const writable = Math.max(0, num(r.availableBytes));
+  const byHost = tmpfs && hostAvailable !== undefined && hostAvailable < writable;
+  const rate = num(r.growthBytes) / seconds;
+  const bytes: RunsOut = {
+    of: byHost ? 'host' : tmpfs ? 'size' : 'space',
+    secondsLeft: rate > 0 ? (byHost ? hostAvailable : writable) / rate : undefined,
+    steady: steadyClimb(num(r.samples), num(r.falls), num(r.lastBytes), num(r.peakBytes)),
+  };
+  const i = r.inodes as Obj | undefined;
+  const inodeRate = i ? (num(i.last) - num(i.first)) / seconds : 0;
+  if (!i || inodeRate <= 0) return bytes;
+  const inodes: RunsOut = { of: 'inodes', secondsLeft: num(i.free) / inodeRate, steady: steadyClimb(num(i.samples), num(i.falls), num(i.last), num(i.peak)) };
+  // The one that runs out first, of those that climb steadily.
+  const soonest = (x: RunsOut) => (x.steady && x.secondsLeft !== undefined ? x.secondsLeft : Infinity);
+  return soonest(inodes) < soonest(bytes) || bytes.secondsLeft === undefined ? inodes : bytes;
+}
+
 function fillingFinding(r: Obj, seconds: number, hostAvailable: number | undefined, ctx: AnalysisContext): Finding {
   const mount = str(r.mount);
   const tmpfs = r.kind === 'tmpfs';
   const growth = num(r.growthBytes);
-  const rate = growth / seconds;
-  const steady = steadyClimb(r);
-  // The room that runs out first: what may still be written, or, for a tmpfs, the host's memory its files take.
-  const writable = Math.max(0, num(r.availableBytes));
-  const byMemory = tmpfs && hostAvailable !== undefined && hostAvailable < writable;
-  const room = byMemory ? hostAvailable : writable;
-  const secondsLeft = rate > 0 ? room / rate : undefined;
-  const severity = severityOf(steady, secondsLeft);
+  const out = runsOut(r, seconds, hostAvailable);
+  const severity = severityOf(out.steady, out.secondsLeft);
   const steps = Math.max(1, num(r.samples) - 1);
   const what = tmpfs ? `tmpfs ${mount}` : `Filesystem ${mount} (${str(r.fstype)} on ${str(r.source)})`;
+  const i = r.inodes as Obj | undefined;
   const grew =
-    `${what} on ${ctx.node} filled by ${fmtBytes(growth)} in ${fmtSeconds(seconds)} (${fmtBytes(rate)}/s, ${fmtBytes(num(r.firstBytes))} → ${fmtBytes(num(r.lastBytes))} ` +
-    `of its ${fmtBytes(num(r.sizeBytes))}), up in ${num(r.rises)} of ${plural(steps, 'reading')}` +
-    (tmpfs ? ": files kept in memory, which no process's own memory shows" : '');
-  const runsOut =
-    secondsLeft === undefined
+    out.of === 'inodes'
+      ? `${what} on ${ctx.node}: ${fmtCount(num(i!.last) - num(i!.first))} more inodes in use in ${fmtSeconds(seconds)} ` +
+        `(${fmtCount((num(i!.last) - num(i!.first)) / seconds)} files created a second, ${fmtCount(num(i!.first))} → ${fmtCount(num(i!.last))} of its ${fmtCount(num(i!.total))} inodes), ` +
+        `up in ${num(i!.rises)} of ${plural(steps, 'reading')}, with ${fmtBytes(num(r.availableBytes))} still free`
+      : `${what} on ${ctx.node} filled by ${fmtBytes(growth)} in ${fmtSeconds(seconds)} (${fmtBytes(growth / seconds)}/s, ${fmtBytes(num(r.firstBytes))} → ${fmtBytes(num(r.lastBytes))} ` +
+        `of its ${fmtBytes(num(r.sizeBytes))}), up in ${num(r.rises)} of ${plural(steps, 'reading')}` +
+        (tmpfs ? ": files kept in memory, which no process's own memory shows" : '');
+  const left = out.secondsLeft === undefined ? '' : `~${fmtSeconds(out.secondsLeft)}`;
+  const ending =
+    out.secondsLeft === undefined
       ? ''
-      : byMemory
-        ? `; at this rate the host's available memory (${fmtBytes(room)}) is gone in ~${fmtSeconds(secondsLeft)}`
-        : `; at this rate it is full in ~${fmtSeconds(secondsLeft)}, and writes to it then fail with ENOSPC`;
+      : out.of === 'host'
+        ? `; at this rate the host's available memory (${fmtBytes(hostAvailable!)}) is gone in ${left}`
+        : out.of === 'inodes'
+          ? `; at this rate its inodes are gone in ${left}, and creating a file there then fails with ENOSPC though bytes are free (df -i)`
+          : `; at this rate it is full in ${left}, and writes to it then fail with ENOSPC`;
+  const next =
+    out.of === 'inodes'
+      ? `which directory holds the files (du --inodes -x ${mount} | sort -n | tail)`
+      : `what writes there and keeps it (du -xsh ${mount}/*, lsof +L1 ${mount} for deleted files still open)`;
   const finding = makeFinding(
     ctx,
     `fsfill:${mount}`,
     severity,
-    `${grew}${runsOut}; next: what writes there and keeps it (du -xsh ${mount}/*, lsof +L1 ${mount} for deleted files still open).`,
+    `${grew}${ending}; next: ${next}.`,
     {
       mount,
       kind: str(r.kind),
       fstype: str(r.fstype),
       source: str(r.source),
       growthBytes: growth,
-      bytesPerSecond: Math.round(rate),
+      bytesPerSecond: Math.round(growth / seconds),
       firstBytes: num(r.firstBytes),
       lastBytes: num(r.lastBytes),
       sizeBytes: num(r.sizeBytes),
-      availableBytes: writable,
+      availableBytes: num(r.availableBytes),
       samples: num(r.samples),
       rises: num(r.rises),
       falls: num(r.falls),
-      steady,
-      ...(secondsLeft !== undefined ? { secondsLeft: Math.round(secondsLeft), runsOutOf: byMemory ? 'host' : tmpfs ? 'size' : 'space' } : {}),
+      ...(i ? { inodes: i } : {}),
+      steady: out.steady,
+      ...(out.secondsLeft !== undefined ? { secondsLeft: Math.round(out.secondsLeft), runsOutOf: out.of } : {}),
     },
-    scoreOf(severity, secondsLeft),
+    scoreOf(severity, out.secondsLeft),
   );
   // Who wrote to it (filetop's writers, when the run had filetop): that process leads, this is its effect.
   if (str(r.device)) finding.links = { shows: [`writes-to:${str(r.device)}`] };

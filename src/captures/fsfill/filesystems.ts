@@ -1,6 +1,7 @@
 // The filesystems that fill: disks (a block device's: ext4, xfs, btrfs, ...)
 // and tmpfs (/tmp on many distributions, /dev/shm, /run), whose files live in
-// memory that no process's own memory shows. Each of this mount namespace's,
+// memory that no process's own memory shows; full of bytes, or of inodes
+// (many small files: sessions, a mail queue, a cache). Each of this mount namespace's,
 // once (a bind mount counts once), read with statfs. Network and FUSE
 // filesystems are left out: a statfs of a hung NFS server blocks. Read-only
 // ones cannot fill. Sherlock's own spool (the OS temp dir by default) is left
@@ -25,6 +26,19 @@ export interface FilesystemRow extends ReturnType<typeof trackRow> {
   /** Its size, and the bytes a process without root may still write (a disk keeps a reserve for root). */
   sizeBytes: number;
   availableBytes: number;
+  /** Its inodes (a file or directory each), when it has a fixed number (btrfs has none): the other way to be full. */
+  inodes?: InodeRow;
+}
+
+export interface InodeRow {
+  first: number;
+  last: number;
+  peak: number;
+  total: number;
+  free: number;
+  samples: number;
+  rises: number;
+  falls: number;
 }
 
 interface Mounted {
@@ -53,11 +67,24 @@ function filesystems(): Mounted[] {
   return out;
 }
 
-function usage(mount: string): { used: number; size: number; available: number } | undefined {
+interface Usage {
+  used: number;
+  size: number;
+  available: number;
+  /** Inodes: those in use, and free; none when the filesystem has no fixed number. */
+  inodes?: { used: number; free: number };
+}
+
+function usage(mount: string): Usage | undefined {
   try {
     const s = statfsSync(mount);
     if (!statSync(mount).isDirectory()) return undefined;
-    return { used: (s.blocks - s.bfree) * s.bsize, size: s.blocks * s.bsize, available: s.bavail * s.bsize };
+    return {
+      used: (s.blocks - s.bfree) * s.bsize,
+      size: s.blocks * s.bsize,
+      available: s.bavail * s.bsize,
+      ...(s.files > 0 ? { inodes: { used: s.files - s.ffree, free: s.ffree } } : {}),
+    };
   } catch {
     return undefined; // unmounted since
   }
@@ -76,7 +103,7 @@ const under = (path: string, mount: string) => path === mount || path.startsWith
 
 export class FilesystemTracks {
   private readonly mounted = filesystems();
-  private readonly tracks = new Map<string, Track & { size: number; available: number }>();
+  private readonly tracks = new Map<string, { bytes: Track; size: number; available: number; inodes?: Track & { free: number } }>();
   /** The filesystem holding Sherlock's own spool directory: its files are left out of that one's bytes. */
   private readonly spoolMount: string | undefined;
 
@@ -95,22 +122,33 @@ export class FilesystemTracks {
         u.available += spool;
       }
       const t = this.tracks.get(mount);
-      if (t) {
-        step(t, u.used, now);
-        Object.assign(t, { size: u.size, available: u.available });
-      } else this.tracks.set(mount, { ...newTrack(u.used, now), size: u.size, available: u.available });
+      if (!t) {
+        const inodes = u.inodes && { ...newTrack(u.inodes.used, now), free: u.inodes.free };
+        this.tracks.set(mount, { bytes: newTrack(u.used, now), size: u.size, available: u.available, ...(inodes ? { inodes } : {}) });
+        continue;
+      }
+      step(t.bytes, u.used, now);
+      Object.assign(t, { size: u.size, available: u.available });
+      if (t.inodes && u.inodes) {
+        step(t.inodes, u.inodes.used, now);
+        t.inodes.free = u.inodes.free;
+      }
     }
   }
 
-  /** Those that grew `minGrowth` bytes or more, the most first. */
-  rows(minGrowth: number, top: number): FilesystemRow[] {
+  /** Those that grew `minGrowth` bytes or `minInodes` inodes or more, the fullest soonest first (the least room left for its growth). */
+  rows(minGrowth: number, minInodes: number, top: number): FilesystemRow[] {
     const byMount = new Map(this.mounted.map((m) => [m.mount, m]));
+    const grew = (t: Track) => t.last - t.first;
+    const soon = (t: { bytes: Track; available: number; inodes?: Track & { free: number } }) =>
+      Math.min(t.available / Math.max(1, grew(t.bytes)), t.inodes ? t.inodes.free / Math.max(1, grew(t.inodes)) : Infinity);
     return [...this.tracks]
-      .filter(([, t]) => t.last - t.first >= minGrowth)
-      .sort((a, b) => b[1].last - b[1].first - (a[1].last - a[1].first))
+      .filter(([, t]) => grew(t.bytes) >= minGrowth || (t.inodes !== undefined && grew(t.inodes) >= minInodes))
+      .sort((a, b) => soon(a[1]) - soon(b[1]))
       .slice(0, top)
       .map(([mount, t]) => {
         const m = byMount.get(mount)!;
+        const i = t.inodes;
         return {
           mount,
           kind: m.kind,
@@ -119,7 +157,21 @@ export class FilesystemTracks {
           device: m.info.device,
           sizeBytes: t.size,
           availableBytes: t.available,
-          ...trackRow(t),
+          ...trackRow(t.bytes),
+          ...(i
+            ? {
+                inodes: {
+                  first: i.first,
+                  last: i.last,
+                  peak: i.peak,
+                  total: i.last + i.free,
+                  free: i.free,
+                  samples: i.samples,
+                  rises: i.rises,
+                  falls: i.falls,
+                },
+              }
+            : {}),
         };
       });
   }

@@ -1,11 +1,11 @@
 // fsfill: filesystems filling up, disks and tmpfs (filesystems.ts), with how
-// soon each is full at its rate: writes then fail with ENOSPC (a database
-// stops, a log is lost, a job dies), and a tmpfs's files take the host's
-// memory on the way. Who wrote there is filetop's (its writers per filesystem).
-// No BPF object: one statfs a filesystem a second.
+// soon each is full at its rate, of bytes or of inodes: writes then fail with
+// ENOSPC (a database stops, a log is lost, a job dies), and a tmpfs's files
+// take the host's memory on the way. Who wrote there is filetop's (its writers
+// per filesystem). No BPF object: one statfs a filesystem a second.
 import { monoNow } from '../../util/clock.js';
 import type { CaptureDefinition, Column } from '../capture.js';
-import { fmtBytes } from '../../format/index.js';
+import { fmtBytes, fmtCount } from '../../format/index.js';
 import { hostAvailableBytes } from '../../util/meminfo.js';
 import { analyzeFsfill } from './analyze.js';
 import { FilesystemTracks, type FilesystemRow } from './filesystems.js';
@@ -14,7 +14,7 @@ import { fsfillSetup } from './setup.js';
 export type FsfillParams = typeof fsfillSetup.defaults;
 
 export interface FsfillData {
-  /** Filesystems whose used bytes grew minGrowthMiB or more, the most first (at most `top`). */
+  /** Filesystems whose used bytes grew minGrowthMiB or more, or their inodes minGrowthInodes, the fullest soonest first (at most `top`). */
   rows: FilesystemRow[];
   /** Filesystems read, and how often. */
   filesystems: number;
@@ -25,7 +25,7 @@ export interface FsfillData {
 
 export const fsfill: CaptureDefinition<FsfillParams, FsfillData> = {
   ...fsfillSetup,
-  summary: 'filesystems filling up (disks and tmpfs, statfs once a second), with how soon each is full at its rate',
+  summary: 'filesystems filling up (disks and tmpfs, statfs once a second), with how soon each is full of bytes or inodes at its rate',
   kind: 'counters',
   analysis: { checks: 'filesystems filling', analyze: analyzeFsfill },
 
@@ -45,7 +45,7 @@ export const fsfill: CaptureDefinition<FsfillParams, FsfillData> = {
       finish() {
         const available = hostAvailableBytes();
         return {
-          rows: tracks.rows(params.minGrowthMiB * 1024 * 1024, params.top),
+          rows: tracks.rows(params.minGrowthMiB * 1024 * 1024, params.minGrowthInodes, params.top),
           filesystems: tracks.count,
           intervalMs: params.intervalMs,
           ...(available !== undefined ? { hostAvailableBytes: available } : {}),
@@ -66,4 +66,5 @@ const columns: Column<FilesystemRow>[] = [
   { header: 'PER S', value: (r) => fmtBytes(r.growthBytes / Math.max(0.001, r.seconds)), numeric: true },
   { header: 'FREE', value: (r) => fmtBytes(r.availableBytes), numeric: true },
   { header: 'SIZE', value: (r) => fmtBytes(r.sizeBytes), numeric: true },
+  { header: 'INODES', value: (r) => (r.inodes ? `${fmtCount(r.inodes.first)} → ${fmtCount(r.inodes.last)} of ${fmtCount(r.inodes.total)}` : '-') },
 ];

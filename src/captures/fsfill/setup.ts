@@ -5,7 +5,18 @@ import { integer, settingsDefaults } from '../settings.js';
 
 const settings = {
   intervalMs: integer(100, 10_000, 1000, 'how often every filesystem is read'),
-  minGrowthMiB: integer(1, 1_000_000, 16, 'a filesystem whose used bytes grew less than this over the window is left out'),
+  minGrowthMiB: integer(
+    1,
+    1_000_000,
+    16,
+    'a filesystem whose used bytes grew less than this over the window (and its inodes less than minGrowthInodes) is left out',
+  ),
+  minGrowthInodes: integer(
+    1,
+    1_000_000_000,
+    1000,
+    'a filesystem whose inodes in use grew less than this over the window (and its bytes less than minGrowthMiB) is left out',
+  ),
   top: integer(1, 1000, 10, 'filesystems kept, the fastest filling first'),
 };
 const defaults = settingsDefaults(settings);

@@ -28,7 +28,7 @@ function growthFinding(r: Obj, seconds: number, hostAvailable: number | undefine
   const growth = num(r.growthBytes);
   const rate = growth / seconds;
   const steps = Math.max(1, num(r.samples) - 1);
-  const steady = steadyClimb(r);
+  const steady = steadyClimb(num(r.samples), num(r.falls), num(r.lastBytes), num(r.peakBytes));
   const limit = r.limit as Obj | undefined;
   const cgroupRoom = limit ? Math.max(0, num(limit.limitBytes) - num(limit.usageBytes)) : undefined;
   // The room that runs out first: under its cgroup's limit, or the host's.
