@@ -1,5 +1,5 @@
 // One growing amount read again and again (a process's own memory by
-// memgrowth, a filesystem's used bytes by fsfill): where it began and ended,
+// memgrowth, a filesystem's used bytes and inodes by fsfill): where it began and ended,
 // its peak, and how often it went up or down between readings. Steady growth
 // is a climb; ups and downs are a heap. And how grave a climb is: one that
 // runs out of room within minutes is what breaks next; anything slower is
@@ -25,10 +25,10 @@ export interface Track {
   falls: number;
 }
 
-export const newTrack = (bytes: number, now: bigint): Track => ({
-  first: bytes,
-  last: bytes,
-  peak: bytes,
+export const newTrack = (value: number, now: bigint): Track => ({
+  first: value,
+  last: value,
+  peak: value,
   firstNs: now,
   lastNs: now,
   samples: 1,
@@ -37,13 +37,13 @@ export const newTrack = (bytes: number, now: bigint): Track => ({
 });
 
 /** A new reading of `t`. */
-export function step(t: Track, bytes: number, now: bigint): void {
-  if (bytes > t.last) t.rises++;
-  else if (bytes < t.last) t.falls++;
-  Object.assign(t, { last: bytes, peak: Math.max(t.peak, bytes), lastNs: now, samples: t.samples + 1 });
+export function step(t: Track, value: number, now: bigint): void {
+  if (value > t.last) t.rises++;
+  else if (value < t.last) t.falls++;
+  Object.assign(t, { last: value, peak: Math.max(t.peak, value), lastNs: now, samples: t.samples + 1 });
 }
 
-/** What a row of the capture keeps of a track. */
+/** What a row of the capture keeps of a track of bytes. */
 export const trackRow = (t: Track) => ({
   firstBytes: t.first,
   lastBytes: t.last,

@@ -10,9 +10,11 @@ import { histogram, on, result, run, stack, user, WINDOW_MS } from './fixtures.j
 const HZ = 99;
 const seconds = WINDOW_MS / 1000;
 
-/** Each process on CPU `cpus` CPUs' worth of the window, in one function of its own name. */
-function profile(busy: { pid: number; comm: string; cpus: number }[]) {
-  const stacks = busy.map((p) => stack(p.pid, p.comm, Math.round(p.cpus * HZ * seconds), [user('main', p.comm), user(`${p.comm}_work`, p.comm)]));
+/** `cpus` CPUs' worth of the window of pid's samples, in main → `fn`. */
+const onCpu = (pid: number, comm: string, cpus: number, fn = `${comm}_work`) =>
+  stack(pid, comm, Math.round(cpus * HZ * seconds), [user('main', comm), user(fn, comm)]);
+
+function profileOf(stacks: ReturnType<typeof onCpu>[]) {
   return result('profile', {
     stacks,
     sampleType: { type: 'samples', unit: 'count' },
@@ -21,9 +23,12 @@ function profile(busy: { pid: number; comm: string; cpus: number }[]) {
     lostStacks: { kernel: 0, user: 0 },
     top: 20,
     frequency: HZ,
-    processes: stacks.length,
+    processes: new Set(stacks.map((s) => s.pid)).size,
   });
 }
+
+/** Each process on CPU `cpus` CPUs' worth of the window, in one function of its own name. */
+const profile = (busy: { pid: number; comm: string; cpus: number }[]) => profileOf(busy.map((p) => onCpu(p.pid, p.comm, p.cpus)));
 
 const row = (pid: number, behindPid: number, behindComm: string, waitedMs: number, cpus = [0, 1], allowed = 2) => ({
   pid,
@@ -81,19 +86,8 @@ describe('runqlat: behind whom', () => {
 
   it('a program of several processes: the waits go to its finding that stands on its own, whichever process they were behind', () => {
     // Four batch processes of 0.45 CPUs each: 20 in one hot function, 21-23 spread over three (bare CPU users, told only as a cause).
-    const spread = (pid: number) =>
-      ['a', 'b', 'c'].map((fn) => stack(pid, 'batch', Math.round((0.45 / 3) * HZ * seconds), [user('main', 'batch'), user(`batch_${fn}`, 'batch')]));
-    const stacks = [stack(20, 'batch', Math.round(0.45 * HZ * seconds), [user('main', 'batch'), user('batch_work', 'batch')]), ...[21, 22, 23].flatMap(spread)];
-    const batchProfile = result('profile', {
-      stacks,
-      sampleType: { type: 'samples', unit: 'count' },
-      periodNs: 1e9 / HZ,
-      total: stacks.reduce((n, s) => n + s.value, 0),
-      lostStacks: { kernel: 0, user: 0 },
-      top: 20,
-      frequency: HZ,
-      processes: 4,
-    });
+    const spread = (pid: number) => ['a', 'b', 'c'].map((fn) => onCpu(pid, 'batch', 0.45 / 3, `batch_${fn}`));
+    const batchProfile = profileOf([onCpu(20, 'batch', 0.45), ...[21, 22, 23].flatMap(spread)]);
     // api's waits were behind 21 most: the link names the program, so batch's kept finding (pid 20) takes them.
     const rows = [row(10, 21, 'batch', 1500), row(10, 20, 'batch', 300), row(10, 22, 'batch', 300), row(20, 21, 'batch', 3000)];
     const findings = analyzeRun({ run: run({ symptom: 'latency' }), results: [on(runqlat({ behind: rows })), on(batchProfile)] });

@@ -11,6 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { mergeThresholds } from '../../src/analysis/common.js';
 import { fsfill, type FsfillData } from '../../src/captures/fsfill/index.js';
 import { runCapture } from '../../src/captures/run-capture.js';
+import { loopExt4SkipReason, mountLoopExt4, type TestFilesystem } from '../helpers/loop-ext4.js';
 
 const MiB = 1024 * 1024;
 const PYTHON = '/usr/bin/python3';
@@ -45,43 +46,31 @@ function creator(dir: string, perSecond: number) {
   return spawn(PYTHON, ['-c', script], { stdio: 'ignore' });
 }
 
-/** An ext4 filesystem on a loop device, mounted on a new directory (mkfs.ext4 `options`). */
-function mountExt4(size: string, options: string[]): { image: string; mount: string } {
-  const image = join(tmpdir(), `sherlock-test-ext4-${process.pid}.img`);
-  execFileSync('truncate', ['-s', size, image]);
-  execFileSync('mkfs.ext4', ['-q', '-F', ...options, image]);
-  const mount = mkdtempSync(join(tmpdir(), 'sherlock-test-ext4-'));
-  execFileSync('mount', ['-o', 'loop', image, mount]);
-  return { image, mount };
-}
-
 const deviceOf = (mount: string) => execFileSync('mountpoint', ['-d', mount], { encoding: 'utf8' }).trim();
 
-const loopSkipReason = (): string | undefined => {
-  try {
-    execFileSync('losetup', ['--find'], { stdio: 'pipe' });
-    execFileSync('which', ['mkfs.ext4'], { stdio: 'pipe' });
-    return undefined;
-  } catch {
-    return 'no free loop device or no mkfs.ext4: an ext4 filesystem cannot be made here';
-  }
-};
-
-describe('fsfill: filesystems filling up', () => {
-  let mount = '';
-  let image = '';
-  afterEach(() => {
-    if (mount) {
+/** A 256 MiB tmpfs mounted on a new directory. */
+function mountTmpfs(): TestFilesystem {
+  const mount = mkdtempSync(join(tmpdir(), 'sherlock-test-tmpfs-'));
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256m', 'tmpfs', mount]);
+  return {
+    mount,
+    remove() {
       execFileSync('umount', ['-l', mount]);
       rmSync(mount, { recursive: true, force: true });
-    }
-    if (image) rmSync(image, { force: true });
-    mount = image = '';
+    },
+  };
+}
+
+describe('fsfill: filesystems filling up', () => {
+  let made: TestFilesystem | undefined;
+  afterEach(() => {
+    made?.remove();
+    made = undefined;
   });
 
   it('a tmpfs: its used bytes once a second, when it is full at that rate, its spool left out', async () => {
-    mount = mkdtempSync(join(tmpdir(), 'sherlock-test-tmpfs-'));
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256m', 'tmpfs', mount]);
+    made = mountTmpfs();
+    const { mount } = made;
     // Sherlock's own spool on that tmpfs (a run's directory), which must not count.
     const spool = join(mount, `sherlock-spool-${process.pid}-test-run-x`);
     mkdirSync(spool);
@@ -113,10 +102,11 @@ describe('fsfill: filesystems filling up', () => {
     }
   }, 30_000);
 
-  it.skipIf(loopSkipReason())(
+  it.skipIf(loopExt4SkipReason())(
     'an ext4 disk: full when what a process without root may write is gone',
     async () => {
-      ({ image, mount } = mountExt4('192M', ['-m', '5']));
+      made = mountLoopExt4('192M', ['-m', '5']);
+      const { mount } = made;
       const job = writer(mount, 8, 12);
       try {
         const data = (await runCapture(fsfill, { durationMs: 2500, params: { minGrowthMiB: 16 } })) as FsfillData & { durationMs: number };
@@ -138,11 +128,12 @@ describe('fsfill: filesystems filling up', () => {
     30_000,
   );
 
-  it.skipIf(loopSkipReason())(
+  it.skipIf(loopExt4SkipReason())(
     'an ext4 disk running out of inodes with bytes to spare: its inodes are what is full',
     async () => {
       // 4,096 inodes; 500 small files a second use them up in ~8 s while 50 KiB a second leaves the bytes nearly all free.
-      ({ image, mount } = mountExt4('64M', ['-N', '4096']));
+      made = mountLoopExt4('64M', ['-N', '4096']);
+      const { mount } = made;
       const job = creator(mount, 500);
       try {
         const data = (await runCapture(fsfill, { durationMs: 2500, params: { minGrowthInodes: 300 } })) as FsfillData & { durationMs: number };

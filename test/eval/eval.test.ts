@@ -27,6 +27,7 @@ import {
   memcgSkipReason,
   pidsCgroupSkipReason,
 } from '../helpers/memcg.js';
+import { loopExt4SkipReason, mountLoopExt4 } from '../helpers/loop-ext4.js';
 import { createTestNetwork, type TestNetwork } from '../helpers/netns.js';
 import { distSkipReason } from '../server/harness.js';
 import {
@@ -59,16 +60,6 @@ const V1_CPU = '/sys/fs/cgroup/cpu';
 const DISK_TMP = '/var/tmp';
 const TMPFS_MAGIC = 0x01021994;
 const diskDirSkipReason = () => (statfsSync(DISK_TMP).type === TMPFS_MAGIC ? `${DISK_TMP} is a tmpfs: its pages cannot be evicted without swap` : undefined);
-/** An ext4 filesystem made here on a loop device, for a disk that fills. */
-const loopSkipReason = () => {
-  try {
-    execFileSync('losetup', ['--find'], { stdio: 'pipe' });
-    execFileSync('which', ['mkfs.ext4'], { stdio: 'pipe' });
-    return undefined;
-  } catch {
-    return 'no free loop device or no mkfs.ext4';
-  }
-};
 const cpuQuotaSkipReason = () => (existsSync(join(V1_CPU, 'cpu.cfs_quota_us')) ? undefined : `no cgroup v1 cpu controller with CFS quotas at ${V1_CPU}`);
 
 /** orders-db on 127.0.0.1:dbPort answering every query at once, and checkout-api on apiPort calling it (the time it waits kept in `counter`). */
@@ -414,14 +405,11 @@ describe.skipIf(skip)(`evaluation: the top finding names the culprit${skip ? ` (
     }
   }, 60_000);
 
-  it.skipIf(loopSkipReason())(
-    `a web app keeping each session in a small file, 1,000 new a second on a disk of 16,384 inodes → health-check names the app, the filesystem's inodes and how soon they are gone${loopSkipReason() ? ` (skipped: ${loopSkipReason()})` : ''}`,
+  it.skipIf(loopExt4SkipReason())(
+    `a web app keeping each session in a small file, 1,000 new a second on a disk of 16,384 inodes → health-check names the app, the filesystem's inodes and how soon they are gone${loopExt4SkipReason() ? ` (skipped: ${loopExt4SkipReason()})` : ''}`,
     async () => {
-      const image = join(dir, 'sessions.img');
-      execFileSync('truncate', ['-s', '256M', image]);
-      execFileSync('mkfs.ext4', ['-q', '-F', '-N', '16384', image]);
-      const mount = mkdtempSync(join(tmpdir(), 'sherlock-eval-ext4-'));
-      execFileSync('mount', ['-o', 'loop', image, mount]);
+      const disk = mountLoopExt4('256M', ['-N', '16384']);
+      const { mount } = disk;
       try {
         const app = startChild(PYTHON, [join(programsDir, 'session-writer.py'), mount, '1000', '60']);
         await sleep(500);
@@ -446,21 +434,17 @@ describe.skipIf(skip)(`evaluation: the top finding names the culprit${skip ? ` (
         });
       } finally {
         killChildren();
-        execFileSync('umount', ['-l', mount]);
-        rmSync(mount, { recursive: true, force: true });
+        disk.remove();
       }
     },
     60_000,
   );
 
-  it.skipIf(loopSkipReason())(
-    `a service left at debug level logging 30 MiB/s onto a 384 MiB disk → disk-io names the logger, the filesystem and how soon it is full${loopSkipReason() ? ` (skipped: ${loopSkipReason()})` : ''}`,
+  it.skipIf(loopExt4SkipReason())(
+    `a service left at debug level logging 30 MiB/s onto a 384 MiB disk → disk-io names the logger, the filesystem and how soon it is full${loopExt4SkipReason() ? ` (skipped: ${loopExt4SkipReason()})` : ''}`,
     async () => {
-      const image = join(dir, 'logs.img');
-      execFileSync('truncate', ['-s', '384M', image]);
-      execFileSync('mkfs.ext4', ['-q', '-F', '-m', '5', image]);
-      const mount = mkdtempSync(join(tmpdir(), 'sherlock-eval-ext4-'));
-      execFileSync('mount', ['-o', 'loop', image, mount]);
+      const disk = mountLoopExt4('384M', ['-m', '5']);
+      const { mount } = disk;
       try {
         const logger = startChild(PYTHON, [join(programsDir, 'debug-logger.py'), join(mount, 'app.log'), '30', '60']);
         await sleep(500);
@@ -490,8 +474,7 @@ describe.skipIf(skip)(`evaluation: the top finding names the culprit${skip ? ` (
         });
       } finally {
         killChildren();
-        execFileSync('umount', ['-l', mount]);
-        rmSync(mount, { recursive: true, force: true });
+        disk.remove();
       }
     },
     60_000,

@@ -68,7 +68,9 @@ function findFiles(names: Map<string, string>): Map<string, Found> {
   const found = new Map<string, Found>();
   const missing = () => [...names.keys()].filter((n) => !found.has(n));
   const take = (name: string, path: string, hostPath: string, foundBy: Found['foundBy']) => {
-    if (!found.has(name) && isFile(hostPath)) found.set(name, { path, hostPath, foundBy });
+    // The host's own path when it is the same file: a /proc/PID/root path vanishes as that process exits
+    // (a crash loop's instances live milliseconds), before llvm-symbolizer has read the file's lines.
+    if (!found.has(name) && isFile(hostPath)) found.set(name, { path, hostPath: sameFile(path, hostPath) ? path : hostPath, foundBy });
   };
   // A library is mapped by this process too (libc); a program by its next instance, or by what runs the same comm.
   for (const m of parseMaps(readText('/proc/self/maps') ?? ''))
@@ -147,6 +149,15 @@ async function symbolize(hostPath: string, site: CrashSite): Promise<void> {
     if (callers.length) site.inlinedInto = callers.map((f) => names.get(f.name) ?? f.name);
   } finally {
     elf.close();
+  }
+}
+
+function sameFile(a: string, b: string): boolean {
+  try {
+    const [x, y] = [statSync(a), statSync(b)];
+    return x.dev === y.dev && x.ino === y.ino;
+  } catch {
+    return false;
   }
 }
 
