@@ -1,8 +1,8 @@
 // The filesystems that fill: disks (a block device's: ext4, xfs, btrfs, ...)
 // and tmpfs (/tmp on many distributions, /dev/shm, /run), whose files live in
 // memory that no process's own memory shows; full of bytes, or of inodes
-// (many small files: sessions, a mail queue, a cache). Each of this mount namespace's,
-// once (a bind mount counts once), read with statfs. Network and FUSE
+// (many small files: sessions, a mail queue, a cache). Each of this mount
+// namespace's, once (a bind mount counts once), read with statfs. Network and FUSE
 // filesystems are left out: a statfs of a hung NFS server blocks. Read-only
 // ones cannot fill. Sherlock's own spool (the OS temp dir by default) is left
 // out of the bytes of the filesystem that holds it.
@@ -39,6 +39,14 @@ export interface InodeRow {
   samples: number;
   rises: number;
   falls: number;
+}
+
+/** One filesystem's readings: its used bytes, and its inodes in use when it has a fixed number. */
+interface FilesystemTrack {
+  bytes: Track;
+  size: number;
+  available: number;
+  inodes?: Track & { free: number };
 }
 
 interface Mounted {
@@ -103,7 +111,7 @@ const under = (path: string, mount: string) => path === mount || path.startsWith
 
 export class FilesystemTracks {
   private readonly mounted = filesystems();
-  private readonly tracks = new Map<string, { bytes: Track; size: number; available: number; inodes?: Track & { free: number } }>();
+  private readonly tracks = new Map<string, FilesystemTrack>();
   /** The filesystem holding Sherlock's own spool directory: its files are left out of that one's bytes. */
   private readonly spoolMount: string | undefined;
 
@@ -140,8 +148,7 @@ export class FilesystemTracks {
   rows(minGrowth: number, minInodes: number, top: number): FilesystemRow[] {
     const byMount = new Map(this.mounted.map((m) => [m.mount, m]));
     const grew = (t: Track) => t.last - t.first;
-    const soon = (t: { bytes: Track; available: number; inodes?: Track & { free: number } }) =>
-      Math.min(t.available / Math.max(1, grew(t.bytes)), t.inodes ? t.inodes.free / Math.max(1, grew(t.inodes)) : Infinity);
+    const soon = (t: FilesystemTrack) => Math.min(t.available / Math.max(1, grew(t.bytes)), t.inodes ? t.inodes.free / Math.max(1, grew(t.inodes)) : Infinity);
     return [...this.tracks]
       .filter(([, t]) => grew(t.bytes) >= minGrowth || (t.inodes !== undefined && grew(t.inodes) >= minInodes))
       .sort((a, b) => soon(a[1]) - soon(b[1]))

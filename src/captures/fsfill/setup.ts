@@ -17,7 +17,7 @@ const settings = {
     1000,
     'a filesystem whose inodes in use grew less than this over the window (and its bytes less than minGrowthMiB) is left out',
   ),
-  top: integer(1, 1000, 10, 'filesystems kept, the fastest filling first'),
+  top: integer(1, 1000, 10, 'filesystems kept, the soonest full first'),
 };
 const defaults = settingsDefaults(settings);
 
