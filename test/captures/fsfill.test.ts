@@ -7,10 +7,12 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { mergeThresholds } from '../../src/analysis/common.js';
 import { fsfill, type FsfillData } from '../../src/captures/fsfill/index.js';
 import { runCapture } from '../../src/captures/run-capture.js';
+import { readText } from '../../src/util/read-text.js';
 import { loopExt4SkipReason, mountLoopExt4, type TestFilesystem } from '../helpers/loop-ext4.js';
 
 const MiB = 1024 * 1024;
@@ -159,4 +161,38 @@ describe('fsfill: filesystems filling up', () => {
     },
     30_000,
   );
+
+  it("a tmpfs only another mount namespace has (a container's /dev/shm): read through its process's root, named by it", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sherlock-test-ns-'));
+    // unshare: a new mount namespace where a 128 MiB tmpfs is mounted on dir (the host's dir stays empty), then the writer.
+    const script = [
+      'import os, time',
+      'for i in range(8):',
+      `    open(os.path.join('${dir}', f'seg-{i}'), 'wb').write(b'x' * (8 << 20))`,
+      '    time.sleep(0.2)',
+      'time.sleep(20)',
+    ].join('\n');
+    const job = spawn(
+      'unshare',
+      ['--mount', '--propagation', 'private', 'sh', '-c', `mount -t tmpfs -o size=128m tmpfs '${dir}' && exec ${PYTHON} -c "$0"`, script],
+      {
+        stdio: 'ignore',
+      },
+    );
+    try {
+      // Until its tmpfs is mounted there (the capture lists filesystems when it starts).
+      for (let i = 0; i < 100 && !(readText(`/proc/${job.pid}/mountinfo`) ?? '').includes(` ${dir} `); i++) await sleep(20);
+      const data = (await runCapture(fsfill, { durationMs: 2500, params: { minGrowthMiB: 8 } })) as FsfillData & { durationMs: number };
+      expect(() => execFileSync('mountpoint', ['-q', dir])).toThrow(); // not mounted here: a plain directory
+      const row = data.rows.find((r) => r.mount === dir);
+      expect(row).toMatchObject({ kind: 'tmpfs', sizeBytes: 128 * MiB, namespaceOf: { pid: job.pid, comm: 'python3' } });
+      expect(row!.growthBytes).toBeGreaterThanOrEqual(16 * MiB);
+      const f = analyze(data, data.durationMs / 1000).find((x) => x.evidence.mount === dir)!;
+      expect(f.title).toMatch(new RegExp(`^tmpfs ${dir} in the mount namespace of python3 \\(pid ${job.pid}\\) on n1 filled by `));
+      expect(f.title).toContain(`du -xsh /proc/${job.pid}/root${dir}/*`);
+    } finally {
+      job.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
 });

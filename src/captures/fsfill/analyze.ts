@@ -9,7 +9,7 @@
 // it when filetop was in the run (the link `writes-to:<device>`).
 import { makeFinding, num, objs, str, type AnalysisContext, type CaptureAnalysis, type Obj } from '../../analysis/common.js';
 import type { Finding } from '../../analysis/types.js';
-import { fmtBytes, fmtCount, fmtSeconds, plural } from '../../format/index.js';
+import { fmtBytes, fmtCount, fmtSeconds, plural, processLabel } from '../../format/index.js';
 import { MIN_SECONDS, scoreOf, severityOf, steadyClimb } from '../growth-track.js';
 
 export function analyzeFsfill(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
@@ -54,7 +54,9 @@ function fillingFinding(r: Obj, seconds: number, hostAvailable: number | undefin
   const out = runsOut(r, seconds, hostAvailable);
   const severity = severityOf(out.steady, out.secondsLeft);
   const steps = Math.max(1, num(r.samples) - 1);
-  const what = tmpfs ? `tmpfs ${mount}` : `Filesystem ${mount} (${str(r.fstype)} on ${str(r.source)})`;
+  const ns = r.namespaceOf as Obj | undefined;
+  const where = ns ? ` in the mount namespace of ${processLabel(ns.comm, ns.pid)}` : '';
+  const what = tmpfs ? `tmpfs ${mount}${where}` : `Filesystem ${mount}${where} (${str(r.fstype)} on ${str(r.source)})`;
   const i = r.inodes as Obj | undefined;
   const grew =
     out.of === 'inodes'
@@ -73,10 +75,12 @@ function fillingFinding(r: Obj, seconds: number, hostAvailable: number | undefin
         : out.of === 'inodes'
           ? `; at this rate its inodes are gone in ${left}, and creating a file there then fails with ENOSPC though bytes are free (df -i)`
           : `; at this rate it is full in ${left}, and writes to it then fail with ENOSPC`;
+  // Commands that work from the host: another namespace's mount through its process's root.
+  const at = ns ? `/proc/${num(ns.pid)}/root${mount}` : mount;
   const next =
     out.of === 'inodes'
-      ? `which directory holds the files (du --inodes -x ${mount} | sort -n | tail)`
-      : `what writes there and keeps it (du -xsh ${mount}/*, lsof +L1 ${mount} for deleted files still open)`;
+      ? `which directory holds the files (du --inodes -x ${at} | sort -n | tail)`
+      : `what writes there and keeps it (du -xsh ${at}/*, lsof +L1 ${at} for deleted files still open)`;
   const finding = makeFinding(
     ctx,
     `fsfill:${mount}`,
@@ -84,6 +88,7 @@ function fillingFinding(r: Obj, seconds: number, hostAvailable: number | undefin
     `${grew}${ending}; next: ${next}.`,
     {
       mount,
+      ...(ns ? { namespaceOf: ns } : {}),
       kind: str(r.kind),
       fstype: str(r.fstype),
       source: str(r.source),

@@ -2,7 +2,9 @@
 // and tmpfs (/tmp on many distributions, /dev/shm, /run), whose files live in
 // memory that no process's own memory shows; full of bytes, or of inodes
 // (many small files: sessions, a mail queue, a cache). Each of this mount
-// namespace's, once (a bind mount counts once), read with statfs. Network and FUSE
+// namespace's, once (a bind mount counts once), read with statfs; then those
+// only other mount namespaces have (a container's own /dev/shm, 64 MiB under
+// Docker), read through one of their processes' /proc/PID/root. Network and FUSE
 // filesystems are left out: a statfs of a hung NFS server blocks. Read-only
 // ones cannot fill. Sherlock's own spool (the OS temp dir by default) is left
 // out of the bytes of the filesystem that holds it.
@@ -12,6 +14,11 @@ import { SPOOL_DIR_PREFIX } from '../event-spool.js';
 import { newTrack, step, trackRow, type Track } from '../growth-track.js';
 import { parseMountInfo, type MountInfo } from '../../util/mountinfo.js';
 import { listDir, readText } from '../../util/read-text.js';
+import { allPids } from '../target-processes.js';
+
+/** Mount namespaces other than ours looked into, and filesystems read in all: a bound on a host of many containers. */
+const MAX_NAMESPACES = 256;
+const MAX_FILESYSTEMS = 1024;
 
 export type FilesystemKind = 'disk' | 'tmpfs';
 
@@ -23,6 +30,8 @@ export interface FilesystemRow extends ReturnType<typeof trackRow> {
   source: string;
   /** major:minor: what filetop's writers name (the link `writes-to:<device>`). */
   device: string;
+  /** Mounted only in another mount namespace (a container's): a process of it, through whose root it was read. */
+  namespaceOf?: { pid: number; comm: string };
   /** Its size, and the bytes a process without root may still write (a disk keeps a reserve for root). */
   sizeBytes: number;
   availableBytes: number;
@@ -53,6 +62,9 @@ interface Mounted {
   mount: string;
   kind: FilesystemKind;
   info: MountInfo;
+  /** What statfs reads: the mount point, or it through a process of another mount namespace. */
+  path: string;
+  namespaceOf?: { pid: number; comm: string };
 }
 
 /** A disk's filesystem, a tmpfs, or neither (proc, cgroup, overlay, nfs, fuse, a read-only one). */
@@ -62,17 +74,37 @@ function kindOf(m: MountInfo): FilesystemKind | undefined {
   return m.source.startsWith('/dev/') && !m.fstype.startsWith('fuse') ? 'disk' : undefined;
 }
 
-/** Where each filesystem is mounted here (the first mount point seen of each). */
+/** Where each filesystem is mounted (the first mount point seen of each): here, then in other mount namespaces. */
 function filesystems(): Mounted[] {
   const seen = new Set<string>();
   const out: Mounted[] = [];
-  for (const info of parseMountInfo(readText('/proc/self/mountinfo') ?? '')) {
-    const kind = kindOf(info);
-    if (!kind || seen.has(info.device)) continue;
-    seen.add(info.device);
-    out.push({ mount: info.mountPoint, kind, info });
+  const add = (mountinfo: string, namespaceOf?: { pid: number; comm: string }) => {
+    for (const info of parseMountInfo(mountinfo)) {
+      const kind = kindOf(info);
+      if (!kind || seen.has(info.device) || out.length >= MAX_FILESYSTEMS) continue;
+      seen.add(info.device);
+      const path = namespaceOf ? `/proc/${namespaceOf.pid}/root${info.mountPoint}` : info.mountPoint;
+      out.push({ mount: info.mountPoint, kind, info, path, ...(namespaceOf ? { namespaceOf } : {}) });
+    }
+  };
+  add(readText('/proc/self/mountinfo') ?? '');
+  const namespaces = new Set([mountNamespace('self')]);
+  for (const pid of allPids()) {
+    const ns = mountNamespace(String(pid));
+    if (ns === undefined || namespaces.has(ns) || namespaces.size > MAX_NAMESPACES) continue;
+    namespaces.add(ns);
+    add(readText(`/proc/${pid}/mountinfo`) ?? '', { pid, comm: readText(`/proc/${pid}/comm`)?.trim() ?? '?' });
   }
   return out;
+}
+
+/** The mount namespace a process is in (its inode), undefined once it is gone. */
+function mountNamespace(pid: string): number | undefined {
+  try {
+    return statSync(`/proc/${pid}/ns/mnt`).ino;
+  } catch {
+    return undefined;
+  }
 }
 
 interface Usage {
@@ -111,28 +143,30 @@ const under = (path: string, mount: string) => path === mount || path.startsWith
 
 export class FilesystemTracks {
   private readonly mounted = filesystems();
+  /** By device (two namespaces may each have their own /dev/shm). */
   private readonly tracks = new Map<string, FilesystemTrack>();
-  /** The filesystem holding Sherlock's own spool directory: its files are left out of that one's bytes. */
-  private readonly spoolMount: string | undefined;
+  /** The filesystem (of this namespace) holding Sherlock's own spool directory: its files are left out of that one's bytes. */
+  private readonly spoolDevice: string | undefined;
 
   constructor(private readonly spoolDir?: string) {
-    const holding = spoolDir ? this.mounted.filter((m) => under(spoolDir, m.mount)) : [];
-    this.spoolMount = holding.sort((a, b) => b.mount.length - a.mount.length)[0]?.mount;
+    const holding = spoolDir ? this.mounted.filter((m) => !m.namespaceOf && under(spoolDir, m.mount)) : [];
+    this.spoolDevice = holding.sort((a, b) => b.mount.length - a.mount.length)[0]?.info.device;
   }
 
   read(now: bigint): void {
-    for (const { mount } of this.mounted) {
-      const u = usage(mount);
+    for (const { info, path } of this.mounted) {
+      const device = info.device;
+      const u = usage(path);
       if (!u) continue;
-      if (mount === this.spoolMount) {
+      if (device === this.spoolDevice) {
         const spool = spoolBytes(this.spoolDir!);
         u.used = Math.max(0, u.used - spool);
         u.available += spool;
       }
-      const t = this.tracks.get(mount);
+      const t = this.tracks.get(device);
       if (!t) {
         const inodes = u.inodes && { ...newTrack(u.inodes.used, now), free: u.inodes.free };
-        this.tracks.set(mount, { bytes: newTrack(u.used, now), size: u.size, available: u.available, ...(inodes ? { inodes } : {}) });
+        this.tracks.set(device, { bytes: newTrack(u.used, now), size: u.size, available: u.available, ...(inodes ? { inodes } : {}) });
         continue;
       }
       step(t.bytes, u.used, now);
@@ -146,22 +180,23 @@ export class FilesystemTracks {
 
   /** Those that grew `minGrowth` bytes or `minInodes` inodes or more, the fullest soonest first (the least room left for its growth). */
   rows(minGrowth: number, minInodes: number, top: number): FilesystemRow[] {
-    const byMount = new Map(this.mounted.map((m) => [m.mount, m]));
+    const byDevice = new Map(this.mounted.map((m) => [m.info.device, m]));
     const grew = (t: Track) => t.last - t.first;
     const soon = (t: FilesystemTrack) => Math.min(t.available / Math.max(1, grew(t.bytes)), t.inodes ? t.inodes.free / Math.max(1, grew(t.inodes)) : Infinity);
     return [...this.tracks]
       .filter(([, t]) => grew(t.bytes) >= minGrowth || (t.inodes !== undefined && grew(t.inodes) >= minInodes))
       .sort((a, b) => soon(a[1]) - soon(b[1]))
       .slice(0, top)
-      .map(([mount, t]) => {
-        const m = byMount.get(mount)!;
+      .map(([device, t]) => {
+        const m = byDevice.get(device)!;
         const i = t.inodes;
         return {
-          mount,
+          mount: m.mount,
+          ...(m.namespaceOf ? { namespaceOf: m.namespaceOf } : {}),
           kind: m.kind,
           fstype: m.info.fstype,
           source: m.info.source,
-          device: m.info.device,
+          device,
           sizeBytes: t.size,
           availableBytes: t.available,
           ...trackRow(t.bytes),
