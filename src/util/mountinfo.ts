@@ -1,7 +1,7 @@
 // /proc/PID/mountinfo, a line per mount:
 //   id parent major:minor root mountpoint options [optional...] - fstype source superoptions
 // Read by the cgroup hierarchies, a file's filesystem (syscallerrors) and the
-// tmpfs mounts (memgrowth).
+// filesystems that fill (fsfill, this namespace's and other ones').
 
 export interface MountInfo {
   /** major:minor of the filesystem: one per instance, whatever it is mounted on. */

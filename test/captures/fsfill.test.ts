@@ -13,7 +13,7 @@ import { mergeThresholds } from '../../src/analysis/common.js';
 import { fsfill, type FsfillData } from '../../src/captures/fsfill/index.js';
 import { runCapture } from '../../src/captures/run-capture.js';
 import { readText } from '../../src/util/read-text.js';
-import { loopExt4SkipReason, mountLoopExt4, type TestFilesystem } from '../helpers/loop-ext4.js';
+import { loopExt4SkipReason, mountLoopExt4, mountTmpfs, type TestFilesystem } from '../helpers/test-filesystems.js';
 
 const MiB = 1024 * 1024;
 const PYTHON = '/usr/bin/python3';
@@ -50,19 +50,6 @@ function creator(dir: string, perSecond: number) {
 
 const deviceOf = (mount: string) => execFileSync('mountpoint', ['-d', mount], { encoding: 'utf8' }).trim();
 
-/** A 256 MiB tmpfs mounted on a new directory. */
-function mountTmpfs(): TestFilesystem {
-  const mount = mkdtempSync(join(tmpdir(), 'sherlock-test-tmpfs-'));
-  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256m', 'tmpfs', mount]);
-  return {
-    mount,
-    remove() {
-      execFileSync('umount', ['-l', mount]);
-      rmSync(mount, { recursive: true, force: true });
-    },
-  };
-}
-
 describe('fsfill: filesystems filling up', () => {
   let made: TestFilesystem | undefined;
   afterEach(() => {
@@ -71,7 +58,7 @@ describe('fsfill: filesystems filling up', () => {
   });
 
   it('a tmpfs: its used bytes once a second, when it is full at that rate, its spool left out', async () => {
-    made = mountTmpfs();
+    made = mountTmpfs('256m');
     const { mount } = made;
     // Sherlock's own spool on that tmpfs (a run's directory), which must not count.
     const spool = join(mount, `sherlock-spool-${process.pid}-test-run-x`);
@@ -188,6 +175,7 @@ describe('fsfill: filesystems filling up', () => {
       expect(row).toMatchObject({ kind: 'tmpfs', sizeBytes: 128 * MiB, namespaceOf: { pid: job.pid, comm: 'python3' } });
       expect(row!.growthBytes).toBeGreaterThanOrEqual(16 * MiB);
       const f = analyze(data, data.durationMs / 1000).find((x) => x.evidence.mount === dir)!;
+      expect(f.id.endsWith(`fsfill:${job.pid}:${dir}`)).toBe(true); // apart from a /dev/shm of this namespace or another's
       expect(f.title).toMatch(new RegExp(`^tmpfs ${dir} in the mount namespace of python3 \\(pid ${job.pid}\\) on n1 filled by `));
       expect(f.title).toContain(`du -xsh /proc/${job.pid}/root${dir}/*`);
     } finally {

@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execFileSync, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Finding } from '../../src/analysis/types.js';
 import { kernelSkipReason } from '../helpers/kernel.js';
@@ -27,7 +27,7 @@ import {
   memcgSkipReason,
   pidsCgroupSkipReason,
 } from '../helpers/memcg.js';
-import { loopExt4SkipReason, mountLoopExt4 } from '../helpers/loop-ext4.js';
+import { loopExt4SkipReason, mountLoopExt4, mountTmpfs } from '../helpers/test-filesystems.js';
 import { createTestNetwork, type TestNetwork } from '../helpers/netns.js';
 import { distSkipReason } from '../server/harness.js';
 import {
@@ -374,8 +374,8 @@ describe.skipIf(skip)(`evaluation: the top finding names the culprit${skip ? ` (
   );
 
   it('a job writing exports into a 512 MiB tmpfs at 40 MiB/s and never removing them → health-check names the job, the tmpfs and how soon it is full', async () => {
-    const mount = mkdtempSync(join(tmpdir(), 'sherlock-eval-tmpfs-'));
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=512m', 'tmpfs', mount]);
+    const tmpfs = mountTmpfs('512m');
+    const { mount } = tmpfs;
     try {
       const job = startChild(PYTHON, [join(programsDir, 'export-job.py'), mount, '40', '60']);
       await sleep(500);
@@ -393,15 +393,14 @@ describe.skipIf(skip)(`evaluation: the top finding names the culprit${skip ? ` (
         if (!top.title.startsWith(`export-job (pid ${job.pid}) wrote `)) return 'the top finding does not lead with the job that writes there';
         if (!top.title.includes(`Effect: tmpfs ${mount} `)) return `the top finding does not name the tmpfs ${mount}`;
         if (!top.title.includes('writes to it then fail with ENOSPC')) return 'it does not say the tmpfs will be full';
-        const tmpfs = (top.evidence.steps as { capture: string; evidence: Record<string, unknown> }[]).find((s) => s.capture === 'fsfill')!;
-        const said = Number(tmpfs.evidence.secondsLeft);
+        const filling = (top.evidence.steps as { capture: string; evidence: Record<string, unknown> }[]).find((s) => s.capture === 'fsfill')!;
+        const said = Number(filling.evidence.secondsLeft);
         if (!within(said, left, 0.35)) return `it says it is full in ${said} s, statfs says ${left.toFixed(0)} s`;
         return undefined;
       });
     } finally {
       killChildren();
-      execFileSync('umount', ['-l', mount]);
-      rmSync(mount, { recursive: true, force: true });
+      tmpfs.remove();
     }
   }, 60_000);
 

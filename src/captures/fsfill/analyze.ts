@@ -83,7 +83,8 @@ function fillingFinding(r: Obj, seconds: number, hostAvailable: number | undefin
       : `what writes there and keeps it (du -xsh ${at}/*, lsof +L1 ${at} for deleted files still open)`;
   const finding = makeFinding(
     ctx,
-    `fsfill:${mount}`,
+    // Two containers each have their own /dev/shm: another namespace's is told apart by its process.
+    `fsfill:${ns ? `${num(ns.pid)}:` : ''}${mount}`,
     severity,
     `${grew}${ending}; next: ${next}.`,
     {

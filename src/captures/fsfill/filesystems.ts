@@ -90,8 +90,9 @@ function filesystems(): Mounted[] {
   add(readText('/proc/self/mountinfo') ?? '');
   const namespaces = new Set([mountNamespace('self')]);
   for (const pid of allPids()) {
+    if (namespaces.size > MAX_NAMESPACES) break;
     const ns = mountNamespace(String(pid));
-    if (ns === undefined || namespaces.has(ns) || namespaces.size > MAX_NAMESPACES) continue;
+    if (ns === undefined || namespaces.has(ns)) continue;
     namespaces.add(ns);
     add(readText(`/proc/${pid}/mountinfo`) ?? '', { pid, comm: readText(`/proc/${pid}/comm`)?.trim() ?? '?' });
   }

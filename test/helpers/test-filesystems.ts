@@ -1,6 +1,6 @@
-// An ext4 filesystem of a test's own, on a loop device over an image file: a
-// disk it may fill (bytes or inodes) without touching the host's. The loop
-// device goes with the unmount.
+// Filesystems of a test's own, to fill without touching the host's: a tmpfs,
+// and an ext4 filesystem on a loop device over an image file (a disk, full of
+// bytes or of inodes). The loop device goes with the unmount.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,6 +10,19 @@ import { join } from 'node:path';
 export interface TestFilesystem {
   mount: string;
   remove(): void;
+}
+
+/** A tmpfs of `size` (mount's: "256m") mounted on a new directory. */
+export function mountTmpfs(size: string): TestFilesystem {
+  const dir = mkdtempSync(join(tmpdir(), 'sherlock-test-tmpfs-'));
+  execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir]);
+  return {
+    mount: dir,
+    remove() {
+      execFileSync('umount', ['-l', dir]);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 /** Why no ext4 filesystem can be made here, or undefined. */
