@@ -3,6 +3,8 @@
  *                    and waits for a (a lock order inversion): stuck for good
  *   locks held N     holder takes mutex m and blocks reading stdin; N workers
  *                    wait for m until stdin ends
+ *   locks busy N     N threads take m in turn, holding it 200 us each time,
+ *                    until stdin ends: contended, never stuck
  * Each prints "ready" once its threads are blocked. */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -51,6 +53,19 @@ static void *worker(void *arg)
 	return arg;
 }
 
+static volatile int busy_done;
+
+static void *busy(void *arg)
+{
+	pthread_setname_np(pthread_self(), "busy");
+	while (!busy_done) {
+		pthread_mutex_lock(&m);
+		usleep(200);
+		pthread_mutex_unlock(&m);
+	}
+	return arg;
+}
+
 static void ready(void)
 {
 	usleep(300000);
@@ -80,6 +95,19 @@ int main(int argc, char **argv)
 			pthread_join(t[i], NULL);
 		return 0;
 	}
-	fprintf(stderr, "usage: locks deadlock | held N\n");
+	if (argc > 1 && !strcmp(argv[1], "busy") && n > 0 && n < 16) {
+		char c;
+
+		for (int i = 0; i < n; i++)
+			pthread_create(&t[i], NULL, busy, NULL);
+		ready();
+		while (read(0, &c, 1) > 0)
+			;
+		busy_done = 1;
+		for (int i = 0; i < n; i++)
+			pthread_join(t[i], NULL);
+		return 0;
+	}
+	fprintf(stderr, "usage: locks deadlock | held N | busy N\n");
 	return 64;
 }

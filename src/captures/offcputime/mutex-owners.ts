@@ -6,13 +6,16 @@
 // and the owner's thread id (struct __pthread_mutex_s: __lock, __count,
 // __owner). A PI mutex's word is its owner's tid. A wait whose owner is a
 // live thread of the same process is a mutex wait; followed from owner to
-// owner, a chain that comes back to a waiter is a deadlock. A mutex that is a
-// global or static is named by its symbol.
+// owner, a chain that comes back to a waiter is a deadlock. Threads are read
+// one after another while they run on, so a busy lock can look like a cycle
+// (a thread read as the owner is, a moment later, one of its waiters again):
+// a deadlock's threads must also have been off the CPU for a while. A mutex
+// that is a global or static is named by its symbol.
 import { existsSync, readdirSync } from 'node:fs';
 import { ProcessMemory } from '../../symbolize/python/memory.js';
 import { variableAt } from '../../symbolize/variable-at.js';
 import { readText } from '../../util/read-text.js';
-import { processNow, type ProcessNow } from './process-now.js';
+import { offCpuMs, processNow, type ProcessNow } from './process-now.js';
 
 /** The futex system call's number, by architecture (/proc/PID/task/TID/syscall gives numbers). */
 const FUTEX_NR: Partial<Record<NodeJS.Architecture, number>> = { x64: 202, arm64: 98 };
@@ -29,6 +32,8 @@ const LOCKED_WITH_WAITERS = 2;
 const OWNER_OFFSET = 8;
 /** Links followed from a waiter to the owner at the end of its chain. */
 const MAX_CHAIN = 16;
+/** A deadlock's threads have not run for this long (a busy lock's waiters run every few milliseconds). */
+const DEADLOCK_OFF_CPU_MS = 100;
 
 export interface MutexWait {
   tid: number;
@@ -116,7 +121,7 @@ export function heldMutexes(pid: number, waits: MutexWait[]): HeldMutex[] {
   return held.sort((a, b) => b.waiters.length - a.waiters.length);
 }
 
-/** Owner to owner from `tid`: a deadlock when it reaches a thread waiting for `address` again. */
+/** Owner to owner from `tid` (the owner of `address`): a deadlock when it comes back to `tid`, every thread on the way stuck. */
 function cycleFrom(
   tid: number,
   address: string,
@@ -130,9 +135,15 @@ function cycleFrom(
     if (!wait) return undefined;
     const variable = variableOf(wait.address);
     chain.push({ tid: at, comm: processNow(pid, at)?.comm ?? '?', waitsFor: wait.address, ...(variable ? { waitsForVariable: variable } : {}) });
-    if (wait.address === address) return { deadlock: chain };
+    if (wait.address === address) return wait.owner === tid && chain.every((t) => stuck(pid, t.tid)) ? { deadlock: chain } : undefined;
     if (chain.some((t) => t.tid === wait.owner)) return undefined; // a cycle that does not pass through this mutex: its own entry says it
     at = wait.owner;
   }
   return undefined;
+}
+
+/** Off the CPU long enough to be stuck, or the kernel cannot say (without CONFIG_SCHED_DEBUG the read cycle alone is the evidence). */
+function stuck(pid: number, tid: number): boolean {
+  const ms = offCpuMs(pid, tid);
+  return ms === undefined || ms >= DEADLOCK_OFF_CPU_MS;
 }

@@ -25,6 +25,7 @@ import type { OffcpuStack, OffcputimeData } from './data.js';
 import { COMPILER_SUFFIX, waitName } from './scheduler.js';
 import { FUTEX, IDLE_WAITS } from './waits.js';
 import { mutexWaitOf } from './mutex-owners.js';
+import { lastRanMs } from './process-now.js';
 
 /** struct offcpu_start (bpf/offcputime/offcputime.bpf.c): a thread's block, open since ts. */
 export const startLayout = recordLayout('offcpu_start', 8 + stackKeyLayout.size, { ts: 0, key: 8 });
@@ -96,12 +97,6 @@ function kernelFrames(task: string, wchan: string): Frame[] {
 }
 
 const isIdle = (wait: string) => IDLE_WAITS.test(wait) || FUTEX.test(wait);
-
-/** When the thread last went on a CPU (se.exec_start, ms on the scheduler's clock), or undefined without CONFIG_SCHED_DEBUG. */
-function lastRanMs(task: string): number | undefined {
-  const ms = /^se\.exec_start\s*:\s*([\d.]+)/m.exec(readText(`${task}/sched`) ?? '')?.[1];
-  return ms === undefined ? undefined : Number(ms);
-}
 
 /**
  * Threads of the target asleep now (in a counted state) that are not in `starts`:

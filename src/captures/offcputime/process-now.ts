@@ -25,6 +25,19 @@ export function processNow(pid: number, tid?: number): ProcessNow | undefined {
   return { pid, ...(tid !== undefined ? { tid } : {}), comm: m[1]!, state: m[2]!, ...(wchan && wchan !== '0' ? { waitingIn: wchan } : {}) };
 }
 
+/** When the thread last went on a CPU (se.exec_start, ms on the scheduler's clock), or undefined without CONFIG_SCHED_DEBUG. */
+export function lastRanMs(task: string): number | undefined {
+  const ms = /^se\.exec_start\s*:\s*([\d.]+)/m.exec(readText(`${task}/sched`) ?? '')?.[1];
+  return ms === undefined ? undefined : Number(ms);
+}
+
+/** How long thread `tid` of `pid` has been off every CPU (ms), or undefined when the kernel does not say. */
+export function offCpuMs(pid: number, tid: number): number | undefined {
+  const now = lastRanMs('/proc/thread-self');
+  const ran = lastRanMs(`/proc/${pid}/task/${tid}`);
+  return now === undefined || ran === undefined ? undefined : now - ran;
+}
+
 /**
  * The descriptors pid's threads are blocked on now, in a call whose kernel stack (or, unreadable without
  * CAP_SYS_ADMIN, wait channel) matches `wait`: the call's first argument (write, send, flock, fcntl all take the fd first).
