@@ -2,7 +2,8 @@
 // here) that a job fills with files while the window runs. Read once a second
 // with statfs, each climbs reading after reading and the check says when it is
 // full at that rate: the tmpfs at its size (Sherlock's own spool on it left
-// out), the disk when what a process without root may write is gone.
+// out), the disk when what a process without root may write is gone; space
+// held by a deleted file still open is named with its holder.
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -110,6 +111,40 @@ describe('fsfill: filesystems filling up', () => {
         expect(f.title).toMatch(/at this rate it is full in ~[\d.]+ m?s, and writes to it then fail with ENOSPC/);
         expect(f.severity).toBe('critical');
         expect(f.evidence.runsOutOf).toBe('space');
+      } finally {
+        job.kill('SIGKILL');
+      }
+    },
+    30_000,
+  );
+
+  it.skipIf(loopExt4SkipReason())(
+    'an ext4 disk filled through a log deleted while its program appends: the finding names the file and its holder',
+    async () => {
+      made = mountLoopExt4('192M');
+      const log = join(made.mount, 'app.log');
+      // Opened, deleted (a rotation that removed it), written 12 MiB every 200 ms: df sees it grow, du sees nothing.
+      const script = [
+        'import os, time',
+        `f = open('${log}', 'wb', buffering=0)`,
+        `os.unlink('${log}')`,
+        'for i in range(8):',
+        '    f.write(b"x" * (12 << 20))',
+        '    time.sleep(0.2)',
+        'time.sleep(20)',
+      ].join('\n');
+      const job = spawn(PYTHON, ['-c', script], { stdio: 'ignore' });
+      try {
+        const data = (await runCapture(fsfill, { durationMs: 2500, params: { minGrowthMiB: 16 } })) as FsfillData & { durationMs: number };
+        const row = data.rows.find((r) => r.mount === made!.mount);
+        expect(row?.deletedOpen).toMatchObject({ count: 1, files: [{ path: log, pid: job.pid, comm: 'python3' }] });
+        expect(row!.deletedOpen!.bytes).toBeGreaterThanOrEqual(row!.growthBytes);
+        const f = analyze(data, data.durationMs / 1000).find((x) => x.id.endsWith(`fsfill:${made!.mount}`))!;
+        expect(f.title).toMatch(
+          new RegExp(
+            `; [\\d.]+ MiB of its used space is a deleted file still open, which du does not count: ${log}, [\\d.]+ MiB, held by python3 \\(pid ${job.pid}\\) as fd \\d+;`,
+          ),
+        );
       } finally {
         job.kill('SIGKILL');
       }

@@ -4,7 +4,9 @@
 // name the peer; EAGAIN reads on a non-blocking socket keep no fd (a busy
 // server's connections would each be a row); a server out of descriptors
 // (EMFILE on accept) names its listener and what it holds; a client out of
-// local ports (EADDRNOTAVAIL) its TIME_WAIT connections. And the titles, from rows.
+// local ports (EADDRNOTAVAIL) its TIME_WAIT connections. A full filesystem
+// names the deleted files still open on it, and a path that found no inode
+// its filesystem. And the titles, from rows.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
@@ -23,6 +25,7 @@ import { bpfHandlesOf, kernelSkipReason } from '../helpers/kernel.js';
 import { waitFor } from '../server/harness.js';
 import { createTestNetwork } from '../helpers/netns.js';
 import { programsDir } from '../eval/incidents.js';
+import { mountTmpfs } from '../helpers/test-filesystems.js';
 
 const skip = kernelSkipReason();
 const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
@@ -185,6 +188,58 @@ describe.skipIf(skip)(`syscallerrors fds on the real kernel${skip ? ` (skipped: 
       await release(child);
       if (mounted) execFileSync('umount', [dir]);
       rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it('a tmpfs full of a deleted file still open: the title names the file, its holder and its fd (df counts it, du does not)', async () => {
+    const fs = mountTmpfs('1m');
+    const rotated = join(fs.mount, 'app.log.1');
+    const file = join(fs.mount, 'app.log');
+    let holder: ChildProcess | undefined;
+    let child: ChildProcess | undefined;
+    try {
+      holder = await startHeld([faultsBinary(), 'fillwrite', rotated, '192']); // 768 KiB, kept open
+      rmSync(rotated);
+      const { result } = await captureAround(
+        syscallerrors,
+        async () => {
+          child = await startHeld([faultsBinary(), 'fillwrite', file, '200']);
+        },
+        { settleMs: 50 },
+      );
+      const rows = result.rows.filter((r) => r.pid === child!.pid && r.errno === 'ENOSPC');
+      expect(rows).toHaveLength(1);
+      const deletedOpen = (rows[0]!.fdTarget as { filesystem?: { deletedOpen?: unknown } }).filesystem?.deletedOpen;
+      expect(deletedOpen).toEqual({ bytes: 768 * 1024, count: 1, files: [{ path: rotated, bytes: 768 * 1024, pid: holder.pid, comm: 'faults', fd: 3 }] });
+      const { findings } = analyze({ ...result, rows }, result.durationMs / 1000);
+      expect(findings[0]!.title).toContain(
+        `; 768 KiB of its used space is a deleted file still open, which du does not count: ${rotated}, 768 KiB, held by faults (pid ${holder.pid}) as fd 3; ` +
+          `empty it with : > /proc/${holder.pid}/fd/3 or restart faults`,
+      );
+    } finally {
+      await release(child);
+      await release(holder);
+      fs.remove();
+    }
+  }, 60_000);
+
+  it('creating files on a tmpfs out of inodes: the row of the path names its filesystem, with no inodes free', async () => {
+    const fs = mountTmpfs('1m,nr_inodes=4');
+    let child: ChildProcess | undefined;
+    try {
+      // A service creating files (sessions): it is still there when its failures are looked up.
+      const creating = 'for i in 1 2 3 4 5 6; do true > "$1/s$i"; done 2>/dev/null; echo done; cat > /dev/null';
+      const { result } = await captureAround(syscallerrors, async () => {
+        child = await startHeld(['sh', '-c', creating, 'sh', fs.mount]);
+      });
+      const rows = result.rows.filter((r) => r.errno === 'ENOSPC' && r.path?.startsWith(fs.mount));
+      expect(rows.length).toBeGreaterThan(0);
+      expect(rows[0]).toMatchObject({ comm: 'sh', filesystem: { mountPoint: fs.mount, type: 'tmpfs', freeInodes: 0 } });
+      const { findings } = analyze({ ...result, rows }, result.durationMs / 1000);
+      expect(findings[0]!.title).toMatch(new RegExp(`\\(${esc(fs.mount)} \\(tmpfs\\) has [\\d.]+ [KM]iB of 1(\\.0)? MiB free, no inodes free\\)\\.$`));
+    } finally {
+      await release(child);
+      fs.remove();
     }
   }, 60_000);
 

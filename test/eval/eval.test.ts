@@ -439,45 +439,54 @@ describe.skipIf(skip)(`evaluation: the top finding names the culprit${skip ? ` (
     60_000,
   );
 
-  it.skipIf(loopExt4SkipReason())(
-    `a service left at debug level logging 30 MiB/s onto a 384 MiB disk → disk-io names the logger, the filesystem and how soon it is full${loopExt4SkipReason() ? ` (skipped: ${loopExt4SkipReason()})` : ''}`,
-    async () => {
-      const disk = mountLoopExt4('384M', ['-m', '5']);
-      const { mount } = disk;
-      try {
-        const logger = startChild(PYTHON, [join(programsDir, 'debug-logger.py'), join(mount, 'app.log'), '30', '60']);
-        await sleep(500);
-        const used = sampler(() => {
-          const s = statfsSync(mount);
-          return (s.blocks - s.bfree) * s.bsize;
-        }, 100);
-        const writable = sampler(() => {
-          const s = statfsSync(mount);
-          return s.bavail * s.bsize;
-        }, 100);
-        const outcome = await up!.runRunbook('disk-io', { durationS: WINDOW_S, during: () => sleep(WINDOW_S * 1000 - 200) });
-        const [from, to] = await windowOf(outcome, 'fsfill');
-        const left = writable.at(to) / used.rate(from, to);
-        used.stop();
-        writable.stop();
-        logger.kill('SIGKILL');
-        await positive('disk-filling', outcome, new Set([logger.pid!]), (top) => {
-          if (!top.title.startsWith(`debug-logger (pid ${logger.pid}) wrote `)) return 'the top finding does not lead with the logger';
-          if (!new RegExp(`Effect: Filesystem ${mount} \\(ext4 on /dev/loop\\d+\\) `).test(top.title))
-            return `the top finding does not name the filesystem ${mount}`;
-          if (!top.title.includes('writes to it then fail with ENOSPC')) return 'it does not say the filesystem will be full';
-          const fs = (top.evidence.steps as { capture: string; evidence: Record<string, unknown> }[]).find((s) => s.capture === 'fsfill')!;
-          const said = Number(fs.evidence.secondsLeft);
-          if (!within(said, left, 0.35)) return `it says it is full in ${said} s, statfs says ${left.toFixed(0)} s`;
-          return undefined;
-        });
-      } finally {
-        killChildren();
-        disk.remove();
-      }
-    },
-    60_000,
-  );
+  // The second: the log was deleted (a rotation) while the logger kept it open and writing: df fills, du does not see it.
+  for (const [name, deleted, what] of [
+    ['disk-filling', false, 'a service left at debug level logging 30 MiB/s onto a 384 MiB disk'],
+    ['deleted-log', true, 'the same, its log deleted while it writes on (df full, du not)'],
+  ] as const)
+    it.skipIf(loopExt4SkipReason())(
+      `${what} → disk-io names the logger, the filesystem and how soon it is full${deleted ? ', and the deleted file still open' : ''}${loopExt4SkipReason() ? ` (skipped: ${loopExt4SkipReason()})` : ''}`,
+      async () => {
+        const disk = mountLoopExt4('384M', ['-m', '5']);
+        const { mount } = disk;
+        try {
+          const logger = startChild(PYTHON, [join(programsDir, 'debug-logger.py'), join(mount, 'app.log'), '30', '60', ...(deleted ? ['deleted'] : [])]);
+          await sleep(500);
+          const used = sampler(() => {
+            const s = statfsSync(mount);
+            return (s.blocks - s.bfree) * s.bsize;
+          }, 100);
+          const writable = sampler(() => {
+            const s = statfsSync(mount);
+            return s.bavail * s.bsize;
+          }, 100);
+          const outcome = await up!.runRunbook('disk-io', { durationS: WINDOW_S, during: () => sleep(WINDOW_S * 1000 - 200) });
+          const [from, to] = await windowOf(outcome, 'fsfill');
+          const left = writable.at(to) / used.rate(from, to);
+          used.stop();
+          writable.stop();
+          logger.kill('SIGKILL');
+          await positive(name, outcome, new Set([logger.pid!]), (top) => {
+            if (!top.title.startsWith(`debug-logger (pid ${logger.pid}) wrote `)) return 'the top finding does not lead with the logger';
+            if (!new RegExp(`Effect: Filesystem ${mount} \\(ext4 on /dev/loop\\d+\\) `).test(top.title))
+              return `the top finding does not name the filesystem ${mount}`;
+            if (!top.title.includes('writes to it then fail with ENOSPC')) return 'it does not say the filesystem will be full';
+            const fs = (top.evidence.steps as { capture: string; evidence: Record<string, unknown> }[]).find((s) => s.capture === 'fsfill')!;
+            const said = Number(fs.evidence.secondsLeft);
+            if (!within(said, left, 0.35)) return `it says it is full in ${said} s, statfs says ${left.toFixed(0)} s`;
+            const held = `of its used space is a deleted file still open, which du does not count: ${join(mount, 'app.log')}, `;
+            if (deleted && !(top.title.includes(held) && top.title.includes(`held by debug-logger (pid ${logger.pid}) as fd `)))
+              return 'it does not name the deleted log and the logger holding it';
+            if (!deleted && top.title.includes('which du does not count')) return 'it names a deleted file where there is none';
+            return undefined;
+          });
+        } finally {
+          killChildren();
+          disk.remove();
+        }
+      },
+      60_000,
+    );
 
   it.skipIf(memcgSkipReason())(
     'OOM-killed again and again by its memory limit → restarts names the victim, the limit and the kills',

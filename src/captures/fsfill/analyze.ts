@@ -6,10 +6,12 @@
 // bytes to spare (df -i). Either way writes then fail with ENOSPC (a database
 // stops, a log is lost, a job dies). Only a steady climb that is full within
 // minutes is more than information (growth-track.ts). Who wrote there leads
-// it when filetop was in the run (the link `writes-to:<device>`).
+// it when filetop was in the run (the link `writes-to:<device>`). Space held
+// by deleted files still open is named: df counts it, du does not.
 import { makeFinding, num, objs, str, type AnalysisContext, type CaptureAnalysis, type Obj } from '../../analysis/common.js';
 import type { Finding } from '../../analysis/types.js';
 import { fmtBytes, fmtCount, fmtSeconds, plural, processLabel } from '../../format/index.js';
+import { deletedOpenText, type DeletedOpen } from '../deleted-open-files.js';
 import { MIN_SECONDS, scoreOf, severityOf, steadyClimb } from '../growth-track.js';
 
 export function analyzeFsfill(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
@@ -81,12 +83,13 @@ function fillingFinding(r: Obj, seconds: number, hostAvailable: number | undefin
     out.of === 'inodes'
       ? `which directory holds the files (du --inodes -x ${at} | sort -n | tail)`
       : `what writes there and keeps it (du -xsh ${at}/*, lsof +L1 ${at} for deleted files still open)`;
+  const deleted = out.of === 'inodes' ? '' : deletedOpenText(r.deletedOpen as DeletedOpen | undefined, num(r.sizeBytes));
   const finding = makeFinding(
     ctx,
     // Two containers each have their own /dev/shm: another namespace's is told apart by its process.
     `fsfill:${ns ? `${num(ns.pid)}:` : ''}${mount}`,
     severity,
-    `${grew}${ending}; next: ${next}.`,
+    `${grew}${ending}${deleted}; next: ${next}.`,
     {
       mount,
       ...(ns ? { namespaceOf: ns } : {}),
@@ -103,6 +106,7 @@ function fillingFinding(r: Obj, seconds: number, hostAvailable: number | undefin
       rises: num(r.rises),
       falls: num(r.falls),
       ...(i ? { inodes: i } : {}),
+      ...(r.deletedOpen ? { deletedOpen: r.deletedOpen } : {}),
       steady: out.steady,
       ...(out.secondsLeft !== undefined ? { secondsLeft: Math.round(out.secondsLeft), runsOutOf: out.of } : {}),
     },

@@ -10,6 +10,7 @@
 // out of the bytes of the filesystem that holds it.
 import { statfsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import type { DeletedOpen } from '../deleted-open-files.js';
 import { SPOOL_DIR_PREFIX } from '../event-spool.js';
 import { newTrack, step, trackRow, type Track } from '../growth-track.js';
 import { parseMountInfo, type MountInfo } from '../../util/mountinfo.js';
@@ -37,6 +38,8 @@ export interface FilesystemRow extends ReturnType<typeof trackRow> {
   availableBytes: number;
   /** Its inodes (a file or directory each), when it has a fixed number (btrfs has none): the other way to be full. */
   inodes?: InodeRow;
+  /** Files on it deleted but still open, when the window ended: space du does not show, back only when they are closed. */
+  deletedOpen?: DeletedOpen;
 }
 
 export interface InodeRow {

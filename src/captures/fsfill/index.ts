@@ -2,11 +2,13 @@
 // soon each is full at its rate, of bytes or of inodes: writes then fail with
 // ENOSPC (a database stops, a log is lost, a job dies), and a tmpfs's files
 // take the host's memory on the way. Who wrote there is filetop's (its writers
-// per filesystem). No BPF object: one statfs a filesystem a second.
+// per filesystem); what deleted files still open hold there is read at the
+// end. No BPF object: one statfs a filesystem a second.
 import { monoNow } from '../../util/clock.js';
 import type { CaptureDefinition, Column } from '../capture.js';
 import { fmtBytes, fmtCount } from '../../format/index.js';
 import { hostAvailableBytes } from '../../util/meminfo.js';
+import { deletedOpenFiles } from '../deleted-open-files.js';
 import { analyzeFsfill } from './analyze.js';
 import { FilesystemTracks, type FilesystemRow } from './filesystems.js';
 import { fsfillSetup } from './setup.js';
@@ -44,8 +46,11 @@ export const fsfill: CaptureDefinition<FsfillParams, FsfillData> = {
       windowEnded: read,
       finish() {
         const available = hostAvailableBytes();
+        const rows = tracks.rows(params.minGrowthMiB * 1024 * 1024, params.minGrowthInodes, params.top);
+        // The filling ones only: this reads every process's descriptors.
+        const deleted = deletedOpenFiles(new Set(rows.map((r) => r.device)));
         return {
-          rows: tracks.rows(params.minGrowthMiB * 1024 * 1024, params.minGrowthInodes, params.top),
+          rows: rows.map((r) => (deleted.has(r.device) ? { ...r, deletedOpen: deleted.get(r.device)! } : r)),
           filesystems: tracks.count,
           intervalMs: params.intervalMs,
           ...(available !== undefined ? { hostAvailableBytes: available } : {}),

@@ -9,9 +9,10 @@
 // to: rows of one file are one failure, a program's sockets are grouped by
 // peer (not by fd: one failure per connection would bury the cause).
 import { addTo, isObj, makeFinding, num, objs, portOf, str, topKeys, type CaptureAnalysis, type AnalysisContext, type Obj } from '../../analysis/common.js';
-import { fmtBytes, fmtRate, fmtSeconds, listText, plural } from '../../analysis/format.js';
+import { fmtBytes, fmtCount, fmtRate, fmtSeconds, listText, plural } from '../../format/index.js';
 import type { OpenHit, RuleEventSource } from '../../analysis/rule-events.js';
 import type { Finding } from '../../analysis/types.js';
+import { deletedOpenText, type DeletedOpen } from '../deleted-open-files.js';
 import { exhaustion, isPortExhaustion } from './errnos.js';
 import { censusText, type FdCensus } from './fd-census.js';
 import { processLimitText, type ProcessLimit } from './process-limit.js';
@@ -96,7 +97,7 @@ function groups(rows: Obj[]): Group[] {
       byCause.set(key, g);
     }
     if (typeof r.fd === 'number') g.fds.add(r.fd);
-    if (!g.filesystem && obj(target?.filesystem)) g.filesystem = obj(target!.filesystem);
+    if (!g.filesystem) g.filesystem = obj(target?.filesystem) ?? obj(r.filesystem);
     if (!g.census && obj(r.fdCensus)) g.census = r.fdCensus as unknown as FdCensus;
     if (!g.limit && obj(r.processLimit)) g.limit = r.processLimit as ProcessLimit;
     if (!g.ports && obj(r.portCensus)) g.ports = r.portCensus as unknown as PortCensus;
@@ -147,7 +148,7 @@ function roomText(g: Group): string | undefined {
   const where = `${str(fs.mountPoint)} (${str(fs.type)})`;
   if (typeof fs.freeBytes !== 'number' || typeof fs.sizeBytes !== 'number') return `on ${where}`;
   const inodes = typeof fs.freeInodes === 'number' && fs.freeInodes === 0 ? ', no inodes free' : '';
-  return `${where} has ${fmtBytes(fs.freeBytes)} of ${fmtBytes(fs.sizeBytes)} free${inodes}`;
+  return `${where} has ${fmtBytes(fs.freeBytes)} of ${fmtBytes(fs.sizeBytes)} free${inodes}${deletedOpenText(fs.deletedOpen as DeletedOpen | undefined, fs.sizeBytes)}`;
 }
 
 const nextStep = (g: Group, otherwise: string) => {
@@ -263,8 +264,6 @@ function analyzeSyscallerrors(data: Obj, ctx: AnalysisContext): CaptureAnalysis 
   const normal = num(data.normalFailures);
   return { findings, checked: `failing system calls (${plural(failures, 'failure')}, ${fmtCount(normal)} of them normal behaviour)` };
 }
-
-const fmtCount = (n: number) => n.toLocaleString('en-US');
 
 /** Failed opens, for the runbook rules (suspicious-activity: refused opens of sensitive files). */
 function openRecords(data: Obj): OpenHit[] {

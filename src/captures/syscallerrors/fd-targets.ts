@@ -3,8 +3,11 @@
 // a reset or closed TCP socket is gone from /proc/net/tcp by then), or
 // nothing any more. Best effort, looked up while the capture runs (each
 // (pid, fd) once, soon after its first failure) and at its end; a file that
-// ran out of space also gets its filesystem and what is free on it.
+// ran out of space also gets its filesystem, what is free on it, and what
+// deleted files still open hold there (df counts them, du does not).
 import { readFileSync, readlinkSync, statfsSync } from 'node:fs';
+import { join } from 'node:path';
+import { deletedOpenFiles, type DeletedOpen } from '../deleted-open-files.js';
 import { parseMountInfo } from '../../util/mountinfo.js';
 import type { SocketEnds } from './decode.js';
 
@@ -12,10 +15,14 @@ export interface Filesystem {
   mountPoint: string;
   type: string;
   source: string;
+  /** major:minor, as mountinfo gives it. */
+  device?: string;
   sizeBytes?: number;
   /** Free to unprivileged users (f_bavail), as df shows it. */
   freeBytes?: number;
   freeInodes?: number;
+  /** Space held by files deleted but still open, and the largest of them with a holder each. */
+  deletedOpen?: DeletedOpen;
 }
 
 /** `name` is what a title shows ("/var/log/app.log", "TCP 10.0.0.5:6379", "fd 3, closed before the capture ended" without the fd). */
@@ -92,9 +99,9 @@ function unixSocketPath(pid: number, inode: string): string | undefined {
 /** The mount holding path in pid's mount namespace (the longest mount point over it), with its free space. */
 export function filesystemOf(pid: number, path: string): Filesystem | undefined {
   let best: Filesystem | undefined;
-  for (const { mountPoint, fstype: type, source } of parseMountInfo(read(`/proc/${pid}/mountinfo`) ?? '')) {
+  for (const { mountPoint, fstype: type, source, device } of parseMountInfo(read(`/proc/${pid}/mountinfo`) ?? '')) {
     if (!type || !within(path, mountPoint)) continue;
-    if (!best || mountPoint.length >= best.mountPoint.length) best = { mountPoint, type, source };
+    if (!best || mountPoint.length >= best.mountPoint.length) best = { mountPoint, type, source, ...(device ? { device } : {}) };
   }
   if (!best) return undefined;
   try {
@@ -102,6 +109,16 @@ export function filesystemOf(pid: number, path: string): Filesystem | undefined 
     return { ...best, sizeBytes: s.blocks * s.bsize, freeBytes: s.bavail * s.bsize, freeInodes: s.ffree };
   } catch {
     return best;
+  }
+}
+
+/** A call's path as the process meant it: relative ones from its working directory (an *at call's own directory is not known). */
+export function absolutePath(pid: number, path: string): string {
+  if (path.startsWith('/')) return path;
+  try {
+    return join(readlinkSync(`/proc/${pid}/cwd`), path);
+  } catch {
+    return join('/', path); // gone: the mount holding its root at least
   }
 }
 
@@ -113,6 +130,8 @@ export const ROOM_ERRNOS = new Set(['ENOSPC', 'EDQUOT']);
 /** Each (pid, fd) once: the first look is the closest to the failure. */
 export class FdTargets {
   private readonly seen = new Map<string, FdTarget>();
+  /** Each filesystem's deleted-but-open files, looked for once (every process's descriptors are read). */
+  private readonly deleted = new Map<string, DeletedOpen | undefined>();
 
   resolve(pid: number, fd: number, socket: SocketEnds | undefined, errno: string): FdTarget {
     const id = `${pid}:${fd}`;
@@ -124,10 +143,19 @@ export class FdTargets {
       this.seen.set(id, target);
     }
     if (target.kind === 'file' && !target.filesystem && ROOM_ERRNOS.has(errno)) {
-      const fs = filesystemOf(pid, target.name);
+      const fs = this.roomAt(pid, target.name);
       if (fs) target.filesystem = fs;
     }
     return target;
+  }
+
+  /** The filesystem holding `path` in pid's mount namespace, with what is free and what deleted files still open hold there. */
+  roomAt(pid: number, path: string): Filesystem | undefined {
+    const fs = filesystemOf(pid, path);
+    if (!fs?.device) return fs;
+    if (!this.deleted.has(fs.device)) this.deleted.set(fs.device, deletedOpenFiles(new Set([fs.device])).get(fs.device));
+    const deletedOpen = this.deleted.get(fs.device);
+    return deletedOpen ? { ...fs, deletedOpen } : fs;
   }
 
   has(pid: number, fd: number): boolean {

@@ -12,7 +12,7 @@ import { eventIdentities } from '../../cgroups/process-cgroup.js';
 import { decodeKey, decodeValue, keyRecord, MAX_NR, valueRecord } from './decode.js';
 import { errnoText, isPortExhaustion, isProcessLimit, normalReason } from './errnos.js';
 import { fdArgumentTable, pathArgumentTable, syscallNames } from './file-calls.js';
-import { FdTargets, type FdTarget } from './fd-targets.js';
+import { absolutePath, FdTargets, ROOM_ERRNOS, type FdTarget, type Filesystem } from './fd-targets.js';
 import { fdCensus, type FdCensus } from './fd-census.js';
 import { processLimit, type ProcessLimit } from './process-limit.js';
 import { portCensus, type PortCensus } from './port-census.js';
@@ -39,6 +39,8 @@ export interface SyscallErrorRow {
   fd?: number;
   /** What that fd pointed to, looked up from /proc soon after the failure (not the call's argument). */
   fdTarget?: FdTarget;
+  /** ENOSPC or EDQUOT from a call with a path (creating a file, a directory): the filesystem holding it, and its room. */
+  filesystem?: Filesystem;
   /** EMFILE only: what the process held when it was first seen out of descriptors. */
   fdCensus?: FdCensus;
   /** EAGAIN from fork or clone only: the limit the process was at when first seen failing. */
@@ -107,6 +109,15 @@ export const syscallerrors: CaptureDefinition<SyscallerrorsParams, Syscallerrors
       }
       return read;
     };
+    // A path that found no room: its filesystem, read once per process and path while the process is there.
+    const rooms = new Map<string, Filesystem | undefined>();
+    const roomOf = (tgid: number, path: string | undefined, errno: string): Pick<SyscallErrorRow, 'filesystem'> => {
+      if (!path || !ROOM_ERRNOS.has(errno)) return {};
+      const key = `${tgid}:${path}`;
+      if (!rooms.has(key)) rooms.set(key, targets.roomAt(tgid, absolutePath(tgid, path)));
+      const filesystem = rooms.get(key);
+      return filesystem ? { filesystem } : {};
+    };
     const errors = object.map('errors');
     const names = syscallNames();
     // New rows, while their process and fd are most likely still there: what the fd is, what limit the process is at.
@@ -116,6 +127,7 @@ export const syscallerrors: CaptureDefinition<SyscallerrorsParams, Syscallerrors
         const errno = errnoText(key.errno);
         if (key.fd !== undefined && !targets.has(key.tgid, key.fd)) targets.resolve(key.tgid, key.fd, decodeValue(v).socket, errno);
         resourceAt(key.tgid, names[key.nr] ?? '', errno);
+        roomOf(key.tgid, key.path, errno);
       }
     };
     let lastNamed = Date.now();
@@ -146,6 +158,7 @@ export const syscallerrors: CaptureDefinition<SyscallerrorsParams, Syscallerrors
             ...(key.path ? { path: key.path } : {}),
             ...(key.fd !== undefined ? { fd: key.fd, fdTarget: targets.resolve(key.tgid, key.fd, value.socket, errno) } : {}),
             ...resourceAt(key.tgid, syscall, errno),
+            ...roomOf(key.tgid, key.path, errno),
             count: value.count,
             perSecond: value.count / windowSeconds,
             ...(normal ? { normal } : {}),

@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 # debug-logger: a service left at debug level, appending argv[2] MiB/s of log
-# lines to argv[1] for argv[3] seconds (a disk filling with one log).
-import sys, time
+# lines to argv[1] for argv[3] seconds (a disk filling with one log). With
+# argv[4] "deleted", the log is removed once open (a rotation that deleted it
+# while the service kept writing): df sees the disk fill, du does not.
+import os, sys, time
 from served import name
 
 name('debug-logger')
@@ -11,6 +13,8 @@ chunk = line * 256  # 256 KiB a write
 start = time.monotonic()
 written = 0
 with open(path, 'ab') as log:
+    if sys.argv[4:] == ['deleted']:
+        os.unlink(path)
     while time.monotonic() - start < seconds:
         log.write(chunk)
         log.flush()
