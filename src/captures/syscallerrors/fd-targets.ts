@@ -130,8 +130,8 @@ export const ROOM_ERRNOS = new Set(['ENOSPC', 'EDQUOT']);
 /** Each (pid, fd) once: the first look is the closest to the failure. */
 export class FdTargets {
   private readonly seen = new Map<string, FdTarget>();
-  /** Each filesystem's deleted-but-open files, looked for once (every process's descriptors are read). */
-  private readonly deleted = new Map<string, DeletedOpen | undefined>();
+  /** Filesystems found out of room, by device: their deleted-but-open files are looked for once, at the end. */
+  private readonly rooms = new Map<string, Filesystem[]>();
 
   resolve(pid: number, fd: number, socket: SocketEnds | undefined, errno: string): FdTarget {
     const id = `${pid}:${fd}`;
@@ -152,10 +152,13 @@ export class FdTargets {
   /** The filesystem holding `path` in pid's mount namespace, with what is free and what deleted files still open hold there. */
   roomAt(pid: number, path: string): Filesystem | undefined {
     const fs = filesystemOf(pid, path);
-    if (!fs?.device) return fs;
-    if (!this.deleted.has(fs.device)) this.deleted.set(fs.device, deletedOpenFiles(new Set([fs.device])).get(fs.device));
-    const deletedOpen = this.deleted.get(fs.device);
-    return deletedOpen ? { ...fs, deletedOpen } : fs;
+    if (fs?.device) this.rooms.set(fs.device, [...(this.rooms.get(fs.device) ?? []), fs]);
+    return fs;
+  }
+
+  /** What deleted files still open hold on the filesystems out of room: one read of every process's descriptors, after the window (not while events drain). */
+  addDeletedOpen(): void {
+    for (const [device, held] of deletedOpenFiles(new Set(this.rooms.keys()))) for (const fs of this.rooms.get(device)!) fs.deletedOpen = held;
   }
 
   has(pid: number, fd: number): boolean {

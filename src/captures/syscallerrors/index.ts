@@ -167,6 +167,7 @@ export const syscallerrors: CaptureDefinition<SyscallerrorsParams, Syscallerrors
             tid: value.tid,
           });
         }
+        targets.addDeletedOpen();
         const failures = rows.reduce((a, r) => a + r.count, 0);
         const normalFailures = rows.filter((r) => r.normal).reduce((a, r) => a + r.count, 0);
         const kept = withCgroupPaths(rowsToKeep(rows, params.maxRows));
