@@ -3,9 +3,10 @@
 // with statfs, each climbs reading after reading and the check says when it is
 // full at that rate: the tmpfs at its size (Sherlock's own spool on it left
 // out), the disk when what a process without root may write is gone; space
-// held by a deleted file still open is named with its holder.
+// held by a deleted file still open is named with its holder. A filesystem
+// with little room left is named growing or not.
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -183,6 +184,48 @@ describe('fsfill: filesystems filling up', () => {
     },
     30_000,
   );
+
+  it('filesystems with little room left, growing or not: full of bytes (a warning), nearly full, out of inodes', async () => {
+    const full = mountTmpfs('1m');
+    const nearly = mountTmpfs('4m');
+    const inodes = mountTmpfs('1m,nr_inodes=3');
+    try {
+      writeFileSync(join(nearly.mount, 'data'), Buffer.alloc(3968 * 1024)); // 97% of 4 MiB
+      writeFileSync(join(inodes.mount, 'a'), 'x');
+      writeFileSync(join(inodes.mount, 'b'), 'x'); // with the root directory, its 3 inodes
+      // Full through a log deleted while its writer holds it: df says full, du says empty.
+      const log = join(full.mount, 'app.log');
+      const holder = openSync(log, 'w');
+      try {
+        expect(writeSync(holder, Buffer.alloc(2 * MiB))).toBe(MiB); // as much as fits
+        expect(() => writeSync(holder, Buffer.alloc(1))).toThrow(/ENOSPC/);
+        unlinkSync(log);
+        const data = (await runCapture(fsfill, { durationMs: 1500 })) as FsfillData & { durationMs: number };
+        const findings = analyze(data, data.durationMs / 1000);
+        const of = (mount: string) => findings.find((f) => f.evidence.mount === mount)!;
+        expect(data.rows.filter((r) => [full, nearly, inodes].some((m) => m.mount === r.mount))).toEqual([]); // none grew
+        expect(of(full.mount)).toMatchObject({ severity: 'warning', evidence: { full: true, runsOutOf: 'space', availableBytes: 0 } });
+        expect(of(full.mount).title).toBe(
+          `tmpfs ${full.mount} on n1 is full for a process without root: 0 B of its 1 MiB left to write, and writes to it fail with ENOSPC; ` +
+            `1 MiB of its used space is a deleted file still open, which du does not count: ${log}, 1 MiB, held by ${readText('/proc/self/comm')!.trim()} ` +
+            `(pid ${process.pid}) as fd ${holder}; empty it with : > /proc/${process.pid}/fd/${holder} or restart ${readText('/proc/self/comm')!.trim()}: ` +
+            `the space comes back when its last holder closes it; next: what fills it (du -xsh ${full.mount}/*, lsof +L1 ${full.mount}).`,
+        );
+        expect(of(nearly.mount)).toMatchObject({ severity: 'info', evidence: { full: false, runsOutOf: 'space' } });
+        expect(of(nearly.mount).title).toMatch(
+          new RegExp(`^tmpfs ${nearly.mount} on n1 is 97% full for a process without root: 128 KiB of its 4 MiB left to write; next:`),
+        );
+        expect(of(inodes.mount)).toMatchObject({ severity: 'warning', evidence: { full: true, runsOutOf: 'inodes' } });
+        expect(of(inodes.mount).title).toContain(
+          `tmpfs ${inodes.mount} on n1 has no inodes left (df -i): creating a file there fails with ENOSPC though bytes are free`,
+        );
+      } finally {
+        closeSync(holder);
+      }
+    } finally {
+      for (const m of [full, nearly, inodes]) m.remove();
+    }
+  }, 30_000);
 
   it("a tmpfs only another mount namespace has (a container's /dev/shm): read through its process's root, named by it", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sherlock-test-ns-'));

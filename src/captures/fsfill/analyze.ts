@@ -7,7 +7,9 @@
 // stops, a log is lost, a job dies). Only a steady climb that is full within
 // minutes is more than information (growth-track.ts). Who wrote there leads
 // it when filetop was in the run (the link `writes-to:<device>`). Space held
-// by deleted files still open is named: df counts it, du does not.
+// by deleted files still open is named: df counts it, du does not. A
+// filesystem with little room left, growing or not, is named too (a full one
+// as a warning, low in the order: nothing may write to it in the window).
 import { makeFinding, num, objs, str, type AnalysisContext, type CaptureAnalysis, type Obj } from '../../analysis/common.js';
 import type { Finding } from '../../analysis/types.js';
 import { fmtBytes, fmtCount, fmtSeconds, plural, processLabel } from '../../format/index.js';
@@ -20,6 +22,8 @@ export function analyzeFsfill(data: Obj, ctx: AnalysisContext): CaptureAnalysis 
     const seconds = num(r.seconds);
     return seconds >= MIN_SECONDS ? [fillingFinding(r, seconds, hostAvailable, ctx)] : [];
   });
+  const filling = new Set(findings.map((f) => str(f.evidence.device)));
+  for (const r of objs(data.nearlyFull)) if (!filling.has(str(r.device))) findings.push(fullFinding(r, ctx));
   return { findings, checked: `filesystems filling (${plural(num(data.filesystems), 'filesystem')} read every ${num(data.intervalMs)} ms)` };
 }
 
@@ -92,6 +96,7 @@ function fillingFinding(r: Obj, seconds: number, hostAvailable: number | undefin
     `${grew}${ending}${deleted}; next: ${next}.`,
     {
       mount,
+      device: str(r.device),
       ...(ns ? { namespaceOf: ns } : {}),
       kind: str(r.kind),
       fstype: str(r.fstype),
@@ -115,4 +120,50 @@ function fillingFinding(r: Obj, seconds: number, hostAvailable: number | undefin
   // Who wrote to it (filetop's writers, when the run had filetop): that process leads, this is its effect.
   if (str(r.device)) finding.links = { shows: [`writes-to:${str(r.device)}`] };
   return finding;
+}
+
+/** No room is left for a process without root: a warning (its writes fail); little room, information. Low in the order: a full disk that nothing writes to in the window is not what slows a service now. */
+const FULL_SCORE = 0.01;
+
+/** A filesystem with little room left, growing or not: how full, of bytes or of inodes. */
+function fullFinding(r: Obj, ctx: AnalysisContext): Finding {
+  const mount = str(r.mount);
+  const ns = r.namespaceOf as Obj | undefined;
+  const where = ns ? ` in the mount namespace of ${processLabel(ns.comm, ns.pid)}` : '';
+  const what = r.kind === 'tmpfs' ? `tmpfs ${mount}${where}` : `Filesystem ${mount}${where} (${str(r.fstype)} on ${str(r.source)})`;
+  const size = num(r.sizeBytes);
+  const available = Math.max(0, num(r.availableBytes));
+  const i = r.inodes as Obj | undefined;
+  const inodesLeft = i && num(i.total) > 0 ? num(i.free) / num(i.total) : 1;
+  const byInodes = inodesLeft < available / Math.max(1, size);
+  const full = byInodes ? num(i!.free) === 0 : available === 0;
+  const at = ns ? `/proc/${num(ns.pid)}/root${mount}` : mount;
+  const state = byInodes
+    ? `has ${full ? 'no inodes left' : `${fmtCount(num(i!.free))} of its ${fmtCount(num(i!.total))} inodes left`} (df -i): ` +
+      `creating a file there ${full ? 'fails' : 'fails once they are gone'} with ENOSPC though bytes are free`
+    : `is ${full ? 'full' : `${Math.round((1 - available / Math.max(1, size)) * 100)}% full`} for a process without root: ` +
+      `${fmtBytes(available)} of its ${fmtBytes(size)} left to write${full ? ', and writes to it fail with ENOSPC' : ''}`;
+  const deleted = byInodes ? '' : deletedOpenText(r.deletedOpen as DeletedOpen | undefined, size);
+  const next = byInodes ? `which directory holds the files (du --inodes -x ${at} | sort -n | tail)` : `what fills it (du -xsh ${at}/*, lsof +L1 ${at})`;
+  return makeFinding(
+    ctx,
+    `fsfill-full:${ns ? `${num(ns.pid)}:` : ''}${mount}`,
+    full ? 'warning' : 'info',
+    `${what} on ${ctx.node} ${state}${deleted}; next: ${next}.`,
+    {
+      mount,
+      device: str(r.device),
+      ...(ns ? { namespaceOf: ns } : {}),
+      kind: str(r.kind),
+      fstype: str(r.fstype),
+      source: str(r.source),
+      sizeBytes: size,
+      availableBytes: available,
+      ...(i ? { inodes: i } : {}),
+      ...(r.deletedOpen ? { deletedOpen: r.deletedOpen } : {}),
+      runsOutOf: byInodes ? 'inodes' : 'space',
+      full,
+    },
+    FULL_SCORE,
+  );
 }

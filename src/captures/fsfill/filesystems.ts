@@ -42,6 +42,20 @@ export interface FilesystemRow extends ReturnType<typeof trackRow> {
   deletedOpen?: DeletedOpen;
 }
 
+/** A filesystem with little room left when the window ended, growing or not. */
+export interface FullRow {
+  mount: string;
+  namespaceOf?: { pid: number; comm: string };
+  kind: FilesystemKind;
+  fstype: string;
+  source: string;
+  device: string;
+  sizeBytes: number;
+  availableBytes: number;
+  inodes?: { total: number; free: number };
+  deletedOpen?: DeletedOpen;
+}
+
 export interface InodeRow {
   first: number;
   last: number;
@@ -218,6 +232,31 @@ export class FilesystemTracks {
                 },
               }
             : {}),
+        };
+      });
+  }
+
+  /** Those with less than `share` of their bytes or inodes left when last read, growing or not, the least left first (at most `top`). */
+  nearlyFull(share: number, top: number): FullRow[] {
+    const byDevice = new Map(this.mounted.map((m) => [m.info.device, m]));
+    const left = (t: FilesystemTrack) =>
+      Math.min(t.size ? t.available / t.size : 1, t.inodes && t.inodes.last + t.inodes.free > 0 ? t.inodes.free / (t.inodes.last + t.inodes.free) : 1);
+    return [...this.tracks]
+      .filter(([, t]) => t.size > 0 && left(t) < share)
+      .sort((a, b) => left(a[1]) - left(b[1]))
+      .slice(0, top)
+      .map(([device, t]) => {
+        const m = byDevice.get(device)!;
+        return {
+          mount: m.mount,
+          ...(m.namespaceOf ? { namespaceOf: m.namespaceOf } : {}),
+          kind: m.kind,
+          fstype: m.info.fstype,
+          source: m.info.source,
+          device,
+          sizeBytes: t.size,
+          availableBytes: t.available,
+          ...(t.inodes ? { inodes: { total: t.inodes.last + t.inodes.free, free: t.inodes.free } } : {}),
         };
       });
   }

@@ -10,7 +10,7 @@ import { fmtBytes, fmtCount } from '../../format/index.js';
 import { hostAvailableBytes } from '../../util/meminfo.js';
 import { deletedOpenFiles } from '../deleted-open-files.js';
 import { analyzeFsfill } from './analyze.js';
-import { FilesystemTracks, type FilesystemRow } from './filesystems.js';
+import { FilesystemTracks, type FilesystemRow, type FullRow } from './filesystems.js';
 import { fsfillSetup } from './setup.js';
 
 export type FsfillParams = typeof fsfillSetup.defaults;
@@ -18,6 +18,8 @@ export type FsfillParams = typeof fsfillSetup.defaults;
 export interface FsfillData {
   /** Filesystems whose used bytes grew minGrowthMiB or more, or their inodes minGrowthInodes, the fullest soonest first (at most `top`). */
   rows: FilesystemRow[];
+  /** Filesystems with less than nearlyFullPct of their bytes or inodes left at the end, growing or not. */
+  nearlyFull?: FullRow[];
   /** Filesystems read, and how often. */
   filesystems: number;
   intervalMs: number;
@@ -47,10 +49,13 @@ export const fsfill: CaptureDefinition<FsfillParams, FsfillData> = {
       finish() {
         const available = hostAvailableBytes();
         const rows = tracks.rows(params.minGrowthMiB * 1024 * 1024, params.minGrowthInodes, params.top);
-        // The filling ones only: this reads every process's descriptors.
-        const deleted = deletedOpenFiles(new Set(rows.map((r) => r.device)));
+        const full = tracks.nearlyFull(params.nearlyFullPct / 100, params.top);
+        // The filling and full ones only: this reads every process's descriptors.
+        const deleted = deletedOpenFiles(new Set([...rows, ...full].map((r) => r.device)));
+        const withDeleted = <R extends { device: string }>(r: R): R => (deleted.has(r.device) ? { ...r, deletedOpen: deleted.get(r.device)! } : r);
         return {
-          rows: rows.map((r) => (deleted.has(r.device) ? { ...r, deletedOpen: deleted.get(r.device)! } : r)),
+          rows: rows.map(withDeleted),
+          nearlyFull: full.map(withDeleted),
           filesystems: tracks.count,
           intervalMs: params.intervalMs,
           ...(available !== undefined ? { hostAvailableBytes: available } : {}),

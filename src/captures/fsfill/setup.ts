@@ -18,6 +18,7 @@ const settings = {
     'a filesystem whose inodes in use grew less than this over the window (and its bytes less than minGrowthMiB) is left out',
   ),
   top: integer(1, 1000, 10, 'filesystems kept, the soonest full first'),
+  nearlyFullPct: integer(0, 50, 5, 'a filesystem with less than this share of its bytes or inodes left is named as nearly full, growing or not (0: never)'),
 };
 const defaults = settingsDefaults(settings);
 
