@@ -98,6 +98,7 @@ describe('the readers of a full pipe, from /proc', () => {
   it('names the blocked descriptor and its reader, asleep', async () => {
     const { writer, reader } = await pipeline('asleep');
     await blocked(writer);
+    await sleepsIn(reader, /nanosleep/); // the fork has run sleep (its pid is printed before its exec)
     const pipes = writtenPipes(writer);
     expect(pipes).toHaveLength(1);
     expect(pipes[0]).toMatchObject({ fd: 1, blockedNow: true, readers: [{ pid: reader, comm: 'sleep', state: 'S' }] });
