@@ -51,6 +51,8 @@ export interface FullRow {
   source: string;
   device: string;
   sizeBytes: number;
+  /** In use (df's Used), and what a process without root may still write (df's Avail). */
+  usedBytes: number;
   availableBytes: number;
   inodes?: { total: number; free: number };
   deletedOpen?: DeletedOpen;
@@ -255,6 +257,7 @@ export class FilesystemTracks {
           source: m.info.source,
           device,
           sizeBytes: t.size,
+          usedBytes: t.bytes.last,
           availableBytes: t.available,
           ...(t.inodes ? { inodes: { total: t.inodes.last + t.inodes.free, free: t.inodes.free } } : {}),
         };

@@ -64,17 +64,27 @@ export const fsfill: CaptureDefinition<FsfillParams, FsfillData> = {
     };
   },
 
-  table: ({ rows }) => ({ columns, rows }),
-  count: ({ rows }) => rows.length,
+  // The filling ones, then those nearly full that did not grow (no growth columns).
+  table: ({ rows, nearlyFull = [] }) => ({ columns, rows: [...rows, ...nearlyFull.filter((f) => !rows.some((r) => r.device === f.device))] }),
+  count: ({ rows, nearlyFull = [] }) => rows.length + nearlyFull.filter((f) => !rows.some((r) => r.device === f.device)).length,
 };
 
-const columns: Column<FilesystemRow>[] = [
+const growing = (r: FilesystemRow | FullRow): r is FilesystemRow => 'growthBytes' in r;
+const columns: Column<FilesystemRow | FullRow>[] = [
   { header: 'MOUNT', value: (r) => r.mount },
   { header: 'TYPE', value: (r) => r.fstype },
-  { header: 'FROM', value: (r) => fmtBytes(r.firstBytes), numeric: true },
-  { header: 'TO', value: (r) => fmtBytes(r.lastBytes), numeric: true },
-  { header: 'PER S', value: (r) => fmtBytes(r.growthBytes / Math.max(0.001, r.seconds)), numeric: true },
+  { header: 'FROM', value: (r) => (growing(r) ? fmtBytes(r.firstBytes) : '-'), numeric: true },
+  { header: 'TO', value: (r) => (growing(r) ? fmtBytes(r.lastBytes) : fmtBytes(r.usedBytes)), numeric: true },
+  { header: 'PER S', value: (r) => (growing(r) ? fmtBytes(r.growthBytes / Math.max(0.001, r.seconds)) : '-'), numeric: true },
   { header: 'FREE', value: (r) => fmtBytes(r.availableBytes), numeric: true },
   { header: 'SIZE', value: (r) => fmtBytes(r.sizeBytes), numeric: true },
-  { header: 'INODES', value: (r) => (r.inodes ? `${fmtCount(r.inodes.first)} → ${fmtCount(r.inodes.last)} of ${fmtCount(r.inodes.total)}` : '-') },
+  {
+    header: 'INODES',
+    value: (r) =>
+      !r.inodes
+        ? '-'
+        : 'first' in r.inodes
+          ? `${fmtCount(r.inodes.first)} → ${fmtCount(r.inodes.last)} of ${fmtCount(r.inodes.total)}`
+          : `${fmtCount(r.inodes.total - r.inodes.free)} of ${fmtCount(r.inodes.total)}`,
+  },
 ];
