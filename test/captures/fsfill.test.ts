@@ -206,7 +206,7 @@ describe('fsfill: filesystems filling up', () => {
         expect(data.rows.filter((r) => [full, nearly, inodes].some((m) => m.mount === r.mount))).toEqual([]); // none grew
         // The table (sherlock capture fsfill) lists them after the filling ones, without growth.
         const table = fsfill.table!(data);
-        const line = (mount: string) => table.columns.map((c) => c.value(table.rows.find((r) => r.mount === mount)!));
+        const line = (mount: string) => table.columns.map((c) => c.value((table.rows as { mount: string }[]).find((r) => r.mount === mount)!));
         expect(line(full.mount)).toEqual([full.mount, 'tmpfs', '-', '1 MiB', '-', '0 B', '1 MiB', expect.stringMatching(/^2 of [\d,]+$/)]);
         expect(line(inodes.mount).at(-1)).toBe('3 of 3');
         expect(of(full.mount)).toMatchObject({ severity: 'warning', evidence: { full: true, runsOutOf: 'space', availableBytes: 0 } });
