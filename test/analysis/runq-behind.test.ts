@@ -1,9 +1,12 @@
 // Whom a process's waits for a CPU were behind (runqlat's "behind" rows), from
 // results built here: a noisy neighbour leads the waits it caused, a process
-// waiting behind its own threads is its own load, many short waits that add up
+// waiting behind its own threads is its own load (not behind another program
+// of its name: another cgroup or executable), many short waits that add up
 // are a finding, and processes pinned to busy CPUs beside idle ones are named
 // for their affinity.
+import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { markApart } from '../../src/captures/runqlat/behind.js';
 import { analyzeRun } from '../../src/runs/analyze-run.js';
 import { histogram, on, result, run, stack, user, WINDOW_MS } from './fixtures.js';
 
@@ -95,6 +98,32 @@ describe('runqlat: behind whom', () => {
     expect(batchFindings.map((f) => f.evidence.pid)).toEqual([20]);
     expect(batchFindings[0]!.title).toMatch(/Effect: api \(pid 10\) spent/);
     expect(batchFindings[0]!.title).toContain('ended behind batch (pids 21, 20 and 22)');
+  });
+
+  it('two programs of one name (python3 services in their own cgroups): the other is a neighbour, not its own load', () => {
+    const py = { labels: { pid: 10, comm: 'python3' }, histogram: histogram({ 11: 800 }) };
+    const waits = (apart: boolean) => [{ ...row(10, 20, 'python3', 2000), ...(apart ? { apart } : {}) }, row(10, 10, 'python3', 100)];
+    const title = (apart: boolean) =>
+      analyzeRun({
+        run: run({ symptom: 'latency' }),
+        results: [on(runqlat({ histograms: [{ labels: { scope: 'all' }, histogram: histogram({ 11: 800 }) }, py], behind: waits(apart) }))],
+      }).find((f) => f.capture === 'runqlat' && f.evidence.pid === 10)!.title;
+    expect(title(true)).toContain('ended behind python3 (pid 20) 95%');
+    expect(title(false)).toContain('ended behind its own threads or processes (100%): its own load');
+  });
+
+  it("markApart: /proc says whether the holder is the waiter's program (cgroup and executable)", async () => {
+    const sleeper = spawn('sleep', ['30']);
+    const twin = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)']);
+    try {
+      await new Promise((r) => setTimeout(r, 100)); // both have run exec
+      const rows = markApart([row(process.pid, sleeper.pid!, 'sleep', 10), row(process.pid, twin.pid!, 'node', 10), row(process.pid, 0, 'swapper/0', 10)]);
+      expect(rows.map((r) => r.apart)).toEqual([true, undefined, undefined]);
+      expect(markApart([row(process.pid, 2 ** 22 + 1, 'gone', 10)])[0]!.apart).toBeUndefined(); // gone: one name is one program
+    } finally {
+      sleeper.kill('SIGKILL');
+      twin.kill('SIGKILL');
+    }
   });
 
   it('without the rows (an older result) the findings are as before: no culprit, no pinning', () => {

@@ -1,6 +1,8 @@
 // Behind whom tasks waited: the BPF map "behind" (a slow wait, by waiter and
 // the task that left the CPU at its end), decoded, and the waiters' CPU
 // affinity read from /proc while they live.
+import { readlinkSync } from 'node:fs';
+import { processCgroupPath } from '../../cgroups/process-cgroup.js';
 import type { BpfMap } from '../../libbpf/index.js';
 import { parseCpuList } from '../../util/cpu-list.js';
 import { readText } from '../../util/read-text.js';
@@ -27,6 +29,8 @@ export interface BehindRow {
   /** How many CPUs the waiter may run on. */
   allowed: number;
   kthread: boolean;
+  /** The holder is another program than the waiter, though it may have the waiter's name (two java services in their own units or containers). */
+  apart?: boolean;
 }
 
 export function decodeBehind(map: BpfMap): BehindRow[] {
@@ -54,4 +58,32 @@ export function allowedCpusOf(pid: number): number[] | undefined {
   const list = /^Cpus_allowed_list:\s*(\S+)/m.exec(readText(`/proc/${pid}/status`) ?? '')?.[1];
   const cpus = list ? parseCpuList(list) : [];
   return cpus.length ? cpus : undefined;
+}
+
+/** A process's program as /proc tells it: its cgroup and its executable; undefined once it is gone. */
+function programOf(pid: number): string | undefined {
+  const cgroup = processCgroupPath(pid);
+  try {
+    return cgroup === undefined ? undefined : `${cgroup}\0${readlinkSync(`/proc/${pid}/exe`)}`;
+  } catch {
+    return undefined; // gone, or a kernel thread
+  }
+}
+
+/**
+ * Marks the rows whose holder is another program than the waiter's (`apart`): another cgroup or another executable.
+ * Processes of one name are one program otherwise (a service's workers), and when either is gone.
+ */
+export function markApart(rows: BehindRow[]): BehindRow[] {
+  const programs = new Map<number, string | undefined>();
+  const of = (pid: number) => {
+    if (!programs.has(pid)) programs.set(pid, programOf(pid));
+    return programs.get(pid);
+  };
+  for (const r of rows) {
+    if (r.behindPid <= 0 || r.behindPid === r.pid) continue;
+    const [waiter, holder] = [of(r.pid), of(r.behindPid)];
+    if (waiter !== undefined && holder !== undefined && waiter !== holder) r.apart = true;
+  }
+  return rows;
 }

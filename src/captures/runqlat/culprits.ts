@@ -1,6 +1,7 @@
 // Behind whom a process's slow waits for a CPU ended (runqlat's "behind"
 // rows): other processes (a noisy neighbour), its own threads or processes
-// of its own name (its load is its own), or an idle CPU.
+// of its own name (its load is its own; not when /proc said they were
+// another program: another cgroup or executable), or an idle CPU.
 import { num, objs, str, type Obj } from '../../analysis/common.js';
 import { fmtPct, listText } from '../../format/index.js';
 
@@ -42,7 +43,7 @@ export function waitedBehind(data: Obj, pid: number, comm: string): WaitedBehind
     const behindComm = str(r.behindComm);
     if (behindPid === 0) idle += ms;
     else if (behindPid < 0) sherlock += ms;
-    else if (behindPid === pid || behindComm === comm) own += ms;
+    else if (behindPid === pid || (behindComm === comm && r.apart !== true)) own += ms;
     else {
       const o = others.get(behindComm) ?? { pids: new Map(), ms: 0 };
       o.ms += ms;

@@ -9,7 +9,7 @@ import { cString, recordLayout } from '../records.js';
 import type { CaptureDefinition, Column, LabeledHistogram } from '../capture.js';
 import { decodeHistogram, histLayout, mergeHistograms, renderHistogram, type Log2Histogram } from '../histogram.js';
 import { runqlatAnalysis } from './analyze.js';
-import { allowedCpusOf, behindKeyLayout, behindLayout, decodeBehind, type BehindRow } from './behind.js';
+import { allowedCpusOf, behindKeyLayout, behindLayout, decodeBehind, markApart, type BehindRow } from './behind.js';
 import { idleBetween, readCpuTicks, type CpuIdle } from './cpu-idle.js';
 import { cpusetOf } from './cpuset.js';
 import { formatCpuList } from '../../util/cpu-list.js';
@@ -81,7 +81,7 @@ export const runqlat: CaptureDefinition<RunqlatParams, RunqlatData> = {
           }
         }
         groups.sort((a, b) => b.histogram.count - a.histogram.count);
-        const behind = decodeBehind(object.map('behind')).slice(0, MAX_BEHIND_ROWS);
+        const behind = markApart(decodeBehind(object.map('behind')).slice(0, MAX_BEHIND_ROWS));
         if (!cpuIdle.length) cpuIdle = idleBetween(ticksAtStart, readCpuTicks()); // a window that ended without windowEnded
         const affinity = affinityOf(behind, cpuIdle.length);
         return {
