@@ -110,6 +110,12 @@ describe('runqlat: behind whom', () => {
       }).find((f) => f.capture === 'runqlat' && f.evidence.pid === 10)!.title;
     expect(title(true)).toContain('ended behind python3 (pid 20) 95%');
     expect(title(false)).toContain('ended behind its own threads or processes (100%): its own load');
+    // Both busy on the CPU: the one it waited behind leads its waits, not its own CPU finding (the link names the process, not the name).
+    const both = profileOf([onCpu(10, 'python3', 0.9, 'render_page'), onCpu(20, 'python3', 0.9, 'crunch_report')]);
+    const histograms = [{ labels: { scope: 'all' }, histogram: histogram({ 11: 800 }) }, py];
+    const findings = analyzeRun({ run: run({ symptom: 'latency' }), results: [on(runqlat({ histograms, behind: waits(true) })), on(both)] });
+    const leads = findings.find((f) => f.capture === 'profile' && /Effect: python3 \(pid 10\) spent/.test(f.title))!;
+    expect(leads.evidence.pid).toBe(20);
   });
 
   it("markApart: /proc says whether the holder is the waiter's program (cgroup and executable)", async () => {

@@ -180,8 +180,12 @@ function analyzeProfile(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
       subject: `pid ${p.pid} ${cpus.toFixed(2)} CPUs`,
     };
     // Its CPU may be another finding's own cost (cpu-of: the exec storm it forks).
-    // It explains the waits of those that waited behind its program (runq-behind: any of its processes), and the host's when it is busy enough.
-    finding.links = { shows: [`cpu-of:${p.pid}`], explains: [`runq-behind:${p.comm}`, ...(cpus >= CPU_SATURATION_SHARE ? ['cpu-saturation'] : [])] };
+    // It explains the waits of those that waited behind its program (runq-behind: any of its processes; runq-behind-pid: this one, when the
+    // waiter has its name), and the host's when it is busy enough.
+    finding.links = {
+      shows: [`cpu-of:${p.pid}`],
+      explains: [`runq-behind:${p.comm}`, `runq-behind-pid:${p.pid}`, ...(cpus >= CPU_SATURATION_SHARE ? ['cpu-saturation'] : [])],
+    };
     candidates.push(finding);
   }
   candidates.sort((a, b) => b.score - a.score);
@@ -197,7 +201,7 @@ function analyzeProfile(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
       cpus,
       timeImpact(p.samples / frequency, window, `${cpus.toFixed(2)} CPUs: ${p.samples} samples at ${frequency} Hz`, ['cpu', 'latency']),
     );
-    finding.links = { shows: [`cpu-of:${p.pid}`], explains: [`runq-behind:${p.comm}`, 'cpu-saturation'], onlyAsCause: true };
+    finding.links = { shows: [`cpu-of:${p.pid}`], explains: [`runq-behind:${p.comm}`, `runq-behind-pid:${p.pid}`, 'cpu-saturation'], onlyAsCause: true };
     findings.push(finding);
   }
   return { findings, checked };

@@ -3,7 +3,7 @@ import { latencySeverity, makeFinding, num, objs, str, timeImpact, type CaptureA
 import { fmtMs, fmtPct, fmtUs, plural, processLabel, round } from '../../format/index.js';
 import { bucketsOf, countAbove, quantile, sumOf, totalOf } from '../../analysis/histogram.js';
 import type { Finding } from '../../analysis/types.js';
-import { behindText, crowdedShare, mainCulprit, OWN_SHARE, waitedBehind } from './culprits.js';
+import { behindText, crowdedShare, mainCulprit, OWN_SHARE, waitedBehind, type Culprit } from './culprits.js';
 import { pinnedFindings } from './pinned.js';
 
 const MIN_RUNQ_WAITS_ALL = 100;
@@ -105,7 +105,7 @@ function analyzeRunqlat(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
     // Its waits: its cgroup's quota (runq-pid), the process that held its CPUs (runq-behind), or the busiest ones (cpu-saturation);
     // waits mostly behind its own threads are its own load, not an effect of the busiest processes (it is likely one of them).
     finding.links = {
-      shows: [...(pid ? [`runq-pid:${pid}`] : []), ...(culprit ? [`runq-behind:${culprit.comm}`] : []), ...(own ? [] : ['cpu-saturation'])],
+      shows: [...(pid ? [`runq-pid:${pid}`] : []), ...(culprit ? [behindLink(culprit, str(labels.comm))] : []), ...(own ? [] : ['cpu-saturation'])],
     };
     groups.push(finding);
   }
@@ -127,3 +127,6 @@ function waitImpact(histogram: Obj | undefined, waits: number, windowSeconds: nu
 }
 
 export const runqlatAnalysis = { checks: 'run-queue latency', analyze: analyzeRunqlat };
+
+/** The program it waited behind (any of its processes' CPU findings explains it), or, when that has the waiter's own name, its process: the waiter's own finding is no explainer. */
+const behindLink = (culprit: Culprit, comm: string) => (culprit.comm === comm ? `runq-behind-pid:${culprit.pids[0]}` : `runq-behind:${culprit.comm}`);

@@ -66,7 +66,7 @@ export function waitedBehind(data: Obj, pid: number, comm: string): WaitedBehind
 /** The share of its slow waits behind other programs: how much it is the one crowded (by a neighbour, not its own load or Sherlock). */
 export const crowdedShare = (w: WaitedBehind): number => w.others.reduce((n, c) => n + c.share, 0);
 
-/** The culprit named in a link (`runq-behind:<comm>`: a program, whichever of its processes has the finding), when one held the CPU for enough of the waits. */
+/** The culprit named in a link (`runq-behind:<comm>`: a program, whichever of its processes has the finding; `runq-behind-pid:` when it has the waiter's name), when one held the CPU for enough of the waits. */
 export const mainCulprit = (w: WaitedBehind | undefined): Culprit | undefined => (w?.others[0] && w.others[0].share >= CULPRIT_SHARE ? w.others[0] : undefined);
 
 export const culpritLabel = (c: Culprit): string => `${c.comm} (${c.pids.length === 1 ? 'pid' : 'pids'} ${listText(c.pids.map(String), 3)})`;
