@@ -10,7 +10,7 @@
 // The host may be shared (other test files, other tenants): a finding about
 // processes this suite did not start is set aside (and printed), not ranked.
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
@@ -403,6 +403,37 @@ describe.skipIf(skip)(`evaluation: the top finding names the culprit${skip ? ` (
       tmpfs.remove();
     }
   }, 60_000);
+
+  it.skipIf(loopExt4SkipReason())(
+    `a disk full of a rotated log its shipper still holds open (df full, du empty) → health-check names the full disk, the deleted file and its holder${loopExt4SkipReason() ? ` (skipped: ${loopExt4SkipReason()})` : ''}`,
+    async () => {
+      const disk = mountLoopExt4('128M', ['-m', '0']);
+      const { mount } = disk;
+      const log = join(mount, 'access.log');
+      const ready = join(dir, 'shipper.ready');
+      try {
+        const shipper = startChild(PYTHON, [join(programsDir, 'log-shipper.py'), log, '256', ready]);
+        for (let i = 0; i < 200 && !existsSync(ready); i++) await sleep(50);
+        const outcome = await up!.runRunbook('health-check', { durationS: WINDOW_S, during: () => sleep(WINDOW_S * 1000 - 200) });
+        const held = statSync(`/proc/${shipper.pid}/fd/3`).blocks * 512;
+        shipper.kill('SIGKILL');
+        await positive('deleted-full', outcome, new Set([shipper.pid!]), (top) => {
+          if (!top.title.startsWith(`Filesystem ${mount} (ext4 on /dev/loop`)) return `the top finding does not name the filesystem ${mount}`;
+          if (!top.title.includes('is full for a process without root')) return 'it does not say the filesystem is full';
+          if (!top.title.includes(`which du does not count: ${log}, `)) return `it does not name the deleted ${log}`;
+          if (!top.title.includes(`held by log-shipper (pid ${shipper.pid}) as fd 3`)) return 'it does not name the shipper holding it';
+          const said = Number((top.evidence.deletedOpen as { bytes?: number } | undefined)?.bytes);
+          if (!within(said, held, 0.05)) return `it says the deleted file holds ${said} bytes, fstat says ${held}`;
+          return undefined;
+        });
+      } finally {
+        killChildren();
+        rmSync(ready, { force: true });
+        disk.remove();
+      }
+    },
+    60_000,
+  );
 
   it.skipIf(loopExt4SkipReason())(
     `a web app keeping each session in a small file, 1,000 new a second on a disk of 16,384 inodes → health-check names the app, the filesystem's inodes and how soon they are gone${loopExt4SkipReason() ? ` (skipped: ${loopExt4SkipReason()})` : ''}`,

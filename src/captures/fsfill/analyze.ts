@@ -122,6 +122,12 @@ function fillingFinding(r: Obj, seconds: number, hostAvailable: number | undefin
   return finding;
 }
 
+/** Full: under 1% of its bytes left, at most 1 GiB (a write of more than is left fails); of its inodes, under 1%, at most 1,000. */
+const FULL_SHARE = 0.01;
+const FULL_BYTES = 1 << 30;
+const FULL_INODES = 1000;
+const spent = (left: number, total: number, cap: number) => left < Math.min(FULL_SHARE * total, cap);
+
 /** No room is left for a process without root: a warning (its writes fail); little room, information. Low in the order: a full disk that nothing writes to in the window is not what slows a service now. */
 const FULL_SCORE = 0.01;
 
@@ -136,13 +142,14 @@ function fullFinding(r: Obj, ctx: AnalysisContext): Finding {
   const i = r.inodes as Obj | undefined;
   const inodesLeft = i && num(i.total) > 0 ? num(i.free) / num(i.total) : 1;
   const byInodes = inodesLeft < available / Math.max(1, size);
-  const full = byInodes ? num(i!.free) === 0 : available === 0;
+  const full = byInodes ? spent(num(i!.free), num(i!.total), FULL_INODES) : spent(available, size, FULL_BYTES);
   const at = ns ? `/proc/${num(ns.pid)}/root${mount}` : mount;
   const state = byInodes
-    ? `has ${full ? 'no inodes left' : `${fmtCount(num(i!.free))} of its ${fmtCount(num(i!.total))} inodes left`} (df -i): ` +
-      `creating a file there ${full ? 'fails' : 'fails once they are gone'} with ENOSPC though bytes are free`
+    ? `has ${num(i!.free) === 0 ? 'no inodes left' : `${fmtCount(num(i!.free))} of its ${fmtCount(num(i!.total))} inodes left`} (df -i): ` +
+      `creating a file there ${num(i!.free) === 0 ? 'fails' : 'fails once they are gone'} with ENOSPC though bytes are free`
     : `is ${full ? 'full' : `${Math.round((1 - available / Math.max(1, size)) * 100)}% full`} for a process without root: ` +
-      `${fmtBytes(available)} of its ${fmtBytes(size)} left to write${full ? ', and writes to it fail with ENOSPC' : ''}`;
+      `${fmtBytes(available)} of its ${fmtBytes(size)} left to write` +
+      (full ? (available === 0 ? ', and writes to it fail with ENOSPC' : ': writes to it fail with ENOSPC once that is used') : '');
   const deleted = byInodes ? '' : deletedOpenText(r.deletedOpen as DeletedOpen | undefined, size);
   const next = byInodes ? `which directory holds the files (du --inodes -x ${at} | sort -n | tail)` : `what fills it (du -xsh ${at}/*, lsof +L1 ${at})`;
   return makeFinding(
