@@ -53,6 +53,8 @@ export interface AnalysisContext {
   windowSeconds: number;
   /** Who the run looked at, for sentences whose data names no process ("checkout", "pid 42"). */
   targetLabel?: string;
+  /** What the runbook is about, for a finding without a time impact to rank by (a full disk leads a disk or health run). */
+  symptom?: Symptom;
 }
 
 export interface CaptureAnalysis {

@@ -227,6 +227,7 @@ export class RunAnalysis {
         thresholds,
         windowSeconds: num(data.durationMs) / 1000 || this.planWindow || 1,
         ...(this.label ? { targetLabel: this.label } : {}),
+        symptom: this.symptom,
       };
       const analyzer = captures.get(capture)?.analysis?.analyze;
       let analysis: CaptureAnalysis | undefined = { findings: [], checked: checksOf(capture) };

@@ -128,8 +128,11 @@ const FULL_BYTES = 1 << 30;
 const FULL_INODES = 1000;
 const spent = (left: number, total: number, cap: number) => left < Math.min(FULL_SHARE * total, cap);
 
-/** No room is left for a process without root: a warning (its writes fail); little room, information. Low in the order: a full disk that nothing writes to in the window is not what slows a service now. */
-const FULL_SCORE = 0.01;
+/**
+ * Its rank among findings of its severity: a full disk leads a run about the disk or the host's health, but is low in one about
+ * latency or CPU (nothing may write to it in the window; when something does, syscallerrors' ENOSPC says who).
+ */
+const fullScore = (symptom: AnalysisContext['symptom']) => (symptom === 'disk' || symptom === 'health' ? 1 : 0.01);
 
 /** A filesystem with little room left, growing or not: how full, of bytes or of inodes. */
 function fullFinding(r: Obj, ctx: AnalysisContext): Finding {
@@ -171,6 +174,6 @@ function fullFinding(r: Obj, ctx: AnalysisContext): Finding {
       runsOutOf: byInodes ? 'inodes' : 'space',
       full,
     },
-    FULL_SCORE,
+    fullScore(ctx.symptom),
   );
 }

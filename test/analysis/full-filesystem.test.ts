@@ -1,0 +1,58 @@
+// A full filesystem (fsfill's nearly-full rows), from results built here,
+// beside CPUs that are a little short (a host-wide run-queue warning): the full
+// disk leads a run about the disk or the host's health, and stays under the
+// CPU warning in one about latency, where nothing says it slowed anyone.
+import { describe, expect, it } from 'vitest';
+import { analyzeRun } from '../../src/runs/analyze-run.js';
+import { histogram, on, result, run } from './fixtures.js';
+
+const MiB = 1024 * 1024;
+
+const fsfill = result('fsfill', {
+  rows: [],
+  nearlyFull: [
+    {
+      mount: '/data',
+      kind: 'disk',
+      fstype: 'ext4',
+      source: '/dev/vdb',
+      device: '254:16',
+      sizeBytes: 20 * 1024 * MiB,
+      usedBytes: 20 * 1024 * MiB,
+      availableBytes: 0,
+      inodes: { total: 1_310_720, free: 1_200_000 },
+    },
+  ],
+  filesystems: 3,
+  intervalMs: 1000,
+});
+
+// 100 wakeups of 8-16 ms among 5,000 short ones: a p99 just over the threshold, ~0.2 s/s of waiting (a host a little short of CPUs).
+const runqlat = result('runqlat', {
+  histograms: [{ labels: { scope: 'all' }, histogram: histogram({ 3: 5000, 13: 100 }) }],
+  groupBy: 'process',
+  top: 10,
+  behind: [],
+  behindMinUs: 1000,
+  cpuIdle: [
+    { cpu: 0, idle: 0.02 },
+    { cpu: 1, idle: 0.01 },
+  ],
+  affinity: {},
+});
+
+const titles = (symptom: 'health' | 'disk' | 'latency') =>
+  analyzeRun({ run: run({ symptom }), results: [on(fsfill), on(runqlat)] }).map((f) => `${f.severity} ${f.capture}: ${f.title}`);
+
+describe('a full filesystem, ranked by what the run is about', () => {
+  it('leads a health or disk run; a latency run keeps the CPUs first', () => {
+    for (const symptom of ['health', 'disk'] as const) {
+      expect(titles(symptom)[0]).toMatch(
+        /^warning fsfill: Filesystem \/data \(ext4 on \/dev\/vdb\) on \S+ is full for a process without root: 0 B of its 20 GiB left to write, and writes to it fail with ENOSPC; next:/,
+      );
+    }
+    const latency = titles('latency');
+    expect(latency[0]).toMatch(/^warning runqlat: Runnable tasks waited [\d.]+ ms for a CPU at p99/);
+    expect(latency[1]).toMatch(/^warning fsfill: Filesystem \/data /);
+  });
+});
