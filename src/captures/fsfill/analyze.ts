@@ -54,15 +54,12 @@ function runsOut(r: Obj, seconds: number, hostAvailable: number | undefined): Ru
 }
 
 function fillingFinding(r: Obj, seconds: number, hostAvailable: number | undefined, ctx: AnalysisContext): Finding {
-  const mount = str(r.mount);
   const tmpfs = r.kind === 'tmpfs';
   const growth = num(r.growthBytes);
   const out = runsOut(r, seconds, hostAvailable);
   const severity = severityOf(out.steady, out.secondsLeft);
   const steps = Math.max(1, num(r.samples) - 1);
-  const ns = r.namespaceOf as Obj | undefined;
-  const where = ns ? ` in the mount namespace of ${processLabel(ns.comm, ns.pid)}` : '';
-  const what = tmpfs ? `tmpfs ${mount}${where}` : `Filesystem ${mount}${where} (${str(r.fstype)} on ${str(r.source)})`;
+  const { mount, ns, what, at } = named(r);
   const i = r.inodes as Obj | undefined;
   const grew =
     out.of === 'inodes'
@@ -81,8 +78,6 @@ function fillingFinding(r: Obj, seconds: number, hostAvailable: number | undefin
         : out.of === 'inodes'
           ? `; at this rate its inodes are gone in ${left}, and creating a file there then fails with ENOSPC though bytes are free (df -i)`
           : `; at this rate it is full in ${left}, and writes to it then fail with ENOSPC`;
-  // Commands that work from the host: another namespace's mount through its process's root.
-  const at = ns ? `/proc/${num(ns.pid)}/root${mount}` : mount;
   const next =
     out.of === 'inodes'
       ? `which directory holds the files (du --inodes -x ${at} | sort -n | tail)`
@@ -95,23 +90,15 @@ function fillingFinding(r: Obj, seconds: number, hostAvailable: number | undefin
     severity,
     `${grew}${ending}${deleted}; next: ${next}.`,
     {
-      mount,
-      device: str(r.device),
-      ...(ns ? { namespaceOf: ns } : {}),
-      kind: str(r.kind),
-      fstype: str(r.fstype),
-      source: str(r.source),
+      ...described(r),
       growthBytes: growth,
       bytesPerSecond: Math.round(growth / seconds),
       firstBytes: num(r.firstBytes),
       lastBytes: num(r.lastBytes),
-      sizeBytes: num(r.sizeBytes),
       availableBytes: num(r.availableBytes),
       samples: num(r.samples),
       rises: num(r.rises),
       falls: num(r.falls),
-      ...(i ? { inodes: i } : {}),
-      ...(r.deletedOpen ? { deletedOpen: r.deletedOpen } : {}),
       steady: out.steady,
       ...(out.secondsLeft !== undefined ? { secondsLeft: Math.round(out.secondsLeft), runsOutOf: out.of } : {}),
     },
@@ -136,17 +123,13 @@ const fullScore = (symptom: AnalysisContext['symptom']) => (symptom === 'disk' |
 
 /** A filesystem with little room left, growing or not: how full, of bytes or of inodes. */
 function fullFinding(r: Obj, ctx: AnalysisContext): Finding {
-  const mount = str(r.mount);
-  const ns = r.namespaceOf as Obj | undefined;
-  const where = ns ? ` in the mount namespace of ${processLabel(ns.comm, ns.pid)}` : '';
-  const what = r.kind === 'tmpfs' ? `tmpfs ${mount}${where}` : `Filesystem ${mount}${where} (${str(r.fstype)} on ${str(r.source)})`;
+  const { mount, ns, what, at } = named(r);
   const size = num(r.sizeBytes);
   const available = Math.max(0, num(r.availableBytes));
   const i = r.inodes as Obj | undefined;
   const inodesLeft = i && num(i.total) > 0 ? num(i.free) / num(i.total) : 1;
   const byInodes = inodesLeft < available / Math.max(1, size);
   const full = byInodes ? spent(num(i!.free), num(i!.total), FULL_INODES) : spent(available, size, FULL_BYTES);
-  const at = ns ? `/proc/${num(ns.pid)}/root${mount}` : mount;
   const state = byInodes
     ? `has ${num(i!.free) === 0 ? 'no inodes left' : `${fmtCount(num(i!.free))} of its ${fmtCount(num(i!.total))} inodes left`} (df -i): ` +
       `creating a file there ${num(i!.free) === 0 ? 'fails' : 'fails once they are gone'} with ENOSPC though bytes are free`
@@ -161,19 +144,34 @@ function fullFinding(r: Obj, ctx: AnalysisContext): Finding {
     full ? 'warning' : 'info',
     `${what} on ${ctx.node} ${state}${deleted}; next: ${next}.`,
     {
-      mount,
-      device: str(r.device),
-      ...(ns ? { namespaceOf: ns } : {}),
-      kind: str(r.kind),
-      fstype: str(r.fstype),
-      source: str(r.source),
-      sizeBytes: size,
+      ...described(r),
       availableBytes: available,
-      ...(i ? { inodes: i } : {}),
-      ...(r.deletedOpen ? { deletedOpen: r.deletedOpen } : {}),
       runsOutOf: byInodes ? 'inodes' : 'space',
       full,
     },
     fullScore(ctx.symptom),
   );
 }
+
+/** How a finding names the filesystem ("Filesystem /var (ext4 on /dev/vda1)", "tmpfs /dev/shm in the mount namespace of ..."), and its path from the host. */
+function named(r: Obj): { mount: string; ns: Obj | undefined; what: string; at: string } {
+  const mount = str(r.mount);
+  const ns = r.namespaceOf as Obj | undefined;
+  const where = ns ? ` in the mount namespace of ${processLabel(ns.comm, ns.pid)}` : '';
+  const what = r.kind === 'tmpfs' ? `tmpfs ${mount}${where}` : `Filesystem ${mount}${where} (${str(r.fstype)} on ${str(r.source)})`;
+  // Commands that work from the host: another namespace's mount through its process's root.
+  return { mount, ns, what, at: ns ? `/proc/${num(ns.pid)}/root${mount}` : mount };
+}
+
+/** The evidence both findings give of the filesystem itself. */
+const described = (r: Obj) => ({
+  mount: str(r.mount),
+  device: str(r.device),
+  ...(r.namespaceOf ? { namespaceOf: r.namespaceOf } : {}),
+  kind: str(r.kind),
+  fstype: str(r.fstype),
+  source: str(r.source),
+  sizeBytes: num(r.sizeBytes),
+  ...(r.inodes ? { inodes: r.inodes } : {}),
+  ...(r.deletedOpen ? { deletedOpen: r.deletedOpen } : {}),
+});

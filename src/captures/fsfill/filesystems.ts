@@ -200,7 +200,6 @@ export class FilesystemTracks {
 
   /** Those that grew `minGrowth` bytes or `minInodes` inodes or more, the fullest soonest first (the least room left for its growth). */
   rows(minGrowth: number, minInodes: number, top: number): FilesystemRow[] {
-    const byDevice = new Map(this.mounted.map((m) => [m.info.device, m]));
     const grew = (t: Track) => t.last - t.first;
     const soon = (t: FilesystemTrack) => Math.min(t.available / Math.max(1, grew(t.bytes)), t.inodes ? t.inodes.free / Math.max(1, grew(t.inodes)) : Infinity);
     return [...this.tracks]
@@ -208,17 +207,9 @@ export class FilesystemTracks {
       .sort((a, b) => soon(a[1]) - soon(b[1]))
       .slice(0, top)
       .map(([device, t]) => {
-        const m = byDevice.get(device)!;
         const i = t.inodes;
         return {
-          mount: m.mount,
-          ...(m.namespaceOf ? { namespaceOf: m.namespaceOf } : {}),
-          kind: m.kind,
-          fstype: m.info.fstype,
-          source: m.info.source,
-          device,
-          sizeBytes: t.size,
-          availableBytes: t.available,
+          ...this.described(device, t),
           ...trackRow(t.bytes),
           ...(i
             ? {
@@ -240,28 +231,32 @@ export class FilesystemTracks {
 
   /** Those with less than `share` of their bytes or inodes left when last read, growing or not, the least left first (at most `top`). */
   nearlyFull(share: number, top: number): FullRow[] {
-    const byDevice = new Map(this.mounted.map((m) => [m.info.device, m]));
     const left = (t: FilesystemTrack) =>
       Math.min(t.size ? t.available / t.size : 1, t.inodes && t.inodes.last + t.inodes.free > 0 ? t.inodes.free / (t.inodes.last + t.inodes.free) : 1);
     return [...this.tracks]
       .filter(([, t]) => t.size > 0 && left(t) < share)
       .sort((a, b) => left(a[1]) - left(b[1]))
       .slice(0, top)
-      .map(([device, t]) => {
-        const m = byDevice.get(device)!;
-        return {
-          mount: m.mount,
-          ...(m.namespaceOf ? { namespaceOf: m.namespaceOf } : {}),
-          kind: m.kind,
-          fstype: m.info.fstype,
-          source: m.info.source,
-          device,
-          sizeBytes: t.size,
-          usedBytes: t.bytes.last,
-          availableBytes: t.available,
-          ...(t.inodes ? { inodes: { total: t.inodes.last + t.inodes.free, free: t.inodes.free } } : {}),
-        };
-      });
+      .map(([device, t]) => ({
+        ...this.described(device, t),
+        usedBytes: t.bytes.last,
+        ...(t.inodes ? { inodes: { total: t.inodes.last + t.inodes.free, free: t.inodes.free } } : {}),
+      }));
+  }
+
+  /** What a row says of the filesystem itself: where it is mounted, what it is, its size and room. */
+  private described(device: string, t: FilesystemTrack) {
+    const m = this.mounted.find((x) => x.info.device === device)!;
+    return {
+      mount: m.mount,
+      ...(m.namespaceOf ? { namespaceOf: m.namespaceOf } : {}),
+      kind: m.kind,
+      fstype: m.info.fstype,
+      source: m.info.source,
+      device,
+      sizeBytes: t.size,
+      availableBytes: t.available,
+    };
   }
 
   get count(): number {
