@@ -59,7 +59,7 @@ function fillingFinding(r: Obj, seconds: number, hostAvailable: number | undefin
   const out = runsOut(r, seconds, hostAvailable);
   const severity = severityOf(out.steady, out.secondsLeft);
   const steps = Math.max(1, num(r.samples) - 1);
-  const { mount, ns, what, at } = named(r);
+  const { what, at, id } = named(r);
   const i = r.inodes as Obj | undefined;
   const grew =
     out.of === 'inodes'
@@ -85,8 +85,7 @@ function fillingFinding(r: Obj, seconds: number, hostAvailable: number | undefin
   const deleted = out.of === 'inodes' ? '' : deletedOpenText(r.deletedOpen as DeletedOpen | undefined, num(r.sizeBytes));
   const finding = makeFinding(
     ctx,
-    // Two containers each have their own /dev/shm: another namespace's is told apart by its process.
-    `fsfill:${ns ? `${num(ns.pid)}:` : ''}${mount}`,
+    `fsfill:${id}`,
     severity,
     `${grew}${ending}${deleted}; next: ${next}.`,
     {
@@ -123,7 +122,7 @@ const fullScore = (symptom: AnalysisContext['symptom']) => (symptom === 'disk' |
 
 /** A filesystem with little room left, growing or not: how full, of bytes or of inodes. */
 function fullFinding(r: Obj, ctx: AnalysisContext): Finding {
-  const { mount, ns, what, at } = named(r);
+  const { what, at, id } = named(r);
   const size = num(r.sizeBytes);
   const available = Math.max(0, num(r.availableBytes));
   const i = r.inodes as Obj | undefined;
@@ -140,7 +139,7 @@ function fullFinding(r: Obj, ctx: AnalysisContext): Finding {
   const next = byInodes ? `which directory holds the files (du --inodes -x ${at} | sort -n | tail)` : `what fills it (du -xsh ${at}/*, lsof +L1 ${at})`;
   return makeFinding(
     ctx,
-    `fsfill-full:${ns ? `${num(ns.pid)}:` : ''}${mount}`,
+    `fsfill-full:${id}`,
     full ? 'warning' : 'info',
     `${what} on ${ctx.node} ${state}${deleted}; next: ${next}.`,
     {
@@ -153,14 +152,15 @@ function fullFinding(r: Obj, ctx: AnalysisContext): Finding {
   );
 }
 
-/** How a finding names the filesystem ("Filesystem /var (ext4 on /dev/vda1)", "tmpfs /dev/shm in the mount namespace of ..."), and its path from the host. */
-function named(r: Obj): { mount: string; ns: Obj | undefined; what: string; at: string } {
+/** How a finding names the filesystem ("Filesystem /var (ext4 on /dev/vda1)", "tmpfs /dev/shm in the mount namespace of ..."), its path from the host, and its part of the finding's id. */
+function named(r: Obj): { what: string; at: string; id: string } {
   const mount = str(r.mount);
   const ns = r.namespaceOf as Obj | undefined;
   const where = ns ? ` in the mount namespace of ${processLabel(ns.comm, ns.pid)}` : '';
   const what = r.kind === 'tmpfs' ? `tmpfs ${mount}${where}` : `Filesystem ${mount}${where} (${str(r.fstype)} on ${str(r.source)})`;
   // Commands that work from the host: another namespace's mount through its process's root.
-  return { mount, ns, what, at: ns ? `/proc/${num(ns.pid)}/root${mount}` : mount };
+  // Two containers each have their own /dev/shm: another namespace's is told apart by its process in the finding's id.
+  return { what, at: ns ? `/proc/${num(ns.pid)}/root${mount}` : mount, id: ns ? `${num(ns.pid)}:${mount}` : mount };
 }
 
 /** The evidence both findings give of the filesystem itself. */

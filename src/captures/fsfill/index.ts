@@ -64,10 +64,15 @@ export const fsfill: CaptureDefinition<FsfillParams, FsfillData> = {
     };
   },
 
-  // The filling ones, then those nearly full that did not grow (no growth columns).
-  table: ({ rows, nearlyFull = [] }) => ({ columns, rows: [...rows, ...nearlyFull.filter((f) => !rows.some((r) => r.device === f.device))] }),
-  count: ({ rows, nearlyFull = [] }) => rows.length + nearlyFull.filter((f) => !rows.some((r) => r.device === f.device)).length,
+  table: (data) => ({ columns, rows: listed(data) }),
+  count: (data) => listed(data).length,
 };
+
+/** The filling ones, then those nearly full that did not grow (no growth columns). */
+const listed = ({ rows, nearlyFull = [] }: FsfillData): (FilesystemRow | FullRow)[] => [
+  ...rows,
+  ...nearlyFull.filter((f) => !rows.some((r) => r.device === f.device)),
+];
 
 const growing = (r: FilesystemRow | FullRow): r is FilesystemRow => 'growthBytes' in r;
 const columns: Column<FilesystemRow | FullRow>[] = [
