@@ -146,9 +146,34 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   );
   const scheduler = startScheduler({ connection: bullConnection, runs });
 
-  const server = await new Promise<ServerType>((resolve) => {
-    const s = serve({ fetch: app.fetch, port: options.port, hostname: options.host }, () => resolve(s));
-  });
+  // Everything above needs Redis to finish cleanly; if it is away, stop anyway.
+  const release = async () => {
+    // Before the connections go: a follower's poll may be waiting on a slow Redis. Bounded.
+    if (!(await chatFollowers.stop())) log.warn('chat followers did not stop in time; stopping anyway');
+    const done = await settlesWithin(
+      (async () => {
+        await finalizer.stop();
+        await auditRetention.stop();
+        await scheduler.close();
+        await scheduleStore.close();
+        await submitter.close();
+        await queues.close();
+      })(),
+      STOP_GRACE_MS,
+    );
+    eventHub.close();
+    stopFollowingRevocations();
+    for (const connection of [...duplicates, revocations, bullConnection, redis]) connection.disconnect();
+    if (!done) await settlesWithin(finalizer.stop(), 2_000);
+  };
+
+  let server: ServerType;
+  try {
+    server = await listen(app.fetch, options.port, options.host);
+  } catch (err) {
+    await release();
+    throw err;
+  }
   // Idle keep-alive sockets outlive a client's reuse (browsers, load balancers keep theirs ~60 s):
   // Node's 5 s default closes sockets just as clients send on them (ECONNRESET). close() still ends idle ones.
   if ('keepAliveTimeout' in server) {
@@ -167,24 +192,26 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       (server as import('node:http').Server).closeAllConnections?.(); // SSE clients hold theirs open
       await closed;
-      // Before the connections go: a follower's poll may be waiting on a slow Redis. Bounded.
-      if (!(await chatFollowers.stop())) log.warn('chat followers did not stop in time; stopping anyway');
-      // Each needs Redis to finish cleanly; if it is away, stop anyway.
-      const done = await settlesWithin(
-        (async () => {
-          await finalizer.stop();
-          await auditRetention.stop();
-          await scheduler.close();
-          await scheduleStore.close();
-          await submitter.close();
-          await queues.close();
-        })(),
-        STOP_GRACE_MS,
-      );
-      eventHub.close();
-      stopFollowingRevocations();
-      for (const connection of [...duplicates, revocations, bullConnection, redis]) connection.disconnect();
-      if (!done) await settlesWithin(finalizer.stop(), 2_000);
+      await release();
     },
   };
+}
+
+/** The HTTP server listening; a port in use or not ours is an error that says so (not an unhandled 'error' event). */
+function listen(fetch: Parameters<typeof serve>[0]['fetch'], port: number, host: string): Promise<ServerType> {
+  return new Promise<ServerType>((resolve, reject) => {
+    const s = serve({ fetch, port, hostname: host }, () => {
+      s.off('error', refused);
+      resolve(s);
+    });
+    const refused = (err: NodeJS.ErrnoException) => {
+      const where = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+      if (err.code === 'EADDRINUSE') reject(new Error(`${where} is already in use (another sherlock up or api?): stop it, or choose another port with --port`));
+      else if (err.code === 'EACCES')
+        reject(new Error(`${where} may not be listened on by this user (ports below 1024 need root or CAP_NET_BIND_SERVICE): choose another with --port`));
+      else if (err.code === 'EADDRNOTAVAIL') reject(new Error(`${host} is not an address of this host: choose another with --host`));
+      else reject(err);
+    };
+    s.once('error', refused);
+  });
 }

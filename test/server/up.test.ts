@@ -3,6 +3,7 @@
 // Ctrl-C, and on the next start with the same state dir keeps token and data.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -170,5 +171,26 @@ describe.skipIf(skip)(`sherlock up${skip ? ` (skipped: ${skip})` : ''}`, () => {
     expect(await interrupt(up)).toEqual([0, null]);
     expect(up.stdout()).toContain('SIGINT: stopping');
     expect(up.stderr()).toBe('');
+  }, 60_000);
+
+  it('a port already in use: a message that says so and what to do, exit 1, its Redis stopped (no stack trace)', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (taken.address() as AddressInfo).port;
+      const up = startUp(port, stateDir);
+      started.push(up);
+      const redisPids: number[] = [];
+      const watch = setInterval(() => redisPids.push(...redisServerChildren(up.child.pid!)), 20);
+      const [code] = await up.exited.finally(() => clearInterval(watch));
+      expect(code).toBe(1);
+      expect(up.stderr().trim()).toBe(
+        `sherlock: 127.0.0.1:${port} is already in use (another sherlock up or api?): stop it, or choose another port with --port`,
+      );
+      expect(redisPids.length).toBeGreaterThan(0); // it got as far as starting Redis
+      await waitFor('its redis-server gone', () => redisPids.every((pid) => !processExists(pid)), { timeoutMs: 3_000 });
+    } finally {
+      await new Promise<void>((resolve) => taken.close(() => resolve()));
+    }
   }, 60_000);
 });
