@@ -9,7 +9,10 @@
  * fd_args: their fd is part of the key (user space names what it points
  * to), except for errnos that are routine on non-blocking fds, which would
  * make one row per connection of a busy server. A new row on a socket fd
- * also keeps the socket's addresses. */
+ * also keeps the socket's addresses. Calls given a socket address
+ * (address_args: connect, bind, sendto) to a unix socket keep its name in
+ * the path instead: a client failing to reach a local server by its socket
+ * file says which server. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
@@ -48,6 +51,14 @@ struct {
 	__type(value, __u8);
 } fd_args SEC(".maps");
 
+/* Syscall number → 1 + index of its socket address argument (its length is the next one); 0: none. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SYSCALLERRORS_MAX_NR);
+	__type(key, __u32);
+	__type(value, __u8);
+} address_args SEC(".maps");
+
 /* The key is too big to build on the stack beside the value. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -67,6 +78,15 @@ static __always_inline long syscall_nr(struct pt_regs *regs)
 #endif
 }
 
+/* libbpf before 1.2 has no sixth argument (sendto's address length). */
+#ifndef PT_REGS_PARM6_CORE_SYSCALL
+#if defined(__TARGET_ARCH_x86)
+#define PT_REGS_PARM6_CORE_SYSCALL(x) BPF_CORE_READ(x, r9)
+#elif defined(__TARGET_ARCH_arm64)
+#define PT_REGS_PARM6_CORE_SYSCALL(x) BPF_CORE_READ(x, regs[5])
+#endif
+#endif
+
 static __always_inline unsigned long syscall_arg(struct pt_regs *regs, __u8 which)
 {
 	switch (which) {
@@ -76,6 +96,12 @@ static __always_inline unsigned long syscall_arg(struct pt_regs *regs, __u8 whic
 		return PT_REGS_PARM2_CORE_SYSCALL(regs);
 	case 3:
 		return PT_REGS_PARM3_CORE_SYSCALL(regs);
+	case 4:
+		return PT_REGS_PARM4_CORE_SYSCALL(regs);
+	case 5:
+		return PT_REGS_PARM5_CORE_SYSCALL(regs);
+	case 6:
+		return PT_REGS_PARM6_CORE_SYSCALL(regs);
 	}
 	return 0;
 }
@@ -87,6 +113,7 @@ static __always_inline bool routine_errno(long err)
 	return err == 11 || err == 4 || err == 114 || err == 115 || err >= 512;
 }
 
+#define AF_UNIX_ 1
 #define AF_INET_ 2
 #define AF_INET6_ 10
 
@@ -117,6 +144,31 @@ static __always_inline void socket_ends(__u32 fd, struct syscallerrors_value *v)
 		bpf_core_read(v->saddr, 16, &sk->__sk_common.skc_v6_rcv_saddr);
 		bpf_core_read(v->daddr, 16, &sk->__sk_common.skc_v6_daddr);
 	}
+}
+
+/* When argument `which` is a unix socket address, its name into path ("@name"
+ * for an abstract one, whose bytes are counted by the length argument, not
+ * ended by a NUL) and true; false for any other address. */
+static __always_inline bool unix_address(struct pt_regs *regs, __u8 which, char *path)
+{
+	const char *addr = (const char *)syscall_arg(regs, which);
+	long len = (long)syscall_arg(regs, which + 1) - 3; /* the family, the abstract name's leading NUL */
+	__u16 family = 0;
+
+	if (!addr || bpf_probe_read_user(&family, sizeof(family), addr) < 0 || family != AF_UNIX_)
+		return false;
+	if (bpf_probe_read_user(path, 1, addr + 2) < 0)
+		return false;
+	if (path[0]) {
+		bpf_probe_read_user_str(path, SYSCALLERRORS_PATH_LEN, addr + 2);
+		return true;
+	}
+	path[0] = '@';
+	if (len > SYSCALLERRORS_PATH_LEN - 2)
+		len = SYSCALLERRORS_PATH_LEN - 2;
+	if (len > 0)
+		bpf_probe_read_user(path + 1, len & (SYSCALLERRORS_PATH_LEN - 1), addr + 3);
+	return true;
 }
 
 SHERLOCK_RAW_PROG("raw_tp/sys_exit", raw_sys_exit, struct pt_regs *regs, long ret)
@@ -151,6 +203,8 @@ SHERLOCK_RAW_PROG("raw_tp/sys_exit", raw_sys_exit, struct pt_regs *regs, long re
 		const char *path = (const char *)syscall_arg(regs, *which);
 		if (path && bpf_probe_read_user_str(key->path, sizeof(key->path), path) < 0)
 			sherlock_count(SHERLOCK_PARTIAL_READ);
+	} else if ((which = bpf_map_lookup_elem(&address_args, &nr)) && *which && unix_address(regs, *which, key->path)) {
+		/* the socket's name is the row's path */
 	} else if (!routine_errno(-ret)) {
 		which = bpf_map_lookup_elem(&fd_args, &nr);
 		if (which && *which) {

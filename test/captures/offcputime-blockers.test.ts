@@ -12,7 +12,7 @@ import { offcputime } from '../../src/captures/offcputime/index.js';
 import { writtenPipes } from '../../src/captures/offcputime/pipe-readers.js';
 import { LockWaitSampler, parseLocks } from '../../src/captures/offcputime/file-locks.js';
 import { blockedSends } from '../../src/captures/offcputime/socket-peers.js';
-import { parseUnixSockets } from '../../src/captures/offcputime/unix-sockets.js';
+import { parseUnixSockets } from '../../src/captures/unix-sockets.js';
 import { analyzeRun } from '../../src/runs/analyze-run.js';
 import { on, run } from '../analysis/fixtures.js';
 import { bpfHandlesOf, kernelSkipReason } from '../helpers/kernel.js';
@@ -233,6 +233,18 @@ end = time.time() + 30
 while time.time() < end:
     a.sendall(b'x' * 65536)`;
 
+/** Listens on argv[1] with a backlog of 1 in a child that never accepts (its pid on stderr), and connects until a connect blocks. */
+const UNIX_CONNECTER = `import os, socket, sys, time
+srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); srv.bind(sys.argv[1]); srv.listen(1)
+listener = os.fork()
+if listener == 0:
+    time.sleep(30)
+    os._exit(0)
+srv.close()
+print(listener, file=sys.stderr, flush=True)
+held = [socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) for _ in range(3)]  # fds 3, 4, 5: the third waits
+for c in held: c.connect(sys.argv[1])`;
+
 describe('the peer of a connection a sender waits on, from /proc', () => {
   it("parses ss's unix sockets: names (one with a space), peers, queues", () => {
     const text = [
@@ -240,12 +252,22 @@ describe('the peer of a connection a sender waits on, from /proc', () => {
       'u_str ESTAB  233152 0      /run/app.sock 28038394 * 28038393',
       'u_dgr ESTAB  0      0      * 1084 /run/systemd/journal/dev-log 1083',
       'u_str ESTAB  0      238336 /tmp/with space.sock 77 * 78',
+      'u_str LISTEN 5      4      /run/php/php-fpm.sock 3082478 * 0',
     ].join('\n');
     const sockets = parseUnixSockets(text);
-    expect(sockets.get('28038394')).toEqual({ inode: '28038394', path: '/run/app.sock', peerInode: '28038393', receiveQueue: 233152, sendQueue: 0 });
+    expect(sockets.get('28038394')).toEqual({
+      inode: '28038394',
+      path: '/run/app.sock',
+      peerInode: '28038393',
+      receiveQueue: 233152,
+      sendQueue: 0,
+      listening: false,
+    });
     expect(sockets.get('1084')).toMatchObject({ path: '*', peerInode: '1083' });
     expect(sockets.get('77')).toMatchObject({ path: '/tmp/with space.sock', sendQueue: 238336 });
-    expect(sockets.size).toBe(3);
+    // A listener's queues are its accept queue: connections waiting, and its backlog.
+    expect(sockets.get('3082478')).toMatchObject({ path: '/run/php/php-fpm.sock', listening: true, receiveQueue: 5, sendQueue: 4 });
+    expect(sockets.size).toBe(4);
   });
 
   it('a unix socket: the peer socket ss names, and its owner', async () => {
@@ -344,6 +366,29 @@ describe.skipIf(skip)(`offcputime names what a blocked thread waits on${skip ? `
         `\\(fd \\d+, its connection to 127\\.0\\.0\\.1:\\d+\\) in sk_stream_wait_memory called from \\w+: its peer python3 \\(pid ${pids.consumer}\\) does not read fast enough \\([\\d.]+ [KM]iB unread in its receive queue; when the capture ended it was asleep in \\w*nanosleep, not reading\\)`,
       ),
     );
+  });
+
+  it('a blocking connect to a unix socket whose listener does not accept: the finding names the socket and the listener, with its accept queue', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sherlock-test-accept-'));
+    try {
+      const path = join(dir, 'app.sock');
+      let pids = { client: 0, listener: 0 };
+      const { result } = await captureDuring(offcputime, async () => {
+        const client = started(PYTHON, ['-c', UNIX_CONNECTER, path]);
+        pids = { client: client.pid!, listener: await childPid(client) };
+        await new Promise((r) => setTimeout(r, 1000));
+      });
+      const sends = result.socketWriters?.find((w) => w.pid === pids.client)?.sends;
+      expect(sends?.[0]).toMatchObject({ remote: `unix:${path}`, accept: { backlog: 1, queued: 2 }, peer: { pid: pids.listener, comm: 'python3' } });
+      const findings = analyzeRun({ run: run({ durationMs: result.durationMs }), results: [on(result)] });
+      const mine = findings.find((f) => f.evidence.pid === pids.client);
+      expect(mine?.evidence.kind).toBe("waiting for a unix socket's listener to accept its connection (the listener's accept queue is full)");
+      expect(mine?.title).toContain(
+        `(fd 5, its connect to unix:${path}) in unix_wait_for_peer called from connect: its listener python3 (pid ${pids.listener}) does not accept connections as fast as they come (a backlog of 1, 2 connections waiting; when the capture ended it was asleep in`,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('a writer blocked since before the window began: the whole window, with its kernel stack from /proc', async () => {

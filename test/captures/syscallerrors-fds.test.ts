@@ -4,7 +4,9 @@
 // name the peer; EAGAIN reads on a non-blocking socket keep no fd (a busy
 // server's connections would each be a row); a server out of descriptors
 // (EMFILE on accept) names its listener and what it holds; a client out of
-// local ports (EADDRNOTAVAIL) its TIME_WAIT connections. A full filesystem
+// local ports (EADDRNOTAVAIL) its TIME_WAIT connections; a client refused by
+// a local server's unix socket names the socket, and (EAGAIN) its listener
+// with its accept queue. A full filesystem
 // names the deleted files still open on it, and a path that found no inode
 // its filesystem. And the titles, from rows.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -17,7 +19,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { mergeThresholds } from '../../src/analysis/common.js';
 import { syscallerrors, type SyscallerrorsData } from '../../src/captures/syscallerrors/index.js';
 import { ipv6, MAX_NR } from '../../src/captures/syscallerrors/decode.js';
-import { fdArgumentTable } from '../../src/captures/syscallerrors/file-calls.js';
+import { argumentTable, FD_ARGUMENT } from '../../src/captures/syscallerrors/file-calls.js';
 import { FdTargets, filesystemOf, procFdTarget } from '../../src/captures/syscallerrors/fd-targets.js';
 import { captureAround } from '../helpers/capture-around.js';
 import { faultsBinary } from '../helpers/faults.js';
@@ -144,7 +146,7 @@ describe('syscallerrors fd titles', () => {
   });
 
   it('fd_args covers the fd calls and IPv6 addresses are written as RFC 5952 text', () => {
-    const x64 = fdArgumentTable(MAX_NR, 'x64');
+    const x64 = argumentTable(FD_ARGUMENT, MAX_NR, 'x64');
     expect([x64.get(0), x64.get(1), x64.get(44), x64.get(42), x64.get(2)]).toEqual([1, 1, 1, 1, undefined]); // read write sendto connect; open has none
     const b = Buffer.alloc(16);
     b[15] = 1;
@@ -382,6 +384,65 @@ describe.skipIf(skip)(`syscallerrors fds on the real kernel${skip ? ` (skipped: 
       expect(findings[0]!.title).toContain('no local port was free to connect from');
     } finally {
       net.destroy();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it('connects refused by unix sockets: the socket named, a full accept queue (EAGAIN) with its listener, none listening, an abstract name', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sherlock-unix-'));
+    // app.sock: a listener (a child, backlog 1) that never accepts; stale.sock: bound and closed, as a crashed server leaves it.
+    const script = `import os, socket, sys
+d, parent = sys.argv[1], os.getpid()
+srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); srv.bind(d + '/app.sock'); srv.listen(1)
+socket.socket(socket.AF_UNIX, socket.SOCK_STREAM).bind(d + '/stale.sock')
+listener = os.fork()
+if listener == 0:
+    import time
+    while os.getppid() == parent: time.sleep(0.05)
+    os._exit(0)
+srv.close()
+held = []
+def attempt(address, n):
+    for _ in range(n):
+        c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); c.setblocking(False)
+        try: c.connect(address); held.append(c)
+        except OSError: c.close()
+attempt(d + '/app.sock', 200)
+attempt(d + '/stale.sock', 100)
+attempt('\\0sherlock-test-%d' % parent, 100)
+print(listener, 'done', flush=True)
+sys.stdin.read()`;
+    let child: ChildProcess | undefined;
+    try {
+      const { result } = await captureAround(syscallerrors, async () => {
+        child = await startHeld(['/usr/bin/python3', '-c', script, dir]);
+      });
+      const mine = result.rows.filter((r) => r.pid === child!.pid && r.syscall === 'connect');
+      const listener = Number(execFileSync('cat', [`/proc/${child!.pid}/task/${child!.pid}/children`], { encoding: 'utf8' }).trim());
+      const full = mine.find((r) => r.errno === 'EAGAIN');
+      expect(full).toMatchObject({ unixSocket: join(dir, 'app.sock'), listener: { backlog: 1, queued: 2, owner: { pid: listener, comm: 'python3' } } });
+      expect(full!.count).toBe(198); // the first two wait in its queue
+      expect(full!.normal).toBeUndefined();
+      expect(full!.path).toBeUndefined();
+      const refused = mine.filter((r) => r.errno === 'ECONNREFUSED');
+      expect(refused.map((r) => [r.unixSocket, r.count, r.listener])).toEqual(
+        expect.arrayContaining([
+          [join(dir, 'stale.sock'), 100, undefined],
+          [`@sherlock-test-${child!.pid}`, 100, undefined],
+        ]),
+      );
+
+      const { findings } = analyze({ ...result, rows: mine });
+      const title = (errno: string, socket: string) => findings.find((f) => f.evidence.errno === errno && f.evidence.unixSocket === socket)?.title;
+      expect(title('EAGAIN', join(dir, 'app.sock'))).toContain(
+        `failed connect() to unix socket ${join(dir, 'app.sock')} with EAGAIN 198 times in 2 s on n1 (99/s, threshold 10/s), python3 (pid ${listener}) listening with a backlog of 1, 2 connections waiting: the listener's accept queue was full`,
+      );
+      expect(title('ECONNREFUSED', join(dir, 'stale.sock'))).toContain(
+        'with ECONNREFUSED 100 times in 2 s on n1 (50/s, threshold 10/s): nothing listens on it: the socket file is left',
+      );
+      expect(title('ECONNREFUSED', `@sherlock-test-${child!.pid}`)).toContain(`failed connect() to unix socket @sherlock-test-${child!.pid} with ECONNREFUSED`);
+    } finally {
+      await release(child);
       rmSync(dir, { recursive: true, force: true });
     }
   }, 60_000);

@@ -15,7 +15,7 @@ import { RunbookCatalog } from '../../src/runbooks/catalog.js';
 import { expandRunbook } from '../../src/runbooks/expand.js';
 import { rowsToKeep, syscallerrors, type SyscallErrorRow, type SyscallerrorsData } from '../../src/captures/syscallerrors/index.js';
 import { keyLayout, valueLayout, PATH_LEN, MAX_NR } from '../../src/captures/syscallerrors/decode.js';
-import { pathArgumentTable, syscallNames } from '../../src/captures/syscallerrors/file-calls.js';
+import { ADDRESS_ARGUMENT, argumentTable, PATH_ARGUMENT, syscallNames } from '../../src/captures/syscallerrors/file-calls.js';
 import { syscallerrorsBaseline } from '../../src/captures/syscallerrors/baseline.js';
 import { exhaustion, normalReason } from '../../src/captures/syscallerrors/errnos.js';
 import { projectRoot } from '../../src/util/paths.js';
@@ -166,9 +166,11 @@ describe('syscallerrors tables and layout', () => {
   it('knows the syscall numbers of x86_64 and arm64, and where file calls keep their path', () => {
     expect(syscallNames('x64')).toMatchObject({ 0: 'read', 2: 'open', 59: 'execve', 257: 'openat', 437: 'openat2', 262: 'newfstatat' });
     expect(syscallNames('arm64')).toMatchObject({ 56: 'openat', 63: 'read', 79: 'newfstatat', 221: 'execve', 437: 'openat2' });
-    const x64 = pathArgumentTable(MAX_NR, 'x64');
+    const x64 = argumentTable(PATH_ARGUMENT, MAX_NR, 'x64');
     expect([x64.get(2), x64.get(257), x64.get(59), x64.get(0)]).toEqual([1, 2, 1, undefined]);
-    expect(pathArgumentTable(MAX_NR, 'arm64').get(56)).toBe(2);
+    expect(argumentTable(PATH_ARGUMENT, MAX_NR, 'arm64').get(56)).toBe(2);
+    const addresses = argumentTable(ADDRESS_ARGUMENT, MAX_NR, 'x64');
+    expect([addresses.get(42), addresses.get(49), addresses.get(44), addresses.get(1)]).toEqual([2, 2, 5, undefined]); // connect bind sendto; write has none
   });
 });
 

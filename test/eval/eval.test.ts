@@ -829,6 +829,29 @@ describe.skipIf(skip)(`evaluation: the top finding names the culprit${skip ? ` (
     });
   }, 60_000);
 
+  it('nginx in front of a php-fpm pool too small for what comes (its unix socket accept queue full) → intermittent-latency names the socket, php-fpm, its backlog and the refused connects', async () => {
+    const socketPath = join(dir, 'php-fpm.sock');
+    const counter = join(dir, 'bad-gateway.count');
+    // 2 workers of 50 ms each take 40 requests a second; nginx sends 200 with up to 32 in flight, so 8 wait and the rest are refused.
+    const pool = startChild(join(programsDir, 'fpm-pool.py'), [socketPath, '8', '2', '50', String(WINDOW_S + 10)]);
+    for (let i = 0; i < 50 && !existsSync(socketPath); i++) await sleep(100);
+    const proxy = startChild(join(programsDir, 'front-proxy.py'), [socketPath, '200', counter, String(WINDOW_S + 10)]);
+    await sleep(500);
+    const { outcome, counted: refused } = await runCounting('intermittent-latency', counter, 'syscallerrors');
+    const workers = childrenOf(pool.pid!);
+    for (const child of [proxy, pool]) child.kill('SIGKILL');
+    for (const pid of workers) process.kill(pid, 'SIGKILL'); // forks of a live parent: still there, unreaped at worst
+    const ours = new Set([pool.pid!, proxy.pid!, ...workers]);
+    await positive('unix-backlog', outcome, ours, (top) => {
+      if (!top.title.includes(`unix socket ${socketPath}`)) return `the top finding does not name the socket ${socketPath}`;
+      if (!/php-fpm \(pid \d+\) listening with a backlog of 8/.test(top.title)) return 'the top finding does not name php-fpm and its backlog';
+      if (!top.title.includes('accept queue was full')) return 'the top finding does not say its accept queue was full';
+      const said = Number(top.evidence.failures);
+      if (!within(said, refused, 0.35)) return `it says ${said} refused connects, nginx counted ${refused.toFixed(0)} 502s`;
+      return undefined;
+    });
+  }, 60_000);
+
   it('a service out of file descriptors (accept fails with EMFILE) → intermittent-latency names it, the errno and the port', async () => {
     const net = createTestNetwork();
     networks.push(net);

@@ -91,6 +91,11 @@ const FILE_LOCK = 'waiting for a file lock';
 const SEND_BUFFER = 'waiting for room in its TCP send buffer';
 /** A unix socket's sender waits for its peer to read (a stream's buffer, or a datagram receiver's queue like /dev/log's). */
 const UNIX_PEER = "waiting for its unix socket's peer to read (the socket's buffer is full)";
+/** A blocking connect to a unix socket whose listener's accept queue is full (a local server by its socket file). */
+const UNIX_ACCEPT = "waiting for a unix socket's listener to accept its connection (the listener's accept queue is full)";
+
+/** Waits on a socket's other end: a finding names it (the peer that does not read, the listener that does not accept). */
+const SOCKET_KINDS = new Set([SEND_BUFFER, UNIX_PEER, UNIX_ACCEPT]);
 
 function waitKind(frames: FrameLike[], futexCaller: FutexCaller): string {
   const wait = waitName(frames) ?? '';
@@ -118,6 +123,7 @@ function waitKind(frames: FrameLike[], futexCaller: FutexCaller): string {
   if (/\b(mutex_lock|rwsem|down_read|down_write|__down)/.test(names)) return 'waiting for a kernel lock';
   if (frames.some((f) => PIPE_WRITE.test(f.name))) return PIPE_FULL;
   if (frames.some((f) => FILE_LOCK_WAIT.test(f.name))) return FILE_LOCK;
+  if (/\bunix_stream_connect\b/.test(names)) return UNIX_ACCEPT;
   if (/\b(unix_wait_for_peer|unix_stream_sendmsg|unix_dgram_sendmsg)\b/.test(names)) return UNIX_PEER;
   if (/\b(sk_stream_wait_memory|tcp_sendmsg)/.test(names)) return SEND_BUFFER;
   if (/\b(handle_mm_fault|do_page_fault|exc_page_fault|swap)/.test(names)) return 'waiting on memory (page faults)';
@@ -216,7 +222,8 @@ function analyzeOffcputime(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
     // A full pipe's cause is its reader, a file lock's its holder, a send's its peer: named in the sentence, their own waits linked below.
     const pipes = kind === PIPE_FULL ? pipesOf(data, g.pid) : [];
     const locks = kind === FILE_LOCK ? locksOf(data, g.pid) : [];
-    const sends = kind === SEND_BUFFER || kind === UNIX_PEER ? sendsOf(data, g.pid) : [];
+    // A connect's wait names its listener, a send's its peer.
+    const sends = SOCKET_KINDS.has(kind) ? sendsOf(data, g.pid).filter((c) => !!c.accept === (kind === UNIX_ACCEPT)) : [];
     const froze = kind === FROZEN ? frozenBy(data, g.pid) : undefined;
     const mutexes = kind === MUTEX ? mutexesOf(data, g.pid) : [];
     const tracer = kind === TRACED ? tracerOf(data, g.pid) : undefined;
@@ -235,7 +242,7 @@ function analyzeOffcputime(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
               ? `${spent}${pipeLabel(pipes)}${where}: ${pipeReadersText(pipes, g.pid)}; ${average}.`
               : kind === FILE_LOCK
                 ? `${spent}${lockLabel(locks)}${where}: ${lockHolderText(locks)}; ${average}.`
-                : kind === SEND_BUFFER || kind === UNIX_PEER
+                : SOCKET_KINDS.has(kind)
                   ? `${spent}${sendLabel(sends)}${where}: ${sendPeerText(sends)}; ${average}.`
                   : mutexes.length
                     ? `${spent}${where}, ${average}: ${mutexOwnerText(mutexes)}.`

@@ -3,7 +3,7 @@
 // why each is not letting it go on (stopped, asleep in what, on a CPU, or
 // waiting in turn: a deadlock).
 import { isObj, num, objs, str, type Obj } from '../../analysis/common.js';
-import { fmtBytes, processLabel } from '../../format/index.js';
+import { fmtBytes, plural, processLabel } from '../../format/index.js';
 
 interface Other {
   pid: number;
@@ -32,6 +32,8 @@ export interface SendOfWriter {
   remote: string;
   sendQueue: number;
   peer?: Other & { receiveQueue: number };
+  /** A connect waiting to be accepted: its listener's accept queue. */
+  accept?: { queued: number; backlog: number };
 }
 
 const other = (r: Obj): Other => ({
@@ -102,6 +104,7 @@ export function sendsOf(data: Obj, pid: number): SendOfWriter[] {
     remote: str(c.remote),
     sendQueue: num(c.sendQueue),
     ...(isObj(c.peer) ? { peer: { ...other(c.peer), receiveQueue: num(c.peer.receiveQueue) } } : {}),
+    ...(isObj(c.accept) ? { accept: { queued: num(c.accept.queued), backlog: num(c.accept.backlog) } } : {}),
   }));
 }
 
@@ -228,13 +231,20 @@ export function mutexOwnerText(mutexes: MutexOfWaiter[]): string {
 }
 
 /** " (fd 4, its connection to 10.0.0.5:9092)", or nothing when its connections were not read. */
-export const sendLabel = (sends: SendOfWriter[]) => (sends[0] ? ` (fd ${sends[0].fd}, its connection to ${sends[0].remote})` : '');
+export const sendLabel = (sends: SendOfWriter[]) =>
+  sends[0] ? ` (fd ${sends[0].fd}, its ${sends[0].accept ? 'connect' : 'connection'} to ${sends[0].remote})` : '';
 
 /** "its peer consumer (pid 42) does not read fast enough (...)", or what is known of a peer elsewhere. */
 export function sendPeerText(sends: SendOfWriter[]): string {
   const send = sends[0];
   if (!send) return 'the peer does not take the data as fast as it is sent';
   const { peer } = send;
+  if (send.accept) {
+    const queue = `a backlog of ${send.accept.backlog}, ${plural(send.accept.queued, 'connection')} waiting`;
+    return peer
+      ? `its listener ${processLabel(peer.comm, peer.pid)} does not accept connections as fast as they come (${queue}; when the capture ended it was ${doing(peer)})`
+      : `its listener does not accept connections as fast as they come (${queue})`;
+  }
   if (!peer && send.remote.startsWith('unix:')) return `its peer does not read fast enough (${fmtBytes(send.sendQueue)} queued when the capture ended)`;
   if (!peer)
     return `the peer does not take the data as fast as it is sent (${fmtBytes(send.sendQueue)} unacknowledged when the capture ended: a slow reader there, or a slow or lossy path)`;

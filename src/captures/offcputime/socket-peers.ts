@@ -7,7 +7,9 @@
 import { procTcpSockets } from '../proc-net-tcp.js';
 import { socketOwners } from '../target-processes.js';
 import { blockedFds, fdLinks, processNow, type ProcessNow } from './process-now.js';
-import { unixSockets } from './unix-sockets.js';
+import { closeSync, openSync, readdirSync, readSync } from 'node:fs';
+import { readText } from '../../util/read-text.js';
+import { unixListener, unixSockets } from '../unix-sockets.js';
 
 export interface BlockedSend {
   fd: number;
@@ -19,22 +21,29 @@ export interface BlockedSend {
   blockedNow: boolean;
   /** The peer, when it is a socket on this host (in the same network namespace): its owner and the bytes it has not read. */
   peer?: ProcessNow & { receiveQueue: number };
+  /** A connect waiting to be accepted: the listener's accept queue (connections waiting, its backlog). */
+  accept?: { queued: number; backlog: number };
 }
 
 /** A socket with this much unacknowledged is a candidate when no thread is blocked on one at the end. */
 const FULL_SEND_QUEUE = 64 * 1024;
 const MAX_SOCKETS = 3;
 
-/** Where a unix socket's sender sleeps: a stream's buffer (sock_alloc_send_pskb), a datagram receiver's full queue (unix_wait_for_peer). */
-const UNIX_SEND = /unix_stream_sendmsg|unix_dgram_sendmsg|unix_wait_for_peer|sock_alloc_send_pskb/;
+/**
+ * Where a unix socket's sender sleeps: a stream's buffer (sock_alloc_send_pskb), a datagram receiver's full
+ * queue (unix_wait_for_peer); not a stream connect, which sleeps there too until its listener's accept queue has room.
+ */
+const UNIX_SEND = /^(?![\s\S]*unix_stream_connect)[\s\S]*(unix_stream_sendmsg|unix_dgram_sendmsg|unix_wait_for_peer|sock_alloc_send_pskb)/;
+const UNIX_CONNECT = /unix_stream_connect/;
 
-/** The connections pid was blocked sending on: TCP and unix, those it is blocked on now first. */
+/** The connections pid was blocked sending on (or connecting to): TCP and unix, those it is blocked on now first, connects before sends. */
 export function blockedSends(pid: number): BlockedSend[] {
-  return [...tcpSends(pid), ...unixSends(pid)].sort(blockedFirst).slice(0, MAX_SOCKETS);
+  return [...tcpSends(pid), ...unixConnects(pid), ...unixSends(pid)].sort(blockedFirst).slice(0, MAX_SOCKETS);
 }
 
-/** Those blocked on now first, then the fullest send queues. */
-const blockedFirst = (a: BlockedSend, b: BlockedSend) => Number(b.blockedNow) - Number(a.blockedNow) || b.sendQueue - a.sendQueue;
+/** Those blocked on now first, connects before sends, then the fullest send queues. */
+const blockedFirst = (a: BlockedSend, b: BlockedSend) =>
+  Number(b.blockedNow) - Number(a.blockedNow) || Number(!!b.accept) - Number(!!a.accept) || b.sendQueue - a.sendQueue;
 const socketInode = (link: string) => /^socket:\[(\d+)\]$/.exec(link)?.[1] ?? '';
 
 /** The TCP connections pid is blocked sending on now, else its fullest send queues. */
@@ -85,4 +94,63 @@ function unixSends(pid: number): BlockedSend[] {
       ...(now && peer ? { peer: { ...now, receiveQueue: peer.receiveQueue } } : {}),
     };
   });
+}
+
+/** The unix sockets pid's threads wait to connect to now, each with its listener (owner, accept queue). */
+function unixConnects(pid: number): BlockedSend[] {
+  const byPath = new Map<string, number>(); // socket name → the fd of one thread waiting on it
+  let tasks: string[] = [];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return [];
+  }
+  for (const tid of tasks) {
+    const task = `/proc/${pid}/task/${tid}`;
+    if (!UNIX_CONNECT.test(readText(`${task}/stack`) ?? '')) continue;
+    const call = connectCall(pid, readText(`${task}/syscall`) ?? '');
+    if (call && !byPath.has(call.path)) byPath.set(call.path, call.fd);
+  }
+  return [...byPath].slice(0, MAX_SOCKETS).map(([path, fd]) => {
+    const listener = unixListener(pid, path);
+    const now = listener?.owner && processNow(listener.owner.pid);
+    return {
+      fd,
+      local: 'unix:(unnamed)',
+      remote: `unix:${path}`,
+      sendQueue: 0,
+      blockedNow: true,
+      ...(listener ? { accept: { queued: listener.queued, backlog: listener.backlog } } : {}),
+      ...(now && listener ? { peer: { ...now, receiveQueue: listener.queued } } : {}),
+    };
+  });
+}
+
+const AF_UNIX = 1;
+const SUN_PATH_LEN = 108;
+
+/**
+ * A connect's fd and the unix socket name it was given, from /proc/PID/task/TID/syscall
+ * ("42 0x3 0x7f1cc7120990 0x14 ...": number, then arguments) and the address read from
+ * the process's memory; undefined when it is not a unix address or is gone.
+ */
+export function connectCall(pid: number, syscall: string): { fd: number; path: string } | undefined {
+  const [, fdArg, addressArg, lengthArg] = syscall.trim().split(' ');
+  const length = Math.min(Number(lengthArg), 2 + SUN_PATH_LEN);
+  if (!fdArg?.startsWith('0x') || !addressArg?.startsWith('0x') || !(length > 2)) return undefined;
+  const address = Buffer.alloc(length);
+  let mem: number | undefined;
+  try {
+    mem = openSync(`/proc/${pid}/mem`, 'r');
+    if (readSync(mem, address, 0, length, BigInt(addressArg)) < length) return undefined;
+  } catch {
+    return undefined; // gone, or the memory not ours to read
+  } finally {
+    if (mem !== undefined) closeSync(mem);
+  }
+  if (address.readUInt16LE(0) !== AF_UNIX) return undefined;
+  const name = address.subarray(2);
+  // An abstract name starts with a NUL and is counted by the length; a path ends at its NUL.
+  const path = name[0] === 0 ? `@${name.subarray(1).toString('latin1')}` : name.subarray(0, name.indexOf(0) < 0 ? name.length : name.indexOf(0)).toString();
+  return { fd: Number(fdArg), path };
 }

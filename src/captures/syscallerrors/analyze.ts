@@ -18,6 +18,7 @@ import { censusText, type FdCensus } from './fd-census.js';
 import { processLimitText, type ProcessLimit } from './process-limit.js';
 import { portCensusText, type PortCensus } from './port-census.js';
 import { OPEN_CALLS } from './file-calls.js';
+import { listenerText, type UnixListener } from '../unix-sockets.js';
 
 /** What to look at next, by errno. */
 const NEXT: Record<string, string> = {
@@ -34,6 +35,15 @@ const NEXT: Record<string, string> = {
   EROFS: 'the filesystem is read-only',
   EIO: 'an I/O error: look at the kernel log and the disk',
 };
+/** What to look at next when the call named a unix socket (a local server by its socket file). */
+const UNIX_NEXT: Record<string, string> = {
+  ECONNREFUSED:
+    'nothing listens on it: the socket file is left by a server that stopped or crashed (or listens in another network namespace); look at why it is not running (restarts)',
+  ENOENT: 'the socket file does not exist: its server is not running, or listens at another path (check both configurations)',
+  EACCES:
+    "permission denied on the socket file or its directory: check its mode and owner against the user the client runs as (the server's listen.owner, listen.mode)",
+  EADDRINUSE: 'the socket file is already there (left by an earlier run, or another server uses it): remove it before binding, or choose another path',
+};
 
 const obj = (v: unknown): Obj | undefined => (isObj(v) ? v : undefined);
 
@@ -42,6 +52,9 @@ interface Group {
   syscall: string;
   errno: string;
   path?: string;
+  /** connect, bind, sendto to a unix socket: its name, and (a connect refused) its listener. */
+  unixSocket?: string;
+  listener?: UnixListener;
   /** fd calls: what the fds pointed to (fdTarget.name), and the fds. */
   target?: string;
   targetKind?: string;
@@ -72,7 +85,7 @@ function groups(rows: Obj[]): Group[] {
   const byCause = new Map<string, Group>();
   for (const r of rows) {
     const target = obj(r.fdTarget);
-    const key = [str(r.comm), str(r.syscall), str(r.errno), str(r.path), str(target?.name)].join('\0');
+    const key = [str(r.comm), str(r.syscall), str(r.errno), str(r.path), str(r.unixSocket), str(target?.name)].join('\0');
     let g = byCause.get(key);
     if (!g) {
       g = {
@@ -87,9 +100,10 @@ function groups(rows: Obj[]): Group[] {
         rows: [],
       };
       if (str(r.path)) g.path = str(r.path);
+      if (str(r.unixSocket)) g.unixSocket = str(r.unixSocket);
       if (target && str(target.name)) [g.target, g.targetKind] = [str(target.name), str(target.kind)];
       if (str(r.normal)) g.normal = str(r.normal);
-      const exhausted = exhaustion(g.syscall, g.errno);
+      const exhausted = exhaustion(g.syscall, g.errno, g.unixSocket);
       if (exhausted) g.exhausted = exhausted;
       const port = ACCEPTS.has(g.syscall) ? listenPortOf(target) : undefined;
       if (port) g.listenPort = port;
@@ -98,6 +112,7 @@ function groups(rows: Obj[]): Group[] {
     }
     if (typeof r.fd === 'number') g.fds.add(r.fd);
     if (!g.filesystem) g.filesystem = obj(target?.filesystem) ?? obj(r.filesystem);
+    if (!g.listener && obj(r.listener)) g.listener = r.listener as unknown as UnixListener;
     if (!g.census && obj(r.fdCensus)) g.census = r.fdCensus as unknown as FdCensus;
     if (!g.limit && obj(r.processLimit)) g.limit = r.processLimit as ProcessLimit;
     if (!g.ports && obj(r.portCensus)) g.ports = r.portCensus as unknown as PortCensus;
@@ -112,7 +127,15 @@ function groups(rows: Obj[]): Group[] {
 
 /** ", holding 64 of its 64 descriptors: ...", ", at 8 of the 8 tasks its cgroup /svc allows": what ran out, where it was read. */
 function resourceText(g: Group): string {
-  const text = g.census ? censusText(g.census) : g.limit ? processLimitText(g.limit) : g.ports ? portCensusText(g.ports) : undefined;
+  const text = g.census
+    ? censusText(g.census)
+    : g.limit
+      ? processLimitText(g.limit)
+      : g.ports
+        ? portCensusText(g.ports)
+        : g.listener
+          ? listenerText(g.listener)
+          : undefined;
   return text ? `, ${text}` : '';
 }
 
@@ -129,7 +152,7 @@ function listenPortOf(target: Obj | undefined): number | undefined {
 const ACCEPT_STALLED = new Set(['EMFILE', 'ENFILE', 'ENOBUFS', 'ENOMEM']);
 
 const processesOf = (g: Group) => g.pids.size + g.otherProcesses;
-const callText = (g: Group) => `${g.syscall}(${g.path ? JSON.stringify(g.path) : ''})${fdText(g)}`;
+const callText = (g: Group) => `${g.syscall}(${g.path ? JSON.stringify(g.path) : ''})${g.unixSocket ? ` to unix socket ${g.unixSocket}` : ''}${fdText(g)}`;
 
 /** " to /var/log/app.log (fd 3)", " to TCP 10.0.0.5:6379 (12 connections)", " on fd 3 (closed before the capture ended)". */
 function fdText(g: Group): string {
@@ -153,7 +176,7 @@ function roomText(g: Group): string | undefined {
 
 const nextStep = (g: Group, otherwise: string) => {
   const room = ['ENOSPC', 'EDQUOT'].includes(g.errno) ? roomText(g) : undefined;
-  const next = g.exhausted ?? NEXT[g.errno] ?? otherwise;
+  const next = g.exhausted ?? (g.unixSocket ? UNIX_NEXT[g.errno] : undefined) ?? NEXT[g.errno] ?? otherwise;
   return room ? `${next} (${room})` : next;
 };
 const pidText = (pids: Set<number>) => {
@@ -168,6 +191,8 @@ const failureEvidence = (g: Group) => ({
   syscall: g.syscall,
   errno: g.errno,
   ...(g.path ? { path: g.path } : {}),
+  ...(g.unixSocket ? { unixSocket: g.unixSocket } : {}),
+  ...(g.listener ? { listener: g.listener } : {}),
   ...(g.fds.size ? { fds: [...g.fds], ...(g.target ? { fdTarget: g.target } : {}) } : {}),
   ...(g.filesystem ? { filesystem: g.filesystem } : {}),
   ...(g.census ? { descriptors: g.census } : {}),
@@ -214,7 +239,7 @@ function analyzeSyscallerrors(data: Obj, ctx: AnalysisContext): CaptureAnalysis 
     findings.push(
       makeFinding(
         ctx,
-        `${g.comm}:${g.syscall}:${g.errno}:${g.path ?? g.target ?? ''}`,
+        `${g.comm}:${g.syscall}:${g.errno}:${g.path ?? g.unixSocket ?? g.target ?? ''}`,
         'warning',
         title,
         { ...failureEvidence(g), perSecond: rate, threshold, impact: impact(g.count) },
@@ -230,7 +255,7 @@ function analyzeSyscallerrors(data: Obj, ctx: AnalysisContext): CaptureAnalysis 
     const title = `every start of ${g.comm || 'a program'} failed ${callText(g)} with ${g.errno} (${plural(processesOf(g), 'process', 'processes')}, ${plural(g.count, 'failure')} in ${fmtSeconds(ctx.windowSeconds)}): ${nextStep(g, `look at why ${g.comm || 'it'} fails it`)}.`;
     const evidence = { ...failureEvidence(g), processes: processesOf(g) };
     findings.push({
-      ...makeFinding(ctx, `starts:${g.comm}:${g.syscall}:${g.errno}:${g.path ?? g.target ?? ''}`, 'info', title, evidence, 0),
+      ...makeFinding(ctx, `starts:${g.comm}:${g.syscall}:${g.errno}:${g.path ?? g.unixSocket ?? g.target ?? ''}`, 'info', title, evidence, 0),
       links: { ...explainsEnds(g), onlyAsCause: true },
     });
   }

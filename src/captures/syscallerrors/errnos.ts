@@ -86,6 +86,8 @@ const PROBED_PATHS: [RegExp, string][] = [
 /** Calls that make a process or thread: their EAGAIN is a limit reached, not "nothing ready yet". */
 const FORKS = new Set(['fork', 'vfork', 'clone', 'clone3']);
 export const isProcessLimit = (syscall: string, errno: string) => errno === 'EAGAIN' && FORKS.has(syscall);
+/** connect() to a unix socket refused: EAGAIN when its listener's accept queue is full (a blocking connect waits instead), ECONNREFUSED when nothing listens on it. */
+export const refusedConnect = (syscall: string, errno: string) => syscall === 'connect' && (errno === 'EAGAIN' || errno === 'ECONNREFUSED');
 /** connect() finding no free local port to bind to. */
 export const isPortExhaustion = (syscall: string, errno: string) => errno === 'EADDRNOTAVAIL' && syscall === 'connect';
 
@@ -101,7 +103,9 @@ const RAN_OUT: Record<string, string> = {
  * When a failure says a resource ran out (descriptors, disk space, processes): what ran out and
  * where to look. Such a failure is never routine, so it is a finding at any rate.
  */
-export function exhaustion(syscall: string, errno: string): string | undefined {
+export function exhaustion(syscall: string, errno: string, unixSocket?: string): string | undefined {
+  if (unixSocket && syscall === 'connect' && errno === 'EAGAIN')
+    return "the listener's accept queue was full: the server does not accept connections as fast as they come (too few workers, or each request too slow), and every connect refused is a request failed (nginx: 502); give it more workers or a longer queue (its listen backlog, capped by net.core.somaxconn)";
   if (isPortExhaustion(syscall, errno))
     return 'no local port was free to connect from (net.ipv4.ip_local_port_range): connections this side closed hold theirs 60 s in TIME_WAIT; reuse connections (keep-alive, a pool) or widen the range';
   if (isProcessLimit(syscall, errno)) return "the process limit is reached: look at its cgroup's pids.max and pids.current, and RLIMIT_NPROC (ulimit -u)";
@@ -111,8 +115,8 @@ export function exhaustion(syscall: string, errno: string): string | undefined {
 }
 
 /** Why a failure is normal behaviour ("EAGAIN: nothing ready yet"), or undefined when it is not. */
-export function normalReason(syscall: string, errno: string, path?: string): string | undefined {
-  if (exhaustion(syscall, errno)) return undefined;
+export function normalReason(syscall: string, errno: string, path?: string, unixSocket?: string): string | undefined {
+  if (exhaustion(syscall, errno, unixSocket)) return undefined;
   if (errno === 'EAGAIN') return 'EAGAIN on a non-blocking call: nothing ready yet';
   if (path && NOT_THERE.has(errno)) for (const [pattern, why] of PROBED_PATHS) if (pattern.test(path)) return `${errno} from ${syscall}: ${why}`;
   if (TRANSIENT.has(errno)) return `${errno}: interrupted or not finished yet`;

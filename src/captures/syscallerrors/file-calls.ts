@@ -118,21 +118,22 @@ export function syscallNames(arch: string = process.arch): Record<number, string
   return SYSCALL_NAMES[arch] ?? {};
 }
 
-/** nr → 1 + path argument index, for the map path_args (numbers below maxNr). */
-export function pathArgumentTable(maxNr: number, arch: string = process.arch): Map<number, number> {
-  const table = new Map<number, number>();
-  for (const [nr, name] of Object.entries(syscallNames(arch))) {
-    const arg = PATH_ARGUMENT[name];
-    if (arg !== undefined && Number(nr) < maxNr) table.set(Number(nr), arg + 1);
-  }
-  return table;
-}
+/**
+ * The syscalls given a socket address, and which argument holds it (0-based;
+ * its length is the next): the kernel keeps a unix socket's name (map
+ * address_args), so a client failing to reach a local server names it.
+ */
+export const ADDRESS_ARGUMENT: Record<string, number> = {
+  connect: 1,
+  bind: 1,
+  sendto: 4,
+};
 
-/** nr → 1 + fd argument index, for the map fd_args (numbers below maxNr). */
-export function fdArgumentTable(maxNr: number, arch: string = process.arch): Map<number, number> {
+/** nr → 1 + argument index of `args` (PATH_ARGUMENT, FD_ARGUMENT, ADDRESS_ARGUMENT), for the maps path_args, fd_args and address_args (numbers below maxNr). */
+export function argumentTable(args: Record<string, number>, maxNr: number, arch: string = process.arch): Map<number, number> {
   const table = new Map<number, number>();
   for (const [nr, name] of Object.entries(syscallNames(arch))) {
-    const arg = FD_ARGUMENT[name];
+    const arg = args[name];
     if (arg !== undefined && Number(nr) < maxNr) table.set(Number(nr), arg + 1);
   }
   return table;

@@ -10,8 +10,10 @@ import { kernelClock } from '../../util/clock.js';
 import type { CaptureDefinition, Column } from '../capture.js';
 import { eventIdentities } from '../../cgroups/process-cgroup.js';
 import { decodeKey, decodeValue, keyRecord, MAX_NR, valueRecord } from './decode.js';
-import { errnoText, isPortExhaustion, isProcessLimit, normalReason } from './errnos.js';
-import { fdArgumentTable, pathArgumentTable, syscallNames } from './file-calls.js';
+import { errnoText, isPortExhaustion, isProcessLimit, normalReason, refusedConnect } from './errnos.js';
+import { unixListener, type UnixListener } from '../unix-sockets.js';
+import { netnsOf } from '../../util/netns.js';
+import { ADDRESS_ARGUMENT, argumentTable, FD_ARGUMENT, PATH_ARGUMENT, syscallNames } from './file-calls.js';
 import { absolutePath, FdTargets, ROOM_ERRNOS, type FdTarget, type Filesystem } from './fd-targets.js';
 import { fdCensus, type FdCensus } from './fd-census.js';
 import { processLimit, type ProcessLimit } from './process-limit.js';
@@ -35,6 +37,10 @@ export interface SyscallErrorRow {
   errno: string;
   /** File calls only: the path the call was given (cut at 127 bytes). */
   path?: string;
+  /** connect, bind, sendto given a unix socket's address: its name ("/run/app.sock", "@abstract"). */
+  unixSocket?: string;
+  /** connect to a unix socket that refused it (EAGAIN: its accept queue full; ECONNREFUSED): its listener, read at the first failure. */
+  listener?: UnixListener;
   /** fd calls only (read, write, sendto, ...; not for routine errnos like EAGAIN): the fd the call was given. */
   fd?: number;
   /** What that fd pointed to, looked up from /proc soon after the failure (not the call's argument). */
@@ -83,8 +89,9 @@ export const syscallerrors: CaptureDefinition<SyscallerrorsParams, Syscallerrors
 
   collect({ object, params }) {
     for (const [map, table] of [
-      ['path_args', pathArgumentTable(MAX_NR)],
-      ['fd_args', fdArgumentTable(MAX_NR)],
+      ['path_args', argumentTable(PATH_ARGUMENT, MAX_NR)],
+      ['fd_args', argumentTable(FD_ARGUMENT, MAX_NR)],
+      ['address_args', argumentTable(ADDRESS_ARGUMENT, MAX_NR)],
     ] as const) {
       const args = object.map(map);
       for (const [nr, arg] of table) {
@@ -109,6 +116,15 @@ export const syscallerrors: CaptureDefinition<SyscallerrorsParams, Syscallerrors
       }
       return read;
     };
+    // A unix socket a connect failed on: its listener, read once per network namespace and socket, at the first failure.
+    const listeners = new Map<string, UnixListener | undefined>();
+    const listenerOf = (tgid: number, syscall: string, errno: string, unixSocket: string | undefined): Pick<SyscallErrorRow, 'listener'> => {
+      if (!unixSocket || !refusedConnect(syscall, errno)) return {};
+      const key = `${netnsOf(tgid)}:${unixSocket}`;
+      if (!listeners.has(key)) listeners.set(key, unixListener(tgid, unixSocket));
+      const listener = listeners.get(key);
+      return listener ? { listener } : {};
+    };
     // A path that found no room: its filesystem, read once per process and path while the process is there.
     const rooms = new Map<string, Filesystem | undefined>();
     const roomOf = (tgid: number, path: string | undefined, errno: string): Pick<SyscallErrorRow, 'filesystem'> => {
@@ -126,8 +142,10 @@ export const syscallerrors: CaptureDefinition<SyscallerrorsParams, Syscallerrors
         const key = decodeKey(k);
         const errno = errnoText(key.errno);
         if (key.fd !== undefined && !targets.has(key.tgid, key.fd)) targets.resolve(key.tgid, key.fd, decodeValue(v).socket, errno);
-        resourceAt(key.tgid, names[key.nr] ?? '', errno);
-        roomOf(key.tgid, key.path, errno);
+        const syscall = names[key.nr] ?? '';
+        resourceAt(key.tgid, syscall, errno);
+        if (isAddressCall(syscall)) listenerOf(key.tgid, syscall, errno, key.path);
+        else roomOf(key.tgid, key.path, errno);
       }
     };
     let lastNamed = Date.now();
@@ -146,7 +164,9 @@ export const syscallerrors: CaptureDefinition<SyscallerrorsParams, Syscallerrors
           const value = decodeValue(v);
           const syscall = names[key.nr] ?? `syscall_${key.nr}`;
           const errno = errnoText(key.errno);
-          const normal = normalReason(syscall, errno, key.path);
+          const unixSocket = isAddressCall(syscall) ? key.path || undefined : undefined;
+          const path = unixSocket ? undefined : key.path || undefined;
+          const normal = normalReason(syscall, errno, path, unixSocket);
           rows.push({
             pid: key.tgid,
             comm: value.comm,
@@ -155,10 +175,11 @@ export const syscallerrors: CaptureDefinition<SyscallerrorsParams, Syscallerrors
             syscall,
             nr: key.nr,
             errno,
-            ...(key.path ? { path: key.path } : {}),
+            ...(path ? { path } : {}),
+            ...(unixSocket ? { unixSocket, ...listenerOf(key.tgid, syscall, errno, unixSocket) } : {}),
             ...(key.fd !== undefined ? { fd: key.fd, fdTarget: targets.resolve(key.tgid, key.fd, value.socket, errno) } : {}),
             ...resourceAt(key.tgid, syscall, errno),
-            ...roomOf(key.tgid, key.path, errno),
+            ...roomOf(key.tgid, path, errno),
             count: value.count,
             perSecond: value.count / windowSeconds,
             ...(normal ? { normal } : {}),
@@ -180,6 +201,8 @@ export const syscallerrors: CaptureDefinition<SyscallerrorsParams, Syscallerrors
   count: ({ rows }) => rows.length,
 };
 
+const isAddressCall = (syscall: string) => ADDRESS_ARGUMENT[syscall] !== undefined;
+
 type ResourceRead = Pick<SyscallErrorRow, 'fdCensus' | 'processLimit' | 'portCensus'>;
 
 /** The resource a failure says ran out, the row field for it and how to read what the process is up against. */
@@ -200,7 +223,7 @@ const MAX_ROWS_PER_FAILURE = 50;
  */
 export function rowsToKeep(rows: SyscallErrorRow[], maxRows: number): SyscallErrorRow[] {
   // One file's rows together; sockets by peer (a server's connections to one peer are one failure).
-  const failureOf = (r: SyscallErrorRow) => [r.comm, r.nr, r.errno, r.path ?? '', r.fdTarget?.name ?? ''].join('\0');
+  const failureOf = (r: SyscallErrorRow) => [r.comm, r.nr, r.errno, r.path ?? r.unixSocket ?? '', r.fdTarget?.name ?? ''].join('\0');
   const byFailure = new Map<string, SyscallErrorRow[]>();
   for (const r of rows) {
     const key = failureOf(r);
@@ -246,6 +269,9 @@ const columns: Column<SyscallErrorRow>[] = [
   { header: 'ERRNO', value: (r) => r.errno },
   { header: 'COUNT', value: (r) => String(r.count), numeric: true },
   { header: 'RATE', value: (r) => `${+r.perSecond.toFixed(r.perSecond >= 10 ? 0 : 1)}/s`, numeric: true },
-  { header: 'PATH/FD', value: (r) => r.path ?? (r.fd !== undefined ? `${r.fdTarget?.name ?? '?'} (fd ${r.fd})` : '-') },
+  {
+    header: 'PATH/FD',
+    value: (r) => r.path ?? (r.unixSocket ? `unix:${r.unixSocket}` : r.fd !== undefined ? `${r.fdTarget?.name ?? '?'} (fd ${r.fd})` : '-'),
+  },
   { header: 'NORMAL', value: (r) => (r.normal ? 'yes' : '') },
 ];

@@ -2,10 +2,11 @@
 // connection a listener accepted (a server's) from one this host opened (a
 // client's) by its local port; and the local process behind a peer, when a
 // client's peer is a server on this host.
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { procTcpSockets } from '../proc-net-tcp.js';
 import { socketOwners } from '../socket-owners.js';
+import { netnsOf } from '../../util/netns.js';
 
 export interface Listener {
   /** The network namespace's inode number. */
@@ -14,16 +15,6 @@ export interface Listener {
   /** "0.0.0.0:5432", "[::]:5432", "127.0.0.1:6379". */
   local: string;
   inode: string;
-}
-
-/** The network namespace of a process (its inode number), or undefined when it is gone. */
-export function netnsOf(pid: number): number | undefined {
-  try {
-    const inode = /\[(\d+)\]/.exec(readlinkSync(`/proc/${pid}/ns/net`))?.[1];
-    return inode ? Number(inode) : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** Every listening socket of every network namespace a process is in: one /proc/PID/net/tcp read per namespace. */
