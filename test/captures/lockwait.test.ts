@@ -10,6 +10,8 @@
 //   sherlock_take_7f3a's caller is read through sherlock_take_7f3a's frame, so
 //   sherlock_take_7f3a itself is lost (no sibling-call optimisation, so it has
 //   one) and sherlock_contend_7f3a, the function below it, is named.
+// And Python's GIL: threads taking it back from sleeps while another thread
+// computes in pure Python are one GIL finding, its mutex no contended lock.
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -263,5 +265,48 @@ describe.skipIf(skip)(`lockwait on the real kernel${skip ? ` (skipped: ${skip})`
     expect(f, findings.map((x) => x.title).join('\n')).toBeDefined();
     expect(f!.title).toContain('waiting in ledger_append');
     expect(f!.evidence.callers).toEqual(['ledger_append']);
+  });
+
+  it('Python threads waiting to take the GIL back from a thread computing in pure Python: one GIL finding for the process, not a contended lock', async () => {
+    // Three threads each sleep 1 ms 300 times (the GIL released, then taken back) while a fourth computes; each prints the seconds its sleeps overran.
+    const script = `import threading, time
+def compute(until):
+    x = 0
+    while time.monotonic() < until: x += 1
+def sleeper(out, i):
+    start = time.monotonic()
+    for _ in range(300): time.sleep(0.001)
+    out[i] = time.monotonic() - start - 0.3
+until = time.monotonic() + 30
+threading.Thread(target=compute, args=(until,), daemon=True).start()
+out = [0.0] * 3
+threads = [threading.Thread(target=sleeper, args=(out, i)) for i in range(3)]
+for t in threads: t.start()
+for t in threads: t.join()
+print(sum(out))`;
+    let pid = 0;
+    let overran = 0;
+    const { result } = await captureDuring(lockwait, async () => {
+      const child = start('/usr/bin/python3', ['-c', script]);
+      pid = child.pid;
+      const done = await child.done;
+      expect(done.code).toBe(0);
+      overran = Number(done.stdout.trim());
+    });
+    const windowSeconds = result.durationMs / 1000;
+    const ctx = { node: 'web-1', capture: 'lockwait', file: 'nodes/web-1/lockwait.json', thresholds: mergeThresholds(), windowSeconds };
+    const { findings } = lockwait.analysis!.analyze(result as never, ctx);
+    const mine = findings.filter((f) => f.evidence.pid === pid);
+    expect(
+      mine.map((f) => f.id),
+      mine.map((f) => f.title).join('\n'),
+    ).toEqual([`lockwait:web-1:gil:${pid}`]);
+    expect(mine[0]!.title).toMatch(new RegExp(`^python3 \\(pid ${pid}\\) on web-1: its threads waited [\\d.]+ m?s for Python's GIL`));
+    expect(mine[0]!.links).toEqual({ shows: [`gil-of:${pid}`], explains: [`blocked-pid:${pid}`] });
+    // What the sleepers measured beyond their sleeps is mostly their wait for the GIL.
+    const waitedS = Number(mine[0]!.evidence.waitMs) / 1000;
+    expect(overran).toBeGreaterThan(0.5);
+    expect(waitedS).toBeGreaterThan(overran * 0.6);
+    expect(waitedS).toBeLessThan(overran * 1.3);
   });
 });

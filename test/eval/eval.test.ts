@@ -763,6 +763,26 @@ describe.skipIf(skip)(`evaluation: the top finding names the culprit${skip ? ` (
     });
   }, 60_000);
 
+  it("a Python service whose background thread rebuilds its index in pure Python → intermittent-latency names the function and the request threads' waits for the GIL", async () => {
+    const counter = join(dir, 'gil.count');
+    const port = 8096;
+    const api = startChild(PYTHON, [join(programsDir, 'search-api.py'), String(port), counter, String(WINDOW_S + 10)]);
+    await sleep(800);
+    const { outcome, counted } = await runCounting('intermittent-latency', counter, 'lockwait');
+    const ours = new Set([api.pid!, ...childrenOf(api.pid!)]);
+    api.kill('SIGKILL');
+    // Of the 43 times a request takes the GIL back, the program times 40.
+    const waited = (counted * 43) / 40;
+    await positive('python-gil', outcome, ours, (top) => {
+      if (!top.title.includes('rebuild_index')) return 'the top finding does not name rebuild_index';
+      if (!top.title.includes("Python's GIL")) return "the top finding does not say the threads waited for Python's GIL";
+      const gil = [top, ...((top.evidence.steps ?? []) as Finding[])].find((f) => f.evidence?.lock === 'gil');
+      const said = Number(gil?.evidence.waitMs);
+      if (!within(said, waited, 0.35)) return `it says ${said} ms waited for the GIL, the service timed ${waited.toFixed(0)} ms`;
+      return undefined;
+    });
+  }, 60_000);
+
   it('two threads deadlocked on two mutexes (a lock order inversion) → intermittent-latency names the deadlock, its threads and the time they lost', async () => {
     const billing = startChild(service(), ['transfer']);
     await sleep(300); // deadlocked within milliseconds; from before the window on

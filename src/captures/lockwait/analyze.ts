@@ -2,7 +2,10 @@
 // waited on for a real share of the window is a cause of latency and of idle
 // CPUs. One finding per {process, lock}, naming the code that waited.
 // Waits of kind "other" (condition variables, idle pools) are normal: they
-// are counted in `checked`, never a finding.
+// are counted in `checked`, never a finding, except Python's GIL: threads
+// waiting to take it back (after I/O, a sleep) while another of the process's
+// threads runs Python code on a CPU. One finding per process, its waits on the
+// GIL's condition variable and mutex together.
 import { makeFinding, num, objs, str, type CaptureAnalysis, type AnalysisContext, type Obj } from '../../analysis/common.js';
 import { fmtPct, fmtSeconds, fmtUs, listText, plural, shortFunction } from '../../format/index.js';
 import type { Finding } from '../../analysis/types.js';
@@ -32,15 +35,49 @@ export function callerFrame(frames: Frame[]): Frame | undefined {
   return undefined;
 }
 
+/**
+ * CPython taking its GIL back (PyEval_RestoreThread after a call that released it, a new thread's
+ * PyEval_AcquireThread, a C thread's PyGILState_Ensure; take_gil where its symbol is known; 3.13's
+ * _PyThreadState_Attach): a futex wait under one of these is a wait for the GIL, whatever futex it is.
+ */
+const GIL_TAKE = /^(take_gil|PyEval_RestoreThread|PyEval_AcquireThread|PyEval_AcquireLock|PyGILState_Ensure|_PyThreadState_Attach)$/;
+const isGilWait = (s: Obj) => objs(s.frames).some((f) => str(f.kind) !== 'kernel' && GIL_TAKE.test(str(f.name)));
+
 const round = (n: number) => Math.round(n * 1000) / 1000;
 const framesOf = (s: Obj): Frame[] =>
   objs(s.frames).map((f) => ({ name: str(f.name), kind: str(f.kind) as Frame['kind'], ...(f.module ? { module: str(f.module) } : {}) }));
+
+interface GilWaits {
+  comm: string;
+  us: number;
+  waits: number;
+  maxUs: number;
+  /** The futex words waited on (the GIL's condition variable and mutex). */
+  locks: Set<string>;
+}
+
+/** Per process, its waits to take the GIL back. */
+function gilWaits(stacks: Obj[]): Map<number, GilWaits> {
+  const byPid = new Map<number, GilWaits>();
+  for (const s of stacks.filter(isGilWait)) {
+    const pid = num(s.pid);
+    let g = byPid.get(pid);
+    if (!g) byPid.set(pid, (g = { comm: str(s.comm), us: 0, waits: 0, maxUs: 0, locks: new Set() }));
+    g.us += num(s.value);
+    g.waits += num(s.waits);
+    g.maxUs = Math.max(g.maxUs, num(s.maxUs));
+    g.locks.add(str(s.lock));
+  }
+  return byPid;
+}
 
 export function analyzeLockwait(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
   const windowUs = Math.max(1, ctx.windowSeconds * 1e6);
   const locks = objs(data.locks);
   const stacks = objs(data.stacks);
-  const mutex = locks.filter((l) => str(l.kind) === 'mutex');
+  const gil = gilWaits(stacks);
+  // The GIL's own mutex, contended, is the GIL's finding, not a lock of the program's.
+  const mutex = locks.filter((l) => str(l.kind) === 'mutex' && !gil.get(num(l.pid))?.locks.has(str(l.lock)));
   const otherUs = locks.filter((l) => str(l.kind) !== 'mutex').reduce((n, l) => n + num(l.totalUs), 0);
   const findings: Finding[] = [];
   for (const l of mutex.sort((a, b) => num(b.totalUs) - num(a.totalUs)).slice(0, MAX_FINDINGS)) {
@@ -87,6 +124,36 @@ export function analyzeLockwait(data: Obj, ctx: AnalysisContext): CaptureAnalysi
     );
     // Threads blocked on a lock answer late: it explains the process's slow answers (tcpresponse), after its upstreams.
     findings.at(-1)!.links = { explains: [`blocked-pid:${pid}`] };
+  }
+  for (const [pid, g] of gil) {
+    const share = g.us / windowUs;
+    if (share < WARN_WINDOW_SHARE || g.waits < MIN_WAITS) continue;
+    const who = `${g.comm || '?'} (pid ${pid})`;
+    const title =
+      `${who} on ${ctx.node}: its threads waited ${fmtUs(g.us)} for Python's GIL (${fmtPct(share)} of the ${fmtSeconds(ctx.windowSeconds)} window, summed over threads) ` +
+      `in ${plural(g.waits, 'wait')} of ${fmtUs(g.us / Math.max(1, g.waits))} on average, at most ${fmtUs(g.maxUs)}: a thread of it runs Python code on a CPU, ` +
+      `and every other one, back from I/O or a sleep, waits for its turn (up to the switch interval, 5 ms, each time); ` +
+      `next: what it runs (profile), moved to a process of its own (multiprocessing) or to native code that releases the GIL.`;
+    const finding = makeFinding(
+      ctx,
+      `gil:${pid}`,
+      share >= CRITICAL_WINDOW_SHARE ? 'critical' : 'warning',
+      title,
+      {
+        pid,
+        comm: g.comm,
+        lock: 'gil',
+        waitMs: round(g.us / 1000),
+        waits: g.waits,
+        avgMs: round(g.us / Math.max(1, g.waits) / 1000),
+        maxMs: round(g.maxUs / 1000),
+        impact: { windowShareLost: round(share), lostMs: round(g.us / 1000) },
+      },
+      share * 100,
+    );
+    // What holds it is the process's own CPU (profile: its hot function explains this wait); threads waiting for it answer late.
+    finding.links = { shows: [`gil-of:${pid}`], explains: [`blocked-pid:${pid}`] };
+    findings.push(finding);
   }
   const mutexUs = mutex.reduce((n, l) => n + num(l.totalUs), 0);
   const checked = `lock waits (${fmtUs(mutexUs)} on ${plural(mutex.length, 'contended lock')}; ${fmtUs(otherUs)} in other futex waits, not counted as contention)`;

@@ -184,7 +184,8 @@ function analyzeProfile(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
     // waiter has its name), and the host's when it is busy enough.
     finding.links = {
       shows: [`cpu-of:${p.pid}`],
-      explains: [`runq-behind:${p.comm}`, `runq-behind-pid:${p.pid}`, ...(cpus >= CPU_SATURATION_SHARE ? ['cpu-saturation'] : [])],
+      // And, a Python process, its other threads' waits for the GIL its hot code holds (lockwait).
+      explains: [`runq-behind:${p.comm}`, `runq-behind-pid:${p.pid}`, `gil-of:${p.pid}`, ...(cpus >= CPU_SATURATION_SHARE ? ['cpu-saturation'] : [])],
     };
     candidates.push(finding);
   }
@@ -201,7 +202,11 @@ function analyzeProfile(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
       cpus,
       timeImpact(p.samples / frequency, window, `${cpus.toFixed(2)} CPUs: ${p.samples} samples at ${frequency} Hz`, ['cpu', 'latency']),
     );
-    finding.links = { shows: [`cpu-of:${p.pid}`], explains: [`runq-behind:${p.comm}`, `runq-behind-pid:${p.pid}`, 'cpu-saturation'], onlyAsCause: true };
+    finding.links = {
+      shows: [`cpu-of:${p.pid}`],
+      explains: [`runq-behind:${p.comm}`, `runq-behind-pid:${p.pid}`, `gil-of:${p.pid}`, 'cpu-saturation'],
+      onlyAsCause: true,
+    };
     findings.push(finding);
   }
   return { findings, checked };
