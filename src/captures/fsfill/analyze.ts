@@ -104,7 +104,7 @@ function fillingFinding(r: Obj, seconds: number, hostAvailable: number | undefin
     scoreOf(severity, out.secondsLeft),
   );
   // Who wrote to it (filetop's writers, when the run had filetop): that process leads, this is its effect.
-  if (str(r.device)) finding.links = { shows: [`writes-to:${str(r.device)}`] };
+  if (str(r.device)) finding.links = { shows: [`writes-to:${str(r.device)}`], ...roomLinks(r) };
   return finding;
 }
 
@@ -137,7 +137,7 @@ function fullFinding(r: Obj, ctx: AnalysisContext): Finding {
       (full ? (available === 0 ? ', and writes to it fail with ENOSPC' : ': writes to it fail with ENOSPC once that is used') : '');
   const deleted = byInodes ? '' : deletedOpenText(r.deletedOpen as DeletedOpen | undefined, size);
   const next = byInodes ? `which directory holds the files (du --inodes -x ${at} | sort -n | tail)` : `what fills it (du -xsh ${at}/*, lsof +L1 ${at})`;
-  return makeFinding(
+  const finding = makeFinding(
     ctx,
     `fsfill-full:${id}`,
     full ? 'warning' : 'info',
@@ -150,7 +150,12 @@ function fullFinding(r: Obj, ctx: AnalysisContext): Finding {
     },
     fullScore(ctx.symptom),
   );
+  if (str(r.device)) finding.links = roomLinks(r);
+  return finding;
 }
+
+/** A write that found no room there (syscallerrors' ENOSPC, EDQUOT): this filesystem's state is why. */
+const roomLinks = (r: Obj) => ({ explains: [`room-of:${str(r.device)}`] });
 
 /** How a finding names the filesystem ("Filesystem /var (ext4 on /dev/vda1)", "tmpfs /dev/shm in the mount namespace of ..."), its path from the host, and its part of the finding's id. */
 function named(r: Obj): { what: string; at: string; id: string } {

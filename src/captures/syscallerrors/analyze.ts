@@ -13,7 +13,7 @@ import { fmtBytes, fmtCount, fmtRate, fmtSeconds, listText, plural } from '../..
 import type { OpenHit, RuleEventSource } from '../../analysis/rule-events.js';
 import type { Finding } from '../../analysis/types.js';
 import { deletedOpenText, type DeletedOpen } from '../deleted-open-files.js';
-import { exhaustion, isPortExhaustion } from './errnos.js';
+import { exhaustion, isPortExhaustion, ROOM_ERRNOS } from './errnos.js';
 import { censusText, type FdCensus } from './fd-census.js';
 import { processLimitText, type ProcessLimit } from './process-limit.js';
 import { portCensusText, type PortCensus } from './port-census.js';
@@ -175,7 +175,7 @@ function roomText(g: Group): string | undefined {
 }
 
 const nextStep = (g: Group, otherwise: string) => {
-  const room = ['ENOSPC', 'EDQUOT'].includes(g.errno) ? roomText(g) : undefined;
+  const room = ROOM_ERRNOS.has(g.errno) ? roomText(g) : undefined;
   const next = g.exhausted ?? (g.unixSocket ? UNIX_NEXT[g.errno] : undefined) ?? NEXT[g.errno] ?? otherwise;
   return room ? `${next} (${room})` : next;
 };
@@ -222,12 +222,15 @@ function analyzeSyscallerrors(data: Obj, ctx: AnalysisContext): CaptureAnalysis 
   // A listener whose accept() fails for want of descriptors or memory takes no connections: it explains its full
   // accept queue (tcpdrop) and leads it, the refused connections being its effect. A connect() with no local port
   // left fails after its socket entered SYN_SENT: tcpconnlat sees it closed before it connected; this says why.
-  const links = (g: Group) =>
-    g.listenPort && ACCEPT_STALLED.has(g.errno)
+  // No room on a filesystem: fsfill's finding about it (full, or filling) is the cause, this failure its effect.
+  const links = (g: Group) => {
+    const room = ROOM_ERRNOS.has(g.errno) && str(g.filesystem?.device) ? { shows: [`room-of:${str(g.filesystem!.device)}`] } : {};
+    return g.listenPort && ACCEPT_STALLED.has(g.errno)
       ? { explains: [`ends:${g.comm}`, `accept-queue-port:${g.listenPort}`], leads: true }
       : isPortExhaustion(g.syscall, g.errno)
         ? { explains: [`ends:${g.comm}`, ...[...g.pids].map((p) => `closed-connect-pid:${p}`)], leads: true }
-        : explainsEnds(g);
+        : { ...explainsEnds(g), ...room };
+  };
   for (const g of all.filter((x) => !x.normal && x.count > 0 && (x.count / window >= threshold || x.exhausted))) {
     const rate = g.count / window;
     const cgroup = g.cgroups.size ? `, cgroup ${[...g.cgroups][0]}` : '';

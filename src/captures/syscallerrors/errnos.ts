@@ -83,6 +83,9 @@ const PROBED_PATHS: [RegExp, string][] = [
   [/^\/usr\/(lib|share)\/locale\/|^\/usr\/lib\/x86_64-linux-gnu\/gconv\//, "glibc probing for a locale's files"],
 ];
 
+/** Errnos that are about a filesystem's room: their file's filesystem is looked up, and fsfill's finding about it is their cause. */
+export const ROOM_ERRNOS = new Set(['ENOSPC', 'EDQUOT']);
+
 /** Calls that make a process or thread: their EAGAIN is a limit reached, not "nothing ready yet". */
 const FORKS = new Set(['fork', 'vfork', 'clone', 'clone3']);
 export const isProcessLimit = (syscall: string, errno: string) => errno === 'EAGAIN' && FORKS.has(syscall);

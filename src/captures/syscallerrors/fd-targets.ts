@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { deletedOpenFiles, type DeletedOpen } from '../deleted-open-files.js';
 import { parseMountInfo } from '../../util/mountinfo.js';
 import type { SocketEnds } from './decode.js';
+import { ROOM_ERRNOS } from './errnos.js';
 
 export interface Filesystem {
   mountPoint: string;
@@ -123,9 +124,6 @@ export function absolutePath(pid: number, path: string): string {
 }
 
 const within = (path: string, dir: string) => dir === '/' || path === dir || path.startsWith(`${dir}/`);
-
-/** Errnos that are about the filesystem's room: their file's filesystem is looked up. */
-export const ROOM_ERRNOS = new Set(['ENOSPC', 'EDQUOT']);
 
 /** Each (pid, fd) once: the first look is the closest to the failure. */
 export class FdTargets {
