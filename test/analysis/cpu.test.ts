@@ -178,6 +178,21 @@ describe('profile: kernel time by what it was for', () => {
     expect(top!.title).toContain('next: transparent_hugepage/defrag');
   });
 
+  it("a large process's forks copying its page tables are named so (a snapshot like BGSAVE), a thread's clone is a clone", () => {
+    const fork = [user('rdbSaveBackground', 'redis-server'), user('fork', 'libc.so.6'), ...syscall, ...k('__x64_sys_clone', 'kernel_clone', 'copy_process')];
+    const stacks = [
+      stack(60, 'redis-server', 150, [...fork, ...k('dup_mm', 'dup_mmap', 'copy_page_range', 'copy_pte_range')]),
+      stack(60, 'redis-server', 50, [...fork, ...k('dup_mm', 'dup_mmap', 'anon_vma_fork')]),
+      stack(60, 'redis-server', 30, [user('pthread_create', 'libc.so.6'), ...syscall, ...k('__x64_sys_clone3', 'kernel_clone', 'copy_process', 'copy_thread')]),
+    ];
+    const [top] = analyzeRun({ run: run(), results: [on(profile(stacks))] });
+    expect((top!.evidence.topFunctions as { function: string; samples: number }[]).map((f) => [f.function, f.samples])).toEqual([
+      ["forks copying the process's memory map (page tables: the more memory, the longer each fork)", 200],
+      ['clone3 system calls', 30],
+    ]);
+    expect(top!.title).toContain('next: whether it forks while large (a snapshot like Redis');
+  });
+
   it("a softirq inside a system call is the softirq's time; a call whose own frame was inlined keeps its leaf", () => {
     const stacks = [
       stack(80, 'proxy', 200, [user('send'), ...syscall, ...k('__sys_sendto', 'tcp_sendmsg', '__do_softirq', 'net_rx_action', '__netif_receive_skb_core')]),

@@ -23,6 +23,8 @@ const SYSCALL_ENTRY = /^(do_syscall_64|entry_SYSCALL_64\w*|el0_svc\w*|invoke_sys
 /** What the crossing itself runs: a stack of only these below SYSCALL_ENTRY is time spent entering and leaving, not in a call. */
 const CROSSING =
   /^(syscall_exit_to_user_mode\w*|exit_to_user_mode\w*|syscall_enter_from_user_mode\w*|syscall_trace_enter\w*|__raw_callee_save_\w+|pvm_\w+|native_irq_\w+|\w*irq_(enable|disable)\w*|fpregs_restore_userregs|switch_fpu_return|__rseq_handle_notify_resume|rseq_\w+)$/;
+/** A fork copying the process's address space (dup_mm: not vfork, nor a thread's clone, which share it). */
+const COPYING_MM = /^(dup_mm|dup_mmap|copy_page_range|copy_p[4gum]d_range|copy_pte_range)$/;
 const PAGE_FAULT = /^(asm_exc_page_fault|exc_page_fault|do_user_addr_fault|do_page_fault)$/;
 const NET_RX = /^(net_rx_action|__napi_poll|napi_poll)$/;
 const SOFTIRQ = /^(__do_softirq|handle_softirqs|do_softirq|irq_exit_rcu)$/;
@@ -70,6 +72,12 @@ export function kernelActivity(frames: readonly FrameLike[]): KernelActivity | u
           }
         : undefined; // a call whose own frame the build inlined: its leaf says more
     const call = SYSCALL.exec(f.name)?.[1];
+    if (call && frames.slice(i + 1).some((g) => COPYING_MM.test(g.name)))
+      return {
+        key: 'fork-copy',
+        label: "forks copying the process's memory map (page tables: the more memory, the longer each fork)",
+        next: `whether it forks while large (a snapshot like Redis's BGSAVE, commands run from a big process): posix_spawn or vfork start commands without the copy, huge pages make the tables smaller; its stacks under ${f.name} in the flame graph`,
+      };
     if (call) return { key: `syscall:${call}`, label: `${call} system calls`, next: `why it calls ${call} so much, in the flame graph under ${f.name}` };
     if (IRQ.test(f.name)) return { key: 'irq', label: 'interrupts', next: 'which interrupt, in the flame graph under common_interrupt' };
   }
