@@ -2,7 +2,7 @@
 // one capture on this host, no Redis; a table for people or JSON for tools.
 // A line on stderr says when the probes are live; the table (with what was
 // learnt later, like an exec's exit) prints when the window ends.
-import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { CaptureDefinition, CaptureResult } from '../captures/capture.js';
@@ -14,6 +14,7 @@ import { paramFlags, paramsFromFlags, type ParamFlag } from './param-flags.js';
 import { targetFromFlags } from './target-flags.js';
 import { renderTable } from '../format/index.js';
 import { UsageError } from './usage-error.js';
+import { makeDirectory } from '../util/make-dir.js';
 
 const commonOptions = {
   duration: { type: 'string', default: '10s' },
@@ -75,6 +76,14 @@ export async function captureCommand(argv: string[]): Promise<number> {
 
   const missing = missingTracingCapabilities();
   if (missing.length) throw new PermissionError(`${missing.join(' and ')} (or root)`, `sherlock capture ${name}`);
+  // Made now: a bad --out fails before the window, not after it.
+  if (values.out !== undefined) {
+    try {
+      makeDirectory(String(values.out));
+    } catch (err) {
+      throw new UsageError(`--out: ${(err as Error).message}`);
+    }
+  }
 
   const controller = new AbortController();
   const stop = () => controller.abort();
@@ -147,7 +156,6 @@ function progressIndicator(name: string, enabled: boolean) {
 
 /** The result as <capture>.json plus the capture's raw files; the paths go to stderr. */
 function writeOutputs(def: CaptureDefinition, result: CaptureResult, dir: string): void {
-  mkdirSync(dir, { recursive: true });
   const files = [{ name: `${def.name}.json`, content: JSON.stringify(result, null, 2) + '\n' }, ...(def.files?.(result) ?? [])];
   for (const file of files) {
     const { content } = file;

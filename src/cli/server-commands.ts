@@ -1,7 +1,7 @@
 // `sherlock up` (Redis + API + a worker for this host, in one process),
 // `sherlock api` and `sherlock worker`. Ctrl-C or SIGTERM stops what started.
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadServerConfig, type ServerConfig } from '../config/server-config.js';
@@ -15,6 +15,7 @@ import { startEmbeddedRedis, type EmbeddedRedis } from '../redis/embedded.js';
 import type { ApiServer } from '../server/api-server.js';
 import { enterOwnCgroup } from '../worker/own-cgroup.js';
 import { UsageError } from './usage-error.js';
+import { makeDirectory } from '../util/make-dir.js';
 
 const options = {
   port: { type: 'string' },
@@ -131,7 +132,11 @@ export async function upCommand(argv: string[]): Promise<number> {
   const triggers = loadTriggerSettings({ configFile: cfg.configFile }, runbooks);
   const { falcoLine, options: workerOptions } = await workerSettings(cfg);
   requireTracing('sherlock up (its worker runs captures)');
-  mkdirSync(cfg.stateDir, { recursive: true, mode: 0o700 });
+  try {
+    makeDirectory(cfg.stateDir, 0o700);
+  } catch (err) {
+    throw new UsageError(`--state-dir: ${(err as Error).message}`);
+  }
   // Before Redis starts, so it and everything else Sherlock starts inherit the cgroup.
   const own = enterOwnCgroup((why) => process.stderr.write(`${why}\n`));
   // Listening from now: a Ctrl-C while Redis, the API or the worker start stops them all once started.

@@ -2,11 +2,12 @@
 // (AOF on) under the state dir. Stopped with the process that started it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createLogger } from '../util/logger.js';
 import { readText } from '../util/read-text.js';
+import { makeDirectory } from '../util/make-dir.js';
 
 const log = createLogger({ component: 'redis' });
 
@@ -55,7 +56,7 @@ export async function startEmbeddedRedis(options: EmbeddedRedisOptions): Promise
 }
 
 async function startOn(port: number, options: EmbeddedRedisOptions): Promise<EmbeddedRedis> {
-  mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
+  makeDirectory(options.dataDir, 0o700);
   const args = [
     '--port',
     String(port),

@@ -1,10 +1,11 @@
 // The report bundle: where it goes (checked before the run starts) and
 // fetching it once the run has ended.
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { ApiRequestError, type ApiClient } from '../api-client.js';
 import type { RunFlags } from './flags.js';
 import type { RunView } from './view.js';
+import { makeDirectory } from '../../util/make-dir.js';
 
 /** The bundle's path: --out FILE (.tar.gz/.tgz) as is, else sherlock-<id>.tar.gz in --out DIR or here. Made now, so a bad path fails before the run. */
 export function bundleTarget(values: Pick<RunFlags, 'out'>): (id: string) => string {
@@ -12,9 +13,9 @@ export function bundleTarget(values: Pick<RunFlags, 'out'>): (id: string) => str
   const isFile = /\.(tar\.gz|tgz)$/.test(out) && !(existsSync(out) && statSync(out).isDirectory());
   const dir = isFile ? dirname(out) : out;
   try {
-    mkdirSync(dir, { recursive: true });
+    makeDirectory(dir);
   } catch (err) {
-    throw new Error(`cannot create the --out directory ${dir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new Error(`--out: ${(err as Error).message}`);
   }
   return (id) => (isFile ? out : join(dir, `sherlock-${id}.tar.gz`));
 }
