@@ -18,6 +18,7 @@ import { keyLayout, valueLayout, PATH_LEN, MAX_NR } from '../../src/captures/sys
 import { ADDRESS_ARGUMENT, argumentTable, PATH_ARGUMENT, syscallNames } from '../../src/captures/syscallerrors/file-calls.js';
 import { syscallerrorsBaseline } from '../../src/captures/syscallerrors/baseline.js';
 import { exhaustion, normalReason } from '../../src/captures/syscallerrors/errnos.js';
+import { processLimit, processLimitText } from '../../src/captures/syscallerrors/process-limit.js';
 import { projectRoot } from '../../src/util/paths.js';
 import { captureAround } from '../helpers/capture-around.js';
 import { cLayout } from '../helpers/c-layout.js';
@@ -76,6 +77,37 @@ describe('syscallerrors: normal behaviour', () => {
     expect(exhaustion('write', 'ENOSPC')).toMatch(/no space left/);
     expect(exhaustion('read', 'EAGAIN')).toBeUndefined();
     expect(exhaustion('openat', 'ENOENT')).toBeUndefined();
+  });
+});
+
+describe('the limit a process that cannot fork is at', () => {
+  const cgroup = { path: '/system.slice/render.service', max: 4915, current: 212 };
+  const host = { tasks: 32_700, limit: 32_768, setting: 'kernel.pid_max' as const };
+
+  it('the one nearly reached: its cgroup, else the host, else RLIMIT_NPROC, else its cgroup as it is', () => {
+    expect(processLimitText({ cgroup: { ...cgroup, current: 4915 }, host, threads: 40 })).toBe(
+      'at 4915 of the 4915 tasks its cgroup /system.slice/render.service allows (pids.max), 40 of them its own threads',
+    );
+    expect(processLimitText({ cgroup, host, nproc: 4096 })).toBe(
+      'with 32,700 tasks on the host, at the 32,768 its kernel.pid_max allows (threads count; zombies hold theirs)',
+    );
+    expect(processLimitText({ cgroup, host: { ...host, tasks: 900 }, nproc: 4096 })).toBe("under RLIMIT_NPROC 4096 (its user's processes and threads)");
+    expect(processLimitText({ cgroup, host: { ...host, tasks: 900 } })).toBe(
+      'at 212 of the 4915 tasks its cgroup /system.slice/render.service allows (pids.max)',
+    );
+  });
+
+  it("reads the host's tasks and the lower of pid_max and threads-max", () => {
+    const read = processLimit(process.pid)!;
+    const pidMax = Number(readFileSync('/proc/sys/kernel/pid_max', 'utf8'));
+    const threadsMax = Number(readFileSync('/proc/sys/kernel/threads-max', 'utf8'));
+    expect(read.host).toEqual({
+      tasks: expect.any(Number),
+      limit: Math.min(pidMax, threadsMax),
+      setting: threadsMax < pidMax ? 'kernel.threads-max' : 'kernel.pid_max',
+    });
+    expect(read.host!.tasks).toBeGreaterThan(10);
+    expect(read.threads).toBeGreaterThan(0);
   });
 });
 

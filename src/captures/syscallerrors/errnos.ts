@@ -111,7 +111,8 @@ export function exhaustion(syscall: string, errno: string, unixSocket?: string):
     return "the listener's accept queue was full: the server does not accept connections as fast as they come (too few workers, or each request too slow), and every connect refused is a request failed (nginx: 502); give it more workers or a longer queue (its listen backlog, capped by net.core.somaxconn)";
   if (isPortExhaustion(syscall, errno))
     return 'no local port was free to connect from (net.ipv4.ip_local_port_range): connections this side closed hold theirs 60 s in TIME_WAIT; reuse connections (keep-alive, a pool) or widen the range';
-  if (isProcessLimit(syscall, errno)) return "the process limit is reached: look at its cgroup's pids.max and pids.current, and RLIMIT_NPROC (ulimit -u)";
+  if (isProcessLimit(syscall, errno))
+    return "the process limit is reached: look at its cgroup's pids.max and pids.current, RLIMIT_NPROC (ulimit -u), and the host's tasks against kernel.pid_max and kernel.threads-max";
   if (syscall.startsWith('inotify_') && errno === 'ENOSPC') return 'the inotify watch limit is reached: fs.inotify.max_user_watches, and who holds the watches';
   if (syscall.startsWith('inotify_') && errno === 'EMFILE') return 'the inotify instance limit is reached: fs.inotify.max_user_instances';
   return RAN_OUT[errno];

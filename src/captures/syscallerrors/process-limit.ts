@@ -1,9 +1,12 @@
 // What limit a process that cannot fork (EAGAIN from clone) ran into: the
 // pids cgroup nearest it with a limit (pids.max against pids.current; v1's
-// pids hierarchy or v2's tree), and its RLIMIT_NPROC, read once at its first
-// failure. A container's pids.max is the usual one; a thread or helper leak fills it.
+// pids hierarchy or v2's tree), its RLIMIT_NPROC, and the host's tasks against
+// kernel.pid_max and kernel.threads-max, read once at its first failure. A
+// container's pids.max is the usual one; a thread or helper leak fills it; a
+// host of many threads (or zombies) runs out of pids for everyone.
 import { readFileSync } from 'node:fs';
 import { controllerHierarchy, readCgroupFile } from '../cgroup-dirs.js';
+import { fmtCount } from '../../format/index.js';
 
 export interface ProcessLimit {
   /** The nearest pids cgroup with a limit, from the process's own up. */
@@ -12,6 +15,8 @@ export interface ProcessLimit {
   nproc?: number;
   /** The process's own threads. */
   threads?: number;
+  /** Every task on the host (threads included) against the lower of kernel.pid_max and kernel.threads-max. */
+  host?: { tasks: number; limit: number; setting: 'kernel.pid_max' | 'kernel.threads-max' };
 }
 
 export function processLimit(pid: number): ProcessLimit | undefined {
@@ -32,15 +37,39 @@ export function processLimit(pid: number): ProcessLimit | undefined {
   }
   const nproc = field(`/proc/${pid}/limits`, /^Max processes\s+(\d+)/m);
   const threads = field(`/proc/${pid}/status`, /^Threads:\s+(\d+)/m);
-  return { ...(cgroup ? { cgroup } : {}), ...(nproc !== undefined ? { nproc } : {}), ...(threads !== undefined ? { threads } : {}) };
+  const host = hostTasks();
+  return {
+    ...(cgroup ? { cgroup } : {}),
+    ...(nproc !== undefined ? { nproc } : {}),
+    ...(threads !== undefined ? { threads } : {}),
+    ...(host ? { host } : {}),
+  };
 }
 
-/** "at 8 of the 8 tasks its cgroup /svc allows (pids.max)", or its RLIMIT_NPROC. */
+/** The host's tasks (/proc/loadavg: running/total) and the lower of its two task limits. */
+function hostTasks(): ProcessLimit['host'] {
+  const tasks = field('/proc/loadavg', /\d+\/(\d+)/);
+  const pidMax = field('/proc/sys/kernel/pid_max', /(\d+)/);
+  const threadsMax = field('/proc/sys/kernel/threads-max', /(\d+)/);
+  if (tasks === undefined || pidMax === undefined) return undefined;
+  return threadsMax !== undefined && threadsMax < pidMax
+    ? { tasks, limit: threadsMax, setting: 'kernel.threads-max' }
+    : { tasks, limit: pidMax, setting: 'kernel.pid_max' };
+}
+
+/** At its limit, or within 5% of it (it was read a moment after the failure). */
+const nearly = (current: number, max: number) => current >= max * 0.95;
+
+/** The limit it is at: "at 8 of the 8 tasks its cgroup /svc allows (pids.max)", the host's pid_max or threads-max, or its RLIMIT_NPROC. */
 export function processLimitText(l: ProcessLimit): string | undefined {
-  if (l.cgroup)
-    return `at ${l.cgroup.current} of the ${l.cgroup.max} tasks its cgroup ${l.cgroup.path} allows (pids.max)${l.threads ? `, ${l.threads} of them its own threads` : ''}`;
+  const own = l.threads ? `, ${l.threads} of them its own threads` : '';
+  const cgroup = l.cgroup && `at ${l.cgroup.current} of the ${l.cgroup.max} tasks its cgroup ${l.cgroup.path} allows (pids.max)${own}`;
+  if (l.cgroup && nearly(l.cgroup.current, l.cgroup.max)) return cgroup;
+  // Not its cgroup: the host's pids (or threads) may be gone for every process.
+  if (l.host && nearly(l.host.tasks, l.host.limit))
+    return `with ${fmtCount(l.host.tasks)} tasks on the host, at the ${fmtCount(l.host.limit)} its ${l.host.setting} allows (threads count; zombies hold theirs)`;
   if (l.nproc !== undefined) return `under RLIMIT_NPROC ${l.nproc} (its user's processes and threads)`;
-  return undefined;
+  return cgroup;
 }
 
 function field(file: string, pattern: RegExp): number | undefined {
