@@ -13,6 +13,7 @@ import { writtenPipes } from '../../src/captures/offcputime/pipe-readers.js';
 import { LockWaitSampler, parseLocks } from '../../src/captures/offcputime/file-locks.js';
 import { blockedSends } from '../../src/captures/offcputime/socket-peers.js';
 import { parseUnixSockets } from '../../src/captures/unix-sockets.js';
+import { sendLabel, sendPeerText } from '../../src/captures/offcputime/blocker-text.js';
 import { analyzeRun } from '../../src/runs/analyze-run.js';
 import { on, run } from '../analysis/fixtures.js';
 import { bpfHandlesOf, kernelSkipReason } from '../helpers/kernel.js';
@@ -268,6 +269,16 @@ describe('the peer of a connection a sender waits on, from /proc', () => {
     // A listener's queues are its accept queue: connections waiting, and its backlog.
     expect(sockets.get('3082478')).toMatchObject({ path: '/run/php/php-fpm.sock', listening: true, receiveQueue: 5, sendQueue: 4 });
     expect(sockets.size).toBe(4);
+  });
+
+  it("a connect's listener as the finding says it: with its accept queue, or (not found: no ss here) without", () => {
+    const connect = { fd: 5, local: 'unix:(unnamed)', remote: 'unix:/run/php/php-fpm.sock', sendQueue: 0 };
+    const peer = { pid: 812, comm: 'php-fpm', state: 'S', waitingIn: 'ep_poll', receiveQueue: 5 };
+    expect(sendPeerText([{ ...connect, accept: { queued: 5, backlog: 4 }, peer }])).toBe(
+      'its listener php-fpm (pid 812) does not accept connections as fast as they come (a backlog of 4, 5 connections waiting; when the capture ended it was asleep in ep_poll)',
+    );
+    expect(sendPeerText([{ ...connect, accept: {} }])).toBe('its listener does not accept connections as fast as they come');
+    expect(sendLabel([{ ...connect, accept: {} }])).toBe(' (fd 5, its connect to unix:/run/php/php-fpm.sock)');
   });
 
   it('a unix socket: the peer socket ss names, and its owner', async () => {

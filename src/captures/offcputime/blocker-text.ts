@@ -32,8 +32,8 @@ export interface SendOfWriter {
   remote: string;
   sendQueue: number;
   peer?: Other & { receiveQueue: number };
-  /** A connect waiting to be accepted: its listener's accept queue. */
-  accept?: { queued: number; backlog: number };
+  /** A connect waiting to be accepted: its listener's accept queue, when its listener was found. */
+  accept?: { queued?: number; backlog?: number };
 }
 
 const other = (r: Obj): Other => ({
@@ -104,7 +104,7 @@ export function sendsOf(data: Obj, pid: number): SendOfWriter[] {
     remote: str(c.remote),
     sendQueue: num(c.sendQueue),
     ...(isObj(c.peer) ? { peer: { ...other(c.peer), receiveQueue: num(c.peer.receiveQueue) } } : {}),
-    ...(isObj(c.accept) ? { accept: { queued: num(c.accept.queued), backlog: num(c.accept.backlog) } } : {}),
+    ...(isObj(c.accept) ? { accept: typeof c.accept.backlog === 'number' ? { queued: num(c.accept.queued), backlog: num(c.accept.backlog) } : {} } : {}),
   }));
 }
 
@@ -240,10 +240,11 @@ export function sendPeerText(sends: SendOfWriter[]): string {
   if (!send) return 'the peer does not take the data as fast as it is sent';
   const { peer } = send;
   if (send.accept) {
-    const queue = `a backlog of ${send.accept.backlog}, ${plural(send.accept.queued, 'connection')} waiting`;
+    const { backlog, queued } = send.accept;
+    const queue = backlog !== undefined ? `a backlog of ${backlog}, ${plural(queued ?? 0, 'connection')} waiting; ` : '';
     return peer
-      ? `its listener ${processLabel(peer.comm, peer.pid)} does not accept connections as fast as they come (${queue}; when the capture ended it was ${doing(peer)})`
-      : `its listener does not accept connections as fast as they come (${queue})`;
+      ? `its listener ${processLabel(peer.comm, peer.pid)} does not accept connections as fast as they come (${queue}when the capture ended it was ${doing(peer)})`
+      : `its listener does not accept connections as fast as they come${queue ? ` (${queue.slice(0, -2)})` : ''}`;
   }
   if (!peer && send.remote.startsWith('unix:')) return `its peer does not read fast enough (${fmtBytes(send.sendQueue)} queued when the capture ended)`;
   if (!peer)

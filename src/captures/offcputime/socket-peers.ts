@@ -4,12 +4,12 @@
 // and the bytes waiting unread in its receive queue; elsewhere, the address
 // and what is sent and not acknowledged. Unix: the peer socket `ss` names, and
 // its owner. Read after the window.
-import { procTcpSockets } from '../proc-net-tcp.js';
-import { socketOwners } from '../target-processes.js';
-import { blockedFds, fdLinks, processNow, type ProcessNow } from './process-now.js';
 import { closeSync, openSync, readdirSync, readSync } from 'node:fs';
 import { readText } from '../../util/read-text.js';
+import { procTcpSockets } from '../proc-net-tcp.js';
+import { socketOwners } from '../target-processes.js';
 import { unixListener, unixSockets } from '../unix-sockets.js';
+import { blockedFds, fdLinks, processNow, type ProcessNow } from './process-now.js';
 
 export interface BlockedSend {
   fd: number;
@@ -21,8 +21,8 @@ export interface BlockedSend {
   blockedNow: boolean;
   /** The peer, when it is a socket on this host (in the same network namespace): its owner and the bytes it has not read. */
   peer?: ProcessNow & { receiveQueue: number };
-  /** A connect waiting to be accepted: the listener's accept queue (connections waiting, its backlog). */
-  accept?: { queued: number; backlog: number };
+  /** A connect waiting to be accepted: the listener's accept queue (connections waiting, its backlog), when its listener was found. */
+  accept?: { queued?: number; backlog?: number };
 }
 
 /** A socket with this much unacknowledged is a candidate when no thread is blocked on one at the end. */
@@ -120,7 +120,7 @@ function unixConnects(pid: number): BlockedSend[] {
       remote: `unix:${path}`,
       sendQueue: 0,
       blockedNow: true,
-      ...(listener ? { accept: { queued: listener.queued, backlog: listener.backlog } } : {}),
+      accept: listener ? { queued: listener.queued, backlog: listener.backlog } : {},
       ...(now && listener ? { peer: { ...now, receiveQueue: listener.queued } } : {}),
     };
   });
