@@ -7,7 +7,9 @@
 // searches, probes: errnos.ts) is never a warning: when it is hot it is one
 // info finding, said to be normal. A call on an fd names what the fd pointed
 // to: rows of one file are one failure, a program's sockets are grouped by
-// peer (not by fd: one failure per connection would bury the cause).
+// peer (not by fd: one failure per connection would bury the cause). EAGAIN
+// from a connect to a unix socket is its listener's accept queue full: never
+// normal. A failure for want of room is the effect of fsfill's filesystem.
 import { addTo, isObj, makeFinding, num, objs, portOf, str, topKeys, type CaptureAnalysis, type AnalysisContext, type Obj } from '../../analysis/common.js';
 import { fmtBytes, fmtCount, fmtRate, fmtSeconds, listText, plural } from '../../format/index.js';
 import type { OpenHit, RuleEventSource } from '../../analysis/rule-events.js';

@@ -6,6 +6,8 @@
 // a process out of descriptors (EMFILE) gets a census of what it holds (fd-census.ts),
 // one that cannot fork (EAGAIN) the limit it is at (process-limit.ts), one with no
 // local port left to connect from (EADDRNOTAVAIL) its namespace's sockets (port-census.ts).
+// A call given a unix socket's address (connect, bind, sendto) keeps the socket's
+// name, and a connect refused there the listener with its accept queue (unix-sockets.ts).
 import { kernelClock } from '../../util/clock.js';
 import type { CaptureDefinition, Column } from '../capture.js';
 import { eventIdentities } from '../../cgroups/process-cgroup.js';
