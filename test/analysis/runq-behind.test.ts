@@ -118,17 +118,29 @@ describe('runqlat: behind whom', () => {
     expect(leads.evidence.pid).toBe(20);
   });
 
-  it("markApart: /proc says whether the holder is the waiter's program (cgroup and executable)", async () => {
-    const sleeper = spawn('sleep', ['30']);
-    const twin = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)']);
+  it("markApart: /proc says whether the holder is the waiter's program (cgroup, executable, an interpreter's script)", async () => {
+    const script = 'setTimeout(() => {}, 30000)';
+    const children = [
+      spawn('sleep', ['30']),
+      spawn('sleep', ['31']), // one binary, other arguments: one program (a service's workers)
+      spawn(process.execPath, ['-e', script]),
+      spawn(process.execPath, ['--no-warnings', '-e', script]), // the same script, an option more
+      spawn(process.execPath, ['-e', `${script} // another`]),
+    ];
+    const [sleep30, sleep31, node, sameScript, otherScript] = children.map((c) => c.pid!);
     try {
-      await new Promise((r) => setTimeout(r, 100)); // both have run exec
-      const rows = markApart([row(process.pid, sleeper.pid!, 'sleep', 10), row(process.pid, twin.pid!, 'node', 10), row(process.pid, 0, 'swapper/0', 10)]);
-      expect(rows.map((r) => r.apart)).toEqual([true, undefined, undefined]);
-      expect(markApart([row(process.pid, 2 ** 22 + 1, 'gone', 10)])[0]!.apart).toBeUndefined(); // gone: one name is one program
+      await new Promise((r) => setTimeout(r, 150)); // all have run exec
+      const rows = markApart([
+        row(node!, sleep30!, 'sleep', 10),
+        row(sleep30!, sleep31!, 'sleep', 10),
+        row(node!, sameScript!, 'node', 10),
+        row(node!, otherScript!, 'node', 10),
+        row(node!, 0, 'swapper/0', 10),
+      ]);
+      expect(rows.map((r) => r.apart)).toEqual([true, undefined, undefined, true, undefined]);
+      expect(markApart([row(node!, 2 ** 22 + 1, 'gone', 10)])[0]!.apart).toBeUndefined(); // gone: one name is one program
     } finally {
-      sleeper.kill('SIGKILL');
-      twin.kill('SIGKILL');
+      for (const c of children) c.kill('SIGKILL');
     }
   });
 

@@ -2,6 +2,7 @@
 // the task that left the CPU at its end), decoded, and the waiters' CPU
 // affinity read from /proc while they live.
 import { readlinkSync } from 'node:fs';
+import { basename } from 'node:path';
 import { processCgroupPath } from '../../cgroups/process-cgroup.js';
 import type { BpfMap } from '../../libbpf/index.js';
 import { parseCpuList } from '../../util/cpu-list.js';
@@ -60,18 +61,32 @@ export function allowedCpusOf(pid: number): number[] | undefined {
   return cpus.length ? cpus : undefined;
 }
 
-/** A process's program as /proc tells it: its cgroup and its executable; undefined once it is gone. */
+/** Executables that run a program named in their arguments: two python3 processes are two programs when their scripts differ. */
+const INTERPRETERS = /^(python[\d.]*|node(js)?|ruby[\d.]*|perl[\d.]*|php[\d.]*|java|bash|sh|dash)$/;
+
+/** A process's program as /proc tells it: its cgroup, its executable and (an interpreter's) its script; undefined once it is gone. */
 function programOf(pid: number): string | undefined {
   const cgroup = processCgroupPath(pid);
+  let exe: string;
   try {
-    return cgroup === undefined ? undefined : `${cgroup}\0${readlinkSync(`/proc/${pid}/exe`)}`;
+    exe = readlinkSync(`/proc/${pid}/exe`);
   } catch {
     return undefined; // gone, or a kernel thread
   }
+  if (cgroup === undefined) return undefined;
+  return `${cgroup}\0${exe}${INTERPRETERS.test(basename(exe)) ? `\0${scriptOf(pid)}` : ''}`;
 }
 
+/** An interpreter's script: its first argument that is no option ("app.py" of python3 -u app.py, the module of -m, the code of -c). */
+const scriptOf = (pid: number) =>
+  (readText(`/proc/${pid}/cmdline`) ?? '')
+    .split('\0')
+    .slice(1)
+    .find((a) => a && !a.startsWith('-')) ?? '';
+
 /**
- * Marks the rows whose holder is another program than the waiter's (`apart`): another cgroup or another executable.
+ * Marks the rows whose holder is another program than the waiter's (`apart`): another cgroup, another executable,
+ * or for an interpreter (python3, node, java, ...) another script.
  * Processes of one name are one program otherwise (a service's workers), and when either is gone.
  */
 export function markApart(rows: BehindRow[]): BehindRow[] {
