@@ -22,10 +22,28 @@ import { lockwait, lockwaitText } from '../../src/captures/lockwait/index.js';
 import { callerFrame } from '../../src/captures/lockwait/analyze.js';
 import { projectRoot } from '../../src/util/paths.js';
 import { cRecordLayout } from '../helpers/c-layout.js';
+import { testPythons } from '../helpers/pythons.js';
 import { bpfHandlesOf, kernelSkipReason, stillLoaded } from '../helpers/kernel.js';
 import { captureDuring, killLeftovers, start, TempDir } from './sched-children.js';
 
 const skip = kernelSkipReason();
+
+/** Three threads each sleep 1 ms 300 times (the GIL released, then taken back) while a fourth computes; prints the seconds their sleeps overran. */
+const GIL_SCRIPT = `import threading, time
+def compute(until):
+    x = 0
+    while time.monotonic() < until: x += 1
+def sleeper(out, i):
+    start = time.monotonic()
+    for _ in range(300): time.sleep(0.001)
+    out[i] = time.monotonic() - start - 0.3
+until = time.monotonic() + 30
+threading.Thread(target=compute, args=(until,), daemon=True).start()
+out = [0.0] * 3
+threads = [threading.Thread(target=sleeper, args=(out, i)) for i in range(3)]
+for t in threads: t.start()
+for t in threads: t.join()
+print(sum(out))`;
 
 /**
  * argv[1] threads × argv[2] appends to one ledger under one mutex, each holding
@@ -267,46 +285,37 @@ describe.skipIf(skip)(`lockwait on the real kernel${skip ? ` (skipped: ${skip})`
     expect(f!.evidence.callers).toEqual(['ledger_append']);
   });
 
-  it('Python threads waiting to take the GIL back from a thread computing in pure Python: one GIL finding for the process, not a contended lock', async () => {
-    // Three threads each sleep 1 ms 300 times (the GIL released, then taken back) while a fourth computes; each prints the seconds its sleeps overran.
-    const script = `import threading, time
-def compute(until):
-    x = 0
-    while time.monotonic() < until: x += 1
-def sleeper(out, i):
-    start = time.monotonic()
-    for _ in range(300): time.sleep(0.001)
-    out[i] = time.monotonic() - start - 0.3
-until = time.monotonic() + 30
-threading.Thread(target=compute, args=(until,), daemon=True).start()
-out = [0.0] * 3
-threads = [threading.Thread(target=sleeper, args=(out, i)) for i in range(3)]
-for t in threads: t.start()
-for t in threads: t.join()
-print(sum(out))`;
-    let pid = 0;
-    let overran = 0;
-    const { result } = await captureDuring(lockwait, async () => {
-      const child = start('/usr/bin/python3', ['-c', script]);
-      pid = child.pid;
-      const done = await child.done;
-      expect(done.code).toBe(0);
-      overran = Number(done.stdout.trim());
-    });
-    const windowSeconds = result.durationMs / 1000;
-    const ctx = { node: 'web-1', capture: 'lockwait', file: 'nodes/web-1/lockwait.json', thresholds: mergeThresholds(), windowSeconds };
-    const { findings } = lockwait.analysis!.analyze(result as never, ctx);
-    const mine = findings.filter((f) => f.evidence.pid === pid);
-    expect(
-      mine.map((f) => f.id),
-      mine.map((f) => f.title).join('\n'),
-    ).toEqual([`lockwait:web-1:gil:${pid}`]);
-    expect(mine[0]!.title).toMatch(new RegExp(`^python3 \\(pid ${pid}\\) on web-1: its threads waited [\\d.]+ m?s for Python's GIL`));
-    expect(mine[0]!.links).toEqual({ shows: [`gil-of:${pid}`], explains: [`blocked-pid:${pid}`] });
-    // What the sleepers measured beyond their sleeps is mostly their wait for the GIL.
-    const waitedS = Number(mine[0]!.evidence.waitMs) / 1000;
-    expect(overran).toBeGreaterThan(0.5);
-    expect(waitedS).toBeGreaterThan(overran * 0.6);
-    expect(waitedS).toBeLessThan(overran * 1.3);
-  });
+  for (const py of testPythons())
+    it.skipIf(py.skip)(
+      `Python ${py.version}: threads waiting to take the GIL back from a thread computing in pure Python are one GIL finding for the process, not a contended lock${py.skip ? ` (skipped: ${py.skip})` : ''}`,
+      async () => {
+        let pid = 0;
+        let overran = 0;
+        const { result } = await captureDuring(lockwait, async () => {
+          const child = start(py.python, ['-c', GIL_SCRIPT]);
+          pid = child.pid;
+          const done = await child.done;
+          expect(done.code).toBe(0);
+          overran = Number(done.stdout.trim());
+        });
+        const windowSeconds = result.durationMs / 1000;
+        const ctx = { node: 'web-1', capture: 'lockwait', file: 'nodes/web-1/lockwait.json', thresholds: mergeThresholds(), windowSeconds };
+        const { findings } = lockwait.analysis!.analyze(result as never, ctx);
+        const mine = findings.filter((f) => f.evidence.pid === pid);
+        expect(
+          mine.map((f) => f.id),
+          mine.map((f) => f.title).join('\n'),
+        ).toEqual([`lockwait:web-1:gil:${pid}`]);
+        expect(mine[0]!.title).toMatch(
+          // Named by a waiting thread's comm: python3.14 names its threads ("Thread-2 (sleeper)").
+          new RegExp(`^.+ \\(pid ${pid}\\) on web-1: its threads waited [\\d.]+ m?s for Python's GIL`),
+        );
+        expect(mine[0]!.links).toEqual({ shows: [`gil-of:${pid}`], explains: [`blocked-pid:${pid}`] });
+        // What the sleepers measured beyond their sleeps is mostly their wait for the GIL.
+        const waitedS = Number(mine[0]!.evidence.waitMs) / 1000;
+        expect(overran).toBeGreaterThan(0.5);
+        expect(waitedS).toBeGreaterThan(overran * 0.6);
+        expect(waitedS).toBeLessThan(overran * 1.3);
+      },
+    );
 });
