@@ -307,8 +307,8 @@ describe.skipIf(skip)(`lockwait on the real kernel${skip ? ` (skipped: ${skip})`
           mine.map((f) => f.title).join('\n'),
         ).toEqual([`lockwait:web-1:gil:${pid}`]);
         expect(mine[0]!.title).toMatch(
-          // Named by a waiting thread's comm: python3.14 names its threads ("Thread-2 (sleeper)").
-          new RegExp(`^.+ \\(pid ${pid}\\) on web-1: its threads waited [\\d.]+ m?s for Python's GIL`),
+          // The process's name, though python3.14 names its threads ("Thread-2 (sleeper)") and they are the ones that waited.
+          new RegExp(`^${py.comm.replace('.', '\\.')} \\(pid ${pid}\\) on web-1: its threads waited [\\d.]+ m?s for Python's GIL`),
         );
         expect(mine[0]!.links).toEqual({ shows: [`gil-of:${pid}`], explains: [`blocked-pid:${pid}`] });
         // What the sleepers measured beyond their sleeps is mostly their wait for the GIL.

@@ -56,13 +56,14 @@ interface GilWaits {
   locks: Set<string>;
 }
 
-/** Per process, its waits to take the GIL back. */
-function gilWaits(stacks: Obj[]): Map<number, GilWaits> {
+/** Per process, its waits to take the GIL back; named as its lock rows name it (the process, not a waiting thread). */
+function gilWaits(stacks: Obj[], locks: Obj[]): Map<number, GilWaits> {
   const byPid = new Map<number, GilWaits>();
   for (const s of stacks.filter(isGilWait)) {
     const pid = num(s.pid);
     let g = byPid.get(pid);
-    if (!g) byPid.set(pid, (g = { comm: str(s.comm), us: 0, waits: 0, maxUs: 0, locks: new Set() }));
+    const comm = () => str(locks.find((l) => num(l.pid) === pid && str(l.lock) === str(s.lock))?.comm) || str(s.comm);
+    if (!g) byPid.set(pid, (g = { comm: comm(), us: 0, waits: 0, maxUs: 0, locks: new Set() }));
     g.us += num(s.value);
     g.waits += num(s.waits);
     g.maxUs = Math.max(g.maxUs, num(s.maxUs));
@@ -75,7 +76,7 @@ export function analyzeLockwait(data: Obj, ctx: AnalysisContext): CaptureAnalysi
   const windowUs = Math.max(1, ctx.windowSeconds * 1e6);
   const locks = objs(data.locks);
   const stacks = objs(data.stacks);
-  const gil = gilWaits(stacks);
+  const gil = gilWaits(stacks, locks);
   // The GIL's own mutex, contended, is the GIL's finding, not a lock of the program's.
   const mutex = locks.filter((l) => str(l.kind) === 'mutex' && !gil.get(num(l.pid))?.locks.has(str(l.lock)));
   const otherUs = locks.filter((l) => str(l.kind) !== 'mutex').reduce((n, l) => n + num(l.totalUs), 0);

@@ -92,7 +92,8 @@ export function collectLockWaits(object: BpfObject, options: LockwaitCollectOpti
         stacks.push(...samples);
         locks.push({
           pid: g.tgid,
-          comm: samples[0]?.comm ?? '',
+          // The process's name, not a waiting thread's (runtimes name their threads: "Thread-2 (worker)", "http-nio-8080-e").
+          comm: announcer.nameOf(g.tgid) ?? samples[0]?.comm ?? '',
           lock,
           kind: g.kind,
           totalUs: sumValues(samples),

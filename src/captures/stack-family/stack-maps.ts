@@ -14,6 +14,7 @@ import { interleavePython, type PythonFrame } from '../../symbolize/python/index
 import type { Frame, Symbolizer } from '../../symbolize/types.js';
 import type { UnwindEnd } from '../../unwind/index.js';
 import { cString, recordLayout } from '../records.js';
+import { readText } from '../../util/read-text.js';
 
 /** struct stack_key (bpf/common/stacks.h). */
 export const stackKeyLayout = recordLayout('stack_key', 32, { tgid: 0, kernel_stack_id: 4, user_stack_id: 8, comm: 16 }, { comm: 16 });
@@ -128,6 +129,8 @@ export class ProcessAnnouncer {
   private readonly notedAt = new Map<number, number>();
   private readonly renoteDue = new Map<number, number>();
   private readonly perfMapPaths = new Map<number, string[]>();
+  /** Each noted process's name (its main thread's comm), read when first noted: a finding names the process, not a thread. */
+  private readonly names = new Map<number, string>();
   /** Young processes: the delays of their follow-up notes still to come. */
   private readonly followUps = new Map<number, number[]>();
   private lastJitRefresh = Date.now();
@@ -162,12 +165,19 @@ export class ProcessAnnouncer {
     this.note(pid, true);
   }
 
+  /** The process's name now, or (gone) as it was when first noted. */
+  nameOf(pid: number): string | undefined {
+    return readText(`/proc/${pid}/comm`)?.trim() || this.names.get(pid);
+  }
+
   /** again: note even if noted before. */
   note(pid: number, again = false): void {
     if (!pid || (!again && this.noted.has(pid))) return;
     if (!this.noted.has(pid)) {
       this.noted.add(pid);
       this.perfMapPaths.set(pid, perfMapCandidates(pid));
+      const name = readText(`/proc/${pid}/comm`)?.trim();
+      if (name) this.names.set(pid, name);
       const startedMs = processStartMs(pid);
       if (startedMs && Date.now() - startedMs < YOUNG_PROCESS_MS) {
         this.followUps.set(pid, [...YOUNG_FOLLOW_UPS_MS]);
