@@ -39,21 +39,29 @@ export function offCpuMs(pid: number, tid: number): number | undefined {
 }
 
 /**
- * The descriptors pid's threads are blocked on now, in a call whose kernel stack (or, unreadable without
- * CAP_SYS_ADMIN, wait channel) matches `wait`: the call's first argument (write, send, flock, fcntl all take the fd first).
+ * The system calls pid's threads are blocked in now ("42 0x3 0x7f1cc7120990 0x14 ...": /proc/PID/task/TID/syscall,
+ * its number then its arguments), of those whose kernel stack (or, unreadable without CAP_SYS_ADMIN, wait channel) matches `wait`.
  */
-export function blockedFds(pid: number, wait: RegExp): Set<number> {
-  const fds = new Set<number>();
+export function blockedCalls(pid: number, wait: RegExp): string[] {
   let tasks: string[];
   try {
     tasks = readdirSync(`/proc/${pid}/task`);
   } catch {
-    return fds;
+    return [];
   }
-  for (const tid of tasks) {
+  return tasks.flatMap((tid) => {
     const task = `/proc/${pid}/task/${tid}`;
-    if (!wait.test(readText(`${task}/stack`) || readText(`${task}/wchan`) || '')) continue;
-    const fd = Number((readText(`${task}/syscall`) ?? '').split(' ')[1]);
+    if (!wait.test(readText(`${task}/stack`) || readText(`${task}/wchan`) || '')) return [];
+    const call = readText(`${task}/syscall`)?.trim();
+    return call ? [call] : [];
+  });
+}
+
+/** The descriptors pid's threads are blocked on now (blockedCalls): the call's first argument (write, send, flock, fcntl all take the fd first). */
+export function blockedFds(pid: number, wait: RegExp): Set<number> {
+  const fds = new Set<number>();
+  for (const call of blockedCalls(pid, wait)) {
+    const fd = Number(call.split(' ')[1]);
     if (Number.isInteger(fd)) fds.add(fd);
   }
   return fds;

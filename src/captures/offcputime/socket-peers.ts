@@ -3,13 +3,14 @@
 // peer's socket is found in the same table (its ends swapped), with its owner
 // and the bytes waiting unread in its receive queue; elsewhere, the address
 // and what is sent and not acknowledged. Unix: the peer socket `ss` names, and
-// its owner. Read after the window.
-import { closeSync, openSync, readdirSync, readSync } from 'node:fs';
-import { readText } from '../../util/read-text.js';
+// its owner; a blocking connect waiting on a full accept queue: the listener,
+// its backlog and owner, the socket's name read from the call's own argument.
+// Read after the window.
+import { ProcessMemory } from '../../symbolize/python/memory.js';
 import { procTcpSockets } from '../proc-net-tcp.js';
 import { socketOwners } from '../target-processes.js';
 import { unixListener, unixSockets } from '../unix-sockets.js';
-import { blockedFds, fdLinks, processNow, type ProcessNow } from './process-now.js';
+import { blockedCalls, blockedFds, fdLinks, processNow, type ProcessNow } from './process-now.js';
 
 export interface BlockedSend {
   fd: number;
@@ -99,16 +100,8 @@ function unixSends(pid: number): BlockedSend[] {
 /** The unix sockets pid's threads wait to connect to now, each with its listener (owner, accept queue). */
 function unixConnects(pid: number): BlockedSend[] {
   const byPath = new Map<string, number>(); // socket name → the fd of one thread waiting on it
-  let tasks: string[] = [];
-  try {
-    tasks = readdirSync(`/proc/${pid}/task`);
-  } catch {
-    return [];
-  }
-  for (const tid of tasks) {
-    const task = `/proc/${pid}/task/${tid}`;
-    if (!UNIX_CONNECT.test(readText(`${task}/stack`) ?? '')) continue;
-    const call = connectCall(pid, readText(`${task}/syscall`) ?? '');
+  for (const syscall of blockedCalls(pid, UNIX_CONNECT)) {
+    const call = connectCall(pid, syscall);
     if (call && !byPath.has(call.path)) byPath.set(call.path, call.fd);
   }
   return [...byPath].slice(0, MAX_SOCKETS).map(([path, fd]) => {
@@ -138,16 +131,10 @@ export function connectCall(pid: number, syscall: string): { fd: number; path: s
   const [, fdArg, addressArg, lengthArg] = syscall.trim().split(' ');
   const length = Math.min(Number(lengthArg), 2 + SUN_PATH_LEN);
   if (!fdArg?.startsWith('0x') || !addressArg?.startsWith('0x') || !(length > 2)) return undefined;
-  const address = Buffer.alloc(length);
-  let mem: number | undefined;
-  try {
-    mem = openSync(`/proc/${pid}/mem`, 'r');
-    if (readSync(mem, address, 0, length, BigInt(addressArg)) < length) return undefined;
-  } catch {
-    return undefined; // gone, or the memory not ours to read
-  } finally {
-    if (mem !== undefined) closeSync(mem);
-  }
+  const memory = new ProcessMemory(pid);
+  const address = memory.read(BigInt(addressArg), length); // undefined: gone, or the memory not ours to read
+  memory.close();
+  if (!address) return undefined;
   if (address.readUInt16LE(0) !== AF_UNIX) return undefined;
   const name = address.subarray(2);
   // An abstract name starts with a NUL and is counted by the length; a path ends at its NUL.
