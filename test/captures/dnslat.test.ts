@@ -119,6 +119,32 @@ describe('dnslat: messages and pairing', () => {
     expect(lookups.unmatched).toBe(1);
   });
 
+  it('an unanswered query ends when the resolver asks the same question of its next server after a timeout, not when a forwarder asks it beside it', () => {
+    clock += 10_000_000_000n;
+    const lookups = new Lookups(100, clock);
+    const other = '10.0.0.54';
+    const to = (p: DnsPacket, server: string): DnsPacket => (p.direction === 'query' ? { ...p, destination: server } : { ...p, source: server });
+    // A and AAAA at once to the first server, never answered; after 1 s both to the second, answered in 1 ms.
+    for (const [id, type] of [
+      [1, 'A'],
+      [2, 'AAAA'],
+    ] as const) {
+      lookups.add(packet('query', query(id, 'api.orders.internal', type), 0));
+      lookups.add(to(packet('query', query(id + 10, 'api.orders.internal', type), 1000), other));
+      lookups.add(to(packet('response', answer(query(id + 10, 'api.orders.internal', type)), 1001), other));
+    }
+    // A forwarder asking both servers at once: the first's silence lasts until the window's end.
+    lookups.add(packet('query', query(3, 'cdn.example'), 2000));
+    lookups.add(to(packet('query', query(13, 'cdn.example'), 2005), other));
+    const rows = lookups.finish(clock + 3_000_000_000n);
+    const first = rows.filter((r) => r.server === `${SERVER}:53` && r.name === 'api.orders.internal');
+    expect(first.map((r) => [r.type, r.unanswered, r.retries, r.failedOverTo, r.waitsMs, r.waitStartsMs])).toEqual([
+      ['A', 1, 0, { [`${other}:53`]: 1 }, [1000], [0]],
+      ['AAAA', 1, 0, { [`${other}:53`]: 1 }, [1000], [0]],
+    ]);
+    expect(rows.find((r) => r.server === `${SERVER}:53` && r.name === 'cdn.example')).toMatchObject({ waiting: 1, failedOverTo: {}, waitsMs: [1000] });
+  });
+
   it('past maxPending a query is counted, not followed', () => {
     const lookups = new Lookups(2);
     for (let id = 1; id <= 3; id++) lookups.add(packet('query', query(id, 'a.internal'), id, 40000 + id));
@@ -152,6 +178,34 @@ describe('dnslat findings', () => {
     expect(f!.impact).toMatchObject({ unit: 's/s', bears: ['latency'] });
     expect(f!.impact!.value).toBeCloseTo(0.4, 2); // 4 s waited over a 10 s window
     expect(f!.cause).toEqual({ key: 'slow DNS from 10.0.0.53:53', subject: 'checkout (pid 4242)' });
+  });
+
+  it('a nameserver the resolver gave up on for the next one is named with the resolv.conf that lists it first; A and AAAA waited at once count once', () => {
+    const dead = (type: string, starts: number[]) =>
+      row({
+        type,
+        queries: 4,
+        answered: 0,
+        unanswered: 4,
+        rcodes: {},
+        failedOverTo: { '10.0.0.54:53': 4 },
+        waitsMs: [1001, 1000, 1000, 999],
+        waitStartsMs: starts,
+      });
+    const next = (type: string) => row({ server: '10.0.0.54:53', type, queries: 4, answered: 4, waitsMs: [2, 1, 1, 1] });
+    const { findings } = analyze({
+      rows: [dead('A', [0, 2000, 4000, 6000]), dead('AAAA', [1, 2001, 4001, 6001]), next('A'), next('AAAA')] as never,
+      resolvConf: { 4242: { nameservers: ['10.0.0.53', '10.0.0.54'], options: ['timeout:1'] } },
+    });
+    expect(findings).toHaveLength(1);
+    expect(findings[0]!.title).toBe(
+      'checkout (pid 4242) waited 4.00 s for DNS on n1: 10.0.0.53:53 answered none of its 8 queries (for api.orders.internal (A) and api.orders.internal (AAAA)); ' +
+        'after ~1.00 s each its resolver asked 10.0.0.54:53 instead, which answered in ~1 ms; 10.0.0.53 is the first nameserver of the /etc/resolv.conf it reads ' +
+        "(nameserver 10.0.0.53, 10.0.0.54; options timeout:1); next: bring 10.0.0.53 back or take it out of the resolver's list (resolv.conf, and what writes it: DHCP, the container runtime, the kubelet's resolvConf): " +
+        'until then every lookup waits ~1.00 s for it before asking the next server.',
+    );
+    expect(findings[0]!.evidence).toMatchObject({ waitedMs: 4004, failedOver: 8, nextServer: '10.0.0.54:53' });
+    expect(findings[0]!.impact!.value).toBeCloseTo(0.4, 2);
   });
 
   it('a server answering SERVFAIL is a warning naming it and the names; mostly NXDOMAIN is info about search lists', () => {

@@ -946,6 +946,46 @@ describe.skipIf(skip)(`evaluation: the top finding names the culprit${skip ? ` (
     });
   }, 60_000);
 
+  it('a dead nameserver listed first in resolv.conf → intermittent-latency names it, the server the resolver moved on to and the time each lookup lost', async () => {
+    // Two test hosts: the first nameserver drops every query (a server gone behind a firewall), the second answers.
+    const [dead, live] = [createTestNetwork(), createTestNetwork()];
+    networks.push(dead, live);
+    live.spawn([join(programsDir, 'dns-server.py'), live.peerAddress, '53']);
+    dead.nft(`table inet sherlock_eval_dead_dns {
+      chain input {
+        type filter hook input priority 0;
+        udp dport 53 drop
+      }
+    }`);
+    const resolvConf = join(dir, 'resolv-dead-first.conf');
+    writeFileSync(resolvConf, `nameserver ${dead.peerAddress}\nnameserver ${live.peerAddress}\noptions timeout:1\n`);
+    const counter = join(dir, 'dead-first.count');
+    const client = startChild('/usr/bin/unshare', [
+      '-m',
+      '/bin/sh',
+      '-c',
+      `mount --bind ${resolvConf} /etc/resolv.conf && exec ${join(programsDir, 'lookup-loop.py')} api.orders.internal 0.05 60 ${counter}`,
+    ]);
+    await sleep(500);
+    // lookup-loop keeps "lookups waitedMs": the time its getaddrinfo calls took.
+    const waited = sampler(() => (existsSync(counter) ? Number(readFileSync(counter, 'utf8').split(' ')[1] ?? 0) : 0), 100);
+    const outcome = await up!.runRunbook('intermittent-latency', { durationS: WINDOW_S, during: () => sleep(WINDOW_S * 1000 - 200) });
+    const [from, to] = await windowOf(outcome, 'dnslat');
+    const waitedMs = waited.at(to) - waited.at(from);
+    waited.stop();
+    client.kill('SIGKILL');
+    dead.destroy();
+    live.destroy();
+    await positive('dead-nameserver', outcome, new Set([client.pid!]), (top) => {
+      if (!top.title.includes(`${dead.peerAddress}:53 answered none`)) return `the top finding does not say ${dead.peerAddress}:53 answered nothing`;
+      if (!top.title.includes(`asked ${live.peerAddress}:53 instead`)) return `the top finding does not name the next server ${live.peerAddress}:53`;
+      if (!top.title.includes('first nameserver of the /etc/resolv.conf')) return 'the top finding does not say resolv.conf lists it first';
+      const said = Number(top.evidence.waitedMs);
+      if (!within(said, waitedMs, 0.35)) return `it says ${said} ms waited, the client's lookups took ${waitedMs.toFixed(0)} ms in the window`;
+      return undefined;
+    });
+  }, 60_000);
+
   it('a service whose database answers 1 query in 4 after 400 ms → intermittent-latency names the service, the database and the time it waited', async () => {
     const net = createTestNetwork();
     networks.push(net);

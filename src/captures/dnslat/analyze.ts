@@ -2,6 +2,8 @@
 // - a process's lookups to one server that waited dnsSlowMs or more: the time
 //   they waited is the impact; asked again after a timeout, the queries or
 //   answers were lost; the same server slow for several processes is one cause;
+//   a server that left queries unanswered until the resolver asked its next
+//   nameserver is named with the resolv.conf that lists it first;
 // - a server answering SERVFAIL or REFUSED: it failed them;
 // - most answers NXDOMAIN: a search list expanding short names (ndots), info.
 import { latencySeverity, makeFinding, num, objs, str, timeImpact, type AnalysisContext, type CaptureAnalysis, type Obj } from '../../analysis/common.js';
@@ -25,6 +27,28 @@ interface Client {
 
 /** A row's kept waits (its longest), in ms. */
 export const waitsOf = (r: Obj): number[] => (Array.isArray(r.waitsMs) ? r.waitsMs.filter((w): w is number => typeof w === 'number') : []);
+
+/** The time a process spent in its waits of `min` ms or more: lookups asked at once (A and AAAA) overlap, counted once. */
+function timeWaited(rows: Obj[], min: number): number {
+  const spans: [number, number][] = [];
+  let unplaced = 0;
+  for (const r of rows) {
+    const starts = Array.isArray(r.waitStartsMs) ? r.waitStartsMs : [];
+    waitsOf(r).forEach((w, i) => {
+      if (w < min) return;
+      const start = starts[i];
+      if (typeof start === 'number') spans.push([start, start + w]);
+      else unplaced += w; // a row from before the starts were kept
+    });
+  }
+  spans.sort((a, b) => a[0] - b[0]);
+  let [total, end] = [unplaced, -Infinity];
+  for (const [from, to] of spans) {
+    if (to > end) total += to - Math.max(from, end);
+    end = Math.max(end, to);
+  }
+  return total;
+}
 /** Answers a row got with this RCODE. */
 const answersWith = (r: Obj, code: string) => num((r.rcodes as Obj | undefined)?.[code]);
 const nameOf = (r: Obj) => `${str(r.name)} (${str(r.type)})`;
@@ -42,9 +66,10 @@ function analyzeDnslat(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
     c.rows.push(r);
   }
   const findings: Finding[] = [];
+  const resolvConf = (data.resolvConf ?? {}) as Record<string, Obj>;
   for (const c of clients.values()) {
     const slow = c.rows.flatMap(waitsOf).filter((w) => w >= threshold);
-    if (slow.length) findings.push(slowFinding(c, slow, threshold, ctx));
+    if (slow.length) findings.push(slowFinding(c, slow, threshold, ctx, { clients: [...clients.values()], resolvConf: resolvConf[c.pid] }));
   }
   findings.push(...serverFailures(rows, ctx), ...searchListMisses([...clients.values()], ctx));
   const queries = num(data.queries);
@@ -52,8 +77,8 @@ function analyzeDnslat(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
   return { findings, checked: `DNS lookups (${plural(queries, 'query', 'queries')}, ${fmtCount(unanswered)} unanswered)` };
 }
 
-function slowFinding(c: Client, slow: number[], threshold: number, ctx: AnalysisContext): Finding {
-  const lostMs = slow.reduce((a, b) => a + b, 0);
+function slowFinding(c: Client, slow: number[], threshold: number, ctx: AnalysisContext, around: { clients: Client[]; resolvConf?: Obj }): Finding {
+  const lostMs = timeWaited(c.rows, threshold);
   const typical = median(slow);
   const queries = sum(c.rows, 'queries');
   const retries = sum(c.rows, 'retries');
@@ -64,18 +89,26 @@ function slowFinding(c: Client, slow: number[], threshold: number, ctx: Analysis
     .sort((a, b) => b.n - a.n)
     .map((x) => x.name);
   const who = `${c.comm || '?'} (pid ${c.pid}${c.cgroup && c.cgroup !== '/' ? `, cgroup ${c.cgroup}` : ''})`;
+  const failedOverTo = new Map<string, number>();
+  for (const r of c.rows)
+    for (const [server, n] of Object.entries((r.failedOverTo ?? {}) as Obj)) failedOverTo.set(server, (failedOverTo.get(server) ?? 0) + num(n));
+  const [nextServer] = [...failedOverTo].sort((a, b) => b[1] - a[1])[0] ?? [];
   const lost = retries > 0 || waiting > 0;
-  const title =
-    `${who} waited ${fmtMs(lostMs)} for DNS answers from ${c.server} on ${ctx.node}: ${fmtCount(slow.length)} of ${plural(queries, 'query', 'queries')} took ${fmtMs(threshold)} or more ` +
-    `(~${fmtMs(typical)} each${retries ? `; ${plural(retries, 'query', 'queries')} asked again after a timeout` : ''}${waiting ? `; ${fmtCount(waiting)} still unanswered at the end` : ''}), ` +
-    `for ${listText(slowNames, MAX_NAMES)}; next: ` +
-    (lost
-      ? `where DNS packets to ${c.server} are lost (the path and its firewalls, conntrack, the server dropping under load), or a local cache (nscd, systemd-resolved)`
-      : `the DNS server at ${c.server} (its upstreams, its cache) and the path to it, or a local cache (nscd, systemd-resolved)`) +
-    '.';
-  const impact = timeImpact(lostMs / 1000, ctx.windowSeconds, `${fmtCount(slow.length)} lookups × ~${fmtMs(typical)} = ${fmtMs(lostMs)} waited for DNS`, [
-    'latency',
-  ]);
+  const title = nextServer
+    ? failoverTitle(c, { who, queries, lostMs, typical, names: slowNames, nextServer, ...around }, ctx)
+    : `${who} waited ${fmtMs(lostMs)} for DNS answers from ${c.server} on ${ctx.node}: ${fmtCount(slow.length)} of ${plural(queries, 'query', 'queries')} took ${fmtMs(threshold)} or more ` +
+      `(~${fmtMs(typical)} each${retries ? `; ${plural(retries, 'query', 'queries')} asked again after a timeout` : ''}${waiting ? `; ${fmtCount(waiting)} still unanswered at the end` : ''}), ` +
+      `for ${listText(slowNames, MAX_NAMES)}; next: ` +
+      (lost
+        ? `where DNS packets to ${c.server} are lost (the path and its firewalls, conntrack, the server dropping under load), or a local cache (nscd, systemd-resolved)`
+        : `the DNS server at ${c.server} (its upstreams, its cache) and the path to it, or a local cache (nscd, systemd-resolved)`) +
+      '.';
+  const impact = timeImpact(
+    lostMs / 1000,
+    ctx.windowSeconds,
+    `${fmtCount(slow.length)} lookups of ~${fmtMs(typical)}, those asked at once counted once: ${fmtMs(lostMs)} waited for DNS`,
+    ['latency'],
+  );
   return {
     ...makeFinding(
       ctx,
@@ -92,6 +125,7 @@ function slowFinding(c: Client, slow: number[], threshold: number, ctx: Analysis
         typicalMs: typical,
         retries,
         unanswered: sum(c.rows, 'unanswered') + waiting,
+        ...(nextServer ? { failedOver: failedOverTo.get(nextServer), nextServer } : {}),
         names: slowNames.slice(0, 10),
         thresholdMs: threshold,
       },
@@ -103,6 +137,43 @@ function slowFinding(c: Client, slow: number[], threshold: number, ctx: Analysis
     links: { explains: [`dns-wait-pid:${c.pid}`] },
   };
 }
+
+/**
+ * A server the resolver gave up on for its next one: how long each lookup
+ * waited for it, what the next one answered, and where the resolver's list
+ * comes from (the resolv.conf the process reads).
+ */
+function failoverTitle(
+  c: Client,
+  f: { who: string; queries: number; lostMs: number; typical: number; names: string[]; nextServer: string; clients: Client[]; resolvConf?: Obj },
+  ctx: AnalysisContext,
+): string {
+  const answered = sum(c.rows, 'answered');
+  const next = f.clients.find((x) => x.pid === c.pid && x.server === f.nextServer);
+  const nextWaits = next?.rows.filter((r) => num(r.answered) > 0).flatMap(waitsOf) ?? [];
+  const address = hostOf(c.server);
+  const nameservers = Array.isArray(f.resolvConf?.nameservers) ? f.resolvConf.nameservers.map(String) : [];
+  const options = Array.isArray(f.resolvConf?.options) ? f.resolvConf.options.map(String) : [];
+  const place = nameservers.indexOf(address);
+  const listed =
+    place >= 0
+      ? `; ${address} is the ${ORDINALS[place] ?? `no. ${place + 1}`} nameserver of the /etc/resolv.conf it reads (nameserver ${nameservers.join(', ')}${options.length ? `; options ${options.join(' ')}` : ''})`
+      : '';
+  return (
+    `${f.who} waited ${fmtMs(f.lostMs)} for DNS on ${ctx.node}: ${c.server} answered ${answered ? `only ${fmtCount(answered)} of` : 'none of'} its ${plural(f.queries, 'query', 'queries')} ` +
+    `(for ${listText(f.names, MAX_NAMES)}); after ~${fmtMs(f.typical)} each its resolver asked ${f.nextServer} instead` +
+    (nextWaits.length ? `, which answered in ~${fmtMs(median(nextWaits))}` : '') +
+    listed +
+    `; next: bring ${address} back or take it out of the resolver's list (${place >= 0 ? "resolv.conf, and what writes it: DHCP, the container runtime, the kubelet's resolvConf" : 'its resolv.conf or resolver settings'}): ` +
+    `until then every lookup waits ~${fmtMs(f.typical)} for it before asking the next server` +
+    (options.some((o) => o.startsWith('timeout:')) ? '' : ' (options timeout:1 shortens that wait)') +
+    '.'
+  );
+}
+
+const ORDINALS = ['first', 'second', 'third'];
+/** "10.0.0.53:53" → "10.0.0.53", "[fd00::53]:53" → "fd00::53". */
+const hostOf = (endpoint: string) => endpoint.replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1');
 
 /** Per server and failure code: the names it failed and for whom. */
 function serverFailures(rows: Obj[], ctx: AnalysisContext): Finding[] {

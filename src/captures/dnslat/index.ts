@@ -8,6 +8,7 @@ import { kernelClock, monoNow } from '../../util/clock.js';
 import type { CaptureDefinition, Column } from '../capture.js';
 import { decodeDnsPacket, eventLayout } from './decode.js';
 import { Lookups, type LookupRow } from './lookups.js';
+import { resolvConfOf, type ResolvConf } from './resolv-conf.js';
 import { dnslatAnalysis } from './analyze.js';
 import { dnslatBaseline } from './baseline.js';
 import { dnslatSetup } from './setup.js';
@@ -31,6 +32,8 @@ export interface DnslatData {
   /** Answers to queries not seen (sent before the window, or by a process not selected). */
   unmatchedAnswers: number;
   totalRows: number;
+  /** The resolv.conf of each process whose queries went unanswered (by pid), read at the window's end. */
+  resolvConf?: Record<string, ResolvConf>;
 }
 
 export const dnslat: CaptureDefinition<DnslatParams, DnslatData> = {
@@ -44,7 +47,7 @@ export const dnslat: CaptureDefinition<DnslatParams, DnslatData> = {
   collect({ object, params }) {
     const toWallMs = kernelClock();
     const reader = new RingBufferReader(object.map('events'));
-    const lookups = new Lookups(params.maxPending);
+    const lookups = new Lookups(params.maxPending, monoNow());
     const onRecord = (data: Buffer) => {
       const packet = decodeDnsPacket(data);
       if (packet) lookups.add(packet);
@@ -71,8 +74,14 @@ export const dnslat: CaptureDefinition<DnslatParams, DnslatData> = {
             lastSeen: new Date(toWallMs(r.lastSeen)).toISOString(),
           };
         });
+        const resolvConf: Record<string, ResolvConf> = {};
+        for (const pid of new Set(kept.filter((r) => r.unanswered + r.waiting > 0).map((r) => r.pid))) {
+          const conf = resolvConfOf(pid);
+          if (conf) resolvConf[pid] = conf;
+        }
         return {
           rows: kept,
+          resolvConf,
           queries: sum((r) => r.queries),
           answered: sum((r) => r.answered),
           unanswered: sum((r) => r.unanswered),

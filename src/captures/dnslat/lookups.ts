@@ -6,13 +6,17 @@
 // Decided at the end, not when the later query leaves: threads asking the same
 // name at once are not retries of each other. The same packet seen again within
 // SAME_PACKET_NS (forwarded from a container out of the host's device) is not
-// a retry: no resolver retries that fast.
+// a retry: no resolver retries that fast. A query never answered, followed by
+// the same question to another server, was given up for that one: the
+// resolver moved on to its next nameserver.
 import type { DnsPacket } from './decode.js';
 
 const SAME_PACKET_NS = 50_000_000n;
+/** The same question to another server this soon is asked beside it (a forwarder asking all), not after giving up: no resolver times out faster. */
+const MIN_TIMEOUT_NS = 200_000_000n;
 /** Rounded to 0.1 ms. */
 const ms = (ns: bigint) => Math.round(Number(ns) / 1e5) / 10;
-/** Send times kept per row (for the retries of unanswered queries). */
+/** Times a question was asked kept per process (for what ended an unanswered query's wait). */
 const MAX_SENDS = 100_000;
 /** Waits kept per row, the longest. */
 export const WAITS_KEPT = 256;
@@ -32,8 +36,10 @@ export interface LookupRow {
   unanswered: number;
   /** Still unanswered at the window's end. */
   waiting: number;
-  /** Queries sent again, under the same id or a new one. */
+  /** Queries sent again to this server, under the same id or a new one. */
   retries: number;
+  /** Given up unanswered when the same question went to another server, by that server: the resolver moved on. */
+  failedOverTo: Record<string, number>;
   /** Answers by RCODE (NOERROR, NXDOMAIN, SERVFAIL, ...). */
   rcodes: Record<string, number>;
   /** Answers that did not fit in UDP (TC). */
@@ -42,8 +48,15 @@ export interface LookupRow {
   totalWaitMs: number;
   /** The longest waits, most first (at most WAITS_KEPT). */
   waitsMs: number[];
+  /** When each of waitsMs began, in ms since the capture began: lookups asked at once (A and AAAA) overlap. */
+  waitStartsMs: number[];
   firstSeen: bigint;
   lastSeen: bigint;
+}
+
+interface Asked {
+  tsNs: bigint;
+  server: string;
 }
 
 interface Pending {
@@ -57,14 +70,18 @@ const endpoint = (ip: string, port: number) => (ip.includes(':') ? `[${ip}]:${po
 export class Lookups {
   private readonly pending = new Map<string, Pending>();
   private readonly rows = new Map<string, LookupRow>();
-  /** When each row's queries left, in order: a later one ends an unanswered one's wait. */
-  private readonly sends = new Map<LookupRow, bigint[]>();
+  /** When a process asked each question, and of which server: the next time ends an unanswered query's wait. */
+  private readonly asked = new Map<string, Asked[]>();
   /** Answers to no query seen (sent before the window, or to an unselected process). */
   unmatched = 0;
   /** Queries not followed past maxPending. */
   overCap = 0;
 
-  constructor(private readonly maxPending: number) {}
+  /** `originNs`: when the capture began (the zero of waitStartsMs). */
+  constructor(
+    private readonly maxPending: number,
+    private readonly originNs = 0n,
+  ) {}
 
   add(p: DnsPacket): void {
     const m = p.message;
@@ -89,9 +106,10 @@ export class Lookups {
     row.queries++;
     row.lastSeen = p.tsNs;
     this.pending.set(key, { row, sentNs: p.tsNs, lastSentNs: p.tsNs });
-    const sends = this.sends.get(row);
-    if (!sends) this.sends.set(row, [p.tsNs]);
-    else if (sends.length < MAX_SENDS) sends.push(p.tsNs);
+    const question = questionOf(row);
+    const asked = this.asked.get(question);
+    if (!asked) this.asked.set(question, [{ tsNs: p.tsNs, server: row.server }]);
+    else if (asked.length < MAX_SENDS) asked.push({ tsNs: p.tsNs, server: row.server });
   }
 
   private answer(p: DnsPacket, key: string): void {
@@ -106,18 +124,23 @@ export class Lookups {
     row.rcodes[rcode] = (row.rcodes[rcode] ?? 0) + 1;
     if (p.message!.truncated) row.truncated++;
     row.lastSeen = p.tsNs;
-    this.close(row, p.tsNs - pending.sentNs, 'answered');
+    this.close(row, pending.sentNs, p.tsNs, 'answered');
   }
 
-  private close(row: LookupRow, waitNs: bigint, outcome: 'answered' | 'unanswered' | 'waiting'): void {
+  private close(row: LookupRow, sentNs: bigint, endNs: bigint, outcome: 'answered' | 'unanswered' | 'waiting'): void {
     row[outcome]++;
-    const wait = ms(waitNs);
+    const wait = ms(endNs > sentNs ? endNs - sentNs : 0n);
     row.totalWaitMs = Math.round((row.totalWaitMs + wait) * 10) / 10;
     const waits = row.waitsMs;
     if (waits.length < WAITS_KEPT || wait > waits[waits.length - 1]!) {
-      const at = waits.findIndex((w) => w < wait);
-      waits.splice(at < 0 ? waits.length : at, 0, wait);
-      if (waits.length > WAITS_KEPT) waits.pop();
+      let at = waits.findIndex((w) => w < wait);
+      if (at < 0) at = waits.length;
+      waits.splice(at, 0, wait);
+      row.waitStartsMs.splice(at, 0, ms(sentNs - this.originNs));
+      if (waits.length > WAITS_KEPT) {
+        waits.pop();
+        row.waitStartsMs.pop();
+      }
     }
   }
 
@@ -141,10 +164,12 @@ export class Lookups {
         unanswered: 0,
         waiting: 0,
         retries: 0,
+        failedOverTo: {},
         rcodes: {},
         truncated: 0,
         totalWaitMs: 0,
         waitsMs: [],
+        waitStartsMs: [],
         firstSeen: p.tsNs,
         lastSeen: p.tsNs,
       };
@@ -153,28 +178,44 @@ export class Lookups {
     return row;
   }
 
-  /** Every row; each query never answered given up at the next one of its row, or still waiting at endNs. */
+  /** Every row; each query never answered given up at the next one of its row or the same question to another server, or still waiting at endNs. */
   finish(endNs: bigint): LookupRow[] {
-    for (const sends of this.sends.values()) sends.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)); // reserved in near, not exact, time order across CPUs
+    // Reserved in near, not exact, time order across CPUs.
+    for (const asked of this.asked.values()) asked.sort((a, b) => (a.tsNs < b.tsNs ? -1 : a.tsNs > b.tsNs ? 1 : 0));
     for (const { row, sentNs } of this.pending.values()) {
-      const next = firstAfter(this.sends.get(row) ?? [], sentNs);
-      if (next !== undefined) {
-        row.retries++;
-        this.close(row, next - sentNs, 'unanswered');
-      } else this.close(row, endNs > sentNs ? endNs - sentNs : 0n, 'waiting');
+      const next = this.nextAsked(row, sentNs);
+      if (!next) this.close(row, sentNs, endNs, 'waiting');
+      else {
+        if (next.server === row.server) row.retries++;
+        else row.failedOverTo[next.server] = (row.failedOverTo[next.server] ?? 0) + 1;
+        this.close(row, sentNs, next.tsNs, 'unanswered');
+      }
     }
     this.pending.clear();
     return [...this.rows.values()];
   }
+
+  /** What ended an unanswered query's wait: the question asked again of its server, or of another once it timed out (not beside it). */
+  private nextAsked(row: LookupRow, sentNs: bigint): Asked | undefined {
+    const asked = this.asked.get(questionOf(row)) ?? [];
+    for (let i = firstAfter(asked, sentNs); i < asked.length; i++) {
+      const next = asked[i]!;
+      if (next.server === row.server || next.tsNs - sentNs >= MIN_TIMEOUT_NS) return next;
+    }
+    return undefined;
+  }
 }
 
-/** The first of sorted times after t (binary search). */
-function firstAfter(times: bigint[], t: bigint): bigint | undefined {
-  let [lo, hi] = [0, times.length];
+/** A process's question, whichever server it asks. */
+const questionOf = (row: LookupRow) => `${row.pid}\0${row.name}\0${row.type}`;
+
+/** The index of the first of `asked` (sorted) after t (binary search; asked.length if none). */
+function firstAfter(asked: Asked[], t: bigint): number {
+  let [lo, hi] = [0, asked.length];
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    if (times[mid]! > t) hi = mid;
+    if (asked[mid]!.tsNs > t) hi = mid;
     else lo = mid + 1;
   }
-  return times[lo];
+  return lo;
 }
