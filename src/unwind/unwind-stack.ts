@@ -46,6 +46,8 @@ export interface UnwoundStack {
   endModule?: string;
   /** Frames unwound by frame pointers (the others by CFI). */
   framePointerFrames: number;
+  /** The frame pointer of each frame stepped by it (by index in ips; JIT frames keep their function below it), else undefined. */
+  framePointers: (number | undefined)[];
 }
 
 const MAX_ADDRESS = 2 ** 53;
@@ -67,7 +69,8 @@ export function unwindStack(snapshot: StackSnapshot, locate: (pc: number) => Cod
   let bp: number | undefined = snapshot.bp < BigInt(MAX_ADDRESS) ? Number(snapshot.bp) : undefined;
   let framePointerFrames = 0;
   let afterSignal = false;
-  const done = (end: UnwindEnd, endModule?: string): UnwoundStack => ({ ips, end, framePointerFrames, ...(endModule ? { endModule } : {}) });
+  const framePointers: (number | undefined)[] = [];
+  const done = (end: UnwindEnd, endModule?: string): UnwoundStack => ({ ips, end, framePointerFrames, framePointers, ...(endModule ? { endModule } : {}) });
   // The module whose frame was guessed by frame pointer for want of CFI (a file we could not
   // read): if that guess leads nowhere, the walk stopped for want of its unwind info.
   let guessedIn: string | undefined;
@@ -90,6 +93,7 @@ export function unwindStack(snapshot: StackSnapshot, locate: (pc: number) => Cod
       if (bp === undefined || bp === 0) return done(bp === 0 && !(loc.fileBacked && !loc.cfi) ? 'root' : 'no-unwind-info', loc.module);
       if (bp < sp) return done(loc.fileBacked && !loc.cfi ? 'no-unwind-info' : 'bad-frame', loc.module);
       framePointerFrames++;
+      framePointers[ips.length - 1] = bp;
       if (loc.fileBacked && !loc.cfi) guessedIn = loc.module;
       next = { pc: read(bp + 8), sp: bp + 16, bp: read(bp) };
       afterSignal = false;

@@ -1,7 +1,7 @@
 // profile's checks: Hot functions and busy processes.
 import { makeFinding, num, objs, str, timeImpact, type CaptureAnalysis, type AnalysisContext, type Obj } from '../../analysis/common.js';
 import { fmtPct, fmtSeconds, plural, processLabel, round, shortFunction } from '../../format/index.js';
-import { framesOf, leafOf, functionLabel, stackText, type FrameLike } from '../../analysis/stack-frames.js';
+import { frameOf, framesOf, leafOf, functionLabel, stackText, type FrameLike } from '../../analysis/stack-frames.js';
 import type { Finding } from '../../analysis/types.js';
 import { JIT_CODE } from '../../symbolize/index.js';
 import { gcClassifier, gcPhaseOf, type GcRuntime } from './gc-frames.js';
@@ -15,6 +15,30 @@ const CPU_SATURATION_SHARE = 0.25;
 /** Garbage collection this share of a process's CPU, and this many CPUs' worth: GC pressure, a finding. */
 const GC_SHARE = 0.2;
 const GC_MIN_CPUS = 0.1;
+
+/** V8's regular expression code (its builtins, its runtime and irregexp's matcher) below a JavaScript caller. */
+const REGEX_ENGINE = /RegExp|Irregexp/;
+
+/**
+ * The JavaScript function a sample's time counts for, when the sample is in
+ * the engine's own code under it (builtins, the runtime, a regular
+ * expression's compiled matcher): the innermost JIT frame of a script (named
+ * from V8's objects, with its file) or named by a perf map; `via` is the
+ * engine's frame it called, `regex` whether that code was matching a regular
+ * expression. undefined: the leaf is that function's own code, or no such frame.
+ */
+function scriptCaller(stack: Obj): { frame: FrameLike; via: string; regex: boolean } | undefined {
+  const frames = objs(stack.frames);
+  for (let i = frames.length - 1; i >= 0; i--) {
+    const f = frames[i]!;
+    const scripted = str(f.kind) === 'jit' && str(f.name) !== JIT_CODE && (str(f.file) !== '' || str(f.module) === '');
+    if (!scripted) continue;
+    if (i === frames.length - 1) return undefined;
+    const below = frames.slice(i + 1).map((x) => str(x.name));
+    return { frame: frameOf(f), via: below[0]!.replace(/^Builtins_/, ''), regex: below.some((name) => REGEX_ENGINE.test(name)) };
+  }
+  return undefined;
+}
 
 interface GcTime {
   runtime: GcRuntime;
@@ -42,7 +66,7 @@ function analyzeProfile(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
       samples: number;
       gc?: GcTime;
       /** By leaf function, or for kernel time by what it was for (`activity`). */
-      functions: Map<string, { frame: FrameLike; activity?: KernelActivity; self: number; stacks: Obj[] }>;
+      functions: Map<string, { frame: FrameLike; activity?: KernelActivity; self: number; stacks: Obj[]; via: Map<string, number>; regex: number }>;
     }
   >();
   const gcRuntimeOf = gcClassifier();
@@ -63,18 +87,30 @@ function analyzeProfile(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
       if (phase) p.gc.phases.set(phase, (p.gc.phases.get(phase) ?? 0) + value);
       continue;
     }
-    const leaf = leafOf(s);
-    if (!leaf) continue;
+    const sampled = leafOf(s);
+    if (!sampled) continue;
     // Time in the kernel counts by what it was for (a system call, page faults, softirqs), not by the leaf it was sampled in.
-    const activity = leaf.kind === 'kernel' ? kernelActivity(framesOf(s)) : undefined;
+    const activity = sampled.kind === 'kernel' ? kernelActivity(framesOf(s)) : undefined;
+    // Time in a JavaScript engine's own code counts for the JavaScript function that called it.
+    const script = activity || sampled.kind === 'kernel' ? undefined : scriptCaller(s);
+    const leaf = script?.frame ?? sampled;
     const id = activity ? `kernel\0${activity.key}` : `${leaf.name}\0${leaf.module ?? ''}`;
     let f = p.functions.get(id);
     if (!f)
       p.functions.set(
         id,
-        (f = { frame: activity ? { name: activity.label, kind: 'kernel', module: '[kernel]' } : leaf, ...(activity ? { activity } : {}), self: 0, stacks: [] }),
+        (f = {
+          frame: activity ? { name: activity.label, kind: 'kernel', module: '[kernel]' } : leaf,
+          ...(activity ? { activity } : {}),
+          self: 0,
+          stacks: [],
+          via: new Map(),
+          regex: 0,
+        }),
       );
     f.self += value;
+    if (script) f.via.set(script.via, (f.via.get(script.via) ?? 0) + value);
+    if (script?.regex) f.regex += value;
     if (f.stacks.length < 3) f.stacks.push(s);
   }
 
@@ -141,8 +177,15 @@ function analyzeProfile(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
         `; next: ${gc.runtime.next}.`;
     } else if (hot.length) {
       const f = hot[0]!;
+      const [via, viaSamples = 0] = [...f.via].sort((a, b) => b[1] - a[1])[0] ?? [];
+      const regex = f.regex >= f.self / 2;
       title =
         `${fmtPct(f.self / total)} of the CPU samples are in ${functionLabel(f.frame)} in ${who} (threshold ${hotPct}%)` +
+        (regex
+          ? `, ${fmtPct(f.regex / f.self)} of them matching a regular expression it runs`
+          : via !== undefined && viaSamples >= f.self / 2
+            ? `, ${fmtPct(viaSamples / f.self)} of them in what it called (${shortFunction(via)})`
+            : '') +
         (hot.length > 1
           ? `, then ${hot
               .slice(1, 3)
@@ -152,9 +195,11 @@ function analyzeProfile(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
         `; the process used ${cpus.toFixed(2)} CPUs over ${fmtSeconds(window)}; next: ` +
         (f.frame.name === JIT_CODE
           ? `name its JIT functions with a perf map (node --perf-basic-prof, the JVM's perf-map-agent, DOTNET_PerfMapEnabled=1) and run again.`
-          : f.activity
-            ? `${f.activity.next} (flamegraph.svg).`
-            : `its stacks under ${shortFunction(f.frame.name)} in the flame graph (flamegraph.svg).`);
+          : regex
+            ? `the regular expressions ${shortFunction(f.frame.name)} runs, against the input that reaches them: a pattern with nested or overlapping quantifiers ((a+)+, (.*)*) backtracks exponentially on input that almost matches (flamegraph.svg).`
+            : f.activity
+              ? `${f.activity.next} (flamegraph.svg).`
+              : `its stacks under ${shortFunction(f.frame.name)} in the flame graph (flamegraph.svg).`);
     } else {
       title =
         `${who} used ${cpus.toFixed(2)} CPUs on average over ${fmtSeconds(window)} (threshold ${busyCores}), spread over many functions: ` +

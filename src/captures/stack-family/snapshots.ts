@@ -11,6 +11,7 @@ import { moduleCfi, UnwindMemo, type CodeLocation, type UnwindEnd, type UnwoundS
 import type { PythonFrame } from '../../symbolize/python/index.js';
 import { cString } from '../records.js';
 import type { PythonStacks, PythonSummary } from './python-stacks.js';
+import { jsFrameKey, type JsFrames, type JsStacks, type JsSummary } from './js-stacks.js';
 import type { CountedStack, StackKey } from './stack-maps.js';
 
 /** struct stack_snapshot / struct stack_end (bpf/common/stacks.h). */
@@ -62,6 +63,8 @@ export interface UnwindSummary {
   maxDepth: number;
   /** Python processes and their frames (absent: no Python process was sampled). */
   python?: PythonSummary;
+  /** V8 processes and their JavaScript frames (absent: none was sampled). */
+  js?: JsSummary;
 }
 
 /** A record waiting to be unwound, with the Python frames named when it was drained. */
@@ -75,6 +78,8 @@ interface Unwound {
   unwound: UnwoundStack;
   /** The thread's Python frames at the sample, innermost first. */
   python?: PythonFrame[];
+  /** The JavaScript functions of its frames, by index in unwound.ips. */
+  js?: JsFrames;
   /** The record's group (a capture's key besides the stack, 0n: none). */
   group: bigint;
 }
@@ -108,17 +113,26 @@ export interface SnapshotOptions<V> {
   maxPending: number;
   /** Names the Python frames the kernel sends with a snapshot. */
   python?: PythonStacks;
+  /** Names the JavaScript frames of V8 processes. */
+  js?: JsStacks;
 }
 
-/** The Python part of the summary, when a Python process was seen. */
-function pythonPart(python: PythonStacks | undefined): { python?: PythonSummary } {
-  const summary = python?.summary;
-  return summary && (summary.samples || Object.keys(summary.unsupported).length) ? { python: summary } : {};
+/** The Python and JavaScript parts of the summary, when such a process was seen. */
+function runtimeParts(python: PythonStacks | undefined, js: JsStacks | undefined): { python?: PythonSummary; js?: JsSummary } {
+  const py = python?.summary;
+  const v8 = js?.summary;
+  return {
+    ...(py && (py.samples || Object.keys(py.unsupported).length) ? { python: py } : {}),
+    ...(v8 && (v8.frames || Object.keys(v8.unsupported).length) ? { js: v8 } : {}),
+  };
 }
 
 export function countSnapshots<V>(object: BpfObject, symbolizer: SherlockSymbolizer, options: SnapshotOptions<V>): SnapshotCounter<V> {
   const reader = new RingBufferReader(object.map('snapshots'));
-  const counts = new Map<string, { key: StackKey; group: bigint; ips: bigint[]; end: UnwindEnd; endModule?: string; python?: PythonFrame[]; value: V }>();
+  const counts = new Map<
+    string,
+    { key: StackKey; group: bigint; ips: bigint[]; end: UnwindEnd; endModule?: string; python?: PythonFrame[]; js?: JsFrames; value: V }
+  >();
   /** Python frames by thread, named as they are drained, waiting for that thread's snapshot (the next record of it). */
   const pythonByTid = new Map<number, PythonFrame[]>();
   const pending = new Map<number, Unwound>();
@@ -156,21 +170,19 @@ export function countSnapshots<V>(object: BpfObject, symbolizer: SherlockSymboli
       comm: cString(data, L.comm, L.commLen),
     };
     let unwound: UnwoundStack;
+    const sp = data.readBigUInt64LE(L.sp);
+    const stack = data.subarray(L.data, L.data + size);
     try {
-      unwound = memo.unwind(
-        key.tgid,
-        { ip: data.readBigUInt64LE(L.ip), sp: data.readBigUInt64LE(L.sp), bp: data.readBigUInt64LE(L.bp), data: data.subarray(L.data, L.data + size) },
-        locate(key.tgid),
-        options.maxDepth,
-      );
+      unwound = memo.unwind(key.tgid, { ip: data.readBigUInt64LE(L.ip), sp, bp: data.readBigUInt64LE(L.bp), data: stack }, locate(key.tgid), options.maxDepth);
     } catch {
-      unwound = { ips: [], end: 'bad-frame', framePointerFrames: 0 };
+      unwound = { ips: [], end: 'bad-frame', framePointerFrames: 0, framePointers: [] };
     }
     const group = data.readBigUInt64LE(L.group);
-    return python ? { key, unwound, group, python } : { key, unwound, group };
+    const js = options.js?.framesOf(key.tgid, unwound, sp, stack);
+    return { key, unwound, group, ...(python ? { python } : {}), ...(js ? { js } : {}) };
   };
 
-  const count = ({ key, unwound, group, python }: Unwound, value: V) => {
+  const count = ({ key, unwound, group, python, js }: Unwound, value: V) => {
     summary.snapshots++;
     summary.ends[unwound.end] = (summary.ends[unwound.end] ?? 0) + 1;
     if (unwound.end === 'no-unwind-info' && unwound.endModule) summary.noUnwindInfo[unwound.endModule] = (summary.noUnwindInfo[unwound.endModule] ?? 0) + 1;
@@ -178,7 +190,7 @@ export function countSnapshots<V>(object: BpfObject, symbolizer: SherlockSymboli
     summary.framePointerFrames += unwound.framePointerFrames;
     summary.frames += unwound.ips.length;
     const py = python?.map((f) => `${f.name}|${f.file}|${f.line ?? ''}|${f.entry ? 1 : 0}`).join(',') ?? '';
-    const id = `${key.tgid}\0${key.comm}\0${key.kernelStackId}\0${group}\0${unwound.end}\0${unwound.endModule ?? ''}\0${unwound.ips.join(',')}\0${py}`;
+    const id = `${key.tgid}\0${key.comm}\0${key.kernelStackId}\0${group}\0${unwound.end}\0${unwound.endModule ?? ''}\0${unwound.ips.join(',')}\0${py}\0${jsFrameKey(js)}`;
     const existing = counts.get(id);
     if (existing) existing.value = options.add(existing.value, value);
     else
@@ -189,6 +201,7 @@ export function countSnapshots<V>(object: BpfObject, symbolizer: SherlockSymboli
         end: unwound.end,
         ...(unwound.endModule ? { endModule: unwound.endModule } : {}),
         ...(python?.length ? { python } : {}),
+        ...(js ? { js } : {}),
         value,
       });
   };
@@ -282,12 +295,18 @@ export function countSnapshots<V>(object: BpfObject, symbolizer: SherlockSymboli
         key: c.key,
         value: c.value,
         ...(c.group ? { group: c.group } : {}),
-        user: { ips: c.ips, end: c.end, ...(c.endModule ? { endModule: c.endModule } : {}), ...(c.python ? { python: c.python } : {}) },
+        user: {
+          ips: c.ips,
+          end: c.end,
+          ...(c.endModule ? { endModule: c.endModule } : {}),
+          ...(c.python ? { python: c.python } : {}),
+          ...(c.js ? { js: c.js } : {}),
+        },
       })),
     summary: () => ({
       ...summary,
       openAtEnd: pending.size,
-      ...pythonPart(options.python),
+      ...runtimeParts(options.python, options.js),
     }),
     close: () => reader.close(),
   };

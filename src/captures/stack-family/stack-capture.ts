@@ -8,6 +8,7 @@ import { addSourceLines, type SourceLinesSummary } from '../../symbolize/source-
 import type { Frame } from '../../symbolize/types.js';
 import type { Collector } from '../capture.js';
 import { PythonStacks } from './python-stacks.js';
+import { JsStacks } from './js-stacks.js';
 import { countSnapshots, type SnapshotOptions, type UnwindSummary } from './snapshots.js';
 import {
   describeLost,
@@ -83,7 +84,11 @@ export function collectStacks<V, S extends StackSample, D>(object: BpfObject, sp
   // Python frames are walked in the kernel next to a snapshot: only with snapshots.
   const python = spec.snapshots ? new PythonStacks(object) : undefined;
   const announcer = new ProcessAnnouncer(object, symbolizer, python && ((pid) => python.noted(pid)));
-  const snapshots = spec.snapshots ? countSnapshots(object, symbolizer, { ...spec.snapshots, ...(python ? { python } : {}) }) : undefined;
+  // JavaScript frames are named from the stack copy: only with snapshots.
+  const js = spec.snapshots ? new JsStacks() : undefined;
+  const snapshots = spec.snapshots
+    ? countSnapshots(object, symbolizer, { ...spec.snapshots, ...(python ? { python } : {}), ...(js ? { js } : {}) })
+    : undefined;
   // Noted when the kernel announces them, a process's first samples (up to a drain or more) would go
   // unwalked: its Python frames missing, its eval loop standing in their place.
   for (const pid of (spec.targetPids ?? []).slice(0, MAX_NOTED_AHEAD)) announcer.note(pid);
@@ -129,6 +134,7 @@ export function collectStacks<V, S extends StackSample, D>(object: BpfObject, sp
     close: () => {
       snapshots?.close();
       python?.close();
+      js?.close();
       announcer.close();
       symbolizer.close();
     },
@@ -174,6 +180,9 @@ export function describeGaps(data: StackData): string[] {
       lines.push(`Python frames (${versions.join(', ')}) in ${py.samples} of ${u.snapshots} user stacks` + (parts.length ? `; ${parts.join(', ')}` : ''));
     for (const [pid, problem] of Object.entries(py.unsupported).slice(0, 3)) lines.push(`Python frames not walked for pid ${pid}: ${problem}`);
   }
+  const js = u?.js;
+  if (js?.frames) lines.push(`JavaScript frames named from V8's objects: ${js.frames} in ${Object.keys(js.processes).length} processes`);
+  for (const [pid, problem] of Object.entries(js?.unsupported ?? {}).slice(0, 3)) lines.push(`JavaScript frames not named for pid ${pid}: ${problem}`);
   if (data.sourceLines?.problem) lines.push(`source lines: ${data.sourceLines.problem}`);
   if (data.unmappedDropped) lines.push(`${data.unmappedDropped} addresses outside every mapping dropped`);
   return lines;

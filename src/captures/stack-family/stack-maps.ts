@@ -11,6 +11,7 @@ import { demangleAll } from '../../symbolize/demangle.js';
 import { perfMapCandidates, processStartMs } from '../../symbolize/perf-map.js';
 import { originOf, rememberOrigin } from '../../symbolize/frame-origin.js';
 import { interleavePython, type PythonFrame } from '../../symbolize/python/index.js';
+import { jsFrameKey, type JsFrames } from './js-stacks.js';
 import type { Frame, Symbolizer } from '../../symbolize/types.js';
 import type { UnwindEnd } from '../../unwind/index.js';
 import { cString, recordLayout } from '../records.js';
@@ -223,7 +224,7 @@ export interface CountedStack<V> {
   key: StackKey;
   value: V;
   /** The user stack unwound in user space from a snapshot (instead of key.userStackId). */
-  user?: { ips: bigint[]; end: UnwindEnd; endModule?: string; python?: PythonFrame[] };
+  user?: { ips: bigint[]; end: UnwindEnd; endModule?: string; python?: PythonFrame[]; js?: JsFrames };
   /** The snapshot's group (struct stack_snapshot.group: a capture's key besides the stack), when not 0. */
   group?: bigint;
 }
@@ -305,11 +306,16 @@ export function symbolizeStacks<V>(
   };
   const unwoundStack = (tgid: number, user: NonNullable<CountedStack<V>['user']>): Frame[] => {
     const py = user.python?.map((f) => `${f.name}|${f.file}|${f.line ?? ''}|${f.entry ? 1 : 0}`).join(',') ?? '';
-    const cacheKey = `${tgid}:${user.end}:${user.endModule ?? ''}:${user.ips.join(',')}:${py}`;
+    const cacheKey = `${tgid}:${user.end}:${user.endModule ?? ''}:${user.ips.join(',')}:${py}:${jsFrameKey(user.js)}`;
     let frames = userFrames.get(cacheKey);
     if (!frames) {
       const ips = user.ips;
-      frames = ips.length ? safe(() => symbolizer.symbolizeUser(tgid, ips), ips, 'user').reverse() : [];
+      frames = ips.length
+        ? withJsFrames(
+            safe(() => symbolizer.symbolizeUser(tgid, ips), ips, 'user'),
+            user.js,
+          ).reverse()
+        : [];
       const gap = gapFrame(user.end, user.endModule, gaps.snapshotBytes, gaps.maxDepth);
       if (gap) frames.unshift(gap);
       if (user.python?.length) frames = interleavePython(frames, user.python);
@@ -328,6 +334,18 @@ export function symbolizeStacks<V>(
     else merged.set(id, sample);
   }
   return demangled([...merged.values()]);
+}
+
+/** A V8 process's JIT and interpreter frames named after their JavaScript function (leaf first, as `frames`). */
+function withJsFrames(frames: Frame[], js: JsFrames | undefined): Frame[] {
+  if (!js) return frames;
+  return frames.map((f, i) => {
+    const fn = js[i];
+    if (!fn) return f;
+    const file = fn.file?.replace(/^file:\/\//, '');
+    // A function with no script is one of V8's own (RegExp.prototype.test, Array.prototype.map).
+    return { name: fn.name || '(anonymous)', kind: 'jit', ...(file ? { module: file.slice(file.lastIndexOf('/') + 1), file } : { module: '[V8 builtin]' }) };
+  });
 }
 
 /** C++ and Rust names demangled, in one batch (frames are shared with caches: replaced, not changed). */

@@ -5,6 +5,7 @@
 // debug offsets at the start of _PyRuntime).
 import type { ElfFile } from '../elf.js';
 import { elfForMapping } from '../elf-cache.js';
+import { dynamicSymbols, loadBias } from '../elf-symbols.js';
 import { isFileMapping, readMaps, type MapEntry } from '../process-maps.js';
 import { debugOffsetsLayout } from './debug-offsets.js';
 import { pythonLayout, type PythonLayout } from './layouts.js';
@@ -67,31 +68,4 @@ function versionOf(pid: number, vaddr: number | undefined, bias: number): string
   } finally {
     memory.close();
   }
-}
-
-/** Process address minus ELF virtual address, from a mapping of the file's bytes. */
-function loadBias(elf: ElfFile, mappings: MapEntry[]): number | undefined {
-  for (const m of mappings) {
-    const seg = elf.segments.find((s) => m.offset >= s.offset && m.offset < s.offset + s.filesz);
-    if (seg) return m.start - m.offset - (seg.vaddr - seg.offset);
-  }
-  return undefined;
-}
-
-/** Values of the named symbols of .dynsym (the runtime is exported for extension modules). */
-function dynamicSymbols(elf: ElfFile, names: string[]): Map<string, number> {
-  const found = new Map<string, number>();
-  const symbols = elf.sectionData('.dynsym');
-  const strings = elf.sectionData('.dynstr');
-  if (!symbols || !strings) return found;
-  const wanted = new Set(names);
-  for (let off = 0; off + 24 <= symbols.length && found.size < wanted.size; off += 24) {
-    const nameAt = symbols.readUInt32LE(off);
-    const end = strings.indexOf(0, nameAt);
-    if (end < 0) continue;
-    const name = strings.toString('latin1', nameAt, end);
-    const value = Number(symbols.readBigUInt64LE(off + 8));
-    if (wanted.has(name) && value) found.set(name, value);
-  }
-  return found;
 }
