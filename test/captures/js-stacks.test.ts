@@ -95,9 +95,7 @@ describe.skipIf(skip)(`JavaScript frames${skip ? ` (skipped: ${skip})` : ''}`, (
     expect(share(mine, total, regex)).toBeGreaterThan(0.8);
     const findings = analyzeRun({ run: run(), results: [on(resultOf('profile', { ...result, stacks: mine, total }))] });
     const title = findings.find((f) => f.evidence.pid === pid)?.title ?? '';
-    expect(title).toMatch(
-      / in checkInputR9 \(sherlock_hot\.js\) in node \(pid \d+\) \(threshold \d+%\), \d+% of them matching a regular expression it runs; /,
-    );
+    expect(title).toMatch(/ in checkInputR9 \(sherlock_hot\.js\) in node \(pid \d+\) \(threshold \d+%\), \d+% of them matching a regular expression it runs; /);
     expect(title).toContain('backtracks exponentially');
   });
 });
