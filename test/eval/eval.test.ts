@@ -191,6 +191,24 @@ describe.skipIf(skip)(`evaluation: the top finding names the culprit${skip ? ` (
     });
   }, 60_000);
 
+  it('a node service whose e-mail check backtracks (a ReDoS), run without a perf map → high-cpu names the JavaScript function, its script and the regular expression', async () => {
+    const api = startChild(process.execPath, [join(programsDir, 'signup-api.mjs'), '8933', '60']);
+    const pid = api.pid!;
+    await sleep(500);
+    const cpu = sampler(() => cpuSeconds(pid));
+    const outcome = await up!.runRunbook('high-cpu', { durationS: WINDOW_S, during: () => sleep(WINDOW_S * 1000 - 200) });
+    const used = cpu.rate(...(await windowOf(outcome, 'profile')));
+    cpu.stop();
+    api.kill('SIGKILL');
+    await positive('node-redos', outcome, new Set([pid]), (top) => {
+      if (!top.title.includes('isValidEmail (signup-api.mjs)')) return 'the top finding does not name isValidEmail in signup-api.mjs';
+      if (!top.title.includes('matching a regular expression')) return 'the top finding does not say the time went to a regular expression';
+      const cpus = Number(top.evidence.cpus);
+      if (!within(cpus, used)) return `it says ${cpus} CPUs, the service used ${used.toFixed(2)}`;
+      return undefined;
+    });
+  }, 60_000);
+
   it('exec storm from a named script → high-cpu names the script and its exec rate', async () => {
     const counter = join(dir, 'storm.count');
     const storm = startChild(join(programsDir, 'exec-storm.sh'), [counter, '60']);

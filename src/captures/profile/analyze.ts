@@ -6,6 +6,7 @@ import type { Finding } from '../../analysis/types.js';
 import { JIT_CODE } from '../../symbolize/index.js';
 import { gcClassifier, gcPhaseOf, type GcRuntime } from './gc-frames.js';
 import { kernelActivity, type KernelActivity } from './kernel-activity.js';
+import { V8_BUILTIN_MODULE } from '../stack-family/js-stacks.js';
 
 const MIN_PROFILE_SAMPLES = 50;
 const MIN_FUNCTION_SAMPLES = 20;
@@ -16,8 +17,10 @@ const CPU_SATURATION_SHARE = 0.25;
 const GC_SHARE = 0.2;
 const GC_MIN_CPUS = 0.1;
 
-/** V8's regular expression code (its builtins, its runtime and irregexp's matcher) below a JavaScript caller. */
+/** V8's regular expression code below a JavaScript caller: its builtins and runtime by name, */
 const REGEX_ENGINE = /RegExp|Irregexp/;
+/** or one of the methods that run a pattern ([V8 builtin] frames) over irregexp's compiled matcher (the leaf, JIT code). */
+const REGEX_METHODS = /^(?:test|exec|match|matchAll|replace|replaceAll|search|split|\[Symbol\.(?:match|matchAll|replace|search|split)\])$/;
 
 /**
  * The JavaScript function a sample's time counts for, when the sample is in
@@ -34,8 +37,10 @@ function scriptCaller(stack: Obj): { frame: FrameLike; via: string; regex: boole
     const scripted = str(f.kind) === 'jit' && str(f.name) !== JIT_CODE && (str(f.file) !== '' || str(f.module) === '');
     if (!scripted) continue;
     if (i === frames.length - 1) return undefined;
-    const below = frames.slice(i + 1).map((x) => str(x.name));
-    return { frame: frameOf(f), via: below[0]!.replace(/^Builtins_/, ''), regex: below.some((name) => REGEX_ENGINE.test(name)) };
+    const below = frames.slice(i + 1);
+    const matcherLeaf = str(below.at(-1)!.name) === JIT_CODE;
+    const regex = below.some((x) => REGEX_ENGINE.test(str(x.name)) || (matcherLeaf && str(x.module) === V8_BUILTIN_MODULE && REGEX_METHODS.test(str(x.name))));
+    return { frame: frameOf(f), via: str(below[0]!.name).replace(/^Builtins_/, ''), regex };
   }
   return undefined;
 }

@@ -17,6 +17,9 @@ export interface JsSummary {
   frames: number;
 }
 
+/** The module of a frame whose function has no script: one of V8's own (RegExp.prototype.test, Array.prototype.map). */
+export const V8_BUILTIN_MODULE = '[V8 builtin]';
+
 /** By frame index (leaf first, as the unwound addresses); holes where a frame is no JavaScript one. */
 export type JsFrames = (JsFunction | undefined)[];
 

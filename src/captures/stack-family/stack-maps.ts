@@ -11,7 +11,7 @@ import { demangleAll } from '../../symbolize/demangle.js';
 import { perfMapCandidates, processStartMs } from '../../symbolize/perf-map.js';
 import { originOf, rememberOrigin } from '../../symbolize/frame-origin.js';
 import { interleavePython, type PythonFrame } from '../../symbolize/python/index.js';
-import { jsFrameKey, type JsFrames } from './js-stacks.js';
+import { jsFrameKey, V8_BUILTIN_MODULE, type JsFrames } from './js-stacks.js';
 import type { Frame, Symbolizer } from '../../symbolize/types.js';
 import type { UnwindEnd } from '../../unwind/index.js';
 import { cString, recordLayout } from '../records.js';
@@ -343,8 +343,7 @@ function withJsFrames(frames: Frame[], js: JsFrames | undefined): Frame[] {
     const fn = js[i];
     if (!fn) return f;
     const file = fn.file?.replace(/^file:\/\//, '');
-    // A function with no script is one of V8's own (RegExp.prototype.test, Array.prototype.map).
-    return { name: fn.name || '(anonymous)', kind: 'jit', ...(file ? { module: file.slice(file.lastIndexOf('/') + 1), file } : { module: '[V8 builtin]' }) };
+    return { name: fn.name || '(anonymous)', kind: 'jit', ...(file ? { module: file.slice(file.lastIndexOf('/') + 1), file } : { module: V8_BUILTIN_MODULE }) };
   });
 }
 
