@@ -464,6 +464,68 @@ describe('a client with no local port left', () => {
     expect(lead.title).toMatch(/^orders-api \(pid 42\) waited on 10\.0\.0\.9:5432 during 5 of its 5 slow answers/);
   });
 
+  it("a server's slow answers ← the commands it ran most of the window (execSync); commands of a process with no slow answers are no finding", () => {
+    const t0 = Date.parse('2026-12-07T05:00:00Z');
+    // 90 commands of ~55 ms, one after another from 0.1 s: 4.95 s of the 6 s window.
+    const commands = (ppid: number, pcomm: string) =>
+      on(
+        result('execsnoop', {
+          events: Array.from({ length: 90 }, (_, i) => ({
+            time: new Date(t0 + 100 + i * 55).toISOString(),
+            pid: 6000 + i,
+            tid: 6000 + i,
+            ppid,
+            uid: 0,
+            comm: 'sh',
+            pcomm,
+            filename: '/bin/sh',
+            argv: ['/bin/sh', '-c', 'git rev-parse HEAD'],
+            argsTruncated: false,
+            retval: 0,
+            cgroupId: '1',
+            lifetimeMs: 55,
+            exitCode: 0,
+          })),
+        }),
+      );
+    const slowAnswers = on(
+      result('tcpresponse', {
+        rows: [
+          {
+            pid: 42,
+            comm: 'node',
+            role: 'server',
+            peer: '',
+            port: 8080,
+            answers: 80,
+            p99Ms: 480,
+            waits: [
+              [1000, 400],
+              [2000, 450],
+              [3000, 420],
+            ],
+            abandonedWaits: [],
+            waitingWaits: [],
+          },
+        ],
+        answers: 80,
+        recordMs: 50,
+        totalRows: 1,
+      }),
+    );
+    const target = { symptom: 'latency' as const, target: { pid: [42] } };
+    const [top] = analyzeRun({ run: run(target), results: [slowAnswers, commands(42, 'node')] });
+    expect(top!.capture).toBe('execsnoop');
+    expect(top!.title).toMatch(
+      /^node \(pid 42\) had a command of its own running 83% of the 6 s window: 90 processes it started ended in it \(~55 ms each, one at a time\), mostly \/bin\/sh -c git rev-parse HEAD: .*node's whole event loop/,
+    );
+    expect(top!.title).toContain('Effect: node (pid 42) answered 3 of 80 requests on port 8080');
+    expect(top!.evidence).toMatchObject({ ppid: 42, commands: 90, ranMs: 4950 });
+    // A shell script running commands, no server: nothing said.
+    const alone = analyzeRun({ run: run({ symptom: 'latency' }), results: [commands(77, 'deploy.sh')] });
+    expect(alone.filter((f) => f.capture === 'execsnoop')).toEqual([]);
+  });
+
   it("a full connection-tracking table leads netfilter's drops to D and the connects to D given up behind them", () => {
     const closed = result('tcpconnlat', {
       histograms: [],

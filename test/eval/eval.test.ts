@@ -1004,6 +1004,26 @@ describe.skipIf(skip)(`evaluation: the top finding names the culprit${skip ? ` (
     });
   }, 60_000);
 
+  it('a node service that shells out with execSync on every request → intermittent-latency names it, the command and the time its requests waited for it', async () => {
+    const counter = join(dir, 'branch-api.count');
+    const api = startChild(process.execPath, [join(programsDir, 'branch-api.mjs'), 'serve', '8934', '60', counter]);
+    await sleep(800);
+    // Its load generator (a child): its waits are the service's slow answers, seen from outside.
+    const loadgen = named(childrenOf(api.pid!), 'node');
+    const { outcome, counted: waitedMs } = await runCounting('intermittent-latency', counter, 'execsnoop');
+    api.kill('SIGKILL');
+    if (loadgen) process.kill(loadgen, 'SIGKILL');
+    const ours = new Set([api.pid!, ...(loadgen ? [loadgen] : [])]);
+    await positive('exec-sync', outcome, ours, (top) => {
+      if (top.evidence.ppid !== api.pid) return `the top finding is not about branch-api (pid ${api.pid})`;
+      if (!top.title.includes('sleep 0.05; echo main')) return 'the top finding does not name the command';
+      if (!top.title.includes('answered')) return 'the top finding does not say its answers were slow';
+      const said = Number(top.evidence.ranMs);
+      if (!within(said, waitedMs, 0.35)) return `it says its commands ran ${said} ms, the service waited ${waitedMs.toFixed(0)} ms in execSync`;
+      return undefined;
+    });
+  }, 60_000);
+
   it('a service whose database answers 1 query in 4 after 400 ms → intermittent-latency names the service, the database and the time it waited', async () => {
     const net = createTestNetwork();
     networks.push(net);

@@ -1,4 +1,5 @@
-// execsnoop's checks: Exec storms per parent, failing execs, short-lived processes exiting with an error.
+// execsnoop's checks: Exec storms per parent, failing execs, short-lived processes exiting with an error,
+// and the commands a server runs, when they ran much of the window and its answers were slow (a cause only).
 import {
   addTo,
   BoundedGroups,
@@ -30,18 +31,30 @@ const processSeconds = (e: Obj, window: number): number => (e.lifetimeMs !== und
 const MAX_NAMES = 100;
 const countName = (map: Map<string, number>, key: string) => addTo(map, map.has(key) || map.size < MAX_NAMES ? key : 'other', 1);
 
+/** Commands of one parent that ran this share of the window, and at least this many, may be what its requests wait for. */
+const CHILDREN_SHARE = 0.25;
+const MIN_CHILDREN = 5;
+/** Lifetimes kept per parent for that. */
+const MAX_SPANS = 10_000;
+
 interface Group {
+  /** When each process it started ran (epoch ms), of those that ended in the window. */
+  spans: [number, number][];
   n: number;
   seconds: number;
   examples: Obj[];
   names: Map<string, number>;
+  /** Exits' parents; a parent's command lines. */
   more: Map<string, number>;
   longest: number;
   pcomm: string;
 }
-const newGroup = (): Group => ({ n: 0, seconds: 0, examples: [], names: new Map(), more: new Map(), longest: 0, pcomm: '' });
+const newGroup = (): Group => ({ spans: [], n: 0, seconds: 0, examples: [], names: new Map(), more: new Map(), longest: 0, pcomm: '' });
 function add(g: Group, e: Obj, window: number): void {
   g.n++;
+  const start = Date.parse(str(e.time));
+  if (e.lifetimeMs !== undefined && num(e.retval) >= 0 && Number.isFinite(start) && g.spans.length < MAX_SPANS)
+    g.spans.push([start, start + num(e.lifetimeMs)]);
   g.seconds += processSeconds(e, window);
   if (g.examples.length < 5) g.examples.push(eventRow(e));
 }
@@ -85,6 +98,7 @@ function analyzeExecsnoop(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
       if (!p.n) p.pcomm = str(e.pcomm);
       add(p, e, window);
       countName(p.names, str(e.comm) || programOf(e));
+      countName(p.more, commandLine(e, 80));
     }
     if (num(e.retval) < 0) {
       failed++;
@@ -194,13 +208,59 @@ function analyzeExecsnoop(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
     );
   }
 
+  const waitedOn = [...parents.map].flatMap(([key, p]) => childrenFinding(Number(key), p, window, ctx) ?? []);
+
   const capped = parents.overflow + failedExecs.overflow + exits.overflow;
   const byScore = (a: Finding, b: Finding) => b.score - a.score;
   return {
-    findings: [...storms.sort(byScore).slice(0, MAX_FINDINGS_EACH), ...failures.sort(byScore).slice(0, MAX_FINDINGS_EACH)],
+    findings: [
+      ...storms.sort(byScore).slice(0, MAX_FINDINGS_EACH),
+      ...failures.sort(byScore).slice(0, MAX_FINDINGS_EACH),
+      ...waitedOn.sort(byScore).slice(0, MAX_FINDINGS_EACH),
+    ],
     checked:
       `execs (${plural(total, 'exec')}, ${failed} failed)` +
       (capped ? `; ${plural(capped, 'exec')} past ${MAX_EVENT_GROUPS} distinct parents or programs were counted but not grouped` : ''),
+  };
+}
+
+/**
+ * A process that had commands of its own running much of the window: when it
+ * is a server whose answers were slow (tcpresponse: `service-pid`), its
+ * requests wait for them (execSync, subprocess.run, PHP's exec): the cause,
+ * shown only as such (a shell script runs commands all the time).
+ */
+function childrenFinding(ppid: number, p: Group, window: number, ctx: AnalysisContext): Finding | undefined {
+  if (p.spans.length < MIN_CHILDREN) return undefined;
+  const spans = [...p.spans].sort((a, b) => a[0] - b[0]);
+  let [ranMs, end, overlapped] = [0, -Infinity, 0];
+  for (const [from, to] of spans) {
+    if (from < end) overlapped++;
+    if (to > end) ranMs += to - Math.max(from, end);
+    end = Math.max(end, to);
+  }
+  const share = ranMs / 1000 / window;
+  if (share < CHILDREN_SHARE) return undefined;
+  const lifetimes = spans.map(([from, to]) => to - from).sort((a, b) => a - b);
+  const typical = lifetimes[Math.floor(lifetimes.length / 2)]!;
+  const who = processLabel(p.pcomm, ppid);
+  const oneAtATime = overlapped <= spans.length * 0.1;
+  const title =
+    `${who} had a command of its own running ${Math.round(share * 100)}% of the ${fmtSeconds(window)} window: ${plural(spans.length, 'process', 'processes')} it started ended in it ` +
+    `(~${fmtMs(typical)} each${oneAtATime ? ', one at a time' : ''}), mostly ${listText(topKeys(p.more, 2))}: a request that runs a command and waits for it ` +
+    `(execSync and spawnSync${p.pcomm === 'node' ? ", which hold node's whole event loop" : ''}, subprocess.run, PHP's exec) takes that long at least; ` +
+    `next: run it without waiting, cache its output, or do its work in-process.`;
+  return {
+    ...makeFinding(
+      ctx,
+      `children:${ppid}`,
+      'warning',
+      title,
+      { ppid, pcomm: p.pcomm, commands: spans.length, ranMs: Math.round(ranMs), typicalMs: typical, oneAtATime, examples: p.examples },
+      share / CHILDREN_SHARE,
+      timeImpact(ranMs / 1000, window, `its commands ran ${fmtSeconds(ranMs / 1000)} of the window, overlapping ones counted once`, ['latency']),
+    ),
+    links: { explains: [`service-pid:${ppid}`], onlyAsCause: true, leads: true },
   };
 }
 
