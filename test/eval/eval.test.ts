@@ -144,6 +144,23 @@ describe.skipIf(skip)(`evaluation: the top finding names the culprit${skip ? ` (
     }
   }
 
+  /**
+   * lookup-loop.py ("checkout") resolving api.orders.internal every 50 ms through glibc with `conf` as its
+   * resolv.conf: a mount namespace of its own, the file bound over /etc/resolv.conf. `counter`: its file.
+   */
+  function resolving(name: string, conf: string): { client: ChildProcess; counter: string } {
+    const resolvConf = join(dir, `${name}.resolv.conf`);
+    writeFileSync(resolvConf, conf);
+    const counter = join(dir, `${name}.count`);
+    const client = startChild('/usr/bin/unshare', [
+      '-m',
+      '/bin/sh',
+      '-c',
+      `mount --bind ${resolvConf} /etc/resolv.conf && exec ${join(programsDir, 'lookup-loop.py')} api.orders.internal 0.05 60 ${counter}`,
+    ]);
+    return { client, counter };
+  }
+
   /** A positive case: `check` judges the top finding; the case fails unless it hits. */
   async function positive(name: string, outcome: RunOutcome, ours: Set<number>, check: (top: Finding) => string | undefined): Promise<void> {
     const { top, foreign } = topOf(outcome, ours);
@@ -935,16 +952,7 @@ describe.skipIf(skip)(`evaluation: the top finding names the culprit${skip ? ` (
         udp dport 53 numgen inc mod 3 == 0 counter drop
       }
     }`);
-    // The client resolves through glibc with its own resolv.conf: a mount namespace of its own, the file bound over /etc/resolv.conf.
-    const resolvConf = join(dir, 'resolv.conf');
-    writeFileSync(resolvConf, `nameserver ${net.peerAddress}\noptions timeout:1 attempts:3\n`);
-    const counter = join(dir, 'lookups.count');
-    const client = startChild('/usr/bin/unshare', [
-      '-m',
-      '/bin/sh',
-      '-c',
-      `mount --bind ${resolvConf} /etc/resolv.conf && exec ${join(programsDir, 'lookup-loop.py')} api.orders.internal 0.05 60 ${counter}`,
-    ]);
+    const { client } = resolving('lookups', `nameserver ${net.peerAddress}\noptions timeout:1 attempts:3\n`);
     await sleep(500);
     const dropped = sampler(() => Number(/counter packets (\d+)/.exec(net.exec(['nft', 'list', 'table', 'inet', 'sherlock_eval_dns']))?.[1] ?? 0), 100);
     const outcome = await up!.runRunbook('intermittent-latency', { durationS: WINDOW_S, during: () => sleep(WINDOW_S * 1000 - 200) });
@@ -975,15 +983,7 @@ describe.skipIf(skip)(`evaluation: the top finding names the culprit${skip ? ` (
         udp dport 53 drop
       }
     }`);
-    const resolvConf = join(dir, 'resolv-dead-first.conf');
-    writeFileSync(resolvConf, `nameserver ${dead.peerAddress}\nnameserver ${live.peerAddress}\noptions timeout:1\n`);
-    const counter = join(dir, 'dead-first.count');
-    const client = startChild('/usr/bin/unshare', [
-      '-m',
-      '/bin/sh',
-      '-c',
-      `mount --bind ${resolvConf} /etc/resolv.conf && exec ${join(programsDir, 'lookup-loop.py')} api.orders.internal 0.05 60 ${counter}`,
-    ]);
+    const { client, counter } = resolving('dead-first', `nameserver ${dead.peerAddress}\nnameserver ${live.peerAddress}\noptions timeout:1\n`);
     await sleep(500);
     // lookup-loop keeps "lookups waitedMs": the time its getaddrinfo calls took.
     const waited = sampler(() => (existsSync(counter) ? Number(readFileSync(counter, 'utf8').split(' ')[1] ?? 0) : 0), 100);

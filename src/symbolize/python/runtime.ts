@@ -4,9 +4,7 @@
 // or the module's name) whose layout the walk needs (3.13+: read from the
 // debug offsets at the start of _PyRuntime).
 import type { ElfFile } from '../elf.js';
-import { elfForMapping } from '../elf-cache.js';
-import { dynamicSymbols, loadBias } from '../elf-symbols.js';
-import { isFileMapping, readMaps, type MapEntry } from '../process-maps.js';
+import { dynamicSymbols, loadBias, mappedModules } from '../elf-symbols.js';
 import { debugOffsetsLayout } from './debug-offsets.js';
 import { pythonLayout, type PythonLayout } from './layouts.js';
 import { ProcessMemory } from './memory.js';
@@ -25,28 +23,14 @@ export interface EvalLoopEntry {
 
 /** undefined: not a Python process. */
 export function findPythonRuntime(pid: number): PythonRuntime | undefined {
-  let maps: MapEntry[];
-  try {
-    maps = readMaps(pid);
-  } catch {
-    return undefined;
-  }
-  const seen = new Set<string>();
-  for (const m of maps) {
-    const named = PYTHON_MODULE.exec(m.path);
-    if (!named || !isFileMapping(m) || seen.has(m.path)) continue;
-    seen.add(m.path);
-    const { elf } = elfForMapping(pid, m);
+  for (const { mapping: m, match: named, elf, mappings } of mappedModules(pid, PYTHON_MODULE)) {
     if (!elf) return { found: false, module: m.path, problem: `${m.path}: cannot be read` };
     const symbols = dynamicSymbols(elf, ['_PyRuntime', 'Py_Version', '_PyEval_EvalFrameDefault']);
     const runtimeVaddr = symbols.get('_PyRuntime');
     if (runtimeVaddr === undefined) continue; // a python-named module that is not the interpreter
     const entry = symbols.get('_PyEval_EvalFrameDefault');
     const evalLoop = entry !== undefined ? { evalLoop: { elf, entry } } : {};
-    const bias = loadBias(
-      elf,
-      maps.filter((x) => x.path === m.path && x.inode === m.inode),
-    );
+    const bias = loadBias(elf, mappings);
     if (bias === undefined) return { found: false, module: m.path, problem: `${m.path}: load address unknown`, ...evalLoop };
     const version = versionOf(pid, symbols.get('Py_Version'), bias) ?? `${named[1]}.${named[2]}`;
     const runtime = BigInt(runtimeVaddr + bias);
