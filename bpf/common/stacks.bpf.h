@@ -81,7 +81,8 @@ struct {
 #include "python_frames.bpf.h"
 
 /* Sends the current thread's user registers and the top of its user stack
- * (from sp up, page by page until user_snapshot_bytes or an unmapped page)
+ * (from just below sp up, page by page until user_snapshot_bytes or an
+ * unmapped page)
  * on "snapshots", with the capture's group (struct stack_snapshot). Returns
  * whether it was sent. */
 static __always_inline bool send_snapshot(__u32 type, __u32 tgid, __u32 tid, __s32 kernel_stack_id, __u64 value, __u64 group)
@@ -90,7 +91,7 @@ static __always_inline bool send_snapshot(__u32 type, __u32 tgid, __u32 tid, __s
 	__u32 cpu = bpf_get_smp_processor_id();
 	struct stack_snapshot *rec;
 	struct pt_regs *regs;
-	__u64 sp, first, off;
+	__u64 sp, lo, first, off;
 
 	if (!task->mm)
 		return false; /* a kernel thread: no user stack */
@@ -112,16 +113,27 @@ static __always_inline bool send_snapshot(__u32 type, __u32 tgid, __u32 tid, __s
 	rec->group = group;
 	bpf_get_current_comm(rec->comm, sizeof(rec->comm));
 
-	/* The rest of sp's page, then whole pages: the stack's top is a page
-	 * boundary, and a read that crosses into an unmapped page fails whole. */
-	first = STACK_PAGE - (sp & (STACK_PAGE - 1));
+	/* The rest of the first page, then whole pages: the stack's top is a
+	 * page boundary, and a read that crosses into an unmapped page fails
+	 * whole. From below sp where that page is mapped, else from sp. */
+	lo = sp - STACK_BELOW_SP;
+	first = STACK_PAGE - (lo & (STACK_PAGE - 1));
 	if (first > STACK_PAGE)
 		first = STACK_PAGE;
-	if (bpf_probe_read_user(rec->data, first, (void *)sp)) {
-		stack_error(STACK_SNAPSHOT_FAULT);
-		off = 0;
-	} else {
+	if (!bpf_probe_read_user(rec->data, first, (void *)lo)) {
+		rec->flags = STACK_SNAPSHOT_BELOW_SP;
 		off = first;
+	} else {
+		lo = sp;
+		first = STACK_PAGE - (lo & (STACK_PAGE - 1));
+		if (first > STACK_PAGE)
+			first = STACK_PAGE;
+		if (bpf_probe_read_user(rec->data, first, (void *)lo)) {
+			stack_error(STACK_SNAPSHOT_FAULT);
+			off = 0;
+		} else {
+			off = first;
+		}
 	}
 	for (int i = 0; i < STACK_SNAPSHOT_MAX / STACK_PAGE; i++) {
 		__u64 at = off;
@@ -134,7 +146,7 @@ static __always_inline bool send_snapshot(__u32 type, __u32 tgid, __u32 tid, __s
 		asm volatile("" : "+r"(at));
 		at &= STACK_SNAPSHOT_MAX - 1;
 		asm volatile("" : "+r"(at));
-		if (bpf_probe_read_user(&rec->data[at], STACK_PAGE, (void *)(sp + at)))
+		if (bpf_probe_read_user(&rec->data[at], STACK_PAGE, (void *)(lo + at)))
 			break;
 		off = at + STACK_PAGE;
 	}

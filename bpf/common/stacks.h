@@ -51,6 +51,15 @@ enum stack_error {
  * copy (user_snapshot_bytes, a per-run option, is at most this). */
 #define STACK_SNAPSHOT_MAX (64 * 1024)
 #define STACK_PAGE 4096
+/* The copy begins this far below sp where that memory is mapped (flags
+ * STACK_SNAPSHOT_BELOW_SP): x86-64's red zone, where leaf code keeps data,
+ * and where code that moves sp in its loop (OpenSSL's SHA-2 in AVX2) keeps
+ * its caller's sp, which its CFI reads there. */
+#define STACK_BELOW_SP 128
+
+enum stack_snapshot_flags {
+	STACK_SNAPSHOT_BELOW_SP = 1, /* data starts at sp - STACK_BELOW_SP */
+};
 
 enum stack_record_type {
 	STACK_RECORD_SAMPLE = 1, /* a snapshot with its value (profile: 1 sample) */
@@ -66,8 +75,8 @@ struct stack_snapshot {
 	__s32 kernel_stack_id; /* as in struct stack_key */
 	__u64 value;
 	__u64 ip, sp, bp;
-	__u32 size;  /* bytes of data: the stack from sp up */
-	__u32 flags;
+	__u32 size;  /* bytes of data: the stack from sp up (from sp - STACK_BELOW_SP with that flag) */
+	__u32 flags; /* enum stack_snapshot_flags */
 	char comm[TASK_COMM_LEN];
 	__u64 group; /* what the capture counts by besides the stack (lockwait: its lock); 0: nothing */
 	__u8 data[STACK_SNAPSHOT_MAX + STACK_PAGE];

@@ -26,7 +26,7 @@ export class UnwindMemo {
 
   /** unwindStack, or a walk of the same thread's same place whose every read word is unchanged. Treat the result as read-only. */
   unwind(tgid: number, snapshot: StackSnapshot, locate: (pc: number) => CodeLocation | undefined, maxDepth: number): UnwoundStack {
-    const key = `${tgid}:${snapshot.ip}:${snapshot.sp}:${snapshot.bp}:${maxDepth}`;
+    const key = `${tgid}:${snapshot.ip}:${snapshot.sp}:${snapshot.dataStart ?? snapshot.sp}:${snapshot.bp}:${maxDepth}`;
     const now = performance.now();
     const known = this.walks.get(key);
     if (known && now - known.at < TTL_MS && known.offsets.every((off, i) => wordAt(snapshot.data, off) === known.words[i])) {

@@ -11,8 +11,10 @@ export interface StackSnapshot {
   ip: bigint;
   sp: bigint;
   bp: bigint;
-  /** The stack from sp up. */
+  /** The stack from dataStart (sp, or a little below it) up. */
   data: Buffer;
+  /** The address of data[0]; sp when absent. */
+  dataStart?: bigint;
 }
 
 /** Where a code address is: its module, and the ELF address and CFI when the module has them. */
@@ -54,7 +56,7 @@ const MAX_ADDRESS = 2 ** 53;
 
 /** `offsetsRead`, when given, collects the offsets into the stack copy the walk read (unwind-memo.ts). */
 export function unwindStack(snapshot: StackSnapshot, locate: (pc: number) => CodeLocation | undefined, maxDepth: number, offsetsRead?: number[]): UnwoundStack {
-  const base = Number(snapshot.sp);
+  const base = Number(snapshot.dataStart ?? snapshot.sp);
   const data = snapshot.data;
   const read = (address: number): number | undefined => {
     const off = address - base;
@@ -65,7 +67,7 @@ export function unwindStack(snapshot: StackSnapshot, locate: (pc: number) => Cod
   };
   const ips: bigint[] = [];
   let pc = Number(snapshot.ip);
-  let sp = base;
+  let sp = Number(snapshot.sp);
   let bp: number | undefined = snapshot.bp < BigInt(MAX_ADDRESS) ? Number(snapshot.bp) : undefined;
   let framePointerFrames = 0;
   let afterSignal = false;

@@ -15,7 +15,11 @@ import { on, result as resultOf, run } from '../analysis/fixtures.js';
 import { bpfHandlesOf, kernelSkipReason, stillLoaded } from '../helpers/kernel.js';
 import { captureDuring, killLeftovers, start, TempDir } from './sched-children.js';
 
-/** argv[2]: "spin" spins in spinLoopK4 (called by tickM2 on each turn of the event loop), "regex" runs a backtracking pattern in checkInputR9. */
+/**
+ * argv[2]: "spin" spins in spinLoopK4 (called by tickM2 on each turn of the event loop), "regex" runs a backtracking
+ * pattern in checkInputR9, "hash" derives a key in hashSecretP3 (OpenSSL's SHA-512 in AVX2, which keeps its caller's
+ * sp below its own: the stack copy starts below sp).
+ */
 const SCRIPT = `const [ms, mode, ready] = process.argv.slice(2);
 function spinLoopK4(slice) {
   const end = Date.now() + slice;
@@ -27,9 +31,13 @@ const pattern = /^(a+)+$/;
 function checkInputR9(input) {
   return pattern.test(input);
 }
+function hashSecretP3(secret) {
+  return require('crypto').pbkdf2Sync(secret, 'salt', 5000, 64, 'sha512');
+}
 const until = Date.now() + Number(ms);
 function tickM2() {
   if (mode === 'spin') spinLoopK4(20);
+  else if (mode === 'hash') hashSecretP3('secret');
   else checkInputR9('a'.repeat(20) + '!');
   if (Date.now() < until) setImmediate(tickM2);
 }
@@ -87,6 +95,14 @@ describe.skipIf(skip)(`JavaScript frames${skip ? ` (skipped: ${skip})` : ''}`, (
 
     const findings = analyzeRun({ run: run(), results: [on(resultOf('profile', { ...result, stacks: mine, total }))] });
     expect(findings.find((f) => f.evidence.pid === pid)?.title).toContain(' in spinLoopK4 (sherlock_hot.js) in node ');
+  });
+
+  it('profile: time in a native library under a JavaScript function (OpenSSL hashing for pbkdf2Sync) counts for it', async () => {
+    const { mine, total } = await profiled('hash');
+    const hashing = (s: StackSample) => s.frames.some((f) => f.name === 'hashSecretP3' && f.file === script);
+    // SHA-512's AVX2 loop is most of it: its frame is stepped by the caller's sp it keeps below its own.
+    expect(share(mine, total, hashing)).toBeGreaterThan(0.8);
+    expect(share(mine, total, (s) => s.frames.some((f) => /^sha512_block_data_order/.test(f.name)) && hashing(s))).toBeGreaterThan(0.2);
   });
 
   it("profile: a backtracking regular expression's time counts for the function that runs it, and the finding says so", async () => {

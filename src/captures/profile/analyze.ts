@@ -22,27 +22,31 @@ const REGEX_ENGINE = /RegExp|Irregexp/;
 /** or one of the methods that run a pattern ([V8 builtin] frames) over irregexp's compiled matcher (the leaf, JIT code). */
 const REGEX_METHODS = /^(?:test|exec|match|matchAll|replace|replaceAll|search|split|\[Symbol\.(?:match|matchAll|replace|search|split)\])$/;
 
+/** V8's plumbing between a JavaScript caller and the code it called (stubs, the API call path): never what it "called". */
+const V8_STUB = /^Builtins_|^v8::internal::(?:Builtin_HandleApiCall|.*HandleApiCallHelper|FunctionCallbackArguments::Call)\b/;
+
 /**
  * The JavaScript function a sample's time counts for, when the sample is in
- * the engine's own code under it (builtins, the runtime, a regular
- * expression's compiled matcher): the innermost JIT frame of a script (named
- * from V8's objects, with its file) or named by a perf map; `via` is the
- * engine's frame it called, `regex` whether that code was matching a regular
- * expression. undefined: the leaf is that function's own code, or no such frame.
+ * code under it (V8's builtins and runtime, a regular expression's compiled
+ * matcher, node's own JavaScript library, a native addon): the innermost JIT
+ * frame of the program's scripts (named from V8's objects, with its file; node's
+ * own `node:` scripts only when no other is on the stack) or named by a perf
+ * map; `via` is what it called, past V8's stubs; `regex` whether that code was
+ * matching a regular expression. undefined: the leaf is that function's own
+ * code, or no such frame.
  */
 function scriptCaller(stack: Obj): { frame: FrameLike; via: string; regex: boolean } | undefined {
   const frames = objs(stack.frames);
-  for (let i = frames.length - 1; i >= 0; i--) {
-    const f = frames[i]!;
-    const scripted = str(f.kind) === 'jit' && str(f.name) !== JIT_CODE && (str(f.file) !== '' || str(f.module) === '');
-    if (!scripted) continue;
-    if (i === frames.length - 1) return undefined;
-    const below = frames.slice(i + 1);
-    const matcherLeaf = str(below.at(-1)!.name) === JIT_CODE;
-    const regex = below.some((x) => REGEX_ENGINE.test(str(x.name)) || (matcherLeaf && str(x.module) === V8_BUILTIN_MODULE && REGEX_METHODS.test(str(x.name))));
-    return { frame: frameOf(f), via: str(below[0]!.name).replace(/^Builtins_/, ''), regex };
-  }
-  return undefined;
+  const named = (f: Obj) => str(f.kind) === 'jit' && str(f.name) !== JIT_CODE && (str(f.file) !== '' || str(f.module) === '');
+  const ours = (f: Obj) => named(f) && !str(f.file).startsWith('node:');
+  let i = frames.findLastIndex(ours);
+  if (i < 0) i = frames.findLastIndex(named);
+  if (i < 0 || i === frames.length - 1) return undefined;
+  const below = frames.slice(i + 1);
+  const matcherLeaf = str(below.at(-1)!.name) === JIT_CODE;
+  const regex = below.some((x) => REGEX_ENGINE.test(str(x.name)) || (matcherLeaf && str(x.module) === V8_BUILTIN_MODULE && REGEX_METHODS.test(str(x.name))));
+  const via = below.find((x) => !V8_STUB.test(str(x.name))) ?? below[0]!;
+  return { frame: frameOf(frames[i]!), via: str(via.name).replace(/^v8::internal::Builtin_/, ''), regex };
 }
 
 interface GcTime {

@@ -29,11 +29,12 @@ export class JsStacks {
   readonly summary: JsSummary = { processes: {}, unsupported: {}, frames: 0 };
 
   /** The JavaScript functions of one unwound stack, or undefined when it has none. */
-  framesOf(tgid: number, unwound: UnwoundStack, sp: bigint, stack: Buffer): JsFrames | undefined {
+  /** `stack`: the sample's copy of the stack, from `dataStart`. */
+  framesOf(tgid: number, unwound: UnwoundStack, dataStart: bigint, stack: Buffer): JsFrames | undefined {
     if (!unwound.framePointerFrames) return undefined;
     const reader = this.readerOf(tgid);
     if (!reader) return undefined;
-    const base = Number(sp);
+    const base = Number(dataStart);
     const stackWord = (address: number) => {
       const off = address - base;
       return off >= 0 && off + 8 <= stack.length ? stack.readBigUInt64LE(off) : undefined;

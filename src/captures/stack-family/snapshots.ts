@@ -33,6 +33,10 @@ export const snapshotLayout = {
 } as const;
 export const endLayout = { type: 0, tid: 4, value: 8, size: 16 } as const;
 
+/** The copy starts STACK_BELOW_SP under sp (STACK_SNAPSHOT_BELOW_SP, bpf/common/stacks.h). */
+const SNAPSHOT_BELOW_SP = 1;
+const BELOW_SP = 128n;
+
 const RECORD_SAMPLE = 1;
 const RECORD_START = 2;
 const RECORD_END = 3;
@@ -171,14 +175,20 @@ export function countSnapshots<V>(object: BpfObject, symbolizer: SherlockSymboli
     };
     let unwound: UnwoundStack;
     const sp = data.readBigUInt64LE(L.sp);
+    const dataStart = data.readUInt32LE(L.flags) & SNAPSHOT_BELOW_SP ? sp - BELOW_SP : sp;
     const stack = data.subarray(L.data, L.data + size);
     try {
-      unwound = memo.unwind(key.tgid, { ip: data.readBigUInt64LE(L.ip), sp, bp: data.readBigUInt64LE(L.bp), data: stack }, locate(key.tgid), options.maxDepth);
+      unwound = memo.unwind(
+        key.tgid,
+        { ip: data.readBigUInt64LE(L.ip), sp, bp: data.readBigUInt64LE(L.bp), data: stack, dataStart },
+        locate(key.tgid),
+        options.maxDepth,
+      );
     } catch {
       unwound = { ips: [], end: 'bad-frame', framePointerFrames: 0, framePointers: [] };
     }
     const group = data.readBigUInt64LE(L.group);
-    const js = options.js?.framesOf(key.tgid, unwound, sp, stack);
+    const js = options.js?.framesOf(key.tgid, unwound, dataStart, stack);
     return { key, unwound, group, ...(python ? { python } : {}), ...(js ? { js } : {}) };
   };
 
