@@ -39,7 +39,7 @@ function tickM2() {
   if (mode === 'spin') spinLoopK4(20);
   else if (mode === 'hash') hashSecretP3('secret');
   else checkInputR9('a'.repeat(20) + '!');
-  if (Date.now() < until) setImmediate(tickM2);
+  if (Date.now() < until) setImmediate(() => tickM2());
 }
 require('fs').writeFileSync(ready, '');
 tickM2();
@@ -89,6 +89,13 @@ describe.skipIf(skip)(`JavaScript frames${skip ? ` (skipped: ${skip})` : ''}`, (
     // Its caller, rootward of it, named too.
     const names = (s: StackSample) => s.frames.map((f) => f.name);
     expect(mine.some((s) => spin(s) && names(s).indexOf('tickM2') >= 0 && names(s).indexOf('tickM2') < names(s).indexOf('spinLoopK4'))).toBe(true);
+    // Lines: where each function starts in the script; an anonymous function is named by its line.
+    const lineOf = (text: string) => SCRIPT.split('\n').findIndex((l) => l.includes(text)) + 1;
+    const frames = mine.flatMap((s) => s.frames);
+    expect(frames.find((f) => f.name === 'spinLoopK4')?.line).toBe(lineOf('function spinLoopK4'));
+    expect(frames.find((f) => f.name === 'tickM2')?.line).toBe(lineOf('function tickM2'));
+    const arrow = `(anonymous, line ${lineOf('setImmediate(() => tickM2())')})`;
+    expect(mine.some((s) => s.frames.some((f) => f.name === arrow && f.file === script))).toBe(true);
     expect(result.unwind?.js?.processes[pid]).toBe(process.execPath);
     expect(profile.text!(result)).toMatch(/JavaScript frames named from V8's objects: \d+ in \d+ process/);
     expect(renderStackOutput(result, 'folded')).toContain(';tickM2;spinLoopK4');

@@ -69,4 +69,4 @@ export class JsStacks {
 }
 
 /** A frame's identity in a stack's key. */
-export const jsFrameKey = (frames: JsFrames | undefined): string => frames?.map((f) => (f ? `${f.name}|${f.file ?? ''}` : '')).join(',') ?? '';
+export const jsFrameKey = (frames: JsFrames | undefined): string => frames?.map((f) => (f ? `${f.name}|${f.file ?? ''}|${f.line ?? ''}` : '')).join(',') ?? '';

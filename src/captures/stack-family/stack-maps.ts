@@ -343,7 +343,14 @@ function withJsFrames(frames: Frame[], js: JsFrames | undefined): Frame[] {
     const fn = js[i];
     if (!fn) return f;
     const file = fn.file?.replace(/^file:\/\//, '');
-    return { name: fn.name || '(anonymous)', kind: 'jit', ...(file ? { module: file.slice(file.lastIndexOf('/') + 1), file } : { module: V8_BUILTIN_MODULE }) };
+    // An anonymous function is told apart by its line (the name is what findings quote).
+    const name = fn.name || (fn.line !== undefined ? `(anonymous, line ${fn.line})` : '(anonymous)');
+    return {
+      name,
+      kind: 'jit',
+      ...(file ? { module: file.slice(file.lastIndexOf('/') + 1), file } : { module: V8_BUILTIN_MODULE }),
+      ...(fn.line !== undefined ? { line: fn.line } : {}),
+    };
   });
 }
 

@@ -1,7 +1,8 @@
 // Names the JavaScript function of a V8 frame from the process's memory: the
 // frame's function slot holds a JSFunction, whose SharedFunctionInfo holds
-// the name (a string, or in the function's ScopeInfo once compiled) and the
-// Script, whose name is the file. Read while the process lives, within a
+// the name (a string, or in the function's ScopeInfo once compiled, with the
+// function's start in its script's source: its line) and the Script, whose
+// name is the file. Read while the process lives, within a
 // poll of the sample: objects move only when the garbage collector compacts,
 // and every object read is checked by its map's instance type first.
 import { ProcessMemory } from '../python/memory.js';
@@ -12,6 +13,8 @@ export interface JsFunction {
   name: string;
   /** The script's name: a path, a file: URL or "node:internal/..." */
   file?: string;
+  /** The line the function starts on in it. */
+  line?: number;
 }
 
 /** Longest name read; longer are cut (a minified bundle's inferred names). */
@@ -22,11 +25,19 @@ const MAX_FUNCTIONS = 65_536;
 const MAX_LOCALS = 10_000;
 /** V8 keeps up to this many local names inline in a ScopeInfo, more in a hash table (kMaxInlinedLocalNamesSize). */
 const MAX_INLINED_LOCALS = 75;
+/** Optional ScopeInfo fields after the locals read for the name and position (saved class variable, function variable, inferred name, position). */
+const SCOPE_TAIL_SLOTS = 7;
+/** Longest script source read for its lines (characters). */
+const MAX_SOURCE = 16 << 20;
+/** Scripts whose line starts are remembered per process. */
+const MAX_SCRIPTS = 1024;
 
 export class V8Functions {
   private readonly memory: ProcessMemory;
   /** By SharedFunctionInfo address; null: not one. */
   private readonly functions = new Map<bigint, JsFunction | null>();
+  /** Where each line of a script's source starts (by Script address); null: its source cannot be read. */
+  private readonly lineStarts = new Map<bigint, { starts: number[]; length: number } | null>();
 
   constructor(
     readonly pid: number,
@@ -65,34 +76,64 @@ export class V8Functions {
     const L = this.layout;
     if (this.typeOf(shared) !== L.types.sharedFunctionInfo) return undefined;
     const nameOrScope = this.field(shared, L.sharedNameOrScopeInfo);
-    const name = nameOrScope === undefined ? undefined : (this.string(nameOrScope) ?? this.scopeInfoName(nameOrScope));
+    const direct = nameOrScope === undefined ? undefined : this.string(nameOrScope);
+    const scope = direct === undefined && nameOrScope !== undefined ? this.scopeInfoParts(nameOrScope) : undefined;
     const script = this.field(shared, L.sharedScriptOrDebugInfo);
-    const scriptName = script !== undefined && this.typeOf(script) === L.types.script ? this.field(script, L.scriptName) : undefined;
+    const isScript = script !== undefined && this.typeOf(script) === L.types.script;
+    const scriptName = isScript ? this.field(script, L.scriptName) : undefined;
     const file = scriptName === undefined ? undefined : this.string(scriptName);
-    return { name: name ?? '', ...(file ? { file } : {}) };
+    const line = isScript && scope?.start !== undefined ? this.lineOf(script, scope.start) : undefined;
+    return { name: direct ?? scope?.name ?? '', ...(file ? { file } : {}), ...(line !== undefined ? { line } : {}) };
   }
 
   /**
-   * A compiled function's name is in its ScopeInfo, after the local variables'
-   * names and infos: the function variable's name, else the inferred name,
-   * whichever comes first (the fields between are optional, by flags).
+   * A compiled function's ScopeInfo: after the local variables' names and
+   * infos come optional fields (by flags): the function variable's name, the
+   * inferred name, then its position in the source (two Smis, start < end).
+   * The first non-empty string is the name, the first such pair the start.
    */
-  private scopeInfoName(scopeInfo: bigint): string | undefined {
+  private scopeInfoParts(scopeInfo: bigint): { name?: string; start?: number } | undefined {
     const L = this.layout;
     if (this.typeOf(scopeInfo) !== L.types.scopeInfo) return undefined;
     const slot = (index: number) => this.field(scopeInfo, 8 + index * 8);
     const locals = this.smi(slot(L.scopeInfoLocalCount));
     if (locals === undefined || locals < 0 || locals > MAX_LOCALS) return undefined;
     const after = L.scopeInfoFirstLocal + (locals < MAX_INLINED_LOCALS ? locals : 1) + locals;
-    for (let i = after; i < after + 4; i++) {
-      const value = slot(i);
-      const name = value === undefined ? undefined : this.string(value);
-      if (name) return name;
+    const tail = Array.from({ length: SCOPE_TAIL_SLOTS }, (_, i) => slot(after + i));
+    let name: string | undefined;
+    let start: number | undefined;
+    for (let i = 0; i < tail.length; i++) {
+      const value = tail[i];
+      if (value === undefined) continue;
+      if (name === undefined && i < 4) name = this.string(value) || undefined;
+      const [from, to] = [this.smi(value), this.smi(tail[i + 1])];
+      if (start === undefined && from !== undefined && to !== undefined && from >= 0 && to - from >= 2) start = from;
     }
-    return undefined;
+    return { ...(name ? { name } : {}), ...(start !== undefined ? { start } : {}) };
   }
 
-  private string(tagged: bigint, depth = 0): string | undefined {
+  /** The 1-based line of a source position, from the script's source (read once per script). */
+  private lineOf(script: bigint, position: number): number | undefined {
+    let lines = this.lineStarts.get(script);
+    if (lines === undefined) {
+      const sourceField = this.field(script, this.layout.scriptSource);
+      const source = sourceField === undefined ? undefined : this.string(sourceField, 0, MAX_SOURCE);
+      lines = source === undefined ? null : { starts: [0, ...[...source.matchAll(/\n/g)].map((m) => m.index! + 1)], length: source.length };
+      if (this.lineStarts.size >= MAX_SCRIPTS) this.lineStarts.clear();
+      this.lineStarts.set(script, lines);
+    }
+    if (!lines || position >= lines.length) return undefined; // not in the source read: no position after all
+    const { starts } = lines;
+    let [lo, hi] = [0, starts.length];
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (starts[mid]! <= position) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  private string(tagged: bigint, depth = 0, max = MAX_NAME): string | undefined {
     const S = this.layout.strings;
     const type = this.typeOf(tagged);
     if (type === undefined || type >= S.firstNonString || depth > 4) return undefined;
@@ -102,17 +143,17 @@ export class V8Functions {
     const representation = type & S.representationMask;
     if (representation === S.thin) {
       const actual = this.field(tagged, S.thinActual);
-      return actual === undefined ? undefined : this.string(actual, depth + 1);
+      return actual === undefined ? undefined : this.string(actual, depth + 1, max);
     }
     if (representation === S.cons) {
       const [first, second] = [this.field(tagged, S.consFirst), this.field(tagged, S.consSecond)];
-      const a = first === undefined ? undefined : this.string(first, depth + 1);
-      const b = second === undefined ? undefined : this.string(second, depth + 1);
-      return a === undefined || b === undefined ? undefined : (a + b).slice(0, MAX_NAME);
+      const a = first === undefined ? undefined : this.string(first, depth + 1, max);
+      const b = second === undefined ? undefined : this.string(second, depth + 1, max);
+      return a === undefined || b === undefined ? undefined : (a + b).slice(0, max);
     }
     if (representation !== S.seq) return undefined; // external and sliced strings: not a function's name
     const oneByte = (type & S.encodingMask) === S.oneByte;
-    const n = Math.min(length, MAX_NAME);
+    const n = Math.min(length, max);
     const chars = this.memory.read(base + BigInt(S.chars), oneByte ? n : n * 2);
     return chars?.toString(oneByte ? 'latin1' : 'utf16le');
   }

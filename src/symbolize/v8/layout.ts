@@ -19,6 +19,7 @@ export interface V8Layout {
   sharedNameOrScopeInfo: number;
   sharedScriptOrDebugInfo: number;
   scriptName: number;
+  scriptSource: number;
   scopeInfoLocalCount: number;
   scopeInfoFirstLocal: number;
   types: { sharedFunctionInfo: number; scopeInfo: number; script: number };
@@ -51,6 +52,7 @@ const CONSTANTS = {
   sharedNameOrScopeInfo: 'class_SharedFunctionInfo__name_or_scope_info__Object',
   sharedScriptOrDebugInfo: 'class_SharedFunctionInfo__script_or_debug_info__HeapObject',
   scriptName: 'class_Script__name__Object',
+  scriptSource: 'class_Script__source__Object',
   scopeInfoLocalCount: 'scopeinfo_idx_ncontextlocals',
   scopeInfoFirstLocal: 'scopeinfo_idx_first_vars',
   sharedFunctionInfoType: 'type_SharedFunctionInfo__SHARED_FUNCTION_INFO_TYPE',
@@ -97,6 +99,7 @@ export function v8Layout(elf: ElfFile): V8Layout | { problem: string } | undefin
     sharedNameOrScopeInfo: v.sharedNameOrScopeInfo,
     sharedScriptOrDebugInfo: v.sharedScriptOrDebugInfo,
     scriptName: v.scriptName,
+    scriptSource: v.scriptSource,
     scopeInfoLocalCount: v.scopeInfoLocalCount,
     scopeInfoFirstLocal: v.scopeInfoFirstLocal,
     types: { sharedFunctionInfo: v.sharedFunctionInfoType, scopeInfo: v.scopeInfoType, script: v.scriptType },
