@@ -12,7 +12,7 @@
 // a deadlock's threads must also have been off the CPU for a while. A mutex
 // that is a global or static is named by its symbol.
 import { existsSync, readdirSync } from 'node:fs';
-import { ProcessMemory } from '../../symbolize/python/memory.js';
+import { ProcessMemory } from '../../symbolize/process-memory.js';
 import { variableAt } from '../../symbolize/variable-at.js';
 import { readText } from '../../util/read-text.js';
 import { offCpuMs, processNow, type ProcessNow } from './process-now.js';

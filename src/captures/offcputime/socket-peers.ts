@@ -6,7 +6,7 @@
 // its owner; a blocking connect waiting on a full accept queue: the listener,
 // its backlog and owner, the socket's name read from the call's own argument.
 // Read after the window.
-import { ProcessMemory } from '../../symbolize/python/memory.js';
+import { ProcessMemory } from '../../symbolize/process-memory.js';
 import { procTcpSockets } from '../proc-net-tcp.js';
 import { socketOwners } from '../target-processes.js';
 import { unixListener, unixSockets } from '../unix-sockets.js';

@@ -28,8 +28,7 @@ export class JsStacks {
   private readonly readers = new Map<number, V8Functions | null>();
   readonly summary: JsSummary = { processes: {}, unsupported: {}, frames: 0 };
 
-  /** The JavaScript functions of one unwound stack, or undefined when it has none. */
-  /** `stack`: the sample's copy of the stack, from `dataStart`. */
+  /** The JavaScript functions of one unwound stack, or undefined when it has none; `stack` is the sample's copy, from `dataStart`. */
   framesOf(tgid: number, unwound: UnwoundStack, dataStart: bigint, stack: Buffer): JsFrames | undefined {
     if (!unwound.framePointerFrames) return undefined;
     const reader = this.readerOf(tgid);

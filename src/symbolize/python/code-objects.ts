@@ -4,7 +4,7 @@
 // instruction pointer.
 import type { PythonCodeLayout } from './layouts.js';
 import { lineOfInstruction } from './line-table.js';
-import { ProcessMemory } from './memory.js';
+import { ProcessMemory } from '../process-memory.js';
 
 /** Longest name or path read; longer ones are cut. */
 const MAX_STRING = 4096;

@@ -8,7 +8,7 @@
 // libpython3.13-dev), 3.14 from internal/pycore_debug_offsets.h (forky's
 // libpython3.14-dev). Only the sections up to unicode_object are listed.
 import type { PythonLayout } from './layouts.js';
-import { ProcessMemory } from './memory.js';
+import { ProcessMemory } from '../process-memory.js';
 
 type Sections = [section: string, fields: string[]][];
 

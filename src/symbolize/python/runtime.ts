@@ -7,7 +7,7 @@ import type { ElfFile } from '../elf.js';
 import { dynamicSymbols, loadBias, mappedModules } from '../elf-symbols.js';
 import { debugOffsetsLayout } from './debug-offsets.js';
 import { pythonLayout, type PythonLayout } from './layouts.js';
-import { ProcessMemory } from './memory.js';
+import { ProcessMemory } from '../process-memory.js';
 
 const PYTHON_MODULE = /(?:^|\/)(?:lib)?python(\d+)\.(\d+)[a-z]*(?:\.so[.\d]*)?$/;
 

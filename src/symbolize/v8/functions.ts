@@ -5,7 +5,7 @@
 // name is the file. Read while the process lives, within a
 // poll of the sample: objects move only when the garbage collector compacts,
 // and every object read is checked by its map's instance type first.
-import { ProcessMemory } from '../python/memory.js';
+import { ProcessMemory } from '../process-memory.js';
 import type { V8Layout } from './layout.js';
 
 export interface JsFunction {
