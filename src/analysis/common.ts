@@ -149,6 +149,18 @@ export class BoundedGroups<G> {
 }
 
 /** Adds `value` under `key` in a map of sums. */
+/** The length of a union of intervals [from, to]: time covered by any of them (parallel ones count once). */
+export function unionLength(intervals: [number, number][]): number {
+  let total = 0;
+  let reach = -Infinity;
+  for (const [a, b] of [...intervals].sort((x, y) => x[0] - y[0])) {
+    if (b <= reach) continue;
+    total += b - Math.max(a, reach);
+    reach = b;
+  }
+  return total;
+}
+
 export function addTo<K>(map: Map<K, number>, key: K, value: number): void {
   map.set(key, (map.get(key) ?? 0) + value);
 }

@@ -6,7 +6,18 @@
 //   nameserver is named with the resolv.conf that lists it first;
 // - a server answering SERVFAIL or REFUSED: it failed them;
 // - most answers NXDOMAIN: a search list expanding short names (ndots), info.
-import { latencySeverity, makeFinding, num, objs, str, timeImpact, type AnalysisContext, type CaptureAnalysis, type Obj } from '../../analysis/common.js';
+import {
+  latencySeverity,
+  makeFinding,
+  num,
+  objs,
+  str,
+  timeImpact,
+  unionLength,
+  type AnalysisContext,
+  type CaptureAnalysis,
+  type Obj,
+} from '../../analysis/common.js';
 import { fmtCount, fmtMs, fmtPct, listText, plural } from '../../format/index.js';
 import type { Finding } from '../../analysis/types.js';
 
@@ -41,13 +52,7 @@ function timeWaited(rows: Obj[], min: number): number {
       else unplaced += w; // a row from before the starts were kept
     });
   }
-  spans.sort((a, b) => a[0] - b[0]);
-  let [total, end] = [unplaced, -Infinity];
-  for (const [from, to] of spans) {
-    if (to > end) total += to - Math.max(from, end);
-    end = Math.max(end, to);
-  }
-  return total;
+  return unplaced + unionLength(spans);
 }
 /** Answers a row got with this RCODE. */
 const answersWith = (r: Obj, code: string) => num((r.rcodes as Obj | undefined)?.[code]);

@@ -10,6 +10,7 @@ import {
   str,
   timeImpact,
   topKeys,
+  unionLength,
   type CaptureAnalysis,
   type AnalysisContext,
   type Obj,
@@ -233,11 +234,12 @@ function analyzeExecsnoop(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
 function childrenFinding(ppid: number, p: Group, window: number, ctx: AnalysisContext): Finding | undefined {
   if (p.spans.length < MIN_CHILDREN) return undefined;
   const spans = [...p.spans].sort((a, b) => a[0] - b[0]);
-  let [ranMs, end, overlapped] = [0, -Infinity, 0];
+  const ranMs = unionLength(spans);
+  // Started while an earlier one still ran: those ran side by side.
+  let [reach, overlapped] = [-Infinity, 0];
   for (const [from, to] of spans) {
-    if (from < end) overlapped++;
-    if (to > end) ranMs += to - Math.max(from, end);
-    end = Math.max(end, to);
+    if (from < reach) overlapped++;
+    reach = Math.max(reach, to);
   }
   const share = ranMs / 1000 / window;
   if (share < CHILDREN_SHARE) return undefined;

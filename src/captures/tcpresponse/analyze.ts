@@ -11,7 +11,19 @@
 // Waits that end at one duration, time after time, are a poll's timeout.
 // Writes Nagle's algorithm held back are their own finding (nagle.ts), and so
 // is a pool of connections kept busy the whole window (pool.ts).
-import { arr, latencySeverity, makeFinding, num, objs, str, timeImpact, type AnalysisContext, type CaptureAnalysis, type Obj } from '../../analysis/common.js';
+import {
+  arr,
+  latencySeverity,
+  makeFinding,
+  num,
+  objs,
+  str,
+  timeImpact,
+  unionLength,
+  type AnalysisContext,
+  type CaptureAnalysis,
+  type Obj,
+} from '../../analysis/common.js';
 import type { Finding } from '../../analysis/types.js';
 import { fmtCount, fmtMs, fmtPct, listText, plural } from '../../format/index.js';
 import { nagleFindings, nagleKey } from './nagle.js';
@@ -65,18 +77,6 @@ function overlap(waits: Span[], served: Span[]): { ms: number; answers: number }
     if (filled >= ms / 2) answers++;
   }
   return { ms: total, answers };
-}
-
-/** The length of a union of intervals (parallel calls count once). */
-function unionLength(intervals: [number, number][]): number {
-  let total = 0;
-  let reach = -Infinity;
-  for (const [a, b] of intervals.sort((x, y) => x[0] - y[0])) {
-    if (b <= reach) continue;
-    total += b - Math.max(a, reach);
-    reach = b;
-  }
-  return total;
 }
 
 function analyzeTcpresponse(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
