@@ -208,6 +208,25 @@ describe('dnslat findings', () => {
     expect(findings[0]!.impact!.value).toBeCloseTo(0.4, 2);
   });
 
+  it('only AAAA queries unanswered while the A queries beside them are answered: says so, and how to ask them one after another', () => {
+    const { findings } = analyze({
+      rows: [
+        row({ type: 'AAAA', queries: 10, answered: 7, unanswered: 3, retries: 3, waitsMs: [5002, 5001, 5000, 1] }),
+        row({ type: 'A', queries: 10, answered: 10, waitsMs: [2, 1, 1] }),
+      ] as never,
+    });
+    expect(findings).toHaveLength(1);
+    expect(findings[0]!.title).toContain(
+      'next: only its AAAA queries went unanswered (3), while the server answered its A queries: a server or firewall on the way that drops AAAA queries, or connection tracking losing one of two queries sent at once from one socket; options single-request-reopen',
+    );
+    expect(findings[0]!.evidence.onlyLost).toBe('AAAA');
+    // Both types lost: the path, not a type.
+    const both = analyze({
+      rows: [row({ type: 'AAAA', unanswered: 2, retries: 2, waitsMs: [5000, 5000] }), row({ type: 'A', unanswered: 1, retries: 1, waitsMs: [5000] })] as never,
+    });
+    expect(both.findings[0]!.title).toContain('next: where DNS packets to 10.0.0.53:53 are lost');
+  });
+
   it('a server answering SERVFAIL is a warning naming it and the names; mostly NXDOMAIN is info about search lists', () => {
     const { findings } = analyze({
       rows: [

@@ -27,6 +27,8 @@ const SERVER_FAILURES = ['SERVFAIL', 'REFUSED'];
 const NXDOMAIN_SHARE = 0.5;
 const MIN_NXDOMAIN = 10;
 const MAX_NAMES = 3;
+/** Unanswered queries of one record type, with every other type answered, that make it that type's loss. */
+const MIN_ONE_TYPE_LOST = 3;
 
 interface Client {
   pid: number;
@@ -99,14 +101,19 @@ function slowFinding(c: Client, slow: number[], threshold: number, ctx: Analysis
     for (const [server, n] of Object.entries((r.failedOverTo ?? {}) as Obj)) failedOverTo.set(server, (failedOverTo.get(server) ?? 0) + num(n));
   const [nextServer] = [...failedOverTo].sort((a, b) => b[1] - a[1])[0] ?? [];
   const lost = retries > 0 || waiting > 0;
+  const oneType = lost ? onlyTypeLost(c.rows) : undefined;
   const title = nextServer
     ? failoverTitle(c, { who, queries, lostMs, typical, names: slowNames, nextServer, ...around }, ctx)
     : `${who} waited ${fmtMs(lostMs)} for DNS answers from ${c.server} on ${ctx.node}: ${fmtCount(slow.length)} of ${plural(queries, 'query', 'queries')} took ${fmtMs(threshold)} or more ` +
       `(~${fmtMs(typical)} each${retries ? `; ${plural(retries, 'query', 'queries')} asked again after a timeout` : ''}${waiting ? `; ${fmtCount(waiting)} still unanswered at the end` : ''}), ` +
       `for ${listText(slowNames, MAX_NAMES)}; next: ` +
-      (lost
-        ? `where DNS packets to ${c.server} are lost (the path and its firewalls, conntrack, the server dropping under load), or a local cache (nscd, systemd-resolved)`
-        : `the DNS server at ${c.server} (its upstreams, its cache) and the path to it, or a local cache (nscd, systemd-resolved)`) +
+      (oneType
+        ? `only its ${oneType.lost} queries went unanswered (${fmtCount(oneType.unanswered)}), while the server answered its ${oneType.answered} queries: ` +
+          `a server or firewall on the way that drops ${oneType.lost} queries, or connection tracking losing one of two queries sent at once from one socket; ` +
+          `options single-request-reopen in resolv.conf asks them one after another, from two sockets`
+        : lost
+          ? `where DNS packets to ${c.server} are lost (the path and its firewalls, conntrack, the server dropping under load), or a local cache (nscd, systemd-resolved)`
+          : `the DNS server at ${c.server} (its upstreams, its cache) and the path to it, or a local cache (nscd, systemd-resolved)`) +
       '.';
   const impact = timeImpact(
     lostMs / 1000,
@@ -131,6 +138,7 @@ function slowFinding(c: Client, slow: number[], threshold: number, ctx: Analysis
         retries,
         unanswered: sum(c.rows, 'unanswered') + waiting,
         ...(nextServer ? { failedOver: failedOverTo.get(nextServer), nextServer } : {}),
+        ...(oneType ? { onlyLost: oneType.lost } : {}),
         names: slowNames.slice(0, 10),
         thresholdMs: threshold,
       },
@@ -141,6 +149,26 @@ function slowFinding(c: Client, slow: number[], threshold: number, ctx: Analysis
     // Its threads blocked in the resolver (offcputime) are these lookups, seen from the other side.
     links: { explains: [`dns-wait-pid:${c.pid}`] },
   };
+}
+
+/**
+ * One record type alone went unanswered (AAAA, say) while the other type the
+ * process asked beside it (A) was answered every time: not a server down,
+ * but one type dropped, or one of a pair of queries lost to a race.
+ */
+function onlyTypeLost(rows: Obj[]): { lost: string; answered: string; unanswered: number } | undefined {
+  const byType = new Map<string, { unanswered: number; answered: number }>();
+  for (const r of rows) {
+    const t = byType.get(str(r.type)) ?? { unanswered: 0, answered: 0 };
+    t.unanswered += num(r.unanswered) + num(r.waiting);
+    t.answered += num(r.answered);
+    byType.set(str(r.type), t);
+  }
+  const lost = [...byType].filter(([, t]) => t.unanswered > 0);
+  const answered = [...byType].filter(([, t]) => t.unanswered === 0 && t.answered > 0);
+  // A pattern, not one loss: a few unanswered of the one type.
+  if (lost.length !== 1 || lost[0]![1].unanswered < MIN_ONE_TYPE_LOST || !answered.length) return undefined;
+  return { lost: lost[0]![0], answered: answered.map(([type]) => type).join(' and '), unanswered: lost[0]![1].unanswered };
 }
 
 /**
