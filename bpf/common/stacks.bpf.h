@@ -80,6 +80,16 @@ struct {
 
 #include "python_frames.bpf.h"
 
+/* Copies the rest of lo's page into rec->data: the bytes copied, 0 when unmapped. */
+static __always_inline __u64 read_first_page(struct stack_snapshot *rec, __u64 lo)
+{
+	__u64 first = STACK_PAGE - (lo & (STACK_PAGE - 1));
+
+	if (first > STACK_PAGE)
+		first = STACK_PAGE;
+	return bpf_probe_read_user(rec->data, first, (void *)lo) ? 0 : first;
+}
+
 /* Sends the current thread's user registers and the top of its user stack
  * (from just below sp up, page by page until user_snapshot_bytes or an
  * unmapped page)
@@ -91,7 +101,7 @@ static __always_inline bool send_snapshot(__u32 type, __u32 tgid, __u32 tid, __s
 	__u32 cpu = bpf_get_smp_processor_id();
 	struct stack_snapshot *rec;
 	struct pt_regs *regs;
-	__u64 sp, lo, first, off;
+	__u64 sp, lo, off;
 
 	if (!task->mm)
 		return false; /* a kernel thread: no user stack */
@@ -117,23 +127,14 @@ static __always_inline bool send_snapshot(__u32 type, __u32 tgid, __u32 tid, __s
 	 * page boundary, and a read that crosses into an unmapped page fails
 	 * whole. From below sp where that page is mapped, else from sp. */
 	lo = sp - STACK_BELOW_SP;
-	first = STACK_PAGE - (lo & (STACK_PAGE - 1));
-	if (first > STACK_PAGE)
-		first = STACK_PAGE;
-	if (!bpf_probe_read_user(rec->data, first, (void *)lo)) {
+	off = read_first_page(rec, lo);
+	if (off) {
 		rec->flags = STACK_SNAPSHOT_BELOW_SP;
-		off = first;
 	} else {
 		lo = sp;
-		first = STACK_PAGE - (lo & (STACK_PAGE - 1));
-		if (first > STACK_PAGE)
-			first = STACK_PAGE;
-		if (bpf_probe_read_user(rec->data, first, (void *)lo)) {
+		off = read_first_page(rec, lo);
+		if (!off)
 			stack_error(STACK_SNAPSHOT_FAULT);
-			off = 0;
-		} else {
-			off = first;
-		}
 	}
 	for (int i = 0; i < STACK_SNAPSHOT_MAX / STACK_PAGE; i++) {
 		__u64 at = off;

@@ -148,7 +148,6 @@ export class BoundedGroups<G> {
   }
 }
 
-/** Adds `value` under `key` in a map of sums. */
 /** The length of a union of intervals [from, to]: time covered by any of them (parallel ones count once). */
 export function unionLength(intervals: [number, number][]): number {
   let total = 0;
@@ -161,6 +160,7 @@ export function unionLength(intervals: [number, number][]): number {
   return total;
 }
 
+/** Adds `value` under `key` in a map of sums. */
 export function addTo<K>(map: Map<K, number>, key: K, value: number): void {
   map.set(key, (map.get(key) ?? 0) + value);
 }

@@ -45,12 +45,13 @@ interface Group {
   seconds: number;
   examples: Obj[];
   names: Map<string, number>;
-  /** Exits' parents; a parent's command lines. */
   more: Map<string, number>;
+  /** A parent's children's command lines. */
+  commands: Map<string, number>;
   longest: number;
   pcomm: string;
 }
-const newGroup = (): Group => ({ spans: [], n: 0, seconds: 0, examples: [], names: new Map(), more: new Map(), longest: 0, pcomm: '' });
+const newGroup = (): Group => ({ spans: [], n: 0, seconds: 0, examples: [], names: new Map(), more: new Map(), commands: new Map(), longest: 0, pcomm: '' });
 function add(g: Group, e: Obj, window: number): void {
   g.n++;
   const start = Date.parse(str(e.time));
@@ -99,7 +100,7 @@ function analyzeExecsnoop(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
       if (!p.n) p.pcomm = str(e.pcomm);
       add(p, e, window);
       countName(p.names, str(e.comm) || programOf(e));
-      countName(p.more, commandLine(e, 80));
+      countName(p.commands, commandLine(e, 80));
     }
     if (num(e.retval) < 0) {
       failed++;
@@ -249,7 +250,7 @@ function childrenFinding(ppid: number, p: Group, window: number, ctx: AnalysisCo
   const oneAtATime = overlapped <= spans.length * 0.1;
   const title =
     `${who} had a command of its own running ${Math.round(share * 100)}% of the ${fmtSeconds(window)} window: ${plural(spans.length, 'process', 'processes')} it started ended in it ` +
-    `(~${fmtMs(typical)} each${oneAtATime ? ', one at a time' : ''}), mostly ${listText(topKeys(p.more, 2))}: a request that runs a command and waits for it ` +
+    `(~${fmtMs(typical)} each${oneAtATime ? ', one at a time' : ''}), mostly ${listText(topKeys(p.commands, 2))}: a request that runs a command and waits for it ` +
     `(execSync and spawnSync${p.pcomm === 'node' ? ", which hold node's whole event loop" : ''}, subprocess.run, PHP's exec) takes that long at least; ` +
     `next: run it without waiting, cache its output, or do its work in-process.`;
   return {

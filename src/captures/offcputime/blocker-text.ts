@@ -241,10 +241,9 @@ export function sendPeerText(sends: SendOfWriter[]): string {
   const { peer } = send;
   if (send.accept) {
     const { backlog, queued } = send.accept;
-    const queue = backlog !== undefined ? `a backlog of ${backlog}, ${plural(queued ?? 0, 'connection')} waiting; ` : '';
-    return peer
-      ? `its listener ${processLabel(peer.comm, peer.pid)} does not accept connections as fast as they come (${queue}when the capture ended it was ${doing(peer)})`
-      : `its listener does not accept connections as fast as they come${queue ? ` (${queue.slice(0, -2)})` : ''}`;
+    const queue = backlog !== undefined ? `a backlog of ${backlog}, ${plural(queued ?? 0, 'connection')} waiting` : undefined;
+    const told = [queue, peer && `when the capture ended it was ${doing(peer)}`].filter(Boolean).join('; ');
+    return `its listener${peer ? ` ${processLabel(peer.comm, peer.pid)}` : ''} does not accept connections as fast as they come${told ? ` (${told})` : ''}`;
   }
   if (!peer && send.remote.startsWith('unix:')) return `its peer does not read fast enough (${fmtBytes(send.sendQueue)} queued when the capture ended)`;
   if (!peer)
