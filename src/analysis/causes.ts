@@ -1,14 +1,16 @@
-// One cause, one finding. Two passes over a node's findings:
+// One cause, one finding. Passes over a node's findings:
 // - cause chains: a finding that `shows` a link key (slow connects to D, tasks
 //   waiting for a CPU) and one that `explains` it (SYN retransmits to D, a
 //   process burning CPUs) become one finding: a cause that names a process
 //   leads and takes every symptom it explains as an effect; otherwise the
 //   symptom leads with its cause as a step (`evidence.steps`, the sentence);
 // - same cause: findings with one `cause.key` merge into the one with the
-//   largest impact, with every subject's numbers in `evidence.sameCause`.
+//   largest impact, with every subject's numbers in `evidence.sameCause`;
+//   before the chains (three runs of one job's dd become one step of what
+//   they did to others, not three) and after them (leads alike).
 // Knows nothing of capture names: the analyzers declare keys and links.
 import { impactOf } from './rank.js';
-import type { Finding, Impact, Severity } from './types.js';
+import type { Finding, Impact, Links, Severity } from './types.js';
 
 const SEVERITY_ORDER: Record<Severity, number> = { critical: 0, warning: 1, info: 2 };
 const MAX_SUBJECTS = 10;
@@ -29,7 +31,7 @@ export function linkCauses(findings: Finding[]): Finding[] {
   const byNode = new Map<string, Finding[]>();
   for (const f of findings) byNode.set(f.node, [...(byNode.get(f.node) ?? []), f]);
   const kept: Finding[] = [];
-  for (const list of byNode.values()) kept.push(...sameCause(chains(list)));
+  for (const list of byNode.values()) kept.push(...sameCause(chains(sameCause(list))));
   findings.splice(0, findings.length, ...kept);
   return findings;
 }
@@ -143,6 +145,7 @@ function merge(group: Finding[]): Finding {
   const next = /; next: (.*)$/.exec(sentence(lead.title))?.[1];
   return {
     ...lead,
+    ...(group.some((f) => f.links) ? { links: unionLinks(group) } : {}),
     title: `${body}. The same on ${others.length} more (${shown.join(', ')}${more})${impacts.length ? `, ${total.toFixed(2)} ${impacts[0]!.unit} in all` : ''}${next ? `; next: ${next}` : ''}.`,
     severity: sorted.map((f) => f.severity).reduce(worse),
     evidence: {
@@ -151,5 +154,20 @@ function merge(group: Finding[]): Finding {
       sameCause: { key: lead.cause!.key, count: sorted.length, subjects: subjects.slice(0, MAX_SUBJECTS) },
     },
     ...(impacts.length ? { impact: { ...impacts[0]!, value: round(total), basis: `${sorted.length} alike: ${impacts[0]!.basis}, and the others` } } : {}),
+  };
+}
+
+/** The group's links as one: what any of them shows or explains; only as a cause if each was. */
+function unionLinks(group: Finding[]): Links {
+  const all = (pick: (l: Links) => string[] | undefined) => [...new Set(group.flatMap((f) => (f.links ? (pick(f.links) ?? []) : [])))];
+  const [shows, explains, costs] = [all((l) => l.shows), all((l) => l.explains), all((l) => l.costs)];
+  const costsAtMost = group.map((f) => f.links?.costsAtMost).filter((n): n is number => n !== undefined);
+  return {
+    ...(shows.length ? { shows } : {}),
+    ...(explains.length ? { explains } : {}),
+    ...(costs.length ? { costs } : {}),
+    ...(costsAtMost.length ? { costsAtMost: round(costsAtMost.reduce((a, b) => a + b, 0)) } : {}),
+    ...(group.every((f) => f.links?.onlyAsCause) ? { onlyAsCause: true } : {}),
+    ...(group.some((f) => f.links?.leads) ? { leads: true } : {}),
   };
 }

@@ -234,7 +234,8 @@ describe('a same-cause merge keeps what each of its findings was linked to', () 
     ]);
     expect(merged).toHaveLength(1);
     expect(merged[0]!.title).toBe(
-      'hog (pid 1) is busy. Effect: api (pid 9) waited 4 ms for a CPU at p99. The same on 1 more (pid 2), 1.70 s/s in all; next: its flame graph.',
+      // Merged first (one cause), then linked: the effect follows the merged sentence.
+      'hog (pid 1) is busy. The same on 1 more (pid 2), 1.70 s/s in all. Effect: api (pid 9) waited 4 ms for a CPU at p99; next: its flame graph.',
     );
     expect((merged[0]!.evidence.steps as { link: string }[]).map((s) => s.link)).toEqual(['runq-behind:2']);
   });

@@ -114,6 +114,31 @@ describe('iotop: who keeps the disk busy', () => {
     expect(idle.map((f) => f.capture)).not.toContain('iotop');
   });
 
+  it("a backup script's dd, gone before the window ended, is the script's I/O: its hot file joins the script's finding, and /dev/zero it read is none", () => {
+    // iotop counts a reaped child's bytes for its parent (/proc/PID/io); filetop saw the child itself.
+    const backup = { pid: 30, comm: 'backup.sh', readBytes: 0, writeBytes: 5 * GiB };
+    const dd = { pid: 31, ppid: 30, comm: 'dd', reads: 3000, writes: 3000 };
+    const files = result('filetop', {
+      rows: [
+        { ...dd, path: '/dev/zero', kind: 'chardev', readBytes: 3 * GiB, writeBytes: 0 },
+        { ...dd, path: '/var/backups/db.img', kind: 'file', readBytes: 0, writeBytes: 3 * GiB },
+        { ...dd, pid: 32, path: '/var/backups/db.img', kind: 'file', readBytes: 0, writeBytes: 2 * GiB },
+      ],
+      totalFiles: 3,
+    });
+    const findings = analyzeRun({ run: run(), results: [on(offcpu(fsyncWaits)), on(iotop([backup])), on(files)] });
+    expect(findings[0]!.capture).toBe('iotop');
+    // The script's two runs of dd are one cause: one step, not one each.
+    expect(findings[0]!.title).toMatch(
+      /^backup\.sh \(pid 30\) wrote 5 GiB .*Effect: dd \(pid 31\) wrote \/var\/backups\/db\.img at 512 MiB\/s.*\. The same on 1 more \(\/var\/backups\/db\.img \(pid 32\)\)/,
+    );
+    expect(findings[0]!.title.match(/Effect: dd/g)).toHaveLength(1);
+    expect(findings.filter((f) => f.capture === 'filetop')).toEqual([]);
+    // Without its parent's finding the hot file stands alone (the link needs the script's I/O seen).
+    const alone = analyzeRun({ run: run(), results: [on(files)] });
+    expect(alone.map((f) => f.title)).toEqual([expect.stringMatching(/^dd \(pid 31\) wrote \/var\/backups\/db\.img.* The same on 1 more/)]);
+  });
+
   it("Sherlock's own I/O alone names no one; a process writing under 1 MiB/s keeps no disk busy", () => {
     const self = analyzeRun({
       run: run(),

@@ -1,6 +1,7 @@
 // filetop against the real kernel: a child this test spawns writes then reads
-// 10 MiB of a named temp file, writes to a pipe and to a socket; its rows must
-// carry those bytes, that path and its pid, and label the pipe and socket. And
+// 10 MiB of a named temp file, reads /dev/zero, writes to a pipe and to a socket;
+// its rows must carry those bytes, that path, its pid and its parent's, and
+// label the device, the pipe and the socket. And
 // each filesystem's writers, summed over more files than the rows keep.
 import { execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -33,15 +34,17 @@ let read = 0, n;
 while ((n = fs.readSync(fd, chunk, 0, chunk.length)) > 0) read += n;
 fs.closeSync(fd);
 fs.readFileSync('/proc/self/stat'); // another mount: the path walk crosses into / at /proc
+fs.readSync(fs.openSync('/dev/zero', 'r'), chunk); // a character device: no storage
 let piped = 0;
 for (let i = 0; i < 10; i++) piped += fs.writeSync(1, chunk, 0, 10000);
-const report = JSON.stringify({ pid: process.pid, written, read, piped,
+const report = JSON.stringify({ pid: process.pid, ppid: process.ppid, written, read, piped,
   pipe: fs.readlinkSync('/proc/self/fd/1'), socket: fs.readlinkSync('/proc/self/fd/2') });
 fs.writeSync(2, report + '\n');
 `;
 
 interface ChildReport {
   pid: number;
+  ppid: number;
   written: number;
   read: number;
   piped: number;
@@ -96,7 +99,9 @@ describe.skipIf(skip)(`filetop on the real kernel${skip ? ` (skipped: ${skip})` 
       const data = mine.filter((r) => r.path === file);
       expect(data).toHaveLength(1);
       const row = data[0] as FileRow;
-      expect(row).toMatchObject({ kind: 'file', comm: 'node' });
+      // Its parent is the shell of the pipeline, read while it ran (the shell is gone by now).
+      expect(row).toMatchObject({ kind: 'file', comm: 'node', ppid: child.ppid });
+      expect(child.ppid).not.toBe(process.pid);
       within1pct(row.writeBytes, child.written);
       within1pct(row.readBytes, child.read);
       expect(row.writes).toBeGreaterThanOrEqual(child.written / CHUNK);
@@ -106,6 +111,7 @@ describe.skipIf(skip)(`filetop on the real kernel${skip ? ` (skipped: ${skip})` 
 
       // /proc is its own mount: the walk crossed it.
       expect(mine.find((r) => r.path === `/proc/${child.pid}/stat`)?.readBytes).toBeGreaterThan(0);
+      expect(mine.find((r) => r.path === '/dev/zero')).toMatchObject({ kind: 'chardev', readBytes: CHUNK });
 
       // stdout is a pipe into cat, stderr a socket pair: /proc names them the same way.
       expect(child.pipe).toMatch(/^pipe:\[\d+\]$/);
@@ -170,6 +176,6 @@ describe('filetop paths', () => {
     expect(pathOf(rec(0o10600, [''], PATH_PSEUDO))).toBe('pipe:[42]');
     expect(pathOf(rec(0o600, ['[eventfd]'], PATH_PSEUDO))).toBe('[eventfd]');
     expect(pathOf(rec(0o10644, ['fifo', 'tmp']))).toBe('/tmp/fifo'); // a named FIFO keeps its path
-    expect([0o100644, 0o140777, 0o10600, 0o20666].map(kindOfMode)).toEqual(['file', 'socket', 'pipe', 'other']);
+    expect([0o100644, 0o140777, 0o10600, 0o20666, 0o60660].map(kindOfMode)).toEqual(['file', 'socket', 'pipe', 'chardev', 'other']);
   });
 });

@@ -15,8 +15,8 @@ function analyzeFiletop(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
   const threshold = ctx.thresholds.hotFileBytesPerSecond;
   const hot: Finding[] = [];
   for (const r of rows) {
-    // Sockets and pipes are network and IPC, seen by the network captures.
-    if (r.kind === 'socket' || r.kind === 'pipe') continue;
+    // Sockets and pipes are network and IPC, seen by the network captures; character devices (/dev/zero, a tty) hold no storage.
+    if (r.kind === 'socket' || r.kind === 'pipe' || r.kind === 'chardev') continue;
     const read = num(r.readBytes);
     const written = num(r.writeBytes);
     const rate = (read + written) / window;
@@ -58,8 +58,15 @@ function analyzeFiletop(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
       ),
       cause: { key: `${str(r.comm) || '?'} ${verb} files under ${dir}`, subject: `${path} (pid ${num(r.pid)})` },
       // Its reads reach the disk because its memory thrashes, when reclaim found it thrashing (that finding leads);
-      // the disk it keeps busy (iotop) is the same I/O seen from the disk, which says what it did to others.
-      links: { shows: [...(verb === 'read' ? [`file-reads-pid:${num(r.pid)}`] : []), `disk-user-pid:${num(r.pid)}`] },
+      // the disk it keeps busy (iotop) is the same I/O seen from the disk, which says what it did to others. iotop counts
+      // a job that ended for the script that ran it (a parent's /proc/PID/io holds its reaped children's): its parent's too.
+      links: {
+        shows: [
+          ...(verb === 'read' ? [`file-reads-pid:${num(r.pid)}`] : []),
+          `disk-user-pid:${num(r.pid)}`,
+          ...(num(r.ppid) > 1 ? [`disk-user-pid:${num(r.ppid)}`] : []),
+        ],
+      },
     });
   }
   hot.sort((a, b) => b.score - a.score);

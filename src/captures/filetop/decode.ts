@@ -28,7 +28,7 @@ export const PATH_TRUNCATED = 1;
 export const PATH_PSEUDO = 2;
 export const PATH_DELETED = 4;
 
-export type FileKind = 'file' | 'socket' | 'pipe' | 'other';
+export type FileKind = 'file' | 'socket' | 'pipe' | 'chardev' | 'other';
 
 export interface FileKey {
   tgid: number;
@@ -99,7 +99,7 @@ export function decodePath(data: Buffer): PathRecord | undefined {
 }
 
 const S_IFMT = 0o170000;
-/** From the inode's mode: sockets and pipes (FIFOs, named or not) by type, regular files as file. */
+/** From the inode's mode: sockets, pipes (FIFOs, named or not) and character devices (/dev/zero, a tty) by type, regular files as file. */
 export function kindOfMode(mode: number): FileKind {
   switch (mode & S_IFMT) {
     case 0o100000:
@@ -108,6 +108,8 @@ export function kindOfMode(mode: number): FileKind {
       return 'socket';
     case 0o010000:
       return 'pipe';
+    case 0o020000:
+      return 'chardev';
     default:
       return 'other';
   }

@@ -2,6 +2,7 @@
 // counted in the kernel from the read/write syscall family. Each file's path
 // is walked once, when a process first touches it.
 import { readFileSync } from 'node:fs';
+import { readText } from '../../util/read-text.js';
 import { RingBufferReader } from '../../libbpf/index.js';
 import type { CaptureDefinition, Column } from '../capture.js';
 import {
@@ -30,6 +31,8 @@ export type FiletopParams = typeof filetopSetup.defaults;
 
 export interface FileRow {
   pid: number;
+  /** Its parent when it first touched a file (0: gone before it was read): a job's share is told through the script that ran it. */
+  ppid: number;
   comm: string;
   /** "/a/b", "socket:[ino]", "pipe:[ino]", or the kernel's name of a pseudo file. */
   path: string;
@@ -64,11 +67,13 @@ export const filetop: CaptureDefinition<FiletopParams, FiletopData> = {
     const paths = new Map<string, PathRecord>();
     // A process renames itself (process.title, prctl): every row of a pid shows its latest name.
     const comms = new Map<number, string>();
+    const parents = new Map<number, number>();
     const onRecord = (data: Buffer) => {
       const record = decodePath(data);
       if (!record) return;
       paths.set(keyId(record.key), record);
       comms.set(record.key.tgid, record.comm);
+      if (!parents.has(record.key.tgid)) parents.set(record.key.tgid, parentOf(record.key.tgid));
     };
     return {
       poll: () => void reader.drain(onRecord),
@@ -91,6 +96,7 @@ export const filetop: CaptureDefinition<FiletopParams, FiletopData> = {
           const record = paths.get(keyId(key));
           rows.push({
             pid: key.tgid,
+            ppid: parents.get(key.tgid) ?? parentOf(key.tgid),
             comm: comms.get(key.tgid) ?? procComm(key.tgid),
             path: record ? pathOf(record) : `?${devName(key.dev)}:${key.ino}`, // its path record was dropped
             kind: record ? kindOfMode(record.mode) : 'other',
@@ -119,8 +125,15 @@ function procComm(pid: number): string {
   }
 }
 
+/** Field 4 of /proc/PID/stat, after the comm in parentheses (which may hold any character). */
+function parentOf(pid: number): number {
+  const stat = readText(`/proc/${pid}/stat`) ?? '';
+  const m = /^\) \S (\d+)/.exec(stat.slice(stat.lastIndexOf(')')));
+  return m ? Number(m[1]) : 0;
+}
+
 const kb = (bytes: number) => (bytes / 1024).toFixed(bytes && bytes < 1024 ? 1 : 0);
-const kindLetter: Record<FileKind, string> = { file: 'R', socket: 'S', pipe: 'P', other: 'O' };
+const kindLetter: Record<FileKind, string> = { file: 'R', socket: 'S', pipe: 'P', chardev: 'C', other: 'O' };
 
 const columns: Column<FileRow>[] = [
   { header: 'PID', value: (r) => String(r.pid), numeric: true },
