@@ -11,6 +11,12 @@ export function processLabel(comm: unknown, pid: unknown): string {
   return 'an unknown process';
 }
 
+/** "127.0.0.1:5432 (postgres, pid 812)": an endpoint and the process serving it, when known. */
+export function endpointLabel(endpoint: string, owner?: { comm?: unknown; pid?: unknown }): string {
+  if (!owner) return endpoint;
+  return `${endpoint} (${typeof owner.comm === 'string' && owner.comm ? owner.comm : '?'}, pid ${typeof owner.pid === 'number' ? owner.pid : '?'})`;
+}
+
 /** "a", "a and b", "a, b and 3 more". */
 export function listText(items: string[], max = 3): string {
   if (items.length <= 1) return items[0] ?? '';

@@ -240,6 +240,50 @@ describe('tcpretrans and tcpreset', () => {
     expect(sent.title).toContain('This host sent 12 TCP resets from 10.0.0.1:9999 to 10.0.0.8');
     expect(sent.title).toContain('NO_SOCKET: nothing listens on that port here');
   });
+
+  it("resets taken in CLOSE_WAIT are writes on connections the server had closed (a keep-alive pool): a warning, leading the server's own resets", () => {
+    const reset = (direction: string, local: string, remote: string, over: Record<string, unknown>) => ({
+      direction,
+      local,
+      remote,
+      family: 'ipv4',
+      cgroupId: '1',
+      count: 1,
+      firstSeen: '',
+      lastSeen: '',
+      ...over,
+    });
+    const ports = [1, 2, 3, 4, 5, 6, 7];
+    const client = ports.map((i) =>
+      reset('received', `127.0.0.1:4100${i}`, '127.0.0.1:8951', { state: 'CLOSE_WAIT', socket: 'full', pid: 7 + (i % 2), comm: 'billing' }),
+    );
+    const server = ports.map((i) =>
+      reset('sent', '127.0.0.1:8951', `127.0.0.1:4100${i}`, { state: 'TIME_WAIT', socket: 'timewait', reason: 'TCP_TIMEWAIT_SOCKET', pid: 0, comm: '' }),
+    );
+    const servers = { '127.0.0.1:8951': { pid: 40, comm: 'invoice-api' } };
+    const both = analyzeRun({
+      run: run(),
+      results: [on(result('tcpreset', { rows: [...client, ...server], sent: 7, received: 7, totalRows: 14, servers }))],
+    });
+    const [top] = both;
+    expect(top!.severity).toBe('warning');
+    expect(top!.title).toMatch(
+      /^billing \(pid 8\) and billing \(pid 7\) got 7 TCP resets from 127\.0\.0\.1:8951 \(invoice-api, pid 40\) in 6 s \(threshold 5\), each on a connection 127\.0\.0\.1:8951 had already closed \(its FIN came first: CLOSE_WAIT\).*a keep-alive pool reusing connections after the server closed them for idling\. Effect: This host sent 7 TCP resets from 127\.0\.0\.1:8951 \(invoice-api, pid 40\) to 127\.0\.0\.1/,
+    );
+    expect(top!.title).toMatch(/; next: close pooled connections before the server does .*\.$/);
+    expect(top!.evidence.server).toEqual({ pid: 40, comm: 'invoice-api' });
+    expect(both.filter((f) => f.capture === 'tcpreset')).toHaveLength(1);
+    // The server alone (its clients elsewhere): the same story from its side.
+    const [alone] = analyzeRun({ run: run(), results: [on(result('tcpreset', { rows: server, sent: 7, received: 0, totalRows: 7 }))] });
+    expect(alone!.severity).toBe('warning');
+    expect(alone!.title).toContain(
+      'This host sent 7 TCP resets from 127.0.0.1:8951 to 127.0.0.1 in 6 s (threshold 5), answering data that came for connections it had already closed (TIME_WAIT, TCP_TIMEWAIT_SOCKET: data for a connection it had closed)',
+    );
+    // Resets taken while established stay what they were: the peer aborted.
+    const established = client.map((r) => ({ ...r, state: 'ESTABLISHED' }));
+    const [aborted] = analyzeRun({ run: run(), results: [on(result('tcpreset', { rows: established, sent: 0, received: 7, totalRows: 7 }))] });
+    expect(aborted!.title).toContain('in ESTABLISHED: the peer aborted the connections.');
+  });
 });
 
 describe('tcprtt', () => {

@@ -1,12 +1,15 @@
 // tcpreset against the real kernel: resets this test provokes with a
 // namespace (a connect to a closed port, an abortive close) are counted on
 // their flows, in the right direction and state, and owned by the process
-// whose socket it was.
+// whose socket it was. And writes on connections a server had closed (a
+// stale keep-alive connection) read as such on both ends.
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { tcpreset, type ResetRow } from '../../src/captures/tcpreset/index.js';
+import { analyzeRun } from '../../src/runs/analyze-run.js';
+import { on, result as resultOf, run } from '../analysis/fixtures.js';
 import { captureAround, type CaptureAroundOptions } from '../helpers/capture-around.js';
 import { bpfHandlesOf, kernelSkipReason, stillLoaded } from '../helpers/kernel.js';
 import { createTestNetwork, type TestNetwork } from '../helpers/netns.js';
@@ -61,6 +64,20 @@ function recvQ(net: TestNetwork, local: string, remote: string): number | undefi
   const line = net.exec(['ss', '-tnH', 'src', local, 'dst', remote]).trim().split('\n')[0];
   const cols = line?.trim().split(/\s+/) ?? [];
   return cols.length >= 3 ? Number(cols[1]) : undefined;
+}
+
+/**
+ * A request on a connection its server closed: the server closes at once (its
+ * FIN, then a timewait sock once acknowledged); the client sees the end, writes
+ * anyway from CLOSE_WAIT, and takes the reset. Resolves with the client's error.
+ */
+async function writeAfterServerClosed(port: number): Promise<string> {
+  const socket = connect({ host: '127.0.0.1', port, allowHalfOpen: true });
+  // After the server's end has become a timewait sock; the reset comes back for the first write, the second fails on it.
+  socket.on('end', () => setTimeout(() => socket.write('GET / HTTP/1.1\r\n\r\n', () => setTimeout(() => socket.write('again'), 50)), 20));
+  const [err] = (await Promise.race([once(socket, 'error'), sleep(3000).then(() => [new Error('no reset')])])) as [NodeJS.ErrnoException];
+  socket.destroy();
+  return err.code ?? err.message;
 }
 
 /** The namespace's pid of the server process spawned by net.listen (ip netns exec execs node). */
@@ -175,6 +192,35 @@ describe.skipIf(skip)(`tcpreset on the real kernel${skip ? ` (skipped: ${skip})`
       expect(result.rows.every((r) => r.pid === process.pid)).toBe(true);
     } finally {
       net.destroy();
+    }
+  });
+
+  it('a write on a connection the server had closed: taken in CLOSE_WAIT, answered from a timewait sock, told as a stale keep-alive connection', async () => {
+    const server = createServer((c) => c.destroy()).listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const port = (server.address() as AddressInfo).port;
+    const errors: string[] = [];
+    try {
+      const { result } = await captureDuring(async () => {
+        for (let i = 0; i < 5; i++) errors.push(await writeAfterServerClosed(port));
+      });
+      expect(errors.every((e) => e === 'ECONNRESET' || e === 'EPIPE')).toBe(true);
+      const service = `127.0.0.1:${port}`;
+      const taken = result.rows.filter((r) => r.direction === 'received' && r.remote === service);
+      expect(taken.map((r) => r.state)).toEqual(Array(5).fill('CLOSE_WAIT'));
+      expect(taken.every((r) => r.pid === process.pid)).toBe(true);
+      const answered = result.rows.filter((r) => r.direction === 'sent' && r.local === service);
+      expect(answered.map((r) => [r.socket, r.state])).toEqual(Array(5).fill(['timewait', 'TIME_WAIT']));
+      // The server is named from its listener, found from its clients' side.
+      expect(result.servers?.[service]).toEqual({ pid: process.pid, comm: myComm });
+      const findings = analyzeRun({ run: run(), results: [on(resultOf('tcpreset', result as unknown as Record<string, unknown>))] });
+      const stale = findings.filter((f) => f.capture === 'tcpreset');
+      expect(stale).toHaveLength(1);
+      expect(stale[0]!.title).toContain(`got 5 TCP resets from ${service} (${myComm}, pid ${process.pid})`);
+      expect(stale[0]!.title).toContain('a keep-alive pool reusing connections after the server closed them for idling');
+      expect(stale[0]!.severity).toBe('warning');
+    } finally {
+      server.close();
     }
   });
 });

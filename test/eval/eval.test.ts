@@ -1456,6 +1456,24 @@ while time.time() < end:
     });
   }, 60_000);
 
+  it('a client whose keep-alive pool reuses connections its server closed after 1 s idle → intermittent-latency names the client, the server and the failed requests', async () => {
+    const port = 8622;
+    const counter = join(dir, 'stale-requests.count');
+    const storefront = startChild(PYTHON, [join(programsDir, 'stale-pool.py'), String(port), counter, '60']);
+    await sleep(1500); // the pool's first connections go idle
+    const { outcome, counted: failed } = await runCounting('intermittent-latency', counter, 'tcpreset');
+    const server = childrenOf(storefront.pid!);
+    storefront.kill('SIGKILL'); // its server goes with it (PR_SET_PDEATHSIG)
+    await positive('stale-keep-alive', outcome, new Set([storefront.pid!, ...server]), (top) => {
+      if (!top.title.includes(`storefront (pid ${storefront.pid})`)) return 'the top finding does not name storefront';
+      if (!top.title.includes(`127.0.0.1:${port} (quote-api, pid ${server[0]})`)) return 'the top finding does not name quote-api and its port';
+      if (!top.title.includes('keep-alive')) return 'the top finding does not say keep-alive';
+      const said = Number(top.evidence.resets);
+      if (!within(said, failed, 0.35)) return `it says ${said} resets, storefront counted ${failed.toFixed(0)} failed requests`;
+      return undefined;
+    });
+  }, 60_000);
+
   it('negative: a shell running commands through a long PATH → nothing above info', async () => {
     const missing = Array.from({ length: 30 }, (_, i) => join(dir, `not-here-${i}`));
     const script = join(dir, 'long-path.sh');

@@ -2,6 +2,7 @@
 import {
   addTo,
   addressOf,
+  isObj,
   makeFinding,
   num,
   objs,
@@ -13,7 +14,7 @@ import {
   type AnalysisContext,
   type Obj,
 } from '../../analysis/common.js';
-import { fmtCount, fmtSeconds, plural, capitalize } from '../../format/index.js';
+import { fmtCount, fmtSeconds, plural, capitalize, endpointLabel } from '../../format/index.js';
 import type { Finding } from '../../analysis/types.js';
 
 const RESET_REASON_MEANING: Record<string, string> = {
@@ -22,24 +23,54 @@ const RESET_REASON_MEANING: Record<string, string> = {
   TCP_ABORT_ON_LINGER: 'closed with SO_LINGER 0',
   TCP_ABORT_ON_MEMORY: 'out of socket memory',
   TCP_ABORT_ON_DATA: 'data after close',
+  TCP_TIMEWAIT_SOCKET: 'data for a connection it had closed',
+  TCP_KEEPALIVE_TIMEOUT: 'keepalive probes unanswered',
 };
+
+/**
+ * What a group of resets means, from its direction and the socket's state:
+ * - refused: taken in SYN_SENT (nothing listens, or a firewall rejects);
+ * - reused: taken in CLOSE_WAIT: the peer had closed (its FIN came first) and
+ *   this side wrote on the connection anyway, so what it sent failed: a
+ *   keep-alive pool reusing a connection the server closed for idling;
+ * - closedHere: sent from a timewait sock: data came for a connection this
+ *   side had closed: the same, seen from the server;
+ * - aborted, sent: the rest.
+ */
+type ResetKind = 'refused' | 'reused' | 'closedHere' | 'aborted' | 'sent';
+
+interface Group {
+  kind: ResetKind;
+  local: string;
+  remote: string;
+  rows: Obj[];
+  count: number;
+  states: Map<string, number>;
+  reasons: Map<string, number>;
+}
+
+function kindOf(r: Obj): ResetKind {
+  if (r.direction === 'sent') return r.socket === 'timewait' ? 'closedHere' : 'sent';
+  return r.state === 'SYN_SENT' ? 'refused' : r.state === 'CLOSE_WAIT' ? 'reused' : 'aborted';
+}
+
+/** A request that failed on a connection its server had closed costs no measured time, but it failed: ranked as a warning's least. */
+const FAILED_WRITE_SCORE_S = 0.01;
 
 function analyzeTcpreset(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
   const findings: Finding[] = [];
   const threshold = ctx.thresholds.resetsPerFlow;
-  const rows = objs(data.rows);
   // Received: per peer (its port is the service's). Sent: per local end and peer address (its port is ephemeral).
-  const groups = new Map<
-    string,
-    { sent: boolean; local: string; remote: string; rows: Obj[]; count: number; states: Map<string, number>; reasons: Map<string, number> }
-  >();
-  for (const r of rows) {
+  const groups = new Map<string, Group>();
+  const servers = isObj(data.servers) ? data.servers : {};
+  for (const r of objs(data.rows)) {
+    const kind = kindOf(r);
     const sent = r.direction === 'sent';
     const local = str(r.local) || '?';
     const remote = sent ? addressOf(str(r.remote) || '?') : str(r.remote) || '?';
-    const key = sent ? `sent:${local}>${remote}` : `received:${remote}`;
+    const key = `${kind}:${sent ? `${local}>` : ''}${remote}`;
     let g = groups.get(key);
-    if (!g) groups.set(key, (g = { sent, local, remote, rows: [], count: 0, states: new Map(), reasons: new Map() }));
+    if (!g) groups.set(key, (g = { kind, local, remote, rows: [], count: 0, states: new Map(), reasons: new Map() }));
     const n = num(r.count);
     g.rows.push(r);
     g.count += n;
@@ -48,46 +79,85 @@ function analyzeTcpreset(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
   }
   for (const [key, g] of groups) {
     if (g.count < threshold || g.count <= 0) continue;
-    const states = topKeys(g.states, 2);
-    const reasons = topKeys(g.reasons, 2);
-    // Process names keep their case (a comm is case-sensitive); only the fallback is capitalized.
-    const who = whoOf(g.rows, ctx.targetLabel, (r) => num(r.count));
-    const title = g.sent
-      ? `This host sent ${plural(g.count, 'TCP reset')} from ${g.local} to ${g.remote} in ${fmtSeconds(ctx.windowSeconds)} (threshold ${threshold})` +
-        (reasons.length ? `, ${reasons.map((r) => (RESET_REASON_MEANING[r] ? `${r}: ${RESET_REASON_MEANING[r]}` : r)).join('; ')}` : '') +
-        '.'
-      : `${who === 'this host' ? capitalize(who) : who} got ${plural(g.count, 'TCP reset')} from ${g.remote} in ${fmtSeconds(ctx.windowSeconds)} (threshold ${threshold}), in ${states.join(' and ')}: ` +
-        (states[0] === 'SYN_SENT' ? 'the peer refuses the connects.' : 'the peer aborted the connections.');
-    // Resets received in SYN_SENT are refused connects: tcpconnlat's failed connects to that peer show them.
-    const refusal = !g.sent && states[0] === 'SYN_SENT' ? { links: { explains: [`refused-rst:${g.remote}`] } } : {};
-    findings.push({
-      ...makeFinding(
-        ctx,
-        key,
-        g.count >= threshold * 10 ? 'critical' : 'warning',
-        title,
-        {
-          direction: g.sent ? 'sent' : 'received',
-          local: g.local,
-          remote: g.remote,
-          resets: g.count,
-          states: Object.fromEntries(g.states),
-          ...(g.reasons.size ? { reasons: Object.fromEntries(g.reasons) } : {}),
-          threshold,
-          rows: [...g.rows].sort((a, b) => num(b.count) - num(a.count)).slice(0, 10),
-        },
-        g.count / Math.max(1, threshold),
-        timeImpact(
-          Math.min(g.count * 0.01, ctx.windowSeconds),
-          ctx.windowSeconds,
-          `${plural(g.count, 'reset')}, each an aborted connection and a retry (10 ms each)`,
-          ['latency', 'health'],
-        ),
-      ),
-      ...refusal,
-    });
+    const failedWrites = g.kind === 'reused' || g.kind === 'closedHere';
+    const serverEnd = g.kind === 'reused' ? g.remote : g.local;
+    const server = failedWrites && isObj(servers[serverEnd]) ? (servers[serverEnd] as Obj) : undefined;
+    const evidence = {
+      ...(server ? { server: { pid: num(server.pid), comm: str(server.comm) } } : {}),
+      direction: g.kind === 'sent' || g.kind === 'closedHere' ? 'sent' : 'received',
+      local: g.local,
+      remote: g.remote,
+      resets: g.count,
+      states: Object.fromEntries(g.states),
+      ...(g.reasons.size ? { reasons: Object.fromEntries(g.reasons) } : {}),
+      threshold,
+      rows: [...g.rows].sort((a, b) => num(b.count) - num(a.count)).slice(0, 10),
+    };
+    const finding = makeFinding(
+      ctx,
+      key,
+      g.count >= threshold * 10 ? 'critical' : 'warning',
+      titleOf(g, ctx, threshold, server),
+      evidence,
+      failedWrites ? (g.count * FAILED_WRITE_SCORE_S) / Math.max(0.001, ctx.windowSeconds) : g.count / Math.max(1, threshold),
+      // Writes that failed on a closed connection are errors, not time: no time impact caps them to information.
+      failedWrites
+        ? undefined
+        : timeImpact(
+            Math.min(g.count * 0.01, ctx.windowSeconds),
+            ctx.windowSeconds,
+            `${plural(g.count, 'reset')}, each an aborted connection and a retry (10 ms each)`,
+            ['latency', 'health'],
+          ),
+    );
+    findings.push({ ...finding, ...linksOf(g) });
   }
   return { findings, checked: `resets (${fmtCount(num(data.sent))} sent, ${fmtCount(num(data.received))} received)` };
+}
+
+function titleOf(g: Group, ctx: AnalysisContext, threshold: number, server?: Obj): string {
+  const resets = plural(g.count, 'TCP reset');
+  const within = `in ${fmtSeconds(ctx.windowSeconds)} (threshold ${threshold})`;
+  const reasons = topKeys(g.reasons, 2).map((r) => (RESET_REASON_MEANING[r] ? `${r}: ${RESET_REASON_MEANING[r]}` : r));
+  // Process names keep their case (a comm is case-sensitive); only the fallback is capitalized.
+  const whoRaw = whoOf(g.rows, ctx.targetLabel, (r) => num(r.count));
+  const who = whoRaw === 'this host' ? capitalize(whoRaw) : whoRaw;
+  const keepAliveNext =
+    'next: close pooled connections before the server does (a client idle timeout under the keep-alive timeout of the server or load balancer in front), ' +
+    "or retry a request that fails on a reused connection; or raise the server's keep-alive timeout";
+  switch (g.kind) {
+    case 'reused':
+      return (
+        `${who} got ${resets} from ${endpointLabel(g.remote, server)} ${within}, each on a connection ${g.remote} had already closed (its FIN came first: CLOSE_WAIT) and that it wrote on anyway, ` +
+        `so what it sent there failed: a keep-alive pool reusing connections after the server closed them for idling; ${keepAliveNext}.`
+      );
+    case 'closedHere':
+      return (
+        `This host sent ${resets} from ${endpointLabel(g.local, server)} to ${g.remote} ${within}, answering data that came for connections it had already closed (TIME_WAIT${reasons.length ? `, ${reasons.join('; ')}` : ''}): ` +
+        `its clients wrote on connections it closed (as a keep-alive pool does when the server closes idle connections first), and those requests failed; ${keepAliveNext}.`
+      );
+    case 'refused':
+      return `${who} got ${resets} from ${g.remote} ${within}, in ${topKeys(g.states, 2).join(' and ')}: the peer refuses the connects.`;
+    case 'aborted':
+      return `${who} got ${resets} from ${g.remote} ${within}, in ${topKeys(g.states, 2).join(' and ')}: the peer aborted the connections.`;
+    case 'sent':
+      return `This host sent ${resets} from ${g.local} to ${g.remote} ${within}${reasons.length ? `, ${reasons.join('; ')}` : ''}.`;
+  }
+}
+
+function linksOf(g: Group): Pick<Finding, 'links'> | Record<string, never> {
+  switch (g.kind) {
+    // Refused connects: tcpconnlat's failed connects to that peer show them.
+    case 'refused':
+      return { links: { explains: [`refused-rst:${g.remote}`] } };
+    // Both ends on this host: the client that wrote on closed connections leads what its server sent back.
+    case 'reused':
+      return { links: { explains: [`closed-reuse:${g.remote}`], leads: true } };
+    case 'closedHere':
+      return { links: { shows: [`closed-reuse:${g.local}`] } };
+    default:
+      return {};
+  }
 }
 
 export const tcpresetAnalysis = { checks: 'resets', analyze: analyzeTcpreset };

@@ -8,6 +8,8 @@ import type { CaptureDefinition, Column } from '../capture.js';
 import { decodeKey, decodeValue, keyLayout, resetReasonNames, valueLayout, type SocketKind } from './decode.js';
 import { tcpresetAnalysis } from './analyze.js';
 import { tcpresetSetup } from './setup.js';
+import { localServers, readListeners } from '../tcpresponse/listeners.js';
+import { readText } from '../../util/read-text.js';
 
 export type TcpresetParams = typeof tcpresetSetup.defaults;
 
@@ -42,6 +44,8 @@ export interface TcpresetData {
   received: number;
   /** Rows counted in the kernel; `rows` keeps the first maxRows. */
   totalRows: number;
+  /** The process listening at a server end ("ip:port") on this host whose closed connections were written on. */
+  servers?: Record<string, { pid: number; comm: string }>;
 }
 
 const FAMILY = { 2: 'ipv4', 10: 'ipv6' } as Record<number, 'ipv4' | 'ipv6'>;
@@ -82,7 +86,14 @@ export const tcpreset: CaptureDefinition<TcpresetParams, TcpresetData> = {
         }
         const total = (d: ResetRow['direction']) => rows.filter((r) => r.direction === d).reduce((a, r) => a + r.count, 0);
         rows.sort((a, b) => b.count - a.count || a.direction.localeCompare(b.direction) || a.local.localeCompare(b.local));
-        return { rows: rows.slice(0, params.maxRows), sent: total('sent'), received: total('received'), totalRows: rows.length };
+        const servers = closedServers(rows);
+        return {
+          rows: rows.slice(0, params.maxRows),
+          sent: total('sent'),
+          received: total('received'),
+          totalRows: rows.length,
+          ...(servers.size ? { servers: Object.fromEntries(servers) } : {}),
+        };
       },
     };
   },
@@ -90,6 +101,27 @@ export const tcpreset: CaptureDefinition<TcpresetParams, TcpresetData> = {
   table: ({ rows }) => ({ columns, rows }),
   count: ({ rows }) => rows.length,
 };
+
+/**
+ * The server behind connections written on after it closed them: looked up
+ * from its clients here (their CLOSE_WAIT resets: the server end, in their
+ * network namespace), or from its own resets at one of this host's
+ * addresses (a loopback one could be any namespace's: left unnamed).
+ */
+function closedServers(rows: ResetRow[]): Map<string, { pid: number; comm: string }> {
+  const ends = [
+    ...rows.filter((r) => r.direction === 'received' && r.state === 'CLOSE_WAIT' && r.pid).map((r) => ({ pid: r.pid, peer: r.remote })),
+    ...rows
+      .filter((r) => r.direction === 'sent' && r.socket === 'timewait' && !/^(127\.|\[::1\])/.test(r.local))
+      .map((r) => ({ pid: process.pid, peer: r.local })),
+  ];
+  const named = new Map<string, { pid: number; comm: string }>();
+  if (!ends.length) return named;
+  for (const [end, server] of localServers(ends, readListeners())) {
+    named.set(end, { pid: server.pid, comm: readText(`/proc/${server.pid}/comm`)?.trim() ?? '' });
+  }
+  return named;
+}
 
 const stateText = (r: ResetRow) => (r.closedFrom ? `${r.closedFrom}>${r.state}` : r.state);
 

@@ -25,7 +25,7 @@ import {
   type Obj,
 } from '../../analysis/common.js';
 import type { Finding } from '../../analysis/types.js';
-import { fmtCount, fmtMs, fmtPct, listText, plural } from '../../format/index.js';
+import { fmtCount, fmtMs, fmtPct, listText, plural, endpointLabel } from '../../format/index.js';
 import { nagleFindings, nagleKey } from './nagle.js';
 import { poolFindings, type SlowAnswers } from './pool.js';
 import type { Span } from './sides.js';
@@ -192,7 +192,7 @@ function slowUpstream(r: Obj, served: SlowAnswers | undefined, threshold: number
   const timeout = gaveUp.length || waiting.length ? undefined : pollTimeout(lengths(waits));
   const matters = during || gaveUp.length > 0 || (ctx.targetLabel !== undefined && !timeout);
 
-  const peerText = server ? `${peer} (${str(server.comm) || '?'}, pid ${num(server.pid)})` : peer;
+  const peerText = endpointLabel(peer, server);
   const answers = num(r.answers);
   const counts =
     `${fmtCount(waits.length)} of ${plural(answers, 'answer')} from ${peerText} took ${fmtMs(threshold)} or more (~${fmtMs(typical)} each, the longest ${fmtMs(Math.max(...lengths(all)))})` +

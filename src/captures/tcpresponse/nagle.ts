@@ -9,7 +9,7 @@
 // byte out, look fast while its clients wait for the rest).
 import { makeFinding, num, str, timeImpact, type AnalysisContext, type Obj } from '../../analysis/common.js';
 import type { Finding } from '../../analysis/types.js';
-import { fmtCount, fmtMs, plural } from '../../format/index.js';
+import { fmtCount, fmtMs, plural, endpointLabel } from '../../format/index.js';
 
 /** Fewest holds, and their shortest mean, that are a finding: shorter holds are an ACK that came at once (Nagle doing its job). */
 const MIN_HOLDS = 3;
@@ -53,7 +53,7 @@ function heldRequests(r: Obj, ctx: AnalysisContext): Finding {
   const pid = num(r.pid);
   const peer = str(r.peer);
   const server = r.server as Obj | undefined;
-  const peerText = server ? `${peer} (${str(server.comm) || '?'}, pid ${num(server.pid)})` : peer;
+  const peerText = endpointLabel(peer, server);
   const { text, mean } = holds(r, 'the peer');
   const title =
     `${who(r)} waited on Nagle's algorithm in its requests to ${peerText} on ${ctx.node}: ${text}: requests written in pieces with TCP_NODELAY off; ` +

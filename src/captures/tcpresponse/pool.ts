@@ -6,7 +6,7 @@
 // a parked futex, idle to offcputime).
 import { latencySeverity, makeFinding, num, str, timeImpact, type AnalysisContext, type Obj } from '../../analysis/common.js';
 import type { Finding } from '../../analysis/types.js';
-import { fmtCount, fmtMs, fmtPct, listText, plural } from '../../format/index.js';
+import { fmtCount, fmtMs, fmtPct, listText, plural, endpointLabel } from '../../format/index.js';
 import type { Span } from './sides.js';
 
 /** Its connections to the peer were busy this share of the window at least, on average. */
@@ -44,7 +44,7 @@ function saturated(r: Obj, own: SlowAnswers, n: { connections: number; answers: 
   const pid = num(r.pid);
   const peer = str(r.peer);
   const server = r.server as Obj | undefined;
-  const peerText = server ? `${peer} (${str(server.comm) || '?'}, pid ${num(server.pid)})` : peer;
+  const peerText = endpointLabel(peer, server);
   const each = num(r.waitedMs) / n.answers;
   // What its slow answers took beyond one upstream answer each: the time its callers queued for a connection.
   const queuedMs = own.spans.reduce((t, [, ms]) => t + Math.max(0, ms - each), 0);
