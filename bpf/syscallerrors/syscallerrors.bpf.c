@@ -8,7 +8,8 @@
  * user space from the architecture's syscall table; which take an fd is
  * fd_args: their fd is part of the key (user space names what it points
  * to), except for errnos that are routine on non-blocking fds, which would
- * make one row per connection of a busy server. A new row on a socket fd
+ * make one row per connection of a busy server (but for lock calls, marked
+ * SYSCALLERRORS_FD_EVEN_ROUTINE: a lock polled while another holds it). A new row on a socket fd
  * also keeps the socket's addresses. Calls given a socket address
  * (address_args: connect, bind, sendto) to a unix socket keep its name in
  * the path instead: a client failing to reach a local server by its socket
@@ -43,7 +44,7 @@ struct {
 	__type(value, __u8);
 } path_args SEC(".maps");
 
-/* Syscall number → 1 + index of its fd argument; 0: no fd. */
+/* Syscall number → 1 + index of its fd argument, | SYSCALLERRORS_FD_EVEN_ROUTINE; 0: no fd. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, SYSCALLERRORS_MAX_NR);
@@ -205,13 +206,11 @@ SHERLOCK_RAW_PROG("raw_tp/sys_exit", raw_sys_exit, struct pt_regs *regs, long re
 			sherlock_count(SHERLOCK_PARTIAL_READ);
 	} else if ((which = bpf_map_lookup_elem(&address_args, &nr)) && *which && unix_address(regs, *which, key->path)) {
 		/* the socket's name is the row's path */
-	} else if (!routine_errno(-ret)) {
-		which = bpf_map_lookup_elem(&fd_args, &nr);
-		if (which && *which) {
-			fd = (int)syscall_arg(regs, *which);
-			if (fd >= 0 && fd < 0x7fffffff)
-				key->fd = fd + 1;
-		}
+	} else if ((which = bpf_map_lookup_elem(&fd_args, &nr)) && *which &&
+		   (!routine_errno(-ret) || (*which & SYSCALLERRORS_FD_EVEN_ROUTINE))) {
+		fd = (int)syscall_arg(regs, *which & ~SYSCALLERRORS_FD_EVEN_ROUTINE);
+		if (fd >= 0 && fd < 0x7fffffff)
+			key->fd = fd + 1;
 	}
 
 	now = bpf_ktime_get_ns();
@@ -231,6 +230,8 @@ SHERLOCK_RAW_PROG("raw_tp/sys_exit", raw_sys_exit, struct pt_regs *regs, long re
 			return 0;
 		}
 	}
+	if (value->count && now - value->last_ns < SYSCALLERRORS_RETRY_GAP_NS)
+		__sync_fetch_and_add(&value->retry_ns, now - value->last_ns);
 	__sync_fetch_and_add(&value->count, 1);
 	value->last_ns = now;
 	value->tid = (__u32)id;

@@ -11,6 +11,12 @@
 /* Syscall numbers path_args covers (x86_64 and arm64 stay below 512). */
 #define SYSCALLERRORS_MAX_NR 512
 
+/* fd_args: keep the fd for routine errnos too (a lock call: EAGAIN means another process holds the lock). */
+#define SYSCALLERRORS_FD_EVEN_ROUTINE 0x80
+
+/* Failures closer than this count as one retry loop (retry_ns). */
+#define SYSCALLERRORS_RETRY_GAP_NS 1000000000ULL
+
 /* Key of the map "errors": one row per process, syscall, errno and path or fd. */
 struct syscallerrors_key {
 	__u32 tgid;
@@ -37,6 +43,9 @@ struct syscallerrors_value {
 	__u8 state;     /* skc_state when the row was made */
 	__u8 saddr[16]; /* IPv4: the first 4 bytes */
 	__u8 daddr[16];
+	/* Time between failures under SYSCALLERRORS_RETRY_GAP_NS apart: a loop
+	 * retrying the call, as a busy lock is polled between sleeps. */
+	__u64 retry_ns;
 };
 
 #endif

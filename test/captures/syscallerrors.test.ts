@@ -164,6 +164,7 @@ describe('syscallerrors tables and layout', () => {
         'state',
         'saddr',
         'daddr',
+        'retry_ns',
       ],
     });
     expect(keyLayout).toEqual({
@@ -191,6 +192,7 @@ describe('syscallerrors tables and layout', () => {
       state: v('state'),
       saddr: v('saddr'),
       daddr: v('daddr'),
+      retryNs: v('retry_ns'),
       size: v('sizeof'),
     });
   });

@@ -21,6 +21,7 @@ import { processLimitText, type ProcessLimit } from './process-limit.js';
 import { portCensusText, type PortCensus } from './port-census.js';
 import { OPEN_CALLS } from './file-calls.js';
 import { listenerText, type UnixListener } from '../unix-sockets.js';
+import { lockBusyFindings } from './lock-busy.js';
 
 /** What to look at next, by errno. */
 const NEXT: Record<string, string> = {
@@ -215,8 +216,10 @@ function analyzeSyscallerrors(data: Obj, ctx: AnalysisContext): CaptureAnalysis 
   const window = Math.max(ctx.windowSeconds, 1e-3);
   const threshold = ctx.thresholds.failedCallsPerSecond;
   const failures = num(data.failures) || rows.reduce((a, r) => a + num(r.count), 0);
-  const findings: Finding[] = [];
-  const all = groups(rows);
+  // A lock found held again and again, retried between sleeps: its own finding, not a failure count.
+  const locks = lockBusyFindings(rows, ctx);
+  const findings: Finding[] = [...locks.findings];
+  const all = groups(rows.filter((r) => !locks.told.has(r)));
   const impact = (n: number) => ({ events: n, perSecond: n / window, windowSeconds: ctx.windowSeconds, shareOfFailures: failures ? n / failures : 0 });
 
   // A failing call explains its program's exit loop (signals: `ends:<comm>`): a service that cannot open its config exits.

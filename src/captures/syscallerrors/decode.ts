@@ -21,7 +21,8 @@ export const valueLayout = {
   state: 63,
   saddr: 64,
   daddr: 80,
-  size: 96,
+  retryNs: 96,
+  size: 104,
 } as const;
 
 export interface ErrorKey {
@@ -29,7 +30,7 @@ export interface ErrorKey {
   nr: number;
   errno: number;
   path: string;
-  /** The fd the call was given (fd_args calls, errnos that are not routine), else undefined. */
+  /** The fd the call was given (fd_args calls, errnos that are not routine, lock calls always), else undefined. */
   fd?: number;
 }
 
@@ -51,6 +52,8 @@ export interface ErrorValue {
   uid: number;
   comm: string;
   socket?: SocketEnds;
+  /** Time between failures under 1 s apart: a loop retrying the call. */
+  retryNs: bigint;
 }
 
 export function decodeKey(data: Buffer): ErrorKey {
@@ -74,6 +77,7 @@ export function decodeValue(data: Buffer): ErrorValue {
     tid: data.readUInt32LE(valueLayout.tid),
     uid: data.readUInt32LE(valueLayout.uid),
     comm: cString(data, valueLayout.comm, 16),
+    retryNs: data.readBigUInt64LE(valueLayout.retryNs),
     ...socketOf(data),
   };
 }
@@ -138,6 +142,7 @@ export const valueRecord = recordLayout(
     dport: valueLayout.dport,
     protocol: valueLayout.protocol,
     state: valueLayout.state,
+    retry_ns: valueLayout.retryNs,
     saddr: valueLayout.saddr,
     daddr: valueLayout.daddr,
   },

@@ -90,6 +90,7 @@ export const FD_ARGUMENT: Record<string, number> = {
   fchmod: 0,
   fchown: 0,
   fsetxattr: 0,
+  fcntl: 0,
   flock: 0,
   getdents64: 0,
   sendfile: 0,
@@ -129,12 +130,25 @@ export const ADDRESS_ARGUMENT: Record<string, number> = {
   sendto: 4,
 };
 
-/** nr → 1 + argument index of `args` (PATH_ARGUMENT, FD_ARGUMENT, ADDRESS_ARGUMENT), for the maps path_args, fd_args and address_args (numbers below maxNr). */
-export function argumentTable(args: Record<string, number>, maxNr: number, arch: string = process.arch): Map<number, number> {
+/** Lock calls: EAGAIN (or EACCES) from them is a lock another process holds, so their fd is kept for every errno. */
+export const LOCK_CALLS = new Set(['fcntl', 'flock']);
+/** SYSCALLERRORS_FD_EVEN_ROUTINE: the flag in fd_args that says so. */
+export const FD_EVEN_ROUTINE = 0x80;
+
+/**
+ * nr → 1 + argument index of `args` (PATH_ARGUMENT, FD_ARGUMENT, ADDRESS_ARGUMENT), for the maps path_args, fd_args
+ * and address_args (numbers below maxNr); `evenRoutine` calls get FD_EVEN_ROUTINE too.
+ */
+export function argumentTable(
+  args: Record<string, number>,
+  maxNr: number,
+  arch: string = process.arch,
+  evenRoutine: ReadonlySet<string> = new Set(),
+): Map<number, number> {
   const table = new Map<number, number>();
   for (const [nr, name] of Object.entries(syscallNames(arch))) {
     const arg = args[name];
-    if (arg !== undefined && Number(nr) < maxNr) table.set(Number(nr), arg + 1);
+    if (arg !== undefined && Number(nr) < maxNr) table.set(Number(nr), (arg + 1) | (evenRoutine.has(name) ? FD_EVEN_ROUTINE : 0));
   }
   return table;
 }

@@ -15,7 +15,8 @@ import { decodeKey, decodeValue, keyRecord, MAX_NR, valueRecord } from './decode
 import { errnoText, isPortExhaustion, isProcessLimit, normalReason, refusedConnect, ROOM_ERRNOS } from './errnos.js';
 import { unixListener, type UnixListener } from '../unix-sockets.js';
 import { netnsOf } from '../../util/netns.js';
-import { ADDRESS_ARGUMENT, argumentTable, FD_ARGUMENT, PATH_ARGUMENT, syscallNames } from './file-calls.js';
+import { ADDRESS_ARGUMENT, argumentTable, FD_ARGUMENT, LOCK_CALLS, PATH_ARGUMENT, syscallNames } from './file-calls.js';
+import { isLockBusy, LockHolders, type LockHolder } from './lock-holders.js';
 import { absolutePath, FdTargets, type FdTarget, type Filesystem } from './fd-targets.js';
 import { fdCensus, type FdCensus } from './fd-census.js';
 import { processLimit, type ProcessLimit } from './process-limit.js';
@@ -43,7 +44,7 @@ export interface SyscallErrorRow {
   unixSocket?: string;
   /** connect to a unix socket that refused it (EAGAIN: its accept queue full; ECONNREFUSED): its listener, read at the first failure. */
   listener?: UnixListener;
-  /** fd calls only (read, write, sendto, ...; not for routine errnos like EAGAIN): the fd the call was given. */
+  /** fd calls only (read, write, sendto, ...; not for routine errnos like EAGAIN, but for lock calls): the fd the call was given. */
   fd?: number;
   /** What that fd pointed to, looked up from /proc soon after the failure (not the call's argument). */
   fdTarget?: FdTarget;
@@ -55,8 +56,12 @@ export interface SyscallErrorRow {
   processLimit?: ProcessLimit;
   /** EADDRNOTAVAIL from connect only: the TCP sockets of its network namespace then. */
   portCensus?: PortCensus;
+  /** A lock call that found the lock held (fcntl, flock: EAGAIN): who held it, from /proc/locks while the capture ran. */
+  lockHolder?: LockHolder;
   count: number;
   perSecond: number;
+  /** Time between failures under 1 s apart (a loop retrying the call), when there was any. */
+  retryMs?: number;
   /** Why this is normal behaviour, when it is (EAGAIN, a PATH search, a probe). */
   normal?: string;
   firstSeen: string;
@@ -92,7 +97,7 @@ export const syscallerrors: CaptureDefinition<SyscallerrorsParams, Syscallerrors
   collect({ object, params }) {
     for (const [map, table] of [
       ['path_args', argumentTable(PATH_ARGUMENT, MAX_NR)],
-      ['fd_args', argumentTable(FD_ARGUMENT, MAX_NR)],
+      ['fd_args', argumentTable(FD_ARGUMENT, MAX_NR, process.arch, LOCK_CALLS)],
       ['address_args', argumentTable(ADDRESS_ARGUMENT, MAX_NR)],
     ] as const) {
       const args = object.map(map);
@@ -136,6 +141,8 @@ export const syscallerrors: CaptureDefinition<SyscallerrorsParams, Syscallerrors
       const filesystem = rooms.get(key);
       return filesystem ? { filesystem } : {};
     };
+    // A lock taken without waiting and found held: its holder, read while the capture runs.
+    const locks = new LockHolders();
     const errors = object.map('errors');
     const names = syscallNames();
     // New rows, while their process and fd are most likely still there: what the fd is, what limit the process is at.
@@ -146,6 +153,7 @@ export const syscallerrors: CaptureDefinition<SyscallerrorsParams, Syscallerrors
         if (key.fd !== undefined && !targets.has(key.tgid, key.fd)) targets.resolve(key.tgid, key.fd, decodeValue(v).socket, errno);
         const syscall = names[key.nr] ?? '';
         resourceAt(key.tgid, syscall, errno);
+        if (key.fd !== undefined && isLockBusy(syscall, errno)) locks.watch(key.tgid, key.fd);
         if (isAddressCall(syscall)) listenerOf(key.tgid, syscall, errno, key.path);
         else roomOf(key.tgid, key.path, errno);
       }
@@ -153,6 +161,7 @@ export const syscallerrors: CaptureDefinition<SyscallerrorsParams, Syscallerrors
     let lastNamed = Date.now();
     return {
       poll: () => {
+        locks.poll();
         if (Date.now() - lastNamed < FD_LOOKUP_MS) return;
         lastNamed = Date.now();
         readNewRows();
@@ -169,6 +178,7 @@ export const syscallerrors: CaptureDefinition<SyscallerrorsParams, Syscallerrors
           const unixSocket = isAddressCall(syscall) ? key.path || undefined : undefined;
           const path = unixSocket ? undefined : key.path || undefined;
           const normal = normalReason(syscall, errno, path, unixSocket);
+          const lockHolder = key.fd !== undefined && isLockBusy(syscall, errno) ? locks.holderOf(key.tgid, key.fd) : undefined;
           rows.push({
             pid: key.tgid,
             comm: value.comm,
@@ -182,8 +192,10 @@ export const syscallerrors: CaptureDefinition<SyscallerrorsParams, Syscallerrors
             ...(key.fd !== undefined ? { fd: key.fd, fdTarget: targets.resolve(key.tgid, key.fd, value.socket, errno) } : {}),
             ...resourceAt(key.tgid, syscall, errno),
             ...roomOf(key.tgid, path, errno),
+            ...(lockHolder ? { lockHolder } : {}),
             count: value.count,
             perSecond: value.count / windowSeconds,
+            ...(value.retryNs > 0n ? { retryMs: Math.round(Number(value.retryNs) / 1e4) / 100 } : {}),
             ...(normal ? { normal } : {}),
             firstSeen: new Date(toWallMs(value.firstNs)).toISOString(),
             lastSeen: new Date(toWallMs(value.lastNs)).toISOString(),
