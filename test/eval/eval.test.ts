@@ -1474,6 +1474,24 @@ while time.time() < end:
     });
   }, 60_000);
 
+  it('a service whose SQLite database a maintenance job keeps locked 0.8 s of every second → intermittent-latency names the service, the database file, the job and the time waited', async () => {
+    const db = join(dir, 'notes.db');
+    const counter = join(dir, 'notes-waited.count');
+    const api = startChild(PYTHON, [join(programsDir, 'notes-sqlite.py'), db, counter, '60']);
+    await sleep(1000);
+    const { outcome, counted: waitedMs } = await runCounting('intermittent-latency', counter, 'syscallerrors');
+    const job = childrenOf(api.pid!);
+    api.kill('SIGKILL'); // the job goes with it (PR_SET_PDEATHSIG)
+    await positive('sqlite-locked', outcome, new Set([api.pid!, ...job]), (top) => {
+      if (!top.title.includes(`notes-api (pid ${api.pid})`)) return 'the top finding does not name notes-api';
+      if (!top.title.includes(db)) return 'the top finding does not name the database file';
+      if (!top.title.includes(`nightly-vacuum (pid ${job[0]})`)) return 'the top finding does not name nightly-vacuum';
+      const said = Number(top.evidence.retryMs);
+      if (!within(said, waitedMs, 0.35)) return `it says ${said} ms retried, notes-api counted ${waitedMs.toFixed(0)} ms waited`;
+      return undefined;
+    });
+  }, 60_000);
+
   it('negative: a shell running commands through a long PATH → nothing above info', async () => {
     const missing = Array.from({ length: 30 }, (_, i) => join(dir, `not-here-${i}`));
     const script = join(dir, 'long-path.sh');
