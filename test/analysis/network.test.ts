@@ -104,19 +104,32 @@ describe('tcpconnlat', () => {
     expect(top!.title).toContain('nothing listens there');
   });
 
-  it('refused connects, the packets to no socket and the resets they got are one finding, led by the connects', () => {
+  it('refused connects, the packets to no socket and the resets they got (and this host sent) are one finding, led by the connects', () => {
     const dest = '127.0.0.1:18990';
     const failures = [{ destination: dest, error: 'ECONNREFUSED', errno: 111, count: 494, pid: 10, comm: 'client' }];
     const drops = [{ reason: 'NO_SOCKET', protocol: 'tcp', destination: dest, source: '127.0.0.1', location: 'tcp_v4_rcv', drops: 501 }];
     const resets = [
       { direction: 'received', local: '127.0.0.1:40001', remote: dest, family: 'ipv4', state: 'SYN_SENT', socket: 'full', pid: 10, comm: 'client', count: 100 },
+      // The kernel's answers to the SYNs (no socket): the same refusals seen from the port's end.
+      {
+        direction: 'sent',
+        local: dest,
+        remote: '127.0.0.1:40001',
+        family: 'ipv4',
+        state: '-',
+        socket: 'none',
+        reason: 'NO_SOCKET',
+        pid: 0,
+        comm: '',
+        count: 100,
+      },
     ];
     const findings = analyzeRun({
       run: run(),
       results: [
         on(connlat([], { failures })),
         on(result('tcpdrop', { rows: drops, listeners: [] })),
-        on(result('tcpreset', { rows: resets, sent: 0, received: 100, totalRows: 1 })),
+        on(result('tcpreset', { rows: resets, sent: 100, received: 100, totalRows: 2 })),
       ],
     });
     const network = findings.filter((f) => ['tcpconnlat', 'tcpdrop', 'tcpreset'].includes(f.capture));
@@ -128,7 +141,8 @@ describe('tcpconnlat', () => {
     expect(top!.title).toMatch(/^494 connects from client \(pid 10\) to 127\.0\.0\.1:18990 failed \(ECONNREFUSED ×494\): refused: nothing listens there/);
     expect(top!.title).toContain('Cause: 501 TCP packets to 127.0.0.1:18990 were dropped');
     expect(top!.title).toContain('Cause: client (pid 10) got 100 TCP resets from 127.0.0.1:18990');
-    expect((top!.evidence.steps as { capture: string }[]).map((s) => s.capture).sort()).toEqual(['tcpdrop', 'tcpreset']);
+    expect(top!.title).toContain('Cause: This host sent 100 TCP resets from 127.0.0.1:18990 to 127.0.0.1');
+    expect((top!.evidence.steps as { capture: string }[]).map((s) => s.capture).sort()).toEqual(['tcpdrop', 'tcpreset', 'tcpreset']);
   });
 
   it('a quiet result: one info finding, "No problems found", listing what was checked', () => {

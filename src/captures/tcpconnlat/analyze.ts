@@ -171,13 +171,13 @@ function analyzeTcpconnlat(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
       `(${errors.map(([e, n]) => `${e} ×${fmtCount(n)}`).join(', ')}): ${ERRNO_MEANING[main] ?? main}` +
       (completed ? `; ${fmtCount(completed)} others connected.` : '.');
     const allFailed = completed === 0;
-    // Refused: the same refusal seen as packets to no socket (tcpdrop) and as resets (tcpreset) becomes one finding.
+    // Refused: the same refusal seen as packets to no socket (tcpdrop) and as resets taken and sent (tcpreset) becomes one finding.
     // Closed before connecting: also what a connect() that found no local port looks like here (syscallerrors explains it),
     // or one given up after its SYNs were lost (drops on the way, tcpdrop; ETIMEDOUT too).
     const pids = [...new Set(rows.map((r) => num(r.pid)).filter((p) => p > 0))];
     const links =
       main === 'ECONNREFUSED'
-        ? { links: { shows: [`refused:${destination}`, `refused-rst:${destination}`] } }
+        ? { links: { shows: [`refused:${destination}`, `refused-rst:${destination}`, `refused-sent:${destination}`] } }
         : main === 'closed'
           ? { links: { shows: [...pids.map((p) => `closed-connect-pid:${p}`), `loss:${destination}`] } }
           : main === 'ETIMEDOUT'

@@ -155,6 +155,9 @@ function linksOf(g: Group): Pick<Finding, 'links'> | Record<string, never> {
       return { links: { explains: [`closed-reuse:${g.remote}`], leads: true } };
     case 'closedHere':
       return { links: { shows: [`closed-reuse:${g.local}`] } };
+    // Resets answering SYNs to a port nothing listens on (no socket): a refused connect's other end, when its client is here.
+    case 'sent':
+      return g.rows.some((r) => r.socket === 'none') ? { links: { explains: [`refused-sent:${g.local}`] } } : {};
     default:
       return {};
   }
