@@ -23,8 +23,8 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 /* Reason numbers not counted; 0xffffffff: none. */
 const volatile __u32 skip_reason_a = 0xffffffff;
 const volatile __u32 skip_reason_b = 0xffffffff;
-/* Only drops of TCP packets/sockets (the default), or every protocol. */
-const volatile bool tcp_only = true;
+/* Only drops of TCP and UDP packets/sockets (the default), or every protocol. */
+const volatile bool tcp_udp_only = true;
 
 #define ETH_P_IP 0x0800
 #define ETH_P_IPV6 0x86DD
@@ -143,7 +143,7 @@ SHERLOCK_PROG("tracepoint/skb/kfree_skb", tp_kfree_skb, struct trace_event_raw_k
 	read_packet(skb, ctx->protocol, &key);
 	if (sk)
 		read_socket(sk, &key, &max_backlog, &backlog);
-	if (tcp_only && key.protocol != IPPROTO_TCP)
+	if (tcp_udp_only && key.protocol != IPPROTO_TCP && key.protocol != IPPROTO_UDP)
 		return 0;
 
 	now = bpf_ktime_get_ns();

@@ -71,6 +71,17 @@ describe('tcpdrop records and reasons', () => {
     expect(checked).toContain('550 drops');
   });
 
+  it('UDP datagrams to no socket (late replies) are information; TCP packets to no socket stay a drop that costs a retry', () => {
+    const ctx = { node: 'web-1', capture: 'tcpdrop', file: 'nodes/web-1/tcpdrop.json', thresholds: mergeThresholds(), windowSeconds: 3 };
+    const row = (protocol: string) => ({ reason: 'NO_SOCKET', drops: 40, protocol, destination: '10.0.0.5:5353', location: 'udp_rcv' });
+    const [udp] = tcpdrop.analysis!.analyze({ rows: [row('udp')], listeners: [] } as never, ctx).findings;
+    expect(udp!.severity).toBe('info');
+    expect(udp!.title).toContain('nothing listened on that UDP port');
+    const [tcp] = tcpdrop.analysis!.analyze({ rows: [row('tcp')], listeners: [] } as never, ctx).findings;
+    expect(tcp!.severity).toBe('warning');
+    expect(tcp!.evidence.impact).toMatchObject({ drops: 40 });
+  });
+
   it('refuses unknown settings', async () => {
     const { runCapture } = await import('../../src/captures/run-capture.js');
     await expect(runCapture(tcpdrop, { durationMs: 10, params: { maxRows: 1 } })).rejects.toThrow(/maxRows/);
@@ -171,5 +182,44 @@ describe.skipIf(skip)(`tcpdrop on the real kernel${skip ? ` (skipped: ${skip})` 
     expect(f!.title).toMatch(new RegExp(`^\\d+ TCP packets to ${dest.replace(/\./g, '\\.')} were dropped on web-1 \\(NETFILTER_DROP, in \\w+`));
     expect(f!.title).toContain('firewall rule');
     expect(tcpdrop.baseline!(result as never)[0]).toMatchObject({ metric: 'packet drops per second', unit: 'rate' });
+  });
+
+  it('counts UDP datagrams dropped at a socket whose receive buffer is full, with its owner, as data lost', async () => {
+    // A receiver in the namespace that never reads, with the smallest buffer: all but the first few datagrams are dropped.
+    const port = 7303;
+    const receiver = net.spawn([
+      '/usr/bin/python3',
+      '-c',
+      `import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1); s.bind(('0.0.0.0', ${port}))
+print('bound', flush=True); time.sleep(30)`,
+    ]);
+    await once(receiver.stdout!, 'data');
+    const { createSocket } = await import('node:dgram');
+    const sender = createSocket('udp4');
+    const sent = 200;
+    const { result } = await captureAround(
+      tcpdrop,
+      async () => {
+        for (let i = 0; i < sent; i++) await new Promise((resolve) => sender.send(Buffer.alloc(512, 1), port, net.peerAddress, resolve));
+      },
+      { settleMs: 100 },
+    );
+    sender.close();
+    receiver.kill('SIGKILL');
+    const rows = result.rows.filter((r) => r.protocol === 'udp' && r.port === port);
+    expect(rows.map((r) => r.reason)).toEqual(['SOCKET_RCVBUFF']);
+    expect(rows[0]).toMatchObject({ pid: receiver.pid, comm: 'python3' });
+    expect(rows[0]!.drops).toBeGreaterThan(sent * 0.9);
+    expect(rows[0]!.drops).toBeLessThanOrEqual(sent);
+    expect(result.protocols).toBe('tcp+udp');
+
+    const ctx = { node: 'web-1', capture: 'tcpdrop', file: 'nodes/web-1/tcpdrop.json', thresholds: mergeThresholds(), windowSeconds: result.durationMs / 1000 };
+    const f = tcpdrop.analysis!.analyze(result as never, ctx).findings.find((x) => x.evidence.protocol === 'udp');
+    expect(f!.title).toContain(`UDP packets to ${net.peerAddress}:${port} (socket of python3, pid ${receiver.pid}) were dropped`);
+    expect(f!.title).toContain('UDP does not resend');
+    expect(f!.severity).toBe('warning');
+    expect(f!.impact).toBeUndefined();
+    expect(f!.evidence.impact).toBeUndefined();
   });
 });

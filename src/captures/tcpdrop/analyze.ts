@@ -239,10 +239,11 @@ function packetFinding(g: Group, ctx: AnalysisContext, seconds: number): Finding
   const locations = [...new Set(g.rows.map((r) => str(r.location)).filter(Boolean))];
   const netfilterItself = g.reason === 'NETFILTER_DROP' && locations.length > 0 && locations.every((l) => l === 'nf_hook_slow');
   const rate = g.drops / seconds;
+  const udp = str(first.protocol) === 'udp';
+  const advice = netfilterItself ? NETFILTER_ITSELF : (udp && UDP_ADVICE[g.reason]) || ADVICE[g.reason] || `the kernel's reason is ${g.reason}`;
   const title =
     `${fmtCount(g.drops)} ${str(first.protocol).toUpperCase()} packets${where}${owner} were dropped on ${ctx.node} (${g.reason}, in ${listText(locations, 2)}), ` +
-    `${fmtRate(rate)} over the ${fmtSeconds(seconds)} window${sources.length ? `, from ${listText(sources, 3)}` : ''}: ` +
-    `${netfilterItself ? NETFILTER_ITSELF : (ADVICE[g.reason] ?? `the kernel's reason is ${g.reason}`)}.`;
+    `${fmtRate(rate)} over the ${fmtSeconds(seconds)} window${sources.length ? `, from ${listText(sources, 3)}` : ''}: ${advice}.`;
   const destPort = portOf(destination);
   // Lost packets explain retransmits to D; packets to no socket at D explain the connects D refused.
   const explains = destination ? [`loss:${destination}`, ...(g.reason === 'NO_SOCKET' ? [`refused:${destination}`] : [])] : [];
@@ -254,7 +255,7 @@ function packetFinding(g: Group, ctx: AnalysisContext, seconds: number): Finding
     makeFinding(
       ctx,
       `drop:${g.reason}:${destination || port}`,
-      severityOf(g.drops, 100),
+      udp ? udpSeverity(g) : severityOf(g.drops, 100),
       title,
       {
         reason: g.reason,
@@ -265,9 +266,20 @@ function packetFinding(g: Group, ctx: AnalysisContext, seconds: number): Finding
         drops: g.drops,
         locations,
         sources: sources.slice(0, 10),
-        impact: { dropsPerSecond: round(rate), drops: g.drops },
+        // A lost UDP datagram is data lost (a metric, a log line), not a wait for a resend: no time impact.
+        ...(udp ? {} : { impact: { dropsPerSecond: round(rate), drops: g.drops } }),
       },
       rate,
     ),
   );
 }
+
+/** UDP: what fits nowhere is lost for good, and nothing resends it. */
+const UDP_ADVICE: Record<string, string> = {
+  SOCKET_RCVBUFF:
+    'its receive buffer was full: the process reads too slowly for what it is sent, or the buffer is too small (SO_RCVBUF, net.core.rmem_default and net.core.rmem_max); UDP does not resend, so what was dropped is lost (metrics, log lines)',
+  NO_SOCKET: 'nothing listened on that UDP port (replies arriving after their asker gave up, a collector that is down)',
+};
+
+/** UDP drops into a socket are data lost: a warning; to no socket, the background of late replies: information. */
+const udpSeverity = (g: Group): Severity => (g.reason === 'NO_SOCKET' ? 'info' : 'warning');

@@ -89,7 +89,7 @@ export function collectDrops(
         notTarget,
         ...(ofSherlock ? { sherlocks: ofSherlock } : {}),
         reasonNames: reasons.source,
-        protocols: options.allProtocols ? 'all' : 'tcp',
+        protocols: options.allProtocols ? 'all' : 'tcp+udp',
       };
     },
   };

@@ -15,7 +15,7 @@ export const kernelDropReasons = () => (cachedReasons ??= dropReasons());
 
 const settings = {
   maxRows: integer(16, 1_000_000, 10_240, 'kinds of drop (reason, endpoints, socket, function) counted in the kernel; more are dropped (map_full)'),
-  allProtocols: boolean(false, 'count drops of every protocol, not only TCP'),
+  allProtocols: boolean(false, 'count drops of every protocol, not only TCP and UDP'),
   maxListeners: integer(16, 1_000_000, 4096, 'listening sockets whose backlog is remembered (seen when a connection joins their queue)'),
   unspecified: boolean(false, 'count drops whose reason is NOT_SPECIFIED too (frees without a stated reason: mostly noise)'),
 };
@@ -28,7 +28,7 @@ export const tcpdropSetup = {
   defaults,
   configure(object: BpfObject, params: typeof defaults) {
     const [a, b] = params.unspecified ? [] : UNSPECIFIED.map((name) => kernelDropReasons().number(name));
-    object.setRodata({ skip_reason_a: a ?? NONE, skip_reason_b: b ?? NONE, tcp_only: !params.allProtocols });
+    object.setRodata({ skip_reason_a: a ?? NONE, skip_reason_b: b ?? NONE, tcp_udp_only: !params.allProtocols });
     object.setMaxEntries('drops', params.maxRows);
     object.setMaxEntries('listeners', params.maxListeners);
     // Listener backlogs come from sock:sk_data_ready (6.10+); without it they are unknown, drops still count.

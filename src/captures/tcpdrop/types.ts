@@ -81,6 +81,6 @@ export interface TcpdropData {
   sherlocks?: number;
   /** Where reason names came from: the kernel's BTF, or none (numbers). */
   reasonNames: 'btf' | 'none';
-  /** Only TCP (the default), or every protocol. */
-  protocols: 'tcp' | 'all';
+  /** Only TCP and UDP (the default), or every protocol. */
+  protocols: 'tcp+udp' | 'all';
 }
