@@ -172,13 +172,33 @@ static __always_inline bool unix_address(struct pt_regs *regs, __u8 which, char 
 	return true;
 }
 
+/* The inet address argument `which` names (a bind's or connect's), into the new row's asked_* fields. */
+static __always_inline void asked_address(struct pt_regs *regs, __u8 which, struct syscallerrors_value *v)
+{
+	const __u8 *addr = (const __u8 *)syscall_arg(regs, which);
+	__u8 buf[24] = {};
+	__u16 family;
+
+	if (!addr || bpf_probe_read_user(buf, sizeof(buf), addr) < 0)
+		return;
+	family = buf[0] | (buf[1] << 8);
+	if (family != AF_INET_ && family != AF_INET6_)
+		return;
+	v->asked_family = family;
+	v->asked_port = (buf[2] << 8) | buf[3]; /* network order in the sockaddr */
+	if (family == AF_INET_)
+		__builtin_memcpy(v->asked_addr, &buf[4], 4);
+	else
+		__builtin_memcpy(v->asked_addr, &buf[8], 16);
+}
+
 SHERLOCK_RAW_PROG("raw_tp/sys_exit", raw_sys_exit, struct pt_regs *regs, long ret)
 {
 	struct syscallerrors_value *value, fresh = {};
 	struct syscallerrors_key *key;
 	__u64 id, now;
 	__u32 zero = 0, nr;
-	__u8 *which;
+	__u8 *which, *addr_which = NULL;
 	long n, fd;
 
 	if (ret >= 0 || ret < -MAX_ERRNO)
@@ -204,7 +224,7 @@ SHERLOCK_RAW_PROG("raw_tp/sys_exit", raw_sys_exit, struct pt_regs *regs, long re
 		const char *path = (const char *)syscall_arg(regs, *which);
 		if (path && bpf_probe_read_user_str(key->path, sizeof(key->path), path) < 0)
 			sherlock_count(SHERLOCK_PARTIAL_READ);
-	} else if ((which = bpf_map_lookup_elem(&address_args, &nr)) && *which && unix_address(regs, *which, key->path)) {
+	} else if ((addr_which = bpf_map_lookup_elem(&address_args, &nr)) && *addr_which && unix_address(regs, *addr_which, key->path)) {
 		/* the socket's name is the row's path */
 	} else if ((which = bpf_map_lookup_elem(&fd_args, &nr)) && *which &&
 		   (!routine_errno(-ret) || (*which & SYSCALLERRORS_FD_EVEN_ROUTINE))) {
@@ -222,6 +242,8 @@ SHERLOCK_RAW_PROG("raw_tp/sys_exit", raw_sys_exit, struct pt_regs *regs, long re
 		bpf_get_current_comm(fresh.comm, sizeof(fresh.comm));
 		if (key->fd)
 			socket_ends(key->fd - 1, &fresh);
+		if (addr_which && *addr_which && !key->path[0])
+			asked_address(regs, *addr_which, &fresh);
 		/* Fails with -EEXIST when another CPU made the row first: the lookup finds it. */
 		bpf_map_update_elem(&errors, key, &fresh, BPF_NOEXIST);
 		value = bpf_map_lookup_elem(&errors, key);

@@ -46,6 +46,11 @@ struct syscallerrors_value {
 	/* Time between failures under SYSCALLERRORS_RETRY_GAP_NS apart: a loop
 	 * retrying the call, as a busy lock is polled between sleeps. */
 	__u64 retry_ns;
+	/* The inet address a bind or connect asked for (address_args), when the
+	 * first failure had one: a bind refused with EADDRINUSE names its port. */
+	__u16 asked_family; /* AF_INET or AF_INET6; 0: none */
+	__u16 asked_port;   /* host byte order */
+	__u8 asked_addr[16];
 };
 
 #endif

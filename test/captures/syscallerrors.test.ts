@@ -165,6 +165,9 @@ describe('syscallerrors tables and layout', () => {
         'saddr',
         'daddr',
         'retry_ns',
+        'asked_family',
+        'asked_port',
+        'asked_addr',
       ],
     });
     expect(keyLayout).toEqual({
@@ -193,6 +196,9 @@ describe('syscallerrors tables and layout', () => {
       saddr: v('saddr'),
       daddr: v('daddr'),
       retryNs: v('retry_ns'),
+      askedFamily: v('asked_family'),
+      askedPort: v('asked_port'),
+      askedAddr: v('asked_addr'),
       size: v('sizeof'),
     });
   });

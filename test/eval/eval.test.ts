@@ -622,6 +622,24 @@ describe.skipIf(skip)(`evaluation: the top finding names the culprit${skip ? ` (
     });
   }, 60_000);
 
+  it('restarted again and again because an earlier instance still holds its port (EADDRINUSE) → restarts names the port and the instance holding it', async () => {
+    const pidFile = join(dir, 'port.pids');
+    const port = 8624;
+    const old = startChild(service(), ['listen', String(port)]);
+    await sleep(300);
+    const sup = startChild(supervisor, [pidFile, String(WINDOW_S + 2), service(), 'listen', String(port)]);
+    const outcome = await up!
+      .runRunbook('restarts', { durationS: WINDOW_S, during: () => sleep(WINDOW_S * 1000 - 200) })
+      .finally(() => stopAll(pidFile, sup, old));
+    await positive('port-taken', outcome, new Set([sup.pid!, old.pid!, ...pidsIn(pidFile)]), (top) => {
+      if (!top.title.includes('billing-api')) return 'the top finding does not name billing-api';
+      if (!top.title.includes('EADDRINUSE')) return 'the top finding does not say EADDRINUSE';
+      if (!top.title.includes(`port ${port} is taken: billing-api (pid ${old.pid}) listens on 0.0.0.0:${port}`))
+        return 'the top finding does not name the instance holding the port';
+      return undefined;
+    });
+  }, 60_000);
+
   it('crashes on a queued request without a Host header, again after every restart → restarts names the function it faults in, its line and the crashes', async () => {
     const pidFile = join(dir, 'crash.pids');
     const request = join(dir, 'queued-request');

@@ -11,7 +11,7 @@
 // from a connect to a unix socket is its listener's accept queue full: never
 // normal. A failure for want of room is the effect of fsfill's filesystem.
 import { addTo, isObj, makeFinding, num, objs, portOf, str, topKeys, type CaptureAnalysis, type AnalysisContext, type Obj } from '../../analysis/common.js';
-import { fmtBytes, fmtCount, fmtRate, fmtSeconds, listText, plural } from '../../format/index.js';
+import { fmtBytes, fmtCount, fmtRate, fmtSeconds, listText, plural, processLabel } from '../../format/index.js';
 import type { OpenHit, RuleEventSource } from '../../analysis/rule-events.js';
 import type { Finding } from '../../analysis/types.js';
 import { deletedOpenText, type DeletedOpen } from '../deleted-open-files.js';
@@ -76,6 +76,9 @@ interface Group {
   limit?: ProcessLimit;
   /** EADDRNOTAVAIL from connect: its namespace's TCP sockets (port-census.ts). */
   ports?: PortCensus;
+  /** The inet address a bind asked for, and (EADDRINUSE) who listens there (port-holders.ts). */
+  asked?: string;
+  holder?: Obj;
   count: number;
   pids: Set<number>;
   /** Processes whose failures were folded into a row's count (beyond the pids). */
@@ -119,6 +122,8 @@ function groups(rows: Obj[]): Group[] {
     if (!g.census && obj(r.fdCensus)) g.census = r.fdCensus as unknown as FdCensus;
     if (!g.limit && obj(r.processLimit)) g.limit = r.processLimit as ProcessLimit;
     if (!g.ports && obj(r.portCensus)) g.ports = r.portCensus as unknown as PortCensus;
+    if (!g.asked && str(r.asked)) g.asked = str(r.asked);
+    if (!g.holder && obj(r.portHolder)) g.holder = obj(r.portHolder);
     g.count += num(r.count);
     g.pids.add(num(r.pid));
     g.otherProcesses += num(r.otherProcesses);
@@ -177,9 +182,19 @@ function roomText(g: Group): string | undefined {
   return `${where} has ${fmtBytes(fs.freeBytes)} of ${fmtBytes(fs.sizeBytes)} free${inodes}${deletedOpenText(fs.deletedOpen as DeletedOpen | undefined, fs.sizeBytes)}`;
 }
 
+/** bind refused with EADDRINUSE on an inet address: the port, and who listens there. */
+function portTakenText(g: Group): string | undefined {
+  if (g.syscall !== 'bind' || g.errno !== 'EADDRINUSE' || !g.asked) return undefined;
+  const port = g.asked.slice(g.asked.lastIndexOf(':') + 1);
+  const holder = g.holder
+    ? `${processLabel(g.holder.comm, g.holder.pid)} listens on ${str(g.holder.listener)}`
+    : `another socket holds it (ss -ltnp 'sport = :${port}')`;
+  return `it asked for ${g.asked} and port ${port} is taken: ${holder} (an earlier instance still running, or another service given the same port); stop that one, or give one of them another port`;
+}
+
 const nextStep = (g: Group, otherwise: string) => {
   const room = ROOM_ERRNOS.has(g.errno) ? roomText(g) : undefined;
-  const next = g.exhausted ?? (g.unixSocket ? UNIX_NEXT[g.errno] : undefined) ?? NEXT[g.errno] ?? otherwise;
+  const next = g.exhausted ?? (g.unixSocket ? UNIX_NEXT[g.errno] : undefined) ?? portTakenText(g) ?? NEXT[g.errno] ?? otherwise;
   return room ? `${next} (${room})` : next;
 };
 const pidText = (pids: Set<number>) => {
@@ -201,6 +216,8 @@ const failureEvidence = (g: Group) => ({
   ...(g.census ? { descriptors: g.census } : {}),
   ...(g.limit ? { processLimit: g.limit } : {}),
   ...(g.ports ? { sockets: g.ports } : {}),
+  ...(g.asked ? { asked: g.asked } : {}),
+  ...(g.holder ? { portHolder: g.holder } : {}),
   failures: g.count,
   examples: examples(g),
 });

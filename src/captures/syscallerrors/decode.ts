@@ -22,7 +22,10 @@ export const valueLayout = {
   saddr: 64,
   daddr: 80,
   retryNs: 96,
-  size: 104,
+  askedFamily: 104,
+  askedPort: 106,
+  askedAddr: 108,
+  size: 128,
 } as const;
 
 export interface ErrorKey {
@@ -54,6 +57,8 @@ export interface ErrorValue {
   socket?: SocketEnds;
   /** Time between failures under 1 s apart: a loop retrying the call. */
   retryNs: bigint;
+  /** The inet address a bind or connect asked for ("0.0.0.0:8080", "[::]:8080"), at the row's first failure. */
+  asked?: string;
 }
 
 export function decodeKey(data: Buffer): ErrorKey {
@@ -79,7 +84,16 @@ export function decodeValue(data: Buffer): ErrorValue {
     comm: cString(data, valueLayout.comm, 16),
     retryNs: data.readBigUInt64LE(valueLayout.retryNs),
     ...socketOf(data),
+    ...askedOf(data),
   };
+}
+
+function askedOf(data: Buffer): { asked?: string } {
+  const family = data.readUInt16LE(valueLayout.askedFamily);
+  if (family !== AF_INET && family !== AF_INET6) return {};
+  const at = valueLayout.askedAddr;
+  const port = data.readUInt16LE(valueLayout.askedPort);
+  return { asked: family === AF_INET ? `${ipv4(data.subarray(at, at + 4))}:${port}` : `[${ipv6(data.subarray(at, at + 16))}]:${port}` };
 }
 
 const AF_INET = 2;
@@ -143,8 +157,11 @@ export const valueRecord = recordLayout(
     protocol: valueLayout.protocol,
     state: valueLayout.state,
     retry_ns: valueLayout.retryNs,
+    asked_family: valueLayout.askedFamily,
+    asked_port: valueLayout.askedPort,
+    asked_addr: valueLayout.askedAddr,
     saddr: valueLayout.saddr,
     daddr: valueLayout.daddr,
   },
-  { comm: 16, saddr: 16, daddr: 16 },
+  { comm: 16, saddr: 16, daddr: 16, asked_addr: 16 },
 );

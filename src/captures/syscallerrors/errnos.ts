@@ -73,6 +73,8 @@ const PROBES: Record<string, Set<string>> = {
   epoll_ctl: new Set(['EEXIST', 'ENOENT']),
   // fcntl(fd, F_GETFD) is how a program asks whether a descriptor is open: node and libuv at start, closefrom()'s fallbacks.
   fcntl: new Set(['EBADF']),
+  // Asking a socket for its peer is how a program (Python's socket repr, a logger) asks whether it is connected.
+  getpeername: new Set(['ENOTCONN']),
   readlink: new Set(['EINVAL']), // not a symlink
   readlinkat: new Set(['EINVAL']),
 };

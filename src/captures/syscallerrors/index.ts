@@ -17,6 +17,7 @@ import { unixListener, type UnixListener } from '../unix-sockets.js';
 import { netnsOf } from '../../util/netns.js';
 import { ADDRESS_ARGUMENT, argumentTable, FD_ARGUMENT, LOCK_CALLS, PATH_ARGUMENT, syscallNames } from './file-calls.js';
 import { isLockBusy, LockHolders, type LockHolder } from './lock-holders.js';
+import { portHolder, type PortHolder } from './port-holders.js';
 import { absolutePath, FdTargets, type FdTarget, type Filesystem } from './fd-targets.js';
 import { fdCensus, type FdCensus } from './fd-census.js';
 import { processLimit, type ProcessLimit } from './process-limit.js';
@@ -56,6 +57,10 @@ export interface SyscallErrorRow {
   processLimit?: ProcessLimit;
   /** EADDRNOTAVAIL from connect only: the TCP sockets of its network namespace then. */
   portCensus?: PortCensus;
+  /** The inet address a bind or connect asked for, at the row's first failure. */
+  asked?: string;
+  /** bind refused with EADDRINUSE: who listens on that port, looked up soon after the first failure. */
+  portHolder?: PortHolder;
   /** A lock call that found the lock held (fcntl, flock: EAGAIN): who held it, from /proc/locks while the capture ran. */
   lockHolder?: LockHolder;
   count: number;
@@ -143,6 +148,15 @@ export const syscallerrors: CaptureDefinition<SyscallerrorsParams, Syscallerrors
     };
     // A lock taken without waiting and found held: its holder, read while the capture runs.
     const locks = new LockHolders();
+    // A port a bind found taken: who listens there, once per process and address.
+    const holders = new Map<string, PortHolder | undefined>();
+    const holderOf = (tgid: number, syscall: string, errno: string, asked: string | undefined): Pick<SyscallErrorRow, 'portHolder'> => {
+      if (syscall !== 'bind' || errno !== 'EADDRINUSE' || !asked) return {};
+      const key = `${tgid}:${asked}`;
+      if (!holders.has(key)) holders.set(key, portHolder(tgid, asked));
+      const holder = holders.get(key);
+      return holder ? { portHolder: holder } : {};
+    };
     const errors = object.map('errors');
     const names = syscallNames();
     // New rows, while their process and fd are most likely still there: what the fd is, what limit the process is at.
@@ -154,6 +168,7 @@ export const syscallerrors: CaptureDefinition<SyscallerrorsParams, Syscallerrors
         const syscall = names[key.nr] ?? '';
         resourceAt(key.tgid, syscall, errno);
         if (key.fd !== undefined && isLockBusy(syscall, errno)) locks.watch(key.tgid, key.fd);
+        holderOf(key.tgid, syscall, errno, decodeValue(v).asked);
         if (isAddressCall(syscall)) listenerOf(key.tgid, syscall, errno, key.path);
         else roomOf(key.tgid, key.path, errno);
       }
@@ -193,6 +208,7 @@ export const syscallerrors: CaptureDefinition<SyscallerrorsParams, Syscallerrors
             ...resourceAt(key.tgid, syscall, errno),
             ...roomOf(key.tgid, path, errno),
             ...(lockHolder ? { lockHolder } : {}),
+            ...(value.asked ? { asked: value.asked, ...holderOf(key.tgid, syscall, errno, value.asked) } : {}),
             count: value.count,
             perSecond: value.count / windowSeconds,
             ...(value.retryNs > 0n ? { retryMs: Math.round(Number(value.retryNs) / 1e4) / 100 } : {}),

@@ -8,9 +8,12 @@
  *                           source account first: they deadlock (a lock order inversion)
  *   service ledger THREADS SECONDS COUNTER
  *                           THREADS threads append to one ledger under one mutex (held 200 µs
- *                           each time) for SECONDS; COUNTER gets the µs they waited for it, summed */
+ *                           each time) for SECONDS; COUNTER gets the µs they waited for it, summed
+ *   service listen PORT     listen on 0.0.0.0:PORT and serve; exit 1 when the port is taken (EADDRINUSE) */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -143,6 +146,19 @@ static int transfer_loop(void)
 	return 0;
 }
 
+/* Listens on 0.0.0.0:port (SO_REUSEADDR, as servers do) and serves; 1 when the port is taken. */
+static int listen_on(int port)
+{
+	struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons(port), .sin_addr = { htonl(INADDR_ANY) } };
+	int one = 1, fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) || listen(fd, 128))
+		return 1;
+	sleep(60);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 2 ? argv[1] : "";
@@ -172,8 +188,10 @@ int main(int argc, char **argv)
 		sleep((unsigned)atoi(argv[2]));
 		return 0;
 	}
+	if (argc > 2 && !strcmp(argv[1], "listen"))
+		return listen_on(atoi(argv[2]));
 	if (!strcmp(mode, "ledger") && argc > 4)
 		return ledger(atoi(argv[2]), atoi(argv[3]), argv[4]);
-	fprintf(stderr, "usage: service config PATH | alloc MIB | serve SECONDS | request PATH | transfer | ledger THREADS SECONDS COUNTER\n");
+	fprintf(stderr, "usage: service config PATH | alloc MIB | serve SECONDS | request PATH | transfer | ledger THREADS SECONDS COUNTER | listen PORT\n");
 	return 64;
 }
