@@ -4,6 +4,8 @@
 //   process burning CPUs) become one finding: a cause that names a process
 //   leads and takes every symptom it explains as an effect; otherwise the
 //   symptom leads with its cause as a step (`evidence.steps`, the sentence);
+//   a finding that `repeats` a key is another capture's view of the same
+//   events: a step of the one explaining it ("Also seen: ..."), adding nothing;
 // - same cause: findings with one `cause.key` merge into the one with the
 //   largest impact, with every subject's numbers in `evidence.sameCause`;
 //   before the chains (three runs of one job's dd become one step of what
@@ -20,7 +22,8 @@ const namesProcess = (f: Finding) => typeof f.evidence?.pid === 'number' && (f.e
 const worse = (a: Severity, b: Severity): Severity => ((SEVERITY_ORDER[a] ?? 3) <= (SEVERITY_ORDER[b] ?? 3) ? a : b);
 const sentence = (title: string) => title.replace(/[.\s]+$/, '');
 const round = (n: number) => Math.round(n * 1e4) / 1e4;
-const ROLE_LABEL = { cause: 'Cause', effect: 'Effect', cost: 'Its own cost' } as const;
+const ROLE_LABEL = { cause: 'Cause', effect: 'Effect', cost: 'Its own cost', repeat: 'Also seen' } as const;
+type Role = keyof typeof ROLE_LABEL;
 
 /** `symptom` (showing `key`) can be `cause`'s own cost: declared, and no larger than it can be. */
 const costs = (cause: Finding, key: string, symptom: Finding) =>
@@ -36,11 +39,18 @@ export function linkCauses(findings: Finding[]): Finding[] {
   return findings;
 }
 
+/** What a symptom shows, then what it repeats; `shows` is read live: absorbing a cause may add its causes' keys to it. */
+function* keysOf(symptom: Finding): Generator<string> {
+  yield* symptom.links?.shows ?? [];
+  yield* symptom.links?.repeats ?? [];
+}
+
 function chains(list: Finding[]): Finding[] {
   const gone = new Set<Finding>();
   const linked = new Set<Finding>();
   for (const symptom of list) {
-    for (const key of symptom.links?.shows ?? []) {
+    const repeats = new Set(symptom.links?.repeats ?? []);
+    for (const key of keysOf(symptom)) {
       if (gone.has(symptom)) break;
       // The cause with the most impact that explains it (or counts it as its own cost); one kept on its own first,
       // so that one finding tells it (four processes of one program: the one with a hot function, not a bare CPU user).
@@ -49,10 +59,11 @@ function chains(list: Finding[]): Finding[] {
         .sort((a, b) => Number(!!a.links?.onlyAsCause) - Number(!!b.links?.onlyAsCause) || impactValue(b) - impactValue(a))[0];
       if (!cause) continue;
       // A process (or a cause marked `leads`, or one whose own cost it is) leads (it may explain several symptoms); else the symptom, with its cause as a step.
+      // A repeat is told by the finding it repeats.
       const ownCost = costs(cause, key, symptom);
-      const causeLeads = ownCost || namesProcess(cause) || cause.links?.leads === true;
+      const causeLeads = repeats.has(key) || ownCost || namesProcess(cause) || cause.links?.leads === true;
       const [lead, step] = causeLeads ? [cause, symptom] : [symptom, cause];
-      absorb(lead, step, ownCost ? 'cost' : causeLeads ? 'effect' : 'cause', key);
+      absorb(lead, step, repeats.has(key) ? 'repeat' : ownCost ? 'cost' : causeLeads ? 'effect' : 'cause', key);
       gone.add(step);
       linked.add(lead);
     }
@@ -61,7 +72,7 @@ function chains(list: Finding[]): Finding[] {
 }
 
 /** `step` becomes a step of `lead`: its sentence, numbers and severity, one impact (the larger: the same time, seen twice). */
-function absorb(lead: Finding, step: Finding, role: 'cause' | 'effect' | 'cost', key: string): void {
+function absorb(lead: Finding, step: Finding, role: Role, key: string): void {
   const steps = Array.isArray(lead.evidence.steps) ? (lead.evidence.steps as unknown[]) : [];
   lead.evidence = {
     ...lead.evidence,
@@ -73,7 +84,9 @@ function absorb(lead: Finding, step: Finding, role: 'cause' | 'effect' | 'cost',
   lead.title = `${body}. ${ROLE_LABEL[role]}: ${stepText}${next ? `; next: ${next}` : ''}.`;
   const a = impactOf(lead);
   const b = impactOf(step);
-  if (role === 'cause') {
+  if (role === 'repeat') {
+    // The same events, seen again: told, and nothing added.
+  } else if (role === 'cause') {
     // The symptom leads: the time it lost is what its cause cost, counted once.
     lead.severity = worse(lead.severity, step.severity);
     if (b && (!a || b.value > a.value)) lead.impact = { ...b, bears: [...new Set([...(a?.bears ?? []), ...b.bears])] };

@@ -54,6 +54,11 @@ export const linksSchema = z.object({
   costs: z.array(z.string()).optional(),
   /** The most of such a symptom's impact (s/s) that can be this finding's cost: a larger one has a cause of its own. */
   costsAtMost: z.number().optional(),
+  /**
+   * Keys of a finding this one repeats as another capture saw it (a restart loop's exits, seen by execsnoop by the
+   * program's file): it becomes a step of the one that explains the key, adding nothing to its impact or severity.
+   */
+  repeats: z.array(z.string()).optional(),
 });
 export type Links = z.infer<typeof linksSchema>;
 

@@ -277,6 +277,40 @@ describe('a restart loop and the call that fails before each end', () => {
     expect(loop[0]!.severity).toBe('warning');
   });
 
+  it("the same exits as execsnoop saw them (by the program's file, started by the same parent) are told by the loop, adding nothing to it", () => {
+    const execEvents = (ppid: number) =>
+      starts.map((pid, i) => ({
+        time: `2026-01-01T00:00:0${i}.000Z`,
+        pid,
+        ppid,
+        uid: 0,
+        comm: 'python3',
+        pcomm: 'supervisor',
+        filename: '/usr/bin/python3',
+        argv: ['/usr/bin/python3', '/srv/billing/app.py'],
+        retval: 0,
+        exitCode: 78,
+        lifetimeMs: 12,
+      }));
+    const alone = analyzeRun({ run: run({ symptom: 'health' }), results: [on(exits), on(failedOpens(starts))] });
+    const findings = analyzeRun({
+      run: run({ symptom: 'health' }),
+      results: [on(exits), on(failedOpens(starts)), on(result('execsnoop', { events: execEvents(9) }))],
+    });
+    const loop = findings.filter((f) => ['signals', 'syscallerrors', 'execsnoop'].includes(f.capture));
+    expect(loop).toHaveLength(1);
+    expect(loop[0]!.capture).toBe('signals');
+    expect(loop[0]!.title).toContain(`Cause: every start of billing-api failed openat("${CONFIG}")`);
+    expect(loop[0]!.title).toContain(
+      'Also seen: /usr/bin/python3 exited with code 78 6 times in 6 s (threshold 3), each after 12 ms or less, started by supervisor (pid 9)',
+    );
+    // Its severity, impact and rank are the loop's own.
+    expect([loop[0]!.severity, loop[0]!.impact, loop[0]!.score]).toEqual([alone[0]!.severity, alone[0]!.impact, alone[0]!.score]);
+    // Another parent's python3 exiting is another loop.
+    const other = analyzeRun({ run: run({ symptom: 'health' }), results: [on(exits), on(result('execsnoop', { events: execEvents(10) }))] });
+    expect(other.filter((f) => f.capture === 'execsnoop').map((f) => f.title)).toEqual([expect.stringContaining('/usr/bin/python3 exited')]);
+  });
+
   it('a failure of too few processes, or of another program, is not made a cause (and is no finding alone)', () => {
     const findings = analyzeRun({ run: run({ symptom: 'health' }), results: [on(exits), on(failedOpens([101, 102], { comm: 'cron', path: '/etc/x' }))] });
     expect(findings.map((f) => f.capture)).toEqual(['signals']);

@@ -50,8 +50,21 @@ interface Group {
   commands: Map<string, number>;
   longest: number;
   pcomm: string;
+  /** Exits: the parents that started them. */
+  ppids: Set<number>;
 }
-const newGroup = (): Group => ({ spans: [], n: 0, seconds: 0, examples: [], names: new Map(), more: new Map(), commands: new Map(), longest: 0, pcomm: '' });
+const newGroup = (): Group => ({
+  spans: [],
+  n: 0,
+  seconds: 0,
+  examples: [],
+  names: new Map(),
+  more: new Map(),
+  commands: new Map(),
+  longest: 0,
+  pcomm: '',
+  ppids: new Set(),
+});
 function add(g: Group, e: Obj, window: number): void {
   g.n++;
   const start = Date.parse(str(e.time));
@@ -117,6 +130,7 @@ function analyzeExecsnoop(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
     add(x, e, window);
     countName(x.names, num(e.exitSignal) ? `signal ${num(e.exitSignal)}` : `code ${num(e.exitCode)}`);
     countName(x.more, processLabel(e.pcomm, e.ppid));
+    if (num(e.ppid) > 1 && x.ppids.size < MAX_NAMES) x.ppids.add(num(e.ppid));
     x.longest = Math.max(x.longest, num(e.lifetimeMs));
   }
 
@@ -208,6 +222,8 @@ function analyzeExecsnoop(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
         timeImpact(x.seconds, window, `${plural(x.n, 'process', 'processes')} that failed ran ${x.seconds.toFixed(2)} s in all`, ['health']),
       ),
     );
+    // The same exits signals counts as a restart loop (under the name the program gave itself), when it found one.
+    failures.at(-1)!.links = { repeats: [...x.ppids].map((ppid) => `exit-loop-parent:${ppid}`) };
   }
 
   const waitedOn = [...parents.map].flatMap(([key, p]) => childrenFinding(Number(key), p, window, ctx) ?? []);

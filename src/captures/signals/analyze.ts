@@ -33,13 +33,25 @@ interface Group {
   first: Obj;
   last: Obj;
   pids: Set<number>;
+  /** Who started them (a supervisor restarting a program is one parent). */
+  parents: Set<number>;
   targets: Set<number>;
   senders: Map<string, number>;
   cores: number;
   lifetimes: number[];
 }
 
-const newGroup = (): Group => ({ n: 0, first: {}, last: {}, pids: new Set(), targets: new Set(), senders: new Map(), cores: 0, lifetimes: [] });
+const newGroup = (): Group => ({
+  n: 0,
+  first: {},
+  last: {},
+  pids: new Set(),
+  parents: new Set(),
+  targets: new Set(),
+  senders: new Map(),
+  cores: 0,
+  lifetimes: [],
+});
 
 function addEvent(g: Group | undefined, e: Obj): Group | undefined {
   if (!g) return undefined;
@@ -47,6 +59,7 @@ function addEvent(g: Group | undefined, e: Obj): Group | undefined {
   g.last = e;
   g.n++;
   if (g.pids.size < MAX_KEPT) g.pids.add(num(e.pid));
+  if (num(e.ppid) > 1 && g.parents.size < MAX_KEPT) g.parents.add(num(e.ppid));
   if (e.coreDumped === true) g.cores++;
   if (g.lifetimes.length < MAX_KEPT) g.lifetimes.push(num(e.lifetimeMs));
   return g;
@@ -205,8 +218,13 @@ function analyzeSignals(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
       ),
     );
     // A failing call of the same program (syscallerrors) explains why it exits.
-    // It leads: the supervisor's storm of its restarts is an effect (execsnoop: `restarts:<comm>`).
-    findings.at(-1)!.links = { shows: [`ends:${str(first.comm)}`], explains: [`restarts:${str(first.comm)}`], leads: true };
+    // It leads: the supervisor's storm of its restarts is an effect (execsnoop: `restarts:<comm>`); execsnoop's
+    // count of the same exits, by the program's file (a name it may have changed since), repeats it.
+    findings.at(-1)!.links = {
+      shows: [`ends:${str(first.comm)}`],
+      explains: [`restarts:${str(first.comm)}`, ...[...g.parents].map((ppid) => `exit-loop-parent:${ppid}`)],
+      leads: true,
+    };
   }
 
   const ends = num(data.exits);
