@@ -255,6 +255,42 @@ describe('tcpretrans and tcpreset', () => {
     expect(sent.title).toContain('NO_SOCKET: nothing listens on that port here');
   });
 
+  it('resets a server here sent by closing with unread data are the cause of those its client here took while connected', () => {
+    const reset = (direction: string, local: string, remote: string, over: Record<string, unknown>) => ({
+      direction,
+      local,
+      remote,
+      family: 'ipv4',
+      socket: 'full',
+      cgroupId: '1',
+      count: 1,
+      firstSeen: '',
+      lastSeen: '',
+      ...over,
+    });
+    const ports = [1, 2, 3, 4, 5, 6];
+    const client = ports.map((i) => reset('received', `127.0.0.1:4200${i}`, '127.0.0.1:8955', { state: 'ESTABLISHED', pid: 7, comm: 'uploader' }));
+    const server = ports.map((i) =>
+      reset('sent', '127.0.0.1:8955', `127.0.0.1:4200${i}`, {
+        state: 'CLOSE',
+        closedFrom: 'ESTABLISHED',
+        reason: 'TCP_ABORT_ON_CLOSE',
+        pid: 40,
+        comm: 'upload-api',
+      }),
+    );
+    const findings = analyzeRun({ run: run(), results: [on(result('tcpreset', { rows: [...client, ...server], sent: 6, received: 6, totalRows: 12 }))] });
+    const resets = findings.filter((f) => f.capture === 'tcpreset');
+    expect(resets).toHaveLength(1);
+    expect(resets[0]!.title).toMatch(
+      /^uploader \(pid 7\) got 6 TCP resets from 127\.0\.0\.1:8955 in 6 s \(threshold 5\), in ESTABLISHED: the peer aborted the connections\. Cause: /,
+    );
+    expect(resets[0]!.title).toContain(
+      'Cause: upload-api (pid 40) reset 6 connections from 127.0.0.1:8955 to 127.0.0.1 in 6 s (threshold 5) by closing them with data it had not read (TCP_ABORT_ON_CLOSE)',
+    );
+    expect(resets[0]!.title).toMatch(/; next: read the rest of the request .*\.$/);
+  });
+
   it("resets taken in CLOSE_WAIT are writes on connections the server had closed (a keep-alive pool): a warning, leading the server's own resets", () => {
     const reset = (direction: string, local: string, remote: string, over: Record<string, unknown>) => ({
       direction,

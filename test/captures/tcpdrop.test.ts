@@ -82,6 +82,15 @@ describe('tcpdrop records and reasons', () => {
     expect(tcp!.evidence.impact).toMatchObject({ drops: 40 });
   });
 
+  it("a listener's background drops (segments of connections just reset: TCP_FLAGS) count from 20, and are not called a full accept queue", () => {
+    const ctx = { node: 'web-1', capture: 'tcpdrop', file: 'nodes/web-1/tcpdrop.json', thresholds: mergeThresholds(), windowSeconds: 8 };
+    const row = (drops: number) => ({ reason: 'TCP_FLAGS', drops, protocol: 'tcp', port: 8955, pid: 40, comm: 'upload-api', state: 'LISTEN', backlog: 64 });
+    expect(tcpdrop.analysis!.analyze({ rows: [row(13)], listeners: [] } as never, ctx).findings).toEqual([]);
+    const [many] = tcpdrop.analysis!.analyze({ rows: [row(40)], listeners: [] } as never, ctx).findings;
+    expect(many!.title).toContain("the kernel's reason is TCP_FLAGS");
+    expect(many!.title).not.toContain('accept queue');
+  });
+
   it('refuses unknown settings', async () => {
     const { runCapture } = await import('../../src/captures/run-capture.js');
     await expect(runCapture(tcpdrop, { durationMs: 10, params: { maxRows: 1 } })).rejects.toThrow(/maxRows/);

@@ -80,7 +80,8 @@ export function analyzeTcpdrop(data: Obj, ctx: AnalysisContext): CaptureAnalysis
   for (const g of [...groups.values()].sort((a, b) => b.drops - a.drops)) {
     if (findings.length >= MAX_FINDINGS) break;
     if (LIFECYCLE.has(g.reason)) continue;
-    const min = g.listener || g.reason === 'TCP_LISTEN_OVERFLOW' ? 1 : BACKGROUND.has(g.reason) ? MIN_BACKGROUND_DROPS : MIN_DROPS;
+    // A listener's drops matter from the first, but for the background reasons (a segment of a connection just reset, late).
+    const min = BACKGROUND.has(g.reason) ? MIN_BACKGROUND_DROPS : g.listener || g.reason === 'TCP_LISTEN_OVERFLOW' ? 1 : MIN_DROPS;
     if (g.drops < min) continue;
     findings.push(g.listener ? listenerFinding(g, ctx, seconds) : packetFinding(g, ctx, seconds));
   }
@@ -203,7 +204,7 @@ function listenerFinding(g: Group, ctx: AnalysisContext, seconds: number): Findi
   const title =
     `The listener on port ${port} of ${owner} on ${ctx.node} dropped ${plural(g.drops, 'packet')} (${g.reason}${backlog !== undefined ? `, backlog ${backlog}` : ''}), ` +
     `${fmtRate(rate)} over the ${fmtSeconds(seconds)} window${sources.length ? ` from ${listText(sources, 3)}` : ''}: ` +
-    `${ADVICE[g.reason] ?? ADVICE.TCP_LISTEN_OVERFLOW}.`;
+    `${ADVICE[g.reason] ?? `the kernel's reason is ${g.reason}`}.`;
   return listenerLinks(
     port,
     makeFinding(

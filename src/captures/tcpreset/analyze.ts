@@ -35,9 +35,15 @@ const RESET_REASON_MEANING: Record<string, string> = {
  *   keep-alive pool reusing a connection the server closed for idling;
  * - closedHere: sent from a timewait sock: data came for a connection this
  *   side had closed: the same, seen from the server;
+ * - abortedHere: sent by a close that aborts (unread data, SO_LINGER 0): a
+ *   server answering before it read the whole request, whose client (aborted,
+ *   when it is here) takes the reset;
  * - aborted, sent: the rest.
  */
-type ResetKind = 'refused' | 'reused' | 'closedHere' | 'aborted' | 'sent';
+type ResetKind = 'refused' | 'reused' | 'closedHere' | 'abortedHere' | 'aborted' | 'sent';
+
+/** Reasons of resets a close sends instead of a FIN. */
+const ABORTIVE_CLOSE = new Set(['TCP_ABORT_ON_CLOSE', 'TCP_ABORT_ON_LINGER', 'TCP_ABORT_ON_DATA']);
 
 interface Group {
   kind: ResetKind;
@@ -50,7 +56,7 @@ interface Group {
 }
 
 function kindOf(r: Obj): ResetKind {
-  if (r.direction === 'sent') return r.socket === 'timewait' ? 'closedHere' : 'sent';
+  if (r.direction === 'sent') return r.socket === 'timewait' ? 'closedHere' : ABORTIVE_CLOSE.has(str(r.reason)) ? 'abortedHere' : 'sent';
   return r.state === 'SYN_SENT' ? 'refused' : r.state === 'CLOSE_WAIT' ? 'reused' : 'aborted';
 }
 
@@ -84,7 +90,7 @@ function analyzeTcpreset(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
     const server = failedWrites && isObj(servers[serverEnd]) ? (servers[serverEnd] as Obj) : undefined;
     const evidence = {
       ...(server ? { server: { pid: num(server.pid), comm: str(server.comm) } } : {}),
-      direction: g.kind === 'sent' || g.kind === 'closedHere' ? 'sent' : 'received',
+      direction: g.kind === 'sent' || g.kind === 'closedHere' || g.kind === 'abortedHere' ? 'sent' : 'received',
       local: g.local,
       remote: g.remote,
       resets: g.count,
@@ -140,6 +146,12 @@ function titleOf(g: Group, ctx: AnalysisContext, threshold: number, server?: Obj
       return `${who} got ${resets} from ${g.remote} ${within}, in ${topKeys(g.states, 2).join(' and ')}: the peer refuses the connects.`;
     case 'aborted':
       return `${who} got ${resets} from ${g.remote} ${within}, in ${topKeys(g.states, 2).join(' and ')}: the peer aborted the connections.`;
+    case 'abortedHere':
+      return g.reasons.has('TCP_ABORT_ON_CLOSE')
+        ? `${who} reset ${plural(g.count, 'connection')} from ${g.local} to ${g.remote} ${within} by closing them with data it had not read (TCP_ABORT_ON_CLOSE): ` +
+            'the kernel resets such a connection instead of closing it, and its peer may lose the answer sent just before: a server answering before it has read the whole request ' +
+            '(a rejected upload, an early error); next: read the rest of the request (or stop writing and drain it) before closing.'
+        : `${who} reset ${plural(g.count, 'connection')} from ${g.local} to ${g.remote} ${within} by closing them abortively (${reasons.join('; ')}).`;
     case 'sent':
       return `This host sent ${resets} from ${g.local} to ${g.remote} ${within}${reasons.length ? `, ${reasons.join('; ')}` : ''}.`;
   }
@@ -155,6 +167,11 @@ function linksOf(g: Group): Pick<Finding, 'links'> | Record<string, never> {
       return { links: { explains: [`closed-reuse:${g.remote}`], leads: true } };
     case 'closedHere':
       return { links: { shows: [`closed-reuse:${g.local}`] } };
+    // A server here closing abortively explains the resets its clients here took while connected.
+    case 'abortedHere':
+      return { links: { explains: [`aborted-from:${g.local}`] } };
+    case 'aborted':
+      return { links: { shows: [`aborted-from:${g.remote}`] } };
     // Resets answering SYNs to a port nothing listens on (no socket): a refused connect's other end, when its client is here.
     case 'sent':
       return g.rows.some((r) => r.socket === 'none') ? { links: { explains: [`refused-sent:${g.local}`] } } : {};
