@@ -53,6 +53,19 @@ describe('profile', () => {
     expect(light.title).toContain('tcp_sendmsg [kernel]');
   });
 
+  it('a low-priority process (nice 10 or more) is said to yield the CPU, and its CPU bears on CPU, not on latency', () => {
+    const stacks = [stack(300, 'report-batch', 580, [user('main', 'python3'), user('aggregate', 'python3')])];
+    const niced = { ...profile(stacks), niceness: { 300: 19 } };
+    const runs = (symptom: 'latency' | 'cpu', data = niced) => analyzeRun({ run: run({ symptom }), results: [on(data)] })[0]!;
+    const latency = runs('latency');
+    expect(latency.title).toContain('in report-batch (pid 300) (at nice 19: it yields the CPU to other work)');
+    expect(latency.impact!.bears).toEqual(['cpu']);
+    expect(latency.evidence.nice).toBe(19);
+    // A quarter on a latency run, in full on a CPU run; at nice 0, in full on both.
+    expect(latency.score).toBeCloseTo(runs('cpu').score * 0.25, 3);
+    expect(runs('latency', profile(stacks)).score).toBeCloseTo(runs('cpu').score, 3);
+  });
+
   it('hot JIT code without a perf map: one function, and the advice to name it', () => {
     const jit = { name: '[JIT code]', kind: 'jit' as const, module: '[anon]' };
     const stacks = [stack(400, 'node', 500, [user('main', 'node'), jit]), stack(400, 'node', 50, [user('main', 'node'), user('uv_run', 'node')])];

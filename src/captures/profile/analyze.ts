@@ -1,5 +1,5 @@
 // profile's checks: Hot functions and busy processes.
-import { makeFinding, num, objs, str, timeImpact, type CaptureAnalysis, type AnalysisContext, type Obj } from '../../analysis/common.js';
+import { isObj, makeFinding, num, objs, str, timeImpact, type CaptureAnalysis, type AnalysisContext, type Obj } from '../../analysis/common.js';
 import { fmtPct, fmtSeconds, plural, processLabel, round, shortFunction } from '../../format/index.js';
 import { frameOf, framesOf, leafOf, functionLabel, stackText, type FrameLike } from '../../analysis/stack-frames.js';
 import type { Finding } from '../../analysis/types.js';
@@ -54,6 +54,9 @@ interface GcTime {
   samples: number;
   phases: Map<string, number>;
 }
+
+/** From this nice value a process yields the CPU to the others (CFS gives a nice-10 task a tenth of a nice-0 one's share). */
+export const LOW_PRIORITY_NICE = 10;
 
 function analyzeProfile(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
   const findings: Finding[] = [];
@@ -144,7 +147,10 @@ function analyzeProfile(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
       if (cpus >= CPU_SATURATION_SHARE) users.push({ p, cpus, top: functions[0]?.frame.name ?? '?' });
       continue;
     }
-    const who = processLabel(p.comm, p.pid);
+    // A low-priority process's CPU is CPU it was given spare: no one's wait, unless nothing else runs.
+    const nice = isObj(data.niceness) ? num(data.niceness[String(p.pid)]) : 0;
+    const yields = nice >= LOW_PRIORITY_NICE;
+    const who = `${processLabel(p.comm, p.pid)}${yields ? ` (at nice ${nice}: it yields the CPU to other work)` : ''}`;
     const top = functions.slice(0, 5).map((f) => ({
       function: f.frame.name,
       ...(f.frame.module ? { module: f.frame.module } : {}),
@@ -156,6 +162,7 @@ function analyzeProfile(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
     const evidence = {
       pid: p.pid,
       comm: p.comm,
+      ...(yields ? { nice } : {}),
       samples: p.samples,
       profileSamples: total,
       cpus: round(cpus),
@@ -224,10 +231,12 @@ function analyzeProfile(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
       cpus / Math.max(0.01, busyCores),
       gc ? gc.samples / p.samples / GC_SHARE : 0,
     );
-    const impact = timeImpact(p.samples / frequency, window, `${cpus.toFixed(2)} CPUs: ${p.samples} samples at ${frequency} Hz over ${fmtSeconds(window)}`, [
-      'cpu',
-      'latency',
-    ]);
+    const impact = timeImpact(
+      p.samples / frequency,
+      window,
+      `${cpus.toFixed(2)} CPUs: ${p.samples} samples at ${frequency} Hz over ${fmtSeconds(window)}`,
+      yields ? ['cpu'] : ['cpu', 'latency'],
+    );
     const finding = makeFinding(ctx, `process:${p.pid}`, severity, title, evidence, score, impact);
     finding.cause = {
       key: gc ? `${p.comm} spends its CPU in garbage collection` : hot.length ? `${p.comm} spends its CPU in ${hot[0]!.frame.name}` : `${p.comm} is busy`,

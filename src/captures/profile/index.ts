@@ -9,7 +9,8 @@ import { collectStacks, columns, describeGaps, leafOf, moduleLabel, pct, sumValu
 import { stackFiles } from '../stack-family/outputs.js';
 import { newTgidLayout, stackKeyLayout } from '../stack-family/stack-maps.js';
 import { pythonLayouts } from '../stack-family/python-stacks.js';
-import { profileAnalysis } from './analyze.js';
+import { LOW_PRIORITY_NICE, profileAnalysis } from './analyze.js';
+import { readText } from '../../util/read-text.js';
 import { profileBaseline } from './baseline.js';
 import { profileSetup } from './setup.js';
 
@@ -20,6 +21,19 @@ export interface ProfileData extends StackData {
   frequency: number;
   /** Distinct processes sampled. */
   processes: number;
+  /** The nice value of sampled processes that run at a low priority (nice 10 or more), by pid, read when the window ends. */
+  niceness?: Record<string, number>;
+}
+
+/** Low-priority processes among those sampled (nice is field 19 of /proc/PID/stat, 17th after the comm). */
+function lowPriority(stacks: StackSample[]): Pick<ProfileData, 'niceness'> {
+  const niceness: Record<string, number> = {};
+  for (const pid of new Set(stacks.map((s) => s.pid))) {
+    const stat = readText(`/proc/${pid}/stat`) ?? '';
+    const nice = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+    if (nice >= LOW_PRIORITY_NICE) niceness[pid] = nice;
+  }
+  return Object.keys(niceness).length ? { niceness } : {};
 }
 
 export const profile: CaptureDefinition<ProfileParams, ProfileData> = {
@@ -59,6 +73,7 @@ export const profile: CaptureDefinition<ProfileParams, ProfileData> = {
         ...(problem ? { kernelSymbolsProblem: problem } : {}),
         frequency: params.frequency,
         processes: new Set(stacks.map((s) => s.pid)).size,
+        ...lowPriority(stacks),
       }),
     });
   },
