@@ -55,7 +55,7 @@ describe('profile', () => {
 
   it('a low-priority process (nice 10 or more) is said to yield the CPU, and its CPU bears on CPU, not on latency', () => {
     const stacks = [stack(300, 'report-batch', 580, [user('main', 'python3'), user('aggregate', 'python3')])];
-    const niced = { ...profile(stacks), niceness: { 300: 19 } };
+    const niced: ReturnType<typeof profile> = { ...profile(stacks), niceness: { 300: 19 } } as ReturnType<typeof profile>;
     const runs = (symptom: 'latency' | 'cpu', data = niced) => analyzeRun({ run: run({ symptom }), results: [on(data)] })[0]!;
     const latency = runs('latency');
     expect(latency.title).toContain('in report-batch (pid 300) (at nice 19: it yields the CPU to other work)');

@@ -168,7 +168,7 @@ export const syscallerrors: CaptureDefinition<SyscallerrorsParams, Syscallerrors
         const syscall = names[key.nr] ?? '';
         resourceAt(key.tgid, syscall, errno);
         if (key.fd !== undefined && isLockBusy(syscall, errno)) locks.watch(key.tgid, key.fd);
-        holderOf(key.tgid, syscall, errno, decodeValue(v).asked);
+        if (syscall === 'bind' && errno === 'EADDRINUSE') holderOf(key.tgid, syscall, errno, decodeValue(v).asked);
         if (isAddressCall(syscall)) listenerOf(key.tgid, syscall, errno, key.path);
         else roomOf(key.tgid, key.path, errno);
       }

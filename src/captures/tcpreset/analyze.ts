@@ -60,7 +60,7 @@ function kindOf(r: Obj): ResetKind {
   return r.state === 'SYN_SENT' ? 'refused' : r.state === 'CLOSE_WAIT' ? 'reused' : 'aborted';
 }
 
-/** A request that failed on a connection its server had closed costs no measured time, but it failed: ranked as a warning's least. */
+/** A request that failed on a connection its server had closed costs no measured time, but it failed: scored as 10 ms each. */
 const FAILED_WRITE_SCORE_S = 0.01;
 
 function analyzeTcpreset(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
@@ -106,7 +106,7 @@ function analyzeTcpreset(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
       titleOf(g, ctx, threshold, server),
       evidence,
       failedWrites ? (g.count * FAILED_WRITE_SCORE_S) / Math.max(0.001, ctx.windowSeconds) : g.count / Math.max(1, threshold),
-      // Writes that failed on a closed connection are errors, not time: no time impact caps them to information.
+      // Writes that failed on a closed connection are errors, not time: a time impact would cap them to information.
       failedWrites
         ? undefined
         : timeImpact(
@@ -175,8 +175,6 @@ function linksOf(g: Group): Pick<Finding, 'links'> | Record<string, never> {
     // Resets answering SYNs to a port nothing listens on (no socket): a refused connect's other end, when its client is here.
     case 'sent':
       return g.rows.some((r) => r.socket === 'none') ? { links: { explains: [`refused-sent:${g.local}`] } } : {};
-    default:
-      return {};
   }
 }
 
