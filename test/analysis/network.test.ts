@@ -255,19 +255,21 @@ describe('tcpretrans and tcpreset', () => {
     expect(sent.title).toContain('NO_SOCKET: nothing listens on that port here');
   });
 
+  /** One reset on one flow (a tcpreset row), its socket full unless said. */
+  const reset = (direction: string, local: string, remote: string, over: Record<string, unknown>) => ({
+    direction,
+    local,
+    remote,
+    family: 'ipv4',
+    socket: 'full',
+    cgroupId: '1',
+    count: 1,
+    firstSeen: '',
+    lastSeen: '',
+    ...over,
+  });
+
   it('resets a server here sent by closing with unread data are the cause of those its client here took while connected', () => {
-    const reset = (direction: string, local: string, remote: string, over: Record<string, unknown>) => ({
-      direction,
-      local,
-      remote,
-      family: 'ipv4',
-      socket: 'full',
-      cgroupId: '1',
-      count: 1,
-      firstSeen: '',
-      lastSeen: '',
-      ...over,
-    });
     const ports = [1, 2, 3, 4, 5, 6];
     const client = ports.map((i) => reset('received', `127.0.0.1:4200${i}`, '127.0.0.1:8955', { state: 'ESTABLISHED', pid: 7, comm: 'uploader' }));
     const server = ports.map((i) =>
@@ -292,17 +294,6 @@ describe('tcpretrans and tcpreset', () => {
   });
 
   it("resets taken in CLOSE_WAIT are writes on connections the server had closed (a keep-alive pool): a warning, leading the server's own resets", () => {
-    const reset = (direction: string, local: string, remote: string, over: Record<string, unknown>) => ({
-      direction,
-      local,
-      remote,
-      family: 'ipv4',
-      cgroupId: '1',
-      count: 1,
-      firstSeen: '',
-      lastSeen: '',
-      ...over,
-    });
     const ports = [1, 2, 3, 4, 5, 6, 7];
     const client = ports.map((i) =>
       reset('received', `127.0.0.1:4100${i}`, '127.0.0.1:8951', { state: 'CLOSE_WAIT', socket: 'full', pid: 7 + (i % 2), comm: 'billing' }),
