@@ -3,6 +3,7 @@
 // A process that is gone reads as undefined (its fields read as <NA>).
 import { readFileSync, readlinkSync } from 'node:fs';
 import type { ProcessInfo } from '../model/syscall-event.js';
+import { statFields } from '../util/process-stat.js';
 
 export interface HostInfo {
   process(pid: number): ProcessInfo | undefined;
@@ -28,13 +29,6 @@ function parseIdFile(text: string | undefined): Map<number, string> {
     if (name && id !== undefined && !byId.has(Number(id))) byId.set(Number(id), name);
   }
   return byId;
-}
-
-/** /proc/<pid>/stat after the comm (which may hold spaces and parentheses). */
-function statFields(pid: number): string[] | undefined {
-  const stat = read(`/proc/${pid}/stat`);
-  if (!stat) return undefined;
-  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
 }
 
 export function liveHostInfo(hostname: string, procRoot = '/proc'): HostInfo {

@@ -20,6 +20,20 @@ function connlat(histograms: { destination: string; slots: Record<number, number
   });
 }
 
+/** One reset on one flow (a tcpreset row), its socket full unless said. */
+const reset = (direction: string, local: string, remote: string, over: Record<string, unknown>) => ({
+  direction,
+  local,
+  remote,
+  family: 'ipv4',
+  socket: 'full',
+  cgroupId: '1',
+  count: 1,
+  firstSeen: '',
+  lastSeen: '',
+  ...over,
+});
+
 describe('tcpconnlat', () => {
   it('a third of the connects to one destination in the 2^19..2^20 µs bucket: p99 ≈ 1 s, the share slow, the rest fast', () => {
     const slots = { [FAST_SLOT]: 6, [SYN_SLOT]: 3 };
@@ -111,18 +125,7 @@ describe('tcpconnlat', () => {
     const resets = [
       { direction: 'received', local: '127.0.0.1:40001', remote: dest, family: 'ipv4', state: 'SYN_SENT', socket: 'full', pid: 10, comm: 'client', count: 100 },
       // The kernel's answers to the SYNs (no socket): the same refusals seen from the port's end.
-      {
-        direction: 'sent',
-        local: dest,
-        remote: '127.0.0.1:40001',
-        family: 'ipv4',
-        state: '-',
-        socket: 'none',
-        reason: 'NO_SOCKET',
-        pid: 0,
-        comm: '',
-        count: 100,
-      },
+      reset('sent', dest, '127.0.0.1:40001', { state: '-', socket: 'none', reason: 'NO_SOCKET', pid: 0, comm: '', count: 100 }),
     ];
     const findings = analyzeRun({
       run: run(),
@@ -231,21 +234,9 @@ describe('tcpretrans and tcpreset', () => {
         firstSeen: '',
         lastSeen: '',
       },
-      ...[1, 2, 3].map((i) => ({
-        direction: 'sent',
-        local: '10.0.0.1:9999',
-        remote: `10.0.0.8:5000${i}`,
-        family: 'ipv4',
-        state: '-',
-        socket: 'none',
-        reason: 'NO_SOCKET',
-        pid: 0,
-        comm: '',
-        cgroupId: '0',
-        count: 4,
-        firstSeen: '',
-        lastSeen: '',
-      })),
+      ...[1, 2, 3].map((i) =>
+        reset('sent', '10.0.0.1:9999', `10.0.0.8:5000${i}`, { state: '-', socket: 'none', reason: 'NO_SOCKET', pid: 0, comm: '', cgroupId: '0', count: 4 }),
+      ),
     ];
     const findings = analyzeRun({ run: run(), results: [on(result('tcpreset', { rows, sent: 12, received: 12, totalRows: rows.length }))] });
     const received = findings.find((f) => f.evidence.direction === 'received')!;
@@ -253,20 +244,6 @@ describe('tcpretrans and tcpreset', () => {
     const sent = findings.find((f) => f.evidence.direction === 'sent')!;
     expect(sent.title).toContain('This host sent 12 TCP resets from 10.0.0.1:9999 to 10.0.0.8');
     expect(sent.title).toContain('NO_SOCKET: nothing listens on that port here');
-  });
-
-  /** One reset on one flow (a tcpreset row), its socket full unless said. */
-  const reset = (direction: string, local: string, remote: string, over: Record<string, unknown>) => ({
-    direction,
-    local,
-    remote,
-    family: 'ipv4',
-    socket: 'full',
-    cgroupId: '1',
-    count: 1,
-    firstSeen: '',
-    lastSeen: '',
-    ...over,
   });
 
   it('resets a server here sent by closing with unread data are the cause of those its client here took while connected', () => {

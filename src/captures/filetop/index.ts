@@ -2,7 +2,7 @@
 // counted in the kernel from the read/write syscall family. Each file's path
 // is walked once, when a process first touches it.
 import { readFileSync } from 'node:fs';
-import { readText } from '../../util/read-text.js';
+import { statFields } from '../../util/process-stat.js';
 import { RingBufferReader } from '../../libbpf/index.js';
 import type { CaptureDefinition, Column } from '../capture.js';
 import {
@@ -125,12 +125,8 @@ function procComm(pid: number): string {
   }
 }
 
-/** Field 4 of /proc/PID/stat, after the comm in parentheses (which may hold any character). */
-function parentOf(pid: number): number {
-  const stat = readText(`/proc/${pid}/stat`) ?? '';
-  const m = /^\) \S (\d+)/.exec(stat.slice(stat.lastIndexOf(')')));
-  return m ? Number(m[1]) : 0;
-}
+/** Field 4 of /proc/PID/stat; 0 when the process is gone. */
+const parentOf = (pid: number): number => Number(statFields(pid)?.[1] ?? 0);
 
 const kb = (bytes: number) => (bytes / 1024).toFixed(bytes && bytes < 1024 ? 1 : 0);
 const kindLetter: Record<FileKind, string> = { file: 'R', socket: 'S', pipe: 'P', chardev: 'C', other: 'O' };

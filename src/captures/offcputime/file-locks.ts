@@ -89,7 +89,8 @@ export class LockWaitSampler {
   }
 }
 
-const readLocks = () => readText('/proc/locks') ?? '';
+/** The kernel's lock table (empty when it cannot be read). */
+export const readLocks = () => readText('/proc/locks') ?? '';
 
 /**
  * The path of pid's descriptor on the locked file's inode. Matched on the inode alone: /proc/locks names a

@@ -10,7 +10,7 @@ import { stackFiles } from '../stack-family/outputs.js';
 import { newTgidLayout, stackKeyLayout } from '../stack-family/stack-maps.js';
 import { pythonLayouts } from '../stack-family/python-stacks.js';
 import { LOW_PRIORITY_NICE, profileAnalysis } from './analyze.js';
-import { readText } from '../../util/read-text.js';
+import { statFields } from '../../util/process-stat.js';
 import { profileBaseline } from './baseline.js';
 import { profileSetup } from './setup.js';
 
@@ -25,12 +25,11 @@ export interface ProfileData extends StackData {
   niceness?: Record<string, number>;
 }
 
-/** Low-priority processes among those sampled (nice is field 19 of /proc/PID/stat, 17th after the comm). */
+/** Low-priority processes among those sampled (nice is field 19 of /proc/PID/stat). */
 function lowPriority(stacks: StackSample[]): Pick<ProfileData, 'niceness'> {
   const niceness: Record<string, number> = {};
   for (const pid of new Set(stacks.map((s) => s.pid))) {
-    const stat = readText(`/proc/${pid}/stat`) ?? '';
-    const nice = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+    const nice = Number(statFields(pid)?.[16]);
     if (nice >= LOW_PRIORITY_NICE) niceness[pid] = nice;
   }
   return Object.keys(niceness).length ? { niceness } : {};

@@ -185,7 +185,7 @@ function roomText(g: Group): string | undefined {
 /** bind refused with EADDRINUSE on an inet address: the port, and who listens there. */
 function portTakenText(g: Group): string | undefined {
   if (g.syscall !== 'bind' || g.errno !== 'EADDRINUSE' || !g.asked) return undefined;
-  const port = g.asked.slice(g.asked.lastIndexOf(':') + 1);
+  const port = portOf(g.asked);
   const holder = g.holder
     ? `${processLabel(g.holder.comm, g.holder.pid)} listens on ${str(g.holder.listener)}`
     : `another socket holds it (ss -ltnp 'sport = :${port}')`;

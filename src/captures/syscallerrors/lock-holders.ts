@@ -3,7 +3,7 @@
 // lock-file loops retry between sleeps, so /proc/locks shows no waiter for
 // them, only the holder: read every 250 ms for the files such calls failed on.
 import { statSync } from 'node:fs';
-import { parseLocks } from '../offcputime/file-locks.js';
+import { parseLocks, readLocks } from '../offcputime/file-locks.js';
 import { readText } from '../../util/read-text.js';
 import { LOCK_CALLS } from './file-calls.js';
 
@@ -33,7 +33,7 @@ export class LockHolders {
   private readonly watched = new Map<string, Watched>();
   private last = 0;
 
-  constructor(private readonly read: () => string = () => readText('/proc/locks') ?? '') {}
+  constructor(private readonly read: () => string = readLocks) {}
 
   /** Watches the file behind tgid's fd (matched by inode, as /proc/locks names a filesystem's own device). */
   watch(tgid: number, fd: number): void {

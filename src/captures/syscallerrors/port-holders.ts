@@ -5,6 +5,7 @@
 import { readListeners, type Listener } from '../tcpresponse/listeners.js';
 import { socketOwners } from '../target-processes.js';
 import { netnsOf } from '../../util/netns.js';
+import { portOf } from '../../analysis/common.js';
 
 export interface PortHolder {
   pid: number;
@@ -12,8 +13,6 @@ export interface PortHolder {
   /** The listener's address: "127.0.0.1:8080", "0.0.0.0:8080". */
   listener: string;
 }
-
-const portOf = (address: string) => Number(address.slice(address.lastIndexOf(':') + 1));
 
 /** The process listening on `asked`'s port where tgid (gone: this process) would have bound it. */
 export function portHolder(tgid: number, asked: string, listeners: Listener[] = readListeners()): PortHolder | undefined {

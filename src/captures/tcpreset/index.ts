@@ -9,7 +9,7 @@ import { decodeKey, decodeValue, keyLayout, resetReasonNames, valueLayout, type 
 import { tcpresetAnalysis } from './analyze.js';
 import { tcpresetSetup } from './setup.js';
 import { localServers, readListeners } from '../tcpresponse/listeners.js';
-import { readText } from '../../util/read-text.js';
+import { commOf } from '../../cgroups/hierarchy.js';
 
 export type TcpresetParams = typeof tcpresetSetup.defaults;
 
@@ -118,7 +118,7 @@ function closedServers(rows: ResetRow[]): Map<string, { pid: number; comm: strin
   const named = new Map<string, { pid: number; comm: string }>();
   if (!ends.length) return named;
   for (const [end, server] of localServers(ends, readListeners())) {
-    named.set(end, { pid: server.pid, comm: readText(`/proc/${server.pid}/comm`)?.trim() ?? '' });
+    named.set(end, { pid: server.pid, comm: commOf(server.pid) });
   }
   return named;
 }
