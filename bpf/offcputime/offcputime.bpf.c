@@ -23,6 +23,11 @@ const volatile __u64 max_block_us = 0; /* 0: no limit */
 const volatile __u32 state_mask = OFFCPU_STATE_INTERRUPTIBLE | OFFCPU_STATE_UNINTERRUPTIBLE;
 /* Leave out threads asleep in a syscall that only ever waits for work. */
 const volatile bool skip_idle_syscalls = true;
+/* ...but not a timed sleep (nanosleep, clock_nanosleep) asked for this long
+ * or more: a sleep inside a request (a retry's backoff, a rate limiter, a
+ * poll for a flag) holds its answer up. Shorter ones (a spin loop's usleep)
+ * would cost two stack walks each for nothing. 0: leave every sleep out. */
+const volatile __u64 min_sleep_us = 10000;
 
 /* What sched_switch records; stable since 4.x, read through CO-RE. */
 struct trace_event_raw_sched_switch___sherlock {
@@ -35,6 +40,7 @@ struct trace_event_raw_sched_switch___sherlock {
 struct offcpu_start {
 	__u64 ts;
 	struct stack_key key;
+	__u64 sleep; /* a timed sleep: its time goes to "sleepers" too */
 };
 
 /* Threads off the CPU now, by tid. */
@@ -52,6 +58,15 @@ struct {
 	__type(value, struct offcpu_value);
 } counts SEC(".maps");
 
+/* Timed sleeps by thread ({tgid, tid}): user space tells the threads that
+ * slept inside slow answers from a process's other sleepers (a poller). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384); /* params.maxThreads */
+	__type(key, struct offcpu_sleeper);
+	__type(value, struct offcpu_value);
+} sleepers SEC(".maps");
+
 static __always_inline bool state_selected(long prev_state)
 {
 	__u32 bits = prev_state & OFFCPU_STATE_REPORT_MASK;
@@ -59,56 +74,138 @@ static __always_inline bool state_selected(long prev_state)
 	return (bits ? bits : OFFCPU_STATE_RUNNING) & state_mask;
 }
 
-/* A syscall whose sleep is always idle: waiting for events, a timer, a child,
- * a signal or a connection. Its two stack walks (kernel and user, ~4-5 µs each
- * here) are most of a switch's cost, for waits the analysis leaves out anyway
+/* What the syscall a thread sleeps in waits for. */
+enum sleep_kind {
+	WORK_WAIT,   /* anything else: counted */
+	IDLE_WAIT,   /* only ever waits for work: events, a child, a signal, a connection */
+	TIMED_SLEEP, /* nanosleep, clock_nanosleep: idle in a loop, or time lost inside a request */
+};
+
+/* Idle syscalls' two stack walks (kernel and user, ~4-5 µs each here) are
+ * most of a switch's cost, for waits the analysis leaves out anyway
  * (IDLE_WAITS in src/captures/offcputime/waits.ts). poll and select stay: a
  * resolver waits for its DNS answer in them. */
-static __always_inline bool in_idle_syscall(void)
+static __always_inline enum sleep_kind sleep_kind_of(long nr)
 {
-	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
-
 #if defined(__TARGET_ARCH_x86)
-	switch (BPF_CORE_READ(regs, orig_ax)) {
-	case 34:  /* pause */
+	switch (nr) {
 	case 35:  /* nanosleep */
+	case 230: /* clock_nanosleep */
+		return TIMED_SLEEP;
+	case 34:  /* pause */
 	case 43:  /* accept */
 	case 61:  /* wait4 */
 	case 128: /* rt_sigtimedwait */
 	case 130: /* rt_sigsuspend */
-	case 230: /* clock_nanosleep */
 	case 232: /* epoll_wait */
 	case 247: /* waitid */
 	case 281: /* epoll_pwait */
 	case 288: /* accept4 */
 	case 441: /* epoll_pwait2 */
-		return true;
+		return IDLE_WAIT;
 	}
 #elif defined(__TARGET_ARCH_arm64)
-	switch (BPF_CORE_READ(regs, syscallno)) {
-	case 22:  /* epoll_pwait */
-	case 95:  /* waitid */
+	switch (nr) {
 	case 101: /* nanosleep */
 	case 115: /* clock_nanosleep */
+		return TIMED_SLEEP;
+	case 22:  /* epoll_pwait */
+	case 95:  /* waitid */
 	case 133: /* rt_sigsuspend */
 	case 137: /* rt_sigtimedwait */
 	case 202: /* accept */
 	case 242: /* accept4 */
 	case 260: /* wait4 */
 	case 441: /* epoll_pwait2 */
-		return true;
+		return IDLE_WAIT;
 	}
 #endif
-	return false;
+	return WORK_WAIT;
+}
+
+static __always_inline long syscall_nr(struct pt_regs *regs)
+{
+#if defined(__TARGET_ARCH_x86)
+	return BPF_CORE_READ(regs, orig_ax);
+#elif defined(__TARGET_ARCH_arm64)
+	return BPF_CORE_READ(regs, syscallno);
+#else
+	return -1;
+#endif
+}
+
+#if defined(__TARGET_ARCH_arm64)
+#define CLOCK_NANOSLEEP_NR 115
+#else
+#define CLOCK_NANOSLEEP_NR 230
+#endif
+#define TIMER_ABSTIME 1
+#define CLOCK_MONOTONIC 1
+#define CLOCK_BOOTTIME 7
+#define ASKED_UNKNOWN (~0ULL)
+
+/* How long a timed sleep starting now was asked to last, in µs: a relative
+ * request as is, a deadline (Python's time.sleep: CLOCK_MONOTONIC,
+ * TIMER_ABSTIME) less the clock's now; ASKED_UNKNOWN for a deadline on a
+ * clock BPF cannot read, or a request it cannot. */
+static __always_inline __u64 asked_sleep_us(struct pt_regs *regs, long nr)
+{
+	struct __kernel_timespec ts;
+	__u64 clock = 0, flags = 0, asked, now;
+	const void *request;
+
+	if (nr == CLOCK_NANOSLEEP_NR) {
+		clock = PT_REGS_PARM1_CORE_SYSCALL(regs);
+		flags = PT_REGS_PARM2_CORE_SYSCALL(regs);
+		request = (const void *)PT_REGS_PARM3_CORE_SYSCALL(regs);
+	} else {
+		request = (const void *)PT_REGS_PARM1_CORE_SYSCALL(regs);
+	}
+	if (bpf_probe_read_user(&ts, sizeof(ts), request) || ts.tv_sec < 0 || ts.tv_nsec < 0)
+		return ASKED_UNKNOWN;
+	asked = (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+	if (!(flags & TIMER_ABSTIME))
+		return asked / 1000;
+	if (clock == CLOCK_MONOTONIC)
+		now = bpf_ktime_get_ns();
+	else if (clock == CLOCK_BOOTTIME)
+		now = bpf_ktime_get_boot_ns();
+	else
+		return ASKED_UNKNOWN;
+	return asked > now ? (asked - now) / 1000 : 0;
+}
+
+/* Whether the block now starting is counted, and whether it is a timed sleep. */
+static __always_inline bool counted(long prev_state, bool *sleep)
+{
+	struct pt_regs *regs;
+	long nr;
+
+	*sleep = false;
+	/* A task stopped (by a signal or its tracer) inside an idle syscall is stopped, not idle. */
+	if (!skip_idle_syscalls || (prev_state & (OFFCPU_STATE_STOPPED | OFFCPU_STATE_TRACED)))
+		return true;
+	regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	nr = syscall_nr(regs);
+	switch (sleep_kind_of(nr)) {
+	case IDLE_WAIT:
+		return false;
+	case TIMED_SLEEP:
+		*sleep = min_sleep_us && asked_sleep_us(regs, nr) >= min_sleep_us;
+		return *sleep;
+	default:
+		return true;
+	}
 }
 
 /* current is the task going off the CPU. */
-static __always_inline void switch_out(void *ctx, __u32 tid, __u64 now)
+static __always_inline void switch_out(void *ctx, __u32 tid, __u64 now, bool sleep)
 {
 	struct offcpu_start start = {};
 	__u64 id = bpf_get_current_pid_tgid();
 
 	start.ts = now;
+	start.sleep = sleep;
 	start.key.tgid = id >> 32;
 	bpf_get_current_comm(start.key.comm, sizeof(start.key.comm));
 	start.key.kernel_stack_id = stack_id(ctx, 0, STACK_KERNEL_LOST);
@@ -123,20 +220,37 @@ static __always_inline void switch_out(void *ctx, __u32 tid, __u64 now)
 		sherlock_count(SHERLOCK_DROP_MAP_FULL);
 }
 
+static __always_inline void slept(__u32 tgid, __u32 tid, __u64 us)
+{
+	struct offcpu_sleeper who = { .tgid = tgid, .tid = tid };
+	struct offcpu_value zero = {}, *value = bpf_map_lookup_or_try_init(&sleepers, &who, &zero);
+
+	if (!value) {
+		sherlock_count(SHERLOCK_DROP_MAP_FULL);
+		return;
+	}
+	__sync_fetch_and_add(&value->total_us, us);
+	__sync_fetch_and_add(&value->count, 1);
+}
+
 static __always_inline void switch_in(__u32 tid, __u64 now)
 {
 	struct offcpu_start *found = bpf_map_lookup_elem(&starts, &tid);
 	struct offcpu_value zero = {}, *value;
 	struct stack_key key;
 	__u64 delta_us;
+	bool sleep;
 
 	if (!found)
 		return;
 	delta_us = (now - found->ts) / 1000;
 	key = found->key;
+	sleep = found->sleep;
 	bpf_map_delete_elem(&starts, &tid);
 	if (delta_us < min_block_us || (max_block_us && delta_us > max_block_us))
 		return;
+	if (sleep)
+		slept(key.tgid, tid, delta_us);
 	if (key.user_stack_id == STACK_ID_SNAPSHOT) {
 		send_stack_end(tid, delta_us);
 		return;
@@ -157,11 +271,10 @@ SHERLOCK_PROG("tracepoint/sched/sched_switch", tp_sched_switch, struct trace_eve
 {
 	__u32 prev = ctx->prev_pid, next = ctx->next_pid;
 	__u64 now = bpf_ktime_get_ns();
+	bool sleep;
 
-	/* A task stopped (by a signal or its tracer) inside an idle syscall is stopped, not idle. */
-	if (prev && state_selected(ctx->prev_state) && sherlock_current_selected() &&
-	    !(skip_idle_syscalls && !(ctx->prev_state & (OFFCPU_STATE_STOPPED | OFFCPU_STATE_TRACED)) && in_idle_syscall()))
-		switch_out(ctx, prev, now);
+	if (prev && state_selected(ctx->prev_state) && sherlock_current_selected() && counted(ctx->prev_state, &sleep))
+		switch_out(ctx, prev, now, sleep);
 	if (next)
 		switch_in(next, now);
 	return 0;

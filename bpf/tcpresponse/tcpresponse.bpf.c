@@ -278,21 +278,28 @@ static __always_inline bool unix_side(const struct sock *sk, struct tcpresponse_
 	return true;
 }
 
+/* The process sending on c (current) owns it. */
+static __always_inline void own(struct tcpresponse_conn *c)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+
+	c->key.tgid = id >> 32;
+	c->tid = (__u32)id;
+	c->cgroup_id = bpf_get_current_cgroup_id();
+	bpf_get_current_comm(c->comm, sizeof(c->comm));
+}
+
 /* A connection seen sending for the first time: who owns it, and which side it is. */
 static __always_inline void remember(const struct sock *sk, __u64 now, bool is_unix, bool held, __u32 small_end)
 {
 	struct tcpresponse_conn c = {};
-	__u64 key = (__u64)sk, id;
+	__u64 key = (__u64)sk;
 
 	if (!sherlock_current_selected())
 		return;
 	if (!(is_unix ? unix_side(sk, &c) : tcp_side(sk, &c)))
 		return;
-	id = bpf_get_current_pid_tgid();
-	c.key.tgid = id >> 32;
-	c.tid = (__u32)id;
-	c.cgroup_id = bpf_get_current_cgroup_id();
-	bpf_get_current_comm(c.comm, sizeof(c.comm));
+	own(&c);
 	c.last = TCPRESPONSE_SENT;
 	c.last_send_ns = now;
 	if (held) {
@@ -300,6 +307,40 @@ static __always_inline void remember(const struct sock *sk, __u64 now, bool is_u
 		c.held_seq = small_end;
 	}
 	if (bpf_map_update_elem(&conns, &key, &c, BPF_ANY) == -E2BIG)
+		sherlock_count(SHERLOCK_DROP_MAP_FULL);
+}
+
+/* A request on an accepted connection not followed yet: its first, or the
+ * first since the capture began. Remembered now, from the peer's context (the
+ * softirq, or the sender's over loopback), with no owner (tgid 0): the
+ * process that answers it owns it (and is filtered) at its first send, so a
+ * server's first answer on a connection is timed too (a client that opens
+ * one per request: HTTP/1.0, Connection: close, nginx's default upstream).
+ * The answer's time starts when the request arrived, before the accept. */
+static __always_inline void request_arrived(const struct sock *sk, __u64 now)
+{
+	struct tcpresponse_conn c = {};
+	__u64 key = (__u64)sk;
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+
+	if (BPF_CORE_READ(sk, sk_type) != SOCK_STREAM)
+		return;
+	if (family == AF_UNIX) {
+		/* Only an accepted socket has its own name (its listener's). */
+		if (!BPF_CORE_READ((struct unix_sock *)sk, addr) || !unix_side(sk, &c))
+			return;
+	} else {
+		if (!sock_is_tcp(sk) || !tcp_side(sk, &c) || c.key.role != TCPRESPONSE_SERVER)
+			return;
+		/* A bare FIN (the client left at once) is no request. */
+		c.fin = (BPF_CORE_READ(sk, sk_shutdown) & RCV_SHUTDOWN) != 0;
+		if (c.bytes_received <= c.fin)
+			return;
+	}
+	c.answered = 1;
+	c.last = TCPRESPONSE_RECEIVED;
+	c.last_recv_ns = now;
+	if (bpf_map_update_elem(&conns, &key, &c, BPF_NOEXIST) == -E2BIG)
 		sherlock_count(SHERLOCK_DROP_MAP_FULL);
 }
 
@@ -330,6 +371,16 @@ static __always_inline void sent(const struct sock *sk, bool is_unix, bool held,
 	if (!c) {
 		remember(sk, now, is_unix, held, small_end);
 		return;
+	}
+	if (c->ignored)
+		return;
+	if (!c->key.tgid) {
+		/* Its owner's first send (request_arrived): a process the filters leave out is ignored from now on. */
+		if (!sherlock_current_selected()) {
+			c->ignored = 1;
+			return;
+		}
+		own(c);
 	}
 	if (held && !c->held_since_ns) {
 		c->held_since_ns = now;
@@ -395,7 +446,11 @@ SHERLOCK_RAW_PROG("raw_tp/sk_data_ready", raw_sk_data_ready, const struct sock *
 	__u64 now, received;
 	__u8 fin;
 
-	if (!c)
+	if (!c) {
+		request_arrived(sk, bpf_ktime_get_ns());
+		return 0;
+	}
+	if (c->ignored)
 		return 0;
 	if (c->key.family != AF_UNIX) {
 		/* The peer's FIN makes the socket readable too (EOF), and counts one

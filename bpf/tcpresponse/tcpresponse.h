@@ -50,7 +50,8 @@ struct tcpresponse_stats {
 };
 
 /* A connection, by sock pointer (map "conns"); user space reads it at the
- * end for the answers still awaited. */
+ * end for the answers still awaited. key.tgid 0: a request arrived on it and
+ * no process has answered yet (its owner is not known). */
 struct tcpresponse_conn {
 	__u64 last_send_ns;
 	__u64 last_recv_ns; /* 0: nothing received since the capture began */
@@ -64,7 +65,8 @@ struct tcpresponse_conn {
 	__u8 last;      /* enum tcpresponse_turn */
 	__u8 answered;  /* the peer has ever sent data: not a one-way stream */
 	__u8 fin;       /* the peer's FIN is counted in bytes_received */
-	__u8 pad[5];
+	__u8 ignored;   /* its owner is one the filters leave out (known at its first send) */
+	__u8 pad[4];
 	char comm[TASK_COMM_LEN];
 };
 

@@ -193,20 +193,34 @@ describe.skipIf(skip)(`offcputime on the real kernel${skip ? ` (skipped: ${skip}
     expect(long.stacks.every((s) => s.comm === 'sherlock-sleepe')).toBe(true);
   });
 
-  it('leaves out sleeps in syscalls that only wait for work (nanosleep) by default, and keeps the others (poll)', async () => {
-    let napper = 0;
-    let pollerPid = 0;
+  it('leaves out sleeps in syscalls that only wait for work and timed sleeps under 10 ms by default; keeps the others (poll), longer sleeps and who slept them', async () => {
+    let [shortNapper, longNapper, pollerPid, python] = [0, 0, 0, 0];
     const { result } = await captureDuring(offcputime, async () => {
-      const naps = start(sleeper, ['5', '20000']);
+      const short = start(sleeper, ['5', '5000']); // usleep: clock_nanosleep, relative
+      const long = start(sleeper, ['5', '20000']);
       const polls = start(poller, ['5', '20']);
-      [napper, pollerPid] = [naps.pid, polls.pid];
-      await Promise.all([naps.done, polls.done]);
+      // time.sleep: clock_nanosleep to a CLOCK_MONOTONIC deadline (TIMER_ABSTIME)
+      const py = start('/usr/bin/python3', ['-c', 'import time\nfor _ in range(5): time.sleep(0.03)\nfor _ in range(20): time.sleep(0.002)']);
+      [shortNapper, longNapper, pollerPid, python] = [short.pid, long.pid, polls.pid, py.pid];
+      await Promise.all([short.done, long.done, polls.done, py.done]);
     });
-    expect(result.stacks.filter((s) => s.pid === napper)).toEqual([]);
+    expect(result.stacks.filter((s) => s.pid === shortNapper)).toEqual([]);
+    const napsOf = (pid: number) => result.stacks.filter((s) => s.pid === pid).filter(isNap);
+    expect(napsOf(longNapper).reduce((a, s) => a + s.blocks, 0)).toBe(5);
+    const pythonSleeps = result.stacks.filter((s) => s.pid === python && isNanosleep(s));
+    expect(pythonSleeps.reduce((a, s) => a + s.blocks, 0)).toBe(5);
+    // The threads that slept, with their time: the long napper's main thread 5 × 20 ms, python's 5 × 30 ms; none of the short naps.
+    const slept = (pid: number) => (result.sleepers ?? []).filter((t) => t.pid === pid);
+    expect(slept(shortNapper)).toEqual([]);
+    expect(slept(longNapper)).toEqual([{ pid: longNapper, tid: longNapper, ms: expect.any(Number), sleeps: 5 }]);
+    expect(slept(longNapper)[0]!.ms).toBeGreaterThanOrEqual(100);
+    expect(slept(python)).toMatchObject([{ tid: python, sleeps: 5 }]);
+    expect(slept(python)[0]!.ms).toBeGreaterThanOrEqual(150);
     // A poll by its kernel frames, or by libc's poll when the loaded host lost its kernel stack.
     const isPoll = (f: OffcpuStack['frames'][number]) => (f.kind === 'kernel' ? /^do_sys_poll|^do_poll/.test(f.name) : /^(__)?poll$/.test(f.name));
     const polled = result.stacks.filter((s) => s.pid === pollerPid && s.frames.some(isPoll));
     expect(polled.reduce((a, s) => a + s.blocks, 0)).toBeGreaterThanOrEqual(5);
     expect(polled.reduce((a, s) => a + s.value, 0)).toBeGreaterThan(5 * 20_000 * 0.8);
+    expect(slept(pollerPid)).toEqual([]);
   });
 });

@@ -286,8 +286,8 @@ describe.skipIf(skip)(`tcpresponse on the real kernel${skip ? ` (skipped: ${skip
     expect(client).toMatchObject({ comm: expect.any(String), answers: 12, slowAnswers: 4, abandoned: 0, waiting: 0 });
     for (const ms of waitLengths(client)) expect(ms).toBeGreaterThanOrEqual(SLOW_MS - 5);
     for (const ms of waitLengths(client)) expect(ms).toBeLessThan(SLOW_MS * 3);
-    // The first request came before the connection's first send: the server's side is timed from its second.
-    expect(served).toMatchObject({ answers: 11, slowAnswers: 4, abandoned: 0, waiting: 0 });
+    // The first request came before the connection's first send: timed from its arrival all the same.
+    expect(served).toMatchObject({ answers: 12, slowAnswers: 4, abandoned: 0, waiting: 0 });
     expect(client!.p50Ms).toBeLessThan(10);
     expect(client!.maxMs).toBeGreaterThanOrEqual(SLOW_MS - 5);
     // Each slow answer ends once on each side, the server's first.
@@ -300,7 +300,41 @@ describe.skipIf(skip)(`tcpresponse on the real kernel${skip ? ` (skipped: ${skip
     async () => {
       const { result, port } = await timedConversation('::1');
       expect(mine(result).find((r) => r.role === 'client')).toMatchObject({ peer: `[::1]:${port}`, answers: 12, slowAnswers: 4 });
-      expect(mine(result).find((r) => r.role === 'server')).toMatchObject({ port, answers: 11, slowAnswers: 4 });
+      expect(mine(result).find((r) => r.role === 'server')).toMatchObject({ port, answers: 12, slowAnswers: 4 });
+    },
+    30_000,
+  );
+
+  it.each([
+    ['TCP', false],
+    ['a unix socket', true],
+  ])(
+    "times a server's one answer per connection over %s (a client that opens one per request), from the request's arrival",
+    async (_, unix) => {
+      const dir = mkdtempSync(join(tmpdir(), 'sherlock-tcpresponse-'));
+      const path = unix ? join(dir, 'api.sock') : undefined;
+      try {
+        const server = await lineServer('127.0.0.1', SLOW_MS, path);
+        servers.push(server);
+        const { result } = await captureAround(
+          tcpresponse,
+          async () => {
+            for (let i = 1; i <= 6; i++) {
+              const client = await connectTo('127.0.0.1', portOf(server), path);
+              sockets.push(client.socket);
+              await client.ask(i % 3 === 0 ? 'slow' : 'fast');
+              client.socket.end();
+            }
+            await new Promise((r) => setTimeout(r, 50));
+          },
+          { params: { recordMs: 100 }, target: { pid: [process.pid] } },
+        );
+        const served = mine(result).find((r) => r.role === 'server');
+        expect(served).toMatchObject({ answers: 6, slowAnswers: 2, waiting: 0, ...(path ? { path } : { port: portOf(server) }) });
+        for (const ms of waitLengths(served)) expect(ms).toBeGreaterThanOrEqual(SLOW_MS - 5);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     },
     30_000,
   );
@@ -356,7 +390,7 @@ describe.skipIf(skip)(`tcpresponse on the real kernel${skip ? ` (skipped: ${skip
       for (const ms of waitLengths(client)) expect(ms).toBeGreaterThanOrEqual(SLOW_MS - 5);
       expect(client!.server).toEqual({ pid: process.pid, comm: expect.any(String), listener: path });
       const served = mine(result).find((r) => r.role === 'server' && r.path === path);
-      expect(served).toMatchObject({ port: 0, answers: 11, slowAnswers: 4 });
+      expect(served).toMatchObject({ port: 0, answers: 12, slowAnswers: 4 });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

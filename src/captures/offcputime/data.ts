@@ -8,6 +8,7 @@ import type { BlockedSend } from './socket-peers.js';
 import type { FrozenCgroup } from './frozen-cgroups.js';
 import type { HeldMutex } from './mutex-owners.js';
 import type { Tracer } from './tracers.js';
+import type { Sleeper } from './sleepers.js';
 
 export interface OffcpuStack extends StackSample {
   /** value: microseconds blocked; blocks: how many times. */
@@ -37,4 +38,6 @@ export interface OffcputimeData extends StackData<OffcpuStack> {
   mutexWaiters?: { pid: number; mutexes: HeldMutex[] }[];
   /** Processes stopped for a tracer (ptrace), with the tracer (read at the end). */
   traced?: { pid: number; tracer: Tracer }[];
+  /** Threads that slept in timed sleeps (params.minSleepUs or longer asked), when any. */
+  sleepers?: Sleeper[];
 }

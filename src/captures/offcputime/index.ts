@@ -15,6 +15,7 @@ import { LockWaitSampler } from './file-locks.js';
 import type { OffcpuStack, OffcputimeData } from './data.js';
 import { blockedThroughout, readStarts, startLayout, withThroughout, type BlockValue, type ThroughoutSample } from './open-blocks.js';
 import { withBlockers } from './blockers.js';
+import { readSleepers, sleeperLayout } from './sleepers.js';
 
 export { waitFrame };
 export type { OffcpuStack, OffcputimeData };
@@ -24,13 +25,18 @@ export type OffcputimeParams = typeof offcputimeSetup.defaults;
 /** struct offcpu_value (bpf/offcputime/offcputime.h). */
 export const valueLayout = recordLayout('offcpu_value', 16, { total_us: 0, count: 8 });
 
+const decodeValue = (data: Buffer) => ({
+  us: Number(data.readBigUInt64LE(valueLayout.offsets.total_us)),
+  count: Number(data.readBigUInt64LE(valueLayout.offsets.count)),
+});
+
 export const offcputime: CaptureDefinition<OffcputimeParams, OffcputimeData> = {
   ...offcputimeSetup,
   summary: 'where threads block, as stacks weighted by time off the CPU (flame graph, pprof)',
   kind: 'stacks',
   analysis: offcputimeAnalysis,
 
-  records: [stackKeyLayout, valueLayout, startLayout, newTgidLayout, ...pythonLayouts],
+  records: [stackKeyLayout, valueLayout, startLayout, sleeperLayout, newTgidLayout, ...pythonLayouts],
 
   collect({ object, params, target, excludeCgroupId }) {
     const startNs = process.hrtime.bigint();
@@ -44,10 +50,7 @@ export const offcputime: CaptureDefinition<OffcputimeParams, OffcputimeData> = {
         throughout = blockedThroughout(open.tids, Number((now - startNs) / 1000n), params, target, excludeCgroupId);
         return open;
       },
-      decodeValue: (data) => ({
-        us: Number(data.readBigUInt64LE(valueLayout.offsets.total_us)),
-        count: Number(data.readBigUInt64LE(valueLayout.offsets.count)),
-      }),
+      decodeValue,
       toSample: (key, frames, v) => ({ pid: key.tgid, comm: key.comm, frames, value: v.us, blocks: v.count }),
       merge: (into, from) => {
         into.value += from.value;
@@ -87,7 +90,11 @@ export const offcputime: CaptureDefinition<OffcputimeParams, OffcputimeData> = {
         collector.windowEnded?.();
         locks.poll(true);
       },
-      finish: async () => withBlockers(withThroughout(await collector.finish(), throughout), locks),
+      finish: async () => {
+        const data = withBlockers(withThroughout(await collector.finish(), throughout), locks);
+        const sleepers = readSleepers(object.map('sleepers'), decodeValue);
+        return sleepers.length ? { ...data, sleepers } : data;
+      },
     };
   },
 

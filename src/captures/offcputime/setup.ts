@@ -34,6 +34,12 @@ const settings = {
     false,
     'also count sleeps in syscalls that only wait for work (epoll_wait, nanosleep, accept, wait4, pause, sigsuspend): left out by default, at half the cost per switch for an event loop (two stack walks saved), as the analysis leaves them out',
   ),
+  minSleepUs: integer(
+    0,
+    Number.MAX_SAFE_INTEGER,
+    10_000,
+    'timed sleeps (nanosleep, clock_nanosleep: time.sleep, usleep) asked for this long or more are counted, with the threads that slept, though idle syscalls are left out: a sleep inside a request holds its answer up (0: none)',
+  ),
   minBlockUs: integer(0, Number.MAX_SAFE_INTEGER, 1, 'shortest block counted, in µs'),
   maxBlockUs: integer(0, Number.MAX_SAFE_INTEGER, 0, 'longest block counted, in µs (0: no limit)'),
   ...stackTableSettings('{process, thread name, stacks}', 'blocks'),
@@ -55,9 +61,11 @@ export const offcputimeSetup = {
       max_block_us: params.maxBlockUs,
       state_mask: stateMask(params.states),
       skip_idle_syscalls: !params.idleSyscalls,
+      min_sleep_us: params.minSleepUs,
     });
     configureStackTables(object, 'counts', params);
     object.setMaxEntries('starts', params.maxThreads);
+    object.setMaxEntries('sleepers', params.maxThreads);
     object.setMaxEntries('seen_tgids', params.maxProcesses);
     configureUnwinding(object, params);
   },

@@ -34,6 +34,7 @@ export const connLayout = recordLayout(
     last: 88,
     answered: 89,
     fin: 90,
+    ignored: 91,
     comm: 96,
   },
   { comm: 16 },
@@ -127,6 +128,8 @@ export interface ConnState {
   comm: string;
   last: 'sent' | 'received';
   answered: boolean;
+  /** Owned by a process the filters keep: not a request no one has answered yet (its owner unknown), nor ignored. */
+  followed: boolean;
 }
 
 export function decodeConn(data: Buffer, pathOf: PathOf): ConnState {
@@ -140,6 +143,7 @@ export function decodeConn(data: Buffer, pathOf: PathOf): ConnState {
     comm: cString(data, O.comm, connLayout.lengths.comm),
     last: data[O.last] === RECEIVED ? 'received' : 'sent',
     answered: data[O.answered] !== 0,
+    followed: data.readUInt32LE(O.key + keyLayout.offsets.tgid) !== 0 && data[O.ignored] === 0,
   };
 }
 

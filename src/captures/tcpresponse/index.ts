@@ -99,7 +99,8 @@ export const tcpresponse: CaptureDefinition<TcpresponseParams, TcpresponseData> 
         const conns = object
           .map('conns')
           .entries()
-          .map(([, value]) => decodeConn(value, pathOf));
+          .map(([, value]) => decodeConn(value, pathOf))
+          .filter((c) => c.followed);
         // A unix socket's entry outlives it (nothing sees it freed): only those still open count.
         const unix = conns.filter((c) => c.ino);
         const live = unix.length ? liveUnixInodes([...new Set(unix.map((c) => c.key.pid))]) : new Set<string>();
