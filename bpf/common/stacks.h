@@ -18,7 +18,7 @@ struct stack_key {
 	__u32 tgid;
 	__s32 kernel_stack_id;
 	__s32 user_stack_id;
-	__u32 pad;
+	__u32 thread; /* the thread, where a capture counts by thread too (offcputime's timed sleeps); else 0 */
 	char comm[TASK_COMM_LEN]; /* the thread's */
 };
 

@@ -40,7 +40,6 @@ struct trace_event_raw_sched_switch___sherlock {
 struct offcpu_start {
 	__u64 ts;
 	struct stack_key key;
-	__u64 sleep; /* a timed sleep: its time goes to "sleepers" too */
 };
 
 /* Threads off the CPU now, by tid. */
@@ -57,15 +56,6 @@ struct {
 	__type(key, struct stack_key);
 	__type(value, struct offcpu_value);
 } counts SEC(".maps");
-
-/* Timed sleeps by thread ({tgid, tid}): user space tells the threads that
- * slept inside slow answers from a process's other sleepers (a poller). */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384); /* params.maxThreads */
-	__type(key, struct offcpu_sleeper);
-	__type(value, struct offcpu_value);
-} sleepers SEC(".maps");
 
 static __always_inline bool state_selected(long prev_state)
 {
@@ -175,7 +165,8 @@ static __always_inline __u64 asked_sleep_us(struct pt_regs *regs, long nr)
 	return asked > now ? (asked - now) / 1000 : 0;
 }
 
-/* Whether the block now starting is counted, and whether it is a timed sleep. */
+/* Whether the block now starting is counted, and whether it is a timed sleep
+ * asked for min_sleep_us or more (counted by thread, idle syscalls left out or not). */
 static __always_inline bool counted(long prev_state, bool *sleep)
 {
 	struct pt_regs *regs;
@@ -183,16 +174,16 @@ static __always_inline bool counted(long prev_state, bool *sleep)
 
 	*sleep = false;
 	/* A task stopped (by a signal or its tracer) inside an idle syscall is stopped, not idle. */
-	if (!skip_idle_syscalls || (prev_state & (OFFCPU_STATE_STOPPED | OFFCPU_STATE_TRACED)))
+	if (prev_state & (OFFCPU_STATE_STOPPED | OFFCPU_STATE_TRACED))
 		return true;
 	regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
 	nr = syscall_nr(regs);
 	switch (sleep_kind_of(nr)) {
 	case IDLE_WAIT:
-		return false;
+		return !skip_idle_syscalls;
 	case TIMED_SLEEP:
 		*sleep = min_sleep_us && asked_sleep_us(regs, nr) >= min_sleep_us;
-		return *sleep;
+		return *sleep || !skip_idle_syscalls;
 	default:
 		return true;
 	}
@@ -205,13 +196,16 @@ static __always_inline void switch_out(void *ctx, __u32 tid, __u64 now, bool sle
 	__u64 id = bpf_get_current_pid_tgid();
 
 	start.ts = now;
-	start.sleep = sleep;
 	start.key.tgid = id >> 32;
+	/* A timed sleep counts by thread: user space tells a request's thread
+	 * sleeping inside its slow answer from a poller's beside it. */
+	if (sleep)
+		start.key.thread = tid;
 	bpf_get_current_comm(start.key.comm, sizeof(start.key.comm));
 	start.key.kernel_stack_id = stack_id(ctx, 0, STACK_KERNEL_LOST);
 	/* With snapshots the user stack goes to user space now, and the time
 	 * follows at switch-in (STACK_RECORD_END by tid). */
-	if (user_snapshot_bytes && send_snapshot(STACK_RECORD_START, start.key.tgid, tid, start.key.kernel_stack_id, 0, 0)) {
+	if (user_snapshot_bytes && send_snapshot(STACK_RECORD_START, start.key.tgid, tid, start.key.kernel_stack_id, 0, start.key.thread)) {
 		start.key.user_stack_id = STACK_ID_SNAPSHOT;
 		announce_tgid(start.key.tgid); /* user space reads its maps (and finds a Python runtime) while it lives */
 	} else
@@ -220,37 +214,20 @@ static __always_inline void switch_out(void *ctx, __u32 tid, __u64 now, bool sle
 		sherlock_count(SHERLOCK_DROP_MAP_FULL);
 }
 
-static __always_inline void slept(__u32 tgid, __u32 tid, __u64 us)
-{
-	struct offcpu_sleeper who = { .tgid = tgid, .tid = tid };
-	struct offcpu_value zero = {}, *value = bpf_map_lookup_or_try_init(&sleepers, &who, &zero);
-
-	if (!value) {
-		sherlock_count(SHERLOCK_DROP_MAP_FULL);
-		return;
-	}
-	__sync_fetch_and_add(&value->total_us, us);
-	__sync_fetch_and_add(&value->count, 1);
-}
-
 static __always_inline void switch_in(__u32 tid, __u64 now)
 {
 	struct offcpu_start *found = bpf_map_lookup_elem(&starts, &tid);
 	struct offcpu_value zero = {}, *value;
 	struct stack_key key;
 	__u64 delta_us;
-	bool sleep;
 
 	if (!found)
 		return;
 	delta_us = (now - found->ts) / 1000;
 	key = found->key;
-	sleep = found->sleep;
 	bpf_map_delete_elem(&starts, &tid);
 	if (delta_us < min_block_us || (max_block_us && delta_us > max_block_us))
 		return;
-	if (sleep)
-		slept(key.tgid, tid, delta_us);
 	if (key.user_stack_id == STACK_ID_SNAPSHOT) {
 		send_stack_end(tid, delta_us);
 		return;

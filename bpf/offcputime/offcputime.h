@@ -12,12 +12,6 @@ struct offcpu_value {
 	__u64 count;    /* blocks */
 };
 
-/* Key of "sleepers": a thread's timed sleeps (its value a struct offcpu_value). */
-struct offcpu_sleeper {
-	__u32 tgid;
-	__u32 tid;
-};
-
 /* prev_state bits as sched:sched_switch reports them (TASK_REPORT, one bit
  * per state) plus OFFCPU_STATE_RUNNING for a task switched out runnable
  * (preempted or yielding: prev_state has none of the low 8 bits). */

@@ -6,6 +6,8 @@
 //   symptom leads with its cause as a step (`evidence.steps`, the sentence);
 //   a finding that `repeats` a key is another capture's view of the same
 //   events: a step of the one explaining it ("Also seen: ..."), adding nothing;
+//   a cause and a symptom that both name their threads link only when the
+//   cause's time fills a quarter of the symptom's in them;
 // - same cause: findings with one `cause.key` merge into the one with the
 //   largest impact, with every subject's numbers in `evidence.sameCause`;
 //   before the chains (three runs of one job's dd become one step of what
@@ -24,6 +26,22 @@ const sentence = (title: string) => title.replace(/[.\s]+$/, '');
 const round = (n: number) => Math.round(n * 1e4) / 1e4;
 const ROLE_LABEL = { cause: 'Cause', effect: 'Effect', cost: 'Its own cost', repeat: 'Also seen' } as const;
 type Role = keyof typeof ROLE_LABEL;
+
+/** A cause's time in the symptom's threads fills at least this share of the symptom's time there. */
+const THREAD_COVER = 0.25;
+
+/** Both name the threads their time was in, and the cause's fills too little of the symptom's: it happened beside it, not in it. */
+function apart(cause: Finding, symptom: Finding): boolean {
+  const [a, b] = [cause.links?.threads, symptom.links?.threads];
+  if (!a?.length || !b?.length) return false;
+  const causeMs = new Map(a);
+  let [covered, total] = [0, 0];
+  for (const [tid, ms] of b) {
+    covered += Math.min(ms, causeMs.get(tid) ?? 0);
+    total += ms;
+  }
+  return covered < total * THREAD_COVER;
+}
 
 /** `symptom` (showing `key`) can be `cause`'s own cost: declared, and no larger than it can be. */
 const costs = (cause: Finding, key: string, symptom: Finding) =>
@@ -55,7 +73,7 @@ function chains(list: Finding[]): Finding[] {
       // The cause with the most impact that explains it (or counts it as its own cost); one kept on its own first,
       // so that one finding tells it (four processes of one program: the one with a hot function, not a bare CPU user).
       const cause = list
-        .filter((c) => c !== symptom && !gone.has(c) && (c.links?.explains?.includes(key) || costs(c, key, symptom)))
+        .filter((c) => c !== symptom && !gone.has(c) && (c.links?.explains?.includes(key) || costs(c, key, symptom)) && !apart(c, symptom))
         .sort((a, b) => Number(!!a.links?.onlyAsCause) - Number(!!b.links?.onlyAsCause) || impactValue(b) - impactValue(a))[0];
       if (!cause) continue;
       // A process (or a cause marked `leads`, or one whose own cost it is) leads (it may explain several symptoms); else the symptom, with its cause as a step.

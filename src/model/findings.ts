@@ -59,6 +59,12 @@ export const linksSchema = z.object({
    * program's file): it becomes a step of the one that explains the key, adding nothing to its impact or severity.
    */
   repeats: z.array(z.string()).optional(),
+  /**
+   * The threads its time was spent in, each with that time ([tid, ms]): a cause and a symptom that both name theirs
+   * are linked only when the cause's time in the symptom's threads fills a quarter of the symptom's (a process's
+   * sleeps explain its slow answers when the threads that answered slept that long, not a poller's beside them).
+   */
+  threads: z.array(z.tuple([z.number().int(), z.number()])).optional(),
 });
 export type Links = z.infer<typeof linksSchema>;
 

@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { linkCauses } from '../../src/analysis/causes.js';
 import type { Finding } from '../../src/analysis/types.js';
+import type { Frame } from '../../src/symbolize/types.js';
 import { analyzeRun } from '../../src/runs/analyze-run.js';
 import { dnsLookupRow, histogram, kernel, on, result, run, stack, user } from './fixtures.js';
 
@@ -559,6 +560,63 @@ describe('a client with no local port left', () => {
     // A shell script running commands, no server: nothing said.
     const alone = analyzeRun({ run: run({ symptom: 'latency' }), results: [commands(77, 'deploy.sh')] });
     expect(alone.filter((f) => f.capture === 'execsnoop')).toEqual([]);
+  });
+
+  it("a server's slow answers ← the sleeps of the threads that gave them (a retry's backoff); a poller thread's sleeps beside them explain nothing", () => {
+    const sleepStack = (where: Frame[], value: number, blocks: number, tids: number[]) => ({
+      ...stack(42, 'python3', value, [...where, user('clock_nanosleep', 'libc.so.6'), kernel('do_nanosleep'), kernel('schedule')], blocks),
+      threads: tids.map((tid) => [tid, value / tids.length]),
+    });
+    const py = (name: string, file: string, line: number): Frame => ({ name, kind: 'user', module: file, file: `/srv/${file}`, line });
+    const sleeps = result('offcputime', {
+      stacks: [
+        // The poller: one thread asleep the whole window, 120 × 50 ms.
+        sleepStack([py('heartbeat', 'app.py', 3), user('python3.11+0x1d64b4', 'python3.11')], 6_000_000, 120, [50]),
+        // The requests: 16 threads, each asleep 300 ms once, in backoff ← do_GET.
+        sleepStack([py('H.do_GET', 'app.py', 8), py('backoff', 'app.py', 12), user('python3.11+0x1d64b4', 'python3.11')], 4_800_000, 16, [
+          ...Array.from({ length: 16 }, (_, i) => 60 + i),
+        ]),
+      ],
+      sampleType: { type: 'off-cpu', unit: 'microseconds' },
+      total: 10_800_000,
+    });
+    const slowAnswers = (threads: [number, number][]) =>
+      result('tcpresponse', {
+        rows: [
+          {
+            pid: 42,
+            comm: 'python3',
+            role: 'server',
+            peer: '',
+            port: 8080,
+            answers: 32,
+            p99Ms: 512,
+            waits: Array.from({ length: 16 }, (_, i) => [300 * (i + 1), 301]),
+            abandonedWaits: [],
+            waitingWaits: [],
+            threads,
+          },
+        ],
+        answers: 32,
+        recordMs: 50,
+        totalRows: 1,
+      });
+    const [top] = analyzeRun({ run: run({ symptom: 'latency' }), results: [on(sleeps), on(slowAnswers([61, 62, 63].map((tid) => [tid, 301])))] });
+    expect(top!.capture).toBe('offcputime');
+    expect(top!.severity).toBe('warning');
+    expect(top!.title).toMatch(
+      /^python3 \(pid 42\) slept 4\.80 s \(80% of the 6 s window, summed over 16 threads\) in timed sleeps called from backoff \(app\.py:12\) ← H\.do_GET \(app\.py:8\) \(16 sleeps of ~300 ms each\)/,
+    );
+    expect(top!.title).toContain('Effect: python3 (pid 42) answered 16 of 32 requests on port 8080');
+    expect(top!.title).toContain('next: find why backoff sleeps');
+    // Answers given by threads that never slept (the CPU, an upstream): no sleep explains them, the poller's least of all.
+    const apart = analyzeRun({ run: run({ symptom: 'latency' }), results: [on(sleeps), on(slowAnswers([[7, 301], [8, 301]]))] });
+    expect(apart.filter((f) => f.capture === 'offcputime')).toEqual([]);
+    // Answers of 4 s by threads that slept 300 ms in them (queued behind others first): the sleeps are not what made them slow.
+    const small = analyzeRun({ run: run({ symptom: 'latency' }), results: [on(sleeps), on(slowAnswers([[61, 4000], [62, 4000]]))] });
+    expect(small.filter((f) => f.capture === 'offcputime')).toEqual([]);
+    // Sleeps and no slow answers: nothing said.
+    expect(analyzeRun({ run: run({ symptom: 'latency' }), results: [on(sleeps)] }).filter((f) => f.capture === 'offcputime')).toEqual([]);
   });
 
   it("a full connection-tracking table leads netfilter's drops to D and the connects to D given up behind them", () => {

@@ -332,6 +332,9 @@ describe.skipIf(skip)(`tcpresponse on the real kernel${skip ? ` (skipped: ${skip
         const served = mine(result).find((r) => r.role === 'server');
         expect(served).toMatchObject({ answers: 6, slowAnswers: 2, waiting: 0, ...(path ? { path } : { port: portOf(server) }) });
         for (const ms of waitLengths(served)) expect(ms).toBeGreaterThanOrEqual(SLOW_MS - 5);
+        // Given by this process's one thread: what that thread did meanwhile (its sleeps) can explain them.
+        expect(served!.threads).toEqual([[process.pid, expect.any(Number)]]);
+        expect(served!.threads![0]![1]).toBeGreaterThanOrEqual(2 * (SLOW_MS - 5));
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }

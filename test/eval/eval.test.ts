@@ -1042,6 +1042,25 @@ describe.skipIf(skip)(`evaluation: the top finding names the culprit${skip ? ` (
     });
   }, 60_000);
 
+  it("a service whose rate limiter sleeps each request until its turn (8 a second for more that come), a heartbeat thread sleeping beside it → intermittent-latency names the limiter's function and the time its requests slept", async () => {
+    const counter = join(dir, 'rate-limited.count');
+    const api = startChild(PYTHON, [join(programsDir, 'rate-limited-api.py'), '8942', counter, '8', '60']);
+    await sleep(800);
+    const loadgen = named(childrenOf(api.pid!), 'loadgen');
+    const { outcome, counted: sleptMs } = await runCounting('intermittent-latency', counter, 'offcputime');
+    api.kill('SIGKILL');
+    if (loadgen) process.kill(loadgen, 'SIGKILL');
+    await positive('rate-limit-sleeps', outcome, new Set([api.pid!, ...(loadgen ? [loadgen] : [])]), (top) => {
+      if (top.evidence.pid !== api.pid) return `the top finding is not about pricing-api (pid ${api.pid})`;
+      if (!top.title.includes('throttle (rate-limited-api.py')) return 'the top finding does not name the limiter (throttle)';
+      if (top.title.includes('heartbeat')) return "the top finding counts the heartbeat thread's sleeps";
+      if (!top.title.includes('answered')) return 'the top finding does not say its answers were slow';
+      const said = Number(top.evidence.sleptMs);
+      if (!within(said, sleptMs, 0.35)) return `it says its requests slept ${said} ms, the service counted ${sleptMs.toFixed(0)} ms`;
+      return undefined;
+    });
+  }, 60_000);
+
   it('a service whose database answers 1 query in 4 after 400 ms → intermittent-latency names the service, the database and the time it waited', async () => {
     const net = createTestNetwork();
     networks.push(net);

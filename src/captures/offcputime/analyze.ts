@@ -5,6 +5,7 @@ import { framesOf, stackText, type FrameLike } from '../../analysis/stack-frames
 import type { Finding } from '../../analysis/types.js';
 import { waitName } from './scheduler.js';
 import { COMPACTION_FUNCTIONS, RECLAIM_FUNCTIONS } from '../memory-frames.js';
+import { sleepFindings } from './sleeps.js';
 import { FILE_LOCK_WAIT, FROZEN_WAIT, FUTEX, IDLE_WAITS, LOCK_CALLERS, PARK_CALLERS, PIPE_WRITE, STOPPED_WAIT, TRACED_WAIT } from './waits.js';
 import {
   blockerPids,
@@ -302,7 +303,7 @@ function analyzeOffcputime(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
       },
     });
   }
-  return { findings, checked };
+  return { findings: [...findings, ...sleepFindings(data, ctx)], checked };
 }
 
 export const offcputimeAnalysis = { checks: 'off-CPU time', analyze: analyzeOffcputime };

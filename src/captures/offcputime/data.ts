@@ -8,7 +8,6 @@ import type { BlockedSend } from './socket-peers.js';
 import type { FrozenCgroup } from './frozen-cgroups.js';
 import type { HeldMutex } from './mutex-owners.js';
 import type { Tracer } from './tracers.js';
-import type { Sleeper } from './sleepers.js';
 
 export interface OffcpuStack extends StackSample {
   /** value: microseconds blocked; blocks: how many times. */
@@ -17,6 +16,8 @@ export interface OffcpuStack extends StackSample {
   mutex?: string;
   /** Read from /proc after the window: frozen by its cgroup where it slept (an otherwise idle wait). */
   frozen?: boolean;
+  /** A timed sleep's (params.minSleepUs or longer asked): the threads that slept in it, with their time in µs ([tid, µs], at most 1,024). */
+  threads?: [tid: number, us: number][];
 }
 
 export interface OffcputimeData extends StackData<OffcpuStack> {
@@ -38,6 +39,4 @@ export interface OffcputimeData extends StackData<OffcpuStack> {
   mutexWaiters?: { pid: number; mutexes: HeldMutex[] }[];
   /** Processes stopped for a tracer (ptrace), with the tracer (read at the end). */
   traced?: { pid: number; tracer: Tracer }[];
-  /** Threads that slept in timed sleeps (params.minSleepUs or longer asked), when any. */
-  sleepers?: Sleeper[];
 }

@@ -15,7 +15,7 @@ import { LockWaitSampler } from './file-locks.js';
 import type { OffcpuStack, OffcputimeData } from './data.js';
 import { blockedThroughout, readStarts, startLayout, withThroughout, type BlockValue, type ThroughoutSample } from './open-blocks.js';
 import { withBlockers } from './blockers.js';
-import { readSleepers, sleeperLayout } from './sleepers.js';
+import { byThreads } from './sleeps.js';
 
 export { waitFrame };
 export type { OffcpuStack, OffcputimeData };
@@ -25,18 +25,13 @@ export type OffcputimeParams = typeof offcputimeSetup.defaults;
 /** struct offcpu_value (bpf/offcputime/offcputime.h). */
 export const valueLayout = recordLayout('offcpu_value', 16, { total_us: 0, count: 8 });
 
-const decodeValue = (data: Buffer) => ({
-  us: Number(data.readBigUInt64LE(valueLayout.offsets.total_us)),
-  count: Number(data.readBigUInt64LE(valueLayout.offsets.count)),
-});
-
 export const offcputime: CaptureDefinition<OffcputimeParams, OffcputimeData> = {
   ...offcputimeSetup,
   summary: 'where threads block, as stacks weighted by time off the CPU (flame graph, pprof)',
   kind: 'stacks',
   analysis: offcputimeAnalysis,
 
-  records: [stackKeyLayout, valueLayout, startLayout, sleeperLayout, newTgidLayout, ...pythonLayouts],
+  records: [stackKeyLayout, valueLayout, startLayout, newTgidLayout, ...pythonLayouts],
 
   collect({ object, params, target, excludeCgroupId }) {
     const startNs = process.hrtime.bigint();
@@ -50,8 +45,18 @@ export const offcputime: CaptureDefinition<OffcputimeParams, OffcputimeData> = {
         throughout = blockedThroughout(open.tids, Number((now - startNs) / 1000n), params, target, excludeCgroupId);
         return open;
       },
-      decodeValue,
-      toSample: (key, frames, v) => ({ pid: key.tgid, comm: key.comm, frames, value: v.us, blocks: v.count }),
+      decodeValue: (data) => ({
+        us: Number(data.readBigUInt64LE(valueLayout.offsets.total_us)),
+        count: Number(data.readBigUInt64LE(valueLayout.offsets.count)),
+      }),
+      toSample: (key, frames, v) => ({
+        pid: key.tgid,
+        comm: key.comm,
+        frames,
+        value: v.us,
+        blocks: v.count,
+        ...(key.thread ? { threads: [[key.thread, v.us]] } : {}),
+      }),
       merge: (into, from) => {
         into.value += from.value;
         into.blocks += from.blocks;
@@ -63,21 +68,25 @@ export const offcputime: CaptureDefinition<OffcputimeParams, OffcputimeData> = {
               maxDepth: params.maxDepth,
               maxPending: params.maxThreads,
               valueOf: (us: number) => ({ us, count: 1 }),
+              groupIsThread: true,
               add: (a: BlockValue, b: BlockValue) => ({ us: a.us + b.us, count: a.count + b.count }),
             },
           }
         : {}),
-      finish: (stacks, lostStacks, problem, gaps) => ({
-        ...gaps,
-        stacks,
-        sampleType: { type: 'off-cpu', unit: 'microseconds' },
-        total: sumValues(stacks),
-        lostStacks,
-        top: params.top,
-        ...(problem ? { kernelSymbolsProblem: problem } : {}),
-        states: params.states,
-        blocks: stacks.reduce((a, s) => a + s.blocks, 0),
-      }),
+      finish: (perThread, lostStacks, problem, gaps) => {
+        const stacks = byThreads(perThread);
+        return {
+          ...gaps,
+          stacks,
+          sampleType: { type: 'off-cpu', unit: 'microseconds' },
+          total: sumValues(stacks),
+          lostStacks,
+          top: params.top,
+          ...(problem ? { kernelSymbolsProblem: problem } : {}),
+          states: params.states,
+          blocks: stacks.reduce((a, s) => a + s.blocks, 0),
+        };
+      },
     });
     const locks = new LockWaitSampler();
     return {
@@ -90,11 +99,7 @@ export const offcputime: CaptureDefinition<OffcputimeParams, OffcputimeData> = {
         collector.windowEnded?.();
         locks.poll(true);
       },
-      finish: async () => {
-        const data = withBlockers(withThroughout(await collector.finish(), throughout), locks);
-        const sleepers = readSleepers(object.map('sleepers'), decodeValue);
-        return sleepers.length ? { ...data, sleepers } : data;
-      },
+      finish: async () => withBlockers(withThroughout(await collector.finish(), throughout), locks),
     };
   },
 

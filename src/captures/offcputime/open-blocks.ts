@@ -28,7 +28,7 @@ import { mutexWaitOf } from './mutex-owners.js';
 import { lastRanMs } from './process-now.js';
 
 /** struct offcpu_start (bpf/offcputime/offcputime.bpf.c): a thread's block, open since ts. */
-export const startLayout = recordLayout('offcpu_start', 16 + stackKeyLayout.size, { ts: 0, key: 8, sleep: 8 + stackKeyLayout.size });
+export const startLayout = recordLayout('offcpu_start', 8 + stackKeyLayout.size, { ts: 0, key: 8 });
 
 /** bpf/common/stacks.h: the user stack went to user space as a snapshot. */
 const STACK_ID_SNAPSHOT = -1000;

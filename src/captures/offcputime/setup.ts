@@ -32,7 +32,7 @@ const settings = {
   ),
   idleSyscalls: boolean(
     false,
-    'also count sleeps in syscalls that only wait for work (epoll_wait, nanosleep, accept, wait4, pause, sigsuspend): left out by default, at half the cost per switch for an event loop (two stack walks saved), as the analysis leaves them out',
+    'also count sleeps in syscalls that only wait for work (epoll_wait, accept, wait4, pause, sigsuspend, timed sleeps under minSleepUs): left out by default, at half the cost per switch for an event loop (two stack walks saved), as the analysis leaves them out',
   ),
   minSleepUs: integer(
     0,
@@ -65,7 +65,6 @@ export const offcputimeSetup = {
     });
     configureStackTables(object, 'counts', params);
     object.setMaxEntries('starts', params.maxThreads);
-    object.setMaxEntries('sleepers', params.maxThreads);
     object.setMaxEntries('seen_tgids', params.maxProcesses);
     configureUnwinding(object, params);
   },

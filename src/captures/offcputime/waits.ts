@@ -53,6 +53,8 @@ export const IDLE_WAITS = new RegExp(
     ].join('|') +
     ')$',
 );
+/** A timed sleep (nanosleep, clock_nanosleep): idle among IDLE_WAITS, told apart by sleeps.ts when it was inside slow answers. */
+export const TIMED_SLEEP = /^(do_nanosleep|hrtimer_nanosleep|common_nsleep\w*|clock_nanosleep)$/;
 /** A futex wait: a lock, a condition variable or a parked thread (only its user caller tells). */
 export const FUTEX = /^(futex_wait\w*|__futex_wait\w*|futex_do_wait)$/;
 /**

@@ -115,6 +115,8 @@ export interface SnapshotOptions<V> {
   add(into: V, from: V): V;
   /** Most threads with a block open at once (offcputime's maxThreads). */
   maxPending: number;
+  /** A snapshot's group is the thread its stack counts by (offcputime's timed sleeps: the key's thread). */
+  groupIsThread?: boolean;
   /** Names the Python frames the kernel sends with a snapshot. */
   python?: PythonStacks;
   /** Names the JavaScript frames of V8 processes. */
@@ -172,6 +174,7 @@ export function countSnapshots<V>(object: BpfObject, symbolizer: SherlockSymboli
       kernelStackId: data.readInt32LE(L.kernelStackId),
       userStackId: -1,
       comm: cString(data, L.comm, L.commLen),
+      thread: options.groupIsThread ? Number(data.readBigUInt64LE(L.group)) : 0,
     };
     let unwound: UnwoundStack;
     const sp = data.readBigUInt64LE(L.sp);

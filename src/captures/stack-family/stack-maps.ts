@@ -18,7 +18,7 @@ import { cString, recordLayout } from '../records.js';
 import { readText } from '../../util/read-text.js';
 
 /** struct stack_key (bpf/common/stacks.h). */
-export const stackKeyLayout = recordLayout('stack_key', 32, { tgid: 0, kernel_stack_id: 4, user_stack_id: 8, comm: 16 }, { comm: 16 });
+export const stackKeyLayout = recordLayout('stack_key', 32, { tgid: 0, kernel_stack_id: 4, user_stack_id: 8, thread: 12, comm: 16 }, { comm: 16 });
 /** struct stack_new_tgid: a process to read the mappings of (ring buffer "new_tgids"). */
 export const newTgidLayout = recordLayout('stack_new_tgid', 8, { tgid: 0 });
 
@@ -32,6 +32,8 @@ export interface StackKey {
   kernelStackId: number;
   userStackId: number;
   comm: string;
+  /** The thread, where the capture counts a stack by thread too (offcputime's timed sleeps); else 0. */
+  thread: number;
 }
 
 export function decodeStackKey(data: Buffer): StackKey {
@@ -41,6 +43,7 @@ export function decodeStackKey(data: Buffer): StackKey {
     kernelStackId: data.readInt32LE(O.kernel_stack_id),
     userStackId: data.readInt32LE(O.user_stack_id),
     comm: cString(data, O.comm, stackKeyLayout.lengths.comm),
+    thread: data.readUInt32LE(O.thread),
   };
 }
 
@@ -328,7 +331,7 @@ export function symbolizeStacks<V>(
   for (const { key, value, user } of counted) {
     const frames = [...(user ? unwoundStack(key.tgid, user) : userStack(key.tgid, key.userStackId)), ...kernelStack(key.kernelStackId)];
     const sample = toSample(key, frames, value);
-    const id = `${key.tgid}\0${key.comm}\0${frames.map(frameId).join('\0')}`;
+    const id = `${key.tgid}\0${key.comm}\0${key.thread}\0${frames.map(frameId).join('\0')}`;
     const existing = merged.get(id);
     if (existing) merge(existing, sample);
     else merged.set(id, sample);
@@ -371,7 +374,7 @@ function demangled(samples: StackSample[]): StackSample[] {
   return samples;
 }
 
-const frameId = (f: Frame) => `${f.kind}|${f.module ?? ''}|${f.name}|${f.file ?? ''}|${f.line ?? ''}|${f.inlined ? 1 : 0}`;
+export const frameId = (f: Frame) => `${f.kind}|${f.module ?? ''}|${f.name}|${f.file ?? ''}|${f.line ?? ''}|${f.inlined ? 1 : 0}`;
 
 /** A symbolizer failure must not lose the sample: fall back to raw addresses. */
 function safe(symbolize: () => Frame[], ips: bigint[], kind: 'kernel' | 'user'): Frame[] {

@@ -137,7 +137,7 @@ function slowServer(r: Obj, threshold: number, ctx: AnalysisContext, explained: 
     (waiting.length ? `; ${plural(waiting.length, 'request')} still unanswered at the end` : '') +
     ')' +
     (timeout
-      ? `, nearly all after ~${fmtMs(timeout)}: one duration time after time, as a long poll or a blocking call answered at its timeout would be.`
+      ? `, nearly all after ~${fmtMs(timeout)}: one duration time after time, as a long poll or a blocking call answered at its timeout would be, or a fixed wait inside each request.`
       : fastCallsMs !== undefined
         ? `; none of its calls to its TCP upstreams took ${fmtMs(fastCallsMs)} or more while it answered: the time went inside it; next: its CPU (profile), locks (lockwait), a pool or queue of its own it waits on (offcputime).`
         : `; next: what it waits for while it answers (its upstreams, CPU, locks, disk).`);
@@ -169,7 +169,12 @@ function slowServer(r: Obj, threshold: number, ctx: AnalysisContext, explained: 
     // What holds the process up explains its slow answers (then not by design), in this order: its calls to
     // upstreams (timed, inside them), a CPU quota, reclaim, then its threads blocked at work (offcputime, lockwait).
     // They explain its local clients' waits on it: the same answers seen from their side (it leads them, named).
-    links: { shows: [`service-pid:${pid}`, `runq-pid:${pid}`, `reclaim-pid:${pid}`, `blocked-pid:${pid}`], explains: [`answers-of:${pid}`] },
+    // So do its answering threads' sleeps (offcputime), when they are these threads.
+    links: {
+      shows: [`service-pid:${pid}`, `runq-pid:${pid}`, `reclaim-pid:${pid}`, `blocked-pid:${pid}`, `slept-in-answers:${pid}`],
+      explains: [`answers-of:${pid}`],
+      ...(Array.isArray(r.threads) && r.threads.length ? { threads: r.threads.map((t) => [num(arr(t)[0]), num(arr(t)[1])] as [number, number]) } : {}),
+    },
   };
 }
 
@@ -209,7 +214,7 @@ function slowUpstream(r: Obj, served: SlowAnswers | undefined, threshold: number
   const tail = matters
     ? `; next: ${next}.`
     : timeout
-      ? `, nearly all after ~${fmtMs(timeout)}: one duration time after time, as a long poll or a blocking read answered at its timeout (a queue, a watch) would be.`
+      ? `, nearly all after ~${fmtMs(timeout)}: one duration time after time, as a long poll or a blocking read answered at its timeout (a queue, a watch) would be, or a server that waits a fixed time in each.`
       : `; none of it while it answered slowly itself: a blocking call or a long poll by design, unless what calls it is slow.`;
   const basis = during
     ? `${fmtMs(cover.ms)} of its slow answers spent waiting on ${peer}`

@@ -6,6 +6,8 @@ import { sideId, type AnswerRecord, type ConnState, type SideKey, type SideStats
 
 /** Slow answers kept per row (the longest): enough for a p99 of 10k answers and a shape. */
 const MAX_WAITS = 100;
+/** A server's answering threads kept per row: a thread-per-request server has one per request. */
+const MAX_THREADS = 1024;
 
 /** One wait: when it ended (ms since the capture began) and how long it was (ms). */
 export type Span = [endMs: number, ms: number];
@@ -24,6 +26,8 @@ export interface SideRow extends SideKey {
   /** Answers that took recordMs or more: how many, and the longest (longest first). */
   slowAnswers: number;
   waits: Span[];
+  /** A server's: the threads that gave its slow answers, with their time in them ([tid, ms], at most MAX_THREADS), for what they did meanwhile (their sleeps). */
+  threads?: [tid: number, ms: number][];
   /** Requests a client gave up on (closed the connection still waiting), with how long it had waited. */
   abandoned: number;
   abandonedWaits: Span[];
@@ -91,6 +95,7 @@ export class Sides {
     } else {
       r.slowAnswers++;
       keepLongest(r.waits, this.span(e.endNs, e.waitNs));
+      if (e.key.role === 'server') addThreadTime((r.threads ??= []), e.tid, e.waitNs / 1e6);
     }
   }
 
@@ -130,6 +135,13 @@ export class Sides {
 }
 
 const total = (spans: Span[]) => spans.reduce((a, [, ms]) => a + ms, 0);
+
+/** Adds ms to tid's time in a [tid, ms] list of at most MAX_THREADS threads. */
+function addThreadTime(threads: [number, number][], tid: number, ms: number): void {
+  const t = threads.find(([id]) => id === tid);
+  if (t) t[1] = Math.round((t[1] + ms) * 100) / 100;
+  else if (threads.length < MAX_THREADS) threads.push([tid, Math.round(ms * 100) / 100]);
+}
 
 /** Inserts into a list kept sorted longest first, at most MAX_WAITS long. */
 function keepLongest(list: Span[], span: Span): void {

@@ -2,7 +2,9 @@
 # orders-db: a line protocol on argv[1]:argv[2] (or on the unix socket argv[1]
 # when it is a path, argv[2] unused); each query line gets one answer line,
 # and every argv[4]-th query on a connection waits argv[3] ms first (a lock
-# wait, a slow plan), the rest at once.
+# wait, a slow plan), the rest at once. It waits on a lock, as a database
+# would: a timed sleep inside an answer is a cause of its own (offcputime's
+# sleeps), and this database stands for one whose slowness is out of sight.
 import ctypes, os, socket, sys, threading, time
 
 ctypes.CDLL(None).prctl(15, b'orders-db', 0, 0, 0)  # PR_SET_NAME
@@ -15,11 +17,15 @@ else:
     listener = socket.create_server((address, port), reuse_port=False)
 
 
+never_released = threading.Lock()
+never_released.acquire()
+
+
 def serve(conn):
     with conn, conn.makefile('rb') as lines:
         for n, _ in enumerate(lines, 1):
             if n % every == 0:
-                time.sleep(slow_ms / 1000)
+                never_released.acquire(timeout=slow_ms / 1000)
             conn.sendall(b'row\n')
 
 
