@@ -610,10 +610,32 @@ describe('a client with no local port left', () => {
     expect(top!.title).toContain('Effect: python3 (pid 42) answered 16 of 32 requests on port 8080');
     expect(top!.title).toContain('next: find why backoff sleeps');
     // Answers given by threads that never slept (the CPU, an upstream): no sleep explains them, the poller's least of all.
-    const apart = analyzeRun({ run: run({ symptom: 'latency' }), results: [on(sleeps), on(slowAnswers([[7, 301], [8, 301]]))] });
+    const apart = analyzeRun({
+      run: run({ symptom: 'latency' }),
+      results: [
+        on(sleeps),
+        on(
+          slowAnswers([
+            [7, 301],
+            [8, 301],
+          ]),
+        ),
+      ],
+    });
     expect(apart.filter((f) => f.capture === 'offcputime')).toEqual([]);
     // Answers of 4 s by threads that slept 300 ms in them (queued behind others first): the sleeps are not what made them slow.
-    const small = analyzeRun({ run: run({ symptom: 'latency' }), results: [on(sleeps), on(slowAnswers([[61, 4000], [62, 4000]]))] });
+    const small = analyzeRun({
+      run: run({ symptom: 'latency' }),
+      results: [
+        on(sleeps),
+        on(
+          slowAnswers([
+            [61, 4000],
+            [62, 4000],
+          ]),
+        ),
+      ],
+    });
     expect(small.filter((f) => f.capture === 'offcputime')).toEqual([]);
     // Sleeps and no slow answers: nothing said.
     expect(analyzeRun({ run: run({ symptom: 'latency' }), results: [on(sleeps)] }).filter((f) => f.capture === 'offcputime')).toEqual([]);
