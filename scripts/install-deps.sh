@@ -5,7 +5,8 @@
 set -euo pipefail
 
 # prometheus: for promtool (test/server/promtool.test.ts checks /metrics and the alert rules with it).
-packages=(clang llvm binutils gcc g++ libbpf-dev libbpf1 bpftool redis-server iproute2 nftables chromium prometheus)
+# openssl: the evaluation makes a TLS certificate with it.
+packages=(clang llvm binutils gcc g++ libbpf-dev libbpf1 bpftool redis-server iproute2 nftables chromium prometheus openssl)
 # `--bench`: also what only the benchmarks use (bpftrace, for the tracer comparison).
 [[ "${1:-}" == "--bench" ]] && packages+=(bpftrace time)
 

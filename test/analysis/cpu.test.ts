@@ -146,6 +146,50 @@ describe('profile: garbage collection', () => {
   });
 });
 
+describe('profile: TLS handshakes', () => {
+  const py = (name: string) => ({ name, kind: 'user' as const, module: 'ssl.py', file: '/usr/lib/python3.11/ssl.py', line: 1 });
+  const libcrypto = (name: string) => user(name, 'libcrypto.so.3');
+  const serverHandshake = [
+    py('SSLContext.wrap_socket'),
+    py('SSLSocket.do_handshake'),
+    user('libssl.so.3+0x4a1f0', 'libssl.so.3'),
+    libcrypto('EVP_DigestSignFinal'),
+    libcrypto('libcrypto.so.3+0x129991'),
+  ];
+  const clientHandshake = [
+    user('main.call'),
+    user('crypto/tls.(*Conn).HandshakeContext'),
+    user('crypto/tls.(*Conn).clientHandshake'),
+    user('crypto/ecdsa.Verify'),
+  ];
+
+  it('a process whose CPU goes to full handshakes: the share, its side (a server signs, a client connects), and what to do on that side', () => {
+    const stacks = [
+      stack(700, 'quote-api', 300, serverHandshake),
+      stack(700, 'quote-api', 200, [py('SSLSocket.recv'), libcrypto('libcrypto.so.3+0x22d714')]),
+      stack(701, 'checkout', 240, clientHandshake),
+      stack(701, 'checkout', 160, [user('main.handle')]),
+    ];
+    const findings = analyzeRun({ run: run(), results: [on(profile(stacks))] });
+    const of = (pid: number) => findings.find((f) => f.evidence.pid === pid)!;
+    expect(of(700).title).toMatch(
+      /^quote-api \(pid 700\) spent 60% of its CPU in TLS handshakes \(as a server\), [\d.]+ CPUs over 6 s of the [\d.]+ it used: a full handshake \(a key exchange and a signature\) for each new connection; .*next: as a server: its clients open a connection \(and a full handshake\) per request/,
+    );
+    expect(of(700).evidence.tlsHandshakes).toMatchObject({ samples: 300, shareOfProcess: 0.6, side: 'server' });
+    expect(of(700).severity).toBe('warning');
+    expect(of(701).title).toMatch(/^checkout \(pid 701\) spent 60% of its CPU in TLS handshakes \(as a client\), .*next: as a client: it opens a connection/);
+    // Handshake frames are not hot functions of their own.
+    expect((of(700).evidence.topFunctions as { function: string }[]).map((f) => f.function)).toEqual(['libcrypto.so.3+0x22d714']);
+  });
+
+  it('a few handshakes in a busy process are not its story', () => {
+    const stacks = [stack(702, 'api', 30, serverHandshake), stack(702, 'api', 570, [user('main'), user('render_page')])];
+    const [top] = analyzeRun({ run: run(), results: [on(profile(stacks))] });
+    expect(top!.evidence.tlsHandshakes).toBeUndefined();
+    expect(top!.title).toMatch(/in render_page/);
+  });
+});
+
 describe('profile: kernel time by what it was for', () => {
   const k = (...names: string[]) => names.map(kernel);
   const syscall = k('entry_SYSCALL_64_after_hwframe', 'do_syscall_64');

@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Finding } from '../../src/analysis/types.js';
 import { kernelSkipReason } from '../helpers/kernel.js';
@@ -222,6 +222,27 @@ describe.skipIf(skip)(`evaluation: the top finding names the culprit${skip ? ` (
       if (!top.title.includes('matching a regular expression')) return 'the top finding does not say the time went to a regular expression';
       const cpus = Number(top.evidence.cpus);
       if (!within(cpus, used)) return `it says ${cpus} CPUs, the service used ${used.toFixed(2)}`;
+      return undefined;
+    });
+  }, 60_000);
+
+  it('a TLS server whose clients open a new connection, and so a full handshake, for every request → high-cpu names the handshakes, the server and their CPU', async () => {
+    const [cert, key, counter] = ['quote-api.crt', 'quote-api.key', 'quote-api.count'].map((f) => join(dir, f)) as [string, string, string];
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=quote-api'], {
+      stdio: 'ignore',
+    });
+    const api = startChild(PYTHON, [join(programsDir, 'tls-api.py'), '8943', cert, key, counter, '60']);
+    await sleep(800);
+    const clients = childrenOf(api.pid!);
+    const { outcome, counted: handshakeMs } = await runCounting('high-cpu', counter, 'profile');
+    api.kill('SIGKILL');
+    for (const pid of clients) process.kill(pid, 'SIGKILL');
+    await positive('tls-handshakes', outcome, new Set([api.pid!, ...clients]), (top) => {
+      if (top.evidence.pid !== api.pid) return `the top finding is not about quote-api (pid ${api.pid})`;
+      if (!top.title.includes('of its CPU in TLS handshakes (as a server)')) return 'the top finding does not name its handshakes as a server';
+      // Its samples in handshakes, as CPU time, against the CPU time its threads measured in them over the same window.
+      const said = (Number((top.evidence.tlsHandshakes as { samples: number }).samples) / Number(top.evidence.frequency)) * 1000;
+      if (!within(said, handshakeMs, 0.35)) return `it says ${said.toFixed(0)} ms of CPU in handshakes, the server counted ${handshakeMs.toFixed(0)} ms`;
       return undefined;
     });
   }, 60_000);

@@ -5,6 +5,7 @@ import { frameOf, framesOf, leafOf, functionLabel, stackText, type FrameLike } f
 import type { Finding } from '../../analysis/types.js';
 import { JIT_CODE } from '../../symbolize/index.js';
 import { gcClassifier, gcPhaseOf, type GcRuntime } from './gc-frames.js';
+import { handshakeClassifier, handshakeNext, type HandshakeSide } from './tls-frames.js';
 import { kernelActivity, type KernelActivity } from './kernel-activity.js';
 import { V8_BUILTIN_MODULE } from '../stack-family/js-stacks.js';
 
@@ -13,7 +14,7 @@ const MIN_FUNCTION_SAMPLES = 20;
 const MAX_PROCESS_FINDINGS = 5;
 /** A process on CPU this much (in CPUs) is a candidate cause when runnable tasks wait for a CPU. */
 const CPU_SATURATION_SHARE = 0.25;
-/** Garbage collection this share of a process's CPU, and this many CPUs' worth: GC pressure, a finding. */
+/** Garbage collection (or TLS handshakes) this share of a process's CPU, and this many CPUs' worth: a finding. */
 const GC_SHARE = 0.2;
 const GC_MIN_CPUS = 0.1;
 
@@ -55,6 +56,14 @@ interface GcTime {
   phases: Map<string, number>;
 }
 
+/** The side most of a process's handshakes were on: one that is nearly all one side, else unknown (a proxy is both). */
+function sideOf(tls: Record<HandshakeSide, number>): HandshakeSide {
+  const sided = tls.server + tls.client;
+  if (tls.server >= sided * 0.8 && tls.server > 0) return 'server';
+  if (tls.client >= sided * 0.8 && tls.client > 0) return 'client';
+  return 'unknown';
+}
+
 /** From this nice value a process yields the CPU to the others (CFS gives a nice-10 task a tenth of a nice-0 one's share). */
 export const LOW_PRIORITY_NICE = 10;
 
@@ -77,11 +86,14 @@ function analyzeProfile(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
       comms: Map<string, number>;
       samples: number;
       gc?: GcTime;
+      /** Samples in TLS handshakes, by the side they were on. */
+      tls?: Record<HandshakeSide, number>;
       /** By leaf function, or for kernel time by what it was for (`activity`). */
       functions: Map<string, { frame: FrameLike; activity?: KernelActivity; self: number; stacks: Obj[]; via: Map<string, number>; regex: number }>;
     }
   >();
   const gcRuntimeOf = gcClassifier();
+  const handshakeOf = handshakeClassifier();
   for (const s of stacks) {
     const pid = num(s.pid);
     const value = num(s.value);
@@ -97,6 +109,12 @@ function analyzeProfile(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
       p.gc.samples += value;
       const phase = gcPhaseOf(runtime, names);
       if (phase) p.gc.phases.set(phase, (p.gc.phases.get(phase) ?? 0) + value);
+      continue;
+    }
+    const side = handshakeOf(names);
+    if (side) {
+      p.tls ??= { server: 0, client: 0, unknown: 0 };
+      p.tls[side] += value;
       continue;
     }
     const sampled = leafOf(s);
@@ -138,11 +156,12 @@ function analyzeProfile(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
     const functions = [...p.functions.values()].sort((a, b) => b.self - a.self);
     const hot = functions.filter((f) => f.self >= MIN_FUNCTION_SAMPLES && (f.self / total) * 100 >= hotPct);
     const busy = cpus >= busyCores;
-    const gc =
-      p.gc && p.gc.samples >= MIN_FUNCTION_SAMPLES && p.gc.samples / p.samples >= GC_SHARE && p.gc.samples / frequency / window >= GC_MIN_CPUS
-        ? p.gc
-        : undefined;
-    if (!hot.length && !busy && !gc) {
+    const worthSaying = (samples: number) => samples >= MIN_FUNCTION_SAMPLES && samples / p.samples >= GC_SHARE && samples / frequency / window >= GC_MIN_CPUS;
+    const handshakes = p.tls ? p.tls.server + p.tls.client + p.tls.unknown : 0;
+    // GC and handshakes are each spread over many functions: the larger of the two that is worth saying tells the process.
+    const gc = p.gc && worthSaying(p.gc.samples) && p.gc.samples >= handshakes ? p.gc : undefined;
+    const tls = p.tls && !gc && worthSaying(handshakes) ? { ...p.tls, samples: handshakes } : undefined;
+    if (!hot.length && !busy && !gc && !tls) {
       // Not a problem alone, but a candidate cause when tasks wait for a CPU.
       if (cpus >= CPU_SATURATION_SHARE) users.push({ p, cpus, top: functions[0]?.frame.name ?? '?' });
       continue;
@@ -182,9 +201,26 @@ function analyzeProfile(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
             },
           }
         : {}),
+      ...(tls
+        ? {
+            tlsHandshakes: {
+              samples: tls.samples,
+              shareOfProcess: round(tls.samples / p.samples),
+              cpus: round(tls.samples / frequency / window),
+              side: sideOf(tls),
+            },
+          }
+        : {}),
     };
     let title: string;
-    if (gc) {
+    if (tls) {
+      const side = sideOf(tls);
+      title =
+        `${who} spent ${fmtPct(tls.samples / p.samples)} of its CPU in TLS handshakes${side === 'unknown' ? '' : ` (as a ${side})`}, ` +
+        `${(tls.samples / frequency / window).toFixed(2)} CPUs over ${fmtSeconds(window)} of the ${cpus.toFixed(2)} it used: a full handshake (a key exchange and a signature) for each new connection` +
+        (hot.length ? `; outside them, ${fmtPct(hot[0]!.self / total)} of the CPU samples are in ${functionLabel(hot[0]!.frame)}` : '') +
+        `; next: ${handshakeNext(side)}.`;
+    } else if (gc) {
       const phases = [...gc.phases].sort((a, b) => b[1] - a[1]).map(([name, n]) => `${fmtPct(n / gc.samples)} ${name}`);
       title =
         `${who} spent ${fmtPct(gc.samples / p.samples)} of its CPU in garbage collection (${gc.runtime.runtime}${phases.length ? `: ${phases.join(', ')}` : ''}), ` +
@@ -225,11 +261,12 @@ function analyzeProfile(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
           .join(', ')}; next: its part of the flame graph (flamegraph.svg).`;
     }
     // A hot function of a nearly idle process is worth knowing, not a problem; GC pressure is latency.
-    const severity = busy || gc || cpus >= 0.5 ? 'warning' : 'info';
+    const severity = busy || gc || tls || cpus >= 0.5 ? 'warning' : 'info';
     const score = Math.max(
       hot.length ? hot[0]!.self / total / (hotPct / 100) : 0,
       cpus / Math.max(0.01, busyCores),
       gc ? gc.samples / p.samples / GC_SHARE : 0,
+      tls ? tls.samples / p.samples / GC_SHARE : 0,
     );
     const impact = timeImpact(
       p.samples / frequency,
@@ -239,7 +276,13 @@ function analyzeProfile(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
     );
     const finding = makeFinding(ctx, `process:${p.pid}`, severity, title, evidence, score, impact);
     finding.cause = {
-      key: gc ? `${p.comm} spends its CPU in garbage collection` : hot.length ? `${p.comm} spends its CPU in ${hot[0]!.frame.name}` : `${p.comm} is busy`,
+      key: tls
+        ? `${p.comm} spends its CPU in TLS handshakes${sideOf(tls) === 'unknown' ? '' : ` as a ${sideOf(tls)}`}`
+        : gc
+          ? `${p.comm} spends its CPU in garbage collection`
+          : hot.length
+            ? `${p.comm} spends its CPU in ${hot[0]!.frame.name}`
+            : `${p.comm} is busy`,
       subject: `pid ${p.pid} ${cpus.toFixed(2)} CPUs`,
     };
     // Its CPU may be another finding's own cost (cpu-of: the exec storm it forks).
