@@ -81,6 +81,10 @@ export function createSymbolizer(): SherlockSymbolizer {
       else if (p.alive) p.refresh();
     },
 
+    reloadPerfMap(pid) {
+      image(pid).reloadPerfMap();
+    },
+
     symbolizeUser(pid, ips) {
       const p = image(pid);
       let retried = false;

@@ -55,6 +55,13 @@ export class ProcessImage {
     return this.maps.length;
   }
 
+  /** Reads its perf map anew (rewritten whole, as a JVM's on request), forgetting the frames named without it. */
+  reloadPerfMap(): void {
+    this.perfMap = undefined;
+    this.frames.clear();
+    this.refresh();
+  }
+
   /** Re-reads maps and the perf map; returns whether the process could still be read. */
   refresh(): boolean {
     this.refreshedAtMs = Date.now();

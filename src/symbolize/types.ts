@@ -24,6 +24,8 @@ export interface Symbolizer {
   /** Snapshot /proc/PID/maps (through /proc/PID/root) and its perf map now, so the pid still
    *  symbolizes after it exits. Cheap to call again for a pid already noted. */
   notePid(pid: number): void;
+  /** Reads pid's perf map anew: it was just rewritten whole (a JVM's, asked for with jcmd). */
+  reloadPerfMap(pid: number): void;
   /** User-space instruction pointers of one process, leaf first in, same order out. */
   symbolizeUser(pid: number, ips: bigint[]): Frame[];
   /** Kernel instruction pointers, from /proc/kallsyms (and module names). */

@@ -38,6 +38,7 @@ export const offcputime: CaptureDefinition<OffcputimeParams, OffcputimeData> = {
     let throughout: ThroughoutSample[] = [];
     const collector = collectStacks<BlockValue, OffcpuStack, OffcputimeData>(object, {
       targetPids: target.tgids,
+      jvmPerfMaps: params.jvmPerfMaps,
       // Threads still blocked when the window ends: read then, while the programs still run.
       openAtEnd: () => {
         const now = process.hrtime.bigint();

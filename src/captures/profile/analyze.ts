@@ -246,7 +246,7 @@ function analyzeProfile(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
           : '') +
         `; the process used ${cpus.toFixed(2)} CPUs over ${fmtSeconds(window)}; next: ` +
         (f.frame.name === JIT_CODE
-          ? `name its JIT functions with a perf map (node --perf-basic-prof, the JVM's perf-map-agent, DOTNET_PerfMapEnabled=1) and run again.`
+          ? `name its JIT functions with a perf map (node --perf-basic-prof, DOTNET_PerfMapEnabled=1; a JVM of JDK 17 or later writes one when asked, which the capture does with jcmd where it finds it, perf-map-agent before) and run again.`
           : regex
             ? `the regular expressions ${shortFunction(f.frame.name)} runs, against the input that reaches them: a pattern with nested or overlapping quantifiers ((a+)+, (.*)*) backtracks exponentially on input that almost matches (flamegraph.svg).`
             : f.activity

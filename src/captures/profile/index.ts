@@ -47,6 +47,7 @@ export const profile: CaptureDefinition<ProfileParams, ProfileData> = {
   collect({ object, params, target }) {
     return collectStacks<bigint, StackSample, ProfileData>(object, {
       targetPids: target.tgids,
+      jvmPerfMaps: params.jvmPerfMaps,
       decodeValue: (data) => data.readBigUInt64LE(0),
       toSample: (key, frames, count) => ({ pid: key.tgid, comm: key.comm, frames, value: Number(count) }),
       merge: (into, from) => void (into.value += from.value),

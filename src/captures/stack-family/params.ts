@@ -1,7 +1,7 @@
 // Settings every stack capture takes for user-stack unwinding, and the sizes of
 // its tables (how they go into the BPF object: configure.ts). Each costs memory
 // or CPU, so each is a per-run setting with a safe default.
-import { integer } from '../settings.js';
+import { boolean, integer } from '../settings.js';
 
 /** STACK_SNAPSHOT_MAX in bpf/common/stacks.h. */
 export const SNAPSHOT_MAX_BYTES = 64 * 1024;
@@ -17,6 +17,10 @@ export function unwindSettings(defaults: { userStackBytes: number; snapshotBuffe
       { multipleOf: 1024 },
     ),
     maxDepth: integer(8, 1024, 256, 'most user frames unwound per stack'),
+    jvmPerfMaps: boolean(
+      true,
+      "after the window, ask the JVMs sampled (JDK 17+) for their perf map (jcmd PID Compiler.perfmap, run as the JVM's user) so that their JIT frames are named; it leaves /tmp/perf-PID.map in the JVM's /tmp",
+    ),
     snapshotBufferBytes: integer(
       64 * 1024,
       256 * 1024 * 1024,

@@ -4,6 +4,7 @@
 import type { BpfObject } from '../../libbpf/index.js';
 import type { StackSample } from '../../stacks/types.js';
 import { createSymbolizer } from '../../symbolize/index.js';
+import { requestJvmPerfMaps } from '../../symbolize/jvm-perf-map.js';
 import { addSourceLines, type SourceLinesSummary } from '../../symbolize/source-lines.js';
 import type { Frame } from '../../symbolize/types.js';
 import type { Collector } from '../capture.js';
@@ -58,6 +59,8 @@ export interface StackCaptureSpec<V, S extends StackSample, D> {
   snapshots?: SnapshotOptions<V>;
   /** The processes targeted by pid: their maps are read, and a Python runtime registered, before the first sample. */
   targetPids?: readonly number[];
+  /** Ask the JVMs sampled for their perf map before naming frames (params.jvmPerfMaps). */
+  jvmPerfMaps?: boolean;
   /** Read the moment the window ends: what is still being counted (blocks not ended), by stack key, and by thread where the user stack is a snapshot. */
   openAtEnd?: () => OpenCounts<V>;
 }
@@ -106,9 +109,10 @@ export function collectStacks<V, S extends StackSample, D>(object: BpfObject, sp
       announcer.poll();
       snapshots?.finish();
       if (open) snapshots?.closeOpen(open.snapshotValues);
-      const counted = [...readCounts(object, spec.decodeValue), ...(open?.counted ?? [])];
+      const counted = [...readCounts(object, spec.decodeValue), ...(open?.counted ?? []), ...(snapshots?.counted() ?? [])];
       // Processes the kernel could not announce (its set was full): now, if still alive.
       for (const { key } of counted) if (key.userStackId >= 0) announcer.note(key.tgid);
+      if (spec.jvmPerfMaps) for (const pid of await requestJvmPerfMaps(counted.map(({ key }) => key.tgid))) symbolizer.reloadPerfMap(pid);
       const gaps: { snapshotBytes: number; maxDepth: number; unmappedDropped: number; sourceLines?: SourceLinesSummary } = {
         snapshotBytes: spec.snapshots?.snapshotBytes ?? 0,
         maxDepth: spec.snapshots?.maxDepth ?? 0,
@@ -117,7 +121,7 @@ export function collectStacks<V, S extends StackSample, D>(object: BpfObject, sp
       const stacks = symbolizeStacks(
         object.map('stacks'),
         symbolizer,
-        [...counted, ...(snapshots?.counted() ?? [])],
+        counted,
         spec.toSample,
         spec.merge as (into: StackSample, from: StackSample) => void,
         gaps,

@@ -1,0 +1,79 @@
+// A JVM's JIT frames named without restarting it: after the window the stack
+// captures ask the JVM for its perf map (jcmd PID Compiler.perfmap, JDK 17+),
+// as the JVM's own user. Real kernel, a real JVM running as nobody.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { profile } from '../../src/captures/profile/index.js';
+import { captureAround } from '../helpers/capture-around.js';
+import { bpfHandlesOf, kernelSkipReason } from '../helpers/kernel.js';
+
+const which = (tool: string) => (process.env.PATH ?? '').split(':').some((dir) => dir && existsSync(join(dir, tool)));
+const skip = kernelSkipReason() ?? (which('javac') && which('jcmd') ? undefined : 'no JDK here (javac and jcmd): a JVM is what this test profiles');
+
+/** Hashes an array again and again in one method, hot enough to be compiled. */
+const PRICING_JAVA = `
+public class Pricing {
+    static long checksum(long[] data) {
+        long h = 0;
+        for (int r = 0; r < 50; r++) for (long v : data) h = h * 31 + (v ^ (h >>> 7));
+        return h;
+    }
+    public static void main(String[] a) throws Exception {
+        long[] data = new long[100000];
+        for (int i = 0; i < data.length; i++) data[i] = i * 2654435761L;
+        long end = System.currentTimeMillis() + 30_000, s = 0;
+        System.out.println("ready");
+        while (System.currentTimeMillis() < end) s += checksum(data);
+        System.out.println(s);
+    }
+}
+`;
+const NOBODY = 65534;
+
+describe.skipIf(skip)(`JIT frames of a running JVM${skip ? ` (skipped: ${skip})` : ''}`, () => {
+  let dir = '';
+  let jvm: ChildProcess | undefined;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'sherlock-jvm-'));
+    chmodSync(dir, 0o755); // readable by the JVM's user
+    writeFileSync(join(dir, 'Pricing.java'), PRICING_JAVA);
+    execFileSync('javac', ['-d', dir, join(dir, 'Pricing.java')], { stdio: 'ignore', timeout: 60_000 });
+    jvm = spawn('java', ['-Xmx64m', '-XX:+UseSerialGC', '-cp', dir, 'Pricing'], { uid: NOBODY, gid: NOBODY, cwd: dir, stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve, reject) => {
+      jvm!.stdout!.once('data', () => resolve());
+      jvm!.once('exit', (code) => reject(new Error(`java exited with ${code}`)));
+    });
+    await new Promise((r) => setTimeout(r, 1500)); // checksum compiled by C2
+  }, 90_000);
+
+  afterAll(() => {
+    jvm?.kill('SIGKILL');
+    // The map the JVM wrote into /tmp for us.
+    if (jvm?.pid) rmSync(`/tmp/perf-${jvm.pid}.map`, { force: true });
+    rmSync(dir, { recursive: true, force: true });
+  });
+  afterEach(() => expect(bpfHandlesOf()).toEqual({ programIds: [], links: 0, maps: 0 }));
+
+  const hottest = async (jvmPerfMaps: boolean) => {
+    const { result } = await captureAround(profile, () => new Promise((r) => setTimeout(r, 1500)), { target: { pid: [jvm!.pid!] }, params: { jvmPerfMaps } });
+    const leaves = new Map<string, number>();
+    for (const s of result.stacks) {
+      const leaf = s.frames.at(-1)!;
+      if (leaf.kind !== 'kernel') leaves.set(leaf.name, (leaves.get(leaf.name) ?? 0) + s.value);
+    }
+    return [...leaves].sort((a, b) => b[1] - a[1])[0]!;
+  };
+
+  it("names the hot Java method from the perf map the JVM writes when asked (jcmd, as the JVM's user); unasked, it is JIT code", async () => {
+    const [unnamed] = await hottest(false);
+    expect(unnamed).toBe('[JIT code]');
+    const [named, samples] = await hottest(true);
+    expect(named).toMatch(/Pricing[.:]+checksum/);
+    expect(samples).toBeGreaterThan(50);
+    expect(existsSync(`/tmp/perf-${jvm!.pid}.map`)).toBe(true);
+  }, 60_000);
+});
