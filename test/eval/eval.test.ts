@@ -60,6 +60,8 @@ const V1_CPU = '/sys/fs/cgroup/cpu';
 const DISK_TMP = '/var/tmp';
 const TMPFS_MAGIC = 0x01021994;
 const diskDirSkipReason = () => (statfsSync(DISK_TMP).type === TMPFS_MAGIC ? `${DISK_TMP} is a tmpfs: its pages cannot be evicted without swap` : undefined);
+const onPath = (tool: string) => (process.env.PATH ?? '').split(':').some((d) => d && existsSync(join(d, tool)));
+const jdkSkipReason = () => (['java', 'javac', 'jcmd'].every(onPath) ? undefined : 'no JDK here (java, javac, jcmd)');
 const cpuQuotaSkipReason = () => (existsSync(join(V1_CPU, 'cpu.cfs_quota_us')) ? undefined : `no cgroup v1 cpu controller with CFS quotas at ${V1_CPU}`);
 
 /** orders-db on 127.0.0.1:dbPort answering every query at once, and checkout-api on apiPort calling it (the time it waits kept in `counter`). */
@@ -225,6 +227,30 @@ describe.skipIf(skip)(`evaluation: the top finding names the culprit${skip ? ` (
       return undefined;
     });
   }, 60_000);
+
+  it.skipIf(jdkSkipReason())(
+    `a Java service hot in one method, started without a perf map → high-cpu names the method and its share of a CPU${jdkSkipReason() ? ` (skipped: ${jdkSkipReason()})` : ''}`,
+    async () => {
+      execFileSync('javac', ['-d', dir, join(programsDir, 'Pricing.java')], { stdio: 'ignore', timeout: 60_000 });
+      const jvm = startChild('java', ['-Xmx64m', '-XX:+UseSerialGC', '-cp', dir, 'Pricing', '60']);
+      const pid = jvm.pid!;
+      await sleep(1500); // checksum compiled
+      const cpu = sampler(() => cpuSeconds(pid));
+      const outcome = await up!.runRunbook('high-cpu', { durationS: WINDOW_S, during: () => sleep(WINDOW_S * 1000 - 200) });
+      const used = cpu.rate(...(await windowOf(outcome, 'profile')));
+      cpu.stop();
+      jvm.kill('SIGKILL');
+      rmSync(`/tmp/perf-${pid}.map`, { force: true }); // the map the JVM wrote when asked
+      await positive('java-hot-method', outcome, new Set([pid]), (top) => {
+        if (!/Pricing[.:]+checksum/.test(top.title)) return 'the top finding does not name Pricing.checksum';
+        if (top.evidence.pid !== pid) return `the top finding is about pid ${String(top.evidence.pid)}, not the JVM (${pid})`;
+        const cpus = Number(top.evidence.cpus);
+        if (!within(cpus, used)) return `it says ${cpus} CPUs, the JVM used ${used.toFixed(2)}`;
+        return undefined;
+      });
+    },
+    60_000,
+  );
 
   it('a TLS server whose clients open a new connection, and so a full handshake, for every request → high-cpu names the handshakes, the server and their CPU', async () => {
     const [cert, key, counter] = ['quote-api.crt', 'quote-api.key', 'quote-api.count'].map((f) => join(dir, f)) as [string, string, string];
