@@ -223,7 +223,7 @@ const benchmarks: Benchmark[] = [
   },
   {
     name: 'tcpresponse-overhead',
-    title: 'tcpresponse: one-byte request/response round trips over loopback, traced vs untraced',
+    title: 'tcpresponse: one-byte request/response round trips over loopback (one connection, then a connection each), traced vs untraced',
     target: '≤1.10× (a send and a readable socket on each side per round trip)',
     run: tcpresponseOverhead,
   },
