@@ -90,6 +90,9 @@ SHERLOCK_RAW_PROG("raw_tp/signal_generate", raw_signal_generate, int sig, struct
 		return 0;
 	}
 	BPF_CORE_READ_STR_INTO(&e.target_comm, task, comm);
+	/* Sent by Sherlock itself (its children: jcmd's SIGQUIT asking a JVM for its perf map, a test's kills): not the host's. */
+	if (sherlock_cgroup_excluded(bpf_get_current_cgroup_id()))
+		return 0;
 	if (!sherlock_current_selected() && !task_selected(task, e.target_comm))
 		return 0;
 

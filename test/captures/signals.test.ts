@@ -4,7 +4,7 @@
 // that must only be counted.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -15,6 +15,7 @@ import { signalsLayout } from '../../src/captures/signals/decode.js';
 import { runCapture, CaptureParamsError } from '../../src/captures/run-capture.js';
 import { projectRoot } from '../../src/util/paths.js';
 import { captureAround } from '../helpers/capture-around.js';
+import { cgroup2Mount, removeCgroups } from '../helpers/cgroups.js';
 import { cLayout } from '../helpers/c-layout.js';
 import { faultsBinary } from '../helpers/faults.js';
 import { bpfHandlesOf, kernelSkipReason, stillLoaded } from '../helpers/kernel.js';
@@ -181,6 +182,36 @@ describe.skipIf(skip)(`signals on the real kernel${skip ? ` (skipped: ${skip})` 
       rmSync(cwd, { recursive: true, force: true });
     }
   }, 40_000);
+
+  it("a signal Sherlock's own processes send (jcmd asking a JVM for its perf map) is left out, whoever gets it", async () => {
+    const v2 = cgroup2Mount();
+    if (!v2) return; // no cgroup v2: Sherlock has no cgroup of its own to leave out
+    const faults = faultsBinary();
+    const ownDir = join(v2, `sherlock-test-signals-${process.pid}`);
+    mkdirSync(ownDir);
+    const victims = [0, 1].map(() => spawn(faults, ['sleep', '30'], { stdio: 'ignore' }));
+    // A sender that waits to be moved into Sherlock's cgroup, then sends SIGTERM to the first victim and SIGUSR1 to the second.
+    const sender = spawn('/bin/sh', ['-c', `read go; kill -TERM ${victims[0]!.pid}; kill -USR1 ${victims[1]!.pid}`], { stdio: ['pipe', 'ignore', 'ignore'] });
+    try {
+      writeFileSync(join(ownDir, 'cgroup.procs'), String(sender.pid));
+      const excludeCgroupId = statSync(ownDir, { bigint: true }).ino;
+      const { result } = await captureAround(
+        signals,
+        async () => {
+          sender.stdin!.end('go\n');
+          await exited(sender);
+          await Promise.all(victims.map(exited));
+        },
+        { excludeCgroupId, params: { signals: ['SIGTERM', 'SIGUSR1'] }, settleMs: 100 },
+      );
+      const sent = result.events.filter((e) => e.kind === 'signal' && victims.some((v) => v.pid === e.targetPid));
+      expect(sent).toEqual([]);
+      // The victims' own ends are still theirs.
+      expect(result.events.filter((e) => e.kind === 'exit' && victims.some((v) => v.pid === e.pid)).length).toBe(2);
+    } finally {
+      await removeCgroups([sender, ...victims], [ownDir]);
+    }
+  }, 20_000);
 
   it('a SIGTERM from a supervisor is info, and an unselected pid is left out', async () => {
     const faults = faultsBinary();
