@@ -334,6 +334,37 @@ describe('offcputime', () => {
     ]);
   });
 
+  it("threads entering a contended Java monitor park on a condition variable of their own: a lock, named as a monitor, with jstack next; Object.wait's park stays idle", () => {
+    const park = [user('pthread_cond_wait', 'libc.so.6'), kernel('futex_wait'), kernel('futex_do_wait'), kernel('schedule')];
+    const jvm = (name: string) => user(name, 'libjvm.so');
+    const stacks = [
+      // Five request threads taking turns in a synchronized method: 20 s in 75 waits.
+      stack(
+        20,
+        'pool-1-thread-7',
+        20_000_000,
+        [
+          { name: 'Ledger.handle', kind: 'jit' as const },
+          jvm('_complete_monitor_locking_Java'),
+          jvm('ObjectSynchronizer::enter(Handle, BasicLock*, JavaThread*)'),
+          jvm('ObjectMonitor::enter(JavaThread*)'),
+          jvm('ObjectMonitor::EnterI(JavaThread*)'),
+          jvm('os::PlatformEvent::park()'),
+          ...park,
+        ],
+        75,
+      ),
+      // A consumer in Object.wait() all window: a condition wait, not contention.
+      stack(21, 'consumer', 6_000_000, [jvm('ObjectMonitor::wait(long, bool, JavaThread*)'), jvm('os::PlatformEvent::park()'), ...park], 2),
+    ];
+    const findings = analyzeRun({ run: run(), results: [on(offcpu(stacks))] }).filter((f) => f.capture === 'offcputime');
+    expect(findings.map((f) => f.evidence.pid)).toEqual([20]);
+    expect(findings[0]!.severity).toBe('warning');
+    expect(findings[0]!.title).toMatch(
+      /^pool-1-thread-7 \(pid 20\) spent 20 s \(333% of the 6 s window, summed over threads\) waiting to enter a Java monitor \(a synchronized method or block: one thread in it at a time\) in futex_do_wait called from Ledger\.handle, 75 waits of [\d.]+ ms on average: .*next: jstack 20 names the thread holding the monitor/,
+    );
+  });
+
   describe('a writer blocked on a full pipe', () => {
     const write = [user('main', 'app'), user('write', 'libc.so.6'), kernel('ksys_write'), kernel('vfs_write'), kernel('anon_pipe_write'), kernel('schedule')];
     const pipeWriters = (state: string, waitingIn?: string) => [

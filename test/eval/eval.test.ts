@@ -252,6 +252,29 @@ describe.skipIf(skip)(`evaluation: the top finding names the culprit${skip ? ` (
     60_000,
   );
 
+  it.skipIf(jdkSkipReason())(
+    `a Java service whose request threads take turns in one synchronized method → intermittent-latency names the monitor they wait to enter and the time they waited${jdkSkipReason() ? ` (skipped: ${jdkSkipReason()})` : ''}`,
+    async () => {
+      execFileSync('javac', ['-d', dir, join(programsDir, 'Ledger.java')], { stdio: 'ignore', timeout: 60_000 });
+      const counter = join(dir, 'ledger.count');
+      // TCP_NODELAY on its accepted connections: the JDK's HttpServer writes headers and body apart, and Nagle's algorithm would hold each answer's body (a finding of its own).
+      const jvm = startChild('java', ['-Xmx64m', '-XX:+UseSerialGC', '-Dsun.net.httpserver.nodelay=true', '-cp', dir, 'Ledger', '8944', counter, '60']);
+      const pid = jvm.pid!;
+      await sleep(2000); // started, its methods compiled
+      const { outcome, counted: waitedMs } = await runCounting('intermittent-latency', counter, 'offcputime');
+      jvm.kill('SIGKILL');
+      rmSync(`/tmp/perf-${pid}.map`, { force: true }); // the map the JVM wrote when asked
+      await positive('java-monitor', outcome, new Set([pid]), (top) => {
+        if (top.evidence.pid !== pid) return `the top finding is not about the JVM (pid ${pid})`;
+        if (!top.title.includes('waiting to enter a Java monitor')) return 'the top finding does not name the monitor its threads wait to enter';
+        const said = Number(top.evidence.offCpuMs);
+        if (!within(said, waitedMs, 0.35)) return `it says ${said} ms waited, the service counted ${waitedMs.toFixed(0)} ms`;
+        return undefined;
+      });
+    },
+    60_000,
+  );
+
   it('a TLS server whose clients open a new connection, and so a full handshake, for every request → high-cpu names the handshakes, the server and their CPU', async () => {
     const [cert, key, counter] = ['quote-api.crt', 'quote-api.key', 'quote-api.count'].map((f) => join(dir, f)) as [string, string, string];
     execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=quote-api'], {

@@ -3,10 +3,23 @@ import { makeFinding, num, objs, str, timeImpact, isObj, type CaptureAnalysis, t
 import { fmtPct, fmtSeconds, fmtUs, plural, processLabel, round, shortFunction } from '../../format/index.js';
 import { framesOf, stackText, type FrameLike } from '../../analysis/stack-frames.js';
 import type { Finding } from '../../analysis/types.js';
+import { JIT_CODE } from '../../symbolize/index.js';
 import { waitName } from './scheduler.js';
 import { COMPACTION_FUNCTIONS, RECLAIM_FUNCTIONS } from '../memory-frames.js';
 import { sleepFindings } from './sleeps.js';
-import { FILE_LOCK_WAIT, FROZEN_WAIT, FUTEX, IDLE_WAITS, LOCK_CALLERS, PARK_CALLERS, PIPE_WRITE, STOPPED_WAIT, TRACED_WAIT } from './waits.js';
+import {
+  FILE_LOCK_WAIT,
+  FROZEN_WAIT,
+  FUTEX,
+  IDLE_WAITS,
+  JVM_MONITOR_ENTER,
+  LOCK_CALLERS,
+  LOCK_OVER_PARK,
+  PARK_CALLERS,
+  PIPE_WRITE,
+  STOPPED_WAIT,
+  TRACED_WAIT,
+} from './waits.js';
 import {
   blockerPids,
   frozenBy,
@@ -31,8 +44,9 @@ import {
 const PARKED_FUTEX_US = 100_000;
 type FutexCaller = 'lock' | 'park' | 'unknown';
 
-/** The innermost user frame that names a lock or a park, leaf first. */
+/** A lock built over a park anywhere on the stack, else the innermost user frame that names a lock or a park, leaf first. */
 function futexCallerOf(frames: unknown[]): FutexCaller {
+  if (frames.some((f) => isObj(f) && f.kind !== 'kernel' && LOCK_OVER_PARK.test(str(f.name)))) return 'lock';
   for (let i = frames.length - 1; i >= 0; i--) {
     const f = frames[i];
     if (!isObj(f) || f.kind === 'kernel') continue;
@@ -48,6 +62,14 @@ const KERNEL_THREAD = /^(kworker|ksoftirqd|rcu_|migration|cpuhp|idle_inject|irq\
 const isKernelThread = (frames: unknown[]): boolean =>
   frames.some((f) => isObj(f) && f.kind === 'kernel' && f.name === 'kthread') && !frames.some((f) => isObj(f) && f.kind !== 'kernel');
 
+/** The Java method entering the monitor (a JIT frame a perf map named), else the JVM's own entry. */
+function monitorCallerOf(frames: unknown[]): string {
+  const java = frames.findLast(
+    (f) => isObj(f) && f.kind === 'jit' && str(f.name) !== JIT_CODE && !/^(_complete_monitor_locking_Java|StubRoutines)/.test(str(f.name)),
+  );
+  return isObj(java) ? str(java.name) : 'ObjectMonitor::enter';
+}
+
 function userLeafOf(frames: unknown[]): string | undefined {
   for (let i = frames.length - 1; i >= 0; i--) {
     const f = frames[i];
@@ -57,6 +79,8 @@ function userLeafOf(frames: unknown[]): string | undefined {
 }
 
 const MUTEX = 'waiting for a lock (futex)';
+/** A JVM monitor's waiters park one by one; jstack names its holder ("- locked <0x...>") and its waiters ("- waiting to lock"). */
+const JVM_MONITOR = 'waiting to enter a Java monitor (a synchronized method or block: one thread in it at a time)';
 const FUTEX_UNKNOWN = 'waiting on a futex (a lock or a condition variable: no user frame says which)';
 const RECLAIMING = 'reclaiming memory (an allocation found no free page)';
 const DISK_IO = 'waiting for disk I/O';
@@ -119,7 +143,7 @@ function waitKind(frames: FrameLike[], futexCaller: FutexCaller): string {
     )
   )
     return DISK_IO;
-  if (/\bfutex/.test(names)) return futexCaller === 'lock' ? MUTEX : FUTEX_UNKNOWN;
+  if (/\bfutex/.test(names)) return futexCaller !== 'lock' ? FUTEX_UNKNOWN : frames.some((f) => JVM_MONITOR_ENTER.test(f.name)) ? JVM_MONITOR : MUTEX;
   if (/\b(rwsem|down_read|down_write)/.test(names) && MMAP_LOCK_FRAMES.test(names)) return MMAP_LOCK;
   if (/\b(mutex_lock|rwsem|down_read|down_write|__down)/.test(names)) return 'waiting for a kernel lock';
   if (frames.some((f) => PIPE_WRITE.test(f.name))) return PIPE_FULL;
@@ -183,7 +207,7 @@ function analyzeOffcputime(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
     if (!frozen && (futexCaller === 'park' || (futexCaller && futexCaller !== 'lock' && us / n >= PARKED_FUTEX_US))) continue;
     const kind = frozen ? FROZEN : waitKind(framesOf(s), futexCaller ?? 'unknown');
     // A process held still from outside waits the same wherever its code was.
-    const user = HELD_KINDS.has(kind) ? undefined : userLeafOf(frames);
+    const user = HELD_KINDS.has(kind) ? undefined : kind === JVM_MONITOR ? monitorCallerOf(frames) : userLeafOf(frames);
     const reason = UNNAMED_KINDS.has(kind) ? `${kind}\0${wait}` : kind;
     const key = `${num(s.pid)}\0${reason}\0${user ?? ''}`;
     let g = groups.get(key);
@@ -245,9 +269,11 @@ function analyzeOffcputime(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
                 ? `${spent}${lockLabel(locks)}${where}: ${lockHolderText(locks)}; ${average}.`
                 : SOCKET_KINDS.has(kind)
                   ? `${spent}${sendLabel(sends)}${where}: ${sendPeerText(sends)}; ${average}.`
-                  : mutexes.length
-                    ? `${spent}${where}, ${average}: ${mutexOwnerText(mutexes)}.`
-                    : `${spent}${where}: ${share * 100 >= threshold ? `${fmtPct(share)} of the non-idle off-CPU time seen (threshold ${threshold}%), ` : ''}${average}.`;
+                  : kind === JVM_MONITOR
+                    ? `${spent}${where}, ${average}: its requests take turns in one synchronized section; next: jstack ${g.pid} names the thread holding the monitor ("- locked <0x…>") and what it does inside, and the threads waiting ("- waiting to lock"): keep the section short (no I/O or long work inside it) or split its lock.`
+                    : mutexes.length
+                      ? `${spent}${where}, ${average}: ${mutexOwnerText(mutexes)}.`
+                      : `${spent}${where}: ${share * 100 >= threshold ? `${fmtPct(share)} of the non-idle off-CPU time seen (threshold ${threshold}%), ` : ''}${average}.`;
     const blockers = blockerPids(pipes, locks, sends, g.pid);
     findings.push({
       ...makeFinding(

@@ -64,6 +64,15 @@ export const FUTEX = /^(futex_wait\w*|__futex_wait\w*|futex_do_wait)$/;
  */
 export const LOCK_CALLERS =
   /^(__lll_\w*lock\w*|___?pthread_mutex_\w*lock\w*|pthread_mutex_\w*lock\w*|___?pthread_rwlock_\w*lock\w*|pthread_rwlock_\w*lock\w*|std::mutex::lock|std::shared_mutex::\w*lock\w*|_ZNSt5mutex4lockEv|runtime\.lock2?|ObjectMonitor::\w+|\w*LWLockAcquire\w*|\w*[Ss]pin[Ll]ock\w*|parking_lot::raw_(rw)?mutex::\w+|g_mutex_lock\w*|uv_mutex_lock\w*)$/;
+/**
+ * Locks built over a park (their waiters sleep on a condition variable of their own, which PARK_CALLERS would take for
+ * an idle thread): entering a JVM monitor (synchronized), java.util.concurrent's locks, Go's sync.Mutex. Looked for
+ * before the innermost lock or park frame.
+ */
+export const LOCK_OVER_PARK =
+  /^(ObjectMonitor::(enter|EnterI|ReenterI)\b.*|ObjectSynchronizer::enter\b.*|.*AbstractQueuedSynchronizer(\.|::)acquire\w*|.*ReentrantLock(\$\w+)?(\.|::)lock\w*|sync\.runtime_SemacquireMutex|sync\.\(\*Mutex\)\.lockSlow|sync\.\(\*RWMutex\)\.R?Lock)$/;
+/** Entering a JVM monitor: a synchronized method or block. */
+export const JVM_MONITOR_ENTER = /^ObjectMonitor::(enter|EnterI|ReenterI)\b/;
 export const PARK_CALLERS =
   /^(___?pthread_cond_\w*wait\w*|pthread_cond_\w*wait\w*|std::condition_variable\w*::\w*wait\w*|std::_V2::condition_variable_any::\w*wait\w*|_ZNSt\w*condition_variable\w*wait\w*|runtime\.(futexsleep|notesleep|notetsleepg?|mPark|stopm|park_m)|Unsafe_Park|Parker::park|\w*LockSupport\.park\w*|uv_cond_\w*wait|g_cond_\w*wait\w*|parking_lot::condvar::\w+|parking_lot_core::\w*park\w*)$/;
 
