@@ -357,11 +357,12 @@ describe('offcputime', () => {
       // A consumer in Object.wait() all window: a condition wait, not contention.
       stack(21, 'consumer', 6_000_000, [jvm('ObjectMonitor::wait(long, bool, JavaThread*)'), jvm('os::PlatformEvent::park()'), ...park], 2),
     ];
-    const findings = analyzeRun({ run: run(), results: [on(offcpu(stacks))] }).filter((f) => f.capture === 'offcputime');
+    // The process by its own name, not its waiting thread's (the capture reads its main thread's).
+    const findings = analyzeRun({ run: run(), results: [on(offcpu(stacks, { processNames: { 20: 'java' } }))] }).filter((f) => f.capture === 'offcputime');
     expect(findings.map((f) => f.evidence.pid)).toEqual([20]);
     expect(findings[0]!.severity).toBe('warning');
     expect(findings[0]!.title).toMatch(
-      /^pool-1-thread-7 \(pid 20\) spent 20 s \(333% of the 6 s window, summed over threads\) waiting to enter a Java monitor \(a synchronized method or block: one thread in it at a time\) in futex_do_wait called from Ledger\.handle, 75 waits of [\d.]+ ms on average: .*next: jstack 20 names the thread holding the monitor/,
+      /^java \(pid 20\) spent 20 s \(333% of the 6 s window, summed over threads\) waiting to enter a Java monitor \(a synchronized method or block: one thread in it at a time\) in futex_do_wait called from Ledger\.handle, 75 waits of [\d.]+ ms on average: .*next: jstack 20 names the thread holding the monitor/,
     );
   });
 

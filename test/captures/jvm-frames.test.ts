@@ -65,6 +65,8 @@ describe.skipIf(skip)(`JIT frames of a running JVM${skip ? ` (skipped: ${skip})`
       const leaf = s.frames.at(-1)!;
       if (leaf.kind !== 'kernel') leaves.set(leaf.name, (leaves.get(leaf.name) ?? 0) + s.value);
     }
+    // Its threads are named by the JVM ("C2 CompilerThre", "main"); the process by its main thread's name.
+    expect(result.processNames?.[jvm!.pid!]).toBe('java');
     return [...leaves].sort((a, b) => b[1] - a[1])[0]!;
   };
 

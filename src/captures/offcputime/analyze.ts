@@ -7,6 +7,7 @@ import { JIT_CODE } from '../../symbolize/index.js';
 import { waitName } from './scheduler.js';
 import { COMPACTION_FUNCTIONS, RECLAIM_FUNCTIONS } from '../memory-frames.js';
 import { sleepFindings } from './sleeps.js';
+import { processNameOf } from './data.js';
 import {
   FILE_LOCK_WAIT,
   FROZEN_WAIT,
@@ -242,7 +243,7 @@ function analyzeOffcputime(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
     const windowShare = g.us / windowUs;
     // A large share of the waits, or blocked most of the window whatever else waits (host-wide, several processes blocked at once each hold a small share).
     if ((share * 100 < threshold && windowShare < MOSTLY_BLOCKED && !HELD_KINDS.has(g.kind)) || windowShare < MIN_OFFCPU_WINDOW_SHARE) continue;
-    const who = processLabel(g.comm, g.pid);
+    const who = processLabel(processNameOf(data, g.pid) ?? g.comm, g.pid);
     const kind = g.kind;
     // A full pipe's cause is its reader, a file lock's its holder, a send's its peer: named in the sentence, their own waits linked below.
     const pipes = kind === PIPE_FULL ? pipesOf(data, g.pid) : [];

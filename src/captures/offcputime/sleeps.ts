@@ -10,7 +10,7 @@ import type { Finding } from '../../analysis/types.js';
 import { fmtMs, fmtPct, fmtSeconds, plural, processLabel, round, shortFunction } from '../../format/index.js';
 import { framesOf, stackText } from '../../analysis/stack-frames.js';
 import { frameId } from '../stack-family/stack-maps.js';
-import type { OffcpuStack } from './data.js';
+import { processNameOf, type OffcpuStack } from './data.js';
 import { waitName } from './scheduler.js';
 import { TIMED_SLEEP } from './waits.js';
 
@@ -81,7 +81,7 @@ export function sleepFindings(data: Obj, ctx: AnalysisContext): Finding[] {
     if (!Array.isArray(s.threads) || !TIMED_SLEEP.test(waitName(frames) ?? '')) continue;
     const [pid, where] = [num(s.pid), callerOf(frames)];
     const id = `${pid}\0${where}`;
-    const g = groups.get(id) ?? { pid, comm: str(s.comm), where, us: 0, sleeps: 0, threads: new Map<number, number>(), stacks: [] };
+    const g = groups.get(id) ?? { pid, comm: processNameOf(data, pid) ?? str(s.comm), where, us: 0, sleeps: 0, threads: new Map<number, number>(), stacks: [] };
     groups.set(id, g);
     g.us += num(s.value);
     g.sleeps += Math.max(1, num(s.blocks));

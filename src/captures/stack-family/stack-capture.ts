@@ -45,6 +45,8 @@ export interface StackData<S extends StackSample = StackSample> {
   top: number;
   /** Why kernel frames are named by address, when they are. */
   kernelSymbolsProblem?: string;
+  /** A process's own name (its main thread's), by pid, where its stacks' threads are named otherwise (a JVM's "pool-1-thread-7" is "java"). */
+  processNames?: Record<string, string>;
 }
 
 export interface StackCaptureSpec<V, S extends StackSample, D> {
@@ -77,6 +79,7 @@ export interface StackGaps {
   unwind?: UnwindSummary;
   unmappedDropped: number;
   sourceLines?: SourceLinesSummary;
+  processNames?: Record<string, string>;
 }
 
 /** Processes a capture targets by pid, noted before its programs attach (more are noted as their samples come). */
@@ -129,8 +132,10 @@ export function collectStacks<V, S extends StackSample, D>(object: BpfObject, sp
       gaps.sourceLines = await addSourceLines(stacks); // once for the capture: one llvm-symbolizer run per module
       stacks.sort((a, b) => b.value - a.value);
       const unwind = snapshots?.summary();
+      const processNames = namesOf(stacks, announcer);
       return spec.finish(stacks, readLostStacks(object), symbolizer.kernelProblem(), {
         ...(unwind ? { unwind } : {}),
+        ...(Object.keys(processNames).length ? { processNames } : {}),
         unmappedDropped: gaps.unmappedDropped + (unwind?.unmappedDropped ?? 0),
         ...(gaps.sourceLines ? { sourceLines: gaps.sourceLines } : {}),
       });
@@ -143,6 +148,18 @@ export function collectStacks<V, S extends StackSample, D>(object: BpfObject, sp
       symbolizer.close();
     },
   };
+}
+
+/** Processes whose own name is not their stacks' threads' name (runtimes name their threads), by pid. */
+function namesOf(stacks: StackSample[], announcer: ProcessAnnouncer): Record<string, string> {
+  const own = new Map<number, string | undefined>();
+  const names: Record<string, string> = {};
+  for (const s of stacks) {
+    if (!own.has(s.pid)) own.set(s.pid, announcer.nameOf(s.pid));
+    const name = own.get(s.pid);
+    if (name && name !== s.comm) names[s.pid] = name;
+  }
+  return names;
 }
 
 /** The capture text's lines on stacks not walked whole: lost stacks, truncated walks, missing unwind info. */
