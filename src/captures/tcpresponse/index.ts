@@ -118,8 +118,11 @@ export const tcpresponse: CaptureDefinition<TcpresponseParams, TcpresponseData> 
           rows: kept.map(({ cgroupId, ...r }): TcpresponseRow => {
             const identity = identityOf({ pid: r.pid, cgroupId });
             const server = servers.get(r.peer);
+            // The process's own name, not the thread's that sent (runtimes name their threads: a JVM's "pool-1-thread-4").
+            const own = commOf(r.pid);
             return {
               ...r,
+              ...(own ? { comm: own } : {}),
               ...(identity ? { cgroup: identity.cgroup, container: identity.containerId } : {}),
               ...(server ? { server: { ...server, comm: commOf(server.pid) } } : {}),
             };
