@@ -69,6 +69,10 @@ describe('tcpresponse: writes held by Nagle', () => {
     expect(f!.severity).toBe('warning'); // shorter than a delayed-ACK timer: an RTT's wait each
     expect(f!.links?.explains).toEqual(['answers-of:4242']);
     expect(f!.evidence).toMatchObject({ role: 'server', held: 40, heldMs: 1000, meanHeldMs: 25 });
+    expect(f!.title).not.toContain('sun.net.httpserver.nodelay');
+    // A JVM: the JDK's own HTTP server has its switch.
+    const [jvm] = analyze([side({ role: 'server', comm: 'java', peer: '', port: 8080, p99Ms: 0.5, held: 40, heldMs: 1000, heldMaxMs: 41 })]);
+    expect(jvm!.title).toMatch(/; the JDK's HttpServer \(com\.sun\.net\.httpserver\) sets it with -Dsun\.net\.httpserver\.nodelay=true$/);
   });
 
   it('holds too few, too short, or on a stream nobody answers are nothing', () => {

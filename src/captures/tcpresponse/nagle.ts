@@ -80,7 +80,9 @@ function heldAnswers(r: Obj, ctx: AnalysisContext): Finding {
   const title =
     `${who(r)} held back its answers on ${place} on ${ctx.node} with Nagle's algorithm: ${text}: answers written in pieces with TCP_NODELAY off; ` +
     `its clients get the rest of each answer that late, which its answer times (to the first byte out) do not show; ` +
-    `next: set TCP_NODELAY on its accepted connections (or write each answer in one call)`;
+    `next: set TCP_NODELAY on its accepted connections (or write each answer in one call)` +
+    // The JDK's own HTTP server writes headers and body apart, with Nagle on unless told.
+    (str(r.comm) === 'java' ? `; the JDK's HttpServer (com.sun.net.httpserver) sets it with -Dsun.net.httpserver.nodelay=true` : '');
   return {
     ...makeFinding(
       ctx,
