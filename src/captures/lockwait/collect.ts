@@ -7,6 +7,7 @@
 // then the per-lock totals.
 import type { BpfObject } from '../../libbpf/index.js';
 import { createSymbolizer } from '../../symbolize/index.js';
+import { requestJvmPerfMaps } from '../../symbolize/jvm-perf-map.js';
 import type { Collector } from '../capture.js';
 import { countSnapshots } from '../stack-family/snapshots.js';
 import { sumValues } from '../stack-family/stack-capture.js';
@@ -22,6 +23,8 @@ export interface LockwaitCollectOptions {
   snapshotBytes: number;
   maxDepth: number;
   maxThreads: number;
+  /** Ask the JVMs sampled for their perf map before naming frames. */
+  jvmPerfMaps: boolean;
 }
 
 export function collectLockWaits(object: BpfObject, options: LockwaitCollectOptions): Collector<LockwaitData> {
@@ -41,7 +44,7 @@ export function collectLockWaits(object: BpfObject, options: LockwaitCollectOpti
       announcer.poll(); // first: a process's maps are read before its snapshots are unwound
       snapshots?.poll();
     },
-    finish: () => {
+    finish: async () => {
       announcer.poll();
       snapshots?.finish();
       const groups = new Map<string, { tgid: number; uaddr: bigint; kind: WaitKind; rows: CountedStack<WaitValue>[] }>();
@@ -60,6 +63,8 @@ export function collectLockWaits(object: BpfObject, options: LockwaitCollectOpti
         if (key.stack.userStackId >= 0) announcer.note(key.stack.tgid); // not announced in time (set full): now, if alive
         add(key.stack.tgid, key.uaddr, key.kind, { key: key.stack, value: decodeWaitValue(v) });
       }
+      if (options.jvmPerfMaps)
+        for (const pid of await requestJvmPerfMaps([...groups.values()].flatMap((g) => g.rows.map(() => g.tgid)))) symbolizer.reloadPerfMap(pid);
       const gaps = { snapshotBytes: options.snapshotBytes, maxDepth: options.maxDepth, unmappedDropped: 0 };
       const stacks: LockWaitStack[] = [];
       const locks: LockWaitLock[] = [];

@@ -24,7 +24,13 @@ export const lockwait: CaptureDefinition<LockwaitParams, LockwaitData> = {
 
   records: [keyLayout, valueLayout, stackKeyLayout, newTgidLayout],
   collect: ({ object, params }) =>
-    collectLockWaits(object, { top: params.top, snapshotBytes: params.userStackBytes, maxDepth: params.maxDepth, maxThreads: params.maxThreads }),
+    collectLockWaits(object, {
+      top: params.top,
+      snapshotBytes: params.userStackBytes,
+      maxDepth: params.maxDepth,
+      maxThreads: params.maxThreads,
+      jvmPerfMaps: params.jvmPerfMaps,
+    }),
   table: (data) => ({ columns: lockColumns, rows: data.locks.slice(0, data.top) }),
   text: lockwaitText,
   count: (data) => data.locks.length,
