@@ -181,6 +181,18 @@ static __always_inline __u64 sherlock_memcg_id(struct task_struct *task)
 	return BPF_CORE_READ(task, cgroups, subsys[id], cgroup, kn, id);
 }
 
+/* The number of the syscall a task is in, from its user registers (bpf_task_pt_regs). */
+static __always_inline long syscall_nr(struct pt_regs *regs)
+{
+#if defined(__TARGET_ARCH_x86)
+	return BPF_CORE_READ(regs, orig_ax);
+#elif defined(__TARGET_ARCH_arm64)
+	return BPF_CORE_READ(regs, syscallno);
+#else
+	return -1;
+#endif
+}
+
 static __always_inline bool sherlock_cgroup_excluded(__u64 cgroup_id)
 {
 	return exclude_cgroup_id && cgroup_id == exclude_cgroup_id;

@@ -113,17 +113,6 @@ static __always_inline enum sleep_kind sleep_kind_of(long nr)
 	return WORK_WAIT;
 }
 
-static __always_inline long syscall_nr(struct pt_regs *regs)
-{
-#if defined(__TARGET_ARCH_x86)
-	return BPF_CORE_READ(regs, orig_ax);
-#elif defined(__TARGET_ARCH_arm64)
-	return BPF_CORE_READ(regs, syscallno);
-#else
-	return -1;
-#endif
-}
-
 #if defined(__TARGET_ARCH_arm64)
 #define CLOCK_NANOSLEEP_NR 115
 #else

@@ -68,17 +68,6 @@ struct {
 	__type(value, struct syscallerrors_key);
 } scratch SEC(".maps");
 
-static __always_inline long syscall_nr(struct pt_regs *regs)
-{
-#if defined(__TARGET_ARCH_x86)
-	return BPF_CORE_READ(regs, orig_ax);
-#elif defined(__TARGET_ARCH_arm64)
-	return BPF_CORE_READ(regs, syscallno);
-#else
-	return -1;
-#endif
-}
-
 /* libbpf before 1.2 has no sixth argument (sendto's address length). */
 #ifndef PT_REGS_PARM6_CORE_SYSCALL
 #if defined(__TARGET_ARCH_x86)
