@@ -64,10 +64,11 @@ function runJcmd(pid: number): Promise<boolean> {
   const owner = ownerOf(pid);
   const jcmd = jcmdFor(pid);
   if (!owner || !jcmd) return Promise.resolve(false);
+  // jcmd is a JVM too: without -XX:-UsePerfData it leaves /tmp/hsperfdata_<user> behind.
   return new Promise((resolve) => {
     execFile(
       jcmd,
-      [String(pid), 'Compiler.perfmap'],
+      ['-J-XX:-UsePerfData', String(pid), 'Compiler.perfmap'],
       { timeout: JCMD_TIMEOUT_MS, uid: owner.uid, gid: owner.gid, cwd: '/', env: { PATH: process.env.PATH ?? '' } },
       (err, stdout) =>
         // jcmd says "Command executed successfully" or nothing on success; an unknown command (JDK < 17) prints why.

@@ -25,7 +25,13 @@ describe.skipIf(skip)(`JIT frames of a running JVM${skip ? ` (skipped: ${skip})`
     chmodSync(dir, 0o755); // readable by the JVM's user
     // The evaluation's pricing-engine: one method hashing a table again and again, hot enough to be compiled.
     execFileSync('javac', ['-d', dir, join(projectRoot, 'test/eval/programs/Pricing.java')], { stdio: 'ignore', timeout: 60_000 });
-    jvm = spawn('java', ['-Xmx64m', '-XX:+UseSerialGC', '-cp', dir, 'Pricing', '30'], { uid: NOBODY, gid: NOBODY, cwd: dir, stdio: 'ignore' });
+    // No hsperfdata file left in /tmp: jcmd attaches by pid without it.
+    jvm = spawn('java', ['-Xmx64m', '-XX:+UseSerialGC', '-XX:-UsePerfData', '-cp', dir, 'Pricing', '30'], {
+      uid: NOBODY,
+      gid: NOBODY,
+      cwd: dir,
+      stdio: 'ignore',
+    });
     await new Promise((r) => setTimeout(r, 2000)); // started, checksum compiled by C2
     expect(jvm.exitCode).toBeNull();
   }, 90_000);

@@ -232,7 +232,7 @@ describe.skipIf(skip)(`evaluation: the top finding names the culprit${skip ? ` (
     `a Java service hot in one method, started without a perf map → high-cpu names the method and its share of a CPU${jdkSkipReason() ? ` (skipped: ${jdkSkipReason()})` : ''}`,
     async () => {
       execFileSync('javac', ['-d', dir, join(programsDir, 'Pricing.java')], { stdio: 'ignore', timeout: 60_000 });
-      const jvm = startChild('java', ['-Xmx64m', '-XX:+UseSerialGC', '-cp', dir, 'Pricing', '60']);
+      const jvm = startChild('java', ['-Xmx64m', '-XX:+UseSerialGC', '-XX:-UsePerfData', '-cp', dir, 'Pricing', '60']);
       const pid = jvm.pid!;
       await sleep(1500); // checksum compiled
       const cpu = sampler(() => cpuSeconds(pid));
@@ -258,7 +258,18 @@ describe.skipIf(skip)(`evaluation: the top finding names the culprit${skip ? ` (
       execFileSync('javac', ['-d', dir, join(programsDir, 'Ledger.java')], { stdio: 'ignore', timeout: 60_000 });
       const counter = join(dir, 'ledger.count');
       // TCP_NODELAY on its accepted connections: the JDK's HttpServer writes headers and body apart, and Nagle's algorithm would hold each answer's body (a finding of its own).
-      const jvm = startChild('java', ['-Xmx64m', '-XX:+UseSerialGC', '-Dsun.net.httpserver.nodelay=true', '-cp', dir, 'Ledger', '8944', counter, '60']);
+      const jvm = startChild('java', [
+        '-Xmx64m',
+        '-XX:+UseSerialGC',
+        '-XX:-UsePerfData',
+        '-Dsun.net.httpserver.nodelay=true',
+        '-cp',
+        dir,
+        'Ledger',
+        '8944',
+        counter,
+        '60',
+      ]);
       const pid = jvm.pid!;
       await sleep(2000); // started, its methods compiled
       const { outcome, counted: waitedMs } = await runCounting('intermittent-latency', counter, 'offcputime');
