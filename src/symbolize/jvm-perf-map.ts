@@ -9,17 +9,21 @@
 import { execFile } from 'node:child_process';
 import { existsSync, readlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { onPath } from '../util/on-path.js';
 import { readText } from '../util/read-text.js';
+import { Semaphore } from '../util/semaphore.js';
 
 /** jcmd starts a JVM of its own (~0.5 s of a CPU and ~40 MiB here); one that hangs is not waited for. */
 const JCMD_TIMEOUT_MS = 10_000;
-/** JVMs asked per call, those with the most samples first, and at once: a host of fifty JVMs gets no fifty jcmds. */
+/** JVMs asked per call, those with the most samples first, and jcmds at once (for every capture): a host of fifty JVMs gets no fifty jcmds. */
 const MAX_JVMS = 4;
 const AT_ONCE = 2;
 /** A map asked for this recently serves every capture finishing now. */
 const FRESH_MS = 30_000;
 
 const asked = new Map<number, { atMs: number; written: Promise<boolean> }>();
+/** jcmds running at once, whichever capture asked. */
+const jcmdRuns = new Semaphore(AT_ONCE);
 
 /** pid's executable is a JVM's launcher (java, or a JDK tool running on one). */
 export function isJvm(pid: number): boolean {
@@ -32,7 +36,7 @@ export function isJvm(pid: number): boolean {
 
 /**
  * Asks the JVMs among the pids sampled (each pid once per sample or stack: the most often first) for their perf
- * map, MAX_JVMS of them, AT_ONCE at a time; resolves with those that wrote one. Never throws.
+ * map, MAX_JVMS of them (AT_ONCE jcmds at a time, whichever capture asked); resolves with those that wrote one. Never throws.
  */
 export async function requestJvmPerfMaps(sampled: Iterable<number>): Promise<number[]> {
   const weight = new Map<number, number>();
@@ -41,13 +45,8 @@ export async function requestJvmPerfMaps(sampled: Iterable<number>): Promise<num
     .filter(isJvm)
     .sort((a, b) => weight.get(b)! - weight.get(a)!)
     .slice(0, MAX_JVMS);
-  const written: number[] = [];
-  for (let i = 0; i < jvms.length; i += AT_ONCE) {
-    const batch = jvms.slice(i, i + AT_ONCE);
-    const ok = await Promise.all(batch.map(writtenFor));
-    written.push(...batch.filter((_, j) => ok[j]));
-  }
-  return written;
+  const written = await Promise.all(jvms.map(writtenFor));
+  return jvms.filter((_, i) => written[i]);
 }
 
 function writtenFor(pid: number): Promise<boolean> {
@@ -55,7 +54,7 @@ function writtenFor(pid: number): Promise<boolean> {
   const cached = asked.get(pid);
   if (cached && now - cached.atMs < FRESH_MS) return cached.written;
   for (const [old, a] of asked) if (now - a.atMs >= FRESH_MS) asked.delete(old);
-  const written = runJcmd(pid);
+  const written = jcmdRuns.run(() => runJcmd(pid));
   asked.set(pid, { atMs: now, written });
   return written;
 }
@@ -85,8 +84,7 @@ function jcmdFor(pid: number): string | undefined {
   } catch {
     // gone, or its namespace unreadable: PATH's
   }
-  for (const dir of (process.env.PATH ?? '').split(':')) if (dir && existsSync(join(dir, 'jcmd'))) return join(dir, 'jcmd');
-  return undefined;
+  return onPath('jcmd');
 }
 
 /** The effective uid and gid the JVM runs as (/proc/PID/status). */

@@ -10,9 +10,9 @@ import { profile } from '../../src/captures/profile/index.js';
 import { projectRoot } from '../../src/util/paths.js';
 import { captureAround } from '../helpers/capture-around.js';
 import { bpfHandlesOf, kernelSkipReason } from '../helpers/kernel.js';
+import { jdkSkipReason } from '../helpers/jdk.js';
 
-const which = (tool: string) => (process.env.PATH ?? '').split(':').some((dir) => dir && existsSync(join(dir, tool)));
-const skip = kernelSkipReason() ?? (which('javac') && which('jcmd') ? undefined : 'no JDK here (javac and jcmd): a JVM is what this test profiles');
+const skip = kernelSkipReason() ?? jdkSkipReason();
 
 const NOBODY = 65534;
 

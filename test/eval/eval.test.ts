@@ -17,6 +17,7 @@ import { execFileSync, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Finding } from '../../src/analysis/types.js';
 import { kernelSkipReason } from '../helpers/kernel.js';
+import { jdkSkipReason } from '../helpers/jdk.js';
 import {
   blkioSkipReason,
   createBlkioCgroup,
@@ -60,8 +61,6 @@ const V1_CPU = '/sys/fs/cgroup/cpu';
 const DISK_TMP = '/var/tmp';
 const TMPFS_MAGIC = 0x01021994;
 const diskDirSkipReason = () => (statfsSync(DISK_TMP).type === TMPFS_MAGIC ? `${DISK_TMP} is a tmpfs: its pages cannot be evicted without swap` : undefined);
-const onPath = (tool: string) => (process.env.PATH ?? '').split(':').some((d) => d && existsSync(join(d, tool)));
-const jdkSkipReason = () => (['java', 'javac', 'jcmd'].every(onPath) ? undefined : 'no JDK here (java, javac, jcmd)');
 const cpuQuotaSkipReason = () => (existsSync(join(V1_CPU, 'cpu.cfs_quota_us')) ? undefined : `no cgroup v1 cpu controller with CFS quotas at ${V1_CPU}`);
 
 /** orders-db on 127.0.0.1:dbPort answering every query at once, and checkout-api on apiPort calling it (the time it waits kept in `counter`). */

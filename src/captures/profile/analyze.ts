@@ -160,7 +160,7 @@ function analyzeProfile(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
     const handshakes = p.tls ? p.tls.server + p.tls.client + p.tls.unknown : 0;
     // GC and handshakes are each spread over many functions: the larger of the two that is worth saying tells the process.
     const gc = p.gc && worthSaying(p.gc.samples) && p.gc.samples >= handshakes ? p.gc : undefined;
-    const tls = p.tls && !gc && worthSaying(handshakes) ? { ...p.tls, samples: handshakes } : undefined;
+    const tls = p.tls && !gc && worthSaying(handshakes) ? { samples: handshakes, side: sideOf(p.tls) } : undefined;
     if (!hot.length && !busy && !gc && !tls) {
       // Not a problem alone, but a candidate cause when tasks wait for a CPU.
       if (cpus >= CPU_SATURATION_SHARE) users.push({ p, cpus, top: functions[0]?.frame.name ?? '?' });
@@ -207,14 +207,14 @@ function analyzeProfile(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
               samples: tls.samples,
               shareOfProcess: round(tls.samples / p.samples),
               cpus: round(tls.samples / frequency / window),
-              side: sideOf(tls),
+              side: tls.side,
             },
           }
         : {}),
     };
     let title: string;
     if (tls) {
-      const side = sideOf(tls);
+      const { side } = tls;
       title =
         `${who} spent ${fmtPct(tls.samples / p.samples)} of its CPU in TLS handshakes${side === 'unknown' ? '' : ` (as a ${side})`}, ` +
         `${(tls.samples / frequency / window).toFixed(2)} CPUs over ${fmtSeconds(window)} of the ${cpus.toFixed(2)} it used: a full handshake (a key exchange and a signature) for each new connection` +
@@ -277,7 +277,7 @@ function analyzeProfile(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
     const finding = makeFinding(ctx, `process:${p.pid}`, severity, title, evidence, score, impact);
     finding.cause = {
       key: tls
-        ? `${p.comm} spends its CPU in TLS handshakes${sideOf(tls) === 'unknown' ? '' : ` as a ${sideOf(tls)}`}`
+        ? `${p.comm} spends its CPU in TLS handshakes${tls.side === 'unknown' ? '' : ` as a ${tls.side}`}`
         : gc
           ? `${p.comm} spends its CPU in garbage collection`
           : hot.length
