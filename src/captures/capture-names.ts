@@ -17,6 +17,7 @@ export const CAPTURE_NAMES: readonly string[] = [
   'tcpretrans',
   'tcpreset',
   'tcprtt',
+  'tcpflow',
   'cputhrottle',
   'lockwait',
   'tcpdrop',

@@ -16,6 +16,7 @@ import { syscallerrors } from './syscallerrors/index.js';
 import { tcpretrans } from './tcpretrans/index.js';
 import { tcpreset } from './tcpreset/index.js';
 import { tcprtt } from './tcprtt/index.js';
+import { tcpflow } from './tcpflow/index.js';
 import { cputhrottle } from './cputhrottle/index.js';
 import { lockwait } from './lockwait/index.js';
 import { tcpdrop } from './tcpdrop/index.js';
@@ -43,6 +44,7 @@ const definitions: CaptureDefinition<any, any>[] = [
   tcpretrans,
   tcpreset,
   tcprtt,
+  tcpflow,
   cputhrottle,
   lockwait,
   tcpdrop,

@@ -3,6 +3,7 @@
 // that attribute in user space (tcpdrop: a socket's owner by its inode).
 import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { processCgroup2Id } from '../cgroups/process-cgroup.js';
 import type { ResolvedTarget } from './target.js';
 
 /** Bound of the /proc scan. */
@@ -88,4 +89,15 @@ export function socketOwners(inodes: Set<bigint>): Map<bigint, { pid: number; co
     if (owners.size === inodes.size) break;
   }
   return owners;
+}
+
+/** Whether a socket's owner is one of Sherlock's own processes (in its cgroup), asked once per pid. */
+export function sherlockPids(cgroupId: bigint | undefined): (pid: number) => boolean {
+  const known = new Map<number, boolean>();
+  return (pid) => {
+    if (cgroupId === undefined || !pid) return false;
+    let mine = known.get(pid);
+    if (mine === undefined) known.set(pid, (mine = processCgroup2Id(pid) === cgroupId));
+    return mine;
+  };
 }

@@ -28,6 +28,7 @@ const KINDS: Record<string, ResultKind> = {
   tcpconnlat: 'histogram',
   runqlat: 'histogram',
   tcprtt: 'histogram',
+  tcpflow: 'counters',
   biolatency: 'histogram',
   tcpretrans: 'counters',
   tcpreset: 'counters',

@@ -57,7 +57,7 @@ describe.skipIf(skip)(`intermittent-latency end to end${skip ? ` (skipped: ${ski
     expect(submitted.status, submitted.text).toBe(202);
     const id = submitted.body.id as string;
     const steps = (await s.call('GET', `/v1/runs/${id}`)).body.plan.steps.length as number;
-    expect(steps).toBe(22); // the four families, drops, DNS, answer times, CPU and I/O throttling, disk users, memory reclaim and growth, filesystems filling, lock waits, failing syscalls, process ends and the kernel log
+    expect(steps).toBe(23); // the four families, transfers, drops, DNS, answer times, CPU and I/O throttling, disk users, memory reclaim and growth, filesystems filling, lock waits, failing syscalls, process ends and the kernel log
 
     // Every capture attached (one shared window): then the client starts.
     await waitFor(

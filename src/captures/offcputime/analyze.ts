@@ -276,6 +276,19 @@ function analyzeOffcputime(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
                       ? `${spent}${where}, ${average}: ${mutexOwnerText(mutexes)}.`
                       : `${spent}${where}: ${share * 100 >= threshold ? `${fmtPct(share)} of the non-idle off-CPU time seen (threshold ${threshold}%), ` : ''}${average}.`;
     const blockers = blockerPids(pipes, locks, sends, g.pid);
+    const shows = [
+      // Swapping in, the memory shortage its reclaim stalls name explains it too.
+      ...(kind === RECLAIMING || kind === SWAPPING_IN || kind === COMPACTING ? [`reclaim-pid:${g.pid}`] : []),
+      // And the disk it waited on was busy with someone's I/O (iotop names whose).
+      ...(kind === DISK_IO || kind === DIRTY_THROTTLED ? [`disk-wait-pid:${g.pid}`, 'disk-busy'] : []),
+      ...(kind === DNS_ANSWER ? [`dns-wait-pid:${g.pid}`] : []),
+      // Who sent the stop, when it was sent in the window (signals).
+      ...(kind === STOPPED || kind === TRACED ? [`stopped-pid:${g.pid}`] : []),
+      // What held its connection's sending (tcpflow: the path's capacity, the peer's receive window, its own buffer).
+      ...(sends[0] && !sends[0].remote.startsWith('unix:') ? [`send-wait:${g.pid}:${sends[0].remote}`] : []),
+      // What keeps its pipe's reader or its peer from reading, or its lock's holder from letting go: their blocked threads, upstreams, CPU quota, reclaim.
+      ...blockers.flatMap((p) => [`blocked-pid:${p}`, `service-pid:${p}`, `runq-pid:${p}`, `reclaim-pid:${p}`]),
+    ];
     findings.push({
       ...makeFinding(
         ctx,
@@ -318,15 +331,7 @@ function analyzeOffcputime(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
       // Threads blocked at work answer late: any of these explains the process's slow answers (tcpresponse), after its upstreams.
       links: {
         explains: [`blocked-pid:${g.pid}`],
-        // Swapping in, the memory shortage its reclaim stalls name explains it too.
-        ...(kind === RECLAIMING || kind === SWAPPING_IN || kind === COMPACTING ? { shows: [`reclaim-pid:${g.pid}`] } : {}),
-        // And the disk it waited on was busy with someone's I/O (iotop names whose).
-        ...(kind === DISK_IO || kind === DIRTY_THROTTLED ? { shows: [`disk-wait-pid:${g.pid}`, 'disk-busy'] } : {}),
-        ...(kind === DNS_ANSWER ? { shows: [`dns-wait-pid:${g.pid}`] } : {}),
-        // Who sent the stop, when it was sent in the window (signals).
-        ...(kind === STOPPED || kind === TRACED ? { shows: [`stopped-pid:${g.pid}`] } : {}),
-        // What keeps its pipe's reader or its peer from reading, or its lock's holder from letting go: their blocked threads, upstreams, CPU quota, reclaim.
-        ...(blockers.length ? { shows: blockers.flatMap((p) => [`blocked-pid:${p}`, `service-pid:${p}`, `runq-pid:${p}`, `reclaim-pid:${p}`]) } : {}),
+        ...(shows.length ? { shows } : {}),
       },
     });
   }

@@ -249,7 +249,8 @@ function packetFinding(g: Group, ctx: AnalysisContext, seconds: number): Finding
   // Lost packets explain retransmits to D; packets to no socket at D explain the connects D refused.
   const explains = destination ? [`loss:${destination}`, ...(g.reason === 'NO_SOCKET' ? [`refused:${destination}`] : [])] : [];
   // Netfilter's own verdict (not a rule's, which drops in nft_do_chain or ipt_do_table): a full connection-tracking table explains it.
-  const shows = netfilterItself ? [CONNTRACK_FULL] : [];
+  // A full egress queue on the way to D: a transfer filling that path explains it (tcpflow).
+  const shows = netfilterItself ? [CONNTRACK_FULL] : g.reason.startsWith('QDISC_') && destination ? [`path:${addressOf(destination)}`] : [];
   const dropped = (f: Finding): Finding =>
     explains.length || shows.length ? { ...f, links: { ...(explains.length ? { explains } : {}), ...(shows.length ? { shows } : {}) } } : f;
   return dropped(

@@ -2,13 +2,12 @@
 // function (kallsyms), find each socket's owner by its inode, and keep the
 // target's drops when a target was given (drops run in softirq context, so
 // the kernel cannot filter them by process).
-import { processCgroup2Id } from '../../cgroups/process-cgroup.js';
 import type { BpfObject } from '../../libbpf/index.js';
 import { createSymbolizer } from '../../symbolize/index.js';
 import { kernelClock } from '../../util/clock.js';
 import type { Collector } from '../capture.js';
 import type { ResolvedTarget } from '../target.js';
-import { socketOwners, targetPids, targetSelects } from '../target-processes.js';
+import { sherlockPids, socketOwners, targetPids, targetSelects } from '../target-processes.js';
 import { decodeDropKey, decodeDropValue, decodeListener } from './decode.js';
 import { ListenerTracker } from './listener-tracker.js';
 import type { DropReasons } from './reasons.js';
@@ -92,17 +91,6 @@ export function collectDrops(
         protocols: options.allProtocols ? 'all' : 'tcp+udp',
       };
     },
-  };
-}
-
-/** Whether a socket's owner is one of Sherlock's own processes (in its cgroup), asked once per pid. */
-function sherlockPids(cgroupId: bigint | undefined): (pid: number) => boolean {
-  const known = new Map<number, boolean>();
-  return (pid) => {
-    if (cgroupId === undefined || !pid) return false;
-    let mine = known.get(pid);
-    if (mine === undefined) known.set(pid, (mine = processCgroup2Id(pid) === cgroupId));
-    return mine;
   };
 }
 

@@ -12,6 +12,7 @@
 // Writes Nagle's algorithm held back are their own finding (nagle.ts), and so
 // is a pool of connections kept busy the whole window (pool.ts).
 import {
+  addressOf,
   arr,
   latencySeverity,
   makeFinding,
@@ -252,8 +253,8 @@ function slowUpstream(r: Obj, served: SlowAnswers | undefined, threshold: number
     ...(matters ? { cause: { key: `slow answers from ${peer}`, subject: `${str(r.comm)} (pid ${pid})` } } : {}),
     // Its own slow answers are this wait seen from its callers' side. Waits on a local server are that
     // server's slow answers seen from here: what explains those takes these along, information or not;
-    // so do its requests' writes held by Nagle's algorithm.
-    links: { ...(during ? { explains: [`service-pid:${pid}`] } : {}), shows: [nagleKey(pid, peer), ...local] },
+    // so do its requests' writes held by Nagle's algorithm, and a transfer filling the path to it (tcpflow).
+    links: { ...(during ? { explains: [`service-pid:${pid}`] } : {}), shows: [nagleKey(pid, peer), `path:${addressOf(peer)}`, ...local] },
   };
 }
 

@@ -1,5 +1,5 @@
 // tcprtt's checks: High smoothed RTT per remote.
-import { latencySeverity, makeFinding, num, objs, str, timeImpact, type CaptureAnalysis, type AnalysisContext, type Obj } from '../../analysis/common.js';
+import { addressOf, latencySeverity, makeFinding, num, objs, str, timeImpact, type CaptureAnalysis, type AnalysisContext, type Obj } from '../../analysis/common.js';
 import { fmtMs, fmtUs, plural, round } from '../../format/index.js';
 import { bucketsOf, quantile, totalOf } from '../../analysis/histogram.js';
 import type { Finding } from '../../analysis/types.js';
@@ -20,8 +20,8 @@ function analyzeTcprtt(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
     const p99 = quantile(buckets, 0.99);
     if (p99 <= thresholdMs * 1000) continue;
     const title = `Round-trip time to ${remote} is ${fmtUs(p99)} at p99 (threshold ${fmtMs(thresholdMs)}) over ${plural(total, 'sample')}, median ${fmtUs(quantile(buckets, 0.5))}: the path or the peer is slow.`;
-    findings.push(
-      makeFinding(
+    findings.push({
+      ...makeFinding(
         ctx,
         `rtt:${remote}`,
         latencySeverity(p99, thresholdMs * 1000),
@@ -37,7 +37,9 @@ function analyzeTcprtt(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
         p99 / (thresholdMs * 1000),
         timeImpact((total * 0.01 * p99) / 1e6, ctx.windowSeconds, `the slowest 1% of ${plural(total, 'round trip')} at ~${fmtUs(p99)} each`, ['latency']),
       ),
-    );
+      // A transfer filling the path to that address explains its round trips (tcpflow).
+      links: { shows: [`path:${addressOf(remote)}`] },
+    });
   }
   const overall = bucketsOf((data.overall as Obj | undefined) ?? undefined);
   return { findings, checked: `RTT (${plural(totalOf(overall) || samples, 'sample')} to ${plural(num(data.totalRemotes) || histograms.length, 'remote')})` };

@@ -1,0 +1,202 @@
+// tcpflow's checks: what held a connection's sending. A bulk transfer held by
+// the network is a path at its capacity (info), and the cause when its queue
+// slows the connections beside it to the same address (their round trips far
+// over the path's floor: bufferbloat behind a backup or a sync); one held by
+// the peer's receive window or its own send buffer says which end to fix.
+import { addressOf, latencySeverity, makeFinding, num, objs, str, timeImpact, type AnalysisContext, type CaptureAnalysis, type Obj } from '../../analysis/common.js';
+import type { Finding } from '../../analysis/types.js';
+import { fmtBytes, fmtPct, fmtSeconds, fmtUs, listText, plural, processLabel, round } from '../../format/index.js';
+
+/** A transfer: this much sent, with data to send this long. */
+const BULK_BYTES = 256 * 1024;
+const MIN_HELD_S = 1;
+/** What held it most of the time it had data to send. */
+const MOSTLY = 0.5;
+/** Round trips this much over the path's floor (and twice it) wait in a queue. */
+const QUEUE_US = 10_000;
+const MIN_RTT_SAMPLES = 3;
+
+interface Flow {
+  pid: number;
+  comm: string;
+  local: string;
+  remote: string;
+  seconds: number;
+  sent: number;
+  network: number;
+  rwnd: number;
+  sndbuf: number;
+  retransmits: number;
+  srttAvgUs: number;
+  srttSamples: number;
+  minRttUs: number;
+  peerWindow: number;
+}
+
+const flowOf = (f: Obj): Flow => ({
+  pid: num(f.pid),
+  comm: str(f.comm),
+  local: str(f.local),
+  remote: str(f.remote),
+  seconds: num(f.seconds),
+  sent: num(f.sentBytes),
+  network: num(f.networkSeconds),
+  rwnd: num(f.rwndSeconds),
+  sndbuf: num(f.sndbufSeconds),
+  retransmits: num(f.retransmits),
+  srttAvgUs: num(f.srttAvgUs),
+  srttSamples: num(f.srttSamples),
+  minRttUs: num(f.minRttUs),
+  peerWindow: num(f.peerWindowBytes),
+});
+
+const held = (f: Flow) => f.network + f.rwnd + f.sndbuf;
+const isTransfer = (f: Flow) => f.sent >= BULK_BYTES && held(f) >= MIN_HELD_S;
+const who = (f: Flow) => (f.pid ? processLabel(f.comm, f.pid) : `a connection from ${f.local} (closed since)`);
+/** "0.95 MiB/s (8.0 Mbit/s)". */
+const rateText = (bytesPerSecond: number) => `${fmtBytes(bytesPerSecond)}/s (${+((bytesPerSecond * 8) / 1e6).toFixed(1)} Mbit/s)`;
+/** The key offcputime's wait for room in a send buffer shows: this process, this connection. */
+const sendWaitKey = (f: Flow) => `send-wait:${f.pid}:${f.remote}`;
+
+function analyzeTcpflow(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
+  const flows = objs(data.flows).map(flowOf);
+  const findings: Finding[] = [];
+  const transfers = flows.filter(isTransfer);
+  const byNetwork = new Map<string, Flow[]>();
+  for (const f of transfers) {
+    if (f.network >= held(f) * MOSTLY) byNetwork.set(addressOf(f.remote), [...(byNetwork.get(addressOf(f.remote)) ?? []), f]);
+    else if (f.rwnd >= held(f) * MOSTLY) findings.push(receiveWindowFinding(f, ctx));
+    else if (f.sndbuf >= held(f) * MOSTLY) findings.push(sendBufferFinding(f, ctx));
+  }
+  for (const [address, senders] of byNetwork) findings.push(pathFinding(address, senders, flows, ctx));
+  const total = num(data.totalFlows) || flows.length;
+  return { findings, checked: `TCP transfers (${plural(total, 'connection')}, ${plural(transfers.length, 'transfer')})` };
+}
+
+/** The lowest RTT any connection to the address measured: the path without a queue. */
+const floorOf = (flows: Flow[]) => Math.min(...flows.map((f) => f.minRttUs || Infinity));
+const queuedUs = (f: Flow, floorUs: number) => (f.srttSamples >= MIN_RTT_SAMPLES ? f.srttAvgUs - floorUs : 0);
+const queues = (f: Flow, floorUs: number) => queuedUs(f, floorUs) >= QUEUE_US && f.srttAvgUs >= 2 * floorUs;
+
+/**
+ * Transfers to one address held by the network: the path carries no more. Connections beside them to that
+ * address whose round trips wait in its queue make them the cause (they lead, naming the senders).
+ */
+function pathFinding(address: string, senders: Flow[], flows: Flow[], ctx: AnalysisContext): Finding {
+  const toAddress = flows.filter((f) => addressOf(f.remote) === address);
+  const floorUs = floorOf(toAddress);
+  const known = Number.isFinite(floorUs);
+  const victims = known ? toAddress.filter((f) => !senders.includes(f) && queues(f, floorUs)) : [];
+  const sent = senders.reduce((n, f) => n + f.sent, 0);
+  const heldS = senders.reduce((n, f) => n + f.network, 0);
+  // Side by side, their times overlap: the window bounds the time they shared the path.
+  const rate = sent / Math.min(ctx.windowSeconds, heldS);
+  const lead = [...senders].sort((a, b) => b.sent - a.sent)[0]!;
+  const owners = [...new Map(senders.filter((f) => f.pid).map((f) => [f.pid, who(f)])).values()];
+  const retransmits = senders.reduce((n, f) => n + f.retransmits, 0);
+  const rtt = senders.reduce((n, f) => n + f.srttAvgUs * f.srttSamples, 0) / Math.max(1, senders.reduce((n, f) => n + f.srttSamples, 0));
+  const queueing = known && senders.some((f) => queues(f, floorUs));
+  // Leading, the sentence names the senders first: "it sent ..." then.
+  const subject = (named: boolean) => (named ? (owners.length > 1 ? 'they' : 'it') : senders.length === 1 ? who(lead) : listText(owners.length ? owners : ['connections closed since'], 3));
+  const sendersText = (named: boolean) =>
+    senders.length === 1
+      ? `${subject(named)} sent ${fmtBytes(sent)} to ${lead.remote} at ${rateText(rate)}, held by the network ${fmtPct(lead.network / Math.max(lead.seconds, 0.001))} of the ${fmtSeconds(lead.seconds)} it was seen (its congestion window full; the receiver's window never short)`
+      : `${subject(named)} sent ${fmtBytes(sent)} to ${address} over ${plural(senders.length, 'connection')} at ${rateText(rate)} together, held by the network (their congestion windows full; the receivers' windows never short)`;
+  const queueText = queueing
+    ? `; round trips on it took ~${fmtUs(rtt)} against a floor of ${fmtUs(floorUs)}: packets queue at its narrowest link (a shaper or policer, a full link)${retransmits ? `, and ${plural(retransmits, 'packet')} retransmitted (that queue overflowing)` : ''}`
+    : retransmits
+      ? ` (${plural(retransmits, 'packet')} retransmitted)`
+      : '';
+  const victimText = victims.length
+    ? `; ${listText(victims.map((v) => `${who(v)}'s connection to ${v.remote} (round trips ~${fmtUs(v.srttAvgUs)}, ${plural(v.srttSamples, 'sample')})`), 3)} ${victims.length === 1 ? 'waits' : 'wait'} in that queue too`
+    : '';
+  const next = victims.length
+    ? 'cap the transfer below the path’s rate (its own limit, or tc on this host), move it off-peak, or give interactive traffic its own queue (fq_codel, DSCP); and find the narrowest link (interface speeds, tc -s qdisc on each hop, a provider’s cap)'
+    : 'if it should be faster, find the narrowest link to it (interface speeds, tc -s qdisc on each hop, a shaper or policer, a provider’s cap)';
+  const title = victims.length
+    ? `${listText(owners.length ? owners : [who(lead)], 3)} ${owners.length > 1 ? 'fill' : 'fills'} the path to ${address}: ${sendersText(true)}${queueText}${victimText}; next: ${next}.`
+    : `The path to ${address} carries ~${rateText(rate)}: ${sendersText(false)}${queueText}; next: ${next}.`;
+  // Each victim's round trips, over the floor, are the time the queue cost it (at most its own time seen).
+  const lostS = victims.reduce((n, v) => n + Math.min(v.seconds, (queuedUs(v, floorUs) * v.srttSamples) / 1e6), 0);
+  const worstUs = Math.max(0, ...victims.map((v) => queuedUs(v, floorUs)));
+  return {
+    ...makeFinding(
+      ctx,
+      `path:${address}`,
+      victims.length ? latencySeverity(worstUs / 1000, ctx.thresholds.rttP99Ms) : 'info',
+      title,
+      {
+        // The senders are the cause only of what waits behind them; alone, the path is the cause of their own waits.
+        ...(victims.length && lead.pid ? { pid: lead.pid, comm: lead.comm } : {}),
+        address,
+        senders: senders.map(flowEvidence),
+        rateBytesPerSecond: Math.round(rate),
+        ...(known ? { floorUs } : {}),
+        ...(victims.length ? { victims: victims.map(flowEvidence) } : {}),
+      },
+      victims.length ? worstUs / 1000 / ctx.thresholds.rttP99Ms : 0,
+      victims.length
+        ? timeImpact(lostS, ctx.windowSeconds, `${plural(victims.reduce((n, v) => n + v.srttSamples, 0), 'round trip')} of other connections to ${address} ~${fmtUs(worstUs)} over the floor`, ['latency'])
+        : undefined,
+    ),
+    cause: { key: `path to ${address}`, subject: listText(owners, 3) },
+    links: {
+      // Its senders' waits for room to send; the slow answers, RTTs and (with a queue) losses of everyone on the path.
+      explains: [
+        ...new Set([
+          ...senders.map(sendWaitKey),
+          `path:${address}`,
+          // With a queue: the losses where it overflows, and the round trips the other ends of these connections
+          // (when on this host) measure through it.
+          ...(queueing || victims.length
+            ? [...[...senders, ...victims].map((f) => `loss:${f.remote}`), ...peersOf([...senders, ...victims], flows).map((p) => `path:${addressOf(p.remote)}`)]
+            : []),
+        ]),
+      ],
+    },
+  };
+}
+
+/** The connections at the other end of these, on this host (their ends swapped). */
+const peersOf = (mine: Flow[], flows: Flow[]) => flows.filter((f) => mine.some((m) => m.local === f.remote && m.remote === f.local));
+
+/** Held by the peer's receive window: the peer reads slowly, or its buffer is small for the path. */
+function receiveWindowFinding(f: Flow, ctx: AnalysisContext): Finding {
+  const rate = f.sent / held(f);
+  const rtt = f.srttAvgUs || f.minRttUs;
+  const windowText = f.peerWindow
+    ? `; its window was ${fmtBytes(f.peerWindow)} at the end${rtt ? `, which allows at most ${rateText(f.peerWindow / (rtt / 1e6))} over round trips of ${fmtUs(rtt)}` : ''}`
+    : '';
+  const title = `${who(f)}'s connection to ${f.remote} was held by the peer's receive window ${fmtPct(f.rwnd / Math.max(f.seconds, 0.001))} of the ${fmtSeconds(f.seconds)} it was seen, sending ${fmtBytes(f.sent)} at ${rateText(rate)}${windowText}: the peer reads slowly, or its receive buffer is small for the path; next: look at what the reader at ${f.remote} waits for, and its receive buffer (net.ipv4.tcp_rmem, SO_RCVBUF).`;
+  return {
+    ...makeFinding(ctx, `rwnd:${f.pid}:${f.remote}`, 'info', title, { senderPid: f.pid, comm: f.comm, flow: flowEvidence(f) }, 0),
+    links: { explains: [sendWaitKey(f)], onlyAsCause: true },
+  };
+}
+
+/** Held by its own send buffer: too small to keep the path's rate × RTT in flight. */
+function sendBufferFinding(f: Flow, ctx: AnalysisContext): Finding {
+  const rate = f.sent / held(f);
+  const rtt = f.srttAvgUs || f.minRttUs;
+  const title = `${who(f)}'s connection to ${f.remote} was held by its own send buffer ${fmtPct(f.sndbuf / Math.max(f.seconds, 0.001))} of the ${fmtSeconds(f.seconds)} it was seen, sending ${fmtBytes(f.sent)} at ${rateText(rate)}${rtt ? ` over round trips of ${fmtUs(rtt)}` : ''}: the buffer holds less than the path could carry in flight; next: raise it (SO_SNDBUF, or net.ipv4.tcp_wmem's maximum for autotuning).`;
+  return {
+    ...makeFinding(ctx, `sndbuf:${f.pid}:${f.remote}`, 'info', title, { senderPid: f.pid, comm: f.comm, flow: flowEvidence(f) }, 0),
+    links: { explains: [sendWaitKey(f)], onlyAsCause: true },
+  };
+}
+
+const flowEvidence = (f: Flow) => ({
+  ...(f.pid ? { pid: f.pid, comm: f.comm } : {}),
+  local: f.local,
+  remote: f.remote,
+  seconds: round(f.seconds),
+  sentBytes: f.sent,
+  networkSeconds: round(f.network),
+  rwndSeconds: round(f.rwnd),
+  sndbufSeconds: round(f.sndbuf),
+  retransmits: f.retransmits,
+  ...(f.srttSamples ? { srttAvgUs: Math.round(f.srttAvgUs), srttSamples: f.srttSamples } : {}),
+  ...(f.minRttUs ? { minRttUs: f.minRttUs } : {}),
+});
+
+export const tcpflowAnalysis = { checks: 'TCP transfers', analyze: analyzeTcpflow };
