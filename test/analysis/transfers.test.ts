@@ -34,7 +34,16 @@ const flow = (over: Record<string, unknown>) => ({
 const tcpflow = (flows: Record<string, unknown>[]) => result('tcpflow', { flows, totalFlows: flows.length });
 
 const backup = flow({ pid: 70, comm: 'backup', sentBytes: 6 * MiB, networkSeconds: 5.9, srttAvgUs: 300_000, srttSamples: 2000, minRttUs: 40, retransmits: 4 });
-const query = flow({ pid: 71, comm: 'api', local: '10.0.0.1:40001', remote: '10.0.0.5:5432', sentBytes: 12_000, srttAvgUs: 250_000, srttSamples: 120, minRttUs: 60 });
+const query = flow({
+  pid: 71,
+  comm: 'api',
+  local: '10.0.0.1:40001',
+  remote: '10.0.0.5:5432',
+  sentBytes: 12_000,
+  srttAvgUs: 250_000,
+  srttSamples: 120,
+  minRttUs: 60,
+});
 
 const send = [user('flush', 'app'), user('send', 'libc.so.6'), kernel('tcp_sendmsg_locked'), kernel('sk_stream_wait_memory'), kernel('schedule')];
 /** producer (pid 50) blocked 3 s sending on its connection to 10.0.0.5:9092. */
@@ -45,7 +54,11 @@ const blockedSender = {
 
 describe('tcpflow', () => {
   it('a transfer filling the path, and a connection to the same address queued behind it: the transfer leads, its RTT and drops as effects', () => {
-    const rtt = result('tcprtt', { histograms: [{ labels: { remote: '10.0.0.5:5432' }, histogram: histogram({ 18: 120 }) }], overall: histogram({ 18: 120 }), totalRemotes: 1 });
+    const rtt = result('tcprtt', {
+      histograms: [{ labels: { remote: '10.0.0.5:5432' }, histogram: histogram({ 18: 120 }) }],
+      overall: histogram({ 18: 120 }),
+      totalRemotes: 1,
+    });
     const findings = analyzeRun({ run: run(), results: [on(tcpflow([backup, query])), on(rtt)] });
     expect(findings).toHaveLength(1);
     const [f] = findings;
@@ -53,7 +66,9 @@ describe('tcpflow', () => {
     expect(f!.evidence.pid).toBe(70);
     const rate = (6 * MiB) / 5.9;
     expect(f!.evidence.rateBytesPerSecond).toBe(Math.round(rate));
-    expect(f!.title).toContain(`backup (pid 70) fills the path to 10.0.0.5: it sent 6 MiB to 10.0.0.5:9000 at ${fmtBytes(rate)}/s (${((rate * 8) / 1e6).toFixed(1)} Mbit/s)`);
+    expect(f!.title).toContain(
+      `backup (pid 70) fills the path to 10.0.0.5: it sent 6 MiB to 10.0.0.5:9000 at ${fmtBytes(rate)}/s (${((rate * 8) / 1e6).toFixed(1)} Mbit/s)`,
+    );
     expect(f!.title).toContain(`round trips on it took ~${fmtUs(300_000)} against a floor of ${fmtUs(40)}`);
     expect(f!.title).toContain('4 packets retransmitted (that queue overflowing)');
     expect(f!.title).toContain(`api (pid 71)'s connection to 10.0.0.5:5432 (round trips ~${fmtUs(250_000)}, 120 samples) waits in that queue too`);
@@ -74,7 +89,17 @@ describe('tcpflow', () => {
   });
 
   it("a sender's wait for room to send, its transfer held by the network: the wait leads, the path is its cause", () => {
-    const transfer = flow({ pid: 50, comm: 'producer', local: '10.0.0.1:40112', remote: '10.0.0.5:9092', sentBytes: 3 * MiB, networkSeconds: 5.8, srttAvgUs: 2000, srttSamples: 900, minRttUs: 1800 });
+    const transfer = flow({
+      pid: 50,
+      comm: 'producer',
+      local: '10.0.0.1:40112',
+      remote: '10.0.0.5:9092',
+      sentBytes: 3 * MiB,
+      networkSeconds: 5.8,
+      srttAvgUs: 2000,
+      srttSamples: 900,
+      minRttUs: 1800,
+    });
     const findings = analyzeRun({ run: run(), results: [on(blockedSender), on(tcpflow([transfer]))] });
     const [f] = findings.filter((x) => x.evidence.pid === 50 || x.capture === 'tcpflow');
     expect(f!.capture).toBe('offcputime');
@@ -84,7 +109,19 @@ describe('tcpflow', () => {
   });
 
   it("held by the peer's receive window: told as the cause of the sender's wait, and not at all without one", () => {
-    const slowReader = flow({ pid: 50, comm: 'producer', local: '10.0.0.1:40112', remote: '10.0.0.5:9092', sentBytes: MiB, rwndSeconds: 5, networkSeconds: 0.3, srttAvgUs: 20_000, srttSamples: 300, minRttUs: 19_000, peerWindowBytes: 16_384 });
+    const slowReader = flow({
+      pid: 50,
+      comm: 'producer',
+      local: '10.0.0.1:40112',
+      remote: '10.0.0.5:9092',
+      sentBytes: MiB,
+      rwndSeconds: 5,
+      networkSeconds: 0.3,
+      srttAvgUs: 20_000,
+      srttSamples: 300,
+      minRttUs: 19_000,
+      peerWindowBytes: 16_384,
+    });
     const [f] = analyzeRun({ run: run(), results: [on(blockedSender), on(tcpflow([slowReader]))] });
     expect(f!.capture).toBe('offcputime');
     expect(f!.title).toContain(`Cause: producer (pid 50)'s connection to 10.0.0.5:9092 was held by the peer's receive window 83% of the 6 s it was seen`);
@@ -93,7 +130,18 @@ describe('tcpflow', () => {
   });
 
   it('held by its own send buffer: names the buffer to raise', () => {
-    const small = flow({ pid: 50, comm: 'producer', local: '10.0.0.1:40112', remote: '10.0.0.5:9092', sentBytes: 2 * MiB, sndbufSeconds: 4, networkSeconds: 1, srttAvgUs: 40_000, srttSamples: 200, minRttUs: 39_000 });
+    const small = flow({
+      pid: 50,
+      comm: 'producer',
+      local: '10.0.0.1:40112',
+      remote: '10.0.0.5:9092',
+      sentBytes: 2 * MiB,
+      sndbufSeconds: 4,
+      networkSeconds: 1,
+      srttAvgUs: 40_000,
+      srttSamples: 200,
+      minRttUs: 39_000,
+    });
     const [f] = analyzeRun({ run: run(), results: [on(blockedSender), on(tcpflow([small]))] });
     expect(f!.title).toContain("Cause: producer (pid 50)'s connection to 10.0.0.5:9092 was held by its own send buffer 67% of the 6 s it was seen");
     expect(f!.title).toContain('SO_SNDBUF');

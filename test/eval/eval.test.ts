@@ -29,7 +29,7 @@ import {
   pidsCgroupSkipReason,
 } from '../helpers/memcg.js';
 import { loopExt4SkipReason, mountLoopExt4, mountTmpfs } from '../helpers/test-filesystems.js';
-import { createTestNetwork, type TestNetwork } from '../helpers/netns.js';
+import { createRoutedNetwork, createTestNetwork, type TestNetwork } from '../helpers/netns.js';
 import { distSkipReason } from '../server/harness.js';
 import {
   captureWindow,
@@ -1162,6 +1162,32 @@ describe.skipIf(skip)(`evaluation: the top finding names the culprit${skip ? ` (
       if (!/during \d+ of its \d+ slow answers on port 8617/.test(top.title)) return 'the top finding does not tie the waits to its slow answers on port 8617';
       const said = Number(top.evidence.waitedMs);
       if (!within(said, waitedMs, 0.35)) return `it says ${said} ms waited on the database, the service counted ${waitedMs.toFixed(0)} ms`;
+      return undefined;
+    });
+  }, 60_000);
+
+  it("a backup uploading to the database's host over an 8 Mbit/s link, the service's queries queued behind it → intermittent-latency names the backup, the path, its rate and the service waiting in its queue", async () => {
+    const routed = createRoutedNetwork();
+    routed.shape(8e6, 300);
+    const dbPort = 5432;
+    const sinkPort = 9000;
+    routed.spawn([join(programsDir, 'slow-db.py'), routed.farAddress, String(dbPort), '0', '1000000000']);
+    routed.spawn(['node', '-e', `require('net').createServer((s) => s.resume()).listen(${sinkPort}, '${routed.farAddress}')`]);
+    await sleep(500);
+    const api = startChild(PYTHON, [join(programsDir, 'checkout-api.py'), '8643', routed.farAddress, String(dbPort), join(dir, 'queued-queries.count'), '60']);
+    const backup = startChild(PYTHON, [join(programsDir, 'nightly-backup.py'), routed.farAddress, String(sinkPort), '60']);
+    await sleep(2000); // the backup's window grows until the link's queue is full
+    const outcome = await up!.runRunbook('intermittent-latency', { durationS: WINDOW_S, during: () => sleep(WINDOW_S * 1000 - 200) });
+    const loadgen = childrenOf(api.pid!);
+    for (const child of [api, backup]) child.kill('SIGKILL');
+    for (const pid of loadgen) process.kill(pid, 'SIGKILL');
+    routed.destroy();
+    await positive('path-filled', outcome, new Set([api.pid!, backup.pid!, ...loadgen]), (top) => {
+      if (!top.title.includes(`nightly-backup (pid ${backup.pid}) fills the path to ${routed.farAddress}`))
+        return 'the top finding does not name nightly-backup filling the path';
+      if (!top.title.includes(`checkout-api (pid ${api.pid})`)) return 'the top finding does not name checkout-api waiting in its queue';
+      const rate = Number(top.evidence.rateBytesPerSecond);
+      if (!within(rate, 1e6, 0.2)) return `it says ${rate} B/s, the link carries 1,000,000 B/s (8 Mbit/s)`;
       return undefined;
     });
   }, 60_000);

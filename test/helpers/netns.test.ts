@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { kernelSkipReason } from './kernel.js';
-import { createTestNetwork } from './netns.js';
+import { createRoutedNetwork, createTestNetwork } from './netns.js';
 
 const skip = kernelSkipReason();
 
@@ -39,5 +39,22 @@ describe.skipIf(skip)(`test network namespace${skip ? ` (skipped: ${skip})` : ''
       net.destroy();
     }
     expect(execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })).not.toContain(net.name);
+  });
+
+  it('reaches a host behind a router; the shaped link toward it holds a queue; nothing is left behind', async () => {
+    const routed = createRoutedNetwork();
+    try {
+      routed.spawn(['node', '-e', `require('net').createServer((s) => s.resume()).listen(8081, '${routed.farAddress}', () => console.log('up'))`]);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      // A connect needs the way there and back (far's default route is the router).
+      expect(await connectMs(routed.farAddress, 8081)).toBeLessThan(500);
+      routed.shape(8e6, 200);
+      expect(routed.router.exec(['tc', 'qdisc', 'show'])).toMatch(/tbf .*rate 8Mbit/);
+    } finally {
+      routed.destroy();
+    }
+    const left = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
+    expect(left).not.toContain(routed.router.name);
+    expect(execFileSync('ip', ['route', 'show'], { encoding: 'utf8' })).not.toContain(routed.farAddress);
   });
 });

@@ -3,7 +3,18 @@
 // slows the connections beside it to the same address (their round trips far
 // over the path's floor: bufferbloat behind a backup or a sync); one held by
 // the peer's receive window or its own send buffer says which end to fix.
-import { addressOf, latencySeverity, makeFinding, num, objs, str, timeImpact, type AnalysisContext, type CaptureAnalysis, type Obj } from '../../analysis/common.js';
+import {
+  addressOf,
+  latencySeverity,
+  makeFinding,
+  num,
+  objs,
+  str,
+  timeImpact,
+  type AnalysisContext,
+  type CaptureAnalysis,
+  type Obj,
+} from '../../analysis/common.js';
 import type { Finding } from '../../analysis/types.js';
 import { fmtBytes, fmtPct, fmtSeconds, fmtUs, listText, plural, processLabel, round } from '../../format/index.js';
 
@@ -94,10 +105,16 @@ function pathFinding(address: string, senders: Flow[], flows: Flow[], ctx: Analy
   const lead = [...senders].sort((a, b) => b.sent - a.sent)[0]!;
   const owners = [...new Map(senders.filter((f) => f.pid).map((f) => [f.pid, who(f)])).values()];
   const retransmits = senders.reduce((n, f) => n + f.retransmits, 0);
-  const rtt = senders.reduce((n, f) => n + f.srttAvgUs * f.srttSamples, 0) / Math.max(1, senders.reduce((n, f) => n + f.srttSamples, 0));
+  const rtt =
+    senders.reduce((n, f) => n + f.srttAvgUs * f.srttSamples, 0) /
+    Math.max(
+      1,
+      senders.reduce((n, f) => n + f.srttSamples, 0),
+    );
   const queueing = known && senders.some((f) => queues(f, floorUs));
   // Leading, the sentence names the senders first: "it sent ..." then.
-  const subject = (named: boolean) => (named ? (owners.length > 1 ? 'they' : 'it') : senders.length === 1 ? who(lead) : listText(owners.length ? owners : ['connections closed since'], 3));
+  const subject = (named: boolean) =>
+    named ? (owners.length > 1 ? 'they' : 'it') : senders.length === 1 ? who(lead) : listText(owners.length ? owners : ['connections closed since'], 3);
   const sendersText = (named: boolean) =>
     senders.length === 1
       ? `${subject(named)} sent ${fmtBytes(sent)} to ${lead.remote} at ${rateText(rate)}, held by the network ${fmtPct(lead.network / Math.max(lead.seconds, 0.001))} of the ${fmtSeconds(lead.seconds)} it was seen (its congestion window full; the receiver's window never short)`
@@ -108,7 +125,10 @@ function pathFinding(address: string, senders: Flow[], flows: Flow[], ctx: Analy
       ? ` (${plural(retransmits, 'packet')} retransmitted)`
       : '';
   const victimText = victims.length
-    ? `; ${listText(victims.map((v) => `${who(v)}'s connection to ${v.remote} (round trips ~${fmtUs(v.srttAvgUs)}, ${plural(v.srttSamples, 'sample')})`), 3)} ${victims.length === 1 ? 'waits' : 'wait'} in that queue too`
+    ? `; ${listText(
+        victims.map((v) => `${who(v)}'s connection to ${v.remote} (round trips ~${fmtUs(v.srttAvgUs)}, ${plural(v.srttSamples, 'sample')})`),
+        3,
+      )} ${victims.length === 1 ? 'waits' : 'wait'} in that queue too`
     : '';
   const next = victims.length
     ? 'cap the transfer below the path’s rate (its own limit, or tc on this host), move it off-peak, or give interactive traffic its own queue (fq_codel, DSCP); and find the narrowest link (interface speeds, tc -s qdisc on each hop, a provider’s cap)'
@@ -136,7 +156,15 @@ function pathFinding(address: string, senders: Flow[], flows: Flow[], ctx: Analy
       },
       victims.length ? worstUs / 1000 / ctx.thresholds.rttP99Ms : 0,
       victims.length
-        ? timeImpact(lostS, ctx.windowSeconds, `${plural(victims.reduce((n, v) => n + v.srttSamples, 0), 'round trip')} of other connections to ${address} ~${fmtUs(worstUs)} over the floor`, ['latency'])
+        ? timeImpact(
+            lostS,
+            ctx.windowSeconds,
+            `${plural(
+              victims.reduce((n, v) => n + v.srttSamples, 0),
+              'round trip',
+            )} of other connections to ${address} ~${fmtUs(worstUs)} over the floor`,
+            ['latency'],
+          )
         : undefined,
     ),
     cause: { key: `path to ${address}`, subject: listText(owners, 3) },
@@ -149,7 +177,10 @@ function pathFinding(address: string, senders: Flow[], flows: Flow[], ctx: Analy
           // With a queue: the losses where it overflows, and the round trips the other ends of these connections
           // (when on this host) measure through it.
           ...(queueing || victims.length
-            ? [...[...senders, ...victims].map((f) => `loss:${f.remote}`), ...peersOf([...senders, ...victims], flows).map((p) => `path:${addressOf(p.remote)}`)]
+            ? [
+                ...[...senders, ...victims].map((f) => `loss:${f.remote}`),
+                ...peersOf([...senders, ...victims], flows).map((p) => `path:${addressOf(p.remote)}`),
+              ]
             : []),
         ]),
       ],

@@ -1,5 +1,16 @@
 // tcprtt's checks: High smoothed RTT per remote.
-import { addressOf, latencySeverity, makeFinding, num, objs, str, timeImpact, type CaptureAnalysis, type AnalysisContext, type Obj } from '../../analysis/common.js';
+import {
+  addressOf,
+  latencySeverity,
+  makeFinding,
+  num,
+  objs,
+  str,
+  timeImpact,
+  type CaptureAnalysis,
+  type AnalysisContext,
+  type Obj,
+} from '../../analysis/common.js';
 import { fmtMs, fmtUs, plural, round } from '../../format/index.js';
 import { bucketsOf, quantile, totalOf } from '../../analysis/histogram.js';
 import type { Finding } from '../../analysis/types.js';
