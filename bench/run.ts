@@ -34,6 +34,7 @@ import { tcpretransOverhead } from './tcpretrans-overhead.js';
 import { cputhrottleCost, lockwaitOverhead, tcpdropOverhead } from './causes-overhead.js';
 import { syscallerrorsOverhead } from './syscallerrors-overhead.js';
 import { tcpresponseOverhead } from './tcpresponse-overhead.js';
+import { tcpflowOverhead } from './tcpflow-overhead.js';
 import { signalsOverhead } from './signals-overhead.js';
 import { oomkillOverhead } from './oomkill-overhead.js';
 import { tracerComparison } from './tracer-comparison.js';
@@ -226,6 +227,12 @@ const benchmarks: Benchmark[] = [
     title: 'tcpresponse: one-byte request/response round trips over loopback (one connection, then a connection each), traced vs untraced',
     target: '≤1.10× (a send and a readable socket on each side per round trip)',
     run: tcpresponseOverhead,
+  },
+  {
+    name: 'tcpflow-overhead',
+    title: 'tcpflow: one-byte round trips, then a bulk transfer, over one loopback connection, traced vs untraced',
+    target: '≤1.05× (a program on every segment received)',
+    run: tcpflowOverhead,
   },
   {
     name: 'signals-overhead',
