@@ -30,6 +30,7 @@ struct trace_event_raw_tcp_probe___sherlock {
 } __attribute__((preserve_access_index));
 
 #define TCP_AF_INET6 10
+#define REREAD_NS 1000000ULL
 
 static __always_inline __u32 chrono_of(struct tcp_sock *tp, int type, __u32 now_j)
 {
@@ -60,6 +61,37 @@ static __always_inline __u32 inode_of(struct sock *sk)
 	return BPF_CORE_READ(sk, sk_socket, file, f_inode, i_ino);
 }
 
+/* A socket seen for the first time (or its memory reused by another): its counters now, its ends. */
+static __always_inline void start_flow(struct trace_event_raw_tcp_probe *ctx, struct tcp_sock *tp, __u64 key, __u64 now)
+{
+	struct tcpflow_value fresh = {};
+	__u8 sa[28] = {};
+
+	read_counters(tp, &fresh.first, now);
+	fresh.last = fresh.first;
+	fresh.min_rtt_us = BPF_CORE_READ(tp, rtt_min.s[0].v);
+	fresh.inode = inode_of((struct sock *)tp);
+	fresh.family = ctx->family;
+	fresh.lport = ctx->sport;
+	fresh.rport = ctx->dport;
+	fresh.snd_cwnd = ctx->snd_cwnd;
+	fresh.mss = BPF_CORE_READ(tp, mss_cache);
+	fresh.snd_wnd = ctx->snd_wnd;
+	/* saddr and daddr are a struct sockaddr_in or sockaddr_in6. */
+	bpf_probe_read_kernel(sa, sizeof(sa), ctx->saddr);
+	if (fresh.family == TCP_AF_INET6)
+		__builtin_memcpy(fresh.laddr, &sa[8], 16);
+	else
+		__builtin_memcpy(fresh.laddr, &sa[4], 4);
+	bpf_probe_read_kernel(sa, sizeof(sa), ctx->daddr);
+	if (fresh.family == TCP_AF_INET6)
+		__builtin_memcpy(fresh.raddr, &sa[8], 16);
+	else
+		__builtin_memcpy(fresh.raddr, &sa[4], 4);
+	if (bpf_map_update_elem(&flows, &key, &fresh, BPF_ANY))
+		sherlock_count(SHERLOCK_DROP_MAP_FULL);
+}
+
 SHERLOCK_PROG("tracepoint/tcp/tcp_probe", tp_tcp_probe, struct trace_event_raw_tcp_probe *ctx)
 {
 	struct tcp_sock *tp;
@@ -74,39 +106,10 @@ SHERLOCK_PROG("tracepoint/tcp/tcp_probe", tp_tcp_probe, struct trace_event_raw_t
 		return 0;
 	key = (__u64)tp;
 	v = bpf_map_lookup_elem(&flows, &key);
-	/* A socket freed and its memory reused by another: start over. */
-	if (v && (v->lport != ctx->sport || v->rport != ctx->dport || BPF_CORE_READ(tp, bytes_acked) < v->last.bytes_acked))
-		v = NULL;
-	if (!v) {
-		struct tcpflow_value fresh = {};
-		__u8 sa[28] = {};
-
-		read_counters(tp, &fresh.first, now);
-		fresh.last = fresh.first;
-		fresh.min_rtt_us = BPF_CORE_READ(tp, rtt_min.s[0].v);
-		fresh.inode = inode_of((struct sock *)tp);
-		fresh.family = ctx->family;
-		fresh.lport = ctx->sport;
-		fresh.rport = ctx->dport;
-		fresh.snd_cwnd = ctx->snd_cwnd;
-		fresh.mss = BPF_CORE_READ(tp, mss_cache);
-		fresh.snd_wnd = ctx->snd_wnd;
-		/* saddr and daddr are a struct sockaddr_in or sockaddr_in6. */
-		bpf_probe_read_kernel(sa, sizeof(sa), ctx->saddr);
-		if (fresh.family == TCP_AF_INET6)
-			__builtin_memcpy(fresh.laddr, &sa[8], 16);
-		else
-			__builtin_memcpy(fresh.laddr, &sa[4], 4);
-		bpf_probe_read_kernel(sa, sizeof(sa), ctx->daddr);
-		if (fresh.family == TCP_AF_INET6)
-			__builtin_memcpy(fresh.raddr, &sa[8], 16);
-		else
-			__builtin_memcpy(fresh.raddr, &sa[4], 4);
-		if (bpf_map_update_elem(&flows, &key, &fresh, BPF_ANY))
-			sherlock_count(SHERLOCK_DROP_MAP_FULL);
+	if (!v || v->lport != ctx->sport || v->rport != ctx->dport) {
+		start_flow(ctx, tp, key, now);
 		return 0;
 	}
-	read_counters(tp, &v->last, now);
 	/* A socket that only receives keeps its handshake's srtt: only sends' RTTs count. */
 	if (ctx->snd_una != ctx->snd_nxt && ctx->srtt) {
 		v->srtt_sum_us += ctx->srtt;
@@ -114,6 +117,16 @@ SHERLOCK_PROG("tracepoint/tcp/tcp_probe", tp_tcp_probe, struct trace_event_raw_t
 		if (ctx->srtt > v->srtt_max_us)
 			v->srtt_max_us = ctx->srtt;
 	}
+	/* The counters at most once a millisecond: a storm's probes come microseconds apart,
+	 * and a window's shares lose nothing at that grain. */
+	if (now - v->last.ts_ns < REREAD_NS)
+		return 0;
+	/* Counters that went back: the memory of a freed socket, reused by one with the same ports. */
+	if (BPF_CORE_READ(tp, bytes_acked) < v->last.bytes_acked) {
+		start_flow(ctx, tp, key, now);
+		return 0;
+	}
+	read_counters(tp, &v->last, now);
 	min_rtt = BPF_CORE_READ(tp, rtt_min.s[0].v);
 	if (min_rtt && (!v->min_rtt_us || min_rtt < v->min_rtt_us))
 		v->min_rtt_us = min_rtt;
