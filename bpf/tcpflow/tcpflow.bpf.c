@@ -6,7 +6,8 @@
  * retransmits), every later one the latest, so user space reads the window's
  * share as last - first: a bulk upload held by the network 97% of the time
  * at 1 MB/s is a path's capacity; one held by the receive window, a slow
- * reader. With RTT over the path's floor (tcp_sock.rtt_min): queueing.
+ * reader. With RTT over the path's floor (tcp_sock.rtt_min): queueing, as
+ * a sender's srtt sees it or a receiver's own estimate (rcv_rtt_est).
  * Softirq context: no owner here; user space finds it by the socket's inode. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -96,8 +97,8 @@ SHERLOCK_PROG("tracepoint/tcp/tcp_probe", tp_tcp_probe, struct trace_event_raw_t
 {
 	struct tcp_sock *tp;
 	struct tcpflow_value *v;
-	__u64 key, now = bpf_ktime_get_ns();
-	__u32 min_rtt;
+	__u64 key, received, now = bpf_ktime_get_ns();
+	__u32 min_rtt, rcv_rtt;
 
 	if (!bpf_core_field_exists(((struct trace_event_raw_tcp_probe___sherlock *)ctx)->skaddr))
 		return 0;
@@ -126,7 +127,13 @@ SHERLOCK_PROG("tracepoint/tcp/tcp_probe", tp_tcp_probe, struct trace_event_raw_t
 		start_flow(ctx, tp, key, now);
 		return 0;
 	}
+	received = v->last.bytes_received;
 	read_counters(tp, &v->last, now);
+	rcv_rtt = BPF_CORE_READ(tp, rcv_rtt_est.rtt_us) >> 3;
+	if (rcv_rtt && v->last.bytes_received > received) {
+		v->rcv_rtt_sum_us += rcv_rtt;
+		v->rcv_rtt_samples++;
+	}
 	min_rtt = BPF_CORE_READ(tp, rtt_min.s[0].v);
 	if (min_rtt && (!v->min_rtt_us || min_rtt < v->min_rtt_us))
 		v->min_rtt_us = min_rtt;

@@ -39,6 +39,10 @@ struct tcpflow_value {
 	__u16 pad;
 	__u8 laddr[16];     /* IPv4: the first 4 bytes */
 	__u8 raddr[16];
+	/* The receiver's own RTT estimate (tcp_sock.rcv_rtt_est) while data came in,
+	 * read with the counters: a download's view of the queue on its way here. */
+	__u32 rcv_rtt_samples;
+	__u64 rcv_rtt_sum_us;
 };
 
 #endif

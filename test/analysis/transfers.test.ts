@@ -1,6 +1,7 @@
-// tcpflow's findings from results built here: a bulk transfer held by the
+// tcpflow's findings from results built here: a bulk upload held by the
 // network is the path's capacity (information), and the cause when the
-// connections beside it to that address wait in its queue; a transfer held by
+// connections beside it to that address wait in its queue (a download too,
+// its queue measured by the receiver); a transfer held by
 // the peer's receive window or its own send buffer explains its sender's
 // wait for room to send. Expectations come from the same numbers.
 import { describe, expect, it } from 'vitest';
@@ -145,6 +146,49 @@ describe('tcpflow', () => {
     const [f] = analyzeRun({ run: run(), results: [on(blockedSender), on(tcpflow([small]))] });
     expect(f!.title).toContain("Cause: producer (pid 50)'s connection to 10.0.0.5:9092 was held by its own send buffer 67% of the 6 s it was seen");
     expect(f!.title).toContain('SO_SNDBUF');
+  });
+
+  it('a download through a queue on the way here, and a connection beside it waiting in that queue: the download leads; alone and unqueued, nothing', () => {
+    const restore = flow({
+      pid: 72,
+      comm: 'restore',
+      local: '10.0.0.1:40002',
+      remote: '10.0.0.5:9001',
+      receivedBytes: 5 * MiB,
+      sentBytes: 200,
+      rcvRttAvgUs: 240_000,
+      rcvRttSamples: 900,
+      minRttUs: 90,
+    });
+    const [f] = analyzeRun({ run: run(), results: [on(tcpflow([restore, query]))] });
+    expect(f!.capture).toBe('tcpflow');
+    expect(f!.evidence.pid).toBe(72);
+    expect(f!.title).toContain(`restore (pid 72) fills the path from 10.0.0.5: it received 5 MiB from 10.0.0.5:9001 at ${fmtBytes((5 * MiB) / WINDOW_S)}/s`);
+    expect(f!.title).toContain(`round trips on it took ~${fmtUs(240_000)} (as the receiver measures them) against a floor of ${fmtUs(60)}`);
+    expect(f!.title).toContain("api (pid 71)'s connection to 10.0.0.5:5432");
+    // Its sender on this host too: told from the sender's side, once.
+    const source = flow({
+      pid: 73,
+      comm: 'source',
+      local: '10.0.0.5:9001',
+      remote: '10.0.0.1:40002',
+      sentBytes: 5 * MiB,
+      networkSeconds: 5.9,
+      srttAvgUs: 240_000,
+      srttSamples: 900,
+      minRttUs: 90,
+    });
+    const both = analyzeRun({ run: run(), results: [on(tcpflow([restore, query, source]))] }).filter((x) => x.capture === 'tcpflow');
+    expect(both.map((x) => x.id)).toEqual(['tcpflow:web-1:path:10.0.0.1']);
+    const unqueued = { ...restore, rcvRttAvgUs: 100 };
+    expect(analyzeRun({ run: run(), results: [on(tcpflow([unqueued, query]))] }).filter((x) => x.capture === 'tcpflow')).toEqual([]);
+  });
+
+  it('a slow server beside an upload that shows no queue: its round trips (delayed ACKs) make no victim', () => {
+    const fast = flow({ pid: 70, comm: 'backup', sentBytes: 600 * MiB, networkSeconds: 5.5, srttAvgUs: 900, srttSamples: 5000, minRttUs: 700 });
+    const [f] = analyzeRun({ run: run(), results: [on(tcpflow([fast, query]))] }).filter((x) => x.capture === 'tcpflow');
+    expect(f!.severity).toBe('info');
+    expect(f!.title).not.toContain('api (pid 71)');
   });
 
   it('small connections and short transfers are no transfer: nothing', () => {

@@ -102,6 +102,9 @@ describe.skipIf(skip)(`tcpflow on the real kernel${skip ? ` (skipped: ${skip})` 
       expect(sent!.sentBytes).toBeLessThanOrEqual(bytes);
       expect(received!.receivedBytes).toBeGreaterThan(bytes * 0.8);
       expect(received!.receivedBytes).toBeLessThanOrEqual(bytes);
+      // The receiver's own RTT estimate, read while data came in.
+      expect(received!.rcvRttSamples).toBeGreaterThan(0);
+      expect(received!.rcvRttAvgUs).toBeGreaterThan(0);
       // Held by the network (the bucket), not the reader's window nor its buffer; at about the bucket's rate.
       expect(sent!.networkSeconds).toBeGreaterThan(held(sent!) * 0.6);
       expect(sent!.sentBytes / held(sent!)).toBeGreaterThan(rateBytes * 0.5);

@@ -18,7 +18,7 @@ export const countersLayout = recordLayout('tcpflow_counters', 48, {
 /** struct tcpflow_value: the first and the latest counters of a connection, and what it keeps besides. */
 export const valueLayout = recordLayout(
   'tcpflow_value',
-  176,
+  184,
   {
     first: 0,
     last: 48,
@@ -35,6 +35,8 @@ export const valueLayout = recordLayout(
     rport: 136,
     laddr: 140,
     raddr: 156,
+    rcv_rtt_samples: 172,
+    rcv_rtt_sum_us: 176,
   },
   { laddr: 16, raddr: 16 },
 );
@@ -56,6 +58,9 @@ export interface FlowCounters {
   srttAvgUs: number;
   srttMaxUs: number;
   srttSamples: number;
+  /** The receiver's own RTT estimate while data came in: average (µs), and how many readings. */
+  rcvRttAvgUs: number;
+  rcvRttSamples: number;
   /** The path's floor: the lowest RTT the kernel measured on it (µs). */
   minRttUs: number;
   /** At its last probe: congestion window (segments × mss bytes) and the peer's receive window (bytes). */
@@ -78,6 +83,7 @@ export function decodeFlow(v: Buffer): FlowCounters {
   const share = (name: Counter) => (jiffies > 0 ? (((u32('last', name) - u32('first', name)) >>> 0) / jiffies) * seconds : 0);
   const family = v.readUInt16LE(O.family);
   const samples = v.readUInt32LE(O.srtt_samples);
+  const rcvSamples = v.readUInt32LE(O.rcv_rtt_samples);
   return {
     local: endpointText(family, v.subarray(O.laddr, O.laddr + valueLayout.lengths.laddr), v.readUInt16LE(O.lport)),
     remote: endpointText(family, v.subarray(O.raddr, O.raddr + valueLayout.lengths.raddr), v.readUInt16LE(O.rport)),
@@ -92,6 +98,8 @@ export function decodeFlow(v: Buffer): FlowCounters {
     srttAvgUs: samples ? Number(v.readBigUInt64LE(O.srtt_sum_us)) / samples : 0,
     srttMaxUs: v.readUInt32LE(O.srtt_max_us),
     srttSamples: samples,
+    rcvRttAvgUs: rcvSamples ? Number(v.readBigUInt64LE(O.rcv_rtt_sum_us)) / rcvSamples : 0,
+    rcvRttSamples: rcvSamples,
     minRttUs: v.readUInt32LE(O.min_rtt_us),
     cwndBytes: v.readUInt32LE(O.snd_cwnd) * v.readUInt32LE(O.mss),
     peerWindowBytes: v.readUInt32LE(O.snd_wnd),
