@@ -74,7 +74,8 @@ enum sleep_kind {
 /* Idle syscalls' two stack walks (kernel and user, ~4-5 µs each here) are
  * most of a switch's cost, for waits the analysis leaves out anyway
  * (IDLE_WAITS in src/captures/offcputime/waits.ts). poll and select stay: a
- * resolver waits for its DNS answer in them. */
+ * resolver waits for its DNS answer in them. A socket's recv calls wait only
+ * for data (sk_wait_data and its kin); read() stays: a file's is disk I/O. */
 static __always_inline enum sleep_kind sleep_kind_of(long nr)
 {
 #if defined(__TARGET_ARCH_x86)
@@ -84,6 +85,8 @@ static __always_inline enum sleep_kind sleep_kind_of(long nr)
 		return TIMED_SLEEP;
 	case 34:  /* pause */
 	case 43:  /* accept */
+	case 45:  /* recvfrom: a socket's reads wait for data (sk_wait_data, its datagram kin) */
+	case 47:  /* recvmsg */
 	case 61:  /* wait4 */
 	case 128: /* rt_sigtimedwait */
 	case 130: /* rt_sigsuspend */
@@ -91,6 +94,7 @@ static __always_inline enum sleep_kind sleep_kind_of(long nr)
 	case 247: /* waitid */
 	case 281: /* epoll_pwait */
 	case 288: /* accept4 */
+	case 299: /* recvmmsg */
 	case 441: /* epoll_pwait2 */
 		return IDLE_WAIT;
 	}
@@ -104,7 +108,10 @@ static __always_inline enum sleep_kind sleep_kind_of(long nr)
 	case 133: /* rt_sigsuspend */
 	case 137: /* rt_sigtimedwait */
 	case 202: /* accept */
+	case 207: /* recvfrom */
+	case 212: /* recvmsg */
 	case 242: /* accept4 */
+	case 243: /* recvmmsg */
 	case 260: /* wait4 */
 	case 441: /* epoll_pwait2 */
 		return IDLE_WAIT;

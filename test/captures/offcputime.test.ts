@@ -66,6 +66,26 @@ int main(int argc, char **argv)
 }
 `;
 
+/** argv[1] recv()s on a datagram socket nothing is sent to, each given up after argv[2] ms. */
+const RECEIVER_C = String.raw`
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+
+int main(int argc, char **argv)
+{
+	int pair[2];
+	char c;
+	struct timeval timeout = { 0, atoi(argv[2]) * 1000 };
+
+	if (socketpair(AF_UNIX, SOCK_DGRAM, 0, pair) || setsockopt(pair[0], SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout)))
+		return 2;
+	for (int i = 0; i < atoi(argv[1]); i++)
+		recv(pair[0], &c, 1, 0);
+	return 0;
+}
+`;
+
 const NANOSLEEP = new Set(['do_nanosleep', 'hrtimer_nanosleep']);
 /** Sleeps in nanosleep are idle syscalls, left out unless asked for. */
 const COUNT_IDLE = { idleSyscalls: true };
@@ -93,11 +113,13 @@ describe.skipIf(skip)(`offcputime on the real kernel${skip ? ` (skipped: ${skip}
   let tmp: TempDir;
   let sleeper: string;
   let poller: string;
+  let receiver: string;
 
   beforeAll(() => {
     tmp = new TempDir();
     sleeper = tmp.compileC('sherlock-sleeper', SLEEPER_C);
     poller = tmp.compileC('sherlock-poller', POLLER_C);
+    receiver = tmp.compileC('sherlock-receiver', RECEIVER_C);
   });
   afterAll(() => tmp?.remove());
   afterEach(() => {
@@ -221,5 +243,25 @@ describe.skipIf(skip)(`offcputime on the real kernel${skip ? ` (skipped: ${skip}
     expect(polled.reduce((a, s) => a + s.blocks, 0)).toBeGreaterThanOrEqual(5);
     expect(polled.reduce((a, s) => a + s.value, 0)).toBeGreaterThan(5 * 20_000 * 0.8);
     expect(polled.every((s) => s.threads === undefined)).toBe(true);
+  });
+
+  it("leaves out a socket's recv waits by default (waiting for data), before their stack walks; counts them when asked", async () => {
+    const receives = async (params: Record<string, unknown>) => {
+      let pid = 0;
+      const { result } = await captureDuring(
+        offcputime,
+        async () => {
+          const child = start(receiver, ['5', '20']);
+          pid = child.pid;
+          expect((await child.done).code).toBe(0);
+        },
+        { params },
+      );
+      const isRecv = (f: OffcpuStack['frames'][number]) =>
+        f.kind === 'kernel' ? f.name === '__skb_wait_for_more_packets' : /^(__libc_)?recv(from)?$/.test(f.name);
+      return result.stacks.filter((s) => s.pid === pid && s.frames.some(isRecv)).reduce((n, s) => n + s.blocks, 0);
+    };
+    expect(await receives({})).toBe(0);
+    expect(await receives(COUNT_IDLE)).toBeGreaterThanOrEqual(5);
   });
 });
