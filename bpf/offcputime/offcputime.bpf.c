@@ -28,6 +28,11 @@ const volatile bool skip_idle_syscalls = true;
  * poll for a flag) holds its answer up. Shorter ones (a spin loop's usleep)
  * would cost two stack walks each for nothing. 0: leave every sleep out. */
 const volatile __u64 min_sleep_us = 10000;
+/* Leave out kernel threads' own sleeps (a kworker's, ksoftirqd's): the
+ * analysis does, and on a busy network path they switch thousands of times a
+ * second, each a kernel stack walk. */
+const volatile bool skip_kernel_threads = true;
+#define PF_KTHREAD 0x00200000
 
 /* What sched_switch records; stable since 4.x, read through CO-RE. */
 struct trace_event_raw_sched_switch___sherlock {
@@ -165,14 +170,17 @@ static __always_inline __u64 asked_sleep_us(struct pt_regs *regs, long nr)
  * asked for min_sleep_us or more (counted by thread, idle syscalls left out or not). */
 static __always_inline bool counted(long prev_state, bool *sleep)
 {
+	struct task_struct *task = bpf_get_current_task_btf();
 	struct pt_regs *regs;
 	long nr;
 
 	*sleep = false;
+	if (skip_kernel_threads && (task->flags & PF_KTHREAD))
+		return false;
 	/* A task stopped (by a signal or its tracer) inside an idle syscall is stopped, not idle. */
 	if (prev_state & (OFFCPU_STATE_STOPPED | OFFCPU_STATE_TRACED))
 		return true;
-	regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	regs = (struct pt_regs *)bpf_task_pt_regs(task);
 	nr = syscall_nr(regs);
 	switch (sleep_kind_of(nr)) {
 	case IDLE_WAIT:

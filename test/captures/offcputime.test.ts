@@ -245,6 +245,17 @@ describe.skipIf(skip)(`offcputime on the real kernel${skip ? ` (skipped: ${skip}
     expect(polled.every((s) => s.threads === undefined)).toBe(true);
   });
 
+  it("leaves out kernel threads' own sleeps by default, before their stack walks; counts them when asked", async () => {
+    const kernelThreadBlocks = async (params: Record<string, unknown>) => {
+      const { result } = await captureDuring(offcputime, () => new Promise((resolve) => setTimeout(resolve, 800)), { params });
+      // Started by kthread() with no user frame (a kworker, ksoftirqd, rcu's threads: some always run on an idle host).
+      const own = result.stacks.filter((s) => s.frames.some((f) => f.kind === 'kernel' && f.name === 'kthread') && s.frames.every((f) => f.kind === 'kernel'));
+      return own.reduce((n, s) => n + s.blocks, 0);
+    };
+    expect(await kernelThreadBlocks({})).toBe(0);
+    expect(await kernelThreadBlocks({ kernelThreads: true })).toBeGreaterThan(0);
+  });
+
   it("leaves out a socket's recv waits by default (waiting for data), before their stack walks; counts them when asked", async () => {
     const receives = async (params: Record<string, unknown>) => {
       let pid = 0;
