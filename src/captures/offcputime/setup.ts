@@ -34,7 +34,10 @@ const settings = {
     false,
     'also count sleeps in syscalls that only wait for work (epoll_wait, accept, wait4, pause, sigsuspend, timed sleeps under minSleepUs): left out by default, at half the cost per switch for an event loop (two stack walks saved), as the analysis leaves them out',
   ),
-  kernelThreads: boolean(false, "also count kernel threads' own sleeps (a kworker's, ksoftirqd's): left out by default before their stack walks, as the analysis leaves them out"),
+  kernelThreads: boolean(
+    false,
+    "also count kernel threads' own sleeps (a kworker's, ksoftirqd's): left out by default before their stack walks, as the analysis leaves them out",
+  ),
   minSleepUs: integer(
     0,
     Number.MAX_SAFE_INTEGER,
