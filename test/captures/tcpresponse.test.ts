@@ -166,7 +166,7 @@ describe('tcpresponse findings', () => {
     expect(f!.title).toContain('waited 1.20 s for answers from 127.0.0.1:5432 (postgres, pid 77)');
     expect(f!.title).toContain('it gave 2 requests up after ~600 ms (closed the connection still waiting: a client timeout)');
     expect(f!.title).toContain('next: what postgres waits for while it answers on 0.0.0.0:5432');
-    expect(f!.links?.shows).toEqual(['nagle:4242:127.0.0.1:5432', 'answers-of:77', 'service-pid:77', 'runq-pid:77', 'reclaim-pid:77']);
+    expect(f!.links?.shows).toEqual(['nagle:4242:127.0.0.1:5432', 'path:127.0.0.1', 'answers-of:77', 'service-pid:77', 'runq-pid:77', 'reclaim-pid:77']);
     expect(f!.impact!.value).toBeCloseTo(0.12, 2);
   });
 
