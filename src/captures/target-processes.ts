@@ -1,6 +1,6 @@
 // The processes a resolved target selects, read from /proc now: for captures
 // that read the system rather than filter in the kernel (cputhrottle), or
-// that attribute in user space (tcpdrop: a socket's owner by its inode).
+// that attribute in user space (tcpdrop, tcpflow: a socket's owner by its inode).
 import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { processCgroup2Id } from '../cgroups/process-cgroup.js';

@@ -32,7 +32,7 @@ const settings = {
   ),
   idleSyscalls: boolean(
     false,
-    'also count sleeps in syscalls that only wait for work (epoll_wait, accept, wait4, pause, sigsuspend, timed sleeps under minSleepUs): left out by default, at half the cost per switch for an event loop (two stack walks saved), as the analysis leaves them out',
+    "also count sleeps in syscalls that only wait for work (epoll_wait, accept, a socket's recv calls, wait4, pause, sigsuspend, timed sleeps under minSleepUs): left out by default, at half the cost per switch for an event loop (two stack walks saved), as the analysis leaves them out",
   ),
   kernelThreads: boolean(
     false,
