@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { cgroup2Mount } from '../../src/cgroups/mount.js';
 import { DEFAULT_THRESHOLDS } from '../../src/analysis/common.js';
 import { runqlatAnalysis } from '../../src/captures/runqlat/analyze.js';
-import { keyLayout, runqlat, runqlatText, type RunqlatData } from '../../src/captures/runqlat/index.js';
+import { affinityOf, keyLayout, runqlat, runqlatText, type RunqlatData } from '../../src/captures/runqlat/index.js';
 import { projectRoot } from '../../src/util/paths.js';
 import { cRecordLayout } from '../helpers/c-layout.js';
 import { bpfHandlesOf, kernelSkipReason, stillLoaded } from '../helpers/kernel.js';
@@ -57,6 +57,20 @@ describe('runqlat key layout', () => {
       size: keyLayout.size,
       offsets: keyLayout.offsets,
     });
+  });
+});
+
+describe('runqlat affinity of a waiter gone by the end', () => {
+  // No process has this pid: its CPUs come from where its slow waits ended.
+  const gone = 0x3fffff00;
+  const row = (cpus: number[]) => ({ pid: gone, behindPid: 7, behindComm: 'spinner', waits: 3, waitedMs: 9, cpus, allowed: 1, kthread: false });
+
+  it('the CPUs its waits ended on when as many as it was allowed; with one wait that ended before its affinity moved it, those every row lists', () => {
+    expect(affinityOf([row([1]), row([1])], 2)).toEqual({ [gone]: [1] });
+    expect(affinityOf([row([0, 1]), row([1])], 2)).toEqual({ [gone]: [1] });
+    expect(affinityOf([row([0, 1])], 2)).toEqual({});
+    // Allowed every CPU: no affinity of its own to tell.
+    expect(affinityOf([{ ...row([0, 1]), allowed: 2 }], 2)).toEqual({});
   });
 });
 

@@ -173,19 +173,24 @@ export function mergedFor(data: RunqlatData, match: (labels: LabeledHistogram['l
 
 /**
  * The CPUs of each waiter (not a kernel thread) allowed fewer than `online`: read from /proc while it
- * lives, else the CPUs its slow waits ended on when there were as many as it was allowed (then they are its set).
+ * lives, else the CPUs its slow waits ended on when there were as many as it was allowed (then they are its
+ * set): all its rows' together, or those every row lists (a wait that ended before its affinity moved it
+ * adds the CPU it began on to one row).
  */
-function affinityOf(behind: BehindRow[], online: number): Record<string, number[]> {
-  const seen = new Map<number, { allowed: number; cpus: Set<number> }>();
+export function affinityOf(behind: BehindRow[], online: number): Record<string, number[]> {
+  const seen = new Map<number, { allowed: number; rows: Set<number>[] }>();
   for (const row of behind) {
     if (!row.pid || row.kthread || !row.allowed || row.allowed >= online) continue;
-    const s = seen.get(row.pid) ?? { allowed: row.allowed, cpus: new Set<number>() };
-    for (const cpu of row.cpus) s.cpus.add(cpu);
+    const s = seen.get(row.pid) ?? { allowed: row.allowed, rows: [] };
+    s.rows.push(new Set(row.cpus));
     seen.set(row.pid, s);
   }
   const affinity: Record<string, number[]> = {};
   for (const [pid, s] of seen) {
-    const cpus = allowedCpusOf(pid) ?? (s.cpus.size === s.allowed && online <= 64 ? [...s.cpus].sort((a, b) => a - b) : undefined);
+    const union = new Set(s.rows.flatMap((r) => [...r]));
+    const everyRow = [...union].filter((cpu) => s.rows.every((r) => r.has(cpu)));
+    const ended = union.size === s.allowed ? [...union] : everyRow.length === s.allowed ? everyRow : undefined;
+    const cpus = allowedCpusOf(pid) ?? (ended && online <= 64 ? ended.sort((a, b) => a - b) : undefined);
     if (cpus) affinity[pid] = cpus;
   }
   return affinity;
