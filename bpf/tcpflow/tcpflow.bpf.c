@@ -13,6 +13,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
 #include "sherlock.bpf.h"
+#include "inet_sock_state.bpf.h"
 #include "tcpflow.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -30,30 +31,23 @@ struct trace_event_raw_tcp_probe___sherlock {
 	const void *skaddr;
 } __attribute__((preserve_access_index));
 
-#define TCP_AF_INET6 10
 #define REREAD_NS 1000000ULL
-
-static __always_inline __u32 chrono_of(struct tcp_sock *tp, int type, __u32 now_j)
-{
-	__u32 stat = BPF_CORE_READ(tp, chrono_stat[type - 1]);
-	/* A bitfield before 6.x (chrono_type:2), a byte since. */
-	int running = BPF_CORE_READ_BITFIELD_PROBED(tp, chrono_type);
-
-	return running == type ? stat + (now_j - BPF_CORE_READ(tp, chrono_start)) : stat;
-}
 
 static __always_inline void read_counters(struct tcp_sock *tp, struct tcpflow_counters *c, __u64 now)
 {
 	__u64 jiffies = bpf_jiffies64();
-	__u32 now_j = (__u32)jiffies; /* tcp_jiffies32 */
+	/* The chrono running now adds its time since it began (tcp_jiffies32 is
+	 * the low half of jiffies); a bitfield before 6.x (chrono_type:2), a byte since. */
+	int running = BPF_CORE_READ_BITFIELD_PROBED(tp, chrono_type);
+	__u32 since = running ? (__u32)jiffies - BPF_CORE_READ(tp, chrono_start) : 0;
 
 	c->ts_ns = now;
 	c->jiffies = jiffies;
 	c->bytes_acked = BPF_CORE_READ(tp, bytes_acked);
 	c->bytes_received = BPF_CORE_READ(tp, bytes_received);
-	c->network_j = chrono_of(tp, TCP_CHRONO_BUSY, now_j);
-	c->rwnd_j = chrono_of(tp, TCP_CHRONO_RWND_LIMITED, now_j);
-	c->sndbuf_j = chrono_of(tp, TCP_CHRONO_SNDBUF_LIMITED, now_j);
+	c->network_j = BPF_CORE_READ(tp, chrono_stat[TCP_CHRONO_BUSY - 1]) + (running == TCP_CHRONO_BUSY ? since : 0);
+	c->rwnd_j = BPF_CORE_READ(tp, chrono_stat[TCP_CHRONO_RWND_LIMITED - 1]) + (running == TCP_CHRONO_RWND_LIMITED ? since : 0);
+	c->sndbuf_j = BPF_CORE_READ(tp, chrono_stat[TCP_CHRONO_SNDBUF_LIMITED - 1]) + (running == TCP_CHRONO_SNDBUF_LIMITED ? since : 0);
 	c->total_retrans = BPF_CORE_READ(tp, total_retrans);
 }
 
@@ -66,29 +60,21 @@ static __always_inline __u32 inode_of(struct sock *sk)
 static __always_inline void start_flow(struct trace_event_raw_tcp_probe *ctx, struct tcp_sock *tp, __u64 key, __u64 now)
 {
 	struct tcpflow_value fresh = {};
-	__u8 sa[28] = {};
+	struct sock_addrs a;
 
 	read_counters(tp, &fresh.first, now);
 	fresh.last = fresh.first;
 	fresh.min_rtt_us = BPF_CORE_READ(tp, rtt_min.s[0].v);
 	fresh.inode = inode_of((struct sock *)tp);
-	fresh.family = ctx->family;
-	fresh.lport = ctx->sport;
-	fresh.rport = ctx->dport;
+	read_sock_addrs((struct sock *)tp, &a);
+	fresh.family = a.family;
+	fresh.lport = a.sport;
+	fresh.rport = a.dport;
+	__builtin_memcpy(fresh.laddr, a.saddr, sizeof(fresh.laddr));
+	__builtin_memcpy(fresh.raddr, a.daddr, sizeof(fresh.raddr));
 	fresh.snd_cwnd = ctx->snd_cwnd;
 	fresh.mss = BPF_CORE_READ(tp, mss_cache);
 	fresh.snd_wnd = ctx->snd_wnd;
-	/* saddr and daddr are a struct sockaddr_in or sockaddr_in6. */
-	bpf_probe_read_kernel(sa, sizeof(sa), ctx->saddr);
-	if (fresh.family == TCP_AF_INET6)
-		__builtin_memcpy(fresh.laddr, &sa[8], 16);
-	else
-		__builtin_memcpy(fresh.laddr, &sa[4], 4);
-	bpf_probe_read_kernel(sa, sizeof(sa), ctx->daddr);
-	if (fresh.family == TCP_AF_INET6)
-		__builtin_memcpy(fresh.raddr, &sa[8], 16);
-	else
-		__builtin_memcpy(fresh.raddr, &sa[4], 4);
 	if (bpf_map_update_elem(&flows, &key, &fresh, BPF_ANY))
 		sherlock_count(SHERLOCK_DROP_MAP_FULL);
 }

@@ -8,14 +8,14 @@
 import { addressOf, makeFinding, num, objs, type AnalysisContext, type CaptureAnalysis, type Obj } from '../../analysis/common.js';
 import type { Finding } from '../../analysis/types.js';
 import { fmtBytes, fmtPct, fmtSeconds, fmtUs, plural } from '../../format/index.js';
-import { flowEvidence, flowOf, held, isDownload, isTransfer, MOSTLY, rateText, sendWaitKey, who, type Flow } from './flows.js';
+import { endsSwapped, flowEvidence, flowOf, held, isDownload, isTransfer, MOSTLY, rateText, sendWaitKey, who, type Flow } from './flows.js';
 import { pathFinding } from './path.js';
 
 function analyzeTcpflow(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
   const flows = objs(data.flows).map(flowOf);
   const findings: Finding[] = [];
   // A download whose sender is on this host too is told from the sender's side (what held it is seen there).
-  const sentHere = (f: Flow) => flows.some((g) => g.local === f.remote && g.remote === f.local && isTransfer(g));
+  const sentHere = (f: Flow) => flows.some((g) => endsSwapped(g, f) && isTransfer(g));
   const transfers = flows.filter((f) => isTransfer(f) || (isDownload(f) && !sentHere(f)));
   const paths = new Map<string, Flow[]>();
   for (const f of transfers) {

@@ -58,6 +58,8 @@ export const isDownload = (f: Flow) => f.received >= BULK_BYTES && f.seconds >= 
 export const who = (f: Flow) => (f.pid ? processLabel(f.comm, f.pid) : `a connection from ${f.local} (closed since)`);
 /** "0.95 MiB/s (8.0 Mbit/s)". */
 export const rateText = (bytesPerSecond: number) => `${fmtBytes(bytesPerSecond)}/s (${+((bytesPerSecond * 8) / 1e6).toFixed(1)} Mbit/s)`;
+/** `a` and `b` are the two ends of one connection, both on this host. */
+export const endsSwapped = (a: Flow, b: Flow) => a.local === b.remote && a.remote === b.local;
 /** The key offcputime's wait for room in a send buffer shows: this process, this connection. */
 export const sendWaitKey = (f: Flow) => `send-wait:${f.pid}:${f.remote}`;
 

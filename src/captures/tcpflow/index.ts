@@ -10,7 +10,7 @@ import { countersLayout, decodeFlow, valueLayout, type FlowCounters } from './de
 import { tcpflowSetup } from './setup.js';
 
 /** Round trips timed that keep a connection that moved little (a query's, an API's). */
-const MIN_RTT_SAMPLES = 5;
+const KEPT_FROM_ROUND_TRIPS = 5;
 
 export type TcpflowParams = typeof tcpflowSetup.defaults;
 
@@ -39,7 +39,7 @@ export const tcpflow: CaptureDefinition<TcpflowParams, TcpflowData> = {
       finish: () => {
         const all = [...object.map('flows').entries()].map(([, v]) => decodeFlow(v));
         // Small ones that sent all along stay: a path's queue shows in their round trips.
-        const moved = all.filter((f) => f.seconds > 0 && (f.sentBytes + f.receivedBytes >= params.minBytes || f.srttSamples >= MIN_RTT_SAMPLES));
+        const moved = all.filter((f) => f.seconds > 0 && (f.sentBytes + f.receivedBytes >= params.minBytes || f.srttSamples >= KEPT_FROM_ROUND_TRIPS));
         const owners = socketOwners(new Set(moved.filter((f) => f.inode).map((f) => BigInt(f.inode))));
         const wanted = targetSelects(target) ? new Set(targetPids(target)) : undefined;
         const ofSherlock = sherlockPids(excludeCgroupId);

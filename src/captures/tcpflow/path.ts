@@ -3,7 +3,7 @@
 import { addressOf, latencySeverity, makeFinding, timeImpact, type AnalysisContext } from '../../analysis/common.js';
 import type { Finding } from '../../analysis/types.js';
 import { fmtBytes, fmtPct, fmtSeconds, fmtUs, listText, plural } from '../../format/index.js';
-import { flowEvidence, isDownload, MIN_RTT_SAMPLES, rateText, sendWaitKey, who, type Flow } from './flows.js';
+import { endsSwapped, flowEvidence, isDownload, MIN_RTT_SAMPLES, rateText, sendWaitKey, who, type Flow } from './flows.js';
 
 /** Round trips this much over the path's floor (and twice it) wait in a queue. */
 const QUEUE_US = 10_000;
@@ -120,4 +120,4 @@ export function pathFinding(address: string, movers: Flow[], flows: Flow[], ctx:
 }
 
 /** The connections at the other end of these, on this host (their ends swapped). */
-const peersOf = (mine: Flow[], flows: Flow[]) => flows.filter((f) => mine.some((m) => m.local === f.remote && m.remote === f.local));
+const peersOf = (mine: Flow[], flows: Flow[]) => flows.filter((f) => mine.some((m) => endsSwapped(m, f)));
