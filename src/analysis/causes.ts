@@ -57,10 +57,13 @@ export function linkCauses(findings: Finding[]): Finding[] {
   return findings;
 }
 
-/** What a symptom shows, then what it repeats; `shows` is read live: absorbing a cause may add its causes' keys to it. */
+/**
+ * What a symptom repeats (told by the finding it repeats before anything explains it: one sentence for the same events),
+ * then what it shows; `shows` is read live: absorbing a cause may add its causes' keys to it.
+ */
 function* keysOf(symptom: Finding): Generator<string> {
-  yield* symptom.links?.shows ?? [];
   yield* symptom.links?.repeats ?? [];
+  yield* symptom.links?.shows ?? [];
 }
 
 function chains(list: Finding[]): Finding[] {

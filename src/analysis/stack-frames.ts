@@ -15,6 +15,10 @@ export function framesOf(stack: Obj): FrameLike[] {
   return objs(stack.frames).map(frameOf);
 }
 
+/** The process's own name in stored data, where its threads are named otherwise (a JVM's "pool-1-thread-7" is "java"). */
+export const processNameOf = (data: Obj, pid: number): string | undefined =>
+  isObj(data.processNames) && typeof data.processNames[String(pid)] === 'string' ? (data.processNames[String(pid)] as string) : undefined;
+
 /** The leaf frame alone (profiles are large: the other frames are read only for evidence). */
 export function leafOf(stack: Obj): FrameLike | undefined {
   const frames = Array.isArray(stack.frames) ? stack.frames : [];

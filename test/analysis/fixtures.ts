@@ -35,6 +35,7 @@ const KINDS: Record<string, ResultKind> = {
   filetop: 'counters',
   profile: 'stacks',
   offcputime: 'stacks',
+  lockwait: 'stacks',
   iotop: 'counters',
 };
 

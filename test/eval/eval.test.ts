@@ -285,6 +285,35 @@ describe.skipIf(skip)(`evaluation: the top finding names the culprit${skip ? ` (
     60_000,
   );
 
+  it.skipIf(jdkSkipReason())(
+    `a Java service whose cache fills its heap, each request replacing entries → intermittent-latency names its garbage collection, its CPU and the waits of its threads${jdkSkipReason() ? ` (skipped: ${jdkSkipReason()})` : ''}`,
+    async () => {
+      execFileSync('javac', ['-d', dir, join(programsDir, 'Inventory.java')], { stdio: 'ignore', timeout: 60_000 });
+      const counter = join(dir, 'inventory.count');
+      // G1, the JVM's default collector; TCP_NODELAY on its accepted connections (see Ledger.java).
+      const jvm = startChild('java', ['-Xmx80m', '-XX:-UsePerfData', '-Dsun.net.httpserver.nodelay=true', '-cp', dir, 'Inventory', '8945', counter, '60']);
+      const pid = jvm.pid!;
+      await sleep(2000); // its cache filled, its clients at work
+      const { outcome, counted: collectorMs } = await runCounting('intermittent-latency', counter, 'profile');
+      jvm.kill('SIGKILL');
+      rmSync(`/tmp/perf-${pid}.map`, { force: true }); // the map the JVM wrote when asked
+      await positive('jvm-gc-thrash', outcome, new Set([pid]), (top) => {
+        if (top.evidence.pid !== pid) return `the top finding is not about the JVM (pid ${pid})`;
+        if (!top.title.startsWith(`java (pid ${pid}) spent`) || !top.title.includes('in garbage collection (the JVM)'))
+          return 'the top finding does not name its garbage collection';
+        // Its CPU in GC, against the CPU its collector's threads used over the same window.
+        const said = (Number((top.evidence.gc as { samples: number }).samples) / Number(top.evidence.frequency)) * 1000;
+        if (!within(said, collectorMs, 0.35))
+          return `it says ${said.toFixed(0)} ms of CPU in GC, the JVM's collector threads used ${collectorMs.toFixed(0)} ms`;
+        const steps = (top.evidence.steps ?? []) as { title: string }[];
+        if (!steps.some((s) => s.title.includes('waited') && s.title.includes("for the JVM's garbage collector")))
+          return 'the top finding does not tell the waits of its threads for the collector';
+        return undefined;
+      });
+    },
+    60_000,
+  );
+
   it('a TLS server whose clients open a new connection, and so a full handshake, for every request → high-cpu names the handshakes, the server and their CPU', async () => {
     const [cert, key, counter] = ['quote-api.crt', 'quote-api.key', 'quote-api.count'].map((f) => join(dir, f)) as [string, string, string];
     execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=quote-api'], {

@@ -5,11 +5,14 @@
 // are counted in `checked`, never a finding, except Python's GIL: threads
 // waiting to take it back (after I/O, a sleep) while another of the process's
 // threads runs Python code on a CPU. One finding per process, its waits on the
-// GIL's condition variable and mutex together.
+// GIL's condition variable and mutex together. Likewise a managed runtime's
+// threads waiting for its garbage collector (the JVM's heap lock, held through
+// a collection; its safepoints): the collector's finding, not a lock's.
 import { makeFinding, num, objs, str, type CaptureAnalysis, type AnalysisContext, type Obj } from '../../analysis/common.js';
 import { fmtPct, fmtSeconds, fmtUs, listText, plural, shortFunction } from '../../format/index.js';
 import type { Finding } from '../../analysis/types.js';
 import type { Frame } from '../../symbolize/types.js';
+import { gcWaitClassifier, type GcRuntime } from '../gc-frames.js';
 
 /** Waiting on one lock for this share of the window (summed over threads): a warning, ... */
 const WARN_WINDOW_SHARE = 0.05;
@@ -41,44 +44,71 @@ export function callerFrame(frames: Frame[]): Frame | undefined {
  * _PyThreadState_Attach): a futex wait under one of these is a wait for the GIL, whatever futex it is.
  */
 const GIL_TAKE = /^(take_gil|PyEval_RestoreThread|PyEval_AcquireThread|PyEval_AcquireLock|PyGILState_Ensure|_PyThreadState_Attach)$/;
-const isGilWait = (s: Obj) => objs(s.frames).some((f) => str(f.kind) !== 'kernel' && GIL_TAKE.test(str(f.name)));
 
 const round = (n: number) => Math.round(n * 1000) / 1000;
 const framesOf = (s: Obj): Frame[] =>
   objs(s.frames).map((f) => ({ name: str(f.name), kind: str(f.kind) as Frame['kind'], ...(f.module ? { module: str(f.module) } : {}) }));
 
-interface GilWaits {
+/** A process's waits of one kind (for the GIL, for its garbage collector), named as its lock rows name it (the process, not a waiting thread). */
+interface ProcessWaits {
   comm: string;
   us: number;
   waits: number;
   maxUs: number;
-  /** The futex words waited on (the GIL's condition variable and mutex). */
-  locks: Set<string>;
+  /** Per futex word waited on, the time (the GIL's condition variable and mutex, the JVM's heap lock). */
+  lockUs: Map<string, number>;
+  /** Per frame that said what the wait was, the time. */
+  frames: Map<string, number>;
 }
 
-/** Per process, its waits to take the GIL back; named as its lock rows name it (the process, not a waiting thread). */
-function gilWaits(stacks: Obj[], locks: Obj[]): Map<number, GilWaits> {
-  const byPid = new Map<number, GilWaits>();
-  for (const s of stacks.filter(isGilWait)) {
+/** Per process, the waits `classify` names (by a frame of theirs). */
+function processWaits(stacks: Obj[], locks: Obj[], classify: (s: Obj) => string | undefined): Map<number, ProcessWaits> {
+  const byPid = new Map<number, ProcessWaits>();
+  for (const s of stacks) {
+    const frame = classify(s);
+    if (!frame) continue;
     const pid = num(s.pid);
-    let g = byPid.get(pid);
+    let w = byPid.get(pid);
     const comm = () => str(locks.find((l) => num(l.pid) === pid && str(l.lock) === str(s.lock))?.comm) || str(s.comm);
-    if (!g) byPid.set(pid, (g = { comm: comm(), us: 0, waits: 0, maxUs: 0, locks: new Set() }));
-    g.us += num(s.value);
-    g.waits += num(s.waits);
-    g.maxUs = Math.max(g.maxUs, num(s.maxUs));
-    g.locks.add(str(s.lock));
+    if (!w) byPid.set(pid, (w = { comm: comm(), us: 0, waits: 0, maxUs: 0, lockUs: new Map(), frames: new Map() }));
+    const us = num(s.value);
+    w.us += us;
+    w.waits += num(s.waits);
+    w.maxUs = Math.max(w.maxUs, num(s.maxUs));
+    w.lockUs.set(str(s.lock), (w.lockUs.get(str(s.lock)) ?? 0) + us);
+    w.frames.set(frame, (w.frames.get(frame) ?? 0) + us);
   }
   return byPid;
+}
+
+/** A lock whose waits were mostly of one of these kinds is that kind's finding, not a lock of the program's. */
+const explainedBy = (l: Obj, kinds: Map<number, ProcessWaits>[]) => kinds.some((k) => (k.get(num(l.pid))?.lockUs.get(str(l.lock)) ?? 0) * 2 >= num(l.totalUs));
+
+const gilFrame = (s: Obj) => objs(s.frames).find((f) => str(f.kind) !== 'kernel' && GIL_TAKE.test(str(f.name)))?.name as string | undefined;
+
+/** The collector's runtime, per process, and a stack's innermost frame saying it waited for it. */
+function collectorWaits(stacks: Obj[], locks: Obj[]): { waits: Map<number, ProcessWaits>; runtimes: Map<number, GcRuntime> } {
+  const gcWaitOf = gcWaitClassifier();
+  const runtimes = new Map<number, GcRuntime>();
+  const waits = processWaits(stacks, locks, (s) => {
+    const gc = gcWaitOf(
+      objs(s.frames).map((f) => str(f.name)),
+      str(s.comm),
+    );
+    if (gc) runtimes.set(num(s.pid), gc.runtime);
+    return gc?.frame;
+  });
+  return { waits, runtimes };
 }
 
 export function analyzeLockwait(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
   const windowUs = Math.max(1, ctx.windowSeconds * 1e6);
   const locks = objs(data.locks);
   const stacks = objs(data.stacks);
-  const gil = gilWaits(stacks, locks);
-  // The GIL's own mutex, contended, is the GIL's finding, not a lock of the program's.
-  const mutex = locks.filter((l) => str(l.kind) === 'mutex' && !gil.get(num(l.pid))?.locks.has(str(l.lock)));
+  const gil = processWaits(stacks, locks, gilFrame);
+  const gc = collectorWaits(stacks, locks);
+  // The GIL's own mutex, contended, is the GIL's finding; a heap lock a collection holds, the collector's.
+  const mutex = locks.filter((l) => str(l.kind) === 'mutex' && !explainedBy(l, [gil, gc.waits]));
   const otherUs = locks.filter((l) => str(l.kind) !== 'mutex').reduce((n, l) => n + num(l.totalUs), 0);
   const findings: Finding[] = [];
   for (const l of mutex.sort((a, b) => num(b.totalUs) - num(a.totalUs)).slice(0, MAX_FINDINGS)) {
@@ -156,7 +186,48 @@ export function analyzeLockwait(data: Obj, ctx: AnalysisContext): CaptureAnalysi
     finding.links = { shows: [`gil-of:${pid}`], explains: [`blocked-pid:${pid}`] };
     findings.push(finding);
   }
+  for (const [pid, w] of gc.waits) {
+    const finding = collectorFinding(pid, w, gc.runtimes.get(pid)!, ctx);
+    if (finding) findings.push(finding);
+  }
   const mutexUs = mutex.reduce((n, l) => n + num(l.totalUs), 0);
   const checked = `lock waits (${fmtUs(mutexUs)} on ${plural(mutex.length, 'contended lock')}; ${fmtUs(otherUs)} in other futex waits, not counted as contention)`;
   return { findings, checked };
+}
+
+/**
+ * A program's threads waiting for its garbage collector: allocations that found no room wait for a collection (or
+ * for the heap lock one holds), threads stopped while it runs. The collector's CPU (profile) explains it.
+ */
+function collectorFinding(pid: number, w: ProcessWaits, runtime: GcRuntime, ctx: AnalysisContext): Finding | undefined {
+  const share = w.us / Math.max(1, ctx.windowSeconds * 1e6);
+  if (share < WARN_WINDOW_SHARE || w.waits < MIN_WAITS) return undefined;
+  const who = `${w.comm || '?'} (pid ${pid})`;
+  const frames = [...w.frames].sort((a, b) => b[1] - a[1]).map(([f]) => shortFunction(f));
+  const title =
+    `${who} on ${ctx.node}: its threads waited ${fmtUs(w.us)} for ${runtime.runtime}'s garbage collector (${fmtPct(share)} of the ${fmtSeconds(ctx.windowSeconds)} window, summed over threads) ` +
+    `in ${plural(w.waits, 'wait')} of ${fmtUs(w.us / Math.max(1, w.waits))} on average, at most ${fmtUs(w.maxUs)}, in ${listText(frames, 3)}: ` +
+    `while it collects, allocations that find no room and threads stopped for it wait; next: ${runtime.next}.`;
+  const finding = makeFinding(
+    ctx,
+    `gc-wait:${pid}`,
+    share >= CRITICAL_WINDOW_SHARE ? 'critical' : 'warning',
+    title,
+    {
+      pid,
+      comm: w.comm,
+      lock: 'gc',
+      runtime: runtime.runtime,
+      waitMs: round(w.us / 1000),
+      waits: w.waits,
+      avgMs: round(w.us / Math.max(1, w.waits) / 1000),
+      maxMs: round(w.maxUs / 1000),
+      frames: frames.slice(0, 5),
+      impact: { windowShareLost: round(share), lostMs: round(w.us / 1000) },
+    },
+    share * 100,
+  );
+  // The collector's own CPU (profile) explains it; threads waiting for it answer late; offcputime's view of these waits repeats it.
+  finding.links = { shows: [`gc-of:${pid}`], explains: [`blocked-pid:${pid}`, `gc-wait:${pid}`] };
+  return finding;
 }

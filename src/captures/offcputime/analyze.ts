@@ -1,13 +1,13 @@
 // offcputime's checks: Where threads block off the CPU outside ordinary idle waits.
 import { makeFinding, num, objs, str, timeImpact, isObj, type CaptureAnalysis, type AnalysisContext, type Obj } from '../../analysis/common.js';
-import { fmtPct, fmtSeconds, fmtUs, plural, processLabel, round, shortFunction } from '../../format/index.js';
-import { framesOf, stackText, type FrameLike } from '../../analysis/stack-frames.js';
+import { fmtPct, fmtSeconds, fmtUs, listText, plural, processLabel, round, shortFunction } from '../../format/index.js';
+import { framesOf, processNameOf, stackText, type FrameLike } from '../../analysis/stack-frames.js';
 import type { Finding } from '../../analysis/types.js';
 import { JIT_CODE } from '../../symbolize/index.js';
 import { waitName } from './scheduler.js';
 import { COMPACTION_FUNCTIONS, RECLAIM_FUNCTIONS } from '../memory-frames.js';
 import { sleepFindings } from './sleeps.js';
-import { processNameOf } from './data.js';
+import { gcWaitClassifier, isCollectorThread, type GcRuntime } from '../gc-frames.js';
 import {
   FILE_LOCK_WAIT,
   FROZEN_WAIT,
@@ -109,6 +109,9 @@ const MMAP_LOCK_FRAMES =
 const MMAP_LOCK =
   'waiting for its address-space lock (mmap_lock: another of its threads maps, unmaps or changes memory, with mmap, munmap, mprotect, madvise or brk)';
 
+/** A program's thread waiting for its runtime's collector: an allocation that found no room, a thread stopped while it collects. */
+const GC_WAIT = 'waiting for its garbage collector';
+
 const FROZEN = 'frozen';
 const STOPPED = 'stopped by a signal (SIGSTOP or SIGTSTP: kill -STOP, job control)';
 const TRACED = 'stopped for its tracer (ptrace: a debugger, strace or another tracer attached to it)';
@@ -186,12 +189,15 @@ function analyzeOffcputime(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
       waits: Map<string, number>;
       user?: string;
       futexCaller: FutexCaller;
+      /** Waits for a garbage collector: its runtime, and the frames that said so with their time. */
+      gc?: { runtime: GcRuntime; frames: Map<string, number> };
       us: number;
       blocks: number;
       stacks: Obj[];
     }
   >();
   let workUs = 0;
+  const gcWaitOf = gcWaitClassifier();
   for (const s of stacks) {
     const us = num(s.value);
     const n = Math.max(1, num(s.blocks));
@@ -205,10 +211,20 @@ function analyzeOffcputime(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
     if (!frozen && IDLE_WAITS.test(wait) && !RESOLVER_FRAMES.test(frames.map((f) => (isObj(f) ? str(f.name) : '')).join(' '))) continue;
     // A wait read from /proc whose futex is a mutex another thread holds (mutex-owners.ts) is a lock wait, whatever its frames.
     const futexCaller = FUTEX.test(wait) ? (typeof s.mutex === 'string' ? 'lock' : futexCallerOf(frames)) : undefined;
-    if (!frozen && (futexCaller === 'park' || (futexCaller && futexCaller !== 'lock' && us / n >= PARKED_FUTEX_US))) continue;
-    const kind = frozen ? FROZEN : waitKind(framesOf(s), futexCaller ?? 'unknown');
-    // A process held still from outside waits the same wherever its code was.
-    const user = HELD_KINDS.has(kind) ? undefined : kind === JVM_MONITOR ? monitorCallerOf(frames) : userLeafOf(frames);
+    // A collector's own thread waits for the next collection.
+    if (futexCaller && !frozen && isCollectorThread(comm)) continue;
+    // Waiting for its garbage collector, a thread parks or takes a lock the collection holds: the collector's wait, however long.
+    const gc =
+      futexCaller && !frozen
+        ? gcWaitOf(
+            framesOf(s).map((f) => f.name),
+            comm,
+          )
+        : undefined;
+    if (!frozen && !gc && (futexCaller === 'park' || (futexCaller && futexCaller !== 'lock' && us / n >= PARKED_FUTEX_US))) continue;
+    const kind = frozen ? FROZEN : gc ? GC_WAIT : waitKind(framesOf(s), futexCaller ?? 'unknown');
+    // A process held still from outside waits the same wherever its code was; one waiting for its collector, wherever it allocated.
+    const user = HELD_KINDS.has(kind) || gc ? undefined : kind === JVM_MONITOR ? monitorCallerOf(frames) : userLeafOf(frames);
     const reason = UNNAMED_KINDS.has(kind) ? `${kind}\0${wait}` : kind;
     const key = `${num(s.pid)}\0${reason}\0${user ?? ''}`;
     let g = groups.get(key);
@@ -223,6 +239,7 @@ function analyzeOffcputime(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
           waits: new Map(),
           ...(user ? { user } : {}),
           futexCaller: futexCaller ?? 'unknown',
+          ...(gc ? { gc: { runtime: gc.runtime, frames: new Map() } } : {}),
           us: 0,
           blocks: 0,
           stacks: [],
@@ -231,6 +248,7 @@ function analyzeOffcputime(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
     g.us += us;
     g.blocks += n;
     g.waits.set(wait, (g.waits.get(wait) ?? 0) + us);
+    if (gc) g.gc?.frames.set(gc.frame, (g.gc.frames.get(gc.frame) ?? 0) + us);
     g.stacks.push(s);
     if (g.stacks.length > 3) g.stacks.sort((a, b) => num(b.value) - num(a.value)).pop();
     workUs += us;
@@ -270,11 +288,16 @@ function analyzeOffcputime(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
                 ? `${spent}${lockLabel(locks)}${where}: ${lockHolderText(locks)}; ${average}.`
                 : SOCKET_KINDS.has(kind)
                   ? `${spent}${sendLabel(sends)}${where}: ${sendPeerText(sends)}; ${average}.`
-                  : kind === JVM_MONITOR
-                    ? `${spent}${where}, ${average}: its requests take turns in one synchronized section; next: jstack ${g.pid} names the thread holding the monitor ("- locked <0x…>") and what it does inside, and the threads waiting ("- waiting to lock"): keep the section short (no I/O or long work inside it) or split its lock.`
-                    : mutexes.length
-                      ? `${spent}${where}, ${average}: ${mutexOwnerText(mutexes)}.`
-                      : `${spent}${where}: ${share * 100 >= threshold ? `${fmtPct(share)} of the non-idle off-CPU time seen (threshold ${threshold}%), ` : ''}${average}.`;
+                  : g.gc
+                    ? `${spent} (${g.gc.runtime.runtime}) in ${listText(
+                        [...g.gc.frames].sort((a, b) => b[1] - a[1]).map(([f]) => shortFunction(f)),
+                        3,
+                      )}, ${average}: while it collects, allocations that find no room and threads stopped for it wait; next: ${g.gc.runtime.next}.`
+                    : kind === JVM_MONITOR
+                      ? `${spent}${where}, ${average}: its requests take turns in one synchronized section; next: jstack ${g.pid} names the thread holding the monitor ("- locked <0x…>") and what it does inside, and the threads waiting ("- waiting to lock"): keep the section short (no I/O or long work inside it) or split its lock.`
+                      : mutexes.length
+                        ? `${spent}${where}, ${average}: ${mutexOwnerText(mutexes)}.`
+                        : `${spent}${where}: ${share * 100 >= threshold ? `${fmtPct(share)} of the non-idle off-CPU time seen (threshold ${threshold}%), ` : ''}${average}.`;
     const blockers = blockerPids(pipes, locks, sends, g.pid);
     const shows = [
       // Swapping in, the memory shortage its reclaim stalls name explains it too.
@@ -282,6 +305,8 @@ function analyzeOffcputime(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
       // And the disk it waited on was busy with someone's I/O (iotop names whose).
       ...(kind === DISK_IO || kind === DIRTY_THROTTLED ? [`disk-wait-pid:${g.pid}`, 'disk-busy'] : []),
       ...(kind === DNS_ANSWER ? [`dns-wait-pid:${g.pid}`] : []),
+      // The collector's CPU (profile) explains it.
+      ...(g.gc ? [`gc-of:${g.pid}`] : []),
       // Who sent the stop, when it was sent in the window (signals).
       ...(kind === STOPPED || kind === TRACED ? [`stopped-pid:${g.pid}`] : []),
       // What held its connection's sending (tcpflow: the path's capacity, the peer's receive window, its own buffer).
@@ -329,9 +354,11 @@ function analyzeOffcputime(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
       // Its disk waits are the cost of its memory thrashing (a cgroup's limit, or the host's), when reclaim found that.
       // Its DNS waits are the slow lookups dnslat names (server, names, how many lost): that finding leads.
       // Threads blocked at work answer late: any of these explains the process's slow answers (tcpresponse), after its upstreams.
+      // Its waits for its collector are lockwait's too, told there (per wait, over the whole window).
       links: {
         explains: [`blocked-pid:${g.pid}`],
         ...(shows.length ? { shows } : {}),
+        ...(g.gc ? { repeats: [`gc-wait:${g.pid}`] } : {}),
       },
     });
   }

@@ -1,6 +1,5 @@
 // offcputime's data: its stacks weighted by time blocked, and what blocked
 // threads waited on (looked up after the window, blockers.ts).
-import { isObj, type Obj } from '../../analysis/common.js';
 import type { StackSample } from '../../stacks/types.js';
 import type { StackData } from '../stack-family/stack-capture.js';
 import type { LockWait } from './file-locks.js';
@@ -41,7 +40,3 @@ export interface OffcputimeData extends StackData<OffcpuStack> {
   /** Processes stopped for a tracer (ptrace), with the tracer (read at the end). */
   traced?: { pid: number; tracer: Tracer }[];
 }
-
-/** The process's own name in stored data, where its threads are named otherwise (a JVM's "pool-1-thread-7" is "java"). */
-export const processNameOf = (data: Obj, pid: number): string | undefined =>
-  isObj(data.processNames) && typeof data.processNames[String(pid)] === 'string' ? (data.processNames[String(pid)] as string) : undefined;

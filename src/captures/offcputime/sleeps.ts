@@ -8,9 +8,9 @@
 import { arr, isObj, makeFinding, num, objs, str, timeImpact, type AnalysisContext, type Obj } from '../../analysis/common.js';
 import type { Finding } from '../../analysis/types.js';
 import { fmtMs, fmtPct, fmtSeconds, plural, processLabel, round, shortFunction } from '../../format/index.js';
-import { framesOf, stackText } from '../../analysis/stack-frames.js';
+import { framesOf, processNameOf, stackText } from '../../analysis/stack-frames.js';
 import { frameId } from '../stack-family/stack-maps.js';
-import { processNameOf, type OffcpuStack } from './data.js';
+import type { OffcpuStack } from './data.js';
 import { waitName } from './scheduler.js';
 import { TIMED_SLEEP } from './waits.js';
 

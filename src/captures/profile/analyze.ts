@@ -1,10 +1,10 @@
 // profile's checks: Hot functions and busy processes.
 import { isObj, makeFinding, num, objs, str, timeImpact, type CaptureAnalysis, type AnalysisContext, type Obj } from '../../analysis/common.js';
 import { fmtPct, fmtSeconds, plural, processLabel, round, shortFunction } from '../../format/index.js';
-import { frameOf, framesOf, leafOf, functionLabel, stackText, type FrameLike } from '../../analysis/stack-frames.js';
+import { frameOf, framesOf, leafOf, functionLabel, processNameOf, stackText, type FrameLike } from '../../analysis/stack-frames.js';
 import type { Finding } from '../../analysis/types.js';
 import { JIT_CODE } from '../../symbolize/index.js';
-import { gcClassifier, gcPhaseOf, type GcRuntime } from './gc-frames.js';
+import { gcClassifier, gcPhaseOf, type GcRuntime } from '../gc-frames.js';
 import { handshakeClassifier, handshakeNext, type HandshakeSide } from './tls-frames.js';
 import { kernelActivity, type KernelActivity } from './kernel-activity.js';
 import { V8_BUILTIN_MODULE } from '../stack-family/js-stacks.js';
@@ -82,7 +82,7 @@ function analyzeProfile(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
     {
       pid: number;
       comm: string;
-      /** Samples per thread name outside GC: the process is named by its busiest (a runtime's collector threads keep the binary's name, its main thread may not). */
+      /** Samples per thread name outside GC: without its own name stored, the process is named by its busiest (a runtime's collector threads keep the binary's name). */
       comms: Map<string, number>;
       samples: number;
       gc?: GcTime;
@@ -144,7 +144,8 @@ function analyzeProfile(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
     if (f.stacks.length < 3) f.stacks.push(s);
   }
 
-  for (const p of processes.values()) p.comm = [...p.comms].sort((a, b) => b[1] - a[1])[0]?.[0] ?? p.comm;
+  // Its own name (the main thread's), else its busiest thread's outside GC: a JVM's busiest thread may be a compiler ("C2 CompilerThre").
+  for (const p of processes.values()) p.comm = processNameOf(data, p.pid) ?? [...p.comms].sort((a, b) => b[1] - a[1])[0]?.[0] ?? p.comm;
 
   const hotPct = ctx.thresholds.cpuHotFunctionPct;
   const busyCores = ctx.thresholds.cpuBusyCores;
@@ -291,7 +292,14 @@ function analyzeProfile(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
     finding.links = {
       shows: [`cpu-of:${p.pid}`],
       // And, a Python process, its other threads' waits for the GIL its hot code holds (lockwait).
-      explains: [`runq-behind:${p.comm}`, `runq-behind-pid:${p.pid}`, `gil-of:${p.pid}`, ...(cpus >= CPU_SATURATION_SHARE ? ['cpu-saturation'] : [])],
+      // Its threads' waits for its collector, when GC is its story (lockwait, offcputime).
+      explains: [
+        `runq-behind:${p.comm}`,
+        `runq-behind-pid:${p.pid}`,
+        `gil-of:${p.pid}`,
+        ...(gc ? [`gc-of:${p.pid}`] : []),
+        ...(cpus >= CPU_SATURATION_SHARE ? ['cpu-saturation'] : []),
+      ],
     };
     candidates.push(finding);
   }

@@ -13,6 +13,13 @@ export interface GcRuntime {
   /** A stack in GC: one of its frames, or the thread's name (a collector's own threads). */
   frame: RegExp;
   thread?: RegExp;
+  /**
+   * Where a program's thread waits for the collector outside its frames: an allocation that found no room (its slow
+   * path waits for a collection, or for the heap lock one holds), a thread stopped while one runs.
+   */
+  waits?: RegExp;
+  /** The runtime's own threads that run a collection without being the collector's (the JVM's VM Thread runs each pause): their waits in it are its work. */
+  runsCollections?: RegExp;
   /** Kinds of collection, for the sentence ("scavenges of the young generation"), by a frame of the stack. */
   phases: { name: string; frame: RegExp }[];
 }
@@ -22,7 +29,7 @@ export const GC_RUNTIMES: GcRuntime[] = [
     runtime: 'V8',
     next: 'what allocates (the JavaScript frames under Heap::CollectGarbage in the flame graph), and the heap limits: --max-semi-space-size when scavenges dominate, --max-old-space-size when mark-compact does (a heap near its limit)',
     frame:
-      /\b(v8::internal::(Heap::(CollectGarbage|CollectAllGarbage|CollectAllAvailableGarbage|PerformGarbageCollection|Scavenge|MarkCompact|MinorMarkSweep|MinorMarkCompact|HandleGCRequest)|ScavengerCollector|Scavenger|MarkCompactCollector|MinorMarkCompactCollector|MinorMarkSweepCollector|ConcurrentMarking|IncrementalMarking|Sweeper|ArrayBufferSweeper)::|cppgc::internal::(MarkerBase|Sweeper)::)/,
+      /\b(v8::internal::(Heap::(CollectGarbage|CollectAllGarbage|CollectAllAvailableGarbage|PerformGarbageCollection|Scavenge|MarkCompact|MinorMarkSweep|MinorMarkCompact|HandleGCRequest)\b|(ScavengerCollector|Scavenger|MarkCompactCollector|MinorMarkCompactCollector|MinorMarkSweepCollector|ConcurrentMarking|IncrementalMarking|Sweeper|ArrayBufferSweeper)::)|cppgc::internal::(MarkerBase|Sweeper)::)/,
     phases: [
       { name: 'scavenges of the young generation', frame: /\bv8::internal::(Scavenger|ScavengerCollector|Heap::Scavenge|MinorMark\w*)/ },
       { name: 'mark-compact of the old generation', frame: /\bv8::internal::(MarkCompactCollector|ConcurrentMarking|IncrementalMarking|Heap::MarkCompact)/ },
@@ -34,6 +41,9 @@ export const GC_RUNTIMES: GcRuntime[] = [
     frame:
       /\b(G1CollectedHeap|G1ParScanThreadState|G1ConcurrentMark|G1YoungCollector|G1FullCollector|G1RemSet|PSScavenge|PSParallelCompact|ParallelScavengeHeap|SerialHeap|GenCollectedHeap|DefNewGeneration|ZHeap|ZDriver\w*|ZGeneration\w*|ShenandoahHeap|ShenandoahConcurrentGC)::/,
     thread: /^(GC Thread#\d+|G1 (Conc|Main Marker|Refine|Service)|ZWorker|Shenandoah)/,
+    // Every collector's allocation path (MemAllocator, JDK 11+), a thread held at a safepoint, JNI critical sections holding a collection off.
+    waits: /^(MemAllocator::allocate\w*|SafepointSynchronize::block|GCLocker::stall_until_clear)\b/,
+    runsCollections: /^VM Thread$/,
     phases: [],
   },
   {
@@ -60,6 +70,7 @@ export const GC_RUNTIMES: GcRuntime[] = [
     runtime: '.NET',
     next: 'its GC mode (Server or Workstation), gen2 collections (dotnet-counters), and what allocates',
     frame: /\b((WKS|SVR)::gc_heap::|(WKS|SVR)::GCHeap::GarbageCollect)/,
+    waits: /\b((WKS|SVR)::GCHeap::WaitUntilGCComplete|Thread::RareDisablePreemptiveGC)\b/,
     phases: [],
   },
   {
@@ -90,6 +101,39 @@ export function gcClassifier(): (frameNames: readonly string[], comm: string) =>
     for (const name of frameNames) {
       const rt = runtimeOf(name);
       if (rt) return rt;
+    }
+    return undefined;
+  };
+}
+
+/** A collector's own thread (between collections it waits for the next: idle). */
+export const isCollectorThread = (comm: string) => GC_RUNTIMES.some((rt) => rt.thread?.test(comm));
+
+/** Where a program's thread waited for its collector: the runtime, and the innermost frame that says so. */
+export interface GcWait {
+  runtime: GcRuntime;
+  frame: string;
+}
+
+const ANY_GC_WAIT_FRAME = new RegExp([ANY_GC_FRAME.source, ...GC_RUNTIMES.flatMap((rt) => (rt.waits ? [rt.waits.source] : []))].join('|'));
+
+/**
+ * For one analysis of off-CPU stacks (leaf last): the collector a program's thread waited for, by a frame of the
+ * collector or of a wait for it; a collector's own threads (idle between collections) wait for nothing of it.
+ */
+export function gcWaitClassifier(): (frameNames: readonly string[], comm: string) => GcWait | undefined {
+  const byName = new Map<string, GcRuntime | null>();
+  const runtimeOf = (name: string): GcRuntime | null => {
+    let rt = byName.get(name);
+    if (rt === undefined)
+      byName.set(name, (rt = ANY_GC_WAIT_FRAME.test(name) ? (GC_RUNTIMES.find((r) => r.frame.test(name) || r.waits?.test(name)) ?? null) : null));
+    return rt;
+  };
+  return (frameNames, comm) => {
+    if (isCollectorThread(comm) || GC_RUNTIMES.some((rt) => rt.runsCollections?.test(comm))) return undefined;
+    for (let i = frameNames.length - 1; i >= 0; i--) {
+      const runtime = runtimeOf(frameNames[i]!);
+      if (runtime) return { runtime, frame: frameNames[i]! };
     }
     return undefined;
   };
