@@ -72,6 +72,14 @@ function profile() {
     frequency: HZ,
     processes: 1,
     processNames: { [PID]: 'java' },
+    // Its own counters: full collections, and an old generation its cache fills.
+    jvmGc: {
+      [PID]: {
+        policy: 'GarbageFirst',
+        collectors: [{ name: 'G1 full collection pauses', collections: 61, pausedSeconds: 1.22 }],
+        old: { usedBytes: 78 * 2 ** 20, maxBytes: 80 * 2 ** 20 },
+      },
+    },
   });
 }
 
@@ -120,7 +128,15 @@ describe('waits for a garbage collector', () => {
     const findings = analyzeRun({ run: run({ symptom: 'latency' }), results: [on(profile()), on(lockwait()), on(offcputime())] });
     const top = findings[0]!;
     expect(top.capture).toBe('profile');
-    expect(top.title).toMatch(new RegExp(`^java \\(pid ${PID}\\) spent 60% of its CPU in garbage collection \\(the JVM\\)`));
+    expect(top.title).toMatch(
+      new RegExp(
+        `^java \\(pid ${PID}\\) spent 60% of its CPU in garbage collection \\(the JVM\\), .*: while it collects, the program's threads wait; ` +
+          'its own counters: 61 G1 full collection pauses \\(1\\.22 s paused\\) in the window; its old generation held 78 MiB of 80 MiB at the end: what it keeps fills its heap',
+      ),
+    );
+    expect(top.title).toMatch(
+      /; next: a heap too small for what it keeps: raise -Xmx \(its old generation can grow to 80 MiB\), or find what holds memory \(jmap -histo:live 700, a heap dump\)\.$/,
+    );
     const steps = top.evidence.steps as { role: string; capture: string; steps?: unknown }[];
     // offcputime's view of the same waits is told with them ("Also seen"), not a second effect.
     expect(steps.map((s) => [s.role, s.capture])).toEqual([

@@ -10,7 +10,7 @@ import { profile } from '../../src/captures/profile/index.js';
 import { projectRoot } from '../../src/util/paths.js';
 import { captureAround } from '../helpers/capture-around.js';
 import { bpfHandlesOf, kernelSkipReason } from '../helpers/kernel.js';
-import { jdkSkipReason } from '../helpers/jdk.js';
+import { jdkSkipReason, removeJvmLeftovers } from '../helpers/jdk.js';
 
 const skip = kernelSkipReason() ?? jdkSkipReason();
 
@@ -38,8 +38,7 @@ describe.skipIf(skip)(`JIT frames of a running JVM${skip ? ` (skipped: ${skip})`
 
   afterAll(() => {
     jvm?.kill('SIGKILL');
-    // The map the JVM wrote into /tmp for us.
-    if (jvm?.pid) rmSync(`/tmp/perf-${jvm.pid}.map`, { force: true });
+    if (jvm?.pid) removeJvmLeftovers(jvm.pid);
     rmSync(dir, { recursive: true, force: true });
   });
   afterEach(() => expect(bpfHandlesOf()).toEqual({ programIds: [], links: 0, maps: 0 }));

@@ -5,6 +5,7 @@ import { frameOf, framesOf, leafOf, functionLabel, processNameOf, stackText, typ
 import type { Finding } from '../../analysis/types.js';
 import { JIT_CODE } from '../../symbolize/index.js';
 import { gcClassifier, gcPhaseOf, type GcRuntime } from '../gc-frames.js';
+import { jvmGcText, storedJvmGc } from './jvm-gc.js';
 import { handshakeClassifier, handshakeNext, type HandshakeSide } from './tls-frames.js';
 import { kernelActivity, type KernelActivity } from './kernel-activity.js';
 import { V8_BUILTIN_MODULE } from '../stack-family/js-stacks.js';
@@ -162,6 +163,8 @@ function analyzeProfile(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
     // GC and handshakes are each spread over many functions: the larger of the two that is worth saying tells the process.
     const gc = p.gc && worthSaying(p.gc.samples) && p.gc.samples >= handshakes ? p.gc : undefined;
     const tls = p.tls && !gc && worthSaying(handshakes) ? { samples: handshakes, side: sideOf(p.tls) } : undefined;
+    // A JVM's own counters of its collections (hsperfdata): how many, and how full its heap was.
+    const jvm = gc ? storedJvmGc(data, p.pid) : undefined;
     if (!hot.length && !busy && !gc && !tls) {
       // Not a problem alone, but a candidate cause when tasks wait for a CPU.
       if (cpus >= CPU_SATURATION_SHARE) users.push({ p, cpus, top: functions[0]?.frame.name ?? '?' });
@@ -199,6 +202,7 @@ function analyzeProfile(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
               shareOfProcess: round(gc.samples / p.samples),
               cpus: round(gc.samples / frequency / window),
               phases: Object.fromEntries(gc.phases),
+              ...(jvm ? { jvm } : {}),
             },
           }
         : {}),
@@ -223,11 +227,13 @@ function analyzeProfile(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
         `; next: ${handshakeNext(side)}.`;
     } else if (gc) {
       const phases = [...gc.phases].sort((a, b) => b[1] - a[1]).map(([name, n]) => `${fmtPct(n / gc.samples)} ${name}`);
+      const counters = jvm ? jvmGcText(jvm, p.pid) : undefined;
       title =
         `${who} spent ${fmtPct(gc.samples / p.samples)} of its CPU in garbage collection (${gc.runtime.runtime}${phases.length ? `: ${phases.join(', ')}` : ''}), ` +
         `${(gc.samples / frequency / window).toFixed(2)} CPUs over ${fmtSeconds(window)} of the ${cpus.toFixed(2)} it used: while it collects, the program's threads wait` +
+        (counters?.said ? `; ${counters.said}` : '') +
         (hot.length ? `; outside it, ${fmtPct(hot[0]!.self / total)} of the CPU samples are in ${functionLabel(hot[0]!.frame)}` : '') +
-        `; next: ${gc.runtime.next}.`;
+        `; next: ${counters?.next ?? gc.runtime.next}.`;
     } else if (hot.length) {
       const f = hot[0]!;
       const [via, viaSamples = 0] = [...f.via].sort((a, b) => b[1] - a[1])[0] ?? [];

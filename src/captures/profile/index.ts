@@ -13,6 +13,7 @@ import { LOW_PRIORITY_NICE, profileAnalysis } from './analyze.js';
 import { statFields } from '../../util/process-stat.js';
 import { profileBaseline } from './baseline.js';
 import { profileSetup } from './setup.js';
+import { jvmGcTracker, type JvmGcWindow } from './jvm-gc.js';
 
 export type ProfileParams = typeof profileSetup.defaults;
 
@@ -23,6 +24,8 @@ export interface ProfileData extends StackData {
   processes: number;
   /** The nice value of sampled processes that run at a low priority (nice 10 or more), by pid, read when the window ends. */
   niceness?: Record<string, number>;
+  /** Sampled JVMs' collections over the window and their old generation at its end, by pid (their own counters: hsperfdata). */
+  jvmGc?: Record<string, JvmGcWindow>;
 }
 
 /** Low-priority processes among those sampled (nice is field 19 of /proc/PID/stat). */
@@ -35,6 +38,12 @@ function lowPriority(stacks: StackSample[]): Pick<ProfileData, 'niceness'> {
   return Object.keys(niceness).length ? { niceness } : {};
 }
 
+/** The sampled JVMs' collections over the window. */
+function jvmCollections(tracker: ReturnType<typeof jvmGcTracker>, stacks: StackSample[]): Pick<ProfileData, 'jvmGc'> {
+  const jvmGc = tracker.end(stacks.map((s) => s.pid));
+  return Object.keys(jvmGc).length ? { jvmGc } : {};
+}
+
 export const profile: CaptureDefinition<ProfileParams, ProfileData> = {
   ...profileSetup,
   summary: 'on-CPU stacks sampled at a fixed frequency (flame graph, pprof, speedscope)',
@@ -45,6 +54,7 @@ export const profile: CaptureDefinition<ProfileParams, ProfileData> = {
   records: [stackKeyLayout, newTgidLayout, ...pythonLayouts],
 
   collect({ object, params, target }) {
+    const jvmGc = jvmGcTracker();
     return collectStacks<bigint, StackSample, ProfileData>(object, {
       targetPids: target.tgids,
       jvmPerfMaps: params.jvmPerfMaps,
@@ -74,6 +84,7 @@ export const profile: CaptureDefinition<ProfileParams, ProfileData> = {
         frequency: params.frequency,
         processes: new Set(stacks.map((s) => s.pid)).size,
         ...lowPriority(stacks),
+        ...jvmCollections(jvmGc, stacks),
       }),
     });
   },
