@@ -17,7 +17,8 @@ function perfDataFile(entries: [string, number | string][], littleEndian = true)
   for (const [name, value] of entries) {
     const nameBytes = Buffer.from(`${name}\0`, 'latin1');
     const data = typeof value === 'number' ? Buffer.alloc(8) : Buffer.from(`${value}\0`);
-    if (typeof value === 'number') littleEndian ? data.writeBigInt64LE(BigInt(value)) : data.writeBigInt64BE(BigInt(value));
+    if (typeof value === 'number' && littleEndian) data.writeBigInt64LE(BigInt(value));
+    else if (typeof value === 'number') data.writeBigInt64BE(BigInt(value));
     const header = Buffer.alloc(20);
     const length = 20 + nameBytes.length + data.length;
     const int = (v: number, at: number) => (littleEndian ? header.writeInt32LE(v, at) : header.writeInt32BE(v, at));
