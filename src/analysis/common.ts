@@ -179,6 +179,12 @@ export function addressOf(endpoint: string): string {
   return i > 0 && endpoint.indexOf(':') === i ? endpoint.slice(0, i) : endpoint;
 }
 
+/** A loopback address, or an endpoint on one ("127.0.0.1:80", "[::1]:80", an IPv4-mapped 127.x): no wire between its ends. */
+export function isLoopback(endpointOrAddress: string): boolean {
+  const address = addressOf(endpointOrAddress).replace(/^::ffff:(?=\d+\.)/, '');
+  return address.startsWith('127.') || address === '::1';
+}
+
 /** "ip:port" → port, or undefined. */
 export function portOf(endpoint: string): number | undefined {
   const m = /:(\d+)$/.exec(endpoint);

@@ -212,6 +212,19 @@ describe('tcpretrans and tcpreset', () => {
     }
   });
 
+  it('data retransmitted over loopback: no wire lost it, its receiver here acknowledged late; information, not a path losing packets', () => {
+    const rows = [1, 2].map((i) => ({ ...flow(i, 6, 'ESTABLISHED'), local: '127.0.0.1:8950', remote: `127.0.0.1:${57880 + i}` }));
+    const findings = analyzeRun({ run: run(), results: [on(result('tcpretrans', { rows, processes: [], totalRows: 2 }))] });
+    const local = findings.filter((f) => f.capture === 'tcpretrans');
+    expect(local.map((f) => f.severity)).toEqual(['info', 'info']);
+    expect(local[0]!.title).toMatch(
+      /^TCP from checkout \(pid 7\) to 127\.0\.0\.1:5788[12] was retransmitted 6 times over 1 connection in 6 s \(threshold 5\): data segments over loopback, where no wire loses them: the receiving process on this host took the retransmit timeout/,
+    );
+    expect(local[0]!.title).toMatch(/; next: the receiving side's waits for a CPU \(runqlat\) and drops on lo \(tcpdrop\)\.$/);
+    // A drop seen on this host still explains them (loss:<endpoint>).
+    expect(local[0]!.links?.shows).toContain(`loss:${String(local[0]!.evidence.endpoint)}`);
+  });
+
   it('under the threshold per remote: nothing', () => {
     const rows = [flow(1, 1), flow(2, 1)];
     const findings = analyzeRun({ run: run(), results: [on(result('tcpretrans', { rows, processes: [], totalRows: 2 }))] });

@@ -8,7 +8,7 @@
 // GIL's condition variable and mutex together. Likewise a managed runtime's
 // threads waiting for its garbage collector (the JVM's heap lock, held through
 // a collection; its safepoints): the collector's finding, not a lock's.
-import { makeFinding, num, objs, str, type CaptureAnalysis, type AnalysisContext, type Obj } from '../../analysis/common.js';
+import { makeFinding, num, objs, str, topKeys, type CaptureAnalysis, type AnalysisContext, type Obj } from '../../analysis/common.js';
 import { fmtPct, fmtSeconds, fmtUs, listText, plural, shortFunction } from '../../format/index.js';
 import type { Finding } from '../../analysis/types.js';
 import type { Frame } from '../../symbolize/types.js';
@@ -203,7 +203,7 @@ function collectorFinding(pid: number, w: ProcessWaits, runtime: GcRuntime, ctx:
   const share = w.us / Math.max(1, ctx.windowSeconds * 1e6);
   if (share < WARN_WINDOW_SHARE || w.waits < MIN_WAITS) return undefined;
   const who = `${w.comm || '?'} (pid ${pid})`;
-  const frames = [...w.frames].sort((a, b) => b[1] - a[1]).map(([f]) => shortFunction(f));
+  const frames = topKeys(w.frames, Infinity).map((f) => shortFunction(f));
   const title =
     `${who} on ${ctx.node}: its threads waited ${fmtUs(w.us)} for ${runtime.runtime}'s garbage collector (${fmtPct(share)} of the ${fmtSeconds(ctx.windowSeconds)} window, summed over threads) ` +
     `in ${plural(w.waits, 'wait')} of ${fmtUs(w.us / Math.max(1, w.waits))} on average, at most ${fmtUs(w.maxUs)}, in ${listText(frames, 3)}: ` +

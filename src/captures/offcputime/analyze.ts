@@ -1,5 +1,5 @@
 // offcputime's checks: Where threads block off the CPU outside ordinary idle waits.
-import { makeFinding, num, objs, str, timeImpact, isObj, type CaptureAnalysis, type AnalysisContext, type Obj } from '../../analysis/common.js';
+import { makeFinding, num, objs, str, timeImpact, isObj, topKeys, type CaptureAnalysis, type AnalysisContext, type Obj } from '../../analysis/common.js';
 import { fmtPct, fmtSeconds, fmtUs, listText, plural, processLabel, round, shortFunction } from '../../format/index.js';
 import { framesOf, processNameOf, stackText, type FrameLike } from '../../analysis/stack-frames.js';
 import type { Finding } from '../../analysis/types.js';
@@ -289,10 +289,7 @@ function analyzeOffcputime(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
                 : SOCKET_KINDS.has(kind)
                   ? `${spent}${sendLabel(sends)}${where}: ${sendPeerText(sends)}; ${average}.`
                   : g.gc
-                    ? `${spent} (${g.gc.runtime.runtime}) in ${listText(
-                        [...g.gc.frames].sort((a, b) => b[1] - a[1]).map(([f]) => shortFunction(f)),
-                        3,
-                      )}, ${average}: while it collects, allocations that find no room and threads stopped for it wait; next: ${g.gc.runtime.next}.`
+                    ? `${spent} (${g.gc.runtime.runtime}) in ${listText(topKeys(g.gc.frames, Infinity).map((f) => shortFunction(f)))}, ${average}: while it collects, allocations that find no room and threads stopped for it wait; next: ${g.gc.runtime.next}.`
                     : kind === JVM_MONITOR
                       ? `${spent}${where}, ${average}: its requests take turns in one synchronized section; next: jstack ${g.pid} names the thread holding the monitor ("- locked <0x…>") and what it does inside, and the threads waiting ("- waiting to lock"): keep the section short (no I/O or long work inside it) or split its lock.`
                       : mutexes.length

@@ -7,6 +7,7 @@ import { networkInterfaces } from 'node:os';
 import { procTcpSockets } from '../proc-net-tcp.js';
 import { socketOwners } from '../socket-owners.js';
 import { netnsOf } from '../../util/netns.js';
+import { isLoopback } from '../../analysis/common.js';
 
 export interface Listener {
   /** The network namespace's inode number. */
@@ -41,7 +42,6 @@ const hostOf = (endpoint: string) =>
     .replace(/^\[|\]$/g, '')
     .replace(/^::ffff:(?=\d+\.)/, '');
 const WILDCARDS = new Set(['0.0.0.0', '::']);
-const isLoopback = (address: string) => address.startsWith('127.') || address === '::1';
 
 /** This host's own addresses (its namespace's interfaces), plus loopback. */
 function localAddresses(): Set<string> {

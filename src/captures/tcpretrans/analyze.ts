@@ -1,7 +1,19 @@
 // tcpretrans's checks: Retransmit hot spots per flow; and an MTU black hole:
 // connections whose every retransmit was a full-size segment timed out again
 // and again, while their handshake's small packets got through.
-import { addTo, makeFinding, num, objs, str, timeImpact, whoOf, type CaptureAnalysis, type AnalysisContext, type Obj } from '../../analysis/common.js';
+import {
+  addTo,
+  isLoopback,
+  makeFinding,
+  num,
+  objs,
+  str,
+  timeImpact,
+  whoOf,
+  type CaptureAnalysis,
+  type AnalysisContext,
+  type Obj,
+} from '../../analysis/common.js';
 import { fmtCount, fmtSeconds, plural } from '../../format/index.js';
 import type { Finding } from '../../analysis/types.js';
 
@@ -30,17 +42,24 @@ function analyzeTcpretrans(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
     const blackHole = g.synack || synShare >= 0.5 ? undefined : blackHoleOf(g.rows, ctx.windowSeconds);
     if ((g.retransmits < threshold && !blackHole) || g.retransmits <= 0) continue;
     const states = [...g.states].sort((a, b) => b[1] - a[1]);
+    // Loopback has no wire to lose a segment: its receiver, on this host, acknowledged after the timer fired.
+    const local = !g.synack && synShare < 0.5 && isLoopback(g.endpoint);
     const why = g.synack
       ? 'handshakes with it lose packets, or clients went away'
       : synShare >= 0.5
         ? 'mostly SYNs: connects to it lose packets'
-        : 'data segments: the path to it loses packets or the peer is slow to acknowledge';
+        : local
+          ? 'data segments over loopback, where no wire loses them: the receiving process on this host took the retransmit timeout (200 ms or more) to acknowledge, its thread or the softirq that would ACK held off a CPU, or a firewall rule on lo dropped them'
+          : 'data segments: the path to it loses packets or the peer is slow to acknowledge';
+    const next = local
+      ? `the receiving side's waits for a CPU (runqlat) and drops on lo (tcpdrop)`
+      : `drops on the path to ${g.endpoint} (its interface counters, a firewall, a full queue)`;
     const who = whoOf(g.rows, ctx.targetLabel, (r) => num(r.retransmits));
     const title = blackHole
       ? blackHoleTitle(g.endpoint, who, g.retransmits, g.flows.size, blackHole, ctx.windowSeconds)
       : g.synack
         ? `The listener on ${g.endpoint} retransmitted ${plural(g.retransmits, 'SYN-ACK')} to ${plural(g.flows.size, 'client')} in ${fmtSeconds(ctx.windowSeconds)} (threshold ${threshold}): ${why}.`
-        : `TCP from ${who} to ${g.endpoint} was retransmitted ${plural(g.retransmits, 'time')} over ${plural(g.flows.size, 'connection')} in ${fmtSeconds(ctx.windowSeconds)} (threshold ${threshold}): ${why}; next: drops on the path to ${g.endpoint} (its interface counters, a firewall, a full queue).`;
+        : `TCP from ${who} to ${g.endpoint} was retransmitted ${plural(g.retransmits, 'time')} over ${plural(g.flows.size, 'connection')} in ${fmtSeconds(ctx.windowSeconds)} (threshold ${threshold}): ${why}; next: ${next}.`;
     const port = g.endpoint.split(':').pop() ?? '?';
     const explains = g.synack ? [`syn-loss-port:${port}`] : synShare >= 0.5 ? [`syn-loss:${g.endpoint}`] : [];
     const tagged = (f: Finding): Finding => ({
@@ -61,7 +80,8 @@ function analyzeTcpretrans(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
           ctx,
           `${g.synack ? 'synack' : 'remote'}:${g.endpoint}`,
           // A black hole hangs its connections: ranking caps it by the time they stalled.
-          blackHole || g.retransmits >= threshold * 10 ? 'critical' : 'warning',
+          // Loopback's, a symptom of something else on this host: a drop there (tcpdrop) explains it.
+          blackHole || (!local && g.retransmits >= threshold * 10) ? 'critical' : local ? 'info' : 'warning',
           title,
           {
             endpoint: g.endpoint,
