@@ -74,6 +74,7 @@ enum sleep_kind {
 	WORK_WAIT,   /* anything else: counted */
 	IDLE_WAIT,   /* only ever waits for work: events, a child, a signal, a connection */
 	TIMED_SLEEP, /* nanosleep, clock_nanosleep: idle in a loop, or time lost inside a request */
+	FUTEX_WAIT,  /* futex, futex_waitv: a lock, or a park idle in a pool or inside a request */
 };
 
 /* Idle syscalls' two stack walks (kernel and user, ~4-5 µs each here) are
@@ -88,6 +89,9 @@ static __always_inline enum sleep_kind sleep_kind_of(long nr)
 	case 35:  /* nanosleep */
 	case 230: /* clock_nanosleep */
 		return TIMED_SLEEP;
+	case 202: /* futex */
+	case 449: /* futex_waitv */
+		return FUTEX_WAIT;
 	case 34:  /* pause */
 	case 43:  /* accept */
 	case 45:  /* recvfrom: a socket's reads wait for data (sk_wait_data, its datagram kin) */
@@ -108,6 +112,9 @@ static __always_inline enum sleep_kind sleep_kind_of(long nr)
 	case 101: /* nanosleep */
 	case 115: /* clock_nanosleep */
 		return TIMED_SLEEP;
+	case 98:  /* futex */
+	case 449: /* futex_waitv */
+		return FUTEX_WAIT;
 	case 22:  /* epoll_pwait */
 	case 95:  /* waitid */
 	case 133: /* rt_sigsuspend */
@@ -166,15 +173,16 @@ static __always_inline __u64 asked_sleep_us(struct pt_regs *regs, long nr)
 	return asked > now ? (asked - now) / 1000 : 0;
 }
 
-/* Whether the block now starting is counted, and whether it is a timed sleep
- * asked for min_sleep_us or more (counted by thread, idle syscalls left out or not). */
-static __always_inline bool counted(long prev_state, bool *sleep)
+/* Whether the block now starting is counted, and whether it counts by thread:
+ * a timed sleep asked for min_sleep_us or more (idle syscalls left out or not),
+ * and a futex wait. */
+static __always_inline bool counted(long prev_state, bool *by_thread)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct pt_regs *regs;
 	long nr;
 
-	*sleep = false;
+	*by_thread = false;
 	if (skip_kernel_threads && (task->flags & PF_KTHREAD))
 		return false;
 	/* A task stopped (by a signal or its tracer) inside an idle syscall is stopped, not idle. */
@@ -186,24 +194,28 @@ static __always_inline bool counted(long prev_state, bool *sleep)
 	case IDLE_WAIT:
 		return !skip_idle_syscalls;
 	case TIMED_SLEEP:
-		*sleep = min_sleep_us && asked_sleep_us(regs, nr) >= min_sleep_us;
-		return *sleep || !skip_idle_syscalls;
+		*by_thread = min_sleep_us && asked_sleep_us(regs, nr) >= min_sleep_us;
+		return *by_thread || !skip_idle_syscalls;
+	case FUTEX_WAIT:
+		*by_thread = true;
+		return true;
 	default:
 		return true;
 	}
 }
 
 /* current is the task going off the CPU. */
-static __always_inline void switch_out(void *ctx, __u32 tid, __u64 now, bool sleep)
+static __always_inline void switch_out(void *ctx, __u32 tid, __u64 now, bool by_thread)
 {
 	struct offcpu_start start = {};
 	__u64 id = bpf_get_current_pid_tgid();
 
 	start.ts = now;
 	start.key.tgid = id >> 32;
-	/* A timed sleep counts by thread: user space tells a request's thread
-	 * sleeping inside its slow answer from a poller's beside it. */
-	if (sleep)
+	/* A timed sleep and a futex wait count by thread: user space tells a
+	 * request's thread sleeping or parked inside its slow answer from a
+	 * poller's or an idle pool's beside it. */
+	if (by_thread)
 		start.key.thread = tid;
 	bpf_get_current_comm(start.key.comm, sizeof(start.key.comm));
 	start.key.kernel_stack_id = stack_id(ctx, 0, STACK_KERNEL_LOST);
@@ -252,10 +264,10 @@ SHERLOCK_PROG("tracepoint/sched/sched_switch", tp_sched_switch, struct trace_eve
 {
 	__u32 prev = ctx->prev_pid, next = ctx->next_pid;
 	__u64 now = bpf_ktime_get_ns();
-	bool sleep;
+	bool by_thread;
 
-	if (prev && state_selected(ctx->prev_state) && sherlock_current_selected() && counted(ctx->prev_state, &sleep))
-		switch_out(ctx, prev, now, sleep);
+	if (prev && state_selected(ctx->prev_state) && sherlock_current_selected() && counted(ctx->prev_state, &by_thread))
+		switch_out(ctx, prev, now, by_thread);
 	if (next)
 		switch_in(next, now);
 	return 0;

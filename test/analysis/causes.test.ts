@@ -641,6 +641,73 @@ describe('a client with no local port left', () => {
     expect(analyzeRun({ run: run({ symptom: 'latency' }), results: [on(sleeps)] }).filter((f) => f.capture === 'offcputime')).toEqual([]);
   });
 
+  it("a server's slow answers ← the parked waits of the threads that gave them (a pool with nothing free); a job's parks and an idle pool worker's beside them explain nothing", () => {
+    const py = (name: string, file: string, line: number): Frame => ({ name, kind: 'user', module: file, file: `/srv/${file}`, line });
+    const stdlib = (name: string, file: string, line: number): Frame => ({ name, kind: 'user', module: file, file: `/usr/lib/python3.11/${file}`, line });
+    // Python's Condition.wait: its waiter lock's acquire, a semaphore wait in libc, a futex in the kernel.
+    const condition = [
+      stdlib('Condition.wait', 'threading.py', 324),
+      user('lock_PyThread_acquire_lock', 'python3.11'),
+      user('PyThread_acquire_lock_timed', 'python3.11'),
+      user('__new_sem_wait_slow64', 'libc.so.6'),
+      kernel('futex_do_wait'),
+      kernel('schedule'),
+    ];
+    const parkStack = (where: Frame[], value: number, blocks: number, tids: number[]) => ({
+      ...stack(42, 'python3', value, [...where, ...condition], blocks),
+      threads: tids.map((tid) => [tid, value / tids.length]),
+    });
+    const parks = result('offcputime', {
+      stacks: [
+        // The requests: 8 threads parked 4 s in all, in Queue.get ← checkout ← handle.
+        parkStack([py('handle', 'orders-api.py', 54), py('checkout', 'orders-api.py', 44), stdlib('Queue.get', 'queue.py', 171)], 4_000_000, 800, [
+          ...Array.from({ length: 8 }, (_, i) => 60 + i),
+        ]),
+        // The job checking the pool's connections out: parked too, in its own thread.
+        parkStack([py('sync', 'orders-api.py', 70), stdlib('Queue.get', 'queue.py', 171)], 1_000_000, 50, [80]),
+        // A pool's worker waiting for its next task (concurrent.futures): idle, whichever thread it is.
+        parkStack([stdlib('_worker', 'concurrent/futures/thread.py', 81), stdlib('Queue.get', 'queue.py', 171)], 5_000_000, 10, [61]),
+      ],
+      sampleType: { type: 'off-cpu', unit: 'microseconds' },
+      total: 10_000_000,
+    });
+    const slowAnswers = (threads: [number, number][]) =>
+      result('tcpresponse', {
+        rows: [
+          {
+            pid: 42,
+            comm: 'python3',
+            role: 'server',
+            peer: '',
+            port: 8080,
+            answers: 400,
+            p99Ms: 512,
+            waits: Array.from({ length: 8 }, (_, i) => [600 * (i + 1), 510]),
+            abandonedWaits: [],
+            waitingWaits: [],
+            threads,
+          },
+        ],
+        answers: 400,
+        recordMs: 50,
+        totalRows: 1,
+      });
+    const findings = analyzeRun({ run: run({ symptom: 'latency' }), results: [on(parks), on(slowAnswers([60, 61, 62].map((tid) => [tid, 510])))] });
+    const top = findings[0]!;
+    expect(top.capture).toBe('offcputime');
+    expect(top.severity).toBe('warning');
+    expect(top.title).toMatch(
+      /^python3 \(pid 42\) waited 4\.00 s \(67% of the 6 s window, summed over 8 threads\) in parked waits called from Queue\.get \(queue\.py:171\) ← checkout \(orders-api\.py:44\) ← handle \(orders-api\.py:54\) \(800 waits of ~5 ms each\), in the threads that answered its slow requests/,
+    );
+    expect(top.title).toContain('Effect: python3 (pid 42) answered 8 of 400 requests on port 8080');
+    expect(top.title).toContain('next: what Queue.get waits for: a pool with nothing free');
+    // The job's parks and the idle worker's: never a finding of their own.
+    expect(findings.filter((f) => f.capture === 'offcputime')).toHaveLength(1);
+    // Answers given by threads that never parked (the job's thread is not among them): no park explains them.
+    const apart = analyzeRun({ run: run({ symptom: 'latency' }), results: [on(parks), on(slowAnswers([[7, 510]]))] });
+    expect(apart.filter((f) => f.capture === 'offcputime')).toEqual([]);
+  });
+
   it("a full connection-tracking table leads netfilter's drops to D and the connects to D given up behind them", () => {
     const closed = result('tcpconnlat', {
       histograms: [],

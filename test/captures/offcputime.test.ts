@@ -233,7 +233,7 @@ describe.skipIf(skip)(`offcputime on the real kernel${skip ? ` (skipped: ${skip}
     expect(napsOf(longNapper).reduce((a, s) => a + s.blocks, 0)).toBe(5);
     const pythonSleeps = result.stacks.filter((s) => s.pid === python && isNanosleep(s));
     expect(pythonSleeps.reduce((a, s) => a + s.blocks, 0)).toBe(5);
-    // A timed sleep's stack names the threads that slept in it: each process's main thread here; no other wait does.
+    // A timed sleep's stack names the threads that slept in it: each process's main thread here; a poll's does not.
     expect(napsOf(longNapper).flatMap((s) => s.threads ?? [])).toEqual([[longNapper, expect.any(Number)]]);
     expect(napsOf(longNapper)[0]!.threads![0]![1]).toBeGreaterThanOrEqual(5 * 20_000);
     expect([...new Set(pythonSleeps.flatMap((s) => (s.threads ?? []).map(([tid]) => tid)))]).toEqual([python]);
@@ -274,5 +274,27 @@ describe.skipIf(skip)(`offcputime on the real kernel${skip ? ` (skipped: ${skip}
     };
     expect(await receives({})).toBe(0);
     expect(await receives(COUNT_IDLE)).toBeGreaterThanOrEqual(5);
+  });
+
+  it('counts a futex wait by the thread that waited: a worker parked in Event.wait, its main thread in Thread.join', async () => {
+    let [pid, worker] = [0, 0];
+    const { result } = await captureDuring(offcputime, async () => {
+      const py = start('/usr/bin/python3', [
+        '-c',
+        'import threading\ne = threading.Event()\nt = threading.Thread(target=lambda: [e.wait(0.02) for _ in range(5)])\nt.start(); t.join(); print(t.native_id)',
+      ]);
+      pid = py.pid;
+      const done = await py.done;
+      expect(done.code).toBe(0);
+      worker = Number(done.stdout.trim());
+    });
+    // Its futex waits by thread (a process this short-lived may leave its Python frames unread: by the kernel's frame).
+    const byThread = new Map<number, number>();
+    for (const s of result.stacks.filter((s) => s.pid === pid && s.frames.some((f) => f.kind === 'kernel' && f.name === 'futex_do_wait')))
+      for (const [tid, us] of s.threads ?? []) byThread.set(tid, (byThread.get(tid) ?? 0) + us);
+    // The worker's five waits of 20 ms, each to its timeout; the main thread's join, as long.
+    expect([...byThread.keys()].sort()).toEqual([pid, worker].sort());
+    expect(byThread.get(worker)).toBeGreaterThanOrEqual(5 * 20_000 * 0.9);
+    expect(byThread.get(pid)).toBeGreaterThanOrEqual(5 * 20_000 * 0.9);
   });
 });

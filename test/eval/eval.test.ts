@@ -1167,7 +1167,7 @@ describe.skipIf(skip)(`evaluation: the top finding names the culprit${skip ? ` (
       if (!top.title.includes('throttle (rate-limited-api.py')) return 'the top finding does not name the limiter (throttle)';
       if (top.title.includes('heartbeat')) return "the top finding counts the heartbeat thread's sleeps";
       if (!top.title.includes('answered')) return 'the top finding does not say its answers were slow';
-      const said = Number(top.evidence.sleptMs);
+      const said = Number(top.evidence.waitedMs);
       if (!within(said, sleptMs, 0.35)) return `it says its requests slept ${said} ms, the service counted ${sleptMs.toFixed(0)} ms`;
       return undefined;
     });
@@ -1348,6 +1348,28 @@ while time.time() < end:
           return 'the top finding does not name the pool of 2 to orders-db';
         const said = Number(top.evidence.inFlight);
         if (!within(said, inFlight)) return `it says ${said} requests in flight, cart-api held its connections ${inFlight.toFixed(2)} on average`;
+        return undefined;
+      });
+    } finally {
+      killChildren();
+    }
+  }, 60_000);
+
+  it("a service whose job checks out every connection of its pool and keeps them while it waits for an export → intermittent-latency names where its requests' threads parked, the pool's checkout, and the time they waited", async () => {
+    const [dbPort, apiPort] = [8630, 8631];
+    const counter = join(dir, 'orders-waits.count');
+    const db = startChild(PYTHON, [join(programsDir, 'slow-db.py'), '127.0.0.1', String(dbPort), '2', '1']);
+    await sleep(300);
+    const api = startChild(PYTHON, [join(programsDir, 'orders-api.py'), String(apiPort), '127.0.0.1', String(dbPort), '60', counter]);
+    try {
+      await sleep(1000);
+      const { outcome, counted: waitedMs } = await runCounting('intermittent-latency', counter, 'offcputime');
+      await positive('pool-held', outcome, new Set([api.pid!, db.pid!, ...childrenOf(api.pid!)]), (top) => {
+        if (top.evidence.pid !== api.pid) return `the top finding is not about orders-api (pid ${api.pid})`;
+        if (!/parked waits called from Queue\.get \(queue\.py:\d+\) ← checkout \(orders-api\.py:\d+\)/.test(top.title))
+          return 'the top finding does not name the checkout its threads parked in';
+        const said = Number(top.evidence.waitedMs);
+        if (!within(said, waitedMs, 0.35)) return `it says its threads waited ${said} ms, the service counted ${waitedMs.toFixed(0)} ms`;
         return undefined;
       });
     } finally {

@@ -7,6 +7,7 @@ import { JIT_CODE } from '../../symbolize/index.js';
 import { waitName } from './scheduler.js';
 import { COMPACTION_FUNCTIONS, RECLAIM_FUNCTIONS } from '../memory-frames.js';
 import { sleepFindings } from './sleeps.js';
+import { parkFindings } from './parks.js';
 import { gcWaitClassifier, isCollectorThread, type GcRuntime } from '../gc-frames.js';
 import {
   FILE_LOCK_WAIT,
@@ -17,6 +18,7 @@ import {
   LOCK_CALLERS,
   LOCK_OVER_PARK,
   PARK_CALLERS,
+  PARK_OVER_LOCK,
   PIPE_WRITE,
   STOPPED_WAIT,
   TRACED_WAIT,
@@ -45,9 +47,11 @@ import {
 const PARKED_FUTEX_US = 100_000;
 type FutexCaller = 'lock' | 'park' | 'unknown';
 
-/** A lock built over a park anywhere on the stack, else the innermost user frame that names a lock or a park, leaf first. */
+/** A lock built over a park anywhere on the stack (or a park over a lock), else the innermost user frame that names a lock or a park, leaf first. */
 function futexCallerOf(frames: unknown[]): FutexCaller {
-  if (frames.some((f) => isObj(f) && f.kind !== 'kernel' && LOCK_OVER_PARK.test(str(f.name)))) return 'lock';
+  const anywhere = (re: RegExp) => frames.some((f) => isObj(f) && f.kind !== 'kernel' && re.test(str(f.name)));
+  if (anywhere(LOCK_OVER_PARK)) return 'lock';
+  if (anywhere(PARK_OVER_LOCK)) return 'park';
   for (let i = frames.length - 1; i >= 0; i--) {
     const f = frames[i];
     if (!isObj(f) || f.kind === 'kernel') continue;
@@ -198,6 +202,7 @@ function analyzeOffcputime(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
   >();
   let workUs = 0;
   const gcWaitOf = gcWaitClassifier();
+  const parked: Obj[] = [];
   for (const s of stacks) {
     const us = num(s.value);
     const n = Math.max(1, num(s.blocks));
@@ -221,7 +226,10 @@ function analyzeOffcputime(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
             comm,
           )
         : undefined;
-    if (!frozen && !gc && (futexCaller === 'park' || (futexCaller && futexCaller !== 'lock' && us / n >= PARKED_FUTEX_US))) continue;
+    if (!frozen && !gc && (futexCaller === 'park' || (futexCaller && futexCaller !== 'lock' && us / n >= PARKED_FUTEX_US))) {
+      parked.push(s); // idle, unless its threads are the ones that answered slowly (parks.ts)
+      continue;
+    }
     const kind = frozen ? FROZEN : gc ? GC_WAIT : waitKind(framesOf(s), futexCaller ?? 'unknown');
     // A process held still from outside waits the same wherever its code was; one waiting for its collector, wherever it allocated.
     const user = HELD_KINDS.has(kind) || gc ? undefined : kind === JVM_MONITOR ? monitorCallerOf(frames) : userLeafOf(frames);
@@ -359,7 +367,7 @@ function analyzeOffcputime(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
       },
     });
   }
-  return { findings: [...findings, ...sleepFindings(data, ctx)], checked };
+  return { findings: [...findings, ...sleepFindings(data, ctx), ...parkFindings(parked, data, ctx)], checked };
 }
 
 export const offcputimeAnalysis = { checks: 'off-CPU time', analyze: analyzeOffcputime };

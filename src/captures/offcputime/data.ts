@@ -16,7 +16,7 @@ export interface OffcpuStack extends StackSample {
   mutex?: string;
   /** Read from /proc after the window: frozen by its cgroup where it slept (an otherwise idle wait). */
   frozen?: boolean;
-  /** A timed sleep's (params.minSleepUs or longer asked): the threads that slept in it, with their time in µs ([tid, µs], at most 1,024). */
+  /** A timed sleep's (params.minSleepUs or longer asked) or a futex wait's: the threads that waited in it, with their time in µs ([tid, µs], at most 1,024). */
   threads?: [tid: number, us: number][];
 }
 

@@ -15,7 +15,7 @@ import { LockWaitSampler } from './file-locks.js';
 import type { OffcpuStack, OffcputimeData } from './data.js';
 import { blockedThroughout, readStarts, startLayout, withThroughout, type BlockValue, type ThroughoutSample } from './open-blocks.js';
 import { withBlockers } from './blockers.js';
-import { byThreads } from './sleeps.js';
+import { byThreads } from './in-answers.js';
 
 export { waitFrame };
 export type { OffcpuStack, OffcputimeData };

@@ -71,6 +71,12 @@ export const LOCK_CALLERS =
  */
 export const LOCK_OVER_PARK =
   /^(ObjectMonitor::(enter|EnterI|ReenterI)\b.*|ObjectSynchronizer::enter\b.*|.*AbstractQueuedSynchronizer(\.|::)acquire\w*|.*ReentrantLock(\$\w+)?(\.|::)lock\w*|sync\.runtime_SemacquireMutex|sync\.\(\*Mutex\)\.lockSlow|sync\.\(\*RWMutex\)\.R?Lock)$/;
+/**
+ * Python's waits for another thread to hand something over (threading's Condition, and what waits through it: a
+ * queue's get and put, an Event, a Semaphore, a Barrier, a join), built over a lock its waiter blocks on: a park
+ * wherever its frame is, looked for before the innermost lock or park frame.
+ */
+export const PARK_OVER_LOCK = /^(Condition\.wait(_for)?|Event\.wait|(Bounded)?Semaphore\.acquire|Barrier\.wait|Queue\.(get|put)|Thread\.join)$/;
 /** Entering a JVM monitor: a synchronized method or block. */
 export const JVM_MONITOR_ENTER = /^ObjectMonitor::(enter|EnterI|ReenterI)\b/;
 export const PARK_CALLERS =

@@ -170,9 +170,10 @@ function slowServer(r: Obj, threshold: number, ctx: AnalysisContext, explained: 
     // What holds the process up explains its slow answers (then not by design), in this order: its calls to
     // upstreams (timed, inside them), a CPU quota, reclaim, then its threads blocked at work (offcputime, lockwait).
     // They explain its local clients' waits on it: the same answers seen from their side (it leads them, named).
-    // So do its answering threads' sleeps (offcputime), when they are these threads.
+    // So do its answering threads' sleeps and parks (offcputime), when they are these threads: before its threads
+    // blocked anywhere, as these name the threads that answered.
     links: {
-      shows: [`service-pid:${pid}`, `runq-pid:${pid}`, `reclaim-pid:${pid}`, `blocked-pid:${pid}`, `slept-in-answers:${pid}`],
+      shows: [`service-pid:${pid}`, `runq-pid:${pid}`, `reclaim-pid:${pid}`, `waited-in-answers:${pid}`, `blocked-pid:${pid}`],
       explains: [`answers-of:${pid}`],
       ...(Array.isArray(r.threads) && r.threads.length ? { threads: r.threads.map((t) => [num(arr(t)[0]), num(arr(t)[1])] as [number, number]) } : {}),
     },
