@@ -667,9 +667,26 @@ describe('a client with no local port left', () => {
         parkStack([py('sync', 'orders-api.py', 70), stdlib('Queue.get', 'queue.py', 171)], 1_000_000, 50, [80]),
         // A pool's worker waiting for its next task (concurrent.futures): idle, whichever thread it is.
         parkStack([stdlib('_worker', 'concurrent/futures/thread.py', 81), stdlib('Queue.get', 'queue.py', 171)], 5_000_000, 10, [61]),
+        // The request threads taking the GIL back after I/O: a condition variable's wait, and lockwait's finding.
+        {
+          ...stack(
+            42,
+            'python3',
+            5_000_000,
+            [
+              py('handle', 'orders-api.py', 56),
+              user('PyEval_RestoreThread', 'python3.11'),
+              user('take_gil', 'python3.11'),
+              user('pthread_cond_timedwait', 'libc.so.6'),
+              kernel('futex_do_wait'),
+            ],
+            900,
+          ),
+          threads: [60, 61, 62].map((tid) => [tid, 5_000_000 / 3]),
+        },
       ],
       sampleType: { type: 'off-cpu', unit: 'microseconds' },
-      total: 10_000_000,
+      total: 15_000_000,
     });
     const slowAnswers = (threads: [number, number][]) =>
       result('tcpresponse', {

@@ -13,6 +13,7 @@ import { fmtPct, fmtSeconds, fmtUs, listText, plural, shortFunction } from '../.
 import type { Finding } from '../../analysis/types.js';
 import type { Frame } from '../../symbolize/types.js';
 import { gcWaitClassifier, type GcRuntime } from '../gc-frames.js';
+import { GIL_TAKE } from '../gil-frames.js';
 
 /** Waiting on one lock for this share of the window (summed over threads): a warning, ... */
 const WARN_WINDOW_SHARE = 0.05;
@@ -37,13 +38,6 @@ export function callerFrame(frames: Frame[]): Frame | undefined {
   }
   return undefined;
 }
-
-/**
- * CPython taking its GIL back (PyEval_RestoreThread after a call that released it, a new thread's
- * PyEval_AcquireThread, a C thread's PyGILState_Ensure; take_gil where its symbol is known; 3.13's
- * _PyThreadState_Attach): a futex wait under one of these is a wait for the GIL, whatever futex it is.
- */
-const GIL_TAKE = /^(take_gil|PyEval_RestoreThread|PyEval_AcquireThread|PyEval_AcquireLock|PyGILState_Ensure|_PyThreadState_Attach)$/;
 
 const round = (n: number) => Math.round(n * 1000) / 1000;
 const framesOf = (s: Obj): Frame[] =>

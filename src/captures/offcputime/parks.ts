@@ -8,6 +8,7 @@ import { isObj, str, type AnalysisContext, type Obj } from '../../analysis/commo
 import type { Finding } from '../../analysis/types.js';
 import { byPlace, inAnswersFinding, type WaitKind } from './in-answers.js';
 import { LOCK_CALLERS, PARK_CALLERS } from './waits.js';
+import { GIL_TAKE } from '../gil-frames.js';
 
 const PARK: WaitKind = {
   id: 'park',
@@ -24,15 +25,15 @@ const implementation = (name: string, file: string) => PARK_CALLERS.test(name) |
 
 /** A pool's worker waiting for its next task between requests: idle, whatever thread it is. */
 const IDLE_WORKER = /^(java\.util\.concurrent\.)?(ThreadPoolExecutor\.getTask|ForkJoinPool\.awaitWork)\b/;
-const isIdleWorker = (s: Obj) =>
-  (Array.isArray(s.frames) ? s.frames : []).some(
-    (f) => isObj(f) && (IDLE_WORKER.test(str(f.name)) || (str(f.name) === '_worker' && str(f.file).endsWith('concurrent/futures/thread.py'))),
-  );
+const isIdleWorker = (f: Obj) => IDLE_WORKER.test(str(f.name)) || (str(f.name) === '_worker' && str(f.file).endsWith('concurrent/futures/thread.py'));
+
+/** Neither a park nor the program's: an idle worker's wait, or a Python thread taking its GIL back (lockwait's). */
+const notAPark = (s: Obj) => (Array.isArray(s.frames) ? s.frames : []).some((f) => isObj(f) && (isIdleWorker(f) || GIL_TAKE.test(str(f.name))));
 
 /** Parked stacks counted by thread (those the analysis left out as idle): a finding per process and place, only as a cause. */
 export function parkFindings(parked: Obj[], data: Obj, ctx: AnalysisContext): Finding[] {
   return byPlace(
-    parked.filter((s) => !isIdleWorker(s)),
+    parked.filter((s) => !notAPark(s)),
     data,
     implementation,
     3,
