@@ -725,6 +725,69 @@ describe('a client with no local port left', () => {
     expect(apart.filter((f) => f.capture === 'offcputime')).toEqual([]);
   });
 
+  it("a JVM's Thread.sleep in the threads that gave the slow answers is a timed sleep (a park underneath), named by the Java frames above it", () => {
+    const jvm = (name: string): Frame => user(name, 'libjvm.so');
+    const java = (name: string): Frame => ({ name, kind: 'jit', module: '[anon]' });
+    const sleeps = result('offcputime', {
+      stacks: [
+        {
+          ...stack(
+            43,
+            'pool-1-thread-1',
+            3_000_000,
+            [
+              jvm('JavaThread::thread_main_inner()'),
+              java('void Quotes.handle(com.sun.net.httpserver.HttpExchange)'),
+              java('java.lang.String Quotes.fetchRates()'),
+              java('void java.lang.Thread.sleep(long)'),
+              jvm('JVM_Sleep'),
+              jvm('JavaThread::sleep(long)'),
+              jvm('os::PlatformEvent::park(long)'),
+              user('pthread_cond_timedwait', 'libc.so.6'),
+              kernel('futex_do_wait'),
+            ],
+            30,
+          ),
+          threads: [
+            [70, 1_500_000],
+            [71, 1_500_000],
+          ],
+        },
+      ],
+      processNames: { 43: 'java' },
+      sampleType: { type: 'off-cpu', unit: 'microseconds' },
+      total: 3_000_000,
+    });
+    const answers = result('tcpresponse', {
+      rows: [
+        {
+          pid: 43,
+          comm: 'java',
+          role: 'server',
+          peer: '',
+          port: 8080,
+          answers: 40,
+          p99Ms: 360,
+          waits: Array.from({ length: 8 }, (_, i) => [400 * (i + 1), 350]),
+          abandonedWaits: [],
+          waitingWaits: [],
+          threads: [
+            [70, 1400],
+            [71, 1400],
+          ],
+        },
+      ],
+      answers: 40,
+      recordMs: 50,
+      totalRows: 1,
+    });
+    const [top] = analyzeRun({ run: run({ symptom: 'latency' }), results: [on(sleeps), on(answers)] });
+    expect(top!.capture).toBe('offcputime');
+    expect(top!.title).toMatch(
+      /^java \(pid 43\) slept 3\.00 s \(50% of the 6 s window, summed over 2 threads\) in timed sleeps called from Quotes\.fetchRates ← Quotes\.handle \(30 sleeps of ~100 ms each\)/,
+    );
+  });
+
   it("a full connection-tracking table leads netfilter's drops to D and the connects to D given up behind them", () => {
     const closed = result('tcpconnlat', {
       histograms: [],

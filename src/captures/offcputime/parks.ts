@@ -9,6 +9,7 @@ import type { Finding } from '../../analysis/types.js';
 import { byPlace, inAnswersFinding, type WaitKind } from './in-answers.js';
 import { LOCK_CALLERS, PARK_CALLERS } from './waits.js';
 import { GIL_TAKE } from '../gil-frames.js';
+import { isSleep } from './sleeps.js';
 
 const PARK: WaitKind = {
   id: 'park',
@@ -27,15 +28,20 @@ const implementation = (name: string, file: string) => PARK_CALLERS.test(name) |
 const IDLE_WORKER = /^(java\.util\.concurrent\.)?(ThreadPoolExecutor\.getTask|ForkJoinPool\.awaitWork)\b/;
 const isIdleWorker = (f: Obj) => IDLE_WORKER.test(str(f.name)) || (str(f.name) === '_worker' && str(f.file).endsWith('concurrent/futures/thread.py'));
 
-/** Neither a park nor the program's: an idle worker's wait, or a Python thread taking its GIL back (lockwait's). */
-const notAPark = (s: Obj) => (Array.isArray(s.frames) ? s.frames : []).some((f) => isObj(f) && (isIdleWorker(f) || GIL_TAKE.test(str(f.name))));
+/** Not a park of the program's: an idle worker's wait, a Python thread taking its GIL back (lockwait's), a runtime's sleep over a park (sleeps.ts). */
+const notAPark = (s: Obj) => isSleep(s) || (Array.isArray(s.frames) ? s.frames : []).some((f) => isObj(f) && (isIdleWorker(f) || GIL_TAKE.test(str(f.name))));
 
-/** Parked stacks counted by thread (those the analysis left out as idle): a finding per process and place, only as a cause. */
+/**
+ * Parked stacks counted by thread (those the analysis left out as idle): a finding per process and place, only as a
+ * cause. A park no frame of the program's names (a JVM's interpreted methods) is left out: as likely a pool's idle thread.
+ */
 export function parkFindings(parked: Obj[], data: Obj, ctx: AnalysisContext): Finding[] {
   return byPlace(
     parked.filter((s) => !notAPark(s)),
     data,
     implementation,
     3,
-  ).map((g) => inAnswersFinding(g, PARK, ctx));
+  )
+    .filter((g) => g.where !== '')
+    .map((g) => inAnswersFinding(g, PARK, ctx));
 }

@@ -4,7 +4,7 @@
 // or not. Its callers queued inside it for a free connection: the upstream's
 // answer times do not show it, and neither do its threads (a pool's queue is
 // a parked futex, idle to offcputime).
-import { latencySeverity, makeFinding, num, str, timeImpact, type AnalysisContext, type Obj } from '../../analysis/common.js';
+import { isObj, latencySeverity, makeFinding, num, str, timeImpact, type AnalysisContext, type Obj } from '../../analysis/common.js';
 import type { Finding } from '../../analysis/types.js';
 import { fmtCount, fmtMs, fmtPct, listText, plural, endpointLabel } from '../../format/index.js';
 import type { Span } from './sides.js';
@@ -32,7 +32,9 @@ export function poolFindings(rows: Obj[], served: Map<number, SlowAnswers>, ctx:
     const own = served.get(num(r.pid));
     const connections = num(r.connections);
     const answers = num(r.answers);
-    if (r.role !== 'client' || !own || connections < 1 || answers < MIN_ANSWERS || windowMs <= 0) return [];
+    // Calling its own listener, its requests are its own answers seen from its client side: no pool of it.
+    const itself = isObj(r.server) && num(r.server.pid) === num(r.pid);
+    if (r.role !== 'client' || !own || itself || connections < 1 || answers < MIN_ANSWERS || windowMs <= 0) return [];
     const inFlight = num(r.waitedMs) / windowMs;
     const busy = inFlight / connections;
     if (!keepsConnectionsBusy(num(r.waitedMs), connections, windowMs) || busy > MAX_BUSY) return [];
