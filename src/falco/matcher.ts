@@ -4,7 +4,7 @@
 // shape; alerts are kept up to a cap, counts are kept for all.
 import { posix } from 'node:path';
 import { newEventMemo } from './compile.js';
-import type { SyscallEvent } from '../model/syscall-event.js';
+import { byEventTime, type SyscallEvent } from '../model/syscall-event.js';
 import type { EventMemo, FieldContext } from './fields.js';
 import type { HostInfo } from './host-info.js';
 import type { LoadedRule, LoadedRules } from './load-rules.js';
@@ -128,7 +128,7 @@ export class RuleMatcher {
 /** Events of any order through the rules, sorted by time first. */
 export function matchEvents(loaded: LoadedRules, events: SyscallEvent[], host: HostInfo, options?: MatcherOptions): RuleMatcher {
   const matcher = new RuleMatcher(loaded, host, options);
-  const sorted = events.map((e, i) => [e, i] as const).sort((a, b) => a[0].timeMs - b[0].timeMs || a[1] - b[1]);
+  const sorted = events.map((e, i) => [e, i] as const).sort((a, b) => byEventTime(a[0], b[0]) || a[1] - b[1]);
   for (const [e] of sorted) matcher.push(e);
   return matcher;
 }

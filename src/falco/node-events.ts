@@ -6,7 +6,7 @@
 // seen through `Seen`. A complete source's events are read as they go through
 // (twice: once for their keys, once to match), never held as one array: a
 // spooled result streams from disk.
-import type { SyscallEvent, SyscallEventInput } from '../model/syscall-event.js';
+import { byEventTime, type SyscallEvent, type SyscallEventInput } from '../model/syscall-event.js';
 import { spooledEventsOf } from '../captures/event-spool.js';
 import { EVENT_SOURCES } from './sources/index.js';
 
@@ -53,7 +53,7 @@ export function nodeEvents(results: readonly unknown[], seen = new Seen()): Node
     // Re-readable: each pass maps the result anew.
     const events = { [Symbol.iterator]: () => withCapture(source.events(result), capture) };
     // A spool is read in its own order (drain order, time order near enough); what is in memory is sorted.
-    if (source.complete) complete.push(spooledEventsOf(result) ? events : [...events].sort(byTime));
+    if (source.complete) complete.push(spooledEventsOf(result) ? events : [...events].sort(byEventTime));
     else for (const e of events) partial.push(e);
     captures.push(capture);
   }
@@ -64,7 +64,7 @@ export function nodeEvents(results: readonly unknown[], seen = new Seen()): Node
         seen.add(e);
       }
     }
-  const rest = partial.filter((e) => !seen.covers(e)).sort(byTime);
+  const rest = partial.filter((e) => !seen.covers(e)).sort(byEventTime);
   return { events: mergeByTime([...complete, rest]), captures };
 }
 
@@ -72,14 +72,12 @@ function* withCapture(events: Iterable<SyscallEventInput>, capture: string): Gen
   for (const e of events) yield { ...e, capture };
 }
 
-const byTime = (a: SyscallEvent, b: SyscallEvent) => a.timeMs - b.timeMs;
-
 /** Streams each in time order → one stream in time order: the earliest head goes first. */
 function* mergeByTime(streams: Iterable<SyscallEvent>[]): Generator<SyscallEvent> {
   const heads = streams.map((s) => s[Symbol.iterator]()).map((it) => ({ it, next: it.next() }));
   for (;;) {
     let first: (typeof heads)[number] | undefined;
-    for (const h of heads) if (!h.next.done && (!first || h.next.value.timeMs < first.next.value.timeMs)) first = h;
+    for (const h of heads) if (!h.next.done && (!first || byEventTime(h.next.value, first.next.value as SyscallEvent) < 0)) first = h;
     if (!first) return;
     yield first.next.value as SyscallEvent;
     first.next = first.it.next();

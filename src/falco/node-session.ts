@@ -8,7 +8,7 @@
 // alerts, examples, the process table and the dedup keys all have caps.
 import type { FalcoNodeSummary, FalcoRuleState } from '../model/falco.js';
 import type { Finding } from '../model/findings.js';
-import type { SyscallEvent } from '../model/syscall-event.js';
+import { byEventTime, type SyscallEvent } from '../model/syscall-event.js';
 import { ALERTS_FILE, ruleFindings } from './findings.js';
 import type { HostInfo } from './host-info.js';
 import type { LoadedRule, LoadedRules } from './load-rules.js';
@@ -41,8 +41,6 @@ export interface SessionOptions extends MatcherOptions {
   /** Wall clock in ms (tests). */
   now?(): number;
 }
-
-const byTime = (a: SyscallEvent, b: SyscallEvent) => a.timeMs - b.timeMs;
 
 export class NodeRuleSession {
   private readonly matcher: RuleMatcher;
@@ -115,7 +113,7 @@ export class NodeRuleSession {
   /** Events older than `before` (all when undefined) through the rules, oldest first. */
   private release(before?: number): void {
     if (!this.pending.length) return;
-    this.pending.sort(byTime);
+    this.pending.sort(byEventTime);
     let n = before === undefined ? this.pending.length : this.pending.findIndex((e) => e.timeMs >= before);
     if (n === -1) n = this.pending.length;
     n = Math.max(n, this.pending.length - MAX_PENDING);

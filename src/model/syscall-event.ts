@@ -93,3 +93,12 @@ export interface SyscallEventSource {
   /** It sees calls only when they fail, mostly without their fd (syscallerrors: a file's only): see CompileEnv.failureOnlyTypes. */
   failuresOnly?: boolean;
 }
+
+/** Where an event goes among those of the same millisecond: an exec before what the program it made did, a process's end after. */
+const tieRank = (e: SyscallEvent) => (e.exec ? 0 : e.type === 'procexit' ? 2 : 1);
+
+/**
+ * Events in time order. Captures stamp in milliseconds, and a program execs, opens its file and ends within one:
+ * an exec first (proc.* of the events after it are the program it made), a process's end last.
+ */
+export const byEventTime = (a: SyscallEvent, b: SyscallEvent): number => a.timeMs - b.timeMs || tieRank(a) - tieRank(b);

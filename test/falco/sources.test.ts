@@ -19,6 +19,17 @@ const nodeEvents = (results: readonly unknown[]) => {
 };
 
 describe('syscall events from capture results', () => {
+  it("orders one millisecond's events: a process's exec before what the program it made did, whichever capture comes first", () => {
+    const open = { time: t, pid: 9, tid: 9, uid: 0, comm: 'cat', syscall: 'openat', path: '/etc/shadow', flags: 0, flagNames: 'O_RDONLY', fd: 3, retval: 3 };
+    const exec = { time: t, pid: 9, tid: 9, ppid: 4, uid: 0, comm: 'cat', pcomm: 'node', filename: '/bin/cat', argv: ['cat', '/etc/shadow'], retval: 0 };
+    // opensnoop's result first: before, a stable merge put its open ahead of the exec (proc.pname unknown at the open).
+    const { events } = nodeEvents([
+      { capture: 'opensnoop', events: [open] },
+      { capture: 'execsnoop', events: [exec] },
+    ]);
+    expect(events.map((e) => e.type)).toEqual(['execve', 'openat']);
+  });
+
   it('maps execs, opens, connects and accepts', () => {
     const { events, captures } = nodeEvents([
       {
