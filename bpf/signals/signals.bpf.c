@@ -79,6 +79,17 @@ static __always_inline void fill_current(struct signals_event *e, __u32 kind)
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 }
 
+/* The target installed a handler of its own for sig (neither SIG_DFL, 0, nor SIG_IGN, 1): it goes on after it. */
+static __always_inline bool handled_by(struct task_struct *task, int sig)
+{
+	struct sighand_struct *sighand = BPF_CORE_READ(task, sighand);
+	unsigned long handler = 0;
+
+	if (sighand && sig > 0 && sig <= 64)
+		bpf_core_read(&handler, sizeof(handler), &sighand->action[sig - 1].sa.sa_handler);
+	return handler > 1;
+}
+
 SHERLOCK_RAW_PROG("raw_tp/signal_generate", raw_signal_generate, int sig, struct kernel_siginfo *info, struct task_struct *task, int group, int result)
 {
 	struct signals_event e = {};
@@ -107,6 +118,7 @@ SHERLOCK_RAW_PROG("raw_tp/signal_generate", raw_signal_generate, int sig, struct
 		e.code = BPF_CORE_READ(info, si_code);
 	e.result = result;
 	e.group = group != 0;
+	e.handled = handled_by(task, sig);
 	if (bpf_ringbuf_output(&events, &e, sizeof(e), 0))
 		sherlock_count(SHERLOCK_DROP_RINGBUF_FULL);
 	return 0;

@@ -39,7 +39,9 @@ struct signals_event {
 	__u8 group;           /* sent to the whole thread group */
 	/* SIGNALS_EXIT */
 	__u8 core_dumped;
-	__u16 pad;
+	/* SIGNALS_SIGNAL: the target has a handler of its own for it (a JVM's SIGSEGV: its safepoint polls, null checks) */
+	__u8 handled;
+	__u8 pad;
 	__s32 exit_code;      /* exit(N); meaningful when exit_signal is 0 */
 	__s32 exit_signal;    /* the signal that ended it, 0 if none */
 	__u32 ppid;

@@ -63,6 +63,7 @@ describe('signals record layout and params', () => {
         'result',
         'group',
         'core_dumped',
+        'handled',
         'exit_code',
         'exit_signal',
         'ppid',
@@ -87,6 +88,7 @@ describe('signals record layout and params', () => {
       result: e('result'),
       group: e('group'),
       coreDumped: e('core_dumped'),
+      handled: e('handled'),
       exitCode: e('exit_code'),
       exitSignal: e('exit_signal'),
       ppid: e('ppid'),
@@ -210,6 +212,40 @@ describe.skipIf(skip)(`signals on the real kernel${skip ? ` (skipped: ${skip})` 
       expect(result.events.filter((e) => e.kind === 'exit' && victims.some((v) => v.pid === e.pid)).length).toBe(2);
     } finally {
       await removeCgroups([sender, ...victims], [ownDir]);
+    }
+  }, 20_000);
+
+  it('says which signals the target handles itself (a handler of its own), as a JVM does its SIGSEGVs', async () => {
+    const py = spawn(
+      '/usr/bin/python3',
+      ['-c', 'import signal, time\nsignal.signal(signal.SIGTERM, lambda *_: None)\nprint("ready", flush=True)\ntime.sleep(20)'],
+      {
+        stdio: ['ignore', 'pipe', 'ignore'],
+      },
+    );
+    const plain = spawn(faultsBinary(), ['sleep', '30'], { stdio: 'ignore' });
+    try {
+      await new Promise((r) => py.stdout!.once('data', r)); // its handler installed
+      const { result } = await captureAround(
+        signals,
+        async () => {
+          await run(['/usr/bin/kill', '-TERM', String(py.pid)]);
+          await run(['/usr/bin/kill', '-TERM', String(plain.pid)]);
+          await exited(plain);
+        },
+        { target: { pid: [py.pid!, plain.pid!] }, settleMs: 100 },
+      );
+      const terms = result.events.filter((e) => e.kind === 'signal' && e.signal === 'SIGTERM');
+      expect(terms.map((e) => [e.kind === 'signal' && e.targetPid, e.kind === 'signal' && e.handled === true])).toEqual([
+        [py.pid, true],
+        [plain.pid, false],
+      ]);
+      // As the live stream and the table print it.
+      const event = signals.table!(result).columns.find((c) => c.header === 'EVENT')!;
+      expect(event.value(terms[0]!)).toBe(`SIGTERM → python3 (${py.pid}) [user, handled by it]`);
+    } finally {
+      py.kill('SIGKILL');
+      plain.kill('SIGKILL');
     }
   }, 20_000);
 

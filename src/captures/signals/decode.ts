@@ -24,6 +24,7 @@ export const signalsLayout = {
   result: 88,
   group: 92,
   coreDumped: 93,
+  handled: 94,
   exitCode: 96,
   exitSignal: 100,
   ppid: 104,
@@ -51,6 +52,8 @@ export interface SignalsRecord {
   result: number;
   group: boolean;
   coreDumped: boolean;
+  /** The target has a handler of its own for the signal. */
+  handled: boolean;
   exitCode: number;
   exitSignal: number;
   ppid: number;
@@ -79,6 +82,7 @@ export function decodeSignals(data: Buffer): SignalsRecord | undefined {
     result: data.readInt32LE(L.result),
     group: data.readUInt8(L.group) === 1,
     coreDumped: data.readUInt8(L.coreDumped) === 1,
+    handled: data.readUInt8(L.handled) === 1,
     exitCode: data.readInt32LE(L.exitCode),
     exitSignal: data.readInt32LE(L.exitSignal),
     ppid: data.readUInt32LE(L.ppid),
@@ -137,7 +141,8 @@ export const eventRecord = recordLayout(
     result: L.result,
     group: L.group,
     core_dumped: L.coreDumped,
-    pad: L.coreDumped + 1,
+    handled: L.handled,
+    pad: L.handled + 1,
     exit_code: L.exitCode,
     exit_signal: L.exitSignal,
     ppid: L.ppid,

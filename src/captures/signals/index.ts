@@ -25,6 +25,8 @@ export interface SignalEvent {
   code: number;
   /** delivered, ignored, already pending, ... */
   result: string;
+  /** The target handles it itself (a handler of its own: a JVM's SIGSEGV is its safepoint polls and null checks, not a crash). */
+  handled?: boolean;
   /** The sender (the current task when it was generated). */
   pid: number;
   tid: number;
@@ -84,6 +86,7 @@ function toEvent(r: SignalsRecord, toWallMs: (ns: bigint) => number): SignalsEve
       source: signalSource(r.code),
       code: r.code,
       result: resultName(r.result),
+      ...(r.handled ? { handled: true } : {}),
       pid: r.pid,
       tid: r.tid,
       uid: r.uid,
@@ -168,7 +171,7 @@ export const signals: CaptureDefinition<SignalsParams, SignalsData> = {
 
 const how = (e: SignalsEvent) =>
   e.kind === 'signal'
-    ? `${e.signal} → ${e.targetComm} (${e.targetPid}) [${e.source}${e.result === 'delivered' ? '' : `, ${e.result}`}]`
+    ? `${e.signal} → ${e.targetComm} (${e.targetPid}) [${e.source}${e.handled ? ', handled by it' : ''}${e.result === 'delivered' ? '' : `, ${e.result}`}]`
     : e.signal
       ? `ended by ${e.signal}${e.coreDumped ? ' (core dumped)' : ''}`
       : `exit ${e.exitCode}`;
