@@ -76,7 +76,10 @@ function profile() {
     jvmGc: {
       [PID]: {
         policy: 'GarbageFirst',
-        collectors: [{ name: 'G1 full collection pauses', collections: 61, pausedSeconds: 1.22 }],
+        collectors: [
+          { name: 'G1 young collection pauses', collections: 0, pausedSeconds: 0 },
+          { name: 'G1 full collection pauses', collections: 61, pausedSeconds: 1.22 },
+        ],
         old: { usedBytes: 78 * 2 ** 20, maxBytes: 80 * 2 ** 20 },
       },
     },
@@ -131,7 +134,7 @@ describe('waits for a garbage collector', () => {
     expect(top.title).toMatch(
       new RegExp(
         `^java \\(pid ${PID}\\) spent 60% of its CPU in garbage collection \\(the JVM\\), .*: while it collects, the program's threads wait; ` +
-          'its own counters: 61 G1 full collection pauses \\(1\\.22 s paused\\) in the window; its old generation held 78 MiB of 80 MiB at the end: what it keeps fills its heap',
+          'its own counters: 61 G1 full collection pauses \\(1\\.22 s paused\\) in the window; its old generation held 78 MiB of 80 MiB at the end, collected whole 61 times: what it keeps fills its heap',
       ),
     );
     expect(top.title).toMatch(

@@ -81,16 +81,24 @@ describe('hsperfdata', () => {
       ],
       old: { usedBytes: 74.5 * 2 ** 20, maxBytes: 80 * 2 ** 20 },
     });
-    expect(jvmGcText(w, 42)).toEqual({
+    const next =
+      'a heap too small for what it keeps: raise -Xmx (its old generation can grow to 80 MiB), or find what holds memory (jmap -histo:live 42, a heap dump)';
+    expect(jvmGcText(w, 42, 3)).toEqual({
       said:
         'its own counters: 61 G1 full collection pauses (1.22 s paused) and 429 G1 young collection pauses (800 ms paused) in the window; ' +
-        'its old generation held 74.5 MiB of 80 MiB at the end: what it keeps fills its heap, and each collection frees little',
-      next: 'a heap too small for what it keeps: raise -Xmx (its old generation can grow to 80 MiB), or find what holds memory (jmap -histo:live 42, a heap dump)',
+        'its old generation held 74.5 MiB of 80 MiB at the end, collected whole 61 times: what it keeps fills its heap, and each collection frees little',
+      next,
     });
+    // 85% full at the end, without whole-heap collections: the same reading.
+    expect(jvmGcText(gcWindow(at(0, 0, 0, 0, 0), at(10, 0, 0.02e9, 0, 70 * 2 ** 20)), 42, 3).next).toBe(next);
     // Room left in the old generation: its collections said, no full heap.
-    expect(jvmGcText(gcWindow(at(0, 0, 0, 0, 0), at(10, 0, 0.02e9, 0, 20 * 2 ** 20)), 42)).toEqual({
+    expect(jvmGcText(gcWindow(at(0, 0, 0, 0, 0), at(10, 0, 0.02e9, 0, 20 * 2 ** 20)), 42, 3)).toEqual({
       said: 'its own counters: 10 G1 young collection pauses (20 ms paused) in the window; its old generation held 20 MiB of 80 MiB at the end',
     });
+    // 66 MiB of 80 at the end (between the live set and the limit): full when the whole heap was collected once a second or more.
+    const between = (full: number) => jvmGcText(gcWindow(at(0, 0, 0, 0, 0), at(500, full, 0.7e9, 1.3e9, 66 * 2 ** 20)), 42, 3);
+    expect(between(78).next).toBe(next);
+    expect(between(2).next).toBeUndefined();
   });
 });
 

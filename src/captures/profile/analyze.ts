@@ -227,7 +227,7 @@ function analyzeProfile(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
         `; next: ${handshakeNext(side)}.`;
     } else if (gc) {
       const phases = [...gc.phases].sort((a, b) => b[1] - a[1]).map(([name, n]) => `${fmtPct(n / gc.samples)} ${name}`);
-      const counters = jvm ? jvmGcText(jvm, p.pid) : undefined;
+      const counters = jvm ? jvmGcText(jvm, p.pid, window) : undefined;
       title =
         `${who} spent ${fmtPct(gc.samples / p.samples)} of its CPU in garbage collection (${gc.runtime.runtime}${phases.length ? `: ${phases.join(', ')}` : ''}), ` +
         `${(gc.samples / frequency / window).toFixed(2)} CPUs over ${fmtSeconds(window)} of the ${cpus.toFixed(2)} it used: while it collects, the program's threads wait` +

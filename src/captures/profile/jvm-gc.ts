@@ -76,19 +76,29 @@ export function storedJvmGc(data: Obj, pid: number): JvmGcWindow | undefined {
 
 /** Its old generation this full at the end: what the program keeps fills the heap, and each collection frees little. */
 export const FULL_OLD_SHARE = 0.85;
+/**
+ * Or this full, between collections of the whole heap once a second or more: a generational collector's second
+ * (sun.gc.collector.1: G1's full pauses, Parallel's and Serial's old-generation ones) runs when the old fills,
+ * and the end's reading falls anywhere between the live set and the limit.
+ */
+const FULL_OLD_SHARE_COLLECTING = 0.5;
+const FULL_COLLECTIONS_PER_S = 1;
 
 /** What a JVM's counters add to its GC finding: the collections in the window, and how full its old generation was. */
-export function jvmGcText(w: JvmGcWindow, pid: number): { said: string; next?: string } {
+export function jvmGcText(w: JvmGcWindow, pid: number, windowSeconds: number): { said: string; next?: string } {
   const counted = w.collectors
     .filter((c) => c.collections > 0)
     .sort((a, b) => b.pausedSeconds - a.pausedSeconds)
     .map((c) => `${c.collections} ${c.name} (${fmtUs(c.pausedSeconds * 1e6)} paused)`);
   const parts = counted.length ? [`its own counters: ${listText(counted, 3)} in the window`] : [];
-  const full = w.old && w.old.maxBytes > 0 && w.old.usedBytes >= w.old.maxBytes * FULL_OLD_SHARE;
+  const wholeHeap = w.collectors.length >= 2 ? w.collectors[1]!.collections : 0;
+  const collecting = wholeHeap >= FULL_COLLECTIONS_PER_S * Math.max(1, windowSeconds);
+  const share = w.old && w.old.maxBytes > 0 ? w.old.usedBytes / w.old.maxBytes : 0;
+  const full = share >= FULL_OLD_SHARE || (collecting && share >= FULL_OLD_SHARE_COLLECTING);
   if (w.old)
     parts.push(
       `its old generation held ${fmtBytes(w.old.usedBytes)} of ${fmtBytes(w.old.maxBytes)} at the end` +
-        (full ? ': what it keeps fills its heap, and each collection frees little' : ''),
+        (full ? `${collecting ? `, collected whole ${wholeHeap} times` : ''}: what it keeps fills its heap, and each collection frees little` : ''),
     );
   return {
     said: parts.join('; '),
