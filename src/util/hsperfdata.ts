@@ -42,28 +42,9 @@ export function parsePerfData(bytes: Buffer): PerfCounters | undefined {
   return counters;
 }
 
-/** The counters of the JVM with this pid on this host's /tmp (any user's), undefined without them. */
-export function readPerfData(pid: number, tmp = '/tmp'): PerfCounters | undefined {
-  let users: string[];
-  try {
-    users = readdirSync(tmp).filter((d) => d.startsWith('hsperfdata_'));
-  } catch {
-    return undefined;
-  }
-  for (const dir of users) {
-    try {
-      const bytes = readFileSync(join(tmp, dir, String(pid)));
-      if (bytes.length <= MAX_FILE_BYTES) return parsePerfData(bytes);
-    } catch {
-      // not this user's
-    }
-  }
-  return undefined;
-}
-
-/** The pids of the JVMs with counters on this host's /tmp. */
-export function perfDataPids(tmp = '/tmp'): number[] {
-  const pids: number[] = [];
+/** The counters file of each JVM on this host's /tmp (any user's), by pid: one listing for all of them. */
+export function perfDataFiles(tmp = '/tmp'): Map<number, string> {
+  const files = new Map<number, string>();
   const dirs = (path: string, keep: (name: string) => boolean) => {
     try {
       return readdirSync(path).filter(keep);
@@ -71,6 +52,17 @@ export function perfDataPids(tmp = '/tmp'): number[] {
       return []; // no /tmp, or a directory gone meanwhile
     }
   };
-  for (const dir of dirs(tmp, (d) => d.startsWith('hsperfdata_'))) for (const name of dirs(join(tmp, dir), (n) => /^\d+$/.test(n))) pids.push(Number(name));
-  return pids;
+  for (const dir of dirs(tmp, (d) => d.startsWith('hsperfdata_')))
+    for (const name of dirs(join(tmp, dir), (n) => /^\d+$/.test(n))) files.set(Number(name), join(tmp, dir, name));
+  return files;
+}
+
+/** The counters in one JVM's file, undefined when it is gone or is no counters file. */
+export function readPerfDataFile(path: string): PerfCounters | undefined {
+  try {
+    const bytes = readFileSync(path);
+    return bytes.length <= MAX_FILE_BYTES ? parsePerfData(bytes) : undefined;
+  } catch {
+    return undefined; // its JVM ended
+  }
 }

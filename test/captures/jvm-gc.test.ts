@@ -6,7 +6,7 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parsePerfData, readPerfData, type PerfCounters } from '../../src/util/hsperfdata.js';
+import { parsePerfData, perfDataFiles, readPerfDataFile, type PerfCounters } from '../../src/util/hsperfdata.js';
 import { gcWindow, jvmGcText, jvmGcTracker } from '../../src/captures/profile/jvm-gc.js';
 import { projectRoot } from '../../src/util/paths.js';
 import { jdkSkipReason, removeJvmLeftovers } from '../helpers/jdk.js';
@@ -150,6 +150,6 @@ describe.skipIf(skip)(`a running JVM's counters${skip ? ` (skipped: ${skip})` : 
     const ogcmx = Number(capacity[1]!.trim().split(/\s+/)[capacity[0]!.trim().split(/\s+/).indexOf('OGCMX')]);
     expect(Math.abs(w.old!.maxBytes / 1024 - ogcmx)).toBeLessThan(1);
     expect(jstat.YGC! + jstat.FGC!).toBeGreaterThanOrEqual(collections - (w.collectors.find((c) => /concurrent/.test(c.name))?.collections ?? 0));
-    expect(readPerfData(pid)?.get('sun.gc.policy.name')).toBe('GarbageFirst');
+    expect(readPerfDataFile(perfDataFiles().get(pid)!)?.get('sun.gc.policy.name')).toBe('GarbageFirst');
   });
 });

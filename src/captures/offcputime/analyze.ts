@@ -219,10 +219,11 @@ function analyzeOffcputime(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
     // A collector's own thread waits for the next collection.
     if (futexCaller && !frozen && isCollectorThread(comm)) continue;
     // Waiting for its garbage collector, a thread parks or takes a lock the collection holds: the collector's wait, however long.
+    const named = framesOf(s);
     const gc =
       futexCaller && !frozen
         ? gcWaitOf(
-            framesOf(s).map((f) => f.name),
+            named.map((f) => f.name),
             comm,
           )
         : undefined;
@@ -230,7 +231,7 @@ function analyzeOffcputime(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
       parked.push(s); // idle, unless its threads are the ones that answered slowly (parks.ts)
       continue;
     }
-    const kind = frozen ? FROZEN : gc ? GC_WAIT : waitKind(framesOf(s), futexCaller ?? 'unknown');
+    const kind = frozen ? FROZEN : gc ? GC_WAIT : waitKind(named, futexCaller ?? 'unknown');
     // A process held still from outside waits the same wherever its code was; one waiting for its collector, wherever it allocated.
     const user = HELD_KINDS.has(kind) || gc ? undefined : kind === JVM_MONITOR ? monitorCallerOf(frames) : userLeafOf(frames);
     const reason = UNNAMED_KINDS.has(kind) ? `${kind}\0${wait}` : kind;

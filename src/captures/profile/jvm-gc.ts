@@ -6,7 +6,7 @@
 // counters in its own /tmp, under its own pid).
 import { isObj, num, objs, str, type Obj } from '../../analysis/common.js';
 import { fmtBytes, fmtUs, listText } from '../../format/index.js';
-import { perfDataPids, readPerfData, type PerfCounters } from '../../util/hsperfdata.js';
+import { perfDataFiles, readPerfDataFile, type PerfCounters } from '../../util/hsperfdata.js';
 
 export interface JvmGcWindow {
   /** sun.gc.policy.name: GarbageFirst, ParallelGC, ... */
@@ -21,18 +21,18 @@ const counter = (c: PerfCounters, name: string) => (typeof c.get(name) === 'numb
 
 /** Reads every JVM's counters now; `end` reads those of `pids` again and returns their window, by pid. */
 export function jvmGcTracker(): { end(pids: Iterable<number>): Record<string, JvmGcWindow> } {
-  const start = new Map<number, PerfCounters>();
-  for (const pid of perfDataPids()) {
-    const counters = readPerfData(pid);
-    if (counters) start.set(pid, counters);
+  const start = new Map<number, { path: string; counters: PerfCounters }>();
+  for (const [pid, path] of perfDataFiles()) {
+    const counters = readPerfDataFile(path);
+    if (counters) start.set(pid, { path, counters });
   }
   return {
     end(pids) {
       const windows: Record<string, JvmGcWindow> = {};
       for (const pid of new Set(pids)) {
         const before = start.get(pid);
-        const after = before && readPerfData(pid);
-        if (after) windows[pid] = gcWindow(before, after);
+        const after = before && readPerfDataFile(before.path);
+        if (after) windows[pid] = gcWindow(before.counters, after);
       }
       return windows;
     },
