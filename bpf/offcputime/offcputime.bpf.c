@@ -62,6 +62,30 @@ struct {
 	__type(value, struct offcpu_value);
 } counts SEC(".maps");
 
+/* Per CPU: bpf_ktime_get_ns() minus the scheduler's clock (rq clock_task, which
+ * se.exec_start in /proc/PID/task/TID/sched is on) at this CPU's latest switch.
+ * Each CPU's clock leaves out its own steal (and irq) time, so two CPUs' drift
+ * apart (14 ms after 100 s here): user space puts a thread's last run on the
+ * monotonic clock with its own CPU's offset. At the switch, update_curr has
+ * just set prev's exec_start to that clock. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} clock_offsets SEC(".maps");
+
+static __always_inline void note_clock_offset(__u64 now)
+{
+	struct task_struct *task = (void *)bpf_get_current_task();
+	__u32 zero = 0;
+	__u64 *offset = bpf_map_lookup_elem(&clock_offsets, &zero);
+	__u64 exec_start = BPF_CORE_READ(task, se.exec_start);
+
+	if (offset && exec_start && exec_start <= now)
+		*offset = now - exec_start;
+}
+
 static __always_inline bool state_selected(long prev_state)
 {
 	__u32 bits = prev_state & OFFCPU_STATE_REPORT_MASK;
@@ -266,6 +290,8 @@ SHERLOCK_PROG("tracepoint/sched/sched_switch", tp_sched_switch, struct trace_eve
 	__u64 now = bpf_ktime_get_ns();
 	bool by_thread;
 
+	if (prev)
+		note_clock_offset(now);
 	if (prev && state_selected(ctx->prev_state) && sherlock_current_selected() && counted(ctx->prev_state, &by_thread))
 		switch_out(ctx, prev, now, by_thread);
 	if (next)

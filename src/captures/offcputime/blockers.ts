@@ -11,6 +11,7 @@ import { writtenPipes } from './pipe-readers.js';
 import { blockedSends } from './socket-peers.js';
 import { FILE_LOCK_WAIT, FROZEN_WAIT, FUTEX, LOCK_CALLERS, PIPE_WRITE, SOCKET_SEND_WAIT, TRACED_WAIT } from './waits.js';
 import { heldMutexes, mutexWaitsOf } from './mutex-owners.js';
+import type { SchedulerClock } from './process-now.js';
 import { frozenCgroupOf } from './frozen-cgroups.js';
 import { tracerNow } from './tracers.js';
 
@@ -37,7 +38,7 @@ const isMutexWait = (s: OffcpuStack) =>
 const isFrozen = (s: OffcpuStack) => s.frozen === true || FROZEN_WAIT.test(waitName(s.frames) ?? '');
 
 /** What its blocked writers and lockers waited on: the pipes' readers, the locks' holders, the connections' peers, the mutexes' owners; who froze the frozen, who traces the traced. */
-export function withBlockers(data: OffcputimeData, locks: LockWaitSampler): OffcputimeData {
+export function withBlockers(data: OffcputimeData, locks: LockWaitSampler, clock: SchedulerClock): OffcputimeData {
   const pipeWriters = waitedIn(data, PIPE_WRITE)
     .map((pid) => ({ pid, pipes: writtenPipes(pid) }))
     .filter((w) => w.pipes.length);
@@ -56,7 +57,7 @@ export function withBlockers(data: OffcputimeData, locks: LockWaitSampler): Offc
     return tracer ? [{ pid, tracer }] : [];
   });
   const mutexWaiters = waitedIn(data, isMutexWait).flatMap((pid) => {
-    const mutexes = heldMutexes(pid, mutexWaitsOf(pid));
+    const mutexes = heldMutexes(pid, mutexWaitsOf(pid), clock);
     return mutexes.length ? [{ pid, mutexes }] : [];
   });
   return {

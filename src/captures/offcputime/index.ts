@@ -13,9 +13,10 @@ import { offcputimeSetup } from './setup.js';
 import { waitFrame } from './scheduler.js';
 import { LockWaitSampler } from './file-locks.js';
 import type { OffcpuStack, OffcputimeData } from './data.js';
-import { blockedThroughout, readStarts, startLayout, withThroughout, type BlockValue, type ThroughoutSample } from './open-blocks.js';
+import { blockedThroughout, readStarts, schedulerClock, startLayout, withThroughout, type BlockValue, type ThroughoutSample } from './open-blocks.js';
 import { withBlockers } from './blockers.js';
 import { byThreads } from './in-answers.js';
+import { SchedulerClock } from './process-now.js';
 
 export { waitFrame };
 export type { OffcpuStack, OffcputimeData };
@@ -36,6 +37,7 @@ export const offcputime: CaptureDefinition<OffcputimeParams, OffcputimeData> = {
   collect({ object, params, target, excludeCgroupId }) {
     const startNs = process.hrtime.bigint();
     let throughout: ThroughoutSample[] = [];
+    let clock = new SchedulerClock();
     const collector = collectStacks<BlockValue, OffcpuStack, OffcputimeData>(object, {
       targetPids: target.tgids,
       jvmPerfMaps: params.jvmPerfMaps,
@@ -43,7 +45,8 @@ export const offcputime: CaptureDefinition<OffcputimeParams, OffcputimeData> = {
       openAtEnd: () => {
         const now = process.hrtime.bigint();
         const open = readStarts(object, now, params);
-        throughout = blockedThroughout(open.tids, Number((now - startNs) / 1000n), params, target, excludeCgroupId);
+        clock = schedulerClock(object);
+        throughout = blockedThroughout(open.tids, Number((now - startNs) / 1000n), params, target, excludeCgroupId, clock);
         return open;
       },
       decodeValue: (data) => ({
@@ -100,7 +103,7 @@ export const offcputime: CaptureDefinition<OffcputimeParams, OffcputimeData> = {
         collector.windowEnded?.();
         locks.poll(true);
       },
-      finish: async () => withBlockers(withThroughout(await collector.finish(), throughout), locks),
+      finish: async () => withBlockers(withThroughout(await collector.finish(), throughout), locks, clock),
     };
   },
 

@@ -15,7 +15,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { ProcessMemory } from '../../symbolize/process-memory.js';
 import { variableAt } from '../../symbolize/variable-at.js';
 import { readText } from '../../util/read-text.js';
-import { offCpuMs, processNow, type ProcessNow } from './process-now.js';
+import { processNow, type ProcessNow, type SchedulerClock } from './process-now.js';
 
 /** The futex system call's number, by architecture (/proc/PID/task/TID/syscall gives numbers). */
 const FUTEX_NR: Partial<Record<NodeJS.Architecture, number>> = { x64: 202, arm64: 98 };
@@ -93,7 +93,7 @@ export interface HeldMutex {
 }
 
 /** The mutexes the threads of `pid` wait for now, most waiters first, each with its owner and the chain it ends. */
-export function heldMutexes(pid: number, waits: MutexWait[]): HeldMutex[] {
+export function heldMutexes(pid: number, waits: MutexWait[], clock: SchedulerClock): HeldMutex[] {
   const byTid = new Map(waits.map((w) => [w.tid, w]));
   const variables = new Map<string, string | undefined>();
   const variableOf = (address: string) => {
@@ -114,7 +114,7 @@ export function heldMutexes(pid: number, waits: MutexWait[]): HeldMutex[] {
       waiters: waiting.map((w) => w.tid),
       owner,
       ...(next ? { ownerWaitsFor: next.address } : {}),
-      ...(cycleFrom(ownerTid, address, byTid, pid, variableOf) ?? {}),
+      ...(cycleFrom(ownerTid, address, byTid, pid, variableOf, clock) ?? {}),
       ...(waiting[0]!.pi ? { pi: true } : {}),
     });
   }
@@ -128,6 +128,7 @@ function cycleFrom(
   byTid: Map<number, MutexWait>,
   pid: number,
   variableOf: (address: string) => string | undefined,
+  clock: SchedulerClock,
 ): Pick<HeldMutex, 'deadlock'> | undefined {
   const chain: NonNullable<HeldMutex['deadlock']> = [];
   for (let at = tid; chain.length < MAX_CHAIN; ) {
@@ -135,7 +136,7 @@ function cycleFrom(
     if (!wait) return undefined;
     const variable = variableOf(wait.address);
     chain.push({ tid: at, comm: processNow(pid, at)?.comm ?? '?', waitsFor: wait.address, ...(variable ? { waitsForVariable: variable } : {}) });
-    if (wait.address === address) return wait.owner === tid && chain.every((t) => stuck(pid, t.tid)) ? { deadlock: chain } : undefined;
+    if (wait.address === address) return wait.owner === tid && chain.every((t) => stuck(pid, t.tid, clock)) ? { deadlock: chain } : undefined;
     if (chain.some((t) => t.tid === wait.owner)) return undefined; // a cycle that does not pass through this mutex: its own entry says it
     at = wait.owner;
   }
@@ -143,7 +144,7 @@ function cycleFrom(
 }
 
 /** Off the CPU long enough to be stuck, or the kernel cannot say (without CONFIG_SCHED_DEBUG the read cycle alone is the evidence). */
-function stuck(pid: number, tid: number): boolean {
-  const ms = offCpuMs(pid, tid);
+function stuck(pid: number, tid: number, clock: SchedulerClock): boolean {
+  const ms = clock.offCpuMs(`/proc/${pid}/task/${tid}`);
   return ms === undefined || ms >= DEADLOCK_OFF_CPU_MS;
 }

@@ -9,8 +9,8 @@
 // - not seen by the program: asleep now and not in `starts` (it never switched
 //   out in the window, or did so where the program skips idle syscalls and was
 //   then frozen there), its kernel stack read from /proc; counted from its last
-//   run (se.exec_start in /proc/PID/task/TID/sched, where the kernel has it),
-//   the whole window when that was before it.
+//   run (se.exec_start in /proc/PID/task/TID/sched, where the kernel has it,
+//   on its CPU's clock: SchedulerClock), the whole window when that was before it.
 import { readdirSync } from 'node:fs';
 import type { BpfObject } from '../../libbpf/index.js';
 import { processCgroup2Id } from '../../cgroups/process-cgroup.js';
@@ -25,7 +25,7 @@ import type { OffcpuStack, OffcputimeData } from './data.js';
 import { COMPILER_SUFFIX, waitName } from './scheduler.js';
 import { FUTEX, IDLE_WAITS } from './waits.js';
 import { mutexWaitOf } from './mutex-owners.js';
-import { lastRanMs } from './process-now.js';
+import { SchedulerClock } from './process-now.js';
 
 /** struct offcpu_start (bpf/offcputime/offcputime.bpf.c): a thread's block, open since ts. */
 export const startLayout = recordLayout('offcpu_start', 8 + stackKeyLayout.size, { ts: 0, key: 8 });
@@ -73,6 +73,13 @@ export function readStarts(object: BpfObject, nowNs: bigint, settings: OpenBlock
   return open;
 }
 
+/** Each CPU's scheduler clock against CLOCK_MONOTONIC, as the program saw it at that CPU's latest switch (clock_offsets). */
+export function schedulerClock(object: BpfObject): SchedulerClock {
+  const offsets = object.map('clock_offsets');
+  const value = offsets.lookup(Buffer.alloc(4));
+  return new SchedulerClock(value ? offsets.perCpuValues(value).map((v) => v.readBigUInt64LE(0) || undefined) : []);
+}
+
 export interface ThroughoutSample {
   pid: number;
   comm: string;
@@ -111,12 +118,12 @@ export function blockedThroughout(
   settings: OpenBlockSettings,
   target: ResolvedTarget,
   excludeCgroupId: bigint | undefined,
+  clock: SchedulerClock,
 ): ThroughoutSample[] {
   const samples = new Map<string, ThroughoutSample>();
   // Not in `starts` is not enough: a thread running when it was read may be asleep by the time the scan reaches it,
   // and one the program skipped (asleep in an idle syscall, then frozen there) was not seen switching out. Each is
-  // counted from its last run when that was in the window (this thread's own start is "now" on that clock).
-  const now = lastRanMs('/proc/thread-self');
+  // counted from its last run when that was in the window.
   let threads = 0;
   const deadline = Date.now() + MAX_SCAN_MS;
   for (const pid of targetPids(target)) {
@@ -144,8 +151,8 @@ export function blockedThroughout(
       // Asleep in an idle wait yet uninterruptible: the freezer froze it where it slept (6.1+: TASK_FROZEN reads as D), a paused container.
       const frozen = stat[2] === 'D' && isIdle(wchan);
       if (!mutex && !frozen && isIdle(wchan)) continue;
-      const ran = lastRanMs(task);
-      const asleepUs = now !== undefined && ran !== undefined ? Math.min(windowUs, Math.round((now - ran) * 1000)) : windowUs;
+      const offMs = clock.offCpuMs(task);
+      const asleepUs = offMs !== undefined ? Math.min(windowUs, Math.round(offMs * 1000)) : windowUs;
       if (asleepUs <= 0) continue;
       const frames = kernelFrames(task, wchan);
       const wait = waitName(frames);

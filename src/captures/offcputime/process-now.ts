@@ -25,17 +25,39 @@ export function processNow(pid: number, tid?: number): ProcessNow | undefined {
   return { pid, ...(tid !== undefined ? { tid } : {}), comm: m[1]!, state: m[2]!, ...(wchan && wchan !== '0' ? { waitingIn: wchan } : {}) };
 }
 
-/** When the thread last went on a CPU (se.exec_start, ms on the scheduler's clock), or undefined without CONFIG_SCHED_DEBUG. */
-export function lastRanMs(task: string): number | undefined {
+/** When the thread last went on a CPU (se.exec_start, ms on its CPU's scheduler clock), or undefined without CONFIG_SCHED_DEBUG. */
+function lastRanMs(task: string): number | undefined {
   const ms = /^se\.exec_start\s*:\s*([\d.]+)/m.exec(readText(`${task}/sched`) ?? '')?.[1];
   return ms === undefined ? undefined : Number(ms);
 }
 
-/** How long thread `tid` of `pid` has been off every CPU (ms), or undefined when the kernel does not say. */
-export function offCpuMs(pid: number, tid: number): number | undefined {
-  const now = lastRanMs('/proc/thread-self');
-  const ran = lastRanMs(`/proc/${pid}/task/${tid}`);
-  return now === undefined || ran === undefined ? undefined : now - ran;
+/** The CPU the thread last ran on (/proc/PID/task/TID/stat field 39). */
+function lastCpu(task: string): number | undefined {
+  const stat = readText(`${task}/stat`);
+  const cpu = stat ? Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[36]) : NaN;
+  return Number.isInteger(cpu) ? cpu : undefined;
+}
+
+/**
+ * The scheduler's clocks. A thread's last run is on the clock of the CPU it ran on, which leaves out that CPU's
+ * steal and irq time, so CPUs drift apart (14 ms after 100 s up on a VM here; hundreds after hours on a busy host).
+ * offcputime's BPF program keeps each CPU's offset to CLOCK_MONOTONIC (clock_offsets); a CPU without one is read
+ * against this thread's own last run, as before: right when both ran on one CPU.
+ */
+export class SchedulerClock {
+  /** offsetsNs[cpu]: CLOCK_MONOTONIC minus that CPU's scheduler clock, ns. */
+  constructor(private readonly offsetsNs: ReadonlyArray<bigint | undefined> = []) {}
+
+  /** How long the thread at `task` (/proc/PID/task/TID) has been off every CPU (ms), or undefined when the kernel does not say. */
+  offCpuMs(task: string): number | undefined {
+    const ran = lastRanMs(task);
+    if (ran === undefined) return undefined;
+    const cpu = lastCpu(task);
+    const offset = cpu === undefined ? undefined : this.offsetsNs[cpu];
+    if (offset !== undefined) return Number(process.hrtime.bigint() - offset) / 1e6 - ran;
+    const now = lastRanMs('/proc/thread-self');
+    return now === undefined ? undefined : now - ran;
+  }
 }
 
 /**
