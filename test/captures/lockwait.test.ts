@@ -310,7 +310,7 @@ describe.skipIf(skip)(`lockwait on the real kernel${skip ? ` (skipped: ${skip})`
           // The process's name, though python3.14 names its threads ("Thread-2 (sleeper)") and they are the ones that waited.
           new RegExp(`^${py.comm.replace('.', '\\.')} \\(pid ${pid}\\) on web-1: its threads waited [\\d.]+ m?s for Python's GIL`),
         );
-        expect(mine[0]!.links).toEqual({ shows: [`gil-of:${pid}`], explains: [`blocked-pid:${pid}`] });
+        expect(mine[0]!.links).toEqual({ shows: [`gil-of:${pid}`], explains: [`blocked-pid:${pid}`, `gil-wait:${pid}`] });
         // What the sleepers measured beyond their sleeps is mostly their wait for the GIL.
         const waitedS = Number(mine[0]!.evidence.waitMs) / 1000;
         expect(overran).toBeGreaterThan(0.5);

@@ -816,6 +816,47 @@ describe.skipIf(skip)(`evaluation: the top finding names the culprit${skip ? ` (
     60_000,
   );
 
+  it.skipIf(cpuQuotaSkipReason())(
+    "a Python service whose CPU quota (0.25 CPU) is less than its requests need → intermittent-latency names the cgroup, its quota and the service, its threads' GIL waits as the throttling's effect",
+    async () => {
+      const cgroup = join(V1_CPU, `sherlock-eval-quota-${process.pid}`);
+      mkdirSync(cgroup);
+      try {
+        writeFileSync(join(cgroup, 'cpu.cfs_period_us'), '100000');
+        writeFileSync(join(cgroup, 'cpu.cfs_quota_us'), '25000');
+        const api = startChild(PYTHON, [join(programsDir, 'quota-api.py'), '60', join(cgroup, 'cgroup.procs')]);
+        for (let i = 0; i < 250 && readFileSync(join(cgroup, 'cgroup.procs'), 'utf8').trim() !== String(api.pid); i++) await sleep(20); // in its cgroup
+        const throttledNs = () => Number(/throttled_time (\d+)/.exec(readFileSync(join(cgroup, 'cpu.stat'), 'utf8'))?.[1] ?? 0);
+        const throttled = sampler(throttledNs);
+        const outcome = await up!.runRunbook('intermittent-latency', { durationS: WINDOW_S, during: () => sleep(WINDOW_S * 1000 - 200) });
+        const [from, to] = await windowOf(outcome, 'cputhrottle');
+        const truthMs = (throttled.rate(from, to) * (to - from)) / 1000 / 1e6;
+        throttled.stop();
+        await positive('quota-gil', outcome, new Set([api.pid!]), (top) => {
+          if (!top.title.includes(`sherlock-eval-quota-${process.pid}`)) return 'the top finding does not name the cgroup';
+          if (!/25 ms per 100 ms|0\.25 CPU/.test(top.title)) return 'the top finding does not name the quota (25 ms per 100 ms)';
+          if (!top.title.includes(`quota-api (pid ${api.pid})`)) return 'the top finding does not name quota-api';
+          const said = Number(top.evidence.throttledMs);
+          if (!within(said, truthMs, 0.25)) return `it says ${said} ms throttled, cpu.stat says ${truthMs.toFixed(0)} ms`;
+          // The GIL's waits are the quota's effect: told in it, not a finding of their own.
+          const gil = outcome.findings.find((f) => f !== top && f.severity !== 'info' && /Python's GIL/.test(f.title));
+          if (gil) return `the GIL's waits are a finding of their own: ${gil.title}`;
+          return undefined;
+        });
+      } finally {
+        killChildren();
+        for (let i = 0; i < 50 && existsSync(cgroup); i++) {
+          try {
+            rmdirSync(cgroup);
+          } catch {
+            await sleep(20);
+          }
+        }
+      }
+    },
+    60_000,
+  );
+
   /** batch-report: four copies of the CPU hog (optionally pinned with taskset) beside pricing-api, whose runnable-but-not-running time is counted. */
   function pricingBesideBatch(counter: string, copies: number, pin?: number) {
     const bin = join(dir, 'batch-report');

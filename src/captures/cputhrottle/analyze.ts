@@ -44,7 +44,7 @@ export function analyzeCputhrottle(data: Obj, ctx: AnalysisContext): CaptureAnal
     const title =
       `cgroup ${cgroup}${named} (${str(r.hierarchy) || 'cgroup'}) on ${ctx.node} was throttled by ${quota} in ${fmtCount(throttled)} of ${plural(periods, 'period')} (${fmtPct(periodShare)}), ` +
       `${fmtUs(throttledUs)} throttled in the ${fmtSeconds(windowUs / 1e6)} window (${fmtPct(windowShare)}, summed over CPUs)${who}: ` +
-      `raise its quota or profile its processes (high-cpu) to see what spends it.`;
+      `each throttled period stops all its threads until the next one; next: raise its quota, or profile its processes (high-cpu) to see what spends it.`;
     findings.push(
       makeFinding(
         ctx,
@@ -68,8 +68,11 @@ export function analyzeCputhrottle(data: Obj, ctx: AnalysisContext): CaptureAnal
         periodShare * 100,
       ),
     );
-    // Its processes' run-queue waits (runqlat) are the throttling: it leads them.
-    findings.at(-1)!.links = { explains: objs(r.processes).map((p) => `runq-pid:${num(p.pid)}`), leads: true };
+    // Its processes' run-queue waits (runqlat) are the throttling: it leads them. Throttled in most periods, a Python process's
+    // GIL is held through its holder's throttled time too (a wait up to the rest of the period, not the 5 ms switch interval).
+    const pids = objs(r.processes).map((p) => num(p.pid));
+    const explains = [...pids.map((pid) => `runq-pid:${pid}`), ...(severity === 'critical' ? pids.map((pid) => `gil-of:${pid}`) : [])];
+    findings.at(-1)!.links = { explains, leads: true };
   }
   const steal = stealFinding(data, ctx);
   if (steal) findings.unshift(steal);

@@ -176,8 +176,9 @@ export function analyzeLockwait(data: Obj, ctx: AnalysisContext): CaptureAnalysi
       },
       share * 100,
     );
-    // What holds it is the process's own CPU (profile: its hot function explains this wait); threads waiting for it answer late.
-    finding.links = { shows: [`gil-of:${pid}`], explains: [`blocked-pid:${pid}`] };
+    // What holds it is the process's own CPU (profile: its hot function explains this wait; its cgroup's quota, when that throttles it);
+    // threads waiting for it answer late; offcputime's view of these waits repeats it.
+    finding.links = { shows: [`gil-of:${pid}`], explains: [`blocked-pid:${pid}`, `gil-wait:${pid}`] };
     findings.push(finding);
   }
   for (const [pid, w] of gc.waits) {

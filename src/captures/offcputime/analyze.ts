@@ -9,6 +9,7 @@ import { COMPACTION_FUNCTIONS, RECLAIM_FUNCTIONS } from '../memory-frames.js';
 import { sleepFindings } from './sleeps.js';
 import { parkFindings } from './parks.js';
 import { gcWaitClassifier, isCollectorThread, type GcRuntime } from '../gc-frames.js';
+import { GIL_TAKE } from '../gil-frames.js';
 import {
   FILE_LOCK_WAIT,
   FROZEN_WAIT,
@@ -115,6 +116,8 @@ const MMAP_LOCK =
 
 /** A program's thread waiting for its runtime's collector: an allocation that found no room, a thread stopped while it collects. */
 const GC_WAIT = 'waiting for its garbage collector';
+/** A Python thread taking its GIL back after I/O or a sleep: lockwait's GIL finding tells these waits, over the whole window. */
+const GIL_WAIT = "waiting for Python's GIL";
 
 const FROZEN = 'frozen';
 const STOPPED = 'stopped by a signal (SIGSTOP or SIGTSTP: kill -STOP, job control)';
@@ -227,13 +230,14 @@ function analyzeOffcputime(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
             comm,
           )
         : undefined;
-    if (!frozen && !gc && (futexCaller === 'park' || (futexCaller && futexCaller !== 'lock' && us / n >= PARKED_FUTEX_US))) {
+    const gil = Boolean(futexCaller && !frozen && !gc && named.some((f) => f.kind !== 'kernel' && GIL_TAKE.test(f.name)));
+    if (!frozen && !gc && !gil && (futexCaller === 'park' || (futexCaller && futexCaller !== 'lock' && us / n >= PARKED_FUTEX_US))) {
       parked.push(s); // idle, unless its threads are the ones that answered slowly (parks.ts)
       continue;
     }
-    const kind = frozen ? FROZEN : gc ? GC_WAIT : waitKind(named, futexCaller ?? 'unknown');
-    // A process held still from outside waits the same wherever its code was; one waiting for its collector, wherever it allocated.
-    const user = HELD_KINDS.has(kind) || gc ? undefined : kind === JVM_MONITOR ? monitorCallerOf(frames) : userLeafOf(frames);
+    const kind = frozen ? FROZEN : gc ? GC_WAIT : gil ? GIL_WAIT : waitKind(named, futexCaller ?? 'unknown');
+    // A process held still from outside waits the same wherever its code was; one waiting for its collector or its GIL, wherever it allocated or called.
+    const user = HELD_KINDS.has(kind) || gc || gil ? undefined : kind === JVM_MONITOR ? monitorCallerOf(frames) : userLeafOf(frames);
     const reason = UNNAMED_KINDS.has(kind) ? `${kind}\0${wait}` : kind;
     const key = `${num(s.pid)}\0${reason}\0${user ?? ''}`;
     let g = groups.get(key);
@@ -361,11 +365,15 @@ function analyzeOffcputime(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
       // Its DNS waits are the slow lookups dnslat names (server, names, how many lost): that finding leads.
       // Threads blocked at work answer late: any of these explains the process's slow answers (tcpresponse), after its upstreams.
       // Its waits for its collector are lockwait's too, told there (per wait, over the whole window).
-      links: {
-        explains: [`blocked-pid:${g.pid}`],
-        ...(shows.length ? { shows } : {}),
-        ...(g.gc ? { repeats: [`gc-wait:${g.pid}`] } : {}),
-      },
+      // Its GIL's waits are lockwait's alone (its thresholds): told there, or not at all.
+      links:
+        kind === GIL_WAIT
+          ? { repeats: [`gil-wait:${g.pid}`], onlyAsCause: true }
+          : {
+              explains: [`blocked-pid:${g.pid}`],
+              ...(shows.length ? { shows } : {}),
+              ...(g.gc ? { repeats: [`gc-wait:${g.pid}`] } : {}),
+            },
     });
   }
   return { findings: [...findings, ...sleepFindings(data, ctx), ...parkFindings(parked, data, ctx)], checked };

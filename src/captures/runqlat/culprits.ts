@@ -80,6 +80,6 @@ export function behindText(w: WaitedBehind | undefined, minUs: number): string {
   if (w.own >= OWN_SHARE) return `; ${over} ended behind its own threads or processes (${fmtPct(w.own)}): its own load`;
   if (w.sherlock >= CULPRIT_SHARE) return `; ${over} ended behind Sherlock's own processes (${fmtPct(w.sherlock)}; its cost is in the report)`;
   if (w.idle >= 0.5)
-    return `; ${over} ended on a CPU that had been idle (${fmtPct(w.idle)}): slow to run once woken (a virtual CPU not running, deep idle states)`;
+    return `; ${over} ended on a CPU that had been idle (${fmtPct(w.idle)}): slow to run once woken (its cgroup throttled by a CPU quota, a virtual CPU not running, deep idle states)`;
   return '';
 }
