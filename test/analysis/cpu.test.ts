@@ -9,9 +9,10 @@ import { expectedQuantile, histogram, kernel, offcpu, on, result, run, stack, us
 const HZ = 99;
 const seconds = WINDOW_MS / 1000;
 
-function profile(stacks: ReturnType<typeof stack>[]) {
+function profile(stacks: ReturnType<typeof stack>[], extra: Record<string, unknown> = {}) {
   const total = stacks.reduce((n, s) => n + s.value, 0);
   return result('profile', {
+    ...extra,
     stacks,
     sampleType: { type: 'samples', unit: 'count' },
     periodNs: 1e9 / HZ,
@@ -235,19 +236,69 @@ describe('profile: kernel time by what it was for', () => {
     expect(top!.title).toContain('next: transparent_hugepage/defrag');
   });
 
-  it("a large process's forks copying its page tables are named so (a snapshot like BGSAVE), a thread's clone is a clone", () => {
-    const fork = [user('rdbSaveBackground', 'redis-server'), user('fork', 'libc.so.6'), ...syscall, ...k('__x64_sys_clone', 'kernel_clone', 'copy_process')];
+  const forking = [user('rdbSaveBackground', 'redis-server'), user('fork', 'libc.so.6'), ...syscall, ...k('__x64_sys_clone', 'kernel_clone', 'copy_process')];
+  const copying = [...forking, ...k('dup_mm', 'dup_mmap', 'copy_page_range', 'copy_pte_range')];
+
+  it("a large process's forks copying its page tables: a stop of its own, with its memory (a snapshot like BGSAVE); a thread's clone is a clone", () => {
     const stacks = [
-      stack(60, 'redis-server', 150, [...fork, ...k('dup_mm', 'dup_mmap', 'copy_page_range', 'copy_pte_range')]),
-      stack(60, 'redis-server', 50, [...fork, ...k('dup_mm', 'dup_mmap', 'anon_vma_fork')]),
+      stack(60, 'redis-server', 25, copying),
+      stack(60, 'redis-server', 5, [...forking, ...k('dup_mm', 'dup_mmap', 'anon_vma_fork')]),
       stack(60, 'redis-server', 30, [user('pthread_create', 'libc.so.6'), ...syscall, ...k('__x64_sys_clone3', 'kernel_clone', 'copy_process', 'copy_thread')]),
+      stack(61, 'batch', 200, [user('main'), user('crunch')]),
+    ];
+    const forkers = { 60: { residentBytes: 9.5 * 2 ** 30, pageTableBytes: 19.3 * 2 ** 20 } };
+    const findings = analyzeRun({ run: run({ symptom: 'latency' }), results: [on(profile(stacks, { forkers }))] });
+    const fork = findings.find((f) => f.evidence.pid === 60)!;
+    expect(fork.severity).toBe('warning');
+    expect(fork.title).toMatch(
+      /^redis-server \(pid 60\) spent ~303 ms of the 6 s window copying its page tables in fork \(it holds 9\.5 GiB, in 19\.3 MiB of page tables\): a fork copies the tables .*; next: fork less often, or from a smaller process: Redis forks for each BGSAVE/,
+    );
+    expect(fork.evidence).toMatchObject({ forkMs: 303, samples: 30 });
+    expect(fork.links?.explains).toEqual(['stalled-pid:60']);
+    // The copy is not among its hot functions: its thread creation is, below the threshold.
+    expect(findings.filter((f) => f.evidence.pid === 60)).toHaveLength(1);
+  });
+
+  it("a few forks' copies (under 50 ms) are one of its functions, named whole", () => {
+    const stacks = [
+      stack(60, 'redis-server', 4, copying),
+      stack(60, 'redis-server', 50, [user('main'), user('serve')]),
+      stack(61, 'batch', 10, [user('crunch')]),
     ];
     const [top] = analyzeRun({ run: run(), results: [on(profile(stacks))] });
     expect((top!.evidence.topFunctions as { function: string; samples: number }[]).map((f) => [f.function, f.samples])).toEqual([
-      ["forks copying the process's memory map (page tables: the more memory, the longer each fork)", 200],
-      ['clone3 system calls', 30],
+      ['serve', 50],
+      ["forks copying the process's memory map (page tables: the more memory, the longer each fork)", 4],
     ]);
-    expect(top!.title).toContain('next: whether it forks while large (a snapshot like Redis');
+  });
+
+  it('its slow answers while it forked are the fork, not a long poll (all let go at once)', () => {
+    const stacks = [stack(60, 'redis-server', 25, copying), stack(61, 'batch', 200, [user('crunch')])];
+    // Five requests in flight when the fork began, all answered when it ended (~250 ms later).
+    const answers = result('tcpresponse', {
+      rows: [
+        {
+          role: 'server',
+          pid: 60,
+          comm: 'redis-server',
+          peer: '',
+          port: 6379,
+          answers: 8000,
+          p99Ms: 4,
+          waits: [251.2, 250.8, 250.1, 249.6, 249.3].map((ms, i) => [3000.4 + i * 0.3, ms]),
+          abandonedWaits: [],
+          waitingWaits: [],
+        },
+      ],
+      answers: 8000,
+      recordMs: 50,
+      totalRows: 1,
+    });
+    const findings = analyzeRun({ run: run({ symptom: 'latency', target: { port: 6379 } }), results: [on(profile(stacks)), on(answers)] });
+    const top = findings[0]!;
+    expect(top.capture).toBe('profile');
+    expect(top.title).toMatch(/copying its page tables in fork.*\. Effect: redis-server \(pid 60\) answered 5 of 8,000 requests on port 6379/);
+    expect(top.title).not.toMatch(/one duration time after time/);
   });
 
   it("a softirq inside a system call is the softirq's time; a call whose own frame was inlined keeps its leaf", () => {

@@ -1418,6 +1418,26 @@ while time.time() < end:
     }
   }, 60_000);
 
+  it('a session store holding 2 GiB that forks a snapshot child twice a second (like BGSAVE) → intermittent-latency names the store, its forks and the time they stopped it', async () => {
+    const counter = join(dir, 'fork.count');
+    const store = startChild(PYTHON, [join(programsDir, 'session-store.py'), counter, '2', '60']);
+    try {
+      for (let i = 0; i < 300 && !existsSync(counter); i++) await sleep(50); // made once its memory is in place
+      await sleep(600); // its first fork
+      const { outcome, counted: forkedMs } = await runCounting('intermittent-latency', counter, 'profile');
+      await positive('fork-stall', outcome, new Set([store.pid!, ...childrenOf(store.pid!)]), (top) => {
+        if (top.evidence.pid !== store.pid) return `the top finding is not about session-store (pid ${store.pid})`;
+        if (!/copying its page tables in fork \(it holds 2(\.\d)? GiB/.test(top.title))
+          return 'the top finding does not name its forks and the memory they copy';
+        const said = Number(top.evidence.forkMs);
+        if (!within(said, forkedMs, 0.35)) return `it says ${said} ms in forks, the store counted ${forkedMs.toFixed(0)} ms`;
+        return undefined;
+      });
+    } finally {
+      killChildren();
+    }
+  }, 60_000);
+
   it('a service logging to a pipe its log shipper reads too slowly → intermittent-latency names the shipper, the pipe and the time the service waited', async () => {
     const counter = join(dir, 'log-waits.count');
     const api = startChild(PYTHON, [join(programsDir, 'chatty-api.py'), '8621', counter, '60']);

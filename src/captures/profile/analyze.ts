@@ -7,10 +7,13 @@ import { JIT_CODE } from '../../symbolize/index.js';
 import { gcClassifier, gcPhaseOf, type GcRuntime } from '../gc-frames.js';
 import { jvmGcText, storedJvmGc } from './jvm-gc.js';
 import { handshakeClassifier, handshakeNext, type HandshakeSide } from './tls-frames.js';
-import { kernelActivity, type KernelActivity } from './kernel-activity.js';
+import { FORK_COPY, kernelActivity, type KernelActivity } from './kernel-activity.js';
+import { forkStall } from './forks.js';
 import { V8_BUILTIN_MODULE } from '../stack-family/js-stacks.js';
 
 const MIN_PROFILE_SAMPLES = 50;
+/** A process's functions by id: kernel time by what it was for. */
+const FORK_COPY_ID = `kernel\0${FORK_COPY}`;
 const MIN_FUNCTION_SAMPLES = 20;
 const MAX_PROCESS_FINDINGS = 5;
 /** A process on CPU this much (in CPUs) is a candidate cause when runnable tasks wait for a CPU. */
@@ -50,6 +53,10 @@ function scriptCaller(stack: Obj): { frame: FrameLike; via: string; regex: boole
   const via = below.find((x) => !V8_STUB.test(str(x.name))) ?? below[0]!;
   return { frame: frameOf(frames[i]!), via: str(via.name).replace(/^v8::internal::Builtin_/, ''), regex };
 }
+
+/** A function for a sentence: kernel time by what it was for, whole (shortFunction would cut "forks copying ... (page tables: ...)" to "map"). */
+const labelOf = (f: { frame: FrameLike; activity?: KernelActivity }) => (f.activity ? `${f.activity.label} [kernel]` : functionLabel(f.frame));
+const shortNameOf = (f: { frame: FrameLike; activity?: KernelActivity }) => (f.activity ? f.activity.label : shortFunction(f.frame.name));
 
 interface GcTime {
   runtime: GcRuntime;
@@ -154,6 +161,13 @@ function analyzeProfile(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
   const candidates: Finding[] = [];
   const users: { p: { pid: number; comm: string; samples: number }; cpus: number; top: string }[] = [];
   for (const p of processes.values()) {
+    // Forks copying its page tables: a stop of its own (forks.ts), not a hot function.
+    const forkCopy = p.functions.get(FORK_COPY_ID);
+    const stall = forkCopy && forkStall(p.pid, p.comm, forkCopy.self, data, ctx, frequency, window);
+    if (stall) {
+      findings.push(stall);
+      p.functions.delete(FORK_COPY_ID);
+    }
     const cpus = p.samples / frequency / window;
     const functions = [...p.functions.values()].sort((a, b) => b.self - a.self);
     const hot = functions.filter((f) => f.self >= MIN_FUNCTION_SAMPLES && (f.self / total) * 100 >= hotPct);
@@ -223,7 +237,7 @@ function analyzeProfile(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
       title =
         `${who} spent ${fmtPct(tls.samples / p.samples)} of its CPU in TLS handshakes${side === 'unknown' ? '' : ` (as a ${side})`}, ` +
         `${(tls.samples / frequency / window).toFixed(2)} CPUs over ${fmtSeconds(window)} of the ${cpus.toFixed(2)} it used: a full handshake (a key exchange and a signature) for each new connection` +
-        (hot.length ? `; outside them, ${fmtPct(hot[0]!.self / total)} of the CPU samples are in ${functionLabel(hot[0]!.frame)}` : '') +
+        (hot.length ? `; outside them, ${fmtPct(hot[0]!.self / total)} of the CPU samples are in ${labelOf(hot[0]!)}` : '') +
         `; next: ${handshakeNext(side)}.`;
     } else if (gc) {
       const phases = [...gc.phases].sort((a, b) => b[1] - a[1]).map(([name, n]) => `${fmtPct(n / gc.samples)} ${name}`);
@@ -232,14 +246,14 @@ function analyzeProfile(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
         `${who} spent ${fmtPct(gc.samples / p.samples)} of its CPU in garbage collection (${gc.runtime.runtime}${phases.length ? `: ${phases.join(', ')}` : ''}), ` +
         `${(gc.samples / frequency / window).toFixed(2)} CPUs over ${fmtSeconds(window)} of the ${cpus.toFixed(2)} it used: while it collects, the program's threads wait` +
         (counters?.said ? `; ${counters.said}` : '') +
-        (hot.length ? `; outside it, ${fmtPct(hot[0]!.self / total)} of the CPU samples are in ${functionLabel(hot[0]!.frame)}` : '') +
+        (hot.length ? `; outside it, ${fmtPct(hot[0]!.self / total)} of the CPU samples are in ${labelOf(hot[0]!)}` : '') +
         `; next: ${counters?.next ?? gc.runtime.next}.`;
     } else if (hot.length) {
       const f = hot[0]!;
       const [via, viaSamples = 0] = [...f.via].sort((a, b) => b[1] - a[1])[0] ?? [];
       const regex = f.regex >= f.self / 2;
       title =
-        `${fmtPct(f.self / total)} of the CPU samples are in ${functionLabel(f.frame)} in ${who} (threshold ${hotPct}%)` +
+        `${fmtPct(f.self / total)} of the CPU samples are in ${labelOf(f)} in ${who} (threshold ${hotPct}%)` +
         (regex
           ? `, ${fmtPct(f.regex / f.self)} of them matching a regular expression it runs`
           : via !== undefined && viaSamples >= f.self / 2
@@ -248,7 +262,7 @@ function analyzeProfile(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
         (hot.length > 1
           ? `, then ${hot
               .slice(1, 3)
-              .map((h) => `${shortFunction(h.frame.name)} ${fmtPct(h.self / total)}`)
+              .map((h) => `${shortNameOf(h)} ${fmtPct(h.self / total)}`)
               .join(', ')}`
           : '') +
         `; the process used ${cpus.toFixed(2)} CPUs over ${fmtSeconds(window)}; next: ` +
@@ -264,7 +278,7 @@ function analyzeProfile(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
         `${who} used ${cpus.toFixed(2)} CPUs on average over ${fmtSeconds(window)} (threshold ${busyCores}), spread over many functions: ` +
         `${functions
           .slice(0, 3)
-          .map((f) => `${shortFunction(f.frame.name)} ${fmtPct(f.self / p.samples)}`)
+          .map((f) => `${shortNameOf(f)} ${fmtPct(f.self / p.samples)}`)
           .join(', ')}; next: its part of the flame graph (flamegraph.svg).`;
     }
     // A hot function of a nearly idle process is worth knowing, not a problem; GC pressure is latency.

@@ -14,6 +14,7 @@ import { statFields } from '../../util/process-stat.js';
 import { profileBaseline } from './baseline.js';
 import { profileSetup } from './setup.js';
 import { jvmGcTracker, type JvmGcWindow } from './jvm-gc.js';
+import { forkersMemory, type ForkerMemory } from './forks.js';
 
 export type ProfileParams = typeof profileSetup.defaults;
 
@@ -26,6 +27,8 @@ export interface ProfileData extends StackData {
   niceness?: Record<string, number>;
   /** Sampled JVMs' collections over the window and their old generation at its end, by pid (their own counters: hsperfdata). */
   jvmGc?: Record<string, JvmGcWindow>;
+  /** The memory of processes sampled copying their page tables in a fork, by pid, read when the window ends. */
+  forkers?: Record<string, ForkerMemory>;
 }
 
 /** Low-priority processes among those sampled (nice is field 19 of /proc/PID/stat). */
@@ -85,6 +88,7 @@ export const profile: CaptureDefinition<ProfileParams, ProfileData> = {
         processes: new Set(stacks.map((s) => s.pid)).size,
         ...lowPriority(stacks),
         ...jvmCollections(jvmGc, stacks),
+        ...forkersMemory(stacks),
       }),
     });
   },

@@ -33,6 +33,9 @@ const IRQ = /^(common_interrupt|asm_common_interrupt|sysvec_\w+|asm_sysvec_\w+)$
 const COMPACTION = new RegExp(`^(${COMPACTION_FUNCTIONS})$`);
 const RECLAIM = new RegExp(`^(${RECLAIM_FUNCTIONS})$`);
 
+/** The activity of a fork copying the process's page tables (forks.ts). */
+export const FORK_COPY = 'fork-copy';
+
 /** The innermost way into the kernel on this stack (root first): a softirq inside a syscall is the softirq's time. */
 export function kernelActivity(frames: readonly FrameLike[]): KernelActivity | undefined {
   for (let i = frames.length - 1; i >= 0; i--) {
@@ -74,7 +77,7 @@ export function kernelActivity(frames: readonly FrameLike[]): KernelActivity | u
     const call = SYSCALL.exec(f.name)?.[1];
     if (call && frames.slice(i + 1).some((g) => COPYING_MM.test(g.name)))
       return {
-        key: 'fork-copy',
+        key: FORK_COPY,
         label: "forks copying the process's memory map (page tables: the more memory, the longer each fork)",
         next: `whether it forks while large (a snapshot like Redis's BGSAVE, commands run from a big process): posix_spawn or vfork start commands without the copy, huge pages make the tables smaller; its stacks under ${f.name} in the flame graph`,
       };

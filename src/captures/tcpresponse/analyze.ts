@@ -35,6 +35,8 @@ import type { Span } from './sides.js';
 const CLUSTER_MIN = 4;
 const CLUSTER_SHARE = 0.75;
 const CLUSTER_SPREAD = 0.05;
+/** Answers that ended this close together were let go by one event. */
+const TOGETHER_MS = 5;
 /** A client's waits explain its process's slow answers when they fill this share of their time. */
 const COVER_SHARE = 0.25;
 /** Spans are rounded to 10 µs and taken on two CPUs: a call's ends may stick out of its answer by this much. */
@@ -53,12 +55,25 @@ const lengths = (spans: Span[]) => spans.map(([, ms]) => ms);
 const sumOf = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 
-/** Waits that end at one duration time after time: a poll's or a blocking read's timeout. */
-function pollTimeout(waits: number[]): number | undefined {
-  if (waits.length < CLUSTER_MIN) return undefined;
-  const m = median(waits);
-  const near = waits.filter((w) => Math.abs(w - m) <= m * CLUSTER_SPREAD).length;
-  return near >= waits.length * CLUSTER_SHARE ? m : undefined;
+/**
+ * Waits that end at one duration time after time: a poll's or a blocking read's timeout. Waits that ended
+ * together are one time: a stall (a fork, a pause) holds every request in flight as long, and lets them go at once.
+ */
+function pollTimeout(spans: Span[]): number | undefined {
+  const m = median(lengths(spans));
+  const near = spans.filter(([, w]) => Math.abs(w - m) <= m * CLUSTER_SPREAD);
+  return spans.length >= CLUSTER_MIN && near.length >= spans.length * CLUSTER_SHARE && endTimes(near) >= CLUSTER_MIN ? m : undefined;
+}
+
+/** How many separate times the spans ended at (those within TOGETHER_MS of the one before are one). */
+function endTimes(spans: Span[]): number {
+  let times = 0;
+  let last = -Infinity;
+  for (const end of spans.map(([e]) => e).sort((a, b) => a - b)) {
+    if (end - last > TOGETHER_MS) times++;
+    last = end;
+  }
+  return times;
 }
 
 /**
@@ -129,7 +144,7 @@ function slowServer(r: Obj, threshold: number, ctx: AnalysisContext, explained: 
   const waiting = lengths(spansOf(r, 'waitingWaits', threshold));
   const typical = median([...slow, ...waiting]);
   const lostMs = sumOf(slow) + sumOf(waiting);
-  const timeout = waiting.length || explained ? undefined : pollTimeout(slow);
+  const timeout = waiting.length || explained ? undefined : pollTimeout(spansOf(r, 'waits', threshold));
   const matters = ctx.targetLabel !== undefined && !timeout;
   const answers = num(r.answers);
   const title =
@@ -168,12 +183,12 @@ function slowServer(r: Obj, threshold: number, ctx: AnalysisContext, explained: 
       impact,
     ),
     // What holds the process up explains its slow answers (then not by design), in this order: its calls to
-    // upstreams (timed, inside them), a CPU quota, reclaim, then its threads blocked at work (offcputime, lockwait).
+    // upstreams (timed, inside them), a CPU quota, reclaim, its own forks' stops, then its threads blocked at work (offcputime, lockwait).
     // They explain its local clients' waits on it: the same answers seen from their side (it leads them, named).
     // So do its answering threads' sleeps and parks (offcputime), when they are these threads: before its threads
     // blocked anywhere, as these name the threads that answered.
     links: {
-      shows: [`service-pid:${pid}`, `runq-pid:${pid}`, `reclaim-pid:${pid}`, `waited-in-answers:${pid}`, `blocked-pid:${pid}`],
+      shows: [`service-pid:${pid}`, `runq-pid:${pid}`, `reclaim-pid:${pid}`, `stalled-pid:${pid}`, `waited-in-answers:${pid}`, `blocked-pid:${pid}`],
       explains: [`answers-of:${pid}`],
       ...(Array.isArray(r.threads) && r.threads.length ? { threads: r.threads.map((t) => [num(arr(t)[0]), num(arr(t)[1])] as [number, number]) } : {}),
     },
@@ -196,7 +211,7 @@ function slowUpstream(r: Obj, served: SlowAnswers | undefined, threshold: number
   const cover = served && !itself ? overlap(all, served.spans) : { ms: 0, answers: 0 };
   const servedMs = served ? sumOf(lengths(served.spans)) : 0;
   const during = cover.answers > 0 && cover.ms >= servedMs * COVER_SHARE;
-  const timeout = gaveUp.length || waiting.length ? undefined : pollTimeout(lengths(waits));
+  const timeout = gaveUp.length || waiting.length ? undefined : pollTimeout(waits);
   const matters = during || gaveUp.length > 0 || (ctx.targetLabel !== undefined && !timeout);
 
   const peerText = endpointLabel(peer, server);
