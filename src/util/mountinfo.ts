@@ -12,6 +12,19 @@ export interface MountInfo {
   superOptions: string;
 }
 
+/**
+ * The mounts a path reaches: of several on one mount point, the one mounted last (listed last), which covers
+ * the others. statfs on the path reads it, whichever of them was asked for.
+ */
+export function visibleMounts(mounts: MountInfo[]): MountInfo[] {
+  const top = new Map<string, MountInfo>();
+  for (const m of mounts) {
+    top.delete(m.mountPoint); // re-added at its own place in the order
+    top.set(m.mountPoint, m);
+  }
+  return [...top.values()];
+}
+
 /** mountinfo escapes space, tab, newline and backslash as octal. */
 export const unescapeMount = (s: string) => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
 

@@ -54,6 +54,27 @@ const blockedSender = {
 };
 
 describe('tcpflow', () => {
+  it('answers sent over loopback, their congestion windows full: no path, no finding (a local server writing small answers)', () => {
+    const local = (port: number) =>
+      flow({
+        pid: 90,
+        comm: 'redis-server',
+        local: `127.0.0.1:${port}`,
+        remote: '127.0.0.1:7379',
+        sentBytes: 2 * MiB,
+        networkSeconds: 5.9,
+        srttAvgUs: 40,
+        srttSamples: 900,
+        minRttUs: 8,
+      });
+    expect(analyzeRun({ run: run(), results: [on(tcpflow([local(40100), local(40101)]))] }).filter((f) => f.capture === 'tcpflow')).toEqual([]);
+    // The same over a path: its capacity, as information.
+    const remote = flow({ pid: 90, comm: 'redis-server', sentBytes: 2 * MiB, networkSeconds: 5.9, srttAvgUs: 40, srttSamples: 900, minRttUs: 8 });
+    expect(analyzeRun({ run: run(), results: [on(tcpflow([remote]))] }).find((f) => f.capture === 'tcpflow')?.title).toMatch(
+      /^The path to 10\.0\.0\.5 carries/,
+    );
+  });
+
   it('a transfer filling the path, and a connection to the same address queued behind it: the transfer leads, its RTT and drops as effects', () => {
     const rtt = result('tcprtt', {
       histograms: [{ labels: { remote: '10.0.0.5:5432' }, histogram: histogram({ 18: 120 }) }],

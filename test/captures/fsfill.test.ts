@@ -93,6 +93,23 @@ describe('fsfill: filesystems filling up', () => {
     }
   }, 30_000);
 
+  it('a tmpfs mounted over another on one mount point (a second /dev/shm): one row, the one on top, which its path reaches', async () => {
+    made = mountTmpfs('64m');
+    const { mount } = made;
+    const below = deviceOf(mount);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=96m', 'tmpfs', mount]);
+    const job = writer(mount, 6, 8); // 8 MiB every 200 ms: a row
+    try {
+      const data = (await runCapture(fsfill, { durationMs: 1500, params: { minGrowthMiB: 8 } })) as FsfillData;
+      const rows = data.rows.filter((r) => r.mount === mount);
+      expect(rows).toEqual([expect.objectContaining({ device: deviceOf(mount), sizeBytes: 96 * MiB })]);
+      expect(deviceOf(mount)).not.toBe(below);
+    } finally {
+      job.kill('SIGKILL');
+      execFileSync('umount', ['-l', mount]); // the one on top; made.remove() the one below
+    }
+  });
+
   it.skipIf(loopExt4SkipReason())(
     'an ext4 disk: full when what a process without root may write is gone',
     async () => {

@@ -13,7 +13,7 @@ import { dirname, join } from 'node:path';
 import type { DeletedOpen } from '../deleted-open-files.js';
 import { SPOOL_DIR_PREFIX } from '../event-spool.js';
 import { newTrack, step, trackRow, type Track } from '../growth-track.js';
-import { parseMountInfo, type MountInfo } from '../../util/mountinfo.js';
+import { parseMountInfo, visibleMounts, type MountInfo } from '../../util/mountinfo.js';
 import { listDir, readText } from '../../util/read-text.js';
 import { allPids } from '../target-processes.js';
 
@@ -93,12 +93,12 @@ function kindOf(m: MountInfo): FilesystemKind | undefined {
   return m.source.startsWith('/dev/') && !m.fstype.startsWith('fuse') ? 'disk' : undefined;
 }
 
-/** Where each filesystem is mounted (the first mount point seen of each): here, then in other mount namespaces. */
+/** Where each filesystem is mounted (the first mount point seen of each, not one mounted over): here, then in other mount namespaces. */
 function filesystems(): Mounted[] {
   const seen = new Set<string>();
   const out: Mounted[] = [];
   const add = (mountinfo: string, namespaceOf?: { pid: number; comm: string }) => {
-    for (const info of parseMountInfo(mountinfo)) {
+    for (const info of visibleMounts(parseMountInfo(mountinfo))) {
       const kind = kindOf(info);
       if (!kind || seen.has(info.device) || out.length >= MAX_FILESYSTEMS) continue;
       seen.add(info.device);

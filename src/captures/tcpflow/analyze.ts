@@ -5,7 +5,7 @@
 // download is, when the queue on its way here shows in its own RTT estimate.
 // One held by the peer's receive window or its own send buffer says which end
 // to fix.
-import { addressOf, makeFinding, num, objs, type AnalysisContext, type CaptureAnalysis, type Obj } from '../../analysis/common.js';
+import { addressOf, isLoopback, makeFinding, num, objs, type AnalysisContext, type CaptureAnalysis, type Obj } from '../../analysis/common.js';
 import type { Finding } from '../../analysis/types.js';
 import { fmtBytes, fmtPct, fmtSeconds, fmtUs, plural } from '../../format/index.js';
 import { endsSwapped, flowEvidence, flowOf, held, isDownload, isTransfer, MOSTLY, rateText, sendWaitKey, who, type Flow } from './flows.js';
@@ -19,8 +19,10 @@ function analyzeTcpflow(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
   const transfers = flows.filter((f) => isTransfer(f) || (isDownload(f) && !sentHere(f)));
   const paths = new Map<string, Flow[]>();
   for (const f of transfers) {
-    if (isDownload(f) || f.network >= held(f) * MOSTLY) paths.set(addressOf(f.remote), [...(paths.get(addressOf(f.remote)) ?? []), f]);
-    else if (f.rwnd >= held(f) * MOSTLY) findings.push(receiveWindowFinding(f, ctx));
+    // Over loopback no path holds anything: a congestion window there is small writes answered at once.
+    if (isDownload(f) || f.network >= held(f) * MOSTLY) {
+      if (!isLoopback(f.remote)) paths.set(addressOf(f.remote), [...(paths.get(addressOf(f.remote)) ?? []), f]);
+    } else if (f.rwnd >= held(f) * MOSTLY) findings.push(receiveWindowFinding(f, ctx));
     else if (f.sndbuf >= held(f) * MOSTLY) findings.push(sendBufferFinding(f, ctx));
   }
   for (const [address, movers] of paths) {
