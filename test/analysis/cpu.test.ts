@@ -191,6 +191,48 @@ describe('profile: TLS handshakes', () => {
   });
 });
 
+describe('profile: a server at its capacity', () => {
+  /** render-loop (pid 500): 6 s of samples at 99 Hz, one CPU all the window. */
+  const busy = [stack(500, 'render-loop', 300, [user('main'), user('render')]), stack(500, 'render-loop', 294, [user('main'), user('sha256')])];
+  /** Its answers: 8 of 276 over 200 ms, just over it (~214 ms: the tail of a queue's waits), one after another. */
+  const answers = result('tcpresponse', {
+    rows: [
+      {
+        role: 'server',
+        pid: 500,
+        comm: 'render-loop',
+        peer: '',
+        port: 7901,
+        answers: 276,
+        p99Ms: 214,
+        waits: Array.from({ length: 8 }, (_, i) => [1000 + i * 600, 210 + (i % 4) * 2]),
+        abandonedWaits: [],
+        waitingWaits: [],
+      },
+    ],
+    answers: 276,
+    recordMs: 50,
+    totalRows: 1,
+  });
+
+  it('its only thread on a CPU all the window leads, its slow answers its effect, not a fixed wait', () => {
+    const threads = { busiestThreads: { 500: { tid: 500, comm: 'render-loop', share: 1, threads: 1 } } };
+    const findings = analyzeRun({ run: run({ symptom: 'latency', target: { port: 7901 } }), results: [on(profile(busy, threads)), on(answers)] });
+    const top = findings[0]!;
+    expect(top.capture).toBe('profile');
+    expect(top.title).toMatch(
+      /^51% of the CPU samples are in render \(app\) in render-loop \(pid 500\) .*; the process used 1\.00 CPUs over 6 s; one thread does its work \(its only thread\): on a CPU all the window, it can go no faster, and what it is asked to do queues for it .*\. Effect: render-loop \(pid 500\) answered 8 of 276 requests on port 7901/,
+    );
+    expect(top.title).not.toMatch(/one duration time after time/);
+  });
+
+  it('a thread among several that share the work is no one thread at its capacity', () => {
+    const threads = { busiestThreads: { 500: { tid: 501, comm: 'worker', share: 0.3, threads: 4 } } };
+    const [top] = analyzeRun({ run: run(), results: [on(profile(busy, threads))] });
+    expect(top!.title).not.toMatch(/one thread does its work/);
+  });
+});
+
 describe('profile: kernel time by what it was for', () => {
   const k = (...names: string[]) => names.map(kernel);
   const syscall = k('entry_SYSCALL_64_after_hwframe', 'do_syscall_64');

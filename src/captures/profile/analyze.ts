@@ -9,6 +9,7 @@ import { jvmGcText, storedJvmGc } from './jvm-gc.js';
 import { handshakeClassifier, handshakeNext, type HandshakeSide } from './tls-frames.js';
 import { FORK_COPY, kernelActivity, type KernelActivity } from './kernel-activity.js';
 import { forkStall } from './forks.js';
+import { oneThreadText } from './threads.js';
 import { V8_BUILTIN_MODULE } from '../stack-family/js-stacks.js';
 
 const MIN_PROFILE_SAMPLES = 50;
@@ -18,6 +19,8 @@ const MIN_FUNCTION_SAMPLES = 20;
 const MAX_PROCESS_FINDINGS = 5;
 /** A process on CPU this much (in CPUs) is a candidate cause when runnable tasks wait for a CPU. */
 const CPU_SATURATION_SHARE = 0.25;
+/** A process on CPU this much explains its own slow answers. */
+const BUSY_SERVER_CPUS = 0.5;
 /** Garbage collection (or TLS handshakes) this share of a process's CPU, and this many CPUs' worth: a finding. */
 const GC_SHARE = 0.2;
 const GC_MIN_CPUS = 0.1;
@@ -184,6 +187,8 @@ function analyzeProfile(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
       if (cpus >= CPU_SATURATION_SHARE) users.push({ p, cpus, top: functions[0]?.frame.name ?? '?' });
       continue;
     }
+    // One thread doing its work, on a CPU all the time: the process is at its capacity.
+    const oneThread = oneThreadText(data, p.pid, cpus);
     // A low-priority process's CPU is CPU it was given spare: no one's wait, unless nothing else runs.
     const nice = isObj(data.niceness) ? num(data.niceness[String(p.pid)]) : 0;
     const yields = nice >= LOW_PRIORITY_NICE;
@@ -281,6 +286,7 @@ function analyzeProfile(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
           .map((f) => `${shortNameOf(f)} ${fmtPct(f.self / p.samples)}`)
           .join(', ')}; next: its part of the flame graph (flamegraph.svg).`;
     }
+    if (oneThread) title = title.replace('; next: ', `; ${oneThread}; next: `);
     // A hot function of a nearly idle process is worth knowing, not a problem; GC pressure is latency.
     const severity = busy || gc || tls || cpus >= 0.5 ? 'warning' : 'info';
     const score = Math.max(
@@ -319,6 +325,8 @@ function analyzeProfile(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
         `gil-of:${p.pid}`,
         ...(gc ? [`gc-of:${p.pid}`] : []),
         ...(cpus >= CPU_SATURATION_SHARE ? ['cpu-saturation'] : []),
+        // A server this busy while its answers are slow: its work is their time (tcpresponse).
+        ...(cpus >= BUSY_SERVER_CPUS ? [`busy-pid:${p.pid}`] : []),
       ],
     };
     candidates.push(finding);

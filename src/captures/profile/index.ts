@@ -15,6 +15,7 @@ import { profileBaseline } from './baseline.js';
 import { profileSetup } from './setup.js';
 import { jvmGcTracker, type JvmGcWindow } from './jvm-gc.js';
 import { forkersMemory, type ForkerMemory } from './forks.js';
+import { busiestThreads, type BusiestThread } from './threads.js';
 
 export type ProfileParams = typeof profileSetup.defaults;
 
@@ -29,6 +30,8 @@ export interface ProfileData extends StackData {
   jvmGc?: Record<string, JvmGcWindow>;
   /** The memory of processes sampled copying their page tables in a fork, by pid, read when the window ends. */
   forkers?: Record<string, ForkerMemory>;
+  /** The busiest thread of each of the processes sampled most, by pid, read when the window ends. */
+  busiestThreads?: Record<string, BusiestThread>;
 }
 
 /** Low-priority processes among those sampled (nice is field 19 of /proc/PID/stat). */
@@ -89,6 +92,7 @@ export const profile: CaptureDefinition<ProfileParams, ProfileData> = {
         ...lowPriority(stacks),
         ...jvmCollections(jvmGc, stacks),
         ...forkersMemory(stacks),
+        ...busiestThreads(stacks),
       }),
     });
   },

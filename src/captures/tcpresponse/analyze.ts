@@ -37,6 +37,8 @@ const CLUSTER_SHARE = 0.75;
 const CLUSTER_SPREAD = 0.05;
 /** Answers that ended this close together were let go by one event. */
 const TOGETHER_MS = 5;
+/** A fixed wait is this far over the threshold at least (a poll's timeout is seconds, not the threshold's edge). */
+const OVER_THRESHOLD = 1.25;
 /** A client's waits explain its process's slow answers when they fill this share of their time. */
 const COVER_SHARE = 0.25;
 /** Spans are rounded to 10 µs and taken on two CPUs: a call's ends may stick out of its answer by this much. */
@@ -58,11 +60,13 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 /**
  * Waits that end at one duration time after time: a poll's or a blocking read's timeout. Waits that ended
  * together are one time: a stall (a fork, a pause) holds every request in flight as long, and lets them go at once.
+ * Waits just over the threshold are the tail of the answers' own spread (a busy server's queue), not a fixed time.
  */
-function pollTimeout(spans: Span[]): number | undefined {
+function pollTimeout(spans: Span[], threshold: number): number | undefined {
   const m = median(lengths(spans));
   const near = spans.filter(([, w]) => Math.abs(w - m) <= m * CLUSTER_SPREAD);
-  return spans.length >= CLUSTER_MIN && near.length >= spans.length * CLUSTER_SHARE && endTimes(near) >= CLUSTER_MIN ? m : undefined;
+  const fixed = spans.length >= CLUSTER_MIN && near.length >= spans.length * CLUSTER_SHARE && endTimes(near) >= CLUSTER_MIN;
+  return fixed && m >= threshold * OVER_THRESHOLD ? m : undefined;
 }
 
 /** How many separate times the spans ended at (those within TOGETHER_MS of the one before are one). */
@@ -144,7 +148,7 @@ function slowServer(r: Obj, threshold: number, ctx: AnalysisContext, explained: 
   const waiting = lengths(spansOf(r, 'waitingWaits', threshold));
   const typical = median([...slow, ...waiting]);
   const lostMs = sumOf(slow) + sumOf(waiting);
-  const timeout = waiting.length || explained ? undefined : pollTimeout(spansOf(r, 'waits', threshold));
+  const timeout = waiting.length || explained ? undefined : pollTimeout(spansOf(r, 'waits', threshold), threshold);
   const matters = ctx.targetLabel !== undefined && !timeout;
   const answers = num(r.answers);
   const title =
@@ -183,12 +187,21 @@ function slowServer(r: Obj, threshold: number, ctx: AnalysisContext, explained: 
       impact,
     ),
     // What holds the process up explains its slow answers (then not by design), in this order: its calls to
-    // upstreams (timed, inside them), a CPU quota, reclaim, its own forks' stops, then its threads blocked at work (offcputime, lockwait).
+    // upstreams (timed, inside them), a CPU quota, reclaim, its own forks' stops, its threads blocked at work (offcputime, lockwait),
+    // then its own CPU (profile: a process this busy).
     // They explain its local clients' waits on it: the same answers seen from their side (it leads them, named).
     // So do its answering threads' sleeps and parks (offcputime), when they are these threads: before its threads
     // blocked anywhere, as these name the threads that answered.
     links: {
-      shows: [`service-pid:${pid}`, `runq-pid:${pid}`, `reclaim-pid:${pid}`, `stalled-pid:${pid}`, `waited-in-answers:${pid}`, `blocked-pid:${pid}`],
+      shows: [
+        `service-pid:${pid}`,
+        `runq-pid:${pid}`,
+        `reclaim-pid:${pid}`,
+        `stalled-pid:${pid}`,
+        `waited-in-answers:${pid}`,
+        `blocked-pid:${pid}`,
+        `busy-pid:${pid}`,
+      ],
       explains: [`answers-of:${pid}`],
       ...(Array.isArray(r.threads) && r.threads.length ? { threads: r.threads.map((t) => [num(arr(t)[0]), num(arr(t)[1])] as [number, number]) } : {}),
     },
@@ -211,7 +224,7 @@ function slowUpstream(r: Obj, served: SlowAnswers | undefined, threshold: number
   const cover = served && !itself ? overlap(all, served.spans) : { ms: 0, answers: 0 };
   const servedMs = served ? sumOf(lengths(served.spans)) : 0;
   const during = cover.answers > 0 && cover.ms >= servedMs * COVER_SHARE;
-  const timeout = gaveUp.length || waiting.length ? undefined : pollTimeout(waits);
+  const timeout = gaveUp.length || waiting.length ? undefined : pollTimeout(waits, threshold);
   const matters = during || gaveUp.length > 0 || (ctx.targetLabel !== undefined && !timeout);
 
   const peerText = endpointLabel(peer, server);
