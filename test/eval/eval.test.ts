@@ -1438,6 +1438,28 @@ while time.time() < end:
     }
   }, 60_000);
 
+  it('a renderer answering from one thread (an event loop) asked for more than one CPU can give → intermittent-latency names it, its one thread at its capacity and its slow answers', async () => {
+    const api = startChild(PYTHON, [join(programsDir, 'render-loop.py'), '8641', '60']);
+    try {
+      await sleep(1500); // its clients connected, its queue formed
+      const cpu = sampler(() => cpuSeconds(api.pid!));
+      const outcome = await up!.runRunbook('intermittent-latency', { durationS: WINDOW_S, during: () => sleep(WINDOW_S * 1000 - 200) });
+      const used = cpu.rate(...(await windowOf(outcome, 'profile')));
+      cpu.stop();
+      await positive('one-thread', outcome, new Set([api.pid!, ...childrenOf(api.pid!)]), (top) => {
+        if (top.evidence.pid !== api.pid) return `the top finding is not about render-loop (pid ${api.pid})`;
+        if (!/one thread does its work \(its only thread\): on a CPU all the window/.test(top.title))
+          return 'the top finding does not say its one thread is at its capacity';
+        if (!/answered \d+ of [\d,]+ requests on port 8641/.test(top.title)) return 'the top finding does not tell its slow answers';
+        const cpus = Number(top.evidence.cpus);
+        if (!within(cpus, used)) return `it says ${cpus} CPUs, it used ${used.toFixed(2)}`;
+        return undefined;
+      });
+    } finally {
+      killChildren();
+    }
+  }, 60_000);
+
   it('a service logging to a pipe its log shipper reads too slowly → intermittent-latency names the shipper, the pipe and the time the service waited', async () => {
     const counter = join(dir, 'log-waits.count');
     const api = startChild(PYTHON, [join(programsDir, 'chatty-api.py'), '8621', counter, '60']);
