@@ -807,3 +807,45 @@ describe('a client with no local port left', () => {
     expect(findings[0]!.title).toContain('Cause: 24 TCP packets to 10.0.0.9:8618 were dropped');
   });
 });
+
+describe('a process per connection and a client per query', () => {
+  it("postgres's backends answering slowly, each its own pid, and the psql clients that waited, each its own: one finding, the server's, the clients its effect", () => {
+    const backends = [41, 42, 43, 44];
+    const clients = [61, 62, 63, 64];
+    const rows = [
+      ...backends.map((pid, i) => ({
+        role: 'server',
+        pid,
+        comm: 'postgres',
+        peer: '',
+        port: 5432,
+        answers: 3,
+        p99Ms: 800,
+        waits: [[1000 + i * 900, 780 + i]],
+        abandonedWaits: [],
+        waitingWaits: [],
+      })),
+      ...clients.map((pid, i) => ({
+        role: 'client',
+        pid,
+        comm: 'psql',
+        peer: '127.0.0.1:5432',
+        port: 0,
+        answers: 3,
+        p99Ms: 800,
+        server: { pid: backends[i], comm: 'postgres' },
+        waits: [[1000 + i * 900, 781 + i]],
+        abandonedWaits: [],
+        waitingWaits: [],
+      })),
+    ];
+    const findings = analyzeRun({
+      run: run({ symptom: 'latency' }),
+      results: [on(result('tcpresponse', { rows, answers: 24, recordMs: 50, totalRows: rows.length }))],
+    });
+    const about = findings.filter((f) => f.capture === 'tcpresponse');
+    expect(about).toHaveLength(1);
+    expect(about[0]!.title).toMatch(/^postgres \(pid 4\d\) answered 1 of 3 requests on port 5432 .*The same on 3 more \(postgres \(pid 4\d\), .*\)/);
+    expect(about[0]!.title).toMatch(/Effect: psql \(pid 6\d\) waited .* The same on 3 more/);
+  });
+});

@@ -51,6 +51,7 @@ describe('syscallerrors: normal behaviour', () => {
   it("a program start's library and locale probes are normal; a missing config file is not", () => {
     expect(normalReason('openat', 'ENOENT', '/lib/x86_64-linux-gnu/glibc-hwcaps/x86-64-v3/libc.so.6')).toMatch(/dynamic loader/);
     expect(normalReason('openat', 'ENOENT', '/usr/lib/locale/C.UTF-8/LC_ADDRESS')).toMatch(/locale/);
+    expect(normalReason('openat', 'ENOENT', '/etc/krb5/user/0/client.keytab')).toMatch(/Kerberos/); // psql and every GSSAPI client, at each connect
     expect(normalReason('openat', 'ENOENT', '/etc/billing/config.yaml')).toBeUndefined();
     expect(normalReason('openat', 'EACCES', '/usr/lib/locale/C.UTF-8/LC_ADDRESS')).toBeUndefined();
   });

@@ -83,6 +83,11 @@ const PROBES: Record<string, Set<string>> = {
 const PROBED_PATHS: [RegExp, string][] = [
   [/\/(glibc-hwcaps|tls|haswell|x86_64|avx512_1)\/|\.so(\.\d+)*$/, 'the dynamic loader searching its library path'],
   [/^\/usr\/(lib|share)\/locale\/|^\/usr\/lib\/x86_64-linux-gnu\/gconv\//, "glibc probing for a locale's files"],
+  // GSSAPI clients (libpq, curl, ssh) ask libkrb5 for credentials at each connect: it looks for a client keytab and a ticket cache.
+  [
+    /^\/etc\/krb5\/user\/\d+\/client\.keytab$|^\/tmp\/krb5cc_\d+/,
+    'Kerberos (libkrb5) looking for a client keytab or ticket cache, as GSSAPI clients do at each connect',
+  ],
 ];
 
 /** Errnos that are about a filesystem's room: their file's filesystem is looked up, and fsfill's finding about it is their cause. */

@@ -186,6 +186,8 @@ function slowServer(r: Obj, threshold: number, ctx: AnalysisContext, explained: 
       matters ? lostMs / 1000 : 0,
       impact,
     ),
+    // A program's processes answering on one place are one finding (a process per connection: postgres's backends, a CGI).
+    cause: { key: `slow answers of ${str(r.comm)} on ${placeOf(r)}`, subject: `${str(r.comm)} (pid ${pid})` },
     // What holds the process up explains its slow answers (then not by design), in this order: its calls to
     // upstreams (timed, inside them), a CPU quota, reclaim, its own forks' stops, its threads blocked at work (offcputime, lockwait),
     // then its own CPU (profile: a process this busy).
@@ -279,7 +281,8 @@ function slowUpstream(r: Obj, served: SlowAnswers | undefined, threshold: number
       matters ? impactMs / 1000 : 0,
       matters ? timeImpact(impactMs / 1000, ctx.windowSeconds, basis, ['latency']) : undefined,
     ),
-    ...(matters ? { cause: { key: `slow answers from ${peer}`, subject: `${str(r.comm)} (pid ${pid})` } } : {}),
+    // Every client's waits on one peer are one finding (a short-lived client per query: a psql, a cron job, each its own pid).
+    cause: { key: `slow answers from ${peer}`, subject: `${str(r.comm)} (pid ${pid})` },
     // Its own slow answers are this wait seen from its callers' side. Waits on a local server are that
     // server's slow answers seen from here: what explains those takes these along, information or not;
     // so do its requests' writes held by Nagle's algorithm, and a transfer filling the path to it (tcpflow).
