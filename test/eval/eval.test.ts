@@ -775,43 +775,55 @@ describe.skipIf(skip)(`evaluation: the top finding names the culprit${skip ? ` (
     });
   }, 60_000);
 
+  /**
+   * A v1 cpu cgroup `name` with a CFS quota of quotaUs per 100 ms, holding what `start` puts in it (given its cgroup.procs),
+   * while intermittent-latency runs; and what its cpu.stat says was throttled over cputhrottle's window. Removed after,
+   * its processes killed.
+   */
+  async function runThrottled(name: string, quotaUs: number, start: (procs: string) => Promise<void>): Promise<{ outcome: RunOutcome; throttledMs: number }> {
+    const cgroup = join(V1_CPU, name);
+    mkdirSync(cgroup);
+    const throttledNs = () => Number(/throttled_time (\d+)/.exec(readFileSync(join(cgroup, 'cpu.stat'), 'utf8'))?.[1] ?? 0);
+    let throttled: ReturnType<typeof sampler> | undefined;
+    try {
+      writeFileSync(join(cgroup, 'cpu.cfs_period_us'), '100000');
+      writeFileSync(join(cgroup, 'cpu.cfs_quota_us'), String(quotaUs));
+      await start(join(cgroup, 'cgroup.procs'));
+      throttled = sampler(throttledNs);
+      const outcome = await up!.runRunbook('intermittent-latency', { durationS: WINDOW_S, during: () => sleep(WINDOW_S * 1000 - 200) });
+      const [from, to] = await windowOf(outcome, 'cputhrottle');
+      return { outcome, throttledMs: (throttled.rate(from, to) * (to - from)) / 1000 / 1e6 };
+    } finally {
+      throttled?.stop();
+      killChildren();
+      for (let i = 0; i < 50 && existsSync(cgroup); i++) {
+        try {
+          rmdirSync(cgroup);
+        } catch {
+          await sleep(20);
+        }
+      }
+    }
+  }
+
   it.skipIf(cpuQuotaSkipReason())(
     'throttled by its CPU quota → intermittent-latency names the cgroup, the quota and the throttled time',
     async () => {
-      const cgroup = join(V1_CPU, `sherlock-eval-${process.pid}`);
-      mkdirSync(cgroup);
-      try {
-        writeFileSync(join(cgroup, 'cpu.cfs_period_us'), '100000');
-        writeFileSync(join(cgroup, 'cpu.cfs_quota_us'), '20000');
-        const bin = join(dir, 'hog');
-        if (!existsSync(bin)) compileC('hog.c', bin);
-        const hog = startChild('/bin/sh', ['-c', `echo $$ > ${join(cgroup, 'cgroup.procs')} && exec ${bin} 60`]);
-        const throttledNs = () => Number(/throttled_time (\d+)/.exec(readFileSync(join(cgroup, 'cpu.stat'), 'utf8'))?.[1] ?? 0);
-        const throttled = sampler(throttledNs);
-        const outcome = await up!.runRunbook('intermittent-latency', { durationS: WINDOW_S, during: () => sleep(WINDOW_S * 1000 - 200) });
-        const [from, to] = await windowOf(outcome, 'cputhrottle');
-        const truthMs = (throttled.rate(from, to) * (to - from)) / 1000 / 1e6;
-        throttled.stop();
-        hog.kill('SIGKILL');
-        await positive('cpu-throttled', outcome, new Set([hog.pid!]), (top) => {
-          if (!top.title.includes(`sherlock-eval-${process.pid}`)) return 'the top finding does not name the cgroup';
-          if (!/20 ms per 100 ms|0\.2 CPU/.test(top.title)) return 'the top finding does not name the quota (20 ms per 100 ms)';
-          // The throttling itself, or the waits it caused with the throttling as their cause (one finding).
-          const steps = (top.evidence.steps ?? []) as { evidence?: { throttledMs?: number } }[];
-          const said = Number(top.evidence.throttledMs ?? steps.find((st) => st.evidence?.throttledMs !== undefined)?.evidence?.throttledMs);
-          if (!within(said, truthMs, 0.25)) return `it says ${said} ms throttled, cpu.stat says ${truthMs.toFixed(0)} ms`;
-          return undefined;
-        });
-      } finally {
-        killChildren();
-        for (let i = 0; i < 50 && existsSync(cgroup); i++) {
-          try {
-            rmdirSync(cgroup);
-          } catch {
-            await sleep(20);
-          }
-        }
-      }
+      const bin = join(dir, 'hog');
+      if (!existsSync(bin)) compileC('hog.c', bin);
+      let hog = 0;
+      const { outcome, throttledMs } = await runThrottled(`sherlock-eval-${process.pid}`, 20_000, async (procs) => {
+        hog = startChild('/bin/sh', ['-c', `echo $$ > ${procs} && exec ${bin} 60`]).pid!;
+      });
+      await positive('cpu-throttled', outcome, new Set([hog]), (top) => {
+        if (!top.title.includes(`sherlock-eval-${process.pid}`)) return 'the top finding does not name the cgroup';
+        if (!/20 ms per 100 ms|0\.2 CPU/.test(top.title)) return 'the top finding does not name the quota (20 ms per 100 ms)';
+        // The throttling itself, or the waits it caused with the throttling as their cause (one finding).
+        const steps = (top.evidence.steps ?? []) as { evidence?: { throttledMs?: number } }[];
+        const said = Number(top.evidence.throttledMs ?? steps.find((st) => st.evidence?.throttledMs !== undefined)?.evidence?.throttledMs);
+        if (!within(said, throttledMs, 0.25)) return `it says ${said} ms throttled, cpu.stat says ${throttledMs.toFixed(0)} ms`;
+        return undefined;
+      });
     },
     60_000,
   );
@@ -819,40 +831,22 @@ describe.skipIf(skip)(`evaluation: the top finding names the culprit${skip ? ` (
   it.skipIf(cpuQuotaSkipReason())(
     "a Python service whose CPU quota (0.25 CPU) is less than its requests need → intermittent-latency names the cgroup, its quota and the service, its threads' GIL waits as the throttling's effect",
     async () => {
-      const cgroup = join(V1_CPU, `sherlock-eval-quota-${process.pid}`);
-      mkdirSync(cgroup);
-      try {
-        writeFileSync(join(cgroup, 'cpu.cfs_period_us'), '100000');
-        writeFileSync(join(cgroup, 'cpu.cfs_quota_us'), '25000');
-        const api = startChild(PYTHON, [join(programsDir, 'quota-api.py'), '60', join(cgroup, 'cgroup.procs')]);
-        for (let i = 0; i < 250 && readFileSync(join(cgroup, 'cgroup.procs'), 'utf8').trim() !== String(api.pid); i++) await sleep(20); // in its cgroup
-        const throttledNs = () => Number(/throttled_time (\d+)/.exec(readFileSync(join(cgroup, 'cpu.stat'), 'utf8'))?.[1] ?? 0);
-        const throttled = sampler(throttledNs);
-        const outcome = await up!.runRunbook('intermittent-latency', { durationS: WINDOW_S, during: () => sleep(WINDOW_S * 1000 - 200) });
-        const [from, to] = await windowOf(outcome, 'cputhrottle');
-        const truthMs = (throttled.rate(from, to) * (to - from)) / 1000 / 1e6;
-        throttled.stop();
-        await positive('quota-gil', outcome, new Set([api.pid!]), (top) => {
-          if (!top.title.includes(`sherlock-eval-quota-${process.pid}`)) return 'the top finding does not name the cgroup';
-          if (!/25 ms per 100 ms|0\.25 CPU/.test(top.title)) return 'the top finding does not name the quota (25 ms per 100 ms)';
-          if (!top.title.includes(`quota-api (pid ${api.pid})`)) return 'the top finding does not name quota-api';
-          const said = Number(top.evidence.throttledMs);
-          if (!within(said, truthMs, 0.25)) return `it says ${said} ms throttled, cpu.stat says ${truthMs.toFixed(0)} ms`;
-          // The GIL's waits are the quota's effect: told in it, not a finding of their own.
-          const gil = outcome.findings.find((f) => f !== top && f.severity !== 'info' && /Python's GIL/.test(f.title));
-          if (gil) return `the GIL's waits are a finding of their own: ${gil.title}`;
-          return undefined;
-        });
-      } finally {
-        killChildren();
-        for (let i = 0; i < 50 && existsSync(cgroup); i++) {
-          try {
-            rmdirSync(cgroup);
-          } catch {
-            await sleep(20);
-          }
-        }
-      }
+      let api = 0;
+      const { outcome, throttledMs } = await runThrottled(`sherlock-eval-quota-${process.pid}`, 25_000, async (procs) => {
+        api = startChild(PYTHON, [join(programsDir, 'quota-api.py'), '60', procs]).pid!;
+        for (let i = 0; i < 250 && readFileSync(procs, 'utf8').trim() !== String(api); i++) await sleep(20); // it moved itself in
+      });
+      await positive('quota-gil', outcome, new Set([api]), (top) => {
+        if (!top.title.includes(`sherlock-eval-quota-${process.pid}`)) return 'the top finding does not name the cgroup';
+        if (!/25 ms per 100 ms|0\.25 CPU/.test(top.title)) return 'the top finding does not name the quota (25 ms per 100 ms)';
+        if (!top.title.includes(`quota-api (pid ${api})`)) return 'the top finding does not name quota-api';
+        const said = Number(top.evidence.throttledMs);
+        if (!within(said, throttledMs, 0.25)) return `it says ${said} ms throttled, cpu.stat says ${throttledMs.toFixed(0)} ms`;
+        // The GIL's waits are the quota's effect: told in it, not a finding of their own.
+        const gil = outcome.findings.find((f) => f !== top && f.severity !== 'info' && /Python's GIL/.test(f.title));
+        if (gil) return `the GIL's waits are a finding of their own: ${gil.title}`;
+        return undefined;
+      });
     },
     60_000,
   );

@@ -6,28 +6,13 @@
 # to back for argv[5] seconds. Keeps in file argv[7] the time connections were
 # checked out of the pool, summed over them, in ms.
 import os, queue, socket, sys, threading, time
-from served import name
+from served import name, start_loadgen
 
 port, db_address, db_port, size, seconds, callers, counter = (
     int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5]), int(sys.argv[6]), sys.argv[7])
 listener = socket.create_server(('127.0.0.1', port), backlog=64)
 
-if os.fork() == 0:
-    name('loadgen')
-    def call():
-        client = socket.create_connection(('127.0.0.1', port))
-        answers = client.makefile('rb')
-        end = time.monotonic() + seconds
-        while time.monotonic() < end:
-            client.sendall(b'GET /cart\n')
-            if not answers.readline():
-                break
-    threads = [threading.Thread(target=call) for _ in range(callers)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    os._exit(0)
+start_loadgen(port, b'GET /cart\n', seconds, callers=callers)
 
 name('cart-api')
 pool = queue.Queue()

@@ -7,27 +7,12 @@
 # requests back to back for argv[4] seconds. Keeps in file argv[5] the time
 # the callers waited for a free connection, summed over them, in ms.
 import os, queue, socket, sys, threading, time
-from served import name
+from served import name, start_loadgen
 
 port, db_address, db_port, seconds, counter = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), sys.argv[5]
 listener = socket.create_server(('127.0.0.1', port), backlog=64)
 
-if os.fork() == 0:
-    name('loadgen')
-    def call():
-        client = socket.create_connection(('127.0.0.1', port))
-        answers = client.makefile('rb')
-        end = time.monotonic() + seconds
-        while time.monotonic() < end:
-            client.sendall(b'GET /orders\n')
-            if not answers.readline():
-                break
-    threads = [threading.Thread(target=call) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    os._exit(0)
+start_loadgen(port, b'GET /orders\n', seconds, callers=8)
 
 name('orders-api')
 pool = queue.Queue()

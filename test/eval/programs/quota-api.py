@@ -8,43 +8,21 @@
 # one waits for it.
 import hashlib, os, socket, sys, threading, time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from served import name
+from served import name, start_loadgen
 
-CLIENTS = 6
 seconds = float(sys.argv[1])
 listener = socket.create_server(('127.0.0.1', 0))
 port = listener.getsockname()[1]
+start_loadgen(port, b'GET /quote\n', seconds, callers=6, pause=0.02)
+name('quota-api')
+with open(sys.argv[2], 'w') as procs:
+    procs.write(str(os.getpid()))
 
 
 def quote():
     digest = b'quote'
     for _ in range(6000):
         digest = hashlib.sha256(digest).digest()  # short inputs: hashed under the GIL
-
-
-def client(end):
-    conn = socket.create_connection(('127.0.0.1', port))
-    answers = conn.makefile('rb')
-    while time.monotonic() < end:
-        conn.sendall(b'GET /quote\n')
-        if not answers.readline():
-            break
-        time.sleep(0.02)
-
-
-if os.fork() == 0:
-    name('loadgen')
-    end = time.monotonic() + seconds
-    threads = [threading.Thread(target=client, args=(end,)) for _ in range(CLIENTS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    os._exit(0)
-
-name('quota-api')
-with open(sys.argv[2], 'w') as procs:
-    procs.write(str(os.getpid()))
 
 
 def handle(conn):

@@ -1,38 +1,17 @@
 #!/usr/bin/python3
 # A page renderer that answers from one thread, an event loop, each request
-# ~30 ms of CPU (render), and ten clients (a load generator, a child,
+# ~15 ms of CPU (render), and 24 clients (a load generator, a child,
 # "loadgen") sending a request 50 ms after their last answer: more than one
 # CPU's worth asked of a thread that can give one, so requests queue for it.
 # Listens on argv[1]; argv[2] seconds in all.
-import hashlib, os, selectors, socket, sys, threading, time
+import hashlib, os, selectors, socket, sys, time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from served import name
+from served import name, start_loadgen
 
-CLIENTS = 10
 port, seconds = int(sys.argv[1]), float(sys.argv[2])
 end = time.monotonic() + seconds
 listener = socket.create_server(('127.0.0.1', port))
-
-
-def client():
-    conn = socket.create_connection(('127.0.0.1', port))
-    answers = conn.makefile('rb')
-    while time.monotonic() < end:
-        conn.sendall(b'GET /render\n')
-        if not answers.readline():
-            break
-        time.sleep(0.05)
-
-
-if os.fork() == 0:
-    name('loadgen')
-    threads = [threading.Thread(target=client) for _ in range(CLIENTS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    os._exit(0)
-
+start_loadgen(port, b'GET /render\n', seconds, callers=24, pause=0.05)
 name('render-loop')
 
 

@@ -1,7 +1,7 @@
 # What the eval's request-serving programs share: naming a process, a load
 # generator (a child, "loadgen") sending request lines back to back, and the
 # loop that answers each one and keeps the time it waited in a counter file.
-import ctypes, os, socket, time
+import ctypes, os, socket, threading, time
 
 _prctl = ctypes.CDLL(None).prctl
 
@@ -10,17 +10,27 @@ def name(comm):
     _prctl(15, comm.encode(), 0, 0, 0)  # PR_SET_NAME
 
 
-def start_loadgen(port, request, seconds):
-    """Forks the load generator: request (a line) to 127.0.0.1:port, each after the last answer, for seconds."""
+def start_loadgen(port, request, seconds, callers=1, pause=0.0):
+    """Forks the load generator: `callers` threads, each on a connection of its own sending request (a line) to
+    127.0.0.1:port `pause` seconds after its last answer, for seconds."""
     if os.fork() == 0:
         name('loadgen')
-        client = socket.create_connection(('127.0.0.1', port))
-        answers = client.makefile('rb')
         end = time.monotonic() + seconds
-        while time.monotonic() < end:
-            client.sendall(request)
-            if not answers.readline():
-                break
+
+        def call():
+            client = socket.create_connection(('127.0.0.1', port))
+            answers = client.makefile('rb')
+            while time.monotonic() < end:
+                client.sendall(request)
+                if not answers.readline():
+                    break
+                time.sleep(pause)
+
+        threads = [threading.Thread(target=call) for _ in range(callers)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
         os._exit(0)
 
 
