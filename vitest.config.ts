@@ -17,5 +17,10 @@ export default defineConfig({
     // needed it is listed at the end (test/helpers/flaky-reporter.ts).
     retry: 1,
     reporters: ['default', './test/helpers/flaky-reporter.ts'],
+    // ioredis rejects what BullMQ left queued on a connection closed under it at shutdown, and nothing awaits it
+    // (taskforcesh/bullmq#3546): once in a full run, right after a Redis restart (test/server/redis-restart.test.ts).
+    // Only that rejection, raised in ioredis's own close handler, is let go; any other fails the run.
+    onUnhandledError: (error) =>
+      !(error.message === 'Connection is closed.' && /^\s+at close \S*ioredis\/built\/redis\/event_handler\.js/m.test(error.stack ?? '')),
   },
 });
