@@ -13,7 +13,7 @@ import { fmtPct, fmtSeconds, fmtUs, listText, plural, shortFunction } from '../.
 import type { Finding } from '../../analysis/types.js';
 import type { Frame } from '../../symbolize/types.js';
 import { gcWaitClassifier, type GcRuntime } from '../gc-frames.js';
-import { GIL_TAKE } from '../gil-frames.js';
+import { gilTakeFrame } from '../gil-frames.js';
 
 /** Waiting on one lock for this share of the window (summed over threads): a warning, ... */
 const WARN_WINDOW_SHARE = 0.05;
@@ -78,7 +78,7 @@ function processWaits(stacks: Obj[], locks: Obj[], classify: (s: Obj) => string 
 /** A lock whose waits were mostly of one of these kinds is that kind's finding, not a lock of the program's. */
 const explainedBy = (l: Obj, kinds: Map<number, ProcessWaits>[]) => kinds.some((k) => (k.get(num(l.pid))?.lockUs.get(str(l.lock)) ?? 0) * 2 >= num(l.totalUs));
 
-const gilFrame = (s: Obj) => objs(s.frames).find((f) => str(f.kind) !== 'kernel' && GIL_TAKE.test(str(f.name)))?.name as string | undefined;
+const gilFrame = (s: Obj) => gilTakeFrame(objs(s.frames));
 
 /** The collector's runtime, per process, and a stack's innermost frame saying it waited for it. */
 function collectorWaits(stacks: Obj[], locks: Obj[]): { waits: Map<number, ProcessWaits>; runtimes: Map<number, GcRuntime> } {

@@ -9,7 +9,7 @@ import { COMPACTION_FUNCTIONS, RECLAIM_FUNCTIONS } from '../memory-frames.js';
 import { sleepFindings } from './sleeps.js';
 import { parkFindings } from './parks.js';
 import { gcWaitClassifier, isCollectorThread, type GcRuntime } from '../gc-frames.js';
-import { GIL_TAKE } from '../gil-frames.js';
+import { gilTakeFrame } from '../gil-frames.js';
 import {
   FILE_LOCK_WAIT,
   FROZEN_WAIT,
@@ -230,7 +230,7 @@ function analyzeOffcputime(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
             comm,
           )
         : undefined;
-    const gil = Boolean(futexCaller && !frozen && !gc && named.some((f) => f.kind !== 'kernel' && GIL_TAKE.test(f.name)));
+    const gil = Boolean(futexCaller && !frozen && !gc && gilTakeFrame(named));
     if (!frozen && !gc && !gil && (futexCaller === 'park' || (futexCaller && futexCaller !== 'lock' && us / n >= PARKED_FUTEX_US))) {
       parked.push(s); // idle, unless its threads are the ones that answered slowly (parks.ts)
       continue;

@@ -8,7 +8,7 @@ import { isObj, str, type AnalysisContext, type Obj } from '../../analysis/commo
 import type { Finding } from '../../analysis/types.js';
 import { byPlace, inAnswersFinding, type WaitKind } from './in-answers.js';
 import { LOCK_CALLERS, PARK_CALLERS } from './waits.js';
-import { GIL_TAKE } from '../gil-frames.js';
+import { gilTakeFrame } from '../gil-frames.js';
 import { isSleep } from './sleeps.js';
 
 const PARK: WaitKind = {
@@ -29,7 +29,10 @@ const IDLE_WORKER = /^(java\.util\.concurrent\.)?(ThreadPoolExecutor\.getTask|Fo
 const isIdleWorker = (f: Obj) => IDLE_WORKER.test(str(f.name)) || (str(f.name) === '_worker' && str(f.file).endsWith('concurrent/futures/thread.py'));
 
 /** Not a park of the program's: an idle worker's wait, a Python thread taking its GIL back (lockwait's), a runtime's sleep over a park (sleeps.ts). */
-const notAPark = (s: Obj) => isSleep(s) || (Array.isArray(s.frames) ? s.frames : []).some((f) => isObj(f) && (isIdleWorker(f) || GIL_TAKE.test(str(f.name))));
+const notAPark = (s: Obj) => {
+  const frames = Array.isArray(s.frames) ? s.frames : [];
+  return isSleep(s) || gilTakeFrame(frames) !== undefined || frames.some((f) => isObj(f) && isIdleWorker(f));
+};
 
 /**
  * Parked stacks counted by thread (those the analysis left out as idle): a finding per process and place, only as a

@@ -3,6 +3,7 @@
 // lock's holder) is named with it in a finding.
 import { readdirSync, readlinkSync } from 'node:fs';
 import { readText } from '../../util/read-text.js';
+import { statFields } from '../../util/process-stat.js';
 
 export interface ProcessNow {
   pid: number;
@@ -31,10 +32,9 @@ function lastRanMs(task: string): number | undefined {
   return ms === undefined ? undefined : Number(ms);
 }
 
-/** The CPU the thread last ran on (/proc/PID/task/TID/stat field 39). */
+/** The CPU the thread last ran on (its stat's field 39). */
 function lastCpu(task: string): number | undefined {
-  const stat = readText(`${task}/stat`);
-  const cpu = stat ? Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[36]) : NaN;
+  const cpu = Number(statFields(task)?.[36] ?? NaN);
   return Number.isInteger(cpu) ? cpu : undefined;
 }
 

@@ -6,6 +6,7 @@
 // sampled most.
 import { readdirSync } from 'node:fs';
 import { readText } from '../../util/read-text.js';
+import { parseStat } from '../../util/process-stat.js';
 import type { StackSample } from '../../stacks/types.js';
 import { isObj, num, str, type Obj } from '../../analysis/common.js';
 import { fmtPct } from '../../format/index.js';
@@ -22,12 +23,12 @@ export interface BusiestThread {
   threads: number;
 }
 
-/** A thread's name and CPU ticks (fields 14 and 15 of its stat), or undefined once it is gone. */
+/** A thread's name and CPU ticks (utime + stime), or undefined once it is gone. */
 function threadCpu(pid: number, tid: string): { comm: string; ticks: number } | undefined {
   const stat = readText(`/proc/${pid}/task/${tid}/stat`);
   if (!stat) return undefined;
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return { comm: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), ticks: Number(fields[11]) + Number(fields[12]) };
+  const { comm, fields } = parseStat(stat);
+  return { comm, ticks: Number(fields[11]) + Number(fields[12]) };
 }
 
 /** The busiest thread of each of the processes sampled most, by pid. */

@@ -144,11 +144,12 @@ const who = (r: Obj) => `${str(r.comm) || '?'} (pid ${num(r.pid)}${str(r.cgroup)
 /** fastCallsMs: its calls to upstreams during its slow answers all took less than this (the time went inside it). */
 function slowServer(r: Obj, threshold: number, ctx: AnalysisContext, explained: boolean, fastCallsMs?: number): Finding {
   const pid = num(r.pid);
-  const slow = lengths(spansOf(r, 'waits', threshold));
+  const answered = spansOf(r, 'waits', threshold);
+  const slow = lengths(answered);
   const waiting = lengths(spansOf(r, 'waitingWaits', threshold));
   const typical = median([...slow, ...waiting]);
   const lostMs = sumOf(slow) + sumOf(waiting);
-  const timeout = waiting.length || explained ? undefined : pollTimeout(spansOf(r, 'waits', threshold), threshold);
+  const timeout = waiting.length || explained ? undefined : pollTimeout(answered, threshold);
   const matters = ctx.targetLabel !== undefined && !timeout;
   const answers = num(r.answers);
   const title =
