@@ -86,6 +86,9 @@ struct stack_snapshot {
 
 /* user_stack_id of a key whose user stack went out as a snapshot. */
 #define STACK_ID_SNAPSHOT (-1000)
+/* kernel_stack_id of a wait timed at its syscall's exit, not walked there: an
+ * epoll wait (offcputime), which sleeps in ep_poll. */
+#define STACK_ID_EPOLL_WAIT (-1001)
 
 struct stack_end {
 	__u32 type; /* STACK_RECORD_END */

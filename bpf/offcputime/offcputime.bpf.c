@@ -33,6 +33,13 @@ const volatile __u64 min_sleep_us = 10000;
  * second, each a kernel stack walk. */
 const volatile bool skip_kernel_threads = true;
 #define PF_KTHREAD 0x00200000
+/* An epoll wait this long or more is counted, by thread, with its user stack
+ * taken at the syscall's exit (where the thread still stands in the call):
+ * most are an event loop idle, but a program that waits for a lock or an
+ * answer through its own event set (PostgreSQL's latches: a row lock, a
+ * synchronous standby) waits there too, and only its stack tells which. A
+ * busy loop's waits are short: no stack walk. 0: leave every one out. */
+const volatile __u64 min_poll_wait_us = 20000;
 
 /* What sched_switch records; stable since 4.x, read through CO-RE. */
 struct trace_event_raw_sched_switch___sherlock {
@@ -46,6 +53,22 @@ struct offcpu_start {
 	__u64 ts;
 	struct stack_key key;
 };
+
+/* When a thread's latest sleep in an epoll wait began, and its count of
+ * voluntary switches then: an entry whose count has moved on is another
+ * call's, left behind by an exit not seen (the programs attached or detached
+ * between the two). LRU: a thread that exits inside one leaves it too. */
+struct poll_start {
+	__u64 ts;
+	__u64 nvcsw;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384); /* params.maxThreads */
+	__type(key, __u32);
+	__type(value, struct poll_start);
+} poll_starts SEC(".maps");
 
 /* Threads off the CPU now, by tid. */
 struct {
@@ -99,6 +122,7 @@ enum sleep_kind {
 	IDLE_WAIT,   /* only ever waits for work: events, a child, a signal, a connection */
 	TIMED_SLEEP, /* nanosleep, clock_nanosleep: idle in a loop, or time lost inside a request */
 	FUTEX_WAIT,  /* futex, futex_waitv: a lock, or a park idle in a pool or inside a request */
+	POLL_WAIT,   /* epoll_wait and its kin: idle, but a long one is timed at its exit, with its stack */
 };
 
 /* Idle syscalls' two stack walks (kernel and user, ~4-5 µs each here) are
@@ -116,6 +140,10 @@ static __always_inline enum sleep_kind sleep_kind_of(long nr)
 	case 202: /* futex */
 	case 449: /* futex_waitv */
 		return FUTEX_WAIT;
+	case 232: /* epoll_wait */
+	case 281: /* epoll_pwait */
+	case 441: /* epoll_pwait2 */
+		return POLL_WAIT;
 	case 34:  /* pause */
 	case 43:  /* accept */
 	case 45:  /* recvfrom: a socket's reads wait for data (sk_wait_data, its datagram kin) */
@@ -123,12 +151,9 @@ static __always_inline enum sleep_kind sleep_kind_of(long nr)
 	case 61:  /* wait4 */
 	case 128: /* rt_sigtimedwait */
 	case 130: /* rt_sigsuspend */
-	case 232: /* epoll_wait */
 	case 247: /* waitid */
-	case 281: /* epoll_pwait */
 	case 288: /* accept4 */
 	case 299: /* recvmmsg */
-	case 441: /* epoll_pwait2 */
 		return IDLE_WAIT;
 	}
 #elif defined(__TARGET_ARCH_arm64)
@@ -140,6 +165,8 @@ static __always_inline enum sleep_kind sleep_kind_of(long nr)
 	case 449: /* futex_waitv */
 		return FUTEX_WAIT;
 	case 22:  /* epoll_pwait */
+	case 441: /* epoll_pwait2 */
+		return POLL_WAIT;
 	case 95:  /* waitid */
 	case 133: /* rt_sigsuspend */
 	case 137: /* rt_sigtimedwait */
@@ -149,7 +176,6 @@ static __always_inline enum sleep_kind sleep_kind_of(long nr)
 	case 242: /* accept4 */
 	case 243: /* recvmmsg */
 	case 260: /* wait4 */
-	case 441: /* epoll_pwait2 */
 		return IDLE_WAIT;
 	}
 #endif
@@ -197,10 +223,21 @@ static __always_inline __u64 asked_sleep_us(struct pt_regs *regs, long nr)
 	return asked > now ? (asked - now) / 1000 : 0;
 }
 
+/* Notes when a thread's epoll wait began sleeping (its latest sleep in the
+ * call: one woken for nothing sleeps again, rarely). sched_switch comes after
+ * the switch is counted. */
+static __always_inline void note_poll_start(struct task_struct *task, __u32 tid, __u64 now)
+{
+	struct poll_start start = { .ts = now, .nvcsw = task->nvcsw };
+
+	if (min_poll_wait_us)
+		bpf_map_update_elem(&poll_starts, &tid, &start, BPF_ANY);
+}
+
 /* Whether the block now starting is counted, and whether it counts by thread:
  * a timed sleep asked for min_sleep_us or more (idle syscalls left out or not),
- * and a futex wait. */
-static __always_inline bool counted(long prev_state, bool *by_thread)
+ * and a futex wait. An epoll wait's start is noted for its exit. */
+static __always_inline bool counted(long prev_state, __u32 tid, __u64 now, bool *by_thread)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct pt_regs *regs;
@@ -215,6 +252,9 @@ static __always_inline bool counted(long prev_state, bool *by_thread)
 	regs = (struct pt_regs *)bpf_task_pt_regs(task);
 	nr = syscall_nr(regs);
 	switch (sleep_kind_of(nr)) {
+	case POLL_WAIT:
+		note_poll_start(task, tid, now);
+		return !skip_idle_syscalls;
 	case IDLE_WAIT:
 		return !skip_idle_syscalls;
 	case TIMED_SLEEP:
@@ -292,9 +332,67 @@ SHERLOCK_PROG("tracepoint/sched/sched_switch", tp_sched_switch, struct trace_eve
 
 	if (prev)
 		note_clock_offset(now);
-	if (prev && state_selected(ctx->prev_state) && sherlock_current_selected() && counted(ctx->prev_state, &by_thread))
+	if (prev && state_selected(ctx->prev_state) && sherlock_current_selected() && counted(ctx->prev_state, prev, now, &by_thread))
 		switch_out(ctx, prev, now, by_thread);
 	if (next)
 		switch_in(next, now);
 	return 0;
+}
+
+/* An epoll wait ends: one that slept min_poll_wait_us or more is counted by
+ * thread, its user stack taken here (the thread is still in the call, its
+ * registers and stack as they were when it slept), its kernel stack known:
+ * STACK_ID_EPOLL_WAIT. A wait left out by skip_idle_syscalls only. */
+static __always_inline int poll_wait_exit(void *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)id;
+	struct poll_start *started = bpf_map_lookup_elem(&poll_starts, &tid);
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct offcpu_value zero = {}, *value;
+	struct stack_key key = {};
+	__u64 delta_us;
+	bool same_call;
+
+	if (!started)
+		return 0;
+	delta_us = (bpf_ktime_get_ns() - started->ts) / 1000;
+	same_call = started->nvcsw == task->nvcsw;
+	bpf_map_delete_elem(&poll_starts, &tid);
+	if (!same_call || !skip_idle_syscalls || delta_us < min_poll_wait_us || (max_block_us && delta_us > max_block_us))
+		return 0;
+	key.tgid = id >> 32;
+	key.thread = tid;
+	key.kernel_stack_id = STACK_ID_EPOLL_WAIT;
+	if (user_snapshot_bytes && send_snapshot(STACK_RECORD_SAMPLE, key.tgid, tid, STACK_ID_EPOLL_WAIT, delta_us, tid)) {
+		announce_tgid(key.tgid);
+		return 0;
+	}
+	key.user_stack_id = stack_id(ctx, BPF_F_USER_STACK, STACK_USER_LOST);
+	bpf_get_current_comm(key.comm, sizeof(key.comm));
+	value = bpf_map_lookup_or_try_init(&counts, &key, &zero);
+	if (!value) {
+		sherlock_count(SHERLOCK_DROP_MAP_FULL);
+		return 0;
+	}
+	__sync_fetch_and_add(&value->total_us, delta_us);
+	__sync_fetch_and_add(&value->count, 1);
+	if (key.user_stack_id >= 0)
+		announce_tgid(key.tgid);
+	return 0;
+}
+
+SHERLOCK_PROG("tracepoint/syscalls/sys_exit_epoll_wait", tp_exit_epoll_wait, void *ctx)
+{
+	return poll_wait_exit(ctx);
+}
+
+SHERLOCK_PROG("tracepoint/syscalls/sys_exit_epoll_pwait", tp_exit_epoll_pwait, void *ctx)
+{
+	return poll_wait_exit(ctx);
+}
+
+SHERLOCK_PROG("tracepoint/syscalls/sys_exit_epoll_pwait2", tp_exit_epoll_pwait2, void *ctx)
+{
+	return poll_wait_exit(ctx);
 }

@@ -8,6 +8,7 @@ import { waitName } from './scheduler.js';
 import { COMPACTION_FUNCTIONS, RECLAIM_FUNCTIONS } from '../memory-frames.js';
 import { sleepFindings } from './sleeps.js';
 import { parkFindings } from './parks.js';
+import { databaseWaitFindings, databaseWaitOf } from './database-waits.js';
 import { gcWaitClassifier, isCollectorThread, type GcRuntime } from '../gc-frames.js';
 import { gilTakeFrame } from '../gil-frames.js';
 import {
@@ -206,6 +207,7 @@ function analyzeOffcputime(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
   let workUs = 0;
   const gcWaitOf = gcWaitClassifier();
   const parked: Obj[] = [];
+  const databaseWaits: Obj[] = [];
   for (const s of stacks) {
     const us = num(s.value);
     const n = Math.max(1, num(s.blocks));
@@ -214,6 +216,11 @@ function analyzeOffcputime(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
     const frames = Array.isArray(s.frames) ? s.frames : [];
     if (KERNEL_THREAD.test(comm) || isKernelThread(frames)) continue;
     const wait = waitName(frames) ?? '?';
+    // A database's own waits for another transaction sleep where it idles: told by their stacks alone.
+    if (IDLE_WAITS.test(wait) && databaseWaitOf(framesOf(s))) {
+      databaseWaits.push(s);
+      continue;
+    }
     // Idle, unless the poll is a resolver's: waiting for a DNS answer is work.
     const frozen = s.frozen === true; // frozen where it slept: its idle wait is no longer idle
     if (!frozen && IDLE_WAITS.test(wait) && !RESOLVER_FRAMES.test(frames.map((f) => (isObj(f) ? str(f.name) : '')).join(' '))) continue;
@@ -376,7 +383,10 @@ function analyzeOffcputime(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
             },
     });
   }
-  return { findings: [...findings, ...sleepFindings(data, ctx), ...parkFindings(parked, data, ctx)], checked };
+  return {
+    findings: [...findings, ...databaseWaitFindings(databaseWaits, data, ctx), ...sleepFindings(data, ctx), ...parkFindings(parked, data, ctx)],
+    checked,
+  };
 }
 
 export const offcputimeAnalysis = { checks: 'off-CPU time', analyze: analyzeOffcputime };

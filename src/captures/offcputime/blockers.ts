@@ -3,10 +3,12 @@
 // file lock's holder (file-locks.ts, sampled while the capture ran), a TCP or
 // unix connection's peer (socket-peers.ts), a frozen process's cgroup
 // (frozen-cgroups.ts), a mutex's owner thread (mutex-owners.ts), a traced
-// process's tracer (tracers.ts). The analysis names them (blocker-text.ts).
+// process's tracer (tracers.ts), PostgreSQL's transactions left open
+// (open-transactions.ts, sampled while the capture ran). The analysis names them (blocker-text.ts).
 import type { OffcpuStack, OffcputimeData } from './data.js';
 import { waitName } from './scheduler.js';
 import type { LockWaitSampler } from './file-locks.js';
+import type { OpenTransactionSampler } from './open-transactions.js';
 import { writtenPipes } from './pipe-readers.js';
 import { blockedSends } from './socket-peers.js';
 import { FILE_LOCK_WAIT, FROZEN_WAIT, FUTEX, LOCK_CALLERS, PIPE_WRITE, SOCKET_SEND_WAIT, TRACED_WAIT } from './waits.js';
@@ -14,6 +16,7 @@ import { heldMutexes, mutexWaitsOf } from './mutex-owners.js';
 import type { SchedulerClock } from './process-now.js';
 import { frozenCgroupOf } from './frozen-cgroups.js';
 import { tracerNow } from './tracers.js';
+import { isDatabaseLockWait } from './database-waits.js';
 
 /** A process that waited this long on full pipes, file locks or socket sends gets what it waited on looked up. */
 const BLOCKED_US = 100_000;
@@ -38,7 +41,7 @@ const isMutexWait = (s: OffcpuStack) =>
 const isFrozen = (s: OffcpuStack) => s.frozen === true || FROZEN_WAIT.test(waitName(s.frames) ?? '');
 
 /** What its blocked writers and lockers waited on: the pipes' readers, the locks' holders, the connections' peers, the mutexes' owners; who froze the frozen, who traces the traced. */
-export function withBlockers(data: OffcputimeData, locks: LockWaitSampler, clock: SchedulerClock): OffcputimeData {
+export function withBlockers(data: OffcputimeData, locks: LockWaitSampler, clock: SchedulerClock, transactions: OpenTransactionSampler): OffcputimeData {
   const pipeWriters = waitedIn(data, PIPE_WRITE)
     .map((pid) => ({ pid, pipes: writtenPipes(pid) }))
     .filter((w) => w.pipes.length);
@@ -60,8 +63,10 @@ export function withBlockers(data: OffcputimeData, locks: LockWaitSampler, clock
     const mutexes = heldMutexes(pid, mutexWaitsOf(pid), clock);
     return mutexes.length ? [{ pid, mutexes }] : [];
   });
+  const openTransactions = data.stacks.some(isDatabaseLockWait) ? transactions.result() : undefined;
   return {
     ...data,
+    ...(openTransactions ? { openTransactions } : {}),
     ...(frozen.length ? { frozen } : {}),
     ...(mutexWaiters.length ? { mutexWaiters } : {}),
     ...(traced.length ? { traced } : {}),

@@ -12,6 +12,7 @@ import { offcputimeAnalysis } from './analyze.js';
 import { offcputimeSetup } from './setup.js';
 import { waitFrame } from './scheduler.js';
 import { LockWaitSampler } from './file-locks.js';
+import { OpenTransactionSampler } from './open-transactions.js';
 import type { OffcpuStack, OffcputimeData } from './data.js';
 import { blockedThroughout, readStarts, schedulerClock, startLayout, withThroughout, type BlockValue, type ThroughoutSample } from './open-blocks.js';
 import { withBlockers } from './blockers.js';
@@ -93,17 +94,20 @@ export const offcputime: CaptureDefinition<OffcputimeParams, OffcputimeData> = {
       },
     });
     const locks = new LockWaitSampler();
+    const transactions = new OpenTransactionSampler();
     return {
       ...collector,
       poll: () => {
         collector.poll?.();
         locks.poll();
+        transactions.poll();
       },
       windowEnded: () => {
         collector.windowEnded?.();
         locks.poll(true);
+        transactions.poll(true);
       },
-      finish: async () => withBlockers(withThroughout(await collector.finish(), throughout), locks, clock),
+      finish: async () => withBlockers(withThroughout(await collector.finish(), throughout), locks, clock, transactions),
     };
   },
 

@@ -1,6 +1,6 @@
 // offcputime's setup: the task states and block times it counts, table sizes and user-stack snapshots.
 // What the warm pool needs to keep its object loaded (index.ts adds the rest).
-import type { BpfObject } from '../../libbpf/index.js';
+import { type BpfObject, hasTracepoint } from '../../libbpf/index.js';
 import type { CaptureSetup } from '../capture.js';
 import { boolean, integer, pattern, settingsDefaults } from '../settings.js';
 import { stackTableSettings, unwindSettings } from '../stack-family/params.js';
@@ -44,6 +44,12 @@ const settings = {
     10_000,
     'timed sleeps (nanosleep, clock_nanosleep: time.sleep, usleep) asked for this long or more are counted, with the threads that slept, though idle syscalls are left out: a sleep inside a request holds its answer up (0: none)',
   ),
+  minPollWaitUs: integer(
+    0,
+    Number.MAX_SAFE_INTEGER,
+    20_000,
+    "epoll waits this long or more are counted, with the threads that waited and their user stacks, though idle syscalls are left out: a program that waits for a lock or an answer through its own event loop (PostgreSQL's row locks) waits there, and only its stack tells it from an idle loop's (0: none)",
+  ),
   minBlockUs: integer(0, Number.MAX_SAFE_INTEGER, 1, 'shortest block counted, in µs'),
   maxBlockUs: integer(0, Number.MAX_SAFE_INTEGER, 0, 'longest block counted, in µs (0: no limit)'),
   ...stackTableSettings('{process, thread name, stacks}', 'blocks'),
@@ -67,9 +73,14 @@ export const offcputimeSetup = {
       skip_idle_syscalls: !params.idleSyscalls,
       skip_kernel_threads: !params.kernelThreads,
       min_sleep_us: params.minSleepUs,
+      min_poll_wait_us: params.minPollWaitUs,
     });
     configureStackTables(object, 'counts', params);
     object.setMaxEntries('starts', params.maxThreads);
+    object.setMaxEntries('poll_starts', params.maxThreads);
+    // epoll_wait is x86's alone (arm64 has epoll_pwait); epoll_pwait2 came in 5.11.
+    for (const call of ['epoll_wait', 'epoll_pwait', 'epoll_pwait2'])
+      if (!hasTracepoint('syscalls', `sys_exit_${call}`)) object.setAutoload(`tp_exit_${call}`, false);
     object.setMaxEntries('seen_tgids', params.maxProcesses);
     configureUnwinding(object, params);
   },

@@ -26,6 +26,12 @@ export const newTgidLayout = recordLayout('stack_new_tgid', 8, { tgid: 0 });
 // -EFAULT (-14): no such stack (a kernel thread's user stack, a user-mode sample's kernel stack): absent, not lost.
 const EEXIST = -17; // stack map bucket taken by another stack
 const ENOMEM = -12; // stack map full
+/** STACK_ID_EPOLL_WAIT: a wait timed at its syscall's exit, whose kernel stack is where epoll_wait sleeps. */
+const EPOLL_WAIT = -1001;
+const EPOLL_WAIT_FRAMES: Frame[] = [
+  { name: 'do_epoll_wait', kind: 'kernel' },
+  { name: 'ep_poll', kind: 'kernel' },
+];
 
 export interface StackKey {
   tgid: number;
@@ -281,6 +287,7 @@ export function symbolizeStacks<V>(
   const userFrames = new Map<string, Frame[]>(); // `${tgid}:${id}`: one id may be shared by processes
 
   const kernelStack = (id: number): Frame[] => {
+    if (id === EPOLL_WAIT) return EPOLL_WAIT_FRAMES;
     if (id < 0) return isLostStack(id) ? [lostFrame('kernel', id)] : [];
     let frames = kernelFrames.get(id);
     if (!frames) {

@@ -253,10 +253,11 @@ function slowUpstream(r: Obj, served: SlowAnswers | undefined, threshold: number
     ? `${fmtMs(cover.ms)} of its slow answers spent waiting on ${peer}`
     : `${fmtCount(all.length)} requests × ~${fmtMs(typical)} = ${fmtMs(lostMs)} waited on ${peer}`;
   const impactMs = during ? cover.ms : lostMs;
-  // A peer on this host: what holds it up explains these waits (its own upstream's waits, its CPU quota, its reclaim).
+  // A peer on this host: what holds it up explains these waits (its own upstream's waits, its CPU quota, its reclaim);
+  // a server that forks a process per connection answers in those (postgres's backends): theirs too.
   const local =
     server && !itself
-      ? [`answers-of:${num(server.pid)}`, `service-pid:${num(server.pid)}`, `runq-pid:${num(server.pid)}`, `reclaim-pid:${num(server.pid)}`]
+      ? [num(server.pid), ...arr(server.workers).map(num)].flatMap((p) => [`answers-of:${p}`, `service-pid:${p}`, `runq-pid:${p}`, `reclaim-pid:${p}`])
       : [];
   return {
     ...makeFinding(

@@ -37,7 +37,7 @@ export type TcpresponseRow = Omit<SideRow, 'cgroupId'> & {
   cgroup?: string;
   container?: string;
   /** A client's peer that is a server on this host: who answers there. */
-  server?: { pid: number; comm: string; listener: string };
+  server?: { pid: number; comm: string; listener: string; workers?: number[] };
 };
 
 export interface TcpresponseData {

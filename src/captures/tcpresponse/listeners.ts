@@ -53,7 +53,12 @@ function localAddresses(): Set<string> {
 export interface LocalServer {
   pid: number;
   listener: string;
+  /** Other processes holding connections the listener accepted: a server that forks one per connection (postgres's backends, sshd's). */
+  workers?: number[];
 }
+
+/** Workers named per server, at most. */
+const MAX_WORKERS = 64;
 
 /**
  * The processes serving each peer ("ip:port" → pid) that is a listener on this
@@ -65,6 +70,7 @@ export function localServers(clients: { pid: number; peer: string }[], listeners
   const own = localAddresses();
   const hostNetns = netnsOf(process.pid);
   const wanted = new Map<string, Listener>(); // peer → its listener
+  const accepted = new Map<string, string[]>(); // peer → the inodes of the connections accepted on it
   for (const c of clients) {
     const address = hostOf(c.peer);
     const netns = netnsOf(c.pid);
@@ -72,15 +78,24 @@ export function localServers(clients: { pid: number; peer: string }[], listeners
     if (!isLoopback(address) && !(netns === hostNetns && own.has(address))) continue;
     const port = portOf(c.peer);
     const listener = listeners.find((l) => l.netns === netns && l.port === port && (WILDCARDS.has(hostOf(l.local)) || hostOf(l.local) === address));
-    if (listener) wanted.set(c.peer, listener);
+    if (!listener) continue;
+    wanted.set(c.peer, listener);
+    const sockets = procTcpSockets(c.pid).filter((s) => s.state === 'ESTABLISHED' && s.local === c.peer);
+    accepted.set(
+      c.peer,
+      sockets.map((s) => s.inode),
+    );
   }
-  const owners = socketOwners(new Set([...wanted.values()].map((l) => l.inode)));
+  // One walk for the listeners' owners and their connections'.
+  const owners = socketOwners(new Set([...wanted.values()].map((l) => l.inode).concat([...accepted.values()].flat())));
   const byInode = new Map<string, number>();
   for (const [pid, inodes] of owners) for (const inode of inodes) if (!byInode.has(inode)) byInode.set(inode, pid);
   const servers = new Map<string, LocalServer>();
   for (const [peer, listener] of wanted) {
     const pid = byInode.get(listener.inode);
-    if (pid !== undefined) servers.set(peer, { pid, listener: listener.local });
+    if (pid === undefined) continue;
+    const workers = [...new Set((accepted.get(peer) ?? []).flatMap((inode) => byInode.get(inode) ?? []))].filter((w) => w !== pid).slice(0, MAX_WORKERS);
+    servers.set(peer, { pid, listener: listener.local, ...(workers.length ? { workers } : {}) });
   }
   return servers;
 }

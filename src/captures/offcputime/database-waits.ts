@@ -1,0 +1,179 @@
+// A database's waits for another transaction. PostgreSQL's backends sleep on
+// their latch (epoll_wait, which the kernel counts as idle) both between
+// queries and when a query waits for a lock another transaction holds, or for
+// its synchronous standby: only the user stack tells them apart (ProcSleep is
+// the lock manager's sleep). The kernel times long epoll waits by thread with
+// their stacks (bpf/offcputime: min_poll_wait_us); those named here are work,
+// the rest stay idle. Their holder is the transaction left open: a backend
+// idle in it (open-transactions.ts), and that backend's client.
+import { makeFinding, num, objs, str, timeImpact, type AnalysisContext, type Obj } from '../../analysis/common.js';
+import type { Finding } from '../../analysis/types.js';
+import { framesOf, processNameOf, stackText, type FrameLike } from '../../analysis/stack-frames.js';
+import { fmtCount, fmtMs, fmtPct, fmtSeconds, listText, plural, processLabel, round } from '../../format/index.js';
+import type { IdleTransaction } from './open-transactions.js';
+
+interface DatabaseWait {
+  id: string;
+  /** What it waited for, after "waited 2 s for". */
+  what: string;
+  /** Why such a wait happens. */
+  why: string;
+  /** A transaction holds what it waits for: its holder is looked for. */
+  held: boolean;
+  next: string;
+}
+
+const BLOCKING_QUERY =
+  "SELECT pid, pg_blocking_pids(pid), wait_event, state, query FROM pg_stat_activity WHERE wait_event_type = 'Lock' names the blocking backends";
+
+const ROW_LOCK: DatabaseWait = {
+  id: 'row-lock',
+  what: 'row locks other transactions held',
+  why: 'an UPDATE, DELETE or SELECT ... FOR UPDATE of a row another transaction has changed waits until that transaction ends',
+  held: true,
+  next: 'keep transactions that change hot rows short (nothing slow between their first write and their commit); lock_timeout bounds each wait',
+};
+const TABLE_LOCK: DatabaseWait = {
+  id: 'table-lock',
+  what: 'table locks other transactions held or were waiting for',
+  why: 'a statement that locks a table waits behind a stronger lock on it (ALTER TABLE, VACUUM FULL, REINDEX, LOCK TABLE), and every later query of that table queues behind the waiting one',
+  held: true,
+  next: 'run schema changes with a short lock_timeout (and retry) so they do not queue every query behind them',
+};
+const ADVISORY_LOCK: DatabaseWait = {
+  id: 'advisory-lock',
+  what: 'advisory locks other sessions held (pg_advisory_lock)',
+  why: 'the application serialises work on these locks itself',
+  held: true,
+  next: 'find what the holding session does while it holds the lock (pg_locks, locktype advisory)',
+};
+const OTHER_LOCK: DatabaseWait = {
+  id: 'lock',
+  what: 'locks other transactions held',
+  why: "a statement waits in PostgreSQL's lock manager for a lock another transaction holds",
+  held: true,
+  next: 'keep the holding transactions short',
+};
+const SYNC_STANDBY: DatabaseWait = {
+  id: 'sync-standby',
+  what: 'its synchronous standby to confirm its commits',
+  why: 'with synchronous_standby_names set, each commit waits until a standby has its WAL (synchronous_commit decides how far): a slow or lagging standby, or the path to it, holds every commit',
+  held: false,
+  next: 'look at the standby (pg_stat_replication: write_lag, flush_lag, replay_lag) and the path to it',
+};
+
+/** PostgreSQL's lock manager sleeping (WaitOnLock, a static function, calls it). */
+const LOCK_SLEEP = /^ProcSleep$/;
+const KINDS: [RegExp, DatabaseWait][] = [
+  [/^(XactLockTableWait|LockTuple|heap_lock_tuple|heap_update|heap_delete)$/, ROW_LOCK],
+  [/^pg_advisory_\w*lock\w*$/, ADVISORY_LOCK],
+  [/^(LockRelation\w*|LockDatabaseObject|LockSharedObject)$/, TABLE_LOCK],
+];
+
+/** What a wait in a database's own event loop waited for, by its user frames; undefined for an idle one. */
+export function databaseWaitOf(frames: FrameLike[]): DatabaseWait | undefined {
+  const names = frames.filter((f) => f.kind !== 'kernel').map((f) => f.name);
+  if (names.some((n) => n === 'SyncRepWaitForLSN')) return SYNC_STANDBY;
+  if (!names.some((n) => LOCK_SLEEP.test(n))) return undefined;
+  return KINDS.find(([re]) => names.some((n) => re.test(n)))?.[1] ?? OTHER_LOCK;
+}
+
+/** A stack of a wait for a lock another transaction holds. */
+export const isDatabaseLockWait = (stack: { frames: FrameLike[] }): boolean => databaseWaitOf(stack.frames)?.held === true;
+
+/** Summed over the program's processes, this share of the window or more is a finding. */
+const MIN_WINDOW_SHARE = 0.05;
+
+/** One finding per program and kind of wait, its processes together (a backend per connection). */
+export function databaseWaitFindings(stacks: Obj[], data: Obj, ctx: AnalysisContext): Finding[] {
+  const groups = new Map<string, { comm: string; kind: DatabaseWait; us: number; waits: number; pids: Map<number, number>; stacks: Obj[] }>();
+  for (const s of stacks) {
+    const kind = databaseWaitOf(framesOf(s));
+    if (!kind) continue;
+    const pid = num(s.pid);
+    const comm = processNameOf(data, pid) ?? str(s.comm);
+    const id = `${comm}\0${kind.id}`;
+    const g = groups.get(id) ?? { comm, kind, us: 0, waits: 0, pids: new Map<number, number>(), stacks: [] };
+    groups.set(id, g);
+    g.us += num(s.value);
+    g.waits += Math.max(1, num(s.blocks));
+    g.pids.set(pid, (g.pids.get(pid) ?? 0) + num(s.value));
+    g.stacks.push(s);
+  }
+  const idle = objs(isObjLike(data.openTransactions) ? data.openTransactions.idle : undefined);
+  const reads = isObjLike(data.openTransactions) ? num(data.openTransactions.reads) : 0;
+  return [...groups.values()]
+    .filter((g) => g.us / 1e6 / ctx.windowSeconds >= MIN_WINDOW_SHARE)
+    .sort((a, b) => b.us - a.us)
+    .map((g) => waitFinding(g, g.kind.held ? (idle as unknown as IdleTransaction[]) : [], reads, ctx));
+}
+
+const isObjLike = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function waitFinding(
+  g: { comm: string; kind: DatabaseWait; us: number; waits: number; pids: Map<number, number>; stacks: Obj[] },
+  idle: IdleTransaction[],
+  reads: number,
+  ctx: AnalysisContext,
+): Finding {
+  const pids = [...g.pids].sort((a, b) => b[1] - a[1]).map(([pid]) => pid);
+  const who = pids.length === 1 ? processLabel(g.comm, pids[0]) : `${g.comm} (${pids.length} processes: pids ${listText(pids.map(String), 4)})`;
+  const share = g.us / 1e6 / ctx.windowSeconds;
+  const holders = idle.filter((t) => !g.pids.has(t.pid));
+  const title =
+    `${who} waited ${fmtMs(g.us / 1000)} (${fmtPct(share)} of the ${fmtSeconds(ctx.windowSeconds)} window, summed${pids.length > 1 ? ' over them' : ''}) ` +
+    `for ${g.kind.what}, ${plural(g.waits, 'wait')} of ~${fmtMs(g.us / g.waits / 1000)} each: ${g.kind.why}` +
+    (g.kind.held ? `; ${holderText(holders, reads)}` : '') +
+    `; next: ${holders.length ? 'commit before the slow work (keep the transaction to its statements), or ' : ''}${g.kind.next}${g.kind.held ? `; ${BLOCKING_QUERY}` : ''}.`;
+  const clients = holders.flatMap((t) => (t.clientProcess ? [t.clientProcess.pid] : []));
+  return {
+    ...makeFinding(
+      ctx,
+      `db-wait:${g.comm}:${g.kind.id}`,
+      'warning',
+      title,
+      {
+        comm: g.comm,
+        pid: pids[0],
+        pids,
+        waitingFor: g.kind.id,
+        waitedMs: round(g.us / 1000),
+        waits: g.waits,
+        avgMs: round(g.us / g.waits / 1000),
+        ...(holders.length ? { idleInTransaction: holders.slice(0, 3), titleReads: reads } : {}),
+        stacks: [...g.stacks]
+          .sort((a, b) => num(b.value) - num(a.value))
+          .slice(0, 3)
+          .map((s) => ({ pid: num(s.pid), offCpuMs: round(num(s.value) / 1000), blocks: num(s.blocks), frames: stackText(framesOf(s), 16) })),
+      },
+      share,
+      timeImpact(g.us / 1e6, ctx.windowSeconds, `${plural(g.waits, 'wait')} summed over its processes: ${fmtMs(g.us / 1000)}`, ['latency']),
+    ),
+    cause: { key: `${g.comm} waited for ${g.kind.what}`, subject: processLabel(g.comm, pids[0]) },
+    // Its backends' slow answers are these waits (tcpresponse), and through them their clients' waits on them;
+    // the holder's client is where the time goes: what holds it up (its own upstreams, its CPU) comes with this.
+    links: {
+      explains: pids.map((pid) => `blocked-pid:${pid}`),
+      ...(clients.length ? { shows: clients.flatMap((pid) => [`service-pid:${pid}`, `blocked-pid:${pid}`]) } : {}),
+    },
+  };
+}
+
+/** Who held the locks: the backends seen idle in their transactions, and their clients. */
+function holderText(holders: IdleTransaction[], reads: number): string {
+  if (!holders.length)
+    return reads
+      ? `no backend was seen idle in a transaction (${plural(reads, 'read')} of their titles): the holder runs statements of its own (a long UPDATE, a batch, a migration)`
+      : 'the backends could not be read for their holder';
+  const named = holders.slice(0, 2).map((t) => {
+    const client = t.clientProcess ? `${processLabel(t.clientProcess.comm, t.clientProcess.pid)} at ${t.client}` : t.client;
+    return (
+      `postgres (pid ${t.pid}, ${t.user}@${t.database}) was idle in its transaction${t.aborted ? ' (aborted)' : ''} in ${fmtCount(t.seen)} of ${plural(reads, 'read')} of its title ` +
+      `(its client: ${client})`
+    );
+  });
+  return (
+    `held by: ${listText(named, 2)}: a transaction its client keeps open while it does something else (a call to another service, a sleep, a user's think time) holds every lock it took until it commits` +
+    (holders.length > 2 ? ` (${holders.length - 2} more idle in theirs)` : '')
+  );
+}
