@@ -6,7 +6,8 @@ set -euo pipefail
 
 # prometheus: for promtool (test/server/promtool.test.ts checks /metrics and the alert rules with it).
 # openssl: the evaluation makes a TLS certificate with it.
-packages=(clang llvm binutils gcc g++ libbpf-dev libbpf1 bpftool redis-server iproute2 nftables chromium prometheus openssl)
+# postgresql: the evaluation's row-lock incident runs a cluster of its own (its packaged one is never started).
+packages=(clang llvm binutils gcc g++ libbpf-dev libbpf1 bpftool redis-server iproute2 nftables chromium prometheus openssl postgresql)
 # `--bench`: also what only the benchmarks use (bpftrace, for the tracer comparison).
 [[ "${1:-}" == "--bench" ]] && packages+=(bpftrace time)
 
@@ -24,7 +25,7 @@ fi
 echo "installing: ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-# Sherlock starts the Redis it needs itself and only wants promtool from the prometheus
+# Sherlock starts the Redis it needs itself (the evaluation its own PostgreSQL) and only wants promtool from the prometheus
 # package: no daemon is started by the install (policy-rc.d 101, restored afterwards).
 policy=/usr/sbin/policy-rc.d
 saved=""

@@ -50,6 +50,7 @@ import {
   within,
 } from './incidents.js';
 import { startTestRedis } from '../helpers/redis.js';
+import { postgresSkipReason, startPostgres } from '../helpers/postgres.js';
 import { startSherlockUp, type RunOutcome, type SherlockUp } from './sherlock-up.js';
 
 const skip = kernelSkipReason() ?? distSkipReason();
@@ -1453,6 +1454,32 @@ while time.time() < end:
       killChildren();
     }
   }, 60_000);
+
+  it.skipIf(postgresSkipReason())(
+    `a service whose requests update a row a job keeps locked in a transaction left open → intermittent-latency names the row-lock waits and the job holding them${postgresSkipReason() ? ` (skipped: ${postgresSkipReason()})` : ''}`,
+    async () => {
+      const db = startPostgres(5497);
+      const counter = join(dir, 'ledger.count');
+      const api = startChild(PYTHON, [join(programsDir, 'ledger-api.py'), '8661', String(db.port), counter, '60']);
+      try {
+        for (let i = 0; i < 200 && !existsSync(counter); i++) await sleep(50); // its clients connected
+        await sleep(1200); // the job's first transaction, its debits queued behind it
+        const { outcome, counted: waitedMs } = await runCounting('intermittent-latency', counter, 'offcputime');
+        const job = named(childrenOf(api.pid!), 'settle-job');
+        await positive('row-lock', outcome, new Set([api.pid!, ...childrenOf(api.pid!), db.pid, ...childrenOf(db.pid)]), (top) => {
+          if (top.evidence.waitingFor !== 'row-lock') return 'the top finding is not the row-lock waits';
+          if (!top.title.includes(`its client: settle-job (pid ${job})`)) return `the top finding does not name settle-job (pid ${job}) as the holder's client`;
+          const said = Number(top.evidence.waitedMs);
+          if (!within(said, waitedMs, 0.35)) return `it says ${said} ms of lock waits, the API's updates took ${waitedMs.toFixed(0)} ms`;
+          return undefined;
+        });
+      } finally {
+        killChildren();
+        db.stop();
+      }
+    },
+    60_000,
+  );
 
   it('a service logging to a pipe its log shipper reads too slowly → intermittent-latency names the shipper, the pipe and the time the service waited', async () => {
     const counter = join(dir, 'log-waits.count');

@@ -1,0 +1,123 @@
+// PostgreSQL's backends wait for another transaction's locks on their latch:
+// an epoll wait, as idle as their wait for the next query but for the stack.
+// The lock waits lead (with the backend idle in its transaction that holds
+// them, and its client), the backends' slow answers and their client's waits
+// on them follow as effects; idle backends say nothing.
+import { describe, expect, it } from 'vitest';
+import { analyzeRun } from '../../src/runs/analyze-run.js';
+import { databaseWaitOf } from '../../src/captures/offcputime/database-waits.js';
+import { parseTitle } from '../../src/captures/offcputime/open-transactions.js';
+import { kernel, offcpu, on, result, run, user, WINDOW_MS } from './fixtures.js';
+
+const pg = (name: string) => user(name, 'postgres');
+const latch = [kernel('ep_poll'), kernel('do_epoll_wait'), user('epoll_wait', 'libc.so.6'), pg('WaitEventSetWait'), pg('WaitLatch')].reverse();
+/** Leaf last, as stored: main → ... → the wait. */
+const waitingIn = (...callers: string[]) => [...['main', 'PostmasterMain', 'PostgresMain', ...callers].map(pg), ...latch];
+const ROW_WAIT = waitingIn('exec_simple_query', 'ExecUpdate', 'heap_update', 'XactLockTableWait', 'LockAcquireExtended', 'postgres+0x45d95d', 'ProcSleep');
+const IDLE = waitingIn('pq_getbyte', 'postgres+0x34b407', 'secure_read');
+const BACKENDS = [501, 502, 503];
+const HOLDER = 510;
+const JOB = 90;
+
+const byThread = (pid: number, us: number, frames: typeof latch, blocks: number) => ({
+  pid,
+  comm: 'postgres',
+  frames,
+  value: us,
+  blocks,
+  threads: [[pid, us]],
+});
+
+function backends(over: { waitUs?: number; idle?: unknown[] } = {}) {
+  const waits = BACKENDS.map((pid) => byThread(pid, over.waitUs ?? 1_600_000, ROW_WAIT, 2));
+  const idle = [HOLDER, ...BACKENDS].map((pid) => byThread(pid, 1_000_000, IDLE, 20));
+  const holder = {
+    pid: HOLDER,
+    user: 'app',
+    database: 'ledger',
+    client: '127.0.0.1:41600',
+    seen: 18,
+    aborted: false,
+    clientProcess: { pid: JOB, comm: 'settle-job', state: 'S' },
+  };
+  return offcpu([...waits, ...idle], { openTransactions: { reads: 24, idle: over.idle ?? [holder] } });
+}
+
+const side = (over: object) => ({ answers: 40, p99Ms: 800, waits: [], abandonedWaits: [], waitingWaits: [], ...over });
+const spans = (n: number, ms: number) => Array.from({ length: n }, (_, i) => [1000 + i * 1000, ms]);
+function answers() {
+  const rows = [
+    ...BACKENDS.map((pid) => side({ pid, comm: 'postgres', role: 'server', peer: '', port: 5432, waits: spans(2, 790) })),
+    side({
+      pid: 70,
+      comm: 'ledger-api',
+      role: 'client',
+      peer: '127.0.0.1:5432',
+      port: 5432,
+      waits: spans(6, 790),
+      server: { pid: 400, comm: 'postgres', listener: '127.0.0.1:5432', workers: BACKENDS },
+    }),
+  ];
+  return result('tcpresponse', { rows, answers: 200, recordMs: 50, totalRows: rows.length });
+}
+
+describe("PostgreSQL's lock waits", () => {
+  it('lead: the backends that waited, the transaction left open that held the rows and its client; their slow answers and their client’s waits follow', () => {
+    const findings = analyzeRun({ run: run({ symptom: 'latency' }), results: [on(backends()), on(answers())] });
+    const top = findings[0]!;
+    expect(top.capture).toBe('offcputime');
+    expect(top.title).toMatch(
+      /^postgres \(3 processes: pids 501, 502 and 503\) waited 4\.80 s \(80% of the 6 s window, summed over them\) for row locks other transactions held, 6 waits of ~800 ms each: /,
+    );
+    expect(top.title).toContain(
+      'held by: postgres (pid 510, app@ledger) was idle in its transaction in 18 of 24 reads of its title (its client: settle-job (pid 90) at 127.0.0.1:41600)',
+    );
+    expect(top.evidence).toMatchObject({ waitingFor: 'row-lock', pids: BACKENDS, waitedMs: 4800, waits: 6 });
+    const steps = (top.evidence.steps as { role: string; title: string }[]).map((s) => [s.role, s.title.slice(0, 60)]);
+    expect(steps).toEqual([
+      ['effect', 'postgres (pid 501) answered 2 of 40 requests on port 5432 on'],
+      ['effect', 'ledger-api (pid 70) waited 4.74 s for answers from 127.0.0.1'],
+    ]);
+    // Idle backends (waiting for their next query on the same latch) are no finding of their own.
+    expect(findings.filter((f) => f.capture === 'offcputime' && f !== top && f.severity !== 'info')).toEqual([]);
+  });
+
+  it('no backend seen idle in a transaction: the holder runs statements of its own', () => {
+    const [top] = analyzeRun({ run: run({ symptom: 'latency' }), results: [on(backends({ idle: [] }))] });
+    expect(top!.title).toContain('no backend was seen idle in a transaction (24 reads of their titles): the holder runs statements of its own');
+  });
+
+  it('waits under 5% of the window are no finding', () => {
+    const findings = analyzeRun({ run: run({ symptom: 'latency' }), results: [on(backends({ waitUs: (WINDOW_MS * 1000 * 0.04) / 3 }))] });
+    expect(findings.filter((f) => f.capture === 'offcputime')).toEqual([]);
+  });
+
+  it('tells its waits by their frames: row, table, a synchronous standby, and idle', () => {
+    const kinds = (...callers: string[]) => databaseWaitOf(waitingIn(...callers))?.id;
+    expect(kinds('heap_update', 'XactLockTableWait', 'LockAcquireExtended', 'ProcSleep')).toBe('row-lock');
+    expect(kinds('heap_lock_tuple', 'LockTuple', 'LockAcquireExtended', 'ProcSleep')).toBe('row-lock');
+    expect(kinds('parserOpenTable', 'LockRelationOid', 'LockAcquireExtended', 'ProcSleep')).toBe('table-lock');
+    expect(kinds('pg_advisory_lock_int8', 'LockAcquireExtended', 'ProcSleep')).toBe('advisory-lock');
+    expect(kinds('CommitTransaction', 'RecordTransactionCommit', 'SyncRepWaitForLSN')).toBe('sync-standby');
+    expect(kinds('pq_getbyte', 'secure_read')).toBeUndefined();
+    expect(kinds('pg_sleep')).toBeUndefined();
+  });
+});
+
+describe("a backend's process title", () => {
+  it('reads its user, database, client and activity', () => {
+    expect(parseTitle('postgres: app ledger 10.0.0.7(53776) idle in transaction\0\0')).toEqual({
+      user: 'app',
+      database: 'ledger',
+      client: '10.0.0.7:53776',
+      activity: 'idle in transaction',
+    });
+    expect(parseTitle('postgres: 15/main: app ledger [local] UPDATE waiting   ')?.client).toBe('[local]');
+    expect(parseTitle('postgres: app ledger ::1(40022) idle in transaction (aborted)')).toMatchObject({
+      client: '[::1]:40022',
+      activity: 'idle in transaction (aborted)',
+    });
+    expect(parseTitle('postgres: checkpointer ')).toBeUndefined();
+    expect(parseTitle('/usr/lib/postgresql/15/bin/postgres -D /var/lib/postgresql/15/main')).toBeUndefined();
+  });
+});
