@@ -159,13 +159,14 @@ function findDirectory(root: string, name: string, depth: number): string | unde
   return undefined;
 }
 
-/** Processes with a socket listening on a TCP port (IPv4 or IPv6) in this network namespace, from /proc. */
+/**
+ * Processes with a socket listening on a TCP port (IPv4 or IPv6) in this network namespace, and those holding
+ * connections accepted on it: a server that forks a process per connection answers in those (postgres's backends).
+ */
 function listenersOn(port: number): number[] {
-  const inodes = new Set(
-    procTcpSockets(process.pid)
-      .filter((s) => s.state === 'LISTEN' && s.local.endsWith(`:${port}`))
-      .map((s) => s.inode),
-  );
-  if (!inodes.size) throw new TargetError(`nothing listens on TCP port ${port} on this host`);
-  return [...socketOwners(inodes).keys()];
+  const sockets = procTcpSockets(process.pid).filter((s) => s.local.endsWith(`:${port}`));
+  const listening = new Set(sockets.filter((s) => s.state === 'LISTEN').map((s) => s.inode));
+  if (!listening.size) throw new TargetError(`nothing listens on TCP port ${port} on this host`);
+  const accepted = sockets.filter((s) => s.state === 'ESTABLISHED').map((s) => s.inode);
+  return [...socketOwners(new Set([...listening, ...accepted])).keys()];
 }

@@ -1,6 +1,8 @@
 // Target resolution against this host's real /proc and cgroup tree.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { connect } from 'node:net';
+import { createInterface } from 'node:readline';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { resolveTarget, TargetError } from '../../src/captures/target.js';
@@ -41,6 +43,34 @@ describe('resolveTarget', () => {
     const target = resolveTarget({ port });
     expect(target.tgids).toEqual([pid]);
     expect(target.description).toBe(`port ${port}`);
+  });
+
+  it('takes in the processes serving connections accepted on the port: a server that forks one per connection', async () => {
+    // Forks a child per connection that closes its listener and holds the connection (postgres's backends do).
+    const server = String.raw`
+import os, socket, sys
+s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(4)
+print(s.getsockname()[1], flush=True)
+conn, _ = s.accept()
+pid = os.fork()
+if pid == 0:
+    s.close(); conn.recv(1); os._exit(0)
+print(pid, flush=True); conn.close(); conn = None
+import time; time.sleep(60)
+`;
+    const child = spawn('/usr/bin/python3', ['-c', server], { stdio: ['ignore', 'pipe', 'inherit'] });
+    children.push(child);
+    const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+    const next = async () => Number((await lines.next()).value);
+    const port = await next();
+    const client = connect(port, '127.0.0.1');
+    try {
+      const worker = await next();
+      expect(resolveTarget({ port }).tgids?.sort()).toEqual([child.pid!, worker].sort());
+      process.kill(worker, 'SIGKILL');
+    } finally {
+      client.destroy();
+    }
   });
 
   it('says when nothing listens on the port', async () => {
