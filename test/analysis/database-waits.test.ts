@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { analyzeRun } from '../../src/runs/analyze-run.js';
 import { databaseWaitOf } from '../../src/captures/offcputime/database-waits.js';
-import { parseTitle } from '../../src/captures/offcputime/open-transactions.js';
+import { parseTitle } from '../../src/captures/offcputime/postgres-backends.js';
 import { kernel, offcpu, on, result, run, user, WINDOW_MS } from './fixtures.js';
 
 const pg = (name: string) => user(name, 'postgres');
@@ -28,19 +28,20 @@ const byThread = (pid: number, us: number, frames: typeof latch, blocks: number)
   threads: [[pid, us]],
 });
 
+const holder = {
+  pid: HOLDER,
+  user: 'app',
+  database: 'ledger',
+  client: '127.0.0.1:41600',
+  idleInTransaction: 18,
+  waiting: 0,
+  clientProcess: { pid: JOB, comm: 'settle-job', state: 'S' },
+};
+
 function backends(over: { waitUs?: number; idle?: unknown[] } = {}) {
   const waits = BACKENDS.map((pid) => byThread(pid, over.waitUs ?? 1_600_000, ROW_WAIT, 2));
   const idle = [HOLDER, ...BACKENDS].map((pid) => byThread(pid, 1_000_000, IDLE, 20));
-  const holder = {
-    pid: HOLDER,
-    user: 'app',
-    database: 'ledger',
-    client: '127.0.0.1:41600',
-    seen: 18,
-    aborted: false,
-    clientProcess: { pid: JOB, comm: 'settle-job', state: 'S' },
-  };
-  return offcpu([...waits, ...idle], { openTransactions: { reads: 24, idle: over.idle ?? [holder] } });
+  return offcpu([...waits, ...idle], { postgresBackends: { reads: 24, intervalMs: 250, backends: over.idle ?? [holder] } });
 }
 
 const side = (over: object) => ({ answers: 40, p99Ms: 800, waits: [], abandonedWaits: [], waitingWaits: [], ...over });
@@ -85,6 +86,33 @@ describe("PostgreSQL's lock waits", () => {
   it('no backend seen idle in a transaction: the holder runs statements of its own', () => {
     const [top] = analyzeRun({ run: run({ symptom: 'latency' }), results: [on(backends({ idle: [] }))] });
     expect(top!.title).toContain('no backend was seen idle in a transaction (24 reads of their titles): the holder runs statements of its own');
+  });
+
+  it('a migration stuck behind a transaction, everything queued behind it: known by the titles alone (their waits never ended in the window)', () => {
+    const waiting = (pid: number, statement: string, reads: number) => ({
+      pid,
+      user: 'app',
+      database: 'ledger',
+      client: '10.0.0.8:5100',
+      idleInTransaction: 0,
+      waiting: reads,
+      statement,
+    });
+    const titles = { reads: 24, intervalMs: 250, backends: [waiting(520, 'ALTER TABLE', 24), waiting(521, 'INSERT', 20), holder] };
+    const [top] = analyzeRun({ run: run({ symptom: 'latency' }), results: [on(offcpu([], { postgresBackends: titles }))] });
+    expect(top!.title).toMatch(
+      /^postgres \(2 processes: pids 520 and 521\) waited 11 s \(183% of the 6 s window, summed over them\) for table locks other transactions held or were waiting for, 2 waits of ~5\.50 s each \(2 still waiting at the end: ALTER TABLE and INSERT\): /,
+    );
+    expect(top!.title).toContain('the waiting one; first in that queue: its ALTER TABLE (pid 520); held by: postgres (pid 510');
+    expect(top!.title).toContain('next: cancel the ALTER TABLE (SELECT pg_cancel_backend(520)) and run it again with a short lock_timeout');
+    expect(top!.evidence).toMatchObject({ waitingFor: 'table-lock', waitedMs: 11_000, pids: [520, 521] });
+  });
+
+  it('a backend whose waits ended in the window and one still going on: counted once, the longer of the two', () => {
+    const still = { ...holder, pid: 501, idleInTransaction: 0, waiting: 20, statement: 'UPDATE' };
+    const [top] = analyzeRun({ run: run({ symptom: 'latency' }), results: [on(backends({ idle: [holder, still] }))] });
+    // 501: 1.6 s seen ending, 5 s waiting by its title; 502 and 503 as their stacks say.
+    expect(top!.evidence).toMatchObject({ waitingFor: 'row-lock', waitedMs: 8200, waits: 6, stillWaiting: [{ pid: 501, statement: 'UPDATE' }] });
   });
 
   it('waits under 5% of the window are no finding', () => {

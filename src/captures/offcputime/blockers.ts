@@ -3,12 +3,13 @@
 // file lock's holder (file-locks.ts, sampled while the capture ran), a TCP or
 // unix connection's peer (socket-peers.ts), a frozen process's cgroup
 // (frozen-cgroups.ts), a mutex's owner thread (mutex-owners.ts), a traced
-// process's tracer (tracers.ts), PostgreSQL's transactions left open
-// (open-transactions.ts, sampled while the capture ran). The analysis names them (blocker-text.ts).
+// process's tracer (tracers.ts), PostgreSQL's transactions left open and
+// backends waiting for locks (postgres-backends.ts, sampled while the capture
+// ran). The analysis names them (blocker-text.ts, database-waits.ts).
 import type { OffcpuStack, OffcputimeData } from './data.js';
 import { waitName } from './scheduler.js';
 import type { LockWaitSampler } from './file-locks.js';
-import type { OpenTransactionSampler } from './open-transactions.js';
+import type { PostgresBackendSampler } from './postgres-backends.js';
 import { writtenPipes } from './pipe-readers.js';
 import { blockedSends } from './socket-peers.js';
 import { FILE_LOCK_WAIT, FROZEN_WAIT, FUTEX, LOCK_CALLERS, PIPE_WRITE, SOCKET_SEND_WAIT, TRACED_WAIT } from './waits.js';
@@ -41,7 +42,7 @@ const isMutexWait = (s: OffcpuStack) =>
 const isFrozen = (s: OffcpuStack) => s.frozen === true || FROZEN_WAIT.test(waitName(s.frames) ?? '');
 
 /** What its blocked writers and lockers waited on: the pipes' readers, the locks' holders, the connections' peers, the mutexes' owners; who froze the frozen, who traces the traced. */
-export function withBlockers(data: OffcputimeData, locks: LockWaitSampler, clock: SchedulerClock, transactions: OpenTransactionSampler): OffcputimeData {
+export function withBlockers(data: OffcputimeData, locks: LockWaitSampler, clock: SchedulerClock, backends: PostgresBackendSampler): OffcputimeData {
   const pipeWriters = waitedIn(data, PIPE_WRITE)
     .map((pid) => ({ pid, pipes: writtenPipes(pid) }))
     .filter((w) => w.pipes.length);
@@ -63,10 +64,10 @@ export function withBlockers(data: OffcputimeData, locks: LockWaitSampler, clock
     const mutexes = heldMutexes(pid, mutexWaitsOf(pid), clock);
     return mutexes.length ? [{ pid, mutexes }] : [];
   });
-  const openTransactions = data.stacks.some(isDatabaseLockWait) ? transactions.result() : undefined;
+  const postgresBackends = backends.result(data.stacks.some(isDatabaseLockWait));
   return {
     ...data,
-    ...(openTransactions ? { openTransactions } : {}),
+    ...(postgresBackends ? { postgresBackends } : {}),
     ...(frozen.length ? { frozen } : {}),
     ...(mutexWaiters.length ? { mutexWaiters } : {}),
     ...(traced.length ? { traced } : {}),

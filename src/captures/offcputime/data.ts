@@ -8,7 +8,7 @@ import type { BlockedSend } from './socket-peers.js';
 import type { FrozenCgroup } from './frozen-cgroups.js';
 import type { HeldMutex } from './mutex-owners.js';
 import type { Tracer } from './tracers.js';
-import type { OpenTransactions } from './open-transactions.js';
+import type { PostgresBackends } from './postgres-backends.js';
 
 export interface OffcpuStack extends StackSample {
   /** value: microseconds blocked; blocks: how many times. */
@@ -38,8 +38,8 @@ export interface OffcputimeData extends StackData<OffcpuStack> {
   frozen?: { pid: number; by: FrozenCgroup }[];
   /** Processes whose threads waited for mutexes, with each mutex's owner and what it does (read at the end). */
   mutexWaiters?: { pid: number; mutexes: HeldMutex[] }[];
-  /** PostgreSQL's backends seen idle in a transaction (titles read every 250 ms), when its backends waited for locks. */
-  openTransactions?: OpenTransactions;
+  /** PostgreSQL's backends seen idle in a transaction or waiting for a lock (titles read every 250 ms), when any waited for a lock. */
+  postgresBackends?: PostgresBackends;
   /** Processes stopped for a tracer (ptrace), with the tracer (read at the end). */
   traced?: { pid: number; tracer: Tracer }[];
 }

@@ -5,12 +5,13 @@
 // the lock manager's sleep). The kernel times long epoll waits by thread with
 // their stacks (bpf/offcputime: min_poll_wait_us); those named here are work,
 // the rest stay idle. Their holder is the transaction left open: a backend
-// idle in it (open-transactions.ts), and that backend's client.
+// idle in it, and that backend's client; a wait still going on when the
+// window ends is known by its backend's title (postgres-backends.ts).
 import { makeFinding, num, objs, str, timeImpact, type AnalysisContext, type Obj } from '../../analysis/common.js';
 import type { Finding } from '../../analysis/types.js';
 import { framesOf, processNameOf, stackText, type FrameLike } from '../../analysis/stack-frames.js';
 import { fmtCount, fmtMs, fmtPct, fmtSeconds, listText, plural, processLabel, round } from '../../format/index.js';
-import type { IdleTransaction } from './open-transactions.js';
+import type { BackendSeen } from './postgres-backends.js';
 
 interface DatabaseWait {
   id: string;
@@ -83,48 +84,97 @@ export const isDatabaseLockWait = (stack: { frames: FrameLike[] }): boolean => d
 
 /** Summed over the program's processes, this share of the window or more is a finding. */
 const MIN_WINDOW_SHARE = 0.05;
+/** A statement that locks a whole table strongly (DDL and its kin): whoever queues behind it waits on a table lock. */
+const TABLE_STATEMENT = /^(ALTER|DROP|TRUNCATE|REINDEX|VACUUM|CLUSTER|LOCK|CREATE INDEX|REFRESH MATERIALIZED VIEW)\b/;
 
-/** One finding per program and kind of wait, its processes together (a backend per connection). */
+interface WaitGroup {
+  comm: string;
+  kind: DatabaseWait;
+  us: number;
+  waits: number;
+  /** Each process's time waiting, µs. */
+  pids: Map<number, number>;
+  stacks: Obj[];
+  /** Backends their titles showed waiting when the window ended, with the statement that waited. */
+  stillWaiting: { pid: number; statement: string }[];
+}
+
+/**
+ * One finding per program and kind of wait, its processes together (a backend per connection). Waits the kernel
+ * saw end come with their stacks; a wait still going on (an ALTER TABLE stuck behind a transaction, everything
+ * queued behind it) is known by the titles (seen waiting in so many reads 250 ms apart), its kind by its stacks when
+ * it waited before, else by its statement.
+ */
 export function databaseWaitFindings(stacks: Obj[], data: Obj, ctx: AnalysisContext): Finding[] {
-  const groups = new Map<string, { comm: string; kind: DatabaseWait; us: number; waits: number; pids: Map<number, number>; stacks: Obj[] }>();
+  const groups = new Map<string, WaitGroup>();
+  const groupOf = (pid: number, comm: string, kind: DatabaseWait) => {
+    const id = `${comm}\0${kind.id}`;
+    const g = groups.get(id) ?? { comm, kind, us: 0, waits: 0, pids: new Map<number, number>(), stacks: [], stillWaiting: [] };
+    groups.set(id, g);
+    if (!g.pids.has(pid)) g.pids.set(pid, 0);
+    return g;
+  };
   for (const s of stacks) {
     const kind = databaseWaitOf(framesOf(s));
     if (!kind) continue;
     const pid = num(s.pid);
-    const comm = processNameOf(data, pid) ?? str(s.comm);
-    const id = `${comm}\0${kind.id}`;
-    const g = groups.get(id) ?? { comm, kind, us: 0, waits: 0, pids: new Map<number, number>(), stacks: [] };
-    groups.set(id, g);
+    const g = groupOf(pid, processNameOf(data, pid) ?? str(s.comm), kind);
     g.us += num(s.value);
     g.waits += Math.max(1, num(s.blocks));
-    g.pids.set(pid, (g.pids.get(pid) ?? 0) + num(s.value));
+    g.pids.set(pid, g.pids.get(pid)! + num(s.value));
     g.stacks.push(s);
   }
-  const idle = objs(isObjLike(data.openTransactions) ? data.openTransactions.idle : undefined);
-  const reads = isObjLike(data.openTransactions) ? num(data.openTransactions.reads) : 0;
+  const seen = isObjLike(data.postgresBackends) ? data.postgresBackends : {};
+  const reads = num(seen.reads);
+  const backends = objs(seen.backends) as unknown as BackendSeen[];
+  const waiting = backends.filter((b) => b.waiting > 0);
+  // With a strong table lock asked for and waiting, the others waiting with no stack to say are queued behind it.
+  const titleKind = waiting.some((b) => TABLE_STATEMENT.test(str(b.statement))) ? TABLE_LOCK : OTHER_LOCK;
+  for (const b of waiting) {
+    const titledUs = b.waiting * num(seen.intervalMs) * 1000;
+    const statement = str(b.statement);
+    const g = [...groups.values()].find((g) => g.kind.held && g.pids.has(b.pid)) ?? groupOf(b.pid, processNameOf(data, b.pid) ?? 'postgres', titleKind);
+    const countedUs = g.pids.get(b.pid)!;
+    if (titledUs > countedUs) {
+      g.us += titledUs - countedUs;
+      g.pids.set(b.pid, titledUs);
+      if (!countedUs) g.waits++;
+    }
+    g.stillWaiting.push({ pid: b.pid, statement });
+  }
+  const idle = backends.filter((b) => b.idleInTransaction > 0);
   return [...groups.values()]
     .filter((g) => g.us / 1e6 / ctx.windowSeconds >= MIN_WINDOW_SHARE)
     .sort((a, b) => b.us - a.us)
-    .map((g) => waitFinding(g, g.kind.held ? (idle as unknown as IdleTransaction[]) : [], reads, ctx));
+    .map((g) => waitFinding(g, g.kind.held ? idle : [], reads, ctx));
 }
 
 const isObjLike = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-function waitFinding(
-  g: { comm: string; kind: DatabaseWait; us: number; waits: number; pids: Map<number, number>; stacks: Obj[] },
-  idle: IdleTransaction[],
-  reads: number,
-  ctx: AnalysisContext,
-): Finding {
+function waitFinding(g: WaitGroup, idle: BackendSeen[], reads: number, ctx: AnalysisContext): Finding {
   const pids = [...g.pids].sort((a, b) => b[1] - a[1]).map(([pid]) => pid);
   const who = pids.length === 1 ? processLabel(g.comm, pids[0]) : `${g.comm} (${pids.length} processes: pids ${listText(pids.map(String), 4)})`;
   const share = g.us / 1e6 / ctx.windowSeconds;
   const holders = idle.filter((t) => !g.pids.has(t.pid));
+  // A strong lock asked for and waiting (a migration's ALTER TABLE) holds every later query of its table behind it.
+  const queueHead = g.stillWaiting.find((w) => TABLE_STATEMENT.test(w.statement));
   const title =
     `${who} waited ${fmtMs(g.us / 1000)} (${fmtPct(share)} of the ${fmtSeconds(ctx.windowSeconds)} window, summed${pids.length > 1 ? ' over them' : ''}) ` +
-    `for ${g.kind.what}, ${plural(g.waits, 'wait')} of ~${fmtMs(g.us / g.waits / 1000)} each: ${g.kind.why}` +
+    `for ${g.kind.what}, ${plural(g.waits, 'wait')} of ~${fmtMs(g.us / g.waits / 1000)} each` +
+    (g.stillWaiting.length
+      ? ` (${g.stillWaiting.length} still waiting at the end: ${listText(
+          g.stillWaiting.map((w) => w.statement || '?'),
+          3,
+        )})`
+      : '') +
+    `: ${g.kind.why}` +
+    (queueHead ? `; first in that queue: its ${queueHead.statement} (pid ${queueHead.pid})` : '') +
     (g.kind.held ? `; ${holderText(holders, reads)}` : '') +
-    `; next: ${holders.length ? 'commit before the slow work (keep the transaction to its statements), or ' : ''}${g.kind.next}${g.kind.held ? `; ${BLOCKING_QUERY}` : ''}.`;
+    `; next: ${
+      queueHead
+        ? `cancel the ${queueHead.statement} (SELECT pg_cancel_backend(${queueHead.pid})) and run it again with a short lock_timeout (retrying), so it never queues the table's queries behind it`
+        : `${holders.length ? 'commit before the slow work (keep the transaction to its statements), or ' : ''}${g.kind.next}`
+    }${g.kind.held ? `; ${BLOCKING_QUERY}` : ''}.`;
   const clients = holders.flatMap((t) => (t.clientProcess ? [t.clientProcess.pid] : []));
   return {
     ...makeFinding(
@@ -140,7 +190,9 @@ function waitFinding(
         waitedMs: round(g.us / 1000),
         waits: g.waits,
         avgMs: round(g.us / g.waits / 1000),
-        ...(holders.length ? { idleInTransaction: holders.slice(0, 3), titleReads: reads } : {}),
+        ...(g.stillWaiting.length ? { stillWaiting: g.stillWaiting.slice(0, 10) } : {}),
+        ...(holders.length ? { idleInTransaction: holders.slice(0, 3) } : {}),
+        ...(reads ? { titleReads: reads } : {}),
         stacks: [...g.stacks]
           .sort((a, b) => num(b.value) - num(a.value))
           .slice(0, 3)
@@ -160,7 +212,7 @@ function waitFinding(
 }
 
 /** Who held the locks: the backends seen idle in their transactions, and their clients. */
-function holderText(holders: IdleTransaction[], reads: number): string {
+function holderText(holders: BackendSeen[], reads: number): string {
   if (!holders.length)
     return reads
       ? `no backend was seen idle in a transaction (${plural(reads, 'read')} of their titles): the holder runs statements of its own (a long UPDATE, a batch, a migration)`
@@ -168,7 +220,7 @@ function holderText(holders: IdleTransaction[], reads: number): string {
   const named = holders.slice(0, 2).map((t) => {
     const client = t.clientProcess ? `${processLabel(t.clientProcess.comm, t.clientProcess.pid)} at ${t.client}` : t.client;
     return (
-      `postgres (pid ${t.pid}, ${t.user}@${t.database}) was idle in its transaction${t.aborted ? ' (aborted)' : ''} in ${fmtCount(t.seen)} of ${plural(reads, 'read')} of its title ` +
+      `postgres (pid ${t.pid}, ${t.user}@${t.database}) was idle in its transaction${t.aborted ? ' (aborted)' : ''} in ${fmtCount(t.idleInTransaction)} of ${plural(reads, 'read')} of its title ` +
       `(its client: ${client})`
     );
   });

@@ -12,7 +12,7 @@ import { offcputimeAnalysis } from './analyze.js';
 import { offcputimeSetup } from './setup.js';
 import { waitFrame } from './scheduler.js';
 import { LockWaitSampler } from './file-locks.js';
-import { OpenTransactionSampler } from './open-transactions.js';
+import { PostgresBackendSampler } from './postgres-backends.js';
 import type { OffcpuStack, OffcputimeData } from './data.js';
 import { blockedThroughout, readStarts, schedulerClock, startLayout, withThroughout, type BlockValue, type ThroughoutSample } from './open-blocks.js';
 import { withBlockers } from './blockers.js';
@@ -94,20 +94,20 @@ export const offcputime: CaptureDefinition<OffcputimeParams, OffcputimeData> = {
       },
     });
     const locks = new LockWaitSampler();
-    const transactions = new OpenTransactionSampler();
+    const backends = new PostgresBackendSampler();
     return {
       ...collector,
       poll: () => {
         collector.poll?.();
         locks.poll();
-        transactions.poll();
+        backends.poll();
       },
       windowEnded: () => {
         collector.windowEnded?.();
         locks.poll(true);
-        transactions.poll(true);
+        backends.poll(true);
       },
-      finish: async () => withBlockers(withThroughout(await collector.finish(), throughout), locks, clock, transactions),
+      finish: async () => withBlockers(withThroughout(await collector.finish(), throughout), locks, clock, backends),
     };
   },
 
