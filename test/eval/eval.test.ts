@@ -1481,6 +1481,36 @@ while time.time() < end:
     60_000,
   );
 
+  it.skipIf(postgresSkipReason())(
+    `a migration's ALTER TABLE stuck behind a report's open transaction, a service's updates queued behind it → intermittent-latency names the table-lock waits, the ALTER first in the queue and the report holding it${postgresSkipReason() ? ` (skipped: ${postgresSkipReason()})` : ''}`,
+    async () => {
+      const db = startPostgres(5496);
+      const counter = join(dir, 'ledger-migrate.count');
+      const api = startChild(PYTHON, [join(programsDir, 'ledger-api.py'), '8662', String(db.port), counter, '60', 'migrate']);
+      try {
+        for (let i = 0; i < 200 && !existsSync(counter); i++) await sleep(50); // its clients connected
+        await sleep(1500); // the migration waiting, the debits queued behind it
+        const { outcome, counted: waitedMs } = await runCounting('intermittent-latency', counter, 'offcputime');
+        const children = childrenOf(api.pid!);
+        const report = named(children, 'report-job');
+        await positive('migration-queue', outcome, new Set([api.pid!, ...children, db.pid, ...childrenOf(db.pid)]), (top) => {
+          if (top.evidence.waitingFor !== 'table-lock') return 'the top finding is not the table-lock waits';
+          if (!/first in that queue: its ALTER TABLE \(pid \d+\)/.test(top.title)) return 'the top finding does not name the ALTER TABLE first in the queue';
+          if (!top.title.includes(`its client: report-job (pid ${report})`))
+            return `the top finding does not name report-job (pid ${report}) as the holder's client`;
+          // The ALTER's own wait is on top of the debits' (the window's whole length, or nearly).
+          const said = Number(top.evidence.waitedMs);
+          if (said < waitedMs * 0.8) return `it says ${said} ms of lock waits, the API's updates alone took ${waitedMs.toFixed(0)} ms`;
+          return undefined;
+        });
+      } finally {
+        killChildren();
+        db.stop();
+      }
+    },
+    60_000,
+  );
+
   it('a service logging to a pipe its log shipper reads too slowly → intermittent-latency names the shipper, the pipe and the time the service waited', async () => {
     const counter = join(dir, 'log-waits.count');
     const api = startChild(PYTHON, [join(programsDir, 'chatty-api.py'), '8621', counter, '60']);

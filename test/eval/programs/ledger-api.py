@@ -1,13 +1,19 @@
 # ledger-api: each request debits one account in PostgreSQL (an UPDATE of its
-# row, through libpq), beside a settlement job (a child, "settle-job") that
-# updates the same row in a transaction it keeps open while it calls another
-# service: 0.8 s of every second. Every debit waits for the job's transaction
-# to end. The counter keeps the ms the API's requests spent in their UPDATEs.
-# Usage: ledger-api.py PORT DBPORT COUNTER SECONDS
+# row, through libpq). The counter keeps the ms its requests spent in their
+# UPDATEs. Beside it, by MODE:
+#   settle (default): a settlement job (a child, "settle-job") updates the same
+#     row in a transaction it keeps open while it calls another service, 0.8 s
+#     of every second: every debit waits for the job's transaction to end.
+#   migrate: a report (a child, "report-job") reads the table in a transaction
+#     it keeps open (streaming to a slow reader), and a migration ("migrate")
+#     runs ALTER TABLE on it: the ALTER waits for the report, every debit
+#     queues behind the ALTER.
+# Usage: ledger-api.py PORT DBPORT COUNTER SECONDS [MODE]
 import ctypes, os, socket, sys, threading, time
 from served import name, start_loadgen
 
 port, db_port, counter, seconds = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], float(sys.argv[4])
+mode = sys.argv[5] if len(sys.argv) > 5 else 'settle'
 libpq = ctypes.CDLL('libpq.so.5')
 libpq.PQconnectdb.restype = ctypes.c_void_p
 libpq.PQexec.restype = ctypes.c_void_p
@@ -41,7 +47,7 @@ run(setup, b'CREATE TABLE IF NOT EXISTS accounts (id int PRIMARY KEY, balance bi
 run(setup, b'INSERT INTO accounts SELECT g, 0 FROM generate_series(1, 100) g ON CONFLICT DO NOTHING')
 libpq.PQfinish(ctypes.c_void_p(setup))
 
-if os.fork() == 0:
+if mode == 'settle' and os.fork() == 0:
     name('settle-job')
     job, end = connect(), time.monotonic() + seconds
     while time.monotonic() < end:
@@ -50,6 +56,18 @@ if os.fork() == 0:
         time.sleep(0.8)  # the payment provider's answer, inside the transaction
         run(job, b'COMMIT')
         time.sleep(0.2)
+    os._exit(0)
+if mode == 'migrate' and os.fork() == 0:
+    name('report-job')
+    report = connect()
+    run(report, b'BEGIN')
+    run(report, b'SELECT sum(balance) FROM accounts')
+    time.sleep(seconds)  # its reader is slow: the transaction stays open
+    os._exit(0)
+if mode == 'migrate' and os.fork() == 0:
+    name('migrate')
+    time.sleep(1)  # after the report began, and the debits
+    run(connect(), b'ALTER TABLE accounts ADD COLUMN IF NOT EXISTS memo text')
     os._exit(0)
 
 listener = socket.socket()
