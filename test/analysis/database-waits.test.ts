@@ -98,14 +98,14 @@ describe("PostgreSQL's lock waits", () => {
       waiting: reads,
       statement,
     });
-    const titles = { reads: 24, intervalMs: 250, backends: [waiting(520, 'ALTER TABLE', 24), waiting(521, 'INSERT', 20), holder] };
+    const titles = { reads: 24, intervalMs: 250, backends: [waiting(520, 'ALTER TABLE', 24), waiting(521, 'INSERT', 20), waiting(522, 'INSERT', 20), holder] };
     const [top] = analyzeRun({ run: run({ symptom: 'latency' }), results: [on(offcpu([], { postgresBackends: titles }))] });
     expect(top!.title).toMatch(
-      /^postgres \(2 processes: pids 520 and 521\) waited 11 s \(183% of the 6 s window, summed over them\) for table locks other transactions held or were waiting for, 2 waits of ~5\.50 s each \(2 still waiting at the end: ALTER TABLE and INSERT\): /,
+      /^postgres \(3 processes: pids 520, 521 and 522\) waited 16 s \(267% of the 6 s window, summed over them\) for table locks other transactions held or were waiting for, 3 waits of ~5\.33 s each \(3 still waiting at the end: INSERT ×2 and ALTER TABLE\): /,
     );
     expect(top!.title).toContain('the waiting one; first in that queue: its ALTER TABLE (pid 520); held by: postgres (pid 510');
     expect(top!.title).toContain('next: cancel the ALTER TABLE (SELECT pg_cancel_backend(520)) and run it again with a short lock_timeout');
-    expect(top!.evidence).toMatchObject({ waitingFor: 'table-lock', waitedMs: 11_000, pids: [520, 521] });
+    expect(top!.evidence).toMatchObject({ waitingFor: 'table-lock', waitedMs: 16_000, pids: [520, 521, 522] });
   });
 
   it('a backend whose waits ended in the window and one still going on: counted once, the longer of the two', () => {

@@ -161,12 +161,7 @@ function waitFinding(g: WaitGroup, idle: BackendSeen[], reads: number, ctx: Anal
   const title =
     `${who} waited ${fmtMs(g.us / 1000)} (${fmtPct(share)} of the ${fmtSeconds(ctx.windowSeconds)} window, summed${pids.length > 1 ? ' over them' : ''}) ` +
     `for ${g.kind.what}, ${plural(g.waits, 'wait')} of ~${fmtMs(g.us / g.waits / 1000)} each` +
-    (g.stillWaiting.length
-      ? ` (${g.stillWaiting.length} still waiting at the end: ${listText(
-          g.stillWaiting.map((w) => w.statement || '?'),
-          3,
-        )})`
-      : '') +
+    (g.stillWaiting.length ? ` (${g.stillWaiting.length} still waiting at the end: ${statementsText(g.stillWaiting)})` : '') +
     `: ${g.kind.why}` +
     (queueHead ? `; first in that queue: its ${queueHead.statement} (pid ${queueHead.pid})` : '') +
     (g.kind.held ? `; ${holderText(holders, reads)}` : '') +
@@ -209,6 +204,16 @@ function waitFinding(g: WaitGroup, idle: BackendSeen[], reads: number, ctx: Anal
       ...(clients.length ? { shows: clients.flatMap((pid) => [`service-pid:${pid}`, `blocked-pid:${pid}`]) } : {}),
     },
   };
+}
+
+/** "UPDATE ×3 and ALTER TABLE": the statements waiting, the most common first. */
+function statementsText(waiting: { statement: string }[]): string {
+  const counts = new Map<string, number>();
+  for (const w of waiting) counts.set(w.statement || '?', (counts.get(w.statement || '?') ?? 0) + 1);
+  return listText(
+    [...counts].sort((a, b) => b[1] - a[1]).map(([statement, n]) => (n > 1 ? `${statement} ×${n}` : statement)),
+    4,
+  );
 }
 
 /** Who held the locks: the backends seen idle in their transactions, and their clients. */
