@@ -115,6 +115,22 @@ describe("PostgreSQL's lock waits", () => {
     expect(top!.evidence).toMatchObject({ waitingFor: 'row-lock', waitedMs: 8200, waits: 6, stillWaiting: [{ pid: 501, statement: 'UPDATE' }] });
   });
 
+  it('no backend idle in a transaction: one running a statement read after read is the likely holder; one seldom running is not', () => {
+    const runner = (pid: number, running: number, comm: string) => ({
+      ...holder,
+      pid,
+      idleInTransaction: 0,
+      running,
+      runningStatement: 'UPDATE',
+      clientProcess: { pid: pid - 400, comm, state: 'R' },
+    });
+    const [top] = analyzeRun({ run: run({ symptom: 'latency' }), results: [on(backends({ idle: [runner(530, 22, 'batch-job'), runner(531, 5, 'cron')] }))] });
+    expect(top!.title).toContain(
+      'no backend was seen idle in a transaction; running a statement all along, the likely holder (a long UPDATE, a batch, a migration holds what it locked until its transaction ends): postgres (pid 530, app@ledger) running UPDATE in 22 of 24 reads of its title (its client: batch-job (pid 130) at 127.0.0.1:41600); next: keep transactions',
+    );
+    expect(top!.title).not.toContain('pid 531');
+  });
+
   it('waits under 5% of the window are no finding', () => {
     const findings = analyzeRun({ run: run({ symptom: 'latency' }), results: [on(backends({ waitUs: (WINDOW_MS * 1000 * 0.04) / 3 }))] });
     expect(findings.filter((f) => f.capture === 'offcputime')).toEqual([]);

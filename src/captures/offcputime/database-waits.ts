@@ -11,7 +11,7 @@ import { makeFinding, num, objs, str, timeImpact, type AnalysisContext, type Obj
 import type { Finding } from '../../analysis/types.js';
 import { framesOf, processNameOf, stackText, type FrameLike } from '../../analysis/stack-frames.js';
 import { fmtCount, fmtMs, fmtPct, fmtSeconds, listText, plural, processLabel, round } from '../../format/index.js';
-import type { BackendSeen } from './postgres-backends.js';
+import { isHolder, type BackendSeen } from './postgres-backends.js';
 
 interface DatabaseWait {
   id: string;
@@ -142,25 +142,26 @@ export function databaseWaitFindings(stacks: Obj[], data: Obj, ctx: AnalysisCont
     }
     g.stillWaiting.push({ pid: b.pid, statement });
   }
-  const idle = backends.filter((b) => b.idleInTransaction > 0);
+  const holders = backends.filter((b) => isHolder(b, reads));
   return [...groups.values()]
     .filter((g) => g.us / 1e6 / ctx.windowSeconds >= MIN_WINDOW_SHARE)
     .sort((a, b) => b.us - a.us)
-    .map((g) => waitFinding(g, g.kind.held ? idle : [], reads, ctx));
+    .map((g) => waitFinding(g, g.kind.held ? holders : [], reads, ctx));
 }
 
 const isObjLike = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-function waitFinding(g: WaitGroup, idle: BackendSeen[], reads: number, ctx: AnalysisContext): Finding {
+function waitFinding(g: WaitGroup, candidates: BackendSeen[], reads: number, ctx: AnalysisContext): Finding {
   const pids = [...g.pids].sort((a, b) => b[1] - a[1]).map(([pid]) => pid);
   const who = pids.length === 1 ? processLabel(g.comm, pids[0]) : `${g.comm} (${pids.length} processes: pids ${listText(pids.map(String), 4)})`;
   const share = g.us / 1e6 / ctx.windowSeconds;
-  const holders = idle.filter((t) => !g.pids.has(t.pid));
+  const holders = candidates.filter((t) => !g.pids.has(t.pid));
+  const idle = holders.filter((t) => t.idleInTransaction > 0);
   // A strong lock asked for and waiting (a migration's ALTER TABLE) holds every later query of its table behind it.
   const queueHead = g.stillWaiting.find((w) => TABLE_STATEMENT.test(w.statement));
   const title =
     `${who} waited ${fmtMs(g.us / 1000)} (${fmtPct(share)} of the ${fmtSeconds(ctx.windowSeconds)} window, summed${pids.length > 1 ? ' over them' : ''}) ` +
-    `for ${g.kind.what}, ${plural(g.waits, 'wait')} of ~${fmtMs(g.us / g.waits / 1000)} each` +
+    `for ${g.kind.what}, ${g.waits === 1 ? `one wait of ~${fmtMs(g.us / 1000)}` : `${plural(g.waits, 'wait')} of ~${fmtMs(g.us / g.waits / 1000)} each`}` +
     (g.stillWaiting.length ? ` (${g.stillWaiting.length} still waiting at the end: ${statementsText(g.stillWaiting)})` : '') +
     `: ${g.kind.why}` +
     (queueHead ? `; first in that queue: its ${queueHead.statement} (pid ${queueHead.pid})` : '') +
@@ -168,7 +169,7 @@ function waitFinding(g: WaitGroup, idle: BackendSeen[], reads: number, ctx: Anal
     `; next: ${
       queueHead
         ? `cancel the ${queueHead.statement} (SELECT pg_cancel_backend(${queueHead.pid})) and run it again with a short lock_timeout (retrying), so it never queues the table's queries behind it`
-        : `${holders.length ? 'commit before the slow work (keep the transaction to its statements), or ' : ''}${g.kind.next}`
+        : `${idle.length ? 'commit before the slow work (keep the transaction to its statements), or ' : ''}${g.kind.next}`
     }${g.kind.held ? `; ${BLOCKING_QUERY}` : ''}.`;
   const clients = holders.flatMap((t) => (t.clientProcess ? [t.clientProcess.pid] : []));
   return {
@@ -186,7 +187,7 @@ function waitFinding(g: WaitGroup, idle: BackendSeen[], reads: number, ctx: Anal
         waits: g.waits,
         avgMs: round(g.us / g.waits / 1000),
         ...(g.stillWaiting.length ? { stillWaiting: g.stillWaiting.slice(0, 10) } : {}),
-        ...(holders.length ? { idleInTransaction: holders.slice(0, 3) } : {}),
+        ...(holders.length ? { holders: holders.slice(0, 3) } : {}),
         ...(reads ? { titleReads: reads } : {}),
         stacks: [...g.stacks]
           .sort((a, b) => num(b.value) - num(a.value))
@@ -216,21 +217,30 @@ function statementsText(waiting: { statement: string }[]): string {
   );
 }
 
-/** Who held the locks: the backends seen idle in their transactions, and their clients. */
+/** Who held the locks: the backends seen idle in their transactions, else those running a statement all along; and their clients. */
 function holderText(holders: BackendSeen[], reads: number): string {
-  if (!holders.length)
-    return reads
-      ? `no backend was seen idle in a transaction (${plural(reads, 'read')} of their titles): the holder runs statements of its own (a long UPDATE, a batch, a migration)`
-      : 'the backends could not be read for their holder';
-  const named = holders.slice(0, 2).map((t) => {
-    const client = t.clientProcess ? `${processLabel(t.clientProcess.comm, t.clientProcess.pid)} at ${t.client}` : t.client;
+  const idle = holders.filter((t) => t.idleInTransaction > 0);
+  const clientOf = (t: BackendSeen) =>
+    `its client: ${t.clientProcess ? `${processLabel(t.clientProcess.comm, t.clientProcess.pid)} at ${t.client}` : t.client}`;
+  if (idle.length) {
+    const named = idle
+      .slice(0, 2)
+      .map(
+        (t) =>
+          `postgres (pid ${t.pid}, ${t.user}@${t.database}) was idle in its transaction${t.aborted ? ' (aborted)' : ''} in ${fmtCount(t.idleInTransaction)} of ${plural(reads, 'read')} of its title (${clientOf(t)})`,
+      );
     return (
-      `postgres (pid ${t.pid}, ${t.user}@${t.database}) was idle in its transaction${t.aborted ? ' (aborted)' : ''} in ${fmtCount(t.idleInTransaction)} of ${plural(reads, 'read')} of its title ` +
-      `(its client: ${client})`
+      `held by: ${listText(named, 2)}: a transaction its client keeps open while it does something else (a call to another service, a sleep, a user's think time) holds every lock it took until it commits` +
+      (idle.length > 2 ? ` (${idle.length - 2} more idle in theirs)` : '')
     );
-  });
-  return (
-    `held by: ${listText(named, 2)}: a transaction its client keeps open while it does something else (a call to another service, a sleep, a user's think time) holds every lock it took until it commits` +
-    (holders.length > 2 ? ` (${holders.length - 2} more idle in theirs)` : '')
+  }
+  if (!reads) return 'the backends could not be read for their holder';
+  const running = holders.sort((a, b) => b.running - a.running).slice(0, 2);
+  if (!running.length)
+    return `no backend was seen idle in a transaction (${plural(reads, 'read')} of their titles): the holder runs statements of its own, each shorter than a read apart`;
+  const named = running.map(
+    (t) =>
+      `postgres (pid ${t.pid}, ${t.user}@${t.database}) running ${t.runningStatement ?? 'a statement'} in ${fmtCount(t.running)} of ${plural(reads, 'read')} of its title (${clientOf(t)})`,
   );
+  return `no backend was seen idle in a transaction; running a statement all along, the likely holder (a long UPDATE, a batch, a migration holds what it locked until its transaction ends): ${listText(named, 2)}`;
 }

@@ -4,13 +4,14 @@
 // until its client commits (a client that calls something slow between its
 // statements keeps them that long); one "waiting" waits for a lock now (the
 // lock manager adds it), however long ago its wait began, where the kernel
-// counts a wait only when it ends.
+// counts a wait only when it ends; one running a statement read after read
+// (a long UPDATE, a batch) holds what that statement locked.
 import { procTcpSockets } from '../proc-net-tcp.js';
 import { socketOwners } from '../target-processes.js';
 import { listDir, readText } from '../../util/read-text.js';
 import { processNow, type ProcessNow } from './process-now.js';
 
-/** A backend seen idle in a transaction or waiting for a lock, and its client. */
+/** A backend seen idle in a transaction, waiting for a lock or running a statement, and its client. */
 export interface BackendSeen {
   pid: number;
   user: string;
@@ -23,6 +24,9 @@ export interface BackendSeen {
   /** Reads it was seen waiting for a lock in, and the statement that waited ("ALTER TABLE", "UPDATE"). */
   waiting: number;
   statement?: string;
+  /** Reads it was seen running a statement in (neither idle nor waiting), and the last one. */
+  running: number;
+  runningStatement?: string;
   /** The client's process, when it runs on this host (read at the end). */
   clientProcess?: ProcessNow;
 }
@@ -31,7 +35,7 @@ export interface PostgresBackends {
   /** Reads of the titles made while the capture ran, SAMPLE_MS apart. */
   reads: number;
   intervalMs: number;
-  /** Those seen idle in a transaction or waiting, most seen first. */
+  /** Those seen idle in a transaction, waiting or running, most seen first. */
   backends: BackendSeen[];
 }
 
@@ -81,18 +85,21 @@ export class PostgresBackendSampler {
     const title = parseTitle(readText(`/proc/${pid}/cmdline`) ?? '');
     const idle = title?.activity.startsWith('idle in transaction');
     const waiting = title?.activity.endsWith(' waiting');
-    if (!title || (!idle && !waiting)) return;
+    if (!title || title.activity === 'idle') return;
     let entry = this.seen.get(pid);
     if (!entry) {
       if (this.seen.size >= MAX_BACKENDS) return;
-      this.seen.set(pid, (entry = { pid, user: title.user, database: title.database, client: title.client, idleInTransaction: 0, waiting: 0 }));
+      this.seen.set(pid, (entry = { pid, user: title.user, database: title.database, client: title.client, idleInTransaction: 0, waiting: 0, running: 0 }));
     }
     if (idle) {
       entry.idleInTransaction++;
       if (title.activity.includes('aborted')) entry.aborted = true;
-    } else {
+    } else if (waiting) {
       entry.waiting++;
       entry.statement = title.activity.slice(0, -' waiting'.length);
+    } else {
+      entry.running++;
+      entry.runningStatement = title.activity;
     }
   }
 
@@ -100,15 +107,18 @@ export class PostgresBackendSampler {
   result(lockWaits: boolean): PostgresBackends | undefined {
     if (!this.reads || !(lockWaits || [...this.seen.values()].some((b) => b.waiting))) return undefined;
     const backends = [...this.seen.values()]
-      .sort((a, b) => b.idleInTransaction + b.waiting - (a.idleInTransaction + a.waiting))
+      .sort((a, b) => b.idleInTransaction + b.waiting + b.running - (a.idleInTransaction + a.waiting + a.running))
       .slice(0, MAX_KEPT)
       .map((b) => {
-        const client = b.idleInTransaction ? clientOf(b.pid, b.client) : undefined;
+        const client = isHolder(b, this.reads) ? clientOf(b.pid, b.client) : undefined;
         return client ? { ...b, clientProcess: client } : b;
       });
     return { reads: this.reads, intervalMs: SAMPLE_MS, backends };
   }
 }
+
+/** Idle in a transaction at some read, or running statements at half the reads or more (never waiting): it may hold locks others wait for. */
+export const isHolder = (b: BackendSeen, reads: number): boolean => !b.waiting && (b.idleInTransaction > 0 || b.running >= reads / 2);
 
 /** PostgreSQL's servers: processes named postgres whose titles are not a backend's or a helper's ("postgres: ..."). */
 function findPostmasters(): number[] {
