@@ -37,6 +37,7 @@ import { tcpresponseOverhead } from './tcpresponse-overhead.js';
 import { tcpflowOverhead } from './tcpflow-overhead.js';
 import { signalsOverhead } from './signals-overhead.js';
 import { oomkillOverhead } from './oomkill-overhead.js';
+import { offcputimeOverhead } from './offcputime-overhead.js';
 import { tracerComparison } from './tracer-comparison.js';
 
 interface Benchmark {
@@ -239,6 +240,13 @@ const benchmarks: Benchmark[] = [
     title: 'signals: 10k handled signals + 1k fork/exit(1), traced vs untraced',
     target: '≤1.10×',
     run: signalsOverhead,
+  },
+  {
+    name: 'offcputime-overhead',
+    title:
+      'offcputime on an event loop: epoll ping-pong (every wait asleep), then busy-polling (epoll calls that never sleep), untraced vs the old path vs minPollWaitUs 0 vs default',
+    target: '≤1.05× over the old path for the event loop (an LRU update at each epoll sleep, a program on every epoll exit)',
+    run: offcputimeOverhead,
   },
   {
     name: 'oomkill-overhead',

@@ -54,19 +54,21 @@ struct offcpu_start {
 	struct stack_key key;
 };
 
-/* When a thread's latest sleep in an epoll wait began, and its count of
- * voluntary switches then: an entry whose count has moved on is another
- * call's, left behind by an exit not seen (the programs attached or detached
- * between the two). LRU: a thread that exits inside one leaves it too. */
+/* When a thread's latest sleep in an epoll wait began (0: none since its last
+ * exit), and its count of voluntary switches then: a start whose count has
+ * moved on is another call's, left behind by an exit not seen (the programs
+ * attached or detached between the two). Kept on the task itself: a pointer
+ * away at every epoll sleep and exit, where a hash costs a lookup and an
+ * update or delete, and gone with the thread. */
 struct poll_start {
 	__u64 ts;
 	__u64 nvcsw;
 };
 
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384); /* params.maxThreads */
-	__type(key, __u32);
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct poll_start);
 } poll_starts SEC(".maps");
 
@@ -226,18 +228,23 @@ static __always_inline __u64 asked_sleep_us(struct pt_regs *regs, long nr)
 /* Notes when a thread's epoll wait began sleeping (its latest sleep in the
  * call: one woken for nothing sleeps again, rarely). sched_switch comes after
  * the switch is counted. */
-static __always_inline void note_poll_start(struct task_struct *task, __u32 tid, __u64 now)
+static __always_inline void note_poll_start(struct task_struct *task, __u64 now)
 {
-	struct poll_start start = { .ts = now, .nvcsw = task->nvcsw };
+	struct poll_start *start;
 
-	if (min_poll_wait_us)
-		bpf_map_update_elem(&poll_starts, &tid, &start, BPF_ANY);
+	if (!min_poll_wait_us)
+		return;
+	start = bpf_task_storage_get(&poll_starts, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!start)
+		return;
+	start->ts = now;
+	start->nvcsw = task->nvcsw;
 }
 
 /* Whether the block now starting is counted, and whether it counts by thread:
  * a timed sleep asked for min_sleep_us or more (idle syscalls left out or not),
  * and a futex wait. An epoll wait's start is noted for its exit. */
-static __always_inline bool counted(long prev_state, __u32 tid, __u64 now, bool *by_thread)
+static __always_inline bool counted(long prev_state, __u64 now, bool *by_thread)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct pt_regs *regs;
@@ -253,7 +260,7 @@ static __always_inline bool counted(long prev_state, __u32 tid, __u64 now, bool 
 	nr = syscall_nr(regs);
 	switch (sleep_kind_of(nr)) {
 	case POLL_WAIT:
-		note_poll_start(task, tid, now);
+		note_poll_start(task, now);
 		return !skip_idle_syscalls;
 	case IDLE_WAIT:
 		return !skip_idle_syscalls;
@@ -332,7 +339,7 @@ SHERLOCK_PROG("tracepoint/sched/sched_switch", tp_sched_switch, struct trace_eve
 
 	if (prev)
 		note_clock_offset(now);
-	if (prev && state_selected(ctx->prev_state) && sherlock_current_selected() && counted(ctx->prev_state, prev, now, &by_thread))
+	if (prev && state_selected(ctx->prev_state) && sherlock_current_selected() && counted(ctx->prev_state, now, &by_thread))
 		switch_out(ctx, prev, now, by_thread);
 	if (next)
 		switch_in(next, now);
@@ -347,18 +354,18 @@ static __always_inline int poll_wait_exit(void *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)id;
-	struct poll_start *started = bpf_map_lookup_elem(&poll_starts, &tid);
 	struct task_struct *task = bpf_get_current_task_btf();
+	struct poll_start *started = bpf_task_storage_get(&poll_starts, task, 0, 0);
 	struct offcpu_value zero = {}, *value;
 	struct stack_key key = {};
 	__u64 delta_us;
 	bool same_call;
 
-	if (!started)
+	if (!started || !started->ts)
 		return 0;
 	delta_us = (bpf_ktime_get_ns() - started->ts) / 1000;
 	same_call = started->nvcsw == task->nvcsw;
-	bpf_map_delete_elem(&poll_starts, &tid);
+	started->ts = 0;
 	if (!same_call || !skip_idle_syscalls || delta_us < min_poll_wait_us || (max_block_us && delta_us > max_block_us))
 		return 0;
 	key.tgid = id >> 32;

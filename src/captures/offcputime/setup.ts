@@ -77,10 +77,12 @@ export const offcputimeSetup = {
     });
     configureStackTables(object, 'counts', params);
     object.setMaxEntries('starts', params.maxThreads);
-    object.setMaxEntries('poll_starts', params.maxThreads);
-    // epoll_wait is x86's alone (arm64 has epoll_pwait); epoll_pwait2 came in 5.11.
+    // Long epoll waits timed at their exits: not loaded when off (every epoll call would still pay a lookup) or
+    // when idle syscalls are counted at the switch anyway; epoll_wait is x86's alone (arm64 has epoll_pwait),
+    // epoll_pwait2 came in 5.11.
+    const pollExits = params.minPollWaitUs > 0 && !params.idleSyscalls;
     for (const call of ['epoll_wait', 'epoll_pwait', 'epoll_pwait2'])
-      if (!hasTracepoint('syscalls', `sys_exit_${call}`)) object.setAutoload(`tp_exit_${call}`, false);
+      if (!pollExits || !hasTracepoint('syscalls', `sys_exit_${call}`)) object.setAutoload(`tp_exit_${call}`, false);
     object.setMaxEntries('seen_tgids', params.maxProcesses);
     configureUnwinding(object, params);
   },
