@@ -131,6 +131,26 @@ describe("PostgreSQL's lock waits", () => {
     expect(top!.title).not.toContain('pid 531');
   });
 
+  it('commits waiting for a stopped synchronous standby: the stopped receiver leads, the commit waits its effect, the updates queued behind it theirs', () => {
+    const RECEIVER = 600;
+    const committing = { ...holder, pid: 501, idleInTransaction: 0, syncWaiting: 24, statement: 'UPDATE', clientProcess: undefined };
+    const queued = (pid: number) => ({ ...holder, pid, idleInTransaction: 0, waiting: 24, statement: 'UPDATE', clientProcess: undefined });
+    const titles = {
+      reads: 24,
+      intervalMs: 250,
+      backends: [committing, queued(502), queued(503)],
+      standbys: [{ pid: 590, client: '127.0.0.1:55850', activity: 'streaming 0/3024D08', receiver: { pid: RECEIVER, comm: 'postgres', state: 'T' } }],
+    };
+    const stopped = { pid: RECEIVER, comm: 'postgres', frames: [user('main', 'postgres'), kernel('do_signal_stop')], value: 6_000_000, blocks: 1 };
+    const findings = analyzeRun({ run: run({ symptom: 'latency' }), results: [on(offcpu([stopped], { postgresBackends: titles }))] });
+    const top = findings[0]!;
+    expect(top.title).toMatch(/^postgres \(pid 600\) spent 6\.00 s .* stopped by a signal/);
+    expect(top.title).toMatch(
+      /\. Effect: postgres \(pid 501\) waited 6\.00 s .* for its synchronous standby to confirm its commits, .*; its standbys: walsender \(pid 590\) streaming 0\/3024D08 to 127\.0\.0\.1:55850 \(postgres \(pid 600\) there, stopped \(SIGSTOP or job control\) at the end\)\. Effect: postgres \(2 processes: pids 502 and 503\) waited 12 s .* held by: postgres \(pid 501, app@ledger\), its UPDATE waiting for its synchronous standby/,
+    );
+    expect(findings.filter((f) => f.severity !== 'info')).toEqual([top]);
+  });
+
   it('waits under 5% of the window are no finding', () => {
     const findings = analyzeRun({ run: run({ symptom: 'latency' }), results: [on(backends({ waitUs: (WINDOW_MS * 1000 * 0.04) / 3 }))] });
     expect(findings.filter((f) => f.capture === 'offcputime')).toEqual([]);
@@ -161,6 +181,16 @@ describe("a backend's process title", () => {
       client: '[::1]:40022',
       activity: 'idle in transaction (aborted)',
     });
+    expect(parseTitle('postgres: walsender replicator 10.0.0.9(60190) streaming 0/40012D8')).toEqual({
+      user: 'walsender',
+      database: 'replicator',
+      client: '10.0.0.9:60190',
+      activity: 'streaming 0/40012D8',
+    });
+    // Helpers name no client, with a cluster_name or not.
+    expect(parseTitle('postgres: primary: logical replication launcher')).toBeUndefined();
+    expect(parseTitle('postgres: standby: startup recovering 000000010000000000000003')).toBeUndefined();
+    expect(parseTitle('postgres: parallel worker for PID 1234')).toBeUndefined();
     expect(parseTitle('postgres: checkpointer ')).toBeUndefined();
     expect(parseTitle('/usr/lib/postgresql/15/bin/postgres -D /var/lib/postgresql/15/main')).toBeUndefined();
   });

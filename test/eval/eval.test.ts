@@ -50,7 +50,7 @@ import {
   within,
 } from './incidents.js';
 import { startTestRedis } from '../helpers/redis.js';
-import { postgresSkipReason, startPostgres } from '../helpers/postgres.js';
+import { postgresSkipReason, sql, startPostgres, startStandby, type TestPostgres } from '../helpers/postgres.js';
 import { startSherlockUp, type RunOutcome, type SherlockUp } from './sherlock-up.js';
 
 const skip = kernelSkipReason() ?? distSkipReason();
@@ -1505,6 +1505,49 @@ while time.time() < end:
         });
       } finally {
         killChildren();
+        db.stop();
+      }
+    },
+    60_000,
+  );
+
+  it.skipIf(postgresSkipReason())(
+    `a database whose synchronous standby's receiver is stopped, a service's updates waiting on their commits → intermittent-latency names the stopped receiver, the commit waiting for it and the updates queued behind that commit${postgresSkipReason() ? ` (skipped: ${postgresSkipReason()})` : ''}`,
+    async () => {
+      const db = startPostgres(5495);
+      let standby: TestPostgres | undefined;
+      let receiver: number | undefined;
+      try {
+        standby = startStandby(db, 5494);
+        sql(db.port, "ALTER SYSTEM SET synchronous_standby_names = '*'");
+        sql(db.port, 'SELECT pg_reload_conf()');
+        const counter = join(dir, 'ledger-standby.count');
+        const api = startChild(PYTHON, [join(programsDir, 'ledger-api.py'), '8663', String(db.port), counter, '60', 'plain']);
+        for (let i = 0; i < 200 && !existsSync(counter); i++) await sleep(50); // its debits committing
+        receiver = childrenOf(standby.pid).find((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('walreceiver'));
+        expect(receiver, 'the standby has a walreceiver').toBeDefined();
+        process.kill(receiver!, 'SIGSTOP');
+        await sleep(1000); // every debit's commit waiting
+        const outcome = await up!.runRunbook('intermittent-latency', { durationS: WINDOW_S, during: () => sleep(WINDOW_S * 1000 - 200) });
+        const ours = new Set([api.pid!, ...childrenOf(api.pid!), db.pid, ...childrenOf(db.pid), standby.pid, ...childrenOf(standby.pid)]);
+        await positive('sync-standby', outcome, ours, (top) => {
+          if (top.evidence.pid !== receiver) return `the top finding is not about the standby's walreceiver (pid ${receiver})`;
+          if (!/stopped by a signal/.test(top.title)) return 'the top finding does not say the receiver is stopped';
+          if (
+            !/Effect: postgres \((pid \d+|\d processes: pids [\d, and]+)\) waited [\d.]+ m?s .* for its synchronous standby to confirm its commits/.test(
+              top.title,
+            )
+          )
+            return 'the commits waiting for the standby are not its effect';
+          // The debits behind the waiting commit wait for its row: an effect of it too.
+          if (!/Effect: postgres \(2 processes: pids [\d and]+\) waited [\d.]+ s .* for locks other transactions held/.test(top.title))
+            return 'the updates queued behind the waiting commit are not its effect';
+          return undefined;
+        });
+      } finally {
+        if (receiver) process.kill(receiver, 'SIGCONT');
+        killChildren();
+        standby?.stop();
         db.stop();
       }
     },

@@ -109,7 +109,7 @@ export function sendsOf(data: Obj, pid: number): SendOfWriter[] {
 }
 
 /** What another process was doing when the capture ended, after "it was". */
-function doing(r: Other, asleep = ''): string {
+export function doing(r: Other, asleep = ''): string {
   switch (r.state) {
     case 'T':
       return 'stopped (SIGSTOP or job control)';

@@ -17,7 +17,7 @@ import { heldMutexes, mutexWaitsOf } from './mutex-owners.js';
 import type { SchedulerClock } from './process-now.js';
 import { frozenCgroupOf } from './frozen-cgroups.js';
 import { tracerNow } from './tracers.js';
-import { isDatabaseLockWait } from './database-waits.js';
+import { databaseWaitOf } from './database-waits.js';
 
 /** A process that waited this long on full pipes, file locks or socket sends gets what it waited on looked up. */
 const BLOCKED_US = 100_000;
@@ -64,7 +64,7 @@ export function withBlockers(data: OffcputimeData, locks: LockWaitSampler, clock
     const mutexes = heldMutexes(pid, mutexWaitsOf(pid), clock);
     return mutexes.length ? [{ pid, mutexes }] : [];
   });
-  const postgresBackends = backends.result(data.stacks.some(isDatabaseLockWait));
+  const postgresBackends = backends.result(data.stacks.some((s) => databaseWaitOf(s.frames)));
   return {
     ...data,
     ...(postgresBackends ? { postgresBackends } : {}),

@@ -11,7 +11,8 @@ import { makeFinding, num, objs, str, timeImpact, type AnalysisContext, type Obj
 import type { Finding } from '../../analysis/types.js';
 import { framesOf, processNameOf, stackText, type FrameLike } from '../../analysis/stack-frames.js';
 import { fmtCount, fmtMs, fmtPct, fmtSeconds, listText, plural, processLabel, round } from '../../format/index.js';
-import { isHolder, type BackendSeen } from './postgres-backends.js';
+import { isHolder, type BackendSeen, type Standby } from './postgres-backends.js';
+import { doing } from './blocker-text.js';
 
 interface DatabaseWait {
   id: string;
@@ -79,9 +80,6 @@ export function databaseWaitOf(frames: FrameLike[]): DatabaseWait | undefined {
   return KINDS.find(([re]) => names.some((n) => re.test(n)))?.[1] ?? OTHER_LOCK;
 }
 
-/** A stack of a wait for a lock another transaction holds. */
-export const isDatabaseLockWait = (stack: { frames: FrameLike[] }): boolean => databaseWaitOf(stack.frames)?.held === true;
-
 /** Summed over the program's processes, this share of the window or more is a finding. */
 const MIN_WINDOW_SHARE = 0.05;
 /** A statement that locks a whole table strongly (DDL and its kin): whoever queues behind it waits on a table lock. */
@@ -130,28 +128,32 @@ export function databaseWaitFindings(stacks: Obj[], data: Obj, ctx: AnalysisCont
   const waiting = backends.filter((b) => b.waiting > 0);
   // With a strong table lock asked for and waiting, the others waiting with no stack to say are queued behind it.
   const titleKind = waiting.some((b) => TABLE_STATEMENT.test(str(b.statement))) ? TABLE_LOCK : OTHER_LOCK;
-  for (const b of waiting) {
-    const titledUs = b.waiting * num(seen.intervalMs) * 1000;
-    const statement = str(b.statement);
-    const g = [...groups.values()].find((g) => g.kind.held && g.pids.has(b.pid)) ?? groupOf(b.pid, processNameOf(data, b.pid) ?? 'postgres', titleKind);
+  // A backend's time waiting by its titles, where more than its stacks say (a wait still going on at the end).
+  const addTitled = (b: BackendSeen, seenIn: number, kind: DatabaseWait) => {
+    const titledUs = seenIn * num(seen.intervalMs) * 1000;
+    const g =
+      [...groups.values()].find((g) => g.kind.held === kind.held && g.pids.has(b.pid)) ?? groupOf(b.pid, processNameOf(data, b.pid) ?? 'postgres', kind);
     const countedUs = g.pids.get(b.pid)!;
     if (titledUs > countedUs) {
       g.us += titledUs - countedUs;
       g.pids.set(b.pid, titledUs);
       if (!countedUs) g.waits++;
     }
-    g.stillWaiting.push({ pid: b.pid, statement });
-  }
+    g.stillWaiting.push({ pid: b.pid, statement: str(b.statement) });
+  };
+  for (const b of waiting) addTitled(b, b.waiting, titleKind);
+  for (const b of backends) if (b.syncWaiting) addTitled(b, b.syncWaiting, SYNC_STANDBY);
+  const standbys = objs(seen.standbys) as unknown as Standby[];
   const holders = backends.filter((b) => isHolder(b, reads));
   return [...groups.values()]
     .filter((g) => g.us / 1e6 / ctx.windowSeconds >= MIN_WINDOW_SHARE)
     .sort((a, b) => b.us - a.us)
-    .map((g) => waitFinding(g, g.kind.held ? holders : [], reads, ctx));
+    .map((g) => waitFinding(g, g.kind.held ? holders : [], reads, g.kind === SYNC_STANDBY ? standbys : [], ctx));
 }
 
 const isObjLike = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-function waitFinding(g: WaitGroup, candidates: BackendSeen[], reads: number, ctx: AnalysisContext): Finding {
+function waitFinding(g: WaitGroup, candidates: BackendSeen[], reads: number, standbys: Standby[], ctx: AnalysisContext): Finding {
   const pids = [...g.pids].sort((a, b) => b[1] - a[1]).map(([pid]) => pid);
   const who = pids.length === 1 ? processLabel(g.comm, pids[0]) : `${g.comm} (${pids.length} processes: pids ${listText(pids.map(String), 4)})`;
   const share = g.us / 1e6 / ctx.windowSeconds;
@@ -166,12 +168,15 @@ function waitFinding(g: WaitGroup, candidates: BackendSeen[], reads: number, ctx
     `: ${g.kind.why}` +
     (queueHead ? `; first in that queue: its ${queueHead.statement} (pid ${queueHead.pid})` : '') +
     (g.kind.held ? `; ${holderText(holders, reads)}` : '') +
+    (g.kind === SYNC_STANDBY ? `; ${standbyText(standbys)}` : '') +
     `; next: ${
       queueHead
         ? `cancel the ${queueHead.statement} (SELECT pg_cancel_backend(${queueHead.pid})) and run it again with a short lock_timeout (retrying), so it never queues the table's queries behind it`
         : `${idle.length ? 'commit before the slow work (keep the transaction to its statements), or ' : ''}${g.kind.next}`
     }${g.kind.held ? `; ${BLOCKING_QUERY}` : ''}.`;
+  // What holds the locks or the standby up is where the time goes: the holders' clients, the standbys' processes here.
   const clients = holders.flatMap((t) => (t.clientProcess ? [t.clientProcess.pid] : []));
+  const receivers = standbys.flatMap((t) => (t.receiver ? [t.receiver.pid] : []));
   return {
     ...makeFinding(
       ctx,
@@ -188,6 +193,7 @@ function waitFinding(g: WaitGroup, candidates: BackendSeen[], reads: number, ctx
         avgMs: round(g.us / g.waits / 1000),
         ...(g.stillWaiting.length ? { stillWaiting: g.stillWaiting.slice(0, 10) } : {}),
         ...(holders.length ? { holders: holders.slice(0, 3) } : {}),
+        ...(standbys.length ? { standbys: standbys.slice(0, 3) } : {}),
         ...(reads ? { titleReads: reads } : {}),
         stacks: [...g.stacks]
           .sort((a, b) => num(b.value) - num(a.value))
@@ -198,13 +204,35 @@ function waitFinding(g: WaitGroup, candidates: BackendSeen[], reads: number, ctx
       timeImpact(g.us / 1e6, ctx.windowSeconds, `${plural(g.waits, 'wait')} summed over its processes: ${fmtMs(g.us / 1000)}`, ['latency']),
     ),
     cause: { key: `${g.comm} waited for ${g.kind.what}`, subject: processLabel(g.comm, pids[0]) },
-    // Its backends' slow answers are these waits (tcpresponse), and through them their clients' waits on them;
-    // the holder's client is where the time goes: what holds it up (its own upstreams, its CPU) comes with this.
+    // Its backends' slow answers are these waits (tcpresponse), and through them their clients' waits on them.
+    // What holds up the holders (a commit waiting for its standby), their clients (their own upstreams, their CPU)
+    // or the standby here (stopped, blocked) explains them.
     links: {
       explains: pids.map((pid) => `blocked-pid:${pid}`),
-      ...(clients.length ? { shows: clients.flatMap((pid) => [`service-pid:${pid}`, `blocked-pid:${pid}`]) } : {}),
+      ...(holders.length || receivers.length
+        ? {
+            shows: [
+              ...holders.map((t) => `blocked-pid:${t.pid}`),
+              ...clients.flatMap((pid) => [`service-pid:${pid}`, `blocked-pid:${pid}`]),
+              ...receivers.flatMap((pid) => [`blocked-pid:${pid}`, `runq-pid:${pid}`]),
+            ],
+          }
+        : {}),
     },
   };
+}
+
+/** The standbys the commits waited for: each walsender's standby, and what its process here was doing. */
+function standbyText(standbys: Standby[]): string {
+  if (!standbys.length) return 'no walsender was seen (its standby is not connected: every commit waits until one is)';
+  const named = standbys
+    .slice(0, 2)
+    .map(
+      (t) =>
+        `walsender (pid ${t.pid}) ${t.activity} to ${t.client}` +
+        (t.receiver ? ` (${processLabel(t.receiver.comm, t.receiver.pid)} there, ${doing(t.receiver)} at the end)` : ''),
+    );
+  return `its standbys: ${listText(named, 2)}`;
 }
 
 /** "UPDATE ×3 and ALTER TABLE": the statements waiting, the most common first. */
@@ -235,7 +263,16 @@ function holderText(holders: BackendSeen[], reads: number): string {
     );
   }
   if (!reads) return 'the backends could not be read for their holder';
-  const running = holders.sort((a, b) => b.running - a.running).slice(0, 2);
+  const committing = holders.filter((t) => t.syncWaiting);
+  if (committing.length)
+    return `held by: ${listText(
+      committing.slice(0, 2).map((t) => `postgres (pid ${t.pid}, ${t.user}@${t.database}), its ${t.statement ?? 'commit'} waiting for its synchronous standby`),
+      2,
+    )}: a transaction holds its locks until its commit is confirmed`;
+  const running = holders
+    .filter((t) => t.running >= reads / 2)
+    .sort((a, b) => b.running - a.running)
+    .slice(0, 2);
   if (!running.length)
     return `no backend was seen idle in a transaction (${plural(reads, 'read')} of their titles): the holder runs statements of its own, each shorter than a read apart`;
   const named = running.map(

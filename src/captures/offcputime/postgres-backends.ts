@@ -4,8 +4,10 @@
 // until its client commits (a client that calls something slow between its
 // statements keeps them that long); one "waiting" waits for a lock now (the
 // lock manager adds it), however long ago its wait began, where the kernel
-// counts a wait only when it ends; one running a statement read after read
-// (a long UPDATE, a batch) holds what that statement locked.
+// counts a wait only when it ends; one "waiting for 0/40012D8" waits for its
+// synchronous standby to confirm its commit (and a walsender's title names
+// that standby); one running a statement read after read (a long UPDATE, a
+// batch) holds what that statement locked.
 import { procTcpSockets } from '../proc-net-tcp.js';
 import { socketOwners } from '../target-processes.js';
 import { listDir, readText } from '../../util/read-text.js';
@@ -24,11 +26,23 @@ export interface BackendSeen {
   /** Reads it was seen waiting for a lock in, and the statement that waited ("ALTER TABLE", "UPDATE"). */
   waiting: number;
   statement?: string;
+  /** Reads it was seen waiting for its synchronous standby in (a commit's WAL not yet confirmed). */
+  syncWaiting?: number;
   /** Reads it was seen running a statement in (neither idle nor waiting), and the last one. */
   running: number;
   runningStatement?: string;
   /** The client's process, when it runs on this host (read at the end). */
   clientProcess?: ProcessNow;
+}
+
+/** A walsender: the server's end of a standby's replication connection, and the standby's process when it runs on this host. */
+export interface Standby {
+  pid: number;
+  /** The standby's address ("127.0.0.1:60190"). */
+  client: string;
+  /** "streaming 0/40012D8". */
+  activity: string;
+  receiver?: ProcessNow;
 }
 
 export interface PostgresBackends {
@@ -37,10 +51,14 @@ export interface PostgresBackends {
   intervalMs: number;
   /** Those seen idle in a transaction, waiting or running, most seen first. */
   backends: BackendSeen[];
+  /** The walsenders seen, when a backend waited for its synchronous standby. */
+  standbys?: Standby[];
 }
 
-/** "postgres: [cluster: ]user database host(port) activity" (update_process_title, on by default). */
-const TITLE = /^postgres: (?:[^:]+: )?(\S+) (\S+) (\S+) (.*)$/;
+/** "postgres: [cluster: ]user database host(port) activity" (update_process_title, on by default); a walsender's "walsender user host(port) activity". */
+const TITLE = /^postgres: (?:\S+: )?(\S+) (\S+) (\S+) (.*)$/;
+/** A client as a title names it: "10.0.0.7(53776)", "db-client.internal(40022)", "[local]". Helpers (checkpointer, "logical replication launcher") have none. */
+const CLIENT = /^(?:(.+)\((\d+)\)|\[local\])$/;
 
 export interface BackendTitle {
   user: string;
@@ -50,14 +68,20 @@ export interface BackendTitle {
 }
 
 export function parseTitle(cmdline: string): BackendTitle | undefined {
-  const m = TITLE.exec(cmdline.replace(/[\0\s]+$/, ''));
-  if (!m) return undefined;
-  const host = /^(.*)\((\d+)\)$/.exec(m[3]!);
-  const client = !host ? m[3]! : host[1]!.includes(':') ? `[${host[1]}]:${host[2]}` : `${host[1]}:${host[2]}`;
-  return { user: m[1]!, database: m[2]!, client, activity: m[4]! };
+  const text = cmdline.replace(/[\0\s]+$/, '');
+  // With a cluster_name its title begins "postgres: main: "; a helper's words are no user and database.
+  for (const m of [TITLE.exec(text), /^postgres: (\S+) (\S+) (\S+) (.*)$/.exec(text)]) {
+    const host = m && CLIENT.exec(m[3]!);
+    if (!m || !host || m[1]!.endsWith(':')) continue;
+    const client = !host[1] ? m[3]! : host[1].includes(':') ? `[${host[1]}]:${host[2]}` : `${host[1]}:${host[2]}`;
+    return { user: m[1]!, database: m[2]!, client, activity: m[4]! };
+  }
+  return undefined;
 }
 
 const SAMPLE_MS = 250;
+/** "COMMIT waiting for 0/40012D8": a commit's WAL not yet confirmed by its synchronous standby. */
+const SYNC_WAIT = /^(.*) waiting for [0-9A-F]+\/[0-9A-F]+$/;
 const MAX_BACKENDS = 4096;
 /** Backends kept in the result, most seen first. */
 const MAX_KEPT = 32;
@@ -65,6 +89,7 @@ const MAX_KEPT = 32;
 export class PostgresBackendSampler {
   private postmasters: number[] | undefined;
   private readonly seen = new Map<number, BackendSeen>();
+  private readonly walsenders = new Map<number, BackendTitle>();
   private reads = 0;
   private last = 0;
 
@@ -83,9 +108,15 @@ export class PostgresBackendSampler {
 
   private note(pid: number): void {
     const title = parseTitle(readText(`/proc/${pid}/cmdline`) ?? '');
-    const idle = title?.activity.startsWith('idle in transaction');
-    const waiting = title?.activity.endsWith(' waiting');
     if (!title || title.activity === 'idle') return;
+    // "walsender user host(port) activity": one field fewer than a backend's.
+    if (title.user === 'walsender') {
+      if (this.walsenders.size < MAX_KEPT) this.walsenders.set(pid, title);
+      return;
+    }
+    const idle = title.activity.startsWith('idle in transaction');
+    const waiting = title.activity.endsWith(' waiting');
+    const syncWaiting = SYNC_WAIT.exec(title.activity);
     let entry = this.seen.get(pid);
     if (!entry) {
       if (this.seen.size >= MAX_BACKENDS) return;
@@ -97,28 +128,45 @@ export class PostgresBackendSampler {
     } else if (waiting) {
       entry.waiting++;
       entry.statement = title.activity.slice(0, -' waiting'.length);
+    } else if (syncWaiting) {
+      entry.syncWaiting = (entry.syncWaiting ?? 0) + 1;
+      entry.statement = syncWaiting[1];
     } else {
       entry.running++;
       entry.runningStatement = title.activity;
     }
   }
 
-  /** What was seen, when a backend waited for a lock (seen here, or `lockWaits` by its stacks), with the clients on this host of those idle in a transaction (read now). */
-  result(lockWaits: boolean): PostgresBackends | undefined {
-    if (!this.reads || !(lockWaits || [...this.seen.values()].some((b) => b.waiting))) return undefined;
+  /**
+   * What was seen, when a backend waited for a lock or its standby (seen here, or by its stacks: `waited`), with the
+   * clients on this host of those that may hold the locks and the standbys' processes (read now).
+   */
+  result(waited: boolean): PostgresBackends | undefined {
+    const seen = [...this.seen.values()];
+    const forStandby = seen.some((b) => b.syncWaiting);
+    if (!this.reads || !(waited || forStandby || seen.some((b) => b.waiting))) return undefined;
     const backends = [...this.seen.values()]
-      .sort((a, b) => b.idleInTransaction + b.waiting + b.running - (a.idleInTransaction + a.waiting + a.running))
+      .sort((a, b) => seenIn(b) - seenIn(a))
       .slice(0, MAX_KEPT)
       .map((b) => {
         const client = isHolder(b, this.reads) ? clientOf(b.pid, b.client) : undefined;
         return client ? { ...b, clientProcess: client } : b;
       });
-    return { reads: this.reads, intervalMs: SAMPLE_MS, backends };
+    const standbys = [...this.walsenders].map(([pid, t]): Standby => {
+      const receiver = clientOf(pid, t.client);
+      return { pid, client: t.client, activity: t.activity, ...(receiver ? { receiver } : {}) };
+    });
+    return { reads: this.reads, intervalMs: SAMPLE_MS, backends, ...(standbys.length ? { standbys } : {}) };
   }
 }
 
-/** Idle in a transaction at some read, or running statements at half the reads or more (never waiting): it may hold locks others wait for. */
-export const isHolder = (b: BackendSeen, reads: number): boolean => !b.waiting && (b.idleInTransaction > 0 || b.running >= reads / 2);
+const seenIn = (b: BackendSeen) => b.idleInTransaction + b.waiting + (b.syncWaiting ?? 0) + b.running;
+
+/**
+ * Not waiting for a lock itself, and idle in a transaction at some read, committing and waiting for its standby, or
+ * running statements at half the reads or more: it may hold locks others wait for.
+ */
+export const isHolder = (b: BackendSeen, reads: number): boolean => !b.waiting && (b.idleInTransaction > 0 || Boolean(b.syncWaiting) || b.running >= reads / 2);
 
 /** PostgreSQL's servers: processes named postgres whose titles are not a backend's or a helper's ("postgres: ..."). */
 function findPostmasters(): number[] {

@@ -8,6 +8,7 @@
 #     it keeps open (streaming to a slow reader), and a migration ("migrate")
 #     runs ALTER TABLE on it: the ALTER waits for the report, every debit
 #     queues behind the ALTER.
+#   plain: nothing beside it (the test does something to the database).
 # Usage: ledger-api.py PORT DBPORT COUNTER SECONDS [MODE]
 import ctypes, os, socket, sys, threading, time
 from served import name, start_loadgen
