@@ -71,6 +71,7 @@ export function localServers(clients: { pid: number; peer: string }[], listeners
   const hostNetns = netnsOf(process.pid);
   const wanted = new Map<string, Listener>(); // peer → its listener
   const accepted = new Map<string, string[]>(); // peer → the inodes of the connections accepted on it
+  const socketsIn = new Map<number, ReturnType<typeof procTcpSockets>>(); // netns → its TCP sockets, read once
   for (const c of clients) {
     const address = hostOf(c.peer);
     const netns = netnsOf(c.pid);
@@ -80,10 +81,11 @@ export function localServers(clients: { pid: number; peer: string }[], listeners
     const listener = listeners.find((l) => l.netns === netns && l.port === port && (WILDCARDS.has(hostOf(l.local)) || hostOf(l.local) === address));
     if (!listener) continue;
     wanted.set(c.peer, listener);
-    const sockets = procTcpSockets(c.pid).filter((s) => s.state === 'ESTABLISHED' && s.local === c.peer);
+    if (!socketsIn.has(netns)) socketsIn.set(netns, procTcpSockets(c.pid));
+    const served = socketsIn.get(netns)!.filter((s) => s.state === 'ESTABLISHED' && s.local === c.peer);
     accepted.set(
       c.peer,
-      sockets.map((s) => s.inode),
+      served.map((s) => s.inode),
     );
   }
   // One walk for the listeners' owners and their connections'.
