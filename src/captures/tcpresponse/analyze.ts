@@ -26,7 +26,7 @@ import {
   type Obj,
 } from '../../analysis/common.js';
 import type { Finding } from '../../analysis/types.js';
-import { fmtCount, fmtMs, fmtPct, listText, plural, endpointLabel } from '../../format/index.js';
+import { fmtCount, fmtMs, fmtPct, listText, plural, endpointLabel, processLabel } from '../../format/index.js';
 import { nagleFindings, nagleKey } from './nagle.js';
 import { poolFindings, type SlowAnswers } from './pool.js';
 import type { Span } from './sides.js';
@@ -244,11 +244,14 @@ function slowUpstream(r: Obj, served: SlowAnswers | undefined, threshold: number
   const head = during
     ? `${who(r)} waited on ${peerText} during ${fmtCount(cover.answers)} of its ${plural(served!.spans.length, 'slow answer')} on ${listText(served!.places, 3)} on ${ctx.node} (${fmtPct(cover.ms / Math.max(servedMs, 1))} of their time): `
     : `${who(r)} waited ${fmtMs(lostMs)} for answers from ${peerText} on ${ctx.node}: `;
+  // A server on this host: the time went in it (its own slow answers say why), not in a call made to wait by design.
   const tail = matters
     ? `; next: ${next}.`
     : timeout
       ? `, nearly all after ~${fmtMs(timeout)}: one duration time after time, as a long poll or a blocking read answered at its timeout (a queue, a watch) would be, or a server that waits a fixed time in each.`
-      : `; none of it while it answered slowly itself: a blocking call or a long poll by design, unless what calls it is slow.`;
+      : server && !itself
+        ? `; the time went in ${processLabel(str(server.comm) || 'its server', num(server.pid))}, on this host.`
+        : `; none of it while it answered slowly itself: a blocking call or a long poll by design, unless what calls it is slow.`;
   const basis = during
     ? `${fmtMs(cover.ms)} of its slow answers spent waiting on ${peer}`
     : `${fmtCount(all.length)} requests × ~${fmtMs(typical)} = ${fmtMs(lostMs)} waited on ${peer}`;
