@@ -99,6 +99,7 @@ describe("PostgreSQL's lock waits", () => {
       client: '10.0.0.8:5100',
       idleInTransaction: 0,
       waiting: reads,
+      waitingAtEnd: true,
       statement,
     });
     const titles = { reads: 24, intervalMs: 250, backends: [waiting(520, 'ALTER TABLE', 24), waiting(521, 'INSERT', 20), waiting(522, 'INSERT', 20), holder] };
@@ -112,7 +113,7 @@ describe("PostgreSQL's lock waits", () => {
   });
 
   it('a backend whose waits ended in the window and one still going on: counted once, the longer of the two', () => {
-    const still = { ...holder, pid: 501, idleInTransaction: 0, waiting: 20, statement: 'UPDATE' };
+    const still = { ...holder, pid: 501, idleInTransaction: 0, waiting: 20, waitingAtEnd: true, statement: 'UPDATE' };
     const [top] = analyzeRun({ run: run({ symptom: 'latency' }), results: [on(backends({ idle: [holder, still] }))] });
     // 501: 1.6 s seen ending, 5 s waiting by its title; 502 and 503 as their stacks say.
     expect(top!.evidence).toMatchObject({ waitingFor: 'row-lock', waitedMs: 8200, waits: 6, stillWaiting: [{ pid: 501, statement: 'UPDATE' }] });
@@ -136,8 +137,8 @@ describe("PostgreSQL's lock waits", () => {
 
   it('commits waiting for a stopped synchronous standby: the stopped receiver leads, the commit waits its effect, the updates queued behind it theirs', () => {
     const RECEIVER = 600;
-    const committing = { ...holder, pid: 501, idleInTransaction: 0, syncWaiting: 24, statement: 'UPDATE', clientProcess: undefined };
-    const queued = (pid: number) => ({ ...holder, pid, idleInTransaction: 0, waiting: 24, statement: 'UPDATE', clientProcess: undefined });
+    const committing = { ...holder, pid: 501, idleInTransaction: 0, syncWaiting: 24, waitingAtEnd: true, statement: 'UPDATE', clientProcess: undefined };
+    const queued = (pid: number) => ({ ...holder, pid, idleInTransaction: 0, waiting: 24, waitingAtEnd: true, statement: 'UPDATE', clientProcess: undefined });
     const titles = {
       reads: 24,
       intervalMs: 250,

@@ -1455,84 +1455,104 @@ while time.time() < end:
     }
   }, 60_000);
 
+  /**
+   * ledger-api.py in `mode` on a PostgreSQL cluster of its own (made ready by `prepare`), its clients connected; then
+   * `body`, with everything stopped after it, also when it fails. `ours`: the processes of the incident.
+   */
+  async function withLedger(
+    ports: { db: number; api: number },
+    mode: string,
+    prepare: (db: TestPostgres) => TestPostgres[],
+    body: (ledger: { db: TestPostgres; others: TestPostgres[]; api: ChildProcess; counter: string; ours: () => Set<number> }) => Promise<void>,
+  ): Promise<void> {
+    const db = startPostgres(ports.db);
+    const others: TestPostgres[] = [];
+    try {
+      others.push(...prepare(db));
+      const counter = join(dir, `ledger-${mode}.count`);
+      const api = startChild(PYTHON, [join(programsDir, 'ledger-api.py'), String(ports.api), String(db.port), counter, '60', mode]);
+      for (let i = 0; i < 200 && !existsSync(counter); i++) await sleep(50); // its clients connected, their debits committing
+      const ours = () => new Set([api.pid!, ...childrenOf(api.pid!), ...[db, ...others].flatMap((c) => [c.pid, ...childrenOf(c.pid)])]);
+      await body({ db, others, api, counter, ours });
+    } finally {
+      killChildren();
+      for (const cluster of [...others, db]) cluster.stop();
+    }
+  }
+
   it.skipIf(postgresSkipReason())(
     `a service whose requests update a row a job keeps locked in a transaction left open → intermittent-latency names the row-lock waits and the job holding them${postgresSkipReason() ? ` (skipped: ${postgresSkipReason()})` : ''}`,
-    async () => {
-      const db = startPostgres(5497);
-      const counter = join(dir, 'ledger.count');
-      const api = startChild(PYTHON, [join(programsDir, 'ledger-api.py'), '8661', String(db.port), counter, '60']);
-      try {
-        for (let i = 0; i < 200 && !existsSync(counter); i++) await sleep(50); // its clients connected
-        await sleep(1200); // the job's first transaction, its debits queued behind it
-        const { outcome, counted: waitedMs } = await runCounting('intermittent-latency', counter, 'offcputime');
-        const job = named(childrenOf(api.pid!), 'settle-job');
-        await positive('row-lock', outcome, new Set([api.pid!, ...childrenOf(api.pid!), db.pid, ...childrenOf(db.pid)]), (top) => {
-          if (top.evidence.waitingFor !== 'row-lock') return 'the top finding is not the row-lock waits';
-          if (!top.title.includes(`its client: settle-job (pid ${job})`)) return `the top finding does not name settle-job (pid ${job}) as the holder's client`;
-          const said = Number(top.evidence.waitedMs);
-          if (!within(said, waitedMs, 0.35)) return `it says ${said} ms of lock waits, the API's updates took ${waitedMs.toFixed(0)} ms`;
-          return undefined;
-        });
-      } finally {
-        killChildren();
-        db.stop();
-      }
-    },
+    () =>
+      withLedger(
+        { db: 5497, api: 8661 },
+        'settle',
+        () => [],
+        async ({ api, counter, ours }) => {
+          await sleep(1200); // the job's first transaction, its debits queued behind it
+          const { outcome, counted: waitedMs } = await runCounting('intermittent-latency', counter, 'offcputime');
+          const job = named(childrenOf(api.pid!), 'settle-job');
+          await positive('row-lock', outcome, ours(), (top) => {
+            if (top.evidence.waitingFor !== 'row-lock') return 'the top finding is not the row-lock waits';
+            if (!top.title.includes(`its client: settle-job (pid ${job})`))
+              return `the top finding does not name settle-job (pid ${job}) as the holder's client`;
+            const said = Number(top.evidence.waitedMs);
+            if (!within(said, waitedMs, 0.35)) return `it says ${said} ms of lock waits, the API's updates took ${waitedMs.toFixed(0)} ms`;
+            return undefined;
+          });
+        },
+      ),
     60_000,
   );
 
   it.skipIf(postgresSkipReason())(
     `a migration's ALTER TABLE stuck behind a report's open transaction, a service's updates queued behind it → intermittent-latency names the table-lock waits, the ALTER first in the queue and the report holding it${postgresSkipReason() ? ` (skipped: ${postgresSkipReason()})` : ''}`,
-    async () => {
-      const db = startPostgres(5496);
-      const counter = join(dir, 'ledger-migrate.count');
-      const api = startChild(PYTHON, [join(programsDir, 'ledger-api.py'), '8662', String(db.port), counter, '60', 'migrate']);
-      try {
-        for (let i = 0; i < 200 && !existsSync(counter); i++) await sleep(50); // its clients connected
-        await sleep(1500); // the migration waiting, the debits queued behind it
-        const { outcome, counted: waitedMs } = await runCounting('intermittent-latency', counter, 'offcputime');
-        const children = childrenOf(api.pid!);
-        const report = named(children, 'report-job');
-        await positive('migration-queue', outcome, new Set([api.pid!, ...children, db.pid, ...childrenOf(db.pid)]), (top) => {
-          if (top.evidence.waitingFor !== 'table-lock') return 'the top finding is not the table-lock waits';
-          if (!/first in that queue: its ALTER TABLE \(pid \d+\)/.test(top.title)) return 'the top finding does not name the ALTER TABLE first in the queue';
-          if (!top.title.includes(`its client: report-job (pid ${report})`))
-            return `the top finding does not name report-job (pid ${report}) as the holder's client`;
-          // The ALTER's own wait is on top of the debits' (the window's whole length, or nearly).
-          const said = Number(top.evidence.waitedMs);
-          if (said < waitedMs * 0.8) return `it says ${said} ms of lock waits, the API's updates alone took ${waitedMs.toFixed(0)} ms`;
-          return undefined;
-        });
-      } finally {
-        killChildren();
-        db.stop();
-      }
-    },
+    () =>
+      withLedger(
+        { db: 5496, api: 8662 },
+        'migrate',
+        () => [],
+        async ({ api, counter, ours }) => {
+          await sleep(1500); // the migration waiting, the debits queued behind it
+          const { outcome, counted: waitedMs } = await runCounting('intermittent-latency', counter, 'offcputime');
+          const report = named(childrenOf(api.pid!), 'report-job');
+          await positive('migration-queue', outcome, ours(), (top) => {
+            if (top.evidence.waitingFor !== 'table-lock') return 'the top finding is not the table-lock waits';
+            if (!/first in that queue: its ALTER TABLE \(pid \d+\)/.test(top.title)) return 'the top finding does not name the ALTER TABLE first in the queue';
+            if (!top.title.includes(`its client: report-job (pid ${report})`))
+              return `the top finding does not name report-job (pid ${report}) as the holder's client`;
+            // The ALTER's own wait is on top of the debits' (the window's whole length, or nearly).
+            const said = Number(top.evidence.waitedMs);
+            if (said < waitedMs * 0.8) return `it says ${said} ms of lock waits, the API's updates alone took ${waitedMs.toFixed(0)} ms`;
+            return undefined;
+          });
+        },
+      ),
     60_000,
   );
 
   it.skipIf(postgresSkipReason())(
     `a database whose synchronous standby's receiver is stopped, a service's updates waiting on their commits → intermittent-latency names the stopped receiver, the commit waiting for it and the updates queued behind that commit${postgresSkipReason() ? ` (skipped: ${postgresSkipReason()})` : ''}`,
-    async () => {
-      const db = startPostgres(5495);
-      let standby: TestPostgres | undefined;
-      let receiver: number | undefined;
-      try {
-        standby = startStandby(db, 5494);
+    () => {
+      const standbyOf = (db: TestPostgres) => {
+        const standby = startStandby(db, 5494);
         sql(db.port, "ALTER SYSTEM SET synchronous_standby_names = '*'");
         sql(db.port, 'SELECT pg_reload_conf()');
-        const counter = join(dir, 'ledger-standby.count');
-        const api = startChild(PYTHON, [join(programsDir, 'ledger-api.py'), '8663', String(db.port), counter, '60', 'plain']);
-        for (let i = 0; i < 200 && !existsSync(counter); i++) await sleep(50); // its debits committing
-        receiver = childrenOf(standby.pid).find((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('walreceiver'));
+        return [standby];
+      };
+      return withLedger({ db: 5495, api: 8663 }, 'plain', standbyOf, async ({ others: [standby], ours }) => {
+        const receiver = childrenOf(standby!.pid).find((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('walreceiver'));
         expect(receiver, 'the standby has a walreceiver').toBeDefined();
         process.kill(receiver!, 'SIGSTOP');
-        await sleep(1000); // every debit's commit waiting
-        const outcome = await up!.runRunbook('intermittent-latency', { durationS: WINDOW_S, during: () => sleep(WINDOW_S * 1000 - 200) });
-        const ours = new Set([api.pid!, ...childrenOf(api.pid!), db.pid, ...childrenOf(db.pid), standby.pid, ...childrenOf(standby.pid)]);
-        await positive('sync-standby', outcome, ours, (top) => {
-          if (top.evidence.pid !== receiver) return `the top finding is not about the standby's walreceiver (pid ${receiver})`;
-          if (!/stopped by a signal/.test(top.title)) return 'the top finding does not say the receiver is stopped';
+        let outcome: RunOutcome;
+        try {
+          await sleep(1000); // every debit's commit waiting
+          outcome = await up!.runRunbook('intermittent-latency', { durationS: WINDOW_S, during: () => sleep(WINDOW_S * 1000 - 200) });
+        } finally {
+          process.kill(receiver!, 'SIGCONT'); // a stopped walreceiver would hold the standby's shutdown
+        }
+        await positive('sync-standby', outcome, ours(), (top) => {
+          if (top.evidence.pid !== receiver || !/stopped by a signal/.test(top.title))
+            return `the top finding does not say the standby's walreceiver (pid ${receiver}) is stopped`;
           if (
             !/Effect: postgres \((pid \d+|\d processes: pids [\d, and]+)\) waited [\d.]+ m?s .* for its synchronous standby to confirm its commits/.test(
               top.title,
@@ -1544,12 +1564,7 @@ while time.time() < end:
             return 'the updates queued behind the waiting commit are not its effect';
           return undefined;
         });
-      } finally {
-        if (receiver) process.kill(receiver, 'SIGCONT');
-        killChildren();
-        standby?.stop();
-        db.stop();
-      }
+      });
     },
     60_000,
   );

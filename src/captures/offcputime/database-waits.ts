@@ -93,7 +93,7 @@ interface WaitGroup {
   /** Each process's time waiting, µs. */
   pids: Map<number, number>;
   stacks: Obj[];
-  /** Backends their titles showed waiting when the window ended, with the statement that waited. */
+  /** Backends their titles showed waiting at the last read, when the window ended, with the statement that waited. */
   stillWaiting: { pid: number; statement: string }[];
 }
 
@@ -139,7 +139,7 @@ export function databaseWaitFindings(stacks: Obj[], data: Obj, ctx: AnalysisCont
       g.pids.set(b.pid, titledUs);
       if (!countedUs) g.waits++;
     }
-    g.stillWaiting.push({ pid: b.pid, statement: str(b.statement) });
+    if (b.waitingAtEnd) g.stillWaiting.push({ pid: b.pid, statement: str(b.statement) });
   };
   for (const b of waiting) addTitled(b, b.waiting, titleKind);
   for (const b of backends) if (b.syncWaiting) addTitled(b, b.syncWaiting, SYNC_STANDBY);

@@ -28,6 +28,8 @@ export interface BackendSeen {
   statement?: string;
   /** Reads it was seen waiting for its synchronous standby in (a commit's WAL not yet confirmed). */
   syncWaiting?: number;
+  /** Waiting (for a lock or its standby) at the last read, when the window ended. */
+  waitingAtEnd?: boolean;
   /** Reads it was seen running a statement in (neither idle nor waiting), and the last one. */
   running: number;
   runningStatement?: string;
@@ -89,6 +91,8 @@ const MAX_KEPT = 32;
 export class PostgresBackendSampler {
   private postmasters: number[] | undefined;
   private readonly seen = new Map<number, BackendSeen>();
+  /** The read each backend was last seen waiting in. */
+  private readonly lastWaiting = new Map<number, number>();
   private readonly walsenders = new Map<number, BackendTitle>();
   private reads = 0;
   private last = 0;
@@ -127,9 +131,11 @@ export class PostgresBackendSampler {
       if (title.activity.includes('aborted')) entry.aborted = true;
     } else if (waiting) {
       entry.waiting++;
+      this.lastWaiting.set(pid, this.reads);
       entry.statement = title.activity.slice(0, -' waiting'.length);
     } else if (syncWaiting) {
       entry.syncWaiting = (entry.syncWaiting ?? 0) + 1;
+      this.lastWaiting.set(pid, this.reads);
       entry.statement = syncWaiting[1];
     } else {
       entry.running++;
@@ -150,7 +156,7 @@ export class PostgresBackendSampler {
       .slice(0, MAX_KEPT)
       .map((b) => {
         const client = isHolder(b, this.reads) ? clientOf(b.pid, b.client) : undefined;
-        return client ? { ...b, clientProcess: client } : b;
+        return { ...b, ...(this.lastWaiting.get(b.pid) === this.reads ? { waitingAtEnd: true } : {}), ...(client ? { clientProcess: client } : {}) };
       });
     const standbys = [...this.walsenders].map(([pid, t]): Standby => {
       const receiver = clientOf(pid, t.client);
