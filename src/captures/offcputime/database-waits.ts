@@ -4,9 +4,10 @@
 // its synchronous standby: only the user stack tells them apart (ProcSleep is
 // the lock manager's sleep). The kernel times long epoll waits by thread with
 // their stacks (bpf/offcputime: min_poll_wait_us); those named here are work,
-// the rest stay idle. Their holder is the transaction left open: a backend
-// idle in it, and that backend's client; a wait still going on when the
-// window ends is known by its backend's title (postgres-backends.ts).
+// the rest stay idle. A lock's holder is a backend idle in its transaction
+// (a transaction left open, and its client), one committing and waiting for
+// its standby, or one running a statement all along; a wait still going on
+// when the window ends is known by its backend's title (postgres-backends.ts).
 import { makeFinding, num, objs, str, timeImpact, type AnalysisContext, type Obj } from '../../analysis/common.js';
 import type { Finding } from '../../analysis/types.js';
 import { framesOf, processNameOf, stackText, type FrameLike } from '../../analysis/stack-frames.js';
