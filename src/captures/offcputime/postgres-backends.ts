@@ -148,18 +148,16 @@ export class PostgresBackendSampler {
    * clients on this host of those that may hold the locks and the standbys' processes (read now).
    */
   result(waited: boolean): PostgresBackends | undefined {
-    const seen = [...this.seen.values()];
-    const forStandby = seen.some((b) => b.syncWaiting);
-    if (!this.reads || !(waited || forStandby || seen.some((b) => b.waiting))) return undefined;
-    const backends = [...this.seen.values()]
-      .sort((a, b) => seenIn(b) - seenIn(a))
-      .slice(0, MAX_KEPT)
-      .map((b) => {
-        const client = isHolder(b, this.reads) ? clientOf(b.pid, b.client) : undefined;
-        return { ...b, ...(this.lastWaiting.get(b.pid) === this.reads ? { waitingAtEnd: true } : {}), ...(client ? { clientProcess: client } : {}) };
-      });
+    const seen = [...this.seen.values()].sort((a, b) => seenIn(b) - seenIn(a)).slice(0, MAX_KEPT);
+    if (!this.reads || !(waited || seen.some((b) => b.waiting || b.syncWaiting))) return undefined;
+    const holders = seen.filter((b) => isHolder(b, this.reads));
+    const clients = clientsOf([...holders, ...[...this.walsenders].map(([pid, t]) => ({ pid, client: t.client }))]);
+    const backends = seen.map((b) => {
+      const client = holders.includes(b) ? clients.get(b.pid) : undefined;
+      return { ...b, ...(this.lastWaiting.get(b.pid) === this.reads ? { waitingAtEnd: true } : {}), ...(client ? { clientProcess: client } : {}) };
+    });
     const standbys = [...this.walsenders].map(([pid, t]): Standby => {
-      const receiver = clientOf(pid, t.client);
+      const receiver = clients.get(pid);
       return { pid, client: t.client, activity: t.activity, ...(receiver ? { receiver } : {}) };
     });
     return { reads: this.reads, intervalMs: SAMPLE_MS, backends, ...(standbys.length ? { standbys } : {}) };
@@ -182,11 +180,20 @@ function findPostmasters(): number[] {
     .map(Number);
 }
 
-/** The process on this host whose socket is the backend's client end (the backend's peer, seen from its network namespace). */
-function clientOf(backend: number, client: string): ProcessNow | undefined {
-  if (client === '[local]') return undefined;
-  const socket = procTcpSockets(backend).find((s) => s.local === client && s.state === 'ESTABLISHED');
-  if (!socket) return undefined;
-  const owner = socketOwners(new Set([BigInt(socket.inode)])).get(BigInt(socket.inode));
-  return owner ? processNow(owner.pid) : undefined;
+/** Each backend's client process on this host: the owner of its peer socket, seen from its network namespace (one walk of /proc for all). */
+function clientsOf(backends: { pid: number; client: string }[]): Map<number, ProcessNow> {
+  const inodes = new Map<number, bigint>();
+  for (const b of backends) {
+    if (b.client === '[local]') continue;
+    const socket = procTcpSockets(b.pid).find((s) => s.local === b.client && s.state === 'ESTABLISHED');
+    if (socket) inodes.set(b.pid, BigInt(socket.inode));
+  }
+  const owners = socketOwners(new Set(inodes.values()));
+  const clients = new Map<number, ProcessNow>();
+  for (const [pid, inode] of inodes) {
+    const owner = owners.get(inode);
+    const now = owner && processNow(owner.pid);
+    if (now) clients.set(pid, now);
+  }
+  return clients;
 }
