@@ -4,7 +4,9 @@
  * stacks and the time are kept by tid; when that tid is switched back in
  * (next), the time it was off the CPU is added to {tgid, comm, stacks}.
  * Filters and the state filter apply to the task switched out, and sleeps in
- * syscalls that only wait for work are left out (skip_idle_syscalls). Blocks
+ * syscalls that only wait for work are left out (skip_idle_syscalls), but an
+ * epoll wait that lasts min_poll_wait_us is counted at its exit, with its user
+ * stack (a lock wait inside a program's own event loop sleeps there). Blocks
  * still open at the end are read by user space from "starts". */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -349,7 +351,8 @@ SHERLOCK_PROG("tracepoint/sched/sched_switch", tp_sched_switch, struct trace_eve
 /* An epoll wait ends: one that slept min_poll_wait_us or more is counted by
  * thread, its user stack taken here (the thread is still in the call, its
  * registers and stack as they were when it slept), its kernel stack known:
- * STACK_ID_EPOLL_WAIT. A wait left out by skip_idle_syscalls only. */
+ * STACK_ID_EPOLL_WAIT. Only while idle syscalls are skipped: else the
+ * switches counted it already. */
 static __always_inline int poll_wait_exit(void *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
