@@ -10,7 +10,7 @@ import { readdirSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { offcputime } from '../../src/captures/offcputime/index.js';
 import { heldMutexes, mutexWaitsOf } from '../../src/captures/offcputime/mutex-owners.js';
-import { SchedulerClock } from '../../src/captures/offcputime/process-now.js';
+import { measuredSchedulerClock } from '../helpers/scheduler-clock.js';
 import { analyzeRun } from '../../src/runs/analyze-run.js';
 import { readText } from '../../src/util/read-text.js';
 import { on, run } from '../analysis/fixtures.js';
@@ -53,7 +53,7 @@ describe('the owner of a mutex threads wait for, from /proc', () => {
         [b, a],
       ].sort(),
     );
-    const held = heldMutexes(p.pid, waits, new SchedulerClock());
+    const held = heldMutexes(p.pid, waits, measuredSchedulerClock());
     expect(held).toHaveLength(2);
     for (const m of held) {
       expect(m.deadlock?.map((t) => t.comm).sort()).toEqual(['ledger-a', 'ledger-b']);
@@ -65,7 +65,7 @@ describe('the owner of a mutex threads wait for, from /proc', () => {
   it('workers wait for a mutex whose holder sleeps reading its stdin', async () => {
     const p = await locks('held', '3');
     const [holder] = p.tid('holder');
-    const held = heldMutexes(p.pid, mutexWaitsOf(p.pid), new SchedulerClock());
+    const held = heldMutexes(p.pid, mutexWaitsOf(p.pid), measuredSchedulerClock());
     expect(held).toEqual([
       expect.objectContaining({ waiters: expect.any(Array), owner: expect.objectContaining({ tid: holder, comm: 'holder', state: 'S' }) }),
     ]);
@@ -79,7 +79,7 @@ describe('the owner of a mutex threads wait for, from /proc', () => {
     const p = await locks('busy', '4');
     let contended = 0;
     for (let i = 0; i < 300; i++) {
-      const held = heldMutexes(p.pid, mutexWaitsOf(p.pid), new SchedulerClock());
+      const held = heldMutexes(p.pid, mutexWaitsOf(p.pid), measuredSchedulerClock());
       if (held.length) contended++;
       expect(held.filter((m) => m.deadlock)).toEqual([]);
     }
