@@ -1417,8 +1417,9 @@ while time.time() < end:
     const counter = join(dir, 'fork.count');
     const store = startChild(PYTHON, [join(programsDir, 'session-store.py'), counter, '2', '60']);
     try {
-      for (let i = 0; i < 300 && !existsSync(counter); i++) await sleep(50); // made once its memory is in place
-      await sleep(600); // its first fork
+      // Made once its memory is in place (2 GiB populated: slow on a loaded host), then its forks counted.
+      for (let i = 0; i < 600 && !(counterIn(counter) > 0); i++) await sleep(50);
+      expect(counterIn(counter), 'session-store forked before the window').toBeGreaterThan(0);
       const { outcome, counted: forkedMs } = await runCounting('intermittent-latency', counter, 'profile');
       await positive('fork-stall', outcome, new Set([store.pid!, ...childrenOf(store.pid!)]), (top) => {
         if (top.evidence.pid !== store.pid) return `the top finding is not about session-store (pid ${store.pid})`;
