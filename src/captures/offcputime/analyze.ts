@@ -8,7 +8,7 @@ import { waitName } from './scheduler.js';
 import { COMPACTION_FUNCTIONS, RECLAIM_FUNCTIONS } from '../memory-frames.js';
 import { sleepFindings } from './sleeps.js';
 import { parkFindings } from './parks.js';
-import { databaseWaitFindings, databaseWaitOf } from './database-waits.js';
+import { databaseWaitFindings, databaseWaitOf, type DatabaseWait } from './database-waits.js';
 import { gcWaitClassifier, isCollectorThread, type GcRuntime } from '../gc-frames.js';
 import { gilTakeFrame } from '../gil-frames.js';
 import {
@@ -207,7 +207,7 @@ function analyzeOffcputime(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
   let workUs = 0;
   const gcWaitOf = gcWaitClassifier();
   const parked: Obj[] = [];
-  const databaseWaits: Obj[] = [];
+  const databaseWaits: { stack: Obj; kind: DatabaseWait }[] = [];
   for (const s of stacks) {
     const us = num(s.value);
     const n = Math.max(1, num(s.blocks));
@@ -217,8 +217,9 @@ function analyzeOffcputime(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
     if (KERNEL_THREAD.test(comm) || isKernelThread(frames)) continue;
     const wait = waitName(frames) ?? '?';
     // A database's own waits for another transaction sleep where it idles: told by their stacks alone.
-    if (IDLE_WAITS.test(wait) && databaseWaitOf(framesOf(s))) {
-      databaseWaits.push(s);
+    const database = IDLE_WAITS.test(wait) ? databaseWaitOf(framesOf(s)) : undefined;
+    if (database) {
+      databaseWaits.push({ stack: s, kind: database });
       continue;
     }
     // Idle, unless the poll is a resolver's: waiting for a DNS answer is work.

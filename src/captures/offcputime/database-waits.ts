@@ -8,14 +8,14 @@
 // (a transaction left open, and its client), one committing and waiting for
 // its standby, or one running a statement all along; a wait still going on
 // when the window ends is known by its backend's title (postgres-backends.ts).
-import { makeFinding, num, objs, str, timeImpact, type AnalysisContext, type Obj } from '../../analysis/common.js';
+import { isObj, makeFinding, num, objs, str, timeImpact, type AnalysisContext, type Obj } from '../../analysis/common.js';
 import type { Finding } from '../../analysis/types.js';
 import { framesOf, processNameOf, stackText, type FrameLike } from '../../analysis/stack-frames.js';
 import { fmtCount, fmtMs, fmtPct, fmtSeconds, listText, plural, processLabel, round } from '../../format/index.js';
 import { isHolder, type BackendSeen, type Standby } from './postgres-backends.js';
 import { doing } from './blocker-text.js';
 
-interface DatabaseWait {
+export interface DatabaseWait {
   id: string;
   /** What it waited for, after "waited 2 s for". */
   what: string;
@@ -104,7 +104,7 @@ interface WaitGroup {
  * queued behind it) is known by the titles (seen waiting in so many reads 250 ms apart), its kind by its stacks when
  * it waited before, else by its statement.
  */
-export function databaseWaitFindings(stacks: Obj[], data: Obj, ctx: AnalysisContext): Finding[] {
+export function databaseWaitFindings(waits: { stack: Obj; kind: DatabaseWait }[], data: Obj, ctx: AnalysisContext): Finding[] {
   const groups = new Map<string, WaitGroup>();
   const groupOf = (pid: number, comm: string, kind: DatabaseWait) => {
     const id = `${comm}\0${kind.id}`;
@@ -113,9 +113,7 @@ export function databaseWaitFindings(stacks: Obj[], data: Obj, ctx: AnalysisCont
     if (!g.pids.has(pid)) g.pids.set(pid, 0);
     return g;
   };
-  for (const s of stacks) {
-    const kind = databaseWaitOf(framesOf(s));
-    if (!kind) continue;
+  for (const { stack: s, kind } of waits) {
     const pid = num(s.pid);
     const g = groupOf(pid, processNameOf(data, pid) ?? str(s.comm), kind);
     g.us += num(s.value);
@@ -123,7 +121,7 @@ export function databaseWaitFindings(stacks: Obj[], data: Obj, ctx: AnalysisCont
     g.pids.set(pid, g.pids.get(pid)! + num(s.value));
     g.stacks.push(s);
   }
-  const seen = isObjLike(data.postgresBackends) ? data.postgresBackends : {};
+  const seen = isObj(data.postgresBackends) ? data.postgresBackends : {};
   const reads = num(seen.reads);
   const backends = objs(seen.backends) as unknown as BackendSeen[];
   const waiting = backends.filter((b) => b.waiting > 0);
@@ -151,8 +149,6 @@ export function databaseWaitFindings(stacks: Obj[], data: Obj, ctx: AnalysisCont
     .sort((a, b) => b.us - a.us)
     .map((g) => waitFinding(g, g.kind.held ? holders : [], reads, g.kind === SYNC_STANDBY ? standbys : [], ctx));
 }
-
-const isObjLike = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function waitFinding(g: WaitGroup, candidates: BackendSeen[], reads: number, standbys: Standby[], ctx: AnalysisContext): Finding {
   const pids = [...g.pids].sort((a, b) => b[1] - a[1]).map(([pid]) => pid);

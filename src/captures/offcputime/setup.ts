@@ -66,6 +66,9 @@ export const offcputimeSetup = {
   bpfObject: true,
   defaults,
   configure(object: BpfObject, params: typeof defaults) {
+    // Long epoll waits timed at their exits: off when asked (every epoll call would still pay a lookup) or when
+    // idle syscalls are counted at the switch anyway; then no start is noted either.
+    const pollExits = params.minPollWaitUs > 0 && !params.idleSyscalls;
     object.setRodata({
       min_block_us: params.minBlockUs,
       max_block_us: params.maxBlockUs,
@@ -73,14 +76,11 @@ export const offcputimeSetup = {
       skip_idle_syscalls: !params.idleSyscalls,
       skip_kernel_threads: !params.kernelThreads,
       min_sleep_us: params.minSleepUs,
-      min_poll_wait_us: params.minPollWaitUs,
+      min_poll_wait_us: pollExits ? params.minPollWaitUs : 0,
     });
     configureStackTables(object, 'counts', params);
     object.setMaxEntries('starts', params.maxThreads);
-    // Long epoll waits timed at their exits: not loaded when off (every epoll call would still pay a lookup) or
-    // when idle syscalls are counted at the switch anyway; epoll_wait is x86's alone (arm64 has epoll_pwait),
-    // epoll_pwait2 came in 5.11.
-    const pollExits = params.minPollWaitUs > 0 && !params.idleSyscalls;
+    // epoll_wait is x86's alone (arm64 has epoll_pwait); epoll_pwait2 came in 5.11.
     for (const call of ['epoll_wait', 'epoll_pwait', 'epoll_pwait2'])
       if (!pollExits || !hasTracepoint('syscalls', `sys_exit_${call}`)) object.setAutoload(`tp_exit_${call}`, false);
     object.setMaxEntries('seen_tgids', params.maxProcesses);
