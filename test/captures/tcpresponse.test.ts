@@ -109,6 +109,49 @@ describe('tcpresponse findings', () => {
     expect(linked[0]!.impact!.value).toBeGreaterThan(0.15);
   });
 
+  it('a database owing a request since before the window, its caller waiting on it, leads as hung; alone it may be a long poll', () => {
+    const before = { answers: 0, waitingWaits: [[10_000, 10_000]] as [number, number][], waiting: 1, waitingBefore: 1, waitingBeforeMaxMs: 95_000 };
+    const db = side({ role: 'server', pid: 30, comm: 'orders-db', peer: '', port: 5432, ...before });
+    const served = side({ role: 'server', peer: '', port: 8080, ...before });
+    const calls = side({ peer: '127.0.0.1:5432', ...before, server: { pid: 30, comm: 'orders-db', listener: '0.0.0.0:5432' } });
+    const linked = linkCauses(analyze([db, served, calls]));
+    expect(linked).toHaveLength(1);
+    expect(linked[0]!.title).toMatch(
+      /^orders-db \(pid 30\) on port 5432 on n1: 1 request unanswered for 95 s \(since before the window\); it answered nothing in the window: hung, not slow\. Effect: /,
+    );
+    expect(linked[0]!.title).toMatch(/; next: what its threads wait on now \(a thread dump: py-spy dump, jstack, gdb -p 30\)/);
+    expect(linked[0]!.title).toContain(
+      'Effect: checkout (pid 4242) waited on 127.0.0.1:5432 (orders-db, pid 30) during 1 of its 1 slow answer on port 8080 on n1 (100% of their time): 1 request unanswered for 95 s (since before the window)',
+    );
+    expect(linked[0]!.evidence).toMatchObject({ unanswered: 1, unansweredSinceBefore: 1, oldestWaitMs: 95_000 });
+    // Its time in the window counts, not the 95 s.
+    expect(linked[0]!.impact!.value).toBeCloseTo(1, 2);
+    // No caller that answers slowly waits on it: hung, or a blocking pop held open by design.
+    const [alone] = analyze([
+      side({
+        role: 'server',
+        pid: 31,
+        comm: 'redis-server',
+        peer: '',
+        port: 6379,
+        ...before,
+        waitingWaits: [
+          [10_000, 10_000],
+          [10_000, 10_000],
+          [10_000, 600],
+        ],
+        waiting: 3,
+        waitingBefore: 2,
+      }),
+    ]);
+    expect(alone!.severity).toBe('info');
+    expect(alone!.title).toContain(
+      'on port 6379 on n1: 3 requests still unanswered at the end, 2 of them since before the window (the oldest for 95 s); it answered nothing in the window: a hang, or a request held open by design',
+    );
+    const [gone] = analyze([side({ ...before, waitingUnacked: 1 })], 'pid 4242');
+    expect(gone!.title).toContain('1 request unanswered for 95 s (since before the window), not even acknowledged: the peer, or the path to it, is gone');
+  });
+
   it('a process calling its own listener does not explain its slow answers by it', () => {
     const served = side({ role: 'server', peer: '', port: 8080, waits: spans(4, 420) });
     const self = side({ peer: '127.0.0.1:8080', waits: spans(4, 419), server: { pid: 4242, comm: 'checkout', listener: '0.0.0.0:8080' } });
@@ -369,6 +412,39 @@ describe.skipIf(skip)(`tcpresponse on the real kernel${skip ? ` (skipped: ${skip
     // The server owes the two "never" requests: the one whose client left is not waited on (its socket got a FIN, and closed).
     const served = mine(result).find((r) => r.role === 'server');
     expect(served?.waiting).toBe(1);
+  }, 30_000);
+
+  it('requests sent before the window and never answered are awaited at the end on both sides, for as long as they waited; an idle pooled connection and a quiet stream are not', async () => {
+    const server = await lineServer('127.0.0.1', SLOW_MS);
+    servers.push(server);
+    const port = portOf(server);
+    const [pooled, fresh, idle, stream] = await Promise.all([1, 2, 3, 4].map(() => connectTo('127.0.0.1', port)));
+    sockets.push(pooled!.socket, fresh!.socket, idle!.socket, stream!.socket);
+    await pooled!.ask('fast'); // a conversation, then a request never answered on it
+    await idle!.ask('fast'); // answered, then quiet: waits for nothing
+    await new Promise((r) => setTimeout(r, 20));
+    pooled!.send('never');
+    fresh!.send('never'); // its first request: no byte ever comes back
+    for (let i = 0; i < 5; i++) {
+      stream!.send('log'); // a one-way stream, quiet since: nothing comes back by design
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const sentAt = Date.now();
+    await new Promise((r) => setTimeout(r, 300));
+    const { result } = await captureAround(tcpresponse, () => new Promise((r) => setTimeout(r, 200)), {
+      params: { recordMs: 100 },
+      target: { pid: [process.pid] },
+    });
+    const waitedAtLeast = Date.now() - sentAt - 100; // read after the capture's end, a little before now
+    const client = mine(result).find((r) => r.role === 'client' && r.peer === `127.0.0.1:${port}`);
+    const served = mine(result).find((r) => r.role === 'server' && r.port === port);
+    for (const side of [client, served]) {
+      expect(side).toMatchObject({ answers: 0, waiting: 2, waitingBefore: 2, waitingUnacked: 0 });
+      expect(side!.waitingBeforeMaxMs).toBeGreaterThanOrEqual(waitedAtLeast);
+      expect(side!.waitingBeforeMaxMs).toBeLessThan(Date.now() - sentAt + 50);
+      // Each fills the window it was seen in.
+      for (const [, ms] of side!.waitingWaits) expect(ms).toBeGreaterThanOrEqual(150);
+    }
   }, 30_000);
 
   it('times a conversation over a unix socket the same way, named by its path, the server by its socket', async () => {

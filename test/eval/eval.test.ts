@@ -65,8 +65,9 @@ const diskDirSkipReason = () => (statfsSync(DISK_TMP).type === TMPFS_MAGIC ? `${
 const cpuQuotaSkipReason = () => (existsSync(join(V1_CPU, 'cpu.cfs_quota_us')) ? undefined : `no cgroup v1 cpu controller with CFS quotas at ${V1_CPU}`);
 
 /** orders-db on 127.0.0.1:dbPort answering every query at once, and checkout-api on apiPort calling it (the time it waits kept in `counter`). */
-async function checkoutOnLocalDb(dbPort: number, apiPort: number, counter: string, ...apiArgs: string[]) {
-  const db = startChild(PYTHON, [join(programsDir, 'slow-db.py'), '127.0.0.1', String(dbPort), '0', '1000000000']);
+/** checkout-api over orders-db on this host; `hangMs`: every query waits that long in the database (a lock never granted). */
+async function checkoutOnLocalDb(dbPort: number, apiPort: number, counter: string, { hangMs = 0 } = {}, ...apiArgs: string[]) {
+  const db = startChild(PYTHON, [join(programsDir, 'slow-db.py'), '127.0.0.1', String(dbPort), String(hangMs), hangMs ? '1' : '1000000000']);
   await sleep(300);
   const api = startChild(PYTHON, [join(programsDir, 'checkout-api.py'), String(apiPort), '127.0.0.1', String(dbPort), counter, '60', ...apiArgs]);
   await sleep(500);
@@ -1347,10 +1348,35 @@ while time.time() < end:
     });
   }, 60_000);
 
+  it('a database that stopped answering before the window (its queries wait on a lock, the process still running) → intermittent-latency names it, the request it owes and for how long', async () => {
+    const { db, api } = await checkoutOnLocalDb(8634, 8636, join(dir, 'hung-db-waits.count'), { hangMs: 600_000 });
+    await sleep(1000); // its first query, and the request it answers, sent well before the window
+    const loadgen = childrenOf(api.pid!);
+    const started = Date.now();
+    const outcome = await up!
+      .runRunbook('intermittent-latency', { durationS: WINDOW_S, during: () => sleep(WINDOW_S * 1000 - 200) })
+      .finally(() => db.kill('SIGKILL'));
+    const runMs = Date.now() - started;
+    api.kill('SIGKILL');
+    for (const pid of loadgen) process.kill(pid, 'SIGKILL');
+    await positive('hung-db', outcome, new Set([api.pid!, db.pid!, ...loadgen]), (top) => {
+      if (!top.title.startsWith(`orders-db (pid ${db.pid}`)) return 'the top finding does not lead with orders-db';
+      if (!top.title.includes('1 request unanswered for') || !top.title.includes('since before the window'))
+        return 'it does not say orders-db owes a request since before the window';
+      if (!top.title.includes('hung, not slow')) return 'it does not say orders-db is hung';
+      if (!top.title.includes(`Effect: checkout-api (pid ${api.pid}`)) return 'it does not name checkout-api as waiting on it';
+      if (top.severity !== 'critical') return `the top finding is ${top.severity}, not critical`;
+      const oldest = Number(top.evidence.oldestWaitMs);
+      // Sent ~1 s before the run began, read at its end.
+      if (!(oldest >= WINDOW_S * 1000 + 500 && oldest <= runMs + 2500)) return `it says the oldest request waited ${oldest} ms, it waited ~${runMs + 1000} ms`;
+      return undefined;
+    });
+  }, 60_000);
+
   it("a service whose database driver writes each query in two pieces with TCP_NODELAY off → intermittent-latency names Nagle's algorithm, the service, the database and the time held", async () => {
     const dbPort = 8625;
     const counter = join(dir, 'split-query-waits.count');
-    const { db, api } = await checkoutOnLocalDb(dbPort, 8627, counter, 'split');
+    const { db, api } = await checkoutOnLocalDb(dbPort, 8627, counter, {}, 'split');
     const { outcome, counted: waitedMs } = await runCounting('intermittent-latency', counter, 'tcpresponse');
     const loadgen = childrenOf(api.pid!);
     api.kill('SIGKILL');

@@ -14,6 +14,7 @@
 import {
   addressOf,
   arr,
+  isObj,
   latencySeverity,
   makeFinding,
   num,
@@ -26,7 +27,7 @@ import {
   type Obj,
 } from '../../analysis/common.js';
 import type { Finding } from '../../analysis/types.js';
-import { fmtCount, fmtMs, fmtPct, listText, plural, endpointLabel, processLabel } from '../../format/index.js';
+import { fmtCount, fmtMs, fmtPct, fmtSeconds, listText, plural, endpointLabel, processLabel } from '../../format/index.js';
 import { nagleFindings, nagleKey } from './nagle.js';
 import { poolFindings, type SlowAnswers } from './pool.js';
 import type { Span } from './sides.js';
@@ -116,6 +117,7 @@ function analyzeTcpresponse(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
   const upstreams = rows.flatMap((r) => (r.role === 'client' ? (slowUpstream(r, served.get(num(r.pid)), threshold, ctx) ?? []) : []));
   // Slow answers its own calls filled are not a poll's timeout, whatever their durations.
   const explained = new Set(upstreams.filter((f) => f.links?.explains?.length).map((f) => num(f.evidence.pid)));
+  const waitedOn = new Set(upstreams.filter((f) => f.links?.explains?.length && isObj(f.evidence.server)).map((f) => num((f.evidence.server as Obj).pid)));
   // A process that calls upstreams, none of whose calls recorded (recordMs or longer) fell inside its slow answers: the time went inside it.
   const recordMs = num(data.recordMs);
   const inside = new Set(
@@ -127,7 +129,9 @@ function analyzeTcpresponse(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
   );
   const findings = [
     ...servers.flatMap((r) =>
-      slowSpans(r, threshold).length ? [slowServer(r, threshold, ctx, explained.has(num(r.pid)), inside.has(num(r.pid)) ? recordMs : undefined)] : [],
+      slowSpans(r, threshold).length
+        ? [slowServer(r, threshold, ctx, explained.has(num(r.pid)), waitedOn.has(num(r.pid)), inside.has(num(r.pid)) ? recordMs : undefined)]
+        : [],
     ),
     ...upstreams,
     ...nagleFindings(rows, ctx),
@@ -137,12 +141,43 @@ function analyzeTcpresponse(data: Obj, ctx: AnalysisContext): CaptureAnalysis {
   return { findings, checked: `TCP answer times (${plural(answers, 'answer')}, ${plural(rows.length, 'side')} of a conversation)` };
 }
 
+/**
+ * A row's requests still unanswered at the end: "1 request unanswered for 6.5 min (since before the window)",
+ * "3 requests still unanswered at the end, 2 of them since before the window (the oldest for 80 s)".
+ */
+function stillWaiting(r: Obj, waiting: number[]): string {
+  const before = num(r.waitingBefore);
+  const oldest = fmtSeconds(num(r.waitingBeforeMaxMs) / 1000);
+  const unacked = num(r.waitingUnacked);
+  // A request the peer has not even acknowledged: nothing there takes the packets (a host down, a path cut).
+  const gone = unacked
+    ? `, ${unacked === waiting.length ? (unacked === 1 ? 'not' : 'none') : `${fmtCount(unacked)} of them not`} even acknowledged: the peer, or the path to it, is gone`
+    : '';
+  if (!before) return `${plural(waiting.length, 'request')} still unanswered at the end`;
+  if (waiting.length === 1) return `1 request unanswered for ${oldest} (since before the window)${gone}`;
+  if (before === waiting.length) return `${plural(waiting.length, 'request')} unanswered since before the window (the oldest for ${oldest})${gone}`;
+  return `${plural(waiting.length, 'request')} still unanswered at the end, ${fmtCount(before)} of them since before the window (the oldest for ${oldest})${gone}`;
+}
+
+/** Evidence of requests waited on since before the window. */
+const sinceBefore = (r: Obj) =>
+  num(r.waitingBefore)
+    ? {
+        unansweredSinceBefore: num(r.waitingBefore),
+        oldestWaitMs: num(r.waitingBeforeMaxMs),
+        ...(num(r.waitingUnacked) ? { unacknowledged: num(r.waitingUnacked) } : {}),
+      }
+    : {};
+
 /** Where a server answers: "port 8080", or its unix socket's name. */
 const placeOf = (r: Obj) => str(r.path) || `port ${num(r.port)}`;
 const who = (r: Obj) => `${str(r.comm) || '?'} (pid ${num(r.pid)}${str(r.cgroup) && str(r.cgroup) !== '/' ? `, cgroup ${str(r.cgroup)}` : ''})`;
 
-/** fastCallsMs: its calls to upstreams during its slow answers all took less than this (the time went inside it). */
-function slowServer(r: Obj, threshold: number, ctx: AnalysisContext, explained: boolean, fastCallsMs?: number): Finding {
+/**
+ * explained: its own calls' waits fill its slow answers; waitedOn: callers of it that answer slowly themselves
+ * waited on it then; fastCallsMs: its calls to upstreams during its slow answers all took less than this (the time went inside it).
+ */
+function slowServer(r: Obj, threshold: number, ctx: AnalysisContext, explained: boolean, waitedOn: boolean, fastCallsMs?: number): Finding {
   const pid = num(r.pid);
   const answered = spansOf(r, 'waits', threshold);
   const slow = lengths(answered);
@@ -152,16 +187,23 @@ function slowServer(r: Obj, threshold: number, ctx: AnalysisContext, explained: 
   const timeout = waiting.length || explained ? undefined : pollTimeout(answered, threshold);
   const matters = ctx.targetLabel !== undefined && !timeout;
   const answers = num(r.answers);
+  // Nothing answered in the window, a request waiting since before it: hung, when callers that answer slowly wait on it.
+  const stuck = !answers && num(r.waitingBefore) > 0 && !explained;
   const title =
-    `${who(r)} answered ${fmtCount(slow.length)} of ${plural(answers, 'request')} on ${placeOf(r)} on ${ctx.node} in ${fmtMs(threshold)} or more ` +
-    `(~${fmtMs(typical)} each, the longest ${fmtMs(Math.max(...slow, ...waiting))}` +
-    (waiting.length ? `; ${plural(waiting.length, 'request')} still unanswered at the end` : '') +
-    ')' +
+    `${who(r)} ` +
+    (slow.length
+      ? `answered ${fmtCount(slow.length)} of ${plural(answers, 'request')} on ${placeOf(r)} on ${ctx.node} in ${fmtMs(threshold)} or more ` +
+        `(~${fmtMs(typical)} each, the longest ${fmtMs(Math.max(...slow, ...waiting))}${waiting.length ? `; ${stillWaiting(r, waiting)}` : ''})`
+      : `on ${placeOf(r)} on ${ctx.node}: ${stillWaiting(r, waiting)}` + (answers ? ` (it answered ${plural(answers, 'other')} in the window)` : '')) +
     (timeout
       ? `, nearly all after ~${fmtMs(timeout)}: one duration time after time, as a long poll or a blocking call answered at its timeout would be, or a fixed wait inside each request.`
-      : fastCallsMs !== undefined
-        ? `; none of its calls to its TCP upstreams took ${fmtMs(fastCallsMs)} or more while it answered: the time went inside it; next: its CPU (profile), locks (lockwait), a pool or queue of its own it waits on (offcputime).`
-        : `; next: what it waits for while it answers (its upstreams, CPU, locks, disk).`);
+      : stuck && waitedOn
+        ? `; it answered nothing in the window: hung, not slow; next: what its threads wait on now (a thread dump: py-spy dump, jstack, gdb -p ${pid}), and what it waits for (its upstreams, locks, disk).`
+        : stuck
+          ? `; it answered nothing in the window: a hang, or a request held open by design (a blocking pop, a long poll).`
+          : fastCallsMs !== undefined
+            ? `; none of its calls to its TCP upstreams took ${fmtMs(fastCallsMs)} or more while it answered: the time went inside it; next: its CPU (profile), locks (lockwait), a pool or queue of its own it waits on (offcputime).`
+            : `; next: what it waits for while it answers (its upstreams, CPU, locks, disk).`);
   const impact = matters
     ? timeImpact(lostMs / 1000, ctx.windowSeconds, `${fmtCount(slow.length + waiting.length)} answers × ~${fmtMs(typical)} = ${fmtMs(lostMs)}`, ['latency'])
     : undefined;
@@ -179,6 +221,7 @@ function slowServer(r: Obj, threshold: number, ctx: AnalysisContext, explained: 
         answers,
         slow: slow.length,
         unanswered: waiting.length,
+        ...sinceBefore(r),
         typicalMs: typical,
         p99Ms: num(r.p99Ms),
         waitedMs: Math.round(lostMs),
@@ -233,11 +276,13 @@ function slowUpstream(r: Obj, served: SlowAnswers | undefined, threshold: number
   const peerText = endpointLabel(peer, server);
   const answers = num(r.answers);
   const counts =
-    `${fmtCount(waits.length)} of ${plural(answers, 'answer')} from ${peerText} took ${fmtMs(threshold)} or more (~${fmtMs(typical)} each, the longest ${fmtMs(Math.max(...lengths(all)))})` +
+    (waits.length || !waiting.length
+      ? `${fmtCount(waits.length)} of ${plural(answers, 'answer')} from ${peerText} took ${fmtMs(threshold)} or more (~${fmtMs(typical)} each, the longest ${fmtMs(Math.max(...lengths(all)))})`
+      : stillWaiting(r, lengths(waiting))) +
     (gaveUp.length
       ? `; it gave ${plural(gaveUp.length, 'request')} up after ~${fmtMs(median(lengths(gaveUp)))} (closed the connection still waiting: a client timeout)`
       : '') +
-    (waiting.length ? `; ${plural(waiting.length, 'request')} still unanswered at the end` : '');
+    (waiting.length && waits.length ? `; ${stillWaiting(r, lengths(waiting))}` : '');
   const next = server
     ? `what ${str(server.comm) || `pid ${num(server.pid)}`} waits for while it answers on ${str(server.listener)} (its CPU, disk, locks, its own upstreams)`
     : `the service at ${peer} (its load, slow queries, its own upstreams) and the path to it (retransmits, RTT)`;
@@ -277,6 +322,7 @@ function slowUpstream(r: Obj, served: SlowAnswers | undefined, threshold: number
         slow: waits.length,
         gaveUp: gaveUp.length,
         unanswered: waiting.length,
+        ...sinceBefore(r),
         typicalMs: typical,
         p99Ms: num(r.p99Ms),
         waitedMs: Math.round(lostMs),

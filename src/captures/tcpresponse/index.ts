@@ -23,6 +23,7 @@ import {
   pathLayout,
   statsLayout,
   type PathOf,
+  type SideKey,
 } from './decode.js';
 import { keepsConnectionsBusy } from './pool.js';
 import { liveUnixInodes, localServers, readListeners, unixServers, type Listener } from './listeners.js';
@@ -30,6 +31,9 @@ import { Sides, type SideRow } from './sides.js';
 import { tcpresponseAnalysis } from './analyze.js';
 import { tcpresponseBaseline } from './baseline.js';
 import { tcpresponseSetup } from './setup.js';
+import { portOf, unansweredConnections } from './unanswered.js';
+import { allPids, sherlockPids, socketOwners, targetPids, targetSelects } from '../target-processes.js';
+import type { ResolvedTarget } from '../target.js';
 
 export type TcpresponseParams = typeof tcpresponseSetup.defaults;
 
@@ -61,7 +65,7 @@ export const tcpresponse: CaptureDefinition<TcpresponseParams, TcpresponseData> 
   analysis: tcpresponseAnalysis,
   baseline: tcpresponseBaseline,
 
-  collect({ object, params }) {
+  collect({ object, params, target, excludeCgroupId }) {
     const reader = new RingBufferReader(object.map('events'));
     const listenerMap = object.map('listeners');
     const startNs = monoNow();
@@ -92,7 +96,7 @@ export const tcpresponse: CaptureDefinition<TcpresponseParams, TcpresponseData> 
       windowEnded: () => {
         endNs = monoNow();
       },
-      finish: () => {
+      finish: async () => {
         reader.drain(onRecord);
         for (const [key, value] of object.map('answers').entries()) sides.addStats(decodeKey(key, 0, pathOf), decodeStats(value));
         const end = endNs ?? monoNow();
@@ -105,6 +109,7 @@ export const tcpresponse: CaptureDefinition<TcpresponseParams, TcpresponseData> 
         const unix = conns.filter((c) => c.ino);
         const live = unix.length ? liveUnixInodes([...new Set(unix.map((c) => c.key.pid))]) : new Set<string>();
         for (const c of conns) if (!c.ino || live.has(String(c.ino))) sides.addConnection(c, end);
+        for (const u of await waitingSinceBefore(listeners, target, excludeCgroupId, startNs)) sides.addUnanswered(u.key, u.comm, u.ageMs, u.unacked > 0, end);
         const rows = sides.finish();
         const kept = rows.slice(0, params.maxRows);
         const windowMs = Number(end - startNs) / 1e6;
@@ -140,6 +145,35 @@ export const tcpresponse: CaptureDefinition<TcpresponseParams, TcpresponseData> 
   table: ({ rows }) => ({ columns, rows }),
   count: ({ rows }) => rows.length,
 };
+
+/**
+ * The connections of the target's processes (not Sherlock's own) waiting since before the window began:
+ * longer than the time since, when read (the kernel program saw nothing of them).
+ */
+async function waitingSinceBefore(listeners: Listener[], target: ResolvedTarget, excludeCgroupId: bigint | undefined, startNs: bigint) {
+  const pids = targetSelects(target) ? targetPids(target) : allPids();
+  const ports = new Set(listeners.map((l) => `${l.netns} ${l.port}`));
+  const sinceStartMs = Number(monoNow() - startNs) / 1e6;
+  const found = await unansweredConnections(pids, (netns, port) => ports.has(`${netns} ${port}`), sinceStartMs);
+  const owners = socketOwners(new Set(found.map((u) => BigInt(u.inode))));
+  const kept = targetSelects(target) ? new Set(pids) : undefined;
+  const sherlock = sherlockPids(excludeCgroupId);
+  return found.flatMap((u) => {
+    const owner = owners.get(BigInt(u.inode));
+    if (!owner || (kept && !kept.has(owner.pid)) || sherlock(owner.pid)) return [];
+    const key: SideKey =
+      u.role === 'client'
+        ? {
+            role: 'client',
+            pid: owner.pid,
+            peer: u.remote,
+            port: portOf(u.remote),
+            peerAddress: u.remote.slice(0, u.remote.lastIndexOf(':')).replace(/^\[|\]$/g, ''),
+          }
+        : { role: 'server', pid: owner.pid, peer: '', port: portOf(u.local), peerAddress: '' };
+    return [{ key, comm: owner.comm, ageMs: u.ageMs, unacked: u.unacked }];
+  });
+}
 
 /** Unix socket names by their hash, read from the map once each. */
 function unixPaths(map: { lookup(key: Buffer): Buffer | undefined }): PathOf {

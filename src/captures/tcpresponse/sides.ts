@@ -34,6 +34,11 @@ export interface SideRow extends SideKey {
   /** Still waiting at the end, recordMs or longer: a client for its answer, a server to answer. */
   waiting: number;
   waitingWaits: Span[];
+  /** Of those, waited on since before the window (unanswered.ts), and the longest of their waits (ms), which began before it. */
+  waitingBefore: number;
+  waitingBeforeMaxMs: number;
+  /** Of those, a client's whose request the peer has not even acknowledged (gone, or the path to it). */
+  waitingUnacked: number;
   /** Connections followed at the end. */
   connections: number;
   /** Writes Nagle's algorithm held until the peer's ACK (TCP_NODELAY off): how many, their total and longest hold. */
@@ -76,6 +81,9 @@ export class Sides {
         abandonedWaits: [],
         waiting: 0,
         waitingWaits: [],
+        waitingBefore: 0,
+        waitingBeforeMaxMs: 0,
+        waitingUnacked: 0,
         connections: 0,
         held: 0,
         heldMs: 0,
@@ -124,6 +132,17 @@ export class Sides {
       r.waiting++;
       keepLongest(r.waitingWaits, this.span(endNs, endNs - since));
     }
+  }
+
+  /** A connection waiting since before the window (unanswered.ts): its wait fills the window, `ageMs` in all. */
+  addUnanswered(key: SideKey, comm: string, ageMs: number, unacked: boolean, endNs: bigint): void {
+    const r = this.row(key, comm, 0n);
+    r.connections++;
+    r.waiting++;
+    r.waitingBefore++;
+    if (unacked) r.waitingUnacked++;
+    r.waitingBeforeMaxMs = Math.max(r.waitingBeforeMaxMs, ageMs);
+    keepLongest(r.waitingWaits, this.span(endNs, endNs - this.startNs));
   }
 
   /** The rows with something timed or awaited, most time spent waiting first. */
