@@ -38,6 +38,7 @@ import { tcpflowOverhead } from './tcpflow-overhead.js';
 import { signalsOverhead } from './signals-overhead.js';
 import { oomkillOverhead } from './oomkill-overhead.js';
 import { offcputimeOverhead } from './offcputime-overhead.js';
+import { offcputimeRepeats } from './offcputime-repeats.js';
 import { tracerComparison } from './tracer-comparison.js';
 
 interface Benchmark {
@@ -247,6 +248,13 @@ const benchmarks: Benchmark[] = [
       'offcputime on an event loop: epoll ping-pong (every wait asleep), then busy-polling (epoll calls that never sleep), untraced vs the old path vs minPollWaitUs 0 vs default',
     target: '≤1.05× over the old path for the event loop (an LRU update at each epoll sleep, a program on every epoll exit)',
     run: offcputimeOverhead,
+  },
+  {
+    name: 'offcputime-repeats',
+    title:
+      "offcputime on a pipe ping-pong (tens of thousands of blocks a second): a snapshot per block vs repeats of a thread's last snapshots, untraced beside",
+    target: '≤1.00× the BPF + user time per block of a snapshot per block, every block with its caller',
+    run: offcputimeRepeats,
   },
   {
     name: 'oomkill-overhead',

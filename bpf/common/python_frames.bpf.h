@@ -124,6 +124,34 @@ static long python_walk_step(__u32 i, void *ctx)
 	return 0;
 }
 
+/* The current thread's innermost Python frame, as its code object and
+ * instruction pointer mixed into one word; 0 when its process runs no Python
+ * (or the frame cannot be read). Tells two blocks at one native place apart:
+ * the interpreter's own stack is the same whatever Python line called. */
+static __always_inline __u64 python_innermost(__u32 tgid, __u32 tid)
+{
+	struct python_process *py = bpf_map_lookup_elem(&python_procs, &tgid);
+	__u64 tstate, frame, code, instr;
+
+	if (!py)
+		return 0;
+	tstate = python_thread_state(py, tid);
+	if (!tstate)
+		return 0;
+	if (py->tstate_cframe != PYTHON_NO_FIELD) {
+		__u64 cframe = python_read_ptr(tstate + py->tstate_cframe);
+
+		frame = cframe ? python_read_ptr(cframe + py->current_frame) : 0;
+	} else {
+		frame = python_read_ptr(tstate + py->current_frame);
+	}
+	if (!frame)
+		return 0;
+	code = python_read_ptr(frame + py->frame_code);
+	instr = python_read_ptr(frame + py->frame_instr);
+	return code ^ (instr * 0x9e3779b97f4a7c15ULL) ^ 1;
+}
+
 /* Sends the Python frames of the current thread when its process runs Python. */
 static __always_inline void send_python_frames(__u32 tgid, __u32 tid)
 {

@@ -173,6 +173,16 @@ static __always_inline void send_stack_end(__u32 tid, __u64 value)
 		sherlock_count(SHERLOCK_DROP_RINGBUF_FULL);
 }
 
+SHERLOCK_RECORD(stack_repeat);
+
+static __always_inline void send_stack_repeat(__u32 tid, __u64 value, __u32 slot)
+{
+	struct stack_repeat repeat = { .type = STACK_RECORD_REPEAT, .tid = tid, .value = value, .slot = slot };
+
+	if (bpf_ringbuf_output(&snapshots, &repeat, sizeof(repeat), 0))
+		sherlock_count(SHERLOCK_DROP_RINGBUF_FULL);
+}
+
 /* Tells user space about a process the first time it has a user stack here.
  * On a full ring buffer the mark is taken back: a later sample tries again. */
 static __always_inline void announce_tgid(__u32 tgid)

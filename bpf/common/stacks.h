@@ -66,6 +66,7 @@ enum stack_record_type {
 	STACK_RECORD_START = 2,  /* a snapshot whose value comes later (offcputime: switch-out) */
 	STACK_RECORD_END = 3,    /* struct stack_end: the value of the last START of tid */
 	STACK_RECORD_PYTHON = 4, /* struct python_stack (python_frames.h): Python frames of the next snapshot of tid */
+	STACK_RECORD_REPEAT = 5, /* struct stack_repeat: a block of tid at the place of one of its STARTs (its slot), with its value */
 };
 
 struct stack_snapshot {
@@ -90,10 +91,25 @@ struct stack_snapshot {
  * epoll wait (offcputime), which sleeps in ep_poll. */
 #define STACK_ID_EPOLL_WAIT (-1001)
 
+/* offcputime keeps the places of each thread's last STACK_SNAPSHOT_SLOTS
+ * snapshots (a START's value is its slot); a block at one of them repeats it:
+ * its key's user_stack_id is STACK_ID_REPEAT(slot), and no copy is sent. */
+#define STACK_SNAPSHOT_SLOTS 4
+#define STACK_ID_REPEAT(slot) (-1002 - (__s32)(slot))
+#define STACK_ID_IS_REPEAT(id) ((id) <= STACK_ID_REPEAT(0) && (id) > STACK_ID_REPEAT(STACK_SNAPSHOT_SLOTS))
+
 struct stack_end {
 	__u32 type; /* STACK_RECORD_END */
 	__u32 tid;
 	__u64 value; /* offcputime: microseconds blocked */
+};
+
+struct stack_repeat {
+	__u32 type; /* STACK_RECORD_REPEAT */
+	__u32 tid;
+	__u64 value; /* microseconds blocked */
+	__u32 slot;  /* the START repeated: the one whose value was this slot */
+	__u32 pad;
 };
 
 #endif

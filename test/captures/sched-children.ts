@@ -12,12 +12,12 @@ import { captureAround, type CaptureAroundOptions } from '../helpers/capture-aro
 export class TempDir {
   readonly path = mkdtempSync(join(tmpdir(), 'sherlock-test-sched-'));
 
-  /** Writes NAME.c, compiles it with `cc -O0` (frame pointers, no inlining); returns the binary. */
-  compileC(name: string, source: string): string {
+  /** Writes NAME.c, compiles it with `cc -O0` (frame pointers, no inlining), or `optimize` ("-O2"); returns the binary. */
+  compileC(name: string, source: string, optimize = '-O0'): string {
     const src = join(this.path, `${name}.c`);
     const bin = join(this.path, name);
     writeFileSync(src, source);
-    execFileSync('cc', ['-O0', '-g', '-Wall', '-o', bin, src], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 60_000 });
+    execFileSync('cc', [optimize, '-g', '-Wall', '-o', bin, src], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 60_000 });
     return bin;
   }
 

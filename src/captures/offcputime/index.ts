@@ -8,6 +8,7 @@ import { collectStacks, columns, describeGaps, pct, sumValues, userLeafOf } from
 import { stackFiles } from '../stack-family/outputs.js';
 import { newTgidLayout, stackKeyLayout } from '../stack-family/stack-maps.js';
 import { pythonLayouts } from '../stack-family/python-stacks.js';
+import { repeatLayout } from '../stack-family/snapshots.js';
 import { offcputimeAnalysis } from './analyze.js';
 import { offcputimeSetup } from './setup.js';
 import { waitFrame } from './scheduler.js';
@@ -33,7 +34,7 @@ export const offcputime: CaptureDefinition<OffcputimeParams, OffcputimeData> = {
   kind: 'stacks',
   analysis: offcputimeAnalysis,
 
-  records: [stackKeyLayout, valueLayout, startLayout, newTgidLayout, ...pythonLayouts],
+  records: [stackKeyLayout, valueLayout, startLayout, newTgidLayout, repeatLayout, ...pythonLayouts],
 
   collect({ object, params, target, excludeCgroupId }) {
     const startNs = process.hrtime.bigint();

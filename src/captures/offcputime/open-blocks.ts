@@ -30,8 +30,10 @@ import { SchedulerClock } from './process-now.js';
 /** struct offcpu_start (bpf/offcputime/offcputime.bpf.c): a thread's block, open since ts. */
 export const startLayout = recordLayout('offcpu_start', 8 + stackKeyLayout.size, { ts: 0, key: 8 });
 
-/** bpf/common/stacks.h: the user stack went to user space as a snapshot. */
+/** bpf/common/stacks.h: the user stack went to user space as a snapshot, or the block repeats a snapshot of its thread (STACK_ID_REPEAT(slot)). */
 const STACK_ID_SNAPSHOT = -1000;
+const STACK_ID_REPEAT = -1002;
+const SNAPSHOT_SLOTS = 4;
 /** Threads looked at in /proc, at most, and for how long (a sleeping thread's wait channel is a stack walk: ~40-150 µs here). */
 const MAX_THREADS = 65_536;
 const MAX_SCAN_MS = 250;
@@ -56,7 +58,7 @@ export interface OpenBlockSettings {
  * thread's switch-in would then count the same block again. One the kernel took first is its to count.
  */
 export function readStarts(object: BpfObject, nowNs: bigint, settings: OpenBlockSettings): OpenCounts<BlockValue> & { tids: Set<number> } {
-  const open: OpenCounts<BlockValue> & { tids: Set<number> } = { counted: [], snapshotValues: new Map(), tids: new Set() };
+  const open: OpenCounts<BlockValue> & { tids: Set<number> } = { counted: [], snapshotValues: new Map(), repeatSlots: new Map(), tids: new Set() };
   const starts = object.map('starts');
   for (const [k, v] of starts.entries()) {
     const tid = k.readUInt32LE(0);
@@ -67,7 +69,9 @@ export function readStarts(object: BpfObject, nowNs: bigint, settings: OpenBlock
     if (us < settings.minBlockUs || (settings.maxBlockUs && us > settings.maxBlockUs)) continue;
     const key = decodeStackKey(v.subarray(startLayout.offsets.key));
     const value = { us, count: 1 };
-    if (key.userStackId === STACK_ID_SNAPSHOT) open.snapshotValues.set(tid, value);
+    const slot = STACK_ID_REPEAT - key.userStackId;
+    if (slot >= 0 && slot < SNAPSHOT_SLOTS) open.repeatSlots!.set(tid, slot);
+    if (key.userStackId === STACK_ID_SNAPSHOT || open.repeatSlots!.has(tid)) open.snapshotValues.set(tid, value);
     else open.counted.push({ key, value });
   }
   return open;

@@ -50,6 +50,12 @@ const settings = {
     20_000,
     "epoll waits this long or more are counted, with the threads that waited and their user stacks, though idle syscalls are left out: a program that waits for a lock or an answer through its own event loop (PostgreSQL's row locks) waits there, and only its stack tells it from an idle loop's (0: none)",
   ),
+  snapshotRepeatUs: integer(
+    0,
+    1_000_000,
+    10_000,
+    "a block at the place of its thread's last user stack snapshot (the same registers, kernel stack and innermost Python frame), taken less than this long ago, reuses it: no copy sent, for threads that switch thousands of times a second (0: a snapshot per block)",
+  ),
   minBlockUs: integer(0, Number.MAX_SAFE_INTEGER, 1, 'shortest block counted, in µs'),
   maxBlockUs: integer(0, Number.MAX_SAFE_INTEGER, 0, 'longest block counted, in µs (0: no limit)'),
   ...stackTableSettings('{process, thread name, stacks}', 'blocks'),
@@ -77,6 +83,7 @@ export const offcputimeSetup = {
       skip_kernel_threads: !params.kernelThreads,
       min_sleep_us: params.minSleepUs,
       min_poll_wait_us: pollExits ? params.minPollWaitUs : 0,
+      snapshot_repeat_ns: BigInt(params.snapshotRepeatUs) * 1000n,
     });
     configureStackTables(object, 'counts', params);
     object.setMaxEntries('starts', params.maxThreads);

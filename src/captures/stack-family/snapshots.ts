@@ -9,7 +9,7 @@ import { RingBufferReader, type BpfObject } from '../../libbpf/index.js';
 import type { SherlockSymbolizer } from '../../symbolize/index.js';
 import { moduleCfi, UnwindMemo, type CodeLocation, type UnwindEnd, type UnwoundStack } from '../../unwind/index.js';
 import type { PythonFrame } from '../../symbolize/python/index.js';
-import { cString } from '../records.js';
+import { cString, recordLayout } from '../records.js';
 import type { PythonStacks, PythonSummary } from './python-stacks.js';
 import { jsFrameKey, type JsFrames, type JsStacks, type JsSummary } from './js-stacks.js';
 import type { CountedStack, StackKey } from './stack-maps.js';
@@ -41,6 +41,11 @@ const RECORD_SAMPLE = 1;
 const RECORD_START = 2;
 const RECORD_END = 3;
 const RECORD_PYTHON = 4;
+/** struct stack_repeat: a block at the place of one of its thread's STARTs (offcputime: no copy sent), by slot. */
+const RECORD_REPEAT = 5;
+export const repeatLayout = recordLayout('stack_repeat', 24, { type: 0, tid: 4, value: 8, slot: 16 });
+/** STACK_SNAPSHOT_SLOTS: a thread's STARTs a repeat may name (a START's value is its slot). */
+const SLOTS = 4;
 
 /** How the user stacks of a capture were walked: samples by how their walk ended, and why some could not be. */
 export interface UnwindSummary {
@@ -60,6 +65,8 @@ export interface UnwindSummary {
   queueDropped: number;
   /** Ends whose start was never seen (its snapshot was lost). */
   unmatched: number;
+  /** Blocks counted as their thread's last snapshot, at its very place (offcputime: no copy sent). */
+  repeated: number;
   /** Blocks still open when the capture ended (not counted, as without snapshots). */
   openAtEnd: number;
   /** Bytes of the stack copy asked per sample, and the unwind depth bound. */
@@ -75,6 +82,8 @@ export interface UnwindSummary {
 interface Queued {
   data: Buffer;
   python?: PythonFrame[];
+  /** A START dropped (too many queued): its slot no longer holds what the kernel's repeats of it mean. */
+  dropped?: boolean;
 }
 
 interface Unwound {
@@ -100,7 +109,8 @@ export interface SnapshotCounter<V> {
   /** Unwinds everything still queued. */
   finish(): void;
   /** Counts the blocks still open when the window ended (their START came, their END never will), by thread. */
-  closeOpen(values: Map<number, V>): void;
+  /** repeatSlots: the threads whose open block repeats one of their STARTs, by its slot. */
+  closeOpen(values: Map<number, V>, repeatSlots?: Map<number, number>): void;
   /** Counted stacks so far, each with its unwound user addresses. */
   counted(): CountedStack<V>[];
   summary(): UnwindSummary;
@@ -142,6 +152,17 @@ export function countSnapshots<V>(object: BpfObject, symbolizer: SherlockSymboli
   /** Python frames by thread, named as they are drained, waiting for that thread's snapshot (the next record of it). */
   const pythonByTid = new Map<number, PythonFrame[]>();
   const pending = new Map<number, Unwound>();
+  /** Each thread's latest START, which its REPEATs count as. */
+  const startSlots = new Map<number, (Unwound | undefined)[]>();
+  /** A thread's START in a slot (the START's value), or none: a repeat of it is then not counted. */
+  const setSlot = (tid: number, slot: number, unwound: Unwound | undefined) => {
+    let slots = startSlots.get(tid);
+    if (!slots) {
+      if (!unwound || startSlots.size >= options.maxPending) return;
+      startSlots.set(tid, (slots = []));
+    }
+    slots[slot % SLOTS] = unwound;
+  };
   const summary: UnwindSummary = {
     snapshots: 0,
     ends: {},
@@ -151,6 +172,7 @@ export function countSnapshots<V>(object: BpfObject, symbolizer: SherlockSymboli
     frames: 0,
     queueDropped: 0,
     unmatched: 0,
+    repeated: 0,
     openAtEnd: 0,
     snapshotBytes: options.snapshotBytes,
     maxDepth: options.maxDepth,
@@ -219,18 +241,35 @@ export function countSnapshots<V>(object: BpfObject, symbolizer: SherlockSymboli
       });
   };
 
-  const handle = ({ data, python }: Queued) => {
+  const handle = ({ data, python, dropped }: Queued) => {
     const type = data.readUInt32LE(0);
+    if (dropped) {
+      summary.queueDropped++;
+      setSlot(data.readUInt32LE(snapshotLayout.tid), Number(data.readBigUInt64LE(snapshotLayout.value)), undefined);
+      return;
+    }
     if (type === RECORD_SAMPLE) {
       count(unwind(data, python), options.valueOf(Number(data.readBigUInt64LE(snapshotLayout.value))));
     } else if (type === RECORD_START) {
       const tid = data.readUInt32LE(snapshotLayout.tid);
+      const slot = Number(data.readBigUInt64LE(snapshotLayout.value));
       pending.delete(tid); // an earlier block of this thread was too short to count
       if (pending.size >= options.maxPending) {
         summary.unmatched++;
+        setSlot(tid, slot, undefined);
         return;
       }
-      pending.set(tid, unwind(data, python));
+      const unwound = unwind(data, python);
+      pending.set(tid, unwound);
+      setSlot(tid, slot, unwound);
+    } else if (type === RECORD_REPEAT && data.length >= repeatLayout.size) {
+      const repeated = startSlots.get(data.readUInt32LE(repeatLayout.offsets.tid))?.[data.readUInt32LE(repeatLayout.offsets.slot) % SLOTS];
+      if (!repeated) {
+        summary.unmatched++;
+        return;
+      }
+      summary.repeated++;
+      count(repeated, options.valueOf(Number(data.readBigUInt64LE(repeatLayout.offsets.value))));
     } else if (type === RECORD_END && data.length >= endLayout.size) {
       const tid = data.readUInt32LE(endLayout.tid);
       const started = pending.get(tid);
@@ -269,7 +308,9 @@ export function countSnapshots<V>(object: BpfObject, symbolizer: SherlockSymboli
         pythonByTid.delete(tid);
       }
       if (queuedBytes + data.length > MAX_QUEUED_BYTES) {
-        summary.queueDropped++;
+        // In order with the rest: a START's slot is forgotten after the records queued before it.
+        if (type === RECORD_START) queue.push({ data: Buffer.from(data.subarray(0, snapshotLayout.data)), dropped: true });
+        else summary.queueDropped++;
         return;
       }
       queue.push(python ? { data: Buffer.from(data), python } : { data: Buffer.from(data) });
@@ -295,12 +336,14 @@ export function countSnapshots<V>(object: BpfObject, symbolizer: SherlockSymboli
       drain();
       work(Infinity);
     },
-    closeOpen: (values) => {
+    closeOpen: (values, repeatSlots) => {
       for (const [tid, value] of values) {
-        const started = pending.get(tid);
-        if (!started) continue; // its START was dropped (counted as unmatched then)
+        // A block open since its START, or one repeating a START of its thread.
+        const slot = repeatSlots?.get(tid);
+        const open = slot === undefined ? pending.get(tid) : startSlots.get(tid)?.[slot];
+        if (!open) continue; // its START was dropped (counted as unmatched then)
         pending.delete(tid);
-        count(started, value);
+        count(open, value);
       }
     },
     counted: () =>

@@ -72,6 +72,8 @@ export interface OpenCounts<V> {
   counted: CountedStack<V>[];
   /** By thread: the value of the snapshot that thread's open block began with. */
   snapshotValues: Map<number, V>;
+  /** By thread: the slot of its START an open block repeats (offcputime), when it sent no snapshot of its own. */
+  repeatSlots?: Map<number, number>;
 }
 
 /** What a stack capture says about stacks it could not walk whole (spread into its data). */
@@ -111,7 +113,7 @@ export function collectStacks<V, S extends StackSample, D>(object: BpfObject, sp
     finish: async () => {
       announcer.poll();
       snapshots?.finish();
-      if (open) snapshots?.closeOpen(open.snapshotValues);
+      if (open) snapshots?.closeOpen(open.snapshotValues, open.repeatSlots);
       const counted = [...readCounts(object, spec.decodeValue), ...(open?.counted ?? []), ...(snapshots?.counted() ?? [])];
       // Processes the kernel could not announce (its set was full): now, if still alive.
       for (const { key } of counted) if (key.userStackId >= 0) announcer.note(key.tgid);

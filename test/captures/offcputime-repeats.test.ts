@@ -1,0 +1,137 @@
+// offcputime's repeated snapshots against the real kernel: a thread blocking
+// tens of thousands of times a second at one place sends its stack once per
+// snapshotRepeatUs, its other blocks counted as that snapshot; two callers of
+// one libc wrapper from frames of one size (the same registers at the
+// syscall) must still be told apart, and every block keeps its caller.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { offcputime, type OffcpuStack } from '../../src/captures/offcputime/index.js';
+import { bpfHandlesOf, kernelSkipReason, stillLoaded } from '../helpers/kernel.js';
+import { captureDuring, killLeftovers, start, TempDir } from './sched-children.js';
+
+const skip = kernelSkipReason();
+
+/**
+ * A ping-pong over two pipes with a forked echo, argv[1] round trips: the parent reads each answer alternately
+ * in sherlock_wait_a_51e9 and sherlock_wait_b_51e9 (the same frame, the same registers at the read), the echo
+ * always in sherlock_echo_51e9. Prints the round trips made in each.
+ */
+const PINGPONG_C = String.raw`
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+static volatile int last;
+
+__attribute__((noinline)) void sherlock_wait_a_51e9(int fd)
+{
+	char c;
+	if (read(fd, &c, 1) != 1)
+		exit(3);
+	last = 1;
+}
+
+__attribute__((noinline)) void sherlock_wait_b_51e9(int fd)
+{
+	char c;
+	if (read(fd, &c, 1) != 1)
+		exit(3);
+	last = 2;
+}
+
+__attribute__((noinline)) int sherlock_echo_51e9(int in, int out)
+{
+	char c;
+	if (read(in, &c, 1) != 1)
+		return 0;
+	return write(out, &c, 1) == 1;
+}
+
+int main(int argc, char **argv)
+{
+	int ask[2], answer[2], n = atoi(argv[1]), a = 0, b = 0;
+
+	if (pipe(ask) || pipe(answer))
+		return 1;
+	if (fork() == 0) {
+		close(ask[1]);
+		while (sherlock_echo_51e9(ask[0], answer[1]))
+			;
+		_exit(0);
+	}
+	close(ask[0]);
+	for (int i = 0; i < n; i++) {
+		if (write(ask[1], "x", 1) != 1)
+			return 2;
+		if (i % 2)
+			sherlock_wait_b_51e9(answer[0]), b++;
+		else
+			sherlock_wait_a_51e9(answer[0]), a++;
+	}
+	close(ask[1]);
+	printf("%d %d\n", a, b);
+	return 0;
+}
+`;
+
+const ROUND_TRIPS = 40_000;
+/** Only these processes: another's blocks on a shared host could fill the snapshot ring buffer. */
+const PINGPONG = { comm: 'sherlock-pingpo' }; // TASK_COMM_LEN cuts it
+const blocksIn = (stacks: OffcpuStack[], fn: string) => stacks.filter((s) => s.frames.some((f) => f.name === fn)).reduce((n, s) => n + s.blocks, 0);
+
+describe.skipIf(skip)(`offcputime's repeated snapshots on the real kernel${skip ? ` (skipped: ${skip})` : ''}`, () => {
+  let tmp: TempDir;
+  let pingpong: string;
+
+  beforeAll(() => {
+    tmp = new TempDir();
+    // Optimized: the two callers' frames leave every register the same at the read (no frame pointer, one frame size).
+    pingpong = tmp.compileC('sherlock-pingpong', PINGPONG_C, '-O2');
+  });
+  afterAll(() => tmp?.remove());
+  afterEach(() => {
+    killLeftovers();
+    expect(bpfHandlesOf()).toEqual({ programIds: [], links: 0, maps: 0 });
+  });
+
+  const pingPong = async (params: Record<string, unknown> = {}) => {
+    let pid = 0;
+    const { result, programIds } = await captureDuring(
+      offcputime,
+      async () => {
+        const child = start(pingpong, [String(ROUND_TRIPS)]);
+        pid = child.pid;
+        const done = await child.done;
+        expect(done.code).toBe(0);
+        expect(done.stdout.trim()).toBe(`${ROUND_TRIPS / 2} ${ROUND_TRIPS / 2}`);
+      },
+      { params, target: PINGPONG },
+    );
+    expect(stillLoaded(programIds)).toEqual([]);
+    const parent = result.stacks.filter((s) => s.pid === pid && s.frames.some((f) => f.name === 'anon_pipe_read'));
+    return { result, parent, echo: result.stacks.filter((s) => s.pid !== pid) };
+  };
+
+  it("counts most blocks of a ping-pong as their thread's last snapshot, and keeps each one's caller", async () => {
+    const { result, parent, echo } = await pingPong();
+    const [a, b] = [blocksIn(parent, 'sherlock_wait_a_51e9'), blocksIn(parent, 'sherlock_wait_b_51e9')];
+    const reads = parent.reduce((n, s) => n + s.blocks, 0);
+    // A read that found its answer already there did not block: most do, on two CPUs or one.
+    expect(reads).toBeGreaterThan(ROUND_TRIPS * 0.3);
+    // Every block of the parent's reads has its caller, and the two callers split them as the rounds did
+    // (taken for one another, their blocks split 60/40 here).
+    expect(a + b).toBe(reads);
+    expect(Math.abs(a - b) / reads).toBeLessThan(0.05);
+    // The echo reads at one place: its blocks repeat its snapshots.
+    expect(blocksIn(echo, 'sherlock_echo_51e9')).toBeGreaterThan(ROUND_TRIPS * 0.3);
+    expect(result.unwind!.repeated).toBeGreaterThan(ROUND_TRIPS * 0.2);
+    // Far fewer copies than blocks: none lost to a full ring buffer.
+    expect(result.unwind!.unmatched).toBe(0);
+    expect(result.dropped).toBe(0);
+  }, 60_000);
+
+  it('with snapshotRepeatUs: 0 every block sends its own snapshot', async () => {
+    const { result, parent } = await pingPong({ snapshotRepeatUs: 0 });
+    expect(result.unwind!.repeated).toBe(0);
+    expect(parent.length).toBeGreaterThan(0);
+  }, 60_000);
+});
