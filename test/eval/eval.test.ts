@@ -1364,6 +1364,13 @@ while time.time() < end:
       if (!top.title.includes('1 request unanswered for') || !top.title.includes('since before the window'))
         return 'it does not say orders-db owes a request since before the window';
       if (!top.title.includes('hung, not slow')) return 'it does not say orders-db is hung';
+      // Its connection's thread waits on the lock in serve(), read from /proc with its Python frames.
+      const line =
+        readFileSync(join(programsDir, 'slow-db.py'), 'utf8')
+          .split('\n')
+          .findIndex((l) => l.includes('never_released.acquire(timeout')) + 1;
+      if (!top.title.includes(`its threads now: 1 asleep on a lock or a condition (futex_do_wait) in serve (slow-db.py:${line})`))
+        return `it does not say where its thread waits (serve, slow-db.py:${line})`;
       if (!top.title.includes(`Effect: checkout-api (pid ${api.pid}`)) return 'it does not name checkout-api as waiting on it';
       if (top.severity !== 'critical') return `the top finding is ${top.severity}, not critical`;
       const oldest = Number(top.evidence.oldestWaitMs);

@@ -16,6 +16,7 @@ import type { BpfObject } from '../../libbpf/index.js';
 import { processCgroup2Id } from '../../cgroups/process-cgroup.js';
 import { readText } from '../../util/read-text.js';
 import type { Frame } from '../../symbolize/types.js';
+import { kernelFrames } from '../threads-now.js';
 import { recordLayout } from '../records.js';
 import type { OpenCounts } from '../stack-family/stack-capture.js';
 import { decodeStackKey, stackKeyLayout } from '../stack-family/stack-maps.js';
@@ -95,16 +96,6 @@ export interface ThroughoutSample {
   mutex?: string;
   /** Frozen where it slept (its cgroup's freezer), in a wait that is otherwise idle. */
   frozen?: boolean;
-}
-
-/** /proc/PID/task/TID/stack ("[<0>] anon_pipe_write+0x1d4/0x4f0", leaf first) as frames root first; its wchan alone when unreadable (no CAP_SYS_ADMIN). */
-function kernelFrames(task: string, wchan: string): Frame[] {
-  const names = (readText(`${task}/stack`) ?? '')
-    .split('\n')
-    .map((line) => /^\[<[0-9a-f]+>\] ([^+\s]+)/.exec(line)?.[1])
-    .filter((n): n is string => Boolean(n));
-  if (!names.length) names.push(wchan);
-  return names.reverse().map((name) => ({ name, kind: 'kernel', module: '[kernel]' }));
 }
 
 const isIdle = (wait: string) => IDLE_WAITS.test(wait) || FUTEX.test(wait);

@@ -143,6 +143,16 @@ function runtimeParts(python: PythonStacks | undefined, js: JsStacks | undefined
   };
 }
 
+/** Where pid's code addresses are, with their modules' CFI: what an unwind of its stack needs. */
+export function codeLocator(symbolizer: SherlockSymbolizer, pid: number): (pc: number) => CodeLocation | undefined {
+  return (pc) => {
+    const code = symbolizer.codeAt(pid, pc);
+    if (!code) return undefined;
+    const cfi = code.elf ? moduleCfi(code.elf) : undefined;
+    return { module: code.module, fileBacked: code.fileBacked, ...(code.vaddr !== undefined ? { vaddr: code.vaddr } : {}), ...(cfi ? { cfi } : {}) };
+  };
+}
+
 export function countSnapshots<V>(object: BpfObject, symbolizer: SherlockSymbolizer, options: SnapshotOptions<V>): SnapshotCounter<V> {
   const reader = new RingBufferReader(object.map('snapshots'));
   const counts = new Map<
@@ -178,14 +188,7 @@ export function countSnapshots<V>(object: BpfObject, symbolizer: SherlockSymboli
     maxDepth: options.maxDepth,
   };
 
-  const locate =
-    (pid: number) =>
-    (pc: number): CodeLocation | undefined => {
-      const code = symbolizer.codeAt(pid, pc);
-      if (!code) return undefined;
-      const cfi = code.elf ? moduleCfi(code.elf) : undefined;
-      return { module: code.module, fileBacked: code.fileBacked, ...(code.vaddr !== undefined ? { vaddr: code.vaddr } : {}), ...(cfi ? { cfi } : {}) };
-    };
+  const locate = (pid: number) => codeLocator(symbolizer, pid);
 
   const memo = new UnwindMemo();
   const unwind = (data: Buffer, python: PythonFrame[] | undefined): Unwound => {

@@ -28,6 +28,7 @@ import {
 } from '../../analysis/common.js';
 import type { Finding } from '../../analysis/types.js';
 import { fmtCount, fmtMs, fmtPct, fmtSeconds, listText, plural, endpointLabel, processLabel } from '../../format/index.js';
+import { FUTEX } from '../offcputime/waits.js';
 import { nagleFindings, nagleKey } from './nagle.js';
 import { poolFindings, type SlowAnswers } from './pool.js';
 import type { Span } from './sides.js';
@@ -159,6 +160,21 @@ function stillWaiting(r: Obj, waiting: number[]): string {
   return `${plural(waiting.length, 'request')} still unanswered at the end, ${fmtCount(before)} of them since before the window (the oldest for ${oldest})${gone}`;
 }
 
+/**
+ * "; its threads now: 1 asleep on a lock or a condition (futex_do_wait) in serve (db.py:28) ← Thread.run (threading.py:982);
+ * 1 idle in inet_csk_accept in <module> (db.py:33)": a hung server's threads, read at the end (hung-threads.ts).
+ */
+function threadsText(r: Obj): string {
+  const groups = objs(r.threadsNow);
+  if (!groups.length) return '';
+  const where = (g: Obj) => {
+    const wait = str(g.wait);
+    const how = g.idle ? `idle in ${wait}` : FUTEX.test(wait) ? `asleep on a lock or a condition (${wait})` : `asleep in ${wait || '?'}`;
+    return `${fmtCount(num(g.threads))} ${how}${str(g.at) ? ` in ${str(g.at)}` : ''}`;
+  };
+  return `; its threads now: ${groups.map(where).join('; ')}`;
+}
+
 /** Evidence of requests waited on since before the window. */
 const sinceBefore = (r: Obj) =>
   num(r.waitingBefore)
@@ -166,6 +182,7 @@ const sinceBefore = (r: Obj) =>
         unansweredSinceBefore: num(r.waitingBefore),
         oldestWaitMs: num(r.waitingBeforeMaxMs),
         ...(num(r.waitingUnacked) ? { unacknowledged: num(r.waitingUnacked) } : {}),
+        ...(objs(r.threadsNow).length ? { threadsNow: objs(r.threadsNow) } : {}),
       }
     : {};
 
@@ -198,9 +215,12 @@ function slowServer(r: Obj, threshold: number, ctx: AnalysisContext, explained: 
     (timeout
       ? `, nearly all after ~${fmtMs(timeout)}: one duration time after time, as a long poll or a blocking call answered at its timeout would be, or a fixed wait inside each request.`
       : stuck && waitedOn
-        ? `; it answered nothing in the window: hung, not slow; next: what its threads wait on now (a thread dump: py-spy dump, jstack, gdb -p ${pid}), and what it waits for (its upstreams, locks, disk).`
+        ? `; it answered nothing in the window: hung, not slow${threadsText(r)}; next: ` +
+          (objs(r.threadsNow).some((g) => !g.idle)
+            ? `what its threads wait for there (the lock, condition or call they sleep in, and who should have let them go).`
+            : `what its threads wait on now (a thread dump: py-spy dump, jstack, gdb -p ${pid}), and what it waits for (its upstreams, locks, disk).`)
         : stuck
-          ? `; it answered nothing in the window: a hang, or a request held open by design (a blocking pop, a long poll).`
+          ? `; it answered nothing in the window: a hang, or a request held open by design (a blocking pop, a long poll)${threadsText(r)}.`
           : fastCallsMs !== undefined
             ? `; none of its calls to its TCP upstreams took ${fmtMs(fastCallsMs)} or more while it answered: the time went inside it; next: its CPU (profile), locks (lockwait), a pool or queue of its own it waits on (offcputime).`
             : `; next: what it waits for while it answers (its upstreams, CPU, locks, disk).`);

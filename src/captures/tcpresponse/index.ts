@@ -32,6 +32,7 @@ import { tcpresponseAnalysis } from './analyze.js';
 import { tcpresponseBaseline } from './baseline.js';
 import { tcpresponseSetup } from './setup.js';
 import { portOf, unansweredConnections } from './unanswered.js';
+import { hungThreads, type ThreadGroup } from './hung-threads.js';
 import { allPids, sherlockPids, socketOwners, targetPids, targetSelects } from '../target-processes.js';
 import type { ResolvedTarget } from '../target.js';
 
@@ -42,6 +43,8 @@ export type TcpresponseRow = Omit<SideRow, 'cgroupId'> & {
   container?: string;
   /** A client's peer that is a server on this host: who answers there. */
   server?: { pid: number; comm: string; listener: string; workers?: number[] };
+  /** A server that answered nothing, owing requests from before the window: where its threads wait now (hung-threads.ts). */
+  threadsNow?: ThreadGroup[];
 };
 
 export interface TcpresponseData {
@@ -118,6 +121,7 @@ export const tcpresponse: CaptureDefinition<TcpresponseParams, TcpresponseData> 
           (r) => r.role === 'client' && (r.slowAnswers || r.abandoned || r.waiting || r.held || keepsConnectionsBusy(r.waitedMs, r.connections, windowMs)),
         );
         const servers = new Map([...localServers(waited, listeners), ...unixServers(waited)]);
+        const hung = hungThreads(kept);
         const identityOf = eventIdentities();
         return {
           rows: kept.map(({ cgroupId, ...r }): TcpresponseRow => {
@@ -130,6 +134,7 @@ export const tcpresponse: CaptureDefinition<TcpresponseParams, TcpresponseData> 
               ...(own ? { comm: own } : {}),
               ...(identity ? { cgroup: identity.cgroup, container: identity.containerId } : {}),
               ...(server ? { server: { ...server, comm: commOf(server.pid) } } : {}),
+              ...(r.role === 'server' && hung.has(r.pid) ? { threadsNow: hung.get(r.pid) } : {}),
             };
           }),
           answers: rows.reduce((n, r) => n + r.answers, 0),
