@@ -37,31 +37,29 @@ export function kernelFrames(task: string, wchan: string): Frame[] {
   return names.reverse().map((name) => ({ name, kind: 'kernel', module: '[kernel]' }));
 }
 
-/** The threads of pid (at most `max`) asleep or stopped now, each with where it waits. */
-export function threadsNow(pid: number, max = 64): ThreadNow[] {
+/** The threads of pid (`tids`, or its first `max`) asleep or stopped now, each with where it waits. */
+export function threadsNow(pid: number, { tids, max = 64 }: { tids?: number[]; max?: number } = {}): ThreadNow[] {
   const symbolizer = createSymbolizer();
   const memory = new ProcessMemory(pid);
   try {
     const python = pythonThreadFrames(pid);
     const locate = codeLocator(symbolizer, pid);
-    return listDir(`/proc/${pid}/task`)
-      .slice(0, max)
-      .flatMap((tid): ThreadNow[] => {
-        const task = `/proc/${pid}/task/${tid}`;
-        const state = /^\d+ \(.*\) (\S)/s.exec(readText(`${task}/stat`) ?? '')?.[1];
-        if (!state || state === 'R') return []; // running: its stack moves under the read
-        const regs = syscallRegisters(task);
-        const copy = regs && stackCopy(memory, regs.sp);
-        let user: Frame[] = [];
-        if (regs && copy) {
-          const unwound = unwindStack({ ip: regs.pc, sp: regs.sp, bp: 0n, ...copy }, locate, MAX_DEPTH);
-          user = unwound.ips.length ? symbolizer.symbolizeUser(pid, unwound.ips).reverse() : [];
-        }
-        const wchan = (readText(`${task}/wchan`) ?? '').trim();
-        return [
-          { tid: Number(tid), state, frames: [...interleavePython(user, python.get(Number(tid)) ?? []), ...kernelFrames(task, wchan === '0' ? '' : wchan)] },
-        ];
-      });
+    return (tids?.map(String) ?? listDir(`/proc/${pid}/task`)).slice(0, max).flatMap((tid): ThreadNow[] => {
+      const task = `/proc/${pid}/task/${tid}`;
+      const state = /^\d+ \(.*\) (\S)/s.exec(readText(`${task}/stat`) ?? '')?.[1];
+      if (!state || state === 'R') return []; // running: its stack moves under the read
+      const regs = syscallRegisters(task);
+      const copy = regs && stackCopy(memory, regs.sp);
+      let user: Frame[] = [];
+      if (regs && copy) {
+        const unwound = unwindStack({ ip: regs.pc, sp: regs.sp, bp: 0n, ...copy }, locate, MAX_DEPTH);
+        user = unwound.ips.length ? symbolizer.symbolizeUser(pid, unwound.ips).reverse() : [];
+      }
+      const wchan = (readText(`${task}/wchan`) ?? '').trim();
+      return [
+        { tid: Number(tid), state, frames: [...interleavePython(user, python.get(Number(tid)) ?? []), ...kernelFrames(task, wchan === '0' ? '' : wchan)] },
+      ];
+    });
   } finally {
     memory.close();
     symbolizer.close();

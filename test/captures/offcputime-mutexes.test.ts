@@ -3,7 +3,7 @@
 // waiting for a mutex whose holder blocks reading a pipe. Read from /proc
 // (the futex each waits on, the owner in the mutex's memory), then offcputime
 // on the real kernel, whose finding must name the deadlock's threads and
-// mutexes, or the holder and where it sleeps. A thread waiting in
+// mutexes and the functions that wait, or the holder and where it sleeps. A thread waiting in
 // pthread_join (a futex that is no mutex) is not taken for a lock's waiter.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync } from 'node:fs';
@@ -95,6 +95,8 @@ describe.skipIf(skip)(`offcputime names a mutex's owner${skip ? ` (skipped: ${sk
     const { result } = await captureDuring(offcputime, () => new Promise((r) => setTimeout(r, 1000)));
     const stacks = result.stacks.filter((s) => s.pid === p.pid);
     expect(stacks.map((s) => s.mutex)).toEqual([expect.stringMatching(/^0x/), expect.stringMatching(/^0x/)]);
+    // Never seen switching in the window, yet each with its user frames (unwound from its stack at the futex call, read from /proc).
+    expect(stacks.map((s) => s.frames.find((f) => /^ledger_[ab]$/.test(f.name))?.name).sort()).toEqual(['ledger_a', 'ledger_b']);
     const findings = analyzeRun({ run: run({ durationMs: result.durationMs }), results: [on(result)] });
     const mine = findings.find((f) => f.evidence.pid === p.pid);
     expect(mine?.severity).toBe('critical');

@@ -15,7 +15,16 @@ import { waitFrame } from './scheduler.js';
 import { LockWaitSampler } from './file-locks.js';
 import { PostgresBackendSampler } from './postgres-backends.js';
 import type { OffcpuStack, OffcputimeData } from './data.js';
-import { blockedThroughout, readStarts, schedulerClock, startLayout, withThroughout, type BlockValue, type ThroughoutSample } from './open-blocks.js';
+import {
+  blockedThroughout,
+  readStarts,
+  schedulerClock,
+  startLayout,
+  withThroughout,
+  withUserFrames,
+  type BlockValue,
+  type ThroughoutSample,
+} from './open-blocks.js';
 import { withBlockers } from './blockers.js';
 import { byThreads } from './in-answers.js';
 import { SchedulerClock } from './process-now.js';
@@ -108,7 +117,7 @@ export const offcputime: CaptureDefinition<OffcputimeParams, OffcputimeData> = {
         locks.poll(true);
         backends.poll(true);
       },
-      finish: async () => withBlockers(withThroughout(await collector.finish(), throughout), locks, clock, backends),
+      finish: async () => withBlockers(withThroughout(await collector.finish(), withUserFrames(throughout)), locks, clock, backends),
     };
   },
 
@@ -142,7 +151,7 @@ export function offcputimeText(data: OffcputimeData): string {
       .join('') +
     (data.kernelSymbolsProblem ? `\nkernel frames unnamed: ${data.kernelSymbolsProblem}` : '') +
     (data.blockedThroughout
-      ? `\n${data.blockedThroughout} stacks of threads blocked since before the window (kernel frames from /proc, counted as the whole window)`
+      ? `\n${data.blockedThroughout} stacks of threads blocked since before the window (read from /proc, counted as the whole window)`
       : '');
   if (!data.total) return `${head}\n(no blocks)`;
   const summary = columns(

@@ -8,15 +8,16 @@
 //   when it switched out; counted from then to the window's end;
 // - not seen by the program: asleep now and not in `starts` (it never switched
 //   out in the window, or did so where the program skips idle syscalls and was
-//   then frozen there), its kernel stack read from /proc; counted from its last
-//   run (se.exec_start in /proc/PID/task/TID/sched, where the kernel has it,
-//   on its CPU's clock: SchedulerClock), the whole window when that was before it.
+//   then frozen there), its kernel stack read from /proc (and its user frames
+//   after the window, threads-now.ts); counted from its last run
+//   (se.exec_start in /proc/PID/task/TID/sched, where the kernel has it, on
+//   its CPU's clock: SchedulerClock), the whole window when that was before it.
 import { readdirSync } from 'node:fs';
 import type { BpfObject } from '../../libbpf/index.js';
 import { processCgroup2Id } from '../../cgroups/process-cgroup.js';
 import { readText } from '../../util/read-text.js';
 import type { Frame } from '../../symbolize/types.js';
-import { kernelFrames } from '../threads-now.js';
+import { kernelFrames, threadsNow } from '../threads-now.js';
 import { recordLayout } from '../records.js';
 import type { OpenCounts } from '../stack-family/stack-capture.js';
 import { decodeStackKey, stackKeyLayout } from '../stack-family/stack-maps.js';
@@ -88,7 +89,7 @@ export function schedulerClock(object: BpfObject): SchedulerClock {
 export interface ThroughoutSample {
   pid: number;
   comm: string;
-  /** Kernel frames, root first (user frames cannot be read for another thread). */
+  /** Root first: kernel frames from /proc, with its user frames in front once withUserFrames read them. */
   frames: Frame[];
   value: number;
   blocks: number;
@@ -96,7 +97,12 @@ export interface ThroughoutSample {
   mutex?: string;
   /** Frozen where it slept (its cgroup's freezer), in a wait that is otherwise idle. */
   frozen?: boolean;
+  /** Its threads and each one's time (µs), until withUserFrames splits it by their user frames. */
+  tids?: [tid: number, us: number][];
 }
+
+/** Processes whose blocked threads' user frames are read (each a symbolizer's first look: ~60 ms). */
+const MAX_USER_PROCESSES = 8;
 
 const isIdle = (wait: string) => IDLE_WAITS.test(wait) || FUTEX.test(wait);
 
@@ -158,13 +164,64 @@ export function blockedThroughout(
       if (sample) {
         sample.value += asleepUs;
         sample.blocks++;
-      } else samples.set(id, { pid, comm, frames, value: asleepUs, blocks: 1, ...(mutex ? { mutex: mutex.address } : {}), ...(frozen ? { frozen } : {}) });
+        sample.tids!.push([Number(tid), asleepUs]);
+      } else
+        samples.set(id, {
+          pid,
+          comm,
+          frames,
+          value: asleepUs,
+          blocks: 1,
+          tids: [[Number(tid), asleepUs]],
+          ...(mutex ? { mutex: mutex.address } : {}),
+          ...(frozen ? { frozen } : {}),
+        });
     }
   }
   return [...samples.values()];
 }
 
-/** Threads the program did not see block, each counted from its last run or as the whole window (kernel frames only). */
+/**
+ * The samples with their threads' user frames (unwound from their stacks, Python's too: threads-now.ts), read
+ * after the window for the threads still asleep where the scan saw them (the same kernel frames); a sample splits
+ * by them. Threads that moved on, and processes past MAX_USER_PROCESSES, keep their kernel frames alone.
+ */
+export function withUserFrames(samples: ThroughoutSample[]): ThroughoutSample[] {
+  const pids = [...new Set(samples.map((s) => s.pid))].slice(0, MAX_USER_PROCESSES);
+  const now = new Map(
+    pids.map((pid) => [
+      pid,
+      new Map(threadsNow(pid, { tids: samples.filter((s) => s.pid === pid).flatMap((s) => (s.tids ?? []).map(([t]) => t)) }).map((t) => [t.tid, t])),
+    ]),
+  );
+  return samples.flatMap(({ tids, ...sample }) => {
+    const threads = now.get(sample.pid);
+    if (!threads || !tids) return [sample];
+    const parts = new Map<string, ThroughoutSample>();
+    for (const [tid, us] of tids) {
+      const read = threads.get(tid)?.frames;
+      const frames =
+        read &&
+        sameNames(
+          read.filter((f) => f.kind === 'kernel'),
+          sample.frames,
+        )
+          ? read
+          : sample.frames;
+      const id = frames.map((f) => `${f.name}:${f.line ?? ''}`).join(';');
+      const part = parts.get(id) ?? { ...sample, frames, value: 0, blocks: 0 };
+      part.value += us;
+      part.blocks++;
+      parts.set(id, part);
+    }
+    return [...parts.values()];
+  });
+}
+
+const sameNames = (a: Frame[], b: Frame[]) =>
+  a.length === b.length && a.every((f, i) => f.name.replace(COMPILER_SUFFIX, '') === b[i]!.name.replace(COMPILER_SUFFIX, ''));
+
+/** Threads the program did not see block, each counted from its last run or as the whole window. */
 export function withThroughout(data: OffcputimeData, samples: ThroughoutSample[]): OffcputimeData {
   if (!samples.length) return data;
   const stacks: OffcpuStack[] = [...data.stacks, ...samples].sort((a, b) => b.value - a.value);
