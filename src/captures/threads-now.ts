@@ -5,6 +5,7 @@
 // Python frames. A thread that sleeps the whole window never shows in a
 // capture's samples: this is where a hung process's threads wait.
 import { createSymbolizer } from '../symbolize/index.js';
+import { demangleAll } from '../symbolize/demangle.js';
 import { ProcessMemory } from '../symbolize/process-memory.js';
 import { interleavePython } from '../symbolize/python/index.js';
 import { pythonThreadFrames } from '../symbolize/python/threads.js';
@@ -44,7 +45,7 @@ export function threadsNow(pid: number, { tids, max = 64 }: { tids?: number[]; m
   try {
     const python = pythonThreadFrames(pid);
     const locate = codeLocator(symbolizer, pid);
-    return (tids?.map(String) ?? listDir(`/proc/${pid}/task`)).slice(0, max).flatMap((tid): ThreadNow[] => {
+    const threads = (tids?.map(String) ?? listDir(`/proc/${pid}/task`)).slice(0, max).flatMap((tid): ThreadNow[] => {
       const task = `/proc/${pid}/task/${tid}`;
       const state = /^\d+ \(.*\) (\S)/s.exec(readText(`${task}/stat`) ?? '')?.[1];
       if (!state || state === 'R') return []; // running: its stack moves under the read
@@ -60,6 +61,13 @@ export function threadsNow(pid: number, { tids, max = 64 }: { tids?: number[]; m
         { tid: Number(tid), state, frames: [...interleavePython(user, python.get(Number(tid)) ?? []), ...kernelFrames(task, wchan === '0' ? '' : wchan)] },
       ];
     });
+    // C++ and Rust names as people write them (one c++filt run for all).
+    const names = demangleAll(threads.flatMap((t) => t.frames.filter((f) => f.kind !== 'kernel').map((f) => f.name)));
+    const renamed = (f: Frame): Frame => {
+      const name = names.get(f.name);
+      return name && name !== f.name ? { ...f, name } : f;
+    };
+    return threads.map((t) => ({ ...t, frames: t.frames.map(renamed) }));
   } finally {
     memory.close();
     symbolizer.close();

@@ -423,19 +423,25 @@ describe.skipIf(skip)(`tcpresponse on the real kernel${skip ? ` (skipped: ${skip
     await pooled!.ask('fast'); // a conversation, then a request never answered on it
     await idle!.ask('fast'); // answered, then quiet: waits for nothing
     await new Promise((r) => setTimeout(r, 20));
+    const sentAt = Date.now();
     pooled!.send('never');
     fresh!.send('never'); // its first request: no byte ever comes back
     for (let i = 0; i < 5; i++) {
       stream!.send('log'); // a one-way stream, quiet since: nothing comes back by design
       await new Promise((r) => setTimeout(r, 10));
     }
-    const sentAt = Date.now();
     await new Promise((r) => setTimeout(r, 300));
-    const { result } = await captureAround(tcpresponse, () => new Promise((r) => setTimeout(r, 200)), {
-      params: { recordMs: 100 },
-      target: { pid: [process.pid] },
-    });
-    const waitedAtLeast = Date.now() - sentAt - 100; // read after the capture's end, a little before now
+    let liveAt = 0;
+    const { result } = await captureAround(
+      tcpresponse,
+      () => {
+        liveAt = Date.now();
+        return new Promise((r) => setTimeout(r, 200));
+      },
+      { params: { recordMs: 100 }, target: { pid: [process.pid] } },
+    );
+    // Read after the window, which was live 200 ms at least: as old as that at least, no older than now.
+    const waitedAtLeast = liveAt - sentAt + 200 - 20;
     const client = mine(result).find((r) => r.role === 'client' && r.peer === `127.0.0.1:${port}`);
     const served = mine(result).find((r) => r.role === 'server' && r.port === port);
     for (const side of [client, served]) {

@@ -162,14 +162,15 @@ function stillWaiting(r: Obj, waiting: number[]): string {
 
 /**
  * "; its threads now: 1 asleep on a lock or a condition (futex_do_wait) in serve (db.py:28) ← Thread.run (threading.py:982);
- * 1 idle in inet_csk_accept in <module> (db.py:33)": a hung server's threads, read at the end (hung-threads.ts).
+ * 1 in inet_csk_accept in <module> (db.py:33)": a hung server's threads, read at the end (hung-threads.ts). Waits
+ * idle elsewhere are not called idle here: a server that owes answers may wait for a lock in its event loop.
  */
 function threadsText(r: Obj): string {
   const groups = objs(r.threadsNow);
   if (!groups.length) return '';
   const where = (g: Obj) => {
     const wait = str(g.wait);
-    const how = g.idle ? `idle in ${wait}` : FUTEX.test(wait) ? `asleep on a lock or a condition (${wait})` : `asleep in ${wait || '?'}`;
+    const how = g.idle ? `in ${wait}` : FUTEX.test(wait) ? `asleep on a lock or a condition (${wait})` : `asleep in ${wait || '?'}`;
     return `${fmtCount(num(g.threads))} ${how}${str(g.at) ? ` in ${str(g.at)}` : ''}`;
   };
   return `; its threads now: ${groups.map(where).join('; ')}`;
