@@ -1,5 +1,5 @@
 // offcputime on threads that block tens of thousands of times a second: a C
-// helper and its forked echo pass one byte back and forth over two pipes, the
+// helper (test/helpers/pipe-pingpong.c) and its forked echo pass one byte back and forth over two pipes, the
 // helper reading each answer alternately from two functions of one frame size
 // (their registers at the read the same). Three sides, in rotating order
 // (drift on a shared machine hits each):
@@ -12,9 +12,12 @@
 // unwinding); and the snapshots lost to a full ring buffer, and the blocks
 // whose stack lost its caller (walked by frame pointers instead, which skip a
 // libc wrapper's caller). The capture keeps to the helper (its comm).
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { CaptureResult } from '../src/captures/capture.js';
 import { offcputime, type OffcputimeData } from '../src/captures/offcputime/index.js';
 import { runCapture } from '../src/captures/run-capture.js';
+import { projectRoot } from '../src/util/paths.js';
 import { runTimed, TempDir, type TimedRun } from './processes.js';
 import { fmtCount, fmtRatio, median, note, numericColumns, section, table, verdict } from './report.js';
 
@@ -23,76 +26,8 @@ const ROUNDS = 5;
 const RUN_TIMEOUT_MS = 60_000;
 const CAPTURE_BOUND_MS = 300_000; // aborted long before this
 const COMM = 'pipe-pingpong';
-/** The functions that call read(): a block whose stack has none of them lost its caller. */
-const CALLERS = ['pingpong_wait_a', 'pingpong_wait_b', 'pingpong_echo'];
-
-/** argv[1] round trips with a forked echo over two pipes; prints "<round trips> <CPU µs of both>". */
-const PIPE_PING_PONG_C = String.raw`
-#include <stdio.h>
-#include <stdlib.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-static volatile int last;
-
-__attribute__((noinline)) void pingpong_wait_a(int fd)
-{
-	char c;
-	if (read(fd, &c, 1) != 1)
-		exit(3);
-	last = 1;
-}
-
-__attribute__((noinline)) void pingpong_wait_b(int fd)
-{
-	char c;
-	if (read(fd, &c, 1) != 1)
-		exit(3);
-	last = 2;
-}
-
-__attribute__((noinline)) int pingpong_echo(int in, int out)
-{
-	char c;
-	return read(in, &c, 1) == 1 && write(out, &c, 1) == 1;
-}
-
-static double cpu_us(const struct rusage *ru)
-{
-	return ru->ru_utime.tv_sec * 1e6 + ru->ru_utime.tv_usec + ru->ru_stime.tv_sec * 1e6 + ru->ru_stime.tv_usec;
-}
-
-int main(int argc, char **argv)
-{
-	int ask[2], answer[2], n = atoi(argv[1]);
-	struct rusage self, child;
-
-	if (pipe(ask) || pipe(answer))
-		return 1;
-	if (fork() == 0) {
-		close(ask[1]);
-		while (pingpong_echo(ask[0], answer[1]))
-			;
-		_exit(0);
-	}
-	close(ask[0]);
-	for (int i = 0; i < n; i++) {
-		if (write(ask[1], "x", 1) != 1)
-			return 2;
-		if (i % 2)
-			pingpong_wait_b(answer[0]);
-		else
-			pingpong_wait_a(answer[0]);
-	}
-	close(ask[1]);
-	wait(NULL);
-	getrusage(RUSAGE_SELF, &self);
-	getrusage(RUSAGE_CHILDREN, &child);
-	printf("%d %.0f\n", n, cpu_us(&self) + cpu_us(&child));
-	return 0;
-}
-`;
+/** The functions that call read() (test/helpers/pipe-pingpong.c): a block whose stack has none of them lost its caller. */
+const CALLERS = ['sherlock_wait_a_51e9', 'sherlock_wait_b_51e9', 'sherlock_echo_51e9'];
 
 interface Run {
   cpuPerRtUs: number;
@@ -113,7 +48,8 @@ const SIDES: { name: SideName; params?: { snapshotRepeatUs?: number } }[] = [
 ];
 
 function parse(run: TimedRun): number {
-  const [roundTrips = 0, cpuUs = 0] = run.stdout.trim().split(' ').map(Number);
+  const [a = 0, b = 0, cpuUs = 0] = run.stdout.trim().split(' ').map(Number);
+  const roundTrips = a + b;
   if (run.code !== 0 || roundTrips !== ROUND_TRIPS) throw new Error(`pipe ping-pong failed: exit ${run.code ?? run.signal}, "${run.stdout.trim()}"`);
   return cpuUs / roundTrips;
 }
@@ -150,7 +86,7 @@ async function runSide(helper: string, params: { snapshotRepeatUs?: number } | u
 export async function offcputimeRepeats(): Promise<void> {
   const tmp = new TempDir('offcputime-repeats');
   try {
-    const helper = tmp.compileC(COMM, PIPE_PING_PONG_C);
+    const helper = tmp.compileC(COMM, readFileSync(join(projectRoot, 'test/helpers/pipe-pingpong.c'), 'utf8'));
     const runs = new Map<SideName, Run[]>(SIDES.map((s) => [s.name, []]));
     section(`${ROUNDS} rounds × ${SIDES.length} sides of ${fmtCount(ROUND_TRIPS)} one-byte round trips over two pipes, order rotating`);
     for (let round = 0; round < ROUNDS; round++) {
