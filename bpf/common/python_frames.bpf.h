@@ -124,6 +124,18 @@ static long python_walk_step(__u32 i, void *ctx)
 	return 0;
 }
 
+/* A thread state's innermost frame: through its _PyCFrame (3.11, 3.12), or
+ * its own field (3.13+). */
+static __always_inline __u64 python_current_frame(const struct python_process *py, __u64 tstate)
+{
+	__u64 cframe;
+
+	if (py->tstate_cframe == PYTHON_NO_FIELD)
+		return python_read_ptr(tstate + py->current_frame);
+	cframe = python_read_ptr(tstate + py->tstate_cframe);
+	return cframe ? python_read_ptr(cframe + py->current_frame) : 0;
+}
+
 /* The current thread's innermost Python frame, as its code object and
  * instruction pointer mixed into one word; 0 when its process runs no Python
  * (or the frame cannot be read). Tells two blocks at one native place apart:
@@ -138,13 +150,7 @@ static __always_inline __u64 python_innermost(__u32 tgid, __u32 tid)
 	tstate = python_thread_state(py, tid);
 	if (!tstate)
 		return 0;
-	if (py->tstate_cframe != PYTHON_NO_FIELD) {
-		__u64 cframe = python_read_ptr(tstate + py->tstate_cframe);
-
-		frame = cframe ? python_read_ptr(cframe + py->current_frame) : 0;
-	} else {
-		frame = python_read_ptr(tstate + py->current_frame);
-	}
+	frame = python_current_frame(py, tstate);
 	if (!frame)
 		return 0;
 	code = python_read_ptr(frame + py->frame_code);
@@ -171,13 +177,7 @@ static __always_inline void send_python_frames(__u32 tgid, __u32 tid)
 		stack_error(STACK_PYTHON_NO_THREAD);
 		return;
 	}
-	if (py->tstate_cframe != PYTHON_NO_FIELD) {
-		__u64 cframe = python_read_ptr(tstate + py->tstate_cframe);
-
-		frame = cframe ? python_read_ptr(cframe + py->current_frame) : 0;
-	} else {
-		frame = python_read_ptr(tstate + py->current_frame);
-	}
+	frame = python_current_frame(py, tstate);
 	s->rec.type = STACK_RECORD_PYTHON;
 	s->rec.tid = tid;
 	s->rec.tgid = tgid;

@@ -12,6 +12,7 @@ import { pythonThreadFrames } from '../symbolize/python/threads.js';
 import type { Frame } from '../symbolize/types.js';
 import { unwindStack } from '../unwind/index.js';
 import { listDir, readText } from '../util/read-text.js';
+import { processNow } from './offcputime/process-now.js';
 import { codeLocator } from './stack-family/snapshots.js';
 
 export interface ThreadNow {
@@ -47,8 +48,8 @@ export function threadsNow(pid: number, { tids, max = 64 }: { tids?: number[]; m
     const locate = codeLocator(symbolizer, pid);
     const threads = (tids?.map(String) ?? listDir(`/proc/${pid}/task`)).slice(0, max).flatMap((tid): ThreadNow[] => {
       const task = `/proc/${pid}/task/${tid}`;
-      const state = /^\d+ \(.*\) (\S)/s.exec(readText(`${task}/stat`) ?? '')?.[1];
-      if (!state || state === 'R') return []; // running: its stack moves under the read
+      const now = processNow(pid, Number(tid));
+      if (!now || now.state === 'R') return []; // running: its stack moves under the read
       const regs = syscallRegisters(task);
       const copy = regs && stackCopy(memory, regs.sp);
       let user: Frame[] = [];
@@ -56,9 +57,12 @@ export function threadsNow(pid: number, { tids, max = 64 }: { tids?: number[]; m
         const unwound = unwindStack({ ip: regs.pc, sp: regs.sp, bp: 0n, ...copy }, locate, MAX_DEPTH);
         user = unwound.ips.length ? symbolizer.symbolizeUser(pid, unwound.ips).reverse() : [];
       }
-      const wchan = (readText(`${task}/wchan`) ?? '').trim();
       return [
-        { tid: Number(tid), state, frames: [...interleavePython(user, python.get(Number(tid)) ?? []), ...kernelFrames(task, wchan === '0' ? '' : wchan)] },
+        {
+          tid: Number(tid),
+          state: now.state,
+          frames: [...interleavePython(user, python.get(Number(tid)) ?? []), ...kernelFrames(task, now.waitingIn ?? '')],
+        },
       ];
     });
     // C++ and Rust names as people write them (one c++filt run for all).

@@ -20,7 +20,7 @@ import type { Frame } from '../../symbolize/types.js';
 import { kernelFrames, threadsNow } from '../threads-now.js';
 import { recordLayout } from '../records.js';
 import type { OpenCounts } from '../stack-family/stack-capture.js';
-import { decodeStackKey, stackKeyLayout } from '../stack-family/stack-maps.js';
+import { decodeStackKey, repeatSlotOf, STACK_ID_SNAPSHOT, stackKeyLayout } from '../stack-family/stack-maps.js';
 import { targetPids } from '../target-processes.js';
 import type { ResolvedTarget } from '../target.js';
 import type { OffcpuStack, OffcputimeData } from './data.js';
@@ -32,10 +32,6 @@ import { SchedulerClock } from './process-now.js';
 /** struct offcpu_start (bpf/offcputime/offcputime.bpf.c): a thread's block, open since ts. */
 export const startLayout = recordLayout('offcpu_start', 8 + stackKeyLayout.size, { ts: 0, key: 8 });
 
-/** bpf/common/stacks.h: the user stack went to user space as a snapshot, or the block repeats a snapshot of its thread (STACK_ID_REPEAT(slot)). */
-const STACK_ID_SNAPSHOT = -1000;
-const STACK_ID_REPEAT = -1002;
-const SNAPSHOT_SLOTS = 4;
 /** Threads looked at in /proc, at most, and for how long (a sleeping thread's wait channel is a stack walk: ~40-150 µs here). */
 const MAX_THREADS = 65_536;
 const MAX_SCAN_MS = 250;
@@ -71,9 +67,10 @@ export function readStarts(object: BpfObject, nowNs: bigint, settings: OpenBlock
     if (us < settings.minBlockUs || (settings.maxBlockUs && us > settings.maxBlockUs)) continue;
     const key = decodeStackKey(v.subarray(startLayout.offsets.key));
     const value = { us, count: 1 };
-    const slot = STACK_ID_REPEAT - key.userStackId;
-    if (slot >= 0 && slot < SNAPSHOT_SLOTS) open.repeatSlots!.set(tid, slot);
-    if (key.userStackId === STACK_ID_SNAPSHOT || open.repeatSlots!.has(tid)) open.snapshotValues.set(tid, value);
+    // Its user stack went to user space as a snapshot, or repeats one: counted with it there.
+    const slot = repeatSlotOf(key.userStackId);
+    if (slot !== undefined) open.repeatSlots!.set(tid, slot);
+    if (key.userStackId === STACK_ID_SNAPSHOT || slot !== undefined) open.snapshotValues.set(tid, value);
     else open.counted.push({ key, value });
   }
   return open;

@@ -12,7 +12,7 @@ import type { PythonFrame } from '../../symbolize/python/index.js';
 import { cString, recordLayout } from '../records.js';
 import type { PythonStacks, PythonSummary } from './python-stacks.js';
 import { jsFrameKey, type JsFrames, type JsStacks, type JsSummary } from './js-stacks.js';
-import type { CountedStack, StackKey } from './stack-maps.js';
+import { SNAPSHOT_SLOTS, type CountedStack, type StackKey } from './stack-maps.js';
 
 /** struct stack_snapshot / struct stack_end (bpf/common/stacks.h). */
 export const snapshotLayout = {
@@ -44,8 +44,6 @@ const RECORD_PYTHON = 4;
 /** struct stack_repeat: a block at the place of one of its thread's STARTs (offcputime: no copy sent), by slot. */
 const RECORD_REPEAT = 5;
 export const repeatLayout = recordLayout('stack_repeat', 24, { type: 0, tid: 4, value: 8, slot: 16 });
-/** STACK_SNAPSHOT_SLOTS: a thread's STARTs a repeat may name (a START's value is its slot). */
-const SLOTS = 4;
 
 /** How the user stacks of a capture were walked: samples by how their walk ended, and why some could not be. */
 export interface UnwindSummary {
@@ -171,7 +169,7 @@ export function countSnapshots<V>(object: BpfObject, symbolizer: SherlockSymboli
       if (!unwound || startSlots.size >= options.maxPending) return;
       startSlots.set(tid, (slots = []));
     }
-    slots[slot % SLOTS] = unwound;
+    slots[slot % SNAPSHOT_SLOTS] = unwound;
   };
   const summary: UnwindSummary = {
     snapshots: 0,
@@ -266,7 +264,7 @@ export function countSnapshots<V>(object: BpfObject, symbolizer: SherlockSymboli
       pending.set(tid, unwound);
       setSlot(tid, slot, unwound);
     } else if (type === RECORD_REPEAT && data.length >= repeatLayout.size) {
-      const repeated = startSlots.get(data.readUInt32LE(repeatLayout.offsets.tid))?.[data.readUInt32LE(repeatLayout.offsets.slot) % SLOTS];
+      const repeated = startSlots.get(data.readUInt32LE(repeatLayout.offsets.tid))?.[data.readUInt32LE(repeatLayout.offsets.slot) % SNAPSHOT_SLOTS];
       if (!repeated) {
         summary.unmatched++;
         return;

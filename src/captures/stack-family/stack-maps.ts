@@ -26,6 +26,17 @@ export const newTgidLayout = recordLayout('stack_new_tgid', 8, { tgid: 0 });
 // -EFAULT (-14): no such stack (a kernel thread's user stack, a user-mode sample's kernel stack): absent, not lost.
 const EEXIST = -17; // stack map bucket taken by another stack
 const ENOMEM = -12; // stack map full
+/** STACK_ID_SNAPSHOT (bpf/common/stacks.h): the user stack went to user space as a snapshot. */
+export const STACK_ID_SNAPSHOT = -1000;
+/** STACK_SNAPSHOT_SLOTS: a thread's last snapshots a block may repeat (offcputime; a START's value is its slot). */
+export const SNAPSHOT_SLOTS = 4;
+
+/** The slot of the snapshot a block repeats, when its user stack id is STACK_ID_REPEAT(slot). */
+export function repeatSlotOf(userStackId: number): number | undefined {
+  const slot = -1002 - userStackId;
+  return slot >= 0 && slot < SNAPSHOT_SLOTS ? slot : undefined;
+}
+
 /** STACK_ID_EPOLL_WAIT: a wait timed at its syscall's exit, whose kernel stack is where epoll_wait sleeps. */
 const EPOLL_WAIT = -1001;
 const EPOLL_WAIT_FRAMES: Frame[] = [

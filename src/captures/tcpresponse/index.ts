@@ -31,7 +31,8 @@ import { Sides, type SideRow } from './sides.js';
 import { tcpresponseAnalysis } from './analyze.js';
 import { tcpresponseBaseline } from './baseline.js';
 import { tcpresponseSetup } from './setup.js';
-import { portOf, unansweredConnections } from './unanswered.js';
+import { unansweredConnections } from './unanswered.js';
+import { addressOf, portOf } from '../../analysis/common.js';
 import { hungThreads, type ThreadGroup } from './hung-threads.js';
 import { allPids, sherlockPids, socketOwners, targetPids, targetSelects } from '../target-processes.js';
 import type { ResolvedTarget } from '../target.js';
@@ -172,10 +173,10 @@ async function waitingSinceBefore(listeners: Listener[], target: ResolvedTarget,
             role: 'client',
             pid: owner.pid,
             peer: u.remote,
-            port: portOf(u.remote),
-            peerAddress: u.remote.slice(0, u.remote.lastIndexOf(':')).replace(/^\[|\]$/g, ''),
+            port: portOf(u.remote) ?? 0,
+            peerAddress: addressOf(u.remote),
           }
-        : { role: 'server', pid: owner.pid, peer: '', port: portOf(u.local), peerAddress: '' };
+        : { role: 'server', pid: owner.pid, peer: '', port: portOf(u.local) ?? 0, peerAddress: '' };
     return [{ key, comm: owner.comm, ageMs: u.ageMs, unacked: u.unacked }];
   });
 }

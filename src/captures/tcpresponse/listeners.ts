@@ -7,7 +7,7 @@ import { networkInterfaces } from 'node:os';
 import { procTcpSockets } from '../proc-net-tcp.js';
 import { socketOwners } from '../socket-owners.js';
 import { netnsOf } from '../../util/netns.js';
-import { isLoopback } from '../../analysis/common.js';
+import { isLoopback, portOf } from '../../analysis/common.js';
 
 export interface Listener {
   /** The network namespace's inode number. */
@@ -28,13 +28,12 @@ export function readListeners(): Listener[] {
   const listeners: Listener[] = [];
   for (const [netns, pid] of pidIn) {
     for (const s of procTcpSockets(pid)) {
-      if (s.state === 'LISTEN') listeners.push({ netns, port: portOf(s.local), local: s.local, inode: s.inode });
+      if (s.state === 'LISTEN') listeners.push({ netns, port: portOf(s.local) ?? 0, local: s.local, inode: s.inode });
     }
   }
   return listeners;
 }
 
-const portOf = (endpoint: string) => Number(endpoint.slice(endpoint.lastIndexOf(':') + 1));
 /** The address of "ip:port" or "[v6]:port", an IPv4-mapped one as IPv4. */
 const hostOf = (endpoint: string) =>
   endpoint
@@ -77,7 +76,7 @@ export function localServers(clients: { pid: number; peer: string }[], listeners
     const netns = netnsOf(c.pid);
     if (netns === undefined || wanted.has(c.peer)) continue;
     if (!isLoopback(address) && !(netns === hostNetns && own.has(address))) continue;
-    const port = portOf(c.peer);
+    const port = portOf(c.peer) ?? 0;
     const listener = listeners.find((l) => l.netns === netns && l.port === port && (WILDCARDS.has(hostOf(l.local)) || hostOf(l.local) === address));
     if (!listener) continue;
     wanted.set(c.peer, listener);

@@ -9,6 +9,7 @@
 // once per network namespace.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { portOf } from '../../analysis/common.js';
 import { netnsOf } from '../../util/netns.js';
 
 const run = promisify(execFile);
@@ -116,7 +117,7 @@ export async function unansweredConnections(pids: number[], listening: (netns: n
         return []; // gone, or no ss here
       }
       return parseTcpInfo(text).flatMap((c): Unanswered[] => {
-        const role = listening(netns, portOf(c.local)) ? 'server' : 'client';
+        const role = listening(netns, portOf(c.local) ?? 0) ? 'server' : 'client';
         const ageMs = waitedMs(c, role);
         if (ageMs === undefined || ageMs < minAgeMs) return [];
         return [{ netns, role, local: c.local, remote: c.remote, inode: c.inode, ageMs, unacked: role === 'client' ? c.sendQueue : 0 }];
@@ -125,5 +126,3 @@ export async function unansweredConnections(pids: number[], listening: (netns: n
   );
   return found.flat();
 }
-
-export const portOf = (endpoint: string) => Number(endpoint.slice(endpoint.lastIndexOf(':') + 1));
